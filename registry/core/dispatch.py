@@ -194,7 +194,6 @@ class RegistryCore:
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self._news = RestartNews(s)
-        s.feed.hold = self._news.hold
         self.flood = FloodGate()
         self._handlers = self._dispatch()
 
@@ -369,12 +368,11 @@ class RegistryCore:
 
     def new_registries(self, registries: tuple[str, ...], now: float) -> list[Action]:
         """The service's registries are now `registries`: each peer online is told
-        (Restarted), so that it knows where it may move before it needs to."""
+        (Restarted, a window at a time: registry/core/restart_news.py), so that it knows where
+        it may move before it needs to."""
         self._s.membership.registries = registries
         actions: list[Action] = []
-        emit = actions.append
-        restarted = Restarted(self._s.answers.new_id(), registries)
-        self._s.pusher.push_all(self.table.online(), restarted, "table", now, emit)
+        self._news.tell(self.table.online(), now, actions.append)
         return actions
 
     def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
@@ -382,12 +380,10 @@ class RegistryCore:
         there is told the service is back (Restarted) through this one, so that it moves
         here and sends what it kept at once (registry/adapter/cluster/)."""
         actions: list[Action] = []
-        emit = actions.append
         there = set(addrs)
         records = [r for r in self.table.online() if r.addr in there]
-        if records:
-            restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-            self._s.pusher.push_all(records, restarted, "table", now, emit)
+        if records:  # (a window at a time: each is a handshake from here)
+            self._news.tell(records, now, actions.append)
         return actions
 
     @property

@@ -71,8 +71,9 @@ class _Attempt(Struct, frozen=True):
 class Registration:
     """Registers names in the shared table; a peer coming online takes over its address
     (`presence`), gets its mail (`post`) in its Welcome; at most so many new names an
-    hour come from one IP address (`names`); each registration stamps its name as used
-    (registry/core/forgetting.py reads the stamps)."""
+    hour come from one IP address (`names`); each registration that brings its name online
+    stamps it as used (registry/core/forgetting.py reads the stamps, and renews them while
+    it stays online)."""
 
     def __init__(
         self,
@@ -271,9 +272,11 @@ class Registration:
         token = self._token(msg, record)
         record.last_register_id = msg.id
         record.last_seen = now
-        record.used = self._s.clock.wall(now)
         record.deregistered = False
         if not record.online or record.addr != where or moved:
+            # (not for a copy of the registration: every row it rewrote was a write to
+            # JetStream for a registry of a service, for nothing a user sees)
+            record.used = self._s.clock.wall(now)
             self._presence.take_over(where, record, now, emit)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._s.feed.changed(record, now, emit)

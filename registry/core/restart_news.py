@@ -1,5 +1,5 @@
-"""Telling the peers a restarted registry counts online that it is back (Restarted), a window
-of them at a time.
+"""Telling peers that the registry is back, or that the service's registries changed
+(Restarted), a window of them at a time.
 
 Pure: the caller supplies `now`. A registry that starts again has a session with nobody:
 each peer told costs a handshake, begun by the registry. Told all at once, 2,000 peers were
@@ -8,9 +8,13 @@ longer than the secure channel keeps it (secure/channel.py, QUEUE_FOR), the push
 and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
 most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
 acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
-The table's updates go to each peer with the news (the rows held back when the registry
-stopped, and those of the registrations meanwhile), not to all at once, which would begin
-every handshake at once all the same.
+The table's updates wait for each peer until it is told (TableFeed.hold): the rows held back
+when the registry stopped, and those of the registrations meanwhile; pushed to all at once,
+they would begin every handshake at once all the same.
+
+A registry of a service tells its peers the same way when it takes the lead, when the list
+of registries changes, and when a registry goes (its peers are reached from here now, each
+over a handshake): the newest news is what the peers still to be told hear.
 """
 
 from __future__ import annotations
@@ -37,8 +41,6 @@ class RestartNews:
     def __init__(self, services: Services) -> None:
         self._s = services
         self._message: Restarted | None = None
-        # the table's updates since the start, which the peers not told yet have not had
-        self._updates: list[TableUpdate] = []
         # name key -> round, of the peers to tell, in order
         self._waiting: dict[str, int] = {}
         # name key -> (round, when its push is over: acked by then, or given up)
@@ -53,29 +55,32 @@ class RestartNews:
     ) -> None:
         """The registry starts with `records` online: tell each, WINDOW at a time, and push
         it `updates` (the rows held back when it stopped) after it."""
-        self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-        self._updates = list(updates)
-        self._waiting.update((name_key(record.name), 1) for record in records)
-        self._tell(now, emit)
+        self.tell(records, now, emit, updates)
 
-    def hold(self, records: list[Record], updates: Sequence[TableUpdate]) -> list[Record]:
-        """Of `records`, which the table's `updates` are to be pushed to now, those that
-        are not waiting for the news: the others are pushed `updates` after it (each would
-        be a handshake, and they would all begin at once)."""
-        if not self._waiting:
-            return records
-        self._updates += updates
-        waiting = self._waiting
-        return [record for record in records if name_key(record.name) not in waiting]
+    def tell(
+        self,
+        records: Iterable[Record],
+        now: float,
+        emit: Emit,
+        updates: Sequence[TableUpdate] = (),
+    ) -> None:
+        """Tell `records` (online) the news: the registry is back, with the service's
+        registries as they are now. Peers still to be told an earlier news are told this
+        one instead; those being told it are told this one after."""
+        self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
+        keys = [name_key(record.name) for record in records]
+        self._waiting.update((key, 1) for key in keys)
+        self._s.feed.hold(keys, updates)
+        self._tell(now, emit)
 
     def acked(self, answered: Sequence[tuple[Flight, str]], now: float, emit: Emit) -> None:
         """Pushes were acked (`Pusher.answer`): those of the news make room for the next."""
-        message = self._message
-        if message is None:
+        if self._message is None:
             return
         freed = False
         for flight, owner in answered:
-            if flight.message is message and self._telling.pop(owner, None) is not None:
+            if isinstance(flight.message, Restarted) and owner in self._telling:
+                del self._telling[owner]
                 freed = True
         if freed:
             self._tell(now, emit)
@@ -91,8 +96,9 @@ class RestartNews:
                 break
             del telling[owner]
             over = True
-            if told < ROUNDS:
+            if told < ROUNDS and owner not in self._waiting:
                 self._waiting[owner] = told + 1
+                self._s.feed.hold([owner])
         if over:
             self._tell(now, emit)
 
@@ -108,18 +114,25 @@ class RestartNews:
         if message is None:
             return
         batch: list[Record] = []
+        gone: list[str] = []
         until = now + self._s.pusher.retry_span
-        while self._waiting and len(self._telling) < WINDOW:
-            owner = next(iter(self._waiting))
-            told = self._waiting.pop(owner)
+        waiting, telling = self._waiting, self._telling
+        later: dict[str, int] = {}  # told an earlier news: this one once that is over
+        while waiting and len(telling) < WINDOW:
+            owner = next(iter(waiting))
+            told = waiting.pop(owner)
             record = records.get(owner)
-            if record is not None and record.online and owner not in self._telling:
-                self._telling[owner] = (told, until)
+            if owner in telling:
+                later[owner] = told
+            elif record is not None and record.online:
+                telling[owner] = (told, until)
                 batch.append(record)
+            else:
+                gone.append(owner)
+        waiting.update(later)
+        self._s.feed.unhold(gone)
         if batch:
             self._s.pusher.push_all(batch, message, "table", now, emit)
-            for update in self._updates:
-                self._s.pusher.push_all(batch, update, "table", now, emit)
-        if not self._waiting and not self._telling:
+            self._s.feed.release(batch, now, emit)
+        if not waiting and not self._telling:
             self._message = None  # everyone told
-            self._updates = []

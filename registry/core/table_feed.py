@@ -6,7 +6,7 @@ registry/core/table_changes.py's; this part persists each change and pushes the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
@@ -16,6 +16,7 @@ from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
 from wire.messages import Alias, Entry, TableSnapshot, TableUpdate
+from wire.names import name_key
 
 
 class TableFeed:
@@ -34,11 +35,10 @@ class TableFeed:
         self._pusher = pusher
         self._answers = answers
         self.changes = changes
-        #: Of the online records an update is pushed to, those to push it to now (at a
-        #: restart, the others get it with the news: registry/core/restart_news.py).
-        self.hold: Callable[[list[Record], Sequence[TableUpdate]], list[Record]] = (
-            lambda records, updates: records
-        )
+        # the name keys of the peers the updates are held back from, and those updates,
+        # in order (see `hold`)
+        self._held: set[str] = set()
+        self._held_updates: list[TableUpdate] = []
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
@@ -60,9 +60,33 @@ class TableFeed:
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         emit(SaveTable())
-        online = self.hold(online, updates)
+        if self._held:
+            self._held_updates += updates
+            online = [record for record in online if name_key(record.name) not in self._held]
         for update in updates:
             self._pusher.push_all(online, update, "table", now, emit)
+
+    def hold(self, keys: Iterable[str], updates: Sequence[TableUpdate] = ()) -> None:
+        """Hold the table's updates back from the peers of name `keys` from now on, with
+        `updates` (the rows they missed), until each is released: they are about to be
+        told that the registry is back (registry/core/restart_news.py), over a handshake each,
+        and an update pushed to all of them at once would begin every handshake at once."""
+        self._held.update(keys)
+        self._held_updates += updates
+
+    def release(self, records: list[Record], now: float, emit: Emit) -> None:
+        """`records` are being told: push them the updates held back, and hold back no more."""
+        held = self._held_updates
+        self.unhold(name_key(record.name) for record in records)
+        for update in held:
+            self._pusher.push_all(records, update, "table", now, emit)
+
+    def unhold(self, keys: Iterable[str]) -> None:
+        """Hold nothing more back from the peers of `keys` (gone offline, or given up on);
+        what was held is not pushed to them."""
+        self._held.difference_update(keys)
+        if not self._held:
+            self._held_updates = []
 
     def take_unpushed(self, now: float, emit: Emit) -> list[TableUpdate]:
         """At a restart: the rows the table saved as changed and pushed to nobody (the

@@ -49,7 +49,7 @@ def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram
             rows = tuple(Entry(f"peer{i:04}", "10.0.0.1", 6000 + i, True) for i in range(300))
             welcome = Welcome("r-1", register.id, "alice", "t", 1, rows, (), ())
             out = Outbound([(asker[0], asker[1], asker_key)], encode(welcome))
-            await follower._outbound(SimpleNamespace(data=pack(out)))  # type: ignore[arg-type]
+            await follower._outbound(SimpleNamespace(data=pack([out])))  # type: ignore[arg-type]
         finally:
             await follower.close()  # (what waited to leave packed leaves: loopback delivers
             # a datagram within the call that sends it)

@@ -56,6 +56,18 @@ def test_a_registration_keeps_a_name() -> None:
     assert reg.table.get("ann") is None
 
 
+def test_a_copy_of_a_registration_changes_no_row_of_the_table() -> None:
+    # A peer whose Welcome is late sends its Register again: the row kept is the same, so
+    # the table is not written row by row again (a write to JetStream for a service).
+    reg = core()
+    ann = ("127.0.0.2", 6001)
+    first = Register("ann-reg", "ann", ann[1], "", "", WIRE_VERSION)
+    reg.receive(first, ann, T0)
+    row = reg.table.to_json()["names"]
+    reg.receive(first, ann, T0 + 2)
+    assert reg.table.to_json()["names"] == row
+
+
 def test_newcomers_past_the_bound_go_from_the_address_with_the_most() -> None:
     reg = core(newcomer_names=3)
     for n in range(4):  # a script's address: four names

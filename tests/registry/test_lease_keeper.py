@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,5 +53,34 @@ def test_a_busy_registry_keeps_the_lead_and_another_takes_it_once_it_stops(
             assert second.news.is_set() and second.leader == "127.0.0.1:5002"
             assert took <= LEASE + 2 * RENEW
             await second.stop()
+
+        asyncio.run(scenario())
+
+
+def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
+    # Every commit of the registry that decides checks that it still does: a renewal sent
+    # within FRESH seconds answers that, without a round trip that held every answer.
+    from registry.adapter.cluster.keeper import FRESH
+
+    with nats_cluster(tmp_path / "nats") as servers:
+
+        async def scenario() -> None:
+            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001")
+            await keeper.start()
+            asked: list[object] = []
+            real = keeper.call
+
+            async def counted(work: Any) -> Any:
+                asked.append(work)
+                return await real(work)
+
+            keeper.call = counted  # type: ignore[method-assign]
+            await _until(lambda: time.monotonic() - keeper._renewed < FRESH / 2, 2 * RENEW)
+            await keeper.check()
+            assert asked == []
+            keeper._renewed -= FRESH  # (as if its thread had not renewed it since)
+            await keeper.check()
+            assert len(asked) == 1
+            await keeper.stop()
 
         asyncio.run(scenario())

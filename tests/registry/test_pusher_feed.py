@@ -72,6 +72,30 @@ def test_changes_close_together_are_held_and_go_out_together() -> None:
     assert {m.entries for _, m in sent(out)} == {(carol.entry(),)}
 
 
+def test_updates_held_back_from_a_peer_go_to_it_once_released() -> None:
+    # The feed alone decides who is pushed an update now: a peer held back (about to be
+    # told the registry is back) gets what it missed when released, and nothing twice.
+    s = services()
+    bob, carol, dave = record(s, "bob", 7002), record(s, "carol", 7003), record(s, "dave", 7004)
+    missed = TableUpdate("r-old", 2, (dave.entry(),))
+    s.feed.hold(["carol", "dave"], [missed])
+    out: list[ra.Action] = []
+    s.feed.changed(bob, T0, out.append)
+    assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
+    released: list[ra.Action] = []
+    s.feed.release([carol], T0 + 1, released.append)
+    got = [m for _, m in sent(released)]
+    assert [addr for addr, _ in sent(released)] == [carol.addr] * 2
+    assert got[0] == missed and got[1].entries == (bob.entry(),)  # type: ignore[attr-defined]
+    s.feed.unhold(["dave"])  # (gone offline: nothing is held for it, nor pushed)
+    nothing: list[ra.Action] = []
+    s.feed.release([carol], T0 + 2, nothing.append)
+    assert sent(nothing) == []
+    later: list[ra.Action] = []
+    s.feed.changed(carol, T0 + 10, later.append)
+    assert {addr for addr, _ in sent(later)} == {bob.addr, carol.addr, dave.addr}
+
+
 def test_a_snapshot_holds_the_table_at_its_version() -> None:
     s = services()
     bob = record(s, "bob", 7002)

@@ -106,3 +106,48 @@ def test_a_registration_meanwhile_is_pushed_to_the_peers_told_and_to_the_others_
     to_next = [m for a, m in later if a == addr_of(WINDOW)]
     assert [type(m) for m in to_next] == [Restarted, TableUpdate]
     assert [e.name for e in to_next[1].entries] == ["newcomer"]  # type: ignore[attr-defined]
+
+
+def test_a_new_list_of_registries_is_told_a_window_at_a_time() -> None:
+    reg, first = restarted()
+    everyone_acks(reg, first, T0 + 0.1)
+    out = reg.new_registries(("10.0.0.1:5000", "10.0.0.2:5000"), T0 + 1)
+    news = told(out)
+    assert [a for a, _ in news] == [addr_of(i) for i in range(WINDOW)]
+    assert news[0][1].registries == ("10.0.0.1:5000", "10.0.0.2:5000")
+    later = told(reg.receive(Ack("b-1", news[0][1].id), addr_of(0), T0 + 1.1))
+    assert later == [(addr_of(WINDOW), news[0][1])]
+
+
+def test_the_peers_of_a_registry_gone_are_told_a_window_at_a_time() -> None:
+    reg, first = restarted()
+    everyone_acks(reg, first, T0 + 0.1)
+    gone = [addr_of(i) for i in range(WINDOW + 10)]
+    news = told(reg.restarted_for(gone, T0 + 1))
+    assert [a for a, _ in news] == gone[:WINDOW]
+    out = run_until(reg, T0 + 1 + 3 * ROUND)
+    assert {a for a, _ in told(out)} >= set(gone[WINDOW:])
+    assert not {a for a, _ in told(out)} - set(gone)  # (nobody else)
+
+
+def test_a_peer_being_told_hears_the_newer_news_after() -> None:
+    reg, first = restarted()
+    out = reg.new_registries(("10.0.0.1:5000",), T0 + 0.1)
+    assert told(out) == []  # the first window is still being told the start's news
+    newer = told(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 0.2))
+    assert [m.registries for _, m in newer] == [("10.0.0.1:5000",)]
+    out = []
+    for addr, news in first[1:] + newer:  # (the rest of the first window ack)
+        out += told(reg.receive(Ack(f"b-{addr}", news.id), addr, T0 + 0.3))
+    out += told(run_until(reg, T0 + 3 * ROUND))
+    assert (addr_of(0), newer[0][1]) in out  # peer 0 hears the newer news too
+
+
+def everyone_acks(
+    reg: RegistryCore, first: list[tuple[tuple[str, int], Restarted]], now: float
+) -> None:
+    """Every peer acks the news it is told, until all are told."""
+    pending = list(first)
+    while pending:
+        addr, news = pending.pop(0)
+        pending += told(reg.receive(Ack(f"e-{addr}", news.id), addr, now))

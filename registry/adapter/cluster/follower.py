@@ -25,9 +25,8 @@ from registry.adapter.cluster.link import (
     Addr,
     Inbound,
     Publisher,
-    pack,
     registry_subject,
-    unpack_outbound,
+    unpack_outbounds,
 )
 from registry.adapter.desk.closed import FLUSH_TIMEOUT
 from registry.core.flood import FloodGate
@@ -116,28 +115,34 @@ class Follower:
         behind = self.endpoint.behind()
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
-        self._publish(LEAD_SUBJECT, pack(inbound))
+        self._publish(LEAD_SUBJECT, inbound)
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""
         for (ip, port), key in self._keys.items():
-            self._publish(LEAD_SUBJECT, pack(Inbound(self._me, ip, port, key, True, 0.0, [])))
+            self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
     # -- from the registry that decides to peers ------------------------------------------
 
     async def _outbound(self, msg: Msg) -> None:
         try:
-            out = unpack_outbound(msg.data)
-            message = decode(out.message)
+            outs = [(out.to, decode(out.message)) for out in unpack_outbounds(msg.data)]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
-        for ip, port, key in out.to:
-            if self._connection_gone(message, (ip, port)):
-                continue
-            if key:
-                self._keys[(ip, port)] = key
-            self.endpoint.send((ip, port), message, key)
+        with self.endpoint.packed():  # (what came together leaves together)
+            for to, message in outs:
+                if len(to) > 1:  # (a push: encoded once for all)
+                    addrs = [(ip, port) for ip, port, _ in to]
+                    keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
+                    self.endpoint.send_many(addrs, keys, message)
+                    continue
+                for ip, port, key in to:
+                    if self._connection_gone(message, (ip, port)):
+                        continue
+                    if key:
+                        self._keys[(ip, port)] = key
+                    self.endpoint.send((ip, port), message, key)
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
         """Whether `message` answers a request that came over TCP from `addr`, on a

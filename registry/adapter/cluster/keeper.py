@@ -16,13 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from nats.aio.client import Client
 
 from registry.adapter.cluster.connect import connect
-from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, RENEW, Lead, bucket
+from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
+
+#: Seconds after a renewal of the lead was sent during which it is taken as proof that this
+#: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
+#: after the renewal was stored, which is later than it was sent; the margin left (two
+#: renewals) covers what a commit writes after its check.
+FRESH = LEASE - 2 * RENEW
 
 T = TypeVar("T")
 
@@ -50,6 +57,8 @@ class LeaseKeeper:
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
+        # when the last renewal of the lead that went through was sent (monotonic seconds)
+        self._renewed = -FRESH
 
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
@@ -71,8 +80,17 @@ class LeaseKeeper:
         return await self._in_thread(work(lead))
 
     async def check(self) -> None:
-        """Raise Superseded unless this registry still holds the lead (Lead.check)."""
-        await self.call(Lead.check)
+        """Raise Superseded unless this registry still holds the lead (Lead.check). A
+        renewal sent less than FRESH seconds ago answers without a round trip: every commit
+        of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
+        if self.held and time.monotonic() - self._renewed < FRESH:
+            return
+        await self.call(self._renewed_now)
+
+    async def _renewed_now(self, lead: Lead) -> None:
+        sent = time.monotonic()
+        await lead.check()
+        self._renewed = sent
 
     async def stop(self) -> None:
         """Stop keeping the lease (it runs out), and the thread."""
@@ -110,7 +128,9 @@ class LeaseKeeper:
         try:
             await lead.keep_membership()
             if lead.held:
-                await lead.renew()
+                sent = time.monotonic()
+                if await lead.renew():
+                    self._renewed = sent
             if not lead.held:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it

@@ -8,7 +8,9 @@ one that decides sends back what is for those peers (`Outbound`, on the subject 
 registry they came through), and that registry seals and sends it.
 
 Both travel on plain NATS subjects, as datagrams do: what is lost on the way is sent
-again by the core's retries, as for a datagram lost on the LAN.
+again by the core's retries, as for a datagram lost on the LAN. What a registry hands over
+in one pass of its event loop goes as one NATS message per subject, a list: in a join storm,
+one per datagram was most of the work of the registry that decides.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from msgspec import Struct, msgpack
+from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
+#: The most bytes of items one NATS message carries (a server takes 1 MB by default).
+BATCH_BYTES = 256 * 1024
 
 
 def registry_subject(registry: str) -> str:
@@ -52,22 +56,40 @@ class Outbound(Struct, array_like=True, frozen=True):
 
 
 _encoder = msgpack.Encoder()
-_inbound = msgpack.Decoder(Inbound)
-_outbound = msgpack.Decoder(Outbound)
+_inbounds = msgpack.Decoder(list[Inbound])
+_outbounds = msgpack.Decoder(list[Outbound])
 
 
-def pack(item: Inbound | Outbound) -> bytes:
-    return _encoder.encode(item)
+def pack(items: list[Inbound] | list[Outbound]) -> bytes:
+    """One NATS message of `items`."""
+    return _encoder.encode(items)
 
 
-def unpack_inbound(data: bytes) -> Inbound:
-    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
-    return _inbound.decode(data)
+def batches(items: list[bytes]) -> list[bytes]:
+    """NATS messages of `items` (each encoded alone), in order, none of over BATCH_BYTES
+    unless an item is."""
+    out: list[bytes] = []
+    batch: list[Raw] = []
+    size = 0
+    for item in items:
+        if batch and size + len(item) > BATCH_BYTES:
+            out.append(_encoder.encode(batch))
+            batch, size = [], 0
+        batch.append(Raw(item))
+        size += len(item)
+    if batch:
+        out.append(_encoder.encode(batch))
+    return out
 
 
-def unpack_outbound(data: bytes) -> Outbound:
-    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
-    return _outbound.decode(data)
+def unpack_inbounds(data: bytes) -> list[Inbound]:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not a list of them."""
+    return _inbounds.decode(data)
+
+
+def unpack_outbounds(data: bytes) -> list[Outbound]:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not a list of them."""
+    return _outbounds.decode(data)
 
 
 class Backlog:
@@ -117,25 +139,27 @@ class Routes:
 
 
 class Publisher:
-    """Publishes on NATS from code that cannot await: what is published in one pass of the
-    event loop goes out in order, from one task, once the pass is over."""
+    """Publishes on NATS from code that cannot await: what is handed over for a subject in
+    one pass of the event loop goes out in order, from one task, once the pass is over, as
+    few messages as `batches` makes of it."""
 
     def __init__(self, publish: Callable[[str, bytes], Awaitable[None]]) -> None:
         self._publish = publish
-        self._queued: list[tuple[str, bytes]] = []
+        self._queued: dict[str, list[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def __call__(self, subject: str, data: bytes) -> None:
-        self._queued.append((subject, data))
+    def __call__(self, subject: str, item: Inbound | Outbound) -> None:
+        self._queued.setdefault(subject, []).append(_encoder.encode(item))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._queued:
-                queued, self._queued = self._queued, []
-                for subject, data in queued:
-                    await self._publish(subject, data)
+                queued, self._queued = self._queued, {}
+                for subject, items in queued.items():
+                    for data in batches(items):
+                        await self._publish(subject, data)
         finally:
             self._task = None
 

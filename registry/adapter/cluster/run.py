@@ -36,9 +36,8 @@ from registry.adapter.cluster.link import (
     Backlog,
     Outbound,
     Publisher,
-    pack,
     registry_subject,
-    unpack_inbound,
+    unpack_inbounds,
 )
 from registry.adapter.cluster.store import JetStreamStore
 from registry.adapter.console import printable, read_lines, typed_ahead
@@ -252,39 +251,44 @@ class ClusterRegistry:
             return None
 
     def _to_registry(self, registry: str, outbound: Outbound) -> None:
-        self._publish(registry_subject(registry), pack(outbound))
+        self._publish(registry_subject(registry), outbound)
 
     async def _inbound(self, msg: Msg) -> None:
-        """What another registry's peer sent, for this registry's core."""
+        """What other registries' peers sent (one registry's pass), for this registry's core."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
         try:
-            inbound = unpack_inbound(msg.data)
-            messages = [decode(data) for data in inbound.messages]
+            inbounds = [
+                (inbound, [decode(data) for data in inbound.messages])
+                for inbound in unpack_inbounds(msg.data)
+            ]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self.log("dropped what another registry handed over: not ChatApp's")
             return
-        addr = (inbound.ip, inbound.port)
-        elsewhere.routes.heard_via(addr, inbound.registry)
+        for inbound, _ in inbounds:
+            elsewhere.routes.heard_via((inbound.ip, inbound.port), inbound.registry)
         sub = self._lead_sub
         lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
         server = self._server
-        if server is None or not messages:
-            return  # (a registry saying which peers it holds)
-        # behind in what NATS queued, or its own socket, or at the registry it came through
-        behind = max(lag, server.endpoint.behind(), inbound.behind)
+        if server is None:
+            return
+        # behind in what NATS queued, or its own socket (at the registry it came through: each)
+        behind = max(lag, server.endpoint.behind())
         if self._verbose:
-            for message in messages:
-                self.log(f"<- {addr[0]}:{addr[1]} (via another registry) {for_log(message)}")
+            for inbound, messages in inbounds:
+                for message in messages:
+                    where = f"{inbound.ip}:{inbound.port}"
+                    self.log(f"<- {where} (via another registry) {for_log(message)}")
 
         def received(core: RegistryCore, now: float) -> list[Action]:
             return [
                 action
-                for message in messages
+                for inbound, messages in inbounds
+                for message in messages  # (none: a registry saying which peers it holds)
                 for action in core.receive(
-                    message, addr, now, key=inbound.key, datagram=inbound.datagram,
-                    behind=behind,
+                    message, (inbound.ip, inbound.port), now, key=inbound.key,
+                    datagram=inbound.datagram, behind=max(behind, inbound.behind),
                 )
             ]  # fmt: skip
 

@@ -13,6 +13,9 @@ commit (registry/adapter/commit.py) claim nothing JetStream does not have.
 A row is written only with the revision this store last read or wrote of it
 (compare-and-set): a registry that no longer decides for the service cannot overwrite
 what the one that does wrote. It finds out as its commit fails with `Superseded`.
+A write that JetStream did not acknowledge in time may have been stored all the same: the
+row is then found with the text this store tried to write, and taken as written, not as
+another registry's.
 """
 
 from __future__ import annotations
@@ -51,10 +54,17 @@ from wire.names import name_key
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
+#: Writes of one commit waiting for JetStream's answer at once. Sent all at once, a thousand
+#: rows of a join storm waited longer for their answers than JetStream's timeout: the commit
+#: failed, and was sent again, for half a minute; a few dozen at a time keep each answer near
+#: a round trip, and the whole as fast.
+IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
 MAIL_SUBJECT = "chatapp.mail"
 #: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
 WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
+#: JetStream's codes for a write over another revision than the one it expected.
+WRONG_LAST = (10071, 10164)
 
 
 class Superseded(StorageError):
@@ -81,6 +91,10 @@ class JetStreamStore:
         self._table_dirty = False
         # what this store last read or wrote: each row's revision and text, by its key
         self._rows: dict[str, tuple[int, bytes]] = {}
+        self._version = b""  # the table's version as this store last read or wrote it
+        # the texts of each row written since its last acknowledged write, without an
+        # acknowledgement (any may be stored; None: deleted)
+        self._unsure: dict[str, set[bytes | None]] = {}
         # the mailboxes as stored: each message with its stream sequence, by owner
         self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
 
@@ -111,7 +125,7 @@ class JetStreamStore:
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
-        version = rows.pop("version", (0, b"0"))[1]
+        version = self._version = rows.pop("version", (0, b"0"))[1]
         self._rows = {key: value for key, value in rows.items() if key.startswith("row.")}
         data = {"version": int(version), "names": [json.loads(v) for _, v in self._rows.values()]}
         try:
@@ -162,9 +176,11 @@ class JetStreamStore:
 
     async def commit(self, table: Table) -> float:
         """Write what waits, in order (a run of appends and kept lines at once), then the
-        table's changed rows; anything not acknowledged waits for the next commit. Its
-        whole time is returned as the time it kept the registry busy (registry/adapter/store.py)."""
-        started = time.monotonic()
+        table's changed rows; anything not acknowledged waits for the next commit. The time
+        it took to find the changed rows is returned as the time it kept the registry busy
+        (registry/adapter/store.py): while JetStream answers, the registry goes on, and a commit
+        that waits longer for it is no reason to wait as long again before the next."""
+        busy = 0.0
         if self.fence is not None and self.dirty:
             try:
                 await self.fence()
@@ -173,18 +189,18 @@ class JetStreamStore:
         while self._actions:
             run = _independent_run(self._actions)
             try:
-                await asyncio.gather(*(self._write(action) for action in run))
+                await _at_most(IN_FLIGHT, [self._write(action) for action in run])
             except WRITE_ERRORS as exc:
                 raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
             del self._actions[: len(run)]
         if self._table_dirty:
             self._table_dirty = False
             try:
-                await self._write_table(table)
+                busy = await self._write_table(table)
             except BaseException:
                 self._table_dirty = True
                 raise
-        return time.monotonic() - started
+        return busy
 
     async def _write(self, action: StoreAction) -> None:
         """Carry out one action (each may be carried out again after a failure)."""
@@ -215,9 +231,11 @@ class JetStreamStore:
         with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
             await self._js.delete_msg(MAIL, seq)
 
-    async def _write_table(self, table: Table) -> None:
+    async def _write_table(self, table: Table) -> float:
         """Write the rows that changed since last written, each only over the revision
-        this store knows of it; raise Superseded when another registry wrote one since."""
+        this store knows of it; raise Superseded when another registry wrote one since.
+        The seconds taken to find them."""
+        started = time.monotonic()
         data = table.to_json()
         rows = {
             f"row.{hex_key(name_key(row['name']))}": json.dumps(row).encode()
@@ -229,27 +247,88 @@ class JetStreamStore:
                 writes.append(self._write_row(key, value))
         for key in [key for key in self._rows if key not in rows]:
             writes.append(self._delete_row(key))
+        version = str(data["version"]).encode()
+        if version != self._version:
+            writes.append(self._write_version(version))
+        busy = time.monotonic() - started
         try:
-            await asyncio.gather(*writes)
-            await self._table.put("version", str(data["version"]).encode())
+            # (with the rows, not after them: an answer leaves once all are stored, and a
+            # round trip more held every answer in a join storm)
+            await _at_most(IN_FLIGHT, writes)
         except nats.js.errors.KeyWrongLastSequenceError:
             raise Superseded(
                 "another registry of the service changed the table: it decides for the service now"
             ) from None
         except WRITE_ERRORS as exc:
             raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
+        return busy
+
+    async def _write_version(self, version: bytes) -> None:
+        await self._table.put("version", version)
+        self._version = version
 
     async def _write_row(self, key: str, value: bytes) -> None:
         known = self._rows.get(key)
-        if known is None:
-            revision = await self._table.create(key, value)
-        else:
-            revision = await self._table.update(key, value, last=known[0])
+        try:
+            try:
+                if known is None:
+                    revision = await self._table.create(key, value)
+                else:
+                    revision = await self._table.update(key, value, last=known[0])
+            except nats.js.errors.KeyWrongLastSequenceError:
+                last = await self._landed(key)
+                revision = await self._table.update(key, value, last=last)
+        except WRITE_ERRORS:
+            self._unsure.setdefault(key, set()).add(value)
+            raise
+        self._unsure.pop(key, None)
         self._rows[key] = (revision, value)
 
     async def _delete_row(self, key: str) -> None:
-        await self._table.delete(key, last=self._rows[key][0])
+        try:
+            try:
+                await self._table.delete(key, last=self._rows[key][0])
+            except nats.js.errors.APIError as exc:
+                if exc.err_code not in WRONG_LAST:
+                    raise
+                last = await self._landed(key)
+                if last:
+                    await self._table.delete(key, last=last)
+        except WRITE_ERRORS:
+            self._unsure.setdefault(key, set()).add(None)
+            raise
+        self._unsure.pop(key, None)
         del self._rows[key]
+
+    async def _landed(self, key: str) -> int:
+        """A write of row `key` found another revision than this store knows: the revision
+        of a write this store tried and was not told of (0 for a row it deleted so), else
+        KeyWrongLastSequenceError (another registry wrote it)."""
+        tried = self._unsure.get(key, set())
+        try:
+            entry = await self._table.get(key)
+        except nats.js.errors.KeyNotFoundError:  # (KeyDeletedError too)
+            if None in tried:
+                return 0
+            raise nats.js.errors.KeyWrongLastSequenceError from None
+        if entry.value not in tried or entry.revision is None:
+            raise nats.js.errors.KeyWrongLastSequenceError
+        return entry.revision
+
+
+async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
+    """Await `writes`, `count` at most at a time; the first error is raised once all are
+    over (each may have been stored: see JetStreamStore._landed)."""
+    gate = asyncio.Semaphore(count)
+
+    async def gated(write: Awaitable[None]) -> None:
+        async with gate:
+            await write
+
+    outcomes = await asyncio.gather(*(gated(write) for write in writes), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
