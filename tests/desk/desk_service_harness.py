@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from standalone_desk import accept_secure
 
 from registry.adapter.desk.frames import READ_CHUNK
 from registry.adapter.desk.service import DeskService
 from registry.core.desk.limits import DeskSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
+from tests.desk.standalone_desk import accept_secure
 from wire.desk.messages import DeskJoin
 from wire.messages import Message
 from wire.version import WIRE_VERSION

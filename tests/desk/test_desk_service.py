@@ -8,12 +8,11 @@ import asyncio
 import json
 from pathlib import Path
 
-from standalone_desk import accept_secure
-
 from disk.operator_key import key_path, read_key
 from registry.adapter.desk.history import HISTORY_FILE
 from registry.adapter.desk.service import DeskService
 from tests.desk.desk_service_harness import DESK_KEY, PHONE, Client, Connect, join, joined, run
+from tests.desk.standalone_desk import accept_secure
 from wire.codec import encode
 from wire.desk.messages import (
     EST_MEASURED,
