@@ -14,6 +14,7 @@ from msgspec import Struct
 from disk.files import InUse, hold_lock, os_reason
 from peer.adapter.key_contact import Confirm, ContactRule
 from peer.adapter.state import PeerStateFile
+from peer.core.registry_watch import SILENT_KEEPALIVES
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.names import name_key
 
@@ -63,6 +64,7 @@ class PeerSettings(Struct, frozen=True):
             secret="your password" if self.password else "",
             advertised=self.advertised,
             confirm=confirm,
+            patience=SILENT_KEEPALIVES * self.keepalive,
         )
 
 
