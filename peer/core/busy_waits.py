@@ -61,7 +61,7 @@ class BusyWaits(Generic[R]):
         first silent round (it is given up, forgotten here)."""
         first, waits = self._silent.get(msg_id, (now, 0))
         if now - first >= patience:
-            del self._silent[msg_id]
+            self._silent.pop(msg_id, None)
             return None
         self._silent[msg_id] = (first, waits + 1)
         due = now + silent_wait(msg_id, waits)
