@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -290,6 +291,21 @@ async def registry(args: argparse.Namespace) -> None:
 
         server.endpoint._on_message = counted
         server.endpoint._on_batch = counted_batch
+    # what it read, by kind (BENCH_KINDS=<file>: written with the profile, see bench/storm.py)
+    kinds: collections.Counter[str] = collections.Counter()
+    if os.environ.get("BENCH_KINDS"):
+        one, batch = server.endpoint._on_message, server.endpoint._on_batch
+        assert batch is not None
+
+        def kind_one(message: Any, addr: Any, key: bytes) -> None:
+            kinds[type(message).__name__] += 1
+            one(message, addr, key)
+
+        def kind_batch(messages: Any, addr: Any, key: bytes) -> None:
+            kinds.update(type(m).__name__ for m in messages)
+            batch(messages, addr, key)
+
+        server.endpoint._on_message, server.endpoint._on_batch = kind_one, kind_batch
     addr = await server.start()
     profiler = None
     if args.profile:
@@ -303,7 +319,15 @@ async def registry(args: argparse.Namespace) -> None:
 
     def on_command(cmd: str) -> None:
         def answer() -> None:
-            if cmd == "profile" and profiler is not None and not profiler.is_running:
+            if cmd == "profile" and os.environ.get("BENCH_KINDS"):
+                Path(os.environ["BENCH_KINDS"]).write_text(
+                    json.dumps({"kinds": kinds, "dropped": dict(server.endpoint.channel.dropped)})
+                )
+            if cmd == "profile" and profiler is not None:
+                if profiler.is_running:
+                    # where its CPU went so far: a storm's registry is killed, not stopped
+                    profiler.stop()
+                    Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
                 profiler.start()
             report = counter.report(addr[1])
             report["online"] = len(server.core.table.online())

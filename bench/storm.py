@@ -21,7 +21,9 @@ said `[Server not responding]` while the registry was down is not: it keeps tryi
         [--restart-only]
 
 With BENCH_PROFILE=<folder>, the registry and the first crowd write where their CPU went
-there (registry.txt, crowd.txt; pyinstrument, installed by hand).
+there (registry.txt, crowd.txt; pyinstrument, installed by hand). With BENCH_KINDS=<file>,
+the registry writes there what it read during the join, by kind, and what its secure
+channel dropped.
 """
 
 from __future__ import annotations
@@ -142,6 +144,8 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
             total["rss_mb"],
             registered=int(total["registered"]),
         )
+        if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
+            registry.ask("profile")  # (killed below: its profile is written now)
         registry.proc.kill()
         registry.proc.wait()
         for crowd in crowds:

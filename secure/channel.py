@@ -15,7 +15,8 @@ Noise IK handshake of `secure.noise`:
 - Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
   and an initiation with its mac2; under load, an initiation without a valid mac2 is
   answered with a cookie reply only, and each source address has a handshake budget
-  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3).
+  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3). Under load,
+  an initiation from an address whose session opened data within WORKS_FOR is dropped.
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
 - A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
@@ -92,6 +93,11 @@ INITIATIONS_KEPT = 3
 #: conversation that paused is not taken for one that failed.
 REHANDSHAKE_AFTER = 0.9 * TIMEOUT
 UNANSWERED_STALE = 5.0
+#: Seconds after data last opened from an address during which a responder under load
+#: drops an initiation from it: that session works, and the initiation is one its sender
+#: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
+#: join storm cost a registry). A sender that restarted meanwhile is answered after it.
+WORKS_FOR = 2.0
 #: Seconds a datagram waits for its session's handshake before it is dropped, and how many
 #: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
 #: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
@@ -308,6 +314,7 @@ class SecureChannel:
         peer = session.peer
         peer.unanswered_since = None
         peer.rehandshaken = False
+        peer.heard_at = now
         if session.confirmed:
             return Opened(data, session.key)
         session.confirmed = True
@@ -350,6 +357,10 @@ class SecureChannel:
         if not self._cookies.mac1_ok(datagram):
             return self._drop("bad mac1")
         if self._load.under_load(now):
+            known = self._sessions.by_addr.get(addr)
+            if known is not None and now - known.heard_at < WORKS_FOR:
+                # its sender's session works: it took our lag for a restart (see `seal`)
+                return self._drop("under load: a session at its address works")
             source = cookie.source_bytes(addr)
             if not self._cookies.mac2_ok(datagram, source, now):
                 self.dropped["under load: answered with a cookie"] += 1

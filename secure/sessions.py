@@ -83,6 +83,8 @@ class Peer:
     # whether that silence made a new handshake already
     unanswered_since: float | None = None
     rehandshaken: bool = False
+    # when data from it last opened here (SecureChannel's `open`): its session works
+    heard_at: float = float("-inf")
     # the cookie its last cookie reply gave, and when (secure/cookie.py)
     cookie: bytes | None = None
     cookie_at: float = float("-inf")
@@ -95,6 +97,8 @@ class Sessions:
         self.peers: collections.OrderedDict[tuple[bytes, Addr], Peer] = collections.OrderedDict()
         #: Each session and each initiation awaiting its response, by our index for it.
         self.by_index: dict[int, Session | Initiation] = {}
+        #: The peer last made at each address (an initiation names its key only once opened).
+        self.by_addr: dict[Addr, Peer] = {}
         self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 
     def peer(self, key: bytes, addr: Addr) -> Peer:
@@ -104,9 +108,11 @@ class Sessions:
         if peer is not None:
             peers.move_to_end((key, addr))
             return peer
-        peer = peers[(key, addr)] = Peer(key, addr)
+        peer = peers[(key, addr)] = self.by_addr[addr] = Peer(key, addr)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
+            if self.by_addr.get(gone.addr) is gone:
+                del self.by_addr[gone.addr]
             for session in gone.sessions:
                 self.by_index.pop(session.local, None)
             for initiation in gone.initiations:

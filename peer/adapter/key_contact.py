@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from msgspec import Struct
 
 from disk.files import os_reason
+from peer.core.busy_waits import silent_wait
 from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
@@ -31,7 +32,9 @@ class ContactRule(Struct, frozen=True):
     the pinned key is set aside); `secret`, what a start without a terminal would send
     ("your password"; "" for nothing secret); `advertised`, the join code's digits the
     registry advertised where it was found on the network (None: its address was given);
-    `confirm`, the question's asker when standard input is a terminal (None: none)."""
+    `confirm`, the question's asker when standard input is a terminal (None: none);
+    `patience`, the seconds it goes on asking, less and less often, after a round of
+    requests nothing answered (a first registration's: peer.core.registry_watch)."""
 
     code: str | None = None
     trust_first: bool = False
@@ -39,6 +42,7 @@ class ContactRule(Struct, frozen=True):
     secret: str = ""
     advertised: str | None = None
     confirm: Confirm | None = None
+    patience: float = 0.0
 
     def keeps(self, pinned: bytes | None) -> bool:
         """Whether the `pinned` key is used as it is (no first contact)."""
@@ -60,6 +64,7 @@ class KeyContact:
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
+        self._silent: tuple[float, int] | None = None  # since when, and rounds waited
         self._rule = rule
         self._ask = ask
         self._say = say
@@ -93,6 +98,10 @@ class KeyContact:
                 self._ask()
                 asks, next_ask = asks + 1, now + TIMEOUT
             elif now >= next_ask and settling is None:
+                later = None if self.heard else self._ask_later(now)
+                if later is not None:
+                    asks, next_ask = 0, later
+                    continue
                 line = self._gave_up() if self.heard else no_answer
                 if line:
                     self._say(line, True)
@@ -128,6 +137,17 @@ class KeyContact:
             for task in (asked, changed):
                 if task is not None:
                     task.cancel()
+
+    def _ask_later(self, now: float) -> float | None:
+        """A round of requests went unanswered at `now`: when the next round begins (a
+        silent_wait on, said once), or None once the patience is over."""
+        since, waits = self._silent or (now, 0)
+        if now - since >= self._rule.patience:
+            return None
+        if self._silent is None:
+            self._say("[No answer from the registry yet; still trying.]", False)
+        self._silent = since, waits + 1
+        return now + silent_wait(self._where, waits)
 
     @property
     def heard(self) -> bool:

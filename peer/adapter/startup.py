@@ -14,6 +14,7 @@ from msgspec import Struct
 from disk.files import InUse, hold_lock, os_reason
 from peer.adapter.key_contact import Confirm, ContactRule
 from peer.adapter.state import PeerStateFile
+from peer.core.registry_watch import SILENT_KEEPALIVES
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.names import name_key
 
@@ -37,9 +38,13 @@ class PeerSettings(Struct, frozen=True):
     bell: bool = False
 
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
-        """`trust`, with the password as the secret it guards, asking with `confirm`."""
+        """`trust`, with the password as the secret it guards, asking with `confirm`, patient
+        for SILENT_KEEPALIVES keepalive periods."""
         secret = "your password" if self.password else ""
-        return msgspec.structs.replace(self.trust, secret=secret, confirm=confirm)
+        patience = SILENT_KEEPALIVES * self.keepalive
+        return msgspec.structs.replace(
+            self.trust, secret=secret, confirm=confirm, patience=patience
+        )
 
 
 class StartRefused(Exception):

@@ -215,12 +215,28 @@ class RegistryLink:
                 emit(AskRegistryKey())
                 self._register_again(emit)
         for request in failed:
-            self._failed(request, now, emit, False)
+            if not self._keeps_trying(request, now, emit):
+                self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
             emit(Send(server, request.message, shared.trust.registry))
         self.ask_outcomes_again(now, now, emit)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)
+
+    def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
+        """Whether `request`, unanswered in its round at `now`, is a first registration the
+        registry left silent, tried again later (Requests.retry_later) for the watch's
+        `silent_patience`, which is said once: a registry buried under a join storm drops
+        what its socket cannot hold."""
+        watch = self._shared.watch
+        if not isinstance(request.message, Register) or self._shared.life.started:
+            return False
+        if not self._requests.retry_later(request, now, watch.silent_patience):
+            return False
+        if not watch.still_trying_said:
+            watch.still_trying_said = True
+            emit(Print("[No answer from the registry yet; still trying.]", "system"))
+        return True
 
     def moved(self, addr: Addr, emit: Emit) -> None:
         """Another registry of the service reaches us now (ours stopped): use it."""

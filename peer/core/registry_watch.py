@@ -13,6 +13,11 @@ from wire.reliable import Alarm
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
 PROBE_BACKOFF = 4
+#: Keepalive periods a first registration is tried for while the registry stays silent
+#: (a minute by default), from its first silent round, less and less often: a registry
+#: that runs answers within it even under a join storm, and one that does not is said
+#: so after it, as TCP gives up a connection after its SYNs' bound.
+SILENT_KEEPALIVES = 6
 
 
 class RegistryWatch:
@@ -28,9 +33,16 @@ class RegistryWatch:
         self.down = False
         #: Whether the rooms' being unavailable was said since the registry last answered.
         self.rooms_down_said = False
+        #: Whether a first registration left unanswered was said to be still trying.
+        self.still_trying_said = False
         self._probe_every = keepalive
         #: When anything last came from the registry (peer.core.requests.Requests.due).
         self.heard_at = -math.inf
+
+    @property
+    def silent_patience(self) -> float:
+        """Seconds a first registration is tried for while the registry stays silent."""
+        return SILENT_KEEPALIVES * self.keepalive
 
     def heard(self, now: float) -> None:
         """Something came from the registry at `now`: it runs."""

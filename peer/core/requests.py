@@ -189,8 +189,8 @@ class Requests:
         """Send every request in flight as a datagram again at `now`, oldest first, its
         attempts counted afresh: the registry is back after a silence, and a request whose
         last copy went into that silence would otherwise be given up on, as if it were still
-        away (the registry dedupes the copies it had). `moved`: to another registry, even
-        those sent at `now`."""
+        away (the registry dedupes the copies). `moved`: to another registry, even those
+        sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message, self.trust.registry))
@@ -299,8 +299,7 @@ class Requests:
             yield message
 
     def next_wake(self) -> float | None:
-        """When a request is next due, may go at the pace, or a TCP answer or an outcome is
-        next given up; or None."""
+        """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
         # asked after every event: each other source is looked at only when it holds one
         if self._paced:
@@ -322,16 +321,17 @@ class Requests:
         return self._taken(msg_id)
 
     def _taken(self, msg_id: str) -> Request | None:
-        """Request `msg_id`, taken out of flight (datagram or TCP); None if not in flight."""
+        """Request `msg_id`, taken out of flight (datagram or TCP) or out of its wait to go
+        again (a late answer to an earlier copy); None if in neither."""
         request = self._sent.answer(msg_id)
+        request = self._busy.take(msg_id) or request  # (in any case: its silent rounds end)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
         return request
 
     def answer_sent(self, msg_id: str) -> Request | None:
-        """As `answer`, for a request sent as a datagram only: one sent over TCP still
-        waits for its own answer."""
+        """As `answer`, for a datagram only: one sent over TCP waits for its own answer."""
         return self._sent.answer(msg_id)
 
     def stream(self, msg_id: str, now: float) -> Request | None:
@@ -348,8 +348,7 @@ class Requests:
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
         """The registry answered request `msg_id` Busy at `now`: it is sent again `wait`
         seconds on (`busy_over`), its attempts counted afresh then. Returns it and whether
-        this is its first Busy; (None, False) when it is not waited for. See `too_busy`
-        first."""
+        this is its first Busy; (None, False) when not waited for. See `too_busy` first."""
         since = self._busy.since(msg_id, now)
         # (the first Busy still counts: one for a late copy, while the request waits out
         # the wait an earlier Busy asked, must not start its patience afresh, nor end it)
@@ -359,6 +358,13 @@ class Requests:
         self._busy.wait(msg_id, request, now + wait, since)
         self.alarm.lower(now + wait)
         return request, since == now
+
+    def retry_later(self, request: Request, now: float, patience: float) -> bool:
+        """Whether `request`, given up by `due` at `now` (the registry silent all its round),
+        goes again after a wait instead (BusyWaits.after_silence), sent by `busy_over`."""
+        due = self._busy.after_silence(request.message.id, request, now, patience)
+        self.alarm.lower(due)
+        return due is not None
 
     def too_busy(self, msg_id: str, now: float) -> bool:
         """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already: the
@@ -454,8 +460,7 @@ class Requests:
 
     def holds(self, msg_id: str) -> bool:
         """Whether message `msg_id` is here: sent and not answered, held (waiting for the
-        pace, or behind the one waited for), or a save or post awaiting its
-        outcome."""
+        pace, or behind the one waited for), or a save or post awaiting its outcome."""
         return (
             msg_id in self._sent.ids
             or msg_id in self._streamed
@@ -467,14 +472,12 @@ class Requests:
     def awaiting_outcome(self, msg_id: str) -> bool:
         """Whether save request `msg_id` waits for the registry's answer (or for the pace,
         to be sent) or, accepted, for its outcome."""
-        return (
-            msg_id in self._outcomes or self._sent.get(msg_id) is not None or msg_id in self._paced
-        )
+        sent = self._sent.get(msg_id) is not None
+        return sent or msg_id in self._outcomes or msg_id in self._paced
 
     def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
         """Whether a request is held (waiting for the pace, or behind the one waited for) or
-        a save or post awaits its outcome, or a request of `kinds` that is not
-        quiet is sent and not answered."""
+        a save or post awaits its outcome, or one of `kinds` not quiet is unanswered."""
         if self._paced or self._held or self._outcomes:
             return True
         waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
@@ -482,8 +485,7 @@ class Requests:
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` sent and not answered, then every one held (waiting for
-        the pace, or behind the one waited for), then every save or post awaiting
-        its outcome."""
+        the pace, or behind the one waited for), then every save or post awaiting outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
             *(r.message for r in requests if isinstance(r.message, kinds)),
@@ -495,6 +497,4 @@ class Requests:
 
 def _earlier(wake: float | None, t: float | None) -> float | None:
     """The earlier of two deadlines, either of which may be None (none)."""
-    if t is None or (wake is not None and wake <= t):
-        return wake
-    return t
+    return wake if t is None or (wake is not None and wake <= t) else t

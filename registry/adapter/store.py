@@ -23,7 +23,7 @@ from typing import NamedTuple, Protocol
 from msgspec import Struct
 
 from registry.adapter.room_history import RoomHistoryFiles
-from registry.adapter.storage import Storage, StorageError, mail_line, table_text
+from registry.adapter.storage import Rows, Storage, StorageError, mail_line, table_text
 from registry.core.actions import (
     DropHistory,
     DropMail,
@@ -96,6 +96,7 @@ class FileStore:
         # takes them from the left
         self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
         self._table_dirty = False
+        self._rows = Rows()  # the rows last written, each encoded again only once changed
 
     def load(self, now: float) -> Kept:
         return Kept(
@@ -134,7 +135,7 @@ class FileStore:
         time, so only that thread touches the files meanwhile). The loop is kept busy only
         by the table's text: the time that took is returned."""
         started = time.monotonic()
-        text = table_text(table) if self._table_dirty else None
+        text = table_text(table, self._rows) if self._table_dirty else None
         self._table_dirty = False
         busy = time.monotonic() - started
         try:

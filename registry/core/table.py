@@ -162,40 +162,21 @@ class Table(Struct):
 
     def to_json(self) -> dict[str, Any]:
         """The persistent form: names, owners, addresses, rooms, former names and the id of
-        the registration that holds each name (not the volatile liveness data), and the
-        rows not pushed yet. A room is
-        written only for a record in one, in the room's spelling, with the replay of its
-        history that may be unfinished (Record.replaying); former names only for a
-        renamed record, oldest first."""
+        the registration that holds each name (not the volatile liveness data: see
+        `row_json`), and the rows not pushed yet."""
+        formers = self.formers()
+        return {
+            "version": self.version,
+            "names": [row_json(r, formers.get(key)) for key, r in self.records.items()],
+            "unpushed": [list(e) for e in self.unpushed.values()],
+        }
+
+    def formers(self) -> dict[str, list[str]]:
+        """The former names of each renamed record, by its key, oldest first."""
         formers: dict[str, list[str]] = {}
         for old, holder in self.former.items():
             formers.setdefault(holder, []).append(old)
-        return {
-            "version": self.version,
-            "names": [
-                {
-                    "name": r.name,
-                    "ip": r.ip,
-                    "port": r.port,
-                    "online": r.online,
-                    "token": r.token,
-                    "password": r.password,
-                    **({"key": r.key} if r.key else {}),
-                    **({"room": r.room} if r.room else {}),
-                    # which start of the peer holds the name (its session): one stopped
-                    # while another took over is told so, across a registry restart too
-                    **({"register_id": r.last_register_id} if r.last_register_id else {}),
-                    **({"deregistered": True} if r.deregistered and not r.online else {}),
-                    **({"replaying": r.replaying} if r.replaying and r.room else {}),
-                    **({"former": formers[key]} if key in formers else {}),
-                    **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
-                    **({"made": int(r.made)} if r.made else {}),
-                    **({"used": int(r.used)} if r.used else {}),
-                }
-                for key, r in self.records.items()
-            ],
-            "unpushed": [list(e) for e in self.unpushed.values()],
-        }
+        return formers
 
     @classmethod
     def from_json(cls, data: Any, now: float) -> Table:
@@ -225,6 +206,31 @@ class Table(Struct):
         for old in [old for old in table.former if old in table.records or name_problem(old)]:
             del table.former[old]  # taken since, or not a name: forgotten, not fatal
         return table
+
+
+def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
+    """Record `r`'s row of the persistent form (Table.to_json), with its `former` names. A
+    room is written only for a record in one, in the room's spelling, with the replay of its
+    history that may be unfinished (Record.replaying)."""
+    return {
+        "name": r.name,
+        "ip": r.ip,
+        "port": r.port,
+        "online": r.online,
+        "token": r.token,
+        "password": r.password,
+        **({"key": r.key} if r.key else {}),
+        **({"room": r.room} if r.room else {}),
+        # which start of the peer holds the name (its session): one stopped while another
+        # took over is told so, across a registry restart too
+        **({"register_id": r.last_register_id} if r.last_register_id else {}),
+        **({"deregistered": True} if r.deregistered and not r.online else {}),
+        **({"replaying": r.replaying} if r.replaying and r.room else {}),
+        **({"former": former} if former else {}),
+        **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
+        **({"made": int(r.made)} if r.made else {}),
+        **({"used": int(r.used)} if r.used else {}),
+    }
 
 
 def _unpushed(rows: Any) -> list[Entry]:

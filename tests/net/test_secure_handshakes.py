@@ -1,6 +1,7 @@
 """The secure channel's handshakes against a flood, as WireGuard holds them: a captured
 initiation from any address, datagrams without a valid mac1, spoofed sources under load
-(cookies), one address's budget, and many strangers' handshakes against busy sessions."""
+(cookies), one address's budget, many strangers' handshakes against busy sessions, and the
+new handshakes of senders whose session works, under load."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from hypothesis import strategies as st
 
 from secure import channel as secure
 from secure import noise, sessions
-from secure.channel import COOKIE_REPLY, INITIATION, RESPONSE, SecureChannel
+from secure.channel import (
+    COOKIE_REPLY,
+    DATA,
+    INITIATION,
+    REHANDSHAKE_AFTER,
+    RESPONSE,
+    WORKS_FOR,
+    SecureChannel,
+)
 from secure.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
 from tests.net.test_secure import A, B, Pair
 
@@ -218,3 +227,30 @@ def test_under_load_no_answer_is_larger_than_what_it_answers(
     for datagram in (junk, bytes(altered), bytes([INITIATION]) + junk):
         for packet, _ in bob.open(datagram, A, 0.5).send:
             assert len(packet) < len(datagram)
+
+
+def test_under_load_an_initiation_from_an_address_whose_session_works_costs_nothing(
+    dh_count: list[int],
+) -> None:
+    # a join storm: the registry answers slower than REHANDSHAKE_AFTER, so each peer whose
+    # session works makes a new handshake at each silence, a full one for the registry
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"register", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"busy", 0.05), 0.05)  # bob holds the session: it works
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    out = pair.send("alice", b"again", 0.1)
+    out += pair.send("alice", b"again", 0.1 + REHANDSHAKE_AFTER + 0.01)
+    [initiation] = [packet for packet, _ in out if packet[0] == INITIATION]
+    _load(pair.bob, captured, 0.6)
+    del dh_count[:]
+    opened = pair.bob.open(initiation, A, 0.6)
+    assert opened.send == () and dh_count == []
+    assert opened.dropped == "under load: a session at its address works"
+    # what she sent goes on in the session that works
+    pair.deliver([(p, to) for p, to in out if p[0] == DATA], 0.6)
+    assert pair.got["bob"][-2:] == [(b"again", pair.alice.public)] * 2
+    # from another address, or once nothing opened from hers for WORKS_FOR: as ever
+    assert _kinds(pair.bob.open(initiation, ("10.9.9.9", 9), 0.6).send) == [COOKIE_REPLY]
+    later = 0.6 + WORKS_FOR
+    _load(pair.bob, captured, later)
+    assert _kinds(pair.bob.open(initiation, A, later).send) == [COOKIE_REPLY]

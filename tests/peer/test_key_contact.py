@@ -13,6 +13,7 @@ import pytest
 import peer.adapter.key_contact
 from peer.adapter.key_contact import ContactRule, KeyContact
 from wire.keys import code_from_text, fingerprint, join_code
+from wire.reliable import ATTEMPTS
 
 WHERE = "127.0.0.1:5000"
 REAL, FAKE = os.urandom(32), os.urandom(32)
@@ -67,7 +68,7 @@ def test_with_the_code_an_impostor_answering_first_is_refused_and_the_real_key_t
 
 def test_with_the_code_and_only_impostors_nothing_is_trusted_and_it_is_said() -> None:
     run, key = settled(lambda: Run(ContactRule(code=CODE), lambda c, n: c.answered(FAKE)))
-    assert key is None and run.asks == peer.adapter.key_contact.ATTEMPTS
+    assert key is None and run.asks == ATTEMPTS
     assert "never answered with the join code's key" in run.said[-1]
 
 
@@ -139,3 +140,34 @@ def test_a_second_key_while_the_person_thinks_ends_the_question_in_an_alarm() ->
 
     run, key = settled(make)
     assert key is None and cancelled == [True] and "Two different keys" in run.said[-1]
+
+
+def test_a_registry_silent_at_first_contact_is_asked_less_and_less_often_for_its_patience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[int] = []
+
+    def wait(where: str, rounds: int) -> float:
+        waits.append(rounds)
+        return 0.01 * 2.0**rounds
+
+    monkeypatch.setattr(peer.adapter.key_contact, "silent_wait", wait)
+    run, key = settled(lambda: Run(ContactRule(trust_first=True, patience=0.3)))
+    assert key is None and run.said == [
+        "[No answer from the registry yet; still trying.]",
+        NO_ANSWER,
+    ]
+    assert waits[:3] == [0, 1, 2] and run.asks == ATTEMPTS * (len(waits) + 1)
+
+
+def test_a_registry_that_answers_while_still_tried_is_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(peer.adapter.key_contact, "silent_wait", lambda where, rounds: 0.05)
+
+    def answers(contact: KeyContact, ask: int) -> None:
+        if ask > 2 * ATTEMPTS:  # it starts, two rounds on
+            contact.answered(REAL)
+
+    run, key = settled(lambda: Run(ContactRule(trust_first=True, patience=30.0), answers))
+    assert key == REAL and "[No answer from the registry yet; still trying.]" in run.said

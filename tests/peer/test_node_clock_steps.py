@@ -96,7 +96,8 @@ def retried_node(
 
     def show(line: Print) -> None:
         watched.lines.append(line.text)
-        gave_up = "Could not register" in line.text or "No ACK" in line.text
+        # (a first registration's round over: it says it keeps trying, later)
+        gave_up = any(said in line.text for said in ("still trying", "No ACK"))
         if gave_up and len(watched.times) >= ATTEMPTS:
             watched.over.set()
 

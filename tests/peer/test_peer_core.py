@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from unittest.mock import ANY
 
 import pytest
 
 from peer.core import actions as pa
-from peer.core.busy_waits import BUSY_PATIENCE
+from peer.core.busy_waits import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from peer.core.change_lines import (
     QUIT_LINE_EVERY,
     QUIT_LINES_BURST,
@@ -18,6 +19,7 @@ from peer.core.change_lines import (
 from peer.core.dispatch import PeerCore
 from peer.core.mail_lines import MAIL_SHOWN_EVERY
 from peer.core.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
+from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.requests import STREAM_WAIT
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import GAP_WAIT
@@ -134,16 +136,52 @@ def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
     assert "[Welcome, You are registered.]" in prints(out)
 
 
-def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
+STILL_TRYING = "[No answer from the registry yet; still trying.]"
+#: Seconds by which a first registration the registry leaves silent is given up.
+GIVEN_UP_BY = ROUND + SILENT_KEEPALIVES * 10.0 + SILENT_WAIT_LAST + ROUND
+
+
+def test_no_registry_at_start_is_tried_less_and_less_often_then_exits_non_zero() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     first = core.start(T0)
-    out = run_until(core, T0 + 10)
-    messages = sent(first) + sent(out)
-    assert [type(m) for m in messages] == [Register] * 5 + [Deregister]
-    assert "[Server not responding]" in prints(out)
-    assert pa.Exit(1) in out
+    round_over = T0 + ROUND
+    out = run_until(core, round_over)
+    assert prints(out) == [STILL_TRYING] and pa.Exit(1) not in out  # not given up yet
+    patience = SILENT_KEEPALIVES * core.keepalive
+    times, out = [T0], []
+    while (wake := core.next_wake()) is not None and wake <= T0 + 2 * patience:
+        now_out = core.tick(wake)
+        times += [wake for m in sent(now_out) if isinstance(m, Register)]
+        out += now_out
+        if pa.Exit(1) in now_out:
+            break
+    # each round's first copy comes later and later after the last round's end
+    pairs = list(itertools.pairwise(times))
+    starts = [later for earlier, later in pairs if later - earlier > TIMEOUT + 0.01]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # (doubled up to the last wait, each between half and all of it: growing until then)
+    assert len(gaps) >= 4 and gaps[:4] == sorted(gaps[:4])
+    assert max(gaps) <= ROUND + SILENT_WAIT_LAST
+    assert prints(out).count(STILL_TRYING) == 0  # said once, above
+    assert "[Could not register; is the registry running?]" in prints(out)
+    gave_up = times[-1] + TIMEOUT
+    assert round_over + patience <= gave_up < round_over + patience + SILENT_WAIT_LAST + 3
     # said once, unanswered, in case the registry was only too busy to answer in time
-    assert messages[-1].name == "alice" and not messages[-1].quitting  # type: ignore[attr-defined]
+    messages = sent(first) + sent(out)
+    assert type(messages[-1]) is Deregister and pa.Exit(1) in out
+    assert messages[-1].name == "alice" and not messages[-1].quitting
+
+
+def test_a_registry_that_answers_only_after_a_silent_minute_still_registers_the_peer() -> None:
+    # a registry buried under a join storm: the first tries were dropped by its socket
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    out = run_until(core, T0 + 40)
+    assert STILL_TRYING in prints(out) and pa.Exit(1) not in out
+    welcome = Welcome("r-1", register.id, "alice", "tok", 1, (Entry("alice", *ME, True),), (), ())
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 40)
+    assert "[Welcome, You are registered.]" in prints(out)
+    assert not [m for m in sent(run_until(core, T0 + 200)) if isinstance(m, Register)]
 
 
 ENTRIES = (Entry("alice", *ME, True), Entry("bob", *BOB, True))
@@ -176,7 +214,7 @@ def test_lines_typed_before_a_registration_that_fails_are_said_not_carried_out()
     core.start(T0)
     core.line("send_all hello everyone", T0)
     core.line("", T0)
-    out = run_until(core, T0 + 10)
+    out = run_until(core, T0 + GIVEN_UP_BY)
     assert prints(out)[-2:] == [
         "[Could not register; is the registry running?]",
         "[Not carried out, as you are not registered: send_all hello everyone]",
@@ -521,7 +559,7 @@ def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
         registry_key=REGISTRY_KEY,
     )
     assert prints(core.start(T0)) == []
-    out = run_until(core, T0 + 3)  # no registry: the peer leaves, the message stays kept
+    out = run_until(core, T0 + GIVEN_UP_BY)  # no registry: the peer leaves, the message stays kept
     assert prints(out)[-2:] == [
         "[Could not register; is the registry running?]",
         "[Your kept messages stay on disk for the next start.]",
@@ -1758,19 +1796,19 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     assert welcomed(core, register, T0 + 2 * ROUND - 0.05)
 
 
-def test_a_registration_nothing_answered_is_given_up_after_one_round() -> None:
+def test_a_registration_nothing_answered_waits_after_one_round() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     core.start(T0)
-    out = run_until(core, T0 + 5)
-    assert "[Could not register; is the registry running?]" in prints(out)
+    out = run_until(core, T0 + ROUND + SILENT_WAIT_FIRST / 2 - 0.01)
+    assert prints(out) == [STILL_TRYING]
     # each try asked the registry's key as well: answered (RegistryLink.tick), it would
-    # have been a second round
+    # have been a second round at once
     assert sum(isinstance(a, pa.AskRegistryKey) for a in out) == 4
 
 
 def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
     core, _ = told_busy_once()
-    out = run_until(core, T0 + BUSY_PATIENCE + 15)
+    out = run_until(core, T0 + BUSY_PATIENCE + GIVEN_UP_BY)  # then silent as at a start
     assert "[Could not register; is the registry running?]" in prints(out)
     assert pa.Exit(1) in out
 
