@@ -182,9 +182,7 @@ def test_a_table_update_acks_or_chats_from_a_key_not_the_registrys_change_nothin
     with SecureSocket() as mallory:
         mallory.learn_key(server)
         register = messages.Register("m-reg", "mallory", mallory.address[1], "", "", WIRE_VERSION)
-        [welcome] = [
-            m for m in mallory.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
-        ]
+        welcome = mallory.ask(register, server, messages.Welcome)
         bob_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "bob")
         assert bob_key is not None
         bob.expect_line(TABLE_UPDATED)
@@ -227,9 +225,7 @@ def _key_of(sock: SecureSocket, server: tuple[str, int], name: str) -> bytes:
     """`name`'s key, as the registry's table gives it to anyone who registers."""
     sock.learn_key(server)
     register = messages.Register("k-1", "mallory", sock.address[1], "", "", WIRE_VERSION)
-    welcome = next(
-        m for m in sock.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
-    )
+    welcome = sock.ask(register, server, messages.Welcome)
     key = next(key_from_text(e.key) for e in welcome.entries if e.name == name)
     assert key is not None
     return key

@@ -22,9 +22,7 @@ def _guess(server: tuple[str, int], host: str, name: str, n: int) -> str:
     with SecureSocket(host=host) as sock:
         sock.learn_key(server)
         guess = messages.Register(f"g-{n}", name, 9, "", f"guess-{n}", WIRE_VERSION)
-        answers = sock.exchange(guess, server, 3.0)
-    [refused] = [m for m in answers if isinstance(m, messages.Refused)]
-    return refused.reason
+        return sock.ask(guess, server, messages.Refused).reason
 
 
 def _registered_and_gone(chat: ChatEnv, name: str, password: str = "") -> None:

@@ -35,9 +35,7 @@ def _registered(sock: SecureSocket, name: str, server: tuple[str, int]) -> str:
     """Register `name` with the socket's own key; its token."""
     sock.learn_key(server)
     register = messages.Register(f"{name}-reg", name, sock.address[1], "", "", WIRE_VERSION)
-    answers = sock.exchange(register, server, 3.0)
-    [welcome] = [m for m in answers if isinstance(m, messages.Welcome)]
-    return welcome.token
+    return sock.ask(register, server, messages.Welcome).token
 
 
 @pytest.mark.timeout(90)

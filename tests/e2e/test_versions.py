@@ -98,7 +98,7 @@ def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: Chat
         server = (HOST, chat.registry_port)
         newer.learn_key(server)
         register = Register("newer-reg", "newer", newer.address[1], "", "", WIRE_VERSION)
-        [welcome] = [m for m in newer.exchange(register, server, 3.0) if isinstance(m, Welcome)]
+        welcome = newer.ask(register, server, Welcome)
         alice_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "alice")
         alice.expect_line(TABLE_UPDATED)  # alice knows newer's address and key
         newer.send(OTHER_CHAT, (HOST, alice.port), alice_key)
