@@ -55,8 +55,11 @@ def test_an_earlier_timer_is_kept_and_a_sooner_wake_up_re_arms() -> None:
         timer.set(soon + 60)  # later: the armed timer fires early, and the tick is harmless
         assert timer._handle is handle
         timer.set(soon - 0.04)  # sooner: re-armed for it
-        assert timer._handle is not handle
+        assert timer._handle is not handle and timer._handle is not None
+        # armed for the sooner time (the loop's clock is the monotonic one); when it runs
+        # is up to the machine's load, not the timer
+        assert timer._handle.when() < soon - 0.03
         await asyncio.wait_for(fired.wait(), 5)
-        assert len(calls) == 1 and calls[0] < soon
+        assert len(calls) == 1
 
     asyncio.run(main())
