@@ -16,6 +16,7 @@ Mistakes on the command line give one line on stderr and exit status 2, never a 
 # ruff: noqa: E402  (the imports wait for the guard below)
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -24,8 +25,11 @@ def _interrupted_while_loading(signum: int, frame: object) -> None:
     """Ctrl-C while Python loads the program (a few tenths of a second, more on a busy
     machine): leave quietly with an interrupt's status, as once it runs, rather than
     print a traceback from the middle of an import. Python's own handler (under which
-    click and the event loop handle Ctrl-C) is put back once this module is loaded."""
-    sys.exit(130)
+    click and the event loop handle Ctrl-C) is put back once this module is loaded.
+    It leaves at once, raising nothing: nothing is open or printed yet, and an exception
+    raised inside the import machinery's C code can come out as another one (a TypeError
+    "expected a message argument", with its traceback)."""
+    os._exit(130)
 
 
 try:
@@ -34,7 +38,6 @@ except ValueError:  # imported outside the main thread: no signals to guard
     _SIGINT_BEFORE = None
 
 import inspect
-import os
 import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass

@@ -414,10 +414,14 @@ def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
         bob.expect(r"You left the help desk\. It could not be told now, and gives your place up")
         assert bob.wait() == 0
         world.restart()
+        restarted = time.monotonic()
         alice.expect(r"Welcome back: your place was kept; number 1 in the queue")
         carol = world.person("Carol", PHONES["Carol"], 2)
-        carol.expect(r"number 3 in the queue")  # Bob's place, kept on disk, is ahead
-        carol.expect(r"number 2 in the queue")  # ...until the window is over
+        first = carol.expect(r"number (\d) in the queue").group(1)
+        if first == "3":  # Bob's place, kept on disk, is ahead...
+            carol.expect(r"number 2 in the queue")  # ...until the window is over
+        else:  # a loaded machine: carol came in after the window (and so after Bob's place)
+            assert first == "2" and time.monotonic() - restarted > 4, first
         world.server.expect(r"Bob \(phone \**89\) did not come back within 4 s of the restart")
         assert not any("number 2" in line for line in alice.everything)
     finally:

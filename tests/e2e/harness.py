@@ -16,9 +16,7 @@ import atexit
 import contextlib
 import os
 import queue
-import random
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from secure.keys import PINS_FILE
+
+from .ports import free_port as free_port  # (tests take it from the harness)
 
 #: The repository root: the working directory of every ChatApp process.
 REPO = Path(__file__).resolve().parents[2]
@@ -116,60 +116,6 @@ def mail_line(sender: str, text: str) -> str:
 def channel_mail_line(sender: str, text: str) -> str:
     """Regex: a stored channel message handed over at reg; group 1 is the timestamp."""
     return rf"^>>> Channel_Message {re.escape(sender)}: ({STAMP}) {re.escape(text)}$"
-
-
-# -- ports ----------------------------------------------------------------------------------
-
-_handed_out: set[int] = set()
-#: This test worker and how many there are ("gw2", 3 under pytest-xdist; else one).
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-_WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
-_port_lock = threading.Lock()
-
-
-def _ports_the_kernel_never_picks() -> range:
-    """Ports below the kernel's ephemeral range: a port the tests hand out there cannot be
-    taken, between a peer's quit and its restart on the same port, by some other socket
-    that binds port 0 (another test's client, say)."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    return range(10000, low) if low > 12000 else range(1024, 10000)
-
-
-_PORTS = _ports_the_kernel_never_picks()
-#: Where this worker starts its walk: random, so that two test runs at once rarely meet.
-_next = random.randrange(len(_PORTS))
-
-
-def free_port(host: str = "0.0.0.0") -> int:
-    """A port outside the kernel's ephemeral range that is free on `host` for both TCP and
-    UDP right now: by default on every address, as a peer listens (a port free on 127.0.0.1
-    alone may be held on 127.0.0.2 by a test playing another machine).
-
-    A port is never handed out twice in one session, nor by two test workers
-    (pytest-xdist): each keeps to the ports equal to its number modulo their count.
-    """
-    global _next
-    with _port_lock:
-        for _ in range(len(_PORTS)):
-            _next = (_next + 1) % len(_PORTS)
-            port = _PORTS[_next]
-            if port in _handed_out or port % _WORKERS != _WORKER:
-                continue
-            try:
-                with (
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
-                ):
-                    tcp.bind((host, port))
-                    udp.bind((host, port))
-            except OSError:
-                continue
-            _handed_out.add(port)
-            return port
-    raise RuntimeError(f"no port in {_PORTS} free for both TCP and UDP")
 
 
 # -- one process ----------------------------------------------------------------------------

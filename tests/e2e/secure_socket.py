@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -16,6 +17,7 @@ from wire.errors import DecodeError
 from wire.messages import Message
 
 Addr = tuple[str, int]
+M = TypeVar("M", bound=Message)
 HOST = "127.0.0.1"
 
 
@@ -120,6 +122,18 @@ class SecureSocket:
         with contextlib.suppress(DecodeError):
             return [(m, frm) for m in decode_datagram_batch(opened.data)]
         return []
+
+    def ask(self, message: Message, addr: Addr, answer: type[M], wait: float = 10.0) -> M:
+        """Send `message` to `addr` and return the first answer of type `answer` as soon as
+        it comes (handshakes answered, anything else passed over); an assertion error if
+        none came within `wait` s (a deadline, not a pause: a loaded machine may take it)."""
+        self.send(message, addr)
+        end = self._clock() + wait
+        while (left := end - self._clock()) > 0:
+            for got, _, _ in self.receive(left):
+                if isinstance(got, answer):
+                    return got
+        raise AssertionError(f"no {answer.__name__} from {addr} within {wait:g} s")
 
     def exchange(self, message: Message | bytes, addr: Addr, wait: float) -> list[Message]:
         """Send `message` to `addr` and return what came back within `wait` s."""

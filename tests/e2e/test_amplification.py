@@ -81,9 +81,7 @@ def _peer_key(chat: ChatEnv, server: Addr, name: str) -> bytes:
     with SecureSocket() as look:
         look.learn_key(server)
         register = messages.Register("l-1", "looker", look.address[1], "", "", WIRE_VERSION)
-        welcome = next(
-            m for m in look.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
-        )
+        welcome = look.ask(register, server, messages.Welcome)
     key = next(key_from_text(e.key) for e in welcome.entries if e.name == name)
     assert key is not None
     return key

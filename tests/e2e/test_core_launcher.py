@@ -130,6 +130,10 @@ def test_ctrl_c_while_the_program_loads_gives_no_traceback(chat: ChatEnv) -> Non
         _, err = proc.communicate(timeout=15)
         if "init_import_site" in err or err.strip() == "KeyboardInterrupt":
             continue  # in the interpreter's own start, before any of ChatApp runs
+        if proc.returncode == 1 and not err:
+            continue  # there too: no word at all (seen at 0.06 s on a loaded machine)
+        if err.startswith("Error processing line"):
+            continue  # there too: in site's reading of a .pth file, which says so itself
         if _before_the_guard(err):
             continue  # in the launcher's first lines, which install the guard
         assert "Traceback" not in err, (delay, err)

@@ -99,7 +99,10 @@ def test_expect_all_any_order(chat: ChatEnv) -> None:
 def test_expect_not(chat: ChatEnv) -> None:
     proc = fake(chat)
     proc.send("fine")
-    proc.expect_not(r"bad", within=0.3)
+    deadline = time.monotonic() + 10  # each look is 0.3 s; the echo may take longer
+    while not proc.transcript:
+        proc.expect_not(r"bad", within=0.3)
+        assert time.monotonic() < deadline, "no echo within 10 s"
     assert proc.transcript == [">>> fine"]
     proc.send("bad")
     with pytest.raises(AssertionError, match="unexpected line"):

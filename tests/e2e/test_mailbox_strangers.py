@@ -25,9 +25,7 @@ def _flood(server: tuple[str, int], host: str, n: int, to: str, count: int) -> i
         sock.learn_key(server)
         name = f"stranger{host[-1]}{n}"
         register = messages.Register(f"{name}-r", name, sock.address[1], "", "", WIRE_VERSION)
-        [welcome] = [
-            m for m in sock.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
-        ]
+        welcome = sock.ask(register, server, messages.Welcome)
         for batch in range(0, count, 100):
             for k in range(batch, batch + 100):
                 text = f"flood {k} " + "x" * 400

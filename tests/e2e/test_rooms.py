@@ -189,20 +189,20 @@ class _Members:
         self.joined: set[str] = set()
         self.all_joined = threading.Event()
         self._selector = selectors.DefaultSelector()
-        self._tokens: list[str] = []
-        self._socks: list[SecureSocket] = []
-        key = b""
-        for name in names:
-            sock = SecureSocket()
-            key = key or sock.learn_key(self.server)
+        self._socks = [SecureSocket() for _ in names]
+        key = self._socks[0].learn_key(self.server)
+        for sock in self._socks:
             sock.keys[self.server] = key
-            self._socks.append(sock)
-            self._tokens.append(self._register(sock, name))
             sock.sock.setblocking(False)
             self._selector.register(sock.sock, selectors.EVENT_READ, sock)
+        # acking from the first registration on: the registry probes a name silent for 3
+        # keepalive periods, and takes one that does not answer for offline
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._ack_pushes, daemon=True)
         self._thread.start()
+        self._tokens = [
+            self._register(sock, name) for sock, name in zip(self._socks, names, strict=True)
+        ]
 
     def _register(self, sock: SecureSocket, name: str) -> str:
         register = Register(f"{name}-reg", name, sock.address[1], "", "", WIRE_VERSION)

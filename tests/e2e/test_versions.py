@@ -81,8 +81,8 @@ def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: Cha
     with SecureSocket() as newer:
         server = (HOST, chat.registry_port)
         newer.learn_key(server)
-        [refused] = newer.exchange(Register("w-2", "other", 9, "", "", "0badc0de"), server, 2.0)
-    assert isinstance(refused, Refused) and refused.reason == wire_refusal("0badc0de", "peer")
+        refused = newer.ask(Register("w-2", "other", 9, "", "", "0badc0de"), server, Refused)
+    assert refused.reason == wire_refusal("0badc0de", "peer")
     registry.expect(r"refused registration from .*: ChatApp versions differ")
     # it never took the name: a peer of this version can
     alice, other = chat.start_peers("alice", "other")
@@ -98,7 +98,7 @@ def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: Chat
         server = (HOST, chat.registry_port)
         newer.learn_key(server)
         register = Register("newer-reg", "newer", newer.address[1], "", "", WIRE_VERSION)
-        [welcome] = [m for m in newer.exchange(register, server, 3.0) if isinstance(m, Welcome)]
+        welcome = newer.ask(register, server, Welcome)
         alice_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "alice")
         alice.expect_line(TABLE_UPDATED)  # alice knows newer's address and key
         newer.send(OTHER_CHAT, (HOST, alice.port), alice_key)
