@@ -239,8 +239,8 @@ def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) 
 
     tty = sys.stdin.isatty()
     trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
-    client = run_desk_client((ip, port), stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
-    return _run(client)
+    root = _desk_state_dir(settings)
+    return _run(run_desk_client((ip, port), stdin_is_tty=tty, state_dir=root, trust=trust))
 
 
 def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
@@ -254,15 +254,24 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
         run_operator,
     )
 
-    tty = sys.stdin.isatty()
+    tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
-    authorised = operator_authorised(name, ip, port)
+    authorised = operator_authorised(root, name, ip, port)
     key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
     secret = "the operator key" if key else ""
     trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
-    return _run(run_operator(name, (ip, port), key=key, stdin_is_tty=tty, trust=trust))
+    desk = (ip, port)
+    return _run(run_operator(name, desk, key=key, stdin_is_tty=tty, state_dir=root, trust=trust))
+
+
+def _desk_state_dir(settings: Settings) -> Path:
+    """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
+    else $CHATAPP_DATA_DIR, else the per-user state folder (as the other modes choose)."""
+    from disk.files import default_dir
+
+    return settings.data_dir or default_dir("desk")
 
 
 def _contact_rule(

@@ -1,6 +1,6 @@
 """`ChatApp -d <server-ip> <server-port>`: asking the help desk for help. The person's logic
 is `peer.core.desk.person.PersonCore`, run by `peer.adapter.desk.runner`; its held places are kept
-under the per-user state directory, so that a restarted client takes its place back.
+in its state directory, so that a restarted client takes its place back.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from peer.adapter.desk.held_place import ANY_TRUST, PERSON_LOCK, run_locked, state_root
+from peer.adapter.desk.held_place import ANY_TRUST, PERSON_LOCK, run_locked
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
@@ -29,14 +29,14 @@ async def run_desk_client(
     desk: Addr,
     *,
     stdin_is_tty: bool,
-    state_dir: Path | None = None,
+    state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Ask the help desk at `desk` (ip, port) for help, first contact with its registry as
-    `trust` says; the exit status (0 after leaving or a finished session, 1 when the desk
-    could not be reached, refused, was lost while serving, no valid topic was chosen, or
-    another client runs with the same `state_dir`). Never raises."""
-    root = state_dir or state_root()
+    """Ask the help desk at `desk` (ip, port) for help, keeping our keys, pins and held
+    places in `state_dir`, first contact with its registry as `trust` says; the exit status
+    (0 after leaving or a finished session, 1 when the desk could not be reached, refused,
+    was lost while serving, no valid topic was chosen, or another client runs with the same
+    `state_dir`). Never raises."""
 
     async def run(key: bytes | None) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
@@ -46,11 +46,11 @@ async def run_desk_client(
                 client="help desk client",
                 tty=stdin_is_tty,
                 colour=use_colour(),
-                places=root,
-                keys=root,
+                places=state_dir,
+                keys=state_dir,
                 registry_key=key,
             ),
         )
         return await runner.run()
 
-    return await run_locked(root, PERSON_LOCK, BUSY, desk, trust, run)
+    return await run_locked(state_dir, PERSON_LOCK, BUSY, desk, trust, run)

@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta, Struct
 
-from disk.files import InUse, default_dir, hold_lock, private_folder, read_bytes, replace_durably
+from disk.files import InUse, hold_lock, private_folder, read_bytes, replace_durably
 from peer.adapter.desk.place_secret import load_or_make_secret, place_name
 from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
 from peer.adapter.key_contact import ContactRule
@@ -97,11 +97,6 @@ class HeldPlace:
         """Forget the place (left, served, refused or given up)."""
         with contextlib.suppress(OSError):
             self.path.unlink()
-
-
-def state_root() -> Path:
-    """The per-user directory the held-place files go under ($CHATAPP_DATA_DIR overrides)."""
-    return default_dir("desk")
 
 
 #: The lock a person's client (`ChatApp -d`) holds in its state directory: one at a time,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from disk.files import default_dir
 from disk.operator_key import key_path, read_key
-from peer.adapter.desk.held_place import ANY_TRUST, operator_lock, run_locked, state_root
+from peer.adapter.desk.held_place import ANY_TRUST, operator_lock, run_locked
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
@@ -57,11 +57,11 @@ def _authorised_label(name: str, server_ip: str, server_port: int) -> str:
     return f"operator {name_key(name)} authorised at registry {server_ip}:{server_port}"
 
 
-def operator_authorised(name: str, server_ip: str, server_port: int) -> bool:
+def operator_authorised(root: Path, name: str, server_ip: str, server_port: int) -> bool:
     """Whether the registry at `server_ip`:`server_port` has authorised this operator
-    client's own key as operator `name` (it showed the operator key once): then it needs
-    the key no more."""
-    return Pins(state_root()).get(_authorised_label(name, server_ip, server_port)) is not None
+    client's own key (kept in `root`) as operator `name` (it showed the operator key once):
+    then it needs the key no more."""
+    return Pins(root).get(_authorised_label(name, server_ip, server_port)) is not None
 
 
 def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
@@ -83,19 +83,21 @@ BUSY = (
 )
 
 
-async def run_operator(
+async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, trust)
     name: str,
     desk: Addr,
     *,
     key: str,
     stdin_is_tty: bool,
+    state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, first
-    contact with its registry as `trust` says; the exit status (0 after going off duty, 1
-    when the desk could not be reached, refused, was lost before going on duty, or an
-    operator client for `name` runs with the same data directory). Never raises."""
-    root = state_root()
+    """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, our
+    keys and pins kept in `state_dir`, first contact with its registry as `trust` says; the
+    exit status (0 after going off duty, 1 when the desk could not be reached, refused, was
+    lost before going on duty, or an operator client for `name` runs with the same data
+    directory). Never raises."""
+    root = state_dir
 
     async def run(registry_key: bytes | None) -> int:
         # serve_when_asked: see OperatorLines.early_topics
