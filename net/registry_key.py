@@ -21,7 +21,9 @@ def registry_label(host: str, port: int) -> str:
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with over TCP, or None."""
+    """The key the registry at `host`:`port` answers with over TCP, or None (no answer in
+    time, or not a key). Raises ConnectionRefusedError when its host refuses the connection:
+    nothing listens there, an answer that needs no waiting for."""
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):
@@ -31,6 +33,8 @@ async def ask_key(host: str, port: int) -> bytes | None:
             if length != 33:
                 return None
             return key_answer(await reader.readexactly(length))
+    except ConnectionRefusedError:
+        raise
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         return None
     finally:

@@ -59,8 +59,9 @@ class ContactRule(Struct, frozen=True):
 
 class KeyContact:
     """One first contact with the registry at `where`: `ask` sends a key request; the
-    adapter hands each answer to `answered`; `settle` awaits the outcome. `unasked`, once
-    settled: the key was taken without a code or a question (said after the Welcome)."""
+    adapter hands each answer to `answered`, and a connection refused to `refused`; `settle`
+    awaits the outcome. `unasked`, once settled: the key was taken without a code or a
+    question (said after the Welcome)."""
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
@@ -70,6 +71,7 @@ class KeyContact:
         self._say = say
         self._contact = FirstContact(where, rule.code, rule.advertised)
         self._changed = asyncio.Event()
+        self._refused = False
         self.unasked = False
 
     def answered(self, key: bytes) -> None:
@@ -79,12 +81,22 @@ class KeyContact:
             self._say(line, True)
         self._changed.set()
 
+    def refused(self) -> None:
+        """A request's connection was refused: nothing listens where the registry should."""
+        self._refused = True
+        self._changed.set()
+
     async def settle(self, no_answer: str) -> bytes | None:
         """The registry's key to trust; None when nothing may be sent, said (`no_answer`,
-        unless "", when no key answered any of the ATTEMPTS requests, TIMEOUT apart)."""
+        unless "", when no key answered any of the ATTEMPTS requests, TIMEOUT apart, or a
+        request was refused before any key answered: then at once)."""
         asks, next_ask = 0, 0.0
         while True:
             now = time.monotonic()
+            if self._refused and not self.heard:  # an answer: no key is coming
+                if no_answer:
+                    self._say(no_answer, True)
+                return None
             verdict = self._contact.verdict(now)
             if isinstance(verdict, Alarm):
                 self._say(verdict.line, True)

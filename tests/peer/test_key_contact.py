@@ -77,6 +77,19 @@ def test_no_answer_at_all_is_said_as_the_caller_says_it() -> None:
     assert key is None and run.said == [NO_ANSWER] and not run.contact.heard
 
 
+def test_a_refused_request_ends_a_silent_contact_at_once_and_is_said_as_no_answer() -> None:
+    run, key = settled(lambda: Run(ContactRule(), lambda c, n: c.refused()))
+    assert key is None and run.asks == 1 and run.said == [NO_ANSWER]
+
+
+def test_a_refusal_after_a_key_answered_is_not_taken_for_a_registry_down() -> None:
+    def answers(contact: KeyContact, ask: int) -> None:
+        contact.answered(REAL) if ask == 1 else contact.refused()
+
+    run, key = settled(lambda: Run(ContactRule(code=CODE), answers))
+    assert key == REAL and run.said == []
+
+
 def test_a_script_takes_the_one_key_unasked() -> None:
     run, key = settled(lambda: Run(ContactRule(), lambda c, n: c.answered(REAL)))
     assert key == REAL and run.contact.unasked and run.said == []

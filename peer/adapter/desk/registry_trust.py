@@ -19,8 +19,9 @@ class Untrusted(Exception):
 
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
     """The registry's key for a client keeping its pins in `root`: pinned, or trusted now
-    at first contact and pinned. None when no key answered (the registry may be down: the
-    client says so as it does when it cannot connect). Raises Untrusted."""
+    at first contact and pinned. None when no key answered, or at once when the connection
+    was refused (the registry may be down: the client says so as it does when it cannot
+    connect). Raises Untrusted."""
     pins, label, where = Pins(root), registry_label(ip, port), f"{ip}:{port}"
     pinned = pins.get(label)
     if rule.keeps(pinned):
@@ -32,7 +33,11 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
     asks: set[asyncio.Task[None]] = set()
 
     async def asked() -> None:
-        key = await ask_key(ip, port)
+        try:
+            key = await ask_key(ip, port)
+        except ConnectionRefusedError:
+            contact.refused()  # the registry is down: said by the client as it connects
+            return
         if key is not None:
             contact.answered(key)
 

@@ -253,7 +253,8 @@ class DeskRunner:
         if self._registry is None:
             ip, port = self.core.link.ip, self.core.link.port
             if self._pins is None:
-                self._registry = await ask_key(ip, port)
+                with contextlib.suppress(ConnectionRefusedError):  # _connect says it
+                    self._registry = await ask_key(ip, port)
             else:
                 self._registry = self._pins.get(registry_label(ip, port))
         return self._registry
