@@ -1,5 +1,6 @@
 """Where the help-desk clients keep their files: --data-dir holds all of them, for `-d` and
-`-o` alike, as it does for the other modes (real processes on loopback)."""
+`-o` alike, as it does for the other modes (real processes on loopback); a desk client's own
+key is kept in its desk/ folder, apart from a registry's key in the same folder."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ def files_under(folder: Path) -> list[str]:
 def test_data_dir_holds_every_file_of_both_desk_clients(world: DeskWorld, tmp_path: Path) -> None:
     given = tmp_path / "given"
     at = ("127.0.0.1", str(world.port))
-    # the world's environment names CHATAPP_DATA_DIR: --data-dir must win over it
-    operator = world.chatapp("-o", "ann", *at, "--data-dir", str(given / "ann"), trusting=True)
+    # the world's environment names CHATAPP_DATA_DIR: --data-dir must win over it; the
+    # operator's is the registry's folder, where the operator key is (docs/GUIDE.md)
+    shared = world.data_dir
+    operator = world.chatapp("-o", "ann", *at, "--data-dir", str(shared), trusting=True)
     ann = world.start(operator, "ann")
     ann.send(".serve all")
     ann.expect(r"On duty as ann")
@@ -30,5 +33,7 @@ def test_data_dir_holds_every_file_of_both_desk_clients(world: DeskWorld, tmp_pa
     assert ann.wait() == 0
 
     assert files_under(tmp_path / "state") == []  # $CHATAPP_DATA_DIR: nothing written
-    assert files_under(given / "ann"), "the operator's keys and pins are in its --data-dir"
-    assert files_under(given / "alice"), "the person's keys and pins are in its --data-dir"
+    assert {"known-keys.json", "desk/identity.key"} <= set(files_under(given / "alice"))
+    assert {"known-keys.json", "desk/identity.key"} <= set(files_under(shared))
+    registry_key = (shared / "identity.key").read_text()
+    assert (shared / "desk" / "identity.key").read_text() != registry_key

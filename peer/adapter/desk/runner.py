@@ -91,8 +91,9 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
     `tty`, whether standard input is a terminal; `colour`, whether what is shown is
     coloured; `places`, the directory of held-place files (the person's client; the
     operator's keeps none); `screen`, what stands in for the terminal (tests put what is
-    typed on `events`); `keys`, the directory of our key pair and of the registry's pinned
-    key (None: a key of this run's, and the registry's key asked at each connection);
+    typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
+    its desk/ folder (apart from a registry's own key, should the directory also be a
+    registry's) (None: a key of this run's, and the registry's key asked at each connection);
     `registry_key`, the registry's key, when known (then not asked for)."""
 
     client: str
@@ -122,7 +123,7 @@ class DeskRunner:
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
         self._keys = keys
-        self._static = load_or_make_key(keys)[0] if keys is not None else None
+        self._static = load_or_make_key(keys / "desk")[0] if keys is not None else None
         self._pins = Pins(keys) if keys is not None else None
         self._registry = settings.registry_key  # its key, once known
         self._tasks: set[asyncio.Task[None]] = set()
