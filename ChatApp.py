@@ -269,9 +269,15 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 def _desk_state_dir(settings: Settings) -> Path:
     """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
     else $CHATAPP_DATA_DIR, else the per-user state folder (as the other modes choose)."""
-    from disk.files import default_dir
+    from disk.files import DATA_DIR_ENV, default_dir
+    from peer.adapter.desk.held_place import take_earlier_key
 
-    return settings.data_dir or default_dir("desk")
+    if settings.data_dir is not None:
+        return settings.data_dir
+    root = default_dir("desk")
+    if not os.environ.get(DATA_DIR_ENV):  # the per-user folder, which no registry shares
+        take_earlier_key(root)
+    return root
 
 
 def _contact_rule(

@@ -18,6 +18,7 @@ from peer.adapter.desk.held_place import (
     HeldPlace,
     hold_client_lock,
     operator_lock,
+    take_earlier_key,
 )
 from peer.adapter.desk.place_secret import place_name
 from peer.core.desk.actions import KeptPlace
@@ -178,3 +179,18 @@ def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
     place.save("tok", 3, "", 120.0)
     assert len(bytes.fromhex((tmp_path / "desk" / "place-secret").read_text())) == 32
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load() is not None
+
+
+def test_an_earlier_key_at_the_folders_top_moves_into_desk_and_never_replaces_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "identity.key").write_text("earlier\n")
+    take_earlier_key(tmp_path)
+    assert (tmp_path / "desk" / "identity.key").read_text() == "earlier\n"
+    assert not (tmp_path / "identity.key").exists()
+    (tmp_path / "identity.key").write_text("another\n")
+    take_earlier_key(tmp_path)  # one in desk/ already: it stays, and so does the other
+    assert (tmp_path / "desk" / "identity.key").read_text() == "earlier\n"
+    assert (tmp_path / "identity.key").exists()
+    take_earlier_key(tmp_path / "new")  # nothing to move: nothing is made
+    assert not (tmp_path / "new").exists()

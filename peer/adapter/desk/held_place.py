@@ -19,6 +19,7 @@ from peer.adapter.desk.place_secret import load_or_make_secret, place_name
 from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
 from peer.adapter.key_contact import ContactRule
 from peer.core.desk.actions import KeptPlace
+from secure.keys import KEY_FILE
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 from wire.names import name_key
@@ -109,6 +110,20 @@ def operator_lock(name: str) -> str:
     one per name, since two of one name would each be refused as already on duty whenever
     the other holds it, and take turns at the desk."""
     return f"operator-{name_key(name)}.lock"
+
+
+def take_earlier_key(root: Path) -> None:
+    """Move the key pair an earlier ChatApp kept at the top of the per-user desk folder
+    `root` into its desk/ folder, where desk clients keep it now, so that an operator's
+    authorised key stays its own. Only for that folder: no registry shares it. A key already
+    in desk/ is kept (never replaced); a move that fails leaves the old key where it was."""
+    earlier, now = root / KEY_FILE, root / "desk" / KEY_FILE
+    if not earlier.exists():
+        return  # (nor is a folder made: private_root makes it, private)
+    with contextlib.suppress(OSError):
+        now.parent.mkdir(mode=0o700, exist_ok=True)
+        os.link(earlier, now)  # fails when a key is there already
+        earlier.unlink()
 
 
 def private_root(root: Path) -> None:
