@@ -15,7 +15,8 @@ wireguard-go's device/cookie.go), sans-IO, for the secure channel's handshakes (
 
 BLAKE2s is Python's hashlib (keyed, 16-byte digests are WireGuard's MAC); pyca
 `cryptography` has neither keyed BLAKE2s nor XChaCha20-Poly1305, so the latter is
-libsodium's, through PyNaCl.
+libsodium's, through PyNaCl. PyNaCl is imported where a cookie is sealed or opened: that
+happens only under load, and loading it is a few milliseconds of every ChatApp start.
 """
 
 from __future__ import annotations
@@ -25,12 +26,6 @@ import hmac
 import os
 import socket
 from collections.abc import Callable
-
-from nacl.bindings import (
-    crypto_aead_xchacha20poly1305_ietf_decrypt,
-    crypto_aead_xchacha20poly1305_ietf_encrypt,
-)
-from nacl.exceptions import CryptoError
 
 Addr = tuple[str, int]
 
@@ -94,6 +89,9 @@ def open_cookie(body: bytes, public: bytes, mac1: bytes) -> bytes | None:
     initiation whose mac1 was `mac1`; None when it does not open."""
     if len(body) != COOKIE_REPLY_BODY:
         return None
+    from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
+    from nacl.exceptions import CryptoError
+
     nonce, sealed = body[4 : 4 + NONCE_SIZE], body[4 + NONCE_SIZE :]
     try:
         return crypto_aead_xchacha20poly1305_ietf_decrypt(sealed, mac1, nonce, cookie_key(public))
@@ -130,6 +128,8 @@ class CookieChecker:
         initiation's size."""
         if now - self._secret_made > COOKIE_REFRESH:
             self._secret, self._secret_made = self._random(32), now
+        from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
+
         cookie = mac(self._secret, source)
         nonce = self._random(NONCE_SIZE)
         sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(
