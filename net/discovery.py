@@ -28,10 +28,11 @@ SERVICE_TYPE = "_chatapp._udp.local."
 #: Seconds a client looks for registries when none answers (an answer comes within about a
 #: second: responders wait up to 0.6 s to gather theirs, RFC 6762 section 6).
 LOOK = 3.0
-#: Seconds a client goes on looking once one registry answered: the others of a network
-#: answer the same question within 0.6 s of it (each waits 20-120 ms, and gathers its
-#: answers up to 0.5 s), more on a busy machine.
-MORE = 1.0
+#: Seconds from the first question in which a client takes every registry that answers:
+#: the others answer the same question within 0.6 s of it, and one slowed down (a busy
+#: machine) answers the question asked again a second later (zeroconf's browser asks at
+#: about 0.1 s and 1.1 s). A first answer that comes later ends the look at once.
+WINDOW = 2.0
 #: Seconds a found record's addresses and port may take to arrive (most come with it).
 RESOLVE = 1.0
 
@@ -156,11 +157,12 @@ class Advertisement:
             await self._zc.async_close()
 
 
-async def look(bind: str, look_for: float = LOOK, more: float = MORE) -> list[Found]:
+async def look(bind: str, look_for: float = LOOK, window: float = WINDOW) -> list[Found]:
     """The registries that answer on the interface of `bind` (every one for 0.0.0.0): all
-    those heard within `more` seconds of the first, or none after `look_for` seconds.
+    those heard within `window` seconds of the first question, else the first heard
+    within `look_for` seconds (with any heard at the same moment), else none.
     Raises DiscoveryError."""
-    from zeroconf import ServiceStateChange
+    from zeroconf import DNSQuestionType, ServiceStateChange
     from zeroconf.asyncio import AsyncServiceBrowser
 
     zc = _zeroconf(bind)
@@ -172,12 +174,19 @@ async def look(bind: str, look_for: float = LOOK, more: float = MORE) -> list[Fo
             names.append(name)
             heard.set()
 
-    browser = AsyncServiceBrowser(zc.zeroconf, SERVICE_TYPE, handlers=[changed])
+    asked = asyncio.get_running_loop().time()
+    # Every question multicast: an answer to a unicast one (QU, zeroconf's default for the
+    # first) goes to port 5353 of this machine, which other mDNS sockets share (another
+    # client's, avahi's), and the kernel hands it to one of them, so the first question
+    # went unanswered and the look waited a second for the next.
+    browser = AsyncServiceBrowser(
+        zc.zeroconf, SERVICE_TYPE, handlers=[changed], question_type=DNSQuestionType.QM
+    )
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(heard.wait(), look_for)
         if names:
-            await asyncio.sleep(more)
+            await asyncio.sleep(asked + window - asyncio.get_running_loop().time())
         resolved = await asyncio.gather(*(_resolved(zc, name) for name in names))
         return [found for found in resolved if found is not None]
     finally:

@@ -25,7 +25,7 @@ from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_token
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.adapter.terminal import Console, TerminalConsole
+from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
     Action,
     Addr,
@@ -56,6 +56,9 @@ from terminal.yes_no import ask_yes_no
 from wire.codec import encode
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log
+
+#: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
+INPUT_AFTER_FAILURE = 1.0
 
 
 class PeerNode:
@@ -480,7 +483,16 @@ class PeerNode:
                     previous.path.unlink()  # the token must not stay under both names
 
     def _finish(self, code: int) -> None:
-        if not self._done.done():
+        # A failed start's script may have lines on their way (the refusal can come before
+        # stdin is read): each read is said not carried out; its end exits (the core's Exit).
+        if self.core.start_failed and not self._ending and isinstance(self._console, PlainConsole):
+            loop = asyncio.get_running_loop()
+            loop.call_later(INPUT_AFTER_FAILURE, self._exit_now, code)  # the core exits once
+        else:
+            self._exit_now(code)
+
+    def _exit_now(self, code: int) -> None:
+        if not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
 
     def _debug(self, line: str) -> None:

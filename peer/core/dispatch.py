@@ -346,6 +346,11 @@ class PeerCore:
         return tuple(self._shared.outbox)
 
     @property
+    def start_failed(self) -> bool:
+        """Whether the first registration was refused or went unanswered (the peer exits)."""
+        return self._life.phase is Phase.START_FAILED
+
+    @property
     def asking(self) -> str | None:
         """The recipient typed after `message`, awaiting the text; None otherwise."""
         return self._parts.asking.asking

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peer.core import commands as cmd
-from peer.core.actions import Emit, ForFiles, Print
+from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Event, Phase
 from peer.core.parts import Parts
 from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
@@ -67,6 +67,11 @@ class TypedInput:
 
     def line(self, text: str, now: float, emit: Emit) -> None:
         """The user typed `text`."""
+        if self._life.phase is Phase.START_FAILED:
+            # read after the refusal (a script's line, read late): said as those before it
+            self._lines.hold_early(text)
+            self._lines.drop_early(emit)
+            return
         if not self._life.started:
             self._lines.hold_early(text)
             return
@@ -76,8 +81,11 @@ class TypedInput:
         self._carry_out(text, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
-        """The input ended: quit, once the lines before it are carried out."""
-        if self._life.started:
+        """The input ended: quit, once the lines before it are carried out. After a failed
+        start, the exit (again): every line typed has been said not carried out."""
+        if self._life.phase is Phase.START_FAILED:
+            emit(Exit(1))
+        elif self._life.started:
             self._input_ended(now, emit)
         elif not self._lines.ended_early():
             self._lines.hold_early(None)

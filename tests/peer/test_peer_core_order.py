@@ -4,6 +4,8 @@ a quick hand, or a script piped in."""
 
 from __future__ import annotations
 
+import pytest
+
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from tests.peer.honest import REGISTRY_KEY, honest_key
@@ -445,3 +447,26 @@ def test_a_busy_for_a_late_copy_of_a_registration_keeps_the_patience_of_the_firs
     out = run_until(core, T0 + 30)
     assert not [line for line in prints(out) if "Could not register" in line]
     assert [m for m in sent(out) if isinstance(m, Register)]
+
+
+@pytest.mark.parametrize("read_first", [True, False], ids=["line-first", "refusal-first"])
+def test_a_script_line_is_said_not_carried_out_whether_read_before_or_after_a_refusal(
+    read_first: bool,
+) -> None:
+    # a start refused at once may read its script's line before the refusal, or after it
+    core = PeerCore(name="y", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    reason = "The name y is in use by a peer that is online."
+    refused = Refused("r", register.id, reason)  # type: ignore[attr-defined]
+    out: list[pa.Action] = []
+    if read_first:
+        out += core.line("join lobby", T0)
+    out += core.receive(refused, SERVER, REGISTRY_KEY, T0 + 0.1)
+    if not read_first:
+        out += core.line("join lobby", T0 + 0.2)
+    assert prints(out) == [
+        f"[{reason}]",
+        "[Not carried out, as you are not registered: join lobby]",
+    ]
+    assert not any(isinstance(m, Join) for m in sent(out))
+    assert pa.Exit(1) in core.end_of_input(T0 + 0.3)  # the adapter exits then, not later
