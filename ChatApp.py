@@ -102,27 +102,15 @@ app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXA
 
 
 @dataclass(frozen=True)
-class RegistryLimits:
-    """A registry's own numbers from the command line, checked. Every mode checks them,
-    so a mistake is never passed over; only a registry loads its modules to use them."""
-
-    mailbox_limit: int
-    new_names: int
-    forget_after: float
-    newcomer_names: int
-    typical_session: float
-
-
-@dataclass(frozen=True)
 class Settings:
     """The values every mode takes from the command line, checked; `registry`, a
-    registry's own numbers."""
+    registry's own (the others check them too, so a mistake is never passed over)."""
 
     keepalive: float
     data_dir: Path | None
     bind: str
     registry_code: str | None
-    registry: RegistryLimits
+    registry: RegistrySettings
 
 
 def _start(line: CommandLine) -> int:
@@ -145,7 +133,9 @@ def _checked_settings(line: CommandLine) -> Settings:
     """`line`'s values for every mode, checked in the order a user is told of mistakes."""
     data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE)
-    registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
+    from registry.adapter.settings import RegistrySettings
+
+    registry = RegistrySettings(  # checked in this order: a user is told of the first mistake
         mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
         new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
         forget_after=check_length(
@@ -170,10 +160,19 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
+    from msgspec import structs
+
     from disk.files import default_dir
 
     listen, out = (settings.bind, port), _registry_output()
-    own = _registry_settings(line, settings)
+    own = structs.replace(
+        settings.registry,
+        verbose=line.verbose,
+        keepalive=settings.keepalive,
+        crisis_notice=line.crisis_notice,
+        console_operator=line.desk_console,
+        discovery=not line.no_discovery,
+    )
     data_dir = settings.data_dir or default_dir("registry")
     if line.cluster is None:
         from registry.adapter.run import run_registry
@@ -203,25 +202,6 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
             cluster=cluster,
             settings=own,
         )
-    )
-
-
-def _registry_settings(line: CommandLine, settings: Settings) -> RegistrySettings:
-    """A registry's settings: `settings`' checked values with `line`'s switches."""
-    from registry.adapter.settings import RegistrySettings  # here: the other modes need none
-
-    limits = settings.registry
-    return RegistrySettings(
-        verbose=line.verbose,
-        keepalive=settings.keepalive,
-        crisis_notice=line.crisis_notice,
-        console_operator=line.desk_console,
-        discovery=not line.no_discovery,
-        mailbox_limit=limits.mailbox_limit,
-        new_names=limits.new_names,
-        forget_after=limits.forget_after,
-        newcomer_names=limits.newcomer_names,
-        typical_session=limits.typical_session,
     )
 
 
