@@ -190,14 +190,42 @@ class SecureChannel:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
         while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
-        the caller's error (ValueError)."""
+        the caller's error (ValueError). The usual datagram, under a session fit to send on
+        with no new handshake due, is sealed here without a further call."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._sessions.peer(key, addr)
+        pair = (key, addr)
+        peer = self._peers.get(pair)
+        if peer is None:
+            peer = self._sessions.peer(key, addr)
+        else:
+            self._peers.move_to_end(pair)  # the most recently used
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
             peer.rehandshaken = False
+        session = peer.current
+        if (
+            session is None
+            or now - session.made >= REKEY_AFTER
+            or session.counter >= REJECT_AFTER_MESSAGES
+            or (
+                now - since >= REHANDSHAKE_AFTER
+                and not peer.rehandshaken
+                and self._rehandshakes_on_silence
+            )
+        ):
+            return self._seal_otherwise(peer, data, since, now)
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        return [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
+
+    def _seal_otherwise(self, peer: Peer, data: bytes, since: float, now: float) -> Out:
+        """`seal` when a handshake is to be made: none is fit to send on yet (`data` waits
+        for it), the one sent on is old (`data` goes under it, and a new one follows), or
+        nothing was heard back since `since` (see REHANDSHAKE_AFTER)."""
+        addr = peer.addr
         session = self._sending(peer, now)
         if session is None:
             out: Out = []
@@ -318,6 +346,7 @@ class SecureChannel:
         if session.confirmed:
             return Opened(data, session.key)
         session.confirmed = True
+        self._sessions.confirmed(peer)
         send: Out = []
         self._flush(peer, session, now, send)
         return Opened(data, session.key, send)
