@@ -267,9 +267,9 @@ class PeerCore:
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        life, receive, believed = self._life, self._received.receive, self.trust.believed
-        inbox = self._parts.inbox
-        from_registry = self.trust.from_registry(key)
+        trust, life, receive = self.trust, self._life, self._received.receive
+        believed, inbox = trust.believed, self._parts.inbox
+        from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
