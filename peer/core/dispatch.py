@@ -346,6 +346,18 @@ class PeerCore:
         return tuple(self._shared.outbox)
 
     @property
+    def lines_held(self) -> tuple[str | None, ...]:
+        """The lines typed and not carried out yet, in order (None: the end of input):
+        those waiting for the first Welcome, then those waiting for a change on its way."""
+        return self._shared.lines.held()
+
+    @property
+    def registry_heard_at(self) -> float:
+        """The `now` of the last event in which the registry was heard from (minus
+        infinity: never)."""
+        return self._shared.watch.heard_at
+
+    @property
     def start_failed(self) -> bool:
         """Whether the first registration was refused or went unanswered (the peer exits)."""
         return self._life.phase is Phase.START_FAILED
