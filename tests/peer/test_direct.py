@@ -72,7 +72,7 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
     direct.send("bob", "hi", T0, out.append)
     out.clear()
     refusal = Refused("b-1", "a-1", version_refusal("2"))
-    assert direct.answered(refusal, "a-1", T0, out.append)
+    assert direct.answered(refusal, BOB, T0, out.append)
     assert "another version of ChatApp" in prints(out)[0]
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]
 
