@@ -2,8 +2,10 @@
 read beside each datagram, so that an endpoint knows how long what it reads now waited
 in its socket (net/datagram_in.py, `behind`).
 
-Linux gives the stamp on the common machines; elsewhere `stamp_arrivals` says no, and
-the endpoint bounds the wait by when its socket was last empty instead.
+Only an endpoint that asks for it (a registry's) reads the stamp: a recvmsg costs each
+datagram more than a recv. Linux gives the stamp on the common machines; elsewhere
+`stamp_arrivals` says no, and the endpoint bounds the wait by when its socket was last
+empty instead.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import socket
 import struct
 import sys
 
-#: Linux's SO_TIMESTAMPNS (also the type of its control message), which Python does not
-#: name. The number differs on a few rare machines (alpha, mips, parisc, sparc): those,
-#: and any machine not listed, go without the stamp rather than set the wrong option.
-SO_TIMESTAMPNS = 35
+#: Linux's SO_TIMESTAMPNS (also the type of its control message): the socket module's
+#: where it names it, else the number of the common machines, 35. The number differs on a
+#: few rare machines (alpha, mips, parisc, sparc): those, and any machine not listed, go
+#: without the stamp rather than set the wrong option.
+SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
 _MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
 #: The stamp, the only control message asked for (so the first): a struct timespec
 #: (seconds and nanoseconds of the wall clock), two C longs.

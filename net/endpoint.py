@@ -109,6 +109,11 @@ class EndpointOptions(TypedDict, total=False):
     #: The wall clock, which the kernel's arrival stamps are read against (`behind`; a
     #: stand-in in tests).
     wall: Callable[[], float]
+    #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py), which
+    #: `behind` then counts from: a registry's, which answers Busy by it. Reading the stamp
+    #: costs every datagram a recvmsg; without it, `behind` counts from the first drain
+    #: that stopped short.
+    arrival_stamps: bool
 
 
 def _no_log(line: str) -> None:
@@ -158,6 +163,7 @@ class Endpoint(ReceivingDatagrams):
         self._clock = options.get("clock", time.monotonic)
         self._wall = options.get("wall", time.time)
         self._on_drained = options.get("on_drained")
+        self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
         # rejected input, logged once per kind per interval: whoever sends it cannot fill
@@ -207,7 +213,8 @@ class Endpoint(ReceivingDatagrams):
     @property
     def arrival_stamped(self) -> bool:
         """Whether the system stamps each datagram's arrival (net/arrival.py), which
-        `behind` then counts from; known once open."""
+        `behind` then counts from: when asked to (`arrival_stamps`) and able to; known
+        once open."""
         return self._stamped
 
     def dropped(self, kind: str, line: str) -> None:
@@ -244,7 +251,7 @@ class Endpoint(ReceivingDatagrams):
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
             self._out = DatagramOut(sock)
-            self._stamped = stamp_arrivals(sock)
+            self._stamped = self._wants_stamps and stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock

@@ -190,21 +190,34 @@ class SecureChannel:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
         while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
-        the caller's error (ValueError)."""
+        the caller's error (ValueError). The usual datagram takes no further call."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._sessions.peer(key, addr)
+        pair = (key, addr)
+        peer = self._peers.get(pair)
+        if peer is None:
+            peer = self._sessions.peer(key, addr)
+        else:
+            self._peers.move_to_end(pair)  # the most recently used
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
             peer.rehandshaken = False
-        session = self._sending(peer, now)
-        if session is None:
+        # the newest confirmed session, if fit to send on (an older one is older still)
+        session = peer.current
+        if (
+            session is None
+            or now - session.made >= REJECT_AFTER
+            or session.counter >= REJECT_AFTER_MESSAGES
+        ):
             out: Out = []
             self._wait(peer, data, addr, now)
             self._initiate(peer, now, out)
             return out
-        out = [(self._data(session, data), addr)]
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
@@ -232,23 +245,12 @@ class SecureChannel:
         self._asked_keys.add(addr)
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
-    def _sending(self, peer: Peer, now: float) -> Session | None:
-        """The newest confirmed session to `peer` still fit to send on."""
-        for session in reversed(peer.sessions):
-            if (
-                session.confirmed
-                and now - session.made < REJECT_AFTER
-                and session.counter < REJECT_AFTER_MESSAGES
-            ):
-                return session
-        return None
-
     def _data(self, session: Session, data: bytes) -> bytes:
         counter = session.counter
         session.counter = counter + 1
         header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        # in range: `seal` takes no data over the bound, and `_sending` gives no session
-        # whose counter is used up
+        # in range: `seal` takes no data over the bound, nor a session whose counter is
+        # used up
         return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
@@ -318,6 +320,7 @@ class SecureChannel:
         if session.confirmed:
             return Opened(data, session.key)
         session.confirmed = True
+        self._sessions.confirmed(peer)
         send: Out = []
         self._flush(peer, session, now, send)
         return Opened(data, session.key, send)

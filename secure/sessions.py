@@ -73,6 +73,9 @@ class Peer:
     key: bytes
     addr: Addr
     sessions: list[Session] = field(default_factory=list)
+    # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
+    # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
+    current: Session | None = None
     # the last initiations sent since the last session was made, oldest first (each still
     # valid), and how many were sent in all since then
     # (lists, not deques: a few items each, and a stranger's peer costs 1.4 kB less)
@@ -133,6 +136,13 @@ class Sessions:
             gone = unconfirmed[0] if unconfirmed else peer.sessions[0]
             peer.sessions.remove(gone)
             self.by_index.pop(gone.local, None)
+        self.confirmed(peer)
+
+    @staticmethod
+    def confirmed(peer: Peer) -> None:
+        """A session of `peer` was kept, dropped or confirmed: its `current` is the newest
+        confirmed one again."""
+        peer.current = next((s for s in reversed(peer.sessions) if s.confirmed), None)
 
     def newer_stamp(self, key: bytes, stamp: bytes) -> bool:
         """Whether `stamp` (TAI64N) is newer than every initiation time `key` sent before,

@@ -577,4 +577,4 @@ def test_a_line_not_confirmed_after_its_sender_left_does_not_hold_back_the_next(
     net, not_owed, rejoins = play_rooms(2171947088, 3, 0.3, 0.1, plan)
     check_rooms(net, not_owed, rejoins)
     assert "ann (in r): m1" in net.hosts["bob"].screen
-    assert not list(net.hosts["ann"].core._shared.outbox)  # type: ignore[union-attr]
+    assert not net.hosts["ann"].core.outbox  # type: ignore[union-attr]

@@ -62,7 +62,11 @@ class BucketRule:
             due = _sum_down(at, burst)
         if at < due - (burst - 1.0) + keep:
             return False, due
-        return True, _sum_down(due if due > at else at, 1.0)
+        base = due if due > at else at
+        added = base + 1.0
+        if base >= 1.0 and added - base == 1.0:  # exact (Dekker's Fast2Sum): nearly always
+            return True, added
+        return True, _sum_down(base, 1.0)
 
     def next_at(self, due: float, keep: float = 0.0) -> float:
         """When the next use may be made (with `keep` more left in hand), as of `due`: the

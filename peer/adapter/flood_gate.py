@@ -4,7 +4,7 @@ one address costs the peer as little as possible and never takes its event loop.
 
 The rate is far above what people and the registry send: a peer paces what its user types
 below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
-relays of a busy room or channel come all from one address) is never counted.
+relays of a busy room or channel come all from one address) is never dropped.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ class UsesRegistry(Protocol):
 
 class PeerGate:
     """Admits what comes from an address within PEER_RATE (the registry at `peer.server`
-    always); each drop is told to `rejected` (the one log of rejections: net/drop_log.py),
-    which counts them and writes one line per interval. `clock`: the monotonic clock."""
+    always, over it too); each drop is told to `rejected` (the one log of rejections:
+    net/drop_log.py), which counts them and writes one line per interval. `clock`: the
+    monotonic clock."""
 
     def __init__(
         self,
@@ -50,10 +51,9 @@ class PeerGate:
         self.dropped = 0
 
     def __call__(self, addr: Addr) -> bool:
-        """Whether to open what just came from `addr` (each message counts one)."""
-        if addr == self._peer.server:
-            return True
-        if self._gate.take(addr, self._clock()):
+        """Whether to open what just came from `addr` (each message counts one). The
+        registry's address is asked only once over the rate: it is never dropped."""
+        if self._gate.take(addr, self._clock()) or addr == self._peer.server:
             return True
         self.dropped += 1
         self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")

@@ -121,23 +121,16 @@ class DirectChats:
 
     # -- answers and time ---------------------------------------------------------------
 
-    def answered(self, reply: Message, reply_to: str, now: float, emit: Emit) -> bool:
-        """`reply` (an Ack or a Refused) came for `reply_to`: True when that is a direct
+    def answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
+        """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
         message of ours waiting for its ack, which is then done with."""
-        if isinstance(reply, Ack):
-            chat = self._chats.answer(reply_to)
-            if chat is None:
-                return False
-            self._shared.outbox.unanswered.pop(chat.id, None)
-            emit(Print(f"[Message received by {chat.to}.]", "system"))
-            if self._long_chat:  # (mostly none is on its way: asked for every ack)
-                self._chat_over(chat, now, emit, gave_up=False)
-            return True
+        if type(reply) is Ack:
+            return self.acked(reply, addr, now, emit)
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
-            chat = self._chats.answer(reply_to)
+            chat = self._chats.answer(reply.reply_to)
             if chat is None:
                 return False
             line = (
@@ -148,6 +141,26 @@ class DirectChats:
             self._chat_over(chat, now, emit, gave_up=True)
             return True
         return False
+
+    def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
+        """`ack` came (from `addr`) for a direct message of ours, from its recipient's key
+        or the registry's (peer.core.trust): True when it waited for it. It is then done
+        with, and settled: an acked chat is on its way nowhere else, unless the outbox
+        holds messages (a deregistration kept it there as a save), which the end of the
+        event looks through."""
+        chat = self._chats.answer(ack.reply_to)
+        if chat is None:
+            return False
+        shared = self._shared
+        shared.outbox.unanswered.pop(chat.id, None)
+        emit(Print(f"[Message received by {chat.to}.]", "system"))
+        if self._long_chat:  # (mostly none is on its way: asked for every ack)
+            self._chat_over(chat, now, emit, gave_up=False)
+        if shared.outbox.held:
+            shared.settling.maybe(chat.id)
+        else:
+            shared.settling.settled(chat.id)
+        return True
 
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""

@@ -267,9 +267,9 @@ class PeerCore:
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        life, receive, believed = self._life, self._received.receive, self.trust.believed
-        inbox = self._parts.inbox
-        from_registry = self.trust.from_registry(key)
+        trust, life, receive = self.trust, self._life, self._received.receive
+        believed, inbox = trust.believed, self._parts.inbox
+        from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
@@ -344,6 +344,18 @@ class PeerCore:
     def outbox(self) -> tuple[Message, ...]:
         """Messages held while the registry does not answer."""
         return tuple(self._shared.outbox)
+
+    @property
+    def lines_held(self) -> tuple[str | None, ...]:
+        """The lines typed and not carried out yet, in order (None: the end of input):
+        those waiting for the first Welcome, then those waiting for a change on its way."""
+        return self._shared.lines.held()
+
+    @property
+    def registry_heard_at(self) -> float:
+        """The `now` of the last event in which the registry was heard from (minus
+        infinity: never)."""
+        return self._shared.watch.heard_at
 
     @property
     def start_failed(self) -> bool:

@@ -51,8 +51,9 @@ from wire.messages import (
 #: TableSnapshot.
 TAKEN_AS_HANDLED = frozenset({TableRequest})
 
-#: A handler of a message received: the message, where it came from, `now`, the actions.
-_Handler = Callable[[Any, Addr, float, Emit], None]
+#: A handler of a message received: the message, where it came from, `now`, the actions
+#: (what it returns is not used).
+_Handler = Callable[[Any, Addr, float, Emit], object]
 #: A taker of an answer: our request, the registry's answer to it, `now`, the actions.
 _Taker = Callable[[Any, Message, float, Emit], None]
 
@@ -68,7 +69,7 @@ class Received:
         # what a peer's key may send (peer.core.trust): its chats, and the acks of ours to it
         self._from_peers: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
-            Ack: self._peer_answer,
+            Ack: parts.direct.acked,
             TooBig: self._peer_answer,
             Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
         }
@@ -166,14 +167,14 @@ class Received:
         """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        if not self._direct.answered(reply, reply_to, now, emit):
+        if not self._direct.answered(reply, addr, now, emit):
             self._parts.answers.answer(reply, reply_to, now, emit)
 
     def _peer_answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
-        """A peer's answer (an ack, a TooBig) to a direct message of ours."""
+        """A peer's TooBig for a direct message of ours (its Ack: DirectChats.acked)."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        self._direct.answered(reply, reply_to, now, emit)
+        self._direct.answered(reply, addr, now, emit)
 
     def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says."""
@@ -187,7 +188,7 @@ class Received:
     # -- the handlers -------------------------------------------------------------------
 
     def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit, peer: bool) -> None:
-        answer = self._peer_answer if peer else self.answer
+        answer = self._direct.acked if peer else self.answer
         for reply_to in acks.replies:
             answer(Ack(acks.id, reply_to), addr, now, emit)
 

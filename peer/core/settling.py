@@ -46,13 +46,19 @@ class Settling:
             self._outbox.forget_typed(message.id)
         return self._outbox.drop(message.id)
 
+    def settled(self, msg_id: str) -> None:
+        """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
+        for it, unless it is settled already or was never typed."""
+        if msg_id in self._sending:
+            self._sending.discard(msg_id)
+            self._outbox.forget_typed(msg_id)
+            self.records.append(Settled(msg_id))
+
     def settle(self, on_its_way: Callable[[str], bool]) -> None:
         """At the end of an event: a Settled for each message an answer may have settled
         that is no longer `on_its_way` anywhere."""
         if self.maybe_settled:
             for msg_id in self.maybe_settled:
                 if msg_id in self._sending and not on_its_way(msg_id):
-                    self._sending.discard(msg_id)
-                    self._outbox.forget_typed(msg_id)
-                    self.records.append(Settled(msg_id))
+                    self.settled(msg_id)
             self.maybe_settled.clear()

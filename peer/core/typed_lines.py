@@ -35,6 +35,11 @@ class TypedLines:
         typed, self._early = self._early, []
         return typed
 
+    def held(self) -> tuple[str | None, ...]:
+        """Every line held, in order: those waiting for the first Welcome, then those
+        waiting for a change (None: the end of input)."""
+        return (*self._early, *self.after_change)
+
     def drop_early(self, emit: Emit) -> None:
         """The first registration failed: say which typed lines were not carried out, so
         that nothing typed is lost in silence."""

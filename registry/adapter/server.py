@@ -135,6 +135,7 @@ class RegistryServer:
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
             coalesce_drains=True,
+            arrival_stamps=True,  # `behind`, which Busy answers by
             on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)

@@ -657,6 +657,7 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
             session="e",
             clock=lambda: now[0],
             wall=lambda: time.time() + late[0],
+            arrival_stamps=True,
         )
         port = (await endpoint.open("127.0.0.1", 0))[1]
         assert endpoint.arrival_stamped  # Linux, where the suite runs
@@ -681,6 +682,18 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
         assert endpoint.behind() == 0.0
         await endpoint.close()
         sock.close()
+
+    asyncio.run(main())
+
+
+def test_only_an_endpoint_that_asks_reads_arrival_stamps() -> None:
+    """A peer's endpoint does not use `behind`: it reads with recv, not recvmsg."""
+
+    async def main() -> None:
+        endpoint = clear_endpoint(lambda message, addr: None, session="e")
+        await endpoint.open("127.0.0.1", 0)
+        assert not endpoint.arrival_stamped
+        await endpoint.close()
 
     asyncio.run(main())
 

@@ -38,10 +38,10 @@ def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
 def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct, out = chats()
     direct.send("bob", "hi", T0, out.append)
-    assert direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    assert direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert prints(out) == ["[Message received by bob.]"]
     assert not direct.awaiting_ack("a-1") and not direct.waiting()
-    assert not direct.answered(Ack("b-2", "a-1"), "a-1", T0, out.append)  # a copy: not ours now
+    assert not direct.answered(Ack("b-2", "a-1"), BOB, T0, out.append)  # a copy: not ours now
 
 
 def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere() -> None:
@@ -72,7 +72,7 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
     direct.send("bob", "hi", T0, out.append)
     out.clear()
     refusal = Refused("b-1", "a-1", version_refusal("2"))
-    assert direct.answered(refusal, "a-1", T0, out.append)
+    assert direct.answered(refusal, BOB, T0, out.append)
     assert "another version of ChatApp" in prints(out)[0]
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]
 
@@ -84,7 +84,7 @@ def test_what_follows_a_long_message_waits_for_its_ack() -> None:
     assert [m.id for m in sent(out)] == ["a-1"]
     assert direct.holds("a-2") and [s.id for s in direct.undelivered()] == ["a-1", "a-2"]
     out.clear()
-    direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert sent(out) == [Chat("a-2", "alice", "bob", "short")]
 
 

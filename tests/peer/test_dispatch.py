@@ -66,7 +66,7 @@ def test_the_registrys_key_is_believed_from_any_address_and_is_the_service() -> 
     update = TableUpdate("r-2", 4, (Entry("dave", "127.0.0.1", 6004, True),))
     out = core.receive(update, ELSEWHERE, REGISTRY_KEY, T0 + 3)
     assert sent(out) == [Ack("a-2", "r-2")] and "dave" in core.table
-    assert core._shared.watch.heard_at == T0 + 3  # heard from
+    assert core.registry_heard_at == T0 + 3  # heard from
 
 
 def test_a_chat_sealed_by_another_key_than_its_senders_is_dropped_and_said() -> None:
@@ -105,15 +105,14 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     # registry: it is handled, and the registry stays silent; anything from the registry's
     # address tells that it is heard from.
     core, out = registered(), list[pa.Action]()
-    watch = core._shared.watch
-    heard_at = watch.heard_at
+    heard_at = core.registry_heard_at
     bob = peer_key("bob")
     core.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, bob, T0 + 5, out.append)
     core.receive(Ack("b-2", "a-9"), BESIDE, bob, T0 + 5, out.append)
-    assert watch.heard_at == heard_at
+    assert core.registry_heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
     core._received.receive(Ack("r-9", "a-9"), SERVER, True, T0 + 6, out.append)
-    assert watch.heard_at == T0 + 6
+    assert core.registry_heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
@@ -121,12 +120,12 @@ def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
     out: list[pa.Action] = []
     typed = core._typed
     typed.line("who", T0, out.append)
-    assert out == [] and core._shared.lines.take_early() == ["who"]
+    assert out == [] and core.lines_held == ("who",)
     core = registered()
     typed = core._typed
     typed.line("join lobby", T0, out.append)
     typed.line("who", T0, out.append)  # is it room text? the join's answer says
-    assert [type(m) for m in sent(out)] == [Join] and core._shared.lines.waiting
+    assert [type(m) for m in sent(out)] == [Join] and core.lines_held == ("who",)
 
 
 def test_lines_are_refused_while_quitting_and_said_offline_when_offline() -> None:

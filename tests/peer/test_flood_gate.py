@@ -1,5 +1,5 @@
 """peer/adapter/flood_gate.py: what one address sends beyond the peer's rate is dropped and told to
-the one log of rejections; the registry is never counted."""
+the one log of rejections; the registry is never dropped."""
 
 from __future__ import annotations
 

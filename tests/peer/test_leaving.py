@@ -7,50 +7,52 @@ from peer.core import actions as pa
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
+from peer.core.shared import Shared
+from tests.peer.parts_kit import BOB, REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_FAREWELL
 from wire.messages import Ack, Deregister, Refused, SaveMessage
 from wire.refusals import replaced_refusal
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 
-def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats]:
+def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats, Shared]:
+    """The part, the direct chats it waits for, and the state they share."""
     made = shared(registered=registered)
     registry = link(made)
     direct = DirectChats(made, inbox(made), registry, TIMEOUT, ATTEMPTS)
-    return Leaving(made, registry, direct), direct
+    return Leaving(made, registry, direct), direct, made
 
 
 def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
-    leave, direct = leaving()
+    leave, direct, made = leaving()
     out: list[pa.Action] = []
     direct.send("bob", "hi", T0, out.append)
     leave.quit("bye", T0, out.append)
-    assert leave._shared.life.phase is Phase.QUITTING
+    assert made.life.phase is Phase.QUITTING
     assert prints(out) == ["[Quitting once what you sent is delivered; Ctrl-C quits at once.]"]
     leave.settle(T0, out.append)
     assert not any(isinstance(m, Deregister) for m in sent(out))
-    direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     out.clear()
     leave.settle(T0, out.append)
     assert sent(out) == [Deregister("a-2", "alice", "tok", True, "bye")]
-    assert leave._shared.life.phase in {Phase.LEAVING}
+    assert made.life.phase in {Phase.LEAVING}
 
 
 def test_a_quit_offline_exits_at_once_and_a_long_farewell_is_refused() -> None:
-    leave, _ = leaving(registered=False)
+    leave, _, made = leaving(registered=False)
     out: list[pa.Action] = []
     leave.quit("", T0, out.append)
     assert out == [pa.Exit(0)]
-    leave, _ = leaving()
+    leave, _, made = leaving()
     leave.quit("x" * (MAX_FAREWELL + 1), T0, out.append)
     assert "Not quitting." in prints(out)[-1]
-    assert leave._shared.life.phase is Phase.REGISTERED
+    assert made.life.phase is Phase.REGISTERED
 
 
 def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
-    leave, _ = leaving()
-    leave._shared.state.room = "lobby"
+    leave, _, made = leaving()
+    made.state.room = "lobby"
     out: list[pa.Action] = []
     leave.quit("", T0, out.append)
     leave.settle(T0, out.append)
@@ -62,11 +64,11 @@ def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
         "[You left lobby; your next start goes back to it.]",
         "[You are Offline. Bye.]",
     ]
-    assert out[-1] == pa.Exit(0) and leave._shared.life.phase is Phase.GONE
+    assert out[-1] == pa.Exit(0) and made.life.phase is Phase.GONE
 
 
 def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> None:
-    leave, direct = leaving()
+    leave, direct, made = leaving()
     out: list[pa.Action] = []
     direct.send("bob", "hi", T0, out.append)
     actions = leave.leave_now()
@@ -74,12 +76,12 @@ def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> No
     assert pa.KeepOutbox((save,)) in actions
     assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
     assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY)
-    assert leave._shared.life.phase is Phase.LEFT
+    assert made.life.phase is Phase.LEFT
 
 
 def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
-    leave, direct = leaving()
-    leave._shared.state.room = "lobby"
+    leave, direct, made = leaving()
+    made.state.room = "lobby"
     out: list[pa.Action] = []
     direct.send("bob", "hi", T0, out.append)
     leave.unheard(Deregister("a-9", "alice", "tok", False, ""), out.append)
@@ -87,19 +89,19 @@ def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
         "[You left lobby; your next start is in no room.]",
         "[1 message kept in your outbox; sent at your next start.]",
     ]
-    assert leave._shared.state.room == ""
+    assert made.state.room == ""
 
 
 def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
-    leave, _ = leaving(registered=False)
-    leave._shared.lines.hold_early("who")
+    leave, _, made = leaving(registered=False)
+    made.lines.hold_early("who")
     out: list[pa.Action] = []
     leave.never_started(out.append)
-    assert out[-1] == pa.Exit(1) and leave._shared.life.phase is Phase.START_FAILED
+    assert out[-1] == pa.Exit(1) and made.life.phase is Phase.START_FAILED
 
 
 def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
-    leave, direct = leaving()
+    leave, direct, made = leaving()
     out: list[pa.Action] = []
     direct.send("bob", "hi", T0, out.append)
     leave.quit("bye", T0, out.append)
@@ -110,4 +112,4 @@ def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
     leave.replaced(refusal, out.append)
     assert out.count(pa.Exit(1)) == 1
     assert "This start stops: it no longer sends as alice." in prints(out)[0]
-    assert leave._shared.life.phase is Phase.REPLACED and leave._shared.life.farewell is None
+    assert made.life.phase is Phase.REPLACED and made.life.farewell is None

@@ -11,14 +11,17 @@ from peer.core.lifecycle import Phase
 from peer.core.registration import Registration
 from peer.core.renames import Renames
 from peer.core.room_membership import Membership
+from peer.core.shared import Shared
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
 from wire.messages import Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION
 
 
-def registration() -> tuple[Registration, list[list[str | None]]]:
-    made = shared(registered=False)
+def registration(made: Shared | None = None) -> tuple[Registration, list[list[str | None]]]:
+    """The part, over `made` (alice's state, not registered yet, if not given), and the
+    lines typed early that it hands back to be carried out."""
+    made = shared(registered=False) if made is None else made
     registry = link(made)
     table_news = TableNews(made, registry, Renames(made, registry))
     carried: list[list[str | None]] = []
@@ -36,8 +39,8 @@ def welcome(**changes: object) -> Welcome:
 
 
 def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
-    done, carried = registration()
-    made = done._shared
+    made = shared(registered=False)
+    done, carried = registration(made)
     made.lines.hold_early("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
@@ -59,11 +62,12 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
 
 
 def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None:
-    done, _ = registration()
+    made = shared(registered=False)
+    done, _ = registration(made)
     out: list[pa.Action] = []
     done.welcome(welcome(name="alicia", mail=()), T0, out.append)
     assert prints(out)[0] == "[alice was renamed alicia as ChatApp stopped; you are alicia.]"
-    assert done._shared.state.name == "alicia"
+    assert made.state.name == "alicia"
 
 
 def test_more_mail_is_shown_only_while_registered() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.room_membership import Membership
+from peer.core.shared import Shared
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.messages import (
     Join,
@@ -18,20 +19,22 @@ from wire.messages import (
 from wire.refusals import RefusalCode
 
 
-def membership(room: str = "") -> Membership:
-    made = shared()
+def membership(room: str = "", made: Shared | None = None) -> Membership:
+    """The part, over `made` (alice's state, registered, if not given), in `room`."""
+    made = shared() if made is None else made
     made.state.room = room
     return Membership(made, link(made), inbox(made))
 
 
 def test_a_join_is_asked_and_its_answer_takes_the_registrys_spelling() -> None:
-    rooms, out = membership(), list[pa.Action]()
+    made = shared()
+    rooms, out = membership(made=made), list[pa.Action]()
     rooms.join("lobby", T0, out.append)
     join = Join("a-1", "alice", "tok", "lobby")
     assert sent(out) == [join]
     rooms.notice(RoomNotice("r-1", "Lobby", "bob is here"), SERVER, out.append)
     rooms.joined(join, T0, out.append)
-    assert rooms._shared.state.room == "Lobby"
+    assert made.state.room == "Lobby"
     assert "[bob is here]" in prints(out)
 
 
@@ -45,9 +48,10 @@ def test_a_join_of_the_room_we_are_in_or_of_no_name_is_refused_here() -> None:
 
 
 def test_leaving_is_at_once_here_and_told_to_the_registry() -> None:
-    rooms, out = membership("lobby"), list[pa.Action]()
+    made = shared()
+    rooms, out = membership("lobby", made), list[pa.Action]()
     rooms.leave(T0, out.append)
-    assert prints(out) == ["[You left lobby.]"] and rooms._shared.state.room == ""
+    assert prints(out) == ["[You left lobby.]"] and made.state.room == ""
     assert sent(out) == [Leave("a-1", "alice", "tok")]
     rooms.leave(T0, out.append)
     assert prints(out)[-1] == "[You are not in a room. join <room> enters one.]"
@@ -84,11 +88,12 @@ def test_a_refused_room_line_is_said_in_full_and_takes_us_out_of_its_room() -> N
 
 
 def test_a_room_line_refused_as_offline_is_kept_and_we_come_back() -> None:
-    rooms, out = membership("lobby"), list[pa.Action]()
+    made = shared()
+    rooms, out = membership("lobby", made), list[pa.Action]()
     post = RoomPost("a-1", "alice", "tok", "lobby", "hello")
     refusal = Refused("r-1", "a-1", "You are offline.", RefusalCode.OFFLINE)
     rooms.post_refused(post, refusal, T0, out.append)
-    assert list(rooms._shared.outbox) == [post]
+    assert list(made.outbox) == [post]
     assert [type(m).__name__ for m in sent(out)] == ["Register"]
 
 

@@ -6,6 +6,7 @@ from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
+from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import GAP_WAIT, TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
@@ -20,8 +21,9 @@ from wire.messages import (
 )
 
 
-def news() -> TableNews:
-    made = shared()
+def news(made: Shared | None = None) -> TableNews:
+    """The part, over `made` (alice's state, registered, if not given)."""
+    made = shared() if made is None else made
     registry = link(made)
     return TableNews(made, registry, Renames(made, registry))
 
@@ -41,12 +43,13 @@ def test_the_next_update_is_applied_and_a_gap_fetches_the_whole_table() -> None:
 
 
 def test_our_name_released_by_the_console_takes_us_offline() -> None:
-    table_news, out = news(), list[pa.Action]()
+    made = shared()
+    table_news, out = news(made), list[pa.Action]()
     table_news.update(
         TableUpdate("r-1", 4, (Entry("alice", "127.0.0.1", 0, False),)), T0, out.append
     )
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
-    assert table_news._shared.life.phase is Phase.OFFLINE
+    assert made.life.phase is Phase.OFFLINE
 
 
 def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
@@ -93,7 +96,8 @@ def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
 def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it() -> None:
     # a big table does not come in the Welcome: asked for once, then taken with the
     # updates that came meanwhile; a snapshot from before our own row is no release
-    table_news, out = news(), list[pa.Action]()
+    made = shared()
+    table_news, out = news(made), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
     assert sent(out) == [TableRequest("a-1")] and prints(out) == []
     bob = Entry("bob", "127.0.0.1", 6002, True)
@@ -102,17 +106,18 @@ def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it(
     assert sent(out) == [TableRequest("a-1")]  # asked once
     out.clear()
     table_news.snapshot(TableSnapshot("r-4", "a-1", 8, (), ()), T0 + 0.1, out.append)
-    table = table_news._shared.table
+    table = made.table
     assert table.version == 10 and "alice" in table and "bob" in table
     assert not any("released" in line for line in prints(out))
     assert table_news.gap_over_at is None
 
 
 def test_a_welcome_with_rows_replaces_the_table_and_asks_for_nothing() -> None:
-    table_news, out = news(), list[pa.Action]()
+    made = shared()
+    table_news, out = news(made), list[pa.Action]()
     own = (Entry("alice", *ME, True),)
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, own, (), ()), T0, out.append)
-    assert sent(out) == [] and table_news._shared.table.version == 8
+    assert sent(out) == [] and made.table.version == 8
 
 
 def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_again() -> None:

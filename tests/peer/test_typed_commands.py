@@ -5,14 +5,16 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core import commands as cmd
 from peer.core.renames import Renames
+from peer.core.shared import Shared
 from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import ChannelPost, Deregister, Register, RoomsRequest
 
 
-def commands(*, registered: bool = True) -> Commands:
-    made = shared(registered=registered)
+def commands(*, registered: bool = True, made: Shared | None = None) -> Commands:
+    """The part, over `made` (alice's state, if not given)."""
+    made = shared(registered=registered) if made is None else made
     registry = link(made)
     return Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
 
@@ -42,7 +44,8 @@ def test_dereg_and_reg_are_for_ourselves_and_only_when_they_change_something() -
 
 
 def test_who_help_rooms_and_mistakes() -> None:
-    typed, out = commands(), list[pa.Action]()
+    made = shared()
+    typed, out = commands(made=made), list[pa.Action]()
     typed.who(cmd.Who(), T0, out.append)
     assert prints(out)[0] == "[Registered names:]"
     out.clear()
@@ -50,6 +53,6 @@ def test_who_help_rooms_and_mistakes() -> None:
     typed.mistake(cmd.Mistake("Usage: who [-l]"), T0, out.append)
     typed.list_rooms(cmd.ListRooms(), T0, out.append)
     assert prints(out)[-1] == "[Usage: who [-l]]" and sent(out) == [RoomsRequest("a-1")]
-    typed._shared.state.room = "lobby"
+    made.state.room = "lobby"
     typed.for_server(cmd.ForServer("/who"), T0, out.append)
     assert prints(out)[-1] == "[Not said in lobby; in a room, commands need their /: /who]"

@@ -79,6 +79,7 @@ class Follower:
             gate=self._admit,
             on_batch=self._received_batch,
             coalesce_drains=True,
+            arrival_stamps=True,  # `behind`, which Busy answers by
         )
 
     async def start(self, bind: str, port: int) -> Addr:
