@@ -88,8 +88,8 @@ class Recorder:
     def not_connected(self, why: str, now: float) -> list[Action]:
         return self._note("not_connected", why)
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
-        return self._note("probe_failed", why)
+    def probed(self, why: str, now: float) -> list[Action]:
+        return self._note("probed", why)
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         return self._note("typed", (text, begun))

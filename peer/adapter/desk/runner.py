@@ -77,13 +77,13 @@ class NotConnected(Struct, frozen=True):
     why: str
 
 
-class Unreachable(Struct, frozen=True):
-    """The connection of a `Probe` could not be made."""
+class Probed(Struct, frozen=True):
+    """The connection of a `Probe` was made (`why` is "") or could not be (`why` says why)."""
 
     why: str
 
 
-Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
+Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
@@ -167,8 +167,8 @@ class DeskRunner:
             return core.typed(event.text, now, event.begun)
         if isinstance(event, EndOfInput):
             return core.end_of_input(now)
-        if isinstance(event, Unreachable):
-            return core.probe_failed(event.why, now)
+        if isinstance(event, Probed):
+            return core.probed(event.why, now)
         if event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
@@ -286,9 +286,7 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
-        why = await self._why_unreachable()
-        if why:
-            self.events.put_nowait(Unreachable(why))
+        self.events.put_nowait(Probed(await self._why_unreachable()))
 
     async def _why_unreachable(self) -> str:
         """Why the desk cannot be reached; "" when a connection opens (closed at once: it

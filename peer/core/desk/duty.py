@@ -112,7 +112,7 @@ class OperatorCore:
             self.state.retry_at = now + self.link.wait()
         return []
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
+    def probed(self, why: str, now: float) -> list[Action]:
         return []  # (an operator's client sends no Probe)
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:

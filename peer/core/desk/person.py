@@ -82,7 +82,9 @@ class PersonCore:
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.link.phase == "form":
+        if self.link.phase == "form" and self.state.probing:
+            self.state.input_ended = True  # the probe's answer decides: bye, or unreachable
+        elif self.link.phase == "form":
             self.state.bye(emit)
         elif self.link.phase == "connecting":
             self.link.early.append((None, now))
@@ -121,14 +123,17 @@ class PersonCore:
             self._reconnect.left(emit)
         return actions
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
+    def probed(self, why: str, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.link.phase == "form":  # said before the form is filled in for nothing
+        self.state.probing = False
+        if self.link.phase == "form" and why:  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
             self.link.end(1, emit)
+        elif self.link.phase == "form" and self.state.input_ended:
+            self.state.bye(emit)
         return actions
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:

@@ -36,6 +36,10 @@ class PersonState:
         self.form_closed = float("-inf")
         self.name = self.phone = self.description = ""
         self.topic = 0
+        # the `Probe` of the start is not answered yet; the input ended meanwhile (the
+        # probe's answer then says either that the desk is unreachable or bye)
+        self.probing = True
+        self.input_ended = False
         # -- the place, and the crisis notice
         self.token = ""
         self.grace = 0.0
