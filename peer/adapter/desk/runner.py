@@ -19,7 +19,7 @@ from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed, use_colour
 from peer.core.desk.actions import (
     Action,
     Ask,
@@ -88,8 +88,8 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """How a runner runs: `client` names the program in the line shown should it fail;
-    `tty`, whether standard input is a terminal; `colour`, whether what is shown is
-    coloured; `places`, the directory of held-place files (the person's client; the
+    `tty`, whether standard input is a terminal (what is shown is coloured as
+    `use_colour` says); `places`, the directory of held-place files (the person's client; the
     operator's keeps none); `screen`, what stands in for the terminal (tests put what is
     typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
     its desk/ folder (apart from a registry's own key, should the directory also be a
@@ -98,7 +98,6 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
 
     client: str
     tty: bool = False
-    colour: bool = False
     places: Path | None = None
     screen: Screen | None = None
     keys: Path | None = None
@@ -115,7 +114,7 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term: Screen = settings.screen or Terminal(
-            self.events.put_nowait, tty=settings.tty, colour=settings.colour
+            self.events.put_nowait, tty=settings.tty, colour=use_colour()
         )
         self._places = settings.places
         self._place: HeldPlace | None = None

@@ -94,7 +94,7 @@ class ClosedConsole:
     """The console of a closed desk: it never goes on duty, and knows the desk's commands
     only to have the registry answer them with the desk's problem."""
 
-    on_duty = in_session = False
+    on_duty = False
     serves = ""
 
     def set_output(self, print_fn: Callable[[str], None]) -> None:
