@@ -285,7 +285,12 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
-        self.events.put_nowait(Probed(await self._why_unreachable()))
+        # always answered: a person whose input has ended waits for the answer
+        try:
+            why = await self._why_unreachable()
+        except Exception as exc:  # an address the system cannot even try, say
+            why = str(exc) or type(exc).__name__
+        self.events.put_nowait(Probed(why))
 
     async def _why_unreachable(self) -> str:
         """Why the desk cannot be reached; "" when a connection opens (closed at once: it
