@@ -53,10 +53,8 @@ class PersonState:
         self.session = ""  # the session being served in (DeskServed), named by each line
         self.said: list[str] = []  # the lines sent in it, to tell which did not arrive
         self.refresh_at: float | None = None  # of the held-place file (REFRESH)
-        # -- reconnecting: when the place is given up, and when the next attempt is due
-        # (None while an attempt is under way)
+        # -- reconnecting: when the place is given up (the link's next attempt never after)
         self.give_up_at = 0.0
-        self.retry_at: float | None = None
         # a reconnection is up but the desk has not answered its join yet: a desk that
         # accepts connections without answering (the registry stopped, its kernel still
         # accepting) is not back, and the grace period still runs from the first loss
