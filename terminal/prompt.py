@@ -78,17 +78,17 @@ class LinePrompt:
     an empty line (and SIGINT) calls `on_interrupt`: true means it dealt with the key, and
     the prompt goes on; false ends the prompt. Ctrl-D on an empty line calls `on_eof` the
     same way (without one, it ends the prompt). `keys` are key bindings of the caller's
-    own, `completer` what Tab offers. With `ctrl_c_ends` set, Ctrl-C ends the prompt
-    whatever the line holds, and a prompt ended by a key stays on the screen as it stood.
+    own, `completer` what Tab offers, `history` the history the next line belongs to (asked
+    as each line is entered and the next begins), `prompt_style` the prompt's style (asked
+    each time it is drawn). With `ctrl_c_ends` set, Ctrl-C ends the prompt whatever the
+    line holds, and a prompt ended by a key stays on the screen as it stood."""
 
-    To be specialised by overriding: `prompt_text` (the prompt's look), `remember` (which
-    history a line goes to), `next_line` (what the input holds for the next line)."""
-
-    def __init__(
+    def __init__(  # noqa: PLR0913 (what its owner makes its own: history, look, keys, Tab, ^C, ^D)
         self,
         *,
-        history: History | None = None,
+        history: Callable[[], History] | None = None,
         completer: Completer | None = None,
+        prompt_style: Callable[[], str] = str,
         keys: KeyBindings | None = None,
         on_interrupt: Callable[[], bool] = lambda: False,
         on_eof: Callable[[], bool] = lambda: False,
@@ -97,12 +97,14 @@ class LinePrompt:
         from prompt_toolkit.history import InMemoryHistory
 
         self._keys = keys
+        self._which_history = history
+        self._style = prompt_style
         self._on_interrupt = on_interrupt
         self._on_eof = on_eof
         #: Set before `start` by a program where Ctrl-C is leaving (the help-desk clients).
         self.ctrl_c_ends = False
         self.session: PromptSession[str] = PromptSession(
-            history=history if history is not None else InMemoryHistory(),
+            history=history() if history is not None else InMemoryHistory(),
             completer=completer,
             complete_while_typing=False,
             erase_when_done=True,  # no dead prompt left under the last lines on leaving
@@ -118,6 +120,8 @@ class LinePrompt:
         #: tells by it whether a line was begun before something it showed.
         self.begun = 0.0
         self._first_key: float | None = None  # the line in the prompt's, once it has one
+        #: Lines entered so far.
+        self.lines_entered = 0
         self.session.default_buffer.on_text_changed += self._text_changed
 
     def set_prompt(self, text: str | Callable[[], str]) -> None:
@@ -129,7 +133,7 @@ class LinePrompt:
 
     def prompt_text(self) -> Parts:
         """The prompt as it is drawn, and as it stands before an entered line above."""
-        return [("", self._prompt() if callable(self._prompt) else self._prompt)]
+        return [(self._style(), self._prompt() if callable(self._prompt) else self._prompt)]
 
     def print_above(self, parts: Parts) -> None:
         """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
@@ -185,13 +189,18 @@ class LinePrompt:
         self._echo_again()
 
     def remember(self, text: str) -> None:
-        """Keep the entered `text` in the history (once, when entered twice in a row)."""
-        history = self.session.history
+        """Keep the entered `text` in the history it belongs to (once, when entered twice in
+        a row), whichever history the input had loaded."""
+        history = self.session.history if self._which_history is None else self._which_history()
         if history.get_strings()[-1:] != [text]:
             history.append_string(text)
 
     def next_line(self, buffer: Buffer) -> None:
-        """Empty the input for the next line."""
+        """Empty the input for the next line, with the history of what that line is (Up
+        walks it; it is loaded into the input anew as the input is reset)."""
+        self.lines_entered += 1
+        if self._which_history is not None:
+            buffer.history = self._which_history()
         buffer.reset()
 
     def put_back(self, text: str) -> None:

@@ -27,7 +27,6 @@ from terminal.prompt import LinePrompt, on_a_terminal
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
-    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.history import History
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -297,7 +296,7 @@ class TerminalConsole(LinePrompt):
         class _Complete(Completer):
             def get_completions(self, document: Document, event: object) -> Iterable[Completion]:
                 asked, console._tab_on_line = console._tab_on_line, None
-                if asked is not None and asked != console._lines_entered:
+                if asked is not None and asked != console.lines_entered:
                     # prompt_toolkit completes after the keys read with the Tab: an Enter
                     # among them has sent the line, and this is the next, empty, one (it
                     # showed every command under a prompt nobody had pressed Tab at)
@@ -307,16 +306,19 @@ class TerminalConsole(LinePrompt):
                 for candidate in console._candidates(before):
                     yield Completion(candidate, start_position=-len(word))
 
+        def prompt_style() -> str:  # the prompt in the colour of your name
+            return f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
+
         super().__init__(
-            history=self._history(),
+            history=self._history,
             completer=_Complete(),
+            prompt_style=prompt_style,
             keys=self._tab(),
             # as prompt_toolkit's own Ctrl-C, it quits; at a question it cancels that
             on_interrupt=lambda: self._cancel(),
         )
-        # lines entered so far, and the one a Tab was pressed on, until its completion
-        # runs (see _Complete and _tab)
-        self._lines_entered = 0
+        # the line a Tab was pressed on (`lines_entered` then), until its completion runs
+        # (see _Complete and _tab)
         self._tab_on_line: int | None = None
 
     def _history(self) -> History:
@@ -349,13 +351,6 @@ class TerminalConsole(LinePrompt):
             output.bell()
             output.flush()
 
-    def remember(self, text: str) -> None:
-        # kept in the history of what it answers (a command, or a question's answer),
-        # whichever history the buffer had loaded
-        history = self._history()
-        if history.get_strings()[-1:] != [text]:
-            history.append_string(text)
-
     def _candidates(self, before: str) -> list[str]:
         """What Tab offers for the last word of `before` (see `completions`)."""
         return completions(
@@ -366,13 +361,6 @@ class TerminalConsole(LinePrompt):
             me=self._me(),
             question=self._question(),
         )
-
-    def next_line(self, buffer: Buffer) -> None:
-        """Empty the input for the next line, with the history of what that line is (Up
-        walks it; it is loaded into the buffer anew as the buffer is reset)."""
-        self._lines_entered += 1
-        buffer.history = self._history()
-        buffer.reset()
 
     def _tab(self) -> KeyBindings:
         """Tab: completion (see `completions`)."""
@@ -395,14 +383,10 @@ class TerminalConsole(LinePrompt):
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])
                     return
-                self._tab_on_line = self._lines_entered  # a menu begins (else it cycles)
+                self._tab_on_line = self.lines_entered  # a menu begins (else it cycles)
             generate_completions(event)
 
         return keys
-
-    def prompt_text(self) -> list[tuple[str, str]]:
-        style = f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
-        return [(style, text) for _, text in super().prompt_text()]
 
 
 def make_console(*, colour: bool, bell: bool) -> Console:

@@ -14,8 +14,6 @@ from msgspec import Struct
 from disk.files import InUse, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path
 from net.drop_log import Rejections
-from registry.adapter.desk.closed import ClosedDesk
-from registry.adapter.desk.key import DeskKeyError
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
 from registry.adapter.settings import RegistrySettings
@@ -57,7 +55,7 @@ class Loaded(Struct, frozen=True):
     operator key cannot be used), its core with the kept state, and its own key (with
     whether it was made just now)."""
 
-    desk: DeskService | ClosedDesk
+    desk: DeskService
     core: RegistryCore
     static: X25519PrivateKey
     key_made: bool
@@ -74,7 +72,6 @@ def load(
     and its core, with the state `backend` kept; `rejections` is the registry's one log of
     refusals, whose `log` writes one log line. StorageError when the desk's key cannot be
     used."""
-    desk: DeskService | ClosedDesk
     try:
         # the desk's connections are watched on the same period as the peers (HEARTBEAT)
         desk = DeskService(
@@ -88,9 +85,6 @@ def load(
             rejected=rejections,
             shelf=backend.desk,
         )
-    except DeskKeyError as exc:
-        # the desk alone cannot run: chat goes on, and the console says why (at start)
-        desk = ClosedDesk(key_path(data_dir), str(exc))
     except (OSError, ValueError) as exc:
         where = key_path(data_dir)
         raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None

@@ -27,7 +27,6 @@ from registry.adapter.console_commands import (
     run_command,
 )
 from registry.adapter.console_stop import StopQuestion, serving
-from registry.adapter.desk.closed import ClosedDesk
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.loading import Backend, Loaded, load, lock, private
 from registry.adapter.password_checks import PasswordChecks
@@ -183,11 +182,11 @@ class RegistryServer:
         if self.elsewhere is None:  # (a registry of a service said the service's key)
             for line in key_lines(self.endpoint.channel.public, self._key_made):
                 self._out(line)
-        if isinstance(self.desk, ClosedDesk):
+        if self.desk.problem:
             self._out(self.desk.problem)
         else:
             self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
-        if self._console_operator and not isinstance(self.desk, ClosedDesk):
+        if self._console_operator and not self.desk.problem:
             self._out(
                 f"This console is the help desk's operator {CONSOLE_NAME}, as it runs "
                 "on a terminal: people who ask for help (ChatApp -d) are handed to you here."
@@ -202,7 +201,7 @@ class RegistryServer:
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
             self.desk.console.set_output(self._say)
         elif self._prompt is not None:
-            if not isinstance(self.desk, ClosedDesk):  # a closed desk said so above
+            if not self.desk.problem:  # a closed desk said so above
                 self._out(
                     "This console does not serve at the help desk (--no-desk-console); "
                     "ChatApp -o serves there."
@@ -262,7 +261,7 @@ class RegistryServer:
             return
         begun = time.monotonic() if begun is None else begun
         if self.desk.console.wants(line.rstrip("\n"), begun):
-            if isinstance(self.desk, ClosedDesk):
+            if self.desk.problem:
                 self._say(f"  {words[0]}: {self.desk.problem}")
                 return
             if not self.desk.console.on_duty:

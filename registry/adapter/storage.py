@@ -94,7 +94,7 @@ class Storage:
     def write_table(self, text: str) -> None:
         """Replace the saved table with `text` (made by `table_text`), atomically and
         durably."""
-        self._replace(self.root / "table.json", text)
+        replace_durably(self.root / "table.json", text.encode())
 
     # -- mailboxes ----------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class Storage:
 
     def keep_owner(self, box: str, owner: Owner) -> None:
         """Keep `owner` beside mailbox `box`, atomically and durably."""
-        self._replace(self._owner_path(box), json.dumps(owner.to_json()) + "\n")
+        replace_durably(self._owner_path(box), (json.dumps(owner.to_json()) + "\n").encode())
 
     def _owner_path(self, box: str) -> Path:
         return self._box(box).with_name(f"{box}{OWNER}")
@@ -167,7 +167,7 @@ class Storage:
         try:
             for path, lines in pending.items():
                 new_file = new_file or not path.exists()
-                self._write(path, lines)
+                append_durably(path, "".join(lines).encode())
                 done.append(path)
             if new_file:
                 fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
@@ -182,9 +182,6 @@ class Storage:
                 self._pending.setdefault(path, [])[:0] = lines
             raise
 
-    def _write(self, path: Path, lines: list[str]) -> None:
-        append_durably(path, "".join(lines).encode())
-
     @property
     def unsynced(self) -> bool:
         """Whether appends are waiting for `sync()`."""
@@ -197,7 +194,7 @@ class Storage:
         gone = set(ids)
         keep = [m for m in self._read_box(path) if m.id not in gone]
         if keep:
-            self._replace(path, _lines(keep))
+            replace_durably(path, _lines(keep).encode())
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -210,7 +207,7 @@ class Storage:
         src, dst = self._box(old), self._box(new)
         messages = self._read_box(dst) + self._read_box(src)
         if messages:
-            self._replace(dst, _lines(messages))
+            replace_durably(dst, _lines(messages).encode())
         if src != dst:
             with contextlib.suppress(FileNotFoundError):
                 src.unlink()
@@ -264,12 +261,12 @@ class Storage:
         if unreadable:
             self._set_aside(path, unreadable)
             if tidy:
-                self._replace(path, _lines(messages))
+                replace_durably(path, _lines(messages).encode())
         return messages
 
     def _set_aside(self, path: Path, lines: list[str]) -> None:
         aside = path.with_name(path.name + UNREADABLE)
-        self._write(aside, lines)
+        append_durably(aside, "".join(lines).encode())
         self.skipped_lines += len(lines)
         if len(lines) == 1:
             some = "1 line that is not a message"
@@ -279,9 +276,6 @@ class Storage:
             f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
             f"moved to {aside.name}"
         )
-
-    def _replace(self, path: Path, text: str) -> None:
-        replace_durably(path, text.encode())
 
 
 class Rows:

@@ -25,6 +25,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.limits import DeskSettings
+from registry.core.desk.people import Operator, Person
 from registry.core.desk.queue import DeskQueue
 from wire.desk.messages import (
     DeskEnd,
@@ -103,6 +104,14 @@ class Desk:
     def mid(self) -> str:
         return f"c-{next(self._ids)}"
 
+    def session_of(self, conn: str) -> str:
+        """The id of the session the operator or person on `conn` is in, or ""."""
+        who = self.queue.on(conn)
+        if isinstance(who, Operator):
+            return who.session.id if who.session else ""
+        session = self.queue.state.session_of(who) if isinstance(who, Person) else None
+        return session.id if session else ""
+
     # -- events ---------------------------------------------------------------------------
 
     def send(self, conn: str, message: DeskMessage) -> list[Action]:
@@ -145,11 +154,11 @@ class Desk:
 
     def say(self, conn: str, text: str, session: str | None = None) -> list[Action]:
         """A line from `conn`: it names the current session of `conn` unless `session`."""
-        current = self.queue.session_of(conn) if session is None else session
+        current = self.session_of(conn) if session is None else session
         return self.send(conn, DeskLine(self.mid(), "", text, current))
 
     def end(self, conn: str, session: str | None = None) -> list[Action]:
-        current = self.queue.session_of(conn) if session is None else session
+        current = self.session_of(conn) if session is None else session
         return self.send(conn, DeskEnd(self.mid(), current))
 
     def leave(self, conn: str) -> list[Action]:

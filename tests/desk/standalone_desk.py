@@ -19,7 +19,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from registry.adapter.desk.frames import READ_CHUNK
-from registry.adapter.desk.key import DeskKeyError
 from registry.adapter.desk.service import DeskService
 from registry.core.desk.limits import (
     GRACE,
@@ -108,21 +107,20 @@ def main(argv: list[str] | None = None) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        desk = DeskService(
-            data_dir,
-            _log_to(data_dir / "desk.log"),
-            DeskSettings(
-                crisis_notice=args.crisis_notice or "",
-                grace=args.grace,
-                max_waiting=args.max_waiting,
-                heartbeat=args.heartbeat,
-                typical_session=args.typical_session,
-                reclaim_window=args.reclaim_window,
-            ),
-        )
-    except DeskKeyError as exc:  # a desk alone has nothing else to run: say why and stop
-        print(exc, file=sys.stderr, flush=True)
+    desk = DeskService(
+        data_dir,
+        _log_to(data_dir / "desk.log"),
+        DeskSettings(
+            crisis_notice=args.crisis_notice or "",
+            grace=args.grace,
+            max_waiting=args.max_waiting,
+            heartbeat=args.heartbeat,
+            typical_session=args.typical_session,
+            reclaim_window=args.reclaim_window,
+        ),
+    )
+    if desk.problem:  # a desk alone has nothing else to run: say why and stop
+        print(desk.problem, file=sys.stderr, flush=True)
         return 1
     await desk.start()
 

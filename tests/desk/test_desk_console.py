@@ -38,7 +38,7 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         served = await alice.next(DeskServed)
         assert served.operator == "admin"  # type: ignore[attr-defined]
         assert any("Now serving Alice, phone +447700900123" in line for line in printed)
-        assert desk.console.in_session and desk.console.wants("hello")
+        assert desk.console.serves and desk.console.wants("hello")
         desk.console.typed("hello Alice")
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
         alice.send(DeskLine("l1", "", "thank you", served.session))  # type: ignore[attr-defined]
@@ -54,7 +54,7 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         await bob.next(DeskServed)
         desk.console.typed(".serve 9")
         assert "Usage" in printed[-1]
-        assert not desk.console.wants("who") or desk.console.in_session
+        assert not desk.console.wants("who") or desk.console.serves
         printed.clear()
         desk.console.typed(".help")  # the console's own command is listed with the others
         assert printed[0] == "desk: Help-desk operator commands:"
@@ -150,7 +150,7 @@ def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: P
             "desk: [.end not carried out: you began it before Bob was handed over to you. .end "
             "again ends the session with Bob.]"
         )
-        assert desk.console.in_session
+        assert desk.console.serves
         desk.console.typed("hello Bob")  # begun after the notice named Bob: his
         assert (await bob.next(DeskLine)).text == "hello Bob"  # type: ignore[attr-defined]
 
@@ -202,7 +202,7 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
         await screen.until(f"desk: [{NOBODY_WAITING}]")  # said at the release
         assert not any("Now serving Carol" in line for line in printed)
         assert not any("admin serves Carol" in line for line in logs)
-        assert not desk.console.in_session
+        assert not desk.console.serves
 
     run(tmp_path, scenario)
 
@@ -342,7 +342,7 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     console = DeskConsole(desk, tmp_path)
     printed: list[str] = []
     console.set_output(printed.append)
-    assert console.on_duty and queue.knows(CONSOLE) and not console.in_session
+    assert console.on_duty and queue.on(CONSOLE) is not None and not console.serves
     assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
     assert console.wants(".room") and not console.wants("hello")
     console.typed(".serve 1,3")
@@ -350,4 +350,4 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     assert [o.topics for o in queue.operators] == [frozenset({1, 3})]
     assert ConsoleTopics(tmp_path).load() == ((1, 3), "")
     console.ended()
-    assert not console.on_duty and not queue.knows(CONSOLE)
+    assert not console.on_duty and queue.on(CONSOLE) is None

@@ -247,10 +247,20 @@ def test_no_desk_to_reach_is_said_before_the_form(tmp_path: Path) -> None:
     desk.server.stop()
     try:
         person = desk.start(desk.chatapp("-d", "127.0.0.1", str(port)), "Alice")
+        # an input that ends at once (< /dev/null) is no reason to say bye first
+        bob_dir = str(desk.tmp / "state" / "Bob")
+        ended = desk.start(
+            desk.chatapp("-d", "127.0.0.1", str(port)), "Bob", CHATAPP_DATA_DIR=bob_dir
+        )
+        assert ended.popen.stdin is not None
+        ended.popen.stdin.close()
         person.expect(rf"Cannot reach the help desk at 127\.0\.0\.1:{port}")  # nothing typed
         person.expect(r"Start ChatApp -d again once the help desk is running")
         person.expect(r"!!! If you are in danger")
         assert person.wait() == 1
+        ended.expect(rf"Cannot reach the help desk at 127\.0\.0\.1:{port}")
+        assert ended.wait() == 1
+        assert not any("Bye" in line for line in ended.everything)
     finally:
         desk.close()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 import pytest
 
 from disk.operator_key import key_path, read_key
+from registry.adapter.desk.files import OPERATORS_FILE
 from registry.adapter.desk.key import DeskKeyError, load_or_create_key
+from registry.adapter.desk.places import PLACES_FILE
+from registry.adapter.desk.service import DeskService
 from registry.core.credentials import same_secret
 
 
@@ -69,3 +73,26 @@ def test_a_binary_key_file_is_an_error_that_says_so(tmp_path: Path) -> None:
     with pytest.raises(DeskKeyError, match=r"is not text \(a binary file\?\)"):
         load_or_create_key(tmp_path)
     assert read_key(key_path(tmp_path)) is None  # an operator's client asks for the key
+
+
+def test_a_closed_desk_says_why_and_leaves_the_files_of_the_run_before(tmp_path: Path) -> None:
+    """A desk whose key file holds no key is closed: each console command says why, and
+    nothing it starts or stops touches the places or operators kept by the run before."""
+    key_path(tmp_path).write_bytes(b"")
+    kept = {name: f"{name}: as the run before left it\n" for name in (PLACES_FILE, OPERATORS_FILE)}
+    for name, text in kept.items():
+        (tmp_path / name).write_text(text)
+    logs: list[str] = []
+    desk = DeskService(tmp_path, logs.append)
+    assert "desk-key is empty, so the help desk is closed" in desk.problem
+    assert desk.operators() == [f"  operators: {desk.problem}"]
+    assert desk.waiting_room() == [f"  desk: {desk.problem}"]
+    assert desk.revoke("ann") == f"  revoke: {desk.problem}"
+
+    async def run() -> None:
+        await desk.start()
+        await desk.close()
+
+    asyncio.run(run())
+    assert {name: (tmp_path / name).read_text() for name in kept} == kept
+    assert key_path(tmp_path).read_bytes() == b"" and not logs

@@ -45,9 +45,9 @@ def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else()
     # person, served at once, must not get that line, nor have their session ended.
     desk = busy_desk()
     desk.join("a", "Alice")
-    with_zed = desk.queue.session_of("op")
+    with_zed = desk.session_of("op")
     desk.end("z")  # Zed ends it; ann serves Alice at once
-    with_alice = desk.queue.session_of("op")
+    with_alice = desk.session_of("op")
     assert with_alice not in ("", with_zed)
     desk.say("op", "bye Zed", session=with_zed)
     assert desk.of("a", DeskLine) == []
@@ -55,7 +55,7 @@ def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else()
         "Not sent: the session it was typed in is over; you now serve Alice. The line was: bye Zed"
     )
     desk.end("op", session=with_zed)
-    assert desk.queue.session_of("op") == with_alice and desk.of("a", DeskEnded) == []
+    assert desk.session_of("op") == with_alice and desk.of("a", DeskEnded) == []
     assert desk.last("op", DeskNotice).text == (
         "That session was already over; your session with Alice goes on."
     )
@@ -65,7 +65,7 @@ def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else()
 
 def test_an_operators_line_after_the_persons_end_is_shown_back_unsent() -> None:
     desk = busy_desk()
-    with_zed = desk.queue.session_of("op")
+    with_zed = desk.session_of("op")
     desk.end("z")
     desk.say("op", "one more thing", session=with_zed)
     assert desk.last("op", DeskNotice).text == (

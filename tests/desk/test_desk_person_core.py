@@ -82,7 +82,7 @@ def test_a_desk_found_unreachable_at_the_start_is_said_before_the_form() -> None
     core = person()
     core.start(0.0)
     core.typed("Maria", 0.0)
-    out = core.probe_failed("Connection refused", 0.0)
+    out = core.probed("Connection refused", 0.0)
     unreachable = "[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]"
     assert out[:2] == [
         Show(unreachable, "error"),
@@ -95,7 +95,7 @@ def test_a_desk_found_unreachable_at_the_start_is_said_before_the_form() -> None
 def test_a_failed_probe_after_the_form_changes_nothing() -> None:
     core = person()
     through_form(core)
-    assert core.probe_failed("Connection refused", 0.0) == []  # the connection says it
+    assert core.probed("Connection refused", 0.0) == []  # the connection says it
 
 
 def test_lines_before_being_served_are_not_sent() -> None:

@@ -77,7 +77,21 @@ def test_quit_during_the_form_says_bye() -> None:
     assert core.typed(".quit", 0.0) == [Show("[Bye.]"), Exit(0)]
     other = person()
     other.start(0.0)
+    other.probed("", 0.0)
     assert other.end_of_input(0.0) == [Show("[Bye.]"), Exit(0)]
+
+
+def test_input_ended_before_the_probe_answers_waits_for_it() -> None:
+    reachable = person()
+    reachable.start(0.0)
+    assert reachable.end_of_input(0.0) == []
+    assert reachable.probed("", 0.1) == [Show("[Bye.]"), Exit(0)]
+    down = person()
+    down.start(0.0)
+    assert down.end_of_input(0.0) == []
+    out = down.probed("Connection refused", 0.1)
+    assert "Cannot reach the help desk" in shown(out)[0]
+    assert out[-1] == Exit(1)
 
 
 def test_a_kept_place_is_asked_back_with_its_token() -> None:

@@ -22,7 +22,7 @@ def test_lines_go_between_the_two_sides_only() -> None:
     desk.say("op", "hello Zed")
     desk.say("z", "hi ann")
     line = desk.last("z", DeskLine)
-    assert line == DeskLine(line.id, "ann", "hello Zed", desk.queue.session_of("op"))
+    assert line == DeskLine(line.id, "ann", "hello Zed", desk.session_of("op"))
     assert desk.last("op", DeskLine).text == "hi ann"
     assert desk.last("op", DeskLine).sender == "Zed"
     assert not desk.of("a", DeskLine)
@@ -55,7 +55,7 @@ def test_a_persons_line_for_a_session_that_is_over_reaches_no_other_operator() -
     # for ann, is answered, not passed to bea out of the blue.
     desk = busy_desk()
     desk.operator("op2", "bea")
-    with_ann = desk.queue.session_of("z")
+    with_ann = desk.session_of("z")
     desk.drop("op")
     assert desk.last("z", DeskEnded).heard == -1  # the connection stays: lines are answered
     assert desk.last("z", DeskServed).operator == "bea"

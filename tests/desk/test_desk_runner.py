@@ -12,6 +12,7 @@ from peer.adapter.desk.runner import (
     DeskRunner,
     Lost,
     NotConnected,
+    Probed,
     Received,
     RunnerSettings,
 )
@@ -24,6 +25,7 @@ from peer.core.desk.actions import (
     ForgetPlace,
     KeepPlace,
     KeptPlace,
+    Probe,
     PutTyped,
     Show,
 )
@@ -88,8 +90,8 @@ class Recorder:
     def not_connected(self, why: str, now: float) -> list[Action]:
         return self._note("not_connected", why)
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
-        return self._note("probe_failed", why)
+    def probed(self, why: str, now: float) -> list[Action]:
+        return self._note("probed", why)
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         return self._note("typed", (text, begun))
@@ -181,3 +183,17 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     assert isinstance(screen, Screen)
     run.carry_out([PutTyped("thanks, bye")])
     assert screen.typed == "thanks, bye"
+
+
+def test_a_probe_is_always_answered_even_for_an_address_the_system_cannot_try() -> None:
+    # a person whose input has ended waits for the answer (peer.core.desk.person)
+    async def scenario() -> Probed:
+        core = Recorder()
+        core.link.ip = "a" * 300  # a name the system refuses to look up (not an OSError)
+        run = runner(core)
+        run.carry_out([Probe()])
+        event = await asyncio.wait_for(run.events.get(), 5)
+        assert isinstance(event, Probed)
+        return event
+
+    assert "label too long" in asyncio.run(scenario()).why

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from peer.adapter.desk.held_place import ANY_TRUST, PERSON_LOCK, run_locked
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
 from peer.core.desk.actions import Addr
 from peer.core.desk.link import ClientSettings
@@ -40,17 +39,13 @@ async def run_desk_client(
 
     async def run(key: bytes | None) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
-        runner = DeskRunner(
-            core,
-            RunnerSettings(
-                client="help desk client",
-                tty=stdin_is_tty,
-                colour=use_colour(),
-                places=state_dir,
-                keys=state_dir,
-                registry_key=key,
-            ),
+        settings = RunnerSettings(
+            client="help desk client",
+            tty=stdin_is_tty,
+            places=state_dir,
+            keys=state_dir,
+            registry_key=key,
         )
-        return await runner.run()
+        return await DeskRunner(core, settings).run()
 
     return await run_locked(state_dir, PERSON_LOCK, BUSY, desk, trust, run)

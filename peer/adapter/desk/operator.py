@@ -14,7 +14,6 @@ from disk.files import default_dir
 from disk.operator_key import key_path, read_key
 from peer.adapter.desk.held_place import ANY_TRUST, operator_lock, run_locked
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
 from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
@@ -101,18 +100,12 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
 
     async def run(registry_key: bytes | None) -> int:
         # serve_when_asked: see OperatorLines.early_topics
-        settings = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
-        core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), settings)
-        runner = DeskRunner(
-            core,
-            RunnerSettings(
-                client="operator client",
-                tty=stdin_is_tty,
-                colour=use_colour(),
-                keys=root,
-                registry_key=registry_key,
-            ),
+        client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
+        core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
+        settings = RunnerSettings(
+            client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
         )
+        runner = DeskRunner(core, settings)
         code = await runner.run()
         _remember_authorised(root, key, core, runner)
         return code

@@ -19,7 +19,7 @@ from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed, use_colour
 from peer.core.desk.actions import (
     Action,
     Ask,
@@ -77,19 +77,19 @@ class NotConnected(Struct, frozen=True):
     why: str
 
 
-class Unreachable(Struct, frozen=True):
-    """The connection of a `Probe` could not be made."""
+class Probed(Struct, frozen=True):
+    """The connection of a `Probe` was made (`why` is "") or could not be (`why` says why)."""
 
     why: str
 
 
-Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
+Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """How a runner runs: `client` names the program in the line shown should it fail;
-    `tty`, whether standard input is a terminal; `colour`, whether what is shown is
-    coloured; `places`, the directory of held-place files (the person's client; the
+    `tty`, whether standard input is a terminal (what is shown is coloured as
+    `use_colour` says); `places`, the directory of held-place files (the person's client; the
     operator's keeps none); `screen`, what stands in for the terminal (tests put what is
     typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
     its desk/ folder (apart from a registry's own key, should the directory also be a
@@ -98,7 +98,6 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
 
     client: str
     tty: bool = False
-    colour: bool = False
     places: Path | None = None
     screen: Screen | None = None
     keys: Path | None = None
@@ -115,7 +114,7 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term: Screen = settings.screen or Terminal(
-            self.events.put_nowait, tty=settings.tty, colour=settings.colour
+            self.events.put_nowait, tty=settings.tty, colour=use_colour()
         )
         self._places = settings.places
         self._place: HeldPlace | None = None
@@ -167,8 +166,8 @@ class DeskRunner:
             return core.typed(event.text, now, event.begun)
         if isinstance(event, EndOfInput):
             return core.end_of_input(now)
-        if isinstance(event, Unreachable):
-            return core.probe_failed(event.why, now)
+        if isinstance(event, Probed):
+            return core.probed(event.why, now)
         if event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
@@ -286,9 +285,12 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
-        why = await self._why_unreachable()
-        if why:
-            self.events.put_nowait(Unreachable(why))
+        # always answered: a person whose input has ended waits for the answer
+        try:
+            why = await self._why_unreachable()
+        except Exception as exc:  # an address the system cannot even try, say
+            why = str(exc) or type(exc).__name__
+        self.events.put_nowait(Probed(why))
 
     async def _why_unreachable(self) -> str:
         """Why the desk cannot be reached; "" when a connection opens (closed at once: it

@@ -60,8 +60,8 @@ class Drop(Struct, frozen=True):
 
 class Probe(Struct, frozen=True):
     """See whether the desk can be reached, with a connection closed at once (it takes no
-    place): answered by `probe_failed` only when it cannot. The person's form takes a while
-    to fill in, and a desk that is down is better said before it than after."""
+    place): answered by `probed`, with why it cannot ("" when it can). The person's form
+    takes a while to fill in, and a desk that is down is better said before it than after."""
 
 
 class Send(Struct, frozen=True):
@@ -157,7 +157,7 @@ class DeskClient(Protocol):
     """What `peer.adapter.desk.runner` drives: one method per event, each returning actions, and
     its `link` (where the desk is). `begun` is when a typed line was begun (None: `now`):
     a notice shown after it had not been seen. `connected` and `not_connected` answer
-    `Connect`; `probe_failed`, a `Probe`; `place_found`, a `FindPlace`; `tick`, a wake."""
+    `Connect`; `probed`, a `Probe`; `place_found`, a `FindPlace`; `tick`, a wake."""
 
     link: DeskLink
 
@@ -167,7 +167,7 @@ class DeskClient(Protocol):
     def connected(self, now: float) -> list[Action]: ...
     def not_connected(self, why: str, now: float) -> list[Action]: ...
     def received(self, message: DeskMessage, now: float) -> list[Action]: ...
-    def probe_failed(self, why: str, now: float) -> list[Action]: ...
+    def probed(self, why: str, now: float) -> list[Action]: ...
     def lost(self, reason: str, now: float) -> list[Action]: ...
     def tick(self, now: float) -> list[Action]: ...
     def next_wake(self) -> float | None: ...

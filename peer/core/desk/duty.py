@@ -11,7 +11,6 @@ from peer.core.desk.actions import (
     Action,
     Addr,
     Connect,
-    Emit,
     Exit,
     KeptPlace,
     SetPrompt,
@@ -71,18 +70,14 @@ class OperatorCore:
         actions: list[Action] = []
         emit = actions.append
         begun = now if begun is None else begun
-        if self.link.phase == "connecting":
-            self.link.early.append((text, begun))
-        elif self.link.phase == "duty":
+        if not self.link.hold(text, begun) and self.link.phase == "duty":
             self._lines.line(text, now, begun, emit)
         return actions
 
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.link.phase == "connecting":
-            self.link.early.append((None, now))
-        elif self.link.phase == "duty":
+        if not self.link.hold(None, now) and self.link.phase == "duty":
             self._lines.drop_pending(emit)
             self.state.leave(now, emit)
         return actions
@@ -98,21 +93,19 @@ class OperatorCore:
         link.phase = "duty"
         actions.extend(self._lines.early_topics())
         hello = DeskOperator(link.new_id(), s.name, s.topics, s.key, WIRE_VERSION)
-        emit(link.opened(hello, now))
-        actions.extend(link.replay(self, now))
+        actions.extend(link.opened(hello, now, self))
         return actions
 
     def not_connected(self, why: str, now: float) -> list[Action]:
+        actions: list[Action] = []
         if self.link.phase == "connecting":
-            self.link.phase = "done"
-            return [Show(unreachable(self.link.ip, self.link.port, why), "error"), Exit(1)]
-        if self.link.phase == "duty":
-            if self.link.next_registry():
-                return [Connect()]  # (another registry of the service, at once)
-            self.state.retry_at = now + self.link.wait()
-        return []
+            actions.append(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            self.link.end(1, actions.append)
+        elif self.link.phase == "duty":
+            self.link.try_again(now, actions.append)
+        return actions
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
+    def probed(self, why: str, now: float) -> list[Action]:
         return []  # (an operator's client sends no Probe)
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
@@ -167,7 +160,7 @@ class OperatorCore:
                         "error",
                     )
                 )
-            s.retry_at = now + self.link.wait()
+            self.link.later(now)
         return actions
 
     def tick(self, now: float) -> list[Action]:
@@ -176,32 +169,15 @@ class OperatorCore:
         link = self.link
         if link.leaving_due(now):
             self.state.off_duty(emit)
-        elif self.link.phase != "duty" or self._unanswered(now, emit):
+        elif link.phase != "duty":
             pass
-        elif self.state.retry_at is not None and now >= self.state.retry_at:
-            self.state.retry_at = None
+        elif (why := link.unanswered(now, emit)) == "":
+            link.end(1, emit)  # the desk never answered the hello
+        elif why is not None:
+            actions.extend(self.lost(why, now))
+        elif link.retry_due(now):
             emit(Connect())
         return actions
 
-    def _unanswered(self, now: float, emit: Emit) -> bool:
-        """The desk's answer to the hello overdue (the run ends when it never answered),
-        or its heartbeat lost: True when either ended the run or the connection (then
-        taken as lost)."""
-        why = self.link.overdue(now, emit)
-        if why == "":
-            self.link.end(1, emit)
-            return True
-        why = why or self.link.beat(now, emit)
-        if why is not None:
-            for action in self.lost(why, now):
-                emit(action)
-        return why is not None
-
     def next_wake(self) -> float | None:
-        if self.link.phase == "leaving":
-            return self.link.leave_by
-        if self.link.phase != "duty":
-            return None
-        times = (self.state.retry_at, self.link.answer_by, self.link.beat_due())
-        wakes = [t for t in times if t is not None]
-        return min(wakes) if wakes else None
+        return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None

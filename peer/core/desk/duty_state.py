@@ -28,7 +28,6 @@ class OperatorState:
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
         self.reconnecting = False
-        self.retry_at: float | None = None
         self.refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none

@@ -1,6 +1,7 @@
 """The connection to the desk as both clients keep it (`DeskLink`): where the desk is and
-the service's other registries, the phase, whether the desk answers, the lines typed
-before the first connection, the waits between attempts, and the wait for a leave.
+the service's other registries, the phase, whether the desk answers (its answer to the
+first message, then the heartbeat), the lines typed before the first connection, when the
+next attempt is due, and the wait for a leave.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from peer.core.desk.actions import (
     SERVICE_RETRY_MAX,
     Action,
     Addr,
+    Connect,
     DeskClient,
     Drop,
     Emit,
@@ -89,15 +91,33 @@ class DeskLink:
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
         self._sent_on = False  # a registry of the service sent us to the desk this round
         self._wait = self.retry_first  # before the next reconnection attempt
+        #: When the next reconnection attempt is due (None: none is, or one is under way).
+        self.retry_at: float | None = None
 
     # -- the connection ----------------------------------------------------------------------
 
-    def opened(self, first: DeskMessage, now: float) -> Send:
+    def hold(self, line: str | None, begun: float) -> bool:
+        """While the first connection is being made ("connecting"), `line` (None: the end
+        of input), begun at `begun`, is held for `opened` to hand to the client: True when
+        it was held."""
+        if self.phase != "connecting":
+            return False
+        self.early.append((line, begun))
+        return True
+
+    def opened(self, first: DeskMessage, now: float, client: DeskClient) -> list[Action]:
         """The connection is up: `first` goes on it, and the desk must answer it in
-        ANSWER_TIMEOUT (its heartbeat starts with that answer)."""
+        ANSWER_TIMEOUT (its heartbeat starts with that answer); then the lines held before
+        it was up are handed to `client`, each as begun when it was."""
         self.up = True
         self._liveness = None
-        return self.ask(first, now)
+        actions: list[Action] = [self.ask(first, now)]
+        early, self.early = self.early, []
+        for line, begun in early:
+            actions.extend(
+                client.end_of_input(now) if line is None else client.typed(line, now, begun)
+            )
+        return actions
 
     def ask(self, first: DeskMessage, now: float) -> Send:
         """`first` again on the same connection (a join with work): answered in time too."""
@@ -125,54 +145,34 @@ class DeskLink:
             return True
         return isinstance(message, DeskPong)
 
-    def beat_due(self) -> float | None:
-        """When the heartbeat has work (see `beat`), or None when it does not run."""
-        if self._liveness is None or not self.up:
+    def unanswered(self, now: float, emit: Emit) -> str | None:
+        """Whether the desk is silent: None when it is not; "" when it never answered the
+        connection's first message in this run, in ANSWER_TIMEOUT (what listens there is no
+        help desk: said here, and the core ends the run); else the connection, stuck, is
+        dropped, and why it is lost is returned. Once the desk has answered, the heartbeat
+        runs: after `heartbeat` seconds without a word from it, it is asked for a sign of
+        life; after twice as long, it is lost (a registry stopped (SIGSTOP) or cut off
+        keeps the connection open, and nothing else would notice)."""
+        if self.answer_by is not None and now >= self.answer_by:
+            self.answer_by = None
+            if not self._answered:
+                emit(Show(no_answer(self.ip, self.port), "error"))
+                return ""
+            why = f"no answer in {int(ANSWER_TIMEOUT)} s"
+        elif self._liveness is None or not self.up:
             return None
-        return self._liveness.due()
-
-    def beat(self, now: float, emit: Emit) -> str | None:
-        """The heartbeat, once the desk has answered on this connection: after `heartbeat`
-        seconds without a word from it, ask it for a sign of life; after twice as long,
-        drop the connection and return why it is lost. A registry stopped (SIGSTOP) or cut
-        off keeps the connection open, and nothing else would notice."""
-        if self._liveness is None or not self.up:
-            return None
-        match self._liveness.check(now):
-            case Beat.WAIT:
-                return None
-            case Beat.PING:
-                emit(Send(DeskPing(self.new_id())))
-                return None
-        silent = format_duration(self._liveness.silent_for(now))
+        else:
+            match self._liveness.check(now):
+                case Beat.WAIT:
+                    return None
+                case Beat.PING:
+                    emit(Send(DeskPing(self.new_id())))
+                    return None
+            silent = format_duration(self._liveness.silent_for(now))
+            why = f"no answer from the help desk for {silent}"
         self._liveness = None
         emit(Drop())
-        return f"no answer from the help desk for {silent}"
-
-    def overdue(self, now: float, emit: Emit) -> str | None:
-        """Whether the desk's answer to the connection's first message is overdue: None
-        when it is not; "" when the desk never answered in this run (what listens there is
-        no help desk: said here, and the core ends the run); else the connection, stuck
-        now, is dropped, and why it is lost is returned."""
-        if self.answer_by is None or now < self.answer_by:
-            return None
-        self.answer_by = None
-        if not self._answered:
-            emit(Show(no_answer(self.ip, self.port), "error"))
-            return ""
-        emit(Drop())
-        return f"no answer in {int(ANSWER_TIMEOUT)} s"
-
-    def replay(self, client: DeskClient, now: float) -> list[Action]:
-        """The lines typed before the connection was up, handed to `client` now, each as
-        begun when it was."""
-        actions: list[Action] = []
-        early, self.early = self.early, []
-        for line, begun in early:
-            actions.extend(
-                client.end_of_input(now) if line is None else client.typed(line, now, begun)
-            )
-        return actions
+        return why
 
     def leave(self, now: float) -> Send:
         """Tell the desk we leave, and wait (`leave_timeout` at most) for it to confirm, so
@@ -189,6 +189,16 @@ class DeskLink:
         """The run ends with exit status `code`."""
         self.phase = "done"
         emit(Exit(code))
+
+    def next_wake(self, *more: float | None) -> float | None:
+        """The first of the link's times (the end of a leave's wait while leaving; else the
+        next attempt, the answer due, the heartbeat) and the client's own `more`."""
+        if self.phase == "leaving":
+            return self.leave_by
+        beat = self._liveness.due() if self._liveness is not None and self.up else None
+        times = (self.retry_at, self.answer_by, beat, *more)
+        wakes = [t for t in times if t is not None]
+        return min(wakes) if wakes else None
 
     # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
 
@@ -227,6 +237,25 @@ class DeskLink:
             self._tried.clear()
         self.ip, self.port = (fresh or after)[0]
         return bool(fresh)
+
+    def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
+        """A new connection could not be made: to the next registry of the service at once
+        when one is left untried (`next_registry`), else `later`."""
+        if self.next_registry():
+            emit(Connect())
+        else:
+            self.later(now, until)
+
+    def later(self, now: float, until: float = float("inf")) -> None:
+        """The next attempt after `wait`, and never after `until`."""
+        self.retry_at = now + min(self.wait(), max(0.0, until - now))
+
+    def retry_due(self, now: float) -> bool:
+        """Whether the next attempt is due now (then it is under way: none is due after)."""
+        if self.retry_at is None or now < self.retry_at:
+            return False
+        self.retry_at = None
+        return True
 
     def wait(self) -> float:
         """The wait before the next reconnection attempt: `retry_first` after `rewind`,

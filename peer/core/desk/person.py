@@ -70,23 +70,22 @@ class PersonCore:
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
+        begun = now if begun is None else begun
         phase = self.link.phase
         if phase == "form":
             self._form.answer(text, emit)
-        elif phase == "connecting":
-            self.link.early.append((text, now if begun is None else begun))
-        elif phase not in ("leaving", "done"):
-            self._session.line(text, now, emit, now if begun is None else begun)
+        elif not self.link.hold(text, begun) and phase not in ("leaving", "done"):
+            self._session.line(text, now, emit, begun)
         return actions
 
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.link.phase == "form":
+        if self.link.phase == "form" and self.state.probing:
+            self.state.input_ended = True  # the probe's answer decides: bye, or unreachable
+        elif self.link.phase == "form":
             self.state.bye(emit)
-        elif self.link.phase == "connecting":
-            self.link.early.append((None, now))
-        elif self.link.phase not in ("leaving", "done"):
+        elif not self.link.hold(None, now) and self.link.phase not in ("leaving", "done"):
             self._reconnect.leave(now, emit)
         return actions
 
@@ -103,7 +102,7 @@ class PersonCore:
         s.sent_token = s.token
         if s.refresh_at is None:
             s.refresh_at = now + REFRESH
-        return [link.opened(self._session.join(), now), *link.replay(self, now)]
+        return link.opened(self._session.join(), now, self)
 
     def not_connected(self, why: str, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -113,22 +112,22 @@ class PersonCore:
             self.state.crisis_notice(emit)
             self.link.end(1, emit)
         elif self.link.phase == "reconnecting":
-            if self.link.next_registry():
-                emit(Connect())  # (another registry of the service, at once)
-            else:
-                self._reconnect.retry_later(now)
+            self.link.try_again(now, emit, self.state.give_up_at)
         elif self.link.phase == "leaving" and self.state.giving_up:
             self._reconnect.left(emit)
         return actions
 
-    def probe_failed(self, why: str, now: float) -> list[Action]:
+    def probed(self, why: str, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.link.phase == "form":  # said before the form is filled in for nothing
+        self.state.probing = False
+        if self.link.phase == "form" and why:  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
             self.link.end(1, emit)
+        elif self.link.phase == "form" and self.state.input_ended:
+            self.state.bye(emit)
         return actions
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
@@ -175,6 +174,7 @@ class PersonCore:
         actions: list[Action] = []
         emit = actions.append
         s, link = self.state, self.link
+        live = link.phase in ("joining", "waiting", "served")
         if s.crisis_due is not None and now >= s.crisis_due:
             s.owed_notice(emit)
         if link.leaving_due(now):
@@ -183,33 +183,23 @@ class PersonCore:
             emit(Drop())  # the desk never answered: the place is given up by now
             s.rejoining = False
             self._reconnect.given_up(emit)
-        elif not self._unanswered(now, emit):
+        elif live and (why := link.unanswered(now, emit)) is not None:
+            if why:
+                actions.extend(self.lost(why, now))  # reconnecting
+            else:
+                s.finish(1, emit)  # the desk never answered the join
+        else:
             self._retry_or_refresh(now, emit)
         return actions
-
-    def _unanswered(self, now: float, emit: Emit) -> bool:
-        """The desk's answer to the join overdue, or its heartbeat lost: True when either
-        ended the run or the connection (then taken as lost)."""
-        why = self.link.overdue(now, emit) if self.link.phase == "joining" else None
-        if why == "":
-            self.state.finish(1, emit)
-            return True
-        if why is None and self.link.phase in ("joining", "waiting", "served"):
-            why = self.link.beat(now, emit)
-        if why is not None:
-            for action in self.lost(why, now):  # reconnecting
-                emit(action)
-        return why is not None
 
     def _retry_or_refresh(self, now: float, emit: Emit) -> None:
         """A reconnection attempt due (or the place given up), and the held-place file
         refreshed."""
         s = self.state
-        if self.link.phase == "reconnecting" and s.retry_at is not None and now >= s.retry_at:
+        if self.link.phase == "reconnecting" and self.link.retry_due(now):
             if now >= s.give_up_at:
                 self._reconnect.given_up(emit)
                 return
-            s.retry_at = None
             emit(Connect())
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
@@ -217,15 +207,9 @@ class PersonCore:
                 emit(s.keep_place())
 
     def next_wake(self) -> float | None:
-        s, link = self.state, self.link
-        if link.phase == "leaving":
-            return link.leave_by
-        if link.phase in ("form", "connecting", "done"):
+        s = self.state
+        if self.link.phase in ("form", "connecting", "done"):
             return None
-        # while a reconnection attempt is under way its outcome comes as an event
-        answer_by = link.answer_by if link.phase == "joining" else None
-        beat = link.beat_due() if link.phase in ("joining", "waiting", "served") else None
+        # (while a reconnection attempt is under way its outcome comes as an event)
         give_up = s.give_up_at if s.rejoining else None
-        times = (s.refresh_at, s.retry_at, answer_by, beat, give_up, s.crisis_due)
-        wakes = [t for t in times if t is not None]
-        return min(wakes) if wakes else None
+        return self.link.next_wake(s.refresh_at, give_up, s.crisis_due)

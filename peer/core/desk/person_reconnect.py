@@ -62,7 +62,7 @@ class Reconnect:
         self.link.phase = "reconnecting"
         s.give_up_at = now + s.grace
         self.link.rewind()
-        s.retry_at = now + min(self.link.wait(), s.grace)
+        self.link.later(now, s.give_up_at)
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
@@ -72,7 +72,7 @@ class Reconnect:
         s = self.s
         s.rejoining = False
         self.link.phase = "reconnecting"
-        self.retry_later(now)
+        self.link.later(now, s.give_up_at)
         if not s.silence_told:
             s.silence_told = True
             left = max(0, int(s.give_up_at - now))
@@ -97,18 +97,13 @@ class Reconnect:
             s.rejoining = False
             link.phase = "leaving"
             s.giving_up = True
-            s.retry_at = None
+            link.retry_at = None
             link.leave_by = now + link.leave_timeout
             emit(Connect())
         elif not link.up or link.phase == "reconnecting":
             self.left(emit)
         else:
             emit(link.leave(now))
-
-    def retry_later(self, now: float) -> None:
-        """The next reconnection attempt, after the link's `wait`, and never after the
-        place is given up."""
-        self.s.retry_at = now + min(self.link.wait(), max(0.0, self.s.give_up_at - now))
 
     def given_up(self, emit: Emit) -> None:
         """The grace period is over, and the desk was not reached in it."""

@@ -36,6 +36,10 @@ class PersonState:
         self.form_closed = float("-inf")
         self.name = self.phone = self.description = ""
         self.topic = 0
+        # the `Probe` of the start is not answered yet; the input ended meanwhile (the
+        # probe's answer then says either that the desk is unreachable or bye)
+        self.probing = True
+        self.input_ended = False
         # -- the place, and the crisis notice
         self.token = ""
         self.grace = 0.0
@@ -49,10 +53,8 @@ class PersonState:
         self.session = ""  # the session being served in (DeskServed), named by each line
         self.said: list[str] = []  # the lines sent in it, to tell which did not arrive
         self.refresh_at: float | None = None  # of the held-place file (REFRESH)
-        # -- reconnecting: when the place is given up, and when the next attempt is due
-        # (None while an attempt is under way)
+        # -- reconnecting: when the place is given up (the link's next attempt never after)
         self.give_up_at = 0.0
-        self.retry_at: float | None = None
         # a reconnection is up but the desk has not answered its join yet: a desk that
         # accepts connections without answering (the registry stopped, its kernel still
         # accepting) is not back, and the grace period still runs from the first loss

@@ -16,7 +16,7 @@ from msgspec import Struct
 from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.console_topics import ConsoleTopics
 from registry.core.desk.actions import Action, ConnId, SessionLine
-from registry.core.desk.people import Operator
+from registry.core.desk.people import Operator, Session, sorted_topics
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskMessage, DeskOperator
@@ -97,9 +97,9 @@ class DeskConsole:
             if line.strip().lower() == SEND_HELD:
                 self._send_held()
                 return
-            if not self._desk.queue.knows(CONSOLE):
+            if self._me() is None:
                 self._go_on_duty()
-                if not self._desk.queue.knows(CONSOLE):
+                if self._me() is None:
                     return
             self._carry_out(line, begun)
         except Exception as exc:  # pragma: no cover - defensive
@@ -109,11 +109,12 @@ class DeskConsole:
         """Whether a console line belongs to the desk: a desk command, any line while the
         console serves someone, or one begun during a session ended since."""
         begun = self._desk.now() if begun is None else begun
-        return _is_desk_command(line) or self.in_session or self._for_the_session_before(begun)
+        in_session = self._session_now() is not None
+        return _is_desk_command(line) or in_session or self._for_the_session_before(begun)
 
     def ended(self) -> None:
         """The console's input ended (Ctrl-D): it goes off duty."""
-        if self._print is None or not self._desk.queue.knows(CONSOLE):
+        if self._print is None or self._me() is None:
             return
         self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
         self._send(DeskLeave(self._desk.new_id()))
@@ -125,17 +126,10 @@ class DeskConsole:
         return self._print is not None
 
     @property
-    def in_session(self) -> bool:
-        """Whether the console operator is serving someone right now."""
-        return self._desk.queue.serving(CONSOLE)
-
-    @property
     def serves(self) -> str:
-        """The name of the person the console serves now, as shown, or ""."""
-        operator = self._desk.queue.on(CONSOLE)
-        if not isinstance(operator, Operator) or operator.session is None:
-            return ""
-        return clean(operator.session.person.name)
+        """The name of the person the console serves now, as shown, or "" (nobody)."""
+        session = self._session_now()
+        return clean(session.person.name) if session is not None else ""
 
     # -- for the desk -----------------------------------------------------------------------
 
@@ -148,7 +142,8 @@ class DeskConsole:
         """After actions were carried out: note whether the console's session changed."""
         if self._print is None:
             return
-        session = self._desk.queue.session_of(CONSOLE)
+        now = self._session_now()
+        session = now.id if now is not None else ""
         if session != self._session:
             if session:
                 self._began = self._desk.now()
@@ -160,22 +155,20 @@ class DeskConsole:
 
     def _carry_out(self, line: str, begun: float) -> None:
         """`line`, parsed as an operator's, carried out unless held back (`_holds`)."""
-        serves = self._topics()
-        topics = ALL_TOPICS if serves is None else serves
+        me = self._me()
+        topics = ALL_TOPICS if me is None else sorted_topics(me.topics)
+        session = me.session.id if me is not None and me.session is not None else ""
         parsed = parse_operator_line(
-            line,
-            self._desk.new_id,
-            topics,
-            self._desk.queue.session_of(CONSOLE),
-            help_lines=CONSOLE_HELP,
+            line, self._desk.new_id, topics, session, help_lines=CONSOLE_HELP
         )
         for text in parsed.lines:
             self._say(text)
-        if isinstance(parsed.message, DeskLine | DeskEnd) and self._holds(begun):
-            self._hold_line(parsed.message)
+        # a line or `.end` begun before the console was shown a new person
+        if isinstance(parsed.message, DeskLine | DeskEnd) and session and begun < self._switched:
+            self._hold(parsed.message, before=True)
             return
         if isinstance(parsed.message, DeskLine) and line.strip().lower() in COMMANDS:
-            self._hold_command(parsed.message)
+            self._hold(parsed.message, before=False)
             return
         if parsed.quit:
             self._say("[The console stays on duty; .serve none stops it taking people.]")
@@ -192,11 +185,10 @@ class DeskConsole:
             self._print is not None and not self._session and self._began <= begun < self._switched
         )
 
-    def _holds(self, begun: float) -> bool:
-        """Whether a line or `.end` was begun before the console was shown a new person."""
-        return bool(self._session) and begun < self._switched
-
-    def _hold_line(self, message: DeskLine | DeskEnd) -> None:
+    def _hold(self, message: DeskLine | DeskEnd, *, before: bool) -> None:
+        """Hold back a line (or do not carry out an `.end`) begun `before` the person
+        served was handed over, or a line that is exactly a registry command (more likely
+        the registry's)."""
         who = self.serves
         if isinstance(message, DeskEnd):
             self._say(
@@ -205,15 +197,13 @@ class DeskConsole:
             )
             return
         self._held = message.text
-        self._say(
-            f"[Not sent: you began this line before {who} was handed over to you. "
-            f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
-        )
-
-    def _hold_command(self, message: DeskLine) -> None:
-        """A line that is exactly a registry command is held: more likely the registry's."""
-        self._held = message.text
-        word, who = clean(message.text.strip()), self.serves
+        if before:
+            self._say(
+                f"[Not sent: you began this line before {who} was handed over to you. "
+                f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
+            )
+            return
+        word = clean(message.text.strip())
         self._say(
             f"[Not sent: {word} is a registry command. /{word.lower()} runs it; "
             f"{SEND_HELD} sends it to {who} as text.]"
@@ -242,19 +232,23 @@ class DeskConsole:
 
     def _keep_topics(self) -> None:
         """Keep what the console serves, when `.serve` changed it."""
-        topics = self._topics()
+        me = self._me()
+        topics = sorted_topics(me.topics) if me is not None else None
         if topics is not None and topics != self._kept:
             self._kept = topics
             problem = self._topics_file.save(topics)
             if problem:
                 self._desk.log(problem)
 
-    def _topics(self) -> tuple[int, ...] | None:
-        """The topics the console serves, sorted; None when it is not on duty."""
-        return next(
-            (tuple(sorted(o.topics)) for o in self._desk.queue.operators if o.conn == CONSOLE),
-            None,
-        )
+    def _me(self) -> Operator | None:
+        """The console's operator at the desk; None while it is not on duty there."""
+        me = self._desk.queue.on(CONSOLE)
+        return me if isinstance(me, Operator) else None
+
+    def _session_now(self) -> Session | None:
+        """The session the console serves in now, or None."""
+        me = self._me()
+        return me.session if me is not None else None
 
     def _send(self, message: DeskMessage) -> list[Action]:
         """`message` from the console to the desk, carried out; the desk's actions."""

@@ -6,10 +6,9 @@ are all it needs. No names, numbers or times of day are in the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Struct
 
 from disk.files import os_reason
 from registry.adapter.desk.shelf import Shelf, shelf_of
@@ -21,22 +20,12 @@ HISTORY_FILE = "desk-history.json"
 
 History = tuple[Average, dict[int, Average]]
 
-#: Not negative: a count of sessions, or seconds (msgspec refuses NaN and Infinity too).
-_Count = Annotated[int, Meta(ge=0)]
-_Seconds = Annotated[float, Meta(ge=0)]
-
-
-class _Average(Struct, forbid_unknown_fields=True):
-    count: _Count
-    mean: _Seconds
-    dev: _Seconds
-
 
 class _File(Struct):
     """The overall average, and each topic's by its number."""
 
-    overall: _Average
-    topics: dict[int, _Average]
+    overall: Average
+    topics: dict[int, Average]
 
 
 class HistoryFile:
@@ -62,9 +51,7 @@ class HistoryFile:
             return None, self._unreadable("it is not JSON")
         if not set(kept.topics) <= set(TOPICS):
             return None, self._unreadable("it holds no averages of session lengths")
-        by_topic = {t: Average(a.count, a.mean, a.dev) for t, a in kept.topics.items()}
-        overall = kept.overall
-        return (Average(overall.count, overall.mean, overall.dev), by_topic), ""
+        return (kept.overall, kept.topics), ""
 
     def save(self, history: History) -> str:
         """Keep `history`, atomically. A log line when it could not be kept ("" otherwise):

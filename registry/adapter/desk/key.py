@@ -40,3 +40,13 @@ def load_or_create_key(data_dir: Path) -> str:
     if create_once(path, (key + "\n").encode()):
         return key
     return load_or_create_key(data_dir)  # another start made it meanwhile: theirs counts
+
+
+def key_or_problem(data_dir: Path) -> tuple[str, str]:
+    """The operator key (`load_or_create_key`) and "", or "" and why the help desk is
+    closed: the key file holds no usable key (DeskKeyError's line; chat goes on). Raises
+    OSError when a new key cannot be written."""
+    try:
+        return load_or_create_key(data_dir), ""
+    except DeskKeyError as exc:
+        return "", str(exc)

@@ -19,13 +19,14 @@ import msgspec
 from disk.operator_key import key_path
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
+from registry.adapter.desk.closed import answer_closed
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 
 # the name the console serves under, as the registry names it to its admin
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.frames import FrameReader, FrameRefused
-from registry.adapter.desk.key import load_or_create_key
+from registry.adapter.desk.key import key_or_problem
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -58,7 +59,10 @@ CLOSE_FLUSH = 2.0
 
 
 class DeskService:
-    """The help desk inside the registry: one DeskQueue, its connections and timers."""
+    """The help desk inside the registry: one DeskQueue, its connections and timers; or,
+    when its operator key file holds no usable key, closed (`problem` says why): it keeps
+    and starts nothing, each of its clients is told it is closed, and each of the console's
+    desk commands says why."""
 
     def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, shelf, clock)
         self,
@@ -73,12 +77,13 @@ class DeskService:
         """The desk of the registry whose data directory is `data_dir`, logging to `log`,
         run with `settings`; refusals go to `rejected` as (kind, line) (None: to `log`); its
         places, history and keys are kept on `shelf` (None: files in `data_dir`). Nothing
-        runs until `start`. Raises DeskKeyError when the operator key file holds no usable
-        key, OSError when none can be made, ValueError for settings out of bounds."""
+        runs until `start`. Raises OSError when no operator key can be made, ValueError for
+        settings out of bounds."""
         notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
-        self._key = load_or_create_key(data_dir)
+        #: Why the desk is closed, "" while it runs (see the class).
+        self._key, self.problem = key_or_problem(data_dir)
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
         self._clock = clock
@@ -114,8 +119,8 @@ class DeskService:
 
     async def start(self) -> None:
         """Hold the places kept by the run before, and start the timer. Await once, in the
-        registry's event loop, before any connection."""
-        if self._timer is None:
+        registry's event loop, before any connection. (A closed desk: nothing.)"""
+        if self._timer is None and not self.problem:
             places = self._files.load(self.queue.estimator)
             self._apply(self.queue.restore(places, self._clock()))
             self._wake = asyncio.Event()
@@ -123,7 +128,7 @@ class DeskService:
 
     async def close(self) -> None:
         """Tell everyone the desk is closing, close everything. Safe to call twice."""
-        if self._closed:
+        if self._closed or self.problem:  # (a closed desk keeps nothing: nothing to close)
             return
         self._closed = True
         if not self._files.shelf.shared:
@@ -153,7 +158,10 @@ class DeskService:
     ) -> None:
         """Own one desk connection until it ends: `first` and `more` decoded already by its
         secure session `decoder`. Never raises but CancelledError; bad frames close this
-        connection only."""
+        connection only. A closed desk answers the first message that it is closed."""
+        if self.problem:
+            await answer_closed(first, decoder, reader, writer, self._new_id)
+            return
         if self._timer is None and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
@@ -273,17 +281,23 @@ class DeskService:
     def operators(self) -> list[str]:
         """The console's `operators`: a line per operator's key authorised, with the name
         it is bound to and its fingerprint, or one line saying there are none."""
+        if self.problem:
+            return [f"  operators: {self.problem}"]
         kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
         lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
         return lines or ["  no operator keys authorised (an operator shows the operator key)"]
 
     def waiting_room(self) -> list[str]:
         """The console's `desk`: the waiting room in order, as an operator's `.room`."""
+        if self.problem:
+            return [f"  desk: {self.problem}"]
         return [f"  {line}" for line in room_lines(self.queue.room(self._clock()))]
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`: the keys authorised for operator `name` are
         revoked (one on duty with one goes off duty); the line that says so."""
+        if self.problem:
+            return f"  revoke: {self.problem}"
         actions = self.queue.revoke(name)
         if not actions:
             return f"  no operator key authorised for {clean(name)}"

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from registry.core.desk.limits import TYPICAL_SESSION
 from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL, WaitEstimate
@@ -37,12 +38,13 @@ MIN_HISTORY = 3
 OVERRUN = 0.5
 
 
-class Average(Struct):
-    """An exponentially weighted mean and mean deviation of session lengths, in seconds."""
+class Average(Struct, forbid_unknown_fields=True):
+    """An exponentially weighted mean and mean deviation of session lengths, in seconds
+    (none negative: as decoded from a file, registry.adapter.desk.history)."""
 
-    count: int = 0
-    mean: float = 0.0
-    dev: float = 0.0
+    count: Annotated[int, Meta(ge=0)] = 0
+    mean: Annotated[float, Meta(ge=0)] = 0.0
+    dev: Annotated[float, Meta(ge=0)] = 0.0
 
     def add(self, sample: float, alpha: float = ALPHA) -> None:
         """Fold in one session length. The first sample seeds the mean (and half of it the

@@ -300,19 +300,3 @@ class DeskQueue:
     def on(self, conn: ConnId) -> Person | Operator | None:
         """The person or operator on connection `conn`, or None."""
         return self._s.conns.get(conn)
-
-    def knows(self, conn: ConnId) -> bool:
-        """Whether `conn` has said who it is and has not left."""
-        return conn in self._s.conns
-
-    def serving(self, conn: ConnId) -> bool:
-        """Whether operator `conn` is in a session now."""
-        return bool(self.session_of(conn)) and conn in self._s.operators
-
-    def session_of(self, conn: ConnId) -> str:
-        """The id of the session the operator or person on `conn` is in, or "" (none)."""
-        who = self._s.conns.get(conn)
-        if isinstance(who, Operator):
-            return who.session.id if who.session else ""
-        session = self._s.session_of(who) if isinstance(who, Person) else None
-        return session.id if session else ""
