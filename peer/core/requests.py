@@ -47,8 +47,7 @@ EXTRA_ROUNDS = 3
 
 
 class Request(Struct):
-    """A request to the registry waiting for its answer (`quiet`: an outbox retry, whose
-    failure is not announced again)."""
+    """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
     message: Message
     quiet: bool = False
@@ -167,10 +166,12 @@ class Requests:
             return True
         return False
 
-    def _start(self, request: Request, now: float, *, again: bool = False) -> None:
+    def _start(
+        self, request: Request, now: float, again: bool = False, longer: bool = False
+    ) -> None:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
-        request.since = now
-        (self._sent.again if again else self._sent.start)(request.message.id, request, now)
+        request.since, key, sent = now, request.message.id, self._sent
+        sent.again(key, request, now, longer=longer) if again else sent.start(key, request, now)
 
     def _room_line_on_its_way(self) -> str | None:
         """The id of the last room line sent as a datagram, or waiting for the pace, and
@@ -249,18 +250,16 @@ class Requests:
         """`given_up` (by `due`) are waited for again, in their places, as sent at `now`."""
         for request in given_up:
             request.rounds = 0
-            self._start(request, now, again=True)
+            self._start(request, now, True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
-        """The requests to send again as datagrams at `now`, and those given up on (no
-        longer waited for), oldest first. A request whose tries ran out (or whose answer
-        over TCP did not come within STREAM_WAIT: a round of its own) is given up only
-        when nothing came from the registry during them (the last time anything did is
-        `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
-        their answers were lost (or are slow); it then starts a new round, quietly. A
-        keepalive has all its rounds (an idle peer hears nothing else; at 30% loss one
-        round in 30 is lost whole). One answered Busy has rounds until BUSY_PATIENCE from
-        its first Busy: a registry that said it is overwhelmed drops what it cannot read."""
+        """The requests to send again as datagrams at `now`, and those given up on, oldest
+        first. One whose round ran out (or whose answer over TCP did not come within
+        STREAM_WAIT) is given up only when nothing came from the registry during it (the
+        last time anything did is `heard`), or after EXTRA_ROUNDS more: the registry runs,
+        behind (each round then waits twice as long), or the copies were lost. A keepalive
+        has all its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is
+        lost whole); one answered Busy, rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         failed += self._streams_over(now)
         if not failed:
@@ -268,13 +267,15 @@ class Requests:
         again_round: list[Request] = []
         given_up: list[Request] = []
         for request in failed:
-            heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
+            heard_meanwhile = heard > request.since  # running, and behind: waits longer
             if self._busy.patient(request.message.id, now):
-                self._start(request, now, again=True)  # no round counted: a wait was asked
+                self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
-            elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
+            elif (
+                heard_meanwhile or isinstance(request.message, Keepalive)
+            ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
-                self._start(request, now, again=True)
+                self._start(request, now, True, longer=heard_meanwhile)
                 again_round.append(request)
             else:
                 given_up.append(request)
@@ -376,7 +377,7 @@ class Requests:
         """Each request whose wait after a Busy is over at `now`, sent again (in flight from
         now on, with fresh attempts): the caller sends it."""
         for request in self._busy.over(now):
-            self._start(request, now, again=True)  # a copy: its answer is no sample
+            self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
     def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:

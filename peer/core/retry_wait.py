@@ -1,12 +1,13 @@
-"""How long a peer waits for the registry's answer before it sends a request again, and when
-it gives up: TCP's retransmission timer (RFC 6298). The wait follows the round trips of
-answered requests (SRTT and RTTVAR; Karn's rule: no sample from a request sent more than
-once), is never below wire.reliable.TIMEOUT, doubles for each copy left unanswered, up to
-RTO_MAX; a round of tries ends once unanswered for `attempts` times the round trip the
-samples estimate, or its first wait if longer (docs/GUIDE.md): as soon as ever while the
-registry is quick, later only once it was measured slow. A registry seconds behind in a
-join storm is then asked again every few seconds, not every half second. Direct messages
-between peers keep wire.reliable's fixed rule. Sans-IO: the caller supplies `now`.
+"""How long a peer waits for the registry's answer before it sends a request again: TCP's
+retransmission timeout (RFC 6298), at the pace of the product's rounds (docs/GUIDE.md). A
+round is ATTEMPTS copies, the timeout apart; the timeout follows the round trips of requests
+answered at their first copy (SRTT, RTTVAR; Karn's rule: none from a request sent again),
+never below wire.reliable.TIMEOUT, and doubles, up to RTO_MAX, when the registry shows it is
+behind: a request answered only after copies, or a round unanswered while the registry was
+heard from. A registry seconds behind in a join storm is then asked again every few seconds,
+not every half second; a quick one on a lossy LAN as ever, five times half a second apart.
+Direct messages between peers keep wire.reliable's fixed rule. Sans-IO: the caller
+supplies `now`.
 """
 
 from __future__ import annotations
@@ -76,31 +77,31 @@ class RoundTrip:
         return self._bounded(self.srtt + K * self.rttvar)
 
     def backed_off(self, wait: float) -> float:
-        """A copy waited `wait` unanswered: the next waits twice as long (RFC 6298 5.5),
-        up to the cap, and so does every first copy sent from now until a sample."""
+        """Copies `wait` apart showed the registry behind: the next wait is twice as long
+        (RFC 6298 5.5), up to the cap, and so is every request's from now until a sample."""
         longer = self._bounded(2 * wait)
         self.rto = max(self.rto, longer)
         return longer
 
 
 class Flight(Struct, Generic[T]):
-    """One request in flight: its copies, the wait of the last, and its deadlines."""
+    """One request in flight: its copies, and the wait of its round."""
 
     key: str
     item: T
     seq: int  # the order of first sending: what is due goes oldest first
     sent_at: float  # when its last copy went
     copies: int  # copies sent in all (Karn's rule: a sample only from one)
-    wait: float  # the wait of its last copy
-    deadline: float  # when that wait is over
-    until: float  # when it is given up (for the current round of tries)
+    wait: float  # the wait after each copy of its round
+    deadline: float  # when the wait after its last copy is over
+    left: int  # copies its round may still send
 
 
 class RetryWaits(Generic[T]):
     """Requests by key (the request's id) until answered or given up, each sent again after
-    the round trip's wait (`round_trip`, shared by all of one peer's requests). Asked after
-    every event: a peer has a few requests in flight, so the earliest deadline is looked
-    for among them rather than kept in order."""
+    the round trip's timeout (`round_trip`, shared by all of one peer's requests), `attempts`
+    copies a round. Asked after every event: a peer has a few requests in flight, so the
+    earliest deadline is looked for among them rather than kept in order."""
 
     def __init__(
         self,
@@ -108,8 +109,7 @@ class RetryWaits(Generic[T]):
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
     ) -> None:
-        """`attempts`: a round of tries ends once unanswered for that many times the
-        estimated round trip. `alarm`, when given, is lowered to each deadline armed."""
+        """`alarm`, when given, is lowered to each deadline armed."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.round_trip = round_trip or RoundTrip()
@@ -118,17 +118,16 @@ class RetryWaits(Generic[T]):
         #: The keys in flight, as a live view (read-only).
         self.ids: KeysView[str] = self._flights.keys()
         self._seq = 0
-        self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
+        # of those the last `due` gave up: their order, and their round's wait
+        self._given_up: dict[str, tuple[int, float]] = {}
         self._alarm = alarm or Alarm()
 
-    def _round(self, key: str, item: T, now: float, seq: int, copies: int) -> None:
-        """A round of tries of `item` begins at `now` with a copy sent."""
-        wait, round_trip = self.round_trip.rto, self.round_trip
-        # (at least its first wait: an answer to its one copy is a sample, and without it
-        # a registry slower than the estimate allows would never be measured)
-        until = now + max(self.attempts * round_trip.estimate(), wait)
-        flight = Flight(key, item, seq, now, copies, wait, min(now + wait, until), until)
-        self._flights[key] = flight
+    def _round(self, old: Flight[T], now: float, copies: int, wait: float) -> None:
+        """A round of tries of `old`'s item begins at `now` with a copy sent, `wait` apart,
+        `copies` sent in all."""
+        left = self.attempts - 1
+        flight = Flight(old.key, old.item, old.seq, now, copies, wait, now + wait, left)
+        self._flights[old.key] = flight
         self._alarm.lower(flight.deadline)
 
     def start(self, key: str, item: T, now: float) -> None:
@@ -137,31 +136,38 @@ class RetryWaits(Generic[T]):
         old = self._flights.get(key)
         if old is None:
             self._seq += 1
-        seq = old.seq if old is not None else self._seq
-        self._round(key, item, now, seq, old.copies + 1 if old is not None else 1)
+            old = Flight(key, item, self._seq, now, 0, 0.0, now, 0)
+        old.item = item
+        self._round(old, now, old.copies + 1, self.round_trip.rto)
 
-    def again(self, key: str, item: T, now: float) -> None:
+    def again(self, key: str, item: T, now: float, *, longer: bool = False) -> None:
         """Start a new round of tries for `item` at `now`, its copy sent again: one the last
-        `due` gave up on keeps its place among those in flight (else as `start`)."""
-        seq = self._given_up.get(key)
-        if seq is None:
+        `due` gave up on keeps its place among those in flight (else as `start`), its wait
+        doubled when `longer` (the registry was heard from all the same: it is behind)."""
+        given_up = self._given_up.get(key)
+        if given_up is None:
             self.start(key, item, now)
             self._flights[key].copies += 1  # a copy of what went before
             return
-        self._round(key, item, now, seq, 2)
+        seq, wait = given_up
+        wait = self.round_trip.backed_off(wait) if longer else self.round_trip.rto
+        self._round(Flight(key, item, seq, now, 0, wait, now, 0), now, 2, wait)
         ordered = sorted(self._flights.items(), key=lambda kv: kv[1].seq)
         self._flights.clear()  # the same dict, reordered: `ids` views it
         self._flights.update(ordered)
 
     def answer(self, key: str, now: float | None = None) -> T | None:
         """The answer for `key` came at `now`: forget it and return its item (None if not
-        in flight). A request sent once gives a sample of the round trip; `now` None: not
-        an answer of the registry's (nothing is measured)."""
+        in flight). A request sent once gives a sample of the round trip; one sent again
+        doubles the timeout (the registry may be behind, not only the copies lost), until
+        a sample; `now` None: not an answer of the registry's (nothing is learnt)."""
         flight = self._flights.pop(key, None)
-        if flight is None:
-            return None
-        if now is not None and flight.copies == 1:
+        if flight is None or now is None:
+            return None if flight is None else flight.item
+        if flight.copies == 1:
             self.round_trip.sample(now - flight.sent_at)
+        else:
+            self.round_trip.backed_off(flight.wait)
         return flight.item
 
     def get(self, key: str) -> T | None:
@@ -171,21 +177,20 @@ class RetryWaits(Generic[T]):
 
     def due(self, now: float) -> tuple[list[T], list[T]]:
         """(to send again now, given up) of those whose wait is over at `now`, oldest
-        first. One sent again waits twice as long; one unanswered for its patience is
-        given up, at the end of it."""
+        first: those whose round has sent all its copies are given up (the caller may
+        start them `again`)."""
         if self._given_up:
             self._given_up = {}
         again: list[T] = []
         failed: list[T] = []
         for flight in [f for f in self._flights.values() if f.deadline <= now]:
-            if now >= flight.until:
+            if not flight.left:
                 del self._flights[flight.key]
-                self._given_up[flight.key] = flight.seq
+                self._given_up[flight.key] = (flight.seq, flight.wait)
                 failed.append(flight.item)
                 continue
-            flight.wait = self.round_trip.backed_off(flight.wait)
-            flight.sent_at, flight.copies = now, flight.copies + 1
-            flight.deadline = min(now + flight.wait, flight.until)
+            flight.sent_at, flight.copies, flight.left = now, flight.copies + 1, flight.left - 1
+            flight.deadline = now + flight.wait
             self._alarm.lower(flight.deadline)
             again.append(flight.item)
         return again, failed
@@ -197,7 +202,7 @@ class RetryWaits(Generic[T]):
         `every` (the owner sends to another end from now on)."""
         renewed = [f for f in self._flights.values() if every or f.sent_at < now]
         for flight in renewed:
-            self._round(flight.key, flight.item, now, flight.seq, flight.copies + 1)
+            self._round(flight, now, flight.copies + 1, self.round_trip.rto)
         return [f.item for f in renewed]
 
     def next_wake(self) -> float | None:

@@ -8,7 +8,6 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.retry_rule import unanswered_for
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
@@ -165,7 +164,7 @@ def test_a_registry_heard_while_its_answer_over_tcp_is_late_keeps_its_peer() -> 
 
 def test_a_keepalive_unanswered_moves_an_idle_peer_and_sends_it_there() -> None:
     core = in_a_service()
-    out = run_until(core, T0 + 600.0 + unanswered_for(EXTRA_ROUNDS + 1) + 0.01)
+    out = run_until(core, T0 + 600.0 + (EXTRA_ROUNDS + 1) * ROUND + 0.01)
     assert prints(out) == [MOVED]
     keepalives = [a for a in out if isinstance(a, pa.Send) and isinstance(a.message, Keepalive)]
     assert keepalives[-1].addr == OTHER

@@ -9,7 +9,7 @@ from peer.core import actions as pa
 from peer.core.dispatch import ROOMS_DOWN
 from peer.core.requests import EXTRA_ROUNDS
 from tests.peer.honest import REGISTRY_KEY
-from tests.peer.retry_rule import copies_unanswered, unanswered_for
+from tests.peer.retry_rule import heard_for
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
@@ -41,20 +41,20 @@ def with_registry_talking(core: object, end: float, start: float = T0) -> list[p
 def test_a_post_unanswered_while_the_registry_relays_is_tried_again_not_kept() -> None:
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
-    out = with_registry_talking(core, T0 + 3 * ROUND - 0.1)
+    out = with_registry_talking(core, T0 + heard_for(3) - 0.1)
     said = prints(out)
     assert "[Server not responding.]" not in said and not any("Kept" in line for line in said)
     assert core.outbox == ()
     copies = [m for m in sent(out) if isinstance(m, ChannelPost)]
-    assert len(copies) == copies_unanswered(3) - 1  # the first was sent as typed
-    out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + 3 * ROUND + 0.1)  # type: ignore[attr-defined]
+    assert len(copies) == 3 * ATTEMPTS - 1  # the first was sent as typed
+    out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + heard_for(3) + 0.1)  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by Server.]"]
 
 
 def test_a_post_is_given_up_after_its_extra_rounds_and_kept_as_before() -> None:
     core, _ = registered()
     sent(core.line("send_all hello", T0))
-    end = unanswered_for(1 + EXTRA_ROUNDS)
+    end = heard_for(1 + EXTRA_ROUNDS)
     out = with_registry_talking(core, T0 + end - 0.01)
     assert "[Server not responding.]" not in prints(out)
     out = with_registry_talking(core, T0 + end + 0.01, start=T0 + end - 0.01)
@@ -65,10 +65,10 @@ def test_a_post_is_given_up_after_its_extra_rounds_and_kept_as_before() -> None:
 def test_a_keepalive_unanswered_for_a_round_is_not_said_when_nothing_else_came() -> None:
     # an idle peer on a lossy network: nothing but its keepalive's answers would come
     core, _ = registered()
-    out = run_until(core, T0 + 10 + unanswered_for(1 + EXTRA_ROUNDS) - 0.01)
+    out = run_until(core, T0 + 10 + (1 + EXTRA_ROUNDS) * ROUND - 0.01)
     assert [m for m in sent(out) if isinstance(m, Keepalive)]
     assert prints(out) == []
-    out = run_until(core, T0 + 10 + unanswered_for(1 + EXTRA_ROUNDS) + 0.01)
+    out = run_until(core, T0 + 10 + (1 + EXTRA_ROUNDS) * ROUND + 0.01)
     assert prints(out) == ["[Server not responding]"]  # the registry is away after all
 
 
