@@ -21,12 +21,6 @@ from wire.reliable import TIMEOUT
 #: registration is answered Busy rather than carried out: a retry's worth (TIMEOUT), after
 #: which the peer would be asking again already. What it asks to wait, and how often it says so.
 BUSY_AFTER = TIMEOUT
-#: Registrations carried out a second all the same while the registry is behind: asked to
-#: wait at every return, the unlucky of a join storm of 5,000 gave up after two minutes,
-#: as a registry behind through the whole storm registered only whom it met while caught
-#: up. One costs its Welcome and a row in the next gathered update (pushed to all at once,
-#: whatever its rows), so a storm goes on at this pace at least: 5,000 in 100 s.
-ADMIT_RATE = 50.0
 BUSY_WAIT_MIN = 1.0
 BUSY_WAIT_MAX = 10.0
 BUSY_LOG_EVERY = 5.0
@@ -45,28 +39,16 @@ class Pacing:
         self._answers = answers
         self._jitter = jitter
         self._busy_said = float("-inf")  # when being busy was last logged
-        # while behind: when the next registration is carried out all the same (None:
-        # not behind at the last registration; one is due 1/ADMIT_RATE after falling behind)
-        self._admit_at: float | None = None
         #: Registrations answered Busy, for the console's `stats`.
         self.busy_answers = 0
 
     def paced(self, msg: Register, req: Request, now: float, emit: Emit) -> bool:
-        """Whether `msg` is answered Busy rather than carried out now: while the registry is
-        behind, but for one each 1/ADMIT_RATE seconds. (Its Welcome fits a datagram
-        whatever the table's size: a big table is not in it.)"""
-        if req.behind < BUSY_AFTER:
-            self._admit_at = None
-            return False
-        if self._welcomed(msg):
-            return False
-        if self._admit_at is None:
-            self._admit_at = now + 1 / ADMIT_RATE
-        elif now >= self._admit_at:
-            self._admit_at = max(self._admit_at + 1 / ADMIT_RATE, now - 1 / ADMIT_RATE)
-            return False
-        self._busy(msg, req, now, emit)
-        return True
+        """Whether `msg` is answered Busy rather than carried out now. (Its Welcome fits a
+        datagram whatever the table's size: a big table is not in it.)"""
+        if req.behind >= BUSY_AFTER and not self._welcomed(msg):
+            self._busy(msg, req, now, emit)
+            return True
+        return False
 
     def whole_table_too_big(self, req: Request, emit: Emit) -> bool:
         """Whether `req`, a request by datagram answered with the whole table (a
