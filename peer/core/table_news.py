@@ -32,7 +32,7 @@ from wire.reliable import ATTEMPTS, TIMEOUT
 #: times), so a lost update, or one overtaken by the next, nearly always comes within it.
 #: Fetched at once, a whole table would cost as much as thousands of updates, in a join
 #: storm to every peer that lost one datagram. A registry measured slow is waited for
-#: longer (`TableNews.gap_wait`).
+#: longer, by its round trip (`TableNews.gap_wait`).
 GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
@@ -95,11 +95,11 @@ class TableNews:
         self._shared.alarm.lower(self.gap_over_at)
 
     def gap_wait(self) -> float:
-        """Seconds what is missing is waited for before the whole table is fetched: as long
-        as a request's round of tries (peer.core.retry_wait), GAP_WAIT at the least. The
-        registry's updates come as late as its answers: seconds late in a join storm, when
-        what a keepalive's Alive says is newer is nearly always on its way."""
-        return max(GAP_WAIT, ATTEMPTS * self._shared.requests.round_trip.estimate())
+        """Seconds what is missing is waited for before the whole table is fetched: GAP_WAIT,
+        the registry's retries of an update, and its round trip as measured (SRTT,
+        peer.core.retry_wait): its updates come as late as its answers, seconds late in a
+        join storm, when what a keepalive's Alive says is newer is nearly always on its way."""
+        return GAP_WAIT + (self._shared.requests.round_trip.srtt or 0.0)
 
     def _behind(self) -> bool:
         """Whether updates are missing: some are held after a gap, or the registry said
