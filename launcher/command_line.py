@@ -154,8 +154,8 @@ class CommandLine:
         typer.Option(
             "--newcomer-names",
             metavar="N",
-            help="Registry: names kept whose owner never came back a day later; past that, "
-            "offline ones go, of the address that registered the most first, 1 to "
+            help="Registry: names kept offline whose owner never came back a day later; past "
+            "that, some go, of the address that registered the most first, 1 to "
             f"{MAX_NEW_NAMES:,}.",
         ),
     ] = str(NEWCOMER_NAMES)

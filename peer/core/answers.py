@@ -57,7 +57,7 @@ class Answers:
             if request is not None:
                 emit(SendStream(shared.server, request.message, shared.trust.registry))
             return
-        request = requests.answer(reply_to)
+        request = requests.answer(reply_to, now)
         if request is not None:
             message = request.message
         else:

@@ -54,6 +54,7 @@ class GiveUps:
         """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         shared = self._shared
         message = request.message
+        shared.requests.round_trip.gave_up()
         if (
             isinstance(message, RoomPost)
             and shared.requests.accepted(message.id)

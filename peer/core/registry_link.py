@@ -178,7 +178,7 @@ class RegistryLink:
         one the registry does not answer."""
         requests = self._requests
         if requests.too_busy(busy.reply_to, now):
-            given_up = requests.answer(busy.reply_to)
+            given_up = requests.answer(busy.reply_to, now)
             if given_up is not None:
                 self._failed(given_up, now, emit, True)
             return

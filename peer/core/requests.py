@@ -15,6 +15,7 @@ from peer.core.actions import Addr, Emit, Send
 from peer.core.busy_waits import BusyWaits
 from peer.core.outbox import Outbox
 from peer.core.pacing import Pace
+from peer.core.retry_wait import RTO_MAX, RetryWaits, RoundTrip
 from peer.core.trust import Trust
 from wire.codec import travels_by_stream
 from wire.messages import (
@@ -29,7 +30,7 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -46,8 +47,7 @@ EXTRA_ROUNDS = 3
 
 
 class Request(Struct):
-    """A request to the registry waiting for its answer (`quiet`: an outbox retry, whose
-    failure is not announced again)."""
+    """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
     message: Message
     quiet: bool = False
@@ -59,9 +59,9 @@ class Request(Struct):
 class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
-    is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
-    of datagrams (wire.reliable); `alarm` is lowered to each deadline armed (a part of the
-    peer's core: the core's own)."""
+    is waited for like a long one (see `send`). `timeout` is the shortest wait for an answer
+    and `attempts` the patience in waits (peer.core.retry_wait); `alarm` is lowered to each
+    deadline armed (a part of the peer's core: the core's own)."""
 
     def __init__(
         self,
@@ -77,7 +77,8 @@ class Requests:
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
         self.alarm = alarm or Alarm()  # lowered to each deadline armed here
-        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts, self.alarm)
+        self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
+        self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
         # the request what is typed next (saves, posts, ...) waits for (a long one on its
         # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
         self._waited_for: str | None = None
@@ -165,10 +166,12 @@ class Requests:
             return True
         return False
 
-    def _start(self, request: Request, now: float, *, again: bool = False) -> None:
+    def _start(
+        self, request: Request, now: float, again: bool = False, longer: bool = False
+    ) -> None:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
-        request.since = now
-        (self._sent.again if again else self._sent.start)(request.message.id, request, now)
+        request.since, key, sent = now, request.message.id, self._sent
+        sent.again(key, request, now, longer=longer) if again else sent.start(key, request, now)
 
     def _room_line_on_its_way(self) -> str | None:
         """The id of the last room line sent as a datagram, or waiting for the pace, and
@@ -177,27 +180,27 @@ class Requests:
         for request in reversed(self._paced.values()):
             if isinstance(request.message, RoomPost):
                 return request.message.id
-        accepted = self._accepted
-        lines = [
-            r.message.id
-            for r in self._sent.items()
-            if isinstance(r.message, RoomPost) and r.message.id not in accepted
-        ]
-        return lines[-1] if lines else None
+        for request in reversed(self._sent.items()):
+            if isinstance(request.message, RoomPost) and request.message.id not in self._accepted:
+                return request.message.id
+        return None
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
-        """Send every request in flight as a datagram again at `now`, oldest first, its
-        attempts counted afresh: the registry is back after a silence, and a request whose
-        last copy went into that silence would otherwise be given up on, as if it were still
-        away (the registry dedupes the copies). `moved`: to another registry, even those
-        sent at `now`."""
+        """Send every request in flight as a datagram again at `now`, oldest first, in a
+        new round: the registry is back after a silence, and copies sent into it say nothing
+        of it (it dedupes them). `moved`: to another registry, even those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message, self.trust.registry))
 
+    def move_to(self, server: Addr) -> None:
+        """Requests go to `server` from now on: its round trip is measured afresh."""
+        if server != self.server:
+            self.server = server
+            self.round_trip.restart()
+
     def release(self, now: float, emit: Emit) -> None:
-        """Send, in order, what waits for the pace (see `send`), as much as it allows at
-        `now`. The caller calls this at `next_wake`."""
+        """Send, in order, what waits for the pace (see `send`), as it allows at `now`."""
         paced = self._paced
         while paced and self.pace.take(now):
             msg_id = next(iter(paced))
@@ -216,9 +219,8 @@ class Requests:
         return self._waited_for is not None
 
     def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered (and its answer taken) or given up: True when what
-        follows waited for it, which it then no longer does; the caller sends on the next
-        kept message (`next_kept`) or what was held (`take_held`)."""
+        """Request `msg_id` was answered (its answer taken) or given up: True when what
+        followed waited for it; the caller sends on `next_kept` or `take_held`."""
         if msg_id != self._waited_for:
             return False
         self._waited_for = None
@@ -248,18 +250,16 @@ class Requests:
         """`given_up` (by `due`) are waited for again, in their places, as sent at `now`."""
         for request in given_up:
             request.rounds = 0
-            self._start(request, now, again=True)
+            self._start(request, now, True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
-        """The requests to send again as datagrams at `now`, and those given up on (no
-        longer waited for), oldest first. A request whose tries ran out (or whose answer
-        over TCP did not come within STREAM_WAIT: a round of its own) is given up only
-        when nothing came from the registry during them (the last time anything did is
-        `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
-        their answers were lost (or are slow); it then starts a new round, quietly. A
-        keepalive has all its rounds (an idle peer hears nothing else; at 30% loss one
-        round in 30 is lost whole). One answered Busy has rounds until BUSY_PATIENCE from
-        its first Busy: a registry that said it is overwhelmed drops what it cannot read."""
+        """The requests to send again as datagrams at `now`, and those given up on, oldest
+        first. One whose round ran out (or whose answer over TCP did not come within
+        STREAM_WAIT) is given up only when nothing came from the registry during it (the
+        last time anything did is `heard`), or after EXTRA_ROUNDS more: the registry runs,
+        behind (each round then waits twice as long), or the copies were lost. A keepalive
+        has all its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is
+        lost whole); one answered Busy, rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         failed += self._streams_over(now)
         if not failed:
@@ -267,13 +267,15 @@ class Requests:
         again_round: list[Request] = []
         given_up: list[Request] = []
         for request in failed:
-            heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
+            heard_meanwhile = heard > request.since  # running, and behind: waits longer
             if self._busy.patient(request.message.id, now):
-                self._start(request, now, again=True)  # no round counted: a wait was asked
+                self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
-            elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
+            elif (
+                heard_meanwhile or isinstance(request.message, Keepalive)
+            ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
-                self._start(request, now, again=True)
+                self._start(request, now, True, longer=heard_meanwhile)
                 again_round.append(request)
             else:
                 given_up.append(request)
@@ -299,9 +301,9 @@ class Requests:
             yield message
 
     def next_wake(self) -> float | None:
-        """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
+        """When a request is due or may go, or a TCP answer or outcome is given up; or None
+        (asked after every event: each source is looked at only when it holds one)."""
         wake = self._sent.next_wake()
-        # asked after every event: each other source is looked at only when it holds one
         if self._paced:
             wake = _earlier(wake, self.pace.next_at())
         if self._busy.due:
@@ -314,16 +316,16 @@ class Requests:
 
     # -- answers ------------------------------------------------------------------------
 
-    def answer(self, msg_id: str) -> Request | None:
-        """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
-        and return it; None when it is not waited for (a copy of an answer)."""
+    def answer(self, msg_id: str, now: float | None = None) -> Request | None:
+        """The answer to request `msg_id` came at `now` (None: not measured): forget it,
+        sent as a datagram or over TCP, and return it; None when it is not waited for."""
         self._busy.forget(msg_id)
-        return self._taken(msg_id)
+        return self._taken(msg_id, now)
 
-    def _taken(self, msg_id: str) -> Request | None:
-        """Request `msg_id`, taken out of flight (datagram or TCP) or out of its wait to go
-        again (a late answer to an earlier copy); None if in neither."""
-        request = self._sent.answer(msg_id)
+    def _taken(self, msg_id: str, now: float | None) -> Request | None:
+        """Request `msg_id`, taken out of flight (datagram or TCP, measured at `now`) or
+        out of its wait to go again (a late answer to an earlier copy); None if in neither."""
+        request = self._sent.answer(msg_id, now)
         request = self._busy.take(msg_id) or request  # (in any case: its silent rounds end)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
@@ -338,7 +340,7 @@ class Requests:
         """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
         retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
         Returns it, for the caller to send over TCP; None when it is not waited for."""
-        request = self._sent.answer(msg_id)
+        request = self._sent.answer(msg_id, now)
         if request is not None:
             request.since = now  # its round over TCP begins
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
@@ -352,7 +354,7 @@ class Requests:
         since = self._busy.since(msg_id, now)
         # (the first Busy still counts: one for a late copy, while the request waits out
         # the wait an earlier Busy asked, must not start its patience afresh, nor end it)
-        request = self._taken(msg_id)
+        request = self._taken(msg_id, now)
         if request is None:
             return None, False
         self._busy.wait(msg_id, request, now + wait, since)
@@ -375,7 +377,7 @@ class Requests:
         """Each request whose wait after a Busy is over at `now`, sent again (in flight from
         now on, with fresh attempts): the caller sends it."""
         for request in self._busy.over(now):
-            self._start(request, now)
+            self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
     def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
@@ -445,17 +447,14 @@ class Requests:
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
-        """Whether a request of `kinds` is sent and not answered, or held (waiting for the
-        pace, or behind the one waited for), or with `streamed` sent again over TCP. Asked
-        for every line typed: what waits for the pace (a script's thousands of lines) is
-        counted by kind, not looked through."""
+        """Whether a request of `kinds` is sent and not answered, or held (for the pace,
+        or behind the one waited for), or with `streamed` sent again over TCP. Asked for every
+        line typed: what waits for the pace (thousands of lines) is counted by kind."""
         if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
             return True
         if not self._sent.ids and not self._held and not (streamed and self._streamed):
             return False  # asked for every line typed: mostly nothing is on its way
-        waiting = self.messages(streamed=streamed)
-        if self._held:
-            waiting += [m for m, _ in self._held.values()]
+        waiting = self.messages(streamed=streamed) + [m for m, _ in self._held.values()]
         return any(isinstance(m, kinds) for m in waiting)
 
     def holds(self, msg_id: str) -> bool:

@@ -98,7 +98,8 @@ class Shared:
 
     def move_to(self, addr: Addr) -> None:
         """Use the registry at `addr` from now on: every request goes there."""
-        self.server = self.requests.server = addr
+        self.server = addr
+        self.requests.move_to(addr)
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""

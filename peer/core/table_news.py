@@ -27,11 +27,12 @@ from wire.messages import (
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
-#: Seconds a gap in the table's versions is waited out before the whole table is fetched:
-#: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS times), so a
-#: lost update, or one overtaken by the next, nearly always comes within it. Fetched at
-#: once, a whole table would cost as much as thousands of updates, in a join storm to
-#: every peer that lost one datagram.
+#: Seconds a gap in the table's versions is waited out before the whole table is fetched,
+#: at the least: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS
+#: times), so a lost update, or one overtaken by the next, nearly always comes within it.
+#: Fetched at once, a whole table would cost as much as thousands of updates, in a join
+#: storm to every peer that lost one datagram. A registry measured slow is waited for
+#: longer, by its round trip (`TableNews.gap_wait`).
 GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
@@ -58,13 +59,13 @@ class TableNews:
         that follow it (said, unless it changes no row). After a gap, held: the registry
         sends the missing ones again; the whole table is asked for (over TCP if it does
         not fit) when the gap is more than HELD_UPDATES versions (a registry restarted,
-        say), or too many are held, or the gap has stood GAP_WAIT seconds (`tick`)."""
+        say), or too many are held, or the gap has stood `gap_wait` seconds (`tick`)."""
         table = self._shared.table
         if update.version <= table.version:
             return
         if update.version > table.version + 1:
             if self.gap_over_at is None:
-                self.gap_over_at = now + GAP_WAIT
+                self.gap_over_at = now + self.gap_wait()
                 self._shared.alarm.lower(self.gap_over_at)
             table.hold(update)
             if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
@@ -75,12 +76,12 @@ class TableNews:
 
     def tick(self, now: float, emit: Emit) -> None:
         """A gap waited out at `now`: the whole table is asked for (and again each
-        GAP_WAIT while the gap stays, should that request be given up)."""
+        `gap_wait` while the gap stays, should that request be given up)."""
         if self.gap_over_at is not None and now >= self.gap_over_at:
             if not self._behind():
                 self.gap_over_at = None
                 return
-            self.gap_over_at = now + GAP_WAIT
+            self.gap_over_at = now + self.gap_wait()
             self._fetch(now, emit)
 
     def take_held(self, now: float, emit: Emit) -> None:
@@ -90,8 +91,15 @@ class TableNews:
         table = self._shared.table
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
-        self.gap_over_at = now + GAP_WAIT if self._behind() else None
+        self.gap_over_at = now + self.gap_wait() if self._behind() else None
         self._shared.alarm.lower(self.gap_over_at)
+
+    def gap_wait(self) -> float:
+        """Seconds what is missing is waited for before the whole table is fetched: GAP_WAIT,
+        the registry's retries of an update, and its round trip as measured (SRTT,
+        peer.core.retry_wait): its updates come as late as its answers, seconds late in a
+        join storm, when what a keepalive's Alive says is newer is nearly always on its way."""
+        return GAP_WAIT + (self._shared.requests.round_trip.srtt or 0.0)
 
     def _behind(self) -> bool:
         """Whether updates are missing: some are held after a gap, or the registry said
@@ -226,7 +234,7 @@ class TableNews:
         if reply.version > shared.table.version:
             self._said_at = max(self._said_at, reply.version)
             if self.gap_over_at is None:
-                self.gap_over_at = now + GAP_WAIT
+                self.gap_over_at = now + self.gap_wait()
                 shared.alarm.lower(self.gap_over_at)
 
     def released(self, emit: Emit) -> None:

@@ -17,7 +17,7 @@ class RegistrySettings(Struct, frozen=True):
     the console serves at the help desk; a mailbox holds at most `mailbox_limit`
     messages; one IP address registers at most `new_names` new names an hour; a name
     unused for `forget_after` seconds is forgotten, and at most `newcomer_names` names of
-    owners that never came back are kept (registry/core/forgetting.py); the desk's
+    owners that never came back are kept offline (registry/core/forgetting.py); the desk's
     wait estimates take a session to last `typical_session` seconds until enough have
     been measured. With `prompt` (standard input and output a terminal) the console is a
     prompt (terminal.prompt), and every line is printed above it. `log_on_screen` says that

@@ -116,9 +116,9 @@ Handler = Callable[[Any, Request, float, Emit], None]
 #: row back from it; `jitter` gives a number in [0, 1) that spreads the waits asked of
 #: busy registrations (registry/core/pacing.py); a name unused for `forget_after` seconds is
 #: forgotten, and at most `newcomer_names` names of owners that never came back are kept
-#: (registry/core/forgetting.py). Written as a call, not a class: `check_options` reads which
-#: keys are required at run time, and a class's `total=False` is lost when the module is
-#: compiled (docs/ARCHITECTURE.md, "The compiled build").
+#: offline (registry/core/forgetting.py). Written as a call, not a class: `check_options`
+#: reads which keys are required at run time, and a class's `total=False` is lost when the
+#: module is compiled (docs/ARCHITECTURE.md, "The compiled build").
 CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
     "CoreOptions",
     {

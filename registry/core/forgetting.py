@@ -24,10 +24,12 @@ DAY = 24 * 3600.0
 FORGET_AFTER = 180 * DAY
 #: The shortest and longest it may be given: a second (for tests), a century (never).
 FORGET_AFTER_RANGE = (1.0, 100 * 365 * DAY)
-#: Names kept whose owner never came back (see `came_back`): past this many, the registry
-#: releases offline ones, from the address that registered the most of them first. Enough
+#: Names kept offline whose owner never came back (see `came_back`): past this many, the
+#: registry releases some, from the address that registered the most of them first. Enough
 #: for every newcomer of a big LAN's week; few enough that a table filled by scripts stays
-#: small. The registry's --newcomer-names sets it.
+#: small (names kept online cost their scripts keepalives, and are not counted: a join
+#: storm of thousands of newcomers, some of them offline a moment, loses none). The
+#: registry's --newcomer-names sets it.
 NEWCOMER_NAMES = 1000
 #: A name's owner came back when it was online this long after its name was made: a
 #: person who returns the next day (or stays a day) is no newcomer any more.
@@ -45,7 +47,7 @@ def came_back(record: Record) -> bool:
 
 class Forgetting:
     """The names of `table` to forget, each sweep: those unused for `forget_after`
-    seconds, and the newcomers past `newcomer_names`."""
+    seconds, and the offline newcomers past `newcomer_names`."""
 
     def __init__(
         self, table: Table, clock: WallClock, forget_after: float, newcomer_names: int
@@ -82,13 +84,15 @@ class Forgetting:
         return unused + list(self._newcomers_over(gone))
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
-        """The offline newcomers to release so that at most `newcomer_names` newcomers are
-        kept (those in `gone` are released already): those of the address that holds the
-        most newcomers, its oldest first, once they are offline. While its names are
-        online (a script keeping them so pays with keepalives) nothing goes: names held
-        online elsewhere never make a person's name offline go."""
+        """The offline newcomers to release so that at most `newcomer_names` are kept
+        (those in `gone` are released already): those of the address that holds the most
+        of them, its oldest first. Names online are neither counted nor released: a script
+        keeping them so pays with keepalives, and names held online never make a person's
+        name offline go, nor does a join storm's crowd make a few of its own go."""
         newcomers = [
-            r for r in self._table.records.values() if id(r) not in gone and not came_back(r)
+            r
+            for r in self._table.records.values()
+            if not r.online and id(r) not in gone and not came_back(r)
         ]
         over = len(newcomers) - self.newcomer_names
         if over <= 0:
@@ -97,8 +101,7 @@ class Forgetting:
         by_ip: dict[str, list[Record]] = {}
         for record in newcomers:
             held[record.ip] = held.get(record.ip, 0) + 1
-            if not record.online:
-                by_ip.setdefault(record.ip, []).append(record)
+            by_ip.setdefault(record.ip, []).append(record)
         for records in by_ip.values():
             records.sort(key=lambda r: r.made)  # (of one second, the table's order)
             records.reverse()  # the oldest last, to pop

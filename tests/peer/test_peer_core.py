@@ -26,6 +26,7 @@ from peer.core.table_news import GAP_WAIT
 from peer.core.trust import Rule
 from peer.core.who_changed import FOLD_OVER
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
+from tests.peer.retry_rule import heard_for
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -1790,10 +1791,11 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
     core.registry_answered(T0 + 0.001)
-    out = run_until(core, T0 + 2 * ROUND - 0.1)  # a second round of tries (one per round answered)
+    # a second round of tries (one per round answered), twice as slow (it runs, behind)
+    out = run_until(core, T0 + heard_for(2) - 0.1)
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
     assert sent(out).count(register) == 2 * ATTEMPTS - 1
-    assert welcomed(core, register, T0 + 2 * ROUND - 0.05)
+    assert welcomed(core, register, T0 + heard_for(2) - 0.05)
 
 
 def test_a_registration_nothing_answered_waits_after_one_round() -> None:

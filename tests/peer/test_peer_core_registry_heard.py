@@ -9,6 +9,7 @@ from peer.core import actions as pa
 from peer.core.dispatch import ROOMS_DOWN
 from peer.core.requests import EXTRA_ROUNDS
 from tests.peer.honest import REGISTRY_KEY
+from tests.peer.retry_rule import heard_for
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
@@ -40,20 +41,20 @@ def with_registry_talking(core: object, end: float, start: float = T0) -> list[p
 def test_a_post_unanswered_while_the_registry_relays_is_tried_again_not_kept() -> None:
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
-    out = with_registry_talking(core, T0 + 3 * ROUND - 0.1)
+    out = with_registry_talking(core, T0 + heard_for(3) - 0.1)
     said = prints(out)
     assert "[Server not responding.]" not in said and not any("Kept" in line for line in said)
     assert core.outbox == ()
     copies = [m for m in sent(out) if isinstance(m, ChannelPost)]
     assert len(copies) == 3 * ATTEMPTS - 1  # the first was sent as typed
-    out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + 3 * ROUND + 0.1)  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + heard_for(3) + 0.1)  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by Server.]"]
 
 
 def test_a_post_is_given_up_after_its_extra_rounds_and_kept_as_before() -> None:
     core, _ = registered()
     sent(core.line("send_all hello", T0))
-    end = (1 + EXTRA_ROUNDS) * ROUND
+    end = heard_for(1 + EXTRA_ROUNDS)
     out = with_registry_talking(core, T0 + end - 0.01)
     assert "[Server not responding.]" not in prints(out)
     out = with_registry_talking(core, T0 + end + 0.01, start=T0 + end - 0.01)

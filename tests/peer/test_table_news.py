@@ -84,6 +84,26 @@ def test_an_alive_with_a_newer_table_fetches_it_unless_its_updates_come_meanwhil
     assert sent(out) == []
 
 
+def test_updates_on_their_way_from_a_registry_measured_slow_are_waited_for_as_long() -> None:
+    # a join storm: the registry answers 3 s late, and its updates come as late; waited
+    # for 2.5 s, what an Alive said was newer was fetched whole, by nearly every peer
+    table_news, out = news(), list[pa.Action]()
+    for _ in range(8):
+        table_news._shared.requests.round_trip.sample(3.0)
+    keepalive = Keepalive("a-9", "alice", "tok")
+    table_news.alive(keepalive, Alive("r-1", "a-9", 5), T0, out.append)
+    assert table_news.gap_wait() == GAP_WAIT + 3.0  # its retries, late by a round trip
+    table_news.tick(T0 + GAP_WAIT, out.append)
+    table_news.update(TableUpdate("u-4", 4, ()), T0 + 3.5, out.append)
+    table_news.tick(T0 + 4, out.append)
+    table_news.update(TableUpdate("u-5", 5, ()), T0 + 4, out.append)
+    assert sent(out) == [] and table_news.gap_over_at is None
+    # what does not come is fetched all the same, once waited for
+    table_news.alive(keepalive, Alive("r-2", "a-9", 6), T0 + 5, out.append)
+    table_news.tick(T0 + 5 + table_news.gap_wait(), out.append)
+    assert sent(out) == [TableRequest("a-1")]
+
+
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     table_news = news()
     # as send and message say it: the same words, and where to see the names
