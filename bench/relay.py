@@ -360,7 +360,8 @@ def send_all_table(
         "so that they meet the same moments of this machine, each block opened by one round "
         "not counted (the first after another server's block finds the caches of the "
         "server's CPU taken by that server); the PeerNodes rows after them, also opened by "
-        "one round not counted (each peer maps its file of shown ids on its first message)."
+        "one round not counted (each peer maps its file of shown ids on its first message), "
+        "each round once the registry has the acks of the last (peers hold them up to 20 ms)."
     )
     table.note(
         "The bench process (all clients) runs on CPU 0, the server (registry, bare relay or "

@@ -16,13 +16,14 @@ class WakeTimer:
     A timer already armed for an earlier time is kept: the cores' `tick` is harmless when
     nothing is due, and re-arming costs more than the rare early wake-up (each direct
     message would otherwise re-arm twice: its retry deadline, then the keepalive after
-    the ack). For the same reason, a timer armed for a later time is kept too, as a
-    spare, when a sooner wake-up is asked for: once the sooner one fires, the spare is
-    the timer (a peer's acks held for the registry would otherwise re-arm its keepalive
-    after every relayed line)."""
+    the ack). With `spare`, a timer armed for a later time is kept too, when a sooner
+    wake-up is asked for: once the sooner one fires, the spare is the timer (a peer's
+    acks held for the registry would otherwise re-arm its keepalive after every relayed
+    line). Not for a core whose deadlines move later often: its spare would fire early."""
 
-    def __init__(self, tick: Callable[[], None]) -> None:
+    def __init__(self, tick: Callable[[], None], *, spare: bool = False) -> None:
         self._tick = tick
+        self._keeps_spare = spare
         self._handle: asyncio.TimerHandle | None = None
         #: The time it is set to wake at, or None (read-only outside): an owner whose
         #: deadline is this already need not call `set`.
@@ -43,7 +44,10 @@ class WakeTimer:
                 return  # armed for no later than that already
             if self._spare is not None:
                 self._spare.cancel()
-            self._spare, self._spare_at = handle, self.at
+            if self._keeps_spare:
+                self._spare, self._spare_at = handle, self.at
+            else:
+                handle.cancel()
         self.at = wake
         delay = max(0.0, wake - time.monotonic())
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)

@@ -65,7 +65,9 @@ def test_a_sooner_wake_up_keeps_the_later_timer_as_its_spare() -> None:
     async def main() -> None:
         calls: list[float] = []
         both = asyncio.Event()
-        timer = WakeTimer(lambda: (calls.append(time.monotonic()), len(calls) == 2 and both.set()))
+        timer = WakeTimer(
+            lambda: (calls.append(time.monotonic()), len(calls) == 2 and both.set()), spare=True
+        )
         later = time.monotonic() + 0.08
         timer.set(later)
         timer.set(later - 0.06)  # sooner: the one armed for later is kept
@@ -80,7 +82,7 @@ def test_a_spare_is_the_timer_once_the_sooner_fired_and_a_set_for_it_keeps_it() 
     async def main() -> None:
         calls: list[float] = []
         first = asyncio.Event()
-        timer = WakeTimer(lambda: (calls.append(time.monotonic()), first.set()))
+        timer = WakeTimer(lambda: (calls.append(time.monotonic()), first.set()), spare=True)
         later = time.monotonic() + 60
         timer.set(later)
         timer.set(time.monotonic())  # due now
