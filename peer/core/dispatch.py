@@ -296,7 +296,7 @@ class PeerCore:
         self._shared.watch.heard(now)
 
     def tick(self, now: float) -> list[Action]:
-        """Time passed: retries, give-ups, keepalives and outbox retries."""
+        """Time passed: retries, give-ups, keepalives, outbox retries and held acks."""
         if self._life.phase is Phase.LEFT:
             self.alarm.at = None
             return []
@@ -304,10 +304,10 @@ class PeerCore:
         emit = actions.append
         acks = self._shared.acks
         acks.tick(now, emit)
+        # the parts only when one is due: a wake-up for the acks held (after each relayed
+        # line that came alone) costs no more than sending them
         parts_wake = self._parts_wake()
         if parts_wake is not None and now >= parts_wake:
-            # (only held acks due, mostly: a relayed line's; the parts have no work before
-            # their next wake)
             self._shared.change_lines.tick(now, emit)
             self._parts.table_news.tick(now, emit)
             self._parts.direct.tick(now, emit)
