@@ -17,7 +17,7 @@ MYPYC = "mypy>=2.4,<3"
 
 #: The modules every message goes through: the codec, the secure channel's handshake and
 #: data path, the peer's adapter and its core's parts on a message's way, the registry's
-#: core and relay. Compiled together, so that calls between them are C calls. Left pure:
+#: core, relay and pushes. Compiled together, so that calls between them are C calls. Left pure:
 #: the endpoint (net/endpoint.py, net/datagram_in.py) and wire/reliable.py, for which the
 #: tests and bench.direct stand in fakes and spies.
 COMPILED = [
@@ -47,9 +47,11 @@ COMPILED = [
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
+    "peer/core/held_acks.py",
     "registry/core/dispatch.py",
     "registry/core/relay.py",
     "registry/core/pusher.py",
+    "registry/core/pushes.py",
 ]
 
 

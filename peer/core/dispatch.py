@@ -284,7 +284,7 @@ class PeerCore:
                 taken = True
         if taken:
             if inbox.owed:
-                inbox.ack_owed(key, emit)
+                inbox.ack_owed(key, from_registry, now, emit)
             self._settle(now, emit)
         return actions
 
@@ -296,18 +296,28 @@ class PeerCore:
         self._shared.watch.heard(now)
 
     def tick(self, now: float) -> list[Action]:
-        """Time passed: retries, give-ups, keepalives and outbox retries."""
+        """Time passed: retries, give-ups, keepalives, outbox retries and held acks."""
         if self._life.phase is Phase.LEFT:
             self.alarm.at = None
             return []
         actions: list[Action] = []
         emit = actions.append
-        self._shared.change_lines.tick(now, emit)
-        self._parts.table_news.tick(now, emit)
-        self._parts.direct.tick(now, emit)
-        self._parts.link.tick(now, emit)
-        self._settle(now, emit)
-        self.alarm.at = self.next_wake()
+        acks = self._shared.acks
+        acks.tick(now, emit)
+        # the parts only when one is due: a wake-up for the acks held (after each relayed
+        # line that came alone) costs no more than sending them
+        parts_wake = self._parts_wake()
+        if parts_wake is not None and now >= parts_wake:
+            self._shared.change_lines.tick(now, emit)
+            self._parts.table_news.tick(now, emit)
+            self._parts.direct.tick(now, emit)
+            self._parts.link.tick(now, emit)
+            self._settle(now, emit)
+            parts_wake = self._parts_wake()
+        at = acks.due_at
+        self.alarm.at = (
+            parts_wake if at is None or (parts_wake is not None and parts_wake < at) else at
+        )
         return actions
 
     def cancel_question(self) -> list[Action]:
@@ -327,6 +337,11 @@ class PeerCore:
         """When `tick` next has work, or None."""
         if self._life.phase is Phase.LEFT:
             return None
+        wake, acks = self._parts_wake(), self._shared.acks.due_at
+        return wake if acks is None or (wake is not None and wake < acks) else acks
+
+    def _parts_wake(self) -> float | None:
+        """When the parts' `tick` next has work (`next_wake` but for the acks held)."""
         # called after every event: no lists built when only the usual few are set
         shared = self._shared
         wake = shared.watch.next_keepalive

@@ -31,14 +31,19 @@ class Inbox:
         self.owed.append((addr, msg_id))
         return first
 
-    def ack_owed(self, key: bytes, emit: Emit) -> None:
+    def ack_owed(self, key: bytes, from_registry: bool, now: float, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's
         messages, sealed by `key`, to which they go): one Ack, or one Acks per address
-        for several."""
+        for several; held instead, when they are owed the registry (`from_registry`)."""
         owed = self.owed
         if not owed:
             return
         self.owed = []
+        if from_registry:
+            hold = self._shared.acks.hold
+            for addr, msg_id in owed:
+                hold(addr, key, msg_id, now)
+            return
         new_id = self._shared.new_id
         if len(owed) == 1:
             addr, msg_id = owed[0]

@@ -58,7 +58,10 @@ class RegistryLink:
     def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None:
         """Send `message` to the registry (`Requests.send`). What the user types while kept
         messages wait to be sent again (the registry was away) goes after them: the first
-        kept one is sent first, as a probe (`Requests.send`, `kept`)."""
+        kept one is sent first, as a probe (`Requests.send`, `kept`). The acks held for the
+        registry go before it (peer.core.held_acks)."""
+        if self._shared.acks:
+            self._shared.acks.send(emit)
         kept = self.next_kept() if self._shared.outbox else None
         self._requests.send(message, now, emit, quiet, kept=kept)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Print
 from peer.core.change_lines import ChangeLines
+from peer.core.held_acks import HeldAcks
 from peer.core.lifecycle import Lifecycle
 from peer.core.outbox import Outbox
 from peer.core.registry_watch import RegistryWatch
@@ -76,6 +77,8 @@ class Shared:
     #: When the core is next to be woken, or before: each part lowers it to each deadline
     #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
     alarm: Alarm = field(default_factory=Alarm)
+    #: The acks owed the registry, held a moment (peer.core.held_acks).
+    acks: HeldAcks = field(init=False)
 
     def __post_init__(self) -> None:
         #: Who may say what (peer.core.trust), judged by the key that sealed each message.
@@ -85,6 +88,7 @@ class Shared:
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)
         self.change_lines.wake_by(self.alarm)
+        self.acks = HeldAcks(self.new_id, self.alarm)
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The registry told us the service's registries ("ip:port" each; what is not one

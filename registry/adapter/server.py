@@ -138,6 +138,10 @@ class RegistryServer:
             on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)
+        # when the time of day is next read for the core (`_now`), and the `now` of the
+        # datagram being handled, read as it was admitted (`_admit`)
+        self._wall_read_next = 0.0
+        self._datagram_now = 0.0
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
@@ -362,7 +366,9 @@ class RegistryServer:
     # -- events -------------------------------------------------------------------------
 
     def _admit(self, addr: Addr) -> bool:
-        admitted, actions = self.core.admit(addr, self._now())
+        # asked first of every datagram (and frame): its `now` is read here, once
+        self._datagram_now = now = self._now()
+        admitted, actions = self.core.admit(addr, now)
         if actions:
             self.run_actions(actions)  # its line is a rejection: many addresses make one line
         return admitted
@@ -381,9 +387,11 @@ class RegistryServer:
             self.elsewhere.routes.heard_here(addr)
         trace = self.log if self._verbose else None
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
-        # relay's acks come back a hundred at a time
-        receive = functools.partial(self._receive_datagram, key=key)
-        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
+        # relay's acks come back a hundred at a time; the clocks are read once per datagram
+        # (its `now` when it was admitted, its lag here), not per message
+        receive = functools.partial(self._receive_datagram, key=key, behind=self.endpoint.behind())
+        now = self._datagram_now
+        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=now))
         self._wake_stale = True
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
@@ -397,9 +405,8 @@ class RegistryServer:
             self._schedule()
 
     def _receive_datagram(
-        self, message: Message, addr: Addr, now: float, *, key: bytes
+        self, message: Message, addr: Addr, now: float, *, key: bytes, behind: float
     ) -> list[Action]:
-        behind = self.endpoint.behind()
         return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
@@ -409,9 +416,12 @@ class RegistryServer:
         """The `now` of an event for the core: the monotonic clock, on which its retries,
         sweeps and budgets run (a step of the time of day must neither fire them all at
         once nor hold them back). The core is told the time of day with it (`wall_offset`),
-        for the stamps of the messages it keeps."""
+        for the stamps of the messages it keeps: read at most once a second, as the stamps
+        are to the second (as the peer does), not with every datagram."""
         now = time.monotonic()
-        self.core.wall_offset = time.time() - now
+        if now >= self._wall_read_next:
+            self._wall_read_next = now + 1.0
+            self.core.wall_offset = time.time() - now
         return now
 
     def run_actions(self, actions: list[Action]) -> None:

@@ -25,7 +25,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
-from msgspec import Struct, field
+from msgspec import Struct
 
 from registry.core.actions import Addr
 from wire.messages import Message
@@ -68,7 +68,8 @@ class Flight(Struct, eq=False):
     purpose: str
     seq: int
     key: str
-    owners: dict[Addr, str] = field(default_factory=dict)
+    #: (no default_factory: the compiled build takes none; each flight is given its own)
+    owners: dict[Addr, str]
     #: (owners, their addresses) of a flight `add_many` started, until `_index` makes them
     #: `owners`
     targets: tuple[Sequence[str], Sequence[Addr]] | None = None
@@ -133,7 +134,7 @@ class Pushes:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now. The others wait for room in their window; an address it is already
         in flight to is left out (the ack that is coming answers both)."""
-        flight = Flight(message, purpose, seq, str(next(self._keys)))
+        flight = Flight(message, purpose, seq, str(next(self._keys)), {})
         return self._add(flight, targets, now, self._streamed(message))
 
     def add_many(
@@ -150,7 +151,7 @@ class Pushes:
         per member is touched before the sends."""
         streamed = self._streamed(message)
         owners, addrs = targets
-        flight = Flight(message, purpose, seq, str(next(self._keys)))
+        flight = Flight(message, purpose, seq, str(next(self._keys)), {})
         if not (addrs and not streamed and self._unlimited(message.id)):
             return self._add(flight, zip(owners, addrs, strict=True), now, streamed)
         flight.targets = targets
@@ -427,7 +428,7 @@ class Pushes:
             self._unqueued(push.message.id)
             if push.message.id in flying:
                 continue  # already on its way (see `add`)
-            flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)))
+            flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)), {})
             flight.owners[addr] = push.owner
             flying[push.message.id] = flight
             self._started(flight, now)

@@ -59,3 +59,38 @@ def test_an_earlier_timer_is_kept_and_a_sooner_wake_up_re_arms() -> None:
         assert len(calls) == 1
 
     asyncio.run(main())
+
+
+def test_a_sooner_wake_up_keeps_the_later_timer_as_its_spare() -> None:
+    async def main() -> None:
+        calls: list[float] = []
+        both = asyncio.Event()
+        timer = WakeTimer(
+            lambda: (calls.append(time.monotonic()), len(calls) == 2 and both.set()), spare=True
+        )
+        later = time.monotonic() + 0.08
+        timer.set(later)
+        timer.set(later - 0.06)  # sooner: the one armed for later is kept
+        await asyncio.wait_for(both.wait(), 5)
+        assert calls[0] < later - 0.03 and calls[1] >= later - 0.01  # each at its time
+        assert timer.at is None
+
+    asyncio.run(main())
+
+
+def test_a_spare_is_the_timer_once_the_sooner_fired_and_a_set_for_it_keeps_it() -> None:
+    async def main() -> None:
+        calls: list[float] = []
+        first = asyncio.Event()
+        timer = WakeTimer(lambda: (calls.append(time.monotonic()), first.set()), spare=True)
+        later = time.monotonic() + 60
+        timer.set(later)
+        timer.set(time.monotonic())  # due now
+        await asyncio.wait_for(first.wait(), 5)
+        assert timer.at == later  # the spare, armed already: no new timer for it
+        timer.set(later)
+        assert timer.at == later
+        timer.cancel()
+        assert timer.at is None and len(calls) == 1
+
+    asyncio.run(main())
