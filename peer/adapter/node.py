@@ -135,8 +135,7 @@ class PeerNode:
             # floods from one address are dropped unopened, in the one log of rejections
             gate=PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop)),
         )
-        # (its keepalive's timer kept while acks held for the registry wait: net/wake.py)
-        self._timer = WakeTimer(self._tick, spare=True)
+        self._timer = WakeTimer(self._tick, spare=True)  # held acks beside keepalives
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
