@@ -25,7 +25,7 @@ def _interrupted_while_loading(signum: int, frame: object) -> None:
     """Ctrl-C while Python loads the program (a few tenths of a second, more on a busy
     machine): leave quietly with an interrupt's status, as once it runs, rather than
     print a traceback from the middle of an import. Python's own handler (under which
-    click and the event loop handle Ctrl-C) is put back once this module is loaded.
+    the launcher and the event loop handle Ctrl-C) is put back once this module is loaded.
     It leaves at once, raising nothing: nothing is open or printed yet, and an exception
     raised inside the import machinery's C code can come out as another one (a TypeError
     "expected a message argument", with its traceback)."""
@@ -37,19 +37,11 @@ try:
 except ValueError:  # imported outside the main thread: no signals to guard
     _SIGINT_BEFORE = None
 
-import inspect
 import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-try:
-    import typer
-except ModuleNotFoundError as missing:  # run with a Python that lacks what ChatApp needs
-    from launcher.missing import missing_dependency
-
-    sys.exit(missing_dependency(missing))
 
 from launcher.checks import (
     UsageProblem,
@@ -62,9 +54,9 @@ from launcher.checks import (
     check_port,
     check_seconds,
     check_whole,
-    fill_mode_values,
     with_address,
 )
+from launcher.command_line import HELP, CommandLine, help_text, parse
 
 # the numbers --help shows, without loading the registry (and with it the wire codec)
 from launcher.defaults import (
@@ -80,25 +72,6 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
     from registry.adapter.settings import RegistrySettings
-
-from launcher.command_line import CommandLine
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-
-
-def main_command(**options: Any) -> None:
-    """ChatApp: a terminal chat for local networks."""
-    line = CommandLine(**options)
-    if line.version:
-        print(version_line())
-        raise typer.Exit(0)
-    raise typer.Exit(_start(line))
-
-
-# typer takes a command's options from its signature: here CommandLine's fields, so that a
-# command of seventeen options need not be a function of seventeen parameters
-main_command.__signature__ = inspect.signature(CommandLine, eval_str=True)  # type: ignore[attr-defined]
-app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)(main_command)
 
 
 @dataclass(frozen=True)
@@ -389,38 +362,27 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     words = sys.argv[1:] if argv is None else argv
     try:
-        mode_help = asked_mode_help(words)
-        if mode_help is not None:
-            print(mode_help)
+        if any(word in HELP for word in words):
+            print(asked_mode_help(words) or help_text(EXAMPLES))
             return 0
-        command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
-        options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
-        filled = fill_mode_values(words, options)
-        # Without standalone mode, click returns the code of a typer.Exit instead of raising.
-        result = command.main(args=filled, prog_name="ChatApp", standalone_mode=False)
+        line = parse(words)
+        if line.version:
+            print(version_line())
+            return 0
+        return _start(line)
     except UsageProblem as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 2
     except NoRegistry as none:
         say(none.line(with_address(words)))
         return 1
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         return 130
     except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
         from launcher.missing import missing_dependency
 
         print(missing_dependency(missing), file=sys.stderr)
         return 1
-    except Exception as exc:
-        # typer's usage errors (a vendored click's UsageError): one line, no traceback.
-        format_message = getattr(exc, "format_message", None)
-        if format_message is None:
-            raise
-        print(f"ChatApp: error: {format_message()} (see --help)", file=sys.stderr)
-        return 2
-    return result if isinstance(result, int) else 0
 
 
 if _SIGINT_BEFORE is not None:
