@@ -22,20 +22,43 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program (a few tenths of a second, more on a busy
-    machine): leave quietly with an interrupt's status, as once it runs, rather than
-    print a traceback from the middle of an import. Python's own handler (under which
-    the launcher and the event loop handle Ctrl-C) is put back once this module is loaded.
-    It leaves at once, raising nothing: nothing is open or printed yet, and an exception
-    raised inside the import machinery's C code can come out as another one (a TypeError
-    "expected a message argument", with its traceback)."""
+    """Ctrl-C while Python loads the program and its mode (a few tenths of a second, more on
+    a busy machine): leave quietly with an interrupt's status, as once it runs, rather than
+    print a traceback from the middle of an import, or crash in a C extension's (a
+    KeyboardInterrupt raised while one loads was seen to end the process with SIGSEGV).
+    Python's own handler (under which the launcher and the event loop handle Ctrl-C) is put
+    back as the mode's event loop starts or it first asks a question (`_loaded`), and once
+    this module is loaded when it is imported rather than run. It leaves at once, raising
+    nothing: nothing is open or printed yet, and an exception raised inside the import
+    machinery's C code can come out as another one (a TypeError "expected a message
+    argument", with its traceback)."""
     os._exit(130)
 
 
-try:
-    _SIGINT_BEFORE = signal.signal(signal.SIGINT, _interrupted_while_loading)
-except ValueError:  # imported outside the main thread: no signals to guard
-    _SIGINT_BEFORE = None
+#: The handler the guard replaced, while the guard is installed (empty: it is not).
+_REPLACED: list[Any] = []
+
+
+def _guard_loading() -> None:
+    """Install the guard above, unless it is (or this is not the main thread, where no
+    signal can be handled)."""
+    if _REPLACED:
+        return
+    try:
+        _REPLACED.append(signal.signal(signal.SIGINT, _interrupted_while_loading))
+    except ValueError:  # not the main thread
+        return
+
+
+def _loaded() -> None:
+    """The program is loaded: Ctrl-C is handled as it runs (the handler the guard replaced
+    back; Python's own when that was not set from Python)."""
+    if _REPLACED:
+        before = _REPLACED.pop()
+        signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
+
+
+_guard_loading()
 
 import warnings
 from collections.abc import Callable, Coroutine
@@ -235,6 +258,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
     authorised = operator_authorised(root, name, ip, port)
+    _loaded()  # it may ask for the operator key
     key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
@@ -286,6 +310,7 @@ def read_password(name: str, *, confirm: bool = False) -> str:
     empty (a name protected by no password is not protected at all), or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
+    _loaded()  # a Ctrl-C at the question: the terminal's echo is put back on the way out
     tty = sys.stdin.isatty()
     ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
@@ -355,11 +380,13 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     """Run a mode's coroutine to its exit status, guarded (launcher/event_loop.py)."""
     from launcher.event_loop import run  # here: asyncio is a third of --help's time
 
+    _loaded()
     return run(coro)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
+    _guard_loading()  # imported (the installed command): its mode's loading guarded too
     words = sys.argv[1:] if argv is None else argv
     try:
         if any(word in HELP for word in words):
@@ -383,10 +410,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(missing_dependency(missing), file=sys.stderr)
         return 1
+    finally:
+        _loaded()
 
 
-if _SIGINT_BEFORE is not None:
-    signal.signal(signal.SIGINT, _SIGINT_BEFORE)
+if __name__ != "__main__":
+    _loaded()  # imported: the importer's own handler back until `main` is called
 
 if __name__ == "__main__":
     sys.exit(main())
