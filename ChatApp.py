@@ -22,34 +22,49 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program (a few tenths of a second, more on a busy
-    machine): leave quietly with an interrupt's status, as once it runs, rather than
-    print a traceback from the middle of an import. Python's own handler (under which
-    click and the event loop handle Ctrl-C) is put back once this module is loaded.
-    It leaves at once, raising nothing: nothing is open or printed yet, and an exception
-    raised inside the import machinery's C code can come out as another one (a TypeError
-    "expected a message argument", with its traceback)."""
+    """Ctrl-C while Python loads the program and its mode (a few tenths of a second, more on
+    a busy machine): leave quietly with an interrupt's status, as once it runs, rather than
+    print a traceback from the middle of an import, or crash in a C extension's (a
+    KeyboardInterrupt raised while one loads was seen to end the process with SIGSEGV).
+    Python's own handler (under which the launcher and the event loop handle Ctrl-C) is put
+    back as the mode's event loop starts or it first asks a question (`_loaded`), and once
+    this module is loaded when it is imported rather than run. It leaves at once, raising
+    nothing: nothing is open or printed yet, and an exception raised inside the import
+    machinery's C code can come out as another one (a TypeError "expected a message
+    argument", with its traceback)."""
     os._exit(130)
 
 
-try:
-    _SIGINT_BEFORE = signal.signal(signal.SIGINT, _interrupted_while_loading)
-except ValueError:  # imported outside the main thread: no signals to guard
-    _SIGINT_BEFORE = None
+#: The handler the guard replaced, while the guard is installed (empty: it is not).
+_REPLACED: list[Any] = []
 
-import inspect
+
+def _guard_loading() -> None:
+    """Install the guard above, unless it is (or this is not the main thread, where no
+    signal can be handled)."""
+    if _REPLACED:
+        return
+    try:
+        _REPLACED.append(signal.signal(signal.SIGINT, _interrupted_while_loading))
+    except ValueError:  # not the main thread
+        return
+
+
+def _loaded() -> None:
+    """The program is loaded: Ctrl-C is handled as it runs (the handler the guard replaced
+    back; Python's own when that was not set from Python)."""
+    if _REPLACED:
+        before = _REPLACED.pop()
+        signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
+
+
+_guard_loading()
+
 import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-try:
-    import typer
-except ModuleNotFoundError as missing:  # run with a Python that lacks what ChatApp needs
-    from launcher.missing import missing_dependency
-
-    sys.exit(missing_dependency(missing))
 
 from launcher.checks import (
     UsageProblem,
@@ -62,9 +77,9 @@ from launcher.checks import (
     check_port,
     check_seconds,
     check_whole,
-    fill_mode_values,
     with_address,
 )
+from launcher.command_line import HELP, CommandLine, help_text, parse
 
 # the numbers --help shows, without loading the registry (and with it the wire codec)
 from launcher.defaults import (
@@ -80,25 +95,6 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
     from registry.adapter.settings import RegistrySettings
-
-from launcher.command_line import CommandLine
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-
-
-def main_command(**options: Any) -> None:
-    """ChatApp: a terminal chat for local networks."""
-    line = CommandLine(**options)
-    if line.version:
-        print(version_line())
-        raise typer.Exit(0)
-    raise typer.Exit(_start(line))
-
-
-# typer takes a command's options from its signature: here CommandLine's fields, so that a
-# command of seventeen options need not be a function of seventeen parameters
-main_command.__signature__ = inspect.signature(CommandLine, eval_str=True)  # type: ignore[attr-defined]
-app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)(main_command)
 
 
 @dataclass(frozen=True)
@@ -262,6 +258,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
     authorised = operator_authorised(root, name, ip, port)
+    _loaded()  # it may ask for the operator key
     key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
@@ -313,6 +310,7 @@ def read_password(name: str, *, confirm: bool = False) -> str:
     empty (a name protected by no password is not protected at all), or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
+    _loaded()  # a Ctrl-C at the question: the terminal's echo is put back on the way out
     tty = sys.stdin.isatty()
     ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
@@ -382,49 +380,42 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     """Run a mode's coroutine to its exit status, guarded (launcher/event_loop.py)."""
     from launcher.event_loop import run  # here: asyncio is a third of --help's time
 
+    _loaded()
     return run(coro)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
+    _guard_loading()  # imported (the installed command): its mode's loading guarded too
     words = sys.argv[1:] if argv is None else argv
     try:
-        mode_help = asked_mode_help(words)
-        if mode_help is not None:
-            print(mode_help)
+        if any(word in HELP for word in words):
+            print(asked_mode_help(words) or help_text(EXAMPLES))
             return 0
-        command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
-        options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
-        filled = fill_mode_values(words, options)
-        # Without standalone mode, click returns the code of a typer.Exit instead of raising.
-        result = command.main(args=filled, prog_name="ChatApp", standalone_mode=False)
+        line = parse(words)
+        if line.version:
+            print(version_line())
+            return 0
+        return _start(line)
     except UsageProblem as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 2
     except NoRegistry as none:
         say(none.line(with_address(words)))
         return 1
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         return 130
     except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
         from launcher.missing import missing_dependency
 
         print(missing_dependency(missing), file=sys.stderr)
         return 1
-    except Exception as exc:
-        # typer's usage errors (a vendored click's UsageError): one line, no traceback.
-        format_message = getattr(exc, "format_message", None)
-        if format_message is None:
-            raise
-        print(f"ChatApp: error: {format_message()} (see --help)", file=sys.stderr)
-        return 2
-    return result if isinstance(result, int) else 0
+    finally:
+        _loaded()
 
 
-if _SIGINT_BEFORE is not None:
-    signal.signal(signal.SIGINT, _SIGINT_BEFORE)
+if __name__ != "__main__":
+    _loaded()  # imported: the importer's own handler back until `main` is called
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,6 @@
 """The command line's words and numbers, checked: each check returns the value, or raises
-UsageProblem with the one line the user sees (ChatApp's own words, not typer's, whose
-wording changes between its versions). Light to import: --help loads this module."""
+UsageProblem with the one line the user sees (ChatApp's own words). Light to import: --help
+loads this module."""
 
 from __future__ import annotations
 
@@ -175,9 +175,10 @@ def mode_usage(spelling: str) -> str:
 
 
 def fill_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> list[str]:
-    """`argv` with each mode's values left out given as "" (click's options take a fixed
-    number): `-c ann` becomes `-c ann "" "" ""`. UsageProblem when a mode's option is
-    followed by a number of values it cannot take before the next option: click would take
+    """`argv` with each mode's values left out given as "" (an option takes a fixed number
+    of words, launcher/command_line.py): `-c ann` becomes `-c ann "" "" ""`. UsageProblem
+    when a mode's option is followed by a number of values it cannot take before the next
+    option: the parse would take
     that option as a value (`-c bob 10.0.0.1 --bind ...` would make `--bind` the server
     port) and blame something else. A NAME may start with `-` (the name rules allow it,
     and `/nick -dan` makes one): there only one of `options`, the command's own spellings,

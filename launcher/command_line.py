@@ -1,14 +1,18 @@
-"""ChatApp's command line: how each option is spelled and what --help says of it (typer
-reads them from `CommandLine`'s fields), and what a command line gave for each, unchecked."""
+"""ChatApp's command line: how each option is spelled and what --help says of it (`OPTIONS`),
+and what a command line gave for each, unchecked (`CommandLine`, from `parse`).
+
+One rule reads it, as click and getopt do: an option that takes values takes the next words,
+whatever they look like (`--crisis-notice "-call 112"`, a name `-dan`); a long option's one
+value may follow an `=`, a short option's be joined to it (`-s5000`). The standard library's
+argparse would take a value starting with a dash for an option, so the few lines are ours.
+Light to import (no third-party library): every start and --help read it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Any
 
-import typer
-
-from launcher.checks import length_text, mode_usage
+from launcher.checks import UsageProblem, fill_mode_values, length_text, mode_usage
 from launcher.defaults import (
     FORGET_AFTER,
     MAILBOX_MESSAGES,
@@ -23,185 +27,285 @@ from launcher.defaults import (
 
 @dataclass(frozen=True)
 class CommandLine:
-    """ChatApp's options: how each is spelled and what --help says of it (typer reads them
-    from here; a mode's values are named as launcher.checks.MODE_VALUES names them), and
-    what the command line gave for each, unchecked (None: no such mode)."""
+    """What the command line gave for each option, unchecked (None: no such mode; a mode's
+    values are named as launcher.checks.MODE_VALUES names them, "" for one left out)."""
 
-    server: Annotated[
-        str | None,
-        typer.Option("-s", "--server", metavar=mode_usage("-s"), help="Start a registry on PORT."),
-    ] = None
-    client: Annotated[
-        tuple[str, str, str, str] | None,
-        typer.Option(
-            "-c",
-            "--client",
-            metavar=mode_usage("-c"),
-            help="Start a peer called NAME listening on CLIENT-PORT (a free one if left out), "
-            "with the registry at SERVER-IP SERVER-PORT (found on the network if left out).",
-        ),
-    ] = None
-    desk: Annotated[
-        tuple[str, str] | None,
-        typer.Option("-d", "--desk", metavar=mode_usage("-d"), help="Ask the help desk."),
-    ] = None
-    operator: Annotated[
-        tuple[str, str, str] | None,
-        typer.Option(
-            "-o",
-            "--operator",
-            metavar=mode_usage("-o"),
-            help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
-        ),
-    ] = None
-    data_dir_text: Annotated[
-        str | None,
-        typer.Option(
-            "--data-dir",
-            metavar="DIR",
-            help="Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
-        ),
-    ] = None
-    bind: Annotated[
-        str,
-        typer.Option(
-            "--bind", metavar="ADDRESS", help="Address to listen on (default: every interface)."
-        ),
-    ] = "0.0.0.0"
-    keepalive_text: Annotated[
-        str,
-        typer.Option(
-            "--keepalive",
-            metavar="SECONDS",
-            help=f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry "
-            "counts 3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
-        ),
-    ] = "10"
-    password: Annotated[
-        bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
-    ] = False
-    bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False
-    downloads: Annotated[
-        str,
-        typer.Option(
-            "--downloads",
-            metavar="DIR",
-            help="Peer: where files received go (default: your Downloads folder).",
-        ),
-    ] = ""
-    accept_new_key: Annotated[
-        bool,
-        typer.Option(
-            "--accept-new-key",
-            help="Peer and help desk: pin the key the registry answers with now, in place of "
-            "the one pinned before (its owner made a new key; compare its fingerprint first).",
-        ),
-    ] = False
-    registry_key: Annotated[
-        str | None,
-        typer.Option(
-            "--registry-key",
-            metavar="CODE",
-            help="Peer and help desk: trust only the registry key of this join code (the "
-            "fingerprint the registry prints at its start).",
-        ),
-    ] = None
-    trust_first_key: Annotated[
-        bool,
-        typer.Option(
-            "--trust-first-key",
-            help="Peer and help desk, without a terminal: send a password or operator key to "
-            "the first key that answers for the registry, unchecked.",
-        ),
-    ] = False
-    crisis_notice: Annotated[
-        str | None,
-        typer.Option(
-            "--crisis-notice",
-            metavar="TEXT",
-            help="Registry: the text the help desk shows first to people who pick topic 1.",
-        ),
-    ] = None
-    mailbox_limit_text: Annotated[
-        str,
-        typer.Option(
-            "--mailbox-limit",
-            metavar="N",
-            help=f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
-            f"{MAX_MAILBOX_LIMIT:,}.",
-        ),
-    ] = str(MAILBOX_MESSAGES)
-    new_names_text: Annotated[
-        str,
-        typer.Option(
-            "--new-names",
-            metavar="N",
-            help=f"Registry: new names one IP address may register per hour, 1 to "
-            f"{MAX_NEW_NAMES:,}.",
-        ),
-    ] = str(NEW_NAMES)
-    forget_after_text: Annotated[
-        str,
-        typer.Option(
-            "--forget-names-after",
-            metavar="LENGTH",
-            help="Registry: forget a name (and its mailbox) its owner has not registered or "
-            f"been online with for this long (like 180d; default {length_text(FORGET_AFTER)}).",
-        ),
-    ] = length_text(FORGET_AFTER)
-    newcomer_names_text: Annotated[
-        str,
-        typer.Option(
-            "--newcomer-names",
-            metavar="N",
-            help="Registry: names kept offline whose owner never came back a day later; past "
-            "that, some go, of the address that registered the most first, 1 to "
-            f"{MAX_NEW_NAMES:,}.",
-        ),
-    ] = str(NEWCOMER_NAMES)
-    typical_session_text: Annotated[
-        str,
-        typer.Option(
-            "--typical-session",
-            metavar="LENGTH",
-            help="Registry: how long a help-desk session is taken to last in wait estimates "
-            f"until three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
-        ),
-    ] = length_text(TYPICAL_SESSION)
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            metavar="NATS-URLS",
-            help="Registry: share one service with the other registries on these NATS "
-            "servers (nats://host:4222[,nats://...]; docs/SCALING.md).",
-        ),
-    ] = None
-    advertise: Annotated[
-        str | None,
-        typer.Option(
-            "--advertise",
-            metavar="ADDRESS",
-            help="Registry with --cluster: the address peers reach it at (default: --bind, "
-            "or this machine's address).",
-        ),
-    ] = None
-    no_discovery: Annotated[
-        bool,
-        typer.Option(
-            "--no-discovery",
-            help="Registry: do not advertise it on the network (clients then need its address).",
-        ),
-    ] = False
-    desk_console: Annotated[
-        bool,
-        typer.Option(
-            "--desk-console/--no-desk-console",
-            help="Registry: whether its console serves at the help desk (on a terminal).",
-        ),
-    ] = True
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False
-    version: Annotated[
-        bool, typer.Option("--version", help="Say which version this is, and its wire.")
-    ] = False
+    server: str | None = None
+    client: tuple[str, str, str, str] | None = None
+    desk: tuple[str, str] | None = None
+    operator: tuple[str, str, str] | None = None
+    data_dir_text: str | None = None
+    bind: str = "0.0.0.0"
+    keepalive_text: str = "10"
+    password: bool = False
+    bell: bool = False
+    downloads: str = ""
+    accept_new_key: bool = False
+    registry_key: str | None = None
+    trust_first_key: bool = False
+    crisis_notice: str | None = None
+    mailbox_limit_text: str = str(MAILBOX_MESSAGES)
+    new_names_text: str = str(NEW_NAMES)
+    forget_after_text: str = length_text(FORGET_AFTER)
+    newcomer_names_text: str = str(NEWCOMER_NAMES)
+    typical_session_text: str = length_text(TYPICAL_SESSION)
+    cluster: str | None = None
+    advertise: str | None = None
+    no_discovery: bool = False
+    desk_console: bool = True
+    no_color: bool = False
+    verbose: bool = False
+    version: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: the `CommandLine` field it fills, its spellings, what --help says of it.
+    `metavar` names the values it takes ("" for a flag, which sets its field true, or
+    false when spelled as `off`); `values`, how many words it takes."""
+
+    name: str
+    spellings: tuple[str, ...]
+    help: str
+    metavar: str = ""
+    values: int = 1
+    off: str = ""
+    show_default: bool = False
+
+    @property
+    def is_flag(self) -> bool:
+        return not self.metavar
+
+
+def _mode(name: str, short: str, long: str, help: str) -> Option:
+    """A mode's option: every value it may take, those left out given as "" by
+    launcher.checks.fill_mode_values before the parse."""
+    usage = mode_usage(short)
+    count = len(usage.replace("[", "").replace("]", "").split())
+    return Option(name, (short, long), help, metavar=usage, values=count)
+
+
+#: Every option, in the order --help lists them.
+OPTIONS = (
+    _mode("server", "-s", "--server", "Start a registry on PORT."),
+    _mode(
+        "client",
+        "-c",
+        "--client",
+        "Start a peer called NAME listening on CLIENT-PORT (a free one if left out), with the "
+        "registry at SERVER-IP SERVER-PORT (found on the network if left out).",
+    ),
+    _mode("desk", "-d", "--desk", "Ask the help desk."),
+    _mode(
+        "operator",
+        "-o",
+        "--operator",
+        "Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
+    ),
+    Option(
+        "data_dir_text",
+        ("--data-dir",),
+        "Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
+        metavar="DIR",
+    ),
+    Option(
+        "bind",
+        ("--bind",),
+        "Address to listen on (default: every interface).",
+        metavar="ADDRESS",
+        show_default=True,
+    ),
+    Option(
+        "keepalive_text",
+        ("--keepalive",),
+        f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry counts "
+        "3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
+        metavar="SECONDS",
+        show_default=True,
+    ),
+    Option("password", ("--password",), "Peer: ask for a password that protects the name."),
+    Option("bell", ("--bell",), "Peer: ring on messages to you."),
+    Option(
+        "downloads",
+        ("--downloads",),
+        "Peer: where files received go (default: your Downloads folder).",
+        metavar="DIR",
+    ),
+    Option(
+        "accept_new_key",
+        ("--accept-new-key",),
+        "Peer and help desk: pin the key the registry answers with now, in place of the one "
+        "pinned before (its owner made a new key; compare its fingerprint first).",
+    ),
+    Option(
+        "registry_key",
+        ("--registry-key",),
+        "Peer and help desk: trust only the registry key of this join code (the fingerprint "
+        "the registry prints at its start).",
+        metavar="CODE",
+    ),
+    Option(
+        "trust_first_key",
+        ("--trust-first-key",),
+        "Peer and help desk, without a terminal: send a password or operator key to the first "
+        "key that answers for the registry, unchecked.",
+    ),
+    Option(
+        "crisis_notice",
+        ("--crisis-notice",),
+        "Registry: the text the help desk shows first to people who pick topic 1.",
+        metavar="TEXT",
+    ),
+    Option(
+        "mailbox_limit_text",
+        ("--mailbox-limit",),
+        f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
+        f"{MAX_MAILBOX_LIMIT:,}.",
+        metavar="N",
+        show_default=True,
+    ),
+    Option(
+        "new_names_text",
+        ("--new-names",),
+        f"Registry: new names one IP address may register per hour, 1 to {MAX_NEW_NAMES:,}.",
+        metavar="N",
+        show_default=True,
+    ),
+    Option(
+        "forget_after_text",
+        ("--forget-names-after",),
+        "Registry: forget a name (and its mailbox) its owner has not registered or been online "
+        f"with for this long (like 180d; default {length_text(FORGET_AFTER)}).",
+        metavar="LENGTH",
+    ),
+    Option(
+        "newcomer_names_text",
+        ("--newcomer-names",),
+        "Registry: names kept offline whose owner never came back a day later; past that, "
+        f"some go, of the address that registered the most first, 1 to {MAX_NEW_NAMES:,}.",
+        metavar="N",
+        show_default=True,
+    ),
+    Option(
+        "typical_session_text",
+        ("--typical-session",),
+        "Registry: how long a help-desk session is taken to last in wait estimates until "
+        f"three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
+        metavar="LENGTH",
+    ),
+    Option(
+        "cluster",
+        ("--cluster",),
+        "Registry: share one service with the other registries on these NATS servers "
+        "(nats://host:4222[,nats://...]; docs/SCALING.md).",
+        metavar="NATS-URLS",
+    ),
+    Option(
+        "advertise",
+        ("--advertise",),
+        "Registry with --cluster: the address peers reach it at (default: --bind, or this "
+        "machine's address).",
+        metavar="ADDRESS",
+    ),
+    Option(
+        "no_discovery",
+        ("--no-discovery",),
+        "Registry: do not advertise it on the network (clients then need its address).",
+    ),
+    Option(
+        "desk_console",
+        ("--desk-console",),
+        "Registry: whether its console serves at the help desk (on a terminal).  "
+        "[default: --desk-console]",
+        off="--no-desk-console",
+    ),
+    Option("no_color", ("--no-color",), "No colour."),
+    Option("verbose", ("-v", "--verbose"), "Log every message."),
+    Option("version", ("--version",), "Say which version this is, and its wire."),
+)
+
+#: The spellings that ask for --help, wherever they are on the line.
+HELP = ("-h", "--help")
+#: Each spelling and the option it spells (with whether it is the option's `off`).
+_SPELLED = {
+    spelling: (option, spelling == option.off)
+    for option in OPTIONS
+    for spelling in (*option.spellings, *((option.off,) if option.off else ()))
+}
+#: Every spelling this command line knows: what a mode's NAME is not taken for.
+SPELLINGS = frozenset((*_SPELLED, *HELP))
+
+
+def _problem(text: str) -> UsageProblem:
+    return UsageProblem(f"{text} (see --help)")
+
+
+def parse(words: list[str]) -> CommandLine:
+    """`words` (the command line after the program's name, --help not among them) as a
+    CommandLine, or UsageProblem with the one line that says what is wrong."""
+    words = fill_mode_values(words, SPELLINGS)
+    given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
+    at = 0
+    while at < len(words):
+        option, off, attached = _option(words[at])
+        at += 1
+        if option.is_flag:
+            if attached is not None:
+                raise _problem(f"Option '{words[at - 1].split('=')[0]}' does not take a value.")
+            given[option.name] = not off
+            continue
+        if attached is not None:
+            taken = [attached]
+        else:
+            taken = words[at : at + option.values]
+            at += len(taken)
+        if len(taken) < option.values:
+            needs = "an argument" if option.values == 1 else f"{option.values} arguments"
+            raise _problem(f"Option '{option.spellings[-1]}' requires {needs}.")
+        given[option.name] = taken[0] if option.values == 1 else tuple(taken)
+    return CommandLine(**given)
+
+
+def _option(word: str) -> tuple[Option, bool, str | None]:
+    """The option `word` spells, whether as its `off`, and a value joined to it (`--bind=x`,
+    `-s5000`; None if none); UsageProblem if it spells none."""
+    if word in _SPELLED:
+        return (*_SPELLED[word], None)
+    if word.startswith("--") and "=" in word:
+        spelled, value = word.split("=", 1)
+        if spelled in _SPELLED:
+            return (*_SPELLED[spelled], value)
+    elif word.startswith("-") and word[:2] in _SPELLED:
+        option, off = _SPELLED[word[:2]]
+        if option.values == 1 and not option.is_flag:
+            return option, off, word[2:]
+    if word.startswith("-"):
+        raise _problem(f"No such option: {word}")
+    raise _problem(f"Got unexpected extra argument ({word})")
+
+
+#: The width --help fills, and where an option's help starts.
+_WIDTH, _HELP_AT = 80, 34
+
+
+def help_text(epilog: str) -> str:
+    """What `ChatApp --help` prints: every option, then `epilog`."""
+    import textwrap  # here: --help alone needs it
+
+    rows = ["Usage: ChatApp [OPTIONS]", "", "  ChatApp: a terminal chat for local networks.", ""]
+    rows.append("Options:")
+    default = CommandLine()
+    for option in (*OPTIONS, Option("help", HELP, "Show this message and exit.")):
+        said = ", ".join(option.spellings) + (f" {option.metavar}" if option.metavar else "")
+        if option.off:
+            said += f" / {option.off}"
+        text = option.help
+        if option.show_default:
+            text += f"  [default: {getattr(default, option.name)}]"
+        lines = textwrap.wrap(text, _WIDTH - _HELP_AT, break_on_hyphens=False)
+        if len(said) + 4 > _HELP_AT:
+            rows.append(f"  {said}")
+        else:
+            rows.append(f"  {said:<{_HELP_AT - 2}}{lines.pop(0)}")
+        rows.extend(" " * _HELP_AT + line for line in lines)
+    return "\n".join([*rows, "", epilog])

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from launcher.checks import MODE_VALUES
 
-#: One example per mode, as the README starts them.
-#: ("\b" keeps click from joining its lines into one paragraph.)
+#: One example per mode, as the README starts them, and the chat commands: what --help
+#: says after the options.
 EXAMPLES = (
-    "\b\nExamples:\n"
+    "Examples:\n"
     "  ChatApp -s 5000                          a registry on port 5000\n"
     "  ChatApp -c alice 127.0.0.1 5000 6001     alice, on port 6001, with that registry\n"
     "  ChatApp -d 127.0.0.1 5000                ask that registry's help desk for help\n"
@@ -54,7 +54,7 @@ _SPELLINGS = {long: short for short, long in MODE_VALUES}
 
 def asked_mode_help(argv: list[str]) -> str | None:
     """The help of the mode `argv` names when it asks for help too (`-c --help`), or None
-    (no mode named, or no help asked: click's own --help lists every option)."""
+    (no mode named, or no help asked: ChatApp's --help lists every option)."""
     if not any(word in ("-h", "--help") for word in argv):
         return None
     mode = next(

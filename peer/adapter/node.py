@@ -20,7 +20,7 @@ from disk.files import os_reason, private_folder
 from net.batch import inbound_line
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from peer.adapter.files.service import FileHost, FileService, downloads_folder
+from peer.adapter.files.on_demand import FileHost, FilesOnDemand
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_token
@@ -144,13 +144,13 @@ class PeerNode:
 
     def _file_service(
         self, static: X25519PrivateKey, console: Console, downloads: str
-    ) -> FileService:
+    ) -> FilesOnDemand:
         """The files this peer sends and receives, its transfers kept for a restart."""
         host = FileHost(
             self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
         )
         folder = self._state.path.with_suffix(".files")
-        return FileService(static, host, folder=folder, downloads=downloads_folder(downloads))
+        return FilesOnDemand(static, host, folder=folder, downloads=downloads)
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""

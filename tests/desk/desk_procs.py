@@ -163,7 +163,7 @@ class DeskWorld:
     def chatapp(self, *args: str, trusting: bool = False) -> list[str]:
         """`ChatApp <args>`; `trusting` this desk's key alone (as an operator must, to send
         the operator key without a terminal, and anyone on a terminal, not to be asked)."""
-        return [str(ROOT / "ChatApp.py"), *args, *(["--registry-key", self.code] * trusting)]
+        return ["-m", "ChatApp", *args, *(["--registry-key", self.code] * trusting)]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

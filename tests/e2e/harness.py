@@ -33,6 +33,10 @@ from .ports import free_port as free_port  # (tests take it from the harness)
 REPO = Path(__file__).resolve().parents[2]
 #: The launcher under test.
 CHATAPP = REPO / "ChatApp.py"
+#: How the tests start it: as a module, run from its cached bytecode as the installed
+#: `ChatApp` command runs it (a script named by its path is compiled afresh at every start,
+#: a few ms of each of the suite's hundreds of processes).
+CHATAPP_COMMAND = (sys.executable, "-m", "ChatApp")
 
 # The hostile tests build datagrams with the project's own `wire` package.
 if str(REPO) not in sys.path:
@@ -435,8 +439,8 @@ class ChatEnv:
         return proc
 
     def spawn(self, *args: str, label: str = "chatapp") -> ChatProc:
-        """Start `ChatApp.py <args>`."""
-        return self.spawn_argv([*self.prefix, sys.executable, str(CHATAPP), *args], label)
+        """Start `ChatApp <args>`."""
+        return self.spawn_argv([*self.prefix, *CHATAPP_COMMAND, *args], label)
 
     def start_registry(
         self,
@@ -502,7 +506,7 @@ class ChatEnv:
         data = data_dir if data_dir is not None else self.peer_dir
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
         argv = [
-            *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
+            *self.prefix, *CHATAPP_COMMAND, "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,
         ]  # fmt: skip
         if password:

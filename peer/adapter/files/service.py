@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.structs import replace
 
 from disk.files import os_reason
 from net.wake import WakeTimer
+from peer.adapter.files.on_demand import FileHost
 from peer.adapter.files.pull import Puller
 from peer.adapter.files.serve import Connection, changed, refuse, send_file
 from peer.adapter.files.store import TransferStore, default_downloads
@@ -29,25 +30,11 @@ from peer.core.files.transfers import FileTransfers
 from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.keys import key_from_text, key_text
-from wire.messages import Entry, Message
+from wire.messages import Message
 from wire.reliable import IdMaker
 
-Addr = tuple[str, int]
 #: Bytes hashed at a time when a file is offered.
 HASH_READ = 4 * 1024 * 1024
-#: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
-HANDED = frozenset({"FileWant"})
-
-
-class FileHost(NamedTuple):
-    """What the file transfers use of their peer: a name's table row (`entry`), the peer's
-    own name (`own`), a datagram sent (`send`: to an address, for a key), a line shown
-    (`show`)."""
-
-    entry: Callable[[str], Entry | None]
-    own: Callable[[], str]
-    send: Callable[[Addr, bytes, Message], None]
-    show: Callable[[Print], None]
 
 
 class FileService:
@@ -73,7 +60,6 @@ class FileService:
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
         self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
         self._keeping: Future[None] | None = None  # the record it writes, if any
-        self.handoff = (HANDED, self.serve)
         self._carriers: dict[type, Callable[[Any], None]] = {
             Tell: self._tell,
             ReadFile: self._read_file,

@@ -1,0 +1,89 @@
+"""The file transfers of a running peer, loaded when first needed: a file typed, offered or
+asked for, or transfers an earlier run kept. Most peers never send a file, and the
+transfers' modules are a tenth of a peer's start (peer/adapter/files/service.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from peer.core.actions import Print
+from secure.stream import SecureStream
+from wire.messages import Entry, Message
+
+if TYPE_CHECKING:
+    from peer.adapter.files.service import FileService
+    from wire.file_messages import FileNote, FileOffer, FileSeen
+
+Addr = tuple[str, int]
+#: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
+HANDED = frozenset({"FileWant"})
+
+
+class FileHost(NamedTuple):
+    """What the file transfers use of their peer: a name's table row (`entry`), the peer's
+    own name (`own`), a datagram sent (`send`: to an address, for a key), a line shown
+    (`show`)."""
+
+    entry: Callable[[str], Entry | None]
+    own: Callable[[], str]
+    send: Callable[[Addr, bytes, Message], None]
+    show: Callable[[Print], None]
+
+
+class FilesOnDemand:
+    """The FileService of the peer with the key `static`, around `host`, made the first time
+    one is needed; records are kept in `folder` (looked at as the peer starts), files saved
+    in `downloads` (--downloads: "" for the user's downloads folder)."""
+
+    def __init__(
+        self, static: X25519PrivateKey, host: FileHost, *, folder: Path, downloads: str
+    ) -> None:
+        self._static = static
+        self._host = host
+        self._folder = folder
+        self._downloads = downloads
+        self._service: FileService | None = None
+        self.handoff = (HANDED, self.serve)
+
+    def _made(self) -> FileService:
+        if self._service is None:
+            from peer.adapter.files.service import FileService, downloads_folder
+
+            downloads = downloads_folder(self._downloads)
+            self._service = FileService(
+                self._static, self._host, folder=self._folder, downloads=downloads
+            )
+        return self._service
+
+    def start(self) -> None:
+        """Take up the transfers an earlier run kept, if it kept any."""
+        if self._folder.is_dir():
+            self._made().start()
+
+    def typed(self, verb: str, args: str) -> None:
+        self._made().typed(verb, args)
+
+    def received(self, message: FileOffer | FileNote | FileSeen, key: bytes) -> None:
+        """A file datagram whose key the table binds to `message.sender`."""
+        self._made().received(message, key)
+
+    async def serve(
+        self,
+        first: Message,
+        decoder: SecureStream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> None:
+        """A connection whose first message is a FileWant (FileService.serve)."""
+        await self._made().serve(first, decoder, reader, writer, more=more)
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.close()
