@@ -11,6 +11,7 @@ the one that decides sends it once, and hears nothing back of it.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from net.wake import WakeTimer
@@ -20,6 +21,10 @@ from wire.codec import travels_by_stream
 from wire.messages import Ack, Acks, Message
 from wire.reliable import ATTEMPTS, TIMEOUT
 
+#: The most ids of pushes delivered here that are remembered (an ack of an older one goes
+#: on to the registry that decides, which ignores it): a join storm of 5,000 makes a few
+#: thousand table changes.
+MINE_KEPT = 65536
 #: Sends one message to each address, each sealed for the key in the same place.
 SendMany = Callable[[Sequence[Addr], Sequence[bytes], Message], None]
 
@@ -39,11 +44,18 @@ class Delivery:
         self._key_at = key_at
         self.pushes = Pushes(*timing, streamed=travels_by_stream)
         self._timer = WakeTimer(self._due)
+        # the ids of the pushes delivered here, newest last: an ack of one of them stays
+        # here even once its push is over (the ack of a copy sent again, or one that came
+        # after the give-up), as the registry that decides knows nothing of it
+        self._mine: OrderedDict[str, None] = OrderedDict()
         #: Pushes given up on (their peers acked none of the copies), for the log.
         self.given_up = 0
 
     def deliver(self, to: Sequence[tuple[Addr, bytes]], message: Message) -> None:
         """Push `message` to each (address, key) of `to` until it acks."""
+        self._mine[message.id] = None
+        if len(self._mine) > MINE_KEPT:
+            self._mine.popitem(last=False)
         addrs = self.pushes.add(message, "table", [("", addr) for addr, _ in to], time.monotonic())
         if addrs:
             keys = dict(to)
@@ -59,13 +71,15 @@ class Delivery:
             replies = message.replies
         else:
             return message
-        answered, released = self.pushes.answer(replies, addr, time.monotonic())
+        mine = self._mine
+        if not any(reply in mine for reply in replies):
+            return message
+        _, released = self.pushes.answer(replies, addr, time.monotonic())
         for push in released:
             self._send_many([push.addr], [self._key_at(push.addr)], push.message)
-        if not answered:
+        left = tuple(reply for reply in replies if reply not in mine)
+        if len(left) == len(replies):
             return message
-        taken = {flight.message.id for flight, _ in answered}
-        left = tuple(reply for reply in replies if reply not in taken)
         if not left:
             return None
         return Acks(message.id, left) if len(left) > 1 else Ack(message.id, left[0])
