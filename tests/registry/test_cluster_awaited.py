@@ -79,6 +79,7 @@ class RecordingNats:
 
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes]] = []
+        self.is_connected = True
 
     async def publish(self, subject: str, data: bytes) -> None:
         self.published.append((subject, data))
@@ -110,3 +111,20 @@ def test_a_follower_answers_a_copy_busy_itself_and_an_answer_lets_the_next_throu
     asyncio.run(run())
     inbounds = [i for _, data in nats.published for i in unpack_inbounds(data)]
     assert len(inbounds) == 2
+
+
+def test_a_follower_cut_off_from_nats_answers_no_copy_busy() -> None:
+    nats = RecordingNats()
+    nats.is_connected = False  # (its peers must find it silent, and move)
+    sent: list[Message] = []
+
+    async def run() -> None:
+        follower = Follower(nats, "r1", X25519PrivateKey.generate(), print, None)  # type: ignore[arg-type]
+        follower.endpoint.send = lambda addr, message, key, **_: sent.append(message)  # type: ignore[method-assign]
+        for _ in range(2):
+            follower._received_batch([keepalive()], ALICE, b"k" * 32)
+        await asyncio.sleep(0)
+        await follower._publish.flushed()
+
+    asyncio.run(run())
+    assert sent == []

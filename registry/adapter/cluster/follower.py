@@ -124,7 +124,9 @@ class Follower:
             left = self._delivery.acked(message, addr)  # (acks of pushes delivered here)
             if left is None:
                 continue
-            if self._awaited.waited(addr, left, now) is None:
+            # (cut off from NATS, it says nothing: its peers move to a registry that can)
+            connected = self._nc.is_connected
+            if not connected or self._awaited.waited(addr, left, now) is None:
                 handed.append(left)
             else:  # (a copy: the first is still on its way: see awaited.py)
                 busy = Busy(secrets.token_hex(8), left.id, round(BUSY_WAIT_MIN * 1000))
