@@ -31,14 +31,11 @@ class Send(Struct, frozen=True):
 
 class SendMany(Struct, frozen=True):
     """Send one `message` to each of `addrs`, for the key of the same place in `keys`, as
-    `Send` would to each (a relay's fan-out: encoded once, sent in one tight loop).
-    `delivered`: a push to peers another registry of the service serves, which that one
-    delivers (acks, retries: registry/core/pusher.py, HANDED_ON)."""
+    `Send` would to each (a relay's fan-out: encoded once, sent in one tight loop)."""
 
     addrs: tuple[Addr, ...]
     message: Message
     keys: tuple[bytes, ...]
-    delivered: bool = False
 
 
 class StoreMail(Struct, frozen=True):

@@ -386,11 +386,6 @@ class RegistryCore:
             self._news.tell(records, now, actions.append)
         return actions
 
-    def serve_elsewhere(self, served: Callable[[Addr], bool]) -> None:
-        """The peers at the addresses `served` says are served by another registry of the
-        service, which delivers them the pushes HANDED_ON says (registry/core/pusher.py)."""
-        self._s.pusher.served_elsewhere = served
-
     @property
     def mail(self) -> dict[str, list[StoredMessage]]:
         """The stored messages by their owner's name key, oldest first: the mailboxes' own

@@ -19,18 +19,9 @@ from wire.codec import travels_by_stream
 from wire.messages import Message
 from wire.names import name_key
 
-#: The purposes of the pushes whose give-up is only dropped (registry/core/pushes.py's
-#: Push): to a peer another registry of the service serves, such a push is handed to that
-#: registry, which delivers it to its own peers (acks, retries); this one forgets it.
-HANDED_ON = frozenset({"table", "outcome"})
-
 
 class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
-
-    #: Whether another registry of the service serves the peer at an address (set by the
-    #: registry that decides for a service: registry/adapter/cluster/); None: all are here.
-    served_elsewhere: Callable[[Addr], bool] | None = None
 
     def __init__(self, timeout: float, attempts: int, key_at: Callable[[Addr], bytes]) -> None:
         """Pushes retried every `timeout` seconds, `attempts` times; each sealed for the key
@@ -58,40 +49,12 @@ class Pusher:
         purpose: str,
         now: float,
         emit: Emit,
-    ) -> frozenset[Addr]:
-        """Push `message` to the peer of each of `records`, and track the acks; the
-        addresses it was handed on to instead (HANDED_ON), usually none."""
+    ) -> None:
+        """Push `message` to the peer of each of `records`, and track the acks."""
         targets = [(name_key(r.name), r.addr) for r in records]
-        handed: frozenset[Addr] = frozenset()
-        elsewhere = self.served_elsewhere
-        if elsewhere is not None and purpose in HANDED_ON:
-            targets, handed = self._hand_on(targets, message, elsewhere, emit)
         addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
         if addrs:
             emit(send_to(addrs, message, self._key_at))
-        return handed
-
-    def _hand_on(
-        self,
-        targets: list[tuple[str, Addr]],
-        message: Message,
-        elsewhere: Callable[[Addr], bool],
-        emit: Emit,
-    ) -> tuple[list[tuple[str, Addr]], frozenset[Addr]]:
-        """`message` handed to the registries that serve the peers of `targets` elsewhere;
-        the targets left to push from here, and the addresses handed on."""
-        here: list[tuple[str, Addr]] = []
-        there: list[Addr] = []
-        for target in targets:
-            if elsewhere(target[1]):
-                there.append(target[1])
-            else:
-                here.append(target)
-        if not there:
-            return targets, frozenset()
-        keys = tuple(map(self._key_at, there))
-        emit(SendMany(tuple(there), message, keys, delivered=True))
-        return here, frozenset(there)
 
     def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name

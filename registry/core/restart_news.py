@@ -109,17 +109,10 @@ class RestartNews:
         return None
 
     def _tell(self, now: float, emit: Emit) -> None:
-        """Tell the next peers still online until WINDOW are being told from here."""
-        while self._tell_some(now, emit):
-            pass
-
-    def _tell_some(self, now: float, emit: Emit) -> bool:
-        """Tell the next peers still online, up to WINDOW being told; whether some of them
-        were handed to the registry of the service that serves them (Pusher.push_all),
-        which tells them itself: they take no room here, and more may be told."""
+        """Tell the next peers still online until WINDOW are being told."""
         message, records = self._message, self._s.table.records
         if message is None:
-            return False
+            return
         batch: list[Record] = []
         gone: list[str] = []
         until = now + self._s.pusher.retry_span
@@ -138,13 +131,8 @@ class RestartNews:
                 gone.append(owner)
         waiting.update(later)
         self._s.feed.unhold(gone)
-        handed: frozenset[tuple[str, int]] = frozenset()
         if batch:
-            handed = self._s.pusher.push_all(batch, message, "table", now, emit)
+            self._s.pusher.push_all(batch, message, "table", now, emit)
             self._s.feed.release(batch, now, emit)
-            for record in batch:
-                if record.addr in handed:
-                    del telling[name_key(record.name)]
         if not waiting and not self._telling:
             self._message = None  # everyone told
-        return bool(handed)

@@ -151,26 +151,3 @@ def everyone_acks(
     while pending:
         addr, news = pending.pop(0)
         pending += told(reg.receive(Ack(f"e-{addr}", news.id), addr, now))
-
-
-def test_peers_another_registry_serves_are_handed_to_it_and_take_no_room() -> None:
-    table = Table()
-    for i in range(ONLINE):
-        name = f"p{i:03}"
-        key = key_text(i.to_bytes(32, "big"))
-        table.records[name] = Record(name, *addr_of(i), True, "t", key=key, last_seen=T0)
-    reg = core(table=table)
-    elsewhere = {addr_of(i) for i in range(ONLINE) if i % 3}  # two in three: another's
-    reg.serve_elsewhere(elsewhere.__contains__)
-    out = list(reg.start(T0))
-    handed = {
-        addr
-        for a in out
-        if isinstance(a, ra.SendMany) and a.delivered and isinstance(a.message, Restarted)
-        for addr in a.addrs
-    }
-    assert handed == elsewhere  # all at once: their own registry delivers (its sessions)
-    here = [a for a, _ in told([a for a in out if not getattr(a, "delivered", False)])]
-    own = [addr_of(i) for i in range(ONLINE) if not i % 3]
-    assert len(own) < WINDOW and here == own  # the window is this registry's own alone
-    assert reg.pending_pushes() == len(own)  # none of those handed on waits for an ack here

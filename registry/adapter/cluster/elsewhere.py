@@ -1,6 +1,5 @@
 """What the registry that decides for a service sends to the peers of the other registries:
-each send split by the registry its addresses came through (registry/adapter/cluster/link.py);
-a push handed on (SendMany.delivered) is delivered by that registry."""
+each send split by the registry its addresses came through (registry/adapter/cluster/link.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +45,7 @@ class Elsewhere:
         if by_registry:
             data = encode(action.message)
             for via, to in by_registry.items():
-                self._publish(via, Outbound(to, data, action.delivered))
+                self._publish(via, Outbound(to, data))
         if len(here) == len(action.addrs):
             return action
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None

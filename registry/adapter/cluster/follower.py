@@ -21,7 +21,6 @@ from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
 from registry.adapter.cluster.awaited import Awaited
-from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.link import (
     LEAD_SUBJECT,
     Addr,
@@ -84,7 +83,6 @@ class Follower:
             on_batch=self._received_batch,
             coalesce_drains=True,
         )
-        self._delivery = Delivery(self.endpoint.send_many, lambda addr: self._keys.get(addr, b""))
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -95,9 +93,6 @@ class Follower:
         if self._sub is not None:
             await self._sub.unsubscribe()
         await self._publish.flushed()
-        self._delivery.close()
-        if self._delivery.given_up:
-            self._log(f"{self._delivery.given_up} pushes to this registry's peers went unacked")
         await self.endpoint.close()
 
     # -- from peers to the registry that decides ------------------------------------------
@@ -108,28 +103,22 @@ class Follower:
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # (a message read from a TCP connection: its answer goes back on it, or nowhere)
-        left = self._delivery.acked(message, addr)
-        if left is None:
-            return
-        self._over_tcp[left.id] = addr
-        self._over_tcp.move_to_end(left.id)
+        self._over_tcp[message.id] = addr
+        self._over_tcp.move_to_end(message.id)
         if len(self._over_tcp) > TCP_ASKED_KEPT:
             self._over_tcp.popitem(last=False)
-        self._forward([left], addr, key, datagram=False)
+        self._forward([message], addr, key, datagram=False)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         now = time.monotonic()
         handed: list[Message] = []
         for message in messages:
-            left = self._delivery.acked(message, addr)  # (acks of pushes delivered here)
-            if left is None:
-                continue
             # (cut off from NATS, it says nothing: its peers move to a registry that can)
             connected = self._nc.is_connected
-            if not connected or self._awaited.waited(addr, left, now) is None:
-                handed.append(left)
+            if not connected or self._awaited.waited(addr, message, now) is None:
+                handed.append(message)
             else:  # (a copy: the first is still on its way: see awaited.py)
-                busy = Busy(secrets.token_hex(8), left.id, round(BUSY_WAIT_MIN * 1000))
+                busy = Busy(secrets.token_hex(8), message.id, round(BUSY_WAIT_MIN * 1000))
                 self.endpoint.send(addr, busy, key)
         if handed:
             self._forward(handed, addr, key, datagram=True)
@@ -152,21 +141,16 @@ class Follower:
 
     async def _outbound(self, msg: Msg) -> None:
         try:
-            outs = [
-                (out.to, decode(out.message), out.deliver) for out in unpack_outbounds(msg.data)
-            ]
+            outs = [(out.to, decode(out.message)) for out in unpack_outbounds(msg.data)]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
         with self.endpoint.packed():  # (what came together leaves together)
-            for to, message, deliver in outs:
+            for to, message in outs:
                 reply_to: object = getattr(message, "reply_to", "")
                 if reply_to:
                     for ip, port, _ in to:
                         self._awaited.answered((ip, port), str(reply_to))
-                if deliver:
-                    self._deliver(to, message)
-                    continue
                 if len(to) > 1:  # (a push: encoded once for all)
                     addrs = [(ip, port) for ip, port, _ in to]
                     keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
@@ -178,16 +162,6 @@ class Follower:
                     if key:
                         self._keys[(ip, port)] = key
                     self.endpoint.send((ip, port), message, key)
-
-    def _deliver(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
-        """A push for this registry to deliver to its peers (registry/adapter/cluster/
-        delivery.py), each sealed for the key the registry that decides names."""
-        targets: list[tuple[Addr, bytes]] = []
-        for ip, port, key in to:
-            if key:
-                self._keys[(ip, port)] = key
-            targets.append(((ip, port), key or self._keys.get((ip, port), b"")))
-        self._delivery.deliver(targets, message)
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
         """Whether `message` answers a request that came over TCP from `addr`, on a

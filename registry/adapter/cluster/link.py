@@ -49,13 +49,10 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 class Outbound(Struct, array_like=True, frozen=True):
     """One `message` (as the codec encodes it) for each of `to`: an address and the public
-    key it is for (b"": the key that last spoke from there). `deliver`: a push the registry
-    that serves them delivers (acks, retries: registry/core/pusher.py, HANDED_ON); else sent
-    once, as a datagram is."""
+    key it is for (b"": the key that last spoke from there)."""
 
     to: list[tuple[str, int, bytes]]
     message: bytes
-    deliver: bool = False
 
 
 _encoder = msgpack.Encoder()

@@ -180,7 +180,6 @@ class ClusterRegistry:
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
         server.elsewhere = elsewhere
-        server.core.serve_elsewhere(lambda addr: elsewhere.routes.via(addr) is not None)
         if isinstance(server.desk, DeskService):  # its clients learn where to go next
             server.desk.registries = lambda: server.core.registries
         known = await self._members() or {}
