@@ -20,7 +20,6 @@ from nats.aio.subscription import Subscription
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
-from registry.adapter.cluster.awaited import Awaited
 from registry.adapter.cluster.link import (
     LEAD_SUBJECT,
     Addr,
@@ -31,13 +30,12 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.desk.closed import FLUSH_TIMEOUT
 from registry.core.flood import FloodGate
-from registry.core.pacing import BUSY_WAIT_MIN
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Busy, Message
+from wire.messages import Message
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -66,7 +64,6 @@ class Follower:
         # the connection each request that came over TCP came on, by the request's id
         self._over_tcp: OrderedDict[str, Addr] = OrderedDict()
         self._flood = FloodGate()
-        self._awaited = Awaited()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
         #: its peers' sessions, which the registry that takes over here goes on with
@@ -110,18 +107,7 @@ class Follower:
         self._forward([message], addr, key, datagram=False)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        now = time.monotonic()
-        handed: list[Message] = []
-        for message in messages:
-            # (cut off from NATS, it says nothing: its peers move to a registry that can)
-            connected = self._nc.is_connected
-            if not connected or self._awaited.waited(addr, message, now) is None:
-                handed.append(message)
-            else:  # (a copy: the first is still on its way: see awaited.py)
-                busy = Busy(secrets.token_hex(8), message.id, round(BUSY_WAIT_MIN * 1000))
-                self.endpoint.send(addr, busy, key)
-        if handed:
-            self._forward(handed, addr, key, datagram=True)
+        self._forward(messages, addr, key, datagram=True)
 
     def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
         if key:
@@ -133,7 +119,6 @@ class Follower:
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""
-        self._awaited.clear()
         for (ip, port), key in self._keys.items():
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
@@ -147,10 +132,6 @@ class Follower:
             return
         with self.endpoint.packed():  # (what came together leaves together)
             for to, message in outs:
-                reply_to: object = getattr(message, "reply_to", "")
-                if reply_to:
-                    for ip, port, _ in to:
-                        self._awaited.answered((ip, port), str(reply_to))
                 if len(to) > 1:  # (a push: encoded once for all)
                     addrs = [(ip, port) for ip, port, _ in to]
                     keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
