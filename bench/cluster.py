@@ -98,10 +98,11 @@ def _profiles_written(members: list[tuple[subprocess.Popen[bytes], int]], nats: 
         proc.wait(30)
 
 
-def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm, int]:
+def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm, int, str]:
     """A join storm of `count` peers over `registries` registries, then the registry that
-    decides killed with them all online; and how many peers moved to another registry in
-    the storm (their own was only busy)."""
+    decides killed with them all online; how many peers moved to another registry in the
+    storm (their own was only busy); and each server's CPU seconds in the storm (the
+    registry that decides, the others, nats-server)."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
     nats, url = nats_server(root / "nats")
     members: list[tuple[subprocess.Popen[bytes], int]] = []
@@ -131,11 +132,17 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         def servers_cpu() -> float:
             return sum(_cpu_of(p.pid) for p, _ in members if p.poll() is None) + _cpu_of(nats.pid)
 
+        def each_cpu() -> list[float]:
+            return [_cpu_of(p.pid) for p, _ in members] + [_cpu_of(nats.pid)]
+
         before, server_before = sum(c.ask("report")["cpu"] for c in crowds), servers_cpu()
+        each_before = each_cpu()
         t0 = time.perf_counter()
         for crowd in crowds:
             crowd.ask("go")
         took, total = _until(crowds, "complete", count, limit)
+        each = [f"{after - b:.1f}" for after, b in zip(each_cpu(), each_before, strict=True)]
+        split = f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}"
         join = Storm(
             time.perf_counter() - t0 if took == took else took,
             int(total["complete"]),
@@ -147,7 +154,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         if os.environ.get("BENCH_PROFILE"):
             _profiles_written(members, [str(arg) for arg in nats.args])  # type: ignore[union-attr]
             failed = False
-            return join, Storm(float("nan"), 0, 0, 0.0, 0.0), moved
+            return join, Storm(float("nan"), 0, 0, 0.0, 0.0), moved, split
         members[0][0].kill()  # the first started decides
         members[0][0].wait()
         for crowd in crowds:
@@ -174,7 +181,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         if failed:  # (also when the run stopped on an error)
             keep_logs(sorted(root.glob("*.log")), f"a storm of {count:,} on {registries}")
         shutil.rmtree(root, ignore_errors=True)
-    return join, failover, moved
+    return join, failover, moved, split
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -190,12 +197,13 @@ def main(argv: list[str] | None = None) -> None:
         f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
         f"peers in {args.procs} processes",
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
-         "CPU s: servers / peers", "service / one", "deciding one killed: all back"],
+         "CPU s: servers / peers", "CPU s: lead / relays / NATS", "service / one",
+         "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
             one, _ = ours(count, args.procs, args.limit)
-            join, failover, moved = service(count, args.procs, args.registries, args.limit)
+            join, failover, moved, split = service(count, args.procs, args.registries, args.limit)
             both = join.took == join.took and one.took == one.took
             ratio = join.took / one.took if both else float("nan")
             table.add(
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
                 _s(join.took),
                 f"{join.done:,} / {join.gave_up} / {moved}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
+                split,
                 f"{ratio:.2f}x" if ratio == ratio else "",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
