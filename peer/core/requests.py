@@ -166,12 +166,10 @@ class Requests:
             return True
         return False
 
-    def _start(
-        self, request: Request, now: float, again: bool = False, longer: bool = False
-    ) -> None:
+    def _start(self, request: Request, now: float, again: bool = False) -> None:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
         request.since, key, sent = now, request.message.id, self._sent
-        sent.again(key, request, now, longer=longer) if again else sent.start(key, request, now)
+        sent.again(key, request, now) if again else sent.start(key, request, now)
 
     def _room_line_on_its_way(self) -> str | None:
         """The id of the last room line sent as a datagram, or waiting for the pace, and
@@ -257,7 +255,7 @@ class Requests:
         first. One whose round ran out (or whose answer over TCP did not come within
         STREAM_WAIT) is given up only when nothing came from the registry during it (the
         last time anything did is `heard`), or after EXTRA_ROUNDS more: the registry runs,
-        behind (each round then waits twice as long), or the copies were lost. A keepalive
+        behind, or the copies were lost. A keepalive
         has all its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is
         lost whole); one answered Busy, rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
@@ -275,7 +273,7 @@ class Requests:
                 heard_meanwhile or isinstance(request.message, Keepalive)
             ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
-                self._start(request, now, True, longer=heard_meanwhile)
+                self._start(request, now, True)
                 again_round.append(request)
             else:
                 given_up.append(request)

@@ -3,9 +3,11 @@ retransmission timeout (RFC 6298), at the pace of the product's rounds (docs/GUI
 round is ATTEMPTS copies, the timeout apart; the timeout follows the round trips of requests
 answered at their first copy (SRTT, RTTVAR; Karn's rule: none from a request sent again),
 never below wire.reliable.TIMEOUT, and doubles, up to RTO_MAX, when the registry shows it is
-behind: a request answered only after copies, or a round unanswered while the registry was
-heard from. A registry seconds behind in a join storm is then asked again every few seconds,
-not every half second; a quick one on a lossy LAN as ever, five times half a second apart.
+behind: a request answered only after copies. (A round unanswered while the registry answers
+the rest, as one holding saves while its storage is away, is not a measure of its pace: the
+next round keeps the timeout.) A registry seconds behind in a join storm is then asked
+again every few seconds, not every half second; a quick one on a lossy LAN as ever, five
+times half a second apart.
 Direct messages between peers keep wire.reliable's fixed rule. Sans-IO: the caller
 supplies `now`.
 """
@@ -118,8 +120,8 @@ class RetryWaits(Generic[T]):
         #: The keys in flight, as a live view (read-only).
         self.ids: KeysView[str] = self._flights.keys()
         self._seq = 0
-        # of those the last `due` gave up: their order, and their round's wait
-        self._given_up: dict[str, tuple[int, float]] = {}
+        # of those the last `due` gave up: their order
+        self._given_up: dict[str, int] = {}
         self._alarm = alarm or Alarm()
 
     def _round(self, old: Flight[T], now: float, copies: int, wait: float) -> None:
@@ -140,17 +142,16 @@ class RetryWaits(Generic[T]):
         old.item = item
         self._round(old, now, old.copies + 1, self.round_trip.rto)
 
-    def again(self, key: str, item: T, now: float, *, longer: bool = False) -> None:
-        """Start a new round of tries for `item` at `now`, its copy sent again: one the last
-        `due` gave up on keeps its place among those in flight (else as `start`), its wait
-        doubled when `longer` (the registry was heard from all the same: it is behind)."""
-        given_up = self._given_up.get(key)
-        if given_up is None:
+    def again(self, key: str, item: T, now: float) -> None:
+        """Start a new round of tries for `item` at `now`, its copy sent again, at the
+        timeout of now: one the last `due` gave up on keeps its place among those in flight
+        (else as `start`)."""
+        seq = self._given_up.get(key)
+        if seq is None:
             self.start(key, item, now)
             self._flights[key].copies += 1  # a copy of what went before
             return
-        seq, wait = given_up
-        wait = self.round_trip.backed_off(wait) if longer else self.round_trip.rto
+        wait = self.round_trip.rto
         self._round(Flight(key, item, seq, now, 0, wait, now, 0), now, 2, wait)
         ordered = sorted(self._flights.items(), key=lambda kv: kv[1].seq)
         self._flights.clear()  # the same dict, reordered: `ids` views it
@@ -186,7 +187,7 @@ class RetryWaits(Generic[T]):
         for flight in [f for f in self._flights.values() if f.deadline <= now]:
             if not flight.left:
                 del self._flights[flight.key]
-                self._given_up[flight.key] = (flight.seq, flight.wait)
+                self._given_up[flight.key] = flight.seq
                 failed.append(flight.item)
                 continue
             flight.sent_at, flight.copies, flight.left = now, flight.copies + 1, flight.left - 1

@@ -68,17 +68,22 @@ def test_a_round_is_five_copies_half_a_second_apart_from_a_quick_registry() -> N
     assert waits.round_trip.rto == TIMEOUT  # unheard: perhaps lost, perhaps gone
 
 
-def test_rounds_unanswered_while_heard_from_wait_twice_as_long_up_to_the_cap() -> None:
+def test_a_round_unanswered_keeps_the_wait_and_answers_after_copies_double_it_to_the_cap() -> None:
     waits: RetryWaits[str] = RetryWaits()
     waits.start("a", "a", T0)
     _, now = copy_times(waits, "a", T0)
+    waits.again("a", "a", now)  # unanswered while the registry answered the rest
+    times, now = copy_times(waits, "a", now)
+    assert len(times) == ATTEMPTS and times[1] - times[0] == pytest.approx(TIMEOUT)
+    waits.answer("a", None)
     gaps = []
-    for _ in range(6):
-        waits.again("a", "a", now, longer=True)  # the registry was heard from: behind
-        times, end = copy_times(waits, "a", now)
-        assert len(times) == ATTEMPTS
-        gaps.append(round(times[1] - times[0], 6))
-        now = end
+    for k in range(6):  # each answered only after a copy: the registry is behind
+        key = f"r{k}"
+        waits.start(key, key, now)
+        now += waits.round_trip.rto
+        waits.due(now)
+        waits.answer(key, now + 0.1)
+        gaps.append(waits.round_trip.rto)
     assert gaps == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0] and RTO_MAX == 8.0
     waits.start("b", "b", now)  # nothing measured since: the next request waits as long
     assert waits.next_wake() == now + RTO_MAX
