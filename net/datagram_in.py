@@ -90,6 +90,8 @@ class ReceivingDatagrams:
     _on_batch: OnBatch | None
     _on_message: OnMessage
     _gate: Callable[[Addr], bool] | None
+    #: Whether data naming a live session is offered to `_gate` too (EndpointOptions).
+    _gate_sessions: bool
     _outgoing: Outgoing
     _new_id: IdMaker
 
@@ -174,8 +176,12 @@ class ReceivingDatagrams:
     def _datagram(self, data: bytes, addr: Addr) -> None:
         """Open, decode and hand over one datagram read from `addr`. The usual one, a
         message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
-        if self._gate is not None and not self._gate(addr):
-            return  # flood control: dropped before any work is spent on it
+        gate = self._gate
+        if gate is not None:
+            if not self._gate_sessions and self.channel.in_session(data, addr, self._drain_now):
+                gate = None  # a live session's: opened, and its messages not counted
+            elif not gate(addr):
+                return  # flood control: dropped before any work is spent on it
         opened = self.channel.open(data, addr, self._drain_now)
         body = opened.data
         if body is None or opened.send:
@@ -188,9 +194,9 @@ class ReceivingDatagrams:
         except DecodeError as exc:
             self._undecoded(exc, addr, key)
             return
-        if self._gate is not None:
+        if gate is not None:
             for index in range(1, len(messages)):
-                if not self._gate(addr):  # each further message counts against the allowance
+                if not gate(addr):  # each further message counts against the allowance
                     del messages[index:]
                     break
         if self._on_batch is not None:

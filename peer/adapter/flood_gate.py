@@ -2,6 +2,13 @@
 it is opened or decoded, as the registry does (wire/flood_gate.py), so that a flood from
 one address costs the peer as little as possible and never takes its event loop.
 
+Data naming a live session at its source address is not offered to it (the endpoint's
+`gate_sessions`): it is opened, as WireGuard opens every transport datagram whose index
+names a session, and a forged or replayed one costs one decryption and is dropped. So the
+gate counts handshakes, unknown sessions and junk, and two peers chatting are bound only by
+their own speed. Handshake initiations are further bounded by the secure channel's load
+rule (secure/handshake_load.py).
+
 The rate is far above what people and the registry send: a peer paces what its user types
 below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
 relays of a busy room or channel come all from one address) is never dropped.
