@@ -2,7 +2,8 @@
 data naming a live session at its source address is opened without asking the gate, so a
 peer sending fast is never cut at the gate's rate, and a forged or replayed datagram
 naming that session costs one decryption at most; whatever else an address sends (a
-handshake initiation first) is still counted and dropped unopened beyond the rate."""
+handshake initiation first) is still counted and dropped unopened beyond the rate. While
+the peer lags behind its socket, each key is held to the rate, so others still get in."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from net.endpoint import Endpoint
 from peer.adapter.flood_gate import PEER_BURST, PeerGate
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from secure.noise import Handshake
+from secure.sessions import Session
 from wire.codec import encode
 from wire.messages import Chat, Message
 
@@ -53,20 +55,25 @@ def bob_endpoint(got: list[Message]) -> tuple[Endpoint, PeerGate]:
         channel=SecureChannel(X25519PrivateKey.generate()),
         session="b",
         gate=gate,
-        gate_sessions=False,
+        key_gate=gate.by_key,
     )
     endpoint._drain_now = NOW
     return endpoint, gate
 
 
-def session_with_bob(bob: Endpoint) -> tuple[SecureChannel, Decrypts]:
-    """Alice's channel, with a confirmed session to bob (bob's decryptions counted)."""
+def session_with_bob(bob: Endpoint, at: tuple[str, int] = ALICE) -> tuple[SecureChannel, Decrypts]:
+    """A new key's channel at `at` (alice's, unless said), with a confirmed session to bob
+    (bob's decryptions counted)."""
     alice = SecureChannel(X25519PrivateKey.generate())
     ((initiation, _),) = alice.seal(b"x", BOB, bob.channel.public, NOW)
-    ((response, _),) = bob.channel.open(initiation, ALICE, NOW).send
+    ((response, _),) = bob.channel.open(initiation, at, NOW).send
     ((first, _),) = alice.open(response, BOB, NOW).send
-    bob._datagram(first, ALICE)  # confirms bob's session (not a message: dropped as bad)
-    (session,) = [s for s in bob.channel._sessions.by_index.values() if s.confirmed]
+    bob._datagram(first, at)  # confirms bob's session (not a message: dropped as bad)
+    (session,) = [
+        s
+        for s in bob.channel._sessions.by_index.values()
+        if isinstance(s, Session) and s.confirmed and s.addr == at
+    ]
     counted = Decrypts(session.receiving)
     session.receiving = counted  # type: ignore[assignment]
     return alice, counted
@@ -131,3 +138,21 @@ def test_initiations_from_one_address_beyond_the_rate_are_dropped_before_any_dh(
     assert gate.dropped == extra
     assert opened[0] <= PEER_BURST
     assert not got
+
+
+def test_while_lagging_each_key_is_bounded_and_another_keys_messages_still_come() -> None:
+    got: list[Message] = []
+    bob, gate = bob_endpoint(got)
+    alice, decrypts = session_with_bob(bob)
+    bob._arrived = NOW  # a drain stopped short with more waiting: the socket lags
+    many = int(PEER_BURST) + 500
+    for n in range(many):
+        bob._datagram(sealed(alice, bob, chat(n)), ALICE)
+    assert len(got) == PEER_BURST and gate.dropped == 500  # opened, not decoded
+    assert decrypts.calls >= many
+    carol, _ = session_with_bob(bob, at=ATTACKERS[0])
+    bob._datagram(sealed(carol, bob, chat(many)), ATTACKERS[0])
+    assert len(got) == PEER_BURST + 1  # another key's message comes through the flood
+    bob._arrived = None  # caught up: no key is counted
+    bob._datagram(sealed(alice, bob, chat(many + 1)), ALICE)
+    assert len(got) == PEER_BURST + 2
