@@ -90,6 +90,9 @@ class ReceivingDatagrams:
     _on_batch: OnBatch | None
     _on_message: OnMessage
     _gate: Callable[[Addr], bool] | None
+    #: Given, what data naming a live session is offered to instead of `_gate`, and only
+    #: while the socket lags (EndpointOptions).
+    _key_gate: Callable[[Addr, bytes], bool] | None
     _outgoing: Outgoing
     _new_id: IdMaker
 
@@ -174,8 +177,16 @@ class ReceivingDatagrams:
     def _datagram(self, data: bytes, addr: Addr) -> None:
         """Open, decode and hand over one datagram read from `addr`. The usual one, a
         message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
-        if self._gate is not None and not self._gate(addr):
+        gate, key_gate = self._gate, self._key_gate
+        if key_gate is not None and self.channel.in_session(data, addr, self._drain_now):
+            # a live session's: opened, and counted by its key only while the socket lags
+            gate = None
+            if self._arrived is None:
+                key_gate = None
+        elif gate is not None and not gate(addr):
             return  # flood control: dropped before any work is spent on it
+        else:
+            key_gate = None
         opened = self.channel.open(data, addr, self._drain_now)
         body = opened.data
         if body is None or opened.send:
@@ -183,16 +194,15 @@ class ReceivingDatagrams:
             if body is None:
                 return
         key = opened.key
+        if key_gate is not None and not key_gate(addr, key):
+            return  # over its key's rate while we lag: dropped before it is decoded
         try:
             messages = decode_datagram_batch(body)
         except DecodeError as exc:
             self._undecoded(exc, addr, key)
             return
-        if self._gate is not None:
-            for index in range(1, len(messages)):
-                if not self._gate(addr):  # each further message counts against the allowance
-                    del messages[index:]
-                    break
+        if gate is not None and len(messages) > 1:
+            _further_within(gate, addr, messages)
         if self._on_batch is not None:
             self._on_batch(messages, addr, key)
             return
@@ -275,3 +285,12 @@ class ReceivingDatagrams:
         return Refused(
             self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
         )
+
+
+def _further_within(gate: Callable[[Addr], bool], addr: Addr, messages: list[Message]) -> None:
+    """Cut `messages`, of one datagram from `addr` that `gate` let in, after the first that
+    `gate` refuses: each message after the first counts against the address's allowance."""
+    for index in range(1, len(messages)):
+        if not gate(addr):
+            del messages[index:]
+            return

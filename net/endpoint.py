@@ -87,9 +87,15 @@ class EndpointOptions(TypedDict, total=False):
     #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals;
     #: without it the endpoint makes one of its own, writing to `log`.
     rejections: Rejections
-    #: The registry's flood control: every datagram and frame is first offered to it by
-    #: source address, and dropped undecoded when it says no.
+    #: The owner's flood control: every datagram and frame is first offered to it by
+    #: source address (but see `key_gate`), and dropped undecoded when it says no.
     gate: Callable[[Addr], bool] | None
+    #: A peer's: given, a datagram naming a live session at its source address is not
+    #: offered to `gate` but opened, as WireGuard does (a forged or replayed one costs one
+    #: decryption), and then, only while the socket lags (`behind`), offered to this by its
+    #: source and key, and dropped undecoded when it says no. Without it (a registry, whose
+    #: rate is what one peer may ask of it) `gate` counts every message.
+    key_gate: Callable[[Addr, bytes], bool] | None
     #: Handed the messages of one datagram together, in order (so the owner can record,
     #: show and answer them in one go); without it, `on_message` is handed them one by one.
     on_batch: OnBatch | None
@@ -176,6 +182,7 @@ class Endpoint(ReceivingDatagrams):
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
+        self._key_gate = options.get("key_gate")
         # which datagrams leave now and which wait to leave packed (net/outgoing.py)
         coalesce = options.get("coalesce_drains", False)
         self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)

@@ -287,6 +287,18 @@ class SecureChannel:
 
     # -- receiving ----------------------------------------------------------------------
 
+    def in_session(self, datagram: bytes, addr: Addr, now: float) -> bool:
+        """Whether `datagram` is DATA naming a session of ours with `addr` that `open`
+        would try to open (its header alone is read): what a peer opens without counting
+        it against its source's rate, as WireGuard opens every datagram naming a live
+        session. A forged or replayed one costs `open` one decryption."""
+        if datagram[:1] != _DATA_KIND or len(datagram) < OVERHEAD:
+            return False
+        session = self._by_index.get(_INDEX.unpack_from(datagram, 1)[0])
+        return (
+            type(session) is Session and session.addr == addr and now - session.made < REJECT_AFTER
+        )
+
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
         if datagram[:1] != _DATA_KIND:

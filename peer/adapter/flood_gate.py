@@ -2,6 +2,16 @@
 it is opened or decoded, as the registry does (wire/flood_gate.py), so that a flood from
 one address costs the peer as little as possible and never takes its event loop.
 
+Data naming a live session at its source address is not offered to it (the endpoint's
+`key_gate`): it is opened, as WireGuard opens every transport datagram whose index names a
+session, and a forged or replayed one costs one decryption and is dropped. So the gate
+counts handshakes, unknown sessions and junk, and two peers chatting are bound only by
+their own speed. Only while the peer lags behind its socket (as WireGuard's rules apply
+under load) is such data counted, at the same rate, by the key that sealed it
+(`by_key`), so that one key's flood cannot crowd out another's messages. Handshake
+initiations are further bounded by the secure channel's load rule
+(secure/handshake_load.py).
+
 The rate is far above what people and the registry send: a peer paces what its user types
 below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
 relays of a busy room or channel come all from one address) is never dropped.
@@ -46,6 +56,7 @@ class PeerGate:
         self._peer = peer
         self._rejected = rejected
         self._gate = FloodGate(PEER_RATE, PEER_BURST)
+        self._keys = FloodGate(PEER_RATE, PEER_BURST)
         self._clock = clock
         #: Messages dropped so far.
         self.dropped = 0
@@ -57,4 +68,14 @@ class PeerGate:
             return True
         self.dropped += 1
         self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
+        return False
+
+    def by_key(self, addr: Addr, key: bytes) -> bool:
+        """Whether to decode a datagram of a live session, sealed by `key`, that came from
+        `addr` while the peer lags behind its socket (each datagram counts one). The
+        registry's address is asked only once over the rate: it is never dropped."""
+        if self._keys.take(key.hex(), self._clock()) or addr == self._peer.server:
+            return True
+        self.dropped += 1
+        self._rejected("flood", f"flood from the key at {addr[0]}:{addr[1]}: dropped")
         return False

@@ -132,8 +132,8 @@ class PeerNode:
             log=self._debug,
             on_batch=self.received_batch,
             handoff=self.files.handoff,
-            # floods from one address are dropped unopened, in the one log of rejections
-            gate=PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop)),
+            gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
+            key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
         self._timer = WakeTimer(self._tick, spare=True)  # held acks beside keepalives
         self._wall_read_next = 0.0  # when `now` next reads the time of day
