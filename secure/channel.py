@@ -190,7 +190,7 @@ class SecureChannel:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
         while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
-        the caller's error (ValueError). The usual datagram takes no further call."""
+        the caller's error (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
         pair = (key, addr)
@@ -214,10 +214,7 @@ class SecureChannel:
             self._wait(peer, data, addr, now)
             self._initiate(peer, now, out)
             return out
-        counter = session.counter
-        session.counter = counter + 1
-        header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
+        out = [(self._data(session, data), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
