@@ -206,6 +206,8 @@ class LightClient:
     def send_acks(self) -> None:
         """Ack every id read since the last time, in as few Acks as hold them."""
         unacked, self._unacked, addr = self._unacked, [], self._ack_to
+        if self.sock.fileno() < 0:
+            return  # closed while its acks waited for the pass to end: nothing to answer
         for start in range(0, len(unacked), ACKS_PER_DATAGRAM):
             self._acks += 1
             ids = tuple(unacked[start : start + ACKS_PER_DATAGRAM])
