@@ -42,7 +42,6 @@ from registry.adapter.cluster.link import (
 from registry.adapter.cluster.store import JetStreamStore
 from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
-from registry.adapter.desk.service import DeskService
 from registry.adapter.loading import Backend
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
@@ -180,8 +179,7 @@ class ClusterRegistry:
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
         server.elsewhere = elsewhere
-        if isinstance(server.desk, DeskService):  # its clients learn where to go next
-            server.desk.registries = lambda: server.core.registries
+        server.desk.registries = lambda: server.core.registries  # its clients: where next
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
@@ -197,8 +195,7 @@ class ClusterRegistry:
             if members != known:
                 listed = tuple(sorted(members.values()))
                 server.handle(functools.partial(_listed, listed))
-                if isinstance(server.desk, DeskService):
-                    server.desk.tell_registries()
+                server.desk.tell_registries()
             for gone in set(known) - set(members):
                 server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
             known = members
