@@ -16,7 +16,7 @@ from net.datagram_out import DatagramOut
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
-from secure.channel import Opened, SecureChannel
+from secure.channel import DATA_KIND, Opened, SecureChannel
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message, Refused, TooBig, version_refusal
@@ -83,6 +83,9 @@ class ReceivingDatagrams:
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
+    #: Whether the last drain stopped short with datagrams still waiting: the socket lags
+    #: (a value, not a property: read for every datagram).
+    lagging: bool
     #: The time the drain being handled began: the `now` of each datagram it reads (one
     #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
     _drain_now: float = 0.0
@@ -90,8 +93,8 @@ class ReceivingDatagrams:
     _on_batch: OnBatch | None
     _on_message: OnMessage
     _gate: Callable[[Addr], bool] | None
-    #: Given, what data naming a live session is offered to instead of `_gate`, and only
-    #: while the socket lags (EndpointOptions).
+    #: Given, what DATA is offered to instead of `_gate`, once opened, and only while the
+    #: socket lags (EndpointOptions).
     _key_gate: Callable[[Addr, bytes], bool] | None
     _outgoing: Outgoing
     _new_id: IdMaker
@@ -157,6 +160,7 @@ class ReceivingDatagrams:
                 self._arrived = None
             elif self._arrived is None:  # unstamped: see `_arrived`
                 self._arrived = started
+            self.lagging = not emptied
             answers = self._outgoing.drain_ends()
             if answers:
                 self._sendto_each(answers)
@@ -178,10 +182,12 @@ class ReceivingDatagrams:
         """Open, decode and hand over one datagram read from `addr`. The usual one, a
         message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
         gate, key_gate = self._gate, self._key_gate
-        if key_gate is not None and self.channel.in_session(data, addr, self._drain_now):
-            # a live session's: opened, and counted by its key only while the socket lags
+        if key_gate is not None and data[:1] == DATA_KIND:
+            # a peer's DATA: opened before any gate, as WireGuard opens transport data (one
+            # naming no live session at `addr` is dropped by its header; a forged or
+            # replayed one costs one decryption), and counted by its key only in a lag
             gate = None
-            if self._arrived is None:
+            if not self.lagging:
                 key_gate = None
         elif gate is not None and not gate(addr):
             return  # flood control: dropped before any work is spent on it

@@ -90,11 +90,12 @@ class EndpointOptions(TypedDict, total=False):
     #: The owner's flood control: every datagram and frame is first offered to it by
     #: source address (but see `key_gate`), and dropped undecoded when it says no.
     gate: Callable[[Addr], bool] | None
-    #: A peer's: given, a datagram naming a live session at its source address is not
-    #: offered to `gate` but opened, as WireGuard does (a forged or replayed one costs one
-    #: decryption), and then, only while the socket lags (`behind`), offered to this by its
-    #: source and key, and dropped undecoded when it says no. Without it (a registry, whose
-    #: rate is what one peer may ask of it) `gate` counts every message.
+    #: A peer's: given, a DATA datagram is not offered to `gate` but opened, as WireGuard
+    #: opens transport data (one naming no live session at its source address is dropped
+    #: by its header; a forged or replayed one costs one decryption), and then, only while
+    #: the socket lags (`lagging`), offered to this by its source and key, and dropped
+    #: undecoded when it says no. Without it (a registry, whose rate is what one peer may
+    #: ask of it) `gate` counts every message.
     key_gate: Callable[[Addr, bytes], bool] | None
     #: Handed the messages of one datagram together, in order (so the owner can record,
     #: show and answer them in one go); without it, `on_message` is handed them one by one.
@@ -141,6 +142,7 @@ class Endpoint(ReceivingDatagrams):
     address: Addr = ("", 0)
     # when the datagram last read arrived, if the socket is not empty (see `behind`)
     _arrived: float | None = None
+    lagging = False  # the last drain stopped short (see `behind`)
     _stamped = False
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None

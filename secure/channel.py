@@ -111,7 +111,8 @@ KEY_REQUEST_SIZE = 64
 
 _DATA_HEADER = struct.Struct("<BIQ")
 _HEADER_SIZE = _DATA_HEADER.size
-_DATA_KIND = bytes((DATA,))
+#: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
+DATA_KIND = bytes((DATA,))
 #: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
 #: header. Longer ones are dropped unopened.
 _DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
@@ -284,21 +285,9 @@ class SecureChannel:
 
     # -- receiving ----------------------------------------------------------------------
 
-    def in_session(self, datagram: bytes, addr: Addr, now: float) -> bool:
-        """Whether `datagram` is DATA naming a session of ours with `addr` that `open`
-        would try to open (its header alone is read): what a peer opens without counting
-        it against its source's rate, as WireGuard opens every datagram naming a live
-        session. A forged or replayed one costs `open` one decryption."""
-        if datagram[:1] != _DATA_KIND or len(datagram) < OVERHEAD:
-            return False
-        session = self._by_index.get(_INDEX.unpack_from(datagram, 1)[0])
-        return (
-            type(session) is Session and session.addr == addr and now - session.made < REJECT_AFTER
-        )
-
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
-        if datagram[:1] != _DATA_KIND:
+        if datagram[:1] != DATA_KIND:
             return self._open_other(datagram, addr, now)
         # DATA, the usual datagram: opened here, without a further call
         if not OVERHEAD <= len(datagram) <= _DATA_MAX:

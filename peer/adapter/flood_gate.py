@@ -2,15 +2,14 @@
 it is opened or decoded, as the registry does (wire/flood_gate.py), so that a flood from
 one address costs the peer as little as possible and never takes its event loop.
 
-Data naming a live session at its source address is not offered to it (the endpoint's
-`key_gate`): it is opened, as WireGuard opens every transport datagram whose index names a
-session, and a forged or replayed one costs one decryption and is dropped. So the gate
-counts handshakes, unknown sessions and junk, and two peers chatting are bound only by
-their own speed. Only while the peer lags behind its socket (as WireGuard's rules apply
-under load) is such data counted, at the same rate, by the key that sealed it
-(`by_key`), so that one key's flood cannot crowd out another's messages. Handshake
-initiations are further bounded by the secure channel's load rule
-(secure/handshake_load.py).
+Data (a DATA datagram) is not offered to it (the endpoint's `key_gate`): it is opened, as
+WireGuard opens every transport datagram; one naming no live session at its source address
+is dropped by its header, and a forged or replayed one costs one decryption. So the gate
+counts handshakes and junk, and two peers chatting are bound only by their own speed. Only
+while the peer lags behind its socket (as WireGuard's rules apply under load) is such data
+counted, at the same rate, by the key that sealed it (`by_key`), so that one key's flood
+cannot crowd out another's messages. Handshake initiations are further bounded by the
+secure channel's load rule (secure/handshake_load.py).
 
 The rate is far above what people and the registry send: a peer paces what its user types
 below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose

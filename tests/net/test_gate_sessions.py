@@ -1,9 +1,10 @@
 """A peer's endpoint and its flood gate (net/datagram_in.py, peer/adapter/flood_gate.py):
-data naming a live session at its source address is opened without asking the gate, so a
-peer sending fast is never cut at the gate's rate, and a forged or replayed datagram
-naming that session costs one decryption at most; whatever else an address sends (a
-handshake initiation first) is still counted and dropped unopened beyond the rate. While
-the peer lags behind its socket, each key is held to the rate, so others still get in."""
+data is opened without asking the gate (what names no live session at its source address
+is dropped by its header), so a peer sending fast is never cut at the gate's rate, and a
+forged or replayed datagram naming that session costs one decryption at most; whatever
+else an address sends (a handshake initiation first) is still counted and dropped unopened
+beyond the rate. While the peer lags behind its socket, each key is held to the rate, so
+others still get in."""
 
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ def test_while_lagging_each_key_is_bounded_and_another_keys_messages_still_come(
     got: list[Message] = []
     bob, gate = bob_endpoint(got)
     alice, decrypts = session_with_bob(bob)
-    bob._arrived = NOW  # a drain stopped short with more waiting: the socket lags
+    bob.lagging = True  # a drain stopped short with more waiting: the socket lags
     many = int(PEER_BURST) + 500
     for n in range(many):
         bob._datagram(sealed(alice, bob, chat(n)), ALICE)
@@ -153,6 +154,6 @@ def test_while_lagging_each_key_is_bounded_and_another_keys_messages_still_come(
     carol, _ = session_with_bob(bob, at=ATTACKERS[0])
     bob._datagram(sealed(carol, bob, chat(many)), ATTACKERS[0])
     assert len(got) == PEER_BURST + 1  # another key's message comes through the flood
-    bob._arrived = None  # caught up: no key is counted
+    bob.lagging = False  # caught up: no key is counted
     bob._datagram(sealed(alice, bob, chat(many + 1)), ALICE)
     assert len(got) == PEER_BURST + 2
