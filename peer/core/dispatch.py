@@ -267,21 +267,24 @@ class PeerCore:
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        trust, life, receive = self.trust, self._life, self._received.receive
-        believed, inbox = trust.believed, self._parts.inbox
+        trust, life, received = self.trust, self._life, self._received
+        believed, inbox, from_peers = trust.believed, self._parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)
             one = believed(message, key, addr, emit)
-            if one is not None:
-                if from_registry:  # the direct messages it delivers, sealed to us: opened
-                    one = self.open_mail(one)
-                receive(one, addr, from_registry, now, emit)
-                if type(one) in _LISTS_KEYS:
-                    emit(KeysListed(one))
-                taken = True
+            if one is None:
+                continue
+            taken = True
+            if not from_registry:  # a peer's: straight to its handler, as it is waited on
+                from_peers[type(one)](one, addr, now, emit)
+                continue
+            one = self.open_mail(one)  # the direct messages it delivers, sealed to us
+            received.receive(one, addr, True, now, emit)
+            if type(one) in _LISTS_KEYS:
+                emit(KeysListed(one))
         if taken:
             if inbox.owed:
                 inbox.ack_owed(key, from_registry, now, emit)

@@ -66,8 +66,10 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._handlers = self._handler_table()
-        # what a peer's key may send (peer.core.trust): its chats, and the acks of ours to it
-        self._from_peers: dict[type, _Handler] = {
+        #: The handler of each type a peer's key may send (peer.core.trust): its chats, and
+        #: the acks of ours to it. Read-only: `PeerCore.receive_all` hands a peer's message
+        #: straight to it, as it is waited on.
+        self.from_peers: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
             Ack: parts.direct.acked,
             TooBig: self._peer_answer,
@@ -139,7 +141,7 @@ class Received:
         now."""
         kind = type(message)
         if not from_registry:
-            self._from_peers[kind](message, addr, now, emit)
+            self.from_peers[kind](message, addr, now, emit)
             return
         shared = self._shared
         if addr != shared.server:
