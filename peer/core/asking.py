@@ -6,6 +6,7 @@ Print actions; the message goes through peer.core.direct.
 from __future__ import annotations
 
 from peer.core.actions import Emit, Print
+from peer.core.commands import Send
 from peer.core.direct import DirectChats
 from peer.core.shared import Shared
 from wire.names import name_key
@@ -45,7 +46,7 @@ class Asking:
         if not text:
             emit(Print("[Cancelled.]", "system"))
             return
-        self._direct.send(to, text, now, emit)
+        self._direct.send(Send(to, text), now, emit)
 
     def _recipient(self, name: str, emit: Emit) -> None:
         if not name:

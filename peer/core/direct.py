@@ -6,6 +6,7 @@ Print actions; what goes to the registry goes through peer.core.registry_link.
 
 from __future__ import annotations
 
+from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
@@ -39,10 +40,13 @@ class DirectChats:
 
     # -- sending ------------------------------------------------------------------------
 
-    def send(self, to: str, text: str, now: float, emit: Emit) -> None:
-        """The user sends `text` to `to`: directly when the table has them online, else to
-        the registry, which saves it for them; not at all when it is too long (said)."""
-        if not text_ok(text, emit):
+    def send(self, typed: commands.Send, now: float, emit: Emit) -> None:
+        """The user sends `typed.text` to `typed.to`: directly when the table has them
+        online, else to the registry, which saves it for them; not at all when it is too
+        long (said)."""
+        to, text = typed.to, typed.text
+        # at most 4 bytes a character: a text this short fits without being encoded
+        if len(text) > MAX_TEXT // 4 and not text_ok(text, emit):
             return
         shared = self._shared
         entry = shared.table.entry(to)

@@ -4,6 +4,7 @@ registry when their recipient does not answer; direct messages received."""
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.commands import Send
 from peer.core.direct import DirectChats
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
@@ -19,7 +20,7 @@ def chats() -> tuple[DirectChats, list[pa.Action]]:
 def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -> None:
     made, out = shared(), list[pa.Action]()
     direct = DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS)
-    direct.send("bob", "hi", T0, out.append)
+    direct.send(Send("bob", "hi"), T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
     assert out == [pa.Send(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
@@ -31,13 +32,13 @@ def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
     made, out = shared(), list[pa.Action]()
     direct = DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS)
     made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
-    direct.send("bob", "hi", T0, out.append)
+    direct.send(Send("bob", "hi"), T0, out.append)
     assert [type(a) for a in out] == [pa.Send]
 
 
 def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct, out = chats()
-    direct.send("bob", "hi", T0, out.append)
+    direct.send(Send("bob", "hi"), T0, out.append)
     assert direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert prints(out) == ["[Message received by bob.]"]
     assert not direct.awaiting_ack("a-1") and not direct.waiting()
@@ -46,18 +47,18 @@ def test_an_ack_says_received_and_ends_the_wait() -> None:
 
 def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere() -> None:
     direct, out = chats()
-    direct.send("carol", "later", T0, out.append)
+    direct.send(Send("carol", "later"), T0, out.append)
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "carol", "later")]
     out.clear()
-    direct.send("dave", "hi", T0, out.append)
+    direct.send(Send("dave", "hi"), T0, out.append)
     assert prints(out) == ["[No user named dave. Type who to see the names.]"]
-    direct.send("bob", "x" * (MAX_TEXT + 1), T0, out.append)
+    direct.send(Send("bob", "x" * (MAX_TEXT + 1)), T0, out.append)
     assert prints(out)[-1].startswith("[Message too long:")
 
 
 def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     direct, out = chats()
-    direct.send("bob", "hi", T0, out.append)
+    direct.send(Send("bob", "hi"), T0, out.append)
     out.clear()
     for n in range(1, ATTEMPTS + 1):
         direct.tick(T0 + n * TIMEOUT, out.append)
@@ -69,7 +70,7 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
 
 def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:
     direct, out = chats()
-    direct.send("bob", "hi", T0, out.append)
+    direct.send(Send("bob", "hi"), T0, out.append)
     out.clear()
     refusal = Refused("b-1", "a-1", version_refusal("2"))
     assert direct.answered(refusal, BOB, T0, out.append)
@@ -79,8 +80,10 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
 
 def test_what_follows_a_long_message_waits_for_its_ack() -> None:
     direct, out = chats()
-    direct.send("bob", "x" * (MAX_TEXT - 10), T0, out.append)  # over TCP: longer than a datagram
-    direct.send("bob", "short", T0, out.append)
+    direct.send(
+        Send("bob", "x" * (MAX_TEXT - 10)), T0, out.append
+    )  # over TCP: longer than a datagram
+    direct.send(Send("bob", "short"), T0, out.append)
     assert [m.id for m in sent(out)] == ["a-1"]
     assert direct.holds("a-2") and [s.id for s in direct.undelivered()] == ["a-1", "a-2"]
     out.clear()
