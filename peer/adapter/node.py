@@ -460,11 +460,8 @@ class PeerNode:
         ids, outbox, room) moves to the new name's files and the old token file goes, so that
         `-c <new name>` finds everything and the token is kept once."""
         previous = self._state
-        state = PeerStateFile(self._data_dir, name)
         try:
-            if previous.path != state.path:
-                previous.move_to(state)
-            state.save_token(token, name)
+            state = previous.moved_to(name, token)
         except OSError as exc:
             why = os_reason(exc)
             self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
@@ -475,12 +472,7 @@ class PeerNode:
             # the name, so no other start of it should run)
             with contextlib.suppress(OSError, StartRefused):
                 self._locks.append(lock(self._data_dir, name))
-            previous.close()
-            try:
-                previous.save_renamed(name)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    previous.path.unlink()  # the token must not stay under both names
+            previous.left_for(name)
 
     def _finish(self, code: int) -> None:
         # A failed start's script may have lines on their way (the refusal can come before

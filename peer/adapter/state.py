@@ -164,6 +164,26 @@ class PeerStateFile:
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen.replace(_seen_records(self.load_seen()))
 
+    def moved_to(self, name: str, token: str) -> PeerStateFile:
+        """The state of `name`, which this one's name was renamed to: this name's kept
+        state moved to its files (unless both are one file: a change of case), and `token`
+        kept there. Raises OSError (`left_for` does the rest)."""
+        state = PeerStateFile(self.root, name)
+        if self.path != state.path:
+            self.move_to(state)
+        state.save_token(token, name)
+        return state
+
+    def left_for(self, name: str) -> None:
+        """After `moved_to(name)` moved this name's state: its file says where it went
+        (see `follow_renames`), or goes, as the token must not stay under both names."""
+        self.close()
+        try:
+            self.save_renamed(name)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
     def move_to(self, other: PeerStateFile) -> None:
         """Move this name's kept state (shown ids, outbox, room, log of what is sent, key,
         history) to
