@@ -157,3 +157,22 @@ def test_while_lagging_each_key_is_bounded_and_another_keys_messages_still_come(
     bob.lagging = False  # caught up: no key is counted
     bob._datagram(sealed(alice, bob, chat(many + 1)), ALICE)
     assert len(got) == PEER_BURST + 2
+
+
+def test_data_naming_no_live_session_is_dropped_by_its_header_from_any_address() -> None:
+    got: list[Message] = []
+    bob, gate = bob_endpoint(got)
+    _, decrypts = session_with_bob(bob)
+    opened = decrypts.calls
+    junk = [bytes((DATA,)) + os.urandom(60) for _ in range(int(PEER_BURST) + 100)]
+    for addr in ATTACKERS:
+        for datagram in junk:
+            bob._datagram(datagram, addr)
+    assert not got and decrypts.calls == opened  # nothing opened: no session is named
+    assert bob.channel.dropped["no such session"] == len(junk) * len(ATTACKERS)
+    # the junk took nothing of an address's allowance: its first handshake is still opened
+    stranger = SecureChannel(X25519PrivateKey.generate())
+    ((initiation, _),) = stranger.seal(b"x", BOB, bob.channel.public, NOW)
+    drops = bob.channel.dropped.total()
+    bob._datagram(initiation, ATTACKERS[0])
+    assert gate.dropped == 0 and bob.channel.dropped.total() == drops
