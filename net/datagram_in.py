@@ -83,8 +83,7 @@ class ReceivingDatagrams:
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
-    #: Whether the last drain stopped short with datagrams still waiting: the socket lags
-    #: (a value, not a property: read for every datagram).
+    #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging: bool
     #: The time the drain being handled began: the `now` of each datagram it reads (one
     #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
@@ -183,9 +182,8 @@ class ReceivingDatagrams:
         message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
         gate, key_gate = self._gate, self._key_gate
         if key_gate is not None and data[:1] == DATA_KIND:
-            # a peer's DATA: opened before any gate, as WireGuard opens transport data (one
-            # naming no live session at `addr` is dropped by its header; a forged or
-            # replayed one costs one decryption), and counted by its key only in a lag
+            # a peer's DATA: opened before any gate, as WireGuard opens transport data (see
+            # EndpointOptions.key_gate), and counted by its key only while the socket lags
             gate = None
             if not self.lagging:
                 key_gate = None

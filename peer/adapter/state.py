@@ -165,9 +165,8 @@ class PeerStateFile:
             self._seen.replace(_seen_records(self.load_seen()))
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
-        """The state of `name`, which this one's name was renamed to: this name's kept
-        state moved to its files (unless both are one file: a change of case), and `token`
-        kept there. Raises OSError (`left_for` does the rest)."""
+        """The state of `name`, after a rename to it: this one's moved there (unless one
+        file: a change of case), with `token`. Raises OSError. Then `left_for`."""
         state = PeerStateFile(self.root, name)
         if self.path != state.path:
             self.move_to(state)
@@ -175,8 +174,8 @@ class PeerStateFile:
         return state
 
     def left_for(self, name: str) -> None:
-        """After `moved_to(name)` moved this name's state: its file says where it went
-        (see `follow_renames`), or goes, as the token must not stay under both names."""
+        """After `moved_to(name)`: this name's file says where it went (`follow_renames`),
+        or goes, as the token must not stay under both names."""
         self.close()
         try:
             self.save_renamed(name)

@@ -41,9 +41,8 @@ class DirectChats:
     # -- sending ------------------------------------------------------------------------
 
     def send(self, typed: commands.Send, now: float, emit: Emit) -> None:
-        """The user sends `typed.text` to `typed.to`: directly when the table has them
-        online, else to the registry, which saves it for them; not at all when it is too
-        long (said)."""
+        """The user sends `typed.text` to `typed.to`: directly when the table has them online,
+        else to the registry, which saves it for them; not at all when too long (said)."""
         to, text = typed.to, typed.text
         # at most 4 bytes a character: a text this short fits without being encoded
         if len(text) > MAX_TEXT // 4 and not text_ok(text, emit):

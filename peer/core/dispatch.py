@@ -280,11 +280,10 @@ class PeerCore:
             taken = True
             if not from_registry:  # a peer's: straight to its handler, as it is waited on
                 from_peers[type(one)](one, addr, now, emit)
-                continue
-            one = self.open_mail(one)  # the direct messages it delivers, sealed to us
-            received.receive(one, addr, True, now, emit)
-            if type(one) in _LISTS_KEYS:
-                emit(KeysListed(one))
+            else:  # the direct messages it delivers, sealed to us, opened
+                received.receive(self.open_mail(one), addr, True, now, emit)
+                if type(one) in _LISTS_KEYS:
+                    emit(KeysListed(one))
         if taken:
             if inbox.owed:
                 inbox.ack_owed(key, from_registry, now, emit)
