@@ -7,7 +7,6 @@ actions.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -21,13 +20,7 @@ from wire.messages import Deregister, Join, Leave, Register, Rename, TableReques
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to: a join (is a line room text?), a
-#: rename (who sends?), a dereg or a reg (may it be sent at all?), a leave (a /join after it
-#: must reach the registry after it: were the join to overtake it, or the leave be lost and
-#: sent again, the registry would answer the join as one for the room we are in, and then
-#: take us out), the whole table (a name typed may be in it: after a Welcome into a big
-#: table, which has none). Lines typed while one is on its way, by a quick hand or a script,
-#: wait for its answer, so that they are carried out in the order typed.
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
 _CHANGES = (Join, Leave, Rename, Deregister, Register, TableRequest)
 
 
@@ -39,8 +32,7 @@ class TypedInput:
         self._shared = parts.shared
         self._lines = parts.shared.lines
         self._life = parts.shared.life
-        #: Whether a change the next typed line depends on is on its way (`_CHANGES`).
-        self._changing = functools.partial(parts.shared.requests.any_of, _CHANGES, streamed=True)
+        self._requests = parts.shared.requests
         self._commands = self._command_table()
 
     @property
@@ -132,7 +124,8 @@ class TypedInput:
                 self.line(text, now, emit)
 
     def _input_ended(self, now: float, emit: Emit) -> None:
-        """Quit, once the lines that wait for a change are carried out (see _CHANGES)."""
+        """Quit, once the lines that wait for a change are carried out (see
+        TypedInput._changing)."""
         if self._lines.waiting or self._changing():
             self._lines.hold(None)
         else:
@@ -148,6 +141,17 @@ class TypedInput:
                 self._parts.leaving.quit("", now, emit)
             else:
                 self._carry_out(text, now, emit)
+
+    def _changing(self) -> bool:
+        """Whether a change that the next typed line depends on is on its way: a join (is
+        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
+        all?), a leave (a /join after it must reach the registry after it: were the join
+        to overtake it, or the leave be lost and sent again, the registry would answer the
+        join as one for the room we are in, and then take us out), the whole table (a
+        name typed may be in it: after a Welcome into a big table, which has none). Lines
+        typed meanwhile, by a quick hand or a script, wait for its answer, so that they are
+        carried out in the order typed."""
+        return self._requests.any_of(_CHANGES, streamed=True)
 
     def register_again(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""

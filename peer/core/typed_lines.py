@@ -1,6 +1,6 @@
 """Typed lines that cannot be carried out yet: those typed before the first registration
 is answered (each may need the table or the token), and those typed while a change they
-may depend on is on its way (a join, a rename, a dereg: see typed_input._CHANGES). Both
+may depend on is on its way (a join, a rename, a dereg: see TypedInput._changing). Both
 are carried out in the order typed once they can be; None stands for the end of input.
 Sans-IO: lines dropped are said in Print actions.
 """
