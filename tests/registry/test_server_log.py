@@ -162,7 +162,7 @@ def test_an_unusable_operator_key_file_closes_the_desk_not_the_registry(
         ]
         assert "delete the file to have a new key made, or put a key in it" in said[0]
         assert "chat works" in said[0]
-        server.console_line(".room")
+        server.console.line(".room")
         await asyncio.sleep(0)  # the end of this pass, where the console's lines are written
         assert lines[-1].startswith(f"  .room: The help desk's operator key file {where}")
         await server.close()
