@@ -172,12 +172,6 @@ class RegistryServer:
             os.close(self._lock)  # another registry may use the data directory now
             self._lock = -1
 
-    # -- the console's commands --------------------------------------------------------
-
-    def release(self, name: str) -> None:
-        """The console's `release`: forget `name`, so that anyone may take it."""
-        self.run_actions(self.core.release(name, self._now()))
-
     # -- events -------------------------------------------------------------------------
 
     def _admit(self, addr: Addr) -> bool:
@@ -204,25 +198,22 @@ class RegistryServer:
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time; the clocks are read once per datagram
         # (its `now` when it was admitted, its lag here), not per message
-        receive = functools.partial(self._receive_datagram, key=key, behind=self.endpoint.behind())
+        behind = self.endpoint.behind()
+        receive = functools.partial(self.core.receive, datagram=True, key=key, behind=behind)
         now = self._datagram_now
         self._carry_out_all(receive_batch(receive, messages, addr, trace, now=now))
         self._wake_stale = True
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
-        (a message handed over by another registry of the service, a registry gone)."""
+        (a message handed over by another registry of the service, a registry gone), or the
+        console's (`release`)."""
         self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
         if self._wake_stale:
             self._wake_stale = False
-            self._schedule()
-
-    def _receive_datagram(
-        self, message: Message, addr: Addr, now: float, *, key: bytes, behind: float
-    ) -> list[Action]:
-        return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
+            self._timer.set(self.core.next_wake())
 
     def _tick(self) -> None:
         self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
@@ -243,7 +234,7 @@ class RegistryServer:
         """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
         how every event ends (a test may hand it actions of its own)."""
         self._carry_out_all(actions)
-        self._schedule()
+        self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: list[Action]) -> None:
         """Carry out `actions` in order, each through `_carry_out`, up to a write that
@@ -297,9 +288,6 @@ class RegistryServer:
         if self.console.waiting:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self.console.write)
-
-    def _schedule(self) -> None:
-        self._timer.set(self.core.next_wake())
 
 
 def _fmt(addr: Addr) -> str:
