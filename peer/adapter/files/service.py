@@ -108,7 +108,9 @@ class FileService:
         why = transfer if isinstance(transfer, str) else changed(transfer)
         if why:
             if not isinstance(transfer, str):
-                self._run(lambda now, emit: self.core.source_changed(transfer, why, now, emit))
+                self._run(
+                    lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit)
+                )
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
             await refuse(decoder, writer, note)
             return
