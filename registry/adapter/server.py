@@ -18,7 +18,7 @@ from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
-from registry.adapter.loading import Backend, Loaded, load, lock, private
+from registry.adapter.loading import Backend, load, lock, private
 from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import RegistryConsole
 from registry.adapter.settings import RegistrySettings
@@ -69,7 +69,8 @@ class RegistryServer:
             if backend is None:
                 backend = Backend.from_files(FileStore(data_dir, self.log), data_dir)
             self._store = backend.store
-            self._set_up(load(data_dir, backend, self.rejections, settings))
+            self.desk, self.core = load(data_dir, backend, self.rejections, settings)
+            self._set_up(backend)
         except BaseException:
             os.close(self._lock)
             raise
@@ -77,12 +78,10 @@ class RegistryServer:
         #: others (registry/adapter/cluster/leader.py); None for a registry on its own
         self.elsewhere: Elsewhere | None = None
 
-    def _set_up(self, loaded: Loaded) -> None:
+    def _set_up(self, backend: Backend) -> None:
         """The rest of `__init__`, once the data directory, locked for this registry alone,
-        is loaded."""
-        self.desk = loaded.desk
-        self.core = loaded.core
-        self._key_made = loaded.key_made
+        is loaded from `backend`."""
+        self._key_made = backend.key_made
         # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff: tuple[frozenset[str], Handoff] = (
             frozenset(DESK_TYPES),
@@ -91,8 +90,8 @@ class RegistryServer:
         # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
         # a restarted peer registers again over a handshake of its own: the registry never
         # needs to make one because a peer is silent (under load, most would be)
-        channel = loaded.channel or SecureChannel(
-            loaded.static, answers_key_requests=True, rehandshakes_on_silence=False
+        channel = backend.channel or SecureChannel(
+            backend.static, answers_key_requests=True, rehandshakes_on_silence=False
         )
         self.endpoint = Endpoint(
             self._received,
