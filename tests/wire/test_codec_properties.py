@@ -26,36 +26,33 @@ from wire_strategies import (
     reference_decode,
 )
 
-from wire import (
-    MESSAGE_TYPES,
-    DecodeError,
-    Entry,
-    Message,
-    StoredMessage,
+from wire.codec import (
+    SHORT_TEXT,
     decode,
     decode_datagram,
     encode,
     encode_datagram,
     fits_datagram,
-)
-from wire.codec import (
-    SHORT_TEXT,
     json_value,
     record_size,
     travels_by_stream,
 )
-from wire.errors import OtherVersion
+from wire.errors import DecodeError, OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
+    MESSAGE_TYPES,
     Ack,
     Acks,
     Alias,
     Alive,
     Chat,
+    Entry,
     MailTaken,
+    Message,
     Notice,
     RoomList,
     Saved,
+    StoredMessage,
     TableUpdate,
     Welcome,
 )
