@@ -1,5 +1,9 @@
 """The running registry's console: its output (log lines and answers, in order) and what is
-typed there (registry commands, the help desk's, the question asked before stopping)."""
+typed there (registry commands, the help desk's).
+
+Ctrl-C or Ctrl-D on the prompt's empty line stops the registry. One that serves someone (peers
+online, a person at the help desk) asks first, as the prompt: `y` stops it, anything else
+keeps it running, and the same key pressed again at the question stops it (it was meant)."""
 
 from __future__ import annotations
 
@@ -16,10 +20,10 @@ from registry.adapter.console_commands import (
     is_registry_command,
     run_command,
 )
-from registry.adapter.console_stop import StopQuestion, serving
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
 from terminal.prompt import LinePrompt
+from wire.words import counted
 
 if TYPE_CHECKING:
     from registry.adapter.server import RegistryServer
@@ -43,7 +47,7 @@ class RegistryConsole:
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
         self._registry = registry
-        self._stop_question = StopQuestion(self._serves, registry.stop)
+        self._asked = ""  # the question before stopping, while it waits for its answer
         self._prompt = (
             LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted)
             if settings.prompt
@@ -138,10 +142,12 @@ class RegistryConsole:
         now, as for a line read from a pipe): a registry command, or the help desk's (its
         commands, and any line while the console serves someone). A registry command
         written with a "/" (`/who`) is the registry's even then."""
-        if self._stop_question.asking:
-            said = self._stop_question.answer(line)
-            if said:
-                self.say(said)
+        if self._asked:
+            self._asked = ""
+            if line.strip().lower() in ("y", "yes"):
+                self._registry.stop()
+            else:
+                self.say("The registry keeps running.")
             return
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
@@ -217,7 +223,7 @@ class RegistryConsole:
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""
         serves = self._registry.desk.console.serves
-        return self._stop_question.asking or (f"to {serves}> " if serves else "registry> ")
+        return self._asked or (f"to {serves}> " if serves else "registry> ")
 
     def _above(self, line: str) -> None:
         """Print `line` above the console's prompt."""
@@ -226,15 +232,20 @@ class RegistryConsole:
 
     def _interrupted(self) -> bool:
         """Ctrl-C or Ctrl-D on the console's empty line stops the registry, or asks first
-        when it serves someone (registry/adapter/console_stop.py)."""
-        self._stop_question.key()
+        when it serves someone (see the module)."""
+        registry = self._registry
+        online = len(registry.core.table.online())
+        at_desk = registry.desk.console.serves
+        whom = [f"{counted(online, 'peer')} online"] if online else []
+        whom += [f"{at_desk} at the help desk"] if at_desk else []
+        if self._asked or not whom:
+            self._asked = ""
+            registry.stop()
+        else:
+            self._asked = f"Stop the registry? It serves {' and '.join(whom)}. [y/N] "
         if self._prompt is not None:
             self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
         return True
-
-    def _serves(self) -> str:
-        registry = self._registry
-        return serving(len(registry.core.table.online()), registry.desk.console.serves)
 
 
 def _is_error(line: str) -> bool:
