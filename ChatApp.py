@@ -378,10 +378,10 @@ def _registry_output() -> Callable[[str], None]:
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
     """Run a mode's coroutine to its exit status, guarded (launcher/event_loop.py)."""
-    from launcher.event_loop import run  # here: asyncio is a third of --help's time
+    from launcher.event_loop import run_guarded  # here: asyncio is a third of --help's time
 
     _loaded()
-    return run(coro)
+    return run_guarded(coro)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.common import HOST, Table, loops_to_run, rate, ratio, run, scratch_folder
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
 from peer.core.actions import Print
-from registry.adapter.storage import Storage
+from registry.adapter.storage import Storage, mail_line
 from wire.messages import StoredMessage
 
 TARGET = 10_000.0
@@ -75,7 +75,7 @@ def storage_append(count: int, boxes: int = 1) -> float:
         ]
         t0 = time.perf_counter()
         for i, m in enumerate(messages):
-            storage.append(f"bob{i % boxes}", m)
+            storage.append_line(f"bob{i % boxes}", mail_line(m))
         return count / (time.perf_counter() - t0)
 
 

@@ -1,7 +1,7 @@
-"""Running a mode: its coroutine on an event loop, with the launcher's last line of defence.
-Ctrl-C is exit status 130, and an exception that escapes a callback (a bug of ours) costs
-the user one line on stderr, never a traceback. Imported once a mode starts, not for
---help: asyncio alone takes a third of typer's import time."""
+"""Running a mode: its coroutine on an event loop, with the launcher's last line of defence:
+an exception that escapes a callback (a bug of ours) costs the user one line on stderr,
+never a traceback (Ctrl-C is ChatApp.main's: exit status 130). Imported once a mode
+starts, not for --help: asyncio alone takes a third of typer's import time."""
 
 from __future__ import annotations
 
@@ -20,15 +20,6 @@ T = TypeVar("T")
 #: None: the file of that name in the temporary directory, found when an error comes.
 ERROR_LOG: Path | None = None
 ERROR_LOG_NAME = "chatapp-internal-errors.log"
-
-
-def run(coro: Coroutine[Any, Any, int]) -> int:
-    """Run `coro` to its exit status (130 on Ctrl-C)."""
-    try:
-        result = run_guarded(coro)
-    except KeyboardInterrupt:
-        return 130
-    return int(result)
 
 
 def run_guarded(coro: Coroutine[Any, Any, T]) -> T:

@@ -186,14 +186,8 @@ class LinePrompt:
                 app.exit()
         if self._task is not None:
             await asyncio.wait({self._task}, timeout=STOP_WAIT)
-        self._echo_again()
-
-    def remember(self, text: str) -> None:
-        """Keep the entered `text` in the history it belongs to (once, when entered twice in
-        a row), whichever history the input had loaded."""
-        history = self.session.history if self._which_history is None else self._which_history()
-        if history.get_strings()[-1:] != [text]:
-            history.append_string(text)
+        _echo_again(self._echoing)
+        self._echoing = None
 
     def next_line(self, buffer: Buffer) -> None:
         """Empty the input for the next line, with the history of what that line is (Up
@@ -223,54 +217,16 @@ class LinePrompt:
         first_key, self._first_key = self._first_key, None
         self.begun = time.monotonic() if first_key is None else first_key
         self.print_above([*self.prompt_text(), ("", text)])
-        if text.strip():
-            self.remember(text)
+        # kept in the history it belongs to (once, when entered twice in a row), whichever
+        # history the input had loaded
+        history = self.session.history if self._which_history is None else self._which_history()
+        if text.strip() and history.get_strings()[-1:] != [text]:
+            history.append_string(text)
         # a paste of several lines is several lines, each carried out as if typed: taken as
         # one, its line breaks would reach others as unreadable characters (only CR and LF
         # break it: str.splitlines would break at U+2028 and the like)
         for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
             on_line(each)
-
-    def _echo_off(self) -> None:
-        """The prompt has ended (Ctrl-C, Ctrl-D) but the program runs on and prints: the
-        terminal, back in its usual mode, would echo what is typed meanwhile in the middle
-        of the lines still coming, and a second Ctrl-C as `^C` with the next line joined to
-        it. Nothing typed now is carried out, so nothing is echoed; Ctrl-C still interrupts.
-        `_echo_again` puts the modes back."""
-        try:
-            import termios
-        except ImportError:  # no such terminal modes here (Windows)
-            return
-        try:
-            fd = sys.stdin.fileno()
-            modes = termios.tcgetattr(fd)
-            quiet = termios.tcgetattr(fd)
-            quiet[3] &= ~termios.ECHO
-            termios.tcsetattr(fd, termios.TCSANOW, quiet)
-        except (termios.error, OSError, ValueError):  # no terminal any more
-            return
-        self._echoing = modes
-
-    def _echo_again(self) -> None:
-        """The terminal's modes as they were before `_echo_off` (if it turned echo off),
-        and what was typed since dropped: it was not carried out, and left in the terminal
-        it would be read by the shell as the program exits, and run as a command."""
-        if self._echoing is None:
-            return
-        import termios
-
-        with contextlib.suppress(termios.error, OSError, ValueError):
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
-        self._echoing = None
-
-    @staticmethod
-    def _typed_ahead() -> TypedAhead:
-        """What was typed before the prompt started (terminal/typed_ahead.py)."""
-        try:
-            fd = sys.stdin.fileno()
-        except (OSError, ValueError):
-            return TypedAhead()
-        return read_typed_ahead(fd)
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         """Run the prompt from now on (inside the running event loop): each line entered goes
@@ -328,7 +284,7 @@ class LinePrompt:
         from prompt_toolkit.key_binding import merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
 
-        ahead = self._typed_ahead()
+        ahead = _typed_ahead()
         if ahead.lines:
             # The terminal echoed what was typed: the lines, and after them what was
             # typed of the next one (the prompt shows that once it reads it). Printed
@@ -351,5 +307,47 @@ class LinePrompt:
                     default=ahead.partial,
                 )
         if not self._stopping:
-            self._echo_off()
+            self._echoing = _echo_off()
             on_end()
+
+
+def _typed_ahead() -> TypedAhead:
+    """What was typed before the prompt started (terminal/typed_ahead.py)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):
+        return TypedAhead()
+    return read_typed_ahead(fd)
+
+
+def _echo_off() -> list[Any] | None:
+    """The prompt has ended (Ctrl-C, Ctrl-D) but the program runs on and prints: the
+    terminal, back in its usual mode, would echo what is typed meanwhile in the middle
+    of the lines still coming, and a second Ctrl-C as `^C` with the next line joined to
+    it. Nothing typed now is carried out, so nothing is echoed; Ctrl-C still interrupts.
+    Returns the modes `_echo_again` puts back (None: echo was not turned off)."""
+    try:
+        import termios
+    except ImportError:  # no such terminal modes here (Windows)
+        return None
+    try:
+        fd = sys.stdin.fileno()
+        modes = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (termios.error, OSError, ValueError):  # no terminal any more
+        return None
+    return modes
+
+
+def _echo_again(modes: list[Any] | None) -> None:
+    """The terminal's `modes` as they were before `_echo_off` (if it turned echo off),
+    and what was typed since dropped: it was not carried out, and left in the terminal
+    it would be read by the shell as the program exits, and run as a command."""
+    if modes is None:
+        return
+    import termios
+
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, modes)

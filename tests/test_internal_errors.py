@@ -24,7 +24,7 @@ def test_an_escaped_exception_is_one_line_and_a_saved_traceback(
         await asyncio.wait_for(after, 5)
         return 7  # ... and the loop carried on
 
-    assert event_loop.run(main()) == 7
+    assert event_loop.run_guarded(main()) == 7
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("[Internal error, please report it:")
     assert "ZeroDivisionError" in err[0] and str(tmp_path / "errors.log") in err[0]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from peer.adapter.sending_log import SendingLog
 from peer.adapter.state import PeerStateFile
-from registry.adapter.storage import Storage
+from registry.adapter.storage import Storage, mail_line
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 
@@ -43,7 +43,7 @@ def test_registry_mailboxes_keep_any_text(pairs: list[tuple[str, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Storage(Path(tmp))
         for message in messages:
-            store.append("bob", message)
+            store.append_line("bob", mail_line(message))
         again = Storage(Path(tmp))
         assert again.load_mail() == {"bob": messages}
         assert again.skipped_lines == 0

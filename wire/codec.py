@@ -145,17 +145,6 @@ def clear_request(data: bytes) -> tuple[str, str, str] | None:
     return kind, error.request_id, wire if type(wire) is str and wire.isalnum() else ""
 
 
-def encode_datagram(message: Message) -> bytes:
-    """Encode a message as one datagram; raise ValueError if it exceeds MAX_DATAGRAM.
-
-    Callers that may have big messages check `fits_datagram` first and use TCP otherwise.
-    """
-    data = encode(message)
-    if len(data) > MAX_DATAGRAM:
-        raise ValueError(f"{type(message).__name__} is {len(data)} bytes, over {MAX_DATAGRAM}")
-    return data
-
-
 def fits_datagram(data: bytes) -> bool:
     """Whether encoded bytes may travel as one datagram."""
     return len(data) <= MAX_DATAGRAM
@@ -187,13 +176,6 @@ def travels_by_stream(message: Message) -> bool:
     if type(message) is Relayed:
         return False  # an outcome per channel post: two ids
     return not fits_datagram(encode(message))
-
-
-def decode_datagram(data: bytes) -> Message:
-    """Decode a datagram of one message; raise DecodeError for oversized or malformed ones."""
-    if len(data) > MAX_DATAGRAM:
-        raise DecodeError(f"datagram of {len(data)} bytes, over {MAX_DATAGRAM}")
-    return decode(data)
 
 
 def decode_datagram_batch(data: bytes) -> list[Message]:

@@ -9,7 +9,7 @@ is shown once.
 The core dispatches each event to the part it concerns (docs/ARCHITECTURE.md lists
 them): the lifecycle (peer.core.lifecycle), direct chats (peer.core.direct), requests to the
 registry and the outbox (peer.core.registry_link), the answers, refusals and give-ups that come back
-(peer.core.answers, peer.core.refusals, peer.core.give_ups), rooms (peer.core.room_membership),
+(peer.core.answers, peer.core.request_ends), rooms (peer.core.room_membership),
 renames (peer.core.renames), the table (peer.core.table_news), registering (peer.core.registration),
 leaving (peer.core.leaving), the `message` command's questions (peer.core.asking) and the other
 commands (peer.core.typed_commands). They share the state gathered in peer.core.shared.
@@ -39,19 +39,18 @@ from peer.core.actions import (
 from peer.core.answers import Answers
 from peer.core.asking import Asking
 from peer.core.direct import DirectChats
-from peer.core.give_ups import ROOMS_DOWN as ROOMS_DOWN
-from peer.core.give_ups import GiveUps
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.outbox import Outbox
 from peer.core.parts import Parts
 from peer.core.received import Received
-from peer.core.refusals import Refusals
 from peer.core.registration import Registration
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.renames import Renames
+from peer.core.request_ends import ROOMS_DOWN as ROOMS_DOWN
+from peer.core.request_ends import RequestEnds
 from peer.core.requests import Request, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
@@ -156,7 +155,6 @@ class PeerCore:
         table_news = TableNews(shared, link, renames)
         registration = Registration(shared, link, table_news, membership, self._carry_out_early)
         leaving = Leaving(shared, link, direct)
-        refusals = Refusals(shared, link, membership, table_news, leaving)
         answers = Answers(shared, link, membership, self._take_answer)
         self._parts = parts = Parts(
             shared=shared,
@@ -168,9 +166,8 @@ class PeerCore:
             table_news=table_news,
             registration=registration,
             leaving=leaving,
-            refusals=refusals,
             answers=answers,
-            give_ups=GiveUps(shared, link, answers, refusals, leaving),
+            ends=RequestEnds(shared, link, answers, membership, table_news, leaving),
             asking=Asking(shared, direct),
             commands=Commands(shared, link, table_news),
         )
@@ -439,7 +436,7 @@ class PeerCore:
     # -- calls back from the parts ------------------------------------------------------
 
     def _request_failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
-        self._parts.give_ups.failed(request, now, emit, busy)
+        self._parts.ends.failed(request, now, emit, busy)
 
     def _register_again(self, emit: Emit) -> None:
         self._typed.register_again(emit)

@@ -8,13 +8,12 @@ from msgspec import Struct
 from peer.core.answers import Answers
 from peer.core.asking import Asking
 from peer.core.direct import DirectChats
-from peer.core.give_ups import GiveUps
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
-from peer.core.refusals import Refusals
 from peer.core.registration import Registration
 from peer.core.registry_link import RegistryLink
 from peer.core.renames import Renames
+from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
@@ -33,8 +32,7 @@ class Parts(Struct, frozen=True, eq=False):
     table_news: TableNews
     registration: Registration
     leaving: Leaving
-    refusals: Refusals
     answers: Answers
-    give_ups: GiveUps
+    ends: RequestEnds
     asking: Asking
     commands: Commands

@@ -114,7 +114,7 @@ class Received:
 
     def _taker_table(self) -> dict[type, _Taker]:
         """Who takes the registry's answer to each kind of request (a refusal of any is
-        Refusals')."""
+        RequestEnds')."""
         parts = self._parts
         answers, registration = parts.answers, parts.registration
         return {
@@ -181,7 +181,7 @@ class Received:
     def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says."""
         if isinstance(reply, Refused):
-            self._parts.refusals.refused(message, reply, now, emit)
+            self._parts.ends.refused(message, reply, now, emit)
             return
         taker = self._takers.get(type(message))
         if taker is not None:

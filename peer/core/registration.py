@@ -45,7 +45,7 @@ class Registration:
         self.after_welcome: list[Print] = []
 
     def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a registration of ours (a refusal is Refusals')."""
+        """The answer to a registration of ours (a refusal is RequestEnds')."""
         if isinstance(reply, Welcome):
             self.welcome(reply, now, emit)
 

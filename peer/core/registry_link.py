@@ -2,7 +2,7 @@
 in which order (what the user types goes after the outbox kept while the registry did not
 answer, one kept message at a time), what follows an answer or a give-up, keepalives, and
 whether the registry is away (peer.core.registry_watch). What an answer means to the user is
-peer.core.answers'; what a give-up means, peer.core.give_ups'. Sans-IO: Send actions.
+peer.core.answers'; what a give-up means, peer.core.request_ends'. Sans-IO: Send actions.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from wire.refusals import RefusalCode
 
 #: The requests that carry something the user sent: what a quit waits for (see
 #: `peer.core.leaving`), and what is kept in the outbox when the registry does not answer (see
-#: `peer.core.give_ups`).
+#: `peer.core.request_ends`).
 DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 
 #: What is told of a request given up on: the request, `now`, the actions, and whether it
-#: was given up as the registry stayed busy (peer.core.give_ups.GiveUps.failed).
+#: was given up as the registry stayed busy (peer.core.request_ends.RequestEnds.failed).
 Failed = Callable[[Request, float, Emit, bool], None]
 
 
@@ -75,7 +75,7 @@ class RegistryLink:
         if not requests.over(message.id):
             return
         if self._shared.life.phase is Phase.REPLACED:
-            return  # this start sends nothing more (see Refusals.replaced)
+            return  # this start sends nothing more (see Leaving.replaced)
         outbox = self._shared.outbox
         if not gave_up and message not in outbox:
             kept = self.next_kept()

@@ -42,7 +42,7 @@ class Renames:
         self._link.request(rename, now, emit)
 
     def answered(self, rename: Rename, reply: Message, now: float, emit: Emit) -> None:
-        """The registry did `rename` (a refusal is Refusals'); its update is still to come."""
+        """The registry did `rename` (a refusal is RequestEnds'); its update is still to come."""
         if self.renamed_to(rename, emit):
             self._to_show.append((name_key(rename.name), name_key(rename.new_name)))
 

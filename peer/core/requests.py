@@ -1,7 +1,7 @@
 """The peer's requests to the registry: in flight (by datagram, or over TCP after a TooBig),
 waiting behind a long or kept one (lines reach the registry in the order typed), awaiting
 their outcome, or given up with their late answers still taken (docs/PROTOCOL.md). Sans-IO;
-what answers and failures mean to the user is peer.core.answers' and peer.core.give_ups'."""
+what answers and failures mean to the user is peer.core.answers' and peer.core.request_ends'."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from net.endpoint import Endpoint
+from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from wire.words import counted
 
@@ -31,7 +32,7 @@ class Registry(Protocol):
 
     @property
     def desk(self) -> DeskViews: ...
-    def release(self, name: str) -> None: ...
+    def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -54,7 +55,7 @@ def _stop(registry: Registry, _: str) -> list[str]:
 
 
 def _release(registry: Registry, name: str) -> list[str]:
-    registry.release(name)
+    registry.handle(lambda core, now: core.release(name, now))
     return []
 
 

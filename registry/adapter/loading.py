@@ -50,28 +50,16 @@ class Backend(Struct, frozen=True):
         return cls(store, kept, static, key_made)
 
 
-class Loaded(Struct, frozen=True):
-    """What a registry loads from its data directory: its help desk (closed when its
-    operator key cannot be used), its core with the kept state, and its own key (with
-    whether it was made just now)."""
-
-    desk: DeskService
-    core: RegistryCore
-    static: X25519PrivateKey
-    key_made: bool
-    channel: SecureChannel | None
-
-
 def load(
     data_dir: Path,
     backend: Backend,
     rejections: Rejections,
     settings: RegistrySettings,
-) -> Loaded:
-    """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`)
-    and its core, with the state `backend` kept; `rejections` is the registry's one log of
-    refusals, whose `log` writes one log line. StorageError when the desk's key cannot be
-    used."""
+) -> tuple[DeskService, RegistryCore]:
+    """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`;
+    closed when its operator key cannot be used) and its core, with the state `backend`
+    kept; `rejections` is the registry's one log of refusals, whose `log` writes one log
+    line. StorageError when the desk's key cannot be used."""
     try:
         # the desk's connections are watched on the same period as the peers (HEARTBEAT)
         desk = DeskService(
@@ -101,7 +89,7 @@ def load(
         forget_after=settings.forget_after,
         newcomer_names=settings.newcomer_names,
     )
-    return Loaded(desk, core, backend.static, backend.key_made, backend.channel)
+    return desk, core
 
 
 #: The file in the data directory that a running registry holds locked.

@@ -56,7 +56,7 @@ async def run_registry(
         _not_carried_out(out)
         return 1
     server.catch_signals()
-    server.read_console()
+    server.console.read()
     public = server.endpoint.channel.public
     advert = advertise(bind, port, public, server.log) if settings.discovery else None
     try:

@@ -87,10 +87,6 @@ class Storage:
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
-    def save_table(self, table: Table) -> None:
-        """Replace the saved table atomically and durably (`table_text`, `write_table`)."""
-        self.write_table(table_text(table))
-
     def write_table(self, text: str) -> None:
         """Replace the saved table with `text` (made by `table_text`), atomically and
         durably."""
@@ -142,24 +138,20 @@ class Storage:
         with contextlib.suppress(FileNotFoundError):
             self._owner_path(box).unlink()
 
-    def append(self, owner: str, message: StoredMessage, *, sync: bool = True) -> None:
-        """Append one message to `owner`'s mailbox, durably.
+    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
+        """Append one message, made a line by `mail_line`, to `owner`'s mailbox, durably.
 
         With `sync=False` the line is only kept in memory: the caller must call `sync()`
         before anything that depends on it (the ack saying "saved") leaves. One `sync()`
         then writes and fsyncs every append since the last one, one write and one fsync per
         mailbox file (group commit). A crash before it loses only what nobody was told of.
         """
-        self.append_line(owner, mail_line(message), sync=sync)
-
-    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
-        """`append` for a message already made a line by `mail_line`."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
 
     def sync(self) -> None:
-        """Write and fsync every append waiting since the last `sync` (see `append`). On an
+        """Write and fsync every append waiting since the last `sync` (see `append_line`). On an
         error what was not made durable keeps waiting, so a later `sync` tries again."""
         pending, self._pending = self._pending, {}
         new_file = False

@@ -15,7 +15,6 @@ from .harness import HOST, TABLE_UPDATED, ChatEnv, direct
 from .secure_socket import SecureSocket
 
 from wire.codec import decode, encode  # isort: skip  (harness puts the repository on sys.path)
-from wire.framing import StreamDecoder  # isort: skip
 from wire.limits import FRAME_HEADER  # isort: skip
 from wire.keys import key_from_text  # isort: skip
 from wire.messages import Refused, Register, TooBig, Welcome, version_refusal  # isort: skip
@@ -40,11 +39,20 @@ def ask_over_tcp(port: int, data: bytes) -> list[object]:
     refuses the frame."""
     with socket.create_connection((HOST, port), timeout=5.0) as sock:
         sock.sendall(len(data).to_bytes(FRAME_HEADER, "big") + data)
-        decoder = StreamDecoder()
-        answers: list[object] = []
-        while not any(isinstance(m, Refused) for m in answers) and (chunk := sock.recv(65536)):
-            answers += decoder.feed(chunk)
-    return answers
+        received = b""
+        while chunk := sock.recv(65536):  # the refusal, then the end of the connection
+            received += chunk
+    return clear_frames(received)
+
+
+def clear_frames(data: bytes) -> list[object]:
+    """The messages in the clear frames `data` holds (wire/framing.py), the last one whole."""
+    found: list[object] = []
+    while data:
+        end = FRAME_HEADER + int.from_bytes(data[:FRAME_HEADER], "big")
+        found.append(decode(data[FRAME_HEADER:end]))
+        data = data[end:]
+    return found
 
 
 @pytest.mark.timeout(30)

@@ -3,7 +3,7 @@
     pip install atheris
     python tests/fuzz/atheris_decoders.py -atheris_runs=200000
 
-Any exception other than DecodeError from decode_datagram or StreamDecoder.feed, or a decoded
+Any exception other than DecodeError from decode_datagram_batch, or a decoded
 message that does not encode again to something that decodes to itself, is a bug.
 """
 
@@ -17,25 +17,18 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's root
 
 with atheris.instrument_imports():
-    from wire.codec import decode, decode_datagram, encode
+    from wire.codec import decode, decode_datagram_batch, encode
     from wire.errors import DecodeError
-    from wire.framing import StreamDecoder
 
 
 def one_input(data: bytes) -> None:
     try:
-        message = decode_datagram(data)
+        decoded = decode_datagram_batch(data)
     except DecodeError:
         pass
     else:
-        assert decode(encode(message)) == message
-    decoder = StreamDecoder()
-    cut = data[0] % (len(data) or 1) if data else 0
-    try:
-        decoder.feed(data[:cut])
-        decoder.feed(data[cut:])
-    except DecodeError:
-        pass
+        for message in decoded:
+            assert decode(encode(message)) == message
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from peer.core.change_lines import (
 )
 from peer.core.dispatch import PeerCore
 from peer.core.mail_lines import MAIL_SHOWN_EVERY
-from peer.core.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.core.registry_watch import SILENT_KEEPALIVES
+from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.core.requests import STREAM_WAIT
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import GAP_WAIT

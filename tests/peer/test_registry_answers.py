@@ -1,4 +1,4 @@
-"""Answers, Refusals and GiveUps: the registry's answers matched to our requests and
+"""Answers and RequestEnds: the registry's answers matched to our requests and
 taken, its refusals said, and the requests it never answered."""
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from peer.core import actions as pa
 from peer.core.answers import Answers
 from peer.core.direct import DirectChats
-from peer.core.give_ups import ROOMS_DOWN, GiveUps
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
-from peer.core.refusals import Refusals
 from peer.core.renames import Renames
+from peer.core.request_ends import ROOMS_DOWN, RequestEnds
 from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
@@ -42,8 +41,7 @@ class Registry:
 
     made: Shared
     answers: Answers
-    refusals: Refusals
-    give_ups: GiveUps
+    ends: RequestEnds
     taken: list[tuple[Message, Message]]
 
 
@@ -54,12 +52,10 @@ def registry(*, registered: bool = True) -> Registry:
     membership = Membership(made, link_, inbox(made))
     table_news = TableNews(made, link_, Renames(made, link_))
     leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, TIMEOUT, ATTEMPTS))
-    refusals = Refusals(made, link_, membership, table_news, leaving)
     taken: list[tuple[Message, Message]] = []
     answers = Answers(made, link_, membership, lambda m, r, now, out: taken.append((m, r)))
-    return Registry(
-        made, answers, refusals, GiveUps(made, link_, answers, refusals, leaving), taken
-    )
+    ends = RequestEnds(made, link_, answers, membership, table_news, leaving)
+    return Registry(made, answers, ends, taken)
 
 
 def test_an_answer_is_taken_once() -> None:
@@ -106,26 +102,26 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     r.made.requests.send(join, T0, out.append)
     r.answers.joined_by_notice("LOBBY", T0, out.append)
     assert r.answers.noticed("j-1")
-    r.give_ups.failed(Request(join), T0 + 3, out.append, False)
+    r.ends.failed(Request(join), T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
 
 
 def test_a_refused_save_says_which_message() -> None:
     r, out = registry(), list[pa.Action]()
     save = SaveMessage("a-1", "alice", "tok", "carol", "later")
-    r.refusals.refused(save, Refused("r-1", "a-1", "Mailbox full."), T0, out.append)
+    r.ends.refused(save, Refused("r-1", "a-1", "Mailbox full."), T0, out.append)
     assert prints(out) == ["[Message for carol not saved (Mailbox full): “later”]"]
 
 
 def test_a_refused_keepalive_registers_again_and_a_refused_reregistration_is_offline() -> None:
     r, out = registry(), list[pa.Action]()
     keepalive = Keepalive("a-1", "alice", "tok")
-    r.refusals.refused(
+    r.ends.refused(
         keepalive, Refused("r-1", "a-1", "Offline.", RefusalCode.OFFLINE), T0, out.append
     )
     [register] = sent(out)
     assert isinstance(register, Register)
-    r.refusals.refused(register, Refused("r-2", register.id, "Wrong token."), T0, out.append)
+    r.ends.refused(register, Refused("r-2", register.id, "Wrong token."), T0, out.append)
     assert prints(out) == ["[Wrong token.]", "[You are offline. Type reg alice to retry.]"]
     assert r.made.life.phase is Phase.OFFLINE
 
@@ -134,7 +130,7 @@ def test_the_name_unknown_is_said_as_released_first() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     refusal = Refused("r-1", "a-1", "No user named alice.", RefusalCode.NAME_UNKNOWN)
-    r.refusals.refused(post, refusal, T0, out.append)
+    r.ends.refused(post, refusal, T0, out.append)
     assert prints(out)[0].startswith("[The registry released the name alice")
     assert prints(out)[-1] == "[the registry released the name alice.]"
 
@@ -142,14 +138,14 @@ def test_the_name_unknown_is_said_as_released_first() -> None:
 def test_a_first_registration_refused_ends_the_start() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
-    r.refusals.refused(register, Refused("r-1", "a-1", "Name taken."), T0, out.append)
+    r.ends.refused(register, Refused("r-1", "a-1", "Name taken."), T0, out.append)
     assert prints(out) == ["[Name taken.]"] and out[-1] == pa.Exit(1)
 
 
 def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.give_ups.failed(Request(post), T0, out.append, False)
+    r.ends.failed(Request(post), T0, out.append, False)
     assert prints(out) == [
         "[Server not responding.]",
         "[Kept in your outbox; sent when the server answers.]",
@@ -161,14 +157,14 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
     for n in (1, 2):
         post = RoomPost(f"a-{n}", "alice", "tok", "", "hi")
-        r.give_ups.failed(Request(post), T0, out.append, False)
+        r.ends.failed(Request(post), T0, out.append, False)
     assert prints(out).count(ROOMS_DOWN) == 1
 
 
 def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
-    r.give_ups.failed(Request(register), T0, out.append, False)
+    r.ends.failed(Request(register), T0, out.append, False)
     assert "[Could not register; is the registry running?]" in prints(out)
     assert [type(m).__name__ for m in sent(out)] == ["Deregister"]
     assert out[-1] == pa.Exit(1)

@@ -35,7 +35,7 @@ def test_every_console_command_is_carried_out(word: str, tmp_path: Path) -> None
 
     async def typed() -> bool:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
-        server.console_line(f"{word}\n")
+        server.console.line(f"{word}\n")
         try:  # a command that stops the registry: it stops at once
             await asyncio.wait_for(server.serve_forever(), 0.01)
             stopped = True
@@ -54,8 +54,8 @@ def test_desk_shows_the_waiting_room_and_takes_nothing_more(tmp_path: Path) -> N
 
     async def typed() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
-        server.console_line("desk\n")
-        server.console_line("desk now\n")
+        server.console.line("desk\n")
+        server.console.line("desk now\n")
         await asyncio.sleep(0)
         await server.close()
 

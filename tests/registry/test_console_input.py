@@ -101,7 +101,7 @@ def test_a_line_typed_ahead_in_the_shell_is_carried_out_when_the_registry_is_rea
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=out)
         await server.start()
         typed_while_the_shell_was_raw(typist, stdin.fileno(), b"release alice\rrooms\r")
-        server.read_console(stdin)
+        server.console.read(stdin)
         for _ in range(3):
             await asyncio.sleep(0)  # the log lines are written at the end of the pass
         os.write(typist, b"stats\n")  # then a line typed as usual
@@ -130,7 +130,7 @@ def test_a_desk_command_on_a_console_off_the_desk_is_answered(tmp_path: Path) ->
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
-        server.console_line(".room")
+        server.console.line(".room")
         await server.close()
 
     asyncio.run(scenario())

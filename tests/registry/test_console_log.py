@@ -29,7 +29,7 @@ def console(tmp_path: Path, *, log_on_screen: bool, lines: list[str]) -> list[st
         await server.start()
         printed.clear()
         for number, line in enumerate(lines):
-            server.console_line(line)
+            server.console.line(line)
             server.log(f"logged after line {number}")
             await asyncio.sleep(0)  # the log is written at the end of the pass
         server.log("ERROR storing data: disk full")

@@ -13,7 +13,7 @@ import pytest
 
 from registry.adapter import storage, store
 from registry.adapter.server import RegistryServer
-from registry.adapter.storage import Storage, StorageError
+from registry.adapter.storage import Storage, StorageError, mail_line
 from registry.adapter.store import FileStore
 from registry.core.actions import DropMail, SaveTable, Send, StoreMail
 from registry.core.table import Table
@@ -30,9 +30,9 @@ def stored(i: int) -> StoredMessage:
 
 def test_appends_without_sync_become_durable_with_one_sync(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("bob", stored(1), sync=False)
-    store.append("bob", stored(2), sync=False)
-    store.append("carol", stored(3), sync=False)
+    store.append_line("bob", mail_line(stored(1)), sync=False)
+    store.append_line("bob", mail_line(stored(2)), sync=False)
+    store.append_line("carol", mail_line(stored(3)), sync=False)
     assert store.unsynced
     store.sync()
     assert not store.unsynced
@@ -41,7 +41,7 @@ def test_appends_without_sync_become_durable_with_one_sync(tmp_path: Path) -> No
 
 def test_sync_skips_a_mailbox_dropped_meanwhile(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("bob", stored(1), sync=False)
+    store.append_line("bob", mail_line(stored(1)), sync=False)
     store.drop("bob", ("s-1",))
     store.sync()
     assert store.load_mail() == {}
@@ -51,9 +51,9 @@ def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = Storage(tmp_path)
-    store.append("bob", stored(0))
+    store.append_line("bob", mail_line(stored(0)))
     for i in (1, 2, 3):
-        store.append("bob", stored(i), sync=False)
+        store.append_line("bob", mail_line(stored(i)), sync=False)
     real_write = os.write
 
     def half_then_full_disk(fd: int, data: bytes) -> int:
@@ -72,8 +72,8 @@ def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
 
 def test_a_drop_sees_appends_still_waiting(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("bob", stored(1), sync=False)
-    store.append("bob", stored(2), sync=False)
+    store.append_line("bob", mail_line(stored(1)), sync=False)
+    store.append_line("bob", mail_line(stored(2)), sync=False)
     store.drop("bob", ("s-1",))
     assert store.load_mail() == {"bob": [stored(2)]}
 

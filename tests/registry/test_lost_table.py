@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.storage import Storage
+from registry.adapter.storage import Storage, mail_line
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.owners import Owner
@@ -91,7 +91,7 @@ def test_the_owner_is_kept_beside_the_box_and_goes_with_its_last_message(tmp_pat
     storage = Storage(tmp_path)
     for box, messages in old.mail.items():
         for message in messages:
-            storage.append(box, message)
+            storage.append_line(box, mail_line(message))
     storage.keep_owner("bob", owners["bob"])
     assert Storage(tmp_path).load_owners() == owners
     (tmp_path / "mail" / "carol.owner.json").write_text("{not json")  # damaged: logged

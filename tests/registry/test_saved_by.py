@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.storage import Storage
+from registry.adapter.storage import Storage, mail_line
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Table
@@ -46,7 +46,7 @@ def test_the_key_a_save_came_with_is_kept_across_a_restart_and_handed_over(
     storage = Storage(tmp_path)
     for action in out:
         if isinstance(action, ra.StoreMail):
-            storage.append(action.owner, action.message)
+            storage.append_line(action.owner, mail_line(action.message))
     # the registry starts again from its files; alice moves her name to a new key meanwhile
     table = Table.from_json(reg.table.to_json(), T0)
     again = core(table=table, mail=Storage(tmp_path).load_mail())

@@ -29,26 +29,26 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         alice.send(join("Alice"))
         await alice.next(DeskServed)
         # a line that is only a registry command is held back, and .send sends it as text
-        server.console_line("who\n")
+        server.console.line("who\n")
         assert "Not sent: who is a registry command. /who runs it" in printed[-1]
-        server.console_line(".send\n")
+        server.console.line(".send\n")
         assert (await alice.next(DeskLine)).text == "who"  # type: ignore[attr-defined]
-        server.console_line("who is there?\n")  # more than the command: text, as any line
+        server.console.line("who is there?\n")  # more than the command: text, as any line
         assert (await alice.next(DeskLine)).text == "who is there?"  # type: ignore[attr-defined]
         # with a slash it is the registry's
-        server.console_line("/who\n")
+        server.console.line("/who\n")
         assert printed[-1] == "  no names registered yet"
-        server.console_line("/stats\n")
+        server.console.line("/stats\n")
         assert printed[-3].startswith("  bad datagrams 0")
         assert printed[-2] == (
             "  datagrams that did not open 0, connections over the memory budget 0, "
             "registrations asked to wait 0"
         )
         assert printed[-1].startswith("  refusals and failed checks 0, of 0 kinds")
-        server.console_line("/etc/hosts is where that lives\n")  # not a command: for Alice
+        server.console.line("/etc/hosts is where that lives\n")  # not a command: for Alice
         line = await alice.next(DeskLine)
         assert line.text == "/etc/hosts is where that lives"  # type: ignore[attr-defined]
-        server.console_line("/QUIT\n")
+        server.console.line("/QUIT\n")
         await asyncio.wait_for(server.serve_forever(), 2)
         writer.close()
         await server.close()
@@ -62,11 +62,11 @@ def test_outside_a_session_both_spellings_work(tmp_path: Path) -> None:
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
-        server.console_line("rooms\n")
+        server.console.line("rooms\n")
         assert printed[-1] == "  no rooms"
-        server.console_line("/rooms\n")
+        server.console.line("/rooms\n")
         assert printed[-1] == "  no rooms"
-        server.console_line("help\n")
+        server.console.line("help\n")
         assert any("/who, /rooms" in line for line in printed)
         await server.close()
 
@@ -80,7 +80,7 @@ def test_release_without_a_name_gives_its_usage(tmp_path: Path) -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         for typed in ("release\n", "/release\n", "release a b\n"):
-            server.console_line(typed)
+            server.console.line(typed)
             assert printed[-1].startswith("  usage: release <name>"), printed[-1]
         await server.close()
 
@@ -94,7 +94,7 @@ def test_a_command_that_takes_nothing_says_so_when_given_more(tmp_path: Path) ->
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         for typed in ("who alice", "/rooms all", "stats now", "HELP me"):
-            server.console_line(typed + "\n")
+            server.console.line(typed + "\n")
             word = typed.lstrip("/").split()[0].lower()
             assert printed[-1] == f"  usage: {word}   (it takes nothing more)", printed[-1]
         await server.close()

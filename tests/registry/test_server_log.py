@@ -11,7 +11,7 @@ from secure_peer import SecurePeer
 
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.storage import Storage
+from registry.adapter.storage import Storage, mail_line, table_text
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskJoin
 from wire.messages import (
@@ -106,10 +106,12 @@ def test_a_channel_message_is_logged_after_its_relay_left(tmp_path: Path) -> Non
 
 def test_the_first_line_counts_in_words_that_agree(tmp_path: Path) -> None:
     lines: list[str] = []
-    Storage(tmp_path).append("bob", StoredMessage("s-1", "ann", "hi", "2026-01-01 10:00", "direct"))
+    Storage(tmp_path).append_line(
+        "bob", mail_line(StoredMessage("s-1", "ann", "hi", "2026-01-01 10:00", "direct"))
+    )
     table = Table()
     table.records["bob"] = Record("bob", "127.0.0.1", 7000, False, "1" * 32)
-    Storage(tmp_path).save_table(table)
+    Storage(tmp_path).write_table(table_text(table))
 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lines.append)
@@ -162,7 +164,7 @@ def test_an_unusable_operator_key_file_closes_the_desk_not_the_registry(
         ]
         assert "delete the file to have a new key made, or put a key in it" in said[0]
         assert "chat works" in said[0]
-        server.console_line(".room")
+        server.console.line(".room")
         await asyncio.sleep(0)  # the end of this pass, where the console's lines are written
         assert lines[-1].startswith(f"  .room: The help desk's operator key file {where}")
         await server.close()

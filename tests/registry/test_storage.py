@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.adapter import storage
-from registry.adapter.storage import Storage, StorageError
+from registry.adapter.storage import Storage, StorageError, mail_line, table_text
 from registry.core.credentials import token_hash
 from registry.core.table import Record, Table
 from wire.messages import Entry, StoredMessage
@@ -25,7 +25,7 @@ def msg(i: int, text: str = "hi") -> StoredMessage:
 def test_mail_survives_a_restart_in_order(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     for i in range(3):
-        store.append("bob", msg(i, f'm{i} üñí: "quoted"'))
+        store.append_line("bob", mail_line(msg(i, f'm{i} üñí: "quoted"')))
     assert [m.id for m in Storage(tmp_path).load_mail()["bob"]] == ["id-0", "id-1", "id-2"]
 
 
@@ -34,7 +34,7 @@ def test_the_key_that_saved_a_message_is_kept_and_a_line_written_without_it_load
 ) -> None:
     saved = msg(0)._replace(saved_by="k" * 43)
     store = Storage(tmp_path)
-    store.append("bob", saved)
+    store.append_line("bob", mail_line(saved))
     with open(tmp_path / "mail" / "bob.jsonl", "a") as f:  # as an older registry wrote it
         f.write('{"id": "id-1", "sender": "x", "text": "hi", "stamp": "2026-11-21 10:00:00", ')
         f.write('"kind": "direct"}\n')
@@ -51,15 +51,15 @@ def test_the_key_that_saved_a_message_is_kept_and_a_line_written_without_it_load
 def test_the_registrys_own_notice_is_kept_like_a_message(tmp_path: Path) -> None:
     notice = StoredMessage("r-1", "", "Your mailbox filled up", "2026-11-21 10:00:01", "notice")
     store = Storage(tmp_path)
-    store.append("bob", msg(0))
-    store.append("bob", notice)
+    store.append_line("bob", mail_line(msg(0)))
+    store.append_line("bob", mail_line(notice))
     assert Storage(tmp_path).load_mail()["bob"] == [msg(0), notice]
 
 
 def test_drop_removes_only_the_acknowledged_ones(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     for i in range(3):
-        store.append("bob", msg(i))
+        store.append_line("bob", mail_line(msg(i)))
     store.drop("bob", ("id-0", "id-2"))
     assert [m.id for m in store.load_mail()["bob"]] == ["id-1"]
     store.drop("bob", ("id-1",))
@@ -69,7 +69,7 @@ def test_drop_removes_only_the_acknowledged_ones(tmp_path: Path) -> None:
 
 def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("bob", msg(1))
+    store.append_line("bob", mail_line(msg(1)))
     with open(tmp_path / "mail" / "bob.jsonl", "a") as f:
         f.write('{"id": "id-2", "sender": "x", "te')  # killed in the middle of an append
     assert [m.id for m in store.load_mail()["bob"]] == ["id-1"]
@@ -79,7 +79,7 @@ def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
 def test_damaged_lines_anywhere_are_moved_aside_said_and_never_lost(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     for i in range(3):
-        store.append("bob", msg(i))
+        store.append_line("bob", mail_line(msg(i)))
     box = tmp_path / "mail" / "bob.jsonl"
     lines = box.read_text().splitlines(keepends=True)
     damaged = ['{"id": "id-9", "sender": "x", "text": "hi", "stamp": 5}\n', "\x00garbage\n"]
@@ -99,8 +99,8 @@ def test_damaged_lines_anywhere_are_moved_aside_said_and_never_lost(tmp_path: Pa
 
 def test_a_drop_keeps_damaged_lines_aside_before_it_rewrites_the_box(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("bob", msg(1))
-    store.append("bob", msg(2))
+    store.append_line("bob", mail_line(msg(1)))
+    store.append_line("bob", mail_line(msg(2)))
     box = tmp_path / "mail" / "bob.jsonl"
     with open(box, "a") as f:
         f.write("damaged while running\n")
@@ -136,8 +136,8 @@ def test_a_mail_directory_that_is_a_file_is_named(tmp_path: Path) -> None:
 
 def test_move_merges_mailboxes(tmp_path: Path) -> None:
     store = Storage(tmp_path)
-    store.append("old", msg(1))
-    store.append("new", msg(2))
+    store.append_line("old", mail_line(msg(1)))
+    store.append_line("new", mail_line(msg(2)))
     store.move("old", "new")
     assert [m.id for m in store.load_mail()["new"]] == ["id-2", "id-1"]
     assert "old" not in store.load_mail()
@@ -146,7 +146,7 @@ def test_move_merges_mailboxes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("owner", ["../evil", "a/b", ".hidden", "", "UPPER"])
 def test_mailbox_names_cannot_leave_the_directory(tmp_path: Path, owner: str) -> None:
     with pytest.raises(StorageError):
-        Storage(tmp_path).append(owner, msg(1))
+        Storage(tmp_path).append_line(owner, mail_line(msg(1)))
 
 
 def test_mailboxes_past_the_paths_kept_are_still_each_their_owners(
@@ -156,9 +156,9 @@ def test_mailboxes_past_the_paths_kept_are_still_each_their_owners(
     store = Storage(tmp_path)
     owners = ["ann", "bob", "cat", "dan", "ann"]
     for i, owner in enumerate(owners):
-        store.append(owner, msg(i), sync=False)
+        store.append_line(owner, mail_line(msg(i)), sync=False)
     with pytest.raises(StorageError):
-        store.append("../evil", msg(9))  # checked again once forgotten
+        store.append_line("../evil", mail_line(msg(9)))  # checked again once forgotten
     store.sync()
     boxes = Storage(tmp_path).load_mail()
     assert {o: [m.id for m in b] for o, b in boxes.items()} == {
@@ -173,7 +173,7 @@ def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     table = Table(version=7)
     table.records["x"] = Record("X", "127.0.0.1", 6001, True, "t" * 32, "salt$hash")
-    store.save_table(table)
+    store.write_table(table_text(table))
     loaded = store.load_table(0.0)
     # kept hashed: a token in clear (a table of an older version) is hashed as it is read
     assert loaded.version == 7 and loaded.get("x").token == token_hash("t" * 32)  # type: ignore[union-attr]
@@ -188,7 +188,7 @@ def test_the_rows_not_pushed_yet_are_kept_with_the_table(tmp_path: Path) -> None
     table.records["x"] = Record("X", "127.0.0.1", 6001, True, "t" * 32)
     table.unpushed["x"] = Entry("X", "127.0.0.1", 6001, True, "")
     table.unpushed["old"] = Entry("Old", "127.0.0.1", 0, False, "")  # renamed away
-    store.save_table(table)
+    store.write_table(table_text(table))
     loaded = store.load_table(0.0)
     assert loaded.continues and list(loaded.unpushed.values()) == list(table.unpushed.values())
     # a table of an earlier version of ChatApp does not say what it had not pushed
@@ -210,7 +210,7 @@ def test_the_table_keeps_rooms_of_online_members_only(tmp_path: Path) -> None:
     table.records["y"] = Record("y", "127.0.0.1", 6002, True, "t")
     table.records["z"] = Record("z", "127.0.0.1", 6003, False, "t", room="TeamChat")
     table.records["w"] = Record("w", "127.0.0.1", 6004, True, "t", room="../bad")
-    store.save_table(table)
+    store.write_table(table_text(table))
     loaded = store.load_table(0.0)
     rooms = {key: record.room for key, record in loaded.records.items()}
     # an offline member or a room name no peer could have joined: in no room, not an error
@@ -225,7 +225,7 @@ def test_a_replay_going_on_is_kept_for_a_member_of_a_room_and_read_leniently(
     table = Table(version=1)
     table.records["x"] = Record("x", "127.0.0.1", 6001, True, "t", room="r", replaying="x-9")
     table.records["y"] = Record("y", "127.0.0.1", 6002, True, "t", replaying="x-9")  # no room
-    store.save_table(table)
+    store.write_table(table_text(table))
     loaded = store.load_table(0.0)
     assert {k: r.replaying for k, r in loaded.records.items()} == {"x": "x-9", "y": ""}
     # a damaged value costs a replay, not the start
@@ -308,8 +308,8 @@ def test_the_table_and_mailboxes_are_readable_by_the_registrys_user_only(tmp_pat
     store = Storage(tmp_path)
     table = Table()
     table.records["x"] = Record("x", "127.0.0.1", 6001, True, "t" * 32)
-    store.save_table(table)
-    store.append("bob", msg(0))
+    store.write_table(table_text(table))
+    store.append_line("bob", mail_line(msg(0)))
     for path in (tmp_path / "table.json", *(tmp_path / "mail").iterdir()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
@@ -324,7 +324,7 @@ def test_a_table_or_mailbox_line_with_numbers_chatapp_never_writes_is_refused(
     (tmp_path / "table.json").write_text("[" * 100_000)
     with pytest.raises(StorageError, match="cannot read"):
         store.load_table(0.0)
-    store.append("bob", msg(1))
+    store.append_line("bob", mail_line(msg(1)))
     box = next((tmp_path / "mail").iterdir())
     with box.open("a") as f:
         f.write('{"id": Infinity}\n' + "[" * 100_000 + "\n")
@@ -341,7 +341,7 @@ def test_the_former_names_of_a_renamed_record_are_kept_and_forgotten_once_taken(
     table.records["y"] = Record("y", "127.0.0.1", 6002, True, "u" * 32)
     table.note_rename("bobby", "bert")
     table.note_rename("rob", "bert")
-    store.save_table(table)
+    store.write_table(table_text(table))
     assert '"y"' in (text := (tmp_path / "table.json").read_text())
     assert "former" not in text.split('"y"')[1]  # only renamed records carry them
     loaded = store.load_table(0.0)

@@ -26,36 +26,32 @@ from wire_strategies import (
     reference_decode,
 )
 
-from wire import (
-    MESSAGE_TYPES,
-    DecodeError,
-    Entry,
-    Message,
-    StoredMessage,
-    decode,
-    decode_datagram,
-    encode,
-    encode_datagram,
-    fits_datagram,
-)
 from wire.codec import (
     SHORT_TEXT,
+    decode,
+    decode_datagram_batch,
+    encode,
+    fits_datagram,
     json_value,
     record_size,
     travels_by_stream,
 )
-from wire.errors import OtherVersion
+from wire.errors import DecodeError, OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
+    MESSAGE_TYPES,
     Ack,
     Acks,
     Alias,
     Alive,
     Chat,
+    Entry,
     MailTaken,
+    Message,
     Notice,
     RoomList,
     Saved,
+    StoredMessage,
     TableUpdate,
     Welcome,
 )
@@ -65,19 +61,21 @@ THOROUGH = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 
 
 def decode_or_none(data: bytes, *, datagram: bool = False) -> Message | None:
-    """Decode untrusted bytes; fail the test if anything but a valid message or DecodeError."""
+    """Decode untrusted bytes (as a datagram of one message or several, with `datagram`);
+    fail the test if anything but valid messages or DecodeError. The first message."""
     try:
-        message = decode_datagram(data) if datagram else decode(data)
+        decoded = decode_datagram_batch(data) if datagram else [decode(data)]
     except DecodeError as exc:
         event("refused")
         # The reason is logged and may be sent to the other end: it must be printable text.
         str(exc).encode("utf-8")
         return None
     event("accepted")
-    assert_valid_message(message)
-    # What was accepted can always be sent on again unchanged.
-    assert decode(encode(message)) == message
-    return message
+    for message in decoded:
+        assert_valid_message(message)
+        # What was accepted can always be sent on again unchanged.
+        assert decode(encode(message)) == message
+    return decoded[0]
 
 
 def as_object(message: Message) -> dict[str, Any]:
@@ -256,16 +254,14 @@ def notice_of_size(size: int) -> Notice:
 def test_datagram_boundary() -> None:
     largest = notice_of_size(MAX_DATAGRAM)
     assert fits_datagram(encode(largest))
-    assert decode_datagram(encode_datagram(largest)) == largest
+    assert decode_datagram_batch(encode(largest)) == [largest]
 
     too_big = notice_of_size(MAX_DATAGRAM + 1)
     data = encode(too_big)
     assert not fits_datagram(data)
     assert decode(data) == too_big  # a valid message: only its size is wrong
     with pytest.raises(DecodeError):
-        decode_datagram(data)
-    with pytest.raises(ValueError):
-        encode_datagram(too_big)
+        decode_datagram_batch(data)
 
 
 @FAST
@@ -275,21 +271,19 @@ def test_decode_datagram_refuses_oversized_messages(message: Message, padding: s
     big = Chat(id="x", sender="a", to="b", text=padding * (MAX_DATAGRAM // len(padding) + 1))
     for candidate in (message, big):
         data = encode(candidate)
+        assert fits_datagram(data) == (len(data) <= MAX_DATAGRAM)
         if len(data) > MAX_DATAGRAM:
             with pytest.raises(DecodeError):
-                decode_datagram(data)
-            with pytest.raises(ValueError):
-                encode_datagram(candidate)
+                decode_datagram_batch(data)
         else:
-            assert decode_datagram(data) == candidate
-            assert encode_datagram(candidate) == data
+            assert decode_datagram_batch(data) == [candidate]
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.binary(min_size=MAX_DATAGRAM + 1, max_size=MAX_DATAGRAM + 100))
 def test_decode_datagram_refuses_oversized_bytes(data: bytes) -> None:
     with pytest.raises(DecodeError):
-        decode_datagram(data)
+        decode_datagram_batch(data)
 
 
 # -- untrusted input ----------------------------------------------------------------------

@@ -52,12 +52,6 @@ class PartialFile:
         while self._held > HELD:
             await self._oldest()
 
-    async def written(self) -> None:
-        """Wait until every byte taken is written and hashed."""
-        self._hand_over()
-        while self._queued:
-            await self._oldest()
-
     def _hand_over(self) -> None:
         """Give the thread what was gathered."""
         if not self._gathered:

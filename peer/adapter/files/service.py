@@ -22,7 +22,7 @@ from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost
 from peer.adapter.files.pull import Puller
 from peer.adapter.files.serve import Connection, changed, refuse, send_file
-from peer.adapter.files.store import TransferStore, default_downloads
+from peer.adapter.files.store import TransferStore
 from peer.core.actions import Print
 from peer.core.files.actions import FileAction, FileFacts, Forget, Keep, Pull, ReadFile, Stop, Tell
 from peer.core.files.transfer import Transfer
@@ -108,7 +108,9 @@ class FileService:
         why = transfer if isinstance(transfer, str) else changed(transfer)
         if why:
             if not isinstance(transfer, str):
-                self._run(lambda now, emit: self.core.source_changed(transfer, why, now, emit))
+                self._run(
+                    lambda now, emit: self.core.end(transfer, NoteState.FAILED, why, now, emit)
+                )
             note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
             await refuse(decoder, writer, note)
             return
@@ -230,8 +232,10 @@ class FileService:
 
 
 def downloads_folder(given: str) -> Path:
-    """Where received files go: `given` (--downloads), else the user's downloads folder."""
-    return Path(given).expanduser().absolute() if given else default_downloads()
+    """Where received files go: `given` (--downloads), else the user's downloads folder
+    ($XDG_DOWNLOAD_DIR where set, else ~/Downloads)."""
+    given = given or os.environ.get("XDG_DOWNLOAD_DIR", "")
+    return Path(given).expanduser().absolute() if given else Path.home() / "Downloads"
 
 
 async def _facts(typed: str) -> FileFacts | str:

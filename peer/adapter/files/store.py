@@ -52,11 +52,10 @@ class TransferStore:
         return self.folder / f"{transfer.number}.json"
 
 
-def free_path(folder: Path, name: str, taken: set[str] | None = None) -> Path:
+def free_path(folder: Path, name: str) -> Path:
     """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...,
-    the number before the extension. `taken` lists names to treat as held besides. The
-    caller still creates it exclusively: a file may appear between the look and the
-    write."""
+    the number before the extension. The caller still creates it exclusively: a file may
+    appear between the look and the write."""
     stem, dot, ext = name.rpartition(".")
     if not stem:  # no extension, or a dot file
         stem, dot, ext = name, "", ""
@@ -64,12 +63,6 @@ def free_path(folder: Path, name: str, taken: set[str] | None = None) -> Path:
     while True:
         candidate = name if number == 1 else f"{stem} ({number}){dot}{ext}"
         path = folder / candidate
-        if not os.path.lexists(path) and candidate not in (taken or set()):
+        if not os.path.lexists(path):
             return path
         number += 1
-
-
-def default_downloads() -> Path:
-    """The user's downloads folder: $XDG_DOWNLOAD_DIR where set, else ~/Downloads."""
-    given = os.environ.get("XDG_DOWNLOAD_DIR")
-    return Path(given).expanduser() if given else Path.home() / "Downloads"

@@ -8,6 +8,7 @@ rejected, cancelled, failed) is told to the other side in a FileNote."""
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 
@@ -70,7 +71,7 @@ class FileTransfers:
         self._pulling: set[int] = set()
         self._said: dict[int, int] = {}  # the last progress step said, per transfer
         self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
-        self._numbers = 0
+        self._numbers = itertools.count(1)  # the next transfer's number
 
     # -- events: the user -------------------------------------------------------------------
 
@@ -112,10 +113,12 @@ class FileTransfers:
         if entry is None:
             return
         transfer = Transfer(
-            self._next_number(), Role.SEND, self._new_id(), entry.name, entry.key,
+            next(self._numbers), Role.SEND, self._new_id(), entry.name, entry.key,
             facts.name, facts.size, facts.sha256, facts.path, mtime_ns=facts.mtime_ns,
         )  # fmt: skip
-        self._add(transfer, now, emit)
+        self.transfers[transfer.number] = transfer
+        self._lapse_at[transfer.number] = now + LAPSE
+        emit(Keep(transfer))
         offer = FileOffer(
             self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
         )
@@ -133,17 +136,23 @@ class FileTransfers:
         self._lapse_at.pop(transfer.number, None)
         emit(Keep(transfer))
         emit(Print(f"[Receiving {transfer.about()} into {self.downloads}.]", "system"))
-        self._pull(transfer, emit)
+        self._pull(transfer, now, emit)
 
-    def reject(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
-        """/reject: the offer is turned down, and its sender told."""
-        self._end(transfer, NoteState.REJECTED, "", now, emit)
-        emit(Print(f"[Rejected {transfer.about()}.]", "system"))
-
-    def cancel(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
-        """/cancel: the transfer stops on both sides; a partial file is deleted."""
-        self._end(transfer, NoteState.CANCELLED, "", now, emit)
-        emit(Print(f"[Cancelled {transfer.about()}.]", "system"))
+    def end(
+        self, transfer: Transfer, state: NoteState, why: str, now: float, emit: EmitFile
+    ) -> None:
+        """End `transfer` on this side as `state`, said, and tell the other side: /reject
+        turns an offer down, /cancel stops a transfer (a partial file is deleted), FAILED
+        is a file that cannot be served any more (changed, gone) or received whole (its
+        partial file is deleted, and that said)."""
+        note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
+        self._tell(transfer.peer, note, now, emit)
+        self._forget(transfer, _ENDINGS[state] + (f": {why}" if why else ""), emit)
+        if state is NoteState.FAILED:
+            lost = "" if transfer.sending else " Nothing of it was kept."
+            emit(Print(f"[{transfer.about()} failed: {why}.{lost}]", "error"))
+        else:
+            emit(Print(f"[{_ENDINGS[state].capitalize()} {transfer.about()}.]", "system"))
 
     # -- events: the other peer -------------------------------------------------------------
 
@@ -157,15 +166,25 @@ class FileTransfers:
             return
         emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
         if isinstance(message, FileNote):
+            # the other side ended the transfer as the note says
             noted = self._find(message.offer, key, None)
-            if noted is not None:
-                self._noted(noted, message, emit)
+            if noted is None:
+                return
+            why = f": {message.reason}" if message.reason else ""
+            if message.state is NoteState.DONE:
+                size = size_text(noted.size)
+                line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
+            else:
+                line = f"[{noted.peer} {_ENDINGS[message.state]} {noted.about()}{why}.]"
+            quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
+            emit(Print(line, "system" if quiet else "error"))
+            self._forget(noted, _ENDINGS[message.state] + why, emit)
             return
         found = self._find(message.offer, key, Role.RECEIVE)
         if found is None:
             self._offered(message, key, now, emit)
         elif found.phase is Phase.MOVING and found.number not in self._pulling:
-            self._pull(found, emit)  # the sender is back: no need to wait for the retry
+            self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
 
     def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
         """A new offer: refused if too big or badly named, else said and kept."""
@@ -183,28 +202,18 @@ class FileTransfers:
             self._tell(offer.sender, note, now, emit)
             return
         transfer = Transfer(
-            self._next_number(), Role.RECEIVE, offer.offer, offer.sender, key,
+            next(self._numbers), Role.RECEIVE, offer.offer, offer.sender, key,
             offer.name, offer.size, offer.sha256,
         )  # fmt: skip
-        self._add(transfer, now, emit)
+        self.transfers[transfer.number] = transfer
+        self._lapse_at[transfer.number] = now + LAPSE
+        emit(Keep(transfer))
         n = transfer.number
         line = (
             f"[{offer.sender} offers {offer.name} ({size_text(offer.size)}): "
             f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
         )
         emit(Print(line, "system"))
-
-    def _noted(self, transfer: Transfer, note: FileNote, emit: EmitFile) -> None:
-        """The other side ended `transfer` as `note` says."""
-        why = f": {note.reason}" if note.reason else ""
-        if note.state is NoteState.DONE:
-            size = size_text(transfer.size)
-            line = f"[{transfer.peer} has {transfer.name} ({size}, SHA-256 checked).]"
-        else:
-            line = f"[{transfer.peer} {_ENDINGS[note.state]} {transfer.about()}{why}.]"
-        style = "system" if note.state in (NoteState.DONE, NoteState.REJECTED) else "error"
-        emit(Print(line, style))
-        self._forget(transfer, _ENDINGS[note.state] + why, emit)
 
     # -- events: the bytes ------------------------------------------------------------------
 
@@ -227,11 +236,6 @@ class FileTransfers:
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
         emit(Keep(transfer))
         return transfer
-
-    def source_changed(self, transfer: Transfer, why: str, now: float, emit: EmitFile) -> None:
-        """The sender's file cannot be served any more (changed, gone): the transfer fails."""
-        self._end(transfer, NoteState.FAILED, why, now, emit)
-        emit(Print(f"[{transfer.about()} failed: {why}.]", "error"))
 
     def progress(self, transfer: Transfer, verified: int, emit: EmitFile) -> None:
         """`verified` bytes are on their way (the sender) or verified and kept (the
@@ -279,8 +283,7 @@ class FileTransfers:
             self._tell(transfer.peer, note, now, emit)
             self._forget(transfer, "done", emit)
         elif outcome is Outcome.BROKEN:
-            self._end(transfer, NoteState.FAILED, why, now, emit)
-            emit(Print(f"[{transfer.about()} failed: {why}. Nothing of it was kept.]", "error"))
+            self.end(transfer, NoteState.FAILED, why, now, emit)
         else:
             wait = DISK_RETRY if outcome is Outcome.DISK else RETRY
             self._retry_at[transfer.number] = now + wait
@@ -303,7 +306,6 @@ class FileTransfers:
         """The records kept by an earlier run: taken up again, and said."""
         for transfer in sorted(kept, key=lambda t: t.number):
             self.transfers[transfer.number] = transfer
-            self._numbers = max(self._numbers, transfer.number)
             if transfer.phase is Phase.OFFERED:
                 self._lapse_at[transfer.number] = now + LAPSE
             elif not transfer.sending:
@@ -315,6 +317,8 @@ class FileTransfers:
                 )
                 emit(Print(line, "system"))
             self._said[transfer.number] = percent(transfer.verified, transfer.size) // PROGRESS_STEP
+        first = max(next(self._numbers), max(self.transfers, default=0) + 1)
+        self._numbers = itertools.count(first)
 
     def tick(self, now: float, emit: EmitFile) -> None:
         """Time passed: copies sent again or given up, offers lapsed, pulls tried again."""
@@ -322,17 +326,25 @@ class FileTransfers:
         for to, message in again:
             emit(Tell(to, message))
         for to, message in failed:
-            self._unanswered(to, message, emit)
+            # sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the other
+            # side's offer lapses, or its pull is refused)
+            found = self._find(message.offer, None, Role.SEND)
+            if isinstance(message, FileOffer) and found and found.phase is Phase.OFFERED:
+                line = f"[No answer from {to}: the offer of {found.name} is withdrawn.]"
+                emit(Print(line, "error"))
+                self._forget(found, f"no answer from {to}", emit)
         for number, at in list(self._lapse_at.items()):
-            if at <= now and number in self.transfers:
+            if at <= now:  # (an ended transfer is no longer in `_lapse_at`)
                 transfer = self.transfers[number]
                 what = transfer.about()
                 line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
                 emit(Print(line, "error"))
                 self._forget(transfer, "lapsed", emit)
         for number, at in list(self._retry_at.items()):
-            if at <= now:
-                self._retry(number, now, emit)
+            if number in self._pulling:
+                del self._retry_at[number]  # a pull under way took its place
+            elif at <= now:
+                self._pull(self.transfers[number], now, emit)
 
     def next_wake(self) -> float | None:
         """When `tick` is next needed, or None."""
@@ -344,46 +356,18 @@ class FileTransfers:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _retry(self, number: int, now: float, emit: EmitFile) -> None:
-        """Pull `number` again if its sender is online, else look again after RETRY."""
-        transfer = self.transfers.get(number)
-        if transfer is None or number in self._pulling:
-            self._retry_at.pop(number, None)
-            return
+    def _pull(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
+        """Pull `transfer` if its sender is online, else look again after RETRY."""
+        number = transfer.number
         entry = self._entry(transfer.peer)
         if entry is None or not entry.online:
             self._retry_at[number] = now + RETRY
             return
         if transfer.verified > 0 and number in self._stopped_said:
             emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
-        self._pull(transfer, emit)
-
-    def _unanswered(self, to: str, message: FileOffer | FileNote, emit: EmitFile) -> None:
-        """`message` was sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the
-        other side's offer lapses, or its pull is refused)."""
-        if isinstance(message, FileOffer):
-            transfer = self._find(message.offer, None, Role.SEND)
-            if transfer is not None and transfer.phase is Phase.OFFERED:
-                emit(
-                    Print(
-                        f"[No answer from {to}: the offer of {transfer.name} is withdrawn.]",
-                        "error",
-                    )
-                )
-                self._forget(transfer, f"no answer from {to}", emit)
-
-    def _pull(self, transfer: Transfer, emit: EmitFile) -> None:
-        self._retry_at.pop(transfer.number, None)
-        self._pulling.add(transfer.number)
+        self._retry_at.pop(number, None)
+        self._pulling.add(number)
         emit(Pull(transfer))
-
-    def _end(
-        self, transfer: Transfer, state: NoteState, why: str, now: float, emit: EmitFile
-    ) -> None:
-        """End `transfer` on this side as `state`, and tell the other side."""
-        note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
-        self._tell(transfer.peer, note, now, emit)
-        self._forget(transfer, _ENDINGS[state] + (f": {why}" if why else ""), emit)
 
     def _forget(self, transfer: Transfer, how: str, emit: EmitFile) -> None:
         number = transfer.number
@@ -401,11 +385,6 @@ class FileTransfers:
         emit(Tell(to, message))
         self._sent.start(message.id, (to, message), now)
 
-    def _add(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
-        self.transfers[transfer.number] = transfer
-        self._lapse_at[transfer.number] = now + LAPSE
-        emit(Keep(transfer))
-
     def _find(self, offer: str, key: str | None, role: Role | None) -> Transfer | None:
         """The transfer named `offer` with the peer of `key`, of `role` (None: any)."""
         for transfer in self.transfers.values():
@@ -414,10 +393,6 @@ class FileTransfers:
             if key in (None, transfer.peer_key):
                 return transfer
         return None
-
-    def _next_number(self) -> int:
-        self._numbers += 1
-        return self._numbers
 
 
 def _is_digest(text: str) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from peer.core.actions import Print
 from peer.core.files.actions import EmitFile, ReadFile
 from peer.core.files.transfer import Phase, Transfer
+from wire.file_messages import NoteState
 
 if TYPE_CHECKING:
     from peer.core.files.transfers import FileTransfers
@@ -40,10 +41,9 @@ def typed_command(core: FileTransfers, verb: str, args: str, now: float, emit: E
         return
     if verb == "accept":
         core.accept(transfer, now, emit)
-    elif verb == "reject":
-        core.reject(transfer, now, emit)
     else:
-        core.cancel(transfer, now, emit)
+        state = NoteState.REJECTED if verb == "reject" else NoteState.CANCELLED
+        core.end(transfer, state, "", now, emit)
 
 
 def _fits(verb: str, transfer: Transfer) -> bool:

@@ -309,7 +309,7 @@ class ClusterRegistry:
         if self._server is None:
             self._console.line(line)
             return
-        self._server.console_line(line)
+        self._server.console.line(line)
         words = line.split()
         if words and words[0].lower() in ("quit", "exit"):
             self.stop()

@@ -1,14 +1,18 @@
-"""What the registry's refusals of our requests mean: said, each with which message it
-was, and what follows (offline, out of a room, replaced by another start, the registry
-gave up on us and we come back). Sans-IO: Print and Exit actions.
+"""What became of our requests that the registry did not do: refused (said, each with which
+message it was, and what follows: offline, out of a room, replaced by another start, the
+registry gave up on us and we come back), or never answered (all its tries, wire.reliable's
+rule, went unanswered, or it stayed busy too long: said once, and what the user sent is kept
+in the outbox for when the registry answers again). Sans-IO: Print, Send and Exit actions.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, Exit, Print
+from peer.core.actions import Emit, Exit, Print, Send
+from peer.core.answers import Answers
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Event
-from peer.core.registry_link import RegistryLink
+from peer.core.registry_link import DELIVERED, RegistryLink
+from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
 from peer.core.table_news import TableNews
@@ -21,9 +25,12 @@ from wire.messages import (
     Message,
     Refused,
     Register,
+    Rename,
     RoomPost,
+    RoomsRequest,
     SaveMessage,
 )
+from wire.names import name_key
 from wire.refusals import RefusalCode
 
 _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
@@ -32,23 +39,33 @@ _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
+#: What a peer whose registry does not answer says about rooms.
+ROOMS_DOWN = (
+    "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
+)
 
-class Refusals:
-    """The refusals of our requests (no state of its own: each is answered as it comes)."""
 
-    def __init__(
+class RequestEnds:
+    """Our requests refused or given up on (no state of their own: each is answered as it
+    comes; the outbox and the registry watch keep what follows)."""
+
+    def __init__(  # noqa: PLR0913 (the parts what follows an end reaches; no state of its own)
         self,
         shared: Shared,
         link: RegistryLink,
+        answers: Answers,
         membership: Membership,
         table_news: TableNews,
         leaving: Leaving,
     ) -> None:
         self._shared = shared
         self._link = link
+        self._answers = answers
         self._membership = membership
         self._table_news = table_news
         self._leaving = leaving
+
+    # -- refused -----------------------------------------------------------------------
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused our request `message`."""
@@ -158,3 +175,102 @@ class Refusals:
             what = "everyone had your message"
         line = f"[Not confirmed that {what} {quoted(post.text)}: {reason.rstrip('.')}.]"
         emit(Print(line, "error"))
+
+    # -- never answered ----------------------------------------------------------------
+
+    def failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
+        """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
+        shared = self._shared
+        message = request.message
+        shared.requests.round_trip.gave_up()
+        if (
+            isinstance(message, RoomPost)
+            and shared.requests.accepted(message.id)
+            and name_key(shared.state.room) != name_key(message.room)
+        ):
+            # Asked again for its outcome, unanswered, and we have left its room since:
+            # kept, it would take us back there to be said (see RoomReturn). Over all the
+            # same: what waited behind it (kept lines, a /leave) goes on.
+            self.unconfirmed(message, "the registry does not answer", emit)
+            self._link.went_away(now, emit)
+            self._link.over(message, now, emit, gave_up=True)
+            return
+        if self._answers.noticed(message.id):
+            # done, as its room's notice said: only the ack was lost
+            self._answers.take_as_acked(message, now, emit)
+            self._link.over(message, now, emit)
+            return
+        self._link.over(message, now, emit, gave_up=True)
+        if shared.life.started and isinstance(message, Register | Join | Rename):
+            # said to have failed; should the registry have done it anyway, its late
+            # answer is taken (see Answers.answer)
+            shared.requests.give_up(message)
+        if not request.quiet and busy:
+            emit(Print("[The registry stayed too busy to answer.]", "error"))
+        elif not request.quiet:
+            dot = "." if isinstance(message, ChannelPost) else ""
+            emit(Print(f"[Server not responding{dot}]", "error"))
+        self._what_follows(message, request.quiet, busy, now, emit)
+
+    def _what_follows(
+        self, message: Message, quiet: bool, busy: bool, now: float, emit: Emit
+    ) -> None:
+        """What follows the give-up of `message`, by its kind."""
+        match message:
+            case Register() if not self._shared.life.started:
+                self._never_registered(busy, emit)
+            case Deregister():
+                self._leaving.unheard(message, emit)
+                emit(Print("[Exiting]", "system"))
+                emit(Exit(0))
+            case _ if isinstance(message, DELIVERED):
+                self._kept(message, quiet, now, emit)
+            case Join() | RoomsRequest():
+                if isinstance(message, Join):
+                    self._shared.room_return.given_up(message)
+                emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
+                self._shared.watch.rooms_down_said = True
+                self._link.went_away(now, emit)
+            case Rename():
+                line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
+                emit(Print(line, "error"))
+                self._link.went_away(now, emit)
+            case Keepalive():
+                if not self._shared.watch.down:
+                    emit(Print("[Server not responding]", "error"))
+                self._link.went_away(now, emit)
+            case _:
+                pass
+
+    def _never_registered(self, busy: bool, emit: Emit) -> None:
+        """The first registration went unanswered: the peer exits."""
+        shared = self._shared
+        why = "; try again later" if busy else "; is the registry running?"
+        emit(Print(f"[Could not register{why}]", "error"))
+        # Said once, unanswered: should the registration have reached a registry too
+        # busy to answer in time, the name does not stay online without us.
+        name, token = shared.state.name, shared.state.token
+        # As `dereg`, not `/quit`: nobody is told that a peer never seen has quit.
+        dereg = Deregister(shared.new_id(), name, token, False, "")
+        emit(Send(shared.server, dereg, shared.trust.registry))
+        if shared.outbox or shared.outbox.unanswered:
+            emit(Print("[Your kept messages stay on disk for the next start.]"))
+        self._leaving.never_started(emit)
+
+    def _kept(self, message: Message, quiet: bool, now: float, emit: Emit) -> None:
+        """Something the user sent went unanswered: kept in the outbox, said once."""
+        shared = self._shared
+        watch, outbox = shared.watch, shared.outbox
+        if not quiet and isinstance(message, RoomPost | Leave):
+            # once an outage: a burst of lines typed in a room fails line by line,
+            # and each is said kept below
+            if not watch.rooms_down_said:
+                emit(Print(ROOMS_DOWN, "error"))
+            watch.rooms_down_said = True
+        outbox.unanswered.pop(message.id, None)  # kept as an outbox entry from now
+        if message not in outbox:
+            outbox.add(message)
+            outbox.keep(emit)  # on disk before we say it is kept
+        if not quiet and not isinstance(message, Leave):
+            emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
+        self._link.went_away(now, emit)
