@@ -386,6 +386,13 @@ class RegistryCore:
             self._news.tell(records, now, actions.append)
         return actions
 
+    def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
+        """Another registry of the service heard from each of `heard` (an address, and the
+        public key of what it opened from there): those peers run (registry/core/liveness.py),
+        whether or not what they sent reached this core."""
+        self._liveness.reported(((addr, key_text(key)) for addr, key in heard if key), now)
+        return []
+
     @property
     def mail(self) -> dict[str, list[StoredMessage]]:
         """The stored messages by their owner's name key, oldest first: the mailboxes' own

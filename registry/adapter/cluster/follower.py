@@ -20,12 +20,16 @@ from nats.aio.subscription import Subscription
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
+from registry.adapter.cluster.lead import ERRORS
 from registry.adapter.cluster.link import (
+    HEARD_EVERY,
+    HEARD_SUBJECT,
     LEAD_SUBJECT,
     Addr,
     Inbound,
     Publisher,
     registry_subject,
+    reports,
     unpack_outbounds,
 )
 from registry.adapter.desk.closed import FLUSH_TIMEOUT
@@ -66,6 +70,9 @@ class Follower:
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
+        # the peers heard from since the last report (link.Heard): the key, by address
+        self._heard: dict[Addr, bytes] = {}
+        self._reporting: asyncio.Task[None] | None = None
         #: its peers' sessions, which the registry that takes over here goes on with
         self.channel = channel = SecureChannel(
             static, answers_key_requests=True, rehandshakes_on_silence=False
@@ -85,9 +92,14 @@ class Follower:
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
         self._sub = await self._nc.subscribe(registry_subject(self._me), cb=self._outbound)
+        self._reporting = asyncio.get_running_loop().create_task(self._report())
         return addr
 
     async def close(self) -> None:
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporting
         if self._sub is not None:
             await self._sub.unsubscribe()
         await self._publish.flushed()
@@ -113,10 +125,22 @@ class Follower:
     def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
         if key:
             self._keys[addr] = key
+            self._heard[addr] = key
         behind = self.endpoint.behind()
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
         self._publish(LEAD_SUBJECT, inbound)
+
+    async def _report(self) -> None:
+        """Every HEARD_EVERY seconds, tell the registry that decides which peers were heard
+        from since the last report (none: nothing is sent). A report NATS does not take is
+        dropped, as a datagram would be: the next one says the same of a peer still there."""
+        while True:
+            await asyncio.sleep(HEARD_EVERY)
+            heard, self._heard = self._heard, {}
+            for data in reports(self._me, heard):
+                with contextlib.suppress(*ERRORS):
+                    await self._nc.publish(HEARD_SUBJECT, data)
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""

@@ -11,6 +11,10 @@ Both travel on plain NATS subjects, as datagrams do: what is lost on the way is 
 again by the core's retries, as for a datagram lost on the LAN. What a registry hands over
 in one pass of its event loop goes as one NATS message per subject, a list: in a join storm,
 one per datagram was most of the work of the registry that decides.
+
+Each relaying registry also says, every HEARD_EVERY seconds, which of its peers it heard
+from (`Heard`, on HEARD_SUBJECT): the one that decides judges a peer silent by that, as
+it does its own peers by what reaches it, not by which of their messages crossed NATS.
 """
 
 from __future__ import annotations
@@ -24,8 +28,16 @@ Addr = tuple[str, int]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
+#: Where the registry that decides takes the others' reports of the peers they heard.
+HEARD_SUBJECT = "chatapp.lead.heard"
 #: The most bytes of items one NATS message carries (a server takes 1 MB by default).
 BATCH_BYTES = 256 * 1024
+#: Seconds between a relaying registry's reports of the peers it heard: a tenth of the
+#: keepalive (registry/core/dispatch.KEEPALIVE), so that a report lost on the way costs a
+#: peer nothing, and a report stands for the moment it arrives.
+HEARD_EVERY = 1.0
+#: The most peers one report names (each ~50 bytes: well inside BATCH_BYTES).
+HEARD_PER_REPORT = 4096
 
 
 def registry_subject(registry: str) -> str:
@@ -55,9 +67,19 @@ class Outbound(Struct, array_like=True, frozen=True):
     message: bytes
 
 
+class Heard(Struct, array_like=True, frozen=True):
+    """The peers `registry` heard from since its last report (any datagram or message):
+    each as the address it came from and the public key that opened it. The registry that
+    decides counts them as running by this, not by what they sent reaching it."""
+
+    registry: str
+    peers: list[tuple[str, int, bytes]]
+
+
 _encoder = msgpack.Encoder()
 _inbounds = msgpack.Decoder(list[Inbound])
 _outbounds = msgpack.Decoder(list[Outbound])
+_heard = msgpack.Decoder(Heard)
 
 
 def pack(items: list[Inbound] | list[Outbound]) -> bytes:
@@ -80,6 +102,20 @@ def batches(items: list[bytes]) -> list[bytes]:
     if batch:
         out.append(_encoder.encode(batch))
     return out
+
+
+def reports(registry: str, heard: dict[Addr, bytes]) -> list[bytes]:
+    """The reports (NATS messages) that `registry` heard `heard` (a key per address)."""
+    peers = [(ip, port, key) for (ip, port), key in heard.items()]
+    return [
+        _encoder.encode(Heard(registry, peers[at : at + HEARD_PER_REPORT]))
+        for at in range(0, len(peers), HEARD_PER_REPORT)
+    ]
+
+
+def unpack_heard(data: bytes) -> Heard:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
+    return _heard.decode(data)
 
 
 def unpack_inbounds(data: bytes) -> list[Inbound]:
