@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from registry.adapter.cluster.link import Outbound, Routes
 from registry.core.actions import Addr, Send, SendMany
+from registry.core.pusher import handed_over
 from wire.codec import encode
 
 #: Hands one Outbound to the registry named.
@@ -30,7 +31,8 @@ class Elsewhere:
             via = self.routes.via(action.addr)
             if via is None:
                 return action
-            self._publish(via, Outbound([(*action.addr, action.key)], encode(action.message)))
+            to = [(*action.addr, action.key)]
+            self._publish(via, Outbound(to, encode(action.message), handed_over(action.message)))
             return None
         here: list[Addr] = []
         keys: list[bytes] = []
@@ -43,9 +45,9 @@ class Elsewhere:
             else:
                 by_registry.setdefault(via, []).append((*addr, key))
         if by_registry:
-            data = encode(action.message)
+            data, push = encode(action.message), handed_over(action.message)
             for via, to in by_registry.items():
-                self._publish(via, Outbound(to, data))
+                self._publish(via, Outbound(to, data, push))
         if len(here) == len(action.addrs):
             return action
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None

@@ -20,6 +20,7 @@ from nats.aio.subscription import Subscription
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
+from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.lead import ERRORS
 from registry.adapter.cluster.link import (
     HEARD_EVERY,
@@ -77,7 +78,7 @@ class Follower:
         self.channel = channel = SecureChannel(
             static, answers_key_requests=True, rehandshakes_on_silence=False
         )
-        self.endpoint = Endpoint(
+        self.endpoint = endpoint = Endpoint(
             self._received,
             channel=channel,
             session=secrets.token_hex(4),
@@ -88,6 +89,7 @@ class Follower:
             coalesce_drains=True,
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
+        self._delivery = Delivery(endpoint)
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -102,6 +104,7 @@ class Follower:
                 await self._reporting
         if self._sub is not None:
             await self._sub.unsubscribe()
+        self._delivery.close()
         await self._publish.flushed()
         await self.endpoint.close()
 
@@ -126,6 +129,9 @@ class Follower:
         if key:
             self._keys[addr] = key
             self._heard[addr] = key
+        messages = self._delivery.acked(messages, addr)
+        if not messages:
+            return  # (acks of the updates this registry delivers: heard, reported)
         behind = self.endpoint.behind()
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
@@ -151,12 +157,16 @@ class Follower:
 
     async def _outbound(self, msg: Msg) -> None:
         try:
-            outs = [(out.to, decode(out.message)) for out in unpack_outbounds(msg.data)]
+            outs = [(out, decode(out.message)) for out in unpack_outbounds(msg.data)]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
         with self.endpoint.packed():  # (what came together leaves together)
-            for to, message in outs:
+            for out, message in outs:
+                to = out.to
+                if out.push:
+                    self._delivery.push(to, message)
+                    continue
                 if len(to) > 1:  # (a push: encoded once for all)
                     addrs = [(ip, port) for ip, port, _ in to]
                     keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]

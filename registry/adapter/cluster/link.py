@@ -61,10 +61,13 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 class Outbound(Struct, array_like=True, frozen=True):
     """One `message` (as the codec encodes it) for each of `to`: an address and the public
-    key it is for (b"": the key that last spoke from there)."""
+    key it is for (b"": the key that last spoke from there). With `push`, the registry it
+    goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
+    decides tracks it no further."""
 
     to: list[tuple[str, int, bytes]]
     message: bytes
+    push: bool = False
 
 
 class Heard(Struct, array_like=True, frozen=True):
@@ -160,6 +163,10 @@ class Routes:
 
     def heard_via(self, addr: Addr, registry: str) -> None:
         self._via[addr] = registry
+
+    def __contains__(self, addr: object) -> bool:
+        """Whether `addr` is reached through another registry (what the core hands over)."""
+        return addr in self._via
 
     def via(self, addr: Addr) -> str | None:
         """The registry to send to `addr` through, or None for this one."""
