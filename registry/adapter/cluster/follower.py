@@ -40,7 +40,7 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Message
+from wire.messages import Message, TableSnapshot
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -90,6 +90,8 @@ class Follower:
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
         self._delivery = Delivery(endpoint)
+        # the last table snapshot the registry that decides sent whole (link.Outbound)
+        self._snapshot: TableSnapshot | None = None
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -164,6 +166,11 @@ class Follower:
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 to = out.to
+                if type(message) is TableSnapshot:
+                    whole = self._whole(message, out.rows_as_before)
+                    if whole is None:
+                        continue
+                    message = whole
                 if out.push:
                     self._delivery.push(to, message)
                     continue
@@ -178,6 +185,19 @@ class Follower:
                     if key:
                         self._keys[(ip, port)] = key
                     self.endpoint.send((ip, port), message, key)
+
+    def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
+        """`snapshot` with its rows: those of the last sent whole, when it came without
+        (at their version; else None: it is dropped, and its peer asks again, as for a
+        datagram lost; the rows come whole again within elsewhere.SNAPSHOT_KEPT)."""
+        kept = self._snapshot
+        if not rows_as_before:
+            self._snapshot = snapshot
+            return snapshot
+        if kept is None or kept.version != snapshot.version:
+            self._log(f"dropped a table snapshot without rows: not kept here ({snapshot.version})")
+            return None
+        return msgspec.structs.replace(snapshot, entries=kept.entries)
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
         """Whether `message` answers a request that came over TCP from `addr`, on a

@@ -63,11 +63,14 @@ class Outbound(Struct, array_like=True, frozen=True):
     """One `message` (as the codec encodes it) for each of `to`: an address and the public
     key it is for (b"": the key that last spoke from there). With `push`, the registry it
     goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
-    decides tracks it no further."""
+    decides tracks it no further. With `rows_as_before`, `message` is a TableSnapshot sent
+    without its rows: they are those of the last whole one sent to that registry, at the
+    same version (registry/adapter/cluster/elsewhere.py)."""
 
     to: list[tuple[str, int, bytes]]
     message: bytes
     push: bool = False
+    rows_as_before: bool = False
 
 
 class Heard(Struct, array_like=True, frozen=True):
