@@ -46,7 +46,7 @@ class Delivery:
         """`messages` came from `addr`: the acks of updates delivered here are taken (what
         they let out of a window is sent); the rest of `messages` is returned, an Ack or
         Acks of something else included, for the registry that decides."""
-        if not self._pushes.in_flight() and not self._pushes.queued():
+        if self._pushes.next_wake() is None:  # (nothing in flight, so nothing queued)
             return messages
         rest: list[Message] = []
         for message in messages:
