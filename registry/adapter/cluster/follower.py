@@ -1,6 +1,7 @@
 """A registry of a service that does not decide: it holds its peers' secure channels, hands
 what they send to the registry that decides, and sends them what that one answers
-(registry/adapter/cluster/link.py)."""
+(registry/adapter/cluster/link.py). It delivers their table updates itself, taking the acks
+(registry/adapter/cluster/delivery.py), and reports whom it heard every second."""
 
 from __future__ import annotations
 
