@@ -8,12 +8,13 @@ import asyncio
 import socket
 from types import SimpleNamespace
 
+import nats.errors
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from registry.adapter.cluster import follower as follower_module
 from registry.adapter.cluster.follower import Follower
-from registry.adapter.cluster.link import HEARD_SUBJECT, Outbound, pack, unpack_heard
+from registry.adapter.cluster.link import HEARD_SUBJECT, Outbound, Publisher, pack, unpack_heard
 from secure.noise import public_bytes
 from wire.codec import encode
 from wire.messages import Entry, Keepalive, Register, Welcome
@@ -103,3 +104,22 @@ def test_the_peers_heard_are_reported_to_the_registry_that_decides_once_each_per
     asyncio.run(run())
     [report] = [unpack_heard(data) for data in nats.published[HEARD_SUBJECT]]
     assert report.registry == "r1" and report.peers == [("127.0.0.3", 6002, peer_key)]
+
+
+def test_what_nats_will_not_take_is_dropped_and_what_follows_still_goes() -> None:
+    published: list[str] = []
+
+    async def publish(subject: str, data: bytes) -> None:
+        if subject == "full":
+            raise nats.errors.OutboundBufferLimitError
+        published.append(subject)
+
+    async def run() -> int:
+        publisher = Publisher(publish)
+        publisher("full", Outbound([], b""))
+        publisher("fine", Outbound([], b""))
+        await asyncio.sleep(0)  # (the pass is over: the queue drains)
+        await publisher.flushed()
+        return publisher.dropped
+
+    assert asyncio.run(run()) == 1 and published == ["fine"]

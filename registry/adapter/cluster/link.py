@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import nats.errors
 from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
@@ -193,6 +194,8 @@ class Publisher:
         self._publish = publish
         self._queued: dict[str, list[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
+        #: NATS messages the client would not take (NATS away, its buffer full): dropped
+        self.dropped = 0
 
     def __call__(self, subject: str, item: Inbound | Outbound) -> None:
         self._queued.setdefault(subject, []).append(_encoder.encode(item))
@@ -205,7 +208,12 @@ class Publisher:
                 queued, self._queued = self._queued, {}
                 for subject, items in queued.items():
                     for data in batches(items):
-                        await self._publish(subject, data)
+                        try:
+                            await self._publish(subject, data)
+                        except nats.errors.Error:
+                            # lost as a datagram on the way is: what needs an answer is
+                            # sent again by its sender's retries
+                            self.dropped += 1
         finally:
             self._task = None
 
