@@ -16,7 +16,7 @@ table's changes) is registry/core/services.py.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack, get_args
 
 from registry.core import mailbox
@@ -385,6 +385,16 @@ class RegistryCore:
         if records:  # (a window at a time: each is a handshake from here)
             self._news.tell(records, now, actions.append)
         return actions
+
+    def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
+        """Another registry of the service heard each of `heard` (an address, the key that
+        spoke there): those peers run (registry/core/liveness.py)."""
+        self._liveness.reported(((addr, key_text(key)) for addr, key in heard if key), now)
+        return []
+
+    def hand_over(self, there: Container[Addr]) -> None:
+        """Another registry of the service delivers the table updates to `there` (Pusher)."""
+        self._s.pusher.handed_over = there
 
     @property
     def mail(self) -> dict[str, list[StoredMessage]]:

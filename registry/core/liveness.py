@@ -8,7 +8,7 @@ the registrations that waited for it carried out) is the caller's: this part say
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from msgspec import Struct, field
 
@@ -151,6 +151,17 @@ class Liveness:
         for record in self._s.feed.online_at(req.addr):
             if record.key == req.key:
                 record.last_seen = now
+
+    def reported(self, heard: Iterable[tuple[Addr, str]], now: float) -> None:
+        """Another registry of the service heard each of `heard` (an address, and the key
+        text of what it opened from there) since its last report: each runs, as for
+        `heard`. The report's `now` stands for all of it: a report comes every
+        registry/adapter/cluster/link.HEARD_EVERY seconds, a fraction of a keepalive."""
+        at = self._s.feed.online_at
+        for addr, key in heard:
+            for record in at(addr):
+                if record.key == key:
+                    record.last_seen = now
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked each of `replies`: the probes among them are answered."""

@@ -1,5 +1,6 @@
 """A registry that relays for a service (registry/adapter/cluster/follower.py): an answer to a
-request that came over TCP goes back on that connection, or nowhere."""
+request that came over TCP goes back on that connection, or nowhere; the peers it heard are
+reported to the registry that decides."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import asyncio
 import socket
 from types import SimpleNamespace
 
+import nats.errors
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from registry.adapter.cluster import follower as follower_module
 from registry.adapter.cluster.follower import Follower
-from registry.adapter.cluster.link import Outbound, pack
+from registry.adapter.cluster.link import HEARD_SUBJECT, Outbound, Publisher, pack, unpack_heard
 from secure.noise import public_bytes
 from wire.codec import encode
-from wire.messages import Entry, Register, Welcome
+from wire.messages import Entry, Keepalive, Register, Welcome
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -62,3 +65,61 @@ def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram
     finally:
         listening.close()
     assert any("its request's TCP connection is closed" in line for line in lines)
+
+
+class RecordingNats:
+    """NATS as the follower uses it here: what it publishes, kept by subject."""
+
+    def __init__(self) -> None:
+        self.published: dict[str, list[bytes]] = {}
+
+    async def publish(self, subject: str, data: bytes) -> None:
+        self.published.setdefault(subject, []).append(data)
+
+    async def subscribe(self, subject: str, cb: object) -> SimpleNamespace:
+        async def unsubscribe() -> None:
+            pass
+
+        return SimpleNamespace(unsubscribe=unsubscribe)
+
+
+def test_the_peers_heard_are_reported_to_the_registry_that_decides_once_each_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(follower_module, "HEARD_EVERY", 0.05)
+    nats = RecordingNats()
+    peer_key = public_bytes(X25519PrivateKey.generate())
+
+    async def run() -> None:
+        follower = Follower(nats, "r1", X25519PrivateKey.generate(), print, None)  # type: ignore[arg-type]
+        await follower.start("127.0.0.1", 0)
+        try:
+            follower._received_batch([Keepalive("k-1", "bob", "t")], ("127.0.0.3", 6002), peer_key)
+            while not nats.published.get(HEARD_SUBJECT):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.15)  # (periods with nobody heard: no report)
+        finally:
+            await follower.close()
+
+    asyncio.run(run())
+    [report] = [unpack_heard(data) for data in nats.published[HEARD_SUBJECT]]
+    assert report.registry == "r1" and report.peers == [("127.0.0.3", 6002, peer_key)]
+
+
+def test_what_nats_will_not_take_is_dropped_and_what_follows_still_goes() -> None:
+    published: list[str] = []
+
+    async def publish(subject: str, data: bytes) -> None:
+        if subject == "full":
+            raise nats.errors.OutboundBufferLimitError
+        published.append(subject)
+
+    async def run() -> int:
+        publisher = Publisher(publish)
+        publisher("full", Outbound([], b""))
+        publisher("fine", Outbound([], b""))
+        await asyncio.sleep(0)  # (the pass is over: the queue drains)
+        await publisher.flushed()
+        return publisher.dropped
+
+    assert asyncio.run(run()) == 1 and published == ["fine"]

@@ -88,3 +88,18 @@ def test_a_peer_heard_from_during_its_probe_is_not_gone() -> None:
 def test_the_keepalive_period_is_positive() -> None:
     with pytest.raises(ValueError):
         Liveness(services(), 0.0, (0.5, 5))
+
+
+def test_a_peer_another_registry_heard_is_not_probed_and_another_key_does_not_count() -> None:
+    s = services()
+    live = Liveness(s, KEEPALIVE, (0.5, 5))
+    bob = record(s, "bob", 7002, key="kb")
+    carol = record(s, "carol", 7003, key="kc")
+    live.start(T0 - AWAY_GRACE_PERIODS)  # (the grace after a start is over at T0)
+    later = T0 + SILENT_PERIODS + 1
+    # bob was heard through another registry; carol's address spoke with another key
+    live.reported([(bob.addr, "kb"), (carol.addr, "kx")], later - 0.5)
+    out: list[ra.Action] = []
+    live.sweep(later, out.append)
+    assert [addr for addr, _ in sent(out)] == [carol.addr]
+    assert bob.last_seen == later - 0.5 and not live.probing(bob)

@@ -1,16 +1,32 @@
 """What the registry that decides for a service sends to the peers of the other registries:
-each send split by the registry its addresses came through (registry/adapter/cluster/link.py)."""
+each send split by the registry its addresses came through (registry/adapter/cluster/link.py).
+
+A table snapshot crosses NATS whole once per registry and version: in a join storm
+thousands of peers ask for the table at one version (registry/core/table_changes.py,
+`snapshot_rows`), and those rows were most of the bytes on NATS. Another asker at that
+registry gets the snapshot without its rows, which that registry puts back; after
+SNAPSHOT_KEPT seconds the rows go whole again, should a copy have been lost on the way.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+
+import msgspec
 
 from registry.adapter.cluster.link import Outbound, Routes
 from registry.core.actions import Addr, Send, SendMany
+from registry.core.pusher import handed_over
 from wire.codec import encode
+from wire.messages import Alias, Entry, Message, TableSnapshot
 
 #: Hands one Outbound to the registry named.
 Publish = Callable[[str, Outbound], None]
+#: Seconds a registry is counted on to hold the rows of the last snapshot sent it whole:
+#: less than a peer's tries of a request last (wire/reliable.py), so that an asker whose
+#: copy was lost on the way gets the rows whole by its last try.
+SNAPSHOT_KEPT = 2.0
 
 
 class Elsewhere:
@@ -20,6 +36,8 @@ class Elsewhere:
     def __init__(self, publish: Publish) -> None:
         self.routes = Routes()
         self._publish = publish
+        # the rows and aliases of the last snapshot sent whole to each registry, and when
+        self._snapshots: dict[str, tuple[tuple[Entry, ...], tuple[Alias, ...], float]] = {}
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each
@@ -30,7 +48,12 @@ class Elsewhere:
             via = self.routes.via(action.addr)
             if via is None:
                 return action
-            self._publish(via, Outbound([(*action.addr, action.key)], encode(action.message)))
+            to, message = [(*action.addr, action.key)], action.message
+            if type(message) is TableSnapshot:
+                message, as_before = self._snapshot(via, message)
+                self._publish(via, Outbound(to, encode(message), rows_as_before=as_before))
+                return None
+            self._publish(via, Outbound(to, encode(message), handed_over(message)))
             return None
         here: list[Addr] = []
         keys: list[bytes] = []
@@ -43,9 +66,25 @@ class Elsewhere:
             else:
                 by_registry.setdefault(via, []).append((*addr, key))
         if by_registry:
-            data = encode(action.message)
+            data, push = encode(action.message), handed_over(action.message)
             for via, to in by_registry.items():
-                self._publish(via, Outbound(to, data))
+                self._publish(via, Outbound(to, data, push))
         if len(here) == len(action.addrs):
             return action
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None
+
+    def _snapshot(self, via: str, snapshot: TableSnapshot) -> tuple[Message, bool]:
+        """`snapshot` as it goes to registry `via`: without its rows when that registry was
+        sent them whole (the same rows, the same aliases) within SNAPSHOT_KEPT seconds (True
+        then)."""
+        now = time.monotonic()
+        sent = self._snapshots.get(via)
+        if (
+            sent is not None
+            and sent[0] is snapshot.entries
+            and sent[1] == snapshot.aliases
+            and now - sent[2] < SNAPSHOT_KEPT
+        ):
+            return msgspec.structs.replace(snapshot, entries=()), True
+        self._snapshots[via] = (snapshot.entries, snapshot.aliases, now)
+        return snapshot, False

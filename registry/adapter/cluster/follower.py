@@ -1,6 +1,7 @@
 """A registry of a service that does not decide: it holds its peers' secure channels, hands
 what they send to the registry that decides, and sends them what that one answers
-(registry/adapter/cluster/link.py)."""
+(registry/adapter/cluster/link.py). It delivers their table updates itself, taking the acks
+(registry/adapter/cluster/delivery.py), and reports whom it heard every second."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from nats.aio.subscription import Subscription
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
+from registry.adapter.cluster.delivery import Delivery
+from registry.adapter.cluster.lead import ERRORS
 from registry.adapter.cluster.link import (
+    HEARD_EVERY,
+    HEARD_SUBJECT,
     LEAD_SUBJECT,
     Addr,
     Inbound,
     Publisher,
     registry_subject,
+    reports,
     unpack_outbounds,
 )
 from registry.adapter.desk.closed import FLUSH_TIMEOUT
@@ -35,7 +41,7 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Message
+from wire.messages import Message, TableSnapshot
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -66,11 +72,14 @@ class Follower:
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
+        # the peers heard from since the last report (link.Heard): the key, by address
+        self._heard: dict[Addr, bytes] = {}
+        self._reporting: asyncio.Task[None] | None = None
         #: its peers' sessions, which the registry that takes over here goes on with
         self.channel = channel = SecureChannel(
             static, answers_key_requests=True, rehandshakes_on_silence=False
         )
-        self.endpoint = Endpoint(
+        self.endpoint = endpoint = Endpoint(
             self._received,
             channel=channel,
             session=secrets.token_hex(4),
@@ -81,15 +90,24 @@ class Follower:
             coalesce_drains=True,
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
+        self._delivery = Delivery(endpoint)
+        # the last table snapshot the registry that decides sent whole (link.Outbound)
+        self._snapshot: TableSnapshot | None = None
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
         self._sub = await self._nc.subscribe(registry_subject(self._me), cb=self._outbound)
+        self._reporting = asyncio.get_running_loop().create_task(self._report())
         return addr
 
     async def close(self) -> None:
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporting
         if self._sub is not None:
             await self._sub.unsubscribe()
+        self._delivery.close()
         await self._publish.flushed()
         await self.endpoint.close()
 
@@ -113,10 +131,25 @@ class Follower:
     def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
         if key:
             self._keys[addr] = key
+            self._heard[addr] = key
+        messages = self._delivery.acked(messages, addr)
+        if not messages:
+            return  # (acks of the updates this registry delivers: heard, reported)
         behind = self.endpoint.behind()
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
         self._publish(LEAD_SUBJECT, inbound)
+
+    async def _report(self) -> None:
+        """Every HEARD_EVERY seconds, tell the registry that decides which peers were heard
+        from since the last report (none: nothing is sent). A report NATS does not take is
+        dropped, as a datagram would be: the next one says the same of a peer still there."""
+        while True:
+            await asyncio.sleep(HEARD_EVERY)
+            heard, self._heard = self._heard, {}
+            for data in reports(self._me, heard):
+                with contextlib.suppress(*ERRORS):
+                    await self._nc.publish(HEARD_SUBJECT, data)
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""
@@ -127,12 +160,21 @@ class Follower:
 
     async def _outbound(self, msg: Msg) -> None:
         try:
-            outs = [(out.to, decode(out.message)) for out in unpack_outbounds(msg.data)]
+            outs = [(out, decode(out.message)) for out in unpack_outbounds(msg.data)]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
         with self.endpoint.packed():  # (what came together leaves together)
-            for to, message in outs:
+            for out, message in outs:
+                to = out.to
+                if type(message) is TableSnapshot:
+                    whole = self._whole(message, out.rows_as_before)
+                    if whole is None:
+                        continue
+                    message = whole
+                if out.push:
+                    self._delivery.push(to, message)
+                    continue
                 if len(to) > 1:  # (a push: encoded once for all)
                     addrs = [(ip, port) for ip, port, _ in to]
                     keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
@@ -144,6 +186,19 @@ class Follower:
                     if key:
                         self._keys[(ip, port)] = key
                     self.endpoint.send((ip, port), message, key)
+
+    def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
+        """`snapshot` with its rows: those of the last sent whole, when it came without
+        (at their version; else None: it is dropped, and its peer asks again, as for a
+        datagram lost; the rows come whole again within elsewhere.SNAPSHOT_KEPT)."""
+        kept = self._snapshot
+        if not rows_as_before:
+            self._snapshot = snapshot
+            return snapshot
+        if kept is None or kept.version != snapshot.version:
+            self._log(f"dropped a table snapshot without rows: not kept here ({snapshot.version})")
+            return None
+        return msgspec.structs.replace(snapshot, entries=kept.entries)
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
         """Whether `message` answers a request that came over TCP from `addr`, on a

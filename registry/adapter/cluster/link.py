@@ -11,6 +11,10 @@ Both travel on plain NATS subjects, as datagrams do: what is lost on the way is 
 again by the core's retries, as for a datagram lost on the LAN. What a registry hands over
 in one pass of its event loop goes as one NATS message per subject, a list: in a join storm,
 one per datagram was most of the work of the registry that decides.
+
+Each relaying registry also says, every HEARD_EVERY seconds, which of its peers it heard
+from (`Heard`, on HEARD_SUBJECT): the one that decides judges a peer silent by that, as
+it does its own peers by what reaches it, not by which of their messages crossed NATS.
 """
 
 from __future__ import annotations
@@ -18,14 +22,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import nats.errors
 from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
+#: Where the registry that decides takes the others' reports of the peers they heard.
+HEARD_SUBJECT = "chatapp.lead.heard"
 #: The most bytes of items one NATS message carries (a server takes 1 MB by default).
 BATCH_BYTES = 256 * 1024
+#: Seconds between a relaying registry's reports of the peers it heard: a tenth of the
+#: keepalive (registry/core/dispatch.KEEPALIVE), so that a report lost on the way costs a
+#: peer nothing, and a report stands for the moment it arrives.
+HEARD_EVERY = 1.0
+#: The most peers one report names (each ~50 bytes: well inside BATCH_BYTES).
+HEARD_PER_REPORT = 4096
 
 
 def registry_subject(registry: str) -> str:
@@ -49,15 +62,31 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 class Outbound(Struct, array_like=True, frozen=True):
     """One `message` (as the codec encodes it) for each of `to`: an address and the public
-    key it is for (b"": the key that last spoke from there)."""
+    key it is for (b"": the key that last spoke from there). With `push`, the registry it
+    goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
+    decides tracks it no further. With `rows_as_before`, `message` is a TableSnapshot sent
+    without its rows: they are those of the last whole one sent to that registry, at the
+    same version (registry/adapter/cluster/elsewhere.py)."""
 
     to: list[tuple[str, int, bytes]]
     message: bytes
+    push: bool = False
+    rows_as_before: bool = False
+
+
+class Heard(Struct, array_like=True, frozen=True):
+    """The peers `registry` heard from since its last report (any datagram or message):
+    each as the address it came from and the public key that opened it. The registry that
+    decides counts them as running by this, not by what they sent reaching it."""
+
+    registry: str
+    peers: list[tuple[str, int, bytes]]
 
 
 _encoder = msgpack.Encoder()
 _inbounds = msgpack.Decoder(list[Inbound])
 _outbounds = msgpack.Decoder(list[Outbound])
+_heard = msgpack.Decoder(Heard)
 
 
 def pack(items: list[Inbound] | list[Outbound]) -> bytes:
@@ -80,6 +109,20 @@ def batches(items: list[bytes]) -> list[bytes]:
     if batch:
         out.append(_encoder.encode(batch))
     return out
+
+
+def reports(registry: str, heard: dict[Addr, bytes]) -> list[bytes]:
+    """The reports (NATS messages) that `registry` heard `heard` (a key per address)."""
+    peers = [(ip, port, key) for (ip, port), key in heard.items()]
+    return [
+        _encoder.encode(Heard(registry, peers[at : at + HEARD_PER_REPORT]))
+        for at in range(0, len(peers), HEARD_PER_REPORT)
+    ]
+
+
+def unpack_heard(data: bytes) -> Heard:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
+    return _heard.decode(data)
 
 
 def unpack_inbounds(data: bytes) -> list[Inbound]:
@@ -125,6 +168,10 @@ class Routes:
     def heard_via(self, addr: Addr, registry: str) -> None:
         self._via[addr] = registry
 
+    def __contains__(self, addr: object) -> bool:
+        """Whether `addr` is reached through another registry (what the core hands over)."""
+        return addr in self._via
+
     def via(self, addr: Addr) -> str | None:
         """The registry to send to `addr` through, or None for this one."""
         return self._via.get(addr) if self._via else None
@@ -147,6 +194,8 @@ class Publisher:
         self._publish = publish
         self._queued: dict[str, list[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
+        #: NATS messages the client would not take (NATS away, its buffer full): dropped
+        self.dropped = 0
 
     def __call__(self, subject: str, item: Inbound | Outbound) -> None:
         self._queued.setdefault(subject, []).append(_encoder.encode(item))
@@ -159,7 +208,12 @@ class Publisher:
                 queued, self._queued = self._queued, {}
                 for subject, items in queued.items():
                     for data in batches(items):
-                        await self._publish(subject, data)
+                        try:
+                            await self._publish(subject, data)
+                        except nats.errors.Error:
+                            # lost as a datagram on the way is: what needs an answer is
+                            # sent again by its sender's retries
+                            self.dropped += 1
         finally:
             self._task = None
 

@@ -31,12 +31,14 @@ from registry.adapter.cluster.follower import Follower
 from registry.adapter.cluster.keeper import LeaseKeeper
 from registry.adapter.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.adapter.cluster.link import (
+    HEARD_SUBJECT,
     LEAD_SUBJECT,
     Addr,
     Backlog,
     Outbound,
     Publisher,
     registry_subject,
+    unpack_heard,
     unpack_inbounds,
 )
 from registry.adapter.cluster.store import JetStreamStore
@@ -68,6 +70,13 @@ def _listed(registries: tuple[str, ...], core: RegistryCore, now: float) -> list
 def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action]:
     """The peers that reached the service through a registry gone are reached from here."""
     return core.restarted_for(addrs, now)
+
+
+def _heard_elsewhere(
+    heard: list[tuple[Addr, bytes]], core: RegistryCore, now: float
+) -> list[Action]:
+    """Another registry heard from these peers: they run."""
+    return core.heard_elsewhere(heard, now)
 
 
 class Service(Struct, frozen=True):
@@ -146,6 +155,7 @@ class ClusterRegistry:
         self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        heard = await self._nc.subscribe(HEARD_SUBJECT, cb=self._heard)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
@@ -170,6 +180,7 @@ class ClusterRegistry:
                 await server.close()
         finally:
             await sub.unsubscribe()
+            await heard.unsubscribe()
             await asked.unsubscribe()
             self._server = self._elsewhere = self._lead_sub = None
         return True
@@ -179,6 +190,7 @@ class ClusterRegistry:
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
         server.elsewhere = elsewhere
+        server.core.hand_over(elsewhere.routes)  # (their table updates: the others deliver them)
         server.desk.registries = lambda: server.core.registries  # its clients: where next
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
@@ -249,6 +261,19 @@ class ClusterRegistry:
 
     def _to_registry(self, registry: str, outbound: Outbound) -> None:
         self._publish(registry_subject(registry), outbound)
+
+    async def _heard(self, msg: Msg) -> None:
+        """Another registry's report of the peers it heard (link.Heard), for the core."""
+        server = self._server
+        if server is None:
+            return
+        try:
+            report = unpack_heard(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.log("dropped what another registry reported: not ChatApp's")
+            return
+        heard = [((ip, port), key) for ip, port, key in report.peers]
+        server.handle(functools.partial(_heard_elsewhere, heard))
 
     async def _inbound(self, msg: Msg) -> None:
         """What other registries' peers sent (one registry's pass), for this registry's core."""

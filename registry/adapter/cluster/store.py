@@ -25,6 +25,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 import nats.errors
@@ -126,8 +127,14 @@ class JetStreamStore:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
         version = self._version = rows.pop("version", (0, b"0"))[1]
-        self._rows = {key: value for key, value in rows.items() if key.startswith("row.")}
-        data = {"version": int(version), "names": [json.loads(v) for _, v in self._rows.values()]}
+        read = {
+            key: (revision, json.loads(value))
+            for key, (revision, value) in rows.items()
+            if key.startswith("row.")
+        }
+        # (each row as _write_table encodes it: a row written another way is not one changed)
+        self._rows = {key: (revision, _row_bytes(row)) for key, (revision, row) in read.items()}
+        data = {"version": int(version), "names": [row for _, row in read.values()]}
         try:
             table = Table.from_json(data, now)
         except (ValueError, KeyError, TypeError) as exc:
@@ -237,10 +244,7 @@ class JetStreamStore:
         The seconds taken to find them."""
         started = time.monotonic()
         data = table.to_json()
-        rows = {
-            f"row.{hex_key(name_key(row['name']))}": json.dumps(row).encode()
-            for row in data["names"]
-        }
+        rows = {f"row.{hex_key(name_key(row['name']))}": _row_bytes(row) for row in data["names"]}
         writes: list[Awaitable[None]] = []
         for key, value in rows.items():
             if key not in self._rows or self._rows[key][1] != value:
@@ -402,3 +406,9 @@ async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]
 
 def _reason(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
+
+
+def _row_bytes(row: dict[str, Any]) -> bytes:
+    """A row of the table as the bucket holds it (JSON: msgspec's encoder, as every commit
+    encodes every row to find those changed, and json.dumps was most of that)."""
+    return msgspec.json.encode(row)

@@ -1,0 +1,67 @@
+"""The table updates a relaying registry delivers to its own peers
+(registry/adapter/cluster/delivery.py): sent, retried until acked, and the acks taken there;
+what is not theirs goes on to the registry that decides."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from registry.adapter.cluster.delivery import Delivery
+from wire.messages import Ack, Acks, Keepalive, Message, TableUpdate
+
+pytestmark = pytest.mark.timeout(10)
+
+BOB, CAROL = ("127.0.0.2", 7002), ("127.0.0.3", 7003)
+KB, KC = b"b" * 32, b"c" * 32
+
+
+class Sent:
+    """The endpoint as Delivery uses it: each (address, message, key) it was handed."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[tuple[str, int], Message, bytes]] = []
+
+    def send(self, addr: tuple[str, int], message: Message, key: bytes) -> None:
+        self.sent.append((addr, message, key))
+
+    def send_many(self, addrs: list[tuple[str, int]], keys: list[bytes], message: Message) -> None:
+        self.sent += [(addr, message, key) for addr, key in zip(addrs, keys, strict=True)]
+
+
+def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> None:
+    endpoint = Sent()
+    update = TableUpdate("u-1", 5, ())
+
+    async def run() -> list[list[Message]]:
+        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        try:
+            delivery.push([(*BOB, KB), (*CAROL, KC)], update)
+            keepalive = Keepalive("k-1", "bob", "t")
+            rest = [
+                delivery.acked([Acks("a-1", ("u-1", "x-9")), keepalive], BOB),
+                delivery.acked([Ack("a-2", "x-8")], BOB),
+            ]
+            while len(endpoint.sent) < 3:  # carol's ack never came: her copy again
+                await asyncio.sleep(0.05)
+            return rest
+        finally:
+            delivery.close()
+
+    rest = asyncio.run(run())
+    # bob's ack of the update stays here; his ack of something else, and the rest, go on
+    assert rest == [[Ack("a-1", "x-9"), Keepalive("k-1", "bob", "t")], [Ack("a-2", "x-8")]]
+    assert endpoint.sent[:2] == [(BOB, update, KB), (CAROL, update, KC)]
+    assert endpoint.sent[2] == (CAROL, update, KC)
+
+
+def test_with_nothing_in_flight_every_message_goes_on_untouched() -> None:
+    async def run() -> list[Message]:
+        delivery = Delivery(Sent())  # type: ignore[arg-type]
+        try:
+            return delivery.acked([Ack("a-1", "u-1")], BOB)
+        finally:
+            delivery.close()
+
+    assert asyncio.run(run()) == [Ack("a-1", "u-1")]

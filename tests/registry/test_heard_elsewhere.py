@@ -1,0 +1,72 @@
+"""The peers another registry of a service heard from (registry/adapter/cluster/link.Heard):
+the registry that decides counts them as running, whatever of theirs reached its core; and
+the table updates to them, which that registry delivers (Pusher.handed_over)."""
+
+from __future__ import annotations
+
+from registry.adapter.cluster.link import HEARD_PER_REPORT, Heard, reports, unpack_heard
+from registry.core import actions as ra
+from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
+from registry.core.pusher import Pusher, handed_over
+from tests.registry.core_helpers import T0, core, run_until, sends
+from tests.registry.parts_helpers import record, sent, services
+from wire.keys import key_text
+from wire.messages import Notice, Register, TableUpdate
+from wire.version import WIRE_VERSION
+
+KEEPALIVE = 1.0
+BOB = ("127.0.0.2", 6002)
+BOB_KEY = bytes(range(32))
+KEY_TEXT = key_text(BOB_KEY)
+
+
+def probes(out: list[ra.Action]) -> list[tuple[str, int]]:
+    """Where the actions send a liveness probe (a TableUpdate of version 0)."""
+    return [addr for addr, m in sends(out) if isinstance(m, TableUpdate) and m.version == 0]
+
+
+def bob_registered_then_silent_here(reported: bool) -> list[tuple[str, int]]:
+    """Bob registers and then nothing of his reaches the core for many keepalives; another
+    registry reports him heard every second, or not: where the core sent probes."""
+    reg = core(keepalive=KEEPALIVE)
+    reg.start(T0 - AWAY_GRACE_PERIODS * KEEPALIVE)
+    register = Register("b-1", "bob", BOB[1], "", "", WIRE_VERSION)
+    reg.receive(register, BOB, T0, key=BOB_KEY)
+    out: list[ra.Action] = []
+    for second in range(1, 4 * SILENT_PERIODS):
+        if reported:
+            out += reg.heard_elsewhere([(BOB, BOB_KEY)], T0 + second)
+        out += run_until(reg, T0 + second + 0.5)
+    return probes(out)
+
+
+def test_a_peer_reported_heard_is_never_probed_one_not_reported_is() -> None:
+    assert bob_registered_then_silent_here(reported=True) == []
+    assert BOB in bob_registered_then_silent_here(reported=False)
+
+
+def test_a_report_crosses_nats_whole_and_a_long_one_is_split() -> None:
+    heard = {("127.0.0.1", 7000 + i): bytes([i % 256]) * 32 for i in range(HEARD_PER_REPORT + 5)}
+    data = reports("r1", heard)
+    assert len(data) == 2
+    back = [unpack_heard(one) for one in data]
+    assert all(isinstance(one, Heard) and one.registry == "r1" for one in back)
+    got = {(ip, port): key for one in back for ip, port, key in one.peers}
+    assert got == heard
+    assert reports("r1", {}) == []
+
+
+def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_tracked() -> None:
+    s = services()
+    here, there = record(s, "bob", 7002, key=KEY_TEXT), record(s, "carol", 7003, key=KEY_TEXT)
+    pusher: Pusher = s.pusher
+    pusher.handed_over = {there.addr}
+    out: list[ra.Action] = []
+    update = TableUpdate("u-1", 5, ())
+    pusher.push_all([here, there], update, "table", T0, out.append)
+    assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]
+    assert pusher.pending() == 1  # bob's, which this registry delivers
+    out.clear()
+    pusher.push_all([there], Notice("n-1", "hi"), "table", T0, out.append)
+    assert pusher.pending() == 2  # (only table updates are another registry's to deliver)
+    assert not handed_over(TableUpdate("ping", 0, ()))  # a probe's ack is this registry's
