@@ -238,6 +238,8 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
         "reconnecting. Your place is kept for 120 s.]"
     ]
     assert core.link.phase == "reconnecting"
+    # the held place's refresh fell due at the same moment: done too, never a wake in the past
+    assert (core.next_wake() or 0.0) > now
     while Connect() not in out:
         assert now < 2 * H + 1
         now = core.next_wake() or 0.0

@@ -188,19 +188,17 @@ class PersonCore:
                 actions.extend(self.lost(why, now))  # reconnecting
             else:
                 s.finish(1, emit)  # the desk never answered the join
-        else:
-            self._retry_or_refresh(now, emit)
-        return actions
-
-    def _retry_or_refresh(self, now: float, emit: Emit) -> None:
-        """A reconnection attempt due (or the place given up), and the held-place file
-        refreshed."""
-        s = self.state
-        if self.link.phase == "reconnecting" and self.link.retry_due(now):
+        elif link.phase == "reconnecting" and link.retry_due(now):
             if now >= s.give_up_at:
                 self._reconnect.given_up(emit)
-                return
+                return actions
             emit(Connect())
+        self._refresh(now, emit)  # whatever else fell due at the same moment
+        return actions
+
+    def _refresh(self, now: float, emit: Emit) -> None:
+        """The held-place file refreshed, when due."""
+        s = self.state
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
             if self.link.phase in ("waiting", "served") and s.token:
