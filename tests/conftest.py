@@ -69,6 +69,16 @@ def _first_to_run(item: pytest.Item) -> int:
     return 0 if "cluster" in path else 1 if "e2e" in path else 2
 
 
+def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
+    """`items`, longest first, dealt to the test workers as cards are: pytest-xdist's
+    `worksteal` gives each worker an equal run of the list to start with, so each run is
+    one worker's hand, its long tests first. (In one run for all, the first worker took
+    every long test, and the others took them back one by one, the last ones late.)"""
+    ordered = sorted(items, key=_first_to_run)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    return [item for hand in range(workers) for item in ordered[hand::workers]]
+
+
 #: Why a test marked needs_pure is skipped on the compiled build (setup.py, .ci/run-compiled):
 #: it stands something in for part of a compiled module, which a compiled module refuses. A
 #: compiled class takes no attribute it does not declare and no value of another type (a
@@ -79,7 +89,7 @@ NEEDS_PURE = "a stand-in for part of a compiled module: run on the pure build on
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_first_to_run)
+    items[:] = _dealt(items)
     if build_name() == "compiled":
         for item in items:
             if "needs_pure" in item.keywords:
