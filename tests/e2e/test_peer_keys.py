@@ -14,12 +14,11 @@ CHANGED = re.escape("[bob's key has changed since you last talked; compare finge
 
 
 @pytest.mark.timeout(40)
-def test_two_names_of_one_account_have_keys_of_their_own(chat: ChatEnv) -> None:
-    chat.start_registry()
-    alice, bob = chat.start_peers("alice", "bob")  # one data folder, as one user's
+def test_two_names_of_one_account_have_keys_of_their_own(shared_chat: ChatEnv) -> None:
+    alice, bob = shared_chat.start_peers("alice", "bob")  # one data folder, as one user's
     assert alice.data_dir == bob.data_dir
-    alice.send("/whois bob")
-    whois = alice.expect(r"\[bob's key: ([\d ]+); yours: ([\d ]+)\.")
+    alice.send(f"/whois {bob.name}")
+    whois = alice.expect(rf"\[{re.escape(bob.name)}'s key: ([\d ]+); yours: ([\d ]+)\.")
     assert whois[1] != whois[2]
     direct(alice, bob, "two people, two keys")
 
