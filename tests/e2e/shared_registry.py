@@ -71,9 +71,9 @@ class SharedRegistry:
 
     def empty(self) -> None:
         """Release every name registered (after the test's peers are killed). A registry
-        not empty after that, or gone, is replaced by a fresh one."""
+        not empty after that is replaced by a fresh one (one gone, at the next `ready`)."""
         if self.proc is None or not self.proc.alive:
-            return self._start() if self.proc is not None else None
+            return
         try:
             rows = (_ROW.match(text) for text in self._console("who"))
             self._console(*(f"release {row.group(1)}" for row in rows if row))
