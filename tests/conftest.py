@@ -62,11 +62,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Words in the path of a file of long tests, besides those of real processes: the
+#: simulated networks' and the state machines' (hypothesis runs many examples of each).
+_LONG = ("e2e", "propert", "_sim", "simulation", "stateful")
+
+
 def _first_to_run(item: pytest.Item) -> int:
-    """The longest tests go first (the clusters', then the other real processes'), so the
-    workers end together on short unit tests, not on one long test each."""
+    """The longest tests go first (the clusters', then the other real processes' and the
+    simulations'), so the workers end together on short unit tests, not on one long test
+    each."""
     path = item.nodeid.split("::")[0]
-    return 0 if "cluster" in path else 1 if "e2e" in path else 2
+    return 0 if "cluster" in path else 1 if any(word in path for word in _LONG) else 2
 
 
 def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
