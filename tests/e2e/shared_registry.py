@@ -4,7 +4,8 @@ quiet machine, several seconds of a busy one), and still finds it as a fresh one
 
 The rule: a test on the shared registry names its peers as it likes; the harness gives
 each name the test's own suffix (`start_peer("alice")` registers `alice-7`: use
-`peer.name` in what the test types and expects). When the test ends, its processes are
+`peer.name` in what the test types and expects; a room's history outlives its members,
+so name rooms with `named` too). When the test ends, its processes are
 killed and every name on the registry is released from its console, which leaves no
 name, no room and no mail behind; a registry that does not come back empty, or that
 died, is replaced by a fresh one before the next test. A test that restarts, kills,
