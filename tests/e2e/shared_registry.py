@@ -1,6 +1,6 @@
 """One registry per test worker, shared by the tests that only use a registry: each such
-test starts no registry of its own (a start is a process, a key and a table: ~0.4 s of a
-quiet machine, several seconds of a busy one), and still finds it as a fresh one would be.
+test starts no registry of its own (a start is a process, a key and a table: 0.12 s of
+CPU, and 1-2.5 s of waiting on a busy machine), and finds it as a fresh one would be.
 
 The rule: a test on the shared registry names its peers as it likes; the harness gives
 each name the test's own suffix (`start_peer("alice")` registers `alice-7`: use
