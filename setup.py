@@ -62,12 +62,20 @@ def _dependencies() -> list[str]:
         return list(tomllib.load(file)["project"]["dependencies"])
 
 
-if os.environ.get("CHATAPP_COMPILE") != "1":
-    setup()
-else:
+def _build() -> None:
+    """What setuptools' backend asks for, pure or compiled."""
+    if os.environ.get("CHATAPP_COMPILE") != "1":
+        setup()
+        return
     try:
         from mypyc.build import mypycify
     except ImportError:  # pip's first question to the backend: what the build needs
         setup(setup_requires=[MYPYC, *_dependencies()])
     else:
         setup(ext_modules=mypycify(COMPILED, opt_level="3"))
+
+
+# The editable install puts this checkout on the venv's path, so `import setup` finds
+# this file: only a run as a script (setuptools' backend runs it so) builds anything.
+if __name__ == "__main__":
+    _build()

@@ -62,11 +62,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Words in the path of a file of long tests, besides those of real processes: the
+#: simulated networks' and the state machines' (hypothesis runs many examples of each).
+_LONG = ("e2e", "propert", "_sim", "simulation", "stateful")
+
+
 def _first_to_run(item: pytest.Item) -> int:
-    """The longest tests go first (the clusters', then the other real processes'), so the
-    workers end together on short unit tests, not on one long test each."""
+    """The longest tests go first (the clusters', then the other real processes' and the
+    simulations'), so the workers end together on short unit tests, not on one long test
+    each."""
     path = item.nodeid.split("::")[0]
-    return 0 if "cluster" in path else 1 if "e2e" in path else 2
+    return 0 if "cluster" in path else 1 if any(word in path for word in _LONG) else 2
+
+
+def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
+    """`items`, longest first, dealt to the test workers as cards are: pytest-xdist's
+    `worksteal` gives each worker an equal run of the list to start with, so each run is
+    one worker's hand, its long tests first. (In one run for all, the first worker took
+    every long test, and the others took them back one by one, the last ones late.)"""
+    ordered = sorted(items, key=_first_to_run)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    return [item for hand in range(workers) for item in ordered[hand::workers]]
 
 
 #: Why a test marked needs_pure is skipped on the compiled build (setup.py, .ci/run-compiled):
@@ -79,7 +95,7 @@ NEEDS_PURE = "a stand-in for part of a compiled module: run on the pure build on
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_first_to_run)
+    items[:] = _dealt(items)
     if build_name() == "compiled":
         for item in items:
             if "needs_pure" in item.keywords:

@@ -171,8 +171,10 @@ class PeerCore:
             asking=Asking(shared, direct),
             commands=Commands(shared, link, table_news),
         )
-        self._received = Received(parts)
-        self._typed = TypedInput(parts)
+        #: The dispatch tables of what is received and of what is typed. Events go through
+        #: `receive` and `line`; the tests of the tables read their `handled` and `taken`.
+        self.received = Received(parts)
+        self.typed = TypedInput(parts)
 
     # -- entry points -------------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class PeerCore:
         if emit is None:
             emit = actions.append
         if self._life.phase is not Phase.LEFT:
-            self._typed.line(text, now, emit)
+            self.typed.line(text, now, emit)
             self._settle(now, emit)
         return actions
 
@@ -220,7 +222,7 @@ class PeerCore:
         if self._life.phase is Phase.LEFT:
             return actions
         started = self._life.started
-        self._typed.end_of_input(now, actions.append)
+        self.typed.end_of_input(now, actions.append)
         if started:
             self._settle(now, actions.append)
         return actions
@@ -264,7 +266,7 @@ class PeerCore:
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        trust, life, received = self.trust, self._life, self._received
+        trust, life, received = self.trust, self._life, self.received
         believed, inbox, from_peers = trust.believed, self._parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
@@ -439,13 +441,13 @@ class PeerCore:
         self._parts.ends.failed(request, now, emit, busy)
 
     def _register_again(self, emit: Emit) -> None:
-        self._typed.register_again(emit)
+        self.typed.register_again(emit)
 
     def _carry_out_early(self, typed: list[str | None], now: float, emit: Emit) -> None:
-        self._typed.carry_out_early(typed, now, emit)
+        self.typed.carry_out_early(typed, now, emit)
 
     def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
-        self._received.take(message, reply, now, emit)
+        self.received.take(message, reply, now, emit)
 
     # -- after every event --------------------------------------------------------------
 
@@ -455,7 +457,7 @@ class PeerCore:
         only when the value it depends on says it has work: this runs after every event."""
         shared, life = self._shared, self._life
         if shared.lines.after_change:
-            self._typed.carry_out_waiting(now, emit)
+            self.typed.carry_out_waiting(now, emit)
         if life.farewell is not None:
             self._parts.leaving.settle(now, emit)
         room_return = shared.room_return

@@ -54,12 +54,13 @@ class Capture:
         while not self._stop.is_set():
             ready, _, _ = select.select([self._sock], [], [], 0.1)
             if ready:
-                self._read_waiting()
+                self._read_waiting(self._stop)
 
-    def _read_waiting(self) -> None:
+    def _read_waiting(self, stop: threading.Event | None = None) -> None:
         """Every frame the kernel holds for this socket now (the whole machine's loopback
-        traffic, when other tests run beside: read one a wake-up, it fell behind)."""
-        while True:
+        traffic, when other tests run beside: read one a wake-up, it fell behind), or
+        until `stop` is set: the machine's traffic may never pause."""
+        while stop is None or not stop.is_set():
             try:
                 frame, addr = self._sock.recvfrom(65_600, socket.MSG_DONTWAIT)
             except BlockingIOError:
@@ -74,7 +75,7 @@ class Capture:
         """Stop, with every packet sent before this call (those the thread had not read
         yet are read here, not dropped with the socket)."""
         self._stop.set()
-        self._thread.join(2)
+        self._thread.join()  # within a frame or a select's wait: it reads no more then
         self._read_waiting()
         self._sock.close()
         return self.packets

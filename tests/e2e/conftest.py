@@ -1,6 +1,7 @@
 """Fixtures for the end-to-end tests: a fresh data directory and a `chat` environment that
-kills every process it started when the test ends, pass or fail. A failing test's report
-gets a section with everything each of its processes printed."""
+kills every process it started when the test ends, pass or fail; `shared_chat`, the same
+on the test worker's shared registry (tests/e2e/shared_registry.py). A failing test's
+report gets a section with everything each of its processes printed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from .harness import ChatEnv
+from .shared_registry import SharedRegistry
 
 _ENV = pytest.StashKey[ChatEnv]()
+_SHARED_FROM = pytest.StashKey[tuple[SharedRegistry, int]]()
 
 
 @pytest.fixture
@@ -33,6 +36,36 @@ def chat(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[ChatEnv]:
         env.close()
 
 
+@pytest.fixture(scope="session")
+def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRegistry]:
+    """This test worker's registry, for `shared_chat`."""
+    shared = SharedRegistry(tmp_path_factory.mktemp("shared-registry"))
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.fixture
+def shared_chat(
+    request: pytest.FixtureRequest, data_dir: Path, shared_registry: SharedRegistry
+) -> Iterator[ChatEnv]:
+    """As `chat`, with the worker's registry already running and no registry to start:
+    `shared_chat.start_peer("alice")` registers alice with this test's suffix (its
+    `.name`). For the tests that neither restart, reconfigure nor read the registry."""
+    registry = shared_registry.ready()
+    env = ChatEnv(data_dir)
+    env.registry_port, env.join_code = shared_registry.port, shared_registry.join_code
+    env.suffix = shared_registry.next_suffix()
+    request.node.stash[_ENV] = env
+    request.node.stash[_SHARED_FROM] = (shared_registry, len(registry.transcript))
+    try:
+        yield env
+    finally:
+        env.close()
+        shared_registry.empty()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -41,4 +74,8 @@ def pytest_runtest_makereport(
     env = item.stash.get(_ENV, None)
     if env is not None and report.failed and env.procs:
         report.sections.append(("ChatApp processes", env.transcripts()))
+    shared = item.stash.get(_SHARED_FROM, None)
+    if shared is not None and report.failed:
+        registry, start = shared
+        report.sections.append(("The shared registry", registry.transcript_from(start)))
     return report

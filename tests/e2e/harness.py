@@ -431,6 +431,13 @@ class ChatEnv:
         self.procs: list[ChatProc] = []
         # Put in front of every ChatApp command, e.g. ["ip", "netns", "exec", NAME].
         self.prefix: list[str] = []
+        #: Added to every peer's name, on a registry shared with other tests (see
+        #: tests/e2e/shared_registry.py): "" on a registry of the test's own.
+        self.suffix = ""
+
+    def named(self, name: str) -> str:
+        """The name a peer started as `name` registers: with this test's suffix."""
+        return name if name.endswith(self.suffix) else name + self.suffix
 
     def spawn_argv(self, argv: Sequence[str], label: str) -> ChatProc:
         """Start any command (the harness's own tests use a fake child)."""
@@ -454,6 +461,8 @@ class ChatEnv:
         keepalive period is the test peers' (KEEPALIVE) unless `options` give one: a
         registry on the default 10 s would take a killed peer for online for 30 s, and
         give peers 50 s after a restart, and no test would see either rule at work."""
+        if self.suffix:
+            raise RuntimeError("a test on the shared registry starts none: use `chat`")
         if port is None:
             port = self.registry_port if self.registry_port is not None else free_port()
         self.registry_port = port
@@ -499,6 +508,7 @@ class ChatEnv:
         command-line `options`); unless `wait` is false, wait for Welcome and the table line.
         Its first contact (or any with a password) gives the registry's join code, unless
         `options` say how to trust its key."""
+        name = self.named(name)
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")

@@ -101,9 +101,10 @@ def _chat_datagrams(capture: Capture, to_port: int) -> list[bytes]:
 
 
 @pytest.mark.timeout(60)
-def test_captured_datagrams_replayed_or_altered_byte_by_byte_show_nothing(chat: ChatEnv) -> None:
-    chat.start_registry()
-    alice, bob = chat.start_peers("alice", "bob")
+def test_captured_datagrams_replayed_or_altered_byte_by_byte_show_nothing(
+    shared_chat: ChatEnv,
+) -> None:
+    alice, bob = shared_chat.start_peers("alice", "bob")
     with capturing() as capture:
         direct(alice, bob, "only once")
     captured = _chat_datagrams(capture, bob.port)
@@ -128,15 +129,14 @@ def test_captured_datagrams_replayed_or_altered_byte_by_byte_show_nothing(chat: 
 
 
 @pytest.mark.timeout(60)
-def test_a_replay_after_the_receiver_restarted_shows_nothing(chat: ChatEnv) -> None:
-    chat.start_registry()
-    alice, bob = chat.start_peers("alice", "bob")
+def test_a_replay_after_the_receiver_restarted_shows_nothing(shared_chat: ChatEnv) -> None:
+    alice, bob = shared_chat.start_peers("alice", "bob")
     with capturing() as capture:
         direct(alice, bob, "said once")
     captured = _chat_datagrams(capture, bob.port)
     bob.send("/quit")
     assert bob.wait_exit() == 0
-    bob = chat.restart_peer(bob)
+    bob = shared_chat.restart_peer(bob)
     for datagram in captured:
         send_spoofed(datagram, (HOST, alice.port), (HOST, bob.port))
     reaches(alice, bob, "after the replay")  # alice's table may not have bob back yet

@@ -81,9 +81,8 @@ def expect_reg(peer: Peer) -> None:
 
 
 @pytest.mark.timeout(40)
-def test_chat_dereg_offline_mail_and_reg(chat: ChatEnv) -> None:
-    chat.start_registry()
-    x, y, z = chat.start_peers("x", "y", "z")
+def test_chat_dereg_offline_mail_and_reg(shared_chat: ChatEnv) -> None:
+    x, y, z = shared_chat.start_peers("x", "y", "z")
     peers = {"x": x, "y": y, "z": z}
 
     # Every ordered pair chats, x with itself too; each text is unique to its pair.
@@ -94,7 +93,7 @@ def test_chat_dereg_offline_mail_and_reg(chat: ChatEnv) -> None:
     # x leaves; the others see the table change.
     y.drain()
     z.drain()
-    x.send("dereg x")
+    x.send(f"dereg {x.name}")
     x.expect_line(OFFLINE_BYE)
     y.expect_line(TABLE_UPDATED)
     z.expect_line(TABLE_UPDATED)
@@ -102,21 +101,21 @@ def test_chat_dereg_offline_mail_and_reg(chat: ChatEnv) -> None:
 
     # y, then z, write to x: x is offline in their tables, so straight to the registry.
     from_y, from_z = unique("mail-from-y"), unique("mail-from-z")
-    y.send(f"send x {from_y}")
+    y.send(f"send {x.name} {from_y}")
     y.expect_line(SAVED)
-    z.send(f"send x {from_z}")
+    z.send(f"send {x.name} {from_z}")
     z.expect_line(SAVED)
 
     # x comes back and gets both, in the order sent, each with its timestamp.
     y.drain()
-    x.send("reg x")
+    x.send(f"reg {x.name}")
     expect_reg(x)
-    stamp_y, stamp_z = expect_mail(x, [("y", from_y), ("z", from_z)])
+    stamp_y, stamp_z = expect_mail(x, [(y.name, from_y), (z.name, from_z)])
     assert parse_stamp(stamp_y) <= parse_stamp(stamp_z)
 
     # A fresh direct message after the hand-over: every line before it has been read, so
     # a duplicate of a stored message would now be in x's transcript.
-    until_online(y, "x")
+    until_online(y, x.name)
     direct(y, x, unique("fresh-y-to-x"))
     for sender, text in (("y", from_y), ("z", from_z)):
         assert x.count(rf": (?:{STAMP} )?{re.escape(text)}$") == 1, f"{sender}'s mail shown twice"
@@ -241,11 +240,10 @@ def test_quitting_while_the_registry_is_down_says_what_is_kept(chat: ChatEnv) ->
 
 
 @pytest.mark.timeout(40)
-def test_send_all_live_and_from_mailbox(chat: ChatEnv) -> None:
-    chat.start_registry()
-    x, y, z, w = chat.start_peers("x", "y", "z", "w")
+def test_send_all_live_and_from_mailbox(shared_chat: ChatEnv) -> None:
+    x, y, z, w = shared_chat.start_peers("x", "y", "z", "w")
 
-    w.send("dereg w")
+    w.send(f"dereg {w.name}")
     w.expect_line(OFFLINE_BYE)
     for peer in (x, y, z):
         peer.expect_line(TABLE_UPDATED)
@@ -253,15 +251,15 @@ def test_send_all_live_and_from_mailbox(chat: ChatEnv) -> None:
     text = unique("to-everyone")
     x.send(f"send_all {text}")
     x.expect_line(RECEIVED_BY_SERVER)
-    y.expect(channel_line("x", text))
-    z.expect(channel_line("x", text))
+    y.expect(channel_line(x.name, text))
+    z.expect(channel_line(x.name, text))
 
     # The deregistered w gets it from its mailbox, marked as a channel message.
-    w.send("reg w")
+    w.send(f"reg {w.name}")
     expect_reg(w)
-    match = w.expect(channel_mail_line("x", text))
+    match = w.expect(channel_mail_line(x.name, text))
     parse_stamp(match.group(1))
-    until_online(x, "w")
+    until_online(x, w.name)
 
     # Read every peer's output up to a later direct message, then count: the sender got
     # no copy, the others exactly one each.
@@ -276,66 +274,63 @@ def test_send_all_live_and_from_mailbox(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(40)
-def test_killed_peer_gets_its_mail_on_restart(chat: ChatEnv) -> None:
-    chat.start_registry()
-    x, z = chat.start_peers("x", "z")
+def test_killed_peer_gets_its_mail_on_restart(shared_chat: ChatEnv) -> None:
+    x, z = shared_chat.start_peers("x", "z")
 
     z.kill()
 
     # z is still online in x's table: 5 direct tries, then the registry, which finds z dead.
     text = unique("for-dead-z")
-    x.send(f"send z {text}")
-    x.expect_line(no_ack("z"))
+    x.send(f"send {z.name} {text}")
+    x.expect_line(no_ack(z.name))
     x.expect_line(SAVED)
 
     # z restarted with the same name, port and data directory takes its name and mail back.
-    z2 = chat.restart_peer(z, wait=False)
+    z2 = shared_chat.restart_peer(z, wait=False)
     expect_reg(z2)
-    expect_mail(z2, [("x", text)])
+    expect_mail(z2, [(x.name, text)])
 
-    until_online(x, "z")
+    until_online(x, z.name)
     direct(x, z2, unique("welcome-back-z"))
     direct(z2, x, unique("thanks-x"))
     assert z2.count(re.escape(text)) == 1
-    assert x.count(re.escape(received_by("z"))) == 1  # the first message was not acked by z
+    assert x.count(re.escape(received_by(z.name))) == 1  # the first one was not acked by z
 
 
 @pytest.mark.timeout(40)
-def test_a_script_that_ends_right_after_sending_loses_nothing(chat: ChatEnv) -> None:
+def test_a_script_that_ends_right_after_sending_loses_nothing(shared_chat: ChatEnv) -> None:
     """End of input quits, but only once what was sent is delivered: a long channel line
     (over TCP) with a short one held behind it, and a message to a peer that died, which
     goes to the registry after 5 tries and is saved there, all before the Deregister."""
-    chat.start_registry()
-    x, y, z = chat.start_peers("x", "y", "z")
+    x, y, z = shared_chat.start_peers("x", "y", "z")
     z.kill()
     long_text, short_text, for_z = "long" + " words" * 400, unique("short"), unique("for-z")
     x.send(f"send_all {long_text}")
     x.send(f"send_all {short_text}")
-    x.send(f"send z {for_z}")
+    x.send(f"send {z.name} {for_z}")
     x.close_stdin()
-    y.expect(channel_line("x", long_text))
-    y.expect(channel_line("x", short_text))
+    y.expect(channel_line(x.name, long_text))
+    y.expect(channel_line(x.name, short_text))
     # The first receipt may come before the end of input is read: this test process can be
     # descheduled between writing the lines and closing x's stdin.
     quitting = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
     x.expect_all(
-        [line(quitting), line(RECEIVED_BY_SERVER), line(RECEIVED_BY_SERVER), line(no_ack("z"))]
+        [line(quitting), line(RECEIVED_BY_SERVER), line(RECEIVED_BY_SERVER), line(no_ack(z.name))]
     )
     x.expect_line(SAVED)
     x.expect_line(OFFLINE_BYE)
     assert x.wait_exit(10) == 0
-    z2 = chat.restart_peer(z, wait=False)
+    z2 = shared_chat.restart_peer(z, wait=False)
     expect_reg(z2)
-    expect_mail(z2, [("x", for_z)])
+    expect_mail(z2, [(x.name, for_z)])
 
 
 @pytest.mark.timeout(30)
-def test_self_send_when_alone(chat: ChatEnv) -> None:
-    chat.start_registry()
-    (x,) = chat.start_peers("x")
+def test_self_send_when_alone(shared_chat: ChatEnv) -> None:
+    (x,) = shared_chat.start_peers("x")
     text = unique("note-to-self")
     direct(x, x, text)
-    assert x.count(chat_line("x", text)) == 1
+    assert x.count(chat_line(x.name, text)) == 1
 
 
 @pytest.mark.timeout(60)
@@ -362,39 +357,40 @@ def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatE
 
 
 @pytest.mark.timeout(40)
-def test_a_long_message_and_the_short_one_typed_after_it_arrive_in_order(chat: ChatEnv) -> None:
+def test_a_long_message_and_the_short_one_typed_after_it_arrive_in_order(
+    shared_chat: ChatEnv,
+) -> None:
     # Before: the long one (over TCP) arrived after the short one (a datagram), every time.
-    chat.start_registry()
-    x, y = chat.start_peers("x", "y")
+    x, y = shared_chat.start_peers("x", "y")
     for round_ in range(3):
         long_text = unique(f"long-{round_}") + " " + "p" * 3000
         short = unique(f"short-{round_}")
-        x.send(f"send y {long_text}")
-        x.send(f"send y {short}")
-        first = y.expect(r"^>>> x: (long|short)-").group(1)
+        x.send(f"send {y.name} {long_text}")
+        x.send(f"send {y.name} {short}")
+        first = y.expect(rf"^>>> {re.escape(x.name)}: (long|short)-").group(1)
         assert first == "long", f"round {round_}: the short message arrived first"
-        y.expect(chat_line("x", short))
-        x.expect_line(received_by("y"))
-        x.expect_line(received_by("y"))
+        y.expect(chat_line(x.name, short))
+        x.expect_line(received_by(y.name))
+        x.expect_line(received_by(y.name))
 
 
 @pytest.mark.timeout(40)
 def test_a_long_channel_message_and_the_short_one_after_it_arrive_in_order(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     # Two hops could swap them: the sender's long post (TCP) to the registry, and the
     # registry's long relay (TCP) to each member. Before, they arrived swapped every time.
-    chat.start_registry()
-    x, y, z = chat.start_peers("x", "y", "z")
+    x, y, z = shared_chat.start_peers("x", "y", "z")
     for round_ in range(3):
         long_text = unique(f"long-{round_}") + " " + "c" * 3000
         short = unique(f"short-{round_}")
         x.send(f"send_all {long_text}")
         x.send(f"send_all {short}")
         for member in (y, z):
-            first = member.expect(r"^>>> \[Channel_Message x: (long|short)-").group(1)
+            channel = rf"^>>> \[Channel_Message {re.escape(x.name)}: (long|short)-"
+            first = member.expect(channel).group(1)
             assert first == "long", f"{member.name}, round {round_}: the short one came first"
-            member.expect(channel_line("x", short))
+            member.expect(channel_line(x.name, short))
         x.expect_line(RECEIVED_BY_SERVER)
         x.expect_line(RECEIVED_BY_SERVER)
 

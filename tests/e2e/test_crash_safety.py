@@ -95,41 +95,39 @@ def wait_for_file(path: Path, timeout: float) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_peer_whose_terminal_closes_right_after_a_send_delivers_it_after_restart(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry()
-    x, y = chat.start_peers("x", "y")
+    x, y = shared_chat.start_peers("x", "y")
     y.kill()  # every table still says y is online: x sends to it directly, unanswered
-    x.send("send y typed-just-before-the-terminal-closed")
+    x.send(f"send {y.name} typed-just-before-the-terminal-closed")
     x.send("who")  # answered once the send is on its way, well before its first retry
-    x.expect(r"^>>>\s+y\s+online")
+    x.expect(rf"^>>>\s+{re.escape(y.name)}\s+online")
     os.kill(x.pid, signal.SIGHUP)
     assert x.wait_exit() == 128 + signal.SIGHUP
-    assert (x.data_dir / "peers" / "x.outbox").exists()
-    x = chat.restart_peer(x)
-    saved_then_shown_to_y(chat, x, y, "typed-just-before-the-terminal-closed")
+    assert (x.data_dir / "peers" / f"{x.name}.outbox").exists()
+    x = shared_chat.restart_peer(x)
+    saved_then_shown_to_y(shared_chat, x, y, "typed-just-before-the-terminal-closed")
 
 
 def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_restart(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry()
-    x, y = chat.start_peers("x", "y")
+    x, y = shared_chat.start_peers("x", "y")
     y.kill()  # gone without a word: every table still says y is online
-    x.send("send y sent-while-x-was-dying")
+    x.send(f"send {y.name} sent-while-x-was-dying")
     # unanswered after its first try, it is kept on disk; x dies during the retries
-    wait_for_file(x.data_dir / "peers" / "x.outbox", timeout=10)
+    wait_for_file(x.data_dir / "peers" / f"{x.name}.outbox", timeout=10)
     x.kill()
-    x = chat.restart_peer(x)
-    saved_then_shown_to_y(chat, x, y, "sent-while-x-was-dying")
+    x = shared_chat.restart_peer(x)
+    saved_then_shown_to_y(shared_chat, x, y, "sent-while-x-was-dying")
 
 
 def saved_then_shown_to_y(chat: ChatEnv, x: Peer, y: Peer, text: str) -> None:
     """x, restarted, says that its kept message to y (which was killed) is saved at the
     registry; y, restarted, shows it, stamped, once."""
-    x.expect_line(kept_saved("y", text), timeout=15)
+    x.expect_line(kept_saved(y.name, text), timeout=15)
     y = chat.restart_peer(y)
-    y.expect(rf"^>>> x: {STAMP} {re.escape(text)}$")
+    y.expect(rf"^>>> {re.escape(x.name)}: {STAMP} {re.escape(text)}$")
 
 
 def kill_before_any_retry(peer: Peer) -> None:
@@ -145,16 +143,15 @@ def kill_before_any_retry(peer: Peer) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_peer_killed_right_after_a_direct_message_delivers_it_after_restart(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry()
-    x, y = chat.start_peers("x", "y")
+    x, y = shared_chat.start_peers("x", "y")
     y.kill()  # every table still says y is online: x sends to it directly, unanswered
-    x.send("send y typed-a-moment-before-the-kill")
+    x.send(f"send {y.name} typed-a-moment-before-the-kill")
     kill_before_any_retry(x)
-    x = chat.restart_peer(x)
+    x = shared_chat.restart_peer(x)
     assert any("1 message kept from your last session" in line for line in x.transcript)
-    saved_then_shown_to_y(chat, x, y, "typed-a-moment-before-the-kill")
+    saved_then_shown_to_y(shared_chat, x, y, "typed-a-moment-before-the-kill")
 
 
 @pytest.mark.timeout(60)

@@ -21,38 +21,42 @@ def _file(path: Path, size: int) -> str:
 
 
 def _pair(chat: ChatEnv, tmp_path: Path) -> tuple[Peer, Peer, Path]:
-    chat.start_registry()
+    """alice and bob on the shared registry (`shared_chat`), bob with a downloads folder."""
     downloads = tmp_path / "bob-downloads"
     alice = chat.start_peer("alice")
     bob = chat.start_peer("bob", options=["--downloads", str(downloads)])
-    alice.expect(r"\[bob is online\]")  # bob's row, which an offer needs
+    alice.expect(rf"\[{bob.name} is online\]")  # bob's row, which an offer needs
     return alice, bob, downloads
 
 
 @pytest.mark.timeout(60)
-def test_a_20_mb_file_arrives_intact_while_chat_goes_on(chat: ChatEnv, tmp_path: Path) -> None:
-    alice, bob, downloads = _pair(chat, tmp_path)
+def test_a_20_mb_file_arrives_intact_while_chat_goes_on(
+    shared_chat: ChatEnv, tmp_path: Path
+) -> None:
+    alice, bob, downloads = _pair(shared_chat, tmp_path)
     digest = _file(tmp_path / "big.bin", 20 * MB)
-    alice.send(f"/file bob {tmp_path / 'big.bin'}")
-    number = bob.expect(r"alice offers big\.bin \(21\.0 MB\): /accept (\d+)", 20).group(1)
+    alice.send(f"/file {bob.name} {tmp_path / 'big.bin'}")
+    number = bob.expect(rf"{alice.name} offers big\.bin \(21\.0 MB\): /accept (\d+)", 20).group(1)
     bob.send(f"/accept {number}")
-    alice.send("send bob still here")
-    bob.expect(r"alice: still here")
-    bob.expect(r"Received big\.bin from alice \(21\.0 MB, SHA-256 checked\): saved as (.+)\]", 40)
-    alice.expect(r"bob has big\.bin", 10)
+    alice.send(f"send {bob.name} still here")
+    bob.expect(rf"{alice.name}: still here")
+    bob.expect(
+        rf"Received big\.bin from {alice.name} \(21\.0 MB, SHA-256 checked\): saved as (.+)\]", 40
+    )
+    alice.expect(rf"{bob.name} has big\.bin", 10)
     saved = downloads / "big.bin"
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == digest
     assert [p.name for p in downloads.iterdir()] == ["big.bin"]  # no partial file left
 
 
 @pytest.mark.timeout(60)
-def test_a_file_never_lands_over_another(chat: ChatEnv, tmp_path: Path) -> None:
-    alice, bob, downloads = _pair(chat, tmp_path)
+def test_a_file_never_lands_over_another(shared_chat: ChatEnv, tmp_path: Path) -> None:
+    alice, bob, downloads = _pair(shared_chat, tmp_path)
     downloads.mkdir()
     (downloads / "note.txt").write_text("mine")
     (tmp_path / "note.txt").write_text("theirs")
-    alice.send(f"sendfile bob {tmp_path / 'note.txt'}")
-    bob.expect(r"alice offers note\.txt")
+    alice.send(f"sendfile {bob.name} {tmp_path / 'note.txt'}")
+    bob.expect(rf"{alice.name} offers note\.txt")
     bob.send("accept")
     bob.expect(r"saved as .*note \(2\)\.txt\]", 20)
     assert (downloads / "note.txt").read_text() == "mine"
@@ -60,45 +64,49 @@ def test_a_file_never_lands_over_another(chat: ChatEnv, tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_bad_input_gets_one_line_each(chat: ChatEnv, tmp_path: Path) -> None:
-    alice, bob, _ = _pair(chat, tmp_path)
-    alice.send(f"/file bob {tmp_path / 'missing.bin'}")
+def test_bad_input_gets_one_line_each(shared_chat: ChatEnv, tmp_path: Path) -> None:
+    alice, bob, _ = _pair(shared_chat, tmp_path)
+    alice.send(f"/file {bob.name} {tmp_path / 'missing.bin'}")
     alice.expect(r"Cannot read .*missing\.bin: ")
-    alice.send(f"/file bob {tmp_path}")
+    alice.send(f"/file {bob.name} {tmp_path}")
     alice.expect(r"is not a file")
     alice.send(f"/file nobody {tmp_path}")
     alice.expect(r"No one is called nobody")
     bob.send("/accept")
     bob.expect(r"No offer to answer")
-    bob.send("dereg bob")
+    bob.send(f"dereg {bob.name}")
     alice.expect(r"Client table updated")
     (tmp_path / "x.txt").write_text("x")
-    alice.send(f"/file bob {tmp_path / 'x.txt'}")
-    alice.expect(r"bob is offline: a file goes only to someone online")
-    alice.send("send alice still fine")
-    alice.expect(r"alice: still fine")
+    alice.send(f"/file {bob.name} {tmp_path / 'x.txt'}")
+    alice.expect(rf"{bob.name} is offline: a file goes only to someone online")
+    alice.send(f"send {alice.name} still fine")
+    alice.expect(rf"{alice.name}: still fine")
 
 
 @pytest.mark.timeout(90)
-def test_the_receiver_killed_half_way_gets_only_the_rest(chat: ChatEnv, tmp_path: Path) -> None:
+def test_the_receiver_killed_half_way_gets_only_the_rest(
+    shared_chat: ChatEnv, tmp_path: Path
+) -> None:
     """bob is killed once half the file is verified; after his restart alice sends the rest
     only: the offset bob asks from is at least half the file. (Large enough that the half
     still to come takes longer than the kill: a checkpoint is every 16 MiB.)"""
-    alice, bob, downloads = _pair(chat, tmp_path)
+    alice, bob, downloads = _pair(shared_chat, tmp_path)
     size = 64 * MB
     digest = _file(tmp_path / "half.bin", size)
-    alice.send(f"/file bob {tmp_path / 'half.bin'}")
+    alice.send(f"/file {bob.name} {tmp_path / 'half.bin'}")
     number = bob.expect(r"/accept (\d+)", 20).group(1)
     bob.send(f"/accept {number}")
-    bob.expect(r"half\.bin from alice: [5-9]\d%", 40)
+    bob.expect(rf"half\.bin from {alice.name}: [5-9]\d%", 40)
     bob.kill()
-    bob = chat.restart_peer(bob, wait=False)  # same name, port and data directory
-    kept = bob.expect(r"half\.bin from alice: (\d+)% .* kept; it resumes when alice", 20)
+    bob = shared_chat.restart_peer(bob, wait=False)  # same name, port and data directory
+    kept = bob.expect(
+        rf"half\.bin from {alice.name}: (\d+)% .* kept; it resumes when {alice.name}", 20
+    )
     assert int(kept.group(1)) >= 50
-    bob.expect(r"Resuming half\.bin from alice from", 30)
-    resumed = alice.expect(r"Resuming half\.bin to bob from (\d+)% \(([\d.]+) MB", 30)
+    bob.expect(rf"Resuming half\.bin from {alice.name} from", 30)
+    resumed = alice.expect(rf"Resuming half\.bin to {bob.name} from (\d+)% \(([\d.]+) MB", 30)
     assert int(resumed.group(1)) >= 50  # the rest, not the whole, is sent again
-    bob.expect(r"Received half\.bin from alice .*SHA-256 checked", 60)
+    bob.expect(rf"Received half\.bin from {alice.name} .*SHA-256 checked", 60)
     assert hashlib.sha256((downloads / "half.bin").read_bytes()).hexdigest() == digest
     sent_again = size - float(resumed.group(2)) * 1e6
     print(f"bytes sent after the restart: {sent_again:.0f} of {size}")

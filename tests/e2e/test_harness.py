@@ -9,6 +9,7 @@ import time
 import pytest
 
 from .harness import ChatEnv, ChatProc, free_port, line
+from .shared_registry import SharedRegistry
 
 # Echoes every input line with the peer prefix; a line "exit N" makes it exit with status N,
 # "env" prints two variables, "burst N" prints N numbered lines.
@@ -160,3 +161,27 @@ def test_free_port_is_free_for_tcp_and_udp() -> None:
             tcp.bind(("127.0.0.1", port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 udp.bind(("127.0.0.1", port))
+
+
+@pytest.mark.timeout(30)
+def test_the_shared_registry_keeps_no_name_room_or_mail_of_a_test_after_it(
+    shared_chat: ChatEnv, shared_registry: SharedRegistry
+) -> None:
+    alice, bob = shared_chat.start_peers("alice", "bob")
+    assert (alice.name, bob.name) == (shared_chat.named("alice"), shared_chat.named("bob"))
+    bob.send(f"dereg {bob.name}")
+    bob.expect_line("[You are Offline. Bye.]")
+    alice.expect_line(f"[{bob.name} went offline]")
+    alice.send(f"send {bob.name} kept for later")
+    alice.expect_line("[Messages received by the server and saved]")
+    alice.send("join lobby")
+    alice.expect_line("[You joined lobby (a new room)]")
+    port = shared_registry.port
+    shared_chat.close()  # as the fixture does when the test ends
+    shared_registry.empty()
+    assert shared_registry.port == port  # emptied, not replaced by a fresh one
+    registry = shared_registry.ready()
+    registry.send("who")
+    registry.expect(r"^  no names registered yet$")
+    registry.send("rooms")
+    registry.expect(r"^  no rooms$")

@@ -27,18 +27,21 @@ def test_a_second_registry_on_the_same_data_directory_is_refused(chat: ChatEnv) 
 
 
 @pytest.mark.timeout(40)
-def test_a_second_peer_of_the_same_name_and_data_directory_is_refused(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_a_second_peer_of_the_same_name_and_data_directory_is_refused(
+    shared_chat: ChatEnv,
+) -> None:
+    chat = shared_chat
     first = chat.start_peer("alice")
     second = chat.start_peer("Alice", wait=False)
     second.close_stdin()
     assert second.wait_exit(10) == 1
     text = "\n".join(second.collect(5))
-    assert f"[Alice is already running with the data directory {chat.peer_dir} " in text, text
+    said = f"[{second.name} is already running with the data directory {chat.peer_dir} "
+    assert said in text, text
     assert f"(pid {first.popen.pid})" in text and "Traceback" not in text
     assert WELCOME not in text
-    first.send("send alice still mine")
-    first.expect_line("[Message received by alice.]")
+    first.send(f"send {first.name} still mine")
+    first.expect_line(f"[Message received by {first.name}.]")
     # another name in the same directory starts, and so does alice once the first is gone
     chat.start_peer("bob")
     first.kill()
@@ -90,14 +93,15 @@ def test_a_peer_whose_data_directory_is_a_file_does_not_start(chat: ChatEnv) -> 
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_that_cannot_keep_its_token_does_not_register(chat: ChatEnv) -> None:
-    chat.start_registry()
-    (chat.peer_dir / "peers" / "dave.json.tmp").mkdir(parents=True)  # the token's write fails
-    peer = chat.start_peer("dave", wait=False)
+def test_a_peer_that_cannot_keep_its_token_does_not_register(shared_chat: ChatEnv) -> None:
+    chat, dave = shared_chat, shared_chat.named("dave")
+    (chat.peer_dir / "peers" / f"{dave}.json.tmp").mkdir(parents=True)  # its write fails
+    peer = chat.start_peer(dave, wait=False)
     peer.close_stdin()
     assert peer.wait_exit(10) == 1
     text = "\n".join(peer.collect(5))
-    assert "[Could not keep your token for dave (" in text and "not registering" in text, text
+    assert f"[Could not keep your token for {dave} (" in text, text
+    assert "not registering" in text, text
     assert WELCOME not in text and "Traceback" not in text
-    (chat.peer_dir / "peers" / "dave.json.tmp").rmdir()
-    chat.start_peer("dave")  # the name was not lost
+    (chat.peer_dir / "peers" / f"{dave}.json.tmp").rmdir()
+    chat.start_peer(dave)  # the name was not lost

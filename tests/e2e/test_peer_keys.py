@@ -10,23 +10,25 @@ import pytest
 
 from .harness import TABLE_UPDATED, ChatEnv, direct
 
-CHANGED = re.escape("[bob's key has changed since you last talked; compare fingerprints")
+
+def changed(name: str) -> str:
+    """The start of the line that says `name`'s key changed."""
+    return re.escape(f"[{name}'s key has changed since you last talked; compare fingerprints")
 
 
 @pytest.mark.timeout(40)
-def test_two_names_of_one_account_have_keys_of_their_own(chat: ChatEnv) -> None:
-    chat.start_registry()
-    alice, bob = chat.start_peers("alice", "bob")  # one data folder, as one user's
+def test_two_names_of_one_account_have_keys_of_their_own(shared_chat: ChatEnv) -> None:
+    alice, bob = shared_chat.start_peers("alice", "bob")  # one data folder, as one user's
     assert alice.data_dir == bob.data_dir
-    alice.send("/whois bob")
-    whois = alice.expect(r"\[bob's key: ([\d ]+); yours: ([\d ]+)\.")
+    alice.send(f"/whois {bob.name}")
+    whois = alice.expect(rf"\[{re.escape(bob.name)}'s key: ([\d ]+); yours: ([\d ]+)\.")
     assert whois[1] != whois[2]
     direct(alice, bob, "two people, two keys")
 
 
 @pytest.mark.timeout(60)
-def test_a_changed_key_is_said_before_a_message_goes_to_it(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_a_changed_key_is_said_before_a_message_goes_to_it(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     alice = chat.start_peer("alice")
     bob = chat.start_peer("bob", password="sesame-sesame")
     alice.expect_line(TABLE_UPDATED)
@@ -35,8 +37,8 @@ def test_a_changed_key_is_said_before_a_message_goes_to_it(chat: ChatEnv) -> Non
     bob.wait_exit()
     # bob on a new machine: another folder, another key; his password moves the name
     chat.start_peer("bob", data_dir=chat.root / "bob-new", password="sesame-sesame")
-    alice.expect(CHANGED)  # told by the table, before alice has sent anything
-    alice.send("send bob are you you?")
-    alice.expect_line("[Message received by bob.]")
+    alice.expect(changed(bob.name))  # told by the table, before alice has sent anything
+    alice.send(f"send {bob.name} are you you?")
+    alice.expect_line(f"[Message received by {bob.name}.]")
     alice.drain()
-    assert alice.count(CHANGED) == 1
+    assert alice.count(changed(bob.name)) == 1

@@ -433,52 +433,54 @@ def scripted(chat: ChatEnv, *lines: str) -> list[str]:
 
 
 @pytest.mark.timeout(40)
-def test_a_scripts_lines_are_answered_in_the_order_written(chat: ChatEnv) -> None:
+def test_a_scripts_lines_are_answered_in_the_order_written(shared_chat: ChatEnv) -> None:
     """`join lobby` then `/who`, written before the registry answered the start: the join
     is said before the list (the registry acks a join after its notice)."""
-    chat.start_registry()
-    said = scripted(chat, "join lobby", "/who")
-    joined = said.index(">>> [You joined lobby (a new room)]")
+    lobby = shared_chat.named("lobby")  # a room's history outlives the test
+    said = scripted(shared_chat, f"join {lobby}", "/who")
+    joined = said.index(f">>> [You joined {lobby} (a new room)]")
     assert joined < said.index(">>> [Registered names:]")
 
 
 @pytest.mark.timeout(40)
-def test_a_scripts_leave_after_join_comes_after_the_rooms_history(chat: ChatEnv) -> None:
+def test_a_scripts_leave_after_join_comes_after_the_rooms_history(
+    shared_chat: ChatEnv,
+) -> None:
     """`join lobby` then `leave` piped in: the history is shown in the room, before `[You
     left lobby.]` (it came after it: the notice before the history was taken as the join's
     answer, and the leave carried out on it)."""
-    chat.start_registry()
-    alice, bob = chat.start_peers("alice", "bob")
-    alice.send("join lobby")
-    alice.expect_line("[You joined lobby (a new room)]")
-    bob.send("join lobby")
-    bob.expect_line("[You joined lobby with alice]")
+    lobby = shared_chat.named("lobby")  # a room's history outlives the test
+    alice, bob = shared_chat.start_peers("alice", "bob")
+    alice.send(f"join {lobby}")
+    alice.expect_line(f"[You joined {lobby} (a new room)]")
+    bob.send(f"join {lobby}")
+    bob.expect_line(f"[You joined {lobby} with {alice.name}]")
     alice.send("said before the script came")
-    bob.expect_line("alice (in lobby): said before the script came")  # in the history now
-    said = scripted(chat, "join lobby", "leave")
+    bob.expect_line(f"{alice.name} (in {lobby}): said before the script came")  # in history
+    said = scripted(shared_chat, f"join {lobby}", "leave")
     [history] = [i for i, text in enumerate(said) if "said before the script came" in text]
-    assert said.index(">>> [You joined lobby with alice, bob]") < history
-    assert history < said.index(">>> [You left lobby.]")
+    assert said.index(f">>> [You joined {lobby} with {alice.name}, {bob.name}]") < history
+    assert history < said.index(f">>> [You left {lobby}.]")
 
 
 @pytest.mark.timeout(40)
 def test_lines_written_right_after_join_go_to_the_room_and_dereg_then_eof_exits(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """A script writes its lines at once: those after `join` are room lines, as typed, and
     a script that ends with `dereg` exits once offline (found by trying it with a pipe)."""
-    chat.start_registry()
-    alice, piper = chat.start_peers("alice", "piper")
-    alice.send("join fastroom")
-    alice.expect_line("[You joined fastroom (a new room)]")
-    piper.send("join fastroom")
+    room = shared_chat.named("fastroom")  # a room's history outlives the test
+    alice, piper = shared_chat.start_peers("alice", "piper")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    piper.send(f"join {room}")
     piper.send("line one in room")
     piper.send("line two in room")
     piper.send("leave")
-    piper.send("dereg piper")
+    piper.send(f"dereg {piper.name}")
     piper.close_stdin()
-    alice.expect_line("piper (in fastroom): line one in room")
-    alice.expect_line("piper (in fastroom): line two in room")
+    alice.expect_line(f"{piper.name} (in {room}): line one in room")
+    alice.expect_line(f"{piper.name} (in {room}): line two in room")
     piper.expect_line(OFFLINE_BYE)
     assert piper.wait_exit() == 0
     assert not any("Not a command" in text for text in piper.transcript)

@@ -4,6 +4,7 @@ start neither hangs nor ignores Ctrl-C waiting for a writer that never comes."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -21,16 +22,17 @@ def test_a_registry_with_a_named_pipe_for_a_mailbox_refuses_to_start(chat: ChatE
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_with_a_named_pipe_for_its_shown_list_says_so_and_chats(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_a_peer_with_a_named_pipe_for_its_shown_list_says_so_and_chats(
+    shared_chat: ChatEnv,
+) -> None:
+    chat, name = shared_chat, shared_chat.named("alice")
     peers = chat.peer_dir / "peers"
     peers.mkdir()
-    os.mkfifo(peers / "alice.seen")
-    alice = chat.start_peer("alice", wait=False)
-    alice.expect(
-        rf"Could not read .*alice\.seen \({NAMED_PIPE.replace('(', '.').replace(')', '.')}\)"
-    )
+    os.mkfifo(peers / f"{name}.seen")
+    alice = chat.start_peer(name, wait=False)
+    pipe = NAMED_PIPE.replace("(", ".").replace(")", ".")
+    alice.expect(rf"Could not read .*{re.escape(name)}\.seen \({pipe}\)")
     alice.expect_line(WELCOME)
-    alice.send("send alice hi")
+    alice.send(f"send {name} hi")
     alice.expect(rf"Could not keep the list of messages shown on disk: {NAMED_PIPE[:18]}")
-    alice.expect("alice: hi")
+    alice.expect(f"{name}: hi")

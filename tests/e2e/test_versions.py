@@ -98,16 +98,17 @@ def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: Cha
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: ChatEnv) -> None:
-    chat.start_registry()
-    assert chat.registry_port is not None
-    alice, bob = chat.start_peers("alice", "bob")
+def test_a_peer_refuses_another_versions_direct_message_and_serves_on(
+    shared_chat: ChatEnv,
+) -> None:
+    assert shared_chat.registry_port is not None
+    alice, bob = shared_chat.start_peers("alice", "bob")
     with SecureSocket() as newer:
-        server = (HOST, chat.registry_port)
+        server = (HOST, shared_chat.registry_port)
         newer.learn_key(server)
         register = Register("newer-reg", "newer", newer.address[1], "", "", WIRE_VERSION)
         welcome = newer.ask(register, server, Welcome)
-        alice_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "alice")
+        alice_key = next(key_from_text(e.key) for e in welcome.entries if e.name == alice.name)
         alice.expect_line(TABLE_UPDATED)  # alice knows newer's address and key
         newer.send(OTHER_CHAT, (HOST, alice.port), alice_key)
         answers: list[object] = []
@@ -120,9 +121,10 @@ def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: Chat
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_never_answers_an_unknown_address_with_more_than_it_sent(chat: ChatEnv) -> None:
+def test_a_peer_never_answers_an_unknown_address_with_more_than_it_sent(
+    shared_chat: ChatEnv,
+) -> None:
     # a spoofed source address must not turn a peer into an amplifier
-    chat.start_registry()
-    (alice,) = chat.start_peers("alice")
+    (alice,) = shared_chat.start_peers("alice")
     answer = ask(alice.port, OTHER_CHAT)
     assert isinstance(answer, TooBig) and answer.reply_to == "v2-2"

@@ -9,8 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secure.noise import public_bytes
-from secure.stream import MAX_RECORD, MORE, RECORD_DATA, SecureStream
+from secure.channel import PROLOGUE
+from secure.noise import Handshake, public_bytes
+from secure.stream import DATA, MAX_RECORD, MORE, RECORD_DATA, SecureStream
 from tests.net.test_secure_stream import SERVER, pair  # the connector sends the data here
 from wire.errors import DecodeError
 from wire.limits import FRAME_HEADER
@@ -25,6 +26,11 @@ def frames(data: bytes) -> list[bytes]:
         out.append(data[at:end])
         at = end
     return out
+
+
+def framed(body: bytes) -> bytes:
+    """`body` as one frame, its length in front."""
+    return len(body).to_bytes(FRAME_HEADER, "big") + body
 
 
 def taken(items: list[Message | memoryview]) -> list[Message | bytes]:
@@ -101,11 +107,23 @@ def test_a_data_record_replayed_altered_reordered_or_left_out_closes_the_connect
 
 
 def test_a_data_record_inside_a_message_is_refused() -> None:
-    client, server = pair()
-    client._seal_record(MORE + b'{"type"')  # a message begun, never ended
-    wire = client.output() + bytes(client.seal_data(b"data"))
+    # A connector with code of its own, which does the handshake and seals its records
+    # itself: a stream never sends a data record between the records of a message.
+    connector = Handshake(
+        "IK",
+        initiator=True,
+        prologue=PROLOGUE,
+        static=X25519PrivateKey.generate(),
+        remote_static=public_bytes(SERVER),
+    )
+    server = SecureStream(SERVER)
+    assert server.feed(framed(connector.write_message(b""))) == []
+    connector.read_message(server.output()[FRAME_HEADER:])
+    sending, _ = connector.split()
+    begun = sending.encrypt(0, b"", MORE + b'{"type"')  # a message begun, never ended
+    data = sending.encrypt(1, b"", DATA + b"data")
     with pytest.raises(DecodeError, match="inside a message"):
-        server.feed_with_data(wire)
+        server.feed_with_data(framed(begun) + framed(data))
 
 
 def test_the_buffer_fed_may_be_read_into_again() -> None:

@@ -15,7 +15,7 @@ from tests.peer.parts_kit import ME, SERVER
 
 def test_every_command_type_has_a_handler() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
-    assert core._typed.handled == frozenset(typing.get_args(cmd.Command))
+    assert core.typed.handled == frozenset(typing.get_args(cmd.Command))
 
 
 def test_help_shows_every_command_word() -> None:

@@ -111,32 +111,31 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     core.receive(Ack("b-2", "a-9"), BESIDE, bob, T0 + 5, out.append)
     assert core.registry_heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
-    core._received.receive(Ack("r-9", "a-9"), SERVER, True, T0 + 6, out.append)
+    core.receive(Ack("r-9", "a-9"), SERVER, REGISTRY_KEY, T0 + 6, out.append)
     assert core.registry_heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     out: list[pa.Action] = []
-    typed = core._typed
-    typed.line("who", T0, out.append)
-    assert out == [] and core.lines_held == ("who",)
+    core.line("who", T0, out.append)
+    assert prints(out) == [] and sent(out) == [] and core.lines_held == ("who",)
     core = registered()
-    typed = core._typed
-    typed.line("join lobby", T0, out.append)
-    typed.line("who", T0, out.append)  # is it room text? the join's answer says
+    core.line("join lobby", T0, out.append)
+    core.line("who", T0, out.append)  # is it room text? the join's answer says
     assert [type(m) for m in sent(out)] == [Join] and core.lines_held == ("who",)
 
 
 def test_lines_are_refused_while_quitting_and_said_offline_when_offline() -> None:
     core, out = registered(), list[pa.Action]()
-    core._parts.leaving.quit("bye", T0, out.append)
-    core._typed.line("send bob hi", T0, out.append)
+    core.line("send_all hello", T0, out.append)  # unanswered: the quit waits for it
+    core.line("/quit bye", T0, out.append)
+    core.line("send bob hi", T0, out.append)
     assert prints(out)[-1] == "[Not carried out, as you are quitting: send bob hi]"
     core = registered()
-    core._typed.line("dereg alice", T0, out.append)
+    core.line("dereg alice", T0, out.append)
     dereg = sent(out)[-1]
     core.receive(Ack("r-9", dereg.id), SERVER, REGISTRY_KEY, T0)
     out = []
-    core._typed.line("who", T0, out.append)
+    core.line("who", T0, out.append)
     assert prints(out) == ["[You are offline. Type reg alice to come back, or /quit.]"]

@@ -25,7 +25,7 @@ EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
 def received() -> Any:
     return PeerCore(
         name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY
-    )._received
+    ).received
 
 
 def test_every_message_type_is_handled_or_never_sent_a_peer() -> None:
