@@ -179,8 +179,11 @@ def _watch_registry(
 
 
 def _whole_table(message: Any) -> bool:
-    """Whether `message` carries the whole table: a TableSnapshot, or a Welcome with rows
-    (a Welcome into a big table has none: the peer asks for a snapshot)."""
+    """Whether `message` carries the whole table: a TableSnapshot of it (not the rows
+    changed since a version), or a Welcome with rows (a Welcome into a big table has none:
+    the peer asks for a snapshot)."""
     from wire.messages import TableSnapshot, Welcome
 
-    return type(message) is TableSnapshot or (type(message) is Welcome and bool(message.entries))
+    if type(message) is TableSnapshot:
+        return message.since < 0
+    return type(message) is Welcome and bool(message.entries)
