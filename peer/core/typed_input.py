@@ -20,8 +20,9 @@ from wire.messages import Deregister, Join, Leave, Register, Rename, TableReques
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
-_CHANGES = (Join, Leave, Rename, Deregister, Register, TableRequest)
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`),
+#: and a TableRequest for the whole table.
+_CHANGES = (Join, Leave, Rename, Deregister, Register)
 
 
 class TypedInput:
@@ -148,10 +149,17 @@ class TypedInput:
         all?), a leave (a /join after it must reach the registry after it: were the join
         to overtake it, or the leave be lost and sent again, the registry would answer the
         join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none). Lines
-        typed meanwhile, by a quick hand or a script, wait for its answer, so that they are
-        carried out in the order typed."""
-        return self._requests.any_of(_CHANGES, streamed=True)
+        name typed may be in it: after a Welcome into a big table, which has none; not the
+        rows changed since our version, a catch-up that the table, always a moment behind
+        the registry's, does without). Lines typed meanwhile, by a quick hand or a script,
+        wait for its answer, so that they are carried out in the order typed."""
+        requests = self._requests
+        if requests.any_of(_CHANGES, streamed=True):
+            return True
+        if not requests.any_of(TableRequest, streamed=True):
+            return False
+        waiting = requests.messages(streamed=True, held=True)
+        return any(isinstance(m, TableRequest) and m.since < 0 for m in waiting)
 
     def register_again(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
