@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send, SendStream
+from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Phase
 from peer.core.requests import Request
 from peer.core.shared import Shared
@@ -64,13 +64,6 @@ class RegistryLink:
             self._shared.acks.send(emit)
         kept = self.next_kept() if self._shared.outbox else None
         self._requests.send(message, now, emit, quiet, kept=kept)
-
-    def request_streamed(self, message: Message, now: float, emit: Emit) -> None:
-        """Send `message` over TCP at once, quiet: its answer is surely too big for a
-        datagram (the whole table, after a Welcome too big to carry it), and a datagram
-        would only be answered TooBig, a round trip later (seconds, in a join storm)."""
-        if self._requests.stream(message.id, now, Request(message, quiet=True)) is not None:
-            emit(SendStream(self._shared.server, message, self._shared.trust.registry))
 
     def over(self, message: Message, now: float, emit: Emit, *, gave_up: bool = False) -> None:
         """`message` was answered (and its answer taken) or given up: if what follows

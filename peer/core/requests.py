@@ -334,12 +334,11 @@ class Requests:
         """As `answer`, for a datagram only: one sent over TCP waits for its own answer."""
         return self._sent.answer(msg_id)
 
-    def stream(self, msg_id: str, now: float, new: Request | None = None) -> Request | None:
-        """The registry answered request `msg_id` with a TooBig at `now` (or `new` is one
-        sent over TCP at once): it is no longer retried as a datagram, and its answer over
-        TCP is waited for STREAM_WAIT seconds. Returns it, for the caller to send over TCP;
-        None when it is not waited for."""
-        request = self._sent.answer(msg_id, now) if new is None else new
+    def stream(self, msg_id: str, now: float) -> Request | None:
+        """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
+        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
+        Returns it, for the caller to send over TCP; None when it is not waited for."""
+        request = self._sent.answer(msg_id, now)
         if request is not None:
             request.since = now  # its round over TCP begins
             self._streamed[msg_id] = (request, now + STREAM_WAIT)

@@ -114,17 +114,14 @@ class TableNews:
         return bool(table.held) or table.version < self._said_at
 
     def _fetch(self, now: float, emit: Emit, whole: bool = False) -> None:
-        """Ask for what changed since our table's version (-1: none yet), over TCP if the
-        answer does not fit a datagram; or for the whole table (`whole`), over TCP at once;
-        unless asked already: by datagram, or over TCP, whose answer every update that
-        comes meanwhile would otherwise ask for once more."""
-        if self._link.asked(TableRequest):
-            return
-        if whole:  # (from a Welcome too big to carry it: surely too big for a datagram)
-            self._link.request_streamed(TableRequest(self._shared.new_id()), now, emit)
-            return
-        request = TableRequest(self._shared.new_id(), self._shared.table.version)
-        self._link.request(request, now, emit, quiet=True)
+        """Ask for what changed since our table's version, or for the whole table (`whole`,
+        or no table yet), over TCP if the answer does not fit a datagram; unless asked
+        already: by datagram, or again over TCP, whose answer every update that comes
+        meanwhile would otherwise ask for once more."""
+        if not self._link.asked(TableRequest):
+            since = -1 if whole else self._shared.table.version
+            request = TableRequest(self._shared.new_id(), since)
+            self._link.request(request, now, emit, quiet=True)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """Apply `update`, the next version, and say what it means for us: nothing when
