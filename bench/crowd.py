@@ -54,7 +54,7 @@ async def crowd(args: argparse.Namespace) -> None:
     complete: set[str] = set()
     mark = [0.0]
     heard: dict[str, float] = {}  # name: when it first heard the registry after the mark
-    tables = [0]  # whole tables taken
+    tables = [0, 0, 0]  # whole tables taken, answers of the rows since a version, rows taken
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
 
@@ -96,6 +96,8 @@ async def crowd(args: argparse.Namespace) -> None:
                 "gave_up": len(gave_up),
                 "moved": len(moved),
                 "tables": tables[0],
+                "since": tables[1],
+                "rows": tables[2],
                 "cpu": cpu.user + cpu.system,
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
@@ -155,8 +157,8 @@ def _watch_registry(
     peer: Any, heard: dict[str, float], mark: list[float], tables: list[int]
 ) -> None:
     """Note in `heard` when a message from the registry first reaches `peer` after
-    `mark[0]` (a registry restarted: this peer found it again); count in `tables[0]` the
-    whole tables it takes."""
+    `mark[0]` (a registry restarted: this peer found it again); count in `tables` what of
+    the table it takes (`_count`)."""
     node = peer.node
     received, one = node.received_batch, node.endpoint._on_message
 
@@ -164,23 +166,32 @@ def _watch_registry(
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.setdefault(peer.name, time.monotonic())
-            tables[0] += sum(_whole_table(m) for m in messages)
+            for message in messages:
+                _count(message, tables)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.setdefault(peer.name, time.monotonic())
-            tables[0] += _whole_table(message)
+            _count(message, tables)
         one(message, addr, key)
 
     node.endpoint._on_batch = watched
     node.endpoint._on_message = watched_one
 
 
-def _whole_table(message: Any) -> bool:
-    """Whether `message` carries the whole table: a TableSnapshot, or a Welcome with rows
-    (a Welcome into a big table has none: the peer asks for a snapshot)."""
-    from wire.messages import TableSnapshot, Welcome
+def _count(message: Any, tables: list[int]) -> None:
+    """Count in `tables` what of the table `message` carries: a whole table (a TableSnapshot
+    of it, or a Welcome with rows: a Welcome into a big table has none), the rows changed
+    since a version (a TableSnapshot with `since`), and the rows of either or an update."""
+    from wire.messages import TableSnapshot, TableUpdate, Welcome
 
-    return type(message) is TableSnapshot or (type(message) is Welcome and bool(message.entries))
+    kind = type(message)
+    if kind is TableSnapshot:
+        tables[0 if message.since < 0 else 1] += 1
+    elif kind is Welcome:
+        tables[0] += bool(message.entries)
+    elif kind is not TableUpdate:
+        return
+    tables[2] += len(message.entries)

@@ -58,6 +58,8 @@ class Storm:
     peers_mb: float = 0.0  # the largest crowd process's peak memory
     spread: str = ""  # a restart: how many heard the registry within 1, 2, 5 and 10 s
     registered: int = 0  # a join: peers registered at its end
+    since: int = 0  # TableSnapshots of the rows changed since a version the peers took
+    rows: int = 0  # rows the peers took, in updates and tables
 
 
 def _cpu_of(pid: int) -> float:
@@ -143,6 +145,8 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
             int(total["tables"]),
             total["rss_mb"],
             registered=int(total["registered"]),
+            since=int(total["since"]),
+            rows=int(total["rows"]),
         )
         if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
             registry.ask("profile")  # (killed below: its profile is written now)
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             "run",
             "ChatApp join",
             "done / gave up",
-            "tables taken, MB a crowd",
+            "tables taken: whole / since, rows a peer, MB a crowd",
             "CPU s: registry / peers",
             "restart: all back",
             "done of registered / gave up",
@@ -234,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
                 str(run_number),
                 _s(join.took),
                 f"{join.done:,} / {join.gave_up}",
-                f"{join.tables:,}, {join.peers_mb:.0f}",
+                f"{join.tables:,} / {join.since:,}, {join.rows / count:,.0f}, {join.peers_mb:.0f}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
                 _s(restart.took),
                 f"{restart.done:,} of {join.registered:,} / {restart.gave_up}",
@@ -250,7 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         "from it again. "
         "ngircd: until every client knows every member of the channel. A restart's registry "
         "CPU includes its start. Tables taken: whole tables the peers were sent (a Welcome "
-        "or a TableSnapshot each; N is one each)."
+        "or a TableSnapshot each; N is one each), and the answers of the rows changed since "
+        "a version; rows a peer: the rows each took on average, in tables and updates."
     )
     table.print()
 

@@ -219,20 +219,25 @@ class TableUpdate(WireMessage, frozen=True):
 
 
 class TableRequest(WireMessage, frozen=True):
-    """Ask for the whole table (a peer that missed a change)."""
+    """Ask for the table: what changed after version `since`, the one the peer holds (a
+    peer that missed changes), or the whole table (`since` -1: a peer that holds none)."""
 
     id: Id
+    since: Int = -1
 
 
 class TableSnapshot(WireMessage, frozen=True):
-    """The whole table at `version`, with the names recently given up by renames; a reply to
-    TableRequest, or pushed after Saved(delivered)."""
+    """The table at `version`, a reply to TableRequest: the whole table, with the names
+    recently given up by renames (`since` -1); or, when the registry still holds the updates
+    after the asker's version `since`, only the rows they changed (each as it is at
+    `version`, in the order of their last change; a row with port 0 is gone), no aliases."""
 
     id: Id
     reply_to: Id
     version: Int
     entries: Items[Entry]
     aliases: Items[Alias]
+    since: Int = -1
 
 
 # -- messages -----------------------------------------------------------------------------

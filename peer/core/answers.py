@@ -167,7 +167,10 @@ class Answers:
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
-            self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+            if not self._link.asked(TableRequest):  # (its answer on its way will do)
+                # the table we hold is behind: what changed since its version
+                behind = TableRequest(shared.new_id(), shared.table.version)
+                self._link.request(behind, now, emit, quiet=True)
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
             emit(Print(line, "system"))

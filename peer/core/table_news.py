@@ -1,7 +1,12 @@
 """What the registry tells of its table, as this peer takes it: updates in order (a gap
-fetches the whole table), whole tables, and the news they carry about ourselves (a rename
-we asked for, done; our name released by the registry's console). Sans-IO: Print actions;
-the table itself is peer.core.table's.
+fetches what changed since our version), whole tables, and the news they carry about
+ourselves (a rename we asked for, done; our name released by the registry's console).
+Sans-IO: Print actions; the table itself is peer.core.table's.
+
+One whole table per registration, then changes: a Welcome too big to carry the table is
+followed by one request for the whole table; a gap after that asks for what changed since
+the version we hold (TableRequest's `since`), which the registry answers with the rows
+changed since, or with the whole table when it no longer holds the updates that far back.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from wire.messages import (
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
-#: Seconds a gap in the table's versions is waited out before the whole table is fetched,
+#: Seconds a gap in the table's versions is waited out before what is missing is fetched,
 #: at the least: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS
 #: times), so a lost update, or one overtaken by the next, nearly always comes within it.
-#: Fetched at once, a whole table would cost as much as thousands of updates, in a join
-#: storm to every peer that lost one datagram. A registry measured slow is waited for
-#: longer, by its round trip (`TableNews.gap_wait`).
+#: Fetched at once, the missing rows would be sent twice, in a join storm to every peer
+#: that lost one datagram. A registry measured slow is waited for longer, by its round
+#: trip (`TableNews.gap_wait`).
 GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
@@ -57,9 +62,10 @@ class TableNews:
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """A change of the table: applied when it is the next version, with those held
         that follow it (said, unless it changes no row). After a gap, held: the registry
-        sends the missing ones again; the whole table is asked for (over TCP if it does
-        not fit) when the gap is more than HELD_UPDATES versions (a registry restarted,
-        say), or too many are held, or the gap has stood `gap_wait` seconds (`tick`)."""
+        sends the missing ones again; what changed since our version is asked for (over
+        TCP if it does not fit) when the gap is more than HELD_UPDATES versions (a registry
+        restarted, say), or too many are held, or the gap has stood `gap_wait` seconds
+        (`tick`)."""
         table = self._shared.table
         if update.version <= table.version:
             return
@@ -75,8 +81,8 @@ class TableNews:
         self.take_held(now, emit)
 
     def tick(self, now: float, emit: Emit) -> None:
-        """A gap waited out at `now`: the whole table is asked for (and again each
-        `gap_wait` while the gap stays, should that request be given up)."""
+        """A gap waited out at `now`: what changed since our version is asked for (and
+        again each `gap_wait` while the gap stays, should that request be given up)."""
         if self.gap_over_at is not None and now >= self.gap_over_at:
             if not self._behind():
                 self.gap_over_at = None
@@ -95,7 +101,7 @@ class TableNews:
         self._shared.alarm.lower(self.gap_over_at)
 
     def gap_wait(self) -> float:
-        """Seconds what is missing is waited for before the whole table is fetched: GAP_WAIT,
+        """Seconds what is missing is waited for before it is fetched: GAP_WAIT,
         the registry's retries of an update, and its round trip as measured (SRTT,
         peer.core.retry_wait): its updates come as late as its answers, seconds late in a
         join storm, when what a keepalive's Alive says is newer is nearly always on its way."""
@@ -107,12 +113,15 @@ class TableNews:
         table = self._shared.table
         return bool(table.held) or table.version < self._said_at
 
-    def _fetch(self, now: float, emit: Emit) -> None:
-        """Ask for the whole table (over TCP if it does not fit), unless asked already: by
-        datagram, or again over TCP (a big table), whose answer every update that comes
+    def _fetch(self, now: float, emit: Emit, whole: bool = False) -> None:
+        """Ask for what changed since our table's version, or for the whole table (`whole`,
+        or no table yet), over TCP if the answer does not fit a datagram; unless asked
+        already: by datagram, or again over TCP, whose answer every update that comes
         meanwhile would otherwise ask for once more."""
         if not self._link.asked(TableRequest):
-            self._link.request(TableRequest(self._shared.new_id()), now, emit, quiet=True)
+            since = -1 if whole else self._shared.table.version
+            request = TableRequest(self._shared.new_id(), since)
+            self._link.request(request, now, emit, quiet=True)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """Apply `update`, the next version, and say what it means for us: nothing when
@@ -138,11 +147,19 @@ class TableNews:
             self.released(emit)
 
     def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
-        """A whole table (asked for when updates were missed). Our name missing from it is
-        the news the missed updates carried: a rename we asked for, when the new name is
-        in it, or else a release by the registry's console; unless it still has our row
-        under a name we gave up by a rename: it was taken before that rename."""
+        """The table as we asked for it: the rows changed since a version (`since`), taken
+        as an update when our table is at that version or later, but not past its own; or a
+        whole table. Our name missing from a whole table is the news the missed updates
+        carried: a rename we asked for, when the new name is in it, or else a release by
+        the registry's console; unless it still has our row under a name we gave up by a
+        rename: it was taken before that rename."""
         shared = self._shared
+        if snapshot.since >= 0:
+            if snapshot.since <= shared.table.version < snapshot.version:
+                changes = TableUpdate(snapshot.id, snapshot.version, snapshot.entries)
+                self._apply(changes, now, emit)  # (every row as it is at its version)
+                self.take_held(now, emit)
+            return
         if snapshot.version < shared.table.version:
             return
         self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
@@ -216,7 +233,7 @@ class TableNews:
         meanwhile are held for it."""
         self._welcomed_at = welcome.version
         if not welcome.entries:
-            self._fetch(now, emit)
+            self._fetch(now, emit, whole=True)
             return
         self._renames.whole_table_seen()
         self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)

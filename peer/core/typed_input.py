@@ -14,14 +14,23 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Event, Phase
 from peer.core.parts import Parts
-from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
+from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
-_CHANGES = (Join, Leave, Rename, Deregister, Register, TableRequest)
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`),
+#: and a TableRequest for the whole table.
+_CHANGES = (Join, Leave, Rename, Deregister, Register)
+
+
+def _waited_for(message: Message) -> bool:
+    """Whether the lines typed wait for the answer to `message`, a request on its way (see
+    `TypedInput._changing`)."""
+    if isinstance(message, TableRequest):
+        return message.since < 0
+    return isinstance(message, _CHANGES)
 
 
 class TypedInput:
@@ -148,10 +157,15 @@ class TypedInput:
         all?), a leave (a /join after it must reach the registry after it: were the join
         to overtake it, or the leave be lost and sent again, the registry would answer the
         join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none). Lines
-        typed meanwhile, by a quick hand or a script, wait for its answer, so that they are
-        carried out in the order typed."""
-        return self._requests.any_of(_CHANGES, streamed=True)
+        name typed may be in it: after a Welcome into a big table, which has none; not the
+        rows changed since our version, a catch-up that the table, always a moment behind
+        the registry's, does without). Lines typed meanwhile, by a quick hand or a script,
+        wait for its answer, so that they are carried out in the order typed."""
+        requests = self._requests
+        if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
+            return False  # (asked for every line typed: one look, nearly always enough)
+        waiting = requests.messages(streamed=True, held=True)
+        return any(_waited_for(m) for m in waiting)
 
     def register_again(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""

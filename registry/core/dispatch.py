@@ -445,9 +445,11 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
-        """A peer asks for the whole table (over TCP when it is big: registry/core/pacing.py)."""
-        if not self._pacing.whole_table_too_big(req, emit):
-            emit(Send(req.addr, self._s.feed.snapshot(req.id), req.asker))
+        """A peer asks for what changed since its version, or for the whole table (over
+        TCP when it is big: registry/core/pacing.py)."""
+        snapshot = self._s.feed.snapshot(req.id, msg.since)
+        if snapshot.since >= 0 or not self._pacing.whole_table_too_big(req, emit):
+            emit(Send(req.addr, snapshot, req.asker))
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of

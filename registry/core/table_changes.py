@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
+from registry.core.table_log import TableLog
 from wire.codec import encode, encoded_once, record_size
 from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
@@ -97,6 +98,8 @@ class TableChanges:
         self._released_keys: dict[Addr, bytes] = {}
         self._last_push = float("-inf")
         self._interval = COALESCE  # between two pushes: see PUSH_RATE
+        #: The updates numbered lately, for a peer that missed some (registry/core/table_log.py).
+        self.log = TableLog()
 
     @property
     def flush_at(self) -> float | None:
@@ -155,6 +158,7 @@ class TableChanges:
         for chunk in fitting(rows):
             self._table.version += 1
             updates.append(TableUpdate(new_id(), self._table.version, chunk))
+            self.log.add(updates[-1])
         online = [*self._table.online(), *self._released_online]
         self._released_online.clear()
         self._interval = max(COALESCE, len(online) / PUSH_RATE)

@@ -28,7 +28,7 @@ def news(made: Shared | None = None) -> TableNews:
     return TableNews(made, registry, Renames(made, registry))
 
 
-def test_the_next_update_is_applied_and_a_gap_fetches_the_whole_table() -> None:
+def test_the_next_update_is_applied_and_a_gap_fetches_what_changed_since_our_version() -> None:
     table_news, out = news(), list[pa.Action]()
     table_news.update(
         TableUpdate("r-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), T0, out.append
@@ -39,7 +39,7 @@ def test_the_next_update_is_applied_and_a_gap_fetches_the_whole_table() -> None:
     assert out == [] and table_news.gap_over_at == T0 + GAP_WAIT  # held: 5 to 8 may come
     table_news.update(TableUpdate("r-3", 4, ()), T0, out.append)  # a copy
     table_news.tick(T0 + GAP_WAIT, out.append)
-    assert sent(out) == [TableRequest("a-1")]
+    assert sent(out) == [TableRequest("a-1", since=4)]
 
 
 def test_our_name_released_by_the_console_takes_us_offline() -> None:
@@ -73,7 +73,7 @@ def test_an_alive_with_a_newer_table_fetches_it_unless_its_updates_come_meanwhil
     table_news.alive(keepalive, Alive("r-2", "a-9", 5), T0, out.append)
     assert out == [] and table_news.gap_over_at == T0 + GAP_WAIT
     table_news.tick(T0 + GAP_WAIT, out.append)
-    assert sent(out) == [TableRequest("a-1")]
+    assert sent(out) == [TableRequest("a-1", since=3)]
     # the same, but its updates come within the wait: nothing is fetched
     table_news, out = news(), list[pa.Action]()
     table_news.alive(keepalive, Alive("r-3", "a-9", 5), T0, out.append)
@@ -101,7 +101,7 @@ def test_updates_on_their_way_from_a_registry_measured_slow_are_waited_for_as_lo
     # what does not come is fetched all the same, once waited for
     table_news.alive(keepalive, Alive("r-2", "a-9", 6), T0 + 5, out.append)
     table_news.tick(T0 + 5 + table_news.gap_wait(), out.append)
-    assert sent(out) == [TableRequest("a-1")]
+    assert sent(out) == [TableRequest("a-1", since=5)]
 
 
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
@@ -153,3 +153,27 @@ def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_agai
     for version in range(9, 9 + 2 * HELD_UPDATES):
         table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
     assert sent(out) == []
+
+
+def test_the_rows_since_our_version_are_taken_as_an_update_when_they_follow_our_table() -> None:
+    # one whole table per registration, then changes: what a gap missed comes as the rows
+    # changed since the version we asked from, not as the whole table again
+    made = shared()
+    table_news, out = news(made), list[pa.Action]()
+    table_news.update(TableUpdate("r-9", 9, ()), T0, out.append)  # 4 to 8 missed
+    table_news.tick(T0 + GAP_WAIT, out.append)
+    assert sent(out) == [TableRequest("a-1", since=3)]
+    bob = Entry("bob", "127.0.0.1", 6002, True)
+    gone = Entry("carol", "127.0.0.1", 0, False)
+    made.table.apply(TableUpdate("r-0", 4, (Entry("carol", "127.0.0.1", 6003, True),)), "alice")
+    out.clear()
+    # answered from 3 while we reached 4 meanwhile: the rows are as they are at 8
+    table_news.snapshot(TableSnapshot("r-1", "a-1", 8, (bob, gone), (), since=3), T0, out.append)
+    assert made.table.version == 9 and "bob" in made.table and "carol" not in made.table
+    assert "alice" in made.table and table_news.gap_over_at is None  # and 9, held, applied
+    assert prints(out) == [TABLE_UPDATED]
+    # rows since a version our table is not at yet, or already past: not taken
+    for since, version in ((10, 12), (7, 9)):
+        changes = TableSnapshot("r-2", "a-2", version, (Entry("bob", "", 0, False),), (), since)
+        table_news.snapshot(changes, T0, out.append)
+        assert made.table.version == 9 and "bob" in made.table
