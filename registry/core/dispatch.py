@@ -447,9 +447,14 @@ class RegistryCore:
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """A peer asks for what changed since its version, or for the whole table (over
         TCP when it is big: registry/core/pacing.py)."""
-        snapshot = self._s.feed.snapshot(req.id, msg.since)
-        if snapshot.since >= 0 or not self._pacing.whole_table_too_big(req, emit):
-            emit(Send(req.addr, snapshot, req.asker))
+        # (the whole table is built only to be sent: a big one is counted, not encoded,
+        # to be found too big for a datagram)
+        feed = self._s.feed
+        answer = feed.changes_since(req.id, msg.since)
+        if answer is None and not self._pacing.whole_table_too_big(req, emit):
+            answer = feed.snapshot(req.id)
+        if answer is not None:
+            emit(Send(req.addr, answer, req.asker))
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of

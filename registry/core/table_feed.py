@@ -111,16 +111,21 @@ class TableFeed:
         self.changes.changed((row,), now)
         self.push_changes(now, emit)  # (saved first)
 
-    def snapshot(self, reply_to: str, since: int = -1) -> TableSnapshot:
-        """The table answering `reply_to` ("": unasked) for a peer that holds version
-        `since`: the rows changed after it, while the log of updates reaches back that far
-        (registry/core/table_log.py); else (or `since` -1) the whole table, with the aliases."""
-        new_id, version = self._answers.new_id, self._table.version
+    def changes_since(self, reply_to: str, since: int) -> TableSnapshot | None:
+        """The rows changed after version `since` answering `reply_to`, while the log of
+        updates reaches back that far (registry/core/table_log.py); else None: only the
+        whole table will do."""
+        version = self._table.version
         delta = self.changes.log.rows_since(since, version) if since >= 0 else None
-        if delta is not None:
-            return TableSnapshot(new_id(), reply_to, version, delta.encoded, (), since)
+        if delta is None:
+            return None
+        return TableSnapshot(self._answers.new_id(), reply_to, version, delta.encoded, (), since)
+
+    def snapshot(self, reply_to: str) -> TableSnapshot:
+        """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
         rows = self.changes.snapshot_rows()  # (encoded once per version)
-        return TableSnapshot(new_id(), reply_to, version, rows, self._aliases.rows())
+        version, aliases = self._table.version, self._aliases.rows()
+        return TableSnapshot(self._answers.new_id(), reply_to, version, rows, aliases)
 
     def welcome_rows(self) -> tuple[tuple[Entry, ...], tuple[Alias, ...]]:
         """The rows and aliases a Welcome carries: the whole table while it fits a datagram

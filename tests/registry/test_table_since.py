@@ -3,13 +3,15 @@ the whole table only when its log of updates no longer reaches back that far."""
 
 from __future__ import annotations
 
+import pytest
+
 from registry.core import pacing
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Record
-from registry.core.table_changes import COALESCE
+from registry.core.table_changes import COALESCE, TableChanges
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Register, TableRequest, TableSnapshot, TooBig
+from wire.messages import Entry, Register, TableRequest, TableSnapshot, TooBig
 from wire.version import WIRE_VERSION
 
 
@@ -59,3 +61,25 @@ def test_a_version_the_log_does_not_reach_gets_the_whole_table() -> None:
     [(_, snapshot)] = over_tcp
     assert isinstance(snapshot, TableSnapshot) and snapshot.since == -1
     assert len(decode(encode(snapshot)).entries) == len(reg.table.records)  # type: ignore[attr-defined]
+
+
+def test_a_whole_table_too_big_for_a_datagram_is_counted_not_encoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every newcomer of a join storm asks by datagram first: encoding the whole table to
+    # answer TooBig cost the registry a table's encoding for each of them, at each version.
+    reg = core()
+    _big(reg)
+    register(reg, "x", X)
+    built: list[int] = []
+    rows = TableChanges.snapshot_rows
+
+    def counted(changes: TableChanges) -> tuple[Entry, ...]:
+        built.append(1)
+        return rows(changes)
+
+    monkeypatch.setattr(TableChanges, "snapshot_rows", counted)
+    assert isinstance(_answer(reg, TableRequest("t-1"), T0 + 1), TooBig)
+    assert built == []
+    sends(reg.receive(TableRequest("t-2"), X, T0 + 1))  # over TCP: built, once
+    assert built == [1]
