@@ -50,7 +50,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
-        endpoint._drain_now = endpoint._clock()
+        endpoint.read_at = endpoint._clock()
         endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
         if endpoint._on_drained is not None:
             endpoint._on_drained()
@@ -85,9 +85,10 @@ class ReceivingDatagrams:
     _arrived: float | None
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging: bool
-    #: The time the drain being handled began: the `now` of each datagram it reads (one
-    #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
-    _drain_now: float = 0.0
+    #: When the drain being handled began, on `clock`: the `now` of each datagram it
+    #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
+    #: most), which `on_batch` may take as its event's `now` (read-only outside).
+    read_at: float = 0.0
     _on_drained: Callable[[], None] | None
     _on_batch: OnBatch | None
     _on_message: OnMessage
@@ -129,7 +130,7 @@ class ReceivingDatagrams:
         readable."""
         outgoing = self._outgoing
         outgoing.drain_begins()
-        self._drain_now, started, emptied = self._clock(), self._wall(), False
+        self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped = self._stamped
         try:
             for _ in range(DRAIN_BATCH):
@@ -191,7 +192,7 @@ class ReceivingDatagrams:
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
-        opened = self.channel.open(data, addr, self._drain_now)
+        opened = self.channel.open(data, addr, self.read_at)
         body = opened.data
         if body is None or opened.send:
             body = self._not_only_data(opened, data, addr)

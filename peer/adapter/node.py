@@ -127,6 +127,7 @@ class PeerNode:
         self.files = self._file_service(static, console, settings.downloads)
         self.endpoint = Endpoint(
             self.received,
+            clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`
             channel=SecureChannel(static),
             session=secrets.token_hex(4),
             log=self._debug,
@@ -292,18 +293,25 @@ class PeerNode:
 
     def received(self, message: Message, addr: Addr, key: bytes) -> None:
         """The endpoint's: a message read from a TCP connection, as a datagram of one."""
-        self.received_batch([message], addr, key)
+        self.received_batch([message], addr, key, self.now())
 
-    def received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+    def received_batch(
+        self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
+    ) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
-        event: taken by the core in order (which believes each as far as `key` may say it),
-        each action carried out as the core decides it, so that each message is recorded as
-        shown before its line, and their one Acks leaves once the datagram is taken, before
-        the core's settling."""
+        event at `now` (by default when the endpoint's drain read it: `read_at`): taken by
+        the core in order (which believes each as far as `key` may say it), each action
+        carried out as the core decides it, so that each message is recorded as shown
+        before its line, and their one Acks leaves once the datagram is taken, before the
+        core's settling."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
-        self.core.receive_all(messages, addr, key, self.now(), self.carry_out)
+        if now is None:
+            now = self.endpoint.read_at  # one reading of the clock per drain, not per event
+            if now >= self._wall_read_next:
+                self._read_wall(now)
+        self.core.receive_all(messages, addr, key, now, self.carry_out)
         self._event_done()
 
     def _tick(self) -> None:
@@ -317,9 +325,13 @@ class PeerNode:
         stamps shown are to the second, so that a step of it shows within a second."""
         now = time.monotonic()
         if now >= self._wall_read_next:
-            self._wall_read_next = now + 1.0
-            self.core.wall_offset = time.time() - now
+            self._read_wall(now)
         return now
+
+    def _read_wall(self, now: float) -> None:
+        """Tell the core the time of day at `now` (see `now`)."""
+        self._wall_read_next = now + 1.0
+        self.core.wall_offset = time.time() - now
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order (see `carry_out`), then what ends
