@@ -78,7 +78,7 @@ class ReceivingDatagrams:
     #: The wall clock, as the kernel's stamps are (net/arrival.py).
     _wall: Callable[[], float]
     #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
-    _stamped: bool
+    arrival_stamped: bool
     #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
@@ -131,7 +131,7 @@ class ReceivingDatagrams:
         outgoing = self._outgoing
         outgoing.drain_begins()
         self.read_at, started, emptied = self._clock(), self._wall(), False
-        stamped = self._stamped
+        stamped = self.arrival_stamped
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -248,7 +248,12 @@ class ReceivingDatagrams:
             f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
         )
         if isinstance(exc, OtherVersion) and exc.request_id:
-            self.send(addr, self._version_refusal(exc), key)
+            # which it cannot read: its sender is told why, rather than left to wait out
+            # its retries in silence
+            reason = version_refusal(exc.kind)
+            self.send(
+                addr, Refused(self._new_id(), exc.request_id, reason, RefusalCode.VERSION), key
+            )
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request
@@ -283,13 +288,6 @@ class ReceivingDatagrams:
         kind, request_id, wire = request
         reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
         return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
-
-    def _version_refusal(self, exc: OtherVersion) -> Refused:
-        """The answer to a request of another version of ChatApp, which this one cannot read:
-        its sender is told why, rather than left to wait out its retries in silence."""
-        return Refused(
-            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
-        )
 
 
 def _further_within(gate: Callable[[Addr], bool], addr: Addr, messages: list[Message]) -> None:
