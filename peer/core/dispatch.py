@@ -55,7 +55,6 @@ from peer.core.requests import Request, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.seen_ids import SeenIds
-from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
@@ -116,7 +115,6 @@ class PeerCore:
             requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),
             seen=SeenIds(options.get("seen", ())),
-            settling=Settling(outbox),
             room_return=RoomReturn(outbox, options.get("room", "")),
             alarm=alarm,
         )
