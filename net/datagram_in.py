@@ -50,7 +50,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
-        endpoint._drain_now = endpoint._clock()
+        endpoint.read_at = endpoint._clock()
         endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
         if endpoint._on_drained is not None:
             endpoint._on_drained()
@@ -78,16 +78,17 @@ class ReceivingDatagrams:
     #: The wall clock, as the kernel's stamps are (net/arrival.py).
     _wall: Callable[[], float]
     #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
-    _stamped: bool
+    arrival_stamped: bool
     #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging: bool
-    #: The time the drain being handled began: the `now` of each datagram it reads (one
-    #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
-    _drain_now: float = 0.0
+    #: When the drain being handled began, on `clock`: the `now` of each datagram it
+    #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
+    #: most), which `on_batch` may take as its event's `now` (read-only outside).
+    read_at: float = 0.0
     _on_drained: Callable[[], None] | None
     _on_batch: OnBatch | None
     _on_message: OnMessage
@@ -129,8 +130,8 @@ class ReceivingDatagrams:
         readable."""
         outgoing = self._outgoing
         outgoing.drain_begins()
-        self._drain_now, started, emptied = self._clock(), self._wall(), False
-        stamped = self._stamped
+        self.read_at, started, emptied = self._clock(), self._wall(), False
+        stamped = self.arrival_stamped
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -191,7 +192,7 @@ class ReceivingDatagrams:
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
-        opened = self.channel.open(data, addr, self._drain_now)
+        opened = self.channel.open(data, addr, self.read_at)
         body = opened.data
         if body is None or opened.send:
             body = self._not_only_data(opened, data, addr)
@@ -247,7 +248,12 @@ class ReceivingDatagrams:
             f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
         )
         if isinstance(exc, OtherVersion) and exc.request_id:
-            self.send(addr, self._version_refusal(exc), key)
+            # which it cannot read: its sender is told why, rather than left to wait out
+            # its retries in silence
+            reason = version_refusal(exc.kind)
+            self.send(
+                addr, Refused(self._new_id(), exc.request_id, reason, RefusalCode.VERSION), key
+            )
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request
@@ -282,13 +288,6 @@ class ReceivingDatagrams:
         kind, request_id, wire = request
         reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
         return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
-
-    def _version_refusal(self, exc: OtherVersion) -> Refused:
-        """The answer to a request of another version of ChatApp, which this one cannot read:
-        its sender is told why, rather than left to wait out its retries in silence."""
-        return Refused(
-            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
-        )
 
 
 def _further_within(gate: Callable[[Addr], bool], addr: Addr, messages: list[Message]) -> None:

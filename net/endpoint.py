@@ -143,7 +143,10 @@ class Endpoint(ReceivingDatagrams):
     # when the datagram last read arrived, if the socket is not empty (see `behind`)
     _arrived: float | None = None
     lagging = False  # the last drain stopped short (see `behind`)
-    _stamped = False
+    #: Whether the system stamps each datagram's arrival (net/arrival.py), which `behind`
+    #: then counts from: when asked to (`arrival_stamps`) and able to; known once open
+    #: (read-only outside).
+    arrival_stamped = False
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
@@ -194,8 +197,9 @@ class Endpoint(ReceivingDatagrams):
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # the connections opened to send a message, bounded per address (net/sent_streams.py)
-        self._sent_streams = SentStreams()
+        #: The TCP connections opened to send, bounded per address (net/sent_streams.py):
+        #: read-only outside.
+        self.sent_streams = SentStreams()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.dropped, self._clock)
 
@@ -205,12 +209,6 @@ class Endpoint(ReceivingDatagrams):
         return self._listener.slots
 
     @property
-    def sent_streams(self) -> SentStreams:
-        """The TCP connections opened to send, bounded per address (net/sent_streams.py):
-        read-only."""
-        return self._sent_streams
-
-    @property
     def connections(self) -> int:
         """The TCP connections served or opened now, each with a task of its own."""
         return len(self._tasks)
@@ -218,13 +216,6 @@ class Endpoint(ReceivingDatagrams):
     async def connections_ended(self) -> None:
         """Wait until the TCP connections served or opened now have ended."""
         await asyncio.gather(*self._tasks)
-
-    @property
-    def arrival_stamped(self) -> bool:
-        """Whether the system stamps each datagram's arrival (net/arrival.py), which
-        `behind` then counts from: when asked to (`arrival_stamps`) and able to; known
-        once open."""
-        return self._stamped
 
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of
@@ -260,7 +251,7 @@ class Endpoint(ReceivingDatagrams):
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
             self._out = DatagramOut(sock)
-            self._stamped = self._wants_stamps and stamp_arrivals(sock)
+            self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock
@@ -310,7 +301,8 @@ class Endpoint(ReceivingDatagrams):
                 self._write(writer, message)
                 return
         if not key:
-            self._no_key(addr)
+            self.no_key += 1
+            self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
             return
         dest = (addr, key)
         if stream:
@@ -341,10 +333,6 @@ class Endpoint(ReceivingDatagrams):
         travels on."""
         writer = self._routes.get(addr)
         return writer is not None and not writer.is_closing()
-
-    def _no_key(self, addr: Addr) -> None:
-        self.no_key += 1
-        self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
 
     @contextlib.contextmanager
     def packed(self) -> Iterator[None]:
@@ -412,17 +400,17 @@ class Endpoint(ReceivingDatagrams):
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]
-        if not self._sent_streams.take(addr[0]):
+        if not self.sent_streams.take(addr[0]):
             self.dropped(
                 "sent streams",
-                f"not sent to {_fmt(addr)} over TCP now: {self._sent_streams.open_to(addr[0])} "
-                f"connections opened there wait for answers (#{self._sent_streams.refused})",
+                f"not sent to {_fmt(addr)} over TCP now: {self.sent_streams.open_to(addr[0])} "
+                f"connections opened there wait for answers (#{self.sent_streams.refused})",
             )
             return
         try:
             await self._send_on_new_connection(dest, message)
         finally:
-            self._sent_streams.release(addr[0])
+            self.sent_streams.release(addr[0])
 
     async def _send_on_new_connection(self, dest: Dest, message: Message) -> None:
         """Send `message` on a connection of its own to `dest`, served until its answer

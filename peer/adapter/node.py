@@ -59,6 +59,14 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
+#: What each write of kept state keeps, and what its failure costs ("": nothing more than
+#: it says): a write that fails is said, and nothing else is lost (`PeerNode.carry_out`).
+_KEPT: dict[type, tuple[str, str]] = {
+    Shown: ("the list of messages shown", "after a restart some may be shown again"),
+    Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
+    KeepOutbox: ("your outbox", ""),
+    KeepRoom: ("the room you are in", ""),
+}
 
 
 class PeerNode:
@@ -127,6 +135,7 @@ class PeerNode:
         self.files = self._file_service(static, console, settings.downloads)
         self.endpoint = Endpoint(
             self.received,
+            clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`
             channel=SecureChannel(static),
             session=secrets.token_hex(4),
             log=self._debug,
@@ -139,7 +148,7 @@ class PeerNode:
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
-        self._failed_writes: set[str] = set()  # see `_on_disk`
+        self._failed_writes: set[str] = set()  # see `_not_kept`
         self._carriers = self._carrier_table()
 
     def _file_service(
@@ -147,7 +156,10 @@ class PeerNode:
     ) -> FilesOnDemand:
         """The files this peer sends and receives, its transfers kept for a restart."""
         host = FileHost(
-            self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
+            self.core.table.entry,
+            lambda: self.core.state.name,
+            lambda addr, key, message: self.endpoint.send(addr, message, key),
+            console.show,
         )
         folder = self._state.path.with_suffix(".files")
         return FilesOnDemand(static, host, folder=folder, downloads=downloads)
@@ -242,7 +254,7 @@ class PeerNode:
                 loop.add_signal_handler(sig, self._interrupted)
         # the terminal was closed: nobody is left to wait for, or to read what is shown
         with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
-            loop.add_signal_handler(signal.SIGHUP, self._hung_up)
+            loop.add_signal_handler(signal.SIGHUP, self._leave_now, 128 + signal.SIGHUP, False)
 
     def _interrupted(self) -> None:
         # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
@@ -253,12 +265,10 @@ class PeerNode:
         else:
             self._ended()
 
-    def _hung_up(self) -> None:
-        self._leave_now(128 + signal.SIGHUP, show=False)  # no terminal to show anything on
-
-    def _leave_now(self, code: int, *, show: bool = True) -> None:
+    def _leave_now(self, code: int, show: bool = True) -> None:
         """Exit with `code` without waiting for anything on its way: the core keeps it in
-        the outbox on disk for the next start (see `PeerCore.leave_now`)."""
+        the outbox on disk for the next start (see `PeerCore.leave_now`). Nothing is shown
+        unless `show` (the terminal was closed: there is nothing to show it on)."""
         if not self._done.done():
             actions = self.core.leave_now()
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
@@ -292,18 +302,25 @@ class PeerNode:
 
     def received(self, message: Message, addr: Addr, key: bytes) -> None:
         """The endpoint's: a message read from a TCP connection, as a datagram of one."""
-        self.received_batch([message], addr, key)
+        self.received_batch([message], addr, key, self.now())
 
-    def received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+    def received_batch(
+        self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
+    ) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
-        event: taken by the core in order (which believes each as far as `key` may say it),
-        each action carried out as the core decides it, so that each message is recorded as
-        shown before its line, and their one Acks leaves once the datagram is taken, before
-        the core's settling."""
+        event at `now` (by default when the endpoint's drain read it: `read_at`): taken by
+        the core in order (which believes each as far as `key` may say it), each action
+        carried out as the core decides it, so that each message is recorded as shown
+        before its line, and their one Acks leaves once the datagram is taken, before the
+        core's settling."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
-        self.core.receive_all(messages, addr, key, self.now(), self.carry_out)
+        if now is None:
+            now = self.endpoint.read_at  # one reading of the clock per drain, not per event
+            if now >= self._wall_read_next:
+                self._read_wall(now)
+        self.core.receive_all(messages, addr, key, now, self.carry_out)
         self._event_done()
 
     def _tick(self) -> None:
@@ -317,9 +334,13 @@ class PeerNode:
         stamps shown are to the second, so that a step of it shows within a second."""
         now = time.monotonic()
         if now >= self._wall_read_next:
-            self._wall_read_next = now + 1.0
-            self.core.wall_offset = time.time() - now
+            self._read_wall(now)
         return now
+
+    def _read_wall(self, now: float) -> None:
+        """Tell the core the time of day at `now` (see `now`)."""
+        self._wall_read_next = now + 1.0
+        self.core.wall_offset = time.time() - now
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order (see `carry_out`), then what ends
@@ -334,22 +355,29 @@ class PeerNode:
         """Carry out one action of the core, now; the one way the peer's actions are carried
         out: by the carrier of its type (`_carriers`). A Shown record is written at once:
         the core decides it before the message's ack and line, so a killed peer never shows
-        a message twice. The core's records of what is on its way wait (`_event_done`)."""
-        self._carriers[type(action)](action)
+        a message twice. The core's records of what is on its way wait (`_event_done`). A
+        write to disk that fails is said (`_not_kept`), and nothing else is lost."""
+        try:
+            self._carriers[type(action)](action)
+        except OSError as exc:
+            kept = _KEPT.get(type(action))
+            if kept is None:
+                raise
+            self._not_kept(*kept, exc)
 
     def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
         """Who carries out each type of action (see `carry_out`)."""
         console = self._console
         return {
-            Shown: self._write_shown,
+            Shown: lambda a: self._state.add_seen(a.sender, a.id),
             Send: self._send,
             Print: console.show,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             SendStream: self._send,
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
-            KeepOutbox: self._keep,
-            KeepRoom: self._keep,
+            KeepOutbox: lambda a: self._state.save_outbox(a.messages),
+            KeepRoom: lambda a: self._state.save_room(a.room),
             Exit: lambda a: self._finish(a.code),
             AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
@@ -358,15 +386,6 @@ class PeerNode:
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
         }
-
-    def _keep(self, action: KeepOutbox | KeepRoom) -> None:
-        """Write the outbox, or the room the user is in, to disk."""
-        if isinstance(action, KeepOutbox):
-            messages = action.messages
-            self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
-        else:
-            room = action.room
-            self._on_disk("the room you are in", lambda: self._state.save_room(room))
 
     def _event_done(self) -> None:
         """After the actions of one event: write the core's records of what is on its way
@@ -382,29 +401,16 @@ class PeerNode:
             records.clear()  # the core's list: it appends to the same one
             log = self._state.sending
             for record in logged:
-                try:  # as `_on_disk` does, without its calls: this comes after every send
+                try:
                     if isinstance(record, Sending):
                         log.sent(record.message.id, encode(record.message))
                     else:
                         log.settled(record.id)
                 except OSError as exc:
-                    self._not_kept(
-                        "the messages you send",
-                        exc,
-                        "a message on its way when ChatApp is killed may be lost",
-                    )
+                    self._not_kept(*_KEPT[Sending], exc)
         at = None if self._done.done() else self.core.alarm.at
         if at != self._timer.at:  # mostly the deadline it is set for already
             self._timer.set(at)
-
-    def _write_shown(self, shown: Shown) -> None:
-        """Write one Shown record (see `carry_out`)."""
-        try:  # as `_on_disk` does, without its call: this comes before every ack
-            self._state.add_seen(shown.sender, shown.id)
-        except OSError as exc:
-            self._not_kept(
-                "the list of messages shown", exc, "after a restart some may be shown again"
-            )
 
     def _send(self, action: Send | SendStream) -> None:
         """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
@@ -416,38 +422,20 @@ class PeerNode:
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:
-            sealed = self._sealed(message)
-            if sealed is None:
+            try:  # sealed, or as it is when the table has no key for them
+                message = self.mail.sealed(message) or message
+            except NoiseError:
+                self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
-            message = sealed
         elif type(message) is MailTaken and not stream:
             self._console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)
 
-    def _send_file(self, addr: Addr, key: bytes, message: Message) -> None:  # (a FileHost's)
-        self.endpoint.send(addr, message, key)
-
-    def _sealed(self, save: SaveMessage) -> Message | None:
-        """`save` sealed to its recipient (as it is, when the table has no key for them);
-        None when the table gives a key nothing can be sealed to (not sent)."""
-        try:
-            return self.mail.sealed(save) or save
-        except NoiseError:
-            self._debug(f"not sent: {save.to}'s key in the table is unusable")
-            return None
-
-    def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
-        """Carry out `write`, a write of kept state; when it fails, say what was not kept.
-        `then` says what that costs, for the writes made for every message: those are said
-        once only, as they would fail for every message, which still goes out."""
-        try:
-            write()
-        except OSError as exc:
-            self._not_kept(what, exc, then)
-
-    def _not_kept(self, what: str, exc: OSError, then: str) -> None:
-        """Say that `what` was not kept on disk (see `_on_disk`)."""
+    def _not_kept(self, what: str, then: str, exc: OSError) -> None:
+        """Say that `what` was not kept on disk, for `exc`. `then` says what that costs, for
+        the writes made for every message: those are said once only, as they would fail for
+        every message, which still goes out (see `_KEPT`)."""
         if then and what in self._failed_writes:
             return
         self._failed_writes.add(what)

@@ -32,8 +32,8 @@ async def run_peer(
         core = node.core
         console.bind(
             lambda: core.state.name,
-            core.online_names,
-            rooms=core.known_rooms,
+            core.table.online_names,
+            rooms=core.rooms.names,
             in_room=lambda: bool(core.state.room),
             cancel=node.cancel_question,
             question=core.question,

@@ -81,12 +81,12 @@ class Answers:
 
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
         """The registry took `save`: its outcome (saved, delivered) is awaited."""
-        kept = self._shared.settling.drop_from_outbox(save)
+        kept = self._shared.outbox.answered(save)
         self._shared.requests.await_outcome(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took channel post `post`: said, and its relaying awaited."""
-        kept = self._shared.settling.drop_from_outbox(post)
+        kept = self._shared.outbox.answered(post)
         # Kept (in the sending log too) until its outcome: see `relay_outcome`. The
         # answer to asking again for that outcome is not said a second time.
         if self._shared.requests.await_outcome(post, now):
@@ -99,7 +99,7 @@ class Answers:
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took room line `post`: its relaying awaited, as a channel post's."""
         shared = self._shared
-        kept = shared.settling.drop_from_outbox(post)
+        kept = shared.outbox.answered(post)
         if shared.requests.await_outcome(post, now) and kept:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
@@ -107,7 +107,7 @@ class Answers:
         shared.seen.first_sight(post.sender, post.id, emit)
 
     def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
-        self._shared.settling.drop_from_outbox(leave)
+        self._shared.outbox.answered(leave)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
         self._noticed_joins.discard(join.id)
@@ -152,7 +152,7 @@ class Answers:
             return  # a copy of an outcome already shown
         kept = requests.outcome_of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
-            kept = shared.settling.drop_from_outbox(request.message) or kept
+            kept = shared.outbox.answered(request.message) or kept
             self._link.over(request.message, now, emit)
         save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None

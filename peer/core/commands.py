@@ -294,17 +294,6 @@ def _no_command_word(typed: str, text: str) -> Command:
     )
 
 
-def _recipient(said: str) -> tuple[str, str, str]:
-    """What follows `send`, `dm` or `message` as (name, separator, text). The name ends at
-    the first space, or at a colon after a valid name: `send bob: hi` mixes the two ways of
-    messaging, and no name holds a colon, so it can only mean bob."""
-    said = said.lstrip(" ")
-    name, colon, text = said.partition(":")
-    if colon and " " not in name and name_problem(name) is None:
-        return name, colon, text.removeprefix(" ")
-    return said.partition(" ")
-
-
 def _server_command(line: str) -> str | None:
     """For a line that is `server:who` or `server:exit` (any case), then maybe more after a
     space: the word ("who" or "exit") and what follows it; else None."""
@@ -343,21 +332,27 @@ def _command(text: str, *, slash: bool) -> Command | None:
 
 
 def _send(word: str, said: str, rest: str, slash: str) -> Command:
-    to, _, body = _recipient(said)
-    if not to or not body.strip():
-        return Mistake(f"Usage: {slash}{word} <name> <text>")
-    return Send(to, body)
+    """`send`, `dm` or `message`: a name, then the text (`message` asks for what is
+    missing). The name ends at the first space, or at a colon after a valid name: `send
+    bob: hi` mixes the two ways of messaging, and no name holds a colon, so it can only
+    mean bob."""
+    said = said.lstrip(" ")
+    to, colon, body = said.partition(":")
+    if colon and " " not in to and name_problem(to) is None:
+        body = body.removeprefix(" ")
+    else:
+        to, _, body = said.partition(" ")
+    if body.strip():
+        return Send(to, body)
+    if word == "message":
+        return AskMessage(to)
+    return Mistake(f"Usage: {slash}{word} <name> <text>")
 
 
 def _send_all(word: str, said: str, rest: str, slash: str) -> Command:
     if not rest:
         return Mistake(f"Usage: {slash}{word} <text>")
     return SendAll(said)
-
-
-def _message(word: str, said: str, rest: str, slash: str) -> Command:
-    to, _, body = _recipient(said)
-    return Send(to, body) if body.strip() else AskMessage(to)
 
 
 def _who(word: str, said: str, rest: str, slash: str) -> Command:
@@ -427,7 +422,7 @@ SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
     "dm": _send,
     "send_all": _send_all,
     "bm": _send_all,
-    "message": _message,
+    "message": _send,
     "who": _who,
     "users": _who,
     "whois": _whois,

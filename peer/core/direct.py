@@ -7,7 +7,7 @@ Print actions; what goes to the registry goes through peer.core.registry_link.
 from __future__ import annotations
 
 from peer.core import commands
-from peer.core.actions import Addr, Emit, PinKey, Print, Send
+from peer.core.actions import Addr, Emit, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
@@ -93,10 +93,7 @@ class DirectChats:
             key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
             if key:
-                trust = self._shared.trust
-                trust.sent(chat, key)  # only its key may ack it
-                if trust.talked.get(chat.to) != key:
-                    emit(PinKey(chat.to, key))
+                self._shared.trust.sent(chat, key, emit)  # only its key may ack it
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a

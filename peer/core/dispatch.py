@@ -55,7 +55,6 @@ from peer.core.requests import Request, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.seen_ids import SeenIds
-from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
@@ -116,7 +115,6 @@ class PeerCore:
             requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),
             seen=SeenIds(options.get("seen", ())),
-            settling=Settling(outbox),
             room_return=RoomReturn(outbox, options.get("room", "")),
             alarm=alarm,
         )
@@ -130,6 +128,9 @@ class PeerCore:
         self.open_mail: Callable[[Message], Message] = _as_is
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
+        #: The rooms this peer has heard of: joined, listed, or told about (read-only
+        #: outside the core; the terminal completes their names).
+        self.rooms = shared.rooms
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event), read
         #: after every event without asking each part (an early `tick` finds nothing due).
@@ -426,14 +427,6 @@ class PeerCore:
         "text", or "" when it is a command (the terminal completes and keeps its history
         by this: an answer is no command to recall or complete)."""
         return self._parts.asking.question()
-
-    def online_names(self) -> list[str]:
-        """The names online in the table, for tab completion."""
-        return self.table.online_names()
-
-    def known_rooms(self) -> list[str]:
-        """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
-        return self._shared.rooms.names()
 
     # -- calls back from the parts ------------------------------------------------------
 

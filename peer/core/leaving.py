@@ -130,7 +130,7 @@ class Leaving:
             *self._shared.requests.undelivered(DELIVERED),
         ):
             found.setdefault(message.id, message)
-        return tuple(sorted(found.values(), key=outbox.typed_at))
+        return tuple(sorted(found.values(), key=outbox.settling.typed_at))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
         """A `dereg` or quit the registry did not answer: the peer exits all the same (the

@@ -89,7 +89,7 @@ class RequestEnds:
         if isinstance(message, Deregister) and message.quitting:
             emit(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
-            self._shared.settling.drop_from_outbox(message)
+            self._shared.outbox.answered(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
         """The reason said for `refusal`. The registry no longer knows our name when its
@@ -122,9 +122,7 @@ class RequestEnds:
         if isinstance(message, RoomPost):
             self._membership.post_refused(message, refusal, now, emit)
             return True
-        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.drop_from_outbox(
-            message
-        ):
+        if isinstance(message, SaveMessage | ChannelPost) and shared.outbox.answered(message):
             self._kept_refused(message, reason, emit)
             return True
         if isinstance(message, SaveMessage):
@@ -168,7 +166,7 @@ class RequestEnds:
         refuses it, say, as its sender has left the room since. Whether every member has it
         is not known: said, quoting it, and it is no longer kept."""
         self._shared.requests.take_outcome(post.id)
-        self._shared.settling.drop_from_outbox(post)
+        self._shared.outbox.answered(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
         else:

@@ -61,7 +61,8 @@ class Membership:
         emit(Print(f"[You left {state.room}.]", "system"))
         state.room = ""
         leave = Leave(shared.new_id(), state.name, state.token)
-        shared.outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        # it may wait in the outbox, after lines typed in the room
+        shared.settling.note_typed(leave)
         self._link.request(leave, now, emit)
 
     def say(self, text: str, now: float, emit: Emit) -> None:
@@ -161,7 +162,7 @@ class Membership:
             if isinstance(message, RoomPost):
                 self.post_refused(message, refusal, now, emit)
             elif isinstance(message, Leave):
-                shared.settling.drop_from_outbox(message)  # in no room already
+                shared.outbox.answered(message)  # in no room already
 
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
         """Say which line was not sent, in full (it may have waited in the outbox: nothing
@@ -175,7 +176,7 @@ class Membership:
                 shared.outbox.add(post)
             self._link.come_back(now, emit)
             return
-        shared.settling.drop_from_outbox(post)
+        shared.outbox.answered(post)
         emit(Print(f"[Not sent to {post.room}: {refusal.reason}]", "error"))
         emit(Print(f"[Your line: {post.text}]", "error"))
         state = shared.state

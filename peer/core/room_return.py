@@ -83,7 +83,8 @@ class RoomReturn:
             # lines kept while the registry was away go to their room first: sent after
             # this join, they would reach the registry once we are out of that room
             self.join_after_kept, self._join_sent = join, False
-            self._outbox.note_typed(join)  # what is typed next goes after it (`waits_for_join`)
+            # what is typed next goes after it (`waits_for_join`)
+            self._outbox.settling.note_typed(join)
             line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
             emit(Print(line, "system"))
             return False
@@ -96,7 +97,7 @@ class RoomReturn:
         join = self.join_after_kept
         if join is None or self._join_sent or self._rejoining is not None:
             return None
-        typed_at = self._outbox.typed_at
+        typed_at = self._outbox.settling.typed_at
         if any(
             isinstance(m, RoomPost | Leave) and typed_at(m) < typed_at(join) for m in self._outbox
         ):
@@ -108,7 +109,8 @@ class RoomReturn:
         """Whether kept `message` was typed after the /join that waits for kept lines: it
         goes once that join is answered, in the room it joins (see `Membership.say`)."""
         join = self.join_after_kept
-        return join is not None and self._outbox.typed_at(message) > self._outbox.typed_at(join)
+        typed_at = self._outbox.settling.typed_at
+        return join is not None and typed_at(message) > typed_at(join)
 
     def drop_join(self) -> None:
         """Forget the /join waiting for kept lines: this start sends nothing more."""
@@ -169,7 +171,7 @@ class RoomReturn:
         are said not sent)."""
         if self.join_after_kept == join:
             self.join_after_kept = None
-            self._outbox.forget_typed(join.id)
+            self._outbox.settling.forget_typed(join.id)
             return True
         if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
             return False

@@ -1,25 +1,32 @@
-"""What the user sent and is not known delivered, as the adapter keeps it on disk: a
-Sending when it is typed, a Settled once nothing of it is on its way any more (so that a
-peer killed even before a first retry loses nothing). Sans-IO: both are records, kept in
-`records` for the adapter to write after the event (`PeerCore.records`).
+"""What the user sent and is not known delivered, in the order typed, as the adapter keeps
+it on disk: a Sending when it is typed, a Settled once nothing of it is on its way any
+more (so that a peer killed even before a first retry loses nothing). Sans-IO: both are
+records, kept in `records` for the adapter to write after the event (`PeerCore.records`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 
 from peer.core.actions import Sending, Settled
-from peer.core.outbox import Outbox
-from wire.messages import Leave, Message
+from wire.messages import Message
 
 
 class Settling:
-    """The ids of the messages typed and not yet settled, and those an answer of the
-    current event may have settled (checked by `settle`, at the end of the event)."""
+    """The order in which what the user sent was typed, the ids typed and not yet settled,
+    and those an answer of the current event may have settled (checked by `settle`, at
+    the end of the event)."""
 
-    def __init__(self, outbox: Outbox) -> None:
-        """`outbox` is the peer's own: it keeps the order typed (see Outbox.note_typed)."""
-        self._outbox = outbox
+    def __init__(self, kept: Iterable[Message] = ()) -> None:
+        """`kept`: what an earlier run kept in its outbox, in its order, typed before
+        anything of this run."""
+        # the order typed, by id, until settled (or answered, for a leave): what waits for
+        # the registry goes out in that order (peer.core.outbox)
+        self._typed: dict[str, int] = {}
+        self._count = itertools.count()
+        for message in kept:
+            self.note_typed(message)
         self._sending: set[str] = set()
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
@@ -28,30 +35,39 @@ class Settling:
         self.maybe_settled: list[str] = []
 
     def keep(self, message: Message) -> None:
-        """Have `message`, just typed, kept until it is settled (see Sending)."""
-        self._outbox.note_typed(message)
-        self._sending.add(message.id)
+        """Have `message`, just typed, kept until it is settled (see Sending), after every
+        message typed before it."""
+        msg_id = message.id
+        if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
+            self._typed[msg_id] = next(self._count)
+        self._sending.add(msg_id)
         self.records.append(Sending(message))
+
+    def note_typed(self, message: Message) -> None:
+        """Note that `message` was typed now, after every message noted before it, without
+        keeping it (a leave, a join: they are answered, not delivered)."""
+        if message.id not in self._typed:
+            self._typed[message.id] = next(self._count)
+
+    def typed_at(self, message: Message) -> float:
+        """Where `message` comes in the order typed (not typed: after all the others)."""
+        return self._typed.get(message.id, float("inf"))
+
+    def forget_typed(self, msg_id: str) -> None:
+        """Message `msg_id` is answered: its place in the order typed is no longer needed."""
+        self._typed.pop(msg_id, None)
 
     def maybe(self, msg_id: str) -> None:
         """An answer about message `msg_id` came: it may be settled (`settle` checks)."""
         if msg_id in self._sending:
             self.maybe_settled.append(msg_id)
 
-    def drop_from_outbox(self, message: Message) -> bool:
-        """`message` is answered: forget it. True when it was kept in the outbox, so that
-        its confirmation, coming late and unprompted, says which message it is for."""
-        self.maybe(message.id)
-        if isinstance(message, Leave):  # settled here: not kept by Sending
-            self._outbox.forget_typed(message.id)
-        return self._outbox.drop(message.id)
-
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
         for it, unless it is settled already or was never typed."""
         if msg_id in self._sending:
             self._sending.discard(msg_id)
-            self._outbox.forget_typed(msg_id)
+            self._typed.pop(msg_id, None)
             self.records.append(Settled(msg_id))
 
     def settle(self, on_its_way: Callable[[str], bool]) -> None:

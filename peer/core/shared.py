@@ -62,7 +62,6 @@ class Shared:
     requests: Requests
     watch: RegistryWatch
     seen: SeenIds
-    settling: Settling
     room_return: RoomReturn
     rooms: KnownRooms = field(default_factory=KnownRooms)
     change_lines: ChangeLines = field(default_factory=ChangeLines)
@@ -79,6 +78,8 @@ class Shared:
     alarm: Alarm = field(default_factory=Alarm)
     #: The acks owed the registry, held a moment (peer.core.held_acks).
     acks: HeldAcks = field(init=False)
+    #: What the user sent and is not known delivered, in the order typed: the outbox's.
+    settling: Settling = field(init=False)
 
     def __post_init__(self) -> None:
         #: Who may say what (peer.core.trust), judged by the key that sealed each message.
@@ -89,6 +90,7 @@ class Shared:
         self.change_lines.follow(self.table, lambda: self.state.name)
         self.change_lines.wake_by(self.alarm)
         self.acks = HeldAcks(self.new_id, self.alarm)
+        self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The registry told us the service's registries ("ip:port" each; what is not one

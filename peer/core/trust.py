@@ -93,11 +93,15 @@ class Trust:
         #: Why the last message dropped was (a constant, for the log of rejections).
         self.why = ""
 
-    def sent(self, chat: Chat, key: bytes) -> None:
-        """`chat` was sent to `key`: only `key` (or the registry's) may ack it."""
+    def sent(self, chat: Chat, key: bytes, emit: Emit) -> None:
+        """`chat` was sent to `key`: only `key` (or the registry's) may ack it. Its
+        recipient's key is asked to be pinned, the first time this run (PinKey), as a
+        sender's is when its chat is believed."""
         self._owed[chat.id] = key
         if len(self._owed) > OWED_KEPT:
             self._owed.popitem(last=False)
+        if self.talked.get(chat.to) != key:
+            emit(PinKey(chat.to, key))
 
     def from_registry(self, key: bytes) -> bool:
         """Whether `key` is the registry's: what it seals is the service's, from anywhere."""

@@ -58,7 +58,7 @@ def bob_endpoint(got: list[Message]) -> tuple[Endpoint, PeerGate]:
         gate=gate,
         key_gate=gate.by_key,
     )
-    endpoint._drain_now = NOW
+    endpoint.read_at = NOW
     return endpoint, gate
 
 

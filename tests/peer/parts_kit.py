@@ -15,7 +15,6 @@ from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Request, Requests
 from peer.core.room_return import RoomReturn
 from peer.core.seen_ids import SeenIds
-from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
 from wire.keys import key_text
@@ -43,7 +42,6 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
         requests=Requests(SERVER, kept, alarm=alarm),
         watch=RegistryWatch(alarm=alarm),
         seen=SeenIds(),
-        settling=Settling(kept),
         room_return=RoomReturn(kept, room),
         alarm=alarm,
     )

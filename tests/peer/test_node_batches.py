@@ -119,7 +119,7 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
         record_seen(node, events)
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
-        node.received_batch(batch, SERVER, REGISTRY)
+        node.received_batch(batch, SERVER, REGISTRY, node.now())
         assert not [e for e in events if e[0] == "send"]  # held (peer.core.held_acks)
         async with asyncio.timeout(5):
             while not [e for e in events if e[0] == "send"]:  # the node's timer sends it
@@ -186,6 +186,7 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
             [ChannelMessage("b-1", "bob", "hi"), ChannelMessage("b-2", "bob", "again")],
             SERVER,
             REGISTRY,
+            node.now(),
         )
         node.stop()
         return events
@@ -322,7 +323,9 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
         record_seen(node, events)
         events.clear()
         node.typed("send bob hello")
-        node.received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002), BOB)
+        node.received_batch(
+            [Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002), BOB, node.now()
+        )
         node.stop()
         return events
 

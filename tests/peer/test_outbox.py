@@ -15,7 +15,7 @@ def test_a_message_typed_earlier_goes_before_those_typed_after_it() -> None:
     first, second, third = _save("a-1"), ChannelPost("a-2", "alice", "token", "hi"), _save("a-3")
     outbox = Outbox()
     for message in (first, second, third):
-        outbox.note_typed(message)
+        outbox.settling.note_typed(message)
     outbox.add(third)
     outbox.add(first)  # its 5 tries took longer: it reaches the outbox last
     outbox.add(second)
@@ -28,7 +28,7 @@ def test_an_earlier_runs_outbox_comes_before_anything_typed_now() -> None:
     kept = _save("old-1")
     outbox = Outbox([kept])
     now = _save("a-1")
-    outbox.note_typed(now)
+    outbox.settling.note_typed(now)
     outbox.add(now)
     assert list(outbox) == [kept, now]
 
@@ -38,7 +38,7 @@ def test_it_is_kept_on_disk_only_when_it_changed_unanswered_ones_included() -> N
     outbox, out = Outbox([kept]), list[Action]()
     outbox.keep(out.append)
     assert out == []  # what the earlier run wrote
-    outbox.note_typed(unanswered)
+    outbox.settling.note_typed(unanswered)
     outbox.unanswered[unanswered.id] = unanswered
     outbox.keep(out.append)
     assert out == [KeepOutbox((kept, unanswered))]

@@ -10,8 +10,7 @@ from wire.messages import ChannelPost, Leave
 
 
 def test_a_typed_message_is_settled_once_no_longer_on_its_way() -> None:
-    outbox = Outbox()
-    settling = Settling(outbox)
+    settling = Settling()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     out = settling.records
     settling.keep(post)
@@ -28,7 +27,7 @@ def test_a_typed_message_is_settled_once_no_longer_on_its_way() -> None:
 
 
 def test_an_answer_about_a_message_never_typed_settles_nothing() -> None:
-    settling = Settling(Outbox())
+    settling = Settling()
     settling.maybe("r-9")
     settling.settle(lambda msg_id: False)
     assert settling.records == []
@@ -37,7 +36,6 @@ def test_an_answer_about_a_message_never_typed_settles_nothing() -> None:
 def test_dropping_from_the_outbox_says_whether_it_was_kept() -> None:
     leave = Leave("a-2", "alice", "tok")
     outbox = Outbox([leave])
-    settling = Settling(outbox)
-    assert settling.drop_from_outbox(leave) is True
-    assert settling.drop_from_outbox(leave) is False
+    assert outbox.answered(leave) is True
+    assert outbox.answered(leave) is False
     assert list(outbox) == []

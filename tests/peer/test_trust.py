@@ -46,9 +46,12 @@ def test_a_chat_is_believed_only_from_its_senders_key() -> None:
 
 
 def test_an_ack_counts_only_from_the_key_it_was_owed_by() -> None:
-    t = trust()
-    t.sent(Chat("me-1", "alice", "bob", "hi"), BOB)
-    t.sent(Chat("me-2", "alice", "bob", "again"), BOB)
+    t, said = trust(), list[object]()
+    t.sent(Chat("me-1", "alice", "bob", "hi"), BOB, said.append)
+    assert said == [PinKey("bob", BOB)]  # the first time this run: its key pinned
+    t.talked["bob"] = BOB  # (as the adapter records a pin checked)
+    t.sent(Chat("me-2", "alice", "bob", "again"), BOB, said.append)
+    assert said == [PinKey("bob", BOB)]
     assert believed(t, Ack("x", "me-1"), MALLORY) is None
     assert believed(t, Ack("x", "me-1"), BOB) is not None
     assert believed(t, Acks("x", ("me-1", "me-2", "other")), BOB) == Acks("x", ("me-1", "me-2"))
