@@ -87,6 +87,10 @@ class StdoutLines:
 
         with contextlib.suppress(OSError, ValueError, NotImplementedError, RuntimeError):
             loop.add_reader(fd, seen)
+            # uvloop makes a descriptor it watches non-blocking, and a long line written
+            # to a full pipe would then fail as if the reader had left: writes block, as
+            # on asyncio's loop, which watches it as it is
+            os.set_blocking(fd, True)
 
     def _lost(self, stream: TextIO, exc: BaseException) -> None:
         self.gone = True
