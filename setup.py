@@ -16,10 +16,11 @@ from setuptools import setup
 MYPYC = "mypy>=2.4,<3"
 
 #: The modules every message goes through: the codec, the secure channel's handshake and
-#: data path, the peer's adapter and its core's parts on a message's way, the registry's
-#: core, relay and pushes. Compiled together, so that calls between them are C calls. Left pure:
-#: the endpoint (net/endpoint.py, net/datagram_in.py) and wire/reliable.py, for which the
-#: tests and bench.direct stand in fakes and spies.
+#: data path, the endpoint's sending and receiving, the peer's adapter and its core's parts
+#: on a message's way, the registry's core, relay and pushes. Compiled together, so that
+#: calls between them are C calls. Left pure: wire/reliable.py, whose table of messages
+#: waiting for their ack bench.direct watches, and net/datagram_out.py, which a test hands
+#: a fake socket.
 COMPILED = [
     "wire/codec.py",
     "wire/flood_gate.py",
@@ -29,6 +30,8 @@ COMPILED = [
     "secure/sessions.py",
     "secure/replay.py",
     "net/outgoing.py",
+    "net/endpoint.py",
+    "net/datagram_in.py",
     "peer/core/dispatch.py",
     "peer/adapter/node.py",
     "peer/core/direct.py",

@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
+from net.datagram_channel import DatagramChannel
 from net.endpoint import Endpoint
 from peer.core.actions import Print
+from secure.channel import Opened
 from wire.codec import encode, json_value
 from wire.messages import Chat
 
@@ -76,17 +81,41 @@ class Marks:
         self.then()
 
 
+class _Marking:
+    """The endpoint's channel, marking `read` as a datagram is handed to it to open: the
+    endpoint takes any DatagramChannel (net/datagram_channel.py), in both builds."""
+
+    def __init__(self, channel: DatagramChannel, marks: Marks, read: str) -> None:
+        self._channel, self._marks, self._read = channel, marks, read
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        self._marks.mark(self._read)
+        return self._channel.open(datagram, addr, now)
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
+        return self._channel.seal(data, addr, key, now)
+
+    def ask_key(self, addr: Addr) -> bytes:
+        return self._channel.ask_key(addr)
+
+    @property
+    def static(self) -> X25519PrivateKey:
+        return self._channel.static
+
+    @property
+    def public(self) -> bytes:
+        return self._channel.public
+
+    @property
+    def dropped(self) -> collections.Counter[str]:
+        return self._channel.dropped
+
+
 def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:
-    """Mark `sent` at `endpoint`'s first datagram handed to the kernel, `read` as its first
-    datagram read is handed on (instance attributes over the methods it calls itself)."""
-    real_datagram = endpoint._datagram
+    """Mark `sent` at `endpoint`'s first datagram handed to the kernel (its `on_sent`),
+    `read` as its first datagram read is handed to its channel to open."""
     endpoint.on_sent = lambda data, addr: marks.mark(sent)
-
-    def datagram(data: bytes, addr: Addr) -> None:
-        marks.mark(read)
-        real_datagram(data, addr)
-
-    endpoint._datagram = datagram  # type: ignore[method-assign]
+    endpoint.channel = _Marking(endpoint.channel, marks, read)
 
 
 async def _one_at_a_time(count: int, send_next: Callable[[int], None], marks: Marks) -> None:

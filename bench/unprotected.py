@@ -1,7 +1,8 @@
 """The same peers without the protection, to measure what it costs: their secure channel
 replaced, for datagrams between peers, by a pass-through.
 
-`unprotect(node)` wraps a registered PeerNode's channel. A datagram to any address but the
+`unprotect(node)` puts a PassThrough in the place of a registered PeerNode's channel (the
+endpoint takes any DatagramChannel, net/datagram_channel.py). A datagram to any address but the
 registry's then leaves as it is, behind one marker byte, and one arriving with the marker
 is handed on as if it had opened under the key the table gives for its address. What goes
 to and from the registry is still sealed, so registration and keepalives run as usual.
@@ -11,10 +12,13 @@ everything secure/channel.py promises.
 
 from __future__ import annotations
 
-from typing import Any
+import collections
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.datagram_channel import DatagramChannel
 from peer.adapter.node import PeerNode
-from secure.channel import Opened, SecureChannel
+from secure.channel import Opened
 from wire.keys import key_from_text
 
 Addr = tuple[str, int]
@@ -24,10 +28,11 @@ CLEAR = 9
 
 
 class PassThrough:
-    """A SecureChannel that leaves datagrams between peers as they are (see the module)."""
+    """A DatagramChannel that leaves datagrams between peers as they are, and hands the
+    rest to the secure channel it replaces (see the module)."""
 
     def __init__(self, node: PeerNode) -> None:
-        self._channel: SecureChannel = node.endpoint.channel
+        self._channel: DatagramChannel = node.endpoint.channel
         self._registry = node.core.server
         self._table = node.core.table
 
@@ -43,10 +48,22 @@ class PassThrough:
                 return Opened(datagram[1:], key)
         return self._channel.open(datagram, addr, now)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._channel, name)
+    def ask_key(self, addr: Addr) -> bytes:
+        return self._channel.ask_key(addr)
+
+    @property
+    def static(self) -> X25519PrivateKey:
+        return self._channel.static
+
+    @property
+    def public(self) -> bytes:
+        return self._channel.public
+
+    @property
+    def dropped(self) -> collections.Counter[str]:
+        return self._channel.dropped
 
 
 def unprotect(node: PeerNode) -> None:
     """Replace `node`'s channel by a PassThrough of it (after it registered)."""
-    node.endpoint.channel = PassThrough(node)  # type: ignore[assignment]
+    node.endpoint.channel = PassThrough(node)

@@ -6,11 +6,12 @@ starts, not for --help: asyncio alone takes a third of typer's import time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,13 +24,44 @@ ERROR_LOG_NAME = "chatapp-internal-errors.log"
 
 
 def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` to its result, an exception that escapes a callback said in one line."""
+    """Run `coro` to its result, on uvloop where `loop_factory` says, an exception that
+    escapes a callback said in one line."""
 
     async def guarded() -> T:
         asyncio.get_running_loop().set_exception_handler(_internal_error)
         return await coro
 
-    return asyncio.run(guarded())
+    factory = loop_factory()
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(guarded())
+    finally:
+        if factory is not None:
+            _blocking_again()
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when uvloop is installed (the `fast` extra) and standard input
+    is no terminal (a registry or a peer run by a script or a service): it serves the same
+    asyncio calls, faster. None otherwise, asyncio's own: at a terminal, uvloop makes the
+    terminal non-blocking under prompt_toolkit, which expects it blocking."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return new_loop
+
+
+def _blocking_again() -> None:
+    """Leave standard input, output and error blocking, as they came: uvloop makes those
+    it watches non-blocking, and they are shared with whatever started us (a shell, a
+    script) and goes on after us."""
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.set_blocking(fd, True)
 
 
 def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
+from net.datagram_channel import DatagramChannel
 from net.datagram_out import DatagramOut
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
-from secure.channel import DATA_KIND, Opened, SecureChannel
+from secure.channel import DATA_KIND, Opened
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message, Refused, TooBig, version_refusal
@@ -65,7 +66,7 @@ class ReceivingDatagrams:
     here: what it reads from its socket, or is handed by the event loop, it opens, decodes
     and hands over (to `on_batch` one datagram at a time, else to `on_message`)."""
 
-    channel: SecureChannel
+    channel: DatagramChannel
     drops: DropLog
     rejections: Rejections
     errors: int

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
+from net.datagram_channel import DatagramChannel
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.datagram_out import DatagramOut
 from net.drop_log import Rejections
@@ -40,7 +41,6 @@ from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable, StreamSlots
 from secure.buffer_budget import BufferBudget
-from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
 from wire.limits import MAX_DATAGRAM
@@ -160,11 +160,12 @@ class Endpoint(ReceivingDatagrams):
         self,
         on_message: OnMessage,
         *,
-        channel: SecureChannel,
+        channel: DatagramChannel,
         session: str,
         **options: Unpack[EndpointOptions],
     ) -> None:
-        """`channel` seals and opens every datagram, each for the key it is sent with;
+        """`channel` seals and opens every datagram, each for the key it is sent with (the
+        secure channel; any DatagramChannel);
         `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")

@@ -109,7 +109,10 @@ class ServedStream:
         messages = self._feed(data)
         if messages is None:
             return False
-        self._writer.write(self._decoder.output())  # the handshake's answer, what waited for it
+        output = self._decoder.output()  # the handshake's answer, what waited for it
+        if output and not self._writer.is_closing():
+            # (asyncio's transport drops a write once closing; uvloop's raises)
+            self._writer.write(output)
         self._progress(messages)
         return await self._hand_over(messages, reader)
 

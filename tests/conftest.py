@@ -90,7 +90,11 @@ def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
 #: compiled class takes no attribute it does not declare and no value of another type (a
 #: fake, a replaced method), cannot be subclassed by a class of a test, and a compiled
 #: function calls the functions of its module directly, past a monkeypatched name. The
-#: pure build, the reference, runs them all (.ci/run).
+#: tests marked so (each says which in a comment): spies on a method of the peer's core or
+#: of its files; a replaced `Endpoint.send` (to see each message sent, where no datagram
+#: could show it: before the sealing, merging and packing of net/outgoing.py); a stand-in
+#: endpoint handed to the compiled key checks. The pure build, the reference, runs them
+#: all (.ci/run).
 NEEDS_PURE = "a stand-in for part of a compiled module: run on the pure build only"
 
 

@@ -38,6 +38,8 @@ class StdoutLines:
         self._stream = stream
         self.on_gone = on_gone
         self.gone = False
+        # the loop watching the output's descriptor (`watch_reader`), while it does
+        self._watched: asyncio.AbstractEventLoop | None = None
 
     @property
     def stream(self) -> TextIO:
@@ -79,7 +81,7 @@ class StdoutLines:
         def seen() -> None:
             # the write end of a pipe is never readable: this is an error on it, which
             # is the reader gone when poll says POLLERR; watched no more either way
-            loop.remove_reader(fd)
+            self._unwatch()
             poll = select.poll()
             poll.register(fd, select.POLLOUT)
             if any(events & select.POLLERR for _, events in poll.poll(0)):
@@ -87,9 +89,24 @@ class StdoutLines:
 
         with contextlib.suppress(OSError, ValueError, NotImplementedError, RuntimeError):
             loop.add_reader(fd, seen)
+            self._watched = loop
+            # uvloop makes a descriptor it watches non-blocking, and a long line written
+            # to a full pipe would then fail as if the reader had left: writes block, as
+            # on asyncio's loop, which watches it as it is
+            os.set_blocking(fd, True)
+
+    def _unwatch(self) -> None:
+        """Stop watching the output's descriptor, if it is watched."""
+        loop, self._watched = self._watched, None
+        if loop is not None:
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                loop.remove_reader(self.stream.fileno())
 
     def _lost(self, stream: TextIO, exc: BaseException) -> None:
         self.gone = True
+        # watched no more before its descriptor is pointed elsewhere: uvloop aborts the
+        # process when a descriptor it watches is replaced under it
+        self._unwatch()
         _to_null(stream)
         if self.on_gone is not None:
             reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)

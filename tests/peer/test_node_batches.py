@@ -140,6 +140,7 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
     tmp_path: Path,
 ) -> None:
@@ -212,6 +213,7 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
     assert "[Channel_Message bob: again]" in shown  # still shown
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_start(
     tmp_path: Path,
 ) -> None:

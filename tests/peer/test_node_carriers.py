@@ -16,6 +16,7 @@ from wire.messages import MailTaken, Message
 pytestmark = pytest.mark.timeout(10)
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_every_type_of_action_has_a_carrier(tmp_path: Path) -> None:
     async def main() -> set[type]:
         node = started_node(tmp_path, [])
@@ -25,6 +26,7 @@ def test_every_type_of_action_has_a_carrier(tmp_path: Path) -> None:
     assert asyncio.run(main()) == set(typing.get_args(Action))
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 @pytest.mark.parametrize(("action", "waits"), [(Send, True), (SendStream, False)])
 def test_a_mail_taken_waits_for_the_lines_before_it_only_as_a_datagram(
     tmp_path: Path, action: type[Send | SendStream], waits: bool

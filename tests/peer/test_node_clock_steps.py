@@ -131,6 +131,7 @@ def assert_spaced_as_ever(times: list[float]) -> None:
     assert all(SHORTEST < gap < LONGEST for gap in gaps), gaps
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
     tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,6 +151,7 @@ def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
     assert_spaced_as_ever(asyncio.run(main()))
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
     tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,6 +182,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
     assert_spaced_as_ever(asyncio.run(main()))
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_step_of_the_time_of_day_reaches_the_core_within_a_second(
     tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:

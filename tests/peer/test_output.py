@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,3 +87,46 @@ def test_an_output_that_is_no_pipe_is_not_watched(tmp_path: Path) -> None:
 
         asyncio.run(main())
         assert not lines.gone
+
+
+def _on_uvloop(run: Callable[[asyncio.AbstractEventLoop], None]) -> None:
+    """`run(loop)` inside a running uvloop loop (skipped without uvloop, the `fast` extra)."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        run(asyncio.get_running_loop())
+        await asyncio.sleep(0.05)  # a few passes of the loop over the watched descriptor
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
+@pytest.mark.timeout(10)
+def test_a_watched_pipe_stays_blocking_on_uvloop(pipe: tuple[int, int]) -> None:
+    # Before: uvloop made it non-blocking, and a long line to a full pipe failed as if
+    # the reader had left (a peer's mailbox, read by a slow script, cut short)
+    _, write = pipe
+    stream = os.fdopen(os.dup(write), "w", encoding="utf-8")
+    lines = StdoutLines(stream=stream)
+    _on_uvloop(lambda loop: lines.watch_reader(loop))
+    assert os.get_blocking(stream.fileno())
+    stream.close()
+
+
+@pytest.mark.timeout(10)
+def test_a_watched_pipe_whose_reader_left_is_let_go_on_uvloop(pipe: tuple[int, int]) -> None:
+    # Before: its descriptor was pointed at the null device while uvloop still watched
+    # it, and uvloop aborted the process
+    read, write = pipe
+    stream = os.fdopen(os.dup(write), "w", encoding="utf-8")
+    said: list[str] = []
+    lines = StdoutLines(said.append, stream=stream)
+
+    def run(loop: asyncio.AbstractEventLoop) -> None:
+        lines.watch_reader(loop)
+        os.close(read)
+        lines.write("to nobody")
+
+    _on_uvloop(run)
+    assert lines.gone and said == ["Broken pipe"]
+    stream.close()

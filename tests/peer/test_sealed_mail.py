@@ -8,6 +8,7 @@ import asyncio
 import base64
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peer.adapter.key_checks import KeyChecks
@@ -191,6 +192,7 @@ def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_onc
     assert said == [Print(line, "error")]
 
 
+@pytest.mark.needs_pure  # hands a stand-in endpoint to the compiled key checks
 def test_a_changed_key_in_a_welcomes_mail_is_said_right_after_the_welcome(tmp_path: Path) -> None:
     """Mail handed over in a Welcome is opened before the Welcome's line is shown: what its
     keys say waits for that line (it stays the first line a script reads); mail that comes

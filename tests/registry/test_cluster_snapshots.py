@@ -61,6 +61,7 @@ class Quiet:
         pass
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_relaying_registry_puts_the_rows_back_and_drops_what_it_cannot_complete() -> None:
     sent: list[Message] = []
     lines: list[str] = []

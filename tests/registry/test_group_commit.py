@@ -92,6 +92,7 @@ def _server(
     return server
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     events: list[object] = []
     real_fsync = os.fsync
@@ -120,6 +121,7 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
     asyncio.run(scenario())
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,6 +162,7 @@ def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
     asyncio.run(scenario())
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,6 +210,7 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
     asyncio.run(scenario())
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
     sent: list[object] = []
 
@@ -255,6 +259,7 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
     asyncio.run(scenario())
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
