@@ -252,14 +252,14 @@ class _Members:
 
 
 @pytest.mark.timeout(40)
-def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(chat: ChatEnv) -> None:
+def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(shared_chat: ChatEnv) -> None:
     """40 rooms with 32-character names do not fit one datagram: the registry answers
     TooBig, the peer asks again over TCP, and the user sees every room, in order."""
-    chat.start_registry()
+    chat = shared_chat
     assert chat.registry_port is not None
     [alice] = chat.start_peers("alice")
-    names = [f"m{i:02d}" for i in range(40)]
-    rooms = [f"room-{i:02d}-".ljust(32, "x") for i in range(40)]
+    names = [chat.named(f"m{i:02d}") for i in range(40)]
+    rooms = [chat.named(f"room-{i:02d}").ljust(32, "x") for i in range(40)]
     members = _Members(chat.registry_port, names)
     try:
         assert members.join(rooms), f"joins acked: {len(members.joined)} of 40"
