@@ -43,20 +43,21 @@ def _registered(sock: SecureSocket, name: str, server: tuple[str, int]) -> str:
 
 
 @pytest.mark.timeout(90)
-def test_a_flood_from_one_key_leaves_room_for_a_real_message(chat: ChatEnv) -> None:
-    chat.start_registry(options=["--no-desk-console"])
+def test_a_flood_from_one_key_leaves_room_for_a_real_message(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     alice, bob = chat.start_peers("alice", "bob")
-    alice.send("dereg alice")
+    alice.send(f"dereg {alice.name}")
     alice.expect_line(OFFLINE_BYE)
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
     saved = refused = 0
     reasons: set[str] = set()
     with SecureSocket(host="127.0.0.3") as mallory:
-        token = _registered(mallory, "mallory", server)
+        name = chat.named("mallory")
+        token = _registered(mallory, name, server)
         for batch in range(10):  # a thousand messages, as fast as they are answered
             for n in range(100):
-                save = messages.SaveMessage(f"m-{batch}-{n}", "mallory", token, "alice", "x" * 500)
+                save = messages.SaveMessage(f"m-{batch}-{n}", name, token, alice.name, "x" * 500)
                 mallory.send(save, server)
             for message, _, _ in mallory.receive(3.0):
                 if isinstance(message, messages.Ack | messages.Acks):
@@ -66,14 +67,14 @@ def test_a_flood_from_one_key_leaves_room_for_a_real_message(chat: ChatEnv) -> N
                     reasons.add(message.reason)
     assert saved == 250 and refused == 750, (saved, refused)
     assert reasons == {
-        "You have a quarter of alice's mailbox, the most one sender may fill; "
-        "try again once alice has read your messages."
+        f"You have a quarter of {alice.name}'s mailbox, the most one sender may fill; "
+        f"try again once {alice.name} has read your messages."
     }
-    bob.send("send alice the real one")
+    bob.send(f"send {alice.name} the real one")
     bob.expect_line(SAVED)
-    alice.send("reg alice")
+    alice.send(f"reg {alice.name}")
     alice.expect_line(YOU_HAVE_MESSAGES)
-    alice.expect(mail_line("bob", "the real one"))
+    alice.expect(mail_line(bob.name, "the real one"))
 
 
 class _Guesses:
