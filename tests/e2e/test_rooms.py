@@ -82,63 +82,64 @@ def test_seed_003_flow(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(40)
-def test_history_rename_and_quit_seen_by_everyone(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    a, b, c, cl, d, room = map(chat.named, ("alice", "bob", "carol", "caroline", "dave", "lobby"))
     alice, bob, carol, dave = chat.start_peers("alice", "bob", "carol", "dave")
-    alice.send("join lobby")
-    alice.expect_line("[You joined lobby (a new room)]")
-    bob.send("join lobby")
-    alice.expect_line("[bob joined lobby]")
-    carol.send("join lobby")
-    alice.expect_line("[carol joined lobby]")
-    bob.expect_line("[carol joined lobby]")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    bob.send(f"join {room}")
+    alice.expect_line(f"[{b} joined {room}]")
+    carol.send(f"join {room}")
+    alice.expect_line(f"[{c} joined {room}]")
+    bob.expect_line(f"[{c} joined {room}]")
 
     # Room history on join: the last messages, marked as history, before anything live.
     for i in range(3):
         alice.send(f"earlier {i}")
-        bob.expect_line(f"alice (in lobby): earlier {i}")
-        carol.expect_line(f"alice (in lobby): earlier {i}")
-    dave.send("/join LOBBY")
-    dave.expect_line("[You joined lobby with alice, bob, carol]")
+        bob.expect_line(f"{a} (in {room}): earlier {i}")
+        carol.expect_line(f"{a} (in {room}): earlier {i}")
+    dave.send(f"/join {room.upper()}")
+    dave.expect_line(f"[You joined {room} with {a}, {b}, {c}]")
     for i in range(3):
-        dave.expect(rf"^>>> \[history \d\d:\d\d\] alice \(in lobby\): earlier {i}$")
+        dave.expect(rf"^>>> \[history \d\d:\d\d\] {a} \(in {room}\): earlier {i}$")
     bob.send("now live")
-    dave.expect_line("bob (in lobby): now live")
+    dave.expect_line(f"{b} (in {room}): now live")
     assert dave.count(r"\[history") == 3
 
     # A rename is seen by the room and in everyone's table.
-    carol.send("/nick caroline")
-    carol.expect_line("[You are now known as caroline.]")
+    carol.send(f"/nick {cl}")
+    carol.expect_line(f"[You are now known as {cl}.]")
     for peer in (alice, bob, dave):  # the table change may come a moment after the notice
-        peer.expect_all([line("[carol is now known as caroline]"), line(TABLE_UPDATED)])
+        peer.expect_all([line(f"[{c} is now known as {cl}]"), line(TABLE_UPDATED)])
     dave.send("leave")
-    dave.expect_line("[You left lobby.]")
+    dave.expect_line(f"[You left {room}.]")
     dave.send("who")
     dave.expect_line("[Registered names:]")
     names = [dave.expect(r"^>>>   (\S+)\s").group(1) for _ in range(4)]
-    assert names == ["alice", "bob", "caroline", "dave"]
+    assert names == [a, b, cl, d]
     kept = carol.data_dir / "peers"
-    assert (kept / "caroline.json").exists() and (kept / "caroline.seen").exists()
-    assert not (kept / "carol.seen").exists()
+    assert (kept / f"{cl}.json").exists() and (kept / f"{cl}.seen").exists()
+    assert not (kept / f"{c}.seen").exists()
     # the old name's file only says where the name went (no token under two names)
-    assert json.loads((kept / "carol.json").read_text()) == {"renamed_to": "caroline"}
-    dave.send("send carol to the old name")  # told the new name, and sent there
-    dave.expect_line("[carol is now known as caroline.]")
-    dave.expect_line("[Message received by caroline.]")
-    carol.expect_line("dave: to the old name")
-    carol.send("/dm dave and back")
-    dave.expect_line("caroline: and back")
+    assert json.loads((kept / f"{c}.json").read_text()) == {"renamed_to": cl}
+    dave.send(f"send {c} to the old name")  # told the new name, and sent there
+    dave.expect_line(f"[{c} is now known as {cl}.]")
+    dave.expect_line(f"[Message received by {cl}.]")
+    carol.expect_line(f"{d}: to the old name")
+    carol.send(f"/dm {d} and back")
+    dave.expect_line(f"{cl}: and back")
 
     # /quit is announced to everyone online, in the room or not, and exits with 0.
     bob.send("/quit see you all")
     bob.expect_line(OFFLINE_BYE)
     assert bob.wait_exit() == 0
     for peer in (alice, carol, dave):
-        peer.expect_line("[bob has quit (see you all)]")
+        peer.expect_line(f"[{b} has quit (see you all)]")
     alice.send("still here?")
-    carol.expect_line("alice (in lobby): still here?")
+    carol.expect_line(f"{a} (in {room}): still here?")
     for peer in (alice, carol, dave):
-        assert peer.count(line("[bob left lobby]")) == 0
+        assert peer.count(line(f"[{b} left {room}]")) == 0
         assert peer.count(r"Traceback") == 0
 
 
