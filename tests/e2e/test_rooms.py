@@ -274,33 +274,34 @@ def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(shared_chat: ChatEnv)
 
 @pytest.mark.timeout(40)
 def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """By habit, `-c alice` after `/nick alicia`: the peer starts as alicia, with alicia's
     mailbox, rather than register alice afresh as a second, empty account."""
-    chat.start_registry()
+    chat = shared_chat
+    a, ai, Ai, b = map(chat.named, ("alice", "alicia", "Alicia", "bob"))
     alice, bob = chat.start_peers("alice", "bob")
-    alice.send("/nick alicia")
-    alice.expect_line("[You are now known as alicia.]")
+    alice.send(f"/nick {ai}")
+    alice.expect_line(f"[You are now known as {ai}.]")
     bob.expect_line(TABLE_UPDATED)
-    alice.send("/nick Alicia")  # a change of case only: one spelling everywhere after it
-    alice.expect_line("[You are now known as Alicia.]")
+    alice.send(f"/nick {Ai}")  # a change of case only: one spelling everywhere after it
+    alice.expect_line(f"[You are now known as {Ai}.]")
     bob.expect_line(TABLE_UPDATED)
     alice.send("/quit")
     alice.expect_line(OFFLINE_BYE)
     assert alice.wait_exit() == 0
     bob.expect_line(TABLE_UPDATED)
-    bob.send("send alicia while you were away")
+    bob.send(f"send {ai} while you were away")
     bob.expect_line(SAVED)
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to Alicia; starting as Alicia.]")
+    again.expect_line(f"[You renamed {a} to {Ai}; starting as {Ai}.]")
     again.expect_line(WELCOME)
     again.expect_line(YOU_HAVE_MESSAGES)
-    again.expect(rf"^>>> bob: {STAMP} while you were away$")
+    again.expect(rf"^>>> {b}: {STAMP} while you were away$")
     again.send("who")
     again.expect_line("[Registered names:]")
     names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
-    assert names == ["Alicia", "bob"]
+    assert names == [Ai, b]
 
 
 @pytest.mark.timeout(40)
@@ -365,31 +366,32 @@ def test_a_member_whose_name_was_taken_while_it_was_away_leaves_its_room(
 
 
 @pytest.mark.timeout(40)
-def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv) -> None:
+def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(shared_chat: ChatEnv) -> None:
     """The room a peer is in is kept in its state files, and moves with them on a rename:
     killed and started again (by habit under its old name), it is back in its room and
     sees what was said there meanwhile."""
-    chat.start_registry()
+    chat = shared_chat
+    a, ai, b, room = map(chat.named, ("alice", "alicia", "bob", "teamchat"))
     alice, bob = chat.start_peers("alice", "bob")
-    alice.send("join teamchat")
-    alice.expect_line("[You joined teamchat (a new room)]")
-    bob.send("join teamchat")
-    alice.expect_line("[bob joined teamchat]")
-    alice.send("/nick alicia")
-    alice.expect_line("[You are now known as alicia.]")
-    bob.expect_line("[alice is now known as alicia]")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    bob.send(f"join {room}")
+    alice.expect_line(f"[{b} joined {room}]")
+    alice.send(f"/nick {ai}")
+    alice.expect_line(f"[You are now known as {ai}.]")
+    bob.expect_line(f"[{a} is now known as {ai}]")
     alice.kill()
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line(f"[You renamed {a} to {ai}; starting as {ai}.]")
     again.expect_line(WELCOME)
-    again.expect_line("[Back to teamchat, the room you were in.]")
-    again.expect_line("[You joined teamchat with bob]")
-    bob.expect_line("[alicia left teamchat (restarted)]")
-    bob.expect_line("[alicia joined teamchat]")
+    again.expect_line(f"[Back to {room}, the room you were in.]")
+    again.expect_line(f"[You joined {room} with {b}]")
+    bob.expect_line(f"[{ai} left {room} (restarted)]")
+    bob.expect_line(f"[{ai} joined {room}]")
     bob.send("welcome back")
-    again.expect_line("bob (in teamchat): welcome back")
+    again.expect_line(f"{b} (in {room}): welcome back")
     again.send("/leave")
-    again.expect_line("[You left teamchat.]")
+    again.expect_line(f"[You left {room}.]")
     again.send("/quit")
     assert again.wait_exit() == 0
     third = chat.start_peer("alicia", port=alice.port, data_dir=alice.data_dir, wait=False)
