@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.pycache_prune import ours_alone, prune_now_and_then
-from tests.pycache_warm import warm
 from wire.build import build_name
 
 
@@ -25,8 +24,7 @@ def _cache_bytecode_outside_the_tree() -> None:
     in the temporary directory unless one is set), for this process and, through the
     environment, for the test workers and every process they start. Python checks each
     cached file against its source, so a stale one is never used. The suite's own folder
-    is pruned now and then (tests/pycache_prune.py), and filled once per clone before the
-    workers start (tests/pycache_warm.py). Without PYTHONDONTWRITEBYTECODE,
+    is pruned now and then (tests/pycache_prune.py). Without PYTHONDONTWRITEBYTECODE,
     Python caches as usual and nothing is changed."""
     if not sys.dont_write_bytecode:
         return
@@ -38,13 +36,10 @@ def _cache_bytecode_outside_the_tree() -> None:
         return
     if not ours_alone(Path(prefix)):
         return  # a link, or not ours alone: code cached there could be anyone's
-    first = "PYTEST_XDIST_WORKER" not in os.environ
-    if prefix == own and first:
+    if prefix == own and "PYTEST_XDIST_WORKER" not in os.environ:
         # Our folder grows by a copy of the project per clone path; one set by the user
         # is theirs to look after. Pruned by the suite's first process only, at most daily.
         prune_now_and_then(Path(prefix))
-    if first:  # before the workers start, else each compiles every module (pycache_warm)
-        warm(Path(prefix), Path(__file__).resolve().parent.parent)
     sys.pycache_prefix = str(Path(prefix))
     sys.dont_write_bytecode = False
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
