@@ -51,8 +51,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
-        endpoint.read_at = endpoint._clock()
-        endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
+        endpoint.receive(data, (str(addr[0]), int(str(addr[1]))), endpoint._clock())
         if endpoint._on_drained is not None:
             endpoint._on_drained()
 
@@ -167,6 +166,13 @@ class ReceivingDatagrams:
                 self._sendto_each(answers)
             if self._on_drained is not None:
                 self._on_drained()
+
+    def receive(self, data: bytes, addr: Addr, now: float) -> None:
+        """Open, decode and hand over one datagram from `addr` that came at `now`, as a
+        drain does each it reads: for datagrams read elsewhere (the event loop's, where it
+        cannot say the socket is readable; a test's)."""
+        self.read_at = now
+        self._datagram(data, addr)
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes

@@ -237,6 +237,12 @@ class SecureChannel:
             self.dropped["waited too long for a session"] += 1
         peer.waiting.append((data, addr, now))
 
+    def sessions_at(self, addr: Addr) -> list[Session]:
+        """The sessions kept with the peer last met at `addr` (none if no peer is kept
+        there): what a status line or a test may look at; changing them is `open`'s."""
+        peer = self._sessions.by_addr.get(addr)
+        return [] if peer is None else list(peer.sessions)
+
     def ask_key(self, addr: Addr) -> bytes:
         """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
         registry's key, asked the first time a peer uses it, to pin it)."""

@@ -19,6 +19,9 @@ from tests.e2e.harness import free_port
 
 #: Seconds a server may take to listen (a cluster's first election takes longer).
 START_TIMEOUT = 15.0
+#: Seconds a registry of a service may take to start: its imports, its connection to NATS,
+#: and the lead taken or found. It is awaited, not timed: a loaded machine took over 15 s.
+STARTS_WITHIN = 45.0
 
 
 def server_binary() -> str:

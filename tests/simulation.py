@@ -13,6 +13,7 @@ import heapq
 import itertools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from peer.adapter.sending_log import outbox_after_a_kill
@@ -110,6 +111,9 @@ class SimNet:
         self.histories_dropped: list[str] = []
         self._acks: dict[tuple[Addr, Addr], list[str]] = {}
         self._acks_due: float | None = None
+        #: A cut in the network: a message for which `drop(src, dst, message)` holds is
+        #: lost unsent (not in `sent`); None: none is.
+        self.drop: Callable[[Addr, Addr, Message], bool] | None = None
         self.start_registry()
 
     # -- processes ----------------------------------------------------------------------
@@ -220,6 +224,8 @@ class SimNet:
                     self._peer_actions(host, host.core.tick(self.now))
 
     def _send(self, src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
+        if self.drop is not None and self.drop(src, dst, message):
+            return
         data = encode(message)
         self.sent.append((self.now, src, dst, message))
         if stream or not fits_datagram(data):

@@ -171,11 +171,13 @@ class LifecycleError(Exception):
 class Lifecycle:
     """The peer's phase, and the farewell of the quit that waits for what is on its way."""
 
-    def __init__(self) -> None:
+    def __init__(self, phase: Phase = Phase.STARTING) -> None:
+        """A peer's lifecycle, in `phase`: STARTING, unless a copy's (as a test makes one
+        of each phase, to fire each event at)."""
         #: The farewell a waiting quit will send (QUIT sets it, DELIVERED and REPLACED
         #: take it); None when no quit waits.
         self.farewell: str | None = None
-        self._set(Phase.STARTING)
+        self._set(phase)
 
     def fire(self, event: Event, farewell: str = "") -> Phase:
         """Move on by `event`, and return the new phase. QUIT takes `farewell`, replacing

@@ -269,11 +269,13 @@ async def raw_join(
     *,
     source: str = "127.0.0.1",
     pays_up_to: int = 0,
+    wait: float = WAIT,
 ) -> tuple[str, asyncio.StreamWriter]:
     """A join as a script would make it, from `source` (a loopback address) under a key of
     its own, with no client's held-place file: what the desk answers (`DeskQueued`, the
     reason of `DeskRefused`, or "work N bits" when asked for more work than `pays_up_to`
-    bits, which it does), and the connection, left open so that the place stays taken."""
+    bits, which it does), and the connection, left open so that the place stays taken.
+    Each answer is awaited `wait` seconds at most."""
     remote = await ask_key("127.0.0.1", port)
     assert remote is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
@@ -283,7 +285,7 @@ async def raw_join(
     stream.send(join)
     writer.write(stream.output())
     while True:
-        data = await asyncio.wait_for(reader.read(65536), WAIT)
+        data = await asyncio.wait_for(reader.read(65536), wait)
         assert data, "the desk closed the connection without an answer"
         for message in stream.feed(data):
             if isinstance(message, DeskQueued):

@@ -170,25 +170,28 @@ def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(chat: ChatEnv) -> 
 
 @pytest.mark.timeout(60)
 def test_a_table_update_acks_or_chats_from_a_key_not_the_registrys_change_nothing(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry()
+    chat = shared_chat
     alice, bob = chat.start_peers("alice", "bob")
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
     with SecureSocket() as mallory:
         mallory.learn_key(server)
-        register = messages.Register("m-reg", "mallory", mallory.address[1], "", "", WIRE_VERSION)
+        name = chat.named("mallory")
+        register = messages.Register("m-reg", name, mallory.address[1], "", "", WIRE_VERSION)
         welcome = mallory.ask(register, server, messages.Welcome)
-        bob_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "bob")
+        rows = {entry.name: entry for entry in welcome.entries}
+        bob_key = key_from_text(rows[bob.name].key)
         assert bob_key is not None
         bob.expect_line(TABLE_UPDATED)
         to_bob = (HOST, bob.port)
         # alice's row moved to mallory's address, as if from the registry
-        moved = messages.Entry("alice", HOST, mallory.address[1], True, welcome.entries[0].key)
+        moved = messages.Entry(alice.name, HOST, mallory.address[1], True, rows[alice.name].key)
         mallory.send(messages.TableUpdate("m-1", 10**6, (moved,)), to_bob, bob_key)
         # a chat in alice's name, and acks for whatever bob sends
-        mallory.send(messages.Chat("m-2", "alice", "bob", "forged as alice"), to_bob, bob_key)
+        forged = messages.Chat("m-2", alice.name, bob.name, "forged as alice")
+        mallory.send(forged, to_bob, bob_key)
         mallory.receive(1.0)
     direct(bob, alice, "my bank PIN is 9876")  # still reaches alice, acked by alice
     bob.drain()
@@ -250,14 +253,14 @@ def test_the_registrys_files_and_log_hold_no_password_or_token(chat: ChatEnv) ->
 
 @pytest.mark.timeout(30)
 def test_spoofed_clear_datagrams_from_the_registrys_address_change_nothing(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry()
+    chat = shared_chat
     alice, bob = chat.start_peers("alice", "bob")
     assert chat.registry_port is not None
     forged = (
         b'{"t":"TableUpdate","id":"x-1","version":999999,'
-        b'"entries":[["alice","127.0.0.1",9,true,""]]}'
+        b'"entries":[["' + alice.name.encode() + b'","127.0.0.1",9,true,""]]}'
     )
     send_spoofed(forged, (HOST, chat.registry_port), (HOST, bob.port))
     direct(bob, alice, "still to alice")

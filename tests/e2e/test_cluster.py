@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nats_servers import NatsServer, nats_cluster
+from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
 
 from .harness import (
     HOST,
@@ -68,7 +68,7 @@ def start_member(
         "--keepalive", f"{KEEPALIVE:g}", "--cluster", urls, "-v", label=f"registry:{name}",
     )  # fmt: skip
     said = "decides for the service now" if decides else "relaying to the registry that decides"
-    proc.expect(re.escape(said), 15)
+    proc.expect(re.escape(said), STARTS_WITHIN)
     return proc, port
 
 
@@ -223,9 +223,9 @@ def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
         alice.send(f"send carol {text}")
     alice.expect_line("[Kept in your outbox; sent when the server answers.]", timeout=15)
     nats[0].start()
-    one.expect(re.escape("NATS answers again"), 15)
+    one.expect(re.escape("NATS answers again"), STARTS_WITHIN)
     # away longer than the lead lasts: the registry takes it again, afresh from NATS
-    one.expect(re.escape("this registry decides for the service now"), 15)
+    one.expect(re.escape("this registry decides for the service now"), STARTS_WITHIN)
     for _ in texts:
         alice.expect(SAVED_EVEN_IF_KEPT, timeout=30)
     carol.send("reg carol")

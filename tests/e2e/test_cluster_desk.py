@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nats_servers import NatsServer, nats_cluster
+from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
 
@@ -37,9 +37,9 @@ def start_member(
         "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
         "--keepalive", "1", "--cluster", urls, label=f"registry:{name}",
     )  # fmt: skip
-    chat.join_code = proc.expect(r"--registry-key ([\d-]+)", 15).group(1)
+    chat.join_code = proc.expect(r"--registry-key ([\d-]+)", STARTS_WITHIN).group(1)
     said = "decides for the service now" if decides else "relaying to the registry that decides"
-    proc.expect(re.escape(said), 15)
+    proc.expect(re.escape(said), STARTS_WITHIN)
     return proc, port
 
 

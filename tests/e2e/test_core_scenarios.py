@@ -396,11 +396,13 @@ def test_a_long_channel_message_and_the_short_one_after_it_arrive_in_order(
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_killed_without_a_word_is_marked_offline_by_the_registry(chat: ChatEnv) -> None:
-    # nothing else happens meanwhile: only the registry's own sweep can notice
-    chat.start_registry(options=("--keepalive", "0.5"))
-    x, y = chat.start_peers("x", "y")
+def test_a_peer_killed_without_a_word_is_marked_offline_by_the_registry(
+    shared_chat: ChatEnv,
+) -> None:
+    # nothing else happens meanwhile: only the registry's own sweep can notice (the
+    # registry judges the peers by their 0.5 s keepalive)
+    x, y = shared_chat.start_peers("x", "y")
     y.kill()
     x.expect_line(TABLE_UPDATED, timeout=10)  # 3 silent periods of 0.5 s, then the sweep
     x.send("who")
-    x.expect(r"^>>>\s+y\s+offline\b")
+    x.expect(rf"^>>>\s+{re.escape(y.name)}\s+offline\b")

@@ -77,12 +77,12 @@ def test_a_refused_second_start_says_why_first_and_alone(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_whose_data_directory_is_a_file_does_not_start(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_a_peer_whose_data_directory_is_a_file_does_not_start(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     plain = chat.root / "a-file"
     plain.write_text("not a directory\n")
     peer = chat.spawn(
-        "-c", "carol", "127.0.0.1", str(chat.registry_port), str(free_port()),
+        "-c", chat.named("carol"), "127.0.0.1", str(chat.registry_port), str(free_port()),
         "--data-dir", str(plain), label="peer carol",
     )  # fmt: skip
     peer.close_stdin()

@@ -82,63 +82,64 @@ def test_seed_003_flow(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(40)
-def test_history_rename_and_quit_seen_by_everyone(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    a, b, c, cl, d, room = map(chat.named, ("alice", "bob", "carol", "caroline", "dave", "lobby"))
     alice, bob, carol, dave = chat.start_peers("alice", "bob", "carol", "dave")
-    alice.send("join lobby")
-    alice.expect_line("[You joined lobby (a new room)]")
-    bob.send("join lobby")
-    alice.expect_line("[bob joined lobby]")
-    carol.send("join lobby")
-    alice.expect_line("[carol joined lobby]")
-    bob.expect_line("[carol joined lobby]")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    bob.send(f"join {room}")
+    alice.expect_line(f"[{b} joined {room}]")
+    carol.send(f"join {room}")
+    alice.expect_line(f"[{c} joined {room}]")
+    bob.expect_line(f"[{c} joined {room}]")
 
     # Room history on join: the last messages, marked as history, before anything live.
     for i in range(3):
         alice.send(f"earlier {i}")
-        bob.expect_line(f"alice (in lobby): earlier {i}")
-        carol.expect_line(f"alice (in lobby): earlier {i}")
-    dave.send("/join LOBBY")
-    dave.expect_line("[You joined lobby with alice, bob, carol]")
+        bob.expect_line(f"{a} (in {room}): earlier {i}")
+        carol.expect_line(f"{a} (in {room}): earlier {i}")
+    dave.send(f"/join {room.upper()}")
+    dave.expect_line(f"[You joined {room} with {a}, {b}, {c}]")
     for i in range(3):
-        dave.expect(rf"^>>> \[history \d\d:\d\d\] alice \(in lobby\): earlier {i}$")
+        dave.expect(rf"^>>> \[history \d\d:\d\d\] {a} \(in {room}\): earlier {i}$")
     bob.send("now live")
-    dave.expect_line("bob (in lobby): now live")
+    dave.expect_line(f"{b} (in {room}): now live")
     assert dave.count(r"\[history") == 3
 
     # A rename is seen by the room and in everyone's table.
-    carol.send("/nick caroline")
-    carol.expect_line("[You are now known as caroline.]")
+    carol.send(f"/nick {cl}")
+    carol.expect_line(f"[You are now known as {cl}.]")
     for peer in (alice, bob, dave):  # the table change may come a moment after the notice
-        peer.expect_all([line("[carol is now known as caroline]"), line(TABLE_UPDATED)])
+        peer.expect_all([line(f"[{c} is now known as {cl}]"), line(TABLE_UPDATED)])
     dave.send("leave")
-    dave.expect_line("[You left lobby.]")
+    dave.expect_line(f"[You left {room}.]")
     dave.send("who")
     dave.expect_line("[Registered names:]")
     names = [dave.expect(r"^>>>   (\S+)\s").group(1) for _ in range(4)]
-    assert names == ["alice", "bob", "caroline", "dave"]
+    assert names == [a, b, cl, d]
     kept = carol.data_dir / "peers"
-    assert (kept / "caroline.json").exists() and (kept / "caroline.seen").exists()
-    assert not (kept / "carol.seen").exists()
+    assert (kept / f"{cl}.json").exists() and (kept / f"{cl}.seen").exists()
+    assert not (kept / f"{c}.seen").exists()
     # the old name's file only says where the name went (no token under two names)
-    assert json.loads((kept / "carol.json").read_text()) == {"renamed_to": "caroline"}
-    dave.send("send carol to the old name")  # told the new name, and sent there
-    dave.expect_line("[carol is now known as caroline.]")
-    dave.expect_line("[Message received by caroline.]")
-    carol.expect_line("dave: to the old name")
-    carol.send("/dm dave and back")
-    dave.expect_line("caroline: and back")
+    assert json.loads((kept / f"{c}.json").read_text()) == {"renamed_to": cl}
+    dave.send(f"send {c} to the old name")  # told the new name, and sent there
+    dave.expect_line(f"[{c} is now known as {cl}.]")
+    dave.expect_line(f"[Message received by {cl}.]")
+    carol.expect_line(f"{d}: to the old name")
+    carol.send(f"/dm {d} and back")
+    dave.expect_line(f"{cl}: and back")
 
     # /quit is announced to everyone online, in the room or not, and exits with 0.
     bob.send("/quit see you all")
     bob.expect_line(OFFLINE_BYE)
     assert bob.wait_exit() == 0
     for peer in (alice, carol, dave):
-        peer.expect_line("[bob has quit (see you all)]")
+        peer.expect_line(f"[{b} has quit (see you all)]")
     alice.send("still here?")
-    carol.expect_line("alice (in lobby): still here?")
+    carol.expect_line(f"{a} (in {room}): still here?")
     for peer in (alice, carol, dave):
-        assert peer.count(line("[bob left lobby]")) == 0
+        assert peer.count(line(f"[{b} left {room}]")) == 0
         assert peer.count(r"Traceback") == 0
 
 
@@ -252,14 +253,14 @@ class _Members:
 
 
 @pytest.mark.timeout(40)
-def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(chat: ChatEnv) -> None:
+def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(shared_chat: ChatEnv) -> None:
     """40 rooms with 32-character names do not fit one datagram: the registry answers
     TooBig, the peer asks again over TCP, and the user sees every room, in order."""
-    chat.start_registry()
+    chat = shared_chat
     assert chat.registry_port is not None
     [alice] = chat.start_peers("alice")
-    names = [f"m{i:02d}" for i in range(40)]
-    rooms = [f"room-{i:02d}-".ljust(32, "x") for i in range(40)]
+    names = [chat.named(f"m{i:02d}") for i in range(40)]
+    rooms = [chat.named(f"room-{i:02d}").ljust(32, "x") for i in range(40)]
     members = _Members(chat.registry_port, names)
     try:
         assert members.join(rooms), f"joins acked: {len(members.joined)} of 40"
@@ -273,33 +274,34 @@ def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(chat: ChatEnv) -> Non
 
 @pytest.mark.timeout(40)
 def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """By habit, `-c alice` after `/nick alicia`: the peer starts as alicia, with alicia's
     mailbox, rather than register alice afresh as a second, empty account."""
-    chat.start_registry()
+    chat = shared_chat
+    a, ai, Ai, b = map(chat.named, ("alice", "alicia", "Alicia", "bob"))
     alice, bob = chat.start_peers("alice", "bob")
-    alice.send("/nick alicia")
-    alice.expect_line("[You are now known as alicia.]")
+    alice.send(f"/nick {ai}")
+    alice.expect_line(f"[You are now known as {ai}.]")
     bob.expect_line(TABLE_UPDATED)
-    alice.send("/nick Alicia")  # a change of case only: one spelling everywhere after it
-    alice.expect_line("[You are now known as Alicia.]")
+    alice.send(f"/nick {Ai}")  # a change of case only: one spelling everywhere after it
+    alice.expect_line(f"[You are now known as {Ai}.]")
     bob.expect_line(TABLE_UPDATED)
     alice.send("/quit")
     alice.expect_line(OFFLINE_BYE)
     assert alice.wait_exit() == 0
     bob.expect_line(TABLE_UPDATED)
-    bob.send("send alicia while you were away")
+    bob.send(f"send {ai} while you were away")
     bob.expect_line(SAVED)
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to Alicia; starting as Alicia.]")
+    again.expect_line(f"[You renamed {a} to {Ai}; starting as {Ai}.]")
     again.expect_line(WELCOME)
     again.expect_line(YOU_HAVE_MESSAGES)
-    again.expect(rf"^>>> bob: {STAMP} while you were away$")
+    again.expect(rf"^>>> {b}: {STAMP} while you were away$")
     again.send("who")
     again.expect_line("[Registered names:]")
     names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
-    assert names == ["Alicia", "bob"]
+    assert names == [Ai, b]
 
 
 @pytest.mark.timeout(40)
@@ -364,31 +366,32 @@ def test_a_member_whose_name_was_taken_while_it_was_away_leaves_its_room(
 
 
 @pytest.mark.timeout(40)
-def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv) -> None:
+def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(shared_chat: ChatEnv) -> None:
     """The room a peer is in is kept in its state files, and moves with them on a rename:
     killed and started again (by habit under its old name), it is back in its room and
     sees what was said there meanwhile."""
-    chat.start_registry()
+    chat = shared_chat
+    a, ai, b, room = map(chat.named, ("alice", "alicia", "bob", "teamchat"))
     alice, bob = chat.start_peers("alice", "bob")
-    alice.send("join teamchat")
-    alice.expect_line("[You joined teamchat (a new room)]")
-    bob.send("join teamchat")
-    alice.expect_line("[bob joined teamchat]")
-    alice.send("/nick alicia")
-    alice.expect_line("[You are now known as alicia.]")
-    bob.expect_line("[alice is now known as alicia]")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    bob.send(f"join {room}")
+    alice.expect_line(f"[{b} joined {room}]")
+    alice.send(f"/nick {ai}")
+    alice.expect_line(f"[You are now known as {ai}.]")
+    bob.expect_line(f"[{a} is now known as {ai}]")
     alice.kill()
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line(f"[You renamed {a} to {ai}; starting as {ai}.]")
     again.expect_line(WELCOME)
-    again.expect_line("[Back to teamchat, the room you were in.]")
-    again.expect_line("[You joined teamchat with bob]")
-    bob.expect_line("[alicia left teamchat (restarted)]")
-    bob.expect_line("[alicia joined teamchat]")
+    again.expect_line(f"[Back to {room}, the room you were in.]")
+    again.expect_line(f"[You joined {room} with {b}]")
+    bob.expect_line(f"[{ai} left {room} (restarted)]")
+    bob.expect_line(f"[{ai} joined {room}]")
     bob.send("welcome back")
-    again.expect_line("bob (in teamchat): welcome back")
+    again.expect_line(f"{b} (in {room}): welcome back")
     again.send("/leave")
-    again.expect_line("[You left teamchat.]")
+    again.expect_line(f"[You left {room}.]")
     again.send("/quit")
     assert again.wait_exit() == 0
     third = chat.start_peer("alicia", port=alice.port, data_dir=alice.data_dir, wait=False)

@@ -11,141 +11,35 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pexpect
-import pyte
 import pytest
 
 from peer.core.mail_lines import MAIL_SHOWN_EVERY
 
-from .harness import (
-    CHATAPP,
-    HOST,
-    OFFLINE_BYE,
-    REPO,
-    SAVED,
-    ChatEnv,
-    Peer,
-    free_port,
-    line,
-    received_by,
+from .harness import OFFLINE_BYE, SAVED, ChatEnv, line, received_by
+from .terminal_peers import (
+    Terminal,
+    bob_and_alice_at_a_terminal,
+    bob_and_alice_starting,
+    exits,
+    names,
+    start_terminal_peer,
 )
-
-COLUMNS, ROWS = 100, 24
-
-
-class Terminal:
-    """A child process on a pseudo-terminal, with the screen it has drawn."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], rows: int = ROWS) -> None:
-        self.screen = pyte.Screen(COLUMNS, rows)
-        self._stream = pyte.ByteStream(self.screen)
-        self.child = pexpect.spawn(
-            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(rows, COLUMNS)
-        )
-        self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
-
-    def lines(self) -> list[str]:
-        """The screen's non-blank rows, right-trimmed, top to bottom ([""] for a blank one,
-        as between erasing the prompt and drawing it again)."""
-        return [row.rstrip() for row in self.screen.display if row.strip()] or [""]
-
-    def wait(self, what: str, ok: Callable[[list[str]], bool], timeout: float = 10.0) -> None:
-        """Feed output to the screen until `ok(lines)`; fail with the screen on timeout."""
-        deadline = time.monotonic() + timeout
-        while not ok(self.lines()):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"screen never showed {what}:\n" + "\n".join(self.lines()))
-            try:
-                self._feed(self.child.read_nonblocking(65536, timeout=min(left, 0.2)))
-            except pexpect.TIMEOUT:
-                continue
-            except pexpect.EOF:
-                pytest.fail(f"the peer ended before {what}:\n" + "\n".join(self.lines()))
-
-    def type(self, text: str) -> None:
-        self.child.send(text)
-
-    def pump(self, timeout: float = 0.0) -> None:
-        """Feed the output there is to the screen, waiting at most `timeout` for some."""
-        with contextlib.suppress(pexpect.TIMEOUT):
-            self._feed(self.child.read_nonblocking(65536, timeout=timeout))
-
-    def _feed(self, data: bytes) -> None:
-        self._stream.feed(data)
-
-    def close(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
-        self.child.close()
 
 
 @pytest.fixture
-def terminal_env(chat: ChatEnv) -> Iterator[tuple[ChatEnv, list[Terminal]]]:
+def terminal_env(shared_chat: ChatEnv) -> Iterator[tuple[ChatEnv, list[Terminal]]]:
+    """The worker's shared registry, and the terminals of the test: each test names its
+    peers and rooms with `named` (tests/e2e/shared_registry.py)."""
     terminals: list[Terminal] = []
     try:
-        yield chat, terminals
+        yield shared_chat, terminals
     finally:
         for terminal in terminals:
             terminal.close()
-
-
-def start_terminal_peer(
-    chat: ChatEnv,
-    terminals: list[Terminal],
-    name: str,
-    *,
-    colour: bool,
-    rows: int = ROWS,
-    shell_after: str = "",
-) -> Terminal:
-    """A peer at a terminal; with `shell_after`, run by bash, which then runs that script
-    on the same terminal (as the user's shell reads it once the peer has exited)."""
-    assert chat.registry_port is not None
-    # pyte does not answer prompt_toolkit's cursor position requests: say so, instead of
-    # letting prompt_toolkit wait for the answers and print a warning
-    env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
-    if colour:
-        env.pop("NO_COLOR", None)
-    argv = [
-        sys.executable, str(CHATAPP), "-c", name, HOST, str(chat.registry_port),
-        str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
-    ]  # fmt: skip
-    if shell_after:
-        argv = ["bash", "-c", f'"$@"; {shell_after}', "bash", *argv]
-    terminal = Terminal(argv, env, rows)
-    terminals.append(terminal)
-    return terminal
-
-
-def bob_and_alice_starting(
-    terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
-) -> tuple[Peer, Terminal]:
-    """A registry, bob piped, and alice at a terminal, just started: no prompt yet."""
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    return bob, start_terminal_peer(chat, terminals, "alice", colour=colour, rows=rows)
-
-
-def bob_and_alice_at_a_terminal(
-    terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
-) -> tuple[Peer, Terminal]:
-    """A registry, bob piped, and alice at a terminal showing her prompt."""
-    bob, alice = bob_and_alice_starting(terminal_env, colour=colour, rows=rows)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
-    return bob, alice
-
-
-def exits(alice: Terminal, status: int = 0) -> None:
-    """alice's peer ends, with `status`."""
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == status
 
 
 @pytest.mark.timeout(30)
@@ -153,18 +47,19 @@ def exits(alice: Terminal, status: int = 0) -> None:
 def test_a_message_arriving_never_garbles_the_half_typed_line(
     terminal_env: tuple[ChatEnv, list[Terminal]], colour: bool
 ) -> None:
+    a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_at_a_terminal(terminal_env, colour=colour)
     bob.expect_line("[Client table updated.]")  # bob knows alice
 
-    half = "send bob the first half of a lo"
+    half = f"send {b} the first half of a lo"
     alice.type(half)
-    alice.wait("the half line", lambda rows: rows[-1] == f"alice> {half}")
+    alice.wait("the half line", lambda rows: rows[-1] == f"{a}> {half}")
 
-    bob.send("send alice a message arriving mid-line")
-    arrived = ">>> bob: a message arriving mid-line"
+    bob.send(f"send {a} a message arriving mid-line")
+    arrived = f">>> {b}: a message arriving mid-line"
     alice.wait(
         "the message above the half line",
-        lambda rows: arrived in rows and rows[-1] == f"alice> {half}",
+        lambda rows: arrived in rows and rows[-1] == f"{a}> {half}",
     )
     rows = alice.lines()
     assert rows.index(arrived) == len(rows) - 2, rows  # right above the input line
@@ -176,96 +71,97 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
         assert cells[name_start].bold
 
     alice.type("ng line\r")
-    bob.expect(line("alice: the first half of a long line"))
-    alice.wait(
-        "the answer", lambda rows: f">>> {received_by('bob')}" in rows and rows[-1] == "alice>"
-    )
-    assert f"alice> {half}ng line" in alice.lines()  # the finished line stays on screen
+    bob.expect(line(f"{a}: the first half of a long line"))
+    alice.wait("the answer", lambda rows: f">>> {received_by(b)}" in rows and rows[-1] == f"{a}>")
+    assert f"{a}> {half}ng line" in alice.lines()  # the finished line stays on screen
 
     alice.type("/quit\r")
     exits(alice)
-    bob.expect_line("[alice has quit]")
+    bob.expect_line(f"[{a} has quit]")
 
 
 @pytest.mark.timeout(30)
 def test_what_is_typed_before_the_prompt_is_carried_out_and_a_ctrl_d_then_quits(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: Ctrl-D pressed as the peer started did nothing (the terminal, in
     # line mode until the prompt starts, held it as an end of file, which raw mode lost)
     bob, alice = bob_and_alice_starting(terminal_env)
-    alice.type("send bob typed as it started\r\x04")  # before Python has even loaded
-    bob.expect_line("alice: typed as it started")
+    alice.type(f"send {b} typed as it started\r\x04")  # before Python has even loaded
+    bob.expect_line(f"{a}: typed as it started")
     exits(alice)
-    bob.expect_line("[alice has quit]")
+    bob.expect_line(f"[{a} has quit]")
 
 
 @pytest.mark.timeout(30)
 def test_a_half_line_typed_before_the_prompt_goes_on_there_without_its_echo_left_behind(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_starting(terminal_env)
-    alice.type("send bob early\rhal")
-    bob.expect_line("alice: early")
-    alice.wait("the half line in the prompt", lambda rows: rows[-1] == "alice> hal")
+    alice.type(f"send {b} early\rhal")
+    bob.expect_line(f"{a}: early")
+    alice.wait("the half line in the prompt", lambda rows: rows[-1] == f"{a}> hal")
     # the terminal's own echo of the half line is not left before what is printed
-    assert not any("hal" in row and row != "alice> hal" for row in alice.lines()), alice.lines()
+    assert not any("hal" in row and row != f"{a}> hal" for row in alice.lines()), alice.lines()
     alice.type("f\r")  # finished at the prompt: the line typed in two goes, whole
-    alice.wait("the whole line", lambda rows: "alice> half" in rows)
+    alice.wait("the whole line", lambda rows: f"{a}> half" in rows)
 
 
 @pytest.mark.timeout(30)
 def test_a_tab_read_with_the_keys_after_it_completes_the_line_they_finish(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: with Tab and what followed in one read (typed fast, or pasted),
     # prompt_toolkit completed only after the Enter. `send b<Tab>hi<Enter>` sent
     # `send bhi`, and a Tab with several candidates left a menu of every command under the
     # next, empty, prompt.
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
-    alice.wait("bob in the table", lambda rows: ">>> [Client table updated.]" in rows)
+    alice.wait(f"{b} in the table", lambda rows: ">>> [Client table updated.]" in rows)
     alice.type("send b\thi there\r")
-    bob.expect_line("alice: hi there")
-    alice.wait("the receipt", lambda rows: ">>> [Message received by bob.]" in rows)
+    bob.expect_line(f"{a}: hi there")
+    alice.wait("the receipt", lambda rows: f">>> [Message received by {b}.]" in rows)
     alice.type("/\t\r")  # many candidates: the Enter sends the line as it is
     alice.wait("its answer", lambda rows: any(row.startswith(">>> [A lone /") for row in rows))
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:  # time for a menu to come, were it still to
         alice.pump(0.1)
-    assert alice.lines()[-1] == "alice>", "\n".join(alice.lines())
+    assert alice.lines()[-1] == f"{a}>", "\n".join(alice.lines())
 
 
 @pytest.mark.timeout(30)
 def test_the_prompt_shows_the_room_and_tab_completes(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, room = names(terminal_env)
     chat, terminals = terminal_env
-    chat.start_registry()
     (bob,) = chat.start_peers("bob")
-    bob.send("join teamchat")
-    bob.expect_line("[You joined teamchat (a new room)]")
+    bob.send(f"join {room}")
+    bob.expect_line(f"[You joined {room} (a new room)]")
     alice = start_terminal_peer(chat, terminals, "alice", colour=False)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    alice.wait("the prompt", lambda rows: rows[-1] == f"{a}>")
 
     alice.type("rooms\r")
-    alice.wait("the list of rooms", lambda rows: ">>>   teamchat  1 member" in rows)
+    alice.wait("the list of rooms", lambda rows: f">>>   {room}  1 member" in rows)
     alice.type("/jo\t")  # one candidate: completed at once, with its space
-    alice.wait("/join completed", lambda rows: rows[-1] == "alice> /join")
+    alice.wait("/join completed", lambda rows: rows[-1] == f"{a}> /join")
     alice.type("tea\t")
-    alice.wait("the room completed", lambda rows: rows[-1] == "alice> /join teamchat")
+    alice.wait("the room completed", lambda rows: rows[-1] == f"{a}> /join {room}")
     alice.type("\r")
-    alice.wait("the room in the prompt", lambda rows: rows[-1] == "alice@teamchat>")
-    bob.expect_line("[alice joined teamchat]")
+    alice.wait("the room in the prompt", lambda rows: rows[-1] == f"{a}@{room}>")
+    bob.expect_line(f"[{a} joined {room}]")
 
     alice.type("hi b\t")  # a mention completes an online name
-    alice.wait("the name completed", lambda rows: rows[-1] == "alice@teamchat> hi bob")
+    alice.wait("the name completed", lambda rows: rows[-1] == f"{a}@{room}> hi {b}")
     alice.type("\r")
-    bob.expect_line("alice (in teamchat): hi bob")
+    bob.expect_line(f"{a} (in {room}): hi {b}")
 
     alice.type("leave\r")
-    alice.wait("the prompt without the room", lambda rows: rows[-1] == "alice>")
+    alice.wait("the prompt without the room", lambda rows: rows[-1] == f"{a}>")
     alice.type("\x1b[A")  # up: the history brings back the last line
-    alice.wait("the last line again", lambda rows: rows[-1] == "alice> leave")
+    alice.wait("the last line again", lambda rows: rows[-1] == f"{a}> leave")
     alice.type("\x04")  # Ctrl-D on a non-empty line deletes a character; clear first
     alice.type("\x15\x04")  # Ctrl-U empties the line, then Ctrl-D quits
     exits(alice)
@@ -280,31 +176,32 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     (prompt_toolkit prints above the prompt with the terminal in cooked mode, so that it
     echoes a key pressed meanwhile into the incoming line: `n>>> bob: stream 0`. The
     console keeps the terminal raw; without that, this test fails.)"""
+    a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_at_a_terminal(terminal_env, rows=80)
     bob.expect_line("[Client table updated.]")
 
     count = 40
     for i in range(count):
-        bob.send(f"send alice stream {i}")
-    lines = [f"send bob line {n} typed key by key" for n in range(4)]
+        bob.send(f"send {a} stream {i}")
+    lines = [f"send {b} line {n} typed key by key" for n in range(4)]
     for key in "".join(f"{text}\r" for text in lines):
         alice.pump(timeout=0.01)  # each key as soon as more output came, or soon after
         alice.type(key)
     for n in range(4):
-        bob.expect_line(f"alice: line {n} typed key by key")
+        bob.expect_line(f"{a}: line {n} typed key by key")
     alice.wait(
         "every message and every line",
         lambda rows: (
-            rows[-1] == "alice>"
-            and sum(r.startswith(">>> bob: stream ") for r in rows) == count
-            and sum(r == "alice> " + text for r in rows for text in lines) == len(lines)
+            rows[-1] == f"{a}>"
+            and sum(r.startswith(f">>> {b}: stream ") for r in rows) == count
+            and sum(r == f"{a}> " + text for r in rows for text in lines) == len(lines)
         ),
     )
-    expected = {f">>> bob: stream {i}" for i in range(count)} | {"alice> " + t for t in lines}
+    expected = {f">>> {b}: stream {i}" for i in range(count)} | {f"{a}> " + t for t in lines}
     expected |= {
         ">>> [Welcome, You are registered.]",
         ">>> [Client table updated.]",
-        ">>> [Message received by bob.]",
+        f">>> [Message received by {b}.]",
     }
     stray = [r for r in alice.lines()[:-1] if r not in expected]
     assert not stray, stray
@@ -314,10 +211,11 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
 def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_once(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
     bob.kill()  # still online in alice's table: her message waits out 5 tries
 
-    alice.type("send bob are you there?\r")
+    alice.type(f"send {b} are you there?\r")
     alice.child.sendcontrol("c")
     waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
     alice.wait("that quitting waits", lambda rows: waiting in rows)
@@ -330,26 +228,26 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     assert not any("^C" in row or "typed meanwhile" in row for row in alice.lines())
     exits(alice, 130)  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
-    assert "are you there?" in (terminal_env[0].peer_dir / "peers" / "alice.outbox").read_text()
+    assert "are you there?" in (terminal_env[0].peer_dir / "peers" / f"{a}.outbox").read_text()
 
 
 @pytest.mark.timeout(30)
 def test_what_is_typed_while_quitting_does_not_reach_the_shell_after(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: a line typed while the quit waited for a message on its way was
     # neither carried out nor echoed, but stayed in the terminal, and the shell ran it as
     # a command once the peer had exited
     chat, terminals = terminal_env
-    chat.start_registry()
     (bob,) = chat.start_peers("bob")
     shell = 'echo "EXITED $?"; IFS= read -r left; echo "LEFTOVER:[$left]"'
     alice = start_terminal_peer(chat, terminals, "alice", colour=False, shell_after=shell)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    alice.wait("the prompt", lambda rows: rows[-1] == f"{a}>")
     bob.expect_line("[Client table updated.]")
     bob.kill()  # still online in alice's table: her message waits out 5 tries
 
-    alice.type("send bob are you there?\r")
+    alice.type(f"send {b} are you there?\r")
     alice.child.sendcontrol("c")
     waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
     alice.wait("that quitting waits", lambda rows: waiting in rows)
@@ -364,16 +262,17 @@ def test_what_is_typed_while_quitting_does_not_reach_the_shell_after(
 def test_a_pasted_block_of_lines_is_carried_out_line_by_line(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: a bracketed paste of three lines went out as one message, its
     # line breaks shown to the others as unreadable characters
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
-    paste = "send bob first pasted line\rsend bob second pasted line\rsend_all third"
+    paste = f"send {b} first pasted line\rsend {b} second pasted line\rsend_all third"
     alice.type(f"\x1b[200~{paste}\x1b[201~")
     alice.type("\r")
-    first, second = line("alice: first pasted line"), line("alice: second pasted line")
-    bob.expect_all([first, second, line("[Channel_Message alice: third]")])  # two paths
-    assert bob.transcript.index(">>> alice: first pasted line") < bob.transcript.index(
-        ">>> alice: second pasted line"
+    first, second = line(f"{a}: first pasted line"), line(f"{a}: second pasted line")
+    bob.expect_all([first, second, line(f"[Channel_Message {a}: third]")])  # two paths
+    assert bob.transcript.index(f">>> {a}: first pasted line") < bob.transcript.index(
+        f">>> {a}: second pasted line"
     )
 
 
@@ -381,18 +280,20 @@ def test_a_pasted_block_of_lines_is_carried_out_line_by_line(
 def test_ctrl_z_puts_nothing_into_the_line(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: send bob partial, Ctrl-Z, then fg: bob saw "partial\ufffdfg"
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
-    alice.type("send bob partial")
+    alice.type(f"send {b} partial")
     alice.child.sendcontrol("z")
     alice.type(" and the rest\r")
-    bob.expect_all([line("alice: partial and the rest")])
+    bob.expect_all([line(f"{a}: partial and the rest")])
 
 
 @pytest.mark.timeout(30)
 def test_a_peer_stopped_and_continued_puts_its_terminal_back(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it on the desk clients, built the same way: after `kill -STOP` and
     # `fg` the shell had left the terminal in its own mode, and keys were echoed twice
     import os
@@ -409,16 +310,17 @@ def test_a_peer_stopped_and_continued_puts_its_terminal_back(
     while termios.tcgetattr(alice.child.child_fd)[3] & (termios.ECHO | termios.ICANON):
         assert time.monotonic() < deadline, "the terminal was not put back in raw mode"
         alice.pump(0.1)
-    alice.type("send bob back")
-    alice.wait("the line typed once", lambda rows: rows[-1] == "alice> send bob back")
+    alice.type(f"send {b} back")
+    alice.wait("the line typed once", lambda rows: rows[-1] == f"{a}> send {b} back")
     alice.type("\r")
-    bob.expect_all([line("alice: back")])
+    bob.expect_all([line(f"{a}: back")])
 
 
 @pytest.mark.timeout(30)
 def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: Ctrl-C at "message to:" quit the peer
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
     alice.type("message\r")
@@ -427,25 +329,25 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.child.sendcontrol("c")  # a line with text is cleared, as shells do
     alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
     alice.child.sendcontrol("c")  # on the empty line, the question is cancelled
-    alice.wait("the usual prompt", lambda rows: rows[-2:] == [">>> [Cancelled.]", "alice>"])
-    alice.type("message bob\r")
-    alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
+    alice.wait("the usual prompt", lambda rows: rows[-2:] == [">>> [Cancelled.]", f"{a}>"])
+    alice.type(f"message {b}\r")
+    alice.wait("the second question", lambda rows: rows[-1] == f"message to {b}:")
     alice.type("never to be sent")
     alice.child.sendcontrol("c")
-    alice.wait("the line cleared", lambda rows: rows[-1] == "message to bob:")
+    alice.wait("the line cleared", lambda rows: rows[-1] == f"message to {b}:")
     alice.child.sendcontrol("c")
     # both at once: the prompt may be drawn again a moment before the line above it
     alice.wait(
         "the prompt again, after the second [Cancelled.]",
-        lambda rows: rows[-1] == "alice>" and rows.count(">>> [Cancelled.]") == 2,
+        lambda rows: rows[-1] == f"{a}>" and rows.count(">>> [Cancelled.]") == 2,
     )
-    alice.type("send bob still here\r")
-    bob.expect_all([line("alice: still here")])
+    alice.type(f"send {b} still here\r")
+    bob.expect_all([line(f"{a}: still here")])
     assert not any("never to be sent" in row for row in bob.transcript)
     # at the usual prompt Ctrl-C clears a half-typed line, and on an empty one quits
     alice.type("half a line")
     alice.child.sendcontrol("c")
-    alice.wait("the line cleared", lambda rows: rows[-1] == "alice>")
+    alice.wait("the line cleared", lambda rows: rows[-1] == f"{a}>")
     assert not any("half a line" in row for row in alice.lines())
     alice.child.sendcontrol("c")
     exits(alice)
@@ -455,6 +357,7 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
 def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     # found by trying it: at "message to:" Tab completed "bob:" (the command line's form), and
     # Up at the usual prompt then brought back "bob" and the text as if they were commands
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
@@ -462,23 +365,23 @@ def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
     alice.type("message\r")
     alice.wait("the question", lambda rows: rows[-1] == "message to:")
     alice.type("b\t")
-    alice.wait("the name alone", lambda rows: rows[-1] == "message to: bob")
+    alice.wait("the name alone", lambda rows: rows[-1] == f"message to: {b}")
     alice.type("\r")
-    alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
+    alice.wait("the second question", lambda rows: rows[-1] == f"message to {b}:")
     alice.type("the text\r")
-    bob.expect_all([line("alice: the text")])
-    alice.wait("the usual prompt", lambda rows: rows[-1] == "alice>")
+    bob.expect_all([line(f"{a}: the text")])
+    alice.wait("the usual prompt", lambda rows: rows[-1] == f"{a}>")
     alice.type("\x1b[A")  # up: the last command, not the answers after it
-    alice.wait("the last command", lambda rows: rows[-1] == "alice> message")
+    alice.wait("the last command", lambda rows: rows[-1] == f"{a}> message")
     alice.type("\x1b[A")  # nothing before it: it stays
     alice.type("\r")
     alice.wait("the question again", lambda rows: rows[-1] == "message to:")
     alice.type("\x1b[A")  # at the question, the names answered before
-    alice.wait("the name answered before", lambda rows: rows[-1] == "message to: bob")
+    alice.wait("the name answered before", lambda rows: rows[-1] == f"message to: {b}")
     alice.child.sendcontrol("c")
     alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
     alice.child.sendcontrol("c")
-    alice.wait("the usual prompt again", lambda rows: rows[-1] == "alice>")
+    alice.wait("the usual prompt again", lambda rows: rows[-1] == f"{a}>")
 
 
 def _mail_numbers(data: bytes) -> list[int]:
@@ -490,19 +393,20 @@ def _mail_numbers(data: bytes) -> list[int]:
 def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_start(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    _a, b, _room = names(terminal_env)
     # Found by a tester: bob, killed 0.2 s after `reg` with 242 of 300 stored lines shown,
     # showed all 300 again at his next start. A kill now repeats a few lines at most, and
     # loses none (the registry deletes them only once every one is on the screen).
     chat, terminals = terminal_env
     count = 240  # from one sender: a quarter of a mailbox at most (250)
-    # the peers' keepalive: a holder killed counts as gone 0.75 s after it was last heard
-    chat.start_registry(options=["--keepalive", "0.5"])
+    # (the registry judges the peers by their keepalive: a holder killed counts as gone
+    # 0.75 s after it was last heard)
     (bob,) = chat.start_peers("bob")
-    bob.send("dereg bob")
+    bob.send(f"dereg {b}")
     bob.expect_line(OFFLINE_BYE)
     alice = chat.start_peer("alice")
     for i in range(1, count + 1):
-        alice.send(f"send bob j{i}x")
+        alice.send(f"send {b} j{i}x")
     for _ in range(count):
         alice.expect_line(SAVED)
     bob.kill()
@@ -539,17 +443,18 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
 def test_up_brings_back_the_commands_of_the_last_run(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
+    a, b, _room = names(terminal_env)
     chat, terminals = terminal_env
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
-    alice.type("send bob from the first run\r")
-    bob.expect_all([line("alice: from the first run")])
+    alice.type(f"send {b} from the first run\r")
+    bob.expect_all([line(f"{a}: from the first run")])
     alice.type("/quit\r")
     exits(alice)
-    kept = chat.peer_dir / "peers" / "alice.history"
+    kept = chat.peer_dir / "peers" / f"{a}.history"
     assert "from the first run" in kept.read_text()
     again = start_terminal_peer(chat, terminals, "alice", colour=False)
-    again.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    again.wait("the prompt", lambda rows: rows[-1] == f"{a}>")
     again.type("\x1b[A")  # up: the last command, /quit
-    again.wait("/quit", lambda rows: rows[-1] == "alice> /quit")
+    again.wait("/quit", lambda rows: rows[-1] == f"{a}> /quit")
     again.type("\x1b[A")
-    again.wait("the line before", lambda rows: rows[-1] == "alice> send bob from the first run")
+    again.wait("the line before", lambda rows: rows[-1] == f"{a}> send {b} from the first run")

@@ -18,7 +18,6 @@ from net.endpoint import Endpoint
 from peer.adapter.flood_gate import PEER_BURST, PeerGate
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from secure.noise import Handshake
-from secure.sessions import Session
 from wire.codec import encode
 from wire.messages import Chat, Message
 
@@ -58,7 +57,6 @@ def bob_endpoint(got: list[Message]) -> tuple[Endpoint, PeerGate]:
         gate=gate,
         key_gate=gate.by_key,
     )
-    endpoint.read_at = NOW
     return endpoint, gate
 
 
@@ -69,12 +67,8 @@ def session_with_bob(bob: Endpoint, at: tuple[str, int] = ALICE) -> tuple[Secure
     ((initiation, _),) = alice.seal(b"x", BOB, bob.channel.public, NOW)
     ((response, _),) = bob.channel.open(initiation, at, NOW).send
     ((first, _),) = alice.open(response, BOB, NOW).send
-    bob._datagram(first, at)  # confirms bob's session (not a message: dropped as bad)
-    (session,) = [
-        s
-        for s in bob.channel._sessions.by_index.values()
-        if isinstance(s, Session) and s.confirmed and s.addr == at
-    ]
+    bob.receive(first, at, NOW)  # confirms bob's session (not a message: dropped as bad)
+    (session,) = [s for s in bob.channel.sessions_at(at) if s.confirmed]
     counted = Decrypts(session.receiving)
     session.receiving = counted  # type: ignore[assignment]
     return alice, counted
@@ -97,7 +91,7 @@ def test_a_live_sessions_data_is_opened_beyond_the_rate_and_a_replay_costs_one_o
     many = int(PEER_BURST) + 500
     captured = [sealed(alice, bob, chat(n)) for n in range(many)]
     for datagram in captured:
-        bob._datagram(datagram, ALICE)
+        bob.receive(datagram, ALICE, NOW)
     assert len(got) == many and gate.dropped == 0  # never cut at the gate's rate
     opened = decrypts.calls
     # The captured datagrams again, from the session's own address and from ten others,
@@ -107,14 +101,14 @@ def test_a_live_sessions_data_is_opened_beyond_the_rate_and_a_replay_costs_one_o
     attack = 0
     for addr in [ALICE, *ATTACKERS]:
         for datagram in [*captured[:200], forged]:
-            bob._datagram(datagram, addr)
+            bob.receive(datagram, addr, NOW)
             attack += 1
     assert len(got) == many
     assert decrypts.calls - opened <= attack
     # from other addresses a session's data is not even opened
     assert decrypts.calls - opened == 201
     assert bob.channel.dropped["from another address than its session's"] == 201 * len(ATTACKERS)
-    bob._datagram(sealed(alice, bob, chat(many)), ALICE)
+    bob.receive(sealed(alice, bob, chat(many)), ALICE, NOW)
     assert len(got) == many + 1
 
 
@@ -135,7 +129,7 @@ def test_initiations_from_one_address_beyond_the_rate_are_dropped_before_any_dh(
     monkeypatch.setattr(Handshake, "read_message", counted)
     extra = 500
     for _ in range(int(PEER_BURST) + extra):
-        bob._datagram(initiation, ATTACKERS[0])
+        bob.receive(initiation, ATTACKERS[0], NOW)
     assert gate.dropped == extra
     assert opened[0] <= PEER_BURST
     assert not got
@@ -148,14 +142,14 @@ def test_while_lagging_each_key_is_bounded_and_another_keys_messages_still_come(
     bob.lagging = True  # a drain stopped short with more waiting: the socket lags
     many = int(PEER_BURST) + 500
     for n in range(many):
-        bob._datagram(sealed(alice, bob, chat(n)), ALICE)
+        bob.receive(sealed(alice, bob, chat(n)), ALICE, NOW)
     assert len(got) == PEER_BURST and gate.dropped == 500  # opened, not decoded
     assert decrypts.calls >= many
     carol, _ = session_with_bob(bob, at=ATTACKERS[0])
-    bob._datagram(sealed(carol, bob, chat(many)), ATTACKERS[0])
+    bob.receive(sealed(carol, bob, chat(many)), ATTACKERS[0], NOW)
     assert len(got) == PEER_BURST + 1  # another key's message comes through the flood
     bob.lagging = False  # caught up: no key is counted
-    bob._datagram(sealed(alice, bob, chat(many + 1)), ALICE)
+    bob.receive(sealed(alice, bob, chat(many + 1)), ALICE, NOW)
     assert len(got) == PEER_BURST + 2
 
 
@@ -167,12 +161,12 @@ def test_data_naming_no_live_session_is_dropped_by_its_header_from_any_address()
     junk = [bytes((DATA,)) + os.urandom(60) for _ in range(int(PEER_BURST) + 100)]
     for addr in ATTACKERS:
         for datagram in junk:
-            bob._datagram(datagram, addr)
+            bob.receive(datagram, addr, NOW)
     assert not got and decrypts.calls == opened  # nothing opened: no session is named
     assert bob.channel.dropped["no such session"] == len(junk) * len(ATTACKERS)
     # the junk took nothing of an address's allowance: its first handshake is still opened
     stranger = SecureChannel(X25519PrivateKey.generate())
     ((initiation, _),) = stranger.seal(b"x", BOB, bob.channel.public, NOW)
     drops = bob.channel.dropped.total()
-    bob._datagram(initiation, ATTACKERS[0])
+    bob.receive(initiation, ATTACKERS[0], NOW)
     assert gate.dropped == 0 and bob.channel.dropped.total() == drops

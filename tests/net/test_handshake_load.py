@@ -41,8 +41,21 @@ def test_each_ip_gets_its_budget_whatever_its_ports() -> None:
     assert load.admit("10.0.0.1", 1.0 / SOURCE_RATE)  # and it fills again at the rate
 
 
-def test_the_addresses_kept_are_bounded(monkeypatch: object) -> None:
+def _spent_then_others(others: int) -> HandshakeLoad:
+    """A load where 10.0.0.1 spent its burst, then `others` other addresses had one
+    handshake each (at the same moment: nothing refills)."""
     load = HandshakeLoad()
-    for i in range(handshake_load.MAX_SOURCES + 100):
-        load.admit(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}", 0.0)
-    assert len(load._sources) == handshake_load.MAX_SOURCES
+    while load.admit("10.0.0.1", 0.0):
+        pass
+    for i in range(others):
+        load.admit(f"10.1.{i >> 8}.{i & 255}", 0.0)
+    return load
+
+
+def test_the_addresses_kept_are_bounded_the_least_recently_seen_forgotten() -> None:
+    # with MAX_SOURCES kept, the spent address is still known, and still refused...
+    kept = _spent_then_others(handshake_load.MAX_SOURCES - 1)
+    assert not kept.admit("10.0.0.1", 0.0)
+    # ... and one more pushes it out: it is known no more, and starts with a full burst
+    forgotten = _spent_then_others(handshake_load.MAX_SOURCES)
+    assert forgotten.admit("10.0.0.1", 0.0)

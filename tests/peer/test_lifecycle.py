@@ -58,8 +58,7 @@ def test_every_phase_is_reached_from_the_start_and_can_be_left_at_once() -> None
 def test_each_phase_stands_for_its_flags(
     phase: Phase, started: bool, registered: bool, going: bool, for_good: bool
 ) -> None:
-    life = Lifecycle()
-    life._set(phase)
+    life = Lifecycle(phase)
     assert (life.started, life.registered, life.going, life.for_good) == (
         started,
         registered,
@@ -193,8 +192,7 @@ def test_every_event_from_every_reachable_phase_agrees_with_the_rule_of_each_fla
             for farewell in ("", "bye"):
                 if not life.can(event) or not _fired_by_the_core(flags, event):
                     continue
-                after = Lifecycle()
-                after._set(life.phase)
+                after = Lifecycle(life.phase)
                 after.farewell = life.farewell
                 after.fire(event, farewell)
                 now = _by_rule(flags, event, farewell)

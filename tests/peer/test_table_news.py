@@ -87,9 +87,10 @@ def test_an_alive_with_a_newer_table_fetches_it_unless_its_updates_come_meanwhil
 def test_updates_on_their_way_from_a_registry_measured_slow_are_waited_for_as_long() -> None:
     # a join storm: the registry answers 3 s late, and its updates come as late; waited
     # for 2.5 s, what an Alive said was newer was fetched whole, by nearly every peer
-    table_news, out = news(), list[pa.Action]()
+    made = shared()
     for _ in range(8):
-        table_news._shared.requests.round_trip.sample(3.0)
+        made.requests.round_trip.sample(3.0)
+    table_news, out = news(made), list[pa.Action]()
     keepalive = Keepalive("a-9", "alice", "tok")
     table_news.alive(keepalive, Alive("r-1", "a-9", 5), T0, out.append)
     assert table_news.gap_wait() == GAP_WAIT + 3.0  # its retries, late by a round trip

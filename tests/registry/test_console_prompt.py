@@ -18,7 +18,7 @@ import pytest
 
 from tests.desk.desk_procs import ROOT, Proc
 from tests.e2e.harness import free_port
-from tests.e2e.test_terminal import Terminal
+from tests.e2e.terminal_peers import Terminal
 
 pytestmark = pytest.mark.timeout(40)
 
