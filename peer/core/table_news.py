@@ -60,16 +60,17 @@ class TableNews:
         self._said_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it is the next version, with those held
-        that follow it (said, unless it changes no row). After a gap, held: the registry
-        sends the missing ones again; what changed since our version is asked for (over
+        """A change of the table: applied when it starts at our version or before
+        (TableUpdate.start: the next version, or every row changed since an older one), with
+        those held that follow it (said, unless it changes no row). After a gap, held: the
+        registry sends what is missing; what changed since our version is asked for (over
         TCP if it does not fit) when the gap is more than HELD_UPDATES versions (a registry
         restarted, say), or too many are held, or the gap has stood `gap_wait` seconds
         (`tick`)."""
         table = self._shared.table
         if update.version <= table.version:
             return
-        if update.version > table.version + 1:
+        if update.start() > table.version:
             if self.gap_over_at is None:
                 self.gap_over_at = now + self.gap_wait()
                 self._shared.alarm.lower(self.gap_over_at)
