@@ -40,7 +40,8 @@ Sends = list[tuple[list[Addr], TableUpdate]]
 
 class Cursor:
     """One online peer as the watch knows it: the version it acked, the push in flight to
-    it (`copies` sent so far; 0: none), and its round trip."""
+    it (the updates of every copy sent, `copies` of them so far; 0: none), and its round
+    trip."""
 
     __slots__ = ("acked", "copies", "deadline", "flying", "round_trip", "sent_at", "wait")
 
@@ -122,11 +123,12 @@ class TableWatch:
         cursor = self._cursors.get(addr)
         if cursor is None or not cursor.copies:
             return False, []
-        got = {u.version for u in cursor.flying if u.id in ids}
+        got = [u for u in cursor.flying if u.id in ids]
         if not got:
             return False, []
-        for update in cursor.flying:  # a chain: each starts where one before it ends
-            if update.version in got and (cursor.acked < 0 or update.start() <= cursor.acked):
+        got.sort(key=TableUpdate.start)  # a chain: each starts where one before it ends
+        for update in got:
+            if cursor.acked < 0 or update.start() <= cursor.acked:
                 cursor.acked = max(cursor.acked, update.version)
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
@@ -157,8 +159,10 @@ class TableWatch:
                 continue
             batch = self._catch_up(cursor.acked, version) or cursor.flying
             copies, wait = cursor.copies + 1, cursor.round_trip.backed_off(cursor.wait)
+            earlier = tuple(u for u in cursor.flying if u not in batch)
             self._send(cursor, addr, batch, now, wait)
-            cursor.copies = copies
+            # the copies sent before are still acked late: each ack counts
+            cursor.copies, cursor.flying = copies, earlier + batch
             self.resent += 1
             sends += [([addr], update) for update in batch]
         return sends
@@ -222,20 +226,31 @@ class TableWatch:
         """`updates`, consecutive after `since`, merged into as few as fit datagrams (each
         row as the last has it, in the order of its last change), the first BATCH."""
         merged: list[TableUpdate] = []
-        rows: dict[str, Entry] = {}
-        used, start, last = 0, since, since
+        run: list[TableUpdate] = []
+        used = 0
         for update in updates:
             size = sum(record_size(row) + 1 for row in update.entries)
-            if rows and used + size > ROWS_ROOM:
-                merged.append(TableUpdate(self._new_id(), last, tuple(rows.values()), start))
+            if run and used + size > ROWS_ROOM:
+                merged.append(self._one(run))
                 if len(merged) == BATCH:
                     return tuple(merged)
-                rows, used, start = {}, 0, last
+                run, used = [], 0
+            run.append(update)
+            used += size
+        if run:
+            merged.append(self._one(run))
+        return tuple(merged)
+
+    def _one(self, run: list[TableUpdate]) -> TableUpdate:
+        """The consecutive updates `run` as one: each row as the last has it, in the order
+        of its last change (a rename's two rows stay together). One update is itself: a
+        copy of it is acked as it is."""
+        if len(run) == 1:
+            return run[0]
+        rows: dict[str, Entry] = {}
+        for update in run:
             for row in update.entries:
                 key = name_key(row.name)
-                rows.pop(key, None)  # to the end: a rename's two rows stay together
+                rows.pop(key, None)  # to the end: its last change's place
                 rows[key] = row
-            used, last = used + size, update.version
-        if rows:
-            merged.append(TableUpdate(self._new_id(), last, tuple(rows.values()), start))
-        return tuple(merged)
+        return TableUpdate(self._new_id(), run[-1].version, tuple(rows.values()), run[0].start())
