@@ -33,8 +33,9 @@ from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Seconds a gap in the table's versions is waited out before what is missing is fetched,
-#: at the least: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS
-#: times), so a lost update, or one overtaken by the next, nearly always comes within it.
+#: at the least: the registry sends what we have not acked again after its round trip's
+#: timeout (from TIMEOUT: registry/core/table_watch.py), so a lost update, or one overtaken
+#: by the next, nearly always comes within it.
 #: Fetched at once, the missing rows would be sent twice, in a join storm to every peer
 #: that lost one datagram. A registry measured slow is waited for longer, by its round
 #: trip (`TableNews.gap_wait`).
