@@ -86,6 +86,14 @@ class TableWatch:
         Welcome's rows, or the whole table it fetches next), and nothing is in flight."""
         self._cursors[addr] = Cursor(version, self._floor)
 
+    def answered(self, addr: Addr, version: int) -> None:
+        """The peer at `addr` was sent the table at `version` (a TableSnapshot it asked
+        for): later pushes to it start there, not before (it asks again for one lost, and
+        holds what comes meanwhile)."""
+        cursor = self._cursors.get(addr)
+        if cursor is not None and cursor.acked < version:
+            cursor.acked = version
+
     def forget(self, addr: Addr) -> None:
         """The peer at `addr` is gone: nothing more is pushed to it, or waited for."""
         self._cursors.pop(addr, None)

@@ -9,12 +9,15 @@ import itertools
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.table_changes import COALESCE
+from registry.core.table_log import TableLog
+from registry.core.table_watch import TableWatch
 from tests.registry.core_helpers import T0, X, core, register, run_until, sends
-from wire.messages import Ack, Acks, Register, TableUpdate
+from wire.messages import Ack, Acks, Entry, Register, TableUpdate
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
 ANN = X
+X2 = ("127.0.0.2", 6001)
 PORTS = iter(range(7100, 7200))
 
 
@@ -114,3 +117,20 @@ def test_acks_of_a_datagram_of_pushes_move_the_version_on() -> None:
     reg.receive(Acks("ann-1", (update.id,)), ANN, T0 + 1.01)
     assert reg.table.version == update.version
     assert _updates_to(run_until(reg, T0 + 10), ANN) == []  # acked: no copy
+
+
+def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
+    log, ids = TableLog(), itertools.count()
+    rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(5)]
+    for version in range(1, 5):
+        log.add(TableUpdate(f"u-{version}", version, (rows[version],)))
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, 1)
+    watch.welcomed(X2, 1)
+    watch.answered(ANN, 3)  # ann fetched the table at 3 (its Welcome had no rows)
+    newest = TableUpdate("u-5", 5, (rows[0],))
+    log.add(newest)
+    sends = watch.push([newest], [ANN, X2], T0)
+    by_addr = {addr: update for addrs, update in sends for addr in addrs}
+    assert by_addr[X2].start() == 1 and len(by_addr[X2].entries) == 4  # rows since 1
+    assert by_addr[ANN].start() == 3 and [e.name for e in by_addr[ANN].entries] == ["p4", "p0"]
