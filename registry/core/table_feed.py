@@ -80,9 +80,10 @@ class TableFeed:
         if updates:
             self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
 
-    def welcomed(self, record: Record, version: int) -> None:
-        """`record`'s peer was welcomed at table `version`: its pushes start from there."""
-        self.watch.welcomed(record.addr, version)
+    def welcomed(self, record: Record, version: int, rows: bool) -> None:
+        """`record`'s peer was welcomed at table `version`, with the table's `rows` or
+        without (it fetches the table next): its pushes start from there."""
+        self.watch.welcomed(record.addr, version, fetching=not rows)
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
         """`addr` acked `replies`: whether any were table pushes to it; the rows changed

@@ -34,6 +34,9 @@ from wire.round_trip import RoundTrip
 #: Datagrams in one push at most: a peer further behind gets the rest after its ack.
 BATCH = 16
 
+#: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
+FETCHING = -2
+
 #: What to send: updates, each to the addresses listed with it.
 Sends = list[tuple[list[Addr], TableUpdate]]
 
@@ -46,7 +49,7 @@ class Cursor:
     __slots__ = ("acked", "copies", "deadline", "flying", "round_trip", "sent_at", "wait")
 
     def __init__(self, acked: int, floor: float) -> None:
-        self.acked = acked  # -1: not known (the peer fills its gaps itself)
+        self.acked = acked  # -1: not known (the peer fills its gaps itself); or FETCHING
         self.flying: tuple[TableUpdate, ...] = ()
         self.copies = 0
         self.sent_at = 0.0
@@ -81,10 +84,12 @@ class TableWatch:
         #: copies sent again (for the console and benchmarks)
         self.resent = 0
 
-    def welcomed(self, addr: Addr, version: int) -> None:
+    def welcomed(self, addr: Addr, version: int, *, fetching: bool = False) -> None:
         """The peer at `addr` was welcomed at table `version`: it holds that version (its
-        Welcome's rows, or the whole table it fetches next), and nothing is in flight."""
-        self._cursors[addr] = Cursor(version, self._floor)
+        Welcome's rows), and nothing is in flight; or, `fetching`, it asks for the whole
+        table next (a Welcome into a big table has no rows), and is pushed nothing until
+        it is `answered`: what it would be pushed meanwhile, that table has."""
+        self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
 
     def answered(self, addr: Addr, version: int) -> None:
         """The peer at `addr` was sent the table at `version` (a TableSnapshot it asked
@@ -110,7 +115,7 @@ class TableWatch:
             cursor = cursors.get(addr)
             if cursor is None:
                 cursor = cursors[addr] = Cursor(-1, self._floor)
-            if cursor.copies:
+            if cursor.copies or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)

@@ -134,3 +134,17 @@ def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
     by_addr = {addr: update for addrs, update in sends for addr in addrs}
     assert by_addr[X2].start() == 1 and len(by_addr[X2].entries) == 4  # rows since 1
     assert by_addr[ANN].start() == 3 and [e.name for e in by_addr[ANN].entries] == ["p4", "p0"]
+
+
+def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> None:
+    log, ids = TableLog(), itertools.count()
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, 1, fetching=True)  # a Welcome into a big table: no rows
+    update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
+    log.add(TableUpdate("u-1", 1, ()))
+    log.add(update)
+    assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
+    watch.answered(ANN, 2)
+    later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
+    log.add(later)
+    assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
