@@ -166,6 +166,9 @@ class TableWatch:
             cursor = cursors.get(addr)
             if cursor is None or not cursor.copies or cursor.deadline != deadline:
                 continue
+            if cursor.acked >= version:  # sent the table meanwhile (`answered`)
+                cursor.copies, cursor.flying = 0, ()
+                continue
             if cursor.copies >= self._attempts:
                 cursor.copies, cursor.flying = 0, ()
                 cursor.round_trip.gave_up()

@@ -148,3 +148,15 @@ def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> No
     later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
     log.add(later)
     assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
+
+
+def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
+    log, ids = TableLog(), itertools.count()
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, 1)
+    update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
+    log.add(TableUpdate("u-1", 1, ()))
+    log.add(update)
+    assert watch.push([update], [ANN], T0) == [([ANN], update)]
+    watch.answered(ANN, 2)  # it asked for the table meanwhile
+    assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
