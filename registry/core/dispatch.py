@@ -457,7 +457,7 @@ class RegistryCore:
             answer = feed.snapshot(req.id)
         if answer is not None:
             emit(Send(req.addr, answer, req.asker))
-            self._s.feed.watch.answered(req.addr, answer.version)
+            self._s.feed.watch.answered(req.addr, req.key, answer.version)
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of

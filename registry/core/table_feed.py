@@ -50,7 +50,7 @@ class TableFeed:
         emit(SaveTable())
         pushed = self.changes.changed(rows or (record.entry(),), now)
         if not record.online and not self.changes.online_at(record.addr):
-            self.watch.forget(record.addr)
+            self.watch.forget(record.addr, record.key)
         if pushed:
             self.push_changes(now, emit)
 
@@ -83,7 +83,7 @@ class TableFeed:
     def welcomed(self, record: Record, version: int, rows: bool) -> None:
         """`record`'s peer was welcomed at table `version`, with the table's `rows` or
         without (it fetches the table next): its pushes start from there."""
-        self.watch.welcomed(record.addr, version, fetching=not rows)
+        self.watch.welcomed(record.addr, record.key, version, fetching=not rows)
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
         """`addr` acked `replies`: whether any were table pushes to it; the rows changed

@@ -74,6 +74,8 @@ class TableWatch:
         self._floor = timeout
         self._attempts = attempts
         self._cursors: dict[Addr, Cursor] = {}
+        # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
+        self._addr_of_key: dict[str, Addr] = {}
         # (deadline, order, address): a cursor's entry is live while its deadline is this
         self._timers: list[tuple[float, int, Addr]] = []
         self._order = itertools.count()
@@ -84,24 +86,33 @@ class TableWatch:
         #: copies sent again (for the console and benchmarks)
         self.resent = 0
 
-    def welcomed(self, addr: Addr, version: int, *, fetching: bool = False) -> None:
-        """The peer at `addr` was welcomed at table `version`: it holds that version (its
-        Welcome's rows), and nothing is in flight; or, `fetching`, it asks for the whole
-        table next (a Welcome into a big table has no rows), and is pushed nothing until
-        it is `answered`: what it would be pushed meanwhile, that table has."""
+    def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
+        """The peer at `addr`, of public key `key`, was welcomed at table `version`: it
+        holds that version (its Welcome's rows), and nothing is in flight; or, `fetching`,
+        it asks for the whole table next (a Welcome into a big table has no rows), and is
+        pushed nothing until it is `answered`: what it would be pushed meanwhile, that
+        table has."""
         self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
+        if key:
+            self._addr_of_key[key] = addr
 
-    def answered(self, addr: Addr, version: int) -> None:
-        """The peer at `addr` was sent the table at `version` (a TableSnapshot it asked
-        for): later pushes to it start there, not before (it asks again for one lost, and
-        holds what comes meanwhile)."""
+    def answered(self, addr: Addr, key: str, version: int) -> None:
+        """The peer at `addr`, or of public key `key` (a request over TCP comes from
+        another port), was sent the table at `version` (a TableSnapshot it asked for):
+        later pushes to it start there, not before (it asks again for one lost, and holds
+        what comes meanwhile)."""
         cursor = self._cursors.get(addr)
+        if cursor is None and key in self._addr_of_key:
+            cursor = self._cursors.get(self._addr_of_key[key])
         if cursor is not None and cursor.acked < version:
             cursor.acked = version
 
-    def forget(self, addr: Addr) -> None:
-        """The peer at `addr` is gone: nothing more is pushed to it, or waited for."""
+    def forget(self, addr: Addr, key: str = "") -> None:
+        """The peer at `addr`, of public key `key`, is gone: nothing more is pushed to
+        it, or waited for."""
         self._cursors.pop(addr, None)
+        if self._addr_of_key.get(key) == addr:
+            del self._addr_of_key[key]
 
     def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
         """`updates`, the table's newest versions, for the peers at `addrs`: what to send

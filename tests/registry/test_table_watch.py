@@ -125,9 +125,9 @@ def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
     for version in range(1, 5):
         log.add(TableUpdate(f"u-{version}", version, (rows[version],)))
     watch = TableWatch(log, lambda: f"r-{next(ids)}")
-    watch.welcomed(ANN, 1)
-    watch.welcomed(X2, 1)
-    watch.answered(ANN, 3)  # ann fetched the table at 3 (its Welcome had no rows)
+    watch.welcomed(ANN, "ann-key", 1)
+    watch.welcomed(X2, "", 1)
+    watch.answered(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
     newest = TableUpdate("u-5", 5, (rows[0],))
     log.add(newest)
     sends = watch.push([newest], [ANN, X2], T0)
@@ -139,12 +139,12 @@ def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
 def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> None:
     log, ids = TableLog(), itertools.count()
     watch = TableWatch(log, lambda: f"r-{next(ids)}")
-    watch.welcomed(ANN, 1, fetching=True)  # a Welcome into a big table: no rows
+    watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
     log.add(TableUpdate("u-1", 1, ()))
     log.add(update)
     assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
-    watch.answered(ANN, 2)
+    watch.answered(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
     later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
     log.add(later)
     assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
@@ -153,10 +153,10 @@ def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> No
 def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
     log, ids = TableLog(), itertools.count()
     watch = TableWatch(log, lambda: f"r-{next(ids)}")
-    watch.welcomed(ANN, 1)
+    watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
     log.add(TableUpdate("u-1", 1, ()))
     log.add(update)
     assert watch.push([update], [ANN], T0) == [([ANN], update)]
-    watch.answered(ANN, 2)  # it asked for the table meanwhile
+    watch.answered(ANN, "ann-key", 2)  # it asked for the table meanwhile
     assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
