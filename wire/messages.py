@@ -211,11 +211,18 @@ class Alive(WireMessage, frozen=True):
 
 
 class TableUpdate(WireMessage, frozen=True):
-    """Pushed to online peers: the rows that changed to make table version `version`."""
+    """Pushed to online peers: the rows that changed after version `since` to make table
+    version `version` (each as it is at `version`, in the order of their last change; a row
+    with port 0 is gone). `since` -1: after the version before `version`."""
 
     id: Id
     version: Int
     entries: Items[Entry]
+    since: Int = -1
+
+    def start(self) -> int:
+        """The version a table must be at, or past, for this update to apply to it."""
+        return self.since if self.since >= 0 else self.version - 1
 
 
 class TableRequest(WireMessage, frozen=True):

@@ -117,14 +117,17 @@ class Table:
         return len(self._held)
 
     def take_next(self) -> TableUpdate | None:
-        """The held update that is the next version after this one, forgotten here (and
-        any held that this version has passed); None when it is not held."""
+        """The held update that applies to this version (TableUpdate.start), forgotten here
+        (and any held that this version has passed); None when none is held."""
         held = self._held
         if not held:
             return None
         for version in [v for v in held if v <= self.version]:
             del held[version]
-        return held.pop(self.version + 1, None)
+        # the furthest that applies: one that starts from an older version than ours
+        # brings every row changed since (TableUpdate.since)
+        fits = [v for v, update in held.items() if update.start() <= self.version]
+        return held.pop(max(fits)) if fits else None
 
     def holds(self, update: TableUpdate) -> bool:
         """Whether every row of `update` is already as it says (a registry that took over
@@ -142,10 +145,10 @@ class Table:
         return len(entries) == len(rows) and all(rows.get(name_key(e.name)) == e for e in entries)
 
     def apply(self, update: TableUpdate, own_name: str) -> str:
-        """Apply `update`, the version after this one (the caller checks: an older one is a
-        copy, a later one means one was missed). A row removed and a row added at the same
-        address in it is a rename, followed by `entry`. Returns the new name of `own_name`
-        when the update renames it, else ""."""
+        """Apply `update`, which starts at this version or before (TableUpdate.start; the
+        caller checks: an older one is a copy, a later one means one was missed). A row
+        removed and a row added at the same address in it is a rename, followed by `entry`.
+        Returns the new name of `own_name` when the update renames it, else ""."""
         self._keys_by_addr = None
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us

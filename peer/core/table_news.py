@@ -33,8 +33,9 @@ from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Seconds a gap in the table's versions is waited out before what is missing is fetched,
-#: at the least: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS
-#: times), so a lost update, or one overtaken by the next, nearly always comes within it.
+#: at the least: the registry sends what we have not acked again after its round trip's
+#: timeout (from TIMEOUT: registry/core/table_watch.py), so a lost update, or one overtaken
+#: by the next, nearly always comes within it.
 #: Fetched at once, the missing rows would be sent twice, in a join storm to every peer
 #: that lost one datagram. A registry measured slow is waited for longer, by its round
 #: trip (`TableNews.gap_wait`).
@@ -60,16 +61,17 @@ class TableNews:
         self._said_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it is the next version, with those held
-        that follow it (said, unless it changes no row). After a gap, held: the registry
-        sends the missing ones again; what changed since our version is asked for (over
+        """A change of the table: applied when it starts at our version or before
+        (TableUpdate.start: the next version, or every row changed since an older one), with
+        those held that follow it (said, unless it changes no row). After a gap, held: the
+        registry sends what is missing; what changed since our version is asked for (over
         TCP if it does not fit) when the gap is more than HELD_UPDATES versions (a registry
         restarted, say), or too many are held, or the gap has stood `gap_wait` seconds
         (`tick`)."""
         table = self._shared.table
         if update.version <= table.version:
             return
-        if update.version > table.version + 1:
+        if update.start() > table.version:
             if self.gap_over_at is None:
                 self.gap_over_at = now + self.gap_wait()
                 self._shared.alarm.lower(self.gap_over_at)

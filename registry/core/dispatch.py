@@ -326,6 +326,7 @@ class RegistryCore:
             self._probe_failed(probe, now, emit, behind)
         failed = self._s.pusher.due(now, emit)
         self._failures.failed(failed, now, emit)
+        self._s.feed.retry(now, emit)
         self._news.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
@@ -416,7 +417,7 @@ class RegistryCore:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
         sent and unanswered, or queued behind those to the same peer. Read-only; for the
         console, benchmarks and tests that wait for the registry to settle."""
-        return self._s.pusher.pending()
+        return self._s.pusher.pending() + self._s.feed.watch.in_flight()
 
     def changes_held(self) -> bool:
         """Whether table changes are being held back to go out together (COALESCE) and
@@ -427,6 +428,7 @@ class RegistryCore:
         """When `tick` next has work, or None."""
         wakes = (
             self._s.pusher.pushes.next_wake(),
+            self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.changes.flush_at,
             self._news.next_wake(),
@@ -455,12 +457,16 @@ class RegistryCore:
             answer = feed.snapshot(req.id)
         if answer is not None:
             emit(Send(req.addr, answer, req.asker))
+            self._s.feed.watch.answered(req.addr, req.key, answer.version)
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
         pushes): probes answered, pushes done (a history replayed, a save delivered), and
         their owners heard from."""
         self._liveness.acked(replies, req.addr, now, emit)
+        if self._s.feed.acked(replies, req.addr, now, emit):
+            for peer in self._s.feed.online_at(req.addr):
+                peer.last_seen = now  # heard from
         answered = self._s.pusher.answer(replies, req.addr, now, emit)
         self._rooms.acked(req.addr, answered)
         self._news.acked(answered, now, emit)

@@ -41,8 +41,8 @@ PUSH_RATE = 2000
 RELEASED_KEYS = 64
 
 #: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
-#: the largest version the codec accepts) takes what is left.
-_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
+#: the largest versions the codec accepts) takes what is left.
+ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))
 
 
 def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
@@ -54,7 +54,7 @@ def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
     used = 0
     for row in rows:
         size = record_size(row) + 1  # and the comma
-        if chunk and used + size > _ROWS_ROOM:
+        if chunk and used + size > ROWS_ROOM:
             last = chunk[-1]
             carried = len(chunk) > 1 and last.port == 0 and last.ip == row.ip
             if carried:

@@ -12,9 +12,10 @@ from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
 from registry.core.pacing import WELCOME_ROWS
 from registry.core.pusher import Pusher
-from registry.core.requests import Answers
+from registry.core.requests import Answers, send_to
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
+from registry.core.table_watch import Sends, TableWatch
 from wire.messages import Alias, Entry, TableSnapshot, TableUpdate
 from wire.names import name_key
 
@@ -39,13 +40,18 @@ class TableFeed:
         # in order (see `hold`)
         self._held: set[str] = set()
         self._held_updates: list[TableUpdate] = []
+        #: each online peer's acked version and the push in flight to it
+        self.watch = TableWatch(changes.log, answers.new_id, *pusher.timing)
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
         record's own row) to the online peers, at once or together with the changes that
         follow (registry/core/table_changes.py)."""
         emit(SaveTable())
-        if self.changes.changed(rows or (record.entry(),), now):
+        pushed = self.changes.changed(rows or (record.entry(),), now)
+        if not record.online and not self.changes.online_at(record.addr):
+            self.watch.forget(record.addr, record.key)
+        if pushed:
             self.push_changes(now, emit)
 
     def due(self, now: float) -> bool:
@@ -55,7 +61,9 @@ class TableFeed:
 
     def push_changes(self, now: float, emit: Emit) -> None:
         """Push the held rows to every online peer, as versioned updates that each fit a
-        datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
+        datagram; a peer that registered meanwhile gets them too (they repeat its Welcome).
+        A peer with a table push in flight gets them with its next one
+        (registry/core/table_watch.py)."""
         updates, online = self.changes.updates(now, self._answers.new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
@@ -63,8 +71,36 @@ class TableFeed:
         if self._held:
             self._held_updates += updates
             online = [record for record in online if name_key(record.name) not in self._held]
-        for update in updates:
-            self._pusher.push_all(online, update, "table", now, emit)
+        there = self._pusher.handed_over
+        if there:  # another registry of the service delivers these (Pusher.handed_over)
+            handed = [record for record in online if record.addr in there]
+            for update in updates:
+                self._pusher.push_all(handed, update, "table", now, emit)
+            online = [record for record in online if record.addr not in there]
+        if updates:
+            self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
+
+    def welcomed(self, record: Record, version: int, rows: bool) -> None:
+        """`record`'s peer was welcomed at table `version`, with the table's `rows` or
+        without (it fetches the table next): its pushes start from there."""
+        self.watch.welcomed(record.addr, record.key, version, fetching=not rows)
+
+    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
+        """`addr` acked `replies`: whether any were table pushes to it; the rows changed
+        since are pushed once all of its push is acked (registry/core/table_watch.py)."""
+        took, sends = self.watch.acked(replies, addr, self._table.version, now)
+        self._send(sends, emit)
+        return took
+
+    def retry(self, now: float, emit: Emit) -> None:
+        """Send again the table pushes whose wait is over (registry/core/table_watch.py)."""
+        self._send(self.watch.due(self._table.version, now), emit)
+
+    def _send(self, sends: Sends, emit: Emit) -> None:
+        key_at = self.changes.key_at
+        for addrs, update in sends:
+            if addrs:
+                emit(send_to(addrs, update, key_at))
 
     def hold(self, keys: Iterable[str], updates: Sequence[TableUpdate] = ()) -> None:
         """Hold the table's updates back from the peers of name `keys` from now on, with

@@ -9,6 +9,7 @@ version when a peer's TableRequest says which one it holds.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import Any, NamedTuple
 
@@ -76,3 +77,14 @@ class TableLog:
             del self._answers[next(iter(self._answers))]
         self._answers[since] = answer
         return answer
+
+    def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
+        """The updates after version `since` up to `version` (the table's now), oldest
+        first; None when the log does not reach back to `since` or end at `version`."""
+        updates = self._updates
+        if not updates or updates[-1].version != version:
+            return None
+        first = updates[0].version
+        if not first - 1 <= since <= version:
+            return None
+        return list(itertools.islice(updates, since + 1 - first, None))

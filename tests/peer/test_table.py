@@ -91,3 +91,19 @@ def test_a_whole_table_notes_every_row_of_both() -> None:
     dave = Entry("dave", "127.0.0.1", 6004, True)
     table.replace(9, (CAROL, dave), ())
     assert table.take_changed() == {"bob": BOB, "carol": CAROL, "dave": None}
+
+
+def test_an_update_since_an_older_version_applies_to_any_table_from_that_version_on() -> None:
+    table = table_of(BOB, version=3)
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    table.hold(TableUpdate("u-9", 9, (dave,), 7))  # starts at 7: the table is not there
+    assert table.take_next() is None
+    caught_up = TableUpdate("u-6", 6, (CAROL,), 2)  # every row changed after 2: ours is 3
+    table.apply(caught_up, "alice")
+    assert table.version == 6 and "carol" in table
+    table.hold(TableUpdate("u-7", 7, (), 6))
+    taken = table.take_next()  # the one from our version, then the one it leads to
+    assert taken is not None and taken.version == 7
+    table.apply(taken, "alice")
+    last = table.take_next()
+    assert last is not None and last.version == 9 and table.take_next() is None

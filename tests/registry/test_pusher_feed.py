@@ -61,7 +61,10 @@ def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:
 def test_changes_close_together_are_held_and_go_out_together() -> None:
     s = services()
     bob, carol = record(s, "bob", 7002), record(s, "carol", 7003)
-    s.feed.changed(bob, T0, [].append)
+    first: list[ra.Action] = []
+    s.feed.changed(bob, T0, first.append)
+    for addr, update in sent(first):  # acked: the next push goes to each on its own
+        assert s.feed.acked([update.id], addr, T0, [].append)
     held: list[ra.Action] = []
     s.feed.changed(carol, T0 + 0.001, held.append)
     assert sent(held) == [] and not s.feed.due(T0 + 0.001)
@@ -91,6 +94,8 @@ def test_updates_held_back_from_a_peer_go_to_it_once_released() -> None:
     nothing: list[ra.Action] = []
     s.feed.release([carol], T0 + 2, nothing.append)
     assert sent(nothing) == []
+    for addr, update in sent(out):  # bob acks: the next push goes to it on its own
+        s.feed.acked([update.id], addr, T0 + 5, [].append)
     later: list[ra.Action] = []
     s.feed.changed(carol, T0 + 10, later.append)
     assert {addr for addr, _ in sent(later)} == {bob.addr, carol.addr, dave.addr}

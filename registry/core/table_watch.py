@@ -1,0 +1,283 @@
+"""The table's pushes to each online peer: one push in flight at a time, from the version
+the peer acked, sent again when its round trip says the ack is overdue.
+
+Pure: the caller supplies `now`. This is a watch with acknowledged revisions (etcd's
+watch, a Kafka consumer's offset): the registry knows the version each peer last acked.
+A change made while a push to a peer is unacked is not pushed to it on its own; when the
+ack comes, or the wait for it is over, the peer is sent every row changed since the
+version it acked, in as few updates as fit datagrams (TableUpdate.since). So a copy sent
+again is the newest state, never a stale update, and a peer takes in each row about once
+however late its acks are. The wait follows the peer's round trip (wire/round_trip.py,
+RFC 6298): a registry whose socket lags in a join storm does not resend what is only late.
+
+A push is given up after ATTEMPTS copies; the next change is pushed to the peer again. A
+missing table ack means nothing else (registry/core/failures.py: liveness is the
+keepalives' and the probes'). The peer fills any gap itself too (peer/core/table_news.py),
+so what the registry believes of a peer's version decides only what it sends.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+
+from registry.core.actions import Addr
+from registry.core.table_changes import ROWS_ROOM
+from registry.core.table_log import TableLog
+from wire.codec import record_size
+from wire.messages import Entry, TableUpdate
+from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.round_trip import RoundTrip
+
+#: Datagrams in one push at most: a peer further behind gets the rest after its ack.
+BATCH = 16
+
+#: A cursor's `acked` while its peer fetches the whole table (`TableWatch.welcomed`).
+FETCHING = -2
+
+#: What to send: updates, each to the addresses listed with it.
+Sends = list[tuple[list[Addr], TableUpdate]]
+
+
+class Cursor:
+    """One online peer as the watch knows it: the version it acked, the push in flight to
+    it (the updates of every copy sent, `copies` of them so far; 0: none), and its round
+    trip."""
+
+    __slots__ = ("acked", "copies", "deadline", "flying", "round_trip", "sent_at", "wait")
+
+    def __init__(self, acked: int, floor: float) -> None:
+        self.acked = acked  # -1: not known (the peer fills its gaps itself); or FETCHING
+        self.flying: tuple[TableUpdate, ...] = ()
+        self.copies = 0
+        self.sent_at = 0.0
+        self.wait = 0.0
+        self.deadline = 0.0
+        self.round_trip = RoundTrip(floor)
+
+
+class TableWatch:
+    """Each online peer's acked version and the one push in flight to it, over the table's
+    recent updates `log`; catch-up updates get ids of `new_id`."""
+
+    def __init__(
+        self,
+        log: TableLog,
+        new_id: Callable[[], str],
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+    ) -> None:
+        self._log = log
+        self._new_id = new_id
+        self._floor = timeout
+        self._attempts = attempts
+        self._cursors: dict[Addr, Cursor] = {}
+        # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
+        self._addr_of_key: dict[str, Addr] = {}
+        # (deadline, order, address): a cursor's entry is live while its deadline is this
+        self._timers: list[tuple[float, int, Addr]] = []
+        self._order = itertools.count()
+        # catch-ups by the version they start from, all up to `_caught_up_to`: in a storm
+        # many peers acked the same version
+        self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
+        self._caught_up_to = -1
+        #: copies sent again (for the console and benchmarks)
+        self.resent = 0
+
+    def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
+        """The peer at `addr`, of public key `key`, was welcomed at table `version`: it
+        holds that version (its Welcome's rows), and nothing is in flight; or, `fetching`,
+        it asks for the whole table next (a Welcome into a big table has no rows), and is
+        pushed nothing until it is `answered`: what it would be pushed meanwhile, that
+        table has."""
+        self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
+        if key:
+            self._addr_of_key[key] = addr
+
+    def answered(self, addr: Addr, key: str, version: int) -> None:
+        """The peer at `addr`, or of public key `key` (a request over TCP comes from
+        another port), was sent the table at `version` (a TableSnapshot it asked for):
+        later pushes to it start there, not before (it asks again for one lost, and holds
+        what comes meanwhile)."""
+        cursor = self._cursors.get(addr)
+        if cursor is None and key in self._addr_of_key:
+            cursor = self._cursors.get(self._addr_of_key[key])
+        if cursor is not None and cursor.acked < version:
+            cursor.acked = version
+
+    def forget(self, addr: Addr, key: str = "") -> None:
+        """The peer at `addr`, of public key `key`, is gone: nothing more is pushed to
+        it, or waited for."""
+        self._cursors.pop(addr, None)
+        if self._addr_of_key.get(key) == addr:
+            del self._addr_of_key[key]
+
+    def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
+        """`updates`, the table's newest versions, for the peers at `addrs`: what to send
+        now. A peer with a push in flight gets nothing now (its ack brings the rest); one
+        at the version before them gets them; one further behind, one catch-up."""
+        fresh: list[Addr] = []
+        behind: dict[int, list[Addr]] = {}
+        first, version = updates[0].start(), updates[-1].version
+        cursors = self._cursors
+        for addr in addrs:
+            cursor = cursors.get(addr)
+            if cursor is None:
+                cursor = cursors[addr] = Cursor(-1, self._floor)
+            if cursor.copies or cursor.acked == FETCHING:
+                continue
+            if cursor.acked < 0 or cursor.acked == first:
+                fresh.append(addr)
+            elif cursor.acked < version:
+                behind.setdefault(cursor.acked, []).append(addr)
+        batch = tuple(updates)
+        for addr in fresh:
+            self._send(cursors[addr], addr, batch, now)
+        sends: Sends = [(fresh, update) for update in batch] if fresh else []
+        for since, those in behind.items():
+            sends += self._catch_up_all(since, version, those, now)
+        return sends
+
+    def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
+        """The peer at `addr` acked `ids`: whether any were table pushes to it, and what
+        to send it now (the table is at `version`): once its push is all acked, the rows
+        changed since, if any."""
+        cursor = self._cursors.get(addr)
+        if cursor is None or not cursor.copies:
+            return False, []
+        got = [u for u in cursor.flying if u.id in ids]
+        if not got:
+            return False, []
+        got.sort(key=TableUpdate.start)  # a chain: each starts where one before it ends
+        for update in got:
+            if cursor.acked < 0 or update.start() <= cursor.acked:
+                cursor.acked = max(cursor.acked, update.version)
+        cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
+        if cursor.flying:
+            return True, []  # the rest of the push is still on its way
+        if cursor.copies == 1:
+            cursor.round_trip.sample(now - cursor.sent_at)
+        else:
+            cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
+        cursor.copies = 0
+        if 0 <= cursor.acked < version:
+            return True, self._catch_up_all(cursor.acked, version, [addr], now)
+        return True, []
+
+    def due(self, version: int, now: float) -> Sends:
+        """Pushes whose wait is over at `now`: each sent again as the newest catch-up from
+        the version its peer acked (the table is at `version`), its wait doubled; one sent
+        ATTEMPTS times is given up."""
+        sends: Sends = []
+        timers, cursors = self._timers, self._cursors
+        while timers and timers[0][0] <= now:
+            deadline, _, addr = heapq.heappop(timers)
+            cursor = cursors.get(addr)
+            if cursor is None or not cursor.copies or cursor.deadline != deadline:
+                continue
+            if cursor.acked >= version:  # sent the table meanwhile (`answered`)
+                cursor.copies, cursor.flying = 0, ()
+                continue
+            if cursor.copies >= self._attempts:
+                cursor.copies, cursor.flying = 0, ()
+                cursor.round_trip.gave_up()
+                continue
+            batch = self._catch_up(cursor.acked, version) or cursor.flying
+            copies, wait = cursor.copies + 1, cursor.round_trip.backed_off(cursor.wait)
+            earlier = tuple(u for u in cursor.flying if u not in batch)
+            self._send(cursor, addr, batch, now, wait)
+            # the copies sent before are still acked late: each ack counts
+            cursor.copies, cursor.flying = copies, earlier + batch
+            self.resent += 1
+            sends += [([addr], update) for update in batch]
+        return sends
+
+    def next_wake(self) -> float | None:
+        """The earliest wait to end, or None."""
+        timers, cursors = self._timers, self._cursors
+        while timers:
+            deadline, _, addr = timers[0]
+            cursor = cursors.get(addr)
+            if cursor is not None and cursor.copies and cursor.deadline == deadline:
+                return deadline
+            heapq.heappop(timers)
+        return None
+
+    def in_flight(self) -> int:
+        """Peers a table push is in flight to."""
+        return sum(1 for cursor in self._cursors.values() if cursor.copies)
+
+    def _send(
+        self,
+        cursor: Cursor,
+        addr: Addr,
+        batch: tuple[TableUpdate, ...],
+        now: float,
+        wait: float | None = None,
+    ) -> None:
+        """`batch` goes to the peer of `cursor` at `now`, as the first copy of a push
+        (`wait` None: at its round trip's timeout) or the next."""
+        cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
+        cursor.wait = cursor.round_trip.rto if wait is None else wait
+        cursor.deadline = now + cursor.wait
+        heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
+
+    def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
+        """The catch-up from `since` to `version` pushed to each of `addrs`, none in
+        flight to them; none when the log no longer reaches back (the peers then fetch)."""
+        batch = self._catch_up(since, version)
+        if not batch:
+            for addr in addrs:
+                self._cursors[addr].acked = -1
+            return []
+        for addr in addrs:
+            self._send(self._cursors[addr], addr, batch, now)
+        return [(addrs, update) for update in batch]
+
+    def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
+        """Every row changed after `since` up to `version`, as updates of consecutive
+        versions merged while they fit a datagram, BATCH at most; the same for every peer
+        at `since` until the next version. None when the log does not reach back."""
+        if since < 0:
+            return None
+        if self._caught_up_to != version:
+            self._catch_ups, self._caught_up_to = {}, version
+        if since not in self._catch_ups:
+            updates = self._log.updates_since(since, version)
+            self._catch_ups[since] = None if updates is None else self._merged(since, updates)
+        return self._catch_ups[since]
+
+    def _merged(self, since: int, updates: list[TableUpdate]) -> tuple[TableUpdate, ...]:
+        """`updates`, consecutive after `since`, merged into as few as fit datagrams (each
+        row as the last has it, in the order of its last change), the first BATCH."""
+        merged: list[TableUpdate] = []
+        run: list[TableUpdate] = []
+        used = 0
+        for update in updates:
+            size = sum(record_size(row) + 1 for row in update.entries)
+            if run and used + size > ROWS_ROOM:
+                merged.append(self._one(run))
+                if len(merged) == BATCH:
+                    return tuple(merged)
+                run, used = [], 0
+            run.append(update)
+            used += size
+        if run:
+            merged.append(self._one(run))
+        return tuple(merged)
+
+    def _one(self, run: list[TableUpdate]) -> TableUpdate:
+        """The consecutive updates `run` as one: each row as the last has it, in the order
+        of its last change (a rename's two rows stay together). One update is itself: a
+        copy of it is acked as it is."""
+        if len(run) == 1:
+            return run[0]
+        rows: dict[str, Entry] = {}
+        for update in run:
+            for row in update.entries:
+                key = name_key(row.name)
+                rows.pop(key, None)  # to the end: its last change's place
+                rows[key] = row
+        return TableUpdate(self._new_id(), run[-1].version, tuple(rows.values()), run[0].start())

@@ -1,0 +1,162 @@
+"""The table's pushes to a peer whose acks are late (registry/core/table_watch.py): one push
+in flight, the rows changed since the version it acked sent together, a copy sent again
+being the newest state, and the wait following the peer's round trip. Driven by `now`."""
+
+from __future__ import annotations
+
+import itertools
+
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.table_changes import COALESCE
+from registry.core.table_log import TableLog
+from registry.core.table_watch import TableWatch
+from tests.registry.core_helpers import T0, X, core, register, run_until, sends
+from wire.messages import Ack, Acks, Entry, Register, TableUpdate
+from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.version import WIRE_VERSION
+
+ANN = X
+X2 = ("127.0.0.2", 6001)
+PORTS = iter(range(7100, 7200))
+
+
+def _join(reg: RegistryCore, name: str, now: float) -> list[ra.Action]:
+    """`name` registers from an address of its own at `now`: what the registry does."""
+    port = next(PORTS)
+    register = Register(f"{name}-reg", name, port, "", "", WIRE_VERSION)
+    return reg.receive(register, ("127.0.0.9", port), now)
+
+
+def _updates_to(out: list[ra.Action], addr: tuple[str, int]) -> list[TableUpdate]:
+    return [m for to, m in sends(out) if to == addr and isinstance(m, TableUpdate) and m.version]
+
+
+def _names(updates: list[TableUpdate]) -> list[str]:
+    return [row.name for update in updates for row in update.entries]
+
+
+def test_changes_made_while_a_push_is_unacked_go_with_its_ack_as_one_update() -> None:
+    reg = core()
+    register(reg, "ann", ANN)
+    [first] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
+    assert _names([first]) == ["bob"]
+    # carol joins while ann's ack is late: nothing is pushed to ann on its own
+    assert _updates_to(_join(reg, "carol", T0 + 1.2), ANN) == []
+    assert _updates_to(_join(reg, "dave", T0 + 1.2 + 2 * COALESCE), ANN) == []
+    out = reg.receive(Ack("ann-1", first.id), ANN, T0 + 1.4)
+    [caught_up] = _updates_to(out, ANN)
+    assert caught_up.since == first.version and caught_up.version == reg.table.version
+    assert _names([caught_up]) == ["carol", "dave"]
+
+
+def test_a_copy_sent_again_is_the_newest_state_not_the_stale_update() -> None:
+    reg = core()
+    register(reg, "ann", ANN)
+    [first] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
+    _join(reg, "carol", T0 + 1.2)
+    again = _updates_to(run_until(reg, T0 + 1 + TIMEOUT), ANN)
+    # one copy, from the version ann acked (its Welcome's), with every row since
+    assert len(again) == 1 and again[0].since == first.version - 1
+    assert _names(again) == ["bob", "carol"] and again[0].version == reg.table.version
+
+
+def test_a_peer_that_answers_slowly_is_not_sent_copies_of_what_is_only_late() -> None:
+    reg = core()
+    register(reg, "ann", ANN)
+    acks: list[tuple[float, str]] = []  # ann acks every update 2 s after it is sent
+    sent_at: list[float] = []
+
+    def took(out: list[ra.Action], now: float) -> None:
+        for update in _updates_to(out, ANN):
+            sent_at.append(now)
+            acks.append((now + 2, update.id))
+
+    for i in range(8):  # a peer joins every 20 s; the others never answer (they go offline)
+        start = T0 + 20 * (i + 1)
+        took(_join(reg, f"p{i}", start), start)
+        while True:
+            wake, ack = reg.next_wake(), min(acks, default=None)
+            now = min(at for at in (wake, ack and ack[0]) if at is not None)
+            if now > start + 19.9:
+                break
+            if ack is not None and ack[0] == now:
+                acks.remove(ack)
+                took(reg.receive(Ack(f"ann-{now}", ack[1]), ANN, now), now)
+            else:
+                took(reg.tick(now), now)
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    # before the round trip was measured, copies went at TIMEOUT; once it was, none: every
+    # push waits for the ack of the one before (a fixed timeout copies each push thrice)
+    assert min(gaps[:3]) < 2
+    later = [gap for at, gap in zip(sent_at[1:], gaps, strict=True) if at > T0 + 80]
+    assert later and min(later) >= 2
+
+
+def test_a_push_never_acked_is_given_up_after_its_copies_its_waits_doubled() -> None:
+    reg = core()
+    register(reg, "ann", ANN)
+    _join(reg, "bob", T0 + 1)
+    out: list[ra.Action] = []
+    times = []
+    while (wake := reg.next_wake()) is not None and wake <= T0 + 40:
+        step = reg.tick(wake)
+        if _updates_to(step, ANN):
+            times.append(wake - (T0 + 1))
+        out += step
+    assert len(times) == ATTEMPTS - 1  # the copies after the first
+    waits = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert waits == sorted(waits) and waits[0] >= TIMEOUT and waits[-1] > waits[0]
+    assert reg.pending_pushes() == 0  # given up: the next change is pushed afresh
+
+
+def test_acks_of_a_datagram_of_pushes_move_the_version_on() -> None:
+    reg = core()
+    register(reg, "ann", ANN)
+    [update] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
+    reg.receive(Acks("ann-1", (update.id,)), ANN, T0 + 1.01)
+    assert reg.table.version == update.version
+    assert _updates_to(run_until(reg, T0 + 10), ANN) == []  # acked: no copy
+
+
+def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
+    log, ids = TableLog(), itertools.count()
+    rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(5)]
+    for version in range(1, 5):
+        log.add(TableUpdate(f"u-{version}", version, (rows[version],)))
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, "ann-key", 1)
+    watch.welcomed(X2, "", 1)
+    watch.answered(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
+    newest = TableUpdate("u-5", 5, (rows[0],))
+    log.add(newest)
+    sends = watch.push([newest], [ANN, X2], T0)
+    by_addr = {addr: update for addrs, update in sends for addr in addrs}
+    assert by_addr[X2].start() == 1 and len(by_addr[X2].entries) == 4  # rows since 1
+    assert by_addr[ANN].start() == 3 and [e.name for e in by_addr[ANN].entries] == ["p4", "p0"]
+
+
+def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> None:
+    log, ids = TableLog(), itertools.count()
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
+    update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
+    log.add(TableUpdate("u-1", 1, ()))
+    log.add(update)
+    assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
+    watch.answered(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
+    later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
+    log.add(later)
+    assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
+
+
+def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
+    log, ids = TableLog(), itertools.count()
+    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch.welcomed(ANN, "ann-key", 1)
+    update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
+    log.add(TableUpdate("u-1", 1, ()))
+    log.add(update)
+    assert watch.push([update], [ANN], T0) == [([ANN], update)]
+    watch.answered(ANN, "ann-key", 2)  # it asked for the table meanwhile
+    assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
