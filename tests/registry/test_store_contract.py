@@ -300,6 +300,41 @@ def test_a_big_commit_waits_for_few_answers_at_once(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_commit_begins_no_write_after_one_failed_and_the_next_writes_all(
+    tmp_path: Path,
+) -> None:
+    # Each write JetStream leaves unanswered takes its whole timeout: a storm's commit of
+    # hundreds of rows, every one begun after the first failed, kept the registry's answers
+    # withheld for a minute and more.
+    from registry.adapter.cluster.store import IN_FLIGHT
+    from registry.adapter.storage import StorageError
+
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as store:
+                await store.load(0.0)
+                bucket, begun = store._table, [0]
+                real = bucket.create
+
+                async def unanswered(*args: Any, **kw: Any) -> Any:
+                    begun[0] += 1
+                    await asyncio.sleep(0.01)
+                    raise TimeoutError
+
+                bucket.create = unanswered
+                table = table_of(*(f"p{i}" for i in range(3 * IN_FLIGHT)))
+                store.carry_out(SaveTable(tuple(table.records)))
+                with pytest.raises(StorageError):
+                    await store.commit(table)
+                assert begun[0] == IN_FLIGHT  # the first at once; none after they failed
+                bucket.create = real
+                await store.commit(table)
+            async with opened(servers[0]) as again:
+                assert len((await again.load(0.0)).table.records) == 3 * IN_FLIGHT
+
+    run(scenario())
+
+
 def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
     tmp_path: Path,
 ) -> None:

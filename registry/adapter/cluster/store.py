@@ -352,13 +352,26 @@ class JetStreamStore:
 
 
 async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
-    """Await `writes`, `count` at most at a time; the first error is raised once all are
-    over (each may have been stored: see JetStreamStore._landed)."""
+    """Await `writes`, `count` at most at a time; after one fails, none more is begun (the
+    commit fails, and is made again whole); the first error is raised once those begun are
+    over (each may have been stored: see JetStreamStore._landed). Each write JetStream
+    leaves unanswered takes its whole timeout: begun after a failure, a storm's thousand
+    rows kept a failed commit going, and every answer withheld, for a minute and more."""
     gate = asyncio.Semaphore(count)
+    failed = False
 
     async def gated(write: Awaitable[None]) -> None:
+        nonlocal failed
         async with gate:
-            await write
+            if failed:
+                if asyncio.iscoroutine(write):
+                    write.close()  # (never begun: nothing of it was sent)
+                return
+            try:
+                await write
+            except BaseException:
+                failed = True
+                raise
 
     outcomes = await asyncio.gather(*(gated(write) for write in writes), return_exceptions=True)
     for outcome in outcomes:
