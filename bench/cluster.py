@@ -98,7 +98,9 @@ def _profiles_written(members: list[tuple[subprocess.Popen[bytes], int]], nats: 
         proc.wait(30)
 
 
-def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm, int, str]:
+def service(
+    count: int, procs: int, registries: int, limit: float
+) -> tuple[Storm, Storm, int, list[float]]:
     """A join storm of `count` peers over `registries` registries, then the registry that
     decides killed with them all online; how many peers moved to another registry in the
     storm (their own was only busy); and each server's CPU seconds in the storm (the
@@ -141,8 +143,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         for crowd in crowds:
             crowd.ask("go")
         took, total = _until(crowds, "complete", count, limit)
-        each = [f"{after - b:.1f}" for after, b in zip(each_cpu(), each_before, strict=True)]
-        split = f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}"
+        split = [after - b for after, b in zip(each_cpu(), each_before, strict=True)]
         join = Storm(
             time.perf_counter() - t0 if took == took else took,
             int(total["complete"]),
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         f"peers in {args.procs} processes",
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "service / one",
-         "deciding one killed: all back"],
+         "busiest registry's CPU / one's", "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             join, failover, moved, split = service(count, args.procs, args.registries, args.limit)
             both = join.took == join.took and one.took == one.took
             ratio = join.took / one.took if both else float("nan")
+            each = [f"{cpu:.1f}" for cpu in split]
             table.add(
                 f"{count:,}",
                 str(run),
@@ -214,15 +216,18 @@ def main(argv: list[str] | None = None) -> None:
                 _s(join.took),
                 f"{join.done:,} / {join.gave_up} / {moved}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
-                split,
+                f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
                 f"{ratio:.2f}x" if ratio == ratio else "",
+                f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
     table.note(
         "Join: until every peer's table holds all N online; moved: peers that moved to "
         "another registry meanwhile. Servers' CPU: the registries and "
-        "nats-server, all on one CPU as the one registry is. All back: after the registry "
-        "that decides is killed, until every peer heard from the service again."
+        "nats-server, all on one CPU as the one registry is: the service is faster only when "
+        "they use less CPU in all. The busiest registry's CPU beside the one registry's: "
+        "what the service would take beside it with a machine per registry. All back: after "
+        "the registry that decides is killed, until every peer heard from the service again."
     )
     table.print()
 

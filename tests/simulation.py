@@ -44,6 +44,22 @@ class Disk:
     #: each room's last lines, by room key (registry/adapter/room_history.py)
     history: dict[str, tuple[RoomMessage, ...]] = field(default_factory=dict)
 
+    def save_table(self, table: Table, rows: tuple[str, ...] | None) -> None:
+        """Keep `table` as a service's store does (registry/adapter/cluster/store.py): the
+        rows SaveTable named and those of renamed names, with the version and former names;
+        every row for None. A change no SaveTable names is lost at a restart here."""
+        if rows is None:
+            self.table = copy.deepcopy(table)
+            return
+        kept = self.table
+        for key in {*rows, *table.formers(), *kept.formers()}:
+            if key in table.records:
+                kept.records[key] = copy.deepcopy(table.records[key])
+            else:
+                kept.records.pop(key, None)
+        kept.version, kept.former = table.version, dict(table.former)
+        kept.unpushed = copy.deepcopy(table.unpushed)
+
 
 @dataclass
 class Host:
@@ -326,8 +342,8 @@ class SimNet:
                 case ra.MoveMail(old, new):
                     moved = self.disk.mail.pop(old, [])
                     self.disk.mail[new] = self.disk.mail.get(new, []) + moved
-                case ra.SaveTable():
-                    self.disk.table = copy.deepcopy(self.registry.table)
+                case ra.SaveTable(rows):
+                    self.disk.save_table(self.registry.table, rows)
                 case ra.KeepHistory(room, history):
                     self.disk.history[room] = history
                 case ra.DropHistory(room):

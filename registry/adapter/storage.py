@@ -273,30 +273,35 @@ class Storage:
 class Rows:
     """The rows of table.json as last written, each with the state of its record then, by
     name key: a row is encoded again only when its record changed (a join storm writes a
-    table of thousands many times a second, each time with a few rows changed)."""
+    table of thousands many times a second, each time with a few rows changed); and the
+    keys of the rows written with former names."""
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
+        self.holders: set[str] = set()
 
 
-def table_text(table: Table, rows: Rows | None = None) -> str:
+def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
     """`table` as the text of table.json: one name to a line, each written compactly (a
     third of the time an indented file took, with thousands of names). With `rows`, those
-    whose record is as then are taken from it, and it is given this text's."""
+    whose record is as then are taken from it, and it is given this text's; with `named`
+    too (name keys, registry/core/actions.SaveTable), only the rows named and those with
+    former names now or then are looked at: the others are taken as they were."""
     formers, kept = table.formers(), rows.rows if rows is not None else {}
+    look = None if named is None or rows is None else named | formers.keys() | rows.holders
     lines, fresh = [], {}
     for key, record in table.records.items():
-        former = formers.get(key)
-        # (its list of names written to changes in place: a copy tells)
-        state = (astuple(record), tuple(record.wrote_to or ()), tuple(former or ()))
         was = kept.get(key)
-        line = (
-            was[1] if was is not None and was[0] == state else _ROW.encode(row_json(record, former))
-        )
-        fresh[key] = (state, line)
-        lines.append(line)
+        if was is None or look is None or key in look:
+            former = formers.get(key)
+            # (its list of names written to changes in place: a copy tells)
+            state = (astuple(record), tuple(record.wrote_to or ()), tuple(former or ()))
+            if was is None or was[0] != state:
+                was = (state, _ROW.encode(row_json(record, former)))
+        fresh[key] = was
+        lines.append(was[1])
     if rows is not None:
-        rows.rows = fresh
+        rows.rows, rows.holders = fresh, set(formers)
     unpushed = _ROW.encode([list(e) for e in table.unpushed.values()])
     names = ",\n".join(lines)
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'

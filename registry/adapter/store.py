@@ -96,6 +96,8 @@ class FileStore:
         # takes them from the left
         self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
         self._table_dirty = False
+        # the name keys of the rows changed since the last commit (None: any may have)
+        self._named: set[str] | None = None
         self._rows = Rows()  # the rows last written, each encoded again only once changed
 
     def load(self, now: float) -> Kept:
@@ -108,8 +110,12 @@ class FileStore:
 
     def carry_out(self, action: StoreAction) -> None:
         match action:
-            case SaveTable():
+            case SaveTable(rows):
                 self._table_dirty = True
+                if rows is None or self._named is None:
+                    self._named = None
+                else:
+                    self._named.update(rows)
             case KeepHistory(room, history):
                 self.histories.keep(room, history)
             case DropHistory(room):
@@ -135,8 +141,8 @@ class FileStore:
         time, so only that thread touches the files meanwhile). The loop is kept busy only
         by the table's text: the time that took is returned."""
         started = time.monotonic()
-        text = table_text(table, self._rows) if self._table_dirty else None
-        self._table_dirty = False
+        text = table_text(table, self._rows, self._named) if self._table_dirty else None
+        self._table_dirty, self._named = False, set()
         busy = time.monotonic() - started
         try:
             await asyncio.to_thread(self._write, len(self._waiting), text)

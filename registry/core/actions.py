@@ -68,7 +68,14 @@ class KeepOwner(Struct, frozen=True):
 
 
 class SaveTable(Struct, frozen=True):
-    """Persist the table of known names (the adapter asks the core for its rows)."""
+    """Persist the table of known names (the adapter asks the core for its rows): its
+    version, and the rows of the name keys `rows` (a key no longer in the table: that row
+    is gone), or every row when `rows` is None. A row changed in a pass with no SaveTable
+    naming it is persisted whenever a later one does: a backend that writes row by row (a
+    service's, registry/adapter/cluster/store.py) need not look at the others; one that
+    writes the whole table may."""
+
+    rows: tuple[str, ...] | None = None
 
 
 class KeepHistory(Struct, frozen=True):

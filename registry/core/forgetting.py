@@ -66,13 +66,13 @@ class Forgetting:
         saving the table if any changed; return the names to release, each with why, in
         words for the log."""
         wall = self._clock.wall(now)
-        stamped = False
-        for record in self._table.records.values():
+        stamped = []
+        for key, record in self._table.records.items():
             if (record.online and wall - record.used >= USED_EVERY) or not record.used:
                 record.used = wall
-                stamped = True
+                stamped.append(key)
         if stamped:
-            emit(SaveTable())
+            emit(SaveTable(tuple(stamped)))
         unused = [
             (record, f"unused for {counted(int(self.forget_after // DAY), 'day')}")
             if self.forget_after >= DAY

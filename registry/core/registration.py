@@ -283,7 +283,7 @@ class Registration:
         else:
             # The same peer, where it was: its token may be new (a copy of its registration
             # answered after a restart) and must be on disk before the Welcome says it.
-            emit(SaveTable())
+            emit(SaveTable((name_key(record.name),)))
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()

@@ -72,7 +72,8 @@ class RoomRequests:
             return
         left = self.leave_room(record, now, emit, "")
         room = self.rooms.enter(record, msg.room)
-        emit(SaveTable())  # rooms survive a restart; the ack waits for the disk
+        # rooms survive a restart; the ack waits for the disk
+        emit(SaveTable((name_key(record.name),)))
         self._s.done.done(req)
         text = self._joined_line(record, room, left)
         self._notice_to(record, room, text, now, emit)
@@ -138,7 +139,7 @@ class RoomRequests:
         room = self.rooms.leave(record)
         if room is None:
             return None
-        emit(SaveTable())
+        emit(SaveTable((name_key(record.name),)))
         # emptied, the room is gone, its history set aside (Rooms.leave), maybe another's
         # forgotten for it
         for key in self.rooms.forgotten():

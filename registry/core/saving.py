@@ -47,7 +47,8 @@ class Saving:
         if recipient is None:
             return
         if sender.wrote(name_key(recipient.name)):
-            emit(SaveTable())  # half its mailbox is kept for those it writes to
+            # half its mailbox is kept for those it writes to
+            emit(SaveTable((name_key(sender.name),)))
         if recipient.online:
             # It may still be alive: deliver it ourselves; the probe's outcome decides.
             self._probing[msg.id] = msg

@@ -47,7 +47,7 @@ class TableFeed:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
         record's own row) to the online peers, at once or together with the changes that
         follow (registry/core/table_changes.py)."""
-        emit(SaveTable())
+        emit(SaveTable((name_key(record.name), *(name_key(row.name) for row in rows))))
         pushed = self.changes.changed(rows or (record.entry(),), now)
         if not record.online and not self.changes.online_at(record.addr):
             self.watch.forget(record.addr, record.key)
@@ -67,7 +67,7 @@ class TableFeed:
         updates, online = self.changes.updates(now, self._answers.new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
-        emit(SaveTable())
+        emit(SaveTable(()))
         if self._held:
             self._held_updates += updates
             online = [record for record in online if name_key(record.name) not in self._held]
@@ -131,7 +131,7 @@ class TableFeed:
         if not self._table.unpushed:
             return []
         updates, _ = self.changes.updates(now, self._answers.new_id)
-        emit(SaveTable())  # (the versions on disk before any peer hears of them)
+        emit(SaveTable(()))  # (the versions on disk before any peer hears of them)
         return updates
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
@@ -145,6 +145,7 @@ class TableFeed:
             return
         self.changes.released_online(record)
         self.changes.changed((row,), now)
+        emit(SaveTable((name_key(record.name),)))
         self.push_changes(now, emit)  # (saved first)
 
     def changes_since(self, reply_to: str, since: int) -> TableSnapshot | None:

@@ -268,10 +268,12 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
     saves: list[float] = []
     real_text = storage.table_text
 
-    def slow_text(table: Table, rows: storage.Rows | None = None) -> str:
+    def slow_text(
+        table: Table, rows: storage.Rows | None = None, named: set[str] | None = None
+    ) -> str:
         saves.append(time.monotonic())
         time.sleep(0.2)  # a big table on a slow machine (long: the passes below fit in it)
-        return real_text(table, rows)
+        return real_text(table, rows, named)
 
     monkeypatch.setattr(store, "table_text", slow_text)
     sent: list[object] = []

@@ -216,6 +216,60 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
     run(scenario())
 
 
+def test_the_rows_a_save_names_are_kept_and_former_names_follow(opener: Opener) -> None:
+    # A SaveTable that names rows: those rows and the version are kept (a named row gone
+    # from the table is deleted); a former name someone else took leaves its holder's row
+    # though only the newcomer was named.
+    async def scenario() -> None:
+        async with opener() as store:
+            first = table_of("Alice", "Bob", "Carol")
+            first.note_rename("ann", "alice")  # Alice was Ann
+            store.carry_out(SaveTable())
+            await store.commit(first)
+            then = table_of("Alice", "Carol", "Ann", version=9)
+            then.records["carol"].port = 7000
+            then.former = dict(first.former)
+            then.name_taken("ann")  # a newcomer took Ann
+            store.carry_out(SaveTable(("bob", "carol")))
+            store.carry_out(SaveTable(("ann",)))
+            await store.commit(then)
+        async with opener() as again:
+            kept = (await _load(again)).table
+            assert kept.version == 9
+            assert sorted(kept.entries()) == sorted(then.entries())
+            assert kept.former == {}
+
+    run(scenario())
+
+
+def test_a_commit_writes_only_the_rows_named(tmp_path: Path) -> None:
+    # The work of a commit follows what changed, not the table's size: in a join storm,
+    # writing (and encoding) every row at every commit was O(N) each, O(N^2) in all.
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as store:
+                await store.load(0.0)
+                table = table_of(*(f"p{i}" for i in range(200)))
+                store.carry_out(SaveTable())
+                await store.commit(table)
+                bucket, writes = store._table, []
+                real = bucket.update
+
+                async def counted(key: str, *args: Any, **kw: Any) -> Any:
+                    writes.append(key)
+                    return await real(key, *args, **kw)
+
+                bucket.update = counted
+                table.records["p7"].port = 7777
+                table.records["p8"].port = 7778  # changed, not named: not looked at
+                table.version += 1
+                store.carry_out(SaveTable(("p7", "p9")))  # (p9 named, unchanged)
+                await store.commit(table)
+                assert writes == [f"row.{b'p7'.hex()}"]
+
+    run(scenario())
+
+
 def test_a_big_commit_waits_for_few_answers_at_once(tmp_path: Path) -> None:
     # A join storm's commit of hundreds of rows: sent all at once, the last answers came
     # after JetStream's timeout, and the commit failed again and again.
@@ -240,6 +294,41 @@ def test_a_big_commit_waits_for_few_answers_at_once(tmp_path: Path) -> None:
                 store.carry_out(SaveTable())
                 await store.commit(table_of(*(f"p{i}" for i in range(3 * IN_FLIGHT))))
                 assert most[0] == IN_FLIGHT
+            async with opened(servers[0]) as again:
+                assert len((await again.load(0.0)).table.records) == 3 * IN_FLIGHT
+
+    run(scenario())
+
+
+def test_a_commit_begins_no_write_after_one_failed_and_the_next_writes_all(
+    tmp_path: Path,
+) -> None:
+    # Each write JetStream leaves unanswered takes its whole timeout: a storm's commit of
+    # hundreds of rows, every one begun after the first failed, kept the registry's answers
+    # withheld for a minute and more.
+    from registry.adapter.cluster.store import IN_FLIGHT
+    from registry.adapter.storage import StorageError
+
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as store:
+                await store.load(0.0)
+                bucket, begun = store._table, [0]
+                real = bucket.create
+
+                async def unanswered(*args: Any, **kw: Any) -> Any:
+                    begun[0] += 1
+                    await asyncio.sleep(0.01)
+                    raise TimeoutError
+
+                bucket.create = unanswered
+                table = table_of(*(f"p{i}" for i in range(3 * IN_FLIGHT)))
+                store.carry_out(SaveTable(tuple(table.records)))
+                with pytest.raises(StorageError):
+                    await store.commit(table)
+                assert begun[0] == IN_FLIGHT  # the first at once; none after they failed
+                bucket.create = real
+                await store.commit(table)
             async with opened(servers[0]) as again:
                 assert len((await again.load(0.0)).table.records) == 3 * IN_FLIGHT
 

@@ -63,3 +63,28 @@ def test_a_commit_encodes_only_the_rows_changed_since_the_last(
     table.records["p8"].wrote("p1")
     table_text(table, rows)
     assert encoded == ["p7", "p8"]
+
+
+def test_with_the_rows_named_only_those_and_renamed_ones_are_looked_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a join storm's commit names the few rows it changed: the others are not even compared
+    encoded: list[str] = []
+    real = table_module.row_json
+
+    def counted(r: Record, former: list[str] | None) -> dict[str, Any]:
+        encoded.append(r.name)
+        return real(r, former)
+
+    monkeypatch.setattr(storage, "row_json", counted)
+    table, rows = _table(1000), Rows()
+    table.former["old"] = "p5"  # p5 was "old"
+    table_text(table, rows, None)
+    encoded.clear()
+    table.records["p7"].online = False
+    table.records["p8"].online = False  # changed, named by no SaveTable: not looked at
+    table.name_taken("old")  # someone took "old": p5's row changes, named or not
+    text = table_text(table, rows, {"p7", "p9"})
+    assert sorted(encoded) == ["p5", "p7"]
+    table.records["p8"].online = True  # as written: the text is the table's again
+    assert text == table_text(table)

@@ -10,6 +10,11 @@ Every write of a commit is acknowledged by JetStream (by a majority of its serve
 it keeps three copies) before `commit` returns, so the registry's answers that wait for the
 commit (registry/adapter/commit.py) claim nothing JetStream does not have.
 
+A commit writes the rows its SaveTables named (registry/core/actions.py), each only when its
+text changed, and the rows of renamed names (their former names change as others take
+them): the work of a commit follows what changed, not the table's size. A commit after one
+that failed compares every row.
+
 A row is written only with the revision this store last read or wrote of it
 (compare-and-set): a registry that no longer decides for the service cannot overwrite
 what the one that does wrote. It finds out as its commit fails with `Superseded`.
@@ -24,7 +29,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -47,11 +52,10 @@ from registry.core.actions import (
     StoreMail,
 )
 from registry.core.owners import Owner
-from registry.core.table import Table
+from registry.core.table import Table, row_json
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import RoomMessage, StoredMessage
-from wire.names import name_key
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
@@ -90,6 +94,10 @@ class JetStreamStore:
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
         self._actions: list[StoreAction] = []
         self._table_dirty = False
+        # the name keys of the rows to write at the next commit (None: every row)
+        self._named: set[str] | None = set()
+        # the name keys of the rows last written with former names (Table.formers)
+        self._holders: set[str] = set()
         # what this store last read or wrote: each row's revision and text, by its key
         self._rows: dict[str, tuple[int, bytes]] = {}
         self._version = b""  # the table's version as this store last read or wrote it
@@ -139,6 +147,7 @@ class JetStreamStore:
             table = Table.from_json(data, now)
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"the service's table is not a ChatApp table: {exc}") from None
+        self._holders = set(table.formers())
         owners = {}
         for key, (_, value) in (await entries(self._owners)).items():
             owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
@@ -174,6 +183,10 @@ class JetStreamStore:
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
             self._table_dirty = True
+            if action.rows is None or self._named is None:
+                self._named = None
+            else:
+                self._named.update(action.rows)
         else:
             self._actions.append(action)
 
@@ -201,11 +214,12 @@ class JetStreamStore:
                 raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
             del self._actions[: len(run)]
         if self._table_dirty:
-            self._table_dirty = False
+            named, self._named, self._table_dirty = self._named, set(), False
             try:
-                busy = await self._write_table(table)
+                busy = await self._write_table(table, named)
             except BaseException:
-                self._table_dirty = True
+                # (which of its rows were stored is not known: the next commit compares all)
+                self._table_dirty, self._named = True, None
                 raise
         return busy
 
@@ -238,20 +252,13 @@ class JetStreamStore:
         with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
             await self._js.delete_msg(MAIL, seq)
 
-    async def _write_table(self, table: Table) -> float:
-        """Write the rows that changed since last written, each only over the revision
-        this store knows of it; raise Superseded when another registry wrote one since.
-        The seconds taken to find them."""
+    async def _write_table(self, table: Table, named: set[str] | None) -> float:
+        """Write the rows of `named` (name keys; None: every row) that changed since last
+        written, each only over the revision this store knows of it; raise Superseded
+        when another registry wrote one since. The seconds taken to find them."""
         started = time.monotonic()
-        data = table.to_json()
-        rows = {f"row.{hex_key(name_key(row['name']))}": _row_bytes(row) for row in data["names"]}
-        writes: list[Awaitable[None]] = []
-        for key, value in rows.items():
-            if key not in self._rows or self._rows[key][1] != value:
-                writes.append(self._write_row(key, value))
-        for key in [key for key in self._rows if key not in rows]:
-            writes.append(self._delete_row(key))
-        version = str(data["version"]).encode()
+        writes = self._row_writes(table, named)
+        version = str(table.version).encode()
         if version != self._version:
             writes.append(self._write_version(version))
         busy = time.monotonic() - started
@@ -266,6 +273,30 @@ class JetStreamStore:
         except WRITE_ERRORS as exc:
             raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
         return busy
+
+    def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
+        """The writes of the rows of `named` (None: all) whose text is not the one last
+        written, with the rows of every name that has or had former names; a row no longer
+        in the table is deleted."""
+        formers = table.formers()
+        if named is None:
+            keys: set[str] | Iterable[str] = table.records.keys()
+            gone = set(self._rows) - {f"row.{hex_key(key)}" for key in keys}
+        else:
+            keys, gone = named | formers.keys() | self._holders, set()
+        self._holders = set(formers)
+        writes: list[Awaitable[None]] = [self._delete_row(key) for key in gone]
+        for key in keys:
+            stored, record = f"row.{hex_key(key)}", table.records.get(key)
+            if record is None:
+                if stored in self._rows:
+                    writes.append(self._delete_row(stored))
+                continue
+            value = _row_bytes(row_json(record, formers.get(key)))
+            known = self._rows.get(stored)
+            if known is None or known[1] != value:
+                writes.append(self._write_row(stored, value))
+        return writes
 
     async def _write_version(self, version: bytes) -> None:
         await self._table.put("version", version)
@@ -321,13 +352,26 @@ class JetStreamStore:
 
 
 async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
-    """Await `writes`, `count` at most at a time; the first error is raised once all are
-    over (each may have been stored: see JetStreamStore._landed)."""
+    """Await `writes`, `count` at most at a time; after one fails, none more is begun (the
+    commit fails, and is made again whole); the first error is raised once those begun are
+    over (each may have been stored: see JetStreamStore._landed). Each write JetStream
+    leaves unanswered takes its whole timeout: begun after a failure, a storm's thousand
+    rows kept a failed commit going, and every answer withheld, for a minute and more."""
     gate = asyncio.Semaphore(count)
+    failed = False
 
     async def gated(write: Awaitable[None]) -> None:
+        nonlocal failed
         async with gate:
-            await write
+            if failed:
+                if asyncio.iscoroutine(write):
+                    write.close()  # (never begun: nothing of it was sent)
+                return
+            try:
+                await write
+            except BaseException:
+                failed = True
+                raise
 
     outcomes = await asyncio.gather(*(gated(write) for write in writes), return_exceptions=True)
     for outcome in outcomes:
@@ -409,6 +453,6 @@ def _reason(exc: BaseException) -> str:
 
 
 def _row_bytes(row: dict[str, Any]) -> bytes:
-    """A row of the table as the bucket holds it (JSON: msgspec's encoder, as every commit
-    encodes every row to find those changed, and json.dumps was most of that)."""
+    """A row of the table as the bucket holds it (JSON: msgspec's encoder, as a commit
+    encodes each row it may write to find those changed, and json.dumps was most of that)."""
     return msgspec.json.encode(row)
