@@ -134,8 +134,9 @@ class PeerNode:
             handoff=self.files.handoff,
             gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
+            on_drained=self.read_ended,
         )
-        self._timer = WakeTimer(self._tick, spare=True)  # held acks beside keepalives
+        self._timer = WakeTimer(self._tick, spare=True)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
@@ -291,15 +292,22 @@ class PeerNode:
         self._run(self.core.end_of_input(self.now()))
 
     def received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """The endpoint's: a message read from a TCP connection, as a datagram of one."""
+        """The endpoint's: a message read from a TCP connection, as a datagram of one, and
+        a read of its own (`read_ended`)."""
         self.received_batch([message], addr, key)
+        self.read_ended()
+
+    def read_ended(self) -> None:
+        """The endpoint's `on_drained`: all one read brought is taken in, and the acks held
+        for the registry leave (PeerCore.read_ended)."""
+        self.core.read_ended(self.carry_out)
 
     def received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event: taken by the core in order (which believes each as far as `key` may say it),
         each action carried out as the core decides it, so that each message is recorded as
         shown before its line, and their one Acks leaves once the datagram is taken, before
-        the core's settling."""
+        the core's settling (to the registry, once the read is: `read_ended`)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))

@@ -31,10 +31,11 @@ class Inbox:
         self.owed.append((addr, msg_id))
         return first
 
-    def ack_owed(self, key: bytes, from_registry: bool, now: float, emit: Emit) -> None:
+    def ack_owed(self, key: bytes, from_registry: bool, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's
         messages, sealed by `key`, to which they go): one Ack, or one Acks per address
-        for several; held instead, when they are owed the registry (`from_registry`)."""
+        for several; held instead, to the end of the read, when they are owed the registry
+        (`from_registry`: peer.core.held_acks)."""
         owed = self.owed
         if not owed:
             return
@@ -42,7 +43,7 @@ class Inbox:
         if from_registry:
             hold = self._shared.acks.hold
             for addr, msg_id in owed:
-                hold(addr, key, msg_id, now)
+                hold(addr, key, msg_id)
             return
         new_id = self._shared.new_id
         if len(owed) == 1:

@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
-from peer.core.held_acks import ACK_DELAY
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
@@ -52,8 +51,8 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     """Each message of the datagram recorded and shown in order, as if each came alone;
-    then one Acks answers them all (held, as every ack to the registry: it leaves by
-    ACK_DELAY), and what follows an event (the prompt, the outbox kept) is done once,
+    then one Acks answers them all (held, as every ack to the registry: it leaves at
+    the end of the read), and what follows an event (the prompt, the outbox kept) is done once,
     after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
@@ -65,8 +64,8 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]
     assert shown == ["b-0", "b-1", "b-2"]
     assert not [a for a in actions if isinstance(a, pa.Send)]
-    assert together.alarm.at == T0 + ACK_DELAY
-    [send] = together.tick(T0 + ACK_DELAY)
+    assert together.tick(T0) == []
+    [send] = together.read_ended()
     assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
     assert send == pa.Send(SERVER, Acks(send.message.id, ("b-0", "b-1", "b-2")), REGISTRY_KEY)
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
