@@ -160,11 +160,11 @@ class ReceivingDatagrams:
             elif self._arrived is None:  # unstamped: see `_arrived`
                 self._arrived = started
             self.lagging = not emptied
-            if self._on_drained is not None:  # what it sends is among the drain's answers
-                self._on_drained()
             answers = self._outgoing.drain_ends()
             if answers:
                 self._sendto_each(answers)
+            if self._on_drained is not None:
+                self._on_drained()
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes

@@ -108,8 +108,7 @@ class EndpointOptions(TypedDict, total=False):
     coalesce_drains: bool
     #: Called once the datagrams read in one wake-up have been handed over (after each
     #: one, where the event loop hands them over one by one): what the owner does once per
-    #: event, re-arming its timer, it can do once per drain instead. What it sends leaves
-    #: with the drain's answers (a peer's acks held for the end of the read).
+    #: event, re-arming its timer, it can do once per drain instead.
     on_drained: Callable[[], None] | None
     #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
     #: the TCP connections accepted (a stand-in in tests).

@@ -27,6 +27,7 @@ from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
+    AcksHeld,
     Action,
     Addr,
     AskRegistryKey,
@@ -134,7 +135,6 @@ class PeerNode:
             handoff=self.files.handoff,
             gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
-            on_drained=self.read_ended,
         )
         self._timer = WakeTimer(self._tick, spare=True)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
@@ -292,22 +292,15 @@ class PeerNode:
         self._run(self.core.end_of_input(self.now()))
 
     def received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """The endpoint's: a message read from a TCP connection, as a datagram of one, and
-        a read of its own (`read_ended`)."""
+        """The endpoint's: a message read from a TCP connection, as a datagram of one."""
         self.received_batch([message], addr, key)
-        self.read_ended()
-
-    def read_ended(self) -> None:
-        """The endpoint's `on_drained`: all one read brought is taken in, and the acks held
-        for the registry leave (PeerCore.read_ended)."""
-        self.core.read_ended(self.carry_out)
 
     def received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event: taken by the core in order (which believes each as far as `key` may say it),
         each action carried out as the core decides it, so that each message is recorded as
         shown before its line, and their one Acks leaves once the datagram is taken, before
-        the core's settling (to the registry, once the read is: `read_ended`)."""
+        the core's settling (to the registry, at the end of the loop's pass: AcksHeld)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
@@ -365,7 +358,13 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
+            AcksHeld: self._acks_held,
         }
+
+    def _acks_held(self, _: AcksHeld) -> None:
+        """Have the acks held leave once this pass of the event loop has taken in all that
+        woke the peer."""
+        asyncio.get_running_loop().call_soon(self.core.read_ended, self.carry_out)
 
     def _keep(self, action: KeepOutbox | KeepRoom) -> None:
         """Write the outbox, or the room the user is in, to disk."""

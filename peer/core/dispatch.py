@@ -298,9 +298,9 @@ class PeerCore:
         self._shared.watch.heard(now)
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
-        """The adapter has taken in all that one read brought (a drain of its socket, or a
-        message from a stream): the acks held for the registry leave, one Acks per address
-        (peer.core.held_acks). With `emit`, each is handed to it and none is returned."""
+        """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
+        the registry leave, one Acks per address (peer.core.held_acks). With `emit`, each
+        is handed to it and none is returned."""
         actions: list[Action] = []
         self._shared.acks.send(actions.append if emit is None else emit)
         return actions
@@ -312,14 +312,14 @@ class PeerCore:
             return []
         actions: list[Action] = []
         emit = actions.append
-        wake = self._parts_wake()
+        wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
             self._parts.table_news.tick(now, emit)
             self._parts.direct.tick(now, emit)
             self._parts.link.tick(now, emit)
             self._settle(now, emit)
-            wake = self._parts_wake()
+            wake = self.next_wake()
         self.alarm.at = wake
         return actions
 
@@ -340,10 +340,6 @@ class PeerCore:
         """When `tick` next has work, or None."""
         if self._life.phase is Phase.LEFT:
             return None
-        return self._parts_wake()
-
-    def _parts_wake(self) -> float | None:
-        """When the parts' `tick` next has work."""
         # called after every event: no lists built when only the usual few are set
         shared = self._shared
         wake = shared.watch.next_keepalive

@@ -1,18 +1,19 @@
-"""The acks a peer owes the registry, held until the end of the read that took in what they
-ack, so that one Acks answers everything one wake-up of the peer brought: QUIC's rule that
-the ack-eliciting packets received in one read are acked together (RFC 9000, 13.2.1), with
-no timer. Sans-IO: Send actions.
+"""The acks a peer owes the registry, held until the peer has taken in all that woke it,
+so that one Acks answers everything one wake-up brought: QUIC's rule that the
+ack-eliciting packets received in one read are acked together (RFC 9000, 13.2.1), with no
+timer. Sans-IO: Send actions.
 
 A relayed line costs a receiving peer about as much to ack as to take in (an encode, a
-seal and a send, and the registry's open and decode of it). Held to the end of the read,
-the acks of a burst of pushes leave as one datagram, and the peer's work on a line comes
-before any ack; no timer is armed or fired for them. Acks to other peers are not held:
-their sender waits for the ack to tell its user the message arrived.
+seal and a send, and the registry's open and decode of it). Held to the end of the
+wake-up, the acks of a burst of pushes leave as one datagram, and the peer's work on a
+line comes before any ack; no timer is armed or fired for them. Acks to other peers are
+not held: their sender waits for the ack to tell its user the message arrived.
 
-Held acks go when the adapter has taken in all one read brought (`PeerCore.read_ended`),
-or at once before any request to the registry (as TCP's ride on its data): a `dereg`
-never overtakes the acks of what came before it, which the registry would otherwise give
-up on and keep in the mailbox.
+When the first is held the core says AcksHeld; the adapter calls `PeerCore.read_ended`
+once the wake-up is over (the peer's: at the end of its event loop's pass), which sends
+them. They go at once before any request to the registry (as TCP's ride on its data):
+a `dereg` never overtakes the acks of what came before it, which the registry would
+otherwise give up on and keep in the mailbox.
 """
 
 from __future__ import annotations

@@ -121,7 +121,9 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
         node.received_batch(batch, SERVER, REGISTRY)
         assert not [e for e in events if e[0] == "send"]  # held (peer.core.held_acks)
-        node.read_ended()  # as the endpoint calls it once the drain is taken in
+        async with asyncio.timeout(5):
+            while not [e for e in events if e[0] == "send"]:  # at the end of the loop's pass
+                await asyncio.sleep(0)
         node.stop()
         return events
 
