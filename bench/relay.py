@@ -184,9 +184,8 @@ class SendAllRig:
         return took if countdown.left <= 0 else float("nan")
 
     async def quiet(self) -> None:
-        """Wait until the registry has every ack of the rounds before (a peer holds its acks
-        to the registry up to 20 ms: peer/core/held_acks.py), so that each round starts on
-        a quiet channel, as ngircd's do."""
+        """Wait until the registry has every ack of the rounds before, so that each round
+        starts on a quiet channel, as ngircd's do."""
         if self.kind != BARE:
             assert self._server is not None
             await settled(self._server)
@@ -361,7 +360,7 @@ def send_all_table(
         "not counted (the first after another server's block finds the caches of the "
         "server's CPU taken by that server); the PeerNodes rows after them, also opened by "
         "one round not counted (each peer maps its file of shown ids on its first message), "
-        "each round once the registry has the acks of the last (peers hold them up to 20 ms)."
+        "each round once the registry has the acks of the last."
     )
     table.note(
         "The bench process (all clients) runs on CPU 0, the server (registry, bare relay or "

@@ -273,6 +273,8 @@ class SimNet:
                 self._note_confirmation(host, message)
                 key = self._key_at(src)
                 self._peer_actions(host, host.core.receive(message, src, key, self.now))
+                if host.core is not None:  # each datagram a read of its own
+                    self._peer_actions(host, host.core.read_ended())
 
     def _key_at(self, src: Addr) -> bytes:
         """The key of whoever sends from `src` (each host has one of its own, for life)."""

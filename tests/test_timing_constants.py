@@ -7,7 +7,6 @@ import pytest
 
 from bench.light import ACK_WAIT
 from net.served_stream import SENT_IDLE_CLOSE
-from peer.core.held_acks import ACK_DELAY
 from registry.core.liveness import PROBE_ATTEMPTS
 from registry.core.pacing import BUSY_AFTER
 from secure.channel import HANDSHAKE_RETRY, QUEUE_FOR, REHANDSHAKE_AFTER
@@ -45,8 +44,3 @@ def test_a_connection_made_to_ask_stays_open_while_its_answer_is_awaited() -> No
 
 def test_the_bench_clients_ack_long_before_a_retry() -> None:
     assert ACK_WAIT <= TIMEOUT / 10
-
-
-def test_a_peer_holds_its_acks_to_the_registry_far_less_than_a_retry() -> None:
-    # the registry never sends again for want of an ack held (peer/core/held_acks.py)
-    assert 0 < ACK_DELAY <= TIMEOUT / 10

@@ -27,6 +27,7 @@ from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
+    AcksHeld,
     Action,
     Addr,
     AskRegistryKey,
@@ -144,7 +145,7 @@ class PeerNode:
             gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
-        self._timer = WakeTimer(self._tick, spare=True)  # held acks beside keepalives
+        self._timer = WakeTimer(self._tick, spare=True)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
@@ -312,7 +313,7 @@ class PeerNode:
         the core in order (which believes each as far as `key` may say it), each action
         carried out as the core decides it, so that each message is recorded as shown
         before its line, and their one Acks leaves once the datagram is taken, before the
-        core's settling."""
+        core's settling (to the registry, at the end of the loop's pass: AcksHeld)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
@@ -385,7 +386,13 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
+            AcksHeld: self._acks_held,
         }
+
+    def _acks_held(self, _: AcksHeld) -> None:
+        """Have the acks held leave once this pass of the event loop has taken in all that
+        woke the peer."""
+        asyncio.get_running_loop().call_soon(self.core.read_ended, self.carry_out)
 
     def _event_done(self) -> None:
         """After the actions of one event: write the core's records of what is on its way

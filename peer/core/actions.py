@@ -154,6 +154,11 @@ class Rejected(Struct, frozen=True):
     line: str
 
 
+class AcksHeld(Struct, frozen=True):
+    """Acks to the registry are held (peer.core.held_acks): once all that woke the peer is
+    taken in, call PeerCore.read_ended, which sends them. Said as the first is held."""
+
+
 Action = (
     Send
     | SendStream
@@ -171,6 +176,7 @@ Action = (
     | PinKey
     | KeysListed
     | Rejected
+    | AcksHeld
 )
 
 #: What a core hands each action to, the moment it decides it, in the order they are to be

@@ -261,8 +261,9 @@ class PeerCore:
     ) -> list[Action]:
         """The messages of one datagram, sealed by `key`, arrived from `addr`: each believed
         as far as `key` may say it (`trust`), then taken in order, and what follows every
-        event (their acks, as one Acks; lines that waited, the prompt, the outbox kept)
-        done once, after the last: one datagram is one event. What is dropped is a
+        event (their acks, as one Acks, those to the registry held to the end of the read:
+        `read_ended`; lines that waited, the prompt, the outbox kept) done once, after the
+        last: one datagram is one event. What is dropped is a
         Rejected action; a file datagram is for the file transfers (FileDatagram)."""
         actions: list[Action] = []
         if emit is None:
@@ -286,7 +287,7 @@ class PeerCore:
                     emit(KeysListed(one))
         if taken:
             if inbox.owed:
-                inbox.ack_owed(key, from_registry, now, emit)
+                inbox.ack_owed(key, from_registry, emit)
             self._settle(now, emit)
         return actions
 
@@ -297,29 +298,30 @@ class PeerCore:
         Nothing is shown."""
         self._shared.watch.heard(now)
 
+    def read_ended(self, emit: Emit | None = None) -> list[Action]:
+        """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
+        the registry leave, one Acks per address (peer.core.held_acks). With `emit`, each
+        is handed to it and none is returned."""
+        actions: list[Action] = []
+        self._shared.acks.send(actions.append if emit is None else emit)
+        return actions
+
     def tick(self, now: float) -> list[Action]:
-        """Time passed: retries, give-ups, keepalives, outbox retries and held acks."""
+        """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._life.phase is Phase.LEFT:
             self.alarm.at = None
             return []
         actions: list[Action] = []
         emit = actions.append
-        acks = self._shared.acks
-        acks.tick(now, emit)
-        # the parts only when one is due: a wake-up for the acks held (after each relayed
-        # line that came alone) costs no more than sending them
-        parts_wake = self._parts_wake()
-        if parts_wake is not None and now >= parts_wake:
+        wake = self.next_wake()
+        if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
             self._parts.table_news.tick(now, emit)
             self._parts.direct.tick(now, emit)
             self._parts.link.tick(now, emit)
             self._settle(now, emit)
-            parts_wake = self._parts_wake()
-        at = acks.due_at
-        self.alarm.at = (
-            parts_wake if at is None or (parts_wake is not None and parts_wake < at) else at
-        )
+            wake = self.next_wake()
+        self.alarm.at = wake
         return actions
 
     def cancel_question(self) -> list[Action]:
@@ -339,11 +341,6 @@ class PeerCore:
         """When `tick` next has work, or None."""
         if self._life.phase is Phase.LEFT:
             return None
-        wake, acks = self._parts_wake(), self._shared.acks.due_at
-        return wake if acks is None or (wake is not None and wake < acks) else acks
-
-    def _parts_wake(self) -> float | None:
-        """When the parts' `tick` next has work (`next_wake` but for the acks held)."""
         # called after every event: no lists built when only the usual few are set
         shared = self._shared
         wake = shared.watch.next_keepalive

@@ -6,7 +6,7 @@ Send actions.
 
 from __future__ import annotations
 
-from peer.core.actions import Addr, Emit, Send
+from peer.core.actions import AcksHeld, Addr, Emit, Send
 from peer.core.shared import Shared
 from wire.messages import Ack, Acks
 
@@ -31,18 +31,21 @@ class Inbox:
         self.owed.append((addr, msg_id))
         return first
 
-    def ack_owed(self, key: bytes, from_registry: bool, now: float, emit: Emit) -> None:
+    def ack_owed(self, key: bytes, from_registry: bool, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's
         messages, sealed by `key`, to which they go): one Ack, or one Acks per address
-        for several; held instead, when they are owed the registry (`from_registry`)."""
+        for several; held instead, to the end of the read, when they are owed the registry
+        (`from_registry`: peer.core.held_acks), AcksHeld said as the first is."""
         owed = self.owed
         if not owed:
             return
         self.owed = []
         if from_registry:
-            hold = self._shared.acks.hold
+            acks = self._shared.acks
+            if not acks:
+                emit(AcksHeld())
             for addr, msg_id in owed:
-                hold(addr, key, msg_id, now)
+                acks.hold(addr, key, msg_id)
             return
         new_id = self._shared.new_id
         if len(owed) == 1:

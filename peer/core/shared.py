@@ -76,7 +76,7 @@ class Shared:
     #: When the core is next to be woken, or before: each part lowers it to each deadline
     #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
     alarm: Alarm = field(default_factory=Alarm)
-    #: The acks owed the registry, held a moment (peer.core.held_acks).
+    #: The acks owed the registry, held to the end of a read (peer.core.held_acks).
     acks: HeldAcks = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
     settling: Settling = field(init=False)
@@ -89,7 +89,7 @@ class Shared:
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)
         self.change_lines.wake_by(self.alarm)
-        self.acks = HeldAcks(self.new_id, self.alarm)
+        self.acks = HeldAcks(self.new_id)
         self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:

@@ -122,8 +122,8 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
         node.received_batch(batch, SERVER, REGISTRY, node.now())
         assert not [e for e in events if e[0] == "send"]  # held (peer.core.held_acks)
         async with asyncio.timeout(5):
-            while not [e for e in events if e[0] == "send"]:  # the node's timer sends it
-                await asyncio.sleep(0.005)
+            while not [e for e in events if e[0] == "send"]:  # at the end of the loop's pass
+                await asyncio.sleep(0)
         node.stop()
         return events
 
@@ -338,3 +338,28 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     assert events[2] == ("seen", ("bob", "b-7"))
     assert events[3] == ("show", "bob: hi")
     assert events[4] == ("send", Ack(events[4][1].id, "b-7"))  # type: ignore[index]
+
+
+def test_the_registry_datagrams_of_one_wake_up_are_answered_by_one_acks_at_its_end(
+    tmp_path: Path,
+) -> None:
+    """Datagrams taken in the same pass of the event loop (a drain of the socket reads
+    several) are acked together once the pass is over, with no timer (peer.core.held_acks);
+    the next pass's datagram gets an ack of its own."""
+
+    async def main() -> list[Message]:
+        events: list[object] = []
+        node = registered_node(tmp_path, events)
+        events.clear()
+        for i in range(3):  # one wake-up: three datagrams of the registry's
+            node.received_batch([ChannelMessage(f"w-{i}", "bob", f"hi {i}")], SERVER, REGISTRY)
+        assert not [e for e in events if e[0] == "send"]
+        await asyncio.sleep(0)  # the pass ends
+        node.received_batch([ChannelMessage("w-3", "bob", "later")], SERVER, REGISTRY)
+        await asyncio.sleep(0)
+        node.stop()
+        return [e[1] for e in events if e[0] == "send"]  # type: ignore[index,misc]
+
+    first, second = asyncio.run(main())
+    assert isinstance(first, Acks) and first.replies == ("w-0", "w-1", "w-2")
+    assert isinstance(second, Ack) and second.reply_to == "w-3"

@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
-from peer.core.held_acks import ACK_DELAY
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
@@ -52,21 +51,22 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     """Each message of the datagram recorded and shown in order, as if each came alone;
-    then one Acks answers them all (held, as every ack to the registry: it leaves by
-    ACK_DELAY), and what follows an event (the prompt, the outbox kept) is done once,
-    after them."""
+    then one Acks answers them all (held, as every ack to the registry: it leaves when
+    the adapter, told AcksHeld, calls read_ended), and what follows an event (the prompt,
+    the outbox kept) is done once, after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
     actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
-    unsent = [a for a in actions if not isinstance(a, pa.Send)]
-    assert unsent == [a for a in alone if not isinstance(a, pa.Send)]
+    unsent = [a for a in actions if not isinstance(a, pa.Send | pa.AcksHeld)]
+    assert unsent == [a for a in alone if not isinstance(a, pa.Send | pa.AcksHeld)]
+    assert [a for a in actions if isinstance(a, pa.AcksHeld)] == [pa.AcksHeld()]
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]
     assert shown == ["b-0", "b-1", "b-2"]
     assert not [a for a in actions if isinstance(a, pa.Send)]
-    assert together.alarm.at == T0 + ACK_DELAY
-    [send] = together.tick(T0 + ACK_DELAY)
+    assert together.tick(T0) == []
+    [send] = together.read_ended()
     assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
     assert send == pa.Send(SERVER, Acks(send.message.id, ("b-0", "b-1", "b-2")), REGISTRY_KEY)
     lines = [a.text for a in actions if isinstance(a, pa.Print)]

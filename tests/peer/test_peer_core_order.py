@@ -76,6 +76,7 @@ def test_a_join_whose_ack_is_lost_is_done_by_the_rooms_notice() -> None:
     assert prints(core.receive(notice, SERVER, REGISTRY_KEY, T0 + 0.001)) == [
         "[You joined r with bob]"
     ]
+    assert len(sent(core.read_ended())) == 1  # the notice's ack, at the end of the read
     end = T0 + heard_for(2)  # a second round: the registry was heard from in the first
     out = run_until(core, end)  # the ack never comes: its give-up is taken as the ack
     assert not any("not responding" in line or "unavailable" in line for line in prints(out))
