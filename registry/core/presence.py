@@ -28,7 +28,9 @@ class Presence:
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
         """The peer runs: answered with the table's version (Alive), so that it fetches
-        what it missed; a peer the registry gave up on is told it is not registered."""
+        what it missed (while a table push is on its way to it, the version it acked:
+        registry/core/table_watch.py); a peer the registry gave up on is told it is not
+        registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
@@ -40,10 +42,11 @@ class Presence:
             emit(Send(req.addr, refused, req.asker))
             return
         record.last_seen = now
+        version = self._s.feed.watch.told(req.addr, self._s.table.version)
         emit(
             Send(
                 req.addr,
-                Alive(new_id(), req.id, self._s.table.version, self._s.membership.registries),
+                Alive(new_id(), req.id, version, self._s.membership.registries),
                 req.asker,
             )
         )

@@ -205,6 +205,16 @@ class TableWatch:
             heapq.heappop(timers)
         return None
 
+    def told(self, addr: Addr, version: int) -> int:
+        """The version to tell the peer at `addr` in an answer to its keepalive (Alive), the
+        table being at `version`: the version it acked while a push is on its way to it
+        (that push, or the one its ack brings, carries the rest: fetched as well, the same
+        rows would come twice), else `version`, which it fetches if it lacks it."""
+        cursor = self._cursors.get(addr)
+        if cursor is not None and cursor.copies and cursor.acked >= 0:
+            return cursor.acked
+        return version
+
     def in_flight(self) -> int:
         """Peers a table push is in flight to."""
         return sum(1 for cursor in self._cursors.values() if cursor.copies)

@@ -12,7 +12,7 @@ from registry.core.table_changes import COALESCE
 from registry.core.table_log import TableLog
 from registry.core.table_watch import TableWatch
 from tests.registry.core_helpers import T0, X, core, register, run_until, sends
-from wire.messages import Ack, Acks, Entry, Register, TableUpdate
+from wire.messages import Ack, Acks, Alive, Entry, Keepalive, Register, TableUpdate
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
@@ -48,6 +48,39 @@ def test_changes_made_while_a_push_is_unacked_go_with_its_ack_as_one_update() ->
     [caught_up] = _updates_to(out, ANN)
     assert caught_up.since == first.version and caught_up.version == reg.table.version
     assert _names([caught_up]) == ["carol", "dave"]
+
+
+def _alive(reg: RegistryCore, name: str, token: str, addr: tuple[str, int], now: float) -> int:
+    """The table version `name` is told in answer to its keepalive at `now`."""
+    out = reg.receive(Keepalive(f"{name}-k{now}", name, token), addr, now)
+    [alive] = [m for to, m in sends(out) if to == addr and isinstance(m, Alive)]
+    return alive.version
+
+
+def test_a_keepalive_is_told_the_version_acked_while_a_push_is_on_its_way() -> None:
+    reg = core()
+    token = register(reg, "ann", ANN).token
+    [first] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
+    _join(reg, "carol", T0 + 1.2)
+    # the push, then the ack's catch-up, bring bob and carol: ann is not sent to fetch them
+    assert _alive(reg, "ann", token, ANN, T0 + 1.3) == first.version - 1
+    out = reg.receive(Ack("ann-1", first.id), ANN, T0 + 1.4)
+    [caught_up] = _updates_to(out, ANN)
+    assert _alive(reg, "ann", token, ANN, T0 + 1.5) == first.version
+    reg.receive(Ack("ann-2", caught_up.id), ANN, T0 + 1.6)
+    assert _alive(reg, "ann", token, ANN, T0 + 1.7) == reg.table.version
+
+
+def test_a_keepalive_is_told_the_tables_version_once_its_push_is_given_up() -> None:
+    reg = core()
+    token = register(reg, "ann", ANN).token
+    [first] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
+    told = []
+    for second in range(2, 40, 2):  # ann keeps alive, and acks no table push
+        run_until(reg, T0 + second)
+        told.append(_alive(reg, "ann", token, ANN, T0 + second))
+    # every copy sent, the push is given up: ann is told to fetch what it lacks
+    assert told[0] == first.version - 1 and told[-1] == reg.table.version == first.version
 
 
 def test_a_copy_sent_again_is_the_newest_state_not_the_stale_update() -> None:
