@@ -108,3 +108,19 @@ def test_updates_handed_together_go_as_one_push() -> None:
 
     asyncio.run(run())
     assert [message for _, message, _ in endpoint.sent] == updates
+
+
+def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
+    async def run() -> list[int]:
+        delivery = Delivery(Sent())  # type: ignore[arg-type]
+        try:
+            delivery.welcomed(BOB, 4)
+            delivery.push([([(*BOB, KB)], TableUpdate("u-5", 5, ()))])
+            told = [delivery.told(BOB, 5), delivery.told(CAROL, 5)]
+            delivery.acked([Ack("a-1", "u-5")], BOB)
+            return [*told, delivery.told(BOB, 5)]
+        finally:
+            delivery.close()
+
+    # bob's push brings version 5: an Alive saying 5 would have him fetch it as well
+    assert asyncio.run(run()) == [4, 5, 5]

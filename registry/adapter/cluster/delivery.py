@@ -63,6 +63,11 @@ class Delivery:
         """The peer at `addr` was welcomed at table `version`: its pushes start there."""
         self._watch.welcomed(addr, "", version)
 
+    def told(self, addr: Addr, version: int) -> int:
+        """The table version to tell the peer at `addr` in an Alive that says `version`: the
+        one it acked while a push is on its way to it (TableWatch.told)."""
+        return self._watch.told(addr, version)
+
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
         """`messages` came from `addr`: the acks of pushes delivered here are taken (what
         they let out is sent); the rest of `messages` is returned, an Ack or Acks of

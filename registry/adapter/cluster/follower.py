@@ -41,7 +41,7 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
+from wire.messages import Alive, Message, TableSnapshot, TableUpdate, Welcome
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -185,6 +185,10 @@ class Follower:
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
             for ip, port, _ in to:
                 self._delivery.welcomed((ip, port), message.version)
+        elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
+            told = self._delivery.told(to[0][:2], message.version)
+            if told != message.version:
+                message = msgspec.structs.replace(message, version=told)
         if len(to) > 1:  # (a push: encoded once for all)
             addrs = [(ip, port) for ip, port, _ in to]
             keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
