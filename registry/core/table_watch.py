@@ -215,6 +215,12 @@ class TableWatch:
             return cursor.acked
         return version
 
+    def flying(self, addr: Addr) -> tuple[TableUpdate, ...]:
+        """The updates of the push in flight to the peer at `addr`, every copy's (none:
+        nothing is): an ack of one of them is the watch's to take (`acked`)."""
+        cursor = self._cursors.get(addr)
+        return () if cursor is None else cursor.flying
+
     def in_flight(self) -> int:
         """Peers a table push is in flight to."""
         return sum(1 for cursor in self._cursors.values() if cursor.copies)

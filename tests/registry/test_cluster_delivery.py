@@ -1,6 +1,7 @@
 """The table updates a relaying registry delivers to its own peers
 (registry/adapter/cluster/delivery.py): sent, retried until acked, and the acks taken there;
-what is not theirs goes on to the registry that decides."""
+what is not theirs goes on to the registry that decides; a late ack brings the newest rows
+in one push, as at a registry on its own (registry/core/table_watch.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import pytest
 
 from registry.adapter.cluster.delivery import Delivery
-from wire.messages import Ack, Acks, Keepalive, Message, TableUpdate
+from wire.messages import Ack, Acks, Entry, Keepalive, Message, TableUpdate
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -37,7 +38,7 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
     async def run() -> list[list[Message]]:
         delivery = Delivery(endpoint)  # type: ignore[arg-type]
         try:
-            delivery.push([(*BOB, KB), (*CAROL, KC)], update)
+            delivery.push([([(*BOB, KB), (*CAROL, KC)], update)])
             keepalive = Keepalive("k-1", "bob", "t")
             rest = [
                 delivery.acked([Acks("a-1", ("u-1", "x-9")), keepalive], BOB),
@@ -65,3 +66,61 @@ def test_with_nothing_in_flight_every_message_goes_on_untouched() -> None:
             delivery.close()
 
     assert asyncio.run(run()) == [Ack("a-1", "u-1")]
+
+
+def test_a_late_ack_gets_the_rows_changed_since_in_one_push() -> None:
+    endpoint = Sent()
+    rows = [Entry(f"p{n}", "127.0.0.9", 7000 + n, True) for n in range(3)]
+    first = TableUpdate("u-5", 5, (rows[0],))
+    later = [TableUpdate("u-6", 6, (rows[1],)), TableUpdate("u-7", 7, (rows[2], rows[0]))]
+
+    async def run() -> list[Message]:
+        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB)], first)])
+            for update in later:  # handed one by one while u-5 is unacked: held here
+                delivery.push([([(*BOB, KB)], update)])
+            assert [message for _, message, _ in endpoint.sent] == [first]
+            return delivery.acked([Ack("a-1", "u-5")], BOB)
+        finally:
+            delivery.close()
+
+    assert asyncio.run(run()) == []  # the ack stays here
+    assert len(endpoint.sent) == 2
+    addr, push, key = endpoint.sent[1]
+    assert (addr, key) == (BOB, KB)
+    assert type(push) is TableUpdate
+    # one update from version 5 to 7: each row once, as the last change has it
+    assert (push.start(), push.version) == (5, 7)
+    assert push.entries == (rows[1], rows[2], rows[0])
+
+
+def test_updates_handed_together_go_as_one_push() -> None:
+    endpoint = Sent()
+    updates = [TableUpdate(f"u-{v}", v, ()) for v in (3, 4)]
+
+    async def run() -> None:
+        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB)], update) for update in updates])
+        finally:
+            delivery.close()
+
+    asyncio.run(run())
+    assert [message for _, message, _ in endpoint.sent] == updates
+
+
+def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
+    async def run() -> list[int]:
+        delivery = Delivery(Sent())  # type: ignore[arg-type]
+        try:
+            delivery.welcomed(BOB, 4)
+            delivery.push([([(*BOB, KB)], TableUpdate("u-5", 5, ()))])
+            told = [delivery.told(BOB, 5), delivery.told(CAROL, 5)]
+            delivery.acked([Ack("a-1", "u-5")], BOB)
+            return [*told, delivery.told(BOB, 5)]
+        finally:
+            delivery.close()
+
+    # bob's push brings version 5: an Alive saying 5 would have him fetch it as well
+    assert asyncio.run(run()) == [4, 5, 5]

@@ -1,52 +1,78 @@
 """The table updates a relaying registry delivers to its own peers for the registry that
-decides: sent, retried and acked here, by the windows and retries the registry on its own
-uses (registry/core/pushes.py), so that neither the updates' copies nor their acks cross
-NATS. The registry that decides sends each update once per registry and tracks none of
-them (registry/core/pusher.py, `handed_over`); it judges the peers running by this
-registry's reports of whom it heard (registry/adapter/cluster/link.py, Heard), not by
-their acks. An update given up is dropped, as the registry on its own drops one: the peer
-finds the gap at its next update or keepalive and asks for what it missed.
+decides, by the same watch as the registry on its own (registry/core/table_watch.py): one
+push in flight per peer, from the version it acked, sent again at its round trip, its late
+ack answered with every row changed since in one push. The updates the relay was handed
+are its log (registry/core/table_log.py), from which those catch-ups are made; neither
+the updates' copies nor their acks cross NATS. The registry that decides sends each update
+once per registry and tracks none of them (registry/core/pusher.py, `handed_over`); it
+judges the peers running by this registry's reports of whom it heard
+(registry/adapter/cluster/link.py, Heard), not by their acks. A push given up is dropped,
+as the registry on its own drops one: the peer finds the gap at its next update or
+keepalive and asks for what it missed.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr
-from registry.core.pushes import Pushes
-from wire.codec import travels_by_stream
-from wire.messages import Ack, Acks, Message
-from wire.reliable import ATTEMPTS, TIMEOUT
+from registry.core.table_log import TableLog
+from registry.core.table_watch import Sends, TableWatch
+from wire.messages import Ack, Acks, Message, TableUpdate
+from wire.reliable import IdMaker
+
+#: Updates for the (ip, port, key) of each peer listed with them, in the order handed.
+Handed = Sequence[tuple[Sequence[tuple[str, int, bytes]], TableUpdate]]
 
 
 class Delivery:
-    """The table updates in flight from `endpoint` to this registry's peers."""
+    """The table pushes in flight from `endpoint` to this registry's peers."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self._endpoint = endpoint
-        self._pushes = Pushes(TIMEOUT, ATTEMPTS, streamed=travels_by_stream)
+        self._log = TableLog()
+        self._watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
+        self._version = -1  # the newest version handed here
         self._keys: dict[Addr, bytes] = {}  # the key each push to an address is sealed for
         self._timer = WakeTimer(self._due)
-        #: updates given up (their peer never acked any copy), for the log's counts
-        self.given_up = 0
 
-    def push(self, to: Sequence[tuple[str, int, bytes]], message: Message) -> None:
-        """Deliver `message` to each (ip, port, key) of `to` until it acks."""
-        for ip, port, key in to:
-            if key:
-                self._keys[(ip, port)] = key
-        targets = [("", (ip, port)) for ip, port, _ in to]
-        self._send(self._pushes.add(message, "table", targets, time.monotonic()), message)
-        self._timer.set(self._pushes.next_wake())
+    def push(self, handed: Handed) -> None:
+        """Deliver each update of `handed` to its peers until they ack it or a newer one:
+        consecutive updates for the same peers go as one push."""
+        now = time.monotonic()
+        run: list[TableUpdate] = []
+        to: Sequence[tuple[str, int, bytes]] = ()
+        for peers, update in handed:
+            for ip, port, key in peers:
+                if key:
+                    self._keys[(ip, port)] = key
+            if run and (peers != to or update.start() != run[-1].version):
+                self._push(run, to, now)
+                run = []
+            to = peers
+            run.append(update)
+        if run:
+            self._push(run, to, now)
+        self._timer.set(self._watch.next_wake())
+
+    def welcomed(self, addr: Addr, version: int) -> None:
+        """The peer at `addr` was welcomed at table `version`: its pushes start there."""
+        self._watch.welcomed(addr, "", version)
+
+    def told(self, addr: Addr, version: int) -> int:
+        """The table version to tell the peer at `addr` in an Alive that says `version`: the
+        one it acked while a push is on its way to it (TableWatch.told)."""
+        return self._watch.told(addr, version)
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
-        """`messages` came from `addr`: the acks of updates delivered here are taken (what
-        they let out of a window is sent); the rest of `messages` is returned, an Ack or
-        Acks of something else included, for the registry that decides."""
-        if self._pushes.next_wake() is None:  # (nothing in flight, so nothing queued)
+        """`messages` came from `addr`: the acks of pushes delivered here are taken (what
+        they let out is sent); the rest of `messages` is returned, an Ack or Acks of
+        something else included, for the registry that decides."""
+        if not self._watch.flying(addr):
             return messages
         rest: list[Message] = []
         for message in messages:
@@ -69,30 +95,44 @@ class Delivery:
     def close(self) -> None:
         self._timer.cancel()
 
+    def _push(
+        self, run: list[TableUpdate], to: Sequence[tuple[str, int, bytes]], now: float
+    ) -> None:
+        """`run`, consecutive updates, to the peers `to`. Those past the newest handed are
+        logged; one not (sent to peers the registry that decides held it back from) goes
+        once: a peer fills any gap itself."""
+        addrs = [(ip, port) for ip, port, _ in to]
+        if run[-1].version <= self._version:
+            for update in run:
+                self._send([(addrs, update)])
+            return
+        for update in run:
+            if update.version > self._version:
+                self._log.add(update)  # (a gap starts the log again)
+                self._version = update.version
+        self._send(self._watch.push(run, addrs, now))
+
     def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
         """Take the acks of `replies` from `addr`; the replies that answer nothing here."""
-        answered, released = self._pushes.answer(replies, addr, time.monotonic())
-        for push in released:
-            self._send([push.addr], push.message)
-        if not answered:
+        flying = {update.id for update in self._watch.flying(addr)}
+        mine = [reply for reply in replies if reply in flying]
+        if not mine:
             return list(replies)
-        mine = {flight.message.id for flight, _ in answered}
-        return [reply for reply in replies if reply not in mine]
+        _, sends = self._watch.acked(mine, addr, self._version, time.monotonic())
+        self._send(sends)
+        self._timer.set(self._watch.next_wake())
+        return [reply for reply in replies if reply not in flying]
 
     def _due(self) -> None:
-        again, failed, released = self._pushes.due(time.monotonic())
-        for addrs, message in again:
-            self._send(addrs, message)
-        for push in released:
-            self._send([push.addr], push.message)
-        self.given_up += len(failed)
-        self._timer.set(self._pushes.next_wake())
+        self._send(self._watch.due(self._version, time.monotonic()))
+        self._timer.set(self._watch.next_wake())
 
-    def _send(self, addrs: Sequence[Addr], message: Message) -> None:
-        if not addrs:
-            return
-        keys = [self._keys.get(addr, b"") for addr in addrs]
-        if len(addrs) == 1:
-            self._endpoint.send(addrs[0], message, keys[0])
-        else:
-            self._endpoint.send_many(addrs, keys, message)
+    def _send(self, sends: Sends) -> None:
+        for addrs, update in sends:
+            if not addrs:
+                continue
+            keys = [self._keys.get(addr, b"") for addr in addrs]
+            if len(addrs) == 1:
+                self._endpoint.send(addrs[0], update, keys[0])
+            else:
+                self._endpoint.send_many(addrs, keys, update)

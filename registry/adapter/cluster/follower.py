@@ -41,7 +41,7 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Message, TableSnapshot
+from wire.messages import Alive, Message, TableSnapshot, TableUpdate, Welcome
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -164,6 +164,7 @@ class Follower:
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
+        pushes: list[tuple[list[tuple[str, int, bytes]], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 to = out.to
@@ -172,20 +173,33 @@ class Follower:
                     if whole is None:
                         continue
                     message = whole
-                if out.push:
-                    self._delivery.push(to, message)
+                if out.push and type(message) is TableUpdate:
+                    pushes.append((to, message))  # (consecutive ones go as one push)
                     continue
-                if len(to) > 1:  # (a push: encoded once for all)
-                    addrs = [(ip, port) for ip, port, _ in to]
-                    keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
-                    self.endpoint.send_many(addrs, keys, message)
-                    continue
-                for ip, port, key in to:
-                    if self._connection_gone(message, (ip, port)):
-                        continue
-                    if key:
-                        self._keys[(ip, port)] = key
-                    self.endpoint.send((ip, port), message, key)
+                self._send(to, message)
+            if pushes:
+                self._delivery.push(pushes)
+
+    def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
+        """`message` to each (ip, port, key) of `to`, sent once."""
+        if type(message) is Welcome:  # (the peer's table pushes start at its version)
+            for ip, port, _ in to:
+                self._delivery.welcomed((ip, port), message.version)
+        elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
+            told = self._delivery.told(to[0][:2], message.version)
+            if told != message.version:
+                message = msgspec.structs.replace(message, version=told)
+        if len(to) > 1:  # (a push: encoded once for all)
+            addrs = [(ip, port) for ip, port, _ in to]
+            keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
+            self.endpoint.send_many(addrs, keys, message)
+            return
+        for ip, port, key in to:
+            if self._connection_gone(message, (ip, port)):
+                continue
+            if key:
+                self._keys[(ip, port)] = key
+            self.endpoint.send((ip, port), message, key)
 
     def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
         """`snapshot` with its rows: those of the last sent whole, when it came without
