@@ -123,13 +123,11 @@ class PeerCore:
         #: registry's key is pinned at first contact.
         self.trust = shared.trust
         self.trust.registry = options.get("registry_key", b"")
-        #: Opens the direct messages the registry delivers sealed to us (peer.core.sealed_mail):
-        #: the adapter sets it, as it holds our private key.
+        #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
         self.open_mail: Callable[[Message], Message] = _as_is
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
-        #: The rooms this peer has heard of: joined, listed, or told about (read-only
-        #: outside the core; the terminal completes their names).
+        #: The rooms heard of: joined, listed or told about (read-only outside the core).
         self.rooms = shared.rooms
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event), read

@@ -368,18 +368,16 @@ class RegistryCore:
         self._s.membership.registries = registries
 
     def new_registries(self, registries: tuple[str, ...], now: float) -> list[Action]:
-        """The service's registries are now `registries`: each peer online is told
-        (Restarted, a window at a time: registry/core/restart_news.py), so that it knows where
-        it may move before it needs to."""
+        """The service's registries are now `registries`: each peer online is told (Restarted,
+        registry/core/restart_news.py), so that it knows where it may move before it must."""
         self._s.membership.registries = registries
         actions: list[Action] = []
         self._news.tell(self.table.online(), now, actions.append)
         return actions
 
     def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
-        """The registry that `addrs` reached the service through is gone: each peer online
-        there is told the service is back (Restarted) through this one, so that it moves
-        here and sends what it kept at once (registry/adapter/cluster/)."""
+        """The registry `addrs` reached the service through is gone: each peer online there is
+        told the service is back (Restarted) here, so that it moves and sends what it kept."""
         actions: list[Action] = []
         there = set(addrs)
         records = [r for r in self.table.online() if r.addr in there]
@@ -414,9 +412,8 @@ class RegistryCore:
         return self._pacing.busy_answers
 
     def pending_pushes(self) -> int:
-        """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
-        sent and unanswered, or queued behind those to the same peer. Read-only; for the
-        console, benchmarks and tests that wait for the registry to settle."""
+        """How many pushes (table changes, relays, notices, mail) wait for a peer's ack, sent
+        or queued: for the console, benchmarks and tests that wait for the registry to settle."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()
 
     def changes_held(self) -> bool:
@@ -449,24 +446,21 @@ class RegistryCore:
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """A peer asks for what changed since its version, or for the whole table (over
         TCP when it is big: registry/core/pacing.py)."""
-        # (the whole table is built only to be sent: a big one is counted, not encoded,
-        # to be found too big for a datagram)
+        # (only to be sent is the whole table built: a big one is counted, not encoded)
         feed = self._s.feed
         answer = feed.changes_since(req.id, msg.since)
         if answer is None and not self._pacing.whole_table_too_big(req, emit):
             answer = feed.snapshot(req.id)
         if answer is not None:
             emit(Send(req.addr, answer, req.asker))
-            self._s.feed.watch.answered(req.addr, req.key, answer.version)
+            feed.watch.answered(req.addr, req.key, answer.version)
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
         pushes): probes answered, pushes done (a history replayed, a save delivered), and
         their owners heard from."""
         self._liveness.acked(replies, req.addr, now, emit)
-        if self._s.feed.acked(replies, req.addr, now, emit):
-            for peer in self._s.feed.online_at(req.addr):
-                peer.last_seen = now  # heard from
+        self._s.feed.acked(replies, req.addr, now, emit)
         answered = self._s.pusher.answer(replies, req.addr, now, emit)
         self._rooms.acked(req.addr, answered)
         self._news.acked(answered, now, emit)

@@ -86,10 +86,14 @@ class TableFeed:
         self.watch.welcomed(record.addr, record.key, version, fetching=not rows)
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
-        """`addr` acked `replies`: whether any were table pushes to it; the rows changed
-        since are pushed once all of its push is acked (registry/core/table_watch.py)."""
+        """`addr` acked `replies`: whether any were table pushes to it (its peers are then
+        heard from at `now`); the rows changed since are pushed once all of its push is
+        acked (registry/core/table_watch.py)."""
         took, sends = self.watch.acked(replies, addr, self._table.version, now)
         self._send(sends, emit)
+        if took:
+            for peer in self.changes.online_at(addr):
+                peer.last_seen = now
         return took
 
     def retry(self, now: float, emit: Emit) -> None:
