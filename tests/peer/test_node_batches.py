@@ -340,6 +340,7 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     assert events[4] == ("send", Ack(events[4][1].id, "b-7"))  # type: ignore[index]
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_the_registry_datagrams_of_one_wake_up_are_answered_by_one_acks_at_its_end(
     tmp_path: Path,
 ) -> None:
