@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import contextlib
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
 from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
+from bench.unprotected import Forwarding
 from net.datagram_channel import DatagramChannel
 from net.endpoint import Endpoint
 from peer.core.actions import Print
@@ -81,34 +79,17 @@ class Marks:
         self.then()
 
 
-class _Marking:
+class _Marking(Forwarding):
     """The endpoint's channel, marking `read` as a datagram is handed to it to open: the
     endpoint takes any DatagramChannel (net/datagram_channel.py), in both builds."""
 
     def __init__(self, channel: DatagramChannel, marks: Marks, read: str) -> None:
-        self._channel, self._marks, self._read = channel, marks, read
+        super().__init__(channel)
+        self._marks, self._read = marks, read
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         self._marks.mark(self._read)
         return self._channel.open(datagram, addr, now)
-
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        return self._channel.seal(data, addr, key, now)
-
-    def ask_key(self, addr: Addr) -> bytes:
-        return self._channel.ask_key(addr)
-
-    @property
-    def static(self) -> X25519PrivateKey:
-        return self._channel.static
-
-    @property
-    def public(self) -> bytes:
-        return self._channel.public
-
-    @property
-    def dropped(self) -> collections.Counter[str]:
-        return self._channel.dropped
 
 
 def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:

@@ -27,25 +27,17 @@ Addr = tuple[str, int]
 CLEAR = 9
 
 
-class PassThrough:
-    """A DatagramChannel that leaves datagrams between peers as they are, and hands the
-    rest to the secure channel it replaces (see the module)."""
+class Forwarding:
+    """A DatagramChannel that hands everything to `channel`: a stand-in overrides only
+    what it changes (PassThrough here, bench/direct_path.py's marking channel)."""
 
-    def __init__(self, node: PeerNode) -> None:
-        self._channel: DatagramChannel = node.endpoint.channel
-        self._registry = node.core.server
-        self._table = node.core.table
+    def __init__(self, channel: DatagramChannel) -> None:
+        self._channel = channel
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        if addr == self._registry:
-            return self._channel.seal(data, addr, key, now)
-        return [(bytes((CLEAR,)) + data, addr)]
+        return self._channel.seal(data, addr, key, now)
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:
-            key = key_from_text(self._table.key_at(addr))
-            if key is not None:
-                return Opened(datagram[1:], key)
         return self._channel.open(datagram, addr, now)
 
     def ask_key(self, addr: Addr) -> bytes:
@@ -62,6 +54,28 @@ class PassThrough:
     @property
     def dropped(self) -> collections.Counter[str]:
         return self._channel.dropped
+
+
+class PassThrough(Forwarding):
+    """A DatagramChannel that leaves datagrams between peers as they are, and hands the
+    rest to the secure channel it replaces (see the module)."""
+
+    def __init__(self, node: PeerNode) -> None:
+        super().__init__(node.endpoint.channel)
+        self._registry = node.core.server
+        self._table = node.core.table
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
+        if addr == self._registry:
+            return self._channel.seal(data, addr, key, now)
+        return [(bytes((CLEAR,)) + data, addr)]
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:
+            key = key_from_text(self._table.key_at(addr))
+            if key is not None:
+                return Opened(datagram[1:], key)
+        return self._channel.open(datagram, addr, now)
 
 
 def unprotect(node: PeerNode) -> None:
