@@ -33,7 +33,8 @@ class Backend(Struct, frozen=True):
     kept: Kept
     static: X25519PrivateKey
     key_made: bool
-    #: a secure channel whose sessions to go on with (one that relayed until now)
+    #: the secure channel whose sessions to go on with (a registry of a service keeps one
+    #: for its whole life, whether it decides or relays); None: a new one
     channel: SecureChannel | None = None
     #: where the help desk keeps its places, history and operators' keys (None: files
     #: in the data directory)
@@ -48,6 +49,14 @@ class Backend(Struct, frozen=True):
         except (KeyFileError, OSError) as exc:
             raise StorageError(str(exc)) from None
         return cls(store, kept, static, key_made)
+
+
+def registry_channel(static: X25519PrivateKey) -> SecureChannel:
+    """A registry's secure channel under its key `static`. It answers KEY_REQUEST (how a
+    peer learns the key the first time, and pins it), and never makes a handshake because
+    a peer is silent (under load, most would be): a restarted peer makes one of its own
+    when it registers."""
+    return SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
 
 
 def load(

@@ -18,7 +18,7 @@ from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
-from registry.adapter.loading import Backend, load, lock, private
+from registry.adapter.loading import Backend, load, lock, private, registry_channel
 from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import RegistryConsole
 from registry.adapter.settings import RegistrySettings
@@ -27,7 +27,6 @@ from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
-from secure.channel import SecureChannel
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log
 
@@ -87,12 +86,7 @@ class RegistryServer:
             frozenset(DESK_TYPES),
             self.desk.handle_connection,
         )
-        # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
-        # a restarted peer registers again over a handshake of its own: the registry never
-        # needs to make one because a peer is silent (under load, most would be)
-        channel = backend.channel or SecureChannel(
-            backend.static, answers_key_requests=True, rehandshakes_on_silence=False
-        )
+        channel = backend.channel or registry_channel(backend.static)
         self.endpoint = Endpoint(
             self._received,
             channel=channel,

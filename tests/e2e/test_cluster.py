@@ -240,3 +240,7 @@ def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
             break
     for text in texts:
         carol.expect(mail_line("alice", text))
+    # the registry kept every peer's session whatever its role did meanwhile: carol, away
+    # through it all, was understood on her old session
+    one.send("stats")
+    one.expect(re.escape("datagrams that did not open 0,"))

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.cluster import follower as follower_module
 from registry.adapter.cluster.follower import Follower
 from registry.adapter.cluster.link import HEARD_SUBJECT, Outbound, Publisher, pack, unpack_heard
+from registry.adapter.loading import registry_channel
 from secure.noise import public_bytes
 from wire.codec import encode
 from wire.messages import Entry, Keepalive, Register, Welcome
@@ -42,7 +43,7 @@ def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram
     lines: list[str] = []
 
     async def run() -> None:
-        follower = Follower(QuietNats(), "r1", key, lines.append, None)  # type: ignore[arg-type]
+        follower = Follower(QuietNats(), "r1", registry_channel(key), lines.append, None)  # type: ignore[arg-type]
         await follower.endpoint.open("127.0.0.1", 0)
         try:
             register = Register("p-1", "alice", 6000, "", "", "")
@@ -91,7 +92,7 @@ def test_the_peers_heard_are_reported_to_the_registry_that_decides_once_each_per
     peer_key = public_bytes(X25519PrivateKey.generate())
 
     async def run() -> None:
-        follower = Follower(nats, "r1", X25519PrivateKey.generate(), print, None)  # type: ignore[arg-type]
+        follower = Follower(nats, "r1", registry_channel(X25519PrivateKey.generate()), print, None)  # type: ignore[arg-type]
         await follower.start("127.0.0.1", 0)
         try:
             follower._received_batch([Keepalive("k-1", "bob", "t")], ("127.0.0.3", 6002), peer_key)

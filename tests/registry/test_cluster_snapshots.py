@@ -14,6 +14,7 @@ from registry.adapter.cluster import elsewhere as elsewhere_module
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import Follower
 from registry.adapter.cluster.link import Outbound, pack
+from registry.adapter.loading import registry_channel
 from registry.core.actions import Send
 from wire.codec import decode
 from wire.messages import Entry, Message, TableSnapshot
@@ -67,7 +68,8 @@ def test_a_relaying_registry_puts_the_rows_back_and_drops_what_it_cannot_complet
     lines: list[str] = []
 
     async def run() -> None:
-        follower = Follower(Quiet(), "r1", X25519PrivateKey.generate(), lines.append, None)  # type: ignore[arg-type]
+        channel = registry_channel(X25519PrivateKey.generate())
+        follower = Follower(Quiet(), "r1", channel, lines.append, None)  # type: ignore[arg-type]
         follower.endpoint.send = lambda addr, message, key, **_: sent.append(message)  # type: ignore[method-assign]
         try:
             outs = snapshots_sent(

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -55,13 +54,14 @@ class Follower:
         self,
         nc: Client,
         me: str,
-        static: X25519PrivateKey,
+        channel: SecureChannel,
         log: Callable[[str], None],
         desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
     ) -> None:
         """`me` names this registry to the others; `desk()` says where peers reach this
         registry ("ip:port") and the one that decides ("" when none does yet), and the
-        service's registries, for help-desk clients that ask here."""
+        service's registries, for help-desk clients that ask here. `channel` holds its
+        peers' sessions (registry_channel), kept when this registry takes the lead."""
         self._nc = nc
         self._me = me
         self._log = log
@@ -75,10 +75,6 @@ class Follower:
         # the peers heard from since the last report (link.Heard): the key, by address
         self._heard: dict[Addr, bytes] = {}
         self._reporting: asyncio.Task[None] | None = None
-        #: its peers' sessions, which the registry that takes over here goes on with
-        self.channel = channel = SecureChannel(
-            static, answers_key_requests=True, rehandshakes_on_silence=False
-        )
         self.endpoint = endpoint = Endpoint(
             self._received,
             channel=channel,

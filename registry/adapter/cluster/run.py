@@ -44,7 +44,7 @@ from registry.adapter.cluster.link import (
 from registry.adapter.cluster.store import JetStreamStore
 from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
-from registry.adapter.loading import Backend
+from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
@@ -52,7 +52,6 @@ from registry.adapter.start_lines import key_lines
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
-from secure.channel import SecureChannel
 from wire.codec import decode
 from wire.errors import DecodeError
 from wire.messages import for_log
@@ -107,6 +106,10 @@ class ClusterRegistry:
         self._keeper = service.keeper
         self._store = service.store
         self._key = service.key
+        # One secure channel for the life of the process: a session a peer made while this
+        # registry relayed goes on when it decides, and back; a peer is never left sending
+        # on a session the registry forgot when its role changed.
+        self._channel = registry_channel(service.key[0])
         self._desk = service.desk
         self._listen = listen
         self._out = out
@@ -132,12 +135,11 @@ class ClusterRegistry:
 
     async def run(self) -> None:
         """Decide or relay until stopped, deciding while the keeper holds the lead."""
-        channel: SecureChannel | None = None
         while not self._stopped.is_set():
             if not self._keeper.held:
-                channel = await self._relay()
-            elif await self._decide(channel):
-                channel = None
+                await self._relay()
+            else:
+                await self._decide()
 
     async def _next(self) -> None:
         """Until the keeper sees the lead change, or RENEW seconds pass, or a stop."""
@@ -146,10 +148,9 @@ class ClusterRegistry:
             await asyncio.wait_for(news.wait(), RENEW)
         news.clear()
 
-    async def _decide(self, channel: SecureChannel | None) -> bool:
-        """Decide for the service until stopped or the lead is lost, going on with the
-        sessions of `channel` (the peers this registry relayed for until now). False when
-        the service's state could not be loaded (NATS did not answer: it may be electing a
+    async def _decide(self) -> None:
+        """Decide for the service until stopped or the lead is lost. Back early when the
+        service's state could not be loaded (NATS did not answer: it may be electing a
         leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
@@ -166,12 +167,12 @@ class ClusterRegistry:
                 shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
-                return False
+                return
             server = self._server = RegistryServer(
                 data_dir=self._data_dir,
                 listen=self._listen,
                 out=self._out,
-                backend=Backend(self._store, kept, *self._key, channel, shelf),
+                backend=Backend(self._store, kept, *self._key, self._channel, shelf),
                 settings=self._settings,
             )
             try:
@@ -183,7 +184,6 @@ class ClusterRegistry:
             await heard.unsubscribe()
             await asked.unsubscribe()
             self._server = self._elsewhere = self._lead_sub = None
-        return True
 
     async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
         """Start `server` and decide with it until stopped, or the lead of `term` is lost;
@@ -212,13 +212,12 @@ class ClusterRegistry:
                 server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
             known = members
 
-    async def _relay(self) -> SecureChannel | None:
-        """Relay to the registry that decides until stopped (None), or until the keeper
-        took the lead, which was free (the sessions of this registry's peers, to go on
-        with)."""
+    async def _relay(self) -> None:
+        """Relay to the registry that decides until stopped, or until the keeper took the
+        lead, which was free."""
         keeper = self._keeper
         follower = self._follower = Follower(
-            self._nc, keeper.me, self._key[0], self.log, self._desk_where
+            self._nc, keeper.me, self._channel, self.log, self._desk_where
         )
         addr = await follower.start(*self._listen)
         self._leader_reach = keeper.leader or ""
@@ -231,12 +230,11 @@ class ClusterRegistry:
                 await self._next()
                 if keeper.held:
                     self.log("the registry that decided stopped: this one takes over")
-                    return follower.channel
+                    return
                 reach = keeper.leader
                 if reach is not None and reach != self._leader_reach:
                     follower.announce()
                 self._leader_reach = reach or ""
-            return None
         finally:
             await follower.close()
             self._follower = None
