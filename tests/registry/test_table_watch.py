@@ -139,7 +139,8 @@ def test_a_push_never_acked_is_given_up_after_its_copies_its_waits_doubled() -> 
         out += step
     assert len(times) == ATTEMPTS - 1  # the copies after the first
     waits = [b - a for a, b in zip([0.0, *times], times, strict=False)]
-    assert waits == sorted(waits) and waits[0] >= TIMEOUT and waits[-1] > waits[0]
+    # (within the rounding of a clock's large readings)
+    assert waits == sorted(waits) and waits[0] >= TIMEOUT - 1e-6 and waits[-1] > waits[0]
     assert reg.pending_pushes() == 0  # given up: the next change is pushed afresh
 
 
