@@ -311,8 +311,7 @@ class Endpoint(ReceivingDatagrams):
             return
         if type(message) is Ack:
             # merged with the others waiting, or alone: an Ack always fits (ids are short)
-            if not self._outgoing.ack(dest, message.reply_to):
-                self._queue(encode(message), dest)
+            self._queue(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
             for data in self._outgoing.acks(dest, message.replies):
@@ -367,10 +366,10 @@ class Endpoint(ReceivingDatagrams):
             else:
                 self._queue(data, dest)
 
-    def _queue(self, data: bytes, dest: Dest) -> None:
-        """Seal and send `data`, a datagram-sized message for `dest`, when `Outgoing` says:
-        now, or packed with what follows it (net/outgoing.py)."""
-        when = self._outgoing.datagram(data, dest)
+    def _queue(self, data: bytes, dest: Dest, ack_of: str = "") -> None:
+        """Seal and send `data`, a datagram-sized message for `dest` (an Ack of `ack_of`),
+        when `Outgoing` says: now, or packed with what follows it (net/outgoing.py)."""
+        when = self._outgoing.datagram(data, dest, ack_of)
         if when is When.LATER:
             return
         addr, key = dest
