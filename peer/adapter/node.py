@@ -385,7 +385,7 @@ class PeerNode:
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
-            Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
+            Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
             AcksHeld: self._acks_held,
         }
 
