@@ -275,10 +275,6 @@ class PeerNode:
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
 
-    def history_path(self) -> Path:
-        """Where the commands typed at the prompt are kept (it moves with a rename)."""
-        return self._state.history_path
-
     def cancel_question(self) -> bool:
         """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
         (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
