@@ -45,7 +45,6 @@ COMPILED = [
     "peer/adapter/mapped_log.py",
     "peer/adapter/sending_log.py",
     "peer/adapter/state.py",
-    "peer/core/seen_ids.py",
     "peer/core/outbox.py",
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",

@@ -99,10 +99,7 @@ class ReceivingDatagrams:
     _outgoing: Outgoing
     _new_id: IdMaker
 
-    # the endpoint's own (net/endpoint.py): its log of rejections and its sending side
-
-    def dropped(self, kind: str, line: str) -> None:
-        raise NotImplementedError
+    # the endpoint's own (net/endpoint.py): its sending side
 
     def send(self, addr: Addr, message: Message, key: bytes) -> None:
         raise NotImplementedError
@@ -237,7 +234,7 @@ class ReceivingDatagrams:
         if opened.dropped in QUIET_DROPS:
             pass  # counted by the channel (the registry's `stats`), not logged: see QUIET_DROPS
         elif opened.dropped:  # counted by the channel too
-            self.dropped(
+            self.rejections(
                 "unopened datagram",
                 f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
                 f"(#{self.channel.dropped.total()})",
@@ -250,7 +247,7 @@ class ReceivingDatagrams:
         """An opened datagram from `addr`, sealed by `key`, is no message (`exc` says why):
         counted and logged; a request of another version of ChatApp is told so."""
         self.bad_datagrams += 1
-        self.dropped(
+        self.rejections(
             "bad datagram",
             f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
         )
@@ -285,7 +282,7 @@ class ReceivingDatagrams:
         request = clear_request(data)
         count = self.bad_datagrams + self.bad_frames
         what = f"a {request[0]}" if request is not None else "a message"
-        self.dropped(
+        self.rejections(
             "in clear",
             f"dropped {what} in clear from {fmt_addr(addr)} (#{count}): a version of ChatApp "
             "from before the secure channel?",

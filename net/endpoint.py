@@ -179,7 +179,7 @@ class Endpoint(ReceivingDatagrams):
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
         # rejected input, logged once per kind per interval: whoever sends it cannot fill
-        # the log (see `dropped`); the owner's, shared with its other refusals, if given
+        # the log (net/drop_log.py); the owner's, shared with its other refusals, if given
         given = options.get("rejections")
         self._own_rejections = given is None
         self.rejections = given if given is not None else Rejections(log)
@@ -202,7 +202,7 @@ class Endpoint(ReceivingDatagrams):
         #: read-only outside.
         self.sent_streams = SentStreams()
         # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_stream, self._spawn, self.dropped, self._clock)
+        self._listener = Listener(self._serve_stream, self._spawn, self.rejections, self._clock)
 
     @property
     def stream_slots(self) -> StreamSlots:
@@ -217,11 +217,6 @@ class Endpoint(ReceivingDatagrams):
     async def connections_ended(self) -> None:
         """Wait until the TCP connections served or opened now have ended."""
         await asyncio.gather(*self._tasks)
-
-    def dropped(self, kind: str, line: str) -> None:
-        """Log one rejection of input of `kind` (a constant): at once if it is the first of
-        its kind for a while, else counted into one line per interval (net/drop_log.py)."""
-        self.rejections(kind, line)
 
     async def open(self, host: str, port: int) -> Addr:
         """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
@@ -303,7 +298,9 @@ class Endpoint(ReceivingDatagrams):
                 return
         if not key:
             self.no_key += 1
-            self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
+            self.rejections(
+                "no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})"
+            )
             return
         dest = (addr, key)
         if stream:
@@ -311,8 +308,7 @@ class Endpoint(ReceivingDatagrams):
             return
         if type(message) is Ack:
             # merged with the others waiting, or alone: an Ack always fits (ids are short)
-            if not self._outgoing.ack(dest, message.reply_to):
-                self._queue(encode(message), dest)
+            self._queue(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
             for data in self._outgoing.acks(dest, message.replies):
@@ -367,10 +363,10 @@ class Endpoint(ReceivingDatagrams):
             else:
                 self._queue(data, dest)
 
-    def _queue(self, data: bytes, dest: Dest) -> None:
-        """Seal and send `data`, a datagram-sized message for `dest`, when `Outgoing` says:
-        now, or packed with what follows it (net/outgoing.py)."""
-        when = self._outgoing.datagram(data, dest)
+    def _queue(self, data: bytes, dest: Dest, ack_of: str = "") -> None:
+        """Seal and send `data`, a datagram-sized message for `dest` (an Ack of `ack_of`),
+        when `Outgoing` says: now, or packed with what follows it (net/outgoing.py)."""
+        when = self._outgoing.datagram(data, dest, ack_of)
         if when is When.LATER:
             return
         addr, key = dest
@@ -402,7 +398,7 @@ class Endpoint(ReceivingDatagrams):
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]
         if not self.sent_streams.take(addr[0]):
-            self.dropped(
+            self.rejections(
                 "sent streams",
                 f"not sent to {_fmt(addr)} over TCP now: {self.sent_streams.open_to(addr[0])} "
                 f"connections opened there wait for answers (#{self.sent_streams.refused})",

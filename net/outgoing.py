@@ -174,9 +174,15 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest) -> When:
+    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> When:
         """When `data`, one datagram-sized message for `dest`, leaves (see the module's
-        docstring). Order is kept, except that acks which wait go after the rest."""
+        docstring). Order is kept, except that acks which wait go after the rest: an Ack
+        (of the message `ack_of`) waits when something else for `dest` went or waits in
+        this pass, or while sends wait for the end of a drain, merged with the other acks
+        for `dest` into one Acks; else it goes as any datagram."""
+        if ack_of and (self._holding or dest in self._batches):
+            self._acks.setdefault(dest, []).append(ack_of)
+            return When.LATER
         if self._relay is not None and self._relay.includes(dest):
             self._unpack_relay()
         waiting = self._batches.get(dest)
@@ -193,19 +199,9 @@ class Outgoing:
         self._flush_asked = True
         return When.NOW_THEN_FLUSH
 
-    def ack(self, dest: Dest, reply_to: str) -> bool:
-        """Whether an ack of `reply_to` for `dest` waits here, to be merged with the other
-        acks for it (True); else the caller sends it as a datagram, through `datagram`.
-        An ack waits when something else for `dest` went or waits in this pass, or while
-        sends wait for the end of a drain."""
-        if dest in self._batches or self._holding:
-            self._acks.setdefault(dest, []).append(reply_to)
-            return True
-        return False
-
     def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
         """Acks of each of `replies` for `dest` (those of one datagram): merged with the
-        acks that wait for it, as `ack` would merge each (then none to send now), else as
+        acks that wait for it, as `datagram` would merge each (then none to send now), else as
         few datagram-sized messages as hold them, for the caller to send in order."""
         if dest in self._batches or self._holding:
             self._acks.setdefault(dest, []).extend(replies)

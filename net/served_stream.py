@@ -135,7 +135,7 @@ class ServedStream:
         except DecodeError as exc:
             # not answered: a frame that does not open gets no oracle
             endpoint.bad_frames += 1
-            endpoint.dropped(
+            endpoint.rejections(
                 "bad frame",
                 f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.bad_frames}): "
                 f"{why_bad(exc)}",
@@ -206,7 +206,7 @@ class ServedStream:
     def _too_slow(self) -> None:
         endpoint = self._endpoint
         endpoint.slow_frames += 1
-        endpoint.dropped(
+        endpoint.rejections(
             "slow frame",
             f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.slow_frames}): no "
             f"whole frame within {FRAME_DEADLINE:g} s",
@@ -215,7 +215,7 @@ class ServedStream:
 
 def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -> None:
     """The connection from `addr` held most when all held more than the budget."""
-    endpoint.dropped(
+    endpoint.rejections(
         "over budget",
         f"closed the TCP connection holding most ({fmt_addr(addr)}; "
         f"#{endpoint.buffers.dropped}): connections held more than "

@@ -8,6 +8,11 @@ from wire.limits import MAX_NAME
 _NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
 
 
+#: A match when `name` is a valid name, else None: the pattern's own method, not a function
+#: that calls it, as `name_key` is (it runs for every message shown). `name_problem` says why not.
+valid_name: Callable[[str], re.Match[str] | None] = _NAME.fullmatch
+
+
 def name_problem(name: str) -> str | None:
     """Return why `name` is not a valid name, or None when it is valid.
 

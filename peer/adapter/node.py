@@ -275,10 +275,6 @@ class PeerNode:
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
 
-    def history_path(self) -> Path:
-        """Where the commands typed at the prompt are kept (it moves with a rename)."""
-        return self._state.history_path
-
     def cancel_question(self) -> bool:
         """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
         (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
@@ -385,7 +381,7 @@ class PeerNode:
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
-            Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
+            Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
             AcksHeld: self._acks_held,
         }
 

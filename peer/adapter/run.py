@@ -37,6 +37,6 @@ async def run_peer(
             in_room=lambda: bool(core.state.room),
             cancel=node.cancel_question,
             question=core.question,
-            kept=KeptHistory(node.history_path, secret=settings.password),
+            kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
         )
     return await node.run()

@@ -104,7 +104,7 @@ class Answers:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
         # our own line, under its id: not shown again when the room's history is
-        shared.seen.first_sight(post.sender, post.id, emit)
+        shared.inbox.accept(post.sender, post.id, None, emit)
 
     def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
         self._shared.outbox.answered(leave)

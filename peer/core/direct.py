@@ -11,11 +11,11 @@ from peer.core.actions import Addr, Emit, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
-from wire.codec import travels_by_stream
+from wire.codec import SHORT_TEXT, travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Entry, Message, Refused, SaveMessage
-from wire.names import name_key, name_problem
+from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
 
@@ -80,7 +80,7 @@ class DirectChats:
             return
         self._send_chat(chat, emit, entry)
         self._chats.start(chat.id, chat, now)
-        if travels_by_stream(chat):
+        if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
             self._long_chat[key] = chat.id
             self._behind[key] = []
 
@@ -188,7 +188,7 @@ class DirectChats:
                 return  # meant for whoever had this address before; the sender falls back
         # Who sent it was settled by its key (peer.core.trust), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
-        if name_problem(chat.sender) is not None or (
+        if not valid_name(chat.sender) or (
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
         ):
             return  # no peer of ours sends such a thing: a name that is none, or a flood

@@ -39,7 +39,6 @@ from peer.core.actions import (
 from peer.core.answers import Answers
 from peer.core.asking import Asking
 from peer.core.direct import DirectChats
-from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.outbox import Outbox
@@ -54,7 +53,6 @@ from peer.core.request_ends import RequestEnds
 from peer.core.requests import Request, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
-from peer.core.seen_ids import SeenIds
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
@@ -114,9 +112,9 @@ class PeerCore:
             outbox=outbox,
             requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),
-            seen=SeenIds(options.get("seen", ())),
             room_return=RoomReturn(outbox, options.get("room", "")),
             alarm=alarm,
+            shown=options.get("seen", ()),
         )
         self.state = shared.state
         #: Who may say what (peer.core.trust): its `registry` key is set by the adapter once the
@@ -147,7 +145,7 @@ class PeerCore:
         dispatchers, built last."""
         shared = self._shared
         link = RegistryLink(shared, self._request_failed, self._register_again)
-        inbox = Inbox(shared)
+        inbox = shared.inbox
         direct = DirectChats(shared, inbox, link, timeout, attempts)
         membership = Membership(shared, link, inbox)
         renames = Renames(shared, link)

@@ -1,35 +1,69 @@
-"""What came to this peer, as it is taken in: the ack of every copy, with each message shown
-once (docs/PROTOCOL.md: at least once on the wire, exactly once on the screen). The acks
-of one datagram leave together, as one Acks, once all of it is taken. Sans-IO: Shown and
-Send actions.
+"""What came to this peer, as it is taken in: each message shown once, and every copy of
+one acked (docs/PROTOCOL.md: at least once on the wire, exactly once on the screen). The
+acks of one datagram leave together, as one Acks, once all of it is taken. Sans-IO:
+Shown and Send actions.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import AcksHeld, Addr, Emit, Send
-from peer.core.shared import Shared
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from peer.core.actions import AcksHeld, Addr, Emit, Send, Shown
+from peer.core.held_acks import HeldAcks
+from peer.core.lifecycle import Lifecycle
 from wire.messages import Ack, Acks
+from wire.names import name_key
+from wire.reliable import IdMaker
+
+#: Message ids remembered for showing each message once.
+SEEN_IDS = 50_000
 
 
 class Inbox:
-    """The checks and acks of what others send us."""
+    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; and
+    the acks owed for what the event being taken in brought."""
 
-    def __init__(self, shared: Shared) -> None:
-        self._shared = shared
+    def __init__(
+        self,
+        life: Lifecycle,
+        new_id: IdMaker,
+        acks: HeldAcks,
+        shown: Iterable[tuple[str, str]] = (),
+        limit: int = SEEN_IDS,
+    ) -> None:
+        """`life`: the peer's (a deregistered peer takes nothing); `new_id` makes the acks'
+        ids; `acks`: those held for the registry; `shown`: the pairs shown in earlier
+        runs, oldest first (see Shown)."""
+        self._life = life
+        self._new_id = new_id
+        self._acks = acks
+        self._limit = limit
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
+            ((name_key(sender), msg_id), None) for sender, msg_id in shown
+        )
         #: (address, message id) accepted in this event and not acked yet, in order
         self.owed: list[tuple[Addr, str]] = []
 
-    def accept(self, sender: str, msg_id: str, addr: Addr, emit: Emit) -> bool:
-        """Owe an ack for every copy (`ack_owed` sends it); True only for the first copy of
-        (sender, id), whose Shown is handed to `emit` at once (recorded before it is acked,
-        and so before it is shown). A deregistered peer answers nothing, so that senders
-        fall back to the registry's mailbox."""
-        shared = self._shared
-        if not shared.life.registered:
+    def accept(self, sender: str, msg_id: str, addr: Addr | None, emit: Emit) -> bool:
+        """Whether message `msg_id` from `sender` is shown for the first time: then it is
+        recorded, durably first (a Shown handed to `emit`, which the adapter carries out
+        before the line is printed, and before any ack leaves). With `addr`, every copy is
+        acked there (`ack_owed` sends it), unless this peer is deregistered: it takes
+        nothing then, so that senders fall back to the registry's mailbox. Without, it came
+        in an answer (the mailbox handed over, our own room line taken), acked otherwise."""
+        if addr is not None:
+            if not self._life.registered:
+                return False
+            self.owed.append((addr, msg_id))
+        key = (name_key(sender), msg_id)
+        if key in self._seen:
             return False
-        first = shared.seen.first_sight(sender, msg_id, emit)
-        self.owed.append((addr, msg_id))
-        return first
+        self._seen[key] = None
+        emit(Shown(key[0], msg_id))
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+        return True
 
     def ack_owed(self, key: bytes, from_registry: bool, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's
@@ -41,13 +75,13 @@ class Inbox:
             return
         self.owed = []
         if from_registry:
-            acks = self._shared.acks
+            acks = self._acks
             if not acks:
                 emit(AcksHeld())
             for addr, msg_id in owed:
                 acks.hold(addr, key, msg_id)
             return
-        new_id = self._shared.new_id
+        new_id = self._new_id
         if len(owed) == 1:
             addr, msg_id = owed[0]
             emit(Send(addr, Ack(new_id(), msg_id), key))

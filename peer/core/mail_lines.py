@@ -6,7 +6,7 @@ batches once its line is on the screen. Sans-IO: actions are handed to the calle
 from __future__ import annotations
 
 from peer.core.actions import Action, Emit, OnceShown, Print
-from peer.core.seen_ids import SeenIds
+from peer.core.inbox import Inbox
 from wire.messages import NOTICE_KIND, StoredMessage
 
 #: Stored messages recorded as shown together, once their lines are on the screen (see
@@ -17,10 +17,10 @@ MAIL_SHOWN_EVERY = 4
 
 
 class MailLines:
-    """The lines of the mailbox being handed over, each message shown once (by `seen`)."""
+    """The lines of the mailbox being handed over, each message shown once (by `inbox`)."""
 
-    def __init__(self, seen: SeenIds) -> None:
-        self._seen = seen
+    def __init__(self, inbox: Inbox) -> None:
+        self._inbox = inbox
         # whether "[You have messages]" was shown for the mailbox being handed over
         self._announced = False
 
@@ -37,7 +37,7 @@ class MailLines:
         at its next start only the lines it had not shown yet, and loses none."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         for message in mail:
-            if not self._seen.first_sight(message.sender, message.id, shown.append):
+            if not self._inbox.accept(message.sender, message.id, None, shown.append):
                 continue
             if not self._announced:
                 self._announced = True

@@ -39,7 +39,7 @@ class Registration:
         self._table_news = table_news
         self._membership = membership
         self._carry_typed = carry_typed
-        self._mail = MailLines(shared.seen)
+        self._mail = MailLines(shared.inbox)
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome: list[Print] = []

@@ -6,20 +6,20 @@ own state beside it; none of it does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import InitVar, dataclass, field
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.held_acks import HeldAcks
+from peer.core.inbox import Inbox
 from peer.core.lifecycle import Lifecycle
 from peer.core.outbox import Outbox
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.rooms import KnownRooms
-from peer.core.seen_ids import SeenIds
 from peer.core.settling import Settling
 from peer.core.table import Table
 from peer.core.trust import Trust
@@ -61,8 +61,9 @@ class Shared:
     outbox: Outbox
     requests: Requests
     watch: RegistryWatch
-    seen: SeenIds
     room_return: RoomReturn
+    #: The (sender, id) pairs shown in earlier runs, oldest first (see `inbox`).
+    shown: InitVar[Iterable[tuple[str, str]]] = ()
     rooms: KnownRooms = field(default_factory=KnownRooms)
     change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
@@ -78,10 +79,12 @@ class Shared:
     alarm: Alarm = field(default_factory=Alarm)
     #: The acks owed the registry, held to the end of a read (peer.core.held_acks).
     acks: HeldAcks = field(init=False)
+    #: What came in: each message shown once, each copy acked (peer.core.inbox).
+    inbox: Inbox = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
     settling: Settling = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
         #: Who may say what (peer.core.trust), judged by the key that sealed each message.
         self.trust = Trust(b"", self.table.entry)
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
@@ -90,6 +93,7 @@ class Shared:
         self.change_lines.follow(self.table, lambda: self.state.name)
         self.change_lines.wake_by(self.alarm)
         self.acks = HeldAcks(self.new_id)
+        self.inbox = Inbox(self.life, self.new_id, self.acks, shown)
         self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:

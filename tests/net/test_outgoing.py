@@ -27,6 +27,11 @@ def notice(n: int) -> bytes:
     return encode(Notice(f"n-{n}", f"line {n}"))
 
 
+def ack(out: Outgoing, to: Dest, reply_to: str) -> When:
+    """When an Ack of `reply_to` for `to` leaves: LATER when it waits, merged."""
+    return out.datagram(encode(Ack("a-0", reply_to)), to, reply_to)
+
+
 def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
     """The messages the datagrams for `to` carry, in order."""
     return [m for data, addr in datagrams if addr == to for m in decode_datagram_batch(data)]
@@ -56,12 +61,11 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
 
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
     out = outgoing()
-    assert not out.ack(A, "x-1")  # the caller sends it as a datagram, at once
-    assert out.datagram(encode(Ack("a-1", "x-1")), A) is When.NOW_THEN_FLUSH
-    assert out.ack(A, "x-2")
-    assert out.ack(A, "x-3")
+    assert ack(out, A, "x-1") is When.NOW_THEN_FLUSH  # alone, at once
+    assert ack(out, A, "x-2") is When.LATER
+    assert ack(out, A, "x-3") is When.LATER
     assert out.datagram(notice(0), A) is When.LATER
-    assert out.ack(B, "y-1") is False  # nothing went to B in this pass
+    assert ack(out, B, "y-1") is When.NOW  # nothing went to B in this pass
     got = messages(out.flush(), A)
     assert got[0] == Notice("n-0", "line 0")  # the rest first, the acks after it
     assert got[1:] == [Acks("o-1", ("x-2", "x-3"))]
@@ -71,11 +75,11 @@ def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() 
     out = outgoing()
     out.drain_begins()
     assert out.datagram(notice(0), A) is When.NOW
-    assert out.ack(A, "x-1")
+    assert ack(out, A, "x-1") is When.LATER
     long = [f"r-{i:03}-" + "x" * 58 for i in range(200)]
     assert out.datagram(notice(1), B) is When.NOW
     for reply_to in long:
-        assert out.ack(B, reply_to)
+        assert ack(out, B, reply_to) is When.LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Ack("o-1", "x-1")]
     to_b = messages(sent, B)
@@ -88,8 +92,8 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     out = outgoing(coalesce_drains=True)
     out.drain_begins()
     assert out.datagram(notice(0), A) is When.LATER  # even the first
-    assert out.ack(A, "x-1")
-    assert out.ack(B, "y-1")
+    assert ack(out, A, "x-1") is When.LATER
+    assert ack(out, B, "y-1") is When.LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Ack("o-2", "y-1")]
@@ -132,7 +136,7 @@ def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     assert out.relay((A, B), notice(1)) is When.LATER
     assert out.datagram(notice(2), A) is When.LATER  # the entry becomes per-member batches
     assert out.relay((A, B), notice(3)) is None
-    assert out.ack(B, "y-1")
+    assert ack(out, B, "y-1") is When.LATER
     sent = out.drain_ends()
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-2"]
     assert [m.id for m in messages(sent, B)] == ["n-1", "o-1"]
@@ -144,7 +148,7 @@ def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> 
     out.relay((A, B), notice(0))
     out.datagram_ends()
     out.relay((A, B), notice(1))
-    assert out.ack(A, "x-1")
+    assert ack(out, A, "x-1") is When.LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Notice("n-1", "line 1"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Notice("n-1", "line 1")]
@@ -154,7 +158,7 @@ def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the
     out = outgoing(coalesce_drains=True)
     was = out.packed_begins()
     assert not was
-    assert out.ack(A, "x-1")  # waits, even with nothing sent to A before it
+    assert ack(out, A, "x-1") is When.LATER  # waits, even with nothing sent to A before it
     assert out.datagram(notice(0), A) is When.LATER
     inner = out.packed_begins()
     assert out.packed_ends(inner) == []  # the outer block still holds them
@@ -182,14 +186,15 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
     merged: dict[Dest, list[str]] = {A: [], B: [], C: []}
     for n, (kind, addr) in enumerate(sends):
         if kind == "ack":
-            if out.ack(addr, f"x-{n}"):
-                merged[addr].append(f"x-{n}")
-                continue
-            data = encode(Ack(f"a-{n}", f"x-{n}"))
+            data, ack_of = encode(Ack(f"a-{n}", f"x-{n}")), f"x-{n}"
         else:
-            data = notice(n)
-        given_[addr].append(f"x-{n}" if kind == "ack" else f"n-{n}")
-        if out.datagram(data, addr) is not When.LATER:
+            data, ack_of = notice(n), ""
+        when = out.datagram(data, addr, ack_of)
+        if ack_of and when is When.LATER:
+            merged[addr].append(ack_of)
+            continue
+        given_[addr].append(ack_of or f"n-{n}")
+        if when is not When.LATER:
             sent.append((data, addr))
     sent += out.drain_ends() if in_drain else out.flush()
     assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)

@@ -14,7 +14,6 @@ from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Request, Requests
 from peer.core.room_return import RoomReturn
-from peer.core.seen_ids import SeenIds
 from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
 from wire.keys import key_text
@@ -41,7 +40,6 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
         outbox=kept,
         requests=Requests(SERVER, kept, alarm=alarm),
         watch=RegistryWatch(alarm=alarm),
-        seen=SeenIds(),
         room_return=RoomReturn(kept, room),
         alarm=alarm,
     )
@@ -77,7 +75,7 @@ def link(made: Shared, calls: Calls | None = None) -> RegistryLink:
 
 
 def inbox(made: Shared) -> Inbox:
-    return Inbox(made)
+    return made.inbox
 
 
 def prints(actions: list[pa.Action]) -> list[str]:

@@ -220,7 +220,7 @@ class Follower:
         if self.endpoint.connected(addr):
             return False
         what = type(message).__name__
-        self.endpoint.dropped(
+        self.endpoint.rejections(
             "answer to a closed connection",
             f"dropped {what} for {addr[0]}:{addr[1]}: its request's TCP connection is closed",
         )
