@@ -19,7 +19,6 @@ import msgspec
 from disk.operator_key import key_path
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
-from registry.adapter.desk.closed import answer_closed
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 
 # the name the console serves under, as the registry names it to its admin
@@ -54,8 +53,14 @@ MAX_UNSENT = 256 * 1024
 #: was stopped are all read by then. Turns, not time: nobody waits longer than the reading.
 HOLD_TURNS = 3
 #: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
-#: its last words are sent.
+#: its last words are sent; and a last answer, to leave before its connection is closed.
 CLOSE_FLUSH = 2.0
+#: What a desk client of a registry that cannot run the desk (its operator key file holds
+#: no key) is told: chat goes on there, and the registry's console says why.
+CLOSED = (
+    "The help desk is closed at this registry (it cannot use its operator key); please try "
+    "again later. Whoever runs the registry sees why on its console."
+)
 
 
 class DeskService:
@@ -95,7 +100,9 @@ class DeskService:
             make_token=lambda: secrets.token_urlsafe(18),
             operator_key=self._key,
             authorised=self._files.authorised,
-            settings=msgspec.structs.replace(settings, crisis_notice=notice),
+            settings=msgspec.structs.replace(
+                settings, crisis_notice=notice, closed=CLOSED if self.problem else ""
+            ),
         )
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
@@ -159,9 +166,6 @@ class DeskService:
         """Own one desk connection until it ends: `first` and `more` decoded already by its
         secure session `decoder`. Never raises but CancelledError; bad frames close this
         connection only. A closed desk answers the first message that it is closed."""
-        if self.problem:
-            await answer_closed(first, decoder, reader, writer, self._new_id)
-            return
         if self._timer is None and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
