@@ -261,17 +261,15 @@ class DeskRunner:
 
     async def _connect(self, gen: int) -> None:
         key = await self._registry_key()
-        if key is None:  # not told by a connection refused, say: asked again to say why
-            self.events.put_nowait(NotConnected(gen, await self._why_unreachable() or "no answer"))
-            return
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
+        opened = await self._open()
+        if key is None or isinstance(opened, str):  # (no key: said as what stops a connection)
+            if not isinstance(opened, str):
+                opened[1].close()
+            self.events.put_nowait(
+                NotConnected(gen, opened if isinstance(opened, str) else "no answer")
             )
-        except (OSError, TimeoutError) as exc:
-            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-            self.events.put_nowait(NotConnected(gen, why))
             return
+        reader, writer = opened
         enable_keepalive(writer)
         if self._static is None:
             self._static = X25519PrivateKey.generate()
@@ -285,24 +283,24 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
-        # always answered: a person whose input has ended waits for the answer
+        # always answered: a person whose input has ended waits for the answer; a connection
+        # that opens is closed at once (it takes no place)
         try:
-            why = await self._why_unreachable()
+            opened = await self._open()
         except Exception as exc:  # an address the system cannot even try, say
-            why = str(exc) or type(exc).__name__
-        self.events.put_nowait(Probed(why))
+            opened = str(exc) or type(exc).__name__
+        if not isinstance(opened, str):
+            opened[1].close()
+        self.events.put_nowait(Probed(opened if isinstance(opened, str) else ""))
 
-    async def _why_unreachable(self) -> str:
-        """Why the desk cannot be reached; "" when a connection opens (closed at once: it
-        takes no place)."""
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
+        """A TCP connection to the desk, or why it cannot be made."""
         try:
-            _, writer = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
             return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-        writer.close()
-        return ""
 
     async def _read(
         self,
