@@ -114,7 +114,7 @@ class DeskQueue:
         who = s.conns.get(conn)
         link = s.links.get(conn)
         if link is not None and link.beat is None:
-            link.beat = Heartbeat(now, s.heartbeat)
+            link.beat = Heartbeat(now, s.settings.heartbeat)
         elif link is not None and link.beat is not None:
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
