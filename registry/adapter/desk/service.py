@@ -84,11 +84,13 @@ class DeskService:
         places, history and keys are kept on `shelf` (None: files in `data_dir`). Nothing
         runs until `start`. Raises OSError when no operator key can be made, ValueError for
         settings out of bounds."""
-        notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).
         self._key, self.problem = key_or_problem(data_dir)
+        notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
+        closed = CLOSED if self.problem else ""
+        settings = msgspec.structs.replace(settings, crisis_notice=notice, closed=closed)
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
         self._clock = clock
@@ -100,9 +102,7 @@ class DeskService:
             make_token=lambda: secrets.token_urlsafe(18),
             operator_key=self._key,
             authorised=self._files.authorised,
-            settings=msgspec.structs.replace(
-                settings, crisis_notice=notice, closed=CLOSED if self.problem else ""
-            ),
+            settings=settings,
         )
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
@@ -110,16 +110,14 @@ class DeskService:
         #: The registry's console as an operator (`set_output` puts it on duty).
         self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
-        # each connection's secure session (secure/stream.py): what is written goes in it
-        self._streams: dict[ConnId, SecureStream] = {}
+        self._streams: dict[ConnId, SecureStream] = {}  # what is written goes in them
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._holding = False  # the queue holds hand-overs (see _hold_handovers)
-        #: The registries of the service this desk is the one of ("ip:port" each), told
-        #: to each client before anything else (DeskRegistries), so that it can move when
-        #: this registry stops; none for a registry on its own, which tells nothing.
+        #: The registries of its service ("ip:port" each), told to each client first
+        #: (DeskRegistries), to move to when this registry stops; none for one on its own.
         self.registries: Callable[[], Sequence[str]] = tuple
 
     # -- life cycle -----------------------------------------------------------------------
