@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -19,7 +20,8 @@ from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed, use_colour
+from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
     Action,
     Ask,
@@ -88,9 +90,9 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """How a runner runs: `client` names the program in the line shown should it fail;
-    `tty`, whether standard input is a terminal (what is shown is coloured as
-    `use_colour` says); `places`, the directory of held-place files (the person's client; the
-    operator's keeps none); `screen`, what stands in for the terminal (tests put what is
+    `tty`, whether standard input is a terminal (what is shown is coloured on a terminal
+    as `colour_wanted` says); `places`, the directory of held-place files (the person's
+    client; the operator's keeps none); `screen`, what stands in for the terminal (tests put what is
     typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
     its desk/ folder (apart from a registry's own key, should the directory also be a
     registry's) (None: a key of this run's, and the registry's key asked at each connection);
@@ -114,7 +116,7 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term: Screen = settings.screen or Terminal(
-            self.events.put_nowait, tty=settings.tty, colour=use_colour()
+            self.events.put_nowait, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
         )
         self._places = settings.places
         self._place: HeldPlace | None = None
