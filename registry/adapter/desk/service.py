@@ -25,7 +25,7 @@ from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.frames import FrameReader, FrameRefused
-from registry.adapter.desk.key import key_or_problem
+from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -87,7 +87,7 @@ class DeskService:
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).
-        self._key, self.problem = key_or_problem(data_dir)
+        self._key, self.problem = load_or_create_key(data_dir)
         notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         closed = CLOSED if self.problem else ""
         settings = msgspec.structs.replace(settings, crisis_notice=notice, closed=closed)
