@@ -389,10 +389,14 @@ class TerminalConsole(LinePrompt):
         return keys
 
 
+def colour_wanted() -> bool:
+    """Whether the environment lets a terminal show colour: https://no-color.org (any
+    non-empty NO_COLOR turns it off), and never on a dumb terminal (docs/GUIDE.md)."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def make_console(*, colour: bool, bell: bool) -> Console:
     """A terminal console when stdin and stdout are terminals, else the plain line console."""
     if on_a_terminal():
-        # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
-        use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-        return TerminalConsole(colour=use_colour, bell=bell)
+        return TerminalConsole(colour=colour and colour_wanted(), bell=bell)
     return PlainConsole()

@@ -3,7 +3,7 @@ through the form, queued, or taking a place back, and what its actions show and 
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Action, FindPlace, KeptPlace, Send, Show
+from peer.core.desk.actions import Action, FindPlace, KeepPlace, Send, Show
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
@@ -26,7 +26,7 @@ def person() -> PersonCore:
     )
 
 
-def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = None) -> None:
+def through_form(core: PersonCore, topic: str = "5", kept: KeepPlace | None = None) -> None:
     core.start(0.0)
     core.typed("Maria", 0.0)
     assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
@@ -61,7 +61,7 @@ def taking_back(now: float) -> PersonCore:
     core.start(0.0)
     core.typed("Tom Baker", 0.5)
     core.typed("07700 900606", now)
-    out = core.place_found(KeptPlace("old-token", 5, "", 120.0), now)
+    out = core.place_found(KeepPlace("old-token", 5, "", 120.0), now)
     assert shown(out) == [
         "[You had a place in the waiting room a moment ago (5 Financial Suggestions); taking it "
         "back, with its topic, so the topic is not asked again.]"

@@ -8,7 +8,8 @@ from desk_harness import Desk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.desk.admission import Limits, holder, room_is_full, source_refusal
+from registry.core.desk.admission import holder, room_is_full, source_refusal
+from registry.core.desk.limits import DeskSettings
 from registry.core.desk.people import Person
 from wire.desk.messages import DeskQueued, DeskRefused
 
@@ -67,7 +68,7 @@ def person(key: str = "", address: str = "", crisis: str = "", token: str = "t")
     )
 
 
-LIMITS = Limits(per_key=2, per_address=3, room=5, danger_room=2)
+LIMITS = DeskSettings(max_per_key=2, max_per_address=3, max_waiting=5, danger_room=2)
 
 
 def test_the_address_counts_people_in_danger_apart() -> None:

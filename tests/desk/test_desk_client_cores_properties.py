@@ -17,7 +17,7 @@ from peer.core.desk.actions import (
     Drop,
     Exit,
     FindPlace,
-    KeptPlace,
+    KeepPlace,
     Send,
 )
 from peer.core.desk.duty import OperatorCore
@@ -170,7 +170,7 @@ def play(world: World, data: st.DataObject, messages: list[DeskMessage]) -> None
             assert after is None or after > world.now, (after, world.now)
         elif step == "place":
             world.place_asked = False
-            kept = data.draw(st.sampled_from([None, KeptPlace("old", 2, "", 120.0)]))
+            kept = data.draw(st.sampled_from([None, KeepPlace("old", 2, "", 120.0)]))
             world.apply(core.place_found(kept, world.now))
         if world.ended:
             assert core.typed("more", world.now) == []

@@ -4,11 +4,13 @@ any operator, holds back what was typed for the session before, keeps what it se
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
+import pytest
+
 from disk.operator_key import key_path, read_key
-from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
-from registry.adapter.desk.console_topics import ConsoleTopics
+from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.service import DeskService
 from registry.core.desk.actions import Action, Send
 from registry.core.desk.operators import NOBODY_WAITING
@@ -300,18 +302,36 @@ def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> Non
     run(tmp_path, serving_all)
 
 
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        ('{"topics": [9]}', "it holds no list of topics"),
+        ('{"topics": [1.0]}', "it holds no list of topics"),
+        ('{"topics": [true]}', "it holds no list of topics"),
+        ("[" * 100_000, "it holds no list of topics"),
+        ('{"topics": [NaN]}', "it is not JSON"),
+        ('{"topics": [1, Infinity]}', "it is not JSON"),
+    ],
+)
 def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
-    tmp_path: Path,
+    tmp_path: Path, damage: str, why: str
 ) -> None:
-    (tmp_path / "desk-console.json").write_text('{"topics": [9]}')
+    path = tmp_path / CONSOLE_TOPICS_FILE
+    path.write_text(damage)
+    queue = DeskQueue(make_id=lambda: "r", make_token=lambda: "token", operator_key="key")
+    logs: list[str] = []
+    printed: list[str] = []
 
-    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        printed: list[str] = []
-        desk.console.set_output(printed.append)
-        assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
+    def carry_out(actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send) and action.conn == CONSOLE:
+                console.show(action.message)
 
-    logs = run(tmp_path, scenario)
-    assert any("desk-console.json (it holds no list of topics)" in line for line in logs)
+    desk = ConsoleDesk(queue, "key", lambda: 0.0, lambda: "c", logs.append, lambda: None, carry_out)
+    console = DeskConsole(desk, tmp_path)
+    console.set_output(printed.append)
+    assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
+    assert logs == [f"desk: could not read {path} ({why}); the console serves every topic"]
 
 
 def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
@@ -348,6 +368,6 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     console.typed(".serve 1,3")
     assert held == ["held"]  # a .serve may hand someone over
     assert [o.topics for o in queue.operators] == [frozenset({1, 3})]
-    assert ConsoleTopics(tmp_path).load() == ((1, 3), "")
+    assert json.loads((tmp_path / CONSOLE_TOPICS_FILE).read_text()) == {"topics": [1, 3]}
     console.ended()
     assert not console.on_duty and queue.on(CONSOLE) is None

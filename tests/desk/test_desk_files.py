@@ -9,8 +9,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.files import OPERATORS_FILE, DeskFiles
-from registry.adapter.desk.history import HISTORY_FILE
+from registry.adapter.desk.files import HISTORY_FILE, OPERATORS_FILE, DeskFiles
 from registry.adapter.desk.places import PLACES_FILE
 from registry.adapter.desk.records import TRANSCRIPT_DIR
 from registry.core.credentials import token_matches
@@ -61,20 +60,17 @@ def test_the_operators_keys_are_kept_and_read_at_the_next_start(tmp_path: Path) 
     kept = json.loads((tmp_path / OPERATORS_FILE).read_text())
     assert kept["operators"] == {KEY: "ann"}  # with the operator key's hash
     assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
-    # a file of before the hash was kept, a table alone, is read as it is
-    (tmp_path / OPERATORS_FILE).write_text(json.dumps({KEY: "ann"}))
-    assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
 
 
 def test_a_damaged_operators_file_is_read_as_none_and_said_once_loaded(tmp_path: Path) -> None:
-    (tmp_path / OPERATORS_FILE).write_text('{"not a key": "ann"}')
+    (tmp_path / OPERATORS_FILE).write_text(json.dumps({"desk-key": "", "operators": {"x": "ann"}}))
     logs: list[str] = []
     kept = files(tmp_path, logs)
     assert kept.authorised == {} and logs == []
     kept.load(Estimator())
     assert logs == [
-        f"desk: {tmp_path / OPERATORS_FILE}: not a table of operators' keys; operators show "
-        "the key again"
+        f"desk: could not read {tmp_path / OPERATORS_FILE} (it holds no operators' keys); "
+        "operators show the key again"
     ]
 
 

@@ -21,14 +21,14 @@ from peer.adapter.desk.held_place import (
     take_earlier_key,
 )
 from peer.adapter.desk.place_secret import place_name
-from peer.core.desk.actions import KeptPlace
+from peer.core.desk.actions import KeepPlace
 from wire.desk.phone import phone_key
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
     place.save("tok", 3, "Maths", 120.0)
-    assert place.load() == KeptPlace("tok", 3, "Maths", 120.0)
+    assert place.load() == KeepPlace("tok", 3, "Maths", 120.0)
     assert stat.S_IMODE(place.path.stat().st_mode) == 0o600
     assert "07700900606" not in str(place.path)  # the name does not show the number
 
@@ -65,7 +65,7 @@ def test_a_last_alive_time_far_in_the_future_is_damage(tmp_path: Path) -> None:
     assert not place.path.exists()
     # a clock set back a little since the file was written is no damage
     place.path.write_text(json.dumps(ahead | {"alive": time.time() + CLOCK_SKEW / 2}))
-    assert place.load() == KeptPlace("tok", 3, "", 120.0)
+    assert place.load() == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_the_place_file_name_is_a_keyed_hash_that_trying_numbers_cannot_undo(
     other = HeldPlace(tmp_path / "other", "127.0.0.1", 4000, phone)
     assert other.path.name != place.path.name
     # and a restarted client finds its file again
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeptPlace("tok", 3, "", 120.0)
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_a_place_file_under_the_old_name_is_read_once_and_renamed(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_a_place_file_under_the_old_name_is_read_once_and_renamed(tmp_path: Path
     kept = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time()}
     old.write_text(json.dumps(kept))
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
-    assert place.load() == KeptPlace("tok", 3, "", 120.0)
+    assert place.load() == KeepPlace("tok", 3, "", 120.0)
     assert not old.exists() and place.path.exists()
 
 

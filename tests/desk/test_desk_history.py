@@ -1,4 +1,5 @@
-"""registry/adapter/desk/history.py: the history of session lengths kept across a restart."""
+"""The history of session lengths kept across a restart (registry/adapter/desk/files.py):
+estimates after it are not guesses again, and a file that cannot be used is one line."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from registry.adapter.desk.history import HISTORY_FILE, HistoryFile
-from registry.core.desk.estimate import Average, Estimator
+from registry.adapter.desk.files import HISTORY_FILE, DeskFiles
+from registry.core.desk.actions import SessionEnded
+from registry.core.desk.estimate import Estimator
+
+ENDED = SessionEnded("s-1", "ended by the operator", 60.0)
 
 
 def learnt() -> Estimator:
@@ -19,14 +23,23 @@ def learnt() -> Estimator:
     return est
 
 
+def files(where: Path, logs: list[str]) -> DeskFiles:
+    return DeskFiles(where, lambda: 0.0, logs.append)
+
+
 def test_the_history_round_trips_and_holds_nothing_personal(tmp_path: Path) -> None:
-    kept = HistoryFile(tmp_path)
-    assert kept.load() == (None, "")  # a first start: no history, and nothing to say
+    logs: list[str] = []
+    first = Estimator()
+    files(tmp_path, logs).load(first)
+    assert first.history() == Estimator().history() and logs == []  # a first start
     est = learnt()
-    assert kept.save(est.history()) == ""
+    kept = files(tmp_path, logs)
+    kept.load(Estimator())
+    kept.keep([ENDED], est)
     assert stat.S_IMODE((tmp_path / HISTORY_FILE).stat().st_mode) == 0o600
-    history, problem = kept.load()
-    assert problem == "" and history == est.history()
+    again = Estimator()
+    files(tmp_path, logs).load(again)
+    assert again.history() == est.history() and logs == []
     assert set(json.loads((tmp_path / HISTORY_FILE).read_text())) == {"overall", "topics"}
 
 
@@ -45,16 +58,20 @@ def test_the_history_round_trips_and_holds_nothing_personal(tmp_path: Path) -> N
 )  # fmt: skip
 def test_a_bad_file_is_one_line_and_no_history(tmp_path: Path, content: str, why: str) -> None:
     (tmp_path / HISTORY_FILE).write_text(content)
-    history, problem = HistoryFile(tmp_path).load()
-    assert history is None
+    logs: list[str] = []
+    est = Estimator()
+    files(tmp_path, logs).load(est)
+    assert est.history() == Estimator().history()
+    [problem] = logs
     assert why in problem and "\n" not in problem
     assert problem.endswith("wait estimates start with no history of session lengths")
 
 
 def test_a_file_that_cannot_be_read_or_written_is_said_and_nothing_stops(tmp_path: Path) -> None:
     (tmp_path / HISTORY_FILE).mkdir()  # a directory where the file should be
-    kept = HistoryFile(tmp_path)
-    history, problem = kept.load()
-    assert history is None and problem.startswith("desk: could not read")
-    problem = kept.save((Average(3, 10.0, 1.0), {}))
-    assert problem.startswith("desk: could not keep the history of session lengths")
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    kept.load(Estimator())
+    assert logs[0].startswith("desk: could not read")
+    kept.keep([ENDED], learnt())
+    assert logs[1].startswith(f"desk: could not keep {tmp_path / HISTORY_FILE}")

@@ -10,7 +10,7 @@ import pytest
 
 from disk.operator_key import key_path, read_key
 from registry.adapter.desk.files import OPERATORS_FILE
-from registry.adapter.desk.key import DeskKeyError, load_or_create_key
+from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.places import PLACES_FILE
 from registry.adapter.desk.service import DeskService
 from registry.core.credentials import same_secret
@@ -18,22 +18,22 @@ from registry.core.credentials import same_secret
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
     data = tmp_path / "registry"
-    key = load_or_create_key(data)
-    assert len(key) >= 20
+    key, problem = load_or_create_key(data)
+    assert len(key) >= 20 and problem == ""
     assert key_path(data).stat().st_mode & 0o777 == 0o600
-    assert load_or_create_key(data) == key  # a restart keeps it
+    assert load_or_create_key(data) == (key, "")  # a restart keeps it
     assert read_key(key_path(data)) == key
 
 
 def test_a_key_chosen_by_hand_is_used(tmp_path: Path) -> None:
     key_path(tmp_path).write_text("  our-desk-2026  \nignored\n")
-    assert load_or_create_key(tmp_path) == "our-desk-2026"
+    assert load_or_create_key(tmp_path) == ("our-desk-2026", "")
 
 
 def test_an_empty_key_file_is_an_error_not_an_open_desk(tmp_path: Path) -> None:
     key_path(tmp_path).write_text("\n")
-    with pytest.raises(DeskKeyError, match=r"desk-key is empty, so the help desk is closed"):
-        load_or_create_key(tmp_path)
+    key, problem = load_or_create_key(tmp_path)
+    assert key == "" and "desk-key is empty, so the help desk is closed" in problem
     assert read_key(key_path(tmp_path)) is None
     assert read_key(tmp_path / "missing") is None
 
@@ -46,7 +46,7 @@ def test_key_matches_only_the_same_key() -> None:
 
 
 def test_a_new_key_is_whole_in_place_and_leaves_nothing_else(tmp_path: Path) -> None:
-    key = load_or_create_key(tmp_path)
+    key, _ = load_or_create_key(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
     assert key_path(tmp_path).read_text() == key + "\n"
 
@@ -61,17 +61,15 @@ def test_a_key_another_start_made_meanwhile_is_the_one_used(
         real_link(src, dst)
 
     monkeypatch.setattr(os, "link", theirs_first)
-    assert load_or_create_key(tmp_path) == "theirs"
+    assert load_or_create_key(tmp_path) == ("theirs", "")
     assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
 
 
 def test_a_binary_key_file_is_an_error_that_says_so(tmp_path: Path) -> None:
     key_path(tmp_path).write_bytes(b"\x00\x13\x07\x1b")  # decodes as text, holds no key
-    with pytest.raises(DeskKeyError, match=r"holds control characters, not a key"):
-        load_or_create_key(tmp_path)
+    assert "holds control characters, not a key" in load_or_create_key(tmp_path)[1]
     key_path(tmp_path).write_bytes(b"\xff\xfe\x81")
-    with pytest.raises(DeskKeyError, match=r"is not text \(a binary file\?\)"):
-        load_or_create_key(tmp_path)
+    assert "is not text (a binary file?)" in load_or_create_key(tmp_path)[1]
     assert read_key(key_path(tmp_path)) is None  # an operator's client asks for the key
 
 

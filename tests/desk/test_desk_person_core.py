@@ -20,7 +20,6 @@ from peer.core.desk.actions import (
     Exit,
     ForgetPlace,
     KeepPlace,
-    KeptPlace,
     PutTyped,
     Show,
 )
@@ -213,7 +212,7 @@ def test_a_new_session_names_itself_and_counts_afresh() -> None:
 def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
     # found in use: the kept place came back, the operator then went off duty
     core = person()
-    through_form(core, kept=KeptPlace("old-token", 2, "", 120.0))
+    through_form(core, kept=KeepPlace("old-token", 2, "", 120.0))
     core.connected(0.0)
     core.received(queued(restored=True), 0.0)
     core.received(DeskServed("d2", "pat", "s"), 1.0)

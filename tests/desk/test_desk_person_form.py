@@ -11,7 +11,6 @@ from peer.core.desk.actions import (
     Exit,
     FindPlace,
     KeepPlace,
-    KeptPlace,
     Probe,
     SetPrompt,
     Show,
@@ -96,7 +95,7 @@ def test_input_ended_before_the_probe_answers_waits_for_it() -> None:
 
 def test_a_kept_place_is_asked_back_with_its_token() -> None:
     core = person()
-    through_form(core, kept=KeptPlace("old-token", 2, "", 120.0))
+    through_form(core, kept=KeepPlace("old-token", 2, "", 120.0))
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin) and (join.token, join.topic) == ("old-token", 2)
     again = core.received(queued(restored=False), 0.0)

@@ -706,3 +706,17 @@ def test_a_conversation_resumed_after_a_restart_is_not_measured_from_its_tail() 
     after.advance(10)
     after.end("op")
     assert sessions_measured(after) == 1
+
+
+def test_a_closed_desk_answers_each_first_message_with_why_and_closes() -> None:
+    desk = Desk(closed="Closed here.")
+    desk.join("a", "Alice")
+    desk.operator("op", "ann")
+    desk.send("g", DeskGiveUp("g-1", "+44 7700 900123", "token-1", WIRE_VERSION))
+    assert [type(desk.inbox[c][-1]) for c in ("a", "op", "g")] == [
+        DeskRefused,
+        DeskRefused,
+        DeskEnded,
+    ]
+    assert all(desk.inbox[c][-1].reason == "Closed here." for c in ("a", "op", "g"))  # type: ignore[union-attr]
+    assert desk.closed == ["a", "op", "g"] and not desk.queue.waiting and not desk.queue.operators

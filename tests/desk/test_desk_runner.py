@@ -24,7 +24,6 @@ from peer.core.desk.actions import (
     FindPlace,
     ForgetPlace,
     KeepPlace,
-    KeptPlace,
     Probe,
     PutTyped,
     Show,
@@ -99,7 +98,7 @@ class Recorder:
     def end_of_input(self, now: float) -> list[Action]:
         return self._note("end_of_input")
 
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
         return self._note("place_found", kept)
 
     def tick(self, now: float) -> list[Action]:
@@ -150,9 +149,9 @@ def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
     run = runner(core, places=tmp_path)
     HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).save("tok", 3, "Maths", 120.0)
     run.carry_out([FindPlace(PHONE)])
-    assert core.heard == [("place_found", KeptPlace("tok", 3, "Maths", 120.0))]
+    assert core.heard == [("place_found", KeepPlace("tok", 3, "Maths", 120.0))]
     run.carry_out([KeepPlace("new", 5, "", 60.0)])
-    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeptPlace("new", 5, "", 60.0)
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeepPlace("new", 5, "", 60.0)
     run.carry_out([ForgetPlace()])
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
 

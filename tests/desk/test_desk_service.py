@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from disk.operator_key import key_path, read_key
-from registry.adapter.desk.history import HISTORY_FILE
+from registry.adapter.desk.files import HISTORY_FILE
 from registry.adapter.desk.service import DeskService
 from tests.desk.desk_service_harness import DESK_KEY, PHONE, Client, Connect, join, joined, run
 from tests.desk.standalone_desk import accept_secure

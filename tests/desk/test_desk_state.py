@@ -15,8 +15,8 @@ from wire.desk.text import DEFAULT_CRISIS_NOTICE
 
 def test_every_option_has_its_default() -> None:
     queue = Desk().queue
-    s = queue.state
-    assert s.grace == GRACE and s.limits.room == MAX_WAITING
+    s = queue.state.settings
+    assert s.grace == GRACE and s.max_waiting == MAX_WAITING
     assert s.push_interval == PUSH_INTERVAL and s.reclaim_window == RECLAIM_WINDOW
     assert s.heartbeat == HEARTBEAT and s.crisis_notice == DEFAULT_CRISIS_NOTICE
     assert queue.authorised == {}
@@ -24,7 +24,8 @@ def test_every_option_has_its_default() -> None:
 
 def test_options_given_are_taken() -> None:
     queue = Desk(grace=5.0, max_waiting=3, heartbeat=2.0, authorised={"k": "ann"}).queue
-    assert (queue.state.grace, queue.state.limits.room, queue.state.heartbeat) == (5.0, 3, 2.0)
+    s = queue.state.settings
+    assert (s.grace, s.max_waiting, s.heartbeat) == (5.0, 3, 2.0)
     assert queue.authorised == {"k": "ann"}
 
 

@@ -18,7 +18,7 @@ from disk.files import InUse, hold_lock, private_folder, read_bytes, replace_dur
 from peer.adapter.desk.place_secret import load_or_make_secret, place_name
 from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
 from peer.adapter.key_contact import ContactRule
-from peer.core.desk.actions import KeptPlace
+from peer.core.desk.actions import KeepPlace
 from secure.keys import KEY_FILE
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
@@ -60,7 +60,7 @@ class HeldPlace:
         # the name a place file had before names were keyed: read once, then renamed
         self._old_path = folder / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
 
-    def load(self) -> KeptPlace | None:
+    def load(self) -> KeepPlace | None:
         """The kept place, if there is one that may still be held; None otherwise (stale
         or damaged files are removed). A file under the old name (a plain hash of the
         number) is renamed to the new one first, so that no name reveals the number."""
@@ -82,7 +82,7 @@ class HeldPlace:
         if now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
             self.clear()  # the desk has given the place up by now, or the time is damage
             return None
-        return KeptPlace(kept.token, kept.topic, kept.description, kept.grace)
+        return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
 
     def save(self, token: str, topic: int, description: str, grace: float) -> None:
         """Keep the place (or refresh the time it was last known alive). Best effort: a

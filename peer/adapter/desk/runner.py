@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -19,7 +20,8 @@ from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed, use_colour
+from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
     Action,
     Ask,
@@ -88,9 +90,9 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """How a runner runs: `client` names the program in the line shown should it fail;
-    `tty`, whether standard input is a terminal (what is shown is coloured as
-    `use_colour` says); `places`, the directory of held-place files (the person's client; the
-    operator's keeps none); `screen`, what stands in for the terminal (tests put what is
+    `tty`, whether standard input is a terminal (what is shown is coloured on a terminal
+    as `colour_wanted` says); `places`, the directory of held-place files (the person's
+    client; the operator's keeps none); `screen`, what stands in for the terminal (tests put what is
     typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
     its desk/ folder (apart from a registry's own key, should the directory also be a
     registry's) (None: a key of this run's, and the registry's key asked at each connection);
@@ -114,7 +116,7 @@ class DeskRunner:
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.term: Screen = settings.screen or Terminal(
-            self.events.put_nowait, tty=settings.tty, colour=use_colour()
+            self.events.put_nowait, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
         )
         self._places = settings.places
         self._place: HeldPlace | None = None
@@ -261,17 +263,15 @@ class DeskRunner:
 
     async def _connect(self, gen: int) -> None:
         key = await self._registry_key()
-        if key is None:  # not told by a connection refused, say: asked again to say why
-            self.events.put_nowait(NotConnected(gen, await self._why_unreachable() or "no answer"))
-            return
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
+        opened = await self._open()
+        if key is None or isinstance(opened, str):  # (no key: said as what stops a connection)
+            if not isinstance(opened, str):
+                opened[1].close()
+            self.events.put_nowait(
+                NotConnected(gen, opened if isinstance(opened, str) else "no answer")
             )
-        except (OSError, TimeoutError) as exc:
-            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-            self.events.put_nowait(NotConnected(gen, why))
             return
+        reader, writer = opened
         enable_keepalive(writer)
         if self._static is None:
             self._static = X25519PrivateKey.generate()
@@ -285,24 +285,24 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
-        # always answered: a person whose input has ended waits for the answer
+        # always answered: a person whose input has ended waits for the answer; a connection
+        # that opens is closed at once (it takes no place)
         try:
-            why = await self._why_unreachable()
+            opened = await self._open()
         except Exception as exc:  # an address the system cannot even try, say
-            why = str(exc) or type(exc).__name__
-        self.events.put_nowait(Probed(why))
+            opened = str(exc) or type(exc).__name__
+        if not isinstance(opened, str):
+            opened[1].close()
+        self.events.put_nowait(Probed(opened if isinstance(opened, str) else ""))
 
-    async def _why_unreachable(self) -> str:
-        """Why the desk cannot be reached; "" when a connection opens (closed at once: it
-        takes no place)."""
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
+        """A TCP connection to the desk, or why it cannot be made."""
         try:
-            _, writer = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
             return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-        writer.close()
-        return ""
 
     async def _read(
         self,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -43,13 +42,6 @@ _STYLES = {
 }
 #: The same as escape codes, for plain lines.
 _CODES = {"ansicyan": "36", "ansired bold": "1;31", "ansired": "31", "bold": "1"}
-
-
-def use_colour(requested: bool | None = None) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (docs/GUIDE.md)."""
-    if requested is False or "NO_COLOR" in os.environ:
-        return False
-    return sys.stdout.isatty()
 
 
 class Screen(Protocol):

@@ -87,7 +87,7 @@ class FindPlace(Struct, frozen=True):
 
 class KeepPlace(Struct, frozen=True):
     """Keep the place (token, topic, description, grace period) in the held-place file,
-    or refresh the time it was last known alive."""
+    or refresh the time it was last known alive; also the place found there (`FindPlace`)."""
 
     token: str
     topic: int
@@ -121,15 +121,6 @@ Action = (
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
-
-
-class KeptPlace(Struct, frozen=True):
-    """A place held in an earlier run, as read from its file."""
-
-    token: str
-    topic: int
-    description: str
-    grace: float
 
 
 def unreachable(ip: str, port: int, why: str) -> str:
@@ -171,7 +162,7 @@ class DeskClient(Protocol):
     def lost(self, reason: str, now: float) -> list[Action]: ...
     def tick(self, now: float) -> list[Action]: ...
     def next_wake(self) -> float | None: ...
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]: ...
+    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]: ...
 
 
 def collect(part: Callable[[Emit], None]) -> list[Action]:

@@ -12,7 +12,7 @@ from peer.core.desk.actions import (
     Addr,
     Connect,
     Exit,
-    KeptPlace,
+    KeepPlace,
     SetPrompt,
     Show,
     unreachable,
@@ -108,7 +108,7 @@ class OperatorCore:
     def probed(self, why: str, now: float) -> list[Action]:
         return []  # (an operator's client sends no Probe)
 
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
         return []  # (nor FindPlace)
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:

@@ -14,7 +14,7 @@ from peer.core.desk.actions import (
     Connect,
     Drop,
     Emit,
-    KeptPlace,
+    KeepPlace,
     Probe,
     Send,
     Show,
@@ -130,7 +130,7 @@ class PersonCore:
             self.state.bye(emit)
         return actions
 
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
         return collect(lambda emit: self._form.place_found(kept, now, emit))
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:

@@ -5,7 +5,7 @@ held for that number is taken back with its topic.
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Ask, Emit, FindPlace, KeptPlace, Show
+from peer.core.desk.actions import Ask, Emit, FindPlace, KeepPlace, Show
 from peer.core.desk.person_state import PersonState
 from wire.desk.phone import normalise_phone, phone_problem
 from wire.desk.text import (
@@ -38,7 +38,7 @@ class PersonForm:
     def __init__(self, s: PersonState) -> None:
         self.s = s
 
-    def place_found(self, kept: KeptPlace | None, now: float, emit: Emit) -> None:
+    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
         """The held place kept for the number given (`FindPlace`), or None: taken back with
         its topic (the form asks nothing more), or the topic asked for."""
         s = self.s

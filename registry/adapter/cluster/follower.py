@@ -33,7 +33,7 @@ from registry.adapter.cluster.link import (
     reports,
     unpack_outbounds,
 )
-from registry.adapter.desk.closed import FLUSH_TIMEOUT
+from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
@@ -252,7 +252,7 @@ class Follower:
             if not has_hung_up(reader, writer):
                 self._send_on(decoder, writer, desk or here, registries)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(writer.drain(), FLUSH_TIMEOUT)
+                    await asyncio.wait_for(writer.drain(), CLOSE_FLUSH)
         except asyncio.CancelledError:  # this registry stops relaying (it decides now)
             self._send_on(decoder, writer, here, registries)
             raise

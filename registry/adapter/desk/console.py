@@ -14,7 +14,8 @@ from pathlib import Path
 from msgspec import Struct
 
 from registry.adapter.console_commands import COMMANDS
-from registry.adapter.desk.console_topics import ConsoleTopics
+from registry.adapter.desk.files import Topic
+from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
 from registry.core.desk.actions import Action, ConnId, SessionLine
 from registry.core.desk.people import Operator, Session, sorted_topics
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
@@ -29,6 +30,10 @@ from wire.version import WIRE_VERSION
 CONSOLE: ConnId = "console"
 #: The name the registry console serves under.
 CONSOLE_NAME = "admin"
+#: What the console serves (`.serve`), kept in the data folder across a restart: an admin
+#: who typed `.serve none` and walked away must not come back, after a crash, to a person
+#: handed to a console nobody watches. No file means every topic.
+CONSOLE_TOPICS_FILE = "desk-console.json"
 #: The console's command that sends the line held back.
 SEND_HELD = ".send"
 #: `.help` on the registry console: the operator's commands and the console's own.
@@ -37,6 +42,10 @@ CONSOLE_HELP: tuple[str, ...] = (
     f"  {SEND_HELD:<14} send the line held back (begun before a hand-over, or a command)",
     *OPERATOR_HELP[3:],
 )
+
+
+class _Topics(Struct):
+    topics: list[Topic]
 
 
 class ConsoleDesk(Struct, frozen=True):
@@ -58,7 +67,7 @@ class DeskConsole:
         self._desk = desk
         self._name = name
         self._print: Callable[[str], None] | None = None
-        self._topics_file = ConsoleTopics(data_dir)
+        self._folder = FolderShelf(data_dir)
         self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
         # the console's session, when it began, when it last changed, and the line held
         self._session = ""
@@ -72,9 +81,10 @@ class DeskConsole:
         """Go on duty, printing through `print_fn`, serving what `.serve` chose before a
         restart or every topic. Call once, when the registry runs on a terminal."""
         self._print = print_fn
-        topics, problem = self._topics_file.load()
+        kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
         if problem:
-            self._desk.log(problem)
+            self._desk.log(f"{problem}; the console serves every topic")
+        topics = tuple(sorted(set(kept.topics))) if kept is not None else ALL_TOPICS
         self._kept = topics
         self._go_on_duty()
         if topics != ALL_TOPICS:
@@ -236,7 +246,8 @@ class DeskConsole:
         topics = sorted_topics(me.topics) if me is not None else None
         if topics is not None and topics != self._kept:
             self._kept = topics
-            problem = self._topics_file.save(topics)
+            kept = None if topics == ALL_TOPICS else _Topics(list(topics))
+            problem = keep_record(self._folder, CONSOLE_TOPICS_FILE, kept)
             if problem:
                 self._desk.log(problem)
 

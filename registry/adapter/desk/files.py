@@ -6,15 +6,15 @@ refuses is said in the log, and the desk carries on.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from disk.files import os_reason, parse_json
-from registry.adapter.desk.history import History, HistoryFile
+from msgspec import Meta, Struct, field
+
 from registry.adapter.desk.places import PlacesFile
 from registry.adapter.desk.records import TranscriptStore
-from registry.adapter.desk.shelf import FolderShelf, Shelf
+from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record
 from registry.core.desk.actions import (
     Action,
     KeepOperators,
@@ -24,11 +24,33 @@ from registry.core.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.estimate import Estimator
+from registry.core.desk.estimate import Average, Estimator
+from wire.desk.text import TOPICS
 from wire.keys import key_from_text
 
 #: Where the operators' keys authorised by the operator key are kept, in the data folder.
 OPERATORS_FILE = "desk-operators.json"
+#: The averages of session lengths (registry.core.desk.estimate), so that estimates after
+#: a restart are not guesses again: no names, numbers or times of day.
+HISTORY_FILE = "desk-history.json"
+
+#: A topic's number, as the desk's files keep it.
+Topic = Annotated[int, Meta(ge=min(TOPICS), le=max(TOPICS))]
+
+
+class _History(Struct):
+    """The overall average of session lengths, and each topic's by its number."""
+
+    overall: Average
+    topics: dict[Topic, Average]
+
+
+class _Operators(Struct):
+    """The operators' keys (key text -> name), and the hash of the operator key that
+    authorised them."""
+
+    desk_key: str = field(name="desk-key")
+    operators: dict[str, str] = {}
 
 
 class DeskFiles:
@@ -50,24 +72,23 @@ class DeskFiles:
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(self.shelf, clock)
-        self._history = HistoryFile(self.shelf)
-        self._history_kept: History | None = None  # as last kept on disk
-        self._desk_key = _key_hash(desk_key)
+        self._history_kept: tuple[Average, dict[int, Average]] | None = None  # as last kept
+        self._desk_key = hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
         #: The operators' keys authorised by a run before (key text -> name).
-        self.authorised, self._operators_problem = _read_operators(self.shelf, self._desk_key)
+        self.authorised, self._operators_problem = self._read_operators()
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
         """What the run before kept: the session lengths it learnt go into `estimator`, and
         the places it held are returned, in order. Each file that could not be used is
         said in the log (and counts as none)."""
         if self._operators_problem:
-            self._log(f"desk: {self._operators_problem}; operators show the key again")
+            self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
-        history, problem = self._history.load()
+        history, problem = read_record(self.shelf, HISTORY_FILE, _History, "averages")
         if problem:
-            self._log(problem)
+            self._log(f"{problem}; wait estimates start with no history of session lengths")
         if history is not None:
-            estimator.restore_history(*history)
+            estimator.restore_history(history.overall, history.topics)
         self._history_kept = estimator.history()
         places, problem = self._places.load()
         if problem:
@@ -98,51 +119,38 @@ class DeskFiles:
         history = estimator.history()
         if history != self._history_kept:
             self._history_kept = history
-            problem = self._history.save(history)
-            if problem:
-                self._log(problem)
+            self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
     def _keep_operators(self, action: KeepOperators) -> None:
         """Keep the authorised operators' keys (said in the log when it fails: each would
         then need the operator key again after a restart)."""
-        kept = {"desk-key": self._desk_key, "operators": dict(action.keys)}
-        data = json.dumps(kept, indent=2, sort_keys=True) + "\n"
-        try:
-            self.shelf.write(OPERATORS_FILE, data.encode("utf-8"))
-        except OSError as exc:
-            self._log(f"desk: could not keep {self.shelf.where(OPERATORS_FILE)}: {os_reason(exc)}")
+        kept = _Operators(self._desk_key, dict(action.keys))
+        self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
+
+    def _read_operators(self) -> tuple[dict[str, str], str]:
+        """The authorised operators' keys kept on the shelf, and what was wrong with them
+        ("" when nothing): a damaged record is read as empty, and so is one kept under
+        another operator key: a new operator key revokes every key the old one authorised.
+        Each operator then shows the operator key once more."""
+        kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
+        if kept is not None and not all(key_from_text(key) for key in kept.operators):
+            where = self.shelf.where(OPERATORS_FILE)
+            kept, problem = None, f"desk: could not read {where} (it holds no operators' keys)"
+        if kept is None:
+            return {}, problem
+        if kept.desk_key != self._desk_key:
+            return (
+                {},
+                "desk: the operator key changed: the operators' keys it authorised are revoked",
+            )
+        return kept.operators, ""
+
+    def _say(self, problem: str) -> None:
+        if problem:
+            self._log(problem)
 
     def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         try:
             self._records.write(record)
         except OSError as exc:
             self._log(f"desk: could not write the transcript of session {record.session}: {exc}")
-
-
-def _key_hash(desk_key: str) -> str:
-    """What the operators' file keeps of the operator key: its SHA-256, to know it again."""
-    return hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _read_operators(shelf: Shelf, desk_key: str) -> tuple[dict[str, str], str]:
-    """The authorised operators' keys kept on `shelf` (key text -> name), and what was wrong
-    with the file ("" when nothing): a damaged one is read as empty, and so is one kept
-    under an operator key other than `desk_key` (its hash): a new operator key revokes
-    every key the old one authorised. Each operator then shows the operator key once
-    more. (A file of before the hash was kept, a table alone, is read as it is.)"""
-    path = shelf.where(OPERATORS_FILE)
-    try:
-        data = parse_json(shelf.read(OPERATORS_FILE).decode())
-    except FileNotFoundError:
-        return {}, ""
-    except (OSError, ValueError, RecursionError) as exc:
-        return {}, f"{path}: {exc}"
-    if isinstance(data, dict) and "operators" in data:
-        if data.get("desk-key") != desk_key:
-            return {}, "the operator key changed: the operators' keys it authorised are revoked"
-        data = data["operators"]
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and key_from_text(k) and isinstance(v, str) for k, v in data.items()
-    ):
-        return {}, f"{path}: not a table of operators' keys"
-    return dict(data), ""

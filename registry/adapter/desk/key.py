@@ -14,39 +14,25 @@ from disk.operator_key import key_path, read_key_strictly
 KEY_BYTES = 16
 
 
-class DeskKeyError(ValueError):
-    """The operator key file is there but holds no usable key. The message is one line for
-    whoever runs the registry: which file, what is wrong, and how to put it right."""
-
-
-def load_or_create_key(data_dir: Path) -> str:
+def load_or_create_key(data_dir: Path) -> tuple[str, str]:
     """The operator key kept in `data_dir` (its first line, blanks trimmed), made and
-    written first if there is none. Raises DeskKeyError when the file is there but cannot
-    be read or holds no key (it is never replaced: operators hold that key), and OSError
-    when a new one cannot be written."""
+    written first if there is none, and "". When the file is there but cannot be read or
+    holds no key (it is never replaced: operators hold that key), "" and why the help desk
+    is closed, in one line for whoever runs the registry (chat goes on). Raises OSError
+    when a new key cannot be written."""
     path = key_path(data_dir)
     try:
-        return read_key_strictly(path)
+        return read_key_strictly(path), ""
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as exc:
         why = f"cannot be read ({exc.strerror or exc})" if isinstance(exc, OSError) else exc
-        raise DeskKeyError(
+        return "", (
             f"The help desk's operator key file {path} {str(why).removeprefix('it ')}, so the "
             "help desk is closed (chat works): delete the file to have a new key made, or put "
             "a key in it (one line), then restart the registry."
-        ) from None
+        )
     key = secrets.token_urlsafe(KEY_BYTES)
     if create_once(path, (key + "\n").encode()):
-        return key
+        return key, ""
     return load_or_create_key(data_dir)  # another start made it meanwhile: theirs counts
-
-
-def key_or_problem(data_dir: Path) -> tuple[str, str]:
-    """The operator key (`load_or_create_key`) and "", or "" and why the help desk is
-    closed: the key file holds no usable key (DeskKeyError's line; chat goes on). Raises
-    OSError when a new key cannot be written."""
-    try:
-        return load_or_create_key(data_dir), ""
-    except DeskKeyError as exc:
-        return "", str(exc)

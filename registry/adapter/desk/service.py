@@ -19,14 +19,13 @@ import msgspec
 from disk.operator_key import key_path
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
-from registry.adapter.desk.closed import answer_closed
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 
 # the name the console serves under, as the registry names it to its admin
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.frames import FrameReader, FrameRefused
-from registry.adapter.desk.key import key_or_problem
+from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -54,8 +53,14 @@ MAX_UNSENT = 256 * 1024
 #: was stopped are all read by then. Turns, not time: nobody waits longer than the reading.
 HOLD_TURNS = 3
 #: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
-#: its last words are sent.
+#: its last words are sent; and a last answer, to leave before its connection is closed.
 CLOSE_FLUSH = 2.0
+#: What a desk client of a registry that cannot run the desk (its operator key file holds
+#: no key) is told: chat goes on there, and the registry's console says why.
+CLOSED = (
+    "The help desk is closed at this registry (it cannot use its operator key); please try "
+    "again later. Whoever runs the registry sees why on its console."
+)
 
 
 class DeskService:
@@ -79,11 +84,13 @@ class DeskService:
         places, history and keys are kept on `shelf` (None: files in `data_dir`). Nothing
         runs until `start`. Raises OSError when no operator key can be made, ValueError for
         settings out of bounds."""
-        notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).
-        self._key, self.problem = key_or_problem(data_dir)
+        self._key, self.problem = load_or_create_key(data_dir)
+        notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
+        closed = CLOSED if self.problem else ""
+        settings = msgspec.structs.replace(settings, crisis_notice=notice, closed=closed)
         self.log = log
         self.rejected = rejected or (lambda kind, line: log(line))
         self._clock = clock
@@ -95,7 +102,7 @@ class DeskService:
             make_token=lambda: secrets.token_urlsafe(18),
             operator_key=self._key,
             authorised=self._files.authorised,
-            settings=msgspec.structs.replace(settings, crisis_notice=notice),
+            settings=settings,
         )
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
@@ -103,16 +110,14 @@ class DeskService:
         #: The registry's console as an operator (`set_output` puts it on duty).
         self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
-        # each connection's secure session (secure/stream.py): what is written goes in it
-        self._streams: dict[ConnId, SecureStream] = {}
+        self._streams: dict[ConnId, SecureStream] = {}  # what is written goes in them
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._holding = False  # the queue holds hand-overs (see _hold_handovers)
-        #: The registries of the service this desk is the one of ("ip:port" each), told
-        #: to each client before anything else (DeskRegistries), so that it can move when
-        #: this registry stops; none for a registry on its own, which tells nothing.
+        #: The registries of its service ("ip:port" each), told to each client first
+        #: (DeskRegistries), to move to when this registry stops; none for one on its own.
         self.registries: Callable[[], Sequence[str]] = tuple
 
     # -- life cycle -----------------------------------------------------------------------
@@ -159,9 +164,6 @@ class DeskService:
         """Own one desk connection until it ends: `first` and `more` decoded already by its
         secure session `decoder`. Never raises but CancelledError; bad frames close this
         connection only. A closed desk answers the first message that it is closed."""
-        if self.problem:
-            await answer_closed(first, decoder, reader, writer, self._new_id)
-            return
         if self._timer is None and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)

@@ -1,7 +1,8 @@
 """Where the help desk keeps what outlives its registry: named records of bytes on a shelf.
 A registry on its own keeps files in its data folder (`FolderShelf`); a service keeps them
 in a JetStream bucket (registry/adapter/cluster/desk_bucket.py). A shelf's writes may be
-acknowledged later (`pending`): what depends on them waits for `flushed`.
+acknowledged later (`pending`): what depends on them waits for `flushed`. Each record is
+JSON of one msgspec type, read by `read_record` and kept by `keep_record`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from disk.files import read_bytes, replace_durably
+import msgspec
+
+from disk.files import os_reason, read_bytes, replace_durably
 from registry.core.desk.actions import Action
+
+T = TypeVar("T")
 
 
 class Shelf(Protocol):
@@ -98,6 +103,36 @@ class FolderShelf:
 
     async def flushed(self) -> None:
         return None
+
+
+def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T | None, str]:
+    """The record `name` decoded as `kind`, or None when there is none or it cannot be
+    used; and why it cannot, for the log ("" otherwise). `holds` names what it should hold."""
+    why = ""
+    try:
+        return msgspec.json.decode(shelf.read(name), type=kind), ""
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        why = os_reason(exc)
+    except msgspec.ValidationError:
+        why = f"it holds no {holds}"
+    except msgspec.DecodeError:
+        why = "it is not JSON"
+    return None, f"desk: could not read {shelf.where(name)} ({why})"
+
+
+def keep_record(shelf: Shelf, name: str, value: object) -> str:
+    """Replace the record `name` with `value` (None: remove it); why it could not be kept,
+    for the log ("" when it was)."""
+    try:
+        if value is None:
+            shelf.remove(name)
+        else:
+            shelf.write(name, msgspec.json.encode(value))
+    except OSError as exc:
+        return f"desk: could not keep {shelf.where(name)} ({os_reason(exc)})"
+    return ""
 
 
 def shelf_of(where: Path | Shelf) -> Shelf:

@@ -16,17 +16,9 @@ from registry.core.desk.limits import (
     WORK_BITS_MOST,
     WORK_BITS_STEP,
     WORK_FREE_BELOW,
+    DeskSettings,
 )
 from registry.core.desk.people import Person
-
-
-class Limits(Struct, frozen=True):
-    """How many places one source may hold, and how many the room holds."""
-
-    per_key: int
-    per_address: int
-    room: int  # max_waiting: what an ordinary join finds full
-    danger_room: int  # places beyond `room` for people in danger only
 
 
 class Refusal(Struct, frozen=True):
@@ -51,7 +43,7 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 
 
 def source_refusal(
-    people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: Limits
+    people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
 ) -> Refusal | None:
     """Why a join on a connection with `key` from `address` may not take a place when `people`
     hold theirs (held places and those being served included); None when it may. "" for either
@@ -60,7 +52,7 @@ def source_refusal(
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)
-        if held >= limits.per_key:
+        if held >= limits.max_per_key:
             return Refusal(
                 f"This help desk client already holds {held} places in the waiting room, the "
                 "most one client may hold; please wait for your turn there, or try again once "
@@ -69,7 +61,7 @@ def source_refusal(
             )
     if address:
         same = sum(1 for p in people if p.address == address and bool(p.crisis) == in_danger)
-        if same >= limits.per_address:
+        if same >= limits.max_per_address:
             kind = "places of people who may be in danger" if in_danger else "places"
             return Refusal(
                 f"This computer ({address}) already holds {same} {kind} in the waiting room, "
@@ -89,8 +81,8 @@ def work_bits(waiting: int) -> int:
     return min(WORK_BITS_FIRST + (waiting - WORK_FREE_BELOW) // WORK_BITS_STEP, WORK_BITS_MOST)
 
 
-def room_is_full(waiting: int, *, in_danger: bool, limits: Limits) -> bool:
+def room_is_full(waiting: int, *, in_danger: bool, limits: DeskSettings) -> bool:
     """Whether a newcomer finds no room with `waiting` places taken: a person in danger has
     `danger_room` places more, which nobody else may take, so that a room filled by others
     never turns them away (the bound is there only so that memory stays bounded)."""
-    return waiting >= limits.room + (limits.danger_room if in_danger else 0)
+    return waiting >= limits.max_waiting + (limits.danger_room if in_danger else 0)

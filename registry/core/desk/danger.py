@@ -41,7 +41,7 @@ class Danger:
             # it was started again since) waits for it rather than show a notice of its own
             # first, so that the person reads one notice, not two.
             person.noticed_on = person.conn
-            emit(Send(person.conn, DeskCrisis(s.make_id(), s.crisis_notice)))
+            emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = keep_said(person.said, text)
         line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"

@@ -49,7 +49,7 @@ class Joins:
         # needs it most.
         crisis = crisis_reason(msg.topic, msg.description)
         if crisis:
-            emit(Send(conn, DeskCrisis(s.make_id(), s.crisis_notice)))
+            emit(Send(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         if msg.wire != WIRE_VERSION:
             s.refuse_wire(conn, msg, "desk client", emit)
             return
@@ -101,13 +101,13 @@ class Joins:
             key=source.key,
             address=source.address,
             in_danger=bool(crisis),
-            limits=s.limits,
+            limits=s.settings,
         )
         if refusal is not None:
             log = Log(refusal.log, "desk: places per source")
             s.refuse(conn, msg.id, refusal.reason, emit, log=log)
             return False
-        if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.limits):
+        if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
             size = len(s.waiting)
             estimate = self._line.estimate(msg.topic, size, now)
             reason = (

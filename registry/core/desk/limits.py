@@ -75,7 +75,8 @@ TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 class DeskSettings(Struct, frozen=True, kw_only=True):
     """How one desk runs, each setting named and defaulted as above (`heartbeat`:
     wire.desk.messages.HEARTBEAT); `crisis_notice`, what people who may be in danger are
-    shown first. ValueError for a setting out of bounds."""
+    shown first; `closed`, why the desk serves nobody ("" while it does). ValueError for a
+    setting out of bounds."""
 
     crisis_notice: str = DEFAULT_CRISIS_NOTICE
     grace: float = GRACE
@@ -87,6 +88,7 @@ class DeskSettings(Struct, frozen=True, kw_only=True):
     reclaim_window: float = RECLAIM_WINDOW
     heartbeat: float = HEARTBEAT
     typical_session: float = TYPICAL_SESSION
+    closed: str = ""
 
     def __post_init__(self) -> None:
         if self.grace < 0 or self.push_interval < 0:

@@ -154,7 +154,7 @@ class Line:
             position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
         s = self._s
         queued = DeskQueued(
-            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.grace),
+            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
             restored, est,
         )  # fmt: skip
         return Send(person.conn, queued)
@@ -168,8 +168,8 @@ class Line:
             if person.shown == (position, k):
                 person.due = None
                 continue
-            if now < person.pushed_at + self._s.push_interval:
-                person.due = person.pushed_at + self._s.push_interval
+            if now < person.pushed_at + self._s.settings.push_interval:
+                person.due = person.pushed_at + self._s.settings.push_interval
                 continue
             person.shown = (position, k)
             person.pushed_at = now

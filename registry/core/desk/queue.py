@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send, collect
+from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Log, Send, collect
 from registry.core.desk.danger import Danger
 from registry.core.desk.joins import Joins
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -67,7 +67,8 @@ class DeskQueue:
         settings: DeskSettings = DEFAULTS,
     ) -> None:
         """A desk run with `settings`. Only a `DeskOperator` carrying `operator_key`, or
-        from a key `authorised` (key text -> name), goes on duty. Raises as `DeskState`
+        from a key `authorised` (key text -> name), goes on duty. A desk `settings.closed`
+        answers every first message with that reason, and nothing else. Raises as `DeskState`
         does."""
         #: The data every part shares; its settings are read here.
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
@@ -99,6 +100,11 @@ class DeskQueue:
             (Operator, DeskServe): duty.serve,
             (Operator, DeskLeave): duty.off,
         }
+        if settings.closed:
+            for first in (DeskJoin, DeskOperator, DeskGiveUp):
+                self._handlers[(None, first)] = lambda conn, msg, now, emit: _closed(
+                    s, conn, msg, settings.closed, emit
+                )
 
     # -- events ----------------------------------------------------------------------------
 
@@ -108,7 +114,7 @@ class DeskQueue:
         who = s.conns.get(conn)
         link = s.links.get(conn)
         if link is not None and link.beat is None:
-            link.beat = Heartbeat(now, s.heartbeat)
+            link.beat = Heartbeat(now, s.settings.heartbeat)
         elif link is not None and link.beat is not None:
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
@@ -300,3 +306,14 @@ class DeskQueue:
     def on(self, conn: ConnId) -> Person | Operator | None:
         """The person or operator on connection `conn`, or None."""
         return self._s.conns.get(conn)
+
+
+def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, reason: str, emit: Emit) -> None:
+    """A closed desk's answer to a first message: a join or an operator's hello refused, a
+    place given up ended (its client is leaving); then the connection closes."""
+    if isinstance(msg, DeskGiveUp):
+        s.goodbye(conn, reason, "desk closed", emit)
+    else:
+        s.refuse(
+            conn, msg.id, reason, emit, log=Log("desk: closed; refused a client", "desk: closed")
+        )

@@ -26,21 +26,22 @@ class HeldPlaces:
         s = self._s
         for place in sorted(places, key=lambda place: not place.back):
             danger = bool(place.crisis or crisis_reason(place.topic, place.description))
-            full = room_is_full(len(s.waiting), in_danger=danger, limits=s.limits)
+            full = room_is_full(len(s.waiting), in_danger=danger, limits=s.settings)
             if full or any(p.token == place.token for p in s.waiting):
                 continue  # a copy of a place cannot be a second one
             person = self._held(place, now)
             s.waiting.append(person)
             s.restored.add(person.token)
         s.settle_until = now + RESTART_SETTLE
-        s.reclaim_by = now + s.reclaim_window
+        s.reclaim_by = now + s.settings.reclaim_window
         s.kept = self._places()
         if s.waiting:
             count = len(s.waiting)
             places_text = "1 place" if count == 1 else f"{count} places"
+            held = format_duration(min(s.settings.grace, s.settings.reclaim_window))
             line = (
                 f"desk: {places_text} kept from before the registry stopped, held for "
-                f"{format_duration(min(s.grace, s.reclaim_window))} for their people to "
+                f"{held} for their people to "
                 f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
                 "while they reconnect"
             )
@@ -63,7 +64,7 @@ class HeldPlaces:
             address=place.address,
             dropped=now,
             awaits=place.operator,
-            awaits_until=now + self._s.grace if place.operator else 0.0,
+            awaits_until=now + self._s.settings.grace if place.operator else 0.0,
             served=served + in_session,
             back=place.back,
             crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
@@ -73,7 +74,7 @@ class HeldPlaces:
     def wakes(self) -> list[float]:
         """When `expire` has something to do."""
         s = self._s
-        times = [p.dropped + s.grace for p in s.waiting if p.dropped is not None]
+        times = [p.dropped + s.settings.grace for p in s.waiting if p.dropped is not None]
         times += [p.awaits_until for p in s.waiting if p.awaits]
         if s.restored:
             times.append(s.reclaim_by)
@@ -89,14 +90,14 @@ class HeldPlaces:
         if now >= s.settle_until:
             s.settle_until = float("-inf")  # settled: nothing more to wake for
         if s.restored and now >= s.reclaim_by:
-            within = f"{format_duration(s.reclaim_window)} of the restart"
+            within = f"{format_duration(s.settings.reclaim_window)} of the restart"
             for person in list(s.waiting):
                 if person.token in s.restored and person.conn is None:
                     self.give_up(person, within, emit)
             s.restored.clear()
         for person in list(s.waiting):
-            if person.dropped is not None and now >= person.dropped + s.grace:
-                self.give_up(person, format_duration(s.grace), emit)
+            if person.dropped is not None and now >= person.dropped + s.settings.grace:
+                self.give_up(person, format_duration(s.settings.grace), emit)
         self._stop_awaiting(now, emit)  # after the places given up: they say more
 
     def give_up(self, person: Person, within: str, emit: Emit) -> None:
@@ -151,7 +152,7 @@ class HeldPlaces:
                 # their place may run out first: after a restart within RECLAIM_WINDOW
                 held = s.reclaim_by if person.token in s.restored else float("inf")
                 if person.dropped is not None:
-                    held = min(held, person.dropped + s.grace)
+                    held = min(held, person.dropped + s.settings.grace)
                 left = format_duration(min(person.awaits_until, held) - now)
                 said = (
                     f"The help desk was restarted while you served {name}; your "

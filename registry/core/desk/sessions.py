@@ -210,7 +210,7 @@ class Sessions:
         at the front for `grace`; a place in the waiting room is held as it was."""
         s = self._s
         session = s.session_of(person)
-        held = format_duration(s.grace)
+        held = format_duration(s.settings.grace)
         if session is not None:
             told = (
                 f"{clean(person.name)}'s connection was lost ({reason}); the session has "

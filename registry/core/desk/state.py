@@ -10,7 +10,6 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
-from registry.core.desk.admission import Limits
 from registry.core.desk.estimate import Estimator
 from registry.core.desk.limits import DeskSettings
 from registry.core.desk.people import Operator, Person, Session
@@ -54,18 +53,8 @@ class DeskState:
         self.make_token = make_token
         self.operator_key = operator_key
         self.authorised: dict[str, str] = dict(authorised or {})
-        self.crisis_notice = settings.crisis_notice
-        self.grace = settings.grace
-        self.limits = Limits(
-            settings.max_per_key,
-            settings.max_per_address,
-            settings.max_waiting,
-            settings.danger_room,
-        )
-        self.push_interval = settings.push_interval
-        self.reclaim_window = settings.reclaim_window
+        self.settings = settings
         self.estimator = Estimator(typical=settings.typical_session)
-        self.heartbeat = settings.heartbeat
         # -- who is here
         self.waiting: list[Person] = []  # in order, held places included (each its token)
         self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came
