@@ -61,6 +61,12 @@ class RoomSay(Struct, frozen=True):
     text: str
 
 
+class Me(Struct, frozen=True):
+    """`/me <action>`: an action said in the room, shown as `* name action`."""
+
+    action: str
+
+
 class Nick(Struct, frozen=True):
     new: str
 
@@ -114,6 +120,7 @@ Command = (
     | LeaveRoom
     | ListRooms
     | RoomSay
+    | Me
     | Nick
     | Dereg
     | Reg
@@ -154,6 +161,7 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
+    Spec(("/me",), "/me <action>", "say an action in your room: * you <action>"),
     Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
     Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name"),
     Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>"),
@@ -392,6 +400,12 @@ def _rooms(word: str, said: str, rest: str, slash: str) -> Command:
     return ListRooms()
 
 
+def _me(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest:
+        return Mistake(f"Usage: {slash}me <action>")
+    return Me(said.lstrip())
+
+
 def _nick(word: str, said: str, rest: str, slash: str) -> Command:
     if not rest or " " in rest:
         return Mistake(f"Usage: {slash}{word} <new name>")
@@ -430,6 +444,7 @@ SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
     "leave": _leave,
     "out": _leave,
     "rooms": _rooms,
+    "me": _me,
     "nick": _nick,
     "nickname": _nick,
     "nicknames": _nick,  # as one of the source documents spells it

@@ -55,6 +55,8 @@ def room_line(message: RoomMessage, wall: float) -> Print:
     """The line of `message`, said in a room: as it is said, or from the room's history
     (marked so, with when it was said; `wall` is the time of day now)."""
     said = f"{message.sender} (in {message.room}): {message.text}"
+    if message.text.startswith("/me "):
+        said = f"* {message.sender} {message.text[4:]} (in {message.room})"
     if message.history:
         return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
     return Print(said, "room", message.sender)

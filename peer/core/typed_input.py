@@ -70,6 +70,7 @@ class TypedInput:
             cmd.LeaveRoom: lambda c, now, emit: membership.leave(now, emit),
             cmd.ListRooms: commands.list_rooms,
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
+            cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
             cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
         }

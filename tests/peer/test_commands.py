@@ -301,15 +301,23 @@ def _shown_words(line: str) -> list[str]:
     return words
 
 
+#: What follows each command word that needs more, for the tests that try every word /help shows.
+SAMPLES = {
+    "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r", "nick": "n",
+    "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "server:who": "-l",
+    "whois": "bob", "me": "waves",
+}  # fmt: skip
+
+
+def test_me_is_an_action_said_in_the_room() -> None:
+    assert parse("/me waves at  all", in_room=True) == cmd.Me("waves at  all")
+    assert parse("/me", in_room=True) == Mistake("Usage: /me <action>")
+
+
 @pytest.mark.parametrize("in_room", [False, True], ids=["outside", "in-a-room"])
 def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
     """Found by trying it: /help in a room listed `[also server:exit, exit, ...]` and
     `/leave [also /leave, /out]`, and server:exit was then said to the room."""
-    samples = {
-        "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me",
-        "server:who": "-l", "whois": "bob",
-    }  # fmt: skip
     lines = cmd.help_lines(in_room=in_room)[1:-1]
     shown = [word for line in lines for word in _shown_words(line)]
     for line in lines:
@@ -319,7 +327,7 @@ def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
         if word.startswith(("<", "Ctrl-")):
             assert not in_room or word.startswith("Ctrl-"), word
             continue
-        typed = f"{word} {samples.get(word.lstrip('/'), '')}".strip()
+        typed = f"{word} {SAMPLES.get(word.lstrip('/'), '')}".strip()
         result = parse(typed, in_room=in_room)
         assert result is not None, word
         assert not isinstance(result, Mistake | RoomSay | ForServer), (word, result)
@@ -333,15 +341,11 @@ def test_help_for_an_unknown_command() -> None:
 
 def test_every_command_word_in_help_parses_to_its_command() -> None:
     """Each alias /help shows is understood outside a room (with arguments where needed)."""
-    samples = {
-        "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "whois": "bob",
-    }  # fmt: skip
     for spec in cmd.SPECS:
         for word in spec.words:
             if word.startswith(("<", "Ctrl-")):
                 continue
-            line = f"{word} {samples.get(word.lstrip('/'), '')}".strip()
+            line = f"{word} {SAMPLES.get(word.lstrip('/'), '')}".strip()
             result = parse(line)
             assert result is not None and not isinstance(result, Mistake), (word, result)
 

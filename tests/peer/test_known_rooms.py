@@ -52,3 +52,10 @@ def test_a_room_line_says_who_and_where_and_history_says_when() -> None:
     assert room_line(today, NOW).text == "[history 09:15] bob (in teamchat): earlier"
     older = RoomMessage("m-3", "bob", "teamchat", "old", "2026-11-20 09:15:02", True)
     assert room_line(older, NOW).text == "[history 2026-11-20 09:15] bob (in teamchat): old"
+
+
+def test_an_action_is_shown_as_done_by_its_sender() -> None:
+    action = RoomMessage("m-4", "alice", "teamchat", "/me waves", "", False)
+    assert room_line(action, NOW).text == "* alice waves (in teamchat)"
+    said = RoomMessage("m-5", "alice", "teamchat", " /me is text", "", False)
+    assert room_line(said, NOW).text == "alice (in teamchat):  /me is text"
