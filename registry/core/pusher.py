@@ -32,9 +32,6 @@ class Pusher:
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
-        #: (the wait for an ack, copies in all): the table's pushes keep the same
-        #: (registry/core/table_watch.py)
-        self.timing = (timeout, attempts)
         self._seq = itertools.count()
         # the public keys of the roster's online peers, in its order, and the table change
         # they are of: a burst relays every line to the same members, and `key_at` (a
