@@ -300,9 +300,9 @@ class RegistryCore:
         self._rooms.gone = []
         # pushed, acked and sent again as a table change is, a window of peers at a time: a
         # peer that missed it would find the registry back only at its next keepalive; the
-        # rows held back when it stopped go with it
-        unpushed = self._s.feed.take_unpushed(now, emit)
-        self._news.start(self.table.online(), unpushed, now, emit)
+        # rows held back when it stopped reach each as it is told
+        self._news.tell(self.table.online(), now, emit)
+        self._s.feed.push_unpushed(now, emit)
         self._rooms.restart(now, emit)
         return actions + self.tick(now)
 
@@ -392,8 +392,9 @@ class RegistryCore:
         return []
 
     def hand_over(self, there: Container[Addr]) -> None:
-        """Another registry of the service delivers the table updates to `there` (Pusher)."""
-        self._s.pusher.handed_over = there
+        """Another registry of the service delivers the table updates to `there`
+        (registry/core/table_watch.py)."""
+        self._s.feed.watch.handed_over = there
 
     @property
     def mail(self) -> dict[str, list[StoredMessage]]:

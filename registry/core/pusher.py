@@ -8,7 +8,7 @@ the order it was sent) and turns what registry/core/pushes.py says into actions.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, Send, SendMany
 from registry.core.pushes import Flight, Push, Pushes
@@ -16,15 +16,8 @@ from registry.core.requests import send_to
 from registry.core.table import Record
 from registry.core.table_changes import Roster
 from wire.codec import travels_by_stream
-from wire.messages import Message, TableUpdate
+from wire.messages import Message
 from wire.names import name_key
-
-
-def handed_over(message: Message) -> bool:
-    """Whether another registry of the service delivers `message` to its own peers, when
-    this one pushes it to them (`Pusher.handed_over`): a table update (not a probe, an update
-    of version 0, whose ack is this registry's to take: registry/core/liveness.py)."""
-    return type(message) is TableUpdate and message.version > 0
 
 
 class Pusher:
@@ -39,18 +32,11 @@ class Pusher:
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
-        #: (the wait for an ack, copies in all): the table's pushes keep the same
-        #: (registry/core/table_watch.py)
-        self.timing = (timeout, attempts)
         self._seq = itertools.count()
         # the public keys of the roster's online peers, in its order, and the table change
         # they are of: a burst relays every line to the same members, and `key_at` (a
         # lookup and a key decoded per member) was the largest part of a relay's cost
         self._roster_keys: tuple[int, tuple[bytes, ...]] = (-1, ())
-        #: the addresses whose table updates another registry of the service delivers,
-        #: retries and takes the acks of (registry/adapter/cluster/): sent once from here,
-        #: never tracked (none for a registry on its own)
-        self.handed_over: Container[Addr] = frozenset()
 
     def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
@@ -64,15 +50,9 @@ class Pusher:
         now: float,
         emit: Emit,
     ) -> None:
-        """Push `message` to the peer of each of `records`, and track the acks; a table
-        update to an address `handed_over` is only sent."""
+        """Push `message` to the peer of each of `records`, and track the acks (the table's
+        pushes are registry/core/table_watch.py's)."""
         targets = [(name_key(r.name), r.addr) for r in records]
-        if self.handed_over and handed_over(message):
-            there = self.handed_over
-            handed = [addr for _, addr in targets if addr in there]
-            if handed:
-                emit(send_to(handed, message, self._key_at))
-                targets = [target for target in targets if target[1] not in there]
         addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
         if addrs:
             emit(send_to(addrs, message, self._key_at))

@@ -43,7 +43,7 @@ class Push(Struct, frozen=True):
     """A message pushed to one peer: what waits in a window's queue, and what a push
     that ends without its ack (given up, or dropped with its peer) is reported as.
 
-    `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
+    `purpose` says what a missing ack means: "notice" and "outcome" are just dropped;
     "relay" (a channel message), "probe" (a direct message the registry delivers itself)
     and "room" (a room line or notice) are sent again while the peer is probed, and only a
     peer that answers nothing is marked offline (out of its room, the channel and direct

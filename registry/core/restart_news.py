@@ -8,9 +8,10 @@ longer than the secure channel keeps it (secure/channel.py, QUEUE_FOR), the push
 and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
 most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
 acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
-The table's updates wait for each peer until it is told (TableFeed.hold): the rows held back
-when the registry stopped, and those of the registrations meanwhile; pushed to all at once,
-they would begin every handshake at once all the same.
+The table's updates wait for each peer until it is told (TableFeed.hold): then it is pushed
+every row changed since the version it acked, as any peer is (registry/core/table_watch.py):
+the rows held back when the registry stopped, and those of the registrations meanwhile.
+Pushed to all at once, they would begin every handshake at once all the same.
 
 A registry of a service tells its peers the same way when it takes the lead, when the list
 of registries changes, and when a registry goes (its peers are reached from here now, each
@@ -25,7 +26,7 @@ from registry.core.actions import Emit
 from registry.core.pushes import Flight
 from registry.core.services import Services
 from registry.core.table import Record
-from wire.messages import Restarted, TableUpdate
+from wire.messages import Restarted
 from wire.names import name_key
 
 #: Peers being told at once: a hundred handshakes cost a registry some 50-100 ms, well
@@ -46,31 +47,14 @@ class RestartNews:
         # name key -> (round, when its push is over: acked by then, or given up)
         self._telling: dict[str, tuple[int, float]] = {}
 
-    def start(
-        self,
-        records: Iterable[Record],
-        updates: Sequence[TableUpdate],
-        now: float,
-        emit: Emit,
-    ) -> None:
-        """The registry starts with `records` online: tell each, WINDOW at a time, and push
-        it `updates` (the rows held back when it stopped) after it."""
-        self.tell(records, now, emit, updates)
-
-    def tell(
-        self,
-        records: Iterable[Record],
-        now: float,
-        emit: Emit,
-        updates: Sequence[TableUpdate] = (),
-    ) -> None:
+    def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news: the registry is back, with the service's
         registries as they are now. Peers still to be told an earlier news are told this
         one instead; those being told it are told this one after."""
         self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-        keys = [name_key(record.name) for record in records]
-        self._waiting.update((key, 1) for key in keys)
-        self._s.feed.hold(keys, updates)
+        records = list(records)
+        self._waiting.update((name_key(record.name), 1) for record in records)
+        self._s.feed.hold(records)
         self._tell(now, emit)
 
     def acked(self, answered: Sequence[tuple[Flight, str]], now: float, emit: Emit) -> None:
@@ -96,9 +80,11 @@ class RestartNews:
                 break
             del telling[owner]
             over = True
-            if told < ROUNDS and owner not in self._waiting:
+            record = self._s.table.records.get(owner)
+            again = told < ROUNDS and owner not in self._waiting
+            if again and record is not None and record.online:
                 self._waiting[owner] = told + 1
-                self._s.feed.hold([owner])
+                self._s.feed.hold([record])
         if over:
             self._tell(now, emit)
 
@@ -114,7 +100,6 @@ class RestartNews:
         if message is None:
             return
         batch: list[Record] = []
-        gone: list[str] = []
         until = now + self._s.pusher.retry_span
         waiting, telling = self._waiting, self._telling
         later: dict[str, int] = {}  # told an earlier news: this one once that is over
@@ -127,12 +112,10 @@ class RestartNews:
             elif record is not None and record.online:
                 telling[owner] = (told, until)
                 batch.append(record)
-            else:
-                gone.append(owner)
+            # (one gone offline meanwhile is watched no more: TableFeed.changed)
         waiting.update(later)
-        self._s.feed.unhold(gone)
         if batch:
-            self._s.pusher.push_all(batch, message, "table", now, emit)
+            self._s.pusher.push_all(batch, message, "notice", now, emit)
             self._s.feed.release(batch, now, emit)
         if not waiting and not self._telling:
             self._message = None  # everyone told

@@ -71,7 +71,7 @@ class Services(Struct, frozen=True):
         changes = TableChanges(table)
         # each push sealed for the key online at its address when it is sent
         pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, aliases, pusher, answers, changes)
+        feed = TableFeed(table, aliases, timing, answers, changes)
         return cls(
             table=table,
             answers=answers,

@@ -11,37 +11,34 @@ from collections.abc import Iterable, Sequence
 from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
 from registry.core.pacing import WELCOME_ROWS
-from registry.core.pusher import Pusher
 from registry.core.requests import Answers, send_to
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
 from registry.core.table_watch import Sends, TableWatch
-from wire.messages import Alias, Entry, TableSnapshot, TableUpdate
+from wire.messages import Alias, Entry, TableSnapshot
 from wire.names import name_key
 
 
 class TableFeed:
-    """The changes of `table`, pushed by `pusher`; `aliases` go with the whole table."""
+    """The changes of `table`, each pushed through one watch; `aliases` go with the whole
+    table."""
 
     def __init__(
         self,
         table: Table,
         aliases: Aliases,
-        pusher: Pusher,
+        timing: tuple[float, int],
         answers: Answers,
         changes: TableChanges,
     ) -> None:
+        """`timing`: the wait for an ack and the copies in all, as every push's
+        (registry/core/pusher.py)."""
         self._table = table
         self._aliases = aliases
-        self._pusher = pusher
         self._answers = answers
         self.changes = changes
-        # the name keys of the peers the updates are held back from, and those updates,
-        # in order (see `hold`)
-        self._held: set[str] = set()
-        self._held_updates: list[TableUpdate] = []
         #: each online peer's acked version and the push in flight to it
-        self.watch = TableWatch(changes.log, answers.new_id, *pusher.timing)
+        self.watch = TableWatch(changes.log, answers.new_id, *timing)
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
@@ -62,21 +59,12 @@ class TableFeed:
     def push_changes(self, now: float, emit: Emit) -> None:
         """Push the held rows to every online peer, as versioned updates that each fit a
         datagram; a peer that registered meanwhile gets them too (they repeat its Welcome).
-        A peer with a table push in flight gets them with its next one
+        A peer with a table push in flight, or held, gets them with its next one
         (registry/core/table_watch.py)."""
         updates, online = self.changes.updates(now, self._answers.new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         emit(SaveTable(()))
-        if self._held:
-            self._held_updates += updates
-            online = [record for record in online if name_key(record.name) not in self._held]
-        there = self._pusher.handed_over
-        if there:  # another registry of the service delivers these (Pusher.handed_over)
-            handed = [record for record in online if record.addr in there]
-            for update in updates:
-                self._pusher.push_all(handed, update, "table", now, emit)
-            online = [record for record in online if record.addr not in there]
         if updates:
             self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
 
@@ -106,37 +94,24 @@ class TableFeed:
             if addrs:
                 emit(send_to(addrs, update, key_at))
 
-    def hold(self, keys: Iterable[str], updates: Sequence[TableUpdate] = ()) -> None:
-        """Hold the table's updates back from the peers of name `keys` from now on, with
-        `updates` (the rows they missed), until each is released: they are about to be
-        told that the registry is back (registry/core/restart_news.py), over a handshake each,
-        and an update pushed to all of them at once would begin every handshake at once."""
-        self._held.update(keys)
-        self._held_updates += updates
+    def hold(self, records: Iterable[Record]) -> None:
+        """Push nothing to the peers of `records` until they are released: they are about to
+        be told that the registry is back (registry/core/restart_news.py), over a handshake
+        each, and an update pushed to all of them at once would begin every handshake at
+        once (registry/core/table_watch.py)."""
+        self.watch.hold((record.addr for record in records), self._table.version)
 
-    def release(self, records: list[Record], now: float, emit: Emit) -> None:
-        """`records` are being told: push them the updates held back, and hold back no more."""
-        held = self._held_updates
-        self.unhold(name_key(record.name) for record in records)
-        for update in held:
-            self._pusher.push_all(records, update, "table", now, emit)
+    def release(self, records: Iterable[Record], now: float, emit: Emit) -> None:
+        """`records` are being told: push each every row changed since the version it
+        acked, and hold it back no more."""
+        addrs = [record.addr for record in records]
+        self._send(self.watch.release(addrs, self._table.version, now), emit)
 
-    def unhold(self, keys: Iterable[str]) -> None:
-        """Hold nothing more back from the peers of `keys` (gone offline, or given up on);
-        what was held is not pushed to them."""
-        self._held.difference_update(keys)
-        if not self._held:
-            self._held_updates = []
-
-    def take_unpushed(self, now: float, emit: Emit) -> list[TableUpdate]:
-        """At a restart: the rows the table saved as changed and pushed to nobody (the
-        registry stopped while it held them back), as the next version, to push to every
-        peer online (with Restarted: registry/core/restart_news.py)."""
-        if not self._table.unpushed:
-            return []
-        updates, _ = self.changes.updates(now, self._answers.new_id)
-        emit(SaveTable(()))  # (the versions on disk before any peer hears of them)
-        return updates
+    def push_unpushed(self, now: float, emit: Emit) -> None:
+        """At a start: push the rows the table saved as changed and pushed to nobody (the
+        registry stopped while it held them back), as the next version, as any change is."""
+        if self._table.unpushed:
+            self.push_changes(now, emit)
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it

@@ -10,6 +10,14 @@ again is the newest state, never a stale update, and a peer takes in each row ab
 however late its acks are. The wait follows the peer's round trip (wire/round_trip.py,
 RFC 6298): a registry whose socket lags in a join storm does not resend what is only late.
 
+Whatever changed the table (a registration, a peer gone, a registry that restarted and
+pushes the rows it held back), this is the one rule: a peer is pushed every row changed
+since the version it acked, one push in flight. A peer may be held (`hold`: it is about to
+be told the registry is back, over a handshake) and is then pushed nothing until
+`release`, which sends it every row changed meanwhile. A peer another registry of the
+service delivers to (`handed_over`) is sent each update once, as it is made; that
+registry's watch does the rest (registry/adapter/cluster/delivery.py).
+
 A push is given up after ATTEMPTS copies; the next change is pushed to the peer again. A
 missing table ack means nothing else (registry/core/failures.py: liveness is the
 keepalives' and the probes'). The peer fills any gap itself too (peer/core/table_news.py),
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 
 from registry.core.actions import Addr
 from registry.core.table_changes import ROWS_ROOM
@@ -43,13 +51,14 @@ Sends = list[tuple[list[Addr], TableUpdate]]
 
 class Cursor:
     """One online peer as the watch knows it: the version it acked, the push in flight to
-    it (the updates of every copy sent, `copies` of them so far; 0: none), and its round
-    trip."""
+    it (the updates of every copy sent, `copies` of them so far; 0: none), its round
+    trip, and whether it is held (pushed nothing until released)."""
 
-    __slots__ = ("acked", "copies", "deadline", "flying", "round_trip", "sent_at", "wait")
+    __slots__ = ("acked", "copies", "deadline", "flying", "held", "round_trip", "sent_at", "wait")
 
     def __init__(self, acked: int, floor: float) -> None:
         self.acked = acked  # -1: not known (the peer fills its gaps itself); or FETCHING
+        self.held = False
         self.flying: tuple[TableUpdate, ...] = ()
         self.copies = 0
         self.sent_at = 0.0
@@ -85,13 +94,19 @@ class TableWatch:
         self._caught_up_to = -1
         #: copies sent again (for the console and benchmarks)
         self.resent = 0
+        #: the addresses another registry of the service delivers the table to, retrying
+        #: and taking the acks (registry/adapter/cluster/): each update is sent there once,
+        #: as it is made, and no cursor is kept (none for a registry on its own)
+        self.handed_over: Container[Addr] = frozenset()
 
     def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
         """The peer at `addr`, of public key `key`, was welcomed at table `version`: it
         holds that version (its Welcome's rows), and nothing is in flight; or, `fetching`,
         it asks for the whole table next (a Welcome into a big table has no rows), and is
         pushed nothing until it is `answered`: what it would be pushed meanwhile, that
-        table has."""
+        table has. A peer `handed_over` is not watched here."""
+        if addr in self.handed_over:
+            return
         self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
         if key:
             self._addr_of_key[key] = addr
@@ -114,19 +129,61 @@ class TableWatch:
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
+    def hold(self, addrs: Iterable[Addr], version: int) -> None:
+        """Push nothing to the peers at `addrs` until they are released (each is about to
+        be told something over a handshake of its own, and pushes to all of them at once
+        would begin every handshake at once). One not watched yet, or whose version is
+        not known, is taken to hold table `version` (a registry that restarted: what it
+        pushed before it stopped, at most; a peer further behind fetches the rest itself).
+        A push in flight to one is not sent again."""
+        cursors, there = self._cursors, self.handed_over
+        for addr in addrs:
+            if addr in there:
+                continue
+            cursor = cursors.get(addr)
+            if cursor is None:
+                cursor = cursors[addr] = Cursor(version, self._floor)
+            elif cursor.acked == -1:
+                cursor.acked = version
+            cursor.held = True
+
+    def release(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
+        """The peers at `addrs` are held no more: each is pushed every row changed since the
+        version it acked, up to `version` (the table's), unless a push is in flight to it
+        (its ack brings them)."""
+        behind: dict[int, list[Addr]] = {}
+        for addr in addrs:
+            cursor = self._cursors.get(addr)
+            if cursor is None or not cursor.held:
+                continue
+            cursor.held = False
+            if not cursor.copies and 0 <= cursor.acked < version:
+                behind.setdefault(cursor.acked, []).append(addr)
+        sends: Sends = []
+        for since, those in behind.items():
+            sends += self._catch_up_all(since, version, those, now)
+        return sends
+
     def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
         """`updates`, the table's newest versions, for the peers at `addrs`: what to send
-        now. A peer with a push in flight gets nothing now (its ack brings the rest); one
-        at the version before them gets them; one further behind, one catch-up."""
+        now. A peer with a push in flight, or held, gets nothing now (its ack, or its
+        release, brings the rest); one at the version before them gets them; one further
+        behind, one catch-up; one `handed_over`, them, once."""
         fresh: list[Addr] = []
+        elsewhere: list[Addr] = []
         behind: dict[int, list[Addr]] = {}
         first, version = updates[0].start(), updates[-1].version
-        cursors = self._cursors
+        cursors, there = self._cursors, self.handed_over
         for addr in addrs:
+            if addr in there:
+                elsewhere.append(addr)
+                if addr in cursors:  # (it moved there: its cursor is that registry's now)
+                    del cursors[addr]
+                continue
             cursor = cursors.get(addr)
             if cursor is None:
                 cursor = cursors[addr] = Cursor(-1, self._floor)
-            if cursor.copies or cursor.acked == FETCHING:
+            if cursor.copies or cursor.held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)
@@ -135,6 +192,7 @@ class TableWatch:
         batch = tuple(updates)
         for addr in fresh:
             self._send(cursors[addr], addr, batch, now)
+        fresh += elsewhere  # (sent alike; tracked by the registry they came through)
         sends: Sends = [(fresh, update) for update in batch] if fresh else []
         for since, those in behind.items():
             sends += self._catch_up_all(since, version, those, now)
@@ -162,7 +220,7 @@ class TableWatch:
         else:
             cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
         cursor.copies = 0
-        if 0 <= cursor.acked < version:
+        if 0 <= cursor.acked < version and not cursor.held:
             return True, self._catch_up_all(cursor.acked, version, [addr], now)
         return True, []
 
@@ -177,7 +235,7 @@ class TableWatch:
             cursor = cursors.get(addr)
             if cursor is None or not cursor.copies or cursor.deadline != deadline:
                 continue
-            if cursor.acked >= version:  # sent the table meanwhile (`answered`)
+            if cursor.acked >= version or cursor.held:  # sent the table meanwhile, or held
                 cursor.copies, cursor.flying = 0, ()
                 continue
             if cursor.copies >= self._attempts:

@@ -124,3 +124,37 @@ def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
 
     # bob's push brings version 5: an Alive saying 5 would have him fetch it as well
     assert asyncio.run(run()) == [4, 5, 5]
+
+
+def test_a_copy_of_an_update_handed_before_is_not_sent_again() -> None:
+    endpoint = Sent()
+    update = TableUpdate("u-5", 5, ())
+
+    async def run() -> None:
+        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB)], update)])
+            delivery.acked([Ack("a-1", "u-5")], BOB)
+            delivery.push([([(*BOB, KB), (*CAROL, KC)], update)])  # handed again
+        finally:
+            delivery.close()
+
+    asyncio.run(run())
+    assert endpoint.sent == [(BOB, update, KB)]
+
+
+def test_a_peer_gone_offline_is_watched_no_more() -> None:
+    endpoint = Sent()
+    gone = TableUpdate("u-6", 6, (Entry("bob", *BOB, False),))
+
+    async def run() -> int:
+        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
+            delivery.acked([Ack("a-1", "u-5")], CAROL)  # bob never acks: he is gone
+            delivery.push([([(*CAROL, KC)], gone)])
+            return delivery.in_flight()
+        finally:
+            delivery.close()
+
+    assert asyncio.run(run()) == 1  # carol's push; none to bob

@@ -1,17 +1,17 @@
 """The peers another registry of a service heard from (registry/adapter/cluster/link.Heard):
 the registry that decides counts them as running, whatever of theirs reached its core; and
-the table updates to them, which that registry delivers (Pusher.handed_over)."""
+the table updates to them, which that registry delivers (TableWatch.handed_over)."""
 
 from __future__ import annotations
 
+from registry.adapter.cluster.elsewhere import delivered_there
 from registry.adapter.cluster.link import HEARD_PER_REPORT, Heard, reports, unpack_heard
 from registry.core import actions as ra
 from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
-from registry.core.pusher import Pusher, handed_over
 from tests.registry.core_helpers import T0, core, run_until, sends
 from tests.registry.parts_helpers import record, sent, services
 from wire.keys import key_text
-from wire.messages import Notice, Register, TableUpdate
+from wire.messages import Register, TableUpdate
 from wire.version import WIRE_VERSION
 
 KEEPALIVE = 1.0
@@ -56,17 +56,19 @@ def test_a_report_crosses_nats_whole_and_a_long_one_is_split() -> None:
     assert reports("r1", {}) == []
 
 
-def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_tracked() -> None:
+def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watched() -> None:
     s = services()
     here, there = record(s, "bob", 7002, key=KEY_TEXT), record(s, "carol", 7003, key=KEY_TEXT)
-    pusher: Pusher = s.pusher
-    pusher.handed_over = {there.addr}
+    s.feed.watch.handed_over = {there.addr}
+    s.feed.welcomed(there, s.table.version, rows=True)
+    s.feed.hold([here, there])
+    s.feed.release([here, there], T0, [].append)
     out: list[ra.Action] = []
-    update = TableUpdate("u-1", 5, ())
-    pusher.push_all([here, there], update, "table", T0, out.append)
+    s.feed.changed(here, T0, out.append)
     assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]
-    assert pusher.pending() == 1  # bob's, which this registry delivers
+    assert s.feed.watch.in_flight() == 1 and s.pusher.pending() == 0  # bob's, delivered here
     out.clear()
-    pusher.push_all([there], Notice("n-1", "hi"), "table", T0, out.append)
-    assert pusher.pending() == 2  # (only table updates are another registry's to deliver)
-    assert not handed_over(TableUpdate("ping", 0, ()))  # a probe's ack is this registry's
+    s.feed.changed(there, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
+    assert [addr for addr, _ in sent(out)] == [there.addr]
+    assert delivered_there(TableUpdate("u-1", 5, ()))
+    assert not delivered_there(TableUpdate("ping", 0, ()))  # a probe's ack is this registry's

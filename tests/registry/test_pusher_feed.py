@@ -16,8 +16,8 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
     s = services(timing=(0.5, 2))
     bob = record(s, "bob", 7002)
     out: list[ra.Action] = []
-    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, out.append)
-    s.pusher.push(bob, Notice("r-b", "two"), "table", T0, out.append)
+    s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, out.append)
+    s.pusher.push(bob, Notice("r-b", "two"), "notice", T0, out.append)
     assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and s.pusher.pending() == 2
     again: list[ra.Action] = []
     assert s.pusher.due(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
@@ -28,7 +28,7 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
 def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
-    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, [].append)
+    s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, [].append)
     answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [].append)
     assert [(f.message.id, owner) for f, owner in answered] == [("r-a", "bob")]
 
@@ -37,7 +37,7 @@ def test_dropped_pushes_come_back_oldest_first() -> None:
     s = services()
     bob = record(s, "bob", 7002)
     for i in range(3):
-        s.pusher.push(bob, Notice(f"r-{i}", "x"), "table", T0, [].append)
+        s.pusher.push(bob, Notice(f"r-{i}", "x"), "notice", T0, [].append)
     assert [p.message.id for p in s.pusher.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
 
 
@@ -75,30 +75,31 @@ def test_changes_close_together_are_held_and_go_out_together() -> None:
     assert {m.entries for _, m in sent(out)} == {(carol.entry(),)}
 
 
-def test_updates_held_back_from_a_peer_go_to_it_once_released() -> None:
-    # The feed alone decides who is pushed an update now: a peer held back (about to be
-    # told the registry is back) gets what it missed when released, and nothing twice.
+def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() -> None:
+    # A peer held back (about to be told the registry is back) is pushed nothing; released,
+    # it is pushed every row changed since the version it holds, in one update, once.
     s = services()
     bob, carol, dave = record(s, "bob", 7002), record(s, "carol", 7003), record(s, "dave", 7004)
-    missed = TableUpdate("r-old", 2, (dave.entry(),))
-    s.feed.hold(["carol", "dave"], [missed])
+    held_at = s.table.version
+    s.feed.hold([carol, dave])
     out: list[ra.Action] = []
     s.feed.changed(bob, T0, out.append)
+    s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
     released: list[ra.Action] = []
-    s.feed.release([carol], T0 + 1, released.append)
-    got = [m for _, m in sent(released)]
-    assert [addr for addr, _ in sent(released)] == [carol.addr] * 2
-    assert got[0] == missed and got[1].entries == (bob.entry(),)  # type: ignore[attr-defined]
-    s.feed.unhold(["dave"])  # (gone offline: nothing is held for it, nor pushed)
+    s.feed.release([carol], T0 + 2, released.append)
+    [(addr, update)] = sent(released)
+    assert addr == carol.addr and isinstance(update, TableUpdate)
+    assert (update.start(), update.version) == (held_at, s.table.version)
+    assert update.entries == (bob.entry(), dave.entry())
     nothing: list[ra.Action] = []
-    s.feed.release([carol], T0 + 2, nothing.append)
+    s.feed.release([carol], T0 + 3, nothing.append)  # (released already: nothing twice)
     assert sent(nothing) == []
-    for addr, update in sent(out):  # bob acks: the next push goes to it on its own
-        s.feed.acked([update.id], addr, T0 + 5, [].append)
     later: list[ra.Action] = []
-    s.feed.changed(carol, T0 + 10, later.append)
-    assert {addr for addr, _ in sent(later)} == {bob.addr, carol.addr, dave.addr}
+    s.feed.changed(carol, T0 + 10, later.append)  # dave, still held, gets nothing
+    assert {addr for addr, _ in sent(later)} == set()  # (bob's and carol's pushes unacked)
+    s.feed.acked([update.id], carol.addr, T0 + 10.1, later.append)
+    assert [addr for addr, _ in sent(later)] == [carol.addr]
 
 
 def test_a_snapshot_holds_the_table_at_its_version() -> None:

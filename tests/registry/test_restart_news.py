@@ -151,3 +151,19 @@ def everyone_acks(
     while pending:
         addr, news = pending.pop(0)
         pending += told(reg.receive(Ack(f"e-{addr}", news.id), addr, now))
+
+
+def test_a_peer_told_late_is_pushed_every_row_changed_meanwhile_in_one_update() -> None:
+    reg, first = restarted()
+    held_at = reg.table.version
+    for i in range(5):  # five registrations, pushed one by one to the peers told
+        now = T0 + 0.3 * (i + 1)
+        newcomer = Register(f"n-{i}", f"new{i}", 7000, "", "", WIRE_VERSION)
+        reg.receive(newcomer, (f"127.0.9.{i + 1}", 7000), now, key=bytes([i + 1]) * 32)
+        run_until(reg, now + 0.2)
+    later = sends(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 2))
+    to_next = [m for a, m in later if a == addr_of(WINDOW)]
+    assert [type(m) for m in to_next] == [Restarted, TableUpdate]
+    update = to_next[1]
+    assert isinstance(update, TableUpdate) and update.start() == held_at
+    assert [e.name for e in update.entries] == [f"new{i}" for i in range(5)]

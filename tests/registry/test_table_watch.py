@@ -194,3 +194,54 @@ def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
     assert watch.push([update], [ANN], T0) == [([ANN], update)]
     watch.answered(ANN, "ann-key", 2)  # it asked for the table meanwhile
     assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
+
+
+def _watch_at(version: int) -> tuple[TableLog, TableWatch, list[Entry]]:
+    """A watch over a log of `version` updates, a row each."""
+    log, ids = TableLog(), itertools.count()
+    rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(version + 1)]
+    for at in range(1, version + 1):
+        log.add(TableUpdate(f"u-{at}", at, (rows[at],)))
+    return log, TableWatch(log, lambda: f"r-{next(ids)}"), rows
+
+
+def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_release() -> None:
+    log, watch, rows = _watch_at(2)
+    watch.welcomed(ANN, "ann-key", 2)
+    watch.hold([ANN, X2], 2)  # X2 not watched yet: taken to hold version 2 (a restart)
+    for version in (3, 4):
+        update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
+        log.add(update)
+        assert watch.push([update], [ANN, X2], T0) == []
+    [(to, caught_up)] = watch.release([ANN, X2], 4, T0 + 1)
+    assert to == [ANN, X2] and (caught_up.start(), caught_up.version) == (2, 4)
+    assert caught_up.entries == (rows[1], rows[2])
+    assert watch.release([ANN], 4, T0 + 2) == []  # (released once)
+    assert watch.due(4, T0 + 1 + TIMEOUT) == [([ANN], caught_up), ([X2], caught_up)]
+
+
+def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_anew() -> None:
+    log, watch, rows = _watch_at(2)
+    watch.welcomed(ANN, "ann-key", 1)
+    update = TableUpdate("u-3", 3, (rows[0],))
+    log.add(update)
+    [(_, first)] = watch.push([update], [ANN], T0)  # (a catch-up from 1)
+    watch.hold([ANN], 3)
+    assert watch.due(3, T0 + 10) == []  # held: not sent again
+    assert watch.acked([first.id], ANN, 3, T0 + 10.5) == (False, [])  # (over: not counted)
+    [(_, again)] = watch.release([ANN], 3, T0 + 11)
+    assert again.start() == 1  # from the version it acked
+    assert watch.acked([again.id], ANN, 3, T0 + 11.1) == (True, [])
+    assert watch.told(ANN, 3) == 3
+
+
+def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched() -> None:
+    log, watch, rows = _watch_at(2)
+    watch.handed_over = {X2}
+    watch.welcomed(X2, "x2-key", 2)
+    watch.hold([X2], 2)
+    update = TableUpdate("u-3", 3, (rows[0],))
+    log.add(update)
+    assert watch.push([update], [X2], T0) == [([X2], update)]
+    assert watch.release([X2], 3, T0) == [] and watch.in_flight() == 0
+    assert watch.due(3, T0 + 60) == [] and watch.flying(X2) == ()

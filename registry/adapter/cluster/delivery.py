@@ -8,7 +8,7 @@ once per registry and tracks none of them (registry/core/pusher.py, `handed_over
 judges the peers running by this registry's reports of whom it heard
 (registry/adapter/cluster/link.py, Heard), not by their acks. A push given up is dropped,
 as the registry on its own drops one: the peer finds the gap at its next update or
-keepalive and asks for what it missed.
+keepalive and asks for what it missed. A peer that went offline is forgotten here.
 """
 
 from __future__ import annotations
@@ -92,25 +92,35 @@ class Delivery:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
 
+    def in_flight(self) -> int:
+        """Peers a table push is in flight to from here."""
+        return self._watch.in_flight()
+
     def close(self) -> None:
         self._timer.cancel()
 
     def _push(
         self, run: list[TableUpdate], to: Sequence[tuple[str, int, bytes]], now: float
     ) -> None:
-        """`run`, consecutive updates, to the peers `to`. Those past the newest handed are
-        logged; one not (sent to peers the registry that decides held it back from) goes
-        once: a peer fills any gap itself."""
-        addrs = [(ip, port) for ip, port, _ in to]
-        if run[-1].version <= self._version:
-            for update in run:
-                self._send([(addrs, update)])
+        """`run`, consecutive updates, to the peers `to`, through the watch. The registry
+        that decides sends each version here once, so one not newer than the newest handed
+        is a copy and is dropped: the peers have it, or their catch-ups bring it. A peer the
+        updates say went offline, and not sent them, is watched no more."""
+        fresh = [update for update in run if update.version > self._version]
+        if not fresh:
             return
-        for update in run:
-            if update.version > self._version:
-                self._log.add(update)  # (a gap starts the log again)
-                self._version = update.version
-        self._send(self._watch.push(run, addrs, now))
+        for update in fresh:
+            self._log.add(update)  # (a gap starts the log again)
+        self._version = fresh[-1].version
+        addrs = [(ip, port) for ip, port, _ in to]
+        self._send(self._watch.push(fresh, addrs, now))
+        sent = set(addrs)
+        for update in fresh:
+            for row in update.entries:
+                where = (row.ip, row.port)
+                if not row.online and where not in sent:
+                    self._watch.forget(where)
+                    self._keys.pop(where, None)
 
     def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
         """Take the acks of `replies` from `addr`; the replies that answer nothing here."""

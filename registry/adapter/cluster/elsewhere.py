@@ -17,9 +17,8 @@ import msgspec
 
 from registry.adapter.cluster.link import Outbound, Routes
 from registry.core.actions import Addr, Send, SendMany
-from registry.core.pusher import handed_over
 from wire.codec import encode
-from wire.messages import Alias, Entry, Message, TableSnapshot
+from wire.messages import Alias, Entry, Message, TableSnapshot, TableUpdate
 
 #: Hands one Outbound to the registry named.
 Publish = Callable[[str, Outbound], None]
@@ -27,6 +26,14 @@ Publish = Callable[[str, Outbound], None]
 #: less than a peer's tries of a request last (wire/reliable.py), so that an asker whose
 #: copy was lost on the way gets the rows whole by its last try.
 SNAPSHOT_KEPT = 2.0
+
+
+def delivered_there(message: Message) -> bool:
+    """Whether the registry a peer came through delivers `message` to it until acked,
+    when this one sends it there (Outbound.push): a table update (registry/core/table_watch.py,
+    `handed_over`); not a probe, an update of version 0, whose ack is this registry's to
+    take (registry/core/liveness.py)."""
+    return type(message) is TableUpdate and message.version > 0
 
 
 class Elsewhere:
@@ -53,7 +60,7 @@ class Elsewhere:
                 message, as_before = self._snapshot(via, message)
                 self._publish(via, Outbound(to, encode(message), rows_as_before=as_before))
                 return None
-            self._publish(via, Outbound(to, encode(message), handed_over(message)))
+            self._publish(via, Outbound(to, encode(message), delivered_there(message)))
             return None
         here: list[Addr] = []
         keys: list[bytes] = []
@@ -66,7 +73,7 @@ class Elsewhere:
             else:
                 by_registry.setdefault(via, []).append((*addr, key))
         if by_registry:
-            data, push = encode(action.message), handed_over(action.message)
+            data, push = encode(action.message), delivered_there(action.message)
             for via, to in by_registry.items():
                 self._publish(via, Outbound(to, data, push))
         if len(here) == len(action.addrs):

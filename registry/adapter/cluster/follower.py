@@ -37,7 +37,7 @@ from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import decode, encode
+from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.messages import Alive, Message, TableSnapshot, TableUpdate, Welcome
@@ -198,11 +198,13 @@ class Follower:
             self.endpoint.send((ip, port), message, key)
 
     def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
-        """`snapshot` with its rows: those of the last sent whole, when it came without
-        (at their version; else None: it is dropped, and its peer asks again, as for a
+        """`snapshot` with its rows, encoded once: those of the last sent whole, when it came
+        without (at their version; else None: it is dropped, and its peer asks again, as for a
         datagram lost; the rows come whole again within elsewhere.SNAPSHOT_KEPT)."""
         kept = self._snapshot
         if not rows_as_before:
+            # its rows encoded once, for every asker at its version: not once per asker
+            snapshot = msgspec.structs.replace(snapshot, entries=encoded_once(snapshot.entries))
             self._snapshot = snapshot
             return snapshot
         if kept is None or kept.version != snapshot.version:
