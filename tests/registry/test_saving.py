@@ -35,9 +35,9 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
-    answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [].append)
+    _, answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [].append)
     done: list[ra.Action] = []
-    p.saving.delivered(answered[0][0], T0, done.append)
+    p.saving.delivered(answered[0], T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)
     [(_, outcome)] = sent(done)
     assert isinstance(outcome, Saved) and outcome.delivered
