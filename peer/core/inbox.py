@@ -44,8 +44,7 @@ class Inbox:
             acks = self._shared.acks
             if not acks:
                 emit(AcksHeld())
-            for addr, msg_id in owed:
-                acks.hold(addr, key, msg_id)
+            acks.hold(key, owed)
             return
         new_id = self._shared.new_id
         if len(owed) == 1:
