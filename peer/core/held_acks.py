@@ -18,6 +18,8 @@ otherwise give up on and keep in the mailbox.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from peer.core.actions import Addr, Emit, Send
 from wire.messages import Ack, Acks
 from wire.reliable import IdMaker
@@ -35,13 +37,14 @@ class HeldAcks:
     def __bool__(self) -> bool:
         return bool(self._held)
 
-    def hold(self, addr: Addr, key: bytes, msg_id: str) -> None:
-        """Owe an ack of `msg_id` to `addr`, sealed for `key`, until the next `send`."""
-        held = self._held.get((addr, key))
-        if held is None:
-            self._held[addr, key] = [msg_id]
-        else:
-            held.append(msg_id)
+    def hold(self, key: bytes, owed: Iterable[tuple[Addr, str]]) -> None:
+        """Owe an ack of each (address, id) of `owed`, sealed for `key`, until the next
+        `send` (a datagram's: all to one address, looked up once)."""
+        held, at, ids = self._held, None, []
+        for addr, msg_id in owed:
+            if addr != at:
+                at, ids = addr, held.setdefault((addr, key), [])
+            ids.append(msg_id)
 
     def send(self, emit: Emit) -> None:
         """Send every ack held now: one Ack, or one Acks, per address (the endpoint splits

@@ -78,8 +78,7 @@ class Inbox:
             acks = self._acks
             if not acks:
                 emit(AcksHeld())
-            for addr, msg_id in owed:
-                acks.hold(addr, key, msg_id)
+            acks.hold(key, owed)
             return
         new_id = self._new_id
         if len(owed) == 1:

@@ -462,16 +462,15 @@ class RegistryCore:
         their owners heard from."""
         self._liveness.acked(replies, req.addr, now, emit)
         self._s.feed.acked(replies, req.addr, now, emit)
-        answered = self._s.pusher.answer(replies, req.addr, now, emit)
+        owner, answered = self._s.pusher.answer(replies, req.addr, now, emit)
+        if not answered:
+            return
         self._rooms.acked(req.addr, answered)
-        self._news.acked(answered, now, emit)
-        heard = ""
-        for flight, owner in answered:
-            if owner != heard:  # a datagram's acks are all from one owner, but for a rename
-                heard = owner
-                record = self._s.aliases.owner(owner)
-                if record is not None:
-                    record.last_seen = now
+        self._news.acked(owner, answered, now, emit)
+        record = self._s.aliases.owner(owner)
+        if record is not None:
+            record.last_seen = now
+        for flight in answered:
             if flight.purpose == "probe":
                 self._saving.delivered(flight, now, emit)
 

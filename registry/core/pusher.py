@@ -94,13 +94,13 @@ class Pusher:
 
     def answer(
         self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
-    ) -> list[tuple[Flight, str]]:
-        """`addr` acked (or refused) each of `replies`: the flights answered, each with its
-        owner's name key; what waited for room behind them is sent."""
-        answered, released = self.pushes.answer(replies, addr, now)
+    ) -> tuple[str, list[Flight]]:
+        """`addr` acked (or refused) each of `replies`: the name key of its owner, and the
+        flights answered; what waited for room behind them is sent."""
+        owner, answered, released = self.pushes.answer(replies, addr, now)
         for waiting in released:
             emit(Send(waiting.addr, waiting.message, self._key_at(waiting.addr)))
-        return answered
+        return owner, answered
 
     def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due; the pushes given up (what they let out is sent)."""

@@ -57,16 +57,13 @@ class RestartNews:
         self._s.feed.hold(records)
         self._tell(now, emit)
 
-    def acked(self, answered: Sequence[tuple[Flight, str]], now: float, emit: Emit) -> None:
-        """Pushes were acked (`Pusher.answer`): those of the news make room for the next."""
-        if self._message is None:
+    def acked(self, owner: str, answered: Sequence[Flight], now: float, emit: Emit) -> None:
+        """`owner`'s peer acked pushes (`Pusher.answer`): the news among them makes room
+        for the next."""
+        if self._message is None or owner not in self._telling:
             return
-        freed = False
-        for flight, owner in answered:
-            if isinstance(flight.message, Restarted) and owner in self._telling:
-                del self._telling[owner]
-                freed = True
-        if freed:
+        if any(isinstance(flight.message, Restarted) for flight in answered):
+            del self._telling[owner]
             self._tell(now, emit)
 
     def due(self, now: float, emit: Emit) -> None:

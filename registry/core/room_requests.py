@@ -195,7 +195,7 @@ class RoomRequests:
         if lines:
             self._replays[record.addr] = (record, {m.id for m in lines})
 
-    def acked(self, addr: Addr, answered: list[tuple[Flight, str]]) -> None:
+    def acked(self, addr: Addr, answered: list[Flight]) -> None:
         """`addr` acked the pushes `answered`: if its room's history is replayed to it and
         it has now acked every line (the live copy of one counts), the replay is over. The
         table file learns it at its next save: until then a restart only replays lines the
@@ -203,7 +203,7 @@ class RoomRequests:
         if not (self._replays and answered and addr in self._replays):
             return
         record, owed = self._replays[addr]
-        owed.difference_update([flight.message.id for flight, _ in answered])
+        owed.difference_update([flight.message.id for flight in answered])
         if not owed:
             del self._replays[addr]
             record.replaying = ""

@@ -29,8 +29,8 @@ def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
     s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, [].append)
-    answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [].append)
-    assert [(f.message.id, owner) for f, owner in answered] == [("r-a", "bob")]
+    owner, answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [].append)
+    assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
 
 def test_dropped_pushes_come_back_oldest_first() -> None:

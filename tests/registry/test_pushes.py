@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.pushes import Push, Pushes
+from registry.core.pushes import SWEEP_AT, Push, Pushes
 from wire.messages import Message, Notice
 
 A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
@@ -31,9 +31,9 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     pushes = Pushes(timeout=0.5, attempts=2)
     msg = note(1)
     assert pushes.add(msg, "relay", to(A, B, C), T0, seq=7) == [A, B, C]
-    answered, released = pushes.answer(["r-1"], B, T0 + 0.1)
-    assert [(f.message, who) for f, who in answered] == [(msg, owner(B))] and released == []
-    assert pushes.answer(["r-1"], B, T0 + 0.1) == ([], [])  # a second copy of the ack
+    who, answered, released = pushes.answer(["r-1"], B, T0 + 0.1)
+    assert who == owner(B) and [f.message for f in answered] == [msg] and released == []
+    assert pushes.answer(["r-1"], B, T0 + 0.1)[1:] == ([], [])  # a second copy of the ack
     assert pushes.next_wake() == T0 + 0.5  # one timer for the whole message
     again, failed, _ = pushes.due(T0 + 0.5)
     assert again == [([A, C], msg)] and failed == []
@@ -48,7 +48,7 @@ def test_beyond_the_window_pushes_wait_and_go_in_order_as_acks_make_room() -> No
     sent = [pushes.add(note(n), "relay", to(A), T0, seq=n) for n in range(5)]
     assert sent == [[A], [A], [], [], []]
     assert pushes.add(note(9), "relay", to(B), T0) == [B]  # another peer has its own window
-    answered, released = pushes.answer(["r-1"], A, T0 + 0.1)
+    _, answered, released = pushes.answer(["r-1"], A, T0 + 0.1)
     assert answered and released == [Push(owner(A), A, note(2), "relay", 2)]
     assert pushes.in_flight() == 3 and pushes.queued() == 2
 
@@ -57,12 +57,12 @@ def test_one_acks_answers_each_flight_it_names_once_and_makes_room_for_all() -> 
     pushes = Pushes(timeout=0.5, attempts=2, window=3)
     for n in range(6):
         pushes.add(note(n), "relay", to(A, B), T0, seq=n)
-    answered, released = pushes.answer(["r-2", "r-0", "r-0", "r-9", "r-5"], A, T0 + 0.1)
+    who, answered, released = pushes.answer(["r-2", "r-0", "r-0", "r-9", "r-5"], A, T0 + 0.1)
     # in the order listed; a copy, an id never sent and one still queued are ignored
-    assert [(f.message.id, who) for f, who in answered] == [("r-2", owner(A)), ("r-0", owner(A))]
+    assert who == owner(A) and [f.message.id for f in answered] == ["r-2", "r-0"]
     assert [p.seq for p in released] == [3, 4]  # two answered, two let out
     assert pushes.in_flight() == 3 + 3 and pushes.queued() == 1 + 3
-    assert pushes.answer(["r-1"], C, T0) == ([], [])  # nothing in flight to C
+    assert pushes.answer(["r-1"], C, T0) == ("", [], [])  # nothing in flight to C
 
 
 def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None:
@@ -98,8 +98,8 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
     dropped = pushes.drop_all(A)
     assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.queued() == 0 and pushes.in_flight() == 1  # B's push is untouched
-    assert pushes.answer(["r-0"], A, T0)[0] == []  # a late ack for a dropped push
-    assert pushes.answer(["r-0"], B, T0)[0] != []
+    assert pushes.answer(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
+    assert pushes.answer(["r-0"], B, T0)[1] != []
 
 
 ops = st.lists(
@@ -164,8 +164,8 @@ def test_every_push_ends_once_and_the_window_always_holds(
         elif kind == "ack":
             n, addr = arg  # type: ignore[misc]
             if (f"r-{n}", addr) in on_wire:  # only what was sent is acked
-                answered, released = pushes.answer([f"r-{n}"], addr, now)
-                for flight, who in answered:
+                who, answered, released = pushes.answer([f"r-{n}"], addr, now)
+                for flight in answered:
                     assert who == owner(addr) and flight.message.id == f"r-{n}"
                     ended.append((f"r-{n}", addr))
                 for p in released:
@@ -223,7 +223,7 @@ def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_ack
     assert pushes.window_of(B) == 64  # others keep theirs
     released = []
     for n in range(40):  # 40 acks: the window grows by one each, up to 32 + 40 > 64
-        released += pushes.answer([f"r-{n}"], A, T0 + 0.6)[1]
+        released += pushes.answer([f"r-{n}"], A, T0 + 0.6)[2]
     # the queue moves once those in flight fall below the window growing back
     assert [p.seq for p in released] == [64, 65, 66, 67, 68, 69]
     assert pushes.window_of(A) == 64  # back to the full window
@@ -253,9 +253,9 @@ def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> Non
     assert pushes.add(note(1), "relay", to(A, B), T0, seq=1) == [A, B]
     assert pushes.add_many(note(2), "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0) == [C]
     assert pushes.add(note(3), "relay", to(A), T0, seq=3) == []
-    _, released = pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
+    _, _, released = pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
     assert [(p.message.id, p.addr) for p in released] == [("r-2", A), ("r-3", A)]
-    assert pushes.answer(["r-2"], C, T0 + 0.1)[1] == []  # C was never held
+    assert pushes.answer(["r-2"], C, T0 + 0.1)[2] == []  # C was never held
     pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
     _, failed, released = pushes.due(T0 + 1.0)  # given up
     assert [(p.message.id, p.addr) for p in failed if p.message.id == "r-1"] == [("r-1", B)]
@@ -267,8 +267,23 @@ def test_a_streamed_push_let_out_of_a_queue_holds_back_the_rest_in_turn() -> Non
     pushes.add(note(1), "relay", to(A), T0)
     pushes.add(note(2), "relay", to(A), T0)
     pushes.add(note(3), "relay", to(A), T0)
-    _, released = pushes.answer(["r-1"], A, T0 + 0.1)
+    _, _, released = pushes.answer(["r-1"], A, T0 + 0.1)
     assert [p.message.id for p in released] == ["r-2"]  # and r-3 waits behind it
-    _, released = pushes.answer(["r-2"], A, T0 + 0.2)
+    _, _, released = pushes.answer(["r-2"], A, T0 + 0.2)
     assert [p.message.id for p in released] == ["r-3"]
     assert pushes.drop_all(A) and pushes.add(note(4), "relay", to(A), T0 + 0.3) == [A]
+
+
+def test_idle_members_are_forgotten_when_many_but_a_shrunk_window_is_kept() -> None:
+    pushes = Pushes(timeout=0.5, attempts=5, window=64)
+    pushes.add(note(0), "relay", to(A), T0)
+    pushes.due(T0 + 0.5)  # A needed a retry: its window is halved to 32
+    many = [("10.0.0.1", port) for port in range(1, SWEEP_AT + 2)]
+    owners = [owner(addr) for addr in many]
+    assert pushes.add_many(note(1), "relay", (owners, many), T0 + 0.6) == many
+    for addr in many:
+        pushes.answer(["r-1"], addr, T0 + 0.7)
+    pushes.add(note(2), "relay", to(B), T0 + 0.8)  # more members than SWEEP_AT: swept
+    assert pushes.window_of(A) == 32 and pushes.in_flight() == 2
+    assert pushes.answer(["r-0"], A, T0 + 0.9)[1] and pushes.answer(["r-2"], B, T0 + 0.9)[1]
+    assert pushes.in_flight() == 0 and pushes.window_of(A) == 33

@@ -35,9 +35,9 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
-    answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [].append)
+    _, answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [].append)
     done: list[ra.Action] = []
-    p.saving.delivered(answered[0][0], T0, done.append)
+    p.saving.delivered(answered[0], T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)
     [(_, outcome)] = sent(done)
     assert isinstance(outcome, Saved) and outcome.delivered
@@ -57,13 +57,15 @@ def test_an_unknown_recipient_or_a_text_too_long_is_refused() -> None:
     assert [r.reply_to for r in refusals(out)] == ["alice-1", "alice-2"]
 
 
-def test_what_no_peer_acks_goes_to_its_mailbox_but_table_pushes() -> None:
+def test_what_no_peer_acks_goes_to_its_mailbox_but_notices() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
     relay = ChannelMessage("c-1", "carol", "all")
     p.saving.undelivered(bob, Push("bob", bob.addr, relay, "relay", 0), T0, out.append)
-    p.saving.undelivered(bob, Push("bob", bob.addr, Notice("r-7", "x"), "table", 1), T0, out.append)
+    p.saving.undelivered(
+        bob, Push("bob", bob.addr, Notice("r-7", "x"), "notice", 1), T0, out.append
+    )
     assert [m.id for m in p.post.boxes["bob"]] == ["c-1"]
 
 
