@@ -405,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ChatApp --help | head`: what is left unread goes nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
         from launcher.missing import missing_dependency
 

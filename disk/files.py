@@ -133,11 +133,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def replace_durably(path: Path, data: bytes) -> None:
+def replace_durably(path: Path, data: bytes, tmp: Path | None = None) -> None:
     """Replace `path` with `data`, atomically and durably (the file, then the directory
     entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
-    and phone numbers. Raises OSError."""
-    tmp = path.with_name(path.name + ".tmp")
+    and phone numbers. Written first at `tmp` (default: `path` and .tmp). Raises OSError."""
+    tmp = tmp or path.with_name(path.name + ".tmp")
     fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
@@ -169,12 +169,6 @@ def create_once(path: Path, data: bytes) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def append_durably(path: Path, data: bytes) -> None:
-    """Append `data` to `path` (made readable by this user only when new) and fsync it.
-    Raises OSError."""
-    append_bytes(path, data, fsync=True)
 
 
 def append_bytes(path: Path, data: bytes, *, fsync: bool) -> None:

@@ -174,36 +174,23 @@ def mode_usage(spelling: str) -> str:
     return f"{needed}{tail}".strip()
 
 
-def fill_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> list[str]:
-    """`argv` with each mode's values left out given as "" (an option takes a fixed number
-    of words, launcher/command_line.py): `-c ann` becomes `-c ann "" "" ""`. UsageProblem
-    when a mode's option is followed by a number of values it cannot take before the next
-    option: the parse would take
-    that option as a value (`-c bob 10.0.0.1 --bind ...` would make `--bind` the server
-    port) and blame something else. A NAME may start with `-` (the name rules allow it,
-    and `/nick -dan` makes one): there only one of `options`, the command's own spellings,
-    is taken as an option."""
-    filled: list[str] = []
-    at = 0
-    while at < len(argv):
-        word = argv[at]
-        filled.append(word)
-        at += 1
-        modes = [v for k, v in MODE_VALUES.items() if word in k]
-        if not modes:
-            continue
-        needed, optional = modes[0]
-        wanted = [*needed.split(), *" ".join(optional).split()]
-        given = _values(argv[at : at + len(wanted)], wanted, options)
-        counts = [len(needed.split())]
-        for group in optional:
-            counts.append(counts[-1] + len(group.split()))
-        if len(given) not in counts:
-            got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
-            raise UsageProblem(f"{word} needs {mode_usage(word)} ({got})")
-        filled += [*given, *[""] * (len(wanted) - len(given))]
-        at += len(given)
-    return filled
+def mode_values(word: str, rest: list[str], options: frozenset[str]) -> tuple[list[str], int]:
+    """The values of the mode spelled `word` at the start of `rest`, those left out given
+    as "" (`-c ann` gives `ann "" "" ""`), and how many words of `rest` they took.
+    UsageProblem when the words before the next option are a number it cannot take (`-c bob
+    10.0.0.1 --bind ...` would take `--bind` as the server port and blame something else).
+    A NAME may start with `-` (the name rules allow it, and `/nick -dan` makes one): there
+    only one of `options`, the command's own spellings, is taken as an option."""
+    needed, optional = next(v for k, v in MODE_VALUES.items() if word in k)
+    wanted = [*needed.split(), *" ".join(optional).split()]
+    given = _values(rest[: len(wanted)], wanted, options)
+    counts = [len(needed.split())]
+    for group in optional:
+        counts.append(counts[-1] + len(group.split()))
+    if len(given) not in counts:
+        got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+        raise UsageProblem(f"{word} needs {mode_usage(word)} ({got})")
+    return [*given, *[""] * (len(wanted) - len(given))], len(given)
 
 
 def _values(words: list[str], slots: list[str], options: frozenset[str]) -> list[str]:

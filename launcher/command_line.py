@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from launcher.checks import UsageProblem, fill_mode_values, length_text, mode_usage
+from launcher.checks import MODE_VALUES, UsageProblem, length_text, mode_usage, mode_values
 from launcher.defaults import (
     FORGET_AFTER,
     MAILBOX_MESSAGES,
@@ -79,7 +79,7 @@ class Option:
 
 def _mode(name: str, short: str, long: str, help: str) -> Option:
     """A mode's option: every value it may take, those left out given as "" by
-    launcher.checks.fill_mode_values before the parse."""
+    launcher.checks.mode_values."""
     usage = mode_usage(short)
     count = len(usage.replace("[", "").replace("]", "").split())
     return Option(name, (short, long), help, metavar=usage, values=count)
@@ -243,7 +243,6 @@ def _problem(text: str) -> UsageProblem:
 def parse(words: list[str]) -> CommandLine:
     """`words` (the command line after the program's name, --help not among them) as a
     CommandLine, or UsageProblem with the one line that says what is wrong."""
-    words = fill_mode_values(words, SPELLINGS)
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):
@@ -256,6 +255,9 @@ def parse(words: list[str]) -> CommandLine:
             continue
         if attached is not None:
             taken = [attached]
+        elif any(words[at - 1] in spellings for spellings in MODE_VALUES):
+            taken, used = mode_values(words[at - 1], words[at:], SPELLINGS)
+            at += used
         else:
             taken = words[at : at + option.values]
             at += len(taken)

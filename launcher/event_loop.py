@@ -74,17 +74,13 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
         # and finds the directory by writing a file in it
         import tempfile
 
-        from disk.files import open_regular
+        from disk.files import append_bytes
 
         path = ERROR_LOG or Path(tempfile.gettempdir()) / ERROR_LOG_NAME
-        # not a plain open: in a shared directory, a named pipe put there would hang us
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        with os.fdopen(open_regular(path, flags), "a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
-            if exc is not None:
-                log.writelines(traceback.format_exception(exc))
-            else:
-                log.write(f"{context}\n")
+        said = "".join(traceback.format_exception(exc)) if exc is not None else f"{context}\n"
+        # a data file's append: in a shared directory, a named pipe put there would hang us
+        stamp = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n"
+        append_bytes(path, (stamp + said).encode("utf-8"), fsync=False)
         where = f"Traceback saved to {path}"
     except OSError:
         where = "Traceback not saved"

@@ -11,8 +11,7 @@ address gets at most SOURCE_RATE handshakes a second (SOURCE_BURST at once).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
+from wire.flood_gate import FloodGate
 from wire.token_bucket import FULL, BucketRule
 
 #: Initiations a second, on average and at once, a responder answers without cookies. A
@@ -23,12 +22,11 @@ LOAD_BURST = 100.0
 #: UnderLoadAfterTime).
 UNDER_LOAD_FOR = 1.0
 #: Handshakes one IP address may make a second under load, and at once (WireGuard's
-#: ratelimiter: packetsPerSecond, packetsBurstable).
+#: ratelimiter: packetsPerSecond, packetsBurstable). A flood gate keeps each address's
+#: budget, for wire.flood_gate.MAX_TRACKED addresses (the least recently heard forgotten
+#: first: its next handshake finds a full budget).
 SOURCE_RATE = 20.0
 SOURCE_BURST = 5.0
-#: IP addresses whose budget is kept; the least recently heard is forgotten first (its
-#: next handshake finds a full budget), so that many addresses cannot grow the table.
-MAX_SOURCES = 10_000
 
 
 class HandshakeLoad:
@@ -38,8 +36,7 @@ class HandshakeLoad:
         self._rule = BucketRule(LOAD_RATE, LOAD_BURST)
         self._due = FULL
         self._until = float("-inf")
-        self._source_rule = BucketRule(SOURCE_RATE, SOURCE_BURST)
-        self._sources: OrderedDict[str, float] = OrderedDict()
+        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
 
     def under_load(self, now: float) -> bool:
         """Count one initiation with a valid mac1 arriving at `now`: whether the responder
@@ -51,9 +48,4 @@ class HandshakeLoad:
 
     def admit(self, ip: str, now: float) -> bool:
         """Whether `ip` may have a handshake at `now`, under load (counted if so)."""
-        sources = self._sources
-        due = sources.pop(ip, FULL)
-        taken, sources[ip] = self._source_rule.take(due, now)
-        if len(sources) > MAX_SOURCES:
-            sources.popitem(last=False)
-        return taken
+        return self._sources.take(ip, now)

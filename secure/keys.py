@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from disk.files import create_once, fsync_dir, open_regular, parse_json, read_text
+from disk.files import create_once, parse_json, read_text, replace_durably
 from wire.keys import KEY_BYTES, key_from_text, key_text
 
 #: The key pair's file in a data directory: the 32 bytes of the private key, in hex.
@@ -26,11 +26,6 @@ PINS_FILE = "known-keys.json"
 
 class KeyFileError(Exception):
     """A key file that exists but cannot be used; the message says which and why."""
-
-
-def public_of(private: X25519PrivateKey) -> bytes:
-    """The raw 32 bytes of `private`'s public key."""
-    return private.public_key().public_bytes_raw()
 
 
 def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
@@ -113,15 +108,9 @@ class Pins:
     def _save(self) -> None:
         """Write the keys pinned, durably, under a name of this process's first: two
         programs sharing the data folder never write into one file. Raises OSError."""
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
-        fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        replace_durably(self.path, data.encode("utf-8"), tmp=tmp)
 
     def _read(self) -> dict[str, str]:
         """The keys pinned in the file now ({} when it cannot be read)."""

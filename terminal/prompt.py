@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
-from terminal.prompt_keys import stray_escapes
-from terminal.prompt_resume import redrawn_on_continue
 from terminal.typed_ahead import TypedAhead, read_typed_ahead
 
 if TYPE_CHECKING:
+    from prompt_toolkit.application import Application
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.completion import Completer
     from prompt_toolkit.history import History
@@ -351,3 +351,77 @@ def _echo_again(modes: list[Any] | None) -> None:
 
     with contextlib.suppress(termios.error, OSError, ValueError):
         termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, modes)
+
+
+def stray_escapes() -> KeyBindings:
+    """Bindings for stray keys: Ctrl-Z does nothing (see below), and a typed or pasted
+    colour code such as `ESC [ 3 1 m` is taken as the text it is. prompt_toolkit's input
+    parser reads one as a mouse event, whose handler then fails on it and stops the prompt
+    with a traceback; our prompts never turn mouse reporting on, so no real mouse event can
+    arrive. Added after prompt_toolkit's own bindings (as a prompt's `key_bindings` are),
+    these win."""
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.keys import Keys
+
+    keys = KeyBindings()
+
+    @keys.add(Keys.Vt100MouseEvent)
+    def _as_text(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text(event.data)
+
+    @keys.add("c-z")
+    def _nothing(event: KeyPressEvent) -> None:
+        # Suspending would leave the terminal raw under the shell (see _raw_input), and
+        # prompt_toolkit's default inserts the key as a control character into the line,
+        # which the others then got as an unreadable one.
+        pass
+
+    return keys
+
+
+@contextlib.contextmanager
+def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[None]:
+    """While inside: on SIGCONT, the running application `app()` returns (None or not
+    running: nothing to do) gets its terminal back in raw mode and is drawn again from
+    scratch. Must be entered in the running event loop; does nothing where SIGCONT does not
+    exist or the loop cannot watch signals.
+
+    Why: stopped from outside (`kill -STOP`, a SIGTSTP from another program), the prompt
+    has no say in the terminal; the shell leaves it in its line-editing mode, and after
+    `fg` every key would be echoed twice and the answers to the prompt's cursor-position
+    requests (`^[[23;1R`) printed as text."""
+    sigcont = getattr(signal, "SIGCONT", None)
+    loop = asyncio.get_running_loop()
+    watching = False
+    if sigcont is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sigcont, lambda: _continued(app()))
+            watching = True
+    try:
+        yield
+    finally:
+        if watching and sigcont is not None:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sigcont)
+
+
+def _continued(app: Application[Any] | None) -> None:
+    """The process runs again after a stop: raw mode back, and the prompt redrawn on the
+    cursor's line (below whatever the shell printed meanwhile)."""
+    if app is None or not app.is_running:
+        return
+    import termios
+
+    from prompt_toolkit.input.vt100 import raw_mode
+
+    with contextlib.suppress(OSError, ValueError, termios.error, NotImplementedError):
+        # Entered and never left: the prompt's own raw mode, entered as it started, puts
+        # back the modes of before the prompt as it ends, which is what is wanted then.
+        raw_mode(app.input.fileno()).__enter__()
+    # Drawn anew from the start of the cursor's line, cleared: the cursor is where the
+    # prompt left it (after the prompt's text) unless the shell printed a line meanwhile.
+    app.output.write_raw("\r")
+    app.output.erase_end_of_line()
+    app.output.flush()
+    app.renderer.reset()
+    app.invalidate()

@@ -5,12 +5,14 @@ would make a flaky test)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import ChatApp
 from launcher import defaults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +69,20 @@ def test_the_registry_defaults_help_shows_are_the_registry_s(
     # the registry's settings, so a copy left behind would change what a registry does
     module = __import__(source, fromlist=[name])
     assert getattr(defaults, copy) == getattr(module, name)
+
+
+def test_help_into_a_pipe_closed_early_is_no_traceback() -> None:
+    # found by trying it: `ChatApp --help | head -2` ended in a BrokenPipeError traceback
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run(
+            [sys.executable, str(Path(ChatApp.__file__)), "--help"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=15,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and done.stderr == ""

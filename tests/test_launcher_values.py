@@ -16,6 +16,7 @@ from launcher.checks import (
     check_seconds,
     check_whole,
 )
+from launcher.command_line import CommandLine
 from launcher.defaults import MIN_KEEPALIVE
 
 
@@ -307,22 +308,31 @@ def test_chatapp_py_without_its_libraries_says_how_to_install_them() -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "filled"),
+    ("argv", "expected"),
     [
-        (["-c", "ann"], ["-c", "ann", "", "", ""]),
-        (["-c", "ann", "10.0.0.1", "5000"], ["-c", "ann", "10.0.0.1", "5000", ""]),
-        (["-c", "ann", "10.0.0.1", "5000", "6000"], ["-c", "ann", "10.0.0.1", "5000", "6000"]),
-        (["-c", "-dan", "--bell"], ["-c", "-dan", "", "", "", "--bell"]),
-        (["-v", "-d"], ["-v", "-d", "", ""]),
-        (["-o", "ann", "--bind", "10.0.0.1"], ["-o", "ann", "", "", "--bind", "10.0.0.1"]),
-        (["-s", "5000"], ["-s", "5000"]),
+        (["-c", "ann"], CommandLine(client=("ann", "", "", ""))),
+        (["-c", "ann", "10.0.0.1", "5000"], CommandLine(client=("ann", "10.0.0.1", "5000", ""))),
+        (
+            ["-c", "ann", "10.0.0.1", "5000", "6000"],
+            CommandLine(client=("ann", "10.0.0.1", "5000", "6000")),
+        ),
+        (["-c", "-dan", "--bell"], CommandLine(client=("-dan", "", "", ""), bell=True)),
+        (["-v", "-d"], CommandLine(desk=("", ""), verbose=True)),
+        (
+            ["-o", "ann", "--bind", "10.0.0.1"],
+            CommandLine(operator=("ann", "", ""), bind="10.0.0.1"),
+        ),
+        (["-s", "5000"], CommandLine(server="5000")),
+        # a mode's spelling as another option's value is that value
+        (["-s", "5000", "--crisis-notice", "-c"], CommandLine(server="5000", crisis_notice="-c")),
     ],
 )
-def test_a_mode_s_address_left_out_is_given_as_empty(argv: list[str], filled: list[str]) -> None:
-    from launcher.checks import fill_mode_values
+def test_a_mode_s_address_left_out_is_given_as_empty(
+    argv: list[str], expected: CommandLine
+) -> None:
+    from launcher.command_line import parse
 
-    options = frozenset({"-c", "-d", "-o", "-s", "-v", "--bell", "--bind"})
-    assert fill_mode_values(argv, options) == filled
+    assert parse(argv) == expected
 
 
 def test_the_command_to_give_instead_names_the_address_s_place() -> None:

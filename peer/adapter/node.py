@@ -51,8 +51,7 @@ from peer.core.actions import (
 from peer.core.dispatch import PeerCore
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
-from secure.keys import public_of
-from secure.noise import NoiseError
+from secure.noise import NoiseError, public_bytes
 from terminal.yes_no import ask_yes_no
 from wire.codec import encode
 from wire.keys import fingerprint
@@ -132,7 +131,7 @@ class PeerNode:
         self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.open_mail = self.mail.opened
-        self.core.fingerprint = fingerprint(public_of(static))
+        self.core.fingerprint = fingerprint(public_bytes(static))
         self.files = self._file_service(static, console, settings.downloads)
         self.endpoint = Endpoint(
             self.received,

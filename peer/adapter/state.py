@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from disk.files import append_durably, parse_json, read_bytes, read_text, replace_durably
+from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import MappedLog
 from peer.adapter.sending_log import SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode
@@ -225,7 +225,7 @@ class PeerStateFile:
         try:
             if unreadable:
                 aside = self.sending_path.with_name(self.sending_path.name + ".unreadable")
-                append_durably(aside, b"".join(unreadable))
+                append_bytes(aside, b"".join(unreadable), fsync=True)
                 some = "1 record" if len(unreadable) == 1 else f"{len(unreadable)} records"
                 self.problems.append(
                     f"{some} of what your last session sent could not be read (damaged, or "
@@ -269,7 +269,7 @@ class PeerStateFile:
         if bad:
             aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
             try:
-                append_durably(aside, b"".join(bad))
+                append_bytes(aside, b"".join(bad), fsync=True)
                 replace_durably(self.outbox_path, b"".join(good))
             except OSError as exc:
                 self.problems.append(

@@ -27,7 +27,7 @@ from typing import Any
 
 from msgspec.structs import astuple
 
-from disk.files import append_durably, fsync_dir, parse_json, read_text, replace_durably
+from disk.files import append_bytes, fsync_dir, parse_json, read_text, replace_durably
 from registry.core.owners import Owner
 from registry.core.table import Table, row_json
 from wire.messages import StoredMessage
@@ -159,7 +159,7 @@ class Storage:
         try:
             for path, lines in pending.items():
                 new_file = new_file or not path.exists()
-                append_durably(path, "".join(lines).encode())
+                append_bytes(path, "".join(lines).encode(), fsync=True)
                 done.append(path)
             if new_file:
                 fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
@@ -258,7 +258,7 @@ class Storage:
 
     def _set_aside(self, path: Path, lines: list[str]) -> None:
         aside = path.with_name(path.name + UNREADABLE)
-        append_durably(aside, "".join(lines).encode())
+        append_bytes(aside, "".join(lines).encode(), fsync=True)
         self.skipped_lines += len(lines)
         if len(lines) == 1:
             some = "1 line that is not a message"

@@ -11,7 +11,7 @@ import pytest
 
 from disk.files import (
     NotRegularFile,
-    append_durably,
+    append_bytes,
     create_once,
     hold_lock,
     open_regular,
@@ -44,7 +44,7 @@ def test_a_named_pipe_is_refused_for_reading_without_waiting(fifo: Path) -> None
 @pytest.mark.parametrize(
     "write",
     [
-        lambda path: append_durably(path, b"x\n"),
+        lambda path: append_bytes(path, b"x\n", fsync=True),
         lambda path: hold_lock(path),
         lambda path: os.close(open_regular(path, os.O_RDWR | os.O_CREAT)),
     ],
@@ -68,12 +68,12 @@ def test_a_directory_is_named_as_one(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError, match="Is a directory"):
         read_bytes(tmp_path / "d")
     with pytest.raises(IsADirectoryError, match="Is a directory"):
-        append_durably(tmp_path / "d", b"x")
+        append_bytes(tmp_path / "d", b"x", fsync=True)
 
 
 def test_regular_files_read_as_before(tmp_path: Path) -> None:
     path = tmp_path / "f"
-    append_durably(path, "é\n".encode())
+    append_bytes(path, "é\n".encode(), fsync=True)
     assert read_bytes(path) == "é\n".encode()
     assert read_text(path) == "é\n"
     with pytest.raises(FileNotFoundError):

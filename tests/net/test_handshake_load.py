@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from secure import handshake_load
 from secure.handshake_load import (
     LOAD_BURST,
     LOAD_RATE,
@@ -11,6 +10,7 @@ from secure.handshake_load import (
     UNDER_LOAD_FOR,
     HandshakeLoad,
 )
+from wire.flood_gate import MAX_TRACKED
 
 
 def test_initiations_within_the_rate_are_no_load() -> None:
@@ -53,9 +53,9 @@ def _spent_then_others(others: int) -> HandshakeLoad:
 
 
 def test_the_addresses_kept_are_bounded_the_least_recently_seen_forgotten() -> None:
-    # with MAX_SOURCES kept, the spent address is still known, and still refused...
-    kept = _spent_then_others(handshake_load.MAX_SOURCES - 1)
+    # with MAX_TRACKED kept, the spent address is still known, and still refused...
+    kept = _spent_then_others(MAX_TRACKED - 1)
     assert not kept.admit("10.0.0.1", 0.0)
     # ... and one more pushes it out: it is known no more, and starts with a full burst
-    forgotten = _spent_then_others(handshake_load.MAX_SOURCES)
+    forgotten = _spent_then_others(MAX_TRACKED)
     assert forgotten.admit("10.0.0.1", 0.0)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key, public_of
+from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
+from secure.noise import public_bytes
 from wire.keys import fingerprint, key_from_text, key_text
 
 
@@ -16,7 +17,7 @@ def test_a_key_is_made_once_readable_by_its_owner_only_and_kept(tmp_path: Path) 
     assert made
     assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
     again, made = load_or_make_key(tmp_path)
-    assert not made and public_of(again) == public_of(key)
+    assert not made and public_bytes(again) == public_bytes(key)
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -12,7 +12,7 @@ from prompt_toolkit.key_binding import KeyPress
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import DummyOutput
 
-from terminal.prompt_keys import stray_escapes
+from terminal.prompt import stray_escapes
 
 TYPED = "\x1b[31mred\x1b[0m and \x1b[1;2m"
 

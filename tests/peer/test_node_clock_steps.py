@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
-from secure.keys import public_of
+from secure.noise import public_bytes
 from wire.keys import key_text
 from wire.messages import Chat, Entry, Message, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -110,7 +110,7 @@ def retried_node(
         settings=PeerSettings(port=0, bind="127.0.0.1"),
         console=console,
     )
-    node.core.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
+    node.core.trust.registry = public_bytes(X25519PrivateKey.generate())  # as pinned
     real_send = node.endpoint.send
 
     def send(addr: tuple[str, int], message: Message, key: bytes, *, stream: bool = False) -> None:
@@ -156,7 +156,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
     tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = SteppedClock(monkeypatch, ahead_after=2, behind_after=3)
-    bob = key_text(public_of(X25519PrivateKey.generate()))
+    bob = key_text(public_bytes(X25519PrivateKey.generate()))
 
     async def main() -> list[float]:
         # the registry and bob both silent: the registration is answered by hand below
@@ -166,7 +166,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
             node.start()
             [register] = watched.sent
             entries = (
-                Entry("alice", *address, True, key_text(public_of(X25519PrivateKey.generate()))),
+                Entry("alice", *address, True, key_text(public_bytes(X25519PrivateKey.generate()))),
                 Entry("bob", *silent, True, bob),
             )
             welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())

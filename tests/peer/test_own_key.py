@@ -9,11 +9,12 @@ from pathlib import Path
 
 from peer.adapter.startup import own_key
 from peer.adapter.state import PeerStateFile
-from secure.keys import KEY_FILE, load_or_make_key, public_of
+from secure.keys import KEY_FILE, load_or_make_key
+from secure.noise import public_bytes
 
 
 def _public(root: Path, name: str) -> bytes:
-    return public_of(own_key(PeerStateFile(root, name)))
+    return public_bytes(own_key(PeerStateFile(root, name)))
 
 
 def test_two_names_of_one_folder_have_keys_of_their_own_kept_across_starts(
@@ -28,14 +29,14 @@ def test_two_names_of_one_folder_have_keys_of_their_own_kept_across_starts(
 
 def test_the_shared_key_of_before_goes_to_the_first_name_only(tmp_path: Path) -> None:
     shared, _ = load_or_make_key(tmp_path)  # a folder of a version with one key for all
-    assert _public(tmp_path, "alice") == public_of(shared)  # its contacts know this key
-    assert _public(tmp_path, "bob") != public_of(shared)
-    assert _public(tmp_path, "alice") == public_of(shared)
+    assert _public(tmp_path, "alice") == public_bytes(shared)  # its contacts know this key
+    assert _public(tmp_path, "bob") != public_bytes(shared)
+    assert _public(tmp_path, "alice") == public_bytes(shared)
     assert (tmp_path / KEY_FILE).exists()  # kept for a help-desk client of the folder
 
 
 def test_names_starting_at_once_never_both_take_the_shared_key(tmp_path: Path) -> None:
-    shared = public_of(load_or_make_key(tmp_path)[0])
+    shared = public_bytes(load_or_make_key(tmp_path)[0])
     got: dict[str, bytes] = {}
     threads = [
         threading.Thread(target=lambda n=name: got.__setitem__(n, _public(tmp_path, n)))

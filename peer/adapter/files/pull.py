@@ -119,13 +119,9 @@ class Puller:
             await self._progress(self._at)
 
     def _hash_kept(self) -> None:
-        at = 0
-        while at < self._at:
-            data = os.pread(self._fd, min(CHECKPOINT, self._at - at), at)
-            if not data:
-                break
-            self._hash.update(data)
-            at += len(data)
+        """Hash again the bytes kept (the partial file is cut to them)."""
+        with open(self._fd, "rb", buffering=0, closefd=False) as kept:
+            self._hash = hashlib.file_digest(kept, "sha256")
 
     async def _connect_and_read(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
         transfer = self.transfer

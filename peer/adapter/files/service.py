@@ -33,9 +33,6 @@ from wire.keys import key_from_text, key_text
 from wire.messages import Message
 from wire.reliable import IdMaker
 
-#: Bytes hashed at a time when a file is offered.
-HASH_READ = 4 * 1024 * 1024
-
 
 class FileService:
     """The file transfers of one running peer, with the peer's key `static`, around `host`;
@@ -252,8 +249,5 @@ async def _facts(typed: str) -> FileFacts | str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as source:
-        while data := source.read(HASH_READ):
-            digest.update(data)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, "sha256").hexdigest()

@@ -37,13 +37,6 @@ ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
 PROGRESS_STEP = 10
 
-_ENDINGS = {
-    NoteState.REJECTED: "rejected",
-    NoteState.CANCELLED: "cancelled",
-    NoteState.DONE: "done",
-    NoteState.FAILED: "failed",
-}
-
 
 class FileTransfers:
     """Every transfer of this peer. `own` gives its name, `entry` a name's table row,
@@ -147,12 +140,12 @@ class FileTransfers:
         partial file is deleted, and that said)."""
         note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
         self._tell(transfer.peer, note, now, emit)
-        self._forget(transfer, _ENDINGS[state] + (f": {why}" if why else ""), emit)
+        self._forget(transfer, state + (f": {why}" if why else ""), emit)
         if state is NoteState.FAILED:
             lost = "" if transfer.sending else " Nothing of it was kept."
             emit(Print(f"[{transfer.about()} failed: {why}.{lost}]", "error"))
         else:
-            emit(Print(f"[{_ENDINGS[state].capitalize()} {transfer.about()}.]", "system"))
+            emit(Print(f"[{state.capitalize()} {transfer.about()}.]", "system"))
 
     # -- events: the other peer -------------------------------------------------------------
 
@@ -175,10 +168,10 @@ class FileTransfers:
                 size = size_text(noted.size)
                 line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
             else:
-                line = f"[{noted.peer} {_ENDINGS[message.state]} {noted.about()}{why}.]"
+                line = f"[{noted.peer} {message.state} {noted.about()}{why}.]"
             quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
             emit(Print(line, "system" if quiet else "error"))
-            self._forget(noted, _ENDINGS[message.state] + why, emit)
+            self._forget(noted, message.state + why, emit)
             return
         found = self._find(message.offer, key, Role.RECEIVE)
         if found is None:
