@@ -466,12 +466,6 @@ class Requests:
             or msg_id in self._outcomes
         )
 
-    def awaiting_outcome(self, msg_id: str) -> bool:
-        """Whether save request `msg_id` waits for the registry's answer (or for the pace,
-        to be sent) or, accepted, for its outcome."""
-        sent = self._sent.get(msg_id) is not None
-        return sent or msg_id in self._outcomes or msg_id in self._paced
-
     def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
         """Whether a request is held (waiting for the pace, or behind the one waited for) or
         a save or post awaits its outcome, or one of `kinds` not quiet is unanswered."""

@@ -49,7 +49,7 @@ class TableNews:
         self._shared = shared
         self._link = link
         self._renames = renames
-        #: Our key's fingerprint, for /whois (the adapter knows the key).
+        #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
         #: When a gap in the versions will have been waited out (`tick`); None: no gap is
         #: (updates held before our Welcome are not waited for: the Welcome brings the

@@ -177,15 +177,15 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests = Requests(SERVER, Outbox())
     message = save("s-1")
     requests.send(message, T0, [].append)
-    assert requests.awaiting_outcome("s-1")
+    assert requests.holds("s-1")
     requests.answer("s-1")  # the registry's Ack: accepted
     requests.await_outcome(message, T0 + 0.1, kept=True)
     requests.await_outcome(message, T0 + 5, kept=False)  # a copy: the first deadline holds
-    assert requests.awaiting_outcome("s-1") and requests.holds("s-1")
+    assert requests.holds("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
     assert list(requests.outcomes_over(T0 + 5)) == []
     assert list(requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
-    assert not requests.awaiting_outcome("s-1")
+    assert not requests.holds("s-1")
     assert requests.outcome_of_kept("s-1") and not requests.outcome_of_kept("s-1")
 
 
@@ -295,7 +295,7 @@ def test_registrations_keepalives_and_queries_are_not_paced() -> None:
 def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
     requests, _ = one_beyond_the_pace()
     waiting = save("s-2")
-    assert requests.holds("s-2") and requests.awaiting_outcome("s-2")
+    assert requests.holds("s-2")
     assert requests.messages() == [save("s-0"), save("s-1")]
     assert requests.messages(held=True) == [save("s-0"), save("s-1"), waiting]
     assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
