@@ -105,7 +105,7 @@ class RegistryLink:
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
             self.request(self._shared.join_message(rejoining), now, emit, quiet=True)
-        if self._requests.waiting:
+        if self._requests.waited_for is not None:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): sent together, a
         # lost one would be sent again TIMEOUT later, after those typed after it, and the
@@ -318,11 +318,6 @@ class RegistryLink:
     def sent(self, kind: type[Message]) -> bool:
         """Whether a request of `kind` is sent as a datagram and not answered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
-
-    def asked(self, kind: type[Message]) -> bool:
-        """Whether a request of `kind` is on its way and not answered: sent as a datagram,
-        or again over TCP."""
-        return self._requests.any_of(kind, streamed=True)
 
     def renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
