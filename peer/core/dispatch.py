@@ -361,11 +361,6 @@ class PeerCore:
         return self._life.phase is Phase.START_FAILED
 
     @property
-    def asking(self) -> str | None:
-        """The recipient typed after `message`, awaiting the text; None otherwise."""
-        return self.parts.asking.asking
-
-    @property
     def after_welcome(self) -> list[Print]:
         """Lines shown once, right after the next Welcome (the registry's key, first met:
         after it, so that the Welcome stays the first line a script reads)."""

@@ -1256,7 +1256,7 @@ def test_message_with_a_name_asks_only_for_the_text() -> None:
     assert prints(core.line("message nobody", T0)) == [
         "[No user named nobody. Type who to see the names.]"
     ]
-    assert core.asking is None
+    assert core.parts.asking.asking is None
 
 
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
@@ -1264,7 +1264,7 @@ def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core.line("message", T0)
     assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
-    assert core.asking is None
+    assert core.parts.asking.asking is None
 
 
 def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
@@ -1276,7 +1276,7 @@ def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
     assert prints(out) == ["[Cancelled.]"] and pa.Prompt("alice> ") in out
     core.line("message bob", T0)
     assert prints(core.cancel_question()) == ["[Cancelled.]"]
-    assert core.asking is None and core.cancel_question() == []
+    assert core.parts.asking.asking is None and core.cancel_question() == []
     [chat] = sent(core.line("send bob hi", T0))  # the next line is a command again
     assert isinstance(chat, Chat) and chat.text == "hi"
 

@@ -39,10 +39,10 @@ def test_the_room_is_kept_when_it_changes_and_not_merely_because_we_are_in_none(
 def test_the_room_of_an_earlier_run_is_gone_back_to_once_without_history_again() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
     out: list[Action] = []
-    assert rooms.history_again
+    assert rooms.shows("h-1", first=False, history=True)  # history shown again
     assert rooms.go_back(out.append) == "lobby"
     assert texts(out) == ["[Back to lobby, the room you were in.]"]
-    assert not rooms.history_again
+    assert not rooms.shows("h-2", first=False, history=True)
     assert rooms.go_back(out.append) == ""  # asked once: forgotten
 
 
@@ -71,7 +71,7 @@ def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() ->
     assert rooms.rejoin_for_kept("", out.append) == "teamchat"
     assert texts(out) == ["[Joining teamchat again to send the lines you typed there.]"]
     assert rooms.rejoining == "teamchat"
-    assert not rooms.history_again
+    assert not rooms.shows("h-3", first=False, history=True)
     assert rooms.rejoin_for_kept("", out.append) == ""  # on its way already
     assert rooms.go_back(out.append) == ""  # the kept lines' room comes first
     assert not rooms.answered(join("lobby"))
@@ -92,7 +92,8 @@ def test_a_typed_join_goes_at_once_when_no_room_lines_are_kept() -> None:
     out: list[Action] = []
     assert rooms.typed_join(join("teamchat"), out.append)
     assert out == []
-    assert rooms.history_again  # a join the user typed shows the room's last lines
+    # a join the user typed shows the room's last lines
+    assert rooms.shows("h-4", first=False, history=True)
     assert rooms.join_due() is None
 
 
