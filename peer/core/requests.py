@@ -461,20 +461,17 @@ class Requests:
             or msg_id in self._outcomes
         )
 
-    def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
-        """Whether a request is held (waiting for the pace, or behind the one waited for) or
-        a save or post awaits its outcome, or one of `kinds` not quiet is unanswered."""
-        if self._paced or self._held or self._outcomes:
-            return True
-        waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
-        return any(not request.quiet and isinstance(request.message, kinds) for request in waiting)
-
-    def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
-        """The requests of `kinds` sent and not answered, then every one held (waiting for
-        the pace, or behind the one waited for), then every save or post awaiting outcome."""
+    def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
+        """The requests of `kinds` sent and not answered (`loud`: not outbox retries), then
+        every one held (waiting for the pace, or behind the one waited for), then every save
+        or post awaiting its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
-            *(r.message for r in requests if isinstance(r.message, kinds)),
+            *(
+                r.message
+                for r in requests
+                if isinstance(r.message, kinds) and not (loud and r.quiet)
+            ),
             *(r.message for r in self._paced.values()),
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),

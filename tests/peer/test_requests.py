@@ -223,16 +223,16 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     assert requests.undelivered((SaveMessage,)) == [long, held]
 
 
-def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
+def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append, quiet=True)
-    assert not requests.delivering((SaveMessage, Leave))  # an outbox retry
+    assert not requests.undelivered((SaveMessage, Leave), loud=True)  # an outbox retry
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
-    assert requests.delivering((SaveMessage, Leave))
-    assert not requests.delivering((SaveMessage,))
+    assert requests.undelivered((SaveMessage, Leave), loud=True)
+    assert not requests.undelivered((SaveMessage,), loud=True)
     requests.await_outcome(save("s-3"), T0, kept=False)
-    assert requests.delivering((SaveMessage,))  # its outcome is still to come
+    assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
 
 
 # -- the pace (peer.core.pacing) ---------------------------------------------------------------
@@ -301,7 +301,7 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
     assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
     requests.answer("s-0")
     requests.answer("s-1")
-    assert requests.delivering((SaveMessage,))  # s-2 is still to go
+    assert requests.undelivered((SaveMessage,), loud=True)  # s-2 is still to go
 
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
