@@ -109,9 +109,9 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     assert rooms.join_due() is None  # the rejoin is not answered yet
     rooms.answered(join("teamchat"))
     assert rooms.join_due() is None  # its lines (and the leave) are still kept
-    outbox.drop("p-1")
+    outbox.answered(post("teamchat"))
     assert rooms.join_due() is None
-    outbox.drop("l-1")
+    outbox.answered(Leave("l-1", "alice", "tok"))
     assert rooms.join_due() == later
     assert rooms.join_due() is None  # given once, and waited for until answered
     assert rooms.join_after_kept == later
@@ -127,7 +127,7 @@ def test_a_line_typed_after_a_waiting_join_waits_for_it_and_not_the_other_way() 
     outbox.settling.note_typed(for_lobby)
     outbox.add(for_lobby)
     assert rooms.waits_for_join(for_lobby) and not rooms.waits_for_join(post("teamchat"))
-    outbox.drop("p-1")
+    outbox.answered(post("teamchat"))
     assert rooms.join_due() == lobby  # the line typed after it does not hold it back
     rooms.given_up(lobby)
     assert rooms.join_after_kept is None and not rooms.waits_for_join(for_lobby)
