@@ -73,7 +73,7 @@ class Timing:
         self.latencies: list[float] = []
         self._typed = 0.0
         self._answered: collections.deque[str] = collections.deque()
-        chats = peer.node.core._parts.direct._chats
+        chats = peer.node.core.parts.direct._chats
         real_start, real_answer = chats.start, chats.answer
 
         def start(key: str, item: Chat, now: float) -> None:

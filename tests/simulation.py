@@ -288,15 +288,15 @@ class SimNet:
     def _note_confirmation(self, host: Host, message: Message) -> None:
         """Record the ids of direct messages whose sender is about to be told that they
         were received ([Message received by ...]) or saved or delivered by the registry."""
-        core = host.core
-        assert core is not None
+        assert host.core is not None
+        parts = host.core.parts
         acked = message.replies if isinstance(message, Acks) else ()
         if isinstance(message, Ack):
             acked = (message.reply_to,)
         for reply_to in acked:
-            if core.awaiting_ack(reply_to):
+            if parts.direct.awaiting_ack(reply_to):
                 self.confirmed.add((host.name, reply_to))
-        if isinstance(message, Saved) and core.awaiting_outcome(message.reply_to):
+        if isinstance(message, Saved) and parts.shared.requests.holds(message.reply_to):
             self.confirmed.add((host.name, message.reply_to))
 
     def _hold_ack(self, src: Addr, dst: Addr, reply_to: str) -> None:
@@ -372,7 +372,7 @@ class SimNet:
             else:
                 del host.sending[record.id]
                 # settled means delivered: the core's two views of that must agree
-                undelivered = {m.id for m in core.undelivered()}
+                undelivered = {m.id for m in core.parts.leaving.undelivered()}
                 assert record.id not in undelivered, f"{record.id} settled while on its way"
         core.records.clear()
 

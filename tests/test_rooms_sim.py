@@ -1259,7 +1259,7 @@ def test_a_room_line_the_registry_took_then_died_with_reaches_every_member() -> 
     assert net.count("z", "x (in r): hello") == 1
     assert net.count("y", "x (in r): hello") == 1
     x = net.hosts["x"].core
-    assert x is not None and x.undelivered() == ()
+    assert x is not None and x.parts.leaving.undelivered() == ()
     assert not any(line.startswith("[Not") for line in net.screen("x"))
 
 
@@ -1275,7 +1275,7 @@ def test_a_room_line_asked_again_after_its_sender_left_is_said_again_from_the_hi
     assert not any("hello" in line for line in net.screen("x")[-5:])
     assert room_of(net, "x") == "" and members(net, "r") == ["y", "z"]
     x = net.hosts["x"].core
-    assert x is not None and x.undelivered() == ()
+    assert x is not None and x.parts.leaving.undelivered() == ()
 
 
 def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfirmed() -> None:
@@ -1291,7 +1291,7 @@ def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfir
     assert net.count("x", said) == 1
     assert room_of(net, "x") == "" and members(net, "r") == ["y", "z"]
     x = net.hosts["x"].core
-    assert x is not None and x.undelivered() == ()
+    assert x is not None and x.parts.leaving.undelivered() == ()
 
 
 def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept() -> None:
@@ -1303,7 +1303,7 @@ def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept()
         in net.screen("x")
     )
     x = net.hosts["x"].core
-    assert x is not None and x.undelivered() == () and room_of(net, "x") == ""
+    assert x is not None and x.parts.leaving.undelivered() == () and room_of(net, "x") == ""
     net.start_registry()
     net.run(12)
     assert members(net, "r") == ["y", "z"]  # x did not go back

@@ -107,6 +107,7 @@ class PeerNode:
     def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         token = own_token(self._state, self._name)
+        static = own_key(self._state)
         self.core = PeerCore(
             name=name,
             port=settings.port,
@@ -118,12 +119,12 @@ class PeerNode:
             room=self._state.load_room(),
             password=settings.password,
             keepalive=settings.keepalive,
+            fingerprint=fingerprint(public_bytes(static)),
         )
         self._bind = settings.bind
         self._port = settings.port
         self._console = console
         self._verbose = settings.verbose
-        static = own_key(self._state)
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
@@ -131,7 +132,6 @@ class PeerNode:
         self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.open_mail = self.mail.opened
-        self.core.fingerprint = fingerprint(public_bytes(static))
         self.files = self._file_service(static, console, settings.downloads)
         self.endpoint = Endpoint(
             self.received,
@@ -315,28 +315,25 @@ class PeerNode:
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
             if now >= self._wall_read_next:
-                self._read_wall(now)
+                self.now(now)  # the time of day, read again
         self.core.receive_all(messages, addr, key, now, self.carry_out)
         self._event_done()
 
     def _tick(self) -> None:
         self._run(self.core.tick(self.now()))
 
-    def now(self) -> float:
-        """The `now` of an event for the core: the monotonic clock, on which its retries,
-        keepalives and rates run (a step of the time of day must neither fire them all at
-        once nor hold them back). The core is told the time of day too (`wall_offset`), for
-        the lines that say when something was said: read at most once a second, as the
-        stamps shown are to the second, so that a step of it shows within a second."""
-        now = time.monotonic()
+    def now(self, at: float | None = None) -> float:
+        """The `now` of an event for the core (`at`, else read): the monotonic clock, on
+        which its retries, keepalives and rates run (a step of the time of day must neither
+        fire them all at once nor hold them back). The core is told the time of day too
+        (`wall_offset`), for the lines that say when something was said: read at most once a
+        second, as the stamps shown are to the second, so that a step of it shows within a
+        second."""
+        now = time.monotonic() if at is None else at
         if now >= self._wall_read_next:
-            self._read_wall(now)
+            self._wall_read_next = now + 1.0
+            self.core.wall_offset = time.time() - now
         return now
-
-    def _read_wall(self, now: float) -> None:
-        """Tell the core the time of day at `now` (see `now`)."""
-        self._wall_read_next = now + 1.0
-        self.core.wall_offset = time.time() - now
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order (see `carry_out`), then what ends

@@ -88,15 +88,13 @@ class PeerStateFile:
     def save_renamed(self, new_name: str) -> None:
         """In place of the token: the name was given up by a rename to `new_name`, so that a
         start under the old name can find the new one (see `follow_renames`)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
+        _replace(self.path, json.dumps({"renamed_to": new_name}).encode())
 
     def save_token(self, token: str, name: str = "") -> None:
         """Keep `token`, readable only by this user, replacing the file atomically; with
         `name`, the name's spelling as the registry has it (see `spelling`)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         kept = {"token": token, "name": name} if name else {"token": token}
-        replace_durably(self.path, json.dumps(kept).encode())
+        _replace(self.path, json.dumps(kept).encode())
 
     def spelling(self) -> str:
         """The name's spelling kept with its token (the registry's, which a rename that
@@ -303,21 +301,21 @@ class PeerStateFile:
     def save_room(self, room: str) -> None:
         """Keep `room` ("" for none) as the room to go back to at the next start. Raises
         OSError."""
-        if not room:
-            with contextlib.suppress(FileNotFoundError):
-                self.room_path.unlink()
-            return
-        self.room_path.parent.mkdir(parents=True, exist_ok=True)
-        replace_durably(self.room_path, room.encode())
+        _replace(self.room_path, room.encode())
 
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
         """Replace the kept outbox atomically and durably (it holds unsent messages)."""
-        if not messages:
-            with contextlib.suppress(FileNotFoundError):
-                self.outbox_path.unlink()
-            return
-        self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-        replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+        _replace(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, atomically and durably; no data: no file. Raises OSError."""
+    if not data:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_durably(path, data)
 
 
 #: Renames followed at start, at most (a chain of renames; a loop cannot last longer).

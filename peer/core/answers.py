@@ -167,7 +167,9 @@ class Answers:
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
-            if not self._link.asked(TableRequest):  # (its answer on its way will do)
+            if not self._shared.requests.any_of(
+                TableRequest, streamed=True
+            ):  # (its answer on its way will do)
                 # the table we hold is behind: what changed since its version
                 behind = TableRequest(shared.new_id(), shared.table.version)
                 self._link.request(behind, now, emit, quiet=True)

@@ -75,6 +75,7 @@ class PeerOptions(TypedDict, total=False):
     outbox: Iterable[Message]
     room: str
     registry_key: bytes
+    fingerprint: str
 
 
 #: What the registry sends that lists names with their keys (see KeysListed).
@@ -97,7 +98,8 @@ class PeerCore:
         rule (wire.reliable); `seen`, the (sender, id) pairs already shown in earlier runs
         (see Shown); `outbox`, what an earlier run kept to send when the registry answers;
         `room`, the room an earlier run was in (see KeepRoom), joined again once
-        registered; `registry_key`, the registry's pinned key (see `trust`)."""
+        registered; `registry_key`, the registry's pinned key (see `trust`); `fingerprint`,
+        our key's, for /whois."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -135,6 +137,7 @@ class PeerCore:
         #: adapter writes them after every event, once its sends have left, and clears the list.
         self.records = shared.settling.records
         self._build_parts(timeout, attempts)
+        self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
         self._prompt_of: tuple[object, ...] = ()
@@ -144,16 +147,18 @@ class PeerCore:
         up, an answer matched, the lines typed before the Welcome) do so through the two
         dispatchers, built last."""
         shared = self._shared
-        link = RegistryLink(shared, self._request_failed, self._register_again)
+        link = RegistryLink(shared, self._request_failed)
         inbox = shared.inbox
         direct = DirectChats(shared, inbox, link, timeout, attempts)
         membership = Membership(shared, link, inbox)
         renames = Renames(shared, link)
         table_news = TableNews(shared, link, renames)
-        registration = Registration(shared, link, table_news, membership, self._carry_out_early)
+        registration = Registration(shared, link, table_news, membership)
         leaving = Leaving(shared, link, direct)
         answers = Answers(shared, link, membership, self._take_answer)
-        self._parts = parts = Parts(
+        #: The parts, each the seam of its behaviour (read by the adapter's tests, not
+        #: called by the adapter: events go through the entry points below).
+        self.parts = parts = Parts(
             shared=shared,
             link=link,
             inbox=inbox,
@@ -195,7 +200,7 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
-        self._parts.link.request(self._shared.register_message(), now, actions.append)
+        self.parts.link.request(self._shared.register_message(), now, actions.append)
         self._settle(now, actions.append)
         return actions
 
@@ -233,12 +238,7 @@ class PeerCore:
         The caller exits once these actions are carried out; until then, anything else
         (the registry's answer to that farewell, say) does nothing: it could rewrite the
         outbox just kept, without the messages that are only in it since."""
-        return self._parts.leaving.leave_now()
-
-    def undelivered(self) -> tuple[Message, ...]:
-        """The outbox, then everything else sent and not known delivered, roughly in the
-        order typed, each once: direct messages as the saves they would become."""
-        return self._parts.leaving.undelivered()
+        return self.parts.leaving.leave_now()
 
     def receive(
         self, message: Message, addr: Addr, key: bytes, now: float, emit: Emit | None = None
@@ -265,7 +265,7 @@ class PeerCore:
         if emit is None:
             emit = actions.append
         trust, life, received = self.trust, self._life, self.received
-        believed, inbox, from_peers = trust.believed, self._parts.inbox, received.from_peers
+        believed, inbox, from_peers = trust.believed, self.parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
         for message in messages:
@@ -312,9 +312,9 @@ class PeerCore:
         wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
-            self._parts.table_news.tick(now, emit)
-            self._parts.direct.tick(now, emit)
-            self._parts.link.tick(now, emit)
+            self.parts.table_news.tick(now, emit)
+            self.parts.direct.tick(now, emit)
+            self.parts.link.tick(now, emit)
             self._settle(now, emit)
             wake = self.next_wake()
         self.alarm.at = wake
@@ -325,7 +325,7 @@ class PeerCore:
         or the text) it cancels that message, as an empty answer does, and the usual prompt
         is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
         and the caller quits as Ctrl-C does."""
-        if not self._parts.asking.cancel():
+        if not self.parts.asking.cancel():
             return []
         actions: list[Action] = [Print("[Cancelled.]", "system")]
         self._update_prompt(actions.append)
@@ -341,10 +341,10 @@ class PeerCore:
         shared = self._shared
         wake = shared.watch.next_keepalive
         for t in (
-            self._parts.direct.next_wake(),
+            self.parts.direct.next_wake(),
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
-            self._parts.table_news.gap_over_at,
+            self.parts.table_news.gap_over_at,
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t
@@ -356,56 +356,20 @@ class PeerCore:
         return tuple(self._shared.outbox)
 
     @property
-    def lines_held(self) -> tuple[str | None, ...]:
-        """The lines typed and not carried out yet, in order (None: the end of input):
-        those waiting for the first Welcome, then those waiting for a change on its way."""
-        return self._shared.lines.held()
-
-    @property
-    def registry_heard_at(self) -> float:
-        """The `now` of the last event in which the registry was heard from (minus
-        infinity: never)."""
-        return self._shared.watch.heard_at
-
-    @property
     def start_failed(self) -> bool:
         """Whether the first registration was refused or went unanswered (the peer exits)."""
         return self._life.phase is Phase.START_FAILED
 
     @property
-    def asking(self) -> str | None:
-        """The recipient typed after `message`, awaiting the text; None otherwise."""
-        return self._parts.asking.asking
-
-    @property
     def after_welcome(self) -> list[Print]:
         """Lines shown once, right after the next Welcome (the registry's key, first met:
         after it, so that the Welcome stays the first line a script reads)."""
-        return self._parts.registration.after_welcome
-
-    @property
-    def fingerprint(self) -> str:
-        """Our key's fingerprint, for /whois (the adapter knows the key)."""
-        return self._parts.table_news.fingerprint
-
-    @fingerprint.setter
-    def fingerprint(self, value: str) -> None:
-        self._parts.table_news.fingerprint = value
-
-    def awaiting_ack(self, msg_id: str) -> bool:
-        """Whether direct message `msg_id` was sent to its recipient and waits for its ack
-        (an Ack of it now is shown: "[Message received by <name>.]")."""
-        return self._parts.direct.awaiting_ack(msg_id)
-
-    def awaiting_outcome(self, msg_id: str) -> bool:
-        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
-        its outcome (a Saved for it now is shown: saved, delivered, or refused)."""
-        return self._shared.requests.awaiting_outcome(msg_id)
+        return self.parts.registration.after_welcome
 
     def prompt(self) -> str:
         """The input prompt: the name, and the room when in one or "(offline)" after dereg
         (or the question of the `message` command)."""
-        asked = self._parts.asking.prompt()
+        asked = self.parts.asking.prompt()
         if asked is not None:
             return asked
         state = self.state
@@ -419,18 +383,12 @@ class PeerCore:
         """Which question of the `message` command the next line answers: "recipient",
         "text", or "" when it is a command (the terminal completes and keeps its history
         by this: an answer is no command to recall or complete)."""
-        return self._parts.asking.question()
+        return self.parts.asking.question()
 
     # -- calls back from the parts ------------------------------------------------------
 
     def _request_failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
-        self._parts.ends.failed(request, now, emit, busy)
-
-    def _register_again(self, emit: Emit) -> None:
-        self.typed.register_again(emit)
-
-    def _carry_out_early(self, typed: list[str | None], now: float, emit: Emit) -> None:
-        self.typed.carry_out_early(typed, now, emit)
+        self.parts.ends.failed(request, now, emit, busy)
 
     def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         self.received.take(message, reply, now, emit)
@@ -445,14 +403,14 @@ class PeerCore:
         if shared.lines.after_change:
             self.typed.carry_out_waiting(now, emit)
         if life.farewell is not None:
-            self._parts.leaving.settle(now, emit)
+            self.parts.leaving.settle(now, emit)
         room_return = shared.room_return
         if room_return.join_after_kept is not None:
             join = room_return.join_due()
             if join is not None:
-                self._parts.link.request(join, now, emit)
+                self.parts.link.request(join, now, emit)
         state = self.state
-        asking = self._parts.asking
+        asking = self.parts.asking
         shown = (asking.step, asking.asking, state.name, state.room, life.started, life.registered)
         if shown != self._prompt_of:
             self._prompt_of = shown
@@ -470,7 +428,7 @@ class PeerCore:
         being known delivered: the places `undelivered` looks in."""
         outbox = self._shared.outbox
         return (
-            self._parts.direct.holds(msg_id)
+            self.parts.direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
             or msg_id in outbox.unanswered
             or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))

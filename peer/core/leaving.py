@@ -96,7 +96,7 @@ class Leaving:
         answer counts too."""
         if self._direct.waiting():
             return True
-        return self._shared.requests.delivering(_AWAITED)
+        return bool(self._shared.requests.undelivered(_AWAITED, loud=True))
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""

@@ -58,14 +58,9 @@ class Outbox:
         self.settling.maybe(message.id)
         if isinstance(message, Leave):  # settled here: not kept by Sending
             self.settling.forget_typed(message.id)
-        return self.drop(message.id)
-
-    def drop(self, msg_id: str) -> bool:
-        """Message `msg_id` is answered: forget it, held or unanswered. True when it was
-        held (so that its confirmation, coming late and unprompted, says which it is)."""
         held = len(self.held)
-        self.held = [m for m in self.held if m.id != msg_id]
-        self.unanswered.pop(msg_id, None)
+        self.held = [m for m in self.held if m.id != message.id]
+        self.unanswered.pop(message.id, None)
         return len(self.held) != held
 
     def replace(self, messages: Iterable[Message]) -> None:

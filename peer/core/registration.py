@@ -6,8 +6,6 @@ OnceShown actions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from peer.core.actions import Emit, OnceShown, Print, Remember
 from peer.core.lifecycle import Event
 from peer.core.mail_lines import MailLines
@@ -19,9 +17,6 @@ from wire.messages import Leave, MailTaken, Message, MoreMail, Register, StoredM
 from wire.names import name_key
 from wire.words import counted
 
-#: Carries out the lines typed before the first Welcome (None: the end of input).
-CarryTyped = Callable[[list[str | None], float, Emit], None]
-
 
 class Registration:
     """The Welcome and the mailbox it hands over; the lines shown after the next one."""
@@ -32,13 +27,11 @@ class Registration:
         link: RegistryLink,
         table_news: TableNews,
         membership: Membership,
-        carry_typed: CarryTyped,
     ) -> None:
         self._shared = shared
         self._link = link
         self._table_news = table_news
         self._membership = membership
-        self._carry_typed = carry_typed
         self._mail = MailLines(shared.inbox)
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
@@ -92,7 +85,7 @@ class Registration:
             shared.room_return.stay_out(emit)
         self._membership.go_back(now, emit)
         self._link.flush_outbox(now, emit)
-        self._carry_typed(typed, now, emit)
+        shared.lines.after_change.extendleft(reversed(typed))  # carried out as the event settles
 
     def _take_identity(self, welcome: Welcome, emit: Emit) -> None:
         """Our token and name as the Welcome has them (kept by a Remember when new)."""

@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import Event, Phase
 from peer.core.requests import Request
 from peer.core.shared import Shared
+from peer.core.typed_lines import QUITTING_LATER
 from wire.messages import (
     Busy,
     ChannelPost,
@@ -43,15 +44,11 @@ class RegistryLink:
     """The order of what goes to the registry, and what goes next once a request is
     answered or given up on."""
 
-    def __init__(
-        self, shared: Shared, failed: Failed, register_again: Callable[[Emit], None]
-    ) -> None:
-        """`failed` is told of each request given up on; `register_again` of each new try
-        of a registration sent before the first Welcome."""
+    def __init__(self, shared: Shared, failed: Failed) -> None:
+        """`failed` is told of each request given up on."""
         self._shared = shared
         self._requests = shared.requests
         self._failed = failed
-        self._register_again = register_again
 
     # -- sending ------------------------------------------------------------------------
 
@@ -108,7 +105,7 @@ class RegistryLink:
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
             self.request(self._shared.join_message(rejoining), now, emit, quiet=True)
-        if self._requests.waiting:
+        if self._requests.waited_for is not None:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): sent together, a
         # lost one would be sent again TIMEOUT later, after those typed after it, and the
@@ -216,7 +213,7 @@ class RegistryLink:
                 # its key too, answered in clear and at once: a registry that runs is
                 # told from one that does not even when a lossy LAN loses its handshakes
                 emit(AskRegistryKey())
-                self._register_again(emit)
+                self._starting_late(emit)
         for request in failed:
             if not self._keeps_trying(request, now, emit):
                 self._failed(request, now, emit, False)
@@ -225,6 +222,13 @@ class RegistryLink:
         self.ask_outcomes_again(now, now, emit)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)
+
+    def _starting_late(self, emit: Emit) -> None:
+        """The first registration was sent again: its answer is late."""
+        life = self._shared.life
+        if life.phase is Phase.STARTING and self._shared.lines.ended_early():
+            emit(QUITTING_LATER)
+        life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
         """Whether `request`, unanswered in its round at `now`, is a first registration the
@@ -314,11 +318,6 @@ class RegistryLink:
     def sent(self, kind: type[Message]) -> bool:
         """Whether a request of `kind` is sent as a datagram and not answered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
-
-    def asked(self, kind: type[Message]) -> bool:
-        """Whether a request of `kind` is on its way and not answered: sent as a datagram,
-        or again over TCP."""
-        return self._requests.any_of(kind, streamed=True)
 
     def renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""

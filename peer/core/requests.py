@@ -79,9 +79,10 @@ class Requests:
         self.alarm = alarm or Alarm()  # lowered to each deadline armed here
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
-        # the request what is typed next (saves, posts, ...) waits for (a long one on its
-        # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
-        self._waited_for: str | None = None
+        #: The request what is typed next (saves, posts, ...) waits for (a long one on its
+        #: way, or a kept one as the outbox is sent: `next_kept`), read-only outside; and
+        #: those held behind it.
+        self.waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         # accepted saves and channel and room posts, by id, in the order of their deadlines
@@ -133,7 +134,7 @@ class Requests:
         # outbox goes one message at a time: see `RegistryLink.flush_outbox`), it waits; so
         # does a leave, join, rename or dereg, which would take effect before the line
         # waited for arrived
-        if self._waited_for is not None and message.id != self._waited_for:
+        if self.waited_for is not None and message.id != self.waited_for:
             self._held.setdefault(message.id, (message, quiet))
             return True
         line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
@@ -141,7 +142,7 @@ class Requests:
             # a room line typed before it, not yet taken (lost once, and sent again):
             # the leave or join overtaking it would take us out of its room first,
             # and the line would be refused ("You are not in r")
-            self._waited_for = line
+            self.waited_for = line
             self._held.setdefault(message.id, (message, quiet))
             return True
         if kept is not None and message not in self._outbox and type(message) is not Deregister:
@@ -156,7 +157,7 @@ class Requests:
             message
         )
         if long or message in self._outbox:
-            self._waited_for = message.id
+            self.waited_for = message.id
         if self._paced or not self.pace.take(now):
             # beyond the pace: it waits, behind what waits already (`release`)
             if message.id not in self._paced:
@@ -210,18 +211,12 @@ class Requests:
             self._start(request, now)
             emit(Send(self.server, request.message, self.trust.registry))
 
-    @property
-    def waiting(self) -> bool:
-        """Whether what is typed to the registry waits for a request on its way (a long one,
-        or a kept one: see `send`)."""
-        return self._waited_for is not None
-
     def over(self, msg_id: str) -> bool:
         """Request `msg_id` was answered (its answer taken) or given up: True when what
         followed waited for it; the caller sends on `next_kept` or `take_held`."""
-        if msg_id != self._waited_for:
+        if msg_id != self.waited_for:
             return False
-        self._waited_for = None
+        self.waited_for = None
         return True
 
     def take_held(self) -> list[tuple[Message, bool]]:
@@ -466,26 +461,17 @@ class Requests:
             or msg_id in self._outcomes
         )
 
-    def awaiting_outcome(self, msg_id: str) -> bool:
-        """Whether save request `msg_id` waits for the registry's answer (or for the pace,
-        to be sent) or, accepted, for its outcome."""
-        sent = self._sent.get(msg_id) is not None
-        return sent or msg_id in self._outcomes or msg_id in self._paced
-
-    def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
-        """Whether a request is held (waiting for the pace, or behind the one waited for) or
-        a save or post awaits its outcome, or one of `kinds` not quiet is unanswered."""
-        if self._paced or self._held or self._outcomes:
-            return True
-        waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
-        return any(not request.quiet and isinstance(request.message, kinds) for request in waiting)
-
-    def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
-        """The requests of `kinds` sent and not answered, then every one held (waiting for
-        the pace, or behind the one waited for), then every save or post awaiting outcome."""
+    def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
+        """The requests of `kinds` sent and not answered (`loud`: not outbox retries), then
+        every one held (waiting for the pace, or behind the one waited for), then every save
+        or post awaiting its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
-            *(r.message for r in requests if isinstance(r.message, kinds)),
+            *(
+                r.message
+                for r in requests
+                if isinstance(r.message, kinds) and not (loud and r.quiet)
+            ),
             *(r.message for r in self._paced.values()),
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),

@@ -33,7 +33,8 @@ class RoomReturn:
         # whether `join_after_kept` was sent (`join_due`): it waits for its answer then
         self._join_sent = False
         # whether room history already seen is shown again: after a join the user typed,
-        # not after one we made by ourselves to go back (see `history_again`)
+        # not after one made by this peer to go back (after a pause or a restart, only what
+        # was said meanwhile is news)
         self._history_again = True
         # the ids of the room lines shown since the last join, the latest: none is shown
         # again, though a registry restarted meanwhile replays the history again
@@ -50,19 +51,12 @@ class RoomReturn:
         none is. Room lines and leaves in the outbox wait for it."""
         return self._rejoining
 
-    @property
-    def history_again(self) -> bool:
-        """Whether room history already seen is shown again: after a join the user typed,
-        not after one made by this peer to go back (after a pause or a restart, only what
-        was said meanwhile is news)."""
-        return self._history_again
-
     def shows(self, msg_id: str, first: bool, history: bool) -> bool:
         """Whether room line `msg_id` is shown: when it is the `first` copy to reach this
         peer or, a line of the room's `history` replayed after a join the user typed, once
-        more (see `history_again`). Never twice for one join: not a line shown live since
-        it, nor one replayed again by a registry restarted while it replayed the history
-        (RegistryCore.start)."""
+        more (not after a join made by this peer to go back). Never twice for one join: not
+        a line shown live since it, nor one replayed again by a registry restarted while it
+        replayed the history (RegistryCore.start)."""
         shown = self._shown_since_join
         if msg_id in shown or not (first or (history and self._history_again)):
             return False

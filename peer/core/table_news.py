@@ -49,7 +49,7 @@ class TableNews:
         self._shared = shared
         self._link = link
         self._renames = renames
-        #: Our key's fingerprint, for /whois (the adapter knows the key).
+        #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
         #: When a gap in the versions will have been waited out (`tick`); None: no gap is
         #: (updates held before our Welcome are not waited for: the Welcome brings the
@@ -120,7 +120,7 @@ class TableNews:
         or no table yet), over TCP if the answer does not fit a datagram; unless asked
         already: by datagram, or again over TCP, whose answer every update that comes
         meanwhile would otherwise ask for once more."""
-        if not self._link.asked(TableRequest):
+        if not self._shared.requests.any_of(TableRequest, streamed=True):
             since = -1 if whole else self._shared.table.version
             request = TableRequest(self._shared.new_id(), since)
             self._link.request(request, now, emit, quiet=True)

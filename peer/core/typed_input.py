@@ -12,8 +12,9 @@ from typing import Any
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
-from peer.core.lifecycle import Event, Phase
+from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
+from peer.core.typed_lines import QUITTING_LATER
 from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
@@ -100,7 +101,7 @@ class TypedInput:
         elif not self._lines.ended_early():
             self._lines.hold_early(None)
             if self._life.phase is Phase.STARTING_LATE:
-                self._say_quitting_later(emit)
+                emit(QUITTING_LATER)
 
     def _carry_out(self, text: str, now: float, emit: Emit) -> None:
         life, asking = self._life, self._parts.asking
@@ -124,14 +125,6 @@ class TypedInput:
             emit(Print(line, "error"))
             return
         self._commands[type(command)](command, now, emit)
-
-    def carry_out_early(self, typed: list[str | None], now: float, emit: Emit) -> None:
-        """Carry out the lines typed before the first Welcome, in order (Registration)."""
-        for text in typed:
-            if text is None:
-                self._input_ended(now, emit)
-            else:
-                self.line(text, now, emit)
 
     def _input_ended(self, now: float, emit: Emit) -> None:
         """Quit, once the lines that wait for a change are carried out (see
@@ -167,17 +160,3 @@ class TypedInput:
             return False  # (asked for every line typed: one look, nearly always enough)
         waiting = requests.messages(streamed=True, held=True)
         return any(_waited_for(m) for m in waiting)
-
-    def register_again(self, emit: Emit) -> None:
-        """The first registration was sent again: its answer is late."""
-        if self._life.phase is Phase.STARTING and self._lines.ended_early():
-            self._say_quitting_later(emit)
-        self._life.fire(Event.REGISTER_RESENT)
-
-    def _say_quitting_later(self, emit: Emit) -> None:
-        """Say that the end of input waits for the registry's answer: only once that answer
-        is late (the registration was sent again), as the wait is then worth knowing of. An
-        answer that comes at once is said first, refusal or Welcome, not after this line
-        (a script's input nearly always ends before its registration is answered)."""
-        line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
-        emit(Print(line, "system"))

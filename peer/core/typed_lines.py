@@ -11,6 +11,11 @@ from collections import deque
 
 from peer.core.actions import Emit, Print
 
+#: Said when the input ended before the first Welcome and the registration was sent again:
+#: only once that answer is late, as the wait is then worth knowing of (an answer that comes
+#: at once is said first, and a script's input nearly always ends before it).
+QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
+
 
 class TypedLines:
     """The lines waiting for the first Welcome, and those waiting for a change."""

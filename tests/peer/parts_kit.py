@@ -57,21 +57,17 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
 
 @dataclass
 class Calls:
-    """What a part called back: the requests given up, the late registrations."""
+    """What a part called back: the requests given up."""
 
     failed: list[tuple[Message, bool]] = field(default_factory=list)
-    registered_again: int = 0
 
     def on_failed(self, request: Request, now: float, emit: pa.Emit, busy: bool) -> None:
         self.failed.append((request.message, busy))
 
-    def on_register_again(self, emit: pa.Emit) -> None:
-        self.registered_again += 1
-
 
 def link(made: Shared, calls: Calls | None = None) -> RegistryLink:
     calls = calls or Calls()
-    return RegistryLink(made, calls.on_failed, calls.on_register_again)
+    return RegistryLink(made, calls.on_failed)
 
 
 def inbox(made: Shared) -> Inbox:

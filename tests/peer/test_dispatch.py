@@ -66,7 +66,7 @@ def test_the_registrys_key_is_believed_from_any_address_and_is_the_service() -> 
     update = TableUpdate("r-2", 4, (Entry("dave", "127.0.0.1", 6004, True),))
     out = core.receive(update, ELSEWHERE, REGISTRY_KEY, T0 + 3)
     assert sent(out) == [Ack("a-2", "r-2")] and "dave" in core.table
-    assert core.registry_heard_at == T0 + 3  # heard from
+    assert core.parts.shared.watch.heard_at == T0 + 3  # heard from
 
 
 def test_a_chat_sealed_by_another_key_than_its_senders_is_dropped_and_said() -> None:
@@ -82,9 +82,9 @@ def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
     core = registered()
     [chat] = sent(core.line("send bob hi", T0))
     assert rejected(core.receive(Ack("m-1", chat.id), BESIDE, MALLORY, T0)) == [Rule.OWED.value]
-    assert core.awaiting_ack(chat.id)
+    assert core.parts.direct.awaiting_ack(chat.id)
     core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)
-    assert not core.awaiting_ack(chat.id)
+    assert not core.parts.direct.awaiting_ack(chat.id)
 
 
 def test_a_message_a_peer_is_never_sent_is_dropped_even_from_the_registrys_key() -> None:
@@ -105,25 +105,25 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     # registry: it is handled, and the registry stays silent; anything from the registry's
     # address tells that it is heard from.
     core, out = registered(), list[pa.Action]()
-    heard_at = core.registry_heard_at
+    heard_at = core.parts.shared.watch.heard_at
     bob = peer_key("bob")
     core.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, bob, T0 + 5, out.append)
     core.receive(Ack("b-2", "a-9"), BESIDE, bob, T0 + 5, out.append)
-    assert core.registry_heard_at == heard_at
+    assert core.parts.shared.watch.heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
     core.receive(Ack("r-9", "a-9"), SERVER, REGISTRY_KEY, T0 + 6, out.append)
-    assert core.registry_heard_at == T0 + 6
+    assert core.parts.shared.watch.heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     out: list[pa.Action] = []
     core.line("who", T0, out.append)
-    assert prints(out) == [] and sent(out) == [] and core.lines_held == ("who",)
+    assert prints(out) == [] and sent(out) == [] and core.parts.shared.lines.held() == ("who",)
     core = registered()
     core.line("join lobby", T0, out.append)
     core.line("who", T0, out.append)  # is it room text? the join's answer says
-    assert [type(m) for m in sent(out)] == [Join] and core.lines_held == ("who",)
+    assert [type(m) for m in sent(out)] == [Join] and core.parts.shared.lines.held() == ("who",)
 
 
 def test_lines_are_refused_while_quitting_and_said_offline_when_offline() -> None:

@@ -20,7 +20,7 @@ def test_a_message_typed_earlier_goes_before_those_typed_after_it() -> None:
     outbox.add(first)  # its 5 tries took longer: it reaches the outbox last
     outbox.add(second)
     assert list(outbox) == [first, second, third]
-    assert outbox.drop("a-2") and not outbox.drop("a-2")
+    assert outbox.answered(second) and not outbox.answered(second)
     assert list(outbox) == [first, third]
 
 

@@ -1256,7 +1256,7 @@ def test_message_with_a_name_asks_only_for_the_text() -> None:
     assert prints(core.line("message nobody", T0)) == [
         "[No user named nobody. Type who to see the names.]"
     ]
-    assert core.asking is None
+    assert core.parts.asking.asking is None
 
 
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
@@ -1264,7 +1264,7 @@ def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core.line("message", T0)
     assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
-    assert core.asking is None
+    assert core.parts.asking.asking is None
 
 
 def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
@@ -1276,7 +1276,7 @@ def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
     assert prints(out) == ["[Cancelled.]"] and pa.Prompt("alice> ") in out
     core.line("message bob", T0)
     assert prints(core.cancel_question()) == ["[Cancelled.]"]
-    assert core.asking is None and core.cancel_question() == []
+    assert core.parts.asking.asking is None and core.cancel_question() == []
     [chat] = sent(core.line("send bob hi", T0))  # the next line is a command again
     assert isinstance(chat, Chat) and chat.text == "hi"
 
@@ -1688,31 +1688,32 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
 def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed() -> None:
     # what tests/simulation.py reads to know which confirmations are due
     core, _ = registered()
+    direct, requests, leaving = core.parts.direct, core.parts.shared.requests, core.parts.leaving
     [chat] = sent(core.line("send bob hi", T0))
     assert isinstance(chat, Chat)
-    assert core.awaiting_ack(chat.id) and not core.awaiting_outcome(chat.id)
-    assert [m.id for m in core.undelivered()] == [chat.id]  # as the save it would become
+    assert direct.awaiting_ack(chat.id) and not requests.holds(chat.id)
+    assert [m.id for m in leaving.undelivered()] == [chat.id]  # as the save it would become
     core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0)
-    assert not core.awaiting_ack(chat.id) and core.undelivered() == ()
+    assert not direct.awaiting_ack(chat.id) and leaving.undelivered() == ()
     [save] = sent(core.line("send carol hello", T0))  # carol is offline: to the registry
     assert isinstance(save, SaveMessage)
-    assert core.awaiting_outcome(save.id) and not core.awaiting_ack(save.id)
+    assert requests.holds(save.id) and not direct.awaiting_ack(save.id)
     core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0)
-    assert core.awaiting_outcome(save.id)  # accepted: its outcome is still to come
-    assert [m.id for m in core.undelivered()] == [save.id]
+    assert requests.holds(save.id)  # accepted: its outcome is still to come
+    assert [m.id for m in leaving.undelivered()] == [save.id]
     core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, REGISTRY_KEY, T0)
-    assert not core.awaiting_outcome(save.id) and core.undelivered() == ()
+    assert not requests.holds(save.id) and leaving.undelivered() == ()
 
 
 def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     core, _ = registered()
-    core.fingerprint = "11111 22222 33333 44444 55555 66666"
+    ours = core.parts.table_news.fingerprint = "11111 22222 33333 44444 55555 66666"
     bob_key = bytes(range(32))
     core.table.replace(1, (Entry("bob", "10.0.0.2", 6002, True, key_text(bob_key)),), ())
     out: list[object] = []
     core.line("/whois bob", 0.0, out.append)  # type: ignore[arg-type]
     [shown] = [a for a in out if isinstance(a, pa.Print)]
-    assert fingerprint(bob_key) in shown.text and core.fingerprint in shown.text
+    assert fingerprint(bob_key) in shown.text and ours in shown.text
     out.clear()
     core.line("whois nobody", 0.0, out.append)  # type: ignore[arg-type]
     assert [a.text for a in out if isinstance(a, pa.Print)] == [

@@ -81,10 +81,10 @@ def test_a_channel_message_is_settled_when_the_registry_has_relayed_it() -> None
     assert isinstance(post, ChannelPost) and sent(out) == [post]
     out = core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
     assert settled(core) == [] and "[Message received by Server.]" in prints(out)
-    assert core.undelivered() == (post,)
+    assert core.parts.leaving.undelivered() == (post,)
     out = core.receive(Relayed("r-6", post.id), SERVER, REGISTRY_KEY, T0)
     assert settled(core) == [post.id] and prints(out) == [] and sent(out) == []  # not acked
-    assert core.undelivered() == ()
+    assert core.parts.leaving.undelivered() == ()
 
 
 def test_a_channel_message_without_its_outcome_is_asked_for_again_and_said_once() -> None:
@@ -118,7 +118,7 @@ def test_a_channel_outcome_from_anyone_but_the_registry_is_ignored() -> None:
     assert core.receive(
         Relayed("x-1", post.id), forger, honest_key(core, Relayed("x-1", post.id), forger), T0
     ) == [pa.Rejected(Rule.REGISTRY.value, ANY)]
-    assert core.undelivered() == (post,)
+    assert core.parts.leaving.undelivered() == (post,)
 
 
 def test_a_room_line_is_settled_when_the_registry_has_relayed_it() -> None:
@@ -132,7 +132,7 @@ def test_a_room_line_is_settled_when_the_registry_has_relayed_it() -> None:
     assert isinstance(line, RoomPost) and line.room == "r"
     out = core.receive(Ack("r-3", line.id), SERVER, REGISTRY_KEY, T0)
     assert settled(core) == [] and prints(out) == []  # the typed line stays on the screen
-    assert core.undelivered() == (line,)
+    assert core.parts.leaving.undelivered() == (line,)
     out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
     assert [m for m in sent(out) if isinstance(m, RoomPost)] == [line]  # asked again
     assert (
@@ -141,7 +141,7 @@ def test_a_room_line_is_settled_when_the_registry_has_relayed_it() -> None:
     )
     out = core.receive(Relayed("r-5", line.id), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT + 0.3)
     assert settled(core) == [line.id] and prints(out) == [] and sent(out) == []
-    assert core.undelivered() == ()
+    assert core.parts.leaving.undelivered() == ()
 
 
 def test_a_channel_message_asked_again_and_refused_is_said_unconfirmed() -> None:
@@ -161,7 +161,7 @@ def test_a_channel_message_asked_again_and_refused_is_said_unconfirmed() -> None
     assert prints(out) == [
         "[Not confirmed that everyone had your message “hello all”: You are offline.]"
     ]
-    assert settled(core) == [post.id] and core.undelivered() == ()
+    assert settled(core) == [post.id] and core.parts.leaving.undelivered() == ()
 
 
 def test_a_message_to_someone_offline_is_kept_until_saved() -> None:

@@ -18,16 +18,13 @@ from wire.messages import Entry, MailTaken, MoreMail, Register, StoredMessage, W
 from wire.version import WIRE_VERSION
 
 
-def registration(made: Shared | None = None) -> tuple[Registration, list[list[str | None]]]:
-    """The part, over `made` (alice's state, not registered yet, if not given), and the
-    lines typed early that it hands back to be carried out."""
+def registration(made: Shared | None = None) -> Registration:
+    """The part, over `made` (alice's state, not registered yet, if not given)."""
     made = shared(registered=False) if made is None else made
     registry = link(made)
     table_news = TableNews(made, registry, Renames(made, registry))
-    carried: list[list[str | None]] = []
     membership = Membership(made, registry, inbox(made))
-    done = Registration(made, registry, table_news, membership, lambda t, n, o: carried.append(t))
-    return done, carried
+    return Registration(made, registry, table_news, membership)
 
 
 MAIL = (StoredMessage("b-1", "bob", "hi", "2023-11-14 22:13", "direct"),)
@@ -40,7 +37,7 @@ def welcome(**changes: object) -> Welcome:
 
 def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
     made = shared(registered=False)
-    done, carried = registration(made)
+    done = registration(made)
     made.lines.hold_early("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
@@ -58,12 +55,13 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     ]
     [then] = [a.then for a in out if isinstance(a, pa.OnceShown)]
     assert [type(m) for m in sent(list(then))] == [MailTaken]  # once the mail is shown
-    assert carried == [["who"]] and done.after_welcome == []
+    # carried out once the event settles, before any line typed after it
+    assert list(made.lines.after_change) == ["who"] and done.after_welcome == []
 
 
 def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None:
     made = shared(registered=False)
-    done, _ = registration(made)
+    done = registration(made)
     out: list[pa.Action] = []
     done.welcome(welcome(name="alicia", mail=()), T0, out.append)
     assert prints(out)[0] == "[alice was renamed alicia as ChatApp stopped; you are alicia.]"
@@ -71,7 +69,7 @@ def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None
 
 
 def test_more_mail_is_shown_only_while_registered() -> None:
-    done, _ = registration()
+    done = registration()
     out: list[pa.Action] = []
     taken = MailTaken("a-5", "alice", "tok", ("b-0",))
     done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)

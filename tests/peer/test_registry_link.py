@@ -4,6 +4,7 @@ give-up, keepalives, and the registry away and back."""
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.lifecycle import Phase
 from peer.core.registry_watch import KEEPALIVE
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, Calls, link, prints, sent, shared
 from wire.messages import (
@@ -56,15 +57,14 @@ def test_a_request_given_up_is_told_and_the_registry_is_away() -> None:
     assert prints(out) == ["[Server is back.]"] and not made.watch.down
 
 
-def test_the_first_registration_sent_again_is_told() -> None:
+def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     made = shared(registered=False)
-    calls = Calls()
-    registry = link(made, calls)
+    registry = link(made)
     out: list[pa.Action] = []
     registry.request(made.register_message(), T0, out.append)
     registry.tick(T0 + TIMEOUT, out.append)
     assert [type(m) for m in sent(out)] == [Register, Register]
-    assert calls.registered_again == 1
+    assert made.life.phase is Phase.STARTING_LATE
 
 
 def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:

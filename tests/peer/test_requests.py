@@ -113,11 +113,11 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
         requests.send(message, T0, out.append)
     requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
-    assert requests.waiting and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
     assert not requests.over("p-2")  # not the one waited for
     assert requests.answer("s-1") is not None and requests.over("s-1")
-    assert not requests.waiting
+    assert requests.waited_for is None
     assert requests.take_held() == [(after, False), (later, False)]
     assert requests.take_held() == [] and not requests.holds("p-2")
 
@@ -129,7 +129,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
     requests.send(first, T0, out.append, quiet=True)
-    assert requests.waiting  # the outbox goes one message at a time
+    assert requests.waited_for is not None  # the outbox goes one message at a time
     assert requests.next_kept(rejoining=False) == second
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
@@ -177,15 +177,15 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests = Requests(SERVER, Outbox())
     message = save("s-1")
     requests.send(message, T0, [].append)
-    assert requests.awaiting_outcome("s-1")
+    assert requests.holds("s-1")
     requests.answer("s-1")  # the registry's Ack: accepted
     requests.await_outcome(message, T0 + 0.1, kept=True)
     requests.await_outcome(message, T0 + 5, kept=False)  # a copy: the first deadline holds
-    assert requests.awaiting_outcome("s-1") and requests.holds("s-1")
+    assert requests.holds("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
     assert list(requests.outcomes_over(T0 + 5)) == []
     assert list(requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
-    assert not requests.awaiting_outcome("s-1")
+    assert not requests.holds("s-1")
     assert requests.outcome_of_kept("s-1") and not requests.outcome_of_kept("s-1")
 
 
@@ -223,16 +223,16 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     assert requests.undelivered((SaveMessage,)) == [long, held]
 
 
-def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
+def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append, quiet=True)
-    assert not requests.delivering((SaveMessage, Leave))  # an outbox retry
+    assert not requests.undelivered((SaveMessage, Leave), loud=True)  # an outbox retry
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
-    assert requests.delivering((SaveMessage, Leave))
-    assert not requests.delivering((SaveMessage,))
+    assert requests.undelivered((SaveMessage, Leave), loud=True)
+    assert not requests.undelivered((SaveMessage,), loud=True)
     requests.await_outcome(save("s-3"), T0, kept=False)
-    assert requests.delivering((SaveMessage,))  # its outcome is still to come
+    assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
 
 
 # -- the pace (peer.core.pacing) ---------------------------------------------------------------
@@ -295,13 +295,13 @@ def test_registrations_keepalives_and_queries_are_not_paced() -> None:
 def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
     requests, _ = one_beyond_the_pace()
     waiting = save("s-2")
-    assert requests.holds("s-2") and requests.awaiting_outcome("s-2")
+    assert requests.holds("s-2")
     assert requests.messages() == [save("s-0"), save("s-1")]
     assert requests.messages(held=True) == [save("s-0"), save("s-1"), waiting]
     assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
     requests.answer("s-0")
     requests.answer("s-1")
-    assert requests.delivering((SaveMessage,))  # s-2 is still to go
+    assert requests.undelivered((SaveMessage,), loud=True)  # s-2 is still to go
 
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:

@@ -39,10 +39,10 @@ def test_the_room_is_kept_when_it_changes_and_not_merely_because_we_are_in_none(
 def test_the_room_of_an_earlier_run_is_gone_back_to_once_without_history_again() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
     out: list[Action] = []
-    assert rooms.history_again
+    assert rooms.shows("h-1", first=False, history=True)  # history shown again
     assert rooms.go_back(out.append) == "lobby"
     assert texts(out) == ["[Back to lobby, the room you were in.]"]
-    assert not rooms.history_again
+    assert not rooms.shows("h-2", first=False, history=True)
     assert rooms.go_back(out.append) == ""  # asked once: forgotten
 
 
@@ -71,7 +71,7 @@ def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() ->
     assert rooms.rejoin_for_kept("", out.append) == "teamchat"
     assert texts(out) == ["[Joining teamchat again to send the lines you typed there.]"]
     assert rooms.rejoining == "teamchat"
-    assert not rooms.history_again
+    assert not rooms.shows("h-3", first=False, history=True)
     assert rooms.rejoin_for_kept("", out.append) == ""  # on its way already
     assert rooms.go_back(out.append) == ""  # the kept lines' room comes first
     assert not rooms.answered(join("lobby"))
@@ -92,7 +92,8 @@ def test_a_typed_join_goes_at_once_when_no_room_lines_are_kept() -> None:
     out: list[Action] = []
     assert rooms.typed_join(join("teamchat"), out.append)
     assert out == []
-    assert rooms.history_again  # a join the user typed shows the room's last lines
+    # a join the user typed shows the room's last lines
+    assert rooms.shows("h-4", first=False, history=True)
     assert rooms.join_due() is None
 
 
@@ -108,9 +109,9 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     assert rooms.join_due() is None  # the rejoin is not answered yet
     rooms.answered(join("teamchat"))
     assert rooms.join_due() is None  # its lines (and the leave) are still kept
-    outbox.drop("p-1")
+    outbox.answered(post("teamchat"))
     assert rooms.join_due() is None
-    outbox.drop("l-1")
+    outbox.answered(Leave("l-1", "alice", "tok"))
     assert rooms.join_due() == later
     assert rooms.join_due() is None  # given once, and waited for until answered
     assert rooms.join_after_kept == later
@@ -126,7 +127,7 @@ def test_a_line_typed_after_a_waiting_join_waits_for_it_and_not_the_other_way() 
     outbox.settling.note_typed(for_lobby)
     outbox.add(for_lobby)
     assert rooms.waits_for_join(for_lobby) and not rooms.waits_for_join(post("teamchat"))
-    outbox.drop("p-1")
+    outbox.answered(post("teamchat"))
     assert rooms.join_due() == lobby  # the line typed after it does not hold it back
     rooms.given_up(lobby)
     assert rooms.join_after_kept is None and not rooms.waits_for_join(for_lobby)
