@@ -8,6 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Final
 
 from disk.files import append_durably, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import MappedLog
@@ -18,7 +19,7 @@ from wire.messages import Message
 from wire.names import name_key, name_problem
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
-KEEP_SEEN = 20_000
+KEEP_SEEN: Final = 20_000
 
 
 def token_path(root: Path, name: str) -> Path:
@@ -363,7 +364,7 @@ def _seen_record(sender: str, msg_id: str) -> bytes:
 #: two characters; ordinary names and ids are written as they are.
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
 _UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
-_ESCAPE = str.maketrans(_ESCAPES)
+_ESCAPE: Final = str.maketrans(_ESCAPES)
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
