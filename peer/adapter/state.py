@@ -19,7 +19,7 @@ from wire.messages import Message
 from wire.names import name_key, name_problem
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
-KEEP_SEEN: Final = 20_000
+KEEP_SEEN = 20_000
 
 
 def token_path(root: Path, name: str) -> Path:
