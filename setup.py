@@ -15,14 +15,16 @@ from setuptools import setup
 #: environment (`setup_requires` is how setup.py asks setuptools' backend for more).
 MYPYC = "mypy>=2.4,<3"
 
-#: The modules every message goes through: the codec, the secure channel's handshake and
-#: data path, the endpoint's sending and receiving, the peer's adapter and its core's parts
-#: on a message's way, the registry's core, relay and pushes. Compiled together, so that
-#: calls between them are C calls. Left pure: wire/reliable.py, whose table of messages
-#: waiting for their ack bench.direct watches, and net/datagram_out.py, which a test hands
-#: a fake socket.
+#: The modules every message goes through: the codec, the retries, the secure channel's
+#: handshake and data path, the endpoint's sending and receiving, the peer's adapter and its
+#: core's parts on a message's way (with the state they share, so that reading it is a C
+#: field, not a dict lookup), the registry's core, relay and pushes. Compiled together, so
+#: that calls between them are C calls. Nothing else a message meets on the peer's path
+#: runs interpreted but the event loop and the console.
 COMPILED = [
     "wire/codec.py",
+    "wire/reliable.py",
+    "wire/names.py",
     "wire/flood_gate.py",
     "wire/token_bucket.py",
     "secure/noise.py",
@@ -32,7 +34,14 @@ COMPILED = [
     "net/outgoing.py",
     "net/endpoint.py",
     "net/datagram_in.py",
+    "net/datagram_out.py",
     "peer/core/dispatch.py",
+    "peer/core/shared.py",
+    "peer/core/parts.py",
+    "peer/core/lifecycle.py",
+    "peer/core/typed_lines.py",
+    "peer/core/room_return.py",
+    "peer/core/asking.py",
     "peer/adapter/node.py",
     "peer/core/direct.py",
     "peer/core/trust.py",

@@ -42,10 +42,16 @@ from bench.common import (
 )
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
-from bench.unprotected import unprotect
+from bench.unprotected import Forwarding, unprotect
+from net.datagram_channel import DatagramChannel
 from peer.core.actions import Print
+from secure.channel import Opened
 from wire.build import build_name
-from wire.messages import Chat
+from wire.codec import decode_datagram_batch
+from wire.errors import DecodeError
+from wire.messages import Ack, Acks, Chat, Message
+
+Addr = tuple[str, int]
 
 #: glibc settings for the raw round trip's two processes: blocks up to 4 MiB from the heap,
 #: freed memory kept. asyncio's datagram transport reads each datagram into a fresh 256 KiB
@@ -62,46 +68,89 @@ ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 class Timing:
     """Times each direct message from its typed line until `[Message received by bob.]` is
-    shown for it. The peer's table of messages waiting for their ack says which message
-    each line is for: when a message is recorded there (typed) and when its ack takes it
-    out (the receipt line follows at once, in order)."""
+    shown for it, through the endpoint's public seams, which the compiled build keeps: its
+    `on_sent` keeps each datagram sent (the typed lines' Chats, in the order typed, each
+    with the time its line was typed), and a channel that hands everything on
+    (bench/unprotected.py's Forwarding) keeps what each datagram read opened to, whose
+    acks say which messages the receipt lines that follow are for (the core shows them at
+    once, in order). What was kept is read only once the time of a receipt is taken."""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
         self.to = to
         self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
-        self._typed = 0.0
+        self._typed: collections.deque[float] = collections.deque()
+        self._sent: list[bytes] = []
+        self._opened: list[bytes] = []
         self._answered: collections.deque[str] = collections.deque()
-        chats = peer.node.core.parts.direct._chats
-        real_start, real_answer = chats.start, chats.answer
-
-        def start(key: str, item: Chat, now: float) -> None:
-            self.typed_at[key] = self._typed
-            real_start(key, item, now)
-
-        def answer(key: str) -> Chat | None:
-            item = real_answer(key)
-            if item is not None:
-                self._answered.append(key)
-            return item
-
-        chats.start = start  # type: ignore[method-assign]
-        chats.answer = answer  # type: ignore[method-assign]
+        endpoint = peer.node.endpoint
+        endpoint.on_sent = lambda data, addr: self._sent.append(data)
+        endpoint.channel = _Keeping(endpoint.channel, self._opened)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
 
     def type(self, text: str) -> None:
-        self._typed = time.perf_counter()
+        self._typed.append(time.perf_counter())
         self.peer.line(text)
 
     def _shown(self, peer: BenchPeer, line: Print) -> None:
-        if line.text.startswith("[Message received by ") and self._answered:
+        if not line.text.startswith("[Message received by "):
+            return
+        shown = time.perf_counter()
+        if not self._answered:
+            self._read_sent()
+            self._read_acks()
+        if self._answered:
             t0 = self.typed_at.pop(self._answered.popleft(), None)
             if t0 is not None:
-                self.latencies.append(time.perf_counter() - t0)
+                self.latencies.append(shown - t0)
                 # the next line is typed in a pass of its own, as from a terminal
                 asyncio.get_running_loop().call_soon(self.callback)
+
+    def _read_sent(self) -> None:
+        """Each Chat first sent since the last call, with the time its line was typed."""
+        sent, self._sent[:] = self._sent[:], []
+        for message in _messages(sent):
+            if type(message) is not Chat or message.to != self.to:
+                continue
+            if message.id not in self.typed_at and self._typed:  # (not a copy sent again)
+                self.typed_at[message.id] = self._typed.popleft()
+
+    def _read_acks(self) -> None:
+        """The messages typed that the datagrams read since the last call ack, in order."""
+        opened, self._opened[:] = self._opened[:], []
+        for message in _messages(opened):
+            if isinstance(message, Ack):
+                ids: tuple[str, ...] = (message.reply_to,)
+            elif isinstance(message, Acks):
+                ids = message.replies
+            else:
+                continue
+            self._answered.extend(i for i in ids if i in self.typed_at)
+
+
+def _messages(datagrams: list[bytes]) -> list[Message]:
+    """The messages of `datagrams` (what one of them is not is left out)."""
+    messages: list[Message] = []
+    for data in datagrams:
+        with contextlib.suppress(DecodeError):
+            messages += decode_datagram_batch(data)
+    return messages
+
+
+class _Keeping(Forwarding):
+    """The endpoint's channel, keeping what each datagram read opened to (see Timing)."""
+
+    def __init__(self, channel: DatagramChannel, kept: list[bytes]) -> None:
+        super().__init__(channel)
+        self._kept = kept
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        opened = self._channel.open(datagram, addr, now)
+        if opened.data is not None:
+            self._kept.append(opened.data)
+        return opened
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw

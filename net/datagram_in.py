@@ -9,7 +9,7 @@ import asyncio
 import select
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
 from net.datagram_channel import DatagramChannel
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
-RECV_SIZE = 65536
+RECV_SIZE: Final = 65536
 
 #: Drops that are expected while nothing is wrong, counted but never logged: a datagram of
 #: a session this side no longer has (it expired, or this side restarted since it was made)

@@ -6,9 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import socket
+from typing import Protocol
 
 Addr = tuple[str, int]
+
+
+class DatagramSocket(Protocol):
+    """What a DatagramOut sends on: a non-blocking UDP socket (`socket.socket`), or a
+    stand-in of its shape. A Protocol, not the class: compiled (setup.py), DatagramOut
+    takes any object that has these, as the pure one does."""
+
+    def sendto(self, data: bytes, address: Addr, /) -> int: ...
+
+    def fileno(self) -> int: ...
+
 
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
@@ -24,7 +35,7 @@ class DatagramOut:
 
     def __init__(
         self,
-        sock: socket.socket | None = None,
+        sock: DatagramSocket | None = None,
         transport: asyncio.DatagramTransport | None = None,
     ) -> None:
         self._sock = sock

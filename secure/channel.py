@@ -44,6 +44,7 @@ import hmac
 import struct
 import time
 from collections.abc import Callable, Sequence
+from typing import Final
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -74,10 +75,10 @@ INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 
 PROLOGUE = b"ChatApp secure channel 1"
 #: Seconds after which a session is replaced by a new handshake when next used to send,
 #: and after which it is refused altogether (WireGuard's REKEY_AFTER_TIME, REJECT_AFTER_TIME).
-REKEY_AFTER = 120.0
-REJECT_AFTER = 180.0
+REKEY_AFTER: Final = 120.0
+REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
-REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
+REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry
 #: finds a fresh one out.
@@ -91,8 +92,8 @@ INITIATIONS_KEPT = 3
 #: (TIMEOUT), so that a request's first retry finds the other side again
 #: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
 #: conversation that paused is not taken for one that failed.
-REHANDSHAKE_AFTER = 0.9 * TIMEOUT
-UNANSWERED_STALE = 5.0
+REHANDSHAKE_AFTER: Final = 0.9 * TIMEOUT
+UNANSWERED_STALE: Final = 5.0
 #: Seconds after data last opened from an address during which a responder under load
 #: drops an initiation from it: that session works, and the initiation is one its sender
 #: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
@@ -105,19 +106,19 @@ WORKS_FOR = 2.0
 QUEUE_FOR = 0.9 * TIMEOUT
 QUEUE_MAX = 256
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
-OVERHEAD = 1 + 4 + 8 + 16
+OVERHEAD: Final = 1 + 4 + 8 + 16
 #: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
 KEY_REQUEST_SIZE = 64
 
-_DATA_HEADER = struct.Struct("<BIQ")
-_HEADER_SIZE = _DATA_HEADER.size
+_DATA_HEADER: Final = struct.Struct("<BIQ")
+_HEADER_SIZE: Final = _DATA_HEADER.size
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
-DATA_KIND = bytes((DATA,))
+DATA_KIND: Final = bytes((DATA,))
 #: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
 #: header. Longer ones are dropped unopened.
-_DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
+_DATA_MAX: Final = _HEADER_SIZE + MAX_MESSAGE
 #: The most a DATA datagram carries: a Noise message less its tag.
-_PLAINTEXT_MAX = MAX_MESSAGE - TAGLEN
+_PLAINTEXT_MAX: Final = MAX_MESSAGE - TAGLEN
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
 #: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,

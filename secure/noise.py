@@ -9,7 +9,7 @@ the handshake the `n` that increments is kept beside it in `_SymmetricState`."""
 from __future__ import annotations
 
 import struct
-from typing import TypedDict, Unpack
+from typing import Final, TypedDict, Unpack
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -79,7 +79,7 @@ def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes
 
 
 #: §12.3's nonce: 32 bits of zeros, then the 64-bit n little-endian (as WireGuard's counter).
-nonce_bytes = struct.Struct("<4xQ").pack
+nonce_bytes: Final = struct.Struct("<4xQ").pack
 
 
 class CipherState:

@@ -7,7 +7,7 @@ way: a ring of 128 blocks of 64 bits."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 #: How far below the highest counter accepted a counter may still be: wireguard-go's
 #: windowSize, (128 - 1) * 64, the kernel's COUNTER_WINDOW_SIZE on 64-bit machines.
@@ -15,7 +15,7 @@ WINDOW = 8128
 
 #: The first counter never accepted: 2**64 - 2**13 - 1, the whitepaper's Reject-After-Messages
 #: (section 6.1) and wireguard-go's RejectAfterMessages.
-REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
+REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 
 
 class ReplayWindow:
@@ -63,4 +63,4 @@ class ReplayWindow:
 
 
 #: wireguard-go's ringBlocks: WINDOW is all of them but the one being filled, in bits.
-_BLOCKS = WINDOW // 64 + 1
+_BLOCKS: Final = WINDOW // 64 + 1

@@ -86,16 +86,20 @@ def _dealt(items: list[pytest.Item]) -> list[pytest.Item]:
 
 
 #: Why a test marked needs_pure is skipped on the compiled build (setup.py, .ci/run-compiled):
-#: it stands something in for part of a compiled module, which a compiled module refuses. A
+#: mostly, it stands something in for part of a compiled module, which it refuses. A
 #: compiled class takes no attribute it does not declare and no value of another type (a
 #: fake, a replaced method), cannot be subclassed by a class of a test, and a compiled
 #: function calls the functions of its module directly, past a monkeypatched name. The
 #: tests marked so (each says which in a comment): spies on a method of the peer's core or
 #: of its files; a replaced `Endpoint.send` (to see each message sent, where no datagram
 #: could show it: before the sealing, merging and packing of net/outgoing.py); a stand-in
-#: endpoint handed to the compiled key checks. The pure build, the reference, runs them
-#: all (.ci/run).
-NEEDS_PURE = "a stand-in for part of a compiled module: run on the pure build only"
+#: endpoint handed to the compiled key checks; a profiler counting the Python calls of a
+#: message's walk (tests/test_walk.py), which compiled code makes none of. The pure build,
+#: the reference, runs them all (.ci/run).
+NEEDS_PURE = (
+    "a stand-in for part of a compiled module, or a count of its Python calls: "
+    "run on the pure build only"
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -88,6 +88,7 @@ def _described(calls: list[Call]) -> str:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.needs_pure  # counts Python calls, which compiled code makes none of
 def test_a_direct_message_walks_no_further_than_it_did() -> None:
     calls = asyncio.run(_walk())
     files = {file for file, _ in calls}

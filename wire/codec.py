@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any, Final, Union
 
 import msgspec
 
@@ -39,14 +39,14 @@ ID_FIELDS = frozenset({"id", "reply_to"})
 ID_LIST_FIELDS = frozenset({"replies"})
 
 _ANY_MESSAGE: Any = Union[tuple(MESSAGE_TYPES.values())]  # noqa: UP007  (built at run time)
-_ENCODER = msgspec.json.Encoder()
-_DECODER = msgspec.json.Decoder(_ANY_MESSAGE)
-_BATCH_DECODER = msgspec.json.Decoder(list[_ANY_MESSAGE])
+_ENCODER: Final = msgspec.json.Encoder()
+_DECODER: Final = msgspec.json.Decoder(_ANY_MESSAGE)
+_BATCH_DECODER: Final = msgspec.json.Decoder(list[_ANY_MESSAGE])
 
 
 #: Encode one message to its JSON bytes (no framing). The encoder's own method, called
 #: without a function of ours around it: every message sent goes through it.
-encode: Callable[[Message], bytes] = _ENCODER.encode
+encode: Final[Callable[[Message], bytes]] = _ENCODER.encode
 
 
 def record_size(record: Any) -> int:
@@ -153,8 +153,8 @@ def fits_datagram(data: bytes) -> bool:
 #: A chat message whose text has at most this many characters always fits a datagram: JSON
 #: takes at most 6 bytes a character (an escaped control character), and its other fields
 #: (an id, names, a room, a token, a stamp) are short.
-SHORT_TEXT = 100
-_CHAT_TYPES = (
+SHORT_TEXT: Final = 100
+_CHAT_TYPES: Final = (
     Chat,
     SaveMessage,
     ChannelPost,

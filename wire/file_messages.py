@@ -10,6 +10,7 @@ the sender answers with the file's bytes from there to the end, as data records 
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 from wire.base import Id, Int, WireMessage
 
@@ -70,4 +71,4 @@ class FileWant(WireMessage, frozen=True):
 FileMessage = FileOffer | FileNote | FileSeen | FileWant
 
 #: The datagrams a peer sends another about a transfer (each names its sender).
-FILE_DATAGRAMS = (FileOffer, FileNote, FileSeen)
+FILE_DATAGRAMS: Final = (FileOffer, FileNote, FileSeen)

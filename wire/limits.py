@@ -1,42 +1,44 @@
 """Every size limit of the protocol, in one place, each with the reason for its value."""
 
+from typing import Final
+
 #: Largest datagram we send or accept. A UDP datagram this size fits in one Ethernet frame
 #: (1500 bytes MTU minus IP and UDP headers, with room for tunnels and VPNs), so it is never
 #: fragmented on a normal LAN; anything larger travels over TCP.
-MAX_DATAGRAM = 1200
+MAX_DATAGRAM: Final = 1200
 
 #: Largest TCP frame body. Big enough for a snapshot of 10,000 table entries or a full
 #: mailbox; small enough that a hostile length header cannot make us allocate much.
-MAX_FRAME = 4 * 1024 * 1024
+MAX_FRAME: Final = 4 * 1024 * 1024
 
 #: Bytes of the big-endian length header in front of every TCP frame.
-FRAME_HEADER = 4
+FRAME_HEADER: Final = 4
 
 #: Longest chat text in UTF-8 bytes. Long texts go over TCP; this bounds a mailbox record.
-MAX_TEXT = 16 * 1024
+MAX_TEXT: Final = 16 * 1024
 
 #: Longest text of a direct message saved at the registry, sealed to its recipient
 #: (peer/core/sealed_mail.py): a MAX_TEXT text with its id and names, the seal's handshake,
 #: nonce and tag (120 bytes), in base64 (4 characters for 3 bytes), with room to spare.
-MAX_SEALED = 24 * 1024
+MAX_SEALED: Final = 24 * 1024
 
 #: Longest farewell of a /quit, in characters. Every online peer is shown it, in one line
 #: ("<name> has quit (<farewell>)"), unasked: a line of a terminal, not a message's worth.
-MAX_FAREWELL = 200
+MAX_FAREWELL: Final = 200
 
 #: Longest message id. Ids are "<session>-<counter>", far shorter than this; the bound
 #: keeps the ids a receiver remembers (to show each message once) small.
-MAX_ID = 64
+MAX_ID: Final = 64
 
 #: Longest name (of a peer or a room): see wire/names.py for the rules of names.
-MAX_NAME = 32
+MAX_NAME: Final = 32
 
 #: Most items in one list field (table entries, stored messages, ids).
-MAX_ITEMS = 20_000
+MAX_ITEMS: Final = 20_000
 
 #: Messages per second one address may send the registry on average, and in a burst above
 #: that average: the registry's flood gate (registry/core/flood.py) drops the rest. A peer paces
 #: what its user types below both (peer/core/pacing.py), so that a script piping thousands of
 #: lines is never taken for a flood.
-REGISTRY_RATE = 500.0
-REGISTRY_BURST = 1000.0
+REGISTRY_RATE: Final = 500.0
+REGISTRY_BURST: Final = 1000.0

@@ -2,10 +2,11 @@
 
 import re
 from collections.abc import Callable
+from typing import Final
 
 from wire.limits import MAX_NAME
 
-_NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
+_NAME: Final = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
 
 
 #: A match when `name` is a valid name, else None: the pattern's own method, not a function
@@ -31,7 +32,7 @@ def name_problem(name: str) -> str | None:
 
 #: The key under which a name is unique: names are unique ignoring case. The string method
 #: itself, not a function that calls it: it runs for every message sent and shown.
-name_key: Callable[[str], str] = str.casefold
+name_key: Final[Callable[[str], str]] = str.casefold
 
 
 #: The name no peer may take: `server:who` and `server:exit` are commands, and the lines

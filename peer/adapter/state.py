@@ -8,6 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Final
 
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import MappedLog
@@ -361,7 +362,7 @@ def _seen_record(sender: str, msg_id: str) -> bytes:
 #: two characters; ordinary names and ids are written as they are.
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
 _UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
-_ESCAPE = str.maketrans(_ESCAPES)
+_ESCAPE: Final = str.maketrans(_ESCAPES)
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 

@@ -26,7 +26,7 @@ what is on its way are no actions: a value read after the event (`records`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypedDict, Unpack
+from typing import Final, TypedDict, Unpack
 
 from peer.core.actions import (
     Action,
@@ -79,7 +79,7 @@ class PeerOptions(TypedDict, total=False):
 
 
 #: What the registry sends that lists names with their keys (see KeysListed).
-_LISTS_KEYS = frozenset({Welcome, TableUpdate, TableSnapshot})
+_LISTS_KEYS: Final = frozenset({Welcome, TableUpdate, TableSnapshot})
 
 
 def _as_is(message: Message) -> Message:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import enum
 from collections.abc import Callable
+from typing import Final
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Rejected
 from wire.file_messages import FILE_DATAGRAMS
@@ -45,7 +46,7 @@ from wire.messages import (
 
 #: Chats sent directly whose acks are still awaited, remembered by id with the key owed:
 #: far more than a round of tries (wire.reliable) holds at any typing speed.
-OWED_KEPT = 10_000
+OWED_KEPT: Final = 10_000
 
 
 class Rule(enum.Enum):
@@ -63,14 +64,14 @@ _REGISTRY_SENDS = (Welcome, Refused, Alive, Busy, RoomList, MoreMail, TableSnaps
 _REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage)
 
 #: Which key may send a peer each type of message: the one table of trust.
-RULES: dict[type, Rule] = {
+RULES: Final[dict[type, Rule]] = {
     **dict.fromkeys((*_REGISTRY_SENDS, *_REGISTRY_PUSHES, RoomMessage, RoomNotice), Rule.REGISTRY),
     **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
     **dict.fromkeys((Ack, Acks, TooBig), Rule.OWED),
 }
 #: Why a message of a type no rule names is dropped: the requests only the registry
 #: handles, the help desk's messages (a desk client's own connection), a file request.
-NEVER_SENT = "a message a peer is never sent"
+NEVER_SENT: Final = "a message a peer is never sent"
 #: The types a peer is never sent: all that RULES does not name.
 NEVER_SENT_A_PEER = frozenset(MESSAGE_TYPES.values()) - set(RULES)
 

@@ -43,7 +43,7 @@ def test_what_the_kernel_refuses_and_all_after_it_reach_their_members_later() ->
                 member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 member.bind(("127.0.0.1", 0))
                 members.append(member)
-            out = DatagramOut(Refusing(sock, refused=2))  # type: ignore[arg-type]
+            out = DatagramOut(Refusing(sock, refused=2))
             for i, member in enumerate(members):
                 out.send(b"relayed %d" % i, member.getsockname())
             got = [await asyncio.wait_for(loop.sock_recv(m, 100), 5) for m in members]
