@@ -109,6 +109,7 @@ class RegistryServer:
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
+        self._closing = False  # see `close`
         #: The group commit: sends wait for the fsync that covers them (read-only outside).
         self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
@@ -154,6 +155,10 @@ class RegistryServer:
                 loop.add_signal_handler(sig, self.stop)
 
     async def close(self) -> None:
+        """Stop: from the first step on, take nothing more in (datagrams, frames, the
+        timer, the cluster's events), so that only what was decided settles. A registry of
+        a service that decides again under a new term must not go on deciding beside it."""
+        self._closing = True
         await self.commits.settle()
         self._timer.cancel()
         self._checks.close()
@@ -169,6 +174,8 @@ class RegistryServer:
 
     def _admit(self, addr: Addr) -> bool:
         # asked first of every datagram (and frame): its `now` is read here, once
+        if self._closing:
+            return False
         self._datagram_now = now = self._now()
         admitted, actions = self.core.admit(addr, now)
         if actions:
@@ -200,15 +207,18 @@ class RegistryServer:
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
         (a message handed over by another registry of the service, a registry gone), or the
-        console's (`release`)."""
-        self.run_actions(event(self.core, self._now()))
+        console's (`release`). Not once the registry is closing."""
+        if not self._closing:
+            self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
-        if self._wake_stale:
+        if self._wake_stale and not self._closing:
             self._wake_stale = False
             self._timer.set(self.core.next_wake())
 
     def _tick(self) -> None:
+        if self._closing:
+            return
         self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self) -> float:
@@ -227,7 +237,8 @@ class RegistryServer:
         """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
         how every event ends (a test may hand it actions of its own)."""
         self._carry_out_all(actions)
-        self._timer.set(self.core.next_wake())
+        if not self._closing:
+            self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: list[Action]) -> None:
         """Carry out `actions` in order, each through `_carry_out`, up to a write that
