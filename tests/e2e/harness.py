@@ -101,6 +101,9 @@ class ChatEnv:
         # Anything started without --data-dir keeps its state here, not in the user's.
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
+        #: The last registry started, or on `shared_chat` the worker's shared one: what a
+        #: test reads of the registry's output (`chat.registry.expect(...)`).
+        self.registry: ChatProc | None = None
         #: The last registry started's join code (the digits its --registry-key takes).
         self.join_code = ""
         self.procs: list[ChatProc] = []
@@ -148,6 +151,7 @@ class ChatEnv:
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
+        self.registry = proc
         return proc
 
     def trusting(self) -> list[str]:
