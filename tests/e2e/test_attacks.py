@@ -145,20 +145,22 @@ def test_a_replay_after_the_receiver_restarted_shows_nothing(shared_chat: ChatEn
 
 
 @pytest.mark.timeout(60)
-def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(chat: ChatEnv) -> None:
-    registry = chat.start_registry()
+def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     alice, bob = chat.start_peers("alice", "bob")
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
     with SecureSocket() as forger:
         forger.learn_key(server)
         # a Register without token for alice's name, at alice's own port: no token back
-        grab = messages.Register("grab-1", "alice", alice.port, "", "", WIRE_VERSION)
-        assert "alice" in forger.ask(grab, server, messages.Refused).reason  # not a Welcome
+        grab = messages.Register("grab-1", alice.name, alice.port, "", "", WIRE_VERSION)
+        assert alice.name in forger.ask(grab, server, messages.Refused).reason  # not a Welcome
         # a channel post and a dereg in alice's name, with any token: refused
         for forged in (
-            messages.ChannelPost("post-1", "alice", "0" * 32, "forged post"),
-            messages.Deregister("quit-1", "alice", "0" * 32, True, "forged"),
+            messages.ChannelPost("post-1", alice.name, "0" * 32, "forged post"),
+            messages.Deregister("quit-1", alice.name, "0" * 32, True, "forged"),
         ):
             answer = forger.ask(forged, server, messages.Refused)  # not an Ack
             assert answer.reason == "That name belongs to another key."
