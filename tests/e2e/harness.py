@@ -50,6 +50,7 @@ __all__ = [
     "HOST",
     "KEEPALIVE",
     "OFFLINE_BYE",
+    "PASSWORD_CHECK_WAIT",
     "POSTED_EVEN_IF_KEPT",
     "RECEIVED_BY_SERVER",
     "REPO",
@@ -84,6 +85,10 @@ __all__ = [
 KEEPALIVE = 0.5
 #: The address everything binds to and talks to: loopback only.
 HOST = "127.0.0.1"
+#: Seconds a start with a password waits for its Welcome at least: the registry checks the
+#: password first (a scrypt of 0.3 s and 128 MiB, registry/core/credentials.py), which a
+#: machine loaded with other checks and tests made last over 10 s.
+PASSWORD_CHECK_WAIT = 30.0
 
 
 # -- a test's processes ---------------------------------------------------------------------
@@ -209,7 +214,7 @@ class ChatEnv:
         if password:
             peer.send(password)
         if wait:
-            peer.expect_line(WELCOME, timeout)
+            peer.expect_line(WELCOME, max(timeout, PASSWORD_CHECK_WAIT) if password else timeout)
             peer.expect_line(TABLE_UPDATED, timeout)
         return peer
 

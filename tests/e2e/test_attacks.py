@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .capture import Capture, can_capture, capturing, send_spoofed
-from .harness import HOST, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
+from .harness import HOST, PASSWORD_CHECK_WAIT, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
@@ -39,7 +39,7 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
     with capturing() as capture:
         registry = chat.start_registry(options=["--no-desk-console"])
         alice = chat.start_peer("alice", wait=False, password=PASSWORD)
-        alice.expect_line(WELCOME)
+        alice.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
         bob, carol = chat.start_peers("bob", "carol")
         alice.expect_line(TABLE_UPDATED)
         direct(alice, bob, SECRETS["direct"])
@@ -237,7 +237,7 @@ def _key_of(sock: SecureSocket, server: tuple[str, int], name: str) -> bytes:
 def test_the_registrys_files_and_log_hold_no_password_or_token(chat: ChatEnv) -> None:
     registry = chat.start_registry(options=["-v"])
     alice = chat.start_peer("alice", wait=False, password=PASSWORD)
-    alice.expect_line(WELCOME)
+    alice.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
     registry.expect(r"<- .* Register\(")  # -v logs every message
     registry.expect(r"-> .* Welcome\(")
     token = (chat.peer_dir / "peers" / "alice.json").read_text()

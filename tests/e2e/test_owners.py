@@ -15,6 +15,7 @@ import pytest
 from .harness import (
     HOST,
     OFFLINE_BYE,
+    PASSWORD_CHECK_WAIT,
     SAVED,
     TABLE_UPDATED,
     WELCOME,
@@ -124,7 +125,7 @@ def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv)
     for name, data in (("alice", chat.peer_dir), ("sam", sam_dir)):
         started = time.monotonic()
         peer = chat.start_peer(name, wait=False, data_dir=data, password=PASSWORD)
-        peer.expect_line(WELCOME)
+        peer.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
         # a start with one password check, on this machine as loaded as it is now
         one_check = time.monotonic() - started
         peer.send("/quit")
