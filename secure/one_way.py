@@ -64,6 +64,11 @@ class OneWayOpener:
         # handshake message -> (the sender's static key, the stream's cipher)
         self._streams: OrderedDict[bytes, tuple[bytes, CipherState]] = OrderedDict()
 
+    @property
+    def remembered(self) -> int:
+        """How many streams it remembers: the OPENED_KEPT read last, at most."""
+        return len(self._streams)
+
     def open(self, record: bytes) -> tuple[bytes, bytes]:
         """(the sender's static public key, the plaintext) of `record`, or NoiseError."""
         if len(record) < PREFIX + TAGLEN:

@@ -162,6 +162,12 @@ class Mailboxes:
         kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
         self._keep(key, index, kept, len(text.encode()), emit)
 
+    @property
+    def indexed(self) -> int:
+        """How many boxes have an index of their ids now: at most those holding mail (an
+        index goes with its box), so a registry's memory follows its mail, not its past."""
+        return len(self._mail_index)
+
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         """The next part of `owner`'s mailbox to hand over, oldest first (see
         `first_part`); empty when the box is."""

@@ -52,10 +52,13 @@ def shared_chat(
 ) -> Iterator[ChatEnv]:
     """As `chat`, with the worker's registry already running and no registry to start:
     `shared_chat.start_peer("alice")` registers alice with this test's suffix (its
-    `.name`). For the tests that neither restart, reconfigure nor read the registry."""
+    `.name`). For the tests that neither restart, kill, reconfigure nor read the files of
+    the registry; its output, `shared_chat.registry.expect(...)`, is the test's to read
+    (match the names with a word's end: `alice-7\\b` is not `alice-71`)."""
     registry = shared_registry.ready()
     env = ChatEnv(data_dir)
     env.registry_port, env.join_code = shared_registry.port, shared_registry.join_code
+    env.registry = registry  # its output from here on: this test's (its names' suffix)
     env.suffix = shared_registry.next_suffix()
     request.node.stash[_ENV] = env
     request.node.stash[_SHARED_FROM] = (shared_registry, len(registry.transcript))

@@ -50,6 +50,7 @@ __all__ = [
     "HOST",
     "KEEPALIVE",
     "OFFLINE_BYE",
+    "PASSWORD_CHECK_WAIT",
     "POSTED_EVEN_IF_KEPT",
     "RECEIVED_BY_SERVER",
     "REPO",
@@ -84,6 +85,10 @@ __all__ = [
 KEEPALIVE = 0.5
 #: The address everything binds to and talks to: loopback only.
 HOST = "127.0.0.1"
+#: Seconds a start with a password waits for its Welcome at least: the registry checks the
+#: password first (a scrypt of 0.3 s and 128 MiB, registry/core/credentials.py), which a
+#: machine loaded with other checks and tests made last over 10 s.
+PASSWORD_CHECK_WAIT = 30.0
 
 
 # -- a test's processes ---------------------------------------------------------------------
@@ -101,6 +106,9 @@ class ChatEnv:
         # Anything started without --data-dir keeps its state here, not in the user's.
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
+        #: The last registry started, or on `shared_chat` the worker's shared one: what a
+        #: test reads of the registry's output (`chat.registry.expect(...)`).
+        self.registry: ChatProc | None = None
         #: The last registry started's join code (the digits its --registry-key takes).
         self.join_code = ""
         self.procs: list[ChatProc] = []
@@ -148,6 +156,7 @@ class ChatEnv:
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
+        self.registry = proc
         return proc
 
     def trusting(self) -> list[str]:
@@ -205,7 +214,7 @@ class ChatEnv:
         if password:
             peer.send(password)
         if wait:
-            peer.expect_line(WELCOME, timeout)
+            peer.expect_line(WELCOME, max(timeout, PASSWORD_CHECK_WAIT) if password else timeout)
             peer.expect_line(TABLE_UPDATED, timeout)
         return peer
 

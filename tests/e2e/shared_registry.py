@@ -9,7 +9,8 @@ so name rooms with `named` too). When the test ends, its processes are
 killed and every name on the registry is released from its console, which leaves no
 name, no room and no mail behind; a registry that does not come back empty, or that
 died, is replaced by a fresh one before the next test. A test that restarts, kills,
-reconfigures or reads the registry's state keeps a registry of its own (`chat`).
+reconfigures or reads the registry's files keeps a registry of its own (`chat`); the
+registry's output from the test's start on is the test's to read (`shared_chat.registry`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .capture import Capture, can_capture, capturing, send_spoofed
-from .harness import HOST, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
+from .harness import HOST, PASSWORD_CHECK_WAIT, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
@@ -39,7 +39,7 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
     with capturing() as capture:
         registry = chat.start_registry(options=["--no-desk-console"])
         alice = chat.start_peer("alice", wait=False, password=PASSWORD)
-        alice.expect_line(WELCOME)
+        alice.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
         bob, carol = chat.start_peers("bob", "carol")
         alice.expect_line(TABLE_UPDATED)
         direct(alice, bob, SECRETS["direct"])
@@ -145,20 +145,22 @@ def test_a_replay_after_the_receiver_restarted_shows_nothing(shared_chat: ChatEn
 
 
 @pytest.mark.timeout(60)
-def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(chat: ChatEnv) -> None:
-    registry = chat.start_registry()
+def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     alice, bob = chat.start_peers("alice", "bob")
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
     with SecureSocket() as forger:
         forger.learn_key(server)
         # a Register without token for alice's name, at alice's own port: no token back
-        grab = messages.Register("grab-1", "alice", alice.port, "", "", WIRE_VERSION)
-        assert "alice" in forger.ask(grab, server, messages.Refused).reason  # not a Welcome
+        grab = messages.Register("grab-1", alice.name, alice.port, "", "", WIRE_VERSION)
+        assert alice.name in forger.ask(grab, server, messages.Refused).reason  # not a Welcome
         # a channel post and a dereg in alice's name, with any token: refused
         for forged in (
-            messages.ChannelPost("post-1", "alice", "0" * 32, "forged post"),
-            messages.Deregister("quit-1", "alice", "0" * 32, True, "forged"),
+            messages.ChannelPost("post-1", alice.name, "0" * 32, "forged post"),
+            messages.Deregister("quit-1", alice.name, "0" * 32, True, "forged"),
         ):
             answer = forger.ask(forged, server, messages.Refused)  # not an Ack
             assert answer.reason == "That name belongs to another key."
@@ -235,7 +237,7 @@ def _key_of(sock: SecureSocket, server: tuple[str, int], name: str) -> bytes:
 def test_the_registrys_files_and_log_hold_no_password_or_token(chat: ChatEnv) -> None:
     registry = chat.start_registry(options=["-v"])
     alice = chat.start_peer("alice", wait=False, password=PASSWORD)
-    alice.expect_line(WELCOME)
+    alice.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
     registry.expect(r"<- .* Register\(")  # -v logs every message
     registry.expect(r"-> .* Welcome\(")
     token = (chat.peer_dir / "peers" / "alice.json").read_text()

@@ -43,7 +43,7 @@ def _popen(chat: ChatEnv, *args: str) -> subprocess.Popen[str]:
 def _peer(chat: ChatEnv) -> subprocess.Popen[str]:
     """A peer `pipey` of the registry, its output read here, once it is welcomed."""
     peer = _popen(
-        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        chat, "-c", chat.named("pipey"), HOST, str(chat.registry_port), str(free_port()),
         "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
     )  # fmt: skip
     assert peer.stdout is not None and peer.stdin is not None
@@ -67,8 +67,10 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_whose_output_is_closed_leaves_politely(chat: ChatEnv) -> None:
-    registry = chat.start_registry()
+def test_a_peer_whose_output_is_closed_leaves_politely(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     peer = _peer(chat)
     try:
         assert peer.stdout is not None and peer.stdin is not None
@@ -76,23 +78,25 @@ def test_a_peer_whose_output_is_closed_leaves_politely(chat: ChatEnv) -> None:
         peer.stdin.write("who\n")  # its answer meets the closed pipe; input stays open
         peer.stdin.flush()
         _left_politely(peer)
-        registry.expect(r"deregistered pipey")
+        registry.expect(rf"deregistered {chat.named('pipey')}\b")
     finally:
         _stop(peer)
 
 
 @pytest.mark.timeout(30)
-def test_a_peer_leaves_as_its_reader_leaves_not_at_its_next_line(chat: ChatEnv) -> None:
+def test_a_peer_leaves_as_its_reader_leaves_not_at_its_next_line(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     # found by trying it: `(echo who; sleep 2; echo "send bob hi") | ChatApp -c ... | head
     # -1` sent "hi" to bob: the peer learnt that its reader had left only when it next
     # wrote a line, which came after that line was carried out
-    registry = chat.start_registry()
+    registry = chat.registry
+    assert registry is not None
     peer = _peer(chat)
     try:
         assert peer.stdout is not None
         assert peer.stdout.readline().rstrip("\n") == ">>> [Client table updated.]"
         peer.stdout.close()  # `| head -2`; nothing more is written, nor typed
-        registry.expect(r"deregistered pipey")
+        registry.expect(rf"deregistered {chat.named('pipey')}\b")
         _left_politely(peer)
     finally:
         _stop(peer)
@@ -138,27 +142,29 @@ def test_a_desk_client_whose_output_is_closed_leaves(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(45)
-def test_mail_met_by_a_closed_output_is_kept_for_the_next_start(chat: ChatEnv) -> None:
+def test_mail_met_by_a_closed_output_is_kept_for_the_next_start(shared_chat: ChatEnv) -> None:
     # found by trying it: `ChatApp -c dave ... | true` took dave's waiting mail, showed it
     # to nobody, and told the registry it was taken, which deleted it
-    registry = chat.start_registry()
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     pipey = chat.start_peer("pipey", data_dir=chat.peer_dir)
     pipey.send("/quit")
     assert pipey.wait_exit() == 0
     bob = chat.start_peer("bob")
-    bob.send("send pipey kept for you")
+    bob.send(f"send {pipey.name} kept for you")
     bob.expect_line(SAVED)
     peer = _popen(
-        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        chat, "-c", pipey.name, HOST, str(chat.registry_port), str(free_port()),
         "--data-dir", str(chat.peer_dir),
     )  # fmt: skip
     try:
         assert peer.stdout is not None
         peer.stdout.close()  # `| true`: the reader is gone before anything is shown
-        registry.expect(r"deregistered pipey")
+        registry.expect(rf"deregistered {pipey.name}\b")
         _left_politely(peer)
     finally:
         _stop(peer)
     again = chat.start_peer("pipey", data_dir=chat.peer_dir, wait=False)
     again.expect_line(YOU_HAVE_MESSAGES)
-    again.expect(mail_line("bob", "kept for you"))
+    again.expect(mail_line(bob.name, "kept for you"))

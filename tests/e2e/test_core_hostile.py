@@ -15,6 +15,7 @@ import struct
 import typing
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,38 +58,40 @@ def udp_exchange(port: int, data: bytes, wait: float) -> bytes | None:
 
 
 @pytest.mark.timeout(30)
-def test_names_are_owned(chat: ChatEnv) -> None:
-    registry = chat.start_registry()
+def test_names_are_owned(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     assert chat.registry_port is not None
     x, y = chat.start_peers("x", "y")
 
     # x cannot deregister y: refused locally, with a one-line explanation.
-    x.send("dereg y")
+    x.send(f"dereg {y.name}")
     x.expect(r"^>>> \[.*\bonly\b")
     assert x.alive
 
     # A forged Deregister for y, sealed with a key of the forger's own, is refused: the name
     # is y's key's. (In clear it would not even be read: see test_attacks.py.)
     forged = make(
-        messages.Deregister, id="evil-1", name="y", token="wrong", farewell="", quitting=False
+        messages.Deregister, id="evil-1", name=y.name, token="wrong", farewell="", quitting=False
     )
     with SecureSocket() as forger:
         server = (HOST, chat.registry_port)
         forger.learn_key(server)
         answer = forger.ask(forged, server, messages.Refused)  # not an Ack: it did nothing
     assert "another key" in answer.reason
-    registry.expect(r"refused dereg of y .*another key")
+    registry.expect(rf"refused dereg of {y.name} .*another key")
 
     # y is still online: x's next direct message reaches it, and nobody saw y go.
     direct(x, y, unique("still-there"))
     assert y.count(line(OFFLINE_BYE)) == 0
     registry.drain()
-    assert registry.count(r"deregistered y\b") == 0
+    assert registry.count(rf"deregistered {y.name}\b") == 0
 
     # A second process asking for the name y, held by a peer that answers, is refused.
     # As a script: its lines are said not carried out, after the reason (the line saying
     # it quits once the registry answers only comes if that answer is late).
-    intruder = chat.start_peer("y", data_dir=chat.root / "intruder", wait=False)
+    intruder = chat.start_peer(y.name, data_dir=chat.root / "intruder", wait=False)
     intruder.send("join lobby")
     intruder.close_stdin()
     intruder.expect(r"^>>> \[.*in use")
@@ -132,61 +135,69 @@ def _start_again_elsewhere(chat: ChatEnv, x: Peer) -> Peer:
     1.5 s, no more, before the second has the name."""
     elsewhere = chat.root / "x-elsewhere"
     (elsewhere / "peers").mkdir(parents=True)
-    shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
-    return chat.start_peer("x", data_dir=elsewhere, timeout=5)
+    token = Path("peers", f"{x.name}.json")
+    shutil.copy(x.data_dir / token, elsewhere / token)
+    return chat.start_peer(x.name, data_dir=elsewhere, timeout=5)
 
 
 @pytest.mark.timeout(40)
-def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: ChatEnv) -> None:
+def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(
+    shared_chat: ChatEnv,
+) -> None:
     """x is stopped (kill -STOP); its owner starts x again elsewhere (the token copied to
     another data directory). The registry asks the first x, which does not answer, and
     gives the name to the second at once. Continued, the first is told who holds the name
     and exits 1, without taking it from the second."""
-    registry = chat.start_registry()
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     x, y = chat.start_peers("x", "y")
     os.kill(x.pid, signal.SIGSTOP)
     try:
         x2 = _start_again_elsewhere(chat, x)
-        registry.expect(r"x silent for \d+ s; offline \(it did not answer a probe\)")
+        registry.expect(rf"{x.name} silent for \d+ s; offline \(it did not answer a probe\)")
         first = unique("to-the-second")
-        y.send(f"send x {first}")  # directly, or through the registry if y's table is behind
-        x2.expect(chat_line("y", first))
+        y.send(f"send {x.name} {first}")  # directly, or through the registry if y's table is behind
+        x2.expect(chat_line(y.name, first))
     finally:
         os.kill(x.pid, signal.SIGCONT)
     x.expect_line(
-        f"[{REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer sends as x.]"
+        f"[{REPLACED_REFUSAL} {x.name}, at {HOST}:{x2.port}. "
+        f"This start stops: it no longer sends as {x.name}.]"
     )
     assert x.wait_exit() == 1
     direct(y, x2, unique("still-the-second"))
     direct(x2, y, unique("from-the-second"))
     registry.drain()
-    assert registry.count(r"deregistered x\b") == 0
+    assert registry.count(rf"deregistered {x.name}\b") == 0
     assert x.count(r"Traceback") == 0
 
 
 @pytest.mark.timeout(40)
 def test_a_start_replaced_by_one_that_left_since_is_told_so_and_takes_the_name_back(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """As above, but the second x deregisters before the first is continued: the first is
     told that the other start took the name and has gone offline since (not that it "holds"
     it), and started again it takes the name back."""
-    registry = chat.start_registry()
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     x, y = chat.start_peers("x", "y")
     os.kill(x.pid, signal.SIGSTOP)
     try:
         x2 = _start_again_elsewhere(chat, x)
-        x2.send("dereg x")
+        x2.send(f"dereg {x.name}")
         x2.expect_line("[You are Offline. Bye.]")
     finally:
         os.kill(x.pid, signal.SIGCONT)
     x.expect_line(
-        f"[Another start of ChatApp took the name x over, at {HOST}:{x2.port}, and has since "
-        "gone offline (it deregistered). This start stops: it no longer sends as x; start "
-        "ChatApp again to take the name back.]"
+        f"[Another start of ChatApp took the name {x.name} over, at {HOST}:{x2.port}, "
+        "and has since gone offline (it deregistered). This start stops: it no longer "
+        f"sends as {x.name}; start ChatApp again to take the name back.]"
     )
     assert x.wait_exit() == 1
-    x3 = chat.start_peer("x", data_dir=x.data_dir)
+    x3 = chat.start_peer(x.name, data_dir=x.data_dir)
     reaches(y, x3, unique("to-the-third"))  # y's table may not have x3 online yet
     registry.drain()
     assert x.count(r"Traceback") == 0

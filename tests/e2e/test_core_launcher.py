@@ -61,13 +61,13 @@ def test_version_names_the_release_and_the_wire(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_password_read_without_a_terminal_does_not_stop_the_peer(chat: ChatEnv) -> None:
+def test_a_password_read_without_a_terminal_does_not_stop_the_peer(shared_chat: ChatEnv) -> None:
     # cron, CI or ssh without -t: no controlling terminal, so getpass reads the password
     # from standard input before the peer reads its commands from it
-    chat.start_registry()
+    chat = shared_chat
     argv = [
-        sys.executable, str(CHATAPP), "-c", "pw", HOST, str(chat.registry_port), str(free_port()),
-        "--data-dir", str(chat.peer_dir), "--password", *chat.trusting(),
+        sys.executable, str(CHATAPP), "-c", chat.named("pw"), HOST, str(chat.registry_port),
+        str(free_port()), "--data-dir", str(chat.peer_dir), "--password", *chat.trusting(),
     ]  # fmt: skip
     done = subprocess.run(
         argv,

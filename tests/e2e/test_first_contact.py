@@ -85,8 +85,8 @@ def test_with_the_join_code_the_spoofer_is_refused_and_the_peer_registers(
     _nothing_reached(spoofer)
 
 
-def test_two_keys_answering_are_an_alarm_and_nothing_is_sent(chat: ChatEnv) -> None:
-    chat.start_registry()
+def test_two_keys_answering_are_an_alarm_and_nothing_is_sent(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     assert chat.registry_port is not None
     port = free_port()
     spoofer = Spoofer((HOST, chat.registry_port), (HOST, port), keys=1)
@@ -103,15 +103,16 @@ def test_two_keys_answering_are_an_alarm_and_nothing_is_sent(chat: ChatEnv) -> N
 
 
 def test_at_a_terminal_the_fingerprint_is_asked_about_once_before_anything_is_sent(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     pexpect = pytest.importorskip("pexpect")
-    chat.start_registry()
+    chat = shared_chat
+    tina = chat.named("tina")
     fingerprint = chat.join_code.replace("-", " ")
     env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     for answer, then, status in (("n", r"\[Not trusted: nothing was sent\.\]", 1), ("y", "", 0)):
         argv = [
-            str(CHATAPP), "-c", "tina", HOST, str(chat.registry_port), str(free_port()),
+            str(CHATAPP), "-c", tina, HOST, str(chat.registry_port), str(free_port()),
             "--data-dir", str(chat.root / "tina"),
         ]  # fmt: skip
         child = pexpect.spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=10)
@@ -123,7 +124,7 @@ def test_at_a_terminal_the_fingerprint_is_asked_about_once_before_anything_is_se
                 child.expect(then)
             else:
                 child.expect(re.escape(WELCOME))
-                child.expect("tina>")
+                child.expect(f"{tina}>")
                 child.sendline("quit")
             child.expect(pexpect.EOF)
         finally:

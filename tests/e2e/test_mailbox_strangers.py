@@ -16,14 +16,15 @@ from wire.version import WIRE_VERSION  # isort: skip
 STRANGERS = [("127.0.0.2", 0), ("127.0.0.2", 1), ("127.0.0.3", 0), ("127.0.0.3", 1)]
 
 
-def _flood(server: tuple[str, int], host: str, n: int, to: str, count: int) -> int:
-    """Register a name of its own from `host` with a new key, then save `count` messages
+def _flood(server: tuple[str, int], host: str, n: int, to: str, count: int, suffix: str) -> int:
+    """Register a name of its own (ending in `suffix`) from `host` with a new key, then save
+    `count` messages
     for `to`, a hundred at a time, each batch answered before the next: how many were
     saved."""
     saved = 0
     with SecureSocket(host=host) as sock:
         sock.learn_key(server)
-        name = f"stranger{host[-1]}{n}"
+        name = f"stranger{host[-1]}{n}{suffix}"
         register = messages.Register(f"{name}-r", name, sock.address[1], "", "", WIRE_VERSION)
         welcome = sock.ask(register, server, messages.Welcome)
         for batch in range(0, count, 100):
@@ -42,24 +43,24 @@ def _flood(server: tuple[str, int], host: str, n: int, to: str, count: int) -> i
 
 @pytest.mark.timeout(90)
 def test_four_keys_at_two_addresses_cannot_take_alices_room_in_carols_mailbox(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
-    chat.start_registry(options=["--no-desk-console"])
+    chat = shared_chat
     alice = chat.start_peer("alice", data_dir=chat.root / "alice")
     carol = chat.start_peer("carol", data_dir=chat.root / "carol")
     alice.send("/quit")
     assert alice.wait_exit() == 0
-    carol.send("send alice see you tomorrow")  # carol leaves alice a message
+    carol.send(f"send {alice.name} see you tomorrow")  # carol leaves alice a message
     carol.expect_line(SAVED)
     carol.send("/quit")
     assert carol.wait_exit() == 0
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
-    saved = sum(_flood(server, host, n, "carol", 300) for host, n in STRANGERS)
+    saved = sum(_flood(server, host, n, carol.name, 300, chat.suffix) for host, n in STRANGERS)
     alice = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir)
-    alice.send("send carol the real one")
+    alice.send(f"send {carol.name} the real one")
     alice.expect_line(SAVED)
     assert saved <= 500, saved  # the strangers, together, half of carol's 1,000 at most
     carol = chat.start_peer("carol", port=carol.port, data_dir=carol.data_dir, wait=False)
     carol.expect_line(YOU_HAVE_MESSAGES)
-    carol.expect(mail_line("alice", "the real one"), timeout=20)
+    carol.expect(mail_line(alice.name, "the real one"), timeout=20)

@@ -15,6 +15,7 @@ import pytest
 from .harness import (
     HOST,
     OFFLINE_BYE,
+    PASSWORD_CHECK_WAIT,
     SAVED,
     TABLE_UPDATED,
     WELCOME,
@@ -124,7 +125,7 @@ def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv)
     for name, data in (("alice", chat.peer_dir), ("sam", sam_dir)):
         started = time.monotonic()
         peer = chat.start_peer(name, wait=False, data_dir=data, password=PASSWORD)
-        peer.expect_line(WELCOME)
+        peer.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
         # a start with one password check, on this machine as loaded as it is now
         one_check = time.monotonic() - started
         peer.send("/quit")
@@ -205,32 +206,32 @@ def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEn
 
 
 @pytest.mark.timeout(90)
-def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(chat: ChatEnv) -> None:
+def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(shared_chat: ChatEnv) -> None:
     """alice saves a message for bob, then takes her name to a new machine (a new key, by
     her password). bob pinned her old key when they talked: the message sealed by it is
     hers, and shown."""
-    chat.start_registry(options=["--no-desk-console"])
+    chat = shared_chat
     alice = chat.start_peer("alice", data_dir=chat.root / "alice-old", password=PASSWORD)
     bob = chat.start_peer("bob", data_dir=chat.root / "bob")
     alice.expect_line(TABLE_UPDATED)
-    alice.send("send bob hello")
-    bob.expect(r"alice: hello")  # bob pins alice's key
+    alice.send(f"send {bob.name} hello")
+    bob.expect(rf"{alice.name}: hello")  # bob pins alice's key
     bob.send("/quit")
     assert bob.wait_exit() == 0
     _save_for_bob_then_move(chat, alice)
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
-    bob.expect(r"alice: .*while you were away")
+    bob.expect(rf"{alice.name}: .*while you were away")
 
 
 @pytest.mark.timeout(90)
 def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """alice saves a message for bob, then takes her name to a new machine (a new key, by
     her password). bob never talked with her, so he pinned no key of hers: the registry
     says which key saved the message, and it is the key that sealed it."""
-    chat.start_registry(options=["--no-desk-console"])
+    chat = shared_chat
     bob = chat.start_peer("bob", data_dir=chat.root / "bob")
     bob.send("/quit")
     assert bob.wait_exit() == 0
@@ -238,14 +239,14 @@ def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
     _save_for_bob_then_move(chat, alice)
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
-    bob.expect(mail_line("alice", "while you were away"))
+    bob.expect(mail_line(alice.name, "while you were away"))
     bob.expect_not("does not open|key has changed", within=1)
 
 
 def _save_for_bob_then_move(chat: ChatEnv, alice: Peer) -> None:
     """alice, with bob away, saves "while you were away" for him and quits; then she starts
     from a new folder with her password (a new key) and quits again."""
-    alice.send("send bob while you were away")
+    alice.send(f"send {chat.named('bob')} while you were away")
     alice.expect_line(SAVED)
     alice.send("/quit")
     assert alice.wait_exit() == 0

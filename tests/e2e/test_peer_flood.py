@@ -28,11 +28,11 @@ def _flood(host: str, to: tuple[str, int], stop: threading.Event) -> None:
 
 
 @pytest.mark.timeout(90)
-def test_a_flooded_peer_drops_the_flood_unopened_and_chat_goes_on(chat: ChatEnv) -> None:
-    chat.start_registry(options=["--no-desk-console"])
+def test_a_flooded_peer_drops_the_flood_unopened_and_chat_goes_on(shared_chat: ChatEnv) -> None:
+    chat = shared_chat
     alice = chat.start_peer("alice", data_dir=chat.root / "alice")
     bob = chat.start_peer("bob", data_dir=chat.root / "bob", options=["--verbose"])
-    alice.expect_line("[bob is online]")  # (the table's push may come after bob's Welcome)
+    alice.expect_line(f"[{bob.name} is online]")  # (the table's push may come after bob's Welcome)
     direct(alice, bob, "before")
     stop = threading.Event()
     floods = [

@@ -1,5 +1,5 @@
-"""Rooms, renames and /quit end to end: real processes over loopback, each test
-with its own registry, peers and data directory."""
+"""Rooms, renames and /quit end to end: real processes over loopback, each test with
+its own peers and data directory, on the shared registry unless it restarts one."""
 
 from __future__ import annotations
 
@@ -37,45 +37,48 @@ ROOMS_DOWN = (
 
 
 @pytest.mark.timeout(40)
-def test_seed_003_flow(chat: ChatEnv) -> None:
+def test_seed_003_flow(shared_chat: ChatEnv) -> None:
     """Alice and Bob join teamchat; Alice's Hello team! reaches Bob; Bob leaves and Alice
     sees it; Alice messages Bob after he deregisters; Bob gets it when he registers again."""
-    registry = chat.start_registry()
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None
     alice, bob = chat.start_peers("Alice", "Bob")
+    a, b, room = alice.name, bob.name, chat.named("teamchat")
 
-    alice.send("join teamchat")
-    alice.expect_line("[You joined teamchat (a new room)]")
-    bob.send("join teamchat")
-    bob.expect_line("[You joined teamchat with Alice]")
-    alice.expect_line("[Bob joined teamchat]")
+    alice.send(f"join {room}")
+    alice.expect_line(f"[You joined {room} (a new room)]")
+    bob.send(f"join {room}")
+    bob.expect_line(f"[You joined {room} with {a}]")
+    alice.expect_line(f"[{b} joined {room}]")
 
     # addressed to the server, not said to the room (found by trying it: they were)
     alice.send("server:who")
-    alice.expect_line("[Not said in teamchat; in a room, commands need their /: /who]")
+    alice.expect_line(f"[Not said in {room}; in a room, commands need their /: /who]")
     alice.send("/help")  # what it shows in a room works in a room
     alice.expect(r"^>>>   /quit \[farewell\] +leave ChatApp, .*  \[also /exit, Ctrl-D, Ctrl-C\]$")
     alice.send("Hello team!")
-    bob.expect_line("Alice (in teamchat): Hello team!")
+    bob.expect_line(f"{a} (in {room}): Hello team!")
     assert not any("server:who" in row for row in bob.transcript)  # the room keeps order
     registry.send("rooms")  # the registry's console lists rooms and members
-    registry.expect(r"^  teamchat\s+2 in it: Alice, Bob$")
+    registry.expect(rf"^  {room}\s+2 in it: {a}, {b}$")
 
     bob.send("leave")
-    bob.expect_line("[You left teamchat.]")
-    alice.expect_line("[Bob left teamchat]")
+    bob.expect_line(f"[You left {room}.]")
+    alice.expect_line(f"[{b} left {room}]")
 
-    bob.send("dereg Bob")  # outside the room again, bare words are commands
+    bob.send(f"dereg {b}")  # outside the room again, bare words are commands
     bob.expect_line(OFFLINE_BYE)
     alice.expect_line(TABLE_UPDATED)
     alice.send("leave")
-    alice.expect_line("[You left teamchat.]")
-    alice.send("send Bob see you when you are back")
+    alice.expect_line(f"[You left {room}.]")
+    alice.send(f"send {b} see you when you are back")
     alice.expect_line(SAVED)
 
-    bob.send("reg Bob")
+    bob.send(f"reg {b}")
     bob.expect_line(WELCOME)
     bob.expect_line(YOU_HAVE_MESSAGES)
-    bob.expect(rf"^>>> Alice: {STAMP} see you when you are back$")
+    bob.expect(rf"^>>> {a}: {STAMP} see you when you are back$")
 
     alice.send("rooms")
     alice.expect_line("[No rooms yet. join <room> makes one.]")
@@ -343,26 +346,29 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_
 
 @pytest.mark.timeout(40)
 def test_a_member_whose_name_was_taken_while_it_was_away_leaves_its_room(
-    chat: ChatEnv,
+    shared_chat: ChatEnv,
 ) -> None:
     """kim, in a room, stopped until the registry gave up on it; its name released on the
     registry's console and taken by another. Back, its quiet registration is refused: it
     says so, and that it is in no room (it stayed in it, offline, before)."""
-    registry = chat.start_registry(options=["--keepalive", "0.5"])
+    chat = shared_chat
+    registry = chat.registry  # judging silence by the test peers' keepalive
+    assert registry is not None
     (kim,) = chat.start_peers("kim")
-    kim.send("join r")
-    kim.expect_line("[You joined r (a new room)]")
+    room = chat.named("r")
+    kim.send(f"join {room}")
+    kim.expect_line(f"[You joined {room} (a new room)]")
     os.kill(kim.pid, signal.SIGSTOP)
     try:
-        registry.expect(r"kim silent for \d+ s; offline", timeout=15)
-        registry.send("release kim")
-        registry.expect(r"released kim")
-        chat.start_peer("kim", data_dir=chat.root / "other")
+        registry.expect(rf"{kim.name} silent for \d+ s; offline", timeout=15)
+        registry.send(f"release {kim.name}")
+        registry.expect(rf"released {kim.name}\b")
+        chat.start_peer(kim.name, data_dir=chat.root / "other")
     finally:
         os.kill(kim.pid, signal.SIGCONT)
-    kim.expect_line("[The name kim is in use by a peer that is online.]", timeout=15)
-    kim.expect_line("[You are no longer in r.]")
-    kim.expect_line("[You are offline. Type reg kim to retry.]")
+    kim.expect_line(f"[The name {kim.name} is in use by a peer that is online.]", timeout=15)
+    kim.expect_line(f"[You are no longer in {room}.]")
+    kim.expect_line(f"[You are offline. Type reg {kim.name} to retry.]")
 
 
 @pytest.mark.timeout(40)

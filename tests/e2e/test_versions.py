@@ -74,12 +74,16 @@ def test_another_versions_register_is_refused_with_a_reason_and_the_registry_ser
 
 
 @pytest.mark.timeout(30)
-def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: ChatEnv) -> None:
+def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(
+    shared_chat: ChatEnv,
+) -> None:
     # a version whose Register reads the same but whose other messages may not: refused
     # before it takes a name, rather than registered and then failing message by message
-    registry = chat.start_registry()
-    assert chat.registry_port is not None
-    other = encode(Register("w-1", "other", 9, "", "", "0badc0de"))
+    chat = shared_chat
+    registry = chat.registry
+    assert registry is not None and chat.registry_port is not None
+    name = chat.named("other")
+    other = encode(Register("w-1", name, 9, "", "", "0badc0de"))
     (refused,) = ask_over_tcp(chat.registry_port, other)
     assert isinstance(refused, Refused) and refused.reply_to == "w-1"
     assert refused.reason == wire_refusal("0badc0de", "peer")
@@ -89,7 +93,7 @@ def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: Cha
     with SecureSocket() as newer:
         server = (HOST, chat.registry_port)
         newer.learn_key(server)
-        refused = newer.ask(Register("w-2", "other", 9, "", "", "0badc0de"), server, Refused)
+        refused = newer.ask(Register("w-2", name, 9, "", "", "0badc0de"), server, Refused)
     assert refused.reason == wire_refusal("0badc0de", "peer")
     registry.expect(r"refused registration from .*: ChatApp versions differ")
     # it never took the name: a peer of this version can

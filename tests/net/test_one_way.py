@@ -95,5 +95,5 @@ def test_the_opener_remembers_a_bounded_number_of_streams() -> None:
     streams = [sealer() for _ in range(OPENED_KEPT + 5)]
     for stream in streams:
         opener.open(stream.seal(b"hi"))
-    assert len(opener._streams) == OPENED_KEPT
+    assert opener.remembered == OPENED_KEPT
     assert opener.open(streams[0].seal(b"again"))[1] == b"again"  # read anew once forgotten

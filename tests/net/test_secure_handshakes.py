@@ -37,13 +37,13 @@ def _spoofed(i: int) -> tuple[str, int]:
 def dh_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many Diffie-Hellmans the channels do from here on (one item per DH)."""
     done: list[int] = []
-    real = noise._dh
+    real = noise.dh
 
     def counted(private: X25519PrivateKey, public: bytes) -> bytes:
         done.append(1)
         return real(private, public)
 
-    monkeypatch.setattr(noise, "_dh", counted)
+    monkeypatch.setattr(noise, "dh", counted)
     return done
 
 

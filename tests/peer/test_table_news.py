@@ -181,14 +181,15 @@ def test_the_rows_since_our_version_are_taken_as_an_update_when_they_follow_our_
 
 
 def test_an_update_since_a_version_we_passed_is_applied_and_one_past_ours_waits() -> None:
-    table_news, out = news(), list[pa.Action]()
-    version = table_news._shared.table.version
+    made = shared()
+    table_news, out = news(made), list[pa.Action]()
+    version = made.table.version
     ahead = TableUpdate("r-2", version + 5, (Entry("erin", "127.0.0.1", 6005, True),), version + 2)
     table_news.update(ahead, T0, out.append)
     assert out == [] and table_news.gap_over_at is not None  # starts past ours: held
     dave = Entry("dave", "127.0.0.1", 6004, True)
     caught_up = TableUpdate("r-1", version + 2, (dave,), max(version - 1, 0))
     table_news.update(caught_up, T0, out.append)  # every row since an older version
-    table = table_news._shared.table
+    table = made.table
     assert table.version == version + 5 and "dave" in table and "erin" in table
     assert table_news.gap_over_at is None

@@ -104,7 +104,7 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     mail.taken(Y, ["x-0", "x-1"], out.append)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
     mail.taken(Y, ["x-2"], out.append)
-    assert "yan" not in mail.boxes and not mail._mail_index
+    assert "yan" not in mail.boxes and mail.indexed == 0
     # a new box, indexed anew
     assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out.append) == ""
     assert [m.id for m in mail.boxes["yan"]] == ["x-3"]
