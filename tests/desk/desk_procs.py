@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.registry_key import ask_key
 from secure.stream import SecureStream
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
+from wire.desk.render import PLACE
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
@@ -29,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Seconds to wait for an expected line before the test fails.
 WAIT = 8.0
+
+
+def place(position: int | str) -> str:
+    """What a person is told of their place (`position`, or a pattern such as `(\\d)`), as
+    the desk says it (wire.desk.render.PLACE): the one place a test reads those words."""
+    return PLACE.format(position)
 
 
 class Proc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from desk_procs import DeskWorld, raw_join
+from desk_procs import DeskWorld, place, raw_join
 
 #: The script's addresses: ten machines of the LAN.
 SOURCES = [f"127.0.0.{n}" for n in range(2, 12)]
@@ -44,7 +44,7 @@ def test_ten_addresses_cannot_fill_the_crisis_places(world: DeskWorld) -> None:
         assert any(a.startswith("work ") for a in answers)  # what it would not pay
         vera = world.person("Vera", "+44 7700 955555", 1)
         vera.expect(r"!!! If you are in danger")
-        vera.expect(rf"number {queued + 1} in the queue", timeout=2 * ANSWERED_WITHIN)
+        vera.expect(place(queued + 1), timeout=2 * ANSWERED_WITHIN)
         assert not any("full" in line for line in vera.everything)
     finally:
         loop.close()

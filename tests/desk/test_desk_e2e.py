@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_procs import CuttableProxy, DeskWorld, to_new_person
+from desk_procs import CuttableProxy, DeskWorld, place, to_new_person
 
 CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
 PHONES = {
@@ -46,13 +46,13 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     first_desk_line = alice.expect(r"^>>> (!!!|\[)").string
     assert CRISIS in first_desk_line, "the crisis notice comes before any queue text"
     alice.expect(r"No operator is on duty")
-    alice.expect(r"number 1 in the queue, you are next")
+    alice.expect(rf"{place(1)}, you are next")
 
     bob = world.person("Bob", PHONES["Bob"], 2)
-    bob.expect(r"number 2 in the queue")
+    bob.expect(place(2))
     carol = world.person("Carol", PHONES["Carol"], 3, f"behind in maths; call {PHONES['Carol']}")
     carol.expect(r"Description:")
-    carol.expect(r"number 3 in the queue")
+    carol.expect(place(3))
     assert not any(CRISIS in line for line in bob.seen + carol.seen)
 
     carol.send(".queue")
@@ -64,8 +64,8 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     ann.expect(r"Now serving Alice, phone \+447700900123, topic 1 Depression")
     alice.expect(r"It is your turn: you are talking to ann")
     bob.expect(r"An operator for your topic is on duty now")
-    bob.expect(r"number 1 in the queue: you are next")
-    carol.expect(r"number 2 in the queue")
+    bob.expect(rf"{place(1)}: you are next")
+    carol.expect(place(2))
 
     to_new_person(ann, "Alice", "hello Alice")
     alice.expect(r"^>>> ann: hello Alice$")
@@ -81,7 +81,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     ann.expect(r"Session with Alice ended")
     ann.expect(r"Now serving Bob")
     bob.expect(r"It is your turn: you are talking to ann")
-    carol.expect(r"number 1 in the queue: you are next")
+    carol.expect(rf"{place(1)}: you are next")
 
     # The active person's connection dies: the operator is told and Carol is promoted.
     bob.kill()
@@ -94,16 +94,16 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     # Bob keeps a place at the front: restarted, he takes it back (and then leaves).
     bob2 = world.person("Bob", PHONES["Bob"], None)
     bob2.expect(r"You had a place in the waiting room a moment ago")
-    bob2.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+    bob2.expect(rf"Welcome back: your place was kept; {place(1)}, you are next")
     bob2.send(".quit")
     bob2.expect(r"You left the waiting room")
     assert bob2.wait() == 0
 
     # Two more wait; Dan is killed while waiting and restarted: he gets his place back.
     dan = world.person("Dan", PHONES["Dan"], 4)
-    dan.expect(r"number 1 in the queue, you are next")
+    dan.expect(rf"{place(1)}, you are next")
     eve = world.person("Eve", PHONES["Eve"], 5)
-    eve.expect(r"number 2 in the queue")
+    eve.expect(place(2))
     dan.kill()
     ann.send(".room")
     ann.expect(r"Waiting room: 2 people")
@@ -114,7 +114,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
 
     dan2 = world.person("Dan", PHONES["Dan"], None)
     dan2.expect(r"You had a place in the waiting room a moment ago")
-    dan2.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+    dan2.expect(rf"Welcome back: your place was kept; {place(1)}, you are next")
     eve.send(".queue")
     eve.expect(r"\[1 person is ahead of you")
     assert not any("You are now number" in line for line in eve.seen)
@@ -163,9 +163,9 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     to_new_person(ann, "Dan", "hello Dan")
     dan.expect(r"ann: hello Dan")
     eve = world.person("Eve", PHONES["Eve"], 5)
-    eve.expect(r"number 1 in the queue")
+    eve.expect(place(1))
     maria = world.person("Maria", PHONES["Carol"], 3, "maths")
-    maria.expect(r"number 2 in the queue")
+    maria.expect(place(2))
 
     # words of crisis typed while waiting: the notice at once, and the operator is told
     maria.send("nobody answers, I want to kill myself")
@@ -186,8 +186,8 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     ann.send(".first 2")
     ann.expect(r"Maria is now number 1 in the waiting room")
     maria.expect(r"An operator has moved you to the front of the line")
-    maria.expect(r"You are now number 1 in the queue")
-    eve.expect(r"You are now number 2 in the queue")
+    maria.expect(rf"You are now {place(1)}")
+    eve.expect(rf"You are now {place(2)}")
     ann.send(".end")
     ann.expect(r"Now serving Maria, phone \+?07911123456, topic 3 Weak in Academics")
     ann.expect(r"!!! They may be in danger: they wrote of it while waiting")
@@ -219,7 +219,7 @@ def test_a_full_desk_refuses_with_the_reason(tmp_path: Path) -> None:
     desk = DeskWorld(tmp_path, "--max-waiting", "1")
     try:
         first = desk.person("Alice", PHONES["Alice"], 2)
-        first.expect(r"number 1 in the queue")
+        first.expect(place(1))
         second = desk.person("Bob", PHONES["Bob"], 2)
         second.expect(r"The waiting room is full \(1 people\).*estimated wait is")
         assert second.wait() == 1
@@ -272,13 +272,13 @@ def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
     try:
         alice = world.start(world.chatapp("-d", "127.0.0.1", str(proxy.port)), "Alice")
         alice.send("Alice", PHONES["Alice"], "2")
-        alice.expect(r"number 1 in the queue, you are next")
+        alice.expect(rf"{place(1)}, you are next")
         bob = world.person("Bob", PHONES["Bob"], 2)
-        bob.expect(r"number 2 in the queue")
+        bob.expect(place(2))
         proxy.cut()
         alice.expect(r"connection to the help desk was lost .*reconnecting.*kept for 120 s")
         alice.expect(r"Connected again")
-        alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+        alice.expect(rf"Welcome back: your place was kept; {place(1)}, you are next")
         bob.send(".queue")
         bob.expect(r"\[1 person is ahead of you")
         assert not any("You are now number" in line for line in bob.seen)
@@ -301,7 +301,7 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         alice.expect(r"It is your turn: you are talking to ann")
         ann.expect(r"Now serving Alice")
         bob = world.person("Bob", PHONES["Bob"], 2)
-        bob.expect(r"number 1 in the queue, you are next")
+        bob.expect(rf"{place(1)}, you are next")
         proxy.cut()
         alice.expect(r"connection to the help desk was lost .*keep a place at the front for 120 s")
         ann.expect(r"Alice's connection was lost .*keep a place at the front")
@@ -309,7 +309,7 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         to_new_person(ann, "Bob", "hello Bob")
         bob.expect(r"ann: hello Bob")
         alice.expect(r"Connected again")
-        alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+        alice.expect(rf"Welcome back: your place was kept; {place(1)}, you are next")
         ann.send(".end")
         ann.expect(r"Now serving Alice")
         alice.expect(r"It is your turn: you are talking to ann")
@@ -357,16 +357,16 @@ def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None
     """The promise made as a connection breaks ("your place is kept") holds when the
     registry itself went down: the places are on disk, held for their tokens."""
     alice = world.person("Alice", PHONES["Alice"], 2)
-    alice.expect(r"number 1 in the queue, you are next")
+    alice.expect(rf"{place(1)}, you are next")
     bob = world.person("Bob", PHONES["Bob"], 2)
-    bob.expect(r"number 2 in the queue")
+    bob.expect(place(2))
     world.crash_and_restart()
     said = "desk: 2 places kept from before the registry stopped"
     assert any(said in line for line in world.server.seen)  # said as it starts
     for person in (alice, bob):
         person.expect(r"connection to the help desk was lost .*Your place is kept for 120 s")
-    alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
-    bob.expect(r"Welcome back: your place was kept; number 2 in the queue")
+    alice.expect(rf"Welcome back: your place was kept; {place(1)}, you are next")
+    bob.expect(rf"Welcome back: your place was kept; {place(2)}")
     ann = world.operator("ann")
     ann.expect(r"On duty as ann")
     ann.expect(r"Now serving Alice")
@@ -415,9 +415,9 @@ def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
     world = DeskWorld(tmp_path, "--reclaim-window", "4")
     try:
         alice = world.person("Alice", PHONES["Alice"], 2)
-        alice.expect(r"number 1 in the queue, you are next")
+        alice.expect(rf"{place(1)}, you are next")
         bob = world.person("Bob", PHONES["Bob"], 2)
-        bob.expect(r"number 2 in the queue")
+        bob.expect(place(2))
         world.server.kill()
         bob.expect(r"connection to the help desk was lost")
         bob.send(".quit")  # one more try, to give the place up: nobody answers
@@ -425,11 +425,11 @@ def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
         assert bob.wait() == 0
         world.restart()
         restarted = time.monotonic()
-        alice.expect(r"Welcome back: your place was kept; number 1 in the queue")
+        alice.expect(rf"Welcome back: your place was kept; {place(1)}")
         carol = world.person("Carol", PHONES["Carol"], 2)
-        first = carol.expect(r"number (\d) in the queue").group(1)
+        first = carol.expect(place(r"(\d)")).group(1)
         if first == "3":  # Bob's place, kept on disk, is ahead...
-            carol.expect(r"number 2 in the queue")  # ...until the window is over
+            carol.expect(place(2))  # ...until the window is over
         else:  # a loaded machine: carol came in after the window (and so after Bob's place)
             assert first == "2" and time.monotonic() - restarted > 4, first
         world.server.expect(r"Bob \(phone \**89\) did not come back within 4 s of the restart")
@@ -464,7 +464,7 @@ def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWo
 
 def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWorld) -> None:
     alice = world.person("Alice", PHONES["Alice"], 2)
-    alice.expect(r"number 1 in the queue, you are next")
+    alice.expect(rf"{place(1)}, you are next")
     script = world.start(
         world.chatapp("-o", "ann", "127.0.0.1", str(world.port), trusting=True), "ann"
     )
@@ -492,7 +492,7 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     args = world.chatapp("-d", "127.0.0.1", str(world.port))
     first = world.start(args, "first", CHATAPP_DATA_DIR=shared)
     first.send("Alice", PHONES["Alice"], "2")
-    first.expect(r"number 1 in the queue")
+    first.expect(place(1))
     second = world.start(args, "second", CHATAPP_DATA_DIR=shared)
     second.expect(
         r"^>>> \[Another help desk client is already running with the data directory "
@@ -517,7 +517,7 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     assert first.wait() == 0
     again = world.start(args, "again", CHATAPP_DATA_DIR=shared)  # the lock went with it
     again.send("Alice", PHONES["Alice"], "2")
-    again.expect(r"number 1 in the queue|It is your turn")
+    again.expect(rf"{place(1)}|It is your turn")
 
 
 @pytest.mark.parametrize("how", ["killed", "quit"])
@@ -535,7 +535,7 @@ def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopp
     dan.expect(r"It is your turn: you are talking to ann")
     ann.expect(r"Now serving Dan")
     carol = world.person("Carol", PHONES["Carol"], 2)
-    carol.expect(r"number 1 in the queue, you are next")
+    carol.expect(rf"{place(1)}, you are next")
     world.server.popen.send_signal(signal.SIGSTOP)
     try:
         if how == "killed":
@@ -552,7 +552,7 @@ def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopp
     # told once, and true: figures from halfway through the batch would still count ann
     carol.expect(r"No operator for your topic is on duty any more; you keep your place")
     if how == "killed":  # Dan's place is held at the front, as for any connection lost
-        carol.expect(r"You are now number 2 in the queue \(estimated wait: unknown until an")
+        carol.expect(rf"You are now {place(2)} \(estimated wait: unknown until an")
     carol.send(".queue")
     ahead = "1 person is ahead of you" if how == "killed" else "Nobody is ahead of you"
     carol.expect(rf"\[{ahead}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from desk_procs import DeskWorld, raw_join
+from desk_procs import DeskWorld, place, raw_join
 
 
 async def fifty_fake_joins(port: int) -> list[str]:
@@ -32,7 +32,7 @@ def test_fifty_fake_joins_from_one_computer_leave_room_for_a_person_in_danger(
         # from the same computer, as someone sharing it would be: topic 1 gets in
         vera = world.person("Vera", "+44 7700 955555", 1)
         vera.expect(r"!!! If you are in danger")
-        vera.expect(r"number 11 in the queue")
+        vera.expect(place(11))
         assert not any("full" in line for line in vera.everything)
     finally:
         loop.close()
@@ -43,15 +43,15 @@ def test_an_impostor_at_the_same_address_cannot_take_a_held_place_but_its_client
     world: DeskWorld,
 ) -> None:
     alice = world.person("Alice", "+44 7700 900123", 5)
-    alice.expect(r"number 1 in the queue")
+    alice.expect(place(1))
     bob = world.person("Bob", "0151-2345-6789", 5)
-    bob.expect(r"number 2 in the queue")
+    bob.expect(place(2))
     alice.kill()  # her client stops; her place is held for its token
     # the same computer, another client (another user, a script): it knows her number only
     mallory = world.person("Mallory", "+44 7700 900123", 5)
-    mallory.expect(r"number 3 in the queue")
+    mallory.expect(place(3))
     assert not any("Welcome back" in line or "kept" in line for line in mallory.everything)
     # her own client, started again, has the token in its place file
     again = world.person("Alice", "+44 7700 900123", None)
     again.expect(r"You had a place in the waiting room a moment ago")
-    again.expect(r"Welcome back: your place was kept; number 1 in the queue")
+    again.expect(rf"Welcome back: your place was kept; {place(1)}")

@@ -40,6 +40,7 @@ from wire.desk.messages import (
     DeskServed,
     WaitEstimate,
 )
+from wire.desk.render import PLACE
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
 from wire.reliable import IdMaker
 
@@ -227,7 +228,7 @@ def test_a_place_kept_further_back_says_the_topic_is_kept_with_where_it_stands()
     core.connected(1.1)
     out = core.received(queued(position=2, restored=True), 1.2)
     assert shown(out)[0] == (
-        "[Welcome back: your place was kept; number 2 in the queue. Your topic is kept too: "
+        f"[Welcome back: your place was kept; {PLACE.format(2)}. Your topic is kept too: "
         "5 Financial Suggestions.]"
     )
 

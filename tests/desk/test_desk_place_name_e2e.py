@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 import pytest
-from desk_procs import DeskWorld
+from desk_procs import DeskWorld, place
 
 from wire.desk.phone import phone_key
 
@@ -16,7 +16,7 @@ from wire.desk.phone import phone_key
 def test_the_place_file_name_reveals_nothing_without_the_secret(world: DeskWorld) -> None:
     phone = "+44 7700 900123"
     alice = world.person("Alice", phone, 5)
-    alice.expect(r"number 1 in the queue")
+    alice.expect(place(1))
     folder = world.tmp / "state" / "Alice" / "desk"
     names = [p.name for p in folder.glob("*.json")]
     assert len(names) == 1

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from desk_procs import ROOT, DeskWorld
+from desk_procs import ROOT, DeskWorld, place
 
 from tests.e2e.harness import free_port
 
@@ -138,7 +138,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
             registry.expect("Now serving Alice")
         else:
             person.expect(r"No operator is on duty")
-            person.expect(r"number 1 in the queue")
+            person.expect(place(1))
             assert "admin" not in (registry.before or "")
         registry.sendline("/quit")
         registry.expect(pexpect.EOF)

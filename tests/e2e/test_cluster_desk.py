@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
+from wire.desk.render import PLACE
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
 
@@ -75,7 +76,7 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
     dan.expect(r"It is your turn: you are talking to ann")
     ann.expect(r"Now serving Dan")
     eve = person(chat, "Eve", two_port)
-    eve.expect(r"number 1 in the queue, you are next")
+    eve.expect(rf"{PLACE.format(1)}, you are next")
     eve.send(".queue")
     eve.expect(r"Nobody is ahead of you")
 
@@ -86,7 +87,7 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
     ann.expect(r"Now serving Dan", 20)
     print(f"ann back {time.monotonic() - killed:.1f} s after the kill")
     resumed = time.monotonic() - killed
-    eve.expect(r"Welcome back: your place was kept; number [12] in the queue", 15)
+    eve.expect(rf"Welcome back: your place was kept; {PLACE.format('[12]')}", 15)
     print(f"the session resumed {resumed:.1f} s after the registry that decided was killed")
     assert resumed < 12
     ann.send(".help")  # (a line typed before the new session shows is held back)

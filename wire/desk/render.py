@@ -34,6 +34,10 @@ from wire.desk.text import (
 )
 from wire.shown_text import clean, pad, width
 
+#: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in line").
+#: The end-to-end tests read places through it, so its words change here alone.
+PLACE = "number {} in the queue"
+
 
 def render_operator(message: DeskMessage) -> list[str]:
     """The lines an operator sees for a message from the desk (none for unknown ones)."""
@@ -144,9 +148,7 @@ def render_person(message: DeskMessage) -> list[str]:
                     "[No operator is on duty for this topic right now. You may wait here and "
                     "keep your place, or type .quit to leave.]"
                 )
-            where = f"number {q.position} in the queue" + (
-                ", you are next" if q.position == 1 else ""
-            )
+            where = PLACE.format(q.position) + (", you are next" if q.position == 1 else "")
             if q.restored:
                 lines.append(kept_place(q.topic, where))
             else:
@@ -158,8 +160,7 @@ def render_person(message: DeskMessage) -> list[str]:
             estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""
             return [
-                f"[You are now number {p.position} in the queue{next_} (estimated wait: "
-                f"{estimate}).]"
+                f"[You are now {PLACE.format(p.position)}{next_} (estimated wait: {estimate}).]"
             ]
         case DeskQueueInfo() as i:
             ahead = (
