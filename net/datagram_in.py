@@ -20,9 +20,9 @@ from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
+from wire.ids import IdMaker
 from wire.messages import Message, Refused, TooBig, version_refusal
 from wire.refusals import RefusalCode
-from wire.reliable import IdMaker
 from wire.version import wire_refusal
 
 if TYPE_CHECKING:

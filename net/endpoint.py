@@ -43,9 +43,9 @@ from net.stream_slots import Closable, StreamSlots
 from secure.buffer_budget import BufferBudget
 from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
+from wire.ids import IdMaker
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, TooBig
-from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.

@@ -7,7 +7,6 @@ again and what has used up its attempts.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import deque
 from typing import Generic, TypeVar
@@ -191,19 +190,3 @@ class Retransmitter(Generic[T]):
     def items(self) -> list[T]:
         """Every item still waiting, oldest first."""
         return [p.item for p in self._pending.values()]
-
-
-class IdMaker(functools.partial[str]):
-    """Makes message ids unique per sender: a per-process session prefix and a counter,
-    `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes the next).
-
-    The session prefix comes from the caller (random in the adapters, fixed in tests), so
-    that a restarted process never reuses the ids of its previous life. The counter and
-    the format are the standard library's, called from C: an id is made for every message
-    and every ack, and making one runs no Python code.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, session: str) -> IdMaker:
-        return super().__new__(cls, next, map(f"{session}-{{}}".format, itertools.count(1)))

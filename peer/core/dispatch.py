@@ -59,8 +59,9 @@ from peer.core.table import Table
 from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
+from wire.ids import IdMaker
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
-from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 
 
 class PeerOptions(TypedDict, total=False):

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from peer.core.actions import Addr, Emit, Send
+from wire.ids import IdMaker
 from wire.messages import Ack, Acks
-from wire.reliable import IdMaker
 
 
 class HeldAcks:

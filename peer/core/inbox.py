@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from peer.core.actions import AcksHeld, Addr, Emit, Send, Shown
 from peer.core.held_acks import HeldAcks
 from peer.core.lifecycle import Lifecycle
+from wire.ids import IdMaker
 from wire.messages import Ack, Acks
 from wire.names import name_key
-from wire.reliable import IdMaker
 
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000

@@ -24,9 +24,10 @@ from peer.core.settling import Settling
 from peer.core.table import Table
 from peer.core.trust import Trust
 from peer.core.typed_lines import TypedLines
+from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
 from wire.messages import Chat, Join, Register, SaveMessage
-from wire.reliable import Alarm, IdMaker
+from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
 

@@ -42,6 +42,7 @@ from registry.core.services import Services
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
+from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Ack,
@@ -81,7 +82,7 @@ from wire.messages import (
 )
 from wire.names import name_key
 from wire.options import check_options
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.words import counted
 
 #: Seconds between the keepalives peers send (their --keepalive must match).

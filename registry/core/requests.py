@@ -129,7 +129,7 @@ def public_key(record: Record) -> bytes:
 
 
 def session_of(msg_id: str) -> str:
-    """The session a message id was made in (`<session>-<counter>`: wire.reliable.IdMaker),
+    """The session a message id was made in (`<session>-<counter>`: wire.ids.IdMaker),
     which names the process that sent it; "" for an id of another shape."""
     return msg_id.rpartition("-")[0]
 

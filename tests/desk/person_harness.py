@@ -7,7 +7,7 @@ from peer.core.desk.actions import Action, FindPlace, KeepPlace, Send, Show
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 PHONE = "07700900606"
 

@@ -41,8 +41,8 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
+from wire.ids import IdMaker
 from wire.refusals import RefusalCode
-from wire.reliable import IdMaker
 
 LINES = [
     "Maria",

@@ -29,8 +29,8 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.text import ALL_TOPICS
+from wire.ids import IdMaker
 from wire.refusals import RefusalCode
-from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
 

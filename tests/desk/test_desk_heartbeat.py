@@ -28,7 +28,7 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 H = HEARTBEAT
 

@@ -15,9 +15,9 @@ from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
+from wire.ids import IdMaker
 from wire.messages import Message
 from wire.refusals import RefusalCode
-from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
 

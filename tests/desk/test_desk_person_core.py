@@ -42,7 +42,7 @@ from wire.desk.messages import (
 )
 from wire.desk.render import PLACE
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 
 def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too() -> None:

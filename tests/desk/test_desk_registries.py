@@ -11,7 +11,7 @@ from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries
 from wire.desk.text import ALL_TOPICS
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 HERE, DESK, THIRD = ("127.0.0.1", 4000), ("127.0.0.1", 4001), ("127.0.0.1", 4002)
 SERVICE = ("127.0.0.1:4000", "127.0.0.1:4001", "127.0.0.1:4002")

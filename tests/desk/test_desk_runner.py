@@ -30,8 +30,8 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.link import ClientSettings, DeskLink
 from wire.desk.messages import DeskNotice
+from wire.ids import IdMaker
 from wire.messages import Ack
-from wire.reliable import IdMaker
 
 PHONE = "07700900606"
 

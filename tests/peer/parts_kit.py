@@ -16,9 +16,10 @@ from peer.core.requests import Request, Requests
 from peer.core.room_return import RoomReturn
 from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
+from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import Entry, Message
-from wire.reliable import Alarm, IdMaker
+from wire.reliable import Alarm
 
 SERVER = ("127.0.0.1", 5000)
 #: The registry's key, as pinned, and bob's, as the table has it: what is sent is for them.

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from peer.core import actions as pa
 from peer.core.held_acks import HeldAcks
+from wire.ids import IdMaker
 from wire.messages import Ack, Acks
-from wire.reliable import IdMaker
 
 REGISTRY = ("127.0.0.1", 5000)
 OTHER = ("127.0.0.2", 5000)

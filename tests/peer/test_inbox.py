@@ -7,8 +7,8 @@ from peer.core.actions import Action, Send, Shown
 from peer.core.held_acks import HeldAcks
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
+from wire.ids import IdMaker
 from wire.messages import Ack, Acks
-from wire.reliable import IdMaker
 
 BOB = ("127.0.0.1", 6002)
 KEY = b"b" * 32

@@ -20,7 +20,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker, Retransmitter
+from wire.ids import IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 
 #: The wait the tests of the mechanism give it, whatever TIMEOUT is: the times they drive
 #: are written for it (only `test_defaults_are_the_design_values` holds TIMEOUT to 0.5).

@@ -14,7 +14,7 @@ from peer.adapter.key_contact import ContactRule
 from peer.core.desk.actions import Addr
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 #: Said when another person's client runs with the same data directory.
 BUSY = (

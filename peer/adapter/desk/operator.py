@@ -19,9 +19,9 @@ from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from secure.keys import Pins
+from wire.ids import IdMaker
 from wire.names import name_key
 from wire.refusals import RefusalCode
-from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.
 KEY_ENV = "CHATAPP_DESK_KEY"

@@ -29,9 +29,9 @@ from peer.core.files.transfer import Transfer
 from peer.core.files.transfers import FileTransfers
 from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
+from wire.ids import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Message
-from wire.reliable import IdMaker
 
 
 class FileService:

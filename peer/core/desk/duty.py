@@ -29,8 +29,8 @@ from wire.desk.messages import (
     DeskRefused,
     DeskRegistries,
 )
+from wire.ids import IdMaker
 from wire.names import name_problem
-from wire.reliable import IdMaker
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 

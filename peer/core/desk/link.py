@@ -28,7 +28,7 @@ from peer.core.desk.actions import (
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):

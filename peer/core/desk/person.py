@@ -35,7 +35,7 @@ from wire.desk.messages import (
     DeskWork,
 )
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, crisis_lines
-from wire.reliable import IdMaker
+from wire.ids import IdMaker
 from wire.version import WIRE_VERSION
 
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a

@@ -22,8 +22,8 @@ from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr
 from registry.core.table_log import TableLog
 from registry.core.table_watch import Sends, TableWatch
+from wire.ids import IdMaker
 from wire.messages import Ack, Acks, Message, TableUpdate
-from wire.reliable import IdMaker
 
 #: Updates for the (ip, port, key) of each peer listed with them, in the order handed.
 Handed = Sequence[tuple[Sequence[tuple[str, int, bytes]], TableUpdate]]

@@ -41,9 +41,9 @@ from wire.desk.messages import (
 )
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
+from wire.ids import IdMaker
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
-from wire.reliable import IdMaker
 from wire.shown_text import clean
 
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.

@@ -19,8 +19,8 @@ from peer.core.files.actions import (
 from peer.core.files.transfer import LAPSE, RETRY, Phase, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
+from wire.ids import IdMaker
 from wire.messages import Entry
-from wire.reliable import IdMaker
 
 DIGEST = "ab" * 32
 KEYS = {"alice": "KA", "bob": "KB"}

@@ -15,8 +15,8 @@ from peer.core.files.actions import FileAction, Keep, Outcome, Pull
 from peer.core.files.transfer import RETRY, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileOffer
+from wire.ids import IdMaker
 from wire.messages import Entry
-from wire.reliable import IdMaker
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 STEP = 1000  # bytes a pull moves before the next event
