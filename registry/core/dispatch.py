@@ -199,15 +199,12 @@ class RegistryCore:
 
     @property
     def handled(self) -> frozenset[type[Message]]:
-        """The message types a part handles (the dispatch table's)."""
-        return frozenset(self._handlers)
+        """The message types a part handles (the dispatch table's, and the acks)."""
+        return frozenset(self._handlers) | {Ack, Acks}
 
     def _dispatch(self) -> dict[type[Message], Handler]:
         """Which part handles each kind of message a peer sends the registry."""
         return {
-            # acks first: a relay brings one back from every member
-            Acks: lambda msg, req, now, emit: self._acked(msg.replies, req, now, emit),
-            Ack: lambda msg, req, now, emit: self._acked((msg.reply_to,), req, now, emit),
             Register: self._register,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
@@ -265,22 +262,28 @@ class RegistryCore:
         it. `datagram`: it came in a datagram, so its answer is to fit one (a whole table
         asked for that cannot fit is answered TooBig before anything is done). `behind`:
         how many seconds the registry has been behind what arrives (registry/core/pacing.py)."""
+        return self.receive_all((message,), addr, now, **arrival)
+
+    def receive_all(
+        self, messages: Sequence[Message], addr: Addr, now: float, **arrival: Unpack[Arrival]
+    ) -> list[Action]:
+        """The `messages` of one datagram from `addr`, in order, each as `receive` says, at
+        one `now`: what is the same for all of them is worked out once, and an ack (a
+        relay's members send little else) is answered by its address, without a Request."""
         key = arrival.get("key", b"")
-        req = Request(
-            message.id,
-            addr,
-            key_text(key) if key else "",
-            arrival.get("datagram", False),
-            arrival.get("behind", 0.0),
-        )
+        asker = key_text(key) if key else ""
+        datagram, behind = arrival.get("datagram", False), arrival.get("behind", 0.0)
         actions: list[Action] = []
         emit = actions.append
-        handler = self._handlers.get(type(message))
-        if handler is None:
-            emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
-        else:
-            handler(message, req, now, emit)
-        self._liveness.heard(req, now)
+        for message in messages:
+            if isinstance(message, (Acks, Ack)):
+                replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
+                self._acked(replies, addr, now, emit)
+            elif (handler := self._handlers.get(type(message))) is not None:
+                handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
+            else:
+                emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
+            self._liveness.heard(addr, asker, now)
         self._relay.over(emit)
         return actions
 
@@ -456,16 +459,16 @@ class RegistryCore:
             emit(Send(req.addr, answer, req.asker))
             feed.watch.answered(req.addr, req.key, answer.version)
 
-    def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
-        """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
+    def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
+        """`addr` acked each of `replies` (one Ack, or one Acks for a datagram of
         pushes): probes answered, pushes done (a history replayed, a save delivered), and
         their owners heard from."""
-        self._liveness.acked(replies, req.addr, now, emit)
-        self._s.feed.acked(replies, req.addr, now, emit)
-        owner, answered = self._s.pusher.answer(replies, req.addr, now, emit)
+        self._liveness.acked(replies, addr, now, emit)
+        self._s.feed.acked(replies, addr, now, emit)
+        owner, answered = self._s.pusher.answer(replies, addr, now, emit)
         if not answered:
             return
-        self._rooms.acked(req.addr, answered)
+        self._rooms.acked(addr, answered)
         self._news.acked(owner, answered, now, emit)
         record = self._s.aliases.owner(owner)
         if record is not None:
