@@ -8,7 +8,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -225,13 +225,13 @@ class RegistryServer:
             self.core.wall_offset = time.time() - now
         return now
 
-    def run_actions(self, actions: list[Action]) -> None:
+    def run_actions(self, actions: Sequence[Action]) -> None:
         """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
         how every event ends (a test may hand it actions of its own)."""
         self._carry_out_all(actions)
         self._timer.set(self.core.next_wake())
 
-    def _carry_out_all(self, actions: list[Action]) -> None:
+    def _carry_out_all(self, actions: Sequence[Action]) -> None:
         """Carry out `actions` in order, each through `_carry_out`, up to a write that
         fails."""
         for action in actions:

@@ -22,7 +22,7 @@ from typing import Any, Required, TypedDict, Unpack, get_args
 from registry.core import mailbox
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.failures import Failures
-from registry.core.flood import NEW_NAMES, FloodGate, NameBudget
+from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness, Probe
 from registry.core.owners import Owner
@@ -232,26 +232,18 @@ class RegistryCore:
     def wall_offset(self, offset: float) -> None:
         self._s.clock.offset = offset
 
-    def admit(self, addr: Addr, now: float) -> tuple[bool, list[Action]]:
+    def admit(self, addr: Addr, now: float) -> tuple[bool, Sequence[Action]]:
         """Flood control: whether to handle what just came from `addr`, asked before it is
         even decoded, so that a flood costs as little as possible; the actions tell a
         flooding sender (at most once every few seconds) that it is being slowed."""
-        actions: list[Action] = []
-        emit = actions.append
         admitted, warn = self.flood.admit(addr, now)
-        if warn:
-            line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-            emit(Log(line, "flood"))
-            # nothing is lost: a peer sends again what is not answered (5 tries, then its
-            # outbox); "dropping your messages" read as lost, after a script's 1000 saves
-            text = (
-                "You are sending too fast: the registry is slowing you down, and what it"
-                " drops is sent again."
-            )
-            # (to whoever is online there: its key is not known before the datagram is opened)
-            key = self._s.feed.changes.key_at(addr)
-            emit(Send(addr, Notice(self._s.answers.new_id(), text), key))
-        return admitted, actions
+        if not warn:
+            return admitted, ()
+        line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
+        # (to whoever is online there: its key is not known before the datagram is opened)
+        key = self._s.feed.changes.key_at(addr)
+        notice = Notice(self._s.answers.new_id(), SLOWED)
+        return admitted, [Log(line, "flood"), Send(addr, notice, key)]
 
     def receive(
         self, message: Message, addr: Addr, now: float, **arrival: Unpack[Arrival]
