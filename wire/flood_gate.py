@@ -48,7 +48,7 @@ class FloodGate:
         """Return (admitted, warn): whether to handle this message, and whether to tell the
         sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
         if self.take(addr, now):
-            return True, False
+            return _ADMITTED
         self.dropped += 1
         warn = now - self._warned.get(addr, float("-inf")) >= WARN_EVERY
         if warn:
@@ -83,14 +83,14 @@ class FloodGate:
         """Whether `key` may make one use at `now` (counted if so; a use refused is not
         counted in `dropped`: `admit` counts it); `key` becomes the most recently heard."""
         dues = self._dues
-        due = dues.get(key)
-        if due is None:
-            due = FULL
-        else:
-            dues.move_to_end(key)
-        taken, due = self._rule.take(due, now)
+        # taken out and put back: at the end, as the most recently heard, in two steps
+        taken, due = self._rule.take(dues.pop(key, FULL), now)
         dues[key] = due
         if len(dues) > MAX_TRACKED:
             forgotten, _ = dues.popitem(last=False)
             self._warned.pop(forgotten, None)
         return taken
+
+
+# what `admit` answers nearly always, made once
+_ADMITTED = (True, False)

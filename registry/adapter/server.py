@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from net.batch import receive_batch
+from net.batch import inbound_line
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
@@ -194,14 +193,17 @@ class RegistryServer:
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         if self.elsewhere is not None:
             self.elsewhere.routes.heard_here(addr)
-        trace = self.log if self._verbose else None
+        if self._verbose:
+            for message in messages:
+                self.log(inbound_line(message, addr))
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time; the clocks are read once per datagram
         # (its `now` when it was admitted, its lag here), not per message
         behind = self.endpoint.behind()
-        receive = functools.partial(self.core.receive, datagram=True, key=key, behind=behind)
         now = self._datagram_now
-        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=now))
+        self._carry_out_all(
+            self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
+        )
         self._wake_stale = True
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
@@ -233,14 +235,14 @@ class RegistryServer:
             self.core.wall_offset = time.time() - now
         return now
 
-    def run_actions(self, actions: list[Action]) -> None:
+    def run_actions(self, actions: Sequence[Action]) -> None:
         """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
         how every event ends (a test may hand it actions of its own)."""
         self._carry_out_all(actions)
         if not self._closing:
             self._timer.set(self.core.next_wake())
 
-    def _carry_out_all(self, actions: list[Action]) -> None:
+    def _carry_out_all(self, actions: Sequence[Action]) -> None:
         """Carry out `actions` in order, each through `_carry_out`, up to a write that
         fails."""
         for action in actions:

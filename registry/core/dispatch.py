@@ -22,7 +22,7 @@ from typing import Any, Required, TypedDict, Unpack, get_args
 from registry.core import mailbox
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.failures import Failures
-from registry.core.flood import NEW_NAMES, FloodGate, NameBudget
+from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness, Probe
 from registry.core.owners import Owner
@@ -200,15 +200,12 @@ class RegistryCore:
 
     @property
     def handled(self) -> frozenset[type[Message]]:
-        """The message types a part handles (the dispatch table's)."""
-        return frozenset(self._handlers)
+        """The message types a part handles (the dispatch table's, and the acks)."""
+        return frozenset(self._handlers) | {Ack, Acks}
 
     def _dispatch(self) -> dict[type[Message], Handler]:
         """Which part handles each kind of message a peer sends the registry."""
         return {
-            # acks first: a relay brings one back from every member
-            Acks: lambda msg, req, now, emit: self._acked(msg.replies, req, now, emit),
-            Ack: lambda msg, req, now, emit: self._acked((msg.reply_to,), req, now, emit),
             Register: self._register,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
@@ -236,26 +233,18 @@ class RegistryCore:
     def wall_offset(self, offset: float) -> None:
         self._s.clock.offset = offset
 
-    def admit(self, addr: Addr, now: float) -> tuple[bool, list[Action]]:
+    def admit(self, addr: Addr, now: float) -> tuple[bool, Sequence[Action]]:
         """Flood control: whether to handle what just came from `addr`, asked before it is
         even decoded, so that a flood costs as little as possible; the actions tell a
         flooding sender (at most once every few seconds) that it is being slowed."""
-        actions: list[Action] = []
-        emit = actions.append
         admitted, warn = self.flood.admit(addr, now)
-        if warn:
-            line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-            emit(Log(line, "flood"))
-            # nothing is lost: a peer sends again what is not answered (5 tries, then its
-            # outbox); "dropping your messages" read as lost, after a script's 1000 saves
-            text = (
-                "You are sending too fast: the registry is slowing you down, and what it"
-                " drops is sent again."
-            )
-            # (to whoever is online there: its key is not known before the datagram is opened)
-            key = self._s.feed.changes.key_at(addr)
-            emit(Send(addr, Notice(self._s.answers.new_id(), text), key))
-        return admitted, actions
+        if not warn:
+            return admitted, ()
+        line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
+        # (to whoever is online there: its key is not known before the datagram is opened)
+        key = self._s.feed.changes.key_at(addr)
+        notice = Notice(self._s.answers.new_id(), SLOWED)
+        return admitted, [Log(line, "flood"), Send(addr, notice, key)]
 
     def receive(
         self, message: Message, addr: Addr, now: float, **arrival: Unpack[Arrival]
@@ -266,22 +255,28 @@ class RegistryCore:
         it. `datagram`: it came in a datagram, so its answer is to fit one (a whole table
         asked for that cannot fit is answered TooBig before anything is done). `behind`:
         how many seconds the registry has been behind what arrives (registry/core/pacing.py)."""
+        return self.receive_all((message,), addr, now, **arrival)
+
+    def receive_all(
+        self, messages: Sequence[Message], addr: Addr, now: float, **arrival: Unpack[Arrival]
+    ) -> list[Action]:
+        """The `messages` of one datagram from `addr`, in order, each as `receive` says, at
+        one `now`: what is the same for all of them is worked out once, and an ack (a
+        relay's members send little else) is answered by its address, without a Request."""
         key = arrival.get("key", b"")
-        req = Request(
-            message.id,
-            addr,
-            key_text(key) if key else "",
-            arrival.get("datagram", False),
-            arrival.get("behind", 0.0),
-        )
+        asker = key_text(key) if key else ""
+        datagram, behind = arrival.get("datagram", False), arrival.get("behind", 0.0)
         actions: list[Action] = []
         emit = actions.append
-        handler = self._handlers.get(type(message))
-        if handler is None:
-            emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
-        else:
-            handler(message, req, now, emit)
-        self._liveness.heard(req, now)
+        for message in messages:
+            if isinstance(message, (Acks, Ack)):
+                replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
+                self._acked(replies, addr, now, emit)
+            elif (handler := self._handlers.get(type(message))) is not None:
+                handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
+            else:
+                emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
+            self._liveness.heard(addr, asker, now)
         self._relay.over(emit)
         return actions
 
@@ -457,16 +452,16 @@ class RegistryCore:
             emit(Send(req.addr, answer, req.asker))
             feed.watch.answered(req.addr, req.key, answer.version)
 
-    def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
-        """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
+    def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
+        """`addr` acked each of `replies` (one Ack, or one Acks for a datagram of
         pushes): probes answered, pushes done (a history replayed, a save delivered), and
         their owners heard from."""
-        self._liveness.acked(replies, req.addr, now, emit)
-        self._s.feed.acked(replies, req.addr, now, emit)
-        owner, answered = self._s.pusher.answer(replies, req.addr, now, emit)
+        self._liveness.acked(replies, addr, now, emit)
+        self._s.feed.acked(replies, addr, now, emit)
+        owner, answered = self._s.pusher.answer(replies, addr, now, emit)
         if not answered:
             return
-        self._rooms.acked(req.addr, answered)
+        self._rooms.acked(addr, answered)
         self._news.acked(owner, answered, now, emit)
         record = self._s.aliases.owner(owner)
         if record is not None:

@@ -11,7 +11,7 @@ from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.token_bucket import FULL, BucketRule
 
 # the gate itself is the peers' too (wire/flood_gate.py)
-__all__ = ["BURST", "MAX_TRACKED", "RATE", "WARN_EVERY", "FloodGate"]
+__all__ = ["BURST", "MAX_TRACKED", "RATE", "SLOWED", "WARN_EVERY", "FloodGate"]
 
 Addr = tuple[str, int]
 
@@ -19,6 +19,12 @@ Addr = tuple[str, int]
 #: the average (wire.limits: peers pace themselves below them).
 RATE = REGISTRY_RATE
 BURST = REGISTRY_BURST
+#: What an address over its rate is told (at most once every WARN_EVERY seconds). Nothing
+#: is lost: a peer sends again what is not answered (5 tries, then its outbox); "dropping
+#: your messages" read as lost, after a script's 1000 saves.
+SLOWED = (
+    "You are sending too fast: the registry is slowing you down, and what it drops is sent again."
+)
 #: Password checks (or hashes of a new name's password) one IP address may ask for in a
 #: burst, and then one every PASSWORD_EVERY seconds: enough for a person who mistypes,
 #: too few to guess with.

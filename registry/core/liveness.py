@@ -145,11 +145,12 @@ class Liveness:
         """Whether the peer of `record`'s name is being probed."""
         return name_key(record.name) in self._probing_owner
 
-    def heard(self, req: Request, now: float) -> None:
-        """`req` came with the key of the peer online at its address: it runs, which is
-        all a probe asks (an ack, a keepalive, a line it said: anything counts)."""
-        for record in self._s.feed.online_at(req.addr):
-            if record.key == req.key:
+    def heard(self, addr: Addr, key: str, now: float) -> None:
+        """A message came from `addr` with `key` (wire.keys.key_text), the key of the peer
+        online there: it runs, which is all a probe asks (an ack, a keepalive, a line it
+        said: anything counts)."""
+        for record in self._s.feed.online_at(addr):
+            if record.key == key:
                 record.last_seen = now
 
     def reported(self, heard: Iterable[tuple[Addr, str]], now: float) -> None:

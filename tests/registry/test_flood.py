@@ -53,6 +53,19 @@ def test_tracked_addresses_are_bounded() -> None:
     assert gate.tracked() == MAX_TRACKED
 
 
+def test_the_address_heard_least_lately_is_forgotten_first() -> None:
+    # an address heard again is kept: a flood of new ones forgets the quiet ones first
+    gate = FloodGate(rate=1, burst=2)
+    busy = ("10.0.0.1", 1)
+    assert gate.admit(busy, 0.0)[0] and gate.admit(busy, 0.0)[0]
+    for port in range(MAX_TRACKED - 1):
+        gate.admit(("10.0.0.2", port), 0.0)
+    assert not gate.admit(busy, 0.0)[0]  # heard again: the most recent, its bucket empty
+    gate.admit(("10.0.0.3", 1), 0.0)  # one over: 10.0.0.2's first port goes, not busy
+    assert gate.level(("10.0.0.2", 0), 0.0) == 2 and gate.level(busy, 0.0) == 0
+    assert gate.tracked() == MAX_TRACKED
+
+
 def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:
     budget = PasswordBudget(burst=3, every=5.0, rate=100.0, global_burst=100.0)
     assert [budget.take("10.0.0.1", 0.0) for _ in range(3)] == [0.0] * 3

@@ -80,7 +80,7 @@ def test_a_peer_heard_from_during_its_probe_is_not_gone() -> None:
     live = Liveness(s, KEEPALIVE, (0.5, 3))
     bob = record(s, "bob", 7002, key="kb")
     live.probe(bob, T0, [].append)
-    live.heard(Request("bob-9", bob.addr, "kb"), T0 + 0.2)  # a keepalive: its acks were lost
+    live.heard(bob.addr, "kb", T0 + 0.2)  # a keepalive: its acks were lost
     [probe], now = given_up(live, T0)
     assert live.failed(probe, now, [].append) == (None, [])
 

@@ -794,7 +794,8 @@ def test_a_flooding_address_is_slowed_and_told_once() -> None:
     notices = 0
     handled = 0
     for i in range(3000):
-        admitted, out = reg.admit(attacker, T0)
+        admitted, slowed = reg.admit(attacker, T0)
+        out = list(slowed)
         if admitted:
             out += reg.receive(Register(f"a{i}", ".bad", 9999, "", "", WIRE_VERSION), attacker, T0)
         told = [m for _, m in sends(out) if type(m).__name__ == "Notice"]

@@ -1,0 +1,51 @@
+"""The messages of one datagram, handed to the core together (`receive_all`), are each
+handled as alone: acks by their address, anything else as its own request."""
+
+from __future__ import annotations
+
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from tests.registry.core_helpers import T0, X, Y, Z, core, register, sends
+from wire.messages import Ack, Acks, ChannelPost, Keepalive, Message, Relayed
+
+
+def sent(actions: list[ra.Action]) -> list[tuple[tuple[str, int], str]]:
+    """(address, kind) of each message the actions send, in a fixed order: a datagram's
+    outcome (Relayed) leaves at its end, and the registry's own ids differ with that."""
+    return sorted((addr, type(m).__name__) for addr, m in sends(actions))
+
+
+def relaying() -> tuple[RegistryCore, str]:
+    """x, y and z registered, and x's post relayed to y and z: y's token."""
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    register(reg, "z", Z)
+    reg.receive(ChannelPost("x-1", "x", wx.token, "all"), X, T0)
+    return reg, wy.token
+
+
+def test_a_datagram_of_acks_and_requests_does_what_each_alone_does() -> None:
+    (alone, token), (together, _) = relaying(), relaying()
+    datagram: list[Message] = [
+        Ack("y-1", "x-1"),
+        ChannelPost("y-2", "y", token, "and another"),
+        Keepalive("y-3", "y", token),
+        Acks("y-4", ("nothing-of-this", "x-1")),
+    ]
+    now = T0 + 0.5
+    one_by_one = [a for m in datagram for a in alone.receive(m, Y, now, datagram=True)]
+    at_once = together.receive_all(datagram, Y, now, datagram=True)
+    assert sent(at_once) == sent(one_by_one)
+    assert together.table.to_json() == alone.table.to_json()
+    assert together.pending_pushes() == alone.pending_pushes()
+    # z acks too: x hears the post's outcome, from one datagram as from one message
+    out = together.receive_all([Acks("z-1", ("x-1",))], Z, now)
+    assert [(a, m.reply_to) for a, m in sends(out) if isinstance(m, Relayed)] == [(X, "x-1")]
+
+
+def test_a_kind_no_peer_sends_is_logged_and_the_rest_handled() -> None:
+    reg, _ = relaying()
+    out = reg.receive_all([Relayed("y-1", "x-1"), Ack("y-2", "x-1")], Y, T0 + 0.5)
+    assert any(isinstance(a, ra.Log) and a.line.startswith("ignored Relayed") for a in out)
+    assert reg.pending_pushes() == 1  # y's is done; z's waits
