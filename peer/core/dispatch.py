@@ -120,8 +120,7 @@ class PeerCore:
             shown=options.get("seen", ()),
         )
         self.state = shared.state
-        #: Who may say what (peer.core.trust): its `registry` key is set by the adapter once the
-        #: registry's key is pinned at first contact.
+        #: Who may say what (peer.core.trust); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
@@ -131,8 +130,7 @@ class PeerCore:
         #: The rooms heard of: joined, listed or told about (read-only outside the core).
         self.rooms = shared.rooms
         self._life = shared.life
-        #: When to call `tick` at the latest (`alarm.at`; None: not until another event), read
-        #: after every event without asking each part (an early `tick` finds nothing due).
+        #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm
         #: What the user sent and is not known delivered (Sending, Settled), in order: the
         #: adapter writes them after every event, once its sends have left, and clears the list.
