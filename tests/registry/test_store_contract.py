@@ -427,3 +427,46 @@ def test_a_name_forgotten_goes_with_its_mail_and_the_stamps_are_kept(opener: Ope
             assert kept.mail == {"bob": [stored(2)]}
 
     run(scenario())
+
+
+def test_mail_of_a_commit_tried_again_keeps_the_order_saved_once_each(tmp_path: Path) -> None:
+    """JetStream: one publish of a commit's run goes unanswered while later ones land (the
+    stream's leader moved, a timeout); the commit is made again whole. Loaded, each message
+    is there once, in the order saved, and delivered, no copy comes back."""
+    import nats.errors
+
+    from registry.adapter.cluster.connect import connect
+    from registry.adapter.cluster.store import JetStreamStore
+    from registry.adapter.storage import StorageError
+
+    async def scenario(server: NatsServer) -> None:
+        nc, js = await connect([server.url], lambda line: None)
+        publish, lost = js.publish, []
+
+        async def losing_the_first(subject: str, payload: bytes = b"", **kw: Any) -> Any:
+            if b'"s-0"' in payload and not lost:
+                lost.append(subject)
+                await asyncio.sleep(0.05)  # the others land meanwhile
+                raise nats.errors.TimeoutError
+            return await publish(subject, payload, **kw)
+
+        js.publish = losing_the_first  # type: ignore[method-assign]
+        try:
+            store = await JetStreamStore.open(js)
+            for i in range(5):
+                store.carry_out(StoreMail("bob", stored(i)))
+            with pytest.raises(StorageError):
+                await store.commit(Table())
+            await committed(store, Table())
+        finally:
+            await nc.close()
+        async with opened(server) as again:
+            kept = await _load(again)
+            assert kept.mail == {"bob": [stored(i) for i in range(5)]}
+            again.carry_out(DropMail("bob", tuple(f"s-{i}" for i in range(5))))
+            await committed(again, Table())
+        async with opened(server) as third:
+            assert (await _load(third)).mail == {}
+
+    with nats_cluster(tmp_path / "nats") as servers:
+        run(scenario(servers[0]))

@@ -155,14 +155,14 @@ class JetStreamStore:
         for key, (_, value) in (await entries(self._rooms)).items():
             histories[bytes.fromhex(key).decode()] = _history(value)
         await self._load_mail()
-        mail = {owner: [m for _, m in box] for owner, box in self._boxes.items() if box}
+        mail = {owner: _once(box) for owner, box in self._boxes.items() if box}
         return Kept(table, mail, owners, histories)
 
     async def _load_mail(self) -> None:
-        """Every stored message, in the order stored (a copy written twice by a commit
-        tried again is kept once)."""
+        """Every stored message, in the order stored, each copy with its own sequence (a
+        commit tried again writes again what its first try stored): a message dropped
+        drops every copy."""
         self._boxes = {}
-        seen: set[tuple[str, str, str]] = set()
         seq = 1
         while True:
             try:
@@ -173,9 +173,6 @@ class JetStreamStore:
             seq = msg.seq + 1
             owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
             message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
-            if (owner, message.sender, message.id) in seen:
-                continue
-            seen.add((owner, message.sender, message.id))
             self._boxes.setdefault(owner, []).append((msg.seq, message))
 
     # -- writing ------------------------------------------------------------------------
@@ -399,6 +396,19 @@ def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
         keys.add(key)
         run.append(action)
     return run
+
+
+def _once(box: list[tuple[int, StoredMessage]]) -> list[StoredMessage]:
+    """Each message of a mailbox once, at the place of its last copy. A failed commit is
+    made again whole, in order: a message of its run whose first publish went unanswered
+    lands after later ones that were stored, and their copies from the second try follow it
+    in the order saved."""
+    last: dict[tuple[str, str], StoredMessage] = {}
+    for _, message in box:
+        key = (message.sender, message.id)
+        last.pop(key, None)
+        last[key] = message
+    return list(last.values())
 
 
 def _subject(owner: str) -> str:
