@@ -109,6 +109,20 @@ async def _jetstream_ready(js: JetStreamContext) -> None:
             await asyncio.sleep(0.25)
 
 
+async def when_streams_answer(work: Callable[[], Awaitable[T]]) -> T:
+    """`work()`, tried again while a stream has no leader to answer yet (a cluster of NATS
+    servers just started, or a replicated stream just made, elects one first), for
+    READY_TIMEOUT; the last error is raised."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            return await work()
+        except nats.js.errors.NoStreamResponseError:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
 async def _connect(
     urls: list[str],
     disconnected: Callable[[], Awaitable[None]],

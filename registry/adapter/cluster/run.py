@@ -23,7 +23,12 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
-from registry.adapter.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.adapter.cluster.connect import (
+    ClusterError,
+    ClusterSettings,
+    connect,
+    when_streams_answer,
+)
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
@@ -369,11 +374,16 @@ async def _open_service(
         out(f"ChatApp: error: {exc}")
         return None
     keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
-    try:
-        static, made = await service_key(js)
+
+    async def state() -> tuple[tuple[X25519PrivateKey, bool], JetStreamStore, KeyValue, str]:
+        key = await service_key(js)
         store = await JetStreamStore.open(js)
         desk = await desk_bucket(js)
         _, said = await service_desk_key(desk, data_dir)
+        return key, store, desk, said
+
+    try:
+        (static, made), store, desk, said = await when_streams_answer(state)
         await keeper.start()  # (it takes the lead if it is free)
     except (*ERRORS, StorageError, ValueError) as exc:
         out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
