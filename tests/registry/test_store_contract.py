@@ -441,14 +441,19 @@ def test_mail_of_a_commit_tried_again_keeps_the_order_saved_once_each(tmp_path: 
 
     async def scenario(server: NatsServer) -> None:
         nc, js = await connect([server.url], lambda line: None)
-        publish, lost = js.publish, []
+        publish, lost, landed = js.publish, [], asyncio.Event()
+        others: list[Any] = []
 
         async def losing_the_first(subject: str, payload: bytes = b"", **kw: Any) -> Any:
             if b'"s-0"' in payload and not lost:
                 lost.append(subject)
-                await asyncio.sleep(0.05)  # the others land meanwhile
+                await landed.wait()  # unanswered while the others land
                 raise nats.errors.TimeoutError
-            return await publish(subject, payload, **kw)
+            ack = await publish(subject, payload, **kw)
+            others.append(ack)
+            if len(others) == 4:
+                landed.set()
+            return ack
 
         js.publish = losing_the_first  # type: ignore[method-assign]
         try:

@@ -97,27 +97,26 @@ async def connect(
 
 async def _jetstream_ready(js: JetStreamContext) -> None:
     """Once JetStream answers: a cluster of NATS servers just started elects its leader
-    first, so its silence is waited out for READY_TIMEOUT; the last error is raised."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        try:
-            await js.account_info()
-            return
-        except (nats.errors.Error, nats.js.errors.Error, TimeoutError):
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.25)
+    first, so its silence is waited out (`_waited_out`)."""
+    await _waited_out(js.account_info, (nats.errors.Error, nats.js.errors.Error, TimeoutError))
 
 
 async def when_streams_answer(work: Callable[[], Awaitable[T]]) -> T:
-    """`work()`, tried again while a stream has no leader to answer yet (a cluster of NATS
-    servers just started, or a replicated stream just made, elects one first), for
+    """`work()`, tried again while a stream has no leader to answer yet (a replicated
+    stream just made elects one first; `_waited_out`)."""
+    return await _waited_out(work, (nats.js.errors.NoStreamResponseError,))
+
+
+async def _waited_out(
+    work: Callable[[], Awaitable[T]], waits: tuple[type[BaseException], ...]
+) -> T:
+    """`work()`, tried again every 0.25 s while it raises one of `waits`, for
     READY_TIMEOUT; the last error is raised."""
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:
             return await work()
-        except nats.js.errors.NoStreamResponseError:
+        except waits:
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.25)
