@@ -23,6 +23,19 @@ def _table(count: int) -> Table:
     return table
 
 
+def _encoded_rows(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the rows encoded from now on, in order."""
+    encoded: list[str] = []
+    real = table_module.row_json
+
+    def counted(r: Record, former: list[str] | None) -> dict[str, Any]:
+        encoded.append(r.name)
+        return real(r, former)
+
+    monkeypatch.setattr(storage, "row_json", counted)
+    return encoded
+
+
 def test_the_text_from_kept_rows_is_the_text_written_whole_after_each_change() -> None:
     table, rows = _table(4), Rows()
     changes: list[Callable[[], Any]] = [
@@ -47,14 +60,7 @@ def test_the_text_from_kept_rows_is_the_text_written_whole_after_each_change() -
 def test_a_commit_encodes_only_the_rows_changed_since_the_last(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    encoded: list[str] = []
-    real = table_module.row_json
-
-    def counted(r: Record, former: list[str] | None) -> dict[str, Any]:
-        encoded.append(r.name)
-        return real(r, former)
-
-    monkeypatch.setattr(storage, "row_json", counted)
+    encoded = _encoded_rows(monkeypatch)
     table, rows = _table(1000), Rows()
     table_text(table, rows)
     assert len(encoded) == 1000
@@ -69,14 +75,7 @@ def test_with_the_rows_named_only_those_and_renamed_ones_are_looked_at(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # a join storm's commit names the few rows it changed: the others are not even compared
-    encoded: list[str] = []
-    real = table_module.row_json
-
-    def counted(r: Record, former: list[str] | None) -> dict[str, Any]:
-        encoded.append(r.name)
-        return real(r, former)
-
-    monkeypatch.setattr(storage, "row_json", counted)
+    encoded = _encoded_rows(monkeypatch)
     table, rows = _table(1000), Rows()
     table.former["old"] = "p5"  # p5 was "old"
     table_text(table, rows, None)
