@@ -51,7 +51,9 @@ def test_a_place_taken_back_says_its_topic_is_kept_and_a_topic_typed_is_not_chat
     olga.expect(r"On duty as olga")
     again = world.person("Tom Baker", "07911 123456", 5)  # the 5 piped ahead, as typed
     again.expect(r"taking it back, with its topic, so the topic is not asked again")
-    again.expect(r"Not sent: “5” was typed for the form")
+    # The pipe's "5" is read by a thread: when it is read late (a loaded host), after the
+    # form said it asks nothing more, it is refused as chat before service instead.
+    again.expect(r"Not sent: “5” was typed for the form|not being served yet, so the line was not")
     kept = again.expect(r"Welcome back: your place was kept|It is your turn").string
     assert "Your topic is kept too: 5 Financial Suggestions" in kept
     again.expect(r"It is your turn")
