@@ -222,7 +222,7 @@ ON_THE_SIMULATED_CLOCK = pytest.mark.timeout(240)
 
 @ON_THE_SIMULATED_CLOCK
 @settings(
-    max_examples=150,
+    max_examples=75,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -386,7 +386,7 @@ def check_rooms(net: SimNet, not_owed: set[str], rejoins: Counter[str] | None = 
 
 @ON_THE_SIMULATED_CLOCK
 @settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -179,14 +179,14 @@ def play(world: World, data: st.DataObject, messages: list[DeskMessage]) -> None
             return
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_person_core_stays_sound(data: st.DataObject) -> None:
     core = PersonCore(("127.0.0.1", 4000), IdMaker("p"))
     play(World(core), data, TO_PERSON)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_operator_core_stays_sound(data: st.DataObject) -> None:
     core = OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o"))

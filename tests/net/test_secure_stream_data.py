@@ -140,7 +140,7 @@ def test_the_buffer_fed_may_be_read_into_again() -> None:
     assert got == data
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     st.lists(st.one_of(st.binary(max_size=3 * RECORD_DATA), st.text(max_size=50)), max_size=6),
     st.lists(st.integers(min_value=1, max_value=70_000), min_size=1, max_size=20),

@@ -18,7 +18,7 @@ small_messages = (
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(small_messages, min_size=1, max_size=30))
 def test_packing_keeps_every_message_in_order_within_the_size_limit(
     messages: list[Message],

@@ -57,7 +57,7 @@ from wire.messages import (
 )
 
 FAST = settings(max_examples=100, deadline=None)
-THOROUGH = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+THOROUGH = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def decode_or_none(data: bytes, *, datagram: bool = False) -> Message | None:
