@@ -268,7 +268,7 @@ def check_estimate(message: DeskMessage) -> None:
 
 
 DeskMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=30,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

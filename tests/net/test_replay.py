@@ -93,7 +93,7 @@ _STEPS = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(st.lists(_STEPS, max_size=120))
 def test_accepts_exactly_what_the_model_does(steps: list[int | tuple[int, int]]) -> None:
     # The model: a counter is accepted once, if below the limit and at most WINDOW under

@@ -119,7 +119,7 @@ def streamed(msg: Message) -> bool:
     return int(msg.id[2:]) % 3 == 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(ops, st.sampled_from([1, 2, 3, 4, 24, 1024]))  # 24 can shrink (to 16 at least)
 def test_every_push_ends_once_and_the_window_always_holds(
     steps: list[tuple[str, object]], window: int

@@ -116,7 +116,7 @@ ops = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(ops, max_size=60))
 def test_every_peer_ends_with_the_registrys_table_whatever_it_missed(plan: list[tuple]) -> None:  # type: ignore[type-arg]
     world = World()

@@ -93,7 +93,7 @@ def reference_valid(name: str) -> bool:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.one_of(
         st.text(alphabet=sorted(ALLOWED), max_size=MAX_NAME + 3),

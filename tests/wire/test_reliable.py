@@ -313,9 +313,7 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
 
 TestRetransmitterMachine = RetransmitterMachine.TestCase
-TestRetransmitterMachine.settings = settings(
-    max_examples=100, stateful_step_count=30, deadline=None
-)
+TestRetransmitterMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 
 
 # -- ids ----------------------------------------------------------------------------------
