@@ -38,7 +38,16 @@ from .lines import (
     received_by,
 )
 from .ports import free_port
-from .process import CHATAPP, CHATAPP_COMMAND, DEFAULT_TIMEOUT, REPO, TAIL, ChatProc, child_env
+from .process import (
+    CHATAPP,
+    CHATAPP_COMMAND,
+    DEFAULT_TIMEOUT,
+    REPO,
+    TAIL,
+    ChatProc,
+    at_password_cost,
+    child_env,
+)
 
 #: What tests take from the harness: its own, and the lines, processes and ports it
 #: is made of.
@@ -128,9 +137,11 @@ class ChatEnv:
         self.procs.append(proc)
         return proc
 
-    def spawn(self, *args: str, label: str = "chatapp") -> ChatProc:
-        """Start `ChatApp <args>`."""
-        return self.spawn_argv([*self.prefix, *CHATAPP_COMMAND, *args], label)
+    def spawn(
+        self, *args: str, label: str = "chatapp", command: Sequence[str] = CHATAPP_COMMAND
+    ) -> ChatProc:
+        """Start `ChatApp <args>` (by `command`)."""
+        return self.spawn_argv([*self.prefix, *command, *args], label)
 
     def start_registry(
         self,
@@ -138,9 +149,11 @@ class ChatEnv:
         data_dir: Path | None = None,
         timeout: float = 10.0,
         options: Sequence[str] = (),
+        password_cost: int | None = None,
     ) -> ChatProc:
         """Start a registry (on the env's port by default, so a restart reuses it), with
-        more command-line `options`, and wait until it says both sockets are bound. Its
+        more command-line `options` (and passwords hashed at 2**`password_cost`, if given:
+        `at_password_cost`), and wait until it says both sockets are bound. Its
         keepalive period is the test peers' (KEEPALIVE) unless `options` give one: a
         registry on the default 10 s would take a killed peer for online for 30 s, and
         give peers 50 s after a restart, and no test would see either rule at work."""
@@ -153,6 +166,7 @@ class ChatEnv:
         proc = self.spawn(
             "-s", str(port), "--bind", HOST, "--data-dir", str(data_dir or self.registry_dir),
             *period, *options, label=f"registry:{port}",
+            command=CHATAPP_COMMAND if password_cost is None else at_password_cost(password_cost),
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
