@@ -120,7 +120,7 @@ class Trust:
             pass
         elif key and key == self.registry:  # (`from_registry`, written out: every message)
             one = message
-        elif isinstance(message, (Chat, *FILE_DATAGRAMS)):
+        elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
             if entry is not None and key_from_text(entry.key) == key:
                 one = message
