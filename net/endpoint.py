@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -149,6 +150,7 @@ class Endpoint(ReceivingDatagrams):
     arrival_stamped = False
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
+    _probe: select.poll | None = None
     #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
     #: goes to (None: nobody). What a log, a test or a benchmark watches of what is sent.
     on_sent: Callable[[bytes, Addr], None] | None = None
@@ -246,6 +248,9 @@ class Endpoint(ReceivingDatagrams):
             # Read every waiting datagram per wake-up (see DRAIN_BATCH).
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
+            if hasattr(select, "poll"):  # (not on Windows)
+                self._probe = select.poll()
+                self._probe.register(sock.fileno(), select.POLLIN)
             self._out = DatagramOut(sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
@@ -268,6 +273,7 @@ class Endpoint(ReceivingDatagrams):
         if self._udp is not None:
             self._udp.close()
             self._udp = None
+        self._probe = None
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()

@@ -87,6 +87,18 @@ def _as_is(message: Message) -> Message:
     return message
 
 
+def _lines_held(emit: Emit, lines: list[Print]) -> Emit:
+    """`emit`, but for the lines (Print), kept in `lines` instead, to be shown later."""
+
+    def held(action: Action) -> None:
+        if type(action) is Print:
+            lines.append(action)
+        else:
+            emit(action)
+
+    return held
+
+
 class PeerCore:
     """One peer: its registration, its table, its direct chats and its outbox."""
 
@@ -258,14 +270,18 @@ class PeerCore:
         as far as `key` may say it (`trust`), then taken in order, and what follows every
         event (their acks, as one Acks, those to the registry held to the end of the read:
         `read_ended`; lines that waited, the prompt, the outbox kept) done once, after the
-        last: one datagram is one event. What is dropped is a
-        Rejected action; a file datagram is for the file transfers (FileDatagram)."""
+        last: one datagram is one event. A peer's lines are shown after its acks have left:
+        its sender waits on the ack, not on our screen (each Shown is recorded before).
+        What is dropped is a Rejected action; a file datagram is for the file transfers
+        (FileDatagram)."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
         trust, life, received = self.trust, self._life, self.received
         believed, inbox, from_peers = trust.believed, self.parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
+        lines: list[Print] = []
+        held = emit if from_registry else _lines_held(emit, lines)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
@@ -275,7 +291,7 @@ class PeerCore:
                 continue
             taken = True
             if not from_registry:  # a peer's: straight to its handler, as it is waited on
-                from_peers[type(one)](one, addr, now, emit)
+                from_peers[type(one)](one, addr, now, held)
             else:  # the direct messages it delivers, sealed to us, opened
                 received.receive(self.open_mail(one), addr, True, now, emit)
                 if type(one) in _LISTS_KEYS:
@@ -283,6 +299,8 @@ class PeerCore:
         if taken:
             if inbox.owed:
                 inbox.ack_owed(key, from_registry, emit)
+            for line in lines:
+                emit(line)
             self._settle(now, emit)
         return actions
 

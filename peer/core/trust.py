@@ -69,6 +69,8 @@ RULES: Final[dict[type, Rule]] = {
     **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
     **dict.fromkeys((Ack, Acks, TooBig), Rule.OWED),
 }
+#: The answers to one chat of ours (an Acks answers several).
+_ANSWERS_ONE: Final = (Ack, TooBig)
 #: Why a message of a type no rule names is dropped: the requests only the registry
 #: handles, the help desk's messages (a desk client's own connection), a file request.
 NEVER_SENT: Final = "a message a peer is never sent"
@@ -120,20 +122,20 @@ class Trust:
             pass
         elif key and key == self.registry:  # (`from_registry`, written out: every message)
             one = message
-        elif isinstance(message, (Chat, *FILE_DATAGRAMS)):
+        elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
             if entry is not None and key_from_text(entry.key) == key:
                 one = message
                 if type(message) is Chat and self.talked.get(message.sender) != key:
                     emit(PinKey(message.sender, key))
-        elif isinstance(message, (Ack, TooBig)):
+        elif isinstance(message, _ANSWERS_ONE):
             if self._owed.get(message.reply_to) == key:
                 one = message
         elif isinstance(message, Acks):
             one = self._owed_acks(message, key)
         if one is None:
             self._drop(rule.value if rule is not None else NEVER_SENT, message, addr, emit)
-        elif type(one) in FILE_DATAGRAMS:
+        elif rule is Rule.SENDER and type(one) is not Chat:  # (a file datagram)
             emit(FileDatagram(one, key))
             return None
         return one

@@ -310,8 +310,8 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     tmp_path: Path,
 ) -> None:
     # What a user waits for is carried out the moment the core decides it (its `emit`):
-    # the chat typed, then, for a lone datagram, its shown record, its line and its ack,
-    # all before the core's settling after the event.
+    # the chat typed, then, for a lone datagram, its shown record, its ack (its sender
+    # waits on it) and its line, all before the core's settling after the event.
     async def main() -> list[object]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
@@ -333,11 +333,11 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
 
     events = asyncio.run(main())
     kinds = [kind for kind, _ in events]  # type: ignore[misc]
-    assert kinds == ["send", "settle", "seen", "show", "send", "settle"]
+    assert kinds == ["send", "settle", "seen", "send", "show", "settle"]
     assert isinstance(events[0][1], Chat)  # type: ignore[index]
     assert events[2] == ("seen", ("bob", "b-7"))
-    assert events[3] == ("show", "bob: hi")
-    assert events[4] == ("send", Ack(events[4][1].id, "b-7"))  # type: ignore[index]
+    assert events[3] == ("send", Ack(events[3][1].id, "b-7"))  # type: ignore[index]
+    assert events[4] == ("show", "bob: hi")
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send

@@ -301,6 +301,16 @@ def test_every_copy_is_acked_but_shown_once() -> None:
     assert [type(m) for m in sent(first) + sent(second)] == [Ack, Ack]
 
 
+def test_a_direct_messages_ack_leaves_after_its_record_and_before_its_line() -> None:
+    """Its sender waits on the ack, not on our screen; what was shown is recorded first."""
+    core, _ = registered()
+    chats = [Chat("b-1", "bob", "alice", "one"), Chat("b-2", "bob", "alice", "two")]
+    out = core.receive_all(chats, BOB, honest_key(core, chats, BOB), T0)
+    kinds = [type(a) for a in out if isinstance(a, pa.Shown | pa.Send | pa.Print)]
+    assert kinds == [pa.Shown, pa.Shown, pa.Send, pa.Print, pa.Print]
+    assert prints(out) == ["bob: one", "bob: two"]
+
+
 def test_a_deregistered_peer_answers_nothing() -> None:
     core, _ = registered()
     [dereg] = sent(core.line("dereg alice", T0))
