@@ -267,6 +267,10 @@ class PeerCore:
         believed, inbox, from_peers = trust.believed, self.parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
         taken = False
+        if from_registry and life.phase is not Phase.LEFT:
+            taken = self.received.channel_lines(messages, addr, now, emit)
+            if taken:
+                messages = ()
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)
