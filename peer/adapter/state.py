@@ -347,10 +347,13 @@ def follow_renames(root: Path, name: str) -> str:
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
-    both = "".join([sender + msg_id for sender, msg_id in shown])
-    if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-        shown = [(sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)) for sender, msg_id in shown]
-    return "".join([f"{sender}\t{msg_id}\n" for sender, msg_id in shown]).encode()
+    records = []
+    for sender, msg_id in shown:
+        both = sender + msg_id
+        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+        records.append(f"{sender}\t{msg_id}\n")
+    return "".join(records).encode()
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut
