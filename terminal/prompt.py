@@ -113,6 +113,8 @@ class LinePrompt:
         self._prompt: str | Callable[[], str] = "> "
         self._task: asyncio.Future[None] | None = None
         self._printing: set[asyncio.Future[None]] = set()
+        # the lines the print on its way prints (`print_above`), while more may join them
+        self._lines: Parts | None = None
         self._stopping = False
         self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
         #: When the line being handed to `on_line` was begun (monotonic seconds): its first
@@ -137,8 +139,10 @@ class LinePrompt:
 
     def print_above(self, parts: Parts) -> None:
         """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
-        it again below with what was typed so far (the terminal stays raw: see _raw_input).
-        Before the prompt starts and after it ends, the line is printed as it is."""
+        it again below with what was typed so far (the terminal stays raw: see _raw_input);
+        the lines printed before it gets to it are printed with it, in one go (a burst of
+        channel lines erases and redraws the prompt once). Before the prompt starts and after
+        it ends, the line is printed as it is."""
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.application import run_in_terminal
         from prompt_toolkit.formatted_text import FormattedText
@@ -149,10 +153,15 @@ class LinePrompt:
         if not app.is_running or app.is_done:
             print_formatted_text(FormattedText(parts))
             return
+        if self._lines is not None:  # a print on its way takes this line too
+            self._lines += [*parts, ("", "\n")]
+            return
+        self._lines = lines = [*parts, ("", "\n")]
 
         def render() -> None:
-            text = FormattedText([*parts, ("", "\n")])
-            render_text(app.output, text, default_ui_style())
+            if self._lines is lines:
+                self._lines = None  # what is printed from now on is printed after these
+            render_text(app.output, FormattedText(lines), default_ui_style())
             app.output.flush()
 
         printed = asyncio.ensure_future(run_in_terminal(render))
@@ -165,6 +174,8 @@ class LinePrompt:
             then()
             return
         from prompt_toolkit.application import run_in_terminal
+
+        self._lines = None  # the lines printed after this are printed after `then` runs
 
         # Queued as the prints are, so that `then` runs right after the lines printed before
         # it and before those printed after it: the prints of one batch of lines all run in

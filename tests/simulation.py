@@ -395,8 +395,8 @@ class SimNet:
                     host.outbox_writes.append(messages)
                 case pa.KeepRoom(room):
                     host.room = room
-                case pa.Shown(sender, msg_id):
-                    host.seen.append((sender, msg_id))
+                case pa.Shown(shown):
+                    host.seen.extend(shown)
                 case pa.Prompt(text):
                     host.prompt = text
                 case pa.OnceShown(then):  # a simulated screen shows each line at once

@@ -362,7 +362,7 @@ class PeerNode:
         """Who carries out each type of action (see `carry_out`)."""
         console = self._console
         return {
-            Shown: lambda a: self._state.add_seen(a.sender, a.id),
+            Shown: lambda a: self._state.add_seen(a.shown),
             Send: self._send,
             Print: console.show,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -152,14 +153,15 @@ class PeerStateFile:
             "before this start may be shown again."
         )
 
-    def add_seen(self, sender: str, msg_id: str) -> None:
-        """Record that message `msg_id` from `sender` was shown. Raises OSError.
+    def add_seen(self, shown: Sequence[tuple[str, str]]) -> None:
+        """Record that each message (sender, id) of `shown` was shown, in one write. Raises
+        OSError.
 
         Written through a `MappedLog`, at the cost of a copy into memory (this runs before
         every direct message is acked): it guards against the peer being killed, the common
         case, not against a power cut. A record that a kill cut short was never acked."""
-        self._seen.append(_seen_record(sender, msg_id))
-        self._seen_lines += 1
+        self._seen.append(_seen_records(shown))
+        self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen.replace(_seen_records(self.load_seen()))
 
@@ -343,17 +345,15 @@ def follow_renames(root: Path, name: str) -> str:
     return name
 
 
-def _seen_records(shown: list[tuple[str, str]]) -> bytes:
-    """(sender, id) pairs as records of the file of shown ids (see `_seen_record`)."""
-    return b"".join(_seen_record(sender, msg_id) for sender, msg_id in shown)
-
-
-def _seen_record(sender: str, msg_id: str) -> bytes:
-    """One record of the file of shown ids: `sender<TAB>id<LF>`."""
-    both = sender + msg_id
-    if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-        sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
-    return f"{sender}\t{msg_id}\n".encode()
+def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
+    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
+    records = []
+    for sender, msg_id in shown:
+        both = sender + msg_id
+        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+        records.append(f"{sender}\t{msg_id}\n")
+    return "".join(records).encode()
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut

@@ -1,9 +1,10 @@
 """The peer's two consoles: plain lines for scripts and pipes, prompt_toolkit for people.
 
 Plain mode (stdin is not a terminal): one command per input line; every output line starts
-with ">>> " and is flushed at once; end of input means quit. Terminal mode: incoming lines
-are printed above the input line and the half-typed line is redrawn intact; history, tab
-completion, and colour unless NO_COLOR is set or --no-color was given.
+with ">>> ", and the lines of one event are written and flushed together at once; end of
+input means quit. Terminal mode: incoming lines are printed above the input line and the
+half-typed line is redrawn intact; history, tab completion, and colour unless NO_COLOR is
+set or --no-color was given.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ class PlainConsole:
 
     def __init__(self) -> None:
         self._out = StdoutLines(lambda reason: self._output_gone())
+        self._lines: list[str] = []  # written at the end of this pass of the loop
         self._on_end: Callable[[], None] | None = None  # until `start`, and once called
         self._ended = False
         #: When the line being handed to `on_line` was read (monotonic seconds), as
@@ -192,8 +194,22 @@ class PlainConsole:
         self.write(PREFIX + clean(line.text))
 
     def write(self, text: str) -> None:
-        """Print `text` as it is, as one line, flushed."""
-        self._out.write(text)
+        """Print `text` as it is, as one line. The lines of one pass of the event loop (a
+        datagram's channel lines) leave together at its end, in one write, flushed (at
+        once outside a loop)."""
+        lines = self._lines
+        lines.append(text)
+        if len(lines) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_out)
+            except RuntimeError:  # no loop runs: nothing would write them later
+                self._write_out()
+
+    def _write_out(self) -> None:
+        """Write the lines waiting, now."""
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self._out.write("\n".join(lines))
 
     def _output_gone(self) -> None:
         # Soon rather than now: `show` is called in the middle of carrying out the core's
@@ -211,14 +227,15 @@ class PlainConsole:
         pass
 
     def after_printed(self, then: Callable[[], None]) -> None:
-        # Each line is flushed as it is shown. Once the output is gone, nothing shown is
+        # The lines shown are written first. Once the output is gone, nothing shown is
         # read: what waits for the lines (mail recorded as shown, the registry told it
         # was taken) is not done, and that mail is shown at the next start.
+        self._write_out()
         if not self._out.gone:
             then()
 
     async def stop(self) -> None:
-        pass
+        self._write_out()
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""

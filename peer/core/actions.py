@@ -58,11 +58,11 @@ class Prompt(Struct, frozen=True):
 
 
 class Shown(Struct, frozen=True):
-    """Keep, before the line is printed, that message `id` from `sender` was shown, so that a
-    restarted peer never shows it again (it may come back from the registry's mailbox)."""
+    """Keep, before their lines are printed, that the messages `shown` (sender, id) were
+    shown, so that a restarted peer never shows one again (it may come back from the
+    registry's mailbox)."""
 
-    sender: str
-    id: str
+    shown: tuple[tuple[str, str], ...]
 
 
 class Sending(Struct, frozen=True):

@@ -283,6 +283,10 @@ class PeerCore:
         lines: list[Print] = []
         held = emit if from_registry else _lines_held(emit, lines)
         taken = False
+        if from_registry and life.phase is not Phase.LEFT:
+            taken = self.received.channel_lines(messages, addr, now, emit)
+            if taken:
+                messages = ()
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)

@@ -7,13 +7,13 @@ Shown and Send actions.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from peer.core.actions import AcksHeld, Addr, Emit, Send, Shown
 from peer.core.held_acks import HeldAcks
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks
+from wire.messages import Ack, Acks, ChannelMessage
 from wire.names import name_key
 
 #: Message ids remembered for showing each message once.
@@ -60,10 +60,34 @@ class Inbox:
         if key in self._seen:
             return False
         self._seen[key] = None
-        emit(Shown(key[0], msg_id))
+        emit(Shown((key,)))
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
         return True
+
+    def accept_all(
+        self, messages: Sequence[ChannelMessage], addr: Addr, emit: Emit
+    ) -> list[ChannelMessage]:
+        """`accept` for each of `messages`, in order, all acked at `addr`: those shown for
+        the first time, recorded in one Shown."""
+        if not self._life.registered:
+            return []
+        owed, seen = self.owed, self._seen
+        new: list[ChannelMessage] = []
+        keys: list[tuple[str, str]] = []
+        for message in messages:
+            msg_id = message.id
+            owed.append((addr, msg_id))
+            key = (name_key(message.sender), msg_id)
+            if key not in seen:
+                seen[key] = None
+                keys.append(key)
+                new.append(message)
+        if keys:
+            emit(Shown(tuple(keys)))
+            while len(seen) > self._limit:
+                seen.popitem(last=False)
+        return new
 
     def ack_owed(self, key: bytes, from_registry: bool, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's

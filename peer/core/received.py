@@ -7,7 +7,7 @@ append the actions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from peer.core.actions import Action, Addr, Emit, Print, Send
@@ -149,13 +149,7 @@ class Received:
                 shared.learn_registries(message.registries)
             if addr in shared.registries:
                 self._parts.link.moved(addr, emit)  # ours stopped
-        watch = shared.watch
-        watch.heard(now)
-        if shared.tried:
-            shared.tried.clear()  # it answers: a later silence may try the others again
-        back = watch.down
-        if back:
-            self._parts.link.came_back(now, emit)
+        back = self._heard(now, emit)
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(message, addr, now, emit)
@@ -164,6 +158,37 @@ class Received:
             # before the next copy: it would be said unanswered by a registry just back.
             # (What this message answered is no longer in flight: it is not sent again.)
             shared.requests.send_again(now, emit)
+
+    def channel_lines(
+        self, messages: Sequence[Message], addr: Addr, now: float, emit: Emit
+    ) -> bool:
+        """The registry's datagram from its address, if it holds channel messages only (what
+        a relay sends by the thousand): taken as `receive` takes each, but the registry
+        heard once and the new ones recorded in one Shown; True. False, nothing done, for
+        any other datagram."""
+        shared = self._shared
+        lines = [m for m in messages if type(m) is ChannelMessage]
+        if addr != shared.server or len(lines) != len(messages):
+            return False
+        back = self._heard(now, emit)
+        for message in self._parts.inbox.accept_all(lines, addr, emit):
+            sender = message.sender
+            emit(Print(f"[Channel_Message {sender}: {message.text}]", "channel", sender))
+        if back:
+            shared.requests.send_again(now, emit)  # (as `receive` does)
+        return True
+
+    def _heard(self, now: float, emit: Emit) -> bool:
+        """The registry was heard from at `now`: whether it was away until now."""
+        shared = self._shared
+        watch = shared.watch
+        watch.heard(now)
+        if shared.tried:
+            shared.tried.clear()  # it answers: a later silence may try the others again
+        back = watch.down
+        if back:
+            self._parts.link.came_back(now, emit)
+        return back
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
         """The registry's answer to a request of ours: a direct message's, or its own."""

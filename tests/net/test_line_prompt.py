@@ -52,3 +52,50 @@ def test_without_the_option_ctrl_c_on_a_line_with_text_clears_it() -> None:
 @pytest.mark.timeout(10)
 def test_a_line_put_back_is_sent_again_by_enter() -> None:
     assert asyncio.run(_typed(True, "long\r", "\r")) == (["long", "long"], False)
+
+
+class _Counted(DummyOutput):
+    """An output that counts its flushes and keeps what is written."""
+
+    def __init__(self) -> None:
+        self.flushes = 0
+        self.text = ""
+
+    def write(self, data: str) -> None:
+        self.text += data
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+async def _flushes_to_print(prompt: LinePrompt, out: _Counted, lines: list[str]) -> int:
+    """The output's flushes while `lines`, printed above the running prompt in one pass of
+    the loop, reach the screen."""
+    before = out.flushes
+    for line in lines:
+        prompt.print_above([("", line)])
+    shown = asyncio.get_running_loop().create_future()
+    prompt.after_printed(lambda: shown.set_result(None))
+    await asyncio.wait_for(shown, 5)
+    return out.flushes - before
+
+
+@pytest.mark.timeout(10)
+def test_lines_printed_in_one_pass_reach_the_screen_in_one_go() -> None:
+    async def main() -> tuple[int, int, str]:
+        out = _Counted()
+        with create_pipe_input() as pipe, create_app_session(input=pipe, output=out):
+            prompt = LinePrompt()
+            prompt.start(lambda line: None, lambda: None)
+            async with asyncio.timeout(5):
+                while not prompt.session.app.is_running:
+                    await asyncio.sleep(0)
+            one = await _flushes_to_print(prompt, out, ["first"])
+            five = await _flushes_to_print(prompt, out, [f"line {n}" for n in range(5)])
+            await prompt.stop()
+            return one, five, out.text
+
+    one, five, text = asyncio.run(main())
+    assert five == one  # one erase, print and redraw of the prompt, not one per line
+    at = [text.index(f"line {n}") for n in range(5)]
+    assert at == sorted(at)

@@ -24,9 +24,9 @@ def inbox(shown: tuple[tuple[str, str], ...] = (), *, limit: int = 50_000) -> In
 def test_a_first_sight_is_recorded_and_a_second_is_not_new() -> None:
     seen, out = inbox(), list[Action]()
     assert seen.accept("Bob", "b-1", None, out.append)
-    assert out == [Shown("bob", "b-1")]  # the sender as its key: names ignore case
+    assert out == [Shown((("bob", "b-1"),))]  # the sender as its key: names ignore case
     assert not seen.accept("BOB", "b-1", None, out.append)
-    assert out == [Shown("bob", "b-1")]
+    assert out == [Shown((("bob", "b-1"),))]
 
 
 def test_the_ids_of_earlier_runs_are_not_new() -> None:

@@ -5,7 +5,7 @@ endpoint (which merges them: tests/net/test_endpoint.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -102,9 +102,9 @@ def record_seen(node: PeerNode, events: list[object]) -> None:
     """Have each write of `node`'s shown ids recorded in `events` as ("seen", (sender, id))."""
     real_add_seen = node.state.add_seen
 
-    def add_seen(sender: str, msg_id: str) -> None:
-        events.append(("seen", (sender, msg_id)))
-        real_add_seen(sender, msg_id)
+    def add_seen(shown: Sequence[tuple[str, str]]) -> None:
+        events.extend(("seen", pair) for pair in shown)
+        real_add_seen(shown)
 
     node.state.add_seen = add_seen  # type: ignore[method-assign]
 

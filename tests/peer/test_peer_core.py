@@ -979,7 +979,7 @@ def test_stored_lines_are_recorded_shown_in_small_batches_and_taken_once_all_are
         if isinstance(action, pa.Print):
             printed += 1
         elif isinstance(action, pa.OnceShown):
-            ids = [a.id for a in action.then if isinstance(a, pa.Shown)]
+            ids = [i for a in action.then if isinstance(a, pa.Shown) for _, i in a.shown]
             assert ids == [f"b-{i}" for i in range(printed - len(ids), printed)]
             batches.append(ids)
     assert [len(b) for b in batches] == [MAIL_SHOWN_EVERY] * 2 + [10 - 2 * MAIL_SHOWN_EVERY]

@@ -27,6 +27,23 @@ def test_a_typed_line_hands_each_action_over_as_it_is_decided() -> None:
     assert [type(r) for r in core.records] == [pa.Sending]  # a record, for after the event
 
 
+def test_a_datagram_of_channel_messages_shows_each_new_one_once_and_acks_every_copy() -> None:
+    """The relay's datagram, channel messages only: one Shown records the new ones (a copy
+    within it, or one shown before, is not new), their lines follow, every copy is acked."""
+    core, _ = registered()
+    core.receive(ChannelMessage("b-0", "bob", "before"), SERVER, REGISTRY_KEY, T0)
+    core.read_ended()
+    messages: list[Message] = [ChannelMessage(f"b-{i}", "BOB", f"line {i}") for i in (0, 1, 1, 2)]
+    actions = core.receive_all(messages, SERVER, REGISTRY_KEY, T0)
+    records = [a for a in actions if isinstance(a, pa.Shown)]
+    assert records == [pa.Shown((("bob", "b-1"), ("bob", "b-2")))]
+    lines = [a.text for a in actions if isinstance(a, pa.Print)]
+    assert lines == ["[Channel_Message BOB: line 1]", "[Channel_Message BOB: line 2]"]
+    [send] = core.read_ended()
+    assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
+    assert send.message.replies == ("b-0", "b-1", "b-1", "b-2")
+
+
 @given(st.lists(st.one_of(st.sampled_from(LINES), st.integers(0, len(ARRIVALS) - 1)), max_size=8))
 def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | int]) -> None:
     """Two cores alike, one returning its actions and one handing them to `emit`: the same
@@ -50,8 +67,8 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
-    """Each message of the datagram recorded and shown in order, as if each came alone;
-    then one Acks answers them all (held, as every ack to the registry: it leaves when
+    """The messages of the datagram recorded in one Shown, then shown in order, as if each
+    came alone; then one Acks answers them all (held, as every ack to the registry: it leaves when
     the adapter, told AcksHeld, calls read_ended), and what follows an event (the prompt,
     the outbox kept) is done once, after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
@@ -59,11 +76,13 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     one_by_one, _ = registered()
     actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
-    unsent = [a for a in actions if not isinstance(a, pa.Send | pa.AcksHeld)]
-    assert unsent == [a for a in alone if not isinstance(a, pa.Send | pa.AcksHeld)]
+    others = pa.Send | pa.AcksHeld | pa.Shown
+    unsent = [a for a in actions if not isinstance(a, others)]
+    assert unsent == [a for a in alone if not isinstance(a, others)]
     assert [a for a in actions if isinstance(a, pa.AcksHeld)] == [pa.AcksHeld()]
-    shown = [a.id for a in actions if isinstance(a, pa.Shown)]
-    assert shown == ["b-0", "b-1", "b-2"]
+    [record] = [n for n, a in enumerate(actions) if isinstance(a, pa.Shown)]
+    assert actions[record] == pa.Shown(tuple(("bob", f"b-{i}") for i in range(3)))
+    assert record < min(n for n, a in enumerate(actions) if isinstance(a, pa.Print))
     assert not [a for a in actions if isinstance(a, pa.Send)]
     assert together.tick(T0) == []
     [send] = together.read_ended()

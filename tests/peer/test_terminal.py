@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+
 import pytest
 
 from peer.adapter.terminal import (
@@ -172,3 +175,36 @@ def test_what_could_drive_the_terminal_is_shown_as_a_replacement(colour: bool) -
 def test_the_plain_console_shows_the_same_cleaned_line(capsys: pytest.CaptureFixture[str]) -> None:
     PlainConsole().show(Print("bob: one\nbob: two 👨‍👩‍👧", "message", "bob"))
     assert capsys.readouterr().out == PREFIX + "bob: one\ufffdbob: two 👨‍👩‍👧\n"
+
+
+class _Writes(io.StringIO):
+    """Standard output that counts its writes."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.mark.timeout(10)
+def test_the_plain_consoles_lines_of_one_pass_leave_in_one_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _Writes()
+    monkeypatch.setattr("sys.stdout", out)
+
+    async def main() -> list[str]:
+        console = PlainConsole()
+        for n in range(3):
+            console.show(Print(f"[Channel_Message bob: line {n}]", "channel", "bob"))
+        seen = [out.getvalue()]  # nothing yet: the pass goes on
+        written = asyncio.get_running_loop().create_future()
+        console.after_printed(lambda: written.set_result(out.getvalue()))
+        seen.append(await asyncio.wait_for(written, 5))
+        return seen
+
+    before, after = asyncio.run(main())
+    assert before == ""
+    assert after == "".join(f"{PREFIX}[Channel_Message bob: line {n}]\n" for n in range(3))
+    assert out.writes == 1
