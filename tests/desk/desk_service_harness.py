@@ -23,6 +23,9 @@ from wire.messages import Message
 from wire.version import WIRE_VERSION
 
 PHONE = "+44 7700 900123"
+#: The longest a test waits for what it expects: a bound for failing, never a pause (a
+#: loaded host may take seconds to run the desk's side).
+WAIT = 15.0
 
 
 #: The desk's key in these tests, which every client pins.
@@ -55,7 +58,7 @@ class Client:
         read at the desk's end of the connection: it is there, not read yet, as for a
         registry stopped while it came."""
         side = self._desk_sides[self.writer.get_extra_info("sockname")[1]]
-        readable, _, _ = select.select([side], [], [], 3.0)
+        readable, _, _ = select.select([side], [], [], WAIT)
         assert readable, "what was sent never reached the desk"
 
     def send(self, message: Message) -> None:
@@ -67,7 +70,7 @@ class Client:
         self.decoder.send_encoded(body)
         self.writer.write(self.decoder.output())
 
-    async def next(self, kind: type, timeout: float = 3.0) -> Message:
+    async def next(self, kind: type, timeout: float = WAIT) -> Message:
         """The next message of `kind`, reading as needed."""
 
         async def find() -> Message:
@@ -83,7 +86,7 @@ class Client:
 
         return await asyncio.wait_for(find(), timeout)
 
-    async def closed(self, timeout: float = 3.0) -> bool:
+    async def closed(self, timeout: float = WAIT) -> bool:
         async def drain() -> bool:
             while await self.reader.read(READ_CHUNK):
                 pass
@@ -154,7 +157,7 @@ class ConsoleScreen:
         self.printed.append(line)
         self._shown.set()
 
-    async def until(self, line: str, timeout: float = 5.0) -> None:
+    async def until(self, line: str, timeout: float = WAIT) -> None:
         """Wait until `line` has been shown."""
         while line not in self.printed:
             self._shown.clear()
