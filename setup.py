@@ -52,7 +52,6 @@ COMPILED = [
     "peer/core/received.py",
     "peer/core/requests.py",
     "peer/adapter/mapped_log.py",
-    "peer/adapter/sending_log.py",
     "peer/adapter/state.py",
     "peer/core/outbox.py",
     "peer/adapter/flood_gate.py",

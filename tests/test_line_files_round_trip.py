@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.adapter.sending_log import SendingLog
+from peer.adapter.mapped_log import SendingLog
 from peer.adapter.state import PeerStateFile
 from registry.adapter.storage import Storage, mail_line
 from wire.codec import encode

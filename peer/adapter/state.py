@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import MappedLog
-from peer.adapter.sending_log import SendingLog, outbox_after_a_kill
+from peer.adapter.mapped_log import MappedLog, SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
