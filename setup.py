@@ -34,7 +34,6 @@ COMPILED = [
     "net/outgoing.py",
     "net/endpoint.py",
     "net/datagram_in.py",
-    "net/datagram_out.py",
     "peer/core/dispatch.py",
     "peer/core/shared.py",
     "peer/core/parts.py",
