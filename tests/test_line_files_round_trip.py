@@ -109,6 +109,6 @@ def test_the_peers_shown_ids_keep_any_sender_and_id(shown: list[tuple[str, str]]
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
         for sender, msg_id in shown:
-            kept.add_seen(sender, msg_id)
+            kept.seen.add(sender, msg_id)
         kept.close()
-        assert PeerStateFile(Path(tmp), "alice").load_seen() == shown
+        assert PeerStateFile(Path(tmp), "alice").seen.load() == shown

@@ -1,16 +1,18 @@
-"""An append-only file of short records that a killed process keeps, at almost no cost:
-the peer writes one before every message it shows and every message it sends; and the
-log of what it sent and has not seen delivered (`SendingLog`), kept in one, so that a
-peer killed before it knows sends it on at its next start: a direct message before its
-first retry puts it in the outbox on disk, or a message for the registry before the
-registry answers."""
+"""An append-only file of short records that a killed process keeps, at almost no cost
+(`MappedLog`), and the peer's two logs kept in one: of the messages it has shown
+(`SeenLog`), written before each is shown, and of what it sent and has not seen delivered
+(`SendingLog`), so that a peer killed before it knows sends it on at its next start: a
+direct message before its first retry puts it in the outbox on disk, or a message for the
+registry before the registry answers."""
 
 from __future__ import annotations
 
 import errno
 import mmap
 import os
+import re
 from pathlib import Path
+from typing import Final
 
 from disk.files import open_regular, read_bytes, replace_durably
 from wire.codec import decode
@@ -228,3 +230,118 @@ def outbox_after_a_kill(
             known.add(message.id)
             messages.append(message)
     return messages
+
+
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+
+
+class SeenLog:
+    """The ids of the messages a peer has shown, each with its sender, kept between runs so
+    that it never shows one twice: a record `sender<TAB>id` each, in a `MappedLog`. What
+    cannot be read is said in `problems`, one line each."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self._log = MappedLog(path)
+        self._lines = 0
+        self._problems = problems
+
+    def load(self) -> list[tuple[str, str]]:
+        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
+        file cannot be read (said in `problems`)."""
+        try:
+            records = self._log.read()
+        except OSError as exc:
+            self._problems.append(
+                f"Could not read {self.path} ({why_unreadable(exc)}): a message shown before this "
+                "start may be shown again."
+            )
+            return []
+        pairs = []
+        damaged = 0
+        for record in records:
+            try:
+                sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            except UnicodeDecodeError:
+                tab = ""
+            if tab:  # a notice's sender is "": "\tid" is a record
+                pairs.append((_unescape(sender), _unescape(msg_id)))
+            else:
+                damaged += 1
+        pairs = pairs[-KEEP_SEEN:]
+        self._lines = len(pairs)
+        if damaged:
+            self._drop_damaged(damaged, pairs)
+        return pairs
+
+    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
+        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
+        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
+        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
+        ids, which nobody can use elsewhere; losing them can show a message again."""
+        some = "1 line" if damaged == 1 else f"{damaged} lines"
+        try:
+            self._log.replace(_seen_records(pairs))
+        except OSError as exc:
+            done = f"they stay there ({why_unreadable(exc)})"
+        else:
+            done = "it was dropped" if damaged == 1 else "they were dropped"
+        self._problems.append(
+            f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
+            "before this start may be shown again."
+        )
+
+    def add(self, sender: str, msg_id: str) -> None:
+        """Record that message `msg_id` from `sender` was shown. Raises OSError.
+
+        Written through the map, at the cost of a copy into memory (this runs before every
+        direct message is acked): it guards against the peer being killed, the common case,
+        not against a power cut. A record that a kill cut short was never acked."""
+        both = sender + msg_id  # (`_seen_record`, written out: every message shown)
+        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+        self._log.append(f"{sender}\t{msg_id}\n".encode())
+        self._lines += 1
+        if self._lines > 2 * KEEP_SEEN:
+            self._log.replace(_seen_records(self.load()))
+
+    def close(self) -> None:
+        """Unmap the file (before it is moved by a rename)."""
+        self._log.close()
+
+
+def _seen_records(shown: list[tuple[str, str]]) -> bytes:
+    """(sender, id) pairs as records of the file of shown ids (see `_seen_record`)."""
+    return b"".join(_seen_record(sender, msg_id) for sender, msg_id in shown)
+
+
+def _seen_record(sender: str, msg_id: str) -> bytes:
+    """One record of the file of shown ids: `sender<TAB>id<LF>`."""
+    both = sender + msg_id
+    if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+        sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+    return f"{sender}\t{msg_id}\n".encode()
+
+
+#: A sender or id comes from the network and may hold anything: a tab or newline would cut
+#: its record in two (and show the message again after a restart), a NUL would make it
+#: look cut short by a kill. Those, and the backslash that escapes them, are written as
+#: two characters; ordinary names and ids are written as they are.
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
+_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
+_ESCAPE: Final = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
+
+
+def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
+    """A short reason for a file that could not be read."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

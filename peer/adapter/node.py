@@ -114,7 +114,7 @@ class PeerNode:
             server=server,
             session=secrets.token_hex(4),
             token=token,
-            seen=self._state.load_seen(),
+            seen=self._state.seen.load(),
             outbox=self._state.load_outbox(token),
             room=self._state.load_room(),
             password=settings.password,
@@ -362,7 +362,7 @@ class PeerNode:
         """Who carries out each type of action (see `carry_out`)."""
         console = self._console
         return {
-            Shown: lambda a: self._state.add_seen(a.sender, a.id),
+            Shown: lambda a: self._state.seen.add(a.sender, a.id),
             Send: self._send,
             Print: console.show,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),

@@ -100,13 +100,13 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
 
 def record_seen(node: PeerNode, events: list[object]) -> None:
     """Have each write of `node`'s shown ids recorded in `events` as ("seen", (sender, id))."""
-    real_add_seen = node.state.add_seen
+    real_add = node.state.seen.add
 
-    def add_seen(sender: str, msg_id: str) -> None:
+    def add(sender: str, msg_id: str) -> None:
         events.append(("seen", (sender, msg_id)))
-        real_add_seen(sender, msg_id)
+        real_add(sender, msg_id)
 
-    node.state.add_seen = add_seen  # type: ignore[method-assign]
+    node.state.seen.add = add  # type: ignore[method-assign]
 
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
@@ -179,7 +179,7 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
         events: list[object] = []
         node = registered_node(tmp_path, events)
         node.state.sending.sent = full  # type: ignore[method-assign]
-        node.state.add_seen = full  # type: ignore[method-assign]
+        node.state.seen.add = full  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob one")
         node.typed("send bob two")
