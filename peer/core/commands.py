@@ -253,8 +253,8 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
         return _parse_in_room(line, text)
     typed = line.lstrip()
     slash = "/" if typed.startswith("/") else ""
-    # `said`: the rest as typed, for a message's text; no command word holds the colon of
-    # `server:`
+    # `said`: the rest as typed, for a message's text (no command word holds a colon:
+    # `server:who` and `bob:hi` are read below)
     word, _, said = typed[len(slash) :].partition(" ")
     word = word.lower()
     spell = SPELLS.get(word)

@@ -159,6 +159,6 @@ class TypedInput:
         wait for its answer, so that they are carried out in the order typed."""
         requests = self._requests
         if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
-            return False  # (asked for every line typed: one look, nearly always enough)
+            return False  # (one look, nearly always enough)
         waiting = requests.messages(streamed=True, held=True)
         return any(_waited_for(m) for m in waiting)
