@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from disk.files import open_regular, read_bytes, replace_durably
+from peer.core.actions import Shown
 from wire.codec import decode
 from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage
@@ -292,12 +293,14 @@ class SeenLog:
             "before this start may be shown again."
         )
 
-    def add(self, sender: str, msg_id: str) -> None:
-        """Record that message `msg_id` from `sender` was shown. Raises OSError.
+    def add(self, shown: Shown) -> None:
+        """Record that message `shown.id` from `shown.sender` was shown: the carrier of the
+        core's Shown. Raises OSError.
 
         Written through the map, at the cost of a copy into memory (this runs before every
         direct message is acked): it guards against the peer being killed, the common case,
         not against a power cut. A record that a kill cut short was never acked."""
+        sender, msg_id = shown.sender, shown.id
         both = sender + msg_id  # (`_seen_record`, written out: every message shown)
         if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
             sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
