@@ -144,6 +144,7 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_message_shown_after_a_rename_is_kept_in_the_new_names_files(tmp_path: Path) -> None:
     async def main() -> None:
         events: list[object] = []
