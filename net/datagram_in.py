@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Final
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
 from net.datagram_channel import DatagramChannel
-from net.datagram_out import DatagramOut
 from net.drop_log import DropLog, Rejections
-from net.outgoing import Datagram, Outgoing
+from net.outgoing import Datagram, DatagramOut, Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
 from wire.codec import clear_request, decode_datagram_batch, encode
@@ -75,7 +74,7 @@ class ReceivingDatagrams:
     #: Polls `_sock` alone, without waiting: whether a drain's first datagram was the last
     #: (None where the system has no poll: each drain then reads until the socket is empty).
     _probe: select.poll | None
-    #: What sends each datagram, sealed or in clear (net/datagram_out.py).
+    #: What sends each datagram, sealed or in clear (net/outgoing.py).
     _out: DatagramOut
     _clock: Callable[[], float]
     #: The wall clock, as the kernel's stamps are (net/arrival.py).

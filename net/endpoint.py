@@ -32,10 +32,9 @@ from typing import Protocol, TypedDict, Unpack
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
-from net.datagram_out import DatagramOut
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Datagram, Dest, Outgoing, When
+from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When
 from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream

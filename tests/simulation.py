@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peer.adapter.sending_log import outbox_after_a_kill
+from peer.adapter.mapped_log import outbox_after_a_kill
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE

@@ -11,8 +11,9 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.adapter.sending_log import SendingLog
+from peer.adapter.mapped_log import SendingLog
 from peer.adapter.state import PeerStateFile
+from peer.core.actions import Shown
 from registry.adapter.storage import Storage, mail_line
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
@@ -109,6 +110,6 @@ def test_the_peers_shown_ids_keep_any_sender_and_id(shown: list[tuple[str, str]]
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
         for sender, msg_id in shown:
-            kept.add_seen([(sender, msg_id)])
+            kept.seen.add(Shown(((sender, msg_id),)))
         kept.close()
-        assert PeerStateFile(Path(tmp), "alice").load_seen() == shown
+        assert PeerStateFile(Path(tmp), "alice").seen.load() == shown

@@ -88,9 +88,10 @@ class Retransmitter(Generic[T]):
     def _arm(self, pending: Pending[T]) -> None:
         if self._queue and pending.deadline < self._queue[-1][0]:
             pending.deadline = self._queue[-1][0]  # the clock stepped back: keep the order
-        self._queue.append((pending.deadline, pending))
-        if self._alarm is not None:
-            self._alarm.lower(pending.deadline)
+        deadline, alarm = pending.deadline, self._alarm
+        self._queue.append((deadline, pending))
+        if alarm is not None and (alarm.at is None or deadline < alarm.at):
+            alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
     def _live(self, entry: tuple[float, Pending[T]]) -> bool:
         deadline, pending = entry

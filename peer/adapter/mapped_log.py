@@ -1,14 +1,25 @@
-"""An append-only file of short records that a killed process keeps, at almost no cost:
-the peer writes one before every message it shows and every message it sends."""
+"""An append-only file of short records that a killed process keeps, at almost no cost
+(`MappedLog`), and the peer's two logs kept in one: of the messages it has shown
+(`SeenLog`), written before each is shown, and of what it sent and has not seen delivered
+(`SendingLog`), so that a peer killed before it knows sends it on at its next start: a
+direct message before its first retry puts it in the outbox on disk, or a message for the
+registry before the registry answers."""
 
 from __future__ import annotations
 
 import errno
 import mmap
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from disk.files import open_regular, read_bytes, replace_durably
+from peer.core.actions import Shown
+from wire.codec import decode
+from wire.errors import DecodeError
+from wire.messages import Chat, Message, SaveMessage
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
@@ -115,3 +126,220 @@ class MappedLog:
         finally:
             os.close(fd)
         return self._map
+
+
+#: Bytes of records after which the log is rewritten with only the open ones (it is
+#: otherwise cleared whenever none is open, nearly always).
+COMPACT_AT = 1024 * 1024
+
+
+class SendingLog:
+    """Messages sent and not yet settled, in a `MappedLog`: `+<message as sent>` when one
+    is sent, `-<id>` when it is settled. Writing costs no system call, so every message
+    can afford it; a kill keeps what was written, a power cut may not (the outbox, fsynced
+    at a direct message's first retry, covers that case from then on)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._log = MappedLog(path)
+        self._open: dict[str, bytes] = {}  # id -> its record, oldest first
+        self._read = False  # whether `_open` holds what the file held when first used
+
+    def sent(self, msg_id: str, data: bytes) -> None:
+        """Keep `data`, the message `msg_id` as encoded for sending, until it is
+        `settled`. Raises OSError."""
+        if not self._read:
+            self._take_in_file()
+        record = b"+" + data + b"\n"
+        self._log.append(record)
+        self._open[msg_id] = record
+
+    def settled(self, msg_id: str) -> None:
+        """Message `msg_id` needs no keeping any more (delivered, saved, or refused and
+        said so). Raises OSError."""
+        if not self._read:
+            self._take_in_file()
+        if self._open.pop(msg_id, None) is None:
+            return
+        if not self._open:
+            self._log.clear()
+        elif self._log.size > COMPACT_AT:
+            self._log.replace(b"".join(self._open.values()))
+        else:
+            self._log.append(b"-" + msg_id.encode() + b"\n")
+
+    def earlier(self) -> tuple[list[Message], list[bytes]]:
+        """The messages that were sent and not settled when the log was last written
+        (by an earlier run, killed), oldest first, and the records among them that are
+        not messages (damage, or another version's), each with its newline. Raises
+        OSError."""
+        messages: list[Message] = []
+        unreadable: list[bytes] = []
+        for record in self._open_records().values():
+            try:
+                messages.append(decode(record[1:-1]))
+            except DecodeError:
+                unreadable.append(record)
+        return messages, unreadable
+
+    def forget(self) -> None:
+        """Drop every record, durably (once what an earlier run left is kept elsewhere).
+        Raises OSError."""
+        self._open = {}
+        self._read = True
+        if self.path.exists():
+            self._log.replace(b"")
+
+    def close(self) -> None:
+        """Unmap the file (before it is moved by a rename); the next `sent` reads it again."""
+        self._log.close()
+        self._read = False
+
+    def _take_in_file(self) -> None:
+        """At the first use after opening or a rename: the records the file holds already
+        (moved here with it by a rename) are open too, so that their settling is kept."""
+        self._open = {**self._open_records(), **self._open}
+        self._read = True
+
+    def _open_records(self) -> dict[str, bytes]:
+        """The records in the file that no later `-<id>` settles, by id."""
+        found: dict[str, bytes] = {}
+        for number, line in enumerate(self._log.read()):
+            if line.startswith(b"-"):
+                found.pop(line[1:].decode(errors="replace"), None)
+            else:  # a message, or a record that is not one, which `earlier` reports
+                try:
+                    key = decode(line[1:]).id if line.startswith(b"+") else f" {number}"
+                except DecodeError:
+                    key = f" {number}"  # no id has a space: never settled by mistake
+                found[key] = line + b"\n"
+        return found
+
+
+def outbox_after_a_kill(
+    outbox: list[Message], unsettled: list[Message], token: str
+) -> list[Message]:
+    """What a peer restarted after a kill has to send: its kept `outbox`, then the
+    `unsettled` messages of its sending log that the outbox does not hold already, direct
+    messages as the saves they become (with `token`): the registry delivers or stores
+    them, and their ids keep a recipient that has one already from showing it again."""
+    messages = list(outbox)
+    known = {m.id for m in messages}
+    for message in unsettled:
+        if isinstance(message, Chat):
+            message = SaveMessage(message.id, message.sender, token, message.to, message.text)
+        if message.id not in known:
+            known.add(message.id)
+            messages.append(message)
+    return messages
+
+
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+
+
+class SeenLog:
+    """The ids of the messages a peer has shown, each with its sender, kept between runs so
+    that it never shows one twice: a record `sender<TAB>id` each, in a `MappedLog`. What
+    cannot be read is said in `problems`, one line each."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self._log = MappedLog(path)
+        self._lines = 0
+        self._problems = problems
+
+    def load(self) -> list[tuple[str, str]]:
+        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
+        file cannot be read (said in `problems`)."""
+        try:
+            records = self._log.read()
+        except OSError as exc:
+            self._problems.append(
+                f"Could not read {self.path} ({why_unreadable(exc)}): a message shown before this "
+                "start may be shown again."
+            )
+            return []
+        pairs = []
+        damaged = 0
+        for record in records:
+            try:
+                sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            except UnicodeDecodeError:
+                tab = ""
+            if tab:  # a notice's sender is "": "\tid" is a record
+                pairs.append((_unescape(sender), _unescape(msg_id)))
+            else:
+                damaged += 1
+        pairs = pairs[-KEEP_SEEN:]
+        self._lines = len(pairs)
+        if damaged:
+            self._drop_damaged(damaged, pairs)
+        return pairs
+
+    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
+        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
+        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
+        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
+        ids, which nobody can use elsewhere; losing them can show a message again."""
+        some = "1 line" if damaged == 1 else f"{damaged} lines"
+        try:
+            self._log.replace(_seen_records(pairs))
+        except OSError as exc:
+            done = f"they stay there ({why_unreadable(exc)})"
+        else:
+            done = "it was dropped" if damaged == 1 else "they were dropped"
+        self._problems.append(
+            f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
+            "before this start may be shown again."
+        )
+
+    def add(self, shown: Shown) -> None:
+        """Record that each message (sender, id) of `shown` was shown, in one write: the
+        carrier of the core's Shown. Raises OSError.
+
+        Written through the map, at the cost of a copy into memory (this runs before every
+        direct message is acked): it guards against the peer being killed, the common case,
+        not against a power cut. A record that a kill cut short was never acked."""
+        self._log.append(_seen_records(shown.shown))
+        self._lines += len(shown.shown)
+        if self._lines > 2 * KEEP_SEEN:
+            self._log.replace(_seen_records(self.load()))
+
+    def close(self) -> None:
+        """Unmap the file (before it is moved by a rename)."""
+        self._log.close()
+
+
+def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
+    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
+    records = []
+    for sender, msg_id in shown:
+        both = sender + msg_id
+        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+        records.append(f"{sender}\t{msg_id}\n")
+    return "".join(records).encode()
+
+
+#: A sender or id comes from the network and may hold anything: a tab or newline would cut
+#: its record in two (and show the message again after a restart), a NUL would make it
+#: look cut short by a kill. Those, and the backslash that escapes them, are written as
+#: two characters; ordinary names and ids are written as they are.
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
+_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
+_ESCAPE: Final = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
+
+
+def why_unreadable(exc: OSError | ValueError | RecursionError) -> str:
+    """A short reason for a file that could not be read."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

@@ -114,7 +114,7 @@ class PeerNode:
             server=server,
             session=secrets.token_hex(4),
             token=token,
-            seen=self._state.load_seen(),
+            seen=self._state.seen.load(),
             outbox=self._state.load_outbox(token),
             room=self._state.load_room(),
             password=settings.password,
@@ -362,7 +362,7 @@ class PeerNode:
         """Who carries out each type of action (see `carry_out`)."""
         console = self._console
         return {
-            Shown: lambda a: self._state.add_seen(a.shown),
+            Shown: self._state.seen.add,  # (made again when `_state` is another)
             Send: self._send,
             Print: console.show,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
@@ -454,6 +454,7 @@ class PeerNode:
             self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
             return
         self._state = state
+        self._carriers = self._carrier_table()  # a Shown is kept in the new name's files
         if previous.path != state.path:
             # the new name's files are this peer's too (best effort: the registry gave it
             # the name, so no other start of it should run)

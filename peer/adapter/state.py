@@ -6,21 +6,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
 
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import MappedLog
-from peer.adapter.sending_log import SendingLog, outbox_after_a_kill
+from peer.adapter.mapped_log import SeenLog, SendingLog, outbox_after_a_kill
+from peer.adapter.mapped_log import why_unreadable as _why
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key, name_problem
-
-#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
-KEEP_SEEN = 20_000
 
 
 def token_path(root: Path, name: str) -> Path:
@@ -44,12 +38,12 @@ class PeerStateFile:
         self.sending_path = root / "peers" / f"{name_key(name)}.sending"
         #: The commands typed at the prompt (peer/adapter/kept_history.py).
         self.history_path = root / "peers" / f"{name_key(name)}.history"
-        self._seen_lines = 0
-        self._seen = MappedLog(self.seen_path)
-        #: What was sent and not yet seen delivered (see SendingLog).
-        self.sending = SendingLog(self.sending_path)
         #: What the loads found wrong with the files, one line each for the user.
         self.problems: list[str] = []
+        #: The ids of the messages shown (see SeenLog).
+        self.seen = SeenLog(self.seen_path, self.problems)
+        #: What was sent and not yet seen delivered (see SendingLog).
+        self.sending = SendingLog(self.sending_path)
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file cannot be read (said in
@@ -108,63 +102,6 @@ class PeerStateFile:
         name = data.get("name") if isinstance(data, dict) and "token" in data else None
         return name if isinstance(name, str) else ""
 
-    def load_seen(self) -> list[tuple[str, str]]:
-        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
-        file cannot be read (said in `problems`)."""
-        try:
-            records = self._seen.read()
-        except OSError as exc:
-            self.problems.append(
-                f"Could not read {self.seen_path} ({_why(exc)}): a message shown before this "
-                "start may be shown again."
-            )
-            return []
-        pairs = []
-        damaged = 0
-        for record in records:
-            try:
-                sender, tab, msg_id = record.decode("utf-8").partition("\t")
-            except UnicodeDecodeError:
-                tab = ""
-            if tab:  # a notice's sender is "": "\tid" is a record
-                pairs.append((_unescape(sender), _unescape(msg_id)))
-            else:
-                damaged += 1
-        pairs = pairs[-KEEP_SEEN:]
-        self._seen_lines = len(pairs)
-        if damaged:
-            self._drop_damaged_seen(damaged, pairs)
-        return pairs
-
-    def _drop_damaged_seen(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
-        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
-        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
-        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
-        ids, which nobody can use elsewhere; losing them can show a message again."""
-        some = "1 line" if damaged == 1 else f"{damaged} lines"
-        try:
-            self._seen.replace(_seen_records(pairs))
-        except OSError as exc:
-            done = f"they stay there ({_why(exc)})"
-        else:
-            done = "it was dropped" if damaged == 1 else "they were dropped"
-        self.problems.append(
-            f"{some} of {self.seen_path} could not be read (damaged); {done}: a message shown "
-            "before this start may be shown again."
-        )
-
-    def add_seen(self, shown: Sequence[tuple[str, str]]) -> None:
-        """Record that each message (sender, id) of `shown` was shown, in one write. Raises
-        OSError.
-
-        Written through a `MappedLog`, at the cost of a copy into memory (this runs before
-        every direct message is acked): it guards against the peer being killed, the common
-        case, not against a power cut. A record that a kill cut short was never acked."""
-        self._seen.append(_seen_records(shown))
-        self._seen_lines += len(shown)
-        if self._seen_lines > 2 * KEEP_SEEN:
-            self._seen.replace(_seen_records(self.load_seen()))
-
     def moved_to(self, name: str, token: str) -> PeerStateFile:
         """The state of `name`, after a rename to it: this one's moved there (unless one
         file: a change of case), with `token`. Raises OSError. Then `left_for`."""
@@ -202,7 +139,7 @@ class PeerStateFile:
 
     def close(self) -> None:
         """Unmap the files written through memory maps (before a rename moves them)."""
-        self._seen.close()
+        self.seen.close()
         self.sending.close()
 
     def load_outbox(self, token: str) -> list[Message]:
@@ -343,37 +280,3 @@ def follow_renames(root: Path, name: str) -> str:
         spelled = kept.spelling()
         return spelled if name_key(spelled) == name_key(current) else current
     return name
-
-
-def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
-    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
-    records = []
-    for sender, msg_id in shown:
-        both = sender + msg_id
-        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
-        records.append(f"{sender}\t{msg_id}\n")
-    return "".join(records).encode()
-
-
-#: A sender or id comes from the network and may hold anything: a tab or newline would cut
-#: its record in two (and show the message again after a restart), a NUL would make it
-#: look cut short by a kill. Those, and the backslash that escapes them, are written as
-#: two characters; ordinary names and ids are written as they are.
-_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
-_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
-_ESCAPE: Final = str.maketrans(_ESCAPES)
-_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-
-
-def _unescape(value: str) -> str:
-    if "\\" not in value:
-        return value
-    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
-
-
-def _why(exc: OSError | ValueError | RecursionError) -> str:
-    """A short reason for a file that could not be read."""
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return "it is not what ChatApp writes there"

@@ -252,12 +252,19 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     if in_room:
         return _parse_in_room(line, text)
     typed = line.lstrip()
-    if typed.startswith("/"):
-        return _command(typed[1:], slash=True)
-    command = _command(typed, slash=False)  # no command word holds the colon of `server:`
-    if command is not None:
-        return command
-    return _no_command_word(typed, text)
+    slash = "/" if typed.startswith("/") else ""
+    # `said`: the rest as typed, for a message's text (no command word holds a colon:
+    # `server:who` and `bob:hi` are read below)
+    word, _, said = typed[len(slash) :].partition(" ")
+    word = word.lower()
+    spell = SPELLS.get(word)
+    if spell is not None:
+        return spell(word, said, said.strip(), slash)
+    if not slash:
+        return _no_command_word(typed, text)
+    if not word:
+        return Mistake("A lone / is no command. /help lists the commands.")
+    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
 
 
 def _parse_in_room(line: str, text: str) -> Command | None:
@@ -265,7 +272,7 @@ def _parse_in_room(line: str, text: str) -> Command | None:
     # Only a / then a letter, at the very start, makes a command here: pasted code
     # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
     if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
-        command = _command(line[1:], slash=True)
+        command = parse(line)
         if isinstance(command, Mistake) and command.unknown:
             return Mistake(
                 command.message + " To say a line that starts with /, type a space first.",
@@ -317,22 +324,11 @@ def _server_command(line: str) -> str | None:
 def spelled_as_command(text: str) -> bool:
     """Whether `text`, said in a room, is also a whole command outside one (`join other`,
     `who`): the user may have meant it as one, and is told how commands go in a room."""
-    command = _command(text.strip(), slash=False)
-    return command is not None and not isinstance(command, Mistake)
-
-
-def _command(text: str, *, slash: bool) -> Command | None:
-    """The command spelled by `text` (without its /), or None when a bare line is no command."""
-    word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text
-    word = word.lower()
-    spell = SPELLS.get(word)
-    if spell is not None:
-        return spell(word, said, said.strip(), "/" if slash else "")
-    if not slash:
-        return None
-    if not word:
-        return Mistake("A lone / is no command. /help lists the commands.")
-    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
+    word, _, said = text.strip().partition(" ")
+    spell = SPELLS.get(word.lower())
+    return spell is not None and not isinstance(
+        spell(word.lower(), said, said.strip(), ""), Mistake
+    )
 
 
 # Each command word's reading: from the word (lower case), what follows it as typed

@@ -39,6 +39,7 @@ from peer.core.actions import (
 from peer.core.answers import Answers
 from peer.core.asking import Asking
 from peer.core.direct import DirectChats
+from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.outbox import Outbox
@@ -87,16 +88,17 @@ def _as_is(message: Message) -> Message:
     return message
 
 
-def _lines_held(emit: Emit, lines: list[Print]) -> Emit:
-    """`emit`, but for the lines (Print), kept in `lines` instead, to be shown later."""
-
-    def held(action: Action) -> None:
-        if type(action) is Print:
-            lines.append(action)
-        else:
+def _acks_before_lines(later: list[Action], inbox: Inbox, key: bytes, emit: Emit) -> None:
+    """Carry out what a peer's messages decided (`later`), in order, but their lines after
+    the acks they are owed: the sender waits on the ack, not on our screen."""
+    for action in later:
+        if type(action) is not Print:
             emit(action)
-
-    return held
+    if inbox.owed:
+        inbox.ack_owed(key, False, emit)
+    for action in later:
+        if type(action) is Print:
+            emit(action)
 
 
 class PeerCore:
@@ -280,8 +282,8 @@ class PeerCore:
         trust, life, received = self.trust, self._life, self.received
         believed, inbox, from_peers = trust.believed, self.parts.inbox, received.from_peers
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
-        lines: list[Print] = []
-        held = emit if from_registry else _lines_held(emit, lines)
+        later: list[Action] = []  # what a peer's messages decide, carried out below
+        hand = emit if from_registry else later.append
         taken = False
         if from_registry and life.phase is not Phase.LEFT:
             taken = self.received.channel_lines(messages, addr, now, emit)
@@ -295,16 +297,16 @@ class PeerCore:
                 continue
             taken = True
             if not from_registry:  # a peer's: straight to its handler, as it is waited on
-                from_peers[type(one)](one, addr, now, held)
+                from_peers[type(one)](one, addr, now, hand)
             else:  # the direct messages it delivers, sealed to us, opened
                 received.receive(self.open_mail(one), addr, True, now, emit)
                 if type(one) in _LISTS_KEYS:
                     emit(KeysListed(one))
         if taken:
-            if inbox.owed:
+            if later:
+                _acks_before_lines(later, inbox, key, emit)
+            elif inbox.owed:
                 inbox.ack_owed(key, from_registry, emit)
-            for line in lines:
-                emit(line)
             self._settle(now, emit)
         return actions
 

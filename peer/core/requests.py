@@ -97,6 +97,10 @@ class Requests:
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
         self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
+        #: Where the requests sent and not answered wait (as datagrams, over TCP, behind
+        #: the one waited for, for the pace), as live views: `any(on_its_way)` says whether
+        #: any is on its way, a value read for every line typed (TypedInput.line).
+        self.on_its_way = (self._sent.ids, self._streamed, self._held, self._paced)
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -222,8 +226,9 @@ class Requests:
     def take_held(self) -> list[tuple[Message, bool]]:
         """The requests held behind the one waited for, each with its `quiet`, in the order
         held; they are no longer held (sent again with `send`, they may be held anew)."""
-        held, self._held = self._held, {}
-        return list(held.values())
+        held = list(self._held.values())
+        self._held.clear()  # the same dict: `on_its_way` views it
+        return held
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message in the outbox not on its way yet; None when there is none,
@@ -441,12 +446,12 @@ class Requests:
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered, or held (for the pace,
-        or behind the one waited for), or with `streamed` sent again over TCP. Asked for every
-        line typed: what waits for the pace (thousands of lines) is counted by kind."""
+        or behind the one waited for), or with `streamed` sent again over TCP. What waits for
+        the pace (thousands of lines) is counted by kind."""
         if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
             return True
         if not self._sent.ids and not self._held and not (streamed and self._streamed):
-            return False  # asked for every line typed: mostly nothing is on its way
+            return False  # (mostly nothing is on its way)
         waiting = self.messages(streamed=streamed) + [m for m, _ in self._held.values()]
         return any(isinstance(m, kinds) for m in waiting)
 

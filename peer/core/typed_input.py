@@ -43,6 +43,7 @@ class TypedInput:
         self._lines = parts.shared.lines
         self._life = parts.shared.life
         self._requests = parts.shared.requests
+        self._on_its_way = parts.shared.requests.on_its_way
         self._commands = self._command_table()
 
     @property
@@ -86,7 +87,8 @@ class TypedInput:
         if not self._life.started:
             self._lines.hold_early(text)
             return
-        if self._lines.after_change or self._changing():
+        # (nothing on its way, nearly always: no change either, and no call to say so)
+        if self._lines.after_change or (any(self._on_its_way) and self._changing()):
             self._lines.hold(text)
             return
         self._carry_out(text, now, emit)
@@ -157,6 +159,6 @@ class TypedInput:
         wait for its answer, so that they are carried out in the order typed."""
         requests = self._requests
         if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
-            return False  # (asked for every line typed: one look, nearly always enough)
+            return False  # (one look, nearly always enough)
         waiting = requests.messages(streamed=True, held=True)
         return any(_waited_for(m) for m in waiting)

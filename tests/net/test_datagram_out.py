@@ -1,4 +1,4 @@
-"""net/datagram_out.py: what the kernel refuses to send waits, in order, for the socket
+"""net/outgoing.py, DatagramOut: what the kernel refuses to send waits, in order, for the socket
 to be writable; nothing is lost to a full send buffer."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from net.datagram_out import DatagramOut
+from net.outgoing import DatagramOut
 
 
 class Refusing:

@@ -5,14 +5,16 @@ endpoint (which merges them: tests/net/test_endpoint.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
-from peer.core.actions import Print
+from peer.adapter.state import PeerStateFile
+from peer.core.actions import Print, Remember, Shown
 from peer.core.sealed_mail import NOT_SEALED
 from wire.keys import key_text
 from wire.messages import (
@@ -98,25 +100,26 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
     return node
 
 
-def record_seen(node: PeerNode, events: list[object]) -> None:
-    """Have each write of `node`'s shown ids recorded in `events` as ("seen", (sender, id))."""
-    real_add_seen = node.state.add_seen
+def record_seen(monkeypatch: pytest.MonkeyPatch, events: list[object]) -> None:
+    """Have each write of shown ids, by a node made after this, recorded in `events` as
+    ("seen", (sender, id))."""
+    real_add = SeenLog.add
 
-    def add_seen(shown: Sequence[tuple[str, str]]) -> None:
-        events.extend(("seen", pair) for pair in shown)
-        real_add_seen(shown)
+    def add(log: SeenLog, shown: Shown) -> None:
+        events.extend(("seen", pair) for pair in shown.shown)
+        real_add(log, shown)
 
-    node.state.add_seen = add_seen  # type: ignore[method-assign]
+    monkeypatch.setattr(SeenLog, "add", add)
 
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answers_all(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def main() -> list[object]:
         events: list[object] = []
+        record_seen(monkeypatch, events)
         node = registered_node(tmp_path, events)
-        record_seen(node, events)
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
         node.received_batch(batch, SERVER, REGISTRY, node.now())
@@ -138,6 +141,21 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
     acks = events[ack][1]
     assert isinstance(acks, Acks) and acks.replies == ("b-0", "b-1", "b-2")
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.needs_pure  # replaces the endpoint's send
+def test_a_message_shown_after_a_rename_is_kept_in_the_new_names_files(tmp_path: Path) -> None:
+    async def main() -> None:
+        events: list[object] = []
+        node = registered_node(tmp_path, events)
+        node.carry_out(Remember("alicia", "tok-2"))  # the registry took the rename
+        node.received_batch([ChannelMessage("b-9", "bob", "hi")], SERVER, REGISTRY, node.now())
+        node.stop()
+
+    asyncio.run(main())
+    assert PeerStateFile(tmp_path, "alicia").seen.load() == [("bob", "b-9")]
+    assert PeerStateFile(tmp_path, "alice").seen.load() == []
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
@@ -170,16 +188,16 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def main() -> list[object]:
         def full(*_: object) -> None:
             raise OSError(28, "No space left on device")
 
         events: list[object] = []
+        monkeypatch.setattr(SeenLog, "add", full)
         node = registered_node(tmp_path, events)
         node.state.sending.sent = full  # type: ignore[method-assign]
-        node.state.add_seen = full  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob one")
         node.typed("send bob two")
@@ -307,13 +325,14 @@ def node_log_is_empty(tmp_path: Path) -> bool:
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What a user waits for is carried out the moment the core decides it (its `emit`):
     # the chat typed, then, for a lone datagram, its shown record, its ack (its sender
     # waits on it) and its line, all before the core's settling after the event.
     async def main() -> list[object]:
         events: list[object] = []
+        record_seen(monkeypatch, events)
         node = registered_node(tmp_path, events)
         real_settle = node.core._settle
 
@@ -322,7 +341,6 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
             real_settle(now, out)  # type: ignore[arg-type]
 
         node.core._settle = settle  # type: ignore[method-assign,assignment]
-        record_seen(node, events)
         events.clear()
         node.typed("send bob hello")
         node.received_batch(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from peer.adapter import sending_log
-from peer.adapter.sending_log import SendingLog
+from peer.adapter import mapped_log
+from peer.adapter.mapped_log import SendingLog
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, Message, RoomPost
 
@@ -50,7 +50,7 @@ def test_every_kind_the_core_keeps_round_trips(tmp_path: Path) -> None:
 def test_a_log_that_grows_while_messages_stay_open_is_compacted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sending_log, "COMPACT_AT", 2000)
+    monkeypatch.setattr(mapped_log, "COMPACT_AT", 2000)
     log = SendingLog(tmp_path / "a.sending")
     sent(log, CHATS[0])  # open the whole time: the log is never empty
     for i in range(200):
@@ -99,7 +99,7 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
     code = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from peer.adapter.sending_log import SendingLog\n"
+        "from peer.adapter.mapped_log import SendingLog\n"
         "from wire.codec import encode\n"
         "from wire.messages import Chat\n"
         "log = SendingLog(Path(sys.argv[1]))\n"
