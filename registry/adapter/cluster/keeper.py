@@ -52,8 +52,9 @@ class LeaseKeeper:
         self.news = asyncio.Event()
         #: whether this registry holds the lead
         self.held = False
-        #: how many times this registry took the lead: one lost and taken again between two
-        #: looks of the registry's is a new term, whose state is loaded afresh
+        #: which term of the lead this registry holds (Lead.term): a lead lost to another
+        #: and taken again is a new term, whose state is loaded afresh; one that ran out
+        #: while nobody else took it is not
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
@@ -124,7 +125,7 @@ class LeaseKeeper:
         when it is free. NATS away, nothing changes: nobody else can take the lead meanwhile."""
         lead = self._lead
         assert lead is not None
-        seen, term = self.leader, self.term
+        seen = self.leader
         try:
             await lead.keep_membership()
             if lead.held:
@@ -136,11 +137,11 @@ class LeaseKeeper:
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
                 if seen in (None, self.reach) and await lead.take():
-                    seen, term = self.reach, term + 1
+                    seen = self.reach
         except ERRORS:
             pass
-        if (lead.held, seen, term) != (self.held, self.leader, self.term):
-            self.held, self.leader, self.term = lead.held, seen, term
+        if (lead.held, seen, lead.term) != (self.held, self.leader, self.term):
+            self.held, self.leader, self.term = lead.held, seen, lead.term
             self._changed()
 
     async def _close(self) -> None:
