@@ -88,14 +88,17 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
         asyncio.run(scenario())
 
 
-def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: Path) -> None:
+def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # NATS away longer than the lease: the lead key is gone when it answers again. Taken
     # again with nobody having held it meanwhile, the lead is the same term (the registry
-    # goes on, no reload, no Restarted to every peer); held by another meanwhile, it is a
-    # new one.
+    # goes on, no reload, no Restarted to every peer); held by another meanwhile, or away
+    # longer than JetStream's duplicate window, it is a new one.
     import nats
     import nats.js.errors
 
+    from registry.adapter.cluster import keeper as keeper_module
     from registry.adapter.cluster.lead import LEAD_BUCKET, Lead
 
     with nats_cluster(tmp_path / "nats") as servers:
@@ -119,6 +122,7 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
                     await asyncio.sleep(0.05)
                 raise AssertionError(f"{who} did not take the lead")
 
+            await held_by("first", after=await held_by("first"))  # (renewed once)
             await kv.delete("lead")  # (as it runs out)
             taken = await held_by("first")
             await held_by("first", after=taken)  # (renewed: the look that took it is over)
@@ -131,6 +135,10 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
             assert other.held and other.term != term
             await kv.delete("lead")  # (the other's runs out too)
             await _until(lambda: keeper.held and keeper.term not in (0, term), 20 * RENEW)
+            term = keeper.term
+            monkeypatch.setattr(keeper_module, "GOES_ON_WITHIN", 0.0)  # (away that long)
+            await kv.delete("lead")
+            await _until(lambda: keeper.held and keeper.term != term, 20 * RENEW)
             await nc.close()
             await keeper.stop()
 

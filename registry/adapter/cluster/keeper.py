@@ -24,12 +24,17 @@ from nats.aio.client import Client
 
 from registry.adapter.cluster.connect import connect
 from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
+from registry.adapter.cluster.store import DUPLICATE_WINDOW
 
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
 #: after the renewal was stored, which is later than it was sent; the margin left (two
 #: renewals) covers what a commit writes after its check.
 FRESH = LEASE - 2 * RENEW
+#: Seconds without a renewal after which a lead that takes the lead again, nobody else having
+#: held it, loads the state afresh all the same: a save it publishes again after
+#: DUPLICATE_WINDOW may be stored twice, and a load knows every copy.
+GOES_ON_WITHIN = DUPLICATE_WINDOW
 
 T = TypeVar("T")
 
@@ -136,7 +141,8 @@ class LeaseKeeper:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                if seen in (None, self.reach) and await lead.take():
+                away = time.monotonic() - self._renewed > GOES_ON_WITHIN
+                if seen in (None, self.reach) and await lead.take(afresh=away):
                     seen = self.reach
         except ERRORS:
             pass

@@ -85,9 +85,12 @@ class Lead:
     def held(self) -> bool:
         return self._revision != 0
 
-    async def take(self) -> bool:
+    async def take(self, *, afresh: bool = False) -> bool:
         """Take the lead if nobody holds it; whether this registry holds it now (`term`
-        says whether another held it since this registry last did)."""
+        says whether another held it since this registry last did; `afresh`: a new term
+        all the same)."""
+        if afresh:
+            self.term = 0
         value = json.dumps({"id": self.me, "reach": self.reach}).encode()
         try:
             self._revision = await self._kv.create("lead", value, msg_ttl=LEASE)

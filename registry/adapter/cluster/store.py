@@ -72,6 +72,9 @@ MAIL_SUBJECT = "chatapp.mail"
 WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over another revision than the one it expected.
 WRONG_LAST = (10071, 10164)
+#: Seconds within which JetStream answers a save published again with the copy it stored
+#: (the stream's duplicate window, NATS's default): see JetStreamStore._publish.
+DUPLICATE_WINDOW = 120.0
 
 
 class Superseded(StorageError):
