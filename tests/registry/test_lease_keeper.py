@@ -100,6 +100,7 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(
 
     from registry.adapter.cluster import keeper as keeper_module
     from registry.adapter.cluster.lead import LEAD_BUCKET, Lead
+    from registry.adapter.cluster.store import Superseded
 
     with nats_cluster(tmp_path / "nats") as servers:
 
@@ -139,7 +140,21 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(
             monkeypatch.setattr(keeper_module, "GOES_ON_WITHIN", 0.0)  # (away that long)
             await kv.delete("lead")
             await _until(lambda: keeper.held and keeper.term != term, 20 * RENEW)
-            await nc.close()
             await keeper.stop()
+            # a commit's check finds the lead run out: it takes it again in its term, and
+            # goes on (no commit refused as superseded); held by another meanwhile, it stops
+            mine = Lead(kv, js, "third", "127.0.0.1:5003")
+            while not await mine.take():
+                await kv.delete("lead")
+            term = mine.term
+            await kv.delete("lead")
+            await mine.check()
+            assert mine.held and mine.term == term
+            await kv.delete("lead")
+            assert await other.take()
+            await kv.delete("lead")
+            with pytest.raises(Superseded):
+                await mine.check()
+            await nc.close()
 
         asyncio.run(scenario())

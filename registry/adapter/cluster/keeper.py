@@ -95,7 +95,7 @@ class LeaseKeeper:
 
     async def _renewed_now(self, lead: Lead) -> None:
         sent = time.monotonic()
-        await lead.check()
+        await lead.check(afresh=sent - self._renewed > GOES_ON_WITHIN)
         self._renewed = sent
 
     async def stop(self) -> None:

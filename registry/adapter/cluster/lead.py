@@ -149,10 +149,12 @@ class Lead:
         self._revision = 0
         return False
 
-    async def check(self) -> None:
+    async def check(self, *, afresh: bool = False) -> None:
         """Raise Superseded unless this registry still holds the lead (before a commit: what
-        a registry that lost it writes must not count)."""
-        if not await self.renew():
+        a registry that lost it writes must not count), or takes it again in its term (it
+        ran out while NATS was away, and nobody else held it; `afresh` as for `take`)."""
+        term = self.term
+        if not await self.renew() and not (await self.take(afresh=afresh) and self.term == term):
             raise Superseded("another registry of the service decides for it now")
 
     async def leader(self) -> str | None:
