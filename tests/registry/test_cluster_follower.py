@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import nats.errors
@@ -14,9 +15,18 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from registry.adapter.cluster import follower as follower_module
 from registry.adapter.cluster.follower import Follower
-from registry.adapter.cluster.link import HEARD_SUBJECT, Outbound, Publisher, pack, unpack_heard
+from registry.adapter.cluster.link import (
+    HEARD_SUBJECT,
+    LEAD_SUBJECT,
+    Outbound,
+    Publisher,
+    pack,
+    unpack_heard,
+    unpack_inbounds,
+)
 from registry.adapter.loading import registry_channel
 from secure.noise import public_bytes
+from tests.registry.secure_peer import SecurePeer
 from wire.codec import encode
 from wire.messages import Entry, Keepalive, Register, Welcome
 
@@ -124,3 +134,47 @@ def test_what_nats_will_not_take_is_dropped_and_what_follows_still_goes() -> Non
         return publisher.dropped
 
     assert asyncio.run(run()) == 1 and published == ["fine"]
+
+
+def test_the_keys_of_peers_silent_for_a_turn_are_forgotten_and_not_announced() -> None:
+    # A long-running relaying registry kept the key of every address that ever spoke, of
+    # peers that left or moved too: 10,000 peers joining and leaving left 10,000 keys.
+    nats = RecordingNats()
+    key = X25519PrivateKey.generate()
+
+    def seen(*, announced: bool) -> set[tuple[str, int]]:
+        """The addresses of what was handed to the lead: announced, or messages passed."""
+        inbounds = [
+            one for data in nats.published.get(LEAD_SUBJECT, []) for one in unpack_inbounds(data)
+        ]
+        return {(one.ip, one.port) for one in inbounds if (not one.messages) == announced}
+
+    async def until(condition: Callable[[], bool]) -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    async def run() -> None:
+        follower = Follower(nats, "r1", registry_channel(key), print, None)  # type: ignore[arg-type]
+        addr = await follower.start("127.0.0.1", 0)
+        peers = [SecurePeer(public_bytes(key)) for _ in range(3)]
+        try:
+            connections = [await peer.connect(addr) for peer in peers]
+            addrs = {connection.writer.get_extra_info("sockname")[:2] for connection in connections}
+            for connection in connections:
+                connection.send(Keepalive("k-1", "p", "t"))
+            await until(lambda: seen(announced=False) == addrs)
+            follower.forget_silent()
+            nats.published.clear()
+            connections[0].send(Keepalive("k-2", "p", "t"))  # the one still here
+            still = connections[0].writer.get_extra_info("sockname")[:2]
+            await until(lambda: seen(announced=False) == {still})
+            follower.forget_silent()  # (the other two were silent since the turn before)
+            follower.announce()
+            await until(lambda: bool(seen(announced=True)))
+            assert seen(announced=True) == {still}
+        finally:
+            for peer in peers:
+                peer.sock.close()
+            await follower.close()
+
+    asyncio.run(run())

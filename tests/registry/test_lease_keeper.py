@@ -4,6 +4,8 @@ busy keeps the lead, and another takes it soon after the one holding it stops.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -82,5 +84,77 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
             await keeper.check()
             assert len(asked) == 1
             await keeper.stop()
+
+        asyncio.run(scenario())
+
+
+def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NATS away longer than the lease: the lead key is gone when it answers again. Taken
+    # again with nobody having held it meanwhile, the lead is the same term (the registry
+    # goes on, no reload, no Restarted to every peer); held by another meanwhile, or away
+    # longer than JetStream's duplicate window, it is a new one.
+    import nats
+    import nats.js.errors
+
+    from registry.adapter.cluster import keeper as keeper_module
+    from registry.adapter.cluster.lead import LEAD_BUCKET, Lead
+    from registry.adapter.cluster.store import Superseded
+
+    with nats_cluster(tmp_path / "nats") as servers:
+
+        async def scenario() -> None:
+            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001")
+            await keeper.start()
+            term = keeper.term
+            nc = await nats.connect(servers[0].url)
+            js = nc.jetstream()
+            kv = await js.key_value(LEAD_BUCKET)
+
+            async def held_by(who: str, after: int = 0) -> int:
+                """The revision of the lead once `who` holds it at a revision after `after`."""
+                for _ in range(400):
+                    with contextlib.suppress(nats.js.errors.KeyNotFoundError):
+                        entry = await kv.get("lead")
+                        revision = entry.revision or 0
+                        if json.loads(entry.value or b"{}")["id"] == who and revision > after:
+                            return revision
+                    await asyncio.sleep(0.05)
+                raise AssertionError(f"{who} did not take the lead")
+
+            await held_by("first", after=await held_by("first"))  # (renewed once)
+            await kv.delete("lead")  # (as it runs out)
+            taken = await held_by("first")
+            await held_by("first", after=taken)  # (renewed: the look that took it is over)
+            assert keeper.held and keeper.term == term
+            other = Lead(kv, js, "second", "127.0.0.1:5002")
+            for _ in range(100):  # another takes it as the first's runs out
+                await kv.delete("lead")
+                if await other.take():
+                    break
+            assert other.held and other.term != term
+            await kv.delete("lead")  # (the other's runs out too)
+            await _until(lambda: keeper.held and keeper.term not in (0, term), 20 * RENEW)
+            term = keeper.term
+            monkeypatch.setattr(keeper_module, "GOES_ON_WITHIN", 0.0)  # (away that long)
+            await kv.delete("lead")
+            await _until(lambda: keeper.held and keeper.term != term, 20 * RENEW)
+            await keeper.stop()
+            # a commit's check finds the lead run out: it takes it again in its term, and
+            # goes on (no commit refused as superseded); held by another meanwhile, it stops
+            mine = Lead(kv, js, "third", "127.0.0.1:5003")
+            while not await mine.take():
+                await kv.delete("lead")
+            term = mine.term
+            await kv.delete("lead")
+            await mine.check()
+            assert mine.held and mine.term == term
+            await kv.delete("lead")
+            assert await other.take()
+            await kv.delete("lead")
+            with pytest.raises(Superseded):
+                await mine.check()
+            await nc.close()
 
         asyncio.run(scenario())

@@ -475,3 +475,44 @@ def test_mail_of_a_commit_tried_again_keeps_the_order_saved_once_each(tmp_path: 
 
     with nats_cluster(tmp_path / "nats") as servers:
         run(scenario(servers[0]))
+
+
+def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
+    tmp_path: Path,
+) -> None:
+    """JetStream: a mail save is stored but its acknowledgement lost; the commit made again
+    publishes it again. JetStream keeps the first copy only (the save's Nats-Msg-Id), so
+    the message delivered leaves nothing behind for a later lead to load again."""
+    import nats.errors
+
+    from registry.adapter.cluster.connect import connect
+    from registry.adapter.cluster.store import JetStreamStore
+    from registry.adapter.storage import StorageError
+
+    async def scenario(server: NatsServer) -> None:
+        nc, js = await connect([server.url], lambda line: None)
+        publish, lost = js.publish, []
+
+        async def stored_but_unanswered(subject: str, payload: bytes = b"", **kw: Any) -> Any:
+            ack = await publish(subject, payload, **kw)
+            if not lost:
+                lost.append(ack)
+                raise nats.errors.TimeoutError
+            return ack
+
+        js.publish = stored_but_unanswered  # type: ignore[method-assign]
+        try:
+            store = await JetStreamStore.open(js)
+            store.carry_out(StoreMail("bob", stored(0)))
+            with pytest.raises(StorageError):
+                await store.commit(Table())
+            await committed(store, Table())
+            store.carry_out(DropMail("bob", ("s-0",)))  # delivered
+            await committed(store, Table())
+        finally:
+            await nc.close()
+        async with opened(server) as again:
+            assert (await _load(again)).mail == {}
+
+    with nats_cluster(tmp_path / "nats") as servers:
+        run(scenario(servers[0]))

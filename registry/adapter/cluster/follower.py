@@ -1,7 +1,9 @@
 """A registry of a service that does not decide: it holds its peers' secure channels, hands
 what they send to the registry that decides, and sends them what that one answers
 (registry/adapter/cluster/link.py). It delivers their table updates itself, taking the acks
-(registry/adapter/cluster/delivery.py), and reports whom it heard every second."""
+(registry/adapter/cluster/delivery.py), and reports whom it heard every second. It forgets
+the key of an address silent for FORGET_PERIODS keepalives or more (a peer that left or
+moved)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate
+from registry.core.liveness import AWAY_GRACE_PERIODS
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import decode, encode, encoded_once
@@ -45,6 +48,10 @@ from wire.messages import Alive, Message, TableSnapshot, TableUpdate, Welcome
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
 TCP_ASKED_KEPT = MAX_STREAMS
+#: Keepalive periods between two calls of Follower.forget_silent: an address is forgotten
+#: after one to two of them silent, longer than a peer running keeps silent while the
+#: service is away (registry/core/liveness.py): a new lead is told of every peer held here.
+FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
 
 
 class Follower:
@@ -66,7 +73,10 @@ class Follower:
         self._me = me
         self._log = log
         self._desk = desk
-        self._keys: dict[Addr, bytes] = {}  # the key that last spoke from each address
+        # the key that last spoke from each address: since the last `forget_silent`, and
+        # in the turn before (forgotten at the next)
+        self._keys: dict[Addr, bytes] = {}
+        self._older: dict[Addr, bytes] = {}
         # the connection each request that came over TCP came on, by the request's id
         self._over_tcp: OrderedDict[str, Addr] = OrderedDict()
         self._flood = FloodGate()
@@ -149,8 +159,17 @@ class Follower:
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""
-        for (ip, port), key in self._keys.items():
+        for (ip, port), key in (self._older | self._keys).items():
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
+
+    def forget_silent(self) -> None:
+        """Forget the keys of the addresses silent since the call before (peers that left or
+        moved); called every FORGET_PERIODS keepalives."""
+        self._older, self._keys = self._keys, {}
+
+    def _key(self, addr: Addr) -> bytes:
+        """The key that last spoke from `addr` (b"": none lately)."""
+        return self._keys.get(addr) or self._older.get(addr, b"")
 
     # -- from the registry that decides to peers ------------------------------------------
 
@@ -187,7 +206,7 @@ class Follower:
                 message = msgspec.structs.replace(message, version=told)
         if len(to) > 1:  # (a push: encoded once for all)
             addrs = [(ip, port) for ip, port, _ in to]
-            keys = [key or self._keys.get((ip, port), b"") for ip, port, key in to]
+            keys = [key or self._key((ip, port)) for ip, port, key in to]
             self.endpoint.send_many(addrs, keys, message)
             return
         for ip, port, key in to:

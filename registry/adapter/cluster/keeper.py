@@ -24,12 +24,17 @@ from nats.aio.client import Client
 
 from registry.adapter.cluster.connect import connect
 from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
+from registry.adapter.cluster.store import DUPLICATE_WINDOW
 
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
 #: after the renewal was stored, which is later than it was sent; the margin left (two
 #: renewals) covers what a commit writes after its check.
 FRESH = LEASE - 2 * RENEW
+#: Seconds without a renewal after which a lead that takes the lead again, nobody else having
+#: held it, loads the state afresh all the same: a save it publishes again after
+#: DUPLICATE_WINDOW may be stored twice, and a load knows every copy.
+GOES_ON_WITHIN = DUPLICATE_WINDOW
 
 T = TypeVar("T")
 
@@ -52,8 +57,9 @@ class LeaseKeeper:
         self.news = asyncio.Event()
         #: whether this registry holds the lead
         self.held = False
-        #: how many times this registry took the lead: one lost and taken again between two
-        #: looks of the registry's is a new term, whose state is loaded afresh
+        #: which term of the lead this registry holds (Lead.term): a lead lost to another
+        #: and taken again is a new term, whose state is loaded afresh; one that ran out
+        #: while nobody else took it is not
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
@@ -89,7 +95,7 @@ class LeaseKeeper:
 
     async def _renewed_now(self, lead: Lead) -> None:
         sent = time.monotonic()
-        await lead.check()
+        await lead.check(afresh=sent - self._renewed > GOES_ON_WITHIN)
         self._renewed = sent
 
     async def stop(self) -> None:
@@ -124,7 +130,7 @@ class LeaseKeeper:
         when it is free. NATS away, nothing changes: nobody else can take the lead meanwhile."""
         lead = self._lead
         assert lead is not None
-        seen, term = self.leader, self.term
+        seen = self.leader
         try:
             await lead.keep_membership()
             if lead.held:
@@ -135,12 +141,13 @@ class LeaseKeeper:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                if seen in (None, self.reach) and await lead.take():
-                    seen, term = self.reach, term + 1
+                away = time.monotonic() - self._renewed > GOES_ON_WITHIN
+                if seen in (None, self.reach) and await lead.take(afresh=away):
+                    seen = self.reach
         except ERRORS:
             pass
-        if (lead.held, seen, term) != (self.held, self.leader, self.term):
-            self.held, self.leader, self.term = lead.held, seen, term
+        if (lead.held, seen, lead.term) != (self.held, self.leader, self.term):
+            self.held, self.leader, self.term = lead.held, seen, lead.term
             self._changed()
 
     async def _close(self) -> None:

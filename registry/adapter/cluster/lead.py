@@ -6,6 +6,10 @@ revision it wrote last (compare-and-set). When it stops renewing (killed, cut of
 expires, and the first other registry to write it decides from then on. A registry whose
 renewal finds another's revision has lost the lead: it stops deciding at once.
 
+Each registry that takes the lead also writes the key `term` (no time to live) with its id,
+unless the revision there is still the one it wrote itself: then nobody else held the lead
+since this registry did (its lease ran out while NATS was away), and it goes on.
+
 Every registry also keeps its own key under `member.<id>` with the same time to live,
 holding the address peers reach it at: the service's list of registries, which peers are
 given so that they can move when theirs stops answering.
@@ -73,20 +77,43 @@ class Lead:
         self.me = me
         self.reach = reach  # "ip:port", where peers reach this registry
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
+        #: the revision of the key `term` this registry wrote when it last took the lead
+        #: afresh (0: never): a new one is a new term, whose state is loaded afresh
+        self.term = 0
 
     @property
     def held(self) -> bool:
         return self._revision != 0
 
-    async def take(self) -> bool:
-        """Take the lead if nobody holds it; whether this registry holds it now."""
+    async def take(self, *, afresh: bool = False) -> bool:
+        """Take the lead if nobody holds it; whether this registry holds it now (`term`
+        says whether another held it since this registry last did; `afresh`: a new term
+        all the same)."""
+        if afresh:
+            self.term = 0
         value = json.dumps({"id": self.me, "reach": self.reach}).encode()
         try:
             self._revision = await self._kv.create("lead", value, msg_ttl=LEASE)
         except nats.js.errors.KeyWrongLastSequenceError:
             # held, unless by this registry: a lead it lost, written as it was losing it
-            return await self._still_mine()
+            if not await self._still_mine():
+                return False
+        try:
+            await self._claim()
+        except ERRORS:
+            self._revision = 0  # (taken again at the next look: the lead names this one)
+            raise
         return True
+
+    async def _claim(self) -> None:
+        """Write `term` with this registry's id, unless it still holds the revision this
+        registry wrote."""
+        try:
+            revision = (await self._kv.get("term")).revision
+        except nats.js.errors.KeyNotFoundError:
+            revision = None
+        if revision != self.term:
+            self.term = await self._kv.put("term", self.me.encode())
 
     async def renew(self) -> bool:
         """Renew the lead; False when another registry holds it now, or this one lost it
@@ -122,10 +149,12 @@ class Lead:
         self._revision = 0
         return False
 
-    async def check(self) -> None:
+    async def check(self, *, afresh: bool = False) -> None:
         """Raise Superseded unless this registry still holds the lead (before a commit: what
-        a registry that lost it writes must not count)."""
-        if not await self.renew():
+        a registry that lost it writes must not count), or takes it again in its term (it
+        ran out while NATS was away, and nobody else held it; `afresh` as for `take`)."""
+        term = self.term
+        if not await self.renew() and not (await self.take(afresh=afresh) and self.term == term):
             raise Superseded("another registry of the service decides for it now")
 
     async def leader(self) -> str | None:

@@ -32,7 +32,7 @@ from registry.adapter.cluster.connect import (
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
-from registry.adapter.cluster.follower import Follower
+from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import LeaseKeeper
 from registry.adapter.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.adapter.cluster.link import (
@@ -230,12 +230,16 @@ class ClusterRegistry:
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
             f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
         )
+        turned = time.monotonic()
         try:
             while not self._stopped.is_set():
                 await self._next()
                 if keeper.held:
                     self.log("the registry that decided stopped: this one takes over")
                     return
+                if time.monotonic() - turned >= FORGET_PERIODS * self._settings.keepalive:
+                    turned = time.monotonic()
+                    follower.forget_silent()
                 reach = keeper.leader
                 if reach is not None and reach != self._leader_reach:
                     follower.announce()

@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -70,6 +72,9 @@ MAIL_SUBJECT = "chatapp.mail"
 WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over another revision than the one it expected.
 WRONG_LAST = (10071, 10164)
+#: Seconds within which JetStream answers a save published again with the copy it stored
+#: (the stream's duplicate window, NATS's default): see JetStreamStore._publish.
+DUPLICATE_WINDOW = 120.0
 
 
 class Superseded(StorageError):
@@ -92,7 +97,7 @@ class JetStreamStore:
         #: is never stored
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
-        self._actions: list[StoreAction] = []
+        self._actions: list[_Queued] = []
         self._table_dirty = False
         # the name keys of the rows to write at the next commit (None: every row)
         self._named: set[str] | None = set()
@@ -185,7 +190,7 @@ class JetStreamStore:
             else:
                 self._named.update(action.rows)
         else:
-            self._actions.append(action)
+            self._actions.append(_Queued(action, secrets.token_hex(8)))
 
     @property
     def dirty(self) -> bool:
@@ -206,7 +211,7 @@ class JetStreamStore:
         while self._actions:
             run = _independent_run(self._actions)
             try:
-                await _at_most(IN_FLIGHT, [self._write(action) for action in run])
+                await _at_most(IN_FLIGHT, [self._write(queued) for queued in run])
             except WRITE_ERRORS as exc:
                 raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
             del self._actions[: len(run)]
@@ -220,12 +225,11 @@ class JetStreamStore:
                 raise
         return busy
 
-    async def _write(self, action: StoreAction) -> None:
+    async def _write(self, queued: _Queued) -> None:
         """Carry out one action (each may be carried out again after a failure)."""
-        match action:
+        match queued.action:
             case StoreMail(owner, message):
-                ack = await self._js.publish(_subject(owner), msgspec.json.encode(message))
-                self._boxes.setdefault(owner, []).append((ack.seq, message))
+                await self._publish(queued, owner, message)
             case DropMail(owner, ids):
                 gone = set(ids)
                 for seq, message in list(self._boxes.get(owner, [])):
@@ -234,8 +238,7 @@ class JetStreamStore:
                         self._boxes[owner].remove((seq, message))
             case MoveMail(old, new):
                 for seq, message in list(self._boxes.get(old, [])):
-                    ack = await self._js.publish(_subject(new), msgspec.json.encode(message))
-                    self._boxes.setdefault(new, []).append((ack.seq, message))
+                    await self._publish(queued, new, message)
                     await self._delete(seq)
                     self._boxes[old].remove((seq, message))
             case KeepOwner(box, owner):
@@ -244,6 +247,20 @@ class JetStreamStore:
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
             case DropHistory(room):
                 await self._rooms.delete(hex_key(room))
+
+    async def _publish(self, queued: _Queued, owner: str, message: StoredMessage) -> None:
+        """Store one copy of `message` in the mailbox of `owner`. Published again after its
+        acknowledgement was lost, it has the same id, and JetStream answers with the copy it
+        stored (within the stream's duplicate window): the copy delivery deletes is the one
+        stored. Once acknowledged, the next copy (the commit made again whole, so that the
+        order saved holds) is a copy of its own, with a new id."""
+        ack = await self._js.publish(
+            _subject(owner),
+            msgspec.json.encode(message),
+            headers={"Nats-Msg-Id": f"{queued.token}.{queued.acked}"},
+        )
+        queued.acked += 1
+        self._boxes.setdefault(owner, []).append((ack.seq, message))
 
     async def _delete(self, seq: int) -> None:
         with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
@@ -376,25 +393,36 @@ async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
             raise outcome
 
 
-def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
+@dataclass(slots=True)
+class _Queued:
+    """An action waiting for a commit; for the mail it publishes, the id of its next copy
+    (`token`.`acked`: see JetStreamStore._publish)."""
+
+    action: StoreAction
+    token: str
+    acked: int = 0
+
+
+def _independent_run(actions: list[_Queued]) -> list[_Queued]:
     """The longest run at the head of `actions` that may be written at once: appends (one
     connection keeps their order) and kept histories and owners of distinct keys."""
-    run: list[StoreAction] = []
+    run: list[_Queued] = []
     keys: set[tuple[type, str]] = set()
-    for action in actions:
+    for queued in actions:
+        action = queued.action
         if isinstance(action, StoreMail):
-            run.append(action)
+            run.append(queued)
             continue
         if isinstance(action, KeepHistory | DropHistory):
             key: tuple[type, str] = (KeepHistory, action.room)
         elif isinstance(action, KeepOwner):
             key = (KeepOwner, action.box)
         else:
-            return run or [action]
+            return run or [queued]
         if key in keys:
             return run
         keys.add(key)
-        run.append(action)
+        run.append(queued)
     return run
 
 
