@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from registry.core.table_log import TableLog
@@ -93,9 +93,15 @@ class World:
         self.send(self.watch.due(self.version, self.now))
 
     def heal(self) -> None:
-        """Release everyone, change the table once more, deliver all until quiet."""
+        """Release everyone, deliver all until quiet, change the table once more, deliver
+        all until quiet: a push given up meanwhile leaves its peer to the next change."""
         self.send(self.watch.release(PEERS, self.version, self.now))
+        self.settle()
         self.change(0, 9999)
+        self.settle()
+
+    def settle(self) -> None:
+        """Deliver all, and what the watch sends again, until it waits for nothing."""
         for _ in range(1000):
             while self.wire:
                 self.deliver(0, lost=False, copied=False)
@@ -118,6 +124,19 @@ ops = st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(ops, max_size=60))
+# found: a change made while a peer's last copy was in flight, that copy lost, then given
+# up: the change is not pushed to that peer on its own (the next one is)
+@example(
+    [
+        ("change", 0, 7000),
+        ("tick", 0.5),
+        ("tick", 1.0),
+        ("tick", 3.0),
+        ("change", 0, 7000),
+        ("tick", 10.0),
+        ("deliver", 12, True, False),
+    ]
+)
 def test_every_peer_ends_with_the_registrys_table_whatever_it_missed(plan: list[tuple]) -> None:  # type: ignore[type-arg]
     world = World()
     for op in plan:
