@@ -155,8 +155,8 @@ class Outgoing:
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
-                for packet in pack_datagrams(relay.datas):
-                    out += [(packet, dest) for dest in relay.dests]
+                packets = pack_datagrams(relay.datas)  # each member's back to back
+                out += [(packet, dest) for dest in relay.dests for packet in packets]
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for dest, replies in acks.items():
