@@ -124,11 +124,16 @@ class ReceivingDatagrams:
     def drain(self) -> None:
         """Read, open and hand over what waits on the socket, DRAIN_BATCH datagrams at
         most, then send what answers them: what the event loop runs when the socket is
-        readable."""
+        readable. What the first datagram to relay anything relays leaves before the next
+        datagram is handled, unless that one comes from the same sender (the rest of a
+        burst of lines: it is relayed with them)."""
         outgoing = self._outgoing
         outgoing.drain_begins()
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped = self.arrival_stamped
+        # the sender of the datagram handled last: what the drain's first relaying datagram
+        # relays waits for the next one read, and joins what it relays if it is the same
+        last: Addr | None = None
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -149,9 +154,11 @@ class ReceivingDatagrams:
                     # ICMP port unreachable and the like: the retry logic copes.
                     self.errors += 1
                     continue
-                self._datagram(data, peer)  # (host, port): the socket is IPv4
-                if outgoing.relaying_early:  # what it relayed leaves now, not after the drain
+                if outgoing.relaying_early and peer != last:
+                    # what the last sender relayed leaves now, before another's is handled
                     self._sendto_each(outgoing.datagram_ends())
+                self._datagram(data, peer)  # (host, port): the socket is IPv4
+                last = peer
         finally:
             if emptied:
                 self._arrived = None
