@@ -271,11 +271,13 @@ class Pushes:
         self._index()
         retry, given_up = self._retry.due(now)
         again: list[tuple[list[Addr], Message]] = []
+        retried: set[Addr] = set()  # (a burst's flights retry the same members)
         for flight in retry:
             owing = self._owing(flight)
-            for addr in owing:
-                self._halve(addr, now)
+            retried.update(owing)
             again.append((owing, flight.message))
+        for addr in retried:
+            self._halve(addr, now)
         failed: list[Push] = []
         released: list[Push] = []
         for flight in given_up:
