@@ -128,11 +128,17 @@ class ReceivingDatagrams:
         most, then send what answers them: what the event loop runs when the socket is
         readable. A wake-up mostly finds one datagram: the socket is then polled, not
         read once more, to tell it is empty (a read of an empty socket raises, which costs
-        several times a poll); a burst is read until the read finds nothing."""
+        several times a poll); a burst is read until the read finds nothing. What the
+        first datagram to relay anything relays leaves before the next datagram is
+        handled, unless that one comes from the same sender (the rest of a burst of lines:
+        it is relayed with them)."""
         outgoing = self._outgoing
         outgoing.drain_begins()
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped, probe = self.arrival_stamped, self._probe
+        # the sender of the datagram handled last: what the drain's first relaying datagram
+        # relays waits for the next one read, and joins what it relays if it is the same
+        last: Addr | None = None
         try:
             for n in range(DRAIN_BATCH):
                 sock = self._sock
@@ -153,9 +159,11 @@ class ReceivingDatagrams:
                     # ICMP port unreachable and the like: the retry logic copes.
                     self.errors += 1
                     continue
-                self._datagram(data, peer)  # (host, port): the socket is IPv4
-                if outgoing.relaying_early:  # what it relayed leaves now, not after the drain
+                if outgoing.relaying_early and peer != last:
+                    # what the last sender relayed leaves now, before another's is handled
                     self._sendto_each(outgoing.datagram_ends())
+                self._datagram(data, peer)  # (host, port): the socket is IPv4
+                last = peer
                 if n == 0 and probe is not None and not probe.poll(0):
                     emptied = True
                     break

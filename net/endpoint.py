@@ -102,7 +102,8 @@ class EndpointOptions(TypedDict, total=False):
     on_batch: OnBatch | None
     #: True for a relay: everything sent while handling one drain of the socket waits for
     #: the end of the drain and leaves packed, acks merged, except the drain's first relay
-    #: to many members (`send_many`), which leaves at once. False for a peer, whose ack is
+    #: to many members (`send_many`), which leaves at once (with what its sender's next
+    #: datagram relays, if that is the next read). False for a peer, whose ack is
     #: what its sender waits for: the first datagram to an address in a pass of the event
     #: loop leaves at once.
     coalesce_drains: bool

@@ -16,8 +16,9 @@ The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
 - acks that wait are merged into one Acks per address, after what else waits for it;
 - with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
   the end of the drain, except what the drain's first datagram to relay anything relays
-  to many members: that leaves packed as soon as the datagram is handled
-  (`datagram_ends`), as one datagram (or as few as hold it) per member; a relay to the
+  to many members: that leaves packed as soon as the datagram is handled, or with what
+  its sender's next datagram in the drain relays (the endpoint calls `datagram_ends`), as
+  one datagram (or as few as hold it, back to back) per member; a relay to the
   same members again in that drain is kept as one entry for all, not an entry per member,
   and leaves packed to each.
 
@@ -162,8 +163,8 @@ class Outgoing:
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
-                for packet in pack_datagrams(relay.datas):
-                    out += [(packet, dest) for dest in relay.dests]
+                packets = pack_datagrams(relay.datas)  # each member's back to back
+                out += [(packet, dest) for dest in relay.dests for packet in packets]
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for dest, replies in acks.items():

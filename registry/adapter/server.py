@@ -221,7 +221,10 @@ class RegistryServer:
     def _tick(self) -> None:
         if self._closing:
             return
-        self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
+        # what a wake-up sends leaves packed: a burst's retries to the same members, say,
+        # one entry for all of them, each member's datagrams back to back
+        with self.endpoint.packed():
+            self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self) -> float:
         """The `now` of an event for the core: the monotonic clock, on which its retries,

@@ -105,10 +105,19 @@ class Pusher:
     def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due; the pushes given up (what they let out is sent)."""
         again, failed, released = self.pushes.due(now)
+        # a burst's flights come due together, to the same members: a key looked up once
+        keys: dict[Addr, bytes] = {}
+
+        def key_at(addr: Addr) -> bytes:
+            key = keys.get(addr)
+            if key is None:
+                key = keys[addr] = self._key_at(addr)
+            return key
+
         for addrs, message in again:
-            emit(send_to(addrs, message, self._key_at))
+            emit(send_to(addrs, message, key_at))
         for push in released:
-            emit(Send(push.addr, push.message, self._key_at(push.addr)))
+            emit(Send(push.addr, push.message, key_at(push.addr)))
         return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:

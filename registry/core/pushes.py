@@ -271,11 +271,13 @@ class Pushes:
         self._index()
         retry, given_up = self._retry.due(now)
         again: list[tuple[list[Addr], Message]] = []
+        retried: set[Addr] = set()  # (a burst's flights retry the same members)
         for flight in retry:
             owing = self._owing(flight)
-            for addr in owing:
-                self._halve(addr, now)
+            retried.update(owing)
             again.append((owing, flight.message))
+        for addr in retried:
+            self._halve(addr, now)
         failed: list[Push] = []
         released: list[Push] = []
         for flight in given_up:
@@ -389,17 +391,30 @@ class Pushes:
         if not self._unindexed:
             return
         unindexed, self._unindexed = self._unindexed, []
+        # a burst's flights go to the same members: each member is looked up once for
+        # all of them, and takes them in one update, in order
+        start = 0
+        while start < len(unindexed):
+            first, end = unindexed[start], start + 1
+            while end < len(unindexed) and _same_targets(unindexed[end], first):
+                end += 1
+            self._enter(unindexed[start:end])
+            start = end
+
+    def _enter(self, flights: list[Flight]) -> None:
+        """Enter `flights`, to the same targets, in their members (see `_index`)."""
+        owners, addrs = flights[0].owners or (), flights[0].addrs
+        entries = [(flight.message.id, flight) for flight in flights]
+        for flight in flights:
+            flight.owners = None
         members, window = self._members, self._window
-        for flight in unindexed:
-            owners, flight.owners = flight.owners or (), None
-            msg_id = flight.message.id
-            for owner, addr in zip(owners, flight.addrs, strict=True):
-                member = members.get(addr)
-                if member is None:
-                    member = members[addr] = Member(owner, window)
-                else:
-                    member.owner = owner
-                member.flying[msg_id] = flight
+        for owner, addr in zip(owners, addrs, strict=True):
+            member = members.get(addr)
+            if member is None:
+                member = members[addr] = Member(owner, window)
+            else:
+                member.owner = owner
+            member.flying.update(entries)
 
     def _sweep(self) -> None:
         """Forget the members with nothing pushed and a whole window (peers gone quiet,
@@ -456,3 +471,9 @@ class Pushes:
         if not (waiting or member.blocked):
             self._held.discard(addr)
         return released
+
+
+def _same_targets(flight: Flight, other: Flight) -> bool:
+    """Whether two flights not yet entered go to the same owners at the same addresses
+    (equal sequences: compared item by item, most often the same objects)."""
+    return flight.addrs == other.addrs and flight.owners == other.owners

@@ -8,7 +8,7 @@ import errno
 import select
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from clear_channel import PUBLIC, clear_endpoint, session_of, with_keys
@@ -390,11 +390,12 @@ async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message],
 def test_a_relay_answers_a_drain_packed_once_it_ends() -> None:
     """With coalesce_drains (the registry), what the datagrams of one drain ask for leaves
     when the drain ends: each address's messages share datagrams, its acks one Acks; only
-    the first relay leaves at once, so that members of an idle registry never wait."""
+    the first relay (with what its sender's next datagrams relay) leaves before, so that
+    members of an idle registry never wait."""
     early, acks, datagrams = asyncio.run(one_drain(coalesce=True))
     assert not any(early)  # no ack left before the drain ended
     assert len(acks) == 1  # one Acks for the five posts
-    assert datagrams == [2, 2, 2]  # the first relay alone, the other four in one datagram
+    assert datagrams == [1, 1, 1]  # the five posts of one sender relayed together
 
 
 def test_a_peer_sends_the_first_answer_of_a_drain_at_once() -> None:
@@ -465,13 +466,12 @@ Handler = Callable[[Endpoint, Message, Addr, list[Addr]], None]
 
 
 async def relay_drain(
-    handle: Handler,
-    posts: int,
+    handle: Handler, posts: int, senders: Sequence[int] = ()
 ) -> tuple[list[list[Message]], list[Message]]:
     """`posts` datagrams from a poster arrive together and are read in one drain (by hand,
     the loop does not run) of a relay endpoint whose handler is `handle(endpoint, message,
     addr, members)`. Returns (each member's messages, the poster's), the poster being the
-    last member."""
+    last member. `senders`: the member that sends each post instead (an index)."""
     endpoint: Endpoint
     socks = []
     for _ in range(3):
@@ -484,8 +484,8 @@ async def relay_drain(
         lambda m, a: handle(endpoint, m, a, members), session="e", coalesce_drains=True
     )
     port = (await endpoint.open("127.0.0.1", 0))[1]
-    for i in range(posts):
-        socks[-1].sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
+    for i, sender in enumerate(senders or [-1] * posts):
+        socks[sender].sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
     assert endpoint.wait_readable(5)
     endpoint.drain()
     await endpoint.close()
@@ -524,7 +524,7 @@ def test_a_relay_to_the_same_members_keeps_each_members_order_with_other_sends()
 def test_the_first_relaying_datagram_of_a_drain_is_relayed_before_the_rest_is_read() -> None:
     """A relay's members do not wait for the rest of the drain (the other posts, the acks):
     what the drain's first relaying datagram relays is on its way once that datagram is
-    handled, before the next is; what later ones relay waits for the drain's end."""
+    handled, before another sender's is; what later ones relay waits for the drain's end."""
     on_the_way: list[list[Message]] = []
     member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     member.bind(("127.0.0.1", 0))
@@ -538,10 +538,38 @@ def test_the_first_relaying_datagram_of_a_drain_is_relayed_before_the_rest_is_re
             *with_keys((member.getsockname(), *members)), Notice(f"r-{message.id}", "x")
         )
 
-    got, _ = asyncio.run(relay_drain(handle, 3))
+    got, _ = asyncio.run(relay_drain(handle, 3, senders=(2, 1, 1)))
     member.close()
     assert on_the_way == [[], [Notice("r-p-0", "x")], []]
     assert got[0] == [Notice(f"r-p-{i}", "x") for i in range(3)]
+
+
+def test_a_senders_next_datagram_in_the_drain_is_relayed_with_its_first() -> None:
+    """Lines sent together that took two datagrams reach each member together, packed:
+    one datagram for the two (one ack), not one as each is handled."""
+    member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    member.bind(("127.0.0.1", 0))
+    member.setblocking(False)
+    datagrams: list[list[Message]] = []
+
+    def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
+        if message.id == "p-2":  # another sender's: what the first two relayed is on its way
+            select.select([member], [], [], 5)
+        while select.select([member], [], [], 0)[0]:
+            datagrams.append(decode_datagram_batch(member.recv(65536)))
+        datagrams.append([Notice(f"at {message.id}", "")])
+        everyone = (member.getsockname(), *members)
+        endpoint.send_many(*with_keys(everyone), Notice(f"r-{message.id}", "x"))
+
+    asyncio.run(relay_drain(handle, 3, senders=(2, 2, 1)))
+    member.close()
+    relayed = [Notice(f"r-p-{i}", "x") for i in range(2)]
+    assert datagrams == [
+        [Notice("at p-0", "")],
+        [Notice("at p-1", "")],
+        relayed,
+        [Notice("at p-2", "")],
+    ]
 
 
 def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None:

@@ -120,7 +120,19 @@ def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_han
         assert [m.id for m in messages(sent, member)] == ["n-2", "n-3"]
 
 
-def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member() -> None:
+def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_back() -> None:
+    """A member reads what was relayed to it in one go and acks it once, rather than its
+    first datagram while the others' are still being sent."""
+    out = outgoing(coalesce_drains=True)
+    long = [encode(Notice(f"n-{n}", "x" * (MAX_DATAGRAM // 2))) for n in range(3)]
+    out.drain_begins()
+    for data in long:
+        out.relay((A, B), data)
+    first = out.datagram_ends()  # the first datagram's, packed
+    for data in long:
+        out.relay((A, B), data)  # a later datagram's: the drain's end
+    for sent in (first, out.drain_ends()):
+        assert [dest for _, dest in sent] == [A, A, A, B, B, B]
     out = outgoing(coalesce_drains=True)
     assert out.relay((A, B), notice(0)) is None  # not in a drain: `datagram` for each
     out.drain_begins()
