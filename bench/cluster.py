@@ -150,6 +150,8 @@ def service(
             int(total["gave_up"]),
             servers_cpu() - server_before,
             total["cpu"] - before,
+            rows=int(total["rows"]),
+            datagrams=int(total["datagrams"]),
         )
         moved = int(total["moved"])
         if os.environ.get("BENCH_PROFILE"):
@@ -199,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         f"peers in {args.procs} processes",
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "service / one",
-         "busiest registry's CPU / one's", "deciding one killed: all back"],
+         "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
+         "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
@@ -219,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
                 f"{ratio:.2f}x" if ratio == ratio else "",
                 f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
+                f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
+                f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
     table.note(
