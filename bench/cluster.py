@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.common import HOST, ROOT, Helper, Table, free_port, keep_logs, scratch_folder
-from bench.storm import SERVER_CPU, Storm, _cpu_of, _s, _until, ours
+from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _s, _until, ours
 
 
 def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -145,11 +145,14 @@ def service(
         took, total = _until(crowds, "complete", count, limit)
         split = [after - b for after, b in zip(each_cpu(), each_before, strict=True)]
         join = Storm(
-            time.perf_counter() - t0 if took == took else took,
+            # (half a poll: when it was seen, as bench.storm times the registry alone)
+            time.perf_counter() - t0 - POLL / 2 if took == took else took,
             int(total["complete"]),
             int(total["gave_up"]),
             servers_cpu() - server_before,
             total["cpu"] - before,
+            rows=int(total["rows"]),
+            datagrams=int(total["datagrams"]),
         )
         moved = int(total["moved"])
         if os.environ.get("BENCH_PROFILE"):
@@ -164,7 +167,8 @@ def service(
         t0 = time.perf_counter()
         took, total = _until(crowds, "heard", count, limit)
         failover = Storm(
-            time.perf_counter() - t0 if took == took else took,
+            # (half a poll: when it was seen, as bench.storm times the registry alone)
+            time.perf_counter() - t0 - POLL / 2 if took == took else took,
             int(total["heard"]),
             int(total["gave_up"]) - join.gave_up,
             servers_cpu() - server_before,
@@ -199,7 +203,8 @@ def main(argv: list[str] | None = None) -> None:
         f"peers in {args.procs} processes",
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "service / one",
-         "busiest registry's CPU / one's", "deciding one killed: all back"],
+         "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
+         "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
@@ -219,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
                 f"{ratio:.2f}x" if ratio == ratio else "",
                 f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
+                f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
+                f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
     table.note(

@@ -54,7 +54,9 @@ async def crowd(args: argparse.Namespace) -> None:
     complete: set[str] = set()
     mark = [0.0]
     heard: dict[str, float] = {}  # name: when it first heard the registry after the mark
-    tables = [0, 0, 0]  # whole tables taken, answers of the rows since a version, rows taken
+    # whole tables taken, answers of the rows since a version, rows taken, datagrams
+    # (or messages over TCP) from the registry
+    tables = [0, 0, 0, 0]
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
 
@@ -98,6 +100,7 @@ async def crowd(args: argparse.Namespace) -> None:
                 "tables": tables[0],
                 "since": tables[1],
                 "rows": tables[2],
+                "datagrams": tables[3],
                 "cpu": cpu.user + cpu.system,
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
@@ -158,7 +161,7 @@ def _watch_registry(
 ) -> None:
     """Note in `heard` when a message from the registry first reaches `peer` after
     `mark[0]` (a registry restarted: this peer found it again); count in `tables` what of
-    the table it takes (`_count`)."""
+    the table it takes (`_count`), and the datagrams it takes."""
     node = peer.node
     received, one = node.received_batch, node.endpoint._on_message
 
@@ -166,6 +169,7 @@ def _watch_registry(
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.setdefault(peer.name, time.monotonic())
+            tables[3] += 1
             for message in messages:
                 _count(message, tables)
         received(messages, addr, key)
@@ -174,6 +178,7 @@ def _watch_registry(
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.setdefault(peer.name, time.monotonic())
+            tables[3] += 1
             _count(message, tables)
         one(message, addr, key)
 

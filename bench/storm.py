@@ -60,6 +60,7 @@ class Storm:
     registered: int = 0  # a join: peers registered at its end
     since: int = 0  # TableSnapshots of the rows changed since a version the peers took
     rows: int = 0  # rows the peers took, in updates and tables
+    datagrams: int = 0  # datagrams (or messages over TCP) the peers took from the registry
 
 
 def _cpu_of(pid: int) -> float:
@@ -147,6 +148,7 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
             registered=int(total["registered"]),
             since=int(total["since"]),
             rows=int(total["rows"]),
+            datagrams=int(total["datagrams"]),
         )
         if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
             registry.ask("profile")  # (killed below: its profile is written now)

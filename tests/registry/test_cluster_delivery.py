@@ -114,7 +114,7 @@ def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
     async def run() -> list[int]:
         delivery = Delivery(Sent())  # type: ignore[arg-type]
         try:
-            delivery.welcomed(BOB, 4)
+            delivery.welcomed(BOB, KB, 4, fetching=False)
             delivery.push([([(*BOB, KB)], TableUpdate("u-5", 5, ()))])
             told = [delivery.told(BOB, 5), delivery.told(CAROL, 5)]
             delivery.acked([Ack("a-1", "u-5")], BOB)

@@ -28,7 +28,7 @@ from registry.adapter.loading import registry_channel
 from secure.noise import public_bytes
 from tests.registry.secure_peer import SecurePeer
 from wire.codec import encode
-from wire.messages import Entry, Keepalive, Register, Welcome
+from wire.messages import Entry, Keepalive, Message, Register, TableSnapshot, TableUpdate, Welcome
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -178,3 +178,40 @@ def test_the_keys_of_peers_silent_for_a_turn_are_forgotten_and_not_announced() -
             await follower.close()
 
     asyncio.run(run())
+
+
+class CapturingNats(RecordingNats):
+    """NATS as the follower uses it here: the callback it takes the lead's messages by."""
+
+    async def subscribe(self, subject: str, cb: object) -> SimpleNamespace:
+        self.outbound = cb
+        return await super().subscribe(subject, cb)
+
+
+def test_a_peer_welcomed_without_rows_is_pushed_from_the_table_it_is_sent_next() -> None:
+    nats = CapturingNats()
+    bob = ("127.0.0.3", 6002, public_bytes(X25519PrivateKey.generate()))
+    sent: list[Message] = []
+    rows = tuple(Entry(f"p{n}", "10.0.0.1", 6000 + n, True) for n in range(3))
+    welcome = Welcome("r-1", "g-1", "bob", "t", 5, (), (), ())  # a big table: fetched
+    handed = [
+        Outbound([bob], encode(welcome)),
+        Outbound([bob], encode(TableUpdate("u-6", 6, rows[:1])), push=True),
+        Outbound([bob], encode(TableSnapshot("s-1", "q-1", 6, rows[:1], ()))),
+        Outbound([bob], encode(TableUpdate("u-7", 7, rows[1:])), push=True),
+    ]
+
+    async def run() -> None:
+        follower = Follower(nats, "r1", registry_channel(X25519PrivateKey.generate()), print, None)  # type: ignore[arg-type]
+        follower.endpoint.send = lambda addr, message, key: sent.append(message)  # type: ignore[method-assign]
+        await follower.start("127.0.0.1", 0)
+        try:
+            for out in handed:  # each in a NATS message of its own
+                await nats.outbound(SimpleNamespace(data=pack([out])))
+        finally:
+            await follower.close()
+
+    asyncio.run(run())
+    # as a registry on its own: update 6 is in the table bob fetches, not pushed besides
+    assert [type(m).__name__ for m in sent] == ["Welcome", "TableSnapshot", "TableUpdate"]
+    assert sent[2].version == 7  # type: ignore[attr-defined]

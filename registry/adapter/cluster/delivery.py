@@ -23,6 +23,7 @@ from registry.adapter.cluster.link import Addr
 from registry.core.table_log import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
+from wire.keys import key_text
 from wire.messages import Ack, Acks, Message, TableUpdate
 
 #: Updates for the (ip, port, key) of each peer listed with them, in the order handed.
@@ -59,9 +60,16 @@ class Delivery:
             self._push(run, to, now)
         self._timer.set(self._watch.next_wake())
 
-    def welcomed(self, addr: Addr, version: int) -> None:
-        """The peer at `addr` was welcomed at table `version`: its pushes start there."""
-        self._watch.welcomed(addr, "", version)
+    def welcomed(self, addr: Addr, key: bytes, version: int, *, fetching: bool) -> None:
+        """The peer at `addr`, of public key `key`, was welcomed at table `version`: its
+        pushes start there; or, `fetching` (a Welcome without rows), from the table it is
+        sent next (`answered`), as a registry on its own pushes (TableWatch.welcomed)."""
+        self._watch.welcomed(addr, key_text(key) if key else "", version, fetching=fetching)
+
+    def answered(self, addr: Addr, key: bytes, version: int) -> None:
+        """The peer at `addr`, or of public key `key` (over TCP), was sent the table at
+        `version`: its pushes start there, not before."""
+        self._watch.answered(addr, key_text(key) if key else "", version)
 
     def told(self, addr: Addr, version: int) -> int:
         """The table version to tell the peer at `addr` in an Alive that says `version`: the
