@@ -384,6 +384,15 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return run_guarded(coro)
 
 
+def _leave_quietly() -> None:
+    """After Ctrl-C, nothing more is said: what Python reports at exit of what the interrupt
+    left half made (an event loop not closed, a coroutine never started) is not the user's."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    sys.unraisablehook = lambda unraisable: None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
@@ -404,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         say(none.line(with_address(words)))
         return 1
     except KeyboardInterrupt:
+        _leave_quietly()
         return 130
     except BrokenPipeError:  # `ChatApp --help | head`: what is left unread goes nowhere
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
