@@ -188,6 +188,7 @@ class CapturingNats(RecordingNats):
         return await super().subscribe(subject, cb)
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send
 def test_a_peer_welcomed_without_rows_is_pushed_from_the_table_it_is_sent_next() -> None:
     nats = CapturingNats()
     bob = ("127.0.0.3", 6002, public_bytes(X25519PrivateKey.generate()))
