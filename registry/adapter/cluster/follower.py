@@ -199,12 +199,12 @@ class Follower:
         """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
             for ip, port, key in to:
-                key = key or self._keys.get((ip, port), b"")
+                key = key or self._key((ip, port))
                 fetching = not message.entries
                 self._delivery.welcomed((ip, port), key, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                key = key or self._keys.get((ip, port), b"")
+                key = key or self._key((ip, port))
                 self._delivery.answered((ip, port), key, message.version)
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
             told = self._delivery.told(to[0][:2], message.version)
