@@ -104,7 +104,7 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
     assert core.received(sent_on(), 0.0) == [Connect()]
     assert any(isinstance(m, DeskOperator) for m in sent(core.connected(0.1)))
     core.received(DeskOnDuty("d", "o-2", "ann", ALL_TOPICS, 0, 0), 0.2)
-    assert core.state.on_duty and (core.link.ip, core.link.port) == DESK
+    assert core.on_duty and (core.link.ip, core.link.port) == DESK
 
 
 def test_an_operator_reconnecting_tries_the_next_registry() -> None:

@@ -67,11 +67,11 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskR
     """After the run of `core` (by `runner`, its keys in `root`): went on duty by showing
     the operator `key`, our key is authorised from now on by the registry it ran at
     (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
-    pins, label = Pins(root), _authorised_label(core.state.name, core.link.ip, core.link.port)
+    pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
-        if core.state.on_duty and key and runner.registry_key:
+        if core.on_duty and key and runner.registry_key:
             pins.pin(label, runner.registry_key)
-        elif not key and core.state.refused_code is RefusalCode.OPERATOR_KEY:
+        elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
 
 

@@ -1,8 +1,8 @@
 """An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine (docs/DESK.md,
 "Serving"). A connection lost while on duty is made again until the operator is back on
-duty, serving the same topics, or leaves. `OperatorCore` holds one `OperatorState` and
-hands it to its parts: what the operator types (`duty_lines`), what the desk says
-(`duty_desk`).
+duty, serving the same topics, or leaves. What the operator types is `duty_lines`'s; what
+the desk says is handled here, and any message without a rule of its own is shown as
+`wire.desk.render` reads it to operators (the registry's console operator reads them alike).
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from peer.core.desk.actions import (
     Action,
     Addr,
     Connect,
+    Emit,
     Exit,
     KeepPlace,
+    Send,
     SetPrompt,
     Show,
+    style_of,
     unreachable,
 )
-from peer.core.desk.duty_desk import DeskSays, cut_short, show
 from peer.core.desk.duty_lines import OperatorLines
-from peer.core.desk.duty_state import IDLE_PROMPT, OperatorState
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from wire.desk.messages import (
     DeskEnded,
@@ -28,11 +29,25 @@ from wire.desk.messages import (
     DeskOperator,
     DeskRefused,
     DeskRegistries,
+    DeskServe,
+    DeskSession,
 )
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS
 from wire.ids import IdMaker
 from wire.names import name_problem
+from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
+
+#: The prompt while no one is being served.
+IDLE_PROMPT = "desk> "
+
+
+def show(message: DeskMessage, emit: Emit) -> None:
+    """The lines of `message`, as an operator reads them."""
+    for line in render_operator(message):
+        emit(Show(line, style_of(line)))
 
 
 class OperatorCore:
@@ -52,47 +67,56 @@ class OperatorCore:
         """An operator on duty as `name` at the desk at `desk` (ip, port), with the
         registry's operator `key`, its messages' ids from `new_id`."""
         self.link = link = DeskLink(desk, new_id, settings)
-        #: What the run knows: whether it went on duty, why it was refused, the topics...
-        self.state = s = OperatorState(link, name, key, settings)
-        self._lines = OperatorLines(s)
-        self._desk = DeskSays(s)
+        link.phase = "connecting"
+        self.name = name
+        self.key = key
+        self.prompt = settings.prompt
+        self.serve_when_asked = settings.serve_when_asked
+        self.topics: tuple[int, ...] = ALL_TOPICS
+        self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
+        self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
+        self.reconnecting = False
+        self.refusal = ""  # the last refusal shown while reconnecting (shown once)
+        self.session = ""  # the session being served: its lines and `.end` name it
+        self.serving = ""  # the name of the person served, "" for none
+        self.switched_at = float("-inf")  # when the operator was shown so (`held_back`)
+        # the `.serve` typed before on duty, as line and message (`early_topics`)
+        self.pending: tuple[str, DeskServe] | None = None
+        self.hint_due = False  # "[.help lists the commands.]" not said yet
+        self._lines = OperatorLines(self)
 
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float) -> list[Action]:
-        name = self.state.name
-        problem = name_problem(name)
+        problem = name_problem(self.name)
         if problem is not None:
-            return [Show(f"[Cannot go on duty as {name!r}: {problem}.]", "error"), Exit(1)]
+            return [Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"), Exit(1)]
         return [Connect()]
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         actions: list[Action] = []
-        emit = actions.append
         begun = now if begun is None else begun
         if not self.link.hold(text, begun) and self.link.phase == "duty":
-            self._lines.line(text, now, begun, emit)
+            self._lines.line(text, now, begun, actions.append)
         return actions
 
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
-        emit = actions.append
         if not self.link.hold(None, now) and self.link.phase == "duty":
-            self._lines.drop_pending(emit)
-            self.state.leave(now, emit)
+            self._lines.drop_pending(actions.append)
+            self.leave(now, actions.append)
         return actions
 
     def connected(self, now: float) -> list[Action]:
-        s, link = self.state, self.link
+        link = self.link
         actions: list[Action] = []
-        emit = actions.append
         if link.phase == "connecting":
-            emit(SetPrompt(IDLE_PROMPT))
+            actions.append(SetPrompt(IDLE_PROMPT))
         elif link.phase != "duty":
             return actions
         link.phase = "duty"
         actions.extend(self._lines.early_topics())
-        hello = DeskOperator(link.new_id(), s.name, s.topics, s.key, WIRE_VERSION)
+        hello = DeskOperator(link.new_id(), self.name, self.topics, self.key, WIRE_VERSION)
         actions.extend(link.opened(hello, now, self))
         return actions
 
@@ -120,38 +144,36 @@ class OperatorCore:
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
         elif self.link.phase == "duty":
-            self._desk.said(message, now, emit)
+            self._said(message, now, emit)
         elif self.link.phase != "leaving":
             pass
-        elif isinstance(message, DeskEnded):
-            self._desk.said(message, now, emit)
-            self.link.end(0, emit)
-        elif isinstance(message, DeskRefused):
-            self._desk.said(message, now, emit)  # never on duty: a wrong key, say
+        elif isinstance(message, DeskEnded | DeskRefused):  # refused: never on duty (a wrong key)
+            self._said(message, now, emit)
+            if isinstance(message, DeskEnded):
+                self.link.end(0, emit)
         elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
-            show(message, now, emit)
+            show(message, emit)
         return actions
 
     def lost(self, reason: str, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        s = self.state
         self.link.closed()
         if self.link.phase == "leaving":
-            s.off_duty(emit)
+            self.off_duty(emit)
         elif self.link.phase != "duty":
             pass
-        elif not s.on_duty:  # refused, or never answered: nothing to come back to
+        elif not self.on_duty:  # refused, or never answered: nothing to come back to
             emit(Show(f"[The connection to the help desk was lost ({reason}).]", "error"))
             self.link.end(1, emit)
         else:
-            if not s.reconnecting:
-                s.reconnecting = True
+            if not self.reconnecting:
+                self.reconnecting = True
                 self.link.rewind()  # a new loss: the first wait again, as a person's
                 ended = ""
-                if s.session:
-                    ended = "; " + cut_short(clean(s.serving))
-                    s.switch("", "", IDLE_PROMPT, now, emit)
+                if self.session:
+                    ended = "; " + cut_short(clean(self.serving))
+                    self.switch("", "", IDLE_PROMPT, now, emit)
                 emit(
                     Show(
                         f"[The connection to the help desk was lost ({reason}){ended}. "
@@ -168,7 +190,7 @@ class OperatorCore:
         emit = actions.append
         link = self.link
         if link.leaving_due(now):
-            self.state.off_duty(emit)
+            self.off_duty(emit)
         elif link.phase != "duty":
             pass
         elif (why := link.unanswered(now, emit)) == "":
@@ -181,3 +203,83 @@ class OperatorCore:
 
     def next_wake(self) -> float | None:
         return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None
+
+    # -- what the desk says, on duty ---------------------------------------------------------
+
+    def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
+        match message:
+            case DeskOnDuty():
+                self._on_duty(message, emit)
+            case DeskSession(session=session, name=name):
+                show(message, emit)
+                self.switch(session, name, f"to {name}> ", now, emit)
+            case DeskEnded():
+                show(message, emit)
+                self.switch("", "", IDLE_PROMPT, now, emit)
+            case DeskRefused():
+                self._refused(message, emit)
+            case _:
+                show(message, emit)
+
+    def _on_duty(self, message: DeskOnDuty, emit: Emit) -> None:
+        if self.pending is None:  # (else the answer to the `.serve` sent now says what is served)
+            show(message, emit)
+        self.topics = message.topics
+        hint = not self.on_duty or self.hint_due
+        self.on_duty, self.hint_due = True, False
+        if self.pending is not None:
+            emit(Send(self.pending[1]))
+            self.pending, self.hint_due = None, hint  # after the `.serve`'s answer
+        elif hint:
+            emit(Show("[.help lists the commands.]"))
+        self.reconnecting, self.refusal = False, ""
+        self.link.rewind()
+
+    def _refused(self, message: DeskRefused, emit: Emit) -> None:
+        self.refused_code = message.code
+        if self.reconnecting and message.reason and message.code is RefusalCode.ALREADY_ON_DUTY:
+            # the desk has not yet seen our old connection end (it checks it is alive):
+            # the refusal closes this one, and the next try comes after it (`lost`)
+            if message.reason != self.refusal:
+                self.refusal = message.reason
+                emit(Show(f"[{clean(message.reason)} Trying again.]", "error"))
+            return
+        show(message, emit)
+        self.link.end(1, emit)
+
+    # -- what both sides do alike -----------------------------------------------------------
+
+    def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
+        """Another session (or none) from now on, with `name`, shown at `now` (the lines
+        that say so go out with these actions): what was begun before it is held back (see
+        `OperatorLines.held_back`)."""
+        if session == self.session:
+            return
+        self.session, self.serving = session, name
+        self.switched_at = now
+        emit(SetPrompt(prompt))
+
+    def leave(self, now: float, emit: Emit) -> None:
+        """Go off duty (a session in progress ends; its person is told) and say so."""
+        if self.link.up:
+            emit(self.link.leave(now))
+        else:
+            self.off_duty(emit)
+
+    def off_duty(self, emit: Emit) -> None:
+        """The run ends, off duty."""
+        emit(Show("[You are off duty.]"))
+        self.link.end(0, emit)
+
+
+def cut_short(who: str) -> str:
+    """What an operator whose connection was lost is told of `who`, the person it served.
+    Only the desk knows what becomes of them: a desk still running puts them back at the
+    front, for the next free operator; a desk that stopped keeps them for this operator
+    once restarted (docs/DESK.md, "A registry that stops without closing the desk"). So
+    both are said, each as what happens in its case; the desk says which once it is back."""
+    return (
+        f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
+        f"you once it is restarted, and your conversation resumes when you are both back; if "
+        f"not, {who} is back at the front of the waiting room, for the next free operator"
+    )

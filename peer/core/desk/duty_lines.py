@@ -7,18 +7,22 @@ The parser and the way each line reads are shared with the registry's console op
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from peer.core.desk.actions import Action, Emit, PutTyped, Send, Show
-from peer.core.desk.duty_state import OperatorState
 from wire.desk.commands import parse_operator_line
 from wire.desk.messages import DeskEnd, DeskLine, DeskServe
 from wire.desk.text import too_long_line
 from wire.shown_text import clean
 
+if TYPE_CHECKING:
+    from peer.core.desk.duty import OperatorCore
+
 
 class OperatorLines:
     """The lines the operator types."""
 
-    def __init__(self, s: OperatorState) -> None:
+    def __init__(self, s: OperatorCore) -> None:
         self.s = s
         self.link = s.link
 
