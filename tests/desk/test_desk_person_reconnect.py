@@ -1,5 +1,5 @@
-"""The person's connection lost, made again and left (peer.core.desk.person_reconnect): a place held
-for the token is taken back until the grace period is over, and given up on leaving."""
+"""The person's connection lost, made again and left (peer.core.desk.person.PersonCore): a
+place held for the token is taken back until the grace period is over, and given up on leaving."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
 "Asking for help"). Phases: form, connecting, joining, waiting, served, reconnecting,
 leaving, done. `PersonCore` holds one `PersonState` and hands it to its parts: the form
-(`person_form`), the wait and the session (`person_session`), the connection lost, made
-again and left (`person_reconnect`).
+(`person_form`), the wait and the session (`person_session`). The connection lost, made
+again and left is its own: a place held for the token is taken back by reconnecting until
+the grace period is over, and `.quit` gives it up (on one more connection, made for that
+alone, when the desk is out of reach).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from peer.core.desk.person_form import QUESTIONS, PersonForm
-from peer.core.desk.person_reconnect import Reconnect
 from peer.core.desk.person_session import PersonSession
 from peer.core.desk.person_state import PersonState, show_rendered
 from wire.desk.messages import (
@@ -52,8 +53,7 @@ class PersonCore:
         #: What the run knows: the form's answers, the place, the session...
         self.state = s = PersonState(link, settings.prompt)
         self._form = PersonForm(s)
-        self._reconnect = Reconnect(s)
-        self._session = PersonSession(s, self._form, self._reconnect)
+        self._session = PersonSession(s, self._form, self._leave)
 
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
@@ -86,7 +86,7 @@ class PersonCore:
         elif self.link.phase == "form":
             self.state.bye(emit)
         elif not self.link.hold(None, now) and self.link.phase not in ("leaving", "done"):
-            self._reconnect.leave(now, emit)
+            self._leave(now, emit)
         return actions
 
     def connected(self, now: float) -> list[Action]:
@@ -114,7 +114,7 @@ class PersonCore:
         elif self.link.phase == "reconnecting":
             self.link.try_again(now, emit, self.state.give_up_at)
         elif self.link.phase == "leaving" and self.state.giving_up:
-            self._reconnect.left(emit)
+            self._left(emit)
         return actions
 
     def probed(self, why: str, now: float) -> list[Action]:
@@ -167,9 +167,6 @@ class PersonCore:
             s.rejoining = False
         emit(Connect())
 
-    def lost(self, reason: str, now: float) -> list[Action]:
-        return collect(lambda emit: self._reconnect.lost(reason, now, emit))
-
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
@@ -178,11 +175,11 @@ class PersonCore:
         if s.crisis_due is not None and now >= s.crisis_due:
             s.owed_notice(emit)
         if link.leaving_due(now):
-            self._reconnect.left(emit)
+            self._left(emit)
         elif s.rejoining and now >= s.give_up_at:
             emit(Drop())  # the desk never answered: the place is given up by now
             s.rejoining = False
-            self._reconnect.given_up(emit)
+            self._given_up(emit)
         elif live and (why := link.unanswered(now, emit)) is not None:
             if why:
                 actions.extend(self.lost(why, now))  # reconnecting
@@ -190,7 +187,7 @@ class PersonCore:
                 s.finish(1, emit)  # the desk never answered the join
         elif link.phase == "reconnecting" and link.retry_due(now):
             if now >= s.give_up_at:
-                self._reconnect.given_up(emit)
+                self._given_up(emit)
                 return actions
             emit(Connect())
         self._refresh(now, emit)  # whatever else fell due at the same moment
@@ -211,3 +208,115 @@ class PersonCore:
         # (while a reconnection attempt is under way its outcome comes as an event)
         give_up = s.give_up_at if s.rejoining else None
         return self.link.next_wake(s.refresh_at, give_up, s.crisis_due)
+
+    # -- the connection lost, made again, and left ------------------------------------------
+
+    def lost(self, reason: str, now: float) -> list[Action]:
+        """The connection to the desk ended, for `reason`: made again and again while the
+        desk holds a place for our token (at the front, when we were being served: a blip
+        of the network is not the end of the call); otherwise the run ends, saying why."""
+        actions: list[Action] = []
+        emit = actions.append
+        s, phase = self.state, self.link.phase
+        self.link.closed()
+        if phase == "leaving":
+            self._left(emit)
+        elif phase == "reconnecting":
+            pass  # not from a connection of ours: the runner drops the older ones' events
+        elif s.rejoining:
+            self._still_silent(reason, now, emit)
+        elif s.token and phase in ("served", "waiting", "joining"):
+            self._reconnect(reason, now, emit)
+        elif phase == "served":
+            emit(
+                Show(
+                    f"[The connection to the help desk was lost ({reason}); the session has "
+                    "ended.]",
+                    "error",
+                )
+            )
+            s.finish(1, emit)
+        elif phase not in ("form", "done"):
+            emit(Show(f"[The help desk closed the connection ({reason}).]", "error"))
+            s.finish(1, emit)
+        return actions
+
+    def _reconnect(self, reason: str, now: float, emit: Emit) -> None:
+        """The connection was lost while a place is held for our token: say so, and try
+        again for as long as the desk holds it."""
+        s = self.state
+        kept = (
+            "the session is interrupted. Reconnecting: you keep a place at the front"
+            if self.link.phase == "served"
+            else "reconnecting. Your place is kept"
+        )
+        emit(
+            Show(
+                f"[The connection to the help desk was lost ({reason}); {kept} for "
+                f"{int(s.grace)} s.]",
+                "error",
+            )
+        )
+        self.link.phase = "reconnecting"
+        s.give_up_at = now + s.grace
+        self.link.rewind()
+        self.link.later(now, s.give_up_at)
+        s.silence_told = False
+
+    def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
+        """A reconnection the desk never answered ended: still the same loss, so the grace
+        period is not started again, and the person was told of it already; that the desk
+        accepts but is silent is said once."""
+        s = self.state
+        s.rejoining = False
+        self.link.phase = "reconnecting"
+        self.link.later(now, s.give_up_at)
+        if not s.silence_told:
+            s.silence_told = True
+            left = max(0, int(s.give_up_at - now))
+            emit(
+                Show(
+                    f"[The help desk accepts the connection but does not answer ({reason}); "
+                    f"still trying. Your place is kept for {left} s more.]",
+                    "error",
+                )
+            )
+
+    def _leave(self, now: float, emit: Emit) -> None:
+        """`.quit`, Ctrl-C or the end of input: give the place up and say so (once the
+        desk has confirmed, when there is a connection to tell it on). While reconnecting,
+        one more connection is tried, for the link's `leave_timeout` at most, only to give
+        the place up (`DeskGiveUp`): held for nobody, it would count ahead of everyone
+        behind it until the desk gave it up by itself."""
+        s, link = self.state, self.link
+        if (link.phase == "reconnecting" or s.rejoining) and s.token:
+            # (a desk that has not answered the rejoin may not be running: a goodbye on
+            # that connection could wait for nothing; DeskGiveUp goes on a new one)
+            s.rejoining = False
+            link.phase = "leaving"
+            s.giving_up = True
+            link.retry_at = None
+            link.leave_by = now + link.leave_timeout
+            emit(Connect())
+        elif not link.up or link.phase == "reconnecting":
+            self._left(emit)
+        else:
+            emit(link.leave(now))
+
+    def _given_up(self, emit: Emit) -> None:
+        """The grace period is over, and the desk was not reached in it."""
+        line = "[Could not reach the help desk in time; your place was given up.]"
+        emit(Show(line, "error"))
+        self.state.finish(1, emit)
+
+    def _left(self, emit: Emit) -> None:
+        """The person has left (the desk confirmed it, or could not be told)."""
+        if self.state.giving_up:  # the desk could not be reached to be told
+            line = (
+                "[You left the help desk. It could not be told now, and gives your place up "
+                "by itself.]"
+            )
+        else:
+            line = "[You left the help desk.]"
+        emit(Show(line))
+        self.state.finish(0, emit)

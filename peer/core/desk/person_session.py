@@ -10,7 +10,6 @@ from typing import Any
 
 from peer.core.desk.actions import Emit, PutTyped, Send, Show
 from peer.core.desk.person_form import QUITS, PersonForm
-from peer.core.desk.person_reconnect import Reconnect
 from peer.core.desk.person_state import PersonState, show_rendered
 from wire.desk.messages import (
     DeskCrisis,
@@ -48,11 +47,14 @@ Handler = Callable[[Any, Emit], None]
 class PersonSession:
     """Joining, waiting and being served."""
 
-    def __init__(self, s: PersonState, form: PersonForm, reconnect: Reconnect) -> None:
+    def __init__(
+        self, s: PersonState, form: PersonForm, leave: Callable[[float, Emit], None]
+    ) -> None:
+        """`leave` gives the place up (`.quit`)."""
         self.s = s
         self.link = s.link
         self._form = form
-        self._reconnect = reconnect
+        self._leave = leave
         #: The desk's messages of the wait and the session, by type; any other is shown.
         self.handlers: dict[type[DeskMessage], Handler] = {
             DeskCrisis: self._crisis,
@@ -93,7 +95,7 @@ class PersonSession:
         s, text = self.s, raw.strip()
         command = text.lower()
         if command in QUITS:
-            self._reconnect.leave(now, emit)
+            self._leave(now, emit)
         elif command == ".help":
             for line in PERSON_HELP:
                 emit(Show(line))
@@ -217,7 +219,7 @@ class PersonSession:
 
     def _served(self, message: DeskServed, emit: Emit) -> None:
         # the held-place file stays: should the connection break during the session, a
-        # place at the front is held for this token (see `Reconnect.lost`)
+        # place at the front is held for this token (see `PersonCore.lost`)
         self.link.phase = "served"
         self.s.session, self.s.said = message.session, []
         show_rendered(message, emit)
