@@ -25,8 +25,8 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.limits import DeskSettings
-from registry.core.desk.people import Operator, Person
 from registry.core.desk.queue import DeskQueue
+from registry.core.desk.state import Operator, Person
 from wire.desk.messages import (
     DeskEnd,
     DeskJoin,

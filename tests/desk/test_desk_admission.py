@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from registry.core.desk.admission import holder, room_is_full, source_refusal
 from registry.core.desk.limits import DeskSettings
-from registry.core.desk.people import Person
+from registry.core.desk.state import Person
 from wire.desk.messages import DeskQueued, DeskRefused
 
 #: What the attacker does, once per step: join (under which key, for which topic, saying

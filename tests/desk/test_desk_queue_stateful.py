@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from registry.core.desk.people import Operator, Person
+from registry.core.desk.state import Operator, Person
 from wire.desk.messages import (
     DeskEnded,
     DeskMessage,

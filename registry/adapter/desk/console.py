@@ -17,8 +17,8 @@ from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import Topic
 from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
 from registry.core.desk.actions import Action, ConnId, SessionLine
-from registry.core.desk.people import Operator, Session, sorted_topics
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from registry.core.desk.state import Operator, Session, sorted_topics
 from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskMessage, DeskOperator
 from wire.desk.render import render_operator

@@ -18,7 +18,7 @@ from registry.core.desk.limits import (
     WORK_FREE_BELOW,
     DeskSettings,
 )
-from registry.core.desk.people import Person
+from registry.core.desk.state import Person
 
 
 class Refusal(Struct, frozen=True):

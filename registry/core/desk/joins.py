@@ -11,9 +11,8 @@ import msgspec
 from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
 from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.core.desk.line import Line
-from registry.core.desk.people import Person, name_for_log
 from registry.core.desk.sessions import Sessions
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import DeskCrisis, DeskGiveUp, DeskJoin, DeskWork
 from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
 from wire.desk.text import (

@@ -8,8 +8,7 @@ import math
 
 from registry.core.desk.actions import Emit, Send
 from registry.core.desk.estimate import Busy, whole
-from registry.core.desk.people import Operator, Person, sorted_topics
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Operator, Person, sorted_topics
 from wire.desk.messages import (
     EST_KEPT,
     EST_MEASURED,

@@ -1,25 +1,34 @@
 """What operators are told of the waiting room: who has arrived (to those busy, who could
-serve them) and who may be in danger (to one just on duty). A notice goes out only once the
-desk has handed over everyone it could, and names only people still waiting then.
+serve them), who may be in danger (at once, and to one just on duty), and `.first`, which
+puts someone at the front (docs/DESK.md, "Someone who may be in danger"). A notice goes out
+only once the desk has handed over everyone it could, and names only people still waiting.
 """
 
 from __future__ import annotations
 
-from registry.core.desk.actions import Emit
-from registry.core.desk.danger import Danger
+from registry.core.desk.actions import Emit, Send
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
-from registry.core.desk.people import Person
-from registry.core.desk.state import DeskState
-from wire.desk.text import speaks_of_crisis, topic_label
+from registry.core.desk.line import Line
+from registry.core.desk.state import DeskState, Operator, Person, name_for_log
+from wire.desk.messages import CRISIS_WAITING, DeskCrisis, DeskFirst
+from wire.desk.text import (
+    CRISIS_REASONS,
+    DANGER_MARK,
+    MAX_PERSON_NAME,
+    TOPICS,
+    keep_said,
+    speaks_of_crisis,
+    topic_label,
+)
 from wire.shown_text import clean
 
 
 class Notices:
-    """Notices of the waiting room to operators, sent when they are true."""
+    """Notices of the waiting room to operators, sent when they are true, and `.first`."""
 
-    def __init__(self, s: DeskState, danger: Danger) -> None:
+    def __init__(self, s: DeskState, line: Line) -> None:
         self._s = s
-        self._danger = danger
+        self._line = line
 
     def tell(self, now: float, emit: Emit) -> None:
         """The notices due to operators (`DeskState.arrivals`, `DeskState.briefings`), of
@@ -32,13 +41,13 @@ class Notices:
         briefings, s.briefings = s.briefings, []
         for operator in briefings:
             if s.operators.get(operator.conn) is operator:  # still on duty
-                self._danger.tell_newcomer(operator, emit)
+                self.tell_newcomer(operator, emit)
         for person in arrivals:
             if person not in s.waiting:
                 continue  # taken at once, or gone: nobody needs to look for them
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
-                self._danger.alert(person, now, "their description speaks of it", emit)
+                self.alert(person, now, "their description speaks of it", emit)
             else:
                 self._tell_busy_operators(person, now, emit)
 
@@ -83,3 +92,180 @@ class Notices:
             verb = "is" if len(arrived) == 1 else "are"
             text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
             emit(s.notice(operator.conn, text))
+
+    def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
+        """`person`, waiting, typed `text`, which holds words of someone in danger: nobody
+        reads it yet, so the operators who could take them are told at once (at most once
+        every ARRIVALS_INTERVAL per person), whoever serves them will see the line, and the
+        person is told what became of it."""
+        s = self._s
+        assert person.conn is not None
+        if person.noticed_on != person.conn:
+            # The registry's notice (local numbers to call, say), once per connection: a
+            # client that has not seen it on this connection (none was due at the join, or
+            # it was started again since) waits for it rather than show a notice of its own
+            # first, so that the person reads one notice, not two.
+            person.noticed_on = person.conn
+            emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+        person.crisis = CRISIS_WAITING
+        person.said = keep_said(person.said, text)
+        line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
+        emit(s.log(line, person))
+        # told already a moment ago: once is enough to act on
+        told = now < person.alerted_at + ARRIVALS_INTERVAL
+        if not told:
+            told = self.alert(person, now, "they wrote of it while waiting", emit)
+        if told:
+            said = (
+                "The operators on duty have been told that you may need help urgently; the "
+                "one who serves you will see what you wrote."
+            )
+        else:
+            said = (
+                "No operator is on duty to be told yet; the one who serves you will see what "
+                "you wrote. If you are in danger now, do not wait here: see the notice above."
+            )
+        emit(s.notice(person.conn, said))
+
+    def alert(self, person: Person, now: float, why: str, emit: Emit) -> bool:
+        """Tell the operators who serve `person`'s topic (all on duty, if none does) that
+        they may be in danger, and how to take them next. Whether anyone was told."""
+        s = self._s
+        if s.operators:  # (with nobody told, the next line may still tell someone)
+            person.alerted_at = now
+        serving = [o for o in s.operators.values() if person.topic in o.topics]
+        text = self._in_danger(person, why)
+        first = self._first_hint(person)
+        for operator in serving or s.operators.values():
+            # this arrival needs no second word among the others held back
+            operator.untold = [p for p in operator.untold if p is not person]
+            if serving:
+                hint = f" {first} puts them at the front of the line."
+            else:  # `.serve` replaces the topics served: the command that adds this one
+                hint = (
+                    f" Nobody on duty serves topic {person.topic}: "
+                    f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
+                    "them."
+                )
+            emit(s.notice(operator.conn, text + hint))
+        return bool(s.operators)
+
+    def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
+        """Tell `operator`, just on duty, of those waiting for its topics who may be in
+        danger: the alerts went out before it was there, and `.room` is not read first."""
+        for person in self._s.waiting:
+            if not person.crisis or person.topic not in operator.topics or person.awaits:
+                continue
+            why = CRISIS_REASONS.get(person.crisis, "words of crisis")
+            text = (
+                f"{self._in_danger(person, why)} "
+                f"{self._first_hint(person)} puts them at the front of the line."
+            )
+            emit(self._s.notice(operator.conn, text))
+
+    def _in_danger(self, person: Person, why: str) -> str:
+        """What operators are told of `person`, who may be in danger (`why`)."""
+        number = self._s.waiting.index(person) + 1
+        return (
+            f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
+            f"({topic_label(person.topic)}), may be in danger: {why}."
+        )
+
+    def _numbers(self, name: str) -> list[int]:
+        """The `.room` numbers of those waiting under `name` (as `_name_match` reads it)."""
+        key = _name_match(name)
+        return [i for i, p in enumerate(self._s.waiting, 1) if _name_match(p.name) == key]
+
+    def _first_hint(self, person: Person) -> str:
+        """The `.first` command that names `person` beyond doubt: their name when nobody
+        else waits under it (a number goes stale as people leave and join), else their
+        number in the waiting room now."""
+        name = clean(person.name).strip()
+        alone = len(self._numbers(person.name)) == 1
+        if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
+            return f".first {name}"
+        return f".first {self._s.waiting.index(person) + 1}"
+
+    def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
+        """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
+        numbers it), or the one waiting under that name, goes to its front, among the
+        others put back there (see Line.to_front). An operator's judgement, not a rule: see
+        docs/DESK.md, "Someone who may be in danger"."""
+        number = self._number_of(operator, msg)
+        if isinstance(number, str):
+            emit(self._s.notice(operator.conn, number))
+            return
+        person = self._s.waiting[number - 1]
+        self._s.waiting.remove(person)
+        self._line.to_front(person)
+        self._moved(operator, person, number, emit)
+
+    def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
+        """The number in the waiting room that `.first` names, or what the operator is told
+        when it names nobody there (or more than one person: then the numbers to choose
+        from)."""
+        number, count = msg.position, len(self._s.waiting)
+        if msg.name:
+            numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
+            if not numbers:
+                return f"Nobody called {shown} is waiting; .room lists who is."
+            if len(numbers) > 1:
+                listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+                return (
+                    f"{len(numbers)} people called {shown} are waiting: numbers {listed} in "
+                    f".room; .first {numbers[0]} (say) takes the one you mean."
+                )
+            number = numbers[0]
+        if not 1 <= number <= count:
+            people = "person" if count == 1 else "people"
+            return (
+                f"There is no number {number} in the waiting room ({count} {people}); "
+                ".room lists them."
+            )
+        return number
+
+    def _moved(self, operator: Operator, person: Person, number: int, emit: Emit) -> None:
+        """What is said once `.first` put `person`, number `number` until then, at the
+        front: to the operator, the log, and the person when they moved up."""
+        s = self._s
+        name = clean(person.name)
+        now_at = s.waiting.index(person) + 1
+        label = topic_label(person.topic)
+        if any(person.topic in o.topics for o in s.operators.values()):
+            who = f"the next operator free for {label} takes them"
+        else:
+            who = f"nobody on duty serves {label} yet"
+        if now_at == number:  # nobody moved: saying "now" would claim something was done
+            where = (
+                "first in the waiting room"
+                if now_at == 1
+                else f"number {now_at}, behind only people put back at the front after a "
+                "session cut short"
+            )
+            emit(s.notice(operator.conn, f"{name} is already {where}; {who}."))
+            return
+        line = (
+            f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
+            f"waiting room (from number {number})"
+        )
+        emit(s.log(line, person))
+        said = f"{name} is now number {now_at} in the waiting room; {who}."
+        emit(s.notice(operator.conn, said))
+        if person.conn is not None and now_at < number:
+            said = "An operator has moved you to the front of the line."
+            emit(s.notice(person.conn, said))
+
+
+def _serve_adding(topics: frozenset[int], topic: int) -> str:
+    """The `.serve` command that serves `topics` and `topic` too (`.serve` replaces the
+    topics served, so it must name them all)."""
+    chosen = topics | {topic}
+    if chosen >= set(TOPICS):
+        return ".serve all"
+    return ".serve " + ",".join(str(t) for t in sorted(chosen))
+
+
+def _name_match(name: str) -> str:
+    """A person's name as `.first Name` matches it: as shown, ignoring case and spaces
+    around and between words."""
+    return " ".join(clean(name).split()).casefold()

@@ -7,10 +7,9 @@ from __future__ import annotations
 from registry.core.credentials import same_secret
 from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
 from registry.core.desk.line import Line
-from registry.core.desk.people import Operator, sorted_topics
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions, already_over
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Operator, sorted_topics
 from wire.desk.messages import (
     DeskEnd,
     DeskLeave,

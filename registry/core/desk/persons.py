@@ -5,11 +5,10 @@ served; words of crisis while waiting), `.end` and leaving.
 from __future__ import annotations
 
 from registry.core.desk.actions import Emit, Send
-from registry.core.desk.danger import Danger
 from registry.core.desk.line import Line
-from registry.core.desk.people import Person, name_for_log
+from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import Ending, Sessions, already_over
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskQueueInfo, DeskQueueRequest
 from wire.desk.text import MAX_DESK_LINE, speaks_of_crisis
 from wire.shown_text import clean
@@ -18,11 +17,11 @@ from wire.shown_text import clean
 class Persons:
     """What a person waiting or being served sends (connected, holding a place)."""
 
-    def __init__(self, s: DeskState, line: Line, sessions: Sessions, danger: Danger) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
-        self._danger = danger
+        self._notices = notices
 
     def where(self, person: Person, msg: DeskQueueRequest, now: float, emit: Emit) -> None:
         """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
@@ -46,7 +45,7 @@ class Persons:
         assert person.conn is not None
         session = s.session_of(person)
         if session is None and not msg.session and speaks_of_crisis(msg.text):
-            self._danger.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, emit)
+            self._notices.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, emit)
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."

@@ -12,17 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Log, Send, collect
-from registry.core.desk.danger import Danger
 from registry.core.desk.joins import Joins
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
-from registry.core.desk.people import Operator, Person, Session
 from registry.core.desk.persons import Persons
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions
-from registry.core.desk.state import DeskState, Link
+from registry.core.desk.state import DeskState, Link, Operator, Person, Session
 from wire.desk.messages import (
     DeskEnd,
     DeskFirst,
@@ -80,11 +78,10 @@ class DeskQueue:
         self._line = line = Line(s)
         self._sessions = sessions = Sessions(s, line)
         self._held = held = HeldPlaces(s)
-        danger = Danger(s, line)
-        self._notices = Notices(s, danger)
+        self._notices = notices = Notices(s, line)
         joins = Joins(s, line, sessions)
         self._duty = duty = Duty(s, line, sessions, held)
-        persons = Persons(s, line, sessions, danger)
+        persons = Persons(s, line, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): joins.join,
             (None, DeskOperator): duty.on,
@@ -94,7 +91,7 @@ class DeskQueue:
             (Person, DeskEnd): persons.leaves,
             (Person, DeskLeave): persons.leaves,
             (Operator, DeskRoomRequest): duty.room,
-            (Operator, DeskFirst): danger.put_first,
+            (Operator, DeskFirst): notices.put_first,
             (Operator, DeskLine): duty.line,
             (Operator, DeskEnd): duty.end,
             (Operator, DeskServe): duty.serve,

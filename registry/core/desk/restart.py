@@ -8,8 +8,7 @@ from __future__ import annotations
 from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
 from registry.core.desk.admission import room_is_full
 from registry.core.desk.limits import RESTART_SETTLE
-from registry.core.desk.people import Operator, Person, name_for_log
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
 from wire.names import name_key
 from wire.shown_text import clean

@@ -17,8 +17,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.line import Line
-from registry.core.desk.people import Operator, Person, Session, name_for_log
-from registry.core.desk.state import DeskState
+from registry.core.desk.state import DeskState, Operator, Person, Session, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.phone import scrub_phone
 from wire.desk.text import MAX_DESK_LINE, format_duration
