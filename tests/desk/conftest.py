@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from desk_procs import DeskWorld
 
-from registry.core.desk import joins
+from registry.core.desk import persons
 
 
 @pytest.fixture
@@ -28,5 +28,5 @@ def _cheap_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Work asked of a join in these tests costs at most 8 bits (a few hundred hashes),
     so that a test of hundreds of joins takes no minutes; what the desk really asks is
     tests/desk/test_desk_work.py's."""
-    real = joins.work_bits
-    monkeypatch.setattr(joins, "work_bits", lambda waiting: min(real(waiting), 8))
+    real = persons.work_bits
+    monkeypatch.setattr(persons, "work_bits", lambda waiting: min(real(waiting), 8))

@@ -1,5 +1,5 @@
 """Joining the waiting room, taking a held place back with its token, giving it up, and
-the refusals of a join (registry.core.desk.joins)."""
+the refusals of a join (registry.core.desk.persons)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from desk_harness import Desk
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.core.desk import admission, joins
+from registry.core.desk import admission, persons
 from registry.core.desk.actions import Send
 from wire.desk.messages import DeskJoin, DeskQueued, DeskWork
 from wire.desk.work import MAX_BITS, done, solve, zero_bits
@@ -40,7 +40,7 @@ def test_the_work_asked_grows_with_the_room_and_stops_at_a_second_or_two() -> No
 def test_a_busy_desk_asks_for_work_once_per_join_and_takes_the_solved_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(joins, "work_bits", lambda waiting: 6 if waiting >= 2 else 0)
+    monkeypatch.setattr(persons, "work_bits", lambda waiting: 6 if waiting >= 2 else 0)
     desk = Desk()
     for n in range(2):
         desk.queue.opened(f"p{n}", f"10.0.0.{n}", f"key-{n}")

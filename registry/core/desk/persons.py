@@ -1,27 +1,221 @@
-"""A person's messages once they hold a place: `.queue`, lines (to their operator when
-served; words of crisis while waiting), `.end` and leaving.
+"""What a person sends: a first message (joining the waiting room, taking a held place back
+with its token, or giving it up after leaving while the connection was lost), then, holding
+a place, `.queue`, lines (to their operator when served; words of crisis while waiting),
+`.end` and leaving (docs/DESK.md).
 """
 
 from __future__ import annotations
 
-from registry.core.desk.actions import Emit, Send
+import hashlib
+
+import msgspec
+
+from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
+from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import Ending, Sessions, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
-from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskQueueInfo, DeskQueueRequest
-from wire.desk.text import MAX_DESK_LINE, speaks_of_crisis
+from wire.desk.messages import (
+    DeskCrisis,
+    DeskEnd,
+    DeskGiveUp,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskQueueInfo,
+    DeskQueueRequest,
+    DeskWork,
+)
+from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
+from wire.desk.text import (
+    CRISIS_REASONS,
+    DANGER_MARK,
+    MAX_DESCRIPTION,
+    MAX_DESK_LINE,
+    TOPICS,
+    crisis_reason,
+    format_estimate,
+    name_problem,
+    speaks_of_crisis,
+    topic_label,
+)
+from wire.desk.work import done
+from wire.refusals import RefusalCode
 from wire.shown_text import clean
+from wire.version import WIRE_VERSION, wire_refusal
 
 
 class Persons:
-    """What a person waiting or being served sends (connected, holding a place)."""
+    """A person's messages: the first, and those sent holding a place."""
 
     def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
         self._notices = notices
+
+    def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
+        """A person's `DeskJoin` on `conn`: a place taken back (its token and number), a
+        new place, or a refusal saying why; the crisis notice first to whoever may be in
+        danger, whichever it is."""
+        s = self._s
+        # The crisis notice comes first, whatever happens next: a refused person in crisis
+        # needs it most.
+        crisis = crisis_reason(msg.topic, msg.description)
+        if crisis:
+            emit(Send(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+        if msg.wire != WIRE_VERSION:
+            s.refuse_wire(conn, msg, "desk client", emit)
+            return
+        phone = normalise_phone(msg.phone)
+        problem = _join_problem(msg, phone)
+        if problem is not None or phone is None:
+            reason = problem or "Invalid request."
+            log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
+            s.refuse(conn, msg.id, reason, emit, log=log)
+            return
+        held = holder(s.waiting, msg.token)
+        if held is not None and phone_key(held.phone) == phone_key(phone):
+            self._take_back(conn, held, msg, now, emit)
+            return
+        msg = msgspec.structs.replace(msg, phone=phone)  # as the desk keeps it: normalised
+        if not self._work_asked(conn, msg, emit) and self._admitted(conn, msg, crisis, now, emit):
+            self._admit(conn, msg, crisis, now, emit)
+
+    def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
+        """Whether a newcomer's join on `conn` is answered with the DeskWork the room asks
+        while it is busy (admission.work_bits): not when it shows the work asked on this
+        connection (each puzzle solves one join). Checking is one hash."""
+        s = self._s
+        bits = work_bits(len(s.waiting))
+        asked = s.puzzles.pop(conn, None)
+        if not bits or (asked is not None and done(asked[0], asked[1], msg.work)):
+            return False
+        seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
+        s.puzzles[conn] = (seed, bits)
+        emit(Send(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
+        return True
+
+    def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
+        """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, the
+        refusal and what the log says."""
+        s = self._s
+        # Only a join from the same source (client key, else address) learns that its
+        # number is here already: one from anywhere else is admitted like any other, so
+        # that nobody can find out whether someone is at the help desk by trying their
+        # number. Without the token nobody takes a place back, held or not: an address or
+        # a number is no proof of who was given it.
+        source = s.source(conn)
+        same = s.with_phone(msg.phone, source.key, source.address)
+        if same is not None and same.dropped is None:
+            s.refuse(conn, msg.id, "This number is already connected to the help desk.", emit)
+            return False
+        refusal = source_refusal(
+            s.people(),
+            key=source.key,
+            address=source.address,
+            in_danger=bool(crisis),
+            limits=s.settings,
+        )
+        if refusal is not None:
+            log = Log(refusal.log, "desk: places per source")
+            s.refuse(conn, msg.id, refusal.reason, emit, log=log)
+            return False
+        if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
+            size = len(s.waiting)
+            estimate = self._line.estimate(msg.topic, size, now)
+            reason = (
+                f"The waiting room is full ({size} people); please try again "
+                f"later. The current estimated wait is "
+                f"{format_estimate(*estimate)}."
+            )
+            line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
+            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: waiting room full"))
+            return False
+        return True
+
+    def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
+        """A new place at the back of the waiting room for the person joining on `conn`,
+        answered with where they stand (or served at once by an operator free)."""
+        s = self._s
+        source = s.source(conn)
+        person = Person(
+            token=s.new_token(),
+            name=_masked_name(msg.name),
+            phone=msg.phone,
+            topic=msg.topic,
+            description=msg.description.strip(),
+            joined=now,
+            conn=conn,
+            address=source.address,
+            key=source.key,
+            crisis=crisis,
+            noticed_on=conn if crisis else None,
+        )
+        s.waiting.append(person)
+        s.conns[conn] = person
+        danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
+        line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
+        emit(s.log(line, person))
+        self._sessions.answer_first(person, msg.id, now, emit, restored=False)
+        s.arrivals.append(person)  # told to operators once hand-overs are made
+
+    def _take_back(
+        self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit
+    ) -> None:
+        """`person` takes their held place back with its token, on `conn`."""
+        s = self._s
+        if person.conn is not None and person.conn != conn:
+            # The old connection may still look alive (a half-open socket): the token
+            # proves who this is, so the new connection wins.
+            s.conns.pop(person.conn, None)
+            s.goodbye(
+                person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit
+            )
+        if person in s.waiting:  # the name as given now (a slip put right, say)
+            person.name = _masked_name(msg.name)
+        if person.token != msg.token:  # kept on disk, the place knew its token's hash only
+            s.restored.discard(person.token)
+            person.token = msg.token
+        person.conn = conn
+        person.dropped = None
+        if crisis_reason(msg.topic, msg.description):
+            person.noticed_on = conn  # with the join's answer (see join)
+        s.conns[conn] = person
+        s.restored.discard(person.token)
+        emit(s.log(f"desk: {name_for_log(person)} took their place back", person))
+        self._sessions.answer_first(person, msg.id, now, emit, restored=True)
+
+    def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
+        """A person who left while their connection was lost gives up the place held for
+        their token: those behind move up now, not at the end of the grace period (or of
+        RECLAIM_WINDOW, after a restart)."""
+        s = self._s
+        if msg.wire != WIRE_VERSION:
+            reason = wire_refusal(msg.wire, "desk client")
+            s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
+            return
+        held = holder(s.waiting, msg.token)
+        phone = normalise_phone(msg.phone)
+        said = "You left the help desk; no place was held for you any more."
+        if (
+            held is not None
+            and held in s.waiting
+            and phone is not None
+            and phone_key(held.phone) == phone_key(phone)
+        ):
+            if held.conn is not None:  # a half-open connection of the client that gave up
+                s.conns.pop(held.conn, None)
+                emit(Close(held.conn, "the place was given up"))
+            s.remove_waiting(held)
+            line = (
+                f"desk: {name_for_log(held)} left the waiting room (said once the "
+                "connection was lost)"
+            )
+            emit(s.log(line, held))
+            said = "You left the waiting room."
+        s.goodbye(conn, said, "gave up a place", emit)
 
     def where(self, person: Person, msg: DeskQueueRequest, now: float, emit: Emit) -> None:
         """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
@@ -92,3 +286,22 @@ class Persons:
             s.conns.pop(conn, None)
             emit(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
             s.goodbye(conn, "You left the waiting room.", "left the waiting room", emit)
+
+
+def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
+    """Why a `DeskJoin` asks for nothing the desk can give (a name, number, topic or
+    description out of bounds), or None when it is sound. `phone` is its number as
+    `normalise_phone` reads it."""
+    problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
+    if problem is None and msg.topic not in TOPICS:
+        problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
+    if problem is None and len(msg.description) > MAX_DESCRIPTION:
+        problem = f"A description has at most {MAX_DESCRIPTION} characters."
+    return problem
+
+
+def _masked_name(name: str) -> str:
+    """The name a person gave, with any phone number in it masked (`mask_numbers`): the
+    name is shown to every operator (`.room`, "... is waiting"), and a full number only to
+    the one who serves its person."""
+    return mask_numbers(name.strip())

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Log, Send, collect
-from registry.core.desk.joins import Joins
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
@@ -79,13 +78,12 @@ class DeskQueue:
         self._sessions = sessions = Sessions(s, line)
         self._held = held = HeldPlaces(s)
         self._notices = notices = Notices(s, line)
-        joins = Joins(s, line, sessions)
         self._duty = duty = Duty(s, line, sessions, held)
         persons = Persons(s, line, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
-            (None, DeskJoin): joins.join,
+            (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
-            (None, DeskGiveUp): joins.give_up,
+            (None, DeskGiveUp): persons.give_up,
             (Person, DeskQueueRequest): persons.where,
             (Person, DeskLine): persons.line,
             (Person, DeskEnd): persons.leaves,
