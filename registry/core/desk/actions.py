@@ -1,10 +1,6 @@
-"""What the help desk's core (`registry.core.desk.queue.DeskQueue`) asks its adapter to do.
-
-Frozen records, one per kind of action: frames to send to a connection, connections to
-close, log lines, transcript records, and the waiting room to keep on disk. Connections are
-named by the opaque ids the adapter chooses (`ConnId`). They are msgspec Structs, as the
-registry's own actions are (registry.core.actions): a Struct class is made in C, where a frozen
-dataclass execs generated code for each class as the registry starts.
+"""What the help desk's core (`registry.core.desk.queue.DeskQueue`) asks its adapter to do:
+frames to send, connections to close (by the opaque ids the adapter chooses, `ConnId`), log
+lines, transcript records, and what to keep on disk; msgspec Structs, as the registry's are.
 """
 
 from __future__ import annotations
@@ -77,14 +73,9 @@ class SessionEnded(Struct, frozen=True):
 
 
 class KeptPlace(Struct, frozen=True):
-    """A place in the waiting room as kept on disk: whose (the token that takes it back and
-    the normalised phone it must come with), for what, from where, and since when its wait
-    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
-    `back`: at the front, as put back when a session was cut short (or in a session, to be
-    put back so): those wait there among themselves in the order they joined. `operator`:
-    who was serving them, if anyone; `serving_since`: when the session they are in began
-    (on the queue's clock), None when not in one. `crisis` and `said`: the danger mark and
-    the words of crisis typed while waiting (see Person)."""
+    """A place in the waiting room as kept on disk, times on the queue's clock: `joined`
+    (later by the time `served`), `back` (at the front, or in a session), the `operator`
+    serving them and since when (`serving_since`, None when in no session); see Person."""
 
     token: str
     name: str

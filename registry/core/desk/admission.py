@@ -1,7 +1,5 @@
 """Who may take a new place in the waiting room, and who may take a held one back
 (docs/DESK.md, "A desk nobody can lock"). Pure: the queue passes in the people it knows.
-A place counts against its client key and its address (keys are free to make); a person in
-danger counts apart. A held place is taken back only with its token.
 """
 
 from __future__ import annotations
@@ -29,10 +27,8 @@ class Refusal(Struct, frozen=True):
 
 
 def holder(people: Iterable[Person], given: str) -> Person | None:
-    """The one of `people` whose place `given` is the token of, or None. A place kept on
-    disk knows its token's hash only (see `registry.adapter.desk.places`). Every token is
-    compared, each in constant time, so that how long the answer takes says nothing of the
-    tokens kept."""
+    """The one of `people` whose place `given` is the token of (or its hash, as kept on
+    disk), or None; every token is compared in constant time, so timing tells nothing."""
     found = None
     if not given:
         return None
@@ -45,10 +41,8 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 def source_refusal(
     people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
 ) -> Refusal | None:
-    """Why a join on a connection with `key` from `address` may not take a place when `people`
-    hold theirs (held places and those being served included); None when it may. "" for either
-    means unknown (the registry's console, tests): it is not limited by it. Loopback is an
-    address like any other."""
+    """Why a join with `key` from `address` may not take a place when `people` hold theirs
+    (held and served included), or None; "" for either is unknown, and not limited."""
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)

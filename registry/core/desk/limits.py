@@ -73,10 +73,8 @@ TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 
 class DeskSettings(Struct, frozen=True, kw_only=True):
-    """How one desk runs, each setting named and defaulted as above (`heartbeat`:
-    wire.desk.messages.HEARTBEAT); `crisis_notice`, what people who may be in danger are
-    shown first; `closed`, why the desk serves nobody ("" while it does). ValueError for a
-    setting out of bounds."""
+    """How one desk runs, each setting defaulted as above; `closed` says why the desk serves
+    nobody ("" while it does). ValueError for a setting out of bounds."""
 
     crisis_notice: str = DEFAULT_CRISIS_NOTICE
     grace: float = GRACE

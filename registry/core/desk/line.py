@@ -36,11 +36,9 @@ class Line:
         raise ValueError("not waiting")
 
     def positions(self) -> list[tuple[Person, int, int]]:
-        """(person, position, operators able to serve) for everyone waiting, in order.
-
-        A position counts the people ahead who compete for the same operators: those whose
-        topic some operator serving this person's topic also serves; while nobody serves
-        the topic, everyone ahead counts."""
+        """(person, position, operators able to serve) for everyone waiting, in order: a
+        position counts those ahead who compete for the same operators (all, while nobody
+        serves the topic)."""
         reach: dict[int, frozenset[int]] = {}
         able: dict[int, int] = {}
         for topic in TOPICS:
@@ -61,10 +59,8 @@ class Line:
         return result
 
     def to_front(self, person: Person) -> None:
-        """Put `person`, whose session was cut short (their operator left, or their
-        connection broke), back at the front of the waiting room: before everyone else, but
-        among the others put back so, in the order they joined, so that of two people put
-        back the one who has waited longer goes first."""
+        """Put `person`, whose session was cut short, back at the front of the waiting room:
+        among the others put back so, in the order they joined."""
         person.back = True
         waiting, index = self._s.waiting, 0
         while (
@@ -114,11 +110,9 @@ class Line:
     def answer(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """The `DeskQueued` that tells `person` where they stand (the answer to their join,
-        `reply_to` its id, or "" for someone put back at the front), then, for a place
-        taken back that waits for its operator after a restart, a notice saying so.
-        Between `hold` and `release` it is kept for `release` (`held_answers`): figures
-        taken halfway through a batch of ends would count operators already gone."""
+        """The `DeskQueued` that tells `person` where they stand (answering `reply_to`, ""
+        for none), and whom a place kept after a restart waits for; between `hold` and
+        `release`, kept for `release`."""
         assert person.conn is not None
         if self._s.holding:
             self._s.answers_held.append((person, person.conn, reply_to, restored))

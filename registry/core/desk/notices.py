@@ -94,10 +94,8 @@ class Notices:
             emit(s.notice(operator.conn, text))
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
-        """`person`, waiting, typed `text`, which holds words of someone in danger: nobody
-        reads it yet, so the operators who could take them are told at once (at most once
-        every ARRIVALS_INTERVAL per person), whoever serves them will see the line, and the
-        person is told what became of it."""
+        """`person`, waiting, typed words of crisis (`text`): the operators who could take
+        them are told at once (once per ARRIVALS_INTERVAL), and the person what became of it."""
         s = self._s
         assert person.conn is not None
         if person.noticed_on != person.conn:
@@ -187,10 +185,8 @@ class Notices:
         return f".first {self._s.waiting.index(person) + 1}"
 
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-        """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
-        numbers it), or the one waiting under that name, goes to its front, among the
-        others put back there (see Line.to_front). An operator's judgement, not a rule: see
-        docs/DESK.md, "Someone who may be in danger"."""
+        """`.first N` or `.first Name`: that person of the waiting room goes to its front,
+        among the others put back there (see Line.to_front)."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
             emit(self._s.notice(operator.conn, number))

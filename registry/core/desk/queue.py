@@ -1,9 +1,6 @@
-"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`).
-
-Every event takes `now` (monotonic seconds) and returns the actions for the adapter, in
-order; `next_wake()` says when `timer(now)` is due. Connections are opaque ids the adapter
-chooses; the first message of one says who it is (`DeskJoin` or `DeskOperator`). The rules
-are docs/DESK.md's.
+"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`): each event takes
+`now` and returns the adapter's actions, in order; `next_wake()` says when `timer(now)` is
+due. The rules are docs/DESK.md's.
 """
 
 from __future__ import annotations
@@ -63,10 +60,8 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A desk run with `settings`. Only a `DeskOperator` carrying `operator_key`, or
-        from a key `authorised` (key text -> name), goes on duty. A desk `settings.closed`
-        answers every first message with that reason, and nothing else. Raises as `DeskState`
-        does."""
+        """A desk run with `settings`; only a `DeskOperator` carrying `operator_key`, or from
+        a key `authorised` (key text -> name), goes on duty. Raises as `DeskState` does."""
         #: The data every part shares; its settings are read here.
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s

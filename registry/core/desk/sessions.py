@@ -26,10 +26,8 @@ from wire.shown_text import clean
 
 
 class Ending(Struct, frozen=True):
-    """How a session ends: `why`, for the log and the transcript; what the person and the
-    operator are told (None: nothing, they are told otherwise or gone); whether the person
-    goes back to the front of the waiting room (`requeue`); whether its length counts in
-    the wait estimates (`measure`)."""
+    """How a session ends: `why` (for the log), what each side is told (None: nothing),
+    whether the person goes back to the front (`requeue`), whether its length counts."""
 
     why: str
     to_person: str | None = None
@@ -134,11 +132,9 @@ class Sessions:
         return True
 
     def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
-        """End `session` as `ending` says, telling each side that is still there. The
-        person's connection closes unless they go back to the waiting room. Its length
-        counts in the estimate only when it ended as sessions do (`measure`, and the person
-        not put back): one cut short by the desk closing or an operator leaving says nothing
-        of how long help takes, and would pull the averages down."""
+        """End `session` as `ending` says, telling each side still there; the person's
+        connection closes unless requeued. Only a session that ended as sessions do (not
+        cut short) counts in the estimates."""
         s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
