@@ -174,14 +174,9 @@ class OperatorCore:
                 if self.session:
                     ended = "; " + cut_short(clean(self.serving))
                     self.switch("", "", IDLE_PROMPT, now, emit)
-                emit(
-                    Show(
-                        f"[The connection to the help desk was lost ({reason}){ended}. "
-                        "Reconnecting; you are back on duty as soon as it answers (.quit "
-                        "leaves).]",
-                        "error",
-                    )
-                )
+                back = "Reconnecting; you are back on duty as soon as it answers (.quit leaves)."
+                lost = f"The connection to the help desk was lost ({reason}){ended}"
+                emit(Show(f"[{lost}. {back}]", "error"))
             self.link.later(now)
         return actions
 

@@ -73,13 +73,7 @@ class OperatorLines:
             if parsed is None or not isinstance(parsed.message, DeskServe):
                 kept.append((line, begun))
             elif ended:
-                emit(
-                    Show(
-                        f"[Not carried out: {clean(line or '')} (input ended before you were "
-                        "on duty).]",
-                        "error",
-                    )
-                )
+                emit(_not_carried_out(line or ""))
             elif self.defers_serve():
                 self.s.pending = (line or "", parsed.message)
                 asked = True
@@ -92,11 +86,9 @@ class OperatorLines:
         elif self.defers_serve():
             self.s.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
+                said = "which topics to serve: .serve all, or .serve 1,3.]"
                 emit(
-                    Show(
-                        "[Your input is not a terminal, so you take nobody until it says "
-                        "which topics to serve: .serve all, or .serve 1,3.]"
-                    )
+                    Show(f"[Your input is not a terminal, so you take nobody until it says {said}")
                 )
         return actions
 
@@ -111,12 +103,7 @@ class OperatorLines:
         """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
         if self.s.pending is not None:
             line, self.s.pending = self.s.pending[0], None
-            emit(
-                Show(
-                    f"[Not carried out: {clean(line)} (input ended before you were on duty).]",
-                    "error",
-                )
-            )
+            emit(_not_carried_out(line))
 
     def held_back(self, begun: float) -> bool:
         """Whether a line or `.end` begun at `begun` is held back rather than carried out:
@@ -146,6 +133,11 @@ class OperatorLines:
             f"[Not sent: this line was read before {who} was handed over to you; type it again "
             f"to send it to {who}. The line was: {clean(message.text)}]"
         )
+
+
+def _not_carried_out(line: str) -> Show:
+    """What is said of a `.serve` typed before on duty, when input ended before that."""
+    return Show(f"[Not carried out: {clean(line)} (input ended before you were on duty).]", "error")
 
 
 def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:

@@ -58,11 +58,9 @@ class PersonCore:
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float) -> list[Action]:
+        desk = f"ChatApp help desk at {self.link.ip}:{self.link.port}"
         return [
-            Show(
-                f"[ChatApp help desk at {self.link.ip}:{self.link.port}. "
-                "Type .quit at any time to leave.]"
-            ),
+            Show(f"[{desk}. Type .quit at any time to leave.]"),
             Ask(QUESTIONS["name"]),
             Probe(),
         ]
@@ -228,13 +226,8 @@ class PersonCore:
         elif s.token and phase in ("served", "waiting", "joining"):
             self._reconnect(reason, now, emit)
         elif phase == "served":
-            emit(
-                Show(
-                    f"[The connection to the help desk was lost ({reason}); the session has "
-                    "ended.]",
-                    "error",
-                )
-            )
+            lost = f"The connection to the help desk was lost ({reason})"
+            emit(Show(f"[{lost}; the session has ended.]", "error"))
             s.finish(1, emit)
         elif phase not in ("form", "done"):
             emit(Show(f"[The help desk closed the connection ({reason}).]", "error"))
@@ -250,13 +243,8 @@ class PersonCore:
             if self.link.phase == "served"
             else "reconnecting. Your place is kept"
         )
-        emit(
-            Show(
-                f"[The connection to the help desk was lost ({reason}); {kept} for "
-                f"{int(s.grace)} s.]",
-                "error",
-            )
-        )
+        lost = f"The connection to the help desk was lost ({reason})"
+        emit(Show(f"[{lost}; {kept} for {int(s.grace)} s.]", "error"))
         self.link.phase = "reconnecting"
         s.give_up_at = now + s.grace
         self.link.rewind()
@@ -274,20 +262,13 @@ class PersonCore:
         if not s.silence_told:
             s.silence_told = True
             left = max(0, int(s.give_up_at - now))
-            emit(
-                Show(
-                    f"[The help desk accepts the connection but does not answer ({reason}); "
-                    f"still trying. Your place is kept for {left} s more.]",
-                    "error",
-                )
-            )
+            silent = f"The help desk accepts the connection but does not answer ({reason})"
+            emit(Show(f"[{silent}; still trying. Your place is kept for {left} s more.]", "error"))
 
     def _leave(self, now: float, emit: Emit) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up and say so (once the
-        desk has confirmed, when there is a connection to tell it on). While reconnecting,
-        one more connection is tried, for the link's `leave_timeout` at most, only to give
-        the place up (`DeskGiveUp`): held for nobody, it would count ahead of everyone
-        behind it until the desk gave it up by itself."""
+        """`.quit`, Ctrl-C or the end of input: give the place up and say so, once the desk
+        confirmed; while reconnecting, on one more connection made for that alone (for
+        `leave_timeout` at most): a place held for nobody would count ahead of everyone."""
         s, link = self.state, self.link
         if (link.phase == "reconnecting" or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on
@@ -311,12 +292,8 @@ class PersonCore:
 
     def _left(self, emit: Emit) -> None:
         """The person has left (the desk confirmed it, or could not be told)."""
+        said = ""
         if self.state.giving_up:  # the desk could not be reached to be told
-            line = (
-                "[You left the help desk. It could not be told now, and gives your place up "
-                "by itself.]"
-            )
-        else:
-            line = "[You left the help desk.]"
-        emit(Show(line))
+            said = " It could not be told now, and gives your place up by itself."
+        emit(Show(f"[You left the help desk.{said}]"))
         self.state.finish(0, emit)

@@ -53,12 +53,8 @@ class PersonForm:
         s.token, s.topic, s.description = kept.token, kept.topic, kept.description
         s.grace = kept.grace
         s.form_closed = now
-        emit(
-            Show(
-                f"[You had a place in the waiting room a moment ago ({topic_label(s.topic)}); "
-                "taking it back, with its topic, so the topic is not asked again.]"
-            )
-        )
+        had = f"You had a place in the waiting room a moment ago ({topic_label(s.topic)})"
+        emit(Show(f"[{had}; taking it back, with its topic, so the topic is not asked again.]"))
         s.connect_first(emit)
 
     def answer(self, text: str, emit: Emit) -> None:

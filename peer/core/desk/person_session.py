@@ -136,12 +136,8 @@ class PersonSession:
         if phase != "served" and speaks_of_crisis(line):
             self._crisis_typed(line[:MAX_DESK_LINE], now, emit)
         elif phase != "served":
-            emit(
-                Show(
-                    "[You are not being served yet, so the line was not sent; .queue shows "
-                    "where you stand.]"
-                )
-            )
+            said = "so the line was not sent; .queue shows where you stand."
+            emit(Show(f"[You are not being served yet, {said}]"))
         elif len(line) > MAX_DESK_LINE:
             emit(Show(too_long_line(line, in_prompt=s.prompt), "error"))
             if s.prompt:  # to shorten, not to type again
@@ -160,12 +156,8 @@ class PersonSession:
             s.crisis_due = now + CRISIS_NOTICE_WAIT
         else:
             s.owed_notice(emit)
-        emit(
-            Show(
-                "[Nobody is serving you yet, so this line is not a message to anyone; the "
-                "help desk is told that you may need help urgently.]"
-            )
-        )
+        told = "the help desk is told that you may need help urgently."
+        emit(Show(f"[Nobody is serving you yet, so this line is not a message to anyone; {told}]"))
         if waiting:
             emit(Send(DeskLine(self.link.new_id(), "", line, "")))
         else:  # joining, or reconnecting: said once the place is known
