@@ -63,10 +63,8 @@ def parse_operator_line(
     *,
     help_lines: tuple[str, ...] = OPERATOR_HELP,
 ) -> OperatorInput:
-    """Turn one typed line into what to do. `topics` is what the operator serves now (for
-    a bare `.serve`); `session`, the session shown when it was typed ("" for none), which
-    a line or `.end` names; `help_lines`, what `.help` shows (the registry console has a
-    command of its own). Never raises; a mistake gives lines explaining it."""
+    """Turn one typed line into what to do, given the `topics` served and the `session`
+    shown ("" for none); `help_lines` is what `.help` shows. Never raises."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         return _chat_line(text[1:] if text.startswith("..") else text, make_id, session)

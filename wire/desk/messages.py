@@ -1,9 +1,5 @@
-"""The help desk's messages (docs/DESK.md, "Messages").
-
-A desk connection is one TCP stream to the registry, in the secure channel; its first frame
-says who connects (`DeskJoin`, `DeskOperator` or `DeskGiveUp`). Every message is a
-`wire.base.WireMessage` for the generic codec. This module must not import `wire.messages`,
-which imports it to add `DeskMessage` to the closed set.
+"""The help desk's messages (docs/DESK.md, "Messages"), each a `wire.base.WireMessage`. This
+module must not import `wire.messages`, which imports it to add `DeskMessage` to the set.
 """
 
 from __future__ import annotations
@@ -47,15 +43,9 @@ CRISIS_WAITING = "waiting"
 
 
 class DeskJoin(WireMessage, frozen=True):
-    """A person asks for help: join the waiting room, or take back a held place.
-
-    `phone` is the number as typed (the registry normalises and checks it); `topic` is
-    1..6; `description` is "" unless the topic asks for one. `token` is "" the first time,
-    or the token of an earlier `DeskQueued` to take that place back after a lost connection.
-    `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
-    `work` is "" unless the desk asked for work on this connection (`DeskWork`): then the
-    work that solves its puzzle (wire.desk.work).
-    """
+    """A person asks for help: join the waiting room, or take back the place of `token` (""
+    the first time). `phone` is as typed; `wire` the sender's WIRE_VERSION; `work` solves
+    the puzzle of a `DeskWork` asked on this connection ("" when none was)."""
 
     id: Id
     name: str
@@ -68,10 +58,8 @@ class DeskJoin(WireMessage, frozen=True):
 
 
 class DeskOperator(WireMessage, frozen=True):
-    """An operator comes on duty under `name`, serving the topics listed (1..6). `key` is
-    the registry's operator key (its data directory's `desk-key`): only those given it may
-    serve, since the person being served is shown to their operator with the full phone
-    number. `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another."""
+    """An operator comes on duty under `name`, serving `topics`, with the registry's operator
+    `key` (its `desk-key`: the person served is shown with the full number); `wire` as above."""
 
     id: Id
     name: str
@@ -82,9 +70,7 @@ class DeskOperator(WireMessage, frozen=True):
 
 class DeskGiveUp(WireMessage, frozen=True):
     """A person who left (`.quit`) while their connection was lost gives up the place held
-    for `token`, which must have come with the same `phone` (as typed). The registry
-    answers `DeskEnded` and closes, whether it still held the place or not: nothing else
-    happens on this connection. `wire` as in `DeskJoin`."""
+    for `token` and `phone`; the registry answers `DeskEnded` and closes, held or not."""
 
     id: Id
     phone: str
@@ -114,12 +100,9 @@ class DeskCrisis(WireMessage, frozen=True):
 
 
 class DeskQueued(WireMessage, frozen=True):
-    """Answer to `DeskJoin`: the person is in the waiting room.
-
-    `token` takes the place back after a lost connection within `grace` seconds;
-    `restored` is true when this answers a `DeskJoin` that did so. `operators` is how many
-    operators on duty serve the person's topic (0: nobody yet; the person may wait or leave).
-    """
+    """Answer to `DeskJoin`: the person is in the waiting room; `token` takes the place back
+    within `grace` seconds of a lost connection (`restored`: this answer did so); `operators`
+    serve the topic (0: nobody yet)."""
 
     id: Id
     reply_to: Id
@@ -179,10 +162,8 @@ class DeskOnDuty(WireMessage, frozen=True):
 
 
 class DeskSession(WireMessage, frozen=True):
-    """The operator now serves this person. The full phone number travels only here, and so
-    do the description and `said`, the lines with words of crisis the person typed while
-    waiting, earliest first (see wire.desk.text.keep_said). `crisis` says why they may be
-    in danger (CRISIS_*, "")."""
+    """The operator now serves this person: the full number travels only here, with the
+    description and `said`, the words of crisis typed while waiting; `crisis`: CRISIS_*."""
 
     id: Id
     session: str
@@ -218,12 +199,8 @@ class DeskRoom(WireMessage, frozen=True):
 
 
 class DeskLine(WireMessage, frozen=True):
-    """A line of a session. From a client `sender` is ignored; the registry fills it in.
-
-    `session` is the session it belongs to: a line names the one it was typed in, and the
-    registry passes on no line for a session that is over. An operator's could otherwise
-    reach the next person, and a person's, sent back to the waiting room, the next operator.
-    """
+    """A line of `session` (the one it was typed in: none reaches a session that is over);
+    from a client `sender` is ignored, the registry fills it in."""
 
     id: Id
     sender: str
@@ -240,14 +217,9 @@ class DeskEnd(WireMessage, frozen=True):
 
 
 class DeskEnded(WireMessage, frozen=True):
-    """A session ended, or the connection is about to close: `reason` is a sentence.
-
-    `requeued` is true when a person goes back to the front of the waiting room (their
-    operator's connection broke) instead of leaving. `heard`, to a person whose session
-    ended, is how many of their lines of that session reached the registry before the end:
-    a line that crossed the `.end` on its way is not lost without a word, since the client
-    knows which of its last lines were not heard. It is -1 in every other DeskEnded.
-    """
+    """A session ended, or the connection is about to close, for `reason`; `requeued`, the
+    person goes back to the front; `heard`, to a person whose session ended, how many of its
+    lines reached the registry (so the client can say which did not); else -1."""
 
     id: Id
     reason: str
@@ -298,10 +270,8 @@ class DeskRoomRequest(WireMessage, frozen=True):
 
 
 class DeskFirst(WireMessage, frozen=True):
-    """An operator puts the person at `position` of the waiting room (as `.room` numbers
-    it, from 1) at its front (`.first 3`): someone who may be in danger, say. When `name`
-    is not empty, it names the person instead (`.first Maria`, ignoring case), and
-    `position` is 0: a number goes stale as people leave and join, a name does not."""
+    """An operator puts the person at `position` of `.room` (from 1) at the front of the
+    waiting room (`.first 3`), or, `position` 0, the one called `name` (`.first Maria`)."""
 
     id: Id
     position: Int
@@ -326,12 +296,9 @@ class DeskNotice(WireMessage, frozen=True):
 
 
 class DeskRegistries(WireMessage, frozen=True):
-    """The registries of a service of several (`registries`, "ip:port" each), and where
-    its one help desk is: `desk` ("ip:port") from a registry that does not run it, which
-    closes the connection after this; "" from the one that does, before its first answer.
-    A client goes to `desk` with the same service key, and tries the `registries` in turn
-    when the one it used stops answering (docs/SCALING.md). A registry on its own never
-    sends it."""
+    """The registries of a service (`registries`, "ip:port" each), and where its help desk
+    is: `desk` from a registry that does not run it, which closes the connection after this;
+    "" from the one that does (docs/SCALING.md)."""
 
     id: Id
     desk: str

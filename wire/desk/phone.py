@@ -35,10 +35,8 @@ PHONE_KEY_DIGITS = 9
 
 
 def phone_key(phone: str) -> str:
-    """What makes two spellings of a number (each as `normalise_phone` gives it) one number:
-    its last PHONE_KEY_DIGITS digits, or all of them when it has fewer. `+44 7700 900006`
-    and `07700 900006` are one number: the country code and the trunk 0 differ only in how
-    far away the caller dials from, never in the last nine digits."""
+    """What makes two spellings of a number one number: its last PHONE_KEY_DIGITS digits
+    (`+44 7700 900006` and `07700 900006` differ only in where the caller dials from)."""
     return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
 
 
@@ -63,11 +61,8 @@ def phone_problem(text: str) -> str | None:
 
 
 def mask_phone(phone: str) -> str:
-    """The number with every digit but the last two hidden: `+44 7700 900123` -> `*********23`.
-
-    The length of the mask follows the number of digits; the '+' is dropped so that the
-    masked form is the same whichever way the number was typed.
-    """
+    """The number with every digit but the last two hidden: `+44 7700 900123` -> `*********23`
+    (no '+', so that it reads the same whichever way it was typed)."""
     digits = [ch for ch in phone if ch.isdigit()]
     if len(digits) <= 2:
         return "*" * len(digits)
@@ -86,13 +81,8 @@ def mask_numbers(text: str) -> str:
 
 
 def scrub_phone(text: str, phone: str) -> str:
-    """`text` with the person's own number masked wherever it appears.
-
-    A run of digits counts as the number when its last seven digits are the number's last
-    seven: that catches the number written with or without its country code or trunk '0'
-    and with any separators. Other digit runs (dates, marks) are left alone. Used for
-    everything written to logs and transcripts.
-    """
+    """`text` with the person's own number masked wherever it appears: any run of digits
+    that ends with its last seven, whatever its separators; other digits are left alone."""
     tail = "".join(ch for ch in phone if ch.isdigit())[-MIN_PHONE_DIGITS:]
     if len(tail) < MIN_PHONE_DIGITS:
         return text

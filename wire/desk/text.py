@@ -1,9 +1,6 @@
-"""What the help desk says and accepts, shared by the registry, the operator and the person.
-
-Pure functions and constants: the topic menu, who may be in danger and the crisis notice,
-the limits on what a person types, names, and how durations and estimates read. Phone
-numbers are `wire.desk.phone`'s; an operator's command line, `wire.desk.commands`; how each
-desk message is shown, `wire.desk.render`.
+"""What the help desk says and accepts, shared by the registry, the operator and the person:
+the topic menu, the crisis notice and who may be in danger, limits, names, and how durations
+and estimates read.
 """
 
 from __future__ import annotations
@@ -212,10 +209,7 @@ FROM_MEASURED = "measured from recent sessions"
 
 def format_estimate(kind: str, low: int, high: int) -> str:
     """How an estimate reads: a range in minutes and where it comes from (`8-23 min, from
-    a typical session length`), or why there is no figure. Each end is rounded to the
-    nearest minute (rounding outwards would read 4 min 59 s to 5 min 01 s as "4-6 min");
-    a later end never reads less than an earlier one, so an estimate that grows never
-    reads shorter."""
+    a typical session length`), or why there is no figure; each end to the nearest minute."""
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
     if kind == EST_KEPT:
@@ -246,10 +240,8 @@ def _whole_minutes(seconds: int) -> int:
 
 
 def too_long_line(text: str, *, in_prompt: bool) -> str:
-    """What is said of a line over MAX_DESK_LINE, which is not sent (nothing is cut: a cut
-    could end mid-sentence, or mid-number). On a terminal (`in_prompt`) it is put back
-    into the prompt, to be shortened or split rather than typed again; otherwise its start
-    is quoted, to find it in what was typed or piped."""
+    """What is said of a line over MAX_DESK_LINE, not sent (nor cut): put back into the
+    prompt on a terminal (`in_prompt`), else quoted from its start."""
     said = f"[Not sent: the line has {len(text)} characters, and at most {MAX_DESK_LINE} go in one."
     if in_prompt:
         return f"{said} It is back in the prompt: shorten or split it, then press Enter.]"

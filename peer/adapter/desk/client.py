@@ -31,11 +31,8 @@ async def run_desk_client(
     state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Ask the help desk at `desk` (ip, port) for help, keeping our keys, pins and held
-    places in `state_dir`, first contact with its registry as `trust` says; the exit status
-    (0 after leaving or a finished session, 1 when the desk could not be reached, refused,
-    was lost while serving, no valid topic was chosen, or another client runs with the same
-    `state_dir`). Never raises."""
+    """Ask the help desk at `desk` (ip, port) for help, keeping keys, pins and held places in
+    `state_dir`, first contact as `trust` says; the exit status (docs/DESK.md). Never raises."""
 
     async def run(key: bytes | None) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))

@@ -42,11 +42,8 @@ class _Kept(Struct):
 
 
 class HeldPlace:
-    """The token of a place in the waiting room, kept in a file so that a restarted client
-    takes the place back. One file per desk address and phone number (however it is
-    written: `phone_key`), named by an HMAC of both under this client's secret
-    (`peer.adapter.desk.place_secret`): the name says nothing of the number to anyone without the
-    secret. Readable only by this user. Without a usable folder nothing is kept."""
+    """The token of a place, kept so that a restarted client takes it back: one file per
+    desk and number, named by an HMAC under this client's secret (`place_secret`)."""
 
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
         label = f"{ip}:{port}|{phone_key(phone)}"

@@ -91,11 +91,8 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, our
-    keys and pins kept in `state_dir`, first contact with its registry as `trust` says; the
-    exit status (0 after going off duty, 1 when the desk could not be reached, refused, was
-    lost before going on duty, or an operator client for `name` runs with the same data
-    directory). Never raises."""
+    """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, keys
+    and pins in `state_dir`, first contact as `trust` says; the exit status. Never raises."""
     root = state_dir
 
     async def run(registry_key: bytes | None) -> int:

@@ -1,9 +1,5 @@
-"""The secret that names a help-desk client's held-place files (`peer.adapter.desk.held_place`):
-random, made at first use, kept in the client's data folder readable by its user only.
-
-A place file is named by an HMAC of the desk's address and the phone number under this secret,
-so that its name says nothing to whoever lists the folder: a plain hash of a phone number is
-undone by trying every number (a million of them take about a second).
+"""The secret that names a help-desk client's held-place files (`peer.adapter.desk.held_place`),
+made at first use, its user's alone: a plain hash of a phone number is undone by trying them.
 """
 
 from __future__ import annotations

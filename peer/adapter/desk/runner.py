@@ -89,14 +89,10 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """How a runner runs: `client` names the program in the line shown should it fail;
-    `tty`, whether standard input is a terminal (what is shown is coloured on a terminal
-    as `colour_wanted` says); `places`, the directory of held-place files (the person's
-    client; the operator's keeps none); `screen`, what stands in for the terminal (tests put what is
-    typed on `events`); `keys`, the directory of the registry's pinned key, our key pair in
-    its desk/ folder (apart from a registry's own key, should the directory also be a
-    registry's) (None: a key of this run's, and the registry's key asked at each connection);
-    `registry_key`, the registry's key, when known (then not asked for)."""
+    """How a runner runs: `client` names the program; `tty`, whether input is a terminal;
+    `places`, the held-place files' folder (None: none kept); `screen`, the terminal's
+    stand-in; `keys`, the folder of pins and of our key pair (None: this run's alone);
+    `registry_key`, the registry's key when known."""
 
     client: str
     tty: bool = False

@@ -145,10 +145,8 @@ def style_of(line: str) -> str:
 
 
 class DeskClient(Protocol):
-    """What `peer.adapter.desk.runner` drives: one method per event, each returning actions, and
-    its `link` (where the desk is). `begun` is when a typed line was begun (None: `now`):
-    a notice shown after it had not been seen. `connected` and `not_connected` answer
-    `Connect`; `probed`, a `Probe`; `place_found`, a `FindPlace`; `tick`, a wake."""
+    """What `peer.adapter.desk.runner` drives: one method per event (an answer to an action
+    is named for it), each returning actions; `begun` is when a typed line was begun."""
 
     link: DeskLink
 

@@ -1,8 +1,5 @@
 """An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine (docs/DESK.md,
-"Serving"). A connection lost while on duty is made again until the operator is back on
-duty, serving the same topics, or leaves. What the operator types is `duty_lines`'s; what
-the desk says is handled here, and any message without a rule of its own is shown as
-`wire.desk.render` reads it to operators (the registry's console operator reads them alike).
+"Serving"). What the operator types is `duty_lines`'s; what the desk says is handled here.
 """
 
 from __future__ import annotations
@@ -268,11 +265,8 @@ class OperatorCore:
 
 
 def cut_short(who: str) -> str:
-    """What an operator whose connection was lost is told of `who`, the person it served.
-    Only the desk knows what becomes of them: a desk still running puts them back at the
-    front, for the next free operator; a desk that stopped keeps them for this operator
-    once restarted (docs/DESK.md, "A registry that stops without closing the desk"). So
-    both are said, each as what happens in its case; the desk says which once it is back."""
+    """What an operator whose connection was lost is told of `who`, the person it served:
+    only the desk knows whether it stopped (keeping them) or not (putting them back)."""
     return (
         f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
         f"you once it is restarted, and your conversation resumes when you are both back; if "

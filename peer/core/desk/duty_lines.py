@@ -1,8 +1,6 @@
 """What the operator types while on duty (`OperatorLines`): a command, or a line for the
-person served; held back when it was begun before a hand-over the operator had not seen
-yet (`held_back`); and the `.serve` typed before the operator is on duty (`early_topics`).
-The parser and the way each line reads are shared with the registry's console operator
-(`wire.desk.commands`), so both behave alike.
+person served, held back when begun before a hand-over (`held_back`); the parser is shared
+with the registry's console operator (`wire.desk.commands`).
 """
 
 from __future__ import annotations
@@ -56,11 +54,9 @@ class OperatorLines:
             emit(Show(f"[Not sent: {why}.]", "error"))
 
     def early_topics(self) -> list[Action]:
-        """Before going on duty: the topics chosen with `.serve` in the lines typed before
-        (taken out of them), so that nobody of another topic is handed over first. On duty
-        for no topic when input ended before (`ChatApp -o ... </dev/null`, Ctrl-C at once:
-        the key is still checked, but nobody is taken only to be left, their full number
-        seen), and with `serve_when_asked` until a `.serve` is sent (see `defers_serve`)."""
+        """Before going on duty: the topics of a `.serve` typed before (taken out of the
+        lines), so nobody of another topic is handed over first; none when input ended
+        before, or with `serve_when_asked` until a `.serve` is sent."""
         actions: list[Action] = []
         emit = actions.append
         ended = any(line is None for line, _ in self.link.early)
@@ -93,10 +89,8 @@ class OperatorLines:
         return actions
 
     def defers_serve(self) -> bool:
-        """Whether a `.serve` typed now waits to be sent until the operator is on duty.
-        Input that is not a terminal may end at any moment, unseen: sent with the
-        `DeskOperator`, it could have someone handed over (their full number seen by a
-        script) to input that had ended meanwhile."""
+        """Whether a `.serve` typed now waits until on duty: input that is no terminal may
+        end unseen, and someone handed over to it would have their number seen for nothing."""
         return self.s.serve_when_asked and not self.s.on_duty
 
     def drop_pending(self, emit: Emit) -> None:
@@ -106,14 +100,9 @@ class OperatorLines:
             emit(_not_carried_out(line))
 
     def held_back(self, begun: float) -> bool:
-        """Whether a line or `.end` begun at `begun` is held back rather than carried out:
-        exactly when it was begun before the operator was shown that a new person was
-        handed over (on a terminal its first key came before; from a script it was read
-        before). Such a line was meant for the person before, and would name the new
-        session, since it arrives after the change. Whatever is begun once the notice is
-        shown goes, however soon after it: the operator has seen who they serve. A change
-        to nobody holds nothing back: a line then names no session, and the desk sends it
-        to nobody (and says so)."""
+        """Whether a line or `.end` begun at `begun` is held back: begun before the operator
+        was shown a new person handed over, it was meant for the one before (a change to
+        nobody holds nothing back: the desk sends such a line nowhere, and says so)."""
         return bool(self.s.session) and begun < self.s.switched_at
 
     def _held_line(self, message: DeskLine | DeskEnd) -> str:

@@ -1,7 +1,5 @@
-"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is and
-the service's other registries, the phase, whether the desk answers (its answer to the
-first message, then the heartbeat), the lines typed before the first connection, when the
-next attempt is due, and the wait for a leave.
+"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is, the
+phase, whether the desk answers, the lines typed before it, reconnections and leaving.
 """
 
 from __future__ import annotations
@@ -32,13 +30,9 @@ from wire.ids import IdMaker
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
-    """How a desk client runs (a person's or an operator's): `retry`, the first and the
-    longest wait between reconnection attempts; `leave_timeout`, how long a leave waits for
-    the desk to confirm it; `heartbeat`, the seconds of silence after which the desk is
-    asked for a sign of life, and taken as lost after twice that; `prompt`, whether lines
-    are typed at a prompt (a terminal), into which a line held back or too long to send is
-    put back; `serve_when_asked` (an operator's), whether it takes nobody until its input
-    says `.serve` (`OperatorLines.early_topics`)."""
+    """How a desk client runs: `retry`, the first and longest wait between attempts; how
+    long a leave waits to be confirmed; `heartbeat` (see `DeskLink.unanswered`); `prompt`,
+    whether lines are typed at a terminal; `serve_when_asked` (see `early_topics`)."""
 
     retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX)
     leave_timeout: float = LEAVE_TIMEOUT
@@ -146,13 +140,9 @@ class DeskLink:
         return isinstance(message, DeskPong)
 
     def unanswered(self, now: float, emit: Emit) -> str | None:
-        """Whether the desk is silent: None when it is not; "" when it never answered the
-        connection's first message in this run, in ANSWER_TIMEOUT (what listens there is no
-        help desk: said here, and the core ends the run); else the connection, stuck, is
-        dropped, and why it is lost is returned. Once the desk has answered, the heartbeat
-        runs: after `heartbeat` seconds without a word from it, it is asked for a sign of
-        life; after twice as long, it is lost (a registry stopped (SIGSTOP) or cut off
-        keeps the connection open, and nothing else would notice)."""
+        """Whether the desk is silent: None when not; "" when it never answered in this run
+        (no help desk listens there: said here); else why the connection, dropped, is lost
+        (no answer in ANSWER_TIMEOUT, or a heartbeat unanswered for twice its period)."""
         if self.answer_by is not None and now >= self.answer_by:
             self.answer_by = None
             if not self._answered:
@@ -204,10 +194,7 @@ class DeskLink:
 
     def learn(self, message: DeskRegistries) -> bool:
         """The registry said which registries the service has, and where its desk is: True
-        when it named the desk's address (a registry that does not run it), which this
-        client uses from now on: the registry closes this connection, and the caller asks
-        for a new one. (Its own address: it is taking the desk over; ask it again.) The
-        same service key answers there, so nothing is asked or said."""
+        when it named the desk's address, used from now on (the caller connects there)."""
         # (those it knew are kept: a registry that stopped a moment ago may be missing
         # from the list, and one that is gone costs a refused connection at most)
         told = [a for a in map(address, message.registries) if a is not None]
@@ -221,10 +208,8 @@ class DeskLink:
         return True
 
     def next_registry(self) -> bool:
-        """The registry in use could not be reached: the next registry of the service is
-        used from now on. True when that one has not been tried since the desk last
-        answered (the caller connects to it at once); False when every one has, or there
-        is no other: the caller waits (`wait`) before the next round."""
+        """The registry in use could not be reached: the next of the service is used from
+        now on; True when it is untried since the desk last answered (connect at once)."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
@@ -258,11 +243,9 @@ class DeskLink:
         return True
 
     def wait(self) -> float:
-        """The wait before the next reconnection attempt: `retry_first` after `rewind`,
-        then twice the last each time (`retry_max` at most; SERVICE_RETRY_MAX when the
-        service has other registries). A registry of the service that sent us on since the
-        last wait means the service runs, and its desk is moving to another registry: the
-        first wait again, not a longer one."""
+        """The wait before the next attempt: `retry_first` after `rewind` (or being sent on
+        by a registry of the service), then twice the last, up to `retry_max` (or
+        SERVICE_RETRY_MAX when the service has other registries)."""
         if self._sent_on:
             self._sent_on = False
             self._wait = self.retry_first

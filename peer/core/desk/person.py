@@ -1,10 +1,6 @@
 """The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
-"Asking for help"). Phases: form, connecting, joining, waiting, served, reconnecting,
-leaving, done. `PersonCore` holds one `PersonState` and hands it to its parts: the form
-(`person_form`), the wait and the session (`person_session`). The connection lost, made
-again and left is its own: a place held for the token is taken back by reconnecting until
-the grace period is over, and `.quit` gives it up (on one more connection, made for that
-alone, when the desk is out of reach).
+"Asking for help"). `PersonCore` hands one `PersonState` to the form (`person_form`) and the
+wait and session (`person_session`); losing the connection and leaving are its own.
 """
 
 from __future__ import annotations

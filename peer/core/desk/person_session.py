@@ -147,10 +147,8 @@ class PersonSession:
             emit(Send(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
-        """Words of crisis, typed before anyone serves the person. Nobody reads them yet:
-        the notice is for now, and the desk tells its operators. A desk whose notice is not
-        known here yet sends it in answer (it may differ from the built-in one): that one
-        is shown, unless it is slow to come."""
+        """Words of crisis, typed before anyone serves the person: the desk tells its
+        operators, and the crisis notice is shown (the desk's, unless slow to come)."""
         s, waiting = self.s, self.link.phase == "waiting"
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT

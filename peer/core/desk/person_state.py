@@ -1,7 +1,5 @@
 """What the person's client (`peer.core.desk.person.PersonCore`) knows as it runs, and what
-each of its parts does alike: ending the run, the crisis notice, the held place to keep,
-a desk message shown. Each part is given this one object: the form
-(`peer.core.desk.person_form`), the wait and the session (`peer.core.desk.person_session`).
+its parts do alike: ending the run, the crisis notice, the held place, a message shown.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
 """The registry's console as an operator at the help desk (docs/DESK.md, "The registry
 console"), on a connection id of its own (CONSOLE), parsing lines as `ChatApp -o` does.
-
-A line begun before a new person was shown as handed over is held back, and so is one that
-is exactly a registry command: `.send` sends it. One begun during a session that has ended
-since, with nobody next, goes nowhere.
 """
 
 from __future__ import annotations

@@ -96,10 +96,8 @@ class DeskFiles:
         return places
 
     def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask for: the last of the places among them (KeepPlaces)
-        first, the operators' keys, the lines of transcripts, and after a session ended the
-        session lengths `estimator` learnt, if they changed (a session cut short by its
-        operator teaches nothing)."""
+        """Keep what `actions` ask for: the last places among them first, then operators'
+        keys and transcripts, and after a session ended what `estimator` learnt, if new."""
         places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
             if places:
@@ -129,9 +127,7 @@ class DeskFiles:
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
         """The authorised operators' keys kept on the shelf, and what was wrong with them
-        ("" when nothing): a damaged record is read as empty, and so is one kept under
-        another operator key: a new operator key revokes every key the old one authorised.
-        Each operator then shows the operator key once more."""
+        ("" when nothing): none when damaged, or kept under another operator key."""
         kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
             where = self.shelf.where(OPERATORS_FILE)

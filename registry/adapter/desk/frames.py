@@ -1,9 +1,5 @@
-"""The messages of one help-desk connection as they arrive, read frame by frame.
-
-Between frames a connection may be silent for as long as it likes (waiting in silence is
-what a waiting room is for: the heartbeat watches it), but a frame, once begun, must be
-whole within a deadline: a sender trickling a byte now and then would otherwise hold the
-connection, and its buffer, for ever.
+"""The messages of one help-desk connection as they arrive: silence between frames is
+the heartbeat's to judge, but a frame, once begun, must be whole within a deadline.
 """
 
 from __future__ import annotations
@@ -39,10 +35,8 @@ class FrameReader:
         self._began: float | None = self._clock() if decoder.pending else None
 
     async def read(self) -> list[Message] | None:
-        """The messages whole after the next read (none when it brought only part of a
-        frame), or None once the other side has closed. Raises FrameRefused when a frame
-        is not whole in time, comes from another version of ChatApp or cannot be decoded;
-        OSError when the connection fails."""
+        """The messages whole after the next read, or None once the other side has closed.
+        Raises FrameRefused for a frame late, of another version or undecodable; OSError."""
         if self._began is None:
             data = await self._reader.read(READ_CHUNK)
         else:

@@ -15,11 +15,9 @@ KEY_BYTES = 16
 
 
 def load_or_create_key(data_dir: Path) -> tuple[str, str]:
-    """The operator key kept in `data_dir` (its first line, blanks trimmed), made and
-    written first if there is none, and "". When the file is there but cannot be read or
-    holds no key (it is never replaced: operators hold that key), "" and why the help desk
-    is closed, in one line for whoever runs the registry (chat goes on). Raises OSError
-    when a new key cannot be written."""
+    """The operator key kept in `data_dir` (made first if there is none) and ""; or "" and
+    why the desk is closed, when the file cannot be read or holds no key (it is never
+    replaced: operators hold it). Raises OSError when a new key cannot be written."""
     path = key_path(data_dir)
     try:
         return read_key_strictly(path), ""

@@ -1,10 +1,6 @@
 """The help desk's waiting room kept on disk, so that a registry that stops without closing
-the desk (a crash, `kill -9`) holds everyone's place when it starts again (docs/DESK.md).
-
-The file holds full numbers, so it is its user's alone, and is removed when the room is
-empty. Tokens are kept as their hashes: the file gives nobody a place (an older file's
-tokens in clear still work). Times of joining are kept as the time of day, so that waits
-go on counting across a restart.
+the desk holds everyone's place when it starts again (docs/DESK.md). Tokens are kept as
+their hashes, times as the time of day; an empty room removes the file.
 """
 
 from __future__ import annotations
@@ -33,10 +29,8 @@ _FILE_NAMES = {"joined": "joined_at", "serving_since": "serving_at"}
 
 
 class _Entry(Struct, forbid_unknown_fields=True, rename=_FILE_NAMES):
-    """A place as the file spells it: a `KeptPlace` with its times as the time of day
-    (`joined_at`, `serving_at`). The fields after `joined` are those a file written before
-    they were kept may lack; `said`, a string (the last line only) in files written before
-    every line was kept."""
+    """A place as the file spells it: a `KeptPlace` with its times as the time of day; the
+    fields after `joined` (and `said` as one string) are what older files held."""
 
     token: Annotated[str, Meta(min_length=1)]
     name: str

@@ -1,11 +1,5 @@
-"""Help-desk transcripts: one text file per session in the registry's data directory.
-
-The records come cleaned and scrubbed of the person's number. Each is appended as it
-happens, so a killed registry leaves the transcript up to that moment; the end is made
-durable. The danger mark and the lines of crisis typed while waiting come first, as the
-operator saw them. A file reads `Help-desk session ID`, then `Person:`, `Topic:`,
-`Description:`, `!!!` lines, `Operator:`, `Waited:`, `Started:`, a `[HH:MM:SS] name: text`
-line per line said, and `Ended: ... (why; length)`.
+"""Help-desk transcripts: one text file per session in the registry's data directory, each
+record (scrubbed of the person's number already) appended as it happens; the end durably.
 """
 
 from __future__ import annotations

@@ -65,9 +65,7 @@ CLOSED = (
 
 class DeskService:
     """The help desk inside the registry: one DeskQueue, its connections and timers; or,
-    when its operator key file holds no usable key, closed (`problem` says why): it keeps
-    and starts nothing, each of its clients is told it is closed, and each of the console's
-    desk commands says why."""
+    when its operator key file holds no usable key, closed (`problem` says why)."""
 
     def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, shelf, clock)
         self,
@@ -79,11 +77,9 @@ class DeskService:
         shelf: Shelf | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """The desk of the registry whose data directory is `data_dir`, logging to `log`,
-        run with `settings`; refusals go to `rejected` as (kind, line) (None: to `log`); its
-        places, history and keys are kept on `shelf` (None: files in `data_dir`). Nothing
-        runs until `start`. Raises OSError when no operator key can be made, ValueError for
-        settings out of bounds."""
+        """The desk of the registry of `data_dir`, logging to `log` (refusals to `rejected`),
+        keeping on `shelf` (None: files in `data_dir`); nothing runs until `start`. Raises
+        OSError when no operator key can be made, ValueError for settings out of bounds."""
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).

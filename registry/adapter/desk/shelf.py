@@ -1,8 +1,6 @@
-"""Where the help desk keeps what outlives its registry: named records of bytes on a shelf.
-A registry on its own keeps files in its data folder (`FolderShelf`); a service keeps them
-in a JetStream bucket (registry/adapter/cluster/desk_bucket.py). A shelf's writes may be
-acknowledged later (`pending`): what depends on them waits for `flushed`. Each record is
-JSON of one msgspec type, read by `read_record` and kept by `keep_record`.
+"""Where the help desk keeps what outlives its registry: named records of bytes on a shelf,
+files in its data folder (`FolderShelf`) or, for a service, a JetStream bucket
+(registry/adapter/cluster/desk_bucket.py) whose writes are acknowledged later (`pending`).
 """
 
 from __future__ import annotations
@@ -141,10 +139,8 @@ def shelf_of(where: Path | Shelf) -> Shelf:
 
 
 class AfterKept:
-    """Carries out batches of the desk's actions (`carry_out`) in the order given, each
-    only once `shelf` has acknowledged what was kept before it: nobody is told of a place
-    that a registry taking over would not find. With a shelf that writes at once, each
-    batch is carried out at once."""
+    """Carries out batches of the desk's actions (`carry_out`) in order, each once `shelf`
+    has acknowledged what was kept before it: nobody is told of a place not kept."""
 
     def __init__(self, shelf: Shelf, carry_out: Callable[[list[Action]], None]) -> None:
         self._shelf = shelf
