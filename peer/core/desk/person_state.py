@@ -63,11 +63,11 @@ class PersonState:
     def finish(self, code: int, emit: Emit) -> None:
         """The run ends: forget the place, and show the crisis notice again to whoever
         came for topic 1 (the built-in one, when the desk's was awaited and has not come)."""
-        if self.crisis_due is not None:
-            self.crisis_due = None
-            self.crisis = self.crisis or DEFAULT_CRISIS_NOTICE
         emit(ForgetPlace())
-        self.crisis_notice(emit)
+        if self.crisis_due is not None:
+            self.owed_notice(emit)
+        else:
+            self.crisis_notice(emit)
         self.link.end(code, emit)
 
     def bye(self, emit: Emit) -> None:

@@ -46,7 +46,7 @@ class Average(Struct, forbid_unknown_fields=True):
     mean: Annotated[float, Meta(ge=0)] = 0.0
     dev: Annotated[float, Meta(ge=0)] = 0.0
 
-    def add(self, sample: float, alpha: float = ALPHA) -> None:
+    def add(self, sample: float) -> None:
         """Fold in one session length. The first sample seeds the mean (and half of it the
         deviation, as RFC 6298 does for its first measurement)."""
         sample = max(0.0, sample)
@@ -55,8 +55,8 @@ class Average(Struct, forbid_unknown_fields=True):
             self.dev = sample / 2
         else:
             # The deviation is measured against the mean before this sample moves it.
-            self.dev = (1 - alpha) * self.dev + alpha * abs(sample - self.mean)
-            self.mean = (1 - alpha) * self.mean + alpha * sample
+            self.dev = (1 - ALPHA) * self.dev + ALPHA * abs(sample - self.mean)
+            self.mean = (1 - ALPHA) * self.mean + ALPHA * sample
         self.count += 1
 
 
@@ -75,40 +75,30 @@ Busy = tuple[int, float] | None
 class Estimator:
     """Keeps the averages and turns a person's situation into a WaitEstimate."""
 
-    def __init__(
-        self,
-        alpha: float = ALPHA,
-        min_history: int = MIN_HISTORY,
-        typical: float = TYPICAL_SESSION,
-    ) -> None:
-        """`typical` is the session length, in seconds, taken until `min_history`
-        sessions have ended. Raises ValueError unless 0 < alpha <= 1, min_history >= 1
-        and typical is a finite number of seconds above 0."""
-        if not 0 < alpha <= 1 or min_history < 1:
-            raise ValueError("alpha must be in (0, 1] and min_history at least 1")
+    def __init__(self, typical: float = TYPICAL_SESSION) -> None:
+        """`typical` is the session length, in seconds, taken until MIN_HISTORY sessions
+        have ended. ValueError unless it is a finite number of seconds above 0."""
         if not 0 < typical < math.inf:
             raise ValueError("typical must be a finite number of seconds above 0")
-        self.alpha = alpha
-        self.min_history = min_history
         self.typical = Average(0, typical, typical / 2)
         self.overall = Average()
         self.by_topic: dict[int, Average] = {}
 
     def record(self, topic: int, seconds: float) -> None:
         """A session of `topic` lasted `seconds`: update the topic's and the overall average."""
-        self.by_topic.setdefault(topic, Average()).add(seconds, self.alpha)
-        self.overall.add(seconds, self.alpha)
+        self.by_topic.setdefault(topic, Average()).add(seconds)
+        self.overall.add(seconds)
 
     @property
     def measured(self) -> bool:
         """Whether enough sessions have ended for the estimates to be measured ones."""
-        return self.overall.count >= self.min_history
+        return self.overall.count >= MIN_HISTORY
 
     def average(self, topic: int) -> Average:
         """The average to use for `topic`: its own with enough history, else the overall
         one with enough history, else the typical one."""
         own = self.by_topic.get(topic)
-        if own is not None and own.count >= self.min_history:
+        if own is not None and own.count >= MIN_HISTORY:
             return own
         return self.overall if self.measured else self.typical
 

@@ -75,13 +75,20 @@ class Persons:
             log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
             s.refuse(conn, msg.id, reason, emit, log=log)
             return
-        held = holder(s.waiting, msg.token)
-        if held is not None and phone_key(held.phone) == phone_key(phone):
+        held = self._held(msg.token, phone)
+        if held is not None:
             self._take_back(conn, held, msg, now, emit)
             return
         msg = msgspec.structs.replace(msg, phone=phone)  # as the desk keeps it: normalised
         if not self._work_asked(conn, msg, emit) and self._admitted(conn, msg, crisis, now, emit):
             self._admit(conn, msg, crisis, now, emit)
+
+    def _held(self, token: str, phone: str | None) -> Person | None:
+        """The place `token` takes back, when it was given to `phone` (normalised)."""
+        held = holder(self._s.waiting, token)
+        if held is None or phone is None or phone_key(held.phone) != phone_key(phone):
+            return None
+        return held
 
     def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
         """Whether a newcomer's join on `conn` is answered with the DeskWork the room asks
@@ -196,15 +203,9 @@ class Persons:
             reason = wire_refusal(msg.wire, "desk client")
             s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
             return
-        held = holder(s.waiting, msg.token)
-        phone = normalise_phone(msg.phone)
+        held = self._held(msg.token, normalise_phone(msg.phone))
         said = "You left the help desk; no place was held for you any more."
-        if (
-            held is not None
-            and held in s.waiting
-            and phone is not None
-            and phone_key(held.phone) == phone_key(phone)
-        ):
+        if held is not None:
             if held.conn is not None:  # a half-open connection of the client that gave up
                 s.conns.pop(held.conn, None)
                 emit(Close(held.conn, "the place was given up"))
