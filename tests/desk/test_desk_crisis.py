@@ -58,7 +58,7 @@ def test_words_of_crisis_in_the_description_are_told_at_once_and_marked() -> Non
     assert notices(desk, "op3") == [alert]
     desk.room("op")
     room = desk.last("op", DeskRoom)
-    assert room.crisis == ("", CRISIS_DESCRIPTION)
+    assert [r.crisis for r in room.rows] == ["", CRISIS_DESCRIPTION]
     rows = render_operator(room)
     assert rows[1].startswith("     1. Alice")
     assert rows[2].startswith("!!!  2. Maria") and rows[2].endswith(
@@ -167,7 +167,7 @@ def test_topic_1_is_marked_but_not_an_alarm() -> None:
         "Dora is waiting (1 Depression); 1 waiting in all."
     ]  # the usual notice
     desk.room("op")
-    assert desk.last("op", DeskRoom).crisis == (CRISIS_TOPIC,)
+    assert [r.crisis for r in desk.last("op", DeskRoom).rows] == [CRISIS_TOPIC]
     desk.end("op")
     session = desk.last("op", DeskSession)
     assert session.crisis == CRISIS_TOPIC and session.said == ()
@@ -324,7 +324,7 @@ def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
     desk.apply(desk.queue.restore([place], 0.0))
     desk.operator("op", "ann", ())
     desk.room("op")
-    assert desk.last("op", DeskRoom).crisis == (CRISIS_DESCRIPTION,)
+    assert [r.crisis for r in desk.last("op", DeskRoom).rows] == [CRISIS_DESCRIPTION]
 
 
 def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() -> None:
@@ -343,7 +343,7 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     after.join("a", "Alice", topic=2, token=token)
     after.operator("op", "ann", ())
     after.room("op")
-    assert after.last("op", DeskRoom).crisis == ("", "", CRISIS_WAITING)
+    assert [r.crisis for r in after.last("op", DeskRoom).rows] == ["", "", CRISIS_WAITING]
     after.advance(20)  # Zed and Yan gave up; Alice goes to the next operator
     after.operator("op2", "bea")
     session = after.last("op2", DeskSession)

@@ -415,7 +415,7 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
         "[.end not carried out: it was typed before you were on duty.]",
     ]
     core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
-    answer = core.received(DeskRoom("d", room.id, (), (), (), (), (), ()), 0.2)
+    answer = core.received(DeskRoom("d", room.id, ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
     assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
 

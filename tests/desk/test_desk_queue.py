@@ -86,10 +86,10 @@ def test_a_drop_keeps_the_place_and_shows_in_the_room() -> None:
     assert not desk.of("c", DeskPosition)
     desk.room("op")
     room = desk.last("op", DeskRoom)
-    assert room.names == ("Alice", "Bob", "Carol")
-    assert room.connected == (True, False, True)
-    assert room.phones[1] == mask_phone(PHONES["Bob"]) == "**********89"
-    assert room.waited == (5, 5, 5)
+    assert [r.name for r in room.rows] == ["Alice", "Bob", "Carol"]
+    assert [r.connected for r in room.rows] == [True, False, True]
+    assert room.rows[1].phone == mask_phone(PHONES["Bob"]) == "**********89"
+    assert [r.waited for r in room.rows] == [5, 5, 5]
 
 
 def test_the_room_read_without_an_operator_is_the_one_an_operator_is_shown() -> None:
@@ -102,7 +102,7 @@ def test_the_room_read_without_an_operator_is_the_one_an_operator_is_shown() -> 
     asked = desk.last("op", DeskRoom)
     read = desk.queue.room(desk.now)
     assert replace(read, id=asked.id, reply_to=asked.reply_to) == asked
-    assert read.names == ("Alice", "Bob")
+    assert [r.name for r in read.rows] == ["Alice", "Bob"]
 
 
 def test_position_pushes_are_at_most_once_a_second() -> None:

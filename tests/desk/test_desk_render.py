@@ -11,6 +11,7 @@ from wire.desk.messages import (
     DeskQueued,
     DeskRoom,
     DeskSession,
+    RoomRow,
     WaitEstimate,
 )
 from wire.desk.render import render_operator, render_person
@@ -37,16 +38,13 @@ def test_what_the_person_and_operator_see() -> None:
     session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
-    room = DeskRoom(
-        "", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False), ("", "")
-    )
+    alice = RoomRow("Alice", 1, "***23", 5, True, "", "", 0)
+    room = DeskRoom("", "", (alice, RoomRow("Bob", 2, "***45", 70, False, "", "", 0)))
     table = render_operator(room)
     assert table[0] == "[Waiting room: 2 people]"
     assert "1 Depression" in table[1] and "***23" in table[1]
     assert "place held" in table[2] and "1 min 10 s" in table[2]
-    assert render_operator(DeskRoom("", "", (), (), (), (), (), ())) == [
-        "[The waiting room is empty.]"
-    ]
+    assert render_operator(DeskRoom("", "", ())) == ["[The waiting room is empty.]"]
 
 
 def test_a_crisis_notice_of_several_lines_shows_each_line_marked() -> None:
@@ -75,9 +73,8 @@ def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() 
     names = tuple(columns)
     count = len(names)
     topics = tuple(1 + i % 6 for i in range(count))
-    room = DeskRoom(
-        "", "", names, topics, ("***23",) * count, (5,) * count, (True,) * count, ("",) * count
-    )
+    rows = [RoomRow(n, t, "***23", 5, True, "", "", 0) for n, t in zip(names, topics, strict=True)]
+    room = DeskRoom("", "", tuple(rows))
     rows = render_operator(room)[1:]
     labels = [topic_label(t) for t in topics]
     # where each row's topic starts, in columns: the same for every row

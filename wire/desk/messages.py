@@ -176,23 +176,27 @@ class DeskSession(WireMessage, frozen=True):
     said: Items[str]
 
 
+class RoomRow(NamedTuple):
+    """One place of the waiting room as `.room` shows it: the phone masked; `connected`
+    false for a place held after a lost connection; `crisis` (CRISIS_*, ""); after a
+    restart, the operator it is `kept_for` ("" for none), for `kept_left` seconds at most."""
+
+    name: str
+    topic: Int
+    phone: str
+    waited: Int
+    connected: bool
+    crisis: str
+    kept_for: str
+    kept_left: Int
+
+
 class DeskRoom(WireMessage, frozen=True):
-    """Answer to `DeskRoomRequest` (`.room`): the waiting room in order, as parallel
-    tuples. Phones are masked; `connected` is false for a place held after a lost
-    connection; `crisis` says why someone may be in danger (CRISIS_*, "" for nothing)."""
+    """Answer to `DeskRoomRequest` (`.room`): the waiting room in order."""
 
     id: Id
     reply_to: Id
-    names: Items[str]
-    topics: Items[Int]
-    phones: Items[str]
-    waited: Items[Int]
-    connected: Items[bool]
-    crisis: Items[str]
-    #: after a restart, the operator each person is kept for ("" for none: see
-    #: registry.core.desk.queue.DeskQueue.restore), and for how many seconds more at most
-    kept_for: Items[str] = ()
-    kept_left: Items[Int] = ()
+    rows: Items[RoomRow]
 
 
 # -- either direction ---------------------------------------------------------------------

@@ -91,29 +91,24 @@ def _waiting_for(yours: int, waiting: int) -> str:
 
 def room_lines(room: DeskRoom) -> list[str]:
     """The waiting room as a small table, in order."""
-    if not room.names:
+    if not room.rows:
         return ["[The waiting room is empty.]"]
-    count = len(room.names)
+    count = len(room.rows)
     lines = [f"[Waiting room: {count} {'person' if count == 1 else 'people'}]"]
     # columns, not characters: a name in Chinese or with an emoji is wider than its length
-    names = [clean(n) for n in room.names]
+    names = [clean(row.name) for row in room.rows]
     columns = max(width(n) for n in names)
-    crisis = room.crisis + ("",) * (len(names) - len(room.crisis))
-    kept_for = room.kept_for + ("",) * (len(names) - len(room.kept_for))
-    kept_left = room.kept_left + (0,) * (len(names) - len(room.kept_left))
-    rows = zip(names, room.topics, room.phones, room.waited, room.connected, crisis, strict=False)
-    for position, (name, topic, phone, waited, connected, danger) in enumerate(rows, 1):
-        held = "" if connected else "  (connection lost, place held)"
-        if kept_for[position - 1]:
+    for position, (name, row) in enumerate(zip(names, room.rows, strict=True), 1):
+        held = "" if row.connected else "  (connection lost, place held)"
+        if row.kept_for:
             # after a restart: nobody else takes them meanwhile, nor counts them as theirs
-            operator, left = clean(kept_for[position - 1]), kept_left[position - 1]
-            held += f"  (kept for {operator}, up to {format_duration(left)})"
+            held += f"  (kept for {clean(row.kept_for)}, up to {format_duration(row.kept_left)})"
         # the mark first, where the eye starts a row; the reason last, as "held" is
-        mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
-        why = f"  (may be in danger: {_danger(danger)})" if danger else ""
+        mark = DANGER_MARK if row.crisis else " " * len(DANGER_MARK)
+        why = f"  (may be in danger: {_danger(row.crisis)})" if row.crisis else ""
         lines.append(
-            f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
-            f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}{why}"
+            f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(row.topic):<36} "
+            f"{pad(clean(row.phone), 16)} waited {format_duration(row.waited)}{held}{why}"
         )
     return lines
 

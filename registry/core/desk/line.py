@@ -16,6 +16,7 @@ from wire.desk.messages import (
     DeskPosition,
     DeskQueued,
     DeskRoom,
+    RoomRow,
     WaitEstimate,
 )
 from wire.desk.text import TOPICS
@@ -92,20 +93,20 @@ class Line:
 
     def room(self, reply_to: str, now: float) -> DeskRoom:
         """`.room`: everyone waiting, in order, as an operator sees them."""
-        people = self._s.waiting
-        kept_left = [max(0.0, p.awaits_until - now) if p.awaits else 0.0 for p in people]
-        return DeskRoom(
-            self._s.make_id(),
-            reply_to,
-            tuple(p.name for p in people),
-            tuple(p.topic for p in people),
-            tuple(p.masked for p in people),
-            tuple(int(p.waited(now)) for p in people),
-            tuple(p.conn is not None for p in people),
-            tuple(p.crisis for p in people),
-            tuple(p.awaits for p in people),
-            tuple(math.ceil(left) for left in kept_left),
-        )
+        rows = [
+            RoomRow(
+                p.name,
+                p.topic,
+                p.masked,
+                int(p.waited(now)),
+                p.conn is not None,
+                p.crisis,
+                p.awaits,
+                math.ceil(max(0.0, p.awaits_until - now)) if p.awaits else 0,
+            )
+            for p in self._s.waiting
+        ]
+        return DeskRoom(self._s.make_id(), reply_to, tuple(rows))
 
     def answer(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
