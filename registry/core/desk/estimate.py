@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from msgspec import Meta, Struct
+from msgspec.structs import replace
 
 from registry.core.desk.limits import TYPICAL_SESSION
 from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL, WaitEstimate
@@ -128,13 +129,9 @@ class Estimator:
     def history(self) -> tuple[Average, dict[int, Average]]:
         """Copies of the overall average and those of each topic: all an estimator
         learnt, to be kept (see restore_history)."""
-        return _copy(self.overall), {t: _copy(a) for t, a in sorted(self.by_topic.items())}
+        return replace(self.overall), {t: replace(a) for t, a in sorted(self.by_topic.items())}
 
     def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:
         """Take up what `history` gave, from a run before: later sessions fold into it."""
-        self.overall = _copy(overall)
-        self.by_topic = {t: _copy(a) for t, a in by_topic.items()}
-
-
-def _copy(average: Average) -> Average:
-    return Average(average.count, average.mean, average.dev)
+        self.overall = replace(overall)
+        self.by_topic = {t: replace(a) for t, a in by_topic.items()}

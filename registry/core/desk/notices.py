@@ -88,7 +88,7 @@ class Notices:
             names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
             if len(arrived) > ARRIVALS_NAMED:
                 names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
-            who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            who = _listed(names)
             verb = "is" if len(arrived) == 1 else "are"
             text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
             emit(s.notice(operator.conn, text))
@@ -132,20 +132,20 @@ class Notices:
         if s.operators:  # (with nobody told, the next line may still tell someone)
             person.alerted_at = now
         serving = [o for o in s.operators.values() if person.topic in o.topics]
-        text = self._in_danger(person, why)
-        first = self._first_hint(person)
         for operator in serving or s.operators.values():
             # this arrival needs no second word among the others held back
             operator.untold = [p for p in operator.untold if p is not person]
             if serving:
-                hint = f" {first} puts them at the front of the line."
-            else:  # `.serve` replaces the topics served: the command that adds this one
-                hint = (
+                text = self._in_danger(person, why, first=True)
+            else:
+                # `.serve` replaces the topics served: the command that adds this one
+                text = self._in_danger(person, why)
+                text += (
                     f" Nobody on duty serves topic {person.topic}: "
                     f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
                     "them."
                 )
-            emit(s.notice(operator.conn, text + hint))
+            emit(s.notice(operator.conn, text))
         return bool(s.operators)
 
     def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
@@ -155,18 +155,16 @@ class Notices:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
             why = CRISIS_REASONS.get(person.crisis, "words of crisis")
-            text = (
-                f"{self._in_danger(person, why)} "
-                f"{self._first_hint(person)} puts them at the front of the line."
-            )
-            emit(self._s.notice(operator.conn, text))
+            emit(self._s.notice(operator.conn, self._in_danger(person, why, first=True)))
 
-    def _in_danger(self, person: Person, why: str) -> str:
-        """What operators are told of `person`, who may be in danger (`why`)."""
+    def _in_danger(self, person: Person, why: str, *, first: bool = False) -> str:
+        """What operators are told of `person`, who may be in danger (`why`); with the
+        `.first` command that takes them next, when `first`."""
         number = self._s.waiting.index(person) + 1
+        hint = f" {self._first_hint(person)} puts them at the front of the line." if first else ""
         return (
             f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
-            f"({topic_label(person.topic)}), may be in danger: {why}."
+            f"({topic_label(person.topic)}), may be in danger: {why}.{hint}"
         )
 
     def _numbers(self, name: str) -> list[int]:
@@ -206,9 +204,9 @@ class Notices:
             if not numbers:
                 return f"Nobody called {shown} is waiting; .room lists who is."
             if len(numbers) > 1:
-                listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
                 return (
-                    f"{len(numbers)} people called {shown} are waiting: numbers {listed} in "
+                    f"{len(numbers)} people called {shown} are waiting: numbers "
+                    f"{_listed([str(n) for n in numbers])} in "
                     f".room; .first {numbers[0]} (say) takes the one you mean."
                 )
             number = numbers[0]
@@ -250,6 +248,11 @@ class Notices:
         if person.conn is not None and now_at < number:
             said = "An operator has moved you to the front of the line."
             emit(s.notice(person.conn, said))
+
+
+def _listed(items: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:
