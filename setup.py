@@ -43,7 +43,6 @@ COMPILED = [
     "peer/core/asking.py",
     "peer/adapter/node.py",
     "peer/core/direct.py",
-    "peer/core/trust.py",
     "peer/core/commands.py",
     "peer/core/typed_input.py",
     "peer/core/table.py",

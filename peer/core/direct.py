@@ -144,7 +144,7 @@ class DirectChats:
 
     def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
         """`ack` came (from `addr`) for a direct message of ours, from its recipient's key
-        or the registry's (peer.core.trust): True when it waited for it. It is then done
+        or the registry's (peer.core.table): True when it waited for it. It is then done
         with, and settled: an acked chat is on its way nowhere else, unless the outbox
         holds messages (a deregistration kept it there as a save), which the end of the
         event looks through."""
@@ -186,7 +186,7 @@ class DirectChats:
             to = name_key(chat.to)
             if to != name_key(state.name) and to not in state.former:
                 return  # meant for whoever had this address before; the sender falls back
-        # Who sent it was settled by its key (peer.core.trust), wherever it came from: a
+        # Who sent it was settled by its key (peer.core.table), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
         if not valid_name(chat.sender) or (
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
