@@ -30,7 +30,6 @@ COMPILED = [
     "secure/noise.py",
     "secure/channel.py",
     "secure/sessions.py",
-    "secure/replay.py",
     "net/outgoing.py",
     "net/endpoint.py",
     "net/datagram_in.py",

@@ -33,7 +33,7 @@ PRODUCT = tuple(
 )
 #: The most calls and files the walk may take. Lower them as the walk gets shorter.
 MOST_CALLS = 80
-MOST_FILES = 17
+MOST_FILES = 15
 
 Call = tuple[str, str]
 
