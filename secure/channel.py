@@ -247,7 +247,11 @@ class SecureChannel:
             peer.wait(data, addr, now, self.dropped)
             self._initiate(peer, now, out)
             return out
-        out = [(self._data(session, data), addr)]
+        # DATA under it (in range: no data over the bound, nor a counter used up)
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
@@ -272,14 +276,6 @@ class SecureChannel:
         registry's key, asked the first time a peer uses it, to pin it)."""
         self._asked_keys.add(addr)
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
-
-    def _data(self, session: Session, data: bytes) -> bytes:
-        counter = session.counter
-        session.counter = counter + 1
-        header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        # in range: `seal` takes no data over the bound, nor a session whose counter is
-        # used up
-        return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
         """Send a new initiation to `peer`, unless the last one is younger than its retry
@@ -491,8 +487,11 @@ class SecureChannel:
     def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
         """Send what waited for a session, now that `session` may carry it."""
         peer.expire(now, self.dropped)
-        for data, addr, _ in peer.waiting:
-            out.append((self._data(session, data), addr))
+        for data, addr, _ in peer.waiting:  # each as DATA, as `seal` sends it
+            counter = session.counter
+            session.counter = counter + 1
+            header = _DATA_HEADER.pack(DATA, session.remote, counter)
+            out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
         peer.waiting.clear()
 
     def _drop(self, why: str) -> Opened:
