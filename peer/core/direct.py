@@ -73,16 +73,20 @@ class DirectChats:
         """Send `chat` unless a long message to the same person is still on its way: a
         message too long for a datagram travels over TCP, which takes longer than a
         datagram sent after it, so what follows it waits for its ack (or its give-up)."""
-        key = name_key(chat.to)
-        behind = self._behind.get(key)
+        to = name_key(chat.to)
+        behind = self._behind.get(to)
         if behind is not None:
             behind.append(chat)
             return
-        self._send_chat(chat, emit, entry)
+        if entry is not None:  # (`_send_chat`, written out: every message)
+            key = key_from_text(entry.key) or b""
+            emit(Send((entry.ip, entry.port), chat, key))
+            if key:
+                self._shared.trust.sent(chat, key, emit)  # only its key may ack it
         self._chats.start(chat.id, chat, now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
-            self._long_chat[key] = chat.id
-            self._behind[key] = []
+            self._long_chat[to] = chat.id
+            self._behind[to] = []
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
         """Send `chat` to its recipient's `entry` in the table (none: not sent), and pin
