@@ -312,33 +312,24 @@ class Endpoint(ReceivingDatagrams):
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
+        if type(message) is Ack:
+            # merged with the others waiting, or alone: an Ack always fits (ids are short)
+            self._queue(encode(message), dest, message.reply_to)
+            return
         if type(message) is Acks:
             for data in self._outgoing.acks(dest, message.replies):
                 self._queue(data, dest)
             return
         data = encode(message)
-        if len(data) > MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
-            self._too_big(dest, message)
+        if len(data) <= MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
+            self._queue(data, dest)
             return
-        # `_queue`, written out (every message): an Ack is merged with the others waiting
-        ack_of = message.reply_to if type(message) is Ack else ""
-        when = self._outgoing.datagram(data, dest, ack_of)
-        if when is not When.LATER:
-            for packet, to in self.channel.seal(data, addr, key, self._clock()):
-                self._out.send(packet, to)
-            if self.on_sent is not None:
-                self.on_sent(data, addr)
-            if when is When.NOW_THEN_FLUSH:
-                (self._loop or asyncio.get_running_loop()).call_soon(self._flush)
-
-    def _too_big(self, dest: Dest, message: Message) -> None:
-        """Send `message`, too big for a datagram, over a new TCP connection; a reply, say so
-        in a small datagram instead (they ask again over TCP)."""
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to:
+            # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             self._sendto_each([(encode(TooBig(self._new_id(), str(reply_to))), dest)])
-        else:
-            self._spawn(self._connect_and_send(dest, message))
+            return
+        self._spawn(self._connect_and_send(dest, message))
 
     def connected(self, addr: Addr) -> bool:
         """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`
