@@ -16,15 +16,12 @@ import collections
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from secure.noise import Handshake
 from wire.reliable import TIMEOUT
-
-if TYPE_CHECKING:
-    from secure.channel import ReplayWindow
 
 Addr = tuple[str, int]
 
@@ -46,6 +43,13 @@ LATE = "waited too long for a session"
 KEYPAIRS_KEPT = 3
 
 
+class Window(Protocol):
+    """What a session checks the counter of each datagram opened on it with: the secure
+    channel's ReplayWindow (a Protocol, so that this module needs nothing of the channel's)."""
+
+    def accept(self, counter: int) -> bool: ...
+
+
 @dataclass(slots=True)
 class Session:
     """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
@@ -61,7 +65,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: ReplayWindow
+    window: Window
     counter: int = 0
 
 
