@@ -124,21 +124,16 @@ class ReceivingDatagrams:
         return sock is not None and bool(select.select([sock], [], [], timeout)[0])
 
     def drain(self) -> None:
-        """Read, open and hand over what waits on the socket, DRAIN_BATCH datagrams at
-        most, then send what answers them: what the event loop runs when the socket is
-        readable. A wake-up mostly finds one datagram: the socket is then polled, not
-        read once more, to tell it is empty (a read of an empty socket raises, which costs
-        several times a poll); a burst is read until the read finds nothing. What the
-        first datagram to relay anything relays leaves before the next datagram is
-        handled, unless that one comes from the same sender (the rest of a burst of lines:
-        it is relayed with them)."""
+        """Read, open and hand over what waits on the socket (DRAIN_BATCH datagrams at most),
+        then send what answers them: what the event loop runs when the socket is readable.
+        After a first datagram (the usual wake-up) a poll, cheaper than a read that finds
+        nothing, tells whether more wait. What the drain's first relaying datagram relays
+        leaves before another sender's datagram is handled (`datagram_ends`)."""
         outgoing = self._outgoing
         outgoing.drain_begins()
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped, probe = self.arrival_stamped, self._probe
-        # the sender of the datagram handled last: what the drain's first relaying datagram
-        # relays waits for the next one read, and joins what it relays if it is the same
-        last: Addr | None = None
+        last: Addr | None = None  # the sender of the datagram handled last
         try:
             for n in range(DRAIN_BATCH):
                 sock = self._sock
@@ -155,8 +150,7 @@ class ReceivingDatagrams:
                 except (BlockingIOError, InterruptedError):
                     emptied = True
                     break
-                except OSError:
-                    # ICMP port unreachable and the like: the retry logic copes.
+                except OSError:  # ICMP port unreachable and the like: retries cope
                     self.errors += 1
                     continue
                 if outgoing.relaying_early and peer != last:
@@ -167,22 +161,15 @@ class ReceivingDatagrams:
                 if n == 0 and probe is not None and not probe.poll(0):
                     emptied = True
                     break
-        finally:
-            self._drained(emptied, started)
-
-    def _drained(self, emptied: bool, started: float) -> None:
-        """A drain that began at `started` (wall clock) is over, the socket `emptied` or
-        not: what answers it leaves."""
-        if emptied:
-            self._arrived = None
-        elif self._arrived is None:  # unstamped: see `_arrived`
-            self._arrived = started
-        self.lagging = not emptied
-        answers = self._outgoing.drain_ends()
-        if answers:
-            self._sendto_each(answers)
-        if self._on_drained is not None:
-            self._on_drained()
+        finally:  # the drain is over: what answers it leaves
+            if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
+                self._arrived = None if emptied else started
+            self.lagging = not emptied
+            answers = outgoing.drain_ends()
+            if answers:
+                self._sendto_each(answers)
+            if self._on_drained is not None:
+                self._on_drained()
 
     def receive(self, data: bytes, addr: Addr, now: float) -> None:
         """Open, decode and hand over one datagram from `addr` that came at `now`, as a

@@ -1,13 +1,14 @@
 """The secure channel every datagram travels in: sans-IO, bytes in and bytes out.
 
 Composed as WireGuard's protocol is (the WireGuard paper, sections 5.4 and 6), from the
-Noise IK handshake of `secure.noise`:
+Noise IK handshake of `secure.noise`; each datagram's layout is in docs/PROTOCOL.md ("The
+secure channel"):
 
 - Two programs that know each other's static key run a Noise IK handshake (an initiation,
   a response) and split it into two session keys, one per direction.
 - Data then travels as DATA datagrams: the receiver's session index, a 64-bit counter
   used as the nonce, and the ChaCha20-Poly1305 ciphertext with the header as associated
-  data. The receiver checks the counter against a sliding anti-replay window.
+  data. The receiver opens each counter once (`ReplayWindow`).
 - Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
   datagram replayed later, or after either side restarted, opens under no session.
 - An initiation carries a timestamp; one no newer than the last from the same key, from
@@ -15,26 +16,16 @@ Noise IK handshake of `secure.noise`:
 - Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
   and an initiation with its mac2; under load, an initiation without a valid mac2 is
   answered with a cookie reply only, and each source address has a handshake budget
-  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3). Under load,
-  an initiation from an address whose session opened data within WORKS_FOR is dropped.
+  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3).
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
-- A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
-  makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's retry
-  wait, wire.reliable.TIMEOUT): the other side may have restarted, and forgotten the session. The
-  try after that travels in the new session. It does so once until it hears data again: a side that
-  answered the handshake holds the session, and is only slow.
-- An unanswered initiation is sent again (a new one) after HANDSHAKE_RETRY, then after
-  twice as long each time, up to HANDSHAKE_RETRY_MAX; the last INITIATIONS_KEPT stay
-  valid, so a responder slower than the retry still completes one. A busy responder is
-  never buried under handshakes it cannot finish in time.
+- A silence after sending makes a new handshake (REHANDSHAKE_AFTER, see `seal`); an
+  unanswered initiation is sent again, ever less often (HANDSHAKE_RETRY).
 
 Anything that does not open is dropped and counted, never answered. Two datagrams are
 answered without a session, each smaller than what it answers: an initiation under load
 (with a cookie reply), and KEY_REQUEST (by a registry, with its public key in clear: how a
 peer pins it on first use).
-
-The layout of each datagram is in docs/PROTOCOL.md ("The secure channel").
 """
 
 from __future__ import annotations
@@ -62,7 +53,7 @@ from secure.noise import (
     nonce_bytes,
     public_bytes,
 )
-from secure.sessions import Initiation, Peer, Session, Sessions
+from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
 from wire.reliable import TIMEOUT
 
 Addr = tuple[str, int]
@@ -80,17 +71,17 @@ REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
-#: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry
-#: finds a fresh one out.
-#: Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX (WireGuard's
-#: REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
+#: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry finds
+#: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
+#: (WireGuard's REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
 HANDSHAKE_RETRY = 0.8 * TIMEOUT
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
 #: Seconds after a datagram sent to a key with nothing heard back from it since, after
 #: which the next datagram to it also makes a new handshake. Below the protocol's retry
-#: (TIMEOUT), so that a request's first retry finds the other side again
-#: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
+#: (TIMEOUT), so that a request's first retry finds the other side again after it
+#: restarted. Once per silence: a side that answered the handshake holds the session, and
+#: is only slow. A send after UNANSWERED_STALE of silence begins a new wait: a
 #: conversation that paused is not taken for one that failed.
 REHANDSHAKE_AFTER: Final = 0.9 * TIMEOUT
 UNANSWERED_STALE: Final = 5.0
@@ -99,12 +90,6 @@ UNANSWERED_STALE: Final = 5.0
 #: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
 #: join storm cost a registry). A sender that restarted meanwhile is answered after it.
 WORKS_FOR = 2.0
-#: Seconds a datagram waits for its session's handshake before it is dropped, and how many
-#: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
-#: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
-#: said not done must not be done later).
-QUEUE_FOR = 0.9 * TIMEOUT
-QUEUE_MAX = 256
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
 OVERHEAD: Final = 1 + 4 + 8 + 16
 #: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
@@ -131,13 +116,12 @@ COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 
 class Opened(msgspec.Struct):
-    """What became of one datagram: `data` and the sender's `key` when it opened as DATA;
-    `send`, datagrams to send in answer (a handshake response, data that waited for a
-    session); `dropped`, why it was dropped ("" when it was not); `clear`, True for a
-    datagram in clear (a previous version of ChatApp); `learned`, a public key a
-    KEY_ANSWER brought; `under_load`, the key of a responder that answered an initiation
-    of ours with a cookie reply (it runs, but answers handshakes only so fast). A Struct:
-    one is made for every datagram read, in C."""
+    """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
+    datagrams to send in answer (a handshake response, data that waited for a session);
+    `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
+    previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
+    key of a responder that answered an initiation of ours with a cookie reply (it runs, but
+    answers handshakes only so fast). A Struct: one is made for every datagram read, in C."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -146,6 +130,53 @@ class Opened(msgspec.Struct):
     clear: bool = False
     learned: bytes = b""
     under_load: bytes = b""
+
+
+#: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
+WINDOW: Final = 8128
+_BLOCKS: Final = WINDOW // 64 + 1  # wireguard-go's ringBlocks: WINDOW and the one filling
+
+
+class ReplayWindow:
+    """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
+    is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
+    highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
+    `counter_validate`, kept as they keep it (a ring of 128 blocks of 64 bits)."""
+
+    __slots__ = ("_highest", "_ring")
+
+    def __init__(self) -> None:
+        self._highest = 0
+        # block b: the bits of counters b*64 .. b*64+63, at b % _BLOCKS (small ints, cheap)
+        self._ring = [0] * _BLOCKS
+
+    def accept(self, counter: int) -> bool:
+        """Whether to accept a message bearing `counter` (it opened with that nonce), and
+        remember it was. Only for a message that authenticated, as in WireGuard: a forged
+        counter would move the window."""
+        if not 0 <= counter < REJECT_AFTER_MESSAGES:
+            return False
+        ring = self._ring
+        highest = self._highest
+        bit = 1 << (counter & 63)
+        if counter > highest:
+            # Slide forward, emptying the blocks passed over (all of them after a long
+            # jump). Above the highest, no counter was accepted: its bit is clear.
+            block, current = counter >> 6, highest >> 6
+            if block != current:
+                for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
+                    ring[passed % _BLOCKS] = 0
+            self._highest = counter
+            ring[block % _BLOCKS] |= bit
+            return True
+        if highest - counter > WINDOW:
+            return False
+        index = (counter >> 6) % _BLOCKS
+        old = ring[index]
+        if old & bit:
+            return False
+        ring[index] = old | bit
+        return True
 
 
 class SecureChannel:
@@ -213,10 +244,14 @@ class SecureChannel:
             or session.counter >= REJECT_AFTER_MESSAGES
         ):
             out: Out = []
-            self._wait(peer, data, addr, now)
+            peer.wait(data, addr, now, self.dropped)
             self._initiate(peer, now, out)
             return out
-        out = [(self._data(session, data), addr)]
+        # DATA under it (in range: no data over the bound, nor a counter used up)
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
@@ -230,14 +265,6 @@ class SecureChannel:
             self._initiate(peer, now, out)
         return out
 
-    def _wait(self, peer: Peer, data: bytes, addr: Addr, now: float) -> None:
-        """Keep `data` to send once a handshake under way is over."""
-        self._expire_waiting(peer, now)
-        if len(peer.waiting) >= QUEUE_MAX:
-            del peer.waiting[0]
-            self.dropped["waited too long for a session"] += 1
-        peer.waiting.append((data, addr, now))
-
     def sessions_at(self, addr: Addr) -> list[Session]:
         """The sessions kept with the peer last met at `addr` (none if no peer is kept
         there): what a status line or a test may look at; changing them is `open`'s."""
@@ -249,14 +276,6 @@ class SecureChannel:
         registry's key, asked the first time a peer uses it, to pin it)."""
         self._asked_keys.add(addr)
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
-
-    def _data(self, session: Session, data: bytes) -> bytes:
-        counter = session.counter
-        session.counter = counter + 1
-        header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        # in range: `seal` takes no data over the bound, nor a session whose counter is
-        # used up
-        return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
         """Send a new initiation to `peer`, unless the last one is younger than its retry
@@ -277,7 +296,7 @@ class SecureChannel:
         # the stamp, strictly growing within this run even if the wall clock steps back
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
         try:
-            message = handshake.write_message(_stamp_bytes(self._last_stamp))
+            message = handshake.write_message(stamp_bytes(self._last_stamp))
         except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
             self.dropped["not sent: a key no handshake can use"] += 1
             return
@@ -393,7 +412,8 @@ class SecureChannel:
         response = bytes([RESPONSE]) + datagram[1:5] + handshake.write_message(_INDEX.pack(local))
         response += cookie.mac(cookie.mac1_key(key), response)
         sending, receiving = handshake.split()
-        session = Session(local, remote, key, addr, sending.aead, receiving.aead, now, False, peer)
+        aeads = sending.aead, receiving.aead
+        session = Session(local, remote, key, addr, *aeads, now, False, peer, ReplayWindow())
         self._sessions.keep(peer, session)
         return Opened(send=[(response, addr)])
 
@@ -428,7 +448,7 @@ class SecureChannel:
         sending, receiving = initiation.handshake.split()
         session = Session(
             index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
-            True, peer,
+            True, peer, ReplayWindow(),
         )  # fmt: skip
         self._sessions.keep(peer, session)
         send: Out = []
@@ -466,27 +486,14 @@ class SecureChannel:
 
     def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
         """Send what waited for a session, now that `session` may carry it."""
-        self._expire_waiting(peer, now)
-        for data, addr, _ in peer.waiting:
-            out.append((self._data(session, data), addr))
+        peer.expire(now, self.dropped)
+        for data, addr, _ in peer.waiting:  # each as DATA, as `seal` sends it
+            counter = session.counter
+            session.counter = counter + 1
+            header = _DATA_HEADER.pack(DATA, session.remote, counter)
+            out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
         peer.waiting.clear()
-
-    def _expire_waiting(self, peer: Peer, now: float) -> None:
-        waiting = peer.waiting
-        late = 0
-        while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
-            late += 1
-        if late:
-            del waiting[:late]
-            self.dropped["waited too long for a session"] += late
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1
         return Opened(dropped=why)
-
-
-def _stamp_bytes(nanoseconds: int) -> bytes:
-    """A wall-clock time as WireGuard's TAI64N: 8 bytes of seconds, 4 of nanoseconds, big-
-    endian, so that a later time compares greater byte by byte."""
-    seconds, nanos = divmod(nanoseconds, 1_000_000_000)
-    return (seconds + 2**62).to_bytes(8, "big") + nanos.to_bytes(4, "big")

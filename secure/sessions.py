@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import collections
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from secure.noise import Handshake
-from secure.replay import ReplayWindow
+from wire.reliable import TIMEOUT
 
 Addr = tuple[str, int]
 
@@ -28,15 +30,31 @@ Addr = tuple[str, int]
 MAX_PEERS = 20_000
 #: Keys whose newest handshake time is kept: some 200 bytes each.
 STAMPS_KEPT = 65_536
+#: Seconds a datagram waits for its session's handshake before it is dropped, and how many
+#: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
+#: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
+#: said not done must not be done later).
+QUEUE_FOR = 0.9 * TIMEOUT
+QUEUE_MAX = 256
+#: Why a datagram that waited so is dropped (SecureChannel.dropped).
+LATE = "waited too long for a session"
 #: Sessions kept per peer: the current one, the one before it (datagrams still on their way
 #: when it was replaced) and one being confirmed.
 KEYPAIRS_KEPT = 3
 
 
+class Window(Protocol):
+    """What a session checks the counter of each datagram opened on it with: the secure
+    channel's ReplayWindow (a Protocol, so that this module needs nothing of the channel's)."""
+
+    def accept(self, counter: int) -> bool: ...
+
+
 @dataclass(slots=True)
 class Session:
     """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
-    the DATA counter), with the other side's `key` and `addr`."""
+    the DATA counter), with the other side's `key` and `addr`, and the counters received
+    (`window`: each opens once)."""
 
     local: int
     remote: int
@@ -47,8 +65,8 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
+    window: Window
     counter: int = 0
-    window: ReplayWindow = field(default_factory=ReplayWindow)
 
 
 @dataclass(slots=True)
@@ -91,6 +109,25 @@ class Peer:
     # the cookie its last cookie reply gave, and when (secure/cookie.py)
     cookie: bytes | None = None
     cookie_at: float = float("-inf")
+
+    def wait(self, data: bytes, addr: Addr, now: float, dropped: Counter[str]) -> None:
+        """Keep `data`, for `addr`, to send once a handshake under way is over; what that
+        drops (`expire`, or the oldest beyond QUEUE_MAX) is counted in `dropped`."""
+        self.expire(now, dropped)
+        if len(self.waiting) >= QUEUE_MAX:
+            del self.waiting[0]
+            dropped[LATE] += 1
+        self.waiting.append((data, addr, now))
+
+    def expire(self, now: float, dropped: Counter[str]) -> None:
+        """Drop what waited longer than QUEUE_FOR for a session, counted in `dropped`."""
+        waiting = self.waiting
+        late = 0
+        while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
+            late += 1
+        if late:
+            del waiting[:late]
+            dropped[LATE] += late
 
 
 class Sessions:
@@ -163,3 +200,11 @@ class Sessions:
             index = secrets.randbits(32)
             if index not in self.by_index:
                 return index
+
+
+def stamp_bytes(nanoseconds: int) -> bytes:
+    """A wall-clock time as WireGuard's TAI64N (what `Sessions.newer_stamp` compares): 8
+    bytes of seconds, 4 of nanoseconds, big-endian, so that a later time compares greater
+    byte by byte."""
+    seconds, nanos = divmod(nanoseconds, 1_000_000_000)
+    return (seconds + 2**62).to_bytes(8, "big") + nanos.to_bytes(4, "big")

@@ -9,7 +9,8 @@ from bench.light import ACK_WAIT
 from net.served_stream import SENT_IDLE_CLOSE
 from registry.core.liveness import PROBE_ATTEMPTS
 from registry.core.pacing import BUSY_AFTER
-from secure.channel import HANDSHAKE_RETRY, QUEUE_FOR, REHANDSHAKE_AFTER
+from secure.channel import HANDSHAKE_RETRY, REHANDSHAKE_AFTER
+from secure.sessions import QUEUE_FOR
 from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT
 
 

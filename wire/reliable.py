@@ -101,9 +101,14 @@ class Retransmitter(Generic[T]):
         """Record that the first copy of `item` was sent at `now`."""
         old = self._pending.get(key)
         seq = old.seq if old is not None else next(self._seq)
-        pending = Pending(key, item, 1, now + self.timeout, seq)
-        self._pending[key] = pending
-        self._arm(pending)
+        queue, alarm = self._queue, self._alarm
+        deadline = now + self.timeout
+        if queue and deadline < queue[-1][0]:
+            deadline = queue[-1][0]  # the clock stepped back: keep the order
+        pending = self._pending[key] = Pending(key, item, 1, deadline, seq)
+        queue.append((deadline, pending))  # (`_arm`, written out: every request)
+        if alarm is not None and (alarm.at is None or deadline < alarm.at):
+            alarm.at = deadline
 
     def answer(self, key: str) -> T | None:
         """The answer for `key` arrived: forget it and return its item (None if unknown)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from net.endpoint import Endpoint
 from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
 from peer.core.actions import Addr, Print
-from peer.core.trust import Trust
+from peer.core.table import Trust
 from secure.keys import Pins
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome

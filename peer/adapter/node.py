@@ -285,8 +285,11 @@ class PeerNode:
 
     def typed(self, text: str) -> None:
         """The console's: the user typed the line `text`."""
+        now = time.monotonic()
+        if now >= self._wall_read_next:
+            self.now(now)  # the time of day, read again
         # each action carried out as the core decides it: the message typed leaves first
-        self.core.line(text, self.now(), self.carry_out)
+        self.core.line(text, now, self.carry_out)
         self._event_done()
 
     def _ended(self) -> None:

@@ -73,16 +73,20 @@ class DirectChats:
         """Send `chat` unless a long message to the same person is still on its way: a
         message too long for a datagram travels over TCP, which takes longer than a
         datagram sent after it, so what follows it waits for its ack (or its give-up)."""
-        key = name_key(chat.to)
-        behind = self._behind.get(key)
+        to = name_key(chat.to)
+        behind = self._behind.get(to)
         if behind is not None:
             behind.append(chat)
             return
-        self._send_chat(chat, emit, entry)
+        if entry is not None:  # (`_send_chat`, written out: every message)
+            key = key_from_text(entry.key) or b""
+            emit(Send((entry.ip, entry.port), chat, key))
+            if key:
+                self._shared.trust.sent(chat, key, emit)  # only its key may ack it
         self._chats.start(chat.id, chat, now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
-            self._long_chat[key] = chat.id
-            self._behind[key] = []
+            self._long_chat[to] = chat.id
+            self._behind[to] = []
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
         """Send `chat` to its recipient's `entry` in the table (none: not sent), and pin
@@ -144,7 +148,7 @@ class DirectChats:
 
     def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
         """`ack` came (from `addr`) for a direct message of ours, from its recipient's key
-        or the registry's (peer.core.trust): True when it waited for it. It is then done
+        or the registry's (peer.core.table): True when it waited for it. It is then done
         with, and settled: an acked chat is on its way nowhere else, unless the outbox
         holds messages (a deregistration kept it there as a save), which the end of the
         event looks through."""
@@ -186,7 +190,7 @@ class DirectChats:
             to = name_key(chat.to)
             if to != name_key(state.name) and to not in state.former:
                 return  # meant for whoever had this address before; the sender falls back
-        # Who sent it was settled by its key (peer.core.trust), wherever it came from: a
+        # Who sent it was settled by its key (peer.core.table), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
         if not valid_name(chat.sender) or (
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT

@@ -134,7 +134,7 @@ class PeerCore:
             shown=options.get("seen", ()),
         )
         self.state = shared.state
-        #: Who may say what (peer.core.trust); `registry`: the registry's key, once pinned.
+        #: Who may say what (peer.core.table); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.

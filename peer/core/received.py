@@ -1,4 +1,4 @@
-"""What is received and believed (peer.core.trust judged it by the key that sealed it),
+"""What is received and believed (peer.core.table judged it by the key that sealed it),
 dispatched: each message to the part it concerns, by its type (a peer's first: it is
 waited on), and each answer matched to a direct message of ours or handed to peer.core.answers,
 whose matched answers come back to `take` to be taken by their part. Sans-IO: the parts
@@ -66,7 +66,7 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._handlers = self._handler_table()
-        #: The handler of each type a peer's key may send (peer.core.trust): its chats, and
+        #: The handler of each type a peer's key may send (peer.core.table): its chats, and
         #: the acks of ours to it. Read-only: `PeerCore.receive_all` hands a peer's message
         #: straight to it, as it is waited on.
         self.from_peers: dict[type, _Handler] = {

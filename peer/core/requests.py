@@ -16,7 +16,7 @@ from peer.core.busy_waits import BusyWaits
 from peer.core.outbox import Outbox
 from peer.core.pacing import Pace
 from peer.core.retry_wait import RTO_MAX, RetryWaits, RoundTrip
-from peer.core.trust import Trust
+from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.messages import (
     ChannelPost,

@@ -21,8 +21,7 @@ from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.rooms import KnownRooms
 from peer.core.settling import Settling
-from peer.core.table import Table
-from peer.core.trust import Trust
+from peer.core.table import Table, Trust
 from peer.core.typed_lines import TypedLines
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
@@ -86,7 +85,7 @@ class Shared:
     settling: Settling = field(init=False)
 
     def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
-        #: Who may say what (peer.core.trust), judged by the key that sealed each message.
+        #: Who may say what (peer.core.table), judged by the key that sealed each message.
         self.trust = Trust(b"", self.table.entry)
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.

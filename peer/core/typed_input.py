@@ -77,36 +77,24 @@ class TypedInput:
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
         }
 
-    def line(self, text: str, now: float, emit: Emit) -> None:
-        """The user typed `text`."""
-        if self._life.phase is Phase.START_FAILED:
-            # read after the refusal (a script's line, read late): said as those before it
-            self._lines.hold_early(text)
-            self._lines.drop_early(emit)
-            return
-        if not self._life.started:
-            self._lines.hold_early(text)
-            return
-        # (nothing on its way, nearly always: no change either, and no call to say so)
-        if self._lines.after_change or (any(self._on_its_way) and self._changing()):
-            self._lines.hold(text)
-            return
-        self._carry_out(text, now, emit)
-
-    def end_of_input(self, now: float, emit: Emit) -> None:
-        """The input ended: quit, once the lines before it are carried out. After a failed
-        start, the exit (again): every line typed has been said not carried out."""
-        if self._life.phase is Phase.START_FAILED:
-            emit(Exit(1))
-        elif self._life.started:
-            self._input_ended(now, emit)
-        elif not self._lines.ended_early():
-            self._lines.hold_early(None)
-            if self._life.phase is Phase.STARTING_LATE:
-                emit(QUITTING_LATER)
-
-    def _carry_out(self, text: str, now: float, emit: Emit) -> None:
+    def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
+        """The user typed `text`: carried out now, or held until it can be (before the
+        first Welcome, while a change it may depend on is on its way). `held`: it was held,
+        and its turn has come (`carry_out_waiting`)."""
         life, asking = self._life, self._parts.asking
+        if not held:
+            if life.phase is Phase.START_FAILED:
+                # read after the refusal (a script's line, read late): said as those before
+                self._lines.hold_early(text)
+                self._lines.drop_early(emit)
+                return
+            if not life.started:
+                self._lines.hold_early(text)
+                return
+            # (nothing on its way, nearly always: no change either, and no call to say so)
+            if self._lines.after_change or (any(self._on_its_way) and self._changing()):
+                self._lines.hold(text)
+                return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
             emit(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
@@ -128,6 +116,18 @@ class TypedInput:
             return
         self._commands[type(command)](command, now, emit)
 
+    def end_of_input(self, now: float, emit: Emit) -> None:
+        """The input ended: quit, once the lines before it are carried out. After a failed
+        start, the exit (again): every line typed has been said not carried out."""
+        if self._life.phase is Phase.START_FAILED:
+            emit(Exit(1))
+        elif self._life.started:
+            self._input_ended(now, emit)
+        elif not self._lines.ended_early():
+            self._lines.hold_early(None)
+            if self._life.phase is Phase.STARTING_LATE:
+                emit(QUITTING_LATER)
+
     def _input_ended(self, now: float, emit: Emit) -> None:
         """Quit, once the lines that wait for a change are carried out (see
         TypedInput._changing)."""
@@ -145,7 +145,7 @@ class TypedInput:
             if text is None:
                 self._parts.leaving.quit("", now, emit)
             else:
-                self._carry_out(text, now, emit)
+                self.line(text, now, emit, held=True)
 
     def _changing(self) -> bool:
         """Whether a change that the next typed line depends on is on its way: a join (is

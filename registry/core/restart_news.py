@@ -4,7 +4,7 @@
 Pure: the caller supplies `now`. A registry that starts again has a session with nobody:
 each peer told costs a handshake, begun by the registry. Told all at once, 2,000 peers were
 2,000 handshakes begun in one pass, over a second of work; what waited for them waited
-longer than the secure channel keeps it (secure/channel.py, QUEUE_FOR), the pushes gave up,
+longer than the secure channel keeps it (secure/sessions.py, QUEUE_FOR), the pushes gave up,
 and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
 most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
 acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
@@ -30,7 +30,7 @@ from wire.messages import Restarted
 from wire.names import name_key
 
 #: Peers being told at once: a hundred handshakes cost a registry some 50-100 ms, well
-#: within the time what is sent waits for its handshake (secure/channel.py, QUEUE_FOR).
+#: within the time what is sent waits for its handshake (secure/sessions.py, QUEUE_FOR).
 WINDOW = 100
 #: Times a peer is told in all, when it acks none of them (its acks lost, or it is gone).
 ROUNDS = 2

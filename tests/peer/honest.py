@@ -1,6 +1,6 @@
 """The key each sender seals with, for the tests that drive a peer core as its adapter
 does: `PeerCore.receive` takes the key the secure channel opened a message with, and
-believes the message only as far as that key may say it (peer.core.trust).
+believes the message only as far as that key may say it (peer.core.table).
 
 `honest_key` is the key the honest sender of a message seals it with: the registry's for
 what comes from a registry of the service (or from the registry's machine, as its own TCP

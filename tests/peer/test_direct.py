@@ -112,7 +112,7 @@ def test_a_message_not_for_us_is_not_answered() -> None:
 
 
 def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_there() -> None:
-    # Its key said who sent it (peer.core.trust, before the core): the address is only where to
+    # Its key said who sent it (peer.core.table, before the core): the address is only where to
     # answer, and a sender's address in our table may be older than the one it sends from.
     made = shared()
     owner = inbox(made)

@@ -1,6 +1,6 @@
 """The two dispatchers: Received (each message, believed, to its part) and TypedInput
 (each line carried out, held, or refused), over a PeerCore's parts; and the one place the
-core believes or drops what arrives, by the key that sealed it (peer.core.trust)."""
+core believes or drops what arrives, by the key that sealed it (peer.core.table)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
-from peer.core.trust import NEVER_SENT, Rule
+from peer.core.table import NEVER_SENT, Rule
 from tests.peer.honest import REGISTRY_KEY, peer_key, peer_key_text
 from tests.peer.parts_kit import ME, SERVER, T0, prints, sent
 from wire.file_messages import FileOffer

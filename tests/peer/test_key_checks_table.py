@@ -7,7 +7,7 @@ from pathlib import Path
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.key_contact import ContactRule
 from peer.core.actions import Print
-from peer.core.trust import Trust
+from peer.core.table import Trust
 from wire.keys import key_text
 from wire.messages import Entry, TableSnapshot
 

@@ -12,7 +12,7 @@ import pytest
 
 from peer.core.dispatch import PeerCore
 from peer.core.received import TAKEN_AS_HANDLED
-from peer.core.trust import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
+from peer.core.table import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
 from registry.core.dispatch import RegistryCore
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER

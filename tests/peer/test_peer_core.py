@@ -21,9 +21,8 @@ from peer.core.mail_lines import MAIL_SHOWN_EVERY
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.core.requests import STREAM_WAIT
-from peer.core.table import HELD_UPDATES
+from peer.core.table import HELD_UPDATES, Rule
 from peer.core.table_news import GAP_WAIT
-from peer.core.trust import Rule
 from peer.core.who_changed import FOLD_OVER
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from tests.peer.retry_rule import heard_for
@@ -1338,7 +1337,7 @@ def test_registering_with_a_kept_token() -> None:
 
 
 def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> None:
-    # Who sent a chat is settled by its key before the core sees it (peer.core.trust, tested in
+    # Who sent a chat is settled by its key before the core sees it (peer.core.table, tested in
     # tests/peer/test_trust.py); the address is only where its ack goes.
     core, _ = registered()
     moved = ("10.0.0.66", 6002)

@@ -8,7 +8,7 @@ from unittest.mock import ANY
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import OUTCOME_WAIT
-from peer.core.trust import Rule
+from peer.core.table import Rule
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet

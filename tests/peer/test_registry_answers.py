@@ -59,7 +59,7 @@ def registry(*, registered: bool = True) -> Registry:
 
 
 def test_an_answer_is_taken_once() -> None:
-    # (only the registry's reach here: peer.core.trust judged each by its key)
+    # (only the registry's reach here: peer.core.table judged each by its key)
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)

@@ -22,7 +22,7 @@ from peer.core.sealed_mail import (
     X_PREFIX,
     SealedMail,
 )
-from peer.core.trust import Trust
+from peer.core.table import Trust
 from secure.noise import public_bytes, seal
 from secure.one_way import HEADER
 from wire.keys import key_text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peer.core.actions import PinKey, Rejected
-from peer.core.trust import Rule, Trust
+from peer.core.table import Rule, Trust
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Chat, Entry, Message, Notice, TableUpdate
 
