@@ -96,7 +96,7 @@ class Follower:
             coalesce_drains=True,
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
-        self._delivery = Delivery(endpoint)
+        self._delivery = Delivery(endpoint, self._key)
         # the last table snapshot the registry that decides sent whole (link.Outbound)
         self._snapshot: TableSnapshot | None = None
 
@@ -189,7 +189,11 @@ class Follower:
                         continue
                     message = whole
                 if out.push and type(message) is TableUpdate:
-                    pushes.append((to, message))  # (consecutive ones go as one push)
+                    listed = self._delivery.listed(out)
+                    if listed is None:
+                        self._log(f"dropped a table update for peers not listed here ({out.since})")
+                    else:
+                        pushes.append((listed, message))  # (consecutive ones go as one push)
                     continue
                 self._send(to, message)
             if pushes:

@@ -26,6 +26,9 @@ import nats.errors
 from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
+#: Peers, each as its address and the public key it is for (b"": the key that last spoke
+#: from there).
+Peers = list[tuple[str, int, bytes]]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
@@ -61,17 +64,21 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 
 class Outbound(Struct, array_like=True, frozen=True):
-    """One `message` (as the codec encodes it) for each of `to`: an address and the public
-    key it is for (b"": the key that last spoke from there). With `push`, the registry it
-    goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
-    decides tracks it no further. With `rows_as_before`, `message` is a TableSnapshot sent
-    without its rows: they are those of the last whole one sent to that registry, at the
-    same version (registry/adapter/cluster/elsewhere.py)."""
+    """One `message` (as the codec encodes it) for each of `to`. With `push`, the registry
+    it goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
+    decides tracks it no further; it goes to the peers of list `number`, which is `to`, or,
+    with `since`, list `since` with `to` added and the addresses `gone` taken out. With
+    `rows_as_before`, `message` is a TableSnapshot sent without its rows: they are those of
+    the last whole one sent to that registry, at the same version
+    (registry/adapter/cluster/elsewhere.py)."""
 
-    to: list[tuple[str, int, bytes]]
+    to: Peers
     message: bytes
     push: bool = False
     rows_as_before: bool = False
+    number: int = 0
+    since: int = 0
+    gone: list[Addr] = []
 
 
 class Heard(Struct, array_like=True, frozen=True):
