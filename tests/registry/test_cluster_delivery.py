@@ -164,3 +164,19 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
             delivery.close()
 
     assert asyncio.run(run()) == 1  # carol's push; none to bob
+
+
+def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
+    # A peer that moved to another registry kept its push, and its copies, here for good.
+    endpoint = Sent()
+
+    async def run() -> int:
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
+            delivery.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
+            return delivery.in_flight()
+        finally:
+            delivery.close()
+
+    assert asyncio.run(run()) == 1

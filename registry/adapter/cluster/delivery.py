@@ -8,7 +8,8 @@ once per registry and tracks none of them (registry/core/pusher.py, `handed_over
 judges the peers running by this registry's reports of whom it heard
 (registry/adapter/cluster/link.py, Heard), not by their acks. A push given up is dropped,
 as the registry on its own drops one: the peer finds the gap at its next update or
-keepalive and asks for what it missed. A peer that went offline is forgotten here.
+keepalive and asks for what it missed. A peer that went offline, or is silent here for
+a turn of the follower's (FORGET_PERIODS), is forgotten here.
 
 Each push names the peers it goes to as a change of the list of the push before
 (link.Outbound); this registry keeps that list, and seals each push for the key it gives,
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
@@ -126,6 +127,10 @@ class Delivery:
             elif others:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
+
+    def keep_only(self, addrs: Container[Addr]) -> None:
+        """Push nothing more to a peer not at one of `addrs` (one that moved or left)."""
+        self._watch.keep_only(addrs)
 
     def in_flight(self) -> int:
         """Peers a table push is in flight to from here."""

@@ -191,8 +191,9 @@ class Follower:
 
     def forget_silent(self) -> None:
         """Forget the keys of the addresses silent since the call before (peers that left or
-        moved); called every FORGET_PERIODS keepalives."""
+        moved), and stop pushing them the table; called every FORGET_PERIODS keepalives."""
         self._older, self._keys = self._keys, {}
+        self._delivery.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
         """The key that last spoke from `addr` (b"": none lately)."""
