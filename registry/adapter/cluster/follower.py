@@ -219,7 +219,10 @@ class Follower:
                 if out.push and type(message) is TableUpdate:
                     listed = self._delivery.listed(out)
                     if listed is None:
-                        self._log(f"dropped a table update for peers not listed here ({out.since})")
+                        self.endpoint.rejections(
+                            "table update over a list not held",
+                            f"dropped a table update for peers not listed here ({out.since})",
+                        )
                     else:
                         pushes.append((listed, message))  # (consecutive ones go as one push)
                     continue
