@@ -51,8 +51,6 @@ class Delivery:
         self._listed: Peers = []
         self._number = 0
         self._timer = WakeTimer(self._due)
-        #: pushes dropped as sent over a list of peers not held here
-        self.unlisted = 0
 
     def listed(self, out: Outbound) -> Peers | None:
         """The peers the push `out` goes to (link.Outbound: `number`, `since`, `gone`), or
@@ -61,7 +59,6 @@ class Delivery:
             self._peers = {(ip, port): key for ip, port, key in out.to}
             self._listed = out.to
         elif out.since != self._number:
-            self.unlisted += 1
             return None
         elif out.to or out.gone:
             for addr in out.gone:
