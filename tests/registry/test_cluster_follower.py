@@ -27,8 +27,18 @@ from registry.adapter.cluster.link import (
 from registry.adapter.loading import registry_channel
 from secure.noise import public_bytes
 from tests.registry.secure_peer import SecurePeer
-from wire.codec import encode
-from wire.messages import Entry, Keepalive, Message, Register, TableSnapshot, TableUpdate, Welcome
+from wire.codec import decode, encode
+from wire.messages import (
+    Entry,
+    Keepalive,
+    Message,
+    Register,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -216,3 +226,41 @@ def test_a_peer_welcomed_without_rows_is_pushed_from_the_table_it_is_sent_next()
     # as a registry on its own: update 6 is in the table bob fetches, not pushed besides
     assert [type(m).__name__ for m in sent] == ["Welcome", "TableSnapshot", "TableUpdate"]
     assert sent[2].version == 7  # type: ignore[attr-defined]
+
+
+def test_a_whole_table_asked_by_datagram_when_too_big_for_one_is_answered_here() -> None:
+    # It crossed NATS twice: to the registry that decides, which answered TooBig, and
+    # back; then again over TCP.
+    nats = CapturingNats()
+    key = X25519PrivateKey.generate()
+
+    def asked() -> list[Message]:
+        inbounds = [
+            one for data in nats.published.get(LEAD_SUBJECT, []) for one in unpack_inbounds(data)
+        ]
+        return [decode(data) for one in inbounds for data in one.messages]
+
+    async def run() -> list[Message]:
+        follower = Follower(nats, "r1", registry_channel(key), print, None)  # type: ignore[arg-type]
+        addr = await follower.start("127.0.0.1", 0)
+        try:
+            with SecurePeer(public_bytes(key)) as bob:
+                to = [(*bob.address, public_bytes(bob.static))]
+                row = Entry("bob", *bob.address, True)
+                for version, rows in ((4, (row,)), (5, ())):  # a small table, then a big one
+                    welcome = Welcome("r-1", "g-1", "bob", "t", version, rows, (), ())
+                    out = Outbound(to, encode(welcome))
+                    await nats.outbound(SimpleNamespace(data=pack([out])))
+                    assert await bob.receive() == [welcome]
+                    if rows:  # (the registry that decides answers)
+                        bob.send(TableRequest("q-1", -1), addr)
+                        while TableRequest("q-1", -1) not in asked():
+                            await asyncio.sleep(0.01)
+                bob.send(TableRequest("q-2", -1), addr)
+                return await bob.receive()
+        finally:
+            await follower.close()
+
+    [answer] = asyncio.run(run())
+    assert type(answer) is TooBig and answer.reply_to == "q-2"
+    assert TableRequest("q-2", -1) not in asked()

@@ -8,18 +8,24 @@ once per registry and tracks none of them (registry/core/pusher.py, `handed_over
 judges the peers running by this registry's reports of whom it heard
 (registry/adapter/cluster/link.py, Heard), not by their acks. A push given up is dropped,
 as the registry on its own drops one: the peer finds the gap at its next update or
-keepalive and asks for what it missed. A peer that went offline is forgotten here.
+keepalive and asks for what it missed. A peer that went offline, or is silent here for
+a turn of the follower's (FORGET_PERIODS), is forgotten here.
+
+Each push names the peers it goes to as a change of the list of the push before
+(link.Outbound); this registry keeps that list, and seals each push for the key it gives,
+else the key that spoke last from the address. A push over a list not held here (one
+lost on the way) is dropped as a lost one is; the list comes whole again within seconds.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from registry.adapter.cluster.link import Addr
+from registry.adapter.cluster.link import Addr, Outbound, Peers
 from registry.core.table_log import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
@@ -33,13 +39,35 @@ Handed = Sequence[tuple[Sequence[tuple[str, int, bytes]], TableUpdate]]
 class Delivery:
     """The table pushes in flight from `endpoint` to this registry's peers."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, key_of: Callable[[Addr], bytes]) -> None:
+        """`key_of(addr)`: the key that spoke last from `addr` (b"": none lately)."""
         self._endpoint = endpoint
+        self._key_of = key_of
         self._log = TableLog()
         self._watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
-        self._keys: dict[Addr, bytes] = {}  # the key each push to an address is sealed for
+        # the peers of the last push, with their keys, as handed (and as a list); its number
+        self._peers: dict[Addr, bytes] = {}
+        self._listed: Peers = []
+        self._number = 0
         self._timer = WakeTimer(self._due)
+
+    def listed(self, out: Outbound) -> Peers | None:
+        """The peers the push `out` goes to (link.Outbound: `number`, `since`, `gone`), or
+        None for one over a list not held here (one lost on the way): it is dropped."""
+        if not out.since:
+            self._peers = {(ip, port): key for ip, port, key in out.to}
+            self._listed = out.to
+        elif out.since != self._number:
+            return None
+        elif out.to or out.gone:
+            for addr in out.gone:
+                self._peers.pop(addr, None)
+            for ip, port, key in out.to:
+                self._peers[(ip, port)] = key
+            self._listed = [(ip, port, key) for (ip, port), key in self._peers.items()]
+        self._number = out.number
+        return self._listed
 
     def push(self, handed: Handed) -> None:
         """Deliver each update of `handed` to its peers until they ack it or a newer one:
@@ -48,9 +76,6 @@ class Delivery:
         run: list[TableUpdate] = []
         to: Sequence[tuple[str, int, bytes]] = ()
         for peers, update in handed:
-            for ip, port, key in peers:
-                if key:
-                    self._keys[(ip, port)] = key
             if run and (peers != to or update.start() != run[-1].version):
                 self._push(run, to, now)
                 run = []
@@ -100,6 +125,10 @@ class Delivery:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
 
+    def keep_only(self, addrs: Container[Addr]) -> None:
+        """Push nothing more to a peer not at one of `addrs` (one that moved or left)."""
+        self._watch.keep_only(addrs)
+
     def in_flight(self) -> int:
         """Peers a table push is in flight to from here."""
         return self._watch.in_flight()
@@ -128,7 +157,6 @@ class Delivery:
                 where = (row.ip, row.port)
                 if not row.online and where not in sent:
                     self._watch.forget(where)
-                    self._keys.pop(where, None)
 
     def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
         """Take the acks of `replies` from `addr`; the replies that answer nothing here."""
@@ -149,7 +177,7 @@ class Delivery:
         for addrs, update in sends:
             if not addrs:
                 continue
-            keys = [self._keys.get(addr, b"") for addr in addrs]
+            keys = [self._peers.get(addr) or self._key_of(addr) for addr in addrs]
             if len(addrs) == 1:
                 self._endpoint.send(addrs[0], update, keys[0])
             else:

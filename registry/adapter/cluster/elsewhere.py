@@ -6,16 +6,23 @@ thousands of peers ask for the table at one version (registry/core/table_changes
 `snapshot_rows`), and those rows were most of the bytes on NATS. Another asker at that
 registry gets the snapshot without its rows, which that registry puts back; after
 SNAPSHOT_KEPT seconds the rows go whole again, should a copy have been lost on the way.
+
+A table update goes to every online peer, so each push to a registry listed all its peers:
+in a join storm, most of the bytes to the others. Each registry is sent the peers added to
+the list of its last push and those taken out instead (Outbound's `number`, `since`,
+`gone`); the list goes whole again after SNAPSHOT_KEPT seconds, as the rows do.
 """
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import time
 from collections.abc import Callable
 
 import msgspec
 
-from registry.adapter.cluster.link import Outbound, Routes
+from registry.adapter.cluster.link import Outbound, Peers, Routes
 from registry.core.actions import Addr, Send, SendMany
 from wire.codec import encode
 from wire.messages import Alias, Entry, Message, TableSnapshot, TableUpdate
@@ -45,6 +52,10 @@ class Elsewhere:
         self._publish = publish
         # the rows and aliases of the last snapshot sent whole to each registry, and when
         self._snapshots: dict[str, tuple[tuple[Entry, ...], tuple[Alias, ...], float]] = {}
+        # the peers of the last push to each registry, the list's number, and when it went
+        # whole; numbers start anywhere, so that no registry takes another lead's for its own
+        self._lists: dict[str, tuple[dict[Addr, bytes], int, float]] = {}
+        self._numbers = itertools.count(secrets.randbelow(1 << 31) + 1)
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each
@@ -60,7 +71,7 @@ class Elsewhere:
                 message, as_before = self._snapshot(via, message)
                 self._publish(via, Outbound(to, encode(message), rows_as_before=as_before))
                 return None
-            self._publish(via, Outbound(to, encode(message), delivered_there(message)))
+            self._hand(via, to, encode(message), delivered_there(message))
             return None
         here: list[Addr] = []
         keys: list[bytes] = []
@@ -75,10 +86,34 @@ class Elsewhere:
         if by_registry:
             data, push = encode(action.message), delivered_there(action.message)
             for via, to in by_registry.items():
-                self._publish(via, Outbound(to, data, push))
+                self._hand(via, to, data, push)
         if len(here) == len(action.addrs):
             return action
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None
+
+    def _hand(self, via: str, to: Peers, data: bytes, push: bool) -> None:
+        """`data` to the peers `to` of registry `via`; a push with the peers as a change of
+        the list of the last push there (see the module's docstring)."""
+        if not push:
+            self._publish(via, Outbound(to, data))
+            return
+        now = time.monotonic()
+        peers = {(ip, port): key for ip, port, key in to}
+        kept = self._lists.get(via)
+        if kept is None or now - kept[2] >= SNAPSHOT_KEPT:
+            number = next(self._numbers)
+            self._lists[via] = (peers, number, now)
+            self._publish(via, Outbound(to, data, push, number=number))
+            return
+        before, since, whole_at = kept
+        if peers == before:
+            self._publish(via, Outbound([], data, push, number=since, since=since))
+            return
+        added = [(ip, port, key) for ip, port, key in to if before.get((ip, port)) != key]
+        gone = [addr for addr in before if addr not in peers]
+        number = next(self._numbers)
+        self._lists[via] = (peers, number, whole_at)
+        self._publish(via, Outbound(added, data, push, number=number, since=since, gone=gone))
 
     def _snapshot(self, via: str, snapshot: TableSnapshot) -> tuple[Message, bool]:
         """`snapshot` as it goes to registry `via`: without its rows when that registry was

@@ -3,7 +3,9 @@ what they send to the registry that decides, and sends them what that one answer
 (registry/adapter/cluster/link.py). It delivers their table updates itself, taking the acks
 (registry/adapter/cluster/delivery.py), and reports whom it heard every second. It forgets
 the key of an address silent for FORGET_PERIODS keepalives or more (a peer that left or
-moved)."""
+moved). While the table is too big for a datagram (the last Welcome sent had no rows), it
+answers a whole table asked by datagram TooBig itself, as the one that decides would: the
+peer asks again over TCP, and the request crosses NATS once, not twice."""
 
 from __future__ import annotations
 
@@ -43,7 +45,16 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.messages import Alive, Message, TableSnapshot, TableUpdate, Welcome
+from wire.ids import IdMaker
+from wire.messages import (
+    Alive,
+    Message,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
 
 #: Requests that came over TCP whose connection is remembered for their answer: the most
 #: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
@@ -96,9 +107,12 @@ class Follower:
             coalesce_drains=True,
             arrival_stamps=True,  # `behind`, which Busy answers by
         )
-        self._delivery = Delivery(endpoint)
+        self._delivery = Delivery(endpoint, self._key)
         # the last table snapshot the registry that decides sent whole (link.Outbound)
         self._snapshot: TableSnapshot | None = None
+        # whether the table is too big for a datagram, as the last Welcome sent said
+        self._big = False
+        self._new_id = IdMaker(secrets.token_hex(4))
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -139,12 +153,25 @@ class Follower:
             self._keys[addr] = key
             self._heard[addr] = key
         messages = self._delivery.acked(messages, addr)
+        if datagram and self._big:
+            messages = self._too_big(messages, addr, key)
         if not messages:
             return  # (acks of the updates this registry delivers: heard, reported)
         behind = self.endpoint.behind()
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
         self._publish(LEAD_SUBJECT, inbound)
+
+    def _too_big(self, messages: list[Message], addr: Addr, key: bytes) -> list[Message]:
+        """Answer TooBig each whole table asked in `messages` (datagrams from `addr`, opened
+        with `key`); the rest is returned."""
+        rest: list[Message] = []
+        for message in messages:
+            if type(message) is TableRequest and message.since < 0:
+                self.endpoint.send(addr, TooBig(self._new_id(), message.id), key)
+            else:
+                rest.append(message)
+        return rest
 
     async def _report(self) -> None:
         """Every HEARD_EVERY seconds, tell the registry that decides which peers were heard
@@ -164,8 +191,9 @@ class Follower:
 
     def forget_silent(self) -> None:
         """Forget the keys of the addresses silent since the call before (peers that left or
-        moved); called every FORGET_PERIODS keepalives."""
+        moved), and stop pushing them the table; called every FORGET_PERIODS keepalives."""
         self._older, self._keys = self._keys, {}
+        self._delivery.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
         """The key that last spoke from `addr` (b"": none lately)."""
@@ -189,7 +217,14 @@ class Follower:
                         continue
                     message = whole
                 if out.push and type(message) is TableUpdate:
-                    pushes.append((to, message))  # (consecutive ones go as one push)
+                    listed = self._delivery.listed(out)
+                    if listed is None:
+                        self.endpoint.rejections(
+                            "table update over a list not held",
+                            f"dropped a table update for peers not listed here ({out.since})",
+                        )
+                    else:
+                        pushes.append((listed, message))  # (consecutive ones go as one push)
                     continue
                 self._send(to, message)
             if pushes:
@@ -198,6 +233,7 @@ class Follower:
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
         """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
+            self._big = not message.entries
             for ip, port, key in to:
                 key = key or self._key((ip, port))
                 fetching = not message.entries

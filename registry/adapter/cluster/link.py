@@ -26,6 +26,9 @@ import nats.errors
 from msgspec import Raw, Struct, msgpack
 
 Addr = tuple[str, int]
+#: Peers, each as its address and the public key it is for (b"": the key that last spoke
+#: from there).
+Peers = list[tuple[str, int, bytes]]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
@@ -61,17 +64,21 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 
 class Outbound(Struct, array_like=True, frozen=True):
-    """One `message` (as the codec encodes it) for each of `to`: an address and the public
-    key it is for (b"": the key that last spoke from there). With `push`, the registry it
-    goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
-    decides tracks it no further. With `rows_as_before`, `message` is a TableSnapshot sent
-    without its rows: they are those of the last whole one sent to that registry, at the
-    same version (registry/adapter/cluster/elsewhere.py)."""
+    """One `message` (as the codec encodes it) for each of `to`. With `push`, the registry
+    it goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
+    decides tracks it no further; it goes to the peers of list `number`, which is `to`, or,
+    with `since`, list `since` with `to` added and the addresses `gone` taken out. With
+    `rows_as_before`, `message` is a TableSnapshot sent without its rows: they are those of
+    the last whole one sent to that registry, at the same version
+    (registry/adapter/cluster/elsewhere.py)."""
 
-    to: list[tuple[str, int, bytes]]
+    to: Peers
     message: bytes
     push: bool = False
     rows_as_before: bool = False
+    number: int = 0
+    since: int = 0
+    gone: list[Addr] = []
 
 
 class Heard(Struct, array_like=True, frozen=True):
@@ -156,32 +163,50 @@ class Backlog:
 
 
 class Routes:
-    """Which registry each peer's address last came through (none: this one)."""
+    """Which registry each peer's address last came through (none: this one), as the
+    follower keeps keys (registry/adapter/cluster/follower.py): an address not heard
+    through another registry since the call of `forget_silent` before is forgotten."""
 
     def __init__(self) -> None:
         self._via: dict[Addr, str] = {}
+        self._older: dict[Addr, str] = {}
 
     def heard_here(self, addr: Addr) -> None:
         if self._via:
             self._via.pop(addr, None)
+        if self._older:
+            self._older.pop(addr, None)
 
     def heard_via(self, addr: Addr, registry: str) -> None:
         self._via[addr] = registry
+        if self._older:
+            self._older.pop(addr, None)
 
     def __contains__(self, addr: object) -> bool:
         """Whether `addr` is reached through another registry (what the core hands over)."""
-        return addr in self._via
+        return addr in self._via or addr in self._older
 
     def via(self, addr: Addr) -> str | None:
         """The registry to send to `addr` through, or None for this one."""
-        return self._via.get(addr) if self._via else None
+        if not self._via and not self._older:
+            return None
+        return self._via.get(addr) or self._older.get(addr)
+
+    def forget_silent(self) -> None:
+        """Forget the addresses not heard through another registry since the call before
+        (peers gone); called every follower.FORGET_PERIODS keepalives."""
+        self._older = self._via
+        self._via = {}
 
     def forget(self, registry: str) -> list[Addr]:
         """`registry` is gone: its peers are reached from this one from now on; they are
         returned."""
-        gone = [addr for addr, via in self._via.items() if via == registry]
-        for addr in gone:
-            del self._via[addr]
+        gone: list[Addr] = []
+        for routes in (self._via, self._older):
+            mine = [addr for addr, via in routes.items() if via == registry]
+            for addr in mine:
+                del routes[addr]
+            gone += mine
         return gone
 
 

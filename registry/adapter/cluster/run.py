@@ -201,11 +201,15 @@ class ClusterRegistry:
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
         self.log(f"this registry decides for the service now ({keeper.reach})")
+        turned = time.monotonic()
         while not self._stopped.is_set():
             await self._next()
             if not keeper.held or keeper.term != term:
                 self.log("another registry decides for the service now: this one relays")
                 return
+            if time.monotonic() - turned >= FORGET_PERIODS * self._settings.keepalive:
+                turned = time.monotonic()
+                elsewhere.routes.forget_silent()
             members = await self._members()
             if members is None:
                 continue  # not known now: nobody is taken for gone

@@ -1,0 +1,70 @@
+"""A table update pushed to another registry's peers names them as a change of the list of
+the push before (registry/adapter/cluster/elsewhere.py); the registry it goes to keeps the
+list and puts it back (registry/adapter/cluster/delivery.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from registry.adapter.cluster import elsewhere as elsewhere_module
+from registry.adapter.cluster.delivery import Delivery
+from registry.adapter.cluster.elsewhere import Elsewhere
+from registry.adapter.cluster.link import Outbound, pack, unpack_outbounds
+from registry.core.actions import SendMany
+from wire.messages import TableUpdate
+
+pytestmark = pytest.mark.timeout(10)
+
+PEERS = [("127.0.0.2", 7000 + n, bytes([n]) * 32) for n in range(4)]
+A, B, C, D = PEERS
+LISTS = [[A, B, C], [A, B, C], [A, B, C, D], [B, D], [B, D, A]]
+
+
+def pushed(lists: list[list[tuple[str, int, bytes]]]) -> list[Outbound]:
+    """What the registry that decides hands registry r1 for one update pushed to each of
+    `lists` of its peers, as they cross NATS."""
+    published: list[Outbound] = []
+    elsewhere = Elsewhere(lambda via, out: published.append(out))
+    for peer in PEERS:
+        elsewhere.routes.heard_via(peer[:2], "r1")
+    for version, to in enumerate(lists, 1):
+        addrs = tuple((ip, port) for ip, port, _ in to)
+        keys = tuple(key for _, _, key in to)
+        update = TableUpdate(f"u-{version}", version, ())
+        assert elsewhere.send(SendMany(addrs, update, keys)) is None
+    return unpack_outbounds(pack(published))
+
+
+def put_back(outs: list[Outbound]) -> list[list[tuple[str, int, bytes]] | None]:
+    """The peers each of `outs` goes to, as the relaying registry puts them back."""
+
+    async def run() -> list[list[tuple[str, int, bytes]] | None]:
+        delivery = Delivery(None, lambda addr: b"")  # type: ignore[arg-type]
+        try:
+            return [delivery.listed(out) for out in outs]
+        finally:
+            delivery.close()
+
+    return asyncio.run(run())
+
+
+def test_each_push_names_only_the_peers_added_and_gone_and_the_relay_puts_the_list_back() -> None:
+    outs = pushed(LISTS)
+    assert [len(out.to) for out in outs] == [3, 0, 1, 0, 1]
+    assert [out.gone for out in outs] == [[], [], [], [A[:2], C[:2]], []]
+    assert [sorted(peers or ()) for peers in put_back(outs)] == [sorted(to) for to in LISTS]
+
+
+def test_a_push_over_a_list_lost_on_the_way_is_dropped_until_the_list_comes_whole() -> None:
+    outs = pushed(LISTS)
+    # (the second changed nothing: its list is the first's)
+    assert put_back([outs[0], outs[1], outs[3], outs[4]]) == [[A, B, C], [A, B, C], None, None]
+
+
+def test_the_list_goes_whole_again_once_kept_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(elsewhere_module, "SNAPSHOT_KEPT", 0.0)
+    outs = pushed(LISTS)
+    assert [out.to for out in outs] == LISTS
+    assert put_back([outs[0], outs[3]]) == [[A, B, C], [B, D]]
