@@ -292,7 +292,7 @@ class PeerCore:
                 continue
             taken = True
         if taken:
-            self.parts.inbox.taken(key, from_registry, later, emit)
+            self.parts.inbox.taken(addr, key, from_registry, later, emit)
             if back:  # what went into the silence may run out of tries before the next copy
                 shared.requests.send_again(now, emit)  # (not what this datagram answered)
             self._settle(now, emit)

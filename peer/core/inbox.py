@@ -43,20 +43,20 @@ class Inbox:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
         )
-        #: (address, message id) taken from the datagram being taken in, not acked yet
-        self.owed: list[tuple[Addr, str]] = []
+        # the ids of the copies in the datagram being taken in, each owed an ack (`taken`)
+        self._owed: list[str] = []
         # the pairs the datagram being taken in showed first, to be kept (`taken`)
         self._new: list[tuple[str, str]] = []
 
-    def accept(self, sender: str, msg_id: str, addr: Addr, *, kept: bool = True) -> bool:
-        """Whether message `msg_id` from `sender`, a copy in the datagram being taken in
-        from `addr`, is shown for the first time: then it is recorded, in the datagram's
-        one Shown (`taken`; unless not `kept`: shown once this run only). Every copy is
-        acked at `addr`, unless this peer is deregistered: it takes nothing then, so that
-        senders fall back to the registry's mailbox."""
+    def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
+        """Whether message `msg_id` from `sender`, a copy in the datagram being taken in,
+        is shown for the first time: then it is recorded, in the datagram's one Shown
+        (`taken`; unless not `kept`: shown once this run only). Every copy is acked where
+        the datagram came from, unless this peer is deregistered: it takes nothing then, so
+        that senders fall back to the registry's mailbox."""
         if not self._life.registered:
             return False
-        self.owed.append((addr, msg_id))
+        self._owed.append(msg_id)
         key, seen = (name_key(sender), msg_id), self._seen
         if key in seen:  # (`_first`, written out: every line)
             return False
@@ -87,46 +87,34 @@ class Inbox:
             seen.popitem(last=False)
         return True
 
-    def taken(self, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit) -> None:
-        """The datagram sealed by `key` is taken in; `later` is what its messages decided,
-        in order. Handed to `emit`: its new pairs in one Shown (carried out before any line
-        is printed or ack leaves, so a killed peer never shows a message twice), then
-        `later` and the acks owed. A peer's lines come after its acks: the sender waits on
-        the ack, not on our screen. The registry's acks are held to the end of the read
-        (peer.core.held_acks), AcksHeld said as the first is."""
+    def taken(
+        self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
+    ) -> None:
+        """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
+        messages decided, in order. Handed to `emit`: its new pairs in one Shown (carried
+        out before any line is printed or ack leaves, so a killed peer never shows a
+        message twice), then `later` and the acks owed, sealed by `key`: one Ack, or one
+        Acks. A peer's lines come after its acks: the sender waits on the ack, not on our
+        screen. The registry's acks are held to the end of the read (peer.core.held_acks),
+        AcksHeld said as the first is."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []
+        owed, self._owed = self._owed, []
         if from_registry:
             for action in later:
                 emit(action)
-            if self.owed:
+            if owed:
                 if not self._acks:
                     emit(AcksHeld())
-                self._acks.hold(key, self.owed)
-                self.owed = []
+                self._acks.hold(addr, key, owed)
             return
         for action in later:
             if type(action) is not Print:
                 emit(action)
-        if self.owed:
-            self._ack_owed(key, emit)
+        if owed:
+            ack = Ack(self._new_id(), owed[0]) if len(owed) == 1 else Acks(self._new_id(), (*owed,))
+            emit(Send(addr, ack, key))
         for action in later:
             if type(action) is Print:
                 emit(action)
-
-    def _ack_owed(self, key: bytes, emit: Emit) -> None:
-        """Ack what a peer's datagram brought, sealed by `key`: one Ack, or one Acks per
-        address for several."""
-        owed, self.owed = self.owed, []
-        new_id = self._new_id
-        if len(owed) == 1:
-            addr, msg_id = owed[0]
-            emit(Send(addr, Ack(new_id(), msg_id), key))
-            return
-        by_addr: dict[Addr, list[str]] = {}
-        for addr, msg_id in owed:
-            by_addr.setdefault(addr, []).append(msg_id)
-        for addr, ids in by_addr.items():
-            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
-            emit(Send(addr, ack, key))

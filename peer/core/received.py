@@ -194,7 +194,7 @@ class Received:
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
-        if self._accept(message.sender, message.id, addr):
+        if self._accept(message.sender, message.id):
             line = f"[Channel_Message {message.sender}: {message.text}]"
             emit(Print(line, "channel", message.sender))
 
@@ -222,12 +222,12 @@ class Received:
         shared = self._shared
         if not shared.life.registered:
             return
-        if self._parts.inbox.accept("", notice.id, addr, kept=False):
+        if self._parts.inbox.accept("", notice.id, kept=False):
             if notice.quitter:
                 shared.change_lines.someone_quit(notice, now, emit)
             else:
                 emit(Print(f"[{notice.text}]", "system"))
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
-        if self._parts.membership.notice(notice, addr, emit):
+        if self._parts.membership.notice(notice, emit):
             self._parts.answers.joined_by_notice(notice.room, now, emit)

@@ -1,5 +1,5 @@
 """The Inbox alone: each (sender, id) is shown once, only the last `limit` are kept, and
-every copy taken with an address is acked there, unless the peer is deregistered."""
+every copy in a datagram is acked where it came from, unless the peer is deregistered."""
 
 from __future__ import annotations
 
@@ -39,49 +39,51 @@ def test_only_the_last_limit_ids_are_remembered() -> None:
     seen, out = inbox((("bob", "b-1"), ("bob", "b-2")), limit=2), list[Action]()
     assert seen.handed_over("bob", "b-3", out.append)  # pushes out the oldest, b-1
     assert not seen.handed_over("bob", "b-2", out.append)
-    assert seen.accept("bob", "b-1", BOB)
+    assert seen.accept("bob", "b-1")
 
 
-def test_every_copy_taken_with_an_address_is_acked_there_once_the_datagram_is_taken() -> None:
+def test_every_copy_in_a_datagram_is_acked_once_the_datagram_is_taken() -> None:
     seen, out = inbox(), list[Action]()
-    assert seen.accept("bob", "b-1", BOB)
-    assert not seen.accept("bob", "b-1", BOB)  # a copy: acked, not shown
-    assert seen.accept("bob", "b-2", BOB)
-    assert seen.owed == [(BOB, "b-1"), (BOB, "b-1"), (BOB, "b-2")] and out == []
-    seen.taken(KEY, False, [], out.append)
+    assert seen.accept("bob", "b-1")
+    assert not seen.accept("bob", "b-1")  # a copy: acked, not shown
+    assert seen.accept("bob", "b-2")
+    assert out == []  # (all at the end of the datagram)
+    seen.taken(BOB, KEY, False, [], out.append)
     [ack] = [a for a in out if isinstance(a, Send)]
     assert ack.addr == BOB and ack.key == KEY
     assert isinstance(ack.message, Acks) and ack.message.replies == ("b-1", "b-1", "b-2")
-    assert seen.owed == []
+    out.clear()
+    seen.taken(BOB, KEY, False, [], out.append)  # the next datagram owes nothing
+    assert out == []
 
 
 def test_a_datagrams_new_ids_are_kept_in_one_shown_before_its_lines_and_acks() -> None:
     seen, out = inbox(), list[Action]()
     line = Print("bob: hi", "message", "bob")
     for msg_id in ("b-1", "b-2"):
-        assert seen.accept("bob", msg_id, BOB)
-    seen.taken(KEY, False, [line, line], out.append)
+        assert seen.accept("bob", msg_id)
+    seen.taken(BOB, KEY, False, [line, line], out.append)
     assert out[0] == Shown((("bob", "b-1"), ("bob", "b-2")))
     assert [type(a) for a in out[1:]] == [Send, Print, Print]  # the sender waits on the ack
-    seen.accept("bob", "b-2", BOB)  # a copy, in the next datagram: acked, nothing kept
+    seen.accept("bob", "b-2")  # a copy, in the next datagram: acked, nothing kept
     out.clear()
-    seen.taken(KEY, False, [], out.append)
+    seen.taken(BOB, KEY, False, [], out.append)
     assert [type(a) for a in out] == [Send]
 
 
 def test_the_registrys_acks_are_held_and_its_datagrams_actions_keep_their_order() -> None:
     seen, out = inbox(), list[Action]()
     decided = [Print("[Channel_Message bob: hi]", "channel", "bob"), Shown((("x", "y"),))]
-    assert seen.accept("bob", "c-1", BOB)
-    seen.taken(KEY, True, decided, out.append)
+    assert seen.accept("bob", "c-1")
+    seen.taken(BOB, KEY, True, decided, out.append)
     assert out == [Shown((("bob", "c-1"),)), *decided, AcksHeld()]
 
 
 def test_a_notice_is_acked_and_shown_once_but_not_kept() -> None:
     seen, out = inbox(), list[Action]()
-    assert seen.accept("", "n-1", BOB, kept=False)
-    assert not seen.accept("", "n-1", BOB, kept=False)
-    seen.taken(KEY, False, [], out.append)
+    assert seen.accept("", "n-1", kept=False)
+    assert not seen.accept("", "n-1", kept=False)
+    seen.taken(BOB, KEY, False, [], out.append)
     assert [type(a) for a in out] == [Send]
 
 
@@ -89,8 +91,7 @@ def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
     life = Lifecycle()
     new_id = IdMaker("a")
     seen, out = Inbox(life, new_id, HeldAcks(new_id)), list[Action]()
-    assert not seen.accept("bob", "b-1", BOB)
-    assert seen.owed == []
+    assert not seen.accept("bob", "b-1")
     assert seen.handed_over("bob", "b-1", out.append)  # an answer's: shown
-    seen.taken(KEY, False, [], out.append)
+    seen.taken(BOB, KEY, False, [], out.append)
     assert not any(isinstance(a, Send) and isinstance(a.message, Ack) for a in out)
