@@ -269,7 +269,7 @@ class PeerCore:
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
-        taken = back = False  # back: the registry was away until this datagram
+        taken = False
         elsewhere = addr != shared.server  # (another registry of the service, or a move)
         for message in messages:
             if life.phase is Phase.LEFT:
@@ -281,11 +281,12 @@ class PeerCore:
                     continue
                 handlers[type(one)](one, addr, now, hand)
             elif kind in handlers:  # the registry may say all that has a handler (trust.RULES)
-                if elsewhere or not taken:  # (heard once a datagram)
-                    back = received.heard(message, addr, not taken, now, hand) or back
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
-                handlers[kind](opened, addr, now, hand)
+                if elsewhere or not taken:  # (the registry heard from once a datagram)
+                    received.receive(opened, addr, not taken, now, hand)
+                else:
+                    handlers[kind](opened, addr, now, hand)
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             else:  # dropped (peer.core.trust), or a file datagram for the transfers
@@ -294,8 +295,6 @@ class PeerCore:
             taken = True
         if taken:
             self.parts.inbox.taken(addr, key, from_registry, later, emit)
-            if back:  # what went into the silence may run out of tries before the next copy
-                shared.requests.send_again(now, emit)  # (not what this datagram answered)
             self._settle(now, emit)
         return actions
 

@@ -68,7 +68,7 @@ class Received:
         self._accept = parts.inbox.accept
         #: The handler of each type the registry's key may send (peer.core.trust: all of
         #: them), by type. Read-only: `PeerCore.receive_all` hands its messages to them,
-        #: each after `heard`.
+        #: the first of each datagram through `receive`.
         self.from_registry = self._handler_table()
         #: The handler of each type a peer's key may send (peer.core.trust): its chats, and
         #: the acks of ours to it. Read-only: `PeerCore.receive_all` hands a peer's message
@@ -135,18 +135,27 @@ class Received:
             Keepalive: parts.table_news.alive,
         }
 
-    def heard(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> bool:
+    def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
         """The registry's `message`, believed, came from `addr`, which is not ours or is
-        the `first` of its datagram (PeerCore.receive_all hands it to its handler next).
-        From another registry of the service: the service reaches us through that one now.
-        With the `first`, the registry is heard from: True when it was away until now."""
+        the `first` of its datagram (PeerCore.receive_all hands the others straight to
+        their handlers): handed to its handler, after what that says. From another registry
+        of the service, the service reaches us through that one now; with the `first`, the
+        registry is heard from, and back if it was away."""
         shared = self._shared
         if addr != shared.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
                 shared.learn_registries(message.registries)
             if addr in shared.registries:
                 self._parts.link.moved(addr, emit)  # ours stopped
-        return first and self._heard(now, emit)
+        back = first and self._heard(now, emit)
+        handler = self.from_registry.get(type(message))
+        if handler is not None:
+            handler(message, addr, now, emit)
+        if back:
+            # What is still in flight went into the silence, and its tries may run out
+            # before the next copy: it would be said unanswered by a registry just back.
+            # (What this message answered is no longer in flight: it is not sent again.)
+            shared.requests.send_again(now, emit)
 
     def _heard(self, now: float, emit: Emit) -> bool:
         """The registry was heard from at `now`: whether it was away until now."""
