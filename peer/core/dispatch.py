@@ -18,9 +18,9 @@ Actions are appended to the event's `out` list in the order they are to be carri
 and nothing appended is ever read back or taken out. So `line` and `receive` let the
 adapter pass a list of its own that carries each action out the moment it is appended
 (PeerNode does, for a typed line and for a datagram): the datagram a user waits for then
-leaves before the bookkeeping that follows its decision. A datagram's messages decide
-first, and what they decided is carried out once all are taken, what must come first
-first: the one Shown of what they showed, before their acks and lines. The records of
+leaves before the bookkeeping that follows its decision. What a datagram's messages
+decide is handed over once all are taken, what must come first first: the one Shown of
+what they showed, then the rest, a peer's lines after its acks. The records of
 what is on its way are no actions: a value read after the event (`records`).
 """
 

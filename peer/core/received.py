@@ -136,11 +136,11 @@ class Received:
         }
 
     def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message`, believed, came from `addr`, which is not ours or is
+        """The registry's `message`, believed, came from `addr`, which is not its own or
         the `first` of its datagram (PeerCore.receive_all hands the others straight to
-        their handlers): handed to its handler, after what that says. From another registry
-        of the service, the service reaches us through that one now; with the `first`, the
-        registry is heard from, and back if it was away."""
+        their handlers): handed to its handler. From another registry of the service, the
+        service reaches us through that one now; with the `first`, the registry is heard
+        from (and back, if it was away)."""
         shared = self._shared
         if addr != shared.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
