@@ -309,9 +309,10 @@ class PeerNode:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event at `now` (by default when the endpoint's drain read it: `read_at`): taken by
         the core in order (which believes each as far as `key` may say it), each action
-        carried out as the core decides it, so that each message is recorded as shown
-        before its line, and their one Acks leaves once the datagram is taken, before the
-        core's settling (to the registry, at the end of the loop's pass: AcksHeld)."""
+        carried out as the core hands it over: what the messages showed first recorded in
+        one write, before their lines, and their one Acks once the datagram is taken,
+        before the core's settling (to the registry, at the end of the loop's pass:
+        AcksHeld)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))

@@ -104,7 +104,7 @@ class Answers:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
         # our own line, under its id: not shown again when the room's history is
-        shared.inbox.accept(post.sender, post.id, None, emit)
+        shared.inbox.handed_over(post.sender, post.id, emit)
 
     def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
         self._shared.outbox.answered(leave)

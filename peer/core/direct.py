@@ -196,7 +196,7 @@ class DirectChats:
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
         ):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if self._inbox.accept(chat.sender, chat.id, addr, emit):
+        if self._inbox.accept(chat.sender, chat.id):
             emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
 
     # -- read-only views ----------------------------------------------------------------

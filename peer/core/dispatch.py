@@ -17,9 +17,10 @@ commands (peer.core.typed_commands). They share the state gathered in peer.core.
 Actions are appended to the event's `out` list in the order they are to be carried out,
 and nothing appended is ever read back or taken out. So `line` and `receive` let the
 adapter pass a list of its own that carries each action out the moment it is appended
-(PeerNode does, for a typed line and for a datagram of one message): the datagram a user
-waits for then leaves before the bookkeeping that follows its decision. What must come
-first is decided first: a message's Shown before its ack and its line. The records of
+(PeerNode does, for a typed line and for a datagram): the datagram a user waits for then
+leaves before the bookkeeping that follows its decision. What a datagram's messages
+decide is handed over once all are taken, what must come first first: the one Shown of
+what they showed, then the rest, a peer's lines after its acks. The records of
 what is on its way are no actions: a value read after the event (`records`).
 """
 
@@ -39,7 +40,6 @@ from peer.core.actions import (
 from peer.core.answers import Answers
 from peer.core.asking import Asking
 from peer.core.direct import DirectChats
-from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.outbox import Outbox
@@ -54,6 +54,7 @@ from peer.core.request_ends import RequestEnds
 from peer.core.requests import Request, Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
+from peer.core.sealed_mail import CARRIERS
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
@@ -86,19 +87,6 @@ _LISTS_KEYS: Final = frozenset({Welcome, TableUpdate, TableSnapshot})
 
 def _as_is(message: Message) -> Message:
     return message
-
-
-def _acks_before_lines(later: list[Action], inbox: Inbox, key: bytes, emit: Emit) -> None:
-    """Carry out what a peer's messages decided (`later`), in order, but their lines after
-    the acks they are owed: the sender waits on the ack, not on our screen."""
-    for action in later:
-        if type(action) is not Print:
-            emit(action)
-    if inbox.owed:
-        inbox.ack_owed(key, False, emit)
-    for action in later:
-        if type(action) is Print:
-            emit(action)
 
 
 class PeerCore:
@@ -268,45 +256,45 @@ class PeerCore:
         now: float,
         emit: Emit | None = None,
     ) -> list[Action]:
-        """The messages of one datagram, sealed by `key`, arrived from `addr`: each believed
-        as far as `key` may say it (`trust`), then taken in order, and what follows every
-        event (their acks, as one Acks, those to the registry held to the end of the read:
-        `read_ended`; lines that waited, the prompt, the outbox kept) done once, after the
-        last: one datagram is one event. A peer's lines are shown after its acks have left:
-        its sender waits on the ack, not on our screen (each Shown is recorded before).
-        What is dropped is a Rejected action; a file datagram is for the file transfers
-        (FileDatagram)."""
+        """The messages of one datagram, sealed by `key`, arrived from `addr`: one event.
+        Each is believed as far as `key` may say it (`trust`) and handed to its handler, in
+        order, the registry heard from once; what they decide is carried out once all are
+        taken (Inbox.taken: one Shown first, a peer's lines after its acks), then what
+        follows every event. A drop is a Rejected action; a file datagram a FileDatagram."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        trust, life, received = self.trust, self._life, self.received
-        believed, inbox, from_peers = trust.believed, self.parts.inbox, received.from_peers
+        trust, life, received, shared = self.trust, self._life, self.received, self._shared
         from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
-        later: list[Action] = []  # what a peer's messages decide, carried out below
-        hand = emit if from_registry else later.append
+        handlers = received.from_registry if from_registry else received.from_peers
+        later: list[Action] = []  # what the messages decide, carried out once all are taken
+        hand = later.append
         taken = False
-        if from_registry and life.phase is not Phase.LEFT:
-            taken = self.received.channel_lines(messages, addr, now, emit)
-            if taken:
-                messages = ()
+        elsewhere = addr != shared.server  # (another registry of the service, or a move)
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)
-            one = believed(message, key, addr, emit)
-            if one is None:
+            kind = type(message)
+            if not from_registry:  # a peer's: to the handler of what it may say, if it may
+                one = trust.believed(message, key, addr, emit)
+                if one is None:
+                    continue
+                handlers[type(one)](one, addr, now, hand)
+            elif kind in handlers:  # the registry may say all that has a handler (trust.RULES)
+                # the direct messages it delivers, sealed to us, opened
+                opened = self.open_mail(message) if kind in CARRIERS else message
+                if elsewhere or not taken:  # (the registry heard from once a datagram)
+                    received.receive(opened, addr, not taken, now, hand)
+                else:
+                    handlers[kind](opened, addr, now, hand)
+                if kind in _LISTS_KEYS:
+                    hand(KeysListed(message))
+            else:  # dropped (peer.core.table), or a file datagram for the transfers
+                trust.believed(message, key, addr, emit)
                 continue
             taken = True
-            if not from_registry:  # a peer's: straight to its handler, as it is waited on
-                from_peers[type(one)](one, addr, now, hand)
-            else:  # the direct messages it delivers, sealed to us, opened
-                received.receive(self.open_mail(one), addr, True, now, emit)
-                if type(one) in _LISTS_KEYS:
-                    emit(KeysListed(one))
         if taken:
-            if later:
-                _acks_before_lines(later, inbox, key, emit)
-            elif inbox.owed:
-                inbox.ack_owed(key, from_registry, emit)
+            self.parts.inbox.taken(addr, key, from_registry, later, emit)
             self._settle(now, emit)
         return actions
 

@@ -18,7 +18,7 @@ otherwise give up on and keep in the mailbox.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from peer.core.actions import Addr, Emit, Send
 from wire.ids import IdMaker
@@ -37,14 +37,9 @@ class HeldAcks:
     def __bool__(self) -> bool:
         return bool(self._held)
 
-    def hold(self, key: bytes, owed: Iterable[tuple[Addr, str]]) -> None:
-        """Owe an ack of each (address, id) of `owed`, sealed for `key`, until the next
-        `send` (a datagram's: all to one address, looked up once)."""
-        held, at, ids = self._held, None, []
-        for addr, msg_id in owed:
-            if addr != at:
-                at, ids = addr, held.setdefault((addr, key), [])
-            ids.append(msg_id)
+    def hold(self, addr: Addr, key: bytes, ids: Sequence[str]) -> None:
+        """Owe `addr` an ack of each of `ids`, sealed for `key`, until the next `send`."""
+        self._held.setdefault((addr, key), []).extend(ids)
 
     def send(self, emit: Emit) -> None:
         """Send every ack held now: one Ack, or one Acks, per address (the endpoint splits

@@ -1,7 +1,8 @@
 """What came to this peer, as it is taken in: each message shown once, and every copy of
-one acked (docs/PROTOCOL.md: at least once on the wire, exactly once on the screen). The
-acks of one datagram leave together, as one Acks, once all of it is taken. Sans-IO:
-Shown and Send actions.
+one acked (docs/PROTOCOL.md: at least once on the wire, exactly once on the screen). A
+datagram is taken as one: the ids it brought first are recorded in one Shown, before any
+of its lines or acks; its acks leave together, as one Acks, once all of it is taken.
+Sans-IO: Shown and Send actions.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from peer.core.actions import AcksHeld, Addr, Emit, Send, Shown
+from peer.core.actions import AcksHeld, Action, Addr, Emit, Print, Send, Shown
 from peer.core.held_acks import HeldAcks
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks, ChannelMessage
+from wire.messages import Ack, Acks
 from wire.names import name_key
 
 #: Message ids remembered for showing each message once.
@@ -21,8 +22,8 @@ SEEN_IDS = 50_000
 
 
 class Inbox:
-    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; and
-    the acks owed for what the event being taken in brought."""
+    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; and,
+    for the datagram being taken in, the acks it is owed and the pairs it showed first."""
 
     def __init__(
         self,
@@ -42,76 +43,78 @@ class Inbox:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
         )
-        #: (address, message id) accepted in this event and not acked yet, in order
-        self.owed: list[tuple[Addr, str]] = []
+        # the ids of the copies in the datagram being taken in, each owed an ack (`taken`)
+        self._owed: list[str] = []
+        # the pairs the datagram being taken in showed first, to be kept (`taken`)
+        self._new: list[tuple[str, str]] = []
 
-    def accept(self, sender: str, msg_id: str, addr: Addr | None, emit: Emit) -> bool:
-        """Whether message `msg_id` from `sender` is shown for the first time: then it is
-        recorded, durably first (a Shown handed to `emit`, which the adapter carries out
-        before the line is printed, and before any ack leaves). With `addr`, every copy is
-        acked there (`ack_owed` sends it), unless this peer is deregistered: it takes
-        nothing then, so that senders fall back to the registry's mailbox. Without, it came
-        in an answer (the mailbox handed over, our own room line taken), acked otherwise."""
-        if addr is not None:
-            if not self._life.registered:
-                return False
-            self.owed.append((addr, msg_id))
-        key = (name_key(sender), msg_id)
-        if key in self._seen:
+    def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
+        """Whether message `msg_id` from `sender`, a copy in the datagram being taken in,
+        is shown for the first time: then it is recorded, in the datagram's one Shown
+        (`taken`; unless not `kept`: shown once this run only). Every copy is acked where
+        the datagram came from, unless this peer is deregistered: it takes nothing then, so
+        that senders fall back to the registry's mailbox."""
+        if not self._life.registered:
             return False
-        self._seen[key] = None
-        emit(Shown((key,)))
-        while len(self._seen) > self._limit:
-            self._seen.popitem(last=False)
+        self._owed.append(msg_id)
+        key, seen = (name_key(sender), msg_id), self._seen
+        if key in seen:  # (`_first`, written out: every line)
+            return False
+        seen[key] = None
+        while len(seen) > self._limit:
+            seen.popitem(last=False)
+        if kept:
+            self._new.append(key)
         return True
 
-    def accept_all(
-        self, messages: Sequence[ChannelMessage], addr: Addr, emit: Emit
-    ) -> list[ChannelMessage]:
-        """`accept` for each of `messages`, in order, all acked at `addr`: those shown for
-        the first time, recorded in one Shown."""
-        if not self._life.registered:
-            return []
-        owed, seen = self.owed, self._seen
-        new: list[ChannelMessage] = []
-        keys: list[tuple[str, str]] = []
-        for message in messages:
-            msg_id = message.id
-            owed.append((addr, msg_id))
-            key = (name_key(message.sender), msg_id)
-            if key not in seen:
-                seen[key] = None
-                keys.append(key)
-                new.append(message)
-        if keys:
-            emit(Shown(tuple(keys)))
-            while len(seen) > self._limit:
-                seen.popitem(last=False)
-        return new
+    def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
+        """Whether message `msg_id` from `sender`, handed over in an answer (the mailbox,
+        our own room line taken), is shown for the first time: then it is recorded at once
+        (a Shown handed to `emit`). It is acked otherwise, not here."""
+        key = (name_key(sender), msg_id)
+        if not self._first(key):
+            return False
+        emit(Shown((key,)))
+        return True
 
-    def ack_owed(self, key: bytes, from_registry: bool, emit: Emit) -> None:
-        """Send the acks owed since the last call (the end of an event: one datagram's
-        messages, sealed by `key`, to which they go): one Ack, or one Acks per address
-        for several; held instead, to the end of the read, when they are owed the registry
-        (`from_registry`: peer.core.held_acks), AcksHeld said as the first is."""
-        owed = self.owed
-        if not owed:
-            return
-        self.owed = []
+    def _first(self, key: tuple[str, str]) -> bool:
+        """Whether `key` is seen for the first time: remembered then."""
+        seen = self._seen
+        if key in seen:
+            return False
+        seen[key] = None
+        while len(seen) > self._limit:
+            seen.popitem(last=False)
+        return True
+
+    def taken(
+        self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
+    ) -> None:
+        """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
+        messages decided, in order. Handed to `emit`: its new pairs in one Shown (carried
+        out before any line is printed or ack leaves, so a killed peer never shows a
+        message twice), then `later` and the acks owed, sealed by `key`: one Ack, or one
+        Acks. A peer's lines come after its acks: the sender waits on the ack, not on our
+        screen. The registry's acks are held to the end of the read (peer.core.held_acks),
+        AcksHeld said as the first is."""
+        if self._new:
+            emit(Shown(tuple(self._new)))
+            self._new = []
+        owed, self._owed = self._owed, []
         if from_registry:
-            acks = self._acks
-            if not acks:
-                emit(AcksHeld())
-            acks.hold(key, owed)
+            for action in later:
+                emit(action)
+            if owed:
+                if not self._acks:
+                    emit(AcksHeld())
+                self._acks.hold(addr, key, owed)
             return
-        new_id = self._new_id
-        if len(owed) == 1:
-            addr, msg_id = owed[0]
-            emit(Send(addr, Ack(new_id(), msg_id), key))
-            return
-        by_addr: dict[Addr, list[str]] = {}
-        for addr, msg_id in owed:
-            by_addr.setdefault(addr, []).append(msg_id)
-        for addr, ids in by_addr.items():
-            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
+        for action in later:
+            if type(action) is not Print:
+                emit(action)
+        if owed:
+            ack = Ack(self._new_id(), owed[0]) if len(owed) == 1 else Acks(self._new_id(), (*owed,))
             emit(Send(addr, ack, key))
+        for action in later:
+            if type(action) is Print:
+                emit(action)

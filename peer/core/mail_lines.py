@@ -37,7 +37,7 @@ class MailLines:
         at its next start only the lines it had not shown yet, and loses none."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         for message in mail:
-            if not self._inbox.accept(message.sender, message.id, None, shown.append):
+            if not self._inbox.handed_over(message.sender, message.id, shown.append):
                 continue
             if not self._announced:
                 self._announced = True

@@ -7,10 +7,10 @@ append the actions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from peer.core.actions import Action, Addr, Emit, Print, Send
+from peer.core.actions import Addr, Emit, Print, Send
 from peer.core.parts import Parts
 from wire.messages import (
     Ack,
@@ -65,7 +65,11 @@ class Received:
         self._parts = parts
         self._shared = parts.shared
         self._direct = parts.direct
-        self._handlers = self._handler_table()
+        self._accept = parts.inbox.accept
+        #: The handler of each type the registry's key may send (peer.core.table: all of
+        #: them), by type. Read-only: `PeerCore.receive_all` hands its messages to them,
+        #: the first of each datagram through `receive`.
+        self.from_registry = self._handler_table()
         #: The handler of each type a peer's key may send (peer.core.table): its chats, and
         #: the acks of ours to it. Read-only: `PeerCore.receive_all` hands a peer's message
         #: straight to it, as it is waited on.
@@ -80,7 +84,7 @@ class Received:
     @property
     def handled(self) -> frozenset[type]:
         """The message types handled, each by its handler."""
-        return frozenset(self._handlers)
+        return frozenset(self.from_registry)
 
     @property
     def taken(self) -> frozenset[type]:
@@ -131,26 +135,20 @@ class Received:
             Keepalive: parts.table_news.alive,
         }
 
-    def receive(
-        self, message: Message, addr: Addr, from_registry: bool, now: float, emit: Emit
-    ) -> None:
-        """`message`, believed, came from `addr`: handed to its handler, found by its type.
-        A peer's (not sealed by the registry's key) goes straight there: it is waited on.
-        The registry's is heard from (and back, if it was away), wherever it comes from;
-        from another registry of the service, the service reaches us through that one
-        now."""
-        kind = type(message)
-        if not from_registry:
-            self.from_peers[kind](message, addr, now, emit)
-            return
+    def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
+        """The registry's `message`, believed, came from `addr`, which is not its own or
+        the `first` of its datagram (PeerCore.receive_all hands the others straight to
+        their handlers): handed to its handler. From another registry of the service, the
+        service reaches us through that one now; with the `first`, the registry is heard
+        from (and back, if it was away)."""
         shared = self._shared
         if addr != shared.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
                 shared.learn_registries(message.registries)
             if addr in shared.registries:
                 self._parts.link.moved(addr, emit)  # ours stopped
-        back = self._heard(now, emit)
-        handler = self._handlers.get(kind)
+        back = first and self._heard(now, emit)
+        handler = self.from_registry.get(type(message))
         if handler is not None:
             handler(message, addr, now, emit)
         if back:
@@ -158,25 +156,6 @@ class Received:
             # before the next copy: it would be said unanswered by a registry just back.
             # (What this message answered is no longer in flight: it is not sent again.)
             shared.requests.send_again(now, emit)
-
-    def channel_lines(
-        self, messages: Sequence[Message], addr: Addr, now: float, emit: Emit
-    ) -> bool:
-        """The registry's datagram from its address, if it holds channel messages only (what
-        a relay sends by the thousand): taken as `receive` takes each, but the registry
-        heard once and the new ones recorded in one Shown; True. False, nothing done, for
-        any other datagram."""
-        shared = self._shared
-        lines = [m for m in messages if type(m) is ChannelMessage]
-        if addr != shared.server or len(lines) != len(messages):
-            return False
-        back = self._heard(now, emit)
-        for message in self._parts.inbox.accept_all(lines, addr, emit):
-            sender = message.sender
-            emit(Print(f"[Channel_Message {sender}: {message.text}]", "channel", sender))
-        if back:
-            shared.requests.send_again(now, emit)  # (as `receive` does)
-        return True
 
     def _heard(self, now: float, emit: Emit) -> bool:
         """The registry was heard from at `now`: whether it was away until now."""
@@ -224,7 +203,7 @@ class Received:
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
-        if self._parts.inbox.accept(message.sender, message.id, addr, emit):
+        if self._accept(message.sender, message.id):
             line = f"[Channel_Message {message.sender}: {message.text}]"
             emit(Print(line, "channel", message.sender))
 
@@ -252,16 +231,12 @@ class Received:
         shared = self._shared
         if not shared.life.registered:
             return
-        if self._parts.inbox.accept("", notice.id, addr, _unkept):  # (acked, not kept)
+        if self._parts.inbox.accept("", notice.id, kept=False):
             if notice.quitter:
                 shared.change_lines.someone_quit(notice, now, emit)
             else:
                 emit(Print(f"[{notice.text}]", "system"))
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
-        if self._parts.membership.notice(notice, addr, emit):
+        if self._parts.membership.notice(notice, emit):
             self._parts.answers.joined_by_notice(notice.room, now, emit)
-
-
-def _unkept(action: Action) -> None:
-    """An `emit` for what is decided and not to be carried out."""

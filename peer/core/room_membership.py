@@ -95,7 +95,7 @@ class Membership:
     def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
         """A line said in a room (or from its history, after a join): shown once."""
         shared = self._shared
-        first = self._inbox.accept(message.sender, message.id, addr, emit)
+        first = self._inbox.accept(message.sender, message.id)
         # after a join we made by ourselves (back after a pause or a restart), only what
         # was said meanwhile is news; after a typed join, the room's last lines are, once
         history = message.history and shared.life.registered
@@ -104,9 +104,9 @@ class Membership:
         self.seen_room(message.room)
         emit(room_line(message, now + self._shared.wall_offset))
 
-    def notice(self, notice: RoomNotice, addr: Addr, emit: Emit) -> bool:
+    def notice(self, notice: RoomNotice, emit: Emit) -> bool:
         """A room's notice (someone joined or left): shown once; True when it is new."""
-        if not self._inbox.accept("", notice.id, addr, emit):
+        if not self._inbox.accept("", notice.id):
             return False
         self.seen_room(notice.room)
         emit(Print(f"[{notice.text}]", "system"))

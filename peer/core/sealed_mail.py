@@ -101,7 +101,7 @@ class SealedMail:
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat
         it delivers, the mail of a Welcome or MoreMail. Anything else is returned as is."""
-        if type(message) not in _CARRIERS:
+        if type(message) not in CARRIERS:
             return message  # (most of what the registry sends: no match to try)
         match message:
             case Chat():
@@ -175,4 +175,4 @@ def _with_mail(welcome: Welcome, mail: tuple[StoredMessage, ...]) -> Welcome:
 
 
 #: The messages that may carry sealed direct messages (see `SealedMail.opened`).
-_CARRIERS = frozenset({Chat, Welcome, MoreMail})
+CARRIERS = frozenset({Chat, Welcome, MoreMail})

@@ -98,7 +98,7 @@ def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
     chat = Chat("b-7", "bob", "alice", "hello")
     for _ in range(2):  # two datagrams, each an event whose end sends the acks owed
         direct.incoming(chat, BOB, 0.0, out.append)
-        owner.ack_owed(BOB_KEY, False, out.append)
+        owner.taken(BOB, BOB_KEY, False, [], out.append)
     assert prints(out) == ["bob: hello"]
     assert sent(out) == [Ack("a-1", "b-7"), Ack("a-2", "b-7")]
 
@@ -119,6 +119,6 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
     moved = ("10.0.0.9", 6002)
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
-    owner.ack_owed(BOB_KEY, False, out.append)
+    owner.taken(moved, BOB_KEY, False, [], out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]

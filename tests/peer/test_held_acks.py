@@ -29,8 +29,8 @@ def acked(actions: list[pa.Action]) -> list[tuple[pa.Addr, str]]:
 
 def test_the_acks_of_a_read_leave_as_one_acks_when_it_ends() -> None:
     held = HeldAcks(IdMaker("a"))
-    held.hold(KEY, [(REGISTRY, "r-1")])
-    held.hold(KEY, [(REGISTRY, "r-2")])
+    held.hold(REGISTRY, KEY, ["r-1"])
+    held.hold(REGISTRY, KEY, ["r-2"])
     assert held
     out: list[pa.Action] = []
     held.send(out.append)
@@ -42,7 +42,7 @@ def test_the_acks_of_a_read_leave_as_one_acks_when_it_ends() -> None:
 
 def test_one_held_alone_is_an_ack() -> None:
     held = HeldAcks(IdMaker("a"))
-    held.hold(KEY, [(REGISTRY, "r-1")])
+    held.hold(REGISTRY, KEY, ["r-1"])
     out: list[pa.Action] = []
     held.send(out.append)
     assert out == [pa.Send(REGISTRY, Ack("a-1", "r-1"), KEY)]
@@ -70,8 +70,8 @@ def test_every_id_held_is_acked_once_in_order_by_the_next_send(
             )
         else:
             owed = [(addr, f"r-{n}-{k}") for k, addr in enumerate(addrs)]
-            held.hold(KEY, owed)
             for addr, msg_id in owed:
+                held.hold(addr, KEY, [msg_id])
                 order[addr].append(msg_id)
     held.send(out.append)
     sent = acked(out)

@@ -1,9 +1,9 @@
 """The Inbox alone: each (sender, id) is shown once, only the last `limit` are kept, and
-every copy taken with an address is acked there, unless the peer is deregistered."""
+every copy in a datagram is acked where it came from, unless the peer is deregistered."""
 
 from __future__ import annotations
 
-from peer.core.actions import Action, Send, Shown
+from peer.core.actions import AcksHeld, Action, Print, Send, Shown
 from peer.core.held_acks import HeldAcks
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event, Lifecycle
@@ -23,44 +23,75 @@ def inbox(shown: tuple[tuple[str, str], ...] = (), *, limit: int = 50_000) -> In
 
 def test_a_first_sight_is_recorded_and_a_second_is_not_new() -> None:
     seen, out = inbox(), list[Action]()
-    assert seen.accept("Bob", "b-1", None, out.append)
+    assert seen.handed_over("Bob", "b-1", out.append)
     assert out == [Shown((("bob", "b-1"),))]  # the sender as its key: names ignore case
-    assert not seen.accept("BOB", "b-1", None, out.append)
+    assert not seen.handed_over("BOB", "b-1", out.append)
     assert out == [Shown((("bob", "b-1"),))]
 
 
 def test_the_ids_of_earlier_runs_are_not_new() -> None:
     seen, out = inbox((("Bob", "b-1"),)), list[Action]()
-    assert not seen.accept("bob", "b-1", None, out.append)
-    assert seen.accept("bob", "b-2", None, out.append)
+    assert not seen.handed_over("bob", "b-1", out.append)
+    assert seen.handed_over("bob", "b-2", out.append)
 
 
 def test_only_the_last_limit_ids_are_remembered() -> None:
     seen, out = inbox((("bob", "b-1"), ("bob", "b-2")), limit=2), list[Action]()
-    assert seen.accept("bob", "b-3", None, out.append)  # pushes out the oldest, b-1
-    assert not seen.accept("bob", "b-2", None, out.append)
-    assert seen.accept("bob", "b-1", None, out.append)
+    assert seen.handed_over("bob", "b-3", out.append)  # pushes out the oldest, b-1
+    assert not seen.handed_over("bob", "b-2", out.append)
+    assert seen.accept("bob", "b-1")
 
 
-def test_every_copy_taken_with_an_address_is_acked_there_once_the_event_ends() -> None:
+def test_every_copy_in_a_datagram_is_acked_once_the_datagram_is_taken() -> None:
     seen, out = inbox(), list[Action]()
-    assert seen.accept("bob", "b-1", BOB, out.append)
-    assert not seen.accept("bob", "b-1", BOB, out.append)  # a copy: acked, not shown
-    assert seen.accept("bob", "b-2", BOB, out.append)
-    assert seen.owed == [(BOB, "b-1"), (BOB, "b-1"), (BOB, "b-2")]
-    seen.ack_owed(KEY, False, out.append)
+    assert seen.accept("bob", "b-1")
+    assert not seen.accept("bob", "b-1")  # a copy: acked, not shown
+    assert seen.accept("bob", "b-2")
+    assert out == []  # (all at the end of the datagram)
+    seen.taken(BOB, KEY, False, [], out.append)
     [ack] = [a for a in out if isinstance(a, Send)]
     assert ack.addr == BOB and ack.key == KEY
     assert isinstance(ack.message, Acks) and ack.message.replies == ("b-1", "b-1", "b-2")
-    assert seen.owed == []
+    out.clear()
+    seen.taken(BOB, KEY, False, [], out.append)  # the next datagram owes nothing
+    assert out == []
+
+
+def test_a_datagrams_new_ids_are_kept_in_one_shown_before_its_lines_and_acks() -> None:
+    seen, out = inbox(), list[Action]()
+    line = Print("bob: hi", "message", "bob")
+    for msg_id in ("b-1", "b-2"):
+        assert seen.accept("bob", msg_id)
+    seen.taken(BOB, KEY, False, [line, line], out.append)
+    assert out[0] == Shown((("bob", "b-1"), ("bob", "b-2")))
+    assert [type(a) for a in out[1:]] == [Send, Print, Print]  # the sender waits on the ack
+    seen.accept("bob", "b-2")  # a copy, in the next datagram: acked, nothing kept
+    out.clear()
+    seen.taken(BOB, KEY, False, [], out.append)
+    assert [type(a) for a in out] == [Send]
+
+
+def test_the_registrys_acks_are_held_and_its_datagrams_actions_keep_their_order() -> None:
+    seen, out = inbox(), list[Action]()
+    decided = [Print("[Channel_Message bob: hi]", "channel", "bob"), Shown((("x", "y"),))]
+    assert seen.accept("bob", "c-1")
+    seen.taken(BOB, KEY, True, decided, out.append)
+    assert out == [Shown((("bob", "c-1"),)), *decided, AcksHeld()]
+
+
+def test_a_notice_is_acked_and_shown_once_but_not_kept() -> None:
+    seen, out = inbox(), list[Action]()
+    assert seen.accept("", "n-1", kept=False)
+    assert not seen.accept("", "n-1", kept=False)
+    seen.taken(BOB, KEY, False, [], out.append)
+    assert [type(a) for a in out] == [Send]
 
 
 def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
     life = Lifecycle()
     new_id = IdMaker("a")
     seen, out = Inbox(life, new_id, HeldAcks(new_id)), list[Action]()
-    assert not seen.accept("bob", "b-1", BOB, out.append)
-    assert out == [] and seen.owed == []
-    assert seen.accept("bob", "b-1", None, out.append)  # an answer's: shown
-    seen.ack_owed(KEY, False, out.append)
+    assert not seen.accept("bob", "b-1")
+    assert seen.handed_over("bob", "b-1", out.append)  # an answer's: shown
+    seen.taken(BOB, KEY, False, [], out.append)
     assert not any(isinstance(a, Send) and isinstance(a.message, Ack) for a in out)

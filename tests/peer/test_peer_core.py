@@ -35,6 +35,7 @@ from wire.messages import (
     Alias,
     Alive,
     Busy,
+    ChannelMessage,
     ChannelPost,
     Chat,
     Deregister,
@@ -306,8 +307,26 @@ def test_a_direct_messages_ack_leaves_after_its_record_and_before_its_line() -> 
     chats = [Chat("b-1", "bob", "alice", "one"), Chat("b-2", "bob", "alice", "two")]
     out = core.receive_all(chats, BOB, honest_key(core, chats, BOB), T0)
     kinds = [type(a) for a in out if isinstance(a, pa.Shown | pa.Send | pa.Print)]
-    assert kinds == [pa.Shown, pa.Shown, pa.Send, pa.Print, pa.Print]
+    assert kinds == [pa.Shown, pa.Send, pa.Print, pa.Print]  # both recorded in one write
+    assert pa.Shown((("bob", "b-1"), ("bob", "b-2"))) in out
     assert prints(out) == ["bob: one", "bob: two"]
+
+
+def test_a_registry_datagram_of_room_and_channel_lines_is_recorded_in_one_shown_first() -> None:
+    """One datagram, one write of what it shows first, before any of its lines; one Acks."""
+    core, _ = registered()
+    lines = [
+        RoomMessage("r-1", "bob", "den", "hi", "", False),
+        ChannelMessage("c-1", "bob", "all"),
+        RoomMessage("r-1", "bob", "den", "hi", "", False),  # a copy: acked, not shown
+        RoomMessage("r-2", "bob", "den", "bye", "", False),
+    ]
+    out = core.receive_all(lines, SERVER, REGISTRY_KEY, T0)
+    kinds = [type(a) for a in out if isinstance(a, pa.Shown | pa.Print)]
+    assert kinds == [pa.Shown, pa.Print, pa.Print, pa.Print]
+    assert pa.Shown((("bob", "r-1"), ("bob", "c-1"), ("bob", "r-2"))) in out
+    assert prints(out) == ["bob (in den): hi", "[Channel_Message bob: all]", "bob (in den): bye"]
+    assert sent(core.read_ended()) == [Acks(ANY, ("r-1", "c-1", "r-1", "r-2"))]
 
 
 def test_a_deregistered_peer_answers_nothing() -> None:

@@ -32,7 +32,7 @@ def test_a_join_is_asked_and_its_answer_takes_the_registrys_spelling() -> None:
     rooms.join("lobby", T0, out.append)
     join = Join("a-1", "alice", "tok", "lobby")
     assert sent(out) == [join]
-    rooms.notice(RoomNotice("r-1", "Lobby", "bob is here"), SERVER, out.append)
+    rooms.notice(RoomNotice("r-1", "Lobby", "bob is here"), out.append)
     rooms.joined(join, T0, out.append)
     assert made.state.room == "Lobby"
     assert "[bob is here]" in prints(out)
