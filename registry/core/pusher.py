@@ -92,9 +92,7 @@ class Pusher:
         if addrs:
             emit(send_to(addrs, push.message, self._key_at))
 
-    def answer(
-        self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
-    ) -> tuple[str, list[Flight]]:
+    def answer(self, replies: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
         """`addr` acked (or refused) each of `replies`: the name key of its owner, and the
         flights answered (what waited behind them goes at the next `due`)."""
         return self.pushes.answer(replies, addr, now)
