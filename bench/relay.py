@@ -415,9 +415,9 @@ def burst_table(
         table.note(f"{loop}: ngircd clients disconnected: {lost}")
     table.note(
         "Messages queued for one member share datagrams (packed once for all members), "
-        "one Acks answers what a member read in one wake-up, and at most 1024 pushes per "
-        "member are in flight (halved for a member that needs retries; the rest wait in "
-        "the registry). "
+        "one Acks answers what a member read in one wake-up, and at most 64 datagrams of "
+        "pushes per member are in flight (the rest wait in the registry), with one retry "
+        "deadline per member that each datagram fully acked starts again. "
         f"anchor: ngircd {rate(ANCHOR_BURST)}."
     )
     table.print()

@@ -35,7 +35,10 @@ import enum
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from msgspec.json import encode as json_text
+
 from wire.codec import encode, fits_datagram, pack_datagrams
+from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks
 
 Addr = tuple[str, int]
@@ -256,14 +259,28 @@ class Outgoing:
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
         """Acks waiting for one address, as few datagram-sized messages as hold them: one
         Ack alone, several in an Acks. An Acks is smaller than the requests it answers
-        together, so merging never amplifies."""
+        together, so merging never amplifies. Too many for one are cut where each part is
+        full, from each id's encoded size: each part is encoded once."""
         if len(replies) == 1:
             return [encode(Ack(self._new_id(), replies[0]))]
-        data = encode(Acks(self._new_id(), tuple(replies)))
+        first = self._new_id()
+        data = encode(Acks(first, tuple(replies)))
         if fits_datagram(data):
-            return [data]
-        half = len(replies) // 2
-        return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])
+            return [data]  # the usual case
+        parts: list[tuple[str, list[str]]] = []
+        size = MAX_DATAGRAM
+        for reply in replies:
+            more = len(json_text(reply)) + 1  # the id, quoted and escaped, and a comma
+            if size + more > MAX_DATAGRAM:
+                part_id = self._new_id() if parts else first
+                parts.append((part_id, []))
+                size = len(encode(Acks(part_id, ())))
+            parts[-1][1].append(reply)
+            size += more
+        return [
+            encode(Ack(part_id, part[0]) if len(part) == 1 else Acks(part_id, tuple(part)))
+            for part_id, part in parts
+        ]
 
 
 class DatagramSocket(Protocol):

@@ -458,7 +458,7 @@ class RegistryCore:
         their owners heard from."""
         self._liveness.acked(replies, addr, now, emit)
         self._s.feed.acked(replies, addr, now, emit)
-        owner, answered = self._s.pusher.answer(replies, addr, now, emit)
+        owner, answered = self._s.pusher.answer(replies, addr, now)
         if not answered:
             return
         self._rooms.acked(addr, answered)

@@ -62,7 +62,7 @@ class Failures:
         ChatApp). The peer is alive, and retrying cannot help: the push is undelivered at
         once (a probed direct message or a channel message goes to its mailbox, whose
         records it may read), rather than retried until its peer is marked offline."""
-        owner, answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now, emit)
+        owner, answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))

@@ -1,6 +1,6 @@
 """Pushing messages to peers until they ack them, in the order they were made.
 
-Pure: the caller supplies `now`. The flights and their windows are registry/core/pushes.py's;
+Pure: the caller supplies `now`. The flights and what is in flight are registry/core/pushes.py's;
 this part numbers every push (a channel message among those given up reaches a mailbox in
 the order it was sent) and turns what registry/core/pushes.py says into actions.
 """
@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, Send, SendMany
-from registry.core.pushes import Flight, Push, Pushes
+from registry.core.pushes import Flight, Push, Pushes, Sends
 from registry.core.requests import send_to
 from registry.core.table import Record
 from registry.core.table_changes import Roster
@@ -92,32 +92,26 @@ class Pusher:
         if addrs:
             emit(send_to(addrs, push.message, self._key_at))
 
-    def answer(
-        self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
-    ) -> tuple[str, list[Flight]]:
+    def answer(self, replies: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
         """`addr` acked (or refused) each of `replies`: the name key of its owner, and the
-        flights answered; what waited for room behind them is sent."""
-        owner, answered, released = self.pushes.answer(replies, addr, now)
-        for waiting in released:
-            emit(Send(waiting.addr, waiting.message, self._key_at(waiting.addr)))
-        return owner, answered
+        flights answered (what waited behind them goes at the next `due`)."""
+        return self.pushes.answer(replies, addr, now)
 
     def due(self, now: float, emit: Emit) -> list[Push]:
-        """Send again what is due; the pushes given up (what they let out is sent)."""
-        again, failed, released = self.pushes.due(now)
-        # a burst's flights come due together, to the same members: a key looked up once
-        keys: dict[Addr, bytes] = {}
-
-        def key_at(addr: Addr) -> bytes:
-            key = keys.get(addr)
-            if key is None:
-                key = keys[addr] = self._key_at(addr)
-            return key
-
-        for addrs, message in again:
-            emit(send_to(addrs, message, key_at))
-        for push in released:
-            emit(Send(push.addr, push.message, key_at(push.addr)))
+        """Send again what is due, and the next datagrams of those answered or given up;
+        the pushes given up. Members sent the same messages (a burst's, in step) are sent
+        each message once (SendMany: encoded once for all of them)."""
+        sends, failed = self.pushes.due(now)
+        key_at = self._key_at
+        for addrs, messages in _in_step(sends):
+            if len(addrs) == 1:
+                key = key_at(addrs[0])
+                for message in messages:
+                    emit(Send(addrs[0], message, key))
+                continue
+            many, keys = tuple(addrs), tuple(map(key_at, addrs))
+            for message in messages:
+                emit(SendMany(many, message, keys))
         return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
@@ -127,3 +121,19 @@ class Pusher:
     def pending(self) -> int:
         """Pushes sent and unanswered, or queued behind those to the same peer."""
         return self.pushes.in_flight() + self.pushes.queued()
+
+
+def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
+    """`sends` as one entry for the addresses sent the same flights, in order: an
+    address's later flights never join an entry before its earlier ones."""
+    out: list[tuple[list[Addr], list[Message]]] = []
+    entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
+    seen: set[Addr] = set()
+    for addr, flights in sends:
+        entry = entries.get(same := tuple(map(id, flights)))
+        if entry is None or addr in seen:
+            entries[same] = entry = ([], [f.message for f in flights])
+            out.append(entry)
+        entry[0].append(addr)
+        seen.add(addr)
+    return out

@@ -1,27 +1,24 @@
-"""The registry's pushes to peers, waiting for their acks: one record per member.
+"""The registry's pushes to peers, waiting for their acks, retried per member.
 
-Pure: no clock, no sockets. One message pushed to many peers (a channel or room message,
-a table update) is one Flight: the message, the addresses it went to, and how many of them
-still owe an ack. It has one retry deadline, so a relay to 100 members costs one timer and
-a dict entry per member, not an object and a timer each; a retry resends to those still
-owing only.
+Pure: no clock, no sockets. Each address pushed to has one Member record: the datagrams
+in flight to it (Units: the messages of one datagram, by id, and the copies of it sent),
+at most IN_FLIGHT of them, and, in order, what waits behind them. A peer acks a datagram
+with one Acks; once every message of one is acked, what waits goes in the next.
 
-Each address pushed to has one Member record: what is in flight to it (by message id, in
-the order sent), what waits for room, and its window. An ack is one lookup of the member
-and one entry taken from it per id; an Acks answers a datagram of pushes at once.
+A member has one retry deadline, not one per message: a timeout after its last datagram
+answered in full (or its first sent). When it passes, its oldest datagram unanswered is
+sent again, once: a peer that is behind (a hundred peers on one core, a burst that takes
+longer than the timeout) answers in order, each answer starts the timeout again, and it
+is sent nothing twice; nor is anything but one datagram sent twice to a peer that is not
+answering yet (every line of a burst went again: 200 lines to 100 peers in 0.5 s went out
+twice). A datagram unanswered when one sent after it is answered in full was lost (a
+peer reads in order): it is sent again at once. After `attempts` copies of a datagram,
+its pushes are given up.
 
-A relay or a burst of table changes may queue thousands of pushes for one peer. Sent all
-at once, most of them would wait in the peer's socket buffer longer than the retry
-timeout, be sent again, and the copies would bury the peer in work it has already done
-(congestion collapse). So at most a window of pushes per address is in flight; the rest
-wait in its record, in order, and go out as acks make room. A push's retry timer starts
-when it is sent, not when it was queued.
-
-The window is as TCP's: WINDOW while a peer keeps up, halved (down to MIN_WINDOW) when
-retries are needed (at most once per timeout), one larger for each ack after that. A peer
-on a fast machine takes a burst of hundreds of messages as shared flights in one go (a
-burst released push by push costs the registry several times more per delivery); a slow
-one soon gets only what it can answer within the timeout.
+A message pushed to many members (a channel message) is one Flight, shared: nothing per
+member is touched before the sends; the flight is entered in their records at the next
+call. A message too big for a datagram (it travels over TCP, and would arrive after the
+datagrams sent after it) goes alone, and nothing follows it until it ends.
 
 One address is one peer (a name registering at another's address takes it over, and
 what was pushed to the other is dropped: registry/core/presence.py): its record's owner is
@@ -31,29 +28,33 @@ new name.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
 from msgspec import Struct
 
 from registry.core.actions import Addr
+from wire.codec import encode
+from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT
 
-#: Pushes in flight to one address that keeps up: a peer's share of 1024 channel messages
-#: is ~100 full datagrams and well under a second of its work; its 4 MiB socket buffer
-#: holds them.
-WINDOW = 1024
-#: The least a window shrinks to (a peer that needed retries).
-MIN_WINDOW = 16
-#: Members kept before the idle ones (nothing pushed, a whole window) are first swept.
+#: Datagrams of pushes in flight to one member at most (~1,000 channel messages).
+IN_FLIGHT = 64
+#: Messages pushed and not ended, anywhere, below which a relay to members that hold
+#: nothing back skips their records (`Pushes.add_many`): none has more datagrams in flight.
+FAST_LIVE = 1024
+#: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
+#: The bytes of a datagram that hold pushes (wire.codec.pack_datagrams: a bracket, ...).
+ROOM = MAX_DATAGRAM - 1
+#: What to send: to each address, these flights' messages, in order.
+Sends = list[tuple[Addr, list["Flight"]]]
 
 
 class Push(Struct, frozen=True):
-    """A message pushed to one peer: what waits in a member's queue, and what a push
-    that ends without its ack (given up, or dropped with its peer) is reported as.
+    """A message pushed to one peer, as a push that ends without its ack (given up, or
+    dropped with its peer) is reported.
 
     `purpose` says what a missing ack means: "notice" and "outcome" are just dropped;
     "relay" (a channel message), "probe" (a direct message the registry delivers itself)
@@ -72,74 +73,86 @@ class Push(Struct, frozen=True):
     streamed: bool = False
 
 
-class Flight(Struct, eq=False):
-    """One message sent to `addrs`, `owing` of which still owe an ack (those whose
-    member still holds this flight); `key` is its entry in the retry queue."""
+class Flight(Struct, eq=False, frozen=True):
+    """One message pushed, shared by every member it is pushed to: in flight to some,
+    waiting behind what is in flight to others."""
 
     message: Message
     purpose: str
     seq: int
-    key: str
-    addrs: Sequence[Addr]
-    owing: int
-    #: the owners of `addrs`, until the flight is entered in their members (`_index`)
-    owners: Sequence[str] | None = None
+    #: its encoded size (a streamed one's fills a datagram), whether it travels over TCP
+    size: int
+    streamed: bool
+
+
+class Unit:
+    """A datagram of pushes in flight to one member: its flights not yet acked, by id;
+    copies of it sent, and the member's count of sends at its first and its last; when
+    that was and the bytes left in it (what is pushed at that moment, in one drain of the
+    socket, joins it)."""
+
+    __slots__ = ("copies", "first", "flights", "room", "sent", "sent_at", "streamed")
+
+    def __init__(self, now: float, sent: int, streamed: bool) -> None:
+        self.flights: dict[str, Flight] = {}
+        self.copies = 1
+        self.first = self.sent = sent
+        self.sent_at = now
+        #: a streamed push, alone: nothing joins it, nothing follows it while in flight
+        self.streamed = streamed
+        self.room = ROOM
 
 
 class Member:
-    """What is pushed to one address: its flights by message id, in the order sent; the
-    pushes that wait for room; its window, and when it was last halved."""
+    """What is pushed to one address: its units in flight, oldest first, and the unit of
+    each message id in flight; what waits behind them; its retry deadline, its sends."""
 
-    __slots__ = ("blocked", "flying", "halved_at", "owner", "waiting", "window")
+    __slots__ = ("addr", "deadline", "flying", "lost", "owner", "sends", "units", "waiting")
 
-    def __init__(self, owner: str, window: int) -> None:
+    def __init__(self, owner: str, addr: Addr) -> None:
         self.owner = owner
-        self.flying: dict[str, Flight] = {}
-        self.waiting: deque[Push] = deque()
-        self.window = window
-        self.halved_at = float("-inf")
-        #: the id of a streamed push in flight ("": none): what follows waits for it
-        self.blocked = ""
+        self.addr = addr
+        self.units: list[Unit] = []
+        self.flying: dict[str, Unit] = {}
+        self.waiting: deque[Flight] = deque()
+        self.deadline = float("inf")
+        self.sends = 0
+        #: units found lost (see the module's docstring), to send again at the next `due`
+        self.lost: list[Unit] = []
 
 
 class Pushes:
-    """Pushes in flight, at most a window per address; the rest queued in order."""
+    """Pushes in flight, IN_FLIGHT datagrams per address at most; the rest queued in order."""
 
     def __init__(
         self,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
-        window: int = WINDOW,
         streamed: Callable[[Message], bool] = lambda message: False,
     ) -> None:
-        """`streamed` says whether a message travels over TCP (too big for a datagram).
-        Such a push arrives after datagrams sent later, so while one is in flight to an
-        address, what follows it to that address waits for its ack (or its give-up):
-        members see a long channel message and the short one after it in that order."""
-        if window < 1:
-            raise ValueError("window must be at least 1")
-        # one retry entry per flight (wire/reliable.py: attempts, deadlines in FIFO order)
-        self._retry: Retransmitter[Flight] = Retransmitter(timeout, attempts)
-        self._keys = itertools.count()
+        """`streamed` says whether a message travels over TCP (too big for a datagram)."""
+        if timeout <= 0 or attempts < 1:
+            raise ValueError("pushes need a timeout > 0 and attempts >= 1")
         self._timeout = timeout
-        self._window = window
-        self._min_window = min(MIN_WINDOW, window)
+        self._attempts = attempts
         self._streamed = streamed
-        # every address pushed to lately: kept when idle (a relay's members are pushed to
-        # again soon), swept when they are many (`_sweep`)
+        # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
-        # flights `add` started on its fast path, entered in their members when next needed
-        self._unindexed: list[Flight] = []
-        # message id -> its pushes not ended (flights in flight, and pushes queued)
-        self._live: dict[str, int] = {}
-        # members that hold pushes back (some wait, or a streamed one is in flight), and
-        # those whose window is shrunk: while there are none, a new message goes to all
+        # the members with pushes in flight or waiting; those holding pushes back (some
+        # wait, or a streamed one is in flight)
+        self._busy: set[Addr] = set()
         self._held: set[Addr] = set()
-        self._shrunk: set[Addr] = set()
-        # at most the least window of `_shrunk` (windows only grow between halvings): with
-        # fewer flights than this in flight, no address is at its window
-        self._floor = window
+        # members with room for another datagram and pushes waiting, or a datagram lost,
+        # and when the first was: they are sent at the next `due`, together
+        self._ready: list[Member] = []
+        self._ready_at = 0.0
+        # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
+        self._deadlines: deque[tuple[float, Member]] = deque()
+        # flights `add_many` sent on its fast path (and to whom, when), not yet entered
+        self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
+        # message id -> its pushes not ended (in flight, or waiting)
+        self._live: dict[str, int] = {}
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched: set[str] = set()
         self._ending: list[str] = []
@@ -153,15 +166,27 @@ class Pushes:
         seq: int = 0,
     ) -> list[Addr]:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
-        send it to now. The others wait for room in their window; an address it is already
-        in flight to is left out (the ack that is coming answers both)."""
-        targets = list(targets)
-        owners = [owner for owner, _ in targets]
-        addrs = [addr for _, addr in targets]
-        if len(set(addrs)) < len(addrs):  # (one address twice: the careful way)
-            flight = Flight(message, purpose, seq, str(next(self._keys)), addrs, 0)
-            return self._add_each(flight, (owners, addrs), now, self._streamed(message))
-        return list(self.add_many(message, purpose, (owners, addrs), now, seq))
+        send it to now: those with room for it in a datagram sent now, or for another
+        datagram. For the others it waits; an address it is already in flight to is left
+        out (the ack that is coming answers both)."""
+        self._index()
+        flight = self._flight(message, purpose, seq)
+        members, msg_id, sent = self._members, message.id, list[Addr]()
+        for owner, addr in targets:
+            member = members.get(addr)
+            if member is None:
+                member = members[addr] = Member(owner, addr)
+            elif msg_id in member.flying:
+                continue
+            member.owner = owner
+            self._live[msg_id] = self._live.get(msg_id, 0) + 1
+            if member.waiting or not self._into(member, flight, now):
+                member.waiting.append(flight)
+                self._busy.add(addr)
+                self._held.add(addr)
+                continue
+            sent.append(addr)
+        return sent
 
     def add_many(
         self,
@@ -172,152 +197,89 @@ class Pushes:
         seq: int = 0,
     ) -> Sequence[Addr]:
         """`add` for targets given as two sequences of the same length, owners and their
-        addresses, the addresses all different (a relay to a channel's members). In the
-        usual case, members that keep up, nothing per member is touched before the sends:
-        the flight is entered in their records at the next call."""
+        addresses, the addresses all different (a relay to a channel's members). When no
+        member holds pushes back and few are in flight, nothing per member is touched
+        before the sends: the flight is entered in their records at the next call, with
+        the others of a burst to the same members."""
         owners, addrs = targets
-        streamed = self._streamed(message)
-        flight = Flight(message, purpose, seq, str(next(self._keys)), addrs, len(addrs), owners)
-        if not (addrs and not streamed and self._unlimited(message.id)):
-            return self._add_each(flight, targets, now, streamed)
-        self._unindexed.append(flight)
-        self._started(flight, now)
+        flight = self._flight(message, purpose, seq)
+        live = self._live
+        if self._held or flight.streamed or message.id in live or len(live) >= FAST_LIVE:
+            return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
+        if addrs:
+            self._unindexed.append((flight, owners, addrs, now))
+            self._live[message.id] = len(addrs)
         return addrs
 
-    def _unlimited(self, msg_id: str) -> bool:
-        """Whether a new push of `msg_id` reaches every target at once: no member holds
-        pushes back, fewer flights are in flight than the smallest window holds (so no
-        address can be at its window: a peer's window shrunk after retries in a join storm
-        does not hold back every relay to the others), and this id is new."""
-        if self._held or msg_id in self._live:
-            return False
-        flights = len(self._retry)
-        if flights >= self._floor:
-            if flights >= self._window or not self._shrunk:
-                return False
-            self._floor = min(self._members[addr].window for addr in self._shrunk)
-            if flights >= self._floor:
-                return False
-        return True
-
-    def _add_each(
-        self,
-        flight: Flight,
-        targets: tuple[Sequence[str], Sequence[Addr]],
-        now: float,
-        streamed: bool,
-    ) -> list[Addr]:
-        """Put `flight` in flight to each target with room in its window, and queue a
-        push of it for each of the others (the careful way: see `add_many`)."""
-        self._index()
-        message, members, live = flight.message, self._members, self._live
-        msg_id, sent = message.id, list[Addr]()
-        flight.addrs, flight.owners = sent, None
-        for owner, addr in zip(*targets, strict=True):
-            member = members.get(addr)
-            if member is None:
-                member = members[addr] = Member(owner, self._window)
-            elif msg_id in member.flying:
-                continue
-            member.owner = owner
-            if member.blocked or member.waiting or len(member.flying) >= member.window:
-                push = Push(owner, addr, message, flight.purpose, flight.seq, streamed)
-                member.waiting.append(push)
-                self._held.add(addr)
-                live[msg_id] = live.get(msg_id, 0) + 1
-                continue
-            member.flying[msg_id] = flight
-            sent.append(addr)
-            if streamed:
-                member.blocked = msg_id
-                self._held.add(addr)
-        if sent:
-            flight.owing = len(sent)
-            self._started(flight, now)
-        return list(sent)
-
-    def answer(
-        self, msg_ids: Iterable[str], addr: Addr, now: float
-    ) -> tuple[str, list[Flight], list[Push]]:
+    def answer(self, msg_ids: Iterable[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
         """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
-        pushes): (its member's owner, the flights answered, in order; pushes let out of
-        its window to send now). Ids of nothing in flight to `addr` are ignored."""
+        pushes): its member's owner, and the flights answered, in order. Once a datagram
+        in flight is answered, what waits is ready to go: at `next_wake`, `due` sends it.
+        Ids of nothing in flight to `addr` are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
         if member is None:
-            return "", [], []
+            return "", []
         answered: list[Flight] = []
         pop = member.flying.pop
+        done = -1  # the first send of the last unit answered in full
         for msg_id in msg_ids:
-            flight = pop(msg_id, None)
-            if flight is None:
-                continue
-            answered.append(flight)
-            flight.owing -= 1
-            if not flight.owing:
-                self._retry.answer(flight.key)
+            unit = pop(msg_id, None)
+            if unit is not None:
+                answered.append(unit.flights.pop(msg_id))
                 self._ended(msg_id)
-        if not answered:
-            return member.owner, answered, []
-        if member.window < self._window:
-            self._grow(addr, member, len(answered))
-        released = self._landed(addr, member, now) if addr in self._held else []
-        return member.owner, answered, released
+                if not unit.flights:
+                    done = max(done, unit.first)
+        if done >= 0:
+            self._answered(member, done, now)
+        return member.owner, answered
 
-    def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
-        """At `now`: (messages to send again, each with the addresses still owing; pushes
-        given up; pushes let out of the window to send now), each oldest first."""
+    def due(self, now: float) -> tuple[Sends, list[Push]]:
+        """At `now`: (what to send: datagrams sent again, a member's oldest once per
+        timeout, or found lost, and the next datagrams of members with room made; the
+        pushes given up), oldest first."""
         self._index()
-        retry, given_up = self._retry.due(now)
-        again: list[tuple[list[Addr], Message]] = []
-        retried: set[Addr] = set()  # (a burst's flights retry the same members)
-        for flight in retry:
-            owing = self._owing(flight)
-            retried.update(owing)
-            again.append((owing, flight.message))
-        for addr in retried:
-            self._halve(addr, now)
+        again: list[tuple[Addr, Unit]] = []
         failed: list[Push] = []
-        released: list[Push] = []
-        for flight in given_up:
-            msg_id = flight.message.id
-            owing = self._owing(flight)
-            for addr in owing:
-                member = self._members[addr]
-                del member.flying[msg_id]
-                failed.append(Push(member.owner, addr, flight.message, flight.purpose, flight.seq))
-            flight.owing = 0
-            self._ended(msg_id)
-            for addr in owing:
-                released += self._landed(addr, self._members[addr], now)
-        return again, failed, released
+        deadlines, members = self._deadlines, self._members
+        while deadlines and deadlines[0][0] <= now:
+            deadline, member = deadlines.popleft()
+            if member.deadline != deadline or members.get(member.addr) is not member:
+                continue  # answered, or dropped, since
+            oldest = member.units[0]
+            if oldest.copies < self._attempts:
+                again.append((member.addr, self._again(member, oldest, now)))
+            else:
+                failed += self._give_up(member, oldest, now)
+            self._arm(member, now)
+        ready, self._ready = self._ready, []
+        for member in ready:
+            if members.get(member.addr) is not member:
+                continue
+            lost, member.lost = member.lost, []
+            again += [(member.addr, self._again(member, u, now)) for u in lost if u.flights]
+            again += [(member.addr, unit) for unit in self._next(member, now)]
+        return [(addr, list(unit.flights.values())) for addr, unit in again], failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
-        """Forget and return every push to `addr`: those in flight, then those queued."""
+        """Forget and return every push to `addr`: those in flight, then those waiting."""
         self._index()
         member = self._members.pop(addr, None)
+        self._busy.discard(addr)
         self._held.discard(addr)
-        self._shrunk.discard(addr)
-        if not self._shrunk:
-            self._floor = self._window
         if member is None:
             return []
+        member.deadline = float("inf")
         dropped: list[Push] = []
-        for msg_id, flight in member.flying.items():
-            flight.owing -= 1
-            if not flight.owing:
-                self._retry.answer(flight.key)
-                self._ended(msg_id)
-            dropped.append(Push(member.owner, addr, flight.message, flight.purpose, flight.seq))
-        for push in member.waiting:
-            self._ended(push.message.id)
-            dropped.append(push)
+        for flight in (*(f for u in member.units for f in u.flights.values()), *member.waiting):
+            dropped.append(self._push(member, flight))
+            self._ended(flight.message.id)
         return dropped
 
     def pending(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is still pushed to anyone: in flight, or waiting for
-        room in a window. Once not, every push of it was answered, given up or dropped."""
+        """Whether message `msg_id` is still pushed to anyone: in flight, or waiting. Once
+        not, every push of it was answered, given up or dropped."""
         return msg_id in self._live
 
     def watch(self, msg_id: str) -> None:
@@ -341,43 +303,142 @@ class Pushes:
         return over
 
     def next_wake(self) -> float | None:
-        """The earliest retry deadline, or None."""
-        return self._retry.next_wake()
+        """The earliest retry deadline, or when a datagram became ready to go; or None."""
+        if self._ready:
+            return self._ready_at
+        if self._unindexed:
+            return self._unindexed[0][3] + self._timeout
+        deadlines, members = self._deadlines, self._members
+        while deadlines:
+            deadline, member = deadlines[0]
+            if member.deadline == deadline and members.get(member.addr) is member:
+                return deadline
+            deadlines.popleft()
+        return None
 
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
         self._index()
-        return sum(len(member.flying) for member in self._members.values())
+        return sum(len(self._members[addr].flying) for addr in self._busy)
 
     def queued(self) -> int:
-        """Pushes waiting for room in their window."""
-        return sum(len(self._members[addr].waiting) for addr in self._held)
-
-    def window_of(self, addr: Addr) -> int:
-        """How many pushes may be in flight to `addr` now."""
-        member = self._members.get(addr)
-        return self._window if member is None else member.window
+        """Pushes waiting for room in a datagram."""
+        self._index()
+        return sum(len(self._members[addr].waiting) for addr in self._busy)
 
     # -- within ----------------------------------------------------------------------------
 
-    def _owing(self, flight: Flight) -> list[Addr]:
-        """The addresses that still owe `flight` an ack."""
-        msg_id, members = flight.message.id, self._members
-        owing: list[Addr] = []
-        for addr in flight.addrs:
-            member = members.get(addr)
-            if member is not None and member.flying.get(msg_id) is flight:
-                owing.append(addr)
-        return owing
+    def _flight(self, message: Message, purpose: str, seq: int) -> Flight:
+        streamed = self._streamed(message)
+        return Flight(message, purpose, seq, ROOM if streamed else len(encode(message)), streamed)
 
-    def _started(self, flight: Flight, now: float) -> None:
-        """`flight` was sent to its owners at `now`."""
-        self._retry.start(flight.key, flight, now)
-        msg_id = flight.message.id
-        self._live[msg_id] = self._live.get(msg_id, 0) + 1
+    def _push(self, member: Member, flight: Flight) -> Push:
+        message, purpose, seq = flight.message, flight.purpose, flight.seq
+        return Push(member.owner, member.addr, message, purpose, seq, flight.streamed)
+
+    def _into(self, member: Member, flight: Flight, now: float) -> bool:
+        """Put `flight` in flight to `member` at `now`, if there is room: in its newest
+        datagram, sent at `now`, or in a new one (none while a streamed one is in flight:
+        what follows it waits for it). Whether there was."""
+        units = member.units
+        if units and units[-1].sent_at == now and flight.size < units[-1].room:
+            unit = units[-1]
+        elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
+            member.sends += 1
+            unit = Unit(now, member.sends, flight.streamed)
+            units.append(unit)
+            if len(units) == 1:
+                self._arm(member, now)
+            self._busy.add(member.addr)
+            if flight.streamed:
+                self._held.add(member.addr)
+        else:
+            return False
+        unit.flights[flight.message.id] = flight
+        unit.room -= flight.size + 1
+        member.flying[flight.message.id] = unit
+        return True
+
+    def _arm(self, member: Member, now: float) -> None:
+        """`member`'s retry deadline is a timeout from `now` (none with nothing in flight)."""
+        if not member.units:
+            member.deadline = float("inf")
+            return
+        deadlines = self._deadlines
+        deadline = now + self._timeout
+        if deadlines and deadline < deadlines[-1][0]:
+            deadline = deadlines[-1][0]  # the clock stepped back: keep the order
+        member.deadline = deadline
+        deadlines.append((deadline, member))
+
+    def _again(self, member: Member, unit: Unit, now: float) -> Unit:
+        """`unit` is sent again to `member` at `now`: nothing more joins it."""
+        member.sends += 1
+        unit.copies += 1
+        unit.sent, unit.sent_at, unit.room = member.sends, now, 0
+        return unit
+
+    def _give_up(self, member: Member, unit: Unit, now: float) -> list[Push]:
+        """`unit`'s pushes are given up: returned, and what waits may take its room."""
+        failed: list[Push] = []
+        for msg_id, flight in unit.flights.items():
+            del member.flying[msg_id]
+            failed.append(self._push(member, flight))
+            self._ended(msg_id)
+        member.units.remove(unit)
+        self._room_made(member, now)
+        return failed
+
+    def _answered(self, member: Member, done: int, now: float) -> None:
+        """A unit first sent to `member` as its send number `done` was answered in full at
+        `now`: its timeout starts again; units whose last copy went before any of that one,
+        still unanswered, were lost; what waits may take the room made."""
+        units = member.units
+        member.units = [unit for unit in units if unit.flights]
+        for unit in member.units:
+            if unit.sent < done and unit.copies < self._attempts and unit not in member.lost:
+                member.lost.append(unit)
+        self._arm(member, now)
+        self._room_made(member, now)
+
+    def _room_made(self, member: Member, now: float) -> None:
+        """A datagram in flight to `member` is over (answered, or given up) at `now`, or
+        one was lost: it is ready to send, or idle."""
+        if member.waiting or member.lost:
+            if not self._ready:
+                self._ready_at = now
+            if member not in self._ready:
+                self._ready.append(member)
+        elif not member.units:
+            self._busy.discard(member.addr)
+        if not (member.waiting or any(unit.streamed for unit in member.units)):
+            self._held.discard(member.addr)
+
+    def _next(self, member: Member, now: float) -> list[Unit]:
+        """`member` has room: its next datagrams, what waits that fits them, in flight
+        from `now`; those units."""
+        waiting, flying = member.waiting, member.flying
+        new: list[Unit] = []
+        while waiting:
+            flight = waiting[0]
+            if flight.message.id in flying:  # already on its way (see `add`)
+                waiting.popleft()
+                self._ended(flight.message.id)
+                continue
+            units = len(member.units)
+            if not self._into(member, flight, now):
+                break
+            waiting.popleft()
+            if len(member.units) > units:
+                new.append(member.units[-1])
+        if not (member.units or waiting):
+            self._busy.discard(member.addr)
+        if not (waiting or any(unit.streamed for unit in member.units)):
+            self._held.discard(member.addr)
+        return new
 
     def _ended(self, msg_id: str) -> None:
-        """A flight or a queued push of `msg_id` is over: answered, given up or dropped."""
+        """A push of `msg_id` is over: answered, given up or dropped."""
         left = self._live.pop(msg_id) - 1
         if left:
             self._live[msg_id] = left
@@ -385,95 +446,55 @@ class Pushes:
             self._ending.append(msg_id)
 
     def _index(self) -> None:
-        """Enter the flights `add_many` started on its fast path in their members."""
+        """Enter the flights `add_many` sent on its fast path in their members: those of a
+        burst to the same members packed into units once, copied into each member's."""
         if len(self._members) > self._sweep_at:
             self._sweep()
-        if not self._unindexed:
-            return
-        unindexed, self._unindexed = self._unindexed, []
-        # a burst's flights go to the same members: each member is looked up once for
-        # all of them, and takes them in one update, in order
+        unindexed = self._unindexed
         start = 0
         while start < len(unindexed):
             first, end = unindexed[start], start + 1
-            while end < len(unindexed) and _same_targets(unindexed[end], first):
+            while end < len(unindexed) and unindexed[end][1:3] == first[1:3]:
                 end += 1
-            self._enter(unindexed[start:end])
+            self._enter(first[1], first[2], [(u[0], u[3]) for u in unindexed[start:end]])
             start = end
+        unindexed.clear()
 
-    def _enter(self, flights: list[Flight]) -> None:
-        """Enter `flights`, to the same targets, in their members (see `_index`)."""
-        owners, addrs = flights[0].owners or (), flights[0].addrs
-        entries = [(flight.message.id, flight) for flight in flights]
-        for flight in flights:
-            flight.owners = None
-        members, window = self._members, self._window
+    def _enter(
+        self, owners: Sequence[str], addrs: Sequence[Addr], flights: list[tuple[Flight, float]]
+    ) -> None:
+        """Enter `flights`, each sent at its moment to the same members, in their records:
+        what went at one moment, in datagrams, each a unit."""
+        packed: list[tuple[dict[str, Flight], int, float]] = []  # (flights, room, sent)
+        room, at = 0, float("nan")
+        for flight, sent in flights:
+            if flight.size >= room or sent != at:
+                packed.append(({}, ROOM, sent))
+                room, at = ROOM, sent
+            room -= flight.size + 1
+            these = packed[-1][0]
+            these[flight.message.id] = flight
+            packed[-1] = (these, room, sent)
+        members = self._members
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
             if member is None:
-                member = members[addr] = Member(owner, window)
-            else:
-                member.owner = owner
-            member.flying.update(entries)
+                member = members[addr] = Member(owner, addr)
+            member.owner = owner
+            idle = not member.units
+            for these, left, sent in packed:
+                member.sends += 1
+                unit = Unit(sent, member.sends, False)
+                unit.flights, unit.room = dict(these), left
+                member.units.append(unit)
+                member.flying.update(dict.fromkeys(these, unit))
+            if idle:
+                self._arm(member, packed[0][2])
+            self._busy.add(addr)
 
     def _sweep(self) -> None:
-        """Forget the members with nothing pushed and a whole window (peers gone quiet,
-        or moved): the next sweep comes when the rest have doubled, so each member
-        created costs a sweep's work at most once."""
-        window = self._window
-        self._members = {
-            addr: member
-            for addr, member in self._members.items()
-            if member.flying or member.waiting or member.window < window
-        }
+        """Forget the members with nothing pushed (peers gone quiet, or moved): the next
+        sweep comes when the rest have doubled, so each member created costs a sweep's
+        work at most once."""
+        self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
         self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
-
-    def _grow(self, addr: Addr, member: Member, acks: int) -> None:
-        """`addr` acked `acks` pushes: its shrunk window grows by as many."""
-        if member.window + acks < self._window:
-            member.window += acks
-            return
-        member.window, member.halved_at = self._window, float("-inf")
-        self._shrunk.discard(addr)
-        if not self._shrunk:
-            self._floor = self._window
-
-    def _halve(self, addr: Addr, now: float) -> None:
-        """`addr` needed a retry: halve its window, once per timeout (the retries of one
-        burst come due together and are one sign of one overload)."""
-        member = self._members[addr]
-        if now - member.halved_at < self._timeout:
-            return
-        member.window = window = max(self._min_window, member.window // 2)
-        member.halved_at = now
-        self._shrunk.add(addr)
-        self._floor = min(self._floor, window)
-
-    def _landed(self, addr: Addr, member: Member, now: float) -> list[Push]:
-        """Pushes to `addr` are no longer in flight: let its queue move up (up to and
-        including the next streamed push, which holds the rest back in turn)."""
-        flying, waiting = member.flying, member.waiting
-        if member.blocked and member.blocked not in flying:
-            member.blocked = ""
-        released: list[Push] = []
-        while waiting and len(flying) < member.window and not member.blocked:
-            push = waiting.popleft()
-            msg_id = push.message.id
-            if msg_id in flying:
-                self._ended(msg_id)
-                continue  # already on its way (see `add`)
-            flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)), [addr], 1)
-            flying[msg_id] = flight
-            self._retry.start(flight.key, flight, now)  # (its push was counted live already)
-            released.append(push)
-            if push.streamed:
-                member.blocked = msg_id
-        if not (waiting or member.blocked):
-            self._held.discard(addr)
-        return released
-
-
-def _same_targets(flight: Flight, other: Flight) -> bool:
-    """Whether two flights not yet entered go to the same owners at the same addresses
-    (equal sequences: compared item by item, most often the same objects)."""
-    return flight.addrs == other.addrs and flight.owners == other.owners

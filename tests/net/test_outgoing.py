@@ -294,3 +294,17 @@ def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own()
     sent = out.flush()
     assert messages(sent, old) == [decode_datagram_batch(notice(2))[0]]
     assert messages(sent, new) == [decode_datagram_batch(notice(3))[0]]
+
+
+def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
+    """Cut where each part is full (from each id's size), not halved until the halves fit:
+    halving left datagrams half empty."""
+    out = outgoing()
+    replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
+    datagrams = out.acks(A, replies)
+    acks = [m for data in datagrams for m in decode_datagram_batch(data)]
+    assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
+    assert all(len(data) <= MAX_DATAGRAM for data in datagrams)
+    for data, after in zip(datagrams, acks[1:], strict=False):
+        # the next part's first id would not have fitted in this one
+        assert isinstance(after, Acks) and len(data) + len(after.replies[0]) + 3 > MAX_DATAGRAM

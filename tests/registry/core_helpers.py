@@ -11,7 +11,7 @@ from registry.core import credentials
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import PROBE_ATTEMPTS
-from wire.messages import Join, Register, Welcome
+from wire.messages import Acks, Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
@@ -75,10 +75,25 @@ def in_room(reg: RegistryCore, room: str, *names_at: tuple[str, tuple[str, int]]
     """Register each (name, address) at T0 and put it in `room`: their tokens by name."""
     tokens = {}
     for name, addr in names_at:
-        token = register(reg, name, addr).token
-        reg.receive(Join(f"{name}-j", name, token, room), addr, T0)
+        out = reg.receive(Register(f"{name}-reg", name, addr[1], "", "", WIRE_VERSION), addr, T0)
+        acked(reg, out, T0)
+        token = next(m for _, m in sends(out) if isinstance(m, Welcome)).token
+        acked(reg, reg.receive(Join(f"{name}-j", name, token, room), addr, T0), T0)
         tokens[name] = token
     return tokens
+
+
+def acked(reg: RegistryCore, out: list[ra.Action], now: float) -> None:
+    """Each peer acks at `now` what `out` sends it, and what that lets out to it, as peers
+    do: what is pushed to one next goes at once (registry/core/pushes.py)."""
+    while out:
+        ids: dict[tuple[str, int], list[str]] = {}
+        for addr, message in sends(out):
+            ids.setdefault(addr, []).append(message.id)  # type: ignore[attr-defined]
+        out = []
+        for addr, replies in ids.items():
+            out += reg.receive(Acks(f"ack-{replies[0]}", tuple(replies)), addr, now)
+        out += run_until(reg, now)
 
 
 def token_of(reg: RegistryCore, name: str) -> str:

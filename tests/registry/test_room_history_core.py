@@ -10,7 +10,17 @@ from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.rooms import KEPT_EMPTIED, ROOM_HISTORY
 from registry.core.table import Table
-from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends, token_of
+from tests.registry.core_helpers import (
+    T0,
+    X,
+    Y,
+    acked,
+    core,
+    in_room,
+    register,
+    sends,
+    token_of,
+)
 from wire.messages import Ack, Acks, Join, Leave, Refused, RoomMessage, RoomNotice, RoomPost
 
 
@@ -179,7 +189,8 @@ def test_a_line_asked_again_of_a_restarted_registry_after_its_sender_left_is_sai
     tokens = in_room(reg, "lobby", ("x", X), ("y", Y))
     reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 1)
     reg.receive(Leave("x-l", "x", tokens["x"]), X, T0 + 2)
-    again, _ = restarted(reg)
+    again, start = restarted(reg)
+    acked(again, start, T0 + 3)
     out = again.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 4)
     assert [type(m).__name__ for a, m in sends(out) if a == X] == ["Ack"]
     [relay] = [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)]
