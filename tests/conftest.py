@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -92,22 +93,19 @@ def _test_modules(config: pytest.Config) -> list[Path]:
     return modules
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> None:
     """Before the test workers start, rewrite the test modules' assertions once, as pytest
     does when it imports them, and cache them. Each worker collects (imports) every test
     module, so on a fresh clone all five rewrote all of them at once: some 6 s of CPU each,
     30 s of the suite's CPU and 15 s of its time on two cores. Here it is done by a
     collection in as many processes as there are cores (up to the workers), each taking a
     share of the modules; the workers then load the cached result. Nothing is done when
-    the cache is current (a run after the first), nor without workers."""
-    config = session.config
-    if not config.pluginmanager.has_plugin("dsession"):
-        return  # no workers (-n 0, or --collect-only): whoever collects rewrites
+    the cache is current (a run after the first)."""
     todo = _not_yet_rewritten(_test_modules(config))
     if len(todo) < REWRITE_ONCE_FROM:
         return
-    shares = min(os.cpu_count() or 1, int(config.getoption("numprocesses") or 1))
+    shares = max(min(os.cpu_count() or 1, len(specs)), 1)
     todo.sort(key=lambda module: module.stat().st_size, reverse=True)
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-o", "addopts="]
     command += ["-p", "no:randomly", "-p", "no:cacheprovider"]
