@@ -24,8 +24,9 @@ HEAVY = ("wire", "secure", "disk", "terminal", "net", "registry", "peer", "async
 HEAVY += ("typer", "click", "argparse")
 
 
-def _imported_by(*args: str) -> list[str]:
-    """The modules `ChatApp.py <args>` imports, in order, from Python's -X importtime."""
+def _imported_by(*args: str, status: int = 0, said: str = "Usage: ChatApp") -> list[str]:
+    """The modules `ChatApp.py <args>` imports, in order, from Python's -X importtime; it
+    ends with `status`, having `said` a line."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", str(ROOT / "ChatApp.py"), *args],
         cwd=ROOT,
@@ -33,8 +34,8 @@ def _imported_by(*args: str) -> list[str]:
         text=True,
         timeout=30,
     )
-    assert done.returncode == 0, done.stderr
-    assert "Usage: ChatApp" in done.stdout
+    assert done.returncode == status, done.stderr
+    assert said in done.stdout + done.stderr
     # "import time:  self [us] | cumulative | imported package"
     return [
         line.rsplit("|", 1)[1].strip()
@@ -48,6 +49,17 @@ def test_help_loads_none_of_the_program(option: str) -> None:
     imported = _imported_by(option)
     assert "launcher.command_line" in imported and "launcher.defaults" in imported  # read right
     assert [name for name in imported if name.split(".")[0] in HEAVY] == []
+
+
+@pytest.mark.timeout(40)
+def test_a_peer_s_start_loads_no_registry_code() -> None:
+    # the registry's values are checked by every mode, but made into its settings by a
+    # registry alone (a peer's start loaded the registry's core with them: 10 ms of each)
+    imported = _imported_by(
+        "-c", "alice", "127.0.0.1", "5000", "no-port", status=2, said="client-port"
+    )
+    assert "launcher.checks" in imported
+    assert [name for name in imported if name.split(".")[0] == "registry"] == []
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from peer.core.registry_watch import SILENT_KEEPALIVES
 from secure.keys import PINS_FILE
 
 from .lines import (
@@ -196,7 +197,7 @@ class ChatEnv:
         port: int | None = None,
         data_dir: Path | None = None,
         server_port: int | None = None,
-        keepalive: float = KEEPALIVE,
+        keepalive: float | None = None,
         wait: bool = True,
         timeout: float = 10.0,
         password: str = "",
@@ -207,6 +208,11 @@ class ChatEnv:
         Its first contact (or any with a password) gives the registry's join code, unless
         `options` say how to trust its key."""
         name = self.named(name)
+        if keepalive is None:
+            # with a password, the peer tries to register as long as the test waits for it:
+            # at KEEPALIVE it gave up after SILENT_KEEPALIVES (3 s), less than a check
+            # takes on a loaded machine
+            keepalive = PASSWORD_CHECK_WAIT / SILENT_KEEPALIVES if password else KEEPALIVE
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
