@@ -28,10 +28,25 @@ def _own(node: ast.expr) -> bool:
     )
 
 
+def _script(node: ast.AST) -> ast.Module | None:
+    """The program in string `node` when it is one that imports (a script a test runs)."""
+    if not isinstance(node, ast.Constant) or "import" not in str(node.value):
+        return None
+    try:
+        tree = ast.parse(str(node.value))
+    except (SyntaxError, ValueError):  # (not a program, or a lone surrogate)
+        return None
+    return tree if any(isinstance(n, ast.Import | ast.ImportFrom) for n in tree.body) else None
+
+
 def private_reaches(source: str) -> list[tuple[int, str]]:
-    """(line, attribute) of each private attribute `source` reaches on another's object."""
+    """(line, attribute) of each private attribute `source` reaches on another's object,
+    in its code or in a script it holds as a string (the line is the string's)."""
     found = []
     for node in ast.walk(ast.parse(source)):
+        script = _script(node)
+        if script is not None:
+            found += [(node.lineno, attr) for _, attr in private_reaches(ast.unparse(script))]
         if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
             continue
         dunder = node.attr.startswith("__") and node.attr.endswith("__")
@@ -58,5 +73,7 @@ def test_the_walk_finds_a_reach_and_passes_an_objects_own() -> None:
         "table._rows = {}\n"
         "self._x = super()._y(cls._z)\n"
         "row._replace(port=1).__class__\n"
+        "SCRIPT = 'import ChatApp\\nChatApp._start = print'\n"
+        "TEXT = 'see ChatApp._start'\n"
     )
-    assert private_reaches(source) == [(1, "_renewed"), (2, "_rows")]
+    assert private_reaches(source) == [(1, "_renewed"), (2, "_rows"), (5, "_start")]
