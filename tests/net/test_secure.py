@@ -4,6 +4,7 @@ and an attacker who captures, replays, alters and forges them."""
 from __future__ import annotations
 
 import itertools
+import struct
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -32,12 +33,12 @@ class Pair:
 
     def __init__(self) -> None:
         self.clock = 0
-        self.alice = SecureChannel(X25519PrivateKey.generate(), stamp=self._stamp)
-        self.bob = SecureChannel(X25519PrivateKey.generate(), stamp=self._stamp)
+        self.alice = SecureChannel(X25519PrivateKey.generate(), stamp=self.stamp)
+        self.bob = SecureChannel(X25519PrivateKey.generate(), stamp=self.stamp)
         self.wire: list[tuple[bytes, tuple[str, int]]] = []  # everything that crossed
         self.got: dict[str, list[tuple[bytes, bytes]]] = {"alice": [], "bob": []}
 
-    def _stamp(self) -> int:
+    def stamp(self) -> int:
         self.clock += 1
         return 1_700_000_000_000_000_000 + self.clock
 
@@ -198,7 +199,7 @@ def test_any_bytes_open_to_nothing_and_never_raise(data: bytes) -> None:
 def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> None:
     pair = Pair()
     pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
-    pair.bob = SecureChannel(pair.bob.static, stamp=pair._stamp)  # bob restarted
+    pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
     pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
     retry = pair.send("alice", b"two", 10.5)  # the protocol's retry, 500 ms on
@@ -294,7 +295,7 @@ def test_a_data_datagram_out_of_noises_bounds_is_dropped_unopened() -> None:
     pair = Pair()
     pair.deliver(pair.send("alice", b"hello"))
     [(packet, _)] = pair.send("alice", b"again")
-    header = secure._DATA_HEADER
+    header = struct.Struct("<BIQ")  # data's 13-byte header (docs/PROTOCOL.md)
     _, index, _ = header.unpack_from(packet)
     last = header.pack(DATA, index, 2**64 - 1) + packet[header.size :]
     huge = packet + bytes(65_536)

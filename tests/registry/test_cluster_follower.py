@@ -18,6 +18,7 @@ from registry.adapter.cluster.follower import Follower
 from registry.adapter.cluster.link import (
     HEARD_SUBJECT,
     LEAD_SUBJECT,
+    Addr,
     Outbound,
     Publisher,
     pack,
@@ -42,51 +43,6 @@ from wire.messages import (
 
 pytestmark = pytest.mark.timeout(10)
 
-#: Where the asker's TCP connection came from: its port has no datagram socket of the
-#: asker's (a test's socket stands there to see what would arrive).
-ASKER_IP = "127.0.0.3"
-
-
-class QuietNats:
-    """NATS as the follower uses it here: what it publishes goes nowhere."""
-
-    async def publish(self, subject: str, data: bytes) -> None:
-        pass
-
-
-def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram() -> None:
-    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    listening.bind((ASKER_IP, 0))
-    asker = listening.getsockname()[:2]
-    key = X25519PrivateKey.generate()
-    asker_key = public_bytes(X25519PrivateKey.generate())
-    lines: list[str] = []
-
-    async def run() -> None:
-        follower = Follower(QuietNats(), "r1", registry_channel(key), lines.append, None)  # type: ignore[arg-type]
-        await follower.endpoint.open("127.0.0.1", 0)
-        try:
-            register = Register("p-1", "alice", 6000, "", "", "")
-            # it came over TCP (a registration whose Welcome was too big for a datagram),
-            # and the connection closed before the registry that decides answered
-            follower._received(register, asker, asker_key)
-            rows = tuple(Entry(f"peer{i:04}", "10.0.0.1", 6000 + i, True) for i in range(300))
-            welcome = Welcome("r-1", register.id, "alice", "t", 1, rows, (), ())
-            out = Outbound([(asker[0], asker[1], asker_key)], encode(welcome))
-            await follower._outbound(SimpleNamespace(data=pack([out])))  # type: ignore[arg-type]
-        finally:
-            await follower.close()  # (what waited to leave packed leaves: loopback delivers
-            # a datagram within the call that sends it)
-
-    try:
-        asyncio.run(run())
-        listening.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            listening.recv(2048)
-    finally:
-        listening.close()
-    assert any("its request's TCP connection is closed" in line for line in lines)
-
 
 class RecordingNats:
     """NATS as the follower uses it here: what it publishes, kept by subject."""
@@ -109,22 +65,27 @@ def test_the_peers_heard_are_reported_to_the_registry_that_decides_once_each_per
 ) -> None:
     monkeypatch.setattr(follower_module, "HEARD_EVERY", 0.05)
     nats = RecordingNats()
-    peer_key = public_bytes(X25519PrivateKey.generate())
+    key = X25519PrivateKey.generate()
 
-    async def run() -> None:
-        follower = Follower(nats, "r1", registry_channel(X25519PrivateKey.generate()), print, None)  # type: ignore[arg-type]
-        await follower.start("127.0.0.1", 0)
+    async def run() -> tuple[Addr, bytes]:
+        follower = Follower(nats, "r1", registry_channel(key), print, None)  # type: ignore[arg-type]
+        addr = await follower.start("127.0.0.1", 0)
         try:
-            follower._received_batch([Keepalive("k-1", "bob", "t")], ("127.0.0.3", 6002), peer_key)
-            while not nats.published.get(HEARD_SUBJECT):
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.15)  # (periods with nobody heard: no report)
+            with SecurePeer(public_bytes(key)) as bob:
+                connection = await bob.connect(addr)
+                connection.send(Keepalive("k-1", "bob", "t"))
+                while not nats.published.get(HEARD_SUBJECT):
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.15)  # (periods with nobody heard: no report)
+                connection.writer.close()
+                sockname = connection.writer.get_extra_info("sockname")[:2]
+                return sockname, public_bytes(bob.static)
         finally:
             await follower.close()
 
-    asyncio.run(run())
+    (ip, port), peer_key = asyncio.run(run())
     [report] = [unpack_heard(data) for data in nats.published[HEARD_SUBJECT]]
-    assert report.registry == "r1" and report.peers == [("127.0.0.3", 6002, peer_key)]
+    assert report.registry == "r1" and report.peers == [(ip, port, peer_key)]
 
 
 def test_what_nats_will_not_take_is_dropped_and_what_follows_still_goes() -> None:
@@ -196,6 +157,48 @@ class CapturingNats(RecordingNats):
     async def subscribe(self, subject: str, cb: object) -> SimpleNamespace:
         self.outbound = cb
         return await super().subscribe(subject, cb)
+
+
+def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram() -> None:
+    nats = CapturingNats()
+    key = X25519PrivateKey.generate()
+    lines: list[str] = []
+    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    async def run() -> None:
+        follower = Follower(nats, "r1", registry_channel(key), lines.append, None)  # type: ignore[arg-type]
+        addr = await follower.start("127.0.0.1", 0)
+        try:
+            with SecurePeer(public_bytes(key)) as alice:
+                connection = await alice.connect(addr)
+                asker = connection.writer.get_extra_info("sockname")[:2]
+                listening.bind(asker)  # (what would arrive as a datagram at its port)
+                register = Register("p-1", "alice", 6000, "", "", "")
+                # it came over TCP (a registration whose Welcome was too big for a
+                # datagram), and the connection closed before the registry that decides
+                # answered
+                connection.send(register)
+                while not nats.published.get(LEAD_SUBJECT):
+                    await asyncio.sleep(0.01)
+                connection.writer.close()
+                while follower.endpoint.connected(asker):
+                    await asyncio.sleep(0.01)
+                rows = tuple(Entry(f"peer{i:04}", "10.0.0.1", 6000 + i, True) for i in range(300))
+                welcome = Welcome("r-1", register.id, "alice", "t", 1, rows, (), ())
+                out = Outbound([(*asker, public_bytes(alice.static))], encode(welcome))
+                await nats.outbound(SimpleNamespace(data=pack([out])))
+        finally:
+            await follower.close()  # (what waited to leave packed leaves: loopback delivers
+            # a datagram within the call that sends it)
+
+    try:
+        asyncio.run(run())
+        listening.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listening.recv(2048)
+    finally:
+        listening.close()
+    assert any("its request's TCP connection is closed" in line for line in lines)
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send

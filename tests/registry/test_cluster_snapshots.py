@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -58,8 +59,19 @@ def test_the_rows_go_whole_again_once_kept_long_enough(monkeypatch: pytest.Monke
 
 
 class Quiet:
+    """NATS as the follower uses it here: what it publishes goes nowhere; `outbound` is the
+    callback it takes the messages of the registry that decides by."""
+
     async def publish(self, subject: str, data: bytes) -> None:
         pass
+
+    async def subscribe(self, subject: str, cb: Any) -> SimpleNamespace:
+        self.outbound = cb
+
+        async def unsubscribe() -> None:
+            pass
+
+        return SimpleNamespace(unsubscribe=unsubscribe)
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
@@ -69,19 +81,21 @@ def test_a_relaying_registry_puts_the_rows_back_and_drops_what_it_cannot_complet
 
     async def run() -> None:
         channel = registry_channel(X25519PrivateKey.generate())
-        follower = Follower(Quiet(), "r1", channel, lines.append, None)  # type: ignore[arg-type]
+        nats = Quiet()
+        follower = Follower(nats, "r1", channel, lines.append, None)  # type: ignore[arg-type]
         follower.endpoint.send = lambda addr, message, key, **_: sent.append(message)  # type: ignore[method-assign]
+        await follower.start("127.0.0.1", 0)
         try:
             outs = snapshots_sent(
                 TableSnapshot("s-1", "a-1", 9, ROWS, ()), TableSnapshot("s-2", "a-2", 9, ROWS, ())
             )
             for out in outs:
-                await follower._outbound(SimpleNamespace(data=pack([out])))  # type: ignore[arg-type]
+                await nats.outbound(SimpleNamespace(data=pack([out])))
             # rows of a version it never got whole: dropped, its peer asks again
             lost = snapshots_sent(
                 TableSnapshot("s-3", "a-3", 11, ROWS, ()), TableSnapshot("s-4", "a-4", 11, ROWS, ())
             )
-            await follower._outbound(SimpleNamespace(data=pack([lost[1]])))  # type: ignore[arg-type]
+            await nats.outbound(SimpleNamespace(data=pack([lost[1]])))
         finally:
             await follower.close()
 

@@ -67,7 +67,12 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
     with nats_cluster(tmp_path / "nats") as servers:
 
         async def scenario() -> None:
-            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001")
+            ahead = [0.0]  # (seconds the keeper's clock is put on)
+
+            def clock() -> float:
+                return time.monotonic() + ahead[0]
+
+            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001", clock)
             await keeper.start()
             asked: list[object] = []
             real = keeper.call
@@ -77,10 +82,10 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
                 return await real(work)
 
             keeper.call = counted  # type: ignore[method-assign]
-            await _until(lambda: time.monotonic() - keeper._renewed < FRESH / 2, 2 * RENEW)
+            await _until(lambda: clock() - keeper.renewed < FRESH / 2, 2 * RENEW)
             await keeper.check()
             assert asked == []
-            keeper._renewed -= FRESH  # (as if its thread had not renewed it since)
+            ahead[0] += FRESH  # (as if its thread had not renewed it since)
             await keeper.check()
             assert len(asked) == 1
             await keeper.stop()

@@ -78,6 +78,22 @@ async def opened(server: NatsServer) -> AsyncIterator[Any]:
         await nc.close()
 
 
+@asynccontextmanager
+async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]:
+    """A store on `server` made from the service's buckets, and the bucket of its table: a
+    test replaces that bucket's writes, to count them or to have them fail."""
+    from registry.adapter.cluster.connect import connect
+    from registry.adapter.cluster.store import OWNERS, ROOMS, TABLE, JetStreamStore
+
+    nc, js = await connect([server.url], lambda line: None)
+    try:
+        await JetStreamStore.open(js)  # (makes the buckets)
+        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS)}
+        yield JetStreamStore(js, buckets), buckets[TABLE]
+    finally:
+        await nc.close()
+
+
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
@@ -198,9 +214,8 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
-            async with opened(servers[0]) as store:
+            async with opened_with_rows(servers[0]) as (store, bucket):
                 await store.load(0.0)
-                bucket = store._table
 
                 async def lost(write: str, table: Table, then: Table) -> None:
                     """`write` stores `table` unanswered; the next commit, of `then`, works."""
@@ -261,12 +276,12 @@ def test_a_commit_writes_only_the_rows_named(tmp_path: Path) -> None:
     # writing (and encoding) every row at every commit was O(N) each, O(N^2) in all.
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
-            async with opened(servers[0]) as store:
+            async with opened_with_rows(servers[0]) as (store, bucket):
                 await store.load(0.0)
                 table = table_of(*(f"p{i}" for i in range(200)))
                 store.carry_out(SaveTable())
                 await store.commit(table)
-                bucket, writes = store._table, []
+                writes = []
                 real = bucket.update
 
                 async def counted(key: str, *args: Any, **kw: Any) -> Any:
@@ -291,9 +306,9 @@ def test_a_big_commit_waits_for_few_answers_at_once(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
-            async with opened(servers[0]) as store:
+            async with opened_with_rows(servers[0]) as (store, bucket):
                 await store.load(0.0)
-                bucket, most, now = store._table, [0], [0]
+                most, now = [0], [0]
                 real = bucket.create
 
                 async def counted(*args: Any, **kw: Any) -> Any:
@@ -325,9 +340,9 @@ def test_a_commit_begins_no_write_after_one_failed_and_the_next_writes_all(
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
-            async with opened(servers[0]) as store:
+            async with opened_with_rows(servers[0]) as (store, bucket):
                 await store.load(0.0)
-                bucket, begun = store._table, [0]
+                begun = [0]
                 real = bucket.create
 
                 async def unanswered(*args: Any, **kw: Any) -> Any:

@@ -43,9 +43,13 @@ class LeaseKeeper:
     """This registry's membership and lead, kept from a thread (see the module's
     docstring). `held` and `leader` are what the thread saw last."""
 
-    def __init__(self, urls: list[str], me: str, reach: str) -> None:
-        """`me` names this registry to the others; `reach` is where peers reach it."""
+    def __init__(
+        self, urls: list[str], me: str, reach: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """`me` names this registry to the others; `reach` is where peers reach it; `clock`
+        reads seconds for the renewals' ages."""
         self.me, self.reach = me, reach
+        self._clock = clock
         self._urls = urls
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lease", daemon=True)
@@ -63,7 +67,6 @@ class LeaseKeeper:
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
-        # when the last renewal of the lead that went through was sent (monotonic seconds)
         self._renewed = -FRESH
 
     async def start(self) -> None:
@@ -78,6 +81,11 @@ class LeaseKeeper:
         self._thread.start()
         await self._in_thread(self._open())
 
+    @property
+    def renewed(self) -> float:
+        """When the last renewal of the lead that went through was sent (`clock` seconds)."""
+        return self._renewed
+
     async def call(self, work: Callable[[Lead], Awaitable[T]]) -> T:
         """`work(lead)`, run in the keeper's thread, awaited here."""
         lead = self._lead
@@ -89,12 +97,12 @@ class LeaseKeeper:
         """Raise Superseded unless this registry still holds the lead (Lead.check). A
         renewal sent less than FRESH seconds ago answers without a round trip: every commit
         of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
-        if self.held and time.monotonic() - self._renewed < FRESH:
+        if self.held and self._clock() - self._renewed < FRESH:
             return
         await self.call(self._renewed_now)
 
     async def _renewed_now(self, lead: Lead) -> None:
-        sent = time.monotonic()
+        sent = self._clock()
         await lead.check(afresh=sent - self._renewed > GOES_ON_WITHIN)
         self._renewed = sent
 
@@ -134,14 +142,14 @@ class LeaseKeeper:
         try:
             await lead.keep_membership()
             if lead.held:
-                sent = time.monotonic()
+                sent = self._clock()
                 if await lead.renew():
                     self._renewed = sent
             if not lead.held:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                away = time.monotonic() - self._renewed > GOES_ON_WITHIN
+                away = self._clock() - self._renewed > GOES_ON_WITHIN
                 if seen in (None, self.reach) and await lead.take(afresh=away):
                     seen = self.reach
         except ERRORS:
