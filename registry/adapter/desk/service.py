@@ -329,7 +329,6 @@ class DeskService:
                     self.rejected(action.kind, action.line)
                 else:
                     self.log(action.line)
-        self.console.follow()
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer = self._writers.get(conn)
