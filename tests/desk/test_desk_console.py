@@ -143,7 +143,7 @@ def test_a_bare_registry_command_while_serving_is_held_back_once(tmp_path: Path)
         eve = await joined(connect, join("Eve"), DeskServed)
         desk.console.typed("who")
         assert printed[-1] == (
-            "desk: [Not sent: who is a registry command, and /who runs it. Typed again, it "
+            "desk: [Not sent: who is a registry command, and /who runs it; typed again, it "
             "goes to Eve as text.]"
         )
         desk.console.typed("who")

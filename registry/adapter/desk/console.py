@@ -173,16 +173,14 @@ class DeskConsole:
             self._send(message)
 
     def _hold_command(self, line: str) -> None:
-        """Hold back `line`, exactly a registry command, typed while serving someone."""
+        """Hold back `line`, exactly a registry command, typed while serving someone (not
+        put back: `/who` typed after `who` would make `who/who`, a line for the person)."""
         self._command = line
-        word, who = clean(line.strip()), self.serves
-        again = "Enter sends it" if self._put_back is not None else "Typed again, it goes"
+        word = clean(line.strip())
         self._say(
-            f"[Not sent: {word} is a registry command, and /{word.lower()} runs it. "
-            f"{again} to {who} as text.]"
+            f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
+            f"again, it goes to {self.serves} as text.]"
         )
-        if self._put_back is not None:
-            self._put_back(line)
 
     # -- duty and topics --------------------------------------------------------------------
 
