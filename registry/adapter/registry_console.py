@@ -118,7 +118,7 @@ class RegistryConsole:
             # on duty after the lines above, so that what it says (maybe a person served
             # at once) comes under them; and through `say`, so that it comes under the log
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
-            desk.console.set_output(self.say)
+            desk.console.set_output(self.say, self._put_back if self._prompt else None)
         elif self._prompt is not None:
             if not desk.problem:  # a closed desk said so above
                 self.out(
@@ -224,6 +224,11 @@ class RegistryConsole:
         """The console's prompt: where a line typed there goes (or the question asked)."""
         serves = self._registry.desk.console.serves
         return self._asked or (f"to {serves}> " if serves else "registry> ")
+
+    def _put_back(self, text: str) -> None:
+        """Put `text` back into the prompt, once the line entered has left it."""
+        assert self._prompt is not None
+        asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def _above(self, line: str) -> None:
         """Print `line` above the console's prompt."""

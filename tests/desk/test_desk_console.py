@@ -1,5 +1,6 @@
 """The registry's console as an operator at the desk (registry.adapter.desk.console): it serves like
-any operator, holds back what was typed for the session before, keeps what it serves."""
+any operator, holds back what was typed for the session before as `ChatApp -o` does, and a bare
+registry command once; it keeps what it serves."""
 
 from __future__ import annotations
 
@@ -58,9 +59,8 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         assert "Usage" in printed[-1]
         assert not desk.console.wants("who") or desk.console.serves
         printed.clear()
-        desk.console.typed(".help")  # the console's own command is listed with the others
+        desk.console.typed(".help")
         assert printed[0] == "desk: Help-desk operator commands:"
-        assert any(line.startswith("desk:   .send ") for line in printed)
         assert any(line.startswith("desk:   .room ") for line in printed)
 
     run(tmp_path, scenario, crisis_notice="  ")
@@ -68,8 +68,8 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
 
 
 def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path: Path) -> None:
-    # a line begun for Gus and finished after Ann was handed over is held for .send; one
-    # begun once the notice named Ann is hers, however soon it comes
+    # a line begun for Gus and finished after Ann was handed over is held back, as
+    # `ChatApp -o` holds it; one begun once the notice named Ann is hers, however soon
     now = [1000.0]
     printed: list[str] = []
 
@@ -87,8 +87,8 @@ def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path
         assert desk.console.wants("ok Gus, see above", begun_for_gus)
         desk.console.typed("ok Gus, see above", begun_for_gus)
         assert printed[-1] == (
-            "desk: [Not sent: you began this line before Ann was handed over to you. .send "
-            "sends it to Ann. The line was: ok Gus, see above]"
+            "desk: [Not sent: this line was read before Ann was handed over to you; type it "
+            "again to send it to Ann. The line was: ok Gus, see above]"
         )
         desk.console.typed(".room", begun_for_gus)  # commands are not held back
         assert "Not sent" not in printed[-1]
@@ -98,40 +98,58 @@ def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path
         now[0] += 1
         desk.console.typed(".end")
         now[0] += 30  # however long it took to finish
-        assert desk.console.wants("quit smoking, it helps", begun_for_ann)  # Ann's: held
+        assert desk.console.wants("quit smoking, it helps", begun_for_ann)  # Ann's: the desk's
         desk.console.typed("quit smoking, it helps", begun_for_ann)
-        assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
+        said = (
+            "desk: [Not sent: you are not serving anyone now. The line was: quit smoking, it helps]"
+        )
+        assert printed[-1] == said
         assert not desk.console.wants("who")  # begun now: the registry's again
 
     run(tmp_path, scenario, clock=lambda: now[0])
 
 
-def test_a_registry_command_begun_before_a_person_came_is_held_for_send(
-    tmp_path: Path,
-) -> None:
+def test_a_registry_command_begun_before_a_person_came_is_held_back(tmp_path: Path) -> None:
     # the console, serving nobody, began `release bob` for the registry; Eve was handed
-    # over before it was finished: it must not reach her as text
+    # over before it was finished: it must not reach her as text, and goes back into the
+    # prompt, where Enter sends it to her after all
     now = [1000.0]
     printed: list[str] = []
+    prompt: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.console.set_output(printed.append)
+        desk.console.set_output(printed.append, prompt.append)
         begun = now[0]
         now[0] += 1
         eve = await joined(connect, join("Eve"), DeskServed)
         now[0] += 2
         desk.console.typed("release bob", begun)
         assert printed[-1] == (
-            "desk: [Not sent: you began this line before Eve was handed over to you. .send "
-            "sends it to Eve. The line was: release bob]"
+            "desk: [Not sent: you began this line before Eve was handed over to you. It is "
+            "back in the prompt: Enter sends it to Eve, or clear it.]"
         )
-        desk.console.typed(".send")  # it was for Eve after all
+        assert prompt == ["release bob"]
+        desk.console.typed("release bob")  # Enter: it was for Eve after all
         assert (await eve.next(DeskLine)).text == "release bob"  # type: ignore[attr-defined]
-        assert printed[-1] == "desk: [Sent to Eve: release bob]"
-        desk.console.typed(".send")
-        assert "No line is held back" in printed[-1]
 
     run(tmp_path, scenario, clock=lambda: now[0])
+
+
+def test_a_bare_registry_command_while_serving_is_held_back_once(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.console.set_output(printed.append)
+        eve = await joined(connect, join("Eve"), DeskServed)
+        desk.console.typed("who")
+        assert printed[-1] == (
+            "desk: [Not sent: who is a registry command, and /who runs it; typed again, it "
+            "goes to Eve as text.]"
+        )
+        desk.console.typed("who")
+        assert (await eve.next(DeskLine)).text == "who"  # type: ignore[attr-defined]
+
+    run(tmp_path, scenario)
 
 
 def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: Path) -> None:
@@ -149,7 +167,7 @@ def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: P
         now[0] += 1
         desk.console.typed(".end", begun)
         assert printed[-1] == (
-            "desk: [.end not carried out: you began it before Bob was handed over to you. .end "
+            "desk: [.end not carried out: it was typed before Bob was handed over to you. .end "
             "again ends the session with Bob.]"
         )
         assert desk.console.serves
@@ -348,7 +366,6 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
         for action in actions:
             if isinstance(action, Send) and action.conn == CONSOLE:
                 console.show(action.message)
-        console.follow()
 
     desk = ConsoleDesk(
         queue,

@@ -62,7 +62,7 @@ def test_words_of_crisis_in_the_description_are_told_at_once_and_marked() -> Non
     rows = render_operator(room)
     assert rows[1].startswith("     1. Alice")
     assert rows[2].startswith("!!!  2. Maria") and rows[2].endswith(
-        "may be in danger: description)"
+        "may be in danger: their description speaks of it)"
     )
     assert any("may be in danger: their description speaks of it" in line for line in desk.logs)
 

@@ -95,7 +95,7 @@ def test_going_on_duty() -> None:
     )
     first = shown(core.received(DeskOnDuty("d", "o-1", "ann", (1, 3), 0, 0), 0.0))
     assert first[-1] == "[.help lists the commands.]"
-    assert core.topics == (1, 3)
+    assert core.screen.topics == (1, 3)
 
 
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:

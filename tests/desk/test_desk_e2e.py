@@ -180,7 +180,7 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     )
     ann.send(".room")
     row = ann.expect(r"2\. Maria ").string
-    assert row.startswith(">>> !!!") and "may be in danger: wrote of it while waiting" in row
+    assert row.startswith(">>> !!!") and "may be in danger: they wrote of it while waiting" in row
 
     # the operator's judgement: Maria next, before Eve
     ann.send(".first 2")

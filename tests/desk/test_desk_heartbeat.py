@@ -214,7 +214,7 @@ def test_an_operator_takes_a_silent_desk_as_lost_and_reconnects() -> None:
         f"{cut_short('Tom')}. Reconnecting; you are back on duty as soon as it answers (.quit "
         "leaves).]"
     ]
-    assert core.session == "" and core.reconnecting
+    assert core.screen.session == "" and core.reconnecting
     assert core.tick(core.next_wake() or 0.0) == [Connect()]
 
 

@@ -160,18 +160,6 @@ def test_the_place_file_name_is_a_keyed_hash_that_trying_numbers_cannot_undo(
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeepPlace("tok", 3, "", 120.0)
 
 
-def test_a_place_file_under_the_old_name_is_read_once_and_renamed(tmp_path: Path) -> None:
-    phone = "07700900606"
-    label = f"127.0.0.1:4000|{phone_key(phone)}"
-    old = tmp_path / "desk" / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
-    old.parent.mkdir(parents=True)
-    kept = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time()}
-    old.write_text(json.dumps(kept))
-    place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
-    assert place.load() == KeepPlace("tok", 3, "", 120.0)
-    assert not old.exists() and place.path.exists()
-
-
 def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "desk").mkdir()
     (tmp_path / "desk" / "place-secret").write_text("not a secret\n")

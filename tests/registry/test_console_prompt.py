@@ -121,9 +121,9 @@ def test_a_half_typed_line_survives_a_log_line_and_a_line_from_the_desk(desk: De
     )
 
 
-def test_a_line_begun_before_a_person_was_handed_over_waits_for_send(desk: Desk) -> None:
+def test_a_line_begun_before_a_person_was_handed_over_goes_back_to_the_prompt(desk: Desk) -> None:
     # begun for the registry while the console served nobody, finished once Nora was
-    # handed over: held, not sent to her as text; a line begun after the notice is hers
+    # handed over: held, not sent to her as text, and put back; Enter then sends it
     at_the_prompt(desk)
     desk.screen.type("who is on")
     at_the_prompt(desk, "registry> who is on")
@@ -134,9 +134,8 @@ def test_a_line_begun_before_a_person_was_handed_over_waits_for_send(desk: Desk)
         "the line held",
         lambda rows: any("Not sent: you began this line before Nora was handed" in r for r in rows),
     )
-    desk.screen.type("hello Nora\r")
-    nora.expect("admin: hello Nora")
-    desk.screen.type(".send\r")
+    at_the_prompt(desk, "to Nora> who is online")
+    desk.screen.type("\r")
     nora.expect("admin: who is online")
     assert not any("who is online" in line for line in nora.everything[:-1]), nora.everything
 
@@ -222,11 +221,11 @@ def test_a_console_command_typed_while_serving_is_held_not_sent(desk: Desk) -> N
     desk.screen.wait(
         "the line held",
         lambda rows: any(
-            "Not sent: quit is a registry command. /quit runs it; .send sends it to Nora" in r
-            for r in rows
+            "Not sent: quit is a registry command, and /quit runs it" in r for r in rows
         ),
     )
-    desk.screen.type(".send\r")
+    at_the_prompt(desk, "to Nora>")
+    desk.screen.type("quit\r")
     nora.expect("admin: quit")
     assert not any("admin: quit" in line for line in nora.everything[:-1]), nora.everything
 

@@ -1,6 +1,7 @@
 """An operator's command line: what a typed line means (a line for the person served, or
-`.room`, `.end`, `.serve`, `.first`, `.help`, `.quit`). The registry's console operator and
-`ChatApp -o` parse with the same function, so both behave alike.
+`.room`, `.end`, `.serve`, `.first`, `.help`, `.quit`), and what the operator's screen shows
+that decides it (`DutyScreen`). The registry's console operator and `ChatApp -o` share both,
+so both behave and speak alike.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ OPERATOR_HELP: tuple[str, ...] = (
 
 
 class OperatorInput(Struct, frozen=True):
-    """What an operator's line means: a message to send, lines to print here, or leaving."""
+    """What an operator's line means: a message to send, lines to print here (`error`: they
+    say the line was not carried out), text to put back into the prompt, or leaving."""
 
     message: DeskMessage | None = None
     lines: tuple[str, ...] = ()
-    too_long: bool = False  # a line over MAX_DESK_LINE, not sent (see `too_long_line`)
+    error: bool = False
+    put_back: str = ""
     quit: bool = False
 
 
@@ -61,13 +64,18 @@ def parse_operator_line(
     topics: tuple[int, ...],
     session: str,
     *,
-    help_lines: tuple[str, ...] = OPERATOR_HELP,
+    prompt: bool = False,
 ) -> OperatorInput:
     """Turn one typed line into what to do, given the `topics` served and the `session`
-    shown ("" for none); `help_lines` is what `.help` shows. Never raises."""
+    shown ("" for none); a line too long is put back when typed at a `prompt`. Never raises."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
-        return _chat_line(text[1:] if text.startswith("..") else text, make_id, session)
+        body = text[1:] if text.startswith("..") else text
+        if len(body) > MAX_DESK_LINE:  # to shorten, not to type again
+            said = too_long_line(body, in_prompt=prompt)
+            return OperatorInput(lines=(said,), error=True, put_back=text if prompt else "")
+        message = DeskLine(make_id(), "", body, session) if body.strip() else None
+        return OperatorInput(message=message)
     word, _, rest = text.partition(" ")
     command = word.lower()
     if command == ".room":
@@ -75,7 +83,7 @@ def parse_operator_line(
     if command == ".end":
         return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":
-        return OperatorInput(lines=help_lines)
+        return OperatorInput(lines=OPERATOR_HELP)
     if command in (".quit", ".exit"):
         return OperatorInput(quit=True)
     if command == ".first":
@@ -83,15 +91,6 @@ def parse_operator_line(
     if command == ".serve":
         return _serve(rest, make_id, topics)
     return OperatorInput(lines=(f"[Unknown command {clean(word)[:20]}: .help lists them.]",))
-
-
-def _chat_line(body: str, make_id: Callable[[], str], session: str) -> OperatorInput:
-    """`body`, typed for the person served in `session`: sent, unless blank or too long."""
-    if not body.strip():
-        return OperatorInput()
-    if len(body) > MAX_DESK_LINE:
-        return OperatorInput(lines=(too_long_line(body, in_prompt=False),), too_long=True)
-    return OperatorInput(message=DeskLine(make_id(), "", body, session))
 
 
 def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
@@ -123,3 +122,53 @@ def is_operator_command(line: str) -> bool:
     which routes such lines to the desk)."""
     word = line.strip().partition(" ")[0].lower()
     return word in (".room", ".end", ".serve", ".first", ".help")
+
+
+class DutyScreen:
+    """What an operator's screen shows that decides what a typed line does: the topics
+    served, and the person served since when (`switch`). `prompt`: lines are typed at a
+    prompt, where a line not sent is put back."""
+
+    def __init__(self, *, prompt: bool) -> None:
+        self.prompt = prompt
+        self.topics: tuple[int, ...] = ALL_TOPICS
+        self.session = ""  # the session being served: its lines and `.end` name it
+        self.serving = ""  # the name of the person served, "" for none
+        self.switched_at = float("-inf")  # when the operator was shown so
+
+    def switch(self, session: str, name: str, now: float) -> bool:
+        """Another session (or none) from `now` on, with the person `name`: whether it
+        changed."""
+        if session == self.session:
+            return False
+        self.session, self.serving, self.switched_at = session, name, now
+        return True
+
+    def typed(self, line: str, begun: float, make_id: Callable[[], str]) -> OperatorInput:
+        """What `line`, begun at `begun`, does. A line or `.end` begun before the operator
+        was shown a new person handed over was meant for the one before: it is held back
+        (a change to nobody holds nothing back: the desk sends such a line nowhere, and
+        says so)."""
+        parsed = parse_operator_line(line, make_id, self.topics, self.session, prompt=self.prompt)
+        message = parsed.message
+        before = bool(self.session) and begun < self.switched_at
+        if not before or not isinstance(message, DeskLine | DeskEnd):
+            return parsed
+        who = clean(self.serving)
+        if isinstance(message, DeskEnd):
+            said = (
+                f"[.end not carried out: it was typed before {who} was handed over to you. "
+                f".end again ends the session with {who}.]"
+            )
+            return OperatorInput(lines=(said,), error=True)
+        if self.prompt:
+            said = (
+                f"[Not sent: you began this line before {who} was handed over to you. It is "
+                f"back in the prompt: Enter sends it to {who}, or clear it.]"
+            )
+            return OperatorInput(lines=(said,), error=True, put_back=line)
+        said = (
+            f"[Not sent: this line was read before {who} was handed over to you; type it again "
+            f"to send it to {who}. The line was: {clean(message.text)}]"
+        )
+        return OperatorInput(lines=(said,), error=True)

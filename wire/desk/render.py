@@ -5,9 +5,6 @@
 from __future__ import annotations
 
 from wire.desk.messages import (
-    CRISIS_DESCRIPTION,
-    CRISIS_TOPIC,
-    CRISIS_WAITING,
     DeskCrisis,
     DeskEnded,
     DeskLine,
@@ -105,21 +102,13 @@ def room_lines(room: DeskRoom) -> list[str]:
             held += f"  (kept for {clean(row.kept_for)}, up to {format_duration(row.kept_left)})"
         # the mark first, where the eye starts a row; the reason last, as "held" is
         mark = DANGER_MARK if row.crisis else " " * len(DANGER_MARK)
-        why = f"  (may be in danger: {_danger(row.crisis)})" if row.crisis else ""
+        danger = CRISIS_REASONS.get(row.crisis, "words of crisis")
+        why = f"  (may be in danger: {danger})" if row.crisis else ""
         lines.append(
             f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(row.topic):<36} "
             f"{pad(clean(row.phone), 16)} waited {format_duration(row.waited)}{held}{why}"
         )
     return lines
-
-
-def _danger(reason: str) -> str:
-    """A CRISIS_* reason in a few words, for a row of `.room`."""
-    return {
-        CRISIS_TOPIC: "topic 1",
-        CRISIS_DESCRIPTION: "description",
-        CRISIS_WAITING: "wrote of it while waiting",
-    }.get(reason, "words of crisis")
 
 
 def kept_place(topic: int, where: str) -> str:

@@ -4,7 +4,6 @@ room, kept so that a client started again within the grace period takes the plac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -54,18 +53,12 @@ class HeldPlace:
             secret = b""  # a read-only home only costs the restart feature
         self.path = folder / f"{place_name(secret, label)}.json"
         self._usable = bool(secret)
-        # the name a place file had before names were keyed: read once, then renamed
-        self._old_path = folder / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
 
     def load(self) -> KeepPlace | None:
         """The kept place, if there is one that may still be held; None otherwise (stale
-        or damaged files are removed). A file under the old name (a plain hash of the
-        number) is renamed to the new one first, so that no name reveals the number."""
+        or damaged files are removed)."""
         if not self._usable:
             return None
-        with contextlib.suppress(OSError):
-            if not self.path.exists():
-                os.replace(self._old_path, self.path)
         try:
             kept = msgspec.json.decode(read_bytes(self.path), type=_Kept)
         except OSError:

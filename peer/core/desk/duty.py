@@ -19,6 +19,7 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.duty_lines import OperatorLines
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
+from wire.desk.commands import DutyScreen
 from wire.desk.messages import (
     DeskEnded,
     DeskMessage,
@@ -30,7 +31,6 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.render import render_operator
-from wire.desk.text import ALL_TOPICS
 from wire.ids import IdMaker
 from wire.names import name_problem
 from wire.refusals import RefusalCode
@@ -67,16 +67,14 @@ class OperatorCore:
         link.phase = "connecting"
         self.name = name
         self.key = key
-        self.prompt = settings.prompt
         self.serve_when_asked = settings.serve_when_asked
-        self.topics: tuple[int, ...] = ALL_TOPICS
+        #: The topics served and the person served, as shown (shared with the registry's
+        #: console operator).
+        self.screen = DutyScreen(prompt=settings.prompt)
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
         self.reconnecting = False
         self.refusal = ""  # the last refusal shown while reconnecting (shown once)
-        self.session = ""  # the session being served: its lines and `.end` name it
-        self.serving = ""  # the name of the person served, "" for none
-        self.switched_at = float("-inf")  # when the operator was shown so (`held_back`)
         # the `.serve` typed before on duty, as line and message (`early_topics`)
         self.pending: tuple[str, DeskServe] | None = None
         self.hint_due = False  # "[.help lists the commands.]" not said yet
@@ -113,7 +111,7 @@ class OperatorCore:
             return actions
         link.phase = "duty"
         actions.extend(self._lines.early_topics())
-        hello = DeskOperator(link.new_id(), self.name, self.topics, self.key, WIRE_VERSION)
+        hello = DeskOperator(link.new_id(), self.name, self.screen.topics, self.key, WIRE_VERSION)
         actions.extend(link.opened(hello, now, self))
         return actions
 
@@ -168,8 +166,8 @@ class OperatorCore:
                 self.reconnecting = True
                 self.link.rewind()  # a new loss: the first wait again, as a person's
                 ended = ""
-                if self.session:
-                    ended = "; " + cut_short(clean(self.serving))
+                if self.screen.session:
+                    ended = "; " + cut_short(clean(self.screen.serving))
                     self.switch("", "", IDLE_PROMPT, now, emit)
                 back = "Reconnecting; you are back on duty as soon as it answers (.quit leaves)."
                 lost = f"The connection to the help desk was lost ({reason}){ended}"
@@ -216,7 +214,7 @@ class OperatorCore:
     def _on_duty(self, message: DeskOnDuty, emit: Emit) -> None:
         if self.pending is None:  # (else the answer to the `.serve` sent now says what is served)
             show(message, emit)
-        self.topics = message.topics
+        self.screen.topics = message.topics
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:
@@ -244,12 +242,9 @@ class OperatorCore:
     def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
         """Another session (or none) from now on, with `name`, shown at `now` (the lines
         that say so go out with these actions): what was begun before it is held back (see
-        `OperatorLines.held_back`)."""
-        if session == self.session:
-            return
-        self.session, self.serving = session, name
-        self.switched_at = now
-        emit(SetPrompt(prompt))
+        `DutyScreen.typed`)."""
+        if self.screen.switch(session, name, now):
+            emit(SetPrompt(prompt))
 
     def leave(self, now: float, emit: Emit) -> None:
         """Go off duty (a session in progress ends; its person is told) and say so."""

@@ -1,6 +1,6 @@
 """What the operator types while on duty (`OperatorLines`): a command, or a line for the
-person served, held back when begun before a hand-over (`held_back`); the parser is shared
-with the registry's console operator (`wire.desk.commands`).
+person served; what it means, and what is held back, is shared with the registry's console
+operator (`wire.desk.commands.DutyScreen`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from peer.core.desk.actions import Action, Emit, PutTyped, Send, Show
 from wire.desk.commands import parse_operator_line
 from wire.desk.messages import DeskEnd, DeskLine, DeskServe
-from wire.desk.text import too_long_line
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -27,13 +26,11 @@ class OperatorLines:
     def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
         """`text`, typed on duty (or reconnecting to be), begun at `begun`."""
         s = self.s
-        parsed = parse_operator_line(text, self.link.new_id, s.topics, s.session)
-        if parsed.too_long and s.prompt:  # to shorten, not to type again
-            emit(Show(too_long_line(text, in_prompt=True), "error"))
-            emit(PutTyped(text))
-        else:
-            for line in parsed.lines:
-                emit(Show(line, "error" if parsed.too_long else "system"))
+        parsed = s.screen.typed(text, begun, self.link.new_id)
+        for line in parsed.lines:
+            emit(Show(line, "error" if parsed.error else "system"))
+        if parsed.put_back:
+            emit(PutTyped(parsed.put_back))
         message = parsed.message
         if parsed.quit:
             s.leave(now, emit)
@@ -43,10 +40,6 @@ class OperatorLines:
             emit(Show(_before_duty(message, text), "error"))
         elif isinstance(message, DeskServe) and self.defers_serve():
             s.pending = (text, message)
-        elif isinstance(message, DeskLine | DeskEnd) and self.held_back(begun):
-            emit(Show(self._held_line(message), "error"))
-            if isinstance(message, DeskLine) and s.prompt:
-                emit(PutTyped(text))
         elif self.link.up:
             emit(Send(message))
         else:
@@ -63,9 +56,7 @@ class OperatorLines:
         asked = False
         kept: list[tuple[str | None, float]] = []
         for line, begun in self.link.early:
-            parsed = (
-                None if line is None else parse_operator_line(line, lambda: "", self.s.topics, "")
-            )
+            parsed = None if line is None else parse_operator_line(line, str, (), "")
             if parsed is None or not isinstance(parsed.message, DeskServe):
                 kept.append((line, begun))
             elif ended:
@@ -74,13 +65,13 @@ class OperatorLines:
                 self.s.pending = (line or "", parsed.message)
                 asked = True
             else:
-                self.s.topics = parsed.message.topics
+                self.s.screen.topics = parsed.message.topics
                 asked = True
         self.link.early = kept
         if ended:
-            self.s.topics = ()
+            self.s.screen.topics = ()
         elif self.defers_serve():
-            self.s.topics = ()  # until the `.serve` is sent, once on duty
+            self.s.screen.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
                 said = "which topics to serve: .serve all, or .serve 1,3.]"
                 emit(
@@ -98,30 +89,6 @@ class OperatorLines:
         if self.s.pending is not None:
             line, self.s.pending = self.s.pending[0], None
             emit(_not_carried_out(line))
-
-    def held_back(self, begun: float) -> bool:
-        """Whether a line or `.end` begun at `begun` is held back: begun before the operator
-        was shown a new person handed over, it was meant for the one before (a change to
-        nobody holds nothing back: the desk sends such a line nowhere, and says so)."""
-        return bool(self.s.session) and begun < self.s.switched_at
-
-    def _held_line(self, message: DeskLine | DeskEnd) -> str:
-        """What is said of a line or `.end` held back by `held_back`."""
-        who = clean(self.s.serving)
-        if isinstance(message, DeskEnd):
-            return (
-                f"[.end not carried out: it was typed before {who} was handed over to you. "
-                f".end again ends the session with {who}.]"
-            )
-        if self.s.prompt:
-            return (
-                f"[Not sent: you began this line before {who} was handed over to you. It is "
-                f"back in the prompt: Enter sends it to {who}, or clear it.]"
-            )
-        return (
-            f"[Not sent: this line was read before {who} was handed over to you; type it again "
-            f"to send it to {who}. The line was: {clean(message.text)}]"
-        )
 
 
 def _not_carried_out(line: str) -> Show:

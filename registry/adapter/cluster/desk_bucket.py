@@ -20,10 +20,9 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
-from disk.operator_key import KEY_FILE, key_path, read_key
+from disk.operator_key import KEY_BYTES, KEY_FILE, key_path, read_key
 from registry.adapter.cluster.lead import bucket
 from registry.adapter.cluster.store import WRITE_ERRORS, Superseded, entries
-from registry.adapter.desk.key import KEY_BYTES
 from registry.adapter.desk.shelf import aside
 
 DESK_BUCKET = "CHATAPP_DESK"

@@ -1,5 +1,7 @@
 """The registry's console as an operator at the help desk (docs/DESK.md, "The registry
-console"), on a connection id of its own (CONSOLE), parsing lines as `ChatApp -o` does.
+console"), on a connection id of its own (CONSOLE). What a line means, and what is held
+back, is `ChatApp -o`'s (`wire.desk.commands.DutyScreen`); only a bare registry command is
+the console's own to hold back.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from msgspec import Struct
 from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import Topic
 from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
-from registry.core.desk.actions import Action, ConnId, SessionLine
+from registry.core.desk.actions import Action, ConnId
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
-from registry.core.desk.state import Operator, Session, sorted_topics
-from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
-from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskMessage, DeskOperator
+from wire.desk.commands import DutyScreen, is_operator_command
+from wire.desk.messages import (
+    DeskEnded,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskOnDuty,
+    DeskOperator,
+    DeskSession,
+)
 from wire.desk.render import render_operator
 from wire.desk.text import ALL_TOPICS
 from wire.shown_text import clean
@@ -30,14 +39,6 @@ CONSOLE_NAME = "admin"
 #: who typed `.serve none` and walked away must not come back, after a crash, to a person
 #: handed to a console nobody watches. No file means every topic.
 CONSOLE_TOPICS_FILE = "desk-console.json"
-#: The console's command that sends the line held back.
-SEND_HELD = ".send"
-#: `.help` on the registry console: the operator's commands and the console's own.
-CONSOLE_HELP: tuple[str, ...] = (
-    *OPERATOR_HELP[:3],
-    f"  {SEND_HELD:<14} send the line held back (begun before a hand-over, or a command)",
-    *OPERATOR_HELP[3:],
-)
 
 
 class _Topics(Struct):
@@ -63,27 +64,28 @@ class DeskConsole:
         self._desk = desk
         self._name = name
         self._print: Callable[[str], None] | None = None
+        self._put_back: Callable[[str], None] | None = None
         self._folder = FolderShelf(data_dir)
         self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
-        # the console's session, when it began, when it last changed, and the line held
-        self._session = ""
-        self._switched = float("-inf")
-        self._began = float("-inf")
-        self._held = ""
+        self._screen = DutyScreen(prompt=False)
+        self._command = ""  # a bare registry command held back, sent if typed again
 
     # -- for the registry -------------------------------------------------------------------
 
-    def set_output(self, print_fn: Callable[[str], None]) -> None:
-        """Go on duty, printing through `print_fn`, serving what `.serve` chose before a
+    def set_output(
+        self, print_fn: Callable[[str], None], put_back: Callable[[str], None] | None = None
+    ) -> None:
+        """Go on duty, printing through `print_fn` (and putting a line not sent back into
+        the prompt through `put_back`, on a terminal), serving what `.serve` chose before a
         restart or every topic. Call once, when the registry runs on a terminal."""
-        self._print = print_fn
+        self._print, self._put_back = print_fn, put_back
+        self._screen.prompt = put_back is not None
         kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
         if problem:
             self._desk.log(f"{problem}; the console serves every topic")
-        topics = tuple(sorted(set(kept.topics))) if kept is not None else ALL_TOPICS
-        self._kept = topics
+        self._kept = tuple(sorted(set(kept.topics))) if kept is not None else ALL_TOPICS
         self._go_on_duty()
-        if topics != ALL_TOPICS:
+        if self._kept != ALL_TOPICS:
             self._say(
                 "[Serving what .serve chose before the registry restarted; .serve all takes "
                 "every topic.]"
@@ -96,16 +98,9 @@ class DeskConsole:
             return
         begun = self._desk.now() if begun is None else begun
         try:
-            if self._for_the_session_before(begun) and not _is_desk_command(line):
-                if line.strip():
-                    self._say(f"[Not sent (typed for the session before): {clean(line)}]")
-                return
-            if line.strip().lower() == SEND_HELD:
-                self._send_held()
-                return
-            if self._me() is None:
+            if self._desk.queue.on(CONSOLE) is None:
                 self._go_on_duty()
-                if self._me() is None:
+                if self._desk.queue.on(CONSOLE) is None:
                     return
             self._carry_out(line, begun)
         except Exception as exc:  # pragma: no cover - defensive
@@ -113,14 +108,16 @@ class DeskConsole:
 
     def wants(self, line: str, begun: float | None = None) -> bool:
         """Whether a console line belongs to the desk: a desk command, any line while the
-        console serves someone, or one begun during a session ended since."""
+        console serves someone, or one begun before the person it served last changed (it
+        was for them: the desk says it reaches nobody)."""
         begun = self._desk.now() if begun is None else begun
-        in_session = self._session_now() is not None
-        return _is_desk_command(line) or in_session or self._for_the_session_before(begun)
+        screen = self._screen
+        mine = bool(screen.session) or begun < screen.switched_at
+        return is_operator_command(line) or (self._print is not None and mine)
 
     def ended(self) -> None:
         """The console's input ended (Ctrl-D): it goes off duty."""
-        if self._print is None or self._me() is None:
+        if self._print is None or self._desk.queue.on(CONSOLE) is None:
             return
         self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
         self._send(DeskLeave(self._desk.new_id()))
@@ -134,99 +131,56 @@ class DeskConsole:
     @property
     def serves(self) -> str:
         """The name of the person the console serves now, as shown, or "" (nobody)."""
-        session = self._session_now()
-        return clean(session.person.name) if session is not None else ""
+        return clean(self._screen.serving) if self._print is not None else ""
 
     # -- for the desk -----------------------------------------------------------------------
 
     def show(self, message: DeskMessage) -> None:
-        """A message from the desk, printed as an operator reads it."""
+        """A message from the desk, printed as an operator reads it; what it changes (the
+        person served, the topics) noted."""
+        match message:
+            case DeskSession(session=session, name=name):
+                self._screen.switch(session, name, self._desk.now())
+            case DeskEnded():
+                self._screen.switch("", "", self._desk.now())
+            case DeskOnDuty(topics=topics):
+                self._screen.topics = topics
+                self._keep_topics(topics)
         for text in render_operator(message):
             self._say(text)
-
-    def follow(self) -> None:
-        """After actions were carried out: note whether the console's session changed."""
-        if self._print is None:
-            return
-        now = self._session_now()
-        session = now.id if now is not None else ""
-        if session != self._session:
-            if session:
-                self._began = self._desk.now()
-            self._session = session
-            self._switched = self._desk.now()
-            self._held = ""
 
     # -- lines ------------------------------------------------------------------------------
 
     def _carry_out(self, line: str, begun: float) -> None:
-        """`line`, parsed as an operator's, carried out unless held back (`_holds`)."""
-        me = self._me()
-        topics = ALL_TOPICS if me is None else sorted_topics(me.topics)
-        session = me.session.id if me is not None and me.session is not None else ""
-        parsed = parse_operator_line(
-            line, self._desk.new_id, topics, session, help_lines=CONSOLE_HELP
-        )
+        """`line`, taken as an operator's, carried out unless held back."""
+        screen = self._screen
+        parsed = screen.typed(line, begun, self._desk.new_id)
         for text in parsed.lines:
             self._say(text)
-        # a line or `.end` begun before the console was shown a new person
-        if isinstance(parsed.message, DeskLine | DeskEnd) and session and begun < self._switched:
-            self._hold(parsed.message, before=True)
-            return
-        if isinstance(parsed.message, DeskLine) and line.strip().lower() in COMMANDS:
-            self._hold(parsed.message, before=False)
+        if parsed.put_back and self._put_back is not None:
+            self._put_back(parsed.put_back)
+        message = parsed.message
+        command, self._command = self._command, ""
+        bare = screen.session and line.strip().lower() in COMMANDS
+        if isinstance(message, DeskLine) and bare and line != command:
+            self._hold_command(line)  # more likely the registry's: held back, once
             return
         if parsed.quit:
             self._say("[The console stays on duty; .serve none stops it taking people.]")
-        if parsed.message is not None:
-            if isinstance(parsed.message, HANDS_OVER):
+        if message is not None:
+            if isinstance(message, HANDS_OVER):
                 self._desk.hold_handovers()  # as for any operator's
-            self._send(parsed.message)
-            self._keep_topics()
+            self._send(message)
 
-    def _for_the_session_before(self, begun: float) -> bool:
-        """Whether a line was begun during the console's last session, ended since with
-        nobody next: meant for that person, it is neither sent nor run."""
-        return (
-            self._print is not None and not self._session and self._began <= begun < self._switched
-        )
-
-    def _hold(self, message: DeskLine | DeskEnd, *, before: bool) -> None:
-        """Hold back a line (or do not carry out an `.end`) begun `before` the person
-        served was handed over, or a line that is exactly a registry command (more likely
-        the registry's)."""
-        who = self.serves
-        if isinstance(message, DeskEnd):
-            self._say(
-                f"[.end not carried out: you began it before {who} was handed over to you. "
-                f".end again ends the session with {who}.]"
-            )
-            return
-        self._held = message.text
-        if before:
-            self._say(
-                f"[Not sent: you began this line before {who} was handed over to you. "
-                f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
-            )
-            return
-        word = clean(message.text.strip())
+    def _hold_command(self, line: str) -> None:
+        """Hold back `line`, exactly a registry command, typed while serving someone (not
+        put back: `/who` typed after `who` would make `who/who`, a line for the person)."""
+        self._command = line
+        word = clean(line.strip())
         self._say(
-            f"[Not sent: {word} is a registry command. /{word.lower()} runs it; "
-            f"{SEND_HELD} sends it to {who} as text.]"
+            f"[Not sent: {word} is a registry command, and /{word.lower()} runs it; typed "
+            f"again, it goes to {self.serves} as text.]"
         )
-
-    def _send_held(self) -> None:
-        """`.send`: the line held back goes to the person served."""
-        text, self._held = self._held, ""
-        if not text or not self._session:
-            self._say(f"[No line is held back; {SEND_HELD} sends one held as a session began.]")
-            return
-        message = DeskLine(self._desk.new_id(), "", text, self._session)
-        who = self.serves
-        actions = self._send(message)
-        if any(isinstance(action, SessionLine) for action in actions):
-            # a line typed on the console is on the screen already; this one was not
-            self._say(f"[Sent to {who}: {clean(text)}]")
 
     # -- duty and topics --------------------------------------------------------------------
 
@@ -236,37 +190,19 @@ class DeskConsole:
         )
         self._send(message)
 
-    def _keep_topics(self) -> None:
+    def _keep_topics(self, topics: tuple[int, ...]) -> None:
         """Keep what the console serves, when `.serve` changed it."""
-        me = self._me()
-        topics = sorted_topics(me.topics) if me is not None else None
-        if topics is not None and topics != self._kept:
+        if topics != self._kept:
             self._kept = topics
             kept = None if topics == ALL_TOPICS else _Topics(list(topics))
             problem = keep_record(self._folder, CONSOLE_TOPICS_FILE, kept)
             if problem:
                 self._desk.log(problem)
 
-    def _me(self) -> Operator | None:
-        """The console's operator at the desk; None while it is not on duty there."""
-        me = self._desk.queue.on(CONSOLE)
-        return me if isinstance(me, Operator) else None
-
-    def _session_now(self) -> Session | None:
-        """The session the console serves in now, or None."""
-        me = self._me()
-        return me.session if me is not None else None
-
-    def _send(self, message: DeskMessage) -> list[Action]:
-        """`message` from the console to the desk, carried out; the desk's actions."""
-        actions = self._desk.queue.receive(CONSOLE, message, self._desk.now())
-        self._desk.carry_out(actions)
-        return actions
+    def _send(self, message: DeskMessage) -> None:
+        """`message` from the console to the desk, carried out."""
+        self._desk.carry_out(self._desk.queue.receive(CONSOLE, message, self._desk.now()))
 
     def _say(self, text: str) -> None:
         if self._print is not None:
             self._print(f"desk: {text}")
-
-
-def _is_desk_command(line: str) -> bool:
-    return is_operator_command(line) or line.strip().lower() == SEND_HELD

@@ -8,11 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
 
 import msgspec
-from msgspec import Meta, Struct
-from msgspec.structs import asdict, replace
+from msgspec import Struct
+from msgspec.structs import replace
 
 from registry.adapter.desk.shelf import Shelf, shelf_of
 from registry.core.credentials import TOKEN_HASH, token_hash
@@ -24,31 +23,8 @@ from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said
 PLACES_FILE = "desk-places.json"
 
 
-#: The names the file gives the times of a `KeptPlace`: times of day, not the queue's clock.
-_FILE_NAMES = {"joined": "joined_at", "serving_since": "serving_at"}
-
-
-class _Entry(Struct, forbid_unknown_fields=True, rename=_FILE_NAMES):
-    """A place as the file spells it: a `KeptPlace` with its times as the time of day; the
-    fields after `joined` (and `said` as one string) are what older files held."""
-
-    token: Annotated[str, Meta(min_length=1)]
-    name: str
-    phone: str
-    topic: int
-    description: str
-    address: str
-    joined: float  # msgspec refuses NaN, Infinity and what overflows a float
-    operator: str = ""
-    back: bool = False
-    served: Annotated[float, Meta(ge=0)] = 0.0
-    serving_since: float | None = None
-    crisis: str = ""
-    said: tuple[str, ...] | str = ()
-
-
 class _File(Struct):
-    places: list[_Entry]
+    places: list[KeptPlace]
 
 
 class PlacesFile:
@@ -99,14 +75,11 @@ class PlacesFile:
             self._shelf.remove(PLACES_FILE)
             return
         offset = self._wall() - self._clock()
-        entries = [_Entry(**asdict(_moved(p, offset))) for p in places]
-        for entry in entries:
-            if not entry.token.startswith(TOKEN_HASH):
-                entry.token = token_hash(entry.token)
+        entries = [replace(_moved(p, offset), token=_hashed(p.token)) for p in places]
         self._shelf.write(PLACES_FILE, msgspec.json.format(msgspec.json.encode(_File(entries))))
 
 
-def _place(number: int, entry: _Entry, offset: float) -> KeptPlace:
+def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
     """The place `entry` spells, its times moved by `offset` from the time of day to the
     queue's clock, and at most MAX_SAID_LINES of its lines of crisis (wire.desk.text
     keep_said); ValueError naming place `number` and what in it is no value the desk keeps."""
@@ -117,9 +90,9 @@ def _place(number: int, entry: _Entry, offset: float) -> KeptPlace:
     if entry.crisis and entry.crisis not in CRISIS_REASONS:
         raise ValueError(f"place {number}: crisis is not a reason")
     said: tuple[str, ...] = ()
-    for line in (entry.said,) if isinstance(entry.said, str) and entry.said else entry.said:
+    for line in entry.said:
         said = keep_said(said, line)
-    return _moved(KeptPlace(**asdict(entry) | {"said": said}), -offset)
+    return replace(_moved(entry, -offset), said=said)
 
 
 def _moved(place: KeptPlace, offset: float) -> KeptPlace:
@@ -128,3 +101,8 @@ def _moved(place: KeptPlace, offset: float) -> KeptPlace:
     return replace(
         place, joined=place.joined + offset, serving_since=None if since is None else since + offset
     )
+
+
+def _hashed(token: str) -> str:
+    """A token as the file keeps it: its hash."""
+    return token if token.startswith(TOKEN_HASH) else token_hash(token)

@@ -16,7 +16,7 @@ from typing import TypeGuard
 
 import msgspec
 
-from disk.operator_key import key_path
+from disk.operator_key import key_path, load_or_create_key
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
@@ -25,7 +25,6 @@ from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.frames import FrameReader, FrameRefused
-from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -329,7 +328,6 @@ class DeskService:
                     self.rejected(action.kind, action.line)
                 else:
                     self.log(action.line)
-        self.console.follow()
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer = self._writers.get(conn)

@@ -6,8 +6,9 @@ lines, transcript records, and what to keep on disk; msgspec Structs, as the reg
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from wire.desk.messages import DeskMessage
 
@@ -72,21 +73,27 @@ class SessionEnded(Struct, frozen=True):
     length: float
 
 
-class KeptPlace(Struct, frozen=True):
+class KeptPlace(
+    Struct,
+    frozen=True,
+    forbid_unknown_fields=True,
+    rename={"joined": "joined_at", "serving_since": "serving_at"},
+):
     """A place in the waiting room as kept on disk, times on the queue's clock: `joined`
     (later by the time `served`), `back` (at the front, or in a session), the `operator`
-    serving them and since when (`serving_since`, None when in no session); see Person."""
+    serving them and since when (`serving_since`, None when in no session); see Person.
+    The file spells it so, with times of day (registry/adapter/desk/places.py)."""
 
-    token: str
+    token: Annotated[str, Meta(min_length=1)]
     name: str
     phone: str
     topic: int
     description: str
     address: str
-    joined: float
+    joined: float  # msgspec refuses NaN, Infinity and what overflows a float
     operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
     back: bool = False
-    served: float = 0.0
+    served: Annotated[float, Meta(ge=0)] = 0.0
     serving_since: float | None = None
     crisis: str = ""
     said: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ from registry.core.desk.actions import Emit, Send
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
 from registry.core.desk.line import Line
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
-from wire.desk.messages import CRISIS_WAITING, DeskCrisis, DeskFirst
+from wire.desk.messages import CRISIS_DESCRIPTION, CRISIS_WAITING, DeskCrisis, DeskFirst
 from wire.desk.text import (
     CRISIS_REASONS,
     DANGER_MARK,
@@ -47,7 +47,7 @@ class Notices:
                 continue  # taken at once, or gone: nobody needs to look for them
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
-                self.alert(person, now, "their description speaks of it", emit)
+                self.alert(person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
             else:
                 self._tell_busy_operators(person, now, emit)
 
@@ -112,7 +112,7 @@ class Notices:
         # told already a moment ago: once is enough to act on
         told = now < person.alerted_at + ARRIVALS_INTERVAL
         if not told:
-            told = self.alert(person, now, "they wrote of it while waiting", emit)
+            told = self.alert(person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
         if told:
             said = (
                 "The operators on duty have been told that you may need help urgently; the "
