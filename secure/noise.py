@@ -377,3 +377,23 @@ class Handshake:
     def _static_public(self) -> bytes:
         assert self._s is not None  # checked in __init__
         return public_bytes(self._s)
+
+
+def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:
+    """One Noise_X message (§7.4) to `recipient`'s static public key: only it can open it,
+    and it learns and authenticates `sender`'s. X gives no replay protection (§7.7): the
+    recipient must refuse a repeat itself. A leaked recipient key opens every past message
+    to it, and forges messages to it from anyone."""
+    handshake = Handshake(
+        "X", initiator=True, prologue=prologue, static=sender, remote_static=recipient
+    )
+    return handshake.write_message(plaintext)
+
+
+def open_sealed(recipient: X25519PrivateKey, prologue: bytes, sealed: bytes) -> tuple[bytes, bytes]:
+    """(sender's static public key, plaintext) of a `seal`ed message with the same
+    prologue, or NoiseError."""
+    handshake = Handshake("X", initiator=False, prologue=prologue, static=recipient)
+    plaintext = handshake.read_message(sealed)
+    assert handshake.remote_static is not None
+    return handshake.remote_static, plaintext

@@ -7,8 +7,8 @@ per save): only the recipient's key opens it, and opening it shows the sender's 
 which must be the key the table gives the name it claims. The text of a sealed message
 is `SEALED_PREFIX` and the record in URL-safe base64; what is sealed is the message's id,
 sender, recipient and text, so that the registry can move none of them to another
-message. A text sealed as one Noise_X message of its own (`OLD_PREFIX`, as versions before
-the stream sealed each save) no longer opens: `OLD_SEAL` is shown in its place.
+message. A text that begins with `X_PREFIX` is one Noise_X message of its own
+(`secure.noise.seal`), as earlier versions sealed each save: it opens too.
 
 A message sealed by the key the recipient pinned for its sender, when they last talked,
 opens too: the sender may have moved the name to a new key since (a new machine), or the
@@ -32,7 +32,7 @@ from collections.abc import Callable
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.noise import NoiseError
+from secure.noise import NoiseError, open_sealed
 from secure.one_way import OneWayOpener, OneWaySealer
 from wire.keys import key_from_text
 from wire.messages import Chat, Entry, Message, MoreMail, SaveMessage, StoredMessage, Welcome
@@ -42,9 +42,8 @@ from wire.names import name_key
 PROLOGUE = b"ChatApp sealed mail 1"
 #: How a sealed text begins.
 SEALED_PREFIX = "s2."
-#: How a text sealed as one Noise_X message of its own began, and what is shown for it.
-OLD_PREFIX = "s1."
-OLD_SEAL = "[A message {sender} sealed with an older ChatApp, which this one cannot open.]"
+#: How a text sealed as one Noise_X message of its own begins.
+X_PREFIX = "s1."
 #: Recipients' keys a sender keeps a stream to (secure/one_way.py), the oldest dropped first.
 STREAMS_KEPT = 256
 #: What is shown in place of a message that does not open, or not with its sender's key.
@@ -136,13 +135,15 @@ class SealedMail:
         it) and names this very message (and its recipient, if it names one); else a line
         that says it does not."""
         sender = chat.sender
-        if chat.text.startswith(OLD_PREFIX):
-            return OLD_SEAL.format(sender=sender)
-        if not chat.text.startswith(SEALED_PREFIX):
+        prefix = chat.text[: len(SEALED_PREFIX)]
+        if prefix not in (SEALED_PREFIX, X_PREFIX):
             return NOT_SEALED.format(sender=sender) + chat.text
         try:
-            sealed = base64.urlsafe_b64decode(chat.text[len(SEALED_PREFIX) :])
-            key, payload = self._opener.open(sealed)
+            sealed = base64.urlsafe_b64decode(chat.text[len(prefix) :])
+            if prefix == SEALED_PREFIX:
+                key, payload = self._opener.open(sealed)
+            else:
+                key, payload = open_sealed(self._static, PROLOGUE, sealed)
             sealed_id, sealed_sender, sealed_to, body = payload.decode().split("\0", 3)
         except (binascii.Error, ValueError, NoiseError):
             return NOT_OPENED.format(sender=sender)

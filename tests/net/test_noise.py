@@ -16,7 +16,9 @@ from secure.noise import (
     CipherState,
     Handshake,
     NoiseError,
+    open_sealed,
     public_bytes,
+    seal,
 )
 
 pytestmark = pytest.mark.timeout(20)
@@ -231,8 +233,7 @@ def test_low_order_keys_raise_noise_error() -> None:
     with pytest.raises(NoiseError):
         lone.write_message(b"")
     with pytest.raises(NoiseError):
-        x = Handshake("X", initiator=True, prologue=b"", static=INIT_S, remote_static=bytes(32))
-        x.write_message(b"x")
+        seal(INIT_S, bytes(32), b"", b"x")
 
 
 def test_out_of_turn_and_misuse() -> None:
@@ -268,6 +269,25 @@ def test_prologues_must_match() -> None:
     _, responder = _pair("IK", b"two")
     with pytest.raises(NoiseError):
         responder.read_message(initiator.write_message(b""))
+
+
+def test_seal_round_trip_learns_the_sender() -> None:
+    sealed = seal(INIT_S, public_bytes(RESP_S), b"chat", b"for your eyes")
+    assert len(sealed) == 32 + 48 + len(b"for your eyes") + 16
+    assert open_sealed(RESP_S, b"chat", sealed) == (public_bytes(INIT_S), b"for your eyes")
+    # fresh ephemeral keys: the same message seals differently each time
+    assert seal(INIT_S, public_bytes(RESP_S), b"chat", b"for your eyes") != sealed
+
+
+def test_sealed_fails_for_another_recipient_prologue_or_change() -> None:
+    sealed = seal(INIT_S, public_bytes(RESP_S), b"chat", b"for your eyes")
+    with pytest.raises(NoiseError):
+        open_sealed(X25519PrivateKey.generate(), b"chat", sealed)
+    with pytest.raises(NoiseError):
+        open_sealed(RESP_S, b"other", sealed)
+    for bad in _tampered(sealed):
+        with pytest.raises(NoiseError):
+            open_sealed(RESP_S, b"chat", bad)
 
 
 def _reader(which: int) -> tuple[str, Handshake, bytes]:

@@ -17,13 +17,13 @@ from peer.core.actions import Print
 from peer.core.sealed_mail import (
     NOT_OPENED,
     NOT_SEALED,
-    OLD_PREFIX,
-    OLD_SEAL,
+    PROLOGUE,
     SEALED_PREFIX,
+    X_PREFIX,
     SealedMail,
 )
 from peer.core.table import Trust
-from secure.noise import public_bytes
+from secure.noise import public_bytes, seal
 from secure.one_way import HEADER
 from wire.keys import key_text
 from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
@@ -279,10 +279,13 @@ def _more_mail(mail: SealedMail, *stored: StoredMessage) -> tuple[StoredMessage,
     return opened.mail
 
 
-def test_a_message_sealed_as_one_noise_x_message_of_its_own_says_it_does_not_open() -> None:
-    # as versions before the stream sealed each save: it may still wait in a mailbox
-    chat = Chat("a-1", "alice", "bob", OLD_PREFIX + "AAAA")
-    assert mail_of(BOB).opened(chat).text == OLD_SEAL.format(sender="alice")
+def test_a_message_sealed_as_one_noise_x_message_of_its_own_opens() -> None:
+    # as earlier versions sealed each save: still in mailboxes, and in outboxes
+    payload = "\0".join(("a-1", "alice", "bob", "kept from before")).encode()
+    sealed = seal(ALICE, public_bytes(BOB), PROLOGUE, payload)
+    chat = Chat("a-1", "alice", "bob", X_PREFIX + base64.urlsafe_b64encode(sealed).decode())
+    assert mail_of(BOB).opened(chat).text == "kept from before"
+    assert mail_of(MALLORY).opened(chat).text == NOT_OPENED.format(sender="alice")
 
 
 def test_saves_to_one_recipient_share_one_handshake_and_each_opens_alone() -> None:
