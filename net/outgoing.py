@@ -173,24 +173,37 @@ class Outgoing:
         sealed, or in clear (what the channel answers, or asks, by itself)."""
         sock = self._sock
         for data, addr in packets:
-            if self._transport is not None:
-                self._transport.sendto(data, addr)
+            if sock is None or self._unsent:
+                self._later(data, addr)
                 continue
-            if sock is None:
-                return
-            if not self._unsent:
-                try:
-                    sock.sendto(data, addr)
-                    continue
-                except (BlockingIOError, InterruptedError):
-                    asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
-                except OSError:
-                    self.errors += 1
-                    continue
-            if len(self._unsent) < SEND_QUEUE:
-                self._unsent.append((data, addr))
-            else:
-                self.errors += 1
+            try:
+                sock.sendto(data, addr)
+            except OSError as exc:
+                self._refused(data, addr, exc)
+
+    def _later(self, data: bytes, addr: Addr) -> None:
+        """Send `data` to `addr` where the socket cannot take it now: on the transport if
+        that is what is open, else after what waits (nowhere when nothing is open)."""
+        if self._transport is not None:
+            self._transport.sendto(data, addr)
+        elif self._sock is not None:
+            self._hold(data, addr)
+
+    def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
+        """The kernel did not take `data` for `addr`: it waits for the socket to be
+        writable when its send buffer is full, else it is counted and dropped."""
+        sock = self._sock
+        if isinstance(exc, BlockingIOError | InterruptedError) and sock is not None:
+            asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
+            self._hold(data, addr)
+        else:
+            self.errors += 1
+
+    def _hold(self, data: bytes, addr: Addr) -> None:
+        if len(self._unsent) < SEND_QUEUE:
+            self._unsent.append((data, addr))
+        else:
+            self.errors += 1
 
     def _writable(self) -> None:
         sock = self._sock
@@ -313,7 +326,16 @@ class Outgoing:
             return When.LATER
         self._batches[dest] = []
         addr, key = dest
-        self.send_sealed(self.channel.seal(data, addr, key, self._clock()))
+        sock = self._sock
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            # (`send_sealed`, written out: every datagram that leaves at once)
+            if sock is None or self._unsent:
+                self._later(packet, to)
+                continue
+            try:
+                sock.sendto(packet, to)
+            except OSError as exc:
+                self._refused(packet, to, exc)
         if self.on_sent is not None:
             self.on_sent(data, addr)
         # within a drain, its end flushes: no pass of the loop for that
