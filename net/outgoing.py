@@ -5,10 +5,10 @@ channel.
 Its events are the messages to send (already encoded), each with its destination (an
 address, and the key it is sealed for there), the acks to send, and the moments
 that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
-the end of a pass of the event loop, and the end of a `packed` block. Each
-sends what it lets go, and returns it (`When`, or the datagrams, before sealing): what a
-test reads. A batch ends with a pass or a drain, never after a time, so nothing is held
-back longer than the work already in hand.
+the end of a pass of the event loop, and the end of a `packed` block. Each sends what it
+lets go, sealed, and returns it (`When`, or the datagrams before sealing: what a test
+reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
+longer than the work already in hand.
 
 The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
 - the first datagram to an address in a pass of the event loop goes at once: an idle
@@ -116,8 +116,7 @@ class Outgoing:
         #: What seals every datagram (the endpoint's: replaceable, as a benchmark does).
         self.channel = channel
         self._clock = clock
-        #: A relay's: its drains end batches (read-only outside).
-        self.coalesce_drains = coalesce_drains
+        self._coalesce_drains = coalesce_drains
         # datagrams waiting for the end of this pass of the event loop, by destination; an
         # address with an empty list had its first datagram of the pass sent at once
         self._batches: dict[Dest, list[bytes]] = {}
@@ -233,7 +232,7 @@ class Outgoing:
 
     def drain_begins(self) -> None:
         """The datagrams read in one wake-up are about to be handled."""
-        self._holding = self.coalesce_drains
+        self._holding = self._coalesce_drains
         self._in_drain = True
 
     def drain_ends(self) -> list[Datagram]:
