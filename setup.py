@@ -54,7 +54,6 @@ COMPILED = [
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
-    "peer/core/held_acks.py",
     "registry/core/dispatch.py",
     "registry/core/relay.py",
     "registry/core/pusher.py",

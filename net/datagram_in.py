@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
-from net.datagram_channel import DatagramChannel
 from net.drop_log import DropLog, Rejections
-from net.outgoing import Datagram, DatagramOut, Outgoing
+from net.outgoing import Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
 from wire.codec import clear_request, decode_datagram_batch, encode
@@ -64,7 +63,6 @@ class ReceivingDatagrams:
     here: what it reads from its socket, or is handed by the event loop, it opens, decodes
     and hands over (to `on_batch` one datagram at a time, else to `on_message`)."""
 
-    channel: DatagramChannel
     drops: DropLog
     rejections: Rejections
     errors: int
@@ -74,8 +72,6 @@ class ReceivingDatagrams:
     #: Polls `_sock` alone, without waiting: whether a drain's first datagram was the last
     #: (None where the system has no poll: each drain then reads until the socket is empty).
     _probe: select.poll | None
-    #: What sends each datagram, sealed or in clear (net/outgoing.py).
-    _out: DatagramOut
     _clock: Callable[[], float]
     #: The wall clock, as the kernel's stamps are (net/arrival.py).
     _wall: Callable[[], float]
@@ -98,15 +94,13 @@ class ReceivingDatagrams:
     #: Given, what DATA is offered to instead of `_gate`, once opened, and only while the
     #: socket lags (EndpointOptions).
     _key_gate: Callable[[Addr, bytes], bool] | None
+    #: What sends each datagram, sealed or in clear (net/outgoing.py).
     _outgoing: Outgoing
     _new_id: IdMaker
 
     # the endpoint's own (net/endpoint.py): its sending side
 
     def send(self, addr: Addr, message: Message, key: bytes) -> None:
-        raise NotImplementedError
-
-    def _sendto_each(self, datagrams: list[Datagram]) -> None:
         raise NotImplementedError
 
     def behind(self) -> float:
@@ -155,7 +149,7 @@ class ReceivingDatagrams:
                     continue
                 if outgoing.relaying_early and peer != last:
                     # what the last sender relayed leaves now, before another's is handled
-                    self._sendto_each(outgoing.datagram_ends())
+                    outgoing.datagram_ends()
                 self._datagram(data, peer)  # (host, port): the socket is IPv4
                 last = peer
                 if n == 0 and probe is not None and not probe.poll(0):
@@ -165,9 +159,7 @@ class ReceivingDatagrams:
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else started
             self.lagging = not emptied
-            answers = outgoing.drain_ends()
-            if answers:
-                self._sendto_each(answers)
+            outgoing.drain_ends()
             if self._on_drained is not None:
                 self._on_drained()
 
@@ -181,7 +173,7 @@ class ReceivingDatagrams:
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes
         to `on_key`."""
-        self._out.send(self.channel.ask_key(addr), addr)
+        self._outgoing.send_sealed(((self._outgoing.channel.ask_key(addr), addr),))
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
@@ -203,7 +195,7 @@ class ReceivingDatagrams:
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
-        opened = self.channel.open(data, addr, self.read_at)
+        opened = self._outgoing.channel.open(data, addr, self.read_at)
         body = opened.data
         if body is None or opened.send:
             body = self._not_only_data(opened, data, addr)
@@ -229,8 +221,8 @@ class ReceivingDatagrams:
         """Carry out what `opened`, from `addr`, holds besides data: datagrams to send in
         answer, a key learned, a datagram in clear, a drop, a handshake answered. The data
         it holds too, to hand over, or None."""
-        for packet, to in opened.send:
-            self._out.send(packet, to)
+        if opened.send:
+            self._outgoing.send_sealed(opened.send)
         if opened.learned:
             self.on_key(addr, opened.learned)
         if opened.clear:
@@ -244,7 +236,7 @@ class ReceivingDatagrams:
             self.rejections(
                 "unopened datagram",
                 f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
-                f"(#{self.channel.dropped.total()})",
+                f"(#{self._outgoing.channel.dropped.total()})",
             )
         elif opened.key or opened.under_load:  # a handshake answered
             self.on_handshake(addr, opened.key or opened.under_load)
@@ -280,7 +272,7 @@ class ReceivingDatagrams:
         if len(reply) > len(data):
             reply = encode(TooBig(self._new_id(), refused.reply_to))
         if len(reply) <= len(data):
-            self._out.send(reply, addr)
+            self._outgoing.send_sealed(((reply, addr),))
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a message in clear: a request of a version of ChatApp

@@ -26,7 +26,7 @@ import errno
 import select
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
@@ -34,7 +34,7 @@ from net.datagram_channel import DatagramChannel
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When
+from net.outgoing import Dest, Outgoing
 from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
@@ -139,7 +139,7 @@ class Endpoint(ReceivingDatagrams):
     no_key = 0  # datagrams not sent: no key known for their address
     bad_frames = 0
     slow_frames = 0  # connections closed for FRAME_DEADLINE
-    errors = 0  # reads the socket failed (ICMP errors and the like; sends: DatagramOut)
+    errors = 0  # reads the socket failed (ICMP errors and the like; sends: Outgoing)
     address: Addr = ("", 0)
     # when the datagram last read arrived, if the socket is not empty (see `behind`)
     _arrived: float | None = None
@@ -151,12 +151,6 @@ class Endpoint(ReceivingDatagrams):
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     _probe: select.poll | None = None
-    #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
-    #: goes to (None: nobody). What a log, a test or a benchmark watches of what is sent.
-    on_sent: Callable[[bytes, Addr], None] | None = None
-    # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
-    # call (getpid), and `_queue` needs it for every first datagram of a pass
-    _loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(
         self,
@@ -171,7 +165,6 @@ class Endpoint(ReceivingDatagrams):
         `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
-        self.channel = channel
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
@@ -191,11 +184,10 @@ class Endpoint(ReceivingDatagrams):
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
         self._key_gate = options.get("key_gate")
-        # which datagrams leave now and which wait to leave packed (net/outgoing.py)
+        # which datagrams leave now and which wait to leave packed, sealed and sent
+        # (net/outgoing.py): nowhere until open
         coalesce = options.get("coalesce_drains", False)
-        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)
-        # what sends each sealed datagram: nowhere until open
-        self._out = DatagramOut()
+        self._outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
@@ -205,6 +197,26 @@ class Endpoint(ReceivingDatagrams):
         self.sent_streams = SentStreams()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.rejections, self._clock)
+
+    @property
+    def channel(self) -> DatagramChannel:
+        """What seals every datagram sent and opens every one read (replaceable: a
+        benchmark's stand-in goes here)."""
+        return self._outgoing.channel
+
+    @channel.setter
+    def channel(self, channel: DatagramChannel) -> None:
+        self._outgoing.channel = channel
+
+    @property
+    def on_sent(self) -> Callable[[bytes, Addr], None] | None:
+        """Told each datagram as it leaves, before it is sealed: its bytes and the address
+        it goes to (None: nobody). What a log, a test or a benchmark watches of what is sent."""
+        return self._outgoing.on_sent
+
+    @on_sent.setter
+    def on_sent(self, told: Callable[[bytes, Addr], None] | None) -> None:
+        self._outgoing.on_sent = told
 
     @property
     def stream_slots(self) -> StreamSlots:
@@ -234,7 +246,7 @@ class Endpoint(ReceivingDatagrams):
                 attempt += 1
 
     async def _open(self, host: str, port: int) -> Addr:
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             with contextlib.suppress(OSError):
@@ -251,14 +263,14 @@ class Endpoint(ReceivingDatagrams):
             if hasattr(select, "poll"):  # (not on Windows)
                 self._probe = select.poll()
                 self._probe.register(sock.fileno(), select.POLLIN)
-            self._out = DatagramOut(sock)
+            self._outgoing.open(loop.call_soon, sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock
             )
             self._udp = transport
-            self._out = DatagramOut(transport=transport)
+            self._outgoing.open(loop.call_soon, transport=transport)
         self.address = sock.getsockname()[:2]
         try:
             await self._listener.open(host, self.address[1])
@@ -268,8 +280,7 @@ class Endpoint(ReceivingDatagrams):
         return self.address
 
     def _close_udp(self) -> None:
-        self._out.close()
-        self._out = DatagramOut()
+        self._outgoing.close()
         if self._udp is not None:
             self._udp.close()
             self._udp = None
@@ -281,7 +292,7 @@ class Endpoint(ReceivingDatagrams):
 
     async def close(self) -> None:
         """Send what waits for the end of this pass, then close every socket and connection."""
-        self._flush()
+        self._outgoing.flush()
         self._close_udp()
         self._listener.close()
         if self._own_rejections:
@@ -312,22 +323,23 @@ class Endpoint(ReceivingDatagrams):
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
+        outgoing = self._outgoing
         if type(message) is Ack:
             # merged with the others waiting, or alone: an Ack always fits (ids are short)
-            self._queue(encode(message), dest, message.reply_to)
+            outgoing.datagram(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
-            for data in self._outgoing.acks(dest, message.replies):
-                self._queue(data, dest)
+            for data in outgoing.acks(dest, message.replies):
+                outgoing.datagram(data, dest)
             return
         data = encode(message)
         if len(data) <= MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
-            self._queue(data, dest)
+            outgoing.datagram(data, dest)
             return
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
-            self._sendto_each([(encode(TooBig(self._new_id(), str(reply_to))), dest)])
+            outgoing.datagram(encode(TooBig(self._new_id(), str(reply_to))), dest)
             return
         self._spawn(self._connect_and_send(dest, message))
 
@@ -347,7 +359,7 @@ class Endpoint(ReceivingDatagrams):
         try:
             yield
         finally:
-            self._sendto_each(self._outgoing.packed_ends(was))
+            self._outgoing.packed_ends(was)
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
@@ -367,39 +379,7 @@ class Endpoint(ReceivingDatagrams):
             if writer is not None and not writer.is_closing():
                 self._write(writer, message)
             else:
-                self._queue(data, dest)
-
-    def _queue(self, data: bytes, dest: Dest, ack_of: str = "") -> None:
-        """Seal and send `data`, a datagram-sized message for `dest` (an Ack of `ack_of`),
-        when `Outgoing` says: now, or packed with what follows it (net/outgoing.py)."""
-        when = self._outgoing.datagram(data, dest, ack_of)
-        if when is When.LATER:
-            return
-        addr, key = dest
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
-            self._out.send(packet, to)
-        if self.on_sent is not None:
-            self.on_sent(data, addr)
-        if when is When.NOW_THEN_FLUSH:
-            (self._loop or asyncio.get_running_loop()).call_soon(self._flush)
-
-    def _flush(self) -> None:
-        """Send whatever waits to leave packed (the end of a pass of the event loop)."""
-        waiting = self._outgoing.flush()
-        if waiting:  # (mostly nothing: the pass's first datagram to each address left)
-            self._sendto_each(waiting)
-
-    def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
-        """Seal each (data, dest) of `datagrams` for the key at its address and send what
-        that takes, in order, at one reading of the clock: what a relay, or the end of a
-        drain, sends to many."""
-        seal, transmit, now = self.channel.seal, self._out.send, self._clock()
-        on_sent = self.on_sent
-        for data, (addr, key) in datagrams:
-            for packet, to in seal(data, addr, key, now):
-                transmit(packet, to)
-            if on_sent is not None:
-                on_sent(data, addr)
+                self._outgoing.datagram(data, dest)
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]

@@ -1,13 +1,14 @@
-"""Which datagrams leave a node's UDP socket, and when: the batching and ack-merging policy
-of `net.endpoint.Endpoint`, sans-IO.
+"""What leaves a node's UDP socket, and when: the batching and ack-merging policy of
+`net.endpoint.Endpoint`, and the sending itself, each datagram sealed in the endpoint's
+channel.
 
 Its events are the messages to send (already encoded), each with its destination (an
 address, and the key it is sealed for there), the acks to send, and the moments
 that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
-the end of a pass of the event loop, and the end of a `packed` block. For each it says
-which datagrams go where now; the endpoint seals and sends them, and calls `flush` at the
-end of the pass when asked to. No clock is needed: a batch ends with a pass or a drain,
-never after a time, so nothing is held back longer than the work already in hand.
+the end of a pass of the event loop, and the end of a `packed` block. Each sends what it
+lets go, sealed, and returns it (`When`, or the datagrams before sealing: what a test
+reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
+longer than the work already in hand.
 
 The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
 - the first datagram to an address in a pass of the event loop goes at once: an idle
@@ -22,9 +23,8 @@ The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
   same members again in that drain is kept as one entry for all, not an entry per member,
   and leaves packed to each.
 
-`DatagramOut`, which sends them on the socket without blocking the event loop, is the one
-part here that is not sans-IO: what the kernel refuses, its send buffer full, waits in
-order until the socket is writable.
+The socket is sent on without blocking the event loop: what the kernel refuses, its send
+buffer full, waits in order until the socket is writable.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Protocol
 
 from msgspec.json import encode as json_text
 
+from net.datagram_channel import DatagramChannel
 from wire.codec import encode, fits_datagram, pack_datagrams
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks
@@ -48,14 +49,29 @@ Dest = tuple[Addr, bytes]
 Datagram = tuple[bytes, Dest]
 
 
+class DatagramSocket(Protocol):
+    """What `Outgoing` sends on: a non-blocking UDP socket (`socket.socket`), or a
+    stand-in of its shape. A Protocol, not the class: compiled (setup.py), Outgoing
+    takes any object that has these, as the pure one does."""
+
+    def sendto(self, data: bytes, address: Addr, /) -> int: ...
+
+    def fileno(self) -> int: ...
+
+
+#: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
+#: (the sender's retries cope, as for any lost datagram).
+SEND_QUEUE = 10_000
+
+
 class When(enum.Enum):
     """When a datagram given to `Outgoing` leaves."""
 
-    #: it waits: what a later `flush`, `drain_ends` or `packed_ends` returns carries it
+    #: it waits: a later `flush`, `drain_ends` or `packed_ends` sends it
     LATER = "later"
-    #: the caller sends it now
+    #: it was sent now
     NOW = "now"
-    #: the caller sends it now, and calls `flush` at the end of this pass of the event loop
+    #: it was sent now, the first of this pass of the event loop: `flush` runs at its end
     NOW_THEN_FLUSH = "now, then flush at the end of the pass"
 
 
@@ -82,12 +98,24 @@ class _Relay:
 
 
 class Outgoing:
-    """The datagrams waiting to leave packed, and the rules that say when they go."""
+    """The datagrams waiting to leave packed, the rules that say when they go, and the
+    socket they go on."""
 
-    def __init__(self, new_id: Callable[[], str], *, coalesce_drains: bool = False) -> None:
-        """`new_id` makes the ids of the acks merged here; `coalesce_drains`: see the
-        module's docstring."""
+    def __init__(
+        self,
+        new_id: Callable[[], str],
+        channel: DatagramChannel,
+        clock: Callable[[], float],
+        *,
+        coalesce_drains: bool = False,
+    ) -> None:
+        """`new_id` makes the ids of the acks merged here; `channel` seals each datagram
+        for its key, at the time `clock` reads; `coalesce_drains`: see the module's
+        docstring. Nothing is sent until `open`."""
         self._new_id = new_id
+        #: What seals every datagram (the endpoint's: replaceable, as a benchmark does).
+        self.channel = channel
+        self._clock = clock
         self._coalesce_drains = coalesce_drains
         # datagrams waiting for the end of this pass of the event loop, by destination; an
         # address with an empty list had its first datagram of the pass sent at once
@@ -107,6 +135,98 @@ class Outgoing:
         self._holding = False
         # a drain is being handled, whose end flushes: no flush at the end of the pass
         self._in_drain = False
+        # the socket: see `open`; what it would not take yet, in order
+        self._sock: DatagramSocket | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+        self._call_soon: Callable[[Callable[[], object]], object] | None = None
+        self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
+        #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
+        self.errors = 0
+        #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
+        #: goes to (None: nobody). What a log, a test or a benchmark watches of what is sent.
+        self.on_sent: Callable[[bytes, Addr], None] | None = None
+
+    # -- the socket ------------------------------------------------------------------------
+
+    def open(
+        self,
+        call_soon: Callable[[Callable[[], object]], object],
+        sock: DatagramSocket | None = None,
+        transport: asyncio.DatagramTransport | None = None,
+    ) -> None:
+        """Send on `sock` (non-blocking), or on `transport` where the event loop cannot
+        tell when a socket is writable (Windows' proactor); `call_soon` runs a function at
+        the end of this pass of the event loop (`flush`)."""
+        self._sock, self._transport, self._call_soon = sock, transport, call_soon
+
+    def close(self) -> None:
+        """Send nothing more: what waits for the socket is dropped (the socket is its
+        owner's to close)."""
+        if self._unsent and self._sock is not None:
+            asyncio.get_running_loop().remove_writer(self._sock.fileno())
+        self._unsent.clear()
+        self._sock = self._transport = None
+
+    def send_sealed(self, packets: Sequence[tuple[bytes, Addr]]) -> None:
+        """Send each (datagram, address) of `packets` now, or after what waits already:
+        sealed, or in clear (what the channel answers, or asks, by itself)."""
+        sock = self._sock
+        for data, addr in packets:
+            if sock is None or self._unsent:
+                self._later(data, addr)
+                continue
+            try:
+                sock.sendto(data, addr)
+            except OSError as exc:
+                self._refused(data, addr, exc)
+
+    def _later(self, data: bytes, addr: Addr) -> None:
+        """Send `data` to `addr` where the socket cannot take it now: on the transport if
+        that is what is open, else after what waits (nowhere when nothing is open)."""
+        if self._transport is not None:
+            self._transport.sendto(data, addr)
+        elif self._sock is not None:
+            self._hold(data, addr)
+
+    def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
+        """The kernel did not take `data` for `addr`: it waits for the socket to be
+        writable when its send buffer is full, else it is counted and dropped."""
+        sock = self._sock
+        if isinstance(exc, BlockingIOError | InterruptedError) and sock is not None:
+            asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
+            self._hold(data, addr)
+        else:
+            self.errors += 1
+
+    def _hold(self, data: bytes, addr: Addr) -> None:
+        if len(self._unsent) < SEND_QUEUE:
+            self._unsent.append((data, addr))
+        else:
+            self.errors += 1
+
+    def _writable(self) -> None:
+        sock = self._sock
+        while self._unsent and sock is not None:
+            data, addr = self._unsent[0]
+            try:
+                sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.errors += 1
+            self._unsent.popleft()
+        if sock is not None:
+            asyncio.get_running_loop().remove_writer(sock.fileno())
+
+    def _sent(self, datagrams: list[Datagram]) -> list[Datagram]:
+        """Seal and send each (data, dest) of `datagrams`, in order, at one reading of the
+        clock; `datagrams`."""
+        seal, now, on_sent = self.channel.seal, self._clock(), self.on_sent
+        for data, (addr, key) in datagrams:
+            self.send_sealed(seal(data, addr, key, now))
+            if on_sent is not None:
+                on_sent(data, addr)
+        return datagrams
 
     # -- what ends a batch ---------------------------------------------------------------
 
@@ -152,12 +272,12 @@ class Outgoing:
             return []
         self.relaying_early = False
         packets, relay.datas = pack_datagrams(relay.datas), []
-        return [(packet, dest) for dest in relay.dests for packet in packets]
+        return self._sent([(packet, dest) for dest in relay.dests for packet in packets])
 
     def flush(self) -> list[Datagram]:
-        """Everything that waits, to leave now: at the end of the pass of the event loop
-        (when `When.NOW_THEN_FLUSH` asked for it), or as the endpoint closes. Acks merged,
-        each address's datagrams packed, in order."""
+        """Send everything that waits, now: at the end of the pass of the event loop
+        (`When.NOW_THEN_FLUSH` asks for it), or as the endpoint closes. Acks merged, each
+        address's datagrams packed, in order."""
         self._flush_asked = False
         out: list[Datagram] = []
         relay = self._relay
@@ -181,16 +301,16 @@ class Outgoing:
                 if waiting != last:
                     packed, last = pack_datagrams(waiting), waiting
                 out += [(packet, dest) for packet in packed]
-        return out
+        return self._sent(out) if out else out
 
     # -- what is sent --------------------------------------------------------------------
 
     def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> When:
-        """When `data`, one datagram-sized message for `dest`, leaves (see the module's
-        docstring). Order is kept, except that acks which wait go after the rest: an Ack
-        (of the message `ack_of`) waits when something else for `dest` went or waits in
-        this pass, or while sends wait for the end of a drain, merged with the other acks
-        for `dest` into one Acks; else it goes as any datagram."""
+        """Send `data`, one datagram-sized message for `dest`, now or later (see the
+        module's docstring); when. Order is kept, except that acks which wait go after the
+        rest: an Ack (of the message `ack_of`) waits when something else for `dest` went
+        or waits in this pass, or while sends wait for the end of a drain, merged with the
+        other acks for `dest` into one Acks; else it goes as any datagram."""
         if ack_of and (self._holding or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return When.LATER
@@ -204,10 +324,25 @@ class Outgoing:
             self._batches[dest] = [data]  # the end of the drain (or packed block) flushes
             return When.LATER
         self._batches[dest] = []
+        addr, key = dest
+        sock = self._sock
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            # (`send_sealed`, written out: every datagram that leaves at once)
+            if sock is None or self._unsent:
+                self._later(packet, to)
+                continue
+            try:
+                sock.sendto(packet, to)
+            except OSError as exc:
+                self._refused(packet, to, exc)
+        if self.on_sent is not None:
+            self.on_sent(data, addr)
         # within a drain, its end flushes: no pass of the loop for that
         if self._flush_asked or self._in_drain:
             return When.NOW
         self._flush_asked = True
+        if self._call_soon is not None:
+            self._call_soon(self.flush)
         return When.NOW_THEN_FLUSH
 
     def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
@@ -281,79 +416,3 @@ class Outgoing:
             encode(Ack(part_id, part[0]) if len(part) == 1 else Acks(part_id, tuple(part)))
             for part_id, part in parts
         ]
-
-
-class DatagramSocket(Protocol):
-    """What a DatagramOut sends on: a non-blocking UDP socket (`socket.socket`), or a
-    stand-in of its shape. A Protocol, not the class: compiled (setup.py), DatagramOut
-    takes any object that has these, as the pure one does."""
-
-    def sendto(self, data: bytes, address: Addr, /) -> int: ...
-
-    def fileno(self) -> int: ...
-
-
-#: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
-#: (the sender's retries cope, as for any lost datagram).
-SEND_QUEUE = 10_000
-
-
-class DatagramOut:
-    """Sends each datagram at once on `sock` (non-blocking), or on `transport` where the
-    event loop cannot tell when a socket is writable (Windows' proactor), or nowhere when
-    given neither (an endpoint not open, or closed). What the kernel refuses, and every
-    datagram after it, waits in order for the socket to be writable. `errors` counts the
-    datagrams the kernel would not take, and those dropped beyond SEND_QUEUE."""
-
-    def __init__(
-        self,
-        sock: DatagramSocket | None = None,
-        transport: asyncio.DatagramTransport | None = None,
-    ) -> None:
-        self._sock = sock
-        self._transport = transport
-        self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
-        self.errors = 0
-
-    def send(self, data: bytes, addr: Addr) -> None:
-        """Send `data` to `addr` now, or after what waits already."""
-        if self._transport is not None:
-            self._transport.sendto(data, addr)
-            return
-        sock = self._sock
-        if sock is None:
-            return
-        if not self._unsent:
-            try:
-                sock.sendto(data, addr)
-                return
-            except (BlockingIOError, InterruptedError):
-                asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
-            except OSError:
-                self.errors += 1
-                return
-        if len(self._unsent) < SEND_QUEUE:
-            self._unsent.append((data, addr))
-        else:
-            self.errors += 1
-
-    def close(self) -> None:
-        """Send nothing more: what waits is dropped (the socket is its owner's to close)."""
-        if self._unsent and self._sock is not None:
-            asyncio.get_running_loop().remove_writer(self._sock.fileno())
-        self._unsent.clear()
-        self._sock = self._transport = None
-
-    def _writable(self) -> None:
-        sock = self._sock
-        while self._unsent and sock is not None:
-            data, addr = self._unsent[0]
-            try:
-                sock.sendto(data, addr)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.errors += 1
-            self._unsent.popleft()
-        if sock is not None:
-            asyncio.get_running_loop().remove_writer(sock.fileno())

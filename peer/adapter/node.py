@@ -289,8 +289,10 @@ class PeerNode:
         if now >= self._wall_read_next:
             self.now(now)  # the time of day, read again
         # each action carried out as the core decides it: the message typed leaves first
-        self.core.line(text, now, self.carry_out)
-        self._event_done()
+        core = self.core
+        core.line(text, now, self.carry_out)
+        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
+            self._event_done()
 
     def _ended(self) -> None:
         self._ending = True
@@ -320,8 +322,10 @@ class PeerNode:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
             if now >= self._wall_read_next:
                 self.now(now)  # the time of day, read again
-        self.core.receive_all(messages, addr, key, now, self.carry_out)
-        self._event_done()
+        core = self.core
+        core.receive_all(messages, addr, key, now, self.carry_out)
+        if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
+            self._event_done()
 
     def _tick(self) -> None:
         self._run(self.core.tick(self.now()))
@@ -392,7 +396,8 @@ class PeerNode:
 
     def _event_done(self) -> None:
         """After the actions of one event: write the core's records of what is on its way
-        (Sending, Settled), in order, and set the timer for the core's next deadline. The
+        (Sending, Settled), in order, and set the timer for the core's next deadline (a
+        typed line or a datagram asks first whether there is either). The
         records wait for this, so that neither the message typed nor its receipt waits for
         the log. A peer killed after its first datagram left but before its Sending was
         written is one killed as the line was typed (the message reaches its recipient, or

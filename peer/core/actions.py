@@ -155,7 +155,7 @@ class Rejected(Struct, frozen=True):
 
 
 class AcksHeld(Struct, frozen=True):
-    """Acks to the registry are held (peer.core.held_acks): once all that woke the peer is
+    """Acks to the registry are held (peer.core.inbox): once all that woke the peer is
     taken in, call PeerCore.read_ended, which sends them. Said as the first is held."""
 
 

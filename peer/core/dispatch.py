@@ -307,10 +307,10 @@ class PeerCore:
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
-        the registry leave, one Acks per address (peer.core.held_acks). With `emit`, each
+        the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
         is handed to it and none is returned."""
         actions: list[Action] = []
-        self._shared.acks.send(actions.append if emit is None else emit)
+        self._shared.inbox.send_held(actions.append if emit is None else emit)
         return actions
 
     def tick(self, now: float) -> list[Action]:

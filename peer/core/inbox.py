@@ -3,6 +3,18 @@ one acked (docs/PROTOCOL.md: at least once on the wire, exactly once on the scre
 datagram is taken as one: the ids it brought first are recorded in one Shown, before any
 of its lines or acks; its acks leave together, as one Acks, once all of it is taken.
 Sans-IO: Shown and Send actions.
+
+The acks owed the registry are held until the peer has taken in all that woke it, so
+that one Acks answers everything one wake-up brought: QUIC's rule that the ack-eliciting
+packets received in one read are acked together (RFC 9000, 13.2.1), with no timer. A
+relayed line costs a receiving peer about as much to ack as to take in; held, the acks of
+a burst of pushes leave as one datagram, after the peer's work on the lines. Acks to
+other peers are not held: their sender waits for the ack to tell its user the message
+arrived. When the first is held the core says AcksHeld; the adapter calls
+`PeerCore.read_ended` once the wake-up is over (at the end of its event loop's pass),
+which sends them (`send_held`). They go at once before any request to the registry (as
+TCP's ride on its data): a `dereg` never overtakes the acks of what came before it, which
+the registry would otherwise give up on and keep in the mailbox.
 """
 
 from __future__ import annotations
@@ -11,7 +23,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from peer.core.actions import AcksHeld, Action, Addr, Emit, Print, Send, Shown
-from peer.core.held_acks import HeldAcks
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks
@@ -22,23 +33,22 @@ SEEN_IDS = 50_000
 
 
 class Inbox:
-    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; and,
-    for the datagram being taken in, the acks it is owed and the pairs it showed first."""
+    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; for
+    the datagram being taken in, the acks it is owed and the pairs it showed first; and
+    the acks held for the registry, per (address, key), oldest first."""
 
     def __init__(
         self,
         life: Lifecycle,
         new_id: IdMaker,
-        acks: HeldAcks,
         shown: Iterable[tuple[str, str]] = (),
         limit: int = SEEN_IDS,
     ) -> None:
         """`life`: the peer's (a deregistered peer takes nothing); `new_id` makes the acks'
-        ids; `acks`: those held for the registry; `shown`: the pairs shown in earlier
-        runs, oldest first (see Shown)."""
+        ids; `shown`: the pairs shown in earlier runs, oldest first (see Shown)."""
         self._life = life
         self._new_id = new_id
-        self._acks = acks
+        self._held: dict[tuple[Addr, bytes], list[str]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
@@ -95,8 +105,8 @@ class Inbox:
         out before any line is printed or ack leaves, so a killed peer never shows a
         message twice), then `later` and the acks owed, sealed by `key`: one Ack, or one
         Acks. A peer's lines come after its acks: the sender waits on the ack, not on our
-        screen. The registry's acks are held to the end of the read (peer.core.held_acks),
-        AcksHeld said as the first is."""
+        screen. The registry's acks are held to the end of the read (`send_held`), AcksHeld
+        said as the first is."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []
@@ -105,9 +115,9 @@ class Inbox:
             for action in later:
                 emit(action)
             if owed:
-                if not self._acks:
+                if not self._held:
                     emit(AcksHeld())
-                self._acks.hold(addr, key, owed)
+                self._held.setdefault((addr, key), []).extend(owed)
             return
         for action in later:
             if type(action) is not Print:
@@ -118,3 +128,19 @@ class Inbox:
         for action in later:
             if type(action) is Print:
                 emit(action)
+
+    @property
+    def acks_held(self) -> bool:
+        """Whether acks to the registry are held (`send_held` sends them)."""
+        return bool(self._held)
+
+    def send_held(self, emit: Emit) -> None:
+        """Send every ack held for the registry now: one Ack, or one Acks, per address (the
+        endpoint splits an Acks too big for a datagram)."""
+        if not self._held:
+            return
+        held, self._held = self._held, {}
+        new_id = self._new_id
+        for (addr, key), ids in held.items():
+            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
+            emit(Send(addr, ack, key))

@@ -114,7 +114,7 @@ class Leaving:
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
             emit(Print(line, "system"))
         if registered:
-            shared.acks.send(emit)  # what came before it is acked first
+            shared.inbox.send_held(emit)  # what came before it is acked first
             dereg = Deregister(shared.new_id(), state.name, state.token, True, farewell)
             emit(Send(shared.server, dereg, shared.trust.registry))
         return actions

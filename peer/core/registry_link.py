@@ -56,9 +56,10 @@ class RegistryLink:
         """Send `message` to the registry (`Requests.send`). What the user types while kept
         messages wait to be sent again (the registry was away) goes after them: the first
         kept one is sent first, as a probe (`Requests.send`, `kept`). The acks held for the
-        registry go before it (peer.core.held_acks)."""
-        if self._shared.acks:
-            self._shared.acks.send(emit)
+        registry go before it (peer.core.inbox)."""
+        inbox = self._shared.inbox
+        if inbox.acks_held:
+            inbox.send_held(emit)
         kept = self.next_kept() if self._shared.outbox else None
         self._requests.send(message, now, emit, quiet, kept=kept)
 

@@ -12,7 +12,6 @@ from dataclasses import InitVar, dataclass, field
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Print
 from peer.core.change_lines import ChangeLines
-from peer.core.held_acks import HeldAcks
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Lifecycle
 from peer.core.outbox import Outbox
@@ -77,9 +76,8 @@ class Shared:
     #: When the core is next to be woken, or before: each part lowers it to each deadline
     #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
     alarm: Alarm = field(default_factory=Alarm)
-    #: The acks owed the registry, held to the end of a read (peer.core.held_acks).
-    acks: HeldAcks = field(init=False)
-    #: What came in: each message shown once, each copy acked (peer.core.inbox).
+    #: What came in: each message shown once, each copy acked, the registry's acks held
+    #: to the end of a read (peer.core.inbox).
     inbox: Inbox = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
     settling: Settling = field(init=False)
@@ -92,8 +90,7 @@ class Shared:
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)
         self.change_lines.wake_by(self.alarm)
-        self.acks = HeldAcks(self.new_id)
-        self.inbox = Inbox(self.life, self.new_id, self.acks, shown)
+        self.inbox = Inbox(self.life, self.new_id, shown)
         self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:

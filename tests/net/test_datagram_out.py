@@ -1,5 +1,5 @@
-"""net/outgoing.py, DatagramOut: what the kernel refuses to send waits, in order, for the socket
-to be writable; nothing is lost to a full send buffer."""
+"""net/outgoing.py, Outgoing's socket: what the kernel refuses to send waits, in order, for
+the socket to be writable; nothing is lost to a full send buffer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import socket
 
 import pytest
 
-from net.outgoing import DatagramOut
+from net.outgoing import Outgoing
+from tests.net.test_outgoing import outgoing
+
+
+def opened(sock: Refusing | socket.socket) -> Outgoing:
+    out = outgoing()
+    out.open(lambda then: None, sock)
+    return out
 
 
 class Refusing:
@@ -43,9 +50,9 @@ def test_what_the_kernel_refuses_and_all_after_it_reach_their_members_later() ->
                 member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 member.bind(("127.0.0.1", 0))
                 members.append(member)
-            out = DatagramOut(Refusing(sock, refused=2))
+            out = opened(Refusing(sock, refused=2))
             for i, member in enumerate(members):
-                out.send(b"relayed %d" % i, member.getsockname())
+                out.send_sealed([(b"relayed %d" % i, member.getsockname())])
             got = [await asyncio.wait_for(loop.sock_recv(m, 100), 5) for m in members]
             out.close()
             for member in members:
@@ -60,10 +67,10 @@ def test_nothing_is_sent_before_open_or_after_close() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as member:
         member.bind(("127.0.0.1", 0))
         member.setblocking(False)
-        DatagramOut().send(b"nowhere", member.getsockname())
+        outgoing().send_sealed([(b"nowhere", member.getsockname())])
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            out = DatagramOut(sock)
+            out = opened(sock)
             out.close()
-            out.send(b"closed", member.getsockname())
+            out.send_sealed([(b"closed", member.getsockname())])
         with pytest.raises(BlockingIOError):
             member.recv(100)

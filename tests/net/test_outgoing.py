@@ -1,15 +1,17 @@
-"""Outgoing, the endpoint's batching and ack-merging policy, sans-IO: given what is sent and
-what ends a batch (a drain of the socket, a pass of the event loop, a `packed` block), which
-datagrams leave now and which later."""
+"""Outgoing, the endpoint's batching and ack-merging policy: given what is sent and what ends
+a batch (a drain of the socket, a pass of the event loop, a `packed` block), which datagrams
+leave now and which later (here on no socket: what each step sent is what it returns)."""
 
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.outgoing import Datagram, Dest, Outgoing, When
+from net.datagram_channel import DatagramChannel
+from net.outgoing import Addr, Datagram, Dest, Outgoing, When
 from wire.codec import decode_datagram_batch, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, Notice
@@ -18,9 +20,17 @@ from wire.messages import Ack, Acks, Message, Notice
 A, B, C = ((("127.0.0.1", 6000 + n), bytes([n]) * 32) for n in (1, 2, 3))
 
 
+class Clear:
+    """A channel that seals nothing (the policy does not depend on it)."""
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
+        return [(data, addr)]
+
+
 def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
     ids = itertools.count(1)
-    return Outgoing(lambda: f"o-{next(ids)}", coalesce_drains=coalesce_drains)
+    channel = cast(DatagramChannel, Clear())
+    return Outgoing(lambda: f"o-{next(ids)}", channel, float, coalesce_drains=coalesce_drains)
 
 
 def notice(n: int) -> bytes:

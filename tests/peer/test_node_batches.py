@@ -123,7 +123,7 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
         node.received_batch(batch, SERVER, REGISTRY, node.now())
-        assert not [e for e in events if e[0] == "send"]  # held (peer.core.held_acks)
+        assert not [e for e in events if e[0] == "send"]  # held (peer.core.inbox)
         async with asyncio.timeout(5):
             while not [e for e in events if e[0] == "send"]:  # at the end of the loop's pass
                 await asyncio.sleep(0)
@@ -363,7 +363,7 @@ def test_the_registry_datagrams_of_one_wake_up_are_answered_by_one_acks_at_its_e
     tmp_path: Path,
 ) -> None:
     """Datagrams taken in the same pass of the event loop (a drain of the socket reads
-    several) are acked together once the pass is over, with no timer (peer.core.held_acks);
+    several) are acked together once the pass is over, with no timer (peer.core.inbox);
     the next pass's datagram gets an ack of its own."""
 
     async def main() -> list[Message]:

@@ -142,7 +142,7 @@ def test_a_history_replayed_again_by_a_restarted_registry_is_shown_once() -> Non
     core.receive(
         RoomMessage("b-1", "bob", "lobby", "said before", "", False), SERVER, REGISTRY_KEY, T0
     )
-    # (the line's ack, held, goes before the request: peer.core.held_acks)
+    # (the line's ack, held, goes before the request: peer.core.inbox)
     *_, join = sent(core.line("join lobby", T0))
     out = core.receive(history, SERVER, REGISTRY_KEY, T0 + 0.001)
     out += core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 0.002)
