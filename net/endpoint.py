@@ -392,14 +392,26 @@ class Endpoint(ReceivingDatagrams):
     def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
         """Seal each (data, dest) of `datagrams` for the key at its address and send what
         that takes, in order, at one reading of the clock: what a relay, or the end of a
-        drain, sends to many."""
-        seal, transmit, now = self.channel.seal, self._out.send, self._clock()
-        on_sent = self.on_sent
-        for data, (addr, key) in datagrams:
-            for packet, to in seal(data, addr, key, now):
+        drain, sends to many. The same data for several in a row (a relay of one datagram)
+        is sealed for all of them in one call (`seal_many`)."""
+        runs: list[tuple[bytes, list[Dest]]] = []
+        for data, dest in datagrams:
+            if runs and runs[-1][0] is data:
+                runs[-1][1].append(dest)
+            else:
+                runs.append((data, [dest]))
+        channel, transmit, now, on_sent = self.channel, self._out.send, self._clock(), self.on_sent
+        for data, dests in runs:
+            if len(dests) == 1:
+                (addr, key) = dests[0]
+                sealed = channel.seal(data, addr, key, now)
+            else:
+                sealed = channel.seal_many(data, dests, now)
+            for packet, to in sealed:
                 transmit(packet, to)
             if on_sent is not None:
-                on_sent(data, addr)
+                for addr, _ in dests:
+                    on_sent(data, addr)
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]
