@@ -34,7 +34,7 @@ from net.datagram_channel import DatagramChannel
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When
+from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When, relays
 from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
@@ -392,26 +392,29 @@ class Endpoint(ReceivingDatagrams):
     def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
         """Seal each (data, dest) of `datagrams` for the key at its address and send what
         that takes, in order, at one reading of the clock: what a relay, or the end of a
-        drain, sends to many. The same data for several in a row (a relay of one datagram)
-        is sealed for all of them in one call (`seal_many`)."""
-        runs: list[tuple[bytes, list[Dest]]] = []
-        for data, dest in datagrams:
-            if runs and runs[-1][0] is data:
-                runs[-1][1].append(dest)
-            else:
-                runs.append((data, [dest]))
+        drain, sends to many. A relay's data (net/outgoing.py's `relays`) is sealed for
+        all its members in one call (`seal_many`), each member's leaving back to back."""
         channel, transmit, now, on_sent = self.channel, self._out.send, self._clock(), self.on_sent
-        for data, dests in runs:
+        for datas, dests in relays(datagrams):
             if len(dests) == 1:
-                (addr, key) = dests[0]
-                sealed = channel.seal(data, addr, key, now)
+                addr, key = dests[0]
+                each = [channel.seal(data, addr, key, now) for data in datas]
             else:
-                sealed = channel.seal_many(data, dests, now)
-            for packet, to in sealed:
+                each = [channel.seal_many(data, dests, now) for data in datas]
+            if len(datas) > 1 and all(len(one) == len(dests) for one in each):
+                sent = [
+                    (one[at], data)
+                    for at in range(len(dests))
+                    for one, data in zip(each, datas, strict=True)
+                ]
+            else:  # (a handshake began, or data waits for one: as sealed)
+                sent = [
+                    (packet, data) for one, data in zip(each, datas, strict=True) for packet in one
+                ]
+            for (packet, to), data in sent:
                 transmit(packet, to)
-            if on_sent is not None:
-                for addr, _ in dests:
-                    on_sent(data, addr)
+                if on_sent is not None:
+                    on_sent(data, to)
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]
