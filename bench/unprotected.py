@@ -13,7 +13,6 @@ everything secure/channel.py promises.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -37,11 +36,6 @@ class Forwarding:
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
         return self._channel.seal(data, addr, key, now)
-
-    def seal_many(
-        self, data: bytes, dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        return [out for addr, key in dests for out in self.seal(data, addr, key, now)]
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return self._channel.open(datagram, addr, now)

@@ -7,7 +7,6 @@ bench/unprotected.py; a test's). A Protocol, not the class: the compiled endpoin
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -38,12 +37,6 @@ class DatagramChannel(Protocol):
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
         """The datagrams that carry `data` to `key` at `addr`."""
-        ...
-
-    def seal_many(
-        self, data: bytes, dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        """The datagrams that carry `data` to each (address, key) of `dests`, in order."""
         ...
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:

@@ -34,7 +34,7 @@ from net.datagram_channel import DatagramChannel
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When, relays
+from net.outgoing import Datagram, DatagramOut, Dest, Outgoing, When
 from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
@@ -48,7 +48,6 @@ from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, TooBig
 
 Addr = tuple[str, int]
-Out = list[tuple[bytes, Addr]]
 #: Handed each message with where it came from and the public key that sent it.
 OnMessage = Callable[[Message, Addr, bytes], None]
 OnBatch = Callable[[list[Message], Addr, bytes], None]
@@ -72,9 +71,6 @@ class Handoff(Protocol):
 
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
-#: Members a relay's datagram is sealed for before they are sent it: the first waits for
-#: the sealing of this many, not of all.
-SEALED_AT_ONCE = 16
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
 
@@ -396,33 +392,14 @@ class Endpoint(ReceivingDatagrams):
     def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
         """Seal each (data, dest) of `datagrams` for the key at its address and send what
         that takes, in order, at one reading of the clock: what a relay, or the end of a
-        drain, sends to many. A relay's data (net/outgoing.py's `relays`) is sealed for
-        SEALED_AT_ONCE members in one call (`seal_many`), each member's leaving back to back."""
-        channel, now = self.channel, self._clock()
-        for datas, dests in relays(datagrams):
-            if len(dests) == 1:
-                addr, key = dests[0]
-                self._transmit(datas, [channel.seal(data, addr, key, now) for data in datas], 1)
-                continue
-            for at in range(0, len(dests), SEALED_AT_ONCE):
-                some = dests[at : at + SEALED_AT_ONCE]
-                each = [channel.seal_many(data, some, now) for data in datas]
-                self._transmit(datas, each, len(some))
-
-    def _transmit(self, datas: list[bytes], each: list[Out], members: int) -> None:
-        """Send what each of `datas` was sealed into for `members` members (`each`, in
-        order): each member's back to back when each made one datagram per member, else as
-        sealed (a handshake began, or data waits for one)."""
-        transmit, on_sent = self._out.send, self.on_sent
-        pairs = list(zip(each, datas, strict=True))
-        if len(datas) > 1 and all(len(one) == members for one in each):
-            sent = [(one[at], data) for at in range(members) for one, data in pairs]
-        else:
-            sent = [(packet, data) for one, data in pairs for packet in one]
-        for (packet, to), data in sent:
-            transmit(packet, to)
+        drain, sends to many."""
+        seal, transmit, now = self.channel.seal, self._out.send, self._clock()
+        on_sent = self.on_sent
+        for data, (addr, key) in datagrams:
+            for packet, to in seal(data, addr, key, now):
+                transmit(packet, to)
             if on_sent is not None:
-                on_sent(data, to)
+                on_sent(data, addr)
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]

@@ -18,9 +18,9 @@ The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
   the end of the drain, except what the drain's first datagram to relay anything relays
   to many members: that leaves packed as soon as the datagram is handled, or with what
   its sender's next datagram in the drain relays (the endpoint calls `datagram_ends`), as
-  one datagram (or as few as hold it: the endpoint sends them back to back, `relays`) per
-  member; a relay to the same members again in that drain is kept as one entry for all,
-  not an entry per member, and leaves packed to each.
+  one datagram (or as few as hold it, back to back) per member; a relay to the
+  same members again in that drain is kept as one entry for all, not an entry per member,
+  and leaves packed to each.
 
 `DatagramOut`, which sends them on the socket without blocking the event loop, is the one
 part here that is not sans-IO: what the kernel refuses, its send buffer full, waits in
@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from msgspec.json import encode as json_text
@@ -152,7 +152,7 @@ class Outgoing:
             return []
         self.relaying_early = False
         packets, relay.datas = pack_datagrams(relay.datas), []
-        return [(packet, dest) for packet in packets for dest in relay.dests]
+        return [(packet, dest) for dest in relay.dests for packet in packets]
 
     def flush(self) -> list[Datagram]:
         """Everything that waits, to leave now: at the end of the pass of the event loop
@@ -166,8 +166,8 @@ class Outgoing:
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
-                packets = pack_datagrams(relay.datas)  # (each member's back to back: `relays`)
-                out += [(packet, dest) for packet in packets for dest in relay.dests]
+                packets = pack_datagrams(relay.datas)  # each member's back to back
+                out += [(packet, dest) for dest in relay.dests for packet in packets]
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for dest, replies in acks.items():
@@ -281,26 +281,6 @@ class Outgoing:
             encode(Ack(part_id, part[0]) if len(part) == 1 else Acks(part_id, tuple(part)))
             for part_id, part in parts
         ]
-
-
-def relays(datagrams: Iterable[Datagram]) -> list[tuple[list[bytes], list[Dest]]]:
-    """`datagrams` in blocks, in order, each (its data, its dests): the same data to several
-    dests in a row, and the next data to the same dests (all different), is one block (a
-    relay: sealed once per data for all, it leaves each dest's data back to back). Any
-    other datagram is a block of its own."""
-    runs: list[tuple[bytes, list[Dest]]] = []
-    for data, dest in datagrams:
-        if runs and runs[-1][0] is data:
-            runs[-1][1].append(dest)
-        else:
-            runs.append((data, [dest]))
-    blocks: list[tuple[list[bytes], list[Dest]]] = []
-    for data, dests in runs:
-        if blocks and len(dests) > 1 and blocks[-1][1] == dests and len(set(dests)) == len(dests):
-            blocks[-1][0].append(data)
-        else:
-            blocks.append(([data], dests))
-    return blocks
 
 
 class DatagramSocket(Protocol):

@@ -1,15 +1,18 @@
 """The secure channel every datagram travels in: sans-IO, bytes in and bytes out.
 
-Composed as WireGuard's protocol is (its paper, sections 5.4 and 6), from the Noise IK
-handshake of `secure.noise`; each datagram's layout is in docs/PROTOCOL.md:
+Composed as WireGuard's protocol is (the WireGuard paper, sections 5.4 and 6), from the
+Noise IK handshake of `secure.noise`; each datagram's layout is in docs/PROTOCOL.md ("The
+secure channel"):
 
 - Two programs that know each other's static key run a Noise IK handshake (an initiation,
-  a response), split into two session keys, one per direction.
-- Data travels as DATA: the receiver's session index, a 64-bit counter (the nonce), and the
-  ChaCha20-Poly1305 ciphertext, the header its associated data; each counter opens once.
+  a response) and split it into two session keys, one per direction.
+- Data then travels as DATA datagrams: the receiver's session index, a 64-bit counter
+  used as the nonce, and the ChaCha20-Poly1305 ciphertext with the header as associated
+  data. The receiver opens each counter once (`ReplayWindow`).
 - Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
   datagram replayed later, or after either side restarted, opens under no session.
-- An initiation no newer (by its timestamp) than the last from its key is dropped.
+- An initiation carries a timestamp; one no newer than the last from the same key, from
+  any address, is a replay and is dropped.
 - Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
   and an initiation with its mac2; under load, an initiation without a valid mac2 is
   answered with a cookie reply only, and each source address has a handshake budget
@@ -38,10 +41,18 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure import cookie, noise
+from secure import cookie
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
 from secure.handshake_load import HandshakeLoad
-from secure.noise import DHLEN, MAX_MESSAGE, TAGLEN, Handshake, NoiseError, nonce_bytes
+from secure.noise import (
+    DHLEN,
+    MAX_MESSAGE,
+    TAGLEN,
+    Handshake,
+    NoiseError,
+    nonce_bytes,
+    public_bytes,
+)
 from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
 from wire.reliable import TIMEOUT
 
@@ -66,10 +77,12 @@ REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 HANDSHAKE_RETRY = 0.8 * TIMEOUT
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
-#: Seconds of silence from a key sent to, after which the next datagram to it also makes
-#: a new handshake: below TIMEOUT, so that a request's first retry finds a side that
-#: restarted. Once per silence (a side that answered it is only slow); a send after
-#: UNANSWERED_STALE of silence begins a new wait (a conversation paused did not fail).
+#: Seconds after a datagram sent to a key with nothing heard back from it since, after
+#: which the next datagram to it also makes a new handshake. Below the protocol's retry
+#: (TIMEOUT), so that a request's first retry finds the other side again after it
+#: restarted. Once per silence: a side that answered the handshake holds the session, and
+#: is only slow. A send after UNANSWERED_STALE of silence begins a new wait: a
+#: conversation that paused is not taken for one that failed.
 REHANDSHAKE_AFTER: Final = 0.9 * TIMEOUT
 UNANSWERED_STALE: Final = 5.0
 #: Seconds after data last opened from an address during which a responder under load
@@ -92,19 +105,23 @@ _DATA_MAX: Final = _HEADER_SIZE + MAX_MESSAGE
 #: The most a DATA datagram carries: a Noise message less its tag.
 _PLAINTEXT_MAX: Final = MAX_MESSAGE - TAGLEN
 _INDEX = struct.Struct("<I")
-#: The sizes of the handshake's datagrams: its kind, an index, Noise's message (an
-#: initiation's: a sealed TAI64N time), and the MACs (docs/PROTOCOL.md, field by field).
+#: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
+#: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
+#: a sealed TAI64N time) and both MACs; a response is its kind, the initiator's index,
+#: Noise's second message (an ephemeral key, the responder's index sealed) and a mac1; a
+#: cookie reply is its kind and secure.cookie's body.
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 
 class Opened(msgspec.Struct):
-    """What became of one datagram: `data` and the sender's `key` if it opened as DATA; `send`,
+    """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
     datagrams to send in answer (a handshake response, data that waited for a session);
-    `dropped`, why it was dropped, or ""; `clear`, a datagram in clear (an old ChatApp);
-    `learned`, a key a KEY_ANSWER brought; `under_load`, the key of a responder that answered
-    our initiation with a cookie reply. A Struct: one is made for every datagram, in C."""
+    `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
+    previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
+    key of a responder that answered an initiation of ours with a cookie reply (it runs, but
+    answers handshakes only so fast). A Struct: one is made for every datagram read, in C."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -184,7 +201,7 @@ class SecureChannel:
         registry's does not, as a restarted peer makes one of its own when it registers."""
         #: Our key pair, and its public key.
         self.static = static
-        self.public = noise.public_bytes(static)
+        self.public = public_bytes(static)
         self._answers_key_requests = answers_key_requests
         self._rehandshakes_on_silence = rehandshakes_on_silence
         self._stamp = stamp
@@ -246,28 +263,6 @@ class SecureChannel:
             self._initiate(peer, now, out)
         elif now - session.made >= REKEY_AFTER:
             self._initiate(peer, now, out)
-        return out
-
-    def seal_many(self, data: bytes, dests: Sequence[tuple[Addr, bytes]], now: float) -> Out:
-        """`seal` of `data` for each (address, key) of `dests`, in order. A registry's (no
-        handshake on silence): a key whose session is fit to send on costs its header and
-        the AEAD; any other goes through `seal`."""
-        out: Out = []
-        many = not self._rehandshakes_on_silence and len(data) <= _PLAINTEXT_MAX
-        peers, pack = self._peers, _DATA_HEADER.pack
-        for addr, key in dests:
-            peer = peers.get(pair := (key, addr))
-            session = peer.current if peer is not None and many else None
-            if peer is None or session is None or now - session.made >= REKEY_AFTER:
-                out += self.seal(data, addr, key, now)
-                continue
-            peers.move_to_end(pair)
-            if peer.unanswered_since is None or now - peer.unanswered_since > UNANSWERED_STALE:
-                peer.unanswered_since, peer.rehandshaken = now, False
-            counter = session.counter  # (REKEY_AFTER comes long before REJECT_AFTER_MESSAGES)
-            session.counter = counter + 1
-            header = pack(DATA, session.remote, counter)
-            out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
         return out
 
     def sessions_at(self, addr: Addr) -> list[Session]:
@@ -461,10 +456,13 @@ class SecureChannel:
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
-        """A cookie reply to an initiation of ours still awaited: its cookie is kept for the
-        mac2 of the next initiation to that key, sent at its usual retry, or at once if data
-        waits and our latest bore no mac2 (a forged reply makes one initiation more at most).
-        It says the responder runs (`Opened.under_load`), as a forger could: a few more tries."""
+        """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
+        the mac2 of the next initiation to that key. That one is sent at its usual retry;
+        at once if data waits and our latest initiation bore no mac2 (so that a new
+        conversation under load costs one round trip more, not a retry; and forged cookie
+        replies, from whoever saw our initiation, make one more initiation at most). It
+        says the responder runs (`Opened.under_load`): whoever saw our initiation could
+        say so too, which costs us only a few more tries before we give up on it."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
         (index,) = _INDEX.unpack_from(datagram, 1)
@@ -483,6 +481,8 @@ class SecureChannel:
         out: Out = []
         self._initiate(peer, now, out, at_once=True)
         return Opened(send=out, under_load=initiation.key)
+
+    # -- bookkeeping --------------------------------------------------------------------
 
     def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
         """Send what waited for a session, now that `session` may carry it."""

@@ -30,11 +30,6 @@ class ClearChannel:
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
         return [(data, addr)]
 
-    def seal_many(
-        self, data: bytes, dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        return [(data, addr) for addr, _ in dests]
-
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return Opened(data=datagram, key=PUBLIC)
 

@@ -572,24 +572,6 @@ def test_a_senders_next_datagram_in_the_drain_is_relayed_with_its_first() -> Non
     ]
 
 
-def test_a_relay_of_several_datagrams_leaves_each_members_back_to_back() -> None:
-    """Lines relayed together that take more than a datagram: each datagram is sealed for
-    all the members at once, and each member's datagrams leave one after the other, so
-    that it reads them in one go and acks them once."""
-    left: list[Addr] = []
-
-    def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
-        endpoint.on_sent = lambda data, to: left.append(to)
-        for n in range(3):
-            half = Notice(f"r-{message.id}-{n}", "x" * (MAX_DATAGRAM // 2))
-            endpoint.send_many(*with_keys(tuple(members)), half)
-
-    got, _ = asyncio.run(relay_drain(handle, 1))
-    assert all(len(messages) == 3 for messages in got)
-    members = list(dict.fromkeys(left))
-    assert len(members) == 3 and left == [m for m in members for _ in range(3)]
-
-
 def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None:
     def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
         n = int(message.id[2:])

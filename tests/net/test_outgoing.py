@@ -9,7 +9,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.outgoing import Datagram, Dest, Outgoing, When, relays
+from net.outgoing import Datagram, Dest, Outgoing, When
 from wire.codec import decode_datagram_batch, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, Notice
@@ -122,8 +122,7 @@ def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_han
 
 def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_back() -> None:
     """A member reads what was relayed to it in one go and acks it once, rather than its
-    first datagram while the others' are still being sent: `relays` finds each datagram
-    for all the members, and the endpoint sends each member's back to back."""
+    first datagram while the others' are still being sent."""
     out = outgoing(coalesce_drains=True)
     long = [encode(Notice(f"n-{n}", "x" * (MAX_DATAGRAM // 2))) for n in range(3)]
     out.drain_begins()
@@ -133,21 +132,7 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
     for data in long:
         out.relay((A, B), data)  # a later datagram's: the drain's end
     for sent in (first, out.drain_ends()):
-        [(datas, dests)] = relays(sent)
-        assert dests == [A, B] and len(datas) == 3
-
-
-def test_relays_are_the_same_data_for_several_members_alike() -> None:
-    one, two, other = notice(1), notice(2), notice(3)
-    relay = [(one, A), (one, B), (one, C), (two, A), (two, B), (two, C)]
-    assert relays([*relay, (other, A)]) == [([one, two], [A, B, C]), ([other], [A])]
-    assert relays([(one, A), (one, B), (two, A), (two, C)]) == [
-        ([one], [A, B]),
-        ([two], [A, C]),
-    ]
-    # a member twice is not a relay's (its datagrams would leave out of order)
-    assert relays([(one, A), (one, A), (two, A), (two, A)]) == [([one], [A, A]), ([two], [A, A])]
-    assert relays([(one, A), (two, A)]) == [([one], [A]), ([two], [A])]
+        assert [dest for _, dest in sent] == [A, A, A, B, B, B]
     out = outgoing(coalesce_drains=True)
     assert out.relay((A, B), notice(0)) is None  # not in a drain: `datagram` for each
     out.drain_begins()
