@@ -5,19 +5,18 @@ in flight to it (Units: the messages of one datagram, by id, and the copies of i
 at most IN_FLIGHT of them, and, in order, what waits behind them. A peer acks a datagram
 with one Acks; once every message of one is acked, what waits goes in the next.
 
-A member has one retry deadline, not one per message: a timeout after its last datagram
-answered in full (or its first sent). When it passes, its oldest datagram unanswered is
-sent again, once: a peer that is behind (a hundred peers on one core, a burst that takes
-longer than the timeout) answers in order, each answer starts the timeout again, and it
-is sent nothing twice; nor is anything but one datagram sent twice to a peer that is not
-answering yet (every line of a burst went again: 200 lines to 100 peers in 0.5 s went out
-twice). A datagram unanswered when one sent after it is answered in full was lost (a
-peer reads in order): it is sent again at once. After `attempts` copies of a datagram,
-its pushes are given up.
+A member has one retry deadline: a timeout after its last datagram answered in full (or
+its first sent). When it passes, its oldest datagram unanswered is sent again, once: a
+peer that is behind answers in order, each answer starts the timeout again, and it is
+sent nothing twice. A datagram unanswered when one sent after it is answered in full was
+lost (a peer reads in order): it is sent again at once. After `attempts` copies of a
+datagram, its pushes are given up.
 
 A message pushed to many members (a channel message) is one Flight, shared: nothing per
 member is touched before the sends; the flight is entered in their records at the next
-call. A message too big for a datagram (it travels over TCP, and would arrive after the
+call. That fast path (no member holding pushes back, fewer than FAST_LIVE messages not
+ended) bounds a member's flight by FAST_LIVE messages, not by IN_FLIGHT datagrams.
+A message too big for a datagram (it travels over TCP, and would arrive after the
 datagrams sent after it) goes alone, and nothing follows it until it ends.
 
 One address is one peer (a name registering at another's address takes it over, and
@@ -39,10 +38,10 @@ from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
 from wire.reliable import ATTEMPTS, TIMEOUT
 
-#: Datagrams of pushes in flight to one member at most (~1,000 channel messages).
+#: Datagrams of pushes in flight to one member at most (~1,000 lines), but see FAST_LIVE.
 IN_FLIGHT = 64
 #: Messages pushed and not ended, anywhere, below which a relay to members that hold
-#: nothing back skips their records (`Pushes.add_many`): none has more datagrams in flight.
+#: nothing back skips their records (`Pushes.add_many`), and so their IN_FLIGHT.
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
@@ -95,9 +94,7 @@ class Unit:
 
     def __init__(self, now: float, sent: int, streamed: bool) -> None:
         self.flights: dict[str, Flight] = {}
-        self.copies = 1
-        self.first = self.sent = sent
-        self.sent_at = now
+        self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
         #: a streamed push, alone: nothing joins it, nothing follows it while in flight
         self.streamed = streamed
         self.room = ROOM
@@ -110,8 +107,7 @@ class Member:
     __slots__ = ("addr", "deadline", "flying", "lost", "owner", "sends", "units", "waiting")
 
     def __init__(self, owner: str, addr: Addr) -> None:
-        self.owner = owner
-        self.addr = addr
+        self.owner, self.addr = owner, addr
         self.units: list[Unit] = []
         self.flying: dict[str, Unit] = {}
         self.waiting: deque[Flight] = deque()
@@ -133,8 +129,7 @@ class Pushes:
         """`streamed` says whether a message travels over TCP (too big for a datagram)."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("pushes need a timeout > 0 and attempts >= 1")
-        self._timeout = timeout
-        self._attempts = attempts
+        self._timeout, self._attempts = timeout, attempts
         self._streamed = streamed
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
@@ -222,15 +217,19 @@ class Pushes:
         if member is None:
             return "", []
         answered: list[Flight] = []
-        pop = member.flying.pop
+        pop, live, watched = member.flying.pop, self._live, self._watched
         done = -1  # the first send of the last unit answered in full
         for msg_id in msg_ids:
             unit = pop(msg_id, None)
             if unit is not None:
                 answered.append(unit.flights.pop(msg_id))
-                self._ended(msg_id)
-                if not unit.flights:
-                    done = max(done, unit.first)
+                left = live.pop(msg_id) - 1  # (`_ended`, written out: every member, every line)
+                if left:
+                    live[msg_id] = left
+                elif msg_id in watched:
+                    self._ending.append(msg_id)
+                if not unit.flights and unit.first > done:
+                    done = unit.first
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered

@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.pushes import IN_FLIGHT, ROOM, SWEEP_AT, Push, Pushes, Sends
+from registry.core.pushes import FAST_LIVE, IN_FLIGHT, ROOM, SWEEP_AT, Push, Pushes, Sends
 from wire.codec import encode
 from wire.messages import Message, Notice
 
@@ -77,6 +77,19 @@ def first_datagram(pushes: Pushes, count: int) -> list[str]:
     ((addr, messages),) = sent_of(pushes.due(T0 + 0.5)[0])
     assert addr == A
     return [m.id for m in messages]
+
+
+def test_a_relay_to_members_that_hold_nothing_back_is_bounded_by_fast_live_lines() -> None:
+    """The rule of the relay's fast path: lines relayed at moments of their own each go at
+    once in a datagram of their own, past IN_FLIGHT datagrams, while fewer than FAST_LIVE
+    are unanswered; then a line waits for room as any push does."""
+    pushes = Pushes()
+    members = ([owner(A), owner(B)], [A, B])
+    for n in range(FAST_LIVE):
+        assert pushes.add_many(note(n), "relay", members, T0 + n * 1e-3) == [A, B]
+    assert pushes.in_flight() == 2 * FAST_LIVE > 2 * IN_FLIGHT
+    assert pushes.add_many(note(FAST_LIVE), "relay", members, T0 + 2.0) == []
+    assert pushes.queued() == 2
 
 
 def test_a_burst_to_a_member_behind_is_sent_again_its_oldest_datagram_not_every_line() -> None:
