@@ -42,14 +42,12 @@ from bench.common import (
 )
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
-from bench.unprotected import Forwarding, unprotect
-from net.datagram_channel import DatagramChannel
+from bench.unprotected import unprotect
 from peer.core.actions import Print
-from secure.channel import Opened
 from wire.build import build_name
 from wire.codec import decode_datagram_batch
 from wire.errors import DecodeError
-from wire.messages import Ack, Acks, Chat, Message
+from wire.messages import Chat, Message
 
 Addr = tuple[str, int]
 
@@ -68,12 +66,13 @@ ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 class Timing:
     """Times each direct message from its typed line until `[Message received by bob.]` is
-    shown for it, through the endpoint's public seams, which the compiled build keeps: its
-    `on_sent` keeps each datagram sent (the typed lines' Chats, in the order typed, each
-    with the time its line was typed), and a channel that hands everything on
-    (bench/unprotected.py's Forwarding) keeps what each datagram read opened to, whose
-    acks say which messages the receipt lines that follow are for (the core shows them at
-    once, in order). What was kept is read only once the time of a receipt is taken."""
+    shown for it, through public seams the compiled build keeps, and with no work on the
+    peer's path but a list append per datagram sent: the endpoint's `on_sent` keeps each
+    datagram sent (the typed lines' Chats, in the order typed, each with the time its line
+    was typed), read only once a receipt is shown. A receipt is for the oldest message
+    typed that the core no longer awaits an ack for (`awaiting_ack`): the core shows each
+    receipt as it takes the message's ack. (A message given up on, never acked, would be
+    taken for the next receipt's; on loopback none is.)"""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
@@ -82,11 +81,9 @@ class Timing:
         self.latencies: list[float] = []
         self._typed: collections.deque[float] = collections.deque()
         self._sent: list[bytes] = []
-        self._opened: list[bytes] = []
-        self._answered: collections.deque[str] = collections.deque()
-        endpoint = peer.node.endpoint
-        endpoint.on_sent = lambda data, addr: self._sent.append(data)
-        endpoint.channel = _Keeping(endpoint.channel, self._opened)
+        self._direct = peer.node.core.parts.direct
+        kept = self._sent.append
+        peer.node.endpoint.on_sent = lambda data, addr: kept(data)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
 
@@ -98,15 +95,16 @@ class Timing:
         if not line.text.startswith("[Message received by "):
             return
         shown = time.perf_counter()
-        if not self._answered:
+        if self._sent:
             self._read_sent()
-            self._read_acks()
-        if self._answered:
-            t0 = self.typed_at.pop(self._answered.popleft(), None)
-            if t0 is not None:
+        awaiting = self._direct.awaiting_ack
+        for msg_id, t0 in self.typed_at.items():  # oldest first: nearly always the first
+            if not awaiting(msg_id):
+                del self.typed_at[msg_id]
                 self.latencies.append(shown - t0)
                 # the next line is typed in a pass of its own, as from a terminal
                 asyncio.get_running_loop().call_soon(self.callback)
+                return
 
     def _read_sent(self) -> None:
         """Each Chat first sent since the last call, with the time its line was typed."""
@@ -117,18 +115,6 @@ class Timing:
             if message.id not in self.typed_at and self._typed:  # (not a copy sent again)
                 self.typed_at[message.id] = self._typed.popleft()
 
-    def _read_acks(self) -> None:
-        """The messages typed that the datagrams read since the last call ack, in order."""
-        opened, self._opened[:] = self._opened[:], []
-        for message in _messages(opened):
-            if isinstance(message, Ack):
-                ids: tuple[str, ...] = (message.reply_to,)
-            elif isinstance(message, Acks):
-                ids = message.replies
-            else:
-                continue
-            self._answered.extend(i for i in ids if i in self.typed_at)
-
 
 def _messages(datagrams: list[bytes]) -> list[Message]:
     """The messages of `datagrams` (what one of them is not is left out)."""
@@ -137,20 +123,6 @@ def _messages(datagrams: list[bytes]) -> list[Message]:
         with contextlib.suppress(DecodeError):
             messages += decode_datagram_batch(data)
     return messages
-
-
-class _Keeping(Forwarding):
-    """The endpoint's channel, keeping what each datagram read opened to (see Timing)."""
-
-    def __init__(self, channel: DatagramChannel, kept: list[bytes]) -> None:
-        super().__init__(channel)
-        self._kept = kept
-
-    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        opened = self._channel.open(datagram, addr, now)
-        if opened.data is not None:
-            self._kept.append(opened.data)
-        return opened
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw
