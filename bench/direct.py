@@ -86,6 +86,8 @@ class Timing:
         peer.node.endpoint.on_sent = lambda data, addr: kept(data)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
+        # asyncio's get_running_loop asks the system for the process id: once, not per receipt
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def type(self, text: str) -> None:
         self._typed.append(time.perf_counter())
@@ -102,8 +104,10 @@ class Timing:
             if not awaiting(msg_id):
                 del self.typed_at[msg_id]
                 self.latencies.append(shown - t0)
+                if self._loop is None:
+                    self._loop = asyncio.get_running_loop()
                 # the next line is typed in a pass of its own, as from a terminal
-                asyncio.get_running_loop().call_soon(self.callback)
+                self._loop.call_soon(self.callback)
                 return
 
     def _read_sent(self) -> None:
