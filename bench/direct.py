@@ -41,15 +41,13 @@ from bench.common import (
     us,
 )
 from bench.harness import BenchPeer, start_registry
-from bench.udp_raw import pipelined
-from bench.unprotected import Forwarding, unprotect
-from net.datagram_channel import DatagramChannel
+from bench.udp_raw import echoed_rate
+from bench.unprotected import unprotect
 from peer.core.actions import Print
-from secure.channel import Opened
 from wire.build import build_name
 from wire.codec import decode_datagram_batch
 from wire.errors import DecodeError
-from wire.messages import Ack, Acks, Chat, Message
+from wire.messages import Chat, Message
 
 Addr = tuple[str, int]
 
@@ -68,12 +66,13 @@ ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 class Timing:
     """Times each direct message from its typed line until `[Message received by bob.]` is
-    shown for it, through the endpoint's public seams, which the compiled build keeps: its
-    `on_sent` keeps each datagram sent (the typed lines' Chats, in the order typed, each
-    with the time its line was typed), and a channel that hands everything on
-    (bench/unprotected.py's Forwarding) keeps what each datagram read opened to, whose
-    acks say which messages the receipt lines that follow are for (the core shows them at
-    once, in order). What was kept is read only once the time of a receipt is taken."""
+    shown for it, through public seams the compiled build keeps, and with no work on the
+    peer's path but a list append per datagram sent: the endpoint's `on_sent` keeps each
+    datagram sent (the typed lines' Chats, in the order typed, each with the time its line
+    was typed), read only once a receipt is shown. A receipt is for the oldest message
+    typed that the core no longer awaits an ack for (`awaiting_ack`): the core shows each
+    receipt as it takes the message's ack. (A message given up on, never acked, would be
+    taken for the next receipt's; on loopback none is.)"""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
@@ -82,13 +81,13 @@ class Timing:
         self.latencies: list[float] = []
         self._typed: collections.deque[float] = collections.deque()
         self._sent: list[bytes] = []
-        self._opened: list[bytes] = []
-        self._answered: collections.deque[str] = collections.deque()
-        endpoint = peer.node.endpoint
-        endpoint.on_sent = lambda data, addr: self._sent.append(data)
-        endpoint.channel = _Keeping(endpoint.channel, self._opened)
+        self._direct = peer.node.core.parts.direct
+        kept = self._sent.append
+        peer.node.endpoint.on_sent = lambda data, addr: kept(data)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
+        # asyncio's get_running_loop asks the system for the process id: once, not per receipt
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def type(self, text: str) -> None:
         self._typed.append(time.perf_counter())
@@ -98,15 +97,18 @@ class Timing:
         if not line.text.startswith("[Message received by "):
             return
         shown = time.perf_counter()
-        if not self._answered:
+        if self._sent:
             self._read_sent()
-            self._read_acks()
-        if self._answered:
-            t0 = self.typed_at.pop(self._answered.popleft(), None)
-            if t0 is not None:
+        awaiting = self._direct.awaiting_ack
+        for msg_id, t0 in self.typed_at.items():  # oldest first: nearly always the first
+            if not awaiting(msg_id):
+                del self.typed_at[msg_id]
                 self.latencies.append(shown - t0)
+                if self._loop is None:
+                    self._loop = asyncio.get_running_loop()
                 # the next line is typed in a pass of its own, as from a terminal
-                asyncio.get_running_loop().call_soon(self.callback)
+                self._loop.call_soon(self.callback)
+                return
 
     def _read_sent(self) -> None:
         """Each Chat first sent since the last call, with the time its line was typed."""
@@ -117,18 +119,6 @@ class Timing:
             if message.id not in self.typed_at and self._typed:  # (not a copy sent again)
                 self.typed_at[message.id] = self._typed.popleft()
 
-    def _read_acks(self) -> None:
-        """The messages typed that the datagrams read since the last call ack, in order."""
-        opened, self._opened[:] = self._opened[:], []
-        for message in _messages(opened):
-            if isinstance(message, Ack):
-                ids: tuple[str, ...] = (message.reply_to,)
-            elif isinstance(message, Acks):
-                ids = message.replies
-            else:
-                continue
-            self._answered.extend(i for i in ids if i in self.typed_at)
-
 
 def _messages(datagrams: list[bytes]) -> list[Message]:
     """The messages of `datagrams` (what one of them is not is left out)."""
@@ -137,20 +127,6 @@ def _messages(datagrams: list[bytes]) -> list[Message]:
         with contextlib.suppress(DecodeError):
             messages += decode_datagram_batch(data)
     return messages
-
-
-class _Keeping(Forwarding):
-    """The endpoint's channel, keeping what each datagram read opened to (see Timing)."""
-
-    def __init__(self, channel: DatagramChannel, kept: list[bytes]) -> None:
-        super().__init__(channel)
-        self._kept = kept
-
-    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        opened = self._channel.open(datagram, addr, now)
-        if opened.data is not None:
-            self._kept.append(opened.data)
-        return opened
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw
@@ -183,6 +159,24 @@ async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], floa
         await asyncio.wait_for(done, 60.0)
     took = time.perf_counter() - t0
     return list(timing.latencies), len(timing.latencies) / took
+
+
+async def _in_flight(
+    timing: Timing, echo_port: int, count: int, inflight: int
+) -> tuple[list[float], float, float]:
+    """(latencies, acked per second, the raw echo's per second) of `count` direct messages
+    and as many echoed datagrams, `inflight` in flight, in BLOCKS alternating blocks: the
+    raw client in this process too, on the same CPU, at the same moments of this machine
+    (measured apart, the raw rate alone moved by a factor of ten from run to run)."""
+    block = max(count // BLOCKS, 4 * inflight)
+    latencies: list[float] = []
+    ours_took = raw_took = 0.0
+    for _ in range(BLOCKS):
+        raw_took += block / await echoed_rate(echo_port, block, inflight)
+        some, acked = await _typed(timing, block, inflight)
+        latencies += some
+        ours_took += len(some) / acked
+    return latencies, len(latencies) / ours_took, BLOCKS * block / raw_took
 
 
 async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
@@ -236,12 +230,12 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             ours += one[block // 10 :]  # the first tenth warms up
             one, _ = await _typed(clear_timing, block, 1)
             clear += one[block // 10 :]
-        many, many_rate = await _typed(timing, count, inflight)
+        many, many_rate, raw_rate = await _in_flight(timing, int(port), count, inflight)
         for peer in (alice, cy):
             await peer.close()
     return {
         "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
-        "many_rate": many_rate, "clear": clear,
+        "many_rate": many_rate, "raw_rate": raw_rate, "clear": clear,
     }  # fmt: skip
 
 
@@ -249,13 +243,11 @@ def measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
     return run(lambda: _measure(loop_kind, count, inflight), loop_kind)
 
 
-def _add_rows(
-    table: Table, loop: str, measured: dict[str, Any], raw_rate: float, inflight: int
-) -> None:
-    """The rows of one loop's measures (`measure`), beside raw UDP's (`raw_rate`: acked/s
-    with `inflight` in flight)."""
+def _add_rows(table: Table, loop: str, measured: dict[str, Any], inflight: int) -> None:
+    """The rows of one loop's measures (`measure`), beside raw UDP's of the same run."""
     raw, one, many, floor = measured["raw"], measured["one"], measured["many"], measured["floor"]
     raw_med, one_med, many_rate = median(raw), median(one), measured["many_rate"]
+    raw_rate = measured["raw_rate"]
     anchor_one, anchor_many = ACKED_ANCHOR[loop]
 
     def row(
@@ -302,19 +294,19 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     )
     summary: dict[str, dict[str, float]] = {}
     for loop in loops_to_run(args.loop):
-        raw_rate = pipelined(loop, args.count, args.inflight)
         measured = measure(loop, args.count, args.inflight)
-        _add_rows(table, loop, measured, raw_rate, args.inflight)
+        _add_rows(table, loop, measured, args.inflight)
         summary[loop] = {
             "one": median(measured["one"]), "raw": median(measured["raw"]),
             "sealed": median(measured["sealed"]), "many_rate": measured["many_rate"],
-            "raw_rate": raw_rate,
+            "raw_rate": measured["raw_rate"],
         }  # fmt: skip
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
-        "with the same window. One at a time, ours, the bare peers and the raw round trip "
-        f"are measured in {BLOCKS} alternating blocks, against the same moments of this "
-        "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, each "
+        "with the same window, its client in this process as alice is. Ours and the raw "
+        f"round trip or echo are measured in {BLOCKS} alternating blocks (one at a time, the "
+        "bare peers too), against the same moments of this machine. Bare JSON peers "
+        "(bench/bare_direct.py): the same Chat and Ack, each "
         "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
         "else: the floor of a Python peer. Raw over the secure channel (bench/secure_echo.py): "
         "the raw round trip with each datagram sealed and opened by secure/channel.py, the "

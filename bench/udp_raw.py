@@ -67,7 +67,9 @@ async def _rtt_evented(port: int, count: int) -> list[float]:
     return times
 
 
-async def _pipelined(port: int, count: int, inflight: int) -> float:
+async def echoed_rate(port: int, count: int, inflight: int) -> float:
+    """Datagrams per second echoed by the echo at `port`, `inflight` outstanding, on the
+    running loop (`count` of them; fewer if one is lost, after 30 s)."""
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     state = {"sent": 0, "got": 0}
@@ -98,7 +100,7 @@ async def _pipelined(port: int, count: int, inflight: int) -> float:
 def pipelined(loop: str, count: int = 20_000, inflight: int = 32) -> float:
     """Echoed datagrams per second with `inflight` outstanding, both ends on `loop`."""
     with Helper("echo", "--loop", loop, "--mode", "protocol") as echo:
-        return run(lambda: _pipelined(echo.ready["port"], count, inflight), loop)
+        return run(lambda: echoed_rate(echo.ready["port"], count, inflight), loop)
 
 
 def _rtt_blocking(port: int, count: int) -> list[float]:

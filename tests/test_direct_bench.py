@@ -1,0 +1,61 @@
+"""bench.direct's Timing: each direct message timed from its typed line to its receipt,
+one at a time and several in flight, through the peers' public seams only.
+
+alice and bob are real PeerNodes on real sockets of 127.0.0.1; a real registry in its own
+process introduces them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bench.common import HOST
+from bench.direct import Timing
+from bench.harness import BenchPeer, start_registry
+
+
+async def _timed(one_at_a_time: int, together: int) -> tuple[Timing, int]:
+    """A Timing of alice's messages to bob: `one_at_a_time` sent each after the last one's
+    receipt, then `together` typed at once. Returns it and the receipts shown."""
+    with start_registry("asyncio") as registry:
+        server = (HOST, registry.ready["port"])
+        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="timing-alice-")))
+        bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="timing-bob-")))
+        for peer in (alice, bob):
+            await peer.open()
+        await bob.register()
+        await alice.register()
+        receipts = [0]
+        alice.listeners.append(
+            lambda peer, line: receipts.__setitem__(
+                0, receipts[0] + line.text.startswith("[Message received by bob")
+            )
+        )
+        timing = Timing(alice)
+        timed = asyncio.Event()
+        timing.callback = timed.set
+        for n in range(one_at_a_time):
+            timed.clear()
+            timing.type(f"send bob one {n}")
+            await asyncio.wait_for(timed.wait(), 10.0)
+        for n in range(together):
+            timing.type(f"send bob together {n}")
+        while len(timing.latencies) < one_at_a_time + together:
+            timed.clear()
+            await asyncio.wait_for(timed.wait(), 10.0)
+        for peer in (alice, bob):
+            await peer.close()
+    return timing, receipts[0]
+
+
+@pytest.mark.timeout(60)
+def test_every_receipt_is_timed_once_from_its_own_typed_line() -> None:
+    timing, receipts = asyncio.run(_timed(one_at_a_time=5, together=6))
+    assert receipts == 11
+    assert len(timing.latencies) == 11
+    assert all(0 < latency < 10.0 for latency in timing.latencies)
+    assert timing.typed_at == {}  # every message typed was matched to its receipt
