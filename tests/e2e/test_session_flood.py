@@ -15,9 +15,8 @@ import pytest
 
 from secure.channel import DATA
 
-from .capture import Packet, can_capture, capturing
+from .capture import Packet, can_capture, capturing, spoofed_packet
 from .harness import HOST, ChatEnv, direct
-from .spoofer import _spoofed
 
 pytestmark = pytest.mark.skipif(not can_capture(), reason="needs a raw socket (root)")
 
@@ -80,8 +79,10 @@ def test_replays_of_a_live_sessions_data_cut_nobody_off(chat: ChatEnv) -> None:
     captured = _alice_to_bob(capture.packets, alice.port, bob.port)
     assert captured
     to_bob = (HOST, bob.port)
-    forged = [_spoofed(d, (HOST, alice.port), to_bob) for d in captured]
-    forged += [_spoofed(d, (host, alice.port), to_bob) for d in captured for host in ATTACKERS]
+    forged = [spoofed_packet(d, (HOST, alice.port), to_bob) for d in captured]
+    forged += [
+        spoofed_packet(d, (host, alice.port), to_bob) for d in captured for host in ATTACKERS
+    ]
     floods = [_Replayer(forged) for _ in range(2)]
     try:
         bob.expect(r"dropped a datagram from 127\.0\.0\.1:\d+: replayed", timeout=30)
