@@ -305,8 +305,8 @@ def _guess(sock: SecureSocket, server: tuple[str, int]) -> messages.Welcome | me
 
 @pytest.mark.timeout(60)
 def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) -> None:
-    """Eight machines that guessed pat's password once guess again, each guess with a key
-    of its own, CHECKS_AT_ONCE at a time: they may spend the password checks in all only
+    """Eight machines, each with a key of its own, that guessed pat's password once guess
+    again, CHECKS_AT_ONCE at a time: they may spend the password checks in all only
     down to the part kept for addresses that guessed nothing (PASSWORD_RESERVED), so pat,
     on a new machine right behind their guesses, is checked at once. Without that part
     kept, the guessers spent every check and pat was told to try again."""
