@@ -286,7 +286,9 @@ def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused:
     raise AssertionError(f"no answer within {PASSWORD_CHECK_WAIT:g} s")
 
 
-def _guess(sock: SecureSocket, server: tuple[str, int]) -> messages.Welcome | messages.Refused:
+def _checked_guess(
+    sock: SecureSocket, server: tuple[str, int]
+) -> messages.Welcome | messages.Refused:
     """A guess at pat's password from `sock`, sent again when the registry says to (the
     checks before it spent the budget in all); the answer once it was checked."""
     n = 0
@@ -323,7 +325,7 @@ def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) 
     owner = _session("127.0.0.30", server)
     try:
         for sock in guessers:  # each guesses once: it leaves the reserve alone from now on
-            wrong = _guess(sock, server)
+            wrong = _checked_guess(sock, server)
             assert isinstance(wrong, messages.Refused), wrong
             assert wrong.reason == "Wrong password for pat."
         # the budget in all gains back its burst (and each guesser its wait of a second)
