@@ -100,7 +100,10 @@ class SecureStream:
         self.on_over_budget: Callable[[], None] = lambda: None
         self._buffer = bytearray()
         self._out = bytearray()
-        self._plain = bytearray(DATA + bytes(RECORD_DATA))  # a data record being sealed
+        # a data record being sealed: made at the first data sent (a file's bytes), as most
+        # connections send none, and a stranger's thousands of connections would hold 64
+        # KiB each
+        self._plain: bytearray | None = None
         self._waiting: list[bytes] = []
         self._sending: CipherState | None = None
         self._receiving: CipherState | None = None
@@ -164,6 +167,8 @@ class SecureStream:
         out = bytearray(at + len(view) + records * (FRAME_HEADER + 1 + TAG))
         out[:at] = self._out
         self._out.clear()
+        if self._plain is None:
+            self._plain = bytearray(DATA + bytes(RECORD_DATA))
         plain = memoryview(self._plain)  # the flag, then each record's bytes in turn
         with memoryview(out) as into:
             for start in range(0, len(view), RECORD_DATA):

@@ -159,19 +159,28 @@ def _rooms(core: RegistryCore) -> list[str]:
     return lines or ["  no rooms"]
 
 
+#: Reasons shown for the datagrams that did not open, the commonest first.
+REASONS_SHOWN = 4
+
+
 def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
-    return [
+    unopened = endpoint.channel.dropped
+    lines = [
         f"  bad datagrams {endpoint.bad_datagrams}, bad frames "
         f"{endpoint.bad_frames}, frames too slow {endpoint.slow_frames}, "
         f"flood drops {core.flood.dropped}, "
         f"table version {core.table.version}",
-        f"  datagrams that did not open {sum(endpoint.channel.dropped.values())}, "
+        f"  datagrams that did not open {unopened.total()}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
         f"registrations asked to wait {core.busy_answers}",
         f"  refusals and failed checks {endpoint.drops.total()}, of "
         f"{counted(len(endpoint.drops.counts), 'kind')} (each logged once per "
         f"{endpoint.drops.interval:g} s with a count)",
     ]
+    if unopened:  # which: a handshake flood shows as cookies answered under load
+        why = (f"{reason} {count}" for reason, count in unopened.most_common(REASONS_SHOWN))
+        lines.append(f"  not opened: {', '.join(why)}")
+    return lines
 
 
 class LogShown:

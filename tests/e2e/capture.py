@@ -1,6 +1,8 @@
 """What an eavesdropper on the loopback interface sees: every UDP and TCP payload, read from
 a raw AF_PACKET socket (as tcpdump reads it; root only), and a way to send a datagram
-again from any source address (a raw IP socket), as a forger would."""
+again from any source address (a raw IP socket), as a forger would. The one home of the
+hostile tests' packet helpers: `parse_packet` reads an IP packet, `spoofed_packet` makes
+one."""
 
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ class Capture:
                 return
             if addr[2] == PACKET_OUTGOING:
                 continue
-            packet = _parse(frame[LINK_HEADER:])
+            packet = parse_packet(frame[LINK_HEADER:])
             if packet is not None:
                 self.packets.append(packet)
 
@@ -81,7 +83,8 @@ class Capture:
         return self.packets
 
 
-def _parse(ip: bytes) -> Packet | None:
+def parse_packet(ip: bytes) -> Packet | None:
+    """The UDP datagram or TCP segment an IPv4 packet holds (None: neither, or not IPv4)."""
     if len(ip) < 20 or ip[0] >> 4 != 4:
         return None
     ihl = (ip[0] & 0x0F) * 4
@@ -108,9 +111,9 @@ def capturing() -> Iterator[Capture]:
         capture.stop()
 
 
-def send_spoofed(payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
-    """Send `payload` as a UDP datagram that claims to come from `src` (a raw IP socket:
-    the kernel does not check the source address a root process writes)."""
+def spoofed_packet(payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> bytes:
+    """The IPv4 packet of a UDP datagram carrying `payload` from `src` to `dst`, whatever
+    address `src` is: for a raw IP socket, which sends it as it is."""
     udp_len = 8 + len(payload)
     pseudo = (
         socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) + struct.pack("!BBH", 0, 17, udp_len)
@@ -123,8 +126,14 @@ def send_spoofed(payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> 
         0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
         socket.inet_aton(src[0]), socket.inet_aton(dst[0]),
     )  # fmt: skip
+    return ip + udp
+
+
+def send_spoofed(payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
+    """Send `payload` as a UDP datagram that claims to come from `src` (a raw IP socket:
+    the kernel does not check the source address a root process writes)."""
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sock:
-        sock.sendto(ip + udp, (dst[0], 0))
+        sock.sendto(spoofed_packet(payload, src, dst), (dst[0], 0))
 
 
 def _checksum(data: bytes) -> int:

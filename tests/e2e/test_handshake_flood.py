@@ -1,10 +1,11 @@
 """A flood of handshake initiations, replayed and forged, from 60,000 spoofed source
 addresses at 8,000 a second, at the registry and at a peer at once (bench/handshake_flood.py):
-everyone else goes on as before. Each step is awaited, not timed against a bound a loaded
-machine breaks: a new peer registers, a `send_all` arrives, two peers chat directly, each
-within PATIENCE; and neither flooded process grows by 50 MB (docs/SECURITY.md, "Handshakes
-under a flood"). The slowest steps are printed, beside the same steps just before the
-flood. A few seconds of flood in the usual run; a minute with --run-soak."""
+everyone else goes on as before. The flood goes on until each step is done: a new peer
+registers, a `send_all` arrives, two peers chat directly, each awaited within STEP_WAIT;
+the registry answered the flood with cookies, not Diffie-Hellmans (its `stats`); and
+neither flooded process grows by 50 MB (docs/SECURITY.md, "Handshakes under a flood"). The
+slowest steps are printed, beside the same steps just before the flood. A few seconds of
+flood in the usual run; a minute with --run-soak."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from .capture import can_capture
 from .harness import (
+    DEFAULT_TIMEOUT,
     HOST,
     REPO,
     WELCOME,
@@ -40,13 +42,16 @@ RATE = 8000
 SOURCES = 60_000
 #: Most a flooded process may grow by, in kB.
 GROWTH_KB = 50 * 1024
-#: Seconds each step is awaited under the flood. Without the defence (every initiation
-#: opened, its Diffie-Hellmans done) neither the newcomer's registration nor the
-#: `send_all` was done within it (tried with the check under load taken out: direct
-#: chat, on sessions already open, went on in 7 s); with it, a few seconds at most on a
-#: loaded machine, where a bound of 3 s over the same step just before the flood failed
-#: now and then.
-PATIENCE = 15.0
+#: Seconds each step is awaited, the flood going on meanwhile: with the defence, under a
+#: second, and a few on a loaded machine, where a flood still fills the network. Without
+#: it (the check under load taken out: every initiation opened, its Diffie-Hellmans done),
+#: a newcomer took 26 s to register and its first message to bob never came within 60 s;
+#: so the registry's count of cookies answered says whether it held, not a time.
+STEP_WAIT = 3 * DEFAULT_TIMEOUT
+#: Seconds a flood goes on at most: until the test stops it, once its steps are done.
+FLOOD_MOST = 170.0
+#: What the registry's `stats` says of the initiations it answered with a cookie.
+COOKIES = r"under load: answered with a cookie (\d+)"
 
 
 class Flooder:
@@ -89,18 +94,15 @@ def _peer(chat: ChatEnv, name: str, *, wait: bool = True) -> Peer:
 
 
 def _timed(proc: ChatProc, pattern: str) -> float:
-    """Seconds until `proc` prints a line matching `pattern` (PATIENCE at most: then inf)."""
+    """Seconds until `proc` prints a line matching `pattern` (awaited within STEP_WAIT)."""
     start = time.monotonic()
-    try:
-        proc.expect(pattern, timeout=PATIENCE)
-    except AssertionError:
-        return float("inf")
+    proc.expect(pattern, timeout=STEP_WAIT)
     return time.monotonic() - start
 
 
 def _round(chat: ChatEnv, alice: Peer, bob: Peer, n: int | str) -> dict[str, float]:
     """A newcomer registers, alice sends to the channel, alice and bob chat, and the
-    newcomer chats with bob: how long each took (inf: not within PATIENCE)."""
+    newcomer chats with bob: how long each took."""
     newcomer = _peer(chat, f"carol{n}", wait=False)
     taken = {"register": _timed(newcomer, line(WELCOME))}
     alice.send(f"send_all flood {n}")
@@ -108,11 +110,9 @@ def _round(chat: ChatEnv, alice: Peer, bob: Peer, n: int | str) -> dict[str, flo
     alice.send(f"send bob still here {n}")
     taken["direct"] = _timed(bob, chat_line("alice", f"still here {n}"))
     # a first handshake with the flooded peer: it asks for a cookie first
-    taken["first direct"] = float("inf")
-    if newcomer.alive:  # (it gives up when it cannot register)
-        newcomer.send(f"send bob hello {n}")
-        taken["first direct"] = _timed(bob, chat_line(newcomer.name, f"hello {n}"))
-    newcomer.close_stdin()  # quits (it may have given up already)
+    newcomer.send(f"send bob hello {n}")
+    taken["first direct"] = _timed(bob, chat_line(newcomer.name, f"hello {n}"))
+    newcomer.close_stdin()  # quits
     return taken
 
 
@@ -122,14 +122,13 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
     alice.expect_line("[bob is online]")  # (the table's push may come after bob's Welcome)
     direct(alice, bob, "before the flood")
     # the same steps without the flood, just before it: the machine's own pace (on a busy
-    # machine a step takes longer flooded or not), which the flood may add to only a little
+    # machine a step takes longer flooded or not), printed beside the flooded ones
     calm = _round(chat, alice, bob, "calm")
-    assert max(calm.values()) < PATIENCE, calm
     flooded = {"registry": registry, "bob": bob}
     rss = {name: status_kb(proc, "VmRSS") for name, proc in flooded.items()}
     cpu = {name: cpu_seconds(proc) for name, proc in flooded.items()}
     assert chat.registry_port is not None
-    flooders = [Flooder(chat.registry_port, seconds), Flooder(bob.port, seconds)]
+    flooders = [Flooder(chat.registry_port, FLOOD_MOST), Flooder(bob.port, FLOOD_MOST)]
     began = time.monotonic()
     taken: list[dict[str, float]] = []
     try:
@@ -139,6 +138,8 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
         elapsed = time.monotonic() - began
         grown = {name: status_kb(proc, "VmRSS") - rss[name] for name, proc in flooded.items()}
         used = {name: (cpu_seconds(proc) - cpu[name]) / elapsed for name, proc in flooded.items()}
+        registry.send("stats")
+        cookies = int(registry.expect(COOKIES).group(1))
     finally:
         sent = sum(flooder.stop() for flooder in flooders)
     worst = {what: max(t[what] for t in taken) for what in taken[0]}
@@ -147,14 +148,15 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
         + ", ".join(f"{what} {t:.2f} s" for what, t in worst.items())
         + f"; RSS growth {grown} kB; CPU "
         + ", ".join(f"{name} {share:.0%}" for name, share in used.items())
+        + f"; {cookies} answered with a cookie by the registry; before the flood: "
+        + ", ".join(f"{what} {t:.2f} s" for what, t in calm.items())
     )
-    for what, took in worst.items():
-        assert took < PATIENCE, (what, calm, taken)
+    assert cookies > 0, "the registry did a Diffie-Hellman for every initiation of the flood"
     for name, kb in grown.items():
         assert kb < GROWTH_KB, f"{name} grew by {kb} kB under the flood"
 
 
-@pytest.mark.timeout(120)  # five processes started, two rounds: a minute on a loaded machine
+@pytest.mark.timeout(300)  # five processes, two rounds: a minute on a loaded machine, 8 steps
 def test_a_handshake_flood_from_60000_spoofed_sources_delays_nobody(chat: ChatEnv) -> None:
     _flooded(chat, seconds=30.0, rounds=1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from .secure_socket import SecureSocket
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.version import WIRE_VERSION  # isort: skip
 from peer.core.registry_watch import SILENT_KEEPALIVES  # isort: skip
+from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE  # isort: skip
+from registry.core.registration import CHECKS_AT_ONCE  # isort: skip
 
 PASSWORD = "correct-horse-battery-staple"
 #: Seconds the owner's peer tries to register: the checks ahead of its own may take that
@@ -253,3 +256,93 @@ def _save_for_bob_then_move(chat: ChatEnv, alice: Peer) -> None:
     new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
     new.send("/quit")
     assert new.wait_exit() == 0
+
+
+#: The registry's password cost in the test of the reserve, as a power of two: a check of
+#: some milliseconds, so that a round of checks ends long before the budget in all gains
+#: back one (a fifth of a second).
+CHEAP = 12
+
+
+def _session(host: str, server: tuple[str, int]) -> SecureSocket:
+    """A socket at `host` with a key of its own and a session with the registry at
+    `server` already made (by a table request), so that what it sends next goes at once."""
+    sock = SecureSocket(host=host)
+    sock.learn_key(server)
+    sock.ask(messages.TableRequest(f"t-{host}"), server, messages.TableSnapshot)
+    return sock
+
+
+def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused:
+    """The Welcome or Refused that comes to `sock`, as soon as it comes (a deadline, not a
+    pause: `receive` waits for a quiet moment, and the guessers' rounds may not)."""
+    deadline = time.monotonic() + PASSWORD_CHECK_WAIT
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([sock.sock], [], [], left)[0]:
+            break
+        for message, _ in sock.take():
+            if isinstance(message, messages.Welcome | messages.Refused):
+                return message
+    raise AssertionError(f"no answer within {PASSWORD_CHECK_WAIT:g} s")
+
+
+def _checked_guess(
+    sock: SecureSocket, server: tuple[str, int]
+) -> messages.Welcome | messages.Refused:
+    """A guess at pat's password from `sock`, sent again when the registry says to (the
+    checks before it spent the budget in all); the answer once it was checked."""
+    n = 0
+    while True:
+        n += 1
+        guess = messages.Register(f"g-{n}", "pat", 9, "", f"wrong{n}", WIRE_VERSION)
+        sock.send(guess, server)
+        said = _answer(sock)
+        if isinstance(said, messages.Refused) and (
+            wait := re.search(r"try again in (\d+) s", said.reason)
+        ):
+            time.sleep(int(wait.group(1)))  # the wait the registry set: nothing to await
+            continue
+        return said
+
+
+@pytest.mark.timeout(60)
+def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) -> None:
+    """Eight machines, each with a key of its own, that guessed pat's password once guess
+    again, CHECKS_AT_ONCE at a time: they may spend the password checks in all only
+    down to the part kept for addresses that guessed nothing (PASSWORD_RESERVED), so pat,
+    on a new machine right behind their guesses, is checked at once. Without that part
+    kept, the guessers spent every check and pat was told to try again."""
+    chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    with _session("127.0.0.20", server) as pat:
+        pat.send(messages.Register("pat-1", "pat", 9, "", PASSWORD, WIRE_VERSION), server)
+        welcome = _answer(pat)
+        assert isinstance(welcome, messages.Welcome), welcome
+        pat.send(messages.Deregister("pat-bye", "pat", welcome.token, False, ""), server)
+    hosts = [f"127.0.0.{n}" for n in range(2, 2 + 2 * CHECKS_AT_ONCE)]
+    guessers = [_session(host, server) for host in hosts]
+    owner = _session("127.0.0.30", server)
+    try:
+        for sock in guessers:  # each guesses once: it leaves the reserve alone from now on
+            wrong = _checked_guess(sock, server)
+            assert isinstance(wrong, messages.Refused), wrong
+            assert wrong.reason == "Wrong password for pat."
+        # the budget in all gains back its burst (and each guesser its wait of a second)
+        time.sleep(PASSWORD_GLOBAL_BURST / PASSWORD_RATE + 0.5)  # the registry's rule
+        first, second = guessers[:CHECKS_AT_ONCE], guessers[CHECKS_AT_ONCE:]
+        for n, sock in enumerate(first):
+            sock.send(messages.Register(f"a-{n}", "pat", 9, "", "again", WIRE_VERSION), server)
+        said = [_answer(sock).reason for sock in first]  # type: ignore[union-attr]
+        # the second round, and pat on a new machine right behind it
+        for n, sock in enumerate(second):
+            sock.send(messages.Register(f"b-{n}", "pat", 9, "", "again", WIRE_VERSION), server)
+        owner.send(messages.Register("pat-2", "pat", 9, "", PASSWORD, WIRE_VERSION), server)
+        said += [_answer(sock).reason for sock in second]  # type: ignore[union-attr]
+        answer = _answer(owner)
+    finally:
+        for sock in (*guessers, owner):
+            sock.close()
+    assert isinstance(answer, messages.Welcome), answer
+    # the guessers spent what was not kept, and were refused the rest
+    assert said.count("Wrong password for pat.") < len(hosts), said

@@ -4,11 +4,13 @@ while the console serves someone at the help desk."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
 
 from registry.adapter.server import RegistryServer
+from secure.channel import INITIATION
 from tests.desk.test_desk_service import Client, join
 from wire.desk.messages import DeskLine, DeskServed
 
@@ -97,6 +99,24 @@ def test_a_command_that_takes_nothing_says_so_when_given_more(tmp_path: Path) ->
             server.console.line(typed + "\n")
             word = typed.lstrip("/").split()[0].lower()
             assert printed[-1] == f"  usage: {word}   (it takes nothing more)", printed[-1]
+        await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_stats_say_why_datagrams_did_not_open(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
+        address = await server.start()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+            for datagram in (b"\x09junk", b"\x09more", bytes([INITIATION]) + b"short"):
+                junk.sendto(datagram, address)
+            while server.endpoint.channel.dropped.total() < 3:  # read on the loop
+                await asyncio.sleep(0.01)
+        server.console.line("stats\n")
+        assert printed[-1] == "  not opened: unknown kind 2, malformed handshake 1"
         await server.close()
 
     asyncio.run(scenario())
