@@ -114,7 +114,11 @@ def two_registries(members: int, rounds: int) -> list[tuple[list[float], list[fl
         pids = [proc.pid for proc in [*started, nats]]
         return run(lambda: _rounds(servers, members, rounds, pids))
     finally:
+        for proc in started:  # (stopped, not killed: each writes its profile, if asked)
+            proc.terminate()
         for proc in [*started, nats]:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(30)
             proc.kill()
             proc.wait()
         shutil.rmtree(root, ignore_errors=True)
