@@ -275,6 +275,13 @@ def test_a_registry_killed_during_a_burst_loses_nothing_acknowledged(
     assert alice.count("is not answering; now using") == 1
 
 
+def test_a_relay_killed_during_a_burst_loses_nothing_acknowledged(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    # (bob's: he talks in the room, and is sent alice's posts, through it)
+    burst_through_a_fault(chat, nats, lambda registries: registries[1].kill())
+
+
 def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
