@@ -3,7 +3,9 @@ one registry on its own, in the same run (docs/SCALING.md).
 
 Each side: real peers (PeerNodes, in this process) registered half at each registry (all at
 the one registry alone); one of them types `send_all`, timed until every other has shown
-it. The registries and nats-server run on the servers' CPU, as in bench/cluster.py.
+it: with two registries, a peer of the one that decides, then a peer of the one that relays
+(whose lines cross NATS twice). The servers' CPU per line is each process's, summed. The
+registries and nats-server run on the servers' CPU, as in bench/cluster.py.
 
     python -m bench.cluster_relay [--members 100] [--rounds 20] [--runs 3]
 """
