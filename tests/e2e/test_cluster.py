@@ -184,6 +184,20 @@ def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> N
     assert not any("Traceback" in row for row in out)
 
 
+def test_a_registry_stopped_while_nats_is_away_stops_without_a_traceback(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    one, _ = start_member(chat, nats, "one", decides=True)
+    one.close_stdin()  # (as a service runs it: no console)
+    nats[0].kill()
+    one.expect(re.escape("the NATS servers are not answering"), 10)
+    one.terminate()
+    assert one.wait_exit(STARTS_WITHIN) == 0
+    out = one.collect(5)
+    assert "Registry stopped." in out
+    assert not any("Traceback" in row or "destroyed" in row for row in out), out
+
+
 def test_a_nats_without_jetstream_is_said_in_one_line_and_the_registry_exits(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
