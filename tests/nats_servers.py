@@ -34,15 +34,24 @@ def server_binary() -> str:
 
 
 class NatsServer:
-    """One nats-server with JetStream on 127.0.0.1; `url` is its client URL."""
+    """One nats-server with JetStream (unless `jetstream` is False) on 127.0.0.1; `url` is
+    its client URL."""
 
-    def __init__(self, folder: Path, name: str, cluster_port: int = 0, routes: str = "") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        cluster_port: int = 0,
+        routes: str = "",
+        *,
+        jetstream: bool = True,
+    ) -> None:
         self.port = free_port("127.0.0.1")
         self.url = f"nats://127.0.0.1:{self.port}"
         folder.mkdir(parents=True, exist_ok=True)
         self.args = [
             server_binary(),
-            "-js",
+            *(["-js"] if jetstream else []),
             "-a",
             "127.0.0.1",
             "-p",

@@ -79,6 +79,9 @@ class TableChanges:
         # indexed at; built from the table at the first question, then kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
+        # `key_at`'s answers found, by address, each dropped as the index changes there: a
+        # push looks up every online peer's
+        self._keys_at: dict[Addr, bytes] = {}
         self._roster_kept = Roster(-1, {})
         # every row by name key, as the peers are told them; built from the table at the
         # first question, then kept by `changed`; and as one tuple, for a generation
@@ -139,8 +142,11 @@ class TableChanges:
         if key is not None:
             self._released_keys.pop(record.addr, None)
             self._released_keys[record.addr] = key
+            self._keys_at.pop(record.addr, None)
             if len(self._released_keys) > RELEASED_KEYS:
-                del self._released_keys[next(iter(self._released_keys))]
+                oldest = next(iter(self._released_keys))
+                del self._released_keys[oldest]
+                self._keys_at.pop(oldest, None)
 
     def updates(
         self, now: float, new_id: Callable[[], str]
@@ -215,11 +221,18 @@ class TableChanges:
         """The public key of the peer online at `where`: whom what is sent there is for;
         else of the peer last released there while online, which is pushed its release
         (b"": none)."""
+        key = self._keys_at.get(where)
+        if key is not None:
+            return key
         for record in self.online_at(where):
             key = key_from_text(record.key)
             if key is not None:
+                self._keys_at[where] = key
                 return key
-        return self._released_keys.get(where, b"")
+        key = self._released_keys.get(where, b"")
+        if key:
+            self._keys_at[where] = key
+        return key
 
     def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
         """Index in `by_addr` the record keyed `key` at its address if it is online, as
@@ -227,6 +240,7 @@ class TableChanges:
         and nowhere else."""
         was = self._indexed_at.pop(key, None)
         if was is not None:
+            self._keys_at.pop(was, None)
             keys = by_addr[was]
             keys.remove(key)
             if not keys:
@@ -234,6 +248,7 @@ class TableChanges:
         record = self._table.records.get(key)
         if record is not None and record.online:
             addr = record.addr  # one tuple for both dicts: a registry keeps one per peer
+            self._keys_at.pop(addr, None)
             # a list, not a set: one key nearly always, in a quarter of a set's memory
             by_addr.setdefault(addr, []).append(key)
             self._indexed_at[key] = addr

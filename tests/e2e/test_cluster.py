@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -177,35 +177,130 @@ def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> N
     )  # fmt: skip
     proc.close_stdin()
     assert proc.wait_exit(15) == 1
-    out = "\n".join(proc.collect(5))
-    assert "cannot reach NATS at nats://127.0.0.1:" in out and "nats-server -js" in out
-    assert "Traceback" not in out
+    out = proc.collect(5)
+    said = [row for row in out if "NATS" in row]
+    assert len(said) == 1, out  # one line, naming the URL and what to run
+    assert "cannot reach NATS at nats://127.0.0.1:" in said[0] and "nats-server -js" in said[0]
+    assert not any("Traceback" in row for row in out)
 
 
-def test_a_nats_node_killed_during_a_burst_of_saves_loses_nothing_acknowledged(
+def test_a_registry_stopped_while_nats_is_away_stops_without_a_traceback(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    one, _ = start_member(chat, nats, "one", decides=True)
+    one.close_stdin()  # (as a service runs it: no console)
+    nats[0].kill()
+    one.expect(re.escape("the NATS servers are not answering"), 10)
+    one.terminate()
+    assert one.wait_exit(STARTS_WITHIN) == 0
+    out = one.collect(5)
+    assert "Registry stopped." in out
+    assert not any("Traceback" in row or "destroyed" in row for row in out), out
+
+
+def test_a_nats_without_jetstream_is_said_in_one_line_and_the_registry_exits(
+    chat: ChatEnv, tmp_path: Path
+) -> None:
+    server = NatsServer(tmp_path / "plain", "plain", jetstream=False)
+    server.start()
+    try:
+        server.wait_listening(time.monotonic() + STARTS_WITHIN)
+        proc = chat.spawn(
+            "-s", str(free_port()), "--bind", HOST, "--data-dir", str(chat.root / "r"),
+            "--cluster", server.url, label="registry",
+        )  # fmt: skip
+        proc.close_stdin()
+        assert proc.wait_exit(STARTS_WITHIN) == 1
+        out = proc.collect(5)
+    finally:
+        server.stop()
+    said = [row for row in out if "NATS" in row]
+    assert len(said) == 1, out
+    assert f"NATS at {server.url} has no JetStream" in said[0] and "nats-server -js" in said[0]
+    assert not any("Traceback" in row for row in out)
+
+
+#: Messages of each kind in a burst: saves, posts to the channel, and room lines.
+BURST = 10
+
+
+def burst_through_a_fault(
+    chat: ChatEnv, nats: list[NatsServer], fault: Callable[[list[ChatProc]], None]
+) -> Peer:
+    """Three registries, a peer on each (alice on the one that decides, bob and carol on the
+    others) and dave offline; alice saves to dave and posts to the channel while bob talks
+    in a room with carol, and `fault` strikes the registries halfway. When alice's registry
+    is gone, she says she moved, once, within CARRIES_ON seconds. Every message is
+    acknowledged in the end, and shown once where it goes (dave's mail at `reg`, in the
+    order typed). Returns alice."""
+    registries = [start_member(chat, nats, "one", decides=True)]
+    registries += [start_member(chat, nats, name, decides=False) for name in ("two", "three")]
+    ports = [port for _, port in registries]
+    alice = start_peer(chat, "alice", ports[0])
+    bob = start_peer(chat, "bob", ports[1])
+    carol = start_peer(chat, "carol", ports[2])
+    dave = start_peer(chat, "dave", ports[1])
+    dave.send("dereg dave")
+    dave.expect_line(OFFLINE_BYE)
+    alice.expect_line("[dave went offline]")  # (her saves go to the registry at once)
+    room = unique("lab")
+    bob.send(f"join {room}")
+    bob.expect_line(f"[You joined {room} (a new room)]")
+    carol.send(f"join {room}")
+    bob.expect_line(f"[carol joined {room}]")
+    saves, posts, said = ([unique(f"{kind}{i}") for i in range(BURST)] for kind in "spr")
+    struck = 0.0
+    for i in range(BURST):
+        alice.send(f"send dave {saves[i]}")
+        alice.send(f"send_all {posts[i]}")
+        bob.send(said[i])
+        if i == BURST // 2:
+            fault([proc for proc, _ in registries])
+            struck = time.monotonic()
+    if not registries[0][0].alive:
+        gone = rf"^>>> \[Registry {HOST}:{ports[0]} is not answering; now using {HOST}:\d+\.\]$"
+        alice.expect(gone, timeout=max(0.01, CARRIES_ON - (time.monotonic() - struck)))
+        print(f"alice carried on {time.monotonic() - struck:.2f} s after her registry was killed")
+    for _ in range(2 * BURST):  # (in any order; some waited in the outbox)
+        alice.expect(f"{SAVED_EVEN_IF_KEPT}|{POSTED_EVEN_IF_KEPT}", timeout=30)
+    bob.expect_all([channel_line("alice", post) for post in posts], timeout=30)
+    in_room = [line(f"bob (in {room}): {text}") for text in said]
+    carol.expect_all([*(channel_line("alice", post) for post in posts), *in_room], timeout=30)
+    dave.send("reg dave")
+    dave.expect_line(YOU_HAVE_MESSAGES, timeout=15)
+    shown = [dave.expect(r"^>>> alice: .* (s\d+-\w+)$").group(1) for _ in saves]
+    assert shown == saves
+    # a copy would come with what follows: a last post, after which nothing is shown twice
+    last = unique("last")
+    alice.send(f"send_all {last}")
+    for peer in (bob, carol, dave):
+        peer.expect(channel_line("alice", last), timeout=15)
+    for peer in (bob, carol, dave):
+        for text in [*posts, *saves, *said]:
+            assert peer.count(rf"\b{re.escape(text)}\b") <= 1, (peer.name, text)
+    assert alice.count("is not answering; now using") <= 1
+    return alice
+
+
+def test_a_registry_killed_during_a_burst_loses_nothing_acknowledged(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    alice = burst_through_a_fault(chat, nats, lambda registries: registries[0].kill())
+    assert alice.count("is not answering; now using") == 1
+
+
+def test_a_relay_killed_during_a_burst_loses_nothing_acknowledged(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    # (bob's: he talks in the room, and is sent alice's posts, through it)
+    burst_through_a_fault(chat, nats, lambda registries: registries[1].kill())
+
+
+def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
     with nats_cluster(tmp_path / "nats3", size=3) as nodes:
-        _, one_port = start_member(chat, nodes, "one", decides=True)
-        _, two_port = start_member(chat, nodes, "two", decides=False)
-        alice = start_peer(chat, "alice", one_port)
-        bob = start_peer(chat, "bob", two_port)
-        alice.expect_line("[Client table updated.]")
-        bob.send("dereg bob")
-        bob.expect_line(OFFLINE_BYE)
-        texts = [unique(f"save{i}") for i in range(12)]
-        for i, text in enumerate(texts):
-            alice.send(f"send bob {text}")
-            if i == 4:
-                nodes[2].kill()
-        for _ in texts:  # (saves that met the election of a new NATS leader wait in the outbox)
-            alice.expect(SAVED_EVEN_IF_KEPT, timeout=30)
-        bob.send("reg bob")
-        bob.expect_line(YOU_HAVE_MESSAGES, timeout=10)
-        # each once, in the order typed (those on their way as the lead changed hands go
-        # again one at a time)
-        shown = [bob.expect(r"^>>> alice: .* (save\d+-\w+)$").group(1) for _ in texts]
-        assert shown == texts
+        burst_through_a_fault(chat, nodes, lambda _: nodes[2].kill())
 
 
 def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(

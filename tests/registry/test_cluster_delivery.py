@@ -44,7 +44,7 @@ def test_updates_are_sent_their_acks_taken_here_and_the_unacked_sent_again() -> 
     async def run() -> list[list[Message]]:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB), (*CAROL, KC)], update)])
+            delivery.push([([BOB, CAROL], update)])
             keepalive = Keepalive("k-1", "bob", "t")
             rest = [
                 delivery.acked([Acks("a-1", ("u-1", "x-9")), keepalive], BOB),
@@ -83,9 +83,9 @@ def test_a_late_ack_gets_the_rows_changed_since_in_one_push() -> None:
     async def run() -> list[Message]:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB)], first)])
+            delivery.push([([BOB], first)])
             for update in later:  # handed one by one while u-5 is unacked: held here
-                delivery.push([([(*BOB, KB)], update)])
+                delivery.push([([BOB], update)])
             assert [message for _, message, _ in endpoint.sent] == [first]
             return delivery.acked([Ack("a-1", "u-5")], BOB)
         finally:
@@ -108,7 +108,7 @@ def test_updates_handed_together_go_as_one_push() -> None:
     async def run() -> None:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB)], update) for update in updates])
+            delivery.push([([BOB], update) for update in updates])
         finally:
             delivery.close()
 
@@ -121,7 +121,7 @@ def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
         delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
         try:
             delivery.welcomed(BOB, KB, 4, fetching=False)
-            delivery.push([([(*BOB, KB)], TableUpdate("u-5", 5, ()))])
+            delivery.push([([BOB], TableUpdate("u-5", 5, ()))])
             told = [delivery.told(BOB, 5), delivery.told(CAROL, 5)]
             delivery.acked([Ack("a-1", "u-5")], BOB)
             return [*told, delivery.told(BOB, 5)]
@@ -139,9 +139,9 @@ def test_a_copy_of_an_update_handed_before_is_not_sent_again() -> None:
     async def run() -> None:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB)], update)])
+            delivery.push([([BOB], update)])
             delivery.acked([Ack("a-1", "u-5")], BOB)
-            delivery.push([([(*BOB, KB), (*CAROL, KC)], update)])  # handed again
+            delivery.push([([BOB, CAROL], update)])  # handed again
         finally:
             delivery.close()
 
@@ -156,9 +156,9 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
     async def run() -> int:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
+            delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
             delivery.acked([Ack("a-1", "u-5")], CAROL)  # bob never acks: he is gone
-            delivery.push([([(*CAROL, KC)], gone)])
+            delivery.push([([CAROL], gone)])
             return delivery.in_flight()
         finally:
             delivery.close()
@@ -173,7 +173,7 @@ def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
     async def run() -> int:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
-            delivery.push([([(*BOB, KB), (*CAROL, KC)], TableUpdate("u-5", 5, ()))])
+            delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
             delivery.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
             return delivery.in_flight()
         finally:

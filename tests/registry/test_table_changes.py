@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE, TableChanges, fitting
 from wire.codec import encode
+from wire.keys import key_from_text, key_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 
@@ -85,6 +86,17 @@ def test_a_released_online_peer_hears_the_next_push_once() -> None:
     assert changes.updates(T0 + 1, lambda: "u-2")[1] == [x]
 
 
+def test_a_released_peer_s_key_is_used_at_its_address_until_another_is_online_there() -> None:
+    gone = Record("gone", "10.0.0.2", 7000, True, "t", key=key_text(b"g" * 32))
+    table = table_of()
+    changes = TableChanges(table)
+    changes.released_online(gone)
+    assert changes.key_at(gone.addr) == b"g" * 32
+    new = table.records["new"] = Record("new", *gone.addr, True, "t", key=key_text(b"n" * 32))
+    changes.changed((new.entry(),), T0)
+    assert changes.key_at(gone.addr) == b"n" * 32
+
+
 def test_the_roster_and_the_address_index_follow_each_change() -> None:
     x = Record("x", "10.0.0.1", 7000, True, "t")
     y = Record("y", "10.0.0.2", 7000, False, "t")
@@ -106,7 +118,7 @@ _NAMES = ("ann", "bo", "cy")
 _ADDRS = (("10.0.0.1", 7000), ("10.0.0.1", 7001), ("10.0.0.2", 7000))
 _STEPS = st.lists(
     st.tuples(
-        st.sampled_from(["online", "offline", "rename", "release", "ask"]),
+        st.sampled_from(["online", "offline", "rename", "release", "rekey", "ask"]),
         st.sampled_from(_NAMES),
         st.sampled_from(_NAMES),
         st.sampled_from(_ADDRS),
@@ -119,10 +131,18 @@ _STEPS = st.lists(
 def test_online_at_is_the_table_s_online_records_at_that_address(
     steps: list[tuple[str, str, str, tuple[str, int]]], first: list[tuple[str, tuple[str, int]]]
 ) -> None:
-    """Kept row by row as changes come, the index and the rows answer as a look through the
-    whole table would, whatever the changes: a peer online at another address, offline, renamed,
-    released; several online at one address (a table kept by an earlier version)."""
-    table = table_of(*(Record(name, *addr, True, "t") for name, addr in dict(first).items()))
+    """Kept row by row as changes come, the index, the keys and the rows answer as a look
+    through the whole table would, whatever the changes: a peer online at another address,
+    offline, renamed, released, given another key; several online at one address (a table
+    kept by an earlier version)."""
+    keys = itertools.count(1)
+
+    def key() -> str:
+        return key_text(next(keys).to_bytes(32, "big"))
+
+    table = table_of(
+        *(Record(name, *addr, True, "t", key=key()) for name, addr in dict(first).items())
+    )
     changes = TableChanges(table)
     records = table.records
 
@@ -130,6 +150,8 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
         for addr in _ADDRS:
             expected = {r.name for r in table.online() if r.addr == addr}
             assert {r.name for r in changes.online_at(addr)} == expected
+            there = {key_from_text(r.key) for r in table.online() if r.addr == addr}
+            assert changes.key_at(addr) in (there or {b""})
         assert sorted(changes.entries()) == sorted(table.entries())  # as peers are told
 
     for what, name, other, addr in steps:
@@ -138,7 +160,7 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
             check()
         elif what == "online":
             if record is None:
-                record = records[name] = Record(name, *addr, False, "t")
+                record = records[name] = Record(name, *addr, False, "t", key=key())
             record.online, record.ip, record.port = True, *addr
             changes.changed((record.entry(),), T0)
         elif record is None:
@@ -154,4 +176,7 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
         elif what == "release":
             del records[name]
             changes.changed((Entry(name, record.ip, 0, False),), T0)
+        elif what == "rekey":
+            record.key = key()
+            changes.changed((record.entry(),), T0)
     check()

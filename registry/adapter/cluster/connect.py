@@ -87,6 +87,7 @@ async def connect(
     try:
         await _jetstream_ready(js)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+        said["down"] = True  # (closed here: no outage to say besides this)
         await nc.close()
         raise ClusterError(
             f"NATS at {', '.join(urls)} has no JetStream ({_reason(exc)}); start it with "

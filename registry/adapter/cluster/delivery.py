@@ -25,15 +25,15 @@ from collections.abc import Callable, Container, Sequence
 
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
-from registry.adapter.cluster.link import Addr, Outbound, Peers
+from registry.adapter.cluster.link import Addr, Outbound
 from registry.core.table_log import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Message, TableUpdate
 
-#: Updates for the (ip, port, key) of each peer listed with them, in the order handed.
-Handed = Sequence[tuple[Sequence[tuple[str, int, bytes]], TableUpdate]]
+#: Updates for the address of each peer listed with them, in the order handed.
+Handed = Sequence[tuple[Sequence[Addr], TableUpdate]]
 
 
 class Delivery:
@@ -46,18 +46,20 @@ class Delivery:
         self._log = TableLog()
         self._watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
-        # the peers of the last push, with their keys, as handed (and as a list); its number
+        # the peers of the last push, with their keys, as handed (and their addresses, as a
+        # list); its number
         self._peers: dict[Addr, bytes] = {}
-        self._listed: Peers = []
+        self._listed: list[Addr] = []
         self._number = 0
         self._timer = WakeTimer(self._due)
 
-    def listed(self, out: Outbound) -> Peers | None:
-        """The peers the push `out` goes to (link.Outbound: `number`, `since`, `gone`), or
-        None for one over a list not held here (one lost on the way): it is dropped."""
+    def listed(self, out: Outbound) -> list[Addr] | None:
+        """The addresses of the peers the push `out` goes to (link.Outbound: `number`,
+        `since`, `gone`), or None for one over a list not held here (one lost on the way):
+        it is dropped."""
         if not out.since:
             self._peers = {(ip, port): key for ip, port, key in out.to}
-            self._listed = out.to
+            self._listed = list(self._peers)
         elif out.since != self._number:
             return None
         elif out.to or out.gone:
@@ -65,7 +67,7 @@ class Delivery:
                 self._peers.pop(addr, None)
             for ip, port, key in out.to:
                 self._peers[(ip, port)] = key
-            self._listed = [(ip, port, key) for (ip, port), key in self._peers.items()]
+            self._listed = list(self._peers)
         self._number = out.number
         return self._listed
 
@@ -74,7 +76,7 @@ class Delivery:
         consecutive updates for the same peers go as one push."""
         now = time.monotonic()
         run: list[TableUpdate] = []
-        to: Sequence[tuple[str, int, bytes]] = ()
+        to: Sequence[Addr] = ()
         for peers, update in handed:
             if run and (peers != to or update.start() != run[-1].version):
                 self._push(run, to, now)
@@ -136,9 +138,7 @@ class Delivery:
     def close(self) -> None:
         self._timer.cancel()
 
-    def _push(
-        self, run: list[TableUpdate], to: Sequence[tuple[str, int, bytes]], now: float
-    ) -> None:
+    def _push(self, run: list[TableUpdate], to: Sequence[Addr], now: float) -> None:
         """`run`, consecutive updates, to the peers `to`, through the watch. The registry
         that decides sends each version here once, so one not newer than the newest handed
         is a copy and is dropped: the peers have it, or their catch-ups bring it. A peer the
@@ -149,9 +149,8 @@ class Delivery:
         for update in fresh:
             self._log.add(update)  # (a gap starts the log again)
         self._version = fresh[-1].version
-        addrs = [(ip, port) for ip, port, _ in to]
-        self._send(self._watch.push(fresh, addrs, now))
-        sent = set(addrs)
+        self._send(self._watch.push(fresh, to, now))
+        sent = set(to)
         for update in fresh:
             for row in update.entries:
                 where = (row.ip, row.port)

@@ -66,54 +66,52 @@ class Elsewhere:
             via = self.routes.via(action.addr)
             if via is None:
                 return action
-            to, message = [(*action.addr, action.key)], action.message
+            message = action.message
             if type(message) is TableSnapshot:
                 message, as_before = self._snapshot(via, message)
+                to = [(*action.addr, action.key)]
                 self._publish(via, Outbound(to, encode(message), rows_as_before=as_before))
                 return None
-            self._hand(via, to, encode(message), delivered_there(message))
+            self._hand(via, {action.addr: action.key}, encode(message), delivered_there(message))
             return None
-        here: list[Addr] = []
-        keys: list[bytes] = []
-        by_registry: dict[str, list[tuple[str, int, bytes]]] = {}
-        for addr, key in zip(action.addrs, action.keys, strict=True):
-            via = self.routes.via(addr)
-            if via is None:
-                here.append(addr)
-                keys.append(key)
-            else:
-                by_registry.setdefault(via, []).append((*addr, key))
+        here, keys, by_registry = self.routes.split(action.addrs, action.keys)
         if by_registry:
             data, push = encode(action.message), delivered_there(action.message)
-            for via, to in by_registry.items():
-                self._hand(via, to, data, push)
+            for via, peers in by_registry.items():
+                self._hand(via, peers, data, push)
         if len(here) == len(action.addrs):
             return action
         return SendMany(tuple(here), action.message, tuple(keys)) if here else None
 
-    def _hand(self, via: str, to: Peers, data: bytes, push: bool) -> None:
-        """`data` to the peers `to` of registry `via`; a push with the peers as a change of
-        the list of the last push there (see the module's docstring)."""
+    def _hand(self, via: str, peers: dict[Addr, bytes], data: bytes, push: bool) -> None:
+        """`data` to the peers `peers` (a key each) of registry `via`; a push with the
+        peers as a change of the list of the last push there (see the module's
+        docstring)."""
         if not push:
-            self._publish(via, Outbound(to, data))
+            self._publish(via, Outbound(_listed(peers), data))
             return
         now = time.monotonic()
-        peers = {(ip, port): key for ip, port, key in to}
         kept = self._lists.get(via)
         if kept is None or now - kept[2] >= SNAPSHOT_KEPT:
             number = next(self._numbers)
             self._lists[via] = (peers, number, now)
-            self._publish(via, Outbound(to, data, push, number=number))
+            self._publish(via, Outbound(_listed(peers), data, push, number=number))
             return
         before, since, whole_at = kept
         if peers == before:
             self._publish(via, Outbound([], data, push, number=since, since=since))
             return
-        added = [(ip, port, key) for ip, port, key in to if before.get((ip, port)) != key]
-        gone = [addr for addr in before if addr not in peers]
+        added = {addr: key for addr, key in peers.items() if before.get(addr) != key}
+        new = sum(1 for addr in added if addr not in before)
+        # (none gone when every one before is still listed: the usual case, a list growing)
+        gone = (
+            [addr for addr in before if addr not in peers] if len(peers) - new < len(before) else []
+        )
         number = next(self._numbers)
         self._lists[via] = (peers, number, whole_at)
-        self._publish(via, Outbound(added, data, push, number=number, since=since, gone=gone))
+        self._publish(
+            via, Outbound(_listed(added), data, push, number=number, since=since, gone=gone)
+        )
 
     def _snapshot(self, via: str, snapshot: TableSnapshot) -> tuple[Message, bool]:
         """`snapshot` as it goes to registry `via`: without its rows when that registry was
@@ -130,3 +128,8 @@ class Elsewhere:
             return msgspec.structs.replace(snapshot, entries=()), True
         self._snapshots[via] = (snapshot.entries, snapshot.aliases, now)
         return snapshot, False
+
+
+def _listed(peers: dict[Addr, bytes]) -> Peers:
+    """`peers` as an Outbound lists them."""
+    return [(ip, port, key) for (ip, port), key in peers.items()]

@@ -207,7 +207,7 @@ class Follower:
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
-        pushes: list[tuple[list[tuple[str, int, bytes]], TableUpdate]] = []
+        pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
                 to = out.to

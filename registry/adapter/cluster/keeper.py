@@ -164,4 +164,12 @@ class LeaseKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._nc is not None:
-            await self._nc.close()
+            with contextlib.suppress(*ERRORS):
+                await self._nc.close()
+        # what the client left waiting (NATS away) ends here, not destroyed with the loop,
+        # which would print a traceback at the exit
+        current = asyncio.current_task()
+        left = [task for task in asyncio.all_tasks() if task is not current]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)

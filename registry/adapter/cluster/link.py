@@ -20,7 +20,7 @@ it does its own peers by what reaches it, not by which of their messages crossed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import nats.errors
 from msgspec import Raw, Struct, msgpack
@@ -191,6 +191,30 @@ class Routes:
         if not self._via and not self._older:
             return None
         return self._via.get(addr) or self._older.get(addr)
+
+    def split(
+        self, addrs: Sequence[Addr], keys: Sequence[bytes]
+    ) -> tuple[list[Addr], list[bytes], dict[str, dict[Addr, bytes]]]:
+        """`addrs` (a key each, `keys`) split: those reached through this registry, with
+        their keys, and those of each other registry, by registry (as `via` says, for a
+        push to thousands at once)."""
+        via, older = self._via, self._older
+        if not via and not older:
+            return list(addrs), list(keys), {}
+        here: list[Addr] = []
+        here_keys: list[bytes] = []
+        elsewhere: dict[str, dict[Addr, bytes]] = {}
+        for addr, key in zip(addrs, keys, strict=True):
+            registry = via.get(addr) or older.get(addr)
+            if registry is None:
+                here.append(addr)
+                here_keys.append(key)
+            else:
+                peers = elsewhere.get(registry)
+                if peers is None:
+                    peers = elsewhere[registry] = {}
+                peers[addr] = key
+        return here, here_keys, elsewhere
 
     def forget_silent(self) -> None:
         """Forget the addresses not heard through another registry since the call before
