@@ -7,19 +7,19 @@ start some 450, on two cores).
 How: each test worker starts, on its first such start, a fork server (this module run as
 a program) with the worker's environment. The server imports every module of the program
 and waits. For each start, the worker sends it the command, the working directory, the
-environment and the three standard streams' file descriptors; the server forks twice
+XX
 (the process in between exits at once), so that the new process, orphaned, becomes the
 worker's own child: the worker is its children's "subreaper" (Linux's
 PR_SET_CHILD_SUBREAPER). The worker's `subprocess.Popen` then waits for it, kills it and
 reads its exit status as for any child. The new process takes the command's streams,
-directory, environment and arguments, and runs the module or code as `python -m` or `-c`
+directory, environment and arguments, and runs the module, code or script as `python`
 would, from the top of the interpreter: an exception or exit ends it as it ends a fresh
 one.
 
 Only what a fresh interpreter would start in the same state is forked (`servable`): this
-interpreter, `-m MODULE` or `-c CODE` (with `-u` at most), from the repository, with the
-same interpreter settings in the environment (its PYTHON* and locale variables) as the
-server's; anything else (a pseudo-terminal's, another option, another directory) is
+interpreter, `-m MODULE`, `-c CODE` or a script (with `-u` at most), from the repository,
+with the same interpreter settings in the environment (its PYTHON* and locale variables)
+as the server's; anything else (a pseudo-terminal's, another option, another directory) is
 started as usual. Unlike fresh ones, forked processes share one hash seed (that of their
 server), and a test of how the program loads (what it imports, a Ctrl-C while it does)
 starts a fresh interpreter (subprocess.run).
@@ -130,17 +130,20 @@ def _setting(argv: Sequence[str], env: Mapping[str, str]) -> tuple[tuple[str, st
 
 def servable(argv: Sequence[str], cwd: object = None, **options: Any) -> bool:
     """Whether `subprocess.Popen(argv, cwd=cwd, **options)` can be forked from a server:
-    `python [-u] -m MODULE ...` or `-c CODE ...`, in the repository, with nothing asked of
-    the start but its streams, environment and text mode."""
+    `python [-u] -m MODULE ...`, `-c CODE ...` or `SCRIPT.py ...`, in the repository, with
+    nothing asked of the start but its streams, environment and text mode."""
     given = [str(word) for word in argv]
     words = given[2:] if given[1:2] == ["-u"] else given[1:]
-    if given[0] != sys.executable or len(words) < 2 or words[0] not in ("-m", "-c"):
+    where = Path(os.getcwd() if cwd is None else str(cwd)).resolve()
+    script = bool(words) and words[0].endswith(".py") and (where / words[0]).is_file()
+    if given[0] != sys.executable or where != REPO:
+        return False
+    if not script and (len(words) < 2 or words[0] not in ("-m", "-c")):
         return False
     plain = {"stdin", "stdout", "stderr", "env", "text", "encoding", "errors", "bufsize"}
     if set(options) - plain or options.get("bufsize", -1) not in (-1, 0, 1):
         return False
-    where = Path(os.getcwd() if cwd is None else str(cwd)).resolve()
-    return where == REPO and _reaping_orphans()
+    return _reaping_orphans()
 
 
 class ForkedPopen(subprocess.Popen[str]):
@@ -264,20 +267,23 @@ def _fork(control: socket.socket, fds: list[int]) -> bytes | None:
     return pid_text or b"the fork failed"
 
 
-def _become(request: dict[str, Any]) -> tuple[str, str, list[str]]:
-    """Take the request's environment and arguments, as a fresh `python` with them
-    would start: what to run ("-m" or "-c"), the module or code, and sys.argv."""
+def _become(request: dict[str, Any]) -> tuple[str, str]:
+    """Take the request's environment and arguments as a fresh `python` given them
+    would: what to run ("-m", "-c" or a script's path) and the module, code or path."""
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(REPO)
     argv: list[str] = request["argv"]
     words = argv[1:] if argv[0] == "-u" else argv
-    how, what, rest = words[0], words[1], words[2:]
     sys.orig_argv = [sys.executable, *argv]
-    sys.path[0] = str(REPO) if how == "-m" else ""
-    main = types.ModuleType("__main__")
-    sys.modules["__main__"] = main
-    return how, what, [how, *rest]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    if words[0] in ("-m", "-c"):
+        sys.argv = [words[0], *words[2:]]
+        sys.path[0] = str(REPO) if words[0] == "-m" else ""
+        return words[0], words[1]
+    sys.argv = words
+    sys.path[0] = str(Path(words[0]).resolve().parent)
+    return "script", words[0]
 
 
 def _standard_streams() -> None:
@@ -323,14 +329,18 @@ def _main() -> None:
     request = _serve(control)
     if request is None:
         return
-    how, what, sys.argv = _become(request)
+    how, what = _become(request)
     _standard_streams()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.excepthook = _without_the_servers_frames
+    main = sys.modules["__main__"].__dict__
     if how == "-m":
         runpy._run_module_as_main(what)  # what `python -m` runs
+    elif how == "-c":
+        exec(compile(what, "<string>", "exec"), main)
     else:
-        exec(compile(what, "<string>", "exec"), sys.modules["__main__"].__dict__)
+        main.update(__file__=what, __cached__=None)
+        exec(compile(Path(what).read_bytes(), what, "exec"), main)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,15 @@ def test_a_forked_program_starts_and_ends_as_a_fresh_one(program: str) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_a_forked_script_starts_and_ends_as_a_fresh_one(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    said = "print(__name__, __file__, sys.argv, sys.path[0])"
+    script.write_text(f"import sys\n{said}\nraise KeyError(sys.argv[1])\n")
+    fresh, forked = _both([sys.executable, "-u", str(script), "one"])
+    assert forked == fresh
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("words", [["--version"], ["-s", "not-a-port"], ["--help"]])
 def test_chatapp_forked_says_and_ends_as_a_fresh_one(words: list[str]) -> None:
     fresh, forked = _both([sys.executable, "-u", "-m", "ChatApp", *words])
