@@ -6,23 +6,22 @@ start some 450, on two cores).
 
 How: each test worker starts, on its first such start, a fork server (this module run as
 a program) with the worker's environment. The server imports every module of the program
-and waits. For each start, the worker sends it the command, the working directory, the
-XX
-(the process in between exits at once), so that the new process, orphaned, becomes the
-worker's own child: the worker is its children's "subreaper" (Linux's
-PR_SET_CHILD_SUBREAPER). The worker's `subprocess.Popen` then waits for it, kills it and
-reads its exit status as for any child. The new process takes the command's streams,
-directory, environment and arguments, and runs the module, code or script as `python`
-would, from the top of the interpreter: an exception or exit ends it as it ends a fresh
-one.
+and waits. For each start, the worker sends it the command, the environment and the
+three standard streams' file descriptors. The server forks twice, and the process in
+between exits at once: the new process, orphaned, becomes the worker's own child (the
+worker is its descendants' "subreaper", Linux's PR_SET_CHILD_SUBREAPER), and waits until
+it is. The worker's `subprocess.Popen` then waits for it, kills it and reads its exit
+status as for any child. The new process takes the command's streams, environment and
+arguments, in the repository, and runs the module, code or script as `python` would, from
+the top of the interpreter: an exception or exit ends it as it ends a fresh one.
 
 Only what a fresh interpreter would start in the same state is forked (`servable`): this
 interpreter, `-m MODULE`, `-c CODE` or a script (with `-u` at most), from the repository,
 with the same interpreter settings in the environment (its PYTHON* and locale variables)
-as the server's; anything else (a pseudo-terminal's, another option, another directory) is
-started as usual. Unlike fresh ones, forked processes share one hash seed (that of their
-server), and a test of how the program loads (what it imports, a Ctrl-C while it does)
-starts a fresh interpreter (subprocess.run).
+as the server's; anything else (another option or directory, pexpect's starts on a
+terminal) is started as usual. Unlike fresh ones, forked processes share one hash seed
+(their server's), and a test of how the program loads (what it imports, a Ctrl-C while it
+does) starts a fresh interpreter (subprocess.run).
 """
 
 from __future__ import annotations
@@ -244,7 +243,10 @@ def _fork(control: socket.socket, fds: list[int]) -> bytes | None:
             os.close(fd)
         return str(exc).encode()
     if between == 0:  # in between: fork the process, say its pid, and leave
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os._exit(1)  # (the server is told nothing: "the fork failed")
         if pid == 0:
             for fd in (said, say, hold):
                 os.close(fd)
