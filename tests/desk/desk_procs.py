@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.registry_key import ask_key
 from secure.stream import SecureStream
+from tests.fork_server import popen
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
 from wire.desk.render import PLACE
 from wire.desk.work import solve
@@ -43,7 +44,7 @@ class Proc:
 
     def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
         self.name = name
-        self.popen = subprocess.Popen(
+        self.popen = popen(
             [sys.executable, "-u", *args],
             cwd=ROOT,
             env=env,

@@ -22,6 +22,8 @@ import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tests.fork_server import popen
+
 from .lines import line
 
 #: The repository root: the working directory of every ChatApp process.
@@ -112,7 +114,7 @@ class ChatProc:
         self._lines: queue.Queue[object] = queue.Queue()
         self._eof = False
         self._started = time.monotonic()
-        self.popen = subprocess.Popen(
+        self.popen = popen(
             self.argv,
             cwd=cwd,
             stdin=subprocess.PIPE,

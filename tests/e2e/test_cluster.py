@@ -310,8 +310,12 @@ def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", one_port)
     carol = start_peer(chat, "carol", one_port)
+    # alice hears of carol and of her leaving before NATS goes: the table's pushes go
+    # through NATS, and a name alice never heard of is one she cannot save mail for
+    alice.expect_line("[carol is online]")
     carol.send("dereg carol")
     carol.expect_line(OFFLINE_BYE)
+    alice.expect_line("[carol went offline]")
     nats[0].kill()
     one.expect(re.escape("the NATS servers are not answering"), 10)
     direct(alice, bob, unique("direct"))  # peer to peer: NATS is not on the way

@@ -146,6 +146,8 @@ def _interrupt_while_loading(chat: ChatEnv, args: list[str]) -> None:
             continue  # there too: no word at all (seen at 0.06 s on a loaded machine)
         if err.startswith("Error processing line"):
             continue  # there too: in site's reading of a .pth file, which says so itself
+        if err.startswith("python: failed to set __main__.__loader__"):
+            continue  # there too: as it sets up the script's module, before its first line
         if _before_the_guard(err):
             continue  # in the launcher's first lines, which install the guard
         assert "Traceback" not in err, (delay, err)

@@ -1,0 +1,119 @@
+"""A process forked by the tests' fork server (tests/fork_server.py) is one a fresh
+interpreter would be: the same output, exit status and end by a signal, as the test's
+own child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import ChatEnv
+from tests.fork_server import REPO, ForkedPopen, popen
+
+#: Programs for `-c`: what each prints of its start, and how it ends.
+PROGRAMS = {
+    "its start": (
+        "import os, sys; print(__name__, sys.argv, sys.path[0] == '', os.getcwd(),"
+        " os.environ.get('ONLY_HERE'), sys.stdin.readline().strip(),"
+        " sys.stdout.seekable(), sys.stdout.line_buffering, sys.stdout.write_through,"
+        " sys.stdin.encoding, sys.stderr.errors); sys.exit(3)"
+    ),
+    "an exit with a message": "import sys; sys.exit('leaving')",
+    "an uncaught exception": "raise ValueError('out')",
+    "output closed before its end": "import os, sys; print('x'); os.close(1)",
+}
+
+
+def _both(argv: list[str], **options: object) -> list[tuple[str, str, int]]:
+    """`argv` run fresh, then forked: what each wrote, and its status."""
+    ran = []
+    for start in (subprocess.Popen, popen):
+        proc = start(
+            argv,
+            cwd=REPO,
+            env=dict(os.environ, ONLY_HERE="yes", PYTHONUNBUFFERED="1"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **options,
+        )
+        assert isinstance(proc, ForkedPopen) == (start is popen)
+        out, err = proc.communicate("a line\n", timeout=30)
+        ran.append((out, err, proc.returncode))
+    return ran
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_a_forked_program_starts_and_ends_as_a_fresh_one(program: str) -> None:
+    fresh, forked = _both([sys.executable, "-c", PROGRAMS[program], "one", "two"])
+    assert forked == fresh
+
+
+@pytest.mark.timeout(60)
+def test_a_forked_script_starts_and_ends_as_a_fresh_one(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    said = "print(__name__, __file__, sys.argv, sys.path[0])"
+    script.write_text(f"import sys\n{said}\nraise KeyError(sys.argv[1])\n")
+    fresh, forked = _both([sys.executable, "-u", str(script), "one"])
+    assert forked == fresh
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("words", [["--version"], ["-s", "not-a-port"], ["--help"]])
+def test_chatapp_forked_says_and_ends_as_a_fresh_one(words: list[str]) -> None:
+    fresh, forked = _both([sys.executable, "-u", "-m", "ChatApp", *words])
+    assert forked == fresh
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_a_forked_process_is_the_tests_child_and_ends_by_a_signal_as_a_fresh_one(
+    sent: signal.Signals,
+) -> None:
+    program = "import os, sys; print(os.getppid(), flush=True); sys.stdin.read()"
+    statuses = []
+    for start in (subprocess.Popen, popen):
+        proc = start(
+            [sys.executable, "-c", program],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert int(proc.stdout.readline()) == os.getpid()
+        proc.send_signal(sent)
+        statuses.append(proc.wait(timeout=30))
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.stdout.close()
+    assert statuses[1] == statuses[0]
+
+
+@pytest.mark.timeout(30)
+def test_what_a_server_cannot_give_starts_fresh(tmp_path: Path) -> None:
+    elsewhere = popen([sys.executable, "-c", "pass"], cwd=tmp_path)
+    with_an_option = popen([sys.executable, "-X", "utf8", "-c", "pass"], cwd=REPO)
+    for proc in (elsewhere, with_an_option):
+        assert not isinstance(proc, ForkedPopen)
+        assert proc.wait(timeout=20) == 0
+
+
+@pytest.mark.timeout(60)
+def test_the_end_to_end_harness_forks_the_programs_it_starts(tmp_path: Path) -> None:
+    chat = ChatEnv(tmp_path)
+    try:
+        registry = chat.start_registry()
+        peer = chat.start_peer("alice")
+        for proc in (registry, peer):
+            assert isinstance(proc.popen, ForkedPopen)
+    finally:
+        chat.close()
