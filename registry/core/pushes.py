@@ -231,13 +231,25 @@ class Pushes:
         member = self._members.get(addr)
         if member is None:
             return "", []
-        whole = _unit_of(member, msg_ids[0]) if msg_ids else None
-        if whole is not None and whole.flights.keys() == set(msg_ids):  # one datagram, all
-            answered = list(whole.flights.values())
-            self._over(whole)
-            done = whole.first
-        else:
-            answered, done = self._answer_each(member, msg_ids)
+        answered: list[Flight] = []
+        done = -1  # the first send of the last unit answered in full
+        ids = set(msg_ids)
+        left = len(ids)
+        for unit in member.units:
+            flights = unit.flights
+            if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
+                answered += flights.values()
+                left -= len(flights)
+                self._over(unit)
+            elif ids.isdisjoint(flights):
+                continue
+            else:
+                left -= self._answer_each(unit, ids, answered)
+                if unit.flights:
+                    continue
+            done = unit.first
+            if not left:
+                break
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered
@@ -455,20 +467,16 @@ class Pushes:
         elif msg_id in self._watched:
             self._ending.append(msg_id)
 
-    def _answer_each(self, member: Member, msg_ids: Sequence[str]) -> tuple[list[Flight], int]:
-        """`answer`, id by id: the flights answered, in order, and the first send of the
-        last unit answered in full (-1 if none was)."""
-        answered: list[Flight] = []
-        done = -1
-        for msg_id in msg_ids:
-            unit = _unit_of(member, msg_id)
-            if unit is not None:
-                self._own(unit)
-                answered.append(unit.flights.pop(msg_id))
-                self._ended(msg_id)
-                if not unit.flights and unit.first > done:
-                    done = unit.first
-        return answered, done
+    def _answer_each(self, unit: Unit, ids: set[str], answered: list[Flight]) -> int:
+        """`answer` for a unit answered in part, id by id: its flights among `ids` are
+        added to `answered`; how many."""
+        self._own(unit)
+        flights = unit.flights
+        mine = [msg_id for msg_id in flights if msg_id in ids]
+        for msg_id in mine:
+            answered.append(flights.pop(msg_id))
+            self._ended(msg_id)
+        return len(mine)
 
     def _over(self, unit: Unit) -> None:
         """Every push of `unit` is over (answered): a Packet's, once its last member's is."""
