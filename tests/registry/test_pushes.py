@@ -8,7 +8,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.pushes import FAST_LIVE, IN_FLIGHT, ROOM, SWEEP_AT, Push, Pushes, Sends
+from registry.core.push_records import ROOM, Push
+from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
 from wire.codec import encode
 from wire.messages import Message, Notice
 
