@@ -97,16 +97,17 @@ class Pushes:
     ) -> list[Addr]:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now: those with room for it in a datagram sent now, or for another
-        datagram. For the others it waits; an address it is already in flight to is left
-        out (the ack that is coming answers both)."""
+        datagram. For the others it waits; an address it is already in flight to, or
+        waiting for, is left out (the ack that is coming answers both)."""
         self._index()
         flight = self._flight(message, purpose, seq)
         members, msg_id, sent = self._members, message.id, list[Addr]()
+        known = msg_id in self._live  # (if not, it is pushed to nobody yet)
         for owner, addr in targets:
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
-            elif _unit_of(member, msg_id) is not None:
+            elif known and _holds(member, msg_id):
                 continue
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
@@ -285,7 +286,8 @@ class Pushes:
         units = member.units
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
             unit = units[-1]
-            self._own(unit)
+            if unit.packet is not None:  # (a relay's, at this same moment)
+                self._own(unit)
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
             member.sends += 1
             unit = Unit(now, member.sends, flight.streamed)
@@ -363,10 +365,6 @@ class Pushes:
         new: list[Unit] = []
         while waiting:
             flight = waiting[0]
-            if _unit_of(member, flight.message.id) is not None:  # on its way (see `add`)
-                waiting.popleft()
-                self._ended(flight.message.id)
-                continue
             units = len(member.units)
             if not self._into(member, flight, now):
                 break
@@ -484,9 +482,8 @@ class Pushes:
         self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
 
 
-def _unit_of(member: Member, msg_id: str) -> Unit | None:
-    """`member`'s unit in flight that holds `msg_id` (an Acks answers the oldest, mostly)."""
-    for unit in member.units:
-        if msg_id in unit.flights:
-            return unit
-    return None
+def _holds(member: Member, msg_id: str) -> bool:
+    """Whether `msg_id` is in flight to `member`, or waits for it."""
+    return any(msg_id in unit.flights for unit in member.units) or any(
+        flight.message.id == msg_id for flight in member.waiting
+    )

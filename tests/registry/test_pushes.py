@@ -148,6 +148,11 @@ def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None
     pushes.add(note(1), "room", to(A), T0)
     assert pushes.add(note(1), "room", to(A, B), T0) == [B]
     assert pushes.in_flight() == 2
+    n = 2
+    while pushes.add(note(n), "room", to(A), T0 + n):  # a datagram each, till A is full
+        n += 1
+    assert pushes.queued() == 1  # nor twice to one it waits for
+    assert pushes.add(note(n), "room", to(A), T0 + n) == [] and pushes.queued() == 1
 
 
 def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() -> None:
