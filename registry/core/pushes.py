@@ -144,9 +144,9 @@ class Pushes:
 
     def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
         """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
-        pushes): its member's owner, and the flights answered, in order. Once a datagram
-        in flight is answered, what waits is ready to go: at `next_wake`, `due` sends it.
-        Ids of nothing in flight to `addr` are ignored."""
+        pushes, or several): its member's owner, and the flights answered, in the order
+        pushed. Once a datagram in flight is answered, what waits is ready to go: at
+        `next_wake`, `due` sends it. Ids of nothing in flight to `addr` are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
@@ -429,7 +429,7 @@ class Pushes:
 
     def _index(self) -> None:
         """Enter the flights `add_many` sent on its fast path in their members: those of a
-        burst to the same members packed into units once, copied into each member's."""
+        burst to the same members packed into Packets once, each shared by their units."""
         if len(self._members) > self._sweep_at:
             self._sweep()
         unindexed = self._unindexed
