@@ -57,6 +57,7 @@ COMPILED = [
     "registry/core/dispatch.py",
     "registry/core/relay.py",
     "registry/core/pusher.py",
+    "registry/core/push_records.py",
     "registry/core/pushes.py",
 ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log
 from registry.core.liveness import Liveness
-from registry.core.pushes import Push
+from registry.core.push_records import Push
 from registry.core.requests import Request, fmt
 from registry.core.saving import Saving
 from registry.core.services import Services

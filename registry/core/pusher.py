@@ -11,7 +11,8 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, Send, SendMany
-from registry.core.pushes import Flight, Push, Pushes, Sends
+from registry.core.push_records import Flight, Push
+from registry.core.pushes import Pushes, Sends
 from registry.core.requests import send_to
 from registry.core.table import Record
 from registry.core.table_changes import Roster

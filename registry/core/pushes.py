@@ -3,7 +3,9 @@
 Pure: no clock, no sockets. Each address pushed to has one Member record: the datagrams
 in flight to it (Units: the messages of one datagram, by id, and the copies of it sent),
 at most IN_FLIGHT of them, and, in order, what waits behind them. A peer acks a datagram
-with one Acks; once every message of one is acked, what waits goes in the next.
+with one Acks; once every message of one is acked, what waits goes in the next. An Acks
+that answers one datagram whole (the usual one) ends it in one step, not message by
+message.
 
 A member has one retry deadline: a timeout after its last datagram answered in full (or
 its first sent). When it passes, its oldest datagram unanswered is sent again, once: a
@@ -16,6 +18,9 @@ A message pushed to many members (a channel message) is one Flight, shared: noth
 member is touched before the sends; the flight is entered in their records at the next
 call. That fast path (no member holding pushes back, fewer than FAST_LIVE messages not
 ended) bounds a member's flight by FAST_LIVE messages, not by IN_FLIGHT datagrams.
+The datagrams of that path are Packets, each shared by the units of all its members: its
+messages count one push each until the last member's unit of it ends. A member's unit of
+one that is answered in part, given up or dropped takes its own copy first.
 A message too big for a datagram (it travels over TCP, and would arrive after the
 datagrams sent after it) goes alone, and nothing follows it until it ends.
 
@@ -30,11 +35,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
-from msgspec import Struct
-
 from registry.core.actions import Addr
+from registry.core.push_records import ROOM, Flight, Member, Packet, Push, Unit
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
 from wire.reliable import ATTEMPTS, TIMEOUT
 
@@ -45,76 +48,8 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
-#: The bytes of a datagram that hold pushes (wire.codec.pack_datagrams: a bracket, ...).
-ROOM = MAX_DATAGRAM - 1
 #: What to send: to each address, these flights' messages, in order.
-Sends = list[tuple[Addr, list["Flight"]]]
-
-
-class Push(Struct, frozen=True):
-    """A message pushed to one peer, as a push that ends without its ack (given up, or
-    dropped with its peer) is reported.
-
-    `purpose` says what a missing ack means: "notice" and "outcome" are just dropped;
-    "relay" (a channel message), "probe" (a direct message the registry delivers itself)
-    and "room" (a room line or notice) are sent again while the peer is probed, and only a
-    peer that answers nothing is marked offline (out of its room, the channel and direct
-    messages in its mailbox: registry/core/failures.py).
-    """
-
-    owner: str
-    addr: Addr
-    message: Message
-    purpose: str
-    #: order in which the registry made its pushes, so failures can be acted on in order
-    seq: int = 0
-    #: whether it travels over TCP (too big for a datagram; see Pushes)
-    streamed: bool = False
-
-
-class Flight(Struct, eq=False, frozen=True):
-    """One message pushed, shared by every member it is pushed to: in flight to some,
-    waiting behind what is in flight to others."""
-
-    message: Message
-    purpose: str
-    seq: int
-    #: its encoded size (a streamed one's fills a datagram), whether it travels over TCP
-    size: int
-    streamed: bool
-
-
-class Unit:
-    """A datagram of pushes in flight to one member: its flights not yet acked, by id;
-    copies of it sent, and the member's count of sends at its first and its last; when
-    that was and the bytes left in it (what is pushed at that moment, in one drain of the
-    socket, joins it)."""
-
-    __slots__ = ("copies", "first", "flights", "room", "sent", "sent_at", "streamed")
-
-    def __init__(self, now: float, sent: int, streamed: bool) -> None:
-        self.flights: dict[str, Flight] = {}
-        self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
-        #: a streamed push, alone: nothing joins it, nothing follows it while in flight
-        self.streamed = streamed
-        self.room = ROOM
-
-
-class Member:
-    """What is pushed to one address: its units in flight, oldest first, and the unit of
-    each message id in flight; what waits behind them; its retry deadline, its sends."""
-
-    __slots__ = ("addr", "deadline", "flying", "lost", "owner", "sends", "units", "waiting")
-
-    def __init__(self, owner: str, addr: Addr) -> None:
-        self.owner, self.addr = owner, addr
-        self.units: list[Unit] = []
-        self.flying: dict[str, Unit] = {}
-        self.waiting: deque[Flight] = deque()
-        self.deadline = float("inf")
-        self.sends = 0
-        #: units found lost (see the module's docstring), to send again at the next `due`
-        self.lost: list[Unit] = []
+Sends = list[tuple[Addr, list[Flight]]]
 
 
 class Pushes:
@@ -146,7 +81,7 @@ class Pushes:
         self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
         self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
-        # message id -> its pushes not ended (in flight, or waiting)
+        # message id -> its pushes not ended (in flight, or waiting; a Packet's count one)
         self._live: dict[str, int] = {}
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched: set[str] = set()
@@ -162,16 +97,17 @@ class Pushes:
     ) -> list[Addr]:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now: those with room for it in a datagram sent now, or for another
-        datagram. For the others it waits; an address it is already in flight to is left
-        out (the ack that is coming answers both)."""
+        datagram. For the others it waits; an address it is already in flight to, or
+        waiting for, is left out (the ack that is coming answers both)."""
         self._index()
         flight = self._flight(message, purpose, seq)
         members, msg_id, sent = self._members, message.id, list[Addr]()
+        known = msg_id in self._live  # (if not, it is pushed to nobody yet)
         for owner, addr in targets:
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
-            elif msg_id in member.flying:
+            elif known and _holds(member, msg_id):
                 continue
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
@@ -203,33 +139,38 @@ class Pushes:
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
         if addrs:
             self._unindexed.append((flight, owners, addrs, now))
-            self._live[message.id] = len(addrs)
+            self._live[message.id] = 1  # its Packet's (`_enter`)
         return addrs
 
-    def answer(self, msg_ids: Iterable[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
+    def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
         """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
-        pushes): its member's owner, and the flights answered, in order. Once a datagram
-        in flight is answered, what waits is ready to go: at `next_wake`, `due` sends it.
-        Ids of nothing in flight to `addr` are ignored."""
+        pushes, or several): its member's owner, and the flights answered, in the order
+        pushed. Once a datagram in flight is answered, what waits is ready to go: at
+        `next_wake`, `due` sends it. Ids of nothing in flight to `addr` are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
         if member is None:
             return "", []
         answered: list[Flight] = []
-        pop, live, watched = member.flying.pop, self._live, self._watched
         done = -1  # the first send of the last unit answered in full
-        for msg_id in msg_ids:
-            unit = pop(msg_id, None)
-            if unit is not None:
-                answered.append(unit.flights.pop(msg_id))
-                left = live.pop(msg_id) - 1  # (`_ended`, written out: every member, every line)
-                if left:
-                    live[msg_id] = left
-                elif msg_id in watched:
-                    self._ending.append(msg_id)
-                if not unit.flights and unit.first > done:
-                    done = unit.first
+        ids = set(msg_ids)
+        left = len(ids)
+        for unit in member.units:
+            flights = unit.flights
+            if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
+                answered += flights.values()
+                left -= len(flights)
+                self._over(unit)
+            elif ids.isdisjoint(flights):
+                continue
+            else:
+                left -= self._answer_each(unit, ids, answered)
+                if unit.flights:
+                    continue
+            done = unit.first
+            if not left:
+                break
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered
@@ -270,6 +211,8 @@ class Pushes:
         if member is None:
             return []
         member.deadline = float("inf")
+        for unit in member.units:
+            self._own(unit)
         dropped: list[Push] = []
         for flight in (*(f for u in member.units for f in u.flights.values()), *member.waiting):
             dropped.append(self._push(member, flight))
@@ -318,7 +261,8 @@ class Pushes:
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
         self._index()
-        return sum(len(self._members[addr].flying) for addr in self._busy)
+        members = self._members
+        return sum(len(unit.flights) for addr in self._busy for unit in members[addr].units)
 
     def queued(self) -> int:
         """Pushes waiting for room in a datagram."""
@@ -342,6 +286,8 @@ class Pushes:
         units = member.units
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
             unit = units[-1]
+            if unit.packet is not None:  # (a relay's, at this same moment)
+                self._own(unit)
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
             member.sends += 1
             unit = Unit(now, member.sends, flight.streamed)
@@ -355,7 +301,6 @@ class Pushes:
             return False
         unit.flights[flight.message.id] = flight
         unit.room -= flight.size + 1
-        member.flying[flight.message.id] = unit
         return True
 
     def _arm(self, member: Member, now: float) -> None:
@@ -379,9 +324,9 @@ class Pushes:
 
     def _give_up(self, member: Member, unit: Unit, now: float) -> list[Push]:
         """`unit`'s pushes are given up: returned, and what waits may take its room."""
+        self._own(unit)
         failed: list[Push] = []
         for msg_id, flight in unit.flights.items():
-            del member.flying[msg_id]
             failed.append(self._push(member, flight))
             self._ended(msg_id)
         member.units.remove(unit)
@@ -416,14 +361,10 @@ class Pushes:
     def _next(self, member: Member, now: float) -> list[Unit]:
         """`member` has room: its next datagrams, what waits that fits them, in flight
         from `now`; those units."""
-        waiting, flying = member.waiting, member.flying
+        waiting = member.waiting
         new: list[Unit] = []
         while waiting:
             flight = waiting[0]
-            if flight.message.id in flying:  # already on its way (see `add`)
-                waiting.popleft()
-                self._ended(flight.message.id)
-                continue
             units = len(member.units)
             if not self._into(member, flight, now):
                 break
@@ -444,9 +385,51 @@ class Pushes:
         elif msg_id in self._watched:
             self._ending.append(msg_id)
 
+    def _answer_each(self, unit: Unit, ids: set[str], answered: list[Flight]) -> int:
+        """`answer` for a unit answered in part, id by id: its flights among `ids` are
+        added to `answered`; how many."""
+        self._own(unit)
+        flights = unit.flights
+        mine = [msg_id for msg_id in flights if msg_id in ids]
+        for msg_id in mine:
+            answered.append(flights.pop(msg_id))
+            self._ended(msg_id)
+        return len(mine)
+
+    def _over(self, unit: Unit) -> None:
+        """Every push of `unit` is over (answered): a Packet's, once its last member's is."""
+        packet = unit.packet
+        if packet is None:
+            for msg_id in unit.flights:
+                self._ended(msg_id)
+        else:
+            unit.packet = None
+            self._release(packet)
+        unit.flights = {}
+
+    def _own(self, unit: Unit) -> None:
+        """`unit`, if its flights are a Packet's, takes its own copy of them, each a push of
+        its own, to change."""
+        packet = unit.packet
+        if packet is None:
+            return
+        unit.packet = None
+        unit.flights = dict(packet.flights)
+        live = self._live
+        for msg_id in unit.flights:
+            live[msg_id] += 1
+        self._release(packet)
+
+    def _release(self, packet: Packet) -> None:
+        """A member's unit holds `packet` no more: once none does, its pushes are over."""
+        packet.owing -= 1
+        if not packet.owing:
+            for msg_id in packet.flights:
+                self._ended(msg_id)
+
     def _index(self) -> None:
         """Enter the flights `add_many` sent on its fast path in their members: those of a
-        burst to the same members packed into units once, copied into each member's."""
+        burst to the same members packed into Packets once, each shared by their units."""
         if len(self._members) > self._sweep_at:
             self._sweep()
         unindexed = self._unindexed
@@ -463,7 +446,7 @@ class Pushes:
         self, owners: Sequence[str], addrs: Sequence[Addr], flights: list[tuple[Flight, float]]
     ) -> None:
         """Enter `flights`, each sent at its moment to the same members, in their records:
-        what went at one moment, in datagrams, each a unit."""
+        what went at one moment, in datagrams, each a Packet in a unit of each member."""
         packed: list[tuple[dict[str, Flight], int, float]] = []  # (flights, room, sent)
         room, at = 0, float("nan")
         for flight, sent in flights:
@@ -474,6 +457,7 @@ class Pushes:
             these = packed[-1][0]
             these[flight.message.id] = flight
             packed[-1] = (these, room, sent)
+        packets = [(Packet(these, len(addrs)), left, sent) for these, left, sent in packed]
         members = self._members
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
@@ -481,14 +465,13 @@ class Pushes:
                 member = members[addr] = Member(owner, addr)
             member.owner = owner
             idle = not member.units
-            for these, left, sent in packed:
+            for packet, left, sent in packets:
                 member.sends += 1
                 unit = Unit(sent, member.sends, False)
-                unit.flights, unit.room = dict(these), left
+                unit.flights, unit.packet, unit.room = packet.flights, packet, left
                 member.units.append(unit)
-                member.flying.update(dict.fromkeys(these, unit))
             if idle:
-                self._arm(member, packed[0][2])
+                self._arm(member, packets[0][2])
             self._busy.add(addr)
 
     def _sweep(self) -> None:
@@ -497,3 +480,10 @@ class Pushes:
         work at most once."""
         self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
         self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
+
+
+def _holds(member: Member, msg_id: str) -> bool:
+    """Whether `msg_id` is in flight to `member`, or waits for it."""
+    return any(msg_id in unit.flights for unit in member.units) or any(
+        flight.message.id == msg_id for flight in member.waiting
+    )

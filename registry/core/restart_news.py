@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Emit
-from registry.core.pushes import Flight
+from registry.core.push_records import Flight
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Restarted

@@ -16,7 +16,7 @@ from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.mailboxes import Deposit
 from registry.core.post_office import PostOffice
-from registry.core.pushes import Flight, Push
+from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Request, remember
 from registry.core.services import Services
 from registry.core.table import Record

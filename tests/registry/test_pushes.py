@@ -8,7 +8,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.pushes import FAST_LIVE, IN_FLIGHT, ROOM, SWEEP_AT, Push, Pushes, Sends
+from registry.core.push_records import ROOM, Push
+from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
 from wire.codec import encode
 from wire.messages import Message, Notice
 
@@ -147,6 +148,11 @@ def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None
     pushes.add(note(1), "room", to(A), T0)
     assert pushes.add(note(1), "room", to(A, B), T0) == [B]
     assert pushes.in_flight() == 2
+    n = 2
+    while pushes.add(note(n), "room", to(A), T0 + n):  # a datagram each, till A is full
+        n += 1
+    assert pushes.queued() == 1  # nor twice to one it waits for
+    assert pushes.add(note(n), "room", to(A), T0 + n) == [] and pushes.queued() == 1
 
 
 def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() -> None:
@@ -204,11 +210,38 @@ def test_idle_members_are_forgotten_when_many_but_a_busy_one_is_kept() -> None:
     assert pushes.in_flight() == 0
 
 
+def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() -> None:
+    """Lines relayed at one moment share datagrams among all the members: one member's
+    Acks of several datagrams ends them at once; another's of part of one, only that part;
+    the lines stay pending until the last member's push of each has ended."""
+    pushes = Pushes(timeout=0.5, attempts=1)
+    lines = [note(n) for n in range(1000, 1000 + 2 * (ROOM // (len(encode(note(1000))) + 1)))]
+    members = ([owner(A), owner(B), owner(C)], [A, B, C])
+    for line in lines:
+        assert pushes.add_many(line, "relay", members, T0) == [A, B, C]
+        pushes.watch(line.id)
+    ids = [line.id for line in lines]
+    assert pushes.in_flight() == 3 * len(lines)
+    who, answered = pushes.answer(ids, A, T0 + 0.1)  # both datagrams whole, at once
+    assert who == owner(A) and [f.message for f in answered] == lines
+    assert pushes.answer(ids[:1], B, T0 + 0.1)[1][0].message == lines[0]  # part of one
+    assert pushes.in_flight() == 2 * len(lines) - 1 and all(map(pushes.pending, ids))
+    pushes.answer(ids, C, T0 + 0.2)
+    assert pushes.ended() == ids[:1] and pushes.pending(ids[1])  # B has not answered the rest
+    _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
+    assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
+    pushes.answer(ids, B, T0 + 0.7)
+    assert pushes.ended() == ids[1:] and pushes.in_flight() == 0
+
+
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
         st.tuples(st.just("many"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
-        st.tuples(st.just("ack"), st.tuples(st.integers(0, 40), st.sampled_from([A, B, C]))),
+        st.tuples(
+            st.just("ack"),
+            st.tuples(st.integers(0, 40), st.integers(1, 3), st.sampled_from([A, B, C])),
+        ),
         st.tuples(st.just("time"), st.sampled_from([0.0, 0.05, 0.3, 0.5, 1.0])),
         st.tuples(st.just("drop"), st.sampled_from([A, B, C])),
     ),
@@ -273,12 +306,14 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
                 pushes.watch(msg.id)
             messages += 1
         elif kind == "ack":
-            n, addr = arg  # type: ignore[misc]
-            if (f"r-{n}", addr) in on_wire:  # only what was sent is acked
-                who, answered = pushes.answer([f"r-{n}"], addr, now)
+            n, k, addr = arg  # type: ignore[misc]
+            # one Acks of up to three ids: one datagram's, several, or part of one
+            ids = [f"r-{i}" for i in range(n, n + k) if (f"r-{i}", addr) in on_wire]
+            if ids:  # only what was sent is acked
+                who, answered = pushes.answer(ids, addr, now)
                 for flight in answered:
-                    assert who == owner(addr) and flight.message.id == f"r-{n}"
-                    ended.append((f"r-{n}", addr))
+                    assert who == owner(addr) and flight.message.id in ids
+                    ended.append((flight.message.id, addr))
         elif kind == "time":
             now += float(arg)  # type: ignore[arg-type]
             wake(now)
