@@ -169,3 +169,24 @@ async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:
         if exc.code not in (400, 500, 503):
             raise
         return await make(1)
+
+
+#: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
+TASKS_END_WITHIN = 2.0
+
+
+async def end_tasks_left() -> None:
+    """Cancel every task of this event loop but the caller's, again until each has ended,
+    for TASKS_END_WITHIN seconds at most. A NATS client closed while it reconnects can leave
+    its reconnecting task running: its connection attempt may end as the cancellation
+    comes, and Python 3.11's `asyncio.wait_for` then drops the cancellation, so the task
+    tries the next server for ever. Left to the loop's own end, such a task held the
+    process after "Registry stopped." (or printed "Task was destroyed but it is pending!")."""
+    current = asyncio.current_task()
+    deadline = time.monotonic() + TASKS_END_WITHIN
+    left = [task for task in asyncio.all_tasks() if task is not current]
+    while left and time.monotonic() < deadline:
+        for task in left:
+            task.cancel()
+        _, pending = await asyncio.wait(left, timeout=0.1)
+        left = list(pending)

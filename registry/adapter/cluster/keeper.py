@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from nats.aio.client import Client
 
-from registry.adapter.cluster.connect import connect
+from registry.adapter.cluster.connect import connect, end_tasks_left
 from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
 from registry.adapter.cluster.store import DUPLICATE_WINDOW
 
@@ -166,10 +166,5 @@ class LeaseKeeper:
         if self._nc is not None:
             with contextlib.suppress(*ERRORS):
                 await self._nc.close()
-        # what the client left waiting (NATS away) ends here, not destroyed with the loop,
-        # which would print a traceback at the exit
-        current = asyncio.current_task()
-        left = [task for task in asyncio.all_tasks() if task is not current]
-        for task in left:
-            task.cancel()
-        await asyncio.gather(*left, return_exceptions=True)
+        # what the client left waiting (NATS away) ends here, not with the loop
+        await end_tasks_left()

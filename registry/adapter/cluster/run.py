@@ -27,6 +27,7 @@ from registry.adapter.cluster.connect import (
     ClusterError,
     ClusterSettings,
     connect,
+    end_tasks_left,
     when_streams_answer,
 )
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
@@ -446,4 +447,5 @@ async def run_cluster_registry(
         with contextlib.suppress(*ERRORS):
             await service.nc.drain()
         out("Registry stopped.")
+        await end_tasks_left()
     return 0
