@@ -79,9 +79,9 @@ def test_a_forked_process_is_the_tests_child_and_ends_by_a_signal_as_a_fresh_one
 ) -> None:
     program = "import os, sys; print(os.getppid(), flush=True); sys.stdin.read()"
     statuses = []
-    # both starts from SIGINT's default, whatever an earlier test in this worker left: a
-    # fresh start inherits SIGINT ignored (in the compiled suite, twice, the fresh process
-    # never ended on SIGINT; which test leaves it so is not known)
+    # both starts from SIGINT's default, as at a terminal (test_core_launcher does the same):
+    # a fresh start inherits SIGINT ignored, and in two compiled runs of the suite, started
+    # in the background of a script, the fresh process never ended on SIGINT
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _signalled_twice(program, sent, statuses)
