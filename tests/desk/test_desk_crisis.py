@@ -321,7 +321,7 @@ def test_first_by_a_name_two_people_share_gives_their_numbers_to_choose_from() -
 def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
     desk = Desk()
     place = KeptPlace("t1", "Maria", "+447700900123", 3, "self-harm", "", 0.0)
-    desk.apply(desk.queue.restore([place], 0.0))
+    desk.restore([place], 0.0)
     desk.operator("op", "ann", ())
     desk.room("op")
     assert [r.crisis for r in desk.last("op", DeskRoom).rows] == [CRISIS_DESCRIPTION]
@@ -339,7 +339,7 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     [_, _, alice] = desk.kept
     assert alice.said == ("I want to die", "please, I am suicidal")
     after = Desk()
-    after.apply(after.queue.restore(list(desk.kept), 0.0))
+    after.restore(list(desk.kept), 0.0)
     after.join("a", "Alice", topic=2, token=token)
     after.operator("op", "ann", ())
     after.room("op")

@@ -11,6 +11,7 @@ from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.person import PersonCore
 from registry.core.desk.actions import Send as DeskSend
 from registry.core.desk.limits import GRACE
+from tests.desk.listed import Listed
 from wire.desk.messages import (
     EST_TYPICAL,
     HEARTBEAT,
@@ -172,7 +173,7 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def operator_on_duty() -> OperatorCore:
-    core = OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o"))
+    core = Listed(OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o")))
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
@@ -181,7 +182,7 @@ def operator_on_duty() -> OperatorCore:
 
 
 def person_waiting() -> PersonCore:
-    core = PersonCore(("127.0.0.1", 4000), IdMaker("p"))
+    core = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p")))
     core.start(0.0)
     core.typed("Maria", 0.0)
     core.typed("07700 900606", 0.0)

@@ -442,7 +442,7 @@ def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
     after = Desk()
     after.now = 5000.0
     kept = [shifted(p, 4990) for p in before.kept]
-    after.apply(after.queue.restore(kept, after.now))
+    after.restore(kept, after.now)
     return after, tokens
 
 
@@ -542,7 +542,7 @@ def test_a_kept_place_is_taken_back_only_with_its_phone() -> None:
     before.join("a", "Alice")
     token = before.token("a")
     after = Desk()
-    after.apply(after.queue.restore(list(before.kept), 0.0))
+    after.restore(list(before.kept), 0.0)
     after.join("x", "Alice", phone=PHONES["Bob"], token=token)
     assert not after.last("x", DeskQueued).restored
 
@@ -552,11 +552,11 @@ def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> No
     before.join("a", "Alice")
     kept = list(before.kept)
     after = Desk(max_waiting=2)
-    after.apply(after.queue.restore([kept[1], kept[1], kept[0], kept[0]], 0.0))
+    after.restore([kept[1], kept[1], kept[0], kept[0]], 0.0)
     # Zed, who was being served, is held at the front, as one put back
     assert [p.name for p in after.queue.waiting] == ["Zed", "Alice"]
     after = Desk(max_waiting=1)
-    after.apply(after.queue.restore(kept, 0.0))
+    after.restore(kept, 0.0)
     assert [p.name for p in after.queue.waiting] == ["Zed"]
 
 
@@ -582,7 +582,7 @@ def test_people_put_back_keep_their_order_across_a_restart() -> None:
     ]
     after = Desk()
     after.now = 1000.0
-    after.apply(after.queue.restore([shifted(p, 990) for p in kept], 1000.0))
+    after.restore([shifted(p, 990) for p in kept], 1000.0)
     assert [p.back for p in after.queue.waiting] == [True, True, False]
     for name in ("Alice", "Bob", "Carol"):
         after.join(name[0].lower(), name, topic=3 if name == "Bob" else 2, token=tokens[name])
@@ -695,7 +695,7 @@ def test_a_conversation_resumed_after_a_restart_is_not_measured_from_its_tail() 
     before.advance(300)  # kill -9 five minutes into the session
     after = Desk()
     after.now = before.now
-    after.apply(after.queue.restore(list(before.kept), after.now))
+    after.restore(list(before.kept), after.now)
     after.operator("op", "ann")
     after.join("d", "Dan", phone=PHONES["Dan"], token=token)
     assert after.of("d", DeskServed)

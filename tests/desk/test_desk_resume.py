@@ -39,7 +39,7 @@ def restarted(before: Desk, later: float = 0.0) -> Desk:
     seconds after the stop (its clock reads as `before`'s did then)."""
     after = Desk()
     after.now = before.now + later
-    after.apply(after.queue.restore(list(before.kept), after.now))
+    after.restore(list(before.kept), after.now)
     return after
 
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from peer.core.desk.actions import (
     Connect,
     DeskClient,
     Drop,
+    Emit,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -136,14 +137,14 @@ class DeskRunner:
         raises: an unexpected error is shown and ends the run with status 1."""
         self.term.start()
         try:
-            self.carry_out(self.core.start(time.monotonic()))
+            self._now(self.core.start)
             while self._code is None:
                 wake = self.core.next_wake()
                 timeout = None if wake is None else max(0.0, wake - time.monotonic())
                 try:
                     event = await asyncio.wait_for(self.events.get(), timeout)
                 except TimeoutError:
-                    self.carry_out(self.core.tick(time.monotonic()))
+                    self._now(self.core.tick)
                 else:
                     self.carry_out(self.handle(event, time.monotonic()))
             return self._code
@@ -159,29 +160,36 @@ class DeskRunner:
     def handle(self, event: Event, now: float) -> list[Action]:
         """Hand `event` to the core at `now`: what it answers, for `carry_out` (nothing for
         an event of a connection older than the current one, which it never sees)."""
-        core = self.core
+        actions: list[Action] = []
+        core, emit = self.core, actions.append
         if isinstance(event, Typed):
-            return core.typed(event.text, now, event.begun)
-        if isinstance(event, EndOfInput):
-            return core.end_of_input(now)
-        if isinstance(event, Probed):
-            return core.probed(event.why, now)
-        if event.gen != self._gen:
+            core.typed(event.text, now, emit, event.begun)
+        elif isinstance(event, EndOfInput):
+            core.end_of_input(now, emit)
+        elif isinstance(event, Probed):
+            core.probed(event.why, now, emit)
+        elif event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
-            return []
-        if isinstance(event, Received):
+        elif isinstance(event, Received):
             if isinstance(event.message, DeskMessage):
-                return core.received(event.message, now)
-            return []
-        if isinstance(event, Lost):
+                core.received(event.message, now, emit)
+        elif isinstance(event, Lost):
             self._close()
-            return core.lost(event.reason, now)
-        if isinstance(event, Connected):
+            core.lost(event.reason, now, emit)
+        elif isinstance(event, Connected):
             self._writer, self._stream = event.writer, event.stream
             self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
-            return core.connected(now)
-        return core.not_connected(event.why, now)
+            core.connected(now, emit)
+        else:
+            core.not_connected(event.why, now, emit)
+        return actions
+
+    def _now(self, entry: Callable[[float, Emit], None]) -> None:
+        """Carry out what the core's `entry` decides now."""
+        actions: list[Action] = []
+        entry(time.monotonic(), actions.append)
+        self.carry_out(actions)
 
     def carry_out(self, actions: list[Action]) -> None:
         """Carry out the core's `actions` in order, up to an Exit (see `exited`)."""
@@ -230,7 +238,7 @@ class DeskRunner:
                         self._places, self.core.link.ip, self.core.link.port, phone
                     )
                 kept = self._place.load() if self._place is not None else None
-                self.carry_out(self.core.place_found(kept, time.monotonic()))
+                self._now(lambda now, emit: self.core.place_found(kept, now, emit))
             case KeepPlace(token, topic, description, grace):
                 if self._place is not None:
                     self._place.save(token, topic, description, grace)

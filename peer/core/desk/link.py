@@ -12,7 +12,6 @@ from peer.core.desk.actions import (
     RETRY_FIRST,
     RETRY_MAX,
     SERVICE_RETRY_MAX,
-    Action,
     Addr,
     Connect,
     DeskClient,
@@ -99,19 +98,19 @@ class DeskLink:
         self.early.append((line, begun))
         return True
 
-    def opened(self, first: DeskMessage, now: float, client: DeskClient) -> list[Action]:
+    def opened(self, first: DeskMessage, now: float, client: DeskClient, emit: Emit) -> None:
         """The connection is up: `first` goes on it, and the desk must answer it in
         ANSWER_TIMEOUT (its heartbeat starts with that answer); then the lines held before
         it was up are handed to `client`, each as begun when it was."""
         self.up = True
         self._liveness = None
-        actions: list[Action] = [self.ask(first, now)]
+        emit(self.ask(first, now))
         early, self.early = self.early, []
         for line, begun in early:
-            actions.extend(
-                client.end_of_input(now) if line is None else client.typed(line, now, begun)
-            )
-        return actions
+            if line is None:
+                client.end_of_input(now, emit)
+            else:
+                client.typed(line, now, emit, begun)
 
     def ask(self, first: DeskMessage, now: float) -> Send:
         """`first` again on the same connection (a join with work): answered in time too."""

@@ -14,7 +14,7 @@ from msgspec import Struct
 from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import Topic
 from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
-from registry.core.desk.actions import Action, ConnId
+from registry.core.desk.actions import ConnId
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from wire.desk.commands import DutyScreen, is_operator_command
 from wire.desk.messages import (
@@ -54,7 +54,7 @@ class ConsoleDesk(Struct, frozen=True):
     new_id: Callable[[], str]
     log: Callable[[str], None]
     hold_handovers: Callable[[], None]
-    carry_out: Callable[[list[Action]], None]
+    carry_out: Callable[..., object]
 
 
 class DeskConsole:
@@ -201,7 +201,7 @@ class DeskConsole:
 
     def _send(self, message: DeskMessage) -> None:
         """`message` from the console to the desk, carried out."""
-        self._desk.carry_out(self._desk.queue.receive(CONSOLE, message, self._desk.now()))
+        self._desk.carry_out(self._desk.queue.receive, CONSOLE, message)
 
     def _say(self, text: str) -> None:
         if self._print is not None:

@@ -122,7 +122,7 @@ class DeskService:
         registry's event loop, before any connection. (A closed desk: nothing.)"""
         if self._timer is None and not self.problem:
             places = self._files.load(self.queue.estimator)
-            self._apply(self.queue.restore(places, self._clock()))
+            self._apply(self.queue.held.restore, places)
             self._wake = asyncio.Event()
             self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
 
@@ -132,7 +132,7 @@ class DeskService:
             return
         self._closed = True
         if not self._files.shelf.shared:
-            self._apply(self.queue.shutdown(self._clock()))
+            self._apply(self.queue.shutdown)
         # (else the desk goes on at the registry of the service that takes over: its
         # clients reconnect there, and take their places back, as after a crash)
         await self._after_kept.drained(CLOSE_FLUSH)
@@ -214,7 +214,7 @@ class DeskService:
                     return reason
                 if isinstance(message, HANDS_OVER):
                     self._hold_handovers()
-                self._apply(self.queue.receive(conn, message, self._clock()))
+                self._apply(self.queue.receive, conn, message)
             if conn not in self._writers:
                 break
             try:
@@ -232,7 +232,7 @@ class DeskService:
         self._close(conn)
         try:
             self._hold_handovers()
-            self._apply(self.queue.disconnected(conn, self._clock(), reason[:200]))
+            self._apply(self.queue.disconnected, conn, reason[:200])
         except Exception as exc:  # pragma: no cover - defensive, as above
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
@@ -256,7 +256,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.release(self._clock()))
+                self._apply(self.queue.release)
             except Exception as exc:  # pragma: no cover - defensive, as for the timer
                 self.log(f"desk: internal error after connections ended: {exc!r}")
 
@@ -295,15 +295,17 @@ class DeskService:
         revoked (one on duty with one goes off duty); the line that says so."""
         if self.problem:
             return f"  revoke: {self.problem}"
-        actions = self.queue.revoke(name)
-        if not actions:
+        if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
             return f"  no operator key authorised for {clean(name)}"
-        self._apply(actions)
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
     # -- carrying out actions -------------------------------------------------------------
 
-    def _apply(self, actions: list[Action]) -> None:
+    def _apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
+        """Carry out what the queue's `entry` decides (given `args`, now, and an emit); those
+        actions."""
+        actions: list[Action] = []
+        entry(*args, self._clock(), actions.append)
         # The places are kept before anyone is told theirs: a crash just after a person
         # saw "number 2 in the queue" must not lose that place. (On a shelf that
         # acknowledges later, what is sent waits for it: see AfterKept.)
@@ -311,6 +313,7 @@ class DeskService:
         self._after_kept(actions)
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved
+        return actions
 
     def _carry_out(self, actions: list[Action]) -> None:
         """Send, close and log what `actions` say (what they keep is kept by now)."""
@@ -369,7 +372,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.timer(self._clock()))
+                self._apply(self.queue.timer)
             except Exception as exc:  # pragma: no cover - defensive
                 self.log(f"desk: internal error in the timer: {exc!r}")
 

@@ -119,10 +119,3 @@ Action = (
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
-
-
-def collect(part: Callable[[Emit], None]) -> list[Action]:
-    """The actions `part` emits, in order: for an entry point that returns a list."""
-    actions: list[Action] = []
-    part(actions.append)
-    return actions

@@ -86,7 +86,8 @@ class Duty:
         self._sessions.hand_over(now, emit)
 
     def revoke(self, name: str, emit: Emit) -> None:
-        """Revoke the keys authorised for operator `name` (see `DeskQueue.revoke`)."""
+        """Revoke the keys authorised for operator `name`; one on duty with one goes off
+        duty. Nothing when none is authorised."""
         s = self._s
         keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
         if not keys:

@@ -21,7 +21,8 @@ class HeldPlaces:
         self._s = s
 
     def restore(self, places: list[KeptPlace], now: float, emit: Emit) -> None:
-        """Hold `places` kept by the run before (see `DeskQueue.restore`)."""
+        """Hold `places`, kept by the run before, as if each connection had just broken.
+        Call before any connection."""
         s = self._s
         for place in sorted(places, key=lambda place: not place.back):
             danger = bool(place.crisis or crisis_reason(place.topic, place.description))
