@@ -255,7 +255,7 @@ class DeskRunner:
 
     async def _registry_key(self) -> bytes | None:
         """The registry's key: given, or pinned (at first contact: see
-        peer/adapter/desk/registry_trust.py); without a directory of keys, asked for this run."""
+        peer/adapter/desk/start.py); without a directory of keys, asked for this run."""
         if self._registry is None:
             ip, port = self.core.link.ip, self.core.link.port
             if self._pins is None:
