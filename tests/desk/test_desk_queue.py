@@ -421,7 +421,7 @@ def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
 
 def shifted(place: KeptPlace, seconds: float) -> KeptPlace:
     """`place` as read by a run whose clock reads `seconds` more than the run before's, its
-    token kept as its hash alone (registry/adapter/desk/places.py)."""
+    token kept as its hash alone (registry/adapter/desk/files.py)."""
     since = place.serving_since
     return replace(
         place,

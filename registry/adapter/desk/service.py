@@ -24,7 +24,6 @@ from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 # the name the console serves under, as the registry names it to its admin
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
-from registry.adapter.desk.frames import FrameReader, FrameRefused
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -40,11 +39,14 @@ from wire.desk.messages import (
 )
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
+from wire.errors import DecodeError, OtherVersion
 from wire.ids import IdMaker
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
 from wire.shown_text import clean
 
+#: Bytes read from a connection at a time.
+READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
 #: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
@@ -385,3 +387,50 @@ def _fingerprint(key: str) -> str:
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
     return type(message).__name__ in DESK_TYPES
+
+
+class FrameRefused(Exception):
+    """What arrived cannot be read on: the reason, in words for the log and for a notice
+    to the connection before it is closed."""
+
+
+class FrameReader:
+    """Reads the messages of a connection through its secure session `decoder`, which may
+    already hold the start of a frame. Create it inside the event loop."""
+
+    def __init__(
+        self, decoder: SecureStream, reader: asyncio.StreamReader, deadline: float
+    ) -> None:
+        """`deadline`: the seconds a frame, once begun, has to be whole."""
+        self._decoder = decoder
+        self._reader = reader
+        self._deadline = deadline
+        self._clock = asyncio.get_running_loop().time
+        # when the frame being read began (None: between frames)
+        self._began: float | None = self._clock() if decoder.pending else None
+
+    async def read(self) -> list[Message] | None:
+        """The messages whole after the next read, or None once the other side has closed.
+        Raises FrameRefused for a frame late, of another version or undecodable; OSError."""
+        if self._began is None:
+            data = await self._reader.read(READ_CHUNK)
+        else:
+            wait = max(0.0, self._began + self._deadline - self._clock())
+            try:
+                data = await asyncio.wait_for(self._reader.read(READ_CHUNK), wait)
+            except TimeoutError:
+                raise FrameRefused(f"no whole frame within {self._deadline:g} s") from None
+        if not data:
+            return None
+        try:
+            messages = list(self._decoder.feed(data))
+        except OtherVersion as exc:
+            why = f"ChatApp versions differ ({exc}); use one version on every machine"
+            raise FrameRefused(why) from None
+        except DecodeError as exc:
+            raise FrameRefused(f"bad frame: {exc}") from None
+        if not self._decoder.pending:
+            self._began = None
+        elif self._began is None or messages:
+            self._began = self._clock()  # a frame began in this read
+        return messages

@@ -82,7 +82,7 @@ class KeptPlace(
     """A place in the waiting room as kept on disk, times on the queue's clock: `joined`
     (later by the time `served`), `back` (at the front, or in a session), the `operator`
     serving them and since when (`serving_since`, None when in no session); see Person.
-    The file spells it so, with times of day (registry/adapter/desk/places.py)."""
+    The file spells it so, with times of day (registry/adapter/desk/files.py)."""
 
     token: Annotated[str, Meta(min_length=1)]
     name: str
