@@ -386,7 +386,7 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     assert console.wants(".room") and not console.wants("hello")
     console.typed(".serve 1,3")
     assert held == ["held"]  # a .serve may hand someone over
-    assert [o.topics for o in queue.operators] == [frozenset({1, 3})]
+    assert [o.topics for o in queue.state.operators.values()] == [frozenset({1, 3})]
     assert json.loads((tmp_path / CONSOLE_TOPICS_FILE).read_text()) == {"topics": [1, 3]}
     console.ended()
     assert not console.on_duty and queue.on(CONSOLE) is None

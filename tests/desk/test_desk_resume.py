@@ -90,7 +90,7 @@ def test_each_conversation_resumes_with_its_operator_whoever_is_back_first() -> 
     # told before the session itself
     kinds = [type(m) for m in after.inbox["ann"]]
     assert kinds.index(DeskNotice) < kinds.index(DeskSession)
-    assert [p.name for p in after.queue.waiting] == ["Carol"]
+    assert [p.name for p in after.queue.state.waiting] == ["Carol"]
 
 
 def test_an_operator_back_first_takes_nobody_else_while_its_person_may_come_back() -> None:

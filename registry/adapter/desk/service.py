@@ -290,7 +290,7 @@ class DeskService:
         """The console's `desk`: the waiting room in order, as an operator's `.room`."""
         if self.problem:
             return [f"  desk: {self.problem}"]
-        return [f"  {line}" for line in room_lines(self.queue.room(self._clock()))]
+        return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`: the keys authorised for operator `name` are

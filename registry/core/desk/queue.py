@@ -16,7 +16,7 @@ from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions
-from registry.core.desk.state import DeskState, Link, Operator, Person, Session
+from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
     DeskEnd,
     DeskFirst,
@@ -29,7 +29,6 @@ from wire.desk.messages import (
     DeskPing,
     DeskPong,
     DeskQueueRequest,
-    DeskRoom,
     DeskRoomRequest,
     DeskServe,
 )
@@ -69,7 +68,7 @@ class DeskQueue:
         self.authorised = s.authorised
         #: The wait estimates, which the adapter keeps on disk.
         self.estimator = s.estimator
-        self._line = line = Line(s)
+        self.line = line = Line(s)
         self._sessions = sessions = Sessions(s, line)
         self.held = held = HeldPlaces(s)
         self._notices = notices = Notices(s, line)
@@ -159,7 +158,7 @@ class DeskQueue:
         self._sessions.hand_over(now, served.append)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        self._line.held_answers(now, emit)
+        self.line.held_answers(now, emit)
         for action in served:
             emit(action)
         self._sessions.settle(now, emit)
@@ -239,31 +238,6 @@ class DeskQueue:
         its places count against both, and it is watched for silence. A connection never
         opened (the registry's console) is neither limited nor watched."""
         self._s.links[conn] = Link(address, key)
-
-    # -- read-only views, for the adapter, the console and tests
-
-    @property
-    def waiting(self) -> tuple[Person, ...]:
-        """The waiting room in order, held places included."""
-        return tuple(self._s.waiting)
-
-    def room(self, now: float) -> DeskRoom:
-        """The waiting room at `now`, in order, as `.room` shows it to an operator."""
-        return self._line.room("", now)
-
-    @property
-    def operators(self) -> tuple[Operator, ...]:
-        """Operators on duty, in the order they came."""
-        return tuple(self._s.operators.values())
-
-    @property
-    def sessions(self) -> tuple[Session, ...]:
-        """Sessions in progress."""
-        return tuple(self._s.sessions())
-
-    def position(self, person: Person) -> tuple[int, int]:
-        """(position, operators able to serve) for a waiting person."""
-        return self._line.position(person)
 
     def on(self, conn: ConnId) -> Person | Operator | None:
         """The person or operator on connection `conn`, or None."""
