@@ -7,11 +7,14 @@ a place, `.queue`, lines (to their operator when served; words of crisis while w
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 import msgspec
+from msgspec import Struct
 
+from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
-from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
+from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import Ending, Sessions, already_over
@@ -44,6 +47,53 @@ from wire.desk.work import done
 from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
+
+
+class Refusal(Struct, frozen=True):
+    """Why a join is refused: the one line its person reads, and the one the log gets."""
+
+    reason: str
+    log: str
+
+
+def holder(people: Iterable[Person], given: str) -> Person | None:
+    """The one of `people` whose place `given` is the token of (or its hash, as kept on
+    disk), or None; every token is compared in constant time, so timing tells nothing."""
+    found = None
+    if not given:
+        return None
+    for person in people:
+        if token_matches(given, person.token):
+            found = person
+    return found
+
+
+def source_refusal(
+    people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
+) -> Refusal | None:
+    """Why a join with `key` from `address` may not take a place when `people` hold theirs
+    (held and served included), or None; "" for either is unknown, and not limited."""
+    people = list(people)
+    if key:
+        held = sum(1 for p in people if p.key == key)
+        if held >= limits.max_per_key:
+            return Refusal(
+                f"This help desk client already holds {held} places in the waiting room, the "
+                "most one client may hold; please wait for your turn there, or try again once "
+                "that place is given up.",
+                f"desk: a client key holds {held} places; refused another",
+            )
+    if address:
+        same = sum(1 for p in people if p.address == address and bool(p.crisis) == in_danger)
+        if same >= limits.max_per_address:
+            kind = "places of people who may be in danger" if in_danger else "places"
+            return Refusal(
+                f"This computer ({address}) already holds {same} {kind} in the waiting room, "
+                "the most one address may hold; please try again once one of them has been "
+                "served.",
+                f"desk: {address} holds {same} {kind}; refused another",
+            )
+    return None
 
 
 class Persons:
@@ -92,7 +142,7 @@ class Persons:
 
     def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
         """Whether a newcomer's join on `conn` is answered with the DeskWork the room asks
-        while it is busy (admission.work_bits): not when it shows the work asked on this
+        while it is busy (limits.work_bits): not when it shows the work asked on this
         connection (each puzzle solves one join). Checking is one hash."""
         s = self._s
         bits = work_bits(len(s.waiting))

@@ -6,8 +6,7 @@ kept for each other (docs/DESK.md, "A registry that stops without closing the de
 from __future__ import annotations
 
 from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
-from registry.core.desk.admission import room_is_full
-from registry.core.desk.limits import RESTART_SETTLE
+from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
 from wire.names import name_key
