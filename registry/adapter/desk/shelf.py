@@ -70,6 +70,9 @@ def aside(name: str) -> str:
 class FolderShelf:
     """The records as files in a registry's data folder, each written at once."""
 
+    pending = False
+    shared = False
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
@@ -90,14 +93,6 @@ class FolderShelf:
         with contextlib.suppress(OSError):
             os.replace(self.folder / name, self.folder / aside(name))
         return aside(name)
-
-    @property
-    def pending(self) -> bool:
-        return False
-
-    @property
-    def shared(self) -> bool:
-        return False
 
     async def flushed(self) -> None:
         return None
