@@ -1,6 +1,6 @@
-"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` with a terminal,
-a TCP connection, the clock and the held-place file. Events come on one queue, one at a
-time; each connection has a number, and events of an older one are dropped.
+"""The desk clients' asyncio adapter: it drives a `DeskClient` with a terminal, a TCP connection,
+the clock and the held-place file, one event at a time; events of an older connection are
+dropped.
 """
 
 from __future__ import annotations
@@ -90,10 +90,9 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """How a runner runs: `client` names the program; `tty`, whether input is a terminal;
-    `places`, the held-place files' folder (None: none kept); `screen`, the terminal's
-    stand-in; `keys`, the folder of pins and of our key pair (None: this run's alone);
-    `registry_key`, the registry's key when known."""
+    """`client` names the program; `tty`, input is a terminal; `places`, the held-place folder;
+    `screen`, a stand-in terminal; `keys`, pins and our key pair (None: this run's);
+    `registry_key`."""
 
     client: str
     tty: bool = False
@@ -133,8 +132,8 @@ class DeskRunner:
         return self._code
 
     async def run(self) -> int:
-        """Carry out the core's actions until it exits; return its exit status. Never
-        raises: an unexpected error is shown and ends the run with status 1."""
+        """Carry out the core's actions until it exits; its exit status. An unexpected error is
+        shown, status 1."""
         self.term.start()
         try:
             self._now(self.core.start)
@@ -158,8 +157,8 @@ class DeskRunner:
             await self.term.close()
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """Hand `event` to the core at `now`: what it answers, for `carry_out` (nothing for
-        an event of a connection older than the current one, which it never sees)."""
+        """Hand `event` to the core at `now`: what it answers (nothing for an older connection's).
+        Hand `event` to the core at `now`: what it answers (nothing for an older connection's)."""
         actions: list[Action] = []
         core, emit = self.core, actions.append
         if isinstance(event, Typed):
@@ -215,8 +214,7 @@ class DeskRunner:
                     self._code = code
 
     def _connection(self, action: Connect | Drop | Probe) -> None:
-        """A new connection (the current one closed first), the current one dropped (what
-        it still brings is not handed over), or a probe of whether the desk answers."""
+        """A new connection (the current one closed), the current one dropped, or a probe."""
         match action:
             case Connect():
                 self._close()
@@ -229,8 +227,7 @@ class DeskRunner:
                 self._spawn(self._probe())
 
     def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
-        """The held-place file of the number given (found, kept or forgotten); none for a
-        runner without a directory of places (the operator's)."""
+        """The held-place file of the number given; none without a folder of places."""
         match action:
             case FindPlace(phone):
                 if self._places is not None:
@@ -254,8 +251,8 @@ class DeskRunner:
         return self._registry
 
     async def _registry_key(self) -> bytes | None:
-        """The registry's key: given, or pinned (at first contact: see
-        peer/adapter/desk/start.py); without a directory of keys, asked for this run."""
+        """The registry's key: given, or pinned (peer/adapter/desk/start.py); without keys, asked
+        for this run."""
         if self._registry is None:
             ip, port = self.core.link.ip, self.core.link.port
             if self._pins is None:

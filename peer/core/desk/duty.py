@@ -1,5 +1,5 @@
-"""An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine (docs/DESK.md,
-"Serving"): what the desk says (`OperatorCore`), and what the operator types (`OperatorLines`).
+"""An operator on duty (`ChatApp -o`), sans-IO (docs/DESK.md, "Serving"): what the desk says
+(`OperatorCore`), what the operator types (`OperatorLines`).
 """
 
 from __future__ import annotations
@@ -49,10 +49,8 @@ def show(message: DeskMessage, emit: Emit) -> None:
 
 
 class OperatorCore:
-    """One operator's run: on duty until they leave.
-
-    Phases: connecting (the first connection), duty (on duty, or reconnecting to be),
-    leaving, done."""
+    """One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving, done.
+    One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving, done."""
 
     def __init__(
         self,
@@ -62,8 +60,7 @@ class OperatorCore:
         new_id: IdMaker,
         settings: ClientSettings = DEFAULTS,
     ) -> None:
-        """An operator on duty as `name` at the desk at `desk` (ip, port), with the
-        registry's operator `key`, its messages' ids from `new_id`."""
+        """On duty as `name` at `desk` with the registry's operator `key`."""
         self.link = link = DeskLink(desk, new_id, settings)
         link.phase = "connecting"
         self.name = name
@@ -226,9 +223,8 @@ class OperatorCore:
     # -- what both sides do alike -----------------------------------------------------------
 
     def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
-        """Another session (or none) from now on, with `name`, shown at `now` (the lines
-        that say so go out with these actions): what was begun before it is held back (see
-        `DutyScreen.typed`)."""
+        """Another session (or none) from `now`, with `name`: what was begun before is held back
+        (`DutyScreen.typed`)."""
         if self.screen.switch(session, name, now):
             emit(SetPrompt(prompt))
 
@@ -246,8 +242,8 @@ class OperatorCore:
 
 
 def cut_short(who: str) -> str:
-    """What an operator whose connection was lost is told of `who`, the person it served:
-    only the desk knows whether it stopped (keeping them) or not (putting them back)."""
+    """What an operator whose connection was lost is told of `who`: only the desk knows whether it
+    stopped."""
     return (
         f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
         f"you once it is restarted, and your conversation resumes when you are both back; if "
@@ -286,9 +282,8 @@ class OperatorLines:
             emit(Show(f"[Not sent: {why}.]", "error"))
 
     def early_topics(self, emit: Emit) -> None:
-        """Before going on duty: the topics of a `.serve` typed before (taken out of the
-        lines), so nobody of another topic is handed over first; none when input ended
-        before, or with `serve_when_asked` until a `.serve` is sent."""
+        """Before going on duty: the topics of a `.serve` typed before, taken out of the lines; none
+        when input ended, or with `serve_when_asked` until a `.serve` is sent."""
         ended = any(line is None for line, _ in self.link.early)
         asked = False
         kept: list[tuple[str | None, float]] = []
@@ -316,8 +311,8 @@ class OperatorLines:
                 )
 
     def defers_serve(self) -> bool:
-        """Whether a `.serve` typed now waits until on duty: input that is no terminal may
-        end unseen, and someone handed over to it would have their number seen for nothing."""
+        """Whether a `.serve` typed now waits until on duty (input that is no terminal may end
+        unseen)."""
         return self.s.serve_when_asked and not self.s.on_duty
 
     def drop_pending(self, emit: Emit) -> None:
@@ -333,8 +328,7 @@ def _not_carried_out(line: str) -> Show:
 
 
 def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
-    """What is said of a line or `.end` typed before the operator was on duty: it was
-    meant for nobody they could have seen."""
+    """What is said of a line or `.end` typed before on duty: meant for nobody."""
     if isinstance(message, DeskEnd):
         return "[.end not carried out: it was typed before you were on duty.]"
     return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

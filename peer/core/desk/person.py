@@ -1,6 +1,6 @@
-"""The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
-"Asking for help"). `PersonCore` hands one `PersonState` to the form (`person_form`) and the
-wait and session (`person_session`); losing the connection and leaving are its own.
+"""The person at the help desk (`ChatApp -d`), sans-IO (docs/DESK.md, "Asking for help"): one
+`PersonState` for the form (`person_form`) and the wait and session (`person_session`); losing
+the connection and leaving are `PersonCore`'s.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class PersonCore:
             self._session.handlers.get(type(message), show_rendered)(message, emit)
 
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
-        """The registries of the service; when the desk is at another one, the join (or
-        the goodbye) goes there instead, on a new connection, as if this one were not."""
+        """The service's registries; with the desk at another, the join (or goodbye) goes there, on
+        a new connection."""
         s = self.state
         if not self.link.learn(message) or self.link.phase in ("form", "done"):
             return
@@ -186,9 +186,8 @@ class PersonCore:
     # -- the connection lost, made again, and left ------------------------------------------
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection to the desk ended, for `reason`: made again and again while the
-        desk holds a place for our token (at the front, when we were being served: a blip
-        of the network is not the end of the call); otherwise the run ends, saying why."""
+        """The connection ended, for `reason`: made again while the desk holds a place for our token
+        (at the front, when served); otherwise the run ends, saying why."""
         s, phase = self.state, self.link.phase
         self.link.closed()
         if phase == "leaving":
@@ -208,8 +207,7 @@ class PersonCore:
             s.finish(1, emit)
 
     def _reconnect(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection was lost while a place is held for our token: say so, and try
-        again for as long as the desk holds it."""
+        """The connection was lost with a place held: say so, and try again while it is held."""
         s = self.state
         kept = (
             "the session is interrupted. Reconnecting: you keep a place at the front"
@@ -225,9 +223,8 @@ class PersonCore:
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
-        """A reconnection the desk never answered ended: still the same loss, so the grace
-        period is not started again, and the person was told of it already; that the desk
-        accepts but is silent is said once."""
+        """A reconnection the desk never answered ended: the same loss, its grace period going on;
+        the silence is said once."""
         s = self.state
         s.rejoining = False
         self.link.phase = "reconnecting"
@@ -239,9 +236,8 @@ class PersonCore:
             emit(Show(f"[{silent}; still trying. Your place is kept for {left} s more.]", "error"))
 
     def _leave(self, now: float, emit: Emit) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up and say so, once the desk
-        confirmed; while reconnecting, on one more connection made for that alone (for
-        `leave_timeout` at most): a place held for nobody would count ahead of everyone."""
+        """`.quit`, Ctrl-C or the end of input: give the place up, said once the desk confirmed;
+        while reconnecting, on a connection made for that alone."""
         s, link = self.state, self.link
         if (link.phase == "reconnecting" or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on
