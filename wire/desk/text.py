@@ -97,10 +97,8 @@ MAX_PERSON_NAME = 64
 MAX_DESCRIPTION = 300
 #: Longest line in a session; longer lines are refused with a message, nothing is cut.
 MAX_DESK_LINE = 2000
-#: Most lines of crisis typed while waiting that are kept for the operator who serves the
-#: person, and most characters in all: the earliest are kept (they raised the alarm), and
-#: the bound keeps someone typing on and on from growing the registry's memory, its file of
-#: places and the operator's screen.
+#: Most lines of crisis typed while waiting kept for the operator, and most characters in
+#: all: the earliest are kept (they raised the alarm); the bound keeps memory bounded.
 MAX_SAID_LINES = 10
 MAX_SAID_CHARS = 4000
 #: Characters of a line too long to send quoted when it cannot be put back in the prompt:
@@ -168,9 +166,8 @@ def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
 
 def name_problem(name: str) -> str | None:
     """Why `name` is not acceptable as a person's name, or None when it is."""
-    # The joiners and marks some scripts need inside a name (Persian's zero-width non-joiner,
-    # a right-to-left mark) are allowed; what could drive a terminal is not, nor a name of
-    # nothing but invisible characters.
+    # the joiners and marks some scripts need (Persian's zero-width non-joiner) are allowed;
+    # what could drive a terminal is not, nor a name of nothing visible
     if not any(unicodedata.category(ch)[0] in _VISIBLE for ch in name):
         return "Please type your name."
     if len(name) > MAX_PERSON_NAME:

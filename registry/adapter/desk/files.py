@@ -59,16 +59,15 @@ class _History(Struct):
 
 
 class _Operators(Struct):
-    """The operators' keys (key text -> name), and the hash of the operator key that
-    authorised them."""
+    """The operators' keys (key text -> name), and the hash of the operator key that authorised
+    them."""
 
     desk_key: str = field(name="desk-key")
     operators: dict[str, str] = {}
 
 
 class DeskFiles:
-    """The desk's files in `data_dir`; `clock` is the desk's clock (places carry their
-    times across a restart by it), `log` takes the lines that say what went wrong."""
+    """The desk's files in `data_dir`, times by the desk's `clock`; what went wrong to `log`."""
 
     def __init__(
         self,
@@ -78,9 +77,9 @@ class DeskFiles:
         desk_key: str = "",
         shelf: Shelf | None = None,
     ) -> None:
-        """`desk_key` is the operator key: the operators' keys it authorised are kept with
-        its hash, and all revoked once the operator key is another. All but transcripts
-        are kept on `shelf` (by default, files in `data_dir`)."""
+        """`desk_key` is the operator key: the keys it authorised are kept with its hash, and
+        revoked when it changes. All but transcripts go on `shelf` (default: files in
+        `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
@@ -91,9 +90,8 @@ class DeskFiles:
         self.authorised, self._operators_problem = self._read_operators()
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
-        """What the run before kept: the session lengths it learnt go into `estimator`, and
-        the places it held are returned, in order. Each file that could not be used is
-        said in the log (and counts as none)."""
+        """What the run before kept: its session lengths into `estimator`; its places returned, in
+        order. A file that cannot be used is said in the log."""
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
@@ -109,8 +107,8 @@ class DeskFiles:
         return places
 
     def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask for: the last places among them first, then operators'
-        keys and transcripts, and after a session ended what `estimator` learnt, if new."""
+        """Keep what `actions` ask: the last places first, then operators' keys and transcripts, and
+        what `estimator` learnt when a session ended."""
         places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
             if places:
@@ -133,8 +131,7 @@ class DeskFiles:
             self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
     def _keep_operators(self, action: KeepOperators) -> None:
-        """Keep the authorised operators' keys (said in the log when it fails: each would
-        then need the operator key again after a restart)."""
+        """Keep the authorised operators' keys (a failure is said in the log)."""
         kept = _Operators(self._desk_key, dict(action.keys))
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 

@@ -169,9 +169,8 @@ class DeskService:
             if self._closed:
                 reason = "desk closing"
             elif isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
-                # An attempt its client gave up on before we read it (a registry stopped
-                # with SIGSTOP still accepts connections): acted on, it could hand a person
-                # to an operator who is not there. A DeskGiveUp is still carried out.
+                # given up before we read it (a registry stopped by SIGSTOP still accepts):
+                # it could hand a person to an absent operator (a DeskGiveUp still goes)
                 reason = "its client had left before its first message was read"
             else:
                 registries = tuple(self.registries())

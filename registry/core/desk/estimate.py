@@ -32,10 +32,8 @@ from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL, WaitEstima
 ALPHA = 0.25
 #: Sessions ended before their measured average is trusted (the typical length below this).
 MIN_HISTORY = 3
-#: What is left of a session that has lasted `e`, at least: OVERRUN * e. The time still to
-#: go of lengths with a long tail (a Pareto law of shape 3, a fair model of how long talks
-#: and calls last) is half the time already spent, once past the usual length: a session
-#: ten minutes long when most take one is likely to take minutes more, not seconds.
+#: What is left of a session that has lasted `e`, at least: OVERRUN * e, as for lengths
+#: with a long tail (a Pareto law of shape 3, a fair model of talks and calls).
 OVERRUN = 0.5
 
 

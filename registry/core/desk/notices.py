@@ -95,10 +95,8 @@ class Notices:
         s = self._s
         assert person.conn is not None
         if person.noticed_on != person.conn:
-            # The registry's notice (local numbers to call, say), once per connection: a
-            # client that has not seen it on this connection (none was due at the join, or
-            # it was started again since) waits for it rather than show a notice of its own
-            # first, so that the person reads one notice, not two.
+            # the registry's notice, once per connection: a client that has not seen it
+            # waits for it rather than show its own first (one notice, not two)
             person.noticed_on = person.conn
             emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         person.crisis = CRISIS_WAITING

@@ -153,11 +153,9 @@ class Persons:
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
         """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, refused."""
         s = self._s
-        # Only a join from the same source (client key, else address) learns that its
-        # number is here already: one from anywhere else is admitted like any other, so
-        # that nobody can find out whether someone is at the help desk by trying their
-        # number. Without the token nobody takes a place back, held or not: an address or
-        # a number is no proof of who was given it.
+        # Only a join from the same source (key, else address) learns that its number is
+        # here: trying a number tells nobody else who is at the desk. Without the token
+        # nobody takes a place back: an address or a number proves nothing.
         source = s.source(conn)
         same = s.with_phone(msg.phone, source.key, source.address)
         if same is not None and same.dropped is None:

@@ -1,6 +1,5 @@
-"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`): each event takes
-`now` and returns the adapter's actions, in order; `next_wake()` says when `timer(now)` is
-due. The rules are docs/DESK.md's.
+"""The help desk's waiting room, sans-IO (`DeskQueue`): each event takes `now` and hands its actions
+to `emit`, in order; `next_wake()` says when `timer` is due. The rules are docs/DESK.md's.
 """
 
 from __future__ import annotations
@@ -59,8 +58,8 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A desk run with `settings`; only a `DeskOperator` carrying `operator_key`, or from
-        a key `authorised` (key text -> name), goes on duty. Raises as `DeskState` does."""
+        """A desk run with `settings`: a `DeskOperator` goes on duty with `operator_key`, or from a
+        key `authorised` (key text -> name). Raises as `DeskState` does."""
         #: The data every part shares; its settings are read here.
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
@@ -135,21 +134,20 @@ class DeskQueue:
         self._after(now, emit)
 
     def _after(self, now: float, emit: Emit) -> None:
-        """After any event: serve who can be served, push the positions that changed, tell
-        the operators what is due, and keep the places on disk when they changed."""
+        """After any event: hand over, push positions, tell operators what is due, keep the places.
+        After any event: hand over, push positions, tell operators what is due, keep the places."""
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
         self.held.keep(emit)
 
     def hold(self) -> None:
-        """Hand nobody over, and push no position nor send any `DeskQueued`, until
-        `release`: other connections may have ended at the same moment and not been read
-        yet (a registry resumed after SIGSTOP). Holding twice is holding once."""
+        """Hand nobody over, push no position nor `DeskQueued`, until `release`: other connections
+        may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
         self._s.holding = True
 
     def release(self, now: float, emit: Emit) -> None:
-        """End a `hold`: hand over, answer the joins held, push positions, and tell each
-        operator whose `.end` came meanwhile, still free, that nobody waits."""
+        """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
+        whose `.end` came meanwhile, still free, that nobody waits."""
         s = self._s
         if not s.holding:
             return
@@ -179,8 +177,8 @@ class DeskQueue:
         self.held.keep(emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
-        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long
-        is told, closed and taken as lost."""
+        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long is told,
+        closed and lost."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -234,9 +232,8 @@ class DeskQueue:
         self.held.keep(emit)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
-        """Connection `conn` comes from IP `address` with the public `key` ("" when none):
-        its places count against both, and it is watched for silence. A connection never
-        opened (the registry's console) is neither limited nor watched."""
+        """`conn` comes from IP `address` with the public `key` ("": none): its places count against
+        both, and its silence is watched. The console is never opened."""
         self._s.links[conn] = Link(address, key)
 
     def on(self, conn: ConnId) -> Person | Operator | None:
@@ -245,8 +242,8 @@ class DeskQueue:
 
 
 def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, reason: str, emit: Emit) -> None:
-    """A closed desk's answer to a first message: a join or an operator's hello refused, a
-    place given up ended (its client is leaving); then the connection closes."""
+    """A closed desk's answer to a first message: refused, or a place given up ended; the connection
+    closes."""
     if isinstance(msg, DeskGiveUp):
         s.goodbye(conn, reason, "desk closed", emit)
     else:

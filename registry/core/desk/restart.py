@@ -165,10 +165,8 @@ class HeldPlaces:
             emit(KeepPlaces(places))
 
     def _places(self) -> tuple[KeptPlace, ...]:
-        # those being served would be put back at the front: with the others put back, in
-        # the order they joined (see Line.to_front); `joined` as kept leaves out time
-        # served, so that waits go on counting right after a restart, and `served` with
-        # `back` keeps their order among themselves when more are put back after it
+        # those served would be put back at the front, with the others put back, in the
+        # order they joined (Line.to_front); `joined` as kept leaves out time served
         s = self._s
         sessions = {session.person: session for session in s.sessions()}
         front = list(sessions) + [p for p in s.waiting if p.back]
