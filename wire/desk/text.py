@@ -72,8 +72,8 @@ def crisis_reason(topic: int, description: str) -> str:
 
 
 def stronger_crisis(first: str, second: str) -> str:
-    """Of two CRISIS_* reasons, the one that says more: typed while waiting, a description, a topic.
-    Of two CRISIS_* reasons, the one that says more: typed while waiting, a description, a topic."""
+    """Of two CRISIS_* reasons, the one that says more: typed while waiting, a description, a
+    topic."""
     order = ("", CRISIS_TOPIC, CRISIS_DESCRIPTION, CRISIS_WAITING)
     rank = {reason: index for index, reason in enumerate(order)}
     return max(first, second, key=lambda reason: rank.get(reason, 0))

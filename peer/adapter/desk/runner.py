@@ -157,8 +157,8 @@ class DeskRunner:
             await self.term.close()
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """Hand `event` to the core at `now`: what it answers (nothing for an older connection's).
-        Hand `event` to the core at `now`: what it answers (nothing for an older connection's)."""
+        """Hand `event` to the core at `now`: what it answers (nothing for an older
+        connection's)."""
         actions: list[Action] = []
         core, emit = self.core, actions.append
         if isinstance(event, Typed):

@@ -75,8 +75,8 @@ class PutTyped(Struct, frozen=True):
 
 
 class FindPlace(Struct, frozen=True):
-    """Look for a place this number held at this desk in an earlier run; answered by `place_found`.
-    Look for a place this number held at this desk in an earlier run; answered by `place_found`."""
+    """Look for a place this number held at this desk in an earlier run; answered by
+    `place_found`."""
 
     phone: str
 

@@ -49,8 +49,8 @@ def show(message: DeskMessage, emit: Emit) -> None:
 
 
 class OperatorCore:
-    """One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving, done.
-    One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving, done."""
+    """One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving,
+    done."""
 
     def __init__(
         self,

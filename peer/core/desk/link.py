@@ -119,8 +119,8 @@ class DeskLink:
         self.answer_by = None
 
     def heard(self, message: DeskMessage, now: float, emit: Emit) -> bool:
-        """The desk sent `message`, and a DeskPing is answered: whether it was only a sign of life.
-        The desk sent `message`, and a DeskPing is answered: whether it was only a sign of life."""
+        """The desk sent `message`, and a DeskPing is answered: whether it was only a sign of
+        life."""
         self.answer_by = None
         self._answered = True
         self._tried.clear()

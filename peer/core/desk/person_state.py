@@ -59,8 +59,8 @@ class PersonState:
         self.giving_up = False
 
     def finish(self, code: int, emit: Emit) -> None:
-        """The run ends: forget the place, and show the crisis notice again to who may be in danger.
-        The run ends: forget the place, and show the crisis notice again to who may be in danger."""
+        """The run ends: forget the place, and show the crisis notice again to who may be in
+        danger."""
         emit(ForgetPlace())
         if self.crisis_due is not None:
             self.owed_notice(emit)

@@ -127,8 +127,8 @@ class Line:
             emit(self._s.notice(person.conn, text))
 
     def held_answers(self, now: float, emit: Emit) -> None:
-        """At `release`: the answers kept, in order, to those still on the connection they were for.
-        At `release`: the answers kept, in order, to those still on the connection they were for."""
+        """At `release`: the answers kept, in order, to those still on the connection they were
+        for."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:

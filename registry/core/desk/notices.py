@@ -175,8 +175,8 @@ class Notices:
         return f".first {self._s.waiting.index(person) + 1}"
 
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-        """`.first N` or `.first Name`: that person goes to the front, among those put back there.
-        `.first N` or `.first Name`: that person goes to the front, among those put back there."""
+        """`.first N` or `.first Name`: that person goes to the front, among those put back
+        there."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
             emit(self._s.notice(operator.conn, number))
@@ -187,8 +187,8 @@ class Notices:
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
-        """The number `.first` names, or what the operator is told when it names nobody or several.
-        The number `.first` names, or what the operator is told when it names nobody or several."""
+        """The number `.first` names, or what the operator is told when it names nobody or
+        several."""
         number, count = msg.position, len(self._s.waiting)
         if msg.name:
             numbers, shown = self._numbers(msg.name), clean(msg.name.strip())

@@ -186,8 +186,8 @@ class Persons:
         return True
 
     def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
-        """A new place at the back for the person joining on `conn`, answered with where they stand.
-        A new place at the back for the person joining on `conn`, answered with where they stand."""
+        """A new place at the back for the person joining on `conn`, answered with where they
+        stand."""
         s = self._s
         source = s.source(conn)
         person = Person(

@@ -134,8 +134,8 @@ class DeskQueue:
         self._after(now, emit)
 
     def _after(self, now: float, emit: Emit) -> None:
-        """After any event: hand over, push positions, tell operators what is due, keep the places.
-        After any event: hand over, push positions, tell operators what is due, keep the places."""
+        """After any event: hand over, push positions, tell operators what is due, keep the
+        places."""
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
         self.held.keep(emit)
