@@ -666,7 +666,7 @@ def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
 
 
 def sessions_measured(desk: Desk) -> int:
-    return desk.queue.estimator.overall.count
+    return desk.queue.state.estimator.overall.count
 
 
 def test_only_sessions_that_ended_as_sessions_do_count_in_the_estimate() -> None:

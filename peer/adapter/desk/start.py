@@ -1,6 +1,6 @@
-"""How `ChatApp -d` and `ChatApp -o` start: the state folder private and locked, the
-registry's key pinned or trusted at first contact (docs/SECURITY.md, "First contact"), the
-operator key found; then the run (`peer.adapter.desk.runner`)."""
+"""How `ChatApp -d` and `ChatApp -o` start: the state folder private and locked, the registry's
+key trusted (docs/SECURITY.md, "First contact"), the operator key found; then the run.
+"""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ class Untrusted(Exception):
 async def run_desk_client(
     desk: Addr, *, stdin_is_tty: bool, state_dir: Path, trust: ContactRule = ANY_TRUST
 ) -> int:
-    """Ask the help desk at `desk` for help, keeping keys, pins and held places in
-    `state_dir`, first contact as `trust` says; the exit status (docs/DESK.md). Never raises."""
+    """Ask the help desk at `desk` for help, keys, pins and held places in `state_dir`, first
+    contact as `trust` says; the exit status. Never raises."""
 
     async def run(key: bytes | None) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
@@ -82,7 +82,7 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Serve at the help desk at `desk` as `name`, with the operator `key`, keys and pins in
+    """Serve at the desk at `desk` as `name` with the operator `key`, keys and pins in
     `state_dir`, first contact as `trust` says; the exit status. Never raises."""
     root = state_dir
 
@@ -110,9 +110,8 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
     trust: ContactRule,
     run: Callable[[bytes | None], Awaitable[int]],
 ) -> int:
-    """A desk client's run: `root` made private and `root`/desk/`lock` held (else `busy` is
-    said, its `{root}` and `{pid}` filled in, and 1 returned), the registry at `where`
-    trusted (else 1), then `run` with the registry's key; its exit status."""
+    """A desk client's run: `root` private and its `lock` held (else `busy` said, `{root}` and
+    `{pid}` filled in: 1), the registry at `where` trusted (else 1), then `run` with its key."""
     with contextlib.suppress(OSError):  # (one that cannot be made is left to the lock)
         tightened = private_folder(root)
         if tightened:
@@ -133,9 +132,8 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
 
 
 def hold_client_lock(root: Path, lock: str) -> int | None:
-    """Lock `<root>/desk/<lock>` while the descriptor returned is open (it goes with the
-    process, however it ends). Raises InUse when another process holds it. None when the
-    folder cannot be used: the client runs without the lock, as without places."""
+    """Lock `<root>/desk/<lock>` while the descriptor returned is open. Raises InUse when another
+    process holds it; None when the folder cannot be used (run without)."""
     path = root / "desk" / lock
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -152,9 +150,8 @@ def operator_lock(name: str) -> str:
 
 
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
-    """The registry's key, pins in `root`: pinned, or trusted now at first contact and
-    pinned. None when no key answered, or at once when the connection was refused (the
-    client then says so as it connects). Raises Untrusted."""
+    """The registry's key, pins in `root`: pinned, or trusted now and pinned. None when no key
+    answered, or the connection was refused (said as the client connects). Raises Untrusted."""
     pins, label, where = Pins(root), registry_label(ip, port), f"{ip}:{port}"
     pinned = pins.get(label)
     if rule.keeps(pinned):
@@ -203,9 +200,8 @@ def _say(line: str) -> None:
 
 
 def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
-    """The operator key: $CHATAPP_DESK_KEY; else that of this user's registry (in
-    `registry_dir`, else its default data directory); else asked for, unechoed, on a
-    terminal. None when there is none of these."""
+    """The operator key: $CHATAPP_DESK_KEY; else this user's registry's (in `registry_dir`, else
+    its default folder); else asked for, unechoed, on a terminal; else None."""
     given = os.environ.get(KEY_ENV, "").strip()
     if given:
         return given
@@ -224,14 +220,14 @@ def _authorised_label(name: str, ip: str, port: int) -> str:
 
 
 def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
-    """Whether the registry at `ip`:`port` has authorised this client's own key (kept in
-    `root`) as operator `name`: then it needs the operator key no more."""
+    """Whether the registry at `ip`:`port` authorised this client's own key (in `root`) as
+    operator `name`."""
     return Pins(root).get(_authorised_label(name, ip, port)) is not None
 
 
 def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
-    """On duty by the operator `key`: our key is authorised from now on (docs/DESK.md);
-    refused without it: it is not any more (the registry lost it)."""
+    """On duty by the operator `key`: our key is authorised from now on; refused without it: no
+    more."""
     pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
         if core.on_duty and key and runner.registry_key:
@@ -241,9 +237,8 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskR
 
 
 def take_earlier_key(root: Path) -> None:
-    """Move the key pair an earlier ChatApp kept at the top of the per-user desk folder
-    `root` into its desk/ folder, so that an operator's authorised key stays its own. A key
-    already in desk/ is kept; a move that fails leaves the old key where it was."""
+    """Move the key pair an earlier ChatApp kept in `root` into `root`/desk, so that an
+    operator's authorised key stays its own; one there already is kept."""
     earlier, now = root / KEY_FILE, root / "desk" / KEY_FILE
     if not earlier.exists():
         return  # (nor is a folder made: run_locked makes it, private)

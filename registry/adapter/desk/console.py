@@ -53,6 +53,7 @@ class ConsoleDesk(Struct, frozen=True):
     new_id: Callable[[], str]
     log: Callable[[str], None]
     hold_handovers: Callable[[], None]
+    #: Runs a queue's entry point with the arguments given, now and an emit; carries it out.
     carry_out: Callable[..., object]
 
 

@@ -1,6 +1,6 @@
-"""What the help desk keeps: places, session lengths and operators' keys on its shelf
-(`registry.adapter.desk.shelf`), transcripts in the data directory. What the disk refuses is
-said in the log, and the desk carries on.
+"""What the help desk keeps: places, session lengths and operators' keys on its shelf,
+transcripts in the data directory. What the disk refuses is said in the log; the desk carries
+on.
 """
 
 from __future__ import annotations
@@ -77,9 +77,8 @@ class DeskFiles:
         desk_key: str = "",
         shelf: Shelf | None = None,
     ) -> None:
-        """`desk_key` is the operator key: the keys it authorised are kept with its hash, and
-        revoked when it changes. All but transcripts go on `shelf` (default: files in
-        `data_dir`)."""
+        """`desk_key` is the operator key: the keys it authorised are kept with its hash, revoked
+        when it changes. All but transcripts go on `shelf` (default: `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
@@ -136,8 +135,8 @@ class DeskFiles:
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
-        """The authorised operators' keys kept on the shelf, and what was wrong with them
-        ("" when nothing): none when damaged, or kept under another operator key."""
+        """The authorised operators' keys kept, and what was wrong with them: none when damaged,
+        or kept under another operator key."""
         kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
             where = self.shelf.where(OPERATORS_FILE)
@@ -171,9 +170,8 @@ class _File(Struct):
 
 
 class PlacesFile:
-    """Reads and replaces the kept places, in a data folder or on a shelf
-    (registry.adapter.desk.shelf). `clock` is the queue's clock; `wall` the time of day, to carry
-    times of joining across a restart (and from one registry of a service to another)."""
+    """Reads and replaces the kept places, on a shelf or in a folder; `clock` is the queue's,
+    `wall` the time of day, which carries times across a restart."""
 
     def __init__(
         self,
@@ -187,9 +185,8 @@ class PlacesFile:
         self._wall = wall
 
     def load(self) -> tuple[list[KeptPlace], str]:
-        """The places kept by the run before, in order, and a problem to log ("" when
-        none). No place is held from a file that cannot be read; a damaged one is renamed
-        aside with the suffix `.unreadable`, so that what it held is not lost unseen."""
+        """The places kept by the run before, in order, and a problem to log; a damaged file
+        holds none, and is set aside (`.unreadable`)."""
         try:
             data = self._shelf.read(PLACES_FILE)
         except FileNotFoundError:
@@ -212,8 +209,7 @@ class PlacesFile:
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
-        """Replace the kept places with `places`, atomically and durably; with none, remove
-        the file. Raises OSError."""
+        """Replace the kept places with `places`, durably; none removes the file. Raises OSError."""
         if not places:
             self._shelf.remove(PLACES_FILE)
             return
@@ -223,9 +219,8 @@ class PlacesFile:
 
 
 def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
-    """The place `entry` spells, its times moved by `offset` from the time of day to the
-    queue's clock, and at most MAX_SAID_LINES of its lines of crisis (wire.desk.text
-    keep_said); ValueError naming place `number` and what in it is no value the desk keeps."""
+    """The place `entry` spells, its times on the queue's clock, its crisis lines kept as
+    keep_said keeps them; ValueError naming place `number` for a value the desk never keeps."""
     if entry.topic not in TOPICS:
         raise ValueError(f"place {number}: topic {entry.topic} is not a topic")
     if normalise_phone(entry.phone) != entry.phone:
@@ -268,8 +263,8 @@ class TranscriptStore:
         self._paths: dict[str, Path] = {}
 
     def write(self, record: Record) -> None:
-        """Append one record to its session's file. Raises OSError when the disk refuses;
-        the caller logs it and carries on (a lost transcript must not stop the desk)."""
+        """Append one record to its session's file. Raises OSError (the caller logs it and
+        carries on)."""
         now = self._clock()
         if isinstance(record, SessionStarted):
             path = self._new_path(record.session, now)

@@ -1,6 +1,5 @@
-"""The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
-clock, the timer, the files (`registry.adapter.desk.files`) and the console
-(`registry.adapter.desk.console`).
+"""The help desk's asyncio adapter around `DeskQueue`: TCP connections, the clock, the timer, the
+files and the console.
 """
 
 from __future__ import annotations
@@ -79,8 +78,8 @@ class DeskService:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """The desk of the registry of `data_dir`, logging to `log` (refusals to `rejected`),
-        keeping on `shelf` (None: files in `data_dir`); nothing runs until `start`. Raises
-        OSError when no operator key can be made, ValueError for settings out of bounds."""
+        keeping on `shelf` (None: files); nothing runs until `start`. Raises OSError without
+        an operator key, ValueError for settings out of bounds."""
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).
@@ -120,10 +119,10 @@ class DeskService:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Hold the places kept by the run before, and start the timer. Await once, in the
-        registry's event loop, before any connection. (A closed desk: nothing.)"""
+        """Hold the places kept by the run before, and start the timer: once, before any
+        connection."""
         if self._timer is None and not self.problem:
-            places = self._files.load(self.queue.estimator)
+            places = self._files.load(self.queue.state.estimator)
             self._apply(self.queue.held.restore, places)
             self._wake = asyncio.Event()
             self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
@@ -281,7 +280,7 @@ class DeskService:
         it is bound to and its fingerprint, or one line saying there are none."""
         if self.problem:
             return [f"  operators: {self.problem}"]
-        kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
+        kept = sorted(self.queue.state.authorised.items(), key=lambda item: item[1].casefold())
         lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
         return lines or ["  no operator keys authorised (an operator shows the operator key)"]
 
@@ -310,7 +309,7 @@ class DeskService:
         # The places are kept before anyone is told theirs: a crash just after a person
         # saw "number 2 in the queue" must not lose that place. (On a shelf that
         # acknowledges later, what is sent waits for it: see AfterKept.)
-        self._files.keep(actions, self.queue.estimator)
+        self._files.keep(actions, self.queue.state.estimator)
         self._after_kept(actions)
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved

@@ -60,13 +60,9 @@ class DeskQueue:
     ) -> None:
         """A desk run with `settings`: a `DeskOperator` goes on duty with `operator_key`, or from a
         key `authorised` (key text -> name). Raises as `DeskState` does."""
-        #: The data every part shares; its settings are read here.
+        #: The data every part shares, the operators' keys authorised and the estimates too.
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
-        #: Operators' public keys authorised by the operator key, shown once (key -> name).
-        self.authorised = s.authorised
-        #: The wait estimates, which the adapter keeps on disk.
-        self.estimator = s.estimator
         self.line = line = Line(s)
         self._sessions = sessions = Sessions(s, line)
         self.held = held = HeldPlaces(s)
