@@ -244,7 +244,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
     """`ChatApp -d [SERVER-IP SERVER-PORT]`: ask the help desk."""
     (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
-    from peer.adapter.desk.client import run_desk_client
+    from peer.adapter.desk.start import run_desk_client
 
     tty = sys.stdin.isatty()
     trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
@@ -256,7 +256,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
-    from peer.adapter.desk.operator import (
+    from peer.adapter.desk.start import (
         NO_KEY,
         find_operator_key,
         operator_authorised,
@@ -280,7 +280,7 @@ def _desk_state_dir(settings: Settings) -> Path:
     """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
     else $CHATAPP_DATA_DIR, else the per-user state folder (as the other modes choose)."""
     from disk.files import DATA_DIR_ENV, default_dir
-    from peer.adapter.desk.held_place import take_earlier_key
+    from peer.adapter.desk.start import take_earlier_key
 
     if settings.data_dir is not None:
         return settings.data_dir

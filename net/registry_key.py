@@ -1,5 +1,5 @@
 """Asking a registry for its public key over TCP, in clear, and the label it is pinned
-under. Used by the help-desk clients at first contact (peer/adapter/desk/registry_trust.py), which
+under. Used by the help-desk clients at first contact (peer/adapter/desk/start.py), which
 reach the registry only over TCP; a peer asks with a KEY_REQUEST datagram instead.
 """
 

@@ -27,6 +27,7 @@ from registry.core.desk.actions import (
 from registry.core.desk.limits import DeskSettings
 from registry.core.desk.queue import DeskQueue
 from registry.core.desk.state import Operator, Person
+from tests.desk.listed import Listed, emitted
 from wire.desk.messages import (
     DeskEnd,
     DeskJoin,
@@ -66,12 +67,14 @@ class Desk:
     def __init__(self, **options: Any) -> None:
         ids = itertools.count(1)
         tokens = itertools.count(1)
-        self.queue = DeskQueue(
-            make_id=lambda: f"r-{next(ids)}",
-            make_token=lambda: f"token-{next(tokens)}",
-            operator_key=KEY,
-            authorised=options.pop("authorised", None),
-            settings=DeskSettings(**options),
+        self.queue = Listed(
+            DeskQueue(
+                make_id=lambda: f"r-{next(ids)}",
+                make_token=lambda: f"token-{next(tokens)}",
+                operator_key=KEY,
+                authorised=options.pop("authorised", None),
+                settings=DeskSettings(**options),
+            )
         )
         self.now = 0.0
         self.inbox: dict[str, list[DeskMessage]] = defaultdict(list)
@@ -100,6 +103,12 @@ class Desk:
             else:
                 self.records.append(action)
         return actions
+
+    def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
+        return self.apply(emitted(self.queue.held.restore, places, now))
+
+    def revoke(self, name: str) -> list[Action]:
+        return self.apply(emitted(self.queue.duty.revoke, name))
 
     def mid(self) -> str:
         return f"c-{next(self._ids)}"
@@ -150,7 +159,7 @@ class Desk:
         return self.send(conn, DeskOperator(self.mid(), name, topics, key or KEY, wire))
 
     def drop(self, conn: str, reason: str = "reset") -> list[Action]:
-        return self.apply(self.queue.disconnected(conn, self.now, reason))
+        return self.apply(self.queue.disconnected(conn, reason, self.now))
 
     def say(self, conn: str, text: str, session: str | None = None) -> list[Action]:
         """A line from `conn`: it names the current session of `conn` unless `session`."""
@@ -213,4 +222,4 @@ def busy_desk(**options: object) -> Desk:
 
 
 def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
+    return [desk.queue.line.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]

@@ -126,7 +126,7 @@ def to_new_person(operator: Proc, name: str, *lines: str) -> None:
     each of them once, in order.
 
     A line read before the operator showed the change is held back, as meant for the person
-    before (peer.core.desk.duty_lines.OperatorLines.held_back), with a notice naming `name`; typed
+    before (wire.desk.commands.DutyScreen.typed), with a notice naming `name`; typed
     once the change is seen, as here, it goes to `name` at once. Which of the two happened is told
     by `.help`, typed right after the line: the operator deals with its input in order, so a notice
     comes before the help text or not at all. Held back, every line is typed again; sent, the rest

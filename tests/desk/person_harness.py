@@ -6,6 +6,7 @@ from __future__ import annotations
 from peer.core.desk.actions import Action, FindPlace, KeepPlace, Send, Show
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
+from tests.desk.listed import Listed
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
 from wire.ids import IdMaker
 
@@ -21,8 +22,10 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def person() -> PersonCore:
-    return PersonCore(
-        ("127.0.0.1", 4000), IdMaker("p"), ClientSettings(retry=(0.5, 4.0), leave_timeout=2.0)
+    return Listed(
+        PersonCore(
+            ("127.0.0.1", 4000), IdMaker("p"), ClientSettings(retry=(0.5, 4.0), leave_timeout=2.0)
+        )
     )
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.frames import READ_CHUNK
-from registry.adapter.desk.service import DeskService
+from registry.adapter.desk.service import READ_CHUNK, DeskService
 from registry.core.desk.limits import (
     GRACE,
     MAX_WAITING,

@@ -8,8 +8,8 @@ from desk_harness import Desk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.desk.admission import holder, room_is_full, source_refusal
-from registry.core.desk.limits import DeskSettings
+from registry.core.desk.limits import DeskSettings, room_is_full
+from registry.core.desk.persons import holder, source_refusal
 from registry.core.desk.state import Person
 from wire.desk.messages import DeskQueued, DeskRefused
 

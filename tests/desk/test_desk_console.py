@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,11 @@ import pytest
 from disk.operator_key import key_path, read_key
 from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.service import DeskService
-from registry.core.desk.actions import Action, Send
+from registry.core.desk.actions import Send
 from registry.core.desk.operators import NOBODY_WAITING
 from registry.core.desk.queue import DeskQueue
 from tests.desk.desk_service_harness import Connect, ConsoleScreen, join, joined, run
+from tests.desk.listed import emitted
 from wire.desk.messages import (
     DeskEnded,
     DeskLeave,
@@ -340,8 +342,8 @@ def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
     logs: list[str] = []
     printed: list[str] = []
 
-    def carry_out(actions: list[Action]) -> None:
-        for action in actions:
+    def carry_out(entry: Callable[..., None], *args: object) -> None:
+        for action in emitted(entry, *args, 0.0):
             if isinstance(action, Send) and action.conn == CONSOLE:
                 console.show(action.message)
 
@@ -362,8 +364,8 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     )
     held: list[str] = []
 
-    def carry_out(actions: list[Action]) -> None:
-        for action in actions:
+    def carry_out(entry: Callable[..., None], *args: object) -> None:
+        for action in emitted(entry, *args, 0.0):
             if isinstance(action, Send) and action.conn == CONSOLE:
                 console.show(action.message)
 
@@ -384,7 +386,7 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
     assert console.wants(".room") and not console.wants("hello")
     console.typed(".serve 1,3")
     assert held == ["held"]  # a .serve may hand someone over
-    assert [o.topics for o in queue.operators] == [frozenset({1, 3})]
+    assert [o.topics for o in queue.state.operators.values()] == [frozenset({1, 3})]
     assert json.loads((tmp_path / CONSOLE_TOPICS_FILE).read_text()) == {"topics": [1, 3]}
     console.ended()
     assert not console.on_duty and queue.on(CONSOLE) is None

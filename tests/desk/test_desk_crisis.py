@@ -116,7 +116,7 @@ def test_the_lines_kept_are_bounded_the_earliest_first() -> None:
     desk.join("m", "Maria", topic=3)
     for n in range(MAX_SAID_LINES + 3):
         desk.say("m", f"I want to die {n}")
-    said = desk.queue.waiting[-1].said
+    said = desk.queue.state.waiting[-1].said
     assert said == tuple(f"I want to die {n}" for n in range(MAX_SAID_LINES))
     long = "suicidal " + "x" * (MAX_SAID_CHARS // 2)
     assert keep_said(("a",), long) == ("a", long)
@@ -315,13 +315,13 @@ def test_first_by_a_name_two_people_share_gives_their_numbers_to_choose_from() -
         "2 people called MARIA are waiting: numbers 2 and 3 in .room; .first 2 (say) takes "
         "the one you mean."
     ]
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Maria", "maria"]  # unmoved
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Maria", "maria"]  # unmoved
 
 
 def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
     desk = Desk()
     place = KeptPlace("t1", "Maria", "+447700900123", 3, "self-harm", "", 0.0)
-    desk.apply(desk.queue.restore([place], 0.0))
+    desk.restore([place], 0.0)
     desk.operator("op", "ann", ())
     desk.room("op")
     assert [r.crisis for r in desk.last("op", DeskRoom).rows] == [CRISIS_DESCRIPTION]
@@ -339,7 +339,7 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     [_, _, alice] = desk.kept
     assert alice.said == ("I want to die", "please, I am suicidal")
     after = Desk()
-    after.apply(after.queue.restore(list(desk.kept), 0.0))
+    after.restore(list(desk.kept), 0.0)
     after.join("a", "Alice", topic=2, token=token)
     after.operator("op", "ann", ())
     after.room("op")

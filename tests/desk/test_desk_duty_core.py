@@ -14,6 +14,7 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
+from tests.desk.listed import Listed
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -45,7 +46,7 @@ def sent(actions: list[Action]) -> list[object]:
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:
     settings = ClientSettings(leave_timeout=2.0, prompt=prompt)
-    return OperatorCore(name, ("127.0.0.1", 4000), "key", IdMaker("o"), settings)
+    return Listed(OperatorCore(name, ("127.0.0.1", 4000), "key", IdMaker("o"), settings))
 
 
 def lines(actions: list[Action]) -> list[tuple[str, str]]:
@@ -322,8 +323,10 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
 
 def piped() -> OperatorCore:
     """An operator whose input is a pipe or a file (`ChatApp -o ... < script`)."""
-    core = OperatorCore(
-        "ann", ("127.0.0.1", 4000), "key", IdMaker("o"), ClientSettings(serve_when_asked=True)
+    core = Listed(
+        OperatorCore(
+            "ann", ("127.0.0.1", 4000), "key", IdMaker("o"), ClientSettings(serve_when_asked=True)
+        )
     )
     core.start(0.0)
     return core

@@ -72,7 +72,7 @@ def test_an_operator_is_not_handed_a_person_whose_end_is_read_next() -> None:
     assert not desk.of("ann", DeskSession)
     assert [m.text for m in desk.of("ann", DeskNotice)] == [NOBODY_WAITING]
     assert not started_for(desk, "Carol")
-    assert desk.queue.waiting[0].conn is None  # Carol's place is held, as for any lost one
+    assert desk.queue.state.waiting[0].conn is None  # Carol's place is held, as for any lost one
 
 
 def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_next() -> None:
@@ -84,7 +84,7 @@ def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_ne
     # ann would have been shown Carol's full number, for a session that never was
     assert not desk.of("ann", DeskSession)
     assert not started_for(desk, "Carol")
-    assert [p.conn for p in desk.queue.waiting] == [None, None]  # both places held
+    assert [p.conn for p in desk.queue.state.waiting] == [None, None]  # both places held
 
 
 def test_an_end_while_holding_that_finds_someone_at_release_says_nothing_of_nobody() -> None:
@@ -131,7 +131,7 @@ def test_a_join_read_with_the_end_of_the_only_operator_is_told_nobody_is_on_duty
 
 def test_a_place_taken_back_while_holding_is_answered_at_release() -> None:
     desk = ann_serving_dan_carol_waiting()
-    [carol] = desk.queue.waiting
+    [carol] = desk.queue.state.waiting
     token = carol.token
     desk.queue.hold()
     desk.drop("carol")

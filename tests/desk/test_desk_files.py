@@ -9,9 +9,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.files import HISTORY_FILE, OPERATORS_FILE, DeskFiles
-from registry.adapter.desk.places import PLACES_FILE
-from registry.adapter.desk.records import TRANSCRIPT_DIR
+from registry.adapter.desk.files import (
+    HISTORY_FILE,
+    OPERATORS_FILE,
+    PLACES_FILE,
+    TRANSCRIPT_DIR,
+    DeskFiles,
+)
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import (
     KeepOperators,
@@ -49,7 +53,7 @@ def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> N
     kept = files(tmp_path, logs)
     kept.keep([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))], Estimator())
     [found] = files(tmp_path, logs).load(Estimator())
-    assert token_matches("b", found.token)  # kept as its hash (registry/adapter/desk/places.py)
+    assert token_matches("b", found.token)  # kept as its hash (registry/adapter/desk/files.py)
     kept.keep([Log("nothing to keep")], Estimator())
     assert (tmp_path / PLACES_FILE).exists() and logs == []
 

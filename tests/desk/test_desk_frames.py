@@ -1,4 +1,4 @@
-"""Reading a desk connection frame by frame (registry.adapter.desk.frames): whole frames as they
+"""Reading a desk connection frame by frame (registry.adapter.desk.service): whole frames as they
 come, silence between frames, and a deadline for a frame once begun."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.frames import FrameReader, FrameRefused
+from registry.adapter.desk.service import FrameReader, FrameRefused
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskLine, DeskQueueRequest

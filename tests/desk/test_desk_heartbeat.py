@@ -11,6 +11,7 @@ from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.person import PersonCore
 from registry.core.desk.actions import Send as DeskSend
 from registry.core.desk.limits import GRACE
+from tests.desk.listed import Listed
 from wire.desk.messages import (
     EST_TYPICAL,
     HEARTBEAT,
@@ -78,7 +79,7 @@ def test_a_ping_from_a_client_is_answered_at_once_and_changes_nothing() -> None:
     out = desk.send("a", DeskPing("p-7"))
     [pong] = [a.message for a in out if isinstance(a, DeskSend)]
     assert isinstance(pong, DeskPong) and pong.reply_to == "p-7"
-    assert desk.queue.waiting[0].conn == "a"
+    assert desk.queue.state.waiting[0].conn == "a"
 
 
 def test_a_frozen_operator_is_taken_as_lost_and_its_person_goes_to_the_idle_one() -> None:
@@ -97,7 +98,9 @@ def test_a_frozen_operator_is_taken_as_lost_and_its_person_goes_to_the_idle_one(
     assert desk.now <= 2 * H + 0.5
     notice = desk.last("ann", DeskNotice).text
     assert notice.startswith("No sign of life from your client for 20 s")
-    assert desk.queue.on("ann") is None and [o.name for o in desk.queue.operators] == ["bob"]
+    assert desk.queue.on("ann") is None and [
+        o.name for o in desk.queue.state.operators.values()
+    ] == ["bob"]
     ended = desk.of("dan", DeskEnded)
     assert ended and ended[-1].reason.startswith("ann's connection was lost")
     assert ended[-1].requeued
@@ -116,7 +119,7 @@ def test_a_frozen_person_being_served_holds_a_place_at_the_front() -> None:
         desk.advance(1)
         answer_pings(desk, answered, "ann")
     assert "dan" in desk.closed
-    [held] = desk.queue.waiting
+    [held] = desk.queue.state.waiting
     assert held.conn is None and held.token == token
     desk.room("ann")
     assert [r.connected for r in desk.last("ann", DeskRoom).rows] == [False]
@@ -134,9 +137,9 @@ def test_a_frozen_waiting_person_keeps_the_place_for_the_grace_period() -> None:
     desk.join("b", "Bob")
     desk.advance(2 * H)
     assert set(desk.closed) == {"a", "b"}
-    assert [p.conn for p in desk.queue.waiting] == [None, None]
+    assert [p.conn for p in desk.queue.state.waiting] == [None, None]
     desk.advance(GRACE)
-    assert not desk.queue.waiting  # given up like any held place
+    assert not desk.queue.state.waiting  # given up like any held place
 
 
 def test_a_late_timer_means_the_registry_was_stopped_and_judges_nobody() -> None:
@@ -172,7 +175,7 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def operator_on_duty() -> OperatorCore:
-    core = OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o"))
+    core = Listed(OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o")))
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
@@ -181,7 +184,7 @@ def operator_on_duty() -> OperatorCore:
 
 
 def person_waiting() -> PersonCore:
-    core = PersonCore(("127.0.0.1", 4000), IdMaker("p"))
+    core = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p")))
     core.start(0.0)
     core.typed("Maria", 0.0)
     core.typed("07700 900606", 0.0)

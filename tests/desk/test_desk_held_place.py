@@ -12,15 +12,8 @@ from pathlib import Path
 import pytest
 
 from disk.files import InUse
-from peer.adapter.desk.held_place import (
-    CLOCK_SKEW,
-    PERSON_LOCK,
-    HeldPlace,
-    hold_client_lock,
-    operator_lock,
-    take_earlier_key,
-)
-from peer.adapter.desk.place_secret import place_name
+from peer.adapter.desk.held_place import CLOCK_SKEW, HeldPlace, place_name
+from peer.adapter.desk.start import PERSON_LOCK, hold_client_lock, operator_lock, take_earlier_key
 from peer.core.desk.actions import KeepPlace
 from wire.desk.phone import phone_key
 

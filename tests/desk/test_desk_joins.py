@@ -68,7 +68,7 @@ def test_a_reconnection_replaces_a_half_open_connection() -> None:
     assert "a" in desk.closed
     assert desk.last("a2", DeskQueued).restored
     desk.drop("a")  # the old connection's late close changes nothing
-    assert desk.queue.waiting[0].conn == "a2"
+    assert desk.queue.state.waiting[0].conn == "a2"
 
 
 def test_the_same_number_cannot_join_twice() -> None:
@@ -91,7 +91,7 @@ def test_the_same_number_from_the_same_computer_without_the_token_takes_no_place
     queued = desk.last("m", DeskQueued)
     assert not queued.restored and queued.position == 3
     assert queued.token != desk.token("a")
-    alice = desk.queue.waiting[0]
+    alice = desk.queue.state.waiting[0]
     assert alice.name == "Alice" and alice.conn is None and alice.topic == 2
     desk.queue.opened("a2", "192.168.1.7", "alice-key")
     desk.join("a2", "Alice", token=desk.token("a"))  # the real client, with its token
@@ -108,7 +108,7 @@ def test_a_token_one_character_off_takes_nothing_back() -> None:
     assert not desk.last("m", DeskQueued).restored
     desk.join("m2", "Alice", token=token + "x")
     assert not desk.last("m2", DeskQueued).restored
-    assert desk.queue.waiting[0].conn is None  # Alice's place is still held for her
+    assert desk.queue.state.waiting[0].conn is None  # Alice's place is still held for her
 
 
 def test_a_number_tried_from_another_computer_reveals_nothing() -> None:
@@ -175,7 +175,7 @@ def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
     assert "waiting room is full (2 people)" in refused.reason
     assert re.search(r"estimated wait is \d+-\d+ min, from a typical session", refused.reason)
     assert "c" in desk.closed
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Bob"]
 
 
 def test_one_address_holds_at_most_its_share_of_the_room_held_places_included() -> None:
@@ -192,7 +192,7 @@ def test_one_address_holds_at_most_its_share_of_the_room_held_places_included() 
     assert "This computer (192.168.1.7) already holds 2 places" in refused.reason
     assert "c" in desk.closed
     assert "desk: 192.168.1.7 holds 2 places; refused another" in desk.logs
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Bob", "Dan"]
     desk.drop("b")  # Bob's place is held for his token: it still counts
     desk.queue.opened("c2", "192.168.1.7")
     desk.join("c2", "Carol", phone="+44 7700 900003")
@@ -210,7 +210,7 @@ def test_loopback_is_limited_per_address_and_connections_from_nowhere_are_not() 
     assert "This computer (127.0.0.1) already holds 1 places" in desk.last("b", DeskRefused).reason
     desk.join("c", "Carol")  # never said where it comes from (the registry's console)
     desk.join("d", "Dan")
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol", "Dan"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Carol", "Dan"]
 
 
 def test_one_client_key_holds_at_most_two_places() -> None:
@@ -221,7 +221,7 @@ def test_one_client_key_holds_at_most_two_places() -> None:
     refused = desk.last("c", DeskRefused)
     assert "This help desk client already holds 2 places" in refused.reason
     assert "desk: a client key holds 2 places; refused another" in desk.logs
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Bob"]
 
 
 def test_fifty_joins_from_one_computer_then_a_person_in_danger_gets_in() -> None:
@@ -231,7 +231,7 @@ def test_fifty_joins_from_one_computer_then_a_person_in_danger_gets_in() -> None
         conn = f"f{index}"
         desk.queue.opened(conn, "127.0.0.1", f"fake-key-{index}")
         desk.join(conn, f"Fake{index}", phone=f"+44 7700 9{index:05d}")
-    assert len(desk.queue.waiting) == 10  # MAX_PER_ADDRESS; the other 40 were refused
+    assert len(desk.queue.state.waiting) == 10  # MAX_PER_ADDRESS; the other 40 were refused
     desk.queue.opened("v", "192.168.1.9", "victim-key")
     desk.join("v", "Vera", phone="+44 7700 955555", topic=1)
     assert desk.last("v", DeskQueued).position == 11 and "v" not in desk.closed
@@ -275,7 +275,7 @@ def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, 
     desk.join("a", name, phone=phone, topic=topic)
     assert why in desk.last("a", DeskRefused).reason
     assert desk.closed == ["a"]
-    assert not desk.queue.waiting
+    assert not desk.queue.state.waiting
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, 
 def test_names_that_need_joiners_and_marks_are_welcome(name: str) -> None:
     desk = Desk()
     desk.join("a", name)
-    assert [p.name for p in desk.queue.waiting] == [name]
+    assert [p.name for p in desk.queue.state.waiting] == [name]
 
 
 def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> None:
@@ -304,7 +304,9 @@ def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> No
         f"desk: refused 'Alice': {wire_refusal('0badc0de', 'desk client')}",
         f"desk: refused 'bo': {wire_refusal('0badc0de', 'operator client')}",
     ]
-    assert not desk.queue.waiting and [o.name for o in desk.queue.operators] == ["ann"]
+    assert not desk.queue.state.waiting and [
+        o.name for o in desk.queue.state.operators.values()
+    ] == ["ann"]
 
 
 def test_a_person_in_crisis_of_another_wire_still_sees_the_crisis_notice_first() -> None:
@@ -338,13 +340,13 @@ def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
         desk.send("x", DeskGiveUp(desk.mid(), phone, token, WIRE_VERSION))
         said = desk.last("x", DeskEnded).reason
         assert said == "You left the help desk; no place was held for you any more."
-        assert "x" in desk.closed and len(desk.queue.waiting) == 3
+        assert "x" in desk.closed and len(desk.queue.state.waiting) == 3
         desk.drop("x")
         desk.closed.remove("x")
     desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
     assert desk.last("a2", DeskEnded).reason == "You left the waiting room."
     assert "a2" in desk.closed and desk.queue.on("a2") is None
-    assert [p.name for p in desk.queue.waiting] == ["Bob", "Carol"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Bob", "Carol"]
     assert desk.logs[-1] == (
         "desk: Alice (phone **********23) left the waiting room (said once the connection was lost)"
     )

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from disk.operator_key import key_path, load_or_create_key, read_key
-from registry.adapter.desk.files import OPERATORS_FILE
-from registry.adapter.desk.places import PLACES_FILE
+from registry.adapter.desk.files import OPERATORS_FILE, PLACES_FILE
 from registry.adapter.desk.service import DeskService
 from registry.core.credentials import same_secret
 

@@ -68,8 +68,8 @@ def test_a_revoked_key_goes_off_duty_and_shows_the_operator_key_again() -> None:
     desk.queue.opened("o1", "10.0.0.5", ANN_KEY)
     without_key(desk, "o1", "ann")
     assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
-    assert desk.apply(desk.queue.revoke("nobody")) == []
-    actions = desk.apply(desk.queue.revoke("Ann"))
+    assert desk.revoke("nobody") == []
+    actions = desk.revoke("Ann")
     [kept] = [a for a in actions if isinstance(a, KeepOperators)]
     assert kept.keys == ((EVE_KEY, "eve"),)
     assert "o1" in desk.closed  # taken off duty

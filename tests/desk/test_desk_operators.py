@@ -29,7 +29,7 @@ def test_an_operator_going_off_duty_puts_its_person_back_at_the_front() -> None:
     said = "You are off duty; Zed is back at the front of the waiting room."
     assert desk.last("op", DeskEnded).reason == said
     assert desk.closed == ["op"]
-    assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Zed", "Alice"]
     desk.operator("op2", "bo")
     assert desk.last("op2", DeskSession).name == "Zed"
 
@@ -81,7 +81,7 @@ def test_an_operator_without_the_key_is_refused_and_learns_nothing() -> None:
     assert desk.last("x", DeskRefused).reason == WRONG_KEY  # not "the name is in use"
     assert "wrong operator key" in WRONG_KEY and "desk-key" in WRONG_KEY
     assert desk.closed == ["x"]
-    assert [o.name for o in desk.queue.operators] == ["ann"]
+    assert [o.name for o in desk.queue.state.operators.values()] == ["ann"]
     assert any("wrong key" in line for line in desk.logs)
     assert not any(PHONES["Alice"] in str(m) for m in desk.inbox["x"])
 

@@ -26,6 +26,7 @@ from peer.core.desk.actions import (
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import REFRESH, PersonCore
 from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
+from tests.desk.listed import Listed
 from wire.desk.messages import (
     EST_MEASURED,
     EST_TYPICAL,
@@ -121,7 +122,7 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
         f"[Not sent: the line has {len(long)} characters, and at most 2000 go in one. It "
         "began: I have been trying very very very very very very very very v...]"
     ]
-    on_terminal = PersonCore(("127.0.0.1", 4000), IdMaker("p"), ClientSettings(prompt=True))
+    on_terminal = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p"), ClientSettings(prompt=True)))
     through_form(on_terminal)
     on_terminal.connected(0.0)
     on_terminal.received(queued(), 0.0)

@@ -1,4 +1,4 @@
-"""registry/adapter/desk/places.py: the waiting room kept on disk across a registry that stopped."""
+"""registry/adapter/desk/files.py: the waiting room kept on disk across a registry that stopped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from registry.adapter.desk.places import PLACES_FILE, PlacesFile
+from registry.adapter.desk.files import PLACES_FILE, PlacesFile
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import KeptPlace
 from wire.desk.text import MAX_SAID_LINES

@@ -100,7 +100,7 @@ def test_the_room_read_without_an_operator_is_the_one_an_operator_is_shown() -> 
     desk.advance(3)
     desk.room("op")
     asked = desk.last("op", DeskRoom)
-    read = desk.queue.room(desk.now)
+    read = desk.queue.line.room("", desk.now)
     assert replace(read, id=asked.id, reply_to=asked.reply_to) == asked
     assert [r.name for r in read.rows] == ["Alice", "Bob"]
 
@@ -148,9 +148,9 @@ def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
     desk.advance(ARRIVALS_INTERVAL)
     assert desk.queue.next_wake() == pytest.approx(120.0)
     desk.advance(119.9 - ARRIVALS_INTERVAL)
-    assert len(desk.queue.waiting) == 3
+    assert len(desk.queue.state.waiting) == 3
     desk.advance(0.2)
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Carol"]
     assert desk.last("c", DeskPosition).position == 2
     assert any("place given up" in line for line in desk.logs)
     # The token is worth nothing now: the person joins again at the end.
@@ -209,7 +209,7 @@ def test_a_served_person_whose_connection_breaks_keeps_a_place_at_the_front() ->
     )
     # the operator is not left waiting for someone who is not there: Alice is served
     assert desk.last("op", DeskSession).name == "Alice"
-    assert [p.name for p in desk.queue.waiting] == ["Zed", "Bob"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Zed", "Bob"]
     assert positions(desk, "b") == [2]  # a held place counts, as any
     assert any("lost the connection while being served" in line for line in desk.logs)
     desk.advance(30)
@@ -225,7 +225,7 @@ def test_a_served_persons_place_is_given_up_after_the_grace_period() -> None:
     desk = busy_desk(grace=60.0)
     desk.drop("z")
     desk.advance(61)
-    assert desk.queue.waiting == ()
+    assert desk.queue.state.waiting == []
     assert any("did not come back" in line for line in desk.logs)
 
 
@@ -237,7 +237,7 @@ def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
     assert ended.requeued and "back at the front" in ended.reason
     assert "z" not in desk.closed
     assert desk.last("z", DeskQueued).position == 1
-    assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Zed", "Alice"]
     assert desk.last("z", DeskQueued).operators == 0
     desk.operator("op2", "bea")
     assert desk.last("z", DeskServed).operator == "bea"
@@ -384,7 +384,7 @@ def test_shutdown_tells_everyone_and_closes_everything() -> None:
     assert len(desk.of("op", DeskEnded)) == 1
     assert len(desk.of("z", DeskEnded)) == 1
     assert isinstance(desk.records[-1], SessionEnded)
-    assert not desk.queue.waiting and not desk.queue.operators
+    assert not desk.queue.state.waiting and not desk.queue.state.operators.values()
 
 
 def test_a_close_is_never_followed_by_a_send() -> None:
@@ -421,7 +421,7 @@ def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
 
 def shifted(place: KeptPlace, seconds: float) -> KeptPlace:
     """`place` as read by a run whose clock reads `seconds` more than the run before's, its
-    token kept as its hash alone (registry/adapter/desk/places.py)."""
+    token kept as its hash alone (registry/adapter/desk/files.py)."""
     since = place.serving_since
     return replace(
         place,
@@ -442,7 +442,7 @@ def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
     after = Desk()
     after.now = 5000.0
     kept = [shifted(p, 4990) for p in before.kept]
-    after.apply(after.queue.restore(kept, after.now))
+    after.restore(kept, after.now)
     return after, tokens
 
 
@@ -452,8 +452,8 @@ def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> N
         "desk: 3 places kept from before the registry stopped, held for 15 s for their "
         "people to come back; nobody is served for up to 5 s while they reconnect"
     ]
-    assert [p.name for p in after.queue.waiting] == ["Zed", "Alice", "Bob"]
-    assert all(p.conn is None for p in after.queue.waiting)
+    assert [p.name for p in after.queue.state.waiting] == ["Zed", "Alice", "Bob"]
+    assert all(p.conn is None for p in after.queue.state.waiting)
     after.join("b2", "Bob", token=tokens["Bob"])  # Bob is back first
     queued = after.last("b2", DeskQueued)
     assert queued.restored and queued.position == 3 and queued.token == tokens["Bob"]
@@ -465,7 +465,7 @@ def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> N
     assert after.of("a2", DeskServed)  # Alice was ahead of Bob; Zed did not come back
     assert after.last("op", DeskSession).waited == 15  # her wait went on counting
     after.advance(GRACE)
-    assert [p.name for p in after.queue.waiting] == ["Bob"]  # Zed's place ran out
+    assert [p.name for p in after.queue.state.waiting] == ["Bob"]  # Zed's place ran out
 
 
 def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> None:
@@ -478,9 +478,9 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
     after.join("d", "Dan")  # a newcomer: behind all four kept places for now
     assert after.last("d", DeskQueued).position == 5
     after.advance(RECLAIM_WINDOW - RESTART_SETTLE - 1.01)
-    assert len(after.queue.waiting) == 5
+    assert len(after.queue.state.waiting) == 5
     after.advance(0.02)  # the window is over: Zed, Alice and Carol gave up
-    assert [p.name for p in after.queue.waiting] == ["Bob", "Dan"]
+    assert [p.name for p in after.queue.state.waiting] == ["Bob", "Dan"]
     assert after.logs[-3:] == [
         f"desk: {name} (phone {mask_phone(phone)}) did not come back within 15 s of the "
         "restart; place given up"
@@ -514,15 +514,15 @@ def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -
     after.join("a2", "Alice", token=tokens["Alice"])
     after.drop("a2")  # lost again within the window: held for the grace period, as ever
     after.advance(RECLAIM_WINDOW + 1)
-    assert [p.name for p in after.queue.waiting] == ["Alice"]
+    assert [p.name for p in after.queue.state.waiting] == ["Alice"]
     after.advance(GRACE)
-    assert after.queue.waiting == ()
+    assert after.queue.state.waiting == []
 
 
 def test_a_kept_place_given_up_after_a_restart_goes_at_once() -> None:
     after, tokens = restarted(("Alice", "Bob"))
     after.send("a", DeskGiveUp(after.mid(), PHONES["Alice"], tokens["Alice"], WIRE_VERSION))
-    assert [p.name for p in after.queue.waiting] == ["Zed", "Bob"]
+    assert [p.name for p in after.queue.state.waiting] == ["Zed", "Bob"]
     after.join("b", "Bob", token=tokens["Bob"])
     assert after.last("b", DeskQueued).position == 2
 
@@ -542,7 +542,7 @@ def test_a_kept_place_is_taken_back_only_with_its_phone() -> None:
     before.join("a", "Alice")
     token = before.token("a")
     after = Desk()
-    after.apply(after.queue.restore(list(before.kept), 0.0))
+    after.restore(list(before.kept), 0.0)
     after.join("x", "Alice", phone=PHONES["Bob"], token=token)
     assert not after.last("x", DeskQueued).restored
 
@@ -552,12 +552,12 @@ def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> No
     before.join("a", "Alice")
     kept = list(before.kept)
     after = Desk(max_waiting=2)
-    after.apply(after.queue.restore([kept[1], kept[1], kept[0], kept[0]], 0.0))
+    after.restore([kept[1], kept[1], kept[0], kept[0]], 0.0)
     # Zed, who was being served, is held at the front, as one put back
-    assert [p.name for p in after.queue.waiting] == ["Zed", "Alice"]
+    assert [p.name for p in after.queue.state.waiting] == ["Zed", "Alice"]
     after = Desk(max_waiting=1)
-    after.apply(after.queue.restore(kept, 0.0))
-    assert [p.name for p in after.queue.waiting] == ["Zed"]
+    after.restore(kept, 0.0)
+    assert [p.name for p in after.queue.state.waiting] == ["Zed"]
 
 
 def test_people_put_back_keep_their_order_across_a_restart() -> None:
@@ -582,14 +582,14 @@ def test_people_put_back_keep_their_order_across_a_restart() -> None:
     ]
     after = Desk()
     after.now = 1000.0
-    after.apply(after.queue.restore([shifted(p, 990) for p in kept], 1000.0))
-    assert [p.back for p in after.queue.waiting] == [True, True, False]
+    after.restore([shifted(p, 990) for p in kept], 1000.0)
+    assert [p.back for p in after.queue.state.waiting] == [True, True, False]
     for name in ("Alice", "Bob", "Carol"):
         after.join(name[0].lower(), name, topic=3 if name == "Bob" else 2, token=tokens[name])
     after.operator("op3", "bo", topics=(3,))  # Bob's conversation resumes with bo
     assert after.last("op3", DeskSession).name == "Bob"
     after.leave("op3")  # Bob put back again: still after Alice, who joined before him
-    assert [p.name for p in after.queue.waiting] == ["Alice", "Bob", "Carol"]
+    assert [p.name for p in after.queue.state.waiting] == ["Alice", "Bob", "Carol"]
     after.advance(2)
     after.ask("a")  # her 10 s with ann still do not count as waiting
     assert after.last("a", DeskQueueInfo).waited == 2
@@ -626,7 +626,7 @@ def test_people_put_back_at_the_front_go_in_the_order_they_joined() -> None:
     desk = alice_and_bob_served_carol_waiting()
     desk.drop("op1")  # Alice is put back at the front...
     desk.leave("op2")  # ...then Bob, who joined after her: he goes after her
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Carol"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Bob", "Carol"]
     desk.join("d", "Dan")
     desk.operator("op3", "cy")
     assert desk.last("op3", DeskSession).name == "Alice"
@@ -638,7 +638,7 @@ def test_a_broken_connection_puts_back_in_the_order_of_joining_too() -> None:
     assert desk.last("op2", DeskSession).name == "Carol"
     desk.leave("op1")  # Alice, who joined before Bob, is put back before him
     desk.join("d", "Dan")
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
+    assert [p.name for p in desk.queue.state.waiting] == ["Alice", "Bob", "Dan"]
     # as kept for a restart: Carol, being served, would be put back too, after them
     assert [p.name for p in desk.kept] == ["Alice", "Bob", "Carol", "Dan"]
 
@@ -666,7 +666,7 @@ def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
 
 
 def sessions_measured(desk: Desk) -> int:
-    return desk.queue.estimator.overall.count
+    return desk.queue.state.estimator.overall.count
 
 
 def test_only_sessions_that_ended_as_sessions_do_count_in_the_estimate() -> None:
@@ -695,7 +695,7 @@ def test_a_conversation_resumed_after_a_restart_is_not_measured_from_its_tail() 
     before.advance(300)  # kill -9 five minutes into the session
     after = Desk()
     after.now = before.now
-    after.apply(after.queue.restore(list(before.kept), after.now))
+    after.restore(list(before.kept), after.now)
     after.operator("op", "ann")
     after.join("d", "Dan", phone=PHONES["Dan"], token=token)
     assert after.of("d", DeskServed)
@@ -719,4 +719,8 @@ def test_a_closed_desk_answers_each_first_message_with_why_and_closes() -> None:
         DeskEnded,
     ]
     assert all(desk.inbox[c][-1].reason == "Closed here." for c in ("a", "op", "g"))  # type: ignore[union-attr]
-    assert desk.closed == ["a", "op", "g"] and not desk.queue.waiting and not desk.queue.operators
+    assert (
+        desk.closed == ["a", "op", "g"]
+        and not desk.queue.state.waiting
+        and not desk.queue.state.operators.values()
+    )

@@ -53,16 +53,16 @@ class DeskMachine(RuleBasedStateMachine):
     def step(self, action: object) -> None:
         """Run one event, checking first-come-first-served for whoever it served."""
         queue = self.desk.queue
-        before = list(queue.waiting)
-        sessions_before = {id(s) for s in queue.sessions}
+        before = list(queue.state.waiting)
+        sessions_before = {id(s) for s in queue.state.sessions()}
         action()  # type: ignore[operator]
-        for session in queue.sessions:
+        for session in queue.state.sessions():
             if id(session) in sessions_before or session.person not in before:
                 continue
             operator, person = session.operator, session.person
             for earlier in before[: before.index(person)]:
                 assert not (
-                    earlier in queue.waiting
+                    earlier in queue.state.waiting
                     and earlier.conn is not None
                     and earlier.topic in operator.topics
                 ), f"{operator.name} took {person.name} before {earlier.name}"
@@ -94,7 +94,7 @@ class DeskMachine(RuleBasedStateMachine):
         self.live[conn] = who
         # a person in danger (topic 1) has DANGER_ROOM places more than anyone else
         room = MAX_WAITING + (DANGER_ROOM if topic == 1 else 0)
-        full = len(self.desk.queue.waiting) >= room
+        full = len(self.desk.queue.state.waiting) >= room
         self.step(lambda: self.desk.join(conn, who, phone=PHONE[who], topic=topic))
         if full:
             # A full room refuses newcomers, with the reason (a person put back in front
@@ -132,12 +132,12 @@ class DeskMachine(RuleBasedStateMachine):
         conns = data.draw(st.lists(st.sampled_from(sorted(self.live)), min_size=1, unique=True))
         queue = self.desk.queue
         queue.hold()
-        sessions = len(queue.sessions)
+        sessions = len(queue.state.sessions())
         for conn in conns:
             del self.live[conn]
             self.dropped.add(conn)
             self.step(lambda conn=conn: self.desk.drop(conn))
-        assert len(queue.sessions) <= sessions, "nobody is handed over while holding"
+        assert len(queue.state.sessions()) <= sessions, "nobody is handed over while holding"
         self.step(lambda: self.desk.apply(queue.release(self.desk.now)))
 
     @precondition(lambda self: self.live)
@@ -181,12 +181,12 @@ class DeskMachine(RuleBasedStateMachine):
     @invariant()
     def everyone_is_in_one_place(self) -> None:
         queue = self.desk.queue
-        waiting = list(queue.waiting)
-        served = [s.person for s in queue.sessions]
+        waiting = list(queue.state.waiting)
+        served = [s.person for s in queue.state.sessions()]
         assert len(set(map(id, waiting))) == len(waiting)
         assert not set(map(id, waiting)) & set(map(id, served))
         assert len({p.token for p in waiting}) == len(waiting)  # a token holds one place
-        operators = [s.operator for s in queue.sessions]
+        operators = [s.operator for s in queue.state.sessions()]
         assert len(set(map(id, operators))) == len(operators)
         # a number may hold more than one place: without its token, a join is a place of
         # its own, and the held one goes back only with its token (test_desk_admission
@@ -195,21 +195,21 @@ class DeskMachine(RuleBasedStateMachine):
     @invariant()
     def no_free_operator_while_someone_it_serves_waits(self) -> None:
         queue = self.desk.queue
-        for operator in queue.operators:
+        for operator in queue.state.operators.values():
             if operator.session is None:
-                for person in queue.waiting:
+                for person in queue.state.waiting:
                     assert person.conn is None or person.topic not in operator.topics
 
     @invariant()
     def positions_are_consistent(self) -> None:
         queue = self.desk.queue
         last: dict[int, int] = {}
-        for index, person in enumerate(queue.waiting):
-            position, k = queue.position(person)
+        for index, person in enumerate(queue.state.waiting):
+            position, k = queue.line.position(person)
             assert 1 <= position <= index + 1
             assert position > last.get(person.topic, 0), "same topic, strictly later"
             last[person.topic] = position
-            assert k == sum(person.topic in o.topics for o in queue.operators)
+            assert k == sum(person.topic in o.topics for o in queue.state.operators.values())
             if person.conn is not None and person.shown != (position, k):
                 assert person.due is not None and person.due <= self.desk.now + PUSH
 
@@ -219,15 +219,15 @@ class DeskMachine(RuleBasedStateMachine):
         # served (who would be put back at the front) with those put back already, in the
         # order they joined, then the rest of the waiting room, in order
         queue = self.desk.queue
-        waiting = list(queue.waiting)
-        front = [s.person for s in queue.sessions] + [p for p in waiting if p.back]
+        waiting = list(queue.state.waiting)
+        front = [s.person for s in queue.state.sessions()] + [p for p in waiting if p.back]
         front.sort(key=lambda person: person.joined)
         people = front + [p for p in waiting if not p.back]
         assert [p.token for p in self.desk.kept] == [p.token for p in people]
 
     @invariant()
     def people_put_back_wait_first_in_the_order_they_joined(self) -> None:
-        waiting = list(self.desk.queue.waiting)
+        waiting = list(self.desk.queue.state.waiting)
         back = [p for p in waiting if p.back]
         assert waiting[: len(back)] == back
         assert [p.joined for p in back] == sorted(p.joined for p in back)
@@ -257,8 +257,10 @@ class DeskMachine(RuleBasedStateMachine):
             entity = queue.on(conn)
             assert entity is None or isinstance(entity, Person | Operator)
             if isinstance(entity, Person):
-                assert entity in queue.waiting or any(s.person is entity for s in queue.sessions)
-                if entity not in queue.waiting:
+                assert entity in queue.state.waiting or any(
+                    s.person is entity for s in queue.state.sessions()
+                )
+                if entity not in queue.state.waiting:
                     assert self.desk.of(conn, DeskServed) or self.desk.of(conn, DeskQueued)
 
 

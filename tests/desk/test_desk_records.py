@@ -1,10 +1,10 @@
-"""Transcripts on disk (registry/adapter/desk/records.py): what a file reads."""
+"""Transcripts on disk (registry/adapter/desk/files.py): what a file reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.desk.records import TRANSCRIPT_DIR, TranscriptStore
+from registry.adapter.desk.files import TRANSCRIPT_DIR, TranscriptStore
 from registry.core.desk.actions import SessionEnded, SessionLine, SessionStarted
 from wire.desk.messages import CRISIS_WAITING
 

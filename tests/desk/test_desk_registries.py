@@ -9,6 +9,7 @@ from person_harness import person, queued, sent, shown, through_form, waiting
 from peer.core.desk.actions import Connect
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
+from tests.desk.listed import Listed
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries
 from wire.desk.text import ALL_TOPICS
 from wire.ids import IdMaker
@@ -24,7 +25,7 @@ def sent_on(desk: tuple[str, int] | None = DESK) -> DeskRegistries:
 
 def operator_lost(service: tuple[str, ...]) -> OperatorCore:
     """ann on duty at HERE (of `service`, when given), her connection lost at 1.0."""
-    core = OperatorCore("ann", HERE, "key", IdMaker("o"), ClientSettings(leave_timeout=2.0))
+    core = Listed(OperatorCore("ann", HERE, "key", IdMaker("o"), ClientSettings(leave_timeout=2.0)))
     core.start(0.0)
     core.connected(0.0)
     if service:
@@ -98,7 +99,7 @@ def test_a_registry_that_sends_on_to_one_that_stopped_keeps_the_rounds_short() -
 
 
 def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
-    core = OperatorCore("ann", HERE, "key", IdMaker("o"), ClientSettings(leave_timeout=2.0))
+    core = Listed(OperatorCore("ann", HERE, "key", IdMaker("o"), ClientSettings(leave_timeout=2.0)))
     core.start(0.0)
     core.connected(0.0)
     assert core.received(sent_on(), 0.0) == [Connect()]

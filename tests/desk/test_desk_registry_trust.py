@@ -1,5 +1,5 @@
 """The desk clients' first contact with a registry that is not there
-(peer/adapter/desk/registry_trust.py): a refused connection is an answer, said at once; a
+(peer/adapter/desk/start.py): a refused connection is an answer, said at once; a
 registry that accepts and stays silent is asked as often as before."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import peer.adapter.key_contact
-from peer.adapter.desk.registry_trust import desk_registry_key
+from peer.adapter.desk.start import desk_registry_key
 from peer.adapter.key_contact import ContactRule
 from wire.reliable import ATTEMPTS
 

@@ -39,7 +39,7 @@ def restarted(before: Desk, later: float = 0.0) -> Desk:
     seconds after the stop (its clock reads as `before`'s did then)."""
     after = Desk()
     after.now = before.now + later
-    after.apply(after.queue.restore(list(before.kept), after.now))
+    after.restore(list(before.kept), after.now)
     return after
 
 
@@ -90,7 +90,7 @@ def test_each_conversation_resumes_with_its_operator_whoever_is_back_first() -> 
     # told before the session itself
     kinds = [type(m) for m in after.inbox["ann"]]
     assert kinds.index(DeskNotice) < kinds.index(DeskSession)
-    assert [p.name for p in after.queue.waiting] == ["Carol"]
+    assert [p.name for p in after.queue.state.waiting] == ["Carol"]
 
 
 def test_an_operator_back_first_takes_nobody_else_while_its_person_may_come_back() -> None:

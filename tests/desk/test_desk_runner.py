@@ -20,6 +20,7 @@ from peer.adapter.desk.terminal import Typed
 from peer.core.desk.actions import (
     Action,
     Drop,
+    Emit,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -69,40 +70,41 @@ class Recorder:
         self.heard: list[tuple[str, object]] = []
         self.answers: list[Action] = []
 
-    def _note(self, event: str, detail: object = None) -> list[Action]:
+    def _note(self, emit: Emit, event: str, detail: object = None) -> None:
         self.heard.append((event, detail))
         answers, self.answers = self.answers, []
-        return answers
+        for action in answers:
+            emit(action)
 
-    def start(self, now: float) -> list[Action]:
-        return self._note("start")
+    def start(self, now: float, emit: Emit) -> None:
+        self._note(emit, "start")
 
-    def received(self, message: object, now: float) -> list[Action]:
-        return self._note("received", message)
+    def received(self, message: object, now: float, emit: Emit) -> None:
+        self._note(emit, "received", message)
 
-    def lost(self, reason: str, now: float) -> list[Action]:
-        return self._note("lost", reason)
+    def lost(self, reason: str, now: float, emit: Emit) -> None:
+        self._note(emit, "lost", reason)
 
-    def connected(self, now: float) -> list[Action]:
-        return self._note("connected")
+    def connected(self, now: float, emit: Emit) -> None:
+        self._note(emit, "connected")
 
-    def not_connected(self, why: str, now: float) -> list[Action]:
-        return self._note("not_connected", why)
+    def not_connected(self, why: str, now: float, emit: Emit) -> None:
+        self._note(emit, "not_connected", why)
 
-    def probed(self, why: str, now: float) -> list[Action]:
-        return self._note("probed", why)
+    def probed(self, why: str, now: float, emit: Emit) -> None:
+        self._note(emit, "probed", why)
 
-    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        return self._note("typed", (text, begun))
+    def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
+        self._note(emit, "typed", (text, begun))
 
-    def end_of_input(self, now: float) -> list[Action]:
-        return self._note("end_of_input")
+    def end_of_input(self, now: float, emit: Emit) -> None:
+        self._note(emit, "end_of_input")
 
-    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
-        return self._note("place_found", kept)
+    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
+        self._note(emit, "place_found", kept)
 
-    def tick(self, now: float) -> list[Action]:
-        return self._note("tick")
+    def tick(self, now: float, emit: Emit) -> None:
+        self._note(emit, "tick")
 
     def next_wake(self) -> float | None:
         return None

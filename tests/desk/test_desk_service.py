@@ -70,9 +70,9 @@ def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> 
         assert await eve.closed()
 
         # Alice is still first; Bob's place is held (a broken connection, not a leave).
-        names = [p.name for p in desk.queue.waiting]
+        names = [p.name for p in desk.queue.state.waiting]
         assert names[:3] == ["Alice", "Bob", "Carol"]
-        assert [p.conn is not None for p in desk.queue.waiting][:3] == [True, False, False]
+        assert [p.conn is not None for p in desk.queue.state.waiting][:3] == [True, False, False]
 
     logs = run(tmp_path, scenario)
     assert any("bad frame" in line for line in logs)
@@ -142,7 +142,7 @@ def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) ->
     # the per-address limit (registry.core.desk.limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         _alice = await joined(connect, join("Alice"), DeskQueued)  # held: dropped, it closes
-        assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]
+        assert [p.address for p in desk.queue.state.waiting] == ["127.0.0.1"]
 
     run(tmp_path, scenario)
 
@@ -236,7 +236,7 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
                 client.writer.close()
             for _ in range(2):
                 await handled.get()  # both lost: their places held
-            [alice, carol] = desk.queue.waiting
+            [alice, carol] = desk.queue.state.waiting
             lost_at = alice.dropped
             assert lost_at is not None and carol.dropped is not None
             before = len(logs)
@@ -254,9 +254,9 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
 
             # Nothing happened, nor was logged: Carol's place is held as before.
             assert logs[before:] == []
-            assert desk.queue.waiting == (alice, carol) and alice.conn is None
+            assert desk.queue.state.waiting == [alice, carol] and alice.conn is None
             assert alice.dropped == lost_at  # its grace period was not started again
-            assert desk.queue.operators == ()
+            assert not desk.queue.state.operators
         finally:
             server.close()
             await desk.close()

@@ -19,14 +19,14 @@ def test_every_option_has_its_default() -> None:
     assert s.grace == GRACE and s.max_waiting == MAX_WAITING
     assert s.push_interval == PUSH_INTERVAL and s.reclaim_window == RECLAIM_WINDOW
     assert s.heartbeat == HEARTBEAT and s.crisis_notice == DEFAULT_CRISIS_NOTICE
-    assert queue.authorised == {}
+    assert queue.state.authorised == {}
 
 
 def test_options_given_are_taken() -> None:
     queue = Desk(grace=5.0, max_waiting=3, heartbeat=2.0, authorised={"k": "ann"}).queue
     s = queue.state.settings
     assert (s.grace, s.max_waiting, s.heartbeat) == (5.0, 3, 2.0)
-    assert queue.authorised == {"k": "ann"}
+    assert queue.state.authorised == {"k": "ann"}
 
 
 @pytest.mark.parametrize(

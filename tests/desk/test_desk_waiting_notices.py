@@ -116,7 +116,7 @@ def test_just_after_a_restart_an_alert_waits_for_the_hand_overs_too() -> None:
     kept = desk.kept
     assert kept  # Zed's place, kept for ann
     again = Desk()
-    again.apply(again.queue.restore(list(kept), again.now))
+    again.restore(list(kept), again.now)
     again.operator("ann", "ann")  # kept for Zed: takes nobody else
     again.operator("bea", "bea")
     again.join("d", "Dora", topic=2, description="I want to die")

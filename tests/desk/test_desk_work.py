@@ -1,4 +1,4 @@
-"""Work under load (wire/desk/work.py, registry/core/desk/admission.py work_bits): a busy desk
+"""Work under load (wire/desk/work.py, registry/core/desk/limits.py work_bits): a busy desk
 asks a new place for a hashcash puzzle, checked with one hash; a quiet one asks nothing."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from desk_harness import Desk
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.core.desk import admission, persons
+from registry.core.desk import limits, persons
 from registry.core.desk.actions import Send
 from wire.desk.messages import DeskJoin, DeskQueued, DeskWork
 from wire.desk.work import MAX_BITS, done, solve, zero_bits
@@ -32,7 +32,7 @@ def test_work_that_is_not_eight_bytes_of_hex_solves_nothing(work: str) -> None:
 
 
 def test_the_work_asked_grows_with_the_room_and_stops_at_a_second_or_two() -> None:
-    bits = [admission.work_bits(waiting) for waiting in (0, 19, 20, 29, 30, 70, 99, 500)]
+    bits = [limits.work_bits(waiting) for waiting in (0, 19, 20, 29, 30, 70, 99, 500)]
     assert bits == [0, 0, 16, 16, 17, 21, 21, 21]
     assert max(bits) <= MAX_BITS
 

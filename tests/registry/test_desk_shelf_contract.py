@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.adapter.desk.files import DeskFiles
-from registry.adapter.desk.places import PLACES_FILE
+from registry.adapter.desk.files import PLACES_FILE, DeskFiles
 from registry.adapter.desk.shelf import FolderShelf, Shelf
 from registry.core.desk.estimate import Estimator
 from tests.nats_servers import nats_cluster

@@ -1,7 +1,5 @@
-"""An operator's command line: what a typed line means (a line for the person served, or
-`.room`, `.end`, `.serve`, `.first`, `.help`, `.quit`), and what the operator's screen shows
-that decides it (`DutyScreen`). The registry's console operator and `ChatApp -o` share both,
-so both behave and speak alike.
+"""An operator's command line: what a typed line means, and what the operator's screen shows that
+decides it (`DutyScreen`), shared by the registry's console and `ChatApp -o`.
 """
 
 from __future__ import annotations
@@ -36,8 +34,8 @@ OPERATOR_HELP: tuple[str, ...] = (
 
 
 class OperatorInput(Struct, frozen=True):
-    """What an operator's line means: a message to send, lines to print here (`error`: they
-    say the line was not carried out), text to put back into the prompt, or leaving."""
+    """What an operator's line means: a message to send, lines to print (`error`: not carried out),
+    text to put back, or leaving."""
 
     message: DeskMessage | None = None
     lines: tuple[str, ...] = ()
@@ -66,8 +64,8 @@ def parse_operator_line(
     *,
     prompt: bool = False,
 ) -> OperatorInput:
-    """Turn one typed line into what to do, given the `topics` served and the `session`
-    shown ("" for none); a line too long is put back when typed at a `prompt`. Never raises."""
+    """What one typed line does, given the `topics` served and the `session` shown; a line too long
+    is put back at a `prompt`. Never raises."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
@@ -105,8 +103,7 @@ def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
 
 
 def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> OperatorInput:
-    """`.serve 1,3`, `.serve all`, `.serve none`, or `.serve` alone (what is served now,
-    `topics`)."""
+    """`.serve 1,3`, `.serve all`, `.serve none`, or `.serve` alone (`topics` shown)."""
     if not rest.strip():
         return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
     chosen = parse_topics(rest)
@@ -118,16 +115,14 @@ def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> Op
 
 
 def is_operator_command(line: str) -> bool:
-    """Whether `line` is one of the operator's desk commands (for the registry console,
-    which routes such lines to the desk)."""
+    """Whether `line` is a desk command (the registry console routes it to the desk)."""
     word = line.strip().partition(" ")[0].lower()
     return word in (".room", ".end", ".serve", ".first", ".help")
 
 
 class DutyScreen:
-    """What an operator's screen shows that decides what a typed line does: the topics
-    served, and the person served since when (`switch`). `prompt`: lines are typed at a
-    prompt, where a line not sent is put back."""
+    """What decides what a typed line does: the topics served, the person served and since when;
+    `prompt`: a line not sent is put back."""
 
     def __init__(self, *, prompt: bool) -> None:
         self.prompt = prompt
@@ -137,18 +132,15 @@ class DutyScreen:
         self.switched_at = float("-inf")  # when the operator was shown so
 
     def switch(self, session: str, name: str, now: float) -> bool:
-        """Another session (or none) from `now` on, with the person `name`: whether it
-        changed."""
+        """Another session (or none) from `now`, with `name`: whether it changed."""
         if session == self.session:
             return False
         self.session, self.serving, self.switched_at = session, name, now
         return True
 
     def typed(self, line: str, begun: float, make_id: Callable[[], str]) -> OperatorInput:
-        """What `line`, begun at `begun`, does. A line or `.end` begun before the operator
-        was shown a new person handed over was meant for the one before: it is held back
-        (a change to nobody holds nothing back: the desk sends such a line nowhere, and
-        says so)."""
+        """What `line`, begun at `begun`, does: a line or `.end` begun before a new person was shown
+        is held back (not for a change to nobody)."""
         parsed = parse_operator_line(line, make_id, self.topics, self.session, prompt=self.prompt)
         message = parsed.message
         before = bool(self.session) and begun < self.switched_at

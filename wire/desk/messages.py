@@ -1,5 +1,5 @@
-"""The help desk's messages (docs/DESK.md, "Messages"), each a `wire.base.WireMessage`. This
-module must not import `wire.messages`, which imports it to add `DeskMessage` to the set.
+"""The help desk's messages (docs/DESK.md, "Messages"). Must not import `wire.messages`, which
+imports this module.
 """
 
 from __future__ import annotations
@@ -19,18 +19,16 @@ EST_KEPT = "kept"
 
 
 class WaitEstimate(NamedTuple):
-    """How long a waiting person may still wait: `kind` (one of EST_*) and a range of whole
-    seconds, `low` to `high` (0 and 0 for a kind with no figure)."""
+    """How long a waiting person may still wait: `kind` (EST_*) and whole seconds `low` to `high` (0
+    and 0: no figure)."""
 
     kind: str
     low: Int
     high: Int
 
 
-#: Seconds of silence after which either end asks the other for a sign of life
-#: (`DeskPing`); as long again with nothing heard, and it takes the connection as lost. A
-#: process stopped with SIGSTOP keeps its TCP connection open, and TCP's keepalive cannot
-#: tell. The same period as a chat peer's keepalive (`--keepalive`).
+#: Seconds of silence before either end asks for a sign of life (`DeskPing`); as long again,
+#: and the connection is lost (TCP's keepalive cannot tell a process stopped by SIGSTOP).
 HEARTBEAT = 10.0
 
 #: Why a person may be in danger ("" for nothing said so): a crisis topic, words of crisis
@@ -43,9 +41,9 @@ CRISIS_WAITING = "waiting"
 
 
 class DeskJoin(WireMessage, frozen=True):
-    """A person asks for help: join the waiting room, or take back the place of `token` (""
-    the first time). `phone` is as typed; `wire` the sender's WIRE_VERSION; `work` solves
-    the puzzle of a `DeskWork` asked on this connection ("" when none was)."""
+    """A person asks for help: a new place, or back the place of `token` ("" the first time);
+    `phone` as typed; `wire` the sender's WIRE_VERSION; `work` solves this connection's
+    `DeskWork`."""
 
     id: Id
     name: str
@@ -58,8 +56,8 @@ class DeskJoin(WireMessage, frozen=True):
 
 
 class DeskOperator(WireMessage, frozen=True):
-    """An operator comes on duty under `name`, serving `topics`, with the registry's operator
-    `key` (its `desk-key`: the person served is shown with the full number); `wire` as above."""
+    """An operator comes on duty as `name`, serving `topics`, with the registry's operator `key`;
+    `wire` as above."""
 
     id: Id
     name: str
@@ -69,8 +67,8 @@ class DeskOperator(WireMessage, frozen=True):
 
 
 class DeskGiveUp(WireMessage, frozen=True):
-    """A person who left (`.quit`) while their connection was lost gives up the place held
-    for `token` and `phone`; the registry answers `DeskEnded` and closes, held or not."""
+    """A person who left while their connection was lost gives up the place of `token` and `phone`;
+    answered `DeskEnded`, held or not."""
 
     id: Id
     phone: str
@@ -82,9 +80,8 @@ class DeskGiveUp(WireMessage, frozen=True):
 
 
 class DeskWork(WireMessage, frozen=True):
-    """The desk is busy: the `DeskJoin` `reply_to` takes a new place only with work shown
-    (wire.desk.work): the same join, sent again on this connection with the `work` that
-    solves `seed` (hex) for `bits`."""
+    """The desk is busy: the join `reply_to` takes a new place only sent again with the `work` that
+    solves `seed` (hex) for `bits` (wire.desk.work)."""
 
     id: Id
     reply_to: Id
@@ -100,9 +97,8 @@ class DeskCrisis(WireMessage, frozen=True):
 
 
 class DeskQueued(WireMessage, frozen=True):
-    """Answer to `DeskJoin`: the person is in the waiting room; `token` takes the place back
-    within `grace` seconds of a lost connection (`restored`: this answer did so); `operators`
-    serve the topic (0: nobody yet)."""
+    """Answer to `DeskJoin`: `token` takes the place back within `grace` seconds of a lost
+    connection (`restored`: this answer did); `operators` serve the topic."""
 
     id: Id
     reply_to: Id
@@ -116,8 +112,7 @@ class DeskQueued(WireMessage, frozen=True):
 
 
 class DeskPosition(WireMessage, frozen=True):
-    """Pushed when a waiting person's position or number of operators changes (at most
-    once a second). Position 1 means the person is next."""
+    """Pushed when a waiting person's position or number of operators changes; 1 is next."""
 
     id: Id
     position: Int
@@ -137,8 +132,7 @@ class DeskQueueInfo(WireMessage, frozen=True):
 
 
 class DeskServed(WireMessage, frozen=True):
-    """The person's turn has come: operator `operator` serves them from now on, in the
-    session `session` (which the person's lines name, like an operator's)."""
+    """The person's turn: `operator` serves them in `session`, which their lines name."""
 
     id: Id
     operator: str
@@ -149,9 +143,8 @@ class DeskServed(WireMessage, frozen=True):
 
 
 class DeskOnDuty(WireMessage, frozen=True):
-    """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting`
-    people are in the waiting room, held places and other topics included, of whom
-    `yours` are there (connected) for one of `topics`: those the operator may be given."""
+    """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting` people wait
+    in all, `yours` of them connected for its topics."""
 
     id: Id
     reply_to: Id
@@ -162,8 +155,8 @@ class DeskOnDuty(WireMessage, frozen=True):
 
 
 class DeskSession(WireMessage, frozen=True):
-    """The operator now serves this person: the full number travels only here, with the
-    description and `said`, the words of crisis typed while waiting; `crisis`: CRISIS_*."""
+    """The operator now serves this person: the full number travels only here; `said`, the words of
+    crisis typed while waiting; `crisis`: CRISIS_*."""
 
     id: Id
     session: str
@@ -177,9 +170,8 @@ class DeskSession(WireMessage, frozen=True):
 
 
 class RoomRow(NamedTuple):
-    """One place of the waiting room as `.room` shows it: the phone masked; `connected`
-    false for a place held after a lost connection; `crisis` (CRISIS_*, ""); after a
-    restart, the operator it is `kept_for` ("" for none), for `kept_left` seconds at most."""
+    """One row of `.room`: the phone masked; `connected` false for a held place; `crisis`
+    (CRISIS_*); after a restart, the operator it is `kept_for`, `kept_left` seconds at most."""
 
     name: str
     topic: Int
@@ -203,8 +195,8 @@ class DeskRoom(WireMessage, frozen=True):
 
 
 class DeskLine(WireMessage, frozen=True):
-    """A line of `session` (the one it was typed in: none reaches a session that is over);
-    from a client `sender` is ignored, the registry fills it in."""
+    """A line of `session`, the one it was typed in (none reaches a session that is over); the
+    registry fills in `sender`."""
 
     id: Id
     sender: str
@@ -213,17 +205,15 @@ class DeskLine(WireMessage, frozen=True):
 
 
 class DeskEnd(WireMessage, frozen=True):
-    """End the session `session` (`.end`; see DeskLine): an operator's `.end` for a session
-    that is already over ends nothing, not the next one."""
+    """End `session` (`.end`): one already over ends nothing, not the next one."""
 
     id: Id
     session: str
 
 
 class DeskEnded(WireMessage, frozen=True):
-    """A session ended, or the connection is about to close, for `reason`; `requeued`, the
-    person goes back to the front; `heard`, to a person whose session ended, how many of its
-    lines reached the registry (so the client can say which did not); else -1."""
+    """A session ended, or the connection closes, for `reason`; `requeued`: back to the front;
+    `heard`: how many of the person's lines of the session arrived (-1: not said)."""
 
     id: Id
     reason: str
@@ -232,8 +222,8 @@ class DeskEnded(WireMessage, frozen=True):
 
 
 class DeskPing(WireMessage, frozen=True):
-    """Either end asks the other for a sign of life after `HEARTBEAT` seconds of silence;
-    the other answers at once with `DeskPong`. Nothing else follows from it."""
+    """Either end asks for a sign of life after `HEARTBEAT` seconds of silence; answered at once
+    with `DeskPong`."""
 
     id: Id
 
@@ -274,8 +264,8 @@ class DeskRoomRequest(WireMessage, frozen=True):
 
 
 class DeskFirst(WireMessage, frozen=True):
-    """An operator puts the person at `position` of `.room` (from 1) at the front of the
-    waiting room (`.first 3`), or, `position` 0, the one called `name` (`.first Maria`)."""
+    """An operator puts number `position` of `.room` (`.first 3`), or, `position` 0, the one called
+    `name` (`.first Maria`), at the front."""
 
     id: Id
     position: Int
@@ -283,8 +273,8 @@ class DeskFirst(WireMessage, frozen=True):
 
 
 class DeskRefused(WireMessage, frozen=True):
-    """A request was refused; `reason` is a sentence for the user, `code` what it means to
-    the program. After a refused first frame the registry closes the connection."""
+    """A request refused: `reason` for the user, `code` for the program; a refused first frame
+    closes the connection."""
 
     id: Id
     reply_to: Id
@@ -300,9 +290,8 @@ class DeskNotice(WireMessage, frozen=True):
 
 
 class DeskRegistries(WireMessage, frozen=True):
-    """The registries of a service (`registries`, "ip:port" each), and where its help desk
-    is: `desk` from a registry that does not run it, which closes the connection after this;
-    "" from the one that does (docs/SCALING.md)."""
+    """The service's registries ("ip:port" each), and `desk`, where its desk is, from a registry
+    that does not run it and then closes ("" from the one that does)."""
 
     id: Id
     desk: str

@@ -1,6 +1,6 @@
-"""Phone numbers at the help desk: which are valid, when two spellings are one number, and
-how a number is masked for those who must not read it whole (every operator but the one
-serving its person, the log, transcripts)."""
+"""Phone numbers at the help desk: which are valid, when two spellings are one number, and how one
+is masked (for all but the operator serving its person).
+"""
 
 from __future__ import annotations
 
@@ -35,14 +35,12 @@ PHONE_KEY_DIGITS = 9
 
 
 def phone_key(phone: str) -> str:
-    """What makes two spellings of a number one number: its last PHONE_KEY_DIGITS digits
-    (`+44 7700 900006` and `07700 900006` differ only in where the caller dials from)."""
+    """What makes two spellings one number: its last PHONE_KEY_DIGITS digits."""
     return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
 
 
 def _placeholder(digits: str) -> bool:
-    """One digit over and over (`0000000`): typed to get past the question, and no number
-    an operator could call back, nor one that tells two people apart."""
+    """One digit over and over (`0000000`): no number to call back, nor to tell people apart."""
     return len(set(digits)) == 1
 
 
@@ -61,8 +59,7 @@ def phone_problem(text: str) -> str | None:
 
 
 def mask_phone(phone: str) -> str:
-    """The number with every digit but the last two hidden: `+44 7700 900123` -> `*********23`
-    (no '+', so that it reads the same whichever way it was typed)."""
+    """Every digit but the last two hidden, without '+': `+44 7700 900123` -> `*********23`."""
     digits = [ch for ch in phone if ch.isdigit()]
     if len(digits) <= 2:
         return "*" * len(digits)
@@ -74,15 +71,13 @@ _DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.()/]*\d){%d,}" % (MIN_PHONE_DIGITS - 1)) 
 
 
 def mask_numbers(text: str) -> str:
-    """`text` with every run of MIN_PHONE_DIGITS or more digits masked as `mask_phone`
-    masks a number: for a person's name, which every operator sees, and which has no
-    business holding a phone number, theirs or anyone's."""
+    """`text` with every run of MIN_PHONE_DIGITS or more digits masked: no name shows a number."""
     return _DIGIT_RUN.sub(lambda match: mask_phone(match.group()), text)
 
 
 def scrub_phone(text: str, phone: str) -> str:
-    """`text` with the person's own number masked wherever it appears: any run of digits
-    that ends with its last seven, whatever its separators; other digits are left alone."""
+    """`text` with the person's own number masked wherever it appears (a run of digits ending with
+    its last seven)."""
     tail = "".join(ch for ch in phone if ch.isdigit())[-MIN_PHONE_DIGITS:]
     if len(tail) < MIN_PHONE_DIGITS:
         return text

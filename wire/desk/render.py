@@ -1,6 +1,4 @@
-"""How each desk message reads: the lines an operator sees (the registry's console and
-`ChatApp -o` alike) and those a person asking for help sees.
-"""
+"""How each desk message reads, to an operator (console and `ChatApp -o` alike) and to a person."""
 
 from __future__ import annotations
 
@@ -79,8 +77,7 @@ def render_operator(message: DeskMessage) -> list[str]:
 
 
 def _waiting_for(yours: int, waiting: int) -> str:
-    """`3 waiting` when all those waiting may be given to the operator, else both
-    figures: those for its topics who are here, and everyone in the waiting room."""
+    """`3 waiting` when the operator may be given all who wait, else both figures."""
     if yours == waiting:
         return f"{waiting} waiting"
     return f"{yours} waiting for you, {waiting} in the waiting room in all"
@@ -112,8 +109,7 @@ def room_lines(room: DeskRoom) -> list[str]:
 
 
 def kept_place(topic: int, where: str) -> str:
-    """What a person who took their place back is told first: the place and the topic are
-    kept (so the topic is not asked again), and `where` they stand."""
+    """What a person who took their place back is told first, with `where` they stand."""
     return (
         f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
         f"{topic_label(topic)}.]"

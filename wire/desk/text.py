@@ -1,6 +1,5 @@
-"""What the help desk says and accepts, shared by the registry, the operator and the person:
-the topic menu, the crisis notice and who may be in danger, limits, names, and how durations
-and estimates read.
+"""What the help desk says and accepts, shared by the registry and both clients: topics, the crisis
+notice, limits, names, durations and estimates.
 """
 
 from __future__ import annotations
@@ -65,16 +64,16 @@ DANGER_MARK = "!!!"
 
 
 def crisis_reason(topic: int, description: str) -> str:
-    """Why a person joining for `topic` with `description` may be in danger (CRISIS_*),
-    or "" when nothing says so: the description's words say more than the topic."""
+    """Why someone joining for `topic` with `description` may be in danger (CRISIS_*, "": nothing
+    says so); the description says more."""
     if speaks_of_crisis(description):
         return CRISIS_DESCRIPTION
     return CRISIS_TOPIC if topic in CRISIS_TOPICS else ""
 
 
 def stronger_crisis(first: str, second: str) -> str:
-    """Of two CRISIS_* reasons ("" for none), the one that says more: words typed while
-    waiting, then a description, then a topic."""
+    """Of two CRISIS_* reasons, the one that says more: typed while waiting, a description, a
+    topic."""
     order = ("", CRISIS_TOPIC, CRISIS_DESCRIPTION, CRISIS_WAITING)
     rank = {reason: index for index, reason in enumerate(order)}
     return max(first, second, key=lambda reason: rank.get(reason, 0))
@@ -98,10 +97,8 @@ MAX_PERSON_NAME = 64
 MAX_DESCRIPTION = 300
 #: Longest line in a session; longer lines are refused with a message, nothing is cut.
 MAX_DESK_LINE = 2000
-#: Most lines of crisis typed while waiting that are kept for the operator who serves the
-#: person, and most characters in all: the earliest are kept (they raised the alarm), and
-#: the bound keeps someone typing on and on from growing the registry's memory, its file of
-#: places and the operator's screen.
+#: Most lines of crisis typed while waiting kept for the operator, and most characters in
+#: all: the earliest are kept (they raised the alarm); the bound keeps memory bounded.
 MAX_SAID_LINES = 10
 MAX_SAID_CHARS = 4000
 #: Characters of a line too long to send quoted when it cannot be put back in the prompt:
@@ -114,16 +111,15 @@ MAX_CRISIS_LINES = 12
 
 
 def clean_crisis_notice(text: str) -> str:
-    """The crisis notice the registry sends for `text` from its configuration: each line
-    made safe to show and stripped, empty lines dropped, at most MAX_CRISIS_LINES lines and
-    MAX_CRISIS_NOTICE characters; empty when nothing is left (the default applies then)."""
+    """The crisis notice configured as `text`, each line made safe and stripped, blank lines
+    dropped, cut to MAX_CRISIS_LINES and MAX_CRISIS_NOTICE; "" leaves the default."""
     lines = [clean(line.strip()) for line in text.splitlines()]
     return "\n".join([line for line in lines if line][:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
 
 
 def crisis_notice_problem(text: str) -> str | None:
-    """Why `text` cannot be the crisis notice whole (`clean_crisis_notice` would cut it,
-    and a cut could fall in the middle of a phone number), or None when it can."""
+    """Why `text` cannot be the crisis notice whole (a cut could fall inside a phone number), or
+    None."""
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_CRISIS_LINES:
         return f"has at most {MAX_CRISIS_LINES} lines; yours has {len(lines)}"
@@ -134,9 +130,8 @@ def crisis_notice_problem(text: str) -> str | None:
 
 
 def crisis_lines(text: str) -> list[str]:
-    """The lines a person is shown for a crisis notice: one per line of it (a notice's
-    line breaks are its author's, unlike those in a chat line), each marked `!!! `, so
-    that no line of it can pass for anything else. An empty notice shows the default."""
+    """The lines shown for a crisis notice (the default when empty), one per line of it, each marked
+    `!!! `."""
     lines = [clean(line) for line in text.splitlines() if line.strip()]
     lines = lines or DEFAULT_CRISIS_NOTICE.splitlines()
     return [f"!!! {line}" for line in lines[:MAX_CRISIS_LINES]]
@@ -171,9 +166,8 @@ def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
 
 def name_problem(name: str) -> str | None:
     """Why `name` is not acceptable as a person's name, or None when it is."""
-    # The joiners and marks some scripts need inside a name (Persian's zero-width non-joiner,
-    # a right-to-left mark) are allowed; what could drive a terminal is not, nor a name of
-    # nothing but invisible characters.
+    # the joiners and marks some scripts need (Persian's zero-width non-joiner) are allowed;
+    # what could drive a terminal is not, nor a name of nothing visible
     if not any(unicodedata.category(ch)[0] in _VISIBLE for ch in name):
         return "Please type your name."
     if len(name) > MAX_PERSON_NAME:
@@ -208,8 +202,8 @@ FROM_MEASURED = "measured from recent sessions"
 
 
 def format_estimate(kind: str, low: int, high: int) -> str:
-    """How an estimate reads: a range in minutes and where it comes from (`8-23 min, from
-    a typical session length`), or why there is no figure; each end to the nearest minute."""
+    """An estimate as read: minutes and where they come from (`8-23 min, from a typical session
+    length`), or why there is no figure."""
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
     if kind == EST_KEPT:
@@ -234,14 +228,13 @@ def _minutes(low: int, high: int) -> str:
 
 
 def _whole_minutes(seconds: int) -> int:
-    """`seconds` to the nearest minute, halves up (so that rounding never goes down as
-    the seconds go up, as banker's rounding would)."""
+    """`seconds` to the nearest minute, halves up."""
     return math.floor(seconds / 60 + 0.5)
 
 
 def too_long_line(text: str, *, in_prompt: bool) -> str:
-    """What is said of a line over MAX_DESK_LINE, not sent (nor cut): put back into the
-    prompt on a terminal (`in_prompt`), else quoted from its start."""
+    """What is said of a line over MAX_DESK_LINE, not sent: put back in the prompt (`in_prompt`),
+    else quoted from its start."""
     said = f"[Not sent: the line has {len(text)} characters, and at most {MAX_DESK_LINE} go in one."
     if in_prompt:
         return f"{said} It is back in the prompt: shorten or split it, then press Enter.]"
@@ -249,9 +242,8 @@ def too_long_line(text: str, *, in_prompt: bool) -> str:
 
 
 def keep_said(said: tuple[str, ...], line: str) -> tuple[str, ...]:
-    """The lines of crisis typed while waiting, `said`, with `line` after them when it fits
-    within MAX_SAID_LINES and MAX_SAID_CHARS; the earliest are kept, a later one that does
-    not fit is left out (its words are in the alert and the log already)."""
+    """`said` with `line` after it when that fits MAX_SAID_LINES and MAX_SAID_CHARS: the earliest
+    lines are kept."""
     if len(said) >= MAX_SAID_LINES or sum(map(len, said)) + len(line) > MAX_SAID_CHARS:
         return said
     return (*said, line)

@@ -1,6 +1,5 @@
-"""The work a desk client shows for a place in a busy waiting room: a hashcash puzzle, as
-Tor's onion services ask under load (docs/DESK.md, "Work under load"). SHA-256(seed ||
-work) must begin with `bits` zero bits: 2**bits hashes to find, one to check. Pure.
+"""The work a desk client shows for a place in a busy waiting room: a hashcash puzzle, as Tor's
+onion services ask (docs/DESK.md). SHA-256(seed || work) begins with `bits` zero bits. Pure.
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ def zero_bits(digest: bytes) -> int:
 
 
 def done(seed: str, bits: int, work: str) -> bool:
-    """Whether `work` (hex, as a client sends it) solves the puzzle `seed` (hex) of `bits`;
-    False for anything that is not hex of the right length."""
+    """Whether `work` (hex) solves the puzzle `seed` (hex) of `bits`; False for anything else."""
     if len(work) != 2 * _WORK_BYTES:
         return False
     try:
@@ -32,8 +30,8 @@ def done(seed: str, bits: int, work: str) -> bool:
 
 
 def solve(seed: str, bits: int) -> str:
-    """A work that solves the puzzle `seed` of `bits` (at most MAX_BITS: a desk asking
-    more is told none; the caller checks), found by counting up from 0."""
+    """A work that solves `seed` of `bits` (the caller checks `bits` <= MAX_BITS), counting up from
+    0."""
     start = hashlib.sha256(bytes.fromhex(seed))
     counter = 0
     while True:

@@ -1,33 +1,32 @@
 """The held-place file of `ChatApp -d`: the token of a place in the help desk's waiting
-room, kept so that a client started again within the grace period takes the place back."""
+room, kept so that a client started again within the grace period takes the place back.
+Its name is an HMAC under a secret of this client's: a plain hash of a number is undone by
+trying them."""
 
 from __future__ import annotations
 
 import contextlib
-import os
+import hashlib
+import hmac
+import secrets
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
 
-from disk.files import InUse, hold_lock, private_folder, read_bytes, replace_durably
-from peer.adapter.desk.place_secret import load_or_make_secret, place_name
-from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
-from peer.adapter.key_contact import ContactRule
+from disk.files import create_once, read_bytes, read_text, replace_durably
 from peer.core.desk.actions import KeepPlace
-from secure.keys import KEY_FILE
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
-from wire.names import name_key
 
-#: Seconds a held-place file's "last alive" time may lie ahead of the clock: the clock may
-#: have been set back a little since it was written (NTP). A time further ahead is damage
-#: (a clock that was far ahead, or a file written by hand), and would hold the place for
-#: ever: the file could never grow stale.
+#: Seconds a held-place file's "last alive" time may lie ahead of the clock (NTP may have
+#: set it back a little). A time further ahead is damage, and would hold the place for ever.
 CLOCK_SKEW = 60.0
+#: The secret's file in `<state dir>/desk`, and its random bytes.
+SECRET_FILE = "place-secret"
+SECRET_BYTES = 32
 
 
 class _Kept(Struct):
@@ -41,8 +40,7 @@ class _Kept(Struct):
 
 
 class HeldPlace:
-    """The token of a place, kept so that a restarted client takes it back: one file per
-    desk and number, named by an HMAC under this client's secret (`place_secret`)."""
+    """The token of a place at the desk `ip`:`port` for `phone`, kept in `root`/desk."""
 
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
         label = f"{ip}:{port}|{phone_key(phone)}"
@@ -55,8 +53,7 @@ class HeldPlace:
         self._usable = bool(secret)
 
     def load(self) -> KeepPlace | None:
-        """The kept place, if there is one that may still be held; None otherwise (stale
-        or damaged files are removed)."""
+        """The kept place, if it may still be held; stale or damaged files are removed."""
         if not self._usable:
             return None
         try:
@@ -75,8 +72,7 @@ class HeldPlace:
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
 
     def save(self, token: str, topic: int, description: str, grace: float) -> None:
-        """Keep the place (or refresh the time it was last known alive). Best effort: a
-        read-only home only costs the restart feature."""
+        """Keep the place, or refresh when it was last known alive. Best effort."""
         if not self._usable:
             return
         with contextlib.suppress(OSError):
@@ -90,83 +86,29 @@ class HeldPlace:
             self.path.unlink()
 
 
-#: The lock a person's client (`ChatApp -d`) holds in its state directory: one at a time,
-#: since two would share the held-place files, and each take back the other's place.
-PERSON_LOCK = "person.lock"
+def load_or_make_secret(folder: Path) -> bytes:
+    """The secret kept in `folder`, made (mode 0600) when there is none or it is damaged (a
+    new one only loses the places held under the old). Two clients starting at once use the
+    same (disk.files.create_once). Raises OSError when the folder cannot be used."""
+    path = folder / SECRET_FILE
+    secret = secrets.token_bytes(SECRET_BYTES)
+    data = (secret.hex() + "\n").encode("ascii")
+    kept = _kept(path)
+    if kept is None and not create_once(path, data):
+        kept = _kept(path)  # another start made it meanwhile
+        if kept is None:
+            replace_durably(path, data)  # a damaged one: ours replaces it
+    return secret if kept is None else kept
 
 
-def operator_lock(name: str) -> str:
-    """The lock an operator's client (`ChatApp -o <name>`) holds in its state directory:
-    one per name, since two of one name would each be refused as already on duty whenever
-    the other holds it, and take turns at the desk."""
-    return f"operator-{name_key(name)}.lock"
+def _kept(path: Path) -> bytes | None:
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        raw = bytes.fromhex(read_text(path).strip())
+        if len(raw) == SECRET_BYTES:
+            return raw
+    return None
 
 
-def take_earlier_key(root: Path) -> None:
-    """Move the key pair an earlier ChatApp kept at the top of the per-user desk folder
-    `root` into its desk/ folder, where desk clients keep it now, so that an operator's
-    authorised key stays its own. Only for that folder: no registry shares it. A key already
-    in desk/ is kept (never replaced); a move that fails leaves the old key where it was."""
-    earlier, now = root / KEY_FILE, root / "desk" / KEY_FILE
-    if not earlier.exists():
-        return  # (nor is a folder made: private_root makes it, private)
-    with contextlib.suppress(OSError):
-        now.parent.mkdir(mode=0o700, exist_ok=True)
-        os.link(earlier, now)  # fails when a key is there already
-        earlier.unlink()
-
-
-def private_root(root: Path) -> None:
-    """Make the state folder `root` this user's alone, saying so in one line when others
-    could read it (disk.files.private_folder). One that cannot be made is left for the
-    lock to find."""
-    with contextlib.suppress(OSError):
-        tightened = private_folder(root)
-        if tightened:
-            print(f">>> [{tightened}]", flush=True)
-
-
-def hold_client_lock(root: Path, lock: str) -> int | None:
-    """Lock `<root>/desk/<lock>` for as long as the returned descriptor stays open (see
-    `disk.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
-    another running process holds it. None when the directory cannot be used: the client
-    then runs without the lock, as it runs without its held-place files there."""
-    path = root / "desk" / lock
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return hold_lock(path)
-    except InUse:
-        raise
-    except OSError:
-        return None
-
-
-#: How a desk client's first contact with the registry goes when nothing is said of it.
-ANY_TRUST = ContactRule()
-
-
-async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
-    root: Path,
-    lock: str,
-    busy: str,
-    where: tuple[str, int],
-    trust: ContactRule,
-    run: Callable[[bytes | None], Awaitable[int]],
-) -> int:
-    """A desk client's run: its state folder `root` made private and its `lock` held (else
-    `busy` is said, with `{root}` and `{pid}` filled in, and 1 returned), the registry at
-    `where` trusted (else 1), then `run` with the registry's key; its exit status."""
-    private_root(root)
-    try:
-        held = hold_client_lock(root, lock)
-    except InUse as other:
-        pid = f" (pid {other.pid})" if other.pid else ""
-        print(f">>> [{busy.format(root=root, pid=pid)}]", flush=True)
-        return 1
-    try:
-        return await run(await desk_registry_key(root, *where, trust))
-    except Untrusted:
-        return 1
-    finally:
-        if held is not None:
-            os.close(held)
+def place_name(secret: bytes, label: str) -> str:
+    """The name (without `.json`) of the place file for `label` (desk address and number)."""
+    return "place-" + hmac.new(secret, label.encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,6 +1,6 @@
-"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` with a terminal,
-a TCP connection, the clock and the held-place file. Events come on one queue, one at a
-time; each connection has a number, and events of an older one are dropped.
+"""The desk clients' asyncio adapter: it drives a `DeskClient` with a terminal, a TCP connection,
+the clock and the held-place file, one event at a time; events of an older connection are
+dropped.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from peer.core.desk.actions import (
     Connect,
     DeskClient,
     Drop,
+    Emit,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -89,10 +90,9 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """How a runner runs: `client` names the program; `tty`, whether input is a terminal;
-    `places`, the held-place files' folder (None: none kept); `screen`, the terminal's
-    stand-in; `keys`, the folder of pins and of our key pair (None: this run's alone);
-    `registry_key`, the registry's key when known."""
+    """`client` names the program; `tty`, input is a terminal; `places`, the held-place folder;
+    `screen`, a stand-in terminal; `keys`, pins and our key pair (None: this run's);
+    `registry_key`."""
 
     client: str
     tty: bool = False
@@ -132,18 +132,18 @@ class DeskRunner:
         return self._code
 
     async def run(self) -> int:
-        """Carry out the core's actions until it exits; return its exit status. Never
-        raises: an unexpected error is shown and ends the run with status 1."""
+        """Carry out the core's actions until it exits; its exit status. An unexpected error is
+        shown, status 1."""
         self.term.start()
         try:
-            self.carry_out(self.core.start(time.monotonic()))
+            self._now(self.core.start)
             while self._code is None:
                 wake = self.core.next_wake()
                 timeout = None if wake is None else max(0.0, wake - time.monotonic())
                 try:
                     event = await asyncio.wait_for(self.events.get(), timeout)
                 except TimeoutError:
-                    self.carry_out(self.core.tick(time.monotonic()))
+                    self._now(self.core.tick)
                 else:
                     self.carry_out(self.handle(event, time.monotonic()))
             return self._code
@@ -157,31 +157,38 @@ class DeskRunner:
             await self.term.close()
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """Hand `event` to the core at `now`: what it answers, for `carry_out` (nothing for
-        an event of a connection older than the current one, which it never sees)."""
-        core = self.core
+        """Hand `event` to the core at `now`: what it answers (nothing for an older
+        connection's)."""
+        actions: list[Action] = []
+        core, emit = self.core, actions.append
         if isinstance(event, Typed):
-            return core.typed(event.text, now, event.begun)
-        if isinstance(event, EndOfInput):
-            return core.end_of_input(now)
-        if isinstance(event, Probed):
-            return core.probed(event.why, now)
-        if event.gen != self._gen:
+            core.typed(event.text, now, emit, event.begun)
+        elif isinstance(event, EndOfInput):
+            core.end_of_input(now, emit)
+        elif isinstance(event, Probed):
+            core.probed(event.why, now, emit)
+        elif event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
-            return []
-        if isinstance(event, Received):
+        elif isinstance(event, Received):
             if isinstance(event.message, DeskMessage):
-                return core.received(event.message, now)
-            return []
-        if isinstance(event, Lost):
+                core.received(event.message, now, emit)
+        elif isinstance(event, Lost):
             self._close()
-            return core.lost(event.reason, now)
-        if isinstance(event, Connected):
+            core.lost(event.reason, now, emit)
+        elif isinstance(event, Connected):
             self._writer, self._stream = event.writer, event.stream
             self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
-            return core.connected(now)
-        return core.not_connected(event.why, now)
+            core.connected(now, emit)
+        else:
+            core.not_connected(event.why, now, emit)
+        return actions
+
+    def _now(self, entry: Callable[[float, Emit], None]) -> None:
+        """Carry out what the core's `entry` decides now."""
+        actions: list[Action] = []
+        entry(time.monotonic(), actions.append)
+        self.carry_out(actions)
 
     def carry_out(self, actions: list[Action]) -> None:
         """Carry out the core's `actions` in order, up to an Exit (see `exited`)."""
@@ -207,8 +214,7 @@ class DeskRunner:
                     self._code = code
 
     def _connection(self, action: Connect | Drop | Probe) -> None:
-        """A new connection (the current one closed first), the current one dropped (what
-        it still brings is not handed over), or a probe of whether the desk answers."""
+        """A new connection (the current one closed), the current one dropped, or a probe."""
         match action:
             case Connect():
                 self._close()
@@ -221,8 +227,7 @@ class DeskRunner:
                 self._spawn(self._probe())
 
     def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
-        """The held-place file of the number given (found, kept or forgotten); none for a
-        runner without a directory of places (the operator's)."""
+        """The held-place file of the number given; none without a folder of places."""
         match action:
             case FindPlace(phone):
                 if self._places is not None:
@@ -230,7 +235,7 @@ class DeskRunner:
                         self._places, self.core.link.ip, self.core.link.port, phone
                     )
                 kept = self._place.load() if self._place is not None else None
-                self.carry_out(self.core.place_found(kept, time.monotonic()))
+                self._now(lambda now, emit: self.core.place_found(kept, now, emit))
             case KeepPlace(token, topic, description, grace):
                 if self._place is not None:
                     self._place.save(token, topic, description, grace)
@@ -246,8 +251,8 @@ class DeskRunner:
         return self._registry
 
     async def _registry_key(self) -> bytes | None:
-        """The registry's key: given, or pinned (at first contact: see
-        peer/adapter/desk/registry_trust.py); without a directory of keys, asked for this run."""
+        """The registry's key: given, or pinned (peer/adapter/desk/start.py); without keys, asked
+        for this run."""
         if self._registry is None:
             ip, port = self.core.link.ip, self.core.link.port
             if self._pins is None:

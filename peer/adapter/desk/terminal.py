@@ -1,6 +1,5 @@
-"""The help-desk clients' terminal: lines in (`Typed`, `EndOfInput`), lines out, each
-printed with `>>> `. On a terminal it is the shared prompt (terminal/prompt.py), with Ctrl-C
-always leaving; otherwise the peer's plain console (peer/adapter/terminal.py).
+"""The desk clients' terminal: lines in (`Typed`, `EndOfInput`), lines out after `>>> `; the shared
+prompt on a terminal (Ctrl-C leaves), else the peer's plain console.
 """
 
 from __future__ import annotations
@@ -19,17 +18,15 @@ from terminal.prompt import LinePrompt
 
 
 class Typed(Struct, frozen=True):
-    """The user typed a line, begun at `begun` (monotonic seconds): on a terminal, its first
-    key (or the moment it was put back into the prompt); otherwise the moment it was read.
-    The cores tell by it whether a line was begun before a notice was shown."""
+    """A line typed, `begun` at its first key (or put back in the prompt), else when read: the cores
+    tell by it whether it was begun before a notice."""
 
     text: str
     begun: float
 
 
 class EndOfInput(Struct, frozen=True):
-    """Standard input ended (Ctrl-D, end of a pipe, the output gone) or the user pressed
-    Ctrl-C: either way the client leaves."""
+    """Input ended (Ctrl-D, a pipe's end, the output gone) or Ctrl-C: the client leaves."""
 
 
 #: Colours by the style of a line, as prompt_toolkit names them.
@@ -56,8 +53,7 @@ class Screen(Protocol):
 
 
 class Terminal:
-    """Lines in, lines out (see the module's docstring): what is typed is handed to
-    `on_input` as Typed and EndOfInput, the latter once."""
+    """Lines in, lines out: what is typed goes to `on_input`, EndOfInput once."""
 
     def __init__(
         self, on_input: Callable[[Typed | EndOfInput], None], *, tty: bool, colour: bool

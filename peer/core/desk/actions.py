@@ -1,5 +1,5 @@
-"""What the help-desk clients' sans-IO cores (`PersonCore`, `OperatorCore`) ask their
-adapter (`peer.adapter.desk.runner`) to do, and the events they are driven by, each with `now`.
+"""What the desk clients' sans-IO cores ask their adapter (`peer.adapter.desk.runner`) to do, and
+the events that drive them, each with `now`.
 """
 
 from __future__ import annotations
@@ -49,45 +49,41 @@ class SetPrompt(Struct, frozen=True):
 
 
 class Connect(Struct, frozen=True):
-    """Open a new connection to the desk (closing any other); answered by `connected` or
-    `not_connected`. Events of an older connection are not handed to the core again."""
+    """Open a new connection (closing any other), answered by `connected` or `not_connected`; an
+    older one's events are dropped."""
 
 
 class Drop(Struct, frozen=True):
-    """Close the connection, which the core has given up on (it stopped answering): its
-    events, should any still come, are not handed to the core."""
+    """Close the connection the core gave up on; its events are dropped."""
 
 
 class Probe(Struct, frozen=True):
-    """See whether the desk can be reached, with a connection closed at once (it takes no
-    place): answered by `probed`, with why it cannot ("" when it can). The person's form
-    takes a while to fill in, and a desk that is down is better said before it than after."""
+    """See whether the desk can be reached, on a connection closed at once, answered by `probed`
+    (why not, or ""): said before the form, not after."""
 
 
 class Send(Struct, frozen=True):
-    """Write one frame on the connection (lost without a word when it is broken: `lost`
-    follows)."""
+    """Write one frame on the connection (lost silently when broken: `lost` follows)."""
 
     message: DeskMessage
 
 
 class PutTyped(Struct, frozen=True):
-    """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
-    when not a terminal, or when something new is being typed there already)."""
+    """Put `text` back into the prompt on a terminal, where Enter sends it again."""
 
     text: str
 
 
 class FindPlace(Struct, frozen=True):
-    """Look for a place this phone number held at this desk in an earlier run; answered
-    by `place_found`."""
+    """Look for a place this number held at this desk in an earlier run; answered by
+    `place_found`."""
 
     phone: str
 
 
 class KeepPlace(Struct, frozen=True):
-    """Keep the place (token, topic, description, grace period) in the held-place file,
-    or refresh the time it was last known alive; also the place found there (`FindPlace`)."""
+    """Keep the place in the held-place file, or refresh when it was last alive; also the place
+    found there."""
 
     token: str
     topic: int
@@ -124,8 +120,7 @@ Emit = Callable[[Action], None]
 
 
 def unreachable(ip: str, port: int, why: str) -> str:
-    """The line said when the desk at `ip`:`port` cannot be reached, `why` being the
-    system's reason."""
+    """The line said when the desk at `ip`:`port` cannot be reached, for `why`."""
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
@@ -145,26 +140,19 @@ def style_of(line: str) -> str:
 
 
 class DeskClient(Protocol):
-    """What `peer.adapter.desk.runner` drives: one method per event (an answer to an action
-    is named for it), each returning actions; `begun` is when a typed line was begun."""
+    """What `peer.adapter.desk.runner` drives: one method per event, each handing its actions to
+    `emit`; `begun` is when a line was begun."""
 
     link: DeskLink
 
-    def start(self, now: float) -> list[Action]: ...
-    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]: ...
-    def end_of_input(self, now: float) -> list[Action]: ...
-    def connected(self, now: float) -> list[Action]: ...
-    def not_connected(self, why: str, now: float) -> list[Action]: ...
-    def received(self, message: DeskMessage, now: float) -> list[Action]: ...
-    def probed(self, why: str, now: float) -> list[Action]: ...
-    def lost(self, reason: str, now: float) -> list[Action]: ...
-    def tick(self, now: float) -> list[Action]: ...
+    def start(self, now: float, emit: Emit) -> None: ...
+    def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None: ...
+    def end_of_input(self, now: float, emit: Emit) -> None: ...
+    def connected(self, now: float, emit: Emit) -> None: ...
+    def not_connected(self, why: str, now: float, emit: Emit) -> None: ...
+    def received(self, message: DeskMessage, now: float, emit: Emit) -> None: ...
+    def probed(self, why: str, now: float, emit: Emit) -> None: ...
+    def lost(self, reason: str, now: float, emit: Emit) -> None: ...
+    def tick(self, now: float, emit: Emit) -> None: ...
     def next_wake(self) -> float | None: ...
-    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]: ...
-
-
-def collect(part: Callable[[Emit], None]) -> list[Action]:
-    """The actions `part` emits, in order: for an entry point that returns a list."""
-    actions: list[Action] = []
-    part(actions.append)
-    return actions
+    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None: ...

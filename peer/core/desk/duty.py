@@ -1,27 +1,28 @@
-"""An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine (docs/DESK.md,
-"Serving"). What the operator types is `duty_lines`'s; what the desk says is handled here.
+"""An operator on duty (`ChatApp -o`), sans-IO (docs/DESK.md, "Serving"): what the desk says
+(`OperatorCore`), what the operator types (`OperatorLines`).
 """
 
 from __future__ import annotations
 
 from peer.core.desk.actions import (
-    Action,
     Addr,
     Connect,
     Emit,
     Exit,
     KeepPlace,
+    PutTyped,
     Send,
     SetPrompt,
     Show,
     style_of,
     unreachable,
 )
-from peer.core.desk.duty_lines import OperatorLines
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
-from wire.desk.commands import DutyScreen
+from wire.desk.commands import DutyScreen, parse_operator_line
 from wire.desk.messages import (
+    DeskEnd,
     DeskEnded,
+    DeskLine,
     DeskMessage,
     DeskOnDuty,
     DeskOperator,
@@ -48,10 +49,8 @@ def show(message: DeskMessage, emit: Emit) -> None:
 
 
 class OperatorCore:
-    """One operator's run: on duty until they leave.
-
-    Phases: connecting (the first connection), duty (on duty, or reconnecting to be),
-    leaving, done."""
+    """One operator's run. Phases: connecting, duty (on duty, or reconnecting to be), leaving,
+    done."""
 
     def __init__(
         self,
@@ -61,8 +60,7 @@ class OperatorCore:
         new_id: IdMaker,
         settings: ClientSettings = DEFAULTS,
     ) -> None:
-        """An operator on duty as `name` at the desk at `desk` (ip, port), with the
-        registry's operator `key`, its messages' ids from `new_id`."""
+        """On duty as `name` at `desk` with the registry's operator `key`."""
         self.link = link = DeskLink(desk, new_id, settings)
         link.phase = "connecting"
         self.name = name
@@ -82,57 +80,49 @@ class OperatorCore:
 
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: float, emit: Emit) -> None:
         problem = name_problem(self.name)
-        if problem is not None:
-            return [Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"), Exit(1)]
-        return [Connect()]
+        if problem is None:
+            emit(Connect())
+            return
+        emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
+        emit(Exit(1))
 
-    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        actions: list[Action] = []
+    def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
         if not self.link.hold(text, begun) and self.link.phase == "duty":
-            self._lines.line(text, now, begun, actions.append)
-        return actions
+            self._lines.line(text, now, begun, emit)
 
-    def end_of_input(self, now: float) -> list[Action]:
-        actions: list[Action] = []
+    def end_of_input(self, now: float, emit: Emit) -> None:
         if not self.link.hold(None, now) and self.link.phase == "duty":
-            self._lines.drop_pending(actions.append)
-            self.leave(now, actions.append)
-        return actions
+            self._lines.drop_pending(emit)
+            self.leave(now, emit)
 
-    def connected(self, now: float) -> list[Action]:
+    def connected(self, now: float, emit: Emit) -> None:
         link = self.link
-        actions: list[Action] = []
         if link.phase == "connecting":
-            actions.append(SetPrompt(IDLE_PROMPT))
+            emit(SetPrompt(IDLE_PROMPT))
         elif link.phase != "duty":
-            return actions
+            return
         link.phase = "duty"
-        actions.extend(self._lines.early_topics())
+        self._lines.early_topics(emit)
         hello = DeskOperator(link.new_id(), self.name, self.screen.topics, self.key, WIRE_VERSION)
-        actions.extend(link.opened(hello, now, self))
-        return actions
+        link.opened(hello, now, self, emit)
 
-    def not_connected(self, why: str, now: float) -> list[Action]:
-        actions: list[Action] = []
+    def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase == "connecting":
-            actions.append(Show(unreachable(self.link.ip, self.link.port, why), "error"))
-            self.link.end(1, actions.append)
+            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            self.link.end(1, emit)
         elif self.link.phase == "duty":
-            self.link.try_again(now, actions.append)
-        return actions
+            self.link.try_again(now, emit)
 
-    def probed(self, why: str, now: float) -> list[Action]:
-        return []  # (an operator's client sends no Probe)
+    def probed(self, why: str, now: float, emit: Emit) -> None:
+        pass  # (an operator's client sends no Probe)
 
-    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
-        return []  # (nor FindPlace)
+    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
+        pass  # (nor FindPlace)
 
-    def received(self, message: DeskMessage, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRegistries):
             if self.link.learn(message) and self.link.phase == "duty":
                 emit(Connect())  # the desk is at that registry: on duty there
@@ -148,11 +138,8 @@ class OperatorCore:
                 self.link.end(0, emit)
         elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
             show(message, emit)
-        return actions
 
-    def lost(self, reason: str, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def lost(self, reason: str, now: float, emit: Emit) -> None:
         self.link.closed()
         if self.link.phase == "leaving":
             self.off_duty(emit)
@@ -173,11 +160,8 @@ class OperatorCore:
                 lost = f"The connection to the help desk was lost ({reason}){ended}"
                 emit(Show(f"[{lost}. {back}]", "error"))
             self.link.later(now)
-        return actions
 
-    def tick(self, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def tick(self, now: float, emit: Emit) -> None:
         link = self.link
         if link.leaving_due(now):
             self.off_duty(emit)
@@ -186,10 +170,9 @@ class OperatorCore:
         elif (why := link.unanswered(now, emit)) == "":
             link.end(1, emit)  # the desk never answered the hello
         elif why is not None:
-            actions.extend(self.lost(why, now))
+            self.lost(why, now, emit)
         elif link.retry_due(now):
             emit(Connect())
-        return actions
 
     def next_wake(self) -> float | None:
         return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None
@@ -240,9 +223,8 @@ class OperatorCore:
     # -- what both sides do alike -----------------------------------------------------------
 
     def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
-        """Another session (or none) from now on, with `name`, shown at `now` (the lines
-        that say so go out with these actions): what was begun before it is held back (see
-        `DutyScreen.typed`)."""
+        """Another session (or none) from `now`, with `name`: what was begun before is held back
+        (`DutyScreen.typed`)."""
         if self.screen.switch(session, name, now):
             emit(SetPrompt(prompt))
 
@@ -260,10 +242,93 @@ class OperatorCore:
 
 
 def cut_short(who: str) -> str:
-    """What an operator whose connection was lost is told of `who`, the person it served:
-    only the desk knows whether it stopped (keeping them) or not (putting them back)."""
+    """What an operator whose connection was lost is told of `who`: only the desk knows whether it
+    stopped."""
     return (
         f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
         f"you once it is restarted, and your conversation resumes when you are both back; if "
         f"not, {who} is back at the front of the waiting room, for the next free operator"
     )
+
+
+class OperatorLines:
+    """The lines the operator types."""
+
+    def __init__(self, s: OperatorCore) -> None:
+        self.s = s
+        self.link = s.link
+
+    def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
+        """`text`, typed on duty (or reconnecting to be), begun at `begun`."""
+        s = self.s
+        parsed = s.screen.typed(text, begun, self.link.new_id)
+        for line in parsed.lines:
+            emit(Show(line, "error" if parsed.error else "system"))
+        if parsed.put_back:
+            emit(PutTyped(parsed.put_back))
+        message = parsed.message
+        if parsed.quit:
+            s.leave(now, emit)
+        elif message is None:
+            pass
+        elif isinstance(message, DeskLine | DeskEnd) and not s.on_duty:
+            emit(Show(_before_duty(message, text), "error"))
+        elif isinstance(message, DeskServe) and self.defers_serve():
+            s.pending = (text, message)
+        elif self.link.up:
+            emit(Send(message))
+        else:
+            why = "reconnecting to the help desk" if s.reconnecting else "no connection"
+            emit(Show(f"[Not sent: {why}.]", "error"))
+
+    def early_topics(self, emit: Emit) -> None:
+        """Before going on duty: the topics of a `.serve` typed before, taken out of the lines; none
+        when input ended, or with `serve_when_asked` until a `.serve` is sent."""
+        ended = any(line is None for line, _ in self.link.early)
+        asked = False
+        kept: list[tuple[str | None, float]] = []
+        for line, begun in self.link.early:
+            parsed = None if line is None else parse_operator_line(line, str, (), "")
+            if parsed is None or not isinstance(parsed.message, DeskServe):
+                kept.append((line, begun))
+            elif ended:
+                emit(_not_carried_out(line or ""))
+            elif self.defers_serve():
+                self.s.pending = (line or "", parsed.message)
+                asked = True
+            else:
+                self.s.screen.topics = parsed.message.topics
+                asked = True
+        self.link.early = kept
+        if ended:
+            self.s.screen.topics = ()
+        elif self.defers_serve():
+            self.s.screen.topics = ()  # until the `.serve` is sent, once on duty
+            if not asked:
+                said = "which topics to serve: .serve all, or .serve 1,3.]"
+                emit(
+                    Show(f"[Your input is not a terminal, so you take nobody until it says {said}")
+                )
+
+    def defers_serve(self) -> bool:
+        """Whether a `.serve` typed now waits until on duty (input that is no terminal may end
+        unseen)."""
+        return self.s.serve_when_asked and not self.s.on_duty
+
+    def drop_pending(self, emit: Emit) -> None:
+        """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
+        if self.s.pending is not None:
+            line, self.s.pending = self.s.pending[0], None
+            emit(_not_carried_out(line))
+
+
+def _not_carried_out(line: str) -> Show:
+    """What is said of a `.serve` typed before on duty, when input ended before that."""
+    return Show(f"[Not carried out: {clean(line)} (input ended before you were on duty).]", "error")
+
+
+def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
+    """What is said of a line or `.end` typed before on duty: meant for nobody."""
+    if isinstance(message, DeskEnd):
+        return "[.end not carried out: it was typed before you were on duty.]"
+    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

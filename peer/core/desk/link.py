@@ -1,5 +1,5 @@
-"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is, the
-phase, whether the desk answers, the lines typed before it, reconnections and leaving.
+"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is, the phase,
+whether it answers, the lines typed before it, reconnecting and leaving.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from peer.core.desk.actions import (
     RETRY_FIRST,
     RETRY_MAX,
     SERVICE_RETRY_MAX,
-    Action,
     Addr,
     Connect,
     DeskClient,
@@ -30,9 +29,9 @@ from wire.ids import IdMaker
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
-    """How a desk client runs: `retry`, the first and longest wait between attempts; how
-    long a leave waits to be confirmed; `heartbeat` (see `DeskLink.unanswered`); `prompt`,
-    whether lines are typed at a terminal; `serve_when_asked` (see `early_topics`)."""
+    """How a desk client runs: `retry`, the first and longest wait between attempts;
+    `leave_timeout`; `heartbeat`; `prompt`, lines typed at a terminal; `serve_when_asked`
+    (`early_topics`)."""
 
     retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX)
     leave_timeout: float = LEAVE_TIMEOUT
@@ -54,8 +53,7 @@ def address(text: str) -> Addr | None:
 
 
 class DeskLink:
-    """One client's connection to the desk. Its methods that say a connection is lost
-    return the reason, for the core's own `lost`."""
+    """One client's connection to the desk; what says a connection is lost returns the reason."""
 
     def __init__(
         self,
@@ -63,7 +61,6 @@ class DeskLink:
         new_id: IdMaker,
         settings: ClientSettings,
     ) -> None:
-        """The desk at `desk` (ip, port), messages' ids from `new_id`, run with `settings`."""
         self.ip, self.port = desk
         self.new_id = new_id
         self.retry_first, self.retry_max = settings.retry
@@ -91,27 +88,25 @@ class DeskLink:
     # -- the connection ----------------------------------------------------------------------
 
     def hold(self, line: str | None, begun: float) -> bool:
-        """While the first connection is being made ("connecting"), `line` (None: the end
-        of input), begun at `begun`, is held for `opened` to hand to the client: True when
-        it was held."""
+        """While the first connection is made, hold `line` (None: the end of input), begun at
+        `begun`, for `opened`: whether it was held."""
         if self.phase != "connecting":
             return False
         self.early.append((line, begun))
         return True
 
-    def opened(self, first: DeskMessage, now: float, client: DeskClient) -> list[Action]:
-        """The connection is up: `first` goes on it, and the desk must answer it in
-        ANSWER_TIMEOUT (its heartbeat starts with that answer); then the lines held before
-        it was up are handed to `client`, each as begun when it was."""
+    def opened(self, first: DeskMessage, now: float, client: DeskClient, emit: Emit) -> None:
+        """The connection is up: `first` goes on it, to be answered in ANSWER_TIMEOUT; then the
+        lines held are handed to `client`, each as begun."""
         self.up = True
         self._liveness = None
-        actions: list[Action] = [self.ask(first, now)]
+        emit(self.ask(first, now))
         early, self.early = self.early, []
         for line, begun in early:
-            actions.extend(
-                client.end_of_input(now) if line is None else client.typed(line, now, begun)
-            )
-        return actions
+            if line is None:
+                client.end_of_input(now, emit)
+            else:
+                client.typed(line, now, emit, begun)
 
     def ask(self, first: DeskMessage, now: float) -> Send:
         """`first` again on the same connection (a join with work): answered in time too."""
@@ -124,8 +119,8 @@ class DeskLink:
         self.answer_by = None
 
     def heard(self, message: DeskMessage, now: float, emit: Emit) -> bool:
-        """The desk sent `message`: it answers. A DeskPing is answered at once; True when
-        `message` was only a sign of life (a ping or its answer)."""
+        """The desk sent `message`, and a DeskPing is answered: whether it was only a sign of
+        life."""
         self.answer_by = None
         self._answered = True
         self._tried.clear()
@@ -140,9 +135,8 @@ class DeskLink:
         return isinstance(message, DeskPong)
 
     def unanswered(self, now: float, emit: Emit) -> str | None:
-        """Whether the desk is silent: None when not; "" when it never answered in this run
-        (no help desk listens there: said here); else why the connection, dropped, is lost
-        (no answer in ANSWER_TIMEOUT, or a heartbeat unanswered for twice its period)."""
+        """None while the desk answers; "" when it never answered in this run (said here); else why
+        the connection, dropped, is lost."""
         if self.answer_by is not None and now >= self.answer_by:
             self.answer_by = None
             if not self._answered:
@@ -165,8 +159,7 @@ class DeskLink:
         return why
 
     def leave(self, now: float) -> Send:
-        """Tell the desk we leave, and wait (`leave_timeout` at most) for it to confirm, so
-        that the leave is not lost in a reset connection."""
+        """Tell the desk we leave, and wait `leave_timeout` at most for it to confirm."""
         self.phase = "leaving"
         self.leave_by = now + self.leave_timeout
         return Send(DeskLeave(self.new_id()))
@@ -181,8 +174,7 @@ class DeskLink:
         emit(Exit(code))
 
     def next_wake(self, *more: float | None) -> float | None:
-        """The first of the link's times (the end of a leave's wait while leaving; else the
-        next attempt, the answer due, the heartbeat) and the client's own `more`."""
+        """The first of the link's times (only the leave's end while leaving) and `more`."""
         if self.phase == "leaving":
             return self.leave_by
         beat = self._liveness.due() if self._liveness is not None and self.up else None
@@ -193,8 +185,8 @@ class DeskLink:
     # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
 
     def learn(self, message: DeskRegistries) -> bool:
-        """The registry said which registries the service has, and where its desk is: True
-        when it named the desk's address, used from now on (the caller connects there)."""
+        """Learn the service's registries: whether `message` names the desk's address, used from now
+        on."""
         # (those it knew are kept: a registry that stopped a moment ago may be missing
         # from the list, and one that is gone costs a refused connection at most)
         told = [a for a in map(address, message.registries) if a is not None]
@@ -208,8 +200,8 @@ class DeskLink:
         return True
 
     def next_registry(self) -> bool:
-        """The registry in use could not be reached: the next of the service is used from
-        now on; True when it is untried since the desk last answered (connect at once)."""
+        """The next registry of the service is used from now on: whether it is untried since the
+        desk last answered."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
@@ -224,8 +216,8 @@ class DeskLink:
         return bool(fresh)
 
     def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
-        """A new connection could not be made: to the next registry of the service at once
-        when one is left untried (`next_registry`), else `later`."""
+        """A connection could not be made: the next registry at once when one is untried, else
+        `later`."""
         if self.next_registry():
             emit(Connect())
         else:
@@ -236,16 +228,15 @@ class DeskLink:
         self.retry_at = now + min(self.wait(), max(0.0, until - now))
 
     def retry_due(self, now: float) -> bool:
-        """Whether the next attempt is due now (then it is under way: none is due after)."""
+        """Whether the next attempt is due now (then none is due after)."""
         if self.retry_at is None or now < self.retry_at:
             return False
         self.retry_at = None
         return True
 
     def wait(self) -> float:
-        """The wait before the next attempt: `retry_first` after `rewind` (or being sent on
-        by a registry of the service), then twice the last, up to `retry_max` (or
-        SERVICE_RETRY_MAX when the service has other registries)."""
+        """The wait before the next attempt: `retry_first` after `rewind` or being sent on, then
+        doubling up to `retry_max` (SERVICE_RETRY_MAX with other registries)."""
         if self._sent_on:
             self._sent_on = False
             self._wait = self.retry_first

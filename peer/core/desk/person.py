@@ -1,12 +1,11 @@
-"""The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
-"Asking for help"). `PersonCore` hands one `PersonState` to the form (`person_form`) and the
-wait and session (`person_session`); losing the connection and leaving are its own.
+"""The person at the help desk (`ChatApp -d`), sans-IO (docs/DESK.md, "Asking for help"): one
+`PersonState` for the form (`person_form`) and the wait and session (`person_session`); losing
+the connection and leaving are `PersonCore`'s.
 """
 
 from __future__ import annotations
 
 from peer.core.desk.actions import (
-    Action,
     Addr,
     Ask,
     Connect,
@@ -16,7 +15,6 @@ from peer.core.desk.actions import (
     Probe,
     Send,
     Show,
-    collect,
     unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
@@ -53,54 +51,45 @@ class PersonCore:
 
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: float, emit: Emit) -> None:
         desk = f"ChatApp help desk at {self.link.ip}:{self.link.port}"
-        return [
-            Show(f"[{desk}. Type .quit at any time to leave.]"),
-            Ask(QUESTIONS["name"]),
-            Probe(),
-        ]
+        emit(Show(f"[{desk}. Type .quit at any time to leave.]"))
+        emit(Ask(QUESTIONS["name"]))
+        emit(Probe())
 
-    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
         phase = self.link.phase
         if phase == "form":
             self._form.answer(text, emit)
         elif not self.link.hold(text, begun) and phase not in ("leaving", "done"):
             self._session.line(text, now, emit, begun)
-        return actions
 
-    def end_of_input(self, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def end_of_input(self, now: float, emit: Emit) -> None:
         if self.link.phase == "form" and self.state.probing:
             self.state.input_ended = True  # the probe's answer decides: bye, or unreachable
         elif self.link.phase == "form":
             self.state.bye(emit)
         elif not self.link.hold(None, now) and self.link.phase not in ("leaving", "done"):
             self._leave(now, emit)
-        return actions
 
-    def connected(self, now: float) -> list[Action]:
+    def connected(self, now: float, emit: Emit) -> None:
         s, link = self.state, self.link
         if link.phase == "leaving" and s.giving_up:
             link.up = True
-            return [Send(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION))]
+            emit(Send(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION)))
+            return
         if link.phase == "reconnecting":
             s.rejoining = True  # "Connected again" once the desk answers the join
         elif link.phase != "connecting":
-            return []
+            return
         link.phase = "joining"
         s.sent_token = s.token
         if s.refresh_at is None:
             s.refresh_at = now + REFRESH
-        return link.opened(self._session.join(), now, self)
+        link.opened(self._session.join(), now, self, emit)
 
-    def not_connected(self, why: str, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def not_connected(self, why: str, now: float, emit: Emit) -> None:
         if self.link.phase == "connecting":
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             self.state.crisis_notice(emit)
@@ -109,27 +98,22 @@ class PersonCore:
             self.link.try_again(now, emit, self.state.give_up_at)
         elif self.link.phase == "leaving" and self.state.giving_up:
             self._left(emit)
-        return actions
 
-    def probed(self, why: str, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def probed(self, why: str, now: float, emit: Emit) -> None:
         self.state.probing = False
         if self.link.phase == "form" and why:  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
-            actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
+            for line in crisis_lines(DEFAULT_CRISIS_NOTICE):
+                emit(Show(line, "alert"))
             self.link.end(1, emit)
         elif self.link.phase == "form" and self.state.input_ended:
             self.state.bye(emit)
-        return actions
 
-    def place_found(self, kept: KeepPlace | None, now: float) -> list[Action]:
-        return collect(lambda emit: self._form.place_found(kept, now, emit))
+    def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
+        self._form.place_found(kept, now, emit)
 
-    def received(self, message: DeskMessage, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         s, phase = self.state, self.link.phase
         if isinstance(message, DeskRegistries):
             self._registries_told(message, emit)
@@ -148,11 +132,10 @@ class PersonCore:
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
                     emit(Show("[Connected again.]"))
             self._session.handlers.get(type(message), show_rendered)(message, emit)
-        return actions
 
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
-        """The registries of the service; when the desk is at another one, the join (or
-        the goodbye) goes there instead, on a new connection, as if this one were not."""
+        """The service's registries; with the desk at another, the join (or goodbye) goes there, on
+        a new connection."""
         s = self.state
         if not self.link.learn(message) or self.link.phase in ("form", "done"):
             return
@@ -161,9 +144,7 @@ class PersonCore:
             s.rejoining = False
         emit(Connect())
 
-    def tick(self, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
+    def tick(self, now: float, emit: Emit) -> None:
         s, link = self.state, self.link
         live = link.phase in ("joining", "waiting", "served")
         if s.crisis_due is not None and now >= s.crisis_due:
@@ -176,16 +157,15 @@ class PersonCore:
             self._given_up(emit)
         elif live and (why := link.unanswered(now, emit)) is not None:
             if why:
-                actions.extend(self.lost(why, now))  # reconnecting
+                self.lost(why, now, emit)  # reconnecting
             else:
                 s.finish(1, emit)  # the desk never answered the join
         elif link.phase == "reconnecting" and link.retry_due(now):
             if now >= s.give_up_at:
                 self._given_up(emit)
-                return actions
+                return
             emit(Connect())
         self._refresh(now, emit)  # whatever else fell due at the same moment
-        return actions
 
     def _refresh(self, now: float, emit: Emit) -> None:
         """The held-place file refreshed, when due."""
@@ -205,12 +185,9 @@ class PersonCore:
 
     # -- the connection lost, made again, and left ------------------------------------------
 
-    def lost(self, reason: str, now: float) -> list[Action]:
-        """The connection to the desk ended, for `reason`: made again and again while the
-        desk holds a place for our token (at the front, when we were being served: a blip
-        of the network is not the end of the call); otherwise the run ends, saying why."""
-        actions: list[Action] = []
-        emit = actions.append
+    def lost(self, reason: str, now: float, emit: Emit) -> None:
+        """The connection ended, for `reason`: made again while the desk holds a place for our token
+        (at the front, when served); otherwise the run ends, saying why."""
         s, phase = self.state, self.link.phase
         self.link.closed()
         if phase == "leaving":
@@ -228,11 +205,9 @@ class PersonCore:
         elif phase not in ("form", "done"):
             emit(Show(f"[The help desk closed the connection ({reason}).]", "error"))
             s.finish(1, emit)
-        return actions
 
     def _reconnect(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection was lost while a place is held for our token: say so, and try
-        again for as long as the desk holds it."""
+        """The connection was lost with a place held: say so, and try again while it is held."""
         s = self.state
         kept = (
             "the session is interrupted. Reconnecting: you keep a place at the front"
@@ -248,9 +223,8 @@ class PersonCore:
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
-        """A reconnection the desk never answered ended: still the same loss, so the grace
-        period is not started again, and the person was told of it already; that the desk
-        accepts but is silent is said once."""
+        """A reconnection the desk never answered ended: the same loss, its grace period going on;
+        the silence is said once."""
         s = self.state
         s.rejoining = False
         self.link.phase = "reconnecting"
@@ -262,9 +236,8 @@ class PersonCore:
             emit(Show(f"[{silent}; still trying. Your place is kept for {left} s more.]", "error"))
 
     def _leave(self, now: float, emit: Emit) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up and say so, once the desk
-        confirmed; while reconnecting, on one more connection made for that alone (for
-        `leave_timeout` at most): a place held for nobody would count ahead of everyone."""
+        """`.quit`, Ctrl-C or the end of input: give the place up, said once the desk confirmed;
+        while reconnecting, on a connection made for that alone."""
         s, link = self.state, self.link
         if (link.phase == "reconnecting" or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on

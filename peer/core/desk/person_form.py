@@ -1,6 +1,5 @@
-"""The form a person fills in at the start of `ChatApp -d`: a name, a registered mobile
-number, then a topic from the menu (and a description, for some topics), unless a place
-held for that number is taken back with its topic.
+"""The form of `ChatApp -d`: a name, a mobile number, then a topic (and a description, for some),
+unless a place held for that number is taken back with its topic.
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ class PersonForm:
         self.s = s
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
-        """The held place kept for the number given (`FindPlace`), or None: taken back with
-        its topic (the form asks nothing more), or the topic asked for."""
+        """The place held for the number given (`FindPlace`), or None: taken back with its topic, or
+        the topic asked."""
         s = self.s
         if s.link.phase != "form" or s.step != "place":
             return
@@ -58,8 +57,8 @@ class PersonForm:
         s.connect_first(emit)
 
     def answer(self, text: str, emit: Emit) -> None:
-        """`text`, typed while the form asks its questions: `.quit`, or the answer to the
-        question asked (a command answers nothing: the question is asked again)."""
+        """`text`, typed while the form asks: `.quit`, or the answer (a command answers nothing, and
+        the question is asked again)."""
         answer = text.strip()
         if answer in QUITS:
             self.s.bye(emit)
@@ -84,9 +83,8 @@ class PersonForm:
             emit(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
 
     def _take(self, answer: str, emit: Emit) -> str | None:
-        """`answer` to the name, the phone or the description: taken, and the form moves
-        on (the held place looked up after the phone, the desk called after the
-        description); or why it is not taken."""
+        """`answer` to the name, the phone or the description: taken, and the form moves on; or why
+        not."""
         if self.s.step == "name":
             why = name_problem(answer)
             if why is None:
@@ -107,8 +105,8 @@ class PersonForm:
         return why
 
     def _topic_answer(self, text: str, emit: Emit) -> None:
-        """A choice from the menu: the topic taken (and a description asked for, for some),
-        or the menu asked again, until MENU_TRIES wrong choices close the client."""
+        """A choice from the menu: taken (a description asked for some), or asked again until
+        MENU_TRIES wrong choices close the client."""
         if not text.strip():  # as at the other questions: asked again, and no try used
             emit(Ask(QUESTIONS["topic"]))
             return
@@ -145,8 +143,7 @@ class PersonForm:
 
 
 def _no_command_yet(answer: str) -> str:
-    """What is said of a command typed at a question of the form: one that works once
-    waiting, or a typo (or an answer that starts with a dot)."""
+    """What is said of a command typed at a question: one that works once waiting, or a typo."""
     command = answer.split()[0][:20]
     if command.lower() in WAITING_COMMANDS:
         line = f"[{command} works once you are waiting; answer the question first"

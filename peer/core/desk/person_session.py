@@ -1,6 +1,5 @@
-"""The person's wait and session: the join (with the work a busy desk asks for), what
-the person types once the form is done, and what the desk says meanwhile, each kind of
-message by its own handler (`PersonSession.handlers`).
+"""The person's wait and session: the join (with the work a busy desk asks), what the person types
+after the form, and the desk's messages, each by its handler.
 """
 
 from __future__ import annotations
@@ -73,9 +72,8 @@ class PersonSession:
         )
 
     def work(self, asked: DeskWork, now: float, emit: Emit) -> None:
-        """The desk is busy and asks for work before a new place (wire/desk/work.py): done
-        here, a second or two at most, and the join sent again with it. A desk asking more
-        than MAX_BITS, or a seed that is not hex, is not one of ours: said, and given up."""
+        """The work a busy desk asks before a new place, done here, and the join sent again with it;
+        a desk asking more than MAX_BITS, or no hex, is said, and given up."""
         if self.link.phase != "joining":
             return
         try:
@@ -128,8 +126,8 @@ class PersonSession:
             emit(Show("[One moment: joining the waiting room.]"))
 
     def _chat(self, line: str, now: float, emit: Emit, typed: str) -> None:
-        """`line`, typed as `typed` (with its leading `..`), is chat: sent to the operator
-        when served, else said not to be (words of crisis go to the desk)."""
+        """`line` (typed as `typed`) is chat: to the operator when served, else not sent (words of
+        crisis go to the desk)."""
         s, phase = self.s, self.link.phase
         if not line.strip():
             return
@@ -147,8 +145,8 @@ class PersonSession:
             emit(Send(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
-        """Words of crisis, typed before anyone serves the person: the desk tells its
-        operators, and the crisis notice is shown (the desk's, unless slow to come)."""
+        """Words of crisis typed before being served: the desk tells its operators, and the crisis
+        notice is shown (the desk's, unless slow)."""
         s, waiting = self.s, self.link.phase == "waiting"
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT

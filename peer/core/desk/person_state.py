@@ -1,6 +1,4 @@
-"""What the person's client (`peer.core.desk.person.PersonCore`) knows as it runs, and what
-its parts do alike: ending the run, the crisis notice, the held place, a message shown.
-"""
+"""What the person's client knows as it runs (`PersonState`), and what its parts do alike."""
 
 from __future__ import annotations
 
@@ -61,8 +59,8 @@ class PersonState:
         self.giving_up = False
 
     def finish(self, code: int, emit: Emit) -> None:
-        """The run ends: forget the place, and show the crisis notice again to whoever
-        came for topic 1 (the built-in one, when the desk's was awaited and has not come)."""
+        """The run ends: forget the place, and show the crisis notice again to who may be in
+        danger."""
         emit(ForgetPlace())
         if self.crisis_due is not None:
             self.owed_notice(emit)
@@ -76,8 +74,7 @@ class PersonState:
         self.link.end(0, emit)
 
     def crisis_notice(self, emit: Emit) -> None:
-        """The crisis notice, for someone who may be in danger: topic 1, or words that
-        say so (in the description, or a line typed while waiting)."""
+        """The crisis notice, for someone who may be in danger (topic 1, or words that say so)."""
         if self.topic in CRISIS_TOPICS or self.crisis or speaks_of_crisis(self.description):
             notice = self.crisis or DEFAULT_CRISIS_NOTICE
             for line in crisis_lines(notice):

@@ -1,7 +1,6 @@
-"""The registry's console as an operator at the help desk (docs/DESK.md, "The registry
-console"), on a connection id of its own (CONSOLE). What a line means, and what is held
-back, is `ChatApp -o`'s (`wire.desk.commands.DutyScreen`); only a bare registry command is
-the console's own to hold back.
+"""The registry's console as an operator at the desk (docs/DESK.md), on its own connection id
+(CONSOLE): its lines go as `ChatApp -o`'s (`DutyScreen`); only a bare registry command is its own
+to hold back.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from msgspec import Struct
 from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.files import Topic
 from registry.adapter.desk.shelf import FolderShelf, keep_record, read_record
-from registry.core.desk.actions import Action, ConnId
+from registry.core.desk.actions import ConnId
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from wire.desk.commands import DutyScreen, is_operator_command
 from wire.desk.messages import (
@@ -54,7 +53,8 @@ class ConsoleDesk(Struct, frozen=True):
     new_id: Callable[[], str]
     log: Callable[[str], None]
     hold_handovers: Callable[[], None]
-    carry_out: Callable[[list[Action]], None]
+    #: Runs a queue's entry point with the arguments given, now and an emit; carries it out.
+    carry_out: Callable[..., object]
 
 
 class DeskConsole:
@@ -75,9 +75,8 @@ class DeskConsole:
     def set_output(
         self, print_fn: Callable[[str], None], put_back: Callable[[str], None] | None = None
     ) -> None:
-        """Go on duty, printing through `print_fn` (and putting a line not sent back into
-        the prompt through `put_back`, on a terminal), serving what `.serve` chose before a
-        restart or every topic. Call once, when the registry runs on a terminal."""
+        """Go on duty, printing through `print_fn` (`put_back`: a line not sent goes back in the
+        prompt), serving what `.serve` chose before a restart, or every topic. Call once."""
         self._print, self._put_back = print_fn, put_back
         self._screen.prompt = put_back is not None
         kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
@@ -92,8 +91,7 @@ class DeskConsole:
             )
 
     def typed(self, line: str, begun: float | None = None) -> None:
-        """A line the admin typed, begun at `begun` (the desk's clock; None: now). Never
-        raises."""
+        """A line the admin typed, begun at `begun` (None: now). Never raises."""
         if self._print is None:
             return
         begun = self._desk.now() if begun is None else begun
@@ -107,9 +105,8 @@ class DeskConsole:
             self._desk.log(f"desk: internal error on a console line: {exc!r}")
 
     def wants(self, line: str, begun: float | None = None) -> bool:
-        """Whether a console line belongs to the desk: a desk command, any line while the
-        console serves someone, or one begun before the person it served last changed (it
-        was for them: the desk says it reaches nobody)."""
+        """Whether a console line is the desk's: a desk command, any line while serving, or one
+        begun before the person served changed."""
         begun = self._desk.now() if begun is None else begun
         screen = self._screen
         mine = bool(screen.session) or begun < screen.switched_at
@@ -136,8 +133,8 @@ class DeskConsole:
     # -- for the desk -----------------------------------------------------------------------
 
     def show(self, message: DeskMessage) -> None:
-        """A message from the desk, printed as an operator reads it; what it changes (the
-        person served, the topics) noted."""
+        """A message from the desk, printed as an operator reads it; the person served and the
+        topics noted."""
         match message:
             case DeskSession(session=session, name=name):
                 self._screen.switch(session, name, self._desk.now())
@@ -173,8 +170,8 @@ class DeskConsole:
             self._send(message)
 
     def _hold_command(self, line: str) -> None:
-        """Hold back `line`, exactly a registry command, typed while serving someone (not
-        put back: `/who` typed after `who` would make `who/who`, a line for the person)."""
+        """Hold back `line`, a registry command typed while serving (not put back: `/who` after
+        `who` makes `who/who`)."""
         self._command = line
         word = clean(line.strip())
         self._say(
@@ -201,7 +198,7 @@ class DeskConsole:
 
     def _send(self, message: DeskMessage) -> None:
         """`message` from the console to the desk, carried out."""
-        self._desk.carry_out(self._desk.queue.receive(CONSOLE, message, self._desk.now()))
+        self._desk.carry_out(self._desk.queue.receive, CONSOLE, message)
 
     def _say(self, text: str) -> None:
         if self._print is not None:

@@ -1,20 +1,25 @@
-"""What the help desk keeps, as its adapter uses it: places, session lengths and operators'
-keys on its shelf (`registry.adapter.desk.shelf`), transcripts in the data directory. What the disk
-refuses is said in the log, and the desk carries on.
+"""What the help desk keeps: places, session lengths and operators' keys on its shelf,
+transcripts in the data directory. What the disk refuses is said in the log; the desk carries
+on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta, Struct, field
+from msgspec.structs import replace
 
-from registry.adapter.desk.places import PlacesFile
-from registry.adapter.desk.records import TranscriptStore
-from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record
+from disk.files import open_regular
+from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record, shelf_of
+from registry.core.credentials import TOKEN_HASH, token_hash
 from registry.core.desk.actions import (
     Action,
     KeepOperators,
@@ -25,7 +30,15 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.estimate import Average, Estimator
-from wire.desk.text import TOPICS
+from wire.desk.phone import normalise_phone
+from wire.desk.text import (
+    CRISIS_REASONS,
+    DANGER_MARK,
+    TOPICS,
+    format_duration,
+    keep_said,
+    topic_label,
+)
 from wire.keys import key_from_text
 
 #: Where the operators' keys authorised by the operator key are kept, in the data folder.
@@ -46,16 +59,15 @@ class _History(Struct):
 
 
 class _Operators(Struct):
-    """The operators' keys (key text -> name), and the hash of the operator key that
-    authorised them."""
+    """The operators' keys (key text -> name), and the hash of the operator key that authorised
+    them."""
 
     desk_key: str = field(name="desk-key")
     operators: dict[str, str] = {}
 
 
 class DeskFiles:
-    """The desk's files in `data_dir`; `clock` is the desk's clock (places carry their
-    times across a restart by it), `log` takes the lines that say what went wrong."""
+    """The desk's files in `data_dir`, times by the desk's `clock`; what went wrong to `log`."""
 
     def __init__(
         self,
@@ -65,9 +77,8 @@ class DeskFiles:
         desk_key: str = "",
         shelf: Shelf | None = None,
     ) -> None:
-        """`desk_key` is the operator key: the operators' keys it authorised are kept with
-        its hash, and all revoked once the operator key is another. All but transcripts
-        are kept on `shelf` (by default, files in `data_dir`)."""
+        """`desk_key` is the operator key: the keys it authorised are kept with its hash, revoked
+        when it changes. All but transcripts go on `shelf` (default: `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
@@ -78,9 +89,8 @@ class DeskFiles:
         self.authorised, self._operators_problem = self._read_operators()
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
-        """What the run before kept: the session lengths it learnt go into `estimator`, and
-        the places it held are returned, in order. Each file that could not be used is
-        said in the log (and counts as none)."""
+        """What the run before kept: its session lengths into `estimator`; its places returned, in
+        order. A file that cannot be used is said in the log."""
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
@@ -96,8 +106,8 @@ class DeskFiles:
         return places
 
     def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask for: the last places among them first, then operators'
-        keys and transcripts, and after a session ended what `estimator` learnt, if new."""
+        """Keep what `actions` ask: the last places first, then operators' keys and transcripts, and
+        what `estimator` learnt when a session ended."""
         places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
             if places:
@@ -120,14 +130,13 @@ class DeskFiles:
             self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
     def _keep_operators(self, action: KeepOperators) -> None:
-        """Keep the authorised operators' keys (said in the log when it fails: each would
-        then need the operator key again after a restart)."""
+        """Keep the authorised operators' keys (a failure is said in the log)."""
         kept = _Operators(self._desk_key, dict(action.keys))
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
-        """The authorised operators' keys kept on the shelf, and what was wrong with them
-        ("" when nothing): none when damaged, or kept under another operator key."""
+        """The authorised operators' keys kept, and what was wrong with them: none when damaged,
+        or kept under another operator key."""
         kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
             where = self.shelf.where(OPERATORS_FILE)
@@ -150,3 +159,171 @@ class DeskFiles:
             self._records.write(record)
         except OSError as exc:
             self._log(f"desk: could not write the transcript of session {record.session}: {exc}")
+
+
+#: The file in the registry's data directory (the record on the desk's shelf).
+PLACES_FILE = "desk-places.json"
+
+
+class _File(Struct):
+    places: list[KeptPlace]
+
+
+class PlacesFile:
+    """Reads and replaces the kept places, on a shelf or in a folder; `clock` is the queue's,
+    `wall` the time of day, which carries times across a restart."""
+
+    def __init__(
+        self,
+        data_dir: Path | Shelf,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._shelf = shelf_of(data_dir)
+        self.path = self._shelf.where(PLACES_FILE)
+        self._clock = clock
+        self._wall = wall
+
+    def load(self) -> tuple[list[KeptPlace], str]:
+        """The places kept by the run before, in order, and a problem to log; a damaged file
+        holds none, and is set aside (`.unreadable`)."""
+        try:
+            data = self._shelf.read(PLACES_FILE)
+        except FileNotFoundError:
+            return [], ""
+        except OSError as exc:
+            return [], (
+                f"desk: could not read the kept waiting room {self.path} ({exc.strerror}); "
+                "no place held"
+            )
+        try:
+            entries = msgspec.json.decode(data, type=_File).places
+            offset = self._wall() - self._clock()
+            return [_place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
+        except (msgspec.DecodeError, ValueError) as exc:  # (ValidationError is a DecodeError)
+            why = str(exc)
+        aside = self._shelf.set_aside(PLACES_FILE)
+        return [], (
+            f"desk: the kept waiting room {self.path} is damaged; moved to {aside}, "
+            f"no place held ({why})"
+        )
+
+    def save(self, places: tuple[KeptPlace, ...]) -> None:
+        """Replace the kept places with `places`, durably; none removes the file. Raises OSError."""
+        if not places:
+            self._shelf.remove(PLACES_FILE)
+            return
+        offset = self._wall() - self._clock()
+        entries = [replace(_moved(p, offset), token=_hashed(p.token)) for p in places]
+        self._shelf.write(PLACES_FILE, msgspec.json.format(msgspec.json.encode(_File(entries))))
+
+
+def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
+    """The place `entry` spells, its times on the queue's clock, its crisis lines kept as
+    keep_said keeps them; ValueError naming place `number` for a value the desk never keeps."""
+    if entry.topic not in TOPICS:
+        raise ValueError(f"place {number}: topic {entry.topic} is not a topic")
+    if normalise_phone(entry.phone) != entry.phone:
+        raise ValueError(f"place {number}: the phone is not a number")
+    if entry.crisis and entry.crisis not in CRISIS_REASONS:
+        raise ValueError(f"place {number}: crisis is not a reason")
+    said: tuple[str, ...] = ()
+    for line in entry.said:
+        said = keep_said(said, line)
+    return replace(_moved(entry, -offset), said=said)
+
+
+def _moved(place: KeptPlace, offset: float) -> KeptPlace:
+    """`place` with its times moved by `offset`."""
+    since = place.serving_since
+    return replace(
+        place, joined=place.joined + offset, serving_since=None if since is None else since + offset
+    )
+
+
+def _hashed(token: str) -> str:
+    """A token as the file keeps it: its hash."""
+    return token if token.startswith(TOKEN_HASH) else token_hash(token)
+
+
+#: The transcripts' folder inside the registry's data directory.
+TRANSCRIPT_DIR = "desk-transcripts"
+
+Record = SessionStarted | SessionLine | SessionEnded
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class TranscriptStore:
+    """Appends session records to files under `data_dir / TRANSCRIPT_DIR`."""
+
+    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.directory = data_dir / TRANSCRIPT_DIR
+        self._clock = clock
+        self._paths: dict[str, Path] = {}
+
+    def write(self, record: Record) -> None:
+        """Append one record to its session's file. Raises OSError (the caller logs it and
+        carries on)."""
+        now = self._clock()
+        if isinstance(record, SessionStarted):
+            path = self._new_path(record.session, now)
+            lines = [
+                f"Help-desk session {record.session}",
+                f"Person: {record.name} (phone {record.phone})",
+                f"Topic: {topic_label(record.topic)}",
+            ]
+            if record.description:
+                lines.append(f"Description: {record.description}")
+            if record.crisis:
+                why = CRISIS_REASONS.get(record.crisis, "words of crisis")
+                lines.append(f"{DANGER_MARK} May be in danger: {why}")
+            lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in record.said]
+            lines += [
+                f"Operator: {record.operator}",
+                f"Waited: {format_duration(record.waited)}",
+                f"Started: {_stamp(now)}",
+            ]
+            self._append(path, lines, durable=False)
+        elif isinstance(record, SessionLine):
+            path = self._path(record.session, now)
+            clock = time.strftime("%H:%M:%S", time.localtime(now))
+            mark = f"{DANGER_MARK} " if record.crisis else ""
+            line = f"[{clock}] {mark}{record.sender}: {record.text}"
+            self._append(path, [line], durable=False)
+        else:
+            path = self._path(record.session, now)
+            self._paths.pop(record.session, None)
+            line = (
+                f"Ended: {_stamp(now)} ({record.reason}; length {format_duration(record.length)})"
+            )
+            self._append(path, [line], durable=True)
+
+    def _new_path(self, session: str, now: float) -> Path:
+        # Transcripts hold names, topics and whole conversations: this user's only, like the
+        # operator key (an existing directory is narrowed too).
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
+        # The session id comes from our own id maker, but a file name is no place to trust it.
+        stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + _UNSAFE.sub("_", session)
+        path = self.directory / f"{stem}.txt"
+        self._paths[session] = path
+        return path
+
+    def _path(self, session: str, now: float) -> Path:
+        # A record for a session whose start we did not see (it cannot happen through the
+        # queue, but a lost start must not lose the rest) gets a file of its own.
+        return self._paths.get(session) or self._new_path(session, now)
+
+    @staticmethod
+    def _append(path: Path, lines: list[str], *, durable: bool) -> None:
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        with open(fd, "a", encoding="utf-8") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
+def _stamp(now: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(now))

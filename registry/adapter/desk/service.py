@@ -1,6 +1,5 @@
-"""The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
-clock, the timer, the files (`registry.adapter.desk.files`) and the console
-(`registry.adapter.desk.console`).
+"""The help desk's asyncio adapter around `DeskQueue`: TCP connections, the clock, the timer, the
+files and the console.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 # the name the console serves under, as the registry names it to its admin
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
-from registry.adapter.desk.frames import FrameReader, FrameRefused
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
@@ -40,11 +38,14 @@ from wire.desk.messages import (
 )
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
+from wire.errors import DecodeError, OtherVersion
 from wire.ids import IdMaker
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
 from wire.shown_text import clean
 
+#: Bytes read from a connection at a time.
+READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
 #: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
@@ -77,8 +78,8 @@ class DeskService:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """The desk of the registry of `data_dir`, logging to `log` (refusals to `rejected`),
-        keeping on `shelf` (None: files in `data_dir`); nothing runs until `start`. Raises
-        OSError when no operator key can be made, ValueError for settings out of bounds."""
+        keeping on `shelf` (None: files); nothing runs until `start`. Raises OSError without
+        an operator key, ValueError for settings out of bounds."""
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         #: Why the desk is closed, "" while it runs (see the class).
@@ -118,11 +119,11 @@ class DeskService:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Hold the places kept by the run before, and start the timer. Await once, in the
-        registry's event loop, before any connection. (A closed desk: nothing.)"""
+        """Hold the places kept by the run before, and start the timer: once, before any
+        connection."""
         if self._timer is None and not self.problem:
-            places = self._files.load(self.queue.estimator)
-            self._apply(self.queue.restore(places, self._clock()))
+            places = self._files.load(self.queue.state.estimator)
+            self._apply(self.queue.held.restore, places)
             self._wake = asyncio.Event()
             self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
 
@@ -132,7 +133,7 @@ class DeskService:
             return
         self._closed = True
         if not self._files.shelf.shared:
-            self._apply(self.queue.shutdown(self._clock()))
+            self._apply(self.queue.shutdown)
         # (else the desk goes on at the registry of the service that takes over: its
         # clients reconnect there, and take their places back, as after a crash)
         await self._after_kept.drained(CLOSE_FLUSH)
@@ -167,9 +168,8 @@ class DeskService:
             if self._closed:
                 reason = "desk closing"
             elif isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
-                # An attempt its client gave up on before we read it (a registry stopped
-                # with SIGSTOP still accepts connections): acted on, it could hand a person
-                # to an operator who is not there. A DeskGiveUp is still carried out.
+                # given up before we read it (a registry stopped by SIGSTOP still accepts):
+                # it could hand a person to an absent operator (a DeskGiveUp still goes)
                 reason = "its client had left before its first message was read"
             else:
                 registries = tuple(self.registries())
@@ -214,7 +214,7 @@ class DeskService:
                     return reason
                 if isinstance(message, HANDS_OVER):
                     self._hold_handovers()
-                self._apply(self.queue.receive(conn, message, self._clock()))
+                self._apply(self.queue.receive, conn, message)
             if conn not in self._writers:
                 break
             try:
@@ -232,7 +232,7 @@ class DeskService:
         self._close(conn)
         try:
             self._hold_handovers()
-            self._apply(self.queue.disconnected(conn, self._clock(), reason[:200]))
+            self._apply(self.queue.disconnected, conn, reason[:200])
         except Exception as exc:  # pragma: no cover - defensive, as above
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
@@ -256,7 +256,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.release(self._clock()))
+                self._apply(self.queue.release)
             except Exception as exc:  # pragma: no cover - defensive, as for the timer
                 self.log(f"desk: internal error after connections ended: {exc!r}")
 
@@ -280,7 +280,7 @@ class DeskService:
         it is bound to and its fingerprint, or one line saying there are none."""
         if self.problem:
             return [f"  operators: {self.problem}"]
-        kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
+        kept = sorted(self.queue.state.authorised.items(), key=lambda item: item[1].casefold())
         lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
         return lines or ["  no operator keys authorised (an operator shows the operator key)"]
 
@@ -288,29 +288,32 @@ class DeskService:
         """The console's `desk`: the waiting room in order, as an operator's `.room`."""
         if self.problem:
             return [f"  desk: {self.problem}"]
-        return [f"  {line}" for line in room_lines(self.queue.room(self._clock()))]
+        return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`: the keys authorised for operator `name` are
         revoked (one on duty with one goes off duty); the line that says so."""
         if self.problem:
             return f"  revoke: {self.problem}"
-        actions = self.queue.revoke(name)
-        if not actions:
+        if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
             return f"  no operator key authorised for {clean(name)}"
-        self._apply(actions)
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
     # -- carrying out actions -------------------------------------------------------------
 
-    def _apply(self, actions: list[Action]) -> None:
+    def _apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
+        """Carry out what the queue's `entry` decides (given `args`, now, and an emit); those
+        actions."""
+        actions: list[Action] = []
+        entry(*args, self._clock(), actions.append)
         # The places are kept before anyone is told theirs: a crash just after a person
         # saw "number 2 in the queue" must not lose that place. (On a shelf that
         # acknowledges later, what is sent waits for it: see AfterKept.)
-        self._files.keep(actions, self.queue.estimator)
+        self._files.keep(actions, self.queue.state.estimator)
         self._after_kept(actions)
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved
+        return actions
 
     def _carry_out(self, actions: list[Action]) -> None:
         """Send, close and log what `actions` say (what they keep is kept by now)."""
@@ -369,7 +372,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.timer(self._clock()))
+                self._apply(self.queue.timer)
             except Exception as exc:  # pragma: no cover - defensive
                 self.log(f"desk: internal error in the timer: {exc!r}")
 
@@ -382,3 +385,50 @@ def _fingerprint(key: str) -> str:
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
     return type(message).__name__ in DESK_TYPES
+
+
+class FrameRefused(Exception):
+    """What arrived cannot be read on: the reason, in words for the log and for a notice
+    to the connection before it is closed."""
+
+
+class FrameReader:
+    """Reads the messages of a connection through its secure session `decoder`, which may
+    already hold the start of a frame. Create it inside the event loop."""
+
+    def __init__(
+        self, decoder: SecureStream, reader: asyncio.StreamReader, deadline: float
+    ) -> None:
+        """`deadline`: the seconds a frame, once begun, has to be whole."""
+        self._decoder = decoder
+        self._reader = reader
+        self._deadline = deadline
+        self._clock = asyncio.get_running_loop().time
+        # when the frame being read began (None: between frames)
+        self._began: float | None = self._clock() if decoder.pending else None
+
+    async def read(self) -> list[Message] | None:
+        """The messages whole after the next read, or None once the other side has closed.
+        Raises FrameRefused for a frame late, of another version or undecodable; OSError."""
+        if self._began is None:
+            data = await self._reader.read(READ_CHUNK)
+        else:
+            wait = max(0.0, self._began + self._deadline - self._clock())
+            try:
+                data = await asyncio.wait_for(self._reader.read(READ_CHUNK), wait)
+            except TimeoutError:
+                raise FrameRefused(f"no whole frame within {self._deadline:g} s") from None
+        if not data:
+            return None
+        try:
+            messages = list(self._decoder.feed(data))
+        except OtherVersion as exc:
+            why = f"ChatApp versions differ ({exc}); use one version on every machine"
+            raise FrameRefused(why) from None
+        except DecodeError as exc:
+            raise FrameRefused(f"bad frame: {exc}") from None
+        if not self._decoder.pending:
+            self._began = None
+        elif self._began is None or messages:
+            self._began = self._clock()  # a frame began in this read
+        return messages

@@ -1,6 +1,6 @@
-"""Where the help desk keeps what outlives its registry: named records of bytes on a shelf,
-files in its data folder (`FolderShelf`) or, for a service, a JetStream bucket
-(registry/adapter/cluster/desk_bucket.py) whose writes are acknowledged later (`pending`).
+"""Where the desk keeps what outlives its registry: named records on a shelf, files in its data
+folder (`FolderShelf`) or a service's JetStream bucket, whose writes are acknowledged later
+(`pending`).
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ class Shelf(Protocol):
         ...
 
     def read(self, name: str) -> bytes:
-        """The record `name`. Raises FileNotFoundError when there is none, OSError when it
-        cannot be read."""
+        """The record `name`. Raises FileNotFoundError when there is none, else OSError."""
         ...
 
     def write(self, name: str, data: bytes) -> None:
-        """Replace the record `name` with `data`, durably. Raises OSError (a shelf that
-        acknowledges later logs its failures itself)."""
+        """Replace the record `name` with `data`, durably. Raises OSError (a shelf acknowledging
+        later logs its own)."""
         ...
 
     def remove(self, name: str) -> None:
@@ -52,13 +51,12 @@ class Shelf(Protocol):
 
     @property
     def shared(self) -> bool:
-        """Whether other registries of a service use it: a desk that closes then keeps its
-        places there for the one that takes over, as a registry that stopped does."""
+        """Whether a service's other registries use it: a desk that closes keeps its places
+        there."""
         ...
 
     async def flushed(self) -> None:
-        """Once every write made so far is acknowledged (or said in the log to have
-        failed)."""
+        """Once every write so far is acknowledged (or its failure logged)."""
         ...
 
 
@@ -69,6 +67,9 @@ def aside(name: str) -> str:
 
 class FolderShelf:
     """The records as files in a registry's data folder, each written at once."""
+
+    pending = False
+    shared = False
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -91,21 +92,13 @@ class FolderShelf:
             os.replace(self.folder / name, self.folder / aside(name))
         return aside(name)
 
-    @property
-    def pending(self) -> bool:
-        return False
-
-    @property
-    def shared(self) -> bool:
-        return False
-
     async def flushed(self) -> None:
         return None
 
 
 def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T | None, str]:
-    """The record `name` decoded as `kind`, or None when there is none or it cannot be
-    used; and why it cannot, for the log ("" otherwise). `holds` names what it should hold."""
+    """The record `name` decoded as `kind` (None: none, or unusable), and why not for the log;
+    `holds` names what it holds."""
     why = ""
     try:
         return msgspec.json.decode(shelf.read(name), type=kind), ""
@@ -121,8 +114,8 @@ def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T |
 
 
 def keep_record(shelf: Shelf, name: str, value: object) -> str:
-    """Replace the record `name` with `value` (None: remove it); why it could not be kept,
-    for the log ("" when it was)."""
+    """Replace the record `name` with `value` (None: remove it); why it could not be, for the
+    log."""
     try:
         if value is None:
             shelf.remove(name)
@@ -139,8 +132,8 @@ def shelf_of(where: Path | Shelf) -> Shelf:
 
 
 class AfterKept:
-    """Carries out batches of the desk's actions (`carry_out`) in order, each once `shelf`
-    has acknowledged what was kept before it: nobody is told of a place not kept."""
+    """Carries out batches of actions (`carry_out`) in order, each once `shelf` acknowledged what
+    was kept before: nobody is told of a place not kept."""
 
     def __init__(self, shelf: Shelf, carry_out: Callable[[list[Action]], None]) -> None:
         self._shelf = shelf

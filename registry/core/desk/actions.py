@@ -1,6 +1,5 @@
-"""What the help desk's core (`registry.core.desk.queue.DeskQueue`) asks its adapter to do:
-frames to send, connections to close (by the opaque ids the adapter chooses, `ConnId`), log
-lines, transcript records, and what to keep on disk; msgspec Structs, as the registry's are.
+"""What the desk's core asks its adapter to do: frames to send and connections to close (`ConnId`,
+the adapter's), log lines, transcript records, and what to keep on disk.
 """
 
 from __future__ import annotations
@@ -30,18 +29,16 @@ class Close(Struct, frozen=True):
 
 
 class Log(Struct, frozen=True):
-    """A line for the registry's log; it never holds a full phone number. `kind` is "" for
-    a line about an event; for a refusal it names the refusal (a constant), and the line
-    goes through the registry's one rate-limited log (net/drop_log.py)."""
+    """A line for the registry's log, never holding a full number; `kind` names a refusal (its line
+    goes through the rate-limited log), "" for an event."""
 
     line: str
     kind: str = ""
 
 
 class SessionStarted(Struct, frozen=True):
-    """A session began: start its transcript. `phone` is masked already, and `said` (the
-    lines of crisis typed while waiting) scrubbed of the number; `crisis` is why the person
-    may be in danger (wire.desk.messages CRISIS_*, "" if nothing says so)."""
+    """A session began: its transcript starts. `phone` masked, `said` (crisis lines typed while
+    waiting) scrubbed; `crisis`: CRISIS_*, ""."""
 
     session: str
     name: str
@@ -55,9 +52,8 @@ class SessionStarted(Struct, frozen=True):
 
 
 class SessionLine(Struct, frozen=True):
-    """A line said in a session, already scrubbed of the person's phone number; `crisis`
-    when it is the person's and holds words of someone in danger (marked in the
-    transcript as for the operator)."""
+    """A line of a session, scrubbed of the person's number; `crisis`: the person's, with words of
+    someone in danger."""
 
     session: str
     sender: str
@@ -79,10 +75,9 @@ class KeptPlace(
     forbid_unknown_fields=True,
     rename={"joined": "joined_at", "serving_since": "serving_at"},
 ):
-    """A place in the waiting room as kept on disk, times on the queue's clock: `joined`
-    (later by the time `served`), `back` (at the front, or in a session), the `operator`
-    serving them and since when (`serving_since`, None when in no session); see Person.
-    The file spells it so, with times of day (registry/adapter/desk/places.py)."""
+    """A place as kept on disk, times on the queue's clock: `joined` (later by `served`), `back`,
+    the `operator` serving them since `serving_since` (None: no session); the file spells it so,
+    with times of day."""
 
     token: Annotated[str, Meta(min_length=1)]
     name: str
@@ -100,16 +95,14 @@ class KeptPlace(
 
 
 class KeepPlaces(Struct, frozen=True):
-    """Keep `places` on disk in place of what was kept: should the registry stop without
-    closing the desk (a crash, a power cut), its next start holds them (`restore`). In
-    order: the people being served, who would be held at the front, then the waiting room."""
+    """Keep `places` on disk in place of what was kept, for a next start after a crash: those served
+    first, then the waiting room."""
 
     places: tuple[KeptPlace, ...]
 
 
 class KeepOperators(Struct, frozen=True):
-    """Keep on disk the operators' public keys the registry has authorised (key text ->
-    the name it first went on duty under): each goes on duty with no operator key."""
+    """Keep the operators' keys the registry authorised (key text -> name) on disk."""
 
     keys: tuple[tuple[str, str], ...]
 
@@ -119,10 +112,3 @@ Action = (
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
-
-
-def collect(part: Callable[[Emit], None]) -> list[Action]:
-    """The actions `part` emits, in order: for an entry point that returns a list."""
-    actions: list[Action] = []
-    part(actions.append)
-    return actions

@@ -32,24 +32,22 @@ from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL, WaitEstima
 ALPHA = 0.25
 #: Sessions ended before their measured average is trusted (the typical length below this).
 MIN_HISTORY = 3
-#: What is left of a session that has lasted `e`, at least: OVERRUN * e. The time still to
-#: go of lengths with a long tail (a Pareto law of shape 3, a fair model of how long talks
-#: and calls last) is half the time already spent, once past the usual length: a session
-#: ten minutes long when most take one is likely to take minutes more, not seconds.
+#: What is left of a session that has lasted `e`, at least: OVERRUN * e, as for lengths
+#: with a long tail (a Pareto law of shape 3, a fair model of talks and calls).
 OVERRUN = 0.5
 
 
 class Average(Struct, forbid_unknown_fields=True):
-    """An exponentially weighted mean and mean deviation of session lengths, in seconds
-    (none negative: as decoded from a file, registry.adapter.desk.history)."""
+    """An exponentially weighted mean and mean deviation of session lengths, in seconds, none
+    negative."""
 
     count: Annotated[int, Meta(ge=0)] = 0
     mean: Annotated[float, Meta(ge=0)] = 0.0
     dev: Annotated[float, Meta(ge=0)] = 0.0
 
     def add(self, sample: float) -> None:
-        """Fold in one session length. The first sample seeds the mean (and half of it the
-        deviation, as RFC 6298 does for its first measurement)."""
+        """Fold in one session length; the first seeds the mean, and half of it the deviation (RFC
+        6298)."""
         sample = max(0.0, sample)
         if self.count == 0:
             self.mean = sample
@@ -62,8 +60,8 @@ class Average(Struct, forbid_unknown_fields=True):
 
 
 def whole(kind: str, low: float = 0.0, high: float = 0.0) -> WaitEstimate:
-    """A wait estimate of `kind` from `low` to `high` seconds, in whole seconds as the desk
-    messages carry it: the low end rounded down and the high end up, never negative."""
+    """A wait estimate of `kind`, `low` rounded down and `high` up to whole seconds, never
+    negative."""
     low_whole = max(0, int(low))
     return WaitEstimate(kind, low_whole, max(low_whole, int(-(-high // 1))))
 
@@ -77,8 +75,8 @@ class Estimator:
     """Keeps the averages and turns a person's situation into a WaitEstimate."""
 
     def __init__(self, typical: float = TYPICAL_SESSION) -> None:
-        """`typical` is the session length, in seconds, taken until MIN_HISTORY sessions
-        have ended. ValueError unless it is a finite number of seconds above 0."""
+        """`typical`: the session length taken until MIN_HISTORY sessions ended; ValueError unless
+        finite and above 0."""
         if not 0 < typical < math.inf:
             raise ValueError("typical must be a finite number of seconds above 0")
         self.typical = Average(0, typical, typical / 2)
@@ -96,16 +94,16 @@ class Estimator:
         return self.overall.count >= MIN_HISTORY
 
     def average(self, topic: int) -> Average:
-        """The average to use for `topic`: its own with enough history, else the overall
-        one with enough history, else the typical one."""
+        """The average for `topic`: its own with enough history, else the overall one, else the
+        typical one."""
         own = self.by_topic.get(topic)
         if own is not None and own.count >= MIN_HISTORY:
             return own
         return self.overall if self.measured else self.typical
 
     def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> WaitEstimate:
-        """The wait of a person of `topic` with `ahead` people before them, given one
-        entry per operator able to serve them (see Busy). Never negative."""
+        """The wait of someone of `topic` with `ahead` people before, one Busy per operator able to
+        serve them."""
         k = len(operators)
         if k == 0:
             return whole(EST_NOBODY)
@@ -127,8 +125,7 @@ class Estimator:
         return max(self.average(session_topic).mean - elapsed, OVERRUN * elapsed)
 
     def history(self) -> tuple[Average, dict[int, Average]]:
-        """Copies of the overall average and those of each topic: all an estimator
-        learnt, to be kept (see restore_history)."""
+        """Copies of the overall average and each topic's: what an estimator learnt, to be kept."""
         return replace(self.overall), {t: replace(a) for t, a in sorted(self.by_topic.items())}
 
     def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:

@@ -8,67 +8,46 @@ from msgspec import Struct
 from wire.desk.messages import HEARTBEAT
 from wire.desk.text import DEFAULT_CRISIS_NOTICE
 
-#: Most people in the waiting room, places held after a lost connection included. A
-#: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
-#: a flood of connections from growing the registry's memory and everyone's wait.
+#: Most people in the waiting room, held places included: a newcomer beyond it is refused
+#: with the reason and the estimate, so a flood cannot grow memory nor everyone's wait.
 MAX_WAITING = 50
-#: Places beyond MAX_WAITING that only people who may be in danger (topic 1, or words of
-#: crisis) may take: a room filled by others never turns them away. It is bounded only so
-#: that memory is; one address holds at most MAX_PER_ADDRESS of them.
+#: Places beyond MAX_WAITING for people who may be in danger alone: a room filled by others
+#: never turns them away (bounded only so that memory is).
 DANGER_ROOM = 50
-#: Most places one desk client's key may hold (held places included): its own, and one held
-#: for it while it has lost the token of that place (its place file gone), until that runs
-#: out. Keys are free to make, so the address below bounds what one computer holds.
+#: Most places one client key holds: its own, and one held while its place file is lost.
+#: Keys are free to make, so the address below bounds what one computer holds.
 MAX_PER_KEY = 2
-#: Most places held from one address (held places included), counted apart for people who
-#: may be in danger: a script on one computer, however many keys it makes, cannot fill the
-#: room of MAX_WAITING and keep everyone else out, yet a few people sharing a machine (each
-#: client with its own key) all get in. Loopback is an address like any other: a process
-#: on the registry's machine could otherwise fill the room.
+#: Most places from one address, counted apart for people who may be in danger: one
+#: computer cannot fill the room, yet a few people sharing one all get in. Loopback counts.
 MAX_PER_ADDRESS = 10
-#: People waiting below which a join costs no work. From there a new place costs a
-#: hashcash puzzle (wire/desk/work.py) of WORK_BITS_FIRST bits, one bit more for each
-#: WORK_BITS_STEP more people waiting, at most WORK_BITS_MOST: a quiet desk asks nothing;
-#: a busy one asks a person a second or two of one core at most, once; a flood of joins
-#: pays that for every place it takes (docs/DESK.md, "Work under load").
+#: People waiting below which a join costs no work; from there a hashcash puzzle
+#: (wire/desk/work.py) of WORK_BITS_FIRST bits, one more per WORK_BITS_STEP more people,
+#: WORK_BITS_MOST at most: a person pays a second or two once, a flood pays for every place.
 WORK_FREE_BELOW = 20
 WORK_BITS_FIRST = 16
 WORK_BITS_STEP = 10
 WORK_BITS_MOST = 21
 #: Seconds a waiting person's place is kept after their connection breaks.
 GRACE = 120.0
-#: Seconds, at most, a restarted desk waits for the people whose places it kept (see
-#: `restore`) to reconnect before it serves anyone. Their clients all lost the connection
-#: at the same moment and retry on the same backoff (up to 4 s apart), so who reconnects
-#: first is chance; serving whoever did would let them pass the people ahead of them.
+#: Seconds at most a restarted desk waits for the places it kept to reconnect before it
+#: serves anyone: their clients retry on the same backoff, so who is back first is chance.
 RESTART_SETTLE = 5.0
-#: Seconds after a restart within which a place kept on disk must be taken back, or it is
-#: given up (see `restore`). A client still running reconnects by itself: it tries again at
-#: most 4 s after a failed attempt (peer.core.desk.actions.RETRY_MAX), and an attempt that gets
-#: no answer at all (the registry's machine still coming up) fails after 5 s
-#: (peer.adapter.desk.runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
-#: 15 s leaves room for a loaded machine and the join's round trip. A place nobody takes
-#: back by then belongs to someone who gave up while the registry was down (closed the
-#: client, or typed `.quit` and the desk never heard): held for the whole grace period, it
-#: would be counted ahead of every newcomer, in positions and estimates, for nothing.
+#: Seconds after a restart within which a kept place must be taken back, or it is given up.
+#: A running client is back within 9 s (RETRY_MAX 4 s, plus CONNECT_TIMEOUT 5 s); a place
+#: not back by then is someone's who left meanwhile, and would count ahead of everyone.
 RECLAIM_WINDOW = 15.0
-#: Shortest time between two position pushes to one person ("at most once a second").
+#: Shortest time between two position pushes to one person.
 PUSH_INTERVAL = 1.0
 #: Shortest time between two "... is waiting" notices to an operator in a session: the
-#: arrivals in between are told in one line at its end, not a line each (a burst of fifty
-#: would bury what the person being served says).
+#: arrivals between are told in one line, not a line each.
 ARRIVALS_INTERVAL = 30.0
 #: Names at most in that one line; the rest are counted.
 ARRIVALS_NAMED = 3
-#: Seconds a session is taken to last until the desk has measured enough of them (the
-#: registry's `--typical-session`): a help-desk conversation typed at a terminal (a
-#: greeting, the question, an answer or two, the goodbye) takes about ten minutes, as
-#: support chats commonly do; a call is quicker (about six), typing is slower than talking.
-#: A guess too short would promise what the desk cannot keep; three sessions ended replace
-#: it with what is measured.
+#: Seconds a session is taken to last until enough are measured (`--typical-session`): a
+#: typed help-desk conversation takes about ten minutes, as support chats do.
 TYPICAL_SESSION = 600.0
-#: The shortest and longest typical session the registry may be given: shorter than ten
-#: seconds is no conversation, and a typical length of hours would be a mistake of unit.
+#: The typical session the registry may be given: under ten seconds is no conversation, and
+#: hours would be a mistake of unit.
 TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 
@@ -101,3 +80,16 @@ class DeskSettings(Struct, frozen=True, kw_only=True):
 
 #: A desk's settings when it is given none.
 DEFAULTS = DeskSettings()
+
+
+def work_bits(waiting: int) -> int:
+    """The bits of work a new place costs with `waiting` people in the room."""
+    if waiting < WORK_FREE_BELOW:
+        return 0
+    return min(WORK_BITS_FIRST + (waiting - WORK_FREE_BELOW) // WORK_BITS_STEP, WORK_BITS_MOST)
+
+
+def room_is_full(waiting: int, *, in_danger: bool, limits: DeskSettings) -> bool:
+    """Whether a newcomer finds no room with `waiting` places taken (DANGER_ROOM more for
+    someone `in_danger`)."""
+    return waiting >= limits.max_waiting + (limits.danger_room if in_danger else 0)

@@ -1,5 +1,5 @@
-"""The waiting line: positions, the estimate each person is shown, the order of those put
-back at the front, what a person and an operator are told of it, and `.room`.
+"""The waiting line: positions, estimates, the order of those put back at the front, what is said of
+it, and `.room`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ class Line:
         raise ValueError("not waiting")
 
     def positions(self) -> list[tuple[Person, int, int]]:
-        """(person, position, operators able to serve) for everyone waiting, in order: a
-        position counts those ahead who compete for the same operators (all, while nobody
-        serves the topic)."""
+        """(person, position, operators able to serve) for everyone waiting, in order: a position
+        counts those ahead who compete for the same operators (all, while nobody serves the
+        topic)."""
         reach: dict[int, frozenset[int]] = {}
         able: dict[int, int] = {}
         for topic in TOPICS:
@@ -60,8 +60,8 @@ class Line:
         return result
 
     def to_front(self, person: Person) -> None:
-        """Put `person`, whose session was cut short, back at the front of the waiting room:
-        among the others put back so, in the order they joined."""
+        """Put `person`, whose session was cut short, at the front: among the others put back, in
+        the order they joined."""
         person.back = True
         waiting, index = self._s.waiting, 0
         while (
@@ -80,8 +80,8 @@ class Line:
     def estimate(
         self, topic: int, ahead: int, now: float, person: Person | None = None
     ) -> WaitEstimate:
-        """The wait for `topic` with `ahead` people before; for `person` kept for their
-        operator after a restart, what they wait for is its return."""
+        """The wait for `topic` with `ahead` people before; for `person` kept for their operator
+        after a restart, its return."""
         if person is not None and person.awaits:
             return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
@@ -111,9 +111,8 @@ class Line:
     def answer(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """The `DeskQueued` that tells `person` where they stand (answering `reply_to`, ""
-        for none), and whom a place kept after a restart waits for; between `hold` and
-        `release`, kept for `release`."""
+        """The `DeskQueued` that tells `person` where they stand (answering `reply_to`); between
+        `hold` and `release`, kept for `release`."""
         assert person.conn is not None
         if self._s.holding:
             self._s.answers_held.append((person, person.conn, reply_to, restored))
@@ -128,9 +127,8 @@ class Line:
             emit(self._s.notice(person.conn, text))
 
     def held_answers(self, now: float, emit: Emit) -> None:
-        """At `release`: the answers kept since `hold`, in order, to those still on the
-        connection they were for (one that left, or came back on another, has no use
-        for it)."""
+        """At `release`: the answers kept, in order, to those still on the connection they were
+        for."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
@@ -154,8 +152,8 @@ class Line:
         return Send(person.conn, queued)
 
     def push(self, now: float, emit: Emit) -> None:
-        """Push the positions that changed, each person at most once per push_interval
-        (one held back is `due` then, for `timer`)."""
+        """Push the positions that changed, each person at most once per push_interval (else `due`
+        then)."""
         for person, position, k in self.positions():
             if person.conn is None:
                 continue
@@ -173,9 +171,7 @@ class Line:
             emit(Send(person.conn, message))
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        """What `operator` is told as it goes on duty, or serves other topics: what it
-        can be given (people here for its topics, not held places, nor those kept for
-        another operator after a restart; those kept for it, whatever topic)."""
+        """What `operator` is told going on duty or serving other topics: who it may be given."""
         yours = sum(
             1
             for p in self._s.waiting

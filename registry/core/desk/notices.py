@@ -1,7 +1,5 @@
-"""What operators are told of the waiting room: who has arrived (to those busy, who could
-serve them), who may be in danger (at once, and to one just on duty), and `.first`, which
-puts someone at the front (docs/DESK.md, "Someone who may be in danger"). A notice goes out
-only once the desk has handed over everyone it could, and names only people still waiting.
+"""What operators are told of the waiting room, once the desk has handed over everyone it could and
+of people still waiting: arrivals, who may be in danger (docs/DESK.md), and `.first`.
 """
 
 from __future__ import annotations
@@ -31,9 +29,8 @@ class Notices:
         self._line = line
 
     def tell(self, now: float, emit: Emit) -> None:
-        """The notices due to operators (`DeskState.arrivals`, `DeskState.briefings`), of
-        those still waiting, unless hand-overs are paused: then they wait too, to be sent
-        after them."""
+        """The notices due (`arrivals`, `briefings`) of those still waiting; none while hand-overs
+        are paused."""
         s = self._s
         if s.paused(now):
             return
@@ -52,8 +49,8 @@ class Notices:
                 self._tell_busy_operators(person, now, emit)
 
     def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
-        """Tell the operators in a session who could serve `person` that they arrived: at
-        once, or with the others who arrive within ARRIVALS_INTERVAL of the last notice."""
+        """Tell the busy operators who could serve `person` of their arrival: at once, or with those
+        within ARRIVALS_INTERVAL."""
         s = self._s
         text = (
             f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
@@ -73,9 +70,8 @@ class Notices:
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
-        those still waiting; none to an operator no longer in a session (one who is free
-        has nobody waiting they could serve)."""
+        """The arrivals held back, in one line to each operator still in a session, of those still
+        waiting."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -94,15 +90,13 @@ class Notices:
             emit(s.notice(operator.conn, text))
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
-        """`person`, waiting, typed words of crisis (`text`): the operators who could take
-        them are told at once (once per ARRIVALS_INTERVAL), and the person what became of it."""
+        """`person`, waiting, typed words of crisis (`text`): the operators who could take them are
+        told (once per ARRIVALS_INTERVAL), the person what became of it."""
         s = self._s
         assert person.conn is not None
         if person.noticed_on != person.conn:
-            # The registry's notice (local numbers to call, say), once per connection: a
-            # client that has not seen it on this connection (none was due at the join, or
-            # it was started again since) waits for it rather than show a notice of its own
-            # first, so that the person reads one notice, not two.
+            # the registry's notice, once per connection: a client that has not seen it
+            # waits for it rather than show its own first (one notice, not two)
             person.noticed_on = person.conn
             emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         person.crisis = CRISIS_WAITING
@@ -126,8 +120,8 @@ class Notices:
         emit(s.notice(person.conn, said))
 
     def alert(self, person: Person, now: float, why: str, emit: Emit) -> bool:
-        """Tell the operators who serve `person`'s topic (all on duty, if none does) that
-        they may be in danger, and how to take them next. Whether anyone was told."""
+        """Tell the operators of `person`'s topic (all, if none serves it) they may be in danger,
+        and how to take them: whether anyone was told."""
         s = self._s
         if s.operators:  # (with nobody told, the next line may still tell someone)
             person.alerted_at = now
@@ -149,8 +143,7 @@ class Notices:
         return bool(s.operators)
 
     def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
-        """Tell `operator`, just on duty, of those waiting for its topics who may be in
-        danger: the alerts went out before it was there, and `.room` is not read first."""
+        """Tell `operator`, just on duty, of those waiting for its topics who may be in danger."""
         for person in self._s.waiting:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
@@ -158,8 +151,8 @@ class Notices:
             emit(self._s.notice(operator.conn, self._in_danger(person, why, first=True)))
 
     def _in_danger(self, person: Person, why: str, *, first: bool = False) -> str:
-        """What operators are told of `person`, who may be in danger (`why`); with the
-        `.first` command that takes them next, when `first`."""
+        """What operators are told of `person`, who may be in danger (`why`), with the `.first` that
+        takes them when `first`."""
         number = self._s.waiting.index(person) + 1
         hint = f" {self._first_hint(person)} puts them at the front of the line." if first else ""
         return (
@@ -173,9 +166,8 @@ class Notices:
         return [i for i, p in enumerate(self._s.waiting, 1) if _name_match(p.name) == key]
 
     def _first_hint(self, person: Person) -> str:
-        """The `.first` command that names `person` beyond doubt: their name when nobody
-        else waits under it (a number goes stale as people leave and join), else their
-        number in the waiting room now."""
+        """The `.first` that names `person` beyond doubt: their name when nobody else waits under
+        it, else their number now."""
         name = clean(person.name).strip()
         alone = len(self._numbers(person.name)) == 1
         if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
@@ -183,8 +175,8 @@ class Notices:
         return f".first {self._s.waiting.index(person) + 1}"
 
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-        """`.first N` or `.first Name`: that person of the waiting room goes to its front,
-        among the others put back there (see Line.to_front)."""
+        """`.first N` or `.first Name`: that person goes to the front, among those put back
+        there."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
             emit(self._s.notice(operator.conn, number))
@@ -195,9 +187,8 @@ class Notices:
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
-        """The number in the waiting room that `.first` names, or what the operator is told
-        when it names nobody there (or more than one person: then the numbers to choose
-        from)."""
+        """The number `.first` names, or what the operator is told when it names nobody or
+        several."""
         number, count = msg.position, len(self._s.waiting)
         if msg.name:
             numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
@@ -219,8 +210,8 @@ class Notices:
         return number
 
     def _moved(self, operator: Operator, person: Person, number: int, emit: Emit) -> None:
-        """What is said once `.first` put `person`, number `number` until then, at the
-        front: to the operator, the log, and the person when they moved up."""
+        """What is said once `.first` moved `person`, number `number` until then: to the operator,
+        the log, and the person when they moved up."""
         s = self._s
         name = clean(person.name)
         now_at = s.waiting.index(person) + 1
@@ -256,8 +247,7 @@ def _listed(items: list[str]) -> str:
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:
-    """The `.serve` command that serves `topics` and `topic` too (`.serve` replaces the
-    topics served, so it must name them all)."""
+    """The `.serve` that serves `topics` and `topic` too (it replaces the topics served)."""
     chosen = topics | {topic}
     if chosen >= set(TOPICS):
         return ".serve all"
@@ -265,6 +255,5 @@ def _serve_adding(topics: frozenset[int], topic: int) -> str:
 
 
 def _name_match(name: str) -> str:
-    """A person's name as `.first Name` matches it: as shown, ignoring case and spaces
-    around and between words."""
+    """A name as `.first Name` matches it: as shown, ignoring case and spaces."""
     return " ".join(clean(name).split()).casefold()

@@ -1,5 +1,5 @@
-"""Operators: going on duty (with the operator key, or a key it authorised), and what an
-operator sends while on duty: lines, `.end`, `.serve`, `.first`, `.room`, going off duty.
+"""Operators: going on duty (with the operator key, or a key it authorised), and what an operator
+sends on duty.
 """
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ class Duty:
         self._held = held
 
     def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
-        """An operator's `DeskOperator` on `conn`: on duty (its key authorised from now on
-        when it came with the operator key), told of anyone kept for it after a restart,
-        and given the next person; or refused, saying why."""
+        """A `DeskOperator` on `conn`: on duty (its key authorised when it came with the operator
+        key), told of anyone kept for it, given the next person; or refused."""
         s = self._s
         key = s.source(conn).key
         # authorised for the name it was given: under another name it shows the key again
@@ -86,7 +85,8 @@ class Duty:
         self._sessions.hand_over(now, emit)
 
     def revoke(self, name: str, emit: Emit) -> None:
-        """Revoke the keys authorised for operator `name` (see `DeskQueue.revoke`)."""
+        """Revoke the keys authorised for operator `name`; one on duty with one goes off
+        duty. Nothing when none is authorised."""
         s = self._s
         keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
         if not keys:
@@ -99,8 +99,8 @@ class Duty:
             emit(Close(conn, "its key was revoked"))
 
     def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
-        """Whether the operator on `conn` is refused duty (the refusal, and what the log
-        says, in `out`). `known`: its key was authorised before."""
+        """Whether the operator on `conn` is refused duty (and refused); `known`: its key was
+        authorised before."""
         s = self._s
         if not known and not same_secret(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)

@@ -1,17 +1,18 @@
-"""What a person sends: a first message (joining the waiting room, taking a held place back
-with its token, or giving it up after leaving while the connection was lost), then, holding
-a place, `.queue`, lines (to their operator when served; words of crisis while waiting),
-`.end` and leaving (docs/DESK.md).
+"""What a person sends: a first message (a join, a held place taken back with its token, or given
+up), then `.queue`, lines, `.end` and leaving (docs/DESK.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 import msgspec
+from msgspec import Struct
 
+from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
-from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
+from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import Ending, Sessions, already_over
@@ -46,6 +47,53 @@ from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
 
 
+class Refusal(Struct, frozen=True):
+    """Why a join is refused: the one line its person reads, and the one the log gets."""
+
+    reason: str
+    log: str
+
+
+def holder(people: Iterable[Person], given: str) -> Person | None:
+    """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
+    token compared in constant time."""
+    found = None
+    if not given:
+        return None
+    for person in people:
+        if token_matches(given, person.token):
+            found = person
+    return found
+
+
+def source_refusal(
+    people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
+) -> Refusal | None:
+    """Why a join with `key` from `address` may not take a place beside `people` (held and served
+    included), or None; "" is unknown, not limited."""
+    people = list(people)
+    if key:
+        held = sum(1 for p in people if p.key == key)
+        if held >= limits.max_per_key:
+            return Refusal(
+                f"This help desk client already holds {held} places in the waiting room, the "
+                "most one client may hold; please wait for your turn there, or try again once "
+                "that place is given up.",
+                f"desk: a client key holds {held} places; refused another",
+            )
+    if address:
+        same = sum(1 for p in people if p.address == address and bool(p.crisis) == in_danger)
+        if same >= limits.max_per_address:
+            kind = "places of people who may be in danger" if in_danger else "places"
+            return Refusal(
+                f"This computer ({address}) already holds {same} {kind} in the waiting room, "
+                "the most one address may hold; please try again once one of them has been "
+                "served.",
+                f"desk: {address} holds {same} {kind}; refused another",
+            )
+    return None
+
+
 class Persons:
     """A person's messages: the first, and those sent holding a place."""
 
@@ -56,9 +104,8 @@ class Persons:
         self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
-        """A person's `DeskJoin` on `conn`: a place taken back (its token and number), a
-        new place, or a refusal saying why; the crisis notice first to whoever may be in
-        danger, whichever it is."""
+        """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal saying why; the
+        crisis notice first to whoever may be in danger."""
         s = self._s
         # The crisis notice comes first, whatever happens next: a refused person in crisis
         # needs it most.
@@ -91,9 +138,8 @@ class Persons:
         return held
 
     def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
-        """Whether a newcomer's join on `conn` is answered with the DeskWork the room asks
-        while it is busy (admission.work_bits): not when it shows the work asked on this
-        connection (each puzzle solves one join). Checking is one hash."""
+        """Whether a newcomer's join is answered with the DeskWork a busy room asks (one puzzle per
+        join on this connection)."""
         s = self._s
         bits = work_bits(len(s.waiting))
         asked = s.puzzles.pop(conn, None)
@@ -105,14 +151,11 @@ class Persons:
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
-        """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, the
-        refusal and what the log says."""
+        """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, refused."""
         s = self._s
-        # Only a join from the same source (client key, else address) learns that its
-        # number is here already: one from anywhere else is admitted like any other, so
-        # that nobody can find out whether someone is at the help desk by trying their
-        # number. Without the token nobody takes a place back, held or not: an address or
-        # a number is no proof of who was given it.
+        # Only a join from the same source (key, else address) learns that its number is
+        # here: trying a number tells nobody else who is at the desk. Without the token
+        # nobody takes a place back: an address or a number proves nothing.
         source = s.source(conn)
         same = s.with_phone(msg.phone, source.key, source.address)
         if same is not None and same.dropped is None:
@@ -143,8 +186,8 @@ class Persons:
         return True
 
     def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
-        """A new place at the back of the waiting room for the person joining on `conn`,
-        answered with where they stand (or served at once by an operator free)."""
+        """A new place at the back for the person joining on `conn`, answered with where they
+        stand."""
         s = self._s
         source = s.source(conn)
         person = Person(
@@ -195,9 +238,8 @@ class Persons:
         self._sessions.answer_first(person, msg.id, now, emit, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
-        """A person who left while their connection was lost gives up the place held for
-        their token: those behind move up now, not at the end of the grace period (or of
-        RECLAIM_WINDOW, after a restart)."""
+        """A person who left while their connection was lost gives up the place of their token:
+        those behind move up now."""
         s = self._s
         if msg.wire != WIRE_VERSION:
             reason = wire_refusal(msg.wire, "desk client")
@@ -234,8 +276,8 @@ class Persons:
         emit(Send(person.conn, info))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
-        """A line from `person`: to their operator when it names their session; while
-        waiting, words of crisis alert the operators, anything else is not sent."""
+        """A line from `person`: to their operator when it names their session; while waiting, only
+        words of crisis go on, to the operators."""
         s = self._s
         assert person.conn is not None
         session = s.session_of(person)
@@ -267,8 +309,8 @@ class Persons:
             emit(s.log(line, person))
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
-        """`.end` or `.quit`: the session ends, or the place in the waiting room is left;
-        an `.end` of a session already over changes nothing."""
+        """`.end` or `.quit`: the session ends, or the place is left; an `.end` of a session already
+        over changes nothing."""
         s = self._s
         assert person.conn is not None
         conn = person.conn
@@ -290,9 +332,8 @@ class Persons:
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
-    """Why a `DeskJoin` asks for nothing the desk can give (a name, number, topic or
-    description out of bounds), or None when it is sound. `phone` is its number as
-    `normalise_phone` reads it."""
+    """Why a `DeskJoin` is out of bounds (name, number, topic, description), or None; `phone` is its
+    number normalised."""
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
@@ -302,7 +343,6 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
 
 
 def _masked_name(name: str) -> str:
-    """The name a person gave, with any phone number in it masked (`mask_numbers`): the
-    name is shown to every operator (`.room`, "... is waiting"), and a full number only to
-    the one who serves its person."""
+    """The name given, any phone number in it masked: every operator sees names, one alone the
+    number."""
     return mask_numbers(name.strip())

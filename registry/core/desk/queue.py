@@ -1,6 +1,5 @@
-"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`): each event takes
-`now` and returns the adapter's actions, in order; `next_wake()` says when `timer(now)` is
-due. The rules are docs/DESK.md's.
+"""The help desk's waiting room, sans-IO (`DeskQueue`): each event takes `now` and hands its actions
+to `emit`, in order; `next_wake()` says when `timer` is due. The rules are docs/DESK.md's.
 """
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Log, Send, collect
+from registry.core.desk.actions import Action, Close, ConnId, Emit, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
@@ -16,7 +15,7 @@ from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions
-from registry.core.desk.state import DeskState, Link, Operator, Person, Session
+from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
     DeskEnd,
     DeskFirst,
@@ -29,7 +28,6 @@ from wire.desk.messages import (
     DeskPing,
     DeskPong,
     DeskQueueRequest,
-    DeskRoom,
     DeskRoomRequest,
     DeskServe,
 )
@@ -60,20 +58,16 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A desk run with `settings`; only a `DeskOperator` carrying `operator_key`, or from
-        a key `authorised` (key text -> name), goes on duty. Raises as `DeskState` does."""
-        #: The data every part shares; its settings are read here.
+        """A desk run with `settings`: a `DeskOperator` goes on duty with `operator_key`, or from a
+        key `authorised` (key text -> name). Raises as `DeskState` does."""
+        #: The data every part shares, the operators' keys authorised and the estimates too.
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
-        #: Operators' public keys authorised by the operator key, shown once (key -> name).
-        self.authorised = s.authorised
-        #: The wait estimates, which the adapter keeps on disk.
-        self.estimator = s.estimator
-        self._line = line = Line(s)
+        self.line = line = Line(s)
         self._sessions = sessions = Sessions(s, line)
-        self._held = held = HeldPlaces(s)
+        self.held = held = HeldPlaces(s)
         self._notices = notices = Notices(s, line)
-        self._duty = duty = Duty(s, line, sessions, held)
+        self.duty = duty = Duty(s, line, sessions, held)
         persons = Persons(s, line, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
@@ -98,7 +92,7 @@ class DeskQueue:
 
     # -- events ----------------------------------------------------------------------------
 
-    def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
+    def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         s = self._s
         who = s.conns.get(conn)
@@ -108,12 +102,10 @@ class DeskQueue:
         elif link is not None and link.beat is not None:
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
-            # answered at once, and changes nothing else: a sign of life only
-            return [Send(conn, DeskPong(s.make_id(), message.id))]
+            emit(Send(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
+            return
         if who is not None and isinstance(message, DeskPong):
-            return []
-        actions: list[Action] = []
-        emit = actions.append
+            return
         handler = self._handlers.get((None if who is None else type(who), type(message)))
         if handler is not None:
             handler(conn if who is None else who, message, now, emit)
@@ -124,52 +116,43 @@ class DeskQueue:
             role = "a person" if isinstance(who, Person) else "an operator"
             emit(s.notice(conn, f"{type(message).__name__} is not something {role} can send."))
         self._after(now, emit)
-        return actions
 
-    def disconnected(
-        self, conn: ConnId, now: float, reason: str = "connection lost"
-    ) -> list[Action]:
+    def disconnected(self, conn: ConnId, reason: str, now: float, emit: Emit) -> None:
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         s = self._s
         who = s.conns.pop(conn, None)
         s.links.pop(conn, None)
         s.puzzles.pop(conn, None)
-        actions: list[Action] = []
-        emit = actions.append
         if isinstance(who, Person):
             self._sessions.person_gone(who, now, reason, emit)
         elif isinstance(who, Operator):
             self._sessions.operator_gone(who, now, f"connection lost ({reason})", emit)
         self._after(now, emit)
-        return actions
 
     def _after(self, now: float, emit: Emit) -> None:
-        """After any event: serve who can be served, push the positions that changed, tell
-        the operators what is due, and keep the places on disk when they changed."""
+        """After any event: hand over, push positions, tell operators what is due, keep the
+        places."""
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
-        self._held.keep(emit)
+        self.held.keep(emit)
 
     def hold(self) -> None:
-        """Hand nobody over, and push no position nor send any `DeskQueued`, until
-        `release`: other connections may have ended at the same moment and not been read
-        yet (a registry resumed after SIGSTOP). Holding twice is holding once."""
+        """Hand nobody over, push no position nor `DeskQueued`, until `release`: other connections
+        may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
         self._s.holding = True
 
-    def release(self, now: float) -> list[Action]:
-        """End a `hold`: hand over, answer the joins held, push positions, and tell each
-        operator whose `.end` came meanwhile, still free, that nobody waits."""
+    def release(self, now: float, emit: Emit) -> None:
+        """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
+        whose `.end` came meanwhile, still free, that nobody waits."""
         s = self._s
         if not s.holding:
-            return []
+            return
         s.holding = False
         served: list[Action] = []
         self._sessions.hand_over(now, served.append)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        actions: list[Action] = []
-        emit = actions.append
-        self._line.held_answers(now, emit)
+        self.line.held_answers(now, emit)
         for action in served:
             emit(action)
         self._sessions.settle(now, emit)
@@ -178,24 +161,20 @@ class DeskQueue:
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
                 emit(s.notice(operator.conn, NOBODY_WAITING))
-        self._held.keep(emit)
-        return actions
+        self.held.keep(emit)
 
-    def timer(self, now: float) -> list[Action]:
+    def timer(self, now: float, emit: Emit) -> None:
         """Time has passed: heartbeats, held places expired, held-back pushes."""
-        actions: list[Action] = []
-        emit = actions.append
         self._heartbeats(now, emit)
-        self._held.expire(now, emit)
+        self.held.expire(now, emit)
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
         self._notices.tell_held_back(now, emit)
-        self._held.keep(emit)
-        return actions
+        self.held.keep(emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
-        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long
-        is told, closed and taken as lost."""
+        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long is told,
+        closed and lost."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -214,13 +193,12 @@ class DeskQueue:
                     )
                     emit(s.notice(conn, said))
                     emit(Close(conn, f"no sign of life for {silent}"))
-                    for action in self.disconnected(conn, now, f"no sign of life for {silent}"):
-                        emit(action)
+                    self.disconnected(conn, f"no sign of life for {silent}", now, emit)
 
     def next_wake(self) -> float | None:
         """When `timer` must run next."""
         s = self._s
-        times = self._held.wakes() + self._notices.wakes()
+        times = self.held.wakes() + self._notices.wakes()
         if not s.holding:  # held-back pushes go at `release`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
@@ -230,11 +208,9 @@ class DeskQueue:
         ]
         return min(times, default=None)
 
-    def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
+    def shutdown(self, now: float, emit: Emit) -> None:
         """The registry stops: end every session, tell everyone why, close everything."""
-        s = self._s
-        actions: list[Action] = []
-        emit = actions.append
+        s, reason = self._s, "The help desk is closing."
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."
         for session in s.sessions():
@@ -249,49 +225,12 @@ class DeskQueue:
         s.arrivals.clear()
         s.briefings.clear()
         # everyone was told the desk is closing, and their clients end: nobody comes back
-        self._held.keep(emit)
-        return actions
-
-    def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
-        """Hold `places`, kept by the run before, as if each connection had just broken
-        (registry.core.desk.restart). Call before any connection."""
-        return collect(lambda emit: self._held.restore(places, now, emit))
-
-    def revoke(self, name: str) -> list[Action]:
-        """Revoke the keys authorised for operator `name`; one on duty with one goes off
-        duty. Nothing when none is authorised."""
-        return collect(lambda emit: self._duty.revoke(name, emit))
+        self.held.keep(emit)
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
-        """Connection `conn` comes from IP `address` with the public `key` ("" when none):
-        its places count against both, and it is watched for silence. A connection never
-        opened (the registry's console) is neither limited nor watched."""
+        """`conn` comes from IP `address` with the public `key` ("": none): its places count against
+        both, and its silence is watched. The console is never opened."""
         self._s.links[conn] = Link(address, key)
-
-    # -- read-only views, for the adapter, the console and tests
-
-    @property
-    def waiting(self) -> tuple[Person, ...]:
-        """The waiting room in order, held places included."""
-        return tuple(self._s.waiting)
-
-    def room(self, now: float) -> DeskRoom:
-        """The waiting room at `now`, in order, as `.room` shows it to an operator."""
-        return self._line.room("", now)
-
-    @property
-    def operators(self) -> tuple[Operator, ...]:
-        """Operators on duty, in the order they came."""
-        return tuple(self._s.operators.values())
-
-    @property
-    def sessions(self) -> tuple[Session, ...]:
-        """Sessions in progress."""
-        return tuple(self._s.sessions())
-
-    def position(self, person: Person) -> tuple[int, int]:
-        """(position, operators able to serve) for a waiting person."""
-        return self._line.position(person)
 
     def on(self, conn: ConnId) -> Person | Operator | None:
         """The person or operator on connection `conn`, or None."""
@@ -299,8 +238,8 @@ class DeskQueue:
 
 
 def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, reason: str, emit: Emit) -> None:
-    """A closed desk's answer to a first message: a join or an operator's hello refused, a
-    place given up ended (its client is leaving); then the connection closes."""
+    """A closed desk's answer to a first message: refused, or a place given up ended; the connection
+    closes."""
     if isinstance(msg, DeskGiveUp):
         s.goodbye(conn, reason, "desk closed", emit)
     else:

@@ -1,13 +1,11 @@
-"""Places held for their people to come back: after a lost connection (for `grace`), and
-across a registry's crash, kept on disk, with the operator and person who were talking
-kept for each other (docs/DESK.md, "A registry that stops without closing the desk").
+"""Places held for their people to come back: after a lost connection, and across a registry's
+crash, on disk, with the operator and person who were talking kept for each other (docs/DESK.md).
 """
 
 from __future__ import annotations
 
 from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
-from registry.core.desk.admission import room_is_full
-from registry.core.desk.limits import RESTART_SETTLE
+from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
 from wire.names import name_key
@@ -21,7 +19,8 @@ class HeldPlaces:
         self._s = s
 
     def restore(self, places: list[KeptPlace], now: float, emit: Emit) -> None:
-        """Hold `places` kept by the run before (see `DeskQueue.restore`)."""
+        """Hold `places`, kept by the run before, as if each connection had just broken.
+        Call before any connection."""
         s = self._s
         for place in sorted(places, key=lambda place: not place.back):
             danger = bool(place.crisis or crisis_reason(place.topic, place.description))
@@ -82,9 +81,8 @@ class HeldPlaces:
         return times
 
     def expire(self, now: float, emit: Emit) -> None:
-        """Give up places held too long (or, after a restart, not taken back within
-        RECLAIM_WINDOW), then free the operator and person kept for each other after a
-        restart who are not together again in time."""
+        """Give up places held too long (after a restart, not back within RECLAIM_WINDOW), then part
+        who were kept for each other and are not together again in time."""
         s = self._s
         if now >= s.settle_until:
             s.settle_until = float("-inf")  # settled: nothing more to wake for
@@ -100,8 +98,8 @@ class HeldPlaces:
         self._stop_awaiting(now, emit)  # after the places given up: they say more
 
     def give_up(self, person: Person, within: str, emit: Emit) -> None:
-        """Give up the place of `person`, who did not come back `within` (how long, said
-        in the log); an operator kept for them is told it takes the next person."""
+        """Give up the place of `person`, not back `within` (for the log); an operator kept for them
+        is told."""
         self._s.remove_waiting(person)
         said = f"{clean(person.name)} did not come back; you take the next person."
         self._tell_kept_operator(person, said, emit)
@@ -109,8 +107,8 @@ class HeldPlaces:
         emit(self._s.log(line, person))
 
     def _stop_awaiting(self, now: float, emit: Emit) -> None:
-        """The operator and person kept for each other after a restart who are not
-        together again within the grace period: each is free for anyone, and told so."""
+        """Those kept for each other after a restart and not together within the grace period: each
+        is free, and told so."""
         s = self._s
         for person in s.waiting:
             if not person.awaits or now < person.awaits_until:
@@ -142,8 +140,7 @@ class HeldPlaces:
             emit(self._s.notice(operator.conn, text))
 
     def kept_for(self, operator: Operator, now: float, emit: Emit) -> None:
-        """What `operator`, just on duty, is told of each person kept for it after a
-        restart who is not back yet."""
+        """What `operator`, just on duty, is told of each person kept for it and not back yet."""
         s = self._s
         for person in s.waiting:
             if person.conn is None and self.kept_operator(person) is operator:
@@ -168,10 +165,8 @@ class HeldPlaces:
             emit(KeepPlaces(places))
 
     def _places(self) -> tuple[KeptPlace, ...]:
-        # those being served would be put back at the front: with the others put back, in
-        # the order they joined (see Line.to_front); `joined` as kept leaves out time
-        # served, so that waits go on counting right after a restart, and `served` with
-        # `back` keeps their order among themselves when more are put back after it
+        # those served would be put back at the front, with the others put back, in the
+        # order they joined (Line.to_front); `joined` as kept leaves out time served
         s = self._s
         sessions = {session.person: session for session in s.sessions()}
         front = list(sessions) + [p for p in s.waiting if p.back]

@@ -1,6 +1,4 @@
-"""Sessions: who is handed to which free operator, what is said in a session, and how a
-session ends (its person put back at the front when it was cut short).
-"""
+"""Sessions: who is handed to which free operator, what is said in one, and how it ends."""
 
 from __future__ import annotations
 
@@ -26,8 +24,8 @@ from wire.shown_text import clean
 
 
 class Ending(Struct, frozen=True):
-    """How a session ends: `why` (for the log), what each side is told (None: nothing),
-    whether the person goes back to the front (`requeue`), whether its length counts."""
+    """How a session ends: `why` (for the log), what each side is told (None: nothing), whether the
+    person goes back to the front, whether its length counts."""
 
     why: str
     to_person: str | None = None
@@ -44,17 +42,15 @@ class Sessions:
         self._line = line
 
     def settle(self, now: float, emit: Emit) -> None:
-        """After any change: serve who can be served, then push positions that changed.
-        Between `hold` and `release`, neither: figures taken halfway through a batch of
-        ends would count operators already gone."""
+        """After any change: hand over, then push positions; neither between `hold` and `release`
+        (figures taken mid-batch would count operators already gone)."""
         if not self._s.holding:
             self.hand_over(now, emit)
             self._line.push(now, emit)
 
     def hand_over(self, now: float, emit: Emit) -> None:
-        """Give every free operator the earliest connected person it serves (the one free
-        the longest, of several); just after a restart, once the people whose places were
-        kept are back (see RESTART_SETTLE); never between `hold` and `release`."""
+        """Give every free operator the earliest connected person it serves (of several operators,
+        the one free longest); never while paused."""
         s = self._s
         if s.paused(now):
             return
@@ -79,8 +75,8 @@ class Sessions:
                 self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
 
     def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
-        """`operator` serves `person` from `now`: each side is told, the transcript begins
-        and the log says so."""
+        """`operator` serves `person` from `now`: both are told, the transcript begins, the log says
+        so."""
         s = self._s
         assert person.conn is not None
         resumed = bool(person.awaits)
@@ -115,9 +111,8 @@ class Sessions:
         *,
         crisis: bool = False,
     ) -> bool:
-        """`text`, a line from `by` (the person or the operator of `session`), to the other
-        side and into the transcript (marked when it speaks of `crisis`); a line too long
-        is refused back, a blank one goes nowhere. Whether it went."""
+        """`text` from `by` to the other side of `session` and the transcript (marked for `crisis`);
+        too long is refused back, blank goes nowhere. Whether it went."""
         person, operator = session.person, session.operator
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
@@ -132,9 +127,8 @@ class Sessions:
         return True
 
     def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
-        """End `session` as `ending` says, telling each side still there; the person's
-        connection closes unless requeued. Only a session that ended as sessions do (not
-        cut short) counts in the estimates."""
+        """End `session` as `ending` says, telling each side still there; the person's connection
+        closes unless requeued. Only a whole session counts in the estimates."""
         s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
@@ -171,9 +165,7 @@ class Sessions:
             s.conns.pop(person.conn, None)
 
     def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
-        """Take `operator` off duty. Its person, if any, goes back to the front of the
-        waiting room: leaving them was not their doing, whether the operator went off duty
-        or lost the connection (they may `.quit` if they were done)."""
+        """Take `operator` off duty; its person goes back to the front (it was not their doing)."""
         emit(Log(f"desk: operator {operator.name} {why}"))
         session = operator.session
         self._s.operators.pop(operator.conn, None)
@@ -191,9 +183,8 @@ class Sessions:
     def answer_first(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """Hand over whoever can be, but tell `person` where they stand first (Line.answer):
-        a DeskQueued answers a join before anything else (position 0 when served at once:
-        the client skips the waiting-room text)."""
+        """Hand over whoever can be, but tell `person` where they stand first (position 0: served at
+        once)."""
         served: list[Action] = []
         self.hand_over(now, served.append)
         self._line.answer(person, reply_to, now, emit, restored=restored)
@@ -201,8 +192,8 @@ class Sessions:
             emit(action)
 
     def person_gone(self, person: Person, now: float, reason: str, emit: Emit) -> None:
-        """`person`'s connection broke: a session they were in ends, and they keep a place
-        at the front for `grace`; a place in the waiting room is held as it was."""
+        """`person`'s connection broke: a session ends, keeping them a place at the front for
+        `grace`; a place waiting is held."""
         s = self._s
         session = s.session_of(person)
         held = format_duration(s.settings.grace)
@@ -230,8 +221,7 @@ class Sessions:
 
 
 def _started(session: Session, waited: float) -> SessionStarted:
-    """The transcript's record of `session` beginning after a wait of `waited` seconds,
-    with the person's number masked wherever it is written."""
+    """The transcript's record of `session` beginning, the person's number masked everywhere."""
     person = session.person
     return SessionStarted(
         session.id,
@@ -247,6 +237,5 @@ def _started(session: Session, waited: float) -> SessionStarted:
 
 
 def already_over(serving: str) -> str:
-    """What a side that ends a session already over is told: the one with `serving` (the
-    other side's name) goes on."""
+    """What a side ending a session already over is told: the one with `serving` goes on."""
     return f"That session was already over; your session with {serving} goes on."

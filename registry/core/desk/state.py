@@ -1,6 +1,5 @@
-"""The state of the help desk's core (`DeskState`), given to each of its parts, which keep
-no copy of it; who it knows (a person, an operator, a session between them: plain records,
-changed only by the core); and the lines every part needs: a notice, a log line, a refusal.
+"""The desk core's state (`DeskState`), given to each part, which keeps no copy; its plain records
+(a person, an operator, a session); and the lines every part needs.
 """
 
 from __future__ import annotations
@@ -119,8 +118,8 @@ class DeskState:
         authorised: dict[str, str] | None,
         settings: DeskSettings,
     ) -> None:
-        """Operators' keys `authorised` (key text -> name) go on duty as the operator key
-        does; ValueError for a typical session out of bounds (see Estimator)."""
+        """Operators' keys `authorised` (key text -> name) go on duty as the operator key does;
+        ValueError for a typical session out of bounds."""
         # -- the settings
         self.make_id = make_id
         self.make_token = make_token
@@ -170,8 +169,7 @@ class DeskState:
         return self.links.get(conn) or Link()
 
     def with_phone(self, phone: str, key: str, address: str) -> Person | None:
-        """The person with `phone` (`phone_key`) who joined from the same client key (else
-        address)."""
+        """The person with `phone` who joined from the same client key (else address)."""
         number = phone_key(phone)
         for person in self.people():
             same = person.key == key if key else person.address == address
@@ -210,8 +208,7 @@ class DeskState:
         return Log(scrub_phone(clean(line), person.phone))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
-        """`desk: operator ann <what>` for the log; not for the registry's console, whose
-        screen is the log and shows its DeskOnDuty already."""
+        """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
         if operator.conn in self.links:
             emit(Log(f"desk: operator {operator.name} {what}"))
 
@@ -229,8 +226,8 @@ class DeskState:
         code: RefusalCode = RefusalCode.OTHER,
         log: Log | None = None,
     ) -> None:
-        """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default
-        the reason, which must then hold nothing from the request) goes to the log."""
+        """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default the reason,
+        which must hold nothing from the request) to the log."""
         emit(log or Log(f"desk: refused: {reason}", reason))
         emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
         emit(Close(conn, "refused: " + reason))

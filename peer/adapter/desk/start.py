@@ -1,0 +1,248 @@
+"""How `ChatApp -d` and `ChatApp -o` start: the state folder private and locked, the registry's
+key trusted (docs/SECURITY.md, "First contact"), the operator key found; then the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from disk.files import InUse, default_dir, hold_lock, private_folder
+from disk.operator_key import key_path, read_key
+from net.registry_key import ask_key, registry_label
+from peer.adapter.desk.runner import DeskRunner, RunnerSettings
+from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
+from peer.core.desk.actions import Addr
+from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import ClientSettings
+from peer.core.desk.person import PersonCore
+from secure.keys import KEY_FILE, Pins
+from wire.ids import IdMaker
+from wire.names import name_key
+from wire.refusals import RefusalCode
+
+#: How a desk client's first contact with the registry goes when nothing is said of it.
+ANY_TRUST = ContactRule()
+#: The lock a person's client holds in its state directory: two would share the held-place
+#: files, and each take back the other's place.
+PERSON_LOCK = "person.lock"
+#: The environment variable that gives an operator the registry's operator key.
+KEY_ENV = "CHATAPP_DESK_KEY"
+#: What an operator is told when no key was found (see `find_operator_key`).
+NO_KEY = (
+    f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
+    "to be asked for it (the registry keeps it in its data directory, file desk-key)"
+)
+#: Said when another client of the same kind runs with the same data directory.
+PERSON_BUSY = (
+    "Another help desk client is already running with the data directory {root}{pid}; the "
+    "two would share the places they hold. Quit it first, or give this one a directory of "
+    "its own with --data-dir."
+)
+OPERATOR_BUSY = (
+    "An operator client for {name} is already running with the data directory {root}{pid}; "
+    "quit it first, or go on duty under another name."
+)
+
+
+class Untrusted(Exception):
+    """Nothing may be sent to the registry (said already): the client ends with status 1."""
+
+
+async def run_desk_client(
+    desk: Addr, *, stdin_is_tty: bool, state_dir: Path, trust: ContactRule = ANY_TRUST
+) -> int:
+    """Ask the help desk at `desk` for help, keys, pins and held places in `state_dir`, first
+    contact as `trust` says; the exit status. Never raises."""
+
+    async def run(key: bytes | None) -> int:
+        core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
+        settings = RunnerSettings(
+            client="help desk client",
+            tty=stdin_is_tty,
+            places=state_dir,
+            keys=state_dir,
+            registry_key=key,
+        )
+        return await DeskRunner(core, settings).run()
+
+    return await run_locked(state_dir, PERSON_LOCK, PERSON_BUSY, desk, trust, run)
+
+
+async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, trust)
+    name: str,
+    desk: Addr,
+    *,
+    key: str,
+    stdin_is_tty: bool,
+    state_dir: Path,
+    trust: ContactRule = ANY_TRUST,
+) -> int:
+    """Serve at the desk at `desk` as `name` with the operator `key`, keys and pins in
+    `state_dir`, first contact as `trust` says; the exit status. Never raises."""
+    root = state_dir
+
+    async def run(registry_key: bytes | None) -> int:
+        # input that is no terminal serves nobody until it says `.serve` (OperatorLines)
+        client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
+        core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
+        settings = RunnerSettings(
+            client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
+        )
+        runner = DeskRunner(core, settings)
+        code = await runner.run()
+        _remember_authorised(root, key, core, runner)
+        return code
+
+    busy = OPERATOR_BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
+    return await run_locked(root, operator_lock(name), busy, desk, trust, run)
+
+
+async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
+    root: Path,
+    lock: str,
+    busy: str,
+    where: tuple[str, int],
+    trust: ContactRule,
+    run: Callable[[bytes | None], Awaitable[int]],
+) -> int:
+    """A desk client's run: `root` private and its `lock` held (else `busy` said, `{root}` and
+    `{pid}` filled in: 1), the registry at `where` trusted (else 1), then `run` with its key."""
+    with contextlib.suppress(OSError):  # (one that cannot be made is left to the lock)
+        tightened = private_folder(root)
+        if tightened:
+            print(f">>> [{tightened}]", flush=True)
+    try:
+        held = hold_client_lock(root, lock)
+    except InUse as other:
+        pid = f" (pid {other.pid})" if other.pid else ""
+        print(f">>> [{busy.format(root=root, pid=pid)}]", flush=True)
+        return 1
+    try:
+        return await run(await desk_registry_key(root, *where, trust))
+    except Untrusted:
+        return 1
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+def hold_client_lock(root: Path, lock: str) -> int | None:
+    """Lock `<root>/desk/<lock>` while the descriptor returned is open. Raises InUse when another
+    process holds it; None when the folder cannot be used (run without)."""
+    path = root / "desk" / lock
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse:
+        raise
+    except OSError:
+        return None
+
+
+def operator_lock(name: str) -> str:
+    """An operator client's lock: one per name, else two of a name take turns on duty."""
+    return f"operator-{name_key(name)}.lock"
+
+
+async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
+    """The registry's key, pins in `root`: pinned, or trusted now and pinned. None when no key
+    answered, or the connection was refused (said as the client connects). Raises Untrusted."""
+    pins, label, where = Pins(root), registry_label(ip, port), f"{ip}:{port}"
+    pinned = pins.get(label)
+    if rule.keeps(pinned):
+        return pinned
+    refusal = rule.refusal(where)
+    if refusal is not None:
+        _say(refusal)
+        raise Untrusted
+    asks: set[asyncio.Task[None]] = set()
+
+    async def asked() -> None:
+        try:
+            key = await ask_key(ip, port)
+        except ConnectionRefusedError:
+            contact.refused()  # the registry is down: said by the client as it connects
+            return
+        if key is not None:
+            contact.answered(key)
+
+    def ask() -> None:
+        task = asyncio.create_task(asked())
+        asks.add(task)
+        task.add_done_callback(asks.discard)
+
+    contact = KeyContact(where, rule, ask, lambda line, error: _say(line))
+    try:
+        key = await contact.settle(no_answer="")
+    finally:
+        for task in list(asks):
+            task.cancel()
+    if key is None:
+        if contact.heard:
+            raise Untrusted
+        return None
+    problem = pin_trusted(pins, label, key)
+    if problem is not None:
+        _say(problem)
+    if contact.unasked and key != pinned:
+        _say(taken_unasked(where, key, pinned))
+    return key
+
+
+def _say(line: str) -> None:
+    """A line of the client's, before its terminal starts."""
+    print(f">>> {line}", flush=True)
+
+
+def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
+    """The operator key: $CHATAPP_DESK_KEY; else this user's registry's (in `registry_dir`, else
+    its default folder); else asked for, unechoed, on a terminal; else None."""
+    given = os.environ.get(KEY_ENV, "").strip()
+    if given:
+        return given
+    local = read_key(key_path(registry_dir or default_dir("registry")))
+    if local is not None:
+        return local
+    if stdin_is_tty:
+        with contextlib.suppress(EOFError, KeyboardInterrupt):
+            return getpass.getpass("Operator key: ").strip() or None
+    return None
+
+
+def _authorised_label(name: str, ip: str, port: int) -> str:
+    # per name: the registry authorises a key for the name it was given, and no other
+    return f"operator {name_key(name)} authorised at registry {ip}:{port}"
+
+
+def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
+    """Whether the registry at `ip`:`port` authorised this client's own key (in `root`) as
+    operator `name`."""
+    return Pins(root).get(_authorised_label(name, ip, port)) is not None
+
+
+def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
+    """On duty by the operator `key`: our key is authorised from now on; refused without it: no
+    more."""
+    pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
+    with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
+        if core.on_duty and key and runner.registry_key:
+            pins.pin(label, runner.registry_key)
+        elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
+            pins.forget(label)
+
+
+def take_earlier_key(root: Path) -> None:
+    """Move the key pair an earlier ChatApp kept in `root` into `root`/desk, so that an
+    operator's authorised key stays its own; one there already is kept."""
+    earlier, now = root / KEY_FILE, root / "desk" / KEY_FILE
+    if not earlier.exists():
+        return  # (nor is a folder made: run_locked makes it, private)
+    with contextlib.suppress(OSError):
+        now.parent.mkdir(mode=0o700, exist_ok=True)
+        os.link(earlier, now)  # fails when a key is there already
+        earlier.unlink()
