@@ -12,7 +12,7 @@ cannot crowd out another's messages. Handshake initiations are further bounded b
 secure channel's load rule (secure/handshake_load.py).
 
 The rate is far above what people and the registry send: a peer paces what its user types
-below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
+below the registry's own limits (peer/core/requests.py), and the registry it talks to (whose
 relays of a busy room or channel come all from one address) is never dropped.
 """
 

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from msgspec import Struct
 
 from disk.files import os_reason
-from peer.core.busy_waits import silent_wait
 from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
+from peer.core.retry_wait import silent_wait
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT

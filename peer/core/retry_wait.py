@@ -1,20 +1,16 @@
-"""How long a peer waits for the registry's answer before it sends a request again: TCP's
-retransmission timeout (RFC 6298), at the pace of the product's rounds (docs/GUIDE.md). A
-round is ATTEMPTS copies, the timeout apart; the timeout follows the round trips of requests
-answered at their first copy (SRTT, RTTVAR; Karn's rule: none from a request sent again),
-never below wire.reliable.TIMEOUT, and doubles, up to RTO_MAX, when the registry shows it is
-behind: a request answered only after copies. (A round unanswered while the registry answers
-the rest, as one holding saves while its storage is away, is not a measure of its pace: the
-next round keeps the timeout.) A registry seconds behind in a join storm is then asked
-again every few seconds, not every half second; a quick one on a lossy LAN as ever, five
-times half a second apart.
-Direct messages between peers keep wire.reliable's fixed rule. Sans-IO: the caller
-supplies `now`.
+"""When a request to the registry goes again. After no answer: TCP's retransmission
+timeout (RFC 6298), ATTEMPTS copies a round, the timeout following the round trips of
+requests answered at their first copy (Karn's rule), never below wire.reliable.TIMEOUT,
+doubled up to RTO_MAX when the registry answers only after copies (it is behind; a round
+unanswered while it answers the rest keeps the timeout). After a Busy, or a silent round of
+a first registration: the wait it asked, or a backoff (`BusyWaits`). Direct messages keep
+wire.reliable's fixed rule. Sans-IO: the caller supplies `now`.
 """
 
 from __future__ import annotations
 
-from collections.abc import KeysView
+import zlib
+from collections.abc import Iterator, KeysView
 from typing import Generic, TypeVar
 
 from msgspec import Struct
@@ -22,9 +18,17 @@ from msgspec import Struct
 from wire.reliable import ATTEMPTS, Alarm
 from wire.round_trip import RTO_MAX, RoundTrip
 
-__all__ = ["RTO_MAX", "Flight", "RetryWaits", "RoundTrip"]
+__all__ = ["RTO_MAX", "BusyWaits", "Flight", "RetryWaits", "RoundTrip", "silent_wait"]
 
 T = TypeVar("T")
+
+#: Seconds a request answered Busy is asked again for, from the first Busy: a registry
+#: still too busy after that is given up on, as one that does not answer.
+BUSY_PATIENCE = 120.0
+#: Seconds a request waits after its first silent round (`BusyWaits.after_silence`),
+#: doubled after each, up to the last.
+SILENT_WAIT_FIRST = 1.0
+SILENT_WAIT_LAST = 16.0
 
 
 class Flight(Struct, Generic[T]):
@@ -160,3 +164,84 @@ class RetryWaits(Generic[T]):
     def items(self) -> list[T]:
         """Every item in flight, oldest first."""
         return [f.item for f in self._flights.values()]
+
+
+def silent_wait(msg_id: str, waits: int) -> float:
+    """Seconds request `msg_id` waits after its silent round number `waits` + 1:
+    SILENT_WAIT_FIRST doubled `waits` times, up to SILENT_WAIT_LAST, each between half and
+    all of it (TCP's backoff with jitter, so that peers started together spread their next
+    tries). The jitter hashes the id and the round: a core stays a function of its events."""
+    full = min(SILENT_WAIT_FIRST * 2.0**waits, SILENT_WAIT_LAST)
+    share = zlib.crc32(f"{msg_id}/{waits}".encode()) / 0xFFFFFFFF
+    return full * (0.5 + share / 2)
+
+
+class BusyWaits(Generic[T]):
+    """Requests (`T`) that wait before they go again, by id: answered Busy (a join storm;
+    a TooBig starts the same wait), with when the first Busy came, or a first registration
+    the registry left silent for a round. `alarm` is lowered to each wait's end."""
+
+    def __init__(self, alarm: Alarm | None = None) -> None:
+        self._alarm = alarm or Alarm()
+        #: The requests waited on, by id, each with when its wait is over.
+        self.due: dict[str, tuple[T, float]] = {}
+        self._since: dict[str, float] = {}
+        # of each request that waits after silent rounds: its first such, and how many
+        self._silent: dict[str, tuple[float, int]] = {}
+
+    def since(self, msg_id: str, now: float) -> float:
+        """When the first Busy came for request `msg_id`; `now` if none did."""
+        return self._since.get(msg_id, now)
+
+    def wait(self, msg_id: str, request: T, due: float, since: float) -> None:
+        """`request` goes again at `due`; its first Busy came at `since`."""
+        self._since[msg_id] = since
+        self.due[msg_id] = (request, due)
+        self._alarm.lower(due)
+
+    def after_silence(self, msg_id: str, request: T, now: float, patience: float) -> float | None:
+        """When `request`, unanswered and unheard of all its round ending at `now`, goes
+        again (`silent_wait` on); None once `patience` seconds have passed since its first
+        silent round (it is forgotten here)."""
+        first, waits = self._silent.get(msg_id, (now, 0))
+        if now - first >= patience:
+            self._silent.pop(msg_id, None)
+            return None
+        self._silent[msg_id] = (first, waits + 1)
+        due = now + silent_wait(msg_id, waits)
+        self.due[msg_id] = (request, due)
+        self._alarm.lower(due)
+        return due
+
+    def take(self, msg_id: str) -> T | None:
+        """Request `msg_id`, answered: no longer waiting, its silent rounds forgotten; None
+        if it does not wait."""
+        self._silent.pop(msg_id, None)
+        waiting = self.due.pop(msg_id, None)
+        return None if waiting is None else waiting[0]
+
+    def patient(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: until
+        then its silence is no sign the registry is gone."""
+        since = self._since.get(msg_id)
+        return since is not None and now - since < BUSY_PATIENCE
+
+    def exhausted(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already."""
+        since = self._since.get(msg_id)
+        return since is not None and now - since >= BUSY_PATIENCE
+
+    def forget(self, msg_id: str) -> None:
+        """Request `msg_id` was answered, or given up on: its first Busy no longer counts."""
+        self._since.pop(msg_id, None)
+
+    def over(self, now: float) -> Iterator[T]:
+        """Each request whose wait is over at `now`, no longer waiting."""
+        for msg_id, (request, due) in list(self.due.items()):
+            if due <= now:
+                del self.due[msg_id]
+                yield request
+
+    def next_wake(self) -> float | None:
+        """When the next wait is over, or None."""
+        return min((due for _, due in self.due.values()), default=None)
