@@ -2,20 +2,37 @@
 table or a request for it, the mailbox handed over in parts, the room gone back to, the
 outbox sent, then the lines typed while it was awaited). Sans-IO: Print, Remember and
 OnceShown actions.
+
+The mailbox as shown (docs/PROTOCOL.md, "The mailbox hand-over"): "[You have messages]",
+then each stored message not shown before, recorded as shown in batches once its line is
+on the screen.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, OnceShown, Print, Remember
+from peer.core.actions import Action, Emit, OnceShown, Print, Remember
 from peer.core.lifecycle import Event
-from peer.core.mail_lines import MailLines
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from wire.messages import Leave, MailTaken, Message, MoreMail, Register, StoredMessage, Welcome
+from wire.messages import (
+    NOTICE_KIND,
+    Leave,
+    MailTaken,
+    Message,
+    MoreMail,
+    Register,
+    StoredMessage,
+    Welcome,
+)
 from wire.names import name_key
 from wire.words import counted
+
+#: Stored messages recorded as shown together, once their lines are on the screen: at most
+#: this many are shown again after a kill in the middle of a mailbox (a record per line
+#: would wait on the terminal once per line, for thousands).
+MAIL_SHOWN_EVERY = 4
 
 
 class Registration:
@@ -32,7 +49,8 @@ class Registration:
         self._link = link
         self._table_news = table_news
         self._membership = membership
-        self._mail = MailLines(shared.inbox)
+        # whether "[You have messages]" was shown for the mailbox being handed over
+        self._announced = False
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome: list[Print] = []
@@ -75,7 +93,7 @@ class Registration:
         # said at once, whatever came just before: the line between the Welcome and the
         # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
         self._table_news.welcome_table(welcome, now, emit)
-        self._mail.begin()
+        self._announced = False
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)
         typed = shared.lines.take_early()
@@ -106,10 +124,10 @@ class Registration:
         state.name = welcome.name
 
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
-        """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
-        then tell the registry they were taken (it answers with the next part of the
-        mailbox, if any, and deletes them), once the last lines are on the screen too."""
-        then = self._mail.show(mail, emit)
+        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
+        registry they were taken (it answers with the next part of the mailbox, if any, and
+        deletes them), once the last lines are on the screen too."""
+        then = self._show_mail(mail, emit)
         if mail:
             state = self._shared.state
             ids = tuple(m.id for m in mail)
@@ -117,3 +135,31 @@ class Registration:
             self._link.request(taken, now, then.append, quiet=True)
         if then:
             emit(OnceShown(tuple(then)))
+
+    def _show_mail(self, mail: tuple[StoredMessage, ...], emit: Emit) -> list[Action]:
+        """Hand to `emit` the lines of `mail` not shown before, each MAIL_SHOWN_EVERY
+        followed by a OnceShown recording them as shown. Returns the records of the last
+        lines, for the caller's own OnceShown, with what must wait for those lines too."""
+        shown: list[Action] = []  # the records of the lines printed since the last batch
+        for message in mail:
+            if not self._shared.inbox.handed_over(message.sender, message.id, shown.append):
+                continue
+            if not self._announced:
+                self._announced = True
+                emit(Print("[You have messages]", "system"))
+            emit(_mail_line(message))
+            if len(shown) >= MAIL_SHOWN_EVERY:
+                emit(OnceShown(tuple(shown)))
+                shown = []
+        return shown
+
+
+def _mail_line(message: StoredMessage) -> Print:
+    """`<sender>: <timestamp> <message>`, prefixed `Channel_Message ` for a channel one; a
+    stored notice as a system line."""
+    if message.kind == NOTICE_KIND:
+        return Print(f"[{message.text}]", "system")
+    prefix = "Channel_Message " if message.kind == "channel" else ""
+    return Print(
+        f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender
+    )

@@ -17,7 +17,7 @@ from peer.core.change_lines import (
     TABLE_UPDATED,
 )
 from peer.core.dispatch import PeerCore
-from peer.core.mail_lines import MAIL_SHOWN_EVERY
+from peer.core.registration import MAIL_SHOWN_EVERY
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.core.requests import STREAM_WAIT
