@@ -5,11 +5,12 @@ the way back to it (peer.core.room_return) after a restart or while kept lines w
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Print
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
-from peer.core.rooms import room_line
 from peer.core.shared import Shared, text_ok
 from wire.messages import (
     Join,
@@ -184,3 +185,21 @@ class Membership:
             state.room = ""
             line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
             emit(Print(line, "error"))
+
+
+def room_line(message: RoomMessage, wall: float) -> Print:
+    """The line of `message`, said in a room: as it is said, or from the room's history
+    (marked so, with when it was said; `wall` is the time of day now)."""
+    said = f"{message.sender} (in {message.room}): {message.text}"
+    if message.text.startswith("/me "):
+        said = f"* {message.sender} {message.text[4:]} (in {message.room})"
+    if message.history:
+        return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
+    return Print(said, "room", message.sender)
+
+
+def _when(stamp: str, wall: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today (the
+    day of `wall`)."""
+    today = datetime.fromtimestamp(wall).strftime("%Y-%m-%d ")
+    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

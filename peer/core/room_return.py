@@ -1,16 +1,17 @@
-"""The way back to a room: the room kept on disk (KeepRoom), the room an earlier run was
-in (joined again at the first Welcome), the room joined again for room lines kept while
-the registry did not answer, and a /join typed meanwhile, which waits for those lines
-(docs/GUIDE.md, "Rooms"). Sans-IO: it decides which room to join and
-says so in Print actions; the core builds and sends each Join.
+"""The rooms heard of (`KnownRooms`), and the way back to a room: the room kept on disk
+(KeepRoom), the room an earlier run was in (joined again at the first Welcome), the room
+joined again for room lines kept while the registry did not answer, and a /join typed
+meanwhile, which waits for those lines (docs/GUIDE.md, "Rooms"). Sans-IO: it decides which
+room to join and says so in Print actions; the core builds and sends each Join.
 """
 
 from __future__ import annotations
 
 from peer.core.actions import Emit, KeepRoom, Print
 from peer.core.outbox import Outbox
-from wire.messages import Join, Leave, Message, RoomPost
+from wire.messages import Join, Leave, Message, RoomList, RoomPost
 from wire.names import name_key
+from wire.words import counted
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
 #: more than the history the registry replays after a join (its last 20 lines).
@@ -194,3 +195,41 @@ class RoomReturn:
             return
         self.room_was = room
         emit(KeepRoom(room))
+
+
+class KnownRooms:
+    """The rooms this peer has heard of (joined, listed, or told about), as the registry
+    spells them: for tab completion, and to take its spelling over the one typed."""
+
+    def __init__(self) -> None:
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names
+
+    def saw(self, room: str) -> None:
+        """`room` was heard of, spelled so."""
+        self._rooms_seen[name_key(room)] = room
+
+    def spelling(self, room: str) -> str:
+        """`room` as last heard of, in any case; as given when never heard of."""
+        return self._rooms_seen.get(name_key(room), room)
+
+    def names(self) -> list[str]:
+        """The rooms heard of, sorted."""
+        return sorted(self._rooms_seen.values(), key=name_key)
+
+    def listed(self, rooms: RoomList, current: str, hint: str, emit: Emit) -> None:
+        """The registry's list of `rooms`: from now on the rooms heard of (with `current`,
+        the one we are in, or ""), and shown, one a line with its members, or with `hint`
+        (the command that makes a room, as typed here) when there are none."""
+        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
+        if current:
+            self.saw(current)
+        if not rooms.rooms:
+            line = f"[No rooms yet. {hint} makes one.]"
+            emit(Print(line, "system"))
+            return
+        emit(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in rooms.rooms)
+        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
+            people = counted(count, "member")
+            here = "  (you are here)" if name_key(room) == name_key(current) else ""
+            emit(Print(f"  {room.ljust(width)}  {people}{here}", "info"))

@@ -17,8 +17,7 @@ from peer.core.lifecycle import Lifecycle
 from peer.core.outbox import Outbox
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Requests
-from peer.core.room_return import RoomReturn
-from peer.core.rooms import KnownRooms
+from peer.core.room_return import KnownRooms, RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import Table, Trust
 from peer.core.typed_lines import TypedLines
