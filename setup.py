@@ -39,7 +39,7 @@ COMPILED = [
     "peer/core/lifecycle.py",
     "peer/core/typed_lines.py",
     "peer/core/room_return.py",
-    "peer/core/asking.py",
+    "peer/core/typed_commands.py",
     "peer/adapter/node.py",
     "peer/core/direct.py",
     "peer/core/commands.py",
