@@ -5,6 +5,11 @@ with ">>> ", and the lines of one event are written and flushed together at once
 input means quit. Terminal mode: incoming lines are printed above the input line and the
 half-typed line is redrawn intact; history, tab completion, and colour unless NO_COLOR is
 set or --no-color was given.
+
+A name gets its colour the first time it is shown: the one its hash points at, unless a
+name online now holds it, then the next one free (as open addressing does). Slots never
+given yet are preferred to those of names gone offline. With more names online than
+colours, the hash decides alone.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ import re
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
 from peer.core.commands import SPECS
-from peer.core.name_colours import NAME_COLOURS, NameColours, hashed_colour
 from terminal.prompt import LinePrompt, on_a_terminal
 from wire.shown_text import clean
 
@@ -47,9 +52,60 @@ COMMAND_WORDS = sorted(
 )
 
 
+#: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
+#: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
+NAME_COLOURS = (
+    "#00afff",  # sky blue
+    "#00d700",  # green
+    "#d7d700",  # yellow
+    "#af87ff",  # lavender
+    "#00d7af",  # teal
+    "#ffaf00",  # amber
+    "#5f87ff",  # blue
+    "#d75fd7",  # orchid
+    "#87d7ff",  # pale blue
+    "#afd75f",  # lime
+    "#ffd787",  # wheat
+    "#5fd7d7",  # cyan
+    "#d7afff",  # lilac
+    "#87ffaf",  # mint
+)
+
+
+def hashed_colour(name: str) -> int:
+    """Where `name`'s hash points in NAME_COLOURS (the same in every run and machine)."""
+    return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
+
+
 def name_colour(name: str) -> str:
-    """The colour `name`'s hash points at (see peer/core/name_colours.py for a run's colours)."""
+    """The colour `name`'s hash points at (NameColours gives a run's colours)."""
     return NAME_COLOURS[hashed_colour(name)]
+
+
+class NameColours:
+    """The colours given so far; `online` says which names are online now."""
+
+    def __init__(self, online: Callable[[], Iterable[str]] = tuple) -> None:
+        self._online = online
+        self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
+
+    def of(self, name: str) -> str:
+        """`name`'s colour: given at its first call, the same after."""
+        key = name.casefold()
+        if key not in self._given:
+            self._given[key] = self._free_slot(key)
+        return NAME_COLOURS[self._given[key]]
+
+    def _free_slot(self, key: str) -> int:
+        start = hashed_colour(key)
+        order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
+        ever = set(self._given.values())
+        online = {n.casefold() for n in self._online()} - {key}
+        held = {slot for name, slot in self._given.items() if name in online}
+        for slot in order:
+            if slot not in ever:
+                return slot
+        return next((slot for slot in order if slot not in held), start)
 
 
 class Situation(TypedDict):
