@@ -23,7 +23,7 @@ from peer.core.table import Table, Trust
 from peer.core.typed_lines import TypedLines
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
-from wire.messages import Chat, Join, Register, SaveMessage
+from wire.messages import Chat, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
@@ -95,12 +95,7 @@ class Shared:
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The registry told us the service's registries ("ip:port" each; what is not one
         is left out): those we may move to."""
-        found = []
-        for text in registries:
-            ip, _, port = text.rpartition(":")
-            if ip and port.isdigit() and 0 < int(port) < 65536:
-                found.append((ip, int(port)))
-        self.registries = tuple(found)
+        self.registries = tuple(addr for text in registries if (addr := address(text)))
 
     def move_to(self, addr: Addr) -> None:
         """Use the registry at `addr` from now on: every request goes there."""
