@@ -51,8 +51,7 @@ class Registration:
         self._membership = membership
         # whether "[You have messages]" was shown for the mailbox being handed over
         self._announced = False
-        #: Lines shown once, right after the next Welcome (the registry's key, first met:
-        #: after it, so that the Welcome stays the first line a script reads).
+        #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
     def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
@@ -77,29 +76,21 @@ class Registration:
         emit(Print("[Welcome, You are registered.]", "system"))
         for said in self.after_welcome:
             emit(said)
-        # the same list: the key checks add to it (peer.adapter.key_checks)
         self.after_welcome.clear()
         count = sum(1 for m in shared.outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
-            # said once the name is ours: a start that is refused (the name in use by
-            # another start) says only why, and its kept messages stay for the next
             line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
             emit(Print(line, "system"))
         if state.room:
-            # registered again after the registry gave up on us, which took us out of the
-            # room: back to it, as a restarted peer goes back (Membership.go_back)
+            # registered again after the registry took us out of the room: back to it
             shared.room_return.go_back_later(state.room)
             state.room = ""
-        # said at once, whatever came just before: the line between the Welcome and the
-        # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
         self._table_news.welcome_table(welcome, now, emit)
         self._announced = False
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)
         typed = shared.lines.take_early()
         if any(text is not None and text.strip() for text in typed):
-            # Lines typed before this answer (a script's, all of them) were meant for where
-            # the user stood when typing: in no room, not the one they are taken back to.
             shared.room_return.stay_out(emit)
         self._membership.go_back(now, emit)
         self._link.flush_outbox(now, emit)
@@ -113,8 +104,7 @@ class Registration:
             state.token = welcome.token
             emit(Remember(welcome.name, welcome.token))
         if renamed:
-            # our rename was done as we stopped, before we could keep it: the registry
-            # welcomes us under the new name (see RegistryCore._register)
+            # our rename was done as we stopped, before we could keep it
             state.former.add(name_key(state.name))
             line = (
                 f"[{state.name} was renamed {welcome.name} as ChatApp stopped; "

@@ -47,8 +47,7 @@ class Flight(Struct, Generic[T]):
 class RetryWaits(Generic[T]):
     """Requests by key (the request's id) until answered or given up, each sent again after
     the round trip's timeout (`round_trip`, shared by all of one peer's requests), `attempts`
-    copies a round. Asked after every event: a peer has a few requests in flight, so the
-    earliest deadline is looked for among them rather than kept in order."""
+    copies a round."""
 
     def __init__(
         self,
@@ -70,8 +69,7 @@ class RetryWaits(Generic[T]):
         self._alarm = alarm or Alarm()
 
     def _round(self, old: Flight[T], now: float, copies: int, wait: float) -> None:
-        """A round of tries of `old`'s item begins at `now` with a copy sent, `wait` apart,
-        `copies` sent in all."""
+        """A round of tries of `old`'s item begins at `now`, `wait` apart, `copies` in all."""
         left = self.attempts - 1
         flight = Flight(old.key, old.item, old.seq, now, copies, wait, now + wait, left)
         self._flights[old.key] = flight
@@ -88,9 +86,8 @@ class RetryWaits(Generic[T]):
         self._round(old, now, old.copies + 1, self.round_trip.rto)
 
     def again(self, key: str, item: T, now: float) -> None:
-        """Start a new round of tries for `item` at `now`, its copy sent again, at the
-        timeout of now: one the last `due` gave up on keeps its place among those in flight
-        (else as `start`)."""
+        """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
+        gave up on keeps its place among those in flight (else as `start`)."""
         seq = self._given_up.get(key)
         if seq is None:
             self.start(key, item, now)
@@ -103,10 +100,9 @@ class RetryWaits(Generic[T]):
         self._flights.update(ordered)
 
     def answer(self, key: str, now: float | None = None) -> T | None:
-        """The answer for `key` came at `now`: forget it and return its item (None if not
-        in flight). A request sent once gives a sample of the round trip; one sent again
-        doubles the timeout (the registry may be behind, not only the copies lost), until
-        a sample; `now` None: not an answer of the registry's (nothing is learnt)."""
+        """The answer for `key` came at `now`: forget it and return its item (None if not in
+        flight). Sent once, it gives a sample of the round trip; sent again, it doubles the
+        timeout until a sample; `now` None: nothing is learnt."""
         flight = self._flights.pop(key, None)
         if flight is None or now is None:
             return None if flight is None else flight.item
@@ -122,9 +118,8 @@ class RetryWaits(Generic[T]):
         return None if flight is None else flight.item
 
     def due(self, now: float) -> tuple[list[T], list[T]]:
-        """(to send again now, given up) of those whose wait is over at `now`, oldest
-        first: those whose round has sent all its copies are given up (the caller may
-        start them `again`)."""
+        """(to send again now, given up: their round sent all its copies) of those whose wait
+        is over at `now`, oldest first."""
         if self._given_up:
             self._given_up = {}
         again: list[T] = []
@@ -142,10 +137,8 @@ class RetryWaits(Generic[T]):
         return again, failed
 
     def renew(self, now: float, *, every: bool = False) -> list[T]:
-        """Every item in flight, oldest first, in a new round of tries at `now`: the owner
-        sends each again at once (the far end is heard from again after a silence, and
-        copies sent into it say nothing). One sent at `now` already is left, unless
-        `every` (the owner sends to another end from now on)."""
+        """Every item in flight, oldest first, in a new round of tries at `now`, for the
+        owner to send again at once; one sent at `now` already is left, unless `every`."""
         renewed = [f for f in self._flights.values() if every or f.sent_at < now]
         for flight in renewed:
             self._round(flight, now, flight.copies + 1, self.round_trip.rto)

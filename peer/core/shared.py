@@ -1,7 +1,5 @@
-"""What the parts of the peer core share: who the peer is (PeerState), its phase
-(peer.core.lifecycle), and the bookkeeping every part reads or adds to (the table, the outbox,
-the requests to the registry, the ids shown), gathered in `Shared`. Each part owns its
-own state beside it; none of it does I/O.
+"""What the parts of the peer core share (`Shared`): who the peer is (PeerState), its phase,
+and the bookkeeping every part reads or adds to. Each part owns its own state beside it.
 """
 
 from __future__ import annotations
@@ -30,8 +28,8 @@ from wire.version import WIRE_VERSION
 
 @dataclass(eq=False)
 class PeerState:
-    """Who the peer is: its name and token, the room it is in, and the names it had
-    before a rename; whether it is registered is its lifecycle's (`life`)."""
+    """Who the peer is: its name and token, the room it is in, its lifecycle, and the names
+    it had before a rename."""
 
     name: str
     port: int
@@ -65,18 +63,15 @@ class Shared:
     rooms: KnownRooms = field(default_factory=KnownRooms)
     change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
-    #: The service's registries (Welcome, Alive): where the peer may move to when the
-    #: one it uses stops answering; and those tried since one last answered.
+    #: The service's registries (Welcome, Alive), where the peer may move to; and those
+    #: tried since one last answered.
     registries: tuple[Addr, ...] = ()
     tried: set[Addr] = field(default_factory=set)
-    #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
-    #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
+    #: Seconds from `now` (monotonic) to the time of day (PeerCore.wall_offset).
     wall_offset: float = 0.0
-    #: When the core is next to be woken, or before: each part lowers it to each deadline
-    #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
+    #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
-    #: What came in: each message shown once, each copy acked, the registry's acks held
-    #: to the end of a read (peer.core.inbox).
+    #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
     settling: Settling = field(init=False)
@@ -93,8 +88,7 @@ class Shared:
         self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:
-        """The registry told us the service's registries ("ip:port" each; what is not one
-        is left out): those we may move to."""
+        """The service's registries ("ip:port" each; what is not one is left out)."""
         self.registries = tuple(addr for text in registries if (addr := address(text)))
 
     def move_to(self, addr: Addr) -> None:
@@ -120,10 +114,8 @@ class Shared:
         return Join(self.new_id(), self.state.name, self.state.token, room)
 
     def save_of(self, chat: Chat) -> SaveMessage:
-        """`chat` as the save it becomes at the registry (at once, to an offline
-        recipient; or once it goes unanswered): under the name it was sent as, though we
-        renamed since (the registry takes our former names from us), so that a recipient
-        that showed the chat itself knows the stored copy for the same message."""
+        """`chat` as the save it becomes at the registry, under the name it was sent as
+        (though we renamed since), so that a recipient knows it for the same message."""
         return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
 
 
@@ -137,14 +129,11 @@ def text_ok(text: str, emit: Emit) -> bool:
 
 
 def quoted(text: str, limit: int = 40) -> str:
-    """A message's text in quotes, cut to `limit` characters, to say which one is meant
-    (made safe to show where every Print is: peer.adapter.terminal)."""
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
 def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
-    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
-    to whom, why, and which message, quoted, as an answer that comes a while after the
-    send, with other lines typed since, must say (see `quoted`)."""
+    """The line for `save`, refused by the registry: to whom, why, and which message."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
