@@ -1,8 +1,6 @@
-"""Typed lines that cannot be carried out yet: those typed before the first registration
-is answered (each may need the table or the token), and those typed while a change they
-may depend on is on its way (a join, a rename, a dereg: see TypedInput._changing). Both
-are carried out in the order typed once they can be; None stands for the end of input.
-Sans-IO: lines dropped are said in Print actions.
+"""Typed lines that cannot be carried out yet: before the first Welcome, or while a change
+they may depend on is on its way (TypedInput._changing); carried out in the order typed,
+None standing for the end of input. Sans-IO.
 """
 
 from __future__ import annotations
@@ -11,9 +9,7 @@ from collections import deque
 
 from peer.core.actions import Emit, Print
 
-#: Said when the input ended before the first Welcome and the registration was sent again:
-#: only once that answer is late, as the wait is then worth knowing of (an answer that comes
-#: at once is said first, and a script's input nearly always ends before it).
+#: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
 
@@ -46,8 +42,7 @@ class TypedLines:
         return (*self._early, *self.after_change)
 
     def drop_early(self, emit: Emit) -> None:
-        """The first registration failed: say which typed lines were not carried out, so
-        that nothing typed is lost in silence."""
+        """The first registration failed: say which typed lines were not carried out."""
         for text in self._early:
             if text is not None and text.strip():
                 emit(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
@@ -69,8 +64,8 @@ class TypedLines:
         return self.after_change.popleft()
 
     def drop(self, emit: Emit | None = None) -> None:
-        """Forget the lines waiting for a change: the peer leaves at once, which is said of
-        each into `out` when given."""
+        """Forget the lines waiting for a change (the peer leaves at once), each said to
+        `emit` when given."""
         if emit is not None:
             for text in self.after_change:
                 if text is not None and text.strip():
