@@ -1,14 +1,12 @@
-"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the
-secure channel to the sender's key, that asks for the file from the last byte verified
-and writes what comes to the partial file, then checks the whole file's SHA-256 and gives
-it its name in the downloads folder (never over a file there).
+"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the secure
+channel to the sender's key, asks for the file from the last byte verified; what comes is
+written to the partial file, then the whole file's SHA-256 is checked and it is named in the
+downloads folder (never over a file there).
 
-The bytes come as data records of the channel (secure/stream.py), in order from the
-offset asked. A byte is verified once its record opened (authenticated as the sender's, in
-its place in the stream) and it is on disk (fsync) with the record saying so: what a
-restart resumes from. The disk syncs in a thread while the next bytes are read. The whole
-file's SHA-256, updated as the bytes are written, is checked before it is named.
-The partial file is written, hashed and synced in a thread of its own (`PartialFile`).
+The bytes come as data records of the channel (secure/stream.py). A byte is verified once
+its record opened and it is on disk (fsync) with the transfer's record saying so: what a
+restart resumes from. The partial file is written, hashed and synced in a thread of its own
+(`PartialFile`) while the next bytes are read.
 """
 
 from __future__ import annotations
@@ -44,10 +42,9 @@ READ_WAIT = 30.0
 #: Bytes read from the connection at a time: many records, written with one call.
 READ_SIZE = 1024 * 1024
 #: Bytes handed to the writing thread and not yet written, at most: past it the reader
-#: waits for the disk (a slow disk slows the sender; it never fills our memory).
+#: waits for the disk.
 HELD = 8 * 1024 * 1024
-#: Bytes gathered before they go to the thread: each hand-over costs a few wake-ups, and
-#: reads from a socket that keeps up come in small pieces.
+#: Bytes gathered before they go to the thread (each hand-over costs a few wake-ups).
 BATCH = 1024 * 1024
 
 
@@ -61,10 +58,9 @@ class PullEnded(Exception):
 
 
 class Puller:
-    """Moves the bytes of one accepted `transfer` from the sender at `addr` with `key`.
-    `progress` is told of each checkpoint's verified bytes (and awaited: it keeps them);
-    `noted` gets a FileNote the sender answers with instead of bytes (it refused). `run`
-    returns how it ended."""
+    """Moves the bytes of one accepted `transfer` from its sender. `progress` is told of
+    each checkpoint's verified bytes (and awaited); `noted` gets a FileNote the sender
+    answers with instead (it refused)."""
 
     def __init__(
         self,
@@ -151,9 +147,8 @@ class Puller:
             sock.close()
 
     async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
-        """Take data records until the file is whole (the FileWant leaves once the handshake
-        is answered), syncing every CHECKPOINT bytes while the next are read. The socket
-        is read into one buffer, again and again: the records open where they lie."""
+        """Take data records until the file is whole, syncing every CHECKPOINT bytes while
+        the next are read (into one buffer, where the records open)."""
         size, shared = self.transfer.size, self._at
         partial = self._partial = PartialFile(self._fd, self._at, self._hash)
         loop = asyncio.get_running_loop()
@@ -195,7 +190,7 @@ class Puller:
 
     def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
         """The file's bytes among `items`, checked to fit after byte `at`; a message ends
-        the pull (the sender refuses, or is not one)."""
+        the pull."""
         pieces = [item for item in items if isinstance(item, memoryview)]
         if len(pieces) < len(items):
             note = next(item for item in items if not isinstance(item, memoryview))
@@ -208,8 +203,8 @@ class Puller:
         return pieces
 
     async def _keep_written(self) -> None:
-        """The connection broke: every byte written came in its place in the sender's
-        stream, so it is synced and counts as verified (a resume starts after it)."""
+        """The connection broke: every byte written came in its place, so it is synced and
+        counts as verified."""
         if self._partial is not None:
             with contextlib.suppress(OSError):
                 await self._last_checkpoint(self._partial)
@@ -229,8 +224,8 @@ class Puller:
 
 
 def _name(partial: Path, name: str) -> Path:
-    """Give the partial file `name` in its folder, or `name (2)`... if taken: a hard link
-    made only where nothing is (never over a file), then the partial name removed."""
+    """Give the partial file `name` in its folder, or `name (2)`... if taken: never over a
+    file (a hard link, then the partial name removed)."""
     while True:
         final = free_path(partial.parent, name)
         try:
@@ -281,11 +276,10 @@ class Digest(Protocol):
 
 
 class PartialFile:
-    """The partial file open as `fd`, whose first `at` bytes are there and hashed into
-    `digest`. `write` hands bytes (BATCH at a time) to a thread of its own, which writes
-    them one after the other and hashes them; `synced` puts every byte taken on disk. A write or a
-    sync that failed raises its OSError from the next call that waits for it. `close`
-    lets go of the file once the thread is done with it (`fd` stays the caller's)."""
+    """The partial file open as `fd`, its first `at` bytes there and hashed into `digest`.
+    `write` hands bytes (BATCH at a time) to a thread of its own, which writes and hashes
+    them in order; `synced` puts every byte taken on disk. A failed write or sync raises its
+    OSError from the next call that waits for it. `fd` stays the caller's."""
 
     def __init__(self, fd: int, at: int, digest: Digest) -> None:
         self._fd = os.dup(fd)  # the thread's own: it closes it after its last write
@@ -321,8 +315,8 @@ class PartialFile:
         self._gathered, self._from = [], self.at
 
     async def synced(self) -> int:
-        """Put every byte handed so far on disk, once written: the fsync runs in another
-        thread, so that what comes meanwhile is written meanwhile. The bytes it covered."""
+        """Put every byte handed so far on disk (the fsync in another thread); the bytes it
+        covered."""
         at = self.at
         self._hand_over()
         if self._queued:
@@ -370,8 +364,7 @@ def _seen(done: asyncio.Future[None]) -> None:
 
 
 def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
-    """Write `pieces`, one after the other, at `offset` of the file `fd`: one call for all,
-    and more only when the system wrote part. Raises OSError."""
+    """Write `pieces` in order at `offset` of the file `fd`. Raises OSError."""
     total = sum(map(len, pieces))
     written = os.pwritev(fd, pieces, offset) if pieces else 0
     rest = b"".join(pieces)[written:] if written < total else b""
@@ -382,9 +375,8 @@ def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
 
 
 def free_path(folder: Path, name: str) -> Path:
-    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...,
-    the number before the extension. The caller still creates it exclusively: a file may
-    appear between the look and the write."""
+    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...
+    (the caller still creates it exclusively)."""
     stem, dot, ext = name.rpartition(".")
     if not stem:  # no extension, or a dot file
         stem, dot, ext = name, "", ""

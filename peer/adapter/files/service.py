@@ -1,12 +1,8 @@
-"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out their
-actions (datagrams, the file read and hashed, pulls, records on disk, lines for the user),
-serves the connections that ask for a file's bytes, and wakes the core when it asks.
-
-Records are kept one small JSON file each in the peer's state folder, so that a restart of
-either side resumes where it was. A connection whose first message is a FileWant, handed
-over by the endpoint, is answered with data records of the secure channel
-(secure/stream.py) from the offset asked to the end of the file, or a FileNote saying why
-not."""
+"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out
+their actions, wakes the core when it asks, keeps each transfer's record (a small JSON
+file in the peer's state folder, so that a restart resumes), and answers a connection
+whose first message is a FileWant with the file's bytes from the offset asked, as data
+records of the secure channel, or with a FileNote saying why not."""
 
 from __future__ import annotations
 
@@ -204,9 +200,8 @@ class FileService:
         task.add_done_callback(ended)
 
     async def _verified(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are on disk: its record says so, written in the records'
-        thread while the loop goes on, and then its line (a kill after the line loses none).
-        A transfer ended meanwhile gets no record back."""
+        """`at` bytes of `transfer` are on disk: its record says so (written in the records'
+        thread), then its line. A transfer ended meanwhile gets no record back."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
         self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
