@@ -97,15 +97,13 @@ class KeyChecks:
         if pinned and key != pinned and not self._key_changed_said:
             self._key_changed_said = True
             where = f"{addr[0]}:{addr[1]}"
-            self._show(
-                Print(
-                    f"[The registry at {where} answers with another key than the one pinned "
-                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
-                    "not trusted. If its owner made a new key, compare its fingerprint and "
-                    "start again with --registry-key CODE (its join code).]",
-                    "error",
-                )
+            line = (
+                f"[The registry at {where} answers with another key than the one pinned "
+                f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
+                "not trusted. If its owner made a new key, compare its fingerprint and "
+                "start again with --registry-key CODE (its join code).]"
             )
+            self._show(Print(line, "error"))
 
     def pinned_key(self, name: str) -> bytes | None:
         """The key pinned for `name` when we last talked, this run or before; None if never."""

@@ -80,28 +80,19 @@ class LineBudget:
 
 
 class ChangeLines:
-    """How often the table's changes and others' quits are said, and the quits held back
-    for the next line."""
+    """How often the changes of `table` and others' quits are said, and the quits held back
+    for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: Table, me: Callable[[], str], alarm: Alarm | None = None) -> None:
         self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
-        self._table = Table()
-        self._me: Callable[[], str] = str
+        self._table, self._me = table, me
         self._started = False  # whether a line was said: the first table is the start
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
-        self._alarm = Alarm()
-
-    def wake_by(self, alarm: Alarm) -> None:
-        """The alarm each line held back lowers (the core's: PeerCore.next_wake)."""
-        self._alarm = alarm
-
-    def follow(self, table: Table, me: Callable[[], str]) -> None:
-        """The table whose changes are said, and where our own name is."""
-        self._table, self._me = table, me
+        self._alarm = alarm or Alarm()
 
     def _updated(self, emit: Emit) -> None:
         """The table-updated line, and what changed since the last one (nothing of the

@@ -61,7 +61,6 @@ class Shared:
     #: The (sender, id) pairs shown in earlier runs, oldest first (see `inbox`).
     shown: InitVar[Iterable[tuple[str, str]]] = ()
     rooms: KnownRooms = field(default_factory=KnownRooms)
-    change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
     #: The service's registries (Welcome, Alive), where the peer may move to; and those
     #: tried since one last answered.
@@ -71,6 +70,8 @@ class Shared:
     wall_offset: float = 0.0
     #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
+    #: How others' changes are said.
+    change_lines: ChangeLines = field(init=False)
     #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
@@ -82,8 +83,7 @@ class Shared:
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
-        self.change_lines.follow(self.table, lambda: self.state.name)
-        self.change_lines.wake_by(self.alarm)
+        self.change_lines = ChangeLines(self.table, lambda: self.state.name, self.alarm)
         self.inbox = Inbox(self.life, self.new_id, shown)
         self.settling = self.outbox.settling
 

@@ -105,13 +105,8 @@ class FileTransfers:
             emit(Print(f"[{facts}]", "error"))
             return
         if facts.size > self.limit:
-            limit = size_text(self.limit)
-            emit(
-                Print(
-                    f"[{facts.name} is {size_text(facts.size)}, over the limit of {limit} a file.]",
-                    "error",
-                )
-            )
+            too_big = f"{size_text(facts.size)}, over the limit of {size_text(self.limit)}"
+            emit(Print(f"[{facts.name} is {too_big} a file.]", "error"))
             return
         entry = self.offer_to(to, emit)
         if entry is None:
@@ -256,12 +251,8 @@ class FileTransfers:
         if transfer.number not in self.transfers:
             return
         if transfer.verified >= transfer.size:
-            emit(
-                Print(
-                    f"[Sent all of {transfer.about()}; waiting for {transfer.peer} to check it.]",
-                    "system",
-                )
-            )
+            line = f"[Sent all of {transfer.about()}; waiting for {transfer.peer} to check it.]"
+            emit(Print(line, "system"))
         elif transfer.number not in self._stopped_said:
             self._stopped_said.add(transfer.number)
             line = (
