@@ -37,7 +37,6 @@ COMPILED = [
     "peer/core/shared.py",
     "peer/core/parts.py",
     "peer/core/lifecycle.py",
-    "peer/core/typed_lines.py",
     "peer/core/room_return.py",
     "peer/core/typed_commands.py",
     "peer/adapter/node.py",

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
 from peer.core.requests import Request
-from peer.core.shared import Shared
-from peer.core.typed_lines import QUITTING_LATER
+from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import (
     Busy,
     ChannelPost,
