@@ -16,6 +16,7 @@ from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key, name_problem
+from wire.words import counted
 
 
 def token_path(root: Path, name: str) -> Path:
@@ -151,13 +152,9 @@ class PeerStateFile:
         messages = outbox_after_a_kill(messages, sent, token)
         try:
             if unreadable:
-                aside = self.sending_path.with_name(self.sending_path.name + ".unreadable")
-                append_bytes(aside, b"".join(unreadable), fsync=True)
-                some = "1 record" if len(unreadable) == 1 else f"{len(unreadable)} records"
-                self.problems.append(
-                    f"{some} of what your last session sent could not be read (damaged, or "
-                    f"from another version of ChatApp) and did not go out; kept in {aside}."
-                )
+                aside = _set_aside(self.sending_path, unreadable)
+                some = counted(len(unreadable), "record")
+                self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
             self.save_outbox(tuple(messages))
             self.sending.forget()
         except OSError as exc:
@@ -192,9 +189,8 @@ class PeerStateFile:
             except DecodeError:
                 bad.append(line + b"\n")
         if bad:
-            aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
             try:
-                append_bytes(aside, b"".join(bad), fsync=True)
+                aside = _set_aside(self.outbox_path, bad)
                 replace_durably(self.outbox_path, b"".join(good))
             except OSError as exc:
                 self.problems.append(
@@ -202,11 +198,7 @@ class PeerStateFile:
                     f"a message ({_why(exc)}); it stays there."
                 )
                 return messages
-            some = "1 line" if len(bad) == 1 else f"{len(bad)} lines"
-            self.problems.append(
-                f"{some} of your outbox could not be read (damaged, or from another version "
-                f"of ChatApp) and did not go out; kept in {aside}."
-            )
+            self.problems.append(f"{counted(len(bad), 'line')} of your outbox {_UNREAD}{aside}.")
         return messages
 
     def load_room(self) -> str:
@@ -231,6 +223,19 @@ class PeerStateFile:
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
         """Replace the kept outbox atomically and durably (it holds unsent messages)."""
         _replace(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+#: Said of what a kept file holds that cannot be read, then where it was set aside.
+_UNREAD = (
+    "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
+)
+
+
+def _set_aside(path: Path, records: list[bytes]) -> Path:
+    """Append `records` to `<path>.unreadable`, durably, and return that path. Raises OSError."""
+    aside = path.with_name(path.name + ".unreadable")
+    append_bytes(aside, b"".join(records), fsync=True)
+    return aside
 
 
 def _replace(path: Path, data: bytes) -> None:
