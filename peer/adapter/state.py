@@ -65,10 +65,14 @@ class PeerStateFile:
 
     def renamed_to(self) -> str:
         """The name this one was renamed to (see `save_renamed`), or ""."""
+        return self._renamed_to(self._read())
+
+    def _read(self) -> object:
+        """The token file's JSON; None when there is none or it cannot be read."""
         try:
-            return self._renamed_to(parse_json(read_text(self.path)))
+            return parse_json(read_text(self.path))
         except (OSError, ValueError, RecursionError):
-            return ""
+            return None
 
     @staticmethod
     def _renamed_to(data: object) -> str:
@@ -90,10 +94,7 @@ class PeerStateFile:
 
     def spelling(self) -> str:
         """The name's spelling kept with its token, or "" when none is kept."""
-        try:
-            data = parse_json(read_text(self.path))
-        except (OSError, ValueError, RecursionError):
-            return ""
+        data = self._read()
         name = data.get("name") if isinstance(data, dict) and "token" in data else None
         return name if isinstance(name, str) else ""
 
