@@ -11,6 +11,7 @@ from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
+from peer.core.table_news import fetch_table
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -21,7 +22,6 @@ from wire.messages import (
     RoomPost,
     Saved,
     SaveMessage,
-    TableRequest,
     TooBig,
 )
 from wire.names import name_key
@@ -153,12 +153,7 @@ class Answers:
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
-            if not self._shared.requests.any_of(
-                TableRequest, streamed=True
-            ):  # (its answer on its way will do)
-                # the table we hold is behind: what changed since its version
-                behind = TableRequest(shared.new_id(), shared.table.version)
-                self._link.request(behind, now, emit, quiet=True)
+            fetch_table(shared, self._link, now, emit)  # the table we hold is behind
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
             emit(Print(line, "system"))

@@ -65,7 +65,7 @@ class TableNews:
                 self._shared.alarm.lower(self.gap_over_at)
             table.hold(update)
             if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
-                self._fetch(now, emit)
+                fetch_table(self._shared, self._link, now, emit)
             return
         self._apply(update, now, emit)
         self.take_held(now, emit)
@@ -78,7 +78,7 @@ class TableNews:
                 self.gap_over_at = None
                 return
             self.gap_over_at = now + self.gap_wait()
-            self._fetch(now, emit)
+            fetch_table(self._shared, self._link, now, emit)
 
     def take_held(self, now: float, emit: Emit) -> None:
         """Apply the held updates that now follow the table's version; what is still
@@ -99,14 +99,6 @@ class TableNews:
         it is at a version the table has not reached."""
         table = self._shared.table
         return bool(table.held) or table.version < self._said_at
-
-    def _fetch(self, now: float, emit: Emit, whole: bool = False) -> None:
-        """Ask for what changed since our table's version, or for the whole table (`whole`),
-        unless asked already."""
-        if not self._shared.requests.any_of(TableRequest, streamed=True):
-            since = -1 if whole else self._shared.table.version
-            request = TableRequest(self._shared.new_id(), since)
-            self._link.request(request, now, emit, quiet=True)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """Apply `update`, the next version, and say what it means for us (nothing when it
@@ -212,7 +204,7 @@ class TableNews:
         (too big for a datagram): it is asked for, and the updates meanwhile held for it."""
         self._welcomed_at = welcome.version
         if not welcome.entries:
-            self._fetch(now, emit, whole=True)
+            fetch_table(self._shared, self._link, now, emit, whole=True)
             return
         self._renames.whole_table_seen()
         self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
@@ -261,3 +253,13 @@ class TableNews:
         yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
         line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
         return Print(line, "system")
+
+
+def fetch_table(
+    shared: Shared, link: RegistryLink, now: float, emit: Emit, *, whole: bool = False
+) -> None:
+    """Ask for what changed since our table's version, or for the whole table (`whole`),
+    unless asked already."""
+    if not shared.requests.any_of(TableRequest, streamed=True):
+        since = -1 if whole else shared.table.version
+        link.request(TableRequest(shared.new_id(), since), now, emit, quiet=True)
