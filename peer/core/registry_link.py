@@ -22,7 +22,6 @@ from wire.messages import (
     Leave,
     Message,
     Register,
-    Rename,
     RoomPost,
     SaveMessage,
 )
@@ -296,15 +295,6 @@ class RegistryLink:
     def sent(self, kind: type[Message]) -> bool:
         """Whether a request of `kind` is sent as a datagram and not answered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
-
-    def renames_asked(self) -> list[Rename]:
-        """Renames we asked for that are on their way, or were given up on lately."""
-        return [m for m in self._requests.messages(given_up=True) if isinstance(m, Rename)]
-
-    def renames_given_up(self) -> list[Rename]:
-        """Renames we gave up on lately (the registry may have done them)."""
-        on_their_way = {m.id for m in self._requests.messages()}
-        return [m for m in self.renames_asked() if m.id not in on_their_way]
 
 
 def _moved_line(old: Addr, new: Addr) -> str:

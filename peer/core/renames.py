@@ -8,6 +8,7 @@ import collections
 
 from peer.core.actions import Emit, Print, Remember
 from peer.core.registry_link import RegistryLink
+from peer.core.requests import Requests
 from peer.core.shared import Shared
 from wire.messages import Message, Rename, TableUpdate
 from wire.names import name_key, name_problem
@@ -62,7 +63,7 @@ class Renames:
         """The table says our name became `new_name`: a rename we asked for was done, though
         its answer has not come or we gave up on it; taken as done."""
         requests = self._shared.requests
-        for rename in self._link.renames_asked():
+        for rename in renames_asked(self._shared.requests):
             if name_key(rename.new_name) == name_key(new_name):
                 requests.answer_sent(rename.id)
                 requests.take_given_up(rename.id)
@@ -88,3 +89,14 @@ class Renames:
     def whole_table_seen(self) -> None:
         """A whole table came: it shows every rename before it."""
         self._to_show.clear()
+
+
+def renames_asked(requests: Requests) -> list[Rename]:
+    """Renames we asked for that are on their way, or were given up on lately."""
+    return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
+
+
+def renames_given_up(requests: Requests) -> list[Rename]:
+    """Renames we gave up on lately (the registry may have done them)."""
+    on_their_way = {m.id for m in requests.messages()}
+    return [m for m in renames_asked(requests) if m.id not in on_their_way]

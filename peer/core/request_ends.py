@@ -10,6 +10,7 @@ from peer.core.answers import Answers
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Event
 from peer.core.registry_link import DELIVERED, RegistryLink
+from peer.core.renames import renames_asked
 from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
@@ -92,7 +93,7 @@ class RequestEnds:
         if (
             refusal.code is not RefusalCode.NAME_UNKNOWN
             or isinstance(message, Register)
-            or self._link.renames_asked()
+            or renames_asked(self._shared.requests)
         ):
             return refusal.reason
         state = self._shared.state

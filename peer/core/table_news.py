@@ -10,7 +10,7 @@ from __future__ import annotations
 from peer.core.actions import Emit, Print
 from peer.core.lifecycle import Event
 from peer.core.registry_link import RegistryLink
-from peer.core.renames import Renames
+from peer.core.renames import Renames, renames_asked, renames_given_up
 from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES, Table
 from wire.keys import fingerprint, key_from_text
@@ -118,7 +118,9 @@ class TableNews:
             self._renames.own_rename_seen(renamed_to, emit)
         elif (
             state.life.registered
-            and not self._link.renames_asked()  # a rename's two rows may come in two updates
+            and not renames_asked(
+                self._shared.requests
+            )  # a rename's two rows may come in two updates
             and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
         ):
             self.released(emit)
@@ -167,7 +169,7 @@ class TableNews:
             # taken before our own rename: its update is still to come
             shared.table.renamed(before, state.name)
             return
-        asked = self._link.renames_asked()
+        asked = renames_asked(self._shared.requests)
         new = next((r.new_name for r in asked if r.new_name in shared.table), "")
         if new:
             self._renames.own_rename_seen(new, emit)
@@ -177,7 +179,7 @@ class TableNews:
     def _given_up_rename_in(self, table: Table) -> str:
         """The new name of a rename we gave up on that `table` shows at our address, or ""."""
         port = self._shared.state.port
-        for rename in self._link.renames_given_up():
+        for rename in renames_given_up(self._shared.requests):
             entry = table.entry(rename.new_name)
             if entry is not None and entry.port == port and entry.online:
                 return rename.new_name
