@@ -117,8 +117,8 @@ class ChangeLines:
             emit(Print(line, "system"))
 
     def table_changed(self, now: float, emit: Emit) -> None:
-        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
-        line at the end of the wait, for every change that comes meanwhile."""
+        """Say that the table changed: at once within the burst, else in one line at the end
+        of the wait."""
         if self._table_lines.take(now):
             self._updated(emit)
         else:
@@ -130,9 +130,8 @@ class ChangeLines:
         self._updated(emit)
 
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
-        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
-        held for one line at the end of the wait, with every quit that comes meanwhile.
-        The quitter going offline is then not said again when the table says it."""
+        """`notice` says someone quit: said at once within the burst, else held for one line
+        at the end of the wait (and not said again as going offline)."""
         if self._started:
             self._quit_said.add(name_key(notice.quitter))
         if self._quit_lines.take(now):
@@ -157,8 +156,7 @@ class ChangeLines:
         return table
 
     def _say_quits_held(self, emit: Emit) -> None:
-        """The quits held back since the last line: one alone as it came (farewell and all),
-        several in one line naming the first QUIT_NAMES_SHOWN of them."""
+        """The quits held back: one as it came, several in one line naming the first few."""
         held, self._quits_held = self._quits_held, []
         if len(held) == 1:
             emit(Print(f"[{held[0][1]}]", "system"))

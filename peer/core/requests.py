@@ -198,9 +198,8 @@ class Requests:
         return None
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
-        """Send every request in flight as a datagram again, oldest first, in a new round:
-        the registry is back after a silence. `moved`: to another registry, even those
-        sent at `now`."""
+        """Send every request in flight again, oldest first, in a new round (the registry is
+        back after a silence); `moved`: even those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message, self.trust.registry))
@@ -224,16 +223,14 @@ class Requests:
             emit(Send(self.server, request.message, self.trust.registry))
 
     def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered or given up: True when it was the one waited for;
-        the caller sends on `next_kept` or `take_held`."""
+        """Request `msg_id` was answered or given up: True when it was the one waited for."""
         if msg_id != self.waited_for:
             return False
         self.waited_for = None
         return True
 
     def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, each with its `quiet`, in order;
-        no longer held."""
+        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
         held = list(self._held.values())
         self._held.clear()  # the same dict: `on_its_way` views it
         return held
@@ -289,8 +286,8 @@ class Requests:
         return again_round + again, given_up
 
     def outcomes_over(self, now: float) -> Iterator[Outcome]:
-        """Each accepted save or post whose outcome did not come by its deadline, forgotten
-        as it is given: the caller asks again (the registry dedupes)."""
+        """Each accepted save or post whose outcome did not come by its deadline, forgotten as
+        it is given, for the caller to ask again."""
         while self._outcomes:
             key, (message, deadline) = next(iter(self._outcomes.items()))
             if deadline > now:
@@ -299,8 +296,7 @@ class Requests:
             yield message
 
     def next_wake(self) -> float | None:
-        """When a request is due or may go, or a TCP answer or outcome is given up; or None
-        (asked after every event: each source is looked at only when it holds one)."""
+        """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
         if self._paced:
             wake = _earlier(wake, self.pace.next_at())
@@ -321,8 +317,8 @@ class Requests:
         return self._taken(msg_id, now)
 
     def _taken(self, msg_id: str, now: float | None) -> Request | None:
-        """Request `msg_id` taken out of flight, or out of its wait to go again (a late
-        answer to an earlier copy); None if in neither."""
+        """Request `msg_id` taken out of flight, or out of its wait to go again; None if in
+        neither."""
         request = self._sent.answer(msg_id, now)
         request = self.busy_waits.take(msg_id) or request  # (its silent rounds end anyway)
         if request is None:
@@ -335,9 +331,8 @@ class Requests:
         return self._sent.answer(msg_id)
 
     def stream(self, msg_id: str, now: float) -> Request | None:
-        """The registry answered request `msg_id` with a TooBig at `now`: no longer retried
-        as a datagram, its answer over TCP is waited for STREAM_WAIT seconds. Returns it,
-        for the caller to send over TCP; None when it is not waited for."""
+        """A TooBig answered request `msg_id` at `now`: returned (None: not waited for) for the
+        caller to send over TCP, whose answer is waited for STREAM_WAIT seconds."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
             request.since = now  # its round over TCP begins
@@ -346,9 +341,8 @@ class Requests:
         return request
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
-        """The registry answered request `msg_id` Busy at `now`: it goes again `wait`
-        seconds on (`busy_over`). Returns it and whether this is its first Busy; (None,
-        False) when not waited for."""
+        """A Busy answered request `msg_id` at `now`: it goes again `wait` seconds on
+        (`busy_over`). It, and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
         since = self.busy_waits.since(msg_id, now)
         request = self._taken(msg_id, now)
@@ -358,8 +352,8 @@ class Requests:
         return request, since == now
 
     def busy_over(self, now: float) -> Iterator[Request]:
-        """Each request whose wait after a Busy or a silence is over at `now`, in flight
-        again from now on: the caller sends it."""
+        """Each request whose wait after a Busy or a silence is over at `now`, in flight again,
+        for the caller to send."""
         for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
@@ -380,8 +374,8 @@ class Requests:
         return True
 
     def take_outcome(self, msg_id: str) -> Outcome | None:
-        """The outcome of save or post `msg_id` came (or is given up): the message, no
-        longer awaited; None when not awaited."""
+        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
+        awaited; None when not awaited."""
         self._accepted.discard(msg_id)
         pending = self._outcomes.pop(msg_id, None)
         return pending[0] if pending is not None else None
@@ -412,9 +406,8 @@ class Requests:
     def messages(
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
-        """The requests sent as datagrams and not answered, oldest first; then, when asked
-        for, those sent over TCP, those held (for the pace, or behind the one waited
-        for), and those given up on lately, each in its order."""
+        """The requests sent as datagrams and not answered, oldest first; then, when asked,
+        those sent over TCP, those held, and those given up on lately."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
