@@ -154,8 +154,10 @@ class Received:
         if shared.tried:
             shared.tried.clear()  # it answers: a later silence may try the others again
         back = watch.down
-        if back:
-            self._parts.link.came_back(now, emit)
+        if back:  # said, and the outbox goes
+            watch.came_back(now)
+            emit(Print("[Server is back.]", "system"))
+            self._parts.link.flush_outbox(now, emit)
         return back
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:

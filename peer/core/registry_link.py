@@ -140,20 +140,6 @@ class RegistryLink:
 
     # -- the registry away and back -----------------------------------------------------
 
-    def went_away(self, now: float, emit: Emit) -> None:
-        """A request was given up on at `now`: the registry is away. Its key is asked (one
-        that answers with another key looks silent)."""
-        watch = self._shared.watch
-        if not watch.down:
-            emit(AskRegistryKey())
-        watch.went_away(now, started=self._shared.life.started)
-
-    def came_back(self, now: float, emit: Emit) -> None:
-        """Something came from the registry, away until now: said, and the outbox goes."""
-        self._shared.watch.came_back(now)
-        emit(Print("[Server is back.]", "system"))
-        self.flush_outbox(now, emit)
-
     def busy(self, busy: Busy, now: float, emit: Emit) -> None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it fails as unanswered."""

@@ -5,7 +5,7 @@ kept in the outbox for when the registry answers again). Sans-IO: Print, Send an
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, Exit, Print, Send
+from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send
 from peer.core.answers import Answers
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Event
@@ -178,7 +178,7 @@ class RequestEnds:
             # we have left its room since: kept, it would take us back there. What waited
             # behind it goes on.
             self.unconfirmed(message, "the registry does not answer", emit)
-            self._link.went_away(now, emit)
+            self._went_away(now, emit)
             self._link.over(message, now, emit, gave_up=True)
             return
         if self._answers.noticed(message.id):
@@ -215,17 +215,25 @@ class RequestEnds:
                     self._shared.room_return.given_up(message)
                 emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
                 self._shared.watch.rooms_down_said = True
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case Rename():
                 line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
                 emit(Print(line, "error"))
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case Keepalive():
                 if not self._shared.watch.down:
                     emit(Print("[Server not responding]", "error"))
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case _:
                 pass
+
+    def _went_away(self, now: float, emit: Emit) -> None:
+        """A request was given up on at `now`: the registry is away. Its key is asked (one
+        that answers with another key looks silent)."""
+        watch = self._shared.watch
+        if not watch.down:
+            emit(AskRegistryKey())
+        watch.went_away(now, started=self._shared.life.started)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
         """The first registration went unanswered: the peer exits."""
@@ -256,4 +264,4 @@ class RequestEnds:
             outbox.keep(emit)  # on disk before we say it is kept
         if not quiet and not isinstance(message, Leave):
             emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
-        self._link.went_away(now, emit)
+        self._went_away(now, emit)
