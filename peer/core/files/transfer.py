@@ -28,21 +28,18 @@ class Role(enum.StrEnum):
 
 
 class Phase(enum.StrEnum):
-    """Where a transfer is: OFFERED waits for the receiver's answer; MOVING was accepted,
-    and its bytes move or wait to. How one ended (done, rejected, ...) is said and kept
-    only in memory, for /files."""
+    """Where a transfer is: OFFERED waits for the receiver's answer; MOVING was accepted.
+    How one ended is kept only in memory, for /files."""
 
     OFFERED = "offered"
     MOVING = "moving"
 
 
 class Transfer(Struct):
-    """A transfer as kept on disk. `number` is this peer's own short name for it (what
-    /accept and /cancel take); `offer` the id both sides know it by; `peer` and
-    `peer_key` the other side. `name` is the file's name (the receiver's is made safe).
-    `path`: the sender's file, or the receiver's partial file ("" until accepted).
-    `verified`: the receiver's bytes verified and on disk; the sender's bytes served.
-    `mtime_ns`: the sender's file's when offered, to notice it changed."""
+    """A transfer as kept on disk. `number`: this peer's short name for it; `offer`: the id
+    both sides know it by; `peer`, `peer_key`: the other side. `path`: the sender's file, or
+    the receiver's partial file. `verified`: the bytes verified and on disk, or served.
+    `mtime_ns`: the sender's file's when offered."""
 
     number: int
     role: Role
