@@ -1,6 +1,7 @@
 """First contact with a registry, carried out: key requests sent and sent again, answers
-weighed by `peer.core.first_contact`, the person asked on a terminal, until a key is trusted
-or nothing may be sent. Used by the peer (key_checks.py) and the desk clients.
+handed to `peer.core.first_contact`, the person asked when on a terminal, until a key is
+trusted or nothing may be sent. Used by the peer over UDP (peer/adapter/key_checks.py) and by the
+help-desk clients over TCP (peer/adapter/desk/start.py), before anything else is sent.
 """
 
 from __future__ import annotations
