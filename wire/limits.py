@@ -38,7 +38,7 @@ MAX_ITEMS: Final = 20_000
 
 #: Messages per second one address may send the registry on average, and in a burst above
 #: that average: the registry's flood gate (registry/core/flood.py) drops the rest. A peer paces
-#: what its user types below both (peer/core/pacing.py), so that a script piping thousands of
+#: what its user types below both (peer/core/requests.py), so that a script piping thousands of
 #: lines is never taken for a flood.
 REGISTRY_RATE: Final = 500.0
 REGISTRY_BURST: Final = 1000.0

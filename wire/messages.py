@@ -123,6 +123,14 @@ class Busy(WireMessage, frozen=True):
 # -- registration and the table -----------------------------------------------------------
 
 
+def address(text: str) -> tuple[str, int] | None:
+    """The address "ip:port" a message names (a registry, a desk), or None when it is not one."""
+    ip, _, port = text.rpartition(":")
+    if ip and port.isdigit() and 0 < int(port) < 65536:
+        return ip, int(port)
+    return None
+
+
 def is_token(text: str) -> bool:
     """Whether `text` has the shape of a token: 32 lowercase hex digits (128 random bits),
     what `secrets.token_hex(16)` makes."""

@@ -1,6 +1,6 @@
 """A token bucket kept as one due time (the generic cell rate algorithm, GCRA), shared by
 the registry's flood gate and budgets (registry.core.flood) and the peer's pace and folded lines
-(peer.core.pacing, peer.core.line_budget).
+(peer.core.requests, peer.core.change_lines).
 
 Pure: no clock. A `BucketRule` (rate and burst) is immutable and shared; the state of each
 bucket is one float, its `due`, which the caller keeps (`FULL` for a bucket not used yet)

@@ -1,19 +1,8 @@
 """The peer's flood gate: what one address sends beyond a generous rate is dropped before
-it is opened or decoded, as the registry does (wire/flood_gate.py), so that a flood from
-one address costs the peer as little as possible and never takes its event loop.
-
-Data (a DATA datagram) is not offered to it (the endpoint's `key_gate`): it is opened, as
-WireGuard opens every transport datagram; one naming no live session at its source address
-is dropped by its header, and a forged or replayed one costs one decryption. So the gate
-counts handshakes and junk, and two peers chatting are bound only by their own speed. Only
-while the peer lags behind its socket (as WireGuard's rules apply under load) is such data
-counted, at the same rate, by the key that sealed it (`by_key`), so that one key's flood
-cannot crowd out another's messages. Handshake initiations are further bounded by the
-secure channel's load rule (secure/handshake_load.py).
-
-The rate is far above what people and the registry send: a peer paces what its user types
-below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
-relays of a busy room or channel come all from one address) is never dropped.
+it is opened or decoded, as the registry does (wire/flood_gate.py). Data of a live session
+is opened, as WireGuard opens every transport datagram, and counted by the key that sealed
+it only while the peer lags behind its socket (`by_key`). The registry the peer uses is
+never dropped (its relays of a busy room all come from one address).
 """
 
 from __future__ import annotations
@@ -28,7 +17,7 @@ from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 Addr = tuple[str, int]
 
 #: Messages a second one address may send a peer, on average and at once: twice what the
-#: registry takes from one peer (wire/limits.py), which a peer's own sending stays below.
+#: registry takes from one peer (wire/limits.py).
 PEER_RATE = 2 * REGISTRY_RATE
 PEER_BURST = 2 * REGISTRY_BURST
 
@@ -42,9 +31,7 @@ class UsesRegistry(Protocol):
 
 class PeerGate:
     """Admits what comes from an address within PEER_RATE (the registry at `peer.server`
-    always, over it too); each drop is told to `rejected` (the one log of rejections:
-    net/drop_log.py), which counts them and writes one line per interval. `clock`: the
-    monotonic clock."""
+    always); each drop is told to `rejected` (net/drop_log.py)."""
 
     def __init__(
         self,
@@ -61,8 +48,7 @@ class PeerGate:
         self.dropped = 0
 
     def __call__(self, addr: Addr) -> bool:
-        """Whether to open what just came from `addr` (each message counts one). The
-        registry's address is asked only once over the rate: it is never dropped."""
+        """Whether to open what just came from `addr` (each message counts one)."""
         if self._gate.take(addr, self._clock()) or addr == self._peer.server:
             return True
         self.dropped += 1
@@ -70,9 +56,8 @@ class PeerGate:
         return False
 
     def by_key(self, addr: Addr, key: bytes) -> bool:
-        """Whether to decode a datagram of a live session, sealed by `key`, that came from
-        `addr` while the peer lags behind its socket (each datagram counts one). The
-        registry's address is asked only once over the rate: it is never dropped."""
+        """Whether to decode a datagram of a live session, sealed by `key`, from `addr`, while
+        the peer lags behind its socket (each datagram counts one)."""
         if self._keys.take(key.hex(), self._clock()) or addr == self._peer.server:
             return True
         self.dropped += 1

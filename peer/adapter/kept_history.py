@@ -1,11 +1,6 @@
-"""The commands typed at a peer's prompt, kept between runs in its state folder, one file
-per name (`peers/<name>.history`), so that Up brings back what was typed last time.
-
-Each entry is one JSON string per line, the file is its user's alone (0600), and only the
-last KEEP entries are kept. A line that holds the name's password (typed there by mistake)
-is never written. The file follows the name: where it is is asked at each write, as a
-rename moves it. History is a convenience: a file that cannot be read or written is
-passed over, and the chat goes on.
+"""The commands typed at a peer's prompt, kept between runs (`peers/<name>.history`): one
+JSON string a line, the last KEEP, never a line holding the password. A file that cannot
+be read or written is passed over.
 """
 
 from __future__ import annotations

@@ -19,9 +19,8 @@ from wire.names import name_key
 
 class KeyChecks:
     """The pins of one peer's data directory, for the registry at `server`: `trust` (the
-    core's) is given the registry's pinned key (none the first time), or the one taken at
-    first contact; `show` says a line to the user; `rule` says how first contact goes (a
-    join code, a question, a script's trust)."""
+    core's) is given the registry's pinned key, or the one taken at first contact; `show`
+    says a line; `rule` says how first contact goes."""
 
     def __init__(
         self,
@@ -42,26 +41,23 @@ class KeyChecks:
         self._peers_pinned = any(
             label.startswith("peer ") and label.endswith(at) for label in self._pins.labels()
         )
-        # the key each name was last seen talking with, this run (its pin checked then):
-        # the core's record, which asks for a pin (PinKey) only for a pair not in it
+        # the key each name was last seen talking with, this run (the core's record)
         self._talked = trust.talked
         self._contact: KeyContact | None = None  # the first contact under way, if any
         self._key_changed_said = False
         # the lines to show right after the next Welcome (see `registry_key`)
         self._after_welcome: list[Print] | None = None
-        # the registry's key: pinned, or learned at `registry_key` before anything is sent
         self.trust = trust
         trust.registry = self._pins.get(self._pin_label) or b""
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
-        """Make sure of the registry's key before anything is sent to it: the pinned one;
-        else first contact (peer/adapter/key_contact.py), the key then pinned (its fingerprint
-        said after the welcome, `after_welcome`, when it was taken unasked). False when
-        the peer cannot go on (said to the user)."""
+        """Make sure of the registry's key before anything is sent: the pinned one, else first
+        contact (the key then pinned, said in `after_welcome` when taken unasked). False
+        when the peer cannot go on (said)."""
         self._after_welcome = after_welcome
         pinned = self.trust.registry or None
         if self._rule.keeps(pinned):
-            # asked anyway, to tell a changed key from a registry that is down; not waited for
+            # asked anyway, not waited for: a changed key is told from a registry down
             endpoint.ask_key(self._server)
             return True
         where = f"{self._server[0]}:{self._server[1]}"
@@ -90,8 +86,8 @@ class KeyChecks:
         self._show(Print(line, "error" if error else "system"))
 
     def key_answered(self, addr: Addr, key: bytes) -> None:
-        """The registry answered a KEY_REQUEST: during first contact, an answer for it to
-        weigh; with a key pinned, a key other than it is said (once), and not trusted."""
+        """The registry answered a KEY_REQUEST: during first contact, weighed; else a key
+        other than the pinned one is said (once), and not trusted."""
         if addr != self._server:
             return
         if self._contact is not None:
@@ -101,15 +97,13 @@ class KeyChecks:
         if pinned and key != pinned and not self._key_changed_said:
             self._key_changed_said = True
             where = f"{addr[0]}:{addr[1]}"
-            self._show(
-                Print(
-                    f"[The registry at {where} answers with another key than the one pinned "
-                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
-                    "not trusted. If its owner made a new key, compare its fingerprint and "
-                    "start again with --registry-key CODE (its join code).]",
-                    "error",
-                )
+            line = (
+                f"[The registry at {where} answers with another key than the one pinned "
+                f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
+                "not trusted. If its owner made a new key, compare its fingerprint and "
+                "start again with --registry-key CODE (its join code).]"
             )
+            self._show(Print(line, "error"))
 
     def pinned_key(self, name: str) -> bytes | None:
         """The key pinned for `name` when we last talked, this run or before; None if never."""
@@ -120,17 +114,15 @@ class KeyChecks:
         return f"peer {name_key(name)} at {self._pin_label}"
 
     def listed_in(self, message: Message) -> None:
-        """`message`, from the registry, once its lines are shown: if it holds the table, a
-        name we talked with before under another key is said now, before anything is sent
-        to the new key (which is pinned, so that it is said once)."""
+        """`message`, from the registry, once its lines are shown: a name of its table we
+        talked with before under another key is said now (and the new key pinned)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
         talked, pins = self._talked, self._pins
         if not talked and not self._peers_pinned:
             return  # nobody talked with, in this run or before: a new peer's whole table
         for entry in message.entries:
-            # Most rows are of names never talked with, and a table is thousands of rows:
-            # only a row with a key pinned is decoded and checked.
+            # only a row with a key pinned is decoded and checked
             pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
             if pinned is None or not entry.key:
                 continue
@@ -139,18 +131,16 @@ class KeyChecks:
                 self.pinned(entry.name, key)
 
     def changed(self, name: str, key: bytes) -> bool:
-        """Whether `key` is another than the one pinned for `name` when we last talked (and
-        not said yet): quick, from memory."""
+        """Whether `key` is another than the one pinned for `name` (and not said yet)."""
         if self._talked.get(name) == key:
             return False
         pinned = self.pinned_key(name)
         return pinned is not None and pinned != key
 
     def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
-        """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
-        key is another than the one pinned, and pin the new one. With `welcome` (mail that
-        came in a Welcome, not shown yet), it is said right after the Welcome's line: that
-        stays the first line a script reads."""
+        """Pin `name`'s `key` the first time we talk (as SSH pins a host); a key other than
+        the one pinned is said, and pinned. With `welcome` (mail in a Welcome not shown yet),
+        said right after the Welcome's line."""
         if self._talked.get(name) == key:
             return  # pinned already, this run: every message checks, so this must be quick
         self._talked[name] = key

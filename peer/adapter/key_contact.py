@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from msgspec import Struct
 
 from disk.files import os_reason
-from peer.core.busy_waits import silent_wait
 from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
+from peer.core.retry_wait import silent_wait
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -28,13 +28,11 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 class ContactRule(Struct, frozen=True):
     """How first contact goes, from the command line: `code`, the join code's digits
-    (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key:
-    the pinned key is set aside); `secret`, what a start without a terminal would send
-    ("your password"; "" for nothing secret); `advertised`, the join code's digits the
-    registry advertised where it was found on the network (None: its address was given);
-    `confirm`, the question's asker when standard input is a terminal (None: none);
-    `patience`, the seconds it goes on asking, less and less often, after a round of
-    requests nothing answered (a first registration's: peer.core.registry_watch)."""
+    (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key);
+    `secret`, what a start without a terminal would send ("": nothing secret);
+    `advertised`, the code the registry advertised where it was found (None: its address
+    was given); `confirm`, the question's asker on a terminal; `patience`, the seconds it
+    goes on asking, less and less often, after a round nothing answered."""
 
     code: str | None = None
     trust_first: bool = False
@@ -51,17 +49,16 @@ class ContactRule(Struct, frozen=True):
         return self.code is None or has_code(pinned, self.code)
 
     def refusal(self, where: str) -> str | None:
-        """Why first contact may not even begin: a secret to send, and nobody and nothing
-        to check the key it would go to. None when it may."""
+        """Why first contact may not begin (a secret to send, and nothing to check the key
+        it would go to); None when it may."""
         unchecked = self.code is None and self.confirm is None and not self.trust_first
         return needs_code(where, self.secret) if unchecked and self.secret else None
 
 
 class KeyContact:
-    """One first contact with the registry at `where`: `ask` sends a key request; the
-    adapter hands each answer to `answered`, and a connection refused to `refused`; `settle`
-    awaits the outcome. `unasked`, once settled: the key was taken without a code or a
-    question (said after the Welcome)."""
+    """One first contact with the registry at `where`: `ask` sends a key request; answers
+    come to `answered`, a connection refused to `refused`; `settle` awaits the outcome.
+    `unasked`, once settled: the key was taken without a code or a question."""
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
@@ -88,8 +85,7 @@ class KeyContact:
 
     async def settle(self, no_answer: str) -> bytes | None:
         """The registry's key to trust; None when nothing may be sent, said (`no_answer`,
-        unless "", when no key answered any of the ATTEMPTS requests, TIMEOUT apart, or a
-        request was refused before any key answered: then at once)."""
+        unless "", when no key answered, or a request was refused first)."""
         asks, next_ask = 0, 0.0
         while True:
             now = time.monotonic()
@@ -124,8 +120,8 @@ class KeyContact:
                 await asyncio.wait_for(self._changed.wait(), max(0.0, wake - now))
 
     async def _proposed(self, key: bytes) -> bytes | None:
-        """The one key that answered, trusted: by the person's yes, asked on a terminal
-        (an alarm while they think ends it); else as a script's first contact is."""
+        """The one key that answered, trusted by the person's yes on a terminal (an alarm
+        meanwhile ends it); else as a script's first contact is."""
         if self._rule.confirm is None:
             self.unasked = True
             return key
@@ -151,8 +147,8 @@ class KeyContact:
                     task.cancel()
 
     def _ask_later(self, now: float) -> float | None:
-        """A round of requests went unanswered at `now`: when the next round begins (a
-        silent_wait on, said once), or None once the patience is over."""
+        """A round went unanswered at `now`: when the next begins (said once), or None once
+        the patience is over."""
         since, waits = self._silent or (now, 0)
         if now - since >= self._rule.patience:
             return None
@@ -174,9 +170,8 @@ class KeyContact:
 
 
 def pin_trusted(pins: Pins, label: str, key: bytes) -> str | None:
-    """Pin the registry's `key` under `label`, trusted at first contact; the error to say
-    when the pin cannot be kept (the key is used all the same, and asked for again at the
-    next start)."""
+    """Pin the registry's `key` under `label`; the error to say when it cannot be kept (the
+    key is used all the same)."""
     try:
         pins.pin(label, key)
     except OSError as exc:
@@ -185,8 +180,8 @@ def pin_trusted(pins: Pins, label: str, key: bytes) -> str | None:
 
 
 def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:
-    """What is said of a key trusted with no code and no question (a script's first
-    contact), as SSH says a host key it added; `before`, the key it replaced, if any."""
+    """What is said of a key trusted with no code and no question, as SSH says a host key it
+    added; `before`, the key it replaced, if any."""
     said = "now accepted" if before is not None else "first met"
     return (
         f"[The registry at {where}, {said}, has the key fingerprint {fingerprint(key)}; "

@@ -1,12 +1,6 @@
-"""Standard output that may go away: lines written to it, and what to do once it is gone.
-
-A reader at the other end of a pipe may leave before ChatApp does (`ChatApp -c ... | head
--1`). Writing then fails (EPIPE, as Python ignores SIGPIPE), and would keep failing on every
-line. Like any command-line tool, ChatApp then stops writing: `StdoutLines` notices the first
-failure, points the standard output at the null device (so that nothing written later, nor
-the interpreter's flush at exit, fails again or prints a complaint) and tells its owner once,
-who decides what that means (a peer leaves as at the end of its input; a registry goes on
-serving without its log).
+"""Standard output that may go away (`ChatApp -c ... | head -1`): at the first failed write
+it is pointed at the null device, so that nothing later (nor the flush at exit) fails or
+complains, and its owner is told once (a peer leaves as at the end of its input).
 """
 
 from __future__ import annotations
@@ -24,10 +18,8 @@ from typing import TextIO
 
 
 class StdoutLines:
-    """Writes lines to a stream (standard output unless told), flushed at once. When a write
-    fails because the reader is gone, `gone` becomes true, the stream's descriptor is
-    pointed at the null device, and `on_gone` (if given) is called, once, with the reason.
-    Writing never raises: what is written once the output is gone is dropped."""
+    """Writes lines to a stream (standard output unless told), flushed at once, never
+    raising. When the reader is gone, `gone` becomes true and `on_gone` is told the reason."""
 
     def __init__(
         self,
@@ -55,22 +47,16 @@ class StdoutLines:
             stream.write(line + "\n")
             stream.flush()
         except (OSError, ValueError) as exc:
-            # OSError: EPIPE, EIO (a terminal that vanished), ENOSPC (a full disk) - each
-            # would fail again on every line. ValueError: the stream was closed.
             self._lost(stream, exc)
 
     def reader_left(self) -> None:
-        """The reader is known to have left, seen without writing (see `watch_reader`):
-        as a write that failed with EPIPE."""
+        """The reader is known to have left (`watch_reader`): as a write that failed."""
         if not self.gone:
             self._lost(self.stream, BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
 
     def watch_reader(self, loop: asyncio.AbstractEventLoop) -> None:
-        """When the output is a pipe, call `reader_left` as soon as its reader leaves, not
-        at the next line written: a peer with nothing to print would otherwise carry out
-        the lines it reads meanwhile. The kernel reports a pipe whose reader closed it as
-        an error on the writing end, which the loop's reader watch sees. Not a pipe (a
-        terminal, a file), or a loop that cannot watch it: failed writes tell, as before."""
+        """When the output is a pipe, call `reader_left` as soon as its reader leaves (the
+        kernel reports an error on the writing end), not at the next line written."""
         try:
             fd = self.stream.fileno()
             if not stat.S_ISFIFO(os.fstat(fd).st_mode):
@@ -79,8 +65,7 @@ class StdoutLines:
             return
 
         def seen() -> None:
-            # the write end of a pipe is never readable: this is an error on it, which
-            # is the reader gone when poll says POLLERR; watched no more either way
+            # the write end of a pipe is never readable: POLLERR is the reader gone
             self._unwatch()
             poll = select.poll()
             poll.register(fd, select.POLLOUT)
@@ -114,9 +99,8 @@ class StdoutLines:
 
 
 def _to_null(stream: TextIO) -> None:
-    """Point `stream`'s descriptor at the null device, and drop what its buffer holds: a
-    later flush (at the latest, the interpreter's at exit) then succeeds quietly. Best
-    effort: a stream without a descriptor of its own (a test's StringIO) is left alone."""
+    """Point `stream`'s descriptor at the null device (best effort), so that a later flush
+    succeeds quietly."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         fd = stream.fileno()
         null = os.open(os.devnull, os.O_WRONLY)

@@ -20,12 +20,9 @@ from wire.names import name_key
 
 
 class PeerSettings(Struct, frozen=True):
-    """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
-    `keepalive` period (seconds), its `password` ("" for none), whether it logs each
-    datagram (`verbose`), and how the registry's key is trusted (`trust`; docs/SECURITY.md,
-    "First contact"). `downloads`: where received files go ("": the user's downloads
-    folder). On a terminal, the screen shows names in `colour` and rings its `bell` on
-    messages to the user."""
+    """The settings of one peer, from the command line: where it listens (`port`, `bind`),
+    `keepalive` seconds, `password` ("": none), `verbose` logs, how the registry's key is
+    trusted (`trust`), `downloads` ("": the user's folder), `colour` and `bell`."""
 
     port: int = 0
     bind: str = "0.0.0.0"
@@ -52,10 +49,8 @@ class StartRefused(Exception):
 
 
 def lock(data_dir: Path, name: str) -> int:
-    """Lock `name`'s files in `data_dir` for this peer (see `hold_lock`): a second start
-    of the same name would take the name from the first, which is never told, and both
-    would write the same outbox and lists. StartRefused when that is so, or when the
-    directory cannot be used (its token could not be kept either)."""
+    """Lock `name`'s files in `data_dir` for this peer (two starts of a name would write the
+    same files). StartRefused when that is so, or when the directory cannot be used."""
     path = data_dir / "peers" / f"{name_key(name)}.lock"
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -74,11 +69,9 @@ def lock(data_dir: Path, name: str) -> int:
 
 
 def own_key(state: PeerStateFile) -> X25519PrivateKey:
-    """The static key of the peer whose files are `state`, its name's own: two names of
-    one data folder are two people to everyone else, so they never share a key. Made the
-    first time; the key of a data folder from before keys were per name (`identity.key`)
-    goes to the first name that starts (see `_take_shared_key`). StartRefused when it
-    cannot be read or kept."""
+    """The static key of the peer whose files are `state`, its name's own (two names are two
+    people), made the first time, or the data folder's key from before keys were per name
+    (`_take_shared_key`). StartRefused when it cannot be read or kept."""
     data_dir, path = state.root, state.key_path
     try:
         if not path.exists():
@@ -98,11 +91,9 @@ SHARED_KEY_TAKEN = "identity.key.taken"
 
 
 def _take_shared_key(data_dir: Path, path: Path) -> None:
-    """Give the name whose key goes at `path` the data folder's shared key (KEY_FILE), if
-    it has one no name took yet: its contacts and the registry know that key. The claim is
-    a link made with O_EXCL's guarantee: two names starting at once never both take it.
-    The shared file stays, for a help-desk client that may use the folder too. Raises
-    OSError."""
+    """Give the name whose key goes at `path` the data folder's shared key (KEY_FILE), if no
+    name took it yet (claimed by a link: two names never both take it; the file stays, for
+    a help-desk client). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(data_dir / KEY_FILE, path.parent / SHARED_KEY_TAKEN)
@@ -112,12 +103,9 @@ def _take_shared_key(data_dir: Path, path: Path) -> None:
 
 
 def own_token(state: PeerStateFile, name: str) -> str:
-    """The token kept in `state`, the files of `name`; the first time, a new one, kept
-    before the registration is sent: a registration the registry carries out after this
-    peer gave up on it (or whose answer was lost) then still leaves the name to this peer
-    at its next start. A token file that is there but cannot be read is left as it is, for
-    its owner to mend. StartRefused when a new token cannot be kept: registering with it
-    would make the name someone else's for every later start."""
+    """The token kept in `state`, the files of `name`; the first time, a new one, kept before
+    the registration is sent (a token file that cannot be read is left for its owner to
+    mend). StartRefused when a new token cannot be kept."""
     token = state.load_token()
     if not token and (not state.path.exists() or state.renamed_to()):
         token = secrets.token_hex(16)

@@ -1,5 +1,6 @@
-"""The peer's own kept state: its registration token, the ids of the messages it has
-shown, what it has sent and not seen delivered, its outbox, and the room it is in."""
+"""The peer's own kept state, per name under `peers/`: its registration token, the ids of
+the messages it has shown, what it has sent and not seen delivered, its outbox, the room it
+is in, its key and its history."""
 
 from __future__ import annotations
 
@@ -15,39 +16,34 @@ from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key, name_problem
+from wire.words import counted
 
 
 def token_path(root: Path, name: str) -> Path:
-    """The file that keeps `name`'s token under the data folder `root`: there once the
-    name was registered from this folder."""
+    """The file that keeps `name`'s token under the data folder `root`."""
     return root / "peers" / f"{name_key(name)}.json"
 
 
 class PeerStateFile:
-    """What a peer keeps between runs: the token that proves it owns its name (docs/PROTOCOL.md),
-    and the ids of the messages it has shown, so it never shows one twice."""
+    """What a peer keeps between runs (see the module)."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.path = token_path(root, name)
-        #: The name's own key pair (peer/adapter/startup.py `own_key`).
         self.key_path = root / "peers" / f"{name_key(name)}.key"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self.room_path = root / "peers" / f"{name_key(name)}.room"
         self.sending_path = root / "peers" / f"{name_key(name)}.sending"
-        #: The commands typed at the prompt (peer/adapter/kept_history.py).
         self.history_path = root / "peers" / f"{name_key(name)}.history"
         #: What the loads found wrong with the files, one line each for the user.
         self.problems: list[str] = []
-        #: The ids of the messages shown (see SeenLog).
         self.seen = SeenLog(self.seen_path, self.problems)
-        #: What was sent and not yet seen delivered (see SendingLog).
         self.sending = SendingLog(self.sending_path)
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file cannot be read (said in
-        `problems`: the registry will then take the name only with its password)."""
+        `problems`)."""
         try:
             data = parse_json(read_text(self.path))
         except FileNotFoundError:
@@ -69,10 +65,14 @@ class PeerStateFile:
 
     def renamed_to(self) -> str:
         """The name this one was renamed to (see `save_renamed`), or ""."""
+        return self._renamed_to(self._read())
+
+    def _read(self) -> object:
+        """The token file's JSON; None when there is none or it cannot be read."""
         try:
-            return self._renamed_to(parse_json(read_text(self.path)))
+            return parse_json(read_text(self.path))
         except (OSError, ValueError, RecursionError):
-            return ""
+            return None
 
     @staticmethod
     def _renamed_to(data: object) -> str:
@@ -82,29 +82,25 @@ class PeerStateFile:
         return new if isinstance(new, str) and new else ""
 
     def save_renamed(self, new_name: str) -> None:
-        """In place of the token: the name was given up by a rename to `new_name`, so that a
-        start under the old name can find the new one (see `follow_renames`)."""
+        """In place of the token: the name was given up by a rename to `new_name`
+        (`follow_renames`)."""
         _replace(self.path, json.dumps({"renamed_to": new_name}).encode())
 
     def save_token(self, token: str, name: str = "") -> None:
-        """Keep `token`, readable only by this user, replacing the file atomically; with
-        `name`, the name's spelling as the registry has it (see `spelling`)."""
+        """Keep `token`, replacing the file atomically; with `name`, its spelling as the
+        registry has it (`spelling`)."""
         kept = {"token": token, "name": name} if name else {"token": token}
         _replace(self.path, json.dumps(kept).encode())
 
     def spelling(self) -> str:
-        """The name's spelling kept with its token (the registry's, which a rename that
-        changes only its case changes too), or "" when none is kept."""
-        try:
-            data = parse_json(read_text(self.path))
-        except (OSError, ValueError, RecursionError):
-            return ""
+        """The name's spelling kept with its token, or "" when none is kept."""
+        data = self._read()
         name = data.get("name") if isinstance(data, dict) and "token" in data else None
         return name if isinstance(name, str) else ""
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
-        """The state of `name`, after a rename to it: this one's moved there (unless one
-        file: a change of case), with `token`. Raises OSError. Then `left_for`."""
+        """The state of `name`, after a rename to it: this one's moved there, with `token`.
+        Raises OSError. Then `left_for`."""
         state = PeerStateFile(self.root, name)
         if self.path != state.path:
             self.move_to(state)
@@ -112,8 +108,7 @@ class PeerStateFile:
         return state
 
     def left_for(self, name: str) -> None:
-        """After `moved_to(name)`: this name's file says where it went (`follow_renames`),
-        or goes, as the token must not stay under both names."""
+        """After `moved_to(name)`: this name's file says where it went, or goes."""
         self.close()
         try:
             self.save_renamed(name)
@@ -122,9 +117,7 @@ class PeerStateFile:
                 self.path.unlink()
 
     def move_to(self, other: PeerStateFile) -> None:
-        """Move this name's kept state (shown ids, outbox, room, log of what is sent, key,
-        history) to
-        `other`'s files, closed first. Raises OSError."""
+        """Move this name's kept files to `other`'s, closed first. Raises OSError."""
         self.close()  # its memory maps: some systems cannot move a mapped file
         for old, new in (
             (self.seen_path, other.seen_path),
@@ -143,11 +136,9 @@ class PeerStateFile:
         self.sending.close()
 
     def load_outbox(self, token: str) -> list[Message]:
-        """What an earlier run left to send, each once: the messages it kept in its outbox
-        (see `_load_kept_outbox`), then those it had sent and not seen delivered when it
-        was killed (its `SendingLog`; direct messages as the saves they become, with
-        `token`). The latter are written to the outbox file, durably, before the log is
-        emptied. What cannot be read or written is said in `problems`."""
+        """What an earlier run left to send, each once: its outbox, then what it had sent and
+        not seen delivered when killed (direct messages as saves, with `token`), written to
+        the outbox durably before the log is emptied. Problems are said in `problems`."""
         messages = self._load_kept_outbox()
         try:
             sent, unreadable = self.sending.earlier()
@@ -162,13 +153,9 @@ class PeerStateFile:
         messages = outbox_after_a_kill(messages, sent, token)
         try:
             if unreadable:
-                aside = self.sending_path.with_name(self.sending_path.name + ".unreadable")
-                append_bytes(aside, b"".join(unreadable), fsync=True)
-                some = "1 record" if len(unreadable) == 1 else f"{len(unreadable)} records"
-                self.problems.append(
-                    f"{some} of what your last session sent could not be read (damaged, or "
-                    f"from another version of ChatApp) and did not go out; kept in {aside}."
-                )
+                aside = _set_aside(self.sending_path, unreadable)
+                some = counted(len(unreadable), "record")
+                self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
             self.save_outbox(tuple(messages))
             self.sending.forget()
         except OSError as exc:
@@ -179,10 +166,8 @@ class PeerStateFile:
         return messages
 
     def _load_kept_outbox(self) -> list[Message]:
-        """The messages an earlier run kept to send. Lines that are not messages (damage,
-        or another version's) are moved to `<outbox>.unreadable` first, durably, and the
-        outbox rewritten without them; that, and an outbox that cannot be read at all, is
-        said in `problems`. Nothing kept is ever dropped in silence."""
+        """The messages an earlier run kept to send. Lines that are not messages are moved to
+        `<outbox>.unreadable` first, durably, and said in `problems`."""
         try:
             lines = read_bytes(self.outbox_path).split(b"\n")
         except FileNotFoundError:
@@ -205,9 +190,8 @@ class PeerStateFile:
             except DecodeError:
                 bad.append(line + b"\n")
         if bad:
-            aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
             try:
-                append_bytes(aside, b"".join(bad), fsync=True)
+                aside = _set_aside(self.outbox_path, bad)
                 replace_durably(self.outbox_path, b"".join(good))
             except OSError as exc:
                 self.problems.append(
@@ -215,16 +199,11 @@ class PeerStateFile:
                     f"a message ({_why(exc)}); it stays there."
                 )
                 return messages
-            some = "1 line" if len(bad) == 1 else f"{len(bad)} lines"
-            self.problems.append(
-                f"{some} of your outbox could not be read (damaged, or from another version "
-                f"of ChatApp) and did not go out; kept in {aside}."
-            )
+            self.problems.append(f"{counted(len(bad), 'line')} of your outbox {_UNREAD}{aside}.")
         return messages
 
     def load_room(self) -> str:
-        """The room the last run was in, or "" when none (or the file cannot be read or
-        holds no room name, said in `problems`: the peer then starts in no room)."""
+        """The room the last run was in, or "" (a file that cannot be read said in `problems`)."""
         try:
             room = read_text(self.room_path).strip()
             if name_problem(room):
@@ -239,13 +218,25 @@ class PeerStateFile:
         return room
 
     def save_room(self, room: str) -> None:
-        """Keep `room` ("" for none) as the room to go back to at the next start. Raises
-        OSError."""
+        """Keep `room` ("" for none) for the next start. Raises OSError."""
         _replace(self.room_path, room.encode())
 
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
         """Replace the kept outbox atomically and durably (it holds unsent messages)."""
         _replace(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+#: Said of what a kept file holds that cannot be read, then where it was set aside.
+_UNREAD = (
+    "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
+)
+
+
+def _set_aside(path: Path, records: list[bytes]) -> Path:
+    """Append `records` to `<path>.unreadable`, durably, and return that path. Raises OSError."""
+    aside = path.with_name(path.name + ".unreadable")
+    append_bytes(aside, b"".join(records), fsync=True)
+    return aside
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -263,10 +254,8 @@ MAX_RENAMES_FOLLOWED = 8
 
 
 def follow_renames(root: Path, name: str) -> str:
-    """The name to start as for `-c <name>`: `name`, or, when this user renamed it, the
-    name it was renamed to (following further renames) whose token is kept here. A start
-    under the old name by habit then takes back the new name and its mailbox, rather than
-    register the old one afresh as a second, empty account."""
+    """The name to start as for `-c <name>`: `name`, or the name this user renamed it to
+    (following further renames) whose token is kept here, rather than a second account."""
     current = name
     for _ in range(MAX_RENAMES_FOLLOWED):
         new = PeerStateFile(root, current).renamed_to()
@@ -275,8 +264,7 @@ def follow_renames(root: Path, name: str) -> str:
         current = new
     kept = PeerStateFile(root, current)
     if current != name and kept.load_token():
-        # as spelled now: a later rename may have changed only its case (`-c` a new
-        # name by its old file would otherwise say a spelling the table no longer has)
+        # as spelled now: a later rename may have changed only its case
         spelled = kept.spelling()
         return spelled if name_key(spelled) == name_key(current) else current
     return name

@@ -1,10 +1,10 @@
 """The peer's two consoles: plain lines for scripts and pipes, prompt_toolkit for people.
 
 Plain mode (stdin is not a terminal): one command per input line; every output line starts
-with ">>> ", and the lines of one event are written and flushed together at once; end of
-input means quit. Terminal mode: incoming lines are printed above the input line and the
-half-typed line is redrawn intact; history, tab completion, and colour unless NO_COLOR is
-set or --no-color was given.
+with ">>> ", the lines of one pass of the loop written together; end of input means quit.
+Terminal mode: incoming lines above the half-typed one; history, tab completion, and colour
+unless NO_COLOR is set or --no-color was given. A name's colour is the one its hash points
+at, unless a name online holds it, then the next one free (`NameColours`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import re
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
 from peer.core.commands import SPECS
-from peer.core.name_colours import NAME_COLOURS, NameColours, hashed_colour
 from terminal.prompt import LinePrompt, on_a_terminal
 from wire.shown_text import clean
 
@@ -47,15 +47,65 @@ COMMAND_WORDS = sorted(
 )
 
 
+#: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
+#: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
+NAME_COLOURS = (
+    "#00afff",  # sky blue
+    "#00d700",  # green
+    "#d7d700",  # yellow
+    "#af87ff",  # lavender
+    "#00d7af",  # teal
+    "#ffaf00",  # amber
+    "#5f87ff",  # blue
+    "#d75fd7",  # orchid
+    "#87d7ff",  # pale blue
+    "#afd75f",  # lime
+    "#ffd787",  # wheat
+    "#5fd7d7",  # cyan
+    "#d7afff",  # lilac
+    "#87ffaf",  # mint
+)
+
+
+def hashed_colour(name: str) -> int:
+    """Where `name`'s hash points in NAME_COLOURS (the same in every run and machine)."""
+    return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
+
+
 def name_colour(name: str) -> str:
-    """The colour `name`'s hash points at (see peer/core/name_colours.py for a run's colours)."""
+    """The colour `name`'s hash points at (NameColours gives a run's colours)."""
     return NAME_COLOURS[hashed_colour(name)]
+
+
+class NameColours:
+    """The colours given so far; `online` says which names are online now."""
+
+    def __init__(self, online: Callable[[], Iterable[str]] = tuple) -> None:
+        self._online = online
+        self._given: dict[str, int] = {}  # casefolded name: its slot in NAME_COLOURS
+
+    def of(self, name: str) -> str:
+        """`name`'s colour: given at its first call, the same after."""
+        key = name.casefold()
+        if key not in self._given:
+            self._given[key] = self._free_slot(key)
+        return NAME_COLOURS[self._given[key]]
+
+    def _free_slot(self, key: str) -> int:
+        start = hashed_colour(key)
+        order = [(start + step) % len(NAME_COLOURS) for step in range(len(NAME_COLOURS))]
+        ever = set(self._given.values())
+        online = {n.casefold() for n in self._online()} - {key}
+        held = {slot for name, slot in self._given.items() if name in online}
+        for slot in order:
+            if slot not in ever:
+                return slot
+        return next((slot for slot in order if slot not in held), start)
 
 
 class Situation(TypedDict):
     """What tab completion knows: whether you are in a room, the names online, the rooms
-    known, your own name, and the question of the `message` command the line answers ("",
-    the default, for a command: see PeerCore.question)."""
+    known, your own name, and the question of `message` the line answers ("": none)."""
 
     in_room: bool
     names: Sequence[str]
@@ -67,10 +117,9 @@ class Situation(TypedDict):
 def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
     """What tab completion offers for the last word of `before` (the line up to the cursor):
     command words first on a line (and `name:` outside a room), online names after send and
-    /dm, rooms after join, your own name after reg and dereg, commands after /help, and names
-    anywhere else (a mention in a room). A word that is followed by more gets its space.
-    At a question of the `message` command (`question`, see PeerCore.question) the line is
-    no command: the recipient's is a name alone, the text's has names anywhere (mentions)."""
+    /dm, rooms after join, your own name after reg and dereg, commands after /help, names
+    anywhere else, and at a `question` a name, or names anywhere in the text. A word that is
+    followed by more gets its space."""
     in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
     me, question = situation["me"], situation.get("question", "")
     words = before.split(" ")
@@ -124,9 +173,8 @@ def rings(line: Print, me: str) -> bool:
 def fragments(
     line: Print, colour: bool, colour_of: Callable[[str], str] = name_colour
 ) -> list[tuple[str, str]]:
-    """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
-    it is from in that name's colour (`colour_of`), the rest in the colour of the line's
-    style. Whatever in it could drive the terminal is replaced (wire/shown_text.py)."""
+    """`line` with its prefix as prompt_toolkit (style, text) pairs: the sender's name in
+    its colour (`colour_of`), the rest in its style's, made safe (wire/shown_text.py)."""
     text, who = clean(line.text), line.who
     if not colour:
         return [("", PREFIX + text)]
@@ -172,21 +220,15 @@ class Console(Protocol):
 
 
 class PlainConsole:
-    """Lines in, lines out, for pipes, files and tests.
-
-    When the output goes away (the reader of the pipe left: `ChatApp -c ... | head -1`),
-    that is taken as the end of the input, as for any command-line tool whose output is
-    gone: the peer leaves politely (what is on its way is delivered, then it deregisters)
-    with nothing more shown, and no line read after that is carried out."""
+    """Lines in, lines out, for pipes, files and tests. The output gone (`| head -1`) is the
+    end of the input: the peer leaves politely, and no line read after is carried out."""
 
     def __init__(self) -> None:
         self._out = StdoutLines(lambda reason: self._output_gone())
         self._lines: list[str] = []  # written at the end of this pass of the loop
         self._on_end: Callable[[], None] | None = None  # until `start`, and once called
         self._ended = False
-        #: When the line being handed to `on_line` was read (monotonic seconds), as
-        #: LinePrompt.begun: taken on the reading thread, so a line that was there before
-        #: something shown meanwhile is stamped before it.
+        #: When the line being handed to `on_line` was read (monotonic), as LinePrompt.begun.
         self.begun = 0.0
 
     def show(self, line: Print) -> None:
@@ -194,9 +236,8 @@ class PlainConsole:
         self.write(PREFIX + clean(line.text))
 
     def write(self, text: str) -> None:
-        """Print `text` as it is, as one line. The lines of one pass of the event loop (a
-        datagram's channel lines) leave together at its end, in one write, flushed (at
-        once outside a loop)."""
+        """Print `text` as one line; the lines of one pass of the loop leave together at its
+        end (at once outside a loop)."""
         lines = self._lines
         lines.append(text)
         if len(lines) == 1:
@@ -212,8 +253,7 @@ class PlainConsole:
             self._out.write("\n".join(lines))
 
     def _output_gone(self) -> None:
-        # Soon rather than now: `show` is called in the middle of carrying out the core's
-        # actions, which must all be carried out before the core is told anything new.
+        # soon: the core's actions being carried out are finished first
         if self._on_end is not None:
             asyncio.get_running_loop().call_soon(self._end)
 
@@ -227,9 +267,7 @@ class PlainConsole:
         pass
 
     def after_printed(self, then: Callable[[], None]) -> None:
-        # The lines shown are written first. Once the output is gone, nothing shown is
-        # read: what waits for the lines (mail recorded as shown, the registry told it
-        # was taken) is not done, and that mail is shown at the next start.
+        # once the output is gone nothing is read: the mail is shown at the next start
         self._write_out()
         if not self._out.gone:
             then()
@@ -241,9 +279,7 @@ class PlainConsole:
         """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""
         loop = asyncio.get_running_loop()
 
-        # A stray invalid byte becomes U+FFFD instead of ending the session. Not possible
-        # once something has read stdin (getpass does, for --password without a terminal):
-        # the reader thread then copes with a bad byte itself, below.
+        # an invalid byte becomes U+FFFD (else, stdin read already, the reader copes)
         if hasattr(sys.stdin, "reconfigure"):
             with contextlib.suppress(io.UnsupportedOperation):
                 sys.stdin.reconfigure(errors="replace")
@@ -271,13 +307,10 @@ class PlainConsole:
 
 
 class Sources(TypedDict, total=False):
-    """Where TerminalConsole finds the rest of what it asks of the peer (see
-    TerminalConsole.bind), each optional, what holds without it in parentheses: the rooms
-    known, to complete (none); whether you are in a room (no); `cancel`, called on Ctrl-C,
-    says whether it cancelled a question, else the peer quits (none is cancelled);
-    `question` says which question the next line answers, "" for a command (see
-    PeerCore.question), for completion and history (always ""); `kept` is the history of
-    commands kept between runs (peer/adapter/kept_history.py; one for this run alone)."""
+    """Where TerminalConsole finds the rest of what it asks of the peer, each optional: the
+    rooms known; whether you are in a room; `cancel`, on Ctrl-C, whether it cancelled a
+    question (else the peer quits); `question`, which question the next line answers ("":
+    a command); `kept`, the history of commands kept between runs."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
@@ -287,9 +320,8 @@ class Sources(TypedDict, total=False):
 
 
 class TerminalConsole(LinePrompt):
-    """The peer's prompt on a terminal (terminal.prompt: incoming lines never garble it), with
-    its own look and keys: the prompt in the colour of your name, Tab completing (see
-    `completions`), one history for commands and one for each question of `message`, the
+    """The peer's prompt on a terminal (terminal.prompt): the prompt in your name's colour,
+    Tab completing, one history for commands and one for each question of `message`, the
     bell, and Ctrl-C cancelling a question rather than quitting."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
@@ -305,8 +337,6 @@ class TerminalConsole(LinePrompt):
         self._in_room: Callable[[], bool] = lambda: False
         self._cancel: Callable[[], bool] = lambda: False
         self._question: Callable[[], str] = str
-        # One history for commands, one for each question of `message`: Up at the usual
-        # prompt recalls commands only, and at `message to:` the names answered before.
         self._histories: dict[str, History] = {}
         console = self
 
@@ -314,9 +344,7 @@ class TerminalConsole(LinePrompt):
             def get_completions(self, document: Document, event: object) -> Iterable[Completion]:
                 asked, console._tab_on_line = console._tab_on_line, None
                 if asked is not None and asked != console.lines_entered:
-                    # prompt_toolkit completes after the keys read with the Tab: an Enter
-                    # among them has sent the line, and this is the next, empty, one (it
-                    # showed every command under a prompt nobody had pressed Tab at)
+                    # an Enter read with the Tab sent the line: this is the next one
                     return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
@@ -335,7 +363,6 @@ class TerminalConsole(LinePrompt):
             on_interrupt=lambda: self._cancel(),
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
-        # (see _Complete and _tab)
         self._tab_on_line: int | None = None
 
     def _history(self) -> History:
@@ -350,8 +377,7 @@ class TerminalConsole(LinePrompt):
         names: Callable[[], Sequence[str]],
         **sources: Unpack[Sources],
     ) -> None:
-        """Where to find your own name (for the bell and the prompt's colour) and the names
-        online (to complete); `sources` says where to find the rest (see Sources)."""
+        """Where to find your own name and the names online; the rest in `sources`."""
         self._me, self._names = me, names
         self._rooms = sources.get("rooms", list)
         self._in_room = sources.get("in_room", lambda: False)
@@ -388,10 +414,8 @@ class TerminalConsole(LinePrompt):
 
         @keys.add("tab")
         def _tab(event: KeyPressEvent) -> None:
-            # One candidate is put in at once: a Tab and an Enter read together (typed
-            # fast, or pasted) send the line completed, as it was typed. Several go to
-            # prompt_toolkit, which completes their common part and shows them once the keys
-            # read with the Tab are done (see _Complete for an Enter among them).
+            # one candidate is put in at once (a Tab and an Enter read together send the
+            # line completed); several go to prompt_toolkit's menu
             buffer = event.current_buffer
             if buffer.complete_state is None:
                 before = buffer.document.text_before_cursor
@@ -407,8 +431,8 @@ class TerminalConsole(LinePrompt):
 
 
 def colour_wanted() -> bool:
-    """Whether the environment lets a terminal show colour: https://no-color.org (any
-    non-empty NO_COLOR turns it off), and never on a dumb terminal (docs/GUIDE.md)."""
+    """Whether the environment lets a terminal show colour: no NO_COLOR (no-color.org),
+    and not a dumb terminal."""
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 

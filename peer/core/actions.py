@@ -1,8 +1,5 @@
-"""What the peer core asks its adapter to do, in order.
-
-Each action is a small frozen record. They are msgspec Structs, as the wire's messages are:
-several are made for every message sent and shown, and a Struct is made in C, in a fifth of
-the time of a frozen dataclass.
+"""What the peer core asks its adapter to do, in order: small frozen msgspec Structs (made
+in C, a fifth of a frozen dataclass's time: several are made for every message).
 """
 
 from __future__ import annotations
@@ -17,9 +14,8 @@ Addr = tuple[str, int]
 
 
 class Send(Struct, frozen=True):
-    """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), for the
-    public key `key` there: the registry's, or the key of the table's row (b"": none
-    known, and it is not sent)."""
+    """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
+    `key` (b"": none known, and it is not sent)."""
 
     addr: Addr
     message: Message
@@ -27,8 +23,7 @@ class Send(Struct, frozen=True):
 
 
 class SendStream(Struct, frozen=True):
-    """Send `message` to `addr` over TCP, for `key` (as a Send), and feed the answers back
-    (after a TooBig)."""
+    """Send `message` to `addr` over TCP, for `key`, and feed the answers back (a TooBig)."""
 
     addr: Addr
     message: Message
@@ -59,26 +54,22 @@ class Prompt(Struct, frozen=True):
 
 class Shown(Struct, frozen=True):
     """Keep, before their lines are printed, that the messages `shown` (sender, id) were
-    shown, so that a restarted peer never shows one again (it may come back from the
-    registry's mailbox)."""
+    shown, so that a restarted peer never shows one again."""
 
     shown: tuple[tuple[str, str], ...]
 
 
 class Sending(Struct, frozen=True):
-    """A record, not an action (see `PeerCore.records`): `message`, typed by the user, is
-    sent for the first time in this event (or waits its turn): keep it until it is
-    Settled, so that a peer killed meanwhile sends it on at its next start. The adapter
-    writes it once the event's Sends have left: the first copy does not wait for the disk.
-    A direct message is kept as the Chat it is sent as; the restart sends it to the
-    registry as a save."""
+    """A record, not an action (`PeerCore.records`): `message`, typed by the user, is sent
+    for the first time in this event: keep it until it is Settled, so that a peer killed
+    meanwhile sends it on at its next start (a Chat as a save). Written once the event's
+    Sends have left."""
 
     message: Message
 
 
 class Settled(Struct, frozen=True):
-    """A record, not an action (see Sending): the message `id` needs no keeping any more:
-    it was delivered, saved by the registry, or refused and the user told."""
+    """A record, not an action (see Sending): the message `id` needs no keeping any more."""
 
     id: str
 
@@ -90,8 +81,7 @@ class KeepOutbox(Struct, frozen=True):
 
 
 class KeepRoom(Struct, frozen=True):
-    """The room this peer is in is now `room` ("" for none): keep it, so that the next start
-    goes back to it."""
+    """The room this peer is in is now `room` ("" for none): keep it for the next start."""
 
     room: str
 
@@ -103,18 +93,15 @@ class Exit(Struct, frozen=True):
 
 
 class OnceShown(Struct, frozen=True):
-    """Carry out `then` once every line printed before it is on the screen, not merely on
-    its way there: a terminal prints in the background. Stored messages are recorded as
-    shown, and their mailbox emptied, only then: a peer killed while printing them gets
-    them again at its next start rather than never."""
+    """Carry out `then` once every line printed before it is on the screen (a terminal
+    prints in the background): stored messages are recorded as shown only then."""
 
     then: tuple[Action, ...]
 
 
 class AskRegistryKey(Struct, frozen=True):
-    """Ask the registry for its key, in clear: it has been silent, and a key other than the
-    one pinned (a new registry, or someone else at its address) would explain it. The
-    adapter says so if it is (KeyChecks.key_answered)."""
+    """Ask the registry for its key, in clear: it has been silent, and another key would
+    explain it (KeyChecks.key_answered says so)."""
 
 
 class ForFiles(Struct, frozen=True):
@@ -132,16 +119,15 @@ class FileDatagram(Struct, frozen=True):
 
 
 class PinKey(Struct, frozen=True):
-    """`name` talked with us under `key` (a direct chat sealed by it): pin it, as SSH pins
-    a host, and say so if the key pinned for `name` was another."""
+    """`name` talked with us under `key`: pin it, saying so if the one pinned was another."""
 
     name: str
     key: bytes
 
 
 class KeysListed(Struct, frozen=True):
-    """The registry's `message` listed names with their keys (a Welcome, a TableUpdate, a
-    TableSnapshot): say, once, each name we talked with before under another key."""
+    """The registry's `message` listed names with their keys: say, once, each name we
+    talked with before under another key."""
 
     message: Message
 
@@ -156,7 +142,7 @@ class Rejected(Struct, frozen=True):
 
 class AcksHeld(Struct, frozen=True):
     """Acks to the registry are held (peer.core.inbox): once all that woke the peer is
-    taken in, call PeerCore.read_ended, which sends them. Said as the first is held."""
+    taken in, call PeerCore.read_ended. Said as the first is held."""
 
 
 Action = (
@@ -179,9 +165,6 @@ Action = (
     | AcksHeld
 )
 
-#: What a core hands each action to, the moment it decides it, in the order they are to be
-#: carried out: a list's `append` collects them (what the core's entry points return); the
-#: adapter's method that carries one out (PeerNode._carry_out) carries each out at once, so
-#: that the datagram a user waits for leaves before the bookkeeping that follows its
-#: decision.
+#: What a core hands each action to, the moment it decides it, in order: a list's `append`,
+#: or the adapter's carrier, so that a datagram leaves before the bookkeeping after it.
 Emit = Callable[[Action], None]

@@ -1,7 +1,6 @@
-"""The registry's answers to our requests, as taken: each matched to its request (or to
-one given up on lately, whose late answer still counts), then handed to the part it
-concerns (PeerCore's table of takers), and the outcomes that follow an accepted save or
-post (saved, delivered, relayed). Sans-IO: Print and SendStream actions.
+"""The registry's answers to our requests: each matched to its request (or to one given up
+on lately), then handed to its taker (peer.core.received), and the outcomes that follow an
+accepted save or post. Sans-IO: Print and SendStream actions.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
+from peer.core.table_news import fetch_table
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -22,7 +22,6 @@ from wire.messages import (
     RoomPost,
     Saved,
     SaveMessage,
-    TableRequest,
     TooBig,
 )
 from wire.names import name_key
@@ -38,18 +37,16 @@ class Answers:
     def __init__(
         self, shared: Shared, link: RegistryLink, membership: Membership, take: Take
     ) -> None:
-        """`take` does what an answer says, once it is matched to its request."""
         self._shared = shared
         self._link = link
         self._membership = membership
         self._take = take
-        # ids of joins in flight whose room's notice came: done, their ack still to come
-        # (see `joined_by_notice`)
+        # ids of joins in flight whose room's notice came (`joined_by_notice`)
         self._noticed_joins: set[str] = set()
 
     def answer(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
-        """`reply`, the registry's, came for our request `reply_to`: taken when it is to a
-        request waited for (or given up on lately)."""
+        """`reply` came for our request `reply_to`: taken when it is waited for (or was
+        given up on lately: what the registry did is what counts)."""
         shared = self._shared
         requests = shared.requests
         if isinstance(reply, TooBig):
@@ -64,13 +61,9 @@ class Answers:
             late = requests.take_given_up(reply_to)
             if late is None or isinstance(reply, Refused | TooBig):
                 return  # a copy, or a refusal of what was already said to have failed
-            # Done after all (the registry was slow, or the answers were lost): what the
-            # registry did is what counts, or this peer and the table disagree for good.
             message = late
         self._take(message, reply, now, emit)
         if request is not None:
-            # once the answer is taken: a kept message it answers is out of the outbox, or
-            # kept again (see RegistryLink.over)
             self._link.over(message, now, emit)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
@@ -87,8 +80,6 @@ class Answers:
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took channel post `post`: said, and its relaying awaited."""
         kept = self._shared.outbox.answered(post)
-        # Kept (in the sending log too) until its outcome: see `relay_outcome`. The
-        # answer to asking again for that outcome is not said a second time.
         if self._shared.requests.await_outcome(post, now):
             if kept:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
@@ -116,15 +107,10 @@ class Answers:
     # -- joins done by a notice ---------------------------------------------------------
 
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
-        """A notice about `room` while our join of it waits for its ack: the registry
-        tells a room's members only, so the join is done. Its ack comes after the notice
-        and the room's history, and the lines typed after the join wait for the ack, so
-        that they are carried out after the history is shown (a script's `join lobby`
-        then `leave` showed the history after `[You left lobby.]`). Should the ack be
-        lost, with the registry killed in between, the join's give-up is taken as its ack
-        (see `noticed`): the peer does not say that the join failed, nor take its next
-        lines as outside the room the registry has it in. A join given up on already is
-        taken as answered at once."""
+        """A notice about `room` while our join of it waits for its ack: the join is done (the
+        registry tells members only). Lines typed after it still wait for the ack, which
+        comes after the room's history; should the ack be lost, the join's give-up is taken
+        as its ack (`noticed`). A join given up on already is taken as answered at once."""
         requests = self._shared.requests
         key = name_key(room)
         for join in requests.messages(streamed=True, given_up=True):
@@ -167,12 +153,7 @@ class Answers:
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
-            if not self._shared.requests.any_of(
-                TableRequest, streamed=True
-            ):  # (its answer on its way will do)
-                # the table we hold is behind: what changed since its version
-                behind = TableRequest(shared.new_id(), shared.table.version)
-                self._link.request(behind, now, emit, quiet=True)
+            fetch_table(shared, self._link, now, emit)  # the table we hold is behind
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
             emit(Print(line, "system"))
@@ -180,9 +161,8 @@ class Answers:
             emit(Print("[Messages received by the server and saved]", "system"))
 
     def relay_outcome(self, post_id: str, now: float, emit: Emit) -> None:
-        """Every other member has channel or room post `post_id` (a channel post may wait in
-        their mailbox), or is gone: it is delivered, and leaves the sending log. Should its
-        Ack have been lost, this answers it too."""
+        """Every other member has post `post_id`, or is gone: it is delivered (and answered,
+        should its Ack have been lost)."""
         requests = self._shared.requests
         request = requests.answer_sent(post_id)
         if request is not None:  # the outcome overtook the post's Ack

@@ -1,8 +1,9 @@
-"""The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]",
-folded when they come in bursts (see peer.core.line_budget). Each "[Client table updated.]" is
-followed by what changed since the last one (peer.core.who_changed): `[bob is online]`. Sans-IO:
-the caller passes `now` and an `emit` that is handed the Print actions, and wakes at
-`next_wake`.
+"""The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]":
+a few at once, then one line now and then for all that came meanwhile (`LineBudget`), so
+that a join storm or a class quitting together does not print hundreds of lines. Each
+"[Client table updated.]" is followed by what changed since the last one (`changes`): who
+came online, went offline, or was renamed. Sans-IO: the caller passes `now` and `emit`, and
+wakes at `next_wake`.
 """
 
 from __future__ import annotations
@@ -10,58 +11,92 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from peer.core.actions import Emit, Print
-from peer.core.line_budget import LineBudget
 from peer.core.table import Table
-from peer.core.who_changed import Rows, changes
-from wire.messages import Notice
+from wire.messages import Entry, Notice
 from wire.names import name_key
 from wire.reliable import Alarm
+from wire.token_bucket import FULL, BucketRule
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
-#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
-#: or a flood of names, would otherwise print a line per change (hundreds), while a
-#: person starting or stopping now and then is still told at once (see LineBudget).
+#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds.
 TABLE_LINES_BURST = 3
 TABLE_LINE_EVERY = 1.0
-#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
-#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
-#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
+#: The same for "[<name> has quit]": beyond the burst, one line each QUIT_LINE_EVERY
+#: seconds names those who quit meanwhile (the first QUIT_NAMES_SHOWN of them).
 QUIT_LINES_BURST = 3
 QUIT_LINE_EVERY = 1.0
 QUIT_NAMES_SHOWN = 8
 #: The line that says the table changed (docs/GUIDE.md).
 TABLE_UPDATED = "[Client table updated.]"
+#: More changes of one kind than this at once are said in one line.
+FOLD_OVER = 3
+#: The names a folded line shows; the rest are counted.
+NAMES_SHOWN = 8
+
+#: A look at the table: each row by its name's key.
+Rows = dict[str, Entry]
+
+
+class LineBudget:
+    """Lines of one kind said at once while within a burst of `burst`, which fills again at
+    one line every `every` seconds; beyond it, what comes is held for one line at `due`."""
+
+    def __init__(self, burst: int, every: float) -> None:
+        """Raises ValueError unless `burst` is at least 1 and `every` positive."""
+        if not every > 0:
+            raise ValueError("every must be positive")
+        self._rule = BucketRule(1.0 / every, burst)
+        self._lines = FULL  # when the next line is due at one every `every` (wire.token_bucket)
+        #: When the line for what is held is due, or None when nothing is held.
+        self.due: float | None = None
+
+    def take(self, now: float) -> bool:
+        """Whether a line may be said at `now`. False: hold what it would have said for the
+        line at `due`."""
+        if self.due is not None:
+            return False  # said by the line already due
+        taken, self._lines = self._rule.take(self._lines, now)
+        if not taken:
+            self.due = self._rule.next_at(self._lines)
+        return taken
+
+    def fire(self, now: float) -> bool:
+        """Whether the line for what is held is due at `now`; if so, the caller says it, and
+        it spends the budget."""
+        if self.due is None:
+            return False
+        # a clock set back fills nothing, and brings the line nearer (at most `every` on)
+        ready, self._lines = self._rule.take(self._lines, now)
+        if not ready:
+            self.due = self._rule.next_at(self._lines)
+            return False
+        self.due = None
+        self._lines = self._rule.empty(now)
+        return True
+
+    def cancel(self) -> None:
+        """What is held is said otherwise (a whole table covers the changes held back)."""
+        self.due = None
 
 
 class ChangeLines:
-    """How often the table's changes and others' quits are said, and the quits held back
-    for the next line."""
+    """How often the changes of `table` and others' quits are said, and the quits held back
+    for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: Table, me: Callable[[], str], alarm: Alarm | None = None) -> None:
         self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
-        self._table = Table()
-        self._me: Callable[[], str] = str
+        self._table, self._me = table, me
         self._started = False  # whether a line was said: the first table is the start
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
-        self._alarm = Alarm()
-
-    def wake_by(self, alarm: Alarm) -> None:
-        """The alarm each line held back lowers (the core's: PeerCore.next_wake)."""
-        self._alarm = alarm
-
-    def follow(self, table: Table, me: Callable[[], str]) -> None:
-        """The table whose changes are said, and where our own name is."""
-        self._table, self._me = table, me
+        self._alarm = alarm or Alarm()
 
     def _updated(self, emit: Emit) -> None:
-        """The table-updated line, and what changed since the last one (the first table
-        is the start: nothing is said of it beyond the line). Only the rows changed since
-        are looked at (peer.core.table.Table.take_changed): in a join storm, a line a second
-        would otherwise go through the whole table each time."""
+        """The table-updated line, and what changed since the last one (nothing of the
+        first table). Only the rows changed since are looked at (Table.take_changed)."""
         emit(Print(TABLE_UPDATED, "system"))
         noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
         self._quit_said = set()
@@ -82,8 +117,8 @@ class ChangeLines:
             emit(Print(line, "system"))
 
     def table_changed(self, now: float, emit: Emit) -> None:
-        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
-        line at the end of the wait, for every change that comes meanwhile."""
+        """Say that the table changed: at once within the burst, else in one line at the end
+        of the wait."""
         if self._table_lines.take(now):
             self._updated(emit)
         else:
@@ -95,9 +130,8 @@ class ChangeLines:
         self._updated(emit)
 
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
-        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
-        held for one line at the end of the wait, with every quit that comes meanwhile.
-        The quitter going offline is then not said again when the table says it."""
+        """`notice` says someone quit: said at once within the burst, else held for one line
+        at the end of the wait (and not said again as going offline)."""
         if self._started:
             self._quit_said.add(name_key(notice.quitter))
         if self._quit_lines.take(now):
@@ -122,8 +156,7 @@ class ChangeLines:
         return table
 
     def _say_quits_held(self, emit: Emit) -> None:
-        """The quits held back since the last line: one alone as it came (farewell and all),
-        several in one line naming the first QUIT_NAMES_SHOWN of them."""
+        """The quits held back: one as it came, several in one line naming the first few."""
         held, self._quits_held = self._quits_held, []
         if len(held) == 1:
             emit(Print(f"[{held[0][1]}]", "system"))
@@ -132,3 +165,69 @@ class ChangeLines:
             if len(held) > QUIT_NAMES_SHOWN:
                 names.append("…")
             emit(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
+
+
+def changes(before: Rows, after: Rows, me: str) -> list[str]:
+    """The lines that say what changed from `before` to `after`, leaving out `me` (our own
+    changes are said by what caused them). A row gone and a row new at the same address,
+    or with the same key, is a rename; more than FOLD_OVER of one kind are one line."""
+    renames = _renames(before, after)
+    renamed_old = {name_key(old) for old, _ in renames}
+    renamed_new = {name_key(new) for _, new in renames}
+    skip = name_key(me)
+    came = [
+        e.name
+        for k, e in after.items()
+        if e.online and k != skip and k not in renamed_new and not _was_online(before, k)
+    ]
+    went = [
+        e.name
+        for k, e in before.items()
+        if e.online and k != skip and k not in renamed_old and not _is_online(after, k)
+    ]
+    renames = [(old, new) for old, new in renames if skip not in (name_key(old), name_key(new))]
+    return [
+        *_said(came, "{} is online", "{} people came online: {}"),
+        *_said(went, "{} went offline", "{} people went offline: {}"),
+        *_said(
+            [f"{old} is now known as {new}" for old, new in renames],
+            "{}",
+            "{} people changed their names: {}",
+        ),
+    ]
+
+
+def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:
+    """(old name, new name) for each row gone from `before` whose address or key a row new
+    in `after` has."""
+    new = [e for k, e in after.items() if k not in before]
+    found = []
+    for key, old in before.items():
+        if key in after:
+            continue
+        twin = next((e for e in new if _same_owner(old, e)), None)
+        if twin is not None:
+            found.append((old.name, twin.name))
+            new.remove(twin)
+    return found
+
+
+def _same_owner(old: Entry, new: Entry) -> bool:
+    return (old.key != "" and old.key == new.key) or (old.ip, old.port) == (new.ip, new.port)
+
+
+def _was_online(rows: Rows, key: str) -> bool:
+    return key in rows and rows[key].online
+
+
+_is_online = _was_online
+
+
+def _said(items: list[str], one: str, many: str) -> list[str]:
+    """Each of `items` in a line of its own (`one`), or all in one line (`many`)."""
+    if len(items) <= FOLD_OVER:
+        return [f"[{one.format(item)}]" for item in items]
+    shown = ", ".join(items[:NAMES_SHOWN])
+    if len(items) > NAMES_SHOWN:
+        shown += f" and {len(items) - NAMES_SHOWN} more"
+    return [f"[{many.format(len(items), shown)}]"]

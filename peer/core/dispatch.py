@@ -11,8 +11,8 @@ them): the lifecycle (peer.core.lifecycle), direct chats (peer.core.direct), req
 registry and the outbox (peer.core.registry_link), the answers, refusals and give-ups that come back
 (peer.core.answers, peer.core.request_ends), rooms (peer.core.room_membership),
 renames (peer.core.renames), the table (peer.core.table_news), registering (peer.core.registration),
-leaving (peer.core.leaving), the `message` command's questions (peer.core.asking) and the other
-commands (peer.core.typed_commands). They share the state gathered in peer.core.shared.
+leaving (peer.core.leaving), the `message` command's questions and the other commands
+(peer.core.typed_commands). They share the state gathered in peer.core.shared.
 
 Actions are appended to the event's `out` list in the order they are to be carried out,
 and nothing appended is ever read back or taken out. So `line` and `receive` let the
@@ -38,7 +38,6 @@ from peer.core.actions import (
     Prompt,
 )
 from peer.core.answers import Answers
-from peer.core.asking import Asking
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
@@ -59,7 +58,7 @@ from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
 from peer.core.table_news import TableNews
-from peer.core.typed_commands import Commands
+from peer.core.typed_commands import Asking, Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome

@@ -2,17 +2,12 @@
 (docs/SECURITY.md, "First contact"). Sans-IO: answers and a monotonic `now` in, a verdict
 out; the adapters ask, show and wait (peer/adapter/key_contact.py).
 
-A key is asked in clear, so anyone on the network can answer, as often and as fast as it
-likes. The rules:
-
-- With a join code (`--registry-key`), the key whose fingerprint is the code is trusted
-  the moment it answers; any other key is refused (said once) and the wait goes on.
+- With a join code, the code's key is trusted the moment it answers; another is refused
+  (said once) and the wait goes on.
 - Without one, the first key is proposed once SETTLE seconds passed with no other key
-  answering; a second, different key at any time before it is trusted is an alarm, and
-  nothing is sent.
-- A registry found on the network advertised a join code: without a code given, a key
-  other than that one is an alarm too (anyone can advertise, so the advertised one is
-  still only proposed).
+  answering; a second key before it is trusted is an alarm, and nothing is sent.
+- Found on the network without a code given, a key other than the advertised one is an
+  alarm too (the advertised one is still only proposed).
 """
 
 from __future__ import annotations
@@ -48,9 +43,9 @@ Verdict = Trusted | Proposed | Alarm | None
 
 
 class FirstContact:
-    """The answers to the key requests sent to the registry at `where` ("ip:port"), and
-    what they amount to. `code`: the join code's 30 digits, or None; `advertised`: those
-    of the code the registry advertised where it was found on the network, or None."""
+    """The answers to the key requests sent to the registry at `where`, and what they amount
+    to. `code`: the join code's digits, or None; `advertised`: the code the registry
+    advertised where it was found, or None."""
 
     def __init__(self, where: str, code: str | None, advertised: str | None = None) -> None:
         self._where = where
@@ -69,8 +64,7 @@ class FirstContact:
         return self._first is not None or self._trusted is not None or self.refused > 0
 
     def answered(self, key: bytes, now: float) -> str | None:
-        """A key answered at `now`; the line to say at once, if any (the first key refused
-        for not being the code's). Keeps two keys at most, however many answer."""
+        """A key answered at `now`; the line to say at once, if any. Keeps two keys at most."""
         if self._code is not None:
             if self._trusted is not None or has_code(key, self._code):
                 self._trusted = self._trusted or key
@@ -128,7 +122,7 @@ class FirstContact:
 
 def question(where: str, key: bytes, found: bool = False) -> str:
     """What a person on a terminal is asked before the first key is trusted (as SSH asks);
-    `found`: the registry was found on the network (where anyone may advertise one)."""
+    `found`: the registry was found on the network."""
     at = f"{where}, found on the network," if found else where
     return (
         f"The registry at {at} has the key fingerprint {fingerprint(key)}; "
@@ -137,8 +131,7 @@ def question(where: str, key: bytes, found: bool = False) -> str:
 
 
 def needs_code(where: str, secret: str) -> str:
-    """The line of a start without a terminal that would send `secret` ("your password",
-    "the operator key") to a key nobody checked."""
+    """The line of a start without a terminal that would send `secret` to a key unchecked."""
     return (
         f"[The registry at {where} has no pinned key yet, and without a terminal nobody can "
         f"check the one it answers with before {secret} is sent to it: give its join code "

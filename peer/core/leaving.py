@@ -1,8 +1,7 @@
 """Leaving: a /quit (or the end of input) that waits for what the user sent to be
-delivered before the Deregister goes, leaving at once (what is on its way is kept in the
-outbox on disk for the next start), a dereg or quit the registry did not answer, and a
-start whose name another start took over. Sans-IO: Print, Send and Exit actions; the
-phases are peer.core.lifecycle's.
+delivered before the Deregister goes, leaving at once (what is on its way kept for the next
+start), a dereg or quit the registry did not answer, and a start another start replaced.
+Sans-IO: Print, Send and Exit actions.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from wire.messages import Deregister, Leave, Message, Refused, RoomPost, RoomsRe
 from wire.refusals import RefusalCode
 from wire.words import counted
 
-#: What a quit waits for: what the user sent, and a `rooms` awaiting its answer (the user
-#: asked, and a script ending with it would quit unanswered).
+#: What a quit waits for: what the user sent, and a `rooms` awaiting its answer.
 _AWAITED = (*DELIVERED, RoomsRequest)
 
 
@@ -31,10 +29,8 @@ class Leaving:
         self._direct = direct
 
     def quit(self, farewell: str, now: float, emit: Emit) -> None:
-        """Deregister and exit, but only once what was sent is delivered (acked, or handed
-        to the registry, or kept in the outbox when it does not answer): a message typed
-        just before quitting must not be dropped with the process. `settle` sends the
-        Deregister as soon as nothing is on its way any more."""
+        """Deregister and exit once what was sent is delivered (acked, handed to the
+        registry, or kept in the outbox): `settle` sends the Deregister then."""
         life = self._shared.life
         if not life.registered:
             emit(Exit(0))
@@ -54,8 +50,8 @@ class Leaving:
         life.fire(Event.QUIT, farewell)
 
     def settle(self, now: float, emit: Emit) -> None:
-        """After every event: a quit waiting, once nothing is on its way any more, sends
-        its Deregister (or, the registration lost meanwhile, exits)."""
+        """After every event: a quit waiting, once nothing is on its way, sends its
+        Deregister (or, no longer registered, exits)."""
         life = self._shared.life
         if life.farewell is None or self.delivering():
             return
@@ -87,13 +83,8 @@ class Leaving:
             emit(Exit(0))
 
     def delivering(self) -> bool:
-        """Whether a message the user sent is still on its way: a direct one awaiting its
-        ack or held behind a long one, or one for the registry (a save, a channel or room
-        line, a leave) awaiting its answer or held, or a save awaiting its outcome (until
-        the registry says it is on disk or delivered, a crash of the registry could still
-        lose it, and this peer would send it again). Outbox retries do not count: what the
-        registry did not take is kept on disk for the next start. A `rooms` awaiting its
-        answer counts too."""
+        """Whether a message the user sent (or a `rooms`) is still on its way: awaiting its
+        ack, answer or outcome, or held. Outbox retries do not count (kept on disk)."""
         if self._direct.waiting():
             return True
         return bool(self._shared.requests.undelivered(_AWAITED, loud=True))
@@ -120,8 +111,8 @@ class Leaving:
         return actions
 
     def undelivered(self) -> tuple[Message, ...]:
-        """The outbox, then everything else sent and not known delivered, roughly in the
-        order typed, each once: direct messages as the saves they would become."""
+        """Everything sent and not known delivered, in the order typed, each once: direct
+        messages as the saves they would become."""
         outbox = self._shared.outbox
         found: dict[str, Message] = {m.id: m for m in outbox}
         for message in (
@@ -133,12 +124,9 @@ class Leaving:
         return tuple(sorted(found.values(), key=outbox.settling.typed_at))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
-        """A `dereg` or quit the registry did not answer: the peer exits all the same (the
-        user wanted to leave). Say what the next start finds, as nothing else will: the
-        messages kept in the outbox (sent then), and for a `dereg` that the room is left
-        (the registry takes this peer out of it once it finds it gone; the next start does
-        not go back, as after a `dereg` it heard). Room lines kept for that room are still
-        said there at the next start, then a kept `leave` takes it out again, as typed."""
+        """A `dereg` or quit the registry did not answer: the peer exits all the same, and
+        says what the next start finds: the messages kept, and after a `dereg` no room (a
+        kept `leave` follows the room lines kept for it)."""
         shared = self._shared
         state, outbox = shared.state, shared.outbox
         room = state.room
@@ -161,18 +149,16 @@ class Leaving:
             emit(Print(line, "system"))
 
     def never_started(self, emit: Emit) -> None:
-        """The first registration failed and the peer exits: say which typed lines were
-        not carried out, so that nothing typed is lost in silence."""
+        """The first registration failed and the peer exits, saying which typed lines were
+        not carried out."""
         self._shared.life.fire(Event.START_FAILED)
         self._shared.lines.drop_early(emit)
         emit(Exit(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
-        """Another start of this peer took its name over while this one was stopped (kill
-        -STOP, a laptop asleep): everything for the name goes there now. Say so, keep what
-        this start sent and is not known delivered in the outbox on disk (sent by the next
-        start with this data directory), send nothing more, and exit 1. No Deregister: the
-        name is the other start's, which would be taken offline by it."""
+        """Another start took this peer's name over while it was stopped (a laptop asleep):
+        said, what is not known delivered kept in the outbox on disk, nothing more sent (no
+        Deregister: it would take the other start offline), exit 1."""
         shared = self._shared
         state, life = shared.state, shared.life
         if life.phase is Phase.REPLACED:
@@ -181,8 +167,7 @@ class Leaving:
         shared.lines.drop()
         shared.room_return.drop_join()
         shared.watch.offline()
-        # gone offline since, the other start no longer holds the name: this one's token
-        # (the data directory's) takes it back at its next start
+        # REPLACED_GONE: the other start is offline, and this token takes the name back
         back = (
             ""
             if refusal.code is RefusalCode.REPLACED

@@ -1,11 +1,7 @@
-"""The peer's lifecycle as an explicit state machine: from its first registration to its
-exit. Each state is one `Phase`; each thing that moves it on is one `Event`; what an event
-does in a phase is one entry of TRANSITIONS, and an event the table does not define for
-the phase raises LifecycleError: a misuse by the caller (the core fires only what its
-checks allow), never something the network can cause.
-
-The flags the core asks (`registered`, `started`, `quitting`, ...) are read from the phase,
-kept as plain attributes set at each transition: they are asked for every message.
+"""The peer's lifecycle as a state machine, from its first registration to its exit
+(docs/ARCHITECTURE.md, "The lifecycle"): what an `Event` does in a `Phase` is one entry of
+TRANSITIONS; one not defined raises LifecycleError, a misuse by the core, never something
+the network can cause. The flags the core asks are set at each transition.
 """
 
 from __future__ import annotations
@@ -16,56 +12,31 @@ from enum import Enum
 class Phase(Enum):
     """Where the peer is in its life."""
 
-    #: the first registration is on its way; typed lines wait for its answer
     STARTING = "starting"
-    #: the same, the first registration sent again: its answer is late (said at the end
-    #: of input)
     STARTING_LATE = "starting, late"
-    #: the first registration was refused or went unanswered: the peer exits (1)
     START_FAILED = "start failed"
-    #: registered: online, keepalives going
     REGISTERED = "registered"
-    #: started, not registered: deregistered, released by the registry's console, or a
-    #: quiet re-registration refused
     OFFLINE = "offline"
-    #: a /quit (or the end of input) waits for what the user sent to be delivered
     QUITTING = "quitting"
-    #: the same, the registration lost meanwhile: the peer exits once that is delivered
     QUITTING_OFFLINE = "quitting, offline"
-    #: the quit's Deregister is on its way
     LEAVING = "leaving"
-    #: gone offline for good: the peer exits (0)
     GONE = "gone"
-    #: another start of this peer took its name over: this one sends nothing more and
-    #: exits (1)
     REPLACED = "replaced"
-    #: left at once (a second Ctrl-C, the terminal closed): nothing more is done
     LEFT = "left"
 
 
 class Event(Enum):
     """What moves the lifecycle on."""
 
-    #: a Welcome was taken (the first registration, a typed `reg`, a quiet re-registration)
-    WELCOME = "welcome"
-    #: the first registration was sent again: its answer is late
-    REGISTER_RESENT = "register resent"
-    #: the first registration was refused, or went unanswered
-    START_FAILED = "start failed"
-    #: a Deregister was answered (a typed `dereg`, or the quit's)
-    DEREGISTERED = "deregistered"
-    #: a quiet re-registration was refused
-    REFUSED = "refused"
-    #: the registry's console released our name
-    RELEASED = "released"
-    #: /quit or the end of input, registered: wait for what is on its way
-    QUIT = "quit"
-    #: nothing the user sent is on its way any more: the quit's Deregister goes (or, no
-    #: longer registered, the peer exits)
-    DELIVERED = "delivered"
-    #: another start holds our name now
-    REPLACED = "replaced"
-    #: leave at once
+    WELCOME = "welcome"  # the first registration, a typed `reg`, a quiet re-registration
+    REGISTER_RESENT = "register resent"  # the first registration sent again
+    START_FAILED = "start failed"  # the first registration refused, or unanswered
+    DEREGISTERED = "deregistered"  # a typed `dereg`, or the quit's, answered
+    REFUSED = "refused"  # a quiet re-registration refused
+    RELEASED = "released"  # by the registry's console
+    QUIT = "quit"  # /quit or the end of input, registered
+    DELIVERED = "delivered"  # nothing the user sent is on its way any more
+    REPLACED = "replaced"  # another start holds our name now
     LEAVE_NOW = "leave now"
 
 
@@ -172,8 +143,7 @@ class Lifecycle:
     """The peer's phase, and the farewell of the quit that waits for what is on its way."""
 
     def __init__(self, phase: Phase = Phase.STARTING) -> None:
-        """A peer's lifecycle, in `phase`: STARTING, unless a copy's (as a test makes one
-        of each phase, to fire each event at)."""
+        """A peer's lifecycle, in `phase` (STARTING, but for a test's)."""
         #: The farewell a waiting quit will send (QUIT sets it, DELIVERED and REPLACED
         #: take it); None when no quit waits.
         self.farewell: str | None = None

@@ -1,7 +1,6 @@
 """The peer's outbox: what waits for the registry while it does not answer, in the order
-the user typed it, kept on disk so that a peer killed meanwhile sends it after its restart
-(docs/GUIDE.md, "When the registry is down"). Sans-IO: `keep` appends the KeepOutbox
-action that has the adapter write it.
+typed, kept on disk for the next start (docs/GUIDE.md, "When the registry is down").
+Sans-IO: `keep` emits a KeepOutbox.
 """
 
 from __future__ import annotations
@@ -14,20 +13,16 @@ from wire.messages import Leave, Message, SaveMessage
 
 
 class Outbox:
-    """The messages held for the registry, in the order typed, and the direct messages
-    still unanswered after their first try (`unanswered`, by id, as the saves they become
-    if never answered), both kept on disk. Iterating gives the held messages, in order."""
+    """The messages held for the registry, in the order typed (iterating gives them), and
+    the direct messages unanswered after their first try (`unanswered`, as saves), both
+    kept on disk."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept, in its order, typed before anything of this run."""
         self.held: list[Message] = list(kept)
-        #: What the user sent and is not known delivered, in the order typed: the order
-        #: the outbox keeps (peer.core.settling).
+        #: What the user sent and is not known delivered, in the order typed.
         self.settling = Settling(self.held)
         self.on_disk: tuple[Message, ...] = tuple(self.held)
-        #: Direct messages unanswered after their first try: on disk with the outbox, so
-        #: that a peer killed during the retries sends them to the registry after its
-        #: restart instead of losing them.
         self.unanswered: dict[str, SaveMessage] = {}
 
     def __iter__(self) -> Iterator[Message]:
@@ -40,9 +35,8 @@ class Outbox:
         return message in self.held
 
     def add(self, message: Message) -> None:
-        """Hold `message`, in the order typed: one typed earlier may reach the outbox later
-        (a direct message goes to the registry only after its round of tries, and then has
-        another), and the outbox goes out in its order. Not typed: at the end."""
+        """Hold `message` in the order typed (one typed earlier may come later); not typed:
+        at the end."""
         typed_at = self.settling.typed_at
         at = typed_at(message)
         index = next(
@@ -52,9 +46,8 @@ class Outbox:
         self.held.insert(index, message)
 
     def answered(self, message: Message) -> bool:
-        """`message` is answered: forget it (it may be settled: `Settling.maybe`). True when
-        it was held, so that its confirmation, coming late and unprompted, says which
-        message it is for."""
+        """`message` is answered: forget it (it may be settled). True when it was held (its
+        confirmation then says which message it is for)."""
         self.settling.maybe(message.id)
         if isinstance(message, Leave):  # settled here: not kept by Sending
             self.settling.forget_typed(message.id)
@@ -64,15 +57,13 @@ class Outbox:
         return len(self.held) != held
 
     def replace(self, messages: Iterable[Message]) -> None:
-        """Hold `messages` (in their order) and nothing else: everything not known
-        delivered, as the peer leaves and keeps it all for its next start."""
+        """Hold `messages` (in their order) and nothing else."""
         self.held = list(messages)
         self.unanswered.clear()
 
     def keep(self, emit: Emit, everything: tuple[Message, ...] | None = None) -> None:
-        """Emit a KeepOutbox when what is on disk is not the outbox (held and unanswered,
-        in the order typed), or `everything` when given (leaving at once: all that is not
-        known delivered)."""
+        """Emit a KeepOutbox when what is on disk is not the outbox (held and unanswered, in
+        the order typed), or not `everything` when given."""
         if everything is None:
             if not self.held and not self.unanswered:
                 everything = ()  # nearly always, after every event: nothing to sort

@@ -6,7 +6,6 @@ from __future__ import annotations
 from msgspec import Struct
 
 from peer.core.answers import Answers
-from peer.core.asking import Asking
 from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
@@ -17,7 +16,7 @@ from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from peer.core.typed_commands import Commands
+from peer.core.typed_commands import Asking, Commands
 
 
 class Parts(Struct, frozen=True, eq=False):

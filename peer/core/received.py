@@ -1,8 +1,6 @@
-"""What is received and believed (peer.core.table judged it by the key that sealed it),
-dispatched: each message to the part it concerns, by its type (a peer's first: it is
-waited on), and each answer matched to a direct message of ours or handed to peer.core.answers,
-whose matched answers come back to `take` to be taken by their part. Sans-IO: the parts
-append the actions.
+"""What is received and believed (peer.core.table), dispatched by type to the part it
+concerns; each answer matched to a direct message of ours or handed to peer.core.answers,
+whose matched answers come back to `take`. Sans-IO.
 """
 
 from __future__ import annotations
@@ -47,12 +45,10 @@ from wire.messages import (
     Welcome,
 )
 
-#: The requests whose answer is taken where it is handled, not by a taker: a TableRequest's
-#: TableSnapshot.
+#: The requests whose answer is taken where it is handled, not by a taker.
 TAKEN_AS_HANDLED = frozenset({TableRequest})
 
-#: A handler of a message received: the message, where it came from, `now`, the actions
-#: (what it returns is not used).
+#: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], object]
 #: A taker of an answer: our request, the registry's answer to it, `now`, the actions.
 _Taker = Callable[[Any, Message, float, Emit], None]
@@ -66,13 +62,10 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._accept = parts.inbox.accept
-        #: The handler of each type the registry's key may send (peer.core.table: all of
-        #: them), by type. Read-only: `PeerCore.receive_all` hands its messages to them,
-        #: the first of each datagram through `receive`.
+        #: The handler of each type the registry's key may send (read-only; the first of each
+        #: datagram goes through `receive`).
         self.from_registry = self._handler_table()
-        #: The handler of each type a peer's key may send (peer.core.table): its chats, and
-        #: the acks of ours to it. Read-only: `PeerCore.receive_all` hands a peer's message
-        #: straight to it, as it is waited on.
+        #: The handler of each type a peer's key may send: its chats, and acks (read-only).
         self.from_peers: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
             Ack: parts.direct.acked,
@@ -136,11 +129,9 @@ class Received:
         }
 
     def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message`, believed, came from `addr`, which is not its own or
-        the `first` of its datagram (PeerCore.receive_all hands the others straight to
-        their handlers): handed to its handler. From another registry of the service, the
-        service reaches us through that one now; with the `first`, the registry is heard
-        from (and back, if it was away)."""
+        """The registry's `message` from `addr` (not the registry used, or the `first` of its
+        datagram): to its handler. From another registry of the service, we move to it; the
+        `first` says the registry is heard from (and back, if it was away)."""
         shared = self._shared
         if addr != shared.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
@@ -152,9 +143,7 @@ class Received:
         if handler is not None:
             handler(message, addr, now, emit)
         if back:
-            # What is still in flight went into the silence, and its tries may run out
-            # before the next copy: it would be said unanswered by a registry just back.
-            # (What this message answered is no longer in flight: it is not sent again.)
+            # what is still in flight went into the silence: sent again, not said unanswered
             shared.requests.send_again(now, emit)
 
     def _heard(self, now: float, emit: Emit) -> bool:
@@ -165,8 +154,10 @@ class Received:
         if shared.tried:
             shared.tried.clear()  # it answers: a later silence may try the others again
         back = watch.down
-        if back:
-            self._parts.link.came_back(now, emit)
+        if back:  # said, and the outbox goes
+            watch.came_back(now)
+            emit(Print("[Server is back.]", "system"))
+            self._parts.link.flush_outbox(now, emit)
         return back
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
@@ -213,8 +204,7 @@ class Received:
         if shared.life.registered:
             self._parts.table_news.update(update, now, emit)
         else:
-            # Our Welcome is still on its way (over TCP when the table is big): keep the
-            # update for it rather than leave the registry resending it to us.
+            # our Welcome is still on its way: kept for it
             shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:

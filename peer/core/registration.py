@@ -2,20 +2,37 @@
 table or a request for it, the mailbox handed over in parts, the room gone back to, the
 outbox sent, then the lines typed while it was awaited). Sans-IO: Print, Remember and
 OnceShown actions.
+
+The mailbox as shown (docs/PROTOCOL.md, "The mailbox hand-over"): "[You have messages]",
+then each stored message not shown before, recorded as shown in batches once its line is
+on the screen.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, OnceShown, Print, Remember
+from peer.core.actions import Action, Emit, OnceShown, Print, Remember
 from peer.core.lifecycle import Event
-from peer.core.mail_lines import MailLines
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from wire.messages import Leave, MailTaken, Message, MoreMail, Register, StoredMessage, Welcome
+from wire.messages import (
+    NOTICE_KIND,
+    Leave,
+    MailTaken,
+    Message,
+    MoreMail,
+    Register,
+    StoredMessage,
+    Welcome,
+)
 from wire.names import name_key
 from wire.words import counted
+
+#: Stored messages recorded as shown together, once their lines are on the screen: at most
+#: this many are shown again after a kill in the middle of a mailbox (a record per line
+#: would wait on the terminal once per line, for thousands).
+MAIL_SHOWN_EVERY = 4
 
 
 class Registration:
@@ -32,9 +49,9 @@ class Registration:
         self._link = link
         self._table_news = table_news
         self._membership = membership
-        self._mail = MailLines(shared.inbox)
-        #: Lines shown once, right after the next Welcome (the registry's key, first met:
-        #: after it, so that the Welcome stays the first line a script reads).
+        # whether "[You have messages]" was shown for the mailbox being handed over
+        self._announced = False
+        #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
     def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
@@ -59,29 +76,21 @@ class Registration:
         emit(Print("[Welcome, You are registered.]", "system"))
         for said in self.after_welcome:
             emit(said)
-        # the same list: the key checks add to it (peer.adapter.key_checks)
         self.after_welcome.clear()
         count = sum(1 for m in shared.outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
-            # said once the name is ours: a start that is refused (the name in use by
-            # another start) says only why, and its kept messages stay for the next
             line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
             emit(Print(line, "system"))
         if state.room:
-            # registered again after the registry gave up on us, which took us out of the
-            # room: back to it, as a restarted peer goes back (Membership.go_back)
+            # registered again after the registry took us out of the room: back to it
             shared.room_return.go_back_later(state.room)
             state.room = ""
-        # said at once, whatever came just before: the line between the Welcome and the
-        # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
         self._table_news.welcome_table(welcome, now, emit)
-        self._mail.begin()
+        self._announced = False
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)
         typed = shared.lines.take_early()
         if any(text is not None and text.strip() for text in typed):
-            # Lines typed before this answer (a script's, all of them) were meant for where
-            # the user stood when typing: in no room, not the one they are taken back to.
             shared.room_return.stay_out(emit)
         self._membership.go_back(now, emit)
         self._link.flush_outbox(now, emit)
@@ -95,8 +104,7 @@ class Registration:
             state.token = welcome.token
             emit(Remember(welcome.name, welcome.token))
         if renamed:
-            # our rename was done as we stopped, before we could keep it: the registry
-            # welcomes us under the new name (see RegistryCore._register)
+            # our rename was done as we stopped, before we could keep it
             state.former.add(name_key(state.name))
             line = (
                 f"[{state.name} was renamed {welcome.name} as ChatApp stopped; "
@@ -106,10 +114,10 @@ class Registration:
         state.name = welcome.name
 
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
-        """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
-        then tell the registry they were taken (it answers with the next part of the
-        mailbox, if any, and deletes them), once the last lines are on the screen too."""
-        then = self._mail.show(mail, emit)
+        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
+        registry they were taken (it answers with the next part of the mailbox, if any, and
+        deletes them), once the last lines are on the screen too."""
+        then = self._show_mail(mail, emit)
         if mail:
             state = self._shared.state
             ids = tuple(m.id for m in mail)
@@ -117,3 +125,31 @@ class Registration:
             self._link.request(taken, now, then.append, quiet=True)
         if then:
             emit(OnceShown(tuple(then)))
+
+    def _show_mail(self, mail: tuple[StoredMessage, ...], emit: Emit) -> list[Action]:
+        """Hand to `emit` the lines of `mail` not shown before, each MAIL_SHOWN_EVERY
+        followed by a OnceShown recording them as shown. Returns the records of the last
+        lines, for the caller's own OnceShown, with what must wait for those lines too."""
+        shown: list[Action] = []  # the records of the lines printed since the last batch
+        for message in mail:
+            if not self._shared.inbox.handed_over(message.sender, message.id, shown.append):
+                continue
+            if not self._announced:
+                self._announced = True
+                emit(Print("[You have messages]", "system"))
+            emit(_mail_line(message))
+            if len(shown) >= MAIL_SHOWN_EVERY:
+                emit(OnceShown(tuple(shown)))
+                shown = []
+        return shown
+
+
+def _mail_line(message: StoredMessage) -> Print:
+    """`<sender>: <timestamp> <message>`, prefixed `Channel_Message ` for a channel one; a
+    stored notice as a system line."""
+    if message.kind == NOTICE_KIND:
+        return Print(f"[{message.text}]", "system")
+    prefix = "Channel_Message " if message.kind == "channel" else ""
+    return Print(
+        f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender
+    )

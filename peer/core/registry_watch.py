@@ -1,6 +1,6 @@
 """Whether the registry answers, and when the peer next sends it a keepalive: every
 KEEPALIVE seconds while it answers, on a backoff while it is away (docs/PROTOCOL.md,
-"Liveness"). Sans-IO: the caller passes `now` and wakes at `next_keepalive`.
+"Liveness"). Sans-IO.
 """
 
 from __future__ import annotations
@@ -13,19 +13,16 @@ from wire.reliable import Alarm
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
 PROBE_BACKOFF = 4
-#: Keepalive periods a first registration is tried for while the registry stays silent
-#: (a minute by default), from its first silent round, less and less often: a registry
-#: that runs answers within it even under a join storm, and one that does not is said
-#: so after it, as TCP gives up a connection after its SYNs' bound.
+#: Keepalive periods a first registration is tried for while the registry stays silent,
+#: less and less often (as TCP gives up a connection after its SYNs' bound).
 SILENT_KEEPALIVES = 6
 
 
 class RegistryWatch:
-    """The keepalive schedule, and whether the registry is away (`down`): a request to it
-    was given up on, and nothing has come from it since."""
+    """The keepalive schedule, and whether the registry is away (`down`: a request given
+    up on, nothing from it since); `alarm` is lowered to each keepalive scheduled."""
 
     def __init__(self, keepalive: float = KEEPALIVE, alarm: Alarm | None = None) -> None:
-        """`alarm` is lowered to each keepalive scheduled."""
         self._alarm = alarm or Alarm()
         self.keepalive = keepalive
         #: When the next keepalive is due, or None when none is (not registered).
@@ -54,14 +51,12 @@ class RegistryWatch:
         self._alarm.lower(self.next_keepalive)
 
     def offline(self) -> None:
-        """Registered no more: no keepalives (whether the registry is away is still
-        known, for the outbox)."""
+        """Registered no more: no keepalives."""
         self.next_keepalive = None
 
     def keepalive_due(self, now: float) -> bool:
-        """Whether a keepalive is due at `now`; if so, the next one is scheduled: a period
-        later while the registry answers, else on a backoff of 1, 2, 4, 4, ... periods
-        (PROBE_BACKOFF)."""
+        """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on,
+        or while the registry is away on a backoff of 1, 2, 4, 4, ... periods."""
         if self.next_keepalive is None or now < self.next_keepalive:
             return False
         if self.down:
@@ -72,8 +67,8 @@ class RegistryWatch:
         return True
 
     def went_away(self, now: float, *, started: bool) -> None:
-        """A request to the registry was given up on at `now`: it is away. A peer that
-        has `started` (registered once) probes it even when offline, for its outbox."""
+        """A request was given up on at `now`: the registry is away. A peer that has
+        `started` probes it even when offline, for its outbox."""
         self.down = True
         if self.next_keepalive is None and started:
             self.next_keepalive = now + self.keepalive
@@ -85,7 +80,6 @@ class RegistryWatch:
         self.rooms_down_said = False
         self._probe_every = self.keepalive
         if self.next_keepalive is not None:
-            # back to the usual period at once: the next probe of the backoff could come
-            # later than a restarted registry waits before it counts us as gone
+            # the usual period at once: a restarted registry would count us gone first
             self.next_keepalive = min(self.next_keepalive, now + self.keepalive)
             self._alarm.lower(self.next_keepalive)

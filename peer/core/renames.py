@@ -1,6 +1,5 @@
 """Renames of this peer (/nick): asked of the registry, done when it answers, or when the
-table shows the new name first (the answer lost, or given up on). Sans-IO: Print and
-Remember actions; the request goes through peer.core.registry_link.
+table shows the new name first. Sans-IO: Print and Remember actions.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ import collections
 
 from peer.core.actions import Emit, Print, Remember
 from peer.core.registry_link import RegistryLink
+from peer.core.requests import Requests
 from peer.core.shared import Shared
 from wire.messages import Message, Rename, TableUpdate
 from wire.names import name_key, name_problem
@@ -21,8 +21,7 @@ class Renames:
         self._shared = shared
         self._link = link
         # (old, new) name keys of the renames done by their answer whose table update has
-        # not come yet: those updates show them in order, and are not news of a later rename
-        # (a name given back and taken again makes the same move twice)
+        # not come yet (`shows_answered`)
         self._to_show: collections.deque[tuple[str, str]] = collections.deque(maxlen=16)
 
     def rename(self, new: str, now: float, emit: Emit) -> None:
@@ -47,8 +46,7 @@ class Renames:
             self._to_show.append((name_key(rename.name), name_key(rename.new_name)))
 
     def renamed_to(self, rename: Rename, emit: Emit) -> bool:
-        """The registry did `rename`: we are called by its new name from now on. False
-        when we are already (an answer to a copy of a rename already done)."""
+        """The registry did `rename`: we go by its new name. False when we do already."""
         state = self._shared.state
         old = state.name
         if rename.name != old:
@@ -63,10 +61,9 @@ class Renames:
 
     def own_rename_seen(self, new_name: str, emit: Emit) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though
-        its answer has not come (lost, or still on its way) or we gave up on it. Take it as
-        done, or this peer would go on under a name that is no longer its own."""
+        its answer has not come or we gave up on it; taken as done."""
         requests = self._shared.requests
-        for rename in self._link.renames_asked():
+        for rename in renames_asked(self._shared.requests):
             if name_key(rename.new_name) == name_key(new_name):
                 requests.answer_sent(rename.id)
                 requests.take_given_up(rename.id)
@@ -74,9 +71,8 @@ class Renames:
                 return
 
     def shows_answered(self, update: TableUpdate) -> bool:
-        """Whether `update` is the table's news of a rename of ours done by its answer, and
-        so no news of a later one. Those updates come in the order the renames were
-        answered: any answered before it came in a whole table instead, and are forgotten."""
+        """Whether `update` is the table's news of a rename of ours done by its answer (so no
+        news of a later one); those answered before it came in a whole table, forgotten."""
         to_show = self._to_show
         if not to_show:
             return False
@@ -91,6 +87,16 @@ class Renames:
         return False
 
     def whole_table_seen(self) -> None:
-        """A whole table came: it shows every rename before it, and no update of one done
-        before it will count (its version is past)."""
+        """A whole table came: it shows every rename before it."""
         self._to_show.clear()
+
+
+def renames_asked(requests: Requests) -> list[Rename]:
+    """Renames we asked for that are on their way, or were given up on lately."""
+    return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
+
+
+def renames_given_up(requests: Requests) -> list[Rename]:
+    """Renames we gave up on lately (the registry may have done them)."""
+    on_their_way = {m.id for m in requests.messages()}
+    return [m for m in renames_asked(requests) if m.id not in on_their_way]

@@ -1,17 +1,16 @@
-"""What became of our requests that the registry did not do: refused (said, each with which
-message it was, and what follows: offline, out of a room, replaced by another start, the
-registry gave up on us and we come back), or never answered (all its tries, wire.reliable's
-rule, went unanswered, or it stayed busy too long: said once, and what the user sent is kept
-in the outbox for when the registry answers again). Sans-IO: Print, Send and Exit actions.
+"""What became of our requests that the registry did not do: refused (said, with which
+message it was, and what follows), or never answered (said once, and what the user sent
+kept in the outbox for when the registry answers again). Sans-IO: Print, Send and Exit.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, Exit, Print, Send
+from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send
 from peer.core.answers import Answers
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Event
 from peer.core.registry_link import DELIVERED, RegistryLink
+from peer.core.renames import renames_asked
 from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
@@ -46,10 +45,9 @@ ROOMS_DOWN = (
 
 
 class RequestEnds:
-    """Our requests refused or given up on (no state of their own: each is answered as it
-    comes; the outbox and the registry watch keep what follows)."""
+    """Our requests refused or given up on (no state of its own)."""
 
-    def __init__(  # noqa: PLR0913 (the parts what follows an end reaches; no state of its own)
+    def __init__(  # noqa: PLR0913 (the parts what follows an end reaches)
         self,
         shared: Shared,
         link: RegistryLink,
@@ -74,9 +72,7 @@ class RequestEnds:
             return
         reason = self._reason(message, refusal, emit)
         if isinstance(message, Keepalive):
-            # The registry no longer counts us as online (it gave up on us): come back,
-            # unless the user went offline meanwhile, or is going (the keepalive crossed
-            # the Deregister, whose ack may come after this refusal).
+            # the registry gave up on us: come back (RegistryLink.come_back)
             self._link.come_back(now, emit)
             return
         if self._message_refused(message, refusal, reason, now, emit):
@@ -92,14 +88,12 @@ class RequestEnds:
             self._shared.outbox.answered(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
-        """The reason said for `refusal`. The registry no longer knows our name when its
-        console released it: said first, before what became of the kept messages this
-        refusal may be one of (the table change that says it may come later: after a gap,
-        the whole table is fetched); and said as that, not as a name the user never typed."""
+        """The reason said for `refusal`. A name unknown to the registry (its console
+        released it) is said first as that, before what became of the kept messages."""
         if (
             refusal.code is not RefusalCode.NAME_UNKNOWN
             or isinstance(message, Register)
-            or self._link.renames_asked()
+            or renames_asked(self._shared.requests)
         ):
             return refusal.reason
         state = self._shared.state
@@ -126,14 +120,13 @@ class RequestEnds:
             self._kept_refused(message, reason, emit)
             return True
         if isinstance(message, SaveMessage):
-            # it may come seconds after the send, with more typed since: say which one
             emit(Print(not_saved(message, reason, kept=False), "error"))
             return True
         return False
 
     def _registration_refused(self, refusal: Refused, emit: Emit) -> None:
-        """A registration was refused (its reason said already): the first one ends this
-        start, saying how a password is given; a quiet re-registration leaves us offline."""
+        """A registration was refused (its reason said): the first ends this start, saying
+        how a password is given; a quiet re-registration leaves us offline."""
         shared = self._shared
         state = shared.state
         if not state.life.started:
@@ -144,27 +137,23 @@ class RequestEnds:
             state.life.fire(Event.REFUSED)
             shared.watch.offline()
             if state.room:
-                # the registry took us out of it as it gave up on us; offline, we are
-                # in no room here either (the prompt says so)
+                # the registry took us out of it as it gave up on us
                 emit(Print(f"[You are no longer in {state.room}.]", "system"))
                 state.room = ""
             reg = shared.typed(f"reg {state.name}")
             emit(Print(f"[You are offline. Type {reg} to retry.]"))
 
     def _kept_refused(self, message: SaveMessage | ChannelPost, reason: str, emit: Emit) -> None:
-        """A message kept in the outbox (typed while the registry did not answer, or in an
-        earlier session) was refused as it went out: say which, in full (nothing else has
-        it, and it was typed long before), and why. A reason alone, coming out of the blue
-        when the registry is back, would not say which message was lost."""
+        """A message kept in the outbox was refused as it went out: say which, in full
+        (nothing else has it), and why."""
         where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
         emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
         emit(Print(f"[Your message: {message.text}]", "error"))
 
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
-        """`post`, accepted by the registry earlier, was asked for again for want of its
-        outcome, and the registry could not give it: it forgot the post (a restart) and now
-        refuses it, say, as its sender has left the room since. Whether every member has it
-        is not known: said, quoting it, and it is no longer kept."""
+        """`post`, accepted earlier, was asked again for its outcome, and the registry (which
+        forgot it in a restart) refuses it or is silent: whether every member has it is not
+        known. Said, quoting it, and no longer kept."""
         self._shared.requests.take_outcome(post.id)
         self._shared.outbox.answered(post)
         if isinstance(post, RoomPost):
@@ -186,11 +175,10 @@ class RequestEnds:
             and shared.requests.accepted(message.id)
             and name_key(shared.state.room) != name_key(message.room)
         ):
-            # Asked again for its outcome, unanswered, and we have left its room since:
-            # kept, it would take us back there to be said (see RoomReturn). Over all the
-            # same: what waited behind it (kept lines, a /leave) goes on.
+            # we have left its room since: kept, it would take us back there. What waited
+            # behind it goes on.
             self.unconfirmed(message, "the registry does not answer", emit)
-            self._link.went_away(now, emit)
+            self._went_away(now, emit)
             self._link.over(message, now, emit, gave_up=True)
             return
         if self._answers.noticed(message.id):
@@ -200,8 +188,7 @@ class RequestEnds:
             return
         self._link.over(message, now, emit, gave_up=True)
         if shared.life.started and isinstance(message, Register | Join | Rename):
-            # said to have failed; should the registry have done it anyway, its late
-            # answer is taken (see Answers.answer)
+            # should the registry have done it anyway, its late answer is taken
             shared.requests.give_up(message)
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
@@ -228,27 +215,34 @@ class RequestEnds:
                     self._shared.room_return.given_up(message)
                 emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
                 self._shared.watch.rooms_down_said = True
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case Rename():
                 line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
                 emit(Print(line, "error"))
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case Keepalive():
                 if not self._shared.watch.down:
                     emit(Print("[Server not responding]", "error"))
-                self._link.went_away(now, emit)
+                self._went_away(now, emit)
             case _:
                 pass
+
+    def _went_away(self, now: float, emit: Emit) -> None:
+        """A request was given up on at `now`: the registry is away. Its key is asked (one
+        that answers with another key looks silent)."""
+        watch = self._shared.watch
+        if not watch.down:
+            emit(AskRegistryKey())
+        watch.went_away(now, started=self._shared.life.started)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
         """The first registration went unanswered: the peer exits."""
         shared = self._shared
         why = "; try again later" if busy else "; is the registry running?"
         emit(Print(f"[Could not register{why}]", "error"))
-        # Said once, unanswered: should the registration have reached a registry too
-        # busy to answer in time, the name does not stay online without us.
+        # Said once, unanswered, so that a registration that reached a registry too busy
+        # to answer does not leave the name online; as `dereg`, not `/quit`.
         name, token = shared.state.name, shared.state.token
-        # As `dereg`, not `/quit`: nobody is told that a peer never seen has quit.
         dereg = Deregister(shared.new_id(), name, token, False, "")
         emit(Send(shared.server, dereg, shared.trust.registry))
         if shared.outbox or shared.outbox.unanswered:
@@ -260,8 +254,7 @@ class RequestEnds:
         shared = self._shared
         watch, outbox = shared.watch, shared.outbox
         if not quiet and isinstance(message, RoomPost | Leave):
-            # once an outage: a burst of lines typed in a room fails line by line,
-            # and each is said kept below
+            # once an outage: each line is said kept below
             if not watch.rooms_down_said:
                 emit(Print(ROOMS_DOWN, "error"))
             watch.rooms_down_said = True
@@ -271,4 +264,4 @@ class RequestEnds:
             outbox.keep(emit)  # on disk before we say it is kept
         if not quiet and not isinstance(message, Leave):
             emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
-        self._link.went_away(now, emit)
+        self._went_away(now, emit)

@@ -1,7 +1,8 @@
 """The peer's requests to the registry: in flight (by datagram, or over TCP after a TooBig),
-waiting behind a long or kept one (lines reach the registry in the order typed), awaiting
-their outcome, or given up with their late answers still taken (docs/PROTOCOL.md). Sans-IO;
-what answers and failures mean to the user is peer.core.answers' and peer.core.request_ends'."""
+held behind a long or kept one (lines reach the registry in the order typed), waiting for
+the pace, awaiting their outcome, or given up with their late answers still taken
+(docs/PROTOCOL.md). Sans-IO; what answers and failures mean to the user is
+peer.core.answers' and peer.core.request_ends'."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from collections.abc import Iterator
 from msgspec import Struct
 
 from peer.core.actions import Addr, Emit, Send
-from peer.core.busy_waits import BusyWaits
 from peer.core.outbox import Outbox
-from peer.core.pacing import Pace
-from peer.core.retry_wait import RTO_MAX, RetryWaits, RoundTrip
+from peer.core.retry_wait import RTO_MAX, BusyWaits, RetryWaits, RoundTrip
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import (
     ChannelPost,
     Deregister,
@@ -31,6 +31,7 @@ from wire.messages import (
     SaveMessage,
 )
 from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm
+from wire.token_bucket import FULL, BucketRule
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -44,6 +45,31 @@ GIVEN_UP_KEPT = 16
 #: during the last: it runs, and the copies or their answers were lost (see `due`). At 30%
 #: loss a round fails about once in 30; four in a row, once in a million.
 EXTRA_ROUNDS = 3
+#: The pace of what the user types: the registry's flood gate's rate less a fifth, and half
+#: its burst (wire.limits), as the gate also counts acks, keepalives and retries, and counts
+#: what it reads when it reads it. A script piping thousands of lines outran the gate, and
+#: each dropped line was said unanswered; paced, they wait here, in order.
+PACE_RATE = REGISTRY_RATE * 0.8
+PACE_BURST = REGISTRY_BURST * 0.5
+
+
+class Pace:
+    """A token bucket, full at the start: `rate` messages a second on average, `burst` at
+    once (wire.token_bucket: `take` succeeds at the very time `next_at` gives)."""
+
+    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
+        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
+        self._rule = BucketRule(rate, burst)
+        self._due = FULL  # when the next message is due at the average rate
+
+    def take(self, now: float) -> bool:
+        """Whether one message may go at `now`; if so, it is counted."""
+        taken, self._due = self._rule.take(self._due, now)
+        return taken
+
+    def next_at(self) -> float:
+        """When the next message may go, as of the last `take`."""
+        return self._rule.next_at(self._due)
 
 
 class Request(Struct):
@@ -58,10 +84,9 @@ class Request(Struct):
 
 class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
-    give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
-    is waited for like a long one (see `send`). `timeout` is the shortest wait for an answer
-    and `attempts` the patience in waits (peer.core.retry_wait); `alarm` is lowered to each
-    deadline armed (a part of the peer's core: the core's own)."""
+    give-up or outcome. `outbox` is the peer's own. `timeout` is the shortest wait for an
+    answer and `attempts` the copies a round (peer.core.retry_wait); `alarm` is lowered to
+    each deadline armed."""
 
     def __init__(
         self,
@@ -72,34 +97,32 @@ class Requests:
         alarm: Alarm | None = None,
     ) -> None:
         self.server = server  # where requests go: the registry used now (Shared.move_to)
-        #: Whose key the registry's is (`registry`), what requests are sealed for: the
-        #: peer's own, given by Shared.
+        #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
-        self.alarm = alarm or Alarm()  # lowered to each deadline armed here
+        self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
-        #: The request what is typed next (saves, posts, ...) waits for (a long one on its
-        #: way, or a kept one as the outbox is sent: `next_kept`), read-only outside; and
-        #: those held behind it.
+        #: The request what is typed next waits for (a long one on its way, or a kept one as
+        #: the outbox is sent), read-only outside; and those held behind it.
         self.waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
-        # accepted saves and channel and room posts, by id, in the order of their deadlines
+        # accepted saves and posts, by id, in the order of their deadlines
         self._outcomes: dict[str, tuple[Outcome, float]] = {}
         # ids of those accepted at least once, until their outcome (see `await_outcome`)
         self._accepted: set[str] = set()
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
-        # what the user typed beyond the pace (peer/core/pacing.py), by id, in the order typed
-        self.pace = Pace()  # how fast typed lines go (set before the first request)
+        self.pace = Pace()
+        # what the user typed beyond the pace, by id, in the order typed
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
-        self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
-        #: Where the requests sent and not answered wait (as datagrams, over TCP, behind
-        #: the one waited for, for the pace), as live views: `any(on_its_way)` says whether
-        #: any is on its way, a value read for every line typed (TypedInput.line).
+        #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
+        self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
+        #: Where the requests not answered wait (as datagrams, over TCP, behind the one
+        #: waited for, for the pace), as live views: `any(on_its_way)` is read per line typed.
         self.on_its_way = (self._sent.ids, self._streamed, self._held, self._paced)
 
     # -- sending, and the order typed ---------------------------------------------------
@@ -113,15 +136,13 @@ class Requests:
         *,
         kept: Message | None = None,
     ) -> None:
-        """Send `message` to the registry at `now` and wait for its answer (`due` sends it
-        again); `quiet` for outbox retries, whose failure is not announced again. What the
-        user typed goes at the pace (`release` sends what waits for it), and reaches the
-        registry in the order typed: while a long request or a kept one is waited for, a
-        save, post, leave, join, rename or dereg is held instead, and goes once that one is
-        over (`over`, `take_held`); so does a leave or join while a room line is on its way.
-        `kept` is the first kept message not on its way (`next_kept`), when the caller wants
-        `message` to go after the outbox: such a message, not kept itself and not a dereg,
-        is held, and `kept` sent in its place."""
+        """Send `message` and wait for its answer (`due` sends it again); `quiet` for
+        outbox retries, whose failure is not said again. What the user typed goes at the
+        pace (`release`), and in the order typed: while a request is waited for, a save,
+        post, leave, join, rename or dereg is held until `over` (`take_held`); so is a
+        leave or join while a room line is on its way. `kept`: the first kept message not
+        on its way (`next_kept`), sent in place of `message`, which is held after the
+        outbox (unless kept itself, or a dereg)."""
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         self._start(Request(message, quiet), now)
@@ -130,30 +151,20 @@ class Requests:
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
     ) -> bool:
-        """Whether `message`, of what the user typed, waits (held behind the request waited
-        for, or a room line on its way, or the outbox; or for the pace) rather than going
-        now: see `send`."""
-        # what the user typed reaches the registry in the order typed (see
-        # `DirectChats._send_in_order`): behind a long one on its way, or a kept one (the
-        # outbox goes one message at a time: see `RegistryLink.flush_outbox`), it waits; so
-        # does a leave, join, rename or dereg, which would take effect before the line
-        # waited for arrived
+        """Whether `message`, of what the user typed, waits rather than going now (`send`)."""
         if self.waited_for is not None and message.id != self.waited_for:
             self._held.setdefault(message.id, (message, quiet))
             return True
         line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
         if line is not None:
-            # a room line typed before it, not yet taken (lost once, and sent again):
-            # the leave or join overtaking it would take us out of its room first,
-            # and the line would be refused ("You are not in r")
+            # the leave or join would take us out of the line's room before it arrived
             self.waited_for = line
             self._held.setdefault(message.id, (message, quiet))
             return True
         if kept is not None and message not in self._outbox and type(message) is not Deregister:
-            # the outbox was given up on (the registry away, or back unnoticed): this
-            # one would overtake it. The first kept one goes now, as a probe; this one
-            # goes after the outbox, or fails with the probe (`RegistryLink.over`).
-            # A dereg does not wait: leaving keeps the outbox for the next start.
+            # the outbox was given up on: the first kept one goes now, as a probe, and this
+            # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
+            # does not wait: leaving keeps the outbox for the next start.
             self._held.setdefault(message.id, (message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
@@ -163,7 +174,6 @@ class Requests:
         if long or message in self._outbox:
             self.waited_for = message.id
         if self._paced or not self.pace.take(now):
-            # beyond the pace: it waits, behind what waits already (`release`)
             if message.id not in self._paced:
                 self._paced[message.id] = Request(message, quiet)
                 self._paced_kinds[type(message)] += 1
@@ -177,9 +187,8 @@ class Requests:
         sent.again(key, request, now) if again else sent.start(key, request, now)
 
     def _room_line_on_its_way(self) -> str | None:
-        """The id of the last room line sent as a datagram, or waiting for the pace, and
-        not taken by the registry yet (one asked again for its outcome was taken: its place
-        in the order is settled); None when there is none."""
+        """The id of the last room line waiting for the pace, or sent as a datagram and
+        not accepted yet; None when there is none."""
         for request in reversed(self._paced.values()):
             if isinstance(request.message, RoomPost):
                 return request.message.id
@@ -189,9 +198,8 @@ class Requests:
         return None
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
-        """Send every request in flight as a datagram again at `now`, oldest first, in a
-        new round: the registry is back after a silence, and copies sent into it say nothing
-        of it (it dedupes them). `moved`: to another registry, even those sent at `now`."""
+        """Send every request in flight again, oldest first, in a new round (the registry is
+        back after a silence); `moved`: even those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message, self.trust.registry))
@@ -203,36 +211,33 @@ class Requests:
             self.round_trip.restart()
 
     def release(self, now: float, emit: Emit) -> None:
-        """Send, in order, what waits for the pace (see `send`), as it allows at `now`."""
+        """Send, in order, what waits for the pace, as it allows at `now`."""
         paced = self._paced
         while paced and self.pace.take(now):
-            msg_id = next(iter(paced))
-            request = paced.pop(msg_id)
+            request = paced.pop(next(iter(paced)))
             kinds, kind = self._paced_kinds, type(request.message)
             kinds[kind] -= 1
             if not kinds[kind]:
-                del kinds[kind]  # none left: `any_of` looks at the kinds that wait
+                del kinds[kind]
             self._start(request, now)
             emit(Send(self.server, request.message, self.trust.registry))
 
     def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered (its answer taken) or given up: True when what
-        followed waited for it; the caller sends on `next_kept` or `take_held`."""
+        """Request `msg_id` was answered or given up: True when it was the one waited for."""
         if msg_id != self.waited_for:
             return False
         self.waited_for = None
         return True
 
     def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, each with its `quiet`, in the order
-        held; they are no longer held (sent again with `send`, they may be held anew)."""
+        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
         held = list(self._held.values())
         self._held.clear()  # the same dict: `on_its_way` views it
         return held
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
-        """The first kept message in the outbox not on its way yet; None when there is none,
-        or when it is a room line or leave and `rejoining` (its room is being joined again)."""
+        """The first kept message not on its way yet; None when there is none, or when it
+        is a room line or leave and `rejoining` (its room is being joined again)."""
         for message in self._outbox:
             if rejoining and isinstance(message, RoomPost | Leave):
                 return None
@@ -251,46 +256,38 @@ class Requests:
             self._start(request, now, True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
-        """The requests to send again as datagrams at `now`, and those given up on, oldest
-        first. One whose round ran out (or whose answer over TCP did not come within
-        STREAM_WAIT) is given up only when nothing came from the registry during it (the
-        last time anything did is `heard`), or after EXTRA_ROUNDS more: the registry runs,
-        behind, or the copies were lost. A keepalive
-        has all its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is
-        lost whole); one answered Busy, rounds until BUSY_PATIENCE from its first Busy."""
+        """The requests to send again at `now`, and those given up on, oldest first. One
+        whose round ran out (or whose answer over TCP did not come within STREAM_WAIT) is
+        given up only when nothing came from the registry during it (the last time
+        anything did is `heard`), or after EXTRA_ROUNDS more; a keepalive always has
+        those; one answered Busy rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
-        failed += self._streams_over(now)
+        streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
+        for request in streamed:
+            del self._streamed[request.message.id]
+        failed += streamed
         if not failed:
             return again, failed
         again_round: list[Request] = []
         given_up: list[Request] = []
         for request in failed:
-            heard_meanwhile = heard > request.since  # running, and behind: waits longer
-            if self._busy.patient(request.message.id, now):
+            if self.busy_waits.patient(request.message.id, now):
                 self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
             elif (
-                heard_meanwhile or isinstance(request.message, Keepalive)
+                heard > request.since or isinstance(request.message, Keepalive)
             ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
                 self._start(request, now, True)
                 again_round.append(request)
             else:
                 given_up.append(request)
-                self._busy.forget(request.message.id)
+                self.busy_waits.forget(request.message.id)
         return again_round + again, given_up
 
-    def _streams_over(self, now: float) -> list[Request]:
-        """The requests sent over TCP whose answer did not come by their deadline, no
-        longer waited for there (`due` asks them again as datagrams, or gives them up)."""
-        over = [request for request, deadline in self._streamed.values() if deadline <= now]
-        for request in over:
-            del self._streamed[request.message.id]
-        return over
-
     def outcomes_over(self, now: float) -> Iterator[Outcome]:
-        """Each save or post accepted whose outcome did not come by its deadline,
-        forgotten just before it is given: the caller asks again (the registry dedupes)."""
+        """Each accepted save or post whose outcome did not come by its deadline, forgotten as
+        it is given, for the caller to ask again."""
         while self._outcomes:
             key, (message, deadline) = next(iter(self._outcomes.items()))
             if deadline > now:
@@ -299,13 +296,12 @@ class Requests:
             yield message
 
     def next_wake(self) -> float | None:
-        """When a request is due or may go, or a TCP answer or outcome is given up; or None
-        (asked after every event: each source is looked at only when it holds one)."""
+        """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
         if self._paced:
             wake = _earlier(wake, self.pace.next_at())
-        if self._busy.due:
-            wake = _earlier(wake, self._busy.next_wake())
+        if self.busy_waits.due:
+            wake = _earlier(wake, self.busy_waits.next_wake())
         if self._streamed:
             wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
         if self._outcomes:  # in the order of their deadlines: the first is the earliest
@@ -317,14 +313,14 @@ class Requests:
     def answer(self, msg_id: str, now: float | None = None) -> Request | None:
         """The answer to request `msg_id` came at `now` (None: not measured): forget it,
         sent as a datagram or over TCP, and return it; None when it is not waited for."""
-        self._busy.forget(msg_id)
+        self.busy_waits.forget(msg_id)
         return self._taken(msg_id, now)
 
     def _taken(self, msg_id: str, now: float | None) -> Request | None:
-        """Request `msg_id`, taken out of flight (datagram or TCP, measured at `now`) or
-        out of its wait to go again (a late answer to an earlier copy); None if in neither."""
+        """Request `msg_id` taken out of flight, or out of its wait to go again; None if in
+        neither."""
         request = self._sent.answer(msg_id, now)
-        request = self._busy.take(msg_id) or request  # (in any case: its silent rounds end)
+        request = self.busy_waits.take(msg_id) or request  # (its silent rounds end anyway)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
@@ -335,9 +331,8 @@ class Requests:
         return self._sent.answer(msg_id)
 
     def stream(self, msg_id: str, now: float) -> Request | None:
-        """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
-        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
-        Returns it, for the caller to send over TCP; None when it is not waited for."""
+        """A TooBig answered request `msg_id` at `now`: returned (None: not waited for) for the
+        caller to send over TCP, whose answer is waited for STREAM_WAIT seconds."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
             request.since = now  # its round over TCP begins
@@ -346,44 +341,28 @@ class Requests:
         return request
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
-        """The registry answered request `msg_id` Busy at `now`: it is sent again `wait`
-        seconds on (`busy_over`), its attempts counted afresh then. Returns it and whether
-        this is its first Busy; (None, False) when not waited for. See `too_busy` first."""
-        since = self._busy.since(msg_id, now)
-        # (the first Busy still counts: one for a late copy, while the request waits out
-        # the wait an earlier Busy asked, must not start its patience afresh, nor end it)
+        """A Busy answered request `msg_id` at `now`: it goes again `wait` seconds on
+        (`busy_over`). It, and whether this is its first Busy; (None, False): not waited for."""
+        # the first Busy still counts: a late copy's must not start the patience afresh
+        since = self.busy_waits.since(msg_id, now)
         request = self._taken(msg_id, now)
         if request is None:
             return None, False
-        self._busy.wait(msg_id, request, now + wait, since)
-        self.alarm.lower(now + wait)
+        self.busy_waits.wait(msg_id, request, now + wait, since)
         return request, since == now
 
-    def retry_later(self, request: Request, now: float, patience: float) -> bool:
-        """Whether `request`, given up by `due` at `now` (the registry silent all its round),
-        goes again after a wait instead (BusyWaits.after_silence), sent by `busy_over`."""
-        due = self._busy.after_silence(request.message.id, request, now, patience)
-        self.alarm.lower(due)
-        return due is not None
-
-    def too_busy(self, msg_id: str, now: float) -> bool:
-        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already: the
-        caller gives it up (`answer` takes it) rather than wait again."""
-        return self._busy.exhausted(msg_id, now)
-
     def busy_over(self, now: float) -> Iterator[Request]:
-        """Each request whose wait after a Busy is over at `now`, sent again (in flight from
-        now on, with fresh attempts): the caller sends it."""
-        for request in self._busy.over(now):
+        """Each request whose wait after a Busy or a silence is over at `now`, in flight again,
+        for the caller to send."""
+        for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
     def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
         """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
-        outcome (a save: saved, delivered or refused; a channel or room post: relayed to
-        every member), unless it is awaited already. `kept`: a save that came from the outbox
-        (see `outcome_of_kept`). True the first time it is accepted; False when this
-        answers asking again (see `outcomes_over`), which the user is not told of twice."""
+        outcome (saved, delivered or refused; relayed), unless awaited already. `kept`: a
+        save from the outbox. True the first time it is accepted; False for the answer to
+        asking again (`outcomes_over`), not said twice."""
         if kept:
             self._kept_saves.add(message.id)
         if message.id not in self._outcomes:
@@ -395,26 +374,25 @@ class Requests:
         return True
 
     def take_outcome(self, msg_id: str) -> Outcome | None:
-        """The outcome of save or post `msg_id` came (or is given up): the message, no
-        longer awaited; None when not awaited (not yet accepted, or a copy of an outcome)."""
+        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
+        awaited; None when not awaited."""
         self._accepted.discard(msg_id)
         pending = self._outcomes.pop(msg_id, None)
         return pending[0] if pending is not None else None
 
     def accepted(self, msg_id: str) -> bool:
-        """Whether save or post `msg_id` was accepted and its outcome has not come: also
-        while it is asked for again (see `outcomes_over`)."""
+        """Whether save or post `msg_id` was accepted and its outcome has not come."""
         return msg_id in self._accepted
 
     def outcome_of_kept(self, msg_id: str) -> bool:
-        """Whether save `msg_id` came from the outbox (its line quotes it); forgotten once asked."""
+        """Whether save `msg_id` came from the outbox; forgotten once asked."""
         kept = msg_id in self._kept_saves
         self._kept_saves.discard(msg_id)
         return kept
 
     def give_up(self, message: Register | Join | Rename) -> None:
-        """`message` was given up on: should the registry have done it anyway, its late
-        answer is still taken (`take_given_up`), for the last GIVEN_UP_KEPT of them."""
+        """`message` was given up on: its late answer is still taken (`take_given_up`), for
+        the last GIVEN_UP_KEPT of them."""
         self._given_up[message.id] = message
         while len(self._given_up) > GIVEN_UP_KEPT:
             del self._given_up[next(iter(self._given_up))]
@@ -428,9 +406,8 @@ class Requests:
     def messages(
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
-        """The requests sent as datagrams and not answered, oldest first; then, when asked
-        for, those sent again over TCP, those held (waiting for the pace, or behind the one
-        waited for), and those given up on lately, each in its order."""
+        """The requests sent as datagrams and not answered, oldest first; then, when asked,
+        those sent over TCP, those held, and those given up on lately."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
@@ -445,9 +422,8 @@ class Requests:
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
-        """Whether a request of `kinds` is sent and not answered, or held (for the pace,
-        or behind the one waited for), or with `streamed` sent again over TCP. What waits for
-        the pace (thousands of lines) is counted by kind."""
+        """Whether a request of `kinds` is sent and not answered, or held, or with
+        `streamed` sent over TCP. What waits for the pace is counted by kind."""
         if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
             return True
         if not self._sent.ids and not self._held and not (streamed and self._streamed):
@@ -456,8 +432,7 @@ class Requests:
         return any(isinstance(m, kinds) for m in waiting)
 
     def holds(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is here: sent and not answered, held (waiting for the
-        pace, or behind the one waited for), or a save or post awaiting its outcome."""
+        """Whether message `msg_id` is here: not answered, held, or awaiting its outcome."""
         return (
             msg_id in self._sent.ids
             or msg_id in self._streamed
@@ -467,9 +442,8 @@ class Requests:
         )
 
     def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
-        """The requests of `kinds` sent and not answered (`loud`: not outbox retries), then
-        every one held (waiting for the pace, or behind the one waited for), then every save
-        or post awaiting its outcome."""
+        """The requests of `kinds` not answered (`loud`: not outbox retries), then every
+        one held, then every save or post awaiting its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
             *(

@@ -1,20 +1,16 @@
-"""How long a peer waits for the registry's answer before it sends a request again: TCP's
-retransmission timeout (RFC 6298), at the pace of the product's rounds (docs/GUIDE.md). A
-round is ATTEMPTS copies, the timeout apart; the timeout follows the round trips of requests
-answered at their first copy (SRTT, RTTVAR; Karn's rule: none from a request sent again),
-never below wire.reliable.TIMEOUT, and doubles, up to RTO_MAX, when the registry shows it is
-behind: a request answered only after copies. (A round unanswered while the registry answers
-the rest, as one holding saves while its storage is away, is not a measure of its pace: the
-next round keeps the timeout.) A registry seconds behind in a join storm is then asked
-again every few seconds, not every half second; a quick one on a lossy LAN as ever, five
-times half a second apart.
-Direct messages between peers keep wire.reliable's fixed rule. Sans-IO: the caller
-supplies `now`.
+"""When a request to the registry goes again. After no answer: TCP's retransmission
+timeout (RFC 6298), ATTEMPTS copies a round, the timeout following the round trips of
+requests answered at their first copy (Karn's rule), never below wire.reliable.TIMEOUT,
+doubled up to RTO_MAX when the registry answers only after copies (it is behind; a round
+unanswered while it answers the rest keeps the timeout). After a Busy, or a silent round of
+a first registration: the wait it asked, or a backoff (`BusyWaits`). Direct messages keep
+wire.reliable's fixed rule. Sans-IO: the caller supplies `now`.
 """
 
 from __future__ import annotations
 
-from collections.abc import KeysView
+import zlib
+from collections.abc import Iterator, KeysView
 from typing import Generic, TypeVar
 
 from msgspec import Struct
@@ -22,9 +18,17 @@ from msgspec import Struct
 from wire.reliable import ATTEMPTS, Alarm
 from wire.round_trip import RTO_MAX, RoundTrip
 
-__all__ = ["RTO_MAX", "Flight", "RetryWaits", "RoundTrip"]
+__all__ = ["RTO_MAX", "BusyWaits", "Flight", "RetryWaits", "RoundTrip", "silent_wait"]
 
 T = TypeVar("T")
+
+#: Seconds a request answered Busy is asked again for, from the first Busy: a registry
+#: still too busy after that is given up on, as one that does not answer.
+BUSY_PATIENCE = 120.0
+#: Seconds a request waits after its first silent round (`BusyWaits.after_silence`),
+#: doubled after each, up to the last.
+SILENT_WAIT_FIRST = 1.0
+SILENT_WAIT_LAST = 16.0
 
 
 class Flight(Struct, Generic[T]):
@@ -43,8 +47,7 @@ class Flight(Struct, Generic[T]):
 class RetryWaits(Generic[T]):
     """Requests by key (the request's id) until answered or given up, each sent again after
     the round trip's timeout (`round_trip`, shared by all of one peer's requests), `attempts`
-    copies a round. Asked after every event: a peer has a few requests in flight, so the
-    earliest deadline is looked for among them rather than kept in order."""
+    copies a round."""
 
     def __init__(
         self,
@@ -66,8 +69,7 @@ class RetryWaits(Generic[T]):
         self._alarm = alarm or Alarm()
 
     def _round(self, old: Flight[T], now: float, copies: int, wait: float) -> None:
-        """A round of tries of `old`'s item begins at `now` with a copy sent, `wait` apart,
-        `copies` sent in all."""
+        """A round of tries of `old`'s item begins at `now`, `wait` apart, `copies` in all."""
         left = self.attempts - 1
         flight = Flight(old.key, old.item, old.seq, now, copies, wait, now + wait, left)
         self._flights[old.key] = flight
@@ -84,9 +86,8 @@ class RetryWaits(Generic[T]):
         self._round(old, now, old.copies + 1, self.round_trip.rto)
 
     def again(self, key: str, item: T, now: float) -> None:
-        """Start a new round of tries for `item` at `now`, its copy sent again, at the
-        timeout of now: one the last `due` gave up on keeps its place among those in flight
-        (else as `start`)."""
+        """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
+        gave up on keeps its place among those in flight (else as `start`)."""
         seq = self._given_up.get(key)
         if seq is None:
             self.start(key, item, now)
@@ -99,10 +100,9 @@ class RetryWaits(Generic[T]):
         self._flights.update(ordered)
 
     def answer(self, key: str, now: float | None = None) -> T | None:
-        """The answer for `key` came at `now`: forget it and return its item (None if not
-        in flight). A request sent once gives a sample of the round trip; one sent again
-        doubles the timeout (the registry may be behind, not only the copies lost), until
-        a sample; `now` None: not an answer of the registry's (nothing is learnt)."""
+        """The answer for `key` came at `now`: forget it and return its item (None if not in
+        flight). Sent once, it gives a sample of the round trip; sent again, it doubles the
+        timeout until a sample; `now` None: nothing is learnt."""
         flight = self._flights.pop(key, None)
         if flight is None or now is None:
             return None if flight is None else flight.item
@@ -118,9 +118,8 @@ class RetryWaits(Generic[T]):
         return None if flight is None else flight.item
 
     def due(self, now: float) -> tuple[list[T], list[T]]:
-        """(to send again now, given up) of those whose wait is over at `now`, oldest
-        first: those whose round has sent all its copies are given up (the caller may
-        start them `again`)."""
+        """(to send again now, given up: their round sent all its copies) of those whose wait
+        is over at `now`, oldest first."""
         if self._given_up:
             self._given_up = {}
         again: list[T] = []
@@ -138,10 +137,8 @@ class RetryWaits(Generic[T]):
         return again, failed
 
     def renew(self, now: float, *, every: bool = False) -> list[T]:
-        """Every item in flight, oldest first, in a new round of tries at `now`: the owner
-        sends each again at once (the far end is heard from again after a silence, and
-        copies sent into it say nothing). One sent at `now` already is left, unless
-        `every` (the owner sends to another end from now on)."""
+        """Every item in flight, oldest first, in a new round of tries at `now`, for the
+        owner to send again at once; one sent at `now` already is left, unless `every`."""
         renewed = [f for f in self._flights.values() if every or f.sent_at < now]
         for flight in renewed:
             self._round(flight, now, flight.copies + 1, self.round_trip.rto)
@@ -160,3 +157,84 @@ class RetryWaits(Generic[T]):
     def items(self) -> list[T]:
         """Every item in flight, oldest first."""
         return [f.item for f in self._flights.values()]
+
+
+def silent_wait(msg_id: str, waits: int) -> float:
+    """Seconds request `msg_id` waits after its silent round number `waits` + 1:
+    SILENT_WAIT_FIRST doubled `waits` times, up to SILENT_WAIT_LAST, each between half and
+    all of it (TCP's backoff with jitter, so that peers started together spread their next
+    tries). The jitter hashes the id and the round: a core stays a function of its events."""
+    full = min(SILENT_WAIT_FIRST * 2.0**waits, SILENT_WAIT_LAST)
+    share = zlib.crc32(f"{msg_id}/{waits}".encode()) / 0xFFFFFFFF
+    return full * (0.5 + share / 2)
+
+
+class BusyWaits(Generic[T]):
+    """Requests (`T`) that wait before they go again, by id: answered Busy (a join storm;
+    a TooBig starts the same wait), with when the first Busy came, or a first registration
+    the registry left silent for a round. `alarm` is lowered to each wait's end."""
+
+    def __init__(self, alarm: Alarm | None = None) -> None:
+        self._alarm = alarm or Alarm()
+        #: The requests waited on, by id, each with when its wait is over.
+        self.due: dict[str, tuple[T, float]] = {}
+        self._since: dict[str, float] = {}
+        # of each request that waits after silent rounds: its first such, and how many
+        self._silent: dict[str, tuple[float, int]] = {}
+
+    def since(self, msg_id: str, now: float) -> float:
+        """When the first Busy came for request `msg_id`; `now` if none did."""
+        return self._since.get(msg_id, now)
+
+    def wait(self, msg_id: str, request: T, due: float, since: float) -> None:
+        """`request` goes again at `due`; its first Busy came at `since`."""
+        self._since[msg_id] = since
+        self.due[msg_id] = (request, due)
+        self._alarm.lower(due)
+
+    def after_silence(self, msg_id: str, request: T, now: float, patience: float) -> float | None:
+        """When `request`, unanswered and unheard of all its round ending at `now`, goes
+        again (`silent_wait` on); None once `patience` seconds have passed since its first
+        silent round (it is forgotten here)."""
+        first, waits = self._silent.get(msg_id, (now, 0))
+        if now - first >= patience:
+            self._silent.pop(msg_id, None)
+            return None
+        self._silent[msg_id] = (first, waits + 1)
+        due = now + silent_wait(msg_id, waits)
+        self.due[msg_id] = (request, due)
+        self._alarm.lower(due)
+        return due
+
+    def take(self, msg_id: str) -> T | None:
+        """Request `msg_id`, answered: no longer waiting, its silent rounds forgotten; None
+        if it does not wait."""
+        self._silent.pop(msg_id, None)
+        waiting = self.due.pop(msg_id, None)
+        return None if waiting is None else waiting[0]
+
+    def patient(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: until
+        then its silence is no sign the registry is gone."""
+        since = self._since.get(msg_id)
+        return since is not None and now - since < BUSY_PATIENCE
+
+    def exhausted(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already."""
+        since = self._since.get(msg_id)
+        return since is not None and now - since >= BUSY_PATIENCE
+
+    def forget(self, msg_id: str) -> None:
+        """Request `msg_id` was answered, or given up on: its first Busy no longer counts."""
+        self._since.pop(msg_id, None)
+
+    def over(self, now: float) -> Iterator[T]:
+        """Each request whose wait is over at `now`, no longer waiting."""
+        for msg_id, (request, due) in list(self.due.items()):
+            if due <= now:
+                del self.due[msg_id]
+                yield request
+
+    def next_wake(self) -> float | None:
+        """When the next wait is over, or None."""
+        return min((due for _, due in self.due.values()), default=None)

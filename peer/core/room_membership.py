@@ -1,15 +1,15 @@
 """The room this peer is in: joining and leaving as typed, its lines said and shown, and
-the way back to it (peer.core.room_return) after a restart or while kept lines wait for it
-(docs/GUIDE.md). Sans-IO: Print actions; requests go through peer.core.registry_link.
+the way back to it (peer.core.room_return). Sans-IO: Print actions.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Print
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
-from peer.core.rooms import room_line
 from peer.core.shared import Shared, text_ok
 from wire.messages import (
     Join,
@@ -51,8 +51,8 @@ class Membership:
             self._link.request(join, now, emit)
 
     def leave(self, now: float, emit: Emit) -> None:
-        """Leave at once here (what is typed next is no longer room text) and tell the
-        registry; if it does not answer, the Leave waits in the outbox like a message."""
+        """Leave at once here and tell the registry (unanswered, the Leave waits in the
+        outbox like a message)."""
         shared = self._shared
         state = shared.state
         if not state.room:
@@ -78,8 +78,7 @@ class Membership:
         if joining is None:
             self._link.request(said, now, emit)
         else:
-            # typed after a /join that waits for lines kept for the room we are in: meant
-            # for the room it joins, and kept until that join is answered
+            # typed after a /join that waits for kept lines: for the room it joins
             shared.outbox.add(said)
             shared.outbox.keep(emit)  # on disk before we say it is kept
             emit(Print(f"[Kept; said in {room} once you are in it.]", "system"))
@@ -96,8 +95,6 @@ class Membership:
         """A line said in a room (or from its history, after a join): shown once."""
         shared = self._shared
         first = self._inbox.accept(message.sender, message.id)
-        # after a join we made by ourselves (back after a pause or a restart), only what
-        # was said meanwhile is news; after a typed join, the room's last lines are, once
         history = message.history and shared.life.registered
         if not shared.room_return.shows(message.id, first, history):
             return
@@ -126,10 +123,8 @@ class Membership:
             shared.rooms.listed(reply, shared.state.room, shared.typed("join <room>"), emit)
 
     def joined(self, join: Join, now: float, emit: Emit) -> None:
-        """The registry answered `join`: we are in its room. The room's notices may have
-        overtaken this answer: the spelling they brought, the registry's, is kept over the
-        one typed. Kept lines that waited for it go now; after the join for kept lines, a
-        kept /leave after them takes us out again (as typed)."""
+        """The registry answered `join`: we are in its room, spelled as the registry does.
+        Kept lines that waited for it go now (a kept /leave after them takes us out again)."""
         shared = self._shared
         shared.state.room = shared.rooms.spelling(join.room)
         self.seen_room(shared.state.room)
@@ -141,8 +136,7 @@ class Membership:
     # -- the way back -------------------------------------------------------------------
 
     def rejoin_for_kept(self, now: float, emit: Emit) -> None:
-        """Kept lines typed in a room we are no longer in: join that room again before
-        sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
+        """Join again the room of lines kept for it (RoomReturn.rejoin_for_kept)."""
         room = self._shared.room_return.rejoin_for_kept(self._shared.state.room, emit)
         if room:
             self._link.request(self._shared.join_message(room), now, emit)
@@ -165,11 +159,9 @@ class Membership:
                 shared.outbox.answered(message)  # in no room already
 
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
-        """Say which line was not sent, in full (it may have waited in the outbox: nothing
-        else has it), and why. Refused as not in its room: we are in none here either.
-        Refused as offline: the registry gave up on us, which took us out of the room; the
-        line is kept, as one typed while the registry was down, and said in the room once
-        we are back in it."""
+        """Say which line was not sent, in full, and why; refused as not in its room, we are
+        in none here either. Refused as offline (the registry gave up on us), it is kept,
+        and said in the room once we are back in it."""
         shared = self._shared
         if self._link.counts_us_offline(refusal.code):
             if post not in shared.outbox:
@@ -184,3 +176,21 @@ class Membership:
             state.room = ""
             line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
             emit(Print(line, "error"))
+
+
+def room_line(message: RoomMessage, wall: float) -> Print:
+    """The line of `message`, said in a room: as it is said, or from the room's history
+    (marked so, with when it was said; `wall` is the time of day now)."""
+    said = f"{message.sender} (in {message.room}): {message.text}"
+    if message.text.startswith("/me "):
+        said = f"* {message.sender} {message.text[4:]} (in {message.room})"
+    if message.history:
+        return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
+    return Print(said, "room", message.sender)
+
+
+def _when(stamp: str, wall: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today (the
+    day of `wall`)."""
+    today = datetime.fromtimestamp(wall).strftime("%Y-%m-%d ")
+    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

@@ -1,62 +1,56 @@
-"""The way back to a room: the room kept on disk (KeepRoom), the room an earlier run was
-in (joined again at the first Welcome), the room joined again for room lines kept while
-the registry did not answer, and a /join typed meanwhile, which waits for those lines
-(docs/GUIDE.md, "Rooms"). Sans-IO: it decides which room to join and
-says so in Print actions; the core builds and sends each Join.
+"""The rooms heard of (`KnownRooms`), and the way back to a room: the room kept on disk
+(KeepRoom), the room an earlier run was in (joined again at the first Welcome), the room
+joined again for room lines kept while the registry did not answer, and a /join typed
+meanwhile, which waits for those lines (docs/GUIDE.md, "Rooms"). Sans-IO: it decides which
+room to join and says so in Print actions; the core builds and sends each Join.
 """
 
 from __future__ import annotations
 
 from peer.core.actions import Emit, KeepRoom, Print
 from peer.core.outbox import Outbox
-from wire.messages import Join, Leave, Message, RoomPost
+from wire.messages import Join, Leave, Message, RoomList, RoomPost
 from wire.names import name_key
+from wire.words import counted
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
-#: more than the history the registry replays after a join (its last 20 lines).
+#: more than the history the registry replays after a join.
 SHOWN_SINCE_JOIN_KEPT = 200
 
 
 class RoomReturn:
-    """Which room this peer goes back to, and when. `outbox` is the peer's own: the room
-    lines kept in it are said in their room before any other join. `room` is the room an
-    earlier run was in (see KeepRoom), gone back to at the first Welcome (`go_back`)."""
+    """Which room this peer goes back to, and when. The room lines kept in `outbox` are
+    said in their room before any other join; `room` is the room an earlier run was in,
+    gone back to at the first Welcome (`go_back`)."""
 
     def __init__(self, outbox: Outbox, room: str = "") -> None:
         self._outbox = outbox
-        # the room joined again for kept lines typed in it, which the registry took us out
-        # of (see `rejoin_for_kept`); room requests in the outbox wait for it
+        # the room joined again for kept lines typed in it (`rejoin_for_kept`)
         self._rejoining: str | None = None
-        #: A /join typed meanwhile: it goes once the kept lines have reached their room,
-        #: as they were typed before it (see `join_due`). Read-only outside this class.
+        #: A /join typed meanwhile: it goes once the kept lines typed before it have reached
+        #: their room (`join_due`). Read-only outside this class.
         self.join_after_kept: Join | None = None
         # whether `join_after_kept` was sent (`join_due`): it waits for its answer then
         self._join_sent = False
-        # whether room history already seen is shown again: after a join the user typed,
-        # not after one made by this peer to go back (after a pause or a restart, only what
-        # was said meanwhile is news)
+        # whether room history is shown again: after a join the user typed, not after one
+        # this peer made to go back
         self._history_again = True
-        # the ids of the room lines shown since the last join, the latest: none is shown
-        # again, though a registry restarted meanwhile replays the history again
+        # the ids of the room lines shown since the last join, the latest
         self._shown_since_join: dict[str, None] = {}
-        # the room we were in after the last event (a change is kept on disk: KeepRoom),
-        # and the room an earlier run was in, to go back to at the first Welcome (a fresh
-        # start takes a peer out of its room), None once that is done
+        # the room we were in after the last event (kept on disk: KeepRoom), and the room to
+        # go back to at the first Welcome, None once that is done
         self.room_was = ""
         self._back_to: str | None = room
 
     @property
     def rejoining(self) -> str | None:
         """The room joined again for kept lines, until that join is answered; None when
-        none is. Room lines and leaves in the outbox wait for it."""
+        none is."""
         return self._rejoining
 
     def shows(self, msg_id: str, first: bool, history: bool) -> bool:
-        """Whether room line `msg_id` is shown: when it is the `first` copy to reach this
-        peer or, a line of the room's `history` replayed after a join the user typed, once
-        more (not after a join made by this peer to go back). Never twice for one join: not
-        a line shown live since it, nor one replayed again by a registry restarted while it
-        replayed the history (RegistryCore.start)."""
+        """Whether room line `msg_id` is shown: the `first` copy to reach this peer, or a
+        line of the room's `history` after a join the user typed; never twice for one join."""
         shown = self._shown_since_join
         if msg_id in shown or not (first or (history and self._history_again)):
             return False
@@ -66,16 +60,13 @@ class RoomReturn:
         return True
 
     def typed_join(self, join: Join, emit: Emit) -> bool:
-        """The user typed a /join, as `join`: True when it goes now; False when it waits
-        for the lines kept for another room to be said there first (then `join_due` gives
-        it), which is said."""
+        """The user typed `join`: True when it goes now; False when it waits (said) for the
+        lines kept for another room to be said there first (`join_due`)."""
         self._history_again = True  # a join the user typed shows the room's last lines
         self._shown_since_join.clear()
         room = join.room
         kept_in = self._rejoining or self._kept_room()
         if kept_in:
-            # lines kept while the registry was away go to their room first: sent after
-            # this join, they would reach the registry once we are out of that room
             self.join_after_kept, self._join_sent = join, False
             # what is typed next goes after it (`waits_for_join`)
             self._outbox.settling.note_typed(join)
@@ -85,9 +76,8 @@ class RoomReturn:
         return True
 
     def join_due(self) -> Join | None:
-        """The /join that waited for kept lines, once the room lines and leaves typed
-        before it have all reached the registry; None while they have not, when it was
-        given already, or when none waits. It is waited for until answered (`answered`)."""
+        """The /join that waited for kept lines, once the room lines and leaves typed before
+        it have reached the registry; None while they have not, once given, or none waits."""
         join = self.join_after_kept
         if join is None or self._join_sent or self._rejoining is not None:
             return None
@@ -100,8 +90,7 @@ class RoomReturn:
         return join
 
     def waits_for_join(self, message: Message) -> bool:
-        """Whether kept `message` was typed after the /join that waits for kept lines: it
-        goes once that join is answered, in the room it joins (see `Membership.say`)."""
+        """Whether kept `message` was typed after the /join that waits for kept lines."""
         join = self.join_after_kept
         typed_at = self._outbox.settling.typed_at
         return join is not None and typed_at(message) > typed_at(join)
@@ -115,10 +104,8 @@ class RoomReturn:
         return next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
 
     def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
-        """Kept lines typed in a room we are no longer in (`room_now` is the one we are in;
-        this peer restarted, or the registry gave up on it, and either takes a peer out of
-        its room): the room to join again before sending them, so that they reach it and
-        no other, said; "" when there is none, or such a join is on its way already."""
+        """The room to join again (said) before sending the lines kept for it, when we are
+        not in it (`room_now`: the one we are in); "" when there is none or it is on its way."""
         if room_now or self._rejoining is not None:
             return ""
         room = self._kept_room()
@@ -132,14 +119,13 @@ class RoomReturn:
         return room
 
     def go_back_later(self, room: str) -> None:
-        """Registered again after the registry gave up on us, which took us out of `room`:
-        back to it at the Welcome (`go_back`), as a restarted peer goes back."""
+        """Registered again after the registry took us out of `room`: back to it at the
+        Welcome (`go_back`)."""
         self._back_to = room
 
     def stay_out(self, emit: Emit) -> None:
-        """Lines were typed before the Welcome: they were meant for where the user stood
-        when typing, in no room, not the one they would be taken back to. The room to go
-        back to is forgotten (on disk too), and how to go back is said."""
+        """Lines were typed before the Welcome, meant for no room: the room to go back to is
+        forgotten (on disk too), and how to go back is said."""
         if self._back_to:
             room, self._back_to = self._back_to, None
             emit(KeepRoom(""))
@@ -147,9 +133,8 @@ class RoomReturn:
             emit(Print(line, "system"))
 
     def go_back(self, emit: Emit) -> str:
-        """At the Welcome: the room an earlier run was in, to join again (the registry took
-        this peer out of it as it started afresh), said; "" when there is none, or when kept
-        lines rejoin their room themselves. Asked once: it is forgotten."""
+        """At the Welcome: the room an earlier run was in, to join again, said; "" when there
+        is none, or kept lines rejoin their room themselves. Asked once."""
         room, self._back_to = self._back_to, None
         if not room or self._rejoining is not None:
             return ""
@@ -159,10 +144,8 @@ class RoomReturn:
         return room
 
     def answered(self, join: Join) -> bool:
-        """The answer to `join` came (taken, or a refusal), or it was given up on: True
-        when it was a join that kept lines wait for (the join for kept lines, or the /join
-        that waited for them), which is then no longer waited for (the kept lines go, or
-        are said not sent)."""
+        """`join` was answered, refused or given up on: True when kept lines waited for it
+        (the join for kept lines, or the /join that waited for them); no longer waited for."""
         if self.join_after_kept == join:
             self.join_after_kept = None
             self._outbox.settling.forget_typed(join.id)
@@ -173,24 +156,54 @@ class RoomReturn:
         return True
 
     def given_up(self, join: Join) -> None:
-        """`join` went unanswered: if it is the /join that waited for kept lines, the lines
-        typed after it no longer wait for it (they go as other kept lines, and are said not
-        sent should the registry have us in another room). A join for kept lines is asked
-        again instead (RegistryLink.flush_outbox)."""
+        """`join` went unanswered: the lines typed after the /join that waited for kept lines
+        no longer wait for it. A join for kept lines is asked again instead."""
         if self.join_after_kept == join:
             self.answered(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
-        """After every event: emit a KeepRoom when `room`, the one we are in, changed.
-        `quitting`: leaving for good (a quit, or leave_now), when the room left on the way
-        out stays kept, so that the next start goes back to it."""
-        # kept when the room we are in changes, not merely because we are in none yet: a
-        # start that has not got back to its room (killed first, or the registry did not
-        # answer) leaves the room to go back to as it was. Leaving for good keeps the room
-        # left on the way out, but not one joined as it began: a script's `join lobby` is
-        # acked in the pass that starts its quit, and "your next start goes back to it"
-        # must be true of it too.
+        """After every event: emit a KeepRoom when `room`, the one we are in, changed (not
+        merely to none while going back to it). `quitting`: leaving for good, when the room
+        left on the way out stays kept, but not one joined as the quit began."""
         if room == self.room_was or (quitting and not room):
             return
         self.room_was = room
         emit(KeepRoom(room))
+
+
+class KnownRooms:
+    """The rooms this peer has heard of (joined, listed, or told about), as the registry
+    spells them: for tab completion, and to take its spelling over the one typed."""
+
+    def __init__(self) -> None:
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names
+
+    def saw(self, room: str) -> None:
+        """`room` was heard of, spelled so."""
+        self._rooms_seen[name_key(room)] = room
+
+    def spelling(self, room: str) -> str:
+        """`room` as last heard of, in any case; as given when never heard of."""
+        return self._rooms_seen.get(name_key(room), room)
+
+    def names(self) -> list[str]:
+        """The rooms heard of, sorted."""
+        return sorted(self._rooms_seen.values(), key=name_key)
+
+    def listed(self, rooms: RoomList, current: str, hint: str, emit: Emit) -> None:
+        """The registry's list of `rooms`: from now on the rooms heard of (with `current`,
+        the one we are in, or ""), and shown, one a line with its members, or with `hint`
+        (the command that makes a room, as typed here) when there are none."""
+        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
+        if current:
+            self.saw(current)
+        if not rooms.rooms:
+            line = f"[No rooms yet. {hint} makes one.]"
+            emit(Print(line, "system"))
+            return
+        emit(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in rooms.rooms)
+        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
+            people = counted(count, "member")
+            here = "  (you are here)" if name_key(room) == name_key(current) else ""
+            emit(Print(f"  {room.ljust(width)}  {people}{here}", "info"))

@@ -2,25 +2,16 @@
 the registry stores and delivers what it cannot read or alter (docs/SECURITY.md).
 
 A save leaves sealed with the Noise one-way pattern X, as one record of a stream to its
-recipient (secure/one_way.py: the handshake once per recipient, then one transport message
-per save): only the recipient's key opens it, and opening it shows the sender's key,
-which must be the key the table gives the name it claims. The text of a sealed message
-is `SEALED_PREFIX` and the record in URL-safe base64; what is sealed is the message's id,
-sender, recipient and text, so that the registry can move none of them to another
-message. A text that begins with `X_PREFIX` is one Noise_X message of its own
-(`secure.noise.seal`), as earlier versions sealed each save: it opens too.
+recipient (secure/one_way.py). Its text is `SEALED_PREFIX` and the record in URL-safe
+base64; what is sealed is the message's id, sender, recipient and text, so that the
+registry can move none of them to another message. A text that begins with `X_PREFIX`
+(one Noise_X message of its own, as earlier versions sealed each save) opens too.
 
-A message sealed by the key the recipient pinned for its sender, when they last talked,
-opens too: the sender may have moved the name to a new key since (a new machine), or the
-registry lost its table, and the message is still from the person the recipient knew.
-
-So does one sealed by the key the registry says saved it (`saved_by`): the key that held
-the sender's name when the save came. That is the registry's word on which key holds a
-name, trusted as its table is; a name moved since still has its mail shown. A message
-that opens with a key other than the one pinned for its sender is shown, and the change is
-said once, as for a direct chat from a changed key (peer/adapter/key_checks.py).
-
-Sans-IO: the sender's key pair and the table are given; nothing here touches a socket.
+It opens when the key that sealed it is the sender's in the table, the one pinned for the
+sender when we last talked (the name may have moved to a new key since), or the one the
+registry says saved it (`saved_by`, trusted as its table is). One that opens with a key
+other than the one pinned is shown, and the change said once (peer/adapter/key_checks.py).
+Sans-IO.
 """
 
 from __future__ import annotations
@@ -55,11 +46,9 @@ NOT_SEALED = "[not sealed: it may not be from {sender}] "
 
 class SealedMail:
     """Seals the saves that leave for the registry, and opens the direct messages it
-    delivers or hands over. `entry` finds a name's table row (following renames); `pinned`
-    gives the key pinned for a name when we last talked with it (None: never); `changed`
-    is told of a name whose message opened with a key other than the one pinned for it
-    (it says so, once, and pins that key), and whether that message came in a Welcome,
-    not shown yet (what it says then waits for the Welcome's line)."""
+    delivers or hands over. `entry` finds a name's table row; `pinned` the key pinned for a
+    name (None: never); `changed` is told of a name whose message opened with another key
+    than the one pinned, and whether it came in a Welcome not shown yet."""
 
     def __init__(
         self,
@@ -130,10 +119,9 @@ class SealedMail:
     def _open(
         self, chat: Chat, rows: dict[str, Entry] | None = None, *, welcome: bool = False
     ) -> str:
-        """The text `chat`'s sealed text holds, if it opens with a key of its sender's (the
-        table's, the one we pinned for them, or `saved_by`, the one the registry says saved
-        it) and names this very message (and its recipient, if it names one); else a line
-        that says it does not."""
+        """The text `chat`'s sealed text holds, if it opens with a key of its sender's and
+        names this very message (and its recipient, if it names one); else a line saying
+        it does not."""
         sender = chat.sender
         prefix = chat.text[: len(SEALED_PREFIX)]
         if prefix not in (SEALED_PREFIX, X_PREFIX):

@@ -1,11 +1,11 @@
-"""What the parts of the peer core share: who the peer is (PeerState), its phase
-(peer.core.lifecycle), and the bookkeeping every part reads or adds to (the table, the outbox,
-the requests to the registry, the ids shown), gathered in `Shared`. Each part owns its
-own state beside it; none of it does I/O.
+"""What the parts of the peer core share (`Shared`): who the peer is (PeerState), its phase,
+the bookkeeping every part reads or adds to, and the typed lines held (`TypedLines`).
+Each part owns its own state beside it.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 
@@ -17,22 +17,85 @@ from peer.core.lifecycle import Lifecycle
 from peer.core.outbox import Outbox
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Requests
-from peer.core.room_return import RoomReturn
-from peer.core.rooms import KnownRooms
+from peer.core.room_return import KnownRooms, RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import Table, Trust
-from peer.core.typed_lines import TypedLines
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
-from wire.messages import Chat, Join, Register, SaveMessage
+from wire.messages import Chat, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
+
+#: Said when the input ended before the first Welcome and the registration was sent again.
+QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
+
+
+class TypedLines:
+    """Typed lines that cannot be carried out yet: those waiting for the first Welcome, and
+    those waiting for a change they may depend on (TypedInput._changing), in the order typed
+    (None: the end of input)."""
+
+    def __init__(self) -> None:
+        self._early: list[str | None] = []
+        #: The lines (None: the end of input) that wait for the change on its way, in order.
+        self.after_change: deque[str | None] = deque()
+
+    # -- before the first Welcome -------------------------------------------------------
+
+    def hold_early(self, text: str | None) -> None:
+        """`text` (None: the end of input) waits for the first Welcome."""
+        self._early.append(text)
+
+    def ended_early(self) -> bool:
+        """Whether the input ended before the first Welcome."""
+        return None in self._early
+
+    def take_early(self) -> list[str | None]:
+        """The lines typed before the first Welcome, in order; no longer held."""
+        typed, self._early = self._early, []
+        return typed
+
+    def held(self) -> tuple[str | None, ...]:
+        """Every line held, in order: those waiting for the first Welcome, then those
+        waiting for a change (None: the end of input)."""
+        return (*self._early, *self.after_change)
+
+    def drop_early(self, emit: Emit) -> None:
+        """The first registration failed: say which typed lines were not carried out."""
+        for text in self._early:
+            if text is not None and text.strip():
+                emit(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
+        self._early.clear()
+
+    # -- while a change is on its way ---------------------------------------------------
+
+    @property
+    def waiting(self) -> bool:
+        """Whether lines wait for a change."""
+        return bool(self.after_change)
+
+    def hold(self, text: str | None) -> None:
+        """`text` (None: the end of input) waits for the change on its way."""
+        self.after_change.append(text)
+
+    def next(self) -> str | None:
+        """The first line waiting for a change, no longer held (see `waiting`)."""
+        return self.after_change.popleft()
+
+    def drop(self, emit: Emit | None = None) -> None:
+        """Forget the lines waiting for a change (the peer leaves at once), each said to
+        `emit` when given."""
+        if emit is not None:
+            for text in self.after_change:
+                if text is not None and text.strip():
+                    emit(Print(f"[Not carried out, as you left at once: {text}]", "error"))
+        self.after_change.clear()
 
 
 @dataclass(eq=False)
 class PeerState:
-    """Who the peer is: its name and token, the room it is in, and the names it had
-    before a rename; whether it is registered is its lifecycle's (`life`)."""
+    """Who the peer is: its name and token, the room it is in, its lifecycle, and the names
+    it had before a rename."""
 
     name: str
     port: int
@@ -64,20 +127,18 @@ class Shared:
     #: The (sender, id) pairs shown in earlier runs, oldest first (see `inbox`).
     shown: InitVar[Iterable[tuple[str, str]]] = ()
     rooms: KnownRooms = field(default_factory=KnownRooms)
-    change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
-    #: The service's registries (Welcome, Alive): where the peer may move to when the
-    #: one it uses stops answering; and those tried since one last answered.
+    #: The service's registries (Welcome, Alive), where the peer may move to; and those
+    #: tried since one last answered.
     registries: tuple[Addr, ...] = ()
     tried: set[Addr] = field(default_factory=set)
-    #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
-    #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
+    #: Seconds from `now` (monotonic) to the time of day (PeerCore.wall_offset).
     wall_offset: float = 0.0
-    #: When the core is next to be woken, or before: each part lowers it to each deadline
-    #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
+    #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
-    #: What came in: each message shown once, each copy acked, the registry's acks held
-    #: to the end of a read (peer.core.inbox).
+    #: How others' changes are said.
+    change_lines: ChangeLines = field(init=False)
+    #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
     #: What the user sent and is not known delivered, in the order typed: the outbox's.
     settling: Settling = field(init=False)
@@ -88,20 +149,13 @@ class Shared:
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
-        self.change_lines.follow(self.table, lambda: self.state.name)
-        self.change_lines.wake_by(self.alarm)
+        self.change_lines = ChangeLines(self.table, lambda: self.state.name, self.alarm)
         self.inbox = Inbox(self.life, self.new_id, shown)
         self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:
-        """The registry told us the service's registries ("ip:port" each; what is not one
-        is left out): those we may move to."""
-        found = []
-        for text in registries:
-            ip, _, port = text.rpartition(":")
-            if ip and port.isdigit() and 0 < int(port) < 65536:
-                found.append((ip, int(port)))
-        self.registries = tuple(found)
+        """The service's registries ("ip:port" each; what is not one is left out)."""
+        self.registries = tuple(addr for text in registries if (addr := address(text)))
 
     def move_to(self, addr: Addr) -> None:
         """Use the registry at `addr` from now on: every request goes there."""
@@ -126,10 +180,8 @@ class Shared:
         return Join(self.new_id(), self.state.name, self.state.token, room)
 
     def save_of(self, chat: Chat) -> SaveMessage:
-        """`chat` as the save it becomes at the registry (at once, to an offline
-        recipient; or once it goes unanswered): under the name it was sent as, though we
-        renamed since (the registry takes our former names from us), so that a recipient
-        that showed the chat itself knows the stored copy for the same message."""
+        """`chat` as the save it becomes at the registry, under the name it was sent as
+        (though we renamed since), so that a recipient knows it for the same message."""
         return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
 
 
@@ -143,14 +195,11 @@ def text_ok(text: str, emit: Emit) -> bool:
 
 
 def quoted(text: str, limit: int = 40) -> str:
-    """A message's text in quotes, cut to `limit` characters, to say which one is meant
-    (made safe to show where every Print is: peer.adapter.terminal)."""
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
 def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
-    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
-    to whom, why, and which message, quoted, as an answer that comes a while after the
-    send, with other lines typed since, must say (see `quoted`)."""
+    """The line for `save`, refused by the registry: to whom, why, and which message."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"

@@ -1,12 +1,8 @@
-"""What the registry tells of its table, as this peer takes it: updates in order (a gap
-fetches what changed since our version), whole tables, and the news they carry about
-ourselves (a rename we asked for, done; our name released by the registry's console).
-Sans-IO: Print actions; the table itself is peer.core.table's.
-
-One whole table per registration, then changes: a Welcome too big to carry the table is
-followed by one request for the whole table; a gap after that asks for what changed since
-the version we hold (TableRequest's `since`), which the registry answers with the rows
-changed since, or with the whole table when it no longer holds the updates that far back.
+"""What the registry tells of its table, as this peer takes it: one whole table per
+registration (a Welcome too big for it is followed by one request for it), then updates in
+order, a gap asking for what changed since our version (TableRequest's `since`); and the
+news they carry about ourselves (a rename of ours done; our name released by the registry's
+console). Sans-IO: Print actions; the table itself is peer.core.table's.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ from __future__ import annotations
 from peer.core.actions import Emit, Print
 from peer.core.lifecycle import Event
 from peer.core.registry_link import RegistryLink
-from peer.core.renames import Renames
+from peer.core.renames import Renames, renames_asked, renames_given_up
 from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES, Table
 from wire.keys import fingerprint, key_from_text
@@ -33,12 +29,8 @@ from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Seconds a gap in the table's versions is waited out before what is missing is fetched,
-#: at the least: the registry sends what we have not acked again after its round trip's
-#: timeout (from TIMEOUT: registry/core/table_watch.py), so a lost update, or one overtaken
-#: by the next, nearly always comes within it.
-#: Fetched at once, the missing rows would be sent twice, in a join storm to every peer
-#: that lost one datagram. A registry measured slow is waited for longer, by its round
-#: trip (`TableNews.gap_wait`).
+#: at the least: the registry sends what we have not acked again (registry/core/table_watch.py),
+#: so a lost update nearly always comes within it; fetched at once, it would come twice.
 GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
@@ -52,8 +44,7 @@ class TableNews:
         #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
         #: When a gap in the versions will have been waited out (`tick`); None: no gap is
-        #: (updates held before our Welcome are not waited for: the Welcome brings the
-        #: table). An attribute, read after every event (PeerCore.next_wake).
+        #: (updates held before our Welcome wait for the table it brings).
         self.gap_over_at: float | None = None
         # the table's version when the registry last welcomed us: our row comes after it
         self._welcomed_at = -1
@@ -61,13 +52,10 @@ class TableNews:
         self._said_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it starts at our version or before
-        (TableUpdate.start: the next version, or every row changed since an older one), with
-        those held that follow it (said, unless it changes no row). After a gap, held: the
-        registry sends what is missing; what changed since our version is asked for (over
-        TCP if it does not fit) when the gap is more than HELD_UPDATES versions (a registry
-        restarted, say), or too many are held, or the gap has stood `gap_wait` seconds
-        (`tick`)."""
+        """A change of the table: applied when it starts at our version or before, with those
+        held that follow it. After a gap, held: what changed since our version is asked for
+        when the gap is over HELD_UPDATES versions, or too many are held, or it has stood
+        `gap_wait` seconds (`tick`)."""
         table = self._shared.table
         if update.version <= table.version:
             return
@@ -77,25 +65,24 @@ class TableNews:
                 self._shared.alarm.lower(self.gap_over_at)
             table.hold(update)
             if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
-                self._fetch(now, emit)
+                fetch_table(self._shared, self._link, now, emit)
             return
         self._apply(update, now, emit)
         self.take_held(now, emit)
 
     def tick(self, now: float, emit: Emit) -> None:
-        """A gap waited out at `now`: what changed since our version is asked for (and
-        again each `gap_wait` while the gap stays, should that request be given up)."""
+        """A gap waited out at `now`: what changed since our version is asked for (again
+        each `gap_wait` while the gap stays)."""
         if self.gap_over_at is not None and now >= self.gap_over_at:
             if not self._behind():
                 self.gap_over_at = None
                 return
             self.gap_over_at = now + self.gap_wait()
-            self._fetch(now, emit)
+            fetch_table(self._shared, self._link, now, emit)
 
     def take_held(self, now: float, emit: Emit) -> None:
         """Apply the held updates that now follow the table's version; what is still
-        missing is waited out from `now` (the table just came, or one of the missing
-        updates)."""
+        missing is waited out from `now`."""
         table = self._shared.table
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
@@ -103,10 +90,8 @@ class TableNews:
         self._shared.alarm.lower(self.gap_over_at)
 
     def gap_wait(self) -> float:
-        """Seconds what is missing is waited for before it is fetched: GAP_WAIT,
-        the registry's retries of an update, and its round trip as measured (SRTT,
-        peer.core.retry_wait): its updates come as late as its answers, seconds late in a
-        join storm, when what a keepalive's Alive says is newer is nearly always on its way."""
+        """Seconds what is missing is waited for before it is fetched: GAP_WAIT and the
+        registry's round trip as measured (its updates come as late as its answers)."""
         return GAP_WAIT + (self._shared.requests.round_trip.srtt or 0.0)
 
     def _behind(self) -> bool:
@@ -115,19 +100,9 @@ class TableNews:
         table = self._shared.table
         return bool(table.held) or table.version < self._said_at
 
-    def _fetch(self, now: float, emit: Emit, whole: bool = False) -> None:
-        """Ask for what changed since our table's version, or for the whole table (`whole`,
-        or no table yet), over TCP if the answer does not fit a datagram; unless asked
-        already: by datagram, or again over TCP, whose answer every update that comes
-        meanwhile would otherwise ask for once more."""
-        if not self._shared.requests.any_of(TableRequest, streamed=True):
-            since = -1 if whole else self._shared.table.version
-            request = TableRequest(self._shared.new_id(), since)
-            self._link.request(request, now, emit, quiet=True)
-
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """Apply `update`, the next version, and say what it means for us: nothing when
-        it changes no row (a peer that moved registries, registered again row for row)."""
+        """Apply `update`, the next version, and say what it means for us (nothing when it
+        changes no row)."""
         shared = self._shared
         table = shared.table
         if table.holds(update):
@@ -143,18 +118,17 @@ class TableNews:
             self._renames.own_rename_seen(renamed_to, emit)
         elif (
             state.life.registered
-            and not self._link.renames_asked()  # a rename's two rows may come in two updates
+            and not renames_asked(
+                self._shared.requests
+            )  # a rename's two rows may come in two updates
             and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
         ):
             self.released(emit)
 
     def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
-        """The table as we asked for it: the rows changed since a version (`since`), taken
-        as an update when our table is at that version or later, but not past its own; or a
-        whole table. Our name missing from a whole table is the news the missed updates
-        carried: a rename we asked for, when the new name is in it, or else a release by
-        the registry's console; unless it still has our row under a name we gave up by a
-        rename: it was taken before that rename."""
+        """The table as we asked for it: the rows changed since a version (`since`), taken as
+        an update when our table is at that version or later, but not past its own; or a
+        whole table, with what it says of us (`_snapshot_news`)."""
         shared = self._shared
         if snapshot.since >= 0:
             if snapshot.since <= shared.table.version < snapshot.version:
@@ -169,7 +143,9 @@ class TableNews:
         self.take_held(now, emit)
 
     def _snapshot_news(self, snapshot: TableSnapshot, emit: Emit) -> None:
-        """What a whole table says of us (see `snapshot`)."""
+        """Our name missing from a whole table is the news the missed updates carried: a
+        rename of ours, when the new name is in it, else a release; unless it has our row
+        under a name we gave up by a rename (it was taken before)."""
         shared = self._shared
         state = shared.state
         if not state.life.registered or state.name in shared.table:
@@ -190,11 +166,10 @@ class TableNews:
             "",
         )
         if before:
-            # taken before our own rename, whose answer came first (the registry restarted
-            # meanwhile, say): its update is still to come, and our row is ours as renamed
+            # taken before our own rename: its update is still to come
             shared.table.renamed(before, state.name)
             return
-        asked = self._link.renames_asked()
+        asked = renames_asked(self._shared.requests)
         new = next((r.new_name for r in asked if r.new_name in shared.table), "")
         if new:
             self._renames.own_rename_seen(new, emit)
@@ -204,7 +179,7 @@ class TableNews:
     def _given_up_rename_in(self, table: Table) -> str:
         """The new name of a rename we gave up on that `table` shows at our address, or ""."""
         port = self._shared.state.port
-        for rename in self._link.renames_given_up():
+        for rename in renames_given_up(self._shared.requests):
             entry = table.entry(rename.new_name)
             if entry is not None and entry.port == port and entry.online:
                 return rename.new_name
@@ -218,8 +193,7 @@ class TableNews:
         now: float,
         emit: Emit,
     ) -> None:
-        """The whole table, at `version`: said as a change (folded in a burst), unless its
-        rows are those held (a registry that took over for the service sends it again)."""
+        """The whole table, at `version`: said as a change, unless its rows are those held."""
         table = self._shared.table
         unchanged = table.same_rows(entries)
         self._renames.whole_table_seen()
@@ -228,14 +202,11 @@ class TableNews:
             self._shared.change_lines.table_changed(now, emit)
 
     def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
-        """The whole table of a Welcome: said at once, whatever came just before (the line
-        between the Welcome and the mail is part of what registering looks like). A
-        Welcome of no rows carries no table (a registry's own table holds at least ours:
-        it is too big for a datagram): it is asked for, once, and the updates that come
-        meanwhile are held for it."""
+        """The whole table of a Welcome, said at once. A Welcome of no rows carries no table
+        (too big for a datagram): it is asked for, and the updates meanwhile held for it."""
         self._welcomed_at = welcome.version
         if not welcome.entries:
-            self._fetch(now, emit, whole=True)
+            fetch_table(self._shared, self._link, now, emit, whole=True)
             return
         self._renames.whole_table_seen()
         self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
@@ -243,9 +214,8 @@ class TableNews:
         self.take_held(now, emit)
 
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a keepalive: a table newer than ours is waited for as a gap is
-        (its updates are pushed, and may be on their way: in a join storm, nearly always),
-        then fetched."""
+        """The answer to a keepalive: a table newer than ours is waited for as a gap is (its
+        updates may be on their way), then fetched."""
         shared = self._shared
         if not isinstance(reply, Alive):
             return
@@ -257,9 +227,8 @@ class TableNews:
                 shared.alarm.lower(self.gap_over_at)
 
     def released(self, emit: Emit) -> None:
-        """The registry's console released our name (gone from the table, not renamed):
-        say so and go offline, rather than take the name back unseen with the next
-        keepalive, which would undo what the registry's administrator did."""
+        """The registry's console released our name: said, and offline (the next keepalive
+        must not take it back unseen)."""
         shared = self._shared
         state = shared.state
         state.life.fire(Event.RELEASED)
@@ -286,3 +255,13 @@ class TableNews:
         yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
         line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
         return Print(line, "system")
+
+
+def fetch_table(
+    shared: Shared, link: RegistryLink, now: float, emit: Emit, *, whole: bool = False
+) -> None:
+    """Ask for what changed since our table's version, or for the whole table (`whole`),
+    unless asked already."""
+    if not shared.requests.any_of(TableRequest, streamed=True):
+        since = -1 if whole else shared.table.version
+        link.request(TableRequest(shared.new_id(), since), now, emit, quiet=True)

@@ -1,5 +1,5 @@
 """What is typed, dispatched: each line carried out now, or held until it can be (before
-the first Welcome; while a change it may depend on is on its way: peer.core.typed_lines),
+the first Welcome; while a change it may depend on is on its way: peer.core.shared.TypedLines),
 refused while quitting or offline, answered to the `message` command's question, or
 parsed (peer.core.commands) and handed to its command's part. Sans-IO: the parts append the
 actions.
@@ -14,7 +14,7 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
-from peer.core.typed_lines import QUITTING_LATER
+from peer.core.shared import QUITTING_LATER
 from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.

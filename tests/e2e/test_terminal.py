@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
-from peer.core.mail_lines import MAIL_SHOWN_EVERY
+from peer.core.registration import MAIL_SHOWN_EVERY
 
 from .harness import OFFLINE_BYE, SAVED, ChatEnv, line, received_by
 from .terminal_peers import (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.asking import Asking
 from peer.core.direct import DirectChats
+from peer.core.typed_commands import Asking
 from tests.peer.parts_kit import T0, inbox, link, prints, sent, shared
 from wire.messages import Chat
 from wire.reliable import ATTEMPTS, TIMEOUT

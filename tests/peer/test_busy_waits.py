@@ -3,7 +3,7 @@ registry's silence is waited out."""
 
 from __future__ import annotations
 
-from peer.core.busy_waits import (
+from peer.core.retry_wait import (
     BUSY_PATIENCE,
     SILENT_WAIT_FIRST,
     SILENT_WAIT_LAST,

@@ -26,8 +26,8 @@ def said(lines: ChangeLines, now: float = T0) -> list[str]:
 
 
 def started(*rows: Entry) -> tuple[Table, ChangeLines]:
-    table, lines = Table(), ChangeLines()
-    lines.follow(table, lambda: "alice")
+    table = Table()
+    lines = ChangeLines(table, lambda: "alice")
     table.replace(1, (row("alice", 6001), *rows), ())
     lines.table_replaced(lambda action: None)  # the first table: nothing said of it
     return table, lines
@@ -63,8 +63,8 @@ class Watched(Table):
 
 @pytest.mark.needs_pure  # a subclass of Table counts its reads: compiled, it cannot be subclassed
 def test_a_big_table_is_not_gone_through_for_each_line() -> None:
-    table, lines = Watched(), ChangeLines()
-    lines.follow(table, lambda: "alice")
+    table = Watched()
+    lines = ChangeLines(table, lambda: "alice")
     table.replace(1, tuple(row(f"p{n}", 7000 + n) for n in range(2000)), ())
     lines.table_replaced(lambda action: None)
     table.looks = 0

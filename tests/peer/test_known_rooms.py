@@ -1,11 +1,12 @@
-"""The rooms a peer has heard of, and the lines that show rooms (peer.core.rooms), on their own."""
+"""The rooms a peer has heard of, and the lines that show rooms, on their own."""
 
 from __future__ import annotations
 
 import time
 
 from peer.core.actions import Action, Print
-from peer.core.rooms import KnownRooms, room_line
+from peer.core.room_membership import room_line
+from peer.core.room_return import KnownRooms
 from wire.messages import RoomList, RoomMessage
 
 NOW = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))

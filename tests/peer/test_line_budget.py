@@ -1,11 +1,11 @@
-"""How often one kind of news is said (peer/core/line_budget.py), on a fake clock: a burst at
+"""How often one kind of news is said (peer/core/change_lines.py), on a fake clock: a burst at
 once, then one line at `due` for all that came meanwhile."""
 
 from __future__ import annotations
 
 import pytest
 
-from peer.core.line_budget import LineBudget
+from peer.core.change_lines import LineBudget
 
 T0 = 1_700_000_000.0
 

@@ -7,7 +7,7 @@ import colorsys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.core.name_colours import NAME_COLOURS, NameColours, hashed_colour
+from peer.adapter.terminal import NAME_COLOURS, NameColours, hashed_colour
 
 NAME = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
 

@@ -1,4 +1,4 @@
-"""The peer's pace towards the registry (peer.core.pacing): a token bucket, full at the start,
+"""The peer's pace towards the registry (peer.core.requests): a token bucket, full at the start,
 with a fake clock; and its figures below the registry's flood gate. The bucket's own
 properties (its bound, a take at `next_at`) are tested in tests/wire/test_token_bucket.py."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from peer.core.pacing import PACE_BURST, PACE_RATE, Pace
+from peer.core.requests import PACE_BURST, PACE_RATE, Pace
 from registry.core.flood import BURST, RATE
 
 T0 = 1000.0

@@ -8,8 +8,8 @@ from unittest.mock import ANY
 import pytest
 
 from peer.core import actions as pa
-from peer.core.busy_waits import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from peer.core.change_lines import (
+    FOLD_OVER,
     QUIT_LINE_EVERY,
     QUIT_LINES_BURST,
     TABLE_LINE_EVERY,
@@ -17,13 +17,13 @@ from peer.core.change_lines import (
     TABLE_UPDATED,
 )
 from peer.core.dispatch import PeerCore
-from peer.core.mail_lines import MAIL_SHOWN_EVERY
+from peer.core.registration import MAIL_SHOWN_EVERY
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.core.requests import STREAM_WAIT
+from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from peer.core.table import HELD_UPDATES, Rule
 from peer.core.table_news import GAP_WAIT
-from peer.core.who_changed import FOLD_OVER
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from tests.peer.retry_rule import heard_for
 from wire.keys import fingerprint, key_text

@@ -26,6 +26,7 @@ from wire.messages import (
     Refused,
     Register,
     RoomPost,
+    RoomsRequest,
     Saved,
     SaveMessage,
     TooBig,
@@ -159,6 +160,14 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
         post = RoomPost(f"a-{n}", "alice", "tok", "", "hi")
         r.ends.failed(Request(post), T0, out.append, False)
     assert prints(out).count(ROOMS_DOWN) == 1
+
+
+def test_a_give_up_takes_the_registry_as_away_and_asks_its_key_once_an_outage() -> None:
+    r, out = registry(), list[pa.Action]()
+    r.ends.failed(Request(RoomsRequest("a-1")), T0 + 3, out.append, False)
+    assert r.made.watch.down  # silent: perhaps another key
+    r.ends.failed(Request(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
+    assert out.count(pa.AskRegistryKey()) == 1  # asked as it goes away, not at each give-up
 
 
 def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> None:

@@ -1,5 +1,5 @@
 """RegistryLink: the order of what goes to the registry, what follows an answer or a
-give-up, keepalives, and the registry away and back."""
+give-up, keepalives, and moves between registries."""
 
 from __future__ import annotations
 
@@ -47,14 +47,6 @@ def test_a_request_given_up_is_told_and_the_registry_is_away() -> None:
     for n in range(1, ATTEMPTS + 1):
         registry.tick(T0 + n * TIMEOUT, out.append)
     assert calls.failed == [(Join("a-1", "alice", "tok", "lobby"), False)]
-    out.clear()
-    registry.went_away(T0 + 3, out.append)
-    assert made.watch.down and out == [pa.AskRegistryKey()]  # silent: perhaps another key
-    registry.went_away(T0 + 3.5, out.append)
-    assert out == [pa.AskRegistryKey()]  # asked as it goes away, not at each give-up
-    out.clear()
-    registry.came_back(T0 + 4, out.append)
-    assert prints(out) == ["[Server is back.]"] and not made.watch.down
 
 
 def test_the_first_registration_sent_again_makes_the_start_late() -> None:

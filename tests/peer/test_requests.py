@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from peer.core.actions import Action, Send
 from peer.core.outbox import Outbox
-from peer.core.pacing import Pace
-from peer.core.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
+from peer.core.requests import (
+    EXTRA_ROUNDS,
+    GIVEN_UP_KEPT,
+    OUTCOME_WAIT,
+    STREAM_WAIT,
+    Pace,
+    Requests,
+)
 from tests.peer.retry_rule import heard_for
 from wire.messages import (
     ChannelPost,
@@ -235,7 +241,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
     assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
 
 
-# -- the pace (peer.core.pacing) ---------------------------------------------------------------
+# -- the pace (peer.core.requests) ---------------------------------------------------------------
 
 
 def paced_requests(outbox: Outbox | None = None) -> Requests:

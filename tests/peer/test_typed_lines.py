@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.typed_lines import TypedLines
+from peer.core.shared import TypedLines
 
 
 def test_lines_typed_before_the_welcome_come_back_in_order_once() -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from peer.core.who_changed import FOLD_OVER, NAMES_SHOWN, changes, rows_of
+from collections.abc import Iterable
+
+from peer.core.change_lines import FOLD_OVER, NAMES_SHOWN, Rows, changes
 from wire.messages import Entry
+from wire.names import name_key
 
 
 def row(name: str, port: int, online: bool = True, key: str = "") -> Entry:
     return Entry(name, "127.0.0.1", port, online, key)
+
+
+def rows_of(entries: Iterable[Entry]) -> Rows:
+    return {name_key(e.name): e for e in entries}
 
 
 BEFORE = rows_of([row("alice", 6001), row("carol", 6003, key="K3"), row("dave", 6004)])

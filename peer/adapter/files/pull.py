@@ -1,13 +1,12 @@
-"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the
-secure channel to the sender's key, that asks for the file from the last byte verified
-and writes what comes to the partial file, then checks the whole file's SHA-256 and gives
-it its name in the downloads folder (never over a file there).
+"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the secure
+channel to the sender's key, asks for the file from the last byte verified; what comes is
+written to the partial file, then the whole file's SHA-256 is checked and it is named in the
+downloads folder (never over a file there).
 
-The bytes come as data records of the channel (secure/stream.py), in order from the
-offset asked. A byte is verified once its record opened (authenticated as the sender's, in
-its place in the stream) and it is on disk (fsync) with the record saying so: what a
-restart resumes from. The disk syncs in a thread while the next bytes are read. The whole
-file's SHA-256, updated as the bytes are written, is checked before it is named.
+The bytes come as data records of the channel (secure/stream.py). A byte is verified once
+its record opened and it is on disk (fsync) with the transfer's record saying so: what a
+restart resumes from. The partial file is written, hashed and synced in a thread of its own
+(`PartialFile`) while the next bytes are read.
 """
 
 from __future__ import annotations
@@ -18,17 +17,16 @@ import hashlib
 import os
 import shutil
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason
-from peer.adapter.files.partial import PartialFile
-from peer.adapter.files.store import free_path
-from peer.core.files.actions import Outcome
-from peer.core.files.transfer import Transfer, size_text
+from peer.core.files.transfer import Outcome, Transfer, size_text
 from secure.stream import SecureStream
 from wire.errors import DecodeError
 from wire.file_messages import FileNote, FileWant
@@ -43,6 +41,11 @@ CONNECT_WAIT = 5.0
 READ_WAIT = 30.0
 #: Bytes read from the connection at a time: many records, written with one call.
 READ_SIZE = 1024 * 1024
+#: Bytes handed to the writing thread and not yet written, at most: past it the reader
+#: waits for the disk.
+HELD = 8 * 1024 * 1024
+#: Bytes gathered before they go to the thread (each hand-over costs a few wake-ups).
+BATCH = 1024 * 1024
 
 
 class PullEnded(Exception):
@@ -55,10 +58,9 @@ class PullEnded(Exception):
 
 
 class Puller:
-    """Moves the bytes of one accepted `transfer` from the sender at `addr` with `key`.
-    `progress` is told of each checkpoint's verified bytes (and awaited: it keeps them);
-    `noted` gets a FileNote the sender answers with instead of bytes (it refused). `run`
-    returns how it ended."""
+    """Moves the bytes of one accepted `transfer` from its sender. `progress` is told of
+    each checkpoint's verified bytes (and awaited); `noted` gets a FileNote the sender
+    answers with instead (it refused)."""
 
     def __init__(
         self,
@@ -145,9 +147,8 @@ class Puller:
             sock.close()
 
     async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
-        """Take data records until the file is whole (the FileWant leaves once the handshake
-        is answered), syncing every CHECKPOINT bytes while the next are read. The socket
-        is read into one buffer, again and again: the records open where they lie."""
+        """Take data records until the file is whole, syncing every CHECKPOINT bytes while
+        the next are read (into one buffer, where the records open)."""
         size, shared = self.transfer.size, self._at
         partial = self._partial = PartialFile(self._fd, self._at, self._hash)
         loop = asyncio.get_running_loop()
@@ -189,7 +190,7 @@ class Puller:
 
     def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
         """The file's bytes among `items`, checked to fit after byte `at`; a message ends
-        the pull (the sender refuses, or is not one)."""
+        the pull."""
         pieces = [item for item in items if isinstance(item, memoryview)]
         if len(pieces) < len(items):
             note = next(item for item in items if not isinstance(item, memoryview))
@@ -202,8 +203,8 @@ class Puller:
         return pieces
 
     async def _keep_written(self) -> None:
-        """The connection broke: every byte written came in its place in the sender's
-        stream, so it is synced and counts as verified (a resume starts after it)."""
+        """The connection broke: every byte written came in its place, so it is synced and
+        counts as verified."""
         if self._partial is not None:
             with contextlib.suppress(OSError):
                 await self._last_checkpoint(self._partial)
@@ -223,8 +224,8 @@ class Puller:
 
 
 def _name(partial: Path, name: str) -> Path:
-    """Give the partial file `name` in its folder, or `name (2)`... if taken: a hard link
-    made only where nothing is (never over a file), then the partial name removed."""
+    """Give the partial file `name` in its folder, or `name (2)`... if taken: never over a
+    file (a hard link, then the partial name removed)."""
     while True:
         final = free_path(partial.parent, name)
         try:
@@ -266,3 +267,123 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer"
     return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+
+
+class Digest(Protocol):
+    """A running hash (hashlib's)."""
+
+    def update(self, data: memoryview, /) -> None: ...
+
+
+class PartialFile:
+    """The partial file open as `fd`, its first `at` bytes there and hashed into `digest`.
+    `write` hands bytes (BATCH at a time) to a thread of its own, which writes and hashes
+    them in order; `synced` puts every byte taken on disk. A failed write or sync raises its
+    OSError from the next call that waits for it. `fd` stays the caller's."""
+
+    def __init__(self, fd: int, at: int, digest: Digest) -> None:
+        self._fd = os.dup(fd)  # the thread's own: it closes it after its last write
+        #: Bytes of the file handed over so far (written or about to be).
+        self.at = at
+        self.digest = digest
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="partial-file")
+        self._queued: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._held = 0
+        self._gathered: list[memoryview] = []  # not yet handed to the thread, from `_from`
+        self._from = at
+        self._failed: OSError | None = None  # by the thread: nothing is written after it
+
+    async def write(self, pieces: list[memoryview]) -> None:
+        """Take `pieces`, to be written at `at` and hashed after everything taken before;
+        wait while more than HELD bytes are not yet written."""
+        self._gathered += pieces
+        self.at += sum(map(len, pieces))
+        if self.at - self._from >= BATCH:
+            self._hand_over()
+        while self._held > HELD:
+            await self._oldest()
+
+    def _hand_over(self) -> None:
+        """Give the thread what was gathered."""
+        if not self._gathered:
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._thread, self._write, self._gathered, self._from)
+        done.add_done_callback(_seen)  # its error is raised where awaited, or not at all
+        self._queued.append((self.at - self._from, done))
+        self._held += self.at - self._from
+        self._gathered, self._from = [], self.at
+
+    async def synced(self) -> int:
+        """Put every byte handed so far on disk (the fsync in another thread); the bytes it
+        covered."""
+        at = self.at
+        self._hand_over()
+        if self._queued:
+            await self._queued[-1][1]  # one thread writes in order: all before it are done
+        if self._failed is not None:
+            raise self._failed
+        own = os.dup(self._fd)  # a `close` meanwhile does not take it from the sync
+        try:
+            await asyncio.to_thread(os.fsync, own)
+        finally:
+            os.close(own)
+        return at
+
+    def close(self) -> None:
+        """Drop what is not written yet, and close the thread's file after its last write."""
+        for _, done in self._queued:
+            done.cancel()
+        self._queued.clear()
+        self._gathered = []
+        self._thread.submit(os.close, self._fd)
+        self._thread.shutdown(wait=False)
+
+    async def _oldest(self) -> None:
+        count, done = self._queued.popleft()
+        self._held -= count
+        await done
+
+    def _write(self, pieces: list[memoryview], at: int) -> None:
+        """In the thread: write `pieces` at `at`, then hash them."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            write_all(self._fd, pieces, at)
+        except OSError as exc:
+            self._failed = exc
+            raise
+        for piece in pieces:
+            self.digest.update(piece)
+
+
+def _seen(done: asyncio.Future[None]) -> None:
+    """Mark the error of a write as seen: one after the pull ended is no one's concern."""
+    if not done.cancelled():
+        done.exception()
+
+
+def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
+    """Write `pieces` in order at `offset` of the file `fd`. Raises OSError."""
+    total = sum(map(len, pieces))
+    written = os.pwritev(fd, pieces, offset) if pieces else 0
+    rest = b"".join(pieces)[written:] if written < total else b""
+    while rest:
+        done = os.pwrite(fd, rest, offset + written)
+        written += done
+        rest = rest[done:]
+
+
+def free_path(folder: Path, name: str) -> Path:
+    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...
+    (the caller still creates it exclusively)."""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # no extension, or a dot file
+        stem, dot, ext = name, "", ""
+    number = 1
+    while True:
+        candidate = name if number == 1 else f"{stem} ({number}){dot}{ext}"
+        path = folder / candidate
+        if not os.path.lexists(path):
+            return path
+        number += 1

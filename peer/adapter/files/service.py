@@ -1,6 +1,8 @@
-"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out their
-actions (datagrams, the file read and hashed, pulls, records on disk, lines for the user),
-serves the connections that ask for a file's bytes, and wakes the core when it asks."""
+"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out
+their actions, wakes the core when it asks, keeps each transfer's record (a small JSON
+file in the peer's state folder, so that a restart resumes), and answers a connection
+whose first message is a FileWant with the file's bytes from the offset asked, as data
+records of the secure channel, or with a FileNote saying why not."""
 
 from __future__ import annotations
 
@@ -12,26 +14,43 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.structs import replace
 
-from disk.files import os_reason
+from disk.files import os_reason, read_bytes, replace_durably
 from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost
 from peer.adapter.files.pull import Puller
-from peer.adapter.files.serve import Connection, changed, refuse, send_file
-from peer.adapter.files.store import TransferStore
 from peer.core.actions import Print
-from peer.core.files.actions import FileAction, FileFacts, Forget, Keep, Pull, ReadFile, Stop, Tell
-from peer.core.files.transfer import Transfer
+from peer.core.files.transfer import (
+    FileAction,
+    FileFacts,
+    Forget,
+    Keep,
+    Pull,
+    ReadFile,
+    Stop,
+    Tell,
+    Transfer,
+)
 from peer.core.files.transfers import FileTransfers
 from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.ids import IdMaker
 from wire.keys import key_from_text, key_text
 from wire.messages import Message
+
+#: Seconds to wait, once every byte is sent, for the receiver to close the connection.
+CLOSE_WAIT = 30.0
+#: Bytes of the file read, sealed and written at a time: the calls for each are paid once
+#: for many records.
+PIECE = 1024 * 1024
+#: Bytes the connection may hold unsent before the sender waits: a few pieces, so that
+#: the socket has the next while the file is read and sealed.
+WRITE_BUFFER = 4 * PIECE
 
 
 class FileService:
@@ -181,9 +200,8 @@ class FileService:
         task.add_done_callback(ended)
 
     async def _verified(self, transfer: Transfer, at: int) -> None:
-        """`at` bytes of `transfer` are on disk: its record says so, written in the records'
-        thread while the loop goes on, and then its line (a kill after the line loses none).
-        A transfer ended meanwhile gets no record back."""
+        """`at` bytes of `transfer` are on disk: its record says so (written in the records'
+        thread), then its line. A transfer ended meanwhile gets no record back."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
         self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
@@ -251,3 +269,106 @@ async def _facts(typed: str) -> FileFacts | str:
 def _sha256(path: Path) -> str:
     with open(path, "rb") as source:
         return hashlib.file_digest(source, "sha256").hexdigest()
+
+
+_DECODE = msgspec.json.Decoder(Transfer)
+
+
+class TransferStore:
+    """The records of one peer name's transfers, in `folder` (made when first needed)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load(self) -> tuple[list[Transfer], list[str]]:
+        """Every record kept, and a line for each that could not be read (set aside)."""
+        kept: list[Transfer] = []
+        problems: list[str] = []
+        if not self.folder.is_dir():
+            return kept, problems
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                kept.append(_DECODE.decode(read_bytes(path)))
+            except (OSError, msgspec.DecodeError) as exc:
+                problems.append(
+                    f"A kept transfer could not be read ({path.name}: {exc}); left out."
+                )
+                with contextlib.suppress(OSError):
+                    path.rename(path.with_suffix(".damaged"))
+        return kept, problems
+
+    def keep(self, transfer: Transfer) -> None:
+        """Write `transfer`'s record durably. Raises OSError."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        replace_durably(self._path(transfer), msgspec.json.encode(transfer))
+
+    def forget(self, transfer: Transfer) -> None:
+        """Delete `transfer`'s record (none kept is no error). Raises OSError."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(transfer))
+
+    def _path(self, transfer: Transfer) -> Path:
+        return self.folder / f"{transfer.number}.json"
+
+
+def changed(transfer: Transfer) -> str:
+    """Why `transfer`'s file cannot be sent as offered any more, or ""."""
+    try:
+        facts = os.stat(transfer.path)
+    except OSError as exc:
+        return f"{transfer.path} cannot be read any more ({os_reason(exc)})"
+    if facts.st_size != transfer.size or facts.st_mtime_ns != transfer.mtime_ns:
+        return f"{transfer.path} changed since it was offered"
+    return ""
+
+
+async def refuse(stream: SecureStream, writer: asyncio.StreamWriter, note: FileNote) -> None:
+    """Answer a FileWant with `note` (why not), and close."""
+    try:
+        stream.send(note)
+        writer.write(stream.output())
+        await writer.drain()
+    except (OSError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+class Connection(NamedTuple):
+    """A connection handed over: its secure session and its two ends."""
+
+    stream: SecureStream
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+async def send_file(
+    transfer: Transfer,
+    offset: int,
+    conn: Connection,
+    progress: Callable[[int], None],
+) -> str:
+    """Send `transfer`'s file from `offset` to its end, then wait for the receiver to close;
+    "" when every byte went, else why not (a sentence)."""
+    stream, reader, writer = conn
+    writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+    piece = memoryview(bytearray(PIECE))
+    try:
+        with open(transfer.path, "rb", buffering=0) as source:
+            source.seek(offset)
+            while offset < transfer.size:
+                read = source.readinto(piece[: min(PIECE, transfer.size - offset)])
+                if not read:
+                    return "the file is shorter than when it was offered"
+                writer.write(stream.seal_data(piece[:read]))
+                await writer.drain()
+                offset += read
+                progress(offset)
+        await asyncio.wait_for(reader.read(1), CLOSE_WAIT)
+        return ""
+    except (OSError, ValueError) as exc:
+        return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    except TimeoutError:
+        return ""
+    finally:
+        writer.close()

@@ -26,6 +26,7 @@ from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, Desk
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 from wire.ids import IdMaker
+from wire.messages import address
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
@@ -42,14 +43,6 @@ class ClientSettings(Struct, frozen=True, kw_only=True):
 
 #: A client's settings when it is given none.
 DEFAULTS = ClientSettings()
-
-
-def address(text: str) -> Addr | None:
-    """The address "ip:port" in `text`, or None when it is not one."""
-    ip, _, port = text.rpartition(":")
-    if ip and port.isdigit() and 0 < int(port) < 65536:
-        return ip, int(port)
-    return None
 
 
 class DeskLink:

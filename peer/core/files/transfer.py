@@ -1,10 +1,16 @@
-"""One transfer as both sides keep it, on disk and in memory, and the words that show it."""
+"""One transfer as both sides keep it, on disk and in memory, the words that show it, and
+what the file transfers' core asks its adapter to do (peer/adapter/files/service.py), in
+order (lines for the user are peer.core.actions.Print)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from msgspec import Struct
+
+from peer.core.actions import Print
+from wire.file_messages import FileNote, FileOffer, FileSeen
 
 #: Largest file offered or accepted, in bytes.
 MAX_FILE_SIZE = 2 * 1024**3
@@ -22,21 +28,18 @@ class Role(enum.StrEnum):
 
 
 class Phase(enum.StrEnum):
-    """Where a transfer is: OFFERED waits for the receiver's answer; MOVING was accepted,
-    and its bytes move or wait to. How one ended (done, rejected, ...) is said and kept
-    only in memory, for /files."""
+    """Where a transfer is: OFFERED waits for the receiver's answer; MOVING was accepted.
+    How one ended is kept only in memory, for /files."""
 
     OFFERED = "offered"
     MOVING = "moving"
 
 
 class Transfer(Struct):
-    """A transfer as kept on disk. `number` is this peer's own short name for it (what
-    /accept and /cancel take); `offer` the id both sides know it by; `peer` and
-    `peer_key` the other side. `name` is the file's name (the receiver's is made safe).
-    `path`: the sender's file, or the receiver's partial file ("" until accepted).
-    `verified`: the receiver's bytes verified and on disk; the sender's bytes served.
-    `mtime_ns`: the sender's file's when offered, to notice it changed."""
+    """A transfer as kept on disk. `number`: this peer's short name for it; `offer`: the id
+    both sides know it by; `peer`, `peer_key`: the other side. `path`: the sender's file, or
+    the receiver's partial file. `verified`: the bytes verified and on disk, or served.
+    `mtime_ns`: the sender's file's when offered."""
 
     number: int
     role: Role
@@ -86,3 +89,67 @@ class Ended(Struct, frozen=True):
     number: int
     about: str
     how: str
+
+
+class Tell(Struct, frozen=True):
+    """Send `message` as a datagram to the peer the table calls `to`."""
+
+    to: str
+    message: FileOffer | FileNote | FileSeen
+
+
+class ReadFile(Struct, frozen=True):
+    """Look at the file at `path` (typed by the user) and hash it, then hand the core its
+    facts or what is wrong with it (`FileTransfers.file_read`), to offer it to `to`."""
+
+    to: str
+    path: str
+
+
+class Pull(Struct, frozen=True):
+    """Open a connection to the sender of `transfer` and take its bytes from
+    `transfer.verified` on, reporting to the core as they are verified."""
+
+    transfer: Transfer
+
+
+class Stop(Struct, frozen=True):
+    """Close any connection moving the bytes of transfer `number`."""
+
+    number: int
+
+
+class Keep(Struct, frozen=True):
+    """Write `transfer`'s record to disk (replacing the one kept)."""
+
+    transfer: Transfer
+
+
+class Forget(Struct, frozen=True):
+    """Delete `transfer`'s record, and a receiver's partial file."""
+
+    transfer: Transfer
+
+
+FileAction = Tell | ReadFile | Pull | Stop | Keep | Forget | Print
+EmitFile = Callable[[FileAction], None]
+
+
+class Outcome(enum.Enum):
+    """How a pull ended, as its adapter tells the core."""
+
+    DONE = "done"  #: every byte verified, the whole file's SHA-256 too; saved
+    BROKEN = "broken"  #: what came is not the file offered: it cannot go on
+    DROPPED = "dropped"  #: the connection could not be made or broke: it resumes
+    DISK = "disk"  #: the partial file could not be written: it resumes later
+
+
+class FileFacts(Struct, frozen=True):
+    """A file to offer, as the adapter found it: its plain name, size, SHA-256 (hex),
+    modification time, and the absolute path it was read at."""
+
+    name: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    path: str

@@ -9,29 +9,40 @@ rejected, cancelled, failed) is told to the other side in a FileNote."""
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 
 from peer.core.actions import Print
-from peer.core.files.actions import EmitFile, FileFacts, Forget, Keep, Outcome, Pull, Stop, Tell
-from peer.core.files.names import name_problem, shown_name
 from peer.core.files.transfer import (
     DISK_RETRY,
     LAPSE,
     MAX_FILE_SIZE,
     RETRY,
+    EmitFile,
     Ended,
+    FileFacts,
+    Forget,
+    Keep,
+    Outcome,
     Phase,
+    Pull,
     Role,
+    Stop,
+    Tell,
     Transfer,
     percent,
     size_text,
 )
 from peer.core.files.typed import typed_command
-from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
+from wire.file_messages import MAX_FILE_NAME, FileNote, FileOffer, FileSeen, NoteState
 from wire.messages import Entry
 from wire.reliable import Retransmitter
 
+#: Names Windows keeps for its devices, in any case, with or without an extension.
+_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)]
+)
 #: Ended transfers /files still lists.
 ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
@@ -94,13 +105,8 @@ class FileTransfers:
             emit(Print(f"[{facts}]", "error"))
             return
         if facts.size > self.limit:
-            limit = size_text(self.limit)
-            emit(
-                Print(
-                    f"[{facts.name} is {size_text(facts.size)}, over the limit of {limit} a file.]",
-                    "error",
-                )
-            )
+            too_big = f"{size_text(facts.size)}, over the limit of {size_text(self.limit)}"
+            emit(Print(f"[{facts.name} is {too_big} a file.]", "error"))
             return
         entry = self.offer_to(to, emit)
         if entry is None:
@@ -245,12 +251,8 @@ class FileTransfers:
         if transfer.number not in self.transfers:
             return
         if transfer.verified >= transfer.size:
-            emit(
-                Print(
-                    f"[Sent all of {transfer.about()}; waiting for {transfer.peer} to check it.]",
-                    "system",
-                )
-            )
+            line = f"[Sent all of {transfer.about()}; waiting for {transfer.peer} to check it.]"
+            emit(Print(line, "system"))
         elif transfer.number not in self._stopped_said:
             self._stopped_said.add(transfer.number)
             line = (
@@ -390,3 +392,26 @@ class FileTransfers:
 
 def _is_digest(text: str) -> bool:
     return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def name_problem(sent: str) -> str | None:
+    """Why `sent`, a file name from an offer, cannot be saved as it is, or None. A name is
+    one plain part: no folder (/ or \\), not . or .., no control character, not empty,
+    at most MAX_FILE_NAME characters."""
+    if not sent or not sent.strip():
+        return "an empty file name"
+    if len(sent) > MAX_FILE_NAME:
+        return f"a file name over {MAX_FILE_NAME} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in sent):
+        return "a control character in the file name"
+    if "/" in sent or "\\" in sent or sent in (".", ".."):
+        return "a folder in the file name"
+    if sent.split(".")[0].strip().lower() in _DEVICES:
+        return "a device's name"
+    return None
+
+
+def shown_name(sent: str) -> str:
+    """`sent` made safe to print on one line (for a refusal that names it)."""
+    kept = "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in sent[:60])
+    return repr(kept)

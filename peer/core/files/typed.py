@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peer.core.actions import Print
-from peer.core.files.actions import EmitFile, ReadFile
-from peer.core.files.transfer import Phase, Transfer
+from peer.core.files.transfer import EmitFile, Phase, ReadFile, Transfer
 from wire.file_messages import NoteState
 
 if TYPE_CHECKING:

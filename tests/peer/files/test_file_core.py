@@ -6,17 +6,20 @@ from __future__ import annotations
 import copy
 
 from peer.core.actions import Print
-from peer.core.files.actions import (
+from peer.core.files.transfer import (
+    LAPSE,
+    RETRY,
     FileAction,
     FileFacts,
     Forget,
     Keep,
     Outcome,
+    Phase,
     Pull,
     ReadFile,
     Tell,
+    Transfer,
 )
-from peer.core.files.transfer import LAPSE, RETRY, Phase, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.ids import IdMaker

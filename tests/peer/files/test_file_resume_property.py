@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Print
-from peer.core.files.actions import FileAction, Keep, Outcome, Pull
-from peer.core.files.transfer import RETRY, Transfer
+from peer.core.files.transfer import RETRY, FileAction, Keep, Outcome, Pull, Transfer
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileOffer
 from wire.ids import IdMaker

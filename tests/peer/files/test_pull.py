@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peer.adapter.files import pull as pull_module
 from peer.adapter.files.pull import Puller
-from peer.core.files.actions import Outcome
-from peer.core.files.transfer import Phase, Role, Transfer
+from peer.core.files.transfer import Outcome, Phase, Role, Transfer
 from secure.noise import public_bytes
 from secure.stream import RECORD_DATA, SecureStream
 from wire.file_messages import FileNote, FileWant, NoteState
