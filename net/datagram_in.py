@@ -124,7 +124,7 @@ class ReceivingDatagrams:
         nothing, tells whether more wait. What the drain's first relaying datagram relays
         leaves before another sender's datagram is handled (`datagram_ends`)."""
         outgoing = self._outgoing
-        outgoing.drain_begins()
+        outgoing.holding = outgoing.coalesce_drains
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last

@@ -33,6 +33,11 @@ def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
     return Outgoing(lambda: f"o-{next(ids)}", channel, float, coalesce_drains=coalesce_drains)
 
 
+def begin_drain(out: Outgoing) -> None:
+    """What the endpoint's drain does as it begins (net/datagram_in.py)."""
+    out.holding = out.coalesce_drains
+
+
 def notice(n: int) -> bytes:
     return encode(Notice(f"n-{n}", f"line {n}"))
 
@@ -49,20 +54,20 @@ def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
 
 def test_the_first_datagram_of_a_pass_leaves_at_once_and_asks_for_the_end_of_the_pass() -> None:
     out = outgoing()
-    assert out.datagram(notice(0), A) is When.NOW_THEN_FLUSH
+    assert out.datagram(notice(0), A) is When.NOW
     assert out.datagram(notice(1), A) is When.LATER
     assert out.datagram(notice(2), B) is When.NOW  # the end of the pass is asked for already
     assert out.datagram(notice(3), A) is When.LATER
     sent = out.flush()
     assert len(sent) == 1  # A's two that waited, packed into one datagram
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-3"]
-    assert out.datagram(notice(4), A) is When.NOW_THEN_FLUSH  # a new pass
+    assert out.datagram(notice(4), A) is When.NOW  # a new pass
     assert out.flush() == []
 
 
 def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_flushes() -> None:
     out = outgoing()
-    out.drain_begins()
+    begin_drain(out)
     assert out.datagram(notice(0), A) is When.NOW  # no pass of the loop asked for
     assert out.datagram(notice(1), A) is When.LATER
     assert [m.id for m in messages(out.drain_ends(), A)] == ["n-1"]
@@ -71,7 +76,7 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
 
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
     out = outgoing()
-    assert ack(out, A, "x-1") is When.NOW_THEN_FLUSH  # alone, at once
+    assert ack(out, A, "x-1") is When.NOW  # alone, at once
     assert ack(out, A, "x-2") is When.LATER
     assert ack(out, A, "x-3") is When.LATER
     assert out.datagram(notice(0), A) is When.LATER
@@ -83,7 +88,7 @@ def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() 
 
 def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() -> None:
     out = outgoing()
-    out.drain_begins()
+    begin_drain(out)
     assert out.datagram(notice(0), A) is When.NOW
     assert ack(out, A, "x-1") is When.LATER
     long = [f"r-{i:03}-" + "x" * 58 for i in range(200)]
@@ -100,7 +105,7 @@ def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() 
 
 def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     assert out.datagram(notice(0), A) is When.LATER  # even the first
     assert ack(out, A, "x-1") is When.LATER
     assert ack(out, B, "y-1") is When.LATER
@@ -112,7 +117,7 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
 def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_handled() -> None:
     out = outgoing(coalesce_drains=True)
     members = (A, B, C)
-    out.drain_begins()
+    begin_drain(out)
     assert out.relay(members, notice(0)) is When.LATER
     assert out.relay(members, notice(1)) is When.LATER
     assert out.relaying_early
@@ -135,7 +140,7 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
     first datagram while the others' are still being sent."""
     out = outgoing(coalesce_drains=True)
     long = [encode(Notice(f"n-{n}", "x" * (MAX_DATAGRAM // 2))) for n in range(3)]
-    out.drain_begins()
+    begin_drain(out)
     for data in long:
         out.relay((A, B), data)
     first = out.datagram_ends()  # the first datagram's, packed
@@ -145,14 +150,14 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
         assert [dest for _, dest in sent] == [A, A, A, B, B, B]
     out = outgoing(coalesce_drains=True)
     assert out.relay((A, B), notice(0)) is None  # not in a drain: `datagram` for each
-    out.drain_begins()
+    begin_drain(out)
     out.datagram(notice(1), A)
     assert out.relay((A, B), notice(2)) is None  # something waits for A: it stays first
 
 
 def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     assert out.relay((A, B), notice(0)) is When.LATER
     out.datagram_ends()
     assert out.relay((A, B), notice(1)) is When.LATER
@@ -166,7 +171,7 @@ def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
 
 def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     out.relay((A, B), notice(0))
     out.datagram_ends()
     out.relay((A, B), notice(1))
@@ -185,7 +190,7 @@ def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the
     inner = out.packed_begins()
     assert out.packed_ends(inner) == []  # the outer block still holds them
     assert messages(out.packed_ends(was), A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
-    assert out.datagram(notice(1), A) is When.NOW_THEN_FLUSH  # sends no longer wait
+    assert out.datagram(notice(1), A) is When.NOW  # sends no longer wait
 
 
 SENDS = st.lists(
@@ -202,7 +207,7 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
     that waited to be merged, in the order made."""
     out = outgoing(coalesce_drains=coalesce)
     if in_drain:
-        out.drain_begins()
+        begin_drain(out)
     sent: list[Datagram] = []
     given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
     merged: dict[Dest, list[str]] = {A: [], B: [], C: []}
@@ -248,7 +253,7 @@ def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
     for them, in one drain of a relay: each member gets what was sent to it once, in the
     order sent, whether it left at a datagram's end or at the drain's."""
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     sent: list[Datagram] = []
     given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
     for n, (kind, dests) in enumerate(steps):
@@ -297,7 +302,7 @@ def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own()
     # push to the old one in the same pass are never packed for the same key
     old, new = (A[0], b"o" * 32), (A[0], b"n" * 32)
     out = outgoing()
-    assert out.datagram(notice(0), old) is When.NOW_THEN_FLUSH
+    assert out.datagram(notice(0), old) is When.NOW
     assert out.datagram(notice(1), new) is When.NOW
     assert out.datagram(notice(2), old) is When.LATER
     assert out.datagram(notice(3), new) is When.LATER
