@@ -128,8 +128,9 @@ class Outgoing:
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
         self.relaying_early = False
-        # a `flush` at the end of this pass was asked for
-        self._flush_asked = False
+        #: A `flush` at the end of this pass was asked for: something waits (read-only
+        #: outside; sends held for a drain or a `packed` block ask for none).
+        self.flush_asked = False
         #: Sends wait, to leave packed: set by the endpoint as a drain begins when it
         #: `coalesce_drains`, and within a `packed` block; `drain_ends` or `packed_ends` sends
         #: what waits.
@@ -232,17 +233,14 @@ class Outgoing:
     # -- what ends a batch ---------------------------------------------------------------
 
     def drain_ends(self) -> list[Datagram]:
-        """The datagrams read in one wake-up have been handled (those of a drain that
-        `coalesce_drains` with `holding` set): what answers them leaves now, not at the end
-        of the loop's pass (a process serving many sockets, or busy with much else, would
-        otherwise hold every ack back until all of them are done, and the senders would
-        time out)."""
+        """The datagrams read in one wake-up have been handled, and something waits
+        (`holding` or `flush_asked`; a peer's drain, its answers sent at once, calls
+        nothing): what answers them leaves now, not at the end of the loop's pass (a
+        process serving many sockets, or busy with much else, would otherwise hold every
+        ack back until all of them are done, and the senders would time out)."""
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
-        # nothing waits: a peer's drain, its answers sent at once; the pass's first
-        # datagram to each address is behind us (as `flush` would leave it)
-        self._went.clear()
         return []
 
     def packed_begins(self) -> bool:
@@ -275,7 +273,7 @@ class Outgoing:
         """Send everything that waits, now: at the end of the pass of the event loop
         (`When.NOW_THEN_FLUSH` asks for it), or as the endpoint closes. Acks merged, each
         address's datagrams packed, in order."""
-        self._flush_asked = False
+        self.flush_asked = False
         self._went.clear()
         out: list[Datagram] = []
         relay = self._relay
@@ -342,8 +340,8 @@ class Outgoing:
     def _waits(self) -> When:
         """Something now waits: unless sends wait for the end of a drain or a `packed`
         block, which sends it, `flush` runs at the end of this pass of the event loop."""
-        if not self.holding and not self._flush_asked:
-            self._flush_asked = True
+        if not self.holding and not self.flush_asked:
+            self.flush_asked = True
             if self._call_soon is not None:
                 self._call_soon(self.flush)
         return When.LATER
