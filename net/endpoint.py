@@ -363,7 +363,7 @@ class Endpoint(ReceivingDatagrams):
             return
         routes = self._routes
         dests = list(zip(addrs, keys, strict=True))
-        if not routes and self.outgoing.relay(dests, data) is not None:
+        if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:
             writer = routes.get(dest[0]) if routes else None

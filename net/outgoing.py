@@ -6,8 +6,8 @@ Its events are the messages to send (already encoded), each with its destination
 address, and the key it is sealed for there), the acks to send, and the moments
 that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
 the end of a pass of the event loop, and the end of a `packed` block. Each sends what it
-lets go, sealed, and returns it (`When`, or the datagrams before sealing: what a test
-reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
+lets go, sealed, and returns whether it left, or the datagrams before sealing (what a
+test reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
 longer than the work already in hand.
 
 The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import enum
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -62,15 +61,6 @@ class DatagramSocket(Protocol):
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
-
-
-class When(enum.Enum):
-    """When a datagram given to `Outgoing` leaves."""
-
-    #: it waits: a later `flush`, `drain_ends` or `packed_ends` sends it
-    LATER = "later"
-    #: it was sent now
-    NOW = "now"
 
 
 class _Relay:
@@ -271,7 +261,7 @@ class Outgoing:
 
     def flush(self) -> list[Datagram]:
         """Send everything that waits, now: at the end of the pass of the event loop
-        (`When.NOW_THEN_FLUSH` asks for it), or as the endpoint closes. Acks merged, each
+        (`flush_asked`), or as the endpoint closes. Acks merged, each
         address's datagrams packed, in order."""
         self.flush_asked = False
         self._went.clear()
@@ -300,9 +290,10 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> When:
+    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> bool:
         """Send `data`, one datagram-sized message for `dest`, now or later (see the
-        module's docstring); when. Order is kept, except that acks which wait go after the
+        module's docstring); whether now (else a later `flush`, `drain_ends` or
+        `packed_ends` sends it). Order is kept, except that acks which wait go after the
         rest: an Ack (of the message `ack_of`) waits when something else for `dest` went
         or waits in this pass, or while sends wait for the end of a drain, merged with the
         other acks for `dest` into one Acks; else it goes as any datagram."""
@@ -315,7 +306,7 @@ class Outgoing:
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
-            return When.LATER
+            return False
         if self.holding or dest in went:
             self._batches[dest] = [data]
             return self._waits()
@@ -335,16 +326,16 @@ class Outgoing:
                 self._refused(packet, to, exc)
         if self.on_sent is not None:
             self.on_sent(data, addr)
-        return When.NOW
+        return True
 
-    def _waits(self) -> When:
+    def _waits(self) -> bool:
         """Something now waits: unless sends wait for the end of a drain or a `packed`
         block, which sends it, `flush` runs at the end of this pass of the event loop."""
         if not self.holding and not self.flush_asked:
             self.flush_asked = True
             if self._call_soon is not None:
                 self._call_soon(self.flush)
-        return When.LATER
+        return False
 
     def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
         """Acks of each of `replies` for `dest` (those of one datagram): merged with the
@@ -356,16 +347,16 @@ class Outgoing:
             return []
         return self._merged_acks(list(replies))
 
-    def relay(self, dests: Sequence[Dest], data: bytes) -> When | None:
-        """While sends wait (for the end of a drain, or of a `packed` block), when `data`
-        goes to each of `dests` (a relay to many members): with no relay entry yet and
-        nothing waiting for any of them, an entry is opened with it, to leave at the end of
-        the datagram being handled (`datagram_ends`), or of the drain or block, whichever
-        comes first; an entry for the same members (a burst) keeps it, to leave packed
-        with the rest. Both `When.LATER`. Otherwise None: the caller gives it to
-        `datagram` for each member (and any entry becomes per-address batches)."""
+    def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
+        """While sends wait (for the end of a drain, or of a `packed` block), whether `data`
+        for each of `dests` (a relay to many members) waits in the relay entry: with no
+        entry yet and nothing waiting for any of them, an entry is opened with it, to leave
+        at the end of the datagram being handled (`datagram_ends`), or of the drain or
+        block, whichever comes first; an entry for the same members (a burst) keeps it, to
+        leave packed with the rest. Otherwise False: the caller gives it to `datagram` for
+        each member (and any entry becomes per-address batches)."""
         if not self.holding:
-            return None
+            return False
         relay = self._relay
         if relay is None:
             if not self._batches or self._batches.keys().isdisjoint(dests):
@@ -374,13 +365,13 @@ class Outgoing:
                 # wait for the rest of the drain, and what one datagram relays (the lines
                 # typed together) reaches each member in one datagram.
                 self._relay, self.relaying_early = _Relay(dests, [data]), True
-                return When.LATER
-            return None
+                return True
+            return False
         if relay.dests == dests:
             relay.datas.append(data)
-            return When.LATER
+            return True
         self._unpack_relay()
-        return None
+        return False
 
     # -- within ----------------------------------------------------------------------------
 
