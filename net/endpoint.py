@@ -39,7 +39,7 @@ from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import Closable, StreamSlots
+from net.stream_slots import Closable
 from secure.buffer_budget import BufferBudget
 from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
@@ -196,8 +196,14 @@ class Endpoint(ReceivingDatagrams):
         #: The TCP connections opened to send, bounded per address (net/sent_streams.py):
         #: read-only outside.
         self.sent_streams = SentStreams()
-        # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_stream, self._spawn, self.rejections, self._clock)
+        #: Accepted connections, bounded so that they leave file descriptors for files (its
+        #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
+        self.listener = Listener(
+            lambda reader, writer, addr, slot: ServedStream(self, writer, addr, slot).serve(reader),
+            self._spawn,
+            self.rejections,
+            self._clock,
+        )
 
     @property
     def channel(self) -> DatagramChannel:
@@ -208,11 +214,6 @@ class Endpoint(ReceivingDatagrams):
     @channel.setter
     def channel(self, channel: DatagramChannel) -> None:
         self.outgoing.channel = channel
-
-    @property
-    def stream_slots(self) -> StreamSlots:
-        """The places of the TCP connections accepted (net/stream_slots.py): read-only."""
-        return self._listener.slots
 
     @property
     def connections(self) -> int:
@@ -264,7 +265,7 @@ class Endpoint(ReceivingDatagrams):
             self.outgoing.open(loop.call_soon, transport=transport)
         self.address = sock.getsockname()[:2]
         try:
-            await self._listener.open(host, self.address[1])
+            await self.listener.open(host, self.address[1])
         except OSError:
             self._close_udp()
             raise
@@ -285,7 +286,7 @@ class Endpoint(ReceivingDatagrams):
         """Send what waits for the end of this pass, then close every socket and connection."""
         self.outgoing.flush()
         self._close_udp()
-        self._listener.close()
+        self.listener.close()
         if self._own_rejections:
             self.rejections.close()  # the counts held so far are told
         for writer in list(self._routes.values()):
@@ -405,20 +406,9 @@ class Endpoint(ReceivingDatagrams):
                 return
             self._streams[writer] = stream
             self._write(writer, message)
-            await self._serve_stream(reader, writer, addr, answer_to=message.id)
+            await ServedStream(self, writer, addr, None, message.id).serve(reader)
         finally:
             self.sent_streams.release(addr[0])
-
-    async def _serve_stream(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        addr: Addr,
-        slot: Closable | None = None,
-        answer_to: str = "",
-    ) -> None:
-        """Read frames from a connection until it ends (net/served_stream.py)."""
-        await ServedStream(self, writer, addr, slot, answer_to).serve(reader)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)
@@ -432,7 +422,7 @@ class Endpoint(ReceivingDatagrams):
             return
         slot = self._slot_of.get(writer)
         if slot is not None:  # an accepted connection, answered: it waits for nothing now
-            self._listener.slots.answered(slot)
+            self.listener.slots.answered(slot)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
