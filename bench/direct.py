@@ -83,7 +83,7 @@ class Timing:
         self._sent: list[bytes] = []
         self._direct = peer.node.core.parts.direct
         kept = self._sent.append
-        peer.node.endpoint.on_sent = lambda data, addr: kept(data)
+        peer.node.endpoint.outgoing.on_sent = lambda data, addr: kept(data)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
         # asyncio's get_running_loop asks the system for the process id: once, not per receipt

@@ -95,7 +95,7 @@ class _Marking(Forwarding):
 def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:
     """Mark `sent` at `endpoint`'s first datagram handed to the kernel (its `on_sent`),
     `read` as its first datagram read is handed to its channel to open."""
-    endpoint.on_sent = lambda data, addr: marks.mark(sent)
+    endpoint.outgoing.on_sent = lambda data, addr: marks.mark(sent)
     endpoint.channel = _Marking(endpoint.channel, marks, read)
 
 

@@ -95,13 +95,10 @@ class ReceivingDatagrams:
     #: socket lags (EndpointOptions).
     _key_gate: Callable[[Addr, bytes], bool] | None
     #: What sends each datagram, sealed or in clear (net/outgoing.py).
-    _outgoing: Outgoing
+    outgoing: Outgoing
+    #: The endpoint's own (net/endpoint.py): its sending side.
+    send: Callable[[Addr, Message, bytes], None]
     _new_id: IdMaker
-
-    # the endpoint's own (net/endpoint.py): its sending side
-
-    def send(self, addr: Addr, message: Message, key: bytes) -> None:
-        raise NotImplementedError
 
     def behind(self) -> float:
         """Seconds the datagram being handled (or last read) has waited since it reached
@@ -123,8 +120,8 @@ class ReceivingDatagrams:
         After a first datagram (the usual wake-up) a poll, cheaper than a read that finds
         nothing, tells whether more wait. What the drain's first relaying datagram relays
         leaves before another sender's datagram is handled (`datagram_ends`)."""
-        outgoing = self._outgoing
-        outgoing.drain_begins()
+        outgoing = self.outgoing
+        outgoing.holding = outgoing.coalesce_drains
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
@@ -159,7 +156,8 @@ class ReceivingDatagrams:
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else started
             self.lagging = not emptied
-            outgoing.drain_ends()
+            if outgoing.holding or outgoing.flush_asked:
+                outgoing.drain_ends()
             if self._on_drained is not None:
                 self._on_drained()
 
@@ -173,7 +171,7 @@ class ReceivingDatagrams:
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes
         to `on_key`."""
-        self._outgoing.send_sealed(((self._outgoing.channel.ask_key(addr), addr),))
+        self.outgoing.send_sealed(((self.outgoing.channel.ask_key(addr), addr),))
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
@@ -195,7 +193,7 @@ class ReceivingDatagrams:
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
-        opened = self._outgoing.channel.open(data, addr, self.read_at)
+        opened = self.outgoing.channel.open(data, addr, self.read_at)
         body = opened.data
         if body is None or opened.send:
             body = self._not_only_data(opened, data, addr)
@@ -222,7 +220,7 @@ class ReceivingDatagrams:
         answer, a key learned, a datagram in clear, a drop, a handshake answered. The data
         it holds too, to hand over, or None."""
         if opened.send:
-            self._outgoing.send_sealed(opened.send)
+            self.outgoing.send_sealed(opened.send)
         if opened.learned:
             self.on_key(addr, opened.learned)
         if opened.clear:
@@ -236,7 +234,7 @@ class ReceivingDatagrams:
             self.rejections(
                 "unopened datagram",
                 f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
-                f"(#{self._outgoing.channel.dropped.total()})",
+                f"(#{self.outgoing.channel.dropped.total()})",
             )
         elif opened.key or opened.under_load:  # a handshake answered
             self.on_handshake(addr, opened.key or opened.under_load)
@@ -272,7 +270,7 @@ class ReceivingDatagrams:
         if len(reply) > len(data):
             reply = encode(TooBig(self._new_id(), refused.reply_to))
         if len(reply) <= len(data):
-            self._outgoing.send_sealed(((reply, addr),))
+            self.outgoing.send_sealed(((reply, addr),))
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a message in clear: a request of a version of ChatApp

@@ -39,7 +39,7 @@ from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import Closable, StreamSlots
+from net.stream_slots import Closable
 from secure.buffer_budget import BufferBudget
 from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
@@ -184,10 +184,11 @@ class Endpoint(ReceivingDatagrams):
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
         self._key_gate = options.get("key_gate")
-        # which datagrams leave now and which wait to leave packed, sealed and sent
-        # (net/outgoing.py): nowhere until open
+        #: Which datagrams leave now and which wait to leave packed, sealed and sent
+        #: (net/outgoing.py): nowhere until open. Read-only outside, but for its `on_sent`,
+        #: told each datagram as it leaves (a log's, a test's or a benchmark's).
         coalesce = options.get("coalesce_drains", False)
-        self._outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
+        self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
@@ -195,33 +196,24 @@ class Endpoint(ReceivingDatagrams):
         #: The TCP connections opened to send, bounded per address (net/sent_streams.py):
         #: read-only outside.
         self.sent_streams = SentStreams()
-        # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_stream, self._spawn, self.rejections, self._clock)
+        #: Accepted connections, bounded so that they leave file descriptors for files (its
+        #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
+        self.listener = Listener(
+            lambda reader, writer, addr, slot: ServedStream(self, writer, addr, slot).serve(reader),
+            self._spawn,
+            self.rejections,
+            self._clock,
+        )
 
     @property
     def channel(self) -> DatagramChannel:
         """What seals every datagram sent and opens every one read (replaceable: a
         benchmark's stand-in goes here)."""
-        return self._outgoing.channel
+        return self.outgoing.channel
 
     @channel.setter
     def channel(self, channel: DatagramChannel) -> None:
-        self._outgoing.channel = channel
-
-    @property
-    def on_sent(self) -> Callable[[bytes, Addr], None] | None:
-        """Told each datagram as it leaves, before it is sealed: its bytes and the address
-        it goes to (None: nobody). What a log, a test or a benchmark watches of what is sent."""
-        return self._outgoing.on_sent
-
-    @on_sent.setter
-    def on_sent(self, told: Callable[[bytes, Addr], None] | None) -> None:
-        self._outgoing.on_sent = told
-
-    @property
-    def stream_slots(self) -> StreamSlots:
-        """The places of the TCP connections accepted (net/stream_slots.py): read-only."""
-        return self._listener.slots
+        self.outgoing.channel = channel
 
     @property
     def connections(self) -> int:
@@ -263,24 +255,24 @@ class Endpoint(ReceivingDatagrams):
             if hasattr(select, "poll"):  # (not on Windows)
                 self._probe = select.poll()
                 self._probe.register(sock.fileno(), select.POLLIN)
-            self._outgoing.open(loop.call_soon, sock)
+            self.outgoing.open(loop.call_soon, sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock
             )
             self._udp = transport
-            self._outgoing.open(loop.call_soon, transport=transport)
+            self.outgoing.open(loop.call_soon, transport=transport)
         self.address = sock.getsockname()[:2]
         try:
-            await self._listener.open(host, self.address[1])
+            await self.listener.open(host, self.address[1])
         except OSError:
             self._close_udp()
             raise
         return self.address
 
     def _close_udp(self) -> None:
-        self._outgoing.close()
+        self.outgoing.close()
         if self._udp is not None:
             self._udp.close()
             self._udp = None
@@ -292,9 +284,9 @@ class Endpoint(ReceivingDatagrams):
 
     async def close(self) -> None:
         """Send what waits for the end of this pass, then close every socket and connection."""
-        self._outgoing.flush()
+        self.outgoing.flush()
         self._close_udp()
-        self._listener.close()
+        self.listener.close()
         if self._own_rejections:
             self.rejections.close()  # the counts held so far are told
         for writer in list(self._routes.values()):
@@ -323,7 +315,7 @@ class Endpoint(ReceivingDatagrams):
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
-        outgoing = self._outgoing
+        outgoing = self.outgoing
         if type(message) is Ack:
             # merged with the others waiting, or alone: an Ack always fits (ids are short)
             outgoing.datagram(encode(message), dest, message.reply_to)
@@ -355,11 +347,11 @@ class Endpoint(ReceivingDatagrams):
         as what answers one drain of the socket does with `coalesce_drains` (the registry's
         sends held for one group commit: an Ack and the Saved outcome of the same save
         share a datagram)."""
-        was = self._outgoing.packed_begins()
+        was = self.outgoing.packed_begins()
         try:
             yield
         finally:
-            self._outgoing.packed_ends(was)
+            self.outgoing.packed_ends(was)
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
@@ -372,17 +364,20 @@ class Endpoint(ReceivingDatagrams):
             return
         routes = self._routes
         dests = list(zip(addrs, keys, strict=True))
-        if not routes and self._outgoing.relay(dests, data) is not None:
+        if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:
             writer = routes.get(dest[0]) if routes else None
             if writer is not None and not writer.is_closing():
                 self._write(writer, message)
             else:
-                self._outgoing.datagram(data, dest)
+                self.outgoing.datagram(data, dest)
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
-        addr = dest[0]
+        """Send `message` on a connection of its own to `dest`, served until its answer
+        comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py); not while as
+        many as `sent_streams` allows wait for answers there."""
+        addr, key = dest
         if not self.sent_streams.take(addr[0]):
             self.rejections(
                 "sent streams",
@@ -390,48 +385,30 @@ class Endpoint(ReceivingDatagrams):
                 f"connections opened there wait for answers (#{self.sent_streams.refused})",
             )
             return
+        # from the address bound, as datagrams go: a registry answering a registration
+        # that came over TCP takes the connection's source for the peer's address
+        local = None if self.address[0] in ("", "0.0.0.0") else (self.address[0], 0)
         try:
-            await self._send_on_new_connection(dest, message)
+            try:
+                connecting = asyncio.open_connection(*addr, local_addr=local)
+                reader, writer = await asyncio.wait_for(connecting, 5.0)
+            except (OSError, TimeoutError) as exc:
+                self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
+                return
+            # Not a route: only what arrives on a connection we accepted is answered on it.
+            # Were this one a route, every later datagram-sized message to `addr` (acks
+            # included) would travel on it and reach `addr` from a port it does not know.
+            try:
+                stream = SecureStream(self.channel.static, remote=key, budget=self.buffers)
+            except ValueError as exc:
+                self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
+                writer.close()
+                return
+            self._streams[writer] = stream
+            self._write(writer, message)
+            await ServedStream(self, writer, addr, None, message.id).serve(reader)
         finally:
             self.sent_streams.release(addr[0])
-
-    async def _send_on_new_connection(self, dest: Dest, message: Message) -> None:
-        """Send `message` on a connection of its own to `dest`, served until its answer
-        comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py)."""
-        addr, key = dest
-        try:
-            # from the address bound, as datagrams go: a registry answering a registration
-            # that came over TCP takes the connection's source for the peer's address
-            local = None if self.address[0] in ("", "0.0.0.0") else (self.address[0], 0)
-            connecting = asyncio.open_connection(*addr, local_addr=local)
-            reader, writer = await asyncio.wait_for(connecting, 5.0)
-        except (OSError, TimeoutError) as exc:
-            self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
-            return
-        # Not a route: only what arrives on a connection we accepted is answered on it. Were
-        # this one a route, every later datagram-sized message to `addr` (acks included)
-        # would travel on it and reach `addr` from an ephemeral port it does not know.
-        try:
-            self._streams[writer] = SecureStream(
-                self.channel.static, remote=key, budget=self.buffers
-            )
-        except ValueError as exc:
-            self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
-            writer.close()
-            return
-        self._write(writer, message)
-        await self._serve_stream(reader, writer, addr, answer_to=message.id)
-
-    async def _serve_stream(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        addr: Addr,
-        slot: Closable | None = None,
-        answer_to: str = "",
-    ) -> None:
-        """Read frames from a connection until it ends (net/served_stream.py)."""
-        await ServedStream(self, writer, addr, slot, answer_to).serve(reader)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)
@@ -445,7 +422,7 @@ class Endpoint(ReceivingDatagrams):
             return
         slot = self._slot_of.get(writer)
         if slot is not None:  # an accepted connection, answered: it waits for nothing now
-            self._listener.slots.answered(slot)
+            self.listener.slots.answered(slot)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -6,8 +6,8 @@ Its events are the messages to send (already encoded), each with its destination
 address, and the key it is sealed for there), the acks to send, and the moments
 that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
 the end of a pass of the event loop, and the end of a `packed` block. Each sends what it
-lets go, sealed, and returns it (`When`, or the datagrams before sealing: what a test
-reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
+lets go, sealed, and returns whether it left, or the datagrams before sealing (what a
+test reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
 longer than the work already in hand.
 
 The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import enum
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -62,17 +61,6 @@ class DatagramSocket(Protocol):
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
-
-
-class When(enum.Enum):
-    """When a datagram given to `Outgoing` leaves."""
-
-    #: it waits: a later `flush`, `drain_ends` or `packed_ends` sends it
-    LATER = "later"
-    #: it was sent now
-    NOW = "now"
-    #: it was sent now, the first of this pass of the event loop: `flush` runs at its end
-    NOW_THEN_FLUSH = "now, then flush at the end of the pass"
 
 
 class _Relay:
@@ -116,10 +104,11 @@ class Outgoing:
         #: What seals every datagram (the endpoint's: replaceable, as a benchmark does).
         self.channel = channel
         self._clock = clock
-        self._coalesce_drains = coalesce_drains
-        # datagrams waiting for the end of this pass of the event loop, by destination; an
-        # address with an empty list had its first datagram of the pass sent at once
+        # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
+        # the destinations whose first datagram of this pass left at once: emptied at the
+        # end of the pass (by the set's own `clear`, called by the event loop), or of a drain
+        self._went: set[Dest] = set()
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
@@ -129,12 +118,15 @@ class Outgoing:
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
         self.relaying_early = False
-        # a `flush` at the end of this pass was asked for
-        self._flush_asked = False
-        # sends wait for the end of the drain, or of the `packed` block, being handled
-        self._holding = False
-        # a drain is being handled, whose end flushes: no flush at the end of the pass
-        self._in_drain = False
+        #: A `flush` at the end of this pass was asked for: something waits (read-only
+        #: outside; sends held for a drain or a `packed` block ask for none).
+        self.flush_asked = False
+        #: Sends wait, to leave packed: set by the endpoint as a drain begins when it
+        #: `coalesce_drains`, and within a `packed` block; `drain_ends` or `packed_ends` sends
+        #: what waits.
+        self.holding = False
+        #: See the module's docstring (read by the endpoint's drain).
+        self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -230,35 +222,28 @@ class Outgoing:
 
     # -- what ends a batch ---------------------------------------------------------------
 
-    def drain_begins(self) -> None:
-        """The datagrams read in one wake-up are about to be handled."""
-        self._holding = self._coalesce_drains
-        self._in_drain = True
-
     def drain_ends(self) -> list[Datagram]:
-        """They have been: what answers them leaves now, not at the end of the loop's pass
-        (a process serving many sockets, or busy with much else, would otherwise hold every
+        """The datagrams read in one wake-up have been handled, and something waits
+        (`holding` or `flush_asked`; a peer's drain, its answers sent at once, calls
+        nothing): what answers them leaves now, not at the end of the loop's pass (a
+        process serving many sockets, or busy with much else, would otherwise hold every
         ack back until all of them are done, and the senders would time out)."""
-        self._holding = self._in_drain = False
-        if self._acks or self._relay is not None or any(self._batches.values()):
+        self.holding = False
+        if self._acks or self._relay is not None or self._batches:
             return self.flush()
-        # nothing waits: a peer's drain, its answers sent at once; the pass's first
-        # datagram to each address is behind us (as `flush` would leave it)
-        self._batches.clear()
-        self._flush_asked = False
         return []
 
     def packed_begins(self) -> bool:
         """What is sent from now until `packed_ends` waits for it, and then leaves packed,
         acks merged, as what answers a drain of the socket does with `coalesce_drains`.
         Returns whether sends waited already (for `packed_ends`)."""
-        was, self._holding = self._holding, True
+        was, self.holding = self.holding, True
         return was
 
     def packed_ends(self, was: bool) -> list[Datagram]:
         """The block begun by the `packed_begins` that returned `was` is over: what waited
         for it, unless sends waited already before it (then they still do)."""
-        self._holding = was
+        self.holding = was
         if was or not (self._batches or self._acks or self._relay is not None):
             return []
         return self.flush()
@@ -276,9 +261,10 @@ class Outgoing:
 
     def flush(self) -> list[Datagram]:
         """Send everything that waits, now: at the end of the pass of the event loop
-        (`When.NOW_THEN_FLUSH` asks for it), or as the endpoint closes. Acks merged, each
+        (`flush_asked`), or as the endpoint closes. Acks merged, each
         address's datagrams packed, in order."""
-        self._flush_asked = False
+        self.flush_asked = False
+        self._went.clear()
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
@@ -297,33 +283,36 @@ class Outgoing:
         packed: list[bytes] = []
         last: list[bytes] = []
         for dest, waiting in batches.items():
-            if waiting:
-                if waiting != last:
-                    packed, last = pack_datagrams(waiting), waiting
-                out += [(packet, dest) for packet in packed]
+            if waiting != last:
+                packed, last = pack_datagrams(waiting), waiting
+            out += [(packet, dest) for packet in packed]
         return self._sent(out) if out else out
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> When:
+    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> bool:
         """Send `data`, one datagram-sized message for `dest`, now or later (see the
-        module's docstring); when. Order is kept, except that acks which wait go after the
+        module's docstring); whether now (else a later `flush`, `drain_ends` or
+        `packed_ends` sends it). Order is kept, except that acks which wait go after the
         rest: an Ack (of the message `ack_of`) waits when something else for `dest` went
         or waits in this pass, or while sends wait for the end of a drain, merged with the
         other acks for `dest` into one Acks; else it goes as any datagram."""
-        if ack_of and (self._holding or dest in self._batches):
+        went = self._went
+        if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
-            return When.LATER
+            return self._waits()
         if self._relay is not None and self._relay.includes(dest):
             self._unpack_relay()
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
-            return When.LATER
-        if self._holding:
-            self._batches[dest] = [data]  # the end of the drain (or packed block) flushes
-            return When.LATER
-        self._batches[dest] = []
+            return False
+        if self.holding or dest in went:
+            self._batches[dest] = [data]
+            return self._waits()
+        if not went and self._call_soon is not None:
+            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
+        went.add(dest)
         addr, key = dest
         sock = self._sock
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
@@ -337,33 +326,37 @@ class Outgoing:
                 self._refused(packet, to, exc)
         if self.on_sent is not None:
             self.on_sent(data, addr)
-        # within a drain, its end flushes: no pass of the loop for that
-        if self._flush_asked or self._in_drain:
-            return When.NOW
-        self._flush_asked = True
-        if self._call_soon is not None:
-            self._call_soon(self.flush)
-        return When.NOW_THEN_FLUSH
+        return True
+
+    def _waits(self) -> bool:
+        """Something now waits: unless sends wait for the end of a drain or a `packed`
+        block, which sends it, `flush` runs at the end of this pass of the event loop."""
+        if not self.holding and not self.flush_asked:
+            self.flush_asked = True
+            if self._call_soon is not None:
+                self._call_soon(self.flush)
+        return False
 
     def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
         """Acks of each of `replies` for `dest` (those of one datagram): merged with the
         acks that wait for it, as `datagram` would merge each (then none to send now), else as
         few datagram-sized messages as hold them, for the caller to send in order."""
-        if dest in self._batches or self._holding:
+        if self.holding or dest in self._went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(replies)
+            self._waits()
             return []
         return self._merged_acks(list(replies))
 
-    def relay(self, dests: Sequence[Dest], data: bytes) -> When | None:
-        """While sends wait (for the end of a drain, or of a `packed` block), when `data`
-        goes to each of `dests` (a relay to many members): with no relay entry yet and
-        nothing waiting for any of them, an entry is opened with it, to leave at the end of
-        the datagram being handled (`datagram_ends`), or of the drain or block, whichever
-        comes first; an entry for the same members (a burst) keeps it, to leave packed
-        with the rest. Both `When.LATER`. Otherwise None: the caller gives it to
-        `datagram` for each member (and any entry becomes per-address batches)."""
-        if not self._holding:
-            return None
+    def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
+        """While sends wait (for the end of a drain, or of a `packed` block), whether `data`
+        for each of `dests` (a relay to many members) waits in the relay entry: with no
+        entry yet and nothing waiting for any of them, an entry is opened with it, to leave
+        at the end of the datagram being handled (`datagram_ends`), or of the drain or
+        block, whichever comes first; an entry for the same members (a burst) keeps it, to
+        leave packed with the rest. Otherwise False: the caller gives it to `datagram` for
+        each member (and any entry becomes per-address batches)."""
+        if not self.holding:
+            return False
         relay = self._relay
         if relay is None:
             if not self._batches or self._batches.keys().isdisjoint(dests):
@@ -372,13 +365,13 @@ class Outgoing:
                 # wait for the rest of the drain, and what one datagram relays (the lines
                 # typed together) reaches each member in one datagram.
                 self._relay, self.relaying_early = _Relay(dests, [data]), True
-                return When.LATER
-            return None
+                return True
+            return False
         if relay.dests == dests:
             relay.datas.append(data)
-            return When.LATER
+            return True
         self._unpack_relay()
-        return None
+        return False
 
     # -- within ----------------------------------------------------------------------------
 

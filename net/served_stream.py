@@ -145,7 +145,7 @@ class ServedStream:
     def _progress(self, messages: list[Message]) -> None:
         """Tell the slot what the connection has shown, and time the frame now awaited."""
         slot, decoder = self._slot, self._decoder
-        slots = self._endpoint._listener.slots
+        slots = self._endpoint.listener.slots
         if slot is not None and decoder.ready:
             slots.shown_key(slot)
         if messages:
@@ -186,7 +186,7 @@ class ServedStream:
         endpoint, writer = self._endpoint, self._writer
         endpoint._slot_of.pop(writer, None)  # its own session writes from now
         if self._slot is not None:
-            endpoint._listener.slots.settle(self._slot)
+            endpoint.listener.slots.settle(self._slot)
         endpoint._streams.pop(writer, None)
         self._handed = True  # its session closes the stream (and its budget)
         assert endpoint._handoff is not None

@@ -32,7 +32,7 @@ PRODUCT = tuple(
     for folder in ("peer", "net", "secure", "disk", "terminal", "wire", "registry")
 )
 #: The most calls and files the walk may take. Lower them as the walk gets shorter.
-MOST_CALLS = 65
+MOST_CALLS = 60
 MOST_FILES = 15
 
 Call = tuple[str, str]

@@ -69,6 +69,14 @@ _KEPT: dict[type, tuple[str, str]] = {
 }
 
 
+def _debug_line(line: str) -> None:
+    print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+def _no_line(line: str) -> None:
+    pass
+
+
 class PeerNode:
     """One running peer."""
 
@@ -98,7 +106,8 @@ class PeerNode:
         self._name = name
         self._locks = [lock(data_dir, name)]
         try:
-            self._state = PeerStateFile(data_dir, name)
+            #: The name's state kept on disk (another after a rename; read-only outside).
+            self.state = PeerStateFile(data_dir, name)
             self._make(name, server, console, settings)
         except BaseException:
             self._unlock()
@@ -106,25 +115,28 @@ class PeerNode:
 
     def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        token = own_token(self._state, self._name)
-        static = own_key(self._state)
+        token = own_token(self.state, self._name)
+        static = own_key(self.state)
         self.core = PeerCore(
             name=name,
             port=settings.port,
             server=server,
             session=secrets.token_hex(4),
             token=token,
-            seen=self._state.seen.load(),
-            outbox=self._state.load_outbox(token),
-            room=self._state.load_room(),
+            seen=self.state.seen.load(),
+            outbox=self.state.load_outbox(token),
+            room=self.state.load_room(),
             password=settings.password,
             keepalive=settings.keepalive,
             fingerprint=fingerprint(public_bytes(static)),
         )
         self._bind = settings.bind
         self._port = settings.port
-        self._console = console
+        #: Where the user is shown lines and types them (read-only outside).
+        self.console = console
         self._verbose = settings.verbose
+        #: Says a line for `--verbose`, else nothing.
+        self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
@@ -144,12 +156,13 @@ class PeerNode:
             gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
-        self._timer = WakeTimer(self._tick, spare=True)
+        self._timer = WakeTimer(lambda: self._run(self.core.tick(self.now())), spare=True)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_not_kept`
-        self._carriers = self._carrier_table()
+        #: The carrier of each type of action (`carry_out`; read-only outside).
+        self.carriers = self._carrier_table()
 
     def _file_service(
         self, static: X25519PrivateKey, console: Console, downloads: str
@@ -161,7 +174,7 @@ class PeerNode:
             lambda addr, key, message: self.endpoint.send(addr, message, key),
             console.show,
         )
-        folder = self._state.path.with_suffix(".files")
+        folder = self.state.path.with_suffix(".files")
         return FilesOnDemand(static, host, folder=folder, downloads=downloads)
 
     async def run(self) -> int:
@@ -169,7 +182,7 @@ class PeerNode:
         try:
             await self.endpoint.open(self._bind, self._port)
         except OSError as exc:
-            self._console.show(
+            self.console.show(
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
@@ -186,18 +199,18 @@ class PeerNode:
         if self._tightened:  # after the Welcome, and the registry's key first met
             self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
         self._catch_signals()
-        self._console.start(self.typed, self._ended)
+        self.console.start(self.typed, self._ended)
         for line in self._start_lines:
-            self._console.show(line)
-        for problem in self._state.problems:
-            self._console.show(Print(f"[{problem}]", "error"))
+            self.console.show(line)
+        for problem in self.state.problems:
+            self.console.show(Print(f"[{problem}]", "error"))
         self.start()
         self.files.start()
         try:
             return await self._done
         finally:
             self.stop()
-            stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
+            stop = getattr(self.console, "stop", None)  # consoles of other callers may lack it
             if stop is not None:
                 await stop()
             await self.endpoint.close()
@@ -214,21 +227,6 @@ class PeerNode:
         self._timer.cancel()
         self.files.close()
         self._unlock()
-
-    @property
-    def state(self) -> PeerStateFile:
-        """The name's state kept on disk (another after a rename)."""
-        return self._state
-
-    @property
-    def console(self) -> Console:
-        """Where the user is shown lines and types them."""
-        return self._console
-
-    @property
-    def carriers(self) -> frozenset[type]:
-        """The types of action it carries out (`carry_out`)."""
-        return frozenset(self._carriers)
 
     def key_answered(self, addr: Addr, key: bytes) -> None:
         """The endpoint's `on_key`: `key` answered, in clear, for the address `addr`."""
@@ -327,9 +325,6 @@ class PeerNode:
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
-    def _tick(self) -> None:
-        self._run(self.core.tick(self.now()))
-
     def now(self, at: float | None = None) -> float:
         """The `now` of an event for the core (`at`, else read): the monotonic clock, on
         which its retries, keepalives and rates run (a step of the time of day must neither
@@ -359,7 +354,7 @@ class PeerNode:
         a message twice. The core's records of what is on its way wait (`_event_done`). A
         write to disk that fails is said (`_not_kept`), and nothing else is lost."""
         try:
-            self._carriers[type(action)](action)
+            self.carriers[type(action)](action)
         except OSError as exc:
             kept = _KEPT.get(type(action))
             if kept is None:
@@ -368,17 +363,17 @@ class PeerNode:
 
     def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
         """Who carries out each type of action (see `carry_out`)."""
-        console = self._console
+        console = self.console
         return {
-            Shown: self._state.seen.add,  # (made again when `_state` is another)
+            Shown: self.state.seen.add,  # (made again when `_state` is another)
             Send: self._send,
             Print: console.show,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             SendStream: self._send,
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
-            KeepOutbox: lambda a: self._state.save_outbox(a.messages),
-            KeepRoom: lambda a: self._state.save_room(a.room),
+            KeepOutbox: lambda a: self.state.save_outbox(a.messages),
+            KeepRoom: lambda a: self.state.save_room(a.room),
             Exit: lambda a: self._finish(a.code),
             AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
@@ -407,7 +402,7 @@ class PeerNode:
         if records:
             logged = records[:]
             records.clear()  # the core's list: it appends to the same one
-            log = self._state.sending
+            log = self.state.sending
             for record in logged:
                 try:
                     if isinstance(record, Sending):
@@ -436,7 +431,7 @@ class PeerNode:
                 self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
         elif type(message) is MailTaken and not stream:
-            self._console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
+            self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)
 
@@ -449,21 +444,21 @@ class PeerNode:
         self._failed_writes.add(what)
         cost = f"; {then}" if then else ""
         line = f"[Could not keep {what} on disk: {os_reason(exc)}{cost}]"
-        self._console.show(Print(line, "error"))
+        self.console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
         """Keep `token` in the state file of `name`. After a rename the kept state (shown
         ids, outbox, room) moves to the new name's files and the old token file goes, so that
         `-c <new name>` finds everything and the token is kept once."""
-        previous = self._state
+        previous = self.state
         try:
             state = previous.moved_to(name, token)
         except OSError as exc:
             why = os_reason(exc)
-            self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
+            self.console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
             return
-        self._state = state
-        self._carriers = self._carrier_table()  # a Shown is kept in the new name's files
+        self.state = state
+        self.carriers = self._carrier_table()  # a Shown is kept in the new name's files
         if previous.path != state.path:
             # the new name's files are this peer's too (best effort: the registry gave it
             # the name, so no other start of it should run)
@@ -471,19 +466,12 @@ class PeerNode:
                 self._locks.append(lock(self._data_dir, name))
             previous.left_for(name)
 
-    def _finish(self, code: int) -> None:
+    def _finish(self, code: int, *, wait: bool = True) -> None:
         # A failed start's script may have lines on their way (the refusal can come before
         # stdin is read): each read is said not carried out; its end exits (the core's Exit).
-        if self.core.start_failed and not self._ending and isinstance(self._console, PlainConsole):
-            loop = asyncio.get_running_loop()
-            loop.call_later(INPUT_AFTER_FAILURE, self._exit_now, code)  # the core exits once
-        else:
-            self._exit_now(code)
-
-    def _exit_now(self, code: int) -> None:
-        if not self._done.done():  # (a wait that ran out after the end of input: nothing)
+        failed = wait and self.core.start_failed and not self._ending
+        if failed and isinstance(self.console, PlainConsole):
+            exit_later = functools.partial(self._finish, code, wait=False)
+            asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)
+        elif not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
-
-    def _debug(self, line: str) -> None:
-        if self._verbose:
-            print(f"[debug] {line}", file=sys.stderr, flush=True)

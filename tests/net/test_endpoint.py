@@ -648,7 +648,7 @@ def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> 
         # and its far end sees it close: its place among the listener's is free again
         await asyncio.wait_for(server.connections_ended(), 2.0)
         # (its route goes as its task ends: net/served_stream.py)
-        assert len(server.stream_slots) == 0 and server.connections == 0
+        assert len(server.listener.slots) == 0 and server.connections == 0
         await client.close()
         await server.close()
 

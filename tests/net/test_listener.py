@@ -45,7 +45,7 @@ async def answering_endpoint(
     clock = Clock()
     endpoint = clear_endpoint(on_message, session="s", log=log, clock=clock)
     port = (await endpoint.open("127.0.0.1", 0))[1]
-    endpoint.stream_slots.limit = limit
+    endpoint.listener.slots.limit = limit
     return endpoint, port, clock
 
 
@@ -83,7 +83,7 @@ def test_at_the_limit_a_newcomer_takes_the_place_of_one_waiting_for_nothing() ->
     async def main() -> None:
         logs: list[str] = []
         endpoint, port, _ = await answering_endpoint(3, logs)
-        slots = endpoint.stream_slots
+        slots = endpoint.listener.slots
         answered = [await served(port, f"q-{i}") for i in range(3)]
         # a fourth: each of the others was answered and waits for nothing, so the one
         # silent longest makes room, however recently it was heard from
@@ -209,7 +209,7 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
     async def main() -> None:
         logs: list[str] = []
         endpoint, port, _ = await answering_endpoint(10, logs)
-        slots = endpoint.stream_slots
+        slots = endpoint.listener.slots
         slots.per_address = 2
         kept = [await served(port, f"k-{i}") for i in range(2)]
         await ask_on(kept[1], "k-1-again")  # in use: k-0 is the one silent longest
@@ -239,7 +239,7 @@ def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its
             clock=Clock(),  # one moment: the order is that of activity alone
         )
         port = (await endpoint.open("127.0.0.1", 0))[1]
-        slots = endpoint.stream_slots
+        slots = endpoint.listener.slots
         slots.per_address = 2
         waiting = await asyncio.open_connection("127.0.0.1", port)
         waiting_session = await handshaken(*waiting)

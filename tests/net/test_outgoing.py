@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
-from net.outgoing import Addr, Datagram, Dest, Outgoing, When
+from net.outgoing import Addr, Datagram, Dest, Outgoing
 from wire.codec import decode_datagram_batch, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, Notice
@@ -27,17 +27,26 @@ class Clear:
         return [(data, addr)]
 
 
+#: What `Outgoing.datagram` says: the datagram left now, or it waits.
+NOW, LATER = True, False
+
+
 def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
     ids = itertools.count(1)
     channel = cast(DatagramChannel, Clear())
     return Outgoing(lambda: f"o-{next(ids)}", channel, float, coalesce_drains=coalesce_drains)
 
 
+def begin_drain(out: Outgoing) -> None:
+    """What the endpoint's drain does as it begins (net/datagram_in.py)."""
+    out.holding = out.coalesce_drains
+
+
 def notice(n: int) -> bytes:
     return encode(Notice(f"n-{n}", f"line {n}"))
 
 
-def ack(out: Outgoing, to: Dest, reply_to: str) -> When:
+def ack(out: Outgoing, to: Dest, reply_to: str) -> bool:
     """When an Ack of `reply_to` for `to` leaves: LATER when it waits, merged."""
     return out.datagram(encode(Ack("a-0", reply_to)), to, reply_to)
 
@@ -49,33 +58,33 @@ def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
 
 def test_the_first_datagram_of_a_pass_leaves_at_once_and_asks_for_the_end_of_the_pass() -> None:
     out = outgoing()
-    assert out.datagram(notice(0), A) is When.NOW_THEN_FLUSH
-    assert out.datagram(notice(1), A) is When.LATER
-    assert out.datagram(notice(2), B) is When.NOW  # the end of the pass is asked for already
-    assert out.datagram(notice(3), A) is When.LATER
+    assert out.datagram(notice(0), A) is NOW
+    assert out.datagram(notice(1), A) is LATER
+    assert out.datagram(notice(2), B) is NOW  # the end of the pass is asked for already
+    assert out.datagram(notice(3), A) is LATER
     sent = out.flush()
     assert len(sent) == 1  # A's two that waited, packed into one datagram
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-3"]
-    assert out.datagram(notice(4), A) is When.NOW_THEN_FLUSH  # a new pass
+    assert out.datagram(notice(4), A) is NOW  # a new pass
     assert out.flush() == []
 
 
 def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_flushes() -> None:
     out = outgoing()
-    out.drain_begins()
-    assert out.datagram(notice(0), A) is When.NOW  # no pass of the loop asked for
-    assert out.datagram(notice(1), A) is When.LATER
+    begin_drain(out)
+    assert out.datagram(notice(0), A) is NOW  # no pass of the loop asked for
+    assert out.datagram(notice(1), A) is LATER
     assert [m.id for m in messages(out.drain_ends(), A)] == ["n-1"]
     assert out.drain_ends() == []  # nothing waits
 
 
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
     out = outgoing()
-    assert ack(out, A, "x-1") is When.NOW_THEN_FLUSH  # alone, at once
-    assert ack(out, A, "x-2") is When.LATER
-    assert ack(out, A, "x-3") is When.LATER
-    assert out.datagram(notice(0), A) is When.LATER
-    assert ack(out, B, "y-1") is When.NOW  # nothing went to B in this pass
+    assert ack(out, A, "x-1") is NOW  # alone, at once
+    assert ack(out, A, "x-2") is LATER
+    assert ack(out, A, "x-3") is LATER
+    assert out.datagram(notice(0), A) is LATER
+    assert ack(out, B, "y-1") is NOW  # nothing went to B in this pass
     got = messages(out.flush(), A)
     assert got[0] == Notice("n-0", "line 0")  # the rest first, the acks after it
     assert got[1:] == [Acks("o-1", ("x-2", "x-3"))]
@@ -83,13 +92,13 @@ def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() 
 
 def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() -> None:
     out = outgoing()
-    out.drain_begins()
-    assert out.datagram(notice(0), A) is When.NOW
-    assert ack(out, A, "x-1") is When.LATER
+    begin_drain(out)
+    assert out.datagram(notice(0), A) is NOW
+    assert ack(out, A, "x-1") is LATER
     long = [f"r-{i:03}-" + "x" * 58 for i in range(200)]
-    assert out.datagram(notice(1), B) is When.NOW
+    assert out.datagram(notice(1), B) is NOW
     for reply_to in long:
-        assert ack(out, B, reply_to) is When.LATER
+        assert ack(out, B, reply_to) is LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Ack("o-1", "x-1")]
     to_b = messages(sent, B)
@@ -100,10 +109,10 @@ def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() 
 
 def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
-    assert out.datagram(notice(0), A) is When.LATER  # even the first
-    assert ack(out, A, "x-1") is When.LATER
-    assert ack(out, B, "y-1") is When.LATER
+    begin_drain(out)
+    assert out.datagram(notice(0), A) is LATER  # even the first
+    assert ack(out, A, "x-1") is LATER
+    assert ack(out, B, "y-1") is LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Ack("o-2", "y-1")]
@@ -112,17 +121,17 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
 def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_handled() -> None:
     out = outgoing(coalesce_drains=True)
     members = (A, B, C)
-    out.drain_begins()
-    assert out.relay(members, notice(0)) is When.LATER
-    assert out.relay(members, notice(1)) is When.LATER
+    begin_drain(out)
+    assert out.relay(members, notice(0)) is True
+    assert out.relay(members, notice(1)) is True
     assert out.relaying_early
     first = out.datagram_ends()  # the datagram that relayed both is handled
     assert len(first) == 3  # one packed datagram to each member
     for member in members:
         assert [m.id for m in messages(first, member)] == ["n-0", "n-1"]
     assert not out.relaying_early and out.datagram_ends() == []
-    assert out.relay(members, notice(2)) is When.LATER  # a later datagram's: the drain's end
-    assert out.relay(members, notice(3)) is When.LATER
+    assert out.relay(members, notice(2)) is True  # a later datagram's: the drain's end
+    assert out.relay(members, notice(3)) is True
     assert out.datagram_ends() == []
     sent = out.drain_ends()
     assert len(sent) == 3
@@ -135,7 +144,7 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
     first datagram while the others' are still being sent."""
     out = outgoing(coalesce_drains=True)
     long = [encode(Notice(f"n-{n}", "x" * (MAX_DATAGRAM // 2))) for n in range(3)]
-    out.drain_begins()
+    begin_drain(out)
     for data in long:
         out.relay((A, B), data)
     first = out.datagram_ends()  # the first datagram's, packed
@@ -144,21 +153,21 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
     for sent in (first, out.drain_ends()):
         assert [dest for _, dest in sent] == [A, A, A, B, B, B]
     out = outgoing(coalesce_drains=True)
-    assert out.relay((A, B), notice(0)) is None  # not in a drain: `datagram` for each
-    out.drain_begins()
+    assert out.relay((A, B), notice(0)) is False  # not in a drain: `datagram` for each
+    begin_drain(out)
     out.datagram(notice(1), A)
-    assert out.relay((A, B), notice(2)) is None  # something waits for A: it stays first
+    assert out.relay((A, B), notice(2)) is False  # something waits for A: it stays first
 
 
 def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
-    assert out.relay((A, B), notice(0)) is When.LATER
+    begin_drain(out)
+    assert out.relay((A, B), notice(0)) is True
     out.datagram_ends()
-    assert out.relay((A, B), notice(1)) is When.LATER
-    assert out.datagram(notice(2), A) is When.LATER  # the entry becomes per-member batches
-    assert out.relay((A, B), notice(3)) is None
-    assert ack(out, B, "y-1") is When.LATER
+    assert out.relay((A, B), notice(1)) is True
+    assert out.datagram(notice(2), A) is LATER  # the entry becomes per-member batches
+    assert out.relay((A, B), notice(3)) is False
+    assert ack(out, B, "y-1") is LATER
     sent = out.drain_ends()
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-2"]
     assert [m.id for m in messages(sent, B)] == ["n-1", "o-1"]
@@ -166,11 +175,11 @@ def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
 
 def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> None:
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     out.relay((A, B), notice(0))
     out.datagram_ends()
     out.relay((A, B), notice(1))
-    assert ack(out, A, "x-1") is When.LATER
+    assert ack(out, A, "x-1") is LATER
     sent = out.drain_ends()
     assert messages(sent, A) == [Notice("n-1", "line 1"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Notice("n-1", "line 1")]
@@ -180,12 +189,12 @@ def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the
     out = outgoing(coalesce_drains=True)
     was = out.packed_begins()
     assert not was
-    assert ack(out, A, "x-1") is When.LATER  # waits, even with nothing sent to A before it
-    assert out.datagram(notice(0), A) is When.LATER
+    assert ack(out, A, "x-1") is LATER  # waits, even with nothing sent to A before it
+    assert out.datagram(notice(0), A) is LATER
     inner = out.packed_begins()
     assert out.packed_ends(inner) == []  # the outer block still holds them
     assert messages(out.packed_ends(was), A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
-    assert out.datagram(notice(1), A) is When.NOW_THEN_FLUSH  # sends no longer wait
+    assert out.datagram(notice(1), A) is NOW  # sends no longer wait
 
 
 SENDS = st.lists(
@@ -202,7 +211,7 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
     that waited to be merged, in the order made."""
     out = outgoing(coalesce_drains=coalesce)
     if in_drain:
-        out.drain_begins()
+        begin_drain(out)
     sent: list[Datagram] = []
     given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
     merged: dict[Dest, list[str]] = {A: [], B: [], C: []}
@@ -212,11 +221,11 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
         else:
             data, ack_of = notice(n), ""
         when = out.datagram(data, addr, ack_of)
-        if ack_of and when is When.LATER:
+        if ack_of and when is LATER:
             merged[addr].append(ack_of)
             continue
         given_[addr].append(ack_of or f"n-{n}")
-        if when is not When.LATER:
+        if when is not LATER:
             sent.append((data, addr))
     sent += out.drain_ends() if in_drain else out.flush()
     assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
@@ -248,7 +257,7 @@ def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
     for them, in one drain of a relay: each member gets what was sent to it once, in the
     order sent, whether it left at a datagram's end or at the drain's."""
     out = outgoing(coalesce_drains=True)
-    out.drain_begins()
+    begin_drain(out)
     sent: list[Datagram] = []
     given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
     for n, (kind, dests) in enumerate(steps):
@@ -258,10 +267,10 @@ def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
         data = notice(n)
         for dest in dests:
             given_[dest].append(f"n-{n}")
-        if kind == "relay" and out.relay(dests, data) is When.LATER:
+        if kind == "relay" and out.relay(dests, data) is True:
             continue
         for dest in dests:  # (a relay `relay` declined: to each member, as the endpoint does)
-            assert out.datagram(data, dest) is When.LATER  # everything waits in a drain
+            assert out.datagram(data, dest) is LATER  # everything waits in a drain
     sent += out.drain_ends()
     assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
     for dest in (A, B, C):
@@ -297,10 +306,10 @@ def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own()
     # push to the old one in the same pass are never packed for the same key
     old, new = (A[0], b"o" * 32), (A[0], b"n" * 32)
     out = outgoing()
-    assert out.datagram(notice(0), old) is When.NOW_THEN_FLUSH
-    assert out.datagram(notice(1), new) is When.NOW
-    assert out.datagram(notice(2), old) is When.LATER
-    assert out.datagram(notice(3), new) is When.LATER
+    assert out.datagram(notice(0), old) is NOW
+    assert out.datagram(notice(1), new) is NOW
+    assert out.datagram(notice(2), old) is LATER
+    assert out.datagram(notice(3), new) is LATER
     sent = out.flush()
     assert messages(sent, old) == [decode_datagram_batch(notice(2))[0]]
     assert messages(sent, new) == [decode_datagram_batch(notice(3))[0]]

@@ -237,7 +237,7 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda line: None)
-        server.endpoint.on_sent = lambda data, addr: datagrams.append(
+        server.endpoint.outgoing.on_sent = lambda data, addr: datagrams.append(
             (list(decode_datagram_batch(data)), addr)
         )
         saved = Saved("r-2", "s-1", "bob", False, "")

@@ -59,7 +59,7 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
     server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=console.add)
     addr = await server.start()
     # every datagram the registry sends, as it leaves (the test's peers use UDP only)
-    server.endpoint.on_sent = lambda data, to: console.add(f"sent {data.decode()}")
+    server.endpoint.outgoing.on_sent = lambda data, to: console.add(f"sent {data.decode()}")
     return server, addr
 
 
