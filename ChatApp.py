@@ -67,6 +67,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from launcher.checks import (
+    FORGET_AFTER_RANGE,
+    MAX_MAILBOX_LIMIT,
+    MAX_NEW_NAMES,
+    MIN_KEEPALIVE,
+    TYPICAL_SESSION_RANGE,
     UsageProblem,
     check_crisis_notice,
     check_data_dir,
@@ -80,15 +85,6 @@ from launcher.checks import (
     with_address,
 )
 from launcher.command_line import HELP, CommandLine, help_text, parse
-
-# the numbers --help shows, without loading the registry (and with it the wire codec)
-from launcher.defaults import (
-    FORGET_AFTER_RANGE,
-    MAX_MAILBOX_LIMIT,
-    MAX_NEW_NAMES,
-    MIN_KEEPALIVE,
-    TYPICAL_SESSION_RANGE,
-)
 from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 
@@ -401,6 +397,19 @@ def _leave_quietly() -> None:
     sys.unraisablehook = lambda unraisable: None
 
 
+#: The commands that install ChatApp with what it needs, from a checkout (the README's).
+INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e ."
+
+
+def missing_dependency(missing: ModuleNotFoundError) -> str:
+    """What ChatApp says when Python lacks a library it needs: which, and how to install."""
+    return (
+        f"ChatApp: error: {missing.name or 'a library it needs'} is not installed for this "
+        f"Python. From the ChatApp folder, install ChatApp and what it needs with:\n  {INSTALL}\n"
+        "then start it as .venv/bin/ChatApp (for example .venv/bin/ChatApp -s 5000)."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
@@ -427,8 +436,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
-        from launcher.missing import missing_dependency
-
         print(missing_dependency(missing), file=sys.stderr)
         return 1
     finally:
