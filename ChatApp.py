@@ -352,11 +352,10 @@ def _password_from_input(prompt: str) -> str:
 
 def version_line() -> str:
     """What `ChatApp --version` prints: the release, the wire version that decides which
-    other ChatApps this one can talk to (see wire/version.py), and the build (wire/build.py)."""
+    other ChatApps this one can talk to (see wire/version.py), and the build."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
-    from wire.build import build_name
-    from wire.version import WIRE_VERSION
+    from wire.version import WIRE_VERSION, build_name
 
     try:
         release = importlib.metadata.version("chatapp")
