@@ -293,7 +293,7 @@ def _contact_rule(
     nothing secret); `advertised`, the join code of the registry found on the network (None:
     its address was given); with `tty`, its question is asked."""
     from peer.adapter.key_contact import ContactRule
-    from terminal.yes_no import ask_yes_no
+    from terminal.prompt import ask_yes_no
 
     return ContactRule(
         code=settings.registry_code,
