@@ -1,6 +1,5 @@
-"""ChatApp's launcher: parse the command line, then start a registry, a peer, or a help-desk
-client. Nothing else lives here; beside it, launcher/ holds the checks of the line's words
-and numbers with their messages, the defaults --help shows, and the event loop's guard.
+"""ChatApp's launcher: parse the command line (launcher/), then start a registry, a peer,
+or a help-desk client. Nothing else lives here.
 
     ChatApp -s <port>                                       a registry
     ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
@@ -177,14 +176,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.cluster is None:
         from registry.adapter.run import run_registry
 
-        return _run(
-            run_registry(
-                listen=listen,
-                data_dir=data_dir,
-                out=out,
-                settings=own,
-            )
-        )
+        return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
     from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
     from registry.adapter.cluster.run import run_cluster_registry
 
@@ -196,11 +188,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     cluster = ClusterSettings(urls, advertise or default_advertise(settings.bind))
     return _run(
         run_cluster_registry(
-            listen=listen,
-            data_dir=data_dir,
-            out=out,
-            cluster=cluster,
-            settings=own,
+            listen=listen, data_dir=data_dir, out=out, cluster=cluster, settings=own
         )
     )
 
@@ -252,12 +240,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
-    from peer.adapter.desk.start import (
-        NO_KEY,
-        find_operator_key,
-        operator_authorised,
-        run_operator,
-    )
+    from peer.adapter.desk.start import NO_KEY, find_operator_key, operator_authorised, run_operator
 
     tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
