@@ -18,6 +18,11 @@ MIN_KEEPALIVE = 0.05
 #: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
 MAX_MAILBOX_LIMIT = 1_000_000
 MAX_NEW_NAMES = 1_000_000_000
+#: The shortest and longest --forget-names-after: a second (for tests), a century (never).
+FORGET_AFTER_RANGE = (1.0, 100 * 365 * 24 * 3600.0)
+#: The shortest and longest --typical-session: under ten seconds is no conversation, and
+#: hours would be a mistake of unit.
+TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 # The registry's defaults, copied: the registry's modules named beside each are where they
 # are decided and explained. tests/test_launcher_start.py keeps each copy equal to its source.
@@ -28,14 +33,10 @@ MAILBOX_MESSAGES = 1000
 NEW_NAMES = 50
 #: registry.core.forgetting.FORGET_AFTER: seconds a name may go unused before it is forgotten.
 FORGET_AFTER = 180 * 24 * 3600.0
-#: registry.core.forgetting.FORGET_AFTER_RANGE: the shortest and longest it may be given.
-FORGET_AFTER_RANGE = (1.0, 100 * 365 * 24 * 3600.0)
 #: registry.core.forgetting.NEWCOMER_NAMES: names kept whose owner never came back.
 NEWCOMER_NAMES = 1000
 #: registry.core.desk.limits.TYPICAL_SESSION: seconds a help-desk session is taken to last.
 TYPICAL_SESSION = 600.0
-#: registry.core.desk.limits.TYPICAL_SESSION_RANGE: the shortest and longest it may be given.
-TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 
 class UsageProblem(Exception):

@@ -68,10 +68,8 @@ def test_a_peer_s_start_loads_no_registry_code() -> None:
         ("MAILBOX_MESSAGES", "registry.core.mailbox", "MAILBOX_MESSAGES"),
         ("NEW_NAMES", "registry.core.flood", "NEW_NAMES"),
         ("FORGET_AFTER", "registry.core.forgetting", "FORGET_AFTER"),
-        ("FORGET_AFTER_RANGE", "registry.core.forgetting", "FORGET_AFTER_RANGE"),
         ("NEWCOMER_NAMES", "registry.core.forgetting", "NEWCOMER_NAMES"),
         ("TYPICAL_SESSION", "registry.core.desk.limits", "TYPICAL_SESSION"),
-        ("TYPICAL_SESSION_RANGE", "registry.core.desk.limits", "TYPICAL_SESSION_RANGE"),
     ],
 )
 def test_the_registry_defaults_help_shows_are_the_registry_s(
