@@ -1,6 +1,5 @@
-"""ChatApp's launcher: parse the command line, then start a registry, a peer, or a help-desk
-client. Nothing else lives here; beside it, launcher/ holds the checks of the line's words
-and numbers with their messages, the defaults --help shows, and the event loop's guard.
+"""ChatApp's launcher: parse the command line (launcher/), then start a registry, a peer,
+or a help-desk client. Nothing else lives here.
 
     ChatApp -s <port>                                       a registry
     ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
@@ -67,6 +66,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from launcher.checks import (
+    FORGET_AFTER_RANGE,
+    MAX_MAILBOX_LIMIT,
+    MAX_NEW_NAMES,
+    MIN_KEEPALIVE,
+    TYPICAL_SESSION_RANGE,
     UsageProblem,
     check_crisis_notice,
     check_data_dir,
@@ -80,15 +84,6 @@ from launcher.checks import (
     with_address,
 )
 from launcher.command_line import HELP, CommandLine, help_text, parse
-
-# the numbers --help shows, without loading the registry (and with it the wire codec)
-from launcher.defaults import (
-    FORGET_AFTER_RANGE,
-    MAX_MAILBOX_LIMIT,
-    MAX_NEW_NAMES,
-    MIN_KEEPALIVE,
-    TYPICAL_SESSION_RANGE,
-)
 from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 
@@ -181,14 +176,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.cluster is None:
         from registry.adapter.run import run_registry
 
-        return _run(
-            run_registry(
-                listen=listen,
-                data_dir=data_dir,
-                out=out,
-                settings=own,
-            )
-        )
+        return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
     from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
     from registry.adapter.cluster.run import run_cluster_registry
 
@@ -200,11 +188,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     cluster = ClusterSettings(urls, advertise or default_advertise(settings.bind))
     return _run(
         run_cluster_registry(
-            listen=listen,
-            data_dir=data_dir,
-            out=out,
-            cluster=cluster,
-            settings=own,
+            listen=listen, data_dir=data_dir, out=out, cluster=cluster, settings=own
         )
     )
 
@@ -256,12 +240,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
-    from peer.adapter.desk.start import (
-        NO_KEY,
-        find_operator_key,
-        operator_authorised,
-        run_operator,
-    )
+    from peer.adapter.desk.start import NO_KEY, find_operator_key, operator_authorised, run_operator
 
     tty, root = sys.stdin.isatty(), _desk_state_dir(settings)
     # authorised once by the operator key, our own key is enough from then on
@@ -297,7 +276,7 @@ def _contact_rule(
     nothing secret); `advertised`, the join code of the registry found on the network (None:
     its address was given); with `tty`, its question is asked."""
     from peer.adapter.key_contact import ContactRule
-    from terminal.yes_no import ask_yes_no
+    from terminal.prompt import ask_yes_no
 
     return ContactRule(
         code=settings.registry_code,
@@ -356,11 +335,10 @@ def _password_from_input(prompt: str) -> str:
 
 def version_line() -> str:
     """What `ChatApp --version` prints: the release, the wire version that decides which
-    other ChatApps this one can talk to (see wire/version.py), and the build (wire/build.py)."""
+    other ChatApps this one can talk to (see wire/version.py), and the build."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
-    from wire.build import build_name
-    from wire.version import WIRE_VERSION
+    from wire.version import WIRE_VERSION, build_name
 
     try:
         release = importlib.metadata.version("chatapp")
@@ -401,6 +379,19 @@ def _leave_quietly() -> None:
     sys.unraisablehook = lambda unraisable: None
 
 
+#: The commands that install ChatApp with what it needs, from a checkout (the README's).
+INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e ."
+
+
+def missing_dependency(missing: ModuleNotFoundError) -> str:
+    """What ChatApp says when Python lacks a library it needs: which, and how to install."""
+    return (
+        f"ChatApp: error: {missing.name or 'a library it needs'} is not installed for this "
+        f"Python. From the ChatApp folder, install ChatApp and what it needs with:\n  {INSTALL}\n"
+        "then start it as .venv/bin/ChatApp (for example .venv/bin/ChatApp -s 5000)."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
@@ -427,8 +418,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
-        from launcher.missing import missing_dependency
-
         print(missing_dependency(missing), file=sys.stderr)
         return 1
     finally:

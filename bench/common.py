@@ -249,7 +249,7 @@ class Table:
 
 def _build_suffix() -> str:
     """What a table's title says of the build that measured it: nothing for the pure one."""
-    from wire.build import build_name  # here: bench.common stays light to import
+    from wire.version import build_name  # here: bench.common stays light to import
 
     return "" if build_name() == "pure" else f" [{build_name()} build]"
 

@@ -44,10 +44,10 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import echoed_rate
 from bench.unprotected import unprotect
 from peer.core.actions import Print
-from wire.build import build_name
 from wire.codec import decode_datagram_batch
 from wire.errors import DecodeError
 from wire.messages import Chat, Message
+from wire.version import build_name
 
 Addr = tuple[str, int]
 

@@ -12,16 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from launcher.checks import MODE_VALUES, UsageProblem, length_text, mode_usage, mode_values
-from launcher.defaults import (
+from launcher.checks import (
     FORGET_AFTER,
     MAILBOX_MESSAGES,
     MAX_MAILBOX_LIMIT,
     MAX_NEW_NAMES,
     MIN_KEEPALIVE,
+    MODE_VALUES,
     NEW_NAMES,
     NEWCOMER_NAMES,
     TYPICAL_SESSION,
+    UsageProblem,
+    length_text,
+    mode_usage,
+    mode_values,
 )
 
 

@@ -1,7 +1,7 @@
 """Running a mode: its coroutine on an event loop, with the launcher's last line of defence:
 an exception that escapes a callback (a bug of ours) costs the user one line on stderr,
 never a traceback (Ctrl-C is ChatApp.main's: exit status 130). Imported once a mode
-starts, not for --help: asyncio alone takes a third of typer's import time."""
+starts, not for --help, which asyncio would slow."""
 
 from __future__ import annotations
 

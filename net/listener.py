@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from disk.open_files import raise_open_file_limit
+from disk.files import raise_open_file_limit
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]

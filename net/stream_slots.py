@@ -5,7 +5,7 @@ Each connection is a file descriptor. Left unbounded, a client that opens connec
 leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
 timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
 So connections are counted against the process's open-file limit (raised to what the
-system allows at start, disk/open_files.py), with SPARE_FDS left for files, and never more
+system allows at start, disk/files.py), with SPARE_FDS left for files, and never more
 than MAX_STREAMS (each costs memory too).
 
 At the limit a newcomer takes the place of the least useful connection: one that has not

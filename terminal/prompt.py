@@ -8,12 +8,14 @@ emptied, and the line is handed over. Between two prompts the terminal would be 
 line mode for a moment, and echo a key typed then into the middle of an incoming line; one
 long prompt never leaves raw mode. Used by the chat peer's terminal (peer.adapter.terminal) and the
 registry's console (registry.adapter.server); both fall back to plain lines when not on a terminal.
+Beside it, the one yes-or-no question asked before it starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -436,3 +438,36 @@ def _continued(app: Application[Any] | None) -> None:
     app.output.flush()
     app.renderer.reset()
     app.invalidate()
+
+
+async def ask_yes_no(question: str) -> bool:
+    """Show `question` and read one line from standard input, without blocking the event
+    loop (the secure channel goes on reading while the person thinks); cancellable. True
+    for y or yes (any case), else False. Asked before the prompt takes the terminal: its
+    line discipline edits the answer, and what is typed after that line stays for the
+    prompt."""
+    sys.stdout.write(question)
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+    answer = bytearray()
+    done: asyncio.Future[bool] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            byte = os.read(fd, 1)  # one at a time: nothing after the answer's line is taken
+        except OSError:
+            byte = b""
+        if byte and byte != b"\n":
+            answer.extend(byte)
+        elif not done.done():
+            done.set_result(answer.decode(errors="replace").strip().lower() in ("y", "yes"))
+
+    loop.add_reader(fd, readable)
+    try:
+        return await done
+    finally:
+        loop.remove_reader(fd)
+        if not done.done():  # cancelled: what follows begins a line of its own
+            sys.stdout.write("\n")
+            sys.stdout.flush()

@@ -31,8 +31,8 @@ class LineSplitter:
     """Cuts text that comes in pieces into lines, whatever ends them (see `_LINE_END`)."""
 
     def __init__(self, pending: str = "") -> None:
-        """`pending` is the start of a line already read (typed, not yet finished)."""
-        self._pending = pending
+        #: The unfinished line read so far ("" for none); given, the start of one typed.
+        self.pending = pending
         # the last piece ended with "\r": a "\n" opening the next one ends nothing more
         self._after_cr = False
 
@@ -41,14 +41,9 @@ class LineSplitter:
         if self._after_cr and text.startswith("\n"):
             text = text[1:]
         self._after_cr = text.endswith("\r")
-        parts = _LINE_END.split(self._pending + text)
-        self._pending = parts[-1]
+        parts = _LINE_END.split(self.pending + text)
+        self.pending = parts[-1]
         return parts[:-1]
-
-    @property
-    def pending(self) -> str:
-        """The unfinished line read so far ("" for none)."""
-        return self._pending
 
 
 #: Bytes read at a time: the kernel hands over one line per read in line mode, and holds

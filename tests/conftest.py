@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.pycache_prune import ours_alone, prune_now_and_then
-from wire.build import build_name
+from wire.version import build_name
 
 
 def _cache_bytecode_outside_the_tree() -> None:

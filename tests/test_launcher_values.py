@@ -10,6 +10,7 @@ import pytest
 
 import ChatApp
 from launcher.checks import (
+    MIN_KEEPALIVE,
     UsageProblem,
     check_join_code,
     check_length,
@@ -17,7 +18,6 @@ from launcher.checks import (
     check_whole,
 )
 from launcher.command_line import CommandLine
-from launcher.defaults import MIN_KEEPALIVE
 
 
 @pytest.mark.parametrize(
@@ -282,10 +282,10 @@ def test_help_for_a_mode_and_examples_for_every_mode(
 
 
 def test_a_missing_library_says_which_command_installs_them() -> None:
-    from launcher.missing import INSTALL, missing_dependency
-
-    said = missing_dependency(ModuleNotFoundError("No module named 'msgspec'", name="msgspec"))
-    assert said.startswith("ChatApp: error: msgspec is not installed") and INSTALL in said
+    said = ChatApp.missing_dependency(
+        ModuleNotFoundError("No module named 'msgspec'", name="msgspec")
+    )
+    assert said.startswith("ChatApp: error: msgspec is not installed") and ChatApp.INSTALL in said
     assert "Traceback" not in said
 
 

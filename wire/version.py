@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from types import ModuleType
 
-from wire import file_messages, messages
+from wire import codec, file_messages, messages
 from wire.base import WireMessage
 from wire.desk import messages as desk
 
@@ -71,3 +71,9 @@ def wire_refusal(theirs: str, what: str) -> str:
         f"ChatApp versions differ: your {what} speaks {which}. "
         "Use the same version of ChatApp on every machine."
     )
+
+
+def build_name() -> str:
+    """The build running: "compiled" when the codec was imported from a C extension (mypyc's,
+    setup.py), else "pure"."""
+    return "pure" if codec.__file__.endswith(".py") else "compiled"

@@ -22,7 +22,7 @@ from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Says a line to the user: the text, and whether it is an error.
 Say = Callable[[str, bool], None]
-#: Asks the person a yes-or-no question (terminal.yes_no.ask_yes_no on a terminal).
+#: Asks the person a yes-or-no question (terminal.prompt.ask_yes_no on a terminal).
 Confirm = Callable[[str], Awaitable[bool]]
 
 

@@ -52,7 +52,7 @@ from peer.core.dispatch import PeerCore
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
-from terminal.yes_no import ask_yes_no
+from terminal.prompt import ask_yes_no
 from wire.codec import encode
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log

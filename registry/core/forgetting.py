@@ -22,8 +22,6 @@ DAY = 24 * 3600.0
 #: Seconds a name may go unused (no registration, not online) before it is forgotten: half a
 #: year, a term away and back. The registry's --forget-names-after sets it.
 FORGET_AFTER = 180 * DAY
-#: The shortest and longest it may be given: a second (for tests), a century (never).
-FORGET_AFTER_RANGE = (1.0, 100 * 365 * DAY)
 #: Names kept offline whose owner never came back (see `came_back`): past this many, the
 #: registry releases some, from the address that registered the most of them first. Enough
 #: for every newcomer of a big LAN's week; few enough that a table filled by scripts stays

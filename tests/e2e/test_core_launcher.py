@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wire.build import build_name
-from wire.version import WIRE_VERSION
+from wire.version import WIRE_VERSION, build_name
 
 from .harness import CHATAPP, HOST, WELCOME, ChatEnv, free_port
 

@@ -46,9 +46,6 @@ ARRIVALS_NAMED = 3
 #: Seconds a session is taken to last until enough are measured (`--typical-session`): a
 #: typed help-desk conversation takes about ten minutes, as support chats do.
 TYPICAL_SESSION = 600.0
-#: The typical session the registry may be given: under ten seconds is no conversation, and
-#: hours would be a mistake of unit.
-TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
 
 class DeskSettings(Struct, frozen=True, kw_only=True):
