@@ -174,8 +174,10 @@ class PeerNode:
             lambda addr, key, message: self.endpoint.send(addr, message, key),
             console.show,
         )
-        folder = self.state.path.with_suffix(".files")
-        return FilesOnDemand(static, host, folder=folder, downloads=downloads)
+        # the folder of the name the peer has now (a rename moves it: `_remember`)
+        return FilesOnDemand(
+            static, host, folder=lambda: self.state.files_path, downloads=downloads
+        )
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -447,10 +449,12 @@ class PeerNode:
         self.console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
-        """Keep `token` in the state file of `name`. After a rename the kept state (shown
-        ids, outbox, room) moves to the new name's files and the old token file goes, so that
-        `-c <new name>` finds everything and the token is kept once."""
+        """Keep `token` in the state file of `name`. After a rename all kept for the old
+        name (the transfers' records too) moves to the new name's, where the peer writes from
+        then on, and the old token file goes: `-c <new name>` finds everything, the token
+        kept once."""
         previous = self.state
+        self.files.settle()  # no transfer's record is being written as its folder moves
         try:
             state = previous.moved_to(name, token)
         except OSError as exc:

@@ -1,10 +1,11 @@
 """The peer's own kept state, per name under `peers/`: its registration token, the ids of
 the messages it has shown, what it has sent and not seen delivered, its outbox, the room it
-is in, its key and its history."""
+is in, its key, its history and its file transfers' records. A rename moves all of it."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from pathlib import Path
@@ -36,6 +37,8 @@ class PeerStateFile:
         self.room_path = root / "peers" / f"{name_key(name)}.room"
         self.sending_path = root / "peers" / f"{name_key(name)}.sending"
         self.history_path = root / "peers" / f"{name_key(name)}.history"
+        #: The folder of the file transfers' records (peer/adapter/files/service.py).
+        self.files_path = root / "peers" / f"{name_key(name)}.files"
         #: What the loads found wrong with the files, one line each for the user.
         self.problems: list[str] = []
         self.seen = SeenLog(self.seen_path, self.problems)
@@ -117,7 +120,9 @@ class PeerStateFile:
                 self.path.unlink()
 
     def move_to(self, other: PeerStateFile) -> None:
-        """Move this name's kept files to `other`'s, closed first. Raises OSError."""
+        """Move all this name keeps (but its token file) to `other`'s, closed first: each
+        replaces `other`'s; a record of the transfers' folder replaces one of the same
+        number. Raises OSError."""
         self.close()  # its memory maps: some systems cannot move a mapped file
         for old, new in (
             (self.seen_path, other.seen_path),
@@ -126,9 +131,12 @@ class PeerStateFile:
             (self.sending_path, other.sending_path),
             (self.key_path, other.key_path),  # the key goes with the name
             (self.history_path, other.history_path),
+            (_aside(self.outbox_path), _aside(other.outbox_path)),
+            (_aside(self.sending_path), _aside(other.sending_path)),
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(old, new)
+        _move_folder(self.files_path, other.files_path)
 
     def close(self) -> None:
         """Unmap the files written through memory maps (before a rename moves them)."""
@@ -233,10 +241,31 @@ _UNREAD = (
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `<path>.unreadable`, durably, and return that path. Raises OSError."""
-    aside = path.with_name(path.name + ".unreadable")
+    """Append `records` to `_aside(path)`, durably, and return that path. Raises OSError."""
+    aside = _aside(path)
     append_bytes(aside, b"".join(records), fsync=True)
     return aside
+
+
+def _aside(path: Path) -> Path:
+    """Where what `path` holds that cannot be read is set aside for the user."""
+    return path.with_name(path.name + ".unreadable")
+
+
+def _move_folder(old: Path, new: Path) -> None:
+    """Move the folder `old` to `new`; into it, file by file, when `new` holds files (those
+    of `old` replace those of the same name). None at `old`: nothing. Raises OSError."""
+    try:
+        os.replace(old, new)
+        return
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    for entry in old.iterdir():
+        os.replace(entry, new / entry.name)
+    old.rmdir()
 
 
 def _replace(path: Path, data: bytes) -> None:

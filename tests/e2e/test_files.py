@@ -111,3 +111,28 @@ def test_the_receiver_killed_half_way_gets_only_the_rest(
     sent_again = size - float(resumed.group(2)) * 1e6
     print(f"bytes sent after the restart: {sent_again:.0f} of {size}")
     assert sent_again <= size * 0.5 + 1e5
+
+
+@pytest.mark.timeout(120)
+def test_a_transfer_accepted_after_a_rename_resumes_under_the_new_name(
+    shared_chat: ChatEnv, tmp_path: Path
+) -> None:
+    """bob renames to robert, accepts a file, and is killed half way; started again as
+    robert, he finds the transfer kept (it moved with the name) and gets the rest."""
+    alice, bob, downloads = _pair(shared_chat, tmp_path)
+    robert = shared_chat.named("robert")
+    bob.send(f"/nick {robert}")
+    bob.expect(rf"\[You are now known as {robert}\.\]")
+    alice.expect(rf"{bob.name} is now known as {robert}")
+    digest = _file(tmp_path / "renamed.bin", 64 * MB)
+    alice.send(f"/file {robert} {tmp_path / 'renamed.bin'}")
+    number = bob.expect(r"/accept (\d+)", 20).group(1)
+    bob.send(f"/accept {number}")
+    bob.expect(rf"renamed\.bin from {alice.name}: [3-9]\d%", 40)
+    bob.kill()
+    again = shared_chat.start_peer(robert, port=bob.port, data_dir=bob.data_dir, wait=False)
+    again.expect(rf"renamed\.bin from {alice.name}: \d+% .* kept; it resumes when", 20)
+    kept = bob.data_dir / "peers"
+    assert not (kept / f"{bob.name}.files").exists()
+    again.expect(rf"Received renamed\.bin from {alice.name} .*SHA-256 checked", 60)
+    assert hashlib.sha256((downloads / "renamed.bin").read_bytes()).hexdigest() == digest

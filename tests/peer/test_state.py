@@ -345,3 +345,46 @@ def test_shown_ids_of_any_text_come_back_as_written(
     for sender, msg_id in shown:
         kept.seen.add(Shown(((sender, msg_id),)))
     assert kept.seen.load() == shown
+
+
+def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
+    """Every file and folder kept under bob's name goes to robert's, the transfers' folder
+    included (a restart as robert resumes them); nothing is left under bob but the note of
+    where he went."""
+    bob = PeerStateFile(tmp_path, "bob")
+    bob.save_token("t" * 32, "bob")
+    bob.save_room("teamchat")
+    bob.seen.add(Shown((("alice", "m-1"),)))
+    bob.history_path.write_text("kept line\n")
+    bob.key_path.write_bytes(b"k" * 32)
+    (tmp_path / "peers" / "bob.outbox.unreadable").write_text("set aside")
+    (tmp_path / "peers" / "bob.files").mkdir()
+    (tmp_path / "peers" / "bob.files" / "1.json").write_text("{}")
+    robert = bob.moved_to("robert", "r" * 32)
+    bob.left_for("robert")
+    assert (tmp_path / "peers" / "robert.files" / "1.json").read_text() == "{}"
+    assert robert.load_room() == "teamchat"
+    assert robert.seen.load() == [("alice", "m-1")]
+    assert robert.history_path.read_text() == "kept line\n"
+    assert robert.key_path.read_bytes() == b"k" * 32
+    assert (tmp_path / "peers" / "robert.outbox.unreadable").read_text() == "set aside"
+    robert.close()
+    assert sorted(p.name for p in (tmp_path / "peers").iterdir() if "bob" in p.name) == ["bob.json"]
+    assert follow_renames(tmp_path, "bob") == "robert"
+
+
+def test_the_transfers_moved_by_a_rename_join_those_kept_under_the_new_name(
+    tmp_path: Path,
+) -> None:
+    """A folder already under the new name keeps its records; the moved ones join it, a
+    record of the same number replaced by the moved one, the running transfer's."""
+    bobs, roberts = tmp_path / "peers" / "bob.files", tmp_path / "peers" / "robert.files"
+    bobs.mkdir(parents=True)
+    roberts.mkdir()
+    (bobs / "1.json").write_text("bob's 1")
+    (roberts / "1.json").write_text("robert's 1")
+    (roberts / "2.json").write_text("robert's 2")
+    PeerStateFile(tmp_path, "bob").moved_to("robert", "r" * 32)
+    assert not bobs.exists()
+    kept = {p.name: p.read_text() for p in roberts.iterdir()}
+    assert kept == {"1.json": "bob's 1", "2.json": "robert's 2"}

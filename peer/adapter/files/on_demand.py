@@ -37,11 +37,17 @@ class FileHost(NamedTuple):
 
 class FilesOnDemand:
     """The FileService of the peer with the key `static`, around `host`, made the first time
-    one is needed; records are kept in `folder` (looked at as the peer starts), files saved
-    in `downloads` (--downloads: "" for the user's downloads folder)."""
+    one is needed; records are kept in the folder `folder()` gives (that of the peer's name
+    now; looked at as the peer starts), files saved in `downloads` (--downloads: "" for the
+    user's downloads folder)."""
 
     def __init__(
-        self, static: X25519PrivateKey, host: FileHost, *, folder: Path, downloads: str
+        self,
+        static: X25519PrivateKey,
+        host: FileHost,
+        *,
+        folder: Callable[[], Path],
+        downloads: str,
     ) -> None:
         self._static = static
         self._host = host
@@ -62,8 +68,13 @@ class FilesOnDemand:
 
     def start(self) -> None:
         """Take up the transfers an earlier run kept, if it kept any."""
-        if self._folder.is_dir():
+        if self._folder().is_dir():
             self._made().start()
+
+    def settle(self) -> None:
+        """Wait for the record being written, if any: a rename moves the folder next."""
+        if self._service is not None:
+            self._service.settle()
 
     def typed(self, verb: str, args: str) -> None:
         self._made().typed(verb, args)

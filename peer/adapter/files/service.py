@@ -55,10 +55,15 @@ WRITE_BUFFER = 4 * PIECE
 
 class FileService:
     """The file transfers of one running peer, with the peer's key `static`, around `host`;
-    records are kept in `folder`, files saved in `downloads`."""
+    records are kept in the folder `folder()` gives, files saved in `downloads`."""
 
     def __init__(
-        self, static: X25519PrivateKey, host: FileHost, *, folder: Path, downloads: Path
+        self,
+        static: X25519PrivateKey,
+        host: FileHost,
+        *,
+        folder: Callable[[], Path],
+        downloads: Path,
     ) -> None:
         self._static = static
         self._entry = entry = host.entry
@@ -211,8 +216,9 @@ class FileService:
             self._keep_failed(exc)
         self._run(lambda now, emit: self.core.progress(transfer, at, emit))
 
-    def _settle(self) -> None:
-        """Wait for a record being written in the thread: records are written in order."""
+    def settle(self) -> None:
+        """Wait for a record being written in the thread: records are written in order, and
+        a rename moves their folder only once none is being written."""
         if self._keeping is not None:
             with contextlib.suppress(OSError):  # said where it is awaited
                 self._keeping.result()
@@ -224,7 +230,7 @@ class FileService:
             task.cancel()
 
     def _keep(self, keep: Keep) -> None:
-        self._settle()
+        self.settle()
         try:
             self.store.keep(keep.transfer)
         except OSError as exc:
@@ -238,7 +244,7 @@ class FileService:
             self._show(Print(line, "error"))
 
     def _forget(self, forget: Forget) -> None:
-        self._settle()
+        self.settle()
         transfer = forget.transfer
         with contextlib.suppress(OSError):
             self.store.forget(transfer)
@@ -275,18 +281,20 @@ _DECODE = msgspec.json.Decoder(Transfer)
 
 
 class TransferStore:
-    """The records of one peer name's transfers, in `folder` (made when first needed)."""
+    """The records of the peer's transfers, in the folder `folder()` gives: that of the
+    peer's name now (made when first needed)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Callable[[], Path]) -> None:
         self.folder = folder
 
     def load(self) -> tuple[list[Transfer], list[str]]:
         """Every record kept, and a line for each that could not be read (set aside)."""
         kept: list[Transfer] = []
         problems: list[str] = []
-        if not self.folder.is_dir():
+        folder = self.folder()
+        if not folder.is_dir():
             return kept, problems
-        for path in sorted(self.folder.glob("*.json")):
+        for path in sorted(folder.glob("*.json")):
             try:
                 kept.append(_DECODE.decode(read_bytes(path)))
             except (OSError, msgspec.DecodeError) as exc:
@@ -299,8 +307,9 @@ class TransferStore:
 
     def keep(self, transfer: Transfer) -> None:
         """Write `transfer`'s record durably. Raises OSError."""
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replace_durably(self._path(transfer), msgspec.json.encode(transfer))
+        path = self._path(transfer)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        replace_durably(path, msgspec.json.encode(transfer))
 
     def forget(self, transfer: Transfer) -> None:
         """Delete `transfer`'s record (none kept is no error). Raises OSError."""
@@ -308,7 +317,7 @@ class TransferStore:
             os.unlink(self._path(transfer))
 
     def _path(self, transfer: Transfer) -> Path:
-        return self.folder / f"{transfer.number}.json"
+        return self.folder() / f"{transfer.number}.json"
 
 
 def changed(transfer: Transfer) -> str:
