@@ -1,11 +1,8 @@
-"""The help desk's shelf for a service of several registries (registry/adapter/desk/shelf.py): its
-places, history and operators' keys in the bucket CHATAPP_DESK, so that the registry that
-decides next holds the places of the one that stopped. The operator key is there too
-(`desk-key`): every registry of the service answers operators with the same one.
-
-A registry reads the bucket as it starts to decide. Each batch of writes is made only
-while it still decides (its `fence`), and what the desk sends waits until JetStream has
-acknowledged what was kept before it (registry.adapter.desk.shelf.AfterKept).
+"""The help desk's shelf for a service (registry/adapter/desk/shelf.py): its records in the
+bucket CHATAPP_DESK, read as a registry starts to decide, so that the next one holds the places
+of the one that stopped; the operator key too (`desk-key`). Each batch of writes is made only
+while this registry decides (its `fence`); what the desk sends waits for JetStream to
+acknowledge what was kept before it (registry.adapter.desk.shelf.AfterKept).
 """
 
 from __future__ import annotations
@@ -21,8 +18,7 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
 from disk.operator_key import KEY_BYTES, KEY_FILE, key_path, read_key
-from registry.adapter.cluster.lead import bucket
-from registry.adapter.cluster.store import WRITE_ERRORS, Superseded, entries
+from registry.adapter.cluster.store import ERRORS, Superseded, bucket, entries
 from registry.adapter.desk.shelf import aside
 
 DESK_BUCKET = "CHATAPP_DESK"
@@ -92,7 +88,7 @@ class BucketShelf:
         log: Callable[[str], None],
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> BucketShelf:
-        """What the bucket holds now. Raises the errors of JetStream (WRITE_ERRORS)."""
+        """What the bucket holds now. Raises the errors of JetStream (ERRORS)."""
         found = await entries(kv)
         return cls(kv, {name: value for name, (_, value) in found.items()}, log, fence)
 
@@ -150,9 +146,9 @@ class BucketShelf:
                     await asyncio.gather(*(self._put(name, data) for name, data in due.items()))
                 except Superseded:
                     self._log("desk: another registry of the service runs the help desk now")
-                except WRITE_ERRORS as exc:
+                except ERRORS as exc:
                     self._log(
-                        f"desk: JetStream did not keep {', '.join(due)} ({_reason(exc)}); "
+                        f"desk: JetStream did not keep {', '.join(due)} ({os_reason(exc)}); "
                         "should this registry stop, what they hold would be lost"
                     )
         finally:
@@ -163,9 +159,3 @@ class BucketShelf:
             await self._kv.delete(name)
         else:
             await self._kv.put(name, data)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return os_reason(exc)
-    return str(exc).strip() or type(exc).__name__

@@ -1,14 +1,10 @@
 """The lease of one registry of a service, kept from a thread of its own.
 
-A registry in a join storm can keep its event loop busy for seconds. Were its lease renewed
-from that loop, it would run out, another registry would take the lead from one that is
-only busy, and the peers of a registry taken for gone would be moved away. So a thread with
-an event loop and a NATS connection of its own renews this registry's membership, and the
-lead while it holds it, every RENEW seconds (registry/adapter/cluster/lead.py): they run out only
-when the process stops or cannot reach NATS, and the lease can be short. The same thread
-looks for the lead each time, takes it when it is free, and tells the registry's own loop
-of each change (the event `news`); the registry reads `held`, `term` and `leader`, and asks
-the rest through `call`.
+A registry in a join storm can keep its event loop busy for seconds: a lease renewed from it
+would run out, and a registry only busy would lose the lead and its peers. So a thread with its
+own loop and NATS connection renews the membership, and the lead while held, every RENEW
+seconds (lead.py), takes the lead when free, and tells the registry's loop of each change
+(`news`); the registry reads `held`, `term` and `leader`, and asks the rest through `call`.
 """
 
 from __future__ import annotations
@@ -23,8 +19,8 @@ from typing import TypeVar
 from nats.aio.client import Client
 
 from registry.adapter.cluster.connect import connect, end_tasks_left
-from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
-from registry.adapter.cluster.store import DUPLICATE_WINDOW
+from registry.adapter.cluster.lead import LEAD_BUCKET, LEASE, RENEW, Lead
+from registry.adapter.cluster.store import DUPLICATE_WINDOW, ERRORS, bucket
 
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
