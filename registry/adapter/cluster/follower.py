@@ -226,15 +226,13 @@ class Follower:
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
         """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
-            self._big = not message.entries
+            self._big = fetching = not message.entries
             for ip, port, key in to:
                 key = key or self._key((ip, port))
-                fetching = not message.entries
                 self._delivery.welcomed((ip, port), key, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                key = key or self._key((ip, port))
-                self._delivery.answered((ip, port), key, message.version)
+                self._delivery.answered((ip, port), key or self._key((ip, port)), message.version)
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
             told = self._delivery.told(to[0][:2], message.version)
             if told != message.version:

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 
@@ -63,7 +63,8 @@ class LeaseKeeper:
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
-        self._renewed = -FRESH
+        #: when the last renewal of the lead that went through was sent (`clock` seconds)
+        self.renewed = -FRESH
 
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
@@ -77,12 +78,7 @@ class LeaseKeeper:
         self._thread.start()
         await self._in_thread(self._open())
 
-    @property
-    def renewed(self) -> float:
-        """When the last renewal of the lead that went through was sent (`clock` seconds)."""
-        return self._renewed
-
-    async def call(self, work: Callable[[Lead], Awaitable[T]]) -> T:
+    async def call(self, work: Callable[[Lead], Coroutine[Any, Any, T]]) -> T:
         """`work(lead)`, run in the keeper's thread, awaited here."""
         lead = self._lead
         if lead is None:
@@ -93,14 +89,14 @@ class LeaseKeeper:
         """Raise Superseded unless this registry still holds the lead (Lead.check). A
         renewal sent less than FRESH seconds ago answers without a round trip: every commit
         of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
-        if self.held and self._clock() - self._renewed < FRESH:
+        if self.held and self._clock() - self.renewed < FRESH:
             return
         await self.call(self._renewed_now)
 
     async def _renewed_now(self, lead: Lead) -> None:
         sent = self._clock()
-        await lead.check(afresh=sent - self._renewed > GOES_ON_WITHIN)
-        self._renewed = sent
+        await lead.check(afresh=sent - self.renewed > GOES_ON_WITHIN)
+        self.renewed = sent
 
     async def stop(self) -> None:
         """Stop keeping the lease (it runs out), and the thread."""
@@ -110,11 +106,8 @@ class LeaseKeeper:
             self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 5)
 
-    async def _in_thread(self, work: Awaitable[T]) -> T:
-        async def run() -> T:
-            return await work
-
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+    async def _in_thread(self, work: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
 
     # -- in the keeper's thread -----------------------------------------------------------
 
@@ -140,12 +133,12 @@ class LeaseKeeper:
             if lead.held:
                 sent = self._clock()
                 if await lead.renew():
-                    self._renewed = sent
+                    self.renewed = sent
             if not lead.held:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                away = self._clock() - self._renewed > GOES_ON_WITHIN
+                away = self._clock() - self.renewed > GOES_ON_WITHIN
                 if seen in (None, self.reach) and await lead.take(afresh=away):
                     seen = self.reach
         except ERRORS:

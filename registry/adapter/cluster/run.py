@@ -99,21 +99,18 @@ class ClusterRegistry:
         self._desk = service.desk
         self._listen = listen
         self._out = out
+        self.log = _stamped(out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
         self._stopped = asyncio.Event()
         self._turned = 0.0  # when silent peers were last forgotten
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
-        self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
         self._backlog = Backlog()
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
-
-    def log(self, line: str) -> None:
-        self._out(f"{time.strftime('%H:%M:%S')} {line}")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -215,9 +212,7 @@ class ClusterRegistry:
         """Relay to the registry that decides until stopped, or until the keeper took the
         lead, which was free."""
         keeper = self._keeper
-        follower = self._follower = Follower(
-            self._nc, keeper.me, self._channel, self.log, self._desk_where
-        )
+        follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
         self._leader_reach = keeper.leader or ""
         self._out(
@@ -237,7 +232,6 @@ class ClusterRegistry:
                 self._leader_reach = reach or ""
         finally:
             await follower.close()
-            self._follower = None
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
         """For a desk client that asked this registry: where it is reached, where the
@@ -349,6 +343,11 @@ class ClusterRegistry:
                 await msg.respond(answer_asked(msg.data, answer))
 
 
+def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out` for the log: each line after the time."""
+    return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
+
+
 async def _open_service(
     cluster: ClusterSettings,
     port: int,
@@ -358,11 +357,7 @@ async def _open_service(
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
     None, with the reason said and NATS closed, when NATS cannot give it."""
-
-    def log(line: str) -> None:
-        out(f"{time.strftime('%H:%M:%S')} {line}")
-
-    urls = cluster.urls
+    log, urls = _stamped(out), cluster.urls
     try:
         nc, js = await connect(urls, log, stopping)
     except ClusterError as exc:
