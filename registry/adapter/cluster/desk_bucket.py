@@ -12,54 +12,34 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import nats.js.errors
-from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
 from disk.operator_key import KEY_BYTES, KEY_FILE, key_path, read_key
-from registry.adapter.cluster.store import ERRORS, Superseded, bucket, entries
+from registry.adapter.cluster.store import ERRORS, Superseded, entries, made_once
 from registry.adapter.desk.shelf import aside
 
 DESK_BUCKET = "CHATAPP_DESK"
 
 
-async def desk_bucket(js: JetStreamContext) -> KeyValue:
-    """The service's desk bucket, made by the first registry that needs it."""
-    return await bucket(js, DESK_BUCKET)
-
-
-async def service_desk_key(kv: KeyValue, data_dir: Path) -> tuple[str, str]:
-    """The service's operator key, made now from this registry's own (or anew) by the
-    first registry that asks; written into `data_dir`, where the registry's desk and an
-    operator on this machine find it. The key, and a line for the log when this
-    registry's own key was another ("" otherwise). OSError when it cannot be written."""
+async def service_desk_key(kv: KeyValue, data_dir: Path) -> str:
+    """The service's operator key, made from this registry's own (or anew) by the first
+    registry that asks, is written into `data_dir`, where the registry's desk and an
+    operator on this machine find it. A line for the log when this registry's own key was
+    another, else "". OSError when it cannot be written."""
     local = read_key(key_path(data_dir))
-    try:
-        key = await _kept_key(kv)
-    except nats.js.errors.KeyNotFoundError:
-        key = local or secrets.token_urlsafe(KEY_BYTES)
-        try:
-            await kv.create(KEY_FILE, key.encode())
-        except nats.js.errors.KeyWrongLastSequenceError:  # another registry made it first
-            key = await _kept_key(kv)
+    kept, _ = await made_once(kv, KEY_FILE, (local or secrets.token_urlsafe(KEY_BYTES)).encode())
+    key = kept.decode(errors="replace").strip()
+    if not key or not key.isprintable():
+        raise ValueError("the service's operator key in NATS is not a key")
     if key == local:
-        return key, ""
+        return ""
     replace_durably(key_path(data_dir), (key + "\n").encode())
-    said = (
+    return (
         f"the help desk's operator key in {key_path(data_dir)} is the service's now"
         if local
         else ""
     )
-    return key, said
-
-
-async def _kept_key(kv: KeyValue) -> str:
-    entry = await kv.get(KEY_FILE)
-    key = (entry.value or b"").decode(errors="replace").strip()
-    if not key or not key.isprintable():
-        raise ValueError("the service's operator key in NATS is not a key")
-    return key
 
 
 class BucketShelf:

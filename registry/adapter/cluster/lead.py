@@ -17,7 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from registry.adapter.cluster.store import ERRORS, WRONG_LAST, Superseded, bucket, entries
+from registry.adapter.cluster.store import (
+    ERRORS,
+    WRONG_LAST,
+    Superseded,
+    bucket,
+    entries,
+    made_once,
+)
 from wire.keys import KEY_BYTES
 
 #: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
@@ -30,17 +37,12 @@ LEAD_BUCKET, SERVICE_BUCKET = "CHATAPP_LEAD", "CHATAPP_SERVICE"
 
 async def service_key(js: JetStreamContext) -> tuple[X25519PrivateKey, bool]:
     """The service's key pair, made now by the first registry that asks (True then)."""
-    kv = await bucket(js, SERVICE_BUCKET)
-    made = X25519PrivateKey.generate()
-    try:
-        await kv.create("registry-key", made.private_bytes_raw().hex().encode())
-        return made, True
-    except nats.js.errors.KeyWrongLastSequenceError:
-        entry = await kv.get("registry-key")
-        raw = bytes.fromhex((entry.value or b"").decode())
-        if len(raw) != KEY_BYTES:
-            raise ValueError("the service's registry key in NATS is not a key") from None
-        return X25519PrivateKey.from_private_bytes(raw), False
+    made = X25519PrivateKey.generate().private_bytes_raw().hex().encode()
+    kept, fresh = await made_once(await bucket(js, SERVICE_BUCKET), "registry-key", made)
+    raw = bytes.fromhex(kept.decode())
+    if len(raw) != KEY_BYTES:
+        raise ValueError("the service's registry key in NATS is not a key")
+    return X25519PrivateKey.from_private_bytes(raw), fresh
 
 
 class Lead:

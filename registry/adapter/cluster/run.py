@@ -29,7 +29,7 @@ from registry.adapter.cluster.connect import (
     when_streams_answer,
 )
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
-from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
+from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import LeaseKeeper
@@ -44,7 +44,7 @@ from registry.adapter.cluster.link import (
     Publisher,
     registry_subject,
 )
-from registry.adapter.cluster.store import ERRORS, JetStreamStore
+from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
@@ -368,8 +368,8 @@ async def _open_service(
     async def state() -> tuple[tuple[X25519PrivateKey, bool], JetStreamStore, KeyValue, str]:
         key = await service_key(js)
         store = await JetStreamStore.open(js)
-        desk = await desk_bucket(js)
-        _, said = await service_desk_key(desk, data_dir)
+        desk = await bucket(js, DESK_BUCKET)
+        said = await service_desk_key(desk, data_dir)
         return key, store, desk, said
 
     try:
