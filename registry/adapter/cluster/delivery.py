@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
@@ -19,7 +19,6 @@ from registry.adapter.cluster.link import Addr, Outbound
 from registry.core.table_log import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
-from wire.keys import key_text
 from wire.messages import Ack, Acks, Message, TableUpdate
 
 #: Updates for the address of each peer listed with them, in the order handed.
@@ -34,7 +33,8 @@ class Delivery:
         self._endpoint = endpoint
         self._key_of = key_of
         self._log = TableLog()
-        self._watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
+        #: the watch of the pushes (its peers' keys as key_text: "" for none)
+        self.watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
         # the peers of the last push, with their keys, as handed (and their addresses, as a
         # list); its number
@@ -74,26 +74,12 @@ class Delivery:
             run.append(update)
         if run:
             self._push(run, to, now)
-        self._timer.set(self._watch.next_wake())
-
-    def welcomed(self, addr: Addr, key: bytes, version: int, *, fetching: bool) -> None:
-        """The peer at `addr`, of key `key`, was welcomed at table `version`: its pushes
-        start there, or, `fetching`, from the table it is sent next (TableWatch.welcomed)."""
-        self._watch.welcomed(addr, key_text(key) if key else "", version, fetching=fetching)
-
-    def answered(self, addr: Addr, key: bytes, version: int) -> None:
-        """The peer at `addr`, or of key `key` (over TCP), was sent the table at `version`:
-        its pushes start there."""
-        self._watch.answered(addr, key_text(key) if key else "", version)
-
-    def told(self, addr: Addr, version: int) -> int:
-        """The table version to tell the peer at `addr` in an Alive (TableWatch.told)."""
-        return self._watch.told(addr, version)
+        self._timer.set(self.watch.next_wake())
 
     def acked(self, messages: list[Message], addr: Addr) -> list[Message]:
         """`messages` came from `addr`: the acks of pushes delivered here are taken; the
         rest is returned, for the registry that decides."""
-        if not self._watch.flying(addr):
+        if not self.watch.flying(addr):
             return messages
         rest: list[Message] = []
         for message in messages:
@@ -113,14 +99,6 @@ class Delivery:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
 
-    def keep_only(self, addrs: Container[Addr]) -> None:
-        """Push nothing more to a peer not at one of `addrs` (one that moved or left)."""
-        self._watch.keep_only(addrs)
-
-    def in_flight(self) -> int:
-        """Peers a table push is in flight to from here."""
-        return self._watch.in_flight()
-
     def close(self) -> None:
         self._timer.cancel()
 
@@ -134,28 +112,28 @@ class Delivery:
         for update in fresh:
             self._log.add(update)  # (a gap starts the log again)
         self._version = fresh[-1].version
-        self._send(self._watch.push(fresh, to, now))
+        self._send(self.watch.push(fresh, to, now))
         sent = set(to)
         for update in fresh:
             for row in update.entries:
                 where = (row.ip, row.port)
                 if not row.online and where not in sent:
-                    self._watch.forget(where)
+                    self.watch.forget(where)
 
     def _answer(self, replies: Sequence[str], addr: Addr) -> list[str]:
         """Take the acks of `replies` from `addr`; the replies that answer nothing here."""
-        flying = {update.id for update in self._watch.flying(addr)}
+        flying = {update.id for update in self.watch.flying(addr)}
         mine = [reply for reply in replies if reply in flying]
         if not mine:
             return list(replies)
-        _, sends = self._watch.acked(mine, addr, self._version, time.monotonic())
+        _, sends = self.watch.acked(mine, addr, self._version, time.monotonic())
         self._send(sends)
-        self._timer.set(self._watch.next_wake())
+        self._timer.set(self.watch.next_wake())
         return [reply for reply in replies if reply not in flying]
 
     def _due(self) -> None:
-        self._send(self._watch.due(self._version, time.monotonic()))
-        self._timer.set(self._watch.next_wake())
+        self._send(self.watch.due(self._version, time.monotonic()))
+        self._timer.set(self.watch.next_wake())
 
     def _send(self, sends: Sends) -> None:
         for addrs, update in sends:

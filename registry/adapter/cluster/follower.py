@@ -43,6 +43,7 @@ from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.ids import IdMaker
+from wire.keys import key_text
 from wire.messages import (
     Alive,
     Message,
@@ -186,11 +187,16 @@ class Follower:
         """Forget the keys of the addresses silent since the call before, and stop pushing
         them the table."""
         self._older, self._keys = self._keys, {}
-        self._delivery.keep_only(self._older)
+        self._delivery.watch.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
         """The key that last spoke from `addr` (b"": none lately)."""
         return self._keys.get(addr) or self._older.get(addr, b"")
+
+    def _known(self, addr: Addr, key: bytes) -> str:
+        """`key`, else the one that last spoke from `addr`, as the delivery's watch takes it."""
+        key = key or self._key(addr)
+        return key_text(key) if key else ""
 
     # -- from the registry that decides to peers ------------------------------------------
 
@@ -228,13 +234,15 @@ class Follower:
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
             self._big = fetching = not message.entries
             for ip, port, key in to:
-                key = key or self._key((ip, port))
-                self._delivery.welcomed((ip, port), key, message.version, fetching=fetching)
+                known = self._known((ip, port), key)
+                self._delivery.watch.welcomed((ip, port), known, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                self._delivery.answered((ip, port), key or self._key((ip, port)), message.version)
+                self._delivery.watch.answered(
+                    (ip, port), self._known((ip, port), key), message.version
+                )
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
-            told = self._delivery.told(to[0][:2], message.version)
+            told = self._delivery.watch.told(to[0][:2], message.version)
             if told != message.version:
                 message = msgspec.structs.replace(message, version=told)
         if len(to) > 1:  # (a push: encoded once for all)
