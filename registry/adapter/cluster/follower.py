@@ -126,8 +126,6 @@ class Follower:
         await self._publish.flushed()
         await self.endpoint.close()
 
-    # -- from peers to the registry that decides ------------------------------------------
-
     def _admit(self, addr: Addr) -> bool:
         admitted, _ = self._flood.admit(addr, time.monotonic())
         return admitted
@@ -197,8 +195,6 @@ class Follower:
         """`key`, else the one that last spoke from `addr`, as the delivery's watch takes it."""
         key = key or self._key(addr)
         return key_text(key) if key else ""
-
-    # -- from the registry that decides to peers ------------------------------------------
 
     async def _outbound(self, msg: Msg) -> None:
         try:
@@ -285,8 +281,6 @@ class Follower:
             f"dropped {what} for {addr[0]}:{addr[1]}: its request's TCP connection is closed",
         )
         return True
-
-    # -- the help desk is at the registry that decides ------------------------------------
 
     async def _desk_asked(
         self,

@@ -109,8 +109,6 @@ class LeaseKeeper:
     async def _in_thread(self, work: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
 
-    # -- in the keeper's thread -----------------------------------------------------------
-
     async def _open(self) -> None:
         self._nc, js = await connect(self._urls, lambda _: None)
         self._lead = Lead(await bucket(js, LEAD_BUCKET), js, self.me, self.reach)

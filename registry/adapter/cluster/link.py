@@ -12,6 +12,7 @@ the peers it heard every HEARD_EVERY seconds (`Heard`): the lead judges them run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 import nats.errors
@@ -139,15 +140,12 @@ class Routes:
         self._older: dict[Addr, str] = {}
 
     def heard_here(self, addr: Addr) -> None:
-        if self._via:
-            self._via.pop(addr, None)
-        if self._older:
-            self._older.pop(addr, None)
+        self._via.pop(addr, None)
+        self._older.pop(addr, None)
 
     def heard_via(self, addr: Addr, registry: str) -> None:
         self._via[addr] = registry
-        if self._older:
-            self._older.pop(addr, None)
+        self._older.pop(addr, None)
 
     def __contains__(self, addr: object) -> bool:
         """Whether `addr` is reached through another registry (what the core hands over)."""
@@ -155,8 +153,6 @@ class Routes:
 
     def via(self, addr: Addr) -> str | None:
         """The registry to send to `addr` through, or None for this one."""
-        if not self._via and not self._older:
-            return None
         return self._via.get(addr) or self._older.get(addr)
 
     def split(
@@ -206,8 +202,6 @@ class Publisher:
         self._publish = publish
         self._queued: dict[str, list[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
-        #: NATS messages the client would not take (NATS away, its buffer full): dropped
-        self.dropped = 0
 
     def __call__(self, subject: str, item: Inbound | Outbound) -> None:
         self._queued.setdefault(subject, []).append(_encoder.encode(item))
@@ -220,12 +214,9 @@ class Publisher:
                 queued, self._queued = self._queued, {}
                 for subject, items in queued.items():
                     for data in batches(items):
-                        try:
+                        # (lost, as a datagram: its sender's retries make up for it)
+                        with contextlib.suppress(nats.errors.Error):
                             await self._publish(subject, data)
-                        except nats.errors.Error:
-                            # lost as a datagram on the way is: what needs an answer is
-                            # sent again by its sender's retries
-                            self.dropped += 1
         finally:
             self._task = None
 

@@ -40,7 +40,6 @@ from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
     Backlog,
-    Outbound,
     Publisher,
     registry_subject,
 )
@@ -141,7 +140,9 @@ class ClusterRegistry:
         leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
-        elsewhere = self._elsewhere = Elsewhere(self._to_registry)
+        elsewhere = self._elsewhere = Elsewhere(
+            lambda registry, out: self._publish(registry_subject(registry), out)
+        )
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         heard = await self._nc.subscribe(HEARD_SUBJECT, cb=self._heard)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
@@ -250,9 +251,6 @@ class ClusterRegistry:
             return await self._keeper.call(Lead.members)
         except ERRORS:
             return None
-
-    def _to_registry(self, registry: str, outbound: Outbound) -> None:
-        self._publish(registry_subject(registry), outbound)
 
     async def _heard(self, msg: Msg) -> None:
         """Another registry's report of the peers it heard (link.Heard), for the core."""

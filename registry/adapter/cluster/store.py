@@ -127,8 +127,6 @@ class JetStreamStore:
         )
         return cls(js, buckets)
 
-    # -- loading ------------------------------------------------------------------------
-
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
@@ -171,8 +169,6 @@ class JetStreamStore:
             owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
             message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
             self._boxes.setdefault(owner, []).append((msg.seq, message))
-
-    # -- writing ------------------------------------------------------------------------
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
