@@ -45,6 +45,8 @@ async def service_desk_key(kv: KeyValue, data_dir: Path) -> str:
 class BucketShelf:
     """The desk's records in the bucket (see the module's docstring). Made by `load`."""
 
+    shared = True
+
     def __init__(
         self,
         kv: KeyValue,
@@ -101,10 +103,6 @@ class BucketShelf:
     def pending(self) -> bool:
         return bool(self._due) or self._task is not None
 
-    @property
-    def shared(self) -> bool:
-        return True
-
     async def flushed(self) -> None:
         while self._task is not None:
             await asyncio.shield(self._task)
@@ -123,7 +121,12 @@ class BucketShelf:
                 try:
                     if self._fence is not None:
                         await self._fence()
-                    await asyncio.gather(*(self._put(name, data) for name, data in due.items()))
+                    await asyncio.gather(
+                        *(
+                            self._kv.delete(name) if data is None else self._kv.put(name, data)
+                            for name, data in due.items()
+                        )
+                    )
                 except Superseded:
                     self._log("desk: another registry of the service runs the help desk now")
                 except ERRORS as exc:
@@ -133,9 +136,3 @@ class BucketShelf:
                     )
         finally:
             self._task = None
-
-    async def _put(self, name: str, data: bytes | None) -> None:
-        if data is None:
-            await self._kv.delete(name)
-        else:
-            await self._kv.put(name, data)
