@@ -10,6 +10,7 @@ import asyncio
 import pytest
 
 from registry.adapter.cluster.delivery import Delivery
+from wire.keys import key_text
 from wire.messages import Ack, Acks, Entry, Keepalive, Message, TableUpdate
 
 pytestmark = pytest.mark.timeout(10)
@@ -120,11 +121,11 @@ def test_a_peer_with_a_push_on_its_way_is_told_the_version_it_acked() -> None:
     async def run() -> list[int]:
         delivery = Delivery(Sent(), key_of)  # type: ignore[arg-type]
         try:
-            delivery.welcomed(BOB, KB, 4, fetching=False)
+            delivery.watch.welcomed(BOB, key_text(KB), 4, fetching=False)
             delivery.push([([BOB], TableUpdate("u-5", 5, ()))])
-            told = [delivery.told(BOB, 5), delivery.told(CAROL, 5)]
+            told = [delivery.watch.told(BOB, 5), delivery.watch.told(CAROL, 5)]
             delivery.acked([Ack("a-1", "u-5")], BOB)
-            return [*told, delivery.told(BOB, 5)]
+            return [*told, delivery.watch.told(BOB, 5)]
         finally:
             delivery.close()
 
@@ -159,7 +160,7 @@ def test_a_peer_gone_offline_is_watched_no_more() -> None:
             delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
             delivery.acked([Ack("a-1", "u-5")], CAROL)  # bob never acks: he is gone
             delivery.push([([CAROL], gone)])
-            return delivery.in_flight()
+            return delivery.watch.in_flight()
         finally:
             delivery.close()
 
@@ -174,8 +175,8 @@ def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
         delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
         try:
             delivery.push([([BOB, CAROL], TableUpdate("u-5", 5, ()))])
-            delivery.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
-            return delivery.in_flight()
+            delivery.watch.keep_only({CAROL: KC})  # (bob was not heard here: he moved)
+            return delivery.watch.in_flight()
         finally:
             delivery.close()
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from msgspec import msgpack
 
 from registry.adapter.cluster import elsewhere as elsewhere_module
 from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.elsewhere import Elsewhere
-from registry.adapter.cluster.link import Addr, Outbound, pack, unpack_outbounds
+from registry.adapter.cluster.link import OUTBOUNDS, Addr, Outbound
 from registry.core.actions import SendMany
 from wire.codec import decode
 from wire.messages import Message, TableUpdate
@@ -35,7 +36,7 @@ def pushed(lists: list[list[tuple[str, int, bytes]]]) -> list[Outbound]:
         keys = tuple(key for _, _, key in to)
         update = TableUpdate(f"u-{version}", version, ())
         assert elsewhere.send(SendMany(addrs, update, keys)) is None
-    return unpack_outbounds(pack(published))
+    return OUTBOUNDS.decode(msgpack.encode(published))
 
 
 class Sealed:

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import msgpack
 
 from registry.adapter.cluster import elsewhere as elsewhere_module
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import Follower
-from registry.adapter.cluster.link import Outbound, pack
+from registry.adapter.cluster.link import Outbound
 from registry.adapter.loading import registry_channel
 from registry.core.actions import Send
 from wire.codec import decode, encode
@@ -90,12 +91,12 @@ def test_a_relaying_registry_puts_the_rows_back_and_drops_what_it_cannot_complet
                 TableSnapshot("s-1", "a-1", 9, ROWS, ()), TableSnapshot("s-2", "a-2", 9, ROWS, ())
             )
             for out in outs:
-                await nats.outbound(SimpleNamespace(data=pack([out])))
+                await nats.outbound(SimpleNamespace(data=msgpack.encode([out])))
             # rows of a version it never got whole: dropped, its peer asks again
             lost = snapshots_sent(
                 TableSnapshot("s-3", "a-3", 11, ROWS, ()), TableSnapshot("s-4", "a-4", 11, ROWS, ())
             )
-            await nats.outbound(SimpleNamespace(data=pack([lost[1]])))
+            await nats.outbound(SimpleNamespace(data=msgpack.encode([lost[1]])))
         finally:
             await follower.close()
 

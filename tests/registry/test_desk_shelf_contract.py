@@ -39,11 +39,12 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         @asynccontextmanager
         async def bucket() -> AsyncIterator[Shelf]:
             from registry.adapter.cluster.connect import connect
-            from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket
+            from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf
+            from registry.adapter.cluster.store import bucket
 
             nc, js = await connect([servers[0].url], lambda line: None)
             try:
-                yield await BucketShelf.load(await desk_bucket(js), lambda line: None)
+                yield await BucketShelf.load(await bucket(js, DESK_BUCKET), lambda line: None)
             finally:
                 await nc.close()
 

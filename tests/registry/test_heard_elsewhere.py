@@ -5,7 +5,7 @@ the table updates to them, which that registry delivers (TableWatch.handed_over)
 from __future__ import annotations
 
 from registry.adapter.cluster.elsewhere import delivered_there
-from registry.adapter.cluster.link import HEARD_PER_REPORT, Heard, reports, unpack_heard
+from registry.adapter.cluster.link import HEARD, HEARD_PER_REPORT, Heard, reports
 from registry.core import actions as ra
 from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
 from tests.registry.core_helpers import T0, core, run_until, sends
@@ -49,7 +49,7 @@ def test_a_report_crosses_nats_whole_and_a_long_one_is_split() -> None:
     heard = {("127.0.0.1", 7000 + i): bytes([i % 256]) * 32 for i in range(HEARD_PER_REPORT + 5)}
     data = reports("r1", heard)
     assert len(data) == 2
-    back = [unpack_heard(one) for one in data]
+    back = [HEARD.decode(one) for one in data]
     assert all(isinstance(one, Heard) and one.registry == "r1" for one in back)
     got = {(ip, port): key for one in back for ip, port, key in one.peers}
     assert got == heard

@@ -1,12 +1,7 @@
-"""The console of a registry that relays for a service (registry/adapter/cluster/follower.py).
-
-It holds no table, rooms or desk of its own: the one that decides does. So the console's
-commands that only read (`who`, `rooms`, `operators`, `desk`: those marked so in
-registry.adapter.console_commands.COMMANDS) are asked of that one over NATS (a request on
-CONSOLE_SUBJECT, its lines the reply), and their answers printed here as they come, in the
-order typed. The commands that act (`release`, `revoke`) or count one registry's own input
-(`stats`) are typed at the one that decides: one line says so, naming it. `help` and `quit`
-are answered here.
+"""The console of a relaying registry (follower.py): it holds no table, rooms or desk. The
+commands that only read (`who`, `rooms`, `operators`, `desk`) are asked of the registry that
+decides over NATS (CONSOLE_SUBJECT), and answered here in the order typed; `release`,
+`revoke` and `stats` are typed there (one line says so); `help` and `quit` are answered here.
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from registry.adapter.cluster.lead import ERRORS
+from registry.adapter.cluster.store import ERRORS
 from registry.adapter.console_commands import COMMANDS, help_lines
 
 #: Where the registry that decides takes the console commands asked by the others.

@@ -1,11 +1,8 @@
-"""The help desk's shelf for a service of several registries (registry/adapter/desk/shelf.py): its
-places, history and operators' keys in the bucket CHATAPP_DESK, so that the registry that
-decides next holds the places of the one that stopped. The operator key is there too
-(`desk-key`): every registry of the service answers operators with the same one.
-
-A registry reads the bucket as it starts to decide. Each batch of writes is made only
-while it still decides (its `fence`), and what the desk sends waits until JetStream has
-acknowledged what was kept before it (registry.adapter.desk.shelf.AfterKept).
+"""The help desk's shelf for a service (registry/adapter/desk/shelf.py): its records in the
+bucket CHATAPP_DESK, read as a registry starts to decide, so that the next one holds the places
+of the one that stopped; the operator key too (`desk-key`). Each batch of writes is made only
+while this registry decides (its `fence`); what the desk sends waits for JetStream to
+acknowledge what was kept before it (registry.adapter.desk.shelf.AfterKept).
 """
 
 from __future__ import annotations
@@ -15,59 +12,40 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import nats.js.errors
-from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
 from disk.operator_key import KEY_BYTES, KEY_FILE, key_path, read_key
-from registry.adapter.cluster.lead import bucket
-from registry.adapter.cluster.store import WRITE_ERRORS, Superseded, entries
+from registry.adapter.cluster.store import ERRORS, Superseded, entries, made_once
 from registry.adapter.desk.shelf import aside
 
 DESK_BUCKET = "CHATAPP_DESK"
 
 
-async def desk_bucket(js: JetStreamContext) -> KeyValue:
-    """The service's desk bucket, made by the first registry that needs it."""
-    return await bucket(js, DESK_BUCKET)
-
-
-async def service_desk_key(kv: KeyValue, data_dir: Path) -> tuple[str, str]:
-    """The service's operator key, made now from this registry's own (or anew) by the
-    first registry that asks; written into `data_dir`, where the registry's desk and an
-    operator on this machine find it. The key, and a line for the log when this
-    registry's own key was another ("" otherwise). OSError when it cannot be written."""
+async def service_desk_key(kv: KeyValue, data_dir: Path) -> str:
+    """The service's operator key, made from this registry's own (or anew) by the first
+    registry that asks, is written into `data_dir`, where the registry's desk and an
+    operator on this machine find it. A line for the log when this registry's own key was
+    another, else "". OSError when it cannot be written."""
     local = read_key(key_path(data_dir))
-    try:
-        key = await _kept_key(kv)
-    except nats.js.errors.KeyNotFoundError:
-        key = local or secrets.token_urlsafe(KEY_BYTES)
-        try:
-            await kv.create(KEY_FILE, key.encode())
-        except nats.js.errors.KeyWrongLastSequenceError:  # another registry made it first
-            key = await _kept_key(kv)
+    kept, _ = await made_once(kv, KEY_FILE, (local or secrets.token_urlsafe(KEY_BYTES)).encode())
+    key = kept.decode(errors="replace").strip()
+    if not key or not key.isprintable():
+        raise ValueError("the service's operator key in NATS is not a key")
     if key == local:
-        return key, ""
+        return ""
     replace_durably(key_path(data_dir), (key + "\n").encode())
-    said = (
+    return (
         f"the help desk's operator key in {key_path(data_dir)} is the service's now"
         if local
         else ""
     )
-    return key, said
-
-
-async def _kept_key(kv: KeyValue) -> str:
-    entry = await kv.get(KEY_FILE)
-    key = (entry.value or b"").decode(errors="replace").strip()
-    if not key or not key.isprintable():
-        raise ValueError("the service's operator key in NATS is not a key")
-    return key
 
 
 class BucketShelf:
     """The desk's records in the bucket (see the module's docstring). Made by `load`."""
+
+    shared = True
 
     def __init__(
         self,
@@ -92,7 +70,7 @@ class BucketShelf:
         log: Callable[[str], None],
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> BucketShelf:
-        """What the bucket holds now. Raises the errors of JetStream (WRITE_ERRORS)."""
+        """What the bucket holds now. Raises the errors of JetStream (ERRORS)."""
         found = await entries(kv)
         return cls(kv, {name: value for name, (_, value) in found.items()}, log, fence)
 
@@ -125,10 +103,6 @@ class BucketShelf:
     def pending(self) -> bool:
         return bool(self._due) or self._task is not None
 
-    @property
-    def shared(self) -> bool:
-        return True
-
     async def flushed(self) -> None:
         while self._task is not None:
             await asyncio.shield(self._task)
@@ -147,25 +121,18 @@ class BucketShelf:
                 try:
                     if self._fence is not None:
                         await self._fence()
-                    await asyncio.gather(*(self._put(name, data) for name, data in due.items()))
+                    await asyncio.gather(
+                        *(
+                            self._kv.delete(name) if data is None else self._kv.put(name, data)
+                            for name, data in due.items()
+                        )
+                    )
                 except Superseded:
                     self._log("desk: another registry of the service runs the help desk now")
-                except WRITE_ERRORS as exc:
+                except ERRORS as exc:
                     self._log(
-                        f"desk: JetStream did not keep {', '.join(due)} ({_reason(exc)}); "
+                        f"desk: JetStream did not keep {', '.join(due)} ({os_reason(exc)}); "
                         "should this registry stop, what they hold would be lost"
                     )
         finally:
             self._task = None
-
-    async def _put(self, name: str, data: bytes | None) -> None:
-        if data is None:
-            await self._kv.delete(name)
-        else:
-            await self._kv.put(name, data)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return os_reason(exc)
-    return str(exc).strip() or type(exc).__name__

@@ -1,16 +1,10 @@
-"""What the registry that decides for a service sends to the peers of the other registries:
-each send split by the registry its addresses came through (registry/adapter/cluster/link.py).
+"""What the registry that decides sends to the peers of the other registries, split by the
+registry each address came through (link.Routes).
 
-A table snapshot crosses NATS whole once per registry and version: in a join storm
-thousands of peers ask for the table at one version (registry/core/table_changes.py,
-`snapshot_rows`), and those rows were most of the bytes on NATS. Another asker at that
-registry gets the snapshot without its rows, which that registry puts back; after
-SNAPSHOT_KEPT seconds the rows go whole again, should a copy have been lost on the way.
-
-A table update goes to every online peer, so each push to a registry listed all its peers:
-in a join storm, most of the bytes to the others. Each registry is sent the peers added to
-the list of its last push and those taken out instead (Outbound's `number`, `since`,
-`gone`); the list goes whole again after SNAPSHOT_KEPT seconds, as the rows do.
+A table snapshot crosses NATS whole once per registry and version; other askers there get it
+without its rows, which that registry puts back. A push names its peers as a change of the
+list of the last push there (Outbound's `number`, `since`, `gone`). Rows and lists go whole
+again after SNAPSHOT_KEPT seconds, should a copy have been lost.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""A registry of a service that does not decide: it holds its peers' secure channels, hands
-what they send to the registry that decides, and sends them what that one answers
-(registry/adapter/cluster/link.py). It delivers their table updates itself, taking the acks
-(registry/adapter/cluster/delivery.py), and reports whom it heard every second. It forgets
-the key of an address silent for FORGET_PERIODS keepalives or more (a peer that left or
-moved). While the table is too big for a datagram (the last Welcome sent had no rows), it
-answers a whole table asked by datagram TooBig itself, as the one that decides would: the
-peer asks again over TCP, and the request crosses NATS once, not twice."""
+"""A registry of a service that relays: it holds its peers' secure channels, hands what they
+send to the registry that decides, and sends them its answers (link.py). It delivers their
+table updates itself (delivery.py), reports whom it heard every second, and forgets the key of
+an address silent for FORGET_PERIODS keepalives. While the table is too big for a datagram (the
+last Welcome had no rows), it answers TooBig itself to a whole table asked by datagram."""
 
 from __future__ import annotations
 
@@ -25,18 +22,18 @@ from net.endpoint import Endpoint
 from net.listener import has_hung_up
 from net.stream_slots import MAX_STREAMS
 from registry.adapter.cluster.delivery import Delivery
-from registry.adapter.cluster.lead import ERRORS
 from registry.adapter.cluster.link import (
     HEARD_EVERY,
     HEARD_SUBJECT,
     LEAD_SUBJECT,
+    OUTBOUNDS,
     Addr,
     Inbound,
     Publisher,
     registry_subject,
     reports,
-    unpack_outbounds,
 )
+from registry.adapter.cluster.store import ERRORS
 from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate
 from registry.core.liveness import AWAY_GRACE_PERIODS
@@ -46,6 +43,7 @@ from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.ids import IdMaker
+from wire.keys import key_text
 from wire.messages import (
     Alive,
     Message,
@@ -56,17 +54,15 @@ from wire.messages import (
     Welcome,
 )
 
-#: Requests that came over TCP whose connection is remembered for their answer: the most
-#: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
+#: Requests that came over TCP whose connection is remembered for their answer.
 TCP_ASKED_KEPT = MAX_STREAMS
-#: Keepalive periods between two calls of Follower.forget_silent: an address is forgotten
-#: after one to two of them silent, longer than a peer running keeps silent while the
-#: service is away (registry/core/liveness.py): a new lead is told of every peer held here.
+#: Keepalive periods between two calls of Follower.forget_silent: longer than a running peer
+#: keeps silent while the service is away (registry/core/liveness.py).
 FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
 
 
 class Follower:
-    """One registry that relays for the service (see the module's docstring)."""
+    """One registry that relays for the service."""
 
     def __init__(
         self,
@@ -77,9 +73,8 @@ class Follower:
         desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
     ) -> None:
         """`me` names this registry to the others; `desk()` says where peers reach this
-        registry ("ip:port") and the one that decides ("" when none does yet), and the
-        service's registries, for help-desk clients that ask here. `channel` holds its
-        peers' sessions (registry_channel), kept when this registry takes the lead."""
+        registry and the one that decides ("" for none yet), and the service's registries;
+        `channel` holds the peers' sessions, kept when this registry takes the lead."""
         self._nc = nc
         self._me = me
         self._log = log
@@ -131,8 +126,6 @@ class Follower:
         await self._publish.flushed()
         await self.endpoint.close()
 
-    # -- from peers to the registry that decides ------------------------------------------
-
     def _admit(self, addr: Addr) -> bool:
         admitted, _ = self._flood.admit(addr, time.monotonic())
         return admitted
@@ -175,8 +168,7 @@ class Follower:
 
     async def _report(self) -> None:
         """Every HEARD_EVERY seconds, tell the registry that decides which peers were heard
-        from since the last report (none: nothing is sent). A report NATS does not take is
-        dropped, as a datagram would be: the next one says the same of a peer still there."""
+        from since the last report; one NATS does not take is dropped, as a datagram."""
         while True:
             await asyncio.sleep(HEARD_EVERY)
             heard, self._heard = self._heard, {}
@@ -190,20 +182,23 @@ class Follower:
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
     def forget_silent(self) -> None:
-        """Forget the keys of the addresses silent since the call before (peers that left or
-        moved), and stop pushing them the table; called every FORGET_PERIODS keepalives."""
+        """Forget the keys of the addresses silent since the call before, and stop pushing
+        them the table."""
         self._older, self._keys = self._keys, {}
-        self._delivery.keep_only(self._older)
+        self._delivery.watch.keep_only(self._older)
 
     def _key(self, addr: Addr) -> bytes:
         """The key that last spoke from `addr` (b"": none lately)."""
         return self._keys.get(addr) or self._older.get(addr, b"")
 
-    # -- from the registry that decides to peers ------------------------------------------
+    def _known(self, addr: Addr, key: bytes) -> str:
+        """`key`, else the one that last spoke from `addr`, as the delivery's watch takes it."""
+        key = key or self._key(addr)
+        return key_text(key) if key else ""
 
     async def _outbound(self, msg: Msg) -> None:
         try:
-            outs = [(out, decode(out.message)) for out in unpack_outbounds(msg.data)]
+            outs = [(out, decode(out.message)) for out in OUTBOUNDS.decode(msg.data)]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
@@ -233,17 +228,17 @@ class Follower:
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
         """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
-            self._big = not message.entries
+            self._big = fetching = not message.entries
             for ip, port, key in to:
-                key = key or self._key((ip, port))
-                fetching = not message.entries
-                self._delivery.welcomed((ip, port), key, message.version, fetching=fetching)
+                known = self._known((ip, port), key)
+                self._delivery.watch.welcomed((ip, port), known, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                key = key or self._key((ip, port))
-                self._delivery.answered((ip, port), key, message.version)
+                self._delivery.watch.answered(
+                    (ip, port), self._known((ip, port), key), message.version
+                )
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)
-            told = self._delivery.told(to[0][:2], message.version)
+            told = self._delivery.watch.told(to[0][:2], message.version)
             if told != message.version:
                 message = msgspec.structs.replace(message, version=told)
         if len(to) > 1:  # (a push: encoded once for all)
@@ -260,8 +255,7 @@ class Follower:
 
     def _whole(self, snapshot: TableSnapshot, rows_as_before: bool) -> TableSnapshot | None:
         """`snapshot` with its rows, encoded once: those of the last sent whole, when it came
-        without (at their version; else None: it is dropped, and its peer asks again, as for a
-        datagram lost; the rows come whole again within elsewhere.SNAPSHOT_KEPT)."""
+        without (at their version; else None: dropped as a datagram lost)."""
         kept = self._snapshot
         if not rows_as_before:
             # its rows encoded once, for every asker at its version: not once per asker
@@ -275,8 +269,7 @@ class Follower:
 
     def _connection_gone(self, message: Message, addr: Addr) -> bool:
         """Whether `message` answers a request that came over TCP from `addr`, on a
-        connection closed since: it is dropped then (logged), as nothing listens for
-        datagrams at a connection's port; the asker asks again by its own rule."""
+        connection closed since: it is dropped then (logged); the asker asks again."""
         reply_to: object = getattr(message, "reply_to", "")
         if not reply_to or self._over_tcp.get(str(reply_to)) != addr:
             return False
@@ -289,8 +282,6 @@ class Follower:
         )
         return True
 
-    # -- the help desk is at the registry that decides ------------------------------------
-
     async def _desk_asked(
         self,
         first: Message,
@@ -301,10 +292,9 @@ class Follower:
         more: Sequence[Message] = (),
     ) -> None:
         """A help-desk client asked here: it is told where the desk is, with the service's
-        registries (DeskRegistries), and the connection closed; its client goes there.
-        While no registry decides (one just stopped), the answer waits up to DESK_WAIT
-        seconds for one; with none by then, or should this registry take the lead
-        meanwhile, the desk is said to be here: the client asks here again."""
+        registries (DeskRegistries), and the connection closed. While no registry decides,
+        the answer waits up to DESK_WAIT seconds for one; with none by then, or should this
+        registry take the lead meanwhile, the desk is said to be here."""
         here, desk, registries = await self._desk()
         try:
             waited = 0.0
@@ -335,7 +325,6 @@ class Follower:
             writer.write(decoder.output())
 
 
-#: Seconds a help-desk client asking a relaying registry waits at most for a registry to
-#: decide, when none does (one just stopped: another takes the lead within about 2 s); and
-#: how often it is looked for meanwhile.
+#: Seconds a desk client asking a relay waits at most for a registry to decide (one takes
+#: the lead within about 2 s), and how often it is looked for meanwhile.
 DESK_WAIT, DESK_POLL = 4.0, 0.25

@@ -1,14 +1,10 @@
 """The lease of one registry of a service, kept from a thread of its own.
 
-A registry in a join storm can keep its event loop busy for seconds. Were its lease renewed
-from that loop, it would run out, another registry would take the lead from one that is
-only busy, and the peers of a registry taken for gone would be moved away. So a thread with
-an event loop and a NATS connection of its own renews this registry's membership, and the
-lead while it holds it, every RENEW seconds (registry/adapter/cluster/lead.py): they run out only
-when the process stops or cannot reach NATS, and the lease can be short. The same thread
-looks for the lead each time, takes it when it is free, and tells the registry's own loop
-of each change (the event `news`); the registry reads `held`, `term` and `leader`, and asks
-the rest through `call`.
+A registry in a join storm can keep its event loop busy for seconds: a lease renewed from it
+would run out, and a registry only busy would lose the lead and its peers. So a thread with its
+own loop and NATS connection renews the membership, and the lead while held, every RENEW
+seconds (lead.py), takes the lead when free, and tells the registry's loop of each change
+(`news`); the registry reads `held`, `term` and `leader`, and asks the rest through `call`.
 """
 
 from __future__ import annotations
@@ -17,14 +13,14 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 
 from registry.adapter.cluster.connect import connect, end_tasks_left
-from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, LEASE, RENEW, Lead, bucket
-from registry.adapter.cluster.store import DUPLICATE_WINDOW
+from registry.adapter.cluster.lead import LEAD_BUCKET, LEASE, RENEW, Lead
+from registry.adapter.cluster.store import DUPLICATE_WINDOW, ERRORS, bucket
 
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
@@ -67,7 +63,8 @@ class LeaseKeeper:
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
-        self._renewed = -FRESH
+        #: when the last renewal of the lead that went through was sent (`clock` seconds)
+        self.renewed = -FRESH
 
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
@@ -81,12 +78,7 @@ class LeaseKeeper:
         self._thread.start()
         await self._in_thread(self._open())
 
-    @property
-    def renewed(self) -> float:
-        """When the last renewal of the lead that went through was sent (`clock` seconds)."""
-        return self._renewed
-
-    async def call(self, work: Callable[[Lead], Awaitable[T]]) -> T:
+    async def call(self, work: Callable[[Lead], Coroutine[Any, Any, T]]) -> T:
         """`work(lead)`, run in the keeper's thread, awaited here."""
         lead = self._lead
         if lead is None:
@@ -97,14 +89,14 @@ class LeaseKeeper:
         """Raise Superseded unless this registry still holds the lead (Lead.check). A
         renewal sent less than FRESH seconds ago answers without a round trip: every commit
         of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
-        if self.held and self._clock() - self._renewed < FRESH:
+        if self.held and self._clock() - self.renewed < FRESH:
             return
         await self.call(self._renewed_now)
 
     async def _renewed_now(self, lead: Lead) -> None:
         sent = self._clock()
-        await lead.check(afresh=sent - self._renewed > GOES_ON_WITHIN)
-        self._renewed = sent
+        await lead.check(afresh=sent - self.renewed > GOES_ON_WITHIN)
+        self.renewed = sent
 
     async def stop(self) -> None:
         """Stop keeping the lease (it runs out), and the thread."""
@@ -114,13 +106,8 @@ class LeaseKeeper:
             self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 5)
 
-    async def _in_thread(self, work: Awaitable[T]) -> T:
-        async def run() -> T:
-            return await work
-
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
-
-    # -- in the keeper's thread -----------------------------------------------------------
+    async def _in_thread(self, work: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
 
     async def _open(self) -> None:
         self._nc, js = await connect(self._urls, lambda _: None)
@@ -144,12 +131,12 @@ class LeaseKeeper:
             if lead.held:
                 sent = self._clock()
                 if await lead.renew():
-                    self._renewed = sent
+                    self.renewed = sent
             if not lead.held:
                 seen = await lead.leader()
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                away = self._clock() - self._renewed > GOES_ON_WITHIN
+                away = self._clock() - self.renewed > GOES_ON_WITHIN
                 if seen in (None, self.reach) and await lead.take(afresh=away):
                     seen = self.reach
         except ERRORS:

@@ -1,25 +1,18 @@
-"""How the registries of one service pass their peers' messages to the one that decides.
+"""How the registries of one service pass their peers' messages to the one that decides
+(docs/PROTOCOL.md, "Several registries").
 
-One registry decides for the service at a time (registry/adapter/cluster/lead.py): it runs the
-registry's core. Every registry, that one included, holds the secure channel of the peers
-that chose it. A registry that does not decide hands what its peers send to the one that
-does, opened, with the address and the key it came from (`Inbound`, on LEAD_SUBJECT); the
-one that decides sends back what is for those peers (`Outbound`, on the subject of the
-registry they came through), and that registry seals and sends it.
-
-Both travel on plain NATS subjects, as datagrams do: what is lost on the way is sent
-again by the core's retries, as for a datagram lost on the LAN. What a registry hands over
-in one pass of its event loop goes as one NATS message per subject, a list: in a join storm,
-one per datagram was most of the work of the registry that decides.
-
-Each relaying registry also says, every HEARD_EVERY seconds, which of its peers it heard
-from (`Heard`, on HEARD_SUBJECT): the one that decides judges a peer silent by that, as
-it does its own peers by what reaches it, not by which of their messages crossed NATS.
+Every registry holds the secure channels of its own peers. A relay hands what they send,
+opened, to the one that decides (`Inbound`, on LEAD_SUBJECT), which sends back what is for
+them (`Outbound`, on the relay's subject) for the relay to seal and send. Both travel on plain
+NATS subjects, as datagrams: the core's retries make up for what is lost. What is handed
+over in one pass of the event loop goes as one NATS message per subject. Each relay reports
+the peers it heard every HEARD_EVERY seconds (`Heard`): the lead judges them running by it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 import nats.errors
@@ -36,9 +29,8 @@ LEAD_SUBJECT = "chatapp.lead.in"
 HEARD_SUBJECT = "chatapp.lead.heard"
 #: The most bytes of items one NATS message carries (a server takes 1 MB by default).
 BATCH_BYTES = 256 * 1024
-#: Seconds between a relaying registry's reports of the peers it heard: a tenth of the
-#: keepalive (registry/core/dispatch.KEEPALIVE), so that a report lost on the way costs a
-#: peer nothing, and a report stands for the moment it arrives.
+#: Seconds between a relay's reports of the peers it heard: a tenth of the keepalive, so that
+#: a report lost costs a peer nothing.
 HEARD_EVERY = 1.0
 #: The most peers one report names (each ~50 bytes: well inside BATCH_BYTES).
 HEARD_PER_REPORT = 4096
@@ -64,13 +56,10 @@ class Inbound(Struct, array_like=True, frozen=True):
 
 
 class Outbound(Struct, array_like=True, frozen=True):
-    """One `message` (as the codec encodes it) for each of `to`. With `push`, the registry
-    it goes to delivers it until acked (registry/adapter/cluster/delivery.py): the one that
-    decides tracks it no further; it goes to the peers of list `number`, which is `to`, or,
-    with `since`, list `since` with `to` added and the addresses `gone` taken out. With
-    `rows_as_before`, `message` is a TableSnapshot sent without its rows: they are those of
-    the last whole one sent to that registry, at the same version
-    (registry/adapter/cluster/elsewhere.py)."""
+    """One `message` (as the codec encodes it) for each of `to`. With `push`, the relay
+    delivers it until acked (delivery.py), to the peers of list `number`: `to`, or, with
+    `since`, list `since` with `to` added and `gone` taken out. With `rows_as_before`, a
+    TableSnapshot without its rows: those of the last whole one sent there (elsewhere.py)."""
 
     to: Peers
     message: bytes
@@ -82,23 +71,19 @@ class Outbound(Struct, array_like=True, frozen=True):
 
 
 class Heard(Struct, array_like=True, frozen=True):
-    """The peers `registry` heard from since its last report (any datagram or message):
-    each as the address it came from and the public key that opened it. The registry that
-    decides counts them as running by this, not by what they sent reaching it."""
+    """The peers `registry` heard from since its last report: each address, with the key
+    that opened what came from it."""
 
     registry: str
     peers: list[tuple[str, int, bytes]]
 
 
 _encoder = msgpack.Encoder()
-_inbounds = msgpack.Decoder(list[Inbound])
-_outbounds = msgpack.Decoder(list[Outbound])
-_heard = msgpack.Decoder(Heard)
-
-
-def pack(items: list[Inbound] | list[Outbound]) -> bytes:
-    """One NATS message of `items`."""
-    return _encoder.encode(items)
+#: What crosses NATS, decoded; each raises msgspec.DecodeError (or ValidationError) for what
+#: is not one.
+INBOUNDS = msgpack.Decoder(list[Inbound])
+OUTBOUNDS = msgpack.Decoder(list[Outbound])
+HEARD = msgpack.Decoder(Heard)
 
 
 def batches(items: list[bytes]) -> list[bytes]:
@@ -127,27 +112,11 @@ def reports(registry: str, heard: dict[Addr, bytes]) -> list[bytes]:
     ]
 
 
-def unpack_heard(data: bytes) -> Heard:
-    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
-    return _heard.decode(data)
-
-
-def unpack_inbounds(data: bytes) -> list[Inbound]:
-    """Raises msgspec.DecodeError (or ValidationError) for what is not a list of them."""
-    return _inbounds.decode(data)
-
-
-def unpack_outbounds(data: bytes) -> list[Outbound]:
-    """Raises msgspec.DecodeError (or ValidationError) for what is not a list of them."""
-    return _outbounds.decode(data)
-
-
 class Backlog:
     """How far behind the registry that decides is in what the others hand it: the seconds
-    since it last took an Inbound with none queued behind it (0 when it just did), as
-    net.datagram_in's `behind` is for a socket. A peer of another registry is asked to wait
-    (Busy) by the same rule as one of its own: without it, a registration queued on NATS
-    got no answer at all while the registry worked through a join storm."""
+    since it last took an Inbound with none queued behind it, as net.datagram_in's `behind`
+    is for a socket, so that a peer of another registry is asked to wait (Busy) by the same
+    rule as one of its own."""
 
     def __init__(self) -> None:
         self._since: float | None = None
@@ -163,24 +132,20 @@ class Backlog:
 
 
 class Routes:
-    """Which registry each peer's address last came through (none: this one), as the
-    follower keeps keys (registry/adapter/cluster/follower.py): an address not heard
-    through another registry since the call of `forget_silent` before is forgotten."""
+    """Which registry each peer's address last came through (none: this one); an address
+    not heard through another since the `forget_silent` before is forgotten."""
 
     def __init__(self) -> None:
         self._via: dict[Addr, str] = {}
         self._older: dict[Addr, str] = {}
 
     def heard_here(self, addr: Addr) -> None:
-        if self._via:
-            self._via.pop(addr, None)
-        if self._older:
-            self._older.pop(addr, None)
+        self._via.pop(addr, None)
+        self._older.pop(addr, None)
 
     def heard_via(self, addr: Addr, registry: str) -> None:
         self._via[addr] = registry
-        if self._older:
-            self._older.pop(addr, None)
+        self._older.pop(addr, None)
 
     def __contains__(self, addr: object) -> bool:
         """Whether `addr` is reached through another registry (what the core hands over)."""
@@ -188,16 +153,13 @@ class Routes:
 
     def via(self, addr: Addr) -> str | None:
         """The registry to send to `addr` through, or None for this one."""
-        if not self._via and not self._older:
-            return None
         return self._via.get(addr) or self._older.get(addr)
 
     def split(
         self, addrs: Sequence[Addr], keys: Sequence[bytes]
     ) -> tuple[list[Addr], list[bytes], dict[str, dict[Addr, bytes]]]:
         """`addrs` (a key each, `keys`) split: those reached through this registry, with
-        their keys, and those of each other registry, by registry (as `via` says, for a
-        push to thousands at once)."""
+        their keys, and those of each other registry, by registry."""
         via, older = self._via, self._older
         if not via and not older:
             return list(addrs), list(keys), {}
@@ -217,14 +179,12 @@ class Routes:
         return here, here_keys, elsewhere
 
     def forget_silent(self) -> None:
-        """Forget the addresses not heard through another registry since the call before
-        (peers gone); called every follower.FORGET_PERIODS keepalives."""
+        """Forget the addresses not heard through another registry since the call before."""
         self._older = self._via
         self._via = {}
 
     def forget(self, registry: str) -> list[Addr]:
-        """`registry` is gone: its peers are reached from this one from now on; they are
-        returned."""
+        """`registry` is gone: its peers, returned, are reached from this one from now on."""
         gone: list[Addr] = []
         for routes in (self._via, self._older):
             mine = [addr for addr, via in routes.items() if via == registry]
@@ -236,15 +196,12 @@ class Routes:
 
 class Publisher:
     """Publishes on NATS from code that cannot await: what is handed over for a subject in
-    one pass of the event loop goes out in order, from one task, once the pass is over, as
-    few messages as `batches` makes of it."""
+    one pass of the event loop goes out in order once the pass is over, in `batches`."""
 
     def __init__(self, publish: Callable[[str, bytes], Awaitable[None]]) -> None:
         self._publish = publish
         self._queued: dict[str, list[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
-        #: NATS messages the client would not take (NATS away, its buffer full): dropped
-        self.dropped = 0
 
     def __call__(self, subject: str, item: Inbound | Outbound) -> None:
         self._queued.setdefault(subject, []).append(_encoder.encode(item))
@@ -257,12 +214,9 @@ class Publisher:
                 queued, self._queued = self._queued, {}
                 for subject, items in queued.items():
                     for data in batches(items):
-                        try:
+                        # (lost, as a datagram: its sender's retries make up for it)
+                        with contextlib.suppress(nats.errors.Error):
                             await self._publish(subject, data)
-                        except nats.errors.Error:
-                            # lost as a datagram on the way is: what needs an answer is
-                            # sent again by its sender's retries
-                            self.dropped += 1
         finally:
             self._task = None
 

@@ -1,7 +1,5 @@
-"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides for
-the service while it holds the lead, and relays to the one that does otherwise; it takes
-the lead when the one that held it stops (registry/adapter/cluster/lead.py), as its lease keeper
-sees (registry/adapter/cluster/keeper.py)."""
+"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides while
+its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise."""
 
 from __future__ import annotations
 
@@ -31,23 +29,21 @@ from registry.adapter.cluster.connect import (
     when_streams_answer,
 )
 from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
-from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
+from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import LeaseKeeper
-from registry.adapter.cluster.lead import ERRORS, RENEW, Lead, service_key
+from registry.adapter.cluster.lead import RENEW, Lead, service_key
 from registry.adapter.cluster.link import (
+    HEARD,
     HEARD_SUBJECT,
+    INBOUNDS,
     LEAD_SUBJECT,
-    Addr,
     Backlog,
-    Outbound,
     Publisher,
     registry_subject,
-    unpack_heard,
-    unpack_inbounds,
 )
-from registry.adapter.cluster.store import JetStreamStore
+from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
@@ -67,26 +63,9 @@ from wire.messages import for_log
 ANNOUNCED = 1.2 * RENEW
 
 
-def _listed(registries: tuple[str, ...], core: RegistryCore, now: float) -> list[Action]:
-    """The service's registries changed: the core tells its peers."""
-    return core.new_registries(registries, now)
-
-
-def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action]:
-    """The peers that reached the service through a registry gone are reached from here."""
-    return core.restarted_for(addrs, now)
-
-
-def _heard_elsewhere(
-    heard: list[tuple[Addr, bytes]], core: RegistryCore, now: float
-) -> list[Action]:
-    """Another registry heard from these peers: they run."""
-    return core.heard_elsewhere(heard, now)
-
-
 class Service(Struct, frozen=True):
-    """What a registry of a service uses of it: the connection to its NATS servers, the
-    keeper of its lease, its store, and its key (with whether it was made just now)."""
+    """What a registry uses of its service: NATS, its lease keeper, its store, its key (and
+    whether it was made just now), and the desk's bucket."""
 
     nc: Client
     keeper: LeaseKeeper
@@ -96,7 +75,7 @@ class Service(Struct, frozen=True):
 
 
 class ClusterRegistry:
-    """One registry of a service, in the role it has now (see the module's docstring)."""
+    """One registry of a service, in the role it has now."""
 
     def __init__(
         self,
@@ -119,21 +98,18 @@ class ClusterRegistry:
         self._desk = service.desk
         self._listen = listen
         self._out = out
+        self.log = _stamped(out)
         self._data_dir = data_dir
         self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
-        self._verbose = settings.verbose
         self._stopped = asyncio.Event()
+        self._turned = 0.0  # when silent peers were last forgotten
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
-        self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
         self._backlog = Backlog()
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
-
-    def log(self, line: str) -> None:
-        self._out(f"{time.strftime('%H:%M:%S')} {line}")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -147,12 +123,16 @@ class ClusterRegistry:
             else:
                 await self._decide()
 
-    async def _next(self) -> None:
-        """Until the keeper sees the lead change, or RENEW seconds pass, or a stop."""
+    async def _next(self, forget_silent: Callable[[], None]) -> None:
+        """Until the keeper sees the lead change, or RENEW seconds pass, or a stop; every
+        FORGET_PERIODS keepalives, `forget_silent()` first."""
         news = self._keeper.news
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(news.wait(), RENEW)
         news.clear()
+        if time.monotonic() - self._turned >= FORGET_PERIODS * self._settings.keepalive:
+            self._turned = time.monotonic()
+            forget_silent()
 
     async def _decide(self) -> None:
         """Decide for the service until stopped or the lead is lost. Back early when the
@@ -160,7 +140,9 @@ class ClusterRegistry:
         leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
-        elsewhere = self._elsewhere = Elsewhere(self._to_registry)
+        elsewhere = self._elsewhere = Elsewhere(
+            lambda registry, out: self._publish(registry_subject(registry), out)
+        )
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         heard = await self._nc.subscribe(HEARD_SUBJECT, cb=self._heard)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
@@ -202,56 +184,55 @@ class ClusterRegistry:
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
         self.log(f"this registry decides for the service now ({keeper.reach})")
-        turned = time.monotonic()
+        self._turned = time.monotonic()
         while not self._stopped.is_set():
-            await self._next()
+            await self._next(elsewhere.routes.forget_silent)
             if not keeper.held or keeper.term != term:
                 self.log("another registry decides for the service now: this one relays")
                 return
-            if time.monotonic() - turned >= FORGET_PERIODS * self._settings.keepalive:
-                turned = time.monotonic()
-                elsewhere.routes.forget_silent()
             members = await self._members()
             if members is None:
                 continue  # not known now: nobody is taken for gone
             if members != known:
-                listed = tuple(sorted(members.values()))
-                server.handle(functools.partial(_listed, listed))
-                server.desk.tell_registries()
-            for gone in set(known) - set(members):
-                server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
+                self._registries_changed(server, elsewhere, set(known) - set(members), members)
             known = members
+
+    @staticmethod
+    def _registries_changed(
+        server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
+    ) -> None:
+        """The core tells its peers the service's registries; the peers of those `gone` are
+        reached from here."""
+        listed = tuple(sorted(members.values()))
+        addrs = [addr for registry in gone for addr in elsewhere.routes.forget(registry)]
+        server.handle(lambda core, now: core.new_registries(listed, now))
+        server.handle(lambda core, now: core.restarted_for(addrs, now))
+        server.desk.tell_registries()
 
     async def _relay(self) -> None:
         """Relay to the registry that decides until stopped, or until the keeper took the
         lead, which was free."""
         keeper = self._keeper
-        follower = self._follower = Follower(
-            self._nc, keeper.me, self._channel, self.log, self._desk_where
-        )
+        follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
         self._leader_reach = keeper.leader or ""
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
             f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
         )
-        turned = time.monotonic()
+        self._turned = time.monotonic()
         try:
             while not self._stopped.is_set():
-                await self._next()
+                await self._next(follower.forget_silent)
                 if keeper.held:
                     self.log("the registry that decided stopped: this one takes over")
                     return
-                if time.monotonic() - turned >= FORGET_PERIODS * self._settings.keepalive:
-                    turned = time.monotonic()
-                    follower.forget_silent()
                 reach = keeper.leader
                 if reach is not None and reach != self._leader_reach:
                     follower.announce()
                 self._leader_reach = reach or ""
         finally:
             await follower.close()
-            self._follower = None
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
         """For a desk client that asked this registry: where it is reached, where the
@@ -271,21 +252,18 @@ class ClusterRegistry:
         except ERRORS:
             return None
 
-    def _to_registry(self, registry: str, outbound: Outbound) -> None:
-        self._publish(registry_subject(registry), outbound)
-
     async def _heard(self, msg: Msg) -> None:
         """Another registry's report of the peers it heard (link.Heard), for the core."""
         server = self._server
         if server is None:
             return
         try:
-            report = unpack_heard(msg.data)
+            report = HEARD.decode(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             self.log("dropped what another registry reported: not ChatApp's")
             return
         heard = [((ip, port), key) for ip, port, key in report.peers]
-        server.handle(functools.partial(_heard_elsewhere, heard))
+        server.handle(lambda core, now: core.heard_elsewhere(heard, now))
 
     async def _inbound(self, msg: Msg) -> None:
         """What other registries' peers sent (one registry's pass), for this registry's core."""
@@ -295,7 +273,7 @@ class ClusterRegistry:
         try:
             inbounds = [
                 (inbound, [decode(data) for data in inbound.messages])
-                for inbound in unpack_inbounds(msg.data)
+                for inbound in INBOUNDS.decode(msg.data)
             ]
         except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
             self.log("dropped what another registry handed over: not ChatApp's")
@@ -309,7 +287,7 @@ class ClusterRegistry:
             return
         # behind in what NATS queued, or its own socket (at the registry it came through: each)
         behind = max(lag, server.endpoint.behind())
-        if self._verbose:
+        if self._settings.verbose:
             for inbound, messages in inbounds:
                 for message in messages:
                     where = f"{inbound.ip}:{inbound.port}"
@@ -363,6 +341,11 @@ class ClusterRegistry:
                 await msg.respond(answer_asked(msg.data, answer))
 
 
+def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out` for the log: each line after the time."""
+    return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
+
+
 async def _open_service(
     cluster: ClusterSettings,
     port: int,
@@ -372,11 +355,7 @@ async def _open_service(
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
     None, with the reason said and NATS closed, when NATS cannot give it."""
-
-    def log(line: str) -> None:
-        out(f"{time.strftime('%H:%M:%S')} {line}")
-
-    urls = cluster.urls
+    log, urls = _stamped(out), cluster.urls
     try:
         nc, js = await connect(urls, log, stopping)
     except ClusterError as exc:
@@ -387,8 +366,8 @@ async def _open_service(
     async def state() -> tuple[tuple[X25519PrivateKey, bool], JetStreamStore, KeyValue, str]:
         key = await service_key(js)
         store = await JetStreamStore.open(js)
-        desk = await desk_bucket(js)
-        _, said = await service_desk_key(desk, data_dir)
+        desk = await bucket(js, DESK_BUCKET)
+        said = await service_desk_key(desk, data_dir)
         return key, store, desk, said
 
     try:

@@ -1,26 +1,11 @@
-"""The service's state in NATS JetStream: the store of the registries of one service.
+"""The service's state in NATS JetStream (docs/SCALING.md, "What is kept where").
 
-What is kept where (docs/SCALING.md):
-    bucket CHATAPP_TABLE    one row per name (`row.<name key in hex>`), and `version`
-    bucket CHATAPP_OWNERS   what each mailbox kept of its owner (registry/core/owners.py)
-    bucket CHATAPP_ROOMS    each room's last lines
-    stream CHATAPP_MAIL     one message per stored message, on `chatapp.mail.<owner in hex>`
-
-Every write of a commit is acknowledged by JetStream (by a majority of its servers, where
-it keeps three copies) before `commit` returns, so the registry's answers that wait for the
-commit (registry/adapter/commit.py) claim nothing JetStream does not have.
-
-A commit writes the rows its SaveTables named (registry/core/actions.py), each only when its
-text changed, and the rows of renamed names (their former names change as others take
-them): the work of a commit follows what changed, not the table's size. A commit after one
-that failed compares every row.
-
-A row is written only with the revision this store last read or wrote of it
-(compare-and-set): a registry that no longer decides for the service cannot overwrite
-what the one that does wrote. It finds out as its commit fails with `Superseded`.
-A write that JetStream did not acknowledge in time may have been stored all the same: the
-row is then found with the text this store tried to write, and taken as written, not as
-another registry's.
+`commit` returns once JetStream acknowledged every write (on a majority, where it keeps three
+copies). It writes only the table rows that changed, each over the revision this store last
+read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
+A write unacknowledged in time may be stored all the same: a row found holding the text this
+store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
+hex>` and `version` in CHATAPP_TABLE; each stored message on `chatapp.mail.<owner in hex>`.
 """
 
 from __future__ import annotations
@@ -41,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 from nats.js.kv import KeyValue
 
+from disk.files import os_reason
 from registry.adapter.cluster.connect import with_replicas
 from registry.adapter.storage import StorageError
 from registry.adapter.store import Kept, StoreAction
@@ -61,15 +47,13 @@ from wire.messages import RoomMessage, StoredMessage
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
-#: Writes of one commit waiting for JetStream's answer at once. Sent all at once, a thousand
-#: rows of a join storm waited longer for their answers than JetStream's timeout: the commit
-#: failed, and was sent again, for half a minute; a few dozen at a time keep each answer near
-#: a round trip, and the whole as fast.
+#: Writes of one commit waiting for JetStream's answer at once: a join storm's thousand rows
+#: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
 MAIL_SUBJECT = "chatapp.mail"
-#: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
-WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
+#: Errors of NATS and JetStream: no answer, refused, or NATS away.
+ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over another revision than the one it expected.
 WRONG_LAST = (10071, 10164)
 #: Seconds within which JetStream answers a save published again with the copy it stored
@@ -78,8 +62,7 @@ DUPLICATE_WINDOW = 120.0
 
 
 class Superseded(StorageError):
-    """Another registry wrote a row this one was about to change: it decides for the
-    service now, and this one must stop deciding."""
+    """Another registry decides for the service now: this one must stop deciding."""
 
 
 def hex_key(name: str) -> str:
@@ -87,14 +70,30 @@ def hex_key(name: str) -> str:
     return name.encode().hex()
 
 
+async def made_once(kv: KeyValue, key: str, value: bytes) -> tuple[bytes, bool]:
+    """What `key` holds: `value`, written by the first registry that asks (True then)."""
+    try:
+        await kv.create(key, value)
+    except nats.js.errors.KeyWrongLastSequenceError:
+        return (await kv.get(key)).value or b"", False
+    return value, True
+
+
+async def bucket(js: JetStreamContext, name: str) -> KeyValue:
+    """The bucket `name` (one revision per key), made by the first registry that needs it."""
+    return await with_replicas(
+        lambda n: js.create_key_value(
+            KeyValueConfig(bucket=name, storage=StorageType.FILE, replicas=n)
+        )
+    )
+
+
 class JetStreamStore:
-    """The registry's state in JetStream (see the module's docstring). Made by `open`."""
+    """The registry's state in JetStream. Made by `open`."""
 
     def __init__(self, js: JetStreamContext, buckets: dict[str, KeyValue]) -> None:
         self._js = js
-        #: run before each commit's writes: raises Superseded when this registry no longer
-        #: decides for the service (registry/adapter/cluster/lead.py), so that what it would write
-        #: is never stored
+        #: run before each commit's writes: raises Superseded once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
         self._actions: list[_Queued] = []
@@ -115,13 +114,7 @@ class JetStreamStore:
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
         """The service's buckets and stream, made by the first registry that needs them."""
-        buckets = {}
-        for name in (TABLE, OWNERS, ROOMS):
-            buckets[name] = await with_replicas(
-                lambda n, name=name: js.create_key_value(  # type: ignore[misc]
-                    KeyValueConfig(bucket=name, storage=StorageType.FILE, replicas=n)
-                )
-            )
+        buckets = {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS)}
         await with_replicas(
             lambda n: js.add_stream(
                 StreamConfig(
@@ -133,8 +126,6 @@ class JetStreamStore:
             )
         )
         return cls(js, buckets)
-
-    # -- loading ------------------------------------------------------------------------
 
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
@@ -164,9 +155,8 @@ class JetStreamStore:
         return Kept(table, mail, owners, histories)
 
     async def _load_mail(self) -> None:
-        """Every stored message, in the order stored, each copy with its own sequence (a
-        commit tried again writes again what its first try stored): a message dropped
-        drops every copy."""
+        """Every stored message in the order stored, each copy with its own sequence (a
+        message dropped drops every copy)."""
         self._boxes = {}
         seq = 1
         while True:
@@ -179,8 +169,6 @@ class JetStreamStore:
             owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
             message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
             self._boxes.setdefault(owner, []).append((msg.seq, message))
-
-    # -- writing ------------------------------------------------------------------------
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
@@ -197,23 +185,21 @@ class JetStreamStore:
         return self._table_dirty or bool(self._actions)
 
     async def commit(self, table: Table) -> float:
-        """Write what waits, in order (a run of appends and kept lines at once), then the
-        table's changed rows; anything not acknowledged waits for the next commit. The time
-        it took to find the changed rows is returned as the time it kept the registry busy
-        (registry/adapter/store.py): while JetStream answers, the registry goes on, and a commit
-        that waits longer for it is no reason to wait as long again before the next."""
+        """Write what waits, in order, then the table's changed rows; what is not acknowledged
+        waits for the next commit. The seconds spent finding the changed rows are returned as
+        the time it kept the registry busy: while JetStream answers, the registry goes on."""
         busy = 0.0
         if self.fence is not None and self.dirty:
             try:
                 await self.fence()
-            except WRITE_ERRORS as exc:
-                raise StorageError(f"JetStream did not answer ({_reason(exc)})") from None
+            except ERRORS as exc:
+                raise StorageError(f"JetStream did not answer ({os_reason(exc)})") from None
         while self._actions:
             run = _independent_run(self._actions)
             try:
                 await _at_most(IN_FLIGHT, [self._write(queued) for queued in run])
-            except WRITE_ERRORS as exc:
-                raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
+            except ERRORS as exc:
+                raise StorageError(f"JetStream did not store it ({os_reason(exc)})") from None
             del self._actions[: len(run)]
         if self._table_dirty:
             named, self._named, self._table_dirty = self._named, set(), False
@@ -249,11 +235,10 @@ class JetStreamStore:
                 await self._rooms.delete(hex_key(room))
 
     async def _publish(self, queued: _Queued, owner: str, message: StoredMessage) -> None:
-        """Store one copy of `message` in the mailbox of `owner`. Published again after its
-        acknowledgement was lost, it has the same id, and JetStream answers with the copy it
-        stored (within the stream's duplicate window): the copy delivery deletes is the one
-        stored. Once acknowledged, the next copy (the commit made again whole, so that the
-        order saved holds) is a copy of its own, with a new id."""
+        """Store one copy of `message` for `owner`. Published again after its acknowledgement
+        was lost, it has the same id, and JetStream answers with the copy it stored (within
+        DUPLICATE_WINDOW). Once acknowledged, the next copy (the commit made again whole) has a
+        new id."""
         ack = await self._js.publish(
             _subject(owner),
             msgspec.json.encode(message),
@@ -267,9 +252,9 @@ class JetStreamStore:
             await self._js.delete_msg(MAIL, seq)
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
-        """Write the rows of `named` (name keys; None: every row) that changed since last
-        written, each only over the revision this store knows of it; raise Superseded
-        when another registry wrote one since. The seconds taken to find them."""
+        """Write the rows of `named` (None: every row) that changed, each over the revision this
+        store knows of it (Superseded when another registry wrote one). The seconds taken to
+        find them."""
         started = time.monotonic()
         writes = self._row_writes(table, named)
         version = str(table.version).encode()
@@ -284,14 +269,13 @@ class JetStreamStore:
             raise Superseded(
                 "another registry of the service changed the table: it decides for the service now"
             ) from None
-        except WRITE_ERRORS as exc:
-            raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
+        except ERRORS as exc:
+            raise StorageError(f"JetStream did not store the table ({os_reason(exc)})") from None
         return busy
 
     def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
-        """The writes of the rows of `named` (None: all) whose text is not the one last
-        written, with the rows of every name that has or had former names; a row no longer
-        in the table is deleted."""
+        """The writes of the rows of `named` (None: all), and of names that have or had
+        former names, whose text changed; a row no longer in the table is deleted."""
         formers = table.formers()
         if named is None:
             keys: set[str] | Iterable[str] = table.records.keys()
@@ -327,7 +311,7 @@ class JetStreamStore:
             except nats.js.errors.KeyWrongLastSequenceError:
                 last = await self._landed(key)
                 revision = await self._table.update(key, value, last=last)
-        except WRITE_ERRORS:
+        except ERRORS:
             self._unsure.setdefault(key, set()).add(value)
             raise
         self._unsure.pop(key, None)
@@ -343,16 +327,15 @@ class JetStreamStore:
                 last = await self._landed(key)
                 if last:
                     await self._table.delete(key, last=last)
-        except WRITE_ERRORS:
+        except ERRORS:
             self._unsure.setdefault(key, set()).add(None)
             raise
         self._unsure.pop(key, None)
         del self._rows[key]
 
     async def _landed(self, key: str) -> int:
-        """A write of row `key` found another revision than this store knows: the revision
-        of a write this store tried and was not told of (0 for a row it deleted so), else
-        KeyWrongLastSequenceError (another registry wrote it)."""
+        """Row `key` has another revision than this store knows: that of a write this store
+        tried unacknowledged (0: a delete), else KeyWrongLastSequenceError."""
         tried = self._unsure.get(key, set())
         try:
             entry = await self._table.get(key)
@@ -366,11 +349,9 @@ class JetStreamStore:
 
 
 async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
-    """Await `writes`, `count` at most at a time; after one fails, none more is begun (the
-    commit fails, and is made again whole); the first error is raised once those begun are
-    over (each may have been stored: see JetStreamStore._landed). Each write JetStream
-    leaves unanswered takes its whole timeout: begun after a failure, a storm's thousand
-    rows kept a failed commit going, and every answer withheld, for a minute and more."""
+    """Await `writes`, `count` at most at a time; after one fails, none more is begun (each
+    unanswered write takes its whole timeout), and the first error is raised once those
+    begun are over."""
     gate = asyncio.Semaphore(count)
     failed = False
 
@@ -395,8 +376,7 @@ async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
 
 @dataclass(slots=True)
 class _Queued:
-    """An action waiting for a commit; for the mail it publishes, the id of its next copy
-    (`token`.`acked`: see JetStreamStore._publish)."""
+    """An action waiting for a commit; `token`.`acked` is the id of its mail's next copy."""
 
     action: StoreAction
     token: str
@@ -404,8 +384,8 @@ class _Queued:
 
 
 def _independent_run(actions: list[_Queued]) -> list[_Queued]:
-    """The longest run at the head of `actions` that may be written at once: appends (one
-    connection keeps their order) and kept histories and owners of distinct keys."""
+    """The longest run at the head of `actions` to write at once: appends (one connection
+    keeps their order), and histories and owners of distinct keys."""
     run: list[_Queued] = []
     keys: set[tuple[type, str]] = set()
     for queued in actions:
@@ -427,10 +407,8 @@ def _independent_run(actions: list[_Queued]) -> list[_Queued]:
 
 
 def _once(box: list[tuple[int, StoredMessage]]) -> list[StoredMessage]:
-    """Each message of a mailbox once, at the place of its last copy. A failed commit is
-    made again whole, in order: a message of its run whose first publish went unanswered
-    lands after later ones that were stored, and their copies from the second try follow it
-    in the order saved."""
+    """Each message of a mailbox once, at the place of its last copy (a failed commit is made
+    again whole, in order: the last copies are in the order saved)."""
     last: dict[tuple[str, str], StoredMessage] = {}
     for _, message in box:
         key = (message.sender, message.id)
@@ -456,9 +434,8 @@ def _history(value: bytes) -> list[RoomMessage]:
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
-    """Every key of `bucket` (a bucket of one revision per key) with its revision and
-    value, deleted keys left out. A watch may say it has given everything before it has,
-    under load: it is read again until it gave as many keys, deleted or not, as the
+    """Every key of `bucket` with its revision and value, deleted keys left out. Under load a
+    watch may say it gave all too early: it is read again until it gave as many keys as the
     bucket holds messages (WATCH_TRIES at most)."""
     for _ in range(WATCH_TRIES):
         found, seen = await _watched(bucket)
@@ -468,8 +445,7 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
 
 
 async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]:
-    """The keys a watch of `bucket` gave before it said it gave all, and how many it gave
-    (deleted ones included)."""
+    """The keys a watch of `bucket` gave, and how many, deleted ones included."""
     found: dict[str, tuple[int, bytes]] = {}
     seen = 0
     watcher = await bucket.watchall()
@@ -486,11 +462,6 @@ async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]
     return found, seen
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
-
-
 def _row_bytes(row: dict[str, Any]) -> bytes:
-    """A row of the table as the bucket holds it (JSON: msgspec's encoder, as a commit
-    encodes each row it may write to find those changed, and json.dumps was most of that)."""
+    """A row as the bucket holds it (msgspec: json.dumps was most of a commit's time)."""
     return msgspec.json.encode(row)
