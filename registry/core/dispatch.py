@@ -21,7 +21,6 @@ from typing import Any, Required, TypedDict, Unpack, get_args
 
 from registry.core import mailbox
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
-from registry.core.failures import Failures
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness, Probe
@@ -179,12 +178,11 @@ class RegistryCore:
         if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
-        self._saving = Saving(s, self._post)
-        self._failures = Failures(s, self._liveness, self._saving)
+        self._saving = Saving(s, self._post, self._liveness)
         self._relay = Relay(s, self._post)
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
         self._renames = Renames(s, self._rooms, self._post)
-        self._presence = Presence(s, self._rooms, self._failures)
+        self._presence = Presence(s, self._rooms, self._saving)
         self._forgetting = Forgetting(
             self.table,
             s.clock,
@@ -218,7 +216,7 @@ class RegistryCore:
             RoomPost: self._rooms.post,
             RoomsRequest: self._rooms.listing,
             Rename: self._renames.rename,
-            Refused: self._failures.refused,
+            Refused: self._saving.refused,
         }
 
     # -- the entry points ---------------------------------------------------------------
@@ -321,7 +319,7 @@ class RegistryCore:
         for probe in probes_failed:
             self._probe_failed(probe, now, emit, behind)
         failed = self._s.pusher.due(now, emit)
-        self._failures.failed(failed, now, emit)
+        self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
         self._news.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):

@@ -2,16 +2,16 @@
 address another name registered from, a peer that started afresh.
 
 Pure: the caller supplies `now`. Each way of going offline tells the table's peers, takes
-the peer out of its room and settles what was still pushed to it (registry/core/failures.py).
+the peer out of its room and settles what was still pushed to it (registry/core/saving.py).
 """
 
 from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.failures import Failures
 from registry.core.requests import Request
 from registry.core.room_requests import RoomRequests
+from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
@@ -19,12 +19,12 @@ from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
 
 
 class Presence:
-    """Marks the table's records online and offline, with `rooms` and `failures`."""
+    """Marks the table's records online and offline, with `rooms` and `saving`."""
 
-    def __init__(self, services: Services, rooms: RoomRequests, failures: Failures) -> None:
+    def __init__(self, services: Services, rooms: RoomRequests, saving: Saving) -> None:
         self._s = services
         self._rooms = rooms
-        self._failures = failures
+        self._saving = saving
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
         """The peer runs: answered with the table's version (Alive), so that it fetches
@@ -78,7 +78,7 @@ class Presence:
         line = f"{record.name} silent for {silent:.0f} s; offline (it did not answer a probe)"
         emit(Log(line))
         self._rooms.leave_room(record, now, emit, "not answering")
-        self._failures.failed(self._s.pusher.drop_all(record.addr), now, emit)
+        self._saving.failed(self._s.pusher.drop_all(record.addr), now, emit)
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline. One
@@ -94,7 +94,7 @@ class Presence:
             self._s.feed.changed(other, now, emit)
             emit(Log(f"{other.name} offline: {record.name} registered at its address"))
             self._rooms.leave_room(other, now, emit, "not answering")
-            self._failures.restarted(other, now, emit)  # what was pushed to it: its mailbox
+            self._saving.restarted(other, now, emit)  # what was pushed to it: its mailbox
 
     def _offline(self, record: Record) -> None:
         """`record` goes offline: its owner used it until it was last heard from (what
@@ -107,7 +107,7 @@ class Presence:
         knows of no room: it is out of its room, and what was pushed to the start before
         goes to its mailbox."""
         self._rooms.leave_room(record, now, emit, "restarted")
-        self._failures.restarted(record, now, emit)
+        self._saving.restarted(record, now, emit)
 
     def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
         """Tell every online peer that `record`'s peer has quit, with its `farewell`."""

@@ -1,11 +1,10 @@
-"""Direct messages their sender could not deliver, saved at the registry (SaveMessage),
-and what becomes of the pushes nobody acked.
+"""Direct messages saved at the registry (SaveMessage), and pushes given up or refused.
 
-Pure: the caller supplies `now`. A save for a peer the table says is online is delivered
-by the registry itself, as a push that probes the peer: acked, it was delivered; not, it
-goes to the mailbox. Either way the sender hears the outcome (Saved), pushed until acked.
-A saved message keeps the key its save came with (`saved_by`), delivered or stored: the
-key that sealed it, by which its recipient knows its sender (peer/core/sealed_mail.py).
+A save for a peer online is delivered by the registry itself, as a push that probes the
+peer: acked, it was delivered; not, it goes to the mailbox. The sender hears the outcome
+(Saved), pushed until acked. A saved message keeps the key that sealed it (`saved_by`).
+A push given up says nothing of whether its peer runs: a relay, a probed direct message
+or a room line starts over while the peer is probed (registry/core/liveness.py).
 """
 
 from __future__ import annotations
@@ -14,24 +13,30 @@ from collections import OrderedDict
 
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
+from registry.core.liveness import Liveness
 from registry.core.mailboxes import Deposit
 from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Request, remember
+from registry.core.requests import Reason, Request, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
-from wire.messages import ChannelMessage, Chat, Saved, SaveMessage
+from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage
 from wire.names import name_key
 from wire.refusals import unknown_name
 
+#: The purposes of pushes whose peer is probed when they go unacked (registry/core/pushes.py).
+RELAYED = frozenset(("relay", "probe", "room"))
+
 
 class Saving:
-    """The saves in progress and done lately, kept by `post` when not delivered."""
+    """The saves in progress and done lately, kept by `post` when not delivered; a peer
+    that did not ack is probed through `liveness`."""
 
-    def __init__(self, services: Services, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: PostOffice, liveness: Liveness) -> None:
         self._s = services
         self._post = post
+        self._liveness = liveness
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
@@ -145,3 +150,58 @@ class Saving:
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)
         self._s.pusher.push(sender, outcome, "outcome", now, emit)
+
+    def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
+        """Act on pushes that used up their attempts, or were dropped with their peer,
+        oldest push first: a channel message among them reaches a mailbox in the order it
+        was sent. To a peer still online where it was pushed, a relay, a probed direct
+        message or a room line starts over while the peer is probed (`_unanswered`);
+        anything else is undelivered."""
+        for push in sorted(failed, key=lambda push: push.seq):
+            record = self._s.aliases.owner(push.owner)
+            if record is None:
+                continue
+            if push.purpose in RELAYED and record.online and record.addr == push.addr:
+                self._unanswered(record, push, now, emit)
+            else:
+                self.undelivered(record, push, now, emit)
+
+    def restarted(self, record: Record, now: float, emit: Emit) -> None:
+        """The peer of `record` registers afresh (a new process, or back after dereg): what
+        is still pushed to its address will not be acked by this start, and the give-up
+        of a probe would mark the new start offline. Those messages go to its mailbox now,
+        so that its Welcome carries them; the rest is dropped (the Welcome has the table)."""
+        for push in self._s.pusher.drop_all(record.addr):
+            owner = self._s.aliases.owner(push.owner)
+            if owner is not None:
+                self.undelivered(owner, push, now, emit)
+
+    def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
+        """The peer at `req.addr` refused a push: it cannot read it (another version of
+        ChatApp). The peer is alive, and retrying cannot help: the push is undelivered at
+        once (a probed direct message or a channel message goes to its mailbox, whose
+        records it may read), rather than retried until its peer is marked offline."""
+        owner, answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now)
+        if not answered:
+            line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
+            emit(Log(line, "a push refused"))
+        for flight in answered:
+            record = self._s.aliases.owner(owner)
+            if record is None:
+                continue
+            record.last_seen = now
+            what = type(flight.message).__name__
+            line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
+            emit(Log(line, "a push refused"))
+            push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
+            self.undelivered(record, push, now, emit)
+
+    def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
+        """A push that `record`'s peer did not ack in all its tries is sent again from the
+        start, and the peer is probed: only a peer heard from in nothing since the push was
+        first sent, the probe included, is gone (then it is marked offline, taken out of
+        its room, and what was pushed to it goes to its mailbox). So a lossy network takes
+        nobody offline."""
+        first_sent = now - self._s.pusher.retry_span
+        self._liveness.probe(record, now, emit, since=first_sent)
+        self._s.pusher.again(record, push, now, emit)

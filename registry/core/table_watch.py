@@ -19,7 +19,7 @@ service delivers to (`handed_over`) is sent each update once, as it is made; tha
 registry's watch does the rest (registry/adapter/cluster/delivery.py).
 
 A push is given up after ATTEMPTS copies; the next change is pushed to the peer again. A
-missing table ack means nothing else (registry/core/failures.py: liveness is the
+missing table ack means nothing else (registry/core/saving.py: liveness is the
 keepalives' and the probes'). The peer fills any gap itself too (peer/core/table_news.py),
 so what the registry believes of a peer's version decides only what it sends.
 """
