@@ -16,7 +16,7 @@ MAX_NEW_NAMES = 1_000_000_000
 # The registry's defaults, copied: the registry's modules named beside each are where they
 # are decided and explained. tests/test_launcher_start.py keeps each copy equal to its source.
 
-#: registry.core.mailbox.MAILBOX_MESSAGES: messages one mailbox keeps.
+#: registry.core.quotas.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
 #: registry.core.flood.NEW_NAMES: new names one IP address may register per hour.
 NEW_NAMES = 50

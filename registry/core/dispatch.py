@@ -19,7 +19,6 @@ import random
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack, get_args
 
-from registry.core import mailbox
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
@@ -28,7 +27,7 @@ from registry.core.owners import Owner
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
-from registry.core.quotas import Quotas
+from registry.core.quotas import MAILBOX_MESSAGES, Quotas
 from registry.core.registration import Registration
 from registry.core.relay import Relay
 from registry.core.renames import Renames
@@ -109,7 +108,7 @@ Handler = Callable[[Any, Request, float, Emit], None]
 #: `table`, `mail` and the rooms' `histories` (by room key) are what the adapter loaded
 #: from disk; pushes are retried every `timeout` seconds, `attempts` times; a peer silent
 #: for SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
-#: `mailbox_limit` messages (registry/core/mailbox.py); one IP address registers at most
+#: `mailbox_limit` messages (registry/core/quotas.py); one IP address registers at most
 #: `new_names` new names an hour (registry/core/flood.py); one sender takes no more of the
 #: mailboxes than `quotas` allow (registry/core/quotas.py); `owners` are what each mailbox
 #: kept of its owner (registry/core/owners.py): a mailbox whose name the table lacks gets its
@@ -170,7 +169,7 @@ class RegistryCore:
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
         mail = options.get("mail")
-        limit = options.get("mailbox_limit", mailbox.MAILBOX_MESSAGES)
+        limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         owners = options.get("owners") or {}
         self._post = PostOffice(
             s, mail if mail is not None else {}, owners, limit, options.get("quotas")

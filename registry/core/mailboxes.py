@@ -1,11 +1,6 @@
-"""The registry's mailboxes in memory: what is stored for whom, each message once and
-within its box's limits, and the parts a box is handed over in.
-
-Pure: no clock, no files. Storing returns StoreMail actions for the adapter to make
-durable; the rules of one box's limits and its full notice are registry/core/mailbox.py's. When
-a message is to be stored (a save for an offline peer, a channel message, a push that was
-never acked) and what its sender is told are the core's decisions (registry/core/saving.py,
-registry/core/relay.py; registry/core/post_office.py keeps each box's owner beside it).
+"""The registry's mailboxes in memory: each message once, within its box's limits
+(registry/core/quotas.py), and the parts a box is handed over in. Storing emits StoreMail
+for the adapter to make durable.
 """
 
 from __future__ import annotations
@@ -16,19 +11,24 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from registry.core import mailbox
 from registry.core.actions import DropMail, Emit, Log, MoveMail, StoreMail
-from registry.core.quotas import NO_ORIGIN, Origin, Quotas
+from registry.core.quotas import (
+    NO_ORIGIN,
+    BoxIndex,
+    Origin,
+    Quotas,
+    full_notice,
+    refusal,
+    share_notice,
+)
 from registry.core.table import Record
 from wire.codec import record_size
 from wire.limits import MAX_ID, MAX_NAME
 from wire.messages import NOTICE_KIND, StoredMessage
 from wire.names import name_key
 
-#: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
-#: (registry/core/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
-#: character), so it is handed over in parts of this size, each shown and acknowledged
-#: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
+#: Bytes of stored messages one Welcome or MoreMail carries at most, each part acked before
+#: the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
 MAIL_PART = 1024 * 1024
 #: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
 MAIL_PART_ITEMS = 5000
@@ -50,10 +50,8 @@ def _stamp(second: int) -> str:
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
     """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
-    least one: a single message is far smaller, its text being at most MAX_TEXT)."""
-    # The usual small box needs no record measured: a character takes at most 6 bytes in
-    # JSON (a control character, escaped), and all but the text of a record far less than
-    # _RECORD_ROOM (an id of MAX_ID escaped characters, a name, the stamp, the kind).
+    least one)."""
+    # a small box needs no record measured: a character takes at most 6 bytes in JSON
     if (
         len(box) <= MAIL_PART_ITEMS
         and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
@@ -69,10 +67,9 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Deposit:
-    """A message to keep in a mailbox: its id and sender's name, its text, its `kind`
-    ("direct", "channel"), its `origin` (whom it counts against: registry/core/quotas.py), for a
-    direct message `saved_by`: the key whose SaveMessage brought it ("" unknown), and
-    whether its sender is `known` to the box's owner (one it wrote to) or a stranger."""
+    """A message to keep: `kind` "direct" or "channel"; `origin`, whom it counts against;
+    `saved_by`, the key of a direct message's save; `known`, its sender is one the box's
+    owner wrote to."""
 
     id: str
     sender: str
@@ -84,9 +81,8 @@ class Deposit:
 
 
 class Mailboxes:
-    """Every mailbox, by its owner's name key, each holding at most `limit` messages
-    (registry/core/mailbox.py), and no more from one sender than registry/core/quotas.py allows;
-    `new_id` makes the ids of the full notices left in them."""
+    """Every mailbox, by its owner's name key, each of at most `limit` messages; `new_id`
+    makes the ids of the notices left in them."""
 
     def __init__(
         self,
@@ -98,15 +94,11 @@ class Mailboxes:
         ),
         quotas: Quotas | None = None,
     ) -> None:
-        """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied);
-        `origin_of` says who sent each of them, and whether a stranger to the box's owner
-        (the files do not keep it: the post office answers from its table, the sender's
-        name's key and address)."""
-        #: the stored messages by owner's name key, oldest first; read it, change it only
-        #: through the methods (a box is replaced whole, and indexed again, when messages
-        #: leave it)
+        """`boxes` (kept, not copied) are those loaded from disk; `origin_of` says who sent
+        each of their messages, and whether a stranger to the owner."""
+        #: by owner's name key, oldest first; changed only through the methods
         self.boxes = boxes
-        self._mail_index: dict[str, mailbox.BoxIndex] = {}
+        self._mail_index: dict[str, BoxIndex] = {}
         self.limit = limit
         self._new_id = new_id
         self.quotas = quotas if quotas is not None else Quotas()
@@ -117,11 +109,8 @@ class Mailboxes:
                 self._counted(key, message, *origin_of(key, message))
 
     def store(self, owner: Record, deposit: Deposit, wall: float, emit: Emit) -> str:
-        """Keep `deposit` in the mailbox of `owner`, stamped with the time of day `wall`
-        (seconds since the epoch): "" when it is kept (or was already),
-        else why not, for its sender (registry/core/quotas.py: its sender's share is full;
-        registry/core/mailbox.py: the box is, and a channel message not kept leaves the full
-        notice)."""
+        """Keep `deposit` in `owner`'s box, stamped with the time of day `wall`: "" when it
+        is kept (or was already), else why not, for its sender."""
         msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
@@ -131,10 +120,10 @@ class Mailboxes:
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
             if kind == "channel" and not index.noticed:
-                self._notice(key, index, mailbox.full_notice(stamp(wall)), wall, emit)
+                self._notice(key, index, full_notice(stamp(wall)), wall, emit)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
                 emit(Log(line))
-            return mailbox.refusal(owner.name)
+            return refusal(owner.name)
         # the box has room, but maybe not for this sender
         stranger = not deposit.known
         counted = (deposit.origin, stranger)
@@ -142,7 +131,7 @@ class Mailboxes:
         if beyond:
             if kind == "channel" and not index.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
-                self._notice(key, index, mailbox.share_notice(sender, stamp(wall)), wall, emit)
+                self._notice(key, index, share_notice(sender, stamp(wall)), wall, emit)
                 emit(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
             elif not box:  # made just now by setdefault: no empty box is kept
                 del self.boxes[key]
@@ -154,28 +143,22 @@ class Mailboxes:
         emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
 
-    def _notice(
-        self, key: str, index: mailbox.BoxIndex, text: str, wall: float, emit: Emit
-    ) -> None:
-        """Leave `text` in box `key` as the one notice that channel messages were not kept:
-        it stays, and stops further notices, until the owner takes the mail."""
+    def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
+        """Leave `text` in box `key` as its one notice that channel messages were not kept."""
         kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
         self._keep(key, index, kept, len(text.encode()), emit)
 
     @property
     def indexed(self) -> int:
-        """How many boxes have an index of their ids now: at most those holding mail (an
-        index goes with its box), so a registry's memory follows its mail, not its past."""
+        """How many boxes have an index now: at most those holding mail."""
         return len(self._mail_index)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `owner`'s mailbox to hand over, oldest first (see
-        `first_part`); empty when the box is."""
+        """The next part of `owner`'s mailbox to hand over (empty: none)."""
         return first_part(self.boxes.get(name_key(owner.name), ()))
 
     def taken(self, owner: Record, ids: Iterable[str], emit: Emit) -> None:
-        """`owner`'s peer has shown the messages `ids` of its box: delete them (the
-        others, and ids the box does not hold, are left)."""
+        """`owner`'s peer has shown the messages `ids` of its box: delete them."""
         key = name_key(owner.name)
         box = self.boxes.get(key, [])
         taken = set(ids)
@@ -190,8 +173,7 @@ class Mailboxes:
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
 
     def move(self, old_key: str, new_key: str, emit: Emit) -> None:
-        """A name was renamed from name key `old_key` to `new_key`: its box follows it,
-        after any messages already kept under the new key."""
+        """A rename: box `old_key` follows to `new_key`, after the messages there."""
         box = self.boxes.pop(old_key, None)
         self._mail_index.pop(old_key, None)
         self.quotas.move(old_key, new_key)
@@ -214,9 +196,7 @@ class Mailboxes:
         return len(box)
 
     def _replace(self, key: str, box: list[StoredMessage]) -> None:
-        """Mailbox `key` is `box` from now on, and is forgotten when empty: a registry
-        that runs for months keeps no trace of names whose mail was all handed over, nor
-        their index (which held every id the box had)."""
+        """Mailbox `key` is `box` from now on, forgotten with its index when empty."""
         self._mail_index.pop(key, None)
         if box:
             self.boxes[key] = box
@@ -224,8 +204,7 @@ class Mailboxes:
             self.boxes.pop(key, None)
 
     def _counted(self, key: str, message: StoredMessage, origin: Origin, stranger: bool) -> None:
-        """`message`, from `origin` (a `stranger` to the owner or not), is in mailbox
-        `key`: it counts against its sender."""
+        """`message`, from `origin`, is in mailbox `key`: it counts against its sender."""
         if origin != NO_ORIGIN:
             self._origins.setdefault(key, {})[(message.sender, message.id)] = (origin, stranger)
             self.quotas.add(key, origin, len(message.text.encode()), stranger)
@@ -242,7 +221,7 @@ class Mailboxes:
     def _keep(
         self,
         key: str,
-        index: mailbox.BoxIndex,
+        index: BoxIndex,
         stored: StoredMessage,
         size: int,
         emit: Emit,
@@ -250,10 +229,9 @@ class Mailboxes:
         index.add(stored, size)
         emit(StoreMail(key, stored))
 
-    def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
-        """The index of mailbox `key`, so a save need not scan the box. It is rebuilt
-        whenever the box was replaced (hand-over, rename, release)."""
+    def _index(self, key: str, box: list[StoredMessage]) -> BoxIndex:
+        """The index of mailbox `key`, rebuilt when the box was replaced."""
         index = self._mail_index.get(key)
         if index is None or index.box is not box:
-            index = self._mail_index[key] = mailbox.BoxIndex.of(box)
+            index = self._mail_index[key] = BoxIndex.of(box)
         return index

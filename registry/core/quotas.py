@@ -1,6 +1,11 @@
-"""How much of the mailboxes one sender may take, so that a mailbox always has room for others.
+"""How much one mailbox holds, and how much of the mailboxes one sender may take.
 
-The rule: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
+A mailbox holds at most its limit of messages and bytes. A direct message that does not
+fit is refused, and its sender told. Channel messages stop a little before the box is
+full, leaving the last places to direct messages; the first not kept leaves one notice in
+the box, as does a channel message over its sender's share.
+
+The shares: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
 senders at one address together half of it; all the strangers together (senders the owner
 has not left a message for: registry/core/table.py, Record.wrote_to) half of it too, so that the
 other half is always there for the people the owner writes to, however many keys and
@@ -17,7 +22,75 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from registry.core import mailbox
+from wire.messages import NOTICE_KIND, StoredMessage
+
+#: Messages one mailbox holds at most, unless the registry is told otherwise
+#: (`ChatApp -s PORT --mailbox-limit N`).
+MAILBOX_MESSAGES = 1000
+#: UTF-8 bytes of text a mailbox holds per message of its limit: a box of 1,000 holds
+#: 2 MiB, whatever the mix of short and long messages.
+BYTES_PER_MESSAGE = 2 * 1024
+#: ...and at least this many, so that even a small box takes a few of the longest messages.
+MIN_BYTES = 64 * 1024
+#: Channel messages are kept only while the box is below this share of both limits.
+CHANNEL_SHARE = 0.9
+
+
+def byte_limit(limit: int) -> int:
+    """The bytes of text a mailbox of at most `limit` messages holds."""
+    return max(limit * BYTES_PER_MESSAGE, MIN_BYTES)
+
+
+def full_notice(stamp: str) -> str:
+    """The line left in a mailbox where channel messages stopped being kept."""
+    return f"Your mailbox filled up at {stamp}; channel messages sent after that were not kept."
+
+
+def share_notice(sender: str, stamp: str) -> str:
+    """The line left in a mailbox where `sender`'s channel messages went over its share."""
+    return (
+        f"Channel messages from {sender} sent from {stamp} on were not kept: "
+        "they went over what one sender may leave in mailboxes."
+    )
+
+
+def refusal(owner: str) -> str:
+    """Why a direct message that does not fit was refused."""
+    return f"{owner}'s mailbox is full."
+
+
+class BoxIndex(Struct):
+    """One mailbox's (sender, id) pairs, bytes of text, and whether it holds the full
+    notice. Built for one list: rebuilt when the box is replaced."""
+
+    box: list[StoredMessage]
+    ids: set[tuple[str, str]]
+    size: int
+    noticed: bool
+
+    @classmethod
+    def of(cls, box: list[StoredMessage]) -> BoxIndex:
+        """The index of `box` as it is now."""
+        return cls(
+            box,
+            {(m.sender, m.id) for m in box},
+            sum(len(m.text.encode()) for m in box),
+            any(m.kind == NOTICE_KIND for m in box),
+        )
+
+    def has_room(self, size: int, kind: str, limit: int) -> bool:
+        """Whether a message of `kind` with `size` bytes of text fits a box of `limit`."""
+        share = CHANNEL_SHARE if kind == "channel" else 1.0
+        return len(self.box) + 1 <= limit * share and self.size + size <= byte_limit(limit) * share
+
+    def add(self, message: StoredMessage, size: int) -> None:
+        """Put `message`, whose text has `size` bytes, at the end of the box."""
+        self.box.append(message)
+        self.ids.add((message.sender, message.id))
+        self.size += size
+        if message.kind == NOTICE_KIND:
+            self.noticed = True
+
 
 #: Who sent a stored message: its sender's key (secure.keys.key_text, "" without one) and the
 #: IP address it came from ("" for the registry's own).
@@ -36,7 +109,7 @@ STRANGERS_SHARE = 0.5
 #: The holder all strangers' messages in a box count against, together.
 _STRANGERS = "strangers"
 #: Bytes of text one key's messages waiting in all mailboxes take at most: two full
-#: mailboxes' worth (registry/core/mailbox.py), so that names registered only to hold one
+#: mailboxes' worth, so that names registered only to hold one
 #: sender's mail do not fill the disk.
 SENDER_BYTES = 4 * 1024 * 1024
 #: ...and one address's.
@@ -166,12 +239,12 @@ def _address(ip: str) -> str:
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
     """Whether one more message of `size` bytes takes `usage` past `share` of a mailbox of
-    `limit` messages (and mailbox.byte_limit(limit) bytes); one message always fits a
+    `limit` messages (and byte_limit(limit) bytes); one message always fits a
     share, however small the box."""
     if usage is None:
         return False
     most = max(1.0, limit * share)
-    return usage.count + 1 > most or usage.size + size > mailbox.byte_limit(limit) * share
+    return usage.count + 1 > most or usage.size + size > byte_limit(limit) * share
 
 
 def _part(share: float) -> str:
