@@ -6,7 +6,7 @@ Layout under the data directory:
     mail/<name>.jsonl     one JSON line per stored message, in the order received (a line
                           written before messages kept the key that saved them has no
                           "saved_by": it loads as "")
-    mail/<name>.owner.json  who owns that mailbox (registry/core/owners.py): what rebuilds the
+    mail/<name>.owner.json  who owns that mailbox (registry/core/table.py, Owner): what rebuilds the
                           name's row if the table loses it
 
 Crash safety (docs/ARCHITECTURE.md): a mailbox append is written and fsynced before the
@@ -28,8 +28,7 @@ from typing import Any
 from msgspec.structs import astuple
 
 from disk.files import append_bytes, fsync_dir, parse_json, read_text, replace_durably
-from registry.core.owners import Owner
-from registry.core.table import Table, row_json
+from registry.core.table import Owner, Table, row_json
 from wire.messages import StoredMessage
 from wire.names import name_problem
 
@@ -113,7 +112,7 @@ class Storage:
 
     def load_owners(self) -> dict[str, Owner]:
         """What each mailbox keeps of its owner, by mailbox. One that cannot be read is
-        logged and left out: its mailbox is then kept for nobody (registry/core/owners.py),
+        logged and left out: its mailbox is then kept for nobody (registry/core/table.py, Owner),
         never given to whoever asks first."""
         owners: dict[str, Owner] = {}
         for path in sorted(self.mail_dir.glob(f"*{OWNER}")):

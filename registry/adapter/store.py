@@ -33,8 +33,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.owners import Owner
-from registry.core.table import Table
+from registry.core.table import Owner, Table
 from wire.messages import RoomMessage, StoredMessage
 
 #: The actions of the core that a store carries out.

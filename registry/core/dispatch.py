@@ -14,7 +14,6 @@ from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness, Probe
-from registry.core.owners import Owner
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
@@ -28,7 +27,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.rooms import Rooms
 from registry.core.saving import Saving
 from registry.core.services import Services
-from registry.core.table import Record, Table
+from registry.core.table import Owner, Record, Table
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.ids import IdMaker

@@ -1,10 +1,5 @@
-"""The mail kept for peers that were offline, with what each mailbox keeps of its owner,
-and its hand-over to the owner.
-
-Pure: the caller supplies `now`. The boxes, their limits and the senders' quotas are
-registry/core/mailboxes.py's; what proves who owns a box is registry/core/owners.py's. This part
-keeps the two together (a box stored to keeps its owner beside it, a box gone forgets
-it), rebuilds the table's rows from the owners at a start, and answers MailTaken.
+"""The mailboxes and their owners, kept together (a box stored to keeps its owner beside
+it, a box gone forgets it); the table's rows rebuilt from the owners at a start; MailTaken.
 """
 
 from __future__ import annotations
@@ -15,23 +10,23 @@ from collections.abc import Mapping
 from registry.core.actions import Action, Emit, KeepOwner, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.mailboxes import Deposit, Mailboxes
-from registry.core.owners import Owner, rebuild
 from registry.core.quotas import NO_ORIGIN, Origin, Quotas
 from registry.core.requests import Request
 from registry.core.services import Services
-from registry.core.table import Record
+from registry.core.table import Owner, Record
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 from wire.names import name_key
 from wire.words import counted
 
+#: The token of a name rebuilt from a mailbox that records no owner: a hash no token has.
+NO_TOKEN = "sha256:none"
 #: Names listed in the start's line about rows rebuilt from mailboxes.
 _NAMES_SHOWN = 10
 
 
 class PostOffice:
-    """Every mailbox (`boxes`, by owner's name key, as the adapter loaded them), each
-    holding at most `limit` messages, no sender more than `quotas` allow; `owners` are what
-    each box kept of its owner (registry/core/owners.py)."""
+    """Every mailbox (`boxes`, by owner's name key), each of at most `limit` messages, no
+    sender more than `quotas` allow; `owners`, what each box kept of its owner."""
 
     def __init__(
         self,
@@ -41,11 +36,9 @@ class PostOffice:
         limit: int,
         quotas: Quotas | None,
     ) -> None:
-        """A box whose name the table lacks gets its row back from its owner (said in
-        `rebuilt`, for the start to log and save)."""
         self._s = services
         self._owners: dict[str, Owner] = dict(owners)
-        #: said on the console at the start, and the table saved with the rows rebuilt
+        #: rows rebuilt for boxes the table lacked: said and saved at the start
         self.rebuilt: list[Action] = self._rebuild(boxes)
         new_id = services.answers.new_id
         self._boxes = Mailboxes(boxes, limit, new_id, self._origin_of, quotas)
@@ -56,9 +49,8 @@ class PostOffice:
         return self._boxes.boxes
 
     def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
-        """Keep `deposit` in `record`'s mailbox, and keep beside the box who owns it: ""
-        when kept, else why not (one line for its sender). Its sender is known to the
-        owner when the owner wrote to it (registry/core/quotas.py keeps half the box for those)."""
+        """Keep `deposit` in `record`'s mailbox, and its owner beside it: "" when kept,
+        else why not, for its sender."""
         deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
         refused = self._boxes.store(record, deposit, self._s.clock.wall(now), emit)
         if not refused:
@@ -66,9 +58,8 @@ class PostOffice:
         return refused
 
     def keep_owner(self, record: Record, emit: Emit) -> None:
-        """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
-        changed since it was last kept (registry/core/owners.py); forget it once the box is gone
-        (the adapter deletes it with the box's last message)."""
+        """Keep beside `record`'s mailbox its Owner, if changed; forget it once the box is
+        gone."""
         box = name_key(record.name)
         if box not in self._boxes.boxes:
             self._owners.pop(box, None)
@@ -79,19 +70,16 @@ class PostOffice:
             emit(KeepOwner(box, owner))
 
     def origin(self, sender: str) -> Origin:
-        """Who the name `sender` is (its key and address), for a message of its stored
-        now that it did not send just now (a push that failed): the message counts against
-        them (registry/core/quotas.py). The registry's own: nobody."""
+        """Whom a message of `sender` stored now, not sent just now, counts against."""
         record = self._s.aliases.lookup(sender) if sender else None
         return NO_ORIGIN if record is None else (record.key, record.ip)
 
     def part(self, record: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `record`'s mailbox to hand over (registry/core/mailboxes.py)."""
+        """The next part of `record`'s mailbox to hand over."""
         return self._boxes.part(record)
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown the messages `msg.ids`: they leave its box, and the
-        next part follows (MoreMail), or the hand-over is over (Ack)."""
+        """The owner's peer has shown `msg.ids`: the next part follows (MoreMail), or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
@@ -111,16 +99,15 @@ class PostOffice:
         self.keep_owner(record, emit)
 
     def dropped(self, key: str, emit: Emit) -> int:
-        """The name keyed `key` was released: its box and owner are forgotten. How many
+        """The name keyed `key` was released: its box and owner are forgotten; how many
         messages the box held."""
         dropped = self._boxes.drop(key, emit)
         self._owners.pop(key, None)
         return dropped
 
     def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
-        """Who sent `message`, kept in mailbox `box` before this registry started: the key
-        and address its sender's name has in the table (no renames are followed yet), and
-        whether a stranger to the box's owner."""
+        """Who sent `message`, loaded in box `box`, by its sender's row, and whether a
+        stranger to the box's owner."""
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
             return NO_ORIGIN, False
@@ -154,3 +141,21 @@ def _listed(names: list[str]) -> str:
     """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")
+
+
+def rebuild(
+    records: dict[str, Record], boxes: set[str], owners: dict[str, Owner]
+) -> tuple[list[str], list[str]]:
+    """Put in `records` a row for every mailbox in `boxes` that has none: its owner's, from
+    `owners`, else one that nobody can take (no key, no token, no password: only the
+    console releases it). The names rebuilt from an owner, and those kept for nobody."""
+    rebuilt, kept = [], []
+    for box in sorted(boxes - records.keys()):
+        owner = owners.get(box)
+        if owner is not None and name_key(owner.name) == box:
+            records[box] = owner.record()
+            rebuilt.append(owner.name)
+        else:
+            records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
+            kept.append(box)
+    return rebuilt, kept

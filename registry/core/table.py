@@ -90,6 +90,39 @@ class Record(Struct):
         return key == name_key(self.name) or key in (self.wrote_to or ())
 
 
+class Owner(Struct, frozen=True):
+    """What proves a mailbox's name is its owner's, kept beside the box (so that a registry
+    that lost its table never hands the box to another key): as Record keeps it."""
+
+    name: str
+    key: str
+    token: str
+    password: str
+    ip: str
+    port: int
+
+    @classmethod
+    def of(cls, record: Record) -> Owner:
+        return cls(record.name, record.key, record.token, record.password, record.ip, record.port)
+
+    def record(self) -> Record:
+        """The table row this owner stands for, offline."""
+        return Record(self.name, self.ip, self.port, False, self.token, self.password, key=self.key)
+
+    def to_json(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Owner:
+        """The owner a file spells; ValueError saying what is wrong with it."""
+        if not isinstance(data, dict) or not {"key", "password"} <= data.keys():
+            raise ValueError("not a mailbox's owner")
+        problem = _row_problem({**data, "online": False, "former": []})
+        if problem:
+            raise ValueError(problem)
+        return cls(*(data[field] for field in cls.__struct_fields__))
+
+
 class Table(Struct):
     """Names by their case-insensitive key, with a version that grows on every change.
 

@@ -2,7 +2,7 @@
 
 What is kept where (docs/SCALING.md):
     bucket CHATAPP_TABLE    one row per name (`row.<name key in hex>`), and `version`
-    bucket CHATAPP_OWNERS   what each mailbox kept of its owner (registry/core/owners.py)
+    bucket CHATAPP_OWNERS   what each mailbox kept of its owner (registry/core/table.py, Owner)
     bucket CHATAPP_ROOMS    each room's last lines
     stream CHATAPP_MAIL     one message per stored message, on `chatapp.mail.<owner in hex>`
 
@@ -53,8 +53,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.owners import Owner
-from registry.core.table import Table, row_json
+from registry.core.table import Owner, Table, row_json
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import RoomMessage, StoredMessage
