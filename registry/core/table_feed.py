@@ -129,7 +129,7 @@ class TableFeed:
 
     def changes_since(self, reply_to: str, since: int) -> TableSnapshot | None:
         """The rows changed after version `since` answering `reply_to`, while the log of
-        updates reaches back that far (registry/core/table_log.py); else None: only the
+        updates reaches back that far (registry/core/table_changes.py); else None: only the
         whole table will do."""
         version = self._table.version
         delta = self.changes.log.rows_since(since, version) if since >= 0 else None

@@ -31,8 +31,7 @@ import itertools
 from collections.abc import Callable, Container, Iterable, Sequence
 
 from registry.core.actions import Addr
-from registry.core.table_changes import ROWS_ROOM
-from registry.core.table_log import TableLog
+from registry.core.table_changes import ROWS_ROOM, TableLog
 from wire.codec import record_size
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key

@@ -2,7 +2,7 @@
 decides, by the same watch as the registry on its own (registry/core/table_watch.py): one
 push in flight per peer, from the version it acked, sent again at its round trip, its late
 ack answered with every row changed since in one push. The updates the relay was handed
-are its log (registry/core/table_log.py), from which those catch-ups are made; neither
+are its log (registry/core/table_changes.py), from which those catch-ups are made; neither
 the updates' copies nor their acks cross NATS. The registry that decides sends each update
 once per registry and tracks none of them (registry/core/pusher.py, `handed_over`); it
 judges the peers running by this registry's reports of whom it heard
@@ -26,7 +26,7 @@ from collections.abc import Callable, Container, Sequence
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr, Outbound
-from registry.core.table_log import TableLog
+from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
 from wire.keys import key_text
