@@ -207,7 +207,7 @@ class RegistryCore:
         if not warn:
             return admitted, ()
         line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-        key = self._s.feed.changes.key_at(addr)
+        key = self._s.changes.key_at(addr)
         notice = Notice(self._s.answers.new_id(), SLOWED)
         return admitted, [Log(line, "flood"), Send(addr, notice, key)]
 
@@ -356,7 +356,7 @@ class RegistryCore:
 
     def changes_held(self) -> bool:
         """Whether table changes are held back to go out together (COALESCE)."""
-        return self._s.feed.changes.flush_at is not None
+        return self._s.changes.flush_at is not None
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
@@ -364,7 +364,7 @@ class RegistryCore:
             self._s.pusher.pushes.next_wake(),
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
-            self._s.feed.changes.flush_at,
+            self._s.changes.flush_at,
             self._news.next_wake(),
         )
         return min((at for at in wakes if at is not None), default=None)

@@ -149,7 +149,7 @@ class Liveness:
         """A message came from `addr` with `key` (wire.keys.key_text), the key of the peer
         online there: it runs, which is all a probe asks (an ack, a keepalive, a line it
         said: anything counts)."""
-        for record in self._s.feed.online_at(addr):
+        for record in self._s.changes.online_at(addr):
             if record.key == key:
                 record.last_seen = now
 
@@ -158,7 +158,7 @@ class Liveness:
         text of what it opened from there) since its last report: each runs, as for
         `heard`. The report's `now` stands for all of it: a report comes every
         registry/adapter/cluster/link.HEARD_EVERY seconds, a fraction of a keepalive."""
-        at = self._s.feed.online_at
+        at = self._s.changes.online_at
         for addr, key in heard:
             for record in at(addr):
                 if record.key == key:

@@ -86,7 +86,7 @@ class Presence:
         another name, without dereg). Without this, one address registering name after
         name would keep them all online: every change pushed to each of them, unacked, in
         memory that grew with the square of their number."""
-        for other in self._s.feed.online_at(where):
+        for other in self._s.changes.online_at(where):
             if other is record:
                 continue
             other.last_seen = now

@@ -324,7 +324,7 @@ class Registration:
         and the attempt waits for the outcome: carried out again once it does not answer
         (registry/core/presence.py takes the address over then), refused if it does. Another
         user of the same machine, registering at a running peer's port, takes nothing."""
-        for other in self._s.feed.online_at(attempt.where):
+        for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
             if not self._liveness.probing(other):

@@ -48,7 +48,7 @@ class Relay:
             # under the name it was sent as: every copy of it (relayed again by a registry
             # restarted after a rename, say) names the same sender, so members show it once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
-            roster = self._s.feed.roster()
+            roster = self._s.changes.roster()
             deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
             for record in roster.offline:
                 if record is not sender:

@@ -1,7 +1,4 @@
-"""What the parts of the registry core share: the table, the registry's ids and tokens,
-the aliases of renamed names, the checks of who may act for a name, the pushes and the
-table's changes. One of each per registry, made together by `Services.make`.
-"""
+"""What the parts of the registry core share, one of each per registry."""
 
 from __future__ import annotations
 
@@ -19,10 +16,8 @@ from registry.core.table_feed import TableFeed
 
 
 class WallClock(Struct):
-    """Seconds from the core's `now` (monotonic) to the time of day: the adapter sets
-    `offset` with every event, as the wall clock may be stepped meanwhile (NTP). For the
-    stamps of what is kept and shown to people, and read back after a restart, when `now`
-    starts again. 0 for a caller whose `now` is the time of day."""
+    """Seconds from the core's monotonic `now` to the time of day, set by the adapter
+    with every event (the wall clock may be stepped), for stamps."""
 
     offset: float = 0.0
 
@@ -32,8 +27,7 @@ class WallClock(Struct):
 
 
 class Membership(Struct):
-    """Where peers reach the registries of the service this one is part of ("ip:port"
-    each): the adapter sets `registries` (empty for a registry on its own)."""
+    """Where peers reach the registries of this one's service (empty: on its own)."""
 
     registries: tuple[str, ...] = ()
 
@@ -49,6 +43,7 @@ class Services(Struct, frozen=True):
     authority: Authority
     pusher: Pusher
     feed: TableFeed
+    changes: TableChanges
     #: room requests and renames done (their late copies are only acked)
     done: DoneRequests
     #: the time of day, for stamps
@@ -64,8 +59,8 @@ class Services(Struct, frozen=True):
         new_token: Callable[[], str],
         timing: tuple[float, int],
     ) -> Services:
-        """The shared parts over `table`, answering with ids of `new_id`; pushes retried
-        every `timing[0]` seconds, `timing[1]` times (registry/core/pusher.py)."""
+        """The shared parts over `table`, with ids of `new_id`; pushes retried every
+        `timing[0]` seconds, `timing[1]` times."""
         answers = Answers(new_id)
         aliases = Aliases(table)
         changes = TableChanges(table)
@@ -80,6 +75,7 @@ class Services(Struct, frozen=True):
             authority=Authority(table, aliases, answers),
             pusher=pusher,
             feed=feed,
+            changes=changes,
             done=DoneRequests(answers),
             clock=WallClock(),
             membership=Membership(),
