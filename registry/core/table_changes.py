@@ -66,13 +66,8 @@ class TableLog:
         kept = self._answers.get(since)
         if kept is not None:
             return kept
-        rows: dict[str, Entry] = {}
-        for at in range(since + 1 - first, len(updates)):
-            for row in updates[at].entries:
-                key = name_key(row.name)
-                rows.pop(key, None)  # to the end: its last change's place
-                rows[key] = row
-        answer = Delta(tuple(rows.values()), encoded_once(tuple(rows.values())))
+        rows = latest_rows(itertools.islice(updates, since + 1 - first, None))
+        answer = Delta(rows, encoded_once(rows))
         if len(self._answers) >= KEPT_ANSWERS:
             del self._answers[next(iter(self._answers))]
         self._answers[since] = answer
@@ -88,6 +83,18 @@ class TableLog:
         if not first - 1 <= since <= version:
             return None
         return list(itertools.islice(updates, since + 1 - first, None))
+
+
+def latest_rows(updates: Iterable[TableUpdate]) -> tuple[Entry, ...]:
+    """The rows of `updates`, each as the last has it, in the order of its last change (a
+    rename's two rows stay together)."""
+    rows: dict[str, Entry] = {}
+    for update in updates:
+        for row in update.entries:
+            key = name_key(row.name)
+            rows.pop(key, None)  # to the end: its last change's place
+            rows[key] = row
+    return tuple(rows.values())
 
 
 #: Seconds during which table changes are gathered into one push (a join storm, churn)...
