@@ -328,7 +328,9 @@ class RegistryCore:
 
     def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
         """Another registry of the service heard each of `heard`: those peers run."""
-        self._liveness.reported(((addr, key_text(key)) for addr, key in heard if key), now)
+        for addr, key in heard:
+            if key:
+                self._liveness.heard(addr, key_text(key), now)
         return []
 
     def hand_over(self, there: Container[Addr]) -> None:
