@@ -1,10 +1,5 @@
-"""Names given up by renames a moment ago, each still leading to the peer that renamed.
-
-Pure: the caller supplies `now`. For RENAME_GRACE seconds after a rename, the old name
-finds the renamed peer's record (what was on its way to the old name, a direct message
-saved at the registry, the peer's own retransmissions, is not lost) and nobody else may
-take it. The table (registry/core/table.py) keeps the former names for longer, across restarts;
-these aliases live in memory only.
+"""Names given up by renames a moment ago, each still leading to the peer that renamed,
+in memory only (the table keeps former names across restarts).
 """
 
 from __future__ import annotations
@@ -16,13 +11,10 @@ from wire.messages import Alias
 from wire.names import name_key
 from wire.words import counted
 
-#: Seconds a renamed peer's old name still leads to it, so that what was on its way to the
-#: old name (a direct message saved at the registry, the peer's own retransmissions) is not
-#: lost. Covers every retry and outcome wait several times over.
+#: Seconds a renamed peer's old name still leads to it, and nobody else may take it.
 RENAME_GRACE = 300.0
 
-#: Renames chained in quick succession followed at most (a chain cannot loop: a name taken
-#: drops its own alias; this is a guard, not a limit anyone reaches).
+#: Renames chained in quick succession followed at most (a guard).
 _MAX_CHAIN = 8
 
 
@@ -44,17 +36,19 @@ class Aliases:
             record = self._table.records.get(key)
         return record
 
+    def holder(self, name: str) -> Record | None:
+        """The record `name` leads to: its own, a recent rename's, or one the table's
+        former names lead to (asked under a name its owner gave up, after a restart)."""
+        return self.lookup(name) or self._table.renamed_from(name)
+
     def owner(self, key: str) -> Record | None:
-        """The record a push was made to, by the name key it had then: followed to its new
-        name if it renamed meanwhile (within RENAME_GRACE nobody else can take the old one),
-        so that a channel message it never acked still reaches its mailbox."""
+        """The record a push was made to, by the name key it had then, followed to its
+        new name."""
         return self._table.records.get(key) or self.lookup(key)
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
-        it was given up by a rename within RENAME_GRACE and still leads to the peer that
-        renamed, so that what was on its way to it reaches that peer, never a newcomer who
-        took the name. Empty when it can be taken (by that peer itself, say)."""
+        it was given up by a rename within RENAME_GRACE; "" when it can be taken."""
         holder = self.lookup(name)
         if holder is None or holder is asker:
             return ""
@@ -69,8 +63,7 @@ class Aliases:
         )
 
     def rows(self) -> tuple[Alias, ...]:
-        """The names given up by renames within RENAME_GRACE, each with the name it leads
-        to (the end of a chain of renames), for peers that start with the whole table."""
+        """The names given up by renames within RENAME_GRACE, each with where it leads."""
         rows = []
         for old in self._aliases:
             record = self.lookup(old)
@@ -90,7 +83,7 @@ class Aliases:
         self._aliases.pop(key, None)
 
     def expire(self, now: float) -> None:
-        """Forget the aliases whose grace is over (the sweep's, once a keepalive period)."""
+        """Forget the aliases whose grace is over."""
         for old, (_, until) in list(self._aliases.items()):
             if until <= now:
                 del self._aliases[old]

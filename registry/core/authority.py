@@ -1,7 +1,5 @@
 """Whether a request that names a name may act for it: its owner's key, its token, and
 for a request made anew by each start of a peer, the start that holds the name.
-
-Pure and stateless: it reads the table and the aliases; what it refuses, it answers.
 """
 
 from __future__ import annotations
@@ -12,8 +10,7 @@ from registry.core.actions import Emit
 from registry.core.aliases import Aliases
 from registry.core.credentials import token_matches
 from registry.core.requests import Answers, Reason, Request, fmt, session_of
-from registry.core.table import Record, Table
-from wire.names import name_key
+from registry.core.table import Record
 from wire.refusals import (
     OFFLINE_REFUSAL,
     RefusalCode,
@@ -24,8 +21,7 @@ from wire.refusals import (
 
 class Claim(Struct, frozen=True):
     """A request's claim to act for `name` with `token`; `what` names the request in the
-    log ("dereg", "join"...). A `fresh` request is one a peer makes anew in each process,
-    never kept for a later start (a keepalive, dereg, join, rename, mail hand-over)."""
+    log. A `fresh` request is one a peer makes anew in each process, never kept."""
 
     name: str
     token: str
@@ -34,21 +30,17 @@ class Claim(Struct, frozen=True):
 
 
 class Authority:
-    """Checks claims against the records of `table` (found through `aliases`), refusing
-    through `answers` what it does not let in."""
+    """Checks claims against the records `aliases` find, refusing through `answers`."""
 
-    def __init__(self, table: Table, aliases: Aliases, answers: Answers) -> None:
-        self._table = table
+    def __init__(self, aliases: Aliases, answers: Answers) -> None:
         self._aliases = aliases
         self._answers = answers
 
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
-        claim's token is its token (a record of no key yet, from a table of before keys:
-        from its owner's address). A name renamed within RENAME_GRACE still finds its
-        record. A fresh claim must also come from the start that holds the name: one from
-        another start is refused with REPLACED_REFUSAL."""
-        record = self._record(claim.name)
+        claim's token is its token (a record of no key: from its owner's address); a
+        fresh claim also from the start that holds the name."""
+        record = self._aliases.holder(claim.name)
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
             reason = Reason(unknown_name(claim.name), "no such name")
@@ -83,24 +75,10 @@ class Authority:
             return None
         return record
 
-    def _record(self, name: str) -> Record | None:
-        """The record `name` leads to: its own, a recent rename's, or (asked under a name
-        its owner gave up by a rename, after a restart of this registry, which forgets
-        RENAME_GRACE) the one the table's former names lead to: the token says whether the
-        asker owns it."""
-        record = self._aliases.lookup(name)
-        if record is None and name_key(name) in self._table.former:
-            record = self._table.records.get(self._table.former[name_key(name)])
-        return record
-
     def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
         """Whether `req`, with the owner's token, comes from a start of the peer other
-        than the one that last registered the name (a message id's prefix is its process's
-        session): a start stopped (kill -STOP, a laptop asleep) while another took the name
-        over (from another machine, the name moved to its key). It is told, rather than
-        answered as if it held the name, which left it looking online to itself while
-        everything for the name went to the other. (A kept message, an outbox's, keeps the
-        id of the start that typed it: such requests are not fresh, and not checked.)"""
+        than the one that last registered the name (a stopped start another took the name
+        from): it is told so."""
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False

@@ -150,7 +150,7 @@ class Registration:
             return None
         holder = None
         if record is None and msg.token:
-            holder = self._s.aliases.lookup(msg.name) or self._s.table.renamed_from(msg.name)
+            holder = self._s.aliases.holder(msg.name)
         if holder is not None and token_matches(msg.token, holder.token):
             # the peer that renamed as it stopped, started under its old name: welcomed
             # under the new one, never a second record with the same token
