@@ -1,20 +1,11 @@
-"""The registry's files: the table of known names and one mailbox file per recipient.
+"""The registry's files under its data directory:
 
-Layout under the data directory:
-    table.json            names, owners (token, password hash), addresses, online status,
-                          the room of each online peer in one
-    mail/<name>.jsonl     one JSON line per stored message, in the order received (a line
-                          written before messages kept the key that saved them has no
-                          "saved_by": it loads as "")
-    mail/<name>.owner.json  who owns that mailbox (registry/core/table.py, Owner): what rebuilds the
-                          name's row if the table loses it
+    table.json              names, owners, addresses, online status, rooms
+    mail/<name>.jsonl       one JSON line per stored message, in the order received
+    mail/<name>.owner.json  who owns that mailbox (Owner)
 
-Crash safety (docs/ARCHITECTURE.md): a mailbox append is written and fsynced before the
-registry acknowledges it; a deletion after hand-over rewrites the file into a temporary and
-renames it over the old one, so a crash leaves either the old or the new file, never half.
-A line that is not a stored message (torn by a crash in the middle of an append, or
-damaged) is never dropped in silence: it is moved to `mail/<name>.jsonl.unreadable`, for
-someone to look at, and logged.
+A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces the
+file whole. A line that is not a stored message is moved to `<box>.unreadable` and logged.
 """
 
 from __future__ import annotations
@@ -52,7 +43,7 @@ class Storage:
     """Reads and writes the registry's data directory."""
 
     def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
-        """`log` is told of every line of a mailbox that was moved aside (see `_read_box`)."""
+        """`log` is told of every line of a mailbox moved aside."""
         self.root = root
         self.mail_dir = root / "mail"
         try:
@@ -94,9 +85,8 @@ class Storage:
     # -- mailboxes ----------------------------------------------------------------------
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
-        """Every mailbox, by owner key. A box holding lines that are not messages is
-        rewritten without them once they are kept aside (see `_read_box`). Raises
-        StorageError for a mailbox that cannot be read at all."""
+        """Every mailbox, by owner key, rewritten without lines that are not messages.
+        Raises StorageError for a mailbox that cannot be read at all."""
         boxes: dict[str, list[StoredMessage]] = {}
         for path in sorted(self.mail_dir.glob("*.jsonl")):
             owner = path.stem
@@ -111,9 +101,8 @@ class Storage:
         return boxes
 
     def load_owners(self) -> dict[str, Owner]:
-        """What each mailbox keeps of its owner, by mailbox. One that cannot be read is
-        logged and left out: its mailbox is then kept for nobody (registry/core/table.py, Owner),
-        never given to whoever asks first."""
+        """What each mailbox keeps of its owner, by mailbox; one that cannot be read is
+        logged and left out (its mailbox is then kept for nobody)."""
         owners: dict[str, Owner] = {}
         for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
             box = path.name.removesuffix(OWNER)
@@ -138,20 +127,15 @@ class Storage:
             self._owner_path(box).unlink()
 
     def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
-        """Append one message, made a line by `mail_line`, to `owner`'s mailbox, durably.
-
-        With `sync=False` the line is only kept in memory: the caller must call `sync()`
-        before anything that depends on it (the ack saying "saved") leaves. One `sync()`
-        then writes and fsyncs every append since the last one, one write and one fsync per
-        mailbox file (group commit). A crash before it loses only what nobody was told of.
-        """
+        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, only
+        at the next `sync()`, which the caller makes before anything depends on it."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
 
     def sync(self) -> None:
-        """Write and fsync every append waiting since the last `sync` (see `append_line`). On an
-        error what was not made durable keeps waiting, so a later `sync` tries again."""
+        """Write and fsync every append waiting, one write per file; on an error what was
+        not made durable keeps waiting."""
         pending, self._pending = self._pending, {}
         new_file = False
         done: list[Path] = []
@@ -213,8 +197,7 @@ class Storage:
         path = self._boxes.get(owner)
         if path is not None:
             return path
-        # Names are validated (letters, digits, _ - . and no leading dot), so a name can never
-        # spell a path outside the mail directory; check anyway, as this is the last gate.
+        # the last gate: no name spells a path outside the mail directory
         if name_problem(owner) or owner != owner.casefold():
             raise StorageError(f"refusing mailbox name {owner!r}")
         if len(self._boxes) >= BOX_PATHS_KEPT:
@@ -223,10 +206,8 @@ class Storage:
         return path
 
     def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
-        """The messages of the mailbox file `path` ([] when there is none). Its lines that
-        are not messages are first appended, durably, to `<path>.unreadable` and logged, so
-        that no rewrite of the box loses them; with `tidy` the box is then rewritten
-        without them. Raises OSError."""
+        """The messages of the mailbox file `path` ([]: none), its other lines set aside;
+        with `tidy` the box is rewritten without them. Raises OSError."""
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
             # like, which a message may hold (files written before `mail_line` escaped them)
@@ -270,10 +251,8 @@ class Storage:
 
 
 class Rows:
-    """The rows of table.json as last written, each with the state of its record then, by
-    name key: a row is encoded again only when its record changed (a join storm writes a
-    table of thousands many times a second, each time with a few rows changed); and the
-    keys of the rows written with former names."""
+    """The rows of table.json as last written, by name key, each with its record's state
+    then (encoded again only when it changed); the keys of rows with former names."""
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
@@ -281,11 +260,9 @@ class Rows:
 
 
 def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
-    """`table` as the text of table.json: one name to a line, each written compactly (a
-    third of the time an indented file took, with thousands of names). With `rows`, those
-    whose record is as then are taken from it, and it is given this text's; with `named`
-    too (name keys, registry/core/actions.SaveTable), only the rows named and those with
-    former names now or then are looked at: the others are taken as they were."""
+    """`table` as the text of table.json, one name to a line. With `rows`, a row whose
+    record is unchanged is reused; with `named` too (SaveTable's keys), only those rows
+    and those with former names are looked at."""
     formers, kept = table.formers(), rows.rows if rows is not None else {}
     look = None if named is None or rows is None else named | formers.keys() | rows.holders
     lines, fresh = [], {}
@@ -311,15 +288,12 @@ def _lines(messages: list[StoredMessage]) -> str:
     return "".join(mail_line(m) for m in messages)
 
 
-#: Characters that some line splitters (str.splitlines, editors, `less`) take for a line
-#: break and json.dumps leaves raw: written as JSON escapes, so that a mailbox line is one
-#: line to every reader. The file stays UTF-8 otherwise, readable by a person.
+#: Characters some readers take for a line break and json.dumps leaves raw: escaped.
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
-#: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, byte for
-#: byte, filled in from a template: every save is one, and building the dict and walking
-#: it cost twice as much.
+#: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, from a
+#: template (twice as fast).
 _LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s, "saved_by": %s}'
 _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
