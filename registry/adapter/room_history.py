@@ -1,16 +1,10 @@
-"""The rooms' last lines on disk, so that a member back after a registry restart still sees
-what was said while it was away (docs/GUIDE.md, "Rooms").
+"""The rooms' last lines on disk, `rooms/<room key>.jsonl`, one RoomMessage per line as
+the wire encodes it, oldest first.
 
-Layout under the data directory:
-    rooms/<room key>.jsonl   one RoomMessage per line, as the wire encodes it, oldest first
-
-Written without fsync: a registry killed keeps them (they are in the page cache), a power
-cut may lose the last few. Nothing is acknowledged on their account: a line said in a room
-is kept by its sender until every member has it (Relayed). The file is rewritten with the
-last ROOM_HISTORY lines once it holds twice as many. An emptied room's file stays, for
-when the room is made again; it is removed when the registry forgets that history
-(registry/core/rooms.py, KEPT_EMPTIED). A line that is not a room message (torn by a crash, or
-damaged) is skipped and logged.
+Written without fsync: nothing is acknowledged on their account (a sender keeps its line
+until every member has it), and a power cut may lose the last few. A file is rewritten
+with the last ROOM_HISTORY lines once it holds twice as many; a line that is not a room
+message is skipped and logged.
 """
 
 from __future__ import annotations
@@ -28,8 +22,7 @@ from wire.names import name_problem
 
 
 class RoomHistoryFiles:
-    """Reads and writes `rooms/` under a data directory. Errors are logged, not raised:
-    a room's history is a convenience, and a registry that cannot keep it goes on."""
+    """Reads and writes `rooms/` under a data directory; errors are logged, not raised."""
 
     def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
         self.dir = root / "rooms"
@@ -72,8 +65,7 @@ class RoomHistoryFiles:
         return histories
 
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
-        """`history` is room `room`'s now, its last line new: append that line, or rewrite
-        the file with `history` once it holds twice ROOM_HISTORY lines."""
+        """`history` is room `room`'s now, its last line new: append it, or rewrite."""
         path = self._path(room)
         if path is None or not history:
             return
@@ -108,8 +100,7 @@ class RoomHistoryFiles:
             self._failed_to(f"remove {path}", exc)
 
     def _path(self, room: str) -> Path | None:
-        # Room names follow the rules of names (letters, digits, _ - . and no leading
-        # dot), so a room key can never spell a path outside the directory; check anyway.
+        # the last gate: no room key spells a path outside the directory
         if name_problem(room) or room != room.casefold():
             self._log(f"refusing room history file for {room!r}")
             return None

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 
 from net.discovery import Advertisement, DiscoveryError
-from registry.adapter.console import printable, typed_ahead
+from registry.adapter.registry_console import printable, typed_ahead
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError

@@ -48,9 +48,9 @@ from registry.adapter.cluster.link import (
     unpack_inbounds,
 )
 from registry.adapter.cluster.store import JetStreamStore
-from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
+from registry.adapter.registry_console import printable, read_lines, typed_ahead
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
