@@ -156,7 +156,7 @@ class RegistryCore:
         self._presence = Presence(s, self._rooms, self._saving)
         self._forgetting = Forgetting(
             self.table,
-            s.clock,
+            s.wall,
             options.get("forget_after", FORGET_AFTER),
             options.get("newcomer_names", NEWCOMER_NAMES),
         )
@@ -194,11 +194,11 @@ class RegistryCore:
     @property
     def wall_offset(self) -> float:
         """Seconds from `now` to the time of day, set by the adapter with every event."""
-        return self._s.clock.offset
+        return self._s.wall_offset
 
     @wall_offset.setter
     def wall_offset(self, offset: float) -> None:
-        self._s.clock.offset = offset
+        self._s.wall_offset = offset
 
     def admit(self, addr: Addr, now: float) -> tuple[bool, Sequence[Action]]:
         """Whether to handle what just came from `addr`, asked before it is decoded; the
@@ -304,15 +304,15 @@ class RegistryCore:
     @property
     def registries(self) -> tuple[str, ...]:
         """Where peers reach the registries of this one's service ("ip:port" each)."""
-        return self._s.membership.registries
+        return self._s.registries
 
     @registries.setter
     def registries(self, registries: tuple[str, ...]) -> None:
-        self._s.membership.registries = registries
+        self._s.registries = registries
 
     def new_registries(self, registries: tuple[str, ...], now: float) -> list[Action]:
         """The service's registries are now `registries`: each peer online is told."""
-        self._s.membership.registries = registries
+        self._s.registries = registries
         actions: list[Action] = []
         self._news.tell(self.table.online(), now, actions.append)
         return actions

@@ -6,10 +6,9 @@ are times of day; the caller releases what `sweep` names, with its mailbox.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from registry.core.actions import Emit, SaveTable
-from registry.core.services import WallClock
 from registry.core.table import Record, Table
 from wire.words import counted
 
@@ -37,18 +36,22 @@ class Forgetting:
     seconds, and the offline newcomers past `newcomer_names`."""
 
     def __init__(
-        self, table: Table, clock: WallClock, forget_after: float, newcomer_names: int
+        self,
+        table: Table,
+        wall: Callable[[float], float],
+        forget_after: float,
+        newcomer_names: int,
     ) -> None:
         if forget_after <= 0 or newcomer_names < 1:
             raise ValueError("forget_after must be positive and newcomer_names at least 1")
         self._table = table
-        self._clock = clock
+        self._wall = wall
         self.forget_after = forget_after
         self.newcomer_names = newcomer_names
 
     def sweep(self, now: float, emit: Emit) -> list[tuple[Record, str]]:
         """Stamp the online names as used; the names to release, each with why."""
-        wall = self._clock.wall(now)
+        wall = self._wall(now)
         stamped = []
         for key, record in self._table.records.items():
             if (record.online and wall - record.used >= USED_EVERY) or not record.used:

@@ -52,7 +52,7 @@ class PostOffice:
         """Keep `deposit` in `record`'s mailbox, and its owner beside it: "" when kept,
         else why not, for its sender."""
         deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
-        refused = self._boxes.store(record, deposit, self._s.clock.wall(now), emit)
+        refused = self._boxes.store(record, deposit, self._s.wall(now), emit)
         if not refused:
             self.keep_owner(record, emit)
         return refused

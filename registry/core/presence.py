@@ -41,7 +41,7 @@ class Presence:
         emit(
             Send(
                 req.addr,
-                Alive(new_id(), req.id, version, self._s.membership.registries),
+                Alive(new_id(), req.id, version, self._s.registries),
                 req.asker,
             )
         )
@@ -89,7 +89,7 @@ class Presence:
     def _offline(self, record: Record) -> None:
         """`record` goes offline, used until it was last heard from."""
         record.online = False
-        record.used = self._s.clock.wall(record.last_seen)
+        record.used = self._s.wall(record.last_seen)
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:
         """`record`'s peer started afresh: out of its room, what was pushed to it kept."""

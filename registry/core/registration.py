@@ -181,7 +181,7 @@ class Registration:
         token = msg.token if is_token(msg.token) else self._s.new_token()
         kept = token_hash(token)
         record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
-        record.made = self._s.clock.wall(now)
+        record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
@@ -249,7 +249,7 @@ class Registration:
         record.deregistered = False
         if not record.online or record.addr != where or moved:
             # (not for a copy: a row rewritten is a write to JetStream for nothing)
-            record.used = self._s.clock.wall(now)
+            record.used = self._s.wall(now)
             self._presence.take_over(where, record, now, emit)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._s.feed.changed(record, now, emit)
@@ -269,7 +269,7 @@ class Registration:
             entries,
             mail,
             aliases,
-            self._s.membership.registries,
+            self._s.registries,
         )
         emit(Send(req.addr, welcome, req.asker))
 

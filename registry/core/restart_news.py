@@ -38,7 +38,7 @@ class RestartNews:
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news, with the service's registries as they are now."""
-        self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
+        self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
         self._waiting.update((name_key(record.name), 1) for record in records)
         self._s.feed.hold(records)

@@ -104,7 +104,7 @@ class RoomRequests:
                 return
             self._relay.started(msg.id, sender)
             # under the name it was said as: members show each copy once
-            said = stamp(self._s.clock.wall(now))
+            said = stamp(self._s.wall(now))
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
             if not room.holds(msg.id):
                 room.keep(relay)

@@ -15,24 +15,7 @@ from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
 
 
-class WallClock(Struct):
-    """Seconds from the core's monotonic `now` to the time of day, set by the adapter
-    with every event (the wall clock may be stepped), for stamps."""
-
-    offset: float = 0.0
-
-    def wall(self, now: float) -> float:
-        """The time of day (seconds since the epoch) at monotonic `now`."""
-        return now + self.offset
-
-
-class Membership(Struct):
-    """Where peers reach the registries of this one's service (empty: on its own)."""
-
-    registries: tuple[str, ...] = ()
-
-
-class Services(Struct, frozen=True):
+class Services(Struct):
     """The shared parts; each is one object, read and changed by every part given it."""
 
     table: Table
@@ -46,10 +29,15 @@ class Services(Struct, frozen=True):
     changes: TableChanges
     #: room requests and renames done (their late copies are only acked)
     done: DoneRequests
-    #: the time of day, for stamps
-    clock: WallClock
-    #: the service's registries, told to peers in Welcome and Alive
-    membership: Membership
+    #: seconds from the core's monotonic `now` to the time of day, set by the adapter with
+    #: every event (the wall clock may be stepped)
+    wall_offset: float = 0.0
+    #: where peers reach the registries of this one's service (empty: on its own)
+    registries: tuple[str, ...] = ()
+
+    def wall(self, now: float) -> float:
+        """The time of day (seconds since the epoch) at monotonic `now`, for stamps."""
+        return now + self.wall_offset
 
     @classmethod
     def make(
@@ -77,6 +65,4 @@ class Services(Struct, frozen=True):
             feed=feed,
             changes=changes,
             done=DoneRequests(answers),
-            clock=WallClock(),
-            membership=Membership(),
         )
