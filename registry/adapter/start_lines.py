@@ -12,8 +12,8 @@ Addr = tuple[str, int]
 
 
 def listening_lines(addr: Addr, kept_in: str, core: RegistryCore) -> list[str]:
-    """Where the registry listens, what it found kept in `kept_in`, and, when it listens on
-    every interface, the addresses peers reach it at (asked of the OS: nothing is sent)."""
+    """Where the registry listens, what it found kept in `kept_in`, and on every interface
+    the addresses peers reach it at."""
     boxes = sum(len(box) for box in core.mail.values())
     rooms = len(core.rooms.rooms)
     lines = [
@@ -27,8 +27,7 @@ def listening_lines(addr: Addr, kept_in: str, core: RegistryCore) -> list[str]:
 
 
 def key_lines(public: bytes, made: bool, *, service: bool = False) -> list[str]:
-    """The registry's key (or, with `service`, the key every registry of its service
-    answers with), and the join code that pins it."""
+    """The registry's key (or its service's), and the join code that pins it."""
     made_text = " (made just now)" if made else ""
     if service:
         whose = f"This service's key{made_text}"

@@ -1,21 +1,10 @@
 """How much one mailbox holds, and how much of the mailboxes one sender may take.
 
-A mailbox holds at most its limit of messages and bytes. A direct message that does not
-fit is refused, and its sender told. Channel messages stop a little before the box is
-full, leaving the last places to direct messages; the first not kept leaves one notice in
-the box, as does a channel message over its sender's share.
-
-The shares: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
-senders at one address together half of it; all the strangers together (senders the owner
-has not left a message for: registry/core/table.py, Record.wrote_to) half of it too, so that the
-other half is always there for the people the owner writes to, however many keys and
-addresses the strangers have. What one key has waiting in all mailboxes takes at most
-SENDER_BYTES of the registry's disk, what one address has at most ADDRESS_BYTES.
-
-A key costs nothing to make, so a key alone would not stop one machine: its address is
-counted as well. An address costs more (a LAN hands out few), and more than one person may
-sit behind it, so it is allowed more. A message the registry leaves itself (the full
-notice) counts against nobody. Pure: the caller says who sent what, and how big it is.
+A direct message that does not fit is refused, and its sender told. Channel messages stop
+a little before the box is full; the first not kept leaves one notice in the box, as does
+one over its sender's share. One key may fill a quarter of a mailbox, one address half,
+all strangers (those the owner never wrote to) half; a key's and an address's messages in
+all mailboxes are bounded too. The registry's own notice counts against nobody.
 """
 
 from __future__ import annotations
@@ -24,11 +13,9 @@ from msgspec import Struct
 
 from wire.messages import NOTICE_KIND, StoredMessage
 
-#: Messages one mailbox holds at most, unless the registry is told otherwise
-#: (`ChatApp -s PORT --mailbox-limit N`).
+#: Messages one mailbox holds at most (`--mailbox-limit`).
 MAILBOX_MESSAGES = 1000
-#: UTF-8 bytes of text a mailbox holds per message of its limit: a box of 1,000 holds
-#: 2 MiB, whatever the mix of short and long messages.
+#: UTF-8 bytes of text a mailbox holds per message of its limit.
 BYTES_PER_MESSAGE = 2 * 1024
 #: ...and at least this many, so that even a small box takes a few of the longest messages.
 MIN_BYTES = 64 * 1024
@@ -108,9 +95,7 @@ ADDRESS_SHARE = 0.5
 STRANGERS_SHARE = 0.5
 #: The holder all strangers' messages in a box count against, together.
 _STRANGERS = "strangers"
-#: Bytes of text one key's messages waiting in all mailboxes take at most: two full
-#: mailboxes' worth, so that names registered only to hold one
-#: sender's mail do not fill the disk.
+#: Bytes of text one key's messages waiting in all mailboxes take at most.
 SENDER_BYTES = 4 * 1024 * 1024
 #: ...and one address's.
 ADDRESS_BYTES = 16 * 1024 * 1024
@@ -134,8 +119,6 @@ class Quotas:
         sender_bytes: int = SENDER_BYTES,
         address_bytes: int = ADDRESS_BYTES,
     ) -> None:
-        """The shares and totals above, unless told otherwise (a test of one mailbox's own
-        limit gives its one sender the whole box)."""
         self._sender_share = sender_share
         self._address_share = address_share
         self._sender_bytes = sender_bytes
@@ -181,8 +164,7 @@ class Quotas:
         return ""
 
     def add(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
-        """A message of `size` bytes from `origin` (a `stranger` or not) went into mailbox
-        `box`."""
+        """A message of `size` bytes from `origin` went into mailbox `box`."""
         self._count(box, origin, 1, size, stranger)
 
     def remove(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
@@ -199,8 +181,7 @@ class Quotas:
             have.size += usage.size
 
     def held(self, origin: Origin) -> int:
-        """Bytes `origin`'s key has waiting in all mailboxes (its address's without a key).
-        Read-only, for tests and the console."""
+        """Bytes `origin`'s key (else address) has waiting in all mailboxes."""
         key, ip = origin
         return self._totals.get(_key(key) if key else _address(ip), 0)
 
