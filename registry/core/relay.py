@@ -8,8 +8,7 @@ from collections import OrderedDict
 
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.mailboxes import Deposit
-from registry.core.post_office import PostOffice
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.requests import Request, public_key, remember
 from registry.core.services import Services
 from registry.core.table import Record

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.mailboxes import stamp
+from registry.core.post_office import stamp
 from registry.core.push_records import Flight
 from registry.core.relay import Relay
 from registry.core.requests import Reason, Request

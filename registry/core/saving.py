@@ -14,8 +14,7 @@ from collections import OrderedDict
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.liveness import Liveness
-from registry.core.mailboxes import Deposit
-from registry.core.post_office import PostOffice
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Request, fmt, remember
 from registry.core.services import Services

@@ -13,7 +13,7 @@ from registry.core import aliases, credentials, pacing
 from registry.core.credentials import check_password, hash_password, same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
-from registry.core.mailboxes import MAIL_PART, MAIL_PART_ITEMS
+from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE
 from tests.registry.core_helpers import (
