@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from registry.core.actions import Emit, Log, Send
+from registry.core.actions import Emit, Log
 from registry.core.requests import Answers, Request
 from registry.core.table import Table
 from wire.codec import record_size
@@ -47,7 +47,7 @@ class Pacing:
         """Whether `req`, a TableRequest by datagram, is answered TooBig, as the table
         surely cannot fit a datagram (counted, not encoded; the endpoint answers the rest)."""
         if req.datagram and len(self._table.records) > WELCOME_ROWS:
-            emit(Send(req.addr, TooBig(self._answers.new_id(), req.id), req.asker))
+            self._answers.reply(req, emit, TooBig)
             return True
         return False
 
@@ -62,8 +62,7 @@ class Pacing:
         self.busy_answers += 1
         wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
         wait *= 0.75 + 0.5 * self._jitter()
-        busy = Busy(self._answers.new_id(), msg.id, round(wait * 1000))
-        emit(Send(req.addr, busy, req.asker))
+        self._answers.reply(req, emit, Busy, round(wait * 1000))
         if now - self._busy_said >= BUSY_LOG_EVERY:
             self._busy_said = now
             line = f"{req.behind:.1f} s behind what arrives: registrations are asked to wait"

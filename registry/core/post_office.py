@@ -20,7 +20,6 @@ from registry.core.actions import (
     Log,
     MoveMail,
     SaveTable,
-    Send,
     StoreMail,
 )
 from registry.core.authority import Claim
@@ -38,7 +37,7 @@ from registry.core.services import Services
 from registry.core.table import Owner, Record
 from wire.codec import record_size
 from wire.limits import MAX_ID, MAX_NAME
-from wire.messages import NOTICE_KIND, Ack, MailTaken, MoreMail, StoredMessage
+from wire.messages import NOTICE_KIND, MailTaken, MoreMail, StoredMessage
 from wire.names import name_key
 from wire.words import counted
 
@@ -322,9 +321,9 @@ class PostOffice:
         self.keep_owner(record, emit)  # (forgotten with the box, once all is taken)
         rest = self._boxes.part(record)
         if rest:
-            emit(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest), req.asker))
+            self._s.answers.reply(req, emit, MoreMail, rest)
         else:
-            emit(Send(req.addr, Ack(self._s.answers.new_id(), req.id), req.asker))
+            self._s.answers.ack(req, emit)
 
     def moved(self, old_key: str, record: Record, emit: Emit) -> None:
         """`record` was renamed from the name keyed `old_key`: its box follows it."""

@@ -5,7 +5,7 @@ the table's peers, takes the peer out of its room and settles what was pushed to
 
 from __future__ import annotations
 
-from registry.core.actions import Addr, Emit, Log, Send
+from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
 from registry.core.requests import Request
 from registry.core.room_requests import RoomRequests
@@ -31,20 +31,12 @@ class Presence:
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
             return
-        new_id = self._s.answers.new_id
         if not record.online:
-            refused = Refused(new_id(), req.id, "You are not registered.")
-            emit(Send(req.addr, refused, req.asker))
+            self._s.answers.reply(req, emit, Refused, "You are not registered.")
             return
         record.last_seen = now
         version = self._s.feed.watch.told(req.addr, self._s.table.version)
-        emit(
-            Send(
-                req.addr,
-                Alive(new_id(), req.id, version, self._s.registries),
-                req.asker,
-            )
-        )
+        self._s.answers.reply(req, emit, Alive, version, self._s.registries)
 
     def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""

@@ -347,7 +347,7 @@ class Registration:
         if self.names.refused % LOG_PASSWORDS_EVERY == 1:
             count = self.names.refused
             emit(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
-        self._refused(attempt, reason, emit)
+        self._s.answers.reply(attempt.req, emit, Refused, reason)  # (logged now and then)
         return True
 
     def _proven(self, attempt: _Attempt, stored: str) -> str | None:
@@ -390,10 +390,5 @@ class Registration:
         if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
             count = self.passwords.refused
             emit(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
-        self._refused(attempt, reason, emit)
+        self._s.answers.reply(attempt.req, emit, Refused, reason)  # (logged now and then)
         return True
-
-    def _refused(self, attempt: _Attempt, reason: str, emit: Emit) -> None:
-        """Refuse the attempt for a budget (logged now and then, not by Answers.refuse)."""
-        refused = Refused(self._s.answers.new_id(), attempt.msg.id, reason)
-        emit(Send(attempt.req.addr, refused, attempt.req.asker))

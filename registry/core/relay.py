@@ -66,7 +66,7 @@ class Relay:
         """Ack the post `req`; a copy of one whose relay is over is told that again too."""
         self._s.answers.ack(req, emit)
         if relayed:
-            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id), req.asker))
+            self._s.answers.reply(req, emit, Relayed)
 
     def over(self, emit: Emit) -> None:
         """Tell the sender of each post whose relay has ended that it has (until then it

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from msgspec import Struct
 
@@ -53,7 +53,7 @@ class Reason(NamedTuple):
 
 
 class Answers:
-    """The registry's message ids (`new_id`), and the answers made of nothing else."""
+    """The registry's message ids (`new_id`), and its answers to requests."""
 
     def __init__(self, new_id: Callable[[], str]) -> None:
         self.new_id = new_id
@@ -70,11 +70,16 @@ class Answers:
         for its program; `what` names the request in the rate-limited log."""
         text, kind = reason if isinstance(reason, Reason) else (reason, reason)
         emit(Log(f"refused {what}: {text}", kind))
-        emit(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
+        self.reply(req, emit, Refused, text, code)
 
     def ack(self, req: Request, emit: Emit) -> None:
         """Acknowledge `req`: done (or a copy of one done)."""
-        emit(Send(req.addr, Ack(self.new_id(), req.id), req.asker))
+        self.reply(req, emit, Ack)
+
+    def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
+        """Answer `req` with a `kind` of a new id, replying to `req`, then `fields`; for
+        the key that asked."""
+        emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
 
 class DoneRequests:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable, Send
+from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.post_office import stamp
 from registry.core.push_records import Flight
@@ -116,8 +116,7 @@ class RoomRequests:
         """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
-        listed = RoomList(self._s.answers.new_id(), req.id, names, counts)
-        emit(Send(req.addr, listed, req.asker))
+        self._s.answers.reply(req, emit, RoomList, names, counts)
 
     # -- what the other parts ask ---------------------------------------------------------
 
