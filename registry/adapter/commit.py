@@ -53,8 +53,7 @@ class GroupCommit:
         return self._held is not None or self._running
 
     def holds(self, send: Send | SendMany) -> bool:
-        """Whether `send` waits for a commit (open, being made, or opened now for what
-        still waits)."""
+        """Whether `send` waits for a commit (open, being made, or opened now)."""
         if self._held is None and (self._running or self._store.dirty):
             self.open()
         if self._held is None:

@@ -98,8 +98,7 @@ LOCK_FILE = "registry.lock"
 
 
 def private(data_dir: Path) -> str:
-    """Make the data directory this user's alone; the line that says it was tightened,
-    or "". StorageError when it cannot be made."""
+    """Make the data directory this user's alone; the line saying so, or ""."""
     try:
         return private_folder(data_dir)
     except OSError as exc:

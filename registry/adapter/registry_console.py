@@ -42,8 +42,7 @@ ERROR_MARK = "ERROR"
 
 
 class RegistryConsole:
-    """The console of `registry`: `out` prints one line on it, unless the console is a
-    prompt, which prints every line above it."""
+    """The console of `registry`: `out` prints one line on it (above a prompt)."""
 
     def __init__(
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
@@ -64,8 +63,7 @@ class RegistryConsole:
     # -- output -------------------------------------------------------------------------
 
     def log(self, line: str) -> None:
-        """One timestamped line on the console, written in order at the end of this pass of
-        the event loop, after the answers it tells of."""
+        """One timestamped line, written in order at the end of this pass."""
         self._later(f"{time.strftime('%H:%M:%S')} {line}", is_log=True)
 
     def say(self, line: str) -> None:
@@ -321,8 +319,7 @@ def read_lines(
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
-    """`out`, made to print every line cleaned (`wire.shown_text.clean`): log lines quote
-    what came from the network."""
+    """`out`, printing every line cleaned: log lines quote the network."""
 
     def cleaned(line: str) -> None:
         out(clean(line))

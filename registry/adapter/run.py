@@ -93,8 +93,7 @@ def advertise(
 
 
 def _not_carried_out(out: Callable[[str], None]) -> None:
-    """The registry did not start: what was typed meanwhile is said not carried out (not
-    left for the shell to run)."""
+    """The registry did not start: what was typed meanwhile is said not carried out."""
     lines, pending = typed_ahead(sys.stdin)
     for line in [*lines, pending]:
         if line.strip():

@@ -12,8 +12,7 @@ Addr = tuple[str, int]
 
 
 def listening_lines(addr: Addr, kept_in: str, core: RegistryCore) -> list[str]:
-    """Where the registry listens, what it found kept in `kept_in`, and on every interface
-    the addresses peers reach it at."""
+    """Where the registry listens and reached at, and what it found in `kept_in`."""
     boxes = sum(len(box) for box in core.mail.values())
     rooms = len(core.rooms.rooms)
     lines = [

@@ -78,8 +78,7 @@ class Storage:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def write_table(self, text: str) -> None:
-        """Replace the saved table with `text` (made by `table_text`), atomically and
-        durably."""
+        """Replace the saved table with `text` (`table_text`), atomically and durably."""
         replace_durably(self.root / "table.json", text.encode())
 
     # -- mailboxes ----------------------------------------------------------------------
@@ -101,8 +100,7 @@ class Storage:
         return boxes
 
     def load_owners(self) -> dict[str, Owner]:
-        """What each mailbox keeps of its owner, by mailbox; one that cannot be read is
-        logged and left out (its mailbox is then kept for nobody)."""
+        """What each mailbox keeps of its owner, by box; one unreadable is logged."""
         owners: dict[str, Owner] = {}
         for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
             box = path.name.removesuffix(OWNER)
@@ -134,8 +132,7 @@ class Storage:
             self.sync()
 
     def sync(self) -> None:
-        """Write and fsync every append waiting, one write per file; on an error what was
-        not made durable keeps waiting."""
+        """Write and fsync every append waiting; on an error they keep waiting."""
         pending, self._pending = self._pending, {}
         new_file = False
         done: list[Path] = []

@@ -63,8 +63,7 @@ class Store(Protocol):
         ...
 
     async def commit(self, table: Table) -> float:
-        """Make what waits durable (`table` if SaveTable came); the seconds it kept the
-        event loop busy."""
+        """Make what waits durable; the seconds it kept the event loop busy."""
         ...
 
 
@@ -118,8 +117,7 @@ class FileStore:
         return self._table_dirty or bool(self._waiting) or self.storage.unsynced
 
     async def commit(self, table: Table) -> float:
-        """Make what waits durable in the commit's thread; the loop is kept busy only by
-        the table's text, whose time is returned."""
+        """Make what waits durable in a thread; the seconds the table's text took."""
         started = time.monotonic()
         text = table_text(table, self._rows, self._named) if self._table_dirty else None
         self._table_dirty, self._named = False, set()

@@ -42,8 +42,7 @@ class Aliases:
         return self.lookup(name) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
-        """The record a push was made to, by the name key it had then, followed to its
-        new name."""
+        """The record a push was made to, by its name key then, followed to its new name."""
         return self._table.records.get(key) or self.lookup(key)
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:

@@ -104,8 +104,7 @@ def token_hash(token: str) -> str:
 
 
 def token_matches(given: str, kept: str) -> bool:
-    """Whether `given` is the token `kept` stands for (its hash, or an older table's token
-    itself). Constant time; "" never matches."""
+    """Whether `given` is the token `kept` stands for, in constant time ("": no)."""
     if not given or not kept:
         return False
     if kept.startswith(TOKEN_HASH):

@@ -214,8 +214,7 @@ class RegistryCore:
     def receive(
         self, message: Message, addr: Addr, now: float, **arrival: Unpack[Arrival]
     ) -> list[Action]:
-        """`message` arrived from `addr`, and `admit` let it in. The key, not the address,
-        says who sent it."""
+        """`message` arrived from `addr`, and `admit` let it in."""
         return self.receive_all((message,), addr, now, **arrival)
 
     def receive_all(
@@ -240,8 +239,7 @@ class RegistryCore:
         return actions
 
     def start(self, now: float) -> list[Action]:
-        """The registry starts: its peers are swept for, each online is told (Restarted),
-        and a room's history being replayed is replayed again."""
+        """The registry starts: its peers are swept for and told (Restarted)."""
         self._liveness.start(now)
         actions: list[Action] = [
             *self._post.rebuilt,
@@ -420,8 +418,7 @@ class RegistryCore:
             emit(Log(f"released {record.name} ({deleted})"))
 
     def _probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
-        """The probed peer did not answer: it is offline, and the registrations that
-        waited for it are carried out."""
+        """The probed peer did not answer: offline; the registrations that waited go on."""
         gone, waiting = self._liveness.failed(probe, now, emit, behind)
         if gone is not None:
             self._presence.silent(gone, now, emit)

@@ -32,8 +32,7 @@ def came_back(record: Record) -> bool:
 
 
 class Forgetting:
-    """The names of `table` to forget, each sweep: those unused for `forget_after`
-    seconds, and the offline newcomers past `newcomer_names`."""
+    """The names of `table` to forget: unused for long, and newcomers over the bound."""
 
     def __init__(
         self,
@@ -105,8 +104,7 @@ class Forgetting:
 
 
 def _most(heap: list[tuple[int, str]], offline: dict[str, list[Record]]) -> str | None:
-    """Of the addresses holding the most newcomers (popped from `heap`), one with an
-    offline newcomer left, or None (the others are pushed back)."""
+    """Of the addresses holding the most newcomers, one with one left, or None."""
     if not heap:
         return None
     most, tied = heap[0][0], []

@@ -34,8 +34,7 @@ Waiting = tuple[Register, Request]
 
 
 class Probe(Struct):
-    """A probe (`ping`, first sent at `since`) to the peer of name key `owner` at `addr`,
-    and the registrations waiting for its outcome, by id."""
+    """A probe of the peer named `owner` at `addr`, and the registrations waiting."""
 
     owner: str
     addr: Addr
@@ -46,8 +45,7 @@ class Probe(Struct):
 
 
 class Liveness:
-    """The sweeps, every `keepalive` seconds, and the probes in flight (retried every
-    `timing[0]` seconds, at most min(`timing[1]`, PROBE_ATTEMPTS) copies)."""
+    """The sweeps, every `keepalive` seconds, and the probes in flight."""
 
     def __init__(self, services: Services, keepalive: float, timing: tuple[float, int]) -> None:
         if keepalive <= 0:
@@ -79,8 +77,7 @@ class Liveness:
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
-        """Probe every online peer silent for too long (it stopped without dereg); none
-        while the registry is `behind` what arrives by BLIND_BEHIND or more."""
+        """Probe every online peer silent for too long; none while `behind`."""
         if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
             # a period late: the registry was stopped or starved
             self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
@@ -129,8 +126,7 @@ class Liveness:
         return name_key(record.name) in self._probing_owner
 
     def heard(self, addr: Addr, key: str, now: float) -> None:
-        """Anything came from `addr` with `key` (here or at another registry of the
-        service): the peer online there with that key runs."""
+        """Anything came from `addr` with `key` (here or elsewhere): that peer runs."""
         for record in self._s.changes.online_at(addr):
             if record.key == key:
                 record.last_seen = now

@@ -57,8 +57,7 @@ class Pacing:
         return record is not None and record.online and record.last_register_id == msg.id
 
     def _busy(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """Ask `msg` to come again later: twice as long as the registry is behind, within
-        BUSY_WAIT_MIN and BUSY_WAIT_MAX, spread by a quarter either way."""
+        """Ask `msg` to come again later: twice as long as behind, within the bounds."""
         self.busy_answers += 1
         wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
         wait *= 0.75 + 0.5 * self._jitter()

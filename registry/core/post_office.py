@@ -63,8 +63,7 @@ def _stamp(second: int) -> str:
 
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
-    """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
-    least one)."""
+    """The oldest messages of `box` that fit one part (at least one)."""
     # a small box needs no record measured: a character takes at most 6 bytes in JSON
     if (
         len(box) <= MAIL_PART_ITEMS
@@ -95,8 +94,7 @@ class Deposit:
 
 
 class Mailboxes:
-    """Every mailbox, by its owner's name key, each of at most `limit` messages; `new_id`
-    makes the ids of the notices left in them."""
+    """Every mailbox, by owner's name key, each of at most `limit` messages."""
 
     def __init__(
         self,
@@ -123,8 +121,7 @@ class Mailboxes:
                 self._counted(key, message, *origin_of(key, message))
 
     def store(self, owner: Record, deposit: Deposit, wall: float, emit: Emit) -> str:
-        """Keep `deposit` in `owner`'s box, stamped with the time of day `wall`: "" when it
-        is kept (or was already), else why not, for its sender."""
+        """Keep `deposit` in `owner`'s box, stamped `wall`: "" when kept, else why not."""
         msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
@@ -282,8 +279,7 @@ class PostOffice:
         return self._boxes.boxes
 
     def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
-        """Keep `deposit` in `record`'s mailbox, and its owner beside it: "" when kept,
-        else why not, for its sender."""
+        """Keep `deposit` in `record`'s box, its owner beside it: "" or why not."""
         deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
         refused = self._boxes.store(record, deposit, self._s.wall(now), emit)
         if not refused:
@@ -291,8 +287,7 @@ class PostOffice:
         return refused
 
     def keep_owner(self, record: Record, emit: Emit) -> None:
-        """Keep beside `record`'s mailbox its Owner, if changed; forget it once the box is
-        gone."""
+        """Keep beside `record`'s mailbox its Owner, if changed; none without a box."""
         box = name_key(record.name)
         if box not in self._boxes.boxes:
             self._owners.pop(box, None)
@@ -332,15 +327,13 @@ class PostOffice:
         self.keep_owner(record, emit)
 
     def dropped(self, key: str, emit: Emit) -> int:
-        """The name keyed `key` was released: its box and owner are forgotten; how many
-        messages the box held."""
+        """The name keyed `key` was released: its box and owner go; how many it held."""
         dropped = self._boxes.drop(key, emit)
         self._owners.pop(key, None)
         return dropped
 
     def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
-        """Who sent `message`, loaded in box `box`, by its sender's row, and whether a
-        stranger to the box's owner."""
+        """Who sent `message`, loaded in box `box`, and whether a stranger to its owner."""
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
             return NO_ORIGIN, False

@@ -25,8 +25,7 @@ class Presence:
         self._saving = saving
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
-        """The peer runs: answered with the table's version (Alive); a peer the registry
-        gave up on is told it is not registered."""
+        """The peer runs: answered Alive, or told it is not registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
@@ -66,8 +65,7 @@ class Presence:
         self._saving.failed(self._s.pusher.drop_all(record.addr), now, emit)
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
-        """`record` comes online at `where`: another name online there goes offline (one
-        address is one peer process)."""
+        """`record` comes online at `where`: another name online there goes offline."""
         for other in self._s.changes.online_at(where):
             if other is record:
                 continue

@@ -47,8 +47,7 @@ def refusal(owner: str) -> str:
 
 
 class BoxIndex(Struct):
-    """One mailbox's (sender, id) pairs, bytes of text, and whether it holds the full
-    notice. Built for one list: rebuilt when the box is replaced."""
+    """A mailbox's (sender, id) pairs, bytes of text, and whether it has the notice."""
 
     box: list[StoredMessage]
     ids: set[tuple[str, str]]

@@ -87,8 +87,7 @@ class Registration:
         self._proof: _Check | None = None
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """Carry out `msg`: welcomed, refused, or (its name held online elsewhere) waiting
-        for a probe of the holder."""
+        """Carry out `msg`: welcomed, refused, or waiting for a probe of the holder."""
         self._liveness.registered(now)
         if self._malformed(msg, req, emit):
             return
@@ -103,8 +102,7 @@ class Registration:
             self._welcome(attempt, record, now, emit)
 
     def checked(self, ticket: str, kept: str | None, now: float, emit: Emit) -> None:
-        """The check `ticket` gave `kept`: its registration is carried out again with it
-        (None: the check failed, and it is refused)."""
+        """The check `ticket` gave `kept` (None: failed): its registration goes on."""
         check = self._checking.pop(ticket, None)
         if check is None:
             return
@@ -163,8 +161,7 @@ class Registration:
         return _Attempt(msg, req, what, record)
 
     def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
-        """The record of a new name, made offline (the Welcome's path announces it); None
-        if a budget refused it."""
+        """The record of a new name, made offline; None if a budget refused it."""
         msg, where = attempt.msg, attempt.where
         proof = self._proven(attempt, "")  # (its name counted already, if there is one)
         if self._address_held(attempt, now, emit):
@@ -289,8 +286,7 @@ class Registration:
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's address is held by a peer online with another key: that
-        one is probed first, and the attempt waits for the outcome."""
+        """Whether the attempt's address is held by another key's peer (probed first)."""
         for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
@@ -332,8 +328,7 @@ class Registration:
         )
 
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt is one new name too many from its IP address (NameBudget);
-        if so, it is refused saying when to try again."""
+        """Whether the attempt is one new name too many from its IP address (refused)."""
         ip = attempt.req.addr[0]
         wait = self.names.take(ip, now)
         if not wait:
@@ -351,8 +346,7 @@ class Registration:
         return True
 
     def _proven(self, attempt: _Attempt, stored: str) -> str | None:
-        """The hash the check of this attempt's password against `stored` gave, when it
-        is carried out again with it; else None (it is to be checked)."""
+        """The hash the check against `stored` gave this attempt, or None."""
         proof = self._proof
         if proof is None or proof.stored != stored:
             return None
@@ -360,8 +354,7 @@ class Registration:
         return proof.kept if same else None
 
     def _check(self, attempt: _Attempt, stored: str, now: float, emit: Emit) -> None:
-        """Ask for the attempt's password to be checked against `stored`, within its
-        budget; a copy of one being checked waits for its outcome."""
+        """Ask for the attempt's password to be checked against `stored`, in budget."""
         msg, req = attempt.msg, attempt.req
         if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
             return

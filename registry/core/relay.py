@@ -18,8 +18,7 @@ from wire.names import name_key
 
 
 class Relay:
-    """The posts (channel messages and room lines) taken lately and those still relayed;
-    offline peers' copies of channel messages go to `post`."""
+    """The posts taken lately and those still relayed."""
 
     def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services

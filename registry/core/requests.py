@@ -77,8 +77,7 @@ class Answers:
         self.reply(req, emit, Ack)
 
     def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
-        """Answer `req` with a `kind` of a new id, replying to `req`, then `fields`; for
-        the key that asked."""
+        """Answer `req` with a `kind` of a new id, replying to it, then `fields`."""
         emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
 

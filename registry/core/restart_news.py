@@ -53,8 +53,7 @@ class RestartNews:
             self._tell(now, emit)
 
     def due(self, now: float, emit: Emit) -> None:
-        """Pushes of the news given up make room for the next; their peers are told again
-        later, ROUNDS times in all."""
+        """Pushes of the news given up make room; their peers are told again later."""
         telling, over = self._telling, False
         while telling:
             owner, (told, until) = next(iter(telling.items()))

@@ -53,8 +53,7 @@ class RoomRequests:
     # -- requests -----------------------------------------------------------------------
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        """The sender joins room `msg.room` (leaving the one it is in), is told who is
-        there and replayed its history; the members hear it joined."""
+        """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
         record = self._s.authority.member(req, claim, emit)
         if (
@@ -159,8 +158,7 @@ class RoomRequests:
         emit: Emit,
         lines: list[RoomMessage] | None = None,
     ) -> None:
-        """Push `room`'s history (or `lines` of it) to `record`; until every line is acked
-        it is `replaying` them, which the table file keeps."""
+        """Push `room`'s history (or `lines` of it) to `record`, kept `replaying`."""
         lines = list(room.history) if lines is None else lines
         for old in lines:
             # under the line's own id, shown once; in the room's spelling now

@@ -111,8 +111,7 @@ class Rooms:
         return room
 
     def leave(self, record: Record) -> Room | None:
-        """Take `record` out of its room, remembering when it left; an emptied room is set
-        aside. The room it left, if any."""
+        """Take `record` out of its room, remembering when; the room it left, if any."""
         room = self.of(record)
         record.room = ""
         if room is None:
@@ -129,8 +128,7 @@ class Rooms:
         return room
 
     def missed(self, record: Record, room: Room) -> int:
-        """How many lines were said in `room`, which `record` has just entered, since it
-        last left it (0: not known). Asked once per entry."""
+        """Lines said in `room` since `record`, entering it, last left it (0: unknown)."""
         away = self._away.pop(name_key(record.name), None)
         if away is None or away[0] != name_key(room.name):
             return 0

@@ -29,8 +29,7 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    """The saves in progress and done lately, kept by `post` when not delivered; a peer
-    that did not ack is probed through `liveness`."""
+    """The saves in progress and done lately."""
 
     def __init__(self, services: Services, post: PostOffice, liveness: Liveness) -> None:
         self._s = services
@@ -97,8 +96,7 @@ class Saving:
                 pass
 
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
-        """Whether `msg` is a copy of a save handled (its outcome pushed again) or in
-        progress (acked)."""
+        """Whether `msg` is a copy of a save handled or in progress (answered again)."""
         done = self._done.get(msg.id)
         if done is not None:
             self._s.pusher.push(sender, done, "outcome", now, emit)
@@ -152,8 +150,7 @@ class Saving:
                 self.undelivered(record, push, now, emit)
 
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
-        """The peer of `record` registers afresh: what is still pushed to it goes to its
-        mailbox now, for its Welcome to carry."""
+        """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
             owner = self._s.aliases.owner(push.owner)
             if owner is not None:

@@ -47,8 +47,7 @@ class Services(Struct):
         new_token: Callable[[], str],
         timing: tuple[float, int],
     ) -> Services:
-        """The shared parts over `table`, with ids of `new_id`; pushes retried every
-        `timing[0]` seconds, `timing[1]` times."""
+        """The shared parts over `table`, with ids of `new_id` and push `timing`."""
         answers = Answers(new_id)
         aliases = Aliases(table)
         changes = TableChanges(table)

@@ -58,8 +58,7 @@ class Record(Struct):
         return Entry(self.name, self.ip, self.port, self.online, self.key)
 
     def wrote(self, key: str) -> bool:
-        """Its owner left a message for the name keyed `key`: whether that name is new
-        among those it wrote to (the table is to be saved then)."""
+        """Its owner wrote to name key `key`: whether that one is new among them."""
         wrote_to = self.wrote_to if self.wrote_to is not None else []
         self.wrote_to = wrote_to
         new = key not in wrote_to
@@ -149,8 +148,7 @@ class Table(Struct):
             del self.former[key]
 
     def name_taken(self, key: str) -> None:
-        """Someone (a newcomer, another peer's rename) took the name keyed `key`: it is no
-        longer a former name of anyone."""
+        """Someone took the name keyed `key`: it is no longer anyone's former name."""
         self.former.pop(key, None)
 
     def forget_former(self, key: str) -> None:
@@ -215,8 +213,7 @@ class Table(Struct):
 
 
 def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
-    """Record `r`'s row of the persistent form, with its `former` names (not the volatile
-    liveness data)."""
+    """Record `r`'s row of the persistent form, with its `former` names."""
     return {
         "name": r.name,
         "ip": r.ip,

@@ -74,8 +74,7 @@ class TableLog:
         return answer
 
     def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
-        """The updates after version `since` up to `version`, oldest first (None: as
-        `rows_since`)."""
+        """The updates after version `since` up to `version` (None: as `rows_since`)."""
         updates = self._updates
         if not updates or updates[-1].version != version:
             return None
@@ -86,8 +85,7 @@ class TableLog:
 
 
 def latest_rows(updates: Iterable[TableUpdate]) -> tuple[Entry, ...]:
-    """The rows of `updates`, each as the last has it, in the order of its last change (a
-    rename's two rows stay together)."""
+    """The rows of `updates`, each as the last has it, in order of last change."""
     rows: dict[str, Entry] = {}
     for update in updates:
         for row in update.entries:
@@ -169,8 +167,7 @@ class TableChanges:
         return self._flush_at
 
     def changed(self, rows: Iterable[Entry], now: float) -> bool:
-        """`rows` of the table changed at `now`: whether the push is to go now; else they
-        are held until `flush_at`."""
+        """`rows` changed at `now`: whether to push now (else held until `flush_at`)."""
         self._generation += 1
         for row in rows:
             key = name_key(row.name)
@@ -260,8 +257,7 @@ class TableChanges:
         return [records[key] for key in keys]
 
     def key_at(self, where: Addr) -> bytes:
-        """The public key of the peer online at `where`, else of the one last released
-        there (b"": none)."""
+        """The public key of the peer online (else last released) at `where`."""
         key = self._keys_at.get(where)
         if key is not None:
             return key
@@ -294,8 +290,7 @@ class TableChanges:
 
 
 class Roster:
-    """The online peers' name keys and addresses in two tuples, and the offline records,
-    in table order, as of change `generation`."""
+    """The online peers' keys and addresses, and the offline records, at `generation`."""
 
     __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
 

@@ -51,8 +51,7 @@ class TableFeed:
         return flush_at is not None and now >= flush_at
 
     def push_changes(self, now: float, emit: Emit) -> None:
-        """Push the held rows to every online peer (one with a push in flight gets them
-        with its next)."""
+        """Push the held rows to every online peer (one in flight: with its next)."""
         updates, online = self.changes.updates(now, self._answers.new_id)
         # saved first: a version told a peer is never handed out again with other rows
         emit(SaveTable(()))
@@ -83,8 +82,7 @@ class TableFeed:
                 emit(send_to(addrs, update, key_at))
 
     def hold(self, records: Iterable[Record]) -> None:
-        """Push nothing to the peers of `records` until released: they are about to be
-        told the registry is back, a handshake each, a window at a time."""
+        """Push nothing to the peers of `records` until released."""
         self.watch.hold((record.addr for record in records), self._table.version)
 
     def release(self, records: Iterable[Record], now: float, emit: Emit) -> None:

@@ -111,8 +111,7 @@ class TableWatch:
         self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
     def hold(self, addrs: Iterable[Addr], version: int) -> None:
-        """Push nothing to the peers at `addrs` until released. One whose version is not
-        known is taken to hold `version`."""
+        """Push nothing to the peers at `addrs` until released."""
         cursors, there = self._cursors, self.handed_over
         for addr in addrs:
             if addr in there:
@@ -125,8 +124,7 @@ class TableWatch:
             cursor.held = True
 
     def release(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
-        """The peers at `addrs` are held no more: each is pushed what changed since it
-        acked, unless a push is in flight to it."""
+        """The peers at `addrs` are held no more: each pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         for addr in addrs:
             cursor = self._cursors.get(addr)
@@ -173,8 +171,7 @@ class TableWatch:
         return sends
 
     def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
-        """The peer at `addr` acked `ids`: whether any were table pushes to it, and what
-        to send it now that its push is all acked."""
+        """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
         cursor = self._cursors.get(addr)
         if cursor is None or not cursor.copies:
             return False, []
@@ -198,8 +195,7 @@ class TableWatch:
         return True, []
 
     def due(self, version: int, now: float) -> Sends:
-        """Pushes whose wait is over: each sent again as the newest catch-up, its wait
-        doubled; one sent ATTEMPTS times is given up."""
+        """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
         sends: Sends = []
         timers, cursors = self._timers, self._cursors
         while timers and timers[0][0] <= now:
@@ -267,8 +263,7 @@ class TableWatch:
         heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
 
     def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
-        """The catch-up from `since` to `version` pushed to each of `addrs`; none when
-        the log no longer reaches back."""
+        """The catch-up from `since` to `version` pushed to each of `addrs`."""
         batch = self._catch_up(since, version)
         if not batch:
             for addr in addrs:
@@ -279,8 +274,7 @@ class TableWatch:
         return [(addrs, update) for update in batch]
 
     def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
-        """Every row changed after `since` up to `version`, merged into at most BATCH
-        updates that fit datagrams (None: the log does not reach back)."""
+        """The rows changed after `since`, merged into at most BATCH updates (or None)."""
         if since < 0:
             return None
         if self._caught_up_to != version:
