@@ -15,8 +15,14 @@ from typing import NamedTuple, Protocol
 
 from msgspec import Struct
 
-from registry.adapter.room_history import RoomHistoryFiles
-from registry.adapter.storage import Rows, Storage, StorageError, mail_line, table_text
+from registry.adapter.storage import (
+    RoomHistoryFiles,
+    Rows,
+    Storage,
+    StorageError,
+    mail_line,
+    table_text,
+)
 from registry.core.actions import (
     DropHistory,
     DropMail,
