@@ -165,15 +165,7 @@ class RegistryCore:
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self._news = RestartNews(s)
         self.flood = FloodGate()
-        self._handlers = self._dispatch()
-
-    @property
-    def handled(self) -> frozenset[type[Message]]:
-        """The message types a part handles."""
-        return frozenset(self._handlers) | {Ack, Acks}
-
-    def _dispatch(self) -> dict[type[Message], Handler]:
-        return {
+        self._handlers: dict[type[Message], Handler] = {
             Register: self._register,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
@@ -188,6 +180,11 @@ class RegistryCore:
             Rename: self._renames.rename,
             Refused: self._saving.refused,
         }
+
+    @property
+    def handled(self) -> frozenset[type[Message]]:
+        """The message types a part handles."""
+        return frozenset(self._handlers) | {Ack, Acks}
 
     # -- the entry points ---------------------------------------------------------------
 
@@ -249,7 +246,8 @@ class RegistryCore:
         self._post.rebuilt = []
         self._rooms.gone = []
         self._news.tell(self.table.online(), now, emit)
-        self._s.feed.push_unpushed(now, emit)
+        if self.table.unpushed:  # held back as it stopped
+            self._s.feed.push_changes(now, emit)
         self._rooms.restart(now, emit)
         return actions + self.tick(now)
 

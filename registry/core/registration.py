@@ -256,7 +256,9 @@ class Registration:
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()
-        self._s.feed.welcomed(record, self._s.table.version, bool(entries))
+        self._s.feed.watch.welcomed(
+            record.addr, record.key, self._s.table.version, fetching=not entries
+        )
         welcome = Welcome(
             self._s.answers.new_id(),
             msg.id,

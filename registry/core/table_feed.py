@@ -58,10 +58,6 @@ class TableFeed:
         if updates:
             self._send(self.watch.push(updates, [record.addr for record in online], now), emit)
 
-    def welcomed(self, record: Record, version: int, rows: bool) -> None:
-        """`record`'s peer was welcomed at `version`, with the rows or without."""
-        self.watch.welcomed(record.addr, record.key, version, fetching=not rows)
-
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> bool:
         """`addr` acked `replies`: whether any were table pushes to it."""
         took, sends = self.watch.acked(replies, addr, self._table.version, now)
@@ -89,11 +85,6 @@ class TableFeed:
         """`records` are being told: push each what changed since it acked."""
         addrs = [record.addr for record in records]
         self._send(self.watch.release(addrs, self._table.version, now), emit)
-
-    def push_unpushed(self, now: float, emit: Emit) -> None:
-        """At a start: push the rows saved as pushed to nobody."""
-        if self._table.unpushed:
-            self.push_changes(now, emit)
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was released: peers learn it as a row with port 0; its own peer too,

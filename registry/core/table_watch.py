@@ -14,6 +14,8 @@ import heapq
 import itertools
 from collections.abc import Callable, Container, Iterable, Sequence
 
+from msgspec import Struct
+
 from registry.core.actions import Addr
 from registry.core.table_changes import ROWS_ROOM, TableLog, latest_rows
 from wire.codec import record_size
@@ -31,21 +33,18 @@ FETCHING = -2
 Sends = list[tuple[list[Addr], TableUpdate]]
 
 
-class Cursor:
-    """One online peer: the version it acked, the push in flight to it (every copy's
-    updates, `copies` sent; 0: none), its round trip, and whether it is held."""
+class Cursor(Struct):
+    """One online peer: the version it acked (-1: not known; or FETCHING), the push in
+    flight to it (every copy's updates, `copies` sent; 0: none), and whether it is held."""
 
-    __slots__ = ("acked", "copies", "deadline", "flying", "held", "round_trip", "sent_at", "wait")
-
-    def __init__(self, acked: int, floor: float) -> None:
-        self.acked = acked  # -1: not known (the peer fills its gaps itself); or FETCHING
-        self.held = False
-        self.flying: tuple[TableUpdate, ...] = ()
-        self.copies = 0
-        self.sent_at = 0.0
-        self.wait = 0.0
-        self.deadline = 0.0
-        self.round_trip = RoundTrip(floor)
+    acked: int
+    round_trip: RoundTrip
+    held: bool = False
+    flying: tuple[TableUpdate, ...] = ()
+    copies: int = 0
+    sent_at: float = 0.0
+    wait: float = 0.0
+    deadline: float = 0.0
 
 
 class TableWatch:
@@ -81,7 +80,7 @@ class TableWatch:
         asks for the whole table next, and is pushed nothing until `answered`."""
         if addr in self.handed_over:
             return
-        self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
+        self._cursors[addr] = Cursor(FETCHING if fetching else version, RoundTrip(self._floor))
         if key:
             self._addr_of_key[key] = addr
 
@@ -118,7 +117,7 @@ class TableWatch:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(version, self._floor)
+                cursor = cursors[addr] = Cursor(version, RoundTrip(self._floor))
             elif cursor.acked == -1:
                 cursor.acked = version
             cursor.held = True
@@ -154,7 +153,7 @@ class TableWatch:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(-1, self._floor)
+                cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
             if cursor.copies or cursor.held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
