@@ -86,7 +86,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "quit": Command("", ("stop the registry (Ctrl-C works too)",), _stop),
     "exit": Command("", (), _stop),
-    "help": Command("", (), lambda r, _: _help()),
+    "help": Command("", (), lambda r, _: list(HELP)),
 }
 
 
@@ -101,7 +101,7 @@ def help_lines(names: list[str]) -> list[str]:
 
 
 #: What `help` answers.
-HELP = (
+HELP: tuple[str, ...] = (
     *help_lines(list(COMMANDS)),
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
@@ -109,10 +109,6 @@ HELP = (
     "  to them; /who, /rooms and the other commands with a / (/revoke ann) still",
     "  reach the registry (a / works at any time).",
 )
-
-
-def _help() -> list[str]:
-    return list(HELP)
 
 
 def is_registry_command(line: str) -> bool:
