@@ -149,7 +149,8 @@ class Mailboxes:
                 self._mail_index.pop(key, None)
             return beyond
         stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
-        self._keep(key, index, stored, size, emit)
+        index.add(stored, size)
+        emit(StoreMail(key, stored))
         self._counted(key, stored, deposit.origin, stranger)
         emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
@@ -157,7 +158,8 @@ class Mailboxes:
     def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
         """Leave `text` in box `key` as its one notice that channel messages were not kept."""
         kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
-        self._keep(key, index, kept, len(text.encode()), emit)
+        index.add(kept, len(text.encode()))
+        emit(StoreMail(key, kept))
 
     @property
     def indexed(self) -> int:
@@ -229,17 +231,6 @@ class Mailboxes:
         if origins is not None and not origins:
             del self._origins[key]
 
-    def _keep(
-        self,
-        key: str,
-        index: BoxIndex,
-        stored: StoredMessage,
-        size: int,
-        emit: Emit,
-    ) -> None:
-        index.add(stored, size)
-        emit(StoreMail(key, stored))
-
     def _index(self, key: str, box: list[StoredMessage]) -> BoxIndex:
         """The index of mailbox `key`, rebuilt when the box was replaced."""
         index = self._mail_index.get(key)
@@ -272,11 +263,8 @@ class PostOffice:
         self.rebuilt: list[Action] = self._rebuild(boxes)
         new_id = services.answers.new_id
         self._boxes = Mailboxes(boxes, limit, new_id, self._origin_of, quotas)
-
-    @property
-    def boxes(self) -> dict[str, list[StoredMessage]]:
-        """The stored messages by their owner's name key, oldest first (read only)."""
-        return self._boxes.boxes
+        #: the stored messages by owner's name key, oldest first (read only)
+        self.boxes = boxes
 
     def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
         """Keep `deposit` in `record`'s box, its owner beside it: "" or why not."""
@@ -289,7 +277,7 @@ class PostOffice:
     def keep_owner(self, record: Record, emit: Emit) -> None:
         """Keep beside `record`'s mailbox its Owner, if changed; none without a box."""
         box = name_key(record.name)
-        if box not in self._boxes.boxes:
+        if box not in self.boxes:
             self._owners.pop(box, None)
             return
         owner = Owner.of(record)

@@ -341,10 +341,7 @@ class Registration:
             f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
-        if self.names.refused % LOG_PASSWORDS_EVERY == 1:
-            count = self.names.refused
-            emit(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
-        self._s.answers.reply(attempt.req, emit, Refused, reason)  # (logged now and then)
+        self._over_budget(attempt, reason, "too many new names", self.names.refused, emit)
         return True
 
     def _proven(self, attempt: _Attempt, stored: str) -> str | None:
@@ -382,8 +379,13 @@ class Registration:
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
-            count = self.passwords.refused
-            emit(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
-        self._s.answers.reply(attempt.req, emit, Refused, reason)  # (logged now and then)
+        self._over_budget(attempt, reason, reason, self.passwords.refused, emit)
         return True
+
+    def _over_budget(
+        self, attempt: _Attempt, reason: str, said: str, count: int, emit: Emit
+    ) -> None:
+        """Refuse the attempt for a budget (`count` refused so far), logged now and then."""
+        if count % LOG_PASSWORDS_EVERY == 1:
+            emit(Log(f"refused {attempt.what}: {said} ({count} refused so far)"))
+        self._s.answers.reply(attempt.req, emit, Refused, reason)
