@@ -1077,7 +1077,7 @@ def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_s
 def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     """Nobody else takes bob's old name inside the window in which it still leads to him:
     what was on its way to "bob" must reach robert, never a newcomer called bob."""
-    from registry.core.aliases import RENAME_GRACE
+    from registry.core.authority import RENAME_GRACE
     from wire.messages import Refused, Register
     from wire.version import WIRE_VERSION
 

@@ -5,10 +5,9 @@
     mail/<name>.owner.json  who owns that mailbox (Owner)
     rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
 
-A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces the
-file whole. A line that is not a stored message is moved to `<box>.unreadable` and logged.
-A room's lines are written without fsync: nothing is acknowledged on their account (a
-sender keeps its line until every member has it).
+A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
+whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
+are not fsynced: nothing is acknowledged on their account.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """Telling peers that the registry is back, or that the service's registries changed
-(Restarted), a window of them at a time.
-
-Each peer told costs a handshake begun by the registry: told all at once, thousands of
-peers were more handshakes than the secure channel waits for. So at most WINDOW are being
-told at once, each ack letting the next be told, and the table's updates wait for each
-peer until it is told (TableFeed.hold). The newest news is what the peers still to be
-told hear.
+(Restarted): each is a handshake begun by the registry, so at most WINDOW are being told at
+once, and the table's updates wait for each until it is told (TableFeed.hold).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Direct messages saved at the registry (SaveMessage), and pushes given up or refused.
 
-A save for a peer online is delivered by the registry itself, as a push that probes the
-peer: acked, it was delivered; not, it goes to the mailbox. The sender hears the outcome
-(Saved), pushed until acked. A saved message keeps the key that sealed it (`saved_by`).
-A push given up says nothing of whether its peer runs: a relay, a probed direct message
-or a room line starts over while the peer is probed (registry/core/liveness.py).
+A save for a peer online is delivered as a push that probes it: acked, it was delivered;
+not, it goes to the mailbox. The sender hears the outcome (Saved). A push given up says
+nothing of whether its peer runs: it starts over while the peer is probed.
 """
 
 from __future__ import annotations

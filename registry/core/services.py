@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from registry.core.aliases import Aliases
-from registry.core.authority import Authority
+from registry.core.authority import Aliases, Authority
 from registry.core.pusher import Pusher
 from registry.core.requests import Answers, DoneRequests
 from registry.core.table import Table

@@ -1,10 +1,9 @@
 """The table's changes on their way to the peers, the log of its last updates, and the
 views of the table that last until its next change.
 
-A change is a few rows. After an idle spell they are pushed at once; within COALESCE
-seconds of the last push (longer with many peers online: PUSH_RATE) they are held and go
-out together, cut into updates that each fit a datagram and numbered with the table's
-versions. Every change counts one generation: the views are built again only when it moved.
+A change is pushed at once after an idle spell; within COALESCE seconds of the last push
+(or PUSH_RATE's) changes are held and go out together, as numbered updates that each fit a
+datagram. The views are built again only when the table changed.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, SaveTable
-from registry.core.aliases import Aliases
+from registry.core.authority import Aliases
 from registry.core.pacing import WELCOME_ROWS
 from registry.core.requests import Answers, send_to
 from registry.core.table import Record, Table

@@ -1,11 +1,7 @@
-"""The table's pushes to each online peer: a watch with acknowledged revisions (as etcd's).
-
-The one rule: a peer is pushed every row changed since the version it acked, one push in
-flight, in as few updates as fit datagrams (TableUpdate.since); a copy sent again is the
-newest state. The wait follows the peer's round trip (wire/round_trip.py). A held peer
-is pushed nothing until released; one `handed_over` is sent each update once, and another
-registry's watch does the rest. A push is given up after ATTEMPTS copies, which means
-nothing else: the peer fills any gap itself (peer/core/table_news.py).
+"""The table's pushes to each online peer, a watch with acknowledged revisions (as etcd's):
+a peer is pushed every row changed since the version it acked, one push in flight, resent
+on its round trip's timeout as the newest state, given up after ATTEMPTS copies (the peer
+fills any gap itself). A peer `handed_over` is another registry's to watch.
 """
 
 from __future__ import annotations
