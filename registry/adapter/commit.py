@@ -1,9 +1,6 @@
-"""The registry adapter's group commit, and what it does while storing fails.
-
-What the core stores in one pass of the event loop is made durable by one commit after it,
-and every Send waits, in order, for the commits begun before it: an ack saying "saved"
-leaves only once it is (docs/PROTOCOL.md). While a commit fails, every Send waits for one
-that tries again: the registry falls silent rather than claim what is not stored.
+"""The registry adapter's group commit: what one pass of the event loop stores is made
+durable by one commit after it, and every Send waits for the commits begun before it (while
+they fail, the registry falls silent rather than claim what is not stored).
 """
 
 from __future__ import annotations

@@ -59,9 +59,8 @@ def load(
     rejections: Rejections,
     settings: RegistrySettings,
 ) -> tuple[DeskService, RegistryCore]:
-    """Make the registry's help desk and its core, with the state `backend` kept;
-    `rejections` is the registry's one log of refusals. StorageError when the desk's key
-    cannot be used."""
+    """The registry's help desk and core, with the state `backend` kept; StorageError
+    when the desk's key cannot be used."""
     try:
         desk = DeskService(
             data_dir,

@@ -1,8 +1,6 @@
 """The running registry's console: its output (log lines and answers, in order) and what is
-typed there (registry commands, the help desk's), read on a thread once the registry is ready.
-
-Ctrl-C or Ctrl-D on the prompt's empty line stops the registry; one that serves someone
-asks first: `y`, or the same key again, stops it."""
+typed there (registry commands, the help desk's). Ctrl-C or Ctrl-D on the prompt's empty
+line stops the registry; one that serves someone asks first (`y`, or the same key again)."""
 
 from __future__ import annotations
 
@@ -248,9 +246,8 @@ def _is_error(line: str) -> bool:
 
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
-    """What waits in the terminal `stdin` before anything reads it: the lines finished (by
-    a newline or a carriage return), and the start of a line being typed. A shell in raw
-    mode leaves text typed ahead with the command unechoed, Enter as a carriage return."""
+    """What waits in the terminal `stdin` before anything reads it: the lines finished (a
+    shell in raw mode leaves Enter as a carriage return), and the start of one typed."""
     try:
         if not stdin.isatty():
             return [], ""

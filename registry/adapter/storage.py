@@ -160,8 +160,7 @@ class Storage:
                 if path in done and not new_file:
                     continue
                 if path not in done:
-                    # the write may have stopped mid-line: a newline first keeps the torn
-                    # piece a line of its own, skipped when loading, and the copy whole
+                    # a newline first: a torn piece stays a line of its own, skipped
                     lines = ["\n", *lines]
                 self._pending.setdefault(path, [])[:0] = lines
             raise
@@ -218,8 +217,7 @@ class Storage:
         """The messages of the mailbox file `path` ([]: none), its other lines set aside;
         with `tidy` the box is rewritten without them. Raises OSError."""
         try:
-            # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
-            # like, which a message may hold (files written before `mail_line` escaped them)
+            # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
             lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
@@ -234,8 +232,7 @@ class Storage:
             except (ValueError, KeyError, TypeError, RecursionError):
                 unreadable.append(line + "\n")
                 continue
-            # a write retried after an error may have put a line down twice; a mailbox
-            # never holds one (sender, id) twice otherwise (the core refuses the copy)
+            # a write retried after an error may have put a line down twice
             if (message.sender, message.id) not in seen:
                 seen.add((message.sender, message.id))
                 messages.append(message)

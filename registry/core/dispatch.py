@@ -118,8 +118,7 @@ CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
 
 
 class Arrival(TypedDict, total=False):
-    """How a message arrived: its sender's `key`; `datagram`, so its answer fits one;
-    `behind`, seconds the registry is behind what arrives (registry/core/pacing.py)."""
+    """How a message arrived: its sender's `key`, by `datagram`, and seconds `behind`."""
 
     datagram: bool
     key: bytes
@@ -127,11 +126,9 @@ class Arrival(TypedDict, total=False):
 
 
 class RegistryCore:
-    """The table, the mailboxes and the relays of one registry.
-
-    A table loaded with rows means a restart: its versions continue when it knows what it
-    pushed (Table.continues), else they jump RESTART_JUMP ahead, so that every peer sees a
-    gap and fetches a snapshot."""
+    """The table, the mailboxes and the relays of one registry. A table loaded with rows
+    means a restart: its versions continue when it knows what it pushed, else they jump
+    RESTART_JUMP ahead, so that every peer fetches a snapshot."""
 
     def __init__(self, **options: Unpack[CoreOptions]) -> None:
         check_options("RegistryCore", options, CoreOptions)
@@ -162,7 +159,7 @@ class RegistryCore:
         )
         names = NameBudget(options.get("new_names", NEW_NAMES))
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
-        self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
+        self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self._news = RestartNews(s)
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
@@ -261,7 +258,8 @@ class RegistryCore:
             self._s.aliases.expire(now)
             for record, why in self._forgetting.sweep(now, emit):
                 self._release(record, now, emit, why)
-        if self._s.feed.due(now):
+        flush_at = self._s.changes.flush_at
+        if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
         probes_failed = self._liveness.due(now, emit)
@@ -343,11 +341,6 @@ class RegistryCore:
         """Who is in which room, and what was said there."""
         return self._rooms.rooms
 
-    @property
-    def busy_answers(self) -> int:
-        """Registrations answered Busy."""
-        return self._pacing.busy_answers
-
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()
@@ -371,14 +364,14 @@ class RegistryCore:
 
     def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """A registration, unless the registry is too busy for it."""
-        if not self._pacing.paced(msg, req, now, emit):
+        if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """What changed since the peer's version, or the whole table."""
         feed = self._s.feed
         answer = feed.changes_since(req.id, msg.since)
-        if answer is None and not self._pacing.whole_table_too_big(req, emit):
+        if answer is None and not self.pacing.whole_table_too_big(req, emit):
             answer = feed.snapshot(req.id)
         if answer is not None:
             emit(Send(req.addr, answer, req.asker))

@@ -105,9 +105,8 @@ class Liveness:
         waiting: Waiting | None = None,
         since: float | None = None,
     ) -> None:
-        """Ask the peer of `record` whether it still runs (a TableUpdate of version 0, which
-        any peer acks and ignores); its outcome decides `waiting`. It runs if heard from
-        after `since` (default: now). One probe per name at a time."""
+        """Ask the peer of `record` whether it still runs (a TableUpdate of version 0); it
+        does if heard from after `since` (default: now). One probe per name at a time."""
         key = name_key(record.name)
         probe_id = self._probing_owner.get(key)
         probe = self._probes.get(probe_id) if probe_id is not None else None
@@ -152,8 +151,7 @@ class Liveness:
         self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
         """`probe` got no answer: the record whose peer is gone (or None), and the
-        registrations to carry out now. Heard from since, it answered; while `behind`,
-        it is asked again."""
+        registrations to carry out now (while `behind`, it is asked again)."""
         record = self._over(probe)
         waiting = list(probe.waiting.values())
         if record is not None and record.online and record.last_seen <= probe.since:

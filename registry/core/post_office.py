@@ -1,7 +1,5 @@
-"""The mailboxes in memory: each message once, within its box's limits
-(registry/core/quotas.py), handed over in parts; and their owners, kept beside them (a box
-stored to keeps its owner, a box gone forgets it), from which the table's rows are rebuilt
-at a start. Storing emits StoreMail for the adapter to make durable.
+"""The mailboxes: each message once, within its box's limits (quotas.py), handed over in
+parts; and their owners, kept beside them, from which the table's rows are rebuilt.
 """
 
 from __future__ import annotations
@@ -360,9 +358,8 @@ def _listed(names: list[str]) -> str:
 def rebuild(
     records: dict[str, Record], boxes: set[str], owners: dict[str, Owner]
 ) -> tuple[list[str], list[str]]:
-    """Put in `records` a row for every mailbox in `boxes` that has none: its owner's, from
-    `owners`, else one that nobody can take (no key, no token, no password: only the
-    console releases it). The names rebuilt from an owner, and those kept for nobody."""
+    """Put in `records` a row for every box that has none: its owner's, else one nobody can
+    take (only the console releases it). The names rebuilt, and those kept for nobody."""
     rebuilt, kept = [], []
     for box in sorted(boxes - records.keys()):
         owner = owners.get(box)

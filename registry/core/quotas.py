@@ -1,10 +1,7 @@
-"""How much one mailbox holds, and how much of the mailboxes one sender may take.
-
-A direct message that does not fit is refused, and its sender told. Channel messages stop
-a little before the box is full; the first not kept leaves one notice in the box, as does
-one over its sender's share. One key may fill a quarter of a mailbox, one address half,
-all strangers (those the owner never wrote to) half; a key's and an address's messages in
-all mailboxes are bounded too. The registry's own notice counts against nobody.
+"""How much one mailbox holds, and how much of the mailboxes one sender may take: a key a
+quarter of a box, an address half, all strangers (the owner never wrote to) half, and a
+key's and an address's messages in all boxes are bounded. Channel messages stop a little
+before a box is full; the first not kept leaves one notice in it.
 """
 
 from __future__ import annotations
@@ -78,12 +75,10 @@ class BoxIndex(Struct):
             self.noticed = True
 
 
-#: Who sent a stored message: its sender's key (secure.keys.key_text, "" without one) and the
-#: IP address it came from ("" for the registry's own).
+#: Who sent a stored message: its sender's key and IP address ("": none, the registry's own).
 Origin = tuple[str, str]
 NO_ORIGIN: Origin = ("", "")
-#: A sender as a mailbox counts it: its origin, and whether it is a stranger to the box's
-#: owner (a name the owner never left a message for).
+#: A sender as a mailbox counts it: its origin, and whether a stranger to the box's owner.
 Sender = tuple[Origin, bool]
 
 #: The share of one mailbox (its messages, and its bytes) one key may fill...
@@ -128,9 +123,8 @@ class Quotas:
         self._totals: dict[str, int] = {}
 
     def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
-        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` (of
-        the name `owner`, holding at most `limit` messages); else why not, in one line for
-        its sender."""
+        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` of
+        `owner` (of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
         usages = self._boxes.get(box, {})
         if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
@@ -218,9 +212,8 @@ def _address(ip: str) -> str:
 
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
-    """Whether one more message of `size` bytes takes `usage` past `share` of a mailbox of
-    `limit` messages (and byte_limit(limit) bytes); one message always fits a
-    share, however small the box."""
+    """Whether one more message of `size` bytes takes `usage` past `share` of a box of
+    `limit` messages (one message always fits)."""
     if usage is None:
         return False
     most = max(1.0, limit * share)

@@ -1,10 +1,6 @@
 """Registration: who may take a name, by which proof (the owner's key, its token, its
-password), and the Welcome that answers it.
-
-A name held online elsewhere is not taken before its holder is probed: the caller carries
-the registration out again when the probe gives up. A password is checked off the
-registry's thread (CheckPassword), within the budgets of registry/core/flood.py, and the
-registration carried out again with its outcome (`checked`), every rule applied afresh.
+password), and the Welcome that answers it. A registration waiting for a probe of the
+holder, or for its password's check off the registry's thread, is carried out again.
 """
 
 from __future__ import annotations
@@ -62,8 +58,7 @@ class _Attempt(Struct, frozen=True):
 
 
 class Registration:
-    """Registers names in the shared table; a peer coming online takes over its address
-    (`presence`) and gets its mail (`post`); at most `names` new names come from one IP
+    """Registers names in the shared table; at most `names` new names come from one IP
     address an hour."""
 
     def __init__(
@@ -150,8 +145,7 @@ class Registration:
         if record is None and msg.token:
             holder = self._s.aliases.holder(msg.name)
         if holder is not None and token_matches(msg.token, holder.token):
-            # the peer that renamed as it stopped, started under its old name: welcomed
-            # under the new one, never a second record with the same token
+            # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
             record = holder
             msg = msgspec.structs.replace(msg, name=holder.name)
@@ -226,8 +220,7 @@ class Registration:
             verb = "re-registered" if record.online else "registered again"
             emit(Log(f"{verb} {record.name} at {fmt(where)}"))
         if record.deregistered or another_start(msg.id, record.last_register_id):
-            # a fresh start (`reg` after `dereg`, or a new process: told by the session its
-            # ids carry), which knows of no room
+            # a fresh start (after `dereg`, or a new session), which knows of no room
             self._presence.fresh_start(record, now, emit)
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:

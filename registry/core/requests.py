@@ -24,9 +24,8 @@ V = TypeVar("V")
 
 
 class Request(Struct, frozen=True):
-    """A message the registry answers: its `id`, the address it came from, and the public
-    `key` it came with (key_text): what proves who sent it, never the address. `datagram`
-    and `behind`: as the core's Arrival says."""
+    """A message the registry answers: its `id`, the address it came from, and the `key`
+    it came with, which proves who sent it (`datagram`, `behind`: as in Arrival)."""
 
     id: str
     addr: Addr

@@ -1,8 +1,5 @@
-"""The registry's rooms: who is in which room, and each room's recent messages.
-
-Members are the table's own Records, each carrying its room (`Record.room`, kept with the
-table), so a rename keeps its membership. A room whose last member leaves is gone, its
-history set aside for when it is made again.
+"""The registry's rooms: who is in which room (each member a Record carrying its room),
+and each room's recent messages, set aside when it empties for when it is made again.
 """
 
 from __future__ import annotations

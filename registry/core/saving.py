@@ -135,9 +135,8 @@ class Saving:
         self._s.pusher.push(sender, outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
-        """Act on pushes given up, or dropped with their peer, oldest first: to a peer
-        still online there, a RELAYED push starts over while the peer is probed; anything
-        else is undelivered."""
+        """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
+        peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
             record = self._s.aliases.owner(push.owner)
             if record is None:

@@ -135,8 +135,7 @@ class TableChanges:
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        # the name keys of the online records at each address, and the address of each;
-        # built at the first question, then kept by `changed`
+        # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
         # `key_at`'s answers, by address, each dropped as the index changes there

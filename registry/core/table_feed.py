@@ -45,11 +45,6 @@ class TableFeed:
         if pushed:
             self.push_changes(now, emit)
 
-    def due(self, now: float) -> bool:
-        """Whether held changes are due to be pushed at `now`."""
-        flush_at = self.changes.flush_at
-        return flush_at is not None and now >= flush_at
-
     def push_changes(self, now: float, emit: Emit) -> None:
         """Push the held rows to every online peer (one in flight: with its next)."""
         updates, online = self.changes.updates(now, self._answers.new_id)
