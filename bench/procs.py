@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
-from registry.core.mailbox import MAILBOX_MESSAGES
+from registry.core.quotas import MAILBOX_MESSAGES
 
 #: Datagrams read per wake-up by the "drain" receivers.
 DRAIN_BATCH = 256

@@ -27,7 +27,7 @@ TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 # The registry's defaults, copied: the registry's modules named beside each are where they
 # are decided and explained. tests/test_launcher_start.py keeps each copy equal to its source.
 
-#: registry.core.mailbox.MAILBOX_MESSAGES: messages one mailbox keeps.
+#: registry.core.quotas.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
 #: registry.core.flood.NEW_NAMES: new names one IP address may register per hour.
 NEW_NAMES = 50

@@ -1077,7 +1077,7 @@ def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_s
 def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     """Nobody else takes bob's old name inside the window in which it still leads to him:
     what was on its way to "bob" must reach robert, never a newcomer called bob."""
-    from registry.core.aliases import RENAME_GRACE
+    from registry.core.authority import RENAME_GRACE
     from wire.messages import Refused, Register
     from wire.version import WIRE_VERSION
 
@@ -1310,7 +1310,7 @@ def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept()
 
 
 def test_a_member_away_while_the_registry_restarted_sees_what_was_said_meanwhile() -> None:
-    """The room's last lines are on disk (registry/adapter/room_history.py): before, a registry
+    """The room's last lines are on disk (registry/adapter/storage.py): before, a registry
     restart lost them, and z, given up on while it was down, never saw the line."""
     net = x_y_z_in_r()
     net.kill_peer("z")

@@ -1,19 +1,6 @@
-"""The registry adapter's group commit, and what it does while storing fails.
-
-What the core asks to store (registry/adapter/store.py) is made durable together, by one commit at
-the end of the current pass of the event loop, for everything stored in that pass (every
-datagram the endpoint read in one wake-up). From the first such write until that commit is
-made, every Send waits, in order, so an ack saying "saved" still leaves only after the
-commit that covers it (docs/PROTOCOL.md, "What survives a crash"). A commit may take a
-while (an fsync in the file store's thread, a NATS round trip) while the registry goes on:
-what is stored meanwhile goes in the next one, and every Send waits for each commit begun
-before it.
-
-A commit that fails leaves its data waiting, and the core has moved on: a retried request
-would be answered from that state ("saved") with nothing new to store. So while anything
-waits to be made durable, every Send waits for a commit that tries again: the registry
-falls silent (its peers say "Server not responding" and keep their messages) rather than
-claim what is not stored.
+"""The registry adapter's group commit: what one pass of the event loop stores is made
+durable by one commit after it, and every Send waits for the commits begun before it (while
+they fail, the registry falls silent rather than claim what is not stored).
 """
 
 from __future__ import annotations
@@ -30,15 +17,13 @@ from registry.core.table import Table
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
 
-#: Seconds a commit may keep the event loop busy before the next one waits as long again
-#: (see `open`).
+#: Seconds a commit may keep the event loop busy before the next one waits as long again.
 SLOW_COMMIT = 0.005
 
 
 class GroupCommit:
-    """The commits of one registry's `store` (with the table `table()` gives): `release`
-    sends the sends that waited for a commit, in order (none when it failed), and is called
-    after every commit; `log` writes one log line."""
+    """The commits of one registry's `store`: `release` sends what waited, after every
+    commit (nothing when it failed)."""
 
     def __init__(
         self,
@@ -56,8 +41,7 @@ class GroupCommit:
         self._running = False  # a commit is being made, or its task waits to make it
         self._tasks: set[asyncio.Task[None]] = set()
         self._commit_after = 0.0  # the next commit is no sooner (see `open`)
-        # while data cannot be stored: (the error, when it was last logged, answers withheld
-        # since), see `_failed`
+        # while data cannot be stored: the error, when last logged, answers withheld since
         self._failing: tuple[str, float, int] | None = None
 
     @property
@@ -66,8 +50,7 @@ class GroupCommit:
         return self._held is not None or self._running
 
     def holds(self, send: Send | SendMany) -> bool:
-        """Whether `send` waits for a commit (it then leaves when that commit is made): one
-        open or being made, or one opened now for what still waits to be made durable."""
+        """Whether `send` waits for a commit (open, being made, or opened now)."""
         if self._held is None and (self._running or self._store.dirty):
             self.open()
         if self._held is None:
@@ -76,11 +59,8 @@ class GroupCommit:
         return True
 
     def open(self) -> None:
-        """Begin a commit: what is written from now on is made durable together, at the end
-        of this pass (or once the commit being made is over); after a commit that kept the
-        event loop busy SLOW_COMMIT or more, once as long again has passed since it ended (a
-        table of thousands takes tens of ms to write: in a join storm, every pass would
-        otherwise write it again; so at most half the registry's time goes to it)."""
+        """Begin a commit, made after this pass (or after the one being made); after a slow
+        one (SLOW_COMMIT), once as long again has passed."""
         if self._held is None:
             self._held = []
             if not self._running:
@@ -100,14 +80,12 @@ class GroupCommit:
         await self.commit()
 
     async def made(self) -> None:
-        """Wait until the commits opened or being made are over (a failed one is not tried
-        again)."""
+        """Wait until the commits opened or being made are over."""
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
     async def settle(self) -> None:
-        """Wait for the commits opened or being made (a registry closing), and try once
-        more for data that still waits (a commit failed)."""
+        """Wait for the commits (a registry closing), and try once more for what waits."""
         await self.made()
         if self._held is not None or self._store.dirty:
             await self.commit()
@@ -137,8 +115,7 @@ class GroupCommit:
             self._schedule()
 
     def _failed(self, error: str, withheld: int) -> None:
-        """Say that data cannot be made durable: at once when it starts or the error
-        changes, then once every FAILING_LOG_EVERY seconds (senders retry twice a second)."""
+        """Say that data cannot be made durable: at once, then every FAILING_LOG_EVERY."""
         now = time.monotonic()
         if self._failing is not None and self._failing[0] == error:
             self._failing = (error, self._failing[1], self._failing[2] + withheld)

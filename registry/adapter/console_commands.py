@@ -1,6 +1,5 @@
-"""The registry console's own commands, in one table (`COMMANDS`): each with what it
-takes, what `help` says of it, and what carries it out on the running registry. Beside them,
-`.log`, which hides or shows the log lines (`LogShown`)."""
+"""The registry console's own commands, in one table (`COMMANDS`), and `.log`, which hides
+or shows the log lines (`LogShown`)."""
 
 from __future__ import annotations
 
@@ -37,11 +36,8 @@ class Registry(Protocol):
 
 
 class Command(NamedTuple):
-    """One console command: `argument`, what it takes after its name ("" for nothing);
-    `says`, its lines in `help` (none: not shown there); `run`, which carries it out on a
-    registry with its argument and gives the lines that answer; `reads`, whether it only
-    reads (a registry that relays for a service asks the one that decides:
-    registry/adapter/cluster/console.py)."""
+    """One console command: the `argument` it takes ("": none), its lines in `help`, what
+    carries it out and answers, and whether it only `reads`."""
 
     argument: str
     says: tuple[str, ...]
@@ -90,13 +86,12 @@ COMMANDS: dict[str, Command] = {
     ),
     "quit": Command("", ("stop the registry (Ctrl-C works too)",), _stop),
     "exit": Command("", (), _stop),
-    "help": Command("", (), lambda r, _: _help()),
+    "help": Command("", (), lambda r, _: list(HELP)),
 }
 
 
 def help_lines(names: list[str]) -> list[str]:
-    """The lines `help` shows for the commands `names`: each with what it takes, then what
-    it does in a column."""
+    """The lines `help` shows for the commands `names`."""
     lines = []
     for name in names:
         command = COMMANDS[name]
@@ -106,7 +101,7 @@ def help_lines(names: list[str]) -> list[str]:
 
 
 #: What `help` answers.
-HELP = (
+HELP: tuple[str, ...] = (
     *help_lines(list(COMMANDS)),
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
@@ -116,26 +111,19 @@ HELP = (
 )
 
 
-def _help() -> list[str]:
-    return list(HELP)
-
-
 def is_registry_command(line: str) -> bool:
-    """Whether `line` reads as one of the console's commands (with or without a leading
-    "/"), whatever follows its first word."""
+    """Whether `line`'s first word is one of the console's commands (a "/" or not)."""
     words = line.split(maxsplit=1)
     return bool(words) and words[0].removeprefix("/").lower() in COMMANDS
 
 
 def run_command(words: list[str], registry: Registry) -> list[str]:
-    """Carry out the console's command `words` on `registry`: the lines that answer it, or
-    that say how it is typed, or that it is unknown."""
+    """Carry out the console's command `words` on `registry`: the lines that answer."""
     name = words[0].lower()
     command = COMMANDS.get(name)
     if command is None:
         return [f"  unknown command {words[0]!r}; type help"]
     if len(words) != (2 if command.argument else 1):
-        # a word more or less is a slip (`who alice`?), not to be passed over in silence
         what = f"({command.says[0]})" if command.argument else "(it takes nothing more)"
         return [f"  usage: {name} {command.argument}".rstrip() + f"   {what}"]
     return command.run(registry, words[1] if command.argument else "")
@@ -172,7 +160,7 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         f"table version {core.table.version}",
         f"  datagrams that did not open {unopened.total()}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
-        f"registrations asked to wait {core.busy_answers}",
+        f"registrations asked to wait {core.pacing.busy_answers}",
         f"  refusals and failed checks {endpoint.drops.total()}, of "
         f"{counted(len(endpoint.drops.counts), 'kind')} (each logged once per "
         f"{endpoint.drops.interval:g} s with a count)",
@@ -184,10 +172,8 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
 
 
 class LogShown:
-    """Whether the log lines are shown on the console's screen: `.log off` hides them
-    (error lines still show), `.log on` shows them again and says how many were hidden. A
-    log that goes to a file or a pipe (not `on_screen`) is the only copy of it: it is
-    never hidden."""
+    """Whether the log lines are shown on the console's screen (`.log off` or on); a log
+    not `on_screen` is never hidden."""
 
     def __init__(self, *, on_screen: bool) -> None:
         self.on_screen = on_screen

@@ -1,6 +1,5 @@
-"""What the registry adapter settles before it serves: its data directory
-locked for it alone, and what it loads from there (the help desk, the kept table, mail,
-owners and room histories, and its own key)."""
+"""What the registry adapter settles before it serves: its data directory locked for it
+alone, and what it loads from there."""
 
 from __future__ import annotations
 
@@ -26,18 +25,15 @@ from secure.keys import KeyFileError, load_or_make_key
 
 
 class Backend(Struct, frozen=True):
-    """Where a registry's state is kept (`store`), what was found there at start
-    (`kept`), and the registry's own key (with whether it was made just now)."""
+    """Where a registry's state is kept, what was found there, and its own key."""
 
     store: Store
     kept: Kept
     static: X25519PrivateKey
     key_made: bool
-    #: the secure channel whose sessions to go on with (a registry of a service keeps one
-    #: for its whole life, whether it decides or relays); None: a new one
+    #: the secure channel whose sessions to go on with (None: a new one)
     channel: SecureChannel | None = None
-    #: where the help desk keeps its places, history and operators' keys (None: files
-    #: in the data directory)
+    #: where the help desk keeps what it keeps (None: files in the data directory)
     desk: Shelf | None = None
 
     @classmethod
@@ -52,10 +48,8 @@ class Backend(Struct, frozen=True):
 
 
 def registry_channel(static: X25519PrivateKey) -> SecureChannel:
-    """A registry's secure channel under its key `static`. It answers KEY_REQUEST (how a
-    peer learns the key the first time, and pins it), and never makes a handshake because
-    a peer is silent (under load, most would be): a restarted peer makes one of its own
-    when it registers."""
+    """A registry's secure channel under its key `static`: it answers KEY_REQUEST, and
+    never begins a handshake because a peer is silent."""
     return SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
 
 
@@ -65,12 +59,9 @@ def load(
     rejections: Rejections,
     settings: RegistrySettings,
 ) -> tuple[DeskService, RegistryCore]:
-    """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`;
-    closed when its operator key cannot be used) and its core, with the state `backend`
-    kept; `rejections` is the registry's one log of refusals, whose `log` writes one log
-    line. StorageError when the desk's key cannot be used."""
+    """The registry's help desk and core, with the state `backend` kept; StorageError
+    when the desk's key cannot be used."""
     try:
-        # the desk's connections are watched on the same period as the peers (HEARTBEAT)
         desk = DeskService(
             data_dir,
             rejections.drops.log,
@@ -106,8 +97,7 @@ LOCK_FILE = "registry.lock"
 
 
 def private(data_dir: Path) -> str:
-    """Make the data directory this user's alone (disk.files.private_folder); the line that
-    says it was tightened, or "". StorageError when it cannot be made."""
+    """Make the data directory this user's alone; the line saying so, or ""."""
     try:
         return private_folder(data_dir)
     except OSError as exc:
@@ -115,9 +105,7 @@ def private(data_dir: Path) -> str:
 
 
 def lock(data_dir: Path) -> int:
-    """Lock the data directory for this registry (see `hold_lock`): two registries on one
-    directory would each take the other's mailbox lines for damage and move them aside,
-    and answer for names the other holds. StorageError when another one runs there."""
+    """Lock the data directory for this registry; StorageError when another runs there."""
     path = data_dir / LOCK_FILE
     try:
         return hold_lock(path)

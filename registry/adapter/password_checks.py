@@ -1,12 +1,5 @@
-"""The registry's password checks, run off its event loop's thread.
-
-A check is a scrypt of some 0.3 s and 128 MiB (registry/core/credentials.py). On the event
-loop's thread, each would stop the registry for that long: a guesser with many addresses
-would take its thread, and nobody else would be answered. Here they run on a small pool
-of threads of their own (hashlib's scrypt releases the GIL), while the loop goes on; each
-outcome comes back to the loop, which hands it to the core (`RegistryCore.password_checked`).
-The core's budget (registry/core/flood.py, PasswordBudget) says how many are asked for; the
-pool's size bounds the memory they take at once.
+"""The registry's password checks (a scrypt of some 0.3 s and 128 MiB each), run on a small
+pool of threads while the event loop goes on; each outcome comes back to the loop.
 """
 
 from __future__ import annotations
@@ -21,14 +14,12 @@ from registry.core.credentials import proven
 #: Checks run at once: two use two cores (the loop takes its turn between them), and 256 MiB.
 WORKERS = 2
 
-#: What is told a check's outcome: its ticket, and the hash `credentials.proven` gave
-#: (None: it failed, as scrypt may for want of memory).
+#: What is told a check's outcome: its ticket, and the hash it gave (None: it failed).
 Done = Callable[[str, str | None], None]
 
 
 class PasswordChecks:
-    """Carries out the core's CheckPassword actions on a pool of WORKERS threads and calls
-    `done` on the event loop with each outcome, in the order they finish."""
+    """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome."""
 
     def __init__(self, done: Done) -> None:
         self._done = done
@@ -52,8 +43,7 @@ class PasswordChecks:
         self._done(ticket, None if failed is not None else future.result())
 
     def close(self) -> None:
-        """Drop the checks not begun; those running finish on their own (a registration
-        that waits for one is answered by nobody, as the registry stops)."""
+        """Drop the checks not begun; those running finish on their own."""
         for future in self._running:
             future.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)

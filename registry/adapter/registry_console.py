@@ -1,19 +1,19 @@
 """The running registry's console: its output (log lines and answers, in order) and what is
-typed there (registry commands, the help desk's).
-
-Ctrl-C or Ctrl-D on the prompt's empty line stops the registry. One that serves someone (peers
-online, a person at the help desk) asks first, as the prompt: `y` stops it, anything else
-keeps it running, and the same key pressed again at the question stops it (it was meant)."""
+typed there (registry commands, the help desk's). Ctrl-C or Ctrl-D on the prompt's empty
+line stops the registry; one that serves someone asks first (`y`, or the same key again)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from registry.adapter.console import printable, read_lines, typed_ahead
+from net.lan_addresses import lan_addresses, reach_line
 from registry.adapter.console_commands import (
     LOG_COMMAND,
     LogShown,
@@ -22,7 +22,11 @@ from registry.adapter.console_commands import (
 )
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
+from registry.core.dispatch import RegistryCore
 from terminal.prompt import LinePrompt
+from terminal.typed_ahead import LineSplitter
+from wire.keys import fingerprint, join_code
+from wire.shown_text import clean
 from wire.words import counted
 
 if TYPE_CHECKING:
@@ -34,14 +38,12 @@ STOP_HINT = (
     "it asks first while it serves anyone."
 )
 
-#: How log lines of errors start: they are shown even while `.log off` hides the log, as
-#: the registry may have stopped answering.
+#: How log lines of errors start: shown even while `.log off` hides the log.
 ERROR_MARK = "ERROR"
 
 
 class RegistryConsole:
-    """The console of `registry`: `out` prints one line on it (log lines included), unless
-    the console is a prompt (see RegistrySettings), which prints every line above it."""
+    """The console of `registry`: `out` prints one line on it (above a prompt)."""
 
     def __init__(
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
@@ -54,8 +56,7 @@ class RegistryConsole:
             else None
         )
         self.out = printable(self._above if self._prompt is not None else out)
-        # lines waiting for the end of this pass (see `log` and `say`), each with whether
-        # it is a log line
+        # lines waiting for the end of this pass, each with whether it is a log line
         self._lines: list[tuple[str, bool]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
@@ -63,15 +64,11 @@ class RegistryConsole:
     # -- output -------------------------------------------------------------------------
 
     def log(self, line: str) -> None:
-        """One timestamped line on the console, written in order at the end of this pass of
-        the event loop: a line about a request then follows the answers it caused out of the
-        door (a write to a terminal or a pipe costs as much as relaying a message)."""
+        """One timestamped line, written in order at the end of this pass."""
         self._later(f"{time.strftime('%H:%M:%S')} {line}", is_log=True)
 
     def say(self, line: str) -> None:
-        """One line of the console's answer, after the log lines still to be written: a
-        `who` typed after `release alice` answers below the line saying alice was released
-        (that line waits for the end of the pass, or for the table to be on disk)."""
+        """One line of the console's answer, after the log lines still to be written."""
         if not self._lines and not self._registry.commits.is_open:
             self.out(line)
             return
@@ -91,8 +88,7 @@ class RegistryConsole:
         return bool(self._lines)
 
     def write(self) -> None:
-        """Write the lines waiting, unless a commit is open: it has them written after its
-        sends (RegistryServer's `_release`)."""
+        """Write the lines waiting, unless a commit is open (it writes them after its sends)."""
         if self._registry.commits.is_open:
             return
         lines, self._lines = self._lines, []
@@ -115,9 +111,7 @@ class RegistryConsole:
                 "registry without it."
             )
             self.out(self._log_shown.hint())
-            # on duty after the lines above, so that what it says (maybe a person served
-            # at once) comes under them; and through `say`, so that it comes under the log
-            # lines of what led to it too (a person's join, then `[Now serving ...]`)
+            # on duty after the lines above, and through `say`: what it says comes under them
             desk.console.set_output(self.say, self._put_back if self._prompt else None)
         elif self._prompt is not None:
             if not desk.problem:  # a closed desk said so above
@@ -138,10 +132,8 @@ class RegistryConsole:
     # -- input --------------------------------------------------------------------------
 
     def line(self, line: str, begun: float | None = None) -> None:
-        """A line typed on the registry's console, begun at `begun` (monotonic seconds; None:
-        now, as for a line read from a pipe): a registry command, or the help desk's (its
-        commands, and any line while the console serves someone). A registry command
-        written with a "/" (`/who`) is the registry's even then."""
+        """A line typed on the console, begun at `begun` (monotonic; None: now): a registry
+        command, or the help desk's (any line while it serves someone, but a "/" command)."""
         if self._asked:
             self._asked = ""
             if line.strip().lower() in ("y", "yes"):
@@ -186,11 +178,9 @@ class RegistryConsole:
             self.say(line)
 
     def ended(self) -> None:
-        """The console's input ended. On a terminal (Ctrl-D) that is said, and the console
-        goes off duty at the help desk; the registry keeps running either way."""
+        """The console's input ended: it goes off duty at the help desk."""
         if self._prompt is not None:
-            # the prompt took the loop's SIGINT handler away as it ended: Ctrl-C stops the
-            # registry again
+            # the prompt took the loop's SIGINT handler away as it ended
             self._registry.catch_signals()
         if self.operator:
             self._registry.desk.console.ended()
@@ -201,10 +191,8 @@ class RegistryConsole:
 
     def read(self, stdin: TextIO | None = None) -> None:
         """Carry out the console's lines from now on, in order (standard input unless
-        `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
-        registry started, each line shown as it is carried out (typed ahead in the shell,
-        it was never shown: see registry.adapter.console), then each line as it comes. With a
-        prompt (see RegistrySettings), the prompt reads them, and shows each one entered."""
+        `stdin`): first what was typed while the registry started, each shown, then each
+        line as it comes; with a prompt, the prompt reads them."""
         if self._prompt is not None and stdin is None:
             self._prompt.set_prompt(self._prompt_says)
             prompt = self._prompt
@@ -236,8 +224,7 @@ class RegistryConsole:
         self._prompt.print_above([("", line)])
 
     def _interrupted(self) -> bool:
-        """Ctrl-C or Ctrl-D on the console's empty line stops the registry, or asks first
-        when it serves someone (see the module)."""
+        """Ctrl-C or Ctrl-D on the console's empty line: stop, or ask first (see the module)."""
         registry = self._registry
         online = len(registry.core.table.online())
         at_desk = registry.desk.console.serves
@@ -256,3 +243,116 @@ class RegistryConsole:
 def _is_error(line: str) -> bool:
     """Whether a log line (`HH:MM:SS text`) tells of an error."""
     return line.partition(" ")[2].startswith(ERROR_MARK)
+
+
+def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
+    """What waits in the terminal `stdin` before anything reads it: the lines finished (a
+    shell in raw mode leaves Enter as a carriage return), and the start of one typed."""
+    try:
+        if not stdin.isatty():
+            return [], ""
+        fd = stdin.fileno()
+    except (OSError, ValueError):
+        return [], ""
+    raw = _drain(fd)
+    if not raw:
+        return [], ""
+    splitter = LineSplitter()
+    encoding = getattr(stdin, "encoding", None) or "utf-8"
+    lines = splitter.feed(raw.decode(encoding, errors="replace"))
+    return lines, splitter.pending
+
+
+def _drain(fd: int) -> bytes:
+    """The bytes waiting in the terminal `fd`, read out of line mode for a moment."""
+    try:
+        import termios
+    except ImportError:  # pragma: no cover - not on this platform
+        return b""
+    try:
+        modes = termios.tcgetattr(fd)
+    except (termios.error, OSError):
+        return b""
+    quick = [*modes[:6], list(modes[6])]
+    quick[3] = modes[3] & ~termios.ICANON
+    quick[6][termios.VMIN] = 0
+    quick[6][termios.VTIME] = 0
+    chunks: list[bytes] = []
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, quick)
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+    except (termios.error, OSError):
+        pass
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSANOW, modes)
+    return b"".join(chunks)
+
+
+def read_lines(
+    stdin: TextIO,
+    pending: str,
+    line: Callable[[str], None],
+    ended: Callable[[], None],
+) -> None:
+    """Read `stdin` on a thread from now on: each line (the first begun by `pending`) goes
+    to `line`, then `ended` once the input ends, both called in the running event loop."""
+    loop = asyncio.get_running_loop()
+
+    def post(call: Callable[..., None], *args: str) -> None:
+        # the registry may have stopped (its loop closed) while a line was being read
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(call, *args)
+
+    def reader() -> None:
+        splitter = LineSplitter(pending)
+        with contextlib.suppress(OSError, ValueError):
+            for text in stdin:
+                for each in splitter.feed(text):
+                    post(line, each)
+        if splitter.pending:  # the input ended in the middle of a line: it is one still
+            post(line, splitter.pending)
+        post(ended)
+
+    threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def printable(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out`, printing every line cleaned: log lines quote the network."""
+
+    def cleaned(line: str) -> None:
+        out(clean(line))
+
+    return cleaned
+
+
+def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> list[str]:
+    """Where the registry listens and reached at, and what it found in `kept_in`."""
+    boxes = sum(len(box) for box in core.mail.values())
+    rooms = len(core.rooms.rooms)
+    lines = [
+        f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
+        f"data in {kept_in}; {counted(len(core.table.records), 'known name')}, "
+        f"{counted(boxes, 'stored message')}" + (f", {counted(rooms, 'room')}" if rooms else "")
+    ]
+    if addr[0] in ("0.0.0.0", "::"):
+        lines.append(reach_line(lan_addresses(), addr[1]))
+    return lines
+
+
+def key_lines(public: bytes, made: bool, *, service: bool = False) -> list[str]:
+    """The registry's key (or its service's), and the join code that pins it."""
+    made_text = " (made just now)" if made else ""
+    if service:
+        whose = f"This service's key{made_text}"
+        meets = "every registry of the service answers with it"
+    else:
+        whose = f"This registry's key{made_text}"
+        meets = "peers are shown it when they first meet it"
+    return [
+        f"{whose} has the fingerprint {fingerprint(public)}: {meets}.",
+        f"Join code: peers and help-desk clients started with --registry-key "
+        f"{join_code(public)} trust this key alone, without asking"
+        + (" (at any registry of it)." if service else "."),
+    ]

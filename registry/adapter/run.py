@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 
 from net.discovery import Advertisement, DiscoveryError
-from registry.adapter.console import printable, typed_ahead
+from registry.adapter.registry_console import printable, typed_ahead
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
@@ -26,10 +26,8 @@ async def run_registry(
     out: Callable[[str], None],
     settings: RegistrySettings,
 ) -> int:
-    """Start a registry listening on `listen` (address, port) and serve until Ctrl-C,
-    SIGTERM or `quit`; return the exit status. The console serves at the help desk when
-    `settings` say so and it is a terminal (else nobody may be at it: people would be given
-    to an operator who never answers)."""
+    """Start a registry listening on `listen` and serve until Ctrl-C, SIGTERM or `quit`;
+    the exit status. The console serves at the help desk only on a terminal."""
     out = printable(out)
     bind, port = listen
     try:
@@ -37,7 +35,6 @@ async def run_registry(
             data_dir=data_dir,
             listen=(bind, port),
             out=out,
-            # The registry's console serves at the help desk, as its administrator (docs/DESK.md).
             settings=msgspec.structs.replace(
                 settings,
                 console_operator=settings.console_operator and sys.stdin.isatty(),
@@ -72,10 +69,8 @@ async def run_registry(
 def advertise(
     bind: str, port: int, public: bytes, log: Callable[[str], None]
 ) -> Advertisement | None:
-    """Advertise the registry listening on `bind`:`port` with the key `public` on the
-    network (net/discovery.py), and `log` when it is, or why not; None when it is not:
-    it listens on loopback alone, where no other machine could reach it, or discovery
-    cannot work here."""
+    """Advertise the registry at `bind`:`port` with the key `public` on the network, and
+    `log` whether it is; None when it is not (on loopback, or discovery cannot work)."""
     if ipaddress.ip_address(bind).is_loopback:
         return None
 
@@ -98,8 +93,7 @@ def advertise(
 
 
 def _not_carried_out(out: Callable[[str], None]) -> None:
-    """The registry did not start: what was typed on its terminal meanwhile is said not to
-    be carried out, rather than left for the shell to run as commands once it exits."""
+    """The registry did not start: what was typed meanwhile is said not carried out."""
     lines, pending = typed_ahead(sys.stdin)
     for line in [*lines, pending]:
         if line.strip():

@@ -19,9 +19,8 @@ from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.loading import Backend, load, lock, private, registry_channel
 from registry.adapter.password_checks import PasswordChecks
-from registry.adapter.registry_console import RegistryConsole
+from registry.adapter.registry_console import RegistryConsole, key_lines, listening_lines
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.start_lines import key_lines, listening_lines
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany

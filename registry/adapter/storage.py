@@ -1,36 +1,38 @@
-"""The registry's files: the table of known names and one mailbox file per recipient.
+"""The registry's files under its data directory:
 
-Layout under the data directory:
-    table.json            names, owners (token, password hash), addresses, online status,
-                          the room of each online peer in one
-    mail/<name>.jsonl     one JSON line per stored message, in the order received (a line
-                          written before messages kept the key that saved them has no
-                          "saved_by": it loads as "")
-    mail/<name>.owner.json  who owns that mailbox (registry/core/owners.py): what rebuilds the
-                          name's row if the table loses it
+    table.json              names, owners, addresses, online status, rooms
+    mail/<name>.jsonl       one JSON line per stored message, in the order received
+    mail/<name>.owner.json  who owns that mailbox (Owner)
+    rooms/<room key>.jsonl  a room's last lines, as the wire encodes them, oldest first
 
-Crash safety (docs/ARCHITECTURE.md): a mailbox append is written and fsynced before the
-registry acknowledges it; a deletion after hand-over rewrites the file into a temporary and
-renames it over the old one, so a crash leaves either the old or the new file, never half.
-A line that is not a stored message (torn by a crash in the middle of an append, or
-damaged) is never dropped in silence: it is moved to `mail/<name>.jsonl.unreadable`, for
-someone to look at, and logged.
+A mailbox append is fsynced before the registry acknowledges it; a rewrite replaces a file
+whole; a line that is not a stored message is moved to `<box>.unreadable`. A room's lines
+are not fsynced: nothing is acknowledged on their account.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from msgspec.structs import astuple
 
-from disk.files import append_bytes, fsync_dir, parse_json, read_text, replace_durably
-from registry.core.owners import Owner
-from registry.core.table import Table, row_json
-from wire.messages import StoredMessage
+from disk.files import (
+    append_bytes,
+    fsync_dir,
+    parse_json,
+    read_bytes,
+    read_text,
+    replace_durably,
+)
+from registry.core.rooms import ROOM_HISTORY
+from registry.core.table import Owner, Table, row_json
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.messages import RoomMessage, StoredMessage
 from wire.names import name_problem
 
 #: How a row of table.json is written: on one line, readable, by the C encoder.
@@ -53,7 +55,7 @@ class Storage:
     """Reads and writes the registry's data directory."""
 
     def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
-        """`log` is told of every line of a mailbox that was moved aside (see `_read_box`)."""
+        """`log` is told of every line of a mailbox moved aside."""
         self.root = root
         self.mail_dir = root / "mail"
         try:
@@ -88,16 +90,14 @@ class Storage:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def write_table(self, text: str) -> None:
-        """Replace the saved table with `text` (made by `table_text`), atomically and
-        durably."""
+        """Replace the saved table with `text` (`table_text`), atomically and durably."""
         replace_durably(self.root / "table.json", text.encode())
 
     # -- mailboxes ----------------------------------------------------------------------
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
-        """Every mailbox, by owner key. A box holding lines that are not messages is
-        rewritten without them once they are kept aside (see `_read_box`). Raises
-        StorageError for a mailbox that cannot be read at all."""
+        """Every mailbox, by owner key, rewritten without lines that are not messages.
+        Raises StorageError for a mailbox that cannot be read at all."""
         boxes: dict[str, list[StoredMessage]] = {}
         for path in sorted(self.mail_dir.glob("*.jsonl")):
             owner = path.stem
@@ -112,9 +112,7 @@ class Storage:
         return boxes
 
     def load_owners(self) -> dict[str, Owner]:
-        """What each mailbox keeps of its owner, by mailbox. One that cannot be read is
-        logged and left out: its mailbox is then kept for nobody (registry/core/owners.py),
-        never given to whoever asks first."""
+        """What each mailbox keeps of its owner, by box; one unreadable is logged."""
         owners: dict[str, Owner] = {}
         for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
             box = path.name.removesuffix(OWNER)
@@ -139,20 +137,14 @@ class Storage:
             self._owner_path(box).unlink()
 
     def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
-        """Append one message, made a line by `mail_line`, to `owner`'s mailbox, durably.
-
-        With `sync=False` the line is only kept in memory: the caller must call `sync()`
-        before anything that depends on it (the ack saying "saved") leaves. One `sync()`
-        then writes and fsyncs every append since the last one, one write and one fsync per
-        mailbox file (group commit). A crash before it loses only what nobody was told of.
-        """
+        """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, only
+        at the next `sync()`, which the caller makes before anything depends on it."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
 
     def sync(self) -> None:
-        """Write and fsync every append waiting since the last `sync` (see `append_line`). On an
-        error what was not made durable keeps waiting, so a later `sync` tries again."""
+        """Write and fsync every append waiting; on an error they keep waiting."""
         pending, self._pending = self._pending, {}
         new_file = False
         done: list[Path] = []
@@ -168,8 +160,7 @@ class Storage:
                 if path in done and not new_file:
                     continue
                 if path not in done:
-                    # the write may have stopped mid-line: a newline first keeps the torn
-                    # piece a line of its own, skipped when loading, and the copy whole
+                    # a newline first: a torn piece stays a line of its own, skipped
                     lines = ["\n", *lines]
                 self._pending.setdefault(path, [])[:0] = lines
             raise
@@ -214,8 +205,7 @@ class Storage:
         path = self._boxes.get(owner)
         if path is not None:
             return path
-        # Names are validated (letters, digits, _ - . and no leading dot), so a name can never
-        # spell a path outside the mail directory; check anyway, as this is the last gate.
+        # the last gate: no name spells a path outside the mail directory
         if name_problem(owner) or owner != owner.casefold():
             raise StorageError(f"refusing mailbox name {owner!r}")
         if len(self._boxes) >= BOX_PATHS_KEPT:
@@ -224,13 +214,10 @@ class Storage:
         return path
 
     def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
-        """The messages of the mailbox file `path` ([] when there is none). Its lines that
-        are not messages are first appended, durably, to `<path>.unreadable` and logged, so
-        that no rewrite of the box loses them; with `tidy` the box is then rewritten
-        without them. Raises OSError."""
+        """The messages of the mailbox file `path` ([]: none), its other lines set aside;
+        with `tidy` the box is rewritten without them. Raises OSError."""
         try:
-            # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
-            # like, which a message may hold (files written before `mail_line` escaped them)
+            # split at "\n" only: str.splitlines() also breaks at U+2028 and the like
             lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
@@ -245,8 +232,7 @@ class Storage:
             except (ValueError, KeyError, TypeError, RecursionError):
                 unreadable.append(line + "\n")
                 continue
-            # a write retried after an error may have put a line down twice; a mailbox
-            # never holds one (sender, id) twice otherwise (the core refuses the copy)
+            # a write retried after an error may have put a line down twice
             if (message.sender, message.id) not in seen:
                 seen.add((message.sender, message.id))
                 messages.append(message)
@@ -271,10 +257,8 @@ class Storage:
 
 
 class Rows:
-    """The rows of table.json as last written, each with the state of its record then, by
-    name key: a row is encoded again only when its record changed (a join storm writes a
-    table of thousands many times a second, each time with a few rows changed); and the
-    keys of the rows written with former names."""
+    """The rows of table.json as last written, by name key, each with its record's state
+    then (encoded again only when it changed); the keys of rows with former names."""
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[tuple[Any, ...], str]] = {}
@@ -282,11 +266,9 @@ class Rows:
 
 
 def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = None) -> str:
-    """`table` as the text of table.json: one name to a line, each written compactly (a
-    third of the time an indented file took, with thousands of names). With `rows`, those
-    whose record is as then are taken from it, and it is given this text's; with `named`
-    too (name keys, registry/core/actions.SaveTable), only the rows named and those with
-    former names now or then are looked at: the others are taken as they were."""
+    """`table` as the text of table.json, one name to a line. With `rows`, a row whose
+    record is unchanged is reused; with `named` too (SaveTable's keys), only those rows
+    and those with former names are looked at."""
     formers, kept = table.formers(), rows.rows if rows is not None else {}
     look = None if named is None or rows is None else named | formers.keys() | rows.holders
     lines, fresh = [], {}
@@ -312,15 +294,12 @@ def _lines(messages: list[StoredMessage]) -> str:
     return "".join(mail_line(m) for m in messages)
 
 
-#: Characters that some line splitters (str.splitlines, editors, `less`) take for a line
-#: break and json.dumps leaves raw: written as JSON escapes, so that a mailbox line is one
-#: line to every reader. The file stays UTF-8 otherwise, readable by a person.
+#: Characters some readers take for a line break and json.dumps leaves raw: escaped.
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
-#: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, byte for
-#: byte, filled in from a template: every save is one, and building the dict and walking
-#: it cost twice as much.
+#: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, from a
+#: template (twice as fast).
 _LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s, "saved_by": %s}'
 _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
@@ -341,3 +320,95 @@ def _from_json(data: Any) -> StoredMessage:
     if not all(isinstance(v, str) for v in fields):
         raise ValueError("not a stored message")
     return StoredMessage(*fields)
+
+
+class RoomHistoryFiles:
+    """Reads and writes `rooms/` under a data directory; errors are logged, not raised."""
+
+    def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
+        self.dir = root / "rooms"
+        self._log = log
+        # lines in each room's file, as far as this process wrote or read them
+        self._lines: dict[str, int] = {}
+        self._failed = ""  # the last error logged, so that one failing disk says so once
+
+    def load(self) -> dict[str, list[RoomMessage]]:
+        """The last ROOM_HISTORY lines of each room's file, by room key, oldest first."""
+        histories: dict[str, list[RoomMessage]] = {}
+        try:
+            paths = sorted(self.dir.glob("*.jsonl"))
+        except OSError as exc:
+            self._failed_to(f"read {self.dir}", exc)
+            return histories
+        for path in paths:
+            room = path.stem
+            if name_problem(room) or room != room.casefold():
+                continue
+            try:
+                lines = [line for line in read_bytes(path).split(b"\n") if line.strip()]
+            except OSError as exc:
+                self._failed_to(f"read {path}", exc)
+                continue
+            kept = []
+            for line in lines:
+                try:
+                    message = decode(line)
+                except DecodeError:
+                    message = None
+                if isinstance(message, RoomMessage):
+                    kept.append(message)
+            if len(kept) < len(lines):
+                skipped = len(lines) - len(kept)
+                self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
+            self._lines[room] = len(lines)
+            if kept:
+                histories[room] = kept[-ROOM_HISTORY:]
+        return histories
+
+    def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
+        """`history` is room `room`'s now, its last line new: append it, or rewrite."""
+        path = self._path(room)
+        if path is None or not history:
+            return
+        try:
+            lines = self._lines.get(room)
+            if lines is None:  # first written by this process: as many as it holds
+                with contextlib.suppress(FileNotFoundError):
+                    lines = read_bytes(path).count(b"\n")
+            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
+                self.dir.mkdir(exist_ok=True)
+                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
+                self._lines[room] = len(history)
+                return
+            self.dir.mkdir(exist_ok=True)
+            append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
+            self._lines[room] = (lines or 0) + 1
+        except OSError as exc:
+            self._lines.pop(room, None)
+            self._failed_to(f"keep the history of room {room} in {path}", exc)
+
+    def drop(self, room: str) -> None:
+        """Room `room`'s history is no longer kept (see KEPT_EMPTIED): remove its file."""
+        path = self._path(room)
+        self._lines.pop(room, None)
+        if path is None:
+            return
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._failed_to(f"remove {path}", exc)
+
+    def _path(self, room: str) -> Path | None:
+        # the last gate: no room key spells a path outside the directory
+        if name_problem(room) or room != room.casefold():
+            self._log(f"refusing room history file for {room!r}")
+            return None
+        return self.dir / f"{room}.jsonl"
+
+    def _failed_to(self, what: str, exc: OSError) -> None:
+        error = f"cannot {what}: {exc.strerror or exc}"
+        if error != self._failed:
+            self._failed = error
+            self._log(f"{error}; rooms go on, and their last lines may not survive a restart")

@@ -1,14 +1,7 @@
-"""Where a registry keeps what it must not lose: the seam between its adapter and a backend.
-
-A backend takes the core's store actions (registry.core.actions) as they come, and makes them
-durable together at `commit`: the adapter's group commit (registry/adapter/commit.py) holds every
-answer until the commit that covers it is made. Two backends keep the same contract:
-
-- `FileStore` (here): the data directory, for one registry on its own (the default);
-- `JetStreamStore` (registry/adapter/cluster/store.py): NATS JetStream, shared by the registries
-  of one service (docs/SCALING.md).
-
-`tests/registry/test_store_contract.py` runs one set of tests against both.
+"""Where a registry keeps what it must not lose: a backend takes the core's store actions
+as they come, and makes them durable together at `commit`. `FileStore` (here) and
+`JetStreamStore` (registry/adapter/cluster/store.py) keep one contract
+(tests/registry/test_store_contract.py).
 """
 
 from __future__ import annotations
@@ -22,8 +15,14 @@ from typing import NamedTuple, Protocol
 
 from msgspec import Struct
 
-from registry.adapter.room_history import RoomHistoryFiles
-from registry.adapter.storage import Rows, Storage, StorageError, mail_line, table_text
+from registry.adapter.storage import (
+    RoomHistoryFiles,
+    Rows,
+    Storage,
+    StorageError,
+    mail_line,
+    table_text,
+)
 from registry.core.actions import (
     DropHistory,
     DropMail,
@@ -33,8 +32,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.owners import Owner
-from registry.core.table import Table
+from registry.core.table import Owner, Table
 from wire.messages import RoomMessage, StoredMessage
 
 #: The actions of the core that a store carries out.
@@ -43,8 +41,7 @@ STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistor
 
 
 class Kept(Struct, frozen=True):
-    """What a registry finds kept when it starts: the table, the mailboxes by owner, what
-    each mailbox kept of its owner, and the rooms' last lines by room key."""
+    """What a registry finds kept when it starts."""
 
     table: Table
     mail: dict[str, list[StoredMessage]]
@@ -60,11 +57,9 @@ class MailLine(NamedTuple):
 
 
 class Store(Protocol):
-    """A registry's durable state, once loaded (each backend loads in its own way: the
-    files at once, JetStream over the network). `carry_out` may raise StorageError (or
-    OSError) for a write that cannot even be begun; `commit` makes every action carried out
-    since the last commit durable, in order, or raises StorageError and keeps them for the
-    next one."""
+    """A registry's durable state, once loaded. `carry_out` may raise StorageError (or
+    OSError) for a write that cannot be begun; `commit` makes every action since the last
+    durable, in order, or raises StorageError and keeps them for the next."""
 
     def carry_out(self, action: StoreAction) -> None: ...
 
@@ -74,26 +69,18 @@ class Store(Protocol):
         ...
 
     async def commit(self, table: Table) -> float:
-        """Make what waits durable; `table` is the core's, written if SaveTable came. The
-        seconds the commit kept the registry's event loop busy (registry/adapter/commit.py paces
-        the commits by it)."""
+        """Make what waits durable; the seconds it kept the event loop busy."""
         ...
 
 
 class FileStore:
-    """The data directory (registry/adapter/storage.py, registry/adapter/room_history.py). The
-    mailboxes' changes, their owners and the table wait for `commit`, which carries them out in
-    order and makes them durable in a thread of its own: meanwhile the registry goes on reading
-    requests, and what they store goes in the next commit (so the busier it is, the more one fsync
-    covers). Rooms' lines are written at once, and nothing waits for them
-    (registry/adapter/room_history.py says why)."""
+    """The data directory. Mail, owners and the table wait for `commit`, which writes them
+    in a thread of its own while the registry goes on; rooms' lines are written at once."""
 
     def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
         self.storage = Storage(data_dir, log)
         self.histories = RoomHistoryFiles(data_dir, log)
-        # actions for the next commit, in order (a message to keep as its mailbox line, made
-        # here: the commit's thread then holds the interpreter only briefly); that thread
-        # takes them from the left
+        # actions for the next commit, in order (a message as its line, made here)
         self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
         self._table_dirty = False
         # the name keys of the rows changed since the last commit (None: any may have)
@@ -136,10 +123,7 @@ class FileStore:
         return self._table_dirty or bool(self._waiting) or self.storage.unsynced
 
     async def commit(self, table: Table) -> float:
-        """Make what waits durable. The table is written as it is now; the actions that
-        wait now are carried out in the commit's thread (GroupCommit makes one commit at a
-        time, so only that thread touches the files meanwhile). The loop is kept busy only
-        by the table's text: the time that took is returned."""
+        """Make what waits durable in a thread; the seconds the table's text took."""
         started = time.monotonic()
         text = table_text(table, self._rows, self._named) if self._table_dirty else None
         self._table_dirty, self._named = False, set()
@@ -152,10 +136,8 @@ class FileStore:
         return busy
 
     def _write(self, count: int, text: str | None) -> None:
-        """In the commit's thread: the first `count` actions waiting, in order, the table's
-        `text` (if given), then one fsync per mailbox file written. An action that fails stays first
-        in line, for the next commit; what was appended before it waits for that one's
-        fsync (registry/adapter/storage.py, `sync`)."""
+        """In the commit's thread: the first `count` actions, the table's `text`, then one
+        fsync per mailbox file. An action that fails stays first, for the next commit."""
         for _ in range(count):
             self._apply(self._waiting[0])
             self._waiting.popleft()

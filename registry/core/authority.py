@@ -1,18 +1,20 @@
-"""Whether a request that names a name may act for it: its owner's key, its token, and
-for a request made anew by each start of a peer, the start that holds the name.
-
-Pure and stateless: it reads the table and the aliases; what it refuses, it answers.
+"""Whom a name leads to, and whether a request that names it may act for it: its owner's
+key, its token, and for a request made anew by each start of a peer, the start that holds
+the name. A name given up by a rename a moment ago (an alias, in memory only) still leads
+to the peer that renamed; the table keeps former names across restarts.
 """
 
 from __future__ import annotations
 
+import math
+
 from msgspec import Struct
 
 from registry.core.actions import Emit
-from registry.core.aliases import Aliases
 from registry.core.credentials import token_matches
 from registry.core.requests import Answers, Reason, Request, fmt, session_of
 from registry.core.table import Record, Table
+from wire.messages import Alias
 from wire.names import name_key
 from wire.refusals import (
     OFFLINE_REFUSAL,
@@ -20,12 +22,88 @@ from wire.refusals import (
     replaced_refusal,
     unknown_name,
 )
+from wire.words import counted
+
+#: Seconds a renamed peer's old name still leads to it, and nobody else may take it.
+RENAME_GRACE = 300.0
+
+#: Renames chained in quick succession followed at most (a guard).
+_MAX_CHAIN = 8
+
+
+class Aliases:
+    """Old name key -> (new name key, until when), over the records of `table`."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._aliases: dict[str, tuple[str, float]] = {}
+
+    def lookup(self, name: str) -> Record | None:
+        """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
+        record = self._table.get(name)
+        key = name_key(name)
+        for _ in range(_MAX_CHAIN):
+            if record is not None or key not in self._aliases:
+                break
+            key = self._aliases[key][0]
+            record = self._table.records.get(key)
+        return record
+
+    def holder(self, name: str) -> Record | None:
+        """The record `name` leads to: its own, a recent rename's, or one the table's
+        former names lead to (asked under a name its owner gave up, after a restart)."""
+        return self.lookup(name) or self._table.renamed_from(name)
+
+    def owner(self, key: str) -> Record | None:
+        """The record a push was made to, by its name key then, followed to its new name."""
+        return self._table.records.get(key) or self.lookup(key)
+
+    def reserved(self, name: str, asker: Record | None, now: float) -> str:
+        """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
+        it was given up by a rename within RENAME_GRACE; "" when it can be taken."""
+        holder = self.lookup(name)
+        if holder is None or holder is asker:
+            return ""
+        _, until = self._aliases[name_key(name)]
+        if until <= now:  # over, though the sweep has not yet dropped it
+            return ""
+        minutes = max(1, math.ceil((until - now) / 60))
+        return (
+            f"{name} was renamed {holder.name} just now; the name stays theirs for "
+            f"{counted(minutes, 'more minute')}, so that messages on their "
+            f"way to {name} still reach them. Choose another name, or try again then."
+        )
+
+    def rows(self) -> tuple[Alias, ...]:
+        """The names given up by renames within RENAME_GRACE, each with where it leads."""
+        rows = []
+        for old in self._aliases:
+            record = self.lookup(old)
+            if record is not None and name_key(record.name) != old:
+                rows.append(Alias(old, record.name))
+        return tuple(rows)
+
+    def renamed(self, old_key: str, new_key: str, now: float) -> None:
+        """The name keyed `old_key` was renamed to `new_key` at `now`."""
+        if old_key == new_key:
+            raise ValueError(f"a rename to the same name key {old_key!r} leaves no alias")
+        self._aliases[old_key] = (new_key, now + RENAME_GRACE)
+        self.taken(new_key)
+
+    def taken(self, key: str) -> None:
+        """The name keyed `key` is someone's now: it leads nowhere else."""
+        self._aliases.pop(key, None)
+
+    def expire(self, now: float) -> None:
+        """Forget the aliases whose grace is over."""
+        for old, (_, until) in list(self._aliases.items()):
+            if until <= now:
+                del self._aliases[old]
 
 
 class Claim(Struct, frozen=True):
     """A request's claim to act for `name` with `token`; `what` names the request in the
-    log ("dereg", "join"...). A `fresh` request is one a peer makes anew in each process,
-    never kept for a later start (a keepalive, dereg, join, rename, mail hand-over)."""
+    log. A `fresh` request is one a peer makes anew in each process, never kept."""
 
     name: str
     token: str
@@ -34,21 +112,17 @@ class Claim(Struct, frozen=True):
 
 
 class Authority:
-    """Checks claims against the records of `table` (found through `aliases`), refusing
-    through `answers` what it does not let in."""
+    """Checks claims against the records `aliases` find, refusing through `answers`."""
 
-    def __init__(self, table: Table, aliases: Aliases, answers: Answers) -> None:
-        self._table = table
+    def __init__(self, aliases: Aliases, answers: Answers) -> None:
         self._aliases = aliases
         self._answers = answers
 
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
-        claim's token is its token (a record of no key yet, from a table of before keys:
-        from its owner's address). A name renamed within RENAME_GRACE still finds its
-        record. A fresh claim must also come from the start that holds the name: one from
-        another start is refused with REPLACED_REFUSAL."""
-        record = self._record(claim.name)
+        claim's token is its token (a record of no key: from its owner's address); a
+        fresh claim also from the start that holds the name."""
+        record = self._aliases.holder(claim.name)
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
             reason = Reason(unknown_name(claim.name), "no such name")
@@ -83,24 +157,10 @@ class Authority:
             return None
         return record
 
-    def _record(self, name: str) -> Record | None:
-        """The record `name` leads to: its own, a recent rename's, or (asked under a name
-        its owner gave up by a rename, after a restart of this registry, which forgets
-        RENAME_GRACE) the one the table's former names lead to: the token says whether the
-        asker owns it."""
-        record = self._aliases.lookup(name)
-        if record is None and name_key(name) in self._table.former:
-            record = self._table.records.get(self._table.former[name_key(name)])
-        return record
-
     def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
         """Whether `req`, with the owner's token, comes from a start of the peer other
-        than the one that last registered the name (a message id's prefix is its process's
-        session): a start stopped (kill -STOP, a laptop asleep) while another took the name
-        over (from another machine, the name moved to its key). It is told, rather than
-        answered as if it held the name, which left it looking online to itself while
-        everything for the name went to the other. (A kept message, an outbox's, keeps the
-        id of the start that typed it: such requests are not fresh, and not checked.)"""
+        than the one that last registered the name (a stopped start another took the name
+        from): it is told so."""
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False

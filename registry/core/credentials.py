@@ -1,9 +1,6 @@
 """The secrets that prove a name is one's own: its password, kept as a hash, and its token.
-
-Pure: no clock, no files. The registry asks these when a registration, dereg, keepalive or
-any other request names a name (registry/core/authority.py and registry/core/registration.py decide
-what each answer means). Both kinds of secret come from the network, and a kept one may
-come from a file a person edited, so nothing here raises on odd input: it is no match.
+Both come from the network, and a kept one may come from a file a person edited: nothing
+here raises on odd input, it is no match.
 """
 
 from __future__ import annotations
@@ -13,10 +10,8 @@ import hashlib
 import hmac
 import secrets
 
-#: scrypt's cost, as the power of two of N: 2**17 with r=8 and p=1 is the cost RFC 7914
-#: and OWASP give for interactive logins (128 MiB and some 0.3 s per hash here). A hash
-#: made at another cost says so ("scrypt-17$salt$hash"); one of no cost named ("salt$hash")
-#: was made at 2**14, before the cost was raised.
+#: scrypt's cost, as the power of two of N, with r=8 and p=1 (RFC 7914, OWASP): "scrypt-17$
+#: salt$hash"; a hash of no cost named ("salt$hash") was made at 2**14.
 LOG2_N = 17
 OLD_LOG2_N = 14
 _R, _P = 8, 1
@@ -63,9 +58,8 @@ def check_password(password: str, stored: str) -> bool:
     return same_secret(made, parts[1])
 
 
-#: What stands for the hash of a name with no password, to `proven`: it is checked against
-#: a hash no password matches, so that neither the answer nor its time tells whether a
-#: name has a password.
+#: What stands for the hash of a name with no password, to `proven`: checked against a
+#: hash no password matches, so that nothing tells whether a name has a password.
 NO_PASSWORD = "none"
 
 
@@ -77,11 +71,9 @@ def _no_password() -> str:
 
 def proven(password: str, stored: str, salt: bytes) -> str:
     """The one costly step of a registration with a password, run off the registry's
-    thread (registry/adapter/password_checks.py): the hash to keep for the name. `stored` is the
-    name's hash (NO_PASSWORD: it has none), or "" for a new name, whose hash is made with
-    `salt`. The hash kept is `stored` itself when `password` matches it; made again with
-    `salt` when it matches a hash of an older cost (see `outdated`); "" when it does not
-    match."""
+    thread: the hash to keep for the name ("": no match). `stored` is the name's hash
+    (NO_PASSWORD: none; "": a new name, hashed with `salt`); one of an older cost is
+    made again with `salt`."""
     if not stored:
         return hash_password(password, salt)
     if not check_password(password, _no_password() if stored == NO_PASSWORD else stored):
@@ -90,15 +82,12 @@ def proven(password: str, stored: str, salt: bytes) -> str:
 
 
 def outdated(stored: str) -> bool:
-    """Whether the password hash `stored` was made at a cost below today's: it is made
-    again, from the password, at the next login that shows it."""
+    """Whether the password hash `stored` was made at a cost below today's."""
     return bool(stored) and not stored.startswith(f"{_PREFIX}{LOG2_N}$")
 
 
 def same_secret(given: str, kept: str) -> bool:
-    """Whether `given` is `kept`, compared in constant time. As bytes: compare_digest
-    refuses str holding anything but ASCII (a TypeError), and `given` comes from the
-    network (a token), `kept` from a file a person may have edited."""
+    """Whether `given` is `kept`, compared in constant time (as bytes: any text)."""
     return hmac.compare_digest(
         given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
     )
@@ -109,15 +98,13 @@ TOKEN_HASH = "sha256:"
 
 
 def token_hash(token: str) -> str:
-    """What the registry keeps of a token: its SHA-256, so that a stolen table file gives
-    no token. (A token is 128 random bits: a fast hash is enough, unlike a password.)"""
+    """What the registry keeps of a token (128 random bits): its SHA-256."""
     digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
     return TOKEN_HASH + digest
 
 
 def token_matches(given: str, kept: str) -> bool:
-    """Whether `given` is the token `kept` stands for: its hash, or (a table kept before
-    tokens were hashed) the token itself. Constant time; "" never matches."""
+    """Whether `given` is the token `kept` stands for, in constant time ("": no)."""
     if not given or not kept:
         return False
     if kept.startswith(TOKEN_HASH):

@@ -1,69 +1,54 @@
 """Which names the registry forgets by itself: those unused for long, and those past the
-bound on names whose owner never came back.
-
-Pure: the caller supplies `now` and the table; the wall clock (registry/core/services.py) turns
-`now` into the time of day, which is what a name's stamps (Record.made, Record.used) keep,
-as they must mean the same after a restart (registry/core/registration.py stamps them). The
-caller releases what `sweep` names, as the console's `release` does (registry/core/dispatch.py):
-the row goes, and its mailbox with it.
+bound on names whose owner never came back. A name's stamps (Record.made, Record.used)
+are times of day; the caller releases what `sweep` names, with its mailbox.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from registry.core.actions import Emit, SaveTable
-from registry.core.services import WallClock
 from registry.core.table import Record, Table
 from wire.words import counted
 
 DAY = 24 * 3600.0
-#: Seconds a name may go unused (no registration, not online) before it is forgotten: half a
-#: year, a term away and back. The registry's --forget-names-after sets it.
+#: Seconds a name may go unused before it is forgotten (--forget-names-after).
 FORGET_AFTER = 180 * DAY
-#: Names kept offline whose owner never came back (see `came_back`): past this many, the
-#: registry releases some, from the address that registered the most of them first. Enough
-#: for every newcomer of a big LAN's week; few enough that a table filled by scripts stays
-#: small (names kept online cost their scripts keepalives, and are not counted: a join
-#: storm of thousands of newcomers, some of them offline a moment, loses none). The
-#: registry's --newcomer-names sets it.
+#: Names kept offline whose owner never came back: past this many, some are released, from
+#: the address that registered the most of them first (--newcomer-names).
 NEWCOMER_NAMES = 1000
-#: A name's owner came back when it was online this long after its name was made: a
-#: person who returns the next day (or stays a day) is no newcomer any more.
+#: A name's owner came back when it was online this long after its name was made.
 COME_BACK = DAY
-#: How stale the stamp of an online name may grow before it is stamped again (a table
-#: write per online name this often: rare enough to cost nothing).
+#: How stale the stamp of an online name may grow before it is stamped again.
 USED_EVERY = 3600.0
 
 
 def came_back(record: Record) -> bool:
-    """Whether `record`'s owner came back (or stayed) a day after making it. A name made
-    before names were stamped (`made` 0) is taken to have come back: it is no newcomer."""
+    """Whether `record`'s owner came back a day after making it (not stamped: it did)."""
     return not record.made or record.used - record.made >= COME_BACK
 
 
 class Forgetting:
-    """The names of `table` to forget, each sweep: those unused for `forget_after`
-    seconds, and the offline newcomers past `newcomer_names`."""
+    """The names of `table` to forget: unused for long, and newcomers over the bound."""
 
     def __init__(
-        self, table: Table, clock: WallClock, forget_after: float, newcomer_names: int
+        self,
+        table: Table,
+        wall: Callable[[float], float],
+        forget_after: float,
+        newcomer_names: int,
     ) -> None:
-        """Raises ValueError unless `forget_after` is positive and `newcomer_names` at
-        least 1 (the adapter's settings, checked by the command line)."""
         if forget_after <= 0 or newcomer_names < 1:
             raise ValueError("forget_after must be positive and newcomer_names at least 1")
         self._table = table
-        self._clock = clock
+        self._wall = wall
         self.forget_after = forget_after
         self.newcomer_names = newcomer_names
 
     def sweep(self, now: float, emit: Emit) -> list[tuple[Record, str]]:
-        """Stamp the online names (and those never stamped: a table of before) as used,
-        saving the table if any changed; return the names to release, each with why, in
-        words for the log."""
-        wall = self._clock.wall(now)
+        """Stamp the online names as used; the names to release, each with why."""
+        wall = self._wall(now)
         stamped = []
         for key, record in self._table.records.items():
             if (record.online and wall - record.used >= USED_EVERY) or not record.used:
@@ -82,11 +67,8 @@ class Forgetting:
         return unused + list(self._newcomers_over(gone))
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
-        """The offline newcomers to release so that at most `newcomer_names` are kept
-        (those in `gone` are released already): those of the address that holds the most
-        of them, its oldest first. Names online are neither counted nor released: a script
-        keeping them so pays with keepalives, and names held online never make a person's
-        name offline go, nor does a join storm's crowd make a few of its own go."""
+        """The offline newcomers to release (besides `gone`) so that at most
+        `newcomer_names` are kept: of the address that holds the most, its oldest first."""
         newcomers = [
             r
             for r in self._table.records.values()
@@ -120,8 +102,7 @@ class Forgetting:
 
 
 def _most(heap: list[tuple[int, str]], offline: dict[str, list[Record]]) -> str | None:
-    """Of the addresses holding the most newcomers (popped from `heap`), one with an
-    offline newcomer left, or None (the others are pushed back)."""
+    """Of the addresses holding the most newcomers, one with one left, or None."""
     if not heap:
         return None
     most, tied = heap[0][0], []

@@ -1,14 +1,11 @@
 """Whether the peers the table counts online still run: the sweep for silent ones, and the
-probes that ask a peer before the registry acts as if it did not (marks it offline, or
-gives its name to another start).
-
-Pure: the caller supplies `now`. What follows a probe's outcome (the peer taken offline,
-the registrations that waited for it carried out) is the caller's: this part says which.
+probes that ask a peer before the registry acts as if it did not. What follows a probe's
+outcome is the caller's: this part says which.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from msgspec import Struct, field
 
@@ -23,19 +20,13 @@ from wire.reliable import Retransmitter
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
 #: Keepalive periods nobody is judged silent after the registry was away (it started, or
-#: its sweep came late: it was stopped or starved): peers that found it away probe it on a
-#: backoff, up to one probe every 4 periods (peer.core.registry_watch.PROBE_BACKOFF), and their
-#: silence meanwhile was the registry's, not theirs.
+#: its sweep came late): peers probe it on a backoff of up to 4 periods meanwhile.
 AWAY_GRACE_PERIODS = 5
-#: Copies of a liveness probe (see `Liveness.probe`) sent in all, TIMEOUT apart: the
-#: holder of a name another start asks for is judged within 1.5 s, well inside the 2.5 s a
-#: start waits for the answer to its registration.
+#: Copies of a probe sent in all, TIMEOUT apart: judged well inside the wait of a start.
 PROBE_ATTEMPTS = 3
 
-#: Seconds behind what arrives (net.endpoint.Endpoint.behind) from which the registry takes
-#: no silence for absence: what it has not read yet may be the keepalives, and the answers
-#: to its probes, of the peers it would judge (a registry restarted with 2,000 peers online
-#: marked 289 of them offline so, and each came back with a registration that slowed it).
+#: Seconds behind what arrives from which the registry takes no silence for absence: what
+#: it has not read yet may be the keepalives of the peers it would judge.
 BLIND_BEHIND = 0.5
 
 #: A registration waiting for a probe's outcome, with the request it came in.
@@ -43,9 +34,7 @@ Waiting = tuple[Register, Request]
 
 
 class Probe(Struct):
-    """A liveness probe (`ping`, sent first at `since`) in flight to the peer holding the
-    name keyed `owner` at `addr` with the public key `public`, and the registrations of
-    another start of that name waiting for its outcome, by id."""
+    """A probe of the peer named `owner` at `addr`, and the registrations waiting."""
 
     owner: str
     addr: Addr
@@ -56,8 +45,7 @@ class Probe(Struct):
 
 
 class Liveness:
-    """The sweeps, every `keepalive` seconds, and the probes in flight (retried every
-    `timing[0]` seconds, at most min(`timing[1]`, PROBE_ATTEMPTS) copies)."""
+    """The sweeps, every `keepalive` seconds, and the probes in flight."""
 
     def __init__(self, services: Services, keepalive: float, timing: tuple[float, int]) -> None:
         if keepalive <= 0:
@@ -71,7 +59,7 @@ class Liveness:
         # names whose peer answered a probe after a silence (logged once each)
         self._slow_keepalive: set[str] = set()
         self._next_sweep: float | None = None
-        self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
+        self._judge_from = float("-inf")  # no peer is marked silent before
 
     # -- sweeps ---------------------------------------------------------------------------
 
@@ -89,11 +77,9 @@ class Liveness:
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
-        """Probe every online peer silent for too long (it stopped without dereg); none
-        while the registry is `behind` what arrives by BLIND_BEHIND or more."""
+        """Probe every online peer silent for too long; none while `behind`."""
         if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
-            # A period late: the registry was stopped or starved. Their keepalives may be
-            # waiting to be read, and their probes backed off while it did not answer.
+            # a period late: the registry was stopped or starved
             self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
         self._next_sweep = now + self.keepalive
         if behind >= BLIND_BEHIND:
@@ -101,10 +87,7 @@ class Liveness:
         limit = now - SILENT_PERIODS * self.keepalive
         for record in self._s.table.online() if now >= self._judge_from else ():
             if record.last_seen < limit:
-                # Asked before it is marked offline: a peer whose --keepalive is longer
-                # than ours is silent that long between keepalives, yet running. Marked
-                # offline at once, it came back at its next keepalive, and so on every
-                # period, with nothing said to anyone.
+                # asked first: a peer whose --keepalive is longer than ours still runs
                 self.probe(record, now, emit)
 
     def next_wake(self) -> float | None:
@@ -122,12 +105,8 @@ class Liveness:
         waiting: Waiting | None = None,
         since: float | None = None,
     ) -> None:
-        """Ask the peer of `record` whether it still runs: one ping, TIMEOUT apart and
-        PROBE_ATTEMPTS times at most, which any peer acks and ignores (a TableUpdate of
-        version 0 and no rows: every peer has a later version). Its outcome decides
-        `waiting`, a registration waiting for it, if given. The peer counts as running if
-        heard from after `since` (by default, now: the probe's start). One probe per name
-        at a time: a second asker waits for the same one."""
+        """Ask the peer of `record` whether it still runs (a TableUpdate of version 0); it
+        does if heard from after `since` (default: now). One probe per name at a time."""
         key = name_key(record.name)
         probe_id = self._probing_owner.get(key)
         probe = self._probes.get(probe_id) if probe_id is not None else None
@@ -146,23 +125,10 @@ class Liveness:
         return name_key(record.name) in self._probing_owner
 
     def heard(self, addr: Addr, key: str, now: float) -> None:
-        """A message came from `addr` with `key` (wire.keys.key_text), the key of the peer
-        online there: it runs, which is all a probe asks (an ack, a keepalive, a line it
-        said: anything counts)."""
-        for record in self._s.feed.online_at(addr):
+        """Anything came from `addr` with `key` (here or elsewhere): that peer runs."""
+        for record in self._s.changes.online_at(addr):
             if record.key == key:
                 record.last_seen = now
-
-    def reported(self, heard: Iterable[tuple[Addr, str]], now: float) -> None:
-        """Another registry of the service heard each of `heard` (an address, and the key
-        text of what it opened from there) since its last report: each runs, as for
-        `heard`. The report's `now` stands for all of it: a report comes every
-        registry/adapter/cluster/link.HEARD_EVERY seconds, a fraction of a keepalive."""
-        at = self._s.feed.online_at
-        for addr, key in heard:
-            for record in at(addr):
-                if record.key == key:
-                    record.last_seen = now
 
     def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked each of `replies`: the probes among them are answered."""
@@ -184,12 +150,8 @@ class Liveness:
     def failed(
         self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
-        """`probe` got no answer: (the record whose peer is gone, or None; the
-        registrations that waited, to carry out now: the name is theirs). The peer is not
-        gone if heard from since the probe began (its acks lost, its keepalive not): then
-        the registrations that waited are refused, as if it had answered. Nor is it while
-        the registry is `behind` what arrives by BLIND_BEHIND: it is asked again, with the
-        registrations that wait."""
+        """`probe` got no answer: the record whose peer is gone (or None), and the
+        registrations to carry out now (while `behind`, it is asked again)."""
         record = self._over(probe)
         waiting = list(probe.waiting.values())
         if record is not None and record.online and record.last_seen <= probe.since:
@@ -205,16 +167,14 @@ class Liveness:
         return None, waiting
 
     def _over(self, probe: Probe) -> Record | None:
-        """`probe` is answered or given up: forget it; the record it asked about, if that
-        still listens where it was asked."""
+        """Forget `probe`; the record it asked about, if still where it was asked."""
         if self._probing_owner.get(probe.owner) == probe.ping.id:
             del self._probing_owner[probe.owner]
         record = self._s.table.records.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
     def _answered(self, probe: Probe, now: float, emit: Emit) -> None:
-        """The probed peer answered: it runs. Registrations of another start that waited
-        are refused, saying so."""
+        """The probed peer answered: the registrations that waited are refused."""
         record = self._over(probe)
         if record is None:
             return
@@ -236,7 +196,7 @@ class Liveness:
                     "answered just now. Stop it first, or choose another name.",
                     "in use",
                 )
-            else:  # it waited for the address it asked for (registry/core/registration.py)
+            else:  # it waited for the address it asked for
                 reason = Reason(
                     f"The address {fmt(record.addr)} is in use by {record.name}, which "
                     "answered just now; choose another port.",

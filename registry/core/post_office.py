@@ -1,37 +1,251 @@
-"""The mail kept for peers that were offline, with what each mailbox keeps of its owner,
-and its hand-over to the owner.
-
-Pure: the caller supplies `now`. The boxes, their limits and the senders' quotas are
-registry/core/mailboxes.py's; what proves who owns a box is registry/core/owners.py's. This part
-keeps the two together (a box stored to keeps its owner beside it, a box gone forgets
-it), rebuilds the table's rows from the owners at a start, and answers MailTaken.
+"""The mailboxes: each message once, within its box's limits (quotas.py), handed over in
+parts; and their owners, kept beside them, from which the table's rows are rebuilt.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 
-from registry.core.actions import Action, Emit, KeepOwner, Log, SaveTable, Send
+from registry.core.actions import (
+    Action,
+    DropMail,
+    Emit,
+    KeepOwner,
+    Log,
+    MoveMail,
+    SaveTable,
+    StoreMail,
+)
 from registry.core.authority import Claim
-from registry.core.mailboxes import Deposit, Mailboxes
-from registry.core.owners import Owner, rebuild
-from registry.core.quotas import NO_ORIGIN, Origin, Quotas
+from registry.core.quotas import (
+    NO_ORIGIN,
+    BoxIndex,
+    Origin,
+    Quotas,
+    full_notice,
+    refusal,
+    share_notice,
+)
 from registry.core.requests import Request
 from registry.core.services import Services
-from registry.core.table import Record
-from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
+from registry.core.table import Owner, Record
+from wire.codec import record_size
+from wire.limits import MAX_ID, MAX_NAME
+from wire.messages import NOTICE_KIND, MailTaken, MoreMail, StoredMessage
 from wire.names import name_key
 from wire.words import counted
 
+#: Bytes of stored messages one Welcome or MoreMail carries at most, each part acked before
+#: the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
+MAIL_PART = 1024 * 1024
+#: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
+MAIL_PART_ITEMS = 5000
+#: Bytes a stored message's fields but its text can take in JSON, at most (the key that
+#: saved it is 43 characters of base64: wire.keys.key_text).
+_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 43 + 100
+
+
+def stamp(now: float) -> str:
+    """The local time `now` as shown next to stored messages."""
+    return _stamp(math.floor(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    # once a second: a registry saving thousands of messages a second stamps them alike
+    return datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
+    """The oldest messages of `box` that fit one part (at least one)."""
+    # a small box needs no record measured: a character takes at most 6 bytes in JSON
+    if (
+        len(box) <= MAIL_PART_ITEMS
+        and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
+    ):
+        return tuple(box)
+    size = 0
+    for count, message in enumerate(box[:MAIL_PART_ITEMS]):
+        size += record_size(message) + 1  # the comma between records
+        if size > MAIL_PART and count:
+            return tuple(box[:count])
+    return tuple(box[:MAIL_PART_ITEMS])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deposit:
+    """A message to keep: `kind` "direct" or "channel"; `origin`, whom it counts against;
+    `saved_by`, the key of a direct message's save; `known`, its sender is one the box's
+    owner wrote to."""
+
+    id: str
+    sender: str
+    text: str
+    kind: str
+    origin: Origin = NO_ORIGIN
+    saved_by: str = ""
+    known: bool = False
+
+
+class Mailboxes:
+    """Every mailbox, by owner's name key, each of at most `limit` messages."""
+
+    def __init__(
+        self,
+        boxes: dict[str, list[StoredMessage]],
+        limit: int,
+        new_id: Callable[[], str],
+        origin_of: Callable[[str, StoredMessage], tuple[Origin, bool]] = (
+            lambda box, message: (NO_ORIGIN, False)
+        ),
+        quotas: Quotas | None = None,
+    ) -> None:
+        """`boxes` (kept, not copied) are those loaded from disk; `origin_of` says who sent
+        each of their messages, and whether a stranger to the owner."""
+        #: by owner's name key, oldest first; changed only through the methods
+        self.boxes = boxes
+        self._mail_index: dict[str, BoxIndex] = {}
+        self.limit = limit
+        self._new_id = new_id
+        self.quotas = quotas if quotas is not None else Quotas()
+        # who sent each stored message, by box and (sender, id): what it counted against
+        self._origins: dict[str, dict[tuple[str, str], tuple[Origin, bool]]] = {}
+        for key, box in boxes.items():
+            for message in box:
+                self._counted(key, message, *origin_of(key, message))
+
+    def store(self, owner: Record, deposit: Deposit, wall: float, emit: Emit) -> str:
+        """Keep `deposit` in `owner`'s box, stamped `wall`: "" when kept, else why not."""
+        msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
+        key = name_key(owner.name)
+        box = self.boxes.setdefault(key, [])
+        index = self._index(key, box)
+        if (sender, msg_id) in index.ids:
+            return ""  # a copy of one already stored (say, re-sent after a registry restart)
+        size = len(text.encode())
+        if not index.has_room(size, kind, self.limit):
+            if kind == "channel" and not index.noticed:
+                self._notice(key, index, full_notice(stamp(wall)), wall, emit)
+                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
+                emit(Log(line))
+            return refusal(owner.name)
+        # the box has room, but maybe not for this sender
+        stranger = not deposit.known
+        counted = (deposit.origin, stranger)
+        beyond = self.quotas.refusal(key, owner.name, counted, size, self.limit)
+        if beyond:
+            if kind == "channel" and not index.noticed:
+                # nobody is answered for a channel message not kept: the owner is told
+                self._notice(key, index, share_notice(sender, stamp(wall)), wall, emit)
+                emit(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
+            elif not box:  # made just now by setdefault: no empty box is kept
+                del self.boxes[key]
+                self._mail_index.pop(key, None)
+            return beyond
+        stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
+        index.add(stored, size)
+        emit(StoreMail(key, stored))
+        self._counted(key, stored, deposit.origin, stranger)
+        emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        return ""
+
+    def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
+        """Leave `text` in box `key` as its one notice that channel messages were not kept."""
+        kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
+        index.add(kept, len(text.encode()))
+        emit(StoreMail(key, kept))
+
+    @property
+    def indexed(self) -> int:
+        """How many boxes have an index now: at most those holding mail."""
+        return len(self._mail_index)
+
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]:
+        """The next part of `owner`'s mailbox to hand over (empty: none)."""
+        return first_part(self.boxes.get(name_key(owner.name), ()))
+
+    def taken(self, owner: Record, ids: Iterable[str], emit: Emit) -> None:
+        """`owner`'s peer has shown the messages `ids` of its box: delete them."""
+        key = name_key(owner.name)
+        box = self.boxes.get(key, [])
+        taken = set(ids)
+        gone = tuple(m.id for m in box if m.id in taken)
+        for message in box:
+            if message.id in taken:
+                self._uncounted(key, message)
+        if gone:
+            rest = [m for m in box if m.id not in taken]
+            self._replace(key, rest)
+            emit(DropMail(key, gone))
+            emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
+
+    def move(self, old_key: str, new_key: str, emit: Emit) -> None:
+        """A rename: box `old_key` follows to `new_key`, after the messages there."""
+        box = self.boxes.pop(old_key, None)
+        self._mail_index.pop(old_key, None)
+        self.quotas.move(old_key, new_key)
+        origins = self._origins.pop(old_key, {})
+        if origins:
+            self._origins.setdefault(new_key, {}).update(origins)
+        if box is not None:
+            self._replace(new_key, self.boxes.get(new_key, []) + box)
+            emit(MoveMail(old_key, new_key))
+
+    def drop(self, key: str, emit: Emit) -> int:
+        """The name keyed `key` was released: forget its box. How many messages it held."""
+        box = self.boxes.pop(key, [])
+        self._mail_index.pop(key, None)
+        for message in box:
+            self._uncounted(key, message)
+        self._origins.pop(key, None)
+        if box:
+            emit(DropMail(key, tuple(m.id for m in box)))
+        return len(box)
+
+    def _replace(self, key: str, box: list[StoredMessage]) -> None:
+        """Mailbox `key` is `box` from now on, forgotten with its index when empty."""
+        self._mail_index.pop(key, None)
+        if box:
+            self.boxes[key] = box
+        else:
+            self.boxes.pop(key, None)
+
+    def _counted(self, key: str, message: StoredMessage, origin: Origin, stranger: bool) -> None:
+        """`message`, from `origin`, is in mailbox `key`: it counts against its sender."""
+        if origin != NO_ORIGIN:
+            self._origins.setdefault(key, {})[(message.sender, message.id)] = (origin, stranger)
+            self.quotas.add(key, origin, len(message.text.encode()), stranger)
+
+    def _uncounted(self, key: str, message: StoredMessage) -> None:
+        """`message` leaves mailbox `key`: it no longer counts against its sender."""
+        origins = self._origins.get(key)
+        counted = origins.pop((message.sender, message.id), None) if origins else None
+        if counted is not None:
+            self.quotas.remove(key, counted[0], len(message.text.encode()), counted[1])
+        if origins is not None and not origins:
+            del self._origins[key]
+
+    def _index(self, key: str, box: list[StoredMessage]) -> BoxIndex:
+        """The index of mailbox `key`, rebuilt when the box was replaced."""
+        index = self._mail_index.get(key)
+        if index is None or index.box is not box:
+            index = self._mail_index[key] = BoxIndex.of(box)
+        return index
+
+
+#: The token of a name rebuilt from a mailbox that records no owner: a hash no token has.
+NO_TOKEN = "sha256:none"
 #: Names listed in the start's line about rows rebuilt from mailboxes.
 _NAMES_SHOWN = 10
 
 
 class PostOffice:
-    """Every mailbox (`boxes`, by owner's name key, as the adapter loaded them), each
-    holding at most `limit` messages, no sender more than `quotas` allow; `owners` are what
-    each box kept of its owner (registry/core/owners.py)."""
+    """Every mailbox (`boxes`, by owner's name key), each of at most `limit` messages, no
+    sender more than `quotas` allow; `owners`, what each box kept of its owner."""
 
     def __init__(
         self,
@@ -41,36 +255,27 @@ class PostOffice:
         limit: int,
         quotas: Quotas | None,
     ) -> None:
-        """A box whose name the table lacks gets its row back from its owner (said in
-        `rebuilt`, for the start to log and save)."""
         self._s = services
         self._owners: dict[str, Owner] = dict(owners)
-        #: said on the console at the start, and the table saved with the rows rebuilt
+        #: rows rebuilt for boxes the table lacked: said and saved at the start
         self.rebuilt: list[Action] = self._rebuild(boxes)
         new_id = services.answers.new_id
         self._boxes = Mailboxes(boxes, limit, new_id, self._origin_of, quotas)
-
-    @property
-    def boxes(self) -> dict[str, list[StoredMessage]]:
-        """The stored messages by their owner's name key, oldest first (read only)."""
-        return self._boxes.boxes
+        #: the stored messages by owner's name key, oldest first (read only)
+        self.boxes = boxes
 
     def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
-        """Keep `deposit` in `record`'s mailbox, and keep beside the box who owns it: ""
-        when kept, else why not (one line for its sender). Its sender is known to the
-        owner when the owner wrote to it (registry/core/quotas.py keeps half the box for those)."""
+        """Keep `deposit` in `record`'s box, its owner beside it: "" or why not."""
         deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
-        refused = self._boxes.store(record, deposit, self._s.clock.wall(now), emit)
+        refused = self._boxes.store(record, deposit, self._s.wall(now), emit)
         if not refused:
             self.keep_owner(record, emit)
         return refused
 
     def keep_owner(self, record: Record, emit: Emit) -> None:
-        """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
-        changed since it was last kept (registry/core/owners.py); forget it once the box is gone
-        (the adapter deletes it with the box's last message)."""
+        """Keep beside `record`'s mailbox its Owner, if changed; none without a box."""
         box = name_key(record.name)
-        if box not in self._boxes.boxes:
+        if box not in self.boxes:
             self._owners.pop(box, None)
             return
         owner = Owner.of(record)
@@ -79,19 +284,16 @@ class PostOffice:
             emit(KeepOwner(box, owner))
 
     def origin(self, sender: str) -> Origin:
-        """Who the name `sender` is (its key and address), for a message of its stored
-        now that it did not send just now (a push that failed): the message counts against
-        them (registry/core/quotas.py). The registry's own: nobody."""
+        """Whom a message of `sender` stored now, not sent just now, counts against."""
         record = self._s.aliases.lookup(sender) if sender else None
         return NO_ORIGIN if record is None else (record.key, record.ip)
 
     def part(self, record: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `record`'s mailbox to hand over (registry/core/mailboxes.py)."""
+        """The next part of `record`'s mailbox to hand over."""
         return self._boxes.part(record)
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown the messages `msg.ids`: they leave its box, and the
-        next part follows (MoreMail), or the hand-over is over (Ack)."""
+        """The owner's peer has shown `msg.ids`: the next part follows (MoreMail), or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
@@ -100,9 +302,9 @@ class PostOffice:
         self.keep_owner(record, emit)  # (forgotten with the box, once all is taken)
         rest = self._boxes.part(record)
         if rest:
-            emit(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest), req.asker))
+            self._s.answers.reply(req, emit, MoreMail, rest)
         else:
-            emit(Send(req.addr, Ack(self._s.answers.new_id(), req.id), req.asker))
+            self._s.answers.ack(req, emit)
 
     def moved(self, old_key: str, record: Record, emit: Emit) -> None:
         """`record` was renamed from the name keyed `old_key`: its box follows it."""
@@ -111,16 +313,13 @@ class PostOffice:
         self.keep_owner(record, emit)
 
     def dropped(self, key: str, emit: Emit) -> int:
-        """The name keyed `key` was released: its box and owner are forgotten. How many
-        messages the box held."""
+        """The name keyed `key` was released: its box and owner go; how many it held."""
         dropped = self._boxes.drop(key, emit)
         self._owners.pop(key, None)
         return dropped
 
     def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
-        """Who sent `message`, kept in mailbox `box` before this registry started: the key
-        and address its sender's name has in the table (no renames are followed yet), and
-        whether a stranger to the box's owner."""
+        """Who sent `message`, loaded in box `box`, and whether a stranger to its owner."""
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
             return NO_ORIGIN, False
@@ -154,3 +353,20 @@ def _listed(names: list[str]) -> str:
     """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")
+
+
+def rebuild(
+    records: dict[str, Record], boxes: set[str], owners: dict[str, Owner]
+) -> tuple[list[str], list[str]]:
+    """Put in `records` a row for every box that has none: its owner's, else one nobody can
+    take (only the console releases it). The names rebuilt, and those kept for nobody."""
+    rebuilt, kept = [], []
+    for box in sorted(boxes - records.keys()):
+        owner = owners.get(box)
+        if owner is not None and name_key(owner.name) == box:
+            records[box] = owner.record()
+            rebuilt.append(owner.name)
+        else:
+            records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
+            kept.append(box)
+    return rebuilt, kept

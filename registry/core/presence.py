@@ -1,17 +1,15 @@
-"""Peers coming and going: keepalives, dereg, a peer found gone by a probe, a peer whose
-address another name registered from, a peer that started afresh.
-
-Pure: the caller supplies `now`. Each way of going offline tells the table's peers, takes
-the peer out of its room and settles what was still pushed to it (registry/core/failures.py).
+"""Peers coming and going: keepalives, dereg, a peer found gone, a peer whose address
+another name registered from, a peer that started afresh. Each way of going offline tells
+the table's peers, takes the peer out of its room and settles what was pushed to it.
 """
 
 from __future__ import annotations
 
-from registry.core.actions import Addr, Emit, Log, Send
+from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
-from registry.core.failures import Failures
 from registry.core.requests import Request
 from registry.core.room_requests import RoomRequests
+from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
@@ -19,37 +17,25 @@ from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
 
 
 class Presence:
-    """Marks the table's records online and offline, with `rooms` and `failures`."""
+    """Marks the table's records online and offline, with `rooms` and `saving`."""
 
-    def __init__(self, services: Services, rooms: RoomRequests, failures: Failures) -> None:
+    def __init__(self, services: Services, rooms: RoomRequests, saving: Saving) -> None:
         self._s = services
         self._rooms = rooms
-        self._failures = failures
+        self._saving = saving
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
-        """The peer runs: answered with the table's version (Alive), so that it fetches
-        what it missed (while a table push is on its way to it, the version it acked:
-        registry/core/table_watch.py); a peer the registry gave up on is told it is not
-        registered."""
+        """The peer runs: answered Alive, or told it is not registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
         record = self._s.authority.authorised(req, claim, emit)
         if record is None:
             return
-        new_id = self._s.answers.new_id
         if not record.online:
-            # the registry gave up on this peer; it re-registers with its token on this answer
-            refused = Refused(new_id(), req.id, "You are not registered.")
-            emit(Send(req.addr, refused, req.asker))
+            self._s.answers.reply(req, emit, Refused, "You are not registered.")
             return
         record.last_seen = now
         version = self._s.feed.watch.told(req.addr, self._s.table.version)
-        emit(
-            Send(
-                req.addr,
-                Alive(new_id(), req.id, version, self._s.membership.registries),
-                req.asker,
-            )
-        )
+        self._s.answers.reply(req, emit, Alive, version, self._s.registries)
 
     def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""
@@ -65,28 +51,22 @@ class Presence:
                 self._quit(record, msg.farewell, now, emit)
             self._s.feed.changed(record, now, emit)
             emit(Log(f"deregistered {record.name}"))
-            # Room members of someone quitting hear it from the Notice above, once.
             self._rooms.leave_room(record, now, emit, None if msg.quitting else "")
         self._s.answers.ack(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
-        """`record`'s peer answered neither a push nor the probe that followed: it is
-        gone, offline, out of its room, what was pushed to it in its mailbox."""
+        """`record`'s peer answered neither a push nor the probe that followed: it is gone."""
         self._offline(record)
         self._s.feed.changed(record, now, emit)
         silent = now - record.last_seen
         line = f"{record.name} silent for {silent:.0f} s; offline (it did not answer a probe)"
         emit(Log(line))
         self._rooms.leave_room(record, now, emit, "not answering")
-        self._failures.failed(self._s.pusher.drop_all(record.addr), now, emit)
+        self._saving.failed(self._s.pusher.drop_all(record.addr), now, emit)
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
-        """`record` comes online at `where`: another name online there goes offline. One
-        address is one peer process, so that one is gone (a peer restarted on its port under
-        another name, without dereg). Without this, one address registering name after
-        name would keep them all online: every change pushed to each of them, unacked, in
-        memory that grew with the square of their number."""
-        for other in self._s.feed.online_at(where):
+        """`record` comes online at `where`: another name online there goes offline."""
+        for other in self._s.changes.online_at(where):
             if other is record:
                 continue
             other.last_seen = now
@@ -94,26 +74,22 @@ class Presence:
             self._s.feed.changed(other, now, emit)
             emit(Log(f"{other.name} offline: {record.name} registered at its address"))
             self._rooms.leave_room(other, now, emit, "not answering")
-            self._failures.restarted(other, now, emit)  # what was pushed to it: its mailbox
+            self._saving.restarted(other, now, emit)  # what was pushed to it: its mailbox
 
     def _offline(self, record: Record) -> None:
-        """`record` goes offline: its owner used it until it was last heard from (what
-        registry/core/forgetting.py counts its time unused from)."""
+        """`record` goes offline, used until it was last heard from."""
         record.online = False
-        record.used = self._s.clock.wall(record.last_seen)
+        record.used = self._s.wall(record.last_seen)
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:
-        """`record`'s peer started afresh (`reg` after `dereg`, or a new process), and
-        knows of no room: it is out of its room, and what was pushed to the start before
-        goes to its mailbox."""
+        """`record`'s peer started afresh: out of its room, what was pushed to it kept."""
         self._rooms.leave_room(record, now, emit, "restarted")
-        self._failures.restarted(record, now, emit)
+        self._saving.restarted(record, now, emit)
 
     def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
         """Tell every online peer that `record`'s peer has quit, with its `farewell`."""
         line = f"{record.name} has quit"
         if farewell:
-            # a peer of ours never sends a longer one; what another sends is cut
             cut = farewell[:MAX_FAREWELL]
             line += f" ({cut}{'…' if cut != farewell else ''})"
         for other in self._s.table.online():

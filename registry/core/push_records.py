@@ -24,7 +24,7 @@ class Push(Struct, frozen=True):
     "relay" (a channel message), "probe" (a direct message the registry delivers itself)
     and "room" (a room line or notice) are sent again while the peer is probed, and only a
     peer that answers nothing is marked offline (out of its room, the channel and direct
-    messages in its mailbox: registry/core/failures.py).
+    messages in its mailbox: registry/core/saving.py).
     """
 
     owner: str

@@ -1,30 +1,84 @@
-"""How much of the mailboxes one sender may take, so that a mailbox always has room for others.
-
-The rule: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
-senders at one address together half of it; all the strangers together (senders the owner
-has not left a message for: registry/core/table.py, Record.wrote_to) half of it too, so that the
-other half is always there for the people the owner writes to, however many keys and
-addresses the strangers have. What one key has waiting in all mailboxes takes at most
-SENDER_BYTES of the registry's disk, what one address has at most ADDRESS_BYTES.
-
-A key costs nothing to make, so a key alone would not stop one machine: its address is
-counted as well. An address costs more (a LAN hands out few), and more than one person may
-sit behind it, so it is allowed more. A message the registry leaves itself (the full
-notice) counts against nobody. Pure: the caller says who sent what, and how big it is.
+"""How much one mailbox holds, and how much of the mailboxes one sender may take: a key a
+quarter of a box, an address half, all strangers (the owner never wrote to) half, and a
+key's and an address's messages in all boxes are bounded. Channel messages stop a little
+before a box is full; the first not kept leaves one notice in it.
 """
 
 from __future__ import annotations
 
 from msgspec import Struct
 
-from registry.core import mailbox
+from wire.messages import NOTICE_KIND, StoredMessage
 
-#: Who sent a stored message: its sender's key (secure.keys.key_text, "" without one) and the
-#: IP address it came from ("" for the registry's own).
+#: Messages one mailbox holds at most (`--mailbox-limit`).
+MAILBOX_MESSAGES = 1000
+#: UTF-8 bytes of text a mailbox holds per message of its limit.
+BYTES_PER_MESSAGE = 2 * 1024
+#: ...and at least this many, so that even a small box takes a few of the longest messages.
+MIN_BYTES = 64 * 1024
+#: Channel messages are kept only while the box is below this share of both limits.
+CHANNEL_SHARE = 0.9
+
+
+def byte_limit(limit: int) -> int:
+    """The bytes of text a mailbox of at most `limit` messages holds."""
+    return max(limit * BYTES_PER_MESSAGE, MIN_BYTES)
+
+
+def full_notice(stamp: str) -> str:
+    """The line left in a mailbox where channel messages stopped being kept."""
+    return f"Your mailbox filled up at {stamp}; channel messages sent after that were not kept."
+
+
+def share_notice(sender: str, stamp: str) -> str:
+    """The line left in a mailbox where `sender`'s channel messages went over its share."""
+    return (
+        f"Channel messages from {sender} sent from {stamp} on were not kept: "
+        "they went over what one sender may leave in mailboxes."
+    )
+
+
+def refusal(owner: str) -> str:
+    """Why a direct message that does not fit was refused."""
+    return f"{owner}'s mailbox is full."
+
+
+class BoxIndex(Struct):
+    """A mailbox's (sender, id) pairs, bytes of text, and whether it has the notice."""
+
+    box: list[StoredMessage]
+    ids: set[tuple[str, str]]
+    size: int
+    noticed: bool
+
+    @classmethod
+    def of(cls, box: list[StoredMessage]) -> BoxIndex:
+        """The index of `box` as it is now."""
+        return cls(
+            box,
+            {(m.sender, m.id) for m in box},
+            sum(len(m.text.encode()) for m in box),
+            any(m.kind == NOTICE_KIND for m in box),
+        )
+
+    def has_room(self, size: int, kind: str, limit: int) -> bool:
+        """Whether a message of `kind` with `size` bytes of text fits a box of `limit`."""
+        share = CHANNEL_SHARE if kind == "channel" else 1.0
+        return len(self.box) + 1 <= limit * share and self.size + size <= byte_limit(limit) * share
+
+    def add(self, message: StoredMessage, size: int) -> None:
+        """Put `message`, whose text has `size` bytes, at the end of the box."""
+        self.box.append(message)
+        self.ids.add((message.sender, message.id))
+        self.size += size
+        if message.kind == NOTICE_KIND:
+            self.noticed = True
+
+
+#: Who sent a stored message: its sender's key and IP address ("": none, the registry's own).
 Origin = tuple[str, str]
 NO_ORIGIN: Origin = ("", "")
-#: A sender as a mailbox counts it: its origin, and whether it is a stranger to the box's
-#: owner (a name the owner never left a message for).
+#: A sender as a mailbox counts it: its origin, and whether a stranger to the box's owner.
 Sender = tuple[Origin, bool]
 
 #: The share of one mailbox (its messages, and its bytes) one key may fill...
@@ -35,9 +89,7 @@ ADDRESS_SHARE = 0.5
 STRANGERS_SHARE = 0.5
 #: The holder all strangers' messages in a box count against, together.
 _STRANGERS = "strangers"
-#: Bytes of text one key's messages waiting in all mailboxes take at most: two full
-#: mailboxes' worth (registry/core/mailbox.py), so that names registered only to hold one
-#: sender's mail do not fill the disk.
+#: Bytes of text one key's messages waiting in all mailboxes take at most.
 SENDER_BYTES = 4 * 1024 * 1024
 #: ...and one address's.
 ADDRESS_BYTES = 16 * 1024 * 1024
@@ -61,8 +113,6 @@ class Quotas:
         sender_bytes: int = SENDER_BYTES,
         address_bytes: int = ADDRESS_BYTES,
     ) -> None:
-        """The shares and totals above, unless told otherwise (a test of one mailbox's own
-        limit gives its one sender the whole box)."""
         self._sender_share = sender_share
         self._address_share = address_share
         self._sender_bytes = sender_bytes
@@ -73,9 +123,8 @@ class Quotas:
         self._totals: dict[str, int] = {}
 
     def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
-        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` (of
-        the name `owner`, holding at most `limit` messages); else why not, in one line for
-        its sender."""
+        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` of
+        `owner` (of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
         usages = self._boxes.get(box, {})
         if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
@@ -108,8 +157,7 @@ class Quotas:
         return ""
 
     def add(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
-        """A message of `size` bytes from `origin` (a `stranger` or not) went into mailbox
-        `box`."""
+        """A message of `size` bytes from `origin` went into mailbox `box`."""
         self._count(box, origin, 1, size, stranger)
 
     def remove(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
@@ -126,8 +174,7 @@ class Quotas:
             have.size += usage.size
 
     def held(self, origin: Origin) -> int:
-        """Bytes `origin`'s key has waiting in all mailboxes (its address's without a key).
-        Read-only, for tests and the console."""
+        """Bytes `origin`'s key (else address) has waiting in all mailboxes."""
         key, ip = origin
         return self._totals.get(_key(key) if key else _address(ip), 0)
 
@@ -165,13 +212,12 @@ def _address(ip: str) -> str:
 
 
 def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
-    """Whether one more message of `size` bytes takes `usage` past `share` of a mailbox of
-    `limit` messages (and mailbox.byte_limit(limit) bytes); one message always fits a
-    share, however small the box."""
+    """Whether one more message of `size` bytes takes `usage` past `share` of a box of
+    `limit` messages (one message always fits)."""
     if usage is None:
         return False
     most = max(1.0, limit * share)
-    return usage.count + 1 > most or usage.size + size > mailbox.byte_limit(limit) * share
+    return usage.count + 1 > most or usage.size + size > byte_limit(limit) * share
 
 
 def _part(share: float) -> str:

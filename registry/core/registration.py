@@ -1,12 +1,6 @@
-"""Registration: who may take a name (a new one, or one already in the table), by which
-proof (the owner's key, its token, its password), and the Welcome that answers it.
-
-Pure: the caller supplies `now`. A name held online at another address by its owner is
-not taken before its holder is asked (registry/core/liveness.py): the registration waits for
-the probe's outcome, and the caller carries it out again (`register`) when the probe gives
-up. Passwords are checked (and new names made) within the budgets of registry/core/flood.py,
-off the registry's thread: the registration asks for the check (CheckPassword) and is
-carried out again with its outcome (`checked`), every other rule applied afresh then.
+"""Registration: who may take a name, by which proof (the owner's key, its token, its
+password), and the Welcome that answers it. A registration waiting for a probe of the
+holder, or for its password's check off the registry's thread, is carried out again.
 """
 
 from __future__ import annotations
@@ -31,20 +25,16 @@ from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 
-#: Registrations refused for too many password (or new name) attempts are logged one in
-#: this many.
+#: Registrations refused for a budget are logged one in this many.
 LOG_PASSWORDS_EVERY = 100
-#: Password checks asked for and not yet done, past which an address that sent a wrong
-#: password lately gets none: a machine slower than the budget of registry/core/flood.py
-#: assumes refuses guessers rather than queue their checks without end, and the others'
-#: (the global budget bounds them) wait behind a few at most.
+#: Password checks under way past which an address that sent a wrong password lately
+#: gets none: a slow machine refuses guessers rather than queue their checks.
 CHECKS_AT_ONCE = 4
 
 
 class _Check(Struct, frozen=True):
-    """A registration waiting for its password's check: what it was checked against (the
-    record's hash, "" for a new name), and the hash `credentials.proven` gave ("" before
-    it came)."""
+    """A registration waiting for its password's check: the hash it is checked against
+    ("" for a new name), and the hash the check gave ("" before it came)."""
 
     msg: Register
     req: Request
@@ -53,9 +43,8 @@ class _Check(Struct, frozen=True):
 
 
 class _Attempt(Struct, frozen=True):
-    """A registration being carried out: `msg` (named as the record it found, for a peer
-    that renamed: see `_find`), the request it came in, how the log names it, and the
-    record of its name (None: a new name)."""
+    """A registration being carried out: `msg` (named as the record it found), how the
+    log names it, and the record of its name (None: a new name)."""
 
     msg: Register
     req: Request
@@ -64,16 +53,13 @@ class _Attempt(Struct, frozen=True):
 
     @property
     def where(self) -> Addr:
-        """The address the peer listens at: the request's IP, the port it registers."""
+        """The request's IP, and the port it registers."""
         return (self.req.addr[0], self.msg.port)
 
 
 class Registration:
-    """Registers names in the shared table; a peer coming online takes over its address
-    (`presence`), gets its mail (`post`) in its Welcome; at most so many new names an
-    hour come from one IP address (`names`); each registration that brings its name online
-    stamps it as used (registry/core/forgetting.py reads the stamps, and renews them while
-    it stays online)."""
+    """Registers names in the shared table; at most `names` new names come from one IP
+    address an hour."""
 
     def __init__(
         self,
@@ -91,15 +77,13 @@ class Registration:
         self.names = names
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens: OrderedDict[str, str] = OrderedDict()
-        #: the registrations whose password is being checked, by ticket; and the one
-        #: carried out again with its check's outcome, while it is (`checked`)
+        #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """Carry out `msg`: welcomed, refused, or (its name held online elsewhere) waiting
-        for a probe of the holder."""
-        self._liveness.registered(now)  # the first peer to sweep for (see Liveness.start)
+        """Carry out `msg`: welcomed, refused, or waiting for a probe of the holder."""
+        self._liveness.registered(now)
         if self._malformed(msg, req, emit):
             return
         attempt = self._find(msg, req, now, emit)
@@ -113,12 +97,10 @@ class Registration:
             self._welcome(attempt, record, now, emit)
 
     def checked(self, ticket: str, kept: str | None, now: float, emit: Emit) -> None:
-        """The password check `ticket` asked for (CheckPassword) gave `kept`: its
-        registration is carried out again with it, its budgets counted already. None: the
-        check failed (scrypt found too little memory), and the registration is refused."""
+        """The check `ticket` gave `kept` (None: failed): its registration goes on."""
         check = self._checking.pop(ticket, None)
         if check is None:
-            return  # (a ticket of no registration: nothing to carry out)
+            return
         if kept is None:
             said = Reason(
                 "The registry could not check the password now; try again.", "check failed"
@@ -152,9 +134,8 @@ class Registration:
         return False
 
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
-        """The attempt, with the record `msg` asks for; None if refused: a name free in
-        the table, but not to be taken (the registry's own, or one given up by a rename a
-        moment ago; a "server" registered before it was kept stays its owner's)."""
+        """The attempt, with the record `msg` asks for; None if refused: a free name not
+        to be taken (the registry's own, or one given up by a rename a moment ago)."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         if record is None and name_key(msg.name) == name_key(SERVER_NAME):
@@ -162,14 +143,9 @@ class Registration:
             return None
         holder = None
         if record is None and msg.token:
-            holder = self._s.aliases.lookup(msg.name) or self._s.table.renamed_from(msg.name)
+            holder = self._s.aliases.holder(msg.name)
         if holder is not None and token_matches(msg.token, holder.token):
-            # The peer that renamed, started under its old name: its rename was done as
-            # it stopped (killed, its terminal closed), so its files still say the old
-            # one. It is welcomed under the new name, which its Welcome tells it. Known
-            # by the table's former names as long as nobody took the old one, after the
-            # alias window and across restarts too: else it would make a second, empty
-            # record with the same token, and the mail would stay with the new name.
+            # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
             record = holder
             msg = msgspec.structs.replace(msg, name=holder.name)
@@ -179,8 +155,7 @@ class Registration:
         return _Attempt(msg, req, what, record)
 
     def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
-        """The record of a new name, made offline so that the Welcome's path announces it
-        like any change; None if the name or password budget refused it."""
+        """The record of a new name, made offline; None if a budget refused it."""
         msg, where = attempt.msg, attempt.where
         proof = self._proven(attempt, "")  # (its name counted already, if there is one)
         if self._address_held(attempt, now, emit):
@@ -193,11 +168,11 @@ class Registration:
                 self._check(attempt, "", now, emit)
                 return None
             password = proof
-        # the peer's own token when it proposes one (see Register): it has kept it already
+        # the peer's own token when it proposes one: it has kept it already
         token = msg.token if is_token(msg.token) else self._s.new_token()
         kept = token_hash(token)
         record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
-        record.made = self._s.clock.wall(now)
+        record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
@@ -206,15 +181,12 @@ class Registration:
         return record
 
     def _claimed(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> Record | None:
-        """`record`, if the sender owns it and may take it now; else None (refused, or
-        waiting for a probe of the holder)."""
+        """`record`, if the sender owns it and may take it now; else None."""
         msg = attempt.msg
         owned = self._owns_without_password(attempt, record)
         if not owned and msg.password:
-            # checked last, as the one costly check, and only so often (see PasswordBudget);
-            # never for the owner's key, which `_owns_without_password` let in already. A
-            # name without a password is checked alike (against a hash no password has),
-            # so that neither the answer nor its time tells whether a name has one.
+            # checked last, the one costly check; a name without a password alike, so
+            # that neither the answer nor its time tells whether a name has one
             against = record.password or NO_PASSWORD
             proof = self._proven(attempt, against)
             if proof is None:
@@ -231,10 +203,7 @@ class Registration:
         if self._address_held(attempt, now, emit):
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
-            # The owner's token, but the name is held online at another address: two
-            # processes must not share one name, yet one killed a moment ago must not keep
-            # it until its silence runs out. The holder is asked (docs/PROTOCOL.md);
-            # the answer to this registration (and its copies) waits for the outcome.
+            # held online at another address: the holder is asked first (docs/PROTOCOL.md)
             if not self._liveness.probing(record):
                 line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"
                 emit(Log(line))
@@ -247,21 +216,16 @@ class Registration:
         """The owner takes `record` back (or its registration's copy came)."""
         msg, where = attempt.msg, attempt.where
         copy = msg.id == record.last_register_id and record.online and record.addr == where
-        if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
+        if not copy:  # (a copy is answered, not logged again)
             verb = "re-registered" if record.online else "registered again"
             emit(Log(f"{verb} {record.name} at {fmt(where)}"))
         if record.deregistered or another_start(msg.id, record.last_register_id):
-            # a fresh start of the peer (`reg` after `dereg`, which answered nothing
-            # meanwhile, or a new process), which knows of no room. A new process is
-            # told by the session its ids carry: the same process registering again (its
-            # answer lost five times, or back after the registry gave up on it) knows its
-            # room, and acks what is still pushed to it.
+            # a fresh start (after `dereg`, or a new session), which knows of no room
             self._presence.fresh_start(record, now, emit)
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
         """`record` is the sender's: bind it to the sender's key, bring it online where the
-        sender listens, and answer with the first part of its mail, and the table when it
-        is small (registry/core/table_feed.py)."""
+        sender listens, and answer with its mail, and the table when it is small."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
         if moved:
@@ -274,20 +238,20 @@ class Registration:
         record.last_seen = now
         record.deregistered = False
         if not record.online or record.addr != where or moved:
-            # (not for a copy of the registration: every row it rewrote was a write to
-            # JetStream for a registry of a service, for nothing a user sees)
-            record.used = self._s.clock.wall(now)
+            # (not for a copy: a row rewritten is a write to JetStream for nothing)
+            record.used = self._s.wall(now)
             self._presence.take_over(where, record, now, emit)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._s.feed.changed(record, now, emit)
         else:
-            # The same peer, where it was: its token may be new (a copy of its registration
-            # answered after a restart) and must be on disk before the Welcome says it.
+            # its token may be new, and must be on disk before the Welcome says it
             emit(SaveTable((name_key(record.name),)))
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()
-        self._s.feed.welcomed(record, self._s.table.version, bool(entries))
+        self._s.feed.watch.welcomed(
+            record.addr, record.key, self._s.table.version, fetching=not entries
+        )
         welcome = Welcome(
             self._s.answers.new_id(),
             msg.id,
@@ -297,15 +261,13 @@ class Registration:
             entries,
             mail,
             aliases,
-            self._s.membership.registries,
+            self._s.registries,
         )
         emit(Send(req.addr, welcome, req.asker))
 
     def _token(self, msg: Register, record: Record) -> str:
-        """The token the Welcome gives back: the one the peer holds, when it showed it; else
-        (its key or password proved the name) a new one, which replaces the old. The
-        registry keeps only tokens' hashes, so it cannot give an old one back. A copy of a
-        registration (its Welcome lost) gets the token its first answer gave."""
+        """The token the Welcome gives back: the one the peer showed, or the one the first
+        answer to this registration gave, else a new one (only hashes are kept)."""
         given = self.given_tokens.get(msg.id, "")
         if token_matches(msg.token, record.token):
             token = msg.token
@@ -319,12 +281,8 @@ class Registration:
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the address the attempt registers is held by a peer online with another
-        key: an address belongs to its key, so that one is asked first (registry/core/liveness.py)
-        and the attempt waits for the outcome: carried out again once it does not answer
-        (registry/core/presence.py takes the address over then), refused if it does. Another
-        user of the same machine, registering at a running peer's port, takes nothing."""
-        for other in self._s.feed.online_at(attempt.where):
+        """Whether the attempt's address is held by another key's peer (probed first)."""
+        for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
             if not self._liveness.probing(other):
@@ -337,23 +295,20 @@ class Registration:
     # -- proofs and budgets -------------------------------------------------------------
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        """Whether the sender may take `record`: by the key bound to it, by its token
-        (moving the name to the sender's key), or as a retransmission from that key (the
-        password, costly to check, is the caller's to check after these)."""
+        """Whether the sender may take `record` by its key, its token, or as a copy of
+        the registration from that key (the password is checked after these)."""
         key, msg = attempt.req.key, attempt.msg
         if record.key and key == record.key:
             return True
         if token_matches(msg.token, record.token):
             return True
-        # a copy of the registration that created the record, its Welcome having been lost:
-        # from the same key (a copy's id alone, seen by anyone, proves nothing)
+        # (a copy's id alone, seen by anyone, proves nothing)
         return (
             msg.id == record.last_register_id and record.addr == attempt.where and key == record.key
         )
 
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
-        """Refuse a sender that does not own `record`: ownership first, as what follows
-        (where the holder runs, that waiting helps) is for the owner only."""
+        """Refuse a sender that does not own `record`."""
         if record.online:
             reason = f"The name {record.name} is in use by a peer that is online."
         elif attempt.msg.password:  # said alike whether the name has a password or not
@@ -368,10 +323,7 @@ class Registration:
         )
 
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt would be one new name too many from its IP address lately
-        (see NameBudget); if so, it is refused saying when to try again and that a name one
-        has is still taken back. Logged the first time, then once in LOG_PASSWORDS_EVERY:
-        a flood of names would fill the log."""
+        """Whether the attempt is one new name too many from its IP address (refused)."""
         ip = attempt.req.addr[0]
         wait = self.names.take(ip, now)
         if not wait:
@@ -382,17 +334,11 @@ class Registration:
             f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
-        if self.names.refused % LOG_PASSWORDS_EVERY == 1:
-            count = self.names.refused
-            emit(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
-        self._refused(attempt, reason, emit)
+        self._over_budget(attempt, reason, "too many new names", self.names.refused, emit)
         return True
 
     def _proven(self, attempt: _Attempt, stored: str) -> str | None:
-        """The hash the check of this attempt's password gave, when it is carried out
-        again with it and was checked against `stored` (its name's hash, NO_PASSWORD for a
-        name with none, "" for a new name: a name made meanwhile by another is checked
-        anew); else None (its password is to be checked)."""
+        """The hash the check against `stored` gave this attempt, or None."""
         proof = self._proof
         if proof is None or proof.stored != stored:
             return None
@@ -400,9 +346,7 @@ class Registration:
         return proof.kept if same else None
 
     def _check(self, attempt: _Attempt, stored: str, now: float, emit: Emit) -> None:
-        """Ask for the attempt's password to be checked against `stored` (as `_proven`
-        names it), within its budget; a copy of a registration being checked waits for
-        its first's outcome, which answers it."""
+        """Ask for the attempt's password to be checked against `stored`, in budget."""
         msg, req = attempt.msg, attempt.req
         if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
             return
@@ -414,15 +358,10 @@ class Registration:
         emit(CheckPassword(ticket, msg.password, stored, salt))
 
     def _too_many_passwords(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's password may not be checked (or hashed for a new name)
-        now, as its address has a check under way, sent wrong ones or asked for too many
-        lately, or everyone did (see PasswordBudget); if so, it is refused saying when to
-        try again. Logged the
-        first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood would fill the
-        log."""
+        """Whether the attempt's password may not be checked now (PasswordBudget, or a
+        check of its address under way); if so, it is refused saying when to try again."""
         ip = attempt.req.addr[0]
-        # one check at a time per address: a guesser's next waits for its outcome (and
-        # the wait a wrong one brings), not only an honest person's
+        # one check at a time per address
         mine = any(c.req.addr[0] == ip for c in self._checking.values())
         busy = len(self._checking) >= CHECKS_AT_ONCE and self.passwords.guessed(ip, now)
         if mine or busy:
@@ -433,14 +372,13 @@ class Registration:
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
-            count = self.passwords.refused
-            emit(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
-        self._refused(attempt, reason, emit)
+        self._over_budget(attempt, reason, reason, self.passwords.refused, emit)
         return True
 
-    def _refused(self, attempt: _Attempt, reason: str, emit: Emit) -> None:
-        """Refuse the attempt for a budget: sent to its address as any datagram (the log
-        says it only now and then, so not through Answers.refuse)."""
-        refused = Refused(self._s.answers.new_id(), attempt.msg.id, reason)
-        emit(Send(attempt.req.addr, refused, attempt.req.asker))
+    def _over_budget(
+        self, attempt: _Attempt, reason: str, said: str, count: int, emit: Emit
+    ) -> None:
+        """Refuse the attempt for a budget (`count` refused so far), logged now and then."""
+        if count % LOG_PASSWORDS_EVERY == 1:
+            emit(Log(f"refused {attempt.what}: {said} ({count} refused so far)"))
+        self._s.answers.reply(attempt.req, emit, Refused, reason)

@@ -1,8 +1,5 @@
-"""The channel: a message for everyone, relayed by the registry to every online peer and
-kept in the mailbox of every offline one; and the outcome of every relay (a channel
-message's or a room line's), told to its sender once it is over.
-
-Pure: the caller supplies `now`.
+"""The channel: a message relayed to every online peer and kept for every offline one;
+and the outcome of every relay (a channel message's or a room line's), told its sender.
 """
 
 from __future__ import annotations
@@ -11,8 +8,7 @@ from collections import OrderedDict
 
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.mailboxes import Deposit
-from registry.core.post_office import PostOffice
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.requests import Request, public_key, remember
 from registry.core.services import Services
 from registry.core.table import Record
@@ -22,8 +18,7 @@ from wire.names import name_key
 
 
 class Relay:
-    """The posts (channel messages and room lines) taken lately and those still relayed;
-    offline peers' copies of channel messages go to `post`."""
+    """The posts taken lately and those still relayed."""
 
     def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services
@@ -45,10 +40,9 @@ class Relay:
                 self._s.answers.refuse(req, "Message too long.", what, emit)
                 return
             self.started(msg.id, sender)
-            # under the name it was sent as: every copy of it (relayed again by a registry
-            # restarted after a rename, say) names the same sender, so members show it once
+            # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
-            roster = self._s.feed.roster()
+            roster = self._s.changes.roster()
             deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
             for record in roster.offline:
                 if record is not sender:
@@ -58,31 +52,24 @@ class Relay:
         self.answered(req, bool(relayed), emit)
 
     def taken(self, post_id: str) -> bool | None:
-        """Whether post `post_id` was taken already, and its relay is over (None: never
-        taken, or long ago)."""
+        """Whether post `post_id` was taken, and its relay is over (None: not taken)."""
         return self._done.get(post_id)
 
     def started(self, post_id: str, sender: Record) -> None:
-        """Post `post_id` is taken, and relayed from now: its copies are acked, and its
-        sender told once the relay is over (`over`)."""
+        """Post `post_id` is taken, and relayed from now."""
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
         self._s.pusher.pushes.watch(post_id)
 
     def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
-        """Ack the post `req`; a copy of one whose relay is over (its sender asked again:
-        the outcome was lost, or late) is told that again too."""
+        """Ack the post `req`; a copy of one whose relay is over is told that again too."""
         self._s.answers.ack(req, emit)
         if relayed:
-            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id), req.asker))
+            self._s.answers.reply(req, emit, Relayed)
 
     def over(self, emit: Emit) -> None:
-        """Tell the sender of each post whose relay has ended (every member acked, or has
-        it in its mailbox, or is gone) that it has: until then it keeps the post. After
-        the mailbox writes in `out`, so that it leaves once they are on disk. Sent once,
-        not pushed: a sender that misses it asks again (the post, deduped), and a sender's
-        acks of thousands of outcomes would count against its flood gate. Sent to a sender
-        gone offline too: one that deregistered still runs, and waits for it."""
+        """Tell the sender of each post whose relay has ended that it has (until then it
+        keeps the post): once, after the mailbox writes, not pushed (it asks again)."""
         if not self._relaying:
             return
         for post_id in self._s.pusher.pushes.ended():

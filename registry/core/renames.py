@@ -1,8 +1,5 @@
 """A peer renaming itself: the checks of the new name, and what follows the record to it
-(its mailbox, its room's members told, the old name kept as an alias for RENAME_GRACE:
-registry/core/aliases.py).
-
-Pure: the caller supplies `now`.
+(its mailbox, its room told, the old name kept as an alias).
 """
 
 from __future__ import annotations
@@ -19,8 +16,7 @@ from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 
 
 class Renames:
-    """Carries out renames on the shared table; mailboxes move in `post`, rooms' members
-    are told through `rooms`."""
+    """Carries out renames on the shared table."""
 
     def __init__(self, services: Services, rooms: RoomRequests, post: PostOffice) -> None:
         self._s = services
@@ -67,8 +63,7 @@ class Renames:
         return ""
 
     def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
-        """File `record` under `new_name`; a new name key leaves the old one an alias, and
-        takes the mailbox along."""
+        """File `record` under `new_name`, the old key left an alias, the mailbox moved."""
         table = self._s.table
         old_key, new_key = name_key(record.name), name_key(new_name)
         del table.records[old_key]

@@ -1,14 +1,12 @@
-"""What every part of the registry core answers with: the request being answered, the
-registry's own message ids, and the small rules every answer follows.
-
-Pure: no clock, no sockets, no state but the ids made and the ids of requests done.
+"""What every part of the registry core answers with: the request, the registry's message
+ids, and the small rules every answer follows.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from msgspec import Struct
 
@@ -19,19 +17,15 @@ from wire.keys import key_from_text
 from wire.messages import Ack, Message, Refused
 from wire.refusals import RefusalCode
 
-#: How many finished save, post and room request ids are remembered, to answer late
-#: retransmissions without carrying them out a second time.
+#: Request ids done remembered, to answer late copies without carrying them out again.
 RECENT_IDS = 10_000
 
 V = TypeVar("V")
 
 
 class Request(Struct, frozen=True):
-    """A message the registry answers: its `id`, the address `addr` it came from (a
-    datagram's source, or a TCP connection's peer), and `key`, the public key
-    (wire.keys.key_text) it came with: what proves who sent it, never the address ("" from
-    a test's keyless sender). `datagram`: it came in a datagram, so its answer is to fit
-    one. `behind`: how many seconds the registry was behind what arrives when it came."""
+    """A message the registry answers: its `id`, the address it came from, and the `key`
+    it came with, which proves who sent it (`datagram`, `behind`: as in Arrival)."""
 
     id: str
     addr: Addr
@@ -41,8 +35,7 @@ class Request(Struct, frozen=True):
 
     @property
     def asker(self) -> bytes:
-        """The key an answer is for: the sender's, though the table holds another key at
-        its address (b"": none, and nothing is sent)."""
+        """The key an answer is for: the sender's (b"": none, and nothing is sent)."""
         return (key_from_text(self.key) or b"") if self.key else b""
 
     @property
@@ -52,15 +45,14 @@ class Request(Struct, frozen=True):
 
 
 class Reason(NamedTuple):
-    """The reason of a refusal that holds text of its request (a name, a room, a
-    version): `text` for its user, and `kind` (a constant) that the log counts it under."""
+    """A refusal's `text` holding text of its request, and the `kind` the log counts."""
 
     text: str
     kind: str
 
 
 class Answers:
-    """The registry's message ids (`new_id`), and the answers made of nothing else."""
+    """The registry's message ids (`new_id`), and its answers to requests."""
 
     def __init__(self, new_id: Callable[[], str]) -> None:
         self.new_id = new_id
@@ -73,23 +65,23 @@ class Answers:
         emit: Emit,
         code: RefusalCode = RefusalCode.OTHER,
     ) -> None:
-        """Refuse `req`: `reason` for its user, `code` for its program (what the peer acts
-        on); `what` names the request in the log line. The line goes to the one
-        rate-limited log (net/drop_log.py), counted under the reason: a `str` is a constant
-        and its own kind; a reason with text of the request in it is a `Reason`."""
+        """Refuse `req`: `reason` for its user (a constant `str` is its own kind), `code`
+        for its program; `what` names the request in the rate-limited log."""
         text, kind = reason if isinstance(reason, Reason) else (reason, reason)
         emit(Log(f"refused {what}: {text}", kind))
-        emit(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
+        self.reply(req, emit, Refused, text, code)
 
     def ack(self, req: Request, emit: Emit) -> None:
         """Acknowledge `req`: done (or a copy of one done)."""
-        emit(Send(req.addr, Ack(self.new_id(), req.id), req.asker))
+        self.reply(req, emit, Ack)
+
+    def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
+        """Answer `req` with a `kind` of a new id, replying to it, then `fields`."""
+        emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
 
 class DoneRequests:
-    """The ids of room requests and renames carried out lately: a late copy of one is
-    acked again and no more (a late copy of a leave must not take the peer out of the room
-    it joined since)."""
+    """The ids of room requests and renames carried out lately: a late copy is only acked."""
 
     def __init__(self, answers: Answers) -> None:
         self._answers = answers
@@ -129,14 +121,12 @@ def public_key(record: Record) -> bytes:
 
 
 def session_of(msg_id: str) -> str:
-    """The session a message id was made in (`<session>-<counter>`: wire.ids.IdMaker),
-    which names the process that sent it; "" for an id of another shape."""
+    """The session (`<session>-<counter>`) a message id names its process by ("": none)."""
     return msg_id.rpartition("-")[0]
 
 
 def another_start(register_id: str, last_register_id: str) -> bool:
-    """Whether the registration `register_id` comes from another start of the peer than
-    `last_register_id` did: another session, or ids that name none and differ."""
+    """Whether `register_id` comes from another start than `last_register_id` did."""
     session = session_of(register_id)
     if session and session_of(last_register_id):
         return session != session_of(last_register_id)

@@ -1,21 +1,6 @@
 """Telling peers that the registry is back, or that the service's registries changed
-(Restarted), a window of them at a time.
-
-Pure: the caller supplies `now`. A registry that starts again has a session with nobody:
-each peer told costs a handshake, begun by the registry. Told all at once, 2,000 peers were
-2,000 handshakes begun in one pass, over a second of work; what waited for them waited
-longer than the secure channel keeps it (secure/sessions.py, QUEUE_FOR), the pushes gave up,
-and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
-most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
-acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
-The table's updates wait for each peer until it is told (TableFeed.hold): then it is pushed
-every row changed since the version it acked, as any peer is (registry/core/table_watch.py):
-the rows held back when the registry stopped, and those of the registrations meanwhile.
-Pushed to all at once, they would begin every handshake at once all the same.
-
-A registry of a service tells its peers the same way when it takes the lead, when the list
-of registries changes, and when a registry goes (its peers are reached from here now, each
-over a handshake): the newest news is what the peers still to be told hear.
+(Restarted): each is a handshake begun by the registry, so at most WINDOW are being told at
+once, and the table's updates wait for each until it is told (TableFeed.hold).
 """
 
 from __future__ import annotations
@@ -29,8 +14,7 @@ from registry.core.table import Record
 from wire.messages import Restarted
 from wire.names import name_key
 
-#: Peers being told at once: a hundred handshakes cost a registry some 50-100 ms, well
-#: within the time what is sent waits for its handshake (secure/sessions.py, QUEUE_FOR).
+#: Peers being told at once: well within what waits for a handshake (secure/sessions.py).
 WINDOW = 100
 #: Times a peer is told in all, when it acks none of them (its acks lost, or it is gone).
 ROUNDS = 2
@@ -48,18 +32,15 @@ class RestartNews:
         self._telling: dict[str, tuple[int, float]] = {}
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
-        """Tell `records` (online) the news: the registry is back, with the service's
-        registries as they are now. Peers still to be told an earlier news are told this
-        one instead; those being told it are told this one after."""
-        self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
+        """Tell `records` (online) the news, with the service's registries as they are now."""
+        self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
         self._waiting.update((name_key(record.name), 1) for record in records)
         self._s.feed.hold(records)
         self._tell(now, emit)
 
     def acked(self, owner: str, answered: Sequence[Flight], now: float, emit: Emit) -> None:
-        """`owner`'s peer acked pushes (`Pusher.answer`): the news among them makes room
-        for the next."""
+        """`owner`'s peer acked pushes: the news among them makes room for the next."""
         if self._message is None or owner not in self._telling:
             return
         if any(isinstance(flight.message, Restarted) for flight in answered):
@@ -67,10 +48,8 @@ class RestartNews:
             self._tell(now, emit)
 
     def due(self, now: float, emit: Emit) -> None:
-        """Pushes of the news over without an ack by `now` (given up) make room for the
-        next; their peers are told again later, ROUNDS times in all."""
+        """Pushes of the news given up make room; their peers are told again later."""
         telling, over = self._telling, False
-        # in the order told, which is the order of their ends
         while telling:
             owner, (told, until) = next(iter(telling.items()))
             if until > now:
@@ -109,7 +88,6 @@ class RestartNews:
             elif record is not None and record.online:
                 telling[owner] = (told, until)
                 batch.append(record)
-            # (one gone offline meanwhile is watched no more: TableFeed.changed)
         waiting.update(later)
         if batch:
             self._s.pusher.push_all(batch, message, "notice", now, emit)

@@ -1,19 +1,15 @@
-"""Rooms as the peers use them: joining, leaving, saying a line, listing the rooms, and
-the history a member who joins is replayed.
-
-Pure: the caller supplies `now`. Who is in which room and what was said there is
-registry/core/rooms.py's; this part answers the requests, tells the members, relays the lines
-(registry/core/relay.py tells their senders the outcome) and keeps each replay of a history
-until the member has acked every line of it.
+"""Rooms as the peers use them: Join, Leave, RoomPost, RoomsRequest, and the history
+replayed to a member who joins, kept until it acked every line. Who is in which room is
+registry/core/rooms.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable, Send
+from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
-from registry.core.mailboxes import stamp
+from registry.core.post_office import stamp
 from registry.core.push_records import Flight
 from registry.core.relay import Relay
 from registry.core.requests import Reason, Request
@@ -34,10 +30,8 @@ class RoomRequests:
     def __init__(
         self, services: Services, relay: Relay, histories: Mapping[str, Sequence[RoomMessage]]
     ) -> None:
-        """`histories` (by room key) are what the adapter loaded from disk: the rooms
-        someone is in get theirs back, the others' are set aside for when they are made
-        again (the one said in longest ago first forgotten beyond KEPT_EMPTIED), and those
-        no longer kept are `gone` (for the start to drop)."""
+        """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
+        the others' are set aside, and those no longer kept are `gone`."""
         self._s = services
         self._relay = relay
         #: who is in which room, as the table file kept it, and what was said there last
@@ -53,15 +47,13 @@ class RoomRequests:
             self.rooms.set_aside(key, history)
         #: keys of the histories on disk no longer kept: dropped at the start
         self.gone: list[str] = self.rooms.forgotten()
-        # members whose room's history is being replayed to them (Record.replaying), by the
-        # address it is pushed to: the member, and the ids of the lines not acked yet
+        # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
     # -- requests -----------------------------------------------------------------------
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
-        """The sender joins room `msg.room` (leaving the one it is in), is told who is
-        there and replayed its history; the members hear it joined."""
+        """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
         record = self._s.authority.member(req, claim, emit)
         if (
@@ -78,16 +70,13 @@ class RoomRequests:
         text = self._joined_line(record, room, left)
         self._notice_to(record, room, text, now, emit)
         if self.rooms.missed(record, room) > len(room.history):
-            # what it missed is not all in the history: said, not left for it to assume
             more = (
                 f"More was said in {room.name} while you were away than the "
                 f"{len(room.history)} lines it keeps"
             )
             self._notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
-        # The ack after "You joined" and the history: the peer carries out the lines typed
-        # after the join on the ack (a script's `join lobby` then `/who`), and they must
-        # be shown after the join they followed, not before it.
+        # the ack last: the lines typed after the join are carried out on it
         self._s.answers.ack(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
@@ -102,8 +91,7 @@ class RoomRequests:
         self._s.answers.ack(req, emit)
 
     def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay the line `msg` to the other members of its room, and keep it in the
-        room's history (a copy of one taken is only answered)."""
+        """Relay the line `msg` to the other members of its room, and keep it."""
         claim = Claim(msg.sender, msg.token, "room message")
         sender = self._s.authority.member(req, claim, emit)
         if sender is None:
@@ -114,10 +102,9 @@ class RoomRequests:
             if room is None:
                 return
             self._relay.started(msg.id, sender)
-            # under the name it was said as (see relay.py): members show each copy once
-            said = stamp(self._s.clock.wall(now))
+            # under the name it was said as: members show each copy once
+            said = stamp(self._s.wall(now))
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
-            # (asked again of a registry restarted since, it may be in the history read back)
             if not room.holds(msg.id):
                 room.keep(relay)
                 emit(KeepHistory(name_key(room.name), tuple(room.history)))
@@ -128,20 +115,16 @@ class RoomRequests:
         """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
-        listed = RoomList(self._s.answers.new_id(), req.id, names, counts)
-        emit(Send(req.addr, listed, req.asker))
+        self._s.answers.reply(req, emit, RoomList, names, counts)
 
     # -- what the other parts ask ---------------------------------------------------------
 
     def leave_room(self, record: Record, now: float, emit: Emit, why: str | None) -> Room | None:
-        """Take `record` out of its room; tell the members who stay "<name> left <room>",
-        followed by `why` in brackets if given, nothing when `why` is None."""
+        """Take `record` out of its room; the members are told, with `why` (None: nothing)."""
         room = self.rooms.leave(record)
         if room is None:
             return None
         emit(SaveTable((name_key(record.name),)))
-        # emptied, the room is gone, its history set aside (Rooms.leave), maybe another's
-        # forgotten for it
         for key in self.rooms.forgotten():
             emit(DropHistory(key))
         if why is not None:
@@ -156,10 +139,8 @@ class RoomRequests:
             self._notice_to(member, room, text, now, emit)
 
     def restart(self, now: float, emit: Emit) -> None:
-        """The registry starts: a member it was replaying a room's history to when it
-        stopped (Record.replaying) is replayed it again: a line lost on the way then is
-        sent again by nobody else. Up to the newest line replayed then: the lines said
-        since were relayed to it, each asked again by its sender."""
+        """The registry starts: a member it was replaying a history to when it stopped
+        (Record.replaying) is replayed it again, up to the newest line replayed then."""
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:
@@ -177,16 +158,10 @@ class RoomRequests:
         emit: Emit,
         lines: list[RoomMessage] | None = None,
     ) -> None:
-        """Push `room`'s history to `record`, a member that has just joined it (or, at a
-        start, those of its `lines` it may not all have had: see `restart`). Until every
-        line is acked, the record is `replaying` them, which the table file keeps: nobody
-        asks for a lost line again, so a registry killed before its retry must replay it
-        after its restart."""
+        """Push `room`'s history (or `lines` of it) to `record`, kept `replaying`."""
         lines = list(room.history) if lines is None else lines
         for old in lines:
-            # under the line's own id: a member who saw it (back after a pause, or a
-            # restart) is shown it once only, as for any message
-            # in the room's spelling now: it may have been emptied and made again
+            # under the line's own id, shown once; in the room's spelling now
             replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
             self._s.pusher.push(record, replay, "room", now, emit)
         for addr in [a for a, (r, _) in self._replays.items() if r is record]:
@@ -196,10 +171,7 @@ class RoomRequests:
             self._replays[record.addr] = (record, {m.id for m in lines})
 
     def acked(self, addr: Addr, answered: list[Flight]) -> None:
-        """`addr` acked the pushes `answered`: if its room's history is replayed to it and
-        it has now acked every line (the live copy of one counts), the replay is over. The
-        table file learns it at its next save: until then a restart only replays lines the
-        member shows once anyway."""
+        """`addr` acked the pushes `answered`: a replay all acked is over."""
         if not (self._replays and answered and addr in self._replays):
             return
         record, owed = self._replays[addr]
@@ -209,8 +181,7 @@ class RoomRequests:
             record.replaying = ""
 
     def replays_over(self) -> None:
-        """Forget the replays of history to members no longer there to have them: out of
-        the room, gone offline (given up on), or moved to another address."""
+        """Forget the replays to members out of the room, offline, or moved."""
         for addr, (record, _) in list(self._replays.items()):
             if not (record.online and record.room and record.addr == addr):
                 del self._replays[addr]
@@ -224,8 +195,7 @@ class RoomRequests:
     # -- helpers ----------------------------------------------------------------------------
 
     def _may_join(self, msg: Join, req: Request, record: Record, emit: Emit) -> bool:
-        """Whether `record` may join `msg.room`: refused a bad name, or a new room beyond
-        MAX_ROOMS; acked at once (and no more) if it is in that room already."""
+        """Whether `record` may join `msg.room`; else refused, or acked if there already."""
         problem = name_problem(msg.room)
         what = f"join by {record.name}"
         if problem:
@@ -260,8 +230,6 @@ class RoomRequests:
         if room is None or name_key(room.name) != name_key(msg.room):
             room = self._said_before(msg)
         if room is None:
-            # typed in a room the sender has left since (a restart, or a give-up, took
-            # it out): refused rather than said in another room
             where = "that room" if name_problem(msg.room) else msg.room
             what = f"room message from {sender.name}"
             reason = Reason(f"You are not in {where}.", "not in the room")
@@ -274,12 +242,8 @@ class RoomRequests:
         return room
 
     def _said_before(self, post: RoomPost) -> Room | None:
-        """The room `post` names, if the line is in its history: said there while its
-        sender was a member, before this registry restarted, and asked again for its
-        outcome by a sender that has left the room since. It is relayed again to the room
-        (each member shows it once), not refused as typed in a room the sender is not in:
-        that would tell the sender it was not sent, and leave unsent the copies the old
-        registry had not yet got through."""
+        """The room `post` names, if the line is in its history: asked again by a sender
+        that left the room since, it is relayed again, not refused."""
         room = self.rooms.get(post.room)
         return room if room is not None and room.holds(post.id) else None
 

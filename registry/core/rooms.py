@@ -1,13 +1,5 @@
-"""The registry's rooms: who is in which room, and each room's recent messages.
-
-Pure data. Who is in which room survives a restart: each member's Record carries its room
-(`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
-them. The history is kept on disk too, by the adapter (registry/adapter/room_history.py), and
-handed back at a restart. A room whose last member leaves is gone, but its history is set
-aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks,
-pushes, notices) live in registry/core/room_requests.py. Members are the table's own Record objects,
-so a rename, which changes a record's name in place, keeps its room membership without any
-bookkeeping here.
+"""The registry's rooms: who is in which room (each member a Record carrying its room),
+and each room's recent messages, set aside when it empties for when it is made again.
 """
 
 from __future__ import annotations
@@ -21,22 +13,18 @@ from registry.core.table import Record
 from wire.messages import RoomMessage
 from wire.names import name_key
 
-#: Messages each room keeps for newcomers. Twenty is a screenful: enough to pick up the
-#: thread of a conversation, small enough to replay as separate datagrams on every join.
+#: Messages each room keeps for newcomers: a screenful.
 ROOM_HISTORY = 20
 
-#: Rooms at most. Bounds the registry's memory (each room keeps ROOM_HISTORY messages of up
-#: to MAX_TEXT bytes) and keeps the answer to `rooms` to one frame.
+#: Rooms at most: bounds the memory, and keeps the answer to `rooms` to one frame.
 MAX_ROOMS = 100
 
-#: Emptied rooms whose history is kept for when the room is made again: a team that leaves
-#: its room at night finds what was said in it in the morning. The one emptied longest ago
-#: is forgotten first. As many as there can be rooms, which bounds the memory alike.
+#: Emptied rooms whose history is kept for when the room is made again (the one emptied
+#: longest ago forgotten first).
 KEPT_EMPTIED = MAX_ROOMS
 
-#: Members remembered as away from a room (where they left it, and when in its lines), to
-#: tell one back whether more was said meanwhile than the room keeps. One per name at most;
-#: beyond this many, the one away longest is forgotten (it is then told nothing).
+#: Members remembered as away from a room, to tell one back whether more was said meanwhile
+#: than the room keeps (beyond this many, the one away longest is forgotten).
 AWAY_KEPT = 10_000
 
 
@@ -46,8 +34,7 @@ class Room(Struct):
     name: str
     members: list[Record] = field(default_factory=list)
     history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
-    #: Lines said in the room as far as this registry knows: those of its history read back
-    #: at the start, and every one since. Counts lines a member away meanwhile missed.
+    #: Lines said in the room as far as this registry knows.
     said: int = 0
 
     def others(self, record: Record) -> list[Record]:
@@ -64,8 +51,7 @@ class Room(Struct):
         return any(line.id == line_id for line in self.history)
 
     def upto(self, line_id: str) -> list[RoomMessage]:
-        """The history's lines up to and including `line_id`, oldest first; none when that
-        line is no longer in it (nor, then, any older one)."""
+        """The history's lines up to and including `line_id` (none: not in it)."""
         lines = list(self.history)
         ids = [line.id for line in lines]
         return lines[: ids.index(line_id) + 1] if line_id in ids else []
@@ -89,8 +75,7 @@ class Rooms:
 
     @classmethod
     def restore(cls, records: Iterable[Record]) -> Rooms:
-        """The rooms the `room` of each of `records` names (loaded from disk), members in
-        the order given. Beyond MAX_ROOMS rooms, the rest of the records are in none."""
+        """The rooms the `room` of each of `records` names (beyond MAX_ROOMS, none)."""
         rooms = cls()
         for record in records:
             if record.room:
@@ -123,9 +108,7 @@ class Rooms:
         return room
 
     def leave(self, record: Record) -> Room | None:
-        """Take `record` out of its room, remembering when in the room's lines it left (see
-        `missed`); remove the room when it is empty, setting it aside with its history (see
-        `_set_aside`). Return the room it left (None if it was in none)."""
+        """Take `record` out of its room, remembering when; the room it left, if any."""
         room = self.of(record)
         record.room = ""
         if room is None:
@@ -142,25 +125,20 @@ class Rooms:
         return room
 
     def missed(self, record: Record, room: Room) -> int:
-        """How many lines were said in `room`, which `record` has just entered, since it
-        last left it (0 if it left another since, or it is not known to have been in it).
-        Asked once per entry: it is then no longer away."""
+        """Lines said in `room` since `record`, entering it, last left it (0: unknown)."""
         away = self._away.pop(name_key(record.name), None)
         if away is None or away[0] != name_key(room.name):
             return 0
         return room.said - away[1]
 
     def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
-        """Keep `history`, read back at a start, of room `key`, which has no members, for
-        when the room is made again (see `_set_aside`)."""
+        """Keep `history` of room `key`, which has no members, for when it is made again."""
         room = Room(key)
         room.read_back(history)
         self._set_aside(key, room)
 
     def _set_aside(self, key: str, room: Room) -> None:
-        """Keep emptied `room`, if it has a history, for when it is made again. Beyond
-        KEPT_EMPTIED such rooms, the one set aside longest ago is forgotten (see
-        `forgotten`)."""
+        """Keep emptied `room`, if it has a history (beyond KEPT_EMPTIED, the oldest goes)."""
         if not room.history:
             return
         self.emptied[key] = room

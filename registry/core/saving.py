@@ -1,11 +1,8 @@
-"""Direct messages their sender could not deliver, saved at the registry (SaveMessage),
-and what becomes of the pushes nobody acked.
+"""Direct messages saved at the registry (SaveMessage), and pushes given up or refused.
 
-Pure: the caller supplies `now`. A save for a peer the table says is online is delivered
-by the registry itself, as a push that probes the peer: acked, it was delivered; not, it
-goes to the mailbox. Either way the sender hears the outcome (Saved), pushed until acked.
-A saved message keeps the key its save came with (`saved_by`), delivered or stored: the
-key that sealed it, by which its recipient knows its sender (peer/core/sealed_mail.py).
+A save for a peer online is delivered as a push that probes it: acked, it was delivered;
+not, it goes to the mailbox. The sender hears the outcome (Saved). A push given up says
+nothing of whether its peer runs: it starts over while the peer is probed.
 """
 
 from __future__ import annotations
@@ -14,32 +11,35 @@ from collections import OrderedDict
 
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.mailboxes import Deposit
-from registry.core.post_office import PostOffice
+from registry.core.liveness import Liveness
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Request, remember
+from registry.core.requests import Reason, Request, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
-from wire.messages import ChannelMessage, Chat, Saved, SaveMessage
+from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage
 from wire.names import name_key
 from wire.refusals import unknown_name
 
+#: The purposes of pushes whose peer is probed when they go unacked (registry/core/pushes.py).
+RELAYED = frozenset(("relay", "probe", "room"))
+
 
 class Saving:
-    """The saves in progress and done lately, kept by `post` when not delivered."""
+    """The saves in progress and done lately."""
 
-    def __init__(self, services: Services, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: PostOffice, liveness: Liveness) -> None:
         self._s = services
         self._post = post
+        self._liveness = liveness
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
         self._done: OrderedDict[str, Saved] = OrderedDict()
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
-        """Save `msg` for its recipient: delivered by the registry if the recipient may be
-        online, else kept in its mailbox; a copy of a save handled is answered again."""
+        """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
         sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
         if sender is None or self._copy(msg, req, sender, now, emit):
             return
@@ -50,10 +50,8 @@ class Saving:
             # half its mailbox is kept for those it writes to
             emit(SaveTable((name_key(sender.name),)))
         if recipient.online:
-            # It may still be alive: deliver it ourselves; the probe's outcome decides.
+            # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
-            # under the name it was sent as (see relay.py): the recipient shows it once;
-            # with the key it came with, which sealed it (peer/core/sealed_mail.py)
             chat = Chat(msg.id, msg.sender, recipient.name, msg.text, req.key)
             self._s.pusher.push(recipient, chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
@@ -69,8 +67,7 @@ class Saving:
         self._finish(msg, sender, now, emit, refused="")
 
     def delivered(self, flight: Flight, now: float, emit: Emit) -> None:
-        """The recipient acked `flight`, a push of the registry's own (purpose "probe"):
-        the save it carried was delivered."""
+        """The recipient acked `flight` (purpose "probe"): its save was delivered."""
         save = self._probing.pop(flight.message.id, None)
         sender = self._s.table.get(save.sender) if save else None
         if save and sender:
@@ -79,8 +76,7 @@ class Saving:
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """A push to `record` that will not be acked: a channel message or a probed direct
-        message goes to its mailbox (the direct message's sender hears it was saved, or
-        why not); anything else is dropped (a table change: the Welcome has the table)."""
+        message goes to its mailbox; anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 origin = self._post.origin(chat.sender)
@@ -98,8 +94,7 @@ class Saving:
                 pass
 
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
-        """Whether `msg` is a copy of a save handled or in progress: its outcome is pushed
-        again, or (still probing) it is acked, and nothing is stored twice."""
+        """Whether `msg` is a copy of a save handled or in progress (answered again)."""
         done = self._done.get(msg.id)
         if done is not None:
             self._s.pusher.push(sender, done, "outcome", now, emit)
@@ -112,13 +107,9 @@ class Saving:
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
-        """The record `msg` is for, if it can take it; else the save is refused (an
-        unknown name, a text too long) or the sender sent the table (see below)."""
-        # A name given up by a rename leads to the peer that gave it up while nobody took it
-        # since: in memory for a while (aliases), and in the table across restarts (a
-        # message on its way to the old name as the registry was killed is not refused).
-        table = self._s.table
-        recipient = self._s.aliases.lookup(msg.to) or table.renamed_from(msg.to)
+        """The record `msg` is for (a name given up by a rename leads to its peer), if it
+        can take it; else the save is refused, or the sender sent the table."""
+        recipient = self._s.aliases.holder(msg.to)
         if recipient is None:
             reason = Reason(unknown_name(msg.to), "no such name")
             self._s.answers.refuse(req, reason, f"save for unknown {msg.to}", emit)
@@ -127,9 +118,7 @@ class Saving:
             self._s.answers.refuse(req, "Message too long.", f"save from {sender.name}", emit)
             return None
         if msg.key and recipient.key and msg.key != recipient.key:
-            # Sealed to a key the recipient no longer has (its name moved to a new machine a
-            # moment ago): it could not open it. Not taken: the sender is sent the table
-            # now, and its next try, sealed anew, is.
+            # sealed to a key the recipient no longer has: its next try, sealed anew, is taken
             what = f"save from {sender.name} for {recipient.name}: sealed to its former key"
             emit(Log(f"{what}; sent the table"))
             emit(Send(req.addr, self._s.feed.snapshot(""), req.asker))
@@ -139,9 +128,51 @@ class Saving:
     def _finish(
         self, msg: SaveMessage, sender: Record, now: float, emit: Emit, refused: str | None
     ) -> None:
-        """Tell the sender of `msg` what became of it: delivered (`refused` None), kept
-        (""), or why it was not kept; and remember that, for late copies."""
+        """Tell the sender of `msg`: delivered (`refused` None), kept (""), or why not."""
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         remember(self._done, msg.id, outcome)
         self._s.pusher.push(sender, outcome, "outcome", now, emit)
+
+    def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
+        """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
+        peer still online there starts over while it is probed; others are undelivered."""
+        for push in sorted(failed, key=lambda push: push.seq):
+            record = self._s.aliases.owner(push.owner)
+            if record is None:
+                continue
+            if push.purpose in RELAYED and record.online and record.addr == push.addr:
+                self._unanswered(record, push, now, emit)
+            else:
+                self.undelivered(record, push, now, emit)
+
+    def restarted(self, record: Record, now: float, emit: Emit) -> None:
+        """The peer of `record` registers afresh: what is pushed to it is kept."""
+        for push in self._s.pusher.drop_all(record.addr):
+            owner = self._s.aliases.owner(push.owner)
+            if owner is not None:
+                self.undelivered(owner, push, now, emit)
+
+    def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
+        """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
+        owner, answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now)
+        if not answered:
+            line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
+            emit(Log(line, "a push refused"))
+        for flight in answered:
+            record = self._s.aliases.owner(owner)
+            if record is None:
+                continue
+            record.last_seen = now
+            what = type(flight.message).__name__
+            line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
+            emit(Log(line, "a push refused"))
+            push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
+            self.undelivered(record, push, now, emit)
+
+    def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
+        """A push `record`'s peer did not ack is sent again, and the peer probed: only one
+        heard from in nothing since the push was first sent is gone."""
+        first_sent = now - self._s.pusher.retry_span
+        self._liveness.probe(record, now, emit, since=first_sent)
+        self._s.pusher.again(record, push, now, emit)

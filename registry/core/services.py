@@ -1,7 +1,4 @@
-"""What the parts of the registry core share: the table, the registry's ids and tokens,
-the aliases of renamed names, the checks of who may act for a name, the pushes and the
-table's changes. One of each per registry, made together by `Services.make`.
-"""
+"""What the parts of the registry core share, one of each per registry."""
 
 from __future__ import annotations
 
@@ -9,8 +6,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from registry.core.aliases import Aliases
-from registry.core.authority import Authority
+from registry.core.authority import Aliases, Authority
 from registry.core.pusher import Pusher
 from registry.core.requests import Answers, DoneRequests
 from registry.core.table import Table
@@ -18,27 +14,7 @@ from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
 
 
-class WallClock(Struct):
-    """Seconds from the core's `now` (monotonic) to the time of day: the adapter sets
-    `offset` with every event, as the wall clock may be stepped meanwhile (NTP). For the
-    stamps of what is kept and shown to people, and read back after a restart, when `now`
-    starts again. 0 for a caller whose `now` is the time of day."""
-
-    offset: float = 0.0
-
-    def wall(self, now: float) -> float:
-        """The time of day (seconds since the epoch) at monotonic `now`."""
-        return now + self.offset
-
-
-class Membership(Struct):
-    """Where peers reach the registries of the service this one is part of ("ip:port"
-    each): the adapter sets `registries` (empty for a registry on its own)."""
-
-    registries: tuple[str, ...] = ()
-
-
-class Services(Struct, frozen=True):
+class Services(Struct):
     """The shared parts; each is one object, read and changed by every part given it."""
 
     table: Table
@@ -49,12 +25,18 @@ class Services(Struct, frozen=True):
     authority: Authority
     pusher: Pusher
     feed: TableFeed
+    changes: TableChanges
     #: room requests and renames done (their late copies are only acked)
     done: DoneRequests
-    #: the time of day, for stamps
-    clock: WallClock
-    #: the service's registries, told to peers in Welcome and Alive
-    membership: Membership
+    #: seconds from the core's monotonic `now` to the time of day, set by the adapter with
+    #: every event (the wall clock may be stepped)
+    wall_offset: float = 0.0
+    #: where peers reach the registries of this one's service (empty: on its own)
+    registries: tuple[str, ...] = ()
+
+    def wall(self, now: float) -> float:
+        """The time of day (seconds since the epoch) at monotonic `now`, for stamps."""
+        return now + self.wall_offset
 
     @classmethod
     def make(
@@ -64,8 +46,7 @@ class Services(Struct, frozen=True):
         new_token: Callable[[], str],
         timing: tuple[float, int],
     ) -> Services:
-        """The shared parts over `table`, answering with ids of `new_id`; pushes retried
-        every `timing[0]` seconds, `timing[1]` times (registry/core/pusher.py)."""
+        """The shared parts over `table`, with ids of `new_id` and push `timing`."""
         answers = Answers(new_id)
         aliases = Aliases(table)
         changes = TableChanges(table)
@@ -77,10 +58,9 @@ class Services(Struct, frozen=True):
             answers=answers,
             new_token=new_token,
             aliases=aliases,
-            authority=Authority(table, aliases, answers),
+            authority=Authority(aliases, answers),
             pusher=pusher,
             feed=feed,
+            changes=changes,
             done=DoneRequests(answers),
-            clock=WallClock(),
-            membership=Membership(),
         )

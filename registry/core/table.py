@@ -1,5 +1,5 @@
-"""The registry's table of known names: who owns each name, where it listens, and whether it is
-online. Pure data with its own persistence format (a JSON-able dict)."""
+"""The registry's table of known names: who owns each name, where it listens, and whether
+it is online; and its persistent form (a JSON-able dict)."""
 
 from __future__ import annotations
 
@@ -14,26 +14,17 @@ from wire.messages import Entry
 from wire.names import name_key, name_problem
 
 Addr = tuple[str, int]
-#: The highest table version a saved table may carry: far beyond any real count of changes,
-#: and within what every peer reads (the wire's integers are 64-bit).
+#: The highest table version a saved table may carry (within the wire's 64 bits).
 MAX_VERSION = 2**62
-#: Former names kept per renamed record (the latest ones): enough for a peer killed during
-#: a rename, or a few in a row, to be known by the name its files still say; few enough
-#: that renaming on and on does not grow the table.
+#: Former names kept per renamed record (the latest ones).
 MAX_FORMER_NAMES = 8
-#: Names kept per record of those its owner last left a message for (Record.wrote_to): a
-#: circle of people a person writes to, and a bound on what one record adds to the table.
+#: Names kept per record of those its owner last left a message for (Record.wrote_to).
 MAX_WROTE_TO = 100
 
 
 class Record(Struct):
     """One registered name. `token` is the hash of the token that moves the name to a new
-    key (registry.core.credentials.token_hash; a record made in a test may hold it in clear);
-    `password` is a scrypt hash or "".
-
-    Slotted, as every Struct is: a registry keeps one per name ever registered (10,000 and
-    more), and a __dict__ per record would be its largest part.
-    """
+    key (a record made in a test may hold it in clear); `password` is a scrypt hash or ""."""
 
     name: str
     ip: str
@@ -46,22 +37,16 @@ class Record(Struct):
     room: str = ""
     #: offline by its own dereg (or quit), not as the registry gave up on it
     deregistered: bool = False
-    #: the id of the newest line of `room`'s history replayed to it as it joined, while
-    #: they may not all have reached it ("" when none may be on its way): a registry
-    #: restarted meanwhile replays them again (RoomRequests.restart), as nothing else would
-    #: ever send one that was lost on the way
+    #: the newest line of `room`'s history replayed to it while not all may have reached
+    #: it (""): a registry restarted meanwhile replays them again
     replaying: str = ""
-    #: the owner's public key (secure.keys.key_text): what proves the name is theirs, bound at
-    #: its first registration and moved only with the token or the password
+    #: the owner's public key (key_text), bound at its first registration and moved only
+    #: with the token or the password
     key: str = ""
-    #: the name keys its owner last left a message for at the registry (a SaveMessage),
-    #: the latest last, at most MAX_WROTE_TO: half of its mailbox is kept for them
-    #: (registry/core/quotas.py); None until it writes to anyone, so that most records cost
-    #: nothing
+    #: the name keys its owner last saved a message for, the latest last (None: none), for
+    #: whom half of its mailbox is kept
     wrote_to: list[str] | None = None
-    #: when its name was made and when its owner last used it (registered, or was online),
-    #: as the time of day (seconds since the epoch; 0: not known, a table of before): what
-    #: registry/core/forgetting.py forgets names by
+    #: when its name was made and last used, as times of day (0: not known)
     made: float = 0.0
     used: float = 0.0
 
@@ -73,8 +58,7 @@ class Record(Struct):
         return Entry(self.name, self.ip, self.port, self.online, self.key)
 
     def wrote(self, key: str) -> bool:
-        """Its owner left a message for the name keyed `key`: whether that name is new
-        among those it wrote to (the table is to be saved then)."""
+        """Its owner wrote to name key `key`: whether that one is new among them."""
         wrote_to = self.wrote_to if self.wrote_to is not None else []
         self.wrote_to = wrote_to
         new = key not in wrote_to
@@ -90,26 +74,52 @@ class Record(Struct):
         return key == name_key(self.name) or key in (self.wrote_to or ())
 
 
+class Owner(Struct, frozen=True):
+    """What proves a mailbox's name is its owner's, kept beside the box (so that a registry
+    that lost its table never hands the box to another key): as Record keeps it."""
+
+    name: str
+    key: str
+    token: str
+    password: str
+    ip: str
+    port: int
+
+    @classmethod
+    def of(cls, record: Record) -> Owner:
+        return cls(record.name, record.key, record.token, record.password, record.ip, record.port)
+
+    def record(self) -> Record:
+        """The table row this owner stands for, offline."""
+        return Record(self.name, self.ip, self.port, False, self.token, self.password, key=self.key)
+
+    def to_json(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Owner:
+        """The owner a file spells; ValueError saying what is wrong with it."""
+        if not isinstance(data, dict) or not {"key", "password"} <= data.keys():
+            raise ValueError("not a mailbox's owner")
+        problem = _row_problem({**data, "online": False, "former": []})
+        if problem:
+            raise ValueError(problem)
+        return cls(*(data[field] for field in cls.__struct_fields__))
+
+
 class Table(Struct):
     """Names by their case-insensitive key, with a version that grows on every change.
-
-    `former` maps the key of a name given up by a rename to the key of the record that
-    holds it now, oldest first, while nobody else has taken the name: a peer killed as its
-    rename was done restarts under the old name its files still say, and is known by its
-    token (registry/core/registration.py). Kept here rather than in Record so that only renamed
-    records cost memory.
-    """
+    `former` maps the key of a name given up by a rename to the key of its holder now,
+    oldest first, while nobody else has taken it."""
 
     records: dict[str, Record] = field(default_factory=dict)
     version: int = 0
     former: dict[str, str] = field(default_factory=dict)
-    #: rows changed and pushed to no peer yet (registry/core/table_changes.py holds them back
-    #: a moment), by name key, in the order changed: saved with the table, so that a
-    #: registry killed before it pushed them pushes them once started again
+    #: rows changed and pushed to no peer yet, by name key, in the order changed: saved,
+    #: so that a registry killed before it pushed them pushes them once started again
     unpushed: dict[str, Entry] = field(default_factory=dict)
-    #: whether the rows pushed from this table are known exactly: always for a table made
-    #: here or read from a file that saved `unpushed`; not for one of an older file, or of
-    #: a service's table (registry/core/dispatch.py's RESTART_JUMP)
+    #: whether the rows pushed from this table are known exactly (not for an older file's,
+    #: or a service's: RESTART_JUMP)
     continues: bool = True
 
     def get(self, name: str) -> Record | None:
@@ -138,8 +148,7 @@ class Table(Struct):
             del self.former[key]
 
     def name_taken(self, key: str) -> None:
-        """Someone (a newcomer, another peer's rename) took the name keyed `key`: it is no
-        longer a former name of anyone."""
+        """Someone took the name keyed `key`: it is no longer anyone's former name."""
         self.former.pop(key, None)
 
     def forget_former(self, key: str) -> None:
@@ -161,9 +170,7 @@ class Table(Struct):
         return tuple(r.entry() for r in self.records.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The persistent form: names, owners, addresses, rooms, former names and the id of
-        the registration that holds each name (not the volatile liveness data: see
-        `row_json`), and the rows not pushed yet."""
+        """The persistent form: every row (`row_json`), and the rows not pushed yet."""
         formers = self.formers()
         return {
             "version": self.version,
@@ -180,11 +187,8 @@ class Table(Struct):
 
     @classmethod
     def from_json(cls, data: Any, now: float) -> Table:
-        """Rebuild a table saved by `to_json`; raise ValueError, naming the row and what is
-        wrong with it, if it is not one. Every row is checked as the registry would have
-        written it: a table edited by hand (or damaged) would otherwise have the registry
-        push an address that is not one, or keep one of two names that differ only in
-        case and drop the other's owner in silence."""
+        """Rebuild a table saved by `to_json`, every row checked as the registry would have
+        written it; ValueError naming the row and what is wrong with it."""
         if not isinstance(data, dict) or type(data.get("version")) is not int:
             raise ValueError("not a ChatApp table")
         if not 0 <= data["version"] <= MAX_VERSION:
@@ -209,9 +213,7 @@ class Table(Struct):
 
 
 def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
-    """Record `r`'s row of the persistent form (Table.to_json), with its `former` names. A
-    room is written only for a record in one, in the room's spelling, with the replay of its
-    history that may be unfinished (Record.replaying)."""
+    """Record `r`'s row of the persistent form, with its `former` names."""
     return {
         "name": r.name,
         "ip": r.ip,
@@ -221,8 +223,6 @@ def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
         "password": r.password,
         **({"key": r.key} if r.key else {}),
         **({"room": r.room} if r.room else {}),
-        # which start of the peer holds the name (its session): one stopped while another
-        # took over is told so, across a registry restart too
         **({"register_id": r.last_register_id} if r.last_register_id else {}),
         **({"deregistered": True} if r.deregistered and not r.online else {}),
         **({"replaying": r.replaying} if r.replaying and r.room else {}),
@@ -267,15 +267,13 @@ def _record(row: Any, now: float) -> Record:
         deregistered=row.get("deregistered", False) is True and not row["online"],
         key=row.get("key", ""),
     )
-    # read leniently: a damaged list costs the owner's kept half of its mailbox, no more
+    # read leniently: a damaged list, stamp or replay costs little
     wrote_to = row.get("wrote_to", [])
     if type(wrote_to) is list and all(type(k) is str and not name_problem(k) for k in wrote_to):
         record.wrote_to = [name_key(k) for k in wrote_to[-MAX_WROTE_TO:]] or None
-    # read as leniently: a damaged stamp makes the name one of before, used as it is read
     record.made, record.used = _stamp(row.get("made")), _stamp(row.get("used"))
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
-    # read as leniently as `deregistered`: a damaged one costs a replay, or none
     replaying = row.get("replaying", "")
     record.replaying = replaying if type(replaying) is str and record.room else ""
     return record

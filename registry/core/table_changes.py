@@ -1,47 +1,108 @@
-"""The table's changes on their way to the peers, and the views of the table that last
-until its next change.
+"""The table's changes on their way to the peers, the log of its last updates, and the
+views of the table that last until its next change.
 
-Pure: no clock, no sockets. A change of the table (a registration, a peer gone offline, a
-rename, a release) is a few rows. When the registry has been idle, they are pushed at
-once; within COALESCE seconds of the last push (longer with many peers online: PUSH_RATE)
-they are held and go out together, cut into updates that each fit one datagram, so a burst
-of registrations costs a few pushes rather than one per pair of peers. The core's table
-feed (registry/core/table_feed.py) says what changed and pushes the updates; this object
-keeps the rows, says when they are due, and numbers the updates with the table's versions.
-
-Every change counts one generation. The online peers as push targets (`Roster`: a channel
-message is relayed to them) and the rows as a Welcome or a TableSnapshot carries them are
-built again only when the generation moved; the online peers by address, and the rows by
-name, are kept up to date row by row, as each change comes (a registration in a table of
-thousands asks for its address, and is answered with every row).
+A change is pushed at once after an idle spell; within COALESCE seconds of the last push
+(or PUSH_RATE's) changes are held and go out together, as numbered updates that each fit a
+datagram. The views are built again only when the table changed.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
-from registry.core.table_log import TableLog
 from wire.codec import encode, encoded_once, record_size
 from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
 
+#: Updates kept for a peer that missed some: about 30 rows each; a peer further behind
+#: takes the whole table.
+LOG_UPDATES = 512
+
+#: Answers kept, by the version asked from, until the table's next version.
+KEPT_ANSWERS = 16
+
+
+class Delta(NamedTuple):
+    """The rows changed after a version, and the same encoded once."""
+
+    rows: tuple[Entry, ...]
+    encoded: Any
+
+
+class TableLog:
+    """The last `keep` updates of the table, in version order with no gap (as etcd's
+    `start_revision`), and the rows changed since any version they reach back to."""
+
+    def __init__(self, keep: int = LOG_UPDATES) -> None:
+        self._updates: deque[TableUpdate] = deque(maxlen=keep)
+        # rows since a version (the key), for the newest version kept (`rows_since`)
+        self._answers: dict[int, Delta] = {}
+
+    def add(self, update: TableUpdate) -> None:
+        """`update` is the table's next version; one after a gap starts the log again."""
+        updates = self._updates
+        if updates and update.version != updates[-1].version + 1:
+            updates.clear()
+        updates.append(update)
+        self._answers.clear()
+
+    def rows_since(self, since: int, version: int) -> Delta | None:
+        """The rows changed after version `since` up to `version` (the table's now), in the
+        order of their last change; None when the log does not reach from `since` to
+        `version`: then only the whole table will do."""
+        updates = self._updates
+        last = updates[-1].version if updates else version
+        first = updates[0].version if updates else version + 1
+        if last != version or not first - 1 <= since <= version:
+            return None
+        kept = self._answers.get(since)
+        if kept is not None:
+            return kept
+        rows = latest_rows(itertools.islice(updates, since + 1 - first, None))
+        answer = Delta(rows, encoded_once(rows))
+        if len(self._answers) >= KEPT_ANSWERS:
+            del self._answers[next(iter(self._answers))]
+        self._answers[since] = answer
+        return answer
+
+    def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
+        """The updates after version `since` up to `version` (None: as `rows_since`)."""
+        updates = self._updates
+        if not updates or updates[-1].version != version:
+            return None
+        first = updates[0].version
+        if not first - 1 <= since <= version:
+            return None
+        return list(itertools.islice(updates, since + 1 - first, None))
+
+
+def latest_rows(updates: Iterable[TableUpdate]) -> tuple[Entry, ...]:
+    """The rows of `updates`, each as the last has it, in order of last change."""
+    rows: dict[str, Entry] = {}
+    for update in updates:
+        for row in update.entries:
+            key = name_key(row.name)
+            rows.pop(key, None)  # to the end: its last change's place
+            rows[key] = row
+    return tuple(rows.values())
+
+
 #: Seconds during which table changes are gathered into one push (a join storm, churn)...
 COALESCE = 0.05
-#: ...or longer with many peers online: one push per PUSH_RATE peers a second at most
-#: (0.5 s with 1,000 online), so that pushing the table costs the registry about the same
-#: however many peers there are, and registrations are answered first in a join storm.
+#: ...or longer with many peers online: one push per PUSH_RATE peers a second at most.
 PUSH_RATE = 2000
 
-#: Released peers whose keys are kept to seal their release's pushes (and its retries):
-#: releases are typed on the registry's console, a few at a time.
+#: Released peers whose keys are kept to seal their release's pushes.
 RELEASED_KEYS = 64
 
-#: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
-#: the largest versions the codec accepts) takes what is left.
+#: Room in a datagram for a TableUpdate's rows, around the longest message.
 ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, (), 2**63 - 1)))
 
 
@@ -70,21 +131,17 @@ def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
 
 class TableChanges:
     """The rows of `table` changed and not pushed yet, when they are due, and the views of
-    the table kept until its next change. The table itself is the core's: it changes the
-    records, then tells `changed`."""
+    the table kept until its next change. The core changes the records, then tells `changed`."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        # the name keys of the online records at each address, and the address each is
-        # indexed at; built from the table at the first question, then kept by `changed`
+        # name keys of online records by address, and back; built once, kept by `changed`
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
-        # `key_at`'s answers found, by address, each dropped as the index changes there: a
-        # push looks up every online peer's
+        # `key_at`'s answers, by address, each dropped as the index changes there
         self._keys_at: dict[Addr, bytes] = {}
         self._roster_kept = Roster(-1, {})
-        # every row by name key, as the peers are told them; built from the table at the
-        # first question, then kept by `changed`; and as one tuple, for a generation
+        # every row by name key, kept as `_online_by_addr` is; and as one tuple
         self._rows: dict[str, Entry] | None = None
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
         # the rows a TableSnapshot carries, encoded once for the version they stand for
@@ -93,32 +150,26 @@ class TableChanges:
         # rows changed since the last push, by name key: the table's own, saved with it
         self._dirty = table.unpushed
         self._flush_at: float | None = None
-        # released names whose peers were online: they hear of it with the next push, so
-        # that they go offline rather than take the name back with their next keepalive
+        # released names whose peers were online: they hear of it with the next push
         self._released_online: list[Record] = []
-        # and their keys by address, what is pushed there is sealed for (`key_at`), the
-        # last RELEASED_KEYS of them
+        # and their keys by address (`key_at`), the last RELEASED_KEYS of them
         self._released_keys: dict[Addr, bytes] = {}
         self._last_push = float("-inf")
         self._interval = COALESCE  # between two pushes: see PUSH_RATE
-        #: The updates numbered lately, for a peer that missed some (registry/core/table_log.py).
+        #: The updates numbered lately, for a peer that missed some.
         self.log = TableLog()
 
     @property
     def flush_at(self) -> float | None:
-        """When the rows held back are due to be pushed (`updates`); None when none are.
-        Read-only."""
+        """When the rows held back are due to be pushed; None when none are."""
         return self._flush_at
 
     def changed(self, rows: Iterable[Entry], now: float) -> bool:
-        """`rows` of the table changed at `now`: keep them for the next push. True when
-        that push is to go now (the last one was COALESCE seconds ago or more, or longer
-        with many online: PUSH_RATE); else the rows are held until `flush_at`, with any
-        that follow."""
+        """`rows` changed at `now`: whether to push now (else held until `flush_at`)."""
         self._generation += 1
         for row in rows:
             key = name_key(row.name)
-            # to the end: the rows of one change (a rename's two) stay next to each other
+            # to the end: the rows of one change (a rename's two) stay together
             self._dirty.pop(key, None)
             self._dirty[key] = row
             if self._online_by_addr is not None:
@@ -135,8 +186,7 @@ class TableChanges:
         return False
 
     def released_online(self, record: Record) -> None:
-        """`record`, online, was released (it is no longer in the table): its peer is
-        pushed the next updates too."""
+        """`record`, online, was released: its peer is pushed the next updates too."""
         self._released_online.append(record)
         key = key_from_text(record.key)
         if key is not None:
@@ -151,16 +201,13 @@ class TableChanges:
     def updates(
         self, now: float, new_id: Callable[[], str]
     ) -> tuple[list[TableUpdate], list[Record]]:
-        """Take the rows held at `now` as updates that each fit a datagram, each the
-        table's next version (ids from `new_id`), and the peers to push them to: the
-        online ones and those of names released since the last push."""
+        """The rows held, as updates that each fit a datagram, each the table's next
+        version; and the peers to push them to, those released since included."""
         rows = list(self._dirty.values())
         self._dirty.clear()
         self._flush_at = None
         self._last_push = now
         updates = []
-        # As many rows as fit a datagram: about 30 of a LAN's usual ~35-byte rows (a row
-        # with a 32-character name and an IPv6 address takes ~90)
         for chunk in fitting(rows):
             self._table.version += 1
             updates.append(TableUpdate(new_id(), self._table.version, chunk))
@@ -171,17 +218,13 @@ class TableChanges:
         return updates, online
 
     def roster(self) -> Roster:
-        """The online and offline peers, kept until the table changes: a channel burst
-        relays every message to the same members."""
+        """The online and offline peers, kept until the table changes."""
         if self._roster_kept.generation != self._generation:
             self._roster_kept = Roster(self._generation, self._table.records)
         return self._roster_kept
 
     def entries(self) -> tuple[Entry, ...]:
-        """Every row of the table, as a Welcome or a TableSnapshot carries them: the same
-        tuple until the table changes (a restarted registry is asked for the whole table by
-        every peer), and never built from the records again after the first time (a join
-        storm answers each of thousands of registrations with every row)."""
+        """Every row of the table, as peers see it: one tuple until the table changes."""
         if self._entries_kept[0] != self._generation:
             rows = self._rows
             if rows is None:
@@ -190,12 +233,8 @@ class TableChanges:
         return self._entries_kept[1]
 
     def snapshot_rows(self) -> tuple[Entry, ...]:
-        """Every row as a TableSnapshot at the table's version carries them, encoded once
-        (wire.codec.encoded_once) and shared by every snapshot until the next push: in a
-        join storm thousands of peers ask for the table within one push interval. Taken
-        at the first question, it may hold rows changed since the version (pushed with the
-        next: applied twice, they change nothing), and may lack the rows changed after
-        it, even the asker's own (the next push brings them)."""
+        """Every row, encoded once per table version and shared by every snapshot (rows
+        changed since come again with the next push)."""
         version = self._table.version
         kept = self._snapshot_kept
         if kept is None or kept[0] != version:
@@ -203,9 +242,7 @@ class TableChanges:
         return kept[1]
 
     def online_at(self, where: Addr) -> list[Record]:
-        """The online records at `where`: at most one, since a registration takes over its
-        address (Presence.take_over; a table kept by an earlier version may hold
-        more)."""
+        """The online records at `where` (one, but in a table of an older version)."""
         by_addr = self._online_by_addr
         if by_addr is None:
             by_addr = self._online_by_addr = {}
@@ -218,9 +255,7 @@ class TableChanges:
         return [records[key] for key in keys]
 
     def key_at(self, where: Addr) -> bytes:
-        """The public key of the peer online at `where`: whom what is sent there is for;
-        else of the peer last released there while online, which is pushed its release
-        (b"": none)."""
+        """The public key of the peer online (else last released) at `where`."""
         key = self._keys_at.get(where)
         if key is not None:
             return key
@@ -235,9 +270,7 @@ class TableChanges:
         return key
 
     def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
-        """Index in `by_addr` the record keyed `key` at its address if it is online, as
-        the table has it now (the core changes the records before it tells `changed`),
-        and nowhere else."""
+        """Index in `by_addr` the record keyed `key` at its address if online, else nowhere."""
         was = self._indexed_at.pop(key, None)
         if was is not None:
             self._keys_at.pop(was, None)
@@ -255,9 +288,7 @@ class TableChanges:
 
 
 class Roster:
-    """The table's online peers as push targets, their name keys and their addresses in two
-    tuples, and its offline records, in table order, as of table change number
-    `generation`."""
+    """The online peers' keys and addresses, and the offline records, at `generation`."""
 
     __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
 
@@ -278,9 +309,7 @@ class Roster:
         self.distinct = len(set(addrs)) == len(addrs)
 
     def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
-        """The name keys and addresses of the online peers but the one whose name key is
-        `key` (sliced out, not filtered in a Python loop: a relay to hundreds of members
-        does this per message)."""
+        """The name keys and addresses of the online peers but `key`'s (sliced out)."""
         at = self._at.get(key)
         if at is None:
             return self.keys, self.addrs

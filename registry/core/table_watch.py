@@ -1,27 +1,7 @@
-"""The table's pushes to each online peer: one push in flight at a time, from the version
-the peer acked, sent again when its round trip says the ack is overdue.
-
-Pure: the caller supplies `now`. This is a watch with acknowledged revisions (etcd's
-watch, a Kafka consumer's offset): the registry knows the version each peer last acked.
-A change made while a push to a peer is unacked is not pushed to it on its own; when the
-ack comes, or the wait for it is over, the peer is sent every row changed since the
-version it acked, in as few updates as fit datagrams (TableUpdate.since). So a copy sent
-again is the newest state, never a stale update, and a peer takes in each row about once
-however late its acks are. The wait follows the peer's round trip (wire/round_trip.py,
-RFC 6298): a registry whose socket lags in a join storm does not resend what is only late.
-
-Whatever changed the table (a registration, a peer gone, a registry that restarted and
-pushes the rows it held back), this is the one rule: a peer is pushed every row changed
-since the version it acked, one push in flight. A peer may be held (`hold`: it is about to
-be told the registry is back, over a handshake) and is then pushed nothing until
-`release`, which sends it every row changed meanwhile. A peer another registry of the
-service delivers to (`handed_over`) is sent each update once, as it is made; that
-registry's watch does the rest (registry/adapter/cluster/delivery.py).
-
-A push is given up after ATTEMPTS copies; the next change is pushed to the peer again. A
-missing table ack means nothing else (registry/core/failures.py: liveness is the
-keepalives' and the probes'). The peer fills any gap itself too (peer/core/table_news.py),
-so what the registry believes of a peer's version decides only what it sends.
+"""The table's pushes to each online peer, a watch with acknowledged revisions (as etcd's):
+a peer is pushed every row changed since the version it acked, one push in flight, resent
+on its round trip's timeout as the newest state, given up after ATTEMPTS copies (the peer
+fills any gap itself). A peer `handed_over` is another registry's to watch.
 """
 
 from __future__ import annotations
@@ -30,12 +10,12 @@ import heapq
 import itertools
 from collections.abc import Callable, Container, Iterable, Sequence
 
+from msgspec import Struct
+
 from registry.core.actions import Addr
-from registry.core.table_changes import ROWS_ROOM
-from registry.core.table_log import TableLog
+from registry.core.table_changes import ROWS_ROOM, TableLog, latest_rows
 from wire.codec import record_size
-from wire.messages import Entry, TableUpdate
-from wire.names import name_key
+from wire.messages import TableUpdate
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.round_trip import RoundTrip
 
@@ -49,27 +29,22 @@ FETCHING = -2
 Sends = list[tuple[list[Addr], TableUpdate]]
 
 
-class Cursor:
-    """One online peer as the watch knows it: the version it acked, the push in flight to
-    it (the updates of every copy sent, `copies` of them so far; 0: none), its round
-    trip, and whether it is held (pushed nothing until released)."""
+class Cursor(Struct):
+    """One online peer: the version it acked (-1: not known; or FETCHING), the push in
+    flight to it (every copy's updates, `copies` sent; 0: none), and whether it is held."""
 
-    __slots__ = ("acked", "copies", "deadline", "flying", "held", "round_trip", "sent_at", "wait")
-
-    def __init__(self, acked: int, floor: float) -> None:
-        self.acked = acked  # -1: not known (the peer fills its gaps itself); or FETCHING
-        self.held = False
-        self.flying: tuple[TableUpdate, ...] = ()
-        self.copies = 0
-        self.sent_at = 0.0
-        self.wait = 0.0
-        self.deadline = 0.0
-        self.round_trip = RoundTrip(floor)
+    acked: int
+    round_trip: RoundTrip
+    held: bool = False
+    flying: tuple[TableUpdate, ...] = ()
+    copies: int = 0
+    sent_at: float = 0.0
+    wait: float = 0.0
+    deadline: float = 0.0
 
 
 class TableWatch:
-    """Each online peer's acked version and the one push in flight to it, over the table's
-    recent updates `log`; catch-up updates get ids of `new_id`."""
+    """Each online peer's acked version and its push in flight, over the updates `log`."""
 
     def __init__(
         self,
@@ -88,34 +63,26 @@ class TableWatch:
         # (deadline, order, address): a cursor's entry is live while its deadline is this
         self._timers: list[tuple[float, int, Addr]] = []
         self._order = itertools.count()
-        # catch-ups by the version they start from, all up to `_caught_up_to`: in a storm
-        # many peers acked the same version
+        # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
         self._caught_up_to = -1
         #: copies sent again (for the console and benchmarks)
         self.resent = 0
-        #: the addresses another registry of the service delivers the table to, retrying
-        #: and taking the acks (registry/adapter/cluster/): each update is sent there once,
-        #: as it is made, and no cursor is kept (none for a registry on its own)
+        #: the addresses another registry of the service delivers the table to
         self.handed_over: Container[Addr] = frozenset()
 
     def welcomed(self, addr: Addr, key: str, version: int, *, fetching: bool = False) -> None:
-        """The peer at `addr`, of public key `key`, was welcomed at table `version`: it
-        holds that version (its Welcome's rows), and nothing is in flight; or, `fetching`,
-        it asks for the whole table next (a Welcome into a big table has no rows), and is
-        pushed nothing until it is `answered`: what it would be pushed meanwhile, that
-        table has. A peer `handed_over` is not watched here."""
+        """The peer at `addr`, of key `key`, was welcomed at `version`; or, `fetching`, it
+        asks for the whole table next, and is pushed nothing until `answered`."""
         if addr in self.handed_over:
             return
-        self._cursors[addr] = Cursor(FETCHING if fetching else version, self._floor)
+        self._cursors[addr] = Cursor(FETCHING if fetching else version, RoundTrip(self._floor))
         if key:
             self._addr_of_key[key] = addr
 
     def answered(self, addr: Addr, key: str, version: int) -> None:
-        """The peer at `addr`, or of public key `key` (a request over TCP comes from
-        another port), was sent the table at `version` (a TableSnapshot it asked for):
-        later pushes to it start there, not before (it asks again for one lost, and holds
-        what comes meanwhile)."""
+        """The peer at `addr`, or of key `key` (TCP comes from another port), was sent the
+        table at `version`: later pushes to it start there."""
         cursor = self._cursors.get(addr)
         if cursor is None and key in self._addr_of_key:
             cursor = self._cursors.get(self._addr_of_key[key])
@@ -123,8 +90,7 @@ class TableWatch:
             cursor.acked = version
 
     def forget(self, addr: Addr, key: str = "") -> None:
-        """The peer at `addr`, of public key `key`, is gone: nothing more is pushed to
-        it, or waited for."""
+        """The peer at `addr`, of key `key`, is gone: nothing more is pushed to it."""
         self._cursors.pop(addr, None)
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
@@ -140,27 +106,20 @@ class TableWatch:
         self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
     def hold(self, addrs: Iterable[Addr], version: int) -> None:
-        """Push nothing to the peers at `addrs` until they are released (each is about to
-        be told something over a handshake of its own, and pushes to all of them at once
-        would begin every handshake at once). One not watched yet, or whose version is
-        not known, is taken to hold table `version` (a registry that restarted: what it
-        pushed before it stopped, at most; a peer further behind fetches the rest itself).
-        A push in flight to one is not sent again."""
+        """Push nothing to the peers at `addrs` until released."""
         cursors, there = self._cursors, self.handed_over
         for addr in addrs:
             if addr in there:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(version, self._floor)
+                cursor = cursors[addr] = Cursor(version, RoundTrip(self._floor))
             elif cursor.acked == -1:
                 cursor.acked = version
             cursor.held = True
 
     def release(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
-        """The peers at `addrs` are held no more: each is pushed every row changed since the
-        version it acked, up to `version` (the table's), unless a push is in flight to it
-        (its ack brings them)."""
+        """The peers at `addrs` are held no more: each pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         for addr in addrs:
             cursor = self._cursors.get(addr)
@@ -176,9 +135,7 @@ class TableWatch:
 
     def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
         """`updates`, the table's newest versions, for the peers at `addrs`: what to send
-        now. A peer with a push in flight, or held, gets nothing now (its ack, or its
-        release, brings the rest); one at the version before them gets them; one further
-        behind, one catch-up; one `handed_over`, them, once."""
+        now (nothing to a peer with a push in flight, or held)."""
         fresh: list[Addr] = []
         elsewhere: list[Addr] = []
         behind: dict[int, list[Addr]] = {}
@@ -192,7 +149,7 @@ class TableWatch:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(-1, self._floor)
+                cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
             if cursor.copies or cursor.held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
@@ -209,9 +166,7 @@ class TableWatch:
         return sends
 
     def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
-        """The peer at `addr` acked `ids`: whether any were table pushes to it, and what
-        to send it now (the table is at `version`): once its push is all acked, the rows
-        changed since, if any."""
+        """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
         cursor = self._cursors.get(addr)
         if cursor is None or not cursor.copies:
             return False, []
@@ -235,9 +190,7 @@ class TableWatch:
         return True, []
 
     def due(self, version: int, now: float) -> Sends:
-        """Pushes whose wait is over at `now`: each sent again as the newest catch-up from
-        the version its peer acked (the table is at `version`), its wait doubled; one sent
-        ATTEMPTS times is given up."""
+        """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
         sends: Sends = []
         timers, cursors = self._timers, self._cursors
         while timers and timers[0][0] <= now:
@@ -274,18 +227,15 @@ class TableWatch:
         return None
 
     def told(self, addr: Addr, version: int) -> int:
-        """The version to tell the peer at `addr` in an answer to its keepalive (Alive), the
-        table being at `version`: the version it acked while a push is on its way to it
-        (that push, or the one its ack brings, carries the rest: fetched as well, the same
-        rows would come twice), else `version`, which it fetches if it lacks it."""
+        """The version to tell the peer at `addr` in Alive: the version it acked while a
+        push is on its way to it (which carries the rest), else `version`."""
         cursor = self._cursors.get(addr)
         if cursor is not None and cursor.copies and cursor.acked >= 0:
             return cursor.acked
         return version
 
     def flying(self, addr: Addr) -> tuple[TableUpdate, ...]:
-        """The updates of the push in flight to the peer at `addr`, every copy's (none:
-        nothing is): an ack of one of them is the watch's to take (`acked`)."""
+        """The updates of the push in flight to the peer at `addr`, every copy's."""
         cursor = self._cursors.get(addr)
         return () if cursor is None else cursor.flying
 
@@ -301,16 +251,14 @@ class TableWatch:
         now: float,
         wait: float | None = None,
     ) -> None:
-        """`batch` goes to the peer of `cursor` at `now`, as the first copy of a push
-        (`wait` None: at its round trip's timeout) or the next."""
+        """`batch` goes to the peer of `cursor`, waiting `wait` (None: its timeout)."""
         cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
         cursor.wait = cursor.round_trip.rto if wait is None else wait
         cursor.deadline = now + cursor.wait
         heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
 
     def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
-        """The catch-up from `since` to `version` pushed to each of `addrs`, none in
-        flight to them; none when the log no longer reaches back (the peers then fetch)."""
+        """The catch-up from `since` to `version` pushed to each of `addrs`."""
         batch = self._catch_up(since, version)
         if not batch:
             for addr in addrs:
@@ -321,9 +269,7 @@ class TableWatch:
         return [(addrs, update) for update in batch]
 
     def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
-        """Every row changed after `since` up to `version`, as updates of consecutive
-        versions merged while they fit a datagram, BATCH at most; the same for every peer
-        at `since` until the next version. None when the log does not reach back."""
+        """The rows changed after `since`, merged into at most BATCH updates (or None)."""
         if since < 0:
             return None
         if self._caught_up_to != version:
@@ -334,8 +280,7 @@ class TableWatch:
         return self._catch_ups[since]
 
     def _merged(self, since: int, updates: list[TableUpdate]) -> tuple[TableUpdate, ...]:
-        """`updates`, consecutive after `since`, merged into as few as fit datagrams (each
-        row as the last has it, in the order of its last change), the first BATCH."""
+        """`updates`, merged into as few as fit datagrams, the first BATCH."""
         merged: list[TableUpdate] = []
         run: list[TableUpdate] = []
         used = 0
@@ -353,15 +298,7 @@ class TableWatch:
         return tuple(merged)
 
     def _one(self, run: list[TableUpdate]) -> TableUpdate:
-        """The consecutive updates `run` as one: each row as the last has it, in the order
-        of its last change (a rename's two rows stay together). One update is itself: a
-        copy of it is acked as it is."""
+        """The consecutive updates `run` as one (one update is itself)."""
         if len(run) == 1:
             return run[0]
-        rows: dict[str, Entry] = {}
-        for update in run:
-            for row in update.entries:
-                key = name_key(row.name)
-                rows.pop(key, None)  # to the end: its last change's place
-                rows[key] = row
-        return TableUpdate(self._new_id(), run[-1].version, tuple(rows.values()), run[0].start())
+        return TableUpdate(self._new_id(), run[-1].version, latest_rows(run), run[0].start())

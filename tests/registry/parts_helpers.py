@@ -8,7 +8,6 @@ import itertools
 
 from registry.core import actions as ra
 from registry.core.credentials import token_hash
-from registry.core.failures import Failures
 from registry.core.flood import NameBudget
 from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
@@ -76,7 +75,6 @@ class Parts:
     post: PostOffice
     liveness: Liveness
     saving: Saving
-    failures: Failures
     relay: Relay
     rooms: RoomRequests
     renames: Renames
@@ -89,11 +87,10 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     s = s if s is not None else services()
     post = PostOffice(s, {}, {}, limit, None)
     liveness = Liveness(s, 10.0, (0.5, 5))
-    saving = Saving(s, post)
-    failures = Failures(s, liveness, saving)
+    saving = Saving(s, post, liveness)
     relay = Relay(s, post)
     rooms = RoomRequests(s, relay, {})
-    presence = Presence(s, rooms, failures)
+    presence = Presence(s, rooms, saving)
     registration = Registration(s, liveness, presence, post, NameBudget(new_names))
     renames = Renames(s, rooms, post)
-    return Parts(s, post, liveness, saving, failures, relay, rooms, renames, presence, registration)
+    return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)

@@ -1,10 +1,10 @@
-"""registry/core/aliases.py alone: an old name leads to the renamed peer for RENAME_GRACE."""
+"""Aliases alone: an old name leads to the renamed peer for RENAME_GRACE."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.core.aliases import RENAME_GRACE, Aliases
+from registry.core.authority import RENAME_GRACE, Aliases
 from registry.core.table import Record, Table
 from wire.messages import Alias
 

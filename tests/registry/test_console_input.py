@@ -1,4 +1,4 @@
-"""The registry console's input (registry.adapter.console): lines ended however a terminal ends
+"""The registry console's input (registry_console.py): lines ended however a terminal ends
 them, and what was typed while the registry started, on a real pseudo-terminal."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TextIO
 
 import pytest
 
-from registry.adapter.console import LineSplitter, typed_ahead
 from registry.adapter.console_commands import is_registry_command
+from registry.adapter.registry_console import LineSplitter, typed_ahead
 from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)

@@ -60,7 +60,7 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s = services()
     here, there = record(s, "bob", 7002, key=KEY_TEXT), record(s, "carol", 7003, key=KEY_TEXT)
     s.feed.watch.handed_over = {there.addr}
-    s.feed.welcomed(there, s.table.version, rows=True)
+    s.feed.watch.welcomed(there.addr, there.key, s.table.version)
     s.feed.hold([here, there])
     s.feed.release([here, there], T0, [].append)
     out: list[ra.Action] = []

@@ -22,7 +22,7 @@ def test_a_registry_behind_asks_a_registration_to_wait_and_keeps_nothing() -> No
     assert to == X and isinstance(busy, Busy) and busy.reply_to == "ann-reg"
     assert busy.wait_ms == 3000
     assert reg.table.get("ann") is None  # nothing done: it comes again
-    assert reg.busy_answers == 1  # counted for the console's `stats`
+    assert reg.pacing.busy_answers == 1  # counted for the console's `stats`
     # caught up: the same registration is carried out
     out = reg.receive(_register("ann", X[1]), X, T0 + 3, behind=0.0)
     assert any(isinstance(m, Welcome) for _, m in sends(out))

@@ -98,7 +98,8 @@ def test_a_peer_another_registry_heard_is_not_probed_and_another_key_does_not_co
     live.start(T0 - AWAY_GRACE_PERIODS)  # (the grace after a start is over at T0)
     later = T0 + SILENT_PERIODS + 1
     # bob was heard through another registry; carol's address spoke with another key
-    live.reported([(bob.addr, "kb"), (carol.addr, "kx")], later - 0.5)
+    for addr, key in [(bob.addr, "kb"), (carol.addr, "kx")]:
+        live.heard(addr, key, later - 0.5)
     out: list[ra.Action] = []
     live.sweep(later, out.append)
     assert [addr for addr, _ in sent(out)] == [carol.addr]

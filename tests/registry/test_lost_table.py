@@ -1,5 +1,5 @@
 """A registry that lost its table (or some rows of it) gives no mailbox away: each mailbox
-keeps what proves its owner (registry/core/owners.py), the row is rebuilt from it and said on the
+keeps what proves its owner (Owner), the row is rebuilt from it and said on the
 console, and only the owner's key (or password, or token) takes the name and its mail."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from pathlib import Path
 from registry.adapter.storage import Storage, mail_line
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.owners import Owner
-from registry.core.table import Table
+from registry.core.table import Owner, Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.messages import Deregister, Refused, Register, SaveMessage, Welcome

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from registry.core import actions as ra
-from registry.core.mailboxes import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
+from registry.core.post_office import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
 from registry.core.table import Record
 from wire.messages import NOTICE_KIND, StoredMessage
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.mailboxes import Deposit
-from registry.core.owners import Owner
-from registry.core.post_office import PostOffice
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.requests import Request
+from registry.core.table import Owner
 from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.mailbox import MAILBOX_MESSAGES
-from registry.core.mailboxes import Deposit, Mailboxes
-from registry.core.quotas import SENDER_BYTES, Origin
+from registry.core.post_office import Deposit, Mailboxes
+from registry.core.quotas import MAILBOX_MESSAGES, SENDER_BYTES, Origin
 from registry.core.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text

@@ -9,11 +9,11 @@ import pytest
 
 from peer.core.registry_watch import PROBE_BACKOFF
 from registry.core import actions as ra
-from registry.core import aliases, credentials, pacing
+from registry.core import authority, credentials, pacing
 from registry.core.credentials import check_password, hash_password, same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
-from registry.core.mailboxes import MAIL_PART, MAIL_PART_ITEMS
+from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE
 from tests.registry.core_helpers import (
@@ -387,7 +387,7 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_long_after() -> N
     second, empty bobby with the same token while bert kept the mail."""
     reg = core()
     wb = renamed_bobby_killed(reg)
-    later = T0 + aliases.RENAME_GRACE + 3600
+    later = T0 + authority.RENAME_GRACE + 3600
     run_until(reg, later)
     assert not reg.table.get("bert").online  # type: ignore[union-attr]
     out = reg.receive(Register("again", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, later)
@@ -466,7 +466,7 @@ def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None
     assert reg.table.former == {f"b{i}": "b11" for i in range(3, 11)}
     reg.receive(Rename("back", "b11", wb.token, "b5"), Y, T0)  # one of its own again
     assert "b5" not in reg.table.former and reg.table.former["b11"] == "b5"
-    later = T0 + aliases.RENAME_GRACE + 1  # b4 is free to others then
+    later = T0 + authority.RENAME_GRACE + 1  # b4 is free to others then
     reg.receive(Rename("x-r", "x", wx.token, "b4"), X, later)  # taken by another: not b5's
     assert "b4" not in reg.table.former and reg.table.former["x"] == "b4"
     reg.release("b5", later)

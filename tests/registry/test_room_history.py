@@ -1,11 +1,11 @@
-"""registry.adapter.room_history: each room's last lines in a file of its own, read back at a
+"""RoomHistoryFiles: each room's last lines in a file of its own, read back at a
 restart, compacted, removed with the room; damage and a failing disk are logged, never raised."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.adapter.room_history import RoomHistoryFiles
+from registry.adapter.storage import RoomHistoryFiles
 from registry.core.rooms import ROOM_HISTORY
 from wire.messages import RoomMessage
 

@@ -5,7 +5,7 @@ while the registry runs moves the offset, not `now`)."""
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.mailboxes import stamp
+from registry.core.post_office import stamp
 from tests.registry.core_helpers import T0, X, Y, core, in_room, register
 from wire.messages import Deregister, RoomMessage, RoomPost, SaveMessage
 

@@ -22,8 +22,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.owners import Owner
-from registry.core.table import Record, Table
+from registry.core.table import Owner, Record, Table
 from tests.nats_servers import NatsServer, nats_cluster
 from wire.messages import RoomMessage, StoredMessage
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.table import Table as PeerTable
-from registry.core.table_log import TableLog
+from registry.core.table_changes import TableLog
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
 

@@ -8,8 +8,7 @@ import itertools
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.table_changes import COALESCE
-from registry.core.table_log import TableLog
+from registry.core.table_changes import COALESCE, TableLog
 from registry.core.table_watch import TableWatch
 from tests.registry.core_helpers import T0, X, core, register, run_until, sends
 from wire.messages import Ack, Acks, Alive, Entry, Keepalive, Register, TableUpdate

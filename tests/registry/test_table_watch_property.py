@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from registry.core.table_log import TableLog
+from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key

@@ -1,7 +1,7 @@
 """The table updates a relay delivers to its own peers for the registry that decides, by the
 watch of a registry alone (registry/core/table_watch.py): one push in flight per peer, sent
 again at its round trip, a late ack answered with every row changed since. The updates handed
-are its log (registry/core/table_log.py); neither copies nor acks cross NATS. A push given up
+are its log (registry/core/table_changes.py); neither copies nor acks cross NATS. A push given up
 is dropped, as alone: the peer asks for what it missed. A peer offline, or silent for a turn
 of the follower's, is forgotten. Each push names its peers as a change of the list before
 (link.Outbound); one over a list not held here is dropped, and the list comes whole again.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr, Outbound
-from registry.core.table_log import TableLog
+from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, Message, TableUpdate

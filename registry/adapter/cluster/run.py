@@ -44,13 +44,12 @@ from registry.adapter.cluster.link import (
     registry_subject,
 )
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
-from registry.adapter.console import printable, read_lines, typed_ahead
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
+from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.adapter.start_lines import key_lines
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore

@@ -39,8 +39,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.owners import Owner
-from registry.core.table import Table, row_json
+from registry.core.table import Owner, Table, row_json
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import RoomMessage, StoredMessage
