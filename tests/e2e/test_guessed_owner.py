@@ -21,9 +21,9 @@ PASSWORD = "correct-horse-battery-staple"
 #: The guessers' addresses: five machines of the LAN.
 GUESSERS = [f"127.0.0.{n}" for n in range(2, 7)]
 #: The registry's password cost here, as a power of two: these tests are of what is made
-#: of each check (which address waits, what a guess is told), not of a check's cost (2**17:
-#: some 0.3 s of CPU a check, and these tests made 20 of them). A start with a password at
-#: the product's cost is in most end-to-end tests of passwords.
+#: of each check (which address waits, what a guess is told), not of a check's cost, which
+#: tests/e2e/test_owners.py pays in full with twice as many guessers (2**17: some 0.3 s of
+#: CPU a check, and these tests made 20 of them).
 CHEAP = 12
 #: Seconds an answer to a guess, or the owner's registration, is awaited: a guess is
 #: answered once its password is checked, behind up to CHECKS_AT_ONCE others, which a

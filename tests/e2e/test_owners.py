@@ -34,15 +34,8 @@ from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE  # isort: s
 from registry.core.registration import CHECKS_AT_ONCE  # isort: skip
 
 PASSWORD = "correct-horse-battery-staple"
-#: The registry's password cost in the tests of guessing, as a power of two: a check of
-#: some milliseconds, so that a round of checks ends long before the budget in all gains
-#: back one (a fifth of a second). These tests are of which checks are done, not of what
-#: one costs: at the product's (2**17, some 0.3 s of CPU and 128 MiB) the guessers of the
-#: many-keys test are checked so slowly that their waits have grown long before the owners
-#: come, and they then get in even with no check kept for them.
-CHEAP = 12
 #: Seconds the owner's peer tries to register: the checks ahead of its own may take that
-#: long on a loaded machine.
+#: long on a loaded machine (scrypt, 128 MiB each).
 OWNER_PATIENCE = 30.0
 
 
@@ -130,7 +123,7 @@ def _guess(server: tuple[str, int], stop: threading.Event, done: _Guesses) -> No
 
 @pytest.mark.timeout(120)
 def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv) -> None:
-    registry = chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    registry = chat.start_registry(options=["--no-desk-console"])
     sam_dir = chat.root / "sam-first"
     for name, data in (("alice", chat.peer_dir), ("sam", sam_dir)):
         started = time.monotonic()
@@ -263,6 +256,12 @@ def _save_for_bob_then_move(chat: ChatEnv, alice: Peer) -> None:
     new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
     new.send("/quit")
     assert new.wait_exit() == 0
+
+
+#: The registry's password cost in the test of the reserve, as a power of two: a check of
+#: some milliseconds, so that a round of checks ends long before the budget in all gains
+#: back one (a fifth of a second).
+CHEAP = 12
 
 
 def _session(host: str, server: tuple[str, int]) -> SecureSocket:
