@@ -13,8 +13,9 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
+from tests.hypothesis_profiles import DEFAULT
 from tests.pycache_prune import ours_alone, prune_now_and_then
 from wire.version import build_name
 
@@ -126,11 +127,8 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: Sequence[object]) -> N
             proc.wait()
 
 
-# The suite runs in five workers on as few as two cores (pyproject.toml): an example may
-# then wait for a CPU longer than hypothesis' default 200 ms deadline. Speed is measured in
-# bench/, not here.
-settings.register_profile("chatapp", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("chatapp")
+# a quarter of each property's examples, unless --hypothesis-profile thorough says all
+settings.load_profile(DEFAULT)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -15,6 +15,7 @@ from peer.adapter.mapped_log import SendingLog
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Shown
 from registry.adapter.storage import Storage, mail_line
+from tests.hypothesis_profiles import examples
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 
@@ -33,7 +34,7 @@ texts = st.text(
 ids = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=64)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.lists(st.tuples(texts, texts), min_size=1, max_size=4))
 @example([("line\u2028separator", "next\x85line"), ("para\u2029graph", "")])
 def test_registry_mailboxes_keep_any_text(pairs: list[tuple[str, str]]) -> None:
@@ -71,7 +72,7 @@ def test_a_mailbox_written_with_raw_line_separators_is_still_read_whole(tmp_path
     assert store.skipped_lines == 0
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.lists(texts, min_size=1, max_size=4))
 def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
     messages = tuple(
@@ -89,7 +90,7 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
         assert again.problems == []
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.lists(texts, min_size=1, max_size=4))
 def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
     messages = [Chat(f"m-{i}", "alice", "bob", text) for i, text in enumerate(bodies)]
@@ -101,7 +102,7 @@ def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
         assert SendingLog(Path(tmp) / "alice.sending").earlier() == (messages, [])
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.lists(st.tuples(ids, ids), min_size=1, max_size=5))
 @example([("bob", "a\tb\nc"), ("bob", "x\\ny"), ("carol", "\0")])
 def test_the_peers_shown_ids_keep_any_sender_and_id(shown: list[tuple[str, str]]) -> None:

@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from tests.simulation import SimNet
 from wire.messages import ChannelPost, Chat, RoomPost
 
@@ -222,7 +223,7 @@ ON_THE_SIMULATED_CLOCK = pytest.mark.timeout(240)
 
 @ON_THE_SIMULATED_CLOCK
 @settings(
-    max_examples=75,
+    max_examples=examples(75),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -386,7 +387,6 @@ def check_rooms(net: SimNet, not_owed: set[str], rejoins: Counter[str] | None = 
 
 @ON_THE_SIMULATED_CLOCK
 @settings(
-    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

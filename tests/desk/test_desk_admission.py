@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from registry.core.desk.limits import DeskSettings, room_is_full
 from registry.core.desk.persons import holder, source_refusal
 from registry.core.desk.state import Person
+from tests.hypothesis_profiles import examples
 from wire.desk.messages import DeskQueued, DeskRefused
 
 #: What the attacker does, once per step: join (under which key, for which topic, saying
@@ -22,7 +23,7 @@ attack = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     steps=attack,
     topic=st.integers(1, 6),

@@ -23,6 +23,7 @@ from peer.core.desk.actions import (
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
+from tests.hypothesis_profiles import examples
 from wire.desk.messages import (
     EST_TYPICAL,
     DeskCrisis,
@@ -180,14 +181,14 @@ def play(world: World, data: st.DataObject, messages: list[DeskMessage]) -> None
             return
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_the_person_core_stays_sound(data: st.DataObject) -> None:
     core = Listed(PersonCore(("127.0.0.1", 4000), IdMaker("p")))
     play(World(core), data, TO_PERSON)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_the_operator_core_stays_sound(data: st.DataObject) -> None:
     core = Listed(OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o")))

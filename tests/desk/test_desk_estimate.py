@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from registry.core.desk.estimate import ALPHA, MIN_HISTORY, Average, Estimator, whole
 from registry.core.desk.limits import TYPICAL_SESSION
+from tests.hypothesis_profiles import examples
 from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
 from wire.desk.text import format_estimate
 
@@ -149,7 +150,7 @@ def test_the_wire_form_rounds_outwards_to_whole_seconds() -> None:
     assert whole(EST_TYPICAL) == (EST_TYPICAL, 0, 0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     samples=st.lists(st.tuples(st.integers(1, 6), st.floats(0, 1e6, allow_nan=False)), max_size=20),
     topic=st.integers(1, 6),
@@ -191,7 +192,7 @@ BUSY = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     samples=SAMPLES, typical=TYPICAL, topic=st.integers(1, 6), ahead=st.integers(0, 60), busy=BUSY
 )
@@ -225,7 +226,7 @@ def test_the_history_is_carried_over_whole() -> None:
     assert by_topic[3].count == 1 and again.by_topic[3].count == 2
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     samples=SAMPLES,
     typical=TYPICAL,
@@ -250,7 +251,7 @@ def test_more_operators_never_make_the_wait_longer(
     assert added.low <= fewer.low + 1e-6 and added.high <= fewer.high + 1e-6
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     samples=st.lists(st.tuples(st.integers(1, 6), st.floats(0, 1e5)), max_size=MIN_HISTORY - 1),
     typical=TYPICAL,

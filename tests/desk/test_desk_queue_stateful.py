@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from registry.core.desk.state import Operator, Person
+from tests.hypothesis_profiles import examples
 from wire.desk.messages import (
     DeskEnded,
     DeskMessage,
@@ -270,7 +271,7 @@ def check_estimate(message: DeskMessage) -> None:
 
 
 DeskMachine.TestCase.settings = settings(
-    max_examples=30,
+    max_examples=examples(30),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

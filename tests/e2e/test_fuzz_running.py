@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wire.codec import encode
 from wire.messages import MESSAGE_TYPES, Ack, Chat, Deregister, Register
 from wire.version import WIRE_VERSION
@@ -77,7 +78,7 @@ datagrams = st.lists(
 
 
 @pytest.mark.timeout(120)
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=datagrams, streams=st.lists(st.binary(min_size=1, max_size=3000), max_size=4))
 def test_junk_at_running_processes(
     world: tuple[ChatEnv, ChatProc, list[Peer]], batch: list[bytes], streams: list[bytes]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from secure.noise import (
@@ -302,7 +302,6 @@ def _reader(which: int) -> tuple[str, Handshake, bytes]:
     return pattern, initiator, responder.write_message(b"two")
 
 
-@settings(max_examples=100)
 @given(which=st.integers(0, 2 * len(PATTERNS) - 1), data=st.data())
 def test_read_message_on_arbitrary_bytes_raises_only_noise_error(which: int, data: Any) -> None:
     pattern, reader, genuine = _reader(which)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from secure import one_way
 from secure.noise import NoiseError, public_bytes
 from secure.one_way import HEADER, OPENED_KEPT, PREFIX, OneWayOpener, OneWaySealer
+from tests.hypothesis_profiles import examples
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -22,7 +23,7 @@ def sealer(sender: X25519PrivateKey = ALICE, to: X25519PrivateKey = BOB) -> OneW
     return OneWaySealer(sender, public_bytes(to), PROLOGUE)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.binary(max_size=300), min_size=1, max_size=12), st.randoms())
 def test_records_open_alone_in_any_order_with_their_senders_key(
     payloads: list[bytes], rng: object

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secure.channel import REJECT_AFTER_MESSAGES, WINDOW, ReplayWindow
+from tests.hypothesis_profiles import examples
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -94,7 +95,7 @@ _STEPS = st.one_of(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(st.lists(_STEPS, max_size=120))
 def test_accepts_exactly_what_the_model_does(steps: list[int | tuple[int, int]]) -> None:
     # The model: a counter is accepted once, if below the limit and at most WINDOW under

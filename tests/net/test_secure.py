@@ -22,6 +22,7 @@ from secure.channel import (
     REKEY_AFTER,
     SecureChannel,
 )
+from tests.hypothesis_profiles import examples
 from wire.reliable import TIMEOUT
 
 A = ("10.0.0.1", 6001)
@@ -186,7 +187,7 @@ def test_a_message_in_clear_is_said_to_be_one() -> None:
     assert channel.open(b'{"t":"Register"}', A, 0.0).clear
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_open_to_nothing_and_never_raise(data: bytes) -> None:
     channel = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)

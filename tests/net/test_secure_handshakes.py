@@ -24,6 +24,7 @@ from secure.channel import (
     SecureChannel,
 )
 from secure.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
+from tests.hypothesis_profiles import examples
 from tests.net.test_secure import A, B, Pair
 
 Out = list[tuple[bytes, tuple[str, int]]]
@@ -214,7 +215,7 @@ def test_secure_keeps_the_sizes_it_says() -> None:
     assert secure.COOKIE_REPLY_SIZE == 61
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.binary(max_size=200), st.integers(0, 144), st.integers(0, 255))
 def test_under_load_no_answer_is_larger_than_what_it_answers(
     junk: bytes, position: int, flip: int

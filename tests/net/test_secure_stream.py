@@ -22,6 +22,7 @@ from secure.stream import (
     SecureStream,
     key_answer,
 )
+from tests.hypothesis_profiles import examples
 from wire.errors import DecodeError
 from wire.framing import encode_frame
 from wire.limits import FRAME_HEADER
@@ -205,7 +206,7 @@ def test_the_key_is_given_in_clear_to_whoever_asks() -> None:
     assert key_answer(answer[FRAME_HEADER:]) == public_bytes(SERVER)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=400))
 def test_any_bytes_are_a_decode_error_or_nothing(data: bytes) -> None:
     server = SecureStream(SERVER)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from secure.channel import PROLOGUE
 from secure.noise import Handshake, public_bytes
 from secure.stream import DATA, MAX_RECORD, MORE, RECORD_DATA, SecureStream
+from tests.hypothesis_profiles import examples
 from tests.net.test_secure_stream import SERVER, pair  # the connector sends the data here
 from wire.errors import DecodeError
 from wire.limits import FRAME_HEADER
@@ -140,7 +141,7 @@ def test_the_buffer_fed_may_be_read_into_again() -> None:
     assert got == data
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     st.lists(st.one_of(st.binary(max_size=3 * RECORD_DATA), st.text(max_size=50)), max_size=6),
     st.lists(st.integers(min_value=1, max_value=70_000), min_size=1, max_size=20),

@@ -236,4 +236,4 @@ class FlagsModel(RuleBasedStateMachine):
 
 
 TestFlagsModel = FlagsModel.TestCase
-TestFlagsModel.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+TestFlagsModel.settings = settings(stateful_step_count=30, deadline=None)

@@ -321,7 +321,7 @@ def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
     assert requests.next_kept(rejoining=False) == kept[1]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     steps=st.lists(
         st.tuples(st.sampled_from(["type", "release"]), st.floats(min_value=0.0, max_value=0.3)),

@@ -15,6 +15,7 @@ from disk import files
 from peer.adapter import mapped_log
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.core.actions import Shown
+from tests.hypothesis_profiles import examples
 
 
 def test_token_round_trip_private_file(tmp_path: Path) -> None:
@@ -334,7 +335,7 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
         kept.seen.add(Shown((("bob", "m1"),)))  # said by the node as a line, once
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.text(), st.text(min_size=1)), min_size=1, max_size=6))
 def test_shown_ids_of_any_text_come_back_as_written(
     tmp_path_factory: pytest.TempPathFactory, shown: list[tuple[str, str]]

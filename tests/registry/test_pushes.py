@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from registry.core.push_records import ROOM, Push
 from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
+from tests.hypothesis_profiles import examples
 from wire.codec import encode
 from wire.messages import Message, Notice
 
@@ -254,7 +255,7 @@ def streamed(msg: Message) -> bool:
     return int(msg.id[2:]) % 3 == 1
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(ops)
 def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
     steps: list[tuple[str, object]],

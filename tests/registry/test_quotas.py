@@ -182,7 +182,7 @@ _ACT = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(limit=st.integers(4, 60), acts=st.lists(_ACT, max_size=300))
 def test_whatever_strangers_do_a_message_from_one_the_owner_wrote_to_is_kept(
     limit: int, acts: list[tuple[int, int, str, int]]

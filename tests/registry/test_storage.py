@@ -15,6 +15,7 @@ from registry.adapter import storage
 from registry.adapter.storage import Storage, StorageError, mail_line, table_text
 from registry.core.credentials import token_hash
 from registry.core.table import Record, Table
+from tests.hypothesis_profiles import examples
 from wire.messages import Entry, StoredMessage
 
 
@@ -355,7 +356,7 @@ def test_the_former_names_of_a_renamed_record_are_kept_and_forgotten_once_taken(
 any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.tuples(any_text, any_text, any_text, any_text, any_text, any_text))
 def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
     # mail_line fills a template in rather than walking a dict; the file must not change

@@ -71,7 +71,7 @@ _CHANGE = st.tuples(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     changes=st.lists(st.lists(_CHANGE, min_size=1, max_size=3), max_size=30),
     received=st.lists(st.booleans(), min_size=30, max_size=30),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
+from tests.hypothesis_profiles import examples
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
 
@@ -122,7 +123,7 @@ ops = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(ops, max_size=60))
 # found: a change made while a peer's last copy was in flight, that copy lost, then given
 # up: the change is not pushed to that peer on its own (the next one is)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_strategies import assert_valid_message, dataclass_strategy
 
+from tests.hypothesis_profiles import examples
 from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
 from wire.errors import DecodeError
 from wire.limits import MAX_DATAGRAM
@@ -18,7 +19,7 @@ small_messages = (
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(st.lists(small_messages, min_size=1, max_size=30))
 def test_packing_keeps_every_message_in_order_within_the_size_limit(
     messages: list[Message],
@@ -31,7 +32,7 @@ def test_packing_keeps_every_message_in_order_within_the_size_limit(
         assert packets == [encode(messages[0])]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=1300))
 def test_garbage_batches_give_messages_or_the_decode_error(data: bytes) -> None:
     for prefix in (b"", b"["):

@@ -26,6 +26,7 @@ from wire_strategies import (
     reference_decode,
 )
 
+from tests.hypothesis_profiles import examples
 from wire.codec import (
     SHORT_TEXT,
     decode,
@@ -56,8 +57,8 @@ from wire.messages import (
     Welcome,
 )
 
-FAST = settings(max_examples=100, deadline=None)
-THOROUGH = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(deadline=None)
+THOROUGH = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def decode_or_none(data: bytes, *, datagram: bool = False) -> Message | None:
@@ -97,7 +98,7 @@ def test_the_codecs_table_holds_every_message_class_and_nothing_else() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_round_trip_each_type(name: str, data: st.DataObject) -> None:
     message = data.draw(MESSAGE_STRATEGIES[name])
@@ -146,7 +147,7 @@ def reference_object(message: Message) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_encoding_is_byte_for_byte_what_json_dumps_writes(name: str, data: st.DataObject) -> None:
     # encode writes from a template per type; this is the dict it must spell
@@ -279,7 +280,7 @@ def test_decode_datagram_refuses_oversized_messages(message: Message, padding: s
             assert decode_datagram_batch(data) == [candidate]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.binary(min_size=MAX_DATAGRAM + 1, max_size=MAX_DATAGRAM + 100))
 def test_decode_datagram_refuses_oversized_bytes(data: bytes) -> None:
     with pytest.raises(DecodeError):
@@ -603,7 +604,7 @@ def _chat(name: str, text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
     return st.builds(cls, **fields)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.sampled_from(_CHAT_NAMES).flatmap(lambda n: _chat(n, st.text(max_size=3 * SHORT_TEXT))))
 def test_travels_by_stream_says_what_the_encoded_size_says(message: Any) -> None:
     # its shortcut (a short text always fits) never lies, whatever the characters
@@ -612,7 +613,7 @@ def test_travels_by_stream_says_what_the_encoded_size_says(message: Any) -> None
         assert fits_datagram(encode(message))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.builds(
         MESSAGE_TYPES["Saved"],

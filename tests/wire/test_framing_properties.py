@@ -13,7 +13,7 @@ from wire.limits import FRAME_HEADER, MAX_FRAME
 from wire.messages import Message, Notice
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(messages)
 def test_frame_layout(message: Message) -> None:
     frame = encode_frame(message)

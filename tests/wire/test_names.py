@@ -93,7 +93,7 @@ def reference_valid(name: str) -> bool:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     st.one_of(
         st.text(alphabet=sorted(ALLOWED), max_size=MAX_NAME + 3),
@@ -111,7 +111,7 @@ def test_name_problem_matches_the_rule(name: str) -> None:
 valid_names = st.from_regex(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,31}", fullmatch=True)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(valid_names)
 def test_generated_valid_names_pass(name: str) -> None:
     assert name_problem(name) is None
@@ -130,7 +130,7 @@ def test_name_key_keeps_other_differences(a: str, b: str) -> None:
     assert name_key(a) != name_key(b)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(a=valid_names, b=valid_names, flips=st.lists(st.booleans(), max_size=MAX_NAME))
 def test_name_key_is_case_insensitive_equality(a: str, b: str, flips: list[bool]) -> None:
     # Two valid names share a key exactly when they differ only in case.

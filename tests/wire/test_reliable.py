@@ -20,6 +20,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tests.hypothesis_profiles import examples
 from wire.ids import IdMaker
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 
@@ -313,7 +314,9 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
 
 TestRetransmitterMachine = RetransmitterMachine.TestCase
-TestRetransmitterMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+TestRetransmitterMachine.settings = settings(
+    max_examples=examples(50), stateful_step_count=30, deadline=None
+)
 
 
 # -- ids ----------------------------------------------------------------------------------
@@ -327,7 +330,7 @@ def test_id_maker_is_unique_and_shaped() -> None:
     assert all(re.fullmatch(r"s1-\d+", i) for i in ids)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     sessions=st.lists(
         st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8),

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wire.token_bucket import FULL, BucketRule
 
 T0 = 1000.0
@@ -136,7 +137,7 @@ def test_a_bucket_that_would_never_let_anything_through_is_refused(
         BucketRule(rate, burst)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(start=clocks, rate=rates, burst=bursts, events=events)
 def test_never_more_than_its_burst_and_rate_allow(
     start: float, rate: float, burst: float, events: list[tuple[float, int]]
@@ -163,7 +164,7 @@ def test_never_more_than_its_burst_and_rate_allow(
             assert j - i + 1 <= burst + (last - first) * rate + _slack(last, rate)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     start=clocks,
     rate=rates,
@@ -197,7 +198,7 @@ def test_a_take_at_next_at_succeeds_and_level_and_wait_agree_with_take(
                 assert not rule.take(due, math.nextafter(ready, -math.inf), keep)[0]
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     start=clocks,
     rate=rates,

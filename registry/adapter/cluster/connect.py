@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ import nats.js.errors
 from msgspec import Struct
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import DEFAULT_PREFIX
 
 from registry.adapter.storage import StorageError
 
@@ -85,7 +87,7 @@ async def connect(
         ) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
     try:
-        await _jetstream_ready(js)
+        await _jetstream_ready(nc)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         said["down"] = True  # (closed here: no outage to say besides this)
         await nc.close()
@@ -96,10 +98,19 @@ async def connect(
     return nc, js
 
 
-async def _jetstream_ready(js: JetStreamContext) -> None:
-    """Once JetStream answers: a cluster of NATS servers just started elects its leader
-    first, so its silence is waited out (`_waited_out`)."""
-    await _waited_out(js.account_info, (nats.errors.Error, nats.js.errors.Error, TimeoutError))
+async def _jetstream_ready(nc: Client) -> None:
+    """Once JetStream answers. A cluster of NATS servers just started elects its leader
+    first, and says so with an error or silence, which is waited out (`_waited_out`). A
+    server without JetStream has nothing in reach to serve its API, and says so at once:
+    NoRespondersError, which is not waited out."""
+
+    async def answered() -> None:
+        reply = await nc.request(f"{DEFAULT_PREFIX}.INFO", b"", timeout=ANSWER_TIMEOUT)
+        error = json.loads(reply.data).get("error")
+        if error:  # "JetStream system temporarily unavailable", say
+            raise nats.js.errors.APIError(error.get("code"), error.get("description"))
+
+    await _waited_out(answered, (nats.errors.TimeoutError, nats.js.errors.Error))
 
 
 async def when_streams_answer(work: Callable[[], Awaitable[T]]) -> T:

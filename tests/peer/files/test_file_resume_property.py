@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from peer.core.actions import Print
 from peer.core.files.transfer import RETRY, FileAction, Keep, Outcome, Pull, Transfer
 from peer.core.files.transfers import FileTransfers
+from tests.hypothesis_profiles import examples
 from wire.file_messages import FileOffer
 from wire.ids import IdMaker
 from wire.messages import Entry
@@ -28,7 +29,7 @@ def receiver(online: list[bool]) -> FileTransfers:
     return FileTransfers(own=lambda: "bob", entry=row, new_id=IdMaker("b"), downloads="/dl")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.sampled_from(

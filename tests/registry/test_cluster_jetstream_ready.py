@@ -1,0 +1,63 @@
+"""A registry's first answer from JetStream (registry/adapter/cluster/connect.connect), on
+real nats-servers (tests/nats_servers.py): a server without JetStream is known at once, as
+nothing answers its API; a cluster that has no leader yet is waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from registry.adapter.cluster import connect
+from registry.adapter.cluster.connect import ClusterError
+from tests.e2e.harness import free_port
+from tests.nats_servers import START_TIMEOUT, NatsServer
+
+pytestmark = pytest.mark.timeout(60)
+
+#: Seconds within which a server without JetStream is said: far less than the wait for a
+#: cluster's leader, which these tests set longer.
+AT_ONCE = 5.0
+
+
+def _started(server: NatsServer) -> NatsServer:
+    server.start()
+    server.wait_listening(time.monotonic() + START_TIMEOUT)
+    return server
+
+
+def test_a_server_without_jetstream_is_said_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connect, "READY_TIMEOUT", 10 * AT_ONCE)
+    server = _started(NatsServer(tmp_path / "plain", "plain", jetstream=False))
+    try:
+        with pytest.raises(ClusterError) as said:
+            asyncio.run(asyncio.wait_for(connect.connect([server.url], print), AT_ONCE))
+    finally:
+        server.stop()
+    assert f"NATS at {server.url} has no JetStream (nats: no responders" in str(said.value)
+
+
+def test_a_cluster_with_no_leader_yet_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One server of a cluster of three, the others not started: it has JetStream, and
+    no leader to answer with. The registry waits READY_TIMEOUT (short here) for one."""
+    monkeypatch.setattr(connect, "READY_TIMEOUT", 1.0)
+    monkeypatch.setattr(connect, "ANSWER_TIMEOUT", 0.25)
+    ports = [free_port("127.0.0.1") for _ in range(3)]
+    routes = ",".join(f"nats://127.0.0.1:{port}" for port in ports)
+    server = _started(NatsServer(tmp_path / "n0", "n0", ports[0], routes))
+    try:
+        started = time.monotonic()
+        with pytest.raises(ClusterError) as said:
+            asyncio.run(connect.connect([server.url], print))
+        waited = time.monotonic() - started
+    finally:
+        server.stop()
+    assert f"NATS at {server.url} has no JetStream" in str(said.value)
+    assert "no responders" not in str(said.value)
+    assert waited >= connect.READY_TIMEOUT
