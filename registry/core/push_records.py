@@ -67,13 +67,15 @@ class Unit:
 
     __slots__ = ("copies", "first", "flights", "packet", "room", "sent", "sent_at", "streamed")
 
-    def __init__(self, now: float, sent: int, streamed: bool) -> None:
-        self.flights: dict[str, Flight] = {}
-        self.packet: Packet | None = None
+    def __init__(
+        self, now: float, sent: int, streamed: bool, packet: Packet | None = None, room: int = ROOM
+    ) -> None:
+        self.flights: dict[str, Flight] = {} if packet is None else packet.flights
+        self.packet = packet
         self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
         #: a streamed push, alone: nothing joins it, nothing follows it while in flight
         self.streamed = streamed
-        self.room = ROOM
+        self.room = room
 
 
 class Member:

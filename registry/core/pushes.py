@@ -337,8 +337,12 @@ class Pushes:
         """A unit first sent to `member` as its send number `done` was answered in full at
         `now`: its timeout starts again; units whose last copy went before any of that one,
         still unanswered, were lost; what waits may take the room made."""
-        units = member.units
-        member.units = [unit for unit in units if unit.flights]
+        member.units = [unit for unit in member.units if unit.flights]
+        if not (member.units or member.waiting or member.lost):  # the usual: all answered
+            member.deadline = float("inf")
+            self._busy.discard(member.addr)
+            self._held.discard(member.addr)
+            return
         for unit in member.units:
             if unit.sent < done and unit.copies < self._attempts and unit not in member.lost:
                 member.lost.append(unit)
@@ -458,21 +462,21 @@ class Pushes:
             these[flight.message.id] = flight
             packed[-1] = (these, room, sent)
         packets = [(Packet(these, len(addrs)), left, sent) for these, left, sent in packed]
-        members = self._members
+        members, busy, first = self._members, self._busy, packets[0][2]
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
             member.owner = owner
-            idle = not member.units
+            units, sends = member.units, member.sends
+            idle = not units
             for packet, left, sent in packets:
-                member.sends += 1
-                unit = Unit(sent, member.sends, False)
-                unit.flights, unit.packet, unit.room = packet.flights, packet, left
-                member.units.append(unit)
+                sends += 1
+                units.append(Unit(sent, sends, False, packet, left))
+            member.sends = sends
             if idle:
-                self._arm(member, packets[0][2])
-            self._busy.add(addr)
+                self._arm(member, first)
+            busy.add(addr)
 
     def _sweep(self) -> None:
         """Forget the members with nothing pushed (peers gone quiet, or moved): the next
