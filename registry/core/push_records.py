@@ -51,12 +51,13 @@ class Flight(Struct, eq=False, frozen=True):
 
 class Packet:
     """A datagram of flights sent on the fast path, the same to every member it went to:
-    its flights, by id, and how many members' units hold it still."""
+    its flights, by id (`ids`, in order), and how many members' units hold it still."""
 
-    __slots__ = ("flights", "owing")
+    __slots__ = ("flights", "ids", "owing")
 
     def __init__(self, flights: dict[str, Flight], owing: int) -> None:
         self.flights, self.owing = flights, owing
+        self.ids = tuple(flights)
 
 
 class Unit:
