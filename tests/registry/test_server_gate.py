@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,12 +21,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.core.flood import BURST, RATE
-from secure.channel import _DATA_HEADER, DATA, SecureChannel
+from secure.channel import DATA, SecureChannel
 from secure.noise import Handshake
 from wire.codec import encode
 from wire.messages import Acks, Keepalive, Message
 
 pytestmark = pytest.mark.timeout(60)
+
+#: A DATA datagram's header (docs/PROTOCOL.md, "The secure channel"): kind, index, counter.
+HEADER = struct.Struct("<BIQ")
 
 Addr = tuple[str, int]
 REGISTRY, ALICE = ("127.0.0.1", 5000), ("127.0.0.1", 6001)
@@ -127,8 +131,8 @@ def test_a_live_sessions_acks_are_never_counted_and_a_replay_costs_one_open(
         opened = decrypts.calls
         # the captured datagrams again, from the session's address and from ten others,
         # with a forgery naming the session: nothing handled again, one decryption at most
-        (_, index, counter) = _DATA_HEADER.unpack_from(captured[-1])
-        forged = _DATA_HEADER.pack(DATA, index, counter + 1) + os.urandom(60)
+        (_, index, counter) = HEADER.unpack_from(captured[-1])
+        forged = HEADER.pack(DATA, index, counter + 1) + os.urandom(60)
         for addr in [ALICE, *ATTACKERS]:
             for datagram in [*captured[:200], forged]:
                 registry.endpoint.receive(datagram, addr, NOW)
