@@ -182,14 +182,13 @@ class ReceivingDatagrams:
     def _datagram(self, data: bytes, addr: Addr) -> None:
         """Open, decode and hand over one datagram read from `addr`. The usual one, a
         message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
-        gate, key_gate = self._gate, self._key_gate
-        if key_gate is not None and data[:1] == DATA_KIND:
-            # a peer's DATA: opened before any gate, as WireGuard opens transport data (see
-            # EndpointOptions.key_gate), and counted by its key only while the socket lags
-            gate = None
+        key_gate = self._key_gate
+        if data[:1] == DATA_KIND:
+            # opened before any gate, as WireGuard opens transport data (see
+            # EndpointOptions.gate), and counted by its key only while the socket lags
             if not self.lagging:
                 key_gate = None
-        elif gate is not None and not gate(addr):
+        elif self._gate is not None and not self._gate(addr):
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
@@ -207,8 +206,6 @@ class ReceivingDatagrams:
         except DecodeError as exc:
             self._undecoded(exc, addr, key)
             return
-        if gate is not None and len(messages) > 1:
-            _further_within(gate, addr, messages)
         if self._on_batch is not None:
             self._on_batch(messages, addr, key)
             return
@@ -289,12 +286,3 @@ class ReceivingDatagrams:
         kind, request_id, wire = request
         reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
         return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
-
-
-def _further_within(gate: Callable[[Addr], bool], addr: Addr, messages: list[Message]) -> None:
-    """Cut `messages`, of one datagram from `addr` that `gate` let in, after the first that
-    `gate` refuses: each message after the first counts against the address's allowance."""
-    for index in range(1, len(messages)):
-        if not gate(addr):
-            del messages[index:]
-            return

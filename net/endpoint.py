@@ -87,15 +87,14 @@ class EndpointOptions(TypedDict, total=False):
     #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals;
     #: without it the endpoint makes one of its own, writing to `log`.
     rejections: Rejections
-    #: The owner's flood control: every datagram and frame is first offered to it by
-    #: source address (but see `key_gate`), and dropped undecoded when it says no.
+    #: The owner's flood control: each message of a frame, and every datagram but DATA,
+    #: is first offered to it by source address, and dropped undecoded when it says no.
+    #: DATA is opened first, as WireGuard opens transport data: one naming no live session
+    #: at its source address is dropped by its header; a forged or replayed one costs one
+    #: decryption (a registry counts the requests it holds: registry/core/flood.py).
     gate: Callable[[Addr], bool] | None
-    #: A peer's: given, a DATA datagram is not offered to `gate` but opened, as WireGuard
-    #: opens transport data (one naming no live session at its source address is dropped
-    #: by its header; a forged or replayed one costs one decryption), and then, only while
-    #: the socket lags (`lagging`), offered to this by its source and key, and dropped
-    #: undecoded when it says no. Without it (a registry, whose rate is what one peer may
-    #: ask of it) `gate` counts every message.
+    #: A peer's: given, DATA that opened is offered to it by its source and key, only while
+    #: the socket lags (`lagging`), and dropped undecoded when it says no.
     key_gate: Callable[[Addr, bytes], bool] | None
     #: Handed the messages of one datagram together, in order (so the owner can record,
     #: show and answer them in one go); without it, `on_message` is handed them one by one.

@@ -25,6 +25,7 @@ from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
+from registry.core.flood import count_requests
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log
 
@@ -100,10 +101,8 @@ class RegistryServer:
             on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)
-        # when the time of day is next read for the core (`_now`), and the `now` of the
-        # datagram being handled, read as it was admitted (`_admit`)
+        # when the time of day is next read for the core (`_now`)
         self._wall_read_next = 0.0
-        self._datagram_now = 0.0
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
@@ -170,12 +169,12 @@ class RegistryServer:
 
     # -- events -------------------------------------------------------------------------
 
-    def _admit(self, addr: Addr) -> bool:
-        # asked first of every datagram (and frame): its `now` is read here, once
+    def _admit(self, addr: Addr, now: float | None = None) -> bool:
+        # asked of each message of a frame, of every datagram but a live session's data
+        # before it is opened, and of that data's requests (`count_requests`)
         if self._closing:
             return False
-        self._datagram_now = now = self._now()
-        admitted, actions = self.core.admit(addr, now)
+        admitted, actions = self.core.admit(addr, self._now(now))
         if actions:
             self.run_actions(actions)  # its line is a rejection: many addresses make one line
         return admitted
@@ -190,16 +189,18 @@ class RegistryServer:
         self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        now = self._now(self.endpoint.read_at)  # its drain's
+        count_requests(messages, self._admit, addr, now)
+        if self._closing or not messages:
+            return
         if self.elsewhere is not None:
             self.elsewhere.routes.heard_here(addr)
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
-        # relay's acks come back a hundred at a time; the clocks are read once per datagram
-        # (its `now` when it was admitted, its lag here), not per message
+        # relay's acks come back a hundred at a time; the clock is read once per drain
         behind = self.endpoint.behind()
-        now = self._datagram_now
         self._carry_out_all(
             self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
         )
@@ -225,13 +226,15 @@ class RegistryServer:
         with self.endpoint.packed():
             self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
-    def _now(self) -> float:
-        """The `now` of an event for the core: the monotonic clock, on which its retries,
-        sweeps and budgets run (a step of the time of day must neither fire them all at
-        once nor hold them back). The core is told the time of day with it (`wall_offset`),
-        for the stamps of the messages it keeps: read at most once a second, as the stamps
-        are to the second (as the peer does), not with every datagram."""
-        now = time.monotonic()
+    def _now(self, now: float | None = None) -> float:
+        """The `now` of an event for the core: the monotonic clock (read here, or by the
+        endpoint as `now`), on which its retries, sweeps and budgets run (a step of the time
+        of day must neither fire them all at once nor hold them back). The core is told the
+        time of day with it (`wall_offset`), for the stamps of the messages it keeps: read
+        at most once a second, as the stamps are to the second (as the peer does), not with
+        every datagram."""
+        if now is None:
+            now = time.monotonic()
         if now >= self._wall_read_next:
             self._wall_read_next = now + 1.0
             self.core.wall_offset = time.time() - now

@@ -4,10 +4,12 @@ password checks, and new names. Pure: the caller supplies `now`."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import NamedTuple, TypedDict, Unpack
 
 from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+from wire.messages import Ack, Acks, Message
 from wire.token_bucket import FULL, BucketRule
 
 # the gate itself is the peers' too (wire/flood_gate.py)
@@ -25,6 +27,23 @@ BURST = REGISTRY_BURST
 SLOWED = (
     "You are sending too fast: the registry is slowing you down, and what it drops is sent again."
 )
+#: What answers a push: never counted (see `count_requests`).
+ACKS = frozenset({Ack, Acks})
+
+
+def count_requests(
+    messages: list[Message], admit: Callable[[Addr, float], bool], addr: Addr, now: float
+) -> None:
+    """Offer each of `messages`, one datagram from `addr` at `now`, to `admit` (the
+    address's flood gate), but its acks: they answer what the registry pushed. From the
+    first refused on, they are dropped. The datagram was opened before any gate (its AEAD
+    proves who sealed it: net/endpoint.py, EndpointOptions.gate)."""
+    for index, message in enumerate(messages):
+        if type(message) not in ACKS and not admit(addr, now):
+            del messages[index:]
+            return
+
+
 #: Password checks (or hashes of a new name's password) one IP address may ask for in a
 #: burst, and then one every PASSWORD_EVERY seconds: enough for a person who mistypes,
 #: too few to guess with.

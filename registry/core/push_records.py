@@ -51,12 +51,13 @@ class Flight(Struct, eq=False, frozen=True):
 
 class Packet:
     """A datagram of flights sent on the fast path, the same to every member it went to:
-    its flights, by id, and how many members' units hold it still."""
+    its flights, by id (`ids`, in order), and how many members' units hold it still."""
 
-    __slots__ = ("flights", "owing")
+    __slots__ = ("flights", "ids", "owing")
 
     def __init__(self, flights: dict[str, Flight], owing: int) -> None:
         self.flights, self.owing = flights, owing
+        self.ids = tuple(flights)
 
 
 class Unit:
@@ -67,13 +68,15 @@ class Unit:
 
     __slots__ = ("copies", "first", "flights", "packet", "room", "sent", "sent_at", "streamed")
 
-    def __init__(self, now: float, sent: int, streamed: bool) -> None:
-        self.flights: dict[str, Flight] = {}
-        self.packet: Packet | None = None
+    def __init__(
+        self, now: float, sent: int, streamed: bool, packet: Packet | None = None, room: int = ROOM
+    ) -> None:
+        self.flights: dict[str, Flight] = {} if packet is None else packet.flights
+        self.packet = packet
         self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
         #: a streamed push, alone: nothing joins it, nothing follows it while in flight
         self.streamed = streamed
-        self.room = ROOM
+        self.room = room
 
 
 class Member:

@@ -153,6 +153,8 @@ class Pushes:
         if member is None:
             return "", []
         answered: list[Flight] = []
+        if self._in_order(member, tuple(msg_ids), answered, now):
+            return member.owner, answered
         done = -1  # the first send of the last unit answered in full
         ids = set(msg_ids)
         left = len(ids)
@@ -174,6 +176,29 @@ class Pushes:
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered
+
+    def _in_order(
+        self, member: Member, replies: tuple[str, ...], answered: list[Flight], now: float
+    ) -> bool:
+        """`answer` when `replies` are the ids of `member`'s first units of Packets, whole
+        and in order (the usual: the acks of a relay's datagrams): compared as they are, no
+        id hashed. Whether they were (if not, nothing was changed)."""
+        pos = count = 0
+        for unit in member.units:
+            packet = unit.packet
+            if packet is None or pos == len(replies):
+                break
+            end = pos + len(packet.ids)
+            if replies[pos:end] != packet.ids:
+                return False
+            pos, count = end, count + 1
+        if not count or pos != len(replies):
+            return False
+        for unit in member.units[:count]:
+            answered += unit.flights.values()
+            self._over(unit)
+        self._answered(member, member.units[count - 1].first, now)
+        return True
 
     def due(self, now: float) -> tuple[Sends, list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
@@ -337,8 +362,12 @@ class Pushes:
         """A unit first sent to `member` as its send number `done` was answered in full at
         `now`: its timeout starts again; units whose last copy went before any of that one,
         still unanswered, were lost; what waits may take the room made."""
-        units = member.units
-        member.units = [unit for unit in units if unit.flights]
+        member.units = [unit for unit in member.units if unit.flights]
+        if not (member.units or member.waiting or member.lost):  # the usual: all answered
+            member.deadline = float("inf")
+            self._busy.discard(member.addr)
+            self._held.discard(member.addr)
+            return
         for unit in member.units:
             if unit.sent < done and unit.copies < self._attempts and unit not in member.lost:
                 member.lost.append(unit)
@@ -458,21 +487,21 @@ class Pushes:
             these[flight.message.id] = flight
             packed[-1] = (these, room, sent)
         packets = [(Packet(these, len(addrs)), left, sent) for these, left, sent in packed]
-        members = self._members
+        members, busy, first = self._members, self._busy, packets[0][2]
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
             member.owner = owner
-            idle = not member.units
+            units, sends = member.units, member.sends
+            idle = not units
             for packet, left, sent in packets:
-                member.sends += 1
-                unit = Unit(sent, member.sends, False)
-                unit.flights, unit.packet, unit.room = packet.flights, packet, left
-                member.units.append(unit)
+                sends += 1
+                units.append(Unit(sent, sends, False, packet, left))
+            member.sends = sends
             if idle:
-                self._arm(member, packets[0][2])
-            self._busy.add(addr)
+                self._arm(member, first)
+            busy.add(addr)
 
     def _sweep(self) -> None:
         """Forget the members with nothing pushed (peers gone quiet, or moved): the next

@@ -35,7 +35,7 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.cluster.store import ERRORS
 from registry.adapter.desk.service import CLOSE_FLUSH
-from registry.core.flood import FloodGate
+from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
@@ -126,8 +126,8 @@ class Follower:
         await self._publish.flushed()
         await self.endpoint.close()
 
-    def _admit(self, addr: Addr) -> bool:
-        admitted, _ = self._flood.admit(addr, time.monotonic())
+    def _admit(self, addr: Addr, now: float | None = None) -> bool:
+        admitted, _ = self._flood.admit(addr, time.monotonic() if now is None else now)
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
@@ -139,6 +139,7 @@ class Follower:
         self._forward([message], addr, key, datagram=False)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        count_requests(messages, self._admit, addr, self.endpoint.read_at)
         self._forward(messages, addr, key, datagram=True)
 
     def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
