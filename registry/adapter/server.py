@@ -190,7 +190,7 @@ class RegistryServer:
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         now = self._now(self.endpoint.read_at)  # its drain's
-        count_requests(messages, self._admit, addr, now)
+        count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
         if self.elsewhere is not None:

@@ -27,19 +27,25 @@ BURST = REGISTRY_BURST
 SLOWED = (
     "You are sending too fast: the registry is slowing you down, and what it drops is sent again."
 )
-#: What answers a push: never counted (see `count_requests`).
+#: What answers a push: counted only while the registry lags (see `count_requests`).
 ACKS = frozenset({Ack, Acks})
 
 
 def count_requests(
-    messages: list[Message], admit: Callable[[Addr, float], bool], addr: Addr, now: float
+    messages: list[Message],
+    admit: Callable[[Addr, float], bool],
+    addr: Addr,
+    now: float,
+    lagging: bool,
 ) -> None:
     """Offer each of `messages`, one datagram from `addr` at `now`, to `admit` (the
-    address's flood gate), but its acks: they answer what the registry pushed. From the
-    first refused on, they are dropped. The datagram was opened before any gate (its AEAD
-    proves who sealed it: net/endpoint.py, EndpointOptions.gate)."""
+    address's flood gate); its acks only when `lagging` (the last drain left datagrams
+    waiting): they answer what the registry pushed, but a session that floods them must not
+    hold the registry behind. From the first refused on, they are dropped. The datagram was
+    opened before any gate (its AEAD proves who sealed it: net/endpoint.py,
+    EndpointOptions.gate)."""
     for index, message in enumerate(messages):
-        if type(message) not in ACKS and not admit(addr, now):
+        if (lagging or type(message) not in ACKS) and not admit(addr, now):
             del messages[index:]
             return
 

@@ -139,7 +139,7 @@ class Follower:
         self._forward([message], addr, key, datagram=False)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        count_requests(messages, self._admit, addr, self.endpoint.read_at)
+        count_requests(messages, self._admit, addr, self.endpoint.read_at, self.endpoint.lagging)
         self._forward(messages, addr, key, datagram=True)
 
     def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
