@@ -96,9 +96,12 @@ class ReceivingDatagrams:
     _key_gate: Callable[[Addr, bytes], bool] | None
     #: What sends each datagram, sealed or in clear (net/outgoing.py).
     outgoing: Outgoing
-    #: The endpoint's own (net/endpoint.py): its sending side.
-    send: Callable[[Addr, Message, bytes], None]
     _new_id: IdMaker
+
+    def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
+        """The endpoint's own (net/endpoint.py): its sending side. A method here, not an
+        attribute's type: the compiled build calls a subclass's method by its base's."""
+        raise NotImplementedError
 
     def behind(self) -> float:
         """Seconds the datagram being handled (or last read) has waited since it reached
