@@ -159,8 +159,7 @@ class Endpoint(ReceivingDatagrams):
         session: str,
         **options: Unpack[EndpointOptions],
     ) -> None:
-        """`channel` seals and opens every datagram, each for the key it is sent with (the
-        secure channel; any DatagramChannel);
+        """`channel` seals and opens every datagram, each for the key it is sent with;
         `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
@@ -183,9 +182,8 @@ class Endpoint(ReceivingDatagrams):
         self._new_id = IdMaker(session)
         self._gate = options.get("gate")
         self._key_gate = options.get("key_gate")
-        #: Which datagrams leave now and which wait to leave packed, sealed and sent
-        #: (net/outgoing.py): nowhere until open. Read-only outside, but for its `on_sent`,
-        #: told each datagram as it leaves (a log's, a test's or a benchmark's).
+        #: What leaves now and what waits to leave packed (net/outgoing.py). Read-only
+        #: outside, but for its `on_sent`, told each datagram as it leaves.
         coalesce = options.get("coalesce_drains", False)
         self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         self._routes: dict[Addr, asyncio.StreamWriter] = {}

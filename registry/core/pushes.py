@@ -1,33 +1,17 @@
-"""The registry's pushes to peers, waiting for their acks, retried per member.
+"""The registry's pushes to peers, waiting for their acks, retried per member. Pure.
 
-Pure: no clock, no sockets. Each address pushed to has one Member record: the datagrams
-in flight to it (Units: the messages of one datagram, by id, and the copies of it sent),
-at most IN_FLIGHT of them, and, in order, what waits behind them. A peer acks a datagram
-with one Acks; once every message of one is acked, what waits goes in the next. An Acks
-that answers one datagram whole (the usual one) ends it in one step, not message by
-message.
+Each address pushed to has one Member: the datagrams in flight to it (Units), at most
+IN_FLIGHT, and in order what waits behind them. One Acks answering a datagram whole (the
+usual one) ends it in one step. A member has one retry deadline, a timeout after its last
+datagram answered in full: then its oldest unanswered datagram goes again, once; one
+unanswered when a later one is answered in full was lost, and goes again at once. After
+`attempts` copies, its pushes are given up.
 
-A member has one retry deadline: a timeout after its last datagram answered in full (or
-its first sent). When it passes, its oldest datagram unanswered is sent again, once: a
-peer that is behind answers in order, each answer starts the timeout again, and it is
-sent nothing twice. A datagram unanswered when one sent after it is answered in full was
-lost (a peer reads in order): it is sent again at once. After `attempts` copies of a
-datagram, its pushes are given up.
-
-A message pushed to many members (a channel message) is one Flight, shared: nothing per
-member is touched before the sends; the flight is entered in their records at the next
-call. That fast path (no member holding pushes back, fewer than FAST_LIVE messages not
-ended) bounds a member's flight by FAST_LIVE messages, not by IN_FLIGHT datagrams.
-The datagrams of that path are Packets, each shared by the units of all its members: its
-messages count one push each until the last member's unit of it ends. A member's unit of
-one that is answered in part, given up or dropped takes its own copy first.
-A message too big for a datagram (it travels over TCP, and would arrive after the
-datagrams sent after it) goes alone, and nothing follows it until it ends.
-
-One address is one peer (a name registering at another's address takes it over, and
-what was pushed to the other is dropped: registry/core/presence.py): its record's owner is
-the name key of its newest push, so a rename's pushes in flight are answered under the
-new name.
+A channel message is one Flight shared by its members, entered in their records at the
+next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Packets shared
+by every member's unit, which takes its own copy once answered in part, given up or
+dropped. A message too big for a datagram goes alone over TCP, and nothing follows it
+until it ends. One address is one peer: its record's owner is its newest push's name key.
 """
 
 from __future__ import annotations
@@ -69,8 +53,7 @@ class Pushes:
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
-        # the members with pushes in flight or waiting; those holding pushes back (some
-        # wait, or a streamed one is in flight)
+        # members with pushes in flight or waiting; those holding pushes back
         self._busy: set[Addr] = set()
         self._held: set[Addr] = set()
         # members with room for another datagram and pushes waiting, or a datagram lost,
@@ -293,8 +276,6 @@ class Pushes:
         """Pushes waiting for room in a datagram."""
         self._index()
         return sum(len(self._members[addr].waiting) for addr in self._busy)
-
-    # -- within ----------------------------------------------------------------------------
 
     def _flight(self, message: Message, purpose: str, seq: int) -> Flight:
         streamed = self._streamed(message)
