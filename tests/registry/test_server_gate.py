@@ -14,7 +14,6 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -24,6 +23,7 @@ from registry.adapter.settings import RegistrySettings
 from registry.core.flood import BURST, RATE
 from secure.channel import DATA, SecureChannel
 from secure.noise import Handshake
+from tests.net.test_gate_sessions import Decrypts
 from wire.codec import encode
 from wire.messages import Acks, Keepalive, Message
 
@@ -38,19 +38,6 @@ REGISTRY, ALICE = ("127.0.0.1", 5000), ("127.0.0.1", 6001)
 ATTACKERS = [(f"127.0.0.{n}", 7000 + n) for n in range(2, 12)]
 NOW = 10.0
 OVER = 300  # messages sent beyond an address's burst
-
-
-class Decrypts:
-    """A session's receiving cipher, with its decryptions counted."""
-
-    def __init__(self, aead: Any) -> None:
-        self._aead = aead
-        self.calls = 0
-
-    def decrypt(self, nonce: bytes, data: bytes, associated: bytes) -> bytes:
-        self.calls += 1
-        result: bytes = self._aead.decrypt(nonce, data, associated)
-        return result
 
 
 class Registry:
