@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskMessage, DeskRoomRequest, DeskServe
+from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskLook, DeskMessage, DeskServe
 from wire.desk.text import (
     ALL_TOPICS,
     MAX_DESK_LINE,
@@ -77,7 +77,7 @@ def parse_operator_line(
     word, _, rest = text.partition(" ")
     command = word.lower()
     if command == ".room":
-        return OperatorInput(message=DeskRoomRequest(make_id()))
+        return OperatorInput(message=DeskLook(make_id()))
     if command == ".end":
         return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":

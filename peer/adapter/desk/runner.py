@@ -19,6 +19,7 @@ from msgspec import Struct
 from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
+from net.served_stream import READ_CHUNK
 from peer.adapter.desk.held_place import HeldPlace
 from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
 from peer.adapter.terminal import colour_wanted
@@ -47,7 +48,6 @@ from wire.messages import Message
 
 #: Seconds to wait for the desk to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
-READ_CHUNK = 64 * 1024
 
 
 class Received(Struct, frozen=True):

@@ -53,12 +53,7 @@ class OperatorCore:
     done."""
 
     def __init__(
-        self,
-        name: str,
-        desk: Addr,
-        key: str,
-        new_id: IdMaker,
-        settings: ClientSettings = DEFAULTS,
+        self, name: str, desk: Addr, key: str, new_id: IdMaker, settings: ClientSettings = DEFAULTS
     ) -> None:
         """On duty as `name` at `desk` with the registry's operator `key`."""
         self.link = link = DeskLink(desk, new_id, settings)

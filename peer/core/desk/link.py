@@ -48,12 +48,7 @@ DEFAULTS = ClientSettings()
 class DeskLink:
     """One client's connection to the desk; what says a connection is lost returns the reason."""
 
-    def __init__(
-        self,
-        desk: Addr,
-        new_id: IdMaker,
-        settings: ClientSettings,
-    ) -> None:
+    def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings) -> None:
         self.ip, self.port = desk
         self.new_id = new_id
         self.retry_first, self.retry_max = settings.retry

@@ -16,10 +16,10 @@ from wire.desk.messages import (
     DeskEnded,
     DeskJoin,
     DeskLine,
+    DeskLook,
     DeskMessage,
     DeskPosition,
     DeskQueued,
-    DeskQueueRequest,
     DeskRefused,
     DeskServed,
     DeskWork,
@@ -119,7 +119,7 @@ class PersonSession:
         if phase == "served":
             emit(Show("[You are being served now.]"))
         elif phase == "waiting":
-            emit(Send(DeskQueueRequest(self.link.new_id())))
+            emit(Send(DeskLook(self.link.new_id())))
         elif phase == "reconnecting" or self.s.rejoining:
             emit(Show("[Reconnecting to the help desk; your place is kept.]"))
         else:

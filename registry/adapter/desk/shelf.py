@@ -126,11 +126,6 @@ def keep_record(shelf: Shelf, name: str, value: object) -> str:
     return ""
 
 
-def shelf_of(where: Path | Shelf) -> Shelf:
-    """`where` as a shelf: a folder's files, or the shelf itself."""
-    return FolderShelf(where) if isinstance(where, Path) else where
-
-
 class AfterKept:
     """Carries out batches of actions (`carry_out`) in order, each once `shelf` acknowledged what
     was kept before: nobody is told of a place not kept."""

@@ -8,7 +8,7 @@ import math
 
 from registry.core.desk.actions import Emit, Send
 from registry.core.desk.estimate import Busy, whole
-from registry.core.desk.state import DeskState, Operator, Person, sorted_topics
+from registry.core.desk.state import DeskState, Operator, Person
 from wire.desk.messages import (
     EST_KEPT,
     EST_MEASURED,
@@ -186,7 +186,7 @@ class Line:
             self._s.make_id(),
             reply_to,
             operator.name,
-            sorted_topics(operator.topics),
+            tuple(sorted(operator.topics)),
             len(self._s.waiting),
             yours,
         )

@@ -24,8 +24,8 @@ from wire.desk.messages import (
     DeskJoin,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskQueueInfo,
-    DeskQueueRequest,
     DeskWork,
 )
 from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
@@ -260,7 +260,7 @@ class Persons:
             said = "You left the waiting room."
         s.goodbye(conn, said, "gave up a place", emit)
 
-    def where(self, person: Person, msg: DeskQueueRequest, now: float, emit: Emit) -> None:
+    def where(self, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
         """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
         s = self._s
         assert person.conn is not None
