@@ -41,7 +41,6 @@ class ClientSettings(Struct, frozen=True, kw_only=True):
     serve_when_asked: bool = False
 
 
-#: A client's settings when it is given none.
 DEFAULTS = ClientSettings()
 
 
@@ -56,24 +55,19 @@ class DeskLink:
         self.heartbeat = settings.heartbeat
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
         self.up = False  # the connection asked for is up
-        #: Lines typed (None: the end of input) before the first connection is up, each
-        #: with when it was begun.
+        #: Lines typed (None: the end of input) before the first connection is up, when begun.
         self.early: list[tuple[str | None, float]] = []
         self.leave_by: float | None = None
-        #: When the desk must have answered the connection's first message (ANSWER_TIMEOUT).
         self.answer_by: float | None = None
         self._answered = False  # the desk has answered in this run
         # the desk's silence on this connection (None: not answered yet, or no connection)
         self._liveness: Heartbeat | None = None
-        #: The registries of the service, when the desk is one of several (DeskRegistries).
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
         self._sent_on = False  # a registry of the service sent us to the desk this round
         self._wait = self.retry_first  # before the next reconnection attempt
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
-
-    # -- the connection ----------------------------------------------------------------------
 
     def hold(self, line: str | None, begun: float) -> bool:
         """While the first connection is made, hold `line` (None: the end of input), begun at
@@ -97,12 +91,11 @@ class DeskLink:
                 client.typed(line, now, emit, begun)
 
     def ask(self, first: DeskMessage, now: float) -> Send:
-        """`first` again on the same connection (a join with work): answered in time too."""
+        """`first` again on the same connection (a join with work)."""
         self.answer_by = now + ANSWER_TIMEOUT
         return Send(first)
 
     def closed(self) -> None:
-        """The connection ended."""
         self.up = False
         self.answer_by = None
 
@@ -147,17 +140,15 @@ class DeskLink:
         return why
 
     def leave(self, now: float) -> Send:
-        """Tell the desk we leave, and wait `leave_timeout` at most for it to confirm."""
+        """Tell the desk we leave; wait `leave_timeout` at most for it to confirm."""
         self.phase = "leaving"
         self.leave_by = now + self.leave_timeout
         return Send(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
-        """Whether the wait for the desk to confirm a leave is over."""
         return self.phase == "leaving" and self.leave_by is not None and now >= self.leave_by
 
     def end(self, code: int, emit: Emit) -> None:
-        """The run ends with exit status `code`."""
         self.phase = "done"
         emit(Exit(code))
 
@@ -169,8 +160,6 @@ class DeskLink:
         times = (self.retry_at, self.answer_by, beat, *more)
         wakes = [t for t in times if t is not None]
         return min(wakes) if wakes else None
-
-    # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
 
     def learn(self, message: DeskRegistries) -> bool:
         """Learn the service's registries: whether `message` names the desk's address, used from now
@@ -235,5 +224,4 @@ class DeskLink:
         return wait
 
     def rewind(self) -> None:
-        """The next `wait` is the first again."""
         self._wait = self.retry_first

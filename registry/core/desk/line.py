@@ -1,6 +1,4 @@
-"""The waiting line: positions, estimates, the order of those put back at the front, what is said of
-it, and `.room`.
-"""
+"""The waiting line: positions, estimates, the order of those put back, what is said of it."""
 
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ class Line:
         self._s = s
 
     def position(self, person: Person) -> tuple[int, int]:
-        """(position, operators able to serve) for a waiting person."""
         for p, position, k in self.positions():
             if p is person:
                 return position, k
@@ -71,7 +68,6 @@ class Line:
         waiting.insert(index, person)
 
     def hold_place(self, person: Person, now: float) -> None:
-        """`person`'s connection broke: their place is held without one (for `grace`)."""
         person.conn = None
         person.dropped = now
         person.shown = None
@@ -80,8 +76,7 @@ class Line:
     def estimate(
         self, topic: int, ahead: int, now: float, person: Person | None = None
     ) -> WaitEstimate:
-        """The wait for `topic` with `ahead` people before; for `person` kept for their operator
-        after a restart, its return."""
+        """The wait for `topic` with `ahead` people before (for `person`, when kept for one)."""
         if person is not None and person.awaits:
             return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
@@ -92,7 +87,6 @@ class Line:
         return self._s.estimator.estimate(topic, ahead, busy)
 
     def room(self, reply_to: str, now: float) -> DeskRoom:
-        """`.room`: everyone waiting, in order, as an operator sees them."""
         rows = [
             RoomRow(
                 p.name,
@@ -127,8 +121,7 @@ class Line:
             emit(self._s.notice(person.conn, text))
 
     def held_answers(self, now: float, emit: Emit) -> None:
-        """At `release`: the answers kept, in order, to those still on the connection they were
-        for."""
+        """At `release`: the answers kept, to those still on the connection they were for."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
@@ -152,8 +145,7 @@ class Line:
         return Send(person.conn, queued)
 
     def push(self, now: float, emit: Emit) -> None:
-        """Push the positions that changed, each person at most once per push_interval (else `due`
-        then)."""
+        """Push the positions that changed, each at most every push_interval (else `due` then)."""
         for person, position, k in self.positions():
             if person.conn is None:
                 continue
@@ -171,7 +163,7 @@ class Line:
             emit(Send(person.conn, message))
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        """What `operator` is told going on duty or serving other topics: who it may be given."""
+        """What `operator` is told going on duty or serving other topics."""
         yours = sum(
             1
             for p in self._s.waiting

@@ -24,8 +24,7 @@ from wire.shown_text import clean
 
 
 class Ending(Struct, frozen=True):
-    """How a session ends: `why` (for the log), what each side is told (None: nothing), whether the
-    person goes back to the front, whether its length counts."""
+    """How a session ends: `why` for the log, what each side is told (None: nothing)."""
 
     why: str
     to_person: str | None = None
@@ -75,8 +74,6 @@ class Sessions:
                 self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
 
     def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
-        """`operator` serves `person` from `now`: both are told, the transcript begins, the log says
-        so."""
         s = self._s
         assert person.conn is not None
         resumed = bool(person.awaits)
@@ -128,7 +125,7 @@ class Sessions:
 
     def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
         """End `session` as `ending` says, telling each side still there; the person's connection
-        closes unless requeued. Only a whole session counts in the estimates."""
+        closes unless requeued."""
         s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
@@ -136,8 +133,7 @@ class Sessions:
         operator.free_since = now
         person.served += length
         if ending.measure and not ending.requeue and not session.resumed:
-            # (a resumed conversation's start was in the run before: its length here is
-            # only the tail of one)
+            # only a whole session counts (a resumed one began in the run before)
             s.estimator.record(person.topic, length)
         emit(SessionEnded(session.id, ending.why, length))
         line = (
@@ -221,7 +217,6 @@ class Sessions:
 
 
 def _started(session: Session, waited: float) -> SessionStarted:
-    """The transcript's record of `session` beginning, the person's number masked everywhere."""
     person = session.person
     return SessionStarted(
         session.id,
@@ -237,5 +232,4 @@ def _started(session: Session, waited: float) -> SessionStarted:
 
 
 def already_over(serving: str) -> str:
-    """What a side ending a session already over is told: the one with `serving` goes on."""
     return f"That session was already over; your session with {serving} goes on."
