@@ -6,7 +6,7 @@ import math
 
 from registry.core.desk.actions import Emit, Send
 from registry.core.desk.estimate import Busy, whole
-from registry.core.desk.state import DeskState, Operator, Person
+from registry.core.desk.state import DeskState, Operator, Person, may_take
 from wire.desk.messages import (
     EST_KEPT,
     EST_MEASURED,
@@ -18,7 +18,6 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.text import TOPICS
-from wire.names import name_key
 
 
 class Line:
@@ -164,16 +163,7 @@ class Line:
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
         """What `operator` is told going on duty or serving other topics."""
-        yours = sum(
-            1
-            for p in self._s.waiting
-            if p.conn is not None
-            and (
-                name_key(p.awaits) == name_key(operator.name)
-                if p.awaits
-                else p.topic in operator.topics
-            )
-        )
+        yours = sum(1 for p in self._s.waiting if p.conn is not None and may_take(operator, p))
         return DeskOnDuty(
             self._s.make_id(),
             reply_to,

@@ -96,9 +96,7 @@ class Duty:
             s.refuse_wire(conn, msg, "operator client", emit)
             return True
         problem = operator_name_problem(msg.name)
-        same = next(
-            (o for o in s.operators.values() if name_key(o.name) == name_key(msg.name)), None
-        )
+        same = s.operator_named(msg.name)
         code = RefusalCode.OTHER
         if problem is None and same is not None:
             # the name as it is on duty: `-o ANN` is refused because of ann

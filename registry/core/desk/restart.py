@@ -8,7 +8,6 @@ from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
 from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
-from wire.names import name_key
 from wire.shown_text import clean
 
 
@@ -125,10 +124,7 @@ class HeldPlaces:
 
     def kept_operator(self, person: Person) -> Operator | None:
         """The operator on duty kept for `person` after a restart (see `restore`), if any."""
-        if not person.awaits:
-            return None
-        key = name_key(person.awaits)
-        return next((o for o in self._s.operators.values() if name_key(o.name) == key), None)
+        return self._s.operator_named(person.awaits) if person.awaits else None
 
     def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
         operator = self.kept_operator(person)

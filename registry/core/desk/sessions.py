@@ -15,7 +15,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.line import Line
-from registry.core.desk.state import DeskState, Operator, Person, Session, name_for_log
+from registry.core.desk.state import DeskState, Operator, Person, Session, may_take, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.phone import scrub_phone
 from wire.desk.text import MAX_DESK_LINE, format_duration
@@ -64,11 +64,8 @@ class Sessions:
                 o
                 for o in s.operators.values()
                 if o.session is None
-                and (
-                    name_key(o.name) == name_key(person.awaits)
-                    if person.awaits
-                    else person.topic in o.topics and name_key(o.name) not in kept_for
-                )
+                and may_take(o, person)
+                and (person.awaits or name_key(o.name) not in kept_for)
             ]
             if free:
                 self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)

@@ -15,6 +15,7 @@ from registry.core.desk.limits import DeskSettings
 from wire.desk.messages import DeskEnded, DeskJoin, DeskNotice, DeskOperator, DeskRefused
 from wire.desk.phone import mask_phone, phone_key, scrub_phone
 from wire.heartbeat import Heartbeat
+from wire.names import name_key
 from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import wire_refusal
@@ -78,6 +79,13 @@ class Session(Struct, eq=False):
     started: float
     heard: int = 0  # the person's lines received in the session (DeskEnded.heard)
     resumed: bool = False  # a conversation resumed after a restart: only its tail
+
+
+def may_take(operator: Operator, person: Person) -> bool:
+    """Whether `operator` may be given `person`: the one kept for them, else one of their topic."""
+    if person.awaits:
+        return name_key(operator.name) == name_key(person.awaits)
+    return person.topic in operator.topics
 
 
 def name_for_log(person: Person) -> str:
@@ -144,6 +152,11 @@ class DeskState:
     def people(self) -> list[Person]:
         """Everyone who holds a place: waiting (held places included) or being served."""
         return self.waiting + [s.person for s in self.sessions()]
+
+    def operator_named(self, name: str) -> Operator | None:
+        """The operator on duty under `name`, as names compare."""
+        key = name_key(name)
+        return next((o for o in self.operators.values() if name_key(o.name) == key), None)
 
     def source(self, conn: ConnId) -> Link:
         """Where `conn` came from (nothing known for a connection never opened)."""
