@@ -9,14 +9,13 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeGuard
 
 import msgspec
 
 from disk.operator_key import key_path, load_or_create_key
 from net.endpoint import FRAME_DEADLINE
-from net.served_stream import READ_CHUNK
 from net.listener import enable_keepalive, has_hung_up
+from net.served_stream import READ_CHUNK
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
@@ -25,14 +24,7 @@ from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
-from wire.desk.messages import (
-    DESK_TYPES,
-    DeskJoin,
-    DeskMessage,
-    DeskNotice,
-    DeskOperator,
-    DeskRegistries,
-)
+from wire.desk.messages import DeskJoin, DeskMessage, DeskNotice, DeskOperator, DeskRegistries
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.errors import DecodeError, OtherVersion
@@ -192,7 +184,7 @@ class DeskService:
             for message in pending:
                 if conn not in self._conns:
                     break
-                if not _is_desk(message):
+                if not isinstance(message, DeskMessage):
                     reason = f"{type(message).__name__} on a help-desk connection"
                     self._refuse_frame(conn, reason)
                     return reason
@@ -354,10 +346,6 @@ class DeskService:
 def _fingerprint(key: str) -> str:
     raw = key_from_text(key)
     return fingerprint(raw) if raw is not None else key
-
-
-def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
-    return type(message).__name__ in DESK_TYPES
 
 
 class FrameRefused(Exception):

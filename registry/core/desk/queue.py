@@ -147,13 +147,11 @@ class DeskQueue:
         self.line.held_answers(now, emit)
         for action in served:
             emit(action)
-        self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
         ended, s.ended_while_holding = s.ended_while_holding, set()
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
                 emit(s.notice(operator.conn, NOBODY_WAITING))
-        self.held.keep(emit)
+        self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
