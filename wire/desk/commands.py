@@ -92,7 +92,6 @@ def parse_operator_line(
 
 
 def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
-    """`.first 3` (a number of `.room`) or `.first Maria` (a name)."""
     if who.isdigit() and who.isascii() and int(who) >= 1:
         return OperatorInput(message=DeskFirst(make_id(), int(who)))
     if not who or who.lstrip("+-").isdigit() or len(who) > MAX_PERSON_NAME:
@@ -103,7 +102,6 @@ def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
 
 
 def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> OperatorInput:
-    """`.serve 1,3`, `.serve all`, `.serve none`, or `.serve` alone (`topics` shown)."""
     if not rest.strip():
         return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
     chosen = parse_topics(rest)

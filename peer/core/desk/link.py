@@ -50,9 +50,7 @@ class DeskLink:
     def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings) -> None:
         self.ip, self.port = desk
         self.new_id = new_id
-        self.retry_first, self.retry_max = settings.retry
-        self.leave_timeout = settings.leave_timeout
-        self.heartbeat = settings.heartbeat
+        self.settings = settings
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
         self.up = False  # the connection asked for is up
         #: Lines typed (None: the end of input) before the first connection is up, when begun.
@@ -65,7 +63,7 @@ class DeskLink:
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
         self._sent_on = False  # a registry of the service sent us to the desk this round
-        self._wait = self.retry_first  # before the next reconnection attempt
+        self._wait = settings.retry[0]  # before the next reconnection attempt
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
 
@@ -106,7 +104,7 @@ class DeskLink:
         self._answered = True
         self._tried.clear()
         if self._liveness is None:
-            self._liveness = Heartbeat(now, self.heartbeat)
+            self._liveness = Heartbeat(now, self.settings.heartbeat)
         else:
             self._liveness.heard(now)
         if isinstance(message, DeskPing):
@@ -142,7 +140,7 @@ class DeskLink:
     def leave(self, now: float) -> Send:
         """Tell the desk we leave; wait `leave_timeout` at most for it to confirm."""
         self.phase = "leaving"
-        self.leave_by = now + self.leave_timeout
+        self.leave_by = now + self.settings.leave_timeout
         return Send(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
@@ -212,16 +210,16 @@ class DeskLink:
         return True
 
     def wait(self) -> float:
-        """The wait before the next attempt: `retry_first` after `rewind` or being sent on, then
-        doubling up to `retry_max` (SERVICE_RETRY_MAX with other registries)."""
+        """The wait before the next attempt: the first `retry` after `rewind` or being sent on, then
+        doubling up to the longest (SERVICE_RETRY_MAX with other registries)."""
+        first, longest = self.settings.retry
         if self._sent_on:
             self._sent_on = False
-            self._wait = self.retry_first
-        longest = self.retry_max
+            self._wait = first
         if len(self.registries) > 1:
             longest = min(longest, SERVICE_RETRY_MAX)
         wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
         return wait
 
     def rewind(self) -> None:
-        self._wait = self.retry_first
+        self._wait = self.settings.retry[0]

@@ -237,7 +237,7 @@ class PersonCore:
             link.phase = "leaving"
             s.giving_up = True
             link.retry_at = None
-            link.leave_by = now + link.leave_timeout
+            link.leave_by = now + link.settings.leave_timeout
             emit(Connect())
         elif not link.up or link.phase == "reconnecting":
             self._left(emit)

@@ -61,7 +61,6 @@ class Shelf(Protocol):
 
 
 def aside(name: str) -> str:
-    """Where a damaged record `name` is set aside."""
     return name + ".unreadable"
 
 

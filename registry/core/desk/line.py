@@ -130,10 +130,7 @@ class Line:
         assert person.conn is not None
         if person in self._s.waiting:
             position, k = self.position(person)
-            person.shown = (position, k)
-            person.pushed_at = now
-            person.due = None
-            est = self.estimate(person.topic, position - 1, now, person)
+            est = self._shown(person, position, k, now)
         else:  # served at once
             position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
         s = self._s
@@ -154,12 +151,13 @@ class Line:
             if now < person.pushed_at + self._s.settings.push_interval:
                 person.due = person.pushed_at + self._s.settings.push_interval
                 continue
-            person.shown = (position, k)
-            person.pushed_at = now
-            person.due = None
-            est = self.estimate(person.topic, position - 1, now, person)
-            message = DeskPosition(self._s.make_id(), position, k, est)
-            emit(Send(person.conn, message))
+            est = self._shown(person, position, k, now)
+            emit(Send(person.conn, DeskPosition(self._s.make_id(), position, k, est)))
+
+    def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
+        """`person` is told `position` and `k` now: the estimate to tell them."""
+        person.shown, person.pushed_at, person.due = (position, k), now, None
+        return self.estimate(person.topic, position - 1, now, person)
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
         """What `operator` is told going on duty or serving other topics."""
