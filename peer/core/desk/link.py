@@ -103,10 +103,8 @@ class DeskLink:
         self.answer_by = None
         self._answered = True
         self._tried.clear()
-        if self._liveness is None:
-            self._liveness = Heartbeat(now, self.settings.heartbeat)
-        else:
-            self._liveness.heard(now)
+        self._liveness = self._liveness or Heartbeat(now, self.settings.heartbeat)
+        self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self.up:
                 emit(Send(DeskPong(self.new_id(), message.id)))

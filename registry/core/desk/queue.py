@@ -91,9 +91,8 @@ class DeskQueue:
         s = self._s
         who = s.conns.get(conn)
         link = s.links.get(conn)
-        if link is not None and link.beat is None:
-            link.beat = Heartbeat(now, s.settings.heartbeat)
-        elif link is not None and link.beat is not None:
+        if link is not None:
+            link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
             emit(Send(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
