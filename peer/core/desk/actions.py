@@ -118,13 +118,6 @@ def unreachable(ip: str, port: int, why: str) -> str:
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
-def no_answer(ip: str, port: int) -> str:
-    return (
-        f"[No answer from the help desk at {ip}:{port} in {int(ANSWER_TIMEOUT)} s: is that "
-        "the address and port of a ChatApp registry?]"
-    )
-
-
 def style_of(line: str) -> str:
     if line.startswith("!!!"):
         return "alert"

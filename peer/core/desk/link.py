@@ -20,7 +20,6 @@ from peer.core.desk.actions import (
     Exit,
     Send,
     Show,
-    no_answer,
 )
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
@@ -117,7 +116,9 @@ class DeskLink:
         if self.answer_by is not None and now >= self.answer_by:
             self.answer_by = None
             if not self._answered:
-                emit(Show(no_answer(self.ip, self.port), "error"))
+                where = f"{self.ip}:{self.port} in {int(ANSWER_TIMEOUT)} s"
+                said = "is that the address and port of a ChatApp registry?"
+                emit(Show(f"[No answer from the help desk at {where}: {said}]", "error"))
                 return ""
             why = f"no answer in {int(ANSWER_TIMEOUT)} s"
         elif self._liveness is None or not self.up:
