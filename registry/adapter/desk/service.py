@@ -93,7 +93,6 @@ class DeskService:
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
-        self._holding = False  # the queue holds hand-overs (see _hold_handovers)
         #: The registries of its service ("ip:port" each), told to each client first
         #: (DeskRegistries), to move to when this registry stops; none for one on its own.
         self.registries: Callable[[], Sequence[str]] = tuple
@@ -214,20 +213,18 @@ class DeskService:
     def _hold_handovers(self) -> None:
         """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (see
         `DeskQueue.hold`); outside a running loop, which could not release it, nothing."""
-        if self._holding or self._closed:
+        if self.queue.state.holding or self._closed:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._holding = True
         self.queue.hold()
 
         def turn(left: int) -> None:
             if left > 0:
                 loop.call_soon(turn, left - 1)
                 return
-            self._holding = False
             if self._closed:
                 return
             try:
