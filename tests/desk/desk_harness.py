@@ -33,11 +33,10 @@ from wire.desk.messages import (
     DeskJoin,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskMessage,
     DeskOperator,
     DeskQueued,
-    DeskQueueRequest,
-    DeskRoomRequest,
     DeskServe,
     DeskServed,
     DeskWork,
@@ -174,10 +173,10 @@ class Desk:
         return self.send(conn, DeskLeave(self.mid()))
 
     def ask(self, conn: str) -> list[Action]:
-        return self.send(conn, DeskQueueRequest(self.mid()))
+        return self.send(conn, DeskLook(self.mid()))
 
     def room(self, conn: str) -> list[Action]:
-        return self.send(conn, DeskRoomRequest(self.mid()))
+        return self.send(conn, DeskLook(self.mid()))
 
     def serve(self, conn: str, topics: tuple[int, ...]) -> list[Action]:
         return self.send(conn, DeskServe(self.mid(), topics))

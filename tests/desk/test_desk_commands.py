@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from wire.desk.commands import is_operator_command, parse_operator_line, parse_topics
-from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskRoomRequest, DeskServe
+from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskLook, DeskServe
 from wire.desk.text import ALL_TOPICS
 
 
@@ -20,7 +20,7 @@ def parse(line: str) -> object:
 
 
 def test_operator_commands() -> None:
-    assert parse(".room").message == DeskRoomRequest("i1")  # type: ignore[attr-defined]
+    assert parse(".room").message == DeskLook("i1")  # type: ignore[attr-defined]
     assert parse(".end").message == DeskEnd("i1", "s-1")  # type: ignore[attr-defined]
     assert parse(".serve 1,3").message == DeskServe("i1", (1, 3))  # type: ignore[attr-defined]
     assert parse(".serve all").message == DeskServe("i1", ALL_TOPICS)  # type: ignore[attr-defined]

@@ -20,12 +20,12 @@ from wire.desk.messages import (
     DeskEnded,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskNotice,
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
     DeskRoom,
-    DeskRoomRequest,
     DeskServe,
     DeskSession,
 )
@@ -286,7 +286,7 @@ def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
     assert core.typed(".room", 0.0) == []
     assert core.end_of_input(0.0) == []
     out = core.connected(0.1)
-    assert [type(m) for m in sent(out)] == [DeskOperator, DeskRoomRequest, DeskLeave]
+    assert [type(m) for m in sent(out)] == [DeskOperator, DeskLook, DeskLeave]
     refused = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.2)
     assert refused[-1] == Exit(1)  # the wrong key is said, not just "off duty"
 
@@ -340,7 +340,7 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve() -> None:
     out = core.connected(0.1)
     on, room = sent(out)
     assert isinstance(on, DeskOperator) and on.topics == ()
-    assert isinstance(room, DeskRoomRequest)
+    assert isinstance(room, DeskLook)
     assert shown(out) == [
         "[Your input is not a terminal, so you take nobody until it says which topics to "
         "serve: .serve all, or .serve 1,3.]"
@@ -411,7 +411,7 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
     on, room, leave = sent(out)
     # on duty for no topic: nobody is handed over only to be left at once
     assert isinstance(on, DeskOperator) and on.topics == ()
-    assert isinstance(room, DeskRoomRequest) and isinstance(leave, DeskLeave)
+    assert isinstance(room, DeskLook) and isinstance(leave, DeskLeave)
     assert shown(out) == [
         "[Not carried out: .serve 5 (input ended before you were on duty).]",
         "[Not sent: it was typed before you were on duty, to nobody: hello nobody]",

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.desk.service import FrameReader, FrameRefused
 from secure.noise import public_bytes
 from secure.stream import SecureStream
-from wire.desk.messages import DeskLine, DeskQueueRequest
+from wire.desk.messages import DeskLine, DeskLook
 from wire.messages import Message
 
 
@@ -35,10 +35,10 @@ def test_whole_frames_are_read_and_the_end_is_none() -> None:
     async def scenario() -> None:
         client, desk = sessions()
         reader = asyncio.StreamReader()
-        reader.feed_data(sent(client, DeskQueueRequest("q-1"), DeskQueueRequest("q-2")))
+        reader.feed_data(sent(client, DeskLook("q-1"), DeskLook("q-2")))
         reader.feed_eof()
         frames = FrameReader(desk, reader, 1.0)
-        assert await frames.read() == [DeskQueueRequest("q-1"), DeskQueueRequest("q-2")]
+        assert await frames.read() == [DeskLook("q-1"), DeskLook("q-2")]
         assert await frames.read() is None
 
     asyncio.run(scenario())
@@ -80,8 +80,8 @@ def test_silence_between_frames_has_no_deadline() -> None:
         reading = asyncio.ensure_future(frames.read())
         await asyncio.sleep(0.3)  # three deadlines of silence
         assert not reading.done()
-        reader.feed_data(sent(client, DeskQueueRequest("q-1")))
-        assert await reading == [DeskQueueRequest("q-1")]
+        reader.feed_data(sent(client, DeskLook("q-1")))
+        assert await reading == [DeskLook("q-1")]
 
     asyncio.run(scenario())
 

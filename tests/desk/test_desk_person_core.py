@@ -35,8 +35,8 @@ from wire.desk.messages import (
     DeskJoin,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskPosition,
-    DeskQueueRequest,
     DeskRefused,
     DeskServed,
     WaitEstimate,
@@ -102,7 +102,7 @@ def test_a_failed_probe_after_the_form_changes_nothing() -> None:
 def test_lines_before_being_served_are_not_sent() -> None:
     core = waiting()
     assert sent(core.typed("hello?", 0.0)) == []
-    assert sent(core.typed(".queue", 0.0)) == [DeskQueueRequest("p-2")]
+    assert sent(core.typed(".queue", 0.0)) == [DeskLook("p-2")]
     assert "Unknown command .dance" in shown(core.typed(".dance", 0.0))[0]
     core.received(DeskServed("d2", "ann", "s"), 0.0)
     assert sent(core.typed("hello", 0.0)) == [DeskLine("p-3", "", "hello", "s")]

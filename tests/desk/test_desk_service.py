@@ -21,15 +21,14 @@ from wire.desk.messages import (
     DeskGiveUp,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskNotice,
     DeskOnDuty,
     DeskOperator,
     DeskPosition,
     DeskQueued,
     DeskQueueInfo,
-    DeskQueueRequest,
     DeskRoom,
-    DeskRoomRequest,
     DeskServed,
     DeskSession,
 )
@@ -83,7 +82,7 @@ def test_first_frames_arriving_together_are_all_handled(tmp_path: Path) -> None:
         alice = await connect()
         # The join and a .queue in one write: the second frame is not lost.
         alice.decoder.send(join("Alice"))
-        alice.decoder.send(DeskQueueRequest("q1"))
+        alice.decoder.send(DeskLook("q1"))
         alice.writer.write(alice.decoder.output())  # both leave in one write, after the handshake
         await alice.next(DeskQueued)
         info = await alice.next(DeskQueueInfo)
@@ -282,7 +281,7 @@ def test_a_busy_operator_is_not_told_of_a_newcomer_the_free_console_takes(
         lee = await connect()
         lee.send(join("Lee Chan", "+1 555 000 0300", topic=6))
         assert (await lee.next(DeskServed)).operator == "admin"  # type: ignore[attr-defined]
-        ann.send(DeskRoomRequest("r1"))
+        ann.send(DeskLook("r1"))
         await ann.next(DeskRoom)  # whatever was sent to ann before it has been read
         told = [m.text for m in ann.inbox if isinstance(m, DeskNotice)]  # type: ignore[attr-defined]
         assert not [text for text in told if "Lee Chan" in text]

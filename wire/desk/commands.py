@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskMessage, DeskRoomRequest, DeskServe
+from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskLook, DeskMessage, DeskServe
 from wire.desk.text import (
     ALL_TOPICS,
     MAX_DESK_LINE,
@@ -77,7 +77,7 @@ def parse_operator_line(
     word, _, rest = text.partition(" ")
     command = word.lower()
     if command == ".room":
-        return OperatorInput(message=DeskRoomRequest(make_id()))
+        return OperatorInput(message=DeskLook(make_id()))
     if command == ".end":
         return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":
@@ -92,7 +92,6 @@ def parse_operator_line(
 
 
 def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
-    """`.first 3` (a number of `.room`) or `.first Maria` (a name)."""
     if who.isdigit() and who.isascii() and int(who) >= 1:
         return OperatorInput(message=DeskFirst(make_id(), int(who)))
     if not who or who.lstrip("+-").isdigit() or len(who) > MAX_PERSON_NAME:
@@ -103,7 +102,6 @@ def _first(who: str, make_id: Callable[[], str]) -> OperatorInput:
 
 
 def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> OperatorInput:
-    """`.serve 1,3`, `.serve all`, `.serve none`, or `.serve` alone (`topics` shown)."""
     if not rest.strip():
         return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
     chosen = parse_topics(rest)

@@ -121,7 +121,7 @@ class DeskPosition(WireMessage, frozen=True):
 
 
 class DeskQueueInfo(WireMessage, frozen=True):
-    """Answer to `DeskQueueRequest` (`.queue`): people ahead, seconds waited, estimate."""
+    """A person's `DeskLook` answered: people ahead, seconds waited, estimate."""
 
     id: Id
     reply_to: Id
@@ -184,7 +184,7 @@ class RoomRow(NamedTuple):
 
 
 class DeskRoom(WireMessage, frozen=True):
-    """Answer to `DeskRoomRequest` (`.room`): the waiting room in order."""
+    """An operator's `DeskLook` answered: the waiting room in order."""
 
     id: Id
     reply_to: Id
@@ -244,8 +244,9 @@ class DeskLeave(WireMessage, frozen=True):
 # -- requests -----------------------------------------------------------------------------
 
 
-class DeskQueueRequest(WireMessage, frozen=True):
-    """A waiting person asks where they stand (`.queue`)."""
+class DeskLook(WireMessage, frozen=True):
+    """A look at the waiting room: a person's `.queue`, answered `DeskQueueInfo`; an operator's
+    `.room`, answered `DeskRoom`."""
 
     id: Id
 
@@ -255,12 +256,6 @@ class DeskServe(WireMessage, frozen=True):
 
     id: Id
     topics: Items[Int]
-
-
-class DeskRoomRequest(WireMessage, frozen=True):
-    """An operator asks for the waiting room (`.room`)."""
-
-    id: Id
 
 
 class DeskFirst(WireMessage, frozen=True):
@@ -313,9 +308,8 @@ DeskMessage = (
     | DeskEnd
     | DeskEnded
     | DeskLeave
-    | DeskQueueRequest
+    | DeskLook
     | DeskServe
-    | DeskRoomRequest
     | DeskFirst
     | DeskRefused
     | DeskNotice

@@ -77,14 +77,12 @@ def render_operator(message: DeskMessage) -> list[str]:
 
 
 def _waiting_for(yours: int, waiting: int) -> str:
-    """`3 waiting` when the operator may be given all who wait, else both figures."""
     if yours == waiting:
         return f"{waiting} waiting"
     return f"{yours} waiting for you, {waiting} in the waiting room in all"
 
 
 def room_lines(room: DeskRoom) -> list[str]:
-    """The waiting room as a small table, in order."""
     if not room.rows:
         return ["[The waiting room is empty.]"]
     count = len(room.rows)

@@ -144,7 +144,6 @@ def topic_label(topic: int) -> str:
 
 
 def menu_lines() -> list[str]:
-    """The topic menu as the person sees it."""
     lines = ["Pick the topic that fits your problem best:"]
     for number, name in TOPICS.items():
         hint = " (you will be asked to describe it)" if number in DESCRIBE_TOPICS else ""
@@ -177,8 +176,7 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-#: Unicode major categories that show something by themselves: letters, numbers, punctuation,
-#: symbols.
+#: Unicode major categories that show something by themselves.
 _VISIBLE = frozenset("LNPS")
 
 
@@ -228,7 +226,6 @@ def _minutes(low: int, high: int) -> str:
 
 
 def _whole_minutes(seconds: int) -> int:
-    """`seconds` to the nearest minute, halves up."""
     return math.floor(seconds / 60 + 0.5)
 
 

@@ -13,7 +13,6 @@ _WORK_BYTES = 8
 
 
 def zero_bits(digest: bytes) -> int:
-    """How many zero bits `digest` begins with."""
     value = int.from_bytes(digest, "big")
     return len(digest) * 8 - value.bit_length()
 

@@ -81,7 +81,6 @@ class HeldPlace:
             replace_durably(self.path, msgspec.json.encode(kept))
 
     def clear(self) -> None:
-        """Forget the place (left, served, refused or given up)."""
         with contextlib.suppress(OSError):
             self.path.unlink()
 

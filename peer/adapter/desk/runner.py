@@ -1,6 +1,5 @@
-"""The desk clients' asyncio adapter: it drives a `DeskClient` with a terminal, a TCP connection,
-the clock and the held-place file, one event at a time; events of an older connection are
-dropped.
+"""The desk clients' asyncio adapter: drives a `DeskClient` with a terminal, a TCP connection, the
+clock and the held-place file, one event at a time; events of an older connection are dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from msgspec import Struct
 from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, registry_label
+from net.served_stream import READ_CHUNK
 from peer.adapter.desk.held_place import HeldPlace
 from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
 from peer.adapter.terminal import colour_wanted
@@ -47,7 +47,6 @@ from wire.messages import Message
 
 #: Seconds to wait for the desk to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
-READ_CHUNK = 64 * 1024
 
 
 class Received(Struct, frozen=True):
@@ -106,7 +105,6 @@ class DeskRunner:
     """Runs one core until it exits."""
 
     def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
-        """A runner of `core` with `settings`."""
         keys = settings.keys
         self.core = core
         self._client = settings.client
@@ -185,7 +183,6 @@ class DeskRunner:
         return actions
 
     def _now(self, entry: Callable[[float, Emit], None]) -> None:
-        """Carry out what the core's `entry` decides now."""
         actions: list[Action] = []
         entry(time.monotonic(), actions.append)
         self.carry_out(actions)
@@ -214,7 +211,6 @@ class DeskRunner:
                     self._code = code
 
     def _connection(self, action: Connect | Drop | Probe) -> None:
-        """A new connection (the current one closed), the current one dropped, or a probe."""
         match action:
             case Connect():
                 self._close()
@@ -243,11 +239,8 @@ class DeskRunner:
                 if self._place is not None:
                     self._place.clear()
 
-    # -- the connection ---------------------------------------------------------------------
-
     @property
     def registry_key(self) -> bytes | None:
-        """The registry's key, once known."""
         return self._registry
 
     async def _registry_key(self) -> bytes | None:
@@ -297,7 +290,6 @@ class DeskRunner:
         self.events.put_nowait(Probed(opened if isinstance(opened, str) else ""))
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
-        """A TCP connection to the desk, or why it cannot be made."""
         try:
             return await asyncio.wait_for(
                 asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT

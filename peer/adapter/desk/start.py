@@ -25,14 +25,11 @@ from wire.ids import IdMaker
 from wire.names import name_key
 from wire.refusals import RefusalCode
 
-#: How a desk client's first contact with the registry goes when nothing is said of it.
 ANY_TRUST = ContactRule()
 #: The lock a person's client holds in its state directory: two would share the held-place
 #: files, and each take back the other's place.
 PERSON_LOCK = "person.lock"
-#: The environment variable that gives an operator the registry's operator key.
 KEY_ENV = "CHATAPP_DESK_KEY"
-#: What an operator is told when no key was found (see `find_operator_key`).
 NO_KEY = (
     f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
     "to be asked for it (the registry keeps it in its data directory, file desk-key)"
@@ -145,7 +142,7 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
 
 
 def operator_lock(name: str) -> str:
-    """An operator client's lock: one per name, else two of a name take turns on duty."""
+    """One lock per name: else two of a name take turns on duty."""
     return f"operator-{name_key(name)}.lock"
 
 
@@ -195,7 +192,6 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
 
 
 def _say(line: str) -> None:
-    """A line of the client's, before its terminal starts."""
     print(f">>> {line}", flush=True)
 
 

@@ -67,7 +67,6 @@ class Terminal:
         self._ended = False
 
     def start(self) -> None:
-        """Begin reading standard input."""
         with contextlib.suppress(AttributeError, ValueError):
             sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
         if isinstance(self._console, PlainConsole):  # the prompt takes SIGINT as Ctrl-C
@@ -99,7 +98,6 @@ class Terminal:
             self.show(question, "prompt")
 
     def set_prompt(self, prompt: str) -> None:
-        """The prompt shown on a terminal."""
         self._console.set_prompt(prompt)
 
     def put_typed(self, text: str) -> None:
@@ -108,7 +106,6 @@ class Terminal:
             self._console.put_back(text)
 
     def show(self, line: str, style: str = "system") -> None:
-        """Print one line, prefixed with `>>> `."""
         colour = _STYLES.get(style, "") if self.colour else ""
         if isinstance(self._console, LinePrompt):
             self._console.print_above([(colour, ">>> " + line)])

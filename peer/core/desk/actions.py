@@ -1,6 +1,5 @@
 """What the desk clients' sans-IO cores ask their adapter (`peer.adapter.desk.runner`) to do, and
-the events that drive them, each with `now`.
-"""
+the events that drive them."""
 
 from __future__ import annotations
 
@@ -43,8 +42,6 @@ class Ask(Struct, frozen=True):
 
 
 class SetPrompt(Struct, frozen=True):
-    """The prompt shown on a terminal from now on."""
-
     text: str
 
 
@@ -54,7 +51,7 @@ class Connect(Struct, frozen=True):
 
 
 class Drop(Struct, frozen=True):
-    """Close the connection the core gave up on; its events are dropped."""
+    """Close the connection; its events are dropped."""
 
 
 class Probe(Struct, frozen=True):
@@ -96,8 +93,6 @@ class ForgetPlace(Struct, frozen=True):
 
 
 class Exit(Struct, frozen=True):
-    """The run ends with this exit status."""
-
     code: int
 
 
@@ -120,28 +115,18 @@ Emit = Callable[[Action], None]
 
 
 def unreachable(ip: str, port: int, why: str) -> str:
-    """The line said when the desk at `ip`:`port` cannot be reached, for `why`."""
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
-def no_answer(ip: str, port: int) -> str:
-    """The line said when what listens at `ip`:`port` never answers (see ANSWER_TIMEOUT)."""
-    return (
-        f"[No answer from the help desk at {ip}:{port} in {int(ANSWER_TIMEOUT)} s: is that "
-        "the address and port of a ChatApp registry?]"
-    )
-
-
 def style_of(line: str) -> str:
-    """How a rendered desk line is shown: bracketed lines are the desk's own."""
     if line.startswith("!!!"):
         return "alert"
     return "system" if line.startswith("[") else "chat"
 
 
 class DeskClient(Protocol):
-    """What `peer.adapter.desk.runner` drives: one method per event, each handing its actions to
-    `emit`; `begun` is when a line was begun."""
+    """What `peer.adapter.desk.runner` drives: one method per event, each with `now`, handing its
+    actions to `emit`; `begun` is when a line was begun."""
 
     link: DeskLink
 

@@ -38,12 +38,10 @@ from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
-#: The prompt while no one is being served.
 IDLE_PROMPT = "desk> "
 
 
 def show(message: DeskMessage, emit: Emit) -> None:
-    """The lines of `message`, as an operator reads them."""
     for line in render_operator(message):
         emit(Show(line, style_of(line)))
 
@@ -53,21 +51,13 @@ class OperatorCore:
     done."""
 
     def __init__(
-        self,
-        name: str,
-        desk: Addr,
-        key: str,
-        new_id: IdMaker,
-        settings: ClientSettings = DEFAULTS,
+        self, name: str, desk: Addr, key: str, new_id: IdMaker, settings: ClientSettings = DEFAULTS
     ) -> None:
-        """On duty as `name` at `desk` with the registry's operator `key`."""
         self.link = link = DeskLink(desk, new_id, settings)
         link.phase = "connecting"
         self.name = name
         self.key = key
         self.serve_when_asked = settings.serve_when_asked
-        #: The topics served and the person served, as shown (shared with the registry's
-        #: console operator).
         self.screen = DutyScreen(prompt=settings.prompt)
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
@@ -77,8 +67,6 @@ class OperatorCore:
         self.pending: tuple[str, DeskServe] | None = None
         self.hint_due = False  # "[.help lists the commands.]" not said yet
         self._lines = OperatorLines(self)
-
-    # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float, emit: Emit) -> None:
         problem = name_problem(self.name)
@@ -117,10 +105,10 @@ class OperatorCore:
             self.link.try_again(now, emit)
 
     def probed(self, why: str, now: float, emit: Emit) -> None:
-        pass  # (an operator's client sends no Probe)
+        pass  # (an operator's client sends no Probe, nor FindPlace)
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
-        pass  # (nor FindPlace)
+        pass
 
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRegistries):
@@ -177,8 +165,6 @@ class OperatorCore:
     def next_wake(self) -> float | None:
         return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None
 
-    # -- what the desk says, on duty ---------------------------------------------------------
-
     def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
         match message:
             case DeskOnDuty():
@@ -220,8 +206,6 @@ class OperatorCore:
         show(message, emit)
         self.link.end(1, emit)
 
-    # -- what both sides do alike -----------------------------------------------------------
-
     def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
         """Another session (or none) from `now`, with `name`: what was begun before is held back
         (`DutyScreen.typed`)."""
@@ -229,20 +213,19 @@ class OperatorCore:
             emit(SetPrompt(prompt))
 
     def leave(self, now: float, emit: Emit) -> None:
-        """Go off duty (a session in progress ends; its person is told) and say so."""
+        """Go off duty (a session in progress ends; its person is told)."""
         if self.link.up:
             emit(self.link.leave(now))
         else:
             self.off_duty(emit)
 
     def off_duty(self, emit: Emit) -> None:
-        """The run ends, off duty."""
         emit(Show("[You are off duty.]"))
         self.link.end(0, emit)
 
 
 def cut_short(who: str) -> str:
-    """What an operator whose connection was lost is told of `who`: only the desk knows whether it
+    """What an operator who lost its connection is told of `who`: only the desk knows if it
     stopped."""
     return (
         f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
@@ -252,14 +235,11 @@ def cut_short(who: str) -> str:
 
 
 class OperatorLines:
-    """The lines the operator types."""
-
     def __init__(self, s: OperatorCore) -> None:
         self.s = s
         self.link = s.link
 
     def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
-        """`text`, typed on duty (or reconnecting to be), begun at `begun`."""
         s = self.s
         parsed = s.screen.typed(text, begun, self.link.new_id)
         for line in parsed.lines:
@@ -323,12 +303,10 @@ class OperatorLines:
 
 
 def _not_carried_out(line: str) -> Show:
-    """What is said of a `.serve` typed before on duty, when input ended before that."""
     return Show(f"[Not carried out: {clean(line)} (input ended before you were on duty).]", "error")
 
 
 def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
-    """What is said of a line or `.end` typed before on duty: meant for nobody."""
     if isinstance(message, DeskEnd):
         return "[.end not carried out: it was typed before you were on duty.]"
     return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

@@ -20,7 +20,6 @@ from peer.core.desk.actions import (
     Exit,
     Send,
     Show,
-    no_answer,
 )
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
@@ -41,44 +40,31 @@ class ClientSettings(Struct, frozen=True, kw_only=True):
     serve_when_asked: bool = False
 
 
-#: A client's settings when it is given none.
 DEFAULTS = ClientSettings()
 
 
 class DeskLink:
     """One client's connection to the desk; what says a connection is lost returns the reason."""
 
-    def __init__(
-        self,
-        desk: Addr,
-        new_id: IdMaker,
-        settings: ClientSettings,
-    ) -> None:
+    def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings) -> None:
         self.ip, self.port = desk
         self.new_id = new_id
-        self.retry_first, self.retry_max = settings.retry
-        self.leave_timeout = settings.leave_timeout
-        self.heartbeat = settings.heartbeat
+        self.settings = settings
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
         self.up = False  # the connection asked for is up
-        #: Lines typed (None: the end of input) before the first connection is up, each
-        #: with when it was begun.
+        #: Lines typed (None: the end of input) before the first connection is up, when begun.
         self.early: list[tuple[str | None, float]] = []
         self.leave_by: float | None = None
-        #: When the desk must have answered the connection's first message (ANSWER_TIMEOUT).
         self.answer_by: float | None = None
         self._answered = False  # the desk has answered in this run
         # the desk's silence on this connection (None: not answered yet, or no connection)
         self._liveness: Heartbeat | None = None
-        #: The registries of the service, when the desk is one of several (DeskRegistries).
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
         self._sent_on = False  # a registry of the service sent us to the desk this round
-        self._wait = self.retry_first  # before the next reconnection attempt
+        self._wait = settings.retry[0]  # before the next reconnection attempt
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
-
-    # -- the connection ----------------------------------------------------------------------
 
     def hold(self, line: str | None, begun: float) -> bool:
         """While the first connection is made, hold `line` (None: the end of input), begun at
@@ -102,12 +88,11 @@ class DeskLink:
                 client.typed(line, now, emit, begun)
 
     def ask(self, first: DeskMessage, now: float) -> Send:
-        """`first` again on the same connection (a join with work): answered in time too."""
+        """`first` again on the same connection (a join with work)."""
         self.answer_by = now + ANSWER_TIMEOUT
         return Send(first)
 
     def closed(self) -> None:
-        """The connection ended."""
         self.up = False
         self.answer_by = None
 
@@ -117,10 +102,8 @@ class DeskLink:
         self.answer_by = None
         self._answered = True
         self._tried.clear()
-        if self._liveness is None:
-            self._liveness = Heartbeat(now, self.heartbeat)
-        else:
-            self._liveness.heard(now)
+        self._liveness = self._liveness or Heartbeat(now, self.settings.heartbeat)
+        self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self.up:
                 emit(Send(DeskPong(self.new_id(), message.id)))
@@ -133,7 +116,9 @@ class DeskLink:
         if self.answer_by is not None and now >= self.answer_by:
             self.answer_by = None
             if not self._answered:
-                emit(Show(no_answer(self.ip, self.port), "error"))
+                where = f"{self.ip}:{self.port} in {int(ANSWER_TIMEOUT)} s"
+                said = "is that the address and port of a ChatApp registry?"
+                emit(Show(f"[No answer from the help desk at {where}: {said}]", "error"))
                 return ""
             why = f"no answer in {int(ANSWER_TIMEOUT)} s"
         elif self._liveness is None or not self.up:
@@ -152,17 +137,15 @@ class DeskLink:
         return why
 
     def leave(self, now: float) -> Send:
-        """Tell the desk we leave, and wait `leave_timeout` at most for it to confirm."""
+        """Tell the desk we leave; wait `leave_timeout` at most for it to confirm."""
         self.phase = "leaving"
-        self.leave_by = now + self.leave_timeout
+        self.leave_by = now + self.settings.leave_timeout
         return Send(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
-        """Whether the wait for the desk to confirm a leave is over."""
         return self.phase == "leaving" and self.leave_by is not None and now >= self.leave_by
 
     def end(self, code: int, emit: Emit) -> None:
-        """The run ends with exit status `code`."""
         self.phase = "done"
         emit(Exit(code))
 
@@ -174,8 +157,6 @@ class DeskLink:
         times = (self.retry_at, self.answer_by, beat, *more)
         wakes = [t for t in times if t is not None]
         return min(wakes) if wakes else None
-
-    # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
 
     def learn(self, message: DeskRegistries) -> bool:
         """Learn the service's registries: whether `message` names the desk's address, used from now
@@ -228,17 +209,16 @@ class DeskLink:
         return True
 
     def wait(self) -> float:
-        """The wait before the next attempt: `retry_first` after `rewind` or being sent on, then
-        doubling up to `retry_max` (SERVICE_RETRY_MAX with other registries)."""
+        """The wait before the next attempt: the first `retry` after `rewind` or being sent on, then
+        doubling up to the longest (SERVICE_RETRY_MAX with other registries)."""
+        first, longest = self.settings.retry
         if self._sent_on:
             self._sent_on = False
-            self._wait = self.retry_first
-        longest = self.retry_max
+            self._wait = first
         if len(self.registries) > 1:
             longest = min(longest, SERVICE_RETRY_MAX)
         wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
         return wait
 
     def rewind(self) -> None:
-        """The next `wait` is the first again."""
-        self._wait = self.retry_first
+        self._wait = self.settings.retry[0]

@@ -1,6 +1,5 @@
 """The person at the help desk (`ChatApp -d`), sans-IO (docs/DESK.md, "Asking for help"): one
-`PersonState` for the form (`person_form`) and the wait and session (`person_session`); losing
-the connection and leaving are `PersonCore`'s.
+`PersonState` for the form and the wait and session; losing the connection and leaving here.
 """
 
 from __future__ import annotations
@@ -42,14 +41,10 @@ class PersonCore:
     """One run of the desk client: the form, then the wait, then the session."""
 
     def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings = DEFAULTS) -> None:
-        """A run for the desk at `desk` (ip, port), its messages' ids from `new_id`."""
         self.link = link = DeskLink(desk, new_id, settings)
-        #: What the run knows: the form's answers, the place, the session...
         self.state = s = PersonState(link, settings.prompt)
         self._form = PersonForm(s)
         self._session = PersonSession(s, self._form, self._leave)
-
-    # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float, emit: Emit) -> None:
         desk = f"ChatApp help desk at {self.link.ip}:{self.link.port}"
@@ -168,7 +163,6 @@ class PersonCore:
         self._refresh(now, emit)  # whatever else fell due at the same moment
 
     def _refresh(self, now: float, emit: Emit) -> None:
-        """The held-place file refreshed, when due."""
         s = self.state
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
@@ -182,8 +176,6 @@ class PersonCore:
         # (while a reconnection attempt is under way its outcome comes as an event)
         give_up = s.give_up_at if s.rejoining else None
         return self.link.next_wake(s.refresh_at, give_up, s.crisis_due)
-
-    # -- the connection lost, made again, and left ------------------------------------------
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
         """The connection ended, for `reason`: made again while the desk holds a place for our token
@@ -207,7 +199,6 @@ class PersonCore:
             s.finish(1, emit)
 
     def _reconnect(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection was lost with a place held: say so, and try again while it is held."""
         s = self.state
         kept = (
             "the session is interrupted. Reconnecting: you keep a place at the front"
@@ -246,7 +237,7 @@ class PersonCore:
             link.phase = "leaving"
             s.giving_up = True
             link.retry_at = None
-            link.leave_by = now + link.leave_timeout
+            link.leave_by = now + link.settings.leave_timeout
             emit(Connect())
         elif not link.up or link.phase == "reconnecting":
             self._left(emit)
@@ -254,13 +245,11 @@ class PersonCore:
             emit(link.leave(now))
 
     def _given_up(self, emit: Emit) -> None:
-        """The grace period is over, and the desk was not reached in it."""
         line = "[Could not reach the help desk in time; your place was given up.]"
         emit(Show(line, "error"))
         self.state.finish(1, emit)
 
     def _left(self, emit: Emit) -> None:
-        """The person has left (the desk confirmed it, or could not be told)."""
         said = ""
         if self.state.giving_up:  # the desk could not be reached to be told
             said = " It could not be told now, and gives your place up by itself."

@@ -21,7 +21,6 @@ from wire.shown_text import clean
 #: The commands of a person who is waiting or served (.quit works at any time).
 WAITING_COMMANDS = frozenset({".queue", ".help", ".end"})
 
-#: The questions of the form, by step.
 QUESTIONS = {
     "name": "Name:",
     "phone": "Registered mobile number:",
@@ -32,8 +31,6 @@ QUITS = (".quit", ".exit")
 
 
 class PersonForm:
-    """The form's questions and answers."""
-
     def __init__(self, s: PersonState) -> None:
         self.s = s
 
@@ -135,7 +132,6 @@ class PersonForm:
             self.s.connect_first(emit)
 
     def typed_for_it(self, line: str) -> str:
-        """What is said of a line begun for a question the form no longer asks."""
         return (
             f"[Not sent: “{clean(line.strip())}” was typed for the form, which asks nothing "
             f"more: the topic of your earlier place ({topic_label(self.s.topic)}) is kept.]"
@@ -143,7 +139,6 @@ class PersonForm:
 
 
 def _no_command_yet(answer: str) -> str:
-    """What is said of a command typed at a question: one that works once waiting, or a typo."""
     command = answer.split()[0][:20]
     if command.lower() in WAITING_COMMANDS:
         line = f"[{command} works once you are waiting; answer the question first"
@@ -153,7 +148,6 @@ def _no_command_yet(answer: str) -> str:
 
 
 def _not_an_answer(line: str) -> str:
-    """What is said of a line typed while no question is asked (a held place is looked up)."""
     return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
 
 

@@ -16,10 +16,10 @@ from wire.desk.messages import (
     DeskEnded,
     DeskJoin,
     DeskLine,
+    DeskLook,
     DeskMessage,
     DeskPosition,
     DeskQueued,
-    DeskQueueRequest,
     DeskRefused,
     DeskServed,
     DeskWork,
@@ -39,7 +39,6 @@ PERSON_HELP = (
     " once you are served, type a message and press Enter; .end ends the session.]",
 )
 
-#: What handles one kind of the desk's messages: the message and the actions.
 Handler = Callable[[Any, Emit], None]
 
 
@@ -49,12 +48,11 @@ class PersonSession:
     def __init__(
         self, s: PersonState, form: PersonForm, leave: Callable[[float, Emit], None]
     ) -> None:
-        """`leave` gives the place up (`.quit`)."""
         self.s = s
         self.link = s.link
         self._form = form
         self._leave = leave
-        #: The desk's messages of the wait and the session, by type; any other is shown.
+        #: The desk's messages by type; any other is shown.
         self.handlers: dict[type[DeskMessage], Handler] = {
             DeskCrisis: self._crisis,
             DeskQueued: self._queued,
@@ -65,7 +63,6 @@ class PersonSession:
         }
 
     def join(self, work: str = "") -> DeskJoin:
-        """What asks for a place (or the one held for the token), with `work` if asked for."""
         s = self.s
         return DeskJoin(
             self.link.new_id(), s.name, s.phone, s.topic, s.description, s.token, WIRE_VERSION, work
@@ -86,10 +83,7 @@ class PersonSession:
             return
         emit(self.link.ask(self.join(work), now))
 
-    # -- what the person types -------------------------------------------------------------
-
     def line(self, raw: str, now: float, emit: Emit, begun: float) -> None:
-        """A line typed once the form is done: a command, or chat."""
         s, text = self.s, raw.strip()
         command = text.lower()
         if command in QUITS:
@@ -114,12 +108,11 @@ class PersonSession:
             self._chat(raw[1:] if text.startswith("..") else raw, now, emit, raw)
 
     def _where(self, emit: Emit) -> None:
-        """`.queue`: the desk is asked where the person stands, when it can answer."""
         phase = self.link.phase
         if phase == "served":
             emit(Show("[You are being served now.]"))
         elif phase == "waiting":
-            emit(Send(DeskQueueRequest(self.link.new_id())))
+            emit(Send(DeskLook(self.link.new_id())))
         elif phase == "reconnecting" or self.s.rejoining:
             emit(Show("[Reconnecting to the help desk; your place is kept.]"))
         else:
@@ -158,8 +151,6 @@ class PersonSession:
             emit(Send(DeskLine(self.link.new_id(), "", line, "")))
         else:  # joining, or reconnecting: said once the place is known
             s.unsent_crisis = line
-
-    # -- what the desk says ----------------------------------------------------------------
 
     def _crisis(self, message: DeskCrisis, emit: Emit) -> None:
         s = self.s

@@ -10,7 +10,6 @@ from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, s
 
 
 def show_rendered(message: DeskMessage, emit: Emit) -> None:
-    """The lines of `message`, as the person reads them."""
     for line in render_person(message):
         emit(Show(line, style_of(line)))
 
@@ -69,7 +68,6 @@ class PersonState:
         self.link.end(code, emit)
 
     def bye(self, emit: Emit) -> None:
-        """The run ends before anything was asked of the desk."""
         emit(Show("[Bye.]"))
         self.link.end(0, emit)
 
@@ -87,11 +85,9 @@ class PersonState:
         self.crisis_notice(emit)
 
     def keep_place(self) -> KeepPlace:
-        """The held place, to keep in its file."""
         return KeepPlace(self.token, self.topic, self.description, self.grace)
 
     def connect_first(self, emit: Emit) -> None:
-        """The form is done: the first connection."""
         self.link.phase = "connecting"
         emit(SetPrompt("> "))
         emit(Connect())

@@ -1,6 +1,5 @@
-"""The registry's console as an operator at the desk (docs/DESK.md), on its own connection id
-(CONSOLE): its lines go as `ChatApp -o`'s (`DutyScreen`); only a bare registry command is its own
-to hold back.
+"""The registry's console as an operator at the desk (docs/DESK.md), on connection id CONSOLE: its
+lines go as `ChatApp -o`'s (`DutyScreen`); only holding back a bare registry command is its own.
 """
 
 from __future__ import annotations
@@ -30,9 +29,7 @@ from wire.desk.text import ALL_TOPICS
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
-#: The connection id of the registry's own console operator.
 CONSOLE: ConnId = "console"
-#: The name the registry console serves under.
 CONSOLE_NAME = "admin"
 #: What the console serves (`.serve`), kept in the data folder across a restart: an admin
 #: who typed `.serve none` and walked away must not come back, after a crash, to a person
@@ -53,7 +50,7 @@ class ConsoleDesk(Struct, frozen=True):
     new_id: Callable[[], str]
     log: Callable[[str], None]
     hold_handovers: Callable[[], None]
-    #: Runs a queue's entry point with the arguments given, now and an emit; carries it out.
+    #: Runs a queue's entry with the arguments given, now and an emit, and carries it out.
     carry_out: Callable[..., object]
 
 
@@ -70,13 +67,11 @@ class DeskConsole:
         self._screen = DutyScreen(prompt=False)
         self._command = ""  # a bare registry command held back, sent if typed again
 
-    # -- for the registry -------------------------------------------------------------------
-
     def set_output(
         self, print_fn: Callable[[str], None], put_back: Callable[[str], None] | None = None
     ) -> None:
         """Go on duty, printing through `print_fn` (`put_back`: a line not sent goes back in the
-        prompt), serving what `.serve` chose before a restart, or every topic. Call once."""
+        prompt), serving what `.serve` kept. Call once."""
         self._print, self._put_back = print_fn, put_back
         self._screen.prompt = put_back is not None
         kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
@@ -122,7 +117,7 @@ class DeskConsole:
 
     @property
     def on_duty(self) -> bool:
-        """Whether the console serves at the desk (`set_output`, and input not ended)."""
+        """Whether the console serves (`set_output`, and input not ended)."""
         return self._print is not None
 
     @property
@@ -130,11 +125,8 @@ class DeskConsole:
         """The name of the person the console serves now, as shown, or "" (nobody)."""
         return clean(self._screen.serving) if self._print is not None else ""
 
-    # -- for the desk -----------------------------------------------------------------------
-
     def show(self, message: DeskMessage) -> None:
-        """A message from the desk, printed as an operator reads it; the person served and the
-        topics noted."""
+        """A message from the desk, printed as an operator reads it."""
         match message:
             case DeskSession(session=session, name=name):
                 self._screen.switch(session, name, self._desk.now())
@@ -146,10 +138,7 @@ class DeskConsole:
         for text in render_operator(message):
             self._say(text)
 
-    # -- lines ------------------------------------------------------------------------------
-
     def _carry_out(self, line: str, begun: float) -> None:
-        """`line`, taken as an operator's, carried out unless held back."""
         screen = self._screen
         parsed = screen.typed(line, begun, self._desk.new_id)
         for text in parsed.lines:
@@ -179,8 +168,6 @@ class DeskConsole:
             f"again, it goes to {self.serves} as text.]"
         )
 
-    # -- duty and topics --------------------------------------------------------------------
-
     def _go_on_duty(self) -> None:
         message = DeskOperator(
             self._desk.new_id(), self._name, self._kept, self._desk.operator_key, WIRE_VERSION
@@ -188,7 +175,6 @@ class DeskConsole:
         self._send(message)
 
     def _keep_topics(self, topics: tuple[int, ...]) -> None:
-        """Keep what the console serves, when `.serve` changed it."""
         if topics != self._kept:
             self._kept = topics
             kept = None if topics == ALL_TOPICS else _Topics(list(topics))
@@ -197,7 +183,6 @@ class DeskConsole:
                 self._desk.log(problem)
 
     def _send(self, message: DeskMessage) -> None:
-        """`message` from the console to the desk, carried out."""
         self._desk.carry_out(self._desk.queue.receive, CONSOLE, message)
 
     def _say(self, text: str) -> None:

@@ -1,12 +1,10 @@
 """What the help desk keeps: places, session lengths and operators' keys on its shelf,
-transcripts in the data directory. What the disk refuses is said in the log; the desk carries
-on.
+transcripts in the data directory. What the disk refuses is logged; the desk carries on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from collections.abc import Callable
@@ -17,8 +15,8 @@ import msgspec
 from msgspec import Meta, Struct, field
 from msgspec.structs import replace
 
-from disk.files import open_regular
-from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record, shelf_of
+from disk.files import append_bytes
+from registry.adapter.desk.shelf import FolderShelf, Shelf, keep_record, read_record
 from registry.core.credentials import TOKEN_HASH, token_hash
 from registry.core.desk.actions import (
     Action,
@@ -78,7 +76,7 @@ class DeskFiles:
         shelf: Shelf | None = None,
     ) -> None:
         """`desk_key` is the operator key: the keys it authorised are kept with its hash, revoked
-        when it changes. All but transcripts go on `shelf` (default: `data_dir`)."""
+        when it changes. All but transcripts go on `shelf` (None: `data_dir`)."""
         self._log = log
         self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
@@ -121,7 +119,11 @@ class DeskFiles:
             if isinstance(action, KeepOperators):
                 self._keep_operators(action)
             elif isinstance(action, SessionStarted | SessionLine | SessionEnded):
-                self._record(action)
+                try:
+                    self._records.write(action)
+                except OSError as exc:
+                    why = f"could not write the transcript of session {action.session}"
+                    self._log(f"desk: {why}: {exc}")
         if not any(isinstance(action, SessionEnded) for action in actions):
             return
         history = estimator.history()
@@ -130,7 +132,6 @@ class DeskFiles:
             self._say(keep_record(self.shelf, HISTORY_FILE, _History(*history)))
 
     def _keep_operators(self, action: KeepOperators) -> None:
-        """Keep the authorised operators' keys (a failure is said in the log)."""
         kept = _Operators(self._desk_key, dict(action.keys))
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
@@ -154,14 +155,8 @@ class DeskFiles:
         if problem:
             self._log(problem)
 
-    def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
-        try:
-            self._records.write(record)
-        except OSError as exc:
-            self._log(f"desk: could not write the transcript of session {record.session}: {exc}")
 
-
-#: The file in the registry's data directory (the record on the desk's shelf).
+#: The places' record on the desk's shelf (a file in the registry's data directory).
 PLACES_FILE = "desk-places.json"
 
 
@@ -170,16 +165,16 @@ class _File(Struct):
 
 
 class PlacesFile:
-    """Reads and replaces the kept places, on a shelf or in a folder; `clock` is the queue's,
+    """Reads and replaces the kept places on `shelf`; `clock` is the queue's,
     `wall` the time of day, which carries times across a restart."""
 
     def __init__(
         self,
-        data_dir: Path | Shelf,
+        shelf: Shelf,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._shelf = shelf_of(data_dir)
+        self._shelf = shelf
         self.path = self._shelf.where(PLACES_FILE)
         self._clock = clock
         self._wall = wall
@@ -300,29 +295,22 @@ class TranscriptStore:
             self._append(path, [line], durable=True)
 
     def _new_path(self, session: str, now: float) -> Path:
-        # Transcripts hold names, topics and whole conversations: this user's only, like the
-        # operator key (an existing directory is narrowed too).
+        # Transcripts hold whole conversations: this user's only (an existing folder too).
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.directory.chmod(0o700)
-        # The session id comes from our own id maker, but a file name is no place to trust it.
+        # The session id is our own, but a file name is no place to trust it.
         stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + _UNSAFE.sub("_", session)
         path = self.directory / f"{stem}.txt"
         self._paths[session] = path
         return path
 
     def _path(self, session: str, now: float) -> Path:
-        # A record for a session whose start we did not see (it cannot happen through the
-        # queue, but a lost start must not lose the rest) gets a file of its own.
+        # a session whose start was not seen (a lost start must not lose the rest): a new file
         return self._paths.get(session) or self._new_path(session, now)
 
     @staticmethod
     def _append(path: Path, lines: list[str], *, durable: bool) -> None:
-        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        with open(fd, "a", encoding="utf-8") as handle:
-            handle.write("".join(line + "\n" for line in lines))
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+        append_bytes(path, "".join(line + "\n" for line in lines).encode(), fsync=durable)
 
 
 def _stamp(now: float) -> str:

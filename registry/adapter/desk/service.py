@@ -1,6 +1,4 @@
-"""The help desk's asyncio adapter around `DeskQueue`: TCP connections, the clock, the timer, the
-files and the console.
-"""
+"""The help desk's asyncio adapter around `DeskQueue`: connections, clock, timer, files, console."""
 
 from __future__ import annotations
 
@@ -11,16 +9,14 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeGuard
 
 import msgspec
 
 from disk.operator_key import key_path, load_or_create_key
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
+from net.served_stream import READ_CHUNK
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
-
-# the name the console serves under, as the registry names it to its admin
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.shelf import AfterKept, Shelf
@@ -28,14 +24,7 @@ from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
-from wire.desk.messages import (
-    DESK_TYPES,
-    DeskJoin,
-    DeskMessage,
-    DeskNotice,
-    DeskOperator,
-    DeskRegistries,
-)
+from wire.desk.messages import DeskJoin, DeskMessage, DeskNotice, DeskOperator, DeskRegistries
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.errors import DecodeError, OtherVersion
@@ -44,8 +33,6 @@ from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
 from wire.shown_text import clean
 
-#: Bytes read from a connection at a time.
-READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
 #: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
@@ -77,12 +64,10 @@ class DeskService:
         shelf: Shelf | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """The desk of the registry of `data_dir`, logging to `log` (refusals to `rejected`),
-        keeping on `shelf` (None: files); nothing runs until `start`. Raises OSError without
-        an operator key, ValueError for settings out of bounds."""
+        """Refusals go to `rejected`; `shelf` None keeps in files; nothing runs until `start`.
+        Raises OSError without an operator key, ValueError for settings out of bounds."""
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
-        #: Why the desk is closed, "" while it runs (see the class).
         self._key, self.problem = load_or_create_key(data_dir)
         notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         closed = CLOSED if self.problem else ""
@@ -92,7 +77,6 @@ class DeskService:
         self._clock = clock
         self._files = DeskFiles(data_dir, clock, log, self._key, shelf)
         self._after_kept = AfterKept(self._files.shelf, self._carry_out)
-        #: The waiting room, with the operators its files authorise.
         self.queue = DeskQueue(
             make_id=self._new_id,
             make_token=lambda: secrets.token_urlsafe(18),
@@ -103,20 +87,15 @@ class DeskService:
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
         )
-        #: The registry's console as an operator (`set_output` puts it on duty).
         self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
-        self._writers: dict[ConnId, asyncio.StreamWriter] = {}
-        self._streams: dict[ConnId, SecureStream] = {}  # what is written goes in them
+        self._conns: dict[ConnId, tuple[asyncio.StreamWriter, SecureStream]] = {}
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
-        self._holding = False  # the queue holds hand-overs (see _hold_handovers)
         #: The registries of its service ("ip:port" each), told to each client first
         #: (DeskRegistries), to move to when this registry stops; none for one on its own.
         self.registries: Callable[[], Sequence[str]] = tuple
-
-    # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Hold the places kept by the run before, and start the timer: once, before any
@@ -137,7 +116,7 @@ class DeskService:
         # (else the desk goes on at the registry of the service that takes over: its
         # clients reconnect there, and take their places back, as after a crash)
         await self._after_kept.drained(CLOSE_FLUSH)
-        for conn in list(self._writers):
+        for conn in list(self._conns):
             self._close(conn)
         if self._timer is not None:
             self._timer.cancel()
@@ -145,8 +124,6 @@ class DeskService:
                 await self._timer
         # Let the transports flush their last frames before the loop goes away.
         await asyncio.sleep(0)
-
-    # -- connections ----------------------------------------------------------------------
 
     async def handle_connection(
         self,
@@ -191,10 +168,8 @@ class DeskService:
             self._ended(conn, reason)
 
     def _opened(self, decoder: SecureStream, writer: asyncio.StreamWriter) -> ConnId:
-        """A new connection, told to the queue with its address and client key."""
         conn: ConnId = f"t{next(self._conn_ids)}"
-        self._writers[conn] = writer
-        self._streams[conn] = decoder
+        self._conns[conn] = (writer, decoder)
         peer = writer.get_extra_info("peername")
         # every connection is opened, with or without an address: it is watched for silence
         key = key_text(decoder.remote_key) if decoder.remote_key else ""
@@ -204,18 +179,18 @@ class DeskService:
 
     async def _converse(self, conn: ConnId, pending: list[Message], frames: FrameReader) -> str:
         """Carry out the messages of `conn` until it ends; why it ended."""
-        while conn in self._writers:
+        while conn in self._conns:
             for message in pending:
-                if conn not in self._writers:
+                if conn not in self._conns:
                     break
-                if not _is_desk(message):
+                if not isinstance(message, DeskMessage):
                     reason = f"{type(message).__name__} on a help-desk connection"
                     self._refuse_frame(conn, reason)
                     return reason
                 if isinstance(message, HANDS_OVER):
                     self._hold_handovers()
                 self._apply(self.queue.receive, conn, message)
-            if conn not in self._writers:
+            if conn not in self._conns:
                 break
             try:
                 read = await frames.read()
@@ -228,7 +203,6 @@ class DeskService:
         return "connection closed"
 
     def _ended(self, conn: ConnId, reason: str) -> None:
-        """Connection `conn` is over, for `reason`: closed, and gone from the queue."""
         self._close(conn)
         try:
             self._hold_handovers()
@@ -239,20 +213,18 @@ class DeskService:
     def _hold_handovers(self) -> None:
         """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (see
         `DeskQueue.hold`); outside a running loop, which could not release it, nothing."""
-        if self._holding or self._closed:
+        if self.queue.state.holding or self._closed:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._holding = True
         self.queue.hold()
 
         def turn(left: int) -> None:
             if left > 0:
                 loop.call_soon(turn, left - 1)
                 return
-            self._holding = False
             if self._closed:
                 return
             try:
@@ -270,14 +242,11 @@ class DeskService:
     def tell_registries(self) -> None:
         """The service's registries changed: every client is told."""
         registries = tuple(self.registries())
-        for conn in list(self._writers):
+        for conn in list(self._conns):
             self._write(conn, DeskRegistries(self._new_id(), "", registries))
 
-    # -- the registry console's operator commands ------------------------------------------
-
     def operators(self) -> list[str]:
-        """The console's `operators`: a line per operator's key authorised, with the name
-        it is bound to and its fingerprint, or one line saying there are none."""
+        """The console's `operators`: each key authorised, its name and fingerprint."""
         if self.problem:
             return [f"  operators: {self.problem}"]
         kept = sorted(self.queue.state.authorised.items(), key=lambda item: item[1].casefold())
@@ -291,19 +260,15 @@ class DeskService:
         return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
 
     def revoke(self, name: str) -> str:
-        """The console's `revoke NAME`: the keys authorised for operator `name` are
-        revoked (one on duty with one goes off duty); the line that says so."""
+        """The console's `revoke NAME`; the line that says what was done."""
         if self.problem:
             return f"  revoke: {self.problem}"
         if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
             return f"  no operator key authorised for {clean(name)}"
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
-    # -- carrying out actions -------------------------------------------------------------
-
     def _apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
-        """Carry out what the queue's `entry` decides (given `args`, now, and an emit); those
-        actions."""
+        """Carry out what the queue's `entry` decides, given `args`, now and an emit."""
         actions: list[Action] = []
         entry(*args, self._clock(), actions.append)
         # The places are kept before anyone is told theirs: a crash just after a person
@@ -333,8 +298,7 @@ class DeskService:
                     self.log(action.line)
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
-        writer = self._writers.get(conn)
-        stream = self._streams.get(conn)
+        writer, stream = self._conns.get(conn) or (None, None)
         if writer is None or stream is None or writer.is_closing():
             return
         try:
@@ -349,10 +313,9 @@ class DeskService:
             self._close(conn)
 
     def _close(self, conn: ConnId) -> None:
-        stream = self._streams.pop(conn, None)
+        writer, stream = self._conns.pop(conn, (None, None))
         if stream is not None:
             stream.close()  # what it held counts against the process's budget no more
-        writer = self._writers.pop(conn, None)
         if writer is not None:
             # close() sends what is buffered first; the reading side then sees the end.
             with contextlib.suppress(Exception):
@@ -378,13 +341,8 @@ class DeskService:
 
 
 def _fingerprint(key: str) -> str:
-    """An operator's key text as its fingerprint (wire.keys), or as it is kept."""
     raw = key_from_text(key)
     return fingerprint(raw) if raw is not None else key
-
-
-def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
-    return type(message).__name__ in DESK_TYPES
 
 
 class FrameRefused(Exception):
@@ -393,13 +351,12 @@ class FrameRefused(Exception):
 
 
 class FrameReader:
-    """Reads the messages of a connection through its secure session `decoder`, which may
-    already hold the start of a frame. Create it inside the event loop."""
+    """Reads a connection's messages through `decoder`, which may hold the start of a frame; a
+    frame begun has `deadline` seconds to be whole. Create it in the event loop."""
 
     def __init__(
         self, decoder: SecureStream, reader: asyncio.StreamReader, deadline: float
     ) -> None:
-        """`deadline`: the seconds a frame, once begun, has to be whole."""
         self._decoder = decoder
         self._reader = reader
         self._deadline = deadline

@@ -61,7 +61,6 @@ class Shelf(Protocol):
 
 
 def aside(name: str) -> str:
-    """Where a damaged record `name` is set aside."""
     return name + ".unreadable"
 
 
@@ -124,11 +123,6 @@ def keep_record(shelf: Shelf, name: str, value: object) -> str:
     except OSError as exc:
         return f"desk: could not keep {shelf.where(name)} ({os_reason(exc)})"
     return ""
-
-
-def shelf_of(where: Path | Shelf) -> Shelf:
-    """`where` as a shelf: a folder's files, or the shelf itself."""
-    return FolderShelf(where) if isinstance(where, Path) else where
 
 
 class AfterKept:

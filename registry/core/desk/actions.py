@@ -1,5 +1,5 @@
-"""What the desk's core asks its adapter to do: frames to send and connections to close (`ConnId`,
-the adapter's), log lines, transcript records, and what to keep on disk.
+"""What the desk's core asks its adapter to do: send, close (`ConnId`, the adapter's), log, record
+transcripts, keep on disk.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ ConnId = str
 
 
 class Send(Struct, frozen=True):
-    """Send `message` on connection `conn`."""
-
     conn: ConnId
     message: DeskMessage
 
@@ -38,7 +36,7 @@ class Log(Struct, frozen=True):
 
 class SessionStarted(Struct, frozen=True):
     """A session began: its transcript starts. `phone` masked, `said` (crisis lines typed while
-    waiting) scrubbed; `crisis`: CRISIS_*, ""."""
+    waiting) scrubbed."""
 
     session: str
     name: str
@@ -62,8 +60,6 @@ class SessionLine(Struct, frozen=True):
 
 
 class SessionEnded(Struct, frozen=True):
-    """A session ended after `length` seconds; `reason` says how."""
-
     session: str
     reason: str
     length: float
@@ -86,7 +82,7 @@ class KeptPlace(
     description: str
     address: str
     joined: float  # msgspec refuses NaN, Infinity and what overflows a float
-    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
+    operator: str = ""
     back: bool = False
     served: Annotated[float, Meta(ge=0)] = 0.0
     serving_since: float | None = None
@@ -102,7 +98,7 @@ class KeepPlaces(Struct, frozen=True):
 
 
 class KeepOperators(Struct, frozen=True):
-    """Keep the operators' keys the registry authorised (key text -> name) on disk."""
+    """Keep the operators' keys authorised (key text -> name) on disk."""
 
     keys: tuple[tuple[str, str], ...]
 

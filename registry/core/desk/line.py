@@ -1,6 +1,4 @@
-"""The waiting line: positions, estimates, the order of those put back at the front, what is said of
-it, and `.room`.
-"""
+"""The waiting line: positions, estimates, the order of those put back, what is said of it."""
 
 from __future__ import annotations
 
@@ -8,7 +6,7 @@ import math
 
 from registry.core.desk.actions import Emit, Send
 from registry.core.desk.estimate import Busy, whole
-from registry.core.desk.state import DeskState, Operator, Person, sorted_topics
+from registry.core.desk.state import DeskState, Operator, Person, may_take
 from wire.desk.messages import (
     EST_KEPT,
     EST_MEASURED,
@@ -20,7 +18,6 @@ from wire.desk.messages import (
     WaitEstimate,
 )
 from wire.desk.text import TOPICS
-from wire.names import name_key
 
 
 class Line:
@@ -30,7 +27,6 @@ class Line:
         self._s = s
 
     def position(self, person: Person) -> tuple[int, int]:
-        """(position, operators able to serve) for a waiting person."""
         for p, position, k in self.positions():
             if p is person:
                 return position, k
@@ -71,7 +67,6 @@ class Line:
         waiting.insert(index, person)
 
     def hold_place(self, person: Person, now: float) -> None:
-        """`person`'s connection broke: their place is held without one (for `grace`)."""
         person.conn = None
         person.dropped = now
         person.shown = None
@@ -80,8 +75,7 @@ class Line:
     def estimate(
         self, topic: int, ahead: int, now: float, person: Person | None = None
     ) -> WaitEstimate:
-        """The wait for `topic` with `ahead` people before; for `person` kept for their operator
-        after a restart, its return."""
+        """The wait for `topic` with `ahead` people before (for `person`, when kept for one)."""
         if person is not None and person.awaits:
             return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
@@ -92,7 +86,6 @@ class Line:
         return self._s.estimator.estimate(topic, ahead, busy)
 
     def room(self, reply_to: str, now: float) -> DeskRoom:
-        """`.room`: everyone waiting, in order, as an operator sees them."""
         rows = [
             RoomRow(
                 p.name,
@@ -127,8 +120,7 @@ class Line:
             emit(self._s.notice(person.conn, text))
 
     def held_answers(self, now: float, emit: Emit) -> None:
-        """At `release`: the answers kept, in order, to those still on the connection they were
-        for."""
+        """At `release`: the answers kept, to those still on the connection they were for."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
@@ -138,10 +130,7 @@ class Line:
         assert person.conn is not None
         if person in self._s.waiting:
             position, k = self.position(person)
-            person.shown = (position, k)
-            person.pushed_at = now
-            person.due = None
-            est = self.estimate(person.topic, position - 1, now, person)
+            est = self._shown(person, position, k, now)
         else:  # served at once
             position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
         s = self._s
@@ -152,8 +141,7 @@ class Line:
         return Send(person.conn, queued)
 
     def push(self, now: float, emit: Emit) -> None:
-        """Push the positions that changed, each person at most once per push_interval (else `due`
-        then)."""
+        """Push the positions that changed, each at most every push_interval (else `due` then)."""
         for person, position, k in self.positions():
             if person.conn is None:
                 continue
@@ -163,30 +151,22 @@ class Line:
             if now < person.pushed_at + self._s.settings.push_interval:
                 person.due = person.pushed_at + self._s.settings.push_interval
                 continue
-            person.shown = (position, k)
-            person.pushed_at = now
-            person.due = None
-            est = self.estimate(person.topic, position - 1, now, person)
-            message = DeskPosition(self._s.make_id(), position, k, est)
-            emit(Send(person.conn, message))
+            est = self._shown(person, position, k, now)
+            emit(Send(person.conn, DeskPosition(self._s.make_id(), position, k, est)))
+
+    def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
+        """`person` is told `position` and `k` now: the estimate to tell them."""
+        person.shown, person.pushed_at, person.due = (position, k), now, None
+        return self.estimate(person.topic, position - 1, now, person)
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        """What `operator` is told going on duty or serving other topics: who it may be given."""
-        yours = sum(
-            1
-            for p in self._s.waiting
-            if p.conn is not None
-            and (
-                name_key(p.awaits) == name_key(operator.name)
-                if p.awaits
-                else p.topic in operator.topics
-            )
-        )
+        """What `operator` is told going on duty or serving other topics."""
+        yours = sum(1 for p in self._s.waiting if p.conn is not None and may_take(operator, p))
         return DeskOnDuty(
             self._s.make_id(),
             reply_to,
             operator.name,
-            sorted_topics(operator.topics),
+            tuple(sorted(operator.topics)),
             len(self._s.waiting),
             yours,
         )

@@ -49,8 +49,7 @@ class Notices:
                 self._tell_busy_operators(person, now, emit)
 
     def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
-        """Tell the busy operators who could serve `person` of their arrival: at once, or with those
-        within ARRIVALS_INTERVAL."""
+        """Tell the busy operators who could serve `person`: at once, or with the others due."""
         s = self._s
         text = (
             f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
@@ -66,12 +65,10 @@ class Notices:
                 emit(s.notice(operator.conn, text))
 
     def wakes(self) -> list[float]:
-        """When `tell_held_back` has something to do."""
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals held back, in one line to each operator still in a session, of those still
-        waiting."""
+        """The arrivals held back, in one line to each operator still in a session."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -143,7 +140,7 @@ class Notices:
         return bool(s.operators)
 
     def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
-        """Tell `operator`, just on duty, of those waiting for its topics who may be in danger."""
+        """Tell `operator`, just on duty, of who may be in danger among those it may take."""
         for person in self._s.waiting:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
@@ -161,13 +158,11 @@ class Notices:
         )
 
     def _numbers(self, name: str) -> list[int]:
-        """The `.room` numbers of those waiting under `name` (as `_name_match` reads it)."""
         key = _name_match(name)
         return [i for i, p in enumerate(self._s.waiting, 1) if _name_match(p.name) == key]
 
     def _first_hint(self, person: Person) -> str:
-        """The `.first` that names `person` beyond doubt: their name when nobody else waits under
-        it, else their number now."""
+        """The `.first` that names `person` beyond doubt: their name when unique, else number."""
         name = clean(person.name).strip()
         alone = len(self._numbers(person.name)) == 1
         if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
@@ -175,8 +170,7 @@ class Notices:
         return f".first {self._s.waiting.index(person) + 1}"
 
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-        """`.first N` or `.first Name`: that person goes to the front, among those put back
-        there."""
+        """`.first N` or `.first Name`: that person goes to the front, behind those put back."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
             emit(self._s.notice(operator.conn, number))
@@ -187,8 +181,7 @@ class Notices:
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
-        """The number `.first` names, or what the operator is told when it names nobody or
-        several."""
+        """The number `.first` names, or what the operator is told when none or several."""
         number, count = msg.position, len(self._s.waiting)
         if msg.name:
             numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
@@ -210,8 +203,7 @@ class Notices:
         return number
 
     def _moved(self, operator: Operator, person: Person, number: int, emit: Emit) -> None:
-        """What is said once `.first` moved `person`, number `number` until then: to the operator,
-        the log, and the person when they moved up."""
+        """What is said once `.first` moved `person` from `number`."""
         s = self._s
         name = clean(person.name)
         now_at = s.waiting.index(person) + 1
@@ -247,7 +239,7 @@ def _listed(items: list[str]) -> str:
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:
-    """The `.serve` that serves `topics` and `topic` too (it replaces the topics served)."""
+    """The `.serve` that serves `topics` and `topic` too."""
     chosen = topics | {topic}
     if chosen >= set(TOPICS):
         return ".serve all"

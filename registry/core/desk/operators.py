@@ -9,15 +9,8 @@ from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, 
 from registry.core.desk.line import Line
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions, already_over
-from registry.core.desk.state import DeskState, Operator, sorted_topics
-from wire.desk.messages import (
-    DeskEnd,
-    DeskLeave,
-    DeskLine,
-    DeskOperator,
-    DeskRoomRequest,
-    DeskServe,
-)
+from registry.core.desk.state import DeskState, Operator
+from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskLook, DeskOperator, DeskServe
 from wire.desk.text import ALREADY_ON_DUTY, MAX_DESK_LINE, TOPICS, topics_text
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
@@ -25,7 +18,6 @@ from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
-#: Why an operator without the registry's operator key is refused.
 WRONG_KEY = (
     "Cannot go on duty: wrong operator key (the registry keeps it in its data directory, "
     "file desk-key)."
@@ -38,13 +30,7 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 class Duty:
     """Operators coming on duty, and their messages once there."""
 
-    def __init__(
-        self,
-        s: DeskState,
-        line: Line,
-        sessions: Sessions,
-        held: HeldPlaces,
-    ) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: Sessions, held: HeldPlaces) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
@@ -70,13 +56,11 @@ class Duty:
         s.operators[conn] = operator
         s.conns[conn] = operator
         if key and not known:
-            # the operator key, shown once, authorises this operator's own key for this
-            # name: it goes on duty as it with that alone from now on, and the shared key
-            # need travel no more
+            # the operator key, shown once, authorises this operator's own key for this name
             s.authorised[key] = msg.name
             emit(KeepOperators(tuple(sorted(s.authorised.items()))))
             emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
-        topics = topics_text(sorted_topics(operator.topics))
+        topics = topics_text(tuple(sorted(operator.topics)))
         s.log_operator(operator, f"on duty ({topics})", emit)
         emit(Send(conn, self._line.on_duty(operator, msg.id)))
         self._held.kept_for(operator, now, emit)
@@ -112,9 +96,7 @@ class Duty:
             s.refuse_wire(conn, msg, "operator client", emit)
             return True
         problem = operator_name_problem(msg.name)
-        same = next(
-            (o for o in s.operators.values() if name_key(o.name) == name_key(msg.name)), None
-        )
+        same = s.operator_named(msg.name)
         code = RefusalCode.OTHER
         if problem is None and same is not None:
             # the name as it is on duty: `-o ANN` is refused because of ann
@@ -128,8 +110,7 @@ class Duty:
         s.refuse(conn, msg.id, f"Cannot go on duty: {problem}.", emit, code, log)
         return True
 
-    def room(self, operator: Operator, msg: DeskRoomRequest, now: float, emit: Emit) -> None:
-        """`.room`: who is waiting."""
+    def room(self, operator: Operator, msg: DeskLook, now: float, emit: Emit) -> None:
         emit(Send(operator.conn, self._line.room(msg.id, now)))
 
     def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
@@ -171,12 +152,11 @@ class Duty:
             emit(s.notice(conn, NOBODY_WAITING))
 
     def serve(self, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:
-        """`.serve`: the topics `operator` takes people for from now on."""
         if not all(t in TOPICS for t in msg.topics):
             emit(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
             return
         operator.topics = frozenset(msg.topics)
-        topics = topics_text(sorted_topics(operator.topics))
+        topics = topics_text(tuple(sorted(operator.topics)))
         self._s.log_operator(operator, f"now serves {topics}", emit)
         emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
 

@@ -24,8 +24,8 @@ from wire.desk.messages import (
     DeskJoin,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskQueueInfo,
-    DeskQueueRequest,
     DeskWork,
 )
 from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
@@ -48,7 +48,7 @@ from wire.version import WIRE_VERSION, wire_refusal
 
 
 class Refusal(Struct, frozen=True):
-    """Why a join is refused: the one line its person reads, and the one the log gets."""
+    """Why a join is refused: what its person reads, and the log's line."""
 
     reason: str
     log: str
@@ -131,15 +131,13 @@ class Persons:
             self._admit(conn, msg, crisis, now, emit)
 
     def _held(self, token: str, phone: str | None) -> Person | None:
-        """The place `token` takes back, when it was given to `phone` (normalised)."""
         held = holder(self._s.waiting, token)
         if held is None or phone is None or phone_key(held.phone) != phone_key(phone):
             return None
         return held
 
     def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
-        """Whether a newcomer's join is answered with the DeskWork a busy room asks (one puzzle per
-        join on this connection)."""
+        """Whether a newcomer's join is answered with the DeskWork a busy room asks."""
         s = self._s
         bits = work_bits(len(s.waiting))
         asked = s.puzzles.pop(conn, None)
@@ -186,8 +184,6 @@ class Persons:
         return True
 
     def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
-        """A new place at the back for the person joining on `conn`, answered with where they
-        stand."""
         s = self._s
         source = s.source(conn)
         person = Person(
@@ -214,7 +210,6 @@ class Persons:
     def _take_back(
         self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit
     ) -> None:
-        """`person` takes their held place back with its token, on `conn`."""
         s = self._s
         if person.conn is not None and person.conn != conn:
             # The old connection may still look alive (a half-open socket): the token
@@ -260,8 +255,7 @@ class Persons:
             said = "You left the waiting room."
         s.goodbye(conn, said, "gave up a place", emit)
 
-    def where(self, person: Person, msg: DeskQueueRequest, now: float, emit: Emit) -> None:
-        """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
+    def where(self, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
         s = self._s
         assert person.conn is not None
         session = s.session_of(person)
@@ -332,8 +326,7 @@ class Persons:
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
-    """Why a `DeskJoin` is out of bounds (name, number, topic, description), or None; `phone` is its
-    number normalised."""
+    """Why a `DeskJoin` is out of bounds, or None; `phone` is its number normalised."""
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
@@ -343,6 +336,5 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
 
 
 def _masked_name(name: str) -> str:
-    """The name given, any phone number in it masked: every operator sees names, one alone the
-    number."""
+    """The name given, any number in it masked: every operator sees names, one alone the number."""
     return mask_numbers(name.strip())

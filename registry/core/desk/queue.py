@@ -23,12 +23,11 @@ from wire.desk.messages import (
     DeskJoin,
     DeskLeave,
     DeskLine,
+    DeskLook,
     DeskMessage,
     DeskOperator,
     DeskPing,
     DeskPong,
-    DeskQueueRequest,
-    DeskRoomRequest,
     DeskServe,
 )
 from wire.desk.text import format_duration
@@ -39,10 +38,8 @@ from wire.heartbeat import Beat, Heartbeat
 HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
 #: Who sends a message: a connection that has not said who it is (None), a person or an
-#: operator.
+#: operator; its handler gets the connection's id for None, else the person or operator.
 Role = type[Person] | type[Operator] | None
-#: What handles one kind of message from one role: who sent it (the connection's id for
-#: None, else the person or operator), the message, now, the actions.
 Handler = Callable[[Any, Any, float, Emit], None]
 
 
@@ -58,9 +55,8 @@ class DeskQueue:
         authorised: dict[str, str] | None = None,
         settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """A desk run with `settings`: a `DeskOperator` goes on duty with `operator_key`, or from a
-        key `authorised` (key text -> name). Raises as `DeskState` does."""
-        #: The data every part shares, the operators' keys authorised and the estimates too.
+        """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised` (key text
+        -> name). Raises as `DeskState` does."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self.line = line = Line(s)
@@ -73,11 +69,11 @@ class DeskQueue:
             (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
             (None, DeskGiveUp): persons.give_up,
-            (Person, DeskQueueRequest): persons.where,
+            (Person, DeskLook): persons.where,
             (Person, DeskLine): persons.line,
             (Person, DeskEnd): persons.leaves,
             (Person, DeskLeave): persons.leaves,
-            (Operator, DeskRoomRequest): duty.room,
+            (Operator, DeskLook): duty.room,
             (Operator, DeskFirst): notices.put_first,
             (Operator, DeskLine): duty.line,
             (Operator, DeskEnd): duty.end,
@@ -90,16 +86,13 @@ class DeskQueue:
                     s, conn, msg, settings.closed, emit
                 )
 
-    # -- events ----------------------------------------------------------------------------
-
     def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         s = self._s
         who = s.conns.get(conn)
         link = s.links.get(conn)
-        if link is not None and link.beat is None:
-            link.beat = Heartbeat(now, s.settings.heartbeat)
-        elif link is not None and link.beat is not None:
+        if link is not None:
+            link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
             emit(Send(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
@@ -130,8 +123,6 @@ class DeskQueue:
         self._after(now, emit)
 
     def _after(self, now: float, emit: Emit) -> None:
-        """After any event: hand over, push positions, tell operators what is due, keep the
-        places."""
         self._sessions.settle(now, emit)
         self._notices.tell(now, emit)
         self.held.keep(emit)
@@ -155,16 +146,13 @@ class DeskQueue:
         self.line.held_answers(now, emit)
         for action in served:
             emit(action)
-        self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
         ended, s.ended_while_holding = s.ended_while_holding, set()
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
                 emit(s.notice(operator.conn, NOBODY_WAITING))
-        self.held.keep(emit)
+        self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
-        """Time has passed: heartbeats, held places expired, held-back pushes."""
         self._heartbeats(now, emit)
         self.held.expire(now, emit)
         self._sessions.settle(now, emit)
@@ -173,8 +161,6 @@ class DeskQueue:
         self.held.keep(emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
-        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long is told,
-        closed and lost."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -229,17 +215,14 @@ class DeskQueue:
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """`conn` comes from IP `address` with the public `key` ("": none): its places count against
-        both, and its silence is watched. The console is never opened."""
+        both, its silence is watched. The console is never opened."""
         self._s.links[conn] = Link(address, key)
 
     def on(self, conn: ConnId) -> Person | Operator | None:
-        """The person or operator on connection `conn`, or None."""
         return self._s.conns.get(conn)
 
 
 def _closed(s: DeskState, conn: ConnId, msg: DeskMessage, reason: str, emit: Emit) -> None:
-    """A closed desk's answer to a first message: refused, or a place given up ended; the connection
-    closes."""
     if isinstance(msg, DeskGiveUp):
         s.goodbye(conn, reason, "desk closed", emit)
     else:

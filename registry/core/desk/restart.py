@@ -8,7 +8,6 @@ from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
 from registry.core.desk.limits import RESTART_SETTLE, room_is_full
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
-from wire.names import name_key
 from wire.shown_text import clean
 
 
@@ -46,7 +45,6 @@ class HeldPlaces:
             emit(Log(line))
 
     def _held(self, place: KeptPlace, now: float) -> Person:
-        """The person of a kept `place`, holding it as if their connection broke `now`."""
         served = max(0.0, place.served)
         in_session = 0.0
         if place.serving_since is not None:
@@ -70,7 +68,6 @@ class HeldPlaces:
         )
 
     def wakes(self) -> list[float]:
-        """When `expire` has something to do."""
         s = self._s
         times = [p.dropped + s.settings.grace for p in s.waiting if p.dropped is not None]
         times += [p.awaits_until for p in s.waiting if p.awaits]
@@ -107,8 +104,7 @@ class HeldPlaces:
         emit(self._s.log(line, person))
 
     def _stop_awaiting(self, now: float, emit: Emit) -> None:
-        """Those kept for each other after a restart and not together within the grace period: each
-        is free, and told so."""
+        """Those kept for each other and not together within the grace period: each told, free."""
         s = self._s
         for person in s.waiting:
             if not person.awaits or now < person.awaits_until:
@@ -128,13 +124,9 @@ class HeldPlaces:
 
     def kept_operator(self, person: Person) -> Operator | None:
         """The operator on duty kept for `person` after a restart (see `restore`), if any."""
-        if not person.awaits:
-            return None
-        key = name_key(person.awaits)
-        return next((o for o in self._s.operators.values() if name_key(o.name) == key), None)
+        return self._s.operator_named(person.awaits) if person.awaits else None
 
     def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
-        """`text` to the operator kept for `person`, when it is on duty."""
         operator = self.kept_operator(person)
         if operator is not None:
             emit(self._s.notice(operator.conn, text))
@@ -158,7 +150,7 @@ class HeldPlaces:
                 emit(s.notice(operator.conn, said))
 
     def keep(self, emit: Emit) -> None:
-        """A KeepPlaces when who holds a place has changed since the last one."""
+        """A KeepPlaces when the places changed since the last one."""
         places = self._places()
         if places != self._s.kept:
             self._s.kept = places

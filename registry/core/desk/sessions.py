@@ -15,7 +15,7 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.line import Line
-from registry.core.desk.state import DeskState, Operator, Person, Session, name_for_log
+from registry.core.desk.state import DeskState, Operator, Person, Session, may_take, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.phone import scrub_phone
 from wire.desk.text import MAX_DESK_LINE, format_duration
@@ -24,8 +24,7 @@ from wire.shown_text import clean
 
 
 class Ending(Struct, frozen=True):
-    """How a session ends: `why` (for the log), what each side is told (None: nothing), whether the
-    person goes back to the front, whether its length counts."""
+    """How a session ends: `why` for the log, what each side is told (None: nothing)."""
 
     why: str
     to_person: str | None = None
@@ -65,18 +64,13 @@ class Sessions:
                 o
                 for o in s.operators.values()
                 if o.session is None
-                and (
-                    name_key(o.name) == name_key(person.awaits)
-                    if person.awaits
-                    else person.topic in o.topics and name_key(o.name) not in kept_for
-                )
+                and may_take(o, person)
+                and (person.awaits or name_key(o.name) not in kept_for)
             ]
             if free:
                 self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
 
     def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
-        """`operator` serves `person` from `now`: both are told, the transcript begins, the log says
-        so."""
         s = self._s
         assert person.conn is not None
         resumed = bool(person.awaits)
@@ -128,7 +122,7 @@ class Sessions:
 
     def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
         """End `session` as `ending` says, telling each side still there; the person's connection
-        closes unless requeued. Only a whole session counts in the estimates."""
+        closes unless requeued."""
         s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
@@ -136,8 +130,7 @@ class Sessions:
         operator.free_since = now
         person.served += length
         if ending.measure and not ending.requeue and not session.resumed:
-            # (a resumed conversation's start was in the run before: its length here is
-            # only the tail of one)
+            # only a whole session counts (a resumed one began in the run before)
             s.estimator.record(person.topic, length)
         emit(SessionEnded(session.id, ending.why, length))
         line = (
@@ -221,7 +214,6 @@ class Sessions:
 
 
 def _started(session: Session, waited: float) -> SessionStarted:
-    """The transcript's record of `session` beginning, the person's number masked everywhere."""
     person = session.person
     return SessionStarted(
         session.id,
@@ -237,5 +229,4 @@ def _started(session: Session, waited: float) -> SessionStarted:
 
 
 def already_over(serving: str) -> str:
-    """What a side ending a session already over is told: the one with `serving` goes on."""
     return f"That session was already over; your session with {serving} goes on."

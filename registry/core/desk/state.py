@@ -1,5 +1,5 @@
-"""The desk core's state (`DeskState`), given to each part, which keeps no copy; its plain records
-(a person, an operator, a session); and the lines every part needs.
+"""The desk core's state (`DeskState`), given to each part, which keeps no copy; its records (a
+person, an operator, a session); and what every part says alike.
 """
 
 from __future__ import annotations
@@ -12,15 +12,10 @@ from msgspec import Struct, field
 from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
 from registry.core.desk.estimate import Estimator
 from registry.core.desk.limits import DeskSettings
-from wire.desk.messages import (
-    DeskEnded,
-    DeskJoin,
-    DeskNotice,
-    DeskOperator,
-    DeskRefused,
-)
+from wire.desk.messages import DeskEnded, DeskJoin, DeskNotice, DeskOperator, DeskRefused
 from wire.desk.phone import mask_phone, phone_key, scrub_phone
 from wire.heartbeat import Heartbeat
+from wire.names import name_key
 from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import wire_refusal
@@ -48,11 +43,8 @@ class Person(Struct, eq=False):
     # two are kept for each other (see DeskQueue.restore)
     awaits: str = ""
     awaits_until: float = 0.0
-    crisis: str = (
-        ""  # why they may be in danger (wire.desk.messages CRISIS_*), "" if nothing says so
-    )
-    # the lines of crisis typed while waiting (keep_said), for their operator
-    said: tuple[str, ...] = ()
+    crisis: str = ""  # why they may be in danger (CRISIS_*), "" if nothing says so
+    said: tuple[str, ...] = ()  # the lines of crisis typed while waiting (keep_said)
     alerted_at: float = float("-inf")  # when operators were last told of their words
     noticed_on: ConnId | None = None  # the connection the crisis notice was last sent on
 
@@ -61,7 +53,7 @@ class Person(Struct, eq=False):
         return mask_phone(self.phone)
 
     def waited(self, now: float) -> float:
-        """Seconds spent waiting since joining: time being served does not count."""
+        """Seconds spent waiting since joining, not served."""
         return max(0.0, now - self.joined - self.served)
 
 
@@ -89,14 +81,16 @@ class Session(Struct, eq=False):
     resumed: bool = False  # a conversation resumed after a restart: only its tail
 
 
+def may_take(operator: Operator, person: Person) -> bool:
+    """Whether `operator` may be given `person`: the one kept for them, else one of their topic."""
+    if person.awaits:
+        return name_key(operator.name) == name_key(person.awaits)
+    return person.topic in operator.topics
+
+
 def name_for_log(person: Person) -> str:
-    """`Alice (phone *******45)`: how a person appears in logs."""
+    """`Alice (phone *******45)`."""
     return f"{clean(person.name)} (phone {person.masked})"
-
-
-def sorted_topics(topics: frozenset[int]) -> tuple[int, ...]:
-    """`topics` in order, as messages carry them."""
-    return tuple(sorted(topics))
 
 
 class Link(Struct):
@@ -120,7 +114,6 @@ class DeskState:
     ) -> None:
         """Operators' keys `authorised` (key text -> name) go on duty as the operator key does;
         ValueError for a typical session out of bounds."""
-        # -- the settings
         self.make_id = make_id
         self.make_token = make_token
         self.operator_key = operator_key
@@ -150,19 +143,20 @@ class DeskState:
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
-    # -- lookups ---------------------------------------------------------------------------
-
     def sessions(self) -> list[Session]:
-        """Sessions in progress."""
         return [o.session for o in self.operators.values() if o.session is not None]
 
     def session_of(self, person: Person) -> Session | None:
-        """The session `person` is in, or None."""
         return next((s for s in self.sessions() if s.person is person), None)
 
     def people(self) -> list[Person]:
         """Everyone who holds a place: waiting (held places included) or being served."""
         return self.waiting + [s.person for s in self.sessions()]
+
+    def operator_named(self, name: str) -> Operator | None:
+        """The operator on duty under `name`, as names compare."""
+        key = name_key(name)
+        return next((o for o in self.operators.values() if name_key(o.name) == key), None)
 
     def source(self, conn: ConnId) -> Link:
         """Where `conn` came from (nothing known for a connection never opened)."""
@@ -181,8 +175,6 @@ class DeskState:
         """Whether nobody may be handed over now: held, or settling after a restart."""
         return self.holding or (bool(self.restored) and now < self.settle_until)
 
-    # -- places ----------------------------------------------------------------------------
-
     def new_token(self) -> str:
         """A token no place holds."""
         token = self.make_token()
@@ -197,10 +189,7 @@ class DeskState:
         self.restored.discard(person.token)
         person.due = None
 
-    # -- what is said ----------------------------------------------------------------------
-
     def notice(self, conn: ConnId, text: str) -> Send:
-        """A line of text for the client on `conn`."""
         return Send(conn, DeskNotice(self.make_id(), text))
 
     def log(self, line: str, person: Person) -> Log:
