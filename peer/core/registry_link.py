@@ -106,7 +106,7 @@ class RegistryLink:
     def ask_outcomes_again(self, due: float, now: float, emit: Emit) -> None:
         """Ask again for each outcome awaited whose deadline is `due` or before (the registry
         dedupes; one restarted relays a forgotten post again)."""
-        for accepted in self._requests.outcomes_over(due):
+        for accepted in self._requests.outcomes.over(due):
             self.request(accepted, now, emit, quiet=True)
 
     def registry_restarted(self, now: float, emit: Emit) -> None:
@@ -127,7 +127,7 @@ class RegistryLink:
             message
             for message in requests.messages()
             if isinstance(message, DELIVERED)
-            and not requests.accepted(message.id)
+            and message.id not in requests.outcomes
             and message not in outbox  # (a kept one on its way goes first all the same)
         ]
         for message in carried:

@@ -108,7 +108,7 @@ class RequestEnds:
         shared = self._shared
         if (
             isinstance(message, ChannelPost | RoomPost)
-            and shared.requests.accepted(message.id)
+            and message.id in shared.requests.outcomes
             and not (isinstance(message, RoomPost) and self._link.counts_us_offline(refusal.code))
         ):
             self.unconfirmed(message, reason, emit)
@@ -154,7 +154,7 @@ class RequestEnds:
         """`post`, accepted earlier, was asked again for its outcome, and the registry (which
         forgot it in a restart) refuses it or is silent: whether every member has it is not
         known. Said, quoting it, and no longer kept."""
-        self._shared.requests.take_outcome(post.id)
+        self._shared.requests.outcomes.take(post.id)
         self._shared.outbox.answered(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
@@ -172,7 +172,7 @@ class RequestEnds:
         shared.requests.round_trip.gave_up()
         if (
             isinstance(message, RoomPost)
-            and shared.requests.accepted(message.id)
+            and message.id in shared.requests.outcomes
             and name_key(shared.state.room) != name_key(message.room)
         ):
             # we have left its room since: kept, it would take us back there. What waited

@@ -35,7 +35,7 @@ from wire.token_bucket import FULL, BucketRule
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Requests accepted by the registry whose outcome comes after (see `await_outcome`).
+#: Requests accepted by the registry whose outcome comes after (see `Outcomes`).
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
@@ -82,6 +82,64 @@ class Request(Struct):
     rounds: int = 0
 
 
+class Outcomes:
+    """The saves and posts the registry accepted, whose outcome (saved, delivered or
+    refused; relayed) is awaited OUTCOME_WAIT seconds; `alarm` is lowered to each deadline."""
+
+    def __init__(self, alarm: Alarm) -> None:
+        self._alarm = alarm
+        #: Those awaited, by id, in the order of their deadlines (read-only outside).
+        self.awaited: dict[str, tuple[Outcome, float]] = {}
+        # ids of those accepted at least once, until their outcome (`in` asks; see `wait`)
+        self._accepted: set[str] = set()
+        self._kept: set[str] = set()  # ids of saves from the outbox
+
+    def __contains__(self, msg_id: object) -> bool:
+        """Whether save or post `msg_id` was accepted and its outcome has not come."""
+        return msg_id in self._accepted
+
+    def wait(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
+        """The registry accepted `message` at `now`: wait for its outcome, unless awaited
+        already. `kept`: a save from the outbox. True the first time it is accepted; False
+        for the answer to asking again (`over`), not said twice."""
+        if kept:
+            self._kept.add(message.id)
+        if message.id not in self.awaited:
+            self.awaited[message.id] = (message, now + OUTCOME_WAIT)
+            self._alarm.lower(now + OUTCOME_WAIT)
+        if message.id in self._accepted:
+            return False
+        self._accepted.add(message.id)
+        return True
+
+    def take(self, msg_id: str) -> Outcome | None:
+        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
+        awaited; None when not awaited."""
+        self._accepted.discard(msg_id)
+        pending = self.awaited.pop(msg_id, None)
+        return pending[0] if pending is not None else None
+
+    def of_kept(self, msg_id: str) -> bool:
+        """Whether save `msg_id` came from the outbox; forgotten once asked."""
+        kept = msg_id in self._kept
+        self._kept.discard(msg_id)
+        return kept
+
+    def over(self, now: float) -> Iterator[Outcome]:
+        """Each one whose outcome did not come by its deadline, forgotten as it is given,
+        for the caller to ask again."""
+        while self.awaited:
+            key, (message, deadline) = next(iter(self.awaited.items()))
+            if deadline > now:
+                return
+            del self.awaited[key]
+            yield message
+
+    def next_wake(self) -> float | None:
+        """The first deadline (they are in order), or None."""
+        return next(iter(self.awaited.values()))[1] if self.awaited else None
+
+
 class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own. `timeout` is the shortest wait for an
@@ -108,11 +166,8 @@ class Requests:
         self.waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
-        # accepted saves and posts, by id, in the order of their deadlines
-        self._outcomes: dict[str, tuple[Outcome, float]] = {}
-        # ids of those accepted at least once, until their outcome (see `await_outcome`)
-        self._accepted: set[str] = set()
-        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
+        #: Saves and posts accepted, awaiting their outcome.
+        self.outcomes = Outcomes(self.alarm)
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
         self.pace = Pace()
@@ -193,7 +248,7 @@ class Requests:
             if isinstance(request.message, RoomPost):
                 return request.message.id
         for request in reversed(self._sent.items()):
-            if isinstance(request.message, RoomPost) and request.message.id not in self._accepted:
+            if isinstance(request.message, RoomPost) and request.message.id not in self.outcomes:
                 return request.message.id
         return None
 
@@ -285,16 +340,6 @@ class Requests:
                 self.busy_waits.forget(request.message.id)
         return again_round + again, given_up
 
-    def outcomes_over(self, now: float) -> Iterator[Outcome]:
-        """Each accepted save or post whose outcome did not come by its deadline, forgotten as
-        it is given, for the caller to ask again."""
-        while self._outcomes:
-            key, (message, deadline) = next(iter(self._outcomes.items()))
-            if deadline > now:
-                return
-            del self._outcomes[key]
-            yield message
-
     def next_wake(self) -> float | None:
         """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
@@ -304,9 +349,7 @@ class Requests:
             wake = _earlier(wake, self.busy_waits.next_wake())
         if self._streamed:
             wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
-        if self._outcomes:  # in the order of their deadlines: the first is the earliest
-            wake = _earlier(wake, next(iter(self._outcomes.values()))[1])
-        return wake
+        return _earlier(wake, self.outcomes.next_wake())
 
     # -- answers ------------------------------------------------------------------------
 
@@ -358,38 +401,6 @@ class Requests:
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
-    def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
-        """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
-        outcome (saved, delivered or refused; relayed), unless awaited already. `kept`: a
-        save from the outbox. True the first time it is accepted; False for the answer to
-        asking again (`outcomes_over`), not said twice."""
-        if kept:
-            self._kept_saves.add(message.id)
-        if message.id not in self._outcomes:
-            self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
-            self.alarm.lower(now + OUTCOME_WAIT)
-        if message.id in self._accepted:
-            return False
-        self._accepted.add(message.id)
-        return True
-
-    def take_outcome(self, msg_id: str) -> Outcome | None:
-        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
-        awaited; None when not awaited."""
-        self._accepted.discard(msg_id)
-        pending = self._outcomes.pop(msg_id, None)
-        return pending[0] if pending is not None else None
-
-    def accepted(self, msg_id: str) -> bool:
-        """Whether save or post `msg_id` was accepted and its outcome has not come."""
-        return msg_id in self._accepted
-
-    def outcome_of_kept(self, msg_id: str) -> bool:
-        """Whether save `msg_id` came from the outbox; forgotten once asked."""
-        kept = msg_id in self._kept_saves
-        self._kept_saves.discard(msg_id)
-        return kept
-
     def give_up(self, message: Register | Join | Rename) -> None:
         """`message` was given up on: its late answer is still taken (`take_given_up`), for
         the last GIVEN_UP_KEPT of them."""
@@ -438,7 +449,7 @@ class Requests:
             or msg_id in self._streamed
             or msg_id in self._paced
             or msg_id in self._held
-            or msg_id in self._outcomes
+            or msg_id in self.outcomes.awaited
         )
 
     def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
@@ -453,7 +464,7 @@ class Requests:
             ),
             *(r.message for r in self._paced.values()),
             *(m for m, _ in self._held.values()),
-            *(save for save, _ in self._outcomes.values()),
+            *(save for save, _ in self.outcomes.awaited.values()),
         ]
 
 

@@ -185,23 +185,23 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
     requests.answer("s-1")  # the registry's Ack: accepted
-    requests.await_outcome(message, T0 + 0.1, kept=True)
-    requests.await_outcome(message, T0 + 5, kept=False)  # a copy: the first deadline holds
+    requests.outcomes.wait(message, T0 + 0.1, kept=True)
+    requests.outcomes.wait(message, T0 + 5, kept=False)  # a copy: the first deadline holds
     assert requests.holds("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
-    assert list(requests.outcomes_over(T0 + 5)) == []
-    assert list(requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
+    assert list(requests.outcomes.over(T0 + 5)) == []
+    assert list(requests.outcomes.over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
     assert not requests.holds("s-1")
-    assert requests.outcome_of_kept("s-1") and not requests.outcome_of_kept("s-1")
+    assert requests.outcomes.of_kept("s-1") and not requests.outcomes.of_kept("s-1")
 
 
 def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Outbox())
     message = save("s-1")
-    requests.await_outcome(message, T0, kept=False)
-    assert requests.take_outcome("s-1") == message
-    assert requests.take_outcome("s-1") is None
-    assert not requests.outcome_of_kept("s-1")
+    requests.outcomes.wait(message, T0, kept=False)
+    assert requests.outcomes.take("s-1") == message
+    assert requests.outcomes.take("s-1") is None
+    assert not requests.outcomes.of_kept("s-1")
 
 
 def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
@@ -237,7 +237,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
     assert requests.undelivered((SaveMessage, Leave), loud=True)
     assert not requests.undelivered((SaveMessage,), loud=True)
-    requests.await_outcome(save("s-3"), T0, kept=False)
+    requests.outcomes.wait(save("s-3"), T0, kept=False)
     assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
 
 
