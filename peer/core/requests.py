@@ -140,6 +140,57 @@ class Outcomes:
         return next(iter(self.awaited.values()))[1] if self.awaited else None
 
 
+class Order:
+    """What the user typed that may not go yet, in the order typed: held behind the request
+    waited for, or waiting for the pace (`pace`)."""
+
+    def __init__(self) -> None:
+        self.pace = Pace()
+        #: The request what is typed next waits for (a long one on its way, or a kept one as
+        #: the outbox is sent), read-only outside; and those held behind it, with `quiet`.
+        self.waited_for: str | None = None
+        self.held: dict[str, tuple[Message, bool]] = {}
+        #: What waits for the pace, by id, in the order typed, and how many of each kind.
+        self.paced: dict[str, Request] = {}
+        self.kinds: Counter[type[Message]] = Counter()
+
+    def over(self, msg_id: str) -> bool:
+        """Request `msg_id` was answered or given up: True when it was the one waited for."""
+        if msg_id != self.waited_for:
+            return False
+        self.waited_for = None
+        return True
+
+    def take_held(self) -> list[tuple[Message, bool]]:
+        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
+        held = list(self.held.values())
+        self.held.clear()  # the same dict: `Requests.on_its_way` views it
+        return held
+
+    def wait(self, request: Request) -> bool:
+        """`request` waits for the pace, after those waiting already; False if it does."""
+        if request.message.id in self.paced:
+            return False
+        self.paced[request.message.id] = request
+        self.kinds[type(request.message)] += 1
+        return True
+
+    def release(self, now: float) -> Iterator[Request]:
+        """What waits for the pace, in order, as it allows at `now`: no longer waiting."""
+        paced, kinds = self.paced, self.kinds
+        while paced and self.pace.take(now):
+            request = paced.pop(next(iter(paced)))
+            kind = type(request.message)
+            kinds[kind] -= 1
+            if not kinds[kind]:
+                del kinds[kind]
+            yield request
+
+    def messages(self) -> list[Message]:
+        """What waits for the pace, then what is held."""
+        return [r.message for r in self.paced.values()] + [m for m, _ in self.held.values()]
+
+
 class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own. `timeout` is the shortest wait for an
@@ -161,24 +212,18 @@ class Requests:
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
-        #: The request what is typed next waits for (a long one on its way, or a kept one as
-        #: the outbox is sent), read-only outside; and those held behind it.
-        self.waited_for: str | None = None
-        self._held: dict[str, tuple[Message, bool]] = {}
+        #: What the user typed that may not go yet.
+        self.order = Order()
         self._streamed: dict[str, tuple[Request, float]] = {}
         #: Saves and posts accepted, awaiting their outcome.
         self.outcomes = Outcomes(self.alarm)
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
-        self.pace = Pace()
-        # what the user typed beyond the pace, by id, in the order typed
-        self._paced: dict[str, Request] = {}
-        self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
         #: Where the requests not answered wait (as datagrams, over TCP, behind the one
         #: waited for, for the pace), as live views: `any(on_its_way)` is read per line typed.
-        self.on_its_way = (self._sent.ids, self._streamed, self._held, self._paced)
+        self.on_its_way = (self._sent.ids, self._streamed, self.order.held, self.order.paced)
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -207,32 +252,31 @@ class Requests:
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
     ) -> bool:
         """Whether `message`, of what the user typed, waits rather than going now (`send`)."""
-        if self.waited_for is not None and message.id != self.waited_for:
-            self._held.setdefault(message.id, (message, quiet))
+        order = self.order
+        if order.waited_for is not None and message.id != order.waited_for:
+            order.held.setdefault(message.id, (message, quiet))
             return True
         line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
-            self.waited_for = line
-            self._held.setdefault(message.id, (message, quiet))
+            order.waited_for = line
+            order.held.setdefault(message.id, (message, quiet))
             return True
         if kept is not None and message not in self._outbox and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
-            self._held.setdefault(message.id, (message, quiet))
+            order.held.setdefault(message.id, (message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
         long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
             message
         )
         if long or message in self._outbox:
-            self.waited_for = message.id
-        if self._paced or not self.pace.take(now):
-            if message.id not in self._paced:
-                self._paced[message.id] = Request(message, quiet)
-                self._paced_kinds[type(message)] += 1
-                self.alarm.lower(self.pace.next_at())
+            order.waited_for = message.id
+        if order.paced or not order.pace.take(now):
+            if order.wait(Request(message, quiet)):
+                self.alarm.lower(order.pace.next_at())
             return True
         return False
 
@@ -244,7 +288,7 @@ class Requests:
     def _room_line_on_its_way(self) -> str | None:
         """The id of the last room line waiting for the pace, or sent as a datagram and
         not accepted yet; None when there is none."""
-        for request in reversed(self._paced.values()):
+        for request in reversed(self.order.paced.values()):
             if isinstance(request.message, RoomPost):
                 return request.message.id
         for request in reversed(self._sent.items()):
@@ -267,28 +311,9 @@ class Requests:
 
     def release(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace, as it allows at `now`."""
-        paced = self._paced
-        while paced and self.pace.take(now):
-            request = paced.pop(next(iter(paced)))
-            kinds, kind = self._paced_kinds, type(request.message)
-            kinds[kind] -= 1
-            if not kinds[kind]:
-                del kinds[kind]
+        for request in self.order.release(now):
             self._start(request, now)
             emit(Send(self.server, request.message, self.trust.registry))
-
-    def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered or given up: True when it was the one waited for."""
-        if msg_id != self.waited_for:
-            return False
-        self.waited_for = None
-        return True
-
-    def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
-        held = list(self._held.values())
-        self._held.clear()  # the same dict: `on_its_way` views it
-        return held
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
@@ -298,7 +323,7 @@ class Requests:
                 return None
             msg_id = message.id
             on_its_way = self._sent.get(msg_id) is not None or msg_id in self._streamed
-            if not on_its_way and msg_id not in self._paced:
+            if not on_its_way and msg_id not in self.order.paced:
                 return message
         return None
 
@@ -343,8 +368,8 @@ class Requests:
     def next_wake(self) -> float | None:
         """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
-        if self._paced:
-            wake = _earlier(wake, self.pace.next_at())
+        if self.order.paced:
+            wake = _earlier(wake, self.order.pace.next_at())
         if self.busy_waits.due:
             wake = _earlier(wake, self.busy_waits.next_wake())
         if self._streamed:
@@ -422,10 +447,8 @@ class Requests:
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
-        if held and self._paced:
-            found += [r.message for r in self._paced.values()]
-        if held and self._held:
-            found += [m for m, _ in self._held.values()]
+        if held:
+            found += self.order.messages()
         if given_up and self._given_up:
             found += self._given_up.values()
         return found
@@ -435,11 +458,12 @@ class Requests:
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered, or held, or with
         `streamed` sent over TCP. What waits for the pace is counted by kind."""
-        if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
+        order = self.order
+        if order.kinds and any(issubclass(kind, kinds) for kind in order.kinds):
             return True
-        if not self._sent.ids and not self._held and not (streamed and self._streamed):
+        if not self._sent.ids and not order.held and not (streamed and self._streamed):
             return False  # (mostly nothing is on its way)
-        waiting = self.messages(streamed=streamed) + [m for m, _ in self._held.values()]
+        waiting = self.messages(streamed=streamed) + [m for m, _ in order.held.values()]
         return any(isinstance(m, kinds) for m in waiting)
 
     def holds(self, msg_id: str) -> bool:
@@ -447,8 +471,8 @@ class Requests:
         return (
             msg_id in self._sent.ids
             or msg_id in self._streamed
-            or msg_id in self._paced
-            or msg_id in self._held
+            or msg_id in self.order.paced
+            or msg_id in self.order.held
             or msg_id in self.outcomes.awaited
         )
 
@@ -462,8 +486,7 @@ class Requests:
                 for r in requests
                 if isinstance(r.message, kinds) and not (loud and r.quiet)
             ),
-            *(r.message for r in self._paced.values()),
-            *(m for m, _ in self._held.values()),
+            *self.order.messages(),
             *(save for save, _ in self.outcomes.awaited.values()),
         ]
 

@@ -119,13 +119,13 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
         requests.send(message, T0, out.append)
     requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
-    assert requests.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.order.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
-    assert not requests.over("p-2")  # not the one waited for
-    assert requests.answer("s-1") is not None and requests.over("s-1")
-    assert requests.waited_for is None
-    assert requests.take_held() == [(after, False), (later, False)]
-    assert requests.take_held() == [] and not requests.holds("p-2")
+    assert not requests.order.over("p-2")  # not the one waited for
+    assert requests.answer("s-1") is not None and requests.order.over("s-1")
+    assert requests.order.waited_for is None
+    assert requests.order.take_held() == [(after, False), (later, False)]
+    assert requests.order.take_held() == [] and not requests.holds("p-2")
 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
@@ -135,7 +135,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
     requests.send(first, T0, out.append, quiet=True)
-    assert requests.waited_for is not None  # the outbox goes one message at a time
+    assert requests.order.waited_for is not None  # the outbox goes one message at a time
     assert requests.next_kept(rejoining=False) == second
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
@@ -247,7 +247,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
 def paced_requests(outbox: Outbox | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
     requests = Requests(SERVER, outbox or Outbox())
-    requests.pace = Pace(rate=10.0, burst=2.0)
+    requests.order.pace = Pace(rate=10.0, burst=2.0)
     return requests
 
 
