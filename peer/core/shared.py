@@ -22,7 +22,7 @@ from peer.core.settling import Settling
 from peer.core.table import Table, Trust
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
-from wire.messages import Chat, Join, Register, SaveMessage, address
+from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
@@ -175,6 +175,12 @@ class Shared:
         return Register(
             self.new_id(), state.name, state.port, state.token, state.password, WIRE_VERSION
         )
+
+    def deregister_message(self, farewell: str | None = None) -> Deregister:
+        """Our Deregister; a quit's with a `farewell` ("" for none), a `dereg`'s without."""
+        state = self.state
+        quitting = farewell is not None
+        return Deregister(self.new_id(), state.name, state.token, quitting, farewell or "")
 
     def join_message(self, room: str) -> Join:
         return Join(self.new_id(), self.state.name, self.state.token, room)
