@@ -58,7 +58,7 @@ class Answers:
         if request is not None:
             message = request.message
         else:
-            late = requests.take_given_up(reply_to)
+            late = requests.outcomes.take_given_up(reply_to)
             if late is None or isinstance(reply, Refused | TooBig):
                 return  # a copy, or a refusal of what was already said to have failed
             message = late

@@ -189,7 +189,7 @@ class RequestEnds:
         self._link.over(message, now, emit, gave_up=True)
         if shared.life.started and isinstance(message, Register | Join | Rename):
             # should the registry have done it anyway, its late answer is taken
-            shared.requests.give_up(message)
+            shared.requests.outcomes.give_up(message)
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:

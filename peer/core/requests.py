@@ -83,13 +83,17 @@ class Request(Struct):
 
 
 class Outcomes:
-    """The saves and posts the registry accepted, whose outcome (saved, delivered or
-    refused; relayed) is awaited OUTCOME_WAIT seconds; `alarm` is lowered to each deadline."""
+    """What became of requests out of flight: the outcome (saved, delivered or refused;
+    relayed) of the saves and posts the registry accepted, awaited OUTCOME_WAIT seconds
+    (`alarm` is lowered to each deadline); and the late answer of the registrations, joins
+    and renames given up on, still taken for the last GIVEN_UP_KEPT of them."""
 
     def __init__(self, alarm: Alarm) -> None:
         self._alarm = alarm
         #: Those awaited, by id, in the order of their deadlines (read-only outside).
         self.awaited: dict[str, tuple[Outcome, float]] = {}
+        #: Those given up on, by id, oldest first (read-only outside).
+        self.given_up: dict[str, Register | Join | Rename] = {}
         # ids of those accepted at least once, until their outcome (`in` asks; see `wait`)
         self._accepted: set[str] = set()
         self._kept: set[str] = set()  # ids of saves from the outbox
@@ -138,6 +142,16 @@ class Outcomes:
     def next_wake(self) -> float | None:
         """The first deadline (they are in order), or None."""
         return next(iter(self.awaited.values()))[1] if self.awaited else None
+
+    def give_up(self, message: Register | Join | Rename) -> None:
+        """`message` was given up on: its late answer is still taken (`take_given_up`)."""
+        self.given_up[message.id] = message
+        while len(self.given_up) > GIVEN_UP_KEPT:
+            del self.given_up[next(iter(self.given_up))]
+
+    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
+        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
+        return self.given_up.pop(msg_id, None)
 
 
 class Order:
@@ -215,10 +229,8 @@ class Requests:
         #: What the user typed that may not go yet.
         self.order = Order()
         self._streamed: dict[str, tuple[Request, float]] = {}
-        #: Saves and posts accepted, awaiting their outcome.
+        #: What became of requests out of flight.
         self.outcomes = Outcomes(self.alarm)
-        # registrations, joins and renames given up on, by id, for their late answers
-        self._given_up: dict[str, Register | Join | Rename] = {}
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
         #: Where the requests not answered wait (as datagrams, over TCP, behind the one
@@ -380,15 +392,11 @@ class Requests:
 
     def answer(self, msg_id: str, now: float | None = None) -> Request | None:
         """The answer to request `msg_id` came at `now` (None: not measured): forget it,
-        sent as a datagram or over TCP, and return it; None when it is not waited for."""
+        sent as a datagram or over TCP, or waiting to go again (its silent rounds end
+        too), and return it; None when it is not waited for."""
         self.busy_waits.forget(msg_id)
-        return self._taken(msg_id, now)
-
-    def _taken(self, msg_id: str, now: float | None) -> Request | None:
-        """Request `msg_id` taken out of flight, or out of its wait to go again; None if in
-        neither."""
         request = self._sent.answer(msg_id, now)
-        request = self.busy_waits.take(msg_id) or request  # (its silent rounds end anyway)
+        request = self.busy_waits.take(msg_id) or request
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
@@ -413,7 +421,7 @@ class Requests:
         (`busy_over`). It, and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
         since = self.busy_waits.since(msg_id, now)
-        request = self._taken(msg_id, now)
+        request = self.answer(msg_id, now)  # (its first Busy is kept again just below)
         if request is None:
             return None, False
         self.busy_waits.wait(msg_id, request, now + wait, since)
@@ -425,17 +433,6 @@ class Requests:
         for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
-
-    def give_up(self, message: Register | Join | Rename) -> None:
-        """`message` was given up on: its late answer is still taken (`take_given_up`), for
-        the last GIVEN_UP_KEPT of them."""
-        self._given_up[message.id] = message
-        while len(self._given_up) > GIVEN_UP_KEPT:
-            del self._given_up[next(iter(self._given_up))]
-
-    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
-        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
-        return self._given_up.pop(msg_id, None)
 
     # -- read-only views ----------------------------------------------------------------
 
@@ -449,8 +446,8 @@ class Requests:
             found += [r.message for r, _ in self._streamed.values()]
         if held:
             found += self.order.messages()
-        if given_up and self._given_up:
-            found += self._given_up.values()
+        if given_up and self.outcomes.given_up:
+            found += self.outcomes.given_up.values()
         return found
 
     def any_of(

@@ -208,11 +208,11 @@ def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None
     requests = Requests(SERVER, Outbox())
     joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
     for given_up in joins:
-        requests.give_up(given_up)
+        requests.outcomes.give_up(given_up)
     assert requests.messages(given_up=True) == joins[2:]  # the oldest two forgotten
-    assert requests.take_given_up("j-0") is None
-    assert requests.take_given_up("j-5") == joins[5]
-    assert requests.take_given_up("j-5") is None
+    assert requests.outcomes.take_given_up("j-0") is None
+    assert requests.outcomes.take_given_up("j-5") == joins[5]
+    assert requests.outcomes.take_given_up("j-5") is None
 
 
 def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
@@ -222,7 +222,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     for message in (asked, long, held):
         requests.send(message, T0, out.append)
     requests.stream("r-1", T0)
-    requests.give_up(given_up)
+    requests.outcomes.give_up(given_up)
     assert requests.messages() == [long]
     everything = requests.messages(streamed=True, held=True, given_up=True)
     assert everything == [long, asked, held, given_up]
