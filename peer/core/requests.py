@@ -200,6 +200,17 @@ class Order:
                 del kinds[kind]
             yield request
 
+    def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
+        """The id of the last room line waiting for the pace, or else of the last `sent` as
+        a datagram and not `accepted` yet: a leave or join typed now waits for it; None."""
+        for request in reversed(self.paced.values()):
+            if isinstance(request.message, RoomPost):
+                return request.message.id
+        for request in reversed(sent):
+            if isinstance(request.message, RoomPost) and request.message.id not in accepted:
+                return request.message.id
+        return None
+
     def messages(self) -> list[Message]:
         """What waits for the pace, then what is held."""
         return [r.message for r in self.paced.values()] + [m for m, _ in self.held.values()]
@@ -268,7 +279,9 @@ class Requests:
         if order.waited_for is not None and message.id != order.waited_for:
             order.held.setdefault(message.id, (message, quiet))
             return True
-        line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
+        line = None
+        if isinstance(message, Leave | Join):
+            line = order.room_line(self._sent.items(), self.outcomes)
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
             order.waited_for = line
@@ -296,17 +309,6 @@ class Requests:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
         request.since, key, sent = now, request.message.id, self._sent
         sent.again(key, request, now) if again else sent.start(key, request, now)
-
-    def _room_line_on_its_way(self) -> str | None:
-        """The id of the last room line waiting for the pace, or sent as a datagram and
-        not accepted yet; None when there is none."""
-        for request in reversed(self.order.paced.values()):
-            if isinstance(request.message, RoomPost):
-                return request.message.id
-        for request in reversed(self._sent.items()):
-            if isinstance(request.message, RoomPost) and request.message.id not in self.outcomes:
-                return request.message.id
-        return None
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round (the registry is
