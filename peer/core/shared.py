@@ -69,17 +69,12 @@ class TypedLines:
 
     # -- while a change is on its way ---------------------------------------------------
 
-    @property
-    def waiting(self) -> bool:
-        """Whether lines wait for a change."""
-        return bool(self.after_change)
-
     def hold(self, text: str | None) -> None:
         """`text` (None: the end of input) waits for the change on its way."""
         self.after_change.append(text)
 
     def next(self) -> str | None:
-        """The first line waiting for a change, no longer held (see `waiting`)."""
+        """The first line waiting for a change, no longer held (see `after_change`)."""
         return self.after_change.popleft()
 
     def drop(self, emit: Emit | None = None) -> None:

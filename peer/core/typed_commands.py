@@ -92,11 +92,6 @@ class Asking:
         #: The question asked: 0 none, 1 the recipient, 2 the text.
         self.step = 0
 
-    @property
-    def asked(self) -> bool:
-        """Whether the next line answers a question (rather than being a command)."""
-        return self.step != 0
-
     def start(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
         self.step = 1
