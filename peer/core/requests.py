@@ -53,25 +53,6 @@ PACE_RATE = REGISTRY_RATE * 0.8
 PACE_BURST = REGISTRY_BURST * 0.5
 
 
-class Pace:
-    """A token bucket, full at the start: `rate` messages a second on average, `burst` at
-    once (wire.token_bucket: `take` succeeds at the very time `next_at` gives)."""
-
-    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
-        self._rule = BucketRule(rate, burst)
-        self._due = FULL  # when the next message is due at the average rate
-
-    def take(self, now: float) -> bool:
-        """Whether one message may go at `now`; if so, it is counted."""
-        taken, self._due = self._rule.take(self._due, now)
-        return taken
-
-    def next_at(self) -> float:
-        """When the next message may go, as of the last `take`."""
-        return self._rule.next_at(self._due)
-
-
 class Request(Struct):
     """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
@@ -156,10 +137,14 @@ class Outcomes:
 
 class Order:
     """What the user typed that may not go yet, in the order typed: held behind the request
-    waited for, or waiting for the pace (`pace`)."""
+    waited for, or waiting for the pace: a token bucket, full at the start, of `rate`
+    messages a second on average and `burst` at once (wire.token_bucket: `take` succeeds at
+    the very time `next_at` gives)."""
 
-    def __init__(self) -> None:
-        self.pace = Pace()
+    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
+        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
+        self.rule = BucketRule(rate, burst)
+        self._due = FULL  # when the next message is due at the average rate
         #: The request what is typed next waits for (a long one on its way, or a kept one as
         #: the outbox is sent), read-only outside; and those held behind it, with `quiet`.
         self.waited_for: str | None = None
@@ -167,6 +152,15 @@ class Order:
         #: What waits for the pace, by id, in the order typed, and how many of each kind.
         self.paced: dict[str, Request] = {}
         self.kinds: Counter[type[Message]] = Counter()
+
+    def take(self, now: float) -> bool:
+        """Whether one message may go at `now` at the pace; if so, it is counted."""
+        taken, self._due = self.rule.take(self._due, now)
+        return taken
+
+    def next_at(self) -> float:
+        """When the next message may go at the pace, as of the last `take`."""
+        return self.rule.next_at(self._due)
 
     def over(self, msg_id: str) -> bool:
         """Request `msg_id` was answered or given up: True when it was the one waited for."""
@@ -192,7 +186,7 @@ class Order:
     def release(self, now: float) -> Iterator[Request]:
         """What waits for the pace, in order, as it allows at `now`: no longer waiting."""
         paced, kinds = self.paced, self.kinds
-        while paced and self.pace.take(now):
+        while paced and self.take(now):
             request = paced.pop(next(iter(paced)))
             kind = type(request.message)
             kinds[kind] -= 1
@@ -299,9 +293,9 @@ class Requests:
         )
         if long or message in self._outbox:
             order.waited_for = message.id
-        if order.paced or not order.pace.take(now):
+        if order.paced or not order.take(now):
             if order.wait(Request(message, quiet)):
-                self.alarm.lower(order.pace.next_at())
+                self.alarm.lower(order.next_at())
             return True
         return False
 
@@ -383,7 +377,7 @@ class Requests:
         """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
         if self.order.paced:
-            wake = _earlier(wake, self.order.pace.next_at())
+            wake = _earlier(wake, self.order.next_at())
         if self.busy_waits.due:
             wake = _earlier(wake, self.busy_waits.next_wake())
         if self._streamed:

@@ -15,7 +15,6 @@ from peer.core.requests import (
     GIVEN_UP_KEPT,
     OUTCOME_WAIT,
     STREAM_WAIT,
-    Pace,
     Requests,
 )
 from tests.peer.retry_rule import heard_for
@@ -30,6 +29,7 @@ from wire.messages import (
     SaveMessage,
 )
 from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.token_bucket import BucketRule
 
 SERVER = ("127.0.0.1", 9000)
 T0 = 1000.0
@@ -247,7 +247,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
 def paced_requests(outbox: Outbox | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
     requests = Requests(SERVER, outbox or Outbox())
-    requests.order.pace = Pace(rate=10.0, burst=2.0)
+    requests.order.rule = BucketRule(10.0, 2.0)
     return requests
 
 
