@@ -437,6 +437,8 @@ SPELLS = {
     w.lstrip("/"): spec.read for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
 }
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
+#: Each file command's usage, by its verb (peer/core/files/typed.py).
+FILE_USAGES = {s.words[0]: "/" + s.syntax for s in SPECS if s.read is _file}
 
 
 def _clip(text: str, limit: int = 40) -> str:
