@@ -256,7 +256,7 @@ class Requests:
         """Send `message` and wait for its answer (`due` sends it again); `quiet` for
         outbox retries, whose failure is not said again. What the user typed goes at the
         pace (`release`), and in the order typed: while a request is waited for, a save,
-        post, leave, join, rename or dereg is held until `over` (`take_held`); so is a
+        post, leave, join, rename or dereg is held until `Order.over` (`Order.take_held`); so is a
         leave or join while a room line is on its way. `kept`: the first kept message not
         on its way (`next_kept`), sent in place of `message`, which is held after the
         outbox (unless kept itself, or a dereg)."""
