@@ -121,7 +121,7 @@ def test_the_receiver_killed_half_way_gets_only_the_rest(
 
 
 @pytest.mark.timeout(60)
-def test_a_rename_during_a_transfer_shows_the_new_name_on_both_sides(
+def test_the_receiver_renamed_during_a_transfer_is_named_anew_by_the_sender(
     shared_chat: ChatEnv, tmp_path: Path
 ) -> None:
     """bob is offered a file, renames to robert, then accepts: alice's lines name robert."""
