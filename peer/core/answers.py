@@ -58,7 +58,7 @@ class Answers:
         if request is not None:
             message = request.message
         else:
-            late = requests.take_given_up(reply_to)
+            late = requests.outcomes.take_given_up(reply_to)
             if late is None or isinstance(reply, Refused | TooBig):
                 return  # a copy, or a refusal of what was already said to have failed
             message = late
@@ -75,12 +75,12 @@ class Answers:
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
         """The registry took `save`: its outcome (saved, delivered) is awaited."""
         kept = self._shared.outbox.answered(save)
-        self._shared.requests.await_outcome(save, now, kept=kept)
+        self._shared.requests.outcomes.wait(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took channel post `post`: said, and its relaying awaited."""
         kept = self._shared.outbox.answered(post)
-        if self._shared.requests.await_outcome(post, now):
+        if self._shared.requests.outcomes.wait(post, now):
             if kept:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
                 emit(Print(line, "system"))
@@ -91,7 +91,7 @@ class Answers:
         """The registry took room line `post`: its relaying awaited, as a channel post's."""
         shared = self._shared
         kept = shared.outbox.answered(post)
-        if shared.requests.await_outcome(post, now) and kept:
+        if shared.requests.outcomes.wait(post, now) and kept:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
         # our own line, under its id: not shown again when the room's history is
@@ -132,11 +132,11 @@ class Answers:
         shared = self._shared
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
-        pending = requests.take_outcome(saved.reply_to)
+        pending = requests.outcomes.take(saved.reply_to)
         request = requests.answer_sent(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
-        kept = requests.outcome_of_kept(saved.reply_to)
+        kept = requests.outcomes.of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.outbox.answered(request.message) or kept
             self._link.over(request.message, now, emit)
@@ -168,5 +168,5 @@ class Answers:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        if requests.take_outcome(post_id) is not None:
+        if requests.outcomes.take(post_id) is not None:
             self._shared.settling.maybe(post_id)

@@ -132,59 +132,6 @@ Command = (
 )
 
 
-class Spec(Struct, frozen=True):
-    """One command for /help: its words, syntax and what it does."""
-
-    words: tuple[str, ...]
-    syntax: str
-    does: str
-
-
-SPECS: tuple[Spec, ...] = (
-    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly"),
-    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
-    Spec(
-        ("message", "/message"),
-        "message [<name>]",
-        "asks for what is missing: the recipient, then the text",
-    ),
-    Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel"),
-    Spec(
-        ("who", "/who", "/users", "server:who"),
-        "who [-l]",
-        "every name, online or not; -l adds addresses",
-    ),
-    Spec(
-        ("whois", "/whois"),
-        "whois <name>",
-        "the fingerprint of <name>'s key, and yours, to compare aloud",
-    ),
-    Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
-    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
-    Spec(("/me",), "/me <action>", "say an action in your room: * you <action>"),
-    Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
-    Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name"),
-    Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>"),
-    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you"),
-    Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down"),
-    Spec(("files", "/files"), "files", "every transfer and how far it is"),
-    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides"),
-    Spec(("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry"),
-    Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages"),
-    Spec(
-        ("/quit", "server:exit", "exit", "Ctrl-D", "Ctrl-C"),
-        "/quit [farewell]",
-        "leave ChatApp, telling everyone",
-    ),
-    Spec(("/help", "help"), "/help [command]", "this list, or one command"),
-)
-
-#: The last line of /help: what changes inside a room.
-IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
-
-_BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
-
-
 def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
     """The /help text: every command, or only the one named by `topic`. In a room each
     is shown as it works there, with its / (a bare word there is said to the room)."""
@@ -331,8 +278,7 @@ def spelled_as_command(text: str) -> bool:
     )
 
 
-# Each command word's reading: from the word (lower case), what follows it as typed
-# (`said`) and stripped (`rest`), and the / it was typed with ("" when bare, for usages).
+# Each command word's reading (Spec.read).
 
 
 def _send(word: str, said: str, rest: str, slash: str) -> Command:
@@ -426,36 +372,73 @@ def _help(word: str, said: str, rest: str, slash: str) -> Command:
     return Help(rest)
 
 
+class Spec(Struct, frozen=True):
+    """One command for /help: its words, syntax and what it does."""
+
+    words: tuple[str, ...]
+    syntax: str
+    does: str
+    #: The reading of a command word (without its /): from the word (lower case), what
+    #: follows it as typed (`said`) and stripped (`rest`), and the / it was typed with
+    #: ("" when bare, for usages). None: no word of its own (`<name>:<text>`).
+    read: Callable[[str, str, str, str], Command] | None = None
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly", _send),
+    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
+    Spec(
+        ("message", "/message"),
+        "message [<name>]",
+        "asks for what is missing: the recipient, then the text",
+        _send,
+    ),
+    Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel", _send_all),
+    Spec(
+        ("who", "/who", "/users", "server:who"),
+        "who [-l]",
+        "every name, online or not; -l adds addresses",
+        _who,
+    ),
+    Spec(
+        ("whois", "/whois"),
+        "whois <name>",
+        "the fingerprint of <name>'s key, and yours, to compare aloud",
+        _whois,
+    ),
+    Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other", _join),
+    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", _leave),
+    Spec(("/me",), "/me <action>", "say an action in your room: * you <action>", _me),
+    Spec(("rooms", "/rooms"), "rooms", "every room with its member count", _rooms),
+    Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name", _nick),
+    Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>", _file),
+    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you", _file),
+    Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down", _file),
+    Spec(("files", "/files"), "files", "every transfer and how far it is", _file),
+    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides", _file),
+    Spec(
+        ("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry", _reg
+    ),
+    Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages", _reg),
+    Spec(
+        ("/quit", "server:exit", "exit", "Ctrl-D", "Ctrl-C"),
+        "/quit [farewell]",
+        "leave ChatApp, telling everyone",
+        _quit,
+    ),
+    Spec(("/help", "help"), "/help [command]", "this list, or one command", _help),
+)
+
+#: The last line of /help: what changes inside a room.
+IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
+
 #: Each command word (without its /) and its reading: every word a command is typed with.
-SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
-    "send": _send,
-    "dm": _send,
-    "send_all": _send_all,
-    "bm": _send_all,
-    "message": _send,
-    "who": _who,
-    "users": _who,
-    "whois": _whois,
-    "join": _join,
-    "leave": _leave,
-    "out": _leave,
-    "rooms": _rooms,
-    "me": _me,
-    "nick": _nick,
-    "nickname": _nick,
-    "nicknames": _nick,  # as one of the source documents spells it
-    "dereg": _reg,
-    "reg": _reg,
-    "quit": _quit,
-    "exit": _quit,
-    "help": _help,
-    "file": _file,
-    "sendfile": _file,
-    "accept": _file,
-    "reject": _file,
-    "files": _file,
-    "cancel": _file,
+SPELLS = {
+    w.lstrip("/"): spec.read for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
 }
+_BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
+#: Each file command's usage, by its verb (peer/core/files/typed.py).
+FILE_USAGES = {s.words[0]: "/" + s.syntax for s in SPECS if s.read is _file}
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -60,9 +60,7 @@ class Leaving:
         if not life.registered:
             emit(Exit(0))
             return
-        state = self._shared.state
-        message = Deregister(self._shared.new_id(), state.name, state.token, True, farewell)
-        self._link.request(message, now, emit)
+        self._link.request(self._shared.deregister_message(farewell), now, emit)
 
     def deregistered(self, dereg: Deregister, reply: Message, now: float, emit: Emit) -> None:
         """The registry answered our `dereg` (typed, or the quit's): offline, out of the
@@ -92,7 +90,7 @@ class Leaving:
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""
         shared = self._shared
-        state, life = shared.state, shared.life
+        life = shared.life
         registered, farewell = life.registered, life.farewell or ""
         life.fire(Event.LEAVE_NOW)
         actions: list[Action] = []
@@ -106,7 +104,7 @@ class Leaving:
             emit(Print(line, "system"))
         if registered:
             shared.inbox.send_held(emit)  # what came before it is acked first
-            dereg = Deregister(shared.new_id(), state.name, state.token, True, farewell)
+            dereg = shared.deregister_message(farewell)
             emit(Send(shared.server, dereg, shared.trust.registry))
         return actions
 

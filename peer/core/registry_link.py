@@ -62,7 +62,7 @@ class RegistryLink:
         after an answer that took its message out of it; else when the registry answers
         again (`flush_outbox`)."""
         requests = self._requests
-        if not requests.over(message.id):
+        if not requests.order.over(message.id):
             return
         if self._shared.life.phase is Phase.REPLACED:
             return  # this start sends nothing more (see Leaving.replaced)
@@ -72,7 +72,7 @@ class RegistryLink:
             if kept is not None:
                 self.request(kept, now, emit, quiet=True)
                 return
-        for waiting, quiet in requests.take_held():
+        for waiting, quiet in requests.order.take_held():
             if gave_up and (message in outbox or isinstance(message, DELIVERED)):
                 # the registry is away: what was typed behind it is kept behind it, said now
                 self._failed(Request(waiting, quiet), now, emit, False)
@@ -95,7 +95,7 @@ class RegistryLink:
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
             self.request(self._shared.join_message(rejoining), now, emit, quiet=True)
-        if self._requests.waited_for is not None:
+        if self._requests.order.waited_for is not None:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): a lost one sent
         # again later would reach the registry after those typed after it.
@@ -106,7 +106,7 @@ class RegistryLink:
     def ask_outcomes_again(self, due: float, now: float, emit: Emit) -> None:
         """Ask again for each outcome awaited whose deadline is `due` or before (the registry
         dedupes; one restarted relays a forgotten post again)."""
-        for accepted in self._requests.outcomes_over(due):
+        for accepted in self._requests.outcomes.over(due):
             self.request(accepted, now, emit, quiet=True)
 
     def registry_restarted(self, now: float, emit: Emit) -> None:
@@ -127,12 +127,12 @@ class RegistryLink:
             message
             for message in requests.messages()
             if isinstance(message, DELIVERED)
-            and not requests.accepted(message.id)
+            and message.id not in requests.outcomes
             and message not in outbox  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
             requests.answer_sent(message.id)
-            requests.over(message.id)  # (what was held behind it is behind the outbox now)
+            requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
             outbox.unanswered.pop(message.id, None)
             outbox.add(message)
         if carried:

@@ -108,7 +108,7 @@ class RequestEnds:
         shared = self._shared
         if (
             isinstance(message, ChannelPost | RoomPost)
-            and shared.requests.accepted(message.id)
+            and message.id in shared.requests.outcomes
             and not (isinstance(message, RoomPost) and self._link.counts_us_offline(refusal.code))
         ):
             self.unconfirmed(message, reason, emit)
@@ -154,7 +154,7 @@ class RequestEnds:
         """`post`, accepted earlier, was asked again for its outcome, and the registry (which
         forgot it in a restart) refuses it or is silent: whether every member has it is not
         known. Said, quoting it, and no longer kept."""
-        self._shared.requests.take_outcome(post.id)
+        self._shared.requests.outcomes.take(post.id)
         self._shared.outbox.answered(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
@@ -172,7 +172,7 @@ class RequestEnds:
         shared.requests.round_trip.gave_up()
         if (
             isinstance(message, RoomPost)
-            and shared.requests.accepted(message.id)
+            and message.id in shared.requests.outcomes
             and name_key(shared.state.room) != name_key(message.room)
         ):
             # we have left its room since: kept, it would take us back there. What waited
@@ -189,7 +189,7 @@ class RequestEnds:
         self._link.over(message, now, emit, gave_up=True)
         if shared.life.started and isinstance(message, Register | Join | Rename):
             # should the registry have done it anyway, its late answer is taken
-            shared.requests.give_up(message)
+            shared.requests.outcomes.give_up(message)
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
@@ -242,9 +242,7 @@ class RequestEnds:
         emit(Print(f"[Could not register{why}]", "error"))
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
-        name, token = shared.state.name, shared.state.token
-        dereg = Deregister(shared.new_id(), name, token, False, "")
-        emit(Send(shared.server, dereg, shared.trust.registry))
+        emit(Send(shared.server, shared.deregister_message(), shared.trust.registry))
         if shared.outbox or shared.outbox.unanswered:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)

@@ -35,7 +35,7 @@ from wire.token_bucket import FULL, BucketRule
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Requests accepted by the registry whose outcome comes after (see `await_outcome`).
+#: Requests accepted by the registry whose outcome comes after (see `Outcomes`).
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
@@ -53,25 +53,6 @@ PACE_RATE = REGISTRY_RATE * 0.8
 PACE_BURST = REGISTRY_BURST * 0.5
 
 
-class Pace:
-    """A token bucket, full at the start: `rate` messages a second on average, `burst` at
-    once (wire.token_bucket: `take` succeeds at the very time `next_at` gives)."""
-
-    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
-        self._rule = BucketRule(rate, burst)
-        self._due = FULL  # when the next message is due at the average rate
-
-    def take(self, now: float) -> bool:
-        """Whether one message may go at `now`; if so, it is counted."""
-        taken, self._due = self._rule.take(self._due, now)
-        return taken
-
-    def next_at(self) -> float:
-        """When the next message may go, as of the last `take`."""
-        return self._rule.next_at(self._due)
-
-
 class Request(Struct):
     """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
@@ -80,6 +61,153 @@ class Request(Struct):
     #: when its current round of tries began, and how many rounds it had beyond the first
     since: float = 0.0
     rounds: int = 0
+
+
+class Outcomes:
+    """What became of requests out of flight: the outcome (saved, delivered or refused;
+    relayed) of the saves and posts the registry accepted, awaited OUTCOME_WAIT seconds
+    (`alarm` is lowered to each deadline); and the late answer of the registrations, joins
+    and renames given up on, still taken for the last GIVEN_UP_KEPT of them."""
+
+    def __init__(self, alarm: Alarm) -> None:
+        self._alarm = alarm
+        #: Those awaited, by id, in the order of their deadlines (read-only outside).
+        self.awaited: dict[str, tuple[Outcome, float]] = {}
+        #: Those given up on, by id, oldest first (read-only outside).
+        self.given_up: dict[str, Register | Join | Rename] = {}
+        # ids of those accepted at least once, until their outcome (`in` asks; see `wait`)
+        self._accepted: set[str] = set()
+        self._kept: set[str] = set()  # ids of saves from the outbox
+
+    def __contains__(self, msg_id: object) -> bool:
+        """Whether save or post `msg_id` was accepted and its outcome has not come."""
+        return msg_id in self._accepted
+
+    def wait(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
+        """The registry accepted `message` at `now`: wait for its outcome, unless awaited
+        already. `kept`: a save from the outbox. True the first time it is accepted; False
+        for the answer to asking again (`over`), not said twice."""
+        if kept:
+            self._kept.add(message.id)
+        if message.id not in self.awaited:
+            self.awaited[message.id] = (message, now + OUTCOME_WAIT)
+            self._alarm.lower(now + OUTCOME_WAIT)
+        if message.id in self._accepted:
+            return False
+        self._accepted.add(message.id)
+        return True
+
+    def take(self, msg_id: str) -> Outcome | None:
+        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
+        awaited; None when not awaited."""
+        self._accepted.discard(msg_id)
+        pending = self.awaited.pop(msg_id, None)
+        return pending[0] if pending is not None else None
+
+    def of_kept(self, msg_id: str) -> bool:
+        """Whether save `msg_id` came from the outbox; forgotten once asked."""
+        kept = msg_id in self._kept
+        self._kept.discard(msg_id)
+        return kept
+
+    def over(self, now: float) -> Iterator[Outcome]:
+        """Each one whose outcome did not come by its deadline, forgotten as it is given,
+        for the caller to ask again."""
+        while self.awaited:
+            key, (message, deadline) = next(iter(self.awaited.items()))
+            if deadline > now:
+                return
+            del self.awaited[key]
+            yield message
+
+    def next_wake(self) -> float | None:
+        """The first deadline (they are in order), or None."""
+        return next(iter(self.awaited.values()))[1] if self.awaited else None
+
+    def give_up(self, message: Register | Join | Rename) -> None:
+        """`message` was given up on: its late answer is still taken (`take_given_up`)."""
+        self.given_up[message.id] = message
+        while len(self.given_up) > GIVEN_UP_KEPT:
+            del self.given_up[next(iter(self.given_up))]
+
+    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
+        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
+        return self.given_up.pop(msg_id, None)
+
+
+class Order:
+    """What the user typed that may not go yet, in the order typed: held behind the request
+    waited for, or waiting for the pace: a token bucket, full at the start, of `rate`
+    messages a second on average and `burst` at once (wire.token_bucket: `take` succeeds at
+    the very time `next_at` gives)."""
+
+    def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
+        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
+        self.rule = BucketRule(rate, burst)
+        self._due = FULL  # when the next message is due at the average rate
+        #: The request what is typed next waits for (a long one on its way, or a kept one as
+        #: the outbox is sent), read-only outside; and those held behind it, with `quiet`.
+        self.waited_for: str | None = None
+        self.held: dict[str, tuple[Message, bool]] = {}
+        #: What waits for the pace, by id, in the order typed, and how many of each kind.
+        self.paced: dict[str, Request] = {}
+        self.kinds: Counter[type[Message]] = Counter()
+
+    def take(self, now: float) -> bool:
+        """Whether one message may go at `now` at the pace; if so, it is counted."""
+        taken, self._due = self.rule.take(self._due, now)
+        return taken
+
+    def next_at(self) -> float:
+        """When the next message may go at the pace, as of the last `take`."""
+        return self.rule.next_at(self._due)
+
+    def over(self, msg_id: str) -> bool:
+        """Request `msg_id` was answered or given up: True when it was the one waited for."""
+        if msg_id != self.waited_for:
+            return False
+        self.waited_for = None
+        return True
+
+    def take_held(self) -> list[tuple[Message, bool]]:
+        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
+        held = list(self.held.values())
+        self.held.clear()  # the same dict: `Requests.on_its_way` views it
+        return held
+
+    def wait(self, request: Request) -> bool:
+        """`request` waits for the pace, after those waiting already; False if it does."""
+        if request.message.id in self.paced:
+            return False
+        self.paced[request.message.id] = request
+        self.kinds[type(request.message)] += 1
+        return True
+
+    def release(self, now: float) -> Iterator[Request]:
+        """What waits for the pace, in order, as it allows at `now`: no longer waiting."""
+        paced, kinds = self.paced, self.kinds
+        while paced and self.take(now):
+            request = paced.pop(next(iter(paced)))
+            kind = type(request.message)
+            kinds[kind] -= 1
+            if not kinds[kind]:
+                del kinds[kind]
+            yield request
+
+    def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
+        """The id of the last room line waiting for the pace, or else of the last `sent` as
+        a datagram and not `accepted` yet: a leave or join typed now waits for it; None."""
+        for request in reversed(self.paced.values()):
+            if isinstance(request.message, RoomPost):
+                return request.message.id
+        for request in reversed(sent):
+            if isinstance(request.message, RoomPost) and request.message.id not in accepted:
+                return request.message.id
+        return None
+
+    def messages(self) -> list[Message]:
+        """What waits for the pace, then what is held."""
+        return [r.message for r in self.paced.values()] + [m for m, _ in self.held.values()]
 
 
 class Requests:
@@ -103,27 +231,16 @@ class Requests:
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
-        #: The request what is typed next waits for (a long one on its way, or a kept one as
-        #: the outbox is sent), read-only outside; and those held behind it.
-        self.waited_for: str | None = None
-        self._held: dict[str, tuple[Message, bool]] = {}
+        #: What the user typed that may not go yet.
+        self.order = Order()
         self._streamed: dict[str, tuple[Request, float]] = {}
-        # accepted saves and posts, by id, in the order of their deadlines
-        self._outcomes: dict[str, tuple[Outcome, float]] = {}
-        # ids of those accepted at least once, until their outcome (see `await_outcome`)
-        self._accepted: set[str] = set()
-        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
-        # registrations, joins and renames given up on, by id, for their late answers
-        self._given_up: dict[str, Register | Join | Rename] = {}
-        self.pace = Pace()
-        # what the user typed beyond the pace, by id, in the order typed
-        self._paced: dict[str, Request] = {}
-        self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
+        #: What became of requests out of flight.
+        self.outcomes = Outcomes(self.alarm)
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
         #: Where the requests not answered wait (as datagrams, over TCP, behind the one
         #: waited for, for the pace), as live views: `any(on_its_way)` is read per line typed.
-        self.on_its_way = (self._sent.ids, self._streamed, self._held, self._paced)
+        self.on_its_way = (self._sent.ids, self._streamed, self.order.held, self.order.paced)
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -139,7 +256,7 @@ class Requests:
         """Send `message` and wait for its answer (`due` sends it again); `quiet` for
         outbox retries, whose failure is not said again. What the user typed goes at the
         pace (`release`), and in the order typed: while a request is waited for, a save,
-        post, leave, join, rename or dereg is held until `over` (`take_held`); so is a
+        post, leave, join, rename or dereg is held until `Order.over` (`Order.take_held`); so is a
         leave or join while a room line is on its way. `kept`: the first kept message not
         on its way (`next_kept`), sent in place of `message`, which is held after the
         outbox (unless kept itself, or a dereg)."""
@@ -152,32 +269,33 @@ class Requests:
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
     ) -> bool:
         """Whether `message`, of what the user typed, waits rather than going now (`send`)."""
-        if self.waited_for is not None and message.id != self.waited_for:
-            self._held.setdefault(message.id, (message, quiet))
+        order = self.order
+        if order.waited_for is not None and message.id != order.waited_for:
+            order.held.setdefault(message.id, (message, quiet))
             return True
-        line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
+        line = None
+        if isinstance(message, Leave | Join):
+            line = order.room_line(self._sent.items(), self.outcomes)
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
-            self.waited_for = line
-            self._held.setdefault(message.id, (message, quiet))
+            order.waited_for = line
+            order.held.setdefault(message.id, (message, quiet))
             return True
         if kept is not None and message not in self._outbox and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
-            self._held.setdefault(message.id, (message, quiet))
+            order.held.setdefault(message.id, (message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
         long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
             message
         )
         if long or message in self._outbox:
-            self.waited_for = message.id
-        if self._paced or not self.pace.take(now):
-            if message.id not in self._paced:
-                self._paced[message.id] = Request(message, quiet)
-                self._paced_kinds[type(message)] += 1
-                self.alarm.lower(self.pace.next_at())
+            order.waited_for = message.id
+        if order.paced or not order.take(now):
+            if order.wait(Request(message, quiet)):
+                self.alarm.lower(order.next_at())
             return True
         return False
 
@@ -185,17 +303,6 @@ class Requests:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
         request.since, key, sent = now, request.message.id, self._sent
         sent.again(key, request, now) if again else sent.start(key, request, now)
-
-    def _room_line_on_its_way(self) -> str | None:
-        """The id of the last room line waiting for the pace, or sent as a datagram and
-        not accepted yet; None when there is none."""
-        for request in reversed(self._paced.values()):
-            if isinstance(request.message, RoomPost):
-                return request.message.id
-        for request in reversed(self._sent.items()):
-            if isinstance(request.message, RoomPost) and request.message.id not in self._accepted:
-                return request.message.id
-        return None
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round (the registry is
@@ -212,28 +319,9 @@ class Requests:
 
     def release(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace, as it allows at `now`."""
-        paced = self._paced
-        while paced and self.pace.take(now):
-            request = paced.pop(next(iter(paced)))
-            kinds, kind = self._paced_kinds, type(request.message)
-            kinds[kind] -= 1
-            if not kinds[kind]:
-                del kinds[kind]
+        for request in self.order.release(now):
             self._start(request, now)
             emit(Send(self.server, request.message, self.trust.registry))
-
-    def over(self, msg_id: str) -> bool:
-        """Request `msg_id` was answered or given up: True when it was the one waited for."""
-        if msg_id != self.waited_for:
-            return False
-        self.waited_for = None
-        return True
-
-    def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
-        held = list(self._held.values())
-        self._held.clear()  # the same dict: `on_its_way` views it
-        return held
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
@@ -243,7 +331,7 @@ class Requests:
                 return None
             msg_id = message.id
             on_its_way = self._sent.get(msg_id) is not None or msg_id in self._streamed
-            if not on_its_way and msg_id not in self._paced:
+            if not on_its_way and msg_id not in self.order.paced:
                 return message
         return None
 
@@ -285,42 +373,26 @@ class Requests:
                 self.busy_waits.forget(request.message.id)
         return again_round + again, given_up
 
-    def outcomes_over(self, now: float) -> Iterator[Outcome]:
-        """Each accepted save or post whose outcome did not come by its deadline, forgotten as
-        it is given, for the caller to ask again."""
-        while self._outcomes:
-            key, (message, deadline) = next(iter(self._outcomes.items()))
-            if deadline > now:
-                return
-            del self._outcomes[key]
-            yield message
-
     def next_wake(self) -> float | None:
         """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
         wake = self._sent.next_wake()
-        if self._paced:
-            wake = _earlier(wake, self.pace.next_at())
+        if self.order.paced:
+            wake = _earlier(wake, self.order.next_at())
         if self.busy_waits.due:
             wake = _earlier(wake, self.busy_waits.next_wake())
         if self._streamed:
             wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
-        if self._outcomes:  # in the order of their deadlines: the first is the earliest
-            wake = _earlier(wake, next(iter(self._outcomes.values()))[1])
-        return wake
+        return _earlier(wake, self.outcomes.next_wake())
 
     # -- answers ------------------------------------------------------------------------
 
     def answer(self, msg_id: str, now: float | None = None) -> Request | None:
         """The answer to request `msg_id` came at `now` (None: not measured): forget it,
-        sent as a datagram or over TCP, and return it; None when it is not waited for."""
+        sent as a datagram or over TCP, or waiting to go again (its silent rounds end
+        too), and return it; None when it is not waited for."""
         self.busy_waits.forget(msg_id)
-        return self._taken(msg_id, now)
-
-    def _taken(self, msg_id: str, now: float | None) -> Request | None:
-        """Request `msg_id` taken out of flight, or out of its wait to go again; None if in
-        neither."""
         request = self._sent.answer(msg_id, now)
-        request = self.busy_waits.take(msg_id) or request  # (its silent rounds end anyway)
+        request = self.busy_waits.take(msg_id) or request
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
@@ -345,7 +417,7 @@ class Requests:
         (`busy_over`). It, and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
         since = self.busy_waits.since(msg_id, now)
-        request = self._taken(msg_id, now)
+        request = self.answer(msg_id, now)  # (its first Busy is kept again just below)
         if request is None:
             return None, False
         self.busy_waits.wait(msg_id, request, now + wait, since)
@@ -358,49 +430,6 @@ class Requests:
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
 
-    def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
-        """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
-        outcome (saved, delivered or refused; relayed), unless awaited already. `kept`: a
-        save from the outbox. True the first time it is accepted; False for the answer to
-        asking again (`outcomes_over`), not said twice."""
-        if kept:
-            self._kept_saves.add(message.id)
-        if message.id not in self._outcomes:
-            self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
-            self.alarm.lower(now + OUTCOME_WAIT)
-        if message.id in self._accepted:
-            return False
-        self._accepted.add(message.id)
-        return True
-
-    def take_outcome(self, msg_id: str) -> Outcome | None:
-        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
-        awaited; None when not awaited."""
-        self._accepted.discard(msg_id)
-        pending = self._outcomes.pop(msg_id, None)
-        return pending[0] if pending is not None else None
-
-    def accepted(self, msg_id: str) -> bool:
-        """Whether save or post `msg_id` was accepted and its outcome has not come."""
-        return msg_id in self._accepted
-
-    def outcome_of_kept(self, msg_id: str) -> bool:
-        """Whether save `msg_id` came from the outbox; forgotten once asked."""
-        kept = msg_id in self._kept_saves
-        self._kept_saves.discard(msg_id)
-        return kept
-
-    def give_up(self, message: Register | Join | Rename) -> None:
-        """`message` was given up on: its late answer is still taken (`take_given_up`), for
-        the last GIVEN_UP_KEPT of them."""
-        self._given_up[message.id] = message
-        while len(self._given_up) > GIVEN_UP_KEPT:
-            del self._given_up[next(iter(self._given_up))]
-
-    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
-        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
-        return self._given_up.pop(msg_id, None)
-
     # -- read-only views ----------------------------------------------------------------
 
     def messages(
@@ -411,12 +440,10 @@ class Requests:
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
-        if held and self._paced:
-            found += [r.message for r in self._paced.values()]
-        if held and self._held:
-            found += [m for m, _ in self._held.values()]
-        if given_up and self._given_up:
-            found += self._given_up.values()
+        if held:
+            found += self.order.messages()
+        if given_up and self.outcomes.given_up:
+            found += self.outcomes.given_up.values()
         return found
 
     def any_of(
@@ -424,11 +451,12 @@ class Requests:
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered, or held, or with
         `streamed` sent over TCP. What waits for the pace is counted by kind."""
-        if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
+        order = self.order
+        if order.kinds and any(issubclass(kind, kinds) for kind in order.kinds):
             return True
-        if not self._sent.ids and not self._held and not (streamed and self._streamed):
+        if not self._sent.ids and not order.held and not (streamed and self._streamed):
             return False  # (mostly nothing is on its way)
-        waiting = self.messages(streamed=streamed) + [m for m, _ in self._held.values()]
+        waiting = self.messages(streamed=streamed) + [m for m, _ in order.held.values()]
         return any(isinstance(m, kinds) for m in waiting)
 
     def holds(self, msg_id: str) -> bool:
@@ -436,9 +464,9 @@ class Requests:
         return (
             msg_id in self._sent.ids
             or msg_id in self._streamed
-            or msg_id in self._paced
-            or msg_id in self._held
-            or msg_id in self._outcomes
+            or msg_id in self.order.paced
+            or msg_id in self.order.held
+            or msg_id in self.outcomes.awaited
         )
 
     def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
@@ -451,9 +479,8 @@ class Requests:
                 for r in requests
                 if isinstance(r.message, kinds) and not (loud and r.quiet)
             ),
-            *(r.message for r in self._paced.values()),
-            *(m for m, _ in self._held.values()),
-            *(save for save, _ in self._outcomes.values()),
+            *self.order.messages(),
+            *(save for save, _ in self.outcomes.awaited.values()),
         ]
 
 

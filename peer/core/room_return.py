@@ -25,8 +25,9 @@ class RoomReturn:
 
     def __init__(self, outbox: Outbox, room: str = "") -> None:
         self._outbox = outbox
-        # the room joined again for kept lines typed in it (`rejoin_for_kept`)
-        self._rejoining: str | None = None
+        #: The room joined again for kept lines typed in it (`rejoin_for_kept`), until that
+        #: join is answered; None when none is. Read-only outside this class.
+        self.rejoining: str | None = None
         #: A /join typed meanwhile: it goes once the kept lines typed before it have reached
         #: their room (`join_due`). Read-only outside this class.
         self.join_after_kept: Join | None = None
@@ -41,12 +42,6 @@ class RoomReturn:
         # go back to at the first Welcome, None once that is done
         self.room_was = ""
         self._back_to: str | None = room
-
-    @property
-    def rejoining(self) -> str | None:
-        """The room joined again for kept lines, until that join is answered; None when
-        none is."""
-        return self._rejoining
 
     def shows(self, msg_id: str, first: bool, history: bool) -> bool:
         """Whether room line `msg_id` is shown: the `first` copy to reach this peer, or a
@@ -65,7 +60,7 @@ class RoomReturn:
         self._history_again = True  # a join the user typed shows the room's last lines
         self._shown_since_join.clear()
         room = join.room
-        kept_in = self._rejoining or self._kept_room()
+        kept_in = self.rejoining or self._kept_room()
         if kept_in:
             self.join_after_kept, self._join_sent = join, False
             # what is typed next goes after it (`waits_for_join`)
@@ -79,7 +74,7 @@ class RoomReturn:
         """The /join that waited for kept lines, once the room lines and leaves typed before
         it have reached the registry; None while they have not, once given, or none waits."""
         join = self.join_after_kept
-        if join is None or self._join_sent or self._rejoining is not None:
+        if join is None or self._join_sent or self.rejoining is not None:
             return None
         typed_at = self._outbox.settling.typed_at
         if any(
@@ -106,12 +101,12 @@ class RoomReturn:
     def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
         """The room to join again (said) before sending the lines kept for it, when we are
         not in it (`room_now`: the one we are in); "" when there is none or it is on its way."""
-        if room_now or self._rejoining is not None:
+        if room_now or self.rejoining is not None:
             return ""
         room = self._kept_room()
         if not room:
             return ""
-        self._rejoining = room
+        self.rejoining = room
         self._history_again = False
         self._shown_since_join.clear()
         line = f"[Joining {room} again to send the lines you typed there.]"
@@ -136,7 +131,7 @@ class RoomReturn:
         """At the Welcome: the room an earlier run was in, to join again, said; "" when there
         is none, or kept lines rejoin their room themselves. Asked once."""
         room, self._back_to = self._back_to, None
-        if not room or self._rejoining is not None:
+        if not room or self.rejoining is not None:
             return ""
         emit(Print(f"[Back to {room}, the room you were in.]", "system"))
         self._history_again = False
@@ -150,9 +145,9 @@ class RoomReturn:
             self.join_after_kept = None
             self._outbox.settling.forget_typed(join.id)
             return True
-        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+        if self.rejoining is None or name_key(join.room) != name_key(self.rejoining):
             return False
-        self._rejoining = None
+        self.rejoining = None
         return True
 
     def given_up(self, join: Join) -> None:

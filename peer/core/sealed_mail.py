@@ -99,10 +99,10 @@ class SealedMail:
                 # the senders' keys are in the table the Welcome brings, not yet ours
                 rows = {name_key(e.name): e for e in message.entries}
                 opened = tuple(self._stored(m, rows, welcome=True) for m in mail)
-                return _with_mail(message, opened)
+                return msgspec.structs.replace(message, mail=opened)
             case MoreMail(mail=mail) if mail:
                 opened = tuple(self._stored(m, {}) for m in mail)
-                return MoreMail(message.id, message.reply_to, opened)
+                return msgspec.structs.replace(message, mail=opened)
             case _:
                 return message
 
@@ -147,19 +147,6 @@ class SealedMail:
         if pinned is not None and key != pinned:
             self._changed(sender, key, welcome)
         return body
-
-
-def _with_mail(welcome: Welcome, mail: tuple[StoredMessage, ...]) -> Welcome:
-    return Welcome(
-        welcome.id,
-        welcome.reply_to,
-        welcome.name,
-        welcome.token,
-        welcome.version,
-        welcome.entries,
-        mail,
-        welcome.aliases,
-    )
 
 
 #: The messages that may carry sealed direct messages (see `SealedMail.opened`).

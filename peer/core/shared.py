@@ -22,7 +22,7 @@ from peer.core.settling import Settling
 from peer.core.table import Table, Trust
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
-from wire.messages import Chat, Join, Register, SaveMessage, address
+from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
@@ -69,17 +69,12 @@ class TypedLines:
 
     # -- while a change is on its way ---------------------------------------------------
 
-    @property
-    def waiting(self) -> bool:
-        """Whether lines wait for a change."""
-        return bool(self.after_change)
-
     def hold(self, text: str | None) -> None:
         """`text` (None: the end of input) waits for the change on its way."""
         self.after_change.append(text)
 
     def next(self) -> str | None:
-        """The first line waiting for a change, no longer held (see `waiting`)."""
+        """The first line waiting for a change, no longer held (see `after_change`)."""
         return self.after_change.popleft()
 
     def drop(self, emit: Emit | None = None) -> None:
@@ -175,6 +170,12 @@ class Shared:
         return Register(
             self.new_id(), state.name, state.port, state.token, state.password, WIRE_VERSION
         )
+
+    def deregister_message(self, farewell: str | None = None) -> Deregister:
+        """Our Deregister; a quit's with a `farewell` ("" for none), a `dereg`'s without."""
+        state = self.state
+        quitting = farewell is not None
+        return Deregister(self.new_id(), state.name, state.token, quitting, farewell or "")
 
     def join_message(self, room: str) -> Join:
         return Join(self.new_id(), self.state.name, self.state.token, room)

@@ -14,7 +14,7 @@ from peer.core.direct import DirectChats
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table_news import TableNews
-from wire.messages import ChannelPost, Deregister, RoomsRequest
+from wire.messages import ChannelPost, RoomsRequest
 from wire.names import name_key
 
 
@@ -43,13 +43,10 @@ class Commands:
     def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "dereg", emit):
             return
-        shared = self._shared
-        state = shared.state
-        if not state.life.registered:
+        if not self._shared.life.registered:
             emit(Print("[You are already offline.]", "error"))
             return
-        message = Deregister(shared.new_id(), state.name, state.token, False, "")
-        self._link.request(message, now, emit)
+        self._link.request(self._shared.deregister_message(), now, emit)
 
     def reg(self, command: cmd.Reg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "reg", emit):
@@ -94,11 +91,6 @@ class Asking:
         self.asking: str | None = None
         #: The question asked: 0 none, 1 the recipient, 2 the text.
         self.step = 0
-
-    @property
-    def asked(self) -> bool:
-        """Whether the next line answers a question (rather than being a command)."""
-        return self.step != 0
 
     def start(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""

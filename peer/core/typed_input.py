@@ -131,7 +131,7 @@ class TypedInput:
     def _input_ended(self, now: float, emit: Emit) -> None:
         """Quit, once the lines that wait for a change are carried out (see
         TypedInput._changing)."""
-        if self._lines.waiting or self._changing():
+        if self._lines.after_change or self._changing():
             self._lines.hold(None)
         else:
             self._parts.leaving.quit("", now, emit)

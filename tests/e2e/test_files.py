@@ -118,3 +118,21 @@ def test_the_receiver_killed_half_way_gets_only_the_rest(
     sent_again = size - float(resumed.group(2)) * 1e6
     print(f"bytes sent after the restart: {sent_again:.0f} of {size}")
     assert sent_again <= size * 0.5 + 1e5
+
+
+@pytest.mark.timeout(60)
+def test_the_receiver_renamed_during_a_transfer_is_named_anew_by_the_sender(
+    shared_chat: ChatEnv, tmp_path: Path
+) -> None:
+    """bob is offered a file, renames to robert, then accepts: alice's lines name robert."""
+    alice, bob, downloads = _pair(shared_chat, tmp_path)
+    digest = _file(tmp_path / "named.bin", MB)
+    alice.send(f"/file {bob.name} {tmp_path / 'named.bin'}")
+    number = bob.expect(r"/accept (\d+)", 20).group(1)
+    robert = shared_chat.named("robert")
+    bob.send(f"/nick {robert}")
+    alice.expect(rf"{bob.name} is now known as {robert}")
+    bob.send(f"/accept {number}")
+    alice.expect(rf"\[{robert} accepted named\.bin; sending\.\]", 20)
+    alice.expect(rf"\[{robert} has named\.bin", 20)
+    assert hashlib.sha256((downloads / "named.bin").read_bytes()).hexdigest() == digest

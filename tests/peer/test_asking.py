@@ -18,23 +18,23 @@ def asking() -> Asking:
 def test_both_questions_answered_send_the_message() -> None:
     ask, out = asking(), list[pa.Action]()
     ask.start("", T0, out.append)
-    assert ask.asked and ask.question() == "recipient" and ask.prompt() == "message to: "
+    assert ask.question() == "recipient" and ask.prompt() == "message to: "
     ask.answer("BOB", T0, out.append)  # the name as the table spells it
     assert ask.asking == "bob" and ask.question() == "text"
     assert ask.prompt() == "message to bob: "
     ask.answer("  hi there ", T0, out.append)
     assert prints(out) == ["[To whom?]", "[Message to bob?]"]
     assert sent(out) == [Chat("a-1", "alice", "bob", "  hi there")]
-    assert not ask.asked and ask.prompt() is None
+    assert not ask.question() and ask.prompt() is None
 
 
 def test_an_empty_answer_an_unknown_name_or_ctrl_c_cancels() -> None:
     ask, out = asking(), list[pa.Action]()
     ask.start("dave", T0, out.append)
     assert prints(out) == ["[No user named dave. Type who to see the names.]"]
-    assert not ask.asked
+    assert not ask.question()
     ask.start("bob", T0, out.append)
     ask.answer("", T0, out.append)
-    assert prints(out)[-1] == "[Cancelled.]" and not ask.asked
+    assert prints(out)[-1] == "[Cancelled.]" and not ask.question()
     ask.start("", T0, out.append)
     assert ask.cancel() and not ask.cancel()

@@ -98,7 +98,7 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made = shared()
     registry = link(made)
     post = RoomPost("a-1", "alice", "tok", "lobby", "hi")
-    made.requests.await_outcome(post, T0)
+    made.requests.outcomes.wait(post, T0)
     out: list[pa.Action] = []
     registry.registry_restarted(T0 + 1, out.append)
     assert out == [pa.Send(SERVER, post, REGISTRY_KEY)]

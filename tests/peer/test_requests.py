@@ -15,7 +15,6 @@ from peer.core.requests import (
     GIVEN_UP_KEPT,
     OUTCOME_WAIT,
     STREAM_WAIT,
-    Pace,
     Requests,
 )
 from tests.peer.retry_rule import heard_for
@@ -30,6 +29,7 @@ from wire.messages import (
     SaveMessage,
 )
 from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.token_bucket import BucketRule
 
 SERVER = ("127.0.0.1", 9000)
 T0 = 1000.0
@@ -119,13 +119,13 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
         requests.send(message, T0, out.append)
     requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
-    assert requests.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.order.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
-    assert not requests.over("p-2")  # not the one waited for
-    assert requests.answer("s-1") is not None and requests.over("s-1")
-    assert requests.waited_for is None
-    assert requests.take_held() == [(after, False), (later, False)]
-    assert requests.take_held() == [] and not requests.holds("p-2")
+    assert not requests.order.over("p-2")  # not the one waited for
+    assert requests.answer("s-1") is not None and requests.order.over("s-1")
+    assert requests.order.waited_for is None
+    assert requests.order.take_held() == [(after, False), (later, False)]
+    assert requests.order.take_held() == [] and not requests.holds("p-2")
 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
@@ -135,7 +135,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
     requests.send(first, T0, out.append, quiet=True)
-    assert requests.waited_for is not None  # the outbox goes one message at a time
+    assert requests.order.waited_for is not None  # the outbox goes one message at a time
     assert requests.next_kept(rejoining=False) == second
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
@@ -185,34 +185,34 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
     requests.answer("s-1")  # the registry's Ack: accepted
-    requests.await_outcome(message, T0 + 0.1, kept=True)
-    requests.await_outcome(message, T0 + 5, kept=False)  # a copy: the first deadline holds
+    requests.outcomes.wait(message, T0 + 0.1, kept=True)
+    requests.outcomes.wait(message, T0 + 5, kept=False)  # a copy: the first deadline holds
     assert requests.holds("s-1")
     assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
-    assert list(requests.outcomes_over(T0 + 5)) == []
-    assert list(requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
+    assert list(requests.outcomes.over(T0 + 5)) == []
+    assert list(requests.outcomes.over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
     assert not requests.holds("s-1")
-    assert requests.outcome_of_kept("s-1") and not requests.outcome_of_kept("s-1")
+    assert requests.outcomes.of_kept("s-1") and not requests.outcomes.of_kept("s-1")
 
 
 def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Outbox())
     message = save("s-1")
-    requests.await_outcome(message, T0, kept=False)
-    assert requests.take_outcome("s-1") == message
-    assert requests.take_outcome("s-1") is None
-    assert not requests.outcome_of_kept("s-1")
+    requests.outcomes.wait(message, T0, kept=False)
+    assert requests.outcomes.take("s-1") == message
+    assert requests.outcomes.take("s-1") is None
+    assert not requests.outcomes.of_kept("s-1")
 
 
 def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
     requests = Requests(SERVER, Outbox())
     joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
     for given_up in joins:
-        requests.give_up(given_up)
+        requests.outcomes.give_up(given_up)
     assert requests.messages(given_up=True) == joins[2:]  # the oldest two forgotten
-    assert requests.take_given_up("j-0") is None
-    assert requests.take_given_up("j-5") == joins[5]
-    assert requests.take_given_up("j-5") is None
+    assert requests.outcomes.take_given_up("j-0") is None
+    assert requests.outcomes.take_given_up("j-5") == joins[5]
+    assert requests.outcomes.take_given_up("j-5") is None
 
 
 def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
@@ -222,7 +222,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     for message in (asked, long, held):
         requests.send(message, T0, out.append)
     requests.stream("r-1", T0)
-    requests.give_up(given_up)
+    requests.outcomes.give_up(given_up)
     assert requests.messages() == [long]
     everything = requests.messages(streamed=True, held=True, given_up=True)
     assert everything == [long, asked, held, given_up]
@@ -237,7 +237,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
     assert requests.undelivered((SaveMessage, Leave), loud=True)
     assert not requests.undelivered((SaveMessage,), loud=True)
-    requests.await_outcome(save("s-3"), T0, kept=False)
+    requests.outcomes.wait(save("s-3"), T0, kept=False)
     assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
 
 
@@ -247,7 +247,7 @@ def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
 def paced_requests(outbox: Outbox | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
     requests = Requests(SERVER, outbox or Outbox())
-    requests.pace = Pace(rate=10.0, burst=2.0)
+    requests.order.rule = BucketRule(10.0, 2.0)
     return requests
 
 

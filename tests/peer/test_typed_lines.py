@@ -28,12 +28,12 @@ def test_a_failed_start_says_each_typed_line_not_carried_out() -> None:
 
 def test_lines_waiting_for_a_change_go_in_order_or_are_said_dropped() -> None:
     lines = TypedLines()
-    assert not lines.waiting
+    assert not lines.after_change
     lines.hold("who")
     lines.hold(None)
-    assert lines.waiting and lines.next() == "who" and lines.next() is None
+    assert lines.after_change and lines.next() == "who" and lines.next() is None
     lines.hold("rooms")
     out: list[pa.Action] = []
     lines.drop(out.append)
     assert out == [pa.Print("[Not carried out, as you left at once: rooms]", "error")]
-    assert not lines.waiting
+    assert not lines.after_change

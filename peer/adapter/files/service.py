@@ -161,8 +161,10 @@ class FileService:
     # -- actions out ------------------------------------------------------------------------
 
     def _run(self, event: Callable[[float, Callable[[FileAction], None]], None]) -> None:
-        """Hand an event to the core with `now`, carry out its actions, and set the timer."""
+        """Hand an event to the core with `now`, its peers' names first brought up to date,
+        carry out its actions, and set the timer."""
         actions: list[FileAction] = []
+        self.core.follow_renames(actions.append)
         event(time.monotonic(), actions.append)
         for action in actions:
             self._carriers[type(action)](action)

@@ -153,6 +153,15 @@ class FileTransfers:
         else:
             emit(Print(f"[{state.capitalize()} {transfer.about()}.]", "system"))
 
+    def follow_renames(self, emit: EmitFile) -> None:
+        """Each transfer's peer under the name the table gives their key now (they may have
+        been renamed since it began): its lines name them so, and its record keeps it."""
+        for transfer in self.transfers.values():
+            entry = self._entry(transfer.peer)
+            if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
+                transfer.peer = entry.name
+                emit(Keep(transfer))
+
     # -- events: the other peer -------------------------------------------------------------
 
     def received(

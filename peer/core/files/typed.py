@@ -6,20 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peer.core.actions import Print
+from peer.core.commands import FILE_USAGES
 from peer.core.files.transfer import EmitFile, Phase, ReadFile, Transfer
 from wire.file_messages import NoteState
 
 if TYPE_CHECKING:
     from peer.core.files.transfers import FileTransfers
-
-#: Each command's usage, by its verb.
-USAGES = {
-    "file": "/file <name> <path>",
-    "accept": "/accept [number]",
-    "reject": "/reject [number]",
-    "files": "/files",
-    "cancel": "/cancel [number]",
-}
 
 
 def typed_command(core: FileTransfers, verb: str, args: str, now: float, emit: EmitFile) -> None:
@@ -28,7 +20,7 @@ def typed_command(core: FileTransfers, verb: str, args: str, now: float, emit: E
     if verb == "file":
         to, _, path = args.partition(" ")
         if not to or not path.strip():
-            emit(Print(f"[Usage: {USAGES['file']}]", "error"))
+            emit(Print(f"[Usage: {FILE_USAGES['file']}]", "error"))
         elif core.offer_to(to, emit) is not None:
             emit(ReadFile(to, path.strip()))
         return
@@ -64,7 +56,10 @@ def _chosen(core: FileTransfers, verb: str, args: str, emit: EmitFile) -> Transf
         else:
             numbers = ", ".join(str(t.number) for t in fitting)
             emit(
-                Print(f"[Which one? {numbers}. Type {USAGES[verb].split()[0]} <number>.]", "error")
+                Print(
+                    f"[Which one? {numbers}. Type {FILE_USAGES[verb].split()[0]} <number>.]",
+                    "error",
+                )
             )
         return None
     if not args.isdecimal() or int(args) not in core.transfers:

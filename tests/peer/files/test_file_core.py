@@ -212,3 +212,17 @@ def test_cancel_stops_both_sides() -> None:
     assert not bob.transfers
     listed = lines(run(lambda emit: bob.typed("files", "", 2.0, emit)))
     assert listed == ["  1  report.pdf from alice  cancelled"]
+
+
+def test_a_peer_renamed_mid_transfer_is_named_anew_and_kept_so() -> None:
+    rows = table({"alice": True, "bob": True})
+    alice = FileTransfers(own=lambda: "alice", entry=rows.get, new_id=IdMaker("a"), downloads="/")
+    offered(alice)
+    rows["bob"] = rows["robert"] = Entry("robert", "127.0.0.1", 5001, True, "KB")
+    kept = [a for a in run(alice.follow_renames) if isinstance(a, Keep)]
+    assert [k.transfer.peer for k in kept] == ["robert"]
+    assert not run(alice.follow_renames)  # once
+    rows["bob"] = Entry("bob", "127.0.0.1", 5002, True, "KC")  # another took the old name
+    run(alice.follow_renames)
+    said = lines(run(lambda emit: alice.typed("files", "", 1.0, emit)))
+    assert said == ["  1  report.pdf to robert  offered, no answer yet"]
