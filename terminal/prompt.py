@@ -466,8 +466,9 @@ async def ask_yes_no(question: str) -> bool:
     loop.add_reader(fd, readable)
     try:
         return await done
+    except asyncio.CancelledError:  # (which cancels `done` too)
+        sys.stdout.write("\n")  # what follows begins a line of its own
+        sys.stdout.flush()
+        raise
     finally:
         loop.remove_reader(fd)
-        if not done.done():  # cancelled: what follows begins a line of its own
-            sys.stdout.write("\n")
-            sys.stdout.flush()
