@@ -1,6 +1,5 @@
 """Where ChatApp keeps its files, and how it writes them so that a crash or a power cut
-leaves either the old content or the new, never a mix (docs/ARCHITECTURE.md); and the
-process's open-file limit, raised to what the system allows."""
+leaves either the old content or the new, never a mix (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -257,31 +256,3 @@ def os_reason(exc: BaseException) -> str:
         said = os.strerror(exc.errno) if exc.errno else exc.strerror
         return f"{said}: {exc.filename}" if exc.filename else said
     return str(exc) or type(exc).__name__
-
-
-#: The soft limit asked for when the hard one is unlimited (Linux refuses more than its
-#: fs.nr_open, by default 1,048,576).
-UNLIMITED_WANTED = 1 << 20
-
-
-def raise_open_file_limit() -> int | None:
-    """Raise the soft open-file limit to the hard one, where the system allows; return
-    the soft limit in force afterwards (None where it cannot be read: no `resource`).
-    Each TCP connection is a descriptor: left at a shell's soft limit (often 1,024), a
-    thousand connections would leave a registry none to accept a peer or write its table."""
-    try:
-        import resource
-    except ImportError:  # not on this system (Windows)
-        return None
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        return None
-    wanted = UNLIMITED_WANTED if hard == resource.RLIM_INFINITY else hard
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-        except (OSError, ValueError):
-            pass  # kept as it was: the limit is what the slots are counted against
-    return int(soft)

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from disk.files import raise_open_file_limit
+from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
@@ -94,7 +94,7 @@ class Accepted:
 class Listener:
     """Accepts TCP connections on one address and serves each with `serve(reader, writer,
     addr, slot)`, `slot` being what to tell `slots` about (heard, shown_key, settle). The
-    process's open-file limit is raised to what the system allows first."""
+    process's open-file limit is raised to what the system allows first (`stream_limit`)."""
 
     def __init__(
         self,
@@ -104,13 +104,11 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`clock`: the monotonic clock the slots keep activity by."""
-        raise_open_file_limit()
         self.slots = StreamSlots(stream_limit(), clock)
         self._serve = serve
         self._spawn = spawn
         self._dropped = dropped
         self._sock: socket.socket | None = None
-        self._server: asyncio.Server | None = None
         self.errors = 0
         #: Accepting is paused: descriptors or memory ran out (see `accept_waiting`).
         self.paused = False
@@ -127,11 +125,8 @@ class Listener:
         except OSError:
             sock.close()
             raise
-        try:
-            loop.add_reader(sock.fileno(), self.accept_waiting, sock)
-            self._sock = sock
-        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            self._server = await asyncio.start_server(self._accepted, sock=sock)
+        loop.add_reader(sock.fileno(), self.accept_waiting, sock)
+        self._sock = sock
 
     def close(self) -> None:
         """Stop listening (the connections being served are the caller's to end)."""
@@ -139,9 +134,6 @@ class Listener:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
 
     def accept_waiting(self, listener: socket.socket) -> None:
         """Accept the connections waiting on `listener`, the listening socket (what the
@@ -192,13 +184,13 @@ class Listener:
             if slots.turned_away_address != over:
                 self._dropped(
                     "turned away: address",
-                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
                     f"{_share(slots, addr)}, all of them help-desk sessions",
                 )
             else:
                 self._dropped(
                     "turned away: full",
-                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
                     f"{len(slots)} connections open, the most this process can serve, each "
                     "a help-desk session or a request being answered",
                 )
@@ -213,7 +205,7 @@ class Listener:
             self._dropped(
                 "evicted: full",
                 f"closed the least useful TCP connection to make room for one from "
-                f"{_fmt(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
+                f"{fmt_addr(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
                 "can serve)",
             )
         return True
@@ -231,21 +223,6 @@ class Listener:
         finally:
             self.slots.release(accepted)
 
-    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        addr: Addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
-        if not self._admit(writer, addr):
-            writer.close()
-            return
-        try:
-            await self._serve(reader, writer, addr, writer)
-        finally:
-            self.slots.release(writer)
-
 
 def _share(slots: StreamSlots, addr: Addr) -> str:
     return f"{slots.per_address} connections open from {addr[0]}, the most one address may hold"
-
-
-def _fmt(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"

@@ -5,7 +5,7 @@ Each connection is a file descriptor. Left unbounded, a client that opens connec
 leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
 timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
 So connections are counted against the process's open-file limit (raised to what the
-system allows at start, disk/files.py), with SPARE_FDS left for files, and never more
+system allows at start), with SPARE_FDS left for files, and never more
 than MAX_STREAMS (each costs memory too).
 
 At the limit a newcomer takes the place of the least useful connection: one that has not
@@ -33,6 +33,8 @@ for each), or is turned away when all it holds are desk sessions.
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -48,8 +50,11 @@ EVICT_IDLE = 2.0
 #: The share of the limit (one place in this many, at least one) where a request in
 #: progress is no protection: newcomers always find a place there.
 RESERVE_SHARE = 8
-#: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
+#: The limit when the open-file limit is unlimited.
 DEFAULT_LIMIT = 1000
+#: The soft open-file limit asked for when the hard one is unlimited (Linux refuses more
+#: than its fs.nr_open, by default 1,048,576).
+UNLIMITED_WANTED = 1 << 20
 #: Most connections served at once, whatever the open-file limit: each costs some 30 KB
 #: of memory before it holds any message, so this bounds that cost near 120 MB.
 MAX_STREAMS = 4096
@@ -63,17 +68,24 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
+def raise_open_file_limit() -> int:
+    """Raise the soft open-file limit to the hard one where the system allows: the soft
+    limit in force afterwards. Left at a shell's soft limit (often 1,024), a thousand
+    connections would leave a registry no descriptor to accept a peer or write its table."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = UNLIMITED_WANTED if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(OSError, ValueError):  # kept as it was: counted against
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
+
+
 def stream_limit() -> int:
-    """Accepted connections to serve at once: the open-file limit less SPARE_FDS, at least
-    16 and at most MAX_STREAMS (DEFAULT_LIMIT where the limit cannot be read or has none)."""
-    try:
-        import resource
-    except ImportError:  # not on this system (Windows)
-        return DEFAULT_LIMIT
-    try:
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        return DEFAULT_LIMIT
+    """Accepted connections to serve at once, once the open-file limit is raised: that
+    limit less SPARE_FDS, at least 16 and at most MAX_STREAMS (DEFAULT_LIMIT when it has
+    none)."""
+    soft = raise_open_file_limit()
     if soft == resource.RLIM_INFINITY:
         return DEFAULT_LIMIT
     return max(16, min(MAX_STREAMS, soft - SPARE_FDS))
