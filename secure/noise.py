@@ -1,5 +1,5 @@
 """The Noise Protocol Framework, revision 34 (https://noiseprotocol.org/noise.html), sans-IO:
-handshakes Noise_{N,X,IK,XX}_25519_ChaChaPoly_SHA256 and their transport ciphers, built from
+the handshakes Noise_{IK,X}_25519_ChaChaPoly_SHA256 and their transport ciphers, built from
 pyca `cryptography` primitives only. Section numbers (§) below are the spec's.
 
 The spec's CipherState is a key `k` and a nonce `n`. Here `CipherState` holds the key and
@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from msgspec import Struct
 
 DHLEN = 32  # §12.1
 HASHLEN = 32  # §12.5
@@ -31,22 +30,12 @@ class NoiseError(Exception):
     read_message/decrypt raise."""
 
 
-class _Pattern(Struct, frozen=True):
-    """A handshake pattern (§7.1): the pre-messages' keys, then the message patterns, which
-    alternate starting with the initiator."""
-
-    pre_initiator: tuple[str, ...]
-    pre_responder: tuple[str, ...]
-    messages: tuple[tuple[str, ...], ...]
-
-
-#: The patterns this module speaks (§7.4 one-way, §7.5 interactive). Pre-messages here
-#: only ever hold "s".
-PATTERNS = {
-    "N": _Pattern((), ("s",), (("e", "es"),)),
-    "X": _Pattern((), ("s",), (("e", "es", "s", "ss"),)),
-    "IK": _Pattern((), ("s",), (("e", "es", "s", "ss"), ("e", "ee", "se"))),
-    "XX": _Pattern((), (), (("e",), ("e", "ee", "s", "es"), ("s", "se"))),
+#: The patterns ChatApp speaks (§7.4 one-way X, sealed mail; §7.5 IK, the secure channel):
+#: their message patterns, alternating from the initiator's (§7.1). Both pre-share the
+#: responder's static key ("<- s"), and both sides have a static key.
+PATTERNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "X": (("e", "es", "s", "ss"),),
+    "IK": (("e", "es", "s", "ss"), ("e", "ee", "se")),
 }
 
 
@@ -105,19 +94,13 @@ class CipherState:
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
         """ENCRYPT(k, nonce, ad, plaintext) (§4.2): the plaintext and a 16-byte tag. A nonce
         out of range or a message over 65535 bytes is the caller's error (ValueError)."""
-        if not 0 <= nonce < MAX_NONCE:
-            raise ValueError("nonce out of range")
-        if len(plaintext) + TAGLEN > MAX_MESSAGE:
-            raise ValueError("a Noise message is at most 65535 bytes")
+        _check_sizes(nonce, len(plaintext))
         return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
 
     def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
         """`encrypt`, written into `out` (exactly the plaintext's length and the tag's)
         rather than into new bytes."""
-        if not 0 <= nonce < MAX_NONCE:
-            raise ValueError("nonce out of range")
-        if len(plaintext) + TAGLEN > MAX_MESSAGE:
-            raise ValueError("a Noise message is at most 65535 bytes")
+        _check_sizes(nonce, len(plaintext))
         self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
@@ -129,6 +112,13 @@ class CipherState:
             return self._aead.decrypt(nonce_bytes(nonce), ciphertext, ad)
         except InvalidTag:
             raise NoiseError("does not open") from None
+
+
+def _check_sizes(nonce: int, plaintext: int) -> None:
+    if not 0 <= nonce < MAX_NONCE:
+        raise ValueError("nonce out of range")
+    if plaintext + TAGLEN > MAX_MESSAGE:
+        raise ValueError("a Noise message is at most 65535 bytes")
 
 
 class _SymmetricState:
@@ -193,35 +183,22 @@ class OtherKeys(TypedDict, total=False):
 
 
 def _check_keys(
-    pattern: str,
-    initiator: bool,
-    has_static: bool,
-    remote_static: bytes | None,
-    ephemeral: X25519PrivateKey | None,
+    pattern: str, initiator: bool, static: X25519PrivateKey | None, keys: OtherKeys
 ) -> None:
     """A ValueError unless the keys given are the ones `pattern`, on the side it is, uses:
-    a static key if it sends, pre-shares or uses it in a DH; a remote static key exactly
-    where a pre-message gives it; an ephemeral key only where one is sent."""
-    spec = PATTERNS[pattern]
-    mine = range(0 if initiator else 1, len(spec.messages), 2)
-    sent = {token for i in mine for token in spec.messages[i]}
-    own_pre, their_pre = (
-        (spec.pre_initiator, spec.pre_responder)
-        if initiator
-        else (spec.pre_responder, spec.pre_initiator)
-    )
-    # Our static key is used if we send it or pre-share it, or by a DH with it
-    own_s_dh = {"ss", "se" if initiator else "es"}
-    all_tokens = {token for message in spec.messages for token in message}
-    uses_static = "s" in own_pre or "s" in sent or bool(own_s_dh & all_tokens)
-    if has_static != uses_static:
-        raise ValueError(f"{pattern}: this side's static key is {'not ' * (not uses_static)}used")
-    if (remote_static is not None) != ("s" in their_pre):
-        known = "s" in their_pre
-        raise ValueError(f"{pattern}: the remote static key is {'not ' * (not known)}known")
+    its static key; the responder's static key, given to the initiator alone (the
+    pre-message); an ephemeral key only where one is sent."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown handshake pattern {pattern!r}")
+    if static is None:
+        raise ValueError(f"{pattern}: this side's static key is used")
+    remote_static = keys.get("remote_static")
+    if (remote_static is not None) != initiator:
+        raise ValueError(f"{pattern}: only the initiator knows the remote static key")
     if remote_static is not None and len(remote_static) != DHLEN:
         raise ValueError("a 25519 public key is 32 bytes")
-    if ephemeral is not None and "e" not in sent:
+    sent = PATTERNS[pattern][0 if initiator else 1 :: 2]
+    if keys.get("ephemeral") is not None and not any("e" in tokens for tokens in sent):
         raise ValueError(f"{pattern}: no ephemeral key sent")
 
 
@@ -239,36 +216,28 @@ class Handshake:
         static: X25519PrivateKey | None,
         **keys: Unpack[OtherKeys],
     ) -> None:
-        """Initialize() of §5.3. `static` is this side's key, `remote_static` the peer's
-        public key where the pattern's pre-message gives it (IK, N, X initiators).
-        `ephemeral` is for test vectors only. A key the pattern has no use for, or lacks, is
-        a ValueError: a remote key passed to XX would otherwise go unchecked."""
-        if pattern not in PATTERNS:
-            raise ValueError(f"unknown handshake pattern {pattern!r}")
-        remote_static = keys.get("remote_static")
-        ephemeral = keys.get("ephemeral")
-        _check_keys(pattern, initiator, static is not None, remote_static, ephemeral)
-        self._pattern = spec = PATTERNS[pattern]
+        """Initialize() of §5.3. `static` is this side's key, `remote_static` the responder's
+        public key (the initiator's alone). `ephemeral` is for test vectors only. A key the
+        pattern has no use for, or lacks, is a ValueError: it would otherwise go unchecked."""
+        _check_keys(pattern, initiator, static, keys)
+        assert static is not None
+        self._messages = PATTERNS[pattern]
         self._initiator = initiator
         self._s = static
-        self._e_given = ephemeral
+        self._e_given = keys.get("ephemeral")
         self._e: X25519PrivateKey | None = None
-        self._rs = remote_static
+        self._rs = keys.get("remote_static")
         self._re: bytes | None = None
         self._index = 0  # of the next message pattern
         self._state = _SymmetricState(f"Noise_{pattern}_{SUITE}".encode())
         self._state.mix_hash(prologue)
-        # Pre-messages (§7.1): the initiator's keys are hashed first
-        for owner_initiates, tokens in ((True, spec.pre_initiator), (False, spec.pre_responder)):
-            for _s in tokens:  # "s" only (PATTERNS)
-                key = self._static_public() if owner_initiates == initiator else self._rs
-                assert key is not None
-                self._state.mix_hash(key)
+        # the pre-message (§7.1): the responder's static key
+        self._state.mix_hash(self._rs if self._rs is not None else public_bytes(static))
 
     @property
     def complete(self) -> bool:
         """Whether every handshake message has been written or read."""
-        return self._index == len(self._pattern.messages)
+        return self._index == len(self._messages)
 
     @property
     def remote_static(self) -> bytes | None:
@@ -300,7 +269,7 @@ class Handshake:
                     out += e_pub
                     self._state.mix_hash(e_pub)
                 elif token == "s":
-                    out += self._state.encrypt_and_hash(self._static_public())
+                    out += self._state.encrypt_and_hash(public_bytes(self._s))
                 else:
                     self._mix_dh(token)
             tag = TAGLEN if self._state.k is not None else 0
@@ -346,8 +315,8 @@ class Handshake:
         return payload
 
     def split(self) -> tuple[CipherState, CipherState]:
-        """Split() of §5.2 as (for sending, for receiving) from this side. After a one-way
-        pattern (N, X) the recipient must not send with its first (§7.4)."""
+        """Split() of §5.2 as (for sending, for receiving) from this side. After the one-way
+        X the recipient must not send with its first (§7.4)."""
         if not self.complete:
             raise ValueError("the handshake is not complete")
         to_responder, to_initiator = self._state.split()
@@ -363,7 +332,7 @@ class Handshake:
         initiators = self._index % 2 == 0
         if initiators != (self._initiator == writing):
             return None
-        return self._pattern.messages[self._index]
+        return self._messages[self._index]
 
     def _mix_dh(self, token: str) -> None:
         """MixKey(DH(...)) for "ee", "es", "se" or "ss": the first letter is the initiator's
@@ -373,10 +342,6 @@ class Handshake:
         public = self._re if theirs == "e" else self._rs
         assert private is not None and public is not None  # pattern validity (§7.3)
         self._state.mix_key(dh(private, public))
-
-    def _static_public(self) -> bytes:
-        assert self._s is not None  # checked in __init__
-        return public_bytes(self._s)
 
 
 def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:
