@@ -1,5 +1,5 @@
 """ChatApp's launcher: parse the command line (launcher/), then start a registry, a peer,
-or a help-desk client. Nothing else lives here.
+or a help-desk client.
 
     ChatApp -s <port>                                       a registry
     ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
@@ -21,16 +21,11 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program and its mode (a few tenths of a second, more on
-    a busy machine): leave quietly with an interrupt's status, as once it runs, rather than
-    print a traceback from the middle of an import, or crash in a C extension's (a
-    KeyboardInterrupt raised while one loads was seen to end the process with SIGSEGV).
-    Python's own handler (under which the launcher and the event loop handle Ctrl-C) is put
-    back as the mode's event loop starts or it first asks a question (`_loaded`), and once
-    this module is loaded when it is imported rather than run. It leaves at once, raising
-    nothing: nothing is open or printed yet, and an exception raised inside the import
-    machinery's C code can come out as another one (a TypeError "expected a message
-    argument", with its traceback)."""
+    """Ctrl-C while Python loads the program and its mode: leave at once with an interrupt's
+    status, raising nothing, since nothing is open or printed yet. A KeyboardInterrupt
+    would print a traceback from an import, come out of the import machinery's C code as
+    another exception, or crash a C extension loading (SIGSEGV was seen). `_loaded` puts
+    Python's handler back as the mode's event loop starts or first asks a question."""
     os._exit(130)
 
 
@@ -39,8 +34,7 @@ _REPLACED: list[Any] = []
 
 
 def _guard_loading() -> None:
-    """Install the guard above, unless it is (or this is not the main thread, where no
-    signal can be handled)."""
+    """Install the guard above, unless it is, or this is not the main thread."""
     if _REPLACED:
         return
     try:
@@ -50,8 +44,8 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded: Ctrl-C is handled as it runs (the handler the guard replaced
-    back; Python's own when that was not set from Python)."""
+    """The program is loaded: the handler the guard replaced back (Python's own for one not
+    set from Python)."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -92,9 +86,8 @@ if TYPE_CHECKING:
 
 
 class RegistryLimits(TypedDict):
-    """A registry's own values from the command line, checked by every mode (a mistake is
-    never passed over) and made into its settings by a registry alone: the other modes'
-    starts load no registry code (some 10 ms of each)."""
+    """A registry's own values from the command line, checked by every mode and made into
+    settings by a registry alone: the other modes load no registry code."""
 
     mailbox_limit: int
     new_names: int
@@ -105,8 +98,7 @@ class RegistryLimits(TypedDict):
 
 @dataclass(frozen=True)
 class Settings:
-    """The values every mode takes from the command line, checked; `registry`, a
-    registry's own (the others check them too)."""
+    """The values every mode takes from the command line, checked."""
 
     keepalive: float
     data_dir: Path | None
@@ -257,7 +249,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 def _desk_state_dir(settings: Settings) -> Path:
     """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
-    else $CHATAPP_DATA_DIR, else the per-user state folder (as the other modes choose)."""
+    else as the other modes choose."""
     from disk.files import DATA_DIR_ENV, default_dir
     from peer.adapter.desk.start import take_earlier_key
 
@@ -272,9 +264,9 @@ def _desk_state_dir(settings: Settings) -> Path:
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How first contact with the registry goes: `secret`, what the client would send ("" for
+    """How first contact with the registry goes: `secret`, what the client would send ("":
     nothing secret); `advertised`, the join code of the registry found on the network (None:
-    its address was given); with `tty`, its question is asked."""
+    its address was given); with `tty`, the question is asked."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -290,19 +282,15 @@ def _contact_rule(
 
 def read_password(name: str, *, confirm: bool = False) -> str:
     """The password for `name`: asked on the terminal when standard input is one (twice
-    when `confirm`: a password being set is typed twice, as passwd asks); else the first
-    line of standard input, said to be maybe echoed (a script's password comes first in
-    its input, whether or not it runs from a terminal: getpass would ask the terminal, and
-    the script's first line, the password, would be taken as a command). UsageProblem if
-    empty (a name protected by no password is not protected at all), or if the two differ."""
+    when `confirm`, as passwd asks); else the first line of standard input, a script's
+    (getpass would ask the terminal). UsageProblem if empty, or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
     _loaded()  # a Ctrl-C at the question: the terminal's echo is put back on the way out
     tty = sys.stdin.isatty()
     ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
-        # without a terminal: getpass says so in a line of its own; Python's warning with
-        # its file and line number is not for the user
+        # without a terminal, getpass says so; Python's warning is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
         try:
             secret = ask(f"Password for {name}: ")
@@ -321,8 +309,8 @@ def read_password(name: str, *, confirm: bool = False) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, as getpass reads it without a terminal: said to
-    be maybe echoed, after `prompt`. EOFError when the input is empty."""
+    """The first line of standard input, after `prompt`, as getpass says it without a
+    terminal. EOFError when the input is empty."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -334,8 +322,8 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints: the release, the wire version that decides which
-    other ChatApps this one can talk to (see wire/version.py), and the build."""
+    """What `ChatApp --version` prints: the release, the wire version (wire/version.py),
+    and the build."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
     from wire.version import WIRE_VERSION, build_name
@@ -348,9 +336,8 @@ def version_line() -> str:
 
 
 def _registry_output() -> Callable[[str], None]:
-    """Where a registry prints its lines: standard output, until that is closed (`ChatApp
-    -s ... | head`). The registry then goes on serving, says so once on standard error, and
-    writes no more lines: each would fail again."""
+    """Where a registry prints its lines: standard output, until that is closed (`| head`);
+    then the registry serves on, and says so once on standard error."""
     from peer.adapter.output import StdoutLines, say_on_stderr
 
     def gone(reason: str) -> None:
@@ -371,10 +358,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def _leave_quietly() -> None:
-    """After Ctrl-C, nothing more is said: what Python reports at exit of what the interrupt
-    left half made (an event loop not closed, a coroutine never started) is not the user's."""
-    import warnings
-
+    """After Ctrl-C, Python's reports at exit of what was left half made are not said."""
     warnings.simplefilter("ignore")
     sys.unraisablehook = lambda unraisable: None
 
@@ -424,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         _loaded()
 
 
-if __name__ != "__main__":
-    _loaded()  # imported: the importer's own handler back until `main` is called
-
 if __name__ == "__main__":
     sys.exit(main())
+else:
+    _loaded()  # imported: the importer's own handler back until `main` is called
