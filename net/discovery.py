@@ -94,6 +94,28 @@ def _networks() -> list[tuple[str, int]]:
     ]
 
 
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses but loopback and link-local, sorted, each once: what
+    peers on other machines reach a registry listening on every interface at. Asked of
+    the OS alone: nothing is sent."""
+    usable = {ip for ip, _ in _networks() if _usable(ipaddress.IPv4Address(ip))}
+    return sorted(usable, key=ipaddress.IPv4Address)
+
+
+def _usable(address: ipaddress.IPv4Address) -> bool:
+    return not (address.is_loopback or address.is_link_local or address.is_unspecified)
+
+
+def reach_line(addresses: list[str], port: int) -> str:
+    """The start line that says where peers reach a registry listening on every interface
+    at `port`."""
+    here = f"Peers on this machine reach it at 127.0.0.1:{port}"
+    if not addresses:
+        return f"{here}; this machine has no network address other than that right now."
+    others = " or ".join(f"{a}:{port}" for a in addresses)
+    return f"{here}; peers on other machines at {others}."
+
+
 def nearest(addresses: Sequence[str], networks: Sequence[tuple[str, int]]) -> str:
     """Of a registry's `addresses`, one on a network this machine is on (`networks`: our
     addresses and prefix lengths), else the first: a machine on two networks advertises
