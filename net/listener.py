@@ -1,10 +1,7 @@
 """A node's TCP listening socket: accepts connections within the limit of StreamSlots and
-hands each to a coroutine with its streams.
-
-The accept loop is our own rather than asyncio.start_server's: that one accepts up to its
-backlog (1024 here) connections per wake-up before any of them is looked at, so a burst of
-connections could take every file descriptor before the limit was checked. Here each
-connection is admitted or closed the moment it is accepted.
+hands each to a coroutine with its streams. The accept loop is our own: asyncio.start_server's
+accepts up to its backlog per wake-up before any is looked at, so a burst could take every
+descriptor before the limit was checked; here each is admitted or closed as it is accepted.
 """
 
 from __future__ import annotations
@@ -29,14 +26,12 @@ ACCEPT_BATCH = 64
 PAUSE_ON_EXHAUSTION = 1.0
 #: accept() errors that say the system is out of something: wait before trying again.
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-#: TCP keepalive: a connection silent this long is probed, so that a vanished machine is
-#: noticed within about half a minute (a help-desk place then enters its grace period).
+#: TCP keepalive: a vanished machine is noticed within about half a minute.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:
-    """Turn on TCP keepalive probes for the connection behind `writer`, where the system
-    allows (a desk connection may stay silent for the whole wait)."""
+    """Turn on TCP keepalive probes for the connection behind `writer`, where allowed."""
     sock = writer.get_extra_info("socket")
     if sock is None:
         return
@@ -48,9 +43,8 @@ def enable_keepalive(writer: asyncio.StreamWriter) -> None:
 
 
 def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-    """Whether the other end has closed (or reset) the connection already, whatever it
-    sent before that may still be unread: its client is gone, and answers reach nobody.
-    False when it cannot be told (the system cannot look without reading)."""
+    """Whether the other end has closed (or reset) the connection, whatever it sent before
+    is still unread: answers would reach nobody. False when it cannot be told."""
     if reader.at_eof():
         return True
     sock = writer.get_extra_info("socket")
@@ -58,8 +52,7 @@ def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> b
     if sock is None or not dontwait:
         return False
     try:
-        # a look at the kernel's queue on a copy of the descriptor, leaving it as it was
-        # for the transport: an end of stream is b"" whatever came before it was read
+        # a look at the kernel's queue on a copy of the descriptor, left as it was
         with socket.fromfd(sock.fileno(), sock.family, sock.type) as look:
             return look.recv(1, socket.MSG_PEEK | dontwait) == b""
     except (BlockingIOError, InterruptedError):
@@ -75,8 +68,8 @@ Dropped = Callable[[str, str], None]
 
 
 class Accepted:
-    """One accepted connection: its socket until its streams exist, then its writer (which
-    closing must go through, or the descriptor could be reused under the transport)."""
+    """One accepted connection: its socket until its streams exist, then its writer, which
+    closing must go through (or the descriptor could be reused under the transport)."""
 
     __slots__ = ("sock", "writer")
 
@@ -136,10 +129,9 @@ class Listener:
             self._sock = None
 
     def accept_waiting(self, listener: socket.socket) -> None:
-        """Accept the connections waiting on `listener`, the listening socket (what the
-        event loop runs when it is readable), ACCEPT_BATCH at most. One reset before it
-        was taken is passed over; any other failure is counted (`errors`) and told, and
-        when descriptors or memory ran out, accepting is `paused` for PAUSE_ON_EXHAUSTION."""
+        """Accept at most ACCEPT_BATCH connections waiting on the listening socket. A
+        failure but a reset is counted (`errors`) and told; out of descriptors or memory,
+        accepting is `paused` for PAUSE_ON_EXHAUSTION."""
         for _ in range(ACCEPT_BATCH):
             try:
                 conn, peer = listener.accept()
@@ -152,9 +144,7 @@ class Listener:
                 self._dropped(
                     "accept failed", f"could not accept a TCP connection (#{self.errors}): {exc}"
                 )
-                if exc.errno in EXHAUSTED:
-                    # out of descriptors (something else holds them) or memory: try again
-                    # in a while rather than spin on a socket that stays readable
+                if exc.errno in EXHAUSTED:  # rather than spin on a socket that stays readable
                     self._pause(listener)
                 return
             addr: Addr = (str(peer[0]), int(peer[1]))

@@ -1,14 +1,9 @@
 """How many TCP connections an endpoint opens at once, each to send one message too long for a
-datagram and wait for its answer, and to how many of them one address may hold it.
+datagram and wait for its answer (or SENT_IDLE_CLOSE, net/served_stream.py).
 
-Such a connection stays open until the answer comes, or for SENT_IDLE_CLOSE
-(net/served_stream.py, 15 s). A peer that accepts it and never answers holds it that long,
-and a push retried holds one for each copy. With many names (keys cost nothing, and each
-address may register 50 an hour), a few addresses could make a registry hold thousands,
-each a file descriptor and some 30 KB. So one IP address holds at most PER_ADDRESS of them,
-and all together at most LIMIT. Past that, the message is not sent now (logged, counted):
-the sender's retry sends it once a connection has closed. An honest peer answers within
-moments, which closes its connection at once.
+A peer that never answers holds one that long, for each retried copy: a few addresses with
+many names could make a registry hold thousands. So one IP address holds at most
+PER_ADDRESS, all at most LIMIT; past that the message waits for its retry (logged, counted).
 """
 
 from __future__ import annotations

@@ -1,34 +1,22 @@
 """How many accepted TCP connections a node serves at once, so that they never take the file
 descriptors its files need, and which one makes room for a newcomer.
 
-Each connection is a file descriptor. Left unbounded, a client that opens connections and
-leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
-timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
-So connections are counted against the process's open-file limit (raised to what the
-system allows at start), with SPARE_FDS left for files, and never more
-than MAX_STREAMS (each costs memory too).
+Connections are counted against the process's open-file limit (raised at start), less
+SPARE_FDS for files, and never more than MAX_STREAMS: left unbounded, idle connections (a
+bug, a flood) would leave a registry no descriptor to accept anyone or open a mailbox.
 
-At the limit a newcomer takes the place of the least useful connection: one that has not
-shown a key yet (the longest silent first), then one waiting for no answer (the longest
-silent first), then one whose request has gone unanswered for EVICT_IDLE (the longest
-waiting first). A request more recent than that (a mailbox being read, a receiver being
-probed) is protected, for closing it would lose work already done, but only so many of
-them: the last `reserve` places (RESERVE_SHARE of the limit) are never held that way, so
-the longest waiting of those goes when more wait. That is the reserve for registrations (a
-peer whose Welcome is too big for a datagram fetches it over TCP): whoever holds every
-place with requests, fresh or not, a new peer still gets one. A newcomer is turned away
-only when help-desk sessions hold the reserve. Bytes that trickle in without completing a
-frame do not count as activity; the endpoint closes such a connection anyway once its
-message is late (FRAME_DEADLINE in net/served_stream.py). Connections handed to a session of
-their own (the help desk, where waiting in silence is the point) are counted but never
-evicted.
+At the limit a newcomer takes the place of the least useful connection: one that has shown
+no key yet, then one waiting for no answer (the longest silent first), then one whose
+request has gone unanswered for EVICT_IDLE (the longest waiting first). A fresher request
+is protected, but not in the last `reserve` places (RESERVE_SHARE of the limit): whoever
+holds every place with requests, a registering peer still gets one. A newcomer is turned
+away only when help-desk sessions (settled: counted, never evicted) hold the reserve. Bytes
+that complete no frame are no activity (the endpoint closes such a connection at
+FRAME_DEADLINE, net/served_stream.py).
 
-One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
-than half the limit), loopback included: a flood of connections from one machine, kept
-alive with a frame now and then or settled as desk sessions, would otherwise take every
-place. Its next connection closes its own least useful one to make room (an address only
-ever makes room for itself: a peer that sends many long messages leaves a connection open
-for each), or is turned away when all it holds are desk sessions.
+One address holds at most `per_address` (MAX_STREAMS_PER_ADDRESS, at most half the limit),
+loopback included: its next connection closes its own least useful one (an address only
+ever makes room for itself), or is turned away when all it holds are desk sessions.
 """
 
 from __future__ import annotations
@@ -43,9 +31,8 @@ from typing import Protocol
 #: listening socket, the table and mailbox files, logs, outgoing connections.
 SPARE_FDS = 64
 #: Seconds a request may go unanswered before its connection is as good as any other to
-#: close for a newcomer at the limit (a registry answers within moments, or probes for
-#: a round of tries, wire.reliable; a sender of frames that ask nothing would otherwise hold its
-#: place).
+#: close for a newcomer at the limit (a registry answers within moments, or probes for a
+#: round of tries, wire.reliable).
 EVICT_IDLE = 2.0
 #: The share of the limit (one place in this many, at least one) where a request in
 #: progress is no protection: newcomers always find a place there.
@@ -55,12 +42,10 @@ DEFAULT_LIMIT = 1000
 #: The soft open-file limit asked for when the hard one is unlimited (Linux refuses more
 #: than its fs.nr_open, by default 1,048,576).
 UNLIMITED_WANTED = 1 << 20
-#: Most connections served at once, whatever the open-file limit: each costs some 30 KB
-#: of memory before it holds any message, so this bounds that cost near 120 MB.
+#: Most connections served at once: at some 30 KB each, near 120 MB.
 MAX_STREAMS = 4096
-#: Accepted connections one IP address may hold open at once (at most half the limit): a
-#: class of peers on one machine fetching their tables over TCP at once (the join-storm
-#: benchmark: 500 peers on loopback), far fewer than the places everyone shares.
+#: Accepted connections one IP address may hold open at once (at most half the limit):
+#: enough for 500 peers on one machine fetching their tables at once (the join storm).
 MAX_STREAMS_PER_ADDRESS = 512
 
 
@@ -92,8 +77,8 @@ def stream_limit() -> int:
 
 
 class StreamSlots:
-    """The accepted connections being served, each with when it last brought a whole frame
-    (or was accepted), whether it has shown a key, and since when its request waits."""
+    """The accepted connections being served: when each last brought a whole frame (or was
+    accepted), whether it has shown a key, since when its request waits."""
 
     def __init__(
         self,
@@ -101,8 +86,6 @@ class StreamSlots:
         clock: Callable[[], float] = time.monotonic,
         per_address: int = MAX_STREAMS_PER_ADDRESS,
     ) -> None:
-        """At most `limit` connections in all, `per_address` of them (capped at half the
-        limit, at least 1) from one address."""
         self.limit = limit
         self.per_address = max(1, min(per_address, limit // 2))
         self._clock = clock
@@ -132,11 +115,9 @@ class StreamSlots:
         return max(1, self.limit // RESERVE_SHARE)
 
     def admit(self, stream: Closable, address: str = "") -> bool:
-        """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
-        closing one to make room if need be: when its address holds `per_address` already,
-        that address's least useful one (an address only ever makes room for itself), else
-        at the limit the least useful of all (see the module's docstring). False (and
-        counted) when there is no room: the caller closes it."""
+        """Take a new connection from `address` (an IP; "": unknown, never capped) in,
+        closing the least useful of its address's, or at the limit of all, to make room
+        (see the module). False (counted) when there is none: the caller closes it."""
         now = self._clock()
         if address and self._from.get(address, 0) >= self.per_address:
             own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
@@ -163,11 +144,8 @@ class StreamSlots:
     def _least_useful(
         self, candidates: Iterable[Closable], now: float, *, own: bool
     ) -> Closable | None:
-        """Of `candidates` (longest silent first), the one to close for a newcomer: the
-        longest silent that has shown no key, else the longest silent waiting for no
-        answer, else the one waiting longest for its answer, if for EVICT_IDLE or if
-        requests hold the reserve (for a newcomer of the same address, `own`, however
-        short its wait)."""
+        """Of `candidates` (longest silent first), the one to close for a newcomer, as the
+        module says; for one of the same address (`own`), however short its wait."""
         quiet = waiting = None
         for stream in candidates:
             if stream in self._unproven:
@@ -223,8 +201,7 @@ class StreamSlots:
         self._unproven.pop(stream, None)
 
     def heard(self, stream: Closable) -> None:
-        """`stream` brought a whole frame: it is in use, and waits for an answer until
-        `answered`."""
+        """`stream` brought a whole frame: it waits for an answer until `answered`."""
         if self._heard.pop(stream, None) is not None:
             now = self._clock()
             self._heard[stream] = now  # to the end: the order is of activity
@@ -236,8 +213,7 @@ class StreamSlots:
                 idle[stream] = None
 
     def answered(self, stream: Closable) -> None:
-        """Something was sent back on `stream`: it waits for nothing now, and may be
-        closed for a newcomer before those that still do."""
+        """Something was sent back on `stream`: it waits for nothing now."""
         self._awaiting.pop(stream, None)
 
     def settle(self, stream: Closable) -> None:
