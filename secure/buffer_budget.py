@@ -1,14 +1,8 @@
-"""What every connection of a process may hold in all of messages not yet whole.
+"""What every connection of a process may hold in all of messages not yet whole (each up to
+MAX_FRAME, after a handshake anyone can make). Over the budget, the connection holding the
+most is dropped: an honest message completes within moments, and is sent again.
 
-A connection holds the part of a message it has received until the message is whole: up
-to MAX_FRAME (4 MiB), after a handshake anyone can make with a key of their own. Three
-hundred connections that each send half of a maximal message would otherwise make a
-process hold 600 MiB. So the bytes held are counted across connections, and when they go
-over the budget, the connection holding the most is dropped: the one that costs most, and
-the one a sender who means harm would fill (an honest message completes within moments,
-and its sender tries again).
-
-Pure: the caller says what each connection holds after every read, and closes the ones
+Sans-IO: the caller says what each connection holds after every read, and closes the ones
 `hold` names.
 """
 
@@ -16,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-#: Bytes all connections of a process may hold at once in messages not yet whole: room
-#: for eight maximal messages arriving together (a peer fetching a full table while long
-#: messages come in), a small part of what a machine running ChatApp has.
+#: Bytes all connections of a process may hold at once in messages not yet whole: eight
+#: maximal messages.
 BUFFER_BUDGET = 32 * 1024 * 1024
 
 

@@ -22,9 +22,7 @@ LOAD_BURST = 100.0
 #: UnderLoadAfterTime).
 UNDER_LOAD_FOR = 1.0
 #: Handshakes one IP address may make a second under load, and at once (WireGuard's
-#: ratelimiter: packetsPerSecond, packetsBurstable). A flood gate keeps each address's
-#: budget, for wire.flood_gate.MAX_TRACKED addresses (the least recently heard forgotten
-#: first: its next handshake finds a full budget).
+#: ratelimiter: packetsPerSecond, packetsBurstable).
 SOURCE_RATE = 20.0
 SOURCE_BURST = 5.0
 
