@@ -1,11 +1,9 @@
-"""ChatApp's command line: how each option is spelled and what --help says of it (`OPTIONS`),
-and what a command line gave for each, unchecked (`CommandLine`, from `parse`).
+"""ChatApp's command line: each option's spellings and help (`OPTIONS`), and what a command
+line gave for each, unchecked (`CommandLine`, from `parse`).
 
-One rule reads it, as click and getopt do: an option that takes values takes the next words,
-whatever they look like (`--crisis-notice "-call 112"`, a name `-dan`); a long option's one
-value may follow an `=`, a short option's be joined to it (`-s5000`). The standard library's
-argparse would take a value starting with a dash for an option, so the few lines are ours.
-Light to import (no third-party library): every start and --help read it."""
+An option that takes values takes the next words, whatever they look like (`--crisis-notice
+"-call 112"`, a name `-dan`), as click and getopt do, and unlike argparse; a long option's
+one value may follow an `=`, a short option's be joined to it (`-s5000`)."""
 
 from __future__ import annotations
 
@@ -31,8 +29,8 @@ from launcher.checks import (
 
 @dataclass(frozen=True)
 class CommandLine:
-    """What the command line gave for each option, unchecked (None: no such mode; a mode's
-    values are named as launcher.checks.MODE_VALUES names them, "" for one left out)."""
+    """What the command line gave for each option, unchecked (None: no such mode; "" for a
+    mode's value left out)."""
 
     server: str | None = None
     client: tuple[str, str, str, str] | None = None
@@ -64,9 +62,8 @@ class CommandLine:
 
 @dataclass(frozen=True)
 class Option:
-    """One option: the `CommandLine` field it fills, its spellings, what --help says of it.
-    `metavar` names the values it takes ("" for a flag, which sets its field true, or
-    false when spelled as `off`); `values`, how many words it takes."""
+    """One option: the `CommandLine` field it fills, its spellings and help. `metavar` names
+    its values ("": a flag, true, or false spelled as `off`); `values`, how many words."""
 
     name: str
     spellings: tuple[str, ...]
@@ -82,8 +79,7 @@ class Option:
 
 
 def _mode(name: str, short: str, long: str, help: str) -> Option:
-    """A mode's option: every value it may take, those left out given as "" by
-    launcher.checks.mode_values."""
+    """A mode's option, taking every value it may."""
     usage = mode_usage(short)
     count = len(usage.replace("[", "").replace("]", "").split())
     return Option(name, (short, long), help, metavar=usage, values=count)
@@ -245,8 +241,8 @@ def _problem(text: str) -> UsageProblem:
 
 
 def parse(words: list[str]) -> CommandLine:
-    """`words` (the command line after the program's name, --help not among them) as a
-    CommandLine, or UsageProblem with the one line that says what is wrong."""
+    """`words` (after the program's name, without --help) as a CommandLine, or
+    UsageProblem."""
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):
@@ -273,8 +269,8 @@ def parse(words: list[str]) -> CommandLine:
 
 
 def _option(word: str) -> tuple[Option, bool, str | None]:
-    """The option `word` spells, whether as its `off`, and a value joined to it (`--bind=x`,
-    `-s5000`; None if none); UsageProblem if it spells none."""
+    """The option `word` spells, whether as its `off`, and a value joined to it (None if
+    none); UsageProblem if it spells none."""
     if word in _SPELLED:
         return (*_SPELLED[word], None)
     if word.startswith("--") and "=" in word:
