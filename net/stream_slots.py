@@ -1,5 +1,5 @@
-"""How many accepted TCP connections a node serves at once, so that they never take the file
-descriptors its files need, and which one makes room for a newcomer.
+"""How many TCP connections a node serves at once, so that they never take the file
+descriptors its files need, and which one makes room for a newcomer; and how many it opens.
 
 Connections are counted against the process's open-file limit (raised at start), less
 SPARE_FDS for files, and never more than MAX_STREAMS: left unbounded, idle connections (a
@@ -17,6 +17,11 @@ FRAME_DEADLINE, net/served_stream.py).
 One address holds at most `per_address` (MAX_STREAMS_PER_ADDRESS, at most half the limit),
 loopback included: its next connection closes its own least useful one (an address only
 ever makes room for itself), or is turned away when all it holds are desk sessions.
+
+A connection opened to send one message too long for a datagram waits for its answer (or
+SENT_IDLE_CLOSE, net/served_stream.py): a peer that never answers holds it that long, for
+each retried copy. So one IP address holds at most SENT_PER_ADDRESS of them, all at most
+SENT_LIMIT; past that the message waits for its retry (logged, counted).
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ MAX_STREAMS = 4096
 #: Accepted connections one IP address may hold open at once (at most half the limit):
 #: enough for 500 peers on one machine fetching their tables at once (the join storm).
 MAX_STREAMS_PER_ADDRESS = 512
+#: Connections opened to send to one IP address at once: a LAN machine runs a few peers.
+SENT_PER_ADDRESS = 32
+#: Connections opened to send at once in all.
+SENT_LIMIT = 1024
 
 
 class Closable(Protocol):
@@ -233,3 +242,38 @@ class StreamSlots:
         self._awaiting.pop(stream, None)
         self._unproven.pop(stream, None)
         self._forget_address(stream)
+
+
+class SentStreams:
+    """The connections an endpoint opened and has not closed yet, by IP address."""
+
+    def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
+        self.limit = limit
+        self.per_address = per_address
+        self._open: dict[str, int] = {}
+        self._total = 0
+        #: connections not opened, at a limit
+        self.refused = 0
+
+    def take(self, ip: str) -> bool:
+        """Count a connection about to be opened to `ip`; False (counted) at a limit."""
+        held = self._open.get(ip, 0)
+        if held >= self.per_address or self._total >= self.limit:
+            self.refused += 1
+            return False
+        self._open[ip] = held + 1
+        self._total += 1
+        return True
+
+    def release(self, ip: str) -> None:
+        """A connection `take` counted to `ip` is closed (or was never made)."""
+        held = self._open[ip] - 1
+        if held:
+            self._open[ip] = held
+        else:
+            del self._open[ip]
+        self._total -= 1
+
+    def open_to(self, ip: str) -> int:
+        """Connections open to `ip`."""
+        return self._open.get(ip, 0)

@@ -13,15 +13,19 @@ before the handshake nothing over MAX_HANDSHAKE_FRAME, refused on its length alo
 
 A data record (DATA) carries raw bytes outside any message (a file's), for
 `feed_with_data` alone.
+
+What a process's connections hold in all of messages not yet whole (each up to MAX_FRAME,
+after a handshake anyone can make) is within a `BufferBudget`: over it, the connection
+holding the most is dropped, as an honest message completes within moments, and is sent
+again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.buffer_budget import BufferBudget
 from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
 from secure.noise import CipherState, Handshake, NoiseError, public_bytes
 from wire.codec import decode, encode
@@ -40,6 +44,48 @@ MORE, LAST, DATA = b"\x01", b"\x00", b"\x02"
 #: Largest frame before the handshake is over: an initiation is 96 bytes, a response 48, a
 #: request for our key 64, and a request in clear of an older version fits a datagram.
 MAX_HANDSHAKE_FRAME = 2048
+#: Bytes all connections of a process may hold at once in messages not yet whole: eight
+#: maximal messages.
+BUFFER_BUDGET = 32 * 1024 * 1024
+
+
+class BufferBudget:
+    """The bytes each connection holds, and their total against `budget`."""
+
+    def __init__(self, budget: int = BUFFER_BUDGET) -> None:
+        """Raises ValueError unless `budget` is positive."""
+        if budget <= 0:
+            raise ValueError("the budget must be positive")
+        self.budget = budget
+        self.total = 0
+        self._held: dict[Hashable, int] = {}
+        #: Connections named for dropping so far.
+        self.dropped = 0
+
+    def hold(self, conn: Hashable, size: int) -> list[Hashable]:
+        """`conn` now holds `size` bytes. Returns the connections to drop to come back
+        within the budget, those holding most first (`conn` may be one of them); they
+        hold nothing from now on."""
+        self.total += size - self._held.get(conn, 0)
+        if size:
+            self._held[conn] = size
+        else:
+            self._held.pop(conn, None)
+        drop: list[Hashable] = []
+        while self.total > self.budget:
+            largest = max(self._held, key=self._held.__getitem__)
+            self.total -= self._held.pop(largest)
+            self.dropped += 1
+            drop.append(largest)
+        return drop
+
+    def release(self, conn: Hashable) -> None:
+        """`conn` is closed: it holds nothing."""
+        self.total -= self._held.pop(conn, 0)
+
+    def held(self, conn: Hashable) -> int:
+        """Bytes `conn` holds."""
+        return self._held.get(conn, 0)
 
 
 class ClearFrame(DecodeError):
@@ -53,7 +99,7 @@ class ClearFrame(DecodeError):
 
 class OverBudget(DecodeError):
     """The process's connections hold more than their budget of messages not yet whole,
-    and this one the most: it is dropped (secure/buffer_budget.py)."""
+    and this one the most: it is dropped."""
 
 
 #: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
