@@ -124,13 +124,16 @@ def replace_durably(path: Path, data: bytes, tmp: Path | None = None) -> None:
     """Replace `path` with `data`, atomically and durably, readable by this user only,
     written first at `tmp` (default: `path` and .tmp). Raises OSError."""
     tmp = tmp or path.with_name(path.name + ".tmp")
-    fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    _write_synced(open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), data)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _write_synced(fd: int, data: bytes) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def create_once(path: Path, data: bytes) -> bool:
@@ -142,10 +145,7 @@ def create_once(path: Path, data: bytes) -> bool:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(fd, data)
         try:
             os.link(tmp, path)
         except FileExistsError:

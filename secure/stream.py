@@ -172,15 +172,12 @@ class SecureStream:
 
     def send(self, message: Message) -> None:
         """Queue `message`, sent once the handshake is over; ValueError over MAX_FRAME."""
-        body = encode(message)
-        if len(body) > self._max_frame:
-            raise ValueError(f"{type(message).__name__} is {len(body)} bytes, over {MAX_FRAME}")
-        self.send_encoded(body)
+        self.send_encoded(encode(message), type(message).__name__)
 
-    def send_encoded(self, body: bytes) -> None:
+    def send_encoded(self, body: bytes, what: str = "a message") -> None:
         """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
         if len(body) > self._max_frame:
-            raise ValueError(f"a message of {len(body)} bytes, over {MAX_FRAME}")
+            raise ValueError(f"{what} of {len(body)} bytes, over {self._max_frame}")
         if self._sending is None:
             self._waiting.append(body)
         else:
@@ -361,23 +358,15 @@ class SecureStream:
         self._waiting.clear()
 
     def _seal(self, body: bytes) -> None:
-        """`body` as message records, each sealed under the next nonce."""
-        start = 0
-        while True:
-            part = body[start : start + RECORD_DATA]
-            start += RECORD_DATA
-            flag = MORE if start < len(body) else LAST
-            self._seal_record(flag + part)
-            if flag == LAST:
-                return
-
-    def _seal_record(self, plain: bytes) -> None:
-        """One record, sealed under the next nonce, framed into the output."""
+        """`body` as message records, each sealed under the next nonce into the output."""
         assert self._sending is not None
-        sealed = self._sending.encrypt(self._sent, b"", plain)
-        self._sent += 1
-        self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
-        self._out += sealed
+        for start in range(0, max(len(body), 1), RECORD_DATA):
+            end = start + RECORD_DATA
+            sealed = self._sending.encrypt(
+                self._sent, b"", (MORE if end < len(body) else LAST) + body[start:end]
+            )
+            self._sent += 1
+            self._out += _frame(sealed)
 
 
 def _frame(body: bytes) -> bytes:
