@@ -6,10 +6,8 @@ or a help-desk client.
     ChatApp -d <server-ip> <server-port>                    ask the help desk for help
     ChatApp -o <name> <server-ip> <server-port>             serve at the help desk
 
-A client given no address finds the registry on the network (launcher/finding.py); a peer
-given no client port listens on a free one.
-
-Mistakes on the command line give one line on stderr and exit status 2, never a traceback.
+A client given no address finds the registry on the network; a peer given no client port
+listens on a free one. A mistake on the command line gives one line on stderr, status 2.
 """
 
 # ruff: noqa: E402  (the imports wait for the guard below)
@@ -124,18 +122,18 @@ def _start(line: CommandLine) -> int:
 
 
 def _checked_settings(line: CommandLine) -> Settings:
-    """`line`'s values for every mode, checked in the order a user is told of mistakes."""
-    data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
-    keepalive = check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE)
+    """`line`'s values for every mode, checked."""
+    data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
+    keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
     registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
-        mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
-        new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        mailbox_limit=check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
+        new_names=check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
         forget_after=check_length(
-            line.forget_after_text, "--forget-names-after", *FORGET_AFTER_RANGE
+            line.forget_names_after, "--forget-names-after", *FORGET_AFTER_RANGE
         ),
-        newcomer_names=check_whole(line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES),
+        newcomer_names=check_whole(line.newcomer_names, "--newcomer-names", 1, MAX_NEW_NAMES),
         typical_session=check_length(
-            line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
+            line.typical_session, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
     )
     return Settings(

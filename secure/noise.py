@@ -26,8 +26,7 @@ SUITE = "25519_ChaChaPoly_SHA256"  # §8: the protocol name's crypto sections
 
 
 class NoiseError(Exception):
-    """Any input that does not open or does not fit the handshake. The only exception
-    read_message/decrypt raise."""
+    """Any input that does not open or fit the handshake: all read_message/decrypt raise."""
 
 
 #: The patterns ChatApp speaks (§7.4 one-way X, sealed mail; §7.5 IK, the secure channel):
@@ -46,8 +45,7 @@ def public_bytes(private: X25519PrivateKey) -> bytes:
 
 def dh(private: X25519PrivateKey, public: bytes) -> bytes:
     """DH (§12.1), the one place a handshake does one (the tests count them here). A
-    low-order public key gives an all-zero output, which OpenSSL refuses with ValueError;
-    §12.1 allows signalling an error, and that error is ours."""
+    low-order public key, which OpenSSL refuses, is a NoiseError (§12.1 allows it)."""
     try:
         return private.exchange(X25519PublicKey.from_public_bytes(public))
     except ValueError:
@@ -62,8 +60,7 @@ def _hash(*parts: bytes) -> bytes:
 
 
 def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes]:
-    """HKDF(ck, ikm, 2) of §4.3, which the spec notes is RFC 5869's HKDF with `ck` as the
-    salt and no info."""
+    """HKDF(ck, ikm, 2) of §4.3: RFC 5869's, `ck` the salt, no info."""
     out = HKDF(hashes.SHA256(), 2 * HASHLEN, chaining_key, b"").derive(input_key_material)
     return out[:HASHLEN], out[HASHLEN:]
 
@@ -73,9 +70,8 @@ nonce_bytes: Final = struct.Struct("<4xQ").pack
 
 
 class CipherState:
-    """One direction's transport key (§5.1) with the nonce given per call (§11.4). The
-    sender must never use a nonce twice with one key; the receiver must refuse a repeated
-    one itself (secure.replay). Nonces run from 0 to 2**64 - 2."""
+    """One direction's transport key (§5.1), the nonce (0 to 2**64 - 2) given per call
+    (§11.4): the sender never uses one twice, and the receiver refuses a repeat itself."""
 
     __slots__ = ("_aead",)
 
@@ -87,25 +83,23 @@ class CipherState:
     @property
     def aead(self) -> ChaCha20Poly1305:
         """The key's ChaCha20-Poly1305 itself, for a transport that makes each nonce with
-        `nonce_bytes` and keeps nonces and sizes in range itself (secure.channel's DATA): one
-        call less for every datagram."""
+        `nonce_bytes` and keeps nonces and sizes in range itself (a call less a datagram)."""
         return self._aead
 
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
-        """ENCRYPT(k, nonce, ad, plaintext) (§4.2): the plaintext and a 16-byte tag. A nonce
-        out of range or a message over 65535 bytes is the caller's error (ValueError)."""
+        """ENCRYPT(k, nonce, ad, plaintext) (§4.2): ValueError for a nonce out of range or a
+        message over 65535 bytes."""
         _check_sizes(nonce, len(plaintext))
         return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
 
     def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
-        """`encrypt`, written into `out` (exactly the plaintext's length and the tag's)
-        rather than into new bytes."""
+        """`encrypt`, written into `out` (the plaintext's length and the tag's)."""
         _check_sizes(nonce, len(plaintext))
         self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
-        """DECRYPT(k, nonce, ad, ciphertext) (§4.2): the plaintext, or NoiseError for
-        anything that does not authenticate (a nonce out of range included)."""
+        """DECRYPT(k, nonce, ad, ciphertext) (§4.2), or NoiseError (a nonce out of range
+        too)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:
             raise NoiseError("does not open")
         try:
@@ -136,8 +130,8 @@ class _SymmetricState:
         self.n = 0
 
     def copy(self) -> _SymmetricState:
-        """A copy sharing the cipher (which never changes), kept to restore a message that
-        fails half way. Written out, since `copy.copy` cannot copy a compiled class."""
+        """A copy sharing the cipher, to restore after a message that fails half way
+        (`copy.copy` cannot copy a compiled class)."""
         twin = _SymmetricState(b"")
         twin.h, twin.ck, twin.k, twin.n = self.h, self.ck, self.k, self.n
         return twin
@@ -203,9 +197,9 @@ def _check_keys(
 
 
 class Handshake:
-    """§5.3's HandshakeState for one side of one handshake: write and read its messages in
-    turn, then `split()`. A message that fails to read leaves the state as it was, so a
-    forged packet cannot end a genuine handshake (WireGuard likewise reads on copies)."""
+    """§5.3's HandshakeState for one side: write and read its messages in turn, then
+    `split()`. A message that fails to read leaves the state as it was: a forged packet
+    cannot end a genuine handshake."""
 
     def __init__(
         self,
@@ -241,20 +235,18 @@ class Handshake:
 
     @property
     def remote_static(self) -> bytes | None:
-        """The peer's static public key: given, or learned from its "s" token (and
-        authenticated once the read_message that carried it has returned)."""
+        """The peer's static public key: given, or learned from its "s" token (authenticated
+        once its read_message has returned)."""
         return self._rs
 
     @property
     def handshake_hash(self) -> bytes:
-        """`h` (§5.2 GetHandshakeHash): once complete, the transcript's hash both sides share,
-        for channel binding (§11.2)."""
+        """`h` (§5.2 GetHandshakeHash): once complete, the transcript's hash both share."""
         return self._state.h
 
     def write_message(self, payload: bytes) -> bytes:
-        """WriteMessage() of §5.3: the next message, ending with `payload` (encrypted once
-        a DH has been mixed in). Writing out of turn, or past 65535 bytes, is a ValueError;
-        a DH with a low-order key that was given (remote_static) is a NoiseError."""
+        """WriteMessage() of §5.3: the next message, ending with `payload`. ValueError out of
+        turn or past 65535 bytes; NoiseError for a low-order `remote_static`."""
         tokens = self._next(writing=True)
         if tokens is None:
             raise ValueError("not this side's turn to write")
@@ -283,8 +275,8 @@ class Handshake:
         return bytes(out)
 
     def read_message(self, message: bytes) -> bytes:
-        """ReadMessage() of §5.3: the payload of the peer's next message. NoiseError for a
-        message that is out of turn, short, long, forged or altered; the state is then kept."""
+        """ReadMessage() of §5.3: the payload of the peer's next message, or NoiseError (out
+        of turn, short, long, forged, altered), the state kept."""
         tokens = self._next(writing=False)
         if tokens is None:
             raise NoiseError("no message expected")
@@ -325,8 +317,7 @@ class Handshake:
         return to_initiator, to_responder
 
     def _next(self, *, writing: bool) -> tuple[str, ...] | None:
-        """The next message pattern if it is this side's to write (or to read), else None.
-        Messages alternate, the initiator's first (§7.1)."""
+        """The next message pattern if it is this side's to write (or read), else None."""
         if self.complete:
             return None
         initiators = self._index % 2 == 0
@@ -335,8 +326,7 @@ class Handshake:
         return self._messages[self._index]
 
     def _mix_dh(self, token: str) -> None:
-        """MixKey(DH(...)) for "ee", "es", "se" or "ss": the first letter is the initiator's
-        key, the second the responder's (§5.3)."""
+        """MixKey(DH(...)) for "ee", "es", "se" or "ss": the initiator's key, the responder's."""
         ours, theirs = (token[0], token[1]) if self._initiator else (token[1], token[0])
         private = self._e if ours == "e" else self._s
         public = self._re if theirs == "e" else self._rs
@@ -346,9 +336,8 @@ class Handshake:
 
 def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:
     """One Noise_X message (§7.4) to `recipient`'s static public key: only it can open it,
-    and it learns and authenticates `sender`'s. X gives no replay protection (§7.7): the
-    recipient must refuse a repeat itself. A leaked recipient key opens every past message
-    to it, and forges messages to it from anyone."""
+    and it learns `sender`'s. No replay protection (§7.7); a leaked recipient key opens
+    every past message to it."""
     handshake = Handshake(
         "X", initiator=True, prologue=prologue, static=sender, remote_static=recipient
     )
@@ -356,8 +345,7 @@ def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext:
 
 
 def open_sealed(recipient: X25519PrivateKey, prologue: bytes, sealed: bytes) -> tuple[bytes, bytes]:
-    """(sender's static public key, plaintext) of a `seal`ed message with the same
-    prologue, or NoiseError."""
+    """(sender's static public key, plaintext) of a `seal`ed message, or NoiseError."""
     handshake = Handshake("X", initiator=False, prologue=prologue, static=recipient)
     plaintext = handshake.read_message(sealed)
     assert handshake.remote_static is not None
