@@ -51,16 +51,12 @@ class NotRegularFile(OSError):
         return str(self.strerror)  # not "[Errno 0] ...": the callers name the file
 
 
+#: What `stat.filemode` calls each kind of file that is not a regular one or a directory.
+_KINDS = {"p": "a named pipe", "s": "a socket", "c": "a character device", "b": "a block device"}
+
+
 def _kind(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return kind
-    return "of an unknown kind"
+    return _KINDS.get(stat.filemode(mode)[0], "of an unknown kind")
 
 
 def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
