@@ -66,10 +66,10 @@ def check_seconds(text: str, what: str, least: float) -> float:
     """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
     try:
         seconds = float(text)
+        if not math.isfinite(seconds):
+            raise ValueError
     except ValueError:
         raise UsageProblem(f"{what} needs a number of seconds, not {text!r}") from None
-    if not math.isfinite(seconds):
-        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}")
     if seconds < least:
         raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
     return seconds

@@ -12,6 +12,11 @@ device/cookie.go), sans-IO, for the secure channel's handshakes.
 
 BLAKE2s is hashlib's; XChaCha20-Poly1305 is libsodium's, through PyNaCl, imported only when
 a cookie is sealed or opened (under load).
+
+When a responder is under load, on a rate rather than wireguard-go's queue (device.go
+`IsUnderLoad`, ratelimiter.go): the initiations with a valid mac1 beyond LOAD_RATE a second
+(LOAD_BURST at once), and UNDER_LOAD_FOR after. Under load, only an initiation with a valid
+mac2 gets a handshake, and each IP address at most SOURCE_RATE a second (SOURCE_BURST at once).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ import hmac
 import os
 import socket
 from collections.abc import Callable
+
+from wire.flood_gate import FloodGate
+from wire.token_bucket import FULL, BucketRule
 
 Addr = tuple[str, int]
 
@@ -130,3 +138,38 @@ class CookieChecker:
             cookie, mac1_of(datagram), nonce, self._cookie_key
         )
         return index + nonce + sealed
+
+
+#: Initiations a second, on average and at once, a responder answers without cookies. A
+#: full handshake costs a responder some 0.5 ms: this is a few percent of a CPU.
+LOAD_RATE = 50.0
+LOAD_BURST = 100.0
+#: Seconds a responder stays under load after an initiation over its rate (WireGuard's
+#: UnderLoadAfterTime).
+UNDER_LOAD_FOR = 1.0
+#: Handshakes one IP address may make a second under load, and at once (WireGuard's
+#: ratelimiter: packetsPerSecond, packetsBurstable).
+SOURCE_RATE = 20.0
+SOURCE_BURST = 5.0
+
+
+class HandshakeLoad:
+    """A responder's load, and the budget of each source address under load."""
+
+    def __init__(self) -> None:
+        self._rule = BucketRule(LOAD_RATE, LOAD_BURST)
+        self._due = FULL
+        self._until = float("-inf")
+        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
+
+    def under_load(self, now: float) -> bool:
+        """Count one initiation with a valid mac1 arriving at `now`: whether the responder
+        is under load."""
+        taken, self._due = self._rule.take(self._due, now)
+        if not taken:
+            self._until = now + UNDER_LOAD_FOR
+        return now < self._until
+
+    def admit(self, ip: str, now: float) -> bool:
+        """Whether `ip` may have a handshake at `now`, under load (counted if so)."""
+        return self._sources.take(ip, now)

@@ -131,7 +131,6 @@ class LinePrompt:
         """Print a line above the prompt, with those printed before it gets to it, in one go
         (a burst of lines redraws the prompt once); as it is when the prompt is not running."""
         from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.application import run_in_terminal
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.renderer import print_formatted_text as render_text
         from prompt_toolkit.styles import default_ui_style
@@ -151,23 +150,24 @@ class LinePrompt:
             render_text(app.output, FormattedText(lines), default_ui_style())
             app.output.flush()
 
-        printed = asyncio.ensure_future(run_in_terminal(render))
-        self._printing.add(printed)
-        printed.add_done_callback(self._printing.discard)
+        self._in_terminal(render)
 
     def after_printed(self, then: Callable[[], None]) -> None:
         """Call `then` once every line printed so far is on the screen (at once if it is)."""
         if not self._printing:
             then()
             return
+        self._lines = None  # the lines printed after this are printed after `then` runs
+        # queued as the prints are: a task awaiting them would run after later ones too
+        self._in_terminal(then)
+
+    def _in_terminal(self, then: Callable[[], None]) -> None:
+        """Run `then` in the terminal, after what is queued; `stop` waits for it."""
         from prompt_toolkit.application import run_in_terminal
 
-        self._lines = None  # the lines printed after this are printed after `then` runs
-
-        # queued as the prints are: a task awaiting them would run after later ones too
-        waiting = asyncio.ensure_future(run_in_terminal(then))
-        self._printing.add(waiting)  # kept, and waited for by `stop` like a print
-        waiting.add_done_callback(self._printing.discard)
+        queued = asyncio.ensure_future(run_in_terminal(then))
+        self._printing.add(queued)
+        queued.add_done_callback(self._printing.discard)
 
     async def stop(self) -> None:
         """Finish printing what is on its way, then end the prompt (the program is leaving),
