@@ -366,7 +366,8 @@ class SecureStream:
                 self._sent, b"", (MORE if end < len(body) else LAST) + body[start:end]
             )
             self._sent += 1
-            self._out += _frame(sealed)
+            self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
+            self._out += sealed
 
 
 def _frame(body: bytes) -> bytes:
