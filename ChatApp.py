@@ -1,15 +1,13 @@
 """ChatApp's launcher: parse the command line (launcher/), then start a registry, a peer,
-or a help-desk client. Nothing else lives here.
+or a help-desk client.
 
     ChatApp -s <port>                                       a registry
     ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
     ChatApp -d <server-ip> <server-port>                    ask the help desk for help
     ChatApp -o <name> <server-ip> <server-port>             serve at the help desk
 
-A client given no address finds the registry on the network (launcher/finding.py); a peer
-given no client port listens on a free one.
-
-Mistakes on the command line give one line on stderr and exit status 2, never a traceback.
+A client given no address finds the registry on the network; a peer given no client port
+listens on a free one. A mistake on the command line gives one line on stderr, status 2.
 """
 
 # ruff: noqa: E402  (the imports wait for the guard below)
@@ -21,16 +19,11 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program and its mode (a few tenths of a second, more on
-    a busy machine): leave quietly with an interrupt's status, as once it runs, rather than
-    print a traceback from the middle of an import, or crash in a C extension's (a
-    KeyboardInterrupt raised while one loads was seen to end the process with SIGSEGV).
-    Python's own handler (under which the launcher and the event loop handle Ctrl-C) is put
-    back as the mode's event loop starts or it first asks a question (`_loaded`), and once
-    this module is loaded when it is imported rather than run. It leaves at once, raising
-    nothing: nothing is open or printed yet, and an exception raised inside the import
-    machinery's C code can come out as another one (a TypeError "expected a message
-    argument", with its traceback)."""
+    """Ctrl-C while Python loads the program and its mode: leave at once with an interrupt's
+    status, raising nothing, since nothing is open or printed yet. A KeyboardInterrupt
+    would print a traceback from an import, come out of the import machinery's C code as
+    another exception, or crash a C extension loading (SIGSEGV was seen). `_loaded` puts
+    Python's handler back as the mode's event loop starts or first asks a question."""
     os._exit(130)
 
 
@@ -39,8 +32,7 @@ _REPLACED: list[Any] = []
 
 
 def _guard_loading() -> None:
-    """Install the guard above, unless it is (or this is not the main thread, where no
-    signal can be handled)."""
+    """Install the guard above, unless it is, or this is not the main thread."""
     if _REPLACED:
         return
     try:
@@ -50,8 +42,8 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded: Ctrl-C is handled as it runs (the handler the guard replaced
-    back; Python's own when that was not set from Python)."""
+    """The program is loaded: the handler the guard replaced back (Python's own for one not
+    set from Python)."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -92,9 +84,8 @@ if TYPE_CHECKING:
 
 
 class RegistryLimits(TypedDict):
-    """A registry's own values from the command line, checked by every mode (a mistake is
-    never passed over) and made into its settings by a registry alone: the other modes'
-    starts load no registry code (some 10 ms of each)."""
+    """A registry's own values from the command line, checked by every mode and made into
+    settings by a registry alone: the other modes load no registry code."""
 
     mailbox_limit: int
     new_names: int
@@ -105,8 +96,7 @@ class RegistryLimits(TypedDict):
 
 @dataclass(frozen=True)
 class Settings:
-    """The values every mode takes from the command line, checked; `registry`, a
-    registry's own (the others check them too)."""
+    """The values every mode takes from the command line, checked."""
 
     keepalive: float
     data_dir: Path | None
@@ -132,18 +122,18 @@ def _start(line: CommandLine) -> int:
 
 
 def _checked_settings(line: CommandLine) -> Settings:
-    """`line`'s values for every mode, checked in the order a user is told of mistakes."""
-    data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
-    keepalive = check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE)
+    """`line`'s values for every mode, checked."""
+    data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
+    keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
     registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
-        mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
-        new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        mailbox_limit=check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
+        new_names=check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
         forget_after=check_length(
-            line.forget_after_text, "--forget-names-after", *FORGET_AFTER_RANGE
+            line.forget_names_after, "--forget-names-after", *FORGET_AFTER_RANGE
         ),
-        newcomer_names=check_whole(line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES),
+        newcomer_names=check_whole(line.newcomer_names, "--newcomer-names", 1, MAX_NEW_NAMES),
         typical_session=check_length(
-            line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
+            line.typical_session, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
     )
     return Settings(
@@ -257,7 +247,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 def _desk_state_dir(settings: Settings) -> Path:
     """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
-    else $CHATAPP_DATA_DIR, else the per-user state folder (as the other modes choose)."""
+    else as the other modes choose."""
     from disk.files import DATA_DIR_ENV, default_dir
     from peer.adapter.desk.start import take_earlier_key
 
@@ -272,9 +262,9 @@ def _desk_state_dir(settings: Settings) -> Path:
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How first contact with the registry goes: `secret`, what the client would send ("" for
+    """How first contact with the registry goes: `secret`, what the client would send ("":
     nothing secret); `advertised`, the join code of the registry found on the network (None:
-    its address was given); with `tty`, its question is asked."""
+    its address was given); with `tty`, the question is asked."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -290,19 +280,15 @@ def _contact_rule(
 
 def read_password(name: str, *, confirm: bool = False) -> str:
     """The password for `name`: asked on the terminal when standard input is one (twice
-    when `confirm`: a password being set is typed twice, as passwd asks); else the first
-    line of standard input, said to be maybe echoed (a script's password comes first in
-    its input, whether or not it runs from a terminal: getpass would ask the terminal, and
-    the script's first line, the password, would be taken as a command). UsageProblem if
-    empty (a name protected by no password is not protected at all), or if the two differ."""
+    when `confirm`, as passwd asks); else the first line of standard input, a script's
+    (getpass would ask the terminal). UsageProblem if empty, or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
     _loaded()  # a Ctrl-C at the question: the terminal's echo is put back on the way out
     tty = sys.stdin.isatty()
     ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
-        # without a terminal: getpass says so in a line of its own; Python's warning with
-        # its file and line number is not for the user
+        # without a terminal, getpass says so; Python's warning is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
         try:
             secret = ask(f"Password for {name}: ")
@@ -321,8 +307,8 @@ def read_password(name: str, *, confirm: bool = False) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, as getpass reads it without a terminal: said to
-    be maybe echoed, after `prompt`. EOFError when the input is empty."""
+    """The first line of standard input, after `prompt`, as getpass says it without a
+    terminal. EOFError when the input is empty."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -334,8 +320,8 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints: the release, the wire version that decides which
-    other ChatApps this one can talk to (see wire/version.py), and the build."""
+    """What `ChatApp --version` prints: the release, the wire version (wire/version.py),
+    and the build."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
     from wire.version import WIRE_VERSION, build_name
@@ -348,9 +334,8 @@ def version_line() -> str:
 
 
 def _registry_output() -> Callable[[str], None]:
-    """Where a registry prints its lines: standard output, until that is closed (`ChatApp
-    -s ... | head`). The registry then goes on serving, says so once on standard error, and
-    writes no more lines: each would fail again."""
+    """Where a registry prints its lines: standard output, until that is closed (`| head`);
+    then the registry serves on, and says so once on standard error."""
     from peer.adapter.output import StdoutLines, say_on_stderr
 
     def gone(reason: str) -> None:
@@ -371,10 +356,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def _leave_quietly() -> None:
-    """After Ctrl-C, nothing more is said: what Python reports at exit of what the interrupt
-    left half made (an event loop not closed, a coroutine never started) is not the user's."""
-    import warnings
-
+    """After Ctrl-C, Python's reports at exit of what was left half made are not said."""
     warnings.simplefilter("ignore")
     sys.unraisablehook = lambda unraisable: None
 
@@ -424,8 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         _loaded()
 
 
-if __name__ != "__main__":
-    _loaded()  # imported: the importer's own handler back until `main` is called
-
 if __name__ == "__main__":
     sys.exit(main())
+else:
+    _loaded()  # imported: the importer's own handler back until `main` is called

@@ -129,7 +129,7 @@ def lan_host(i: int) -> str:
     """The loopback address of a bench's peer number `i`: 127.0.1.1, 127.0.1.2, ... (250 to
     a /24), so that many peers each have an address of their own, as on a LAN. A registry
     under a storm of handshakes admits some 20 a second from one address
-    (secure/handshake_load.py): a storm's peers on one address wait for that, not for it."""
+    (secure/cookie.py): a storm's peers on one address wait for that, not for it."""
     return f"127.0.{1 + i // 250}.{1 + i % 250}"
 
 

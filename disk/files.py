@@ -1,6 +1,5 @@
 """Where ChatApp keeps its files, and how it writes them so that a crash or a power cut
-leaves either the old content or the new, never a mix (docs/ARCHITECTURE.md); and the
-process's open-file limit, raised to what the system allows."""
+leaves either the old content or the new, never a mix (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -20,13 +19,9 @@ DATA_DIR_ENV = "CHATAPP_DATA_DIR"
 
 
 def default_dir(kind: str) -> Path:
-    """The per-user directory for `kind` ("registry", "peer" or "desk"), unless overridden.
-
-    Order: $CHATAPP_DATA_DIR; else the platform's (platformdirs): its user data folder for
-    the registry, its user state folder for the others, each with chatapp/<kind> (on Linux
-    $XDG_DATA_HOME or ~/.local/share, and $XDG_STATE_HOME or ~/.local/state). Where a folder
-    of an earlier ChatApp exists at the Linux place and the platform's is another, the
-    earlier one is kept: its names, keys and mail stay in use.
+    """The directory for `kind` ("registry", "peer" or "desk"): $CHATAPP_DATA_DIR, else
+    platformdirs' user data folder (the registry's) or state folder, with chatapp/<kind>.
+    An earlier ChatApp's folder at the Linux place is kept where the platform's is another.
     """
     override = os.environ.get(DATA_DIR_ENV)
     if override:
@@ -45,9 +40,8 @@ def default_dir(kind: str) -> Path:
 
 
 class NotRegularFile(OSError):
-    """A data file is something other than a regular file or a directory (a named pipe, a
-    device, a socket): refused, for opening a named pipe or reading it waits for a
-    writer forever, and a device would be read as nonsense."""
+    """A data file that is a named pipe, a device or a socket: refused (a named pipe would
+    wait for a writer forever)."""
 
     def __init__(self, path: Path | str, mode: int) -> None:
         # errno 0: `os_reason` then says the words below, not the system's for an errno
@@ -57,29 +51,21 @@ class NotRegularFile(OSError):
         return str(self.strerror)  # not "[Errno 0] ...": the callers name the file
 
 
+#: What `stat.filemode` calls each kind of file that is not a regular one or a directory.
+_KINDS = {"p": "a named pipe", "s": "a socket", "c": "a character device", "b": "a block device"}
+
+
 def _kind(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return kind
-    return "of an unknown kind"
+    return _KINDS.get(stat.filemode(mode)[0], "of an unknown kind")
 
 
 def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
-    """`os.open(path, flags, mode)` for a data file, refused unless it is a regular file:
-    opened without waiting (O_NONBLOCK: opening a named pipe waits for its other end) and
-    checked before anything is read or written. Raises NotRegularFile, IsADirectoryError
-    for a directory, or OSError."""
+    """`os.open(path, flags, mode)` for a data file, opened without waiting and refused
+    unless a regular file. Raises NotRegularFile, IsADirectoryError, or OSError."""
     try:
         fd = os.open(path, flags | os.O_NONBLOCK, mode)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:
-            # a named pipe nobody reads cannot be opened for writing without waiting: say
-            # what it is rather than "No such device or address"
+        if exc.errno == errno.ENXIO:  # a named pipe nobody reads, opened for writing
             found = 0
             with contextlib.suppress(OSError):
                 found = os.stat(path).st_mode
@@ -92,7 +78,6 @@ def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(found):
             raise NotRegularFile(path, found)
-        # back to blocking: for a regular file it changes nothing, but says what we expect
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -101,8 +86,8 @@ def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The content of the data file `path`, refused unless it is a regular file (see
-    `open_regular`). Raises FileNotFoundError when there is none, NotRegularFile, OSError."""
+    """The content of the data file `path`, as `open_regular` opens it. Raises
+    FileNotFoundError, NotRegularFile, OSError."""
     with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
         return f.read()
 
@@ -114,12 +99,9 @@ def read_text(path: Path, errors: str = "strict") -> str:
 
 
 def parse_json(text: str) -> Any:
-    """`json.loads(text)` for a file ChatApp wrote, refusing what it never writes: `NaN`,
-    `Infinity` and `-Infinity` (which Python's json reads as numbers) and numbers too large
-    for a float (`1e999` reads as infinity). A time or a period that is not a finite number
-    breaks every comparison and sum it enters, so a hand-edited or damaged file holding
-    one is refused as not JSON. Raises ValueError (json.JSONDecodeError for bad syntax),
-    RecursionError for nesting too deep."""
+    """`json.loads(text)` for a file ChatApp wrote, refusing numbers that are not finite
+    (`NaN`, `Infinity`, `1e999`), which would break every comparison they enter. Raises
+    ValueError, RecursionError for nesting too deep."""
     return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
 
 
@@ -135,33 +117,31 @@ def _finite_float(text: str) -> float:
 
 
 def replace_durably(path: Path, data: bytes, tmp: Path | None = None) -> None:
-    """Replace `path` with `data`, atomically and durably (the file, then the directory
-    entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
-    and phone numbers. Written first at `tmp` (default: `path` and .tmp). Raises OSError."""
+    """Replace `path` with `data`, atomically and durably, readable by this user only,
+    written first at `tmp` (default: `path` and .tmp). Raises OSError."""
     tmp = tmp or path.with_name(path.name + ".tmp")
-    fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    _write_synced(open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), data)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
 
+def _write_synced(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def create_once(path: Path, data: bytes) -> bool:
-    """Make `path` hold `data` (readable by this user only) unless it exists; its folder is
-    made if need be. Written whole and synced under a name of this process's, then linked
-    into place: a crash never leaves part of it, and of two programs making it at once the
-    first to link wins (a link, unlike a rename, replaces nothing). True when `path` holds
-    `data` now; False when a file was there (the caller reads that one). Raises OSError."""
+    """Make `path` hold `data` (readable by this user only, its folder made) unless it
+    exists: written and synced under a name of this process's, then linked into place (a
+    link replaces nothing: of two programs, the first wins). False when a file was there.
+    Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(fd, data)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -204,10 +184,8 @@ class InUse(Exception):
 
 
 def private_folder(path: Path) -> str:
-    """Make the data folder `path` (with its parents) readable by this user only (mode
-    0700), or tighten it to that if others may read it: it holds keys, tokens and
-    messages. The one line that says it was tightened, for the user; "" when nothing was
-    to be said. A folder of another user's is left as it is. Raises OSError."""
+    """Make the data folder `path` (with its parents) mode 0700, or tighten one of ours
+    to that: the line that says so for the user, or "". Raises OSError."""
     try:
         mode = path.stat()
     except FileNotFoundError:
@@ -221,11 +199,9 @@ def private_folder(path: Path) -> str:
 
 
 def hold_lock(path: Path) -> int:
-    """Lock `path` (made if missing, readable by this user only) for as long as the
-    returned descriptor stays open, and write this process's id in it. The kernel lets go
-    of an flock when the process ends however it ends (kill -9, a crash, a power cut), so
-    a lock is never left behind. Raises InUse when another process (or another descriptor
-    of this one) holds it, OSError when it cannot be taken."""
+    """Lock `path` (an flock, let go however the process ends) while the returned
+    descriptor stays open, and write this process's id in it. Raises InUse when another
+    descriptor holds it, OSError."""
     fd = open_regular(path, os.O_RDWR | os.O_CREAT)
     try:
         try:
@@ -249,39 +225,10 @@ def _pid_in(fd: int) -> int:
 
 
 def os_reason(exc: BaseException) -> str:
-    """Why a file or socket operation failed, for a line the user reads: the system's
-    wording without its errno number ("Permission denied: /x/y", "Connection reset by
-    peer")."""
+    """Why a file or socket operation failed, in the system's words without the errno
+    ("Permission denied: /x/y")."""
     if isinstance(exc, OSError) and exc.strerror:
         # asyncio's connect puts its own words in strerror ("Connect call failed (...)")
         said = os.strerror(exc.errno) if exc.errno else exc.strerror
         return f"{said}: {exc.filename}" if exc.filename else said
     return str(exc) or type(exc).__name__
-
-
-#: The soft limit asked for when the hard one is unlimited (Linux refuses more than its
-#: fs.nr_open, by default 1,048,576).
-UNLIMITED_WANTED = 1 << 20
-
-
-def raise_open_file_limit() -> int | None:
-    """Raise the soft open-file limit to the hard one, where the system allows; return
-    the soft limit in force afterwards (None where it cannot be read: no `resource`).
-    Each TCP connection is a descriptor: left at a shell's soft limit (often 1,024), a
-    thousand connections would leave a registry none to accept a peer or write its table."""
-    try:
-        import resource
-    except ImportError:  # not on this system (Windows)
-        return None
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        return None
-    wanted = UNLIMITED_WANTED if hard == resource.RLIM_INFINITY else hard
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-        except (OSError, ValueError):
-            pass  # kept as it was: the limit is what the slots are counted against
-    return int(soft)

@@ -1,8 +1,5 @@
-"""The help desk's operator key: a secret in the registry's data directory, made on its
-first start (`load_or_create_key`), which `ChatApp -o` must show (the operator sees the full
-number). An operator started on the same machine reads it from the registry's data directory
-instead of being asked for it. Both sides use this module, so the peer side never imports
-the registry.
+"""The help desk's operator key: a secret in the registry's data directory, made at its
+first start, which `ChatApp -o` must show (an operator on the same machine reads it there).
 """
 
 from __future__ import annotations
@@ -32,9 +29,8 @@ def read_key(path: Path) -> str | None:
 
 
 def read_key_strictly(path: Path) -> str:
-    """The key in the file at `path`: its first line, blanks trimmed. Raises OSError when
-    the file cannot be read and ValueError when it holds no key: empty, not text, or with
-    characters nobody can type (a binary file may decode as text); the message says which."""
+    """The key in the file at `path`: its first line, trimmed. Raises OSError, and
+    ValueError saying why it holds no key (empty, not text, control characters)."""
     try:
         text = read_text(path)
     except UnicodeDecodeError:
@@ -49,9 +45,8 @@ def read_key_strictly(path: Path) -> str:
 
 
 def load_or_create_key(data_dir: Path) -> tuple[str, str]:
-    """The operator key kept in `data_dir` (made first if there is none) and ""; or "" and
-    why the desk is closed, when the file cannot be read or holds no key (it is never
-    replaced: operators hold it). Raises OSError when a new key cannot be written."""
+    """The operator key kept in `data_dir` (made if there is none) and ""; or "" and why the
+    desk is closed (a file never replaced: operators hold it). Raises OSError."""
     path = key_path(data_dir)
     try:
         return read_key_strictly(path), ""

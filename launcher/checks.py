@@ -1,7 +1,6 @@
 """The command line's words and numbers, checked: each check returns the value, or raises
-UsageProblem with the one line the user sees (ChatApp's own words). Light to import: --help
-loads this module, and reads the registry's defaults here without loading the registry
-(whose modules bring in the whole wire codec)."""
+UsageProblem with the one line the user sees. Light to import: --help reads the registry's
+defaults here without loading the registry."""
 
 from __future__ import annotations
 
@@ -12,20 +11,17 @@ from pathlib import Path
 
 #: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
 PORT_RANGE = (1024, 65535)
-#: The shortest keepalive period (seconds): shorter, a peer's keepalives and the registry's
-#: sweeps would take a busy machine's time for nothing.
+#: The shortest keepalive period (seconds).
 MIN_KEEPALIVE = 0.05
 #: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
 MAX_MAILBOX_LIMIT = 1_000_000
 MAX_NEW_NAMES = 1_000_000_000
 #: The shortest and longest --forget-names-after: a second (for tests), a century (never).
 FORGET_AFTER_RANGE = (1.0, 100 * 365 * 24 * 3600.0)
-#: The shortest and longest --typical-session: under ten seconds is no conversation, and
-#: hours would be a mistake of unit.
+#: The shortest and longest --typical-session.
 TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
 
-# The registry's defaults, copied: the registry's modules named beside each are where they
-# are decided and explained. tests/test_launcher_start.py keeps each copy equal to its source.
+# The registry's defaults, copied from the modules named (tests/test_launcher_start.py).
 
 #: registry.core.quotas.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
@@ -70,11 +66,10 @@ def check_seconds(text: str, what: str, least: float) -> float:
     """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
     try:
         seconds = float(text)
+        if not math.isfinite(seconds):
+            raise ValueError
     except ValueError:
         raise UsageProblem(f"{what} needs a number of seconds, not {text!r}") from None
-    if not math.isfinite(seconds):
-        # a registry would never count a silent peer as gone, nor a peer send a keepalive
-        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}")
     if seconds < least:
         raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
     return seconds
@@ -137,14 +132,13 @@ def check_name(text: str, *, peer: bool = False) -> str:
 
 
 def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
-    """The data directory --data-dir names (`given`, with ~ expanded; None if not given),
-    or UsageProblem when it, or else $CHATAPP_DATA_DIR (`env_dir`), is named by nothing, by
-    blank space, or from the home directory of a user this machine does not know."""
+    """The data directory --data-dir names (`given`, ~ expanded; None if not given), or
+    UsageProblem when it, or else $CHATAPP_DATA_DIR (`env_dir`), is blank or names an
+    unknown user's home."""
     if given is not None and not given.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
     if given is None and env_dir and not env_dir.strip():
-        # a directory named by spaces alone is a slip (a variable quoted but left unset)
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
     what, text = ("--data-dir", given) if given is not None else ("CHATAPP_DATA_DIR", env_dir)
     try:
@@ -157,8 +151,7 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
 
 
 def check_crisis_notice(text: str) -> str:
-    """`text` as the registry's --crisis-notice, or UsageProblem when it is too long to be
-    shown whole: cut short, it could end in the middle of a number to call."""
+    """`text` as the registry's --crisis-notice, or UsageProblem when too long to show."""
     from wire.desk.text import crisis_notice_problem  # here, as for check_name
 
     problem = crisis_notice_problem(text)
@@ -180,9 +173,8 @@ def check_join_code(text: str) -> str:
     return code
 
 
-#: The values each mode's option takes, named as --help names them: those it needs, then
-#: groups it may leave out, each given whole or not at all, in order (the registry's
-#: address, found on the network without it; a peer's client port, chosen free).
+#: The values each mode's option takes, as --help names them: those it needs, then groups
+#: it may leave out, each whole or not at all, in order.
 MODE_VALUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("-s", "--server"): ("PORT", ()),
     ("-c", "--client"): ("NAME", ("SERVER-IP SERVER-PORT", "CLIENT-PORT")),
@@ -202,12 +194,10 @@ def mode_usage(spelling: str) -> str:
 
 
 def mode_values(word: str, rest: list[str], options: frozenset[str]) -> tuple[list[str], int]:
-    """The values of the mode spelled `word` at the start of `rest`, those left out given
-    as "" (`-c ann` gives `ann "" "" ""`), and how many words of `rest` they took.
-    UsageProblem when the words before the next option are a number it cannot take (`-c bob
-    10.0.0.1 --bind ...` would take `--bind` as the server port and blame something else).
-    A NAME may start with `-` (the name rules allow it, and `/nick -dan` makes one): there
-    only one of `options`, the command's own spellings, is taken as an option."""
+    """The values of the mode spelled `word` at the start of `rest`, those left out as ""
+    (`-c ann` gives `ann "" "" ""`), and how many words they took. UsageProblem when the
+    words before the next option are a count it cannot take. A NAME may start with `-`:
+    there only one of `options` is an option."""
     needed, optional = next(v for k, v in MODE_VALUES.items() if word in k)
     wanted = [*needed.split(), *" ".join(optional).split()]
     given = _values(rest[: len(wanted)], wanted, options)
@@ -232,8 +222,7 @@ def _values(words: list[str], slots: list[str], options: frozenset[str]) -> list
 
 
 def with_address(argv: list[str]) -> str:
-    """The command `argv` (as typed, its mode's address left out) with the address's
-    place named: what to run instead when no registry was found on the network."""
+    """The command `argv` with its left-out address's place named."""
     import shlex  # here: only a start that found no registry needs it
 
     for at, word in enumerate(argv):

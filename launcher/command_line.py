@@ -1,11 +1,9 @@
-"""ChatApp's command line: how each option is spelled and what --help says of it (`OPTIONS`),
-and what a command line gave for each, unchecked (`CommandLine`, from `parse`).
+"""ChatApp's command line: each option's spellings and help (`OPTIONS`), and what a command
+line gave for each, unchecked (`CommandLine`, from `parse`).
 
-One rule reads it, as click and getopt do: an option that takes values takes the next words,
-whatever they look like (`--crisis-notice "-call 112"`, a name `-dan`); a long option's one
-value may follow an `=`, a short option's be joined to it (`-s5000`). The standard library's
-argparse would take a value starting with a dash for an option, so the few lines are ours.
-Light to import (no third-party library): every start and --help read it."""
+An option that takes values takes the next words, whatever they look like (`--crisis-notice
+"-call 112"`, a name `-dan`), as click and getopt do, and unlike argparse; a long option's
+one value may follow an `=`, a short option's be joined to it (`-s5000`)."""
 
 from __future__ import annotations
 
@@ -31,16 +29,16 @@ from launcher.checks import (
 
 @dataclass(frozen=True)
 class CommandLine:
-    """What the command line gave for each option, unchecked (None: no such mode; a mode's
-    values are named as launcher.checks.MODE_VALUES names them, "" for one left out)."""
+    """What the command line gave for each option, unchecked (None: no such mode; "" for a
+    mode's value left out)."""
 
     server: str | None = None
     client: tuple[str, str, str, str] | None = None
     desk: tuple[str, str] | None = None
     operator: tuple[str, str, str] | None = None
-    data_dir_text: str | None = None
+    data_dir: str | None = None
     bind: str = "0.0.0.0"
-    keepalive_text: str = "10"
+    keepalive: str = "10"
     password: bool = False
     bell: bool = False
     downloads: str = ""
@@ -48,11 +46,11 @@ class CommandLine:
     registry_key: str | None = None
     trust_first_key: bool = False
     crisis_notice: str | None = None
-    mailbox_limit_text: str = str(MAILBOX_MESSAGES)
-    new_names_text: str = str(NEW_NAMES)
-    forget_after_text: str = length_text(FORGET_AFTER)
-    newcomer_names_text: str = str(NEWCOMER_NAMES)
-    typical_session_text: str = length_text(TYPICAL_SESSION)
+    mailbox_limit: str = str(MAILBOX_MESSAGES)
+    new_names: str = str(NEW_NAMES)
+    forget_names_after: str = length_text(FORGET_AFTER)
+    newcomer_names: str = str(NEWCOMER_NAMES)
+    typical_session: str = length_text(TYPICAL_SESSION)
     cluster: str | None = None
     advertise: str | None = None
     no_discovery: bool = False
@@ -64,12 +62,11 @@ class CommandLine:
 
 @dataclass(frozen=True)
 class Option:
-    """One option: the `CommandLine` field it fills, its spellings, what --help says of it.
-    `metavar` names the values it takes ("" for a flag, which sets its field true, or
-    false when spelled as `off`); `values`, how many words it takes."""
+    """One option: its spellings (space-separated), the last naming the `CommandLine` field
+    it fills, and its help. `metavar` names its values ("": a flag, true, or false spelled
+    as `off`); `values`, how many words."""
 
-    name: str
-    spellings: tuple[str, ...]
+    spelled: str
     help: str
     metavar: str = ""
     values: int = 1
@@ -80,152 +77,138 @@ class Option:
     def is_flag(self) -> bool:
         return not self.metavar
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return tuple(self.spelled.split())
 
-def _mode(name: str, short: str, long: str, help: str) -> Option:
-    """A mode's option: every value it may take, those left out given as "" by
-    launcher.checks.mode_values."""
-    usage = mode_usage(short)
+    @property
+    def name(self) -> str:
+        return self.spellings[-1].lstrip("-").replace("-", "_")
+
+
+def _mode(spelled: str, help: str) -> Option:
+    """A mode's option, taking every value it may."""
+    usage = mode_usage(spelled.split()[0])
     count = len(usage.replace("[", "").replace("]", "").split())
-    return Option(name, (short, long), help, metavar=usage, values=count)
+    return Option(spelled, help, metavar=usage, values=count)
 
 
 #: Every option, in the order --help lists them.
 OPTIONS = (
-    _mode("server", "-s", "--server", "Start a registry on PORT."),
+    _mode("-s --server", "Start a registry on PORT."),
     _mode(
-        "client",
-        "-c",
-        "--client",
+        "-c --client",
         "Start a peer called NAME listening on CLIENT-PORT (a free one if left out), with the "
         "registry at SERVER-IP SERVER-PORT (found on the network if left out).",
     ),
-    _mode("desk", "-d", "--desk", "Ask the help desk."),
+    _mode("-d --desk", "Ask the help desk."),
     _mode(
-        "operator",
-        "-o",
-        "--operator",
+        "-o --operator",
         "Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
     ),
     Option(
-        "data_dir_text",
-        ("--data-dir",),
+        "--data-dir",
         "Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
         metavar="DIR",
     ),
     Option(
-        "bind",
-        ("--bind",),
+        "--bind",
         "Address to listen on (default: every interface).",
         metavar="ADDRESS",
         show_default=True,
     ),
     Option(
-        "keepalive_text",
-        ("--keepalive",),
+        "--keepalive",
         f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry counts "
         "3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
         metavar="SECONDS",
         show_default=True,
     ),
-    Option("password", ("--password",), "Peer: ask for a password that protects the name."),
-    Option("bell", ("--bell",), "Peer: ring on messages to you."),
+    Option("--password", "Peer: ask for a password that protects the name."),
+    Option("--bell", "Peer: ring on messages to you."),
     Option(
-        "downloads",
-        ("--downloads",),
+        "--downloads",
         "Peer: where files received go (default: your Downloads folder).",
         metavar="DIR",
     ),
     Option(
-        "accept_new_key",
-        ("--accept-new-key",),
+        "--accept-new-key",
         "Peer and help desk: pin the key the registry answers with now, in place of the one "
         "pinned before (its owner made a new key; compare its fingerprint first).",
     ),
     Option(
-        "registry_key",
-        ("--registry-key",),
+        "--registry-key",
         "Peer and help desk: trust only the registry key of this join code (the fingerprint "
         "the registry prints at its start).",
         metavar="CODE",
     ),
     Option(
-        "trust_first_key",
-        ("--trust-first-key",),
+        "--trust-first-key",
         "Peer and help desk, without a terminal: send a password or operator key to the first "
         "key that answers for the registry, unchecked.",
     ),
     Option(
-        "crisis_notice",
-        ("--crisis-notice",),
+        "--crisis-notice",
         "Registry: the text the help desk shows first to people who pick topic 1.",
         metavar="TEXT",
     ),
     Option(
-        "mailbox_limit_text",
-        ("--mailbox-limit",),
+        "--mailbox-limit",
         f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
         f"{MAX_MAILBOX_LIMIT:,}.",
         metavar="N",
         show_default=True,
     ),
     Option(
-        "new_names_text",
-        ("--new-names",),
+        "--new-names",
         f"Registry: new names one IP address may register per hour, 1 to {MAX_NEW_NAMES:,}.",
         metavar="N",
         show_default=True,
     ),
     Option(
-        "forget_after_text",
-        ("--forget-names-after",),
+        "--forget-names-after",
         "Registry: forget a name (and its mailbox) its owner has not registered or been online "
         f"with for this long (like 180d; default {length_text(FORGET_AFTER)}).",
         metavar="LENGTH",
     ),
     Option(
-        "newcomer_names_text",
-        ("--newcomer-names",),
+        "--newcomer-names",
         "Registry: names kept offline whose owner never came back a day later; past that, "
         f"some go, of the address that registered the most first, 1 to {MAX_NEW_NAMES:,}.",
         metavar="N",
         show_default=True,
     ),
     Option(
-        "typical_session_text",
-        ("--typical-session",),
+        "--typical-session",
         "Registry: how long a help-desk session is taken to last in wait estimates until "
         f"three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
         metavar="LENGTH",
     ),
     Option(
-        "cluster",
-        ("--cluster",),
+        "--cluster",
         "Registry: share one service with the other registries on these NATS servers "
         "(nats://host:4222[,nats://...]; docs/SCALING.md).",
         metavar="NATS-URLS",
     ),
     Option(
-        "advertise",
-        ("--advertise",),
+        "--advertise",
         "Registry with --cluster: the address peers reach it at (default: --bind, or this "
         "machine's address).",
         metavar="ADDRESS",
     ),
     Option(
-        "no_discovery",
-        ("--no-discovery",),
+        "--no-discovery",
         "Registry: do not advertise it on the network (clients then need its address).",
     ),
     Option(
-        "desk_console",
-        ("--desk-console",),
+        "--desk-console",
         "Registry: whether its console serves at the help desk (on a terminal).  "
         "[default: --desk-console]",
         off="--no-desk-console",
     ),
-    Option("no_color", ("--no-color",), "No colour."),
-    Option("verbose", ("-v", "--verbose"), "Log every message."),
-    Option("version", ("--version",), "Say which version this is, and its wire."),
+    Option("--no-color", "No colour."),
+    Option("-v --verbose", "Log every message."),
+    Option("--version", "Say which version this is, and its wire."),
 )
 
 #: The spellings that ask for --help, wherever they are on the line.
@@ -245,8 +228,8 @@ def _problem(text: str) -> UsageProblem:
 
 
 def parse(words: list[str]) -> CommandLine:
-    """`words` (the command line after the program's name, --help not among them) as a
-    CommandLine, or UsageProblem with the one line that says what is wrong."""
+    """`words` (after the program's name, without --help) as a CommandLine, or
+    UsageProblem."""
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):
@@ -273,8 +256,8 @@ def parse(words: list[str]) -> CommandLine:
 
 
 def _option(word: str) -> tuple[Option, bool, str | None]:
-    """The option `word` spells, whether as its `off`, and a value joined to it (`--bind=x`,
-    `-s5000`; None if none); UsageProblem if it spells none."""
+    """The option `word` spells, whether as its `off`, and a value joined to it (None if
+    none); UsageProblem if it spells none."""
     if word in _SPELLED:
         return (*_SPELLED[word], None)
     if word.startswith("--") and "=" in word:
@@ -301,7 +284,7 @@ def help_text(epilog: str) -> str:
     rows = ["Usage: ChatApp [OPTIONS]", "", "  ChatApp: a terminal chat for local networks.", ""]
     rows.append("Options:")
     default = CommandLine()
-    for option in (*OPTIONS, Option("help", HELP, "Show this message and exit.")):
+    for option in (*OPTIONS, Option(" ".join(HELP), "Show this message and exit.")):
         said = ", ".join(option.spellings) + (f" {option.metavar}" if option.metavar else "")
         if option.off:
             said += f" / {option.off}"

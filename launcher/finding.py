@@ -1,11 +1,7 @@
-"""A client started without the registry's address (`ChatApp -c NAME`, `-d`, `-o NAME`)
-finds it on the network (net/discovery.py): one found is used and named, several are
-listed to choose from on a terminal (in a script, listed with the command to give
-instead), none is said with that command (docs/GUIDE.md, "Finding the registry").
-
-What is found is a hint: the registry's key is checked at first contact, where a key other
-than the one advertised is an alarm (peer/core/first_contact.py). The network and the
-codec are imported only when a client looks: --help loads this module.
+"""A client started without the registry's address finds it on the network: one found is
+used, several are listed to choose from on a terminal (in a script, with the command to give
+instead), none is said with that command (docs/GUIDE.md, "Finding the registry"). What is
+found is a hint: first contact checks the key (peer/core/first_contact.py).
 """
 
 from __future__ import annotations
@@ -22,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class NoRegistry(Exception):
-    """No registry is used (none found, none chosen, or several found by a script). `line`
-    makes what to say from the command to give instead, which the launcher knows."""
+    """No registry is used (none found, none chosen, or several in a script). `line` makes
+    what to say from the command to give instead."""
 
     def __init__(self, line: Callable[[str], str]) -> None:
         super().__init__()
@@ -32,8 +28,8 @@ class NoRegistry(Exception):
 
 @dataclass(frozen=True)
 class Service:
-    """The registries found that advertise one key (`code`, its join code's 30 digits):
-    one service (docs/SCALING.md), used at the first of `at` (sorted)."""
+    """The registries found that advertise one key (`code`, its join code's digits): one
+    service, used at the first of `at` (sorted)."""
 
     code: str
     at: tuple[tuple[str, int], ...]
@@ -57,9 +53,8 @@ def say(line: str) -> None:
 def registry_at(
     ip_text: str, port_text: str, bind: str, code: str | None
 ) -> tuple[tuple[str, int], str | None]:
-    """The registry's address as given (`ip_text`, `port_text`, checked), or else ("")
-    found on the network of `bind` (see `find_registry`), with the join code's digits it
-    advertised: a hint for first contact, no trust. Raises UsageProblem or NoRegistry."""
+    """The registry's address as given (checked), or else found on the network of `bind`
+    with the join code's digits it advertised. Raises UsageProblem or NoRegistry."""
     if ip_text or port_text:
         return (check_ip(ip_text), check_port(port_text, "server-port")), None
     service = find_registry(bind, code, sys.stdin.isatty())
@@ -67,9 +62,8 @@ def registry_at(
 
 
 def find_registry(bind: str, code: str | None, tty: bool) -> Service:
-    """The registry (with the others of its service) to use, found on the network of
-    `bind`: with a join code `code`, only one advertising it; `tty`, whether a person may
-    choose among several. Says which was found. Raises NoRegistry."""
+    """The service to use, found on the network of `bind` (with `code`, the one advertising
+    it; with `tty`, a person may choose among several), said. Raises NoRegistry."""
     from launcher.event_loop import run_guarded
     from net.discovery import DiscoveryError, look
 
@@ -105,9 +99,8 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
 
 
 def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
-    """The services of `found`, by address: records advertising the same key are one
-    service; a record without a join code is no registry's; with `code` (--registry-key),
-    only that key's service is kept."""
+    """The services of `found` (records advertising one key), by address; with `code`,
+    only that key's."""
     from wire.keys import code_from_text
 
     by_code: dict[str, set[tuple[str, int]]] = {}
@@ -127,9 +120,8 @@ def found_line(service: Service) -> str:
 
 
 def none_line(instead: str, others: int = 0, coded: bool = False) -> str:
-    """What is said when no registry was found: `instead`, the command to give with the
-    address; `others`, the registries found that do not advertise the join code given
-    (`coded`: one was)."""
+    """What is said when no registry was found: `instead`, the command to give; `others`,
+    those found advertising another join code than the one given (`coded`)."""
     from net.discovery import LOOK
 
     if coded and others:

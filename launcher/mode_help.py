@@ -1,13 +1,11 @@
 """What --help adds to the options: an example per mode, and the help of one mode
-(`ChatApp -c --help`), with the commands typed in it. Light to import: no wire, no asyncio
-(the chat commands are read from peer.core.commands only when asked for)."""
+(`ChatApp -c --help`), with the commands typed in it."""
 
 from __future__ import annotations
 
 from launcher.checks import MODE_VALUES
 
-#: One example per mode, as the README starts them, and the chat commands: what --help
-#: says after the options.
+#: What --help says after the options.
 EXAMPLES = (
     "Examples:\n"
     "  ChatApp -s 5000                          a registry on port 5000\n"
@@ -53,8 +51,7 @@ _SPELLINGS = {long: short for short, long in MODE_VALUES}
 
 
 def asked_mode_help(argv: list[str]) -> str | None:
-    """The help of the mode `argv` names when it asks for help too (`-c --help`), or None
-    (no mode named, or no help asked: ChatApp's --help lists every option)."""
+    """The help of the mode `argv` names when it asks for help too (`-c --help`), or None."""
     if not any(word in ("-h", "--help") for word in argv):
         return None
     mode = next(

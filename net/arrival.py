@@ -1,11 +1,6 @@
-"""When a datagram reached the host: the kernel's receive timestamp (SO_TIMESTAMPNS),
-read beside each datagram, so that an endpoint knows how long what it reads now waited
-in its socket (net/datagram_in.py, `behind`).
-
-Only an endpoint that asks for it (a registry's) reads the stamp: a recvmsg costs each
-datagram more than a recv. Linux gives the stamp on the common machines; elsewhere
-`stamp_arrivals` says no, and the endpoint bounds the wait by when its socket was last
-empty instead.
+"""When a datagram reached the host: the kernel's receive timestamp (SO_TIMESTAMPNS), for an
+endpoint that asks (a registry's) to know how long what it reads waited in its socket
+(net/datagram_in.py, `behind`). Where there is none, `stamp_arrivals` says no.
 """
 
 from __future__ import annotations
@@ -15,22 +10,18 @@ import socket
 import struct
 import sys
 
-#: Linux's SO_TIMESTAMPNS (also the type of its control message): the socket module's
-#: where it names it, else the number of the common machines, 35. The number differs on a
-#: few rare machines (alpha, mips, parisc, sparc): those, and any machine not listed, go
-#: without the stamp rather than set the wrong option.
+#: Linux's SO_TIMESTAMPNS (and its control message's type): 35 on the machines named in
+#: _MACHINES; the others go without the stamp rather than set the wrong option.
 SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
 _MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
-#: The stamp, the only control message asked for (so the first): a struct timespec
-#: (seconds and nanoseconds of the wall clock), two C longs.
+#: The stamp, the only control message: a struct timespec, two C longs.
 TIMESPEC = struct.Struct("@ll")
 #: Room for the stamp's control message, for recvmsg.
 ANCILLARY_SIZE = socket.CMSG_SPACE(TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
 
 
 def stamp_arrivals(sock: socket.socket) -> bool:
-    """Ask the kernel to stamp each datagram `sock` receives with its arrival: whether it
-    will (Linux on the machines named in _MACHINES, where the option is taken)."""
+    """Ask the kernel to stamp each datagram `sock` receives: whether it will."""
     if not sys.platform.startswith("linux") or not ANCILLARY_SIZE:
         return False
     if not os.uname().machine.startswith(_MACHINES):

@@ -1,7 +1,5 @@
-"""What an `Endpoint` (net/endpoint.py) seals and opens its datagrams with: the secure
-channel (secure/channel.py), or a stand-in of the same shape (a benchmark's pass-through,
-bench/unprotected.py; a test's). A Protocol, not the class: the compiled endpoint
-(setup.py) then takes any object that has these, as the pure one does.
+"""What an `Endpoint` seals and opens its datagrams with: the secure channel, or a stand-in
+(bench/unprotected.py; a test's). A Protocol, so that the compiled endpoint takes either.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Finding registries on the local network by multicast DNS service discovery (RFC 6762
-and 6763, through the `zeroconf` library): a registry advertises itself, and a client
-looks for those that do. What is found is a hint, never trust (docs/SECURITY.md,
-"Discovery"): the key a record names is checked as any first contact is.
-
-The record (docs/PROTOCOL.md, "Discovery"): service type SERVICE_TYPE; the registry's
-addresses and port; and in its TXT record `code=`, the join code of the registry's key.
+"""Finding registries on the local network by multicast DNS service discovery (`zeroconf`):
+a registry advertises itself, a client looks. What is found is a hint, never trust
+(docs/SECURITY.md). The record: docs/PROTOCOL.md, "Discovery".
 """
 
 from __future__ import annotations
@@ -28,10 +24,8 @@ SERVICE_TYPE = "_chatapp._udp.local."
 #: Seconds a client looks for registries when none answers (an answer comes within about a
 #: second: responders wait up to 0.6 s to gather theirs, RFC 6762 section 6).
 LOOK = 3.0
-#: Seconds from the first question in which a client takes every registry that answers:
-#: the others answer the same question within 0.6 s of it, and one slowed down (a busy
-#: machine) answers the question asked again a second later (zeroconf's browser asks at
-#: about 0.1 s and 1.1 s). A first answer that comes later ends the look at once.
+#: Seconds from the first question in which a client takes every registry that answers
+#: (zeroconf asks at about 0.1 s and 1.1 s); a first answer later ends the look at once.
 WINDOW = 2.0
 #: Seconds a found record's addresses and port may take to arrive (most come with it).
 RESOLVE = 1.0
@@ -51,8 +45,7 @@ class DiscoveryError(Exception):
 
 
 def _quiet_library() -> None:
-    """zeroconf logs its own warnings (an interface without multicast, a record it cannot
-    parse): not for a user, who is told in ChatApp's words what matters."""
+    """zeroconf's own warnings are not for a user, told in ChatApp's words what matters."""
     log = logging.getLogger("zeroconf")
     log.addHandler(logging.NullHandler())
     log.propagate = False
@@ -94,10 +87,31 @@ def _networks() -> list[tuple[str, int]]:
     ]
 
 
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses but loopback and link-local, sorted, each once: what
+    peers on other machines reach a registry listening on every interface at. Asked of
+    the OS alone: nothing is sent."""
+    usable = {ip for ip, _ in _networks() if _usable(ipaddress.IPv4Address(ip))}
+    return sorted(usable, key=ipaddress.IPv4Address)
+
+
+def _usable(address: ipaddress.IPv4Address) -> bool:
+    return not (address.is_loopback or address.is_link_local or address.is_unspecified)
+
+
+def reach_line(addresses: list[str], port: int) -> str:
+    """The start line that says where peers reach a registry listening on every interface
+    at `port`."""
+    here = f"Peers on this machine reach it at 127.0.0.1:{port}"
+    if not addresses:
+        return f"{here}; this machine has no network address other than that right now."
+    others = " or ".join(f"{a}:{port}" for a in addresses)
+    return f"{here}; peers on other machines at {others}."
+
+
 def nearest(addresses: Sequence[str], networks: Sequence[tuple[str, int]]) -> str:
     """Of a registry's `addresses`, one on a network this machine is on (`networks`: our
-    addresses and prefix lengths), else the first: a machine on two networks advertises
-    both, and only one may be reachable from here."""
+    addresses and prefix lengths), else the first."""
     ours = [ipaddress.ip_network(f"{ip}/{prefix}", strict=False) for ip, prefix in networks]
     for address in addresses:
         if any(ipaddress.ip_address(address) in net for net in ours):
@@ -130,8 +144,7 @@ class Advertisement:
             f"{instance}.{SERVICE_TYPE}",
             port=port,
             properties={"code": code},
-            # a host name of our own: the machine's (answered by its own responder, with all
-            # its addresses) would be claimed with ours, and one of the two renamed
+            # a host name of our own: the machine's own responder answers for its name
             server=f"chatapp-{port}-{host or 'here'}.local.",
             parsed_addresses=advertised_addresses(bind),
         )
@@ -175,10 +188,8 @@ async def look(bind: str, look_for: float = LOOK, window: float = WINDOW) -> lis
             heard.set()
 
     asked = asyncio.get_running_loop().time()
-    # Every question multicast: an answer to a unicast one (QU, zeroconf's default for the
-    # first) goes to port 5353 of this machine, which other mDNS sockets share (another
-    # client's, avahi's), and the kernel hands it to one of them, so the first question
-    # went unanswered and the look waited a second for the next.
+    # every question multicast: an answer to a unicast one goes to port 5353, which other
+    # mDNS sockets share (avahi's), and the kernel may hand it to one of them
     browser = AsyncServiceBrowser(
         zc.zeroconf, SERVICE_TYPE, handlers=[changed], question_type=DNSQuestionType.QM
     )

@@ -1,17 +1,10 @@
-"""One log line per kind of rejection per interval, however many come: the one log of
-every refusal and every failed check of a process (input that does not open or decode, a
-request refused, a message not believed, an operator with a wrong key).
+"""One log line per kind of rejection per interval, however many come: a process's one log
+of refusals and failed checks. Whoever sends garbage would otherwise choose how often we
+write. The first of a kind is logged at once; those within INTERVAL after it are counted,
+and the next line of that kind says how many.
 
-Whoever sends garbage chooses how often we would otherwise write: every bad datagram or
-refused request logged alone once wrote tens of thousands of lines in seconds, burying
-what mattered and filling the disk. So the first rejection of each kind is logged at once
-(it says what is going on), and the ones after it within INTERVAL are only counted: the
-next line of that kind, no sooner than INTERVAL after the last, says how many there were.
-
-`DropLog` is sans-IO: every call takes `now` (monotonic seconds), and its owner calls
-`flush(now)` once `due()` has passed, so that the count of a burst that stopped is still
-told. `Rejections` is that owner in an asyncio program: the one a process makes, shared by
-its endpoint, its cores' refusals and its help desk.
+`DropLog` is sans-IO: its owner calls `flush(now)` once `due()` has passed. `Rejections`
+is that owner in an asyncio program, one a process.
 """
 
 from __future__ import annotations
@@ -24,8 +17,7 @@ from msgspec import Struct
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
-#: Kinds told apart, at most. Kinds are constants of the code, far fewer than this; the
-#: bound keeps a kind made by mistake of text from the network from growing the table.
+#: Kinds told apart, at most (kinds are constants of the code, far fewer).
 MAX_KINDS = 256
 #: The kind every rejection takes once MAX_KINDS kinds are known.
 OTHER_KIND = "other rejections"
@@ -38,11 +30,8 @@ class _Kind(Struct):
 
 
 class DropLog:
-    """Writes rejections to `log`, at most one line per kind per `interval` seconds.
-
-    `kind` names a class of rejection and must come from a fixed set (a constant of the
-    caller, never text from the network): there is one entry per kind.
-    """
+    """Writes rejections to `log`, at most one line per kind (a constant, never text from
+    the network) per `interval` seconds."""
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         #: Where the lines go.
@@ -92,9 +81,8 @@ class DropLog:
 
 
 class Rejections:
-    """A process's one log of rejections: a `DropLog` on the monotonic clock, whose held
-    counts are written once their interval is over (by a timer of the running event loop)
-    and at `close`. Call it with a kind (a constant) and the line that tells of one."""
+    """A process's one log of rejections: a `DropLog` on the monotonic clock, its counts
+    written by a timer of the running loop and at `close`. Call it with a kind and a line."""
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         self.drops = DropLog(log, interval)

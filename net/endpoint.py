@@ -35,13 +35,11 @@ from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Dest, Outgoing
-from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import Closable
-from secure.buffer_budget import BufferBudget
-from secure.stream import SecureStream
+from net.stream_slots import Closable, SentStreams
+from secure.stream import BufferBudget, SecureStream
 from wire.codec import encode, fits_datagram
 from wire.ids import IdMaker
 from wire.limits import MAX_DATAGRAM
@@ -190,7 +188,7 @@ class Endpoint(ReceivingDatagrams):
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        #: The TCP connections opened to send, bounded per address (net/sent_streams.py):
+        #: The TCP connections opened to send, bounded per address (net/stream_slots.py):
         #: read-only outside.
         self.sent_streams = SentStreams()
         #: Accepted connections, bounded so that they leave file descriptors for files (its

@@ -1,10 +1,7 @@
 """A node's TCP listening socket: accepts connections within the limit of StreamSlots and
-hands each to a coroutine with its streams.
-
-The accept loop is our own rather than asyncio.start_server's: that one accepts up to its
-backlog (1024 here) connections per wake-up before any of them is looked at, so a burst of
-connections could take every file descriptor before the limit was checked. Here each
-connection is admitted or closed the moment it is accepted.
+hands each to a coroutine with its streams. The accept loop is our own: asyncio.start_server's
+accepts up to its backlog per wake-up before any is looked at, so a burst could take every
+descriptor before the limit was checked; here each is admitted or closed as it is accepted.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from disk.files import raise_open_file_limit
+from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
@@ -29,14 +26,12 @@ ACCEPT_BATCH = 64
 PAUSE_ON_EXHAUSTION = 1.0
 #: accept() errors that say the system is out of something: wait before trying again.
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-#: TCP keepalive: a connection silent this long is probed, so that a vanished machine is
-#: noticed within about half a minute (a help-desk place then enters its grace period).
+#: TCP keepalive: a vanished machine is noticed within about half a minute.
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:
-    """Turn on TCP keepalive probes for the connection behind `writer`, where the system
-    allows (a desk connection may stay silent for the whole wait)."""
+    """Turn on TCP keepalive probes for the connection behind `writer`, where allowed."""
     sock = writer.get_extra_info("socket")
     if sock is None:
         return
@@ -48,9 +43,8 @@ def enable_keepalive(writer: asyncio.StreamWriter) -> None:
 
 
 def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-    """Whether the other end has closed (or reset) the connection already, whatever it
-    sent before that may still be unread: its client is gone, and answers reach nobody.
-    False when it cannot be told (the system cannot look without reading)."""
+    """Whether the other end has closed (or reset) the connection, whatever it sent before
+    is still unread: answers would reach nobody. False when it cannot be told."""
     if reader.at_eof():
         return True
     sock = writer.get_extra_info("socket")
@@ -58,8 +52,7 @@ def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> b
     if sock is None or not dontwait:
         return False
     try:
-        # a look at the kernel's queue on a copy of the descriptor, leaving it as it was
-        # for the transport: an end of stream is b"" whatever came before it was read
+        # a look at the kernel's queue on a copy of the descriptor, left as it was
         with socket.fromfd(sock.fileno(), sock.family, sock.type) as look:
             return look.recv(1, socket.MSG_PEEK | dontwait) == b""
     except (BlockingIOError, InterruptedError):
@@ -75,8 +68,8 @@ Dropped = Callable[[str, str], None]
 
 
 class Accepted:
-    """One accepted connection: its socket until its streams exist, then its writer (which
-    closing must go through, or the descriptor could be reused under the transport)."""
+    """One accepted connection: its socket until its streams exist, then its writer, which
+    closing must go through (or the descriptor could be reused under the transport)."""
 
     __slots__ = ("sock", "writer")
 
@@ -94,7 +87,7 @@ class Accepted:
 class Listener:
     """Accepts TCP connections on one address and serves each with `serve(reader, writer,
     addr, slot)`, `slot` being what to tell `slots` about (heard, shown_key, settle). The
-    process's open-file limit is raised to what the system allows first."""
+    process's open-file limit is raised to what the system allows first (`stream_limit`)."""
 
     def __init__(
         self,
@@ -104,13 +97,11 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`clock`: the monotonic clock the slots keep activity by."""
-        raise_open_file_limit()
         self.slots = StreamSlots(stream_limit(), clock)
         self._serve = serve
         self._spawn = spawn
         self._dropped = dropped
         self._sock: socket.socket | None = None
-        self._server: asyncio.Server | None = None
         self.errors = 0
         #: Accepting is paused: descriptors or memory ran out (see `accept_waiting`).
         self.paused = False
@@ -127,11 +118,8 @@ class Listener:
         except OSError:
             sock.close()
             raise
-        try:
-            loop.add_reader(sock.fileno(), self.accept_waiting, sock)
-            self._sock = sock
-        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            self._server = await asyncio.start_server(self._accepted, sock=sock)
+        loop.add_reader(sock.fileno(), self.accept_waiting, sock)
+        self._sock = sock
 
     def close(self) -> None:
         """Stop listening (the connections being served are the caller's to end)."""
@@ -139,15 +127,11 @@ class Listener:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
 
     def accept_waiting(self, listener: socket.socket) -> None:
-        """Accept the connections waiting on `listener`, the listening socket (what the
-        event loop runs when it is readable), ACCEPT_BATCH at most. One reset before it
-        was taken is passed over; any other failure is counted (`errors`) and told, and
-        when descriptors or memory ran out, accepting is `paused` for PAUSE_ON_EXHAUSTION."""
+        """Accept at most ACCEPT_BATCH connections waiting on the listening socket. A
+        failure but a reset is counted (`errors`) and told; out of descriptors or memory,
+        accepting is `paused` for PAUSE_ON_EXHAUSTION."""
         for _ in range(ACCEPT_BATCH):
             try:
                 conn, peer = listener.accept()
@@ -160,9 +144,7 @@ class Listener:
                 self._dropped(
                     "accept failed", f"could not accept a TCP connection (#{self.errors}): {exc}"
                 )
-                if exc.errno in EXHAUSTED:
-                    # out of descriptors (something else holds them) or memory: try again
-                    # in a while rather than spin on a socket that stays readable
+                if exc.errno in EXHAUSTED:  # rather than spin on a socket that stays readable
                     self._pause(listener)
                 return
             addr: Addr = (str(peer[0]), int(peer[1]))
@@ -192,13 +174,13 @@ class Listener:
             if slots.turned_away_address != over:
                 self._dropped(
                     "turned away: address",
-                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
                     f"{_share(slots, addr)}, all of them help-desk sessions",
                 )
             else:
                 self._dropped(
                     "turned away: full",
-                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"turned away TCP connection #{slots.turned_away} from {fmt_addr(addr)}: "
                     f"{len(slots)} connections open, the most this process can serve, each "
                     "a help-desk session or a request being answered",
                 )
@@ -213,7 +195,7 @@ class Listener:
             self._dropped(
                 "evicted: full",
                 f"closed the least useful TCP connection to make room for one from "
-                f"{_fmt(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
+                f"{fmt_addr(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
                 "can serve)",
             )
         return True
@@ -231,21 +213,6 @@ class Listener:
         finally:
             self.slots.release(accepted)
 
-    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        addr: Addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
-        if not self._admit(writer, addr):
-            writer.close()
-            return
-        try:
-            await self._serve(reader, writer, addr, writer)
-        finally:
-            self.slots.release(writer)
-
 
 def _share(slots: StreamSlots, addr: Addr) -> str:
     return f"{slots.per_address} connections open from {addr[0]}, the most one address may hold"
-
-
-def _fmt(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"

@@ -1,7 +1,5 @@
-"""Asking a registry for its public key over TCP, in clear, and the label it is pinned
-under. Used by the help-desk clients at first contact (peer/adapter/desk/start.py), which
-reach the registry only over TCP; a peer asks with a KEY_REQUEST datagram instead.
-"""
+"""Asking a registry for its public key over TCP, in clear (the help-desk clients' first
+contact; a peer asks with a KEY_REQUEST datagram), and the label it is pinned under."""
 
 from __future__ import annotations
 
@@ -21,9 +19,8 @@ def registry_label(host: str, port: int) -> str:
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with over TCP, or None (no answer in
-    time, or not a key). Raises ConnectionRefusedError when its host refuses the connection:
-    nothing listens there, an answer that needs no waiting for."""
+    """The key the registry at `host`:`port` answers with, or None (no answer in time, or
+    not a key). Raises ConnectionRefusedError: nothing listens there."""
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):

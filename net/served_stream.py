@@ -1,10 +1,6 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-and handed over until it ends.
-
-Every frame travels in the secure channel (`secure.stream`); what does not open closes
-the connection unanswered, and one in clear from a version before the secure channel is
-told so in clear if it asked. A connection is closed when idle, and when a message takes
-too long to arrive whole (see the constants).
+(`secure.stream`) and handed over until it ends. What does not open closes it unanswered;
+a version from before the secure channel is told so in clear, if it asked.
 """
 
 from __future__ import annotations
@@ -24,33 +20,22 @@ if TYPE_CHECKING:
 
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
-#: ...one we made to send one message (too long for a datagram): it is closed as soon as
-#: the answer to that message is in, and otherwise once idle as long as an answer over TCP
-#: is waited for (a retry opens a connection of its own). Kept open for IDLE_CLOSE, each of
-#: many long messages would hold a socket at both ends for a minute; closed sooner, an
-#: answer slowed by a join storm (or relayed by another registry of a service) found the
-#: connection gone, and was lost while the asker still waited for it.
+#: ...one we made to send one message too long for a datagram: closed once its answer is
+#: in, else once idle as long as that answer is waited for (a retry opens its own).
 SENT_IDLE_CLOSE = STREAM_WAIT
-#: Seconds a message may take from its first byte to its last, over all its records (and
-#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
-#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
-#: message (slowloris) would otherwise hold its connection, its place among the listener's
-#: and what it sent so far, for ever.
+#: Seconds a message may take from its first byte to its last (and an accepted connection
+#: to its first frame): MAX_FRAME takes well under a second on a LAN, and a sender that
+#: never finishes one (slowloris) would otherwise hold its place for ever.
 FRAME_DEADLINE = 10.0
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
 
 
 class ServedStream:
-    """One connection of `endpoint`, from `addr`, served until it ends (`serve`).
-
-    `slot` is an accepted connection's place among the listener's (None for one we made),
-    told of each whole frame. A connection is closed when idle for IDLE_CLOSE between
-    messages, or when a message (an accepted connection's first frame counted from the
-    accept) takes longer than FRAME_DEADLINE: bytes that trickle in without making a
-    message are not activity. What it holds of a message not yet whole counts against the
-    endpoint's `buffers`. One we made to send the message `answer_to` is closed once its
-    answer is handled, and when idle for SENT_IDLE_CLOSE."""
+    """One connection of `endpoint`, from `addr`, served until it ends (`serve`), closed as
+    the constants say. `slot`: an accepted connection's place among the listener's (None
+    for one we made). One we made to send the message `answer_to` ends with its answer.
+    What it holds of a message not yet whole counts against the endpoint's `buffers`."""
 
     def __init__(
         self,
@@ -69,8 +54,7 @@ class ServedStream:
         if decoder is None:  # accepted: the other side begins the handshake
             decoder = SecureStream(endpoint.channel.static, budget=endpoint.buffers)
             endpoint._streams[writer] = decoder
-        # not a method of this object: the decoder would hold it, and it the decoder, in a
-        # cycle that keeps the decoder's buffers until the garbage collector runs
+        # not a method: a cycle would keep the decoder's buffers until the collector runs
         decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
         self._decoder = decoder
         if slot is not None:
@@ -117,8 +101,7 @@ class ServedStream:
         return await self._hand_over(messages, reader)
 
     def _feed(self, data: bytes) -> list[Message] | None:
-        """The messages `data` completes, or None when it ends the connection (answered in
-        clear where it asks for our key, or is a request in clear; else only logged)."""
+        """The messages `data` completes, or None when it ends the connection."""
         writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
         try:
             return decoder.feed(data)

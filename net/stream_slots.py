@@ -1,38 +1,33 @@
-"""How many accepted TCP connections a node serves at once, so that they never take the file
-descriptors its files need, and which one makes room for a newcomer.
+"""How many TCP connections a node serves at once, so that they never take the file
+descriptors its files need, and which one makes room for a newcomer; and how many it opens.
 
-Each connection is a file descriptor. Left unbounded, a client that opens connections and
-leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
-timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
-So connections are counted against the process's open-file limit (raised to what the
-system allows at start, disk/files.py), with SPARE_FDS left for files, and never more
-than MAX_STREAMS (each costs memory too).
+Connections are counted against the process's open-file limit (raised at start), less
+SPARE_FDS for files, and never more than MAX_STREAMS: left unbounded, idle connections (a
+bug, a flood) would leave a registry no descriptor to accept anyone or open a mailbox.
 
-At the limit a newcomer takes the place of the least useful connection: one that has not
-shown a key yet (the longest silent first), then one waiting for no answer (the longest
-silent first), then one whose request has gone unanswered for EVICT_IDLE (the longest
-waiting first). A request more recent than that (a mailbox being read, a receiver being
-probed) is protected, for closing it would lose work already done, but only so many of
-them: the last `reserve` places (RESERVE_SHARE of the limit) are never held that way, so
-the longest waiting of those goes when more wait. That is the reserve for registrations (a
-peer whose Welcome is too big for a datagram fetches it over TCP): whoever holds every
-place with requests, fresh or not, a new peer still gets one. A newcomer is turned away
-only when help-desk sessions hold the reserve. Bytes that trickle in without completing a
-frame do not count as activity; the endpoint closes such a connection anyway once its
-message is late (FRAME_DEADLINE in net/served_stream.py). Connections handed to a session of
-their own (the help desk, where waiting in silence is the point) are counted but never
-evicted.
+At the limit a newcomer takes the place of the least useful connection: one that has shown
+no key yet, then one waiting for no answer (the longest silent first), then one whose
+request has gone unanswered for EVICT_IDLE (the longest waiting first). A fresher request
+is protected, but not in the last `reserve` places (RESERVE_SHARE of the limit): whoever
+holds every place with requests, a registering peer still gets one. A newcomer is turned
+away only when help-desk sessions (settled: counted, never evicted) hold the reserve. Bytes
+that complete no frame are no activity (the endpoint closes such a connection at
+FRAME_DEADLINE, net/served_stream.py).
 
-One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
-than half the limit), loopback included: a flood of connections from one machine, kept
-alive with a frame now and then or settled as desk sessions, would otherwise take every
-place. Its next connection closes its own least useful one to make room (an address only
-ever makes room for itself: a peer that sends many long messages leaves a connection open
-for each), or is turned away when all it holds are desk sessions.
+One address holds at most `per_address` (MAX_STREAMS_PER_ADDRESS, at most half the limit),
+loopback included: its next connection closes its own least useful one (an address only
+ever makes room for itself), or is turned away when all it holds are desk sessions.
+
+A connection opened to send one message too long for a datagram waits for its answer (or
+SENT_IDLE_CLOSE, net/served_stream.py): a peer that never answers holds it that long, for
+each retried copy. So one IP address holds at most SENT_PER_ADDRESS of them, all at most
+SENT_LIMIT; past that the message waits for its retry (logged, counted).
 """
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -41,47 +36,58 @@ from typing import Protocol
 #: listening socket, the table and mailbox files, logs, outgoing connections.
 SPARE_FDS = 64
 #: Seconds a request may go unanswered before its connection is as good as any other to
-#: close for a newcomer at the limit (a registry answers within moments, or probes for
-#: a round of tries, wire.reliable; a sender of frames that ask nothing would otherwise hold its
-#: place).
+#: close for a newcomer at the limit (a registry answers within moments, or probes for a
+#: round of tries, wire.reliable).
 EVICT_IDLE = 2.0
 #: The share of the limit (one place in this many, at least one) where a request in
 #: progress is no protection: newcomers always find a place there.
 RESERVE_SHARE = 8
-#: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
+#: The limit when the open-file limit is unlimited.
 DEFAULT_LIMIT = 1000
-#: Most connections served at once, whatever the open-file limit: each costs some 30 KB
-#: of memory before it holds any message, so this bounds that cost near 120 MB.
+#: The soft open-file limit asked for when the hard one is unlimited (Linux refuses more
+#: than its fs.nr_open, by default 1,048,576).
+UNLIMITED_WANTED = 1 << 20
+#: Most connections served at once: at some 30 KB each, near 120 MB.
 MAX_STREAMS = 4096
-#: Accepted connections one IP address may hold open at once (at most half the limit): a
-#: class of peers on one machine fetching their tables over TCP at once (the join-storm
-#: benchmark: 500 peers on loopback), far fewer than the places everyone shares.
+#: Accepted connections one IP address may hold open at once (at most half the limit):
+#: enough for 500 peers on one machine fetching their tables at once (the join storm).
 MAX_STREAMS_PER_ADDRESS = 512
+#: Connections opened to send to one IP address at once: a LAN machine runs a few peers.
+SENT_PER_ADDRESS = 32
+#: Connections opened to send at once in all.
+SENT_LIMIT = 1024
 
 
 class Closable(Protocol):
     def close(self) -> None: ...
 
 
+def raise_open_file_limit() -> int:
+    """Raise the soft open-file limit to the hard one where the system allows: the soft
+    limit in force afterwards. Left at a shell's soft limit (often 1,024), a thousand
+    connections would leave a registry no descriptor to accept a peer or write its table."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = UNLIMITED_WANTED if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(OSError, ValueError):  # kept as it was: counted against
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
+
+
 def stream_limit() -> int:
-    """Accepted connections to serve at once: the open-file limit less SPARE_FDS, at least
-    16 and at most MAX_STREAMS (DEFAULT_LIMIT where the limit cannot be read or has none)."""
-    try:
-        import resource
-    except ImportError:  # not on this system (Windows)
-        return DEFAULT_LIMIT
-    try:
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        return DEFAULT_LIMIT
+    """Accepted connections to serve at once, once the open-file limit is raised: that
+    limit less SPARE_FDS, at least 16 and at most MAX_STREAMS (DEFAULT_LIMIT when it has
+    none)."""
+    soft = raise_open_file_limit()
     if soft == resource.RLIM_INFINITY:
         return DEFAULT_LIMIT
     return max(16, min(MAX_STREAMS, soft - SPARE_FDS))
 
 
 class StreamSlots:
-    """The accepted connections being served, each with when it last brought a whole frame
-    (or was accepted), whether it has shown a key, and since when its request waits."""
+    """The accepted connections being served: when each last brought a whole frame (or was
+    accepted), whether it has shown a key, since when its request waits."""
 
     def __init__(
         self,
@@ -89,8 +95,6 @@ class StreamSlots:
         clock: Callable[[], float] = time.monotonic,
         per_address: int = MAX_STREAMS_PER_ADDRESS,
     ) -> None:
-        """At most `limit` connections in all, `per_address` of them (capped at half the
-        limit, at least 1) from one address."""
         self.limit = limit
         self.per_address = max(1, min(per_address, limit // 2))
         self._clock = clock
@@ -120,11 +124,9 @@ class StreamSlots:
         return max(1, self.limit // RESERVE_SHARE)
 
     def admit(self, stream: Closable, address: str = "") -> bool:
-        """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
-        closing one to make room if need be: when its address holds `per_address` already,
-        that address's least useful one (an address only ever makes room for itself), else
-        at the limit the least useful of all (see the module's docstring). False (and
-        counted) when there is no room: the caller closes it."""
+        """Take a new connection from `address` (an IP; "": unknown, never capped) in,
+        closing the least useful of its address's, or at the limit of all, to make room
+        (see the module). False (counted) when there is none: the caller closes it."""
         now = self._clock()
         if address and self._from.get(address, 0) >= self.per_address:
             own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
@@ -151,11 +153,8 @@ class StreamSlots:
     def _least_useful(
         self, candidates: Iterable[Closable], now: float, *, own: bool
     ) -> Closable | None:
-        """Of `candidates` (longest silent first), the one to close for a newcomer: the
-        longest silent that has shown no key, else the longest silent waiting for no
-        answer, else the one waiting longest for its answer, if for EVICT_IDLE or if
-        requests hold the reserve (for a newcomer of the same address, `own`, however
-        short its wait)."""
+        """Of `candidates` (longest silent first), the one to close for a newcomer, as the
+        module says; for one of the same address (`own`), however short its wait."""
         quiet = waiting = None
         for stream in candidates:
             if stream in self._unproven:
@@ -211,8 +210,7 @@ class StreamSlots:
         self._unproven.pop(stream, None)
 
     def heard(self, stream: Closable) -> None:
-        """`stream` brought a whole frame: it is in use, and waits for an answer until
-        `answered`."""
+        """`stream` brought a whole frame: it waits for an answer until `answered`."""
         if self._heard.pop(stream, None) is not None:
             now = self._clock()
             self._heard[stream] = now  # to the end: the order is of activity
@@ -224,8 +222,7 @@ class StreamSlots:
                 idle[stream] = None
 
     def answered(self, stream: Closable) -> None:
-        """Something was sent back on `stream`: it waits for nothing now, and may be
-        closed for a newcomer before those that still do."""
+        """Something was sent back on `stream`: it waits for nothing now."""
         self._awaiting.pop(stream, None)
 
     def settle(self, stream: Closable) -> None:
@@ -245,3 +242,38 @@ class StreamSlots:
         self._awaiting.pop(stream, None)
         self._unproven.pop(stream, None)
         self._forget_address(stream)
+
+
+class SentStreams:
+    """The connections an endpoint opened and has not closed yet, by IP address."""
+
+    def __init__(self, limit: int = SENT_LIMIT, per_address: int = SENT_PER_ADDRESS) -> None:
+        self.limit = limit
+        self.per_address = per_address
+        self._open: dict[str, int] = {}
+        self._total = 0
+        #: connections not opened, at a limit
+        self.refused = 0
+
+    def take(self, ip: str) -> bool:
+        """Count a connection about to be opened to `ip`; False (counted) at a limit."""
+        held = self._open.get(ip, 0)
+        if held >= self.per_address or self._total >= self.limit:
+            self.refused += 1
+            return False
+        self._open[ip] = held + 1
+        self._total += 1
+        return True
+
+    def release(self, ip: str) -> None:
+        """A connection `take` counted to `ip` is closed (or was never made)."""
+        held = self._open[ip] - 1
+        if held:
+            self._open[ip] = held
+        else:
+            del self._open[ip]
+        self._total -= 1
+
+    def open_to(self, ip: str) -> int:
+        """Connections open to `ip`."""
+        return self._open.get(ip, 0)

@@ -1,5 +1,4 @@
-"""Waking a sans-IO core at the time it asked for. Used by the peer's and the registry's
-adapters alike."""
+"""Waking a sans-IO core at the time it asked for."""
 
 from __future__ import annotations
 
@@ -9,27 +8,20 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the time a core's `next_wake()` names (seconds on the
-    monotonic clock, the cores' `now`: a step of the time of day neither fires it early nor
-    holds it back). Call `set(core.next_wake())` after every event.
+    """Runs `tick` no later than the monotonic time `set` names; call it after every event.
 
-    A timer already armed for an earlier time is kept: the cores' `tick` is harmless when
-    nothing is due, and re-arming costs more than the rare early wake-up (each direct
-    message would otherwise re-arm twice: its retry deadline, then the keepalive after
-    the ack). With `spare`, a timer armed for a later time is kept too, when a sooner
-    wake-up is asked for: once the sooner one fires, the spare is the timer (a peer's
-    acks held for the registry would otherwise re-arm its keepalive after every relayed
-    line). Not for a core whose deadlines move later often: its spare would fire early."""
+    A timer armed for an earlier time is kept: a `tick` with nothing due is harmless, and
+    re-arming costs more. With `spare`, one armed for a later time is kept too when a
+    sooner wake-up is asked for, and is the timer once that fires (not for a core whose
+    deadlines often move later: its spare would fire early)."""
 
     def __init__(self, tick: Callable[[], None], *, spare: bool = False) -> None:
         self._tick = tick
         self._keeps_spare = spare
         self._handle: asyncio.TimerHandle | None = None
-        #: The time it is set to wake at, or None (read-only outside): an owner whose
-        #: deadline is this already need not call `set`.
+        #: The time it is set to wake at, or None (read-only outside).
         self.at: float | None = None
-        # a timer armed before for a later time, and that time: the timer once `_handle`
-        # has fired
+        # a timer armed before for a later time, and that time
         self._spare: asyncio.TimerHandle | None = None
         self._spare_at = 0.0
 

@@ -16,7 +16,7 @@ secure channel"):
 - Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
   and an initiation with its mac2; under load, an initiation without a valid mac2 is
   answered with a cookie reply only, and each source address has a handshake budget
-  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3).
+  (`secure.cookie`; the WireGuard paper, section 5.3).
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
 - A silence after sending makes a new handshake (REHANDSHAKE_AFTER, see `seal`); an
@@ -42,8 +42,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure import cookie
-from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
-from secure.handshake_load import HandshakeLoad
+from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker, HandshakeLoad
 from secure.noise import (
     DHLEN,
     MAX_MESSAGE,

@@ -1,22 +1,22 @@
-"""WireGuard's handshake MACs and cookies (the WireGuard paper, sections 5.3 and 5.4.7;
-wireguard-go's device/cookie.go), sans-IO, for the secure channel's handshakes (secure/channel.py).
+"""WireGuard's handshake MACs and cookies (the WireGuard paper, 5.3 and 5.4.7; wireguard-go's
+device/cookie.go), sans-IO, for the secure channel's handshakes.
 
-- mac1: a keyed BLAKE2s-128 of a handshake message, keyed by HASH("mac1----" || the
-  receiver's static public key). Anyone who knows that key can make it, so it proves only
-  that the sender knows whom it talks to; but it is checked with one hash, before any
-  Diffie-Hellman, so a datagram without it costs the receiver a hash.
-- mac2: the same MAC of the message and its mac1, keyed by a cookie: BLAKE2s-128 of the
-  sender's source address (IP and port) under a secret the responder makes anew every
-  COOKIE_REFRESH seconds. Only who receives at that address can learn the cookie.
-- Under load a responder answers an initiation without a valid mac2 with a cookie reply:
-  the cookie, sealed by XChaCha20-Poly1305 under HASH("cookie--" || the responder's public
-  key) with the initiation's mac1 as associated data (so it answers that initiation only).
-  The initiator keeps the cookie and puts its mac2 on its next initiation.
+- mac1: keyed BLAKE2s-128 of a handshake message under HASH("mac1----" || the receiver's
+  public key): it proves only that the sender knows whom it talks to, checked with one
+  hash before any Diffie-Hellman.
+- mac2: the same MAC of the message and its mac1 under a cookie, BLAKE2s-128 of the
+  sender's IP and port under a secret made anew every COOKIE_REFRESH seconds.
+- Under load, an initiation without a valid mac2 is answered with a cookie reply: the
+  cookie sealed by XChaCha20-Poly1305 under HASH("cookie--" || the responder's public key),
+  the initiation's mac1 as associated data. The initiator's next initiation carries mac2.
 
-BLAKE2s is Python's hashlib (keyed, 16-byte digests are WireGuard's MAC); pyca
-`cryptography` has neither keyed BLAKE2s nor XChaCha20-Poly1305, so the latter is
-libsodium's, through PyNaCl. PyNaCl is imported where a cookie is sealed or opened: that
-happens only under load, and loading it is a few milliseconds of every ChatApp start.
+BLAKE2s is hashlib's; XChaCha20-Poly1305 is libsodium's, through PyNaCl, imported only when
+a cookie is sealed or opened (under load).
+
+When a responder is under load, on a rate rather than wireguard-go's queue (device.go
+`IsUnderLoad`, ratelimiter.go): the initiations with a valid mac1 beyond LOAD_RATE a second
+(LOAD_BURST at once), and UNDER_LOAD_FOR after. Under load, only an initiation with a valid
+mac2 gets a handshake, and each IP address at most SOURCE_RATE a second (SOURCE_BURST at once).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ import hmac
 import os
 import socket
 from collections.abc import Callable
+
+from wire.flood_gate import FloodGate
+from wire.token_bucket import FULL, BucketRule
 
 Addr = tuple[str, int]
 
@@ -124,8 +127,7 @@ class CookieChecker:
 
     def reply(self, datagram: bytes, index: bytes, source: bytes, now: float) -> bytes:
         """The body of a cookie reply to `datagram`, the initiation numbered `index` (its 4
-        bytes), from `source` (`source_bytes` of its address): 60 bytes, whatever the
-        initiation's size."""
+        bytes), from `source` (`source_bytes` of its address): 60 bytes."""
         if now - self._secret_made > COOKIE_REFRESH:
             self._secret, self._secret_made = self._random(32), now
         from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
@@ -136,3 +138,38 @@ class CookieChecker:
             cookie, mac1_of(datagram), nonce, self._cookie_key
         )
         return index + nonce + sealed
+
+
+#: Initiations a second, on average and at once, a responder answers without cookies. A
+#: full handshake costs a responder some 0.5 ms: this is a few percent of a CPU.
+LOAD_RATE = 50.0
+LOAD_BURST = 100.0
+#: Seconds a responder stays under load after an initiation over its rate (WireGuard's
+#: UnderLoadAfterTime).
+UNDER_LOAD_FOR = 1.0
+#: Handshakes one IP address may make a second under load, and at once (WireGuard's
+#: ratelimiter: packetsPerSecond, packetsBurstable).
+SOURCE_RATE = 20.0
+SOURCE_BURST = 5.0
+
+
+class HandshakeLoad:
+    """A responder's load, and the budget of each source address under load."""
+
+    def __init__(self) -> None:
+        self._rule = BucketRule(LOAD_RATE, LOAD_BURST)
+        self._due = FULL
+        self._until = float("-inf")
+        self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
+
+    def under_load(self, now: float) -> bool:
+        """Count one initiation with a valid mac1 arriving at `now`: whether the responder
+        is under load."""
+        taken, self._due = self._rule.take(self._due, now)
+        if not taken:
+            self._until = now + UNDER_LOAD_FOR
+        return now < self._until
+
+    def admit(self, ip: str, now: float) -> bool:
+        """Whether `ip` may have a handshake at `now`, under load (counted if so)."""
+        return self._sources.take(ip, now)

@@ -1,9 +1,5 @@
-"""A program's key pair, the keys it has pinned, and how a key is shown to people.
-
-Every registry, peer and help-desk client has an X25519 key pair, made at its first start
-and kept in its data directory, readable by its user only (docs/SECURITY.md). Keys of
-others are pinned on first use, as SSH does: `Pins` remembers them and says when one
-changes.
+"""A program's key pair, made at its first start and kept in its data directory, and the
+keys of others it has pinned on first use, as SSH does (docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -29,10 +25,9 @@ class KeyFileError(Exception):
 
 
 def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
-    """The key pair kept in `data_dir` (in `file`), made (mode 0600) when there is none;
-    with True when it was made just now. Raises KeyFileError for a file that holds no key
-    (it is never replaced: the key is what proves who we are), OSError when the folder
-    cannot be written."""
+    """The key pair kept in `data_dir` (in `file`), and whether it was made just now (mode
+    0600). KeyFileError for a file that holds no key (never replaced: the key proves who
+    we are), OSError when the folder cannot be written."""
     path = data_dir / file
     try:
         text = read_text(path, errors="replace")
@@ -54,7 +49,7 @@ def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519Privat
 
 def _make_key(path: Path) -> X25519PrivateKey:
     """A new key pair, kept at `path` unless another start kept one there first (then that
-    one): two starts at once never keep different keys, nor read a key half written."""
+    one)."""
     private = X25519PrivateKey.generate()
     if create_once(path, (private.private_bytes_raw().hex() + "\n").encode("ascii")):
         return private
@@ -62,9 +57,8 @@ def _make_key(path: Path) -> X25519PrivateKey:
 
 
 class Pins:
-    """Keys pinned on first use, by label ("registry 10.0.0.5:5000", "peer bob@..."),
-    kept in `<data dir>/known-keys.json`. A damaged file is set aside and read as empty,
-    which is said in `problem`."""
+    """Keys pinned on first use, by label ("registry 10.0.0.5:5000"), in PINS_FILE. A
+    damaged file is read as empty, said in `problem`."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / PINS_FILE
@@ -106,8 +100,8 @@ class Pins:
         self._save()
 
     def _save(self) -> None:
-        """Write the keys pinned, durably, under a name of this process's first: two
-        programs sharing the data folder never write into one file. Raises OSError."""
+        """Write the keys pinned, durably, through a file of this process's own (two
+        programs may share the folder). Raises OSError."""
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         replace_durably(self.path, data.encode("utf-8"), tmp=tmp)

@@ -1,5 +1,5 @@
 """The Noise Protocol Framework, revision 34 (https://noiseprotocol.org/noise.html), sans-IO:
-handshakes Noise_{N,X,IK,XX}_25519_ChaChaPoly_SHA256 and their transport ciphers, built from
+the handshakes Noise_{IK,X}_25519_ChaChaPoly_SHA256 and their transport ciphers, built from
 pyca `cryptography` primitives only. Section numbers (§) below are the spec's.
 
 The spec's CipherState is a key `k` and a nonce `n`. Here `CipherState` holds the key and
@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from msgspec import Struct
 
 DHLEN = 32  # §12.1
 HASHLEN = 32  # §12.5
@@ -27,26 +26,15 @@ SUITE = "25519_ChaChaPoly_SHA256"  # §8: the protocol name's crypto sections
 
 
 class NoiseError(Exception):
-    """Any input that does not open or does not fit the handshake. The only exception
-    read_message/decrypt raise."""
+    """Any input that does not open or fit the handshake: all read_message/decrypt raise."""
 
 
-class _Pattern(Struct, frozen=True):
-    """A handshake pattern (§7.1): the pre-messages' keys, then the message patterns, which
-    alternate starting with the initiator."""
-
-    pre_initiator: tuple[str, ...]
-    pre_responder: tuple[str, ...]
-    messages: tuple[tuple[str, ...], ...]
-
-
-#: The patterns this module speaks (§7.4 one-way, §7.5 interactive). Pre-messages here
-#: only ever hold "s".
-PATTERNS = {
-    "N": _Pattern((), ("s",), (("e", "es"),)),
-    "X": _Pattern((), ("s",), (("e", "es", "s", "ss"),)),
-    "IK": _Pattern((), ("s",), (("e", "es", "s", "ss"), ("e", "ee", "se"))),
-    "XX": _Pattern((), (), (("e",), ("e", "ee", "s", "es"), ("s", "se"))),
+#: The patterns ChatApp speaks (§7.4 one-way X, sealed mail; §7.5 IK, the secure channel):
+#: their message patterns, alternating from the initiator's (§7.1). Both pre-share the
+#: responder's static key ("<- s"), and both sides have a static key.
+PATTERNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "X": (("e", "es", "s", "ss"),),
+    "IK": (("e", "es", "s", "ss"), ("e", "ee", "se")),
 }
 
 
@@ -57,8 +45,7 @@ def public_bytes(private: X25519PrivateKey) -> bytes:
 
 def dh(private: X25519PrivateKey, public: bytes) -> bytes:
     """DH (§12.1), the one place a handshake does one (the tests count them here). A
-    low-order public key gives an all-zero output, which OpenSSL refuses with ValueError;
-    §12.1 allows signalling an error, and that error is ours."""
+    low-order public key, which OpenSSL refuses, is a NoiseError (§12.1 allows it)."""
     try:
         return private.exchange(X25519PublicKey.from_public_bytes(public))
     except ValueError:
@@ -73,8 +60,7 @@ def _hash(*parts: bytes) -> bytes:
 
 
 def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes]:
-    """HKDF(ck, ikm, 2) of §4.3, which the spec notes is RFC 5869's HKDF with `ck` as the
-    salt and no info."""
+    """HKDF(ck, ikm, 2) of §4.3: RFC 5869's, `ck` the salt, no info."""
     out = HKDF(hashes.SHA256(), 2 * HASHLEN, chaining_key, b"").derive(input_key_material)
     return out[:HASHLEN], out[HASHLEN:]
 
@@ -84,9 +70,8 @@ nonce_bytes: Final = struct.Struct("<4xQ").pack
 
 
 class CipherState:
-    """One direction's transport key (§5.1) with the nonce given per call (§11.4). The
-    sender must never use a nonce twice with one key; the receiver must refuse a repeated
-    one itself (secure.replay). Nonces run from 0 to 2**64 - 2."""
+    """One direction's transport key (§5.1), the nonce (0 to 2**64 - 2) given per call
+    (§11.4): the sender never uses one twice, and the receiver refuses a repeat itself."""
 
     __slots__ = ("_aead",)
 
@@ -98,37 +83,36 @@ class CipherState:
     @property
     def aead(self) -> ChaCha20Poly1305:
         """The key's ChaCha20-Poly1305 itself, for a transport that makes each nonce with
-        `nonce_bytes` and keeps nonces and sizes in range itself (secure.channel's DATA): one
-        call less for every datagram."""
+        `nonce_bytes` and keeps nonces and sizes in range itself (a call less a datagram)."""
         return self._aead
 
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
-        """ENCRYPT(k, nonce, ad, plaintext) (§4.2): the plaintext and a 16-byte tag. A nonce
-        out of range or a message over 65535 bytes is the caller's error (ValueError)."""
-        if not 0 <= nonce < MAX_NONCE:
-            raise ValueError("nonce out of range")
-        if len(plaintext) + TAGLEN > MAX_MESSAGE:
-            raise ValueError("a Noise message is at most 65535 bytes")
+        """ENCRYPT(k, nonce, ad, plaintext) (§4.2): ValueError for a nonce out of range or a
+        message over 65535 bytes."""
+        _check_sizes(nonce, len(plaintext))
         return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
 
     def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
-        """`encrypt`, written into `out` (exactly the plaintext's length and the tag's)
-        rather than into new bytes."""
-        if not 0 <= nonce < MAX_NONCE:
-            raise ValueError("nonce out of range")
-        if len(plaintext) + TAGLEN > MAX_MESSAGE:
-            raise ValueError("a Noise message is at most 65535 bytes")
+        """`encrypt`, written into `out` (the plaintext's length and the tag's)."""
+        _check_sizes(nonce, len(plaintext))
         self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
-        """DECRYPT(k, nonce, ad, ciphertext) (§4.2): the plaintext, or NoiseError for
-        anything that does not authenticate (a nonce out of range included)."""
+        """DECRYPT(k, nonce, ad, ciphertext) (§4.2), or NoiseError (a nonce out of range
+        too)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:
             raise NoiseError("does not open")
         try:
             return self._aead.decrypt(nonce_bytes(nonce), ciphertext, ad)
         except InvalidTag:
             raise NoiseError("does not open") from None
+
+
+def _check_sizes(nonce: int, plaintext: int) -> None:
+    if not 0 <= nonce < MAX_NONCE:
+        raise ValueError("nonce out of range")
+    if plaintext + TAGLEN > MAX_MESSAGE:
+        raise ValueError("a Noise message is at most 65535 bytes")
 
 
 class _SymmetricState:
@@ -146,8 +130,8 @@ class _SymmetricState:
         self.n = 0
 
     def copy(self) -> _SymmetricState:
-        """A copy sharing the cipher (which never changes), kept to restore a message that
-        fails half way. Written out, since `copy.copy` cannot copy a compiled class."""
+        """A copy sharing the cipher, to restore after a message that fails half way
+        (`copy.copy` cannot copy a compiled class)."""
         twin = _SymmetricState(b"")
         twin.h, twin.ck, twin.k, twin.n = self.h, self.ck, self.k, self.n
         return twin
@@ -193,42 +177,29 @@ class OtherKeys(TypedDict, total=False):
 
 
 def _check_keys(
-    pattern: str,
-    initiator: bool,
-    has_static: bool,
-    remote_static: bytes | None,
-    ephemeral: X25519PrivateKey | None,
+    pattern: str, initiator: bool, static: X25519PrivateKey | None, keys: OtherKeys
 ) -> None:
     """A ValueError unless the keys given are the ones `pattern`, on the side it is, uses:
-    a static key if it sends, pre-shares or uses it in a DH; a remote static key exactly
-    where a pre-message gives it; an ephemeral key only where one is sent."""
-    spec = PATTERNS[pattern]
-    mine = range(0 if initiator else 1, len(spec.messages), 2)
-    sent = {token for i in mine for token in spec.messages[i]}
-    own_pre, their_pre = (
-        (spec.pre_initiator, spec.pre_responder)
-        if initiator
-        else (spec.pre_responder, spec.pre_initiator)
-    )
-    # Our static key is used if we send it or pre-share it, or by a DH with it
-    own_s_dh = {"ss", "se" if initiator else "es"}
-    all_tokens = {token for message in spec.messages for token in message}
-    uses_static = "s" in own_pre or "s" in sent or bool(own_s_dh & all_tokens)
-    if has_static != uses_static:
-        raise ValueError(f"{pattern}: this side's static key is {'not ' * (not uses_static)}used")
-    if (remote_static is not None) != ("s" in their_pre):
-        known = "s" in their_pre
-        raise ValueError(f"{pattern}: the remote static key is {'not ' * (not known)}known")
+    its static key; the responder's static key, given to the initiator alone (the
+    pre-message); an ephemeral key only where one is sent."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown handshake pattern {pattern!r}")
+    if static is None:
+        raise ValueError(f"{pattern}: this side's static key is used")
+    remote_static = keys.get("remote_static")
+    if (remote_static is not None) != initiator:
+        raise ValueError(f"{pattern}: only the initiator knows the remote static key")
     if remote_static is not None and len(remote_static) != DHLEN:
         raise ValueError("a 25519 public key is 32 bytes")
-    if ephemeral is not None and "e" not in sent:
+    sent = PATTERNS[pattern][0 if initiator else 1 :: 2]
+    if keys.get("ephemeral") is not None and not any("e" in tokens for tokens in sent):
         raise ValueError(f"{pattern}: no ephemeral key sent")
 
 
 class Handshake:
-    """§5.3's HandshakeState for one side of one handshake: write and read its messages in
-    turn, then `split()`. A message that fails to read leaves the state as it was, so a
-    forged packet cannot end a genuine handshake (WireGuard likewise reads on copies)."""
+    """§5.3's HandshakeState for one side: write and read its messages in turn, then
+    `split()`. A message that fails to read leaves the state as it was: a forged packet
+    cannot end a genuine handshake."""
 
     def __init__(
         self,
@@ -239,53 +210,43 @@ class Handshake:
         static: X25519PrivateKey | None,
         **keys: Unpack[OtherKeys],
     ) -> None:
-        """Initialize() of §5.3. `static` is this side's key, `remote_static` the peer's
-        public key where the pattern's pre-message gives it (IK, N, X initiators).
-        `ephemeral` is for test vectors only. A key the pattern has no use for, or lacks, is
-        a ValueError: a remote key passed to XX would otherwise go unchecked."""
-        if pattern not in PATTERNS:
-            raise ValueError(f"unknown handshake pattern {pattern!r}")
-        remote_static = keys.get("remote_static")
-        ephemeral = keys.get("ephemeral")
-        _check_keys(pattern, initiator, static is not None, remote_static, ephemeral)
-        self._pattern = spec = PATTERNS[pattern]
+        """Initialize() of §5.3. `static` is this side's key, `remote_static` the responder's
+        public key (the initiator's alone). `ephemeral` is for test vectors only. A key the
+        pattern has no use for, or lacks, is a ValueError: it would otherwise go unchecked."""
+        _check_keys(pattern, initiator, static, keys)
+        assert static is not None
+        self._messages = PATTERNS[pattern]
         self._initiator = initiator
         self._s = static
-        self._e_given = ephemeral
+        self._e_given = keys.get("ephemeral")
         self._e: X25519PrivateKey | None = None
-        self._rs = remote_static
+        self._rs = keys.get("remote_static")
         self._re: bytes | None = None
         self._index = 0  # of the next message pattern
         self._state = _SymmetricState(f"Noise_{pattern}_{SUITE}".encode())
         self._state.mix_hash(prologue)
-        # Pre-messages (§7.1): the initiator's keys are hashed first
-        for owner_initiates, tokens in ((True, spec.pre_initiator), (False, spec.pre_responder)):
-            for _s in tokens:  # "s" only (PATTERNS)
-                key = self._static_public() if owner_initiates == initiator else self._rs
-                assert key is not None
-                self._state.mix_hash(key)
+        # the pre-message (§7.1): the responder's static key
+        self._state.mix_hash(self._rs if self._rs is not None else public_bytes(static))
 
     @property
     def complete(self) -> bool:
         """Whether every handshake message has been written or read."""
-        return self._index == len(self._pattern.messages)
+        return self._index == len(self._messages)
 
     @property
     def remote_static(self) -> bytes | None:
-        """The peer's static public key: given, or learned from its "s" token (and
-        authenticated once the read_message that carried it has returned)."""
+        """The peer's static public key: given, or learned from its "s" token (authenticated
+        once its read_message has returned)."""
         return self._rs
 
     @property
     def handshake_hash(self) -> bytes:
-        """`h` (§5.2 GetHandshakeHash): once complete, the transcript's hash both sides share,
-        for channel binding (§11.2)."""
+        """`h` (§5.2 GetHandshakeHash): once complete, the transcript's hash both share."""
         return self._state.h
 
     def write_message(self, payload: bytes) -> bytes:
-        """WriteMessage() of §5.3: the next message, ending with `payload` (encrypted once
-        a DH has been mixed in). Writing out of turn, or past 65535 bytes, is a ValueError;
-        a DH with a low-order key that was given (remote_static) is a NoiseError."""
+        """WriteMessage() of §5.3: the next message, ending with `payload`. ValueError out of
+        turn or past 65535 bytes; NoiseError for a low-order `remote_static`."""
         tokens = self._next(writing=True)
         if tokens is None:
             raise ValueError("not this side's turn to write")
@@ -300,7 +261,7 @@ class Handshake:
                     out += e_pub
                     self._state.mix_hash(e_pub)
                 elif token == "s":
-                    out += self._state.encrypt_and_hash(self._static_public())
+                    out += self._state.encrypt_and_hash(public_bytes(self._s))
                 else:
                     self._mix_dh(token)
             tag = TAGLEN if self._state.k is not None else 0
@@ -314,8 +275,8 @@ class Handshake:
         return bytes(out)
 
     def read_message(self, message: bytes) -> bytes:
-        """ReadMessage() of §5.3: the payload of the peer's next message. NoiseError for a
-        message that is out of turn, short, long, forged or altered; the state is then kept."""
+        """ReadMessage() of §5.3: the payload of the peer's next message, or NoiseError (out
+        of turn, short, long, forged, altered), the state kept."""
         tokens = self._next(writing=False)
         if tokens is None:
             raise NoiseError("no message expected")
@@ -346,8 +307,8 @@ class Handshake:
         return payload
 
     def split(self) -> tuple[CipherState, CipherState]:
-        """Split() of §5.2 as (for sending, for receiving) from this side. After a one-way
-        pattern (N, X) the recipient must not send with its first (§7.4)."""
+        """Split() of §5.2 as (for sending, for receiving) from this side. After the one-way
+        X the recipient must not send with its first (§7.4)."""
         if not self.complete:
             raise ValueError("the handshake is not complete")
         to_responder, to_initiator = self._state.split()
@@ -356,34 +317,27 @@ class Handshake:
         return to_initiator, to_responder
 
     def _next(self, *, writing: bool) -> tuple[str, ...] | None:
-        """The next message pattern if it is this side's to write (or to read), else None.
-        Messages alternate, the initiator's first (§7.1)."""
+        """The next message pattern if it is this side's to write (or read), else None."""
         if self.complete:
             return None
         initiators = self._index % 2 == 0
         if initiators != (self._initiator == writing):
             return None
-        return self._pattern.messages[self._index]
+        return self._messages[self._index]
 
     def _mix_dh(self, token: str) -> None:
-        """MixKey(DH(...)) for "ee", "es", "se" or "ss": the first letter is the initiator's
-        key, the second the responder's (§5.3)."""
+        """MixKey(DH(...)) for "ee", "es", "se" or "ss": the initiator's key, the responder's."""
         ours, theirs = (token[0], token[1]) if self._initiator else (token[1], token[0])
         private = self._e if ours == "e" else self._s
         public = self._re if theirs == "e" else self._rs
         assert private is not None and public is not None  # pattern validity (§7.3)
         self._state.mix_key(dh(private, public))
 
-    def _static_public(self) -> bytes:
-        assert self._s is not None  # checked in __init__
-        return public_bytes(self._s)
-
 
 def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:
     """One Noise_X message (§7.4) to `recipient`'s static public key: only it can open it,
-    and it learns and authenticates `sender`'s. X gives no replay protection (§7.7): the
-    recipient must refuse a repeat itself. A leaked recipient key opens every past message
-    to it, and forges messages to it from anyone."""
+    and it learns `sender`'s. No replay protection (§7.7); a leaked recipient key opens
+    every past message to it."""
     handshake = Handshake(
         "X", initiator=True, prologue=prologue, static=sender, remote_static=recipient
     )
@@ -391,8 +345,7 @@ def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext:
 
 
 def open_sealed(recipient: X25519PrivateKey, prologue: bytes, sealed: bytes) -> tuple[bytes, bytes]:
-    """(sender's static public key, plaintext) of a `seal`ed message with the same
-    prologue, or NoiseError."""
+    """(sender's static public key, plaintext) of a `seal`ed message, or NoiseError."""
     handshake = Handshake("X", initiator=False, prologue=prologue, static=recipient)
     plaintext = handshake.read_message(sealed)
     assert handshake.remote_static is not None

@@ -1,17 +1,13 @@
 """Noise's one-way messages as a stream: one Noise_X handshake message, then transport
-messages under the keys it makes, each carrying its nonce (secure/noise.py; the Noise spec
-§7.4 for one-way patterns, §11.4 for out-of-order transport messages).
+messages under its keys, each carrying its nonce (Noise §7.4, §11.4).
 
-A record is the handshake message (96 bytes: the ephemeral key, the sender's static key
-encrypted, and the tag of an empty payload), the nonce (8 bytes, little-endian), then the
-transport message. Every record of one stream carries the same handshake message, so each
-opens alone, in any order, as a mailbox hands them over; a sender that seals many records
-to one recipient makes the handshake, and so its Diffie-Hellmans, once.
+A record is the handshake message (96 bytes, an empty payload), the nonce (8 bytes,
+little-endian), then the transport message. Every record of a stream carries the same
+handshake message: each opens alone, in any order, and the Diffie-Hellmans are done once.
 
-What X gives holds (secure.noise.seal): only the recipient opens a record, and it learns and
-authenticates its sender's static key; a leaked recipient key opens every record to it.
-Nothing refuses a repeat: the caller must (ChatApp's sealed mail names each message's id
-inside, and shows an id once).
+What X gives holds (secure.noise.seal): only the recipient opens a record, and it learns
+its sender's static key; a leaked recipient key opens every record to it. Nothing refuses
+a repeat: the caller must.
 """
 
 from __future__ import annotations
@@ -28,8 +24,7 @@ HEADER = DHLEN + (DHLEN + TAGLEN) + TAGLEN
 _NONCE = struct.Struct("<Q")
 #: Bytes before the transport message: the handshake message and the nonce.
 PREFIX = HEADER + _NONCE.size
-#: Streams a `OneWayOpener` remembers, least recently used forgotten first: one per
-#: sender (and sender's process) whose records are being read.
+#: Streams a `OneWayOpener` remembers, least recently used forgotten first.
 OPENED_KEPT = 64
 
 

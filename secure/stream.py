@@ -1,31 +1,31 @@
-"""The secure channel of one TCP connection: sans-IO, a drop-in for `wire.framing`.
+"""The secure channel of one TCP connection, sans-IO.
 
-The connection's first two frames are a Noise IK handshake (`secure.noise`): the side that
-connected knows the other's static key and sends the initiation; the side that accepted
-answers. Every later frame is one ChaCha20-Poly1305 message, with the Noise transport's
-own nonces (0, 1, 2, ... in each direction: TCP keeps the order). Replayed or altered
-frames do not open, and the connection is closed. Nothing is sent under the session
-before the handshake is over, so a replayed initiation carries nothing (Noise section 7.7:
-IK's first payload can be replayed; ours is empty).
+Its first two frames are a Noise IK handshake (`secure.noise`): the side that connected
+knows the other's static key and sends the initiation. Every later frame is one
+ChaCha20-Poly1305 message under the transport's nonces 0, 1, 2, ... each way (TCP keeps the
+order); one that does not open closes the connection. Nothing is sent before the handshake
+is over: IK's first payload can be replayed (Noise §7.7), and ours is empty.
 
-A Noise message is at most 65,535 bytes (Noise section 3), and a ChatApp message up to
-MAX_FRAME: a message travels as one or more records, each a frame of its own whose
-plaintext is a flag byte (MORE: another record of the message follows) and a part of the
-message. So nothing larger than a record is ever buffered before it is authenticated, and
-before the handshake is over nothing larger than MAX_HANDSHAKE_FRAME: a frame announced
-larger is refused on its length alone, before its body is waited for.
+A Noise message is at most 65,535 bytes, a ChatApp message up to MAX_FRAME: a message
+travels as records, each a frame whose plaintext is a flag byte (MORE: another follows;
+LAST) and a part of it. So nothing larger than a record is held unauthenticated, and
+before the handshake nothing over MAX_HANDSHAKE_FRAME, refused on its length alone.
 
-A data record (flag DATA) carries raw bytes outside any message (a file's): no JSON, no
-base64, one AEAD per record. Only `feed_with_data` takes them; `feed` refuses them.
+A data record (DATA) carries raw bytes outside any message (a file's), for
+`feed_with_data` alone.
+
+What a process's connections hold in all of messages not yet whole (each up to MAX_FRAME,
+after a handshake anyone can make) is within a `BufferBudget`: over it, the connection
+holding the most is dropped, as an honest message completes within moments, and is sent
+again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.buffer_budget import BufferBudget
 from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
 from secure.noise import CipherState, Handshake, NoiseError, public_bytes
 from wire.codec import decode, encode
@@ -39,14 +39,53 @@ TAG = 16
 MAX_RECORD = 65_535
 #: Bytes of a message each record carries, after its flag byte.
 RECORD_DATA = MAX_RECORD - TAG - 1
-#: The flag of a record that another record of the same message follows; LAST ends it;
-#: DATA is a record of bytes outside any message (`seal_data`).
+#: The records' flags (see the module).
 MORE, LAST, DATA = b"\x01", b"\x00", b"\x02"
-#: Largest frame before the handshake is over. An initiation is 96 bytes, a response 48, a
-#: request for our key 64; a request in clear from a version before the secure channel,
-#: answered that versions differ, fits a datagram (1200). Anything larger comes from no
-#: honest sender, and whoever has not shown a key may make us hold no more than this.
+#: Largest frame before the handshake is over: an initiation is 96 bytes, a response 48, a
+#: request for our key 64, and a request in clear of an older version fits a datagram.
 MAX_HANDSHAKE_FRAME = 2048
+#: Bytes all connections of a process may hold at once in messages not yet whole: eight
+#: maximal messages.
+BUFFER_BUDGET = 32 * 1024 * 1024
+
+
+class BufferBudget:
+    """The bytes each connection holds, and their total against `budget`."""
+
+    def __init__(self, budget: int = BUFFER_BUDGET) -> None:
+        """Raises ValueError unless `budget` is positive."""
+        if budget <= 0:
+            raise ValueError("the budget must be positive")
+        self.budget = budget
+        self.total = 0
+        self._held: dict[Hashable, int] = {}
+        #: Connections named for dropping so far.
+        self.dropped = 0
+
+    def hold(self, conn: Hashable, size: int) -> list[Hashable]:
+        """`conn` now holds `size` bytes. Returns the connections to drop to come back
+        within the budget, those holding most first (`conn` may be one of them); they
+        hold nothing from now on."""
+        self.total += size - self._held.get(conn, 0)
+        if size:
+            self._held[conn] = size
+        else:
+            self._held.pop(conn, None)
+        drop: list[Hashable] = []
+        while self.total > self.budget:
+            largest = max(self._held, key=self._held.__getitem__)
+            self.total -= self._held.pop(largest)
+            self.dropped += 1
+            drop.append(largest)
+        return drop
+
+    def release(self, conn: Hashable) -> None:
+        """`conn` is closed: it holds nothing."""
+        self.total -= self._held.pop(conn, 0)
+
+    def held(self, conn: Hashable) -> int:
+        """Bytes `conn` holds."""
+        return self._held.get(conn, 0)
 
 
 class ClearFrame(DecodeError):
@@ -60,7 +99,7 @@ class ClearFrame(DecodeError):
 
 class OverBudget(DecodeError):
     """The process's connections hold more than their budget of messages not yet whole,
-    and this one the most: it is dropped (secure/buffer_budget.py)."""
+    and this one the most: it is dropped."""
 
 
 #: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
@@ -73,17 +112,14 @@ class KeyGiven(DecodeError):
 
 
 class SecureStream:
-    """One connection's session. `feed` takes the bytes read and returns the messages they
-    completed; `send` queues a message; `output` takes the bytes to write. The side that
-    connects passes `remote` (the key it expects) and writes `output()` at once; until
-    the handshake is over, what it sends waits. Raises DecodeError for anything that is not
-    a frame of this session: the connection is to be closed.
+    """One connection's session: `feed` the bytes read, for the messages they complete;
+    `send` a message; take the bytes to write from `output`. The side that connects passes
+    `remote` (the key it expects) and writes `output()` at once. DecodeError for anything
+    not of this session: the connection is to be closed.
 
     With `budget` (the process's), what it holds of a message not yet whole is counted
-    against it after every `feed`; when that puts the process over, the session holding
-    most is dropped: `feed` raises OverBudget if it is this one, else that session's
-    `on_over_budget` is called (its owner closes its connection). `close` says the
-    connection is over.
+    after every `feed`; over it, the session holding most is dropped: `feed` raises
+    OverBudget if it is this one, else that one's `on_over_budget` is called.
     """
 
     def __init__(
@@ -100,9 +136,8 @@ class SecureStream:
         self.on_over_budget: Callable[[], None] = lambda: None
         self._buffer = bytearray()
         self._out = bytearray()
-        # a data record being sealed: made at the first data sent (a file's bytes), as most
-        # connections send none, and a stranger's thousands of connections would hold 64
-        # KiB each
+        # a data record being sealed: made at the first data sent, as most connections
+        # send none (a stranger's thousands would hold 64 KiB each)
         self._plain: bytearray | None = None
         self._waiting: list[bytes] = []
         self._sending: CipherState | None = None
@@ -132,32 +167,25 @@ class SecureStream:
 
     @property
     def pending(self) -> int:
-        """Bytes held of a message not yet whole: its records so far, and a frame's bytes
-        that do not make a whole frame yet."""
+        """Bytes held of a message or a frame not yet whole."""
         return len(self._buffer) + self._parts_size
 
     def send(self, message: Message) -> None:
-        """Queue `message` (sent once the handshake is over). Raises ValueError when it is
-        over MAX_FRAME."""
-        body = encode(message)
-        if len(body) > self._max_frame:
-            raise ValueError(f"{type(message).__name__} is {len(body)} bytes, over {MAX_FRAME}")
-        self.send_encoded(body)
+        """Queue `message`, sent once the handshake is over; ValueError over MAX_FRAME."""
+        self.send_encoded(encode(message), type(message).__name__)
 
-    def send_encoded(self, body: bytes) -> None:
+    def send_encoded(self, body: bytes, what: str = "a message") -> None:
         """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
         if len(body) > self._max_frame:
-            raise ValueError(f"a message of {len(body)} bytes, over {MAX_FRAME}")
+            raise ValueError(f"{what} of {len(body)} bytes, over {self._max_frame}")
         if self._sending is None:
             self._waiting.append(body)
         else:
             self._seal(body)
 
     def seal_data(self, data: bytes | bytearray | memoryview) -> bytearray:
-        """The bytes to write now: what `output` held, then `data` as data records (bytes
-        outside any message, up to RECORD_DATA a record, each sealed as every record is),
-        made in place in one new buffer. Raises ValueError before the handshake is over:
-        data goes only to a key the handshake has shown."""
+        """The bytes to write now: what `output` held, then `data` as DATA records, sealed in
+        place in one new buffer. ValueError before the handshake is over."""
         sending = self._sending
         if sending is None:
             raise ValueError("data before the handshake is over")
@@ -188,8 +216,7 @@ class SecureStream:
         return out
 
     def feed(self, data: bytes) -> list[Message]:
-        """Add received bytes; return the messages completed by them, in order. A data
-        record is a DecodeError here: only `feed_with_data` takes them."""
+        """The messages received bytes complete, in order; a data record is a DecodeError."""
         messages: list[Message] = []
         for item in self.feed_with_data(data):
             if isinstance(item, memoryview):
@@ -199,10 +226,9 @@ class SecureStream:
         return messages
 
     def feed_with_data(self, data: bytes | bytearray | memoryview) -> list[Message | memoryview]:
-        """Add received bytes; return, in order, the messages they completed and the bytes
-        of each data record they held (a view of its plaintext, never of `data`). Whole
-        frames are opened where they lie in `data`: only the start of a frame not yet whole
-        is kept, so `data` may be a buffer the caller reads into again."""
+        """The messages received bytes complete and the bytes of each data record (a view
+        of its plaintext, never of `data`), in order. Only a frame not yet whole is kept:
+        `data` may be a buffer the caller reads into again."""
         if self._broken:
             raise DecodeError("stream already failed")
         items: list[Message | memoryview] = []
@@ -220,8 +246,7 @@ class SecureStream:
         return items
 
     def _complete(self, view: memoryview, items: list[Message | memoryview]) -> memoryview:
-        """Complete the frame held from earlier bytes with the first of `view`, and open it;
-        the rest of `view` (empty while the frame is still not whole)."""
+        """Complete the frame held with the first of `view`, and open it; the rest of `view`."""
         held = self._buffer
         if len(held) < FRAME_HEADER:
             take = FRAME_HEADER - len(held)
@@ -240,8 +265,7 @@ class SecureStream:
         return view[take:]
 
     def _frames(self, view: memoryview, items: list[Message | memoryview]) -> int:
-        """Open every whole frame at the start of `view`, adding what each completes to
-        `items`; the bytes of `view` they took."""
+        """Open the whole frames at the start of `view` into `items`; the bytes they took."""
         at = 0
         while len(view) - at >= FRAME_HEADER:
             end = at + FRAME_HEADER + self._length(view[at:])
@@ -254,8 +278,7 @@ class SecureStream:
         return at
 
     def _length(self, frame: bytes | bytearray | memoryview) -> int:
-        """The length in the header at the start of `frame`; DecodeError when too large to
-        be read."""
+        """The length in `frame`'s header; DecodeError when too large to be read."""
         length = int.from_bytes(frame[:FRAME_HEADER], "big")
         if length > MAX_RECORD:
             raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
@@ -264,8 +287,7 @@ class SecureStream:
         return length
 
     def close(self) -> None:
-        """The connection is over (or to be closed): nothing more is read, and what it
-        held counts against the budget no more."""
+        """The connection is over: nothing more is read or counted against the budget."""
         self._broken = True
         if self._budget is not None:
             self._budget.release(self)
@@ -336,23 +358,16 @@ class SecureStream:
         self._waiting.clear()
 
     def _seal(self, body: bytes) -> None:
-        """`body` as message records, each sealed under the next nonce."""
-        start = 0
-        while True:
-            part = body[start : start + RECORD_DATA]
-            start += RECORD_DATA
-            flag = MORE if start < len(body) else LAST
-            self._seal_record(flag + part)
-            if flag == LAST:
-                return
-
-    def _seal_record(self, plain: bytes) -> None:
-        """One record, sealed under the next nonce, framed into the output."""
+        """`body` as message records, each sealed under the next nonce into the output."""
         assert self._sending is not None
-        sealed = self._sending.encrypt(self._sent, b"", plain)
-        self._sent += 1
-        self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
-        self._out += sealed
+        for start in range(0, max(len(body), 1), RECORD_DATA):
+            end = start + RECORD_DATA
+            sealed = self._sending.encrypt(
+                self._sent, b"", (MORE if end < len(body) else LAST) + body[start:end]
+            )
+            self._sent += 1
+            self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
+            self._out += sealed
 
 
 def _frame(body: bytes) -> bytes:

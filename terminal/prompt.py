@@ -1,14 +1,9 @@
-"""A prompt that stays up for the whole run, on a terminal: lines printed above it never break
-what is being typed.
-
-One prompt_toolkit prompt runs from start to end. A line printed while it runs is printed
-above it, and the prompt is drawn again below with what was typed so far. Enter does not end
-the prompt: the line is printed above it (as a finished prompt would leave it), the input is
-emptied, and the line is handed over. Between two prompts the terminal would be back in its
-line mode for a moment, and echo a key typed then into the middle of an incoming line; one
-long prompt never leaves raw mode. Used by the chat peer's terminal (peer.adapter.terminal) and the
-registry's console (registry.adapter.server); both fall back to plain lines when not on a terminal.
-Beside it, the one yes-or-no question asked before it starts.
+"""One prompt_toolkit prompt for the whole run, on a terminal: a line printed while it runs
+is printed above it, and what was typed so far is drawn again below. Enter does not end it:
+the line is printed above it, as a finished prompt would leave it, and handed over. Between
+two prompts the terminal would be in line mode for a moment, and echo a key typed then into
+an incoming line. Used by the peer's terminal and the registry's console. Beside it, the
+one yes-or-no question asked before it starts.
 """
 
 from __future__ import annotations
@@ -40,9 +35,8 @@ Parts = list[tuple[str, str]]
 
 
 def on_a_terminal() -> bool:
-    """Whether both standard input and standard output are a terminal: a prompt needs both
-    (its keys come from the one, and it draws on the other; a log sent to a file must not
-    fill with the escape sequences that draw it)."""
+    """Whether standard input and output are both a terminal, as a prompt needs (a log sent
+    to a file must not fill with the escape sequences that draw it)."""
     return is_terminal(sys.stdin) and is_terminal(sys.stdout)
 
 
@@ -55,15 +49,10 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def _raw_input() -> Input | None:
-    """The terminal's input for prompt_toolkit, never switched back to cooked mode.
-
-    prompt_toolkit's run_in_terminal (how a line is printed above a running prompt) puts the
-    terminal back in cooked mode while it prints, so that a key pressed at that moment is echoed
-    by the terminal itself into the middle of the incoming line. We never read input in
-    that moment, so the terminal may as well stay raw: keys wait in the terminal's buffer
-    and are read, unechoed, when the prompt is back.
-    """
-    if sys.platform == "win32" or not sys.stdin.isatty():
+    """The terminal's input for prompt_toolkit, never back in cooked mode: run_in_terminal
+    (a line printed above the prompt) would switch to it while it prints, and a key pressed
+    then would be echoed into the line. Kept raw, keys wait, unechoed, for the prompt."""
+    if not sys.stdin.isatty():
         return None  # prompt_toolkit's own choice
     from prompt_toolkit.input.vt100 import Vt100Input
 
@@ -120,8 +109,7 @@ class LinePrompt:
         self._stopping = False
         self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
         #: When the line being handed to `on_line` was begun (monotonic seconds): its first
-        #: key into an empty prompt, or when it was read if it was typed ahead. A caller
-        #: tells by it whether a line was begun before something it showed.
+        #: key into an empty prompt, or when it was read if typed ahead.
         self.begun = 0.0
         self._first_key: float | None = None  # the line in the prompt's, once it has one
         #: Lines entered so far.
@@ -140,13 +128,9 @@ class LinePrompt:
         return [(self._style(), self._prompt() if callable(self._prompt) else self._prompt)]
 
     def print_above(self, parts: Parts) -> None:
-        """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
-        it again below with what was typed so far (the terminal stays raw: see _raw_input);
-        the lines printed before it gets to it are printed with it, in one go (a burst of
-        channel lines erases and redraws the prompt once). Before the prompt starts and after
-        it ends, the line is printed as it is."""
+        """Print a line above the prompt, with those printed before it gets to it, in one go
+        (a burst of lines redraws the prompt once); as it is when the prompt is not running."""
         from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.application import run_in_terminal
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.renderer import print_formatted_text as render_text
         from prompt_toolkit.styles import default_ui_style
@@ -166,25 +150,24 @@ class LinePrompt:
             render_text(app.output, FormattedText(lines), default_ui_style())
             app.output.flush()
 
-        printed = asyncio.ensure_future(run_in_terminal(render))
-        self._printing.add(printed)
-        printed.add_done_callback(self._printing.discard)
+        self._in_terminal(render)
 
     def after_printed(self, then: Callable[[], None]) -> None:
         """Call `then` once every line printed so far is on the screen (at once if it is)."""
         if not self._printing:
             then()
             return
+        self._lines = None  # the lines printed after this are printed after `then` runs
+        # queued as the prints are: a task awaiting them would run after later ones too
+        self._in_terminal(then)
+
+    def _in_terminal(self, then: Callable[[], None]) -> None:
+        """Run `then` in the terminal, after what is queued; `stop` waits for it."""
         from prompt_toolkit.application import run_in_terminal
 
-        self._lines = None  # the lines printed after this are printed after `then` runs
-
-        # Queued as the prints are, so that `then` runs right after the lines printed before
-        # it and before those printed after it: the prints of one batch of lines all run in
-        # one turn of the loop, and a task awaiting them would run only after the last one.
-        waiting = asyncio.ensure_future(run_in_terminal(then))
-        self._printing.add(waiting)  # kept, and waited for by `stop` like a print
-        waiting.add_done_callback(self._printing.discard)
+        queued = asyncio.ensure_future(run_in_terminal(then))
+        self._printing.add(queued)
+        queued.add_done_callback(self._printing.discard)
 
     async def stop(self) -> None:
         """Finish printing what is on its way, then end the prompt (the program is leaving),
@@ -203,16 +186,15 @@ class LinePrompt:
         self._echoing = None
 
     def next_line(self, buffer: Buffer) -> None:
-        """Empty the input for the next line, with the history of what that line is (Up
-        walks it; it is loaded into the input anew as the input is reset)."""
+        """Empty the input for the next line, with the history that line belongs to."""
         self.lines_entered += 1
         if self._which_history is not None:
             buffer.history = self._which_history()
         buffer.reset()
 
     def put_back(self, text: str) -> None:
-        """Put `text` into the prompt, cursor at its end, for Enter to send again; nothing
-        happens when something new is typed there already (it is the user's too)."""
+        """Put `text` into the prompt for Enter to send again, unless something is typed
+        there already."""
         buffer = self.session.default_buffer
         if not buffer.text:
             buffer.insert_text(text)
@@ -225,34 +207,26 @@ class LinePrompt:
             self._first_key = time.monotonic()
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
-        """`text` was entered at the prompt: printed above it, as a finished prompt would
-        leave it, kept in the history, and handed to `on_line` (with `begun` set)."""
+        """`text` was entered: printed above the prompt, kept in the history (once, when
+        entered twice in a row), and handed to `on_line` line by line (with `begun` set)."""
         first_key, self._first_key = self._first_key, None
         self.begun = time.monotonic() if first_key is None else first_key
         self.print_above([*self.prompt_text(), ("", text)])
-        # kept in the history it belongs to (once, when entered twice in a row), whichever
-        # history the input had loaded
         history = self.session.history if self._which_history is None else self._which_history()
         if text.strip() and history.get_strings()[-1:] != [text]:
             history.append_string(text)
-        # a paste of several lines is several lines, each carried out as if typed: taken as
-        # one, its line breaks would reach others as unreadable characters (only CR and LF
-        # break it: str.splitlines would break at U+2028 and the like)
+        # a paste is each of its lines, as if typed (CR and LF only: not str.splitlines')
         for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
             on_line(each)
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
-        """Run the prompt from now on (inside the running event loop): each line entered goes
-        to `on_line`, in order, the lines typed before the prompt started first. Once the
-        prompt ends by a key (see the class), `on_end` is called; not when `stop` ends it.
-        While it runs, the prompt takes SIGINT from the loop's handlers, and when it ends
-        it leaves the loop without one: `on_end` is where to catch it again."""
-        # (a task: what was typed ahead is carried out after the program has started)
+        """Run the prompt (in the running event loop): each line entered goes to `on_line`,
+        those typed ahead first. `on_end` is called once a key ends it, not `stop`. While it
+        runs it takes SIGINT from the loop, and leaves the loop without a handler."""
         self._task = asyncio.ensure_future(self._run(self._bindings(on_line), on_line, on_end))
 
     def _bindings(self, on_line: Callable[[str], None]) -> list[KeyBindings]:
-        """The prompt's keys: Enter hands the line to `on_line`; Ctrl-C (and SIGINT) as the
-        class says; then the owner's keys, then the stray escapes swallowed."""
+        """Enter, Ctrl-C and SIGINT as the class says; the owner's keys; stray escapes."""
         from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
@@ -299,9 +273,7 @@ class LinePrompt:
 
         ahead = _typed_ahead()
         if ahead.lines:
-            # The terminal echoed what was typed: the lines, and after them what was
-            # typed of the next one (the prompt shows that once it reads it). Printed
-            # from the start of that row, not after it.
+            # the terminal echoed them, and the next line's start: printed over that row
             output = self.session.output
             output.write_raw("\r\x1b[K")
             output.flush()
@@ -334,15 +306,11 @@ def _typed_ahead() -> TypedAhead:
 
 
 def _echo_off() -> list[Any] | None:
-    """The prompt has ended (Ctrl-C, Ctrl-D) but the program runs on and prints: the
-    terminal, back in its usual mode, would echo what is typed meanwhile in the middle
-    of the lines still coming, and a second Ctrl-C as `^C` with the next line joined to
-    it. Nothing typed now is carried out, so nothing is echoed; Ctrl-C still interrupts.
-    Returns the modes `_echo_again` puts back (None: echo was not turned off)."""
-    try:
-        import termios
-    except ImportError:  # no such terminal modes here (Windows)
-        return None
+    """Echo off once the prompt has ended (Ctrl-C, Ctrl-D) while the program prints on:
+    nothing typed now is carried out, and its echo would break the lines still coming.
+    The modes `_echo_again` puts back (None: echo was not turned off)."""
+    import termios
+
     try:
         fd = sys.stdin.fileno()
         modes = termios.tcgetattr(fd)
@@ -355,9 +323,8 @@ def _echo_off() -> list[Any] | None:
 
 
 def _echo_again(modes: list[Any] | None) -> None:
-    """The terminal's `modes` as they were before `_echo_off` (if it turned echo off),
-    and what was typed since dropped: it was not carried out, and left in the terminal
-    it would be read by the shell as the program exits, and run as a command."""
+    """The terminal's `modes` back (if `_echo_off` took them), and what was typed since
+    dropped: left there, the shell would run it as a command."""
     if modes is None:
         return
     import termios
@@ -367,12 +334,9 @@ def _echo_again(modes: list[Any] | None) -> None:
 
 
 def stray_escapes() -> KeyBindings:
-    """Bindings for stray keys: Ctrl-Z does nothing (see below), and a typed or pasted
-    colour code such as `ESC [ 3 1 m` is taken as the text it is. prompt_toolkit's input
-    parser reads one as a mouse event, whose handler then fails on it and stops the prompt
-    with a traceback; our prompts never turn mouse reporting on, so no real mouse event can
-    arrive. Added after prompt_toolkit's own bindings (as a prompt's `key_bindings` are),
-    these win."""
+    """Bindings for stray keys, after prompt_toolkit's own: Ctrl-Z does nothing, and a
+    pasted colour code (`ESC [ 3 1 m`) is text: prompt_toolkit reads one as a mouse event,
+    whose handler fails with a traceback (mouse reporting is never on)."""
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.keys import Keys
 
@@ -384,9 +348,7 @@ def stray_escapes() -> KeyBindings:
 
     @keys.add("c-z")
     def _nothing(event: KeyPressEvent) -> None:
-        # Suspending would leave the terminal raw under the shell (see _raw_input), and
-        # prompt_toolkit's default inserts the key as a control character into the line,
-        # which the others then got as an unreadable one.
+        # suspended, the terminal would stay raw (_raw_input); the default inserts ^Z
         pass
 
     return keys
@@ -394,33 +356,25 @@ def stray_escapes() -> KeyBindings:
 
 @contextlib.contextmanager
 def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[None]:
-    """While inside: on SIGCONT, the running application `app()` returns (None or not
-    running: nothing to do) gets its terminal back in raw mode and is drawn again from
-    scratch. Must be entered in the running event loop; does nothing where SIGCONT does not
-    exist or the loop cannot watch signals.
-
-    Why: stopped from outside (`kill -STOP`, a SIGTSTP from another program), the prompt
-    has no say in the terminal; the shell leaves it in its line-editing mode, and after
-    `fg` every key would be echoed twice and the answers to the prompt's cursor-position
-    requests (`^[[23;1R`) printed as text."""
-    sigcont = getattr(signal, "SIGCONT", None)
+    """While inside (in the running event loop): on SIGCONT, the running application
+    `app()` returns gets its terminal back in raw mode and is drawn again. Stopped from
+    outside (`kill -STOP`), the prompt is left in line mode by the shell: after `fg` keys
+    would be echoed twice, and cursor-position answers (`^[[23;1R`) printed as text."""
     loop = asyncio.get_running_loop()
     watching = False
-    if sigcont is not None:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sigcont, lambda: _continued(app()))
-            watching = True
+    with contextlib.suppress(RuntimeError, ValueError):  # a loop that cannot watch signals
+        loop.add_signal_handler(signal.SIGCONT, lambda: _continued(app()))
+        watching = True
     try:
         yield
     finally:
-        if watching and sigcont is not None:
+        if watching:
             with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sigcont)
+                loop.remove_signal_handler(signal.SIGCONT)
 
 
 def _continued(app: Application[Any] | None) -> None:
-    """The process runs again after a stop: raw mode back, and the prompt redrawn on the
-    cursor's line (below whatever the shell printed meanwhile)."""
+    """Running again after a stop: raw mode back, the prompt redrawn on the cursor's line."""
     if app is None or not app.is_running:
         return
     import termios
@@ -428,11 +382,8 @@ def _continued(app: Application[Any] | None) -> None:
     from prompt_toolkit.input.vt100 import raw_mode
 
     with contextlib.suppress(OSError, ValueError, termios.error, NotImplementedError):
-        # Entered and never left: the prompt's own raw mode, entered as it started, puts
-        # back the modes of before the prompt as it ends, which is what is wanted then.
+        # never left: the prompt's own raw mode puts back the earlier modes as it ends
         raw_mode(app.input.fileno()).__enter__()
-    # Drawn anew from the start of the cursor's line, cleared: the cursor is where the
-    # prompt left it (after the prompt's text) unless the shell printed a line meanwhile.
     app.output.write_raw("\r")
     app.output.erase_end_of_line()
     app.output.flush()
@@ -441,11 +392,9 @@ def _continued(app: Application[Any] | None) -> None:
 
 
 async def ask_yes_no(question: str) -> bool:
-    """Show `question` and read one line from standard input, without blocking the event
-    loop (the secure channel goes on reading while the person thinks); cancellable. True
-    for y or yes (any case), else False. Asked before the prompt takes the terminal: its
-    line discipline edits the answer, and what is typed after that line stays for the
-    prompt."""
+    """Show `question` and read one line from standard input without blocking the event
+    loop; cancellable. True for y or yes (any case). Asked before the prompt starts: the
+    terminal's line mode edits the answer, and what follows its line stays for the prompt."""
     sys.stdout.write(question)
     sys.stdout.flush()
     loop = asyncio.get_running_loop()
@@ -466,8 +415,9 @@ async def ask_yes_no(question: str) -> bool:
     loop.add_reader(fd, readable)
     try:
         return await done
+    except asyncio.CancelledError:  # (which cancels `done` too)
+        sys.stdout.write("\n")  # what follows begins a line of its own
+        sys.stdout.flush()
+        raise
     finally:
         loop.remove_reader(fd)
-        if not done.done():  # cancelled: what follows begins a line of its own
-            sys.stdout.write("\n")
-            sys.stdout.flush()

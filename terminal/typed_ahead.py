@@ -1,17 +1,11 @@
-"""What was typed at a terminal before the prompt took it over.
+"""What was typed at a terminal before the prompt took it over, read in line mode.
 
-A terminal stays in its line mode while Python loads the program (a peer, a registry)
-and until the prompt starts: a few tenths of a second, more on a busy machine. Whole lines
-typed then are left for the prompt, which reads them in raw mode like any keys. A Ctrl-D
-on an empty line is not: in line mode the kernel keeps it as an end of file for the next
-read, and once the prompt puts the terminal in raw mode it is gone (found by trying it: Ctrl-D
-pressed as a peer started did nothing). So what waits is read here first, in line mode.
+The terminal stays in line mode while the program loads. A Ctrl-D typed then on an empty
+line is an end of file for the next read in line mode, and lost once the prompt puts the
+terminal in raw mode; so what waits is read here first.
 
-Keys typed in the same burst as the command that starts the program (a paste of two lines,
-keys sent by tmux) reach the terminal while the shell's line editor has it in raw mode: there
-Enter is a carriage return, which line mode does not take for the end of a line. So a
-carriage return ends a line here too (found by trying it: `rooms` typed so after the
-registry's command came into its prompt as `rooms^M` and the start of the next line).
+Keys typed in the same burst as the command (a paste, tmux) reach the terminal while the
+shell's line editor has it raw: Enter is a carriage return there, so one ends a line too.
 """
 
 from __future__ import annotations
@@ -19,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import termios
 
 from msgspec import Struct
 
@@ -62,16 +57,11 @@ class TypedAhead(Struct, frozen=True):
 
 
 def read_typed_ahead(fd: int) -> TypedAhead:
-    """What waits at terminal `fd`, read without waiting for more (see TypedAhead), if it
-    is in line mode; nothing if it is not (keys then wait for the prompt as they are). A
-    terminal that cannot be read gives what was read so far."""
+    """What waits at terminal `fd` in line mode, read without waiting for more; nothing
+    when not in line mode; what was read so far when it cannot be read."""
     lines: list[str] = []
     # a line a Ctrl-D handed over part by part is one line: its parts join
     splitter = LineSplitter()
-    try:
-        import termios
-    except ImportError:  # no terminal modes here (Windows)
-        return TypedAhead()
     try:
         if not termios.tcgetattr(fd)[3] & termios.ICANON:
             return TypedAhead()

@@ -23,7 +23,7 @@ from launcher.command_line import OPTIONS, CommandLine, parse
             ["-s", "5000", "--crisis-notice", "-call 112-", "--bind", "127.0.0.1"],
             CommandLine(server="5000", crisis_notice="-call 112-", bind="127.0.0.1"),
         ),
-        (["-s", "1", "--keepalive=-1"], CommandLine(server="1", keepalive_text="-1")),
+        (["-s", "1", "--keepalive=-1"], CommandLine(server="1", keepalive="-1")),
         (["-s", "1", "--no-desk-console"], CommandLine(server="1", desk_console=False)),
         (
             ["-s", "1", "--no-desk-console", "--desk-console"],

@@ -1,10 +1,6 @@
-"""What every message is: a frozen msgspec Struct that travels as a JSON object whose "t"
-field names its type, followed by its fields in order.
-
-Field types say what a decoded message may hold, and msgspec checks them all in one pass
-as it decodes: an `Id` is a short string, an `Int` fits 64 bits, a list (`Items`) has at
-most MAX_ITEMS items, and every string is valid UTF-8 with no lone surrogate. A message
-that decodes is a valid instance; anything else is refused by wire.codec.
+"""What every message is: a frozen msgspec Struct, a JSON object whose "t" field names its
+type. msgspec checks every field type as it decodes (an `Id` is short, an `Int` fits 64
+bits, `Items` holds at most MAX_ITEMS, strings are valid UTF-8): what decodes is valid.
 """
 
 from __future__ import annotations
@@ -37,14 +33,10 @@ class WireMessage(
     forbid_unknown_fields=True,
     gc=False,
 ):
-    """The base of every message type; the tag is the class's name. Subclasses repeat
-    `frozen=True` (type checkers do not inherit it). Instances hold only strings,
-    numbers and tuples of them, never a cycle, so the garbage collector need not track
-    them (`gc=False`)."""
+    """The base of every message type, tagged with its class's name. Subclasses repeat
+    `frozen=True` (type checkers do not inherit it); they hold no cycle (`gc=False`)."""
 
 
 def types_by_name(union: Any) -> dict[str, type[Any]]:
-    """Every message type of `union` (a union of WireMessage types, the unions inside it
-    flattened), by the name it travels under: the one list of a set of messages is its
-    union, and its table is made from it."""
+    """Every message type of `union` (its unions flattened), by the name it travels under."""
     return {cls.__name__: cls for cls in typing.get_args(union)}

@@ -10,10 +10,9 @@ class DecodeError(ValueError):
 
 
 class OtherVersion(DecodeError):
-    """A message of a type this version knows, whose fields are not the ones it knows: most
-    likely sent by another version of ChatApp. `kind` is its type; `request_id` is its id
-    when it is a request or push that waits for an answer (a type without `reply_to`),
-    so that the receiver can refuse it by name rather than leave it unanswered; else ""."""
+    """A message of a known type with other fields: most likely another version's. `kind`
+    is its type; `request_id` its id when it waits for an answer (no `reply_to`), for the
+    receiver to refuse it by name; else ""."""
 
     def __init__(self, detail: str, kind: str, request_id: str) -> None:
         super().__init__(detail)

@@ -1,11 +1,6 @@
-"""The messages of files sent peer to peer (docs/PROTOCOL.md, "Files").
-
-An offer and what settles it travel as datagrams between the two peers, each answered by
-a FileSeen and sent again until it is (wire.reliable's TIMEOUT and ATTEMPTS, as a chat). The file's
-bytes travel over a TCP connection the receiver opens to the sender, in the same secure channel as
-everything else: its first message is a FileWant naming the offer and the offset to start from, and
-the sender answers with the file's bytes from there to the end, as data records of the channel
-(secure/stream.py): raw bytes, outside any message."""
+"""The messages of files sent peer to peer (docs/PROTOCOL.md, "Files"): an offer and what
+settles it as datagrams, each answered by a FileSeen; the bytes over a TCP connection the
+receiver opens with a FileWant, answered with data records (secure/stream.py)."""
 
 from __future__ import annotations
 

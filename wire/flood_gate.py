@@ -1,7 +1,5 @@
-"""Flood control per source address, the way ngIRCd limits commands per client: a token
-bucket per address (wire.token_bucket), asked before anything that came is even decoded.
-The registry's (registry/core/flood.py) and the peer's (peer/adapter/flood_gate.py) gates. Pure: the
-caller supplies `now`."""
+"""Flood control per source address: a token bucket per address (wire.token_bucket), asked
+before anything that came is decoded. Sans-IO."""
 
 from __future__ import annotations
 
@@ -13,8 +11,7 @@ from wire.token_bucket import FULL, BucketRule
 Addr = tuple[str, int]
 Key = tuple[str, int] | str  # an address, or an IP alone
 
-#: Addresses tracked at once; the least recently heard is forgotten first, so that a flood
-#: of spoofed source addresses cannot grow this table without bound.
+#: Addresses tracked at once, the least recently heard forgotten first (spoofed sources).
 MAX_TRACKED = 10_000
 #: Seconds between two "you are too fast" notices to the same address.
 WARN_EVERY = 5.0
@@ -24,11 +21,8 @@ class FloodGate:
     """Decides, per message, whether an address is within its rate."""
 
     def __init__(self, rate: float = REGISTRY_RATE, burst: float = REGISTRY_BURST) -> None:
-        """The registry's gate, unless given another `rate` and `burst`. Raises ValueError
-        unless `rate` is positive and `burst` at least 1."""
         self._rule = BucketRule(rate, burst)
-        # each address's bucket, by its due time alone (one float: there may be MAX_TRACKED),
-        # the least recently heard first
+        # each address's bucket's due time, the least recently heard first
         self._dues: OrderedDict[Key, float] = OrderedDict()
         # when each address was last told it is too fast: only those told, all tracked
         self._warned: dict[Key, float] = {}
@@ -69,8 +63,7 @@ class FloodGate:
         return 0.0 if due is None else self._rule.wait(due, now)
 
     def tracked(self) -> int:
-        """How many addresses the gate remembers (at most MAX_TRACKED, the oldest heard
-        from forgotten first). Read-only."""
+        """How many addresses the gate remembers."""
         return len(self._dues)
 
     def level(self, key: Key, now: float) -> float:
@@ -80,10 +73,9 @@ class FloodGate:
         return self.burst if due is None else self._rule.level(due, now)
 
     def take(self, key: Key, now: float) -> bool:
-        """Whether `key` may make one use at `now` (counted if so; a use refused is not
-        counted in `dropped`: `admit` counts it); `key` becomes the most recently heard."""
+        """Whether `key` may make one use at `now` (counted if so, but not in `dropped`);
+        `key` becomes the most recently heard."""
         dues = self._dues
-        # taken out and put back: at the end, as the most recently heard, in two steps
         taken, due = self._rule.take(dues.pop(key, FULL), now)
         dues[key] = due
         if len(dues) > MAX_TRACKED:

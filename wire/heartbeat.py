@@ -1,11 +1,7 @@
-"""The heartbeat of one desk connection, shared by the registry and both desk clients.
-
-Pure: no clock, no sockets (like `wire.reliable`). Either end of a desk connection keeps one
-`Heartbeat` per connection, tells it whenever anything arrives (`heard`), and asks `check`
-at the time `due()` gives: after `period` seconds without a word the other end is to be
-asked for a sign of life (`DeskPing`); after twice as long it is taken as lost. A process
-stopped with SIGSTOP, or a machine gone from the network without a word, keeps its TCP
-connection open, and nothing else would notice (see `wire.desk.messages.HEARTBEAT`).
+"""The heartbeat of one desk connection, at either end, sans-IO: told of whatever arrives
+(`heard`), asked to `check` at `due()`. After `period` seconds of silence the other end is
+pinged (`DeskPing`); after twice as long it is lost (a stopped process or a vanished
+machine keeps its TCP connection open).
 """
 
 from __future__ import annotations
@@ -47,15 +43,11 @@ class Heartbeat:
         return now - self.heard_at
 
     def check(self, now: float) -> Beat:
-        """What to do at `now`. A check a whole period later than `due()` means the owner's
-        own process was not running (stopped, starved, or its machine asleep), and what the
-        other end sent meanwhile may still be waiting to be read: the silence was not the
-        other end's, so it is asked now and given a period to answer."""
+        """What to do at `now`. A check a whole period past `due()` means our own process
+        was not running: the other end is pinged now and given a period to answer."""
         if now < self.due():
             return Beat.WAIT
-        # A whole period past `due`, summed as `due` sums: unpinged, that is the end of the
-        # wait a ping sent now would get, so a ping sent short of it always has time to be
-        # answered, down to the last rounding of the clock.
+        # summed as `due` sums: a ping sent short of it has a whole period, to the bit
         if now >= self.heard_at + (3 if self.pinged else 2) * self.period:
             self.heard_at, self.pinged = now - self.period, False
         if not self.pinged:

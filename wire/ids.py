@@ -11,14 +11,9 @@ import itertools
 
 
 class IdMaker(functools.partial[str]):
-    """Makes message ids unique per sender: a per-process session prefix and a counter,
-    `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes the next).
-
-    The session prefix comes from the caller (random in the adapters, fixed in tests), so
-    that a restarted process never reuses the ids of its previous life. The counter and
-    the format are the standard library's, called from C: an id is made for every message
-    and every ack, and making one runs no Python code.
-    """
+    """Makes message ids `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes
+    the next): a random session in the adapters, so that a restart reuses none. The
+    counter and format are the standard library's, called from C: no Python code runs."""
 
     __slots__ = ()
 

@@ -1,13 +1,8 @@
-"""The closed set of ChatApp messages.
+"""The closed set of ChatApp messages (`Message`; `MESSAGE_TYPES`, its table, the codec's).
 
-Every message is a frozen Struct (`wire.base.WireMessage`) with an `id` unique per sender.
-Replies name the request they answer in `reply_to`. The same types travel in both
-directions and over both transports (UDP datagrams and length-prefixed TCP frames); only
-the framing differs.
-
-Fields use "" for "none" (no token, no password) so that every field has one JSON type.
-`Message` is the complete set, and `MESSAGE_TYPES` its table made from it; the codec
-refuses any other type name.
+Each has an `id` unique per sender; a reply names its request in `reply_to`. The same types
+travel both ways, in datagrams and TCP frames. "" is "none" (no token, no password), so
+that every field has one JSON type.
 """
 
 from __future__ import annotations
@@ -19,10 +14,7 @@ from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.refusals import RefusalCode
 
-# -- records carried inside messages ------------------------------------------------------
-#
-# Records are named tuples: they travel as JSON arrays in field order, not as objects, so
-# that a table of 500 rows costs no field names 500 times over.
+# -- records carried inside messages: named tuples, JSON arrays (no field names per row) --
 
 
 class Entry(NamedTuple):
@@ -39,8 +31,7 @@ class Entry(NamedTuple):
 
 class Alias(NamedTuple):
     """A name given up by a rename a moment ago (the registry's RENAME_GRACE), and the name
-    it leads to now: a peer that never saw the rename (it started since) can still reach
-    the one who renamed under the name it knows."""
+    it leads to now, for a peer that never saw the rename."""
 
     old: str
     new: str
@@ -51,10 +42,9 @@ NOTICE_KIND = "notice"
 
 
 class StoredMessage(NamedTuple):
-    """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of
-    the registry's own (sender ""); `stamp`: when it was saved. `saved_by`: for a direct
-    message, the key (wire.keys.key_text) whose SaveMessage the registry took it from;
-    "" when unknown (a channel message, a notice, a mailbox kept before it was recorded)."""
+    """A message kept in a mailbox: `kind` "direct", "channel" or NOTICE_KIND (sender "");
+    `stamp`, when it was saved. `saved_by`: of a direct message, the key (wire.keys.key_text)
+    whose SaveMessage brought it; else ""."""
 
     id: str
     sender: str
@@ -75,10 +65,8 @@ class Ack(WireMessage, frozen=True):
 
 
 class Acks(WireMessage, frozen=True):
-    """Several requests or pushes, `replies`, arrived and were handled: one answer for the
-    messages that shared a datagram (or a pass of the sender's event loop), so a burst of
-    pushes costs one ack datagram, not one per message. Means exactly what an Ack for each
-    of `replies` would mean."""
+    """An Ack for each of `replies`: one answer for the messages of one datagram (or one
+    pass of the sender's event loop)."""
 
     id: Id
     replies: Items[Id]
@@ -95,8 +83,7 @@ class Refused(WireMessage, frozen=True):
 
 
 def version_refusal(kind: str) -> str:
-    """The reason of the Refused that answers a `kind` request this version cannot read (its
-    fields are another version's): what its sender's user is shown."""
+    """The reason of the Refused that answers a `kind` request of another version."""
     return (
         f"ChatApp versions differ: your {kind} could not be read here. "
         "Use the same version of ChatApp on every machine."
@@ -112,8 +99,7 @@ class TooBig(WireMessage, frozen=True):
 
 class Busy(WireMessage, frozen=True):
     """The registry is too far behind to answer `reply_to` (a registration) now: send it
-    again in `wait_ms` milliseconds. Said instead of an answer in a join storm, so that a
-    peer waits rather than gives up while the registry catches up."""
+    again in `wait_ms` milliseconds (a join storm)."""
 
     id: Id
     reply_to: Id
@@ -132,19 +118,16 @@ def address(text: str) -> tuple[str, int] | None:
 
 
 def is_token(text: str) -> bool:
-    """Whether `text` has the shape of a token: 32 lowercase hex digits (128 random bits),
-    what `secrets.token_hex(16)` makes."""
+    """Whether `text` has the shape of a token: `secrets.token_hex(16)`'s."""
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
 class Register(WireMessage, frozen=True):
-    """Take `name` (first registration, `reg`, or a restart): `port` is the peer's client port.
+    """Take `name` (first registration, `reg`, or a restart) for the client `port`.
 
-    `token` is the secret from an earlier Welcome. The first time it is one the peer made
-    and kept before asking (`is_token`), which a new record takes: should the answer be
-    lost, or come after the peer gave up, the name is still its own at the next start.
-    `password` is optional. `wire` is the sender's `wire.version.WIRE_VERSION`: the
-    registry refuses another.
+    `token`: from an earlier Welcome; the first time, one the peer made and kept before
+    asking (`is_token`), so that the name is its own even if the answer is lost.
+    `password`: "" for none. `wire`: the sender's WIRE_VERSION; the registry refuses another.
     """
 
     id: Id
@@ -156,8 +139,8 @@ class Register(WireMessage, frozen=True):
 
 
 class Welcome(WireMessage, frozen=True):
-    """Registration accepted: the token, the whole table, and the mailbox being handed over,
-    or its first part when it is too big for one message (MoreMail brings the rest)."""
+    """Registration accepted: the token, the whole table, and the mailbox (its first part
+    when too big for one message: MoreMail brings the rest)."""
 
     id: Id
     reply_to: Id
@@ -182,8 +165,8 @@ class MailTaken(WireMessage, frozen=True):
 
 
 class MoreMail(WireMessage, frozen=True):
-    """Answer to MailTaken while the mailbox holds more: its next part, in the order the
-    messages were saved. (With nothing left, the answer is an Ack.)"""
+    """Answer to MailTaken while the mailbox holds more: its next part, oldest first (else
+    an Ack)."""
 
     id: Id
     reply_to: Id
@@ -219,9 +202,8 @@ class Alive(WireMessage, frozen=True):
 
 
 class TableUpdate(WireMessage, frozen=True):
-    """Pushed to online peers: the rows that changed after version `since` to make table
-    version `version` (each as it is at `version`, in the order of their last change; a row
-    with port 0 is gone). `since` -1: after the version before `version`."""
+    """Pushed to online peers: the rows changed after version `since` (-1: `version` - 1)
+    to make `version`, each as it is then, in the order of their last change (port 0: gone)."""
 
     id: Id
     version: Int
@@ -234,18 +216,16 @@ class TableUpdate(WireMessage, frozen=True):
 
 
 class TableRequest(WireMessage, frozen=True):
-    """Ask for the table: what changed after version `since`, the one the peer holds (a
-    peer that missed changes), or the whole table (`since` -1: a peer that holds none)."""
+    """Ask for what changed after the version `since` the peer holds, or (-1) the table."""
 
     id: Id
     since: Int = -1
 
 
 class TableSnapshot(WireMessage, frozen=True):
-    """The table at `version`, a reply to TableRequest: the whole table, with the names
-    recently given up by renames (`since` -1); or, when the registry still holds the updates
-    after the asker's version `since`, only the rows they changed (each as it is at
-    `version`, in the order of their last change; a row with port 0 is gone), no aliases."""
+    """The table at `version`, for TableRequest: whole, with its aliases (`since` -1); or,
+    when the registry still holds the updates after `since`, the rows changed as in a
+    TableUpdate, no aliases."""
 
     id: Id
     reply_to: Id
@@ -259,9 +239,8 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True):
-    """A direct message from `sender` to `to`, sent by the sender or delivered by the registry.
-    `saved_by`: in one the registry delivers, the key (wire.keys.key_text) whose SaveMessage
-    it came in; "" in one a peer sends (and ignored there: the channel names its key)."""
+    """A direct message from `sender` to `to`, from the sender or delivered by the registry
+    (`saved_by` then as in StoredMessage; "" from a peer, and ignored there)."""
 
     id: Id
     sender: str
@@ -271,9 +250,9 @@ class Chat(WireMessage, frozen=True):
 
 
 class SaveMessage(WireMessage, frozen=True):
-    """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
-    `text` is sealed to the recipient's `key` (peer/core/sealed_mail.py; "" for one that is not).
-    Answered at once with Ack (accepted), then with a Saved push carrying the outcome."""
+    """Ask the registry to deliver or store a direct message (`id`: the Chat's), its `text`
+    sealed to the recipient's `key` ("" for none; peer/core/sealed_mail.py). Answered with
+    an Ack, then a Saved push."""
 
     id: Id
     sender: str
@@ -284,8 +263,8 @@ class SaveMessage(WireMessage, frozen=True):
 
 
 class Saved(WireMessage, frozen=True):
-    """Outcome of SaveMessage `reply_to`: delivered by the registry itself, or stored on disk,
-    or, with `refused` (a sentence for the user), neither: the recipient's mailbox is full."""
+    """Outcome of SaveMessage `reply_to`: delivered, or stored, or `refused` (a sentence for
+    the user: the recipient's mailbox is full)."""
 
     id: Id
     reply_to: Id
@@ -304,22 +283,18 @@ class ChannelPost(WireMessage, frozen=True):
 
 
 class Relayed(WireMessage, frozen=True):
-    """Outcome of ChannelPost or RoomPost `reply_to`: every other member has it, or it
-    waits in their mailbox, or is gone. The post's Ack says only that the registry has it;
-    until this comes, the sender keeps the post and asks again now and then (the registry
-    dedupes), so that a registry killed while relaying, which forgets the relay, relays it
-    again. Sent once and not acked: asking again is what makes up for a lost one."""
+    """Outcome of ChannelPost or RoomPost `reply_to`: each other member has it, in their
+    mailbox or shown. Until it comes the sender keeps the post and asks again now and then
+    (the registry dedupes), in case a registry was killed while relaying. Never acked."""
 
     id: Id
     reply_to: Id
 
 
 class Restarted(WireMessage, frozen=True):
-    """The registry has started again, with a table that counts the peer it is sent to
-    online: what that peer kept while the registry was away (its outbox, posts awaiting
-    their outcome) can go now, not at its next keepalive, which backs off to minutes while
-    the registry is away. Sent once and not acked: a peer that misses it finds the registry
-    back at its next keepalive. `registries` as in Welcome (pushed again as they change)."""
+    """The registry has started again and counts this peer online: what the peer kept
+    meanwhile can go now, not at its next keepalive. Never acked (the keepalive makes up
+    for it). `registries` as in Welcome (pushed again as they change)."""
 
     id: Id
     registries: Items[str] = ()
@@ -354,8 +329,7 @@ class Leave(WireMessage, frozen=True):
 
 
 class RoomPost(WireMessage, frozen=True):
-    """Say `text` in `room`, the room the sender typed it in: refused unless the sender is
-    in that room (a line kept while the registry was away never lands in another room)."""
+    """Say `text` in `room`, the room it was typed in: refused unless the sender is in it."""
 
     id: Id
     sender: str
@@ -408,9 +382,8 @@ class Rename(WireMessage, frozen=True):
 
 
 class Notice(WireMessage, frozen=True):
-    """A line from the registry for the user (a quit announcement, a flood warning).
-    `quitter` is the name that quit when it is a quit announcement, else "": a peer folds
-    a burst of those into one line."""
+    """A line from the registry for the user; `quitter`, the name that quit in a quit
+    announcement (a peer folds a burst of those into one line), else ""."""
 
     id: Id
     text: str
@@ -461,8 +434,7 @@ SECRET_FIELDS = frozenset({"token", "password"})
 
 
 def for_log(message: object) -> str:
-    """`message` as a verbose log line shows it: its fields, with tokens and passwords
-    replaced by "…", so that a log or a transcript gives no one a name's proof."""
+    """`message` as a verbose log line shows it, its SECRET_FIELDS shown as "…"."""
     if not isinstance(message, WireMessage):
         return repr(message)
     fields = []
@@ -471,3 +443,8 @@ def for_log(message: object) -> str:
         hidden = name in SECRET_FIELDS and value
         fields.append(f"{name}={'…' if hidden else repr(value)}")
     return f"{type(message).__name__}({', '.join(fields)})"
+
+
+def inbound_line(message: Message, addr: tuple[str, int]) -> str:
+    """The verbose log's line for `message` received from `addr` (tokens hidden)."""
+    return f"<- {addr[0]}:{addr[1]} {for_log(message)}"

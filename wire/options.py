@@ -1,6 +1,5 @@
-"""The check of keyword options given as `**options: Unpack[SomeTypedDict]`: a TypedDict
-is not checked when the program runs, so a misspelt or missing option would otherwise
-pass silently (or fail later, far from its cause)."""
+"""The check of keyword options given as `**options: Unpack[SomeTypedDict]`, which nothing
+checks at run time."""
 
 from __future__ import annotations
 

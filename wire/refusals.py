@@ -1,6 +1,5 @@
-"""Why a request was refused, as a code the receiver acts on: the human reason beside it
-is for showing, never for deciding (rewording it changes nothing but what people read).
-The reasons of the refusals a program acts on are made here too, beside their codes."""
+"""Why a request was refused, as a code the receiver acts on (the reason beside it is for
+showing, never deciding), and the reasons of the refusals a program acts on."""
 
 from __future__ import annotations
 
@@ -34,14 +33,11 @@ class RefusalCode(StrEnum):
     ALREADY_ON_DUTY = "already-on-duty"
 
 
-#: The reason of the Refused that answers a room request from a peer the registry counts
-#: as offline: one it gave up on, as it was silent too long, says so to come back.
+#: The reason of the Refused that answers a room request from a peer counted offline.
 OFFLINE_REFUSAL = "You are offline."
 
-#: How the reason of the Refused begins that answers a request signed with a name's token
-#: from a start of the peer other than the one that holds the name now (it was stopped
-#: while another start took the name over). The reason goes on with the name and the
-#: address of that other start: "... holds the name alice, at 10.0.0.5:6001."
+#: How the reason begins that answers a start of a peer replaced by another start
+#: (`replaced_refusal`).
 REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
 #: How it begins when that other start has gone offline since (see `replaced_refusal`).
 REPLACED_GONE_REFUSAL = "Another start of ChatApp took the name"
@@ -51,9 +47,8 @@ def replaced_refusal(
     name: str, where: str, *, online: bool, deregistered: bool
 ) -> tuple[RefusalCode, str]:
     """The code and reason of the Refused that tells a start it was replaced by the start
-    of `name` at `where`, true whatever that start did since: it holds the name (`online`),
-    or it went offline with a dereg or a quit (`deregistered`), or else as it stopped
-    answering."""
+    of `name` at `where`, which holds it (`online`), or went offline (`deregistered` or
+    silent)."""
     if online:
         return RefusalCode.REPLACED, f"{REPLACED_REFUSAL} {name}, at {where}."
     why = "it deregistered" if deregistered else "it stopped answering"
@@ -63,6 +58,5 @@ def replaced_refusal(
 
 def unknown_name(name: str) -> str:
     """The reason of the Refused that answers a request made for (or to) `name`, a name
-    the registry does not know. Made for the peer's own name, it means the name was
-    released on the registry's console (or lost with its data): the peer says that first."""
+    the registry does not know."""
     return f"No user named {name}."

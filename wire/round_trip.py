@@ -1,18 +1,13 @@
 """A far end's round trip as its answers measure it, and the wait before a copy is sent
-again: TCP's retransmission timeout (RFC 6298; QUIC's PTO is the same rule): SRTT +
-4·RTTVAR, never below wire.reliable.TIMEOUT, doubled while copies go unanswered, up to
-RTO_MAX. The peer keeps one for its registry (peer/core/retry_wait.py), the registry one
-for each peer it pushes the table to (registry/core/table_watch.py). Pure: the caller gives
-the samples.
+again: TCP's retransmission timeout (RFC 6298), SRTT + 4·RTTVAR, never below
+wire.reliable.TIMEOUT, doubled while copies go unanswered, up to RTO_MAX. Sans-IO.
 """
 
 from __future__ import annotations
 
 from wire.reliable import TIMEOUT
 
-#: The longest wait between two copies (RFC 6298 (2.5) allows a cap): a far end this far
-#: behind drops most of what it is sent, and a quiet peer still asks its registry more
-#: often than its keepalives do.
+#: The longest wait between two copies (RFC 6298 (2.5) allows a cap).
 RTO_MAX = 16 * TIMEOUT
 #: RFC 6298's gains (2.3) and the factor of the variation in the timeout (2.2).
 ALPHA = 1 / 8
@@ -32,8 +27,7 @@ class RoundTrip:
         self.cap = cap
         self.srtt: float | None = None  # None until the first sample
         self.rttvar = 0.0
-        #: The wait of the next first copy (RFC 6298's RTO). It starts at the floor, not
-        #: at the RFC's 1 s: an idle host on a LAN answers in a millisecond.
+        #: The wait of the next first copy (RFC 6298's RTO), from the floor (not 1 s: a LAN).
         self.rto = floor
 
     def restart(self) -> None:

@@ -1,11 +1,8 @@
 """Text from someone else, made safe to show on a terminal, and how wide it shows.
 
-A message's text is the sender's to choose, and a terminal obeys what it is sent: an
-escape sequence can clear the screen or recolour it, a carriage return or a backspace can
-overwrite what is already on the line (say, the sender's name), a newline can forge a line
-of its own, and a bidirectional override can show the rest of the line reversed. Those
-characters are shown as U+FFFD instead; every other character is shown as it is, the
-invisible joiners and marks that emoji sequences and right-to-left scripts need included.
+Characters that drive a terminal (escapes, carriage returns, backspaces, newlines,
+bidirectional overrides) are shown as U+FFFD; every other as it is, the joiners and marks
+of emoji and right-to-left scripts included.
 """
 
 from __future__ import annotations
@@ -52,12 +49,9 @@ _HANGUL_JAMO_TAIL = range(0x1160, 0x1200)
 
 
 def width(text: str) -> int:
-    """The columns `text` takes on a terminal: two for each wide or fullwidth character,
-    none for a combining mark or an invisible format character, one for the rest; an
-    emoji sequence counts as the one picture a terminal draws for it (two columns): a
-    skin tone and what a zero-width joiner joins to an emoji add nothing, and `❤️` (a
-    character asked to show as an emoji) takes two. Ambiguous-width characters count one
-    column, as terminals outside East Asian locales show them."""
+    """The columns `text` takes on a terminal: two for a wide or fullwidth character, none
+    for a combining mark or format character, one for the rest (ambiguous ones too); an
+    emoji sequence (joined, skin-toned, `❤️`) is the one picture, two columns."""
     if text.isascii():
         return len(text)
     total = 0

@@ -1,14 +1,9 @@
 """Which version of the wire a build of ChatApp speaks.
 
-`WIRE_VERSION` is a fingerprint of every message and record type: their names, and the name
-and type of each field, in order. A change to any of them is a new wire version without
-anyone having to remember to bump a number; two builds with the same fingerprint read each
-other's messages, whatever else differs between them. `REVISION` is for the one change the
-fingerprint cannot see: a field whose meaning changes while its name and type stay.
-
-The opening messages (`Register`, `DeskJoin`, `DeskOperator`) carry it, so that the
-registry can tell a peer, person or operator of another version why it is refused at once,
-rather than let it register and then fail message by message.
+`WIRE_VERSION` is a fingerprint of every message and record type's name and fields, so that
+a change to any is a new version by itself; `REVISION` is for a field whose meaning changes
+while its name and type stay. The opening messages (`Register`, `DeskJoin`, `DeskOperator`)
+carry it, for the registry to refuse another version at once.
 """
 
 from __future__ import annotations
@@ -30,10 +25,8 @@ REVISION = 3
 
 
 def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
-    """Eight hex digits naming the shape of every message (a WireMessage) and record (a named
-    tuple) defined in `modules`: the same for the same names, fields and field types (in
-    field order) and `revision`, whatever the order of definition; different, in practice,
-    for any other."""
+    """Eight hex digits naming the shape (names, fields and field types) of every message
+    and record defined in `modules`, with `revision`, whatever the order of definition."""
     shapes = []
     for module in modules:
         for name, obj in vars(module).items():

@@ -17,7 +17,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason, private_folder
-from net.batch import inbound_line
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost, FilesOnDemand
@@ -55,7 +54,7 @@ from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
 from wire.codec import encode
 from wire.keys import fingerprint
-from wire.messages import MailTaken, Message, SaveMessage, for_log
+from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0

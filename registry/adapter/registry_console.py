@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from net.lan_addresses import lan_addresses, reach_line
+from net.discovery import lan_addresses, reach_line
 from registry.adapter.console_commands import (
     LOG_COMMAND,
     LogShown,

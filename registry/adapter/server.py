@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from net.batch import inbound_line
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
@@ -27,7 +26,7 @@ from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMa
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import count_requests
 from wire.desk.messages import DESK_TYPES
-from wire.messages import Message, for_log
+from wire.messages import Message, for_log, inbound_line
 
 if TYPE_CHECKING:
     from registry.adapter.cluster.elsewhere import Elsewhere

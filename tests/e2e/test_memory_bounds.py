@@ -1,6 +1,6 @@
 """What connections that never finish a message cost a real registry and a real peer: many
 of them, each with a key of its own, send half of a maximal message and stop. The process
-may hold only so much of such messages in all (secure/buffer_budget.py, 32 MiB), so its memory
+may hold only so much of such messages in all (secure/stream.py, 32 MiB), so its memory
 grows by far less than what they sent: 40 of them (80 MiB) in the usual run, 300 (600 MiB)
 in the soak."""
 

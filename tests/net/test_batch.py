@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from net.batch import inbound_line
-from wire.messages import Notice
+from wire.messages import Notice, inbound_line
 
 ADDR = ("127.0.0.1", 4000)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secure.buffer_budget import BufferBudget
+from secure.stream import BufferBudget
 
 
 def test_over_the_budget_the_connection_holding_most_is_dropped() -> None:

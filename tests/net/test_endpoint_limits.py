@@ -11,7 +11,7 @@ from clear_channel import clear_endpoint, handshaken
 
 from net import served_stream
 from net.endpoint import Endpoint
-from secure.buffer_budget import BufferBudget
+from secure.stream import BufferBudget
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat
 

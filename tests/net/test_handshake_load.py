@@ -1,8 +1,8 @@
-"""When a responder is under load (secure/handshake_load.py), and each address's budget then."""
+"""When a responder is under load (secure/cookie.py), and each address's budget then."""
 
 from __future__ import annotations
 
-from secure.handshake_load import (
+from secure.cookie import (
     LOAD_BURST,
     LOAD_RATE,
     SOURCE_BURST,

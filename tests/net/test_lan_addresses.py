@@ -6,21 +6,14 @@ import ipaddress
 
 import pytest
 
-from net import lan_addresses as module
-from net.lan_addresses import lan_addresses, reach_line
+from net import discovery
+from net.discovery import lan_addresses, reach_line
 
 
 def test_only_usable_ipv4_addresses_each_once_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     told = ["192.168.1.20", "127.0.0.1", "10.0.0.5", "169.254.3.4", "192.168.1.20", "0.0.0.0"]
-    monkeypatch.setattr(module, "_by_interface", lambda: told)
-    monkeypatch.setattr(module, "_by_host_name", lambda: [])
+    monkeypatch.setattr(discovery, "_networks", lambda: [(ip, 24) for ip in told])
     assert lan_addresses() == ["10.0.0.5", "192.168.1.20"]
-
-
-def test_the_host_name_answers_when_the_interfaces_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(module, "_by_interface", lambda: [])
-    monkeypatch.setattr(module, "_by_host_name", lambda: ["127.0.1.1", "172.16.0.9"])
-    assert lan_addresses() == ["172.16.0.9"]
 
 
 def test_this_machines_addresses_are_real_ipv4_and_not_loopback() -> None:

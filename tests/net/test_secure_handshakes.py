@@ -23,7 +23,7 @@ from secure.channel import (
     WORKS_FOR,
     SecureChannel,
 )
-from secure.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
+from secure.cookie import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
 from tests.hypothesis_profiles import examples
 from tests.net.test_secure import A, B, Pair
 

@@ -10,12 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secure.buffer_budget import BufferBudget
 from secure.noise import public_bytes
 from secure.stream import (
     KEY_REQUEST_FRAME,
     MAX_HANDSHAKE_FRAME,
     MAX_RECORD,
+    BufferBudget,
     ClearFrame,
     KeyGiven,
     OverBudget,
