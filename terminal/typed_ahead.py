@@ -61,10 +61,11 @@ class TypedAhead(Struct, frozen=True):
     ended: bool = False
 
 
-def read_typed_ahead(fd: int) -> TypedAhead:
+def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
     """What waits at terminal `fd`, read without waiting for more (see TypedAhead), if it
     is in line mode; nothing if it is not (keys then wait for the prompt as they are). A
-    terminal that cannot be read gives what was read so far."""
+    terminal that cannot be read gives what was read so far. `unfinished`: the line being
+    typed too, read out of line mode for a moment (a Ctrl-D is then a key like any)."""
     lines: list[str] = []
     # a line a Ctrl-D handed over part by part is one line: its parts join
     splitter = LineSplitter()
@@ -73,13 +74,22 @@ def read_typed_ahead(fd: int) -> TypedAhead:
     except ImportError:  # no terminal modes here (Windows)
         return TypedAhead()
     try:
-        if not termios.tcgetattr(fd)[3] & termios.ICANON:
+        modes = termios.tcgetattr(fd)
+        if not modes[3] & termios.ICANON:
             return TypedAhead()
-        while select.select([fd], [], [], 0)[0]:
-            data = os.read(fd, READ_SIZE)
-            if not data:
-                return TypedAhead(tuple(lines), splitter.pending, ended=True)
-            lines.extend(splitter.feed(data.decode(errors="replace")))
+        if unfinished:
+            termios.tcsetattr(
+                fd, termios.TCSANOW, [*modes[:3], modes[3] & ~termios.ICANON, *modes[4:]]
+            )
+        try:
+            while select.select([fd], [], [], 0)[0]:
+                data = os.read(fd, READ_SIZE)
+                if not data:
+                    return TypedAhead(tuple(lines), splitter.pending, ended=True)
+                lines.extend(splitter.feed(data.decode(errors="replace")))
+        finally:
+            if unfinished:
+                termios.tcsetattr(fd, termios.TCSANOW, modes)
     except (termios.error, OSError, ValueError):
         pass
     return TypedAhead(tuple(lines), splitter.pending)
