@@ -68,11 +68,7 @@ class Saving:
 
     def delivered(self, flight: Flight, now: float, emit: Emit) -> None:
         """The recipient acked `flight` (purpose "probe"): its save was delivered."""
-        save = self._probing.pop(flight.message.id, None)
-        sender = self._s.table.get(save.sender) if save else None
-        if save and sender:
-            emit(Log(f"delivered message from {save.sender} to {save.to} itself"))
-            self._finish(save, sender, now, emit, refused=None)
+        self._probed(flight.message.id, now, emit, refused=None)
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """A push to `record` that will not be acked: a channel message or a probed direct
@@ -82,10 +78,7 @@ class Saving:
                 origin = self._post.origin(chat.sender)
                 deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin, chat.saved_by)
                 refused = self._post.store(record, deposit, now, emit)
-                save = self._probing.pop(chat.id, None)
-                sender = self._s.table.get(save.sender) if save else None
-                if save and sender:
-                    self._finish(save, sender, now, emit, refused=refused)
+                self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
                 origin = self._post.origin(relay.sender)
                 deposit = Deposit(relay.id, relay.sender, relay.text, "channel", origin)
@@ -125,6 +118,15 @@ class Saving:
             return None
         return recipient
 
+    def _probed(self, save_id: str, now: float, emit: Emit, refused: str | None) -> None:
+        """The probe of the save `save_id` is over: its sender is told (`_finish`)."""
+        save = self._probing.pop(save_id, None)
+        sender = self._s.table.get(save.sender) if save else None
+        if save and sender:
+            if refused is None:
+                emit(Log(f"delivered message from {save.sender} to {save.to} itself"))
+            self._finish(save, sender, now, emit, refused)
+
     def _finish(
         self, msg: SaveMessage, sender: Record, now: float, emit: Emit, refused: str | None
     ) -> None:
@@ -138,7 +140,7 @@ class Saving:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
-            record = self._s.aliases.owner(push.owner)
+            record = self._s.aliases.lookup(push.owner)
             if record is None:
                 continue
             if push.purpose in RELAYED and record.online and record.addr == push.addr:
@@ -149,7 +151,7 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
-            owner = self._s.aliases.owner(push.owner)
+            owner = self._s.aliases.lookup(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
 
@@ -160,7 +162,7 @@ class Saving:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.aliases.owner(owner)
+            record = self._s.aliases.lookup(owner)
             if record is None:
                 continue
             record.last_seen = now
