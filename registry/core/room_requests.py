@@ -66,7 +66,6 @@ class RoomRequests:
         room = self.rooms.enter(record, msg.room)
         # rooms survive a restart; the ack waits for the disk
         emit(SaveTable((name_key(record.name),)))
-        self._s.done.done(req)
         text = self._joined_line(record, room, left)
         self._notice_to(record, room, text, now, emit)
         if self.rooms.missed(record, room) > len(room.history):
@@ -77,7 +76,7 @@ class RoomRequests:
             self._notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
-        self._s.answers.ack(req, emit)
+        self._s.done.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
@@ -87,8 +86,7 @@ class RoomRequests:
         if record is None or self._s.done.copy(req, emit):
             return
         self.leave_room(record, now, emit, "")
-        self._s.done.done(req)
-        self._s.answers.ack(req, emit)
+        self._s.done.done(req, emit)
 
     def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it."""
