@@ -92,8 +92,10 @@ class RegistryConsole:
             return
         lines, self._lines = self._lines, []
         for line, is_log in lines:
-            # a log line `.log off` hides is counted instead (errors always show)
-            if not (is_log and not _is_error(line) and self._log_shown.hides()):
+            # a log line `.log off` hides is counted instead (errors, `HH:MM:SS ERROR ...`,
+            # always show)
+            error = line.partition(" ")[2].startswith(ERROR_MARK)
+            if not (is_log and not error and self._log_shown.hides()):
                 self.out(line)
 
     def started(self) -> None:
@@ -239,11 +241,6 @@ class RegistryConsole:
         return True
 
 
-def _is_error(line: str) -> bool:
-    """Whether a log line (`HH:MM:SS text`) tells of an error."""
-    return line.partition(" ")[2].startswith(ERROR_MARK)
-
-
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
     """What waits in the terminal `stdin` before anything reads it: the lines finished,
     and the start of one typed (terminal/typed_ahead.py)."""
@@ -284,11 +281,7 @@ def read_lines(
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     """`out`, printing every line cleaned: log lines quote the network."""
-
-    def cleaned(line: str) -> None:
-        out(clean(line))
-
-    return cleaned
+    return lambda line: out(clean(line))
 
 
 def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> list[str]:

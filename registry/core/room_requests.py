@@ -226,24 +226,20 @@ class RoomRequests:
         """The room `msg` is said in, if the sender may say it there; else it is refused."""
         room = self.rooms.of(sender)
         if room is None or name_key(room.name) != name_key(msg.room):
-            room = self._said_before(msg)
+            # a line in the room's history, asked again by a sender that left the room
+            # since, is relayed again, not refused
+            room = self.rooms.get(msg.room)
+            room = room if room is not None and room.holds(msg.id) else None
+        what = f"room message from {sender.name}"
         if room is None:
             where = "that room" if name_problem(msg.room) else msg.room
-            what = f"room message from {sender.name}"
             reason = Reason(f"You are not in {where}.", "not in the room")
             self._s.answers.refuse(req, reason, what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
-            what = f"room message from {sender.name}"
             self._s.answers.refuse(req, "Message too long.", what, emit)
             return None
         return room
-
-    def _said_before(self, post: RoomPost) -> Room | None:
-        """The room `post` names, if the line is in its history: asked again by a sender
-        that left the room since, it is relayed again, not refused."""
-        room = self.rooms.get(post.room)
-        return room if room is not None and room.holds(post.id) else None
 
     def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to `record`'s peer."""
