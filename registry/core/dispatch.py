@@ -148,8 +148,7 @@ class RegistryCore:
         self._saving = Saving(s, self._post, self._liveness)
         self._relay = Relay(s, self._post)
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
-        #: the stored messages by their owner's name key, oldest first (read only); who is
-        #: in which room, and what was said there
+        #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
         self._renames = Renames(s, self._rooms, self._post)
         self._presence = Presence(s, self._rooms, self._saving)
