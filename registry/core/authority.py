@@ -54,6 +54,10 @@ class Aliases:
         former names lead to (asked under a name its owner gave up, after a restart)."""
         return self.lookup(name) or self._table.renamed_from(name)
 
+    def owner(self, key: str) -> Record | None:
+        """The record a push was made to, by its name key then, followed to its new name."""
+        return self._table.records.get(key) or self.lookup(key)
+
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
         it was given up by a rename within RENAME_GRACE; "" when it can be taken."""

@@ -378,7 +378,7 @@ class RegistryCore:
             return
         self._rooms.acked(addr, answered)
         self._news.acked(owner, answered, now, emit)
-        record = self._s.aliases.lookup(owner)
+        record = self._s.aliases.owner(owner)
         if record is not None:
             record.last_seen = now
         for flight in answered:

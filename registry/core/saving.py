@@ -140,7 +140,7 @@ class Saving:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
-            record = self._s.aliases.lookup(push.owner)
+            record = self._s.aliases.owner(push.owner)
             if record is None:
                 continue
             if push.purpose in RELAYED and record.online and record.addr == push.addr:
@@ -151,7 +151,7 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
-            owner = self._s.aliases.lookup(push.owner)
+            owner = self._s.aliases.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
 
@@ -162,7 +162,7 @@ class Saving:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.aliases.lookup(owner)
+            record = self._s.aliases.owner(owner)
             if record is None:
                 continue
             record.last_seen = now
