@@ -56,20 +56,31 @@ class TypedAhead(Struct, frozen=True):
     ended: bool = False
 
 
-def read_typed_ahead(fd: int) -> TypedAhead:
-    """What waits at terminal `fd` in line mode, read without waiting for more; nothing
-    when not in line mode; what was read so far when it cannot be read."""
+def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
+    """What waits at terminal `fd`, read without waiting for more (see TypedAhead), if it
+    is in line mode; nothing if it is not (keys then wait for the prompt as they are). A
+    terminal that cannot be read gives what was read so far. `unfinished`: the line being
+    typed too, read out of line mode for a moment (a Ctrl-D is then a key like any)."""
     lines: list[str] = []
     # a line a Ctrl-D handed over part by part is one line: its parts join
     splitter = LineSplitter()
     try:
-        if not termios.tcgetattr(fd)[3] & termios.ICANON:
+        modes = termios.tcgetattr(fd)
+        if not modes[3] & termios.ICANON:
             return TypedAhead()
-        while select.select([fd], [], [], 0)[0]:
-            data = os.read(fd, READ_SIZE)
-            if not data:
-                return TypedAhead(tuple(lines), splitter.pending, ended=True)
-            lines.extend(splitter.feed(data.decode(errors="replace")))
+        if unfinished:
+            termios.tcsetattr(
+                fd, termios.TCSANOW, [*modes[:3], modes[3] & ~termios.ICANON, *modes[4:]]
+            )
+        try:
+            while select.select([fd], [], [], 0)[0]:
+                data = os.read(fd, READ_SIZE)
+                if not data:
+                    return TypedAhead(tuple(lines), splitter.pending, ended=True)
+                lines.extend(splitter.feed(data.decode(errors="replace")))
+        finally:
+            if unfinished:
+                termios.tcsetattr(fd, termios.TCSANOW, modes)
     except (termios.error, OSError, ValueError):
         pass
     return TypedAhead(tuple(lines), splitter.pending)

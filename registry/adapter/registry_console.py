@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 import threading
 import time
@@ -24,7 +23,7 @@ from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
 from registry.core.dispatch import RegistryCore
 from terminal.prompt import LinePrompt
-from terminal.typed_ahead import LineSplitter
+from terminal.typed_ahead import LineSplitter, read_typed_ahead
 from wire.keys import fingerprint, join_code
 from wire.shown_text import clean
 from wire.words import counted
@@ -93,8 +92,10 @@ class RegistryConsole:
             return
         lines, self._lines = self._lines, []
         for line, is_log in lines:
-            # a log line `.log off` hides is counted instead (errors always show)
-            if not (is_log and not _is_error(line) and self._log_shown.hides()):
+            # a log line `.log off` hides is counted instead (errors, `HH:MM:SS ERROR ...`,
+            # always show)
+            error = line.partition(" ")[2].startswith(ERROR_MARK)
+            if not (is_log and not error and self._log_shown.hides()):
                 self.out(line)
 
     def started(self) -> None:
@@ -240,54 +241,14 @@ class RegistryConsole:
         return True
 
 
-def _is_error(line: str) -> bool:
-    """Whether a log line (`HH:MM:SS text`) tells of an error."""
-    return line.partition(" ")[2].startswith(ERROR_MARK)
-
-
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
-    """What waits in the terminal `stdin` before anything reads it: the lines finished (a
-    shell in raw mode leaves Enter as a carriage return), and the start of one typed."""
+    """What waits in the terminal `stdin` before anything reads it: the lines finished,
+    and the start of one typed (terminal/typed_ahead.py)."""
     try:
-        if not stdin.isatty():
-            return [], ""
-        fd = stdin.fileno()
+        ahead = read_typed_ahead(stdin.fileno(), unfinished=True)
     except (OSError, ValueError):
         return [], ""
-    raw = _drain(fd)
-    if not raw:
-        return [], ""
-    splitter = LineSplitter()
-    encoding = getattr(stdin, "encoding", None) or "utf-8"
-    lines = splitter.feed(raw.decode(encoding, errors="replace"))
-    return lines, splitter.pending
-
-
-def _drain(fd: int) -> bytes:
-    """The bytes waiting in the terminal `fd`, read out of line mode for a moment."""
-    try:
-        import termios
-    except ImportError:  # pragma: no cover - not on this platform
-        return b""
-    try:
-        modes = termios.tcgetattr(fd)
-    except (termios.error, OSError):
-        return b""
-    quick = [*modes[:6], list(modes[6])]
-    quick[3] = modes[3] & ~termios.ICANON
-    quick[6][termios.VMIN] = 0
-    quick[6][termios.VTIME] = 0
-    chunks: list[bytes] = []
-    try:
-        termios.tcsetattr(fd, termios.TCSANOW, quick)
-        while chunk := os.read(fd, 4096):
-            chunks.append(chunk)
-    except (termios.error, OSError):
-        pass
-    finally:
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcsetattr(fd, termios.TCSANOW, modes)
-    return b"".join(chunks)
+    return list(ahead.lines), ahead.partial
 
 
 def read_lines(
@@ -320,11 +281,7 @@ def read_lines(
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     """`out`, printing every line cleaned: log lines quote the network."""
-
-    def cleaned(line: str) -> None:
-        out(clean(line))
-
-    return cleaned
+    return lambda line: out(clean(line))
 
 
 def listening_lines(addr: tuple[str, int], kept_in: str, core: RegistryCore) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any, Required, TypedDict, Unpack, get_args
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
-from registry.core.liveness import Liveness, Probe
+from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
@@ -24,10 +24,9 @@ from registry.core.renames import Renames
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
-from registry.core.rooms import Rooms
 from registry.core.saving import Saving
 from registry.core.services import Services
-from registry.core.table import Owner, Record, Table
+from registry.core.table import Owner, Table
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.ids import IdMaker
@@ -149,6 +148,8 @@ class RegistryCore:
         self._saving = Saving(s, self._post, self._liveness)
         self._relay = Relay(s, self._post)
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
+        #: the stored messages by owner's name key, oldest first; the rooms (read only)
+        self.mail, self.rooms = self._post.boxes, self._rooms.rooms
         self._renames = Renames(s, self._rooms, self._post)
         self._presence = Presence(s, self._rooms, self._saving)
         self._forgetting = Forgetting(
@@ -169,7 +170,7 @@ class RegistryCore:
             SaveMessage: self._saving.save,
             ChannelPost: self._relay.channel,
             MailTaken: self._post.taken,
-            TableRequest: self._table_request,
+            TableRequest: self._s.feed.request,
             Join: self._rooms.join,
             Leave: self._rooms.leave,
             RoomPost: self._rooms.post,
@@ -257,14 +258,14 @@ class RegistryCore:
             self._liveness.sweep(now, emit, behind)
             self._s.aliases.expire(now)
             for record, why in self._forgetting.sweep(now, emit):
-                self._release(record, now, emit, why)
+                actions += self.release(record.name, now, why)
         flush_at = self._s.changes.flush_at
         if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
         probes_failed = self._liveness.due(now, emit)
         for probe in probes_failed:
-            self._probe_failed(probe, now, emit, behind)
+            self._registration.probe_failed(probe, now, emit, behind)
         failed = self._s.pusher.due(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
@@ -282,15 +283,26 @@ class RegistryCore:
         self._relay.over(emit)
         return actions
 
-    def release(self, name: str, now: float) -> list[Action]:
-        """The console releases `name`: its owner and mailbox are forgotten."""
+    def release(self, name: str, now: float, why: str = "") -> list[Action]:
+        """Take `name` out of the table, with its mailbox, room and former names: released
+        by the console (`why` ""), or forgotten for `why`."""
         actions: list[Action] = []
         emit = actions.append
         record = self.table.get(name)
         if record is None:
             emit(Log(f"no name {name} to release"))
+            return actions
+        key = name_key(record.name)
+        self._rooms.leave_room(record, now, emit, "released")
+        del self.table.records[key]
+        self.table.forget_former(key)
+        dropped = self._post.dropped(key, emit)
+        self._s.feed.released(record, now, emit)
+        deleted = f"{counted(dropped, 'stored message')} deleted"
+        if why:
+            emit(Log(f"forgot {record.name}: {why}; {deleted}"))
         else:
-            self._release(record, now, emit, "")
+            emit(Log(f"released {record.name} ({deleted})"))
         return actions
 
     # -- what the adapter, the console and the tests read ------------------------------
@@ -331,16 +343,6 @@ class RegistryCore:
         """Another registry of the service delivers the table updates to `there`."""
         self._s.feed.watch.handed_over = there
 
-    @property
-    def mail(self) -> dict[str, list[StoredMessage]]:
-        """The stored messages by their owner's name key, oldest first (read only)."""
-        return self._post.boxes
-
-    @property
-    def rooms(self) -> Rooms:
-        """Who is in which room, and what was said there."""
-        return self._rooms.rooms
-
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()
@@ -367,16 +369,6 @@ class RegistryCore:
         if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 
-    def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
-        """What changed since the peer's version, or the whole table."""
-        feed = self._s.feed
-        answer = feed.changes_since(req.id, msg.since)
-        if answer is None and not self.pacing.whole_table_too_big(req, emit):
-            answer = feed.snapshot(req.id)
-        if answer is not None:
-            emit(Send(req.addr, answer, req.asker))
-            feed.watch.answered(req.addr, req.key, answer.version)
-
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked each of `replies`: probes answered, pushes done."""
         self._liveness.acked(replies, addr, now, emit)
@@ -392,26 +384,3 @@ class RegistryCore:
         for flight in answered:
             if flight.purpose == "probe":
                 self._saving.delivered(flight, now, emit)
-
-    def _release(self, record: Record, now: float, emit: Emit, why: str) -> None:
-        """Take `record` out of the table, with its mailbox, room and former names:
-        released by the console (`why` ""), or forgotten for `why`."""
-        key = name_key(record.name)
-        self._rooms.leave_room(record, now, emit, "released")
-        del self.table.records[key]
-        self.table.forget_former(key)
-        dropped = self._post.dropped(key, emit)
-        self._s.feed.released(record, now, emit)
-        deleted = f"{counted(dropped, 'stored message')} deleted"
-        if why:
-            emit(Log(f"forgot {record.name}: {why}; {deleted}"))
-        else:
-            emit(Log(f"released {record.name} ({deleted})"))
-
-    def _probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
-        """The probed peer did not answer: offline; the registrations that waited go on."""
-        gone, waiting = self._liveness.failed(probe, now, emit, behind)
-        if gone is not None:
-            self._presence.silent(gone, now, emit)
-        for msg, req in waiting:
-            self._registration.register(msg, req, now, emit)

@@ -77,42 +77,22 @@ class Forgetting:
         over = len(newcomers) - self.newcomer_names
         if over <= 0:
             return
-        held: dict[str, int] = {}
         by_ip: dict[str, list[Record]] = {}
         for record in newcomers:
-            held[record.ip] = held.get(record.ip, 0) + 1
             by_ip.setdefault(record.ip, []).append(record)
         for records in by_ip.values():
             records.sort(key=lambda r: r.made)  # (of one second, the table's order)
             records.reverse()  # the oldest last, to pop
-        heap = [(-count, ip) for ip, count in held.items()]
+        # the address holding the most left first (of those tied, the least in order)
+        heap = [(-len(records), ip) for ip, records in by_ip.items()]
         heapq.heapify(heap)
         why = (
             f"one of more than {counted(self.newcomer_names, 'name')} whose owner never "
             "came back, from the address that registered the most"
         )
-        while over > 0:
-            ip = _most(heap, by_ip)
-            if ip is None:
-                return
-            yield by_ip[ip].pop(), why
-            over -= 1
-            held[ip] -= 1
-            heapq.heappush(heap, (-held[ip], ip))
-
-
-def _most(heap: list[tuple[int, str]], offline: dict[str, list[Record]]) -> str | None:
-    """Of the addresses holding the most newcomers, one with one left, or None."""
-    if not heap:
-        return None
-    most, tied = heap[0][0], []
-    found = None
-    while heap and heap[0][0] == most:
-        entry = heapq.heappop(heap)
-        if found is None and offline.get(entry[1]):
-            found = entry[1]
-        else:
-            tied.append(entry)
-    for entry in tied:
-        heapq.heappush(heap, entry)
-    return found
+        for _ in range(over):
+            _, ip = heapq.heappop(heap)
+            records = by_ip[ip]
+            yield records.pop(), why
+            if records:
+                heapq.heappush(heap, (-len(records), ip))

@@ -1,6 +1,4 @@
-"""Registrations asked to wait while the registry is behind what arrives (Busy); whole
-tables asked for by datagram, asked again over TCP when they cannot fit one (TooBig).
-"""
+"""Registrations asked to wait while the registry is behind what arrives (Busy)."""
 
 from __future__ import annotations
 
@@ -9,9 +7,7 @@ from collections.abc import Callable
 from registry.core.actions import Emit, Log
 from registry.core.requests import Answers, Request
 from registry.core.table import Table
-from wire.codec import record_size
-from wire.limits import MAX_DATAGRAM
-from wire.messages import Busy, Entry, Register, TooBig
+from wire.messages import Busy, Register
 from wire.reliable import TIMEOUT
 
 #: Seconds the registry may be behind before a registration is answered Busy (a retry's
@@ -20,9 +16,6 @@ BUSY_AFTER = TIMEOUT
 BUSY_WAIT_MIN = 1.0
 BUSY_WAIT_MAX = 10.0
 BUSY_LOG_EVERY = 5.0
-#: Rows past which a whole table cannot fit a datagram (each at least the shortest row);
-#: a Welcome carries the table only up to this many.
-WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 
 class Pacing:
@@ -40,14 +33,6 @@ class Pacing:
         """Whether `msg` is answered Busy rather than carried out now."""
         if req.behind >= BUSY_AFTER and not self._welcomed(msg):
             self._busy(msg, req, now, emit)
-            return True
-        return False
-
-    def whole_table_too_big(self, req: Request, emit: Emit) -> bool:
-        """Whether `req`, a TableRequest by datagram, is answered TooBig, as the table
-        surely cannot fit a datagram (counted, not encoded; the endpoint answers the rest)."""
-        if req.datagram and len(self._table.records) > WELCOME_ROWS:
-            self._answers.reply(req, emit, TooBig)
             return True
         return False
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from registry.core.actions import (
@@ -79,8 +79,7 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Deposit:
     """A message to keep: `kind` "direct" or "channel"; `origin`, whom it counts against;
-    `saved_by`, the key of a direct message's save; `known`, its sender is one the box's
-    owner wrote to."""
+    `saved_by`, the key of a direct message's save."""
 
     id: str
     sender: str
@@ -88,43 +87,51 @@ class Deposit:
     kind: str
     origin: Origin = NO_ORIGIN
     saved_by: str = ""
-    known: bool = False
 
 
-class Mailboxes:
-    """Every mailbox, by owner's name key, each of at most `limit` messages."""
+#: The token of a name rebuilt from a mailbox that records no owner: a hash no token has.
+NO_TOKEN = "sha256:none"
+#: Names listed in the start's line about rows rebuilt from mailboxes.
+_NAMES_SHOWN = 10
+
+
+class PostOffice:
+    """Every mailbox (`boxes`, by owner's name key), each of at most `limit` messages, no
+    sender more than `quotas` allow; `owners`, what each box kept of its owner."""
 
     def __init__(
         self,
+        services: Services,
         boxes: dict[str, list[StoredMessage]],
+        owners: Mapping[str, Owner],
         limit: int,
-        new_id: Callable[[], str],
-        origin_of: Callable[[str, StoredMessage], tuple[Origin, bool]] = (
-            lambda box, message: (NO_ORIGIN, False)
-        ),
-        quotas: Quotas | None = None,
+        quotas: Quotas | None,
     ) -> None:
-        """`boxes` (kept, not copied) are those loaded from disk; `origin_of` says who sent
-        each of their messages, and whether a stranger to the owner."""
-        #: by owner's name key, oldest first; changed only through the methods
+        """`boxes` (kept, not copied) and `owners` are those loaded from disk."""
+        self._s = services
+        self._owners: dict[str, Owner] = dict(owners)
+        #: rows rebuilt for boxes the table lacked: said and saved at the start
+        self.rebuilt: list[Action] = self._rebuild(boxes)
+        #: the stored messages by owner's name key, oldest first (read only)
         self.boxes = boxes
-        self._mail_index: dict[str, BoxIndex] = {}
         self.limit = limit
-        self._new_id = new_id
         self.quotas = quotas if quotas is not None else Quotas()
+        self._mail_index: dict[str, BoxIndex] = {}
         # who sent each stored message, by box and (sender, id): what it counted against
         self._origins: dict[str, dict[tuple[str, str], tuple[Origin, bool]]] = {}
         for key, box in boxes.items():
             for message in box:
-                self._counted(key, message, *origin_of(key, message))
+                self._counted(key, message, *self._origin_of(key, message))
 
-    def store(self, owner: Record, deposit: Deposit, wall: float, emit: Emit) -> str:
-        """Keep `deposit` in `owner`'s box, stamped `wall`: "" when kept, else why not."""
+    def store(self, owner: Record, deposit: Deposit, now: float, emit: Emit) -> str:
+        """Keep `deposit` in `owner`'s box, its owner beside it: "" when kept, else why not."""
         msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
+        wall = self._s.wall(now)
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
         index = self._index(key, box)
         if (sender, msg_id) in index.ids:
+            self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
@@ -134,8 +141,7 @@ class Mailboxes:
                 emit(Log(line))
             return refusal(owner.name)
         # the box has room, but maybe not for this sender
-        stranger = not deposit.known
-        counted = (deposit.origin, stranger)
+        counted = (deposit.origin, not owner.knows(sender))
         beyond = self.quotas.refusal(key, owner.name, counted, size, self.limit)
         if beyond:
             if kind == "channel" and not index.noticed:
@@ -149,42 +155,65 @@ class Mailboxes:
         stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
         index.add(stored, size)
         emit(StoreMail(key, stored))
-        self._counted(key, stored, deposit.origin, stranger)
+        self._counted(key, stored, *counted)
         emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        self.keep_owner(owner, emit)
         return ""
 
-    def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
-        """Leave `text` in box `key` as its one notice that channel messages were not kept."""
-        kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
-        index.add(kept, len(text.encode()))
-        emit(StoreMail(key, kept))
+    def keep_owner(self, record: Record, emit: Emit) -> None:
+        """Keep beside `record`'s mailbox its Owner, if changed; none without a box."""
+        box = name_key(record.name)
+        if box not in self.boxes:
+            self._owners.pop(box, None)
+            return
+        owner = Owner.of(record)
+        if self._owners.get(box) != owner:
+            self._owners[box] = owner
+            emit(KeepOwner(box, owner))
+
+    def origin(self, sender: str) -> Origin:
+        """Whom a message of `sender` stored now, not sent just now, counts against."""
+        record = self._s.aliases.lookup(sender) if sender else None
+        return NO_ORIGIN if record is None else (record.key, record.ip)
+
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]:
+        """The next part of `owner`'s mailbox to hand over (empty: none)."""
+        return first_part(self.boxes.get(name_key(owner.name), ()))
 
     @property
     def indexed(self) -> int:
         """How many boxes have an index now: at most those holding mail."""
         return len(self._mail_index)
 
-    def part(self, owner: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `owner`'s mailbox to hand over (empty: none)."""
-        return first_part(self.boxes.get(name_key(owner.name), ()))
-
-    def taken(self, owner: Record, ids: Iterable[str], emit: Emit) -> None:
-        """`owner`'s peer has shown the messages `ids` of its box: delete them."""
+    def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
+        """The owner's peer has shown `msg.ids`: they are deleted, and the next part
+        follows (MoreMail), or Ack."""
+        claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
+        owner = self._s.authority.authorised(req, claim, emit)
+        if owner is None:
+            return
         key = name_key(owner.name)
         box = self.boxes.get(key, [])
-        taken = set(ids)
+        taken = set(msg.ids)
         gone = tuple(m.id for m in box if m.id in taken)
         for message in box:
             if message.id in taken:
                 self._uncounted(key, message)
         if gone:
-            rest = [m for m in box if m.id not in taken]
-            self._replace(key, rest)
+            self._replace(key, [m for m in box if m.id not in taken])
             emit(DropMail(key, gone))
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
+        self.keep_owner(owner, emit)  # (forgotten with the box, once all is taken)
+        rest = self.part(owner)
+        if rest:
+            self._s.answers.reply(req, emit, MoreMail, rest)
+        else:
+            self._s.answers.ack(req, emit)
 
-    def move(self, old_key: str, new_key: str, emit: Emit) -> None:
-        """A rename: box `old_key` follows to `new_key`, after the messages there."""
+    def moved(self, old_key: str, record: Record, emit: Emit) -> None:
+        """`record` was renamed from the name keyed `old_key`: its box follows it, after
+        the messages there."""
+        new_key = name_key(record.name)
         box = self.boxes.pop(old_key, None)
         self._mail_index.pop(old_key, None)
         self.quotas.move(old_key, new_key)
@@ -194,17 +223,26 @@ class Mailboxes:
         if box is not None:
             self._replace(new_key, self.boxes.get(new_key, []) + box)
             emit(MoveMail(old_key, new_key))
+        self._owners.pop(old_key, None)
+        self.keep_owner(record, emit)
 
-    def drop(self, key: str, emit: Emit) -> int:
-        """The name keyed `key` was released: forget its box. How many messages it held."""
+    def dropped(self, key: str, emit: Emit) -> int:
+        """The name keyed `key` was released: its box and owner go; how many it held."""
         box = self.boxes.pop(key, [])
         self._mail_index.pop(key, None)
         for message in box:
             self._uncounted(key, message)
         self._origins.pop(key, None)
+        self._owners.pop(key, None)
         if box:
             emit(DropMail(key, tuple(m.id for m in box)))
         return len(box)
+
+    def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
+        """Leave `text` in box `key` as its one notice that channel messages were not kept."""
+        kept = StoredMessage(self._s.answers.new_id(), "", text, stamp(wall), NOTICE_KIND)
+        index.add(kept, len(text.encode()))
+        emit(StoreMail(key, kept))
 
     def _replace(self, key: str, box: list[StoredMessage]) -> None:
         """Mailbox `key` is `box` from now on, forgotten with its index when empty."""
@@ -235,88 +273,6 @@ class Mailboxes:
         if index is None or index.box is not box:
             index = self._mail_index[key] = BoxIndex.of(box)
         return index
-
-
-#: The token of a name rebuilt from a mailbox that records no owner: a hash no token has.
-NO_TOKEN = "sha256:none"
-#: Names listed in the start's line about rows rebuilt from mailboxes.
-_NAMES_SHOWN = 10
-
-
-class PostOffice:
-    """Every mailbox (`boxes`, by owner's name key), each of at most `limit` messages, no
-    sender more than `quotas` allow; `owners`, what each box kept of its owner."""
-
-    def __init__(
-        self,
-        services: Services,
-        boxes: dict[str, list[StoredMessage]],
-        owners: Mapping[str, Owner],
-        limit: int,
-        quotas: Quotas | None,
-    ) -> None:
-        self._s = services
-        self._owners: dict[str, Owner] = dict(owners)
-        #: rows rebuilt for boxes the table lacked: said and saved at the start
-        self.rebuilt: list[Action] = self._rebuild(boxes)
-        new_id = services.answers.new_id
-        self._boxes = Mailboxes(boxes, limit, new_id, self._origin_of, quotas)
-        #: the stored messages by owner's name key, oldest first (read only)
-        self.boxes = boxes
-
-    def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
-        """Keep `deposit` in `record`'s box, its owner beside it: "" or why not."""
-        deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
-        refused = self._boxes.store(record, deposit, self._s.wall(now), emit)
-        if not refused:
-            self.keep_owner(record, emit)
-        return refused
-
-    def keep_owner(self, record: Record, emit: Emit) -> None:
-        """Keep beside `record`'s mailbox its Owner, if changed; none without a box."""
-        box = name_key(record.name)
-        if box not in self.boxes:
-            self._owners.pop(box, None)
-            return
-        owner = Owner.of(record)
-        if self._owners.get(box) != owner:
-            self._owners[box] = owner
-            emit(KeepOwner(box, owner))
-
-    def origin(self, sender: str) -> Origin:
-        """Whom a message of `sender` stored now, not sent just now, counts against."""
-        record = self._s.aliases.lookup(sender) if sender else None
-        return NO_ORIGIN if record is None else (record.key, record.ip)
-
-    def part(self, record: Record) -> tuple[StoredMessage, ...]:
-        """The next part of `record`'s mailbox to hand over."""
-        return self._boxes.part(record)
-
-    def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown `msg.ids`: the next part follows (MoreMail), or Ack."""
-        claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
-        record = self._s.authority.authorised(req, claim, emit)
-        if record is None:
-            return
-        self._boxes.taken(record, msg.ids, emit)
-        self.keep_owner(record, emit)  # (forgotten with the box, once all is taken)
-        rest = self._boxes.part(record)
-        if rest:
-            self._s.answers.reply(req, emit, MoreMail, rest)
-        else:
-            self._s.answers.ack(req, emit)
-
-    def moved(self, old_key: str, record: Record, emit: Emit) -> None:
-        """`record` was renamed from the name keyed `old_key`: its box follows it."""
-        self._boxes.move(old_key, name_key(record.name), emit)
-        self._owners.pop(old_key, None)
-        self.keep_owner(record, emit)
-
-    def dropped(self, key: str, emit: Emit) -> int:
-        """The name keyed `key` was released: its box and owner go; how many it held."""
-        dropped = self._boxes.drop(key, emit)
-        self._owners.pop(key, None)
-        return dropped
 
     def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
         """Who sent `message`, loaded in box `box`, and whether a stranger to its owner."""

@@ -110,13 +110,9 @@ class Quotas:
         *,
         sender_share: float = SENDER_SHARE,
         address_share: float = ADDRESS_SHARE,
-        sender_bytes: int = SENDER_BYTES,
-        address_bytes: int = ADDRESS_BYTES,
     ) -> None:
         self._sender_share = sender_share
         self._address_share = address_share
-        self._sender_bytes = sender_bytes
-        self._address_bytes = address_bytes
         # box key -> holder ("key <k>" or "address <ip>") -> what it has there
         self._boxes: dict[str, dict[str, Usage]] = {}
         # holder -> bytes it has in all boxes
@@ -143,15 +139,15 @@ class Quotas:
                 f"Senders {owner} has not written to fill half of {owner}'s mailbox, the "
                 f"most they may; the rest is kept for those {owner} writes to."
             )
-        if key and self._totals.get(_key(key), 0) + size > self._sender_bytes:
+        if key and self._totals.get(_key(key), 0) + size > SENDER_BYTES:
             return (
-                f"Your messages waiting at the registry take {_mib(self._sender_bytes)}, the "
+                f"Your messages waiting at the registry take {_mib(SENDER_BYTES)}, the "
                 "most one sender may keep there; try again once they are read."
             )
-        if ip and self._totals.get(_address(ip), 0) + size > self._address_bytes:
+        if ip and self._totals.get(_address(ip), 0) + size > ADDRESS_BYTES:
             return (
                 f"Messages from {ip} waiting at the registry take "
-                f"{_mib(self._address_bytes)}, the most one address may keep there; try "
+                f"{_mib(ADDRESS_BYTES)}, the most one address may keep there; try "
                 "again once they are read."
             )
         return ""

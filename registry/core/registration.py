@@ -14,7 +14,7 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import NameBudget, PasswordBudget
-from registry.core.liveness import Liveness
+from registry.core.liveness import Liveness, Probe
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
 from registry.core.requests import Reason, Request, another_start, fmt, remember
@@ -112,6 +112,14 @@ class Registration:
             self.register(check.msg, check.req, now, emit)
         finally:
             self._proof = None
+
+    def probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
+        """The probed peer did not answer: offline; the registrations that waited go on."""
+        gone, waiting = self._liveness.failed(probe, now, emit, behind)
+        if gone is not None:
+            self._presence.silent(gone, now, emit)
+        for msg, req in waiting:
+            self.register(msg, req, now, emit)
 
     # -- the steps of a registration ----------------------------------------------------
 

@@ -45,8 +45,7 @@ class Renames:
         if room is not None:
             self._rooms.notice(room, record, f"{old} is now known as {record.name}", now, emit)
         emit(Log(f"renamed {old} to {record.name}"))
-        self._s.done.done(req)
-        self._s.answers.ack(req, emit)
+        self._s.done.done(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
         """Why `record` may not be renamed `new_name` ("": it may)."""

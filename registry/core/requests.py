@@ -94,9 +94,10 @@ class DoneRequests:
         self._answers.ack(req, emit)
         return True
 
-    def done(self, req: Request) -> None:
-        """`req` is carried out: its copies are only acked from now on."""
+    def done(self, req: Request, emit: Emit) -> None:
+        """`req` is carried out: acked, as its copies are from now on."""
         remember(self._done, req.id, None)
+        self._answers.ack(req, emit)
 
 
 def remember(recent: OrderedDict[str, V], key: str, value: V) -> None:

@@ -66,7 +66,6 @@ class RoomRequests:
         room = self.rooms.enter(record, msg.room)
         # rooms survive a restart; the ack waits for the disk
         emit(SaveTable((name_key(record.name),)))
-        self._s.done.done(req)
         text = self._joined_line(record, room, left)
         self._notice_to(record, room, text, now, emit)
         if self.rooms.missed(record, room) > len(room.history):
@@ -77,7 +76,7 @@ class RoomRequests:
             self._notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
-        self._s.answers.ack(req, emit)
+        self._s.done.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
@@ -87,8 +86,7 @@ class RoomRequests:
         if record is None or self._s.done.copy(req, emit):
             return
         self.leave_room(record, now, emit, "")
-        self._s.done.done(req)
-        self._s.answers.ack(req, emit)
+        self._s.done.done(req, emit)
 
     def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it."""
@@ -228,24 +226,20 @@ class RoomRequests:
         """The room `msg` is said in, if the sender may say it there; else it is refused."""
         room = self.rooms.of(sender)
         if room is None or name_key(room.name) != name_key(msg.room):
-            room = self._said_before(msg)
+            # a line in the room's history, asked again by a sender that left the room
+            # since, is relayed again, not refused
+            room = self.rooms.get(msg.room)
+            room = room if room is not None and room.holds(msg.id) else None
+        what = f"room message from {sender.name}"
         if room is None:
             where = "that room" if name_problem(msg.room) else msg.room
-            what = f"room message from {sender.name}"
             reason = Reason(f"You are not in {where}.", "not in the room")
             self._s.answers.refuse(req, reason, what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
-            what = f"room message from {sender.name}"
             self._s.answers.refuse(req, "Message too long.", what, emit)
             return None
         return room
-
-    def _said_before(self, post: RoomPost) -> Room | None:
-        """The room `post` names, if the line is in its history: asked again by a sender
-        that left the room since, it is relayed again, not refused."""
-        room = self.rooms.get(post.room)
-        return room if room is not None and room.holds(post.id) else None
 
     def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to `record`'s peer."""

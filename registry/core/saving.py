@@ -68,11 +68,7 @@ class Saving:
 
     def delivered(self, flight: Flight, now: float, emit: Emit) -> None:
         """The recipient acked `flight` (purpose "probe"): its save was delivered."""
-        save = self._probing.pop(flight.message.id, None)
-        sender = self._s.table.get(save.sender) if save else None
-        if save and sender:
-            emit(Log(f"delivered message from {save.sender} to {save.to} itself"))
-            self._finish(save, sender, now, emit, refused=None)
+        self._probed(flight.message.id, now, emit, refused=None)
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """A push to `record` that will not be acked: a channel message or a probed direct
@@ -82,10 +78,7 @@ class Saving:
                 origin = self._post.origin(chat.sender)
                 deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin, chat.saved_by)
                 refused = self._post.store(record, deposit, now, emit)
-                save = self._probing.pop(chat.id, None)
-                sender = self._s.table.get(save.sender) if save else None
-                if save and sender:
-                    self._finish(save, sender, now, emit, refused=refused)
+                self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
                 origin = self._post.origin(relay.sender)
                 deposit = Deposit(relay.id, relay.sender, relay.text, "channel", origin)
@@ -124,6 +117,15 @@ class Saving:
             emit(Send(req.addr, self._s.feed.snapshot(""), req.asker))
             return None
         return recipient
+
+    def _probed(self, save_id: str, now: float, emit: Emit, refused: str | None) -> None:
+        """The probe of the save `save_id` is over: its sender is told (`_finish`)."""
+        save = self._probing.pop(save_id, None)
+        sender = self._s.table.get(save.sender) if save else None
+        if save and sender:
+            if refused is None:
+                emit(Log(f"delivered message from {save.sender} to {save.to} itself"))
+            self._finish(save, sender, now, emit, refused)
 
     def _finish(
         self, msg: SaveMessage, sender: Record, now: float, emit: Emit, refused: str | None

@@ -156,13 +156,6 @@ class Table(Struct):
         for old in [old for old, holder in self.former.items() if holder == key]:
             del self.former[old]
 
-    def at(self, addr: Addr) -> Record | None:
-        """The online record listening at `addr`, if any."""
-        for record in self.records.values():
-            if record.online and record.addr == addr:
-                return record
-        return None
-
     def online(self) -> list[Record]:
         return [r for r in self.records.values() if r.online]
 

@@ -53,34 +53,36 @@ class TableLog:
         updates.append(update)
         self._answers.clear()
 
+    def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
+        """The updates after version `since` up to `version` (None: as `_start`)."""
+        start = self._start(since, version)
+        return None if start is None else list(itertools.islice(self._updates, start, None))
+
     def rows_since(self, since: int, version: int) -> Delta | None:
-        """The rows changed after version `since` up to `version` (the table's now), in the
-        order of their last change; None when the log does not reach from `since` to
-        `version`: then only the whole table will do."""
-        updates = self._updates
-        last = updates[-1].version if updates else version
-        first = updates[0].version if updates else version + 1
-        if last != version or not first - 1 <= since <= version:
+        """The rows changed after version `since` up to `version`, in the order of their
+        last change (None: as `_start`)."""
+        start = self._start(since, version)
+        if start is None:
             return None
         kept = self._answers.get(since)
         if kept is not None:
             return kept
-        rows = latest_rows(itertools.islice(updates, since + 1 - first, None))
+        rows = latest_rows(itertools.islice(self._updates, start, None))
         answer = Delta(rows, encoded_once(rows))
         if len(self._answers) >= KEPT_ANSWERS:
             del self._answers[next(iter(self._answers))]
         self._answers[since] = answer
         return answer
 
-    def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
-        """The updates after version `since` up to `version` (None: as `rows_since`)."""
+    def _start(self, since: int, version: int) -> int | None:
+        """Where the updates after `since` start in the log, if it reaches from `since` to
+        `version` (the table's now); None when it does not: only the whole table will do."""
         updates = self._updates
-        if not updates or updates[-1].version != version:
+        last = updates[-1].version if updates else version
+        first = updates[0].version if updates else version + 1
+        if last != version or not first - 1 <= since <= version:
             return None
-        first = updates[0].version
-        if not first - 1 <= since <= version:
-            return None
-        return list(itertools.islice(updates, since + 1 - first, None))
+        return since + 1 - first
 
 
 def latest_rows(updates: Iterable[TableUpdate]) -> tuple[Entry, ...]:

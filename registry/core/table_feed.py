@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from registry.core.actions import Addr, Emit, SaveTable
+from registry.core.actions import Addr, Emit, SaveTable, Send
 from registry.core.authority import Aliases
-from registry.core.pacing import WELCOME_ROWS
-from registry.core.requests import Answers, send_to
+from registry.core.requests import Answers, Request, send_to
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_watch import Sends, TableWatch
-from wire.messages import Alias, Entry, TableSnapshot
+from wire.codec import record_size
+from wire.limits import MAX_DATAGRAM
+from wire.messages import Alias, Entry, TableRequest, TableSnapshot, TooBig
 from wire.names import name_key
+
+#: Rows past which a whole table cannot fit a datagram (each at least the shortest row);
+#: a Welcome carries the table only up to this many.
+WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 
 class TableFeed:
@@ -93,13 +98,22 @@ class TableFeed:
         emit(SaveTable((name_key(record.name),)))
         self.push_changes(now, emit)  # (saved first)
 
-    def changes_since(self, reply_to: str, since: int) -> TableSnapshot | None:
-        """The rows changed after version `since`, while the log reaches back that far."""
+    def request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
+        """Answer with the rows changed after the peer's version while the log reaches back
+        that far, else the whole table; asked by datagram, a table that surely cannot fit
+        one (counted, not encoded: the endpoint answers the rest) is answered TooBig."""
         version = self._table.version
-        delta = self.changes.log.rows_since(since, version) if since >= 0 else None
-        if delta is None:
-            return None
-        return TableSnapshot(self._answers.new_id(), reply_to, version, delta.encoded, (), since)
+        delta = self.changes.log.rows_since(msg.since, version) if msg.since >= 0 else None
+        if delta is not None:
+            rows = delta.encoded
+            answer = TableSnapshot(self._answers.new_id(), req.id, version, rows, (), msg.since)
+        elif req.datagram and len(self._table.records) > WELCOME_ROWS:
+            self._answers.reply(req, emit, TooBig)
+            return
+        else:
+            answer = self.snapshot(req.id)
+        emit(Send(req.addr, answer, req.asker))
+        self.watch.answered(req.addr, req.key, version)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""

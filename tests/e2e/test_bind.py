@@ -10,7 +10,7 @@ import pytest
 
 from .harness import WELCOME, ChatEnv, direct
 
-#: Names enough that a Welcome cannot fit a datagram (registry.core.pacing.WELCOME_ROWS is ~50).
+#: Names enough that a Welcome cannot fit a datagram (registry.core.table_feed.WELCOME_ROWS is ~50).
 MANY = 80
 
 

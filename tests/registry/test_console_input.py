@@ -16,8 +16,9 @@ from typing import TextIO
 import pytest
 
 from registry.adapter.console_commands import is_registry_command
-from registry.adapter.registry_console import LineSplitter, typed_ahead
+from registry.adapter.registry_console import typed_ahead
 from registry.adapter.server import RegistryServer
+from terminal.typed_ahead import LineSplitter
 
 pytestmark = pytest.mark.timeout(10)
 

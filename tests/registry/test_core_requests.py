@@ -39,8 +39,9 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
     out: list[ra.Action] = []
     req = Request("p-1", ADDR)
     assert not done.copy(req, out.append) and out == []
-    done.done(req)
-    assert done.copy(req, out.append) and out == [ra.Send(ADDR, Ack("r-1", "p-1"), b"")]
+    done.done(req, out.append)
+    assert out == [ra.Send(ADDR, Ack("r-1", "p-1"), b"")]
+    assert done.copy(req, out.append) and out[1:] == out[:1]
 
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,13 +1,14 @@
-"""registry/core/pacing.py alone: registrations asked to wait, whole tables to come over TCP."""
+"""registry/core/pacing.py alone: registrations asked to wait."""
 
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MIN, WELCOME_ROWS, Pacing
+from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MIN, Pacing
 from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
+from registry.core.table_feed import WELCOME_ROWS
 from tests.registry.parts_helpers import T0, logs, sent
-from wire.messages import Busy, Register, TooBig
+from wire.messages import Busy, Register
 from wire.version import WIRE_VERSION
 
 AT = ("127.0.0.1", 7001)
@@ -44,13 +45,3 @@ def test_a_datagram_s_registration_into_a_big_table_is_carried_out() -> None:
     out: list[ra.Action] = []
     assert not pacing(table).paced(ASK, Request("a-1", AT, datagram=True), T0, out.append)
     assert out == []
-
-
-def test_a_whole_table_asked_by_datagram_from_a_big_table_is_asked_over_tcp() -> None:
-    table = Table()
-    for i in range(WELCOME_ROWS + 1):
-        table.records[f"p{i}"] = Record(f"p{i}", "127.0.0.1", 8000 + i, False, "t")
-    out: list[ra.Action] = []
-    assert pacing(table).whole_table_too_big(Request("a-1", AT, datagram=True), out.append)
-    assert sent(out) == [(AT, TooBig("r-1", "a-1"))]
-    assert not pacing(table).whole_table_too_big(Request("a-1", AT), [].append)  # over TCP

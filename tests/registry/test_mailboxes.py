@@ -1,22 +1,29 @@
-"""Mailboxes alone: each message stored once, within its box's limit, as StoreMail actions,
-and a box handed over in parts."""
+"""The mailboxes of registry/core/post_office.py: each message stored once, within its box's
+limit, as StoreMail actions, and a box handed over in parts."""
 
 from __future__ import annotations
 
-import itertools
-
 from registry.core import actions as ra
-from registry.core.post_office import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
+from registry.core.post_office import MAIL_PART_ITEMS, Deposit, PostOffice, first_part, stamp
+from registry.core.requests import Request
 from registry.core.table import Record
-from wire.messages import NOTICE_KIND, StoredMessage
+from tests.registry.parts_helpers import T0, TOKEN, record, services
+from wire.messages import NOTICE_KIND, MailTaken, StoredMessage
 
-T0 = 1_700_000_000.0
-Y = Record("Yan", "10.0.0.2", 7000, False, "t")
+_s = services()
+Y = record(_s, "Yan", 7000, online=False)
 
 
-def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> Mailboxes:
-    ids = itertools.count(1)
-    return Mailboxes(kept if kept is not None else {}, limit, lambda: f"r-{next(ids)}")
+def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> PostOffice:
+    s = services()
+    s.table.records["yan"] = Y
+    return PostOffice(s, kept if kept is not None else {}, {}, limit, None)
+
+
+def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
+    """`owner`'s peer has shown the messages `ids` (MailTaken)."""
+    msg = MailTaken(f"{owner.name}-t", owner.name, TOKEN, tuple(ids))
+    mail.taken(msg, Request(msg.id, owner.addr), T0, out.append)
 
 
 def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
@@ -48,7 +55,8 @@ def test_a_box_replaced_whole_is_indexed_again() -> None:
     mail = boxes(10, kept)
     out: list[ra.Action] = []
     # loaded: a copy
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == "" and not out
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
+    assert not [a for a in out if isinstance(a, ra.StoreMail)]
     mail.boxes["yan"] = []  # handed over
     assert (
         mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
@@ -69,13 +77,14 @@ def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
     for i in range(3):
         mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
     out.clear()
-    mail.taken(Y, ["x-0", "x-2", "unknown"], out.append)
+    take(mail, Y, ["x-0", "x-2", "unknown"], out)
     assert [m.id for m in mail.part(Y)] == ["x-1"]
     assert [a for a in out if isinstance(a, ra.DropMail)] == [ra.DropMail("yan", ("x-0", "x-2"))]
     out.clear()
-    mail.taken(Y, ["x-0"], out.append)  # a copy of the same MailTaken: nothing more to delete
+    take(mail, Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
+    assert not [a for a in out if isinstance(a, ra.DropMail)]
     # room for it again
-    assert not out and mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out.append) == ""
+    assert mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out.append) == ""
 
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
@@ -85,12 +94,12 @@ def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     }
     mail = boxes(10, kept)
     out: list[ra.Action] = []
-    mail.move("old", "new", out.append)
-    mail.move("gone", "new", out.append)  # no box: nothing moves
+    mail.moved("old", Record("new", "127.0.0.1", 7001, False, "t"), out.append)
+    mail.moved("gone", Record("new", "127.0.0.1", 7001, False, "t"), out.append)  # no box
     assert [m.text for m in mail.boxes["new"]] == ["before", "first"] and "old" not in mail.boxes
-    assert out == [ra.MoveMail("old", "new")]
+    assert [a for a in out if isinstance(a, ra.MoveMail)] == [ra.MoveMail("old", "new")]
     out.clear()
-    assert mail.drop("new", out.append) == 2 and mail.drop("new", out.append) == 0
+    assert mail.dropped("new", out.append) == 2 and mail.dropped("new", out.append) == 0
     assert out == [ra.DropMail("new", ("x-0", "x-1"))] and not mail.boxes
 
 
@@ -101,9 +110,9 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     out: list[ra.Action] = []
     for i in range(3):
         mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
-    mail.taken(Y, ["x-0", "x-1"], out.append)
+    take(mail, Y, ["x-0", "x-1"], out)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
-    mail.taken(Y, ["x-2"], out.append)
+    take(mail, Y, ["x-2"], out)
     assert "yan" not in mail.boxes and mail.indexed == 0
     # a new box, indexed anew
     assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out.append) == ""

@@ -3,23 +3,24 @@ mailbox keeps room for the others, the disk it can fill is bounded, and a refusa
 
 from __future__ import annotations
 
-import itertools
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.post_office import Deposit, Mailboxes
+from registry.core.post_office import Deposit, PostOffice
 from registry.core.quotas import MAILBOX_MESSAGES, SENDER_BYTES, Origin
+from registry.core.requests import Request
 from registry.core.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
+from tests.registry.parts_helpers import services
 from wire.keys import key_text
 from wire.limits import MAX_SEALED
 from wire.messages import (
     NOTICE_KIND,
     Acks,
     Deregister,
+    MailTaken,
     Refused,
     Register,
     Saved,
@@ -147,7 +148,20 @@ def test_what_a_sender_had_stored_before_a_restart_still_counts_against_it() -> 
 MALLORY_ORIGIN: Origin = (key_text(key(66)), MALLORY[0])
 
 
-def mallory_stores(mail: Mailboxes, owner: Record, kind: str, count: int) -> list[str]:
+def mailboxes(limit: int, *owners: Record) -> PostOffice:
+    """Mailboxes of `limit` messages, for `owners` (in the table)."""
+    s = services()
+    s.table.records.update((owner.name, owner) for owner in owners)
+    return PostOffice(s, {}, {}, limit, None)
+
+
+def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
+    """`owner`'s peer has shown the messages `ids` (MailTaken)."""
+    msg = MailTaken("t-1", owner.name, owner.token, tuple(ids))
+    mail.taken(msg, Request(msg.id, owner.addr), T0, out.append)
+
+
+def mallory_stores(mail: PostOffice, owner: Record, kind: str, count: int) -> list[str]:
     """What `mail.store` answers to `count` messages "hi" of `kind` from mallory."""
     out: list[ra.Action] = []
     return [
@@ -157,13 +171,13 @@ def mallory_stores(mail: Mailboxes, owner: Record, kind: str, count: int) -> lis
 
 
 def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
-    mail = Mailboxes({}, 8, lambda: "notice")
     owner = Record("alice", "10.0.0.1", 7001, False, "t")
+    mail = mailboxes(8, owner)
     out: list[ra.Action] = []
     mallory = MALLORY_ORIGIN
     kept = mallory_stores(mail, owner, "direct", 3)
     assert kept[:2] == ["", ""] and kept[2]
-    mail.taken(owner, ["m0", "m1"], out.append)
+    take(mail, owner, ["m0", "m1"], out)
     assert (
         mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out.append) == ""
     )
@@ -187,27 +201,29 @@ _ACT = st.one_of(
 def test_whatever_strangers_do_a_message_from_one_the_owner_wrote_to_is_kept(
     limit: int, acts: list[tuple[int, int, str, int]]
 ) -> None:
-    mail = Mailboxes({}, limit, (f"n{i}" for i in itertools.count()).__next__)
     owners = [Record(f"r{i}", "10.0.0.1", 7000 + i, False, "t") for i in range(3)]
+    for owner in owners:
+        owner.wrote("bob")  # the one the owners wrote to
+    mail = mailboxes(limit, *owners)
     out: list[ra.Action] = []
     for n, (box, size, kind, which) in enumerate(acts):
         owner = owners[box]
         if kind == "take":
-            mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out.append)
+            take(mail, owner, [m.id for m in mail.part(owner)][: limit // 3], out)
             continue
         origin = (key_text(key(66 + which)), f"10.0.0.{100 + which // 4}")
         mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out.append)
     bob: Origin = (key_text(key(2)), "10.0.0.2")
     text = "y" * 200  # a message of the size people type
     for owner in owners:
-        deposit = Deposit("bob-1", "bob", text, "direct", bob, known=True)
+        deposit = Deposit("bob-1", "bob", text, "direct", bob)
         assert mail.store(owner, deposit, T0, out.append) == ""
 
 
 def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_sender() -> None:
     # nobody is answered for a channel message not kept: the owner is told instead
-    mail = Mailboxes({}, 8, (f"n{i}" for i in itertools.count()).__next__)
     owner = Record("alice", "10.0.0.1", 7001, False, "t")
+    mail = mailboxes(8, owner)
     kept = mallory_stores(mail, owner, "channel", 5)
     assert kept[:2] == ["", ""] and all(kept[2:])
     box = mail.boxes["alice"]
@@ -219,10 +235,10 @@ def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_s
 
 def test_channel_messages_over_a_senders_share_of_all_mailboxes_leave_the_notice_too() -> None:
     # the box has room, and the sender has none of it: over its share of the registry's disk
-    mail = Mailboxes({}, MAILBOX_MESSAGES, (f"n{i}" for i in itertools.count()).__next__)
     out: list[ra.Action] = []
     big = "x" * (SENDER_BYTES // 8)
     owners = [Record(f"o{n}", "10.0.0.1", 7000 + n, False, "t") for n in range(10)]
+    mail = mailboxes(MAILBOX_MESSAGES, *owners)
     answers = [
         mail.store(
             owner, Deposit(f"m{n}", "mallory", big, "channel", MALLORY_ORIGIN), T0, out.append

@@ -9,7 +9,7 @@ import pytest
 
 from peer.core.registry_watch import PROBE_BACKOFF
 from registry.core import actions as ra
-from registry.core import authority, credentials, pacing
+from registry.core import authority, credentials, table_feed
 from registry.core.credentials import check_password, hash_password, same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
@@ -1080,7 +1080,7 @@ def test_a_peer_keeping_alive_less_often_than_the_registry_does_not_flap() -> No
 
 def _table_too_big_for_a_welcome_datagram(reg: RegistryCore) -> None:
     """Records, offline, enough that a Welcome holding them cannot fit a datagram."""
-    for i in range(pacing.WELCOME_ROWS + 1):
+    for i in range(table_feed.WELCOME_ROWS + 1):
         reg.table.records[f"p{i}"] = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
 
 

@@ -11,7 +11,7 @@ import pytest
 from secure_peer import SecurePeer
 
 from registry.adapter.server import RegistryServer
-from registry.core import pacing
+from registry.core import table_feed
 from registry.core.table import Record
 from wire.messages import Register, TableRequest, TableSnapshot, TooBig, Welcome
 from wire.version import WIRE_VERSION
@@ -24,7 +24,7 @@ def test_a_big_tables_registration_is_welcomed_by_datagram_and_the_table_comes_b
 ) -> None:
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda _: None)
-        rows = pacing.WELCOME_ROWS + 1
+        rows = table_feed.WELCOME_ROWS + 1
         for i in range(rows):
             record = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
             server.core.table.records[f"p{i}"] = record

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.core import pacing
+from registry.core import table_feed
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Record
 from registry.core.table_changes import COALESCE, TableChanges
@@ -17,7 +17,7 @@ from wire.version import WIRE_VERSION
 
 def _big(reg: RegistryCore) -> None:
     """Offline records, enough that the whole table cannot fit a datagram."""
-    for i in range(pacing.WELCOME_ROWS + 1):
+    for i in range(table_feed.WELCOME_ROWS + 1):
         reg.table.records[f"p{i}"] = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
 
 
