@@ -30,7 +30,7 @@ from wire.desk.text import (
 from wire.shown_text import clean, pad, width
 
 #: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in the queue").
-#: The end-to-end tests read places through it, so its words change here alone.
+#: Tests read places through it; they match the sentences around it as written here.
 PLACE = "number {} in the queue"
 
 
