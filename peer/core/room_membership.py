@@ -24,6 +24,8 @@ from wire.messages import (
 )
 from wire.names import name_key, name_problem
 
+NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error")
+
 
 class Membership:
     """The room we are in is the PeerState's (`room`); the rooms heard of, KnownRooms."""
@@ -56,7 +58,7 @@ class Membership:
         shared = self._shared
         state = shared.state
         if not state.room:
-            emit(Print("[You are not in a room. join <room> enters one.]", "error"))
+            emit(NOT_IN_A_ROOM)
             return
         emit(Print(f"[You left {state.room}.]", "system"))
         state.room = ""
@@ -73,6 +75,9 @@ class Membership:
         state = shared.state
         joining = shared.room_return.join_after_kept
         room = joining.room if joining is not None else state.room
+        if not room:  # `/me` typed outside a room
+            emit(NOT_IN_A_ROOM)
+            return
         said = RoomPost(shared.new_id(), state.name, state.token, room, text)
         shared.settling.keep(said)
         if joining is None:

@@ -1984,3 +1984,11 @@ def test_a_whole_table_with_the_rows_held_says_nothing() -> None:
     assert prints(
         core.receive(TableSnapshot("s-2", "x", 10, moved, ()), SERVER, REGISTRY_KEY, T0 + 6)
     ) == [TABLE_UPDATED]
+
+
+def test_me_outside_a_room_says_so_and_posts_nothing() -> None:
+    """Found by trying it: `/me` outside a room posted to a room named ""."""
+    core, _ = registered()
+    acts = core.line("/me waves", T0)
+    assert prints(acts) == ["[You are not in a room. join <room> enters one.]"]
+    assert sent(acts) == []
