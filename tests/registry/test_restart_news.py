@@ -156,12 +156,13 @@ def everyone_acks(
 def test_a_peer_told_late_is_pushed_every_row_changed_meanwhile_in_one_update() -> None:
     reg, first = restarted()
     held_at = reg.table.version
-    for i in range(5):  # five registrations, pushed one by one to the peers told
-        now = T0 + 0.3 * (i + 1)
+    # five registrations, pushed one by one to the peers told, all within the first round
+    for i in range(5):
+        now = T0 + 0.12 * ROUND * (i + 1)
         newcomer = Register(f"n-{i}", f"new{i}", 7000, "", "", WIRE_VERSION)
         reg.receive(newcomer, (f"127.0.9.{i + 1}", 7000), now, key=bytes([i + 1]) * 32)
-        run_until(reg, now + 0.2)
-    later = sends(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 2))
+        run_until(reg, now + 0.08 * ROUND)
+    later = sends(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 0.8 * ROUND))
     to_next = [m for a, m in later if a == addr_of(WINDOW)]
     assert [type(m) for m in to_next] == [Restarted, TableUpdate]
     update = to_next[1]
