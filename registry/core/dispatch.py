@@ -378,10 +378,12 @@ class RegistryCore:
             feed.watch.answered(req.addr, req.key, answer.version)
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
-        """`addr` acked each of `replies`: probes answered, pushes done."""
-        self._liveness.acked(replies, addr, now, emit)
-        self._s.feed.acked(replies, addr, now, emit)
+        """`addr` acked each of `replies`: pushes done, probes and table pushes answered
+        (an id answers one thing: an Acks all of pushes, a relay's, is looked up once)."""
         owner, answered = self._s.pusher.answer(replies, addr, now)
+        if len(answered) < len(replies):
+            self._liveness.acked(replies, addr, now, emit)
+            self._s.feed.acked(replies, addr, now, emit)
         if not answered:
             return
         self._rooms.acked(addr, answered)

@@ -54,8 +54,7 @@ class Pushes:
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
-        # members with pushes in flight or waiting; those holding pushes back
-        self._busy: set[Addr] = set()
+        # members holding pushes back (waiting, or behind a streamed one)
         self._held: set[Addr] = set()
         # members with room for another datagram and pushes waiting, or a datagram lost,
         # and when the first was: they are sent at the next `due`, together
@@ -99,7 +98,6 @@ class Pushes:
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
             if member.waiting or not self._into(member, flight, now):
                 member.waiting.append(flight)
-                self._busy.add(addr)
                 self._held.add(addr)
                 continue
             sent.append(addr)
@@ -227,7 +225,6 @@ class Pushes:
         """Forget and return every push to `addr`: those in flight, then those waiting."""
         self._index()
         member = self._members.pop(addr, None)
-        self._busy.discard(addr)
         self._held.discard(addr)
         if member is None:
             return []
@@ -282,13 +279,12 @@ class Pushes:
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
         self._index()
-        members = self._members
-        return sum(len(unit.flights) for addr in self._busy for unit in members[addr].units)
+        return sum(len(u.flights) for member in self._members.values() for u in member.units)
 
     def queued(self) -> int:
         """Pushes waiting for room in a datagram."""
         self._index()
-        return sum(len(self._members[addr].waiting) for addr in self._busy)
+        return sum(len(member.waiting) for member in self._members.values())
 
     def _flight(self, message: Message, purpose: str, seq: int) -> Flight:
         streamed = self._streamed(message)
@@ -310,7 +306,6 @@ class Pushes:
             units.append(unit)
             if len(units) == 1:
                 self._arm(member, now)
-            self._busy.add(member.addr)
             if flight.streamed:
                 self._held.add(member.addr)
         else:
@@ -359,7 +354,6 @@ class Pushes:
         if not (member.units or member.waiting):  # the usual: all answered
             member.deadline = float("inf")
             member.lost = 0
-            self._busy.discard(member.addr)
             self._held.discard(member.addr)
             return
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
@@ -375,8 +369,6 @@ class Pushes:
                 self._ready_at = now
             if member not in self._ready:
                 self._ready.append(member)
-        elif not member.units:
-            self._busy.discard(member.addr)
         if not (member.waiting or any(unit.streamed for unit in member.units)):
             self._held.discard(member.addr)
 
@@ -393,8 +385,6 @@ class Pushes:
             waiting.popleft()
             if len(member.units) > units:
                 new.append(member.units[-1])
-        if not (member.units or waiting):
-            self._busy.discard(member.addr)
         if not (waiting or any(unit.streamed for unit in member.units)):
             self._held.discard(member.addr)
         return new
@@ -456,7 +446,7 @@ class Pushes:
             unit = shared[-1]
             unit.flights[flight.message.id] = flight
             unit.room -= flight.size + 1
-        members, busy, first = self._members, self._busy, shared[0].sent_at
+        members, first = self._members, shared[0].sent_at
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
             if member is None:
@@ -466,7 +456,6 @@ class Pushes:
             member.units += shared
             if idle:
                 self._arm(member, first)
-            busy.add(addr)
 
     def _sweep(self) -> None:
         """Forget the members with nothing pushed (peers gone quiet, or moved): the next
