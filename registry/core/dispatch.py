@@ -380,7 +380,7 @@ class RegistryCore:
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked each of `replies`: pushes done, probes and table pushes answered
         (an id answers one thing: an Acks all of pushes, a relay's, is looked up once)."""
-        owner, answered = self._s.pusher.answer(replies, addr, now)
+        owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)
@@ -391,9 +391,7 @@ class RegistryCore:
         record = self._s.aliases.owner(owner)
         if record is not None:
             record.last_seen = now
-        for flight in answered:
-            if flight.purpose == "probe":
-                self._saving.delivered(flight, now, emit)
+        self._saving.delivered(answered, now, emit)
 
     def _release(self, record: Record, now: float, emit: Emit, why: str) -> None:
         """Take `record` out of the table, with its mailbox, room and former names:
