@@ -9,10 +9,10 @@ unanswered when a later one is answered in full was lost, and goes again at once
 
 A channel message is one Flight shared by its members, entered in their records at the
 next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Units shared
-by its members' records: a member whose unit changes (answered in part, or sent again)
-takes its own copy. Sends are numbered across members, so a shared unit's numbers are
-every member's. A message too big for a datagram goes alone over TCP, and nothing follows it
-until it ends. One address is one peer: its record's owner is its newest push's name key.
+by its members' records, numbered by one count of sends for all members. A member whose
+unit changes (answered in part, or sent again) takes its own copy. A message too big for a
+datagram goes alone over TCP, and nothing follows it until it ends. One address is one
+peer: its record's owner is its newest push's name key.
 """
 
 from __future__ import annotations
