@@ -370,10 +370,12 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
-        """`addr` acked each of `replies`: probes answered, pushes done."""
-        self._liveness.acked(replies, addr, now, emit)
-        self._s.feed.acked(replies, addr, now, emit)
-        owner, answered = self._s.pusher.answer(replies, addr, now)
+        """`addr` acked each of `replies`: pushes done, probes and table pushes answered
+        (an id answers one thing: an Acks all of pushes, a relay's, is looked up once)."""
+        owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
+        if len(answered) < len(replies):
+            self._liveness.acked(replies, addr, now, emit)
+            self._s.feed.acked(replies, addr, now, emit)
         if not answered:
             return
         self._rooms.acked(addr, answered)
@@ -381,6 +383,4 @@ class RegistryCore:
         record = self._s.aliases.owner(owner)
         if record is not None:
             record.last_seen = now
-        for flight in answered:
-            if flight.purpose == "probe":
-                self._saving.delivered(flight, now, emit)
+        self._saving.delivered(answered, now, emit)

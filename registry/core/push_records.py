@@ -1,6 +1,6 @@
 """What the registry's pushes are made of (registry/core/pushes.py keeps them): a push as
-it is reported, a message pushed (a Flight), a datagram of them in flight to one member (a
-Unit), one shared by all the members of a relay (a Packet), and a member's record."""
+it is reported, a message pushed (a Flight), a datagram of them in flight (a Unit, shared
+by all the members of a relay), and a member's record."""
 
 from __future__ import annotations
 
@@ -49,47 +49,35 @@ class Flight(Struct, eq=False, frozen=True):
     streamed: bool
 
 
-class Packet:
-    """A datagram of flights sent on the fast path, the same to every member it went to:
-    its flights, by id (`ids`, in order), and how many members' units hold it still."""
-
-    __slots__ = ("flights", "ids", "owing")
-
-    def __init__(self, flights: dict[str, Flight], owing: int) -> None:
-        self.flights, self.owing = flights, owing
-        self.ids = tuple(flights)
-
-
 class Unit:
-    """A datagram of pushes in flight to one member: its flights not yet acked, by id (a
-    Packet's, shared and never changed, while `packet` is set); copies of it sent, and
-    the member's count of sends at its first and its last; when that was and the bytes
-    left in it (what is pushed at that moment, in one drain of the socket, joins it)."""
+    """A datagram of pushes in flight: its flights not yet acked, by id; how many members'
+    records hold it (a relay's datagram is one Unit for all its members, never changed
+    while shared: a member that changes its own takes a copy, `Pushes._own`); copies of it
+    sent, and the send numbers of its first and its last; when that was and the bytes left
+    in it (what is pushed at that moment, in one drain of the socket, joins it)."""
 
-    __slots__ = ("copies", "first", "flights", "packet", "room", "sent", "sent_at", "streamed")
+    __slots__ = ("copies", "first", "flights", "owing", "room", "sent", "sent_at", "streamed")
 
-    def __init__(
-        self, now: float, sent: int, streamed: bool, packet: Packet | None = None, room: int = ROOM
-    ) -> None:
-        self.flights: dict[str, Flight] = {} if packet is None else packet.flights
-        self.packet = packet
+    def __init__(self, now: float, sent: int, streamed: bool = False, owing: int = 1) -> None:
+        self.flights: dict[str, Flight] = {}
+        self.owing = owing
         self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
         #: a streamed push, alone: nothing joins it, nothing follows it while in flight
         self.streamed = streamed
-        self.room = room
+        self.room = ROOM
 
 
 class Member:
     """What is pushed to one address: its units in flight, oldest first; what waits
-    behind them; its retry deadline, its sends."""
+    behind them; its retry deadline."""
 
-    __slots__ = ("addr", "deadline", "lost", "owner", "sends", "units", "waiting")
+    __slots__ = ("addr", "deadline", "lost", "owner", "units", "waiting")
 
     def __init__(self, owner: str, addr: Addr) -> None:
         self.owner, self.addr = owner, addr
         self.units: list[Unit] = []
         self.waiting: deque[Flight] = deque()
         self.deadline = float("inf")
-        self.sends = 0
-        #: units found lost (see the module's docstring), to send again at the next `due`
-        self.lost: list[Unit] = []
+        #: its units last sent before this send number were found lost (see
+        #: registry/core/pushes.py), and go again at the next `due` (0: none)
+        self.lost = 0

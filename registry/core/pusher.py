@@ -8,10 +8,10 @@ the order it was sent) and turns what registry/core/pushes.py says into actions.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from registry.core.actions import Addr, Emit, Send, SendMany
-from registry.core.push_records import Flight, Push
+from registry.core.push_records import Push
 from registry.core.pushes import Pushes, Sends
 from registry.core.requests import send_to
 from registry.core.table import Record
@@ -92,11 +92,6 @@ class Pusher:
         addrs = self.pushes.add(push.message, push.purpose, target, now, push.seq)
         if addrs:
             emit(send_to(addrs, push.message, self._key_at))
-
-    def answer(self, replies: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
-        """`addr` acked (or refused) each of `replies`: the name key of its owner, and the
-        flights answered (what waited behind them goes at the next `due`)."""
-        return self.pushes.answer(replies, addr, now)
 
     def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due, and the next datagrams of those answered or given up;

@@ -8,10 +8,11 @@ unanswered when a later one is answered in full was lost, and goes again at once
 `attempts` copies, its pushes are given up.
 
 A channel message is one Flight shared by its members, entered in their records at the
-next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Packets shared
-by every member's unit, which takes its own copy once answered in part, given up or
-dropped. A message too big for a datagram goes alone over TCP, and nothing follows it
-until it ends. One address is one peer: its record's owner is its newest push's name key.
+next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Units shared
+by its members' records, numbered by one count of sends for all members. A member whose
+unit changes (answered in part, or sent again) takes its own copy. A message too big for a
+datagram goes alone over TCP, and nothing follows it until it ends. One address is one
+peer: its record's owner is its newest push's name key.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr
-from registry.core.push_records import ROOM, Flight, Member, Packet, Push, Unit
+from registry.core.push_records import ROOM, Flight, Member, Push, Unit
 from wire.codec import encode
 from wire.messages import Message
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -53,8 +54,7 @@ class Pushes:
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
-        # members with pushes in flight or waiting; those holding pushes back
-        self._busy: set[Addr] = set()
+        # members holding pushes back (waiting, or behind a streamed one)
         self._held: set[Addr] = set()
         # members with room for another datagram and pushes waiting, or a datagram lost,
         # and when the first was: they are sent at the next `due`, together
@@ -64,8 +64,10 @@ class Pushes:
         self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
         self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
-        # message id -> its pushes not ended (in flight, or waiting; a Packet's count one)
+        # message id -> its pushes not ended: the units holding it (a shared one counts
+        # once), and the members it waits for
         self._live: dict[str, int] = {}
+        self._sends = 0  # datagrams sent (copies included), numbering them
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched: set[str] = set()
         self._ending: list[str] = []
@@ -96,7 +98,6 @@ class Pushes:
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
             if member.waiting or not self._into(member, flight, now):
                 member.waiting.append(flight)
-                self._busy.add(addr)
                 self._held.add(addr)
                 continue
             sent.append(addr)
@@ -122,7 +123,7 @@ class Pushes:
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
         if addrs:
             self._unindexed.append((flight, owners, addrs, now))
-            self._live[message.id] = 1  # its Packet's (`_enter`)
+            self._live[message.id] = 1  # its shared unit's (`_enter`)
         return addrs
 
     def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
@@ -141,21 +142,28 @@ class Pushes:
         done = -1  # the first send of the last unit answered in full
         ids = set(msg_ids)
         left = len(ids)
+        kept: list[Unit] = []
         for unit in member.units:
             flights = unit.flights
+            if not left or ids.isdisjoint(flights):
+                kept.append(unit)
+                continue
             if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
                 answered += flights.values()
                 left -= len(flights)
-                self._over(unit)
-            elif ids.isdisjoint(flights):
-                continue
+                self._release(unit)
             else:
-                left -= self._answer_each(unit, ids, answered)
+                unit = self._own(member, unit)
+                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+                for msg_id in mine:
+                    answered.append(unit.flights.pop(msg_id))
+                    self._ended(msg_id)
+                left -= len(mine)
                 if unit.flights:
+                    kept.append(unit)
                     continue
             done = unit.first
-            if not left:
-                break
+        member.units = kept
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered
@@ -163,24 +171,26 @@ class Pushes:
     def _in_order(
         self, member: Member, replies: tuple[str, ...], answered: list[Flight], now: float
     ) -> bool:
-        """`answer` when `replies` are the ids of `member`'s first units of Packets, whole
-        and in order (the usual: the acks of a relay's datagrams): compared as they are, no
-        id hashed. Whether they were (if not, nothing was changed)."""
+        """`answer` when `replies` are the ids of `member`'s first units, whole and in
+        order (the usual: the acks of a relay's datagrams): compared as they are, no id
+        hashed. Whether they were (if not, nothing was changed)."""
+        units = member.units
         pos = count = 0
-        for unit in member.units:
-            packet = unit.packet
-            if packet is None or pos == len(replies):
+        for unit in units:
+            if pos == len(replies):
                 break
-            end = pos + len(packet.ids)
-            if replies[pos:end] != packet.ids:
+            end = pos + len(unit.flights)
+            if replies[pos:end] != tuple(unit.flights):
                 return False
             pos, count = end, count + 1
         if not count or pos != len(replies):
             return False
-        for unit in member.units[:count]:
+        for unit in units[:count]:
             answered += unit.flights.values()
-            self._over(unit)
-        self._answered(member, member.units[count - 1].first, now)
+            self._release(unit)
+        done = units[count - 1].first
+        del units[:count]
+        self._answered(member, done, now)
         return True
 
     def due(self, now: float) -> tuple[Sends, list[Push]]:
@@ -205,8 +215,9 @@ class Pushes:
         for member in ready:
             if members.get(member.addr) is not member:
                 continue
-            lost, member.lost = member.lost, []
-            again += [(member.addr, self._again(member, u, now)) for u in lost if u.flights]
+            lost, member.lost = member.lost, 0
+            for unit in [u for u in member.units if u.sent < lost and u.copies < self._attempts]:
+                again.append((member.addr, self._again(member, unit, now)))
             again += [(member.addr, unit) for unit in self._next(member, now)]
         return [(addr, list(unit.flights.values())) for addr, unit in again], failed
 
@@ -214,15 +225,14 @@ class Pushes:
         """Forget and return every push to `addr`: those in flight, then those waiting."""
         self._index()
         member = self._members.pop(addr, None)
-        self._busy.discard(addr)
         self._held.discard(addr)
         if member is None:
             return []
         member.deadline = float("inf")
+        dropped = [self._push(member, f) for u in member.units for f in u.flights.values()]
         for unit in member.units:
-            self._own(unit)
-        dropped: list[Push] = []
-        for flight in (*(f for u in member.units for f in u.flights.values()), *member.waiting):
+            self._release(unit)
+        for flight in member.waiting:
             dropped.append(self._push(member, flight))
             self._ended(flight.message.id)
         return dropped
@@ -269,13 +279,12 @@ class Pushes:
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
         self._index()
-        members = self._members
-        return sum(len(unit.flights) for addr in self._busy for unit in members[addr].units)
+        return sum(len(u.flights) for member in self._members.values() for u in member.units)
 
     def queued(self) -> int:
         """Pushes waiting for room in a datagram."""
         self._index()
-        return sum(len(self._members[addr].waiting) for addr in self._busy)
+        return sum(len(member.waiting) for member in self._members.values())
 
     def _flight(self, message: Message, purpose: str, seq: int) -> Flight:
         streamed = self._streamed(message)
@@ -291,16 +300,12 @@ class Pushes:
         what follows it waits for it). Whether there was."""
         units = member.units
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
-            unit = units[-1]
-            if unit.packet is not None:  # (a relay's, at this same moment)
-                self._own(unit)
+            unit = self._own(member, units[-1])  # (a relay's, at this same moment: shared)
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
-            member.sends += 1
-            unit = Unit(now, member.sends, flight.streamed)
+            unit = Unit(now, self._send(), flight.streamed)
             units.append(unit)
             if len(units) == 1:
                 self._arm(member, now)
-            self._busy.add(member.addr)
             if flight.streamed:
                 self._held.add(member.addr)
         else:
@@ -323,35 +328,36 @@ class Pushes:
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""
-        member.sends += 1
+        unit = self._own(member, unit)
         unit.copies += 1
-        unit.sent, unit.sent_at, unit.room = member.sends, now, 0
+        unit.sent, unit.sent_at, unit.room = self._send(), now, 0
         return unit
+
+    def _send(self) -> int:
+        """The number of a datagram sent now."""
+        self._sends += 1
+        return self._sends
 
     def _give_up(self, member: Member, unit: Unit, now: float) -> list[Push]:
         """`unit`'s pushes are given up: returned, and what waits may take its room."""
-        self._own(unit)
-        failed: list[Push] = []
-        for msg_id, flight in unit.flights.items():
-            failed.append(self._push(member, flight))
-            self._ended(msg_id)
+        failed = [self._push(member, flight) for flight in unit.flights.values()]
         member.units.remove(unit)
+        self._release(unit)
         self._room_made(member, now)
         return failed
 
     def _answered(self, member: Member, done: int, now: float) -> None:
-        """A unit first sent to `member` as its send number `done` was answered in full at
-        `now`: its timeout starts again; units whose last copy went before any of that one,
-        still unanswered, were lost; what waits may take the room made."""
-        member.units = [unit for unit in member.units if unit.flights]
-        if not (member.units or member.waiting or member.lost):  # the usual: all answered
+        """A unit first sent as send number `done` was answered in full by `member` at
+        `now` (and left its units): its timeout starts again; units whose last copy went
+        before any of that one, still unanswered, were lost; what waits may take the room
+        made."""
+        if not (member.units or member.waiting):  # the usual: all answered
             member.deadline = float("inf")
-            self._busy.discard(member.addr)
+            member.lost = 0
             self._held.discard(member.addr)
             return
-        for unit in member.units:
-            if unit.sent < done and unit.copies < self._attempts and unit not in member.lost:
-                member.lost.append(unit)
+        if any(u.sent < done and u.copies < self._attempts for u in member.units):
+            member.lost = max(member.lost, done)
         self._arm(member, now)
         self._room_made(member, now)
 
@@ -363,8 +369,6 @@ class Pushes:
                 self._ready_at = now
             if member not in self._ready:
                 self._ready.append(member)
-        elif not member.units:
-            self._busy.discard(member.addr)
         if not (member.waiting or any(unit.streamed for unit in member.units)):
             self._held.discard(member.addr)
 
@@ -381,8 +385,6 @@ class Pushes:
             waiting.popleft()
             if len(member.units) > units:
                 new.append(member.units[-1])
-        if not (member.units or waiting):
-            self._busy.discard(member.addr)
         if not (waiting or any(unit.streamed for unit in member.units)):
             self._held.discard(member.addr)
         return new
@@ -395,51 +397,31 @@ class Pushes:
         elif msg_id in self._watched:
             self._ending.append(msg_id)
 
-    def _answer_each(self, unit: Unit, ids: set[str], answered: list[Flight]) -> int:
-        """`answer` for a unit answered in part, id by id: its flights among `ids` are
-        added to `answered`; how many."""
-        self._own(unit)
-        flights = unit.flights
-        mine = [msg_id for msg_id in flights if msg_id in ids]
-        for msg_id in mine:
-            answered.append(flights.pop(msg_id))
-            self._ended(msg_id)
-        return len(mine)
-
-    def _over(self, unit: Unit) -> None:
-        """Every push of `unit` is over (answered): a Packet's, once its last member's is."""
-        packet = unit.packet
-        if packet is None:
-            for msg_id in unit.flights:
-                self._ended(msg_id)
-        else:
-            unit.packet = None
-            self._release(packet)
-        unit.flights = {}
-
-    def _own(self, unit: Unit) -> None:
-        """`unit`, if its flights are a Packet's, takes its own copy of them, each a push of
-        its own, to change."""
-        packet = unit.packet
-        if packet is None:
-            return
-        unit.packet = None
-        unit.flights = dict(packet.flights)
+    def _own(self, member: Member, unit: Unit) -> Unit:
+        """`member`'s `unit`, to change: in its place, a copy of its own if it is shared."""
+        if unit.owing == 1:
+            return unit
+        unit.owing -= 1
+        mine = Unit(unit.sent_at, unit.first, unit.streamed)
+        mine.flights, mine.room = dict(unit.flights), unit.room
+        mine.copies, mine.sent = unit.copies, unit.sent
         live = self._live
-        for msg_id in unit.flights:
+        for msg_id in mine.flights:
             live[msg_id] += 1
-        self._release(packet)
+        units = member.units
+        units[units.index(unit)] = mine
+        return mine
 
-    def _release(self, packet: Packet) -> None:
-        """A member's unit holds `packet` no more: once none does, its pushes are over."""
-        packet.owing -= 1
-        if not packet.owing:
-            for msg_id in packet.flights:
+    def _release(self, unit: Unit) -> None:
+        """A member's record holds `unit` no more: once none does, its pushes are over."""
+        unit.owing -= 1
+        if not unit.owing:
+            for msg_id in unit.flights:
                 self._ended(msg_id)
 
     def _index(self) -> None:
         """Enter the flights `add_many` sent on its fast path in their members: those of a
-        burst to the same members packed into Packets once, each shared by their units."""
+        burst to the same members packed into Units once, each shared by their records."""
         if len(self._members) > self._sweep_at:
             self._sweep()
         unindexed = self._unindexed
@@ -456,33 +438,24 @@ class Pushes:
         self, owners: Sequence[str], addrs: Sequence[Addr], flights: list[tuple[Flight, float]]
     ) -> None:
         """Enter `flights`, each sent at its moment to the same members, in their records:
-        what went at one moment, in datagrams, each a Packet in a unit of each member."""
-        packed: list[tuple[dict[str, Flight], int, float]] = []  # (flights, room, sent)
-        room, at = 0, float("nan")
+        what went at one moment, in datagrams, each a Unit shared by their records."""
+        shared: list[Unit] = []
         for flight, sent in flights:
-            if flight.size >= room or sent != at:
-                packed.append(({}, ROOM, sent))
-                room, at = ROOM, sent
-            room -= flight.size + 1
-            these = packed[-1][0]
-            these[flight.message.id] = flight
-            packed[-1] = (these, room, sent)
-        packets = [(Packet(these, len(addrs)), left, sent) for these, left, sent in packed]
-        members, busy, first = self._members, self._busy, packets[0][2]
+            if not shared or flight.size >= shared[-1].room or sent != shared[-1].sent_at:
+                shared.append(Unit(sent, self._send(), owing=len(addrs)))
+            unit = shared[-1]
+            unit.flights[flight.message.id] = flight
+            unit.room -= flight.size + 1
+        members, first = self._members, shared[0].sent_at
         for owner, addr in zip(owners, addrs, strict=True):
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
             member.owner = owner
-            units, sends = member.units, member.sends
-            idle = not units
-            for packet, left, sent in packets:
-                sends += 1
-                units.append(Unit(sent, sends, False, packet, left))
-            member.sends = sends
+            idle = not member.units
+            member.units += shared
             if idle:
                 self._arm(member, first)
-            busy.add(addr)
 
     def _sweep(self) -> None:
         """Forget the members with nothing pushed (peers gone quiet, or moved): the next

@@ -66,9 +66,14 @@ class Saving:
         self._s.answers.ack(req, emit)
         self._finish(msg, sender, now, emit, refused="")
 
-    def delivered(self, flight: Flight, now: float, emit: Emit) -> None:
-        """The recipient acked `flight` (purpose "probe"): its save was delivered."""
-        self._probed(flight.message.id, now, emit, refused=None)
+    def delivered(self, answered: list[Flight], now: float, emit: Emit) -> None:
+        """The recipient acked `answered`: the saves among them (purpose "probe") were
+        delivered."""
+        if not self._probing:
+            return
+        for flight in answered:
+            if flight.purpose == "probe":
+                self._probed(flight.message.id, now, emit, refused=None)
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """A push to `record` that will not be acked: a channel message or a probed direct
@@ -157,7 +162,7 @@ class Saving:
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pusher.pushes.answer((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))

@@ -29,7 +29,7 @@ def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
     s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, [].append)
-    owner, answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0)
+    owner, answered = s.pusher.pushes.answer(["r-a", "nothing"], bob.addr, T0)
     assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
 
