@@ -146,23 +146,32 @@ ON_A_TERMINAL = (
 
 @pytest.mark.timeout(60)
 def test_a_program_forked_on_a_terminal_sees_it_and_ends_as_a_fresh_one() -> None:
-    seen = []
-    for start in (pexpect.spawn, forked_terminal.Spawn):
-        child = start(
-            sys.executable, ["-c", ON_A_TERMINAL], cwd=str(REPO), encoding="utf-8",
-            timeout=30, dimensions=(30, 90), env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )  # fmt: skip
-        try:
-            child.expect("typed\\? ")
-            said = child.before
-            child.sendline("a line")
-            child.expect("more\\? ")
-            child.sendintr()
-            child.expect(pexpect.EOF)
-            said += child.before
-        finally:
-            child.close()
-        seen.append((said.replace("\r\n", "\n"), child.exitstatus, child.signalstatus))
+    seen: list[tuple[str, int | None, int | None]] = []
+    # both starts from SIGINT's default, as the test above
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for start in (pexpect.spawn, forked_terminal.Spawn):
+            seen.append(_typed_to_then_interrupted(start(
+                sys.executable, ["-c", ON_A_TERMINAL], cwd=str(REPO), encoding="utf-8",
+                timeout=30, dimensions=(30, 90), env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            )))  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert "[True, True, True] True True os.terminal_size(columns=90, lines=30) False" in seen[0][0]
     assert "KeyboardInterrupt" in seen[0][0]
     assert seen[1] == seen[0]
+
+
+def _typed_to_then_interrupted(child: pexpect.spawn) -> tuple[str, int | None, int | None]:
+    """What `child` (ON_A_TERMINAL) said, given a line and then a Ctrl-C, and how it ended."""
+    try:
+        child.expect("typed\\? ")
+        said = child.before
+        child.sendline("a line")
+        child.expect("more\\? ")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        said += child.before
+    finally:
+        child.close()
+    return said.replace("\r\n", "\n"), child.exitstatus, child.signalstatus
