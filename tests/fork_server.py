@@ -18,16 +18,18 @@ the top of the interpreter: an exception or exit ends it as it ends a fresh one.
 Only what a fresh interpreter would start in the same state is forked (`servable`): this
 interpreter, `-m MODULE`, `-c CODE` or a script (with `-u` at most), from the repository,
 with the same interpreter settings in the environment (its PYTHON* and locale variables)
-as the server's; anything else (another option or directory, pexpect's starts on a
-terminal) is started as usual. Unlike fresh ones, forked processes share one hash seed
-(their server's), and a test of how the program loads (what it imports, a Ctrl-C while it
-does) starts a fresh interpreter (subprocess.run).
+as the server's; anything else (another option or directory) is started as usual. A start
+on a pseudo-terminal (tests/forked_terminal.py, pexpect's `spawn`) is forked the same way,
+the terminal its controlling one, in a session of its own. Unlike fresh ones, forked
+processes share one hash seed (their server's), and a test of how the program loads (what
+it imports, a Ctrl-C while it does) starts a fresh interpreter (subprocess.run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import functools
 import gc
 import importlib
@@ -40,6 +42,7 @@ import signal
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import types
 from collections.abc import Mapping, Sequence
@@ -81,10 +84,19 @@ class _Server:
             )
         self._lock = threading.Lock()
 
-    def start(self, argv: Sequence[str], env: Mapping[str, str], streams: Sequence[int]) -> int:
+    def start(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        streams: Sequence[int],
+        terminal: bool = False,
+    ) -> int:
         """Fork a process running `argv` (its interpreter's arguments after the first)
-        with `env` and `streams` as its standard input, output and error: its pid."""
-        request = json.dumps({"argv": list(argv), "env": dict(env)}).encode()
+        with `env` and `streams` as its standard input, output and error: its pid. With
+        `terminal`, its streams are a pseudo-terminal's, which becomes its controlling
+        terminal, in a session of its own (as pexpect starts one)."""
+        request = json.dumps({"argv": list(argv), "env": dict(env), "terminal": terminal})
+        request = request.encode()
         with self._lock:
             try:
                 socket.send_fds(self._socket, [request], list(streams))
@@ -183,21 +195,32 @@ class ForkedPopen(subprocess.Popen[str]):
         self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)
 
 
+def server_for(argv: Sequence[str], env: Mapping[str, str] | None) -> _Server | None:
+    """This worker's fork server for `argv`'s interpreter setting under `env` (started at
+    its first use); None once it ended."""
+    given = os.environ if env is None else env
+    setting = _setting(argv, given)
+    with _servers_lock:
+        if setting not in _servers:
+            _servers[setting] = _Server(given)
+        return _servers[setting]
+
+
+def gone(argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    """The server for `argv` under `env` ended: its starts are fresh from now on."""
+    _servers[_setting(argv, os.environ if env is None else env)] = None
+
+
 def popen(argv: Sequence[str], **options: Any) -> subprocess.Popen[str]:
     """`subprocess.Popen(argv, **options)`, forked from a server where it can be."""
     cwd = options.pop("cwd", None)
     if servable(argv, cwd, **options):
-        env = options.get("env")
-        setting = _setting(argv, os.environ if env is None else env)
-        with _servers_lock:
-            if setting not in _servers:
-                _servers[setting] = _Server(os.environ if env is None else env)
-            server = _servers[setting]
+        server = server_for(argv, options.get("env"))
         if server is not None:
             try:
                 return ForkedPopen(server, argv, **options)
             except ServerGone:
-                _servers[setting] = None
+                gone(argv, options.get("env"))
     return subprocess.Popen(list(argv), cwd=cwd, **options)
 
 
@@ -224,16 +247,18 @@ def _serve(control: socket.socket) -> dict[str, Any] | None:
             return None
         if not request:
             return None
-        started = _fork(control, fds)
+        asked = dict(json.loads(request))
+        started = _fork(control, fds, bool(asked.get("terminal")))
         if started is None:  # the new process
-            return dict(json.loads(request))
+            return asked
         with contextlib.suppress(OSError):
             control.send(started)
 
 
-def _fork(control: socket.socket, fds: list[int]) -> bytes | None:
-    """Fork a process for `fds`, twice: None in the new process, once it is the worker's
-    child; here, its pid (or why not, in words)."""
+def _fork(control: socket.socket, fds: list[int], terminal: bool) -> bytes | None:
+    """Fork a process for `fds` (a terminal's, its controlling one, if `terminal`), twice:
+    None in the new process, once it is the worker's child; here, its pid (or why not, in
+    words)."""
     said, say = os.pipe()  # the pid, from the process in between
     held, hold = os.pipe()  # the new process waits for its end: it is the worker's then
     try:
@@ -257,6 +282,9 @@ def _fork(control: socket.socket, fds: list[int]) -> bytes | None:
                 os.dup2(fd, target)
             for fd in set(fds) - {0, 1, 2}:
                 os.close(fd)
+            if terminal:
+                os.setsid()
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
             return None
         os.write(say, str(pid).encode())
         os._exit(0)

@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
+from tests import forked_terminal
 from tests.e2e.harness import ChatEnv
 from tests.fork_server import REPO, ForkedPopen, popen
 
@@ -130,3 +132,46 @@ def test_the_end_to_end_harness_forks_the_programs_it_starts(tmp_path: Path) -> 
             assert isinstance(proc.popen, ForkedPopen)
     finally:
         chat.close()
+
+
+#: What a program on a terminal sees of it: its streams on it, it its controlling terminal,
+#: the leader of its own session, the terminal's size; then a line typed, and a Ctrl-C.
+ON_A_TERMINAL = (
+    "import os, shutil, sys; print([s.isatty() for s in (sys.stdin, sys.stdout, sys.stderr)],"
+    " os.getsid(0) == os.getpid(), os.tcgetpgrp(0) == os.getpgrp(),"
+    " os.get_terminal_size(), sys.stdout.line_buffering, flush=True);"
+    " print(input('typed? ')); input('more? ')"
+)
+
+
+@pytest.mark.timeout(60)
+def test_a_program_forked_on_a_terminal_sees_it_and_ends_as_a_fresh_one() -> None:
+    seen: list[tuple[str, int | None, int | None]] = []
+    # both starts from SIGINT's default, as the test above
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for start in (pexpect.spawn, forked_terminal.Spawn):
+            seen.append(_typed_to_then_interrupted(start(
+                sys.executable, ["-c", ON_A_TERMINAL], cwd=str(REPO), encoding="utf-8",
+                timeout=30, dimensions=(30, 90), env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            )))  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert "[True, True, True] True True os.terminal_size(columns=90, lines=30) False" in seen[0][0]
+    assert "KeyboardInterrupt" in seen[0][0]
+    assert seen[1] == seen[0]
+
+
+def _typed_to_then_interrupted(child: pexpect.spawn) -> tuple[str, int | None, int | None]:
+    """What `child` (ON_A_TERMINAL) said, given a line and then a Ctrl-C, and how it ended."""
+    try:
+        child.expect("typed\\? ")
+        said = child.before
+        child.sendline("a line")
+        child.expect("more\\? ")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        said += child.before
+    finally:
+        child.close()
+    return said.replace("\r\n", "\n"), child.exitstatus, child.signalstatus

@@ -12,6 +12,7 @@ from desk_procs import ROOT, DeskWorld, place
 from tests.e2e.harness import free_port
 
 pexpect = pytest.importorskip("pexpect")
+forked_terminal = pytest.importorskip("tests.forked_terminal")
 
 
 def pty_env(world: DeskWorld) -> dict[str, str]:
@@ -25,7 +26,7 @@ def pty_env(world: DeskWorld) -> dict[str, str]:
 
 def on_a_terminal(env: dict[str, str], args: list[str]) -> pexpect.spawn:
     """`python <args>` on a pty of 40 rows of 200 columns, from the repository."""
-    return pexpect.spawn(
+    return forked_terminal.Spawn(
         sys.executable,
         args,
         cwd=str(ROOT),
@@ -125,7 +126,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
     env = pty_env(world)
     option = [] if serves else ["--no-desk-console"]
     argv = ["ChatApp.py", "-s", port, "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "r")]
-    registry = pexpect.spawn(
+    registry = forked_terminal.Spawn(
         sys.executable, argv + option, cwd=str(ROOT), env=env, encoding="utf-8", timeout=8
     )
     try:

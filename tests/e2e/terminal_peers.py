@@ -14,6 +14,8 @@ import pexpect
 import pyte
 import pytest
 
+from tests import forked_terminal
+
 from .harness import CHATAPP, HOST, REPO, ChatEnv, Peer, free_port
 
 COLUMNS, ROWS = 100, 24
@@ -25,7 +27,7 @@ class Terminal:
     def __init__(self, argv: list[str], env: dict[str, str], rows: int = ROWS) -> None:
         self.screen = pyte.Screen(COLUMNS, rows)
         self._stream = pyte.ByteStream(self.screen)
-        self.child = pexpect.spawn(
+        self.child = forked_terminal.Spawn(
             argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(rows, COLUMNS)
         )
         self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise

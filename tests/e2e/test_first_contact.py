@@ -106,6 +106,7 @@ def test_at_a_terminal_the_fingerprint_is_asked_about_once_before_anything_is_se
     shared_chat: ChatEnv,
 ) -> None:
     pexpect = pytest.importorskip("pexpect")
+    forked_terminal = pytest.importorskip("tests.forked_terminal")
     chat = shared_chat
     tina = chat.named("tina")
     fingerprint = chat.join_code.replace("-", " ")
@@ -115,7 +116,7 @@ def test_at_a_terminal_the_fingerprint_is_asked_about_once_before_anything_is_se
             str(CHATAPP), "-c", tina, HOST, str(chat.registry_port), str(free_port()),
             "--data-dir", str(chat.root / "tina"),
         ]  # fmt: skip
-        child = pexpect.spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=10)
+        child = forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=10)
         try:
             question = rf"has the key fingerprint {fingerprint}; .* Trust it\? \[y/N\] "
             child.expect(rf"The registry at {HOST}:{chat.registry_port} {question}")

@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 
 from registry.core import credentials
+from registry.core.actions import Action, CheckPassword
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, PasswordBudget
-from tests.registry.core_helpers import T0, core, sends
+from registry.core.registration import CHECKS_AT_ONCE
+from tests.registry.core_helpers import T0, checked_at_once, core, sends
 from wire.messages import Deregister, Refused, Register, Welcome
 from wire.version import WIRE_VERSION
 
@@ -161,3 +163,44 @@ def test_the_refusal_is_the_same_whether_or_not_the_name_has_a_password(
             said.setdefault(name, []).append(got.reason.replace(name, "NAME"))
     assert said["pat"] == said["nopw"]
     assert hashes.count("guess") == 8  # each checked alike: its time tells nothing either
+
+
+@pytest.mark.two_step
+def test_guessers_have_at_most_checks_at_once_under_way_and_others_are_not_held() -> None:
+    """Addresses that sent a wrong password lately have at most CHECKS_AT_ONCE checks under
+    way at once, however much of the budget in all is left: one more is refused, to try
+    again; an address that guessed nothing is checked all the same, so the checks' threads
+    are never all the guessers'."""
+    reg = core()
+    got = checked_at_once(reg, reg.receive(_register("pat-1", "sesame"), PAT, T0, key=key(1)), T0)
+    welcome = next(m for _, m in sends(got) if isinstance(m, Welcome))
+    reg.receive(Deregister("pat-d", "pat", welcome.token, False, ""), PAT, T0, key=key(1))
+    guessers = [(f"10.1.0.{n + 1}", 30000 + n) for n in range(CHECKS_AT_ONCE + 1)]
+    for n, addr in enumerate(guessers):  # each guesses once, and is found wrong
+        now = T0 + 1 + n
+        got = checked_at_once(
+            reg, reg.receive(_register(f"g-{n}"), addr, now, key=key(100 + n)), now
+        )
+        assert _said(got) == ["Wrong password for pat."]
+    now = T0 + 60  # their waits are over, and the budget in all is full again
+    under_way = [
+        reg.receive(_register(f"h-{n}"), a, now, key=key(100 + n))
+        for n, a in enumerate(guessers[:-1])
+    ]
+    assert all(any(isinstance(a, CheckPassword) for a in out) for out in under_way)
+    now += 1  # the budget in all gains back what they took; their checks are not done yet
+    n = CHECKS_AT_ONCE
+    out = reg.receive(_register(f"h-{n}"), guessers[-1], now, key=key(100 + n))
+    assert not any(isinstance(a, CheckPassword) for a in out)
+    assert _said(out) == ["Too many password attempts; try again in 1 s."]
+    out = reg.receive(_register("s-1"), SAM, now, key=key(99))  # never guessed
+    assert any(isinstance(a, CheckPassword) for a in out)
+
+
+def _register(msg_id: str, password: str = "wrong") -> Register:
+    return Register(msg_id, "pat", 9, "", password, WIRE_VERSION)
+
+
+def _said(out: list[Action]) -> list[object]:
+    """What `out` sends: a refusal as its reason."""
+    return [m.reason if isinstance(m, Refused) else m for _, m in sends(out)]
