@@ -316,8 +316,7 @@ class Outgoing:
         if self.holding or dest in went:
             self._batches[dest] = [data]
             return self._waits()
-        if not went and not self.draining and self._call_soon is not None:
-            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
+        first = not went
         went.add(dest)
         addr, key = dest
         sock = self._sock
@@ -330,6 +329,8 @@ class Outgoing:
                 sock.sendto(packet, to)
             except OSError as exc:
                 self._refused(packet, to, exc)
+        if first and not self.draining and self._call_soon is not None:
+            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
         if self.on_sent is not None:
             self.on_sent(data, addr)
         return True
