@@ -87,8 +87,7 @@ class ReceivingDatagrams:
     #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
     #: most), which `on_batch` may take as its event's `now` (read-only outside).
     read_at: float = 0.0
-    #: Called once a drain's datagrams are handed over (EndpointOptions; its owner may set
-    #: it, or take it away, at any time).
+    #: See EndpointOptions (its owner may set or clear it at any time).
     on_drained: Callable[[], None] | None
     _on_batch: OnBatch | None
     _on_message: OnMessage

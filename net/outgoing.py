@@ -129,8 +129,7 @@ class Outgoing:
         self.holding = False
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
-        #: A drain of the socket is being handled: set by the endpoint as it begins;
-        #: `drain_ends` ends its batch, so nothing sent in it asks for the end of the pass.
+        #: A drain is being handled (set by the endpoint): its end ends the batch.
         self.draining = False
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
@@ -346,11 +345,8 @@ class Outgoing:
         return False
 
     def acks(self, dest: Dest, message: Acks) -> list[bytes]:
-        """The datagrams that carry `message`, the acks of one datagram for `dest`, to send
-        now in order; or none, its ids merged with the acks that wait for `dest` (as
-        `datagram` merges an Ack), when something for `dest` went or waits in this pass,
-        or while sends wait. Encoded only if it leaves now; too big for one datagram, it
-        leaves as few as hold its ids."""
+        """The datagrams of `message` for `dest` to send now, in order; or none: its ids
+        wait, merged, where `datagram` would hold an Ack. Encoded only if it leaves now."""
         if self.holding or dest in self.went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(message.replies)
             self._waits()
