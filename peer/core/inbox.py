@@ -135,10 +135,7 @@ class Inbox:
         if not held:
             return
         new_id = self._new_id
-        sends = [
-            Send(addr, Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0]), key)
-            for (addr, key), ids in held.items()
-        ]
+        for (addr, key), ids in held.items():
+            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
+            emit(Send(addr, ack, key))
         held.clear()
-        for send in sends:
-            emit(send)
