@@ -106,7 +106,8 @@ class EndpointOptions(TypedDict, total=False):
     coalesce_drains: bool
     #: Called once the datagrams read in one wake-up have been handed over (after each
     #: one, where the event loop hands them over one by one): what the owner does once per
-    #: event, re-arming its timer, it can do once per drain instead.
+    #: event, re-arming its timer, it can do once per drain instead; what it sends leaves
+    #: with what answers the drain.
     on_drained: Callable[[], None] | None
     #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
     #: the TCP connections accepted (a stand-in in tests).
@@ -165,7 +166,7 @@ class Endpoint(ReceivingDatagrams):
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
         self._wall = options.get("wall", time.time)
-        self._on_drained = options.get("on_drained")
+        self.on_drained = options.get("on_drained")
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
@@ -316,7 +317,7 @@ class Endpoint(ReceivingDatagrams):
             outgoing.datagram(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
-            for data in outgoing.acks(dest, message.replies):
+            for data in outgoing.acks(dest, message):
                 outgoing.datagram(data, dest)
             return
         data = encode(message)

@@ -136,6 +136,9 @@ class PeerCore:
         #: What the user sent and is not known delivered (Sending, Settled), in order: the
         #: adapter writes them after every event, once its sends have left, and clears the list.
         self.records = shared.settling.records
+        #: The acks held for the registry (peer.core.inbox): while any are, the adapter
+        #: calls `read_ended` once its drain of the socket ends (read-only outside).
+        self.acks_held = shared.inbox.acks_held
         self._build_parts(timeout, attempts)
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
@@ -305,8 +308,8 @@ class PeerCore:
         self._shared.watch.heard(now)
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
-        """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
-        the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
+        """The adapter has taken in all that woke it (a drain of its socket): the acks held
+        for the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
         is handed to it and none is returned."""
         actions: list[Action] = []
         self._shared.inbox.send_held(actions.append if emit is None else emit)
