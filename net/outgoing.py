@@ -108,8 +108,7 @@ class Outgoing:
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
         #: The destinations whose first datagram of this pass left at once: emptied at the
-        #: end of the pass (by the set's own `clear`, called by the event loop), or of a
-        #: drain (read-only outside, but for the drain that empties it).
+        #: end of the pass (by the event loop) or of a drain (which alone may empty it).
         self.went: set[Dest] = set()
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks

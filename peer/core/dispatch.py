@@ -126,18 +126,14 @@ class PeerCore:
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
         self.open_mail: Callable[[Message], Message] = _as_is
-        #: The peer's copy of the registry's table (read-only outside the core).
-        self.table = shared.table
-        #: The rooms heard of: joined, listed or told about (read-only outside the core).
-        self.rooms = shared.rooms
+        #: The registry's table, and the rooms heard of (both read-only outside the core).
+        self.table, self.rooms = shared.table, shared.rooms
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm
-        #: What the user sent and is not known delivered (Sending, Settled), in order: the
-        #: adapter writes them after every event, once its sends have left, and clears the list.
+        #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
-        #: The acks held for the registry (peer.core.inbox): while any are, the adapter
-        #: calls `read_ended` once its drain of the socket ends (read-only outside).
+        #: Acks held for the registry (peer.core.inbox), sent at the drain's end (read-only).
         self.acks_held = shared.inbox.acks_held
         self._build_parts(timeout, attempts)
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
