@@ -314,7 +314,7 @@ def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> Non
 
 def test_thousands_of_lines_at_once_all_go_and_none_is_taken_for_a_flood() -> None:
     """A script piping 3000 send_all lines at once outran the registry's flood gate: the
-    registry dropped the excess, the peer said "[Server not responding.]" and kept each
+    registry dropped the excess, the peer said "[Server not responding]" and kept each
     line in its outbox, 1682 times, of a registry that was there. Paced (peer/core/requests.py),
     the lines wait in the peer and go below the gate, each answered at once."""
     net = three()

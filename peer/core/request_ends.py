@@ -193,8 +193,7 @@ class RequestEnds:
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
-            dot = "." if isinstance(message, ChannelPost) else ""
-            emit(Print(f"[Server not responding{dot}]", "error"))
+            emit(Print("[Server not responding]", "error"))
         self._what_follows(message, request.quiet, busy, now, emit)
 
     def _what_follows(

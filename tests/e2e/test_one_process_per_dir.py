@@ -56,7 +56,7 @@ def test_a_refused_second_start_says_why_first_and_alone(chat: ChatEnv) -> None:
     first = chat.start_peer("alice")
     registry.kill()
     first.send("send_all kept-while-away")
-    first.expect_line("[Server not responding.]")  # (send_all's)
+    first.expect_line("[Server not responding]")  # (send_all's)
     first.expect(r"Kept in your outbox")
     copy = chat.root / "copied"
     shutil.copytree(chat.peer_dir, copy, ignore=shutil.ignore_patterns("*.lock"))

@@ -846,7 +846,7 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
     out = run_until(core, T0 + 3)
-    assert "[Server not responding.]" in prints(out)
+    assert "[Server not responding]" in prints(out)
     assert core.outbox == (post,)
     out = core.receive(
         TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 4
@@ -883,7 +883,7 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     [post] = sent(core.line("send_all hello", T0 + 9.5))
     out = run_until(core, T0 + 12.1)  # the post gave up at 12.0; the keepalive of 10.0 not
     assert prints(out) == [
-        "[Server not responding.]",
+        "[Server not responding]",
         "[Kept in your outbox; sent when the server answers.]",
     ]
     [keepalive] = {m for m in sent(out) if isinstance(m, Keepalive)}

@@ -125,7 +125,7 @@ def test_a_line_typed_behind_a_kept_one_still_says_the_registry_is_away() -> Non
     core.line("send_all typed now", T0 + 3)
     # the probe's 5 tries are the typed one's: it is said kept when they run out
     out = run_until(core, T0 + 5.6)
-    assert "[Server not responding.]" in prints(out)
+    assert "[Server not responding]" in prints(out)
     assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
     assert not [m for m in sent(out) if isinstance(m, ChannelPost) and m.text == "typed now"]
     assert [m.text for m in core.outbox if isinstance(m, ChannelPost | SaveMessage)] == [

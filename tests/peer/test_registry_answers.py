@@ -148,7 +148,7 @@ def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.ends.failed(Request(post), T0, out.append, False)
     assert prints(out) == [
-        "[Server not responding.]",
+        "[Server not responding]",
         "[Kept in your outbox; sent when the server answers.]",
     ]
     assert list(r.made.outbox) == [post] and r.made.watch.down
