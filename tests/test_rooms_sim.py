@@ -763,6 +763,7 @@ def test_rename_moves_the_room_membership() -> None:
     net.run(1)
     assert members(net, "r") == ["bobby", "carol"]
     assert net.screen("carol")[-1] == "[bob is now known as bobby]"
+    assert net.count("carol", "[bob is now known as bobby]") == 1  # not the room's too
     assert net.hosts["bob"].prompt == "bobby@r> "
     net.type("carol", "hi bobby")
     net.run(1)

@@ -150,7 +150,7 @@ class RegistryCore:
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
-        self._renames = Renames(s, self._rooms, self._post)
+        self._renames = Renames(s, self._post)
         self._presence = Presence(s, self._rooms, self._saving)
         self._forgetting = Forgetting(
             self.table,

@@ -1,5 +1,5 @@
 """A peer renaming itself: the checks of the new name, and what follows the record to it
-(its mailbox, its room told, the old name kept as an alias).
+(its mailbox, the old name kept as an alias; the table's change tells everyone).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from registry.core.actions import Emit, Log
 from registry.core.authority import Claim
 from registry.core.post_office import PostOffice
 from registry.core.requests import Reason, Request
-from registry.core.room_requests import RoomRequests
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Entry, Rename
@@ -18,9 +17,8 @@ from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 class Renames:
     """Carries out renames on the shared table."""
 
-    def __init__(self, services: Services, rooms: RoomRequests, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services
-        self._rooms = rooms
         self._post = post
 
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
@@ -40,10 +38,8 @@ class Renames:
         old = record.name
         self._rekey(record, msg.new_name, now, emit)
         gone = Entry(old, record.ip, 0, False)
+        # every peer is told by the table's change; the room adds no notice of its own
         self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
-        room = self._rooms.rooms.of(record)
-        if room is not None:
-            self._rooms.notice(room, record, f"{old} is now known as {record.name}", now, emit)
         emit(Log(f"renamed {old} to {record.name}"))
         self._s.done.done(req, emit)
 

@@ -92,5 +92,5 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     rooms = RoomRequests(s, relay, {})
     presence = Presence(s, rooms, saving)
     registration = Registration(s, liveness, presence, post, NameBudget(new_names))
-    renames = Renames(s, rooms, post)
+    renames = Renames(s, post)
     return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)
