@@ -6,8 +6,8 @@ one registry of the service in turn (the one that decides last), all register at
 timed until every peer's table holds all N online. Then the registry that decides is killed
 (SIGKILL): timed until every peer heard from the service again (another registry took the
 lead; each peer moved if its registry was the one killed). The one registry beside it is
-killed and started again with its N peers online (bench/storm.py's restart). The registries and nats-server
-run on the servers' CPU, as the one registry of bench/storm.py does.
+killed and started again with its N peers online (bench/storm.py's restart). The registries
+and nats-server run on the servers' CPU, as the one registry of bench/storm.py does.
 
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
 
