@@ -208,9 +208,7 @@ class Follower:
                     await self._nc.publish(HEARD_SUBJECT, data)
 
     def announce(self) -> None:
-        """Tell the registry that decides (a new one) which peers this registry holds; the
-        copies of what the one before was handed go over again."""
-        self._handed.clear()
+        """Tell the registry that decides (a new one) which peers this registry holds."""
         for (ip, port), key in (self._older | self._keys).items():
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
