@@ -30,8 +30,6 @@ from secure.noise import public_bytes
 from tests.registry.secure_peer import SecurePeer
 from wire.codec import decode, encode
 from wire.messages import (
-    Alive,
-    Busy,
     Entry,
     Keepalive,
     Message,
@@ -269,54 +267,3 @@ def test_a_whole_table_asked_by_datagram_when_too_big_for_one_is_answered_here()
     [answer] = asyncio.run(run())
     assert type(answer) is TooBig and answer.reply_to == "q-2"
     assert TableRequest("q-2", -1) not in asked()
-
-
-def test_a_copy_of_a_request_the_registry_that_decides_has_is_answered_busy_here(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The registry that decides is behind: a copy is not handed over twice, and the peer
-    # hears its registry (Busy) rather than silence, which would send it to another.
-    # Once answered, a copy goes over again (the answer may have been lost on the way).
-    monkeypatch.setattr(follower_module, "BUSY_AFTER", 0.0)
-    nats = CapturingNats()
-    key = X25519PrivateKey.generate()
-    keepalive = Keepalive("k-1", "bob", "t")
-
-    def handed() -> list[Message]:
-        inbounds = [
-            one for data in nats.published.get(LEAD_SUBJECT, []) for one in INBOUNDS.decode(data)
-        ]
-        return [decode(data) for one in inbounds for data in one.messages]
-
-    async def run() -> tuple[list[Message], list[Message]]:
-        follower = Follower(nats, "r1", registry_channel(key), print, None)  # type: ignore[arg-type]
-        addr = await follower.start("127.0.0.1", 0)
-        try:
-            with SecurePeer(public_bytes(key)) as bob:
-                to = [(*bob.address, public_bytes(bob.static))]
-                welcome = Welcome(
-                    "r-0", "g-1", "bob", "t", 2, (Entry("bob", *bob.address, True),), (), ()
-                )
-                await nats.outbound(
-                    SimpleNamespace(data=msgpack.encode([Outbound(to, encode(welcome))]))
-                )
-                assert await bob.receive() == [welcome]  # (the session is made)
-                bob.send(keepalive, addr)
-                while keepalive not in handed():
-                    await asyncio.sleep(0.01)
-                bob.send(keepalive, addr)  # a copy, the first unanswered
-                busy = await bob.receive()
-                alive = Outbound(to, encode(Alive("r-1", "k-1", 3)))
-                await nats.outbound(SimpleNamespace(data=msgpack.encode([alive])))
-                answered = await bob.receive()
-                bob.send(keepalive, addr)  # its answer lost, say
-                while handed().count(keepalive) < 2:
-                    await asyncio.sleep(0.01)
-                return busy, answered
-        finally:
-            await follower.close()
-
-    [busy], answered = asyncio.run(run())
-    assert type(busy) is Busy and busy.reply_to == "k-1" and busy.wait_ms >= 750
-    assert answered == [Alive("r-1", "k-1", 3)]
-    assert handed().count(keepalive) == 2

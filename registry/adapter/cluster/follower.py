@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import secrets
 import time
 from collections import OrderedDict
@@ -36,9 +35,8 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.cluster.store import ERRORS
 from registry.adapter.desk.service import CLOSE_FLUSH
-from registry.core.flood import ACKS, FloodGate, count_requests
+from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
-from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import decode, encode, encoded_once
@@ -48,7 +46,6 @@ from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Alive,
-    Busy,
     Message,
     TableRequest,
     TableSnapshot,
@@ -62,9 +59,6 @@ TCP_ASKED_KEPT = MAX_STREAMS
 #: Keepalive periods between two calls of Follower.forget_silent: longer than a running peer
 #: keeps silent while the service is away (registry/core/liveness.py).
 FORGET_PERIODS = 2 * AWAY_GRACE_PERIODS
-#: Seconds a request handed to the registry that decides is counted on to be answered: its
-#: copies meanwhile are not handed over again (beyond, the first may have been lost).
-HANDED_KEPT = 10.0
 
 
 class Follower:
@@ -114,8 +108,6 @@ class Follower:
         # whether the table is too big for a datagram, as the last Welcome sent said
         self._big = False
         self._new_id = IdMaker(secrets.token_hex(4))
-        # when each request not answered yet was handed over, by its id, oldest first
-        self._handed: OrderedDict[str, float] = OrderedDict()
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -157,8 +149,6 @@ class Follower:
         messages = self._delivery.acked(messages, addr)
         if datagram and self._big:
             messages = self._too_big(messages, addr, key)
-        if datagram:
-            messages = self._first_copies(messages, addr, key)
         if not messages:
             return  # (acks of the updates this registry delivers: heard, reported)
         behind = self.endpoint.behind()
@@ -175,26 +165,6 @@ class Follower:
                 self.endpoint.send(addr, TooBig(self._new_id(), message.id), key)
             else:
                 rest.append(message)
-        return rest
-
-    def _first_copies(self, messages: list[Message], addr: Addr, key: bytes) -> list[Message]:
-        """`messages` less the copies of requests handed over and not answered yet: the
-        registry that decides has the first. A copy that comes BUSY_AFTER or more after it is
-        answered Busy here, to wait twice as long (as a registry alone answers when behind):
-        the peer hears its registry, and stays with it rather than move the load elsewhere."""
-        now, handed, rest = time.monotonic(), self._handed, []
-        while handed and now - next(iter(handed.values())) >= HANDED_KEPT:
-            handed.popitem(last=False)
-        for message in messages:
-            if type(message) in ACKS:
-                rest.append(message)
-            elif (at := handed.get(message.id)) is None:
-                handed[message.id] = now
-                rest.append(message)
-            elif now - at >= BUSY_AFTER:
-                wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * (now - at)))
-                wait *= 0.75 + 0.5 * random.random()  # (spread, as the registry's)
-                self.endpoint.send(addr, Busy(self._new_id(), message.id, round(wait * 1000)), key)
         return rest
 
     async def _report(self) -> None:
@@ -236,7 +206,6 @@ class Follower:
         pushes: list[tuple[list[Addr], TableUpdate]] = []
         with self.endpoint.packed():  # (what came together leaves together)
             for out, message in outs:
-                self._handed.pop(getattr(message, "reply_to", ""), None)  # (answered)
                 to = out.to
                 if type(message) is TableSnapshot:
                     whole = self._whole(message, out.rows_as_before)
