@@ -5,8 +5,9 @@ For each N: N real peers in --procs processes (`bench.procs crowd`), each crowd 
 one registry of the service in turn (the one that decides last), all register at once;
 timed until every peer's table holds all N online. Then the registry that decides is killed
 (SIGKILL): timed until every peer heard from the service again (another registry took the
-lead; each peer moved if its registry was the one killed). The registries and nats-server
-run on the servers' CPU, as the one registry of bench/storm.py does.
+lead; each peer moved if its registry was the one killed). The one registry beside it is
+killed and started again with its N peers online (bench/storm.py's restart). The registries
+and nats-server run on the servers' CPU, as the one registry of bench/storm.py does.
 
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
 
@@ -218,11 +219,11 @@ def main(argv: list[str] | None = None) -> None:
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "MB to NATS", "service / one",
          "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
-         "deciding one killed: all back"],
+         "one registry restarted: all back", "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
-            one, _ = ours(count, args.procs, args.limit)
+            one, restarted = ours(count, args.procs, args.limit)
             join, failover, moved, split, sent = service(
                 count, args.procs, args.registries, args.limit
             )
@@ -243,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
                 f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
                 f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
+                f"{_s(restarted.took)} ({restarted.done:,} / {restarted.gave_up})",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
     table.note(
@@ -251,7 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         "nats-server, all on one CPU as the one registry is: the service is faster only when "
         "they use less CPU in all. The busiest registry's CPU beside the one registry's: "
         "what the service would take beside it with a machine per registry. All back: after "
-        "the registry that decides is killed, until every peer heard from the service again. "
+        "the one registry is killed and started again, or the registry that decides is "
+        "killed, until every peer heard from it (the service) again. "
         "MB to NATS: what the registries sent it in the join (JetStream's writes included)."
     )
     table.print()

@@ -163,7 +163,7 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
-        if failed and self._move_on(emit):
+        if failed and self._gone(failed) and self._move_on(emit):
             self._send_moved(failed, now, emit)
             again, failed = [], []
         elif failed and shared.tried and not shared.watch.down:
@@ -220,6 +220,13 @@ class RegistryLink:
         shared.move_to(addr)
         shared.tried.clear()
         emit(Print(_moved_line(old, addr), "system"))
+
+    def _gone(self, given_up: list[Request]) -> bool:
+        """Whether the registry sent nothing at all during the last round of one of
+        `given_up`: it is gone. One heard from meanwhile (a late answer, a Busy, a refusal, a
+        push) is only slow, and keeps its peers: moving would carry its load to another."""
+        heard = self._shared.watch.heard_at
+        return any(heard <= request.since for request in given_up)
 
     def _move_on(self, emit: Emit) -> bool:
         """Our registry left a request unanswered a whole round: move to the next registry

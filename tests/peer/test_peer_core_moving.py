@@ -134,6 +134,23 @@ def test_a_registry_silent_for_a_round_is_left_for_the_next_saying_only_that() -
     assert all(line.startswith("[Kept message for bob saved") for line in shown)
 
 
+def test_a_registry_heard_from_but_slow_keeps_its_peers() -> None:
+    # it pushes every half second and never answers the save: slow, not gone. The save is
+    # given up after its rounds and kept; the peer stays, and sends nothing to the others
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    out: list[pa.Action] = []
+    at, version = T0 + 0.5, 3
+    while at < T0 + 5 * ROUND * (EXTRA_ROUNDS + 1):
+        out += run_until(core, at)
+        push = TableUpdate(f"r-{version}", version, ())
+        out += core.receive(push, SERVER, REGISTRY_KEY, at)
+        at, version = at + 0.5, version + 1
+    assert MOVED not in prints(out)
+    assert list(core.outbox) == [save]  # given up on, kept for this registry
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+
+
 def test_a_request_whose_answer_over_tcp_never_comes_moves_to_the_next_registry() -> None:
     # the registry answered TooBig (its answer is for TCP), then fell silent: that round
     # unanswered moves the peer on, as a round of datagrams does, and the request goes there
