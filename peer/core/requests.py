@@ -225,7 +225,7 @@ class Requests:
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
     ) -> None:
-        self.server = server  # where requests go: the registry used now (Shared.move_to)
+        self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
