@@ -112,14 +112,14 @@ class Retransmitter(Generic[T]):
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
         counts its copies: this one is not a sample)."""
         # (`_round`, written out: every message sent)
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = self._pending[key] = Pending(key, item, next(self._seq), now, 0, 0, 0.0, now)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
-        pending.item, pending.copies, pending.sent, pending.wait = item, pending.copies + 1, 1, wait
-        pending.sent_at = now
-        deadline = pending.deadline = now + wait
-        heapq.heappush(self._heap, (deadline, next(self._seq), pending))
+        deadline, tie, pending = now + wait, next(self._seq), self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = Pending(key, item, tie, now, 1, 1, wait, deadline)
+        else:
+            pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
+            pending.sent, pending.wait, pending.deadline = 1, wait, deadline
+        heapq.heappush(self._heap, (deadline, tie, pending))
         alarm = self._alarm
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
