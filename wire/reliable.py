@@ -7,11 +7,14 @@ again and what has used up its attempts.
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections import deque
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from msgspec import Struct
+
+if TYPE_CHECKING:
+    from wire.round_trip import RoundTrip
 
 #: Seconds to wait for an answer before sending again.
 TIMEOUT = 0.5
@@ -47,73 +50,107 @@ class Alarm:
 
 
 class Pending(Struct, Generic[T]):
-    """One request waiting for its answer: how often it was sent and when to look again."""
+    """One request waiting for its answer: its copies, and the wait of its round."""
 
     key: str
     item: T
-    sent: int
-    deadline: float
-    #: order of first recording, so that `due` lists what is due oldest first
-    seq: int = 0
+    seq: int  # the order of first sending: what is due goes oldest first
+    sent_at: float  # when its last copy went
+    copies: int  # copies sent in all (Karn's rule: a sample only from one)
+    sent: int  # copies its round has sent
+    wait: float  # the wait after each copy of its round
+    deadline: float  # when the wait after its last copy is over
 
 
 class Retransmitter(Generic[T]):
-    """Tracks requests by key (the request's id) until answered or given up.
+    """Requests by key (the request's id) until answered or given up: each copy is sent again
+    after its round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
+    `round_trip`, its timeout (RFC 6298), learnt from the answers and taken at each round.
 
-    Deadlines are also kept in a queue, so that `next_wake` and `due` cost what is due, not
-    what is waiting: a registry pushing to thousands of peers asks for its next wake-up
-    after every datagram it handles. Every deadline is `now` plus the one timeout, so
-    deadlines are armed in order and a FIFO queue is already sorted (a clock stepped back
-    only delays retries to the last deadline armed). An entry whose request was answered or
-    re-armed since is stale and skipped when it comes to the front.
+    Deadlines are also kept in a heap, so that `next_wake` and `due` cost what is due, not
+    what is waiting: a registry probing thousands of peers asks for its next wake-up after
+    every datagram it handles. An entry whose request was answered or re-armed since is
+    stale and skipped when it comes to the top.
     """
 
     def __init__(
-        self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, alarm: Alarm | None = None
+        self,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        alarm: Alarm | None = None,
+        round_trip: RoundTrip | None = None,
     ) -> None:
         """`alarm`, when given, is lowered to each deadline armed."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.timeout = timeout
         self.attempts = attempts
+        self.round_trip = round_trip
         self._pending: dict[str, Pending[T]] = {}
         #: The keys waiting, as a live view (read-only): `key in ids` and `not ids` ask
         #: what `get` and `len` would, as values (the peer asks them of every message).
         self.ids = self._pending.keys()
-        self._queue: deque[tuple[float, Pending[T]]] = deque()
+        self._heap: list[tuple[float, int, Pending[T]]] = []
         self._seq = itertools.count()
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
         self._alarm = alarm
 
-    def _arm(self, pending: Pending[T]) -> None:
-        if self._queue and pending.deadline < self._queue[-1][0]:
-            pending.deadline = self._queue[-1][0]  # the clock stepped back: keep the order
+    def _arm(self, pending: Pending[T], now: float) -> None:
+        pending.sent_at, pending.deadline = now, now + pending.wait
         deadline, alarm = pending.deadline, self._alarm
-        self._queue.append((deadline, pending))
+        heapq.heappush(self._heap, (deadline, next(self._seq), pending))
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
-    def _live(self, entry: tuple[float, Pending[T]]) -> bool:
-        deadline, pending = entry
-        return self._pending.get(pending.key) is pending and pending.deadline == deadline
+    def _round(self, pending: Pending[T], now: float, copies: int) -> None:
+        """A round of tries of `pending` begins at `now`, its `copies` sent in all."""
+        pending.copies, pending.sent = copies, 1
+        pending.wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        self._arm(pending, now)
 
     def start(self, key: str, item: T, now: float) -> None:
-        """Record that the first copy of `item` was sent at `now`."""
-        old = self._pending.get(key)
-        seq = old.seq if old is not None else next(self._seq)
-        queue, alarm = self._queue, self._alarm
-        deadline = now + self.timeout
-        if queue and deadline < queue[-1][0]:
-            deadline = queue[-1][0]  # the clock stepped back: keep the order
-        pending = self._pending[key] = Pending(key, item, 1, deadline, seq)
-        queue.append((deadline, pending))  # (`_arm`, written out: every request)
+        """The first copy of `item` was sent at `now` (one sent before keeps its place and
+        counts its copies: this one is not a sample)."""
+        # (`_round`, written out: every message sent)
+        wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        deadline, tie, pending = now + wait, next(self._seq), self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = Pending(key, item, tie, now, 1, 1, wait, deadline)
+        else:
+            pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
+            pending.sent, pending.wait, pending.deadline = 1, wait, deadline
+        heapq.heappush(self._heap, (deadline, tie, pending))
+        alarm = self._alarm
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
 
-    def answer(self, key: str) -> T | None:
-        """The answer for `key` arrived: forget it and return its item (None if unknown)."""
+    def again(self, key: str, item: T, now: float) -> None:
+        """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
+        gave up on keeps its place among the items waiting, oldest first (else as `start`)."""
+        seq = self._given_up.get(key)
+        if seq is None:
+            self.start(key, item, now)
+            self._pending[key].copies += 1  # a copy of what went before
+            return
+        pending = self._pending[key] = Pending(key, item, seq, now, 0, 0, 0.0, now)
+        ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
+        self._pending.clear()  # the same dict, reordered: `ids` views it
+        self._pending.update(ordered)
+        self._round(pending, now, 2)
+
+    def answer(self, key: str, now: float | None = None) -> T | None:
+        """The answer for `key` came at `now`: forget it and return its item (None if not
+        waiting). With a `round_trip`: sent once, it gives a sample; sent again, it doubles
+        the timeout until a sample; `now` None: nothing is learnt."""
         pending = self._pending.pop(key, None)
-        return None if pending is None else pending.item
+        if pending is None:
+            return None
+        if now is not None and self.round_trip is not None:
+            if pending.copies == 1:
+                self.round_trip.sample(now - pending.sent_at)
+            else:
+                self.round_trip.backed_off(pending.wait)
+        return pending.item
 
     def get(self, key: str) -> T | None:
         """The item still waiting under `key`, if any."""
@@ -121,73 +158,50 @@ class Retransmitter(Generic[T]):
         return None if pending is None else pending.item
 
     def due(self, now: float) -> tuple[list[T], list[T]]:
-        """Return (to send again now, given up) for every deadline at or before `now`,
-        oldest request first."""
-        # by key: one request renewed twice at one instant (heard from again, then moved to
-        # another end) is armed twice with the same deadline, and both entries are live
+        """(to send again now, given up: their round sent all its copies) of those whose wait
+        is over at `now`, oldest first."""
+        # by key: one request renewed twice at one instant is armed twice with one deadline
         live: dict[str, Pending[T]] = {}
-        queue = self._queue
-        while queue and queue[0][0] <= now:
-            entry = queue.popleft()
-            if self._live(entry):
-                live[entry[1].key] = entry[1]
-        ready = sorted(live.values(), key=lambda p: p.seq)
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, _, pending = heapq.heappop(heap)
+            if self._pending.get(pending.key) is pending and pending.deadline == deadline:
+                live[pending.key] = pending
         if self._given_up:
             self._given_up = {}
         again: list[T] = []
         failed: list[T] = []
-        for pending in ready:
+        for pending in sorted(live.values(), key=lambda p: p.seq):
             if pending.sent >= self.attempts:
                 del self._pending[pending.key]
                 self._given_up[pending.key] = pending.seq
                 failed.append(pending.item)
             else:
-                pending.sent += 1
-                pending.deadline = now + self.timeout
-                self._arm(pending)
+                pending.sent, pending.copies = pending.sent + 1, pending.copies + 1
+                self._arm(pending, now)
                 again.append(pending.item)
         return again, failed
 
-    def again(self, key: str, item: T, now: float) -> None:
-        """Start a new round of tries for `item` at `now`: one the last `due` gave up on
-        keeps its place among the items waiting, oldest first (else as `start`)."""
-        seq = self._given_up.get(key)
-        if seq is None:
-            self.start(key, item, now)
-            return
-        pending = Pending(key, item, 1, now + self.timeout, seq)
-        self._pending[key] = pending
-        ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
-        self._pending.clear()  # the same dict, reordered: `ids` views it
-        self._pending.update(ordered)
-        self._arm(pending)
-
     def renew(self, now: float, *, every: bool = False) -> list[T]:
-        """Every item still waiting, oldest first, counted as sent afresh at `now` (its
+        """Every item still waiting, oldest first, in a new round of tries at `now` (its
         attempts start over): the owner sends each again at once. An item sent at `now`
         already is left as it is, unless `every`. For when the far end is heard from again
         after a silence: copies sent into the silence say nothing about it, and the last of
         them may have been lost just before it came back. `every` for when the owner sends
         to another end from now on."""
-        fresh = now + self.timeout
-        ordered = sorted(
-            (p for p in self._pending.values() if every or p.deadline < fresh),
-            key=lambda p: p.seq,
-        )
-        for pending in ordered:
-            pending.sent = 1
-            pending.deadline = fresh
-            self._arm(pending)
-        return [p.item for p in ordered]
+        renewed = [p for p in self._pending.values() if every or p.sent_at < now]
+        for pending in renewed:
+            self._round(pending, now, pending.copies + 1)
+        return [p.item for p in renewed]
 
     def next_wake(self) -> float | None:
         """The earliest deadline, or None when nothing waits."""
-        queue, pending = self._queue, self._pending
-        while queue:  # (`_live` written out: this is asked after every event)
-            deadline, first = queue[0]
-            if pending.get(first.key) is first and first.deadline == deadline:
+        heap, waiting = self._heap, self._pending
+        while heap:  # (the check of `due` written out: this is asked after every event)
+            deadline, _, first = heap[0]
+            if waiting.get(first.key) is first and first.deadline == deadline:
                 return deadline
-            queue.popleft()
+            heapq.heappop(heap)
         return None
 
     def __len__(self) -> int:

@@ -52,7 +52,7 @@ class Answers:
         if isinstance(reply, TooBig):
             request = requests.stream(reply_to, now)
             if request is not None:
-                emit(SendStream(shared.server, request.message, shared.trust.registry))
+                emit(SendStream(shared.requests.server, request.message, shared.trust.registry))
             return
         request = requests.answer(reply_to, now)
         if request is not None:

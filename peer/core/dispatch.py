@@ -110,7 +110,6 @@ class PeerCore:
         alarm = Alarm()
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
-            server=server,
             new_id=IdMaker(session),
             table=Table(),
             outbox=outbox,
@@ -181,8 +180,8 @@ class PeerCore:
 
     @property
     def server(self) -> Addr:
-        """Where the registry the peer uses now is (it moves: Shared.move_to)."""
-        return self._shared.server
+        """Where the registry the peer uses now is (it moves: Requests.move_to)."""
+        return self._shared.requests.server
 
     @property
     def wall_offset(self) -> float:
@@ -268,7 +267,7 @@ class PeerCore:
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
         taken = False
-        elsewhere = addr != shared.server  # (another registry of the service, or a move)
+        elsewhere = addr != shared.requests.server  # (another registry of the service, or a move)
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)

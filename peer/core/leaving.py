@@ -105,7 +105,7 @@ class Leaving:
         if registered:
             shared.inbox.send_held(emit)  # what came before it is acked first
             dereg = shared.deregister_message(farewell)
-            emit(Send(shared.server, dereg, shared.trust.registry))
+            emit(Send(shared.requests.server, dereg, shared.trust.registry))
         return actions
 
     def undelivered(self) -> tuple[Message, ...]:

@@ -133,7 +133,7 @@ class Received:
         datagram): to its handler. From another registry of the service, we move to it; the
         `first` says the registry is heard from (and back, if it was away)."""
         shared = self._shared
-        if addr != shared.server:
+        if addr != shared.requests.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
                 shared.learn_registries(message.registries)
             if addr in shared.registries:

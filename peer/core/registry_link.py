@@ -170,7 +170,7 @@ class RegistryLink:
             # every registry of the service was tried: said, outbox retries too
             for request in failed:
                 request.quiet = False
-        server = shared.server
+        server = shared.requests.server
         for request in again:
             emit(Send(server, request.message, shared.trust.registry))
             if isinstance(request.message, Register) and not shared.life.started:
@@ -216,8 +216,8 @@ class RegistryLink:
     def moved(self, addr: Addr, emit: Emit) -> None:
         """Another registry of the service reaches us now (ours stopped): use it."""
         shared = self._shared
-        old = shared.server
-        shared.move_to(addr)
+        old = shared.requests.server
+        shared.requests.move_to(addr)
         shared.tried.clear()
         emit(Print(_moved_line(old, addr), "system"))
 
@@ -232,7 +232,7 @@ class RegistryLink:
         """Our registry left a request unanswered a whole round: move to the next registry
         of the service not tried since one answered, said. False when there is none."""
         shared = self._shared
-        old = shared.server
+        old = shared.requests.server
         if not shared.registries:
             return False
         shared.tried.add(old)
@@ -241,7 +241,7 @@ class RegistryLink:
             return False
         later = [addr for addr in untried if addr > old]
         new = min(later or untried)
-        shared.move_to(new)
+        shared.requests.move_to(new)
         emit(Print(_moved_line(old, new), "system"))
         return True
 

@@ -241,7 +241,7 @@ class RequestEnds:
         emit(Print(f"[Could not register{why}]", "error"))
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
-        emit(Send(shared.server, shared.deregister_message(), shared.trust.registry))
+        emit(Send(shared.requests.server, shared.deregister_message(), shared.trust.registry))
         if shared.outbox or shared.outbox.unanswered:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)

@@ -14,7 +14,7 @@ from msgspec import Struct
 
 from peer.core.actions import Addr, Emit, Send
 from peer.core.outbox import Outbox
-from peer.core.retry_wait import RTO_MAX, BusyWaits, RetryWaits, RoundTrip
+from peer.core.retry_wait import BusyWaits
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
@@ -30,7 +30,8 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
+from wire.round_trip import RTO_MAX, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
@@ -213,7 +214,7 @@ class Order:
 class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own. `timeout` is the shortest wait for an
-    answer and `attempts` the copies a round (peer.core.retry_wait); `alarm` is lowered to
+    answer and `attempts` the copies a round (wire.reliable); `alarm` is lowered to
     each deadline armed."""
 
     def __init__(
@@ -224,13 +225,15 @@ class Requests:
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
     ) -> None:
-        self.server = server  # where requests go: the registry used now (Shared.move_to)
+        self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
-        self._sent: RetryWaits[Request] = RetryWaits(self.round_trip, attempts, self.alarm)
+        self._sent: Retransmitter[Request] = Retransmitter(
+            timeout, attempts, self.alarm, self.round_trip
+        )
         #: What the user typed that may not go yet.
         self.order = Order()
         self._streamed: dict[str, tuple[Request, float]] = {}

@@ -112,7 +112,6 @@ class Shared:
     """The state the parts of one peer core share (each part keeps its own besides)."""
 
     state: PeerState
-    server: Addr
     new_id: IdMaker
     table: Table
     outbox: Outbox
@@ -151,11 +150,6 @@ class Shared:
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The service's registries ("ip:port" each; what is not one is left out)."""
         self.registries = tuple(addr for text in registries if (addr := address(text)))
-
-    def move_to(self, addr: Addr) -> None:
-        """Use the registry at `addr` from now on: every request goes there."""
-        self.server = addr
-        self.requests.move_to(addr)
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""

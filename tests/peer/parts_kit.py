@@ -35,7 +35,6 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
     alarm = Alarm()
     made = Shared(
         state=PeerState("alice", ME[1], "tok"),
-        server=SERVER,
         new_id=IdMaker("a"),
         table=Table(),
         outbox=kept,

@@ -1,5 +1,5 @@
-"""The wait before a request to the registry is sent again (peer.core.retry_wait), on a fake
-clock: RFC 6298's estimate, Karn's rule, the backoff and its cap, and when a round ends."""
+"""The wait before a request to the registry is sent again (wire.reliable, its RoundTrip), on
+a fake clock: RFC 6298's estimate, Karn's rule, the backoff and its cap, and when a round ends."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from peer.core.outbox import Outbox
 from peer.core.requests import Requests
-from peer.core.retry_wait import RTO_MAX, RetryWaits, RoundTrip
 from wire.messages import Keepalive
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.round_trip import RTO_MAX, RoundTrip
 
 T0 = 1000.0
 
@@ -48,7 +48,7 @@ def test_the_wait_stays_between_the_floor_and_the_cap(rtts: list[float]) -> None
         assert TIMEOUT <= round_trip.backed_off(round_trip.rto) <= RTO_MAX
 
 
-def copy_times(waits: RetryWaits[str], key: str, now: float) -> tuple[list[float], float]:
+def copy_times(waits: Retransmitter[str], key: str, now: float) -> tuple[list[float], float]:
     """Run `waits` from `now` until `key`'s round is over: when its copies went (its
     first at `now`), and when the round ended."""
     times = [now]
@@ -61,16 +61,18 @@ def copy_times(waits: RetryWaits[str], key: str, now: float) -> tuple[list[float
 
 
 def test_a_round_is_five_copies_half_a_second_apart_from_a_quick_registry() -> None:
-    waits: RetryWaits[str] = RetryWaits()
+    round_trip = RoundTrip()
+    waits: Retransmitter[str] = Retransmitter(round_trip=round_trip)
     waits.start("a", "a", T0)
     times, end = copy_times(waits, "a", T0)
     assert times == pytest.approx([T0 + TIMEOUT * k for k in range(ATTEMPTS)])
     assert end == pytest.approx(T0 + ATTEMPTS * TIMEOUT)
-    assert waits.round_trip.rto == TIMEOUT  # unheard: perhaps lost, perhaps gone
+    assert round_trip.rto == TIMEOUT  # unheard: perhaps lost, perhaps gone
 
 
 def test_a_round_unanswered_keeps_the_wait_and_answers_after_copies_double_it_to_the_cap() -> None:
-    waits: RetryWaits[str] = RetryWaits()
+    round_trip = RoundTrip()
+    waits: Retransmitter[str] = Retransmitter(round_trip=round_trip)
     waits.start("a", "a", T0)
     _, now = copy_times(waits, "a", T0)
     waits.again("a", "a", now)  # unanswered while the registry answered the rest
@@ -81,26 +83,27 @@ def test_a_round_unanswered_keeps_the_wait_and_answers_after_copies_double_it_to
     for k in range(6):  # each answered only after a copy: the registry is behind
         key = f"r{k}"
         waits.start(key, key, now)
-        now += waits.round_trip.rto
+        now += round_trip.rto
         waits.due(now)
         waits.answer(key, now + 0.1)
-        gaps.append(waits.round_trip.rto)
+        gaps.append(round_trip.rto)
     assert gaps == pytest.approx([min(TIMEOUT * 2**k, RTO_MAX) for k in range(1, 7)])
     waits.start("b", "b", now)  # nothing measured since: the next request waits as long
     assert waits.next_wake() == now + RTO_MAX
 
 
 def test_karns_rule_no_sample_from_a_request_sent_more_than_once() -> None:
-    waits: RetryWaits[str] = RetryWaits()
+    round_trip = RoundTrip()
+    waits: Retransmitter[str] = Retransmitter(round_trip=round_trip)
     waits.start("a", "a", T0)
     waits.due(T0 + TIMEOUT)  # a second copy
     waits.answer("a", T0 + 0.6)
     # no sample; answered only after a copy, it may be behind: the next waits longer
-    assert waits.round_trip.srtt is None and waits.round_trip.rto == 2 * TIMEOUT
+    assert round_trip.srtt is None and round_trip.rto == 2 * TIMEOUT
     waits.start("b", "b", T0 + 1)
     waits.answer("b", T0 + 1.2)
-    assert waits.round_trip.srtt == pytest.approx(0.2)
-    assert waits.round_trip.rto == pytest.approx(0.2 + 4 * 0.1)  # SRTT + 4 RTTVAR
+    assert round_trip.srtt == pytest.approx(0.2)
+    assert round_trip.rto == pytest.approx(0.2 + 4 * 0.1)  # SRTT + 4 RTTVAR
 
 
 def test_a_give_up_returns_the_wait_to_the_estimate() -> None:
