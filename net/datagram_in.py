@@ -50,8 +50,8 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
         endpoint.receive(data, (str(addr[0]), int(str(addr[1]))), endpoint._clock())
-        if endpoint.on_drained is not None:
-            endpoint.on_drained()
+        if endpoint._on_drained is not None:
+            endpoint._on_drained()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
@@ -87,8 +87,7 @@ class ReceivingDatagrams:
     #: reads (one clock read per wake-up, not per datagram; a drain lasts milliseconds at
     #: most), which `on_batch` may take as its event's `now` (read-only outside).
     read_at: float = 0.0
-    #: See EndpointOptions (its owner may set or clear it at any time).
-    on_drained: Callable[[], None] | None
+    _on_drained: Callable[[], None] | None
     _on_batch: OnBatch | None
     _on_message: OnMessage
     _gate: Callable[[Addr], bool] | None
@@ -125,7 +124,7 @@ class ReceivingDatagrams:
         nothing, tells whether more wait. What the drain's first relaying datagram relays
         leaves before another sender's datagram is handled (`datagram_ends`)."""
         outgoing = self.outgoing
-        outgoing.holding, outgoing.draining = outgoing.coalesce_drains, True
+        outgoing.holding = outgoing.coalesce_drains
         self.read_at, started, emptied = self._clock(), self._wall(), False
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
@@ -156,17 +155,14 @@ class ReceivingDatagrams:
                 if n == 0 and probe is not None and not probe.poll(0):
                     emptied = True
                     break
-        finally:  # the drain is over: what answers it leaves, with what its owner sends
+        finally:  # the drain is over: what answers it leaves
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else started
             self.lagging = not emptied
-            if self.on_drained is not None:
-                self.on_drained()
             if outgoing.holding or outgoing.flush_asked:
                 outgoing.drain_ends()
-            else:  # what left at once ends its batch with the drain (a C call: every drain)
-                outgoing.draining = False
-                outgoing.went.clear()
+            if self._on_drained is not None:
+                self._on_drained()
 
     def receive(self, data: bytes, addr: Addr, now: float) -> None:
         """Open, decode and hand over one datagram from `addr` that came at `now`, as a

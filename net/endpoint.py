@@ -106,8 +106,7 @@ class EndpointOptions(TypedDict, total=False):
     coalesce_drains: bool
     #: Called once the datagrams read in one wake-up have been handed over (after each
     #: one, where the event loop hands them over one by one): what the owner does once per
-    #: event, re-arming its timer, it can do once per drain instead; what it sends leaves
-    #: with what answers the drain.
+    #: event, re-arming its timer, it can do once per drain instead.
     on_drained: Callable[[], None] | None
     #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
     #: the TCP connections accepted (a stand-in in tests).
@@ -166,7 +165,7 @@ class Endpoint(ReceivingDatagrams):
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
         self._wall = options.get("wall", time.time)
-        self.on_drained = options.get("on_drained")
+        self._on_drained = options.get("on_drained")
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
@@ -317,7 +316,7 @@ class Endpoint(ReceivingDatagrams):
             outgoing.datagram(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
-            for data in outgoing.acks(dest, message):
+            for data in outgoing.acks(dest, message.replies):
                 outgoing.datagram(data, dest)
             return
         data = encode(message)

@@ -13,8 +13,7 @@ longer than the work already in hand.
 The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
 - the first datagram to an address in a pass of the event loop goes at once: an idle
   sender never waits; those that follow it in the same pass wait for the end of the pass
-  and share datagrams (`wire.codec.pack_datagrams`), in order; a drain of the socket
-  ends such a batch too;
+  and share datagrams (`wire.codec.pack_datagrams`), in order;
 - acks that wait are merged into one Acks per address, after what else waits for it;
 - with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
   the end of the drain, except what the drain's first datagram to relay anything relays
@@ -107,9 +106,9 @@ class Outgoing:
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
-        #: The destinations whose first datagram of this pass left at once: emptied at the
-        #: end of the pass (by the event loop) or of a drain (which alone may empty it).
-        self.went: set[Dest] = set()
+        # the destinations whose first datagram of this pass left at once: emptied at the
+        # end of the pass (by the set's own `clear`, called by the event loop), or of a drain
+        self._went: set[Dest] = set()
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
@@ -128,8 +127,6 @@ class Outgoing:
         self.holding = False
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
-        #: A drain is being handled (set by the endpoint): its end ends the batch.
-        self.draining = False
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -227,14 +224,13 @@ class Outgoing:
 
     def drain_ends(self) -> list[Datagram]:
         """The datagrams read in one wake-up have been handled, and something waits
-        (`holding` or `flush_asked`; a drain that left its answers at once only empties
-        `went`): what answers them leaves now, not at the end of the loop's pass (a
+        (`holding` or `flush_asked`; a peer's drain, its answers sent at once, calls
+        nothing): what answers them leaves now, not at the end of the loop's pass (a
         process serving many sockets, or busy with much else, would otherwise hold every
         ack back until all of them are done, and the senders would time out)."""
-        self.holding = self.draining = False
+        self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
-        self.went.clear()
         return []
 
     def packed_begins(self) -> bool:
@@ -268,7 +264,7 @@ class Outgoing:
         (`flush_asked`), or as the endpoint closes. Acks merged, each
         address's datagrams packed, in order."""
         self.flush_asked = False
-        self.went.clear()
+        self._went.clear()
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
@@ -301,7 +297,7 @@ class Outgoing:
         rest: an Ack (of the message `ack_of`) waits when something else for `dest` went
         or waits in this pass, or while sends wait for the end of a drain, merged with the
         other acks for `dest` into one Acks; else it goes as any datagram."""
-        went = self.went
+        went = self._went
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return self._waits()
@@ -314,7 +310,8 @@ class Outgoing:
         if self.holding or dest in went:
             self._batches[dest] = [data]
             return self._waits()
-        first = not went
+        if not went and self._call_soon is not None:
+            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
         went.add(dest)
         addr, key = dest
         sock = self._sock
@@ -327,31 +324,28 @@ class Outgoing:
                 sock.sendto(packet, to)
             except OSError as exc:
                 self._refused(packet, to, exc)
-        if first and not self.draining and self._call_soon is not None:
-            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
         if self.on_sent is not None:
             self.on_sent(data, addr)
         return True
 
     def _waits(self) -> bool:
         """Something now waits: unless sends wait for the end of a drain or a `packed`
-        block, which sends it, `flush` runs at the end of this pass of the event loop, or
-        of the drain being handled."""
+        block, which sends it, `flush` runs at the end of this pass of the event loop."""
         if not self.holding and not self.flush_asked:
             self.flush_asked = True
-            if not self.draining and self._call_soon is not None:
+            if self._call_soon is not None:
                 self._call_soon(self.flush)
         return False
 
-    def acks(self, dest: Dest, message: Acks) -> list[bytes]:
-        """The datagrams of `message` for `dest` to send now, in order; or none: its ids
-        wait, merged, where `datagram` would hold an Ack. Encoded only if it leaves now."""
-        if self.holding or dest in self.went or dest in self._batches:
-            self._acks.setdefault(dest, []).extend(message.replies)
+    def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
+        """Acks of each of `replies` for `dest` (those of one datagram): merged with the
+        acks that wait for it, as `datagram` would merge each (then none to send now), else as
+        few datagram-sized messages as hold them, for the caller to send in order."""
+        if self.holding or dest in self._went or dest in self._batches:
+            self._acks.setdefault(dest, []).extend(replies)
             self._waits()
             return []
-        data = encode(message)
-        return [data] if fits_datagram(data) else self._merged_acks(list(message.replies))
+        return self._merged_acks(list(replies))
 
     def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
         """While sends wait (for the end of a drain, or of a `packed` block), whether `data`

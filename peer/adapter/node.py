@@ -26,6 +26,7 @@ from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
+    AcksHeld,
     Action,
     Addr,
     AskRegistryKey,
@@ -300,11 +301,8 @@ class PeerNode:
         self._run(self.core.end_of_input(self.now()))
 
     def received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """The endpoint's: a message read from a TCP connection, as a datagram of one; what
-        it owes the registry is acked at once."""
+        """The endpoint's: a message read from a TCP connection, as a datagram of one."""
         self.received_batch([message], addr, key, self.now())
-        if self.core.acks_held:
-            self._acks_leave()
 
     def received_batch(
         self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
@@ -314,8 +312,8 @@ class PeerNode:
         the core in order (which believes each as far as `key` may say it), each action
         carried out as the core hands it over: what the messages showed first recorded in
         one write, before their lines, and their one Acks once the datagram is taken,
-        before the core's settling. Those owed the registry are held to the end of the
-        drain (`_acks_leave`), so that one Acks answers all one wake-up read."""
+        before the core's settling (to the registry, at the end of the loop's pass:
+        AcksHeld)."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
@@ -327,14 +325,6 @@ class PeerNode:
         core.receive_all(messages, addr, key, now, self.carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
-        if core.acks_held and self.endpoint.on_drained is None:
-            self.endpoint.on_drained = self._acks_leave
-
-    def _acks_leave(self) -> None:
-        """The acks held for the registry leave, one Acks per address (peer.core.inbox): the
-        endpoint's `on_drained` while any are held, called once all it read is taken in."""
-        self.endpoint.on_drained = None
-        self.core.read_ended(self.carry_out)
 
     def now(self, at: float | None = None) -> float:
         """The `now` of an event for the core (`at`, else read): the monotonic clock, on
@@ -392,7 +382,13 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
+            AcksHeld: self._acks_held,
         }
+
+    def _acks_held(self, _: AcksHeld) -> None:
+        """Have the acks held leave once this pass of the event loop has taken in all that
+        woke the peer."""
+        asyncio.get_running_loop().call_soon(self.core.read_ended, self.carry_out)
 
     def _event_done(self) -> None:
         """After the actions of one event: write the core's records of what is on its way

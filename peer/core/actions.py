@@ -140,6 +140,11 @@ class Rejected(Struct, frozen=True):
     line: str
 
 
+class AcksHeld(Struct, frozen=True):
+    """Acks to the registry are held (peer.core.inbox): once all that woke the peer is
+    taken in, call PeerCore.read_ended. Said as the first is held."""
+
+
 Action = (
     Send
     | SendStream
@@ -157,6 +162,7 @@ Action = (
     | PinKey
     | KeysListed
     | Rejected
+    | AcksHeld
 )
 
 #: What a core hands each action to, the moment it decides it, in order: a list's `append`,

@@ -132,8 +132,6 @@ class PeerCore:
         self.alarm = alarm
         #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
-        #: Acks held for the registry (peer.core.inbox), sent at the drain's end (read-only).
-        self.acks_held = shared.inbox.acks_held
         self._build_parts(timeout, attempts)
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
@@ -303,8 +301,8 @@ class PeerCore:
         self._shared.watch.heard(now)
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
-        """The adapter has taken in all that woke it (a drain of its socket): the acks held
-        for the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
+        """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
+        the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
         is handed to it and none is returned."""
         actions: list[Action] = []
         self._shared.inbox.send_held(actions.append if emit is None else emit)

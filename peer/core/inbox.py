@@ -10,11 +10,11 @@ packets received in one read are acked together (RFC 9000, 13.2.1), with no time
 relayed line costs a receiving peer about as much to ack as to take in; held, the acks of
 a burst of pushes leave as one datagram, after the peer's work on the lines. Acks to
 other peers are not held: their sender waits for the ack to tell its user the message
-arrived. The adapter calls `PeerCore.read_ended` once the wake-up is over (at the end of
-its drain of the socket), which sends them (`send_held`). They go at once before any
-request to the registry (as TCP's ride on its data): a `dereg` never overtakes the acks
-of what came before it, which the registry would otherwise give up on and keep in the
-mailbox.
+arrived. When the first is held the core says AcksHeld; the adapter calls
+`PeerCore.read_ended` once the wake-up is over (at the end of its event loop's pass),
+which sends them (`send_held`). They go at once before any request to the registry (as
+TCP's ride on its data): a `dereg` never overtakes the acks of what came before it, which
+the registry would otherwise give up on and keep in the mailbox.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from peer.core.actions import Action, Addr, Emit, Print, Send, Shown
+from peer.core.actions import AcksHeld, Action, Addr, Emit, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks
@@ -48,9 +48,7 @@ class Inbox:
         ids; `shown`: the pairs shown in earlier runs, oldest first (see Shown)."""
         self._life = life
         self._new_id = new_id
-        #: The acks held for the registry, per (address, key), oldest first (read-only
-        #: outside; the same dict for life: `send_held` sends them).
-        self.acks_held: dict[tuple[Addr, bytes], list[str]] = {}
+        self._held: dict[tuple[Addr, bytes], list[str]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
@@ -107,7 +105,8 @@ class Inbox:
         out before any line is printed or ack leaves, so a killed peer never shows a
         message twice), then `later` and the acks owed, sealed by `key`: one Ack, or one
         Acks. A peer's lines come after its acks: the sender waits on the ack, not on our
-        screen. The registry's acks are held to the end of the read (`send_held`)."""
+        screen. The registry's acks are held to the end of the read (`send_held`), AcksHeld
+        said as the first is."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []
@@ -116,7 +115,9 @@ class Inbox:
             for action in later:
                 emit(action)
             if owed:
-                self.acks_held.setdefault((addr, key), []).extend(owed)
+                if not self._held:
+                    emit(AcksHeld())
+                self._held.setdefault((addr, key), []).extend(owed)
             return
         for action in later:
             if type(action) is not Print:
@@ -128,14 +129,18 @@ class Inbox:
             if type(action) is Print:
                 emit(action)
 
+    @property
+    def acks_held(self) -> bool:
+        """Whether acks to the registry are held (`send_held` sends them)."""
+        return bool(self._held)
+
     def send_held(self, emit: Emit) -> None:
         """Send every ack held for the registry now: one Ack, or one Acks, per address (the
         endpoint splits an Acks too big for a datagram)."""
-        held = self.acks_held
-        if not held:
+        if not self._held:
             return
+        held, self._held = self._held, {}
         new_id = self._new_id
         for (addr, key), ids in held.items():
             ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
             emit(Send(addr, ack, key))
-        held.clear()

@@ -39,7 +39,7 @@ def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
 
 def begin_drain(out: Outgoing) -> None:
     """What the endpoint's drain does as it begins (net/datagram_in.py)."""
-    out.holding, out.draining = out.coalesce_drains, True
+    out.holding = out.coalesce_drains
 
 
 def notice(n: int) -> bytes:
@@ -197,23 +197,6 @@ def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the
     assert out.datagram(notice(1), A) is NOW  # sends no longer wait
 
 
-def test_a_peers_drain_ends_its_batch_and_asks_nothing_of_the_end_of_the_pass() -> None:
-    """A peer's drain (sends not held): the first datagram to an address leaves at once,
-    what follows waits for the drain's end, not the pass's; after it the next leaves at
-    once again. Outside a drain, the first asks for the end of the pass."""
-    out = outgoing()
-    asked: list[object] = []
-    out.open(asked.append)  # (no socket: what leaves goes nowhere)
-    begin_drain(out)
-    assert out.datagram(notice(0), A) is NOW
-    assert out.datagram(notice(1), A) is LATER
-    assert ack(out, A, "x-1") is LATER
-    assert asked == []
-    assert messages(out.drain_ends(), A) == [Notice("n-1", "line 1"), Ack("o-1", "x-1")]
-    assert out.datagram(notice(2), A) is NOW
-    assert asked == [out.went.clear]
-
-
 SENDS = st.lists(
     st.tuples(st.sampled_from(["message", "ack"]), st.sampled_from([A, B, C])), max_size=40
 )
@@ -304,10 +287,10 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
     replies = [f"m-{n:04}" for n in range(count)]
     if busy:
         out.datagram(notice(0), A)
-        assert out.acks(A, Acks("a-0", tuple(replies))) == []
+        assert out.acks(A, replies) == []
         sent = out.flush()
     else:
-        sent = [(data, A) for data in out.acks(A, Acks("a-0", tuple(replies)))]
+        sent = [(data, A) for data in out.acks(A, replies)]
     acked = [
         r
         for m in messages(sent, A)
@@ -337,7 +320,7 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     halving left datagrams half empty."""
     out = outgoing()
     replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
-    datagrams = out.acks(A, Acks("a-0", tuple(replies)))
+    datagrams = out.acks(A, replies)
     acks = [m for data in datagrams for m in decode_datagram_batch(data)]
     assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
     assert all(len(data) <= MAX_DATAGRAM for data in datagrams)

@@ -68,17 +68,18 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     """The messages of the datagram recorded in one Shown, then shown in order, as if each
-    came alone; then one Acks answers them all (held, as every ack to the registry: it leaves
-    when the adapter, its drain of the socket over, calls read_ended), and what follows an
-    event (the prompt, the outbox kept) is done once, after them."""
+    came alone; then one Acks answers them all (held, as every ack to the registry: it leaves when
+    the adapter, told AcksHeld, calls read_ended), and what follows an event (the prompt,
+    the outbox kept) is done once, after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
     actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
-    others = pa.Send | pa.Shown
+    others = pa.Send | pa.AcksHeld | pa.Shown
     unsent = [a for a in actions if not isinstance(a, others)]
     assert unsent == [a for a in alone if not isinstance(a, others)]
+    assert [a for a in actions if isinstance(a, pa.AcksHeld)] == [pa.AcksHeld()]
     [record] = [n for n, a in enumerate(actions) if isinstance(a, pa.Shown)]
     assert actions[record] == pa.Shown(tuple(("bob", f"b-{i}") for i in range(3)))
     assert record < min(n for n, a in enumerate(actions) if isinstance(a, pa.Print))
