@@ -7,6 +7,7 @@ import pytest
 
 from bench.light import ACK_WAIT
 from net.served_stream import SENT_IDLE_CLOSE
+from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE
 from registry.core.liveness import PROBE_ATTEMPTS
 from registry.core.pacing import BUSY_AFTER
 from secure.channel import HANDSHAKE_RETRY, REHANDSHAKE_AFTER
@@ -45,3 +46,8 @@ def test_a_connection_made_to_ask_stays_open_while_its_answer_is_awaited() -> No
 
 def test_the_bench_clients_ack_long_before_a_retry() -> None:
     assert ACK_WAIT <= TIMEOUT / 10
+
+
+def test_a_burst_of_password_checks_drains_before_a_start_gives_up() -> None:
+    # a start waiting its turn behind a whole burst still gets its Welcome in time
+    assert PASSWORD_GLOBAL_BURST / PASSWORD_RATE < ATTEMPTS * TIMEOUT

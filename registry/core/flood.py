@@ -59,8 +59,8 @@ PASSWORD_EVERY = 5.0
 #: a scrypt of some 0.3 s (registry/core/credentials.py), run off the event loop's thread on
 #: two threads of its own (registry/adapter/password_checks.py), which do some 6 a second on two
 #: cores: at this rate they keep up, however many addresses ask, and the registry goes on
-#: answering everything else meanwhile. A burst waits its turn there: at most some 1.5 s,
-#: well within the 2.5 s a peer waits for its Welcome.
+#: answering everything else meanwhile. A burst waits its turn there: at most some 1.6 s,
+#: within the 2.5 s a peer waits for its Welcome (tests/test_timing_constants.py).
 PASSWORD_RATE = 5.0
 PASSWORD_GLOBAL_BURST = 8.0
 #: The part of the checks in all kept for addresses that sent no wrong password lately: an
