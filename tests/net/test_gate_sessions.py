@@ -46,6 +46,19 @@ class Decrypts:
         return result
 
 
+def handshakes_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A one-item list counting the handshake messages read (each a DH) from now on."""
+    opened = [0]
+    read_message = Handshake.read_message
+
+    def counted(self: Handshake, message: bytes) -> bytes:
+        opened[0] += 1
+        return read_message(self, message)
+
+    monkeypatch.setattr(Handshake, "read_message", counted)
+    return opened
+
+
 def bob_endpoint(got: list[Message]) -> tuple[Endpoint, PeerGate]:
     """Bob's endpoint as a peer makes it, its gate's clock stopped (nothing refills), and
     no socket: datagrams are handed to it as its drain would."""
@@ -119,14 +132,7 @@ def test_initiations_from_one_address_beyond_the_rate_are_dropped_before_any_dh(
     bob, gate = bob_endpoint(got)
     stranger = SecureChannel(X25519PrivateKey.generate())
     ((initiation, _),) = stranger.seal(b"x", BOB, bob.channel.public, NOW)
-    opened = [0]
-    read_message = Handshake.read_message
-
-    def counted(self: Handshake, message: bytes) -> bytes:
-        opened[0] += 1
-        return read_message(self, message)
-
-    monkeypatch.setattr(Handshake, "read_message", counted)
+    opened = handshakes_counted(monkeypatch)
     extra = 500
     for _ in range(int(PEER_BURST) + extra):
         bob.receive(initiation, ATTACKERS[0], NOW)

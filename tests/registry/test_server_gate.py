@@ -22,8 +22,7 @@ from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from registry.core.flood import BURST, RATE
 from secure.channel import DATA, SecureChannel
-from secure.noise import Handshake
-from tests.net.test_gate_sessions import Decrypts
+from tests.net.test_gate_sessions import Decrypts, handshakes_counted
 from wire.codec import encode
 from wire.messages import Acks, Keepalive, Message
 
@@ -194,14 +193,7 @@ def test_many_keys_at_a_few_addresses_share_each_addresses_allowance(tmp_path: P
 def test_a_strangers_initiations_beyond_the_rate_are_dropped_before_any_dh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened = [0]
-    read_message = Handshake.read_message
-
-    def counted(self: Handshake, message: bytes) -> bytes:
-        opened[0] += 1
-        return read_message(self, message)
-
-    monkeypatch.setattr(Handshake, "read_message", counted)
+    opened = handshakes_counted(monkeypatch)
 
     async def test(registry: Registry) -> None:
         started = time.monotonic()
