@@ -230,9 +230,9 @@ class PeerNode:
         self._unlock()
 
     def key_answered(self, addr: Addr, key: bytes) -> None:
-        """The endpoint's `on_key`: `key` answered, in clear, for the address `addr`."""
+        """The endpoint's `on_key`: `key` answered, in clear, for the address `addr`. Not a
+        sign that the registry runs: anyone may send its public key from its address."""
         self.keys.key_answered(addr, key)
-        self.registry_answered(addr, key)
 
     def registry_answered(self, addr: Addr, key: bytes) -> None:
         """The endpoint's `on_handshake`: `key` at `addr` completed a handshake; if that is

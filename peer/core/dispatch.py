@@ -295,7 +295,7 @@ class PeerCore:
 
     def registry_answered(self, now: float) -> None:
         """The registry answered below the protocol at `now` (a handshake of the secure
-        channel, or its key asked in clear, the key pinned): it runs, and a request
+        channel, which proves its key): it runs, and a request
         unanswered meanwhile was lost, not ignored (more rounds: see Requests.due).
         Nothing is shown."""
         self._shared.watch.heard(now)
