@@ -73,9 +73,8 @@ from launcher.checks import (
     check_port,
     check_seconds,
     check_whole,
-    with_address,
 )
-from launcher.command_line import HELP, CommandLine, help_text, parse
+from launcher.command_line import HELP, CommandLine, help_text, parse, with_address
 from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 

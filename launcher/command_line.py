@@ -1,9 +1,10 @@
 """ChatApp's command line: each option's spellings and help (`OPTIONS`), and what a command
 line gave for each, unchecked (`CommandLine`, from `parse`).
 
-An option that takes values takes the next words, whatever they look like (`--crisis-notice
-"-call 112"`, a name `-dan`), as click and getopt do, and unlike argparse; a long option's
-one value may follow an `=`, a short option's be joined to it (`-s5000`)."""
+An option takes the next word as its value, whatever it looks like (`--crisis-notice
+"-call 112"`), as click and getopt do, and unlike argparse; a long option's value may
+follow an `=`, a short option's be joined to it (`-s5000`). A mode takes the words up to
+the next option, a NAME whatever it looks like but a spelling (`-o -dan`)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,25 @@ from launcher.checks import (
     MAX_MAILBOX_LIMIT,
     MAX_NEW_NAMES,
     MIN_KEEPALIVE,
-    MODE_VALUES,
     NEW_NAMES,
     NEWCOMER_NAMES,
     TYPICAL_SESSION,
     UsageProblem,
     length_text,
-    mode_usage,
-    mode_values,
 )
+
+#: Each mode's values, by its short spelling, as --help names them: a bracketed group may
+#: be left out, whole.
+MODES = {
+    "-s": "PORT",
+    "-c": "NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+    "-d": "[SERVER-IP SERVER-PORT]",
+    "-o": "NAME [SERVER-IP SERVER-PORT]",
+}
+
+
+def _slots(usage: str) -> list[str]:
+    return usage.replace("[", " ").replace("]", " ").split()
 
 
 @dataclass(frozen=True)
@@ -63,13 +74,12 @@ class CommandLine:
 @dataclass(frozen=True)
 class Option:
     """One option: its spellings (space-separated), the last naming the `CommandLine` field
-    it fills, and its help. `metavar` names its values ("": a flag, true, or false spelled
-    as `off`); `values`, how many words."""
+    it fills, and its help. `metavar` names its value ("": a flag, true, or false spelled
+    as `off`)."""
 
     spelled: str
     help: str
     metavar: str = ""
-    values: int = 1
     off: str = ""
     show_default: bool = False
 
@@ -87,10 +97,7 @@ class Option:
 
 
 def _mode(spelled: str, help: str) -> Option:
-    """A mode's option, taking every value it may."""
-    usage = mode_usage(spelled.split()[0])
-    count = len(usage.replace("[", "").replace("]", "").split())
-    return Option(spelled, help, metavar=usage, values=count)
+    return Option(spelled, help, metavar=MODES[spelled.split()[0]])
 
 
 #: Every option, in the order --help lists them.
@@ -233,26 +240,43 @@ def parse(words: list[str]) -> CommandLine:
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):
-        option, off, attached = _option(words[at])
+        word = words[at]
+        option, off, attached = _option(word)
         at += 1
         if option.is_flag:
             if attached is not None:
-                raise _problem(f"Option '{words[at - 1].split('=')[0]}' does not take a value.")
+                raise _problem(f"Option '{word.split('=')[0]}' does not take a value.")
             given[option.name] = not off
             continue
+        slots = _slots(option.metavar)
         if attached is not None:
             taken = [attached]
-        elif any(words[at - 1] in spellings for spellings in MODE_VALUES):
-            taken, used = mode_values(words[at - 1], words[at:], SPELLINGS)
-            at += used
+        elif option.spellings[0] in MODES:
+            taken = _mode_values(word, option.metavar, words[at:])
+        elif at < len(words):
+            taken = [words[at]]
         else:
-            taken = words[at : at + option.values]
-            at += len(taken)
-        if len(taken) < option.values:
-            needs = "an argument" if option.values == 1 else f"{option.values} arguments"
-            raise _problem(f"Option '{option.spellings[-1]}' requires {needs}.")
-        given[option.name] = taken[0] if option.values == 1 else tuple(taken)
+            raise _problem(f"Option '{option.spellings[-1]}' requires an argument.")
+        at += len(taken) if attached is None else 0
+        filled = (*taken, *[""] * (len(slots) - len(taken)))
+        given[option.name] = filled[0] if len(slots) == 1 else filled
     return CommandLine(**given)
+
+
+def _mode_values(word: str, usage: str, rest: list[str]) -> list[str]:
+    """The values at the start of `rest` of the mode spelled `word`, whose values are
+    `usage`; UsageProblem for a count it cannot take."""
+    slots, given = _slots(usage), []
+    for slot, value in zip(slots, rest, strict=False):
+        a_name = slot == "NAME" and value not in SPELLINGS
+        if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
+            break
+        given.append(value)
+    counts = {len(_slots(usage[:at])) for at, c in enumerate(usage) if c == "["}
+    if len(given) not in {*counts, len(slots)}:
+        got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+        raise UsageProblem(f"{word} needs {usage} ({got})")
+    return given
 
 
 def _option(word: str) -> tuple[Option, bool, str | None]:
@@ -266,11 +290,29 @@ def _option(word: str) -> tuple[Option, bool, str | None]:
             return (*_SPELLED[spelled], value)
     elif word.startswith("-") and word[:2] in _SPELLED:
         option, off = _SPELLED[word[:2]]
-        if option.values == 1 and not option.is_flag:
+        if len(_slots(option.metavar)) == 1:
             return option, off, word[2:]
     if word.startswith("-"):
         raise _problem(f"No such option: {word}")
     raise _problem(f"Got unexpected extra argument ({word})")
+
+
+def spelled_mode(word: str) -> str:
+    """The short spelling of the mode `word` spells ("": none)."""
+    option = _SPELLED[word][0] if word in _SPELLED else None
+    return option.spellings[0] if option and option.spellings[0] in MODES else ""
+
+
+def with_address(argv: list[str]) -> str:
+    """The command `argv` with its left-out address's place named."""
+    import shlex  # here: only a start that found no registry needs it
+
+    for at, word in enumerate(argv):
+        mode = spelled_mode(word)
+        if mode:
+            end = at + 1 + len(_slots(MODES[mode].split("[")[0]))
+            return shlex.join(["ChatApp", *argv[:end], "SERVER-IP", "SERVER-PORT", *argv[end:]])
+    return "ChatApp " + shlex.join(argv)
 
 
 #: The width --help fills, and where an option's help starts.
