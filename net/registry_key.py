@@ -14,13 +14,12 @@ ASK_TIMEOUT = 5.0
 
 
 def registry_label(host: str, port: int) -> str:
-    """The label a registry's key is pinned under."""
     return f"registry {host}:{port}"
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with, or None (no answer in time, or
-    not a key). Raises ConnectionRefusedError: nothing listens there."""
+    """The key the registry at `host`:`port` answers with, or None. Raises
+    ConnectionRefusedError: nothing listens there."""
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):

@@ -26,7 +26,6 @@ class WakeTimer:
         self._spare_at = 0.0
 
     def set(self, wake: float | None) -> None:
-        """Be woken at `wake` (or before it), or not at all for None."""
         if wake is None:
             self.cancel()
             return
@@ -45,7 +44,6 @@ class WakeTimer:
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def cancel(self) -> None:
-        """Forget any wake-up."""
         if self._handle is not None:
             self._handle.cancel()
         if self._spare is not None:

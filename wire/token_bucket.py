@@ -29,7 +29,6 @@ class BucketRule:
     __slots__ = ("burst", "rate")
 
     def __init__(self, rate: float, burst: float) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1, both finite."""
         if not (math.isfinite(rate) and rate > 0 and math.isfinite(burst) and burst >= 1):
             raise ValueError("rate must be positive and burst at least 1")
         self.rate: Final = float(rate)
@@ -88,17 +87,14 @@ class BucketRule:
         return min(left, _UNDER_ONE)
 
     def empty(self, now: float) -> float:
-        """The `due` of a bucket emptied at `now`: its next use comes one interval later."""
         return _sum_down(now * self.rate, self.burst)
 
     def _settled(self, due: float, at: float) -> float:
-        """`due` as of `at` (in intervals): a clock stepped back finds the bucket empty."""
         if due > at + self.burst:
             return _sum_down(at, self.burst)
         return due
 
     def _ready(self, due: float, keep: float) -> float:
-        """From when (in intervals) a use may be made with `keep` more left in hand."""
         return due - (self.burst - 1.0) + keep
 
 

@@ -67,6 +67,5 @@ def wire_refusal(theirs: str, what: str) -> str:
 
 
 def build_name() -> str:
-    """The build running: "compiled" when the codec was imported from a C extension (mypyc's,
-    setup.py), else "pure"."""
+    """The build running: "compiled" (the codec is mypyc's) or "pure"."""
     return "pure" if codec.__file__.endswith(".py") else "compiled"
