@@ -1,10 +1,6 @@
-"""ChatApp's command line: each option's spellings and help (`OPTIONS`), and what a command
-line gave for each, unchecked (`CommandLine`, from `parse`).
-
-An option takes the next word as its value, whatever it looks like (`--crisis-notice
-"-call 112"`), as click and getopt do, and unlike argparse; a long option's value may
-follow an `=`, a short option's be joined to it (`-s5000`). A mode takes the words up to
-the next option, a NAME whatever it looks like but a spelling (`-o -dan`)."""
+"""ChatApp's command line, unchecked (`CommandLine`, from `parse`). An option takes the next
+word whatever it looks like (`--crisis-notice "-call 112"`), as getopt does, unlike argparse;
+a mode takes the words up to the next option, a NAME whatever it looks like (`-o -dan`)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,9 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the monotonic time `set` names; call it after every event.
-
-    A timer armed for an earlier time is kept: a `tick` with nothing due is harmless, and
-    re-arming costs more. With `spare`, one armed for a later time is kept too when a
-    sooner wake-up is asked for, and is the timer once that fires (not for a core whose
-    deadlines often move later: its spare would fire early)."""
+    """Runs `tick` no later than the monotonic time `set` names (a timer armed for earlier
+    is kept). With `spare`, one armed for later is kept too when a sooner wake-up is asked
+    for, and is the timer once that fires (not for deadlines that often move later)."""
 
     def __init__(self, tick: Callable[[], None], *, spare: bool = False) -> None:
         self._tick = tick

@@ -1,8 +1,5 @@
-"""The heartbeat of one desk connection, at either end, sans-IO: told of whatever arrives
-(`heard`), asked to `check` at `due()`. After `period` seconds of silence the other end is
-pinged (`DeskPing`); after twice as long it is lost (a stopped process or a vanished
-machine keeps its TCP connection open).
-"""
+"""The heartbeat of one desk connection, at either end, sans-IO: after `period` seconds of
+silence the other end is pinged (`DeskPing`); after twice as long it is lost."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""A token bucket kept as one due time (the generic cell rate algorithm, GCRA), sans-IO.
-A `BucketRule` (rate and burst) is shared; each bucket is one float, its `due`, which the
-caller keeps (`FULL` at first) and passes back with `now`.
-
-- `next_at` is the earliest time, to the bit, at which `take` succeeds: counting fractions
-  of tokens at a clock of 1.7e9 s rounded short, and a peer woken then found nothing ready.
-- `due` is counted in intervals (seconds times the rate), so that a use adds exactly 1: in
-  seconds, a burst of 1000 at one instant admitted 999. Sums that lose a bit round down.
-- A clock stepped back leaves a bucket as if empty at `now`, stalled one interval at most.
+"""A token bucket kept as one due time (the generic cell rate algorithm, GCRA), sans-IO: a
+`BucketRule` is shared; each bucket is one float, its `due`, which the caller keeps (`FULL`
+at first). `due` is counted in intervals, so that a use adds exactly 1; `next_at` is exact
+to the bit; a clock stepped back leaves a bucket as if empty at `now`.
 """
 
 from __future__ import annotations

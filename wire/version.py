@@ -1,10 +1,5 @@
-"""Which version of the wire a build of ChatApp speaks.
-
-`WIRE_VERSION` is a fingerprint of every message and record type's name and fields, so that
-a change to any is a new version by itself; `REVISION` is for a field whose meaning changes
-while its name and type stay. The opening messages (`Register`, `DeskJoin`, `DeskOperator`)
-carry it, for the registry to refuse another version at once.
-"""
+"""Which version of the wire a build of ChatApp speaks (docs/PROTOCOL.md, "Versions"):
+a fingerprint of every message and record type's name and fields, and `REVISION`."""
 
 from __future__ import annotations
 
