@@ -1,14 +1,6 @@
-"""ChatApp's launcher: parse the command line (launcher/), then start a registry, a peer,
-or a help-desk client.
-
-    ChatApp -s <port>                                       a registry
-    ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
-    ChatApp -d <server-ip> <server-port>                    ask the help desk for help
-    ChatApp -o <name> <server-ip> <server-port>             serve at the help desk
-
-A client given no address finds the registry on the network; a peer given no client port
-listens on a free one. A mistake on the command line gives one line on stderr, status 2.
-"""
+"""ChatApp's launcher: read the command line (launcher/), then start the mode it asks for:
+a registry, a peer, or a help-desk client. A mistake on the command line gives one line on
+stderr, status 2."""
 
 # ruff: noqa: E402  (the imports wait for the guard below)
 from __future__ import annotations
@@ -19,11 +11,9 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program and its mode: leave at once with an interrupt's
-    status, raising nothing, since nothing is open or printed yet. A KeyboardInterrupt
-    would print a traceback from an import, come out of the import machinery's C code as
-    another exception, or crash a C extension loading (SIGSEGV was seen). `_loaded` puts
-    Python's handler back as the mode's event loop starts or first asks a question."""
+    """Ctrl-C while Python loads the program and its mode: leave at once, raising nothing
+    (nothing is open yet). A KeyboardInterrupt would print a traceback from an import, or
+    crash a C extension loading (SIGSEGV was seen)."""
     os._exit(130)
 
 
@@ -32,7 +22,7 @@ _REPLACED: list[Any] = []
 
 
 def _guard_loading() -> None:
-    """Install the guard above, unless it is, or this is not the main thread."""
+    """Install the guard, unless it is, or this is not the main thread."""
     if _REPLACED:
         return
     try:
@@ -42,8 +32,8 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded: the handler the guard replaced back (Python's own for one not
-    set from Python)."""
+    """The program is loaded (its event loop starts, or it asks a question): the handler
+    the guard replaced back."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -73,9 +63,8 @@ from launcher.checks import (
     check_port,
     check_seconds,
     check_whole,
-    with_address,
 )
-from launcher.command_line import HELP, CommandLine, help_text, parse
+from launcher.command_line import HELP, CommandLine, help_text, parse, with_address
 from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 
@@ -84,8 +73,7 @@ if TYPE_CHECKING:
 
 
 class RegistryLimits(TypedDict):
-    """A registry's own values from the command line, checked by every mode and made into
-    settings by a registry alone: the other modes load no registry code."""
+    """A registry's values, checked by every mode; the other modes load no registry code."""
 
     mailbox_limit: int
     new_names: int
@@ -122,7 +110,6 @@ def _start(line: CommandLine) -> int:
 
 
 def _checked_settings(line: CommandLine) -> Settings:
-    """`line`'s values for every mode, checked."""
     data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
     registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
@@ -263,8 +250,8 @@ def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
     """How first contact with the registry goes: `secret`, what the client would send ("":
-    nothing secret); `advertised`, the join code of the registry found on the network (None:
-    its address was given); with `tty`, the question is asked."""
+    nothing secret); `advertised`, the join code found on the network (None: its address
+    was given)."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -307,8 +294,8 @@ def read_password(name: str, *, confirm: bool = False) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, after `prompt`, as getpass says it without a
-    terminal. EOFError when the input is empty."""
+    """The first line of standard input, said as getpass says it without a terminal.
+    EOFError when the input is empty."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -320,8 +307,7 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints: the release, the wire version (wire/version.py),
-    and the build."""
+    """What `ChatApp --version` prints."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
     from wire.version import WIRE_VERSION, build_name
@@ -348,7 +334,6 @@ def _registry_output() -> Callable[[str], None]:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    """Run a mode's coroutine to its exit status, guarded (launcher/event_loop.py)."""
     from launcher.event_loop import run_guarded  # here: asyncio is a third of --help's time
 
     _loaded()
@@ -375,7 +360,7 @@ def missing_dependency(missing: ModuleNotFoundError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `ChatApp` command; returns the exit status."""
+    """The `ChatApp` command: its exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
     words = sys.argv[1:] if argv is None else argv
     try:

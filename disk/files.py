@@ -20,9 +20,8 @@ DATA_DIR_ENV = "CHATAPP_DATA_DIR"
 
 def default_dir(kind: str) -> Path:
     """The directory for `kind` ("registry", "peer" or "desk"): $CHATAPP_DATA_DIR, else
-    platformdirs' user data folder (the registry's) or state folder, with chatapp/<kind>.
-    An earlier ChatApp's folder at the Linux place is kept where the platform's is another.
-    """
+    platformdirs' user data folder (the registry's) or state folder, with chatapp/<kind>;
+    an earlier ChatApp's folder at the Linux place is kept."""
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override).expanduser()
@@ -40,8 +39,7 @@ def default_dir(kind: str) -> Path:
 
 
 class NotRegularFile(OSError):
-    """A data file that is a named pipe, a device or a socket: refused (a named pipe would
-    wait for a writer forever)."""
+    """A data file that is a named pipe, a device or a socket: refused."""
 
     def __init__(self, path: Path | str, mode: int) -> None:
         # errno 0: `os_reason` then says the words below, not the system's for an errno
@@ -86,22 +84,19 @@ def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The content of the data file `path`, as `open_regular` opens it. Raises
-    FileNotFoundError, NotRegularFile, OSError."""
+    """The content of the data file `path`. Raises as `open_regular`."""
     with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
         return f.read()
 
 
 def read_text(path: Path, errors: str = "strict") -> str:
-    """`read_bytes(path)` as UTF-8 text. Raises as `read_bytes`, and ValueError
-    (UnicodeDecodeError) for text that is not UTF-8 unless `errors` says otherwise."""
+    """`read_bytes(path)` as UTF-8 text. Raises as `read_bytes`, and UnicodeDecodeError."""
     return read_bytes(path).decode("utf-8", errors)
 
 
 def parse_json(text: str) -> Any:
-    """`json.loads(text)` for a file ChatApp wrote, refusing numbers that are not finite
-    (`NaN`, `Infinity`, `1e999`), which would break every comparison they enter. Raises
-    ValueError, RecursionError for nesting too deep."""
+    """`json.loads(text)`, refusing numbers that are not finite (`NaN`, `1e999`). Raises
+    ValueError, RecursionError."""
     return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
 
 
@@ -134,9 +129,7 @@ def _write_synced(fd: int, data: bytes) -> None:
 
 def create_once(path: Path, data: bytes) -> bool:
     """Make `path` hold `data` (readable by this user only, its folder made) unless it
-    exists: written and synced under a name of this process's, then linked into place (a
-    link replaces nothing: of two programs, the first wins). False when a file was there.
-    Raises OSError."""
+    exists: False when a file was there (of two programs, the first wins). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
@@ -153,8 +146,7 @@ def create_once(path: Path, data: bytes) -> bool:
 
 
 def append_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
-    """Append `data` to the data file `path` (made readable by this user only when new),
-    fsynced or not. Raises OSError."""
+    """Append `data` to the data file `path`. Raises OSError."""
     fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         while data:
@@ -166,7 +158,7 @@ def append_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    """Make the entries of directory `path` (files made, renamed or removed) durable."""
+    """Make the entries of directory `path` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -175,8 +167,7 @@ def fsync_dir(path: Path) -> None:
 
 
 class InUse(Exception):
-    """Another running process holds the lock (see `hold_lock`): `pid` is its process id,
-    0 when it could not be read."""
+    """Another running process, `pid` (0: unknown), holds the lock."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(f"locked by pid {pid}")
@@ -184,8 +175,8 @@ class InUse(Exception):
 
 
 def private_folder(path: Path) -> str:
-    """Make the data folder `path` (with its parents) mode 0700, or tighten one of ours
-    to that: the line that says so for the user, or "". Raises OSError."""
+    """Make the data folder `path` mode 0700, or tighten one of ours to that: the line
+    that says so, or "". Raises OSError."""
     try:
         mode = path.stat()
     except FileNotFoundError:
@@ -199,9 +190,8 @@ def private_folder(path: Path) -> str:
 
 
 def hold_lock(path: Path) -> int:
-    """Lock `path` (an flock, let go however the process ends) while the returned
-    descriptor stays open, and write this process's id in it. Raises InUse when another
-    descriptor holds it, OSError."""
+    """Lock `path` (an flock) while the returned descriptor stays open, and write this
+    process's id in it. Raises InUse, OSError."""
     fd = open_regular(path, os.O_RDWR | os.O_CREAT)
     try:
         try:
@@ -217,7 +207,6 @@ def hold_lock(path: Path) -> int:
 
 
 def _pid_in(fd: int) -> int:
-    """The process id a lock file holds, or 0 (not written yet, or damaged)."""
     try:
         return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0)
     except (OSError, ValueError):
@@ -225,8 +214,7 @@ def _pid_in(fd: int) -> int:
 
 
 def os_reason(exc: BaseException) -> str:
-    """Why a file or socket operation failed, in the system's words without the errno
-    ("Permission denied: /x/y")."""
+    """Why a file or socket operation failed, without the errno ("Permission denied: /x")."""
     if isinstance(exc, OSError) and exc.strerror:
         # asyncio's connect puts its own words in strerror ("Connect call failed (...)")
         said = os.strerror(exc.errno) if exc.errno else exc.strerror

@@ -17,12 +17,11 @@ KEY_BYTES = 16
 
 
 def key_path(data_dir: Path) -> Path:
-    """Where the registry using `data_dir` keeps its operator key."""
     return data_dir / KEY_FILE
 
 
 def read_key(path: Path) -> str | None:
-    """The key in the file at `path`, or None when there is no readable key there."""
+    """The key in the file at `path`, or None."""
     with contextlib.suppress(OSError, ValueError):
         return read_key_strictly(path)
     return None

@@ -1,6 +1,6 @@
 """The command line's words and numbers, checked: each check returns the value, or raises
-UsageProblem with the one line the user sees. Light to import: --help reads the registry's
-defaults here without loading the registry."""
+UsageProblem with the one line the user sees. Light to import (--help reads the registry's
+defaults here)."""
 
 from __future__ import annotations
 
@@ -40,12 +40,10 @@ class UsageProblem(Exception):
 
 
 def check_port(text: str, what: str) -> int:
-    """`text` as a port in PORT_RANGE, or UsageProblem saying what is wrong."""
     return check_whole(text, what, *PORT_RANGE)
 
 
 def check_whole(text: str, what: str, low: int, high: int) -> int:
-    """`text` as a whole number from `low` to `high`, or UsageProblem saying what is wrong."""
     try:
         number = int(text)
     except ValueError:
@@ -63,7 +61,6 @@ def _grouped(number: int) -> str:
 
 
 def check_seconds(text: str, what: str, least: float) -> float:
-    """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
     try:
         seconds = float(text)
         if not math.isfinite(seconds):
@@ -85,7 +82,7 @@ _UNIT_SECONDS = {
 
 def check_length(text: str, what: str, low: float, high: float) -> float:
     """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`, `180d`),
-    from `low` to `high`, or UsageProblem saying what is wrong."""
+    from `low` to `high`."""
     match = _LENGTH.fullmatch(text.strip())
     if match is None:
         raise UsageProblem(f"{what} needs a length of time like 10m or 600s, not {text!r}")
@@ -106,7 +103,7 @@ def length_text(seconds: float) -> str:
 
 
 def check_ip(text: str, what: str = "server-ip") -> str:
-    """`text` as an IP address ("localhost" is 127.0.0.1), or UsageProblem."""
+    """`text` as an IP address ("localhost" is 127.0.0.1)."""
     if text == "localhost":
         return "127.0.0.1"
     try:
@@ -118,8 +115,7 @@ def check_ip(text: str, what: str = "server-ip") -> str:
 
 
 def check_name(text: str, *, peer: bool = False) -> str:
-    """`text` as an operator's name, or with `peer` a peer's (which may not be the
-    registry's own), or UsageProblem naming the rule it breaks."""
+    """`text` as an operator's name, or with `peer` a peer's (not the registry's own)."""
     # here: wire's package loads its codec; not for --help
     from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 
@@ -132,9 +128,8 @@ def check_name(text: str, *, peer: bool = False) -> str:
 
 
 def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
-    """The data directory --data-dir names (`given`, ~ expanded; None if not given), or
-    UsageProblem when it, or else $CHATAPP_DATA_DIR (`env_dir`), is blank or names an
-    unknown user's home."""
+    """The data directory --data-dir names (`given`, ~ expanded; None if not given), checked
+    as $CHATAPP_DATA_DIR (`env_dir`) is when it is not."""
     if given is not None and not given.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
@@ -151,7 +146,6 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
 
 
 def check_crisis_notice(text: str) -> str:
-    """`text` as the registry's --crisis-notice, or UsageProblem when too long to show."""
     from wire.desk.text import crisis_notice_problem  # here, as for check_name
 
     problem = crisis_notice_problem(text)
@@ -161,7 +155,7 @@ def check_crisis_notice(text: str) -> str:
 
 
 def check_join_code(text: str) -> str:
-    """`text` as a registry's join code (--registry-key): its 30 digits, or UsageProblem."""
+    """`text` as a registry's join code (--registry-key): its 30 digits."""
     from wire.keys import code_from_text  # here, as for check_name
 
     code = code_from_text(text)
@@ -171,63 +165,3 @@ def check_join_code(text: str) -> str:
             f"it prints at its start (dashes or spaces between them are fine), not {text!r}"
         )
     return code
-
-
-#: The values each mode's option takes, as --help names them: those it needs, then groups
-#: it may leave out, each whole or not at all, in order.
-MODE_VALUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("-s", "--server"): ("PORT", ()),
-    ("-c", "--client"): ("NAME", ("SERVER-IP SERVER-PORT", "CLIENT-PORT")),
-    ("-d", "--desk"): ("", ("SERVER-IP SERVER-PORT",)),
-    ("-o", "--operator"): ("NAME", ("SERVER-IP SERVER-PORT",)),
-}
-
-
-def mode_usage(spelling: str) -> str:
-    """The values of the mode spelled `spelling` as --help shows them:
-    `NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]`."""
-    needed, optional = next(v for k, v in MODE_VALUES.items() if spelling in k)
-    tail = ""
-    for group in reversed(optional):
-        tail = f" [{group}{tail}]"
-    return f"{needed}{tail}".strip()
-
-
-def mode_values(word: str, rest: list[str], options: frozenset[str]) -> tuple[list[str], int]:
-    """The values of the mode spelled `word` at the start of `rest`, those left out as ""
-    (`-c ann` gives `ann "" "" ""`), and how many words they took. UsageProblem when the
-    words before the next option are a count it cannot take. A NAME may start with `-`:
-    there only one of `options` is an option."""
-    needed, optional = next(v for k, v in MODE_VALUES.items() if word in k)
-    wanted = [*needed.split(), *" ".join(optional).split()]
-    given = _values(rest[: len(wanted)], wanted, options)
-    counts = [len(needed.split())]
-    for group in optional:
-        counts.append(counts[-1] + len(group.split()))
-    if len(given) not in counts:
-        got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
-        raise UsageProblem(f"{word} needs {mode_usage(word)} ({got})")
-    return [*given, *[""] * (len(wanted) - len(given))], len(given)
-
-
-def _values(words: list[str], slots: list[str], options: frozenset[str]) -> list[str]:
-    """The leading `words` that are values of the `slots` they fall in, not options."""
-    given = []
-    for slot, value in zip(slots, words, strict=False):
-        a_name = slot == "NAME" and value not in options
-        if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
-            break
-        given.append(value)
-    return given
-
-
-def with_address(argv: list[str]) -> str:
-    """The command `argv` with its left-out address's place named."""
-    import shlex  # here: only a start that found no registry needs it
-
-    for at, word in enumerate(argv):
-        modes = [v for k, v in MODE_VALUES.items() if word in k]
-        if modes:
-            end = at + 1 + len(modes[0][0].split())
-            return shlex.join(["ChatApp", *argv[:end], "SERVER-IP", "SERVER-PORT", *argv[end:]])
-    return "ChatApp " + shlex.join(argv)

@@ -1,13 +1,10 @@
-"""ChatApp's command line: each option's spellings and help (`OPTIONS`), and what a command
-line gave for each, unchecked (`CommandLine`, from `parse`).
-
-An option that takes values takes the next words, whatever they look like (`--crisis-notice
-"-call 112"`, a name `-dan`), as click and getopt do, and unlike argparse; a long option's
-one value may follow an `=`, a short option's be joined to it (`-s5000`)."""
+"""ChatApp's command line, unchecked (`CommandLine`, from `parse`). An option takes the next
+word whatever it looks like (`--crisis-notice "-call 112"`), as getopt does, unlike argparse;
+a mode takes the words up to the next option, a NAME whatever it looks like (`-o -dan`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from launcher.checks import (
@@ -16,62 +13,37 @@ from launcher.checks import (
     MAX_MAILBOX_LIMIT,
     MAX_NEW_NAMES,
     MIN_KEEPALIVE,
-    MODE_VALUES,
     NEW_NAMES,
     NEWCOMER_NAMES,
     TYPICAL_SESSION,
     UsageProblem,
     length_text,
-    mode_usage,
-    mode_values,
 )
 
+#: Each mode's values, by its short spelling, as --help names them: a bracketed group may
+#: be left out, whole.
+MODES = {
+    "-s": "PORT",
+    "-c": "NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+    "-d": "[SERVER-IP SERVER-PORT]",
+    "-o": "NAME [SERVER-IP SERVER-PORT]",
+}
 
-@dataclass(frozen=True)
-class CommandLine:
-    """What the command line gave for each option, unchecked (None: no such mode; "" for a
-    mode's value left out)."""
 
-    server: str | None = None
-    client: tuple[str, str, str, str] | None = None
-    desk: tuple[str, str] | None = None
-    operator: tuple[str, str, str] | None = None
-    data_dir: str | None = None
-    bind: str = "0.0.0.0"
-    keepalive: str = "10"
-    password: bool = False
-    bell: bool = False
-    downloads: str = ""
-    accept_new_key: bool = False
-    registry_key: str | None = None
-    trust_first_key: bool = False
-    crisis_notice: str | None = None
-    mailbox_limit: str = str(MAILBOX_MESSAGES)
-    new_names: str = str(NEW_NAMES)
-    forget_names_after: str = length_text(FORGET_AFTER)
-    newcomer_names: str = str(NEWCOMER_NAMES)
-    typical_session: str = length_text(TYPICAL_SESSION)
-    cluster: str | None = None
-    advertise: str | None = None
-    no_discovery: bool = False
-    desk_console: bool = True
-    no_color: bool = False
-    verbose: bool = False
-    version: bool = False
+def _slots(usage: str) -> list[str]:
+    return usage.replace("[", " ").replace("]", " ").split()
 
 
 @dataclass(frozen=True)
 class Option:
     """One option: its spellings (space-separated), the last naming the `CommandLine` field
-    it fills, and its help. `metavar` names its values ("": a flag, true, or false spelled
-    as `off`); `values`, how many words."""
+    it fills, and its help. `metavar` names its value ("": a flag, true, or false spelled
+    as `off`)."""
 
     spelled: str
     help: str
     metavar: str = ""
-    values: int = 1
     off: str = ""
-    show_default: bool = False
 
     @property
     def is_flag(self) -> bool:
@@ -86,131 +58,141 @@ class Option:
         return self.spellings[-1].lstrip("-").replace("-", "_")
 
 
-def _mode(spelled: str, help: str) -> Option:
-    """A mode's option, taking every value it may."""
-    usage = mode_usage(spelled.split()[0])
-    count = len(usage.replace("[", "").replace("]", "").split())
-    return Option(spelled, help, metavar=usage, values=count)
+def _given(
+    spelled: str, help: str, default: object = None, metavar: str = "", off: str = ""
+) -> Any:
+    """A `CommandLine` field, filled by the option `spelled`."""
+    return field(default=default, metadata={"option": Option(spelled, help, metavar, off)})
 
 
-#: Every option, in the order --help lists them.
-OPTIONS = (
-    _mode("-s --server", "Start a registry on PORT."),
-    _mode(
+def _mode(spelled: str, help: str) -> Any:
+    return _given(spelled, help, metavar=MODES[spelled.split()[0]])
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What the command line gave for each option, unchecked (None: no such mode; "" for a
+    mode's value left out), in the order --help lists them. --help shows a default that
+    is text."""
+
+    server: str | None = _mode("-s --server", "Start a registry on PORT.")
+    client: tuple[str, str, str, str] | None = _mode(
         "-c --client",
         "Start a peer called NAME listening on CLIENT-PORT (a free one if left out), with the "
         "registry at SERVER-IP SERVER-PORT (found on the network if left out).",
-    ),
-    _mode("-d --desk", "Ask the help desk."),
-    _mode(
+    )
+    desk: tuple[str, str] | None = _mode("-d --desk", "Ask the help desk.")
+    operator: tuple[str, str, str] | None = _mode(
         "-o --operator",
         "Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
-    ),
-    Option(
+    )
+    data_dir: str | None = _given(
         "--data-dir",
         "Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
         metavar="DIR",
-    ),
-    Option(
-        "--bind",
-        "Address to listen on (default: every interface).",
-        metavar="ADDRESS",
-        show_default=True,
-    ),
-    Option(
+    )
+    bind: str = _given(
+        "--bind", "Address to listen on (default: every interface).", "0.0.0.0", "ADDRESS"
+    )
+    keepalive: str = _given(
         "--keepalive",
         f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry counts "
         "3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
-        metavar="SECONDS",
-        show_default=True,
-    ),
-    Option("--password", "Peer: ask for a password that protects the name."),
-    Option("--bell", "Peer: ring on messages to you."),
-    Option(
-        "--downloads",
-        "Peer: where files received go (default: your Downloads folder).",
-        metavar="DIR",
-    ),
-    Option(
+        "10",
+        "SECONDS",
+    )
+    password: bool = _given("--password", "Peer: ask for a password that protects the name.", False)
+    bell: bool = _given("--bell", "Peer: ring on messages to you.", False)
+    downloads: str = _given(
+        "--downloads", "Peer: where files received go (default: your Downloads folder).", "", "DIR"
+    )
+    accept_new_key: bool = _given(
         "--accept-new-key",
         "Peer and help desk: pin the key the registry answers with now, in place of the one "
         "pinned before (its owner made a new key; compare its fingerprint first).",
-    ),
-    Option(
+        False,
+    )
+    registry_key: str | None = _given(
         "--registry-key",
         "Peer and help desk: trust only the registry key of this join code (the fingerprint "
         "the registry prints at its start).",
         metavar="CODE",
-    ),
-    Option(
+    )
+    trust_first_key: bool = _given(
         "--trust-first-key",
         "Peer and help desk, without a terminal: send a password or operator key to the first "
         "key that answers for the registry, unchecked.",
-    ),
-    Option(
+        False,
+    )
+    crisis_notice: str | None = _given(
         "--crisis-notice",
         "Registry: the text the help desk shows first to people who pick topic 1.",
         metavar="TEXT",
-    ),
-    Option(
+    )
+    mailbox_limit: str = _given(
         "--mailbox-limit",
-        f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
+        "Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
         f"{MAX_MAILBOX_LIMIT:,}.",
-        metavar="N",
-        show_default=True,
-    ),
-    Option(
+        str(MAILBOX_MESSAGES),
+        "N",
+    )
+    new_names: str = _given(
         "--new-names",
         f"Registry: new names one IP address may register per hour, 1 to {MAX_NEW_NAMES:,}.",
-        metavar="N",
-        show_default=True,
-    ),
-    Option(
+        str(NEW_NAMES),
+        "N",
+    )
+    forget_names_after: str = _given(
         "--forget-names-after",
         "Registry: forget a name (and its mailbox) its owner has not registered or been online "
-        f"with for this long (like 180d; default {length_text(FORGET_AFTER)}).",
-        metavar="LENGTH",
-    ),
-    Option(
+        "with for this long (like 180d).",
+        length_text(FORGET_AFTER),
+        "LENGTH",
+    )
+    newcomer_names: str = _given(
         "--newcomer-names",
         "Registry: names kept offline whose owner never came back a day later; past that, "
         f"some go, of the address that registered the most first, 1 to {MAX_NEW_NAMES:,}.",
-        metavar="N",
-        show_default=True,
-    ),
-    Option(
+        str(NEWCOMER_NAMES),
+        "N",
+    )
+    typical_session: str = _given(
         "--typical-session",
         "Registry: how long a help-desk session is taken to last in wait estimates until "
-        f"three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
-        metavar="LENGTH",
-    ),
-    Option(
+        "three have ended (like 10m or 600s).",
+        length_text(TYPICAL_SESSION),
+        "LENGTH",
+    )
+    cluster: str | None = _given(
         "--cluster",
         "Registry: share one service with the other registries on these NATS servers "
         "(nats://host:4222[,nats://...]; docs/SCALING.md).",
         metavar="NATS-URLS",
-    ),
-    Option(
+    )
+    advertise: str | None = _given(
         "--advertise",
         "Registry with --cluster: the address peers reach it at (default: --bind, or this "
         "machine's address).",
         metavar="ADDRESS",
-    ),
-    Option(
+    )
+    no_discovery: bool = _given(
         "--no-discovery",
         "Registry: do not advertise it on the network (clients then need its address).",
-    ),
-    Option(
+        False,
+    )
+    desk_console: bool = _given(
         "--desk-console",
-        "Registry: whether its console serves at the help desk (on a terminal).  "
-        "[default: --desk-console]",
+        "Registry: whether its console serves at the help desk (on a terminal).",
+        True,
         off="--no-desk-console",
-    ),
-    Option("--no-color", "No colour."),
-    Option("-v --verbose", "Log every message."),
-    Option("--version", "Say which version this is, and its wire."),
-)
+    )
+    no_color: bool = _given("--no-color", "No colour.", False)
+    verbose: bool = _given("-v --verbose", "Log every message.", False)
+    version: bool = _given("--version", "Say which version this is, and its wire.", False)
 
+
+#: Every option, in the order --help lists them.
+OPTIONS = tuple(each.metadata["option"] for each in fields(CommandLine))
 #: The spellings that ask for --help, wherever they are on the line.
 HELP = ("-h", "--help")
 #: Each spelling and the option it spells (with whether it is the option's `off`).
@@ -233,29 +215,46 @@ def parse(words: list[str]) -> CommandLine:
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):
-        option, off, attached = _option(words[at])
+        word = words[at]
+        option, off, attached = _spelled(word)
         at += 1
         if option.is_flag:
             if attached is not None:
-                raise _problem(f"Option '{words[at - 1].split('=')[0]}' does not take a value.")
+                raise _problem(f"Option '{word.split('=')[0]}' does not take a value.")
             given[option.name] = not off
             continue
+        slots = _slots(option.metavar)
         if attached is not None:
             taken = [attached]
-        elif any(words[at - 1] in spellings for spellings in MODE_VALUES):
-            taken, used = mode_values(words[at - 1], words[at:], SPELLINGS)
-            at += used
+        elif option.spellings[0] in MODES:
+            taken = _mode_values(word, option.metavar, words[at:])
+        elif at < len(words):
+            taken = [words[at]]
         else:
-            taken = words[at : at + option.values]
-            at += len(taken)
-        if len(taken) < option.values:
-            needs = "an argument" if option.values == 1 else f"{option.values} arguments"
-            raise _problem(f"Option '{option.spellings[-1]}' requires {needs}.")
-        given[option.name] = taken[0] if option.values == 1 else tuple(taken)
+            raise _problem(f"Option '{option.spellings[-1]}' requires an argument.")
+        at += len(taken) if attached is None else 0
+        filled = (*taken, *[""] * (len(slots) - len(taken)))
+        given[option.name] = filled[0] if len(slots) == 1 else filled
     return CommandLine(**given)
 
 
-def _option(word: str) -> tuple[Option, bool, str | None]:
+def _mode_values(word: str, usage: str, rest: list[str]) -> list[str]:
+    """The values at the start of `rest` of the mode spelled `word`, whose values are
+    `usage`; UsageProblem for a count it cannot take."""
+    slots, given = _slots(usage), []
+    for slot, value in zip(slots, rest, strict=False):
+        a_name = slot == "NAME" and value not in SPELLINGS
+        if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
+            break
+        given.append(value)
+    counts = {len(_slots(usage[:at])) for at, c in enumerate(usage) if c == "["}
+    if len(given) not in {*counts, len(slots)}:
+        got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+        raise UsageProblem(f"{word} needs {usage} ({got})")
+    return given
+
+
+def _spelled(word: str) -> tuple[Option, bool, str | None]:
     """The option `word` spells, whether as its `off`, and a value joined to it (None if
     none); UsageProblem if it spells none."""
     if word in _SPELLED:
@@ -266,11 +265,29 @@ def _option(word: str) -> tuple[Option, bool, str | None]:
             return (*_SPELLED[spelled], value)
     elif word.startswith("-") and word[:2] in _SPELLED:
         option, off = _SPELLED[word[:2]]
-        if option.values == 1 and not option.is_flag:
+        if len(_slots(option.metavar)) == 1:
             return option, off, word[2:]
     if word.startswith("-"):
         raise _problem(f"No such option: {word}")
     raise _problem(f"Got unexpected extra argument ({word})")
+
+
+def spelled_mode(word: str) -> str:
+    """The short spelling of the mode `word` spells ("": none)."""
+    option = _SPELLED[word][0] if word in _SPELLED else None
+    return option.spellings[0] if option and option.spellings[0] in MODES else ""
+
+
+def with_address(argv: list[str]) -> str:
+    """The command `argv` with its left-out address's place named."""
+    import shlex  # here: only a start that found no registry needs it
+
+    for at, word in enumerate(argv):
+        mode = spelled_mode(word)
+        if mode:
+            end = at + 1 + len(_slots(MODES[mode].split("[")[0]))
+            return shlex.join(["ChatApp", *argv[:end], "SERVER-IP", "SERVER-PORT", *argv[end:]])
+    return "ChatApp " + shlex.join(argv)
 
 
 #: The width --help fills, and where an option's help starts.
@@ -288,9 +305,11 @@ def help_text(epilog: str) -> str:
         said = ", ".join(option.spellings) + (f" {option.metavar}" if option.metavar else "")
         if option.off:
             said += f" / {option.off}"
-        text = option.help
-        if option.show_default:
-            text += f"  [default: {getattr(default, option.name)}]"
+        text, value = option.help, getattr(default, option.name, None)
+        if option.off:
+            text += f"  [default: {option.spelled if value else option.off}]"
+        elif isinstance(value, str) and value:
+            text += f"  [default: {value}]"
         lines = textwrap.wrap(text, _WIDTH - _HELP_AT, break_on_hyphens=False)
         if len(said) + 4 > _HELP_AT:
             rows.append(f"  {said}")

@@ -22,8 +22,7 @@ ERROR_LOG_NAME = "chatapp-internal-errors.log"
 
 
 def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` to its result, on uvloop where `loop_factory` says, an exception that
-    escapes a callback said in one line."""
+    """Run `coro` to its result, on uvloop where `loop_factory` says."""
 
     async def guarded() -> T:
         asyncio.get_running_loop().set_exception_handler(_internal_error)
@@ -53,16 +52,15 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _blocking_again() -> None:
-    """Standard input, output and error blocking again, as whatever started us shares
-    them: uvloop makes those it watches non-blocking."""
+    """Standard input, output and error blocking again (uvloop made them non-blocking), as
+    whatever started us shares them."""
     for fd in (0, 1, 2):
         with contextlib.suppress(OSError):
             os.set_blocking(fd, True)
 
 
 def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """An exception escaped a callback: the loop goes on, and the user gets one line naming
-    it and where its traceback was written."""
+    """An exception escaped a callback: the loop goes on, and the user gets one line."""
     exc = context.get("exception")
     what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
     try:

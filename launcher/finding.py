@@ -1,8 +1,5 @@
-"""A client started without the registry's address finds it on the network: one found is
-used, several are listed to choose from on a terminal (in a script, with the command to give
-instead), none is said with that command (docs/GUIDE.md, "Finding the registry"). What is
-found is a hint: first contact checks the key (peer/core/first_contact.py).
-"""
+"""A client started without the registry's address finds it on the network (docs/GUIDE.md,
+"Finding the registry"): a hint, as first contact checks the key."""
 
 from __future__ import annotations
 
@@ -18,8 +15,7 @@ if TYPE_CHECKING:
 
 
 class NoRegistry(Exception):
-    """No registry is used (none found, none chosen, or several in a script). `line` makes
-    what to say from the command to give instead."""
+    """No registry is used. `line` makes what to say from the command to give instead."""
 
     def __init__(self, line: Callable[[str], str]) -> None:
         super().__init__()
@@ -29,24 +25,22 @@ class NoRegistry(Exception):
 @dataclass(frozen=True)
 class Service:
     """The registries found that advertise one key (`code`, its join code's digits): one
-    service, used at the first of `at` (sorted)."""
+    service, used at the first of `at`."""
 
     code: str
     at: tuple[tuple[str, int], ...]
 
     @property
     def where(self) -> str:
-        """ "ip:port" of the registry used."""
         return f"{self.at[0][0]}:{self.at[0][1]}"
 
     @property
     def fingerprint(self) -> str:
-        """The advertised key's fingerprint, as people compare it (six groups of five)."""
         return " ".join(self.code[i : i + 5] for i in range(0, len(self.code), 5))
 
 
 def say(line: str) -> None:
-    """A line of the client's, before its terminal starts (as clients print theirs)."""
+    """A line of the client's, before its terminal starts."""
     print(f">>> {line}", flush=True)
 
 
@@ -63,7 +57,7 @@ def registry_at(
 
 def find_registry(bind: str, code: str | None, tty: bool) -> Service:
     """The service to use, found on the network of `bind` (with `code`, the one advertising
-    it; with `tty`, a person may choose among several), said. Raises NoRegistry."""
+    it; with `tty`, a person may choose among several). Raises NoRegistry."""
     from launcher.event_loop import run_guarded
     from net.discovery import DiscoveryError, look
 
@@ -99,8 +93,7 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
 
 
 def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
-    """The services of `found` (records advertising one key), by address; with `code`,
-    only that key's."""
+    """The services of `found`, by address; with `code`, only that key's."""
     from wire.keys import code_from_text
 
     by_code: dict[str, set[tuple[str, int]]] = {}
@@ -113,15 +106,14 @@ def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
 
 
 def found_line(service: Service) -> str:
-    """What is said of the one registry found, which is used."""
     others = len(service.at) - 1
     of_service = f" (one of {others + 1} of its service)" if others else ""
     return f"[Found the registry at {service.where}{of_service}.]"
 
 
 def none_line(instead: str, others: int = 0, coded: bool = False) -> str:
-    """What is said when no registry was found: `instead`, the command to give; `others`,
-    those found advertising another join code than the one given (`coded`)."""
+    """What is said when no registry was found: `others` advertise another join code than
+    the one given (`coded`)."""
     from net.discovery import LOOK
 
     if coded and others:
@@ -132,13 +124,11 @@ def none_line(instead: str, others: int = 0, coded: bool = False) -> str:
 
 
 def several_line(found: Sequence[Service], instead: str) -> str:
-    """What a script is told when several registries were found: which, and to choose."""
     listed = ", ".join(f"{service.where} (key {service.fingerprint})" for service in found)
     return f"[Found {len(found)} registries: {listed}. Give the address of one: {instead}]"
 
 
 def menu(found: Sequence[Service]) -> list[str]:
-    """The numbered list a person on a terminal chooses from."""
     lines = [f"[Found {len(found)} registries on this network:]"]
     for number, service in enumerate(found, 1):
         more = f" (and {len(service.at) - 1} more of its service)" if len(service.at) > 1 else ""
@@ -147,7 +137,6 @@ def menu(found: Sequence[Service]) -> list[str]:
 
 
 def chosen(found: Sequence[Service], answer: str) -> Service | None:
-    """The service a person's `answer` to the menu's question names, or None."""
     text = answer.strip().rstrip(")").strip()
     if not text.isdigit() or not 1 <= int(text) <= len(found):
         return None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from launcher.checks import MODE_VALUES
+from launcher.command_line import HELP, spelled_mode
 
 #: What --help says after the options.
 EXAMPLES = (
@@ -47,30 +47,26 @@ _MODES = {
 }
 #: How a registry is stopped from its console besides `quit`.
 _STOPPING = "Ctrl-C or Ctrl-D on an empty line stops it too (it asks first while it serves anyone)."
-_SPELLINGS = {long: short for short, long in MODE_VALUES}
 
 
 def asked_mode_help(argv: list[str]) -> str | None:
     """The help of the mode `argv` names when it asks for help too (`-c --help`), or None."""
-    if not any(word in ("-h", "--help") for word in argv):
+    modes = [mode for mode in map(spelled_mode, argv) if mode]
+    if not modes or not any(word in HELP for word in argv):
         return None
-    mode = next(
-        (_SPELLINGS.get(word, word) for word in argv if _SPELLINGS.get(word, word) in _MODES), None
-    )
-    if mode is None:
-        return None
+    mode = modes[0]
     what, example, commands = _MODES[mode]
     if mode == "-c":
         from peer.core.commands import help_lines  # the peer's own /help, as it shows it
 
         commands = "\n".join(help_lines())
     if mode == "-s":
-        from registry.adapter.console_commands import HELP  # the console's own help
+        from registry.adapter.console_commands import HELP as CONSOLE  # its own help
 
         commands = "\n".join(
             (
                 "Its console takes:",
-                *HELP,
+                *CONSOLE,
                 _STOPPING,
                 "On a terminal it also serves at the help desk.",
             )

@@ -1,7 +1,5 @@
-"""When a datagram reached the host: the kernel's receive timestamp (SO_TIMESTAMPNS), for an
-endpoint that asks (a registry's) to know how long what it reads waited in its socket
-(net/datagram_in.py, `behind`). Where there is none, `stamp_arrivals` says no.
-"""
+"""When a datagram reached the host: the kernel's receive timestamp (SO_TIMESTAMPNS), for
+an endpoint to know how long what it reads waited in its socket."""
 
 from __future__ import annotations
 

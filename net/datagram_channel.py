@@ -15,32 +15,19 @@ Addr = tuple[str, int]
 
 
 class DatagramChannel(Protocol):
-    """Seals what is sent and opens what arrives, each for one key (secure/channel.py
-    states the contract of each)."""
+    """Seals what is sent and opens what arrives (secure/channel.py states each contract)."""
 
     @property
-    def static(self) -> X25519PrivateKey:
-        """This side's key pair (the TCP connections' secure streams use it too)."""
-        ...
+    def static(self) -> X25519PrivateKey: ...
 
     @property
-    def public(self) -> bytes:
-        """This side's public key."""
-        ...
+    def public(self) -> bytes: ...
 
     @property
-    def dropped(self) -> collections.Counter[str]:
-        """Datagrams dropped, by reason."""
-        ...
+    def dropped(self) -> collections.Counter[str]: ...
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        """The datagrams that carry `data` to `key` at `addr`."""
-        ...
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]: ...
 
-    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        """What `datagram` from `addr` carried, from whom, and what to send in answer."""
-        ...
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 
-    def ask_key(self, addr: Addr) -> bytes:
-        """The datagram, in clear, that asks `addr` for its public key."""
-        ...
+    def ask_key(self, addr: Addr) -> bytes: ...

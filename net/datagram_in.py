@@ -1,7 +1,5 @@
 """The receiving of datagrams by an `Endpoint` (net/endpoint.py): read in drains, opened
-in the secure channel, decoded and handed to the endpoint's owner; one in clear, from a
-version of ChatApp before the secure channel, is answered in clear if it asked.
-"""
+in the secure channel, decoded and handed to the endpoint's owner."""
 
 from __future__ import annotations
 
@@ -33,10 +31,9 @@ DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE: Final = 65536
 
-#: Drops that are expected while nothing is wrong, counted but never logged: a datagram of
-#: a session this side no longer has (it expired, or this side restarted since it was made)
-#: comes from a sender that makes a new session by itself, as WireGuard's does; nothing in
-#: it is for a person to act on, and its line every few minutes looked like an alarm.
+#: Drops counted but never logged: a datagram of a session this side no longer has comes
+#: from a sender that makes a new one by itself, as WireGuard's does (its line every few
+#: minutes looked like an alarm).
 QUIET_DROPS = frozenset({"no such session"})
 
 
@@ -59,9 +56,8 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
 
 
 class ReceivingDatagrams:
-    """The datagram side of `Endpoint`, which holds the state and does the sending named
-    here: what it reads from its socket, or is handed by the event loop, it opens, decodes
-    and hands over (to `on_batch` one datagram at a time, else to `on_message`)."""
+    """The datagram side of `Endpoint`, which holds the state named here: what it reads it
+    opens, decodes and hands over (to `on_batch` a datagram at a time, else `on_message`)."""
 
     drops: DropLog
     rejections: Rejections
@@ -99,8 +95,7 @@ class ReceivingDatagrams:
     _new_id: IdMaker
 
     def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
-        """The endpoint's own (net/endpoint.py): its sending side. A method here, not an
-        attribute's type: the compiled build calls a subclass's method by its base's."""
+        """The endpoint's (a method here: the compiled build calls a subclass's by its base's)."""
         raise NotImplementedError
 
     def behind(self) -> float:
@@ -119,10 +114,8 @@ class ReceivingDatagrams:
 
     def drain(self) -> None:
         """Read, open and hand over what waits on the socket (DRAIN_BATCH datagrams at most),
-        then send what answers them: what the event loop runs when the socket is readable.
-        After a first datagram (the usual wake-up) a poll, cheaper than a read that finds
-        nothing, tells whether more wait. What the drain's first relaying datagram relays
-        leaves before another sender's datagram is handled (`datagram_ends`)."""
+        then send what answers them. After a first datagram a poll, cheaper than a read
+        that finds nothing, tells whether more wait."""
         outgoing = self.outgoing
         outgoing.holding = outgoing.coalesce_drains
         self.read_at, started, emptied = self._clock(), self._wall(), False
@@ -165,15 +158,12 @@ class ReceivingDatagrams:
                 self._on_drained()
 
     def receive(self, data: bytes, addr: Addr, now: float) -> None:
-        """Open, decode and hand over one datagram from `addr` that came at `now`, as a
-        drain does each it reads: for datagrams read elsewhere (the event loop's, where it
-        cannot say the socket is readable; a test's)."""
+        """Open, decode and hand over one datagram read elsewhere, as a drain does."""
         self.read_at = now
         self._datagram(data, addr)
 
     def ask_key(self, addr: Addr) -> None:
-        """Ask `addr` for its public key in clear (a registry, first met); the answer comes
-        to `on_key`."""
+        """Ask `addr` for its public key in clear; the answer comes to `on_key`."""
         self.outgoing.send_sealed(((self.outgoing.channel.ask_key(addr), addr),))
 
     #: Told of a key a registry answered with (see `ask_key`).
@@ -183,8 +173,7 @@ class ReceivingDatagrams:
     on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
-        """Open, decode and hand over one datagram read from `addr`. The usual one, a
-        message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
+        """Open, decode and hand over one datagram read from `addr`."""
         key_gate = self._key_gate
         if data[:1] == DATA_KIND:
             # opened before any gate, as WireGuard opens transport data (see
@@ -216,9 +205,8 @@ class ReceivingDatagrams:
             self._on_message(message, addr, key)
 
     def _not_only_data(self, opened: Opened, data: bytes, addr: Addr) -> bytes | None:
-        """Carry out what `opened`, from `addr`, holds besides data: datagrams to send in
-        answer, a key learned, a datagram in clear, a drop, a handshake answered. The data
-        it holds too, to hand over, or None."""
+        """Carry out what `opened` holds besides data (answers, a key learned, a datagram in
+        clear, a drop, a handshake answered): the data to hand over, or None."""
         if opened.send:
             self.outgoing.send_sealed(opened.send)
         if opened.learned:
@@ -241,8 +229,8 @@ class ReceivingDatagrams:
         return None
 
     def _undecoded(self, exc: DecodeError, addr: Addr, key: bytes) -> None:
-        """An opened datagram from `addr`, sealed by `key`, is no message (`exc` says why):
-        counted and logged; a request of another version of ChatApp is told so."""
+        """An opened datagram is no message: counted and logged; a request of another
+        version of ChatApp is told so."""
         self.bad_datagrams += 1
         self.rejections(
             "bad datagram",
@@ -257,11 +245,9 @@ class ReceivingDatagrams:
             )
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
-        """A datagram in clear: a version of ChatApp from before the secure channel. A request
-        of one is answered in clear that versions differ, or with TooBig (they ask again
-        over TCP, answered there), whichever is no bigger than it: its source is not
-        proven, and must never receive more than was sent (no amplification). Anything
-        else in clear, or a request too short for either answer, is dropped and counted."""
+        """A datagram in clear, from a version before the secure channel: a request is
+        answered in clear that versions differ, or with TooBig, whichever is no bigger than
+        it (no amplification). Anything else is dropped and counted."""
         self.bad_datagrams += 1
         refused = self._clear_refusal(data, addr)
         if refused is None:
@@ -273,9 +259,8 @@ class ReceivingDatagrams:
             self.outgoing.send_sealed(((reply, addr),))
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
-        """The answer, in clear, to a message in clear: a request of a version of ChatApp
-        from before the secure channel is told versions differ (with both wire versions
-        where it says its own). None for anything else. Logged as bad input is."""
+        """The answer, in clear, to a request in clear: versions differ (None for anything
+        else). Logged as bad input is."""
         request = clear_request(data)
         count = self.bad_datagrams + self.bad_frames
         what = f"a {request[0]}" if request is not None else "a message"

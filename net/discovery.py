@@ -32,8 +32,7 @@ RESOLVE = 1.0
 
 
 class Found(Struct, frozen=True):
-    """A registry found on the network: where it said it listens, and the join code of the
-    key it said it has (digits and dashes as advertised; "" when it said none)."""
+    """A registry found on the network, and the join code it advertised ("": none)."""
 
     ip: str
     port: int
@@ -41,19 +40,17 @@ class Found(Struct, frozen=True):
 
 
 class DiscoveryError(Exception):
-    """Discovery cannot work here (no multicast socket could be opened); the message says why."""
+    """No multicast socket could be opened; the message says why."""
 
 
 def _quiet_library() -> None:
-    """zeroconf's own warnings are not for a user, told in ChatApp's words what matters."""
     log = logging.getLogger("zeroconf")
     log.addHandler(logging.NullHandler())
     log.propagate = False
 
 
 def _zeroconf(bind: str) -> AsyncZeroconf:
-    """A multicast DNS stack on the interface of `bind`, or every interface (0.0.0.0).
-    Raises DiscoveryError."""
+    """A multicast DNS stack on the interface of `bind`. Raises DiscoveryError."""
     from zeroconf import InterfaceChoice, IPVersion
     from zeroconf.asyncio import AsyncZeroconf
 
@@ -76,7 +73,6 @@ def advertised_addresses(bind: str) -> list[str]:
 
 
 def _networks() -> list[tuple[str, int]]:
-    """This machine's IPv4 addresses, each with its network's prefix length."""
     import ifaddr
 
     return [
@@ -88,9 +84,8 @@ def _networks() -> list[tuple[str, int]]:
 
 
 def lan_addresses() -> list[str]:
-    """This machine's IPv4 addresses but loopback and link-local, sorted, each once: what
-    peers on other machines reach a registry listening on every interface at. Asked of
-    the OS alone: nothing is sent."""
+    """This machine's IPv4 addresses but loopback and link-local, sorted: where peers on
+    other machines reach a registry listening on every interface."""
     usable = {ip for ip, _ in _networks() if _usable(ipaddress.IPv4Address(ip))}
     return sorted(usable, key=ipaddress.IPv4Address)
 
@@ -100,8 +95,7 @@ def _usable(address: ipaddress.IPv4Address) -> bool:
 
 
 def reach_line(addresses: list[str], port: int) -> str:
-    """The start line that says where peers reach a registry listening on every interface
-    at `port`."""
+    """The start line that says where peers reach a registry on every interface."""
     here = f"Peers on this machine reach it at 127.0.0.1:{port}"
     if not addresses:
         return f"{here}; this machine has no network address other than that right now."
@@ -131,10 +125,9 @@ class Advertisement:
     def start(
         cls, bind: str, port: int, code: str, done: Callable[[str | None], None]
     ) -> Advertisement:
-        """Advertise the registry listening on `bind`:`port` whose key's join code is
-        `code`. Returns at once; `done` is called once the record is on the network (its
-        name probed unique: about 1.5 s) with None, or with the reason it could not be.
-        Raises DiscoveryError."""
+        """Advertise the registry at `bind`:`port` with its join code. Returns at once;
+        `done` is called once the record is on the network (about 1.5 s) with None, or
+        with the reason it could not be. Raises DiscoveryError."""
         from zeroconf import ServiceInfo
 
         host = "".join(c if c.isalnum() else "-" for c in socket.gethostname().lower())[:40]
@@ -163,7 +156,6 @@ class Advertisement:
         done(None)
 
     async def close(self) -> None:
-        """Withdraw the record (a goodbye on the network) and close the sockets."""
         if self._registered is not None and not self._registered.done():
             self._registered.cancel()
         with contextlib.suppress(Exception):  # the registry stops whatever the network says
@@ -206,8 +198,7 @@ async def look(bind: str, look_for: float = LOOK, window: float = WINDOW) -> lis
 
 
 async def _resolved(zc: AsyncZeroconf, name: str) -> Found | None:
-    """Where the registry of the record `name` listens, or None when its record has no
-    address or port, or never came."""
+    """Where the registry of the record `name` listens, or None."""
     from zeroconf.asyncio import AsyncServiceInfo
 
     info = AsyncServiceInfo(SERVICE_TYPE, name)

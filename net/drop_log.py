@@ -1,10 +1,7 @@
-"""One log line per kind of rejection per interval, however many come: a process's one log
-of refusals and failed checks. Whoever sends garbage would otherwise choose how often we
-write. The first of a kind is logged at once; those within INTERVAL after it are counted,
-and the next line of that kind says how many.
-
-`DropLog` is sans-IO: its owner calls `flush(now)` once `due()` has passed. `Rejections`
-is that owner in an asyncio program, one a process.
+"""One log line per kind of rejection per interval, however many come (whoever sends
+garbage would otherwise choose how often we write): the first of a kind at once, then a
+count of those within INTERVAL after it. `DropLog` is sans-IO; `Rejections` runs one in
+an asyncio program.
 """
 
 from __future__ import annotations
@@ -42,8 +39,6 @@ class DropLog:
         self.counts: dict[str, int] = {}
 
     def drop(self, kind: str, line: str, now: float) -> None:
-        """One rejection of `kind`, described by `line`: written now if no line of its kind
-        was written within the interval, else counted for the next one."""
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
             kind = OTHER_KIND
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -58,7 +53,6 @@ class DropLog:
             self._summary(entry, now)
 
     def total(self) -> int:
-        """Rejections of every kind so far."""
         return sum(self.counts.values())
 
     def due(self) -> float | None:
@@ -67,7 +61,6 @@ class DropLog:
         return min(held) + self.interval if held else None
 
     def flush(self, now: float) -> None:
-        """Write the count of every kind whose interval is over."""
         for entry in self._kinds.values():
             if entry.held and now - entry.logged >= self.interval:
                 self._summary(entry, now)
@@ -81,8 +74,8 @@ class DropLog:
 
 
 class Rejections:
-    """A process's one log of rejections: a `DropLog` on the monotonic clock, its counts
-    written by a timer of the running loop and at `close`. Call it with a kind and a line."""
+    """A process's one log of rejections: call it with a kind and a line. Its counts are
+    written by a timer of the running loop, and at `close`."""
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
         self.drops = DropLog(log, interval)
@@ -90,7 +83,6 @@ class Rejections:
         self._flush_timer: asyncio.TimerHandle | None = None
 
     def __call__(self, kind: str, line: str) -> None:
-        """One rejection of `kind`, told by `line` (see DropLog.drop)."""
         drops = self.drops
         drops.drop(kind, line, self._clock())
         if self._flush_timer is None and drops.due() is not None:
@@ -110,7 +102,6 @@ class Rejections:
             self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
 
     def close(self) -> None:
-        """Write the counts held so far, and stop the timer."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None

@@ -31,7 +31,6 @@ KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
 
 
 def enable_keepalive(writer: asyncio.StreamWriter) -> None:
-    """Turn on TCP keepalive probes for the connection behind `writer`, where allowed."""
     sock = writer.get_extra_info("socket")
     if sock is None:
         return
@@ -68,8 +67,8 @@ Dropped = Callable[[str, str], None]
 
 
 class Accepted:
-    """One accepted connection: its socket until its streams exist, then its writer, which
-    closing must go through (or the descriptor could be reused under the transport)."""
+    """One accepted connection: its socket until its streams exist, then its writer (closed
+    through it, or the descriptor could be reused under the transport)."""
 
     __slots__ = ("sock", "writer")
 
@@ -86,8 +85,8 @@ class Accepted:
 
 class Listener:
     """Accepts TCP connections on one address and serves each with `serve(reader, writer,
-    addr, slot)`, `slot` being what to tell `slots` about (heard, shown_key, settle). The
-    process's open-file limit is raised to what the system allows first (`stream_limit`)."""
+    addr, slot)`, `slot` being what to tell `slots` about. `clock`: the monotonic clock
+    the slots keep activity by."""
 
     def __init__(
         self,
@@ -96,7 +95,6 @@ class Listener:
         dropped: Dropped,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`clock`: the monotonic clock the slots keep activity by."""
         self.slots = StreamSlots(stream_limit(), clock)
         self._serve = serve
         self._spawn = spawn
@@ -107,7 +105,6 @@ class Listener:
         self.paused = False
 
     async def open(self, host: str, port: int) -> None:
-        """Listen on `host`:`port`. Raises OSError."""
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -122,16 +119,15 @@ class Listener:
         self._sock = sock
 
     def close(self) -> None:
-        """Stop listening (the connections being served are the caller's to end)."""
+        """Stop listening (the connections are the caller's to end)."""
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
 
     def accept_waiting(self, listener: socket.socket) -> None:
-        """Accept at most ACCEPT_BATCH connections waiting on the listening socket. A
-        failure but a reset is counted (`errors`) and told; out of descriptors or memory,
-        accepting is `paused` for PAUSE_ON_EXHAUSTION."""
+        """Accept at most ACCEPT_BATCH connections. A failure but a reset is counted and
+        told; out of descriptors or memory, accepting is `paused` for a while."""
         for _ in range(ACCEPT_BATCH):
             try:
                 conn, peer = listener.accept()

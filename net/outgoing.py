@@ -1,30 +1,17 @@
-"""What leaves a node's UDP socket, and when: the batching and ack-merging policy of
-`net.endpoint.Endpoint`, and the sending itself, each datagram sealed in the endpoint's
-channel.
+"""What leaves a node's UDP socket, and when, each datagram sealed in the endpoint's
+channel. A batch ends with a pass of the event loop, a drain of the socket (the datagrams
+read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
+than the work already in hand.
 
-Its events are the messages to send (already encoded), each with its destination (an
-address, and the key it is sealed for there), the acks to send, and the moments
-that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
-the end of a pass of the event loop, and the end of a `packed` block. Each sends what it
-lets go, sealed, and returns whether it left, or the datagrams before sealing (what a
-test reads). A batch ends with a pass or a drain, never after a time, so nothing is held back
-longer than the work already in hand.
+- The first datagram to an address in a pass goes at once (an idle sender never waits);
+  those that follow it in the pass share datagrams at its end, in order.
+- Acks that wait are merged into one Acks per address, after what else waits for it.
+- With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
+  what the drain's first relaying datagram relays to many members: that leaves, packed
+  for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
+  the same members again in the drain is kept as one entry for all.
 
-The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
-- the first datagram to an address in a pass of the event loop goes at once: an idle
-  sender never waits; those that follow it in the same pass wait for the end of the pass
-  and share datagrams (`wire.codec.pack_datagrams`), in order;
-- acks that wait are merged into one Acks per address, after what else waits for it;
-- with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
-  the end of the drain, except what the drain's first datagram to relay anything relays
-  to many members: that leaves packed as soon as the datagram is handled, or with what
-  its sender's next datagram in the drain relays (the endpoint calls `datagram_ends`), as
-  one datagram (or as few as hold it, back to back) per member; a relay to the
-  same members again in that drain is kept as one entry for all, not an entry per member,
-  and leaves packed to each.
-
-The socket is sent on without blocking the event loop: what the kernel refuses, its send
-buffer full, waits in order until the socket is writable.
+What the kernel refuses, its send buffer full, waits in order until the socket is writable.
 """
 
 from __future__ import annotations
@@ -49,9 +36,8 @@ Datagram = tuple[bytes, Dest]
 
 
 class DatagramSocket(Protocol):
-    """What `Outgoing` sends on: a non-blocking UDP socket (`socket.socket`), or a
-    stand-in of its shape. A Protocol, not the class: compiled (setup.py), Outgoing
-    takes any object that has these, as the pure one does."""
+    """A non-blocking UDP socket, or a stand-in of its shape (a Protocol, so that the
+    compiled Outgoing takes either)."""
 
     def sendto(self, data: bytes, address: Addr, /) -> int: ...
 
@@ -86,8 +72,9 @@ class _Relay:
 
 
 class Outgoing:
-    """The datagrams waiting to leave packed, the rules that say when they go, and the
-    socket they go on."""
+    """The datagrams waiting to leave packed, and the socket they go on. `new_id` makes the
+    ids of the acks merged here; `channel` seals each datagram at the time `clock` reads.
+    Nothing is sent until `open`."""
 
     def __init__(
         self,
@@ -97,9 +84,6 @@ class Outgoing:
         *,
         coalesce_drains: bool = False,
     ) -> None:
-        """`new_id` makes the ids of the acks merged here; `channel` seals each datagram
-        for its key, at the time `clock` reads; `coalesce_drains`: see the module's
-        docstring. Nothing is sent until `open`."""
         self._new_id = new_id
         #: What seals every datagram (the endpoint's: replaceable, as a benchmark does).
         self.channel = channel
@@ -146,14 +130,13 @@ class Outgoing:
         sock: DatagramSocket | None = None,
         transport: asyncio.DatagramTransport | None = None,
     ) -> None:
-        """Send on `sock` (non-blocking), or on `transport` where the event loop cannot
-        tell when a socket is writable (Windows' proactor); `call_soon` runs a function at
-        the end of this pass of the event loop (`flush`)."""
+        """Send on `sock`, or on `transport` where the event loop cannot tell when a socket
+        is writable (Windows' proactor); `call_soon` runs a function at the end of this
+        pass of the event loop."""
         self._sock, self._transport, self._call_soon = sock, transport, call_soon
 
     def close(self) -> None:
-        """Send nothing more: what waits for the socket is dropped (the socket is its
-        owner's to close)."""
+        """Send nothing more: what waits for the socket is dropped."""
         if self._unsent and self._sock is not None:
             asyncio.get_running_loop().remove_writer(self._sock.fileno())
         self._unsent.clear()
@@ -173,16 +156,12 @@ class Outgoing:
                 self._refused(data, addr, exc)
 
     def _later(self, data: bytes, addr: Addr) -> None:
-        """Send `data` to `addr` where the socket cannot take it now: on the transport if
-        that is what is open, else after what waits (nowhere when nothing is open)."""
         if self._transport is not None:
             self._transport.sendto(data, addr)
         elif self._sock is not None:
             self._hold(data, addr)
 
     def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
-        """The kernel did not take `data` for `addr`: it waits for the socket to be
-        writable when its send buffer is full, else it is counted and dropped."""
         sock = self._sock
         if isinstance(exc, BlockingIOError | InterruptedError) and sock is not None:
             asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
@@ -211,8 +190,6 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, datagrams: list[Datagram]) -> list[Datagram]:
-        """Seal and send each (data, dest) of `datagrams`, in order, at one reading of the
-        clock; `datagrams`."""
         seal, now, on_sent = self.channel.seal, self._clock(), self.on_sent
         for data, (addr, key) in datagrams:
             self.send_sealed(seal(data, addr, key, now))
@@ -223,26 +200,22 @@ class Outgoing:
     # -- what ends a batch ---------------------------------------------------------------
 
     def drain_ends(self) -> list[Datagram]:
-        """The datagrams read in one wake-up have been handled, and something waits
-        (`holding` or `flush_asked`; a peer's drain, its answers sent at once, calls
-        nothing): what answers them leaves now, not at the end of the loop's pass (a
-        process serving many sockets, or busy with much else, would otherwise hold every
-        ack back until all of them are done, and the senders would time out)."""
+        """The datagrams read in one wake-up have been handled, and something waits: what
+        answers them leaves now, not at the end of the loop's pass (a busy process would
+        hold every ack back, and the senders would time out)."""
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
         return []
 
     def packed_begins(self) -> bool:
-        """What is sent from now until `packed_ends` waits for it, and then leaves packed,
-        acks merged, as what answers a drain of the socket does with `coalesce_drains`.
-        Returns whether sends waited already (for `packed_ends`)."""
+        """What is sent from now until `packed_ends` waits, then leaves packed, as in a
+        drain with `coalesce_drains`. Returns whether sends waited already."""
         was, self.holding = self.holding, True
         return was
 
     def packed_ends(self, was: bool) -> list[Datagram]:
-        """The block begun by the `packed_begins` that returned `was` is over: what waited
-        for it, unless sends waited already before it (then they still do)."""
+        """The block begun by the `packed_begins` that returned `was` is over."""
         self.holding = was
         if was or not (self._batches or self._acks or self._relay is not None):
             return []
@@ -250,8 +223,7 @@ class Outgoing:
 
     def datagram_ends(self) -> list[Datagram]:
         """A datagram read in a drain has been handled: what it relayed, if it is the
-        drain's first relaying datagram, to leave now, packed for each member. What later
-        datagrams of the drain relay to the same members waits for the drain's end."""
+        drain's first relaying datagram, leaves now, packed for each member."""
         relay = self._relay
         if relay is None or not self.relaying_early:
             return []
@@ -260,9 +232,7 @@ class Outgoing:
         return self._sent([(packet, dest) for dest in relay.dests for packet in packets])
 
     def flush(self) -> list[Datagram]:
-        """Send everything that waits, now: at the end of the pass of the event loop
-        (`flush_asked`), or as the endpoint closes. Acks merged, each
-        address's datagrams packed, in order."""
+        """Send everything that waits, now, acks merged, each address's datagrams packed."""
         self.flush_asked = False
         self._went.clear()
         out: list[Datagram] = []
@@ -291,12 +261,10 @@ class Outgoing:
     # -- what is sent --------------------------------------------------------------------
 
     def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> bool:
-        """Send `data`, one datagram-sized message for `dest`, now or later (see the
-        module's docstring); whether now (else a later `flush`, `drain_ends` or
-        `packed_ends` sends it). Order is kept, except that acks which wait go after the
-        rest: an Ack (of the message `ack_of`) waits when something else for `dest` went
-        or waits in this pass, or while sends wait for the end of a drain, merged with the
-        other acks for `dest` into one Acks; else it goes as any datagram."""
+        """Send `data`, one datagram-sized message for `dest`: whether now (else later, in
+        order). An Ack (of the message `ack_of`) waits when something else for `dest` went
+        or waits, or while sends wait, merged with the other acks for `dest`; else it goes
+        as any datagram."""
         went = self._went
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
@@ -329,8 +297,7 @@ class Outgoing:
         return True
 
     def _waits(self) -> bool:
-        """Something now waits: unless sends wait for the end of a drain or a `packed`
-        block, which sends it, `flush` runs at the end of this pass of the event loop."""
+        """Something now waits: `flush` runs at the end of this pass, unless sends wait."""
         if not self.holding and not self.flush_asked:
             self.flush_asked = True
             if self._call_soon is not None:
@@ -338,9 +305,9 @@ class Outgoing:
         return False
 
     def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
-        """Acks of each of `replies` for `dest` (those of one datagram): merged with the
-        acks that wait for it, as `datagram` would merge each (then none to send now), else as
-        few datagram-sized messages as hold them, for the caller to send in order."""
+        """Acks of `replies` for `dest` (those of one datagram): merged with those that
+        wait, as `datagram` would (then none to send now), else as few datagram-sized
+        messages as hold them, for the caller to send."""
         if self.holding or dest in self._went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(replies)
             self._waits()
@@ -348,13 +315,10 @@ class Outgoing:
         return self._merged_acks(list(replies))
 
     def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
-        """While sends wait (for the end of a drain, or of a `packed` block), whether `data`
-        for each of `dests` (a relay to many members) waits in the relay entry: with no
-        entry yet and nothing waiting for any of them, an entry is opened with it, to leave
-        at the end of the datagram being handled (`datagram_ends`), or of the drain or
-        block, whichever comes first; an entry for the same members (a burst) keeps it, to
-        leave packed with the rest. Otherwise False: the caller gives it to `datagram` for
-        each member (and any entry becomes per-address batches)."""
+        """While sends wait, whether `data` for each of `dests` (a relay to many members)
+        waits in the relay entry: a new entry when none is open and nothing waits for any
+        of them, or the entry for the same members. Otherwise False: the caller gives it
+        to `datagram` for each member (and any entry becomes per-address batches)."""
         if not self.holding:
             return False
         relay = self._relay
@@ -376,8 +340,7 @@ class Outgoing:
     # -- within ----------------------------------------------------------------------------
 
     def _unpack_relay(self) -> None:
-        """The relay entry as per-address batches (before anything else queued for one of
-        its members, which must follow it)."""
+        """The relay entry as per-address batches, before anything else queued for them."""
         relay, self._relay, self.relaying_early = self._relay, None, False
         if relay is not None:
             batches = self._batches
@@ -385,10 +348,8 @@ class Outgoing:
                 batches.setdefault(dest, []).extend(relay.datas)
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
-        """Acks waiting for one address, as few datagram-sized messages as hold them: one
-        Ack alone, several in an Acks. An Acks is smaller than the requests it answers
-        together, so merging never amplifies. Too many for one are cut where each part is
-        full, from each id's encoded size: each part is encoded once."""
+        """Acks waiting for one address, as few datagram-sized messages as hold them (an
+        Acks is smaller than the requests it answers: merging never amplifies)."""
         if len(replies) == 1:
             return [encode(Ack(self._new_id(), replies[0]))]
         first = self._new_id()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from secure.stream import KEY_REQUEST_FRAME, key_answer
+from secure.stream import KEY_REQUEST_FRAME, frame, key_answer
 from wire.limits import FRAME_HEADER
 
 #: Seconds to wait for a registry's key before saying it does not answer.
@@ -14,18 +14,17 @@ ASK_TIMEOUT = 5.0
 
 
 def registry_label(host: str, port: int) -> str:
-    """The label a registry's key is pinned under."""
     return f"registry {host}:{port}"
 
 
 async def ask_key(host: str, port: int) -> bytes | None:
-    """The key the registry at `host`:`port` answers with, or None (no answer in time, or
-    not a key). Raises ConnectionRefusedError: nothing listens there."""
+    """The key the registry at `host`:`port` answers with, or None. Raises
+    ConnectionRefusedError: nothing listens there."""
     writer = None
     try:
         async with asyncio.timeout(ASK_TIMEOUT):
             reader, writer = await asyncio.open_connection(host, port)
-            writer.write(len(KEY_REQUEST_FRAME).to_bytes(FRAME_HEADER, "big") + KEY_REQUEST_FRAME)
+            writer.write(frame(KEY_REQUEST_FRAME))
             length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
             if length != 33:
                 return None

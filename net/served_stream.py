@@ -1,7 +1,5 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
-(`secure.stream`) and handed over until it ends. What does not open closes it unanswered;
-a version from before the secure channel is told so in clear, if it asked.
-"""
+(`secure.stream`) and handed over until it ends."""
 
 from __future__ import annotations
 
@@ -9,9 +7,9 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from net.stream_slots import Closable
-from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream
+from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
+from wire.codec import encode
 from wire.errors import DecodeError, OtherVersion
-from wire.framing import encode_frame
 from wire.messages import Acks, Message
 from wire.reliable import STREAM_WAIT
 
@@ -67,7 +65,6 @@ class ServedStream:
         self._handed = False  # to the handoff's session, which closes it from then on
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
-        """Read frames from `reader` until the connection ends, then close it."""
         try:
             while await self._one_read(reader):
                 pass
@@ -77,7 +74,7 @@ class ServedStream:
             self._closed()
 
     async def _one_read(self, reader: asyncio.StreamReader) -> bool:
-        """Read what comes next and hand over the messages it completes; whether to go on."""
+        """Read what comes next, and hand over what it completes: whether to go on."""
         if self._frame_began is None:
             wait = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
         else:
@@ -101,7 +98,9 @@ class ServedStream:
         return await self._hand_over(messages, reader)
 
     def _feed(self, data: bytes) -> list[Message] | None:
-        """The messages `data` completes, or None when it ends the connection."""
+        """The messages `data` completes, or None when it ends the connection: what does
+        not open closes it unanswered; a version from before the secure channel is told
+        so in clear, if it asked."""
         writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
         try:
             return decoder.feed(data)
@@ -114,7 +113,7 @@ class ServedStream:
             endpoint.bad_frames += 1
             refused = endpoint._clear_refusal(exc.body, self._addr)
             if refused is not None:
-                writer.write(encode_frame(refused))
+                writer.write(frame(encode(refused)))
         except DecodeError as exc:
             # not answered: a frame that does not open gets no oracle
             endpoint.bad_frames += 1
@@ -126,7 +125,6 @@ class ServedStream:
         return None
 
     def _progress(self, messages: list[Message]) -> None:
-        """Tell the slot what the connection has shown, and time the frame now awaited."""
         slot, decoder = self._slot, self._decoder
         slots = self._endpoint.listener.slots
         if slot is not None and decoder.ready:
@@ -165,7 +163,6 @@ class ServedStream:
     async def _hand_off(
         self, first: Message, reader: asyncio.StreamReader, more: list[Message]
     ) -> None:
-        """Give the connection to the handoff's coroutine, from its first message on."""
         endpoint, writer = self._endpoint, self._writer
         endpoint._slot_of.pop(writer, None)  # its own session writes from now
         if self._slot is not None:
@@ -176,7 +173,6 @@ class ServedStream:
         await endpoint._handoff[1](first, self._decoder, reader, writer, more=more)
 
     def _closed(self) -> None:
-        """Forget the connection, and close it unless handed off."""
         endpoint, writer, addr = self._endpoint, self._writer, self._addr
         if not self._handed:
             self._decoder.close()
@@ -197,7 +193,6 @@ class ServedStream:
 
 
 def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -> None:
-    """The connection from `addr` held most when all held more than the budget."""
     endpoint.rejections(
         "over budget",
         f"closed the TCP connection holding most ({fmt_addr(addr)}; "
@@ -208,19 +203,16 @@ def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -
 
 
 def _answers(message: Message, msg_id: str) -> bool:
-    """Whether `message` answers the message `msg_id`."""
     if isinstance(message, Acks):
         return msg_id in message.replies
     return getattr(message, "reply_to", None) == msg_id
 
 
 def fmt_addr(addr: Addr) -> str:
-    """`addr` as the log shows it."""
     return f"{addr[0]}:{addr[1]}"
 
 
 def why_bad(exc: DecodeError) -> str:
-    """What was wrong with some input, for the log."""
     if isinstance(exc, OtherVersion):
         return f"{exc} (another version of ChatApp?)"
     return str(exc)

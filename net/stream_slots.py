@@ -1,27 +1,21 @@
-"""How many TCP connections a node serves at once, so that they never take the file
-descriptors its files need, and which one makes room for a newcomer; and how many it opens.
+"""How many TCP connections a node serves at once, and which one makes room for a
+newcomer; and how many it opens.
 
-Connections are counted against the process's open-file limit (raised at start), less
-SPARE_FDS for files, and never more than MAX_STREAMS: left unbounded, idle connections (a
-bug, a flood) would leave a registry no descriptor to accept anyone or open a mailbox.
+Connections are counted against the open-file limit less SPARE_FDS, at most MAX_STREAMS:
+a registry always keeps descriptors to accept a peer and open a mailbox.
 
 At the limit a newcomer takes the place of the least useful connection: one that has shown
 no key yet, then one waiting for no answer (the longest silent first), then one whose
 request has gone unanswered for EVICT_IDLE (the longest waiting first). A fresher request
-is protected, but not in the last `reserve` places (RESERVE_SHARE of the limit): whoever
-holds every place with requests, a registering peer still gets one. A newcomer is turned
-away only when help-desk sessions (settled: counted, never evicted) hold the reserve. Bytes
-that complete no frame are no activity (the endpoint closes such a connection at
-FRAME_DEADLINE, net/served_stream.py).
+is protected, but not in the last `reserve` places: a registering peer always gets one.
+Help-desk sessions are never evicted. Bytes that complete no frame are no activity.
 
-One address holds at most `per_address` (MAX_STREAMS_PER_ADDRESS, at most half the limit),
-loopback included: its next connection closes its own least useful one (an address only
-ever makes room for itself), or is turned away when all it holds are desk sessions.
+One address holds at most `per_address`, loopback included: its next connection closes its
+own least useful one, or is turned away when all it holds are desk sessions.
 
-A connection opened to send one message too long for a datagram waits for its answer (or
-SENT_IDLE_CLOSE, net/served_stream.py): a peer that never answers holds it that long, for
-each retried copy. So one IP address holds at most SENT_PER_ADDRESS of them, all at most
-SENT_LIMIT; past that the message waits for its retry (logged, counted).
+Connections opened to send a message too long for a datagram wait for its answer: one
+address holds at most SENT_PER_ADDRESS of them, all at most SENT_LIMIT; past that the
+message waits for its retry.
 """
 
 from __future__ import annotations
@@ -63,9 +57,8 @@ class Closable(Protocol):
 
 
 def raise_open_file_limit() -> int:
-    """Raise the soft open-file limit to the hard one where the system allows: the soft
-    limit in force afterwards. Left at a shell's soft limit (often 1,024), a thousand
-    connections would leave a registry no descriptor to accept a peer or write its table."""
+    """Raise the soft open-file limit to the hard one where the system allows (a shell's is
+    often 1,024): the soft limit in force afterwards."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = UNLIMITED_WANTED if hard == resource.RLIM_INFINITY else hard
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -76,9 +69,7 @@ def raise_open_file_limit() -> int:
 
 
 def stream_limit() -> int:
-    """Accepted connections to serve at once, once the open-file limit is raised: that
-    limit less SPARE_FDS, at least 16 and at most MAX_STREAMS (DEFAULT_LIMIT when it has
-    none)."""
+    """Accepted connections to serve at once, once the open-file limit is raised."""
     soft = raise_open_file_limit()
     if soft == resource.RLIM_INFINITY:
         return DEFAULT_LIMIT
@@ -120,13 +111,12 @@ class StreamSlots:
 
     @property
     def reserve(self) -> int:
-        """Places a request in progress does not keep from a newcomer (see the module)."""
+        """Places a request in progress does not keep from a newcomer."""
         return max(1, self.limit // RESERVE_SHARE)
 
     def admit(self, stream: Closable, address: str = "") -> bool:
-        """Take a new connection from `address` (an IP; "": unknown, never capped) in,
-        closing the least useful of its address's, or at the limit of all, to make room
-        (see the module). False (counted) when there is none: the caller closes it."""
+        """Take a new connection from `address` (an IP; "": never capped) in, closing
+        another to make room if need be. False (counted): the caller closes it."""
         now = self._clock()
         if address and self._from.get(address, 0) >= self.per_address:
             own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
@@ -153,8 +143,8 @@ class StreamSlots:
     def _least_useful(
         self, candidates: Iterable[Closable], now: float, *, own: bool
     ) -> Closable | None:
-        """Of `candidates` (longest silent first), the one to close for a newcomer, as the
-        module says; for one of the same address (`own`), however short its wait."""
+        """Of `candidates` (longest silent first), the one to close for a newcomer; for one
+        of the same address (`own`), however short its wait."""
         quiet = waiting = None
         for stream in candidates:
             if stream in self._unproven:
@@ -175,7 +165,6 @@ class StreamSlots:
         return None
 
     def open_from(self, address: str) -> int:
-        """Connections open from `address`."""
         return self._from.get(address, 0)
 
     def _evict(self, stream: Closable) -> None:
@@ -206,7 +195,6 @@ class StreamSlots:
             del self._idle_from[address]
 
     def shown_key(self, stream: Closable) -> None:
-        """`stream` has completed its handshake: it has shown a key."""
         self._unproven.pop(stream, None)
 
     def heard(self, stream: Closable) -> None:
@@ -236,7 +224,6 @@ class StreamSlots:
                 self._not_idle(stream, address)
 
     def release(self, stream: Closable) -> None:
-        """`stream` is closed."""
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
         self._awaiting.pop(stream, None)
@@ -275,5 +262,4 @@ class SentStreams:
         self._total -= 1
 
     def open_to(self, ip: str) -> int:
-        """Connections open to `ip`."""
         return self._open.get(ip, 0)

@@ -8,12 +8,9 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the monotonic time `set` names; call it after every event.
-
-    A timer armed for an earlier time is kept: a `tick` with nothing due is harmless, and
-    re-arming costs more. With `spare`, one armed for a later time is kept too when a
-    sooner wake-up is asked for, and is the timer once that fires (not for a core whose
-    deadlines often move later: its spare would fire early)."""
+    """Runs `tick` no later than the monotonic time `set` names (a timer armed for earlier
+    is kept). With `spare`, one armed for later is kept too when a sooner wake-up is asked
+    for, and is the timer once that fires (not for deadlines that often move later)."""
 
     def __init__(self, tick: Callable[[], None], *, spare: bool = False) -> None:
         self._tick = tick
@@ -26,7 +23,6 @@ class WakeTimer:
         self._spare_at = 0.0
 
     def set(self, wake: float | None) -> None:
-        """Be woken at `wake` (or before it), or not at all for None."""
         if wake is None:
             self.cancel()
             return
@@ -45,7 +41,6 @@ class WakeTimer:
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def cancel(self) -> None:
-        """Forget any wake-up."""
         if self._handle is not None:
             self._handle.cancel()
         if self._spare is not None:

@@ -1,22 +1,11 @@
 """WireGuard's handshake MACs and cookies (the WireGuard paper, 5.3 and 5.4.7; wireguard-go's
-device/cookie.go), sans-IO, for the secure channel's handshakes.
+device/cookie.go), sans-IO. BLAKE2s is hashlib's; XChaCha20-Poly1305 is PyNaCl's, imported
+only under load.
 
-- mac1: keyed BLAKE2s-128 of a handshake message under HASH("mac1----" || the receiver's
-  public key): it proves only that the sender knows whom it talks to, checked with one
-  hash before any Diffie-Hellman.
-- mac2: the same MAC of the message and its mac1 under a cookie, BLAKE2s-128 of the
-  sender's IP and port under a secret made anew every COOKIE_REFRESH seconds.
-- Under load, an initiation without a valid mac2 is answered with a cookie reply: the
-  cookie sealed by XChaCha20-Poly1305 under HASH("cookie--" || the responder's public key),
-  the initiation's mac1 as associated data. The initiator's next initiation carries mac2.
-
-BLAKE2s is hashlib's; XChaCha20-Poly1305 is libsodium's, through PyNaCl, imported only when
-a cookie is sealed or opened (under load).
-
-When a responder is under load, on a rate rather than wireguard-go's queue (device.go
-`IsUnderLoad`, ratelimiter.go): the initiations with a valid mac1 beyond LOAD_RATE a second
-(LOAD_BURST at once), and UNDER_LOAD_FOR after. Under load, only an initiation with a valid
-mac2 gets a handshake, and each IP address at most SOURCE_RATE a second (SOURCE_BURST at once).
+A responder is under load on a rate rather than wireguard-go's queue (`IsUnderLoad`): the
+initiations with a valid mac1 beyond LOAD_RATE a second, and UNDER_LOAD_FOR after. Under
+load, only an initiation with a valid mac2 gets a handshake, each IP address at most
+SOURCE_RATE a second.
 """
 
 from __future__ import annotations
@@ -45,22 +34,18 @@ _NO_MAC2 = bytes(MAC_SIZE)
 
 
 def _hash(label: bytes, public: bytes) -> bytes:
-    """HASH(label || public): BLAKE2s-256, as WireGuard's HASH."""
     return hashlib.blake2s(label + public).digest()
 
 
 def mac(key: bytes, data: bytes) -> bytes:
-    """MAC(key, data): keyed BLAKE2s-128, as WireGuard's MAC."""
     return hashlib.blake2s(data, key=key, digest_size=MAC_SIZE).digest()
 
 
 def mac1_key(public: bytes) -> bytes:
-    """The key of the mac1 of messages to the holder of `public`."""
     return _hash(b"mac1----", public)
 
 
 def cookie_key(public: bytes) -> bytes:
-    """The key that seals cookies from the holder of `public`."""
     return _hash(b"cookie--", public)
 
 
@@ -71,25 +56,22 @@ def source_bytes(addr: Addr) -> bytes:
 
 
 def add_macs(message: bytes, mac1: bytes, cookie: bytes | None) -> bytes:
-    """`message` with its mac1 (keyed by `mac1`, a `mac1_key`) and its mac2 (keyed by
-    `cookie`, zeros without one) after it."""
+    """`message` with its mac1 and its mac2 (zeros without a `cookie`) after it."""
     with_mac1 = message + mac(mac1, message)
     return with_mac1 + (_NO_MAC2 if cookie is None else mac(cookie, with_mac1))
 
 
 def mac1_of(datagram: bytes) -> bytes:
-    """The mac1 of a datagram that ends with both MACs."""
     return datagram[-MACS_SIZE:-MAC_SIZE]
 
 
 def mac1_ok(datagram: bytes, key: bytes) -> bool:
-    """Whether `datagram` (a message and both MACs) ends with a valid mac1 under `key`."""
     return hmac.compare_digest(mac(key, datagram[:-MACS_SIZE]), mac1_of(datagram))
 
 
 def open_cookie(body: bytes, public: bytes, mac1: bytes) -> bytes | None:
     """The cookie a cookie reply's `body` brings from the holder of `public`, answering the
-    initiation whose mac1 was `mac1`; None when it does not open."""
+    initiation whose mac1 was `mac1`, or None."""
     if len(body) != COOKIE_REPLY_BODY:
         return None
     from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
@@ -114,20 +96,18 @@ class CookieChecker:
         self._secret_made = float("-inf")
 
     def mac1_ok(self, datagram: bytes) -> bool:
-        """Whether `datagram`'s mac1 is valid: it was made for our public key."""
         return mac1_ok(datagram, self._mac1_key)
 
     def mac2_ok(self, datagram: bytes, source: bytes, now: float) -> bool:
-        """Whether `datagram`'s mac2 is valid for the cookie of `source` (`source_bytes`
-        of its address), under a secret younger than COOKIE_REFRESH."""
+        """Whether `datagram`'s mac2 is valid for the cookie of `source`, under a secret
+        younger than COOKIE_REFRESH."""
         if now - self._secret_made > COOKIE_REFRESH:
             return False
         cookie = mac(self._secret, source)
         return hmac.compare_digest(mac(cookie, datagram[:-MAC_SIZE]), datagram[-MAC_SIZE:])
 
     def reply(self, datagram: bytes, index: bytes, source: bytes, now: float) -> bytes:
-        """The body of a cookie reply to `datagram`, the initiation numbered `index` (its 4
-        bytes), from `source` (`source_bytes` of its address): 60 bytes."""
+        """The body of a cookie reply to `datagram`, the initiation `index`, from `source`."""
         if now - self._secret_made > COOKIE_REFRESH:
             self._secret, self._secret_made = self._random(32), now
         from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
@@ -163,13 +143,11 @@ class HandshakeLoad:
         self._sources = FloodGate(SOURCE_RATE, SOURCE_BURST)
 
     def under_load(self, now: float) -> bool:
-        """Count one initiation with a valid mac1 arriving at `now`: whether the responder
-        is under load."""
+        """Count one initiation with a valid mac1: whether the responder is under load."""
         taken, self._due = self._rule.take(self._due, now)
         if not taken:
             self._until = now + UNDER_LOAD_FOR
         return now < self._until
 
     def admit(self, ip: str, now: float) -> bool:
-        """Whether `ip` may have a handshake at `now`, under load (counted if so)."""
         return self._sources.take(ip, now)

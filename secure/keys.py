@@ -21,7 +21,7 @@ PINS_FILE = "known-keys.json"
 
 
 class KeyFileError(Exception):
-    """A key file that exists but cannot be used; the message says which and why."""
+    """A key file that exists but cannot be used: the message says why."""
 
 
 def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
@@ -48,8 +48,7 @@ def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519Privat
 
 
 def _make_key(path: Path) -> X25519PrivateKey:
-    """A new key pair, kept at `path` unless another start kept one there first (then that
-    one)."""
+    """A new key pair at `path`, unless another start kept one there first."""
     private = X25519PrivateKey.generate()
     if create_once(path, (private.private_bytes_raw().hex() + "\n").encode("ascii")):
         return private
@@ -79,12 +78,10 @@ class Pins:
             )
 
     def get(self, label: str) -> bytes | None:
-        """The key pinned for `label`, if any."""
         text = self._keys.get(label)
         return key_from_text(text) if text is not None else None
 
     def labels(self) -> list[str]:
-        """The labels a key is pinned for."""
         return list(self._keys)
 
     def pin(self, label: str, public: bytes) -> None:
@@ -94,20 +91,17 @@ class Pins:
         self._save()
 
     def forget(self, label: str) -> None:
-        """Unpin `label`, durably. Raises OSError."""
         self._keys = {**self._read(), **self._keys}
         self._keys.pop(label, None)
         self._save()
 
     def _save(self) -> None:
-        """Write the keys pinned, durably, through a file of this process's own (two
-        programs may share the folder). Raises OSError."""
+        # through a file of this process's own: two programs may share the folder
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         replace_durably(self.path, data.encode("utf-8"), tmp=tmp)
 
     def _read(self) -> dict[str, str]:
-        """The keys pinned in the file now ({} when it cannot be read)."""
         with contextlib.suppress(OSError, ValueError, RecursionError):
             data = parse_json(read_text(self.path))
             if isinstance(data, dict):

@@ -1,10 +1,7 @@
 """The Noise Protocol Framework, revision 34 (https://noiseprotocol.org/noise.html), sans-IO:
-the handshakes Noise_{IK,X}_25519_ChaChaPoly_SHA256 and their transport ciphers, built from
-pyca `cryptography` primitives only. Section numbers (§) below are the spec's.
-
-The spec's CipherState is a key `k` and a nonce `n`. Here `CipherState` holds the key and
-takes the nonce from its caller, as out-of-order transport does (§11.4, and WireGuard); during
-the handshake the `n` that increments is kept beside it in `_SymmetricState`."""
+Noise_{IK,X}_25519_ChaChaPoly_SHA256 from pyca `cryptography` primitives. § numbers are the
+spec's. `CipherState` takes the nonce from its caller, as out-of-order transport does
+(§11.4, WireGuard); during the handshake `_SymmetricState` keeps the `n` that increments."""
 
 from __future__ import annotations
 
@@ -39,7 +36,6 @@ PATTERNS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 def public_bytes(private: X25519PrivateKey) -> bytes:
-    """The 32 raw bytes of `private`'s public key, as Noise sends and hashes it."""
     return private.public_key().public_bytes_raw()
 
 
@@ -70,8 +66,8 @@ nonce_bytes: Final = struct.Struct("<4xQ").pack
 
 
 class CipherState:
-    """One direction's transport key (§5.1), the nonce (0 to 2**64 - 2) given per call
-    (§11.4): the sender never uses one twice, and the receiver refuses a repeat itself."""
+    """One direction's transport key (§5.1), the nonce given per call (§11.4): the sender
+    never uses one twice, and the receiver refuses a repeat itself."""
 
     __slots__ = ("_aead",)
 
@@ -82,13 +78,12 @@ class CipherState:
 
     @property
     def aead(self) -> ChaCha20Poly1305:
-        """The key's ChaCha20-Poly1305 itself, for a transport that makes each nonce with
-        `nonce_bytes` and keeps nonces and sizes in range itself (a call less a datagram)."""
+        """The ChaCha20-Poly1305 itself, for a transport that makes each nonce with
+        `nonce_bytes` and checks nonces and sizes itself."""
         return self._aead
 
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
-        """ENCRYPT(k, nonce, ad, plaintext) (§4.2): ValueError for a nonce out of range or a
-        message over 65535 bytes."""
+        """ENCRYPT (§4.2): ValueError for a nonce out of range or a message too long."""
         _check_sizes(nonce, len(plaintext))
         return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
 
@@ -98,8 +93,7 @@ class CipherState:
         self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
-        """DECRYPT(k, nonce, ad, ciphertext) (§4.2), or NoiseError (a nonce out of range
-        too)."""
+        """DECRYPT (§4.2), or NoiseError (a nonce out of range too)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:
             raise NoiseError("does not open")
         try:
@@ -168,20 +162,18 @@ class _SymmetricState:
 
 
 class OtherKeys(TypedDict, total=False):
-    """A `Handshake`'s keys besides its own static one, each where its pattern has them."""
+    """A `Handshake`'s keys besides its own static one: the responder's static public key
+    (the initiator's pre-message), an ephemeral one for test vectors only."""
 
-    #: The peer's static public key, where the pattern's pre-message gives it.
     remote_static: bytes | None
-    #: This side's ephemeral key: for test vectors only (else one is made).
     ephemeral: X25519PrivateKey | None
 
 
 def _check_keys(
     pattern: str, initiator: bool, static: X25519PrivateKey | None, keys: OtherKeys
 ) -> None:
-    """A ValueError unless the keys given are the ones `pattern`, on the side it is, uses:
-    its static key; the responder's static key, given to the initiator alone (the
-    pre-message); an ephemeral key only where one is sent."""
+    """A ValueError unless the keys given are the ones `pattern`, on this side, uses (a key
+    given but unused would go unchecked)."""
     if pattern not in PATTERNS:
         raise ValueError(f"unknown handshake pattern {pattern!r}")
     if static is None:
@@ -210,9 +202,6 @@ class Handshake:
         static: X25519PrivateKey | None,
         **keys: Unpack[OtherKeys],
     ) -> None:
-        """Initialize() of §5.3. `static` is this side's key, `remote_static` the responder's
-        public key (the initiator's alone). `ephemeral` is for test vectors only. A key the
-        pattern has no use for, or lacks, is a ValueError: it would otherwise go unchecked."""
         _check_keys(pattern, initiator, static, keys)
         assert static is not None
         self._messages = PATTERNS[pattern]
@@ -230,7 +219,6 @@ class Handshake:
 
     @property
     def complete(self) -> bool:
-        """Whether every handshake message has been written or read."""
         return self._index == len(self._messages)
 
     @property
@@ -241,12 +229,12 @@ class Handshake:
 
     @property
     def handshake_hash(self) -> bytes:
-        """`h` (§5.2 GetHandshakeHash): once complete, the transcript's hash both share."""
+        """§5.2 GetHandshakeHash."""
         return self._state.h
 
     def write_message(self, payload: bytes) -> bytes:
-        """WriteMessage() of §5.3: the next message, ending with `payload`. ValueError out of
-        turn or past 65535 bytes; NoiseError for a low-order `remote_static`."""
+        """WriteMessage() of §5.3. ValueError out of turn or too long; NoiseError for a
+        low-order `remote_static`."""
         tokens = self._next(writing=True)
         if tokens is None:
             raise ValueError("not this side's turn to write")
@@ -275,8 +263,7 @@ class Handshake:
         return bytes(out)
 
     def read_message(self, message: bytes) -> bytes:
-        """ReadMessage() of §5.3: the payload of the peer's next message, or NoiseError (out
-        of turn, short, long, forged, altered), the state kept."""
+        """ReadMessage() of §5.3: the payload, or NoiseError, the state kept."""
         tokens = self._next(writing=False)
         if tokens is None:
             raise NoiseError("no message expected")
@@ -307,8 +294,8 @@ class Handshake:
         return payload
 
     def split(self) -> tuple[CipherState, CipherState]:
-        """Split() of §5.2 as (for sending, for receiving) from this side. After the one-way
-        X the recipient must not send with its first (§7.4)."""
+        """Split() of §5.2 as (for sending, for receiving); after X the recipient must not
+        send (§7.4)."""
         if not self.complete:
             raise ValueError("the handshake is not complete")
         to_responder, to_initiator = self._state.split()
@@ -317,7 +304,6 @@ class Handshake:
         return to_initiator, to_responder
 
     def _next(self, *, writing: bool) -> tuple[str, ...] | None:
-        """The next message pattern if it is this side's to write (or read), else None."""
         if self.complete:
             return None
         initiators = self._index % 2 == 0
@@ -326,7 +312,6 @@ class Handshake:
         return self._messages[self._index]
 
     def _mix_dh(self, token: str) -> None:
-        """MixKey(DH(...)) for "ee", "es", "se" or "ss": the initiator's key, the responder's."""
         ours, theirs = (token[0], token[1]) if self._initiator else (token[1], token[0])
         private = self._e if ours == "e" else self._s
         public = self._re if theirs == "e" else self._rs
@@ -335,9 +320,8 @@ class Handshake:
 
 
 def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext: bytes) -> bytes:
-    """One Noise_X message (§7.4) to `recipient`'s static public key: only it can open it,
-    and it learns `sender`'s. No replay protection (§7.7); a leaked recipient key opens
-    every past message to it."""
+    """One Noise_X message (§7.4) to `recipient`: no replay protection (§7.7), and a leaked
+    recipient key opens every past message to it."""
     handshake = Handshake(
         "X", initiator=True, prologue=prologue, static=sender, remote_static=recipient
     )
@@ -345,7 +329,7 @@ def seal(sender: X25519PrivateKey, recipient: bytes, prologue: bytes, plaintext:
 
 
 def open_sealed(recipient: X25519PrivateKey, prologue: bytes, sealed: bytes) -> tuple[bytes, bytes]:
-    """(sender's static public key, plaintext) of a `seal`ed message, or NoiseError."""
+    """(the sender's static public key, plaintext), or NoiseError."""
     handshake = Handshake("X", initiator=False, prologue=prologue, static=recipient)
     plaintext = handshake.read_message(sealed)
     assert handshake.remote_static is not None

@@ -1,13 +1,7 @@
-"""Noise's one-way messages as a stream: one Noise_X handshake message, then transport
-messages under its keys, each carrying its nonce (Noise §7.4, §11.4).
-
-A record is the handshake message (96 bytes, an empty payload), the nonce (8 bytes,
-little-endian), then the transport message. Every record of a stream carries the same
-handshake message: each opens alone, in any order, and the Diffie-Hellmans are done once.
-
-What X gives holds (secure.noise.seal): only the recipient opens a record, and it learns
-its sender's static key; a leaked recipient key opens every record to it. Nothing refuses
-a repeat: the caller must.
+"""Noise's one-way messages as a stream of records (Noise §7.4, §11.4): each is one
+Noise_X handshake message (the same in every record: the Diffie-Hellmans are done once),
+the nonce (8 bytes, little-endian), then a transport message. Each opens alone, in any
+order. What X gives holds (secure.noise.seal); nothing refuses a repeat: the caller must.
 """
 
 from __future__ import annotations
@@ -29,8 +23,8 @@ OPENED_KEPT = 64
 
 
 class OneWaySealer:
-    """Seals records to one recipient's static key, from `sender`'s, under one handshake.
-    Raises NoiseError for a recipient key nothing can be sealed to (a low-order point)."""
+    """Seals records to one recipient's static key, from `sender`'s. NoiseError for a
+    low-order recipient key."""
 
     def __init__(self, sender: X25519PrivateKey, recipient: bytes, prologue: bytes) -> None:
         handshake = Handshake(
@@ -41,7 +35,6 @@ class OneWaySealer:
         self._nonce = 0
 
     def seal(self, plaintext: bytes) -> bytes:
-        """One record holding `plaintext`; each record takes the next nonce."""
         nonce = self._nonce
         if nonce >= MAX_NONCE - 1:
             raise ValueError("this stream's nonces are spent: make another")
@@ -50,8 +43,7 @@ class OneWaySealer:
 
 
 class OneWayOpener:
-    """Opens records sealed to `recipient`, remembering the streams it has read (the
-    handshake message read once, its Diffie-Hellmans done once)."""
+    """Opens records sealed to `recipient`, remembering the streams it has read."""
 
     def __init__(self, recipient: X25519PrivateKey, prologue: bytes) -> None:
         self._recipient = recipient
@@ -61,11 +53,10 @@ class OneWayOpener:
 
     @property
     def remembered(self) -> int:
-        """How many streams it remembers: the OPENED_KEPT read last, at most."""
         return len(self._streams)
 
     def open(self, record: bytes) -> tuple[bytes, bytes]:
-        """(the sender's static public key, the plaintext) of `record`, or NoiseError."""
+        """(the sender's static public key, the plaintext), or NoiseError."""
         if len(record) < PREFIX + TAGLEN:
             raise NoiseError("record too short")
         header = record[:HEADER]

@@ -1,13 +1,7 @@
-"""What the secure channel (secure/channel.py) keeps of the keys it talks to: their sessions, the
-handshakes it began, and the newest handshake time of each key, all bounded.
-
-- Peers (a key at an address) are kept in least-recently-used order: sending to one, or
-  data or a handshake from it, makes it the most recent. Beyond MAX_PEERS the least recent
-  is forgotten, with its sessions; its next datagram makes a new handshake. So handshakes
-  from many new keys push out idle peers, never busy ones.
-- Each key's newest initiation time (TAI64N) is kept per key, wherever it came from, so a
-  captured initiation is refused from any address (the WireGuard paper, section 5.1). Beyond
-  STAMPS_KEPT keys the one least recently handshaken is forgotten.
+"""What the secure channel (secure/channel.py) keeps of the keys it talks to, all bounded:
+peers (a key at an address) least recently used forgotten first, with their sessions, so
+handshakes from many new keys push out idle peers, never busy ones; and each key's newest
+initiation time from any address, so a captured one is refused anywhere (WireGuard, 5.1).
 """
 
 from __future__ import annotations
@@ -44,17 +38,14 @@ KEYPAIRS_KEPT = 3
 
 
 class Window(Protocol):
-    """What a session checks the counter of each datagram opened on it with: the secure
-    channel's ReplayWindow (a Protocol, so that this module needs nothing of the channel's)."""
+    """The secure channel's ReplayWindow, which a session checks each counter with."""
 
     def accept(self, counter: int) -> bool: ...
 
 
 @dataclass(slots=True)
 class Session:
-    """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
-    the DATA counter), with the other side's `key` and `addr`, and the counters received
-    (`window`: each opens once)."""
+    """One handshake's pair of session keys, with the other side's `key` and `addr`."""
 
     local: int
     remote: int
@@ -71,8 +62,7 @@ class Session:
 
 @dataclass(slots=True)
 class Initiation:
-    """A handshake we began and that awaits its response, with the mac1 it was sent with
-    (a cookie reply to it is sealed to that)."""
+    """A handshake we began that awaits its response, with the mac1 it was sent with."""
 
     local: int
     key: bytes
@@ -111,8 +101,8 @@ class Peer:
     cookie_at: float = float("-inf")
 
     def wait(self, data: bytes, addr: Addr, now: float, dropped: Counter[str]) -> None:
-        """Keep `data`, for `addr`, to send once a handshake under way is over; what that
-        drops (`expire`, or the oldest beyond QUEUE_MAX) is counted in `dropped`."""
+        """Keep `data` for `addr` until a handshake under way is over; what that drops is
+        counted in `dropped`."""
         self.expire(now, dropped)
         if len(self.waiting) >= QUEUE_MAX:
             del self.waiting[0]
@@ -120,7 +110,6 @@ class Peer:
         self.waiting.append((data, addr, now))
 
     def expire(self, now: float, dropped: Counter[str]) -> None:
-        """Drop what waited longer than QUEUE_FOR for a session, counted in `dropped`."""
         waiting = self.waiting
         late = 0
         while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
@@ -142,7 +131,6 @@ class Sessions:
         self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 
     def peer(self, key: bytes, addr: Addr) -> Peer:
-        """The peer `key` at `addr`, made if new; now the most recently used."""
         peers = self.peers
         peer = peers.get((key, addr))
         if peer is not None:
@@ -160,7 +148,6 @@ class Sessions:
         return peer
 
     def used(self, session: Session) -> None:
-        """Data opened on `session`: its peer is the most recently used."""
         self.peers.move_to_end((session.key, session.addr))
 
     def keep(self, peer: Peer, session: Session) -> None:
@@ -177,13 +164,12 @@ class Sessions:
 
     @staticmethod
     def confirmed(peer: Peer) -> None:
-        """A session of `peer` was kept, dropped or confirmed: its `current` is the newest
-        confirmed one again."""
+        """`current`: the newest confirmed session again."""
         peer.current = next((s for s in reversed(peer.sessions) if s.confirmed), None)
 
     def newer_stamp(self, key: bytes, stamp: bytes) -> bool:
-        """Whether `stamp` (TAI64N) is newer than every initiation time `key` sent before,
-        from any address; if so it is the newest now."""
+        """Whether `stamp` is newer than every initiation time `key` sent before; if so it
+        is the newest now."""
         stamps = self._stamps
         last = stamps.pop(key, b"")
         if stamp <= last:
@@ -195,7 +181,6 @@ class Sessions:
         return True
 
     def new_index(self) -> int:
-        """A random index no session or initiation has."""
         while True:
             index = secrets.randbits(32)
             if index not in self.by_index:
@@ -203,8 +188,6 @@ class Sessions:
 
 
 def stamp_bytes(nanoseconds: int) -> bytes:
-    """A wall-clock time as WireGuard's TAI64N (what `Sessions.newer_stamp` compares): 8
-    bytes of seconds, 4 of nanoseconds, big-endian, so that a later time compares greater
-    byte by byte."""
+    """A wall-clock time as WireGuard's TAI64N: a later time compares greater."""
     seconds, nanos = divmod(nanoseconds, 1_000_000_000)
     return (seconds + 2**62).to_bytes(8, "big") + nanos.to_bytes(4, "big")

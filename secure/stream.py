@@ -1,23 +1,13 @@
-"""The secure channel of one TCP connection, sans-IO.
+"""The secure channel of one TCP connection, sans-IO (docs/PROTOCOL.md, "The secure channel").
 
-Its first two frames are a Noise IK handshake (`secure.noise`): the side that connected
-knows the other's static key and sends the initiation. Every later frame is one
-ChaCha20-Poly1305 message under the transport's nonces 0, 1, 2, ... each way (TCP keeps the
-order); one that does not open closes the connection. Nothing is sent before the handshake
-is over: IK's first payload can be replayed (Noise §7.7), and ours is empty.
+Two frames of a Noise IK handshake (the side that connected sends the initiation, with an
+empty payload: IK's first one can be replayed), then Noise transport messages under the
+nonces 0, 1, 2, ... each way; one that does not open closes the connection.
 
-A Noise message is at most 65,535 bytes, a ChatApp message up to MAX_FRAME: a message
-travels as records, each a frame whose plaintext is a flag byte (MORE: another follows;
-LAST) and a part of it. So nothing larger than a record is held unauthenticated, and
-before the handshake nothing over MAX_HANDSHAKE_FRAME, refused on its length alone.
-
-A data record (DATA) carries raw bytes outside any message (a file's), for
-`feed_with_data` alone.
-
-What a process's connections hold in all of messages not yet whole (each up to MAX_FRAME,
-after a handshake anyone can make) is within a `BufferBudget`: over it, the connection
-holding the most is dropped, as an honest message completes within moments, and is sent
-again.
+A message travels as records, each a frame whose plaintext is a flag byte (MORE, LAST,
+or DATA: raw bytes outside any message, for `feed_with_data` alone) and a part of it. So
+nothing larger than a record is held unauthenticated, nor over MAX_HANDSHAKE_FRAME before
+the handshake. All connections' messages not yet whole are held within a `BufferBudget`.
 """
 
 from __future__ import annotations
@@ -50,10 +40,11 @@ BUFFER_BUDGET = 32 * 1024 * 1024
 
 
 class BufferBudget:
-    """The bytes each connection holds, and their total against `budget`."""
+    """The bytes each connection holds, and their total against `budget` (positive):
+    over it, the connection holding most is dropped, as an honest message completes
+    within moments and is sent again."""
 
     def __init__(self, budget: int = BUFFER_BUDGET) -> None:
-        """Raises ValueError unless `budget` is positive."""
         if budget <= 0:
             raise ValueError("the budget must be positive")
         self.budget = budget
@@ -80,17 +71,15 @@ class BufferBudget:
         return drop
 
     def release(self, conn: Hashable) -> None:
-        """`conn` is closed: it holds nothing."""
         self.total -= self._held.pop(conn, 0)
 
     def held(self, conn: Hashable) -> int:
-        """Bytes `conn` holds."""
         return self._held.get(conn, 0)
 
 
 class ClearFrame(DecodeError):
-    """The first frame is a message in clear (a version from before the secure channel):
-    `body` is that frame, for the answer that says versions differ."""
+    """The first frame is a message in clear (a version from before the secure channel),
+    `body`."""
 
     def __init__(self, body: bytes) -> None:
         super().__init__("a frame in clear")
@@ -98,8 +87,7 @@ class ClearFrame(DecodeError):
 
 
 class OverBudget(DecodeError):
-    """The process's connections hold more than their budget of messages not yet whole,
-    and this one the most: it is dropped."""
+    """Over the budget, this connection holds most: it is dropped."""
 
 
 #: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
@@ -115,12 +103,9 @@ class SecureStream:
     """One connection's session: `feed` the bytes read, for the messages they complete;
     `send` a message; take the bytes to write from `output`. The side that connects passes
     `remote` (the key it expects) and writes `output()` at once. DecodeError for anything
-    not of this session: the connection is to be closed.
-
-    With `budget` (the process's), what it holds of a message not yet whole is counted
-    after every `feed`; over it, the session holding most is dropped: `feed` raises
-    OverBudget if it is this one, else that one's `on_over_budget` is called.
-    """
+    not of this session: the connection is to be closed. With `budget`, over it `feed`
+    raises OverBudget if this session holds most, else that one's `on_over_budget` is
+    called."""
 
     def __init__(
         self,
@@ -156,13 +141,13 @@ class SecureStream:
         self._public = public_bytes(static)
         if initiator:  # ValueError for a key no handshake can use (a low-order point)
             try:
-                self._out += _frame(self._handshake.write_message(b""))
+                self._out += frame(self._handshake.write_message(b""))
             except NoiseError:
                 raise ValueError("a key no handshake can use") from None
 
     @property
     def ready(self) -> bool:
-        """Whether the handshake is over and messages travel."""
+        """The handshake is over."""
         return self._sending is not None
 
     @property
@@ -211,7 +196,6 @@ class SecureStream:
         return out
 
     def output(self) -> bytes:
-        """The bytes to write now (empty when there are none)."""
         out, self._out = bytes(self._out), bytearray()
         return out
 
@@ -246,7 +230,7 @@ class SecureStream:
         return items
 
     def _complete(self, view: memoryview, items: list[Message | memoryview]) -> memoryview:
-        """Complete the frame held with the first of `view`, and open it; the rest of `view`."""
+        """Complete the frame held from the start of `view`; the rest of `view`."""
         held = self._buffer
         if len(held) < FRAME_HEADER:
             take = FRAME_HEADER - len(held)
@@ -287,7 +271,7 @@ class SecureStream:
         return length
 
     def close(self) -> None:
-        """The connection is over: nothing more is read or counted against the budget."""
+        """Nothing more is read or counted against the budget."""
         self._broken = True
         if self._budget is not None:
             self._budget.release(self)
@@ -338,14 +322,13 @@ class SecureStream:
         return decode(whole)
 
     def _handshake_frame(self, handshake: Handshake, body: bytes) -> None:
-        """A frame of the handshake: the session once it is over."""
         if body == KEY_REQUEST_FRAME and self.remote_key is None:
-            self._out += _frame(bytes([KEY_ANSWER]) + self._public)
+            self._out += frame(bytes([KEY_ANSWER]) + self._public)
             raise KeyGiven("the key was asked for")
         try:
             handshake.read_message(body)
             if not handshake.complete:  # the responder, after the initiation
-                self._out += _frame(handshake.write_message(b""))
+                self._out += frame(handshake.write_message(b""))
         except NoiseError:
             if body[:1] in (b"{", b"[") and self.remote_key is None:
                 raise ClearFrame(body) from None
@@ -358,7 +341,6 @@ class SecureStream:
         self._waiting.clear()
 
     def _seal(self, body: bytes) -> None:
-        """`body` as message records, each sealed under the next nonce into the output."""
         assert self._sending is not None
         for start in range(0, max(len(body), 1), RECORD_DATA):
             end = start + RECORD_DATA
@@ -370,7 +352,8 @@ class SecureStream:
             self._out += sealed
 
 
-def _frame(body: bytes) -> bytes:
+def frame(body: bytes) -> bytes:
+    """`body` in a frame: its 4-byte big-endian length, then itself."""
     return len(body).to_bytes(FRAME_HEADER, "big") + body
 
 

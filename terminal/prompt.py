@@ -1,10 +1,7 @@
-"""One prompt_toolkit prompt for the whole run, on a terminal: a line printed while it runs
-is printed above it, and what was typed so far is drawn again below. Enter does not end it:
-the line is printed above it, as a finished prompt would leave it, and handed over. Between
-two prompts the terminal would be in line mode for a moment, and echo a key typed then into
-an incoming line. Used by the peer's terminal and the registry's console. Beside it, the
-one yes-or-no question asked before it starts.
-"""
+"""One prompt_toolkit prompt for the whole run, on a terminal: lines printed while it runs
+go above it. Enter does not end it (between two prompts the terminal would be in line mode
+for a moment, and echo a key typed then into an incoming line). Beside it, the one
+yes-or-no question asked before it starts."""
 
 from __future__ import annotations
 
@@ -35,13 +32,11 @@ Parts = list[tuple[str, str]]
 
 
 def on_a_terminal() -> bool:
-    """Whether standard input and output are both a terminal, as a prompt needs (a log sent
-    to a file must not fill with the escape sequences that draw it)."""
+    """Whether standard input and output are both a terminal, as a prompt needs."""
     return is_terminal(sys.stdin) and is_terminal(sys.stdout)
 
 
 def is_terminal(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed, or replaced by something that is none
@@ -49,9 +44,8 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def _raw_input() -> Input | None:
-    """The terminal's input for prompt_toolkit, never back in cooked mode: run_in_terminal
-    (a line printed above the prompt) would switch to it while it prints, and a key pressed
-    then would be echoed into the line. Kept raw, keys wait, unechoed, for the prompt."""
+    """The terminal's input for prompt_toolkit, never back in cooked mode (as
+    run_in_terminal would switch it while it prints, echoing a key pressed then)."""
     if not sys.stdin.isatty():
         return None  # prompt_toolkit's own choice
     from prompt_toolkit.input.vt100 import Vt100Input
@@ -64,15 +58,12 @@ def _raw_input() -> Input | None:
 
 
 class LinePrompt:
-    """One prompt for the whole run (see the module's docstring). Up and down walk the
-    history of lines entered. Ctrl-C on a line with text clears it, as shells do. Ctrl-C on
-    an empty line (and SIGINT) calls `on_interrupt`: true means it dealt with the key, and
-    the prompt goes on; false ends the prompt. Ctrl-D on an empty line calls `on_eof` the
-    same way (without one, it ends the prompt). `keys` are key bindings of the caller's
-    own, `completer` what Tab offers, `history` the history the next line belongs to (asked
-    as each line is entered and the next begins), `prompt_style` the prompt's style (asked
-    each time it is drawn). With `ctrl_c_ends` set, Ctrl-C ends the prompt whatever the
-    line holds, and a prompt ended by a key stays on the screen as it stood."""
+    """One prompt for the whole run. Ctrl-C on a line with text clears it, as shells do.
+    Ctrl-C on an empty line (and SIGINT) calls `on_interrupt`, Ctrl-D `on_eof`: true means
+    it dealt with the key, false ends the prompt. `history` gives the history the next line
+    belongs to, `prompt_style` the prompt's style (each asked when needed). With
+    `ctrl_c_ends` set, Ctrl-C ends the prompt whatever the line holds, and a prompt ended
+    by a key stays on the screen as it stood."""
 
     def __init__(  # noqa: PLR0913 (what its owner makes its own: history, look, keys, Tab, ^C, ^D)
         self,
@@ -117,19 +108,18 @@ class LinePrompt:
         self.session.default_buffer.on_text_changed += self._text_changed
 
     def set_prompt(self, text: str | Callable[[], str]) -> None:
-        """The prompt's text from now on; a callable is asked each time it is drawn."""
+        """The prompt's text from now on (a callable: asked each time it is drawn)."""
         self._prompt = text
         app = self.session.app
         if app.is_running:
             app.invalidate()
 
     def prompt_text(self) -> Parts:
-        """The prompt as it is drawn, and as it stands before an entered line above."""
         return [(self._style(), self._prompt() if callable(self._prompt) else self._prompt)]
 
     def print_above(self, parts: Parts) -> None:
-        """Print a line above the prompt, with those printed before it gets to it, in one go
-        (a burst of lines redraws the prompt once); as it is when the prompt is not running."""
+        """Print a line above the prompt, with the others printed before it gets to it (a
+        burst redraws the prompt once)."""
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.renderer import print_formatted_text as render_text
@@ -153,7 +143,7 @@ class LinePrompt:
         self._in_terminal(render)
 
     def after_printed(self, then: Callable[[], None]) -> None:
-        """Call `then` once every line printed so far is on the screen (at once if it is)."""
+        """Call `then` once every line printed so far is on the screen."""
         if not self._printing:
             then()
             return
@@ -162,7 +152,6 @@ class LinePrompt:
         self._in_terminal(then)
 
     def _in_terminal(self, then: Callable[[], None]) -> None:
-        """Run `then` in the terminal, after what is queued; `stop` waits for it."""
         from prompt_toolkit.application import run_in_terminal
 
         queued = asyncio.ensure_future(run_in_terminal(then))
@@ -170,8 +159,8 @@ class LinePrompt:
         queued.add_done_callback(self._printing.discard)
 
     async def stop(self) -> None:
-        """Finish printing what is on its way, then end the prompt (the program is leaving),
-        and leave the terminal as it was."""
+        """Finish printing what is on its way, end the prompt, and leave the terminal as it
+        was."""
         if self._printing:
             await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
         self._stopping = True
@@ -186,21 +175,18 @@ class LinePrompt:
         self._echoing = None
 
     def next_line(self, buffer: Buffer) -> None:
-        """Empty the input for the next line, with the history that line belongs to."""
         self.lines_entered += 1
         if self._which_history is not None:
             buffer.history = self._which_history()
         buffer.reset()
 
     def put_back(self, text: str) -> None:
-        """Put `text` into the prompt for Enter to send again, unless something is typed
-        there already."""
+        """Put `text` into the prompt, unless something is typed there already."""
         buffer = self.session.default_buffer
         if not buffer.text:
             buffer.insert_text(text)
 
     def _text_changed(self, buffer: Buffer) -> None:
-        """A first key into an empty prompt begins a line; a prompt cleared begins none yet."""
         if not buffer.text:
             self._first_key = None
         elif self._first_key is None:
@@ -208,7 +194,7 @@ class LinePrompt:
 
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
         """`text` was entered: printed above the prompt, kept in the history (once, when
-        entered twice in a row), and handed to `on_line` line by line (with `begun` set)."""
+        entered twice in a row), and handed to `on_line` line by line."""
         first_key, self._first_key = self._first_key, None
         self.begun = time.monotonic() if first_key is None else first_key
         self.print_above([*self.prompt_text(), ("", text)])
@@ -220,13 +206,12 @@ class LinePrompt:
             on_line(each)
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
-        """Run the prompt (in the running event loop): each line entered goes to `on_line`,
-        those typed ahead first. `on_end` is called once a key ends it, not `stop`. While it
-        runs it takes SIGINT from the loop, and leaves the loop without a handler."""
+        """Run the prompt: each line entered goes to `on_line`, those typed ahead first.
+        `on_end` is called once a key ends it, not `stop`. It takes SIGINT from the loop,
+        and leaves the loop without a handler."""
         self._task = asyncio.ensure_future(self._run(self._bindings(on_line), on_line, on_end))
 
     def _bindings(self, on_line: Callable[[str], None]) -> list[KeyBindings]:
-        """Enter, Ctrl-C and SIGINT as the class says; the owner's keys; stray escapes."""
         from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
@@ -266,7 +251,6 @@ class LinePrompt:
         on_line: Callable[[str], None],
         on_end: Callable[[], None],
     ) -> None:
-        """The prompt's task (see `start`), with the keys `_bindings` made for it."""
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
@@ -297,7 +281,6 @@ class LinePrompt:
 
 
 def _typed_ahead() -> TypedAhead:
-    """What was typed before the prompt started (terminal/typed_ahead.py)."""
     try:
         fd = sys.stdin.fileno()
     except (OSError, ValueError):
@@ -306,9 +289,8 @@ def _typed_ahead() -> TypedAhead:
 
 
 def _echo_off() -> list[Any] | None:
-    """Echo off once the prompt has ended (Ctrl-C, Ctrl-D) while the program prints on:
-    nothing typed now is carried out, and its echo would break the lines still coming.
-    The modes `_echo_again` puts back (None: echo was not turned off)."""
+    """Echo off once the prompt has ended while the program prints on: the modes
+    `_echo_again` puts back (None: echo was not turned off)."""
     import termios
 
     try:
@@ -323,8 +305,8 @@ def _echo_off() -> list[Any] | None:
 
 
 def _echo_again(modes: list[Any] | None) -> None:
-    """The terminal's `modes` back (if `_echo_off` took them), and what was typed since
-    dropped: left there, the shell would run it as a command."""
+    """The terminal's `modes` back, and what was typed since dropped (the shell would run
+    it)."""
     if modes is None:
         return
     import termios
@@ -356,10 +338,8 @@ def stray_escapes() -> KeyBindings:
 
 @contextlib.contextmanager
 def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[None]:
-    """While inside (in the running event loop): on SIGCONT, the running application
-    `app()` returns gets its terminal back in raw mode and is drawn again. Stopped from
-    outside (`kill -STOP`), the prompt is left in line mode by the shell: after `fg` keys
-    would be echoed twice, and cursor-position answers (`^[[23;1R`) printed as text."""
+    """While inside: on SIGCONT (after `kill -STOP` and `fg`, the shell leaves the terminal
+    in line mode), the application `app()` returns gets raw mode back and is redrawn."""
     loop = asyncio.get_running_loop()
     watching = False
     with contextlib.suppress(RuntimeError, ValueError):  # a loop that cannot watch signals
@@ -374,7 +354,6 @@ def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[
 
 
 def _continued(app: Application[Any] | None) -> None:
-    """Running again after a stop: raw mode back, the prompt redrawn on the cursor's line."""
     if app is None or not app.is_running:
         return
     import termios
@@ -393,8 +372,8 @@ def _continued(app: Application[Any] | None) -> None:
 
 async def ask_yes_no(question: str) -> bool:
     """Show `question` and read one line from standard input without blocking the event
-    loop; cancellable. True for y or yes (any case). Asked before the prompt starts: the
-    terminal's line mode edits the answer, and what follows its line stays for the prompt."""
+    loop: True for y or yes (any case). Asked before the prompt starts; what follows the
+    answer's line stays for the prompt."""
     sys.stdout.write(question)
     sys.stdout.flush()
     loop = asyncio.get_running_loop()

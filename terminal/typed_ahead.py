@@ -1,12 +1,6 @@
-"""What was typed at a terminal before the prompt took it over, read in line mode.
-
-The terminal stays in line mode while the program loads. A Ctrl-D typed then on an empty
-line is an end of file for the next read in line mode, and lost once the prompt puts the
-terminal in raw mode; so what waits is read here first.
-
-Keys typed in the same burst as the command (a paste, tmux) reach the terminal while the
-shell's line editor has it raw: Enter is a carriage return there, so one ends a line too.
-"""
+"""What was typed at a terminal before the prompt took it over, read in line mode (a
+Ctrl-D typed then would be lost in raw mode). Keys typed with the command (a paste) came
+while the shell had the terminal raw: a carriage return ends a line too."""
 
 from __future__ import annotations
 
@@ -23,7 +17,7 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class LineSplitter:
-    """Cuts text that comes in pieces into lines, whatever ends them (see `_LINE_END`)."""
+    """Cuts text that comes in pieces into lines, whatever ends them."""
 
     def __init__(self, pending: str = "") -> None:
         #: The unfinished line read so far ("" for none); given, the start of one typed.
@@ -57,10 +51,9 @@ class TypedAhead(Struct, frozen=True):
 
 
 def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
-    """What waits at terminal `fd`, read without waiting for more (see TypedAhead), if it
-    is in line mode; nothing if it is not (keys then wait for the prompt as they are). A
-    terminal that cannot be read gives what was read so far. `unfinished`: the line being
-    typed too, read out of line mode for a moment (a Ctrl-D is then a key like any)."""
+    """What waits at terminal `fd` if it is in line mode, read without waiting for more
+    (what was read so far, if it fails). `unfinished`: the line being typed too, read out
+    of line mode for a moment."""
     lines: list[str] = []
     # a line a Ctrl-D handed over part by part is one line: its parts join
     splitter = LineSplitter()

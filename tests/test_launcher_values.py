@@ -336,7 +336,7 @@ def test_a_mode_s_address_left_out_is_given_as_empty(
 
 
 def test_the_command_to_give_instead_names_the_address_s_place() -> None:
-    from launcher.checks import with_address
+    from launcher.command_line import with_address
 
     assert with_address(["-c", "ann", "--bell"]) == "ChatApp -c ann SERVER-IP SERVER-PORT --bell"
     assert with_address(["--data-dir", "my dir", "-d"]) == (

@@ -1,11 +1,6 @@
-"""Messages to bytes and back: JSON objects with a "t" field naming the type.
-
-A message is encoded as a compact UTF-8 JSON object whose "t" is the type name and whose
-other keys are its fields, in order; records inside it (table entries, stored messages)
-are JSON arrays in field order. msgspec encodes, and decodes and checks every field's
-presence and type in one pass (wire.base), so that a decoded message is always a valid
-instance; anything else raises DecodeError, or OtherVersion when it names one of our
-types with other fields than ours.
+"""Messages to bytes and back (docs/PROTOCOL.md, "Encoding"). msgspec decodes and checks
+every field in one pass (wire.base): a decoded message is valid; anything else raises
+DecodeError, or OtherVersion when it names one of our types with other fields than ours.
 """
 
 from __future__ import annotations
@@ -62,7 +57,6 @@ def encoded_once(records: tuple[Any, ...]) -> Any:
 
 
 def decode(data: bytes) -> Message:
-    """Decode the JSON bytes of one message; raise DecodeError for anything that is not one."""
     try:
         message: Message = _DECODER.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -75,8 +69,7 @@ _JSON = json.JSONDecoder()
 
 
 def json_value(data: bytes) -> Any:
-    """The JSON value `data` holds; raise DecodeError if it is not JSON. For the bench's
-    minimal clients and relays, and for saying why bytes are not a message."""
+    """The JSON value `data` holds; raise DecodeError if it is not JSON."""
     try:
         return _JSON.decode(data.decode())
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -84,9 +77,7 @@ def json_value(data: bytes) -> Any:
 
 
 def _refusal(obj: Any, exc: Exception) -> DecodeError:
-    """Why `obj`, the JSON value of bytes msgspec refused with `exc`, is not a message: it
-    is no message at all (DecodeError), or one of our types with other fields or values
-    than ours, as another version would send (OtherVersion)."""
+    """Why `obj`, the JSON value of bytes msgspec refused with `exc`, is not a message."""
     if type(obj) is not dict:
         return DecodeError("a message is a JSON object")
     kind = obj.get("t")
@@ -105,8 +96,8 @@ _ANSWERS = frozenset(
 
 
 def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
-    """The error for a `kind` message with other fields than ours, naming its id when it is
-    a request or push that can be refused."""
+    """The error for a `kind` message with other fields than ours, naming its id when it
+    can be refused."""
     msg_id = obj.get("id")
     if kind in _ANSWERS or type(msg_id) is not str or not 0 < len(msg_id) <= MAX_ID:
         return OtherVersion(detail, kind, "")
@@ -146,7 +137,6 @@ def clear_request(data: bytes) -> tuple[str, str, str] | None:
 
 
 def fits_datagram(data: bytes) -> bool:
-    """Whether encoded bytes may travel as one datagram."""
     return len(data) <= MAX_DATAGRAM
 
 
@@ -195,8 +185,7 @@ def decode_datagram_batch(data: bytes) -> list[Message]:
 
 
 def _batch_refusal(obj: Any, exc: Exception) -> DecodeError:
-    """Why `obj`, the JSON value of a datagram msgspec refused with `exc`, is not a batch:
-    as for one message, of the first item that is not a message."""
+    """As `_refusal`, of the first item of a batch that is not a message."""
     if type(obj) is not list:
         return _refusal(obj, exc)
     for item in obj:

@@ -2,11 +2,8 @@
 
 
 class DecodeError(ValueError):
-    """Bytes that are not a valid ChatApp message or frame.
-
-    Decoding untrusted bytes either returns valid messages or raises this; nothing else.
-    The message says what was wrong, for logs and for the reason a connection is closed.
-    """
+    """Bytes that are not a valid ChatApp message or frame: decoding untrusted bytes
+    returns valid messages or raises this, nothing else."""
 
 
 class OtherVersion(DecodeError):

@@ -30,12 +30,10 @@ class FloodGate:
 
     @property
     def rate(self) -> float:
-        """Uses a second each key may make on average."""
         return self._rule.rate
 
     @property
     def burst(self) -> float:
-        """Uses each key may make at once, above its average."""
         return self._rule.burst
 
     def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
@@ -63,7 +61,6 @@ class FloodGate:
         return 0.0 if due is None else self._rule.wait(due, now)
 
     def tracked(self) -> int:
-        """How many addresses the gate remembers."""
         return len(self._dues)
 
     def level(self, key: Key, now: float) -> float:

@@ -1,8 +1,5 @@
-"""The heartbeat of one desk connection, at either end, sans-IO: told of whatever arrives
-(`heard`), asked to `check` at `due()`. After `period` seconds of silence the other end is
-pinged (`DeskPing`); after twice as long it is lost (a stopped process or a vanished
-machine keeps its TCP connection open).
-"""
+"""The heartbeat of one desk connection, at either end, sans-IO: after `period` seconds of
+silence the other end is pinged (`DeskPing`); after twice as long it is lost."""
 
 from __future__ import annotations
 
@@ -23,7 +20,6 @@ class Heartbeat:
     """The silence of one connection, from `now` (when it began to be watched) on."""
 
     def __init__(self, now: float, period: float = HEARTBEAT) -> None:
-        """Raises ValueError for a `period` not above 0."""
         if not period > 0:
             raise ValueError("period must be > 0")
         self.period = period
@@ -31,7 +27,6 @@ class Heartbeat:
         self.pinged = False
 
     def heard(self, now: float) -> None:
-        """Something arrived on the connection: any message at all is a sign of life."""
         self.heard_at, self.pinged = now, False
 
     def due(self) -> float:
@@ -39,7 +34,6 @@ class Heartbeat:
         return self.heard_at + (2 if self.pinged else 1) * self.period
 
     def silent_for(self, now: float) -> float:
-        """Seconds since the connection was last heard from."""
         return now - self.heard_at
 
     def check(self, now: float) -> Beat:

@@ -1,8 +1,5 @@
-"""Message ids, unique per sender (docs/PROTOCOL.md).
-
-Left out of the compiled build (setup.py): a subclass of the standard library's
-`functools.partial` cannot be one of mypyc's native classes, and its calls run in C anyway.
-"""
+"""Message ids, unique per sender. Left out of the compiled build: mypyc cannot compile a
+subclass of `functools.partial`, whose calls run in C anyway."""
 
 from __future__ import annotations
 

@@ -47,8 +47,7 @@ CODE_DIGITS = 30
 
 
 def join_code(public: bytes) -> str:
-    """The registry's join code, which a peer gives with --registry-key to trust that key
-    alone: its fingerprint, written as one word (groups joined by dashes)."""
+    """The registry's join code (--registry-key): its fingerprint, groups joined by dashes."""
     return fingerprint(public).replace(" ", "-")
 
 

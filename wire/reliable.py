@@ -1,9 +1,5 @@
-"""Ack-and-retry bookkeeping shared by the registry and the peer (docs/PROTOCOL.md).
-
-Pure: no clock, no sockets. The owner sends the first copy itself, records it here with
-`now`, and asks `due(now)` at the wake-up time `next_wake()` gives; `due` says what to send
-again and what has used up its attempts.
-"""
+"""Ack-and-retry bookkeeping shared by the registry and the peer (docs/PROTOCOL.md): the
+owner sends the first copy, records it here, and asks `due(now)` at `next_wake()`."""
 
 from __future__ import annotations
 
@@ -20,22 +16,18 @@ if TYPE_CHECKING:
 TIMEOUT = 0.5
 #: Copies sent in all, the first included, before giving up.
 ATTEMPTS = 5
-#: Seconds to wait for an answer fetched over TCP after a TooBig, on the connection made to
-#: ask it, which stays open as long (net/served_stream.py): the registry runs (it answered
-#: the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives, the
-#: connection, its handshake and the request each wait their turn (5 s gave up on some);
-#: through a registry that relays for a service, the answer crosses NATS twice as well.
+#: Seconds to wait for an answer fetched over TCP after a TooBig: in a join storm of 2,000
+#: peers, 1 to 3 s behind, the connection, its handshake and the request each wait their
+#: turn (5 s gave up on some), and a relaying registry's answer crosses NATS twice.
 STREAM_WAIT = 15.0
 
 T = TypeVar("T")
 
 
 class Alarm:
-    """When its owner is next to be woken: at the earliest deadline it keeps, or before.
-
-    Each deadline armed lowers it (`lower`), so that reading it after an event costs
-    nothing; the owner sets `at` to its true earliest deadline after its timed work (a
-    deadline answered meanwhile only makes a wake-up early, which finds nothing due)."""
+    """When its owner is next to be woken: at its earliest deadline, or before. Each
+    deadline armed lowers it; the owner sets `at` to its true earliest deadline after its
+    timed work (an early wake-up finds nothing due)."""
 
     __slots__ = ("at",)
 
@@ -44,7 +36,6 @@ class Alarm:
         self.at: float | None = None
 
     def lower(self, deadline: float | None) -> None:
-        """Be woken by `deadline` too (None: no deadline)."""
         if deadline is not None and (self.at is None or deadline < self.at):
             self.at = deadline
 
@@ -63,14 +54,12 @@ class Pending(Struct, Generic[T]):
 
 
 class Retransmitter(Generic[T]):
-    """Requests by key (the request's id) until answered or given up: each copy is sent again
-    after its round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
-    `round_trip`, its timeout (RFC 6298), learnt from the answers and taken at each round.
+    """Requests by id until answered or given up: each copy is sent again after its
+    round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
+    `round_trip`, its timeout (RFC 6298). `alarm` is lowered to each deadline armed.
 
-    Deadlines are also kept in a heap, so that `next_wake` and `due` cost what is due, not
-    what is waiting: a registry probing thousands of peers asks for its next wake-up after
-    every datagram it handles. An entry whose request was answered or re-armed since is
-    stale and skipped when it comes to the top.
+    Deadlines are kept in a heap too, so that `next_wake` and `due` cost what is due, not
+    what is waiting; an entry answered or re-armed since is skipped at the top.
     """
 
     def __init__(
@@ -80,7 +69,6 @@ class Retransmitter(Generic[T]):
         alarm: Alarm | None = None,
         round_trip: RoundTrip | None = None,
     ) -> None:
-        """`alarm`, when given, is lowered to each deadline armed."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.timeout = timeout
@@ -103,7 +91,6 @@ class Retransmitter(Generic[T]):
             alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
     def _round(self, pending: Pending[T], now: float, copies: int) -> None:
-        """A round of tries of `pending` begins at `now`, its `copies` sent in all."""
         pending.copies, pending.sent = copies, 1
         pending.wait = self.timeout if self.round_trip is None else self.round_trip.rto
         self._arm(pending, now)
@@ -153,7 +140,6 @@ class Retransmitter(Generic[T]):
         return pending.item
 
     def get(self, key: str) -> T | None:
-        """The item still waiting under `key`, if any."""
         pending = self._pending.get(key)
         return None if pending is None else pending.item
 
@@ -183,19 +169,16 @@ class Retransmitter(Generic[T]):
         return again, failed
 
     def renew(self, now: float, *, every: bool = False) -> list[T]:
-        """Every item still waiting, oldest first, in a new round of tries at `now` (its
-        attempts start over): the owner sends each again at once. An item sent at `now`
-        already is left as it is, unless `every`. For when the far end is heard from again
-        after a silence: copies sent into the silence say nothing about it, and the last of
-        them may have been lost just before it came back. `every` for when the owner sends
-        to another end from now on."""
+        """Every item still waiting, oldest first, in a new round of tries at `now`: the
+        owner sends each again at once (the far end is back after a silence). An item sent
+        at `now` already is left as it is, unless `every` (the owner sends to another end
+        from now on)."""
         renewed = [p for p in self._pending.values() if every or p.sent_at < now]
         for pending in renewed:
             self._round(pending, now, pending.copies + 1)
         return [p.item for p in renewed]
 
     def next_wake(self) -> float | None:
-        """The earliest deadline, or None when nothing waits."""
         heap, waiting = self._heap, self._pending
         while heap:  # (the check of `due` written out: this is asked after every event)
             deadline, _, first = heap[0]
@@ -208,5 +191,4 @@ class Retransmitter(Generic[T]):
         return len(self._pending)
 
     def items(self) -> list[T]:
-        """Every item still waiting, oldest first."""
         return [p.item for p in self._pending.values()]

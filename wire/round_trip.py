@@ -16,11 +16,10 @@ K = 4.0
 
 
 class RoundTrip:
-    """The far end's round trip as the answers have measured it (RFC 6298 section 2),
-    and the wait of the next copy sent (`rto`), backed off while copies go unanswered."""
+    """The far end's round trip as measured (RFC 6298 section 2), and the wait of the next
+    copy sent (`rto`)."""
 
     def __init__(self, floor: float = TIMEOUT, cap: float = RTO_MAX) -> None:
-        """Raises ValueError unless 0 < `floor` <= `cap`."""
         if not 0 < floor <= cap:
             raise ValueError("the floor must be positive and at most the cap")
         self.floor = floor
@@ -31,7 +30,6 @@ class RoundTrip:
         self.rto = floor
 
     def restart(self) -> None:
-        """Another far end is used from now on: nothing is known of its round trip."""
         self.srtt, self.rttvar, self.rto = None, 0.0, self.floor
 
     def gave_up(self) -> None:
@@ -54,7 +52,6 @@ class RoundTrip:
         self.rto = self.estimate()
 
     def estimate(self) -> float:
-        """The wait the samples alone give (SRTT + K·RTTVAR, within floor and cap)."""
         if self.srtt is None:
             return self.floor
         return self._bounded(self.srtt + K * self.rttvar)

@@ -1,9 +1,5 @@
-"""Text from someone else, made safe to show on a terminal, and how wide it shows.
-
-Characters that drive a terminal (escapes, carriage returns, backspaces, newlines,
-bidirectional overrides) are shown as U+FFFD; every other as it is, the joiners and marks
-of emoji and right-to-left scripts included.
-"""
+"""Text from someone else, made safe to show on a terminal (what could drive it shows as
+U+FFFD), and how wide it shows."""
 
 from __future__ import annotations
 

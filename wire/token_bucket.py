@@ -1,12 +1,7 @@
-"""A token bucket kept as one due time (the generic cell rate algorithm, GCRA), sans-IO.
-A `BucketRule` (rate and burst) is shared; each bucket is one float, its `due`, which the
-caller keeps (`FULL` at first) and passes back with `now`.
-
-- `next_at` is the earliest time, to the bit, at which `take` succeeds: counting fractions
-  of tokens at a clock of 1.7e9 s rounded short, and a peer woken then found nothing ready.
-- `due` is counted in intervals (seconds times the rate), so that a use adds exactly 1: in
-  seconds, a burst of 1000 at one instant admitted 999. Sums that lose a bit round down.
-- A clock stepped back leaves a bucket as if empty at `now`, stalled one interval at most.
+"""A token bucket kept as one due time (the generic cell rate algorithm, GCRA), sans-IO: a
+`BucketRule` is shared; each bucket is one float, its `due`, which the caller keeps (`FULL`
+at first). `due` is counted in intervals, so that a use adds exactly 1; `next_at` is exact
+to the bit; a clock stepped back leaves a bucket as if empty at `now`.
 """
 
 from __future__ import annotations
@@ -29,7 +24,6 @@ class BucketRule:
     __slots__ = ("burst", "rate")
 
     def __init__(self, rate: float, burst: float) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1, both finite."""
         if not (math.isfinite(rate) and rate > 0 and math.isfinite(burst) and burst >= 1):
             raise ValueError("rate must be positive and burst at least 1")
         self.rate: Final = float(rate)
@@ -88,17 +82,14 @@ class BucketRule:
         return min(left, _UNDER_ONE)
 
     def empty(self, now: float) -> float:
-        """The `due` of a bucket emptied at `now`: its next use comes one interval later."""
         return _sum_down(now * self.rate, self.burst)
 
     def _settled(self, due: float, at: float) -> float:
-        """`due` as of `at` (in intervals): a clock stepped back finds the bucket empty."""
         if due > at + self.burst:
             return _sum_down(at, self.burst)
         return due
 
     def _ready(self, due: float, keep: float) -> float:
-        """From when (in intervals) a use may be made with `keep` more left in hand."""
         return due - (self.burst - 1.0) + keep
 
 

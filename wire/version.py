@@ -1,10 +1,5 @@
-"""Which version of the wire a build of ChatApp speaks.
-
-`WIRE_VERSION` is a fingerprint of every message and record type's name and fields, so that
-a change to any is a new version by itself; `REVISION` is for a field whose meaning changes
-while its name and type stay. The opening messages (`Register`, `DeskJoin`, `DeskOperator`)
-carry it, for the registry to refuse another version at once.
-"""
+"""Which version of the wire a build of ChatApp speaks (docs/PROTOCOL.md, "Versions"):
+a fingerprint of every message and record type's name and fields, and `REVISION`."""
 
 from __future__ import annotations
 
@@ -67,6 +62,5 @@ def wire_refusal(theirs: str, what: str) -> str:
 
 
 def build_name() -> str:
-    """The build running: "compiled" when the codec was imported from a C extension (mypyc's,
-    setup.py), else "pure"."""
+    """The build running: "compiled" (the codec is mypyc's) or "pure"."""
     return "pure" if codec.__file__.endswith(".py") else "compiled"

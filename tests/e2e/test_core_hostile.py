@@ -26,7 +26,7 @@ from .secure_socket import SecureSocket
 from wire.refusals import REPLACED_REFUSAL  # isort: skip
 from wire import codec, messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.errors import DecodeError  # isort: skip
-from wire.framing import encode_frame  # isort: skip
+from secure.stream import frame  # isort: skip
 from wire.limits import FRAME_HEADER, MAX_FRAME  # isort: skip
 
 #: Seed of the junk generator; set CHATAPP_FUZZ_SEED to replay another run.
@@ -406,13 +406,13 @@ class Junk:
         """A hostile TCP payload and how to end the connection: "close", "rst", "shut" or
         "hold" (left open until all streams are done)."""
         rng = self.rng
-        frame = encode_frame(make(messages.TableRequest, id=f"fz-t{i}"))
+        framed = frame(codec.encode(make(messages.TableRequest, id=f"fz-t{i}")))
         kind = i % 10
         makers: dict[int, Callable[[], bytes]] = {
             0: lambda: rng.randbytes(rng.randint(1, 5000)),
             1: lambda: b"\xff\xff\xff\xff" + rng.randbytes(100),
             2: lambda: (MAX_FRAME + 1).to_bytes(FRAME_HEADER, "big") + rng.randbytes(64),
-            3: lambda: frame[: rng.randrange(1, len(frame))],
+            3: lambda: framed[: rng.randrange(1, len(framed))],
             4: lambda: (1000).to_bytes(FRAME_HEADER, "big") + rng.randbytes(10),
             5: lambda: (300).to_bytes(FRAME_HEADER, "big") + rng.randbytes(300),
             6: lambda: b"\x00\x00\x00\x00" * 5,

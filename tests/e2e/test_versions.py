@@ -46,7 +46,7 @@ def ask_over_tcp(port: int, data: bytes) -> list[object]:
 
 
 def clear_frames(data: bytes) -> list[object]:
-    """The messages in the clear frames `data` holds (wire/framing.py), the last one whole."""
+    """The messages in the clear frames `data` holds (`secure.stream.frame`), the last whole."""
     found: list[object] = []
     while data:
         end = FRAME_HEADER + int.from_bytes(data[:FRAME_HEADER], "big")

@@ -14,7 +14,8 @@ from net import served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener, has_hung_up
 from net.stream_slots import EVICT_IDLE
-from wire.framing import encode_frame
+from secure.stream import frame
+from wire.codec import encode
 from wire.messages import Message, TableRequest, TableSnapshot
 
 pytestmark = pytest.mark.timeout(10)
@@ -166,8 +167,8 @@ def test_a_frame_that_trickles_in_is_cut_off_at_its_deadline(
         honest = await served(port, "h-1")  # a whole frame, then idle: kept
         slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", port)
         # a header for a small frame, then a byte every 50 ms: never finished in time
-        frame = encode_frame(TableRequest("s-1" + "x" * 200))
-        sending = asyncio.ensure_future(trickle(slow_writer, frame, 0.05))
+        framed = frame(encode(TableRequest("s-1" + "x" * 200)))
+        sending = asyncio.ensure_future(trickle(slow_writer, framed, 0.05))
         mute_reader, mute_writer = await asyncio.open_connection("127.0.0.1", port)
         assert await asyncio.wait_for(slow_reader.read(1), 3.0) == b""
         assert await asyncio.wait_for(mute_reader.read(1), 3.0) == b""  # never began one

@@ -20,11 +20,12 @@ from secure.stream import (
     KeyGiven,
     OverBudget,
     SecureStream,
+    frame,
     key_answer,
 )
 from tests.hypothesis_profiles import examples
+from wire.codec import encode
 from wire.errors import DecodeError
-from wire.framing import encode_frame
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat, Message, TableRequest
 
@@ -193,7 +194,7 @@ def test_sessions_sharing_a_budget_drop_the_one_holding_most() -> None:
 def test_a_message_in_clear_is_told_from_a_handshake() -> None:
     server = SecureStream(SERVER)
     with pytest.raises(ClearFrame) as caught:
-        server.feed(encode_frame(TableRequest("old")))
+        server.feed(frame(encode(TableRequest("old"))))
     assert b"TableRequest" in caught.value.body
 
 
@@ -226,3 +227,8 @@ def test_a_connection_waiting_for_its_handshake_holds_under_4_kb() -> None:
     finally:
         tracemalloc.stop()
     assert len(streams) * 4096 > grown, grown / len(streams)  # 1.3 kB with CPython 3.11
+
+
+def test_a_frame_is_its_length_then_its_body() -> None:
+    body = encode(TableRequest("old"))
+    assert frame(body) == len(body).to_bytes(FRAME_HEADER, "big") + body
