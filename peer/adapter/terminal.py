@@ -308,13 +308,11 @@ class PlainConsole:
 
 class Sources(TypedDict, total=False):
     """Where TerminalConsole finds the rest of what it asks of the peer, each optional: the
-    rooms known; whether you are in a room; `cancel`, on Ctrl-C, whether it cancelled a
-    question (else the peer quits); `question`, which question the next line answers ("":
-    a command); `kept`, the history of commands kept between runs."""
+    rooms known; whether you are in a room; `question`, which question the next line
+    answers ("": a command); `kept`, the history of commands kept between runs."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
-    cancel: Callable[[], bool]
     question: Callable[[], str]
     kept: History
 
@@ -335,7 +333,7 @@ class TerminalConsole(LinePrompt):
         self._colours = NameColours(lambda: self._names())
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
-        self._cancel: Callable[[], bool] = lambda: False
+        self._on_line: Callable[[str], None] = lambda text: None
         self._question: Callable[[], str] = str
         self._histories: dict[str, History] = {}
         console = self
@@ -359,8 +357,7 @@ class TerminalConsole(LinePrompt):
             completer=_Complete(),
             prompt_style=prompt_style,
             keys=self._tab(),
-            # as prompt_toolkit's own Ctrl-C, it quits; at a question it cancels that
-            on_interrupt=lambda: self._cancel(),
+            on_interrupt=self._cancel_question,
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
@@ -381,11 +378,22 @@ class TerminalConsole(LinePrompt):
         self._me, self._names = me, names
         self._rooms = sources.get("rooms", list)
         self._in_room = sources.get("in_room", lambda: False)
-        self._cancel = sources.get("cancel", lambda: False)
         self._question = sources.get("question", str)
         if "kept" in sources:
             self._histories[""] = sources["kept"]
             self.session.history = self.session.default_buffer.history = self._history()
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        self._on_line = on_line
+        super().start(on_line, on_end)
+
+    def _cancel_question(self) -> bool:
+        """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
+        answer does (True); elsewhere it quits, as prompt_toolkit's own Ctrl-C."""
+        if not self._question():
+            return False
+        self._on_line("")
+        return True
 
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour, self._colours.of))

@@ -34,7 +34,6 @@ from peer.core.actions import (
     Addr,
     Emit,
     KeysListed,
-    Print,
     Prompt,
 )
 from peer.core.answers import Answers
@@ -50,7 +49,7 @@ from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.renames import Renames
 from peer.core.request_ends import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.request_ends import RequestEnds
-from peer.core.requests import Request, Requests
+from peer.core.requests import Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.sealed_mail import CARRIERS
@@ -133,6 +132,9 @@ class PeerCore:
         #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
         self._build_parts(timeout, attempts)
+        #: Lines shown once, right after the next Welcome (the registry's key, first met:
+        #: after it, so that the Welcome stays the first line a script reads).
+        self.after_welcome = self.parts.registration.after_welcome
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
@@ -143,7 +145,8 @@ class PeerCore:
         up, an answer matched, the lines typed before the Welcome) do so through the two
         dispatchers, built last."""
         shared = self._shared
-        link = RegistryLink(shared, self._request_failed)
+        # (`ends` and `received`, made below, are in scope by the time either is called)
+        link = RegistryLink(shared, lambda *failed: ends.failed(*failed))
         inbox = shared.inbox
         direct = DirectChats(shared, inbox, link, timeout, attempts)
         membership = Membership(shared, link, inbox)
@@ -151,7 +154,8 @@ class PeerCore:
         table_news = TableNews(shared, link, renames)
         registration = Registration(shared, link, table_news, membership)
         leaving = Leaving(shared, link, direct)
-        answers = Answers(shared, link, membership, self._take_answer)
+        answers = Answers(shared, link, membership, lambda *taken: received.take(*taken))
+        ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
         #: The parts, each the seam of its behaviour (read by the adapter's tests, not
         #: called by the adapter: events go through the entry points below).
         self.parts = parts = Parts(
@@ -165,13 +169,13 @@ class PeerCore:
             registration=registration,
             leaving=leaving,
             answers=answers,
-            ends=RequestEnds(shared, link, answers, membership, table_news, leaving),
+            ends=ends,
             asking=Asking(shared, direct),
             commands=Commands(shared, link, table_news),
         )
         #: The dispatch tables of what is received and of what is typed. Events go through
         #: `receive` and `line`; the tests of the tables read their `handled` and `taken`.
-        self.received = Received(parts)
+        self.received = received = Received(parts)
         self.typed = TypedInput(parts)
 
     # -- entry points -------------------------------------------------------------------
@@ -293,12 +297,12 @@ class PeerCore:
             self._settle(now, emit)
         return actions
 
-    def registry_answered(self, now: float) -> None:
-        """The registry answered below the protocol at `now` (a handshake of the secure
-        channel, which proves its key): it runs, and a request
-        unanswered meanwhile was lost, not ignored (more rounds: see Requests.due).
-        Nothing is shown."""
-        self._shared.watch.heard(now)
+    def registry_answered(self, addr: Addr, key: bytes, now: float) -> None:
+        """`key` at `addr` completed a handshake at `now`, below the protocol. If that is
+        the registry, it runs (the handshake proves its key): a request unanswered meanwhile
+        was lost, not ignored (more rounds: see Requests.due). Nothing is shown."""
+        if addr == self.server and key == self.trust.registry:
+            self._shared.watch.heard(now)
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
@@ -326,17 +330,6 @@ class PeerCore:
         self.alarm.at = wake
         return actions
 
-    def cancel_question(self) -> list[Action]:
-        """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
-        or the text) it cancels that message, as an empty answer does, and the usual prompt
-        is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
-        and the caller quits as Ctrl-C does."""
-        if not self.parts.asking.cancel():
-            return []
-        actions: list[Action] = [Print("[Cancelled.]", "system")]
-        self._update_prompt(actions.append)
-        return actions
-
     # -- read-only views ----------------------------------------------------------------
 
     def next_wake(self) -> float | None:
@@ -361,17 +354,6 @@ class PeerCore:
         """Messages held while the registry does not answer."""
         return tuple(self._shared.outbox)
 
-    @property
-    def start_failed(self) -> bool:
-        """Whether the first registration was refused or went unanswered (the peer exits)."""
-        return self._life.phase is Phase.START_FAILED
-
-    @property
-    def after_welcome(self) -> list[Print]:
-        """Lines shown once, right after the next Welcome (the registry's key, first met:
-        after it, so that the Welcome stays the first line a script reads)."""
-        return self.parts.registration.after_welcome
-
     def prompt(self) -> str:
         """The input prompt: the name, and the room when in one or "(offline)" after dereg
         (or the question of the `message` command)."""
@@ -390,14 +372,6 @@ class PeerCore:
         "text", or "" when it is a command (the terminal completes and keeps its history
         by this: an answer is no command to recall or complete)."""
         return self.parts.asking.question()
-
-    # -- calls back from the parts ------------------------------------------------------
-
-    def _request_failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
-        self.parts.ends.failed(request, now, emit, busy)
-
-    def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
-        self.received.take(message, reply, now, emit)
 
     # -- after every event --------------------------------------------------------------
 
@@ -427,18 +401,7 @@ class PeerCore:
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if shared.settling.maybe_settled:
-            shared.settling.settle(self._on_its_way)
-
-    def _on_its_way(self, msg_id: str) -> bool:
-        """Whether message `msg_id`, sent by this peer, is still between being typed and
-        being known delivered: the places `undelivered` looks in."""
-        outbox = self._shared.outbox
-        return (
-            self.parts.direct.holds(msg_id)
-            or self._shared.requests.holds(msg_id)
-            or msg_id in outbox.unanswered
-            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
-        )
+            shared.settling.settle(self.parts.leaving.on_its_way)
 
     def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()

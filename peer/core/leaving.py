@@ -87,6 +87,17 @@ class Leaving:
             return True
         return bool(self._shared.requests.undelivered(_AWAITED, loud=True))
 
+    def on_its_way(self, msg_id: str) -> bool:
+        """Whether message `msg_id`, sent by this peer, is still between being typed and
+        being known delivered (Settling.settle)."""
+        outbox = self._shared.outbox
+        return (
+            self._direct.holds(msg_id)
+            or self._shared.requests.holds(msg_id)
+            or msg_id in outbox.unanswered
+            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
+        )
+
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""
         shared = self._shared

@@ -128,13 +128,6 @@ class Asking:
         self.step = 2
         emit(Print(f"[Message to {name}?]", "system"))
 
-    def cancel(self) -> bool:
-        """Ctrl-C: True when it cancelled a question (then no longer asked)."""
-        if not self.step:
-            return False
-        self.asking, self.step = None, 0
-        return True
-
     def prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""
         if self.step == 1:
