@@ -87,9 +87,7 @@ class PeerNode:
         console: Console,
         settings: PeerSettings,
     ) -> None:
-        """Peer `name` of the registry at `server` with `settings`, its kept state in
-        `data_dir`, talking with the user through `console`. StartRefused when it cannot
-        start."""
+        """Peer `name` of the registry at `server`; StartRefused when it cannot start."""
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
@@ -215,9 +213,8 @@ class PeerNode:
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:
-        """Wake the core no more, close the file transfers and let another start use this
-        name's files (`run` stops so as it ends; the console and the endpoint are closed by
-        whoever opened them)."""
+        """Wake the core no more, close the file transfers and unlock this name's files (the
+        console and the endpoint are closed by whoever opened them)."""
         self._timer.cancel()
         self.files.close()
         self._locks.close()
@@ -241,9 +238,7 @@ class PeerNode:
             self._ended()
 
     def _leave_now(self, code: int, show: bool = True) -> None:
-        """Exit with `code` without waiting for anything on its way: the core keeps it in
-        the outbox on disk for the next start (see `PeerCore.leave_now`). Nothing is shown
-        unless `show` (the terminal was closed: there is nothing to show it on)."""
+        """Exit with `code` at once (PeerCore.leave_now); nothing shown unless `show`."""
         if not self._done.done():
             actions = self.core.leave_now()
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
@@ -271,12 +266,8 @@ class PeerNode:
         self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
     ) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
-        event at `now` (by default when the endpoint's drain read it: `read_at`): taken by
-        the core in order (which believes each as far as `key` may say it), each action
-        carried out as the core hands it over: what the messages showed first recorded in
-        one write, before their lines, and their one Acks once the datagram is taken,
-        before the core's settling (to the registry, at the end of the loop's pass:
-        AcksHeld)."""
+        event at `now` (by default the drain's `read_at`), each action carried out as the
+        core decides it."""
         if self._settings.verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
@@ -290,12 +281,9 @@ class PeerNode:
             self._event_done()
 
     def now(self, at: float | None = None) -> float:
-        """The `now` of an event for the core (`at`, else read): the monotonic clock, on
-        which its retries, keepalives and rates run (a step of the time of day must neither
-        fire them all at once nor hold them back). The core is told the time of day too
-        (`wall_offset`), for the lines that say when something was said: read at most once a
-        second, as the stamps shown are to the second, so that a step of it shows within a
-        second."""
+        """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
+        time of day does not move. The time of day (`wall_offset`, for stamps to the second)
+        is read at most once a second."""
         now = time.monotonic() if at is None else at
         if now >= self._wall_read_next:
             self._wall_read_next = now + 1.0
@@ -303,10 +291,7 @@ class PeerNode:
         return now
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the actions of one event, in order (see `carry_out`), then what ends
-        every event (`_event_done`). The events a user waits on hand `carry_out` to the
-        core instead, which carries out each action as it is decided (`typed`,
-        `received_batch`)."""
+        """Carry out the actions of one event, in order, then what ends every event."""
         for action in actions:
             self.carry_out(action)
         self._event_done()
@@ -349,13 +334,9 @@ class PeerNode:
         }
 
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records of what is on its way
-        (Sending, Settled), in order, and set the timer for the core's next deadline. The
-        records wait for this, so that neither the message typed nor its receipt waits for
-        the log. A peer killed after its first datagram left but before its Sending was
-        written is one killed as the line was typed; one killed before a Settled was
-        written sends that message again at its next start, and the recipient shows it
-        once."""
+        """After the actions of one event: write the core's records (Sending, Settled), so
+        that no message waits for the log, and set the timer for the core's next deadline.
+        A kill before a Settled sends the message again at the next start, shown once."""
         records = self.core.records
         if records:
             logged = records[:]
@@ -374,10 +355,8 @@ class PeerNode:
             self._timer.set(at)
 
     def _send(self, action: Send | SendStream) -> None:
-        """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
-        sealed to its recipient as it leaves (the core and the outbox keep it open). A Send
-        of a MailTaken leaves once the lines before it are printed, a retry too: the
-        registry empties the mailbox on it (see OnceShown)."""
+        """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as
+        it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
         stream = type(action) is SendStream
         if self._settings.verbose:
@@ -394,9 +373,8 @@ class PeerNode:
         self.endpoint.send(addr, message, key, stream=stream)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
-        """Say that `what` was not kept on disk, for `exc`. `then` says what that costs, for
-        the writes made for every message: those are said once only, as they would fail for
-        every message, which still goes out (see `_KEPT`)."""
+        """Say that `what` was not kept on disk, for `exc`; once only when `then`, what
+        that costs, is said (the writes made for every message)."""
         if then and what in self._failed_writes:
             return
         self._failed_writes.add(what)
@@ -405,10 +383,8 @@ class PeerNode:
         self.console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
-        """Keep `token` in the state file of `name`. After a rename all kept for the old
-        name (the transfers' records too) moves to the new name's, where the peer writes from
-        then on, and the old token file goes: `-c <new name>` finds everything, the token
-        kept once."""
+        """Keep `token` in the state of `name`: after a rename, all kept for the old name
+        moves to the new one's, so that `-c <new name>` finds everything."""
         previous = self.state
         self.files.settle()  # no transfer's record is being written as its folder moves
         try:

@@ -1,10 +1,5 @@
-"""The peer's two consoles: plain lines for scripts and pipes, prompt_toolkit for people.
-
-Plain mode (stdin is not a terminal): one command per input line; every output line starts
-with ">>> ", the lines of one pass of the loop written together; end of input means quit.
-Terminal mode: incoming lines above the half-typed one; history, tab completion, and colour
-unless NO_COLOR is set or --no-color was given. A name's colour is the one its hash points
-at, unless a name online holds it, then the next one free (`NameColours`).
+"""The peer's two consoles: plain lines for scripts and pipes (every line written starts
+with ">>> "), prompt_toolkit for people (docs/GUIDE.md).
 """
 
 from __future__ import annotations
@@ -115,11 +110,8 @@ class Situation(TypedDict):
 
 
 def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
-    """What tab completion offers for the last word of `before` (the line up to the cursor):
-    command words first on a line (and `name:` outside a room), online names after send and
-    /dm, rooms after join, your own name after reg and dereg, commands after /help, names
-    anywhere else, and at a `question` a name, or names anywhere in the text. A word that is
-    followed by more gets its space."""
+    """What Tab offers for the last word of `before` (the line up to the cursor): a command
+    word first, then what the command takes (a name, a room, a command), else names."""
     in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
     me, question = situation["me"], situation.get("question", "")
     words = before.split(" ")
@@ -318,9 +310,8 @@ class Sources(TypedDict, total=False):
 
 
 class TerminalConsole(LinePrompt):
-    """The peer's prompt on a terminal (terminal.prompt): the prompt in your name's colour,
-    Tab completing, one history for commands and one for each question of `message`, the
-    bell, and Ctrl-C cancelling a question rather than quitting."""
+    """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
+    history for commands and one for each question of `message`, the bell."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
         from prompt_toolkit.completion import Completer, Completion

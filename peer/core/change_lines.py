@@ -1,9 +1,6 @@
-"""The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]":
-a few at once, then one line now and then for all that came meanwhile (`LineBudget`), so
-that a join storm or a class quitting together does not print hundreds of lines. Each
-"[Client table updated.]" is followed by what changed since the last one (`changes`): who
-came online, went offline, or was renamed. Sans-IO: the caller passes `now` and `emit`, and
-wakes at `next_wake`.
+"""The lines that tell of others' changes, "[Client table updated.]" (then what changed)
+and "[<name> has quit]": a few at once, then one line now and then for all that came
+meanwhile (`LineBudget`), so that a join storm prints no hundreds of lines. Sans-IO.
 """
 
 from __future__ import annotations

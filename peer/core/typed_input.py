@@ -1,8 +1,5 @@
-"""What is typed, dispatched: each line carried out now, or held until it can be (before
-the first Welcome; while a change it may depend on is on its way: peer.core.shared.TypedLines),
-refused while quitting or offline, answered to the `message` command's question, or
-parsed (peer.core.commands) and handed to its command's part. Sans-IO: the parts append the
-actions.
+"""What is typed, dispatched: each line carried out now or held until it can be, refused,
+answered to a question of `message`, or parsed and handed to its command's part. Sans-IO.
 """
 
 from __future__ import annotations
@@ -78,9 +75,8 @@ class TypedInput:
         }
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
-        """The user typed `text`: carried out now, or held until it can be (before the
-        first Welcome, while a change it may depend on is on its way). `held`: it was held,
-        and its turn has come (`carry_out_waiting`)."""
+        """The user typed `text`: carried out now, or held until it can be. `held`: it was
+        held, and its turn has come."""
         life, asking = self._life, self._parts.asking
         if not held:
             if life.phase is Phase.START_FAILED:
@@ -148,15 +144,10 @@ class TypedInput:
                 self.line(text, now, emit, held=True)
 
     def _changing(self) -> bool:
-        """Whether a change that the next typed line depends on is on its way: a join (is
-        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
-        all?), a leave (a /join after it must reach the registry after it: were the join
-        to overtake it, or the leave be lost and sent again, the registry would answer the
-        join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none; not the
-        rows changed since our version, a catch-up that the table, always a moment behind
-        the registry's, does without). Lines typed meanwhile, by a quick hand or a script,
-        wait for its answer, so that they are carried out in the order typed."""
+        """Whether a change the next typed line depends on is on its way, whose answer it
+        waits for: a join (is a line room text?), a rename (who sends?), a dereg or reg
+        (may it be sent?), a leave (a /join must not overtake it), the whole table (is a
+        name typed in it?). Not a catch-up of the table: it is always a moment behind."""
         requests = self._requests
         if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
