@@ -1,7 +1,5 @@
-"""First contact with a registry, carried out: key requests sent and sent again, answers
-handed to `peer.core.first_contact`, the person asked when on a terminal, until a key is
-trusted or nothing may be sent. Used by the peer over UDP (peer/adapter/key_checks.py) and by the
-help-desk clients over TCP (peer/adapter/desk/start.py), before anything else is sent.
+"""First contact with a registry carried out (decided by peer.core.first_contact): key
+requests sent, the person asked on a terminal; for the peer and the help-desk clients.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""Leaving: a /quit (or the end of input) that waits for what the user sent to be
-delivered before the Deregister goes, leaving at once (what is on its way kept for the next
-start), a dereg or quit the registry did not answer, and a start another start replaced.
-Sans-IO: Print, Send and Exit actions.
+"""Leaving: a /quit that waits for what was sent, leaving at once, a dereg or quit left
+unanswered, a start replaced by another. Sans-IO.
 """
 
 from __future__ import annotations
@@ -133,9 +131,8 @@ class Leaving:
         return tuple(sorted(found.values(), key=outbox.settling.typed_at))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
-        """A `dereg` or quit the registry did not answer: the peer exits all the same, and
-        says what the next start finds: the messages kept, and after a `dereg` no room (a
-        kept `leave` follows the room lines kept for it)."""
+        """A `dereg` or quit left unanswered: the peer exits all the same, saying what the
+        next start finds (after a `dereg`, no room: a kept `leave` follows its lines)."""
         shared = self._shared
         state, outbox = shared.state, shared.outbox
         room = state.room
@@ -165,9 +162,9 @@ class Leaving:
         emit(Exit(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
-        """Another start took this peer's name over while it was stopped (a laptop asleep):
-        said, what is not known delivered kept in the outbox on disk, nothing more sent (no
-        Deregister: it would take the other start offline), exit 1."""
+        """Another start took this peer's name over (a laptop asleep): said, what is not
+        known delivered kept, nothing more sent (a Deregister would take the other start
+        offline), exit 1."""
         shared = self._shared
         state, life = shared.state, shared.life
         if life.phase is Phase.REPLACED:

@@ -1,8 +1,5 @@
-"""The typed commands that concern no part of their own: the channel, the table shown,
-going offline and back, help, and the mistakes said. Each handler takes its command,
-`now` and the actions (PeerCore's table of commands gives each its handler). And the
-`message` command's questions (`Asking`): the recipient, then the text, sent once both are
-answered (an empty answer, or Ctrl-C, cancels). Sans-IO.
+"""The typed commands that concern no part of their own, and the `message` command's
+questions (`Asking`: the recipient, then the text; an empty answer cancels). Sans-IO.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the secure
-channel to the sender's key, asks for the file from the last byte verified; what comes is
-written to the partial file, then the whole file's SHA-256 is checked and it is named in the
+"""The receiver's side of a transfer's bytes, over TCP in the secure channel: asked from the
+last byte verified (opened, on disk, and the transfer's record saying so), written and
+hashed in a thread (`PartialFile`), the whole file's SHA-256 checked, then named in the
 downloads folder (never over a file there).
-
-The bytes come as data records of the channel (secure/stream.py). A byte is verified once
-its record opened and it is on disk (fsync) with the transfer's record saying so: what a
-restart resumes from. The partial file is written, hashed and synced in a thread of its own
-(`PartialFile`) while the next bytes are read.
 """
 
 from __future__ import annotations
