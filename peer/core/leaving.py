@@ -8,7 +8,7 @@ from peer.core.actions import Action, Emit, Exit, Print, Send
 from peer.core.direct import DirectChats
 from peer.core.lifecycle import Event, Phase
 from peer.core.registry_link import DELIVERED, RegistryLink
-from peer.core.shared import Shared
+from peer.core.shared import Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -104,7 +104,9 @@ class Leaving:
         life.fire(Event.LEAVE_NOW)
         actions: list[Action] = []
         emit = actions.append
-        shared.lines.drop(emit)  # typed after a change that was still on its way
+        # typed after a change that was still on its way
+        not_carried_out(shared.lines.after_change, "you left at once", emit)
+        shared.lines.after_change.clear()
         undelivered = self.undelivered()
         shared.outbox.keep(emit, undelivered)
         if undelivered:
@@ -158,7 +160,9 @@ class Leaving:
         """The first registration failed and the peer exits, saying which typed lines were
         not carried out."""
         self._shared.life.fire(Event.START_FAILED)
-        self._shared.lines.drop_early(emit)
+        lines = self._shared.lines
+        not_carried_out(lines.early, "you are not registered", emit)
+        lines.early.clear()
         emit(Exit(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
@@ -170,7 +174,7 @@ class Leaving:
         if life.phase is Phase.REPLACED:
             return  # said already (several requests may be refused in one datagram)
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
-        shared.lines.drop()
+        shared.lines.after_change.clear()
         shared.room_return.drop_join()
         shared.watch.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back

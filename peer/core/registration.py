@@ -82,7 +82,7 @@ class Registration:
         self._announced = False
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)
-        typed = shared.lines.take_early()
+        typed, shared.lines.early = shared.lines.early, []
         if any(text is not None and text.strip() for text in typed):
             shared.room_return.stay_out(emit)
         self._membership.go_back(now, emit)

@@ -11,7 +11,7 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
-from peer.core.shared import QUITTING_LATER
+from peer.core.shared import QUITTING_LATER, not_carried_out
 from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
@@ -81,15 +81,14 @@ class TypedInput:
         if not held:
             if life.phase is Phase.START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
-                self._lines.hold_early(text)
-                self._lines.drop_early(emit)
+                not_carried_out((text,), "you are not registered", emit)
                 return
             if not life.started:
-                self._lines.hold_early(text)
+                self._lines.early.append(text)
                 return
             # (nothing on its way, nearly always: no change either, and no call to say so)
             if self._lines.after_change or (any(self._on_its_way) and self._changing()):
-                self._lines.hold(text)
+                self._lines.after_change.append(text)
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
@@ -119,8 +118,8 @@ class TypedInput:
             emit(Exit(1))
         elif self._life.started:
             self._input_ended(now, emit)
-        elif not self._lines.ended_early():
-            self._lines.hold_early(None)
+        elif None not in self._lines.early:
+            self._lines.early.append(None)
             if self._life.phase is Phase.STARTING_LATE:
                 emit(QUITTING_LATER)
 
@@ -128,7 +127,7 @@ class TypedInput:
         """Quit, once the lines that wait for a change are carried out (see
         TypedInput._changing)."""
         if self._lines.after_change or self._changing():
-            self._lines.hold(None)
+            self._lines.after_change.append(None)
         else:
             self._parts.leaving.quit("", now, emit)
 
@@ -137,7 +136,7 @@ class TypedInput:
         starts another change (the rest wait for that one)."""
         lines = self._lines
         while lines.after_change and not self._changing():
-            text = lines.next()
+            text = lines.after_change.popleft()
             if text is None:
                 self._parts.leaving.quit("", now, emit)
             else:
