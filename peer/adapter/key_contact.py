@@ -25,12 +25,10 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 
 class ContactRule(Struct, frozen=True):
-    """How first contact goes, from the command line: `code`, the join code's digits
-    (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key);
-    `secret`, what a start without a terminal would send ("": nothing secret);
-    `advertised`, the code the registry advertised where it was found (None: its address
-    was given); `confirm`, the question's asker on a terminal; `patience`, the seconds it
-    goes on asking, less and less often, after a round nothing answered."""
+    """How first contact goes, from the command line (--registry-key's `code`,
+    --trust-first-key, --accept-new-key); `secret`, what a start without a terminal would
+    send; `advertised`, the code found with the registry; `confirm`, the question's asker;
+    `patience`, the seconds it goes on asking after a round nothing answered."""
 
     code: str | None = None
     trust_first: bool = False

@@ -299,9 +299,8 @@ class PlainConsole:
 
 
 class Sources(TypedDict, total=False):
-    """Where TerminalConsole finds the rest of what it asks of the peer, each optional: the
-    rooms known; whether you are in a room; `question`, which question the next line
-    answers ("": a command); `kept`, the history of commands kept between runs."""
+    """What else TerminalConsole asks of the peer, each optional (`question`: which one
+    the next line answers, "" for a command; `kept`: the history kept between runs)."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]

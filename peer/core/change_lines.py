@@ -165,9 +165,8 @@ class ChangeLines:
 
 
 def changes(before: Rows, after: Rows, me: str) -> list[str]:
-    """The lines that say what changed from `before` to `after`, leaving out `me` (our own
-    changes are said by what caused them). A row gone and a row new at the same address,
-    or with the same key, is a rename; more than FOLD_OVER of one kind are one line."""
+    """The lines that say what changed from `before` to `after`, but of `me`: a row gone
+    and one new at its address or with its key is a rename; over FOLD_OVER, one line."""
     renames = _renames(before, after)
     renamed_old = {name_key(old) for old, _ in renames}
     renamed_new = {name_key(new) for _, new in renames}

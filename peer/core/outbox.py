@@ -1,7 +1,4 @@
-"""The peer's outbox: what waits for the registry while it does not answer, in the order
-typed, kept on disk for the next start (docs/GUIDE.md, "When the registry is down").
-Sans-IO: `keep` emits a KeepOutbox.
-"""
+"""The peer's outbox (docs/GUIDE.md, "When the registry is down"). Sans-IO."""
 
 from __future__ import annotations
 

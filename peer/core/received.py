@@ -1,7 +1,4 @@
-"""What is received and believed (peer.core.table), dispatched by type to the part it
-concerns; each answer matched to a direct message of ours or handed to peer.core.answers,
-whose matched answers come back to `take`. Sans-IO.
-"""
+"""What is received and believed, dispatched by type to the part it concerns. Sans-IO."""
 
 from __future__ import annotations
 
@@ -129,9 +126,8 @@ class Received:
         }
 
     def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message` from `addr` (not the registry used, or the `first` of its
-        datagram): to its handler. From another registry of the service, we move to it; the
-        `first` says the registry is heard from (and back, if it was away)."""
+        """The registry's `message` from `addr` to its handler: from another registry of the
+        service, we move to it; the `first` of a datagram says the registry is heard from."""
         shared = self._shared
         if addr != shared.requests.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)

@@ -444,13 +444,7 @@ class Requests:
 
     def holds(self, msg_id: str) -> bool:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""
-        return (
-            msg_id in self._sent.ids
-            or msg_id in self._streamed
-            or msg_id in self.order.paced
-            or msg_id in self.order.held
-            or msg_id in self.outcomes.awaited
-        )
+        return msg_id in self.outcomes.awaited or any(msg_id in on for on in self.on_its_way)
 
     def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
         """The requests of `kinds` not answered (`loud`: not outbox retries), then all held,

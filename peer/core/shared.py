@@ -1,7 +1,4 @@
-"""What the parts of the peer core share (`Shared`): who the peer is (PeerState), its phase,
-the bookkeeping every part reads or adds to, and the typed lines held (`TypedLines`).
-Each part owns its own state beside it.
-"""
+"""What the parts of the peer core share (`Shared`); each part owns its own state beside it."""
 
 from __future__ import annotations
 

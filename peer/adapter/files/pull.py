@@ -271,10 +271,9 @@ class Digest(Protocol):
 
 
 class PartialFile:
-    """The partial file open as `fd`, its first `at` bytes there and hashed into `digest`.
-    `write` hands bytes (BATCH at a time) to a thread of its own, which writes and hashes
-    them in order; `synced` puts every byte taken on disk. A failed write or sync raises its
-    OSError from the next call that waits for it. `fd` stays the caller's."""
+    """The caller's partial file `fd`, its first `at` bytes there and hashed into `digest`,
+    written and hashed in a thread of its own; a failed write or sync raises its OSError
+    from the next call that waits for it."""
 
     def __init__(self, fd: int, at: int, digest: Digest) -> None:
         self._fd = os.dup(fd)  # the thread's own: it closes it after its last write

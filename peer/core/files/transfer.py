@@ -1,6 +1,5 @@
-"""One transfer as both sides keep it, on disk and in memory, the words that show it, and
-what the file transfers' core asks its adapter to do (peer/adapter/files/service.py), in
-order (lines for the user are peer.core.actions.Print)."""
+"""One transfer as both sides keep it, the words that show it, and the actions of the file
+transfers' core."""
 
 from __future__ import annotations
 

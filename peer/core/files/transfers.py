@@ -136,10 +136,8 @@ class FileTransfers:
     def end(
         self, transfer: Transfer, state: NoteState, why: str, now: float, emit: EmitFile
     ) -> None:
-        """End `transfer` on this side as `state`, said, and tell the other side: /reject
-        turns an offer down, /cancel stops a transfer (a partial file is deleted), FAILED
-        is a file that cannot be served any more (changed, gone) or received whole (its
-        partial file is deleted, and that said)."""
+        """End `transfer` on this side as `state` (rejected, cancelled, failed), said, and
+        tell the other side; a partial file is deleted."""
         note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
         self._tell(transfer.peer, note, now, emit)
         self._forget(transfer, state + (f": {why}" if why else ""), emit)
