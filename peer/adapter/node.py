@@ -99,8 +99,7 @@ class PeerNode:
             line = f"[You renamed {name} to {current}; starting as {current}.]"
             self._start_lines.append(Print(line, "system"))
             name = current
-        self._name = name
-        # the names' files locked for this peer, let go by `stop` (the kernel does at exit)
+        # the name's files locked for this peer, let go by `stop` (the kernel does at exit)
         self._locks = contextlib.ExitStack()
         self._locks.callback(os.close, lock(data_dir, name))
         try:
@@ -113,7 +112,7 @@ class PeerNode:
 
     def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        token = own_token(self.state, self._name)
+        token = own_token(self.state, name)
         static = own_key(self.state)
         self.core = PeerCore(
             name=name,
@@ -208,8 +207,8 @@ class PeerNode:
             await self.endpoint.close()
 
     def start(self) -> None:
-        """The first event: the registration is sent (`run` starts so once the endpoint is
-        open and the registry's key known; a caller driving the node itself may too)."""
+        """The first event: the registration is sent (by `run`, or a caller driving the
+        node itself)."""
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:

@@ -30,8 +30,7 @@ Take = Callable[[Message, Message, float, Emit], None]
 
 
 class Answers:
-    """Answers matched to requests; the joins a room's notice showed done before their
-    ack came."""
+    """Answers matched to requests; the joins a notice showed done before their ack."""
 
     def __init__(
         self, shared: Shared, link: RegistryLink, membership: Membership, take: Take

@@ -69,17 +69,8 @@ class Received:
             TooBig: self._peer_answer,
             Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
         }
-        self._takers = self._taker_table()
-
-    @property
-    def handled(self) -> frozenset[type]:
-        """The message types handled, each by its handler."""
-        return frozenset(self.from_registry)
-
-    @property
-    def taken(self) -> frozenset[type]:
-        """The requests whose answer a taker takes."""
-        return frozenset(self._takers)
+        #: The taker of the registry's answer to each type of request (read-only).
+        self.takers = self._taker_table()
 
     def _handler_table(self) -> dict[type, _Handler]:
         """Each message's handler, by the message's type."""
@@ -174,7 +165,7 @@ class Received:
         if isinstance(reply, Refused):
             self._parts.ends.refused(message, reply, now, emit)
             return
-        taker = self._takers.get(type(message))
+        taker = self.takers.get(type(message))
         if taker is not None:
             taker(message, reply, now, emit)
 

@@ -17,9 +17,8 @@ SHOWN_SINCE_JOIN_KEPT = 200
 
 
 class RoomReturn:
-    """Which room this peer goes back to, and when. The room lines kept in `outbox` are
-    said in their room before any other join; `room` is the room an earlier run was in,
-    gone back to at the first Welcome (`go_back`)."""
+    """Which room this peer goes back to, and when: the room lines kept in `outbox` are said
+    there before any other join; `room`, an earlier run's, is gone back to at the Welcome."""
 
     def __init__(self, outbox: Outbox, room: str = "") -> None:
         self._outbox = outbox

@@ -41,12 +41,8 @@ class TypedInput:
         self._life = parts.shared.life
         self._requests = parts.shared.requests
         self._on_its_way = parts.shared.requests.on_its_way
-        self._commands = self._command_table()
-
-    @property
-    def handled(self) -> frozenset[type]:
-        """The command types handled, each by its handler."""
-        return frozenset(self._commands)
+        #: The handler of each type of typed command (read-only).
+        self.commands = self._command_table()
 
     def _command_table(self) -> dict[type, _Typed]:
         """Each typed command's handler, by the command's type."""
@@ -109,7 +105,7 @@ class TypedInput:
             line = f"[You are offline. Type {reg} to come back, or /quit.]"
             emit(Print(line, "error"))
             return
-        self._commands[type(command)](command, now, emit)
+        self.commands[type(command)](command, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed

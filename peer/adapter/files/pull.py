@@ -53,9 +53,8 @@ class PullEnded(Exception):
 
 
 class Puller:
-    """Moves the bytes of one accepted `transfer` from its sender. `progress` is told of
-    each checkpoint's verified bytes (and awaited); `noted` gets a FileNote the sender
-    answers with instead (it refused)."""
+    """Moves the bytes of one accepted `transfer` from its sender: `progress` is awaited at
+    each checkpoint; `noted` gets the sender's FileNote, should it refuse."""
 
     def __init__(
         self,
