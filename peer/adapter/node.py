@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
@@ -105,28 +107,29 @@ class PeerNode:
         try:
             #: The name's state kept on disk (another after a rename; read-only outside).
             self.state = PeerStateFile(data_dir, name)
-            self._make(name, server, console, settings)
+            token, static = own_token(self.state, name), own_key(self.state)
+            self.core = PeerCore(
+                name=name,
+                port=settings.port,
+                server=server,
+                session=secrets.token_hex(4),
+                token=token,
+                seen=self.state.seen.load(),
+                outbox=self.state.load_outbox(token),
+                room=self.state.load_room(),
+                password=settings.password,
+                keepalive=settings.keepalive,
+                fingerprint=fingerprint(public_bytes(static)),
+            )
+            self._make(static, server, console, settings)
         except BaseException:
             self._locks.close()
             raise
 
-    def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
+    def _make(
+        self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
+    ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        token = own_token(self.state, name)
-        static = own_key(self.state)
-        self.core = PeerCore(
-            name=name,
-            port=settings.port,
-            server=server,
-            session=secrets.token_hex(4),
-            token=token,
-            seen=self.state.seen.load(),
-            outbox=self.state.load_outbox(token),
-            room=self.state.load_room(),
-            password=settings.password,
-            keepalive=settings.keepalive,
-            fingerprint=fingerprint(public_bytes(static)),
-        )
         self._settings = settings
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
