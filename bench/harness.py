@@ -88,12 +88,7 @@ class BenchPeer:
                     raise
         self.port = addr[1]
         self.node.core.state.port = self.port
-        # the registry's key, pinned or asked for, as PeerNode.run does before registering;
-        # and, as there, a registry that answers a handshake or the key runs: a registration
-        # it leaves unanswered is given more rounds (without it, the peers of a registry
-        # slow in a join storm gave up after one round, where a user's would not)
-        self.node.endpoint.on_key = self.node.key_answered
-        self.node.endpoint.on_handshake = self.node.registry_answered
+        # the registry's key, pinned or asked for, as PeerNode.run does before registering
         if not await self.node.keys.registry_key(self.node.endpoint, self.node.core.after_welcome):
             raise RuntimeError(f"{self.name}: the registry gave no key")
 

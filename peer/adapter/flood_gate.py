@@ -1,8 +1,6 @@
-"""The peer's flood gate: what one address sends beyond a generous rate is dropped before
-it is opened or decoded, as the registry does (wire/flood_gate.py). Data of a live session
-is opened, as WireGuard opens every transport datagram, and counted by the key that sealed
-it only while the peer lags behind its socket (`by_key`). The registry the peer uses is
-never dropped (its relays of a busy room all come from one address).
+"""The peer's flood gate (wire/flood_gate.py): what one address sends beyond a generous
+rate is dropped unopened; a live session's data is counted by key, only while the peer
+lags (`by_key`). The registry the peer uses is never dropped.
 """
 
 from __future__ import annotations

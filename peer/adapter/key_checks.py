@@ -18,9 +18,8 @@ from wire.names import name_key
 
 
 class KeyChecks:
-    """The pins of one peer's data directory, for the registry at `server`: `trust` (the
-    core's) is given the registry's pinned key, or the one taken at first contact; `show`
-    says a line; `rule` says how first contact goes."""
+    """The pins of one peer's data directory, for the registry at `server`; `trust` (the
+    core's) is given the registry's key, pinned or taken at first contact by `rule`."""
 
     def __init__(
         self,
@@ -52,8 +51,7 @@ class KeyChecks:
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent: the pinned one, else first
-        contact (the key then pinned, said in `after_welcome` when taken unasked). False
-        when the peer cannot go on (said)."""
+        contact's. False when the peer cannot go on (said)."""
         self._after_welcome = after_welcome
         pinned = self.trust.registry or None
         if self._rule.keeps(pinned):

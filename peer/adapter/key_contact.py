@@ -1,7 +1,5 @@
-"""First contact with a registry, carried out: key requests sent and sent again, answers
-handed to `peer.core.first_contact`, the person asked when on a terminal, until a key is
-trusted or nothing may be sent. Used by the peer over UDP (peer/adapter/key_checks.py) and by the
-help-desk clients over TCP (peer/adapter/desk/start.py), before anything else is sent.
+"""First contact with a registry carried out (decided by peer.core.first_contact): key
+requests sent, the person asked on a terminal; for the peer and the help-desk clients.
 """
 
 from __future__ import annotations
@@ -27,12 +25,10 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 
 class ContactRule(Struct, frozen=True):
-    """How first contact goes, from the command line: `code`, the join code's digits
-    (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key);
-    `secret`, what a start without a terminal would send ("": nothing secret);
-    `advertised`, the code the registry advertised where it was found (None: its address
-    was given); `confirm`, the question's asker on a terminal; `patience`, the seconds it
-    goes on asking, less and less often, after a round nothing answered."""
+    """How first contact goes, from the command line (--registry-key's `code`,
+    --trust-first-key, --accept-new-key); `secret`, what a start without a terminal would
+    send; `advertised`, the code found with the registry; `confirm`, the question's asker;
+    `patience`, the seconds it goes on asking after a round nothing answered."""
 
     code: str | None = None
     trust_first: bool = False

@@ -1,9 +1,6 @@
 """An append-only file of short records that a killed process keeps, at almost no cost
-(`MappedLog`), and the peer's two logs kept in one: of the messages it has shown
-(`SeenLog`), written before each is shown, and of what it sent and has not seen delivered
-(`SendingLog`), so that a peer killed before it knows sends it on at its next start: a
-direct message before its first retry puts it in the outbox on disk, or a message for the
-registry before the registry answers."""
+(`MappedLog`), and the peer's two logs kept in one: of what it has shown (`SeenLog`), and
+of what it sent and has not seen delivered (`SendingLog`), sent on at its next start."""
 
 from __future__ import annotations
 
@@ -31,21 +28,14 @@ def _chunks(size: int) -> int:
 
 
 def complete_records(data: bytes) -> bytes:
-    """A log's bytes up to the end of its last complete record: without the NUL padding,
-    and without a record cut short by a kill (one that lacks its newline; one cut short
-    with its newline written has NULs where bytes are missing, and `MappedLog.read` skips
-    it)."""
+    """A log's bytes up to the end of its last complete record (one with its newline)."""
     return data[: data.rstrip(b"\0").rfind(b"\n") + 1]
 
 
 class MappedLog:
-    """Records, each ending in a newline, appended to a file through a shared memory map.
-
-    What is stored in the map is in the kernel's page cache at once, so a killed process
-    keeps it just as it keeps a write(2), but with no system call. No fsync: this guards
-    against the process being killed, not against a power cut. The file's blocks are
-    reserved when it grows, so a full disk is an OSError then, not a SIGBUS on a store.
-    The file is readable by this user only."""
+    """Records, each ending in a newline, appended to a file (this user's only) through a
+    shared memory map: a killed process keeps them as it keeps a write(2), with no system
+    call; a power cut may not. Blocks are reserved as it grows: a full disk is an OSError."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -134,10 +124,8 @@ COMPACT_AT = 1024 * 1024
 
 
 class SendingLog:
-    """Messages sent and not yet settled, in a `MappedLog`: `+<message as sent>` when one
-    is sent, `-<id>` when it is settled. Writing costs no system call, so every message
-    can afford it; a kill keeps what was written, a power cut may not (the outbox, fsynced
-    at a direct message's first retry, covers that case from then on)."""
+    """Messages sent and not yet settled, in a `MappedLog`: `+<message as sent>`, then
+    `-<id>` once settled."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -169,10 +157,8 @@ class SendingLog:
             self._log.append(b"-" + msg_id.encode() + b"\n")
 
     def earlier(self) -> tuple[list[Message], list[bytes]]:
-        """The messages that were sent and not settled when the log was last written
-        (by an earlier run, killed), oldest first, and the records among them that are
-        not messages (damage, or another version's), each with its newline. Raises
-        OSError."""
+        """The messages an earlier run left unsettled, oldest first, and the records that
+        are none (with their newlines). Raises OSError."""
         messages: list[Message] = []
         unreadable: list[bytes] = []
         for record in self._open_records().values():
@@ -220,9 +206,7 @@ def outbox_after_a_kill(
     outbox: list[Message], unsettled: list[Message], token: str
 ) -> list[Message]:
     """What a peer restarted after a kill has to send: its kept `outbox`, then the
-    `unsettled` messages of its sending log that the outbox does not hold already, direct
-    messages as the saves they become (with `token`): the registry delivers or stores
-    them, and their ids keep a recipient that has one already from showing it again."""
+    `unsettled` messages it does not hold, direct messages as saves (with `token`)."""
     messages = list(outbox)
     known = {m.id for m in messages}
     for message in unsettled:
@@ -239,9 +223,8 @@ KEEP_SEEN = 20_000
 
 
 class SeenLog:
-    """The ids of the messages a peer has shown, each with its sender, kept between runs so
-    that it never shows one twice: a record `sender<TAB>id` each, in a `MappedLog`. What
-    cannot be read is said in `problems`, one line each."""
+    """The (sender, id) of each message shown, kept between runs as `sender<TAB>id` records
+    in a `MappedLog`; what cannot be read is said in `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
@@ -278,10 +261,8 @@ class SeenLog:
         return pairs
 
     def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
-        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
-        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
-        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
-        ids, which nobody can use elsewhere; losing them can show a message again."""
+        """`damaged` lines are not records ChatApp writes: said once, and the file
+        rewritten with the good `pairs` only."""
         some = "1 line" if damaged == 1 else f"{damaged} lines"
         try:
             self._log.replace(_seen_records(pairs))
@@ -295,12 +276,7 @@ class SeenLog:
         )
 
     def add(self, shown: Shown) -> None:
-        """Record that each message (sender, id) of `shown` was shown, in one write: the
-        carrier of the core's Shown. Raises OSError.
-
-        Written through the map, at the cost of a copy into memory (this runs before every
-        direct message is acked): it guards against the peer being killed, the common case,
-        not against a power cut. A record that a kill cut short was never acked."""
+        """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
         self._log.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
         if self._lines > 2 * KEEP_SEEN:

@@ -48,6 +48,7 @@ from peer.core.actions import (
     Shown,
 )
 from peer.core.dispatch import PeerCore
+from peer.core.lifecycle import Phase
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
@@ -88,9 +89,7 @@ class PeerNode:
         console: Console,
         settings: PeerSettings,
     ) -> None:
-        """Peer `name` of the registry at `server` with `settings`, its kept state in
-        `data_dir`, talking with the user through `console`. StartRefused when it cannot
-        start."""
+        """Peer `name` of the registry at `server`; StartRefused when it cannot start."""
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
@@ -102,38 +101,38 @@ class PeerNode:
             line = f"[You renamed {name} to {current}; starting as {current}.]"
             self._start_lines.append(Print(line, "system"))
             name = current
-        self._name = name
-        self._locks = [lock(data_dir, name)]
+        # the name's files locked for this peer, let go by `stop` (the kernel does at exit)
+        self._locks = contextlib.ExitStack()
+        self._locks.callback(os.close, lock(data_dir, name))
         try:
             #: The name's state kept on disk (another after a rename; read-only outside).
             self.state = PeerStateFile(data_dir, name)
-            self._make(name, server, console, settings)
+            token, static = own_token(self.state, name), own_key(self.state)
+            self.core = PeerCore(
+                name=name,
+                port=settings.port,
+                server=server,
+                session=secrets.token_hex(4),
+                token=token,
+                seen=self.state.seen.load(),
+                outbox=self.state.load_outbox(token),
+                room=self.state.load_room(),
+                password=settings.password,
+                keepalive=settings.keepalive,
+                fingerprint=fingerprint(public_bytes(static)),
+            )
+            self._make(static, server, console, settings)
         except BaseException:
-            self._unlock()
+            self._locks.close()
             raise
 
-    def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
+    def _make(
+        self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
+    ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        token = own_token(self.state, self._name)
-        static = own_key(self.state)
-        self.core = PeerCore(
-            name=name,
-            port=settings.port,
-            server=server,
-            session=secrets.token_hex(4),
-            token=token,
-            seen=self.state.seen.load(),
-            outbox=self.state.load_outbox(token),
-            room=self.state.load_room(),
-            password=settings.password,
-            keepalive=settings.keepalive,
-            fingerprint=fingerprint(public_bytes(static)),
-        )
-        self._bind = settings.bind
-        self._port = settings.port
+        self._settings = settings
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
-        self._verbose = settings.verbose
         #: Says a line for `--verbose`, else nothing.
         self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
@@ -143,9 +142,17 @@ class PeerNode:
         self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.open_mail = self.mail.opened
-        self.files = self._file_service(static, console, settings.downloads)
+        host = FileHost(
+            entry,
+            lambda: self.core.state.name,
+            lambda addr, key, message: self.endpoint.send(addr, message, key),
+            console.show,
+        )
+        # the folder of the name the peer has now (a rename moves it: `_remember`)
+        folder = lambda: self.state.files_path  # noqa: E731
+        self.files = FilesOnDemand(static, host, folder=folder, downloads=settings.downloads)
         self.endpoint = Endpoint(
-            self.received,
+            lambda message, addr, key: self.received_batch([message], addr, key, self.now()),
             clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`
             channel=SecureChannel(static),
             session=secrets.token_hex(4),
@@ -155,6 +162,8 @@ class PeerNode:
             gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
+        self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed
+        self.endpoint.on_handshake = lambda a, key: self.core.registry_answered(a, key, self.now())
         self._timer = WakeTimer(lambda: self._run(self.core.tick(self.now())), spare=True)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -163,39 +172,23 @@ class PeerNode:
         #: The carrier of each type of action (`carry_out`; read-only outside).
         self.carriers = self._carrier_table()
 
-    def _file_service(
-        self, static: X25519PrivateKey, console: Console, downloads: str
-    ) -> FilesOnDemand:
-        """The files this peer sends and receives, its transfers kept for a restart."""
-        host = FileHost(
-            self.core.table.entry,
-            lambda: self.core.state.name,
-            lambda addr, key, message: self.endpoint.send(addr, message, key),
-            console.show,
-        )
-        # the folder of the name the peer has now (a rename moves it: `_remember`)
-        return FilesOnDemand(
-            static, host, folder=lambda: self.state.files_path, downloads=downloads
-        )
-
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
+        port = self._settings.port
         try:
-            await self.endpoint.open(self._bind, self._port)
+            await self.endpoint.open(self._settings.bind, port)
         except OSError as exc:
             self.console.show(
-                Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
+                Print(f"[Cannot listen on port {port}: {exc.strerror or exc}.]", "error")
             )
             return 1
-        if not self._port:  # none given: the one the system chose, said after the Welcome
-            self.core.state.port = self._port = self.endpoint.address[1]
-            chosen = f"[Listening on port {self._port}, a free one (a CLIENT-PORT chooses it).]"
+        if not port:  # none given: the one the system chose, said after the Welcome
+            self.core.state.port = port = self.endpoint.address[1]
+            chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        self.endpoint.on_key = self.key_answered
-        self.endpoint.on_handshake = self.registry_answered
         if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
             await self.endpoint.close()
-            self._unlock()
+            self.stop()
             return 1
         if self._tightened:  # after the Welcome, and the registry's key first met
             self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
@@ -217,34 +210,16 @@ class PeerNode:
             await self.endpoint.close()
 
     def start(self) -> None:
-        """The first event: the registration is sent (`run` starts so once the endpoint is
-        open and the registry's key known; a caller driving the node itself may too)."""
+        """The first event: the registration is sent (by `run`, or a caller driving the
+        node itself)."""
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:
-        """Wake the core no more, close the file transfers and let another start use this
-        name's files (`run` stops so as it ends; the console and the endpoint are closed by
-        whoever opened them)."""
+        """Wake the core no more, close the file transfers and unlock this name's files (the
+        console and the endpoint are closed by whoever opened them)."""
         self._timer.cancel()
         self.files.close()
-        self._unlock()
-
-    def key_answered(self, addr: Addr, key: bytes) -> None:
-        """The endpoint's `on_key`: `key` answered, in clear, for the address `addr`. Not a
-        sign that the registry runs: anyone may send its public key from its address."""
-        self.keys.key_answered(addr, key)
-
-    def registry_answered(self, addr: Addr, key: bytes) -> None:
-        """The endpoint's `on_handshake`: `key` at `addr` completed a handshake; if that is
-        the registry, it runs."""
-        if addr == self.core.server and key == self.core.trust.registry:
-            self.core.registry_answered(self.now())
-
-    def _unlock(self) -> None:
-        """Let another start use this name's files (the kernel does it at exit anyway)."""
-        for fd in self._locks:
-            os.close(fd)
-        self._locks = []
+        self._locks.close()
 
     def _catch_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -265,22 +240,11 @@ class PeerNode:
             self._ended()
 
     def _leave_now(self, code: int, show: bool = True) -> None:
-        """Exit with `code` without waiting for anything on its way: the core keeps it in
-        the outbox on disk for the next start (see `PeerCore.leave_now`). Nothing is shown
-        unless `show` (the terminal was closed: there is nothing to show it on)."""
+        """Exit with `code` at once (PeerCore.leave_now); nothing shown unless `show`."""
         if not self._done.done():
             actions = self.core.leave_now()
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
-
-    def cancel_question(self) -> bool:
-        """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
-        (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
-        actions = self.core.cancel_question()
-        if not actions:
-            return False
-        self._run(actions)
-        return True
 
     def typed(self, text: str) -> None:
         """The console's: the user typed the line `text`."""
@@ -300,21 +264,13 @@ class PeerNode:
         self._catch_signals()
         self._run(self.core.end_of_input(self.now()))
 
-    def received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """The endpoint's: a message read from a TCP connection, as a datagram of one."""
-        self.received_batch([message], addr, key, self.now())
-
     def received_batch(
         self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
     ) -> None:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
-        event at `now` (by default when the endpoint's drain read it: `read_at`): taken by
-        the core in order (which believes each as far as `key` may say it), each action
-        carried out as the core hands it over: what the messages showed first recorded in
-        one write, before their lines, and their one Acks once the datagram is taken,
-        before the core's settling (to the registry, at the end of the loop's pass:
-        AcksHeld)."""
-        if self._verbose:
+        event at `now` (by default the drain's `read_at`), each action carried out as the
+        core decides it."""
+        if self._settings.verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
         if now is None:
@@ -327,12 +283,9 @@ class PeerNode:
             self._event_done()
 
     def now(self, at: float | None = None) -> float:
-        """The `now` of an event for the core (`at`, else read): the monotonic clock, on
-        which its retries, keepalives and rates run (a step of the time of day must neither
-        fire them all at once nor hold them back). The core is told the time of day too
-        (`wall_offset`), for the lines that say when something was said: read at most once a
-        second, as the stamps shown are to the second, so that a step of it shows within a
-        second."""
+        """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
+        time of day does not move. The time of day (`wall_offset`, for stamps to the second)
+        is read at most once a second."""
         now = time.monotonic() if at is None else at
         if now >= self._wall_read_next:
             self._wall_read_next = now + 1.0
@@ -340,20 +293,16 @@ class PeerNode:
         return now
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the actions of one event, in order (see `carry_out`), then what ends
-        every event (`_event_done`). The events a user waits on hand `carry_out` to the
-        core instead, which carries out each action as it is decided (`typed`,
-        `received_batch`)."""
+        """Carry out the actions of one event, in order, then what ends every event."""
         for action in actions:
             self.carry_out(action)
         self._event_done()
 
     def carry_out(self, action: Action) -> None:
-        """Carry out one action of the core, now; the one way the peer's actions are carried
-        out: by the carrier of its type (`_carriers`). A Shown record is written at once:
-        the core decides it before the message's ack and line, so a killed peer never shows
-        a message twice. The core's records of what is on its way wait (`_event_done`). A
-        write to disk that fails is said (`_not_kept`), and nothing else is lost."""
+        """Carry out one action of the core, now, by the carrier of its type. A Shown is
+        written at once: the core decides it before the message's ack and line, so a killed
+        peer never shows a message twice. A write to disk that fails is said (`_not_kept`),
+        and nothing else is lost."""
         try:
             self.carriers[type(action)](action)
         except OSError as exc:
@@ -362,9 +311,9 @@ class PeerNode:
                 raise
             self._not_kept(*kept, exc)
 
-    def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
+    def _carrier_table(self) -> dict[type, Callable[[Any], object]]:
         """Who carries out each type of action (see `carry_out`)."""
-        console = self.console
+        console, loop = self.console, asyncio.get_running_loop()
         return {
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Send: self._send,
@@ -382,23 +331,14 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            AcksHeld: self._acks_held,
+            # the acks held leave once this pass of the loop took in all that woke the peer
+            AcksHeld: lambda a: loop.call_soon(self.core.read_ended, self.carry_out),
         }
 
-    def _acks_held(self, _: AcksHeld) -> None:
-        """Have the acks held leave once this pass of the event loop has taken in all that
-        woke the peer."""
-        asyncio.get_running_loop().call_soon(self.core.read_ended, self.carry_out)
-
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records of what is on its way
-        (Sending, Settled), in order, and set the timer for the core's next deadline (a
-        typed line or a datagram asks first whether there is either). The
-        records wait for this, so that neither the message typed nor its receipt waits for
-        the log. A peer killed after its first datagram left but before its Sending was
-        written is one killed as the line was typed (the message reaches its recipient, or
-        not, as one not yet sent would not); one killed before a Settled was written sends
-        that message again at its next start, and the recipient shows it once."""
+        """After the actions of one event: write the core's records (Sending, Settled), so
+        that no message waits for the log, and set the timer for the core's next deadline.
+        A kill before a Settled sends the message again at the next start, shown once."""
         records = self.core.records
         if records:
             logged = records[:]
@@ -417,13 +357,11 @@ class PeerNode:
             self._timer.set(at)
 
     def _send(self, action: Send | SendStream) -> None:
-        """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
-        sealed to its recipient as it leaves (the core and the outbox keep it open). A Send
-        of a MailTaken leaves once the lines before it are printed, a retry too: the
-        registry empties the mailbox on it (see OnceShown)."""
+        """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as
+        it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
         stream = type(action) is SendStream
-        if self._verbose:
+        if self._settings.verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:
             try:  # sealed, or as it is when the table has no key for them
@@ -437,9 +375,8 @@ class PeerNode:
         self.endpoint.send(addr, message, key, stream=stream)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
-        """Say that `what` was not kept on disk, for `exc`. `then` says what that costs, for
-        the writes made for every message: those are said once only, as they would fail for
-        every message, which still goes out (see `_KEPT`)."""
+        """Say that `what` was not kept on disk, for `exc`; once only when `then`, what
+        that costs, is said (the writes made for every message)."""
         if then and what in self._failed_writes:
             return
         self._failed_writes.add(what)
@@ -448,10 +385,8 @@ class PeerNode:
         self.console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
-        """Keep `token` in the state file of `name`. After a rename all kept for the old
-        name (the transfers' records too) moves to the new name's, where the peer writes from
-        then on, and the old token file goes: `-c <new name>` finds everything, the token
-        kept once."""
+        """Keep `token` in the state of `name`: after a rename, all kept for the old name
+        moves to the new one's, so that `-c <new name>` finds everything."""
         previous = self.state
         self.files.settle()  # no transfer's record is being written as its folder moves
         try:
@@ -466,13 +401,13 @@ class PeerNode:
             # the new name's files are this peer's too (best effort: the registry gave it
             # the name, so no other start of it should run)
             with contextlib.suppress(OSError, StartRefused):
-                self._locks.append(lock(self._data_dir, name))
+                self._locks.callback(os.close, lock(self._data_dir, name))
             previous.left_for(name)
 
     def _finish(self, code: int, *, wait: bool = True) -> None:
         # A failed start's script may have lines on their way (the refusal can come before
         # stdin is read): each read is said not carried out; its end exits (the core's Exit).
-        failed = wait and self.core.start_failed and not self._ending
+        failed = wait and self.core.state.life.phase is Phase.START_FAILED and not self._ending
         if failed and isinstance(self.console, PlainConsole):
             exit_later = functools.partial(self._finish, code, wait=False)
             asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)

@@ -1,6 +1,5 @@
 """Standard output that may go away (`ChatApp -c ... | head -1`): at the first failed write
-it is pointed at the null device, so that nothing later (nor the flush at exit) fails or
-complains, and its owner is told once (a peer leaves as at the end of its input).
+it is pointed at the null device, and its owner told once.
 """
 
 from __future__ import annotations

@@ -35,7 +35,6 @@ async def run_peer(
             core.table.online_names,
             rooms=core.rooms.names,
             in_room=lambda: bool(core.state.room),
-            cancel=node.cancel_question,
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
         )

@@ -20,9 +20,7 @@ from wire.names import name_key
 
 
 class PeerSettings(Struct, frozen=True):
-    """The settings of one peer, from the command line: where it listens (`port`, `bind`),
-    `keepalive` seconds, `password` ("": none), `verbose` logs, how the registry's key is
-    trusted (`trust`), `downloads` ("": the user's folder), `colour` and `bell`."""
+    """The settings of one peer, from the command line ("": none given)."""
 
     port: int = 0
     bind: str = "0.0.0.0"
@@ -69,9 +67,9 @@ def lock(data_dir: Path, name: str) -> int:
 
 
 def own_key(state: PeerStateFile) -> X25519PrivateKey:
-    """The static key of the peer whose files are `state`, its name's own (two names are two
-    people), made the first time, or the data folder's key from before keys were per name
-    (`_take_shared_key`). StartRefused when it cannot be read or kept."""
+    """The static key of the name whose files are `state` (two names are two people), made
+    the first time, or the data folder's older shared key. StartRefused when it cannot be
+    read or kept."""
     data_dir, path = state.root, state.key_path
     try:
         if not path.exists():
@@ -103,9 +101,8 @@ def _take_shared_key(data_dir: Path, path: Path) -> None:
 
 
 def own_token(state: PeerStateFile, name: str) -> str:
-    """The token kept in `state`, the files of `name`; the first time, a new one, kept before
-    the registration is sent (a token file that cannot be read is left for its owner to
-    mend). StartRefused when a new token cannot be kept."""
+    """The token kept in `state`, the files of `name`; else a new one, kept before the
+    registration is sent. StartRefused when a new token cannot be kept."""
     token = state.load_token()
     if not token and (not state.path.exists() or state.renamed_to()):
         token = secrets.token_hex(16)

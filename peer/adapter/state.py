@@ -31,14 +31,14 @@ class PeerStateFile:
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.path = token_path(root, name)
-        self.key_path = root / "peers" / f"{name_key(name)}.key"
-        self.seen_path = root / "peers" / f"{name_key(name)}.seen"
-        self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
-        self.room_path = root / "peers" / f"{name_key(name)}.room"
-        self.sending_path = root / "peers" / f"{name_key(name)}.sending"
-        self.history_path = root / "peers" / f"{name_key(name)}.history"
+        self.key_path = self._kept("key")
+        self.seen_path = self._kept("seen")
+        self.outbox_path = self._kept("outbox")
+        self.room_path = self._kept("room")
+        self.sending_path = self._kept("sending")
+        self.history_path = self._kept("history")
         #: The folder of the file transfers' records (peer/adapter/files/service.py).
-        self.files_path = root / "peers" / f"{name_key(name)}.files"
+        self.files_path = self._kept("files")
         #: What the loads found wrong with the files, one line each for the user.
         self.problems: list[str] = []
         self.seen = SeenLog(self.seen_path, self.problems)
@@ -124,19 +124,14 @@ class PeerStateFile:
         replaces `other`'s; a record of the transfers' folder replaces one of the same
         number. Raises OSError."""
         self.close()  # its memory maps: some systems cannot move a mapped file
-        for old, new in (
-            (self.seen_path, other.seen_path),
-            (self.outbox_path, other.outbox_path),
-            (self.room_path, other.room_path),
-            (self.sending_path, other.sending_path),
-            (self.key_path, other.key_path),  # the key goes with the name
-            (self.history_path, other.history_path),
-            (_aside(self.outbox_path), _aside(other.outbox_path)),
-            (_aside(self.sending_path), _aside(other.sending_path)),
-        ):
+        for kind in _MOVED:  # the key goes with the name
             with contextlib.suppress(FileNotFoundError):
-                os.replace(old, new)
+                os.replace(self._kept(kind), other._kept(kind))
         _move_folder(self.files_path, other.files_path)
+
+    def _kept(self, kind: str) -> Path:
+        """The file of this name that keeps `kind` (its token's, with another suffix)."""
+        return self.path.with_suffix(f".{kind}")
 
     def close(self) -> None:
         """Unmap the files written through memory maps (before a rename moves them)."""
@@ -234,6 +229,9 @@ class PeerStateFile:
         _replace(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
 
 
+_UNREADABLE = ("outbox.unreadable", "sending.unreadable")  # what `_set_aside` set aside
+#: The files a rename moves to the new name's, by kind (the transfers' folder apart).
+_MOVED = ("seen", "outbox", "room", "sending", "key", "history", *_UNREADABLE)
 #: Said of what a kept file holds that cannot be read, then where it was set aside.
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
@@ -241,15 +239,10 @@ _UNREAD = (
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:
-    """Append `records` to `_aside(path)`, durably, and return that path. Raises OSError."""
-    aside = _aside(path)
+    """Append `records` to `path` + `.unreadable`, durably, and return it. Raises OSError."""
+    aside = path.with_name(path.name + ".unreadable")
     append_bytes(aside, b"".join(records), fsync=True)
     return aside
-
-
-def _aside(path: Path) -> Path:
-    """Where what `path` holds that cannot be read is set aside for the user."""
-    return path.with_name(path.name + ".unreadable")
 
 
 def _move_folder(old: Path, new: Path) -> None:

@@ -1,10 +1,5 @@
-"""The peer's two consoles: plain lines for scripts and pipes, prompt_toolkit for people.
-
-Plain mode (stdin is not a terminal): one command per input line; every output line starts
-with ">>> ", the lines of one pass of the loop written together; end of input means quit.
-Terminal mode: incoming lines above the half-typed one; history, tab completion, and colour
-unless NO_COLOR is set or --no-color was given. A name's colour is the one its hash points
-at, unless a name online holds it, then the next one free (`NameColours`).
+"""The peer's two consoles: plain lines for scripts and pipes (every line written starts
+with ">>> "), prompt_toolkit for people (docs/GUIDE.md).
 """
 
 from __future__ import annotations
@@ -115,11 +110,8 @@ class Situation(TypedDict):
 
 
 def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
-    """What tab completion offers for the last word of `before` (the line up to the cursor):
-    command words first on a line (and `name:` outside a room), online names after send and
-    /dm, rooms after join, your own name after reg and dereg, commands after /help, names
-    anywhere else, and at a `question` a name, or names anywhere in the text. A word that is
-    followed by more gets its space."""
+    """What Tab offers for the last word of `before` (the line up to the cursor): a command
+    word first, then what the command takes (a name, a room, a command), else names."""
     in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
     me, question = situation["me"], situation.get("question", "")
     words = before.split(" ")
@@ -307,22 +299,18 @@ class PlainConsole:
 
 
 class Sources(TypedDict, total=False):
-    """Where TerminalConsole finds the rest of what it asks of the peer, each optional: the
-    rooms known; whether you are in a room; `cancel`, on Ctrl-C, whether it cancelled a
-    question (else the peer quits); `question`, which question the next line answers ("":
-    a command); `kept`, the history of commands kept between runs."""
+    """What else TerminalConsole asks of the peer, each optional (`question`: which one
+    the next line answers, "" for a command; `kept`: the history kept between runs)."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
-    cancel: Callable[[], bool]
     question: Callable[[], str]
     kept: History
 
 
 class TerminalConsole(LinePrompt):
-    """The peer's prompt on a terminal (terminal.prompt): the prompt in your name's colour,
-    Tab completing, one history for commands and one for each question of `message`, the
-    bell, and Ctrl-C cancelling a question rather than quitting."""
+    """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
+    history for commands and one for each question of `message`, the bell."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
         from prompt_toolkit.completion import Completer, Completion
@@ -335,7 +323,7 @@ class TerminalConsole(LinePrompt):
         self._colours = NameColours(lambda: self._names())
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
-        self._cancel: Callable[[], bool] = lambda: False
+        self._on_line: Callable[[str], None] = lambda text: None
         self._question: Callable[[], str] = str
         self._histories: dict[str, History] = {}
         console = self
@@ -359,8 +347,7 @@ class TerminalConsole(LinePrompt):
             completer=_Complete(),
             prompt_style=prompt_style,
             keys=self._tab(),
-            # as prompt_toolkit's own Ctrl-C, it quits; at a question it cancels that
-            on_interrupt=lambda: self._cancel(),
+            on_interrupt=self._cancel_question,
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
@@ -381,11 +368,22 @@ class TerminalConsole(LinePrompt):
         self._me, self._names = me, names
         self._rooms = sources.get("rooms", list)
         self._in_room = sources.get("in_room", lambda: False)
-        self._cancel = sources.get("cancel", lambda: False)
         self._question = sources.get("question", str)
         if "kept" in sources:
             self._histories[""] = sources["kept"]
             self.session.history = self.session.default_buffer.history = self._history()
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        self._on_line = on_line
+        super().start(on_line, on_end)
+
+    def _cancel_question(self) -> bool:
+        """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
+        answer does (True); elsewhere it quits, as prompt_toolkit's own Ctrl-C."""
+        if not self._question():
+            return False
+        self._on_line("")
+        return True
 
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour, self._colours.of))

@@ -60,10 +60,8 @@ class Shown(Struct, frozen=True):
 
 
 class Sending(Struct, frozen=True):
-    """A record, not an action (`PeerCore.records`): `message`, typed by the user, is sent
-    for the first time in this event: keep it until it is Settled, so that a peer killed
-    meanwhile sends it on at its next start (a Chat as a save). Written once the event's
-    Sends have left."""
+    """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
+    Settled; a peer killed meanwhile sends it on at its next start."""
 
     message: Message
 

@@ -1,6 +1,5 @@
-"""The registry's answers to our requests: each matched to its request (or to one given up
-on lately), then handed to its taker (peer.core.received), and the outcomes that follow an
-accepted save or post. Sans-IO: Print and SendStream actions.
+"""The registry's answers to our requests, matched and handed to their takers
+(peer.core.received), and the outcomes of accepted saves and posts. Sans-IO.
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ Take = Callable[[Message, Message, float, Emit], None]
 
 
 class Answers:
-    """Answers matched to requests; the joins a room's notice showed done before their
-    ack came."""
+    """Answers matched to requests; the joins a notice showed done before their ack."""
 
     def __init__(
         self, shared: Shared, link: RegistryLink, membership: Membership, take: Take
@@ -107,10 +105,9 @@ class Answers:
     # -- joins done by a notice ---------------------------------------------------------
 
     def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
-        """A notice about `room` while our join of it waits for its ack: the join is done (the
-        registry tells members only). Lines typed after it still wait for the ack, which
-        comes after the room's history; should the ack be lost, the join's give-up is taken
-        as its ack (`noticed`). A join given up on already is taken as answered at once."""
+        """A notice about `room` while our join of it waits: the join is done (only members
+        are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one
+        given up on already is taken as answered at once."""
         requests = self._shared.requests
         key = name_key(room)
         for join in requests.messages(streamed=True, given_up=True):

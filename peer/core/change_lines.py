@@ -1,9 +1,6 @@
-"""The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]":
-a few at once, then one line now and then for all that came meanwhile (`LineBudget`), so
-that a join storm or a class quitting together does not print hundreds of lines. Each
-"[Client table updated.]" is followed by what changed since the last one (`changes`): who
-came online, went offline, or was renamed. Sans-IO: the caller passes `now` and `emit`, and
-wakes at `next_wake`.
+"""The lines that tell of others' changes, "[Client table updated.]" (then what changed)
+and "[<name> has quit]": a few at once, then one line now and then for all that came
+meanwhile (`LineBudget`), so that a join storm prints no hundreds of lines. Sans-IO.
 """
 
 from __future__ import annotations
@@ -168,9 +165,8 @@ class ChangeLines:
 
 
 def changes(before: Rows, after: Rows, me: str) -> list[str]:
-    """The lines that say what changed from `before` to `after`, leaving out `me` (our own
-    changes are said by what caused them). A row gone and a row new at the same address,
-    or with the same key, is a rename; more than FOLD_OVER of one kind are one line."""
+    """The lines that say what changed from `before` to `after`, but of `me`: a row gone
+    and one new at its address or with its key is a rename; over FOLD_OVER, one line."""
     renames = _renames(before, after)
     renamed_old = {name_key(old) for old, _ in renames}
     renamed_new = {name_key(new) for _, new in renames}

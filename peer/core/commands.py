@@ -1,12 +1,8 @@
 """The peer's command language (docs/GUIDE.md): one typed line in, one command out.
 
-Outside a room a line starting with `/` is a command, and the bare words work too
-(`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes
-to the room, and only `/` commands (a `/` then a letter, as the line's first characters) and
-the bare word `leave` are commands: an indented `// comment` of pasted code is text.
-
-A command is a small frozen record, a msgspec Struct like the peer's actions (peer.core.actions):
-one is made for every line typed.
+Outside a room the bare words work as well as `/` commands. In a room plain text goes to
+the room; only a `/` then a letter, first on the line, and the bare word `leave` are
+commands (an indented `// comment` is text).
 """
 
 from __future__ import annotations
@@ -187,11 +183,8 @@ def typed(command: str, *, in_room: bool) -> str:
 
 
 def parse(line: str, *, in_room: bool = False) -> Command | None:
-    """Parse one typed line; None for an empty or blank line.
-
-    The text of a message keeps its leading spaces (an indented line of code stays
-    indented): only the one space that separates it from the command and name before it is
-    taken off. Trailing spaces, unseen and mostly left by a completion, are dropped."""
+    """Parse one typed line; None for a blank one. A message's text keeps its leading
+    spaces but the one after its command and name; trailing spaces are dropped."""
     line = line.rstrip()
     text = line.strip()
     if not text:

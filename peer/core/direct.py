@@ -1,7 +1,5 @@
-"""Direct messages: sent to the recipient's address from the table, retried until acked
-(wire.reliable), kept in order behind a long one on its way over TCP, and handed to the
-registry when the recipient does not answer (docs/PROTOCOL.md). Sans-IO: Send and
-Print actions; what goes to the registry goes through peer.core.registry_link.
+"""Direct messages (docs/PROTOCOL.md, "Direct messages"): retried until acked, kept in
+order behind a long one, handed to the registry when unanswered. Sans-IO.
 """
 
 from __future__ import annotations
@@ -70,9 +68,8 @@ class DirectChats:
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
     def _send_in_order(self, chat: Chat, entry: Entry | None, now: float, emit: Emit) -> None:
-        """Send `chat` unless a long message to the same person is still on its way: a
-        message too long for a datagram travels over TCP, which takes longer than a
-        datagram sent after it, so what follows it waits for its ack (or its give-up)."""
+        """Send `chat` unless a long message (over TCP, slower) to the same person is still
+        on its way: then it waits for that one's ack or give-up."""
         to = name_key(chat.to)
         behind = self._behind.get(to)
         if behind is not None:
@@ -89,10 +86,7 @@ class DirectChats:
             self._behind[to] = []
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
-        """Send `chat` to its recipient's `entry` in the table (none: not sent), and pin
-        the key it is sealed for, the first time this run: after it has left, as the user
-        waits for it (a first pin is a write; a key changed since was said as the table
-        listed it: KeysListed)."""
+        """Send `chat` to its recipient's `entry` (none: not sent); its key alone may ack."""
         if entry is not None:
             key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
@@ -100,10 +94,8 @@ class DirectChats:
                 self._shared.trust.sent(chat, key, emit)  # only its key may ack it
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
-        """`chat` was acked or given up: send what waited behind it, in order. After a
-        give-up they go to the registry with it: the person did not answer a round of tries, and
-        trying each again in turn would save the last of them only after as many times
-        that (the registry keeps the order: see RegistryLink.request)."""
+        """`chat` was acked or given up: what waited behind it goes, in order; after a
+        give-up to the registry, as the person did not answer."""
         key = name_key(chat.to)
         if self._long_chat.get(key) != chat.id:
             return
@@ -147,11 +139,8 @@ class DirectChats:
         return False
 
     def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
-        """`ack` came (from `addr`) for a direct message of ours, from its recipient's key
-        or the registry's (peer.core.table): True when it waited for it. It is then done
-        with, and settled: an acked chat is on its way nowhere else, unless the outbox
-        holds messages (a deregistration kept it there as a save), which the end of the
-        event looks through."""
+        """`ack` came for a direct message of ours: True when it waited for it, then done
+        with and settled (unless the outbox holds messages: the event's end looks)."""
         chat = self._chats.answer(ack.reply_to)
         if chat is None:
             return False

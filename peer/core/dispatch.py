@@ -1,28 +1,6 @@
-"""The peer's protocol logic, sans-IO.
-
-`PeerCore` takes events (the user typed a line, a message arrived from an address, time
-passed) with `now` and returns actions (peer.core.actions) for its adapter: send this message
-there, print this line, remember this token, exit. Delivery follows docs/PROTOCOL.md:
-every request is sent at most ATTEMPTS times, TIMEOUT apart (wire.reliable); every message id
-is shown once.
-
-The core dispatches each event to the part it concerns (docs/ARCHITECTURE.md lists
-them): the lifecycle (peer.core.lifecycle), direct chats (peer.core.direct), requests to the
-registry and the outbox (peer.core.registry_link), the answers, refusals and give-ups that come back
-(peer.core.answers, peer.core.request_ends), rooms (peer.core.room_membership),
-renames (peer.core.renames), the table (peer.core.table_news), registering (peer.core.registration),
-leaving (peer.core.leaving), the `message` command's questions and the other commands
-(peer.core.typed_commands). They share the state gathered in peer.core.shared.
-
-Actions are appended to the event's `out` list in the order they are to be carried out,
-and nothing appended is ever read back or taken out. So `line` and `receive` let the
-adapter pass a list of its own that carries each action out the moment it is appended
-(PeerNode does, for a typed line and for a datagram): the datagram a user waits for then
-leaves before the bookkeeping that follows its decision. What a datagram's messages
-decide is handed over once all are taken, what must come first first: the one Shown of
-what they showed, then the rest, a peer's lines after its acks. The records of
-what is on its way are no actions: a value read after the event (`records`).
-"""
+"""The peer's protocol logic, sans-IO: `PeerCore` takes events with `now`, hands each to
+the part it concerns (docs/ARCHITECTURE.md, "The peer core, by part"), and returns the
+actions in order, or hands each to the adapter's `emit` the moment it is decided."""
 
 from __future__ import annotations
 
@@ -34,7 +12,6 @@ from peer.core.actions import (
     Addr,
     Emit,
     KeysListed,
-    Print,
     Prompt,
 )
 from peer.core.answers import Answers
@@ -50,7 +27,7 @@ from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.renames import Renames
 from peer.core.request_ends import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.request_ends import RequestEnds
-from peer.core.requests import Request, Requests
+from peer.core.requests import Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.sealed_mail import CARRIERS
@@ -94,14 +71,10 @@ class PeerCore:
     def __init__(
         self, *, name: str, port: int, server: Addr, session: str, **options: Unpack[PeerOptions]
     ) -> None:
-        """`server` is the registry's address; `session` the prefix of our message ids.
-        Options: `token`, the one kept from an earlier run; `password`, the name's;
-        `keepalive`, the seconds between keepalives; `timeout` and `attempts`, the retry
-        rule (wire.reliable); `seen`, the (sender, id) pairs already shown in earlier runs
-        (see Shown); `outbox`, what an earlier run kept to send when the registry answers;
-        `room`, the room an earlier run was in (see KeepRoom), joined again once
-        registered; `registry_key`, the registry's pinned key (see `trust`); `fingerprint`,
-        our key's, for /whois."""
+        """`session` is the prefix of our message ids. Options: what an earlier run kept
+        (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
+        registered; `registry_key`, pinned), `password`, `keepalive` seconds, the retry
+        rule (`timeout`, `attempts`: wire.reliable), our key's `fingerprint`, for /whois."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -133,17 +106,19 @@ class PeerCore:
         #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
         self._build_parts(timeout, attempts)
+        #: Lines shown once, right after the next Welcome (the registry's key, first met:
+        #: after it, so that the Welcome stays the first line a script reads).
+        self.after_welcome = self.parts.registration.after_welcome
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
         self._prompt_of: tuple[object, ...] = ()
 
     def _build_parts(self, timeout: float, attempts: int) -> None:
-        """Each part, built after those it calls; those that call back (a request given
-        up, an answer matched, the lines typed before the Welcome) do so through the two
-        dispatchers, built last."""
+        """Each part, built after those it calls."""
         shared = self._shared
-        link = RegistryLink(shared, self._request_failed)
+        # (`ends` and `received`, made below, are in scope by the time either is called)
+        link = RegistryLink(shared, lambda *failed: ends.failed(*failed))
         inbox = shared.inbox
         direct = DirectChats(shared, inbox, link, timeout, attempts)
         membership = Membership(shared, link, inbox)
@@ -151,9 +126,9 @@ class PeerCore:
         table_news = TableNews(shared, link, renames)
         registration = Registration(shared, link, table_news, membership)
         leaving = Leaving(shared, link, direct)
-        answers = Answers(shared, link, membership, self._take_answer)
-        #: The parts, each the seam of its behaviour (read by the adapter's tests, not
-        #: called by the adapter: events go through the entry points below).
+        answers = Answers(shared, link, membership, lambda *taken: received.take(*taken))
+        ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
+        #: The parts: the tests' seams (events go through the entry points below).
         self.parts = parts = Parts(
             shared=shared,
             link=link,
@@ -165,13 +140,12 @@ class PeerCore:
             registration=registration,
             leaving=leaving,
             answers=answers,
-            ends=RequestEnds(shared, link, answers, membership, table_news, leaving),
+            ends=ends,
             asking=Asking(shared, direct),
             commands=Commands(shared, link, table_news),
         )
-        #: The dispatch tables of what is received and of what is typed. Events go through
-        #: `receive` and `line`; the tests of the tables read their `handled` and `taken`.
-        self.received = Received(parts)
+        #: The dispatch tables of what is received and of what is typed.
+        self.received = received = Received(parts)
         self.typed = TypedInput(parts)
 
     # -- entry points -------------------------------------------------------------------
@@ -183,10 +157,8 @@ class PeerCore:
 
     @property
     def wall_offset(self) -> float:
-        """Seconds from `now` to the time of day, for the lines that say when something
-        was said: the adapter, whose `now` is monotonic, sets it with every event, as the
-        wall clock may be stepped meanwhile (NTP). 0 for a caller whose `now` is the time
-        of day."""
+        """Seconds from `now` to the time of day, for stamps: set by an adapter whose `now`
+        is monotonic (the wall clock may be stepped)."""
         return self._shared.wall_offset
 
     @wall_offset.setter
@@ -201,9 +173,8 @@ class PeerCore:
         return actions
 
     def line(self, text: str, now: float, emit: Emit | None = None) -> list[Action]:
-        """The user typed `text` (one line, without its newline): the actions, in order.
-        With `emit`, each is handed to it instead, the moment it is decided, and none is
-        returned."""
+        """The user typed `text` (one line): the actions, or with `emit`, none (each is
+        handed to it)."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
@@ -213,9 +184,8 @@ class PeerCore:
         return actions
 
     def end_of_input(self, now: float) -> list[Action]:
-        """Standard input ended (Ctrl-D, or the end of a script): quit (once the lines before
-        it are carried out, when it comes before the registration is answered). After
-        `leave_now`, nothing."""
+        """Standard input ended (Ctrl-D, or the end of a script): quit, once the lines
+        before it are carried out."""
         actions: list[Action] = []
         if self._life.phase is Phase.LEFT:
             return actions
@@ -226,21 +196,16 @@ class PeerCore:
         return actions
 
     def leave_now(self) -> list[Action]:
-        """The user leaves at once (a second Ctrl-C, or the terminal closed), without
-        waiting for what is on its way. Whatever they sent that is not known delivered is
-        kept in the outbox on disk, so that the next start sends it on (to the registry,
-        which delivers or saves it; its id keeps it from being shown twice), and the
-        registry is told, once and without waiting for an answer, that this peer is gone.
-        The caller exits once these actions are carried out; until then, anything else
-        (the registry's answer to that farewell, say) does nothing: it could rewrite the
-        outbox just kept, without the messages that are only in it since."""
+        """The user leaves at once (a second Ctrl-C, or the terminal closed): what is not
+        known delivered is kept in the outbox for the next start, and the registry is told
+        once, unanswered. The caller exits; until then no event does anything (it could
+        rewrite the outbox just kept)."""
         return self.parts.leaving.leave_now()
 
     def receive(
         self, message: Message, addr: Addr, key: bytes, now: float, emit: Emit | None = None
     ) -> list[Action]:
-        """A message sealed by `key` arrived from `addr`: the actions, in order. With `emit`,
-        each is handed to it instead, the moment it is decided, and none is returned."""
+        """A datagram of one message: see `receive_all`."""
         return self.receive_all((message,), addr, key, now, emit)
 
     def receive_all(
@@ -251,11 +216,9 @@ class PeerCore:
         now: float,
         emit: Emit | None = None,
     ) -> list[Action]:
-        """The messages of one datagram, sealed by `key`, arrived from `addr`: one event.
-        Each is believed as far as `key` may say it (`trust`) and handed to its handler, in
-        order, the registry heard from once; what they decide is carried out once all are
-        taken (Inbox.taken: one Shown first, a peer's lines after its acks), then what
-        follows every event. A drop is a Rejected action; a file datagram a FileDatagram."""
+        """The messages of one datagram, sealed by `key`, from `addr`: one event. Each is
+        believed as far as `key` may say it (`trust`); what they decide is handed over once
+        all are taken (Inbox.taken). The actions, or with `emit`, none."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
@@ -293,17 +256,16 @@ class PeerCore:
             self._settle(now, emit)
         return actions
 
-    def registry_answered(self, now: float) -> None:
-        """The registry answered below the protocol at `now` (a handshake of the secure
-        channel, which proves its key): it runs, and a request
-        unanswered meanwhile was lost, not ignored (more rounds: see Requests.due).
-        Nothing is shown."""
-        self._shared.watch.heard(now)
+    def registry_answered(self, addr: Addr, key: bytes, now: float) -> None:
+        """`key` at `addr` completed a handshake at `now`, below the protocol. If that is
+        the registry, it runs (the handshake proves its key): a request unanswered meanwhile
+        was lost, not ignored (more rounds: see Requests.due). Nothing is shown."""
+        if addr == self.server and key == self.trust.registry:
+            self._shared.watch.heard(now)
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
-        the registry leave, one Acks per address (peer.core.inbox). With `emit`, each
-        is handed to it and none is returned."""
+        the registry leave (peer.core.inbox)."""
         actions: list[Action] = []
         self._shared.inbox.send_held(actions.append if emit is None else emit)
         return actions
@@ -324,17 +286,6 @@ class PeerCore:
             self._settle(now, emit)
             wake = self.next_wake()
         self.alarm.at = wake
-        return actions
-
-    def cancel_question(self) -> list[Action]:
-        """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
-        or the text) it cancels that message, as an empty answer does, and the usual prompt
-        is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
-        and the caller quits as Ctrl-C does."""
-        if not self.parts.asking.cancel():
-            return []
-        actions: list[Action] = [Print("[Cancelled.]", "system")]
-        self._update_prompt(actions.append)
         return actions
 
     # -- read-only views ----------------------------------------------------------------
@@ -361,20 +312,8 @@ class PeerCore:
         """Messages held while the registry does not answer."""
         return tuple(self._shared.outbox)
 
-    @property
-    def start_failed(self) -> bool:
-        """Whether the first registration was refused or went unanswered (the peer exits)."""
-        return self._life.phase is Phase.START_FAILED
-
-    @property
-    def after_welcome(self) -> list[Print]:
-        """Lines shown once, right after the next Welcome (the registry's key, first met:
-        after it, so that the Welcome stays the first line a script reads)."""
-        return self.parts.registration.after_welcome
-
     def prompt(self) -> str:
-        """The input prompt: the name, and the room when in one or "(offline)" after dereg
-        (or the question of the `message` command)."""
+        """The input prompt: the name, the room or "(offline)", or the question asked."""
         asked = self.parts.asking.prompt()
         if asked is not None:
             return asked
@@ -386,25 +325,15 @@ class PeerCore:
         return f"{state.name}> "
 
     def question(self) -> str:
-        """Which question of the `message` command the next line answers: "recipient",
-        "text", or "" when it is a command (the terminal completes and keeps its history
-        by this: an answer is no command to recall or complete)."""
+        """Which question of `message` the next line answers: "recipient", "text", or ""."""
         return self.parts.asking.question()
-
-    # -- calls back from the parts ------------------------------------------------------
-
-    def _request_failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
-        self.parts.ends.failed(request, now, emit, busy)
-
-    def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
-        self.received.take(message, reply, now, emit)
 
     # -- after every event --------------------------------------------------------------
 
     def _settle(self, now: float, emit: Emit) -> None:
-        """After every event: carry out the lines that waited for a change, leave if a quit
-        was waiting for that, and say if the prompt or the outbox changed. Each step runs
-        only when the value it depends on says it has work: this runs after every event."""
+        """After every event: the lines that waited for a change, a quit that waited, and
+        what changed of the prompt, the outbox and the room kept. Each step runs only when
+        its value says it has work."""
         shared, life = self._shared, self._life
         if shared.lines.after_change:
             self.typed.carry_out_waiting(now, emit)
@@ -427,18 +356,7 @@ class PeerCore:
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if shared.settling.maybe_settled:
-            shared.settling.settle(self._on_its_way)
-
-    def _on_its_way(self, msg_id: str) -> bool:
-        """Whether message `msg_id`, sent by this peer, is still between being typed and
-        being known delivered: the places `undelivered` looks in."""
-        outbox = self._shared.outbox
-        return (
-            self.parts.direct.holds(msg_id)
-            or self._shared.requests.holds(msg_id)
-            or msg_id in outbox.unanswered
-            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
-        )
+            shared.settling.settle(self.parts.leaving.on_its_way)
 
     def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()

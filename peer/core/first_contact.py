@@ -1,6 +1,5 @@
 """First contact with a registry: which answer to a key request, if any, is its key
-(docs/SECURITY.md, "First contact"). Sans-IO: answers and a monotonic `now` in, a verdict
-out; the adapters ask, show and wait (peer/adapter/key_contact.py).
+(docs/SECURITY.md, "First contact"). Sans-IO.
 
 - With a join code, the code's key is trusted the moment it answers; another is refused
   (said once) and the wait goes on.

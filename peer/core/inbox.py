@@ -1,20 +1,10 @@
-"""What came to this peer, as it is taken in: each message shown once, and every copy of
-one acked (docs/PROTOCOL.md: at least once on the wire, exactly once on the screen). A
-datagram is taken as one: the ids it brought first are recorded in one Shown, before any
-of its lines or acks; its acks leave together, as one Acks, once all of it is taken.
-Sans-IO: Shown and Send actions.
+"""What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md).
+A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
-The acks owed the registry are held until the peer has taken in all that woke it, so
-that one Acks answers everything one wake-up brought: QUIC's rule that the ack-eliciting
-packets received in one read are acked together (RFC 9000, 13.2.1), with no timer. A
-relayed line costs a receiving peer about as much to ack as to take in; held, the acks of
-a burst of pushes leave as one datagram, after the peer's work on the lines. Acks to
-other peers are not held: their sender waits for the ack to tell its user the message
-arrived. When the first is held the core says AcksHeld; the adapter calls
-`PeerCore.read_ended` once the wake-up is over (at the end of its event loop's pass),
-which sends them (`send_held`). They go at once before any request to the registry (as
-TCP's ride on its data): a `dereg` never overtakes the acks of what came before it, which
-the registry would otherwise give up on and keep in the mailbox.
+The acks owed the registry are held until the peer has taken in all that woke it, as QUIC
+acks one read together (RFC 9000, 13.2.1): `PeerCore.read_ended` sends them, and so does
+any request to the registry first, so that a `dereg` never overtakes them. Acks to peers
+are not held: their sender waits on them.
 """
 
 from __future__ import annotations
@@ -44,8 +34,7 @@ class Inbox:
         shown: Iterable[tuple[str, str]] = (),
         limit: int = SEEN_IDS,
     ) -> None:
-        """`life`: the peer's (a deregistered peer takes nothing); `new_id` makes the acks'
-        ids; `shown`: the pairs shown in earlier runs, oldest first (see Shown)."""
+        """`shown`: the pairs shown in earlier runs, oldest first."""
         self._life = life
         self._new_id = new_id
         self._held: dict[tuple[Addr, bytes], list[str]] = {}
@@ -59,11 +48,9 @@ class Inbox:
         self._new: list[tuple[str, str]] = []
 
     def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
-        """Whether message `msg_id` from `sender`, a copy in the datagram being taken in,
-        is shown for the first time: then it is recorded, in the datagram's one Shown
-        (`taken`; unless not `kept`: shown once this run only). Every copy is acked where
-        the datagram came from, unless this peer is deregistered: it takes nothing then, so
-        that senders fall back to the registry's mailbox."""
+        """Whether `msg_id` from `sender`, in the datagram being taken in, is shown for the
+        first time (recorded in its Shown, unless not `kept`). Every copy is acked, unless
+        this peer is deregistered: it takes nothing then (senders fall back to the mailbox)."""
         if not self._life.registered:
             return False
         self._owed.append(msg_id)
@@ -78,9 +65,8 @@ class Inbox:
         return True
 
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
-        """Whether message `msg_id` from `sender`, handed over in an answer (the mailbox,
-        our own room line taken), is shown for the first time: then it is recorded at once
-        (a Shown handed to `emit`). It is acked otherwise, not here."""
+        """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
+        room line), is shown for the first time: then a Shown at once. Not acked here."""
         key = (name_key(sender), msg_id)
         if not self._first(key):
             return False
@@ -101,12 +87,9 @@ class Inbox:
         self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
     ) -> None:
         """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
-        messages decided, in order. Handed to `emit`: its new pairs in one Shown (carried
-        out before any line is printed or ack leaves, so a killed peer never shows a
-        message twice), then `later` and the acks owed, sealed by `key`: one Ack, or one
-        Acks. A peer's lines come after its acks: the sender waits on the ack, not on our
-        screen. The registry's acks are held to the end of the read (`send_held`), AcksHeld
-        said as the first is."""
+        messages decided. Emitted: one Shown first (a killed peer never shows a message
+        twice), then `later` and the acks, a peer's lines after its acks. The registry's
+        acks are held (`send_held`), an AcksHeld said as the first is."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []
@@ -135,8 +118,7 @@ class Inbox:
         return bool(self._held)
 
     def send_held(self, emit: Emit) -> None:
-        """Send every ack held for the registry now: one Ack, or one Acks, per address (the
-        endpoint splits an Acks too big for a datagram)."""
+        """Send every ack held for the registry now: one Ack or Acks per address."""
         if not self._held:
             return
         held, self._held = self._held, {}

@@ -1,7 +1,5 @@
-"""Leaving: a /quit (or the end of input) that waits for what the user sent to be
-delivered before the Deregister goes, leaving at once (what is on its way kept for the next
-start), a dereg or quit the registry did not answer, and a start another start replaced.
-Sans-IO: Print, Send and Exit actions.
+"""Leaving: a /quit that waits for what was sent, leaving at once, a dereg or quit left
+unanswered, a start replaced by another. Sans-IO.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from peer.core.actions import Action, Emit, Exit, Print, Send
 from peer.core.direct import DirectChats
 from peer.core.lifecycle import Event, Phase
 from peer.core.registry_link import DELIVERED, RegistryLink
-from peer.core.shared import Shared
+from peer.core.shared import Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -87,6 +85,17 @@ class Leaving:
             return True
         return bool(self._shared.requests.undelivered(_AWAITED, loud=True))
 
+    def on_its_way(self, msg_id: str) -> bool:
+        """Whether message `msg_id`, sent by this peer, is still between being typed and
+        being known delivered (Settling.settle)."""
+        outbox = self._shared.outbox
+        return (
+            self._direct.holds(msg_id)
+            or self._shared.requests.holds(msg_id)
+            or msg_id in outbox.unanswered
+            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
+        )
+
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""
         shared = self._shared
@@ -95,7 +104,9 @@ class Leaving:
         life.fire(Event.LEAVE_NOW)
         actions: list[Action] = []
         emit = actions.append
-        shared.lines.drop(emit)  # typed after a change that was still on its way
+        # typed after a change that was still on its way
+        not_carried_out(shared.lines.after_change, "you left at once", emit)
+        shared.lines.after_change.clear()
         undelivered = self.undelivered()
         shared.outbox.keep(emit, undelivered)
         if undelivered:
@@ -122,9 +133,8 @@ class Leaving:
         return tuple(sorted(found.values(), key=outbox.settling.typed_at))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
-        """A `dereg` or quit the registry did not answer: the peer exits all the same, and
-        says what the next start finds: the messages kept, and after a `dereg` no room (a
-        kept `leave` follows the room lines kept for it)."""
+        """A `dereg` or quit left unanswered: the peer exits all the same, saying what the
+        next start finds (after a `dereg`, no room: a kept `leave` follows its lines)."""
         shared = self._shared
         state, outbox = shared.state, shared.outbox
         room = state.room
@@ -150,19 +160,21 @@ class Leaving:
         """The first registration failed and the peer exits, saying which typed lines were
         not carried out."""
         self._shared.life.fire(Event.START_FAILED)
-        self._shared.lines.drop_early(emit)
+        lines = self._shared.lines
+        not_carried_out(lines.early, "you are not registered", emit)
+        lines.early.clear()
         emit(Exit(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
-        """Another start took this peer's name over while it was stopped (a laptop asleep):
-        said, what is not known delivered kept in the outbox on disk, nothing more sent (no
-        Deregister: it would take the other start offline), exit 1."""
+        """Another start took this peer's name over (a laptop asleep): said, what is not
+        known delivered kept, nothing more sent (a Deregister would take the other start
+        offline), exit 1."""
         shared = self._shared
         state, life = shared.state, shared.life
         if life.phase is Phase.REPLACED:
             return  # said already (several requests may be refused in one datagram)
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
-        shared.lines.drop()
+        shared.lines.after_change.clear()
         shared.room_return.drop_join()
         shared.watch.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back

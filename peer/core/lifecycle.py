@@ -1,7 +1,5 @@
-"""The peer's lifecycle as a state machine, from its first registration to its exit
-(docs/ARCHITECTURE.md, "The lifecycle"): what an `Event` does in a `Phase` is one entry of
-TRANSITIONS; one not defined raises LifecycleError, a misuse by the core, never something
-the network can cause. The flags the core asks are set at each transition.
+"""The peer's lifecycle as a state machine (docs/ARCHITECTURE.md, "The lifecycle"): an
+undefined transition raises LifecycleError, a misuse by the core, never the network's.
 """
 
 from __future__ import annotations
@@ -150,10 +148,8 @@ class Lifecycle:
         self._set(phase)
 
     def fire(self, event: Event, farewell: str = "") -> Phase:
-        """Move on by `event`, and return the new phase. QUIT takes `farewell`, replacing
-        the one waiting only when it is not empty; DELIVERED and REPLACED drop it.
-        LifecycleError when the table does not define `event` for the phase (nothing
-        changes then)."""
+        """Move on by `event`; the new phase. QUIT takes `farewell` (an empty one keeps the
+        one waiting); DELIVERED and REPLACED drop it. LifecycleError: nothing changes."""
         phase = TRANSITIONS[self.phase].get(event)
         if phase is None:
             raise LifecycleError(f"{event.value!r} in phase {self.phase.value!r}")

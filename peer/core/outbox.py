@@ -1,7 +1,4 @@
-"""The peer's outbox: what waits for the registry while it does not answer, in the order
-typed, kept on disk for the next start (docs/GUIDE.md, "When the registry is down").
-Sans-IO: `keep` emits a KeepOutbox.
-"""
+"""The peer's outbox (docs/GUIDE.md, "When the registry is down"). Sans-IO."""
 
 from __future__ import annotations
 
@@ -13,9 +10,8 @@ from wire.messages import Leave, Message, SaveMessage
 
 
 class Outbox:
-    """The messages held for the registry, in the order typed (iterating gives them), and
-    the direct messages unanswered after their first try (`unanswered`, as saves), both
-    kept on disk."""
+    """The messages held for the registry, in the order typed, and the direct messages
+    unanswered after their first try (`unanswered`, as saves), both kept on disk."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept, in its order, typed before anything of this run."""

@@ -1,7 +1,4 @@
-"""What is received and believed (peer.core.table), dispatched by type to the part it
-concerns; each answer matched to a direct message of ours or handed to peer.core.answers,
-whose matched answers come back to `take`. Sans-IO.
-"""
+"""What is received and believed, dispatched by type to the part it concerns. Sans-IO."""
 
 from __future__ import annotations
 
@@ -72,17 +69,8 @@ class Received:
             TooBig: self._peer_answer,
             Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
         }
-        self._takers = self._taker_table()
-
-    @property
-    def handled(self) -> frozenset[type]:
-        """The message types handled, each by its handler."""
-        return frozenset(self.from_registry)
-
-    @property
-    def taken(self) -> frozenset[type]:
-        """The requests whose answer a taker takes."""
-        return frozenset(self._takers)
+        #: The taker of the registry's answer to each type of request (read-only).
+        self.takers = self._taker_table()
 
     def _handler_table(self) -> dict[type, _Handler]:
         """Each message's handler, by the message's type."""
@@ -129,9 +117,8 @@ class Received:
         }
 
     def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message` from `addr` (not the registry used, or the `first` of its
-        datagram): to its handler. From another registry of the service, we move to it; the
-        `first` says the registry is heard from (and back, if it was away)."""
+        """The registry's `message` from `addr` to its handler: from another registry of the
+        service, we move to it; the `first` of a datagram says the registry is heard from."""
         shared = self._shared
         if addr != shared.requests.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
@@ -178,7 +165,7 @@ class Received:
         if isinstance(reply, Refused):
             self._parts.ends.refused(message, reply, now, emit)
             return
-        taker = self._takers.get(type(message))
+        taker = self.takers.get(type(message))
         if taker is not None:
             taker(message, reply, now, emit)
 

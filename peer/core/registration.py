@@ -1,12 +1,5 @@
-"""Registering: the Welcome taken (our token and name as the registry has them, the
-table or a request for it, the mailbox handed over in parts, the room gone back to, the
-outbox sent, then the lines typed while it was awaited). Sans-IO: Print, Remember and
-OnceShown actions.
-
-The mailbox as shown (docs/PROTOCOL.md, "The mailbox hand-over"): "[You have messages]",
-then each stored message not shown before, recorded as shown in batches once its line is
-on the screen.
-"""
+"""Registering: the Welcome taken, and the mailbox it hands over in parts (docs/PROTOCOL.md,
+"The mailbox hand-over"). Sans-IO."""
 
 from __future__ import annotations
 
@@ -89,7 +82,7 @@ class Registration:
         self._announced = False
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)
-        typed = shared.lines.take_early()
+        typed, shared.lines.early = shared.lines.early, []
         if any(text is not None and text.strip() for text in typed):
             shared.room_return.stay_out(emit)
         self._membership.go_back(now, emit)
@@ -114,9 +107,8 @@ class Registration:
         state.name = welcome.name
 
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
-        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
-        registry they were taken (it answers with the next part of the mailbox, if any, and
-        deletes them), once the last lines are on the screen too."""
+        """Show the stored messages not shown before, then, once their lines are on the
+        screen, tell the registry they were taken (it answers with the next part)."""
         then = self._show_mail(mail, emit)
         if mail:
             state = self._shared.state
@@ -127,9 +119,8 @@ class Registration:
             emit(OnceShown(tuple(then)))
 
     def _show_mail(self, mail: tuple[StoredMessage, ...], emit: Emit) -> list[Action]:
-        """Hand to `emit` the lines of `mail` not shown before, each MAIL_SHOWN_EVERY
-        followed by a OnceShown recording them as shown. Returns the records of the last
-        lines, for the caller's own OnceShown, with what must wait for those lines too."""
+        """Emit the lines of `mail` not shown before, a OnceShown recording each
+        MAIL_SHOWN_EVERY of them; return the records of the last, for the caller's."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         for message in mail:
             if not self._shared.inbox.handed_over(message.sender, message.id, shown.append):

@@ -1,7 +1,5 @@
-"""The peer's side of its exchanges with the registry, above peer.core.requests: the order
-(what the user types goes after the outbox, one kept message at a time), what follows an
-answer or a give-up, keepalives, moves between registries, and whether the registry is away
-(peer.core.registry_watch). Sans-IO: Send actions.
+"""The peer's exchanges with the registry, above peer.core.requests: the outbox first, one
+kept message at a time; what follows an answer or a give-up; keepalives; moves. Sans-IO.
 """
 
 from __future__ import annotations
@@ -58,9 +56,7 @@ class RegistryLink:
 
     def over(self, message: Message, now: float, emit: Emit, *, gave_up: bool = False) -> None:
         """`message` was answered or given up: if what follows waited for it, send the next
-        kept message, or else what was held behind it, in order. The outbox goes on only
-        after an answer that took its message out of it; else when the registry answers
-        again (`flush_outbox`)."""
+        kept message (after an answer only), else what was held behind it."""
         requests = self._requests
         if not requests.order.over(message.id):
             return
@@ -87,9 +83,8 @@ class RegistryLink:
         return None if kept is None or room_return.waits_for_join(kept) else kept
 
     def flush_outbox(self, now: float, emit: Emit) -> None:
-        """Send the outbox on, from its first kept message not on its way, after the join
-        for kept room lines (asked again if unanswered) and with the saves and posts on
-        their way joining it first (`_join_outbox`)."""
+        """Send the outbox on, after the join for kept room lines (asked again if
+        unanswered), the saves and posts on their way joining it first."""
         self._join_outbox(emit)
         rejoining = self._shared.room_return.rejoining
         if rejoining is not None and not self._requests.any_of(Join):
@@ -110,18 +105,16 @@ class RegistryLink:
             self.request(accepted, now, emit, quiet=True)
 
     def registry_restarted(self, now: float, emit: Emit) -> None:
-        """The registry started again: the outbox is sent, and each outcome awaited asked for
-        again now rather than when overdue. Not before our Welcome (which first takes us back
-        to our room)."""
+        """The registry started again: once registered, the outbox is sent, and each outcome
+        awaited asked for again now."""
         if not self._shared.life.registered:
             return
         self.flush_outbox(now, emit)
         self.ask_outcomes_again(math.inf, now, emit)
 
     def _join_outbox(self, emit: Emit) -> None:
-        """The saves and posts on their way, not accepted, join the outbox in the order typed,
-        to go one at a time (a registry back, restarted or moved to may not have had them;
-        sent again at their own times, one lost would be overtaken)."""
+        """The saves and posts on their way, not accepted, join the outbox in the order
+        typed, to go one at a time: sent again apart, one lost would be overtaken."""
         requests, outbox = self._requests, self._shared.outbox
         carried = [
             message
@@ -190,14 +183,13 @@ class RegistryLink:
     def _starting_late(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
         life = self._shared.life
-        if life.phase is Phase.STARTING and self._shared.lines.ended_early():
+        if life.phase is Phase.STARTING and None in self._shared.lines.early:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
-        """Whether `request`, unanswered at `now`, is a first registration tried again later
-        (BusyWaits.after_silence) for the watch's `silent_patience`, said once: a registry
-        buried under a join storm drops what its socket cannot hold."""
+        """Whether `request` is a first registration tried again later (for the watch's
+        `silent_patience`, said once): a registry in a join storm drops what it cannot hold."""
         watch = self._shared.watch
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
@@ -222,9 +214,8 @@ class RegistryLink:
         emit(Print(_moved_line(old, addr), "system"))
 
     def _gone(self, given_up: list[Request]) -> bool:
-        """Whether the registry sent nothing at all during the last round of one of
-        `given_up`: it is gone. One heard from meanwhile (a late answer, a Busy, a refusal, a
-        push) is only slow, and keeps its peers: moving would carry its load to another."""
+        """Whether the registry sent nothing during the last round of one of `given_up`: it
+        is gone. One heard from is only slow, and keeps its peers."""
         heard = self._shared.watch.heard_at
         return any(heard <= request.since for request in given_up)
 
@@ -246,9 +237,8 @@ class RegistryLink:
         return True
 
     def _send_moved(self, given_up: list[Request], now: float, emit: Emit) -> None:
-        """After a move: what the registry before left unanswered (`given_up`), then all else
-        on its way, oldest first (saves and posts with the outbox), then the outcomes
-        awaited, asked again."""
+        """After a move: `given_up`, then all else on its way, oldest first, then the
+        outcomes awaited, asked again."""
         requests = self._requests
         requests.take_back(given_up, now)
         self._join_outbox(emit)  # before the rest goes, so that none of them goes twice

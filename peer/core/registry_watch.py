@@ -1,5 +1,4 @@
-"""Whether the registry answers, and when the peer next sends it a keepalive: every
-KEEPALIVE seconds while it answers, on a backoff while it is away (docs/PROTOCOL.md,
+"""Whether the registry answers, and when the next keepalive goes (docs/PROTOCOL.md,
 "Liveness"). Sans-IO.
 """
 

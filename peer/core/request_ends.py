@@ -1,6 +1,5 @@
-"""What became of our requests that the registry did not do: refused (said, with which
-message it was, and what follows), or never answered (said once, and what the user sent
-kept in the outbox for when the registry answers again). Sans-IO: Print, Send and Exit.
+"""Our requests refused (said, and what follows) or never answered (said once, what the user
+sent kept in the outbox). Sans-IO.
 """
 
 from __future__ import annotations
@@ -151,9 +150,8 @@ class RequestEnds:
         emit(Print(f"[Your message: {message.text}]", "error"))
 
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
-        """`post`, accepted earlier, was asked again for its outcome, and the registry (which
-        forgot it in a restart) refuses it or is silent: whether every member has it is not
-        known. Said, quoting it, and no longer kept."""
+        """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
+        registry restarted): whether every member has it is not known. Said; not kept."""
         self._shared.requests.outcomes.take(post.id)
         self._shared.outbox.answered(post)
         if isinstance(post, RoomPost):

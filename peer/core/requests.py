@@ -1,8 +1,5 @@
-"""The peer's requests to the registry: in flight (by datagram, or over TCP after a TooBig),
-held behind a long or kept one (lines reach the registry in the order typed), waiting for
-the pace, awaiting their outcome, or given up with their late answers still taken
-(docs/PROTOCOL.md). Sans-IO; what answers and failures mean to the user is
-peer.core.answers' and peer.core.request_ends'."""
+"""The peer's requests to the registry, from sending to their answer, give-up or outcome
+(docs/PROTOCOL.md). Sans-IO."""
 
 from __future__ import annotations
 
@@ -46,10 +43,8 @@ GIVEN_UP_KEPT = 16
 #: during the last: it runs, and the copies or their answers were lost (see `due`). At 30%
 #: loss a round fails about once in 30; four in a row, once in a million.
 EXTRA_ROUNDS = 3
-#: The pace of what the user types: the registry's flood gate's rate less a fifth, and half
-#: its burst (wire.limits), as the gate also counts acks, keepalives and retries, and counts
-#: what it reads when it reads it. A script piping thousands of lines outran the gate, and
-#: each dropped line was said unanswered; paced, they wait here, in order.
+#: The pace of what the user types: below the registry's flood gate (wire.limits), which
+#: also counts acks, keepalives and retries; a script's lines wait here, in order.
 PACE_RATE = REGISTRY_RATE * 0.8
 PACE_BURST = REGISTRY_BURST * 0.5
 
@@ -65,10 +60,9 @@ class Request(Struct):
 
 
 class Outcomes:
-    """What became of requests out of flight: the outcome (saved, delivered or refused;
-    relayed) of the saves and posts the registry accepted, awaited OUTCOME_WAIT seconds
-    (`alarm` is lowered to each deadline); and the late answer of the registrations, joins
-    and renames given up on, still taken for the last GIVEN_UP_KEPT of them."""
+    """The outcome of the saves and posts the registry accepted, awaited OUTCOME_WAIT
+    seconds; and the last GIVEN_UP_KEPT registrations, joins and renames given up on, whose
+    late answer is still taken."""
 
     def __init__(self, alarm: Alarm) -> None:
         self._alarm = alarm
@@ -85,9 +79,8 @@ class Outcomes:
         return msg_id in self._accepted
 
     def wait(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
-        """The registry accepted `message` at `now`: wait for its outcome, unless awaited
-        already. `kept`: a save from the outbox. True the first time it is accepted; False
-        for the answer to asking again (`over`), not said twice."""
+        """The registry accepted `message` (`kept`: a save from the outbox) at `now`: its
+        outcome awaited. True the first time only (asking again is not said twice)."""
         if kept:
             self._kept.add(message.id)
         if message.id not in self.awaited:
@@ -99,8 +92,7 @@ class Outcomes:
         return True
 
     def take(self, msg_id: str) -> Outcome | None:
-        """The outcome of save or post `msg_id` came (or is given up): the message, no longer
-        awaited; None when not awaited."""
+        """The outcome of `msg_id` came, or is given up: the message, if awaited."""
         self._accepted.discard(msg_id)
         pending = self.awaited.pop(msg_id, None)
         return pending[0] if pending is not None else None
@@ -112,8 +104,7 @@ class Outcomes:
         return kept
 
     def over(self, now: float) -> Iterator[Outcome]:
-        """Each one whose outcome did not come by its deadline, forgotten as it is given,
-        for the caller to ask again."""
+        """Each one past its deadline, no longer awaited, for the caller to ask again."""
         while self.awaited:
             key, (message, deadline) = next(iter(self.awaited.items()))
             if deadline > now:
@@ -126,28 +117,25 @@ class Outcomes:
         return next(iter(self.awaited.values()))[1] if self.awaited else None
 
     def give_up(self, message: Register | Join | Rename) -> None:
-        """`message` was given up on: its late answer is still taken (`take_given_up`)."""
+        """`message` was given up on: its late answer is still taken."""
         self.given_up[message.id] = message
         while len(self.given_up) > GIVEN_UP_KEPT:
             del self.given_up[next(iter(self.given_up))]
 
     def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
-        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
+        """The request `msg_id` given up on, if kept; no longer kept."""
         return self.given_up.pop(msg_id, None)
 
 
 class Order:
     """What the user typed that may not go yet, in the order typed: held behind the request
-    waited for, or waiting for the pace: a token bucket, full at the start, of `rate`
-    messages a second on average and `burst` at once (wire.token_bucket: `take` succeeds at
-    the very time `next_at` gives)."""
+    waited for, or waiting for the pace (a token bucket of `rate` and `burst`)."""
 
     def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
         self.rule = BucketRule(rate, burst)
         self._due = FULL  # when the next message is due at the average rate
-        #: The request what is typed next waits for (a long one on its way, or a kept one as
-        #: the outbox is sent), read-only outside; and those held behind it, with `quiet`.
+        #: The request what is typed next waits for (a long one, or a kept one), and those
+        #: held behind it, with `quiet`.
         self.waited_for: str | None = None
         self.held: dict[str, tuple[Message, bool]] = {}
         #: What waits for the pace, by id, in the order typed, and how many of each kind.
@@ -155,12 +143,12 @@ class Order:
         self.kinds: Counter[type[Message]] = Counter()
 
     def take(self, now: float) -> bool:
-        """Whether one message may go at `now` at the pace; if so, it is counted."""
+        """Whether one message may go at `now` (then counted)."""
         taken, self._due = self.rule.take(self._due, now)
         return taken
 
     def next_at(self) -> float:
-        """When the next message may go at the pace, as of the last `take`."""
+        """When the next message may go, as of the last `take`."""
         return self.rule.next_at(self._due)
 
     def over(self, msg_id: str) -> bool:
@@ -171,7 +159,7 @@ class Order:
         return True
 
     def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, each with its `quiet`; no longer held."""
+        """The requests held behind the one waited for, with `quiet`; no longer held."""
         held = list(self.held.values())
         self.held.clear()  # the same dict: `Requests.on_its_way` views it
         return held
@@ -185,7 +173,7 @@ class Order:
         return True
 
     def release(self, now: float) -> Iterator[Request]:
-        """What waits for the pace, in order, as it allows at `now`: no longer waiting."""
+        """What the pace lets go at `now`, in order."""
         paced, kinds = self.paced, self.kinds
         while paced and self.take(now):
             request = paced.pop(next(iter(paced)))
@@ -196,8 +184,8 @@ class Order:
             yield request
 
     def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
-        """The id of the last room line waiting for the pace, or else of the last `sent` as
-        a datagram and not `accepted` yet: a leave or join typed now waits for it; None."""
+        """The id of the last room line waiting for the pace, else of the last `sent` and
+        not `accepted` yet, or None: a leave or join typed now waits for it."""
         for request in reversed(self.paced.values()):
             if isinstance(request.message, RoomPost):
                 return request.message.id
@@ -212,10 +200,8 @@ class Order:
 
 
 class Requests:
-    """The requests of one peer to the registry at `server`, from sending to their answer,
-    give-up or outcome. `outbox` is the peer's own. `timeout` is the shortest wait for an
-    answer and `attempts` the copies a round (wire.reliable); `alarm` is lowered to
-    each deadline armed."""
+    """The requests of one peer to the registry at `server`; `timeout` and `attempts`: the
+    retry rule (wire.reliable); `alarm` is lowered to each deadline armed."""
 
     def __init__(
         self,
@@ -241,8 +227,7 @@ class Requests:
         self.outcomes = Outcomes(self.alarm)
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
-        #: Where the requests not answered wait (as datagrams, over TCP, behind the one
-        #: waited for, for the pace), as live views: `any(on_its_way)` is read per line typed.
+        #: Where requests not answered wait, as live views: `any(on_its_way)`, per line typed.
         self.on_its_way = (self._sent.ids, self._streamed, self.order.held, self.order.paced)
 
     # -- sending, and the order typed ---------------------------------------------------
@@ -256,13 +241,10 @@ class Requests:
         *,
         kept: Message | None = None,
     ) -> None:
-        """Send `message` and wait for its answer (`due` sends it again); `quiet` for
-        outbox retries, whose failure is not said again. What the user typed goes at the
-        pace (`release`), and in the order typed: while a request is waited for, a save,
-        post, leave, join, rename or dereg is held until `Order.over` (`Order.take_held`); so is a
-        leave or join while a room line is on its way. `kept`: the first kept message not
-        on its way (`next_kept`), sent in place of `message`, which is held after the
-        outbox (unless kept itself, or a dereg)."""
+        """Send `message` and wait for its answer; `quiet`: an outbox retry, its failure not
+        said again. What the user typed goes at the pace, in the order typed (`_waits`).
+        `kept`: the first kept message not on its way, sent in place of `message`, which
+        is held after the outbox (unless kept itself, or a dereg)."""
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         self._start(Request(message, quiet), now)
@@ -271,7 +253,8 @@ class Requests:
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
     ) -> bool:
-        """Whether `message`, of what the user typed, waits rather than going now (`send`)."""
+        """Whether `message` waits: behind the request waited for, a leave or join behind a
+        room line on its way, anything behind the outbox, or for the pace."""
         order = self.order
         if order.waited_for is not None and message.id != order.waited_for:
             order.held.setdefault(message.id, (message, quiet))
@@ -308,8 +291,8 @@ class Requests:
         sent.again(key, request, now) if again else sent.start(key, request, now)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
-        """Send every request in flight again, oldest first, in a new round (the registry is
-        back after a silence); `moved`: even those sent at `now`."""
+        """Send every request in flight again, oldest first, in a new round; `moved`: even
+        those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message, self.trust.registry))
@@ -328,7 +311,7 @@ class Requests:
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
-        is a room line or leave and `rejoining` (its room is being joined again)."""
+        is a room line or leave and `rejoining`."""
         for message in self._outbox:
             if rejoining and isinstance(message, RoomPost | Leave):
                 return None
@@ -347,11 +330,10 @@ class Requests:
             self._start(request, now, True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
-        """The requests to send again at `now`, and those given up on, oldest first. One
-        whose round ran out (or whose answer over TCP did not come within STREAM_WAIT) is
-        given up only when nothing came from the registry during it (the last time
-        anything did is `heard`), or after EXTRA_ROUNDS more; a keepalive always has
-        those; one answered Busy rounds until BUSY_PATIENCE from its first Busy."""
+        """The requests to send again at `now`, and those given up on, oldest first. A round
+        run out (over TCP: STREAM_WAIT) is given up only when the registry was not `heard`
+        during it, or after EXTRA_ROUNDS more (a keepalive always has those); one answered
+        Busy rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
         for request in streamed:
@@ -377,7 +359,7 @@ class Requests:
         return again_round + again, given_up
 
     def next_wake(self) -> float | None:
-        """When a request is due or may go, or a TCP answer or outcome is given up; or None."""
+        """The first deadline, or None."""
         wake = self._sent.next_wake()
         if self.order.paced:
             wake = _earlier(wake, self.order.next_at())
@@ -390,9 +372,8 @@ class Requests:
     # -- answers ------------------------------------------------------------------------
 
     def answer(self, msg_id: str, now: float | None = None) -> Request | None:
-        """The answer to request `msg_id` came at `now` (None: not measured): forget it,
-        sent as a datagram or over TCP, or waiting to go again (its silent rounds end
-        too), and return it; None when it is not waited for."""
+        """The answer to request `msg_id` came at `now` (None: not measured): the request,
+        no longer waited for (None: it was not)."""
         self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
         request = self.busy_waits.take(msg_id) or request
@@ -402,12 +383,12 @@ class Requests:
         return request
 
     def answer_sent(self, msg_id: str) -> Request | None:
-        """As `answer`, for a datagram only: one sent over TCP waits for its own answer."""
+        """As `answer`, for a datagram only."""
         return self._sent.answer(msg_id)
 
     def stream(self, msg_id: str, now: float) -> Request | None:
-        """A TooBig answered request `msg_id` at `now`: returned (None: not waited for) for the
-        caller to send over TCP, whose answer is waited for STREAM_WAIT seconds."""
+        """A TooBig answered `msg_id` at `now`: the request, for the caller to send over TCP,
+        its answer awaited STREAM_WAIT seconds (None: not waited for)."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
             request.since = now  # its round over TCP begins
@@ -416,8 +397,8 @@ class Requests:
         return request
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
-        """A Busy answered request `msg_id` at `now`: it goes again `wait` seconds on
-        (`busy_over`). It, and whether this is its first Busy; (None, False): not waited for."""
+        """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,
+        and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
         since = self.busy_waits.since(msg_id, now)
         request = self.answer(msg_id, now)  # (its first Busy is kept again just below)
@@ -427,8 +408,7 @@ class Requests:
         return request, since == now
 
     def busy_over(self, now: float) -> Iterator[Request]:
-        """Each request whose wait after a Busy or a silence is over at `now`, in flight again,
-        for the caller to send."""
+        """Each request whose wait is over at `now`, in flight again, for the caller to send."""
         for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample
             yield request
@@ -438,8 +418,8 @@ class Requests:
     def messages(
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
-        """The requests sent as datagrams and not answered, oldest first; then, when asked,
-        those sent over TCP, those held, and those given up on lately."""
+        """The requests sent as datagrams and not answered, oldest first; then, if asked,
+        those over TCP, held, and given up on lately."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
@@ -452,8 +432,8 @@ class Requests:
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
-        """Whether a request of `kinds` is sent and not answered, or held, or with
-        `streamed` sent over TCP. What waits for the pace is counted by kind."""
+        """Whether a request of `kinds` is sent and not answered (`streamed`: or over TCP),
+        held, or waiting for the pace."""
         order = self.order
         if order.kinds and any(issubclass(kind, kinds) for kind in order.kinds):
             return True
@@ -463,18 +443,12 @@ class Requests:
         return any(isinstance(m, kinds) for m in waiting)
 
     def holds(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is here: not answered, held, or awaiting its outcome."""
-        return (
-            msg_id in self._sent.ids
-            or msg_id in self._streamed
-            or msg_id in self.order.paced
-            or msg_id in self.order.held
-            or msg_id in self.outcomes.awaited
-        )
+        """Whether `msg_id` is not answered, held, or awaiting its outcome."""
+        return msg_id in self.outcomes.awaited or any(msg_id in on for on in self.on_its_way)
 
     def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
-        """The requests of `kinds` not answered (`loud`: not outbox retries), then every
-        one held, then every save or post awaiting its outcome."""
+        """The requests of `kinds` not answered (`loud`: not outbox retries), then all held,
+        then all awaiting their outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
             *(
@@ -488,5 +462,5 @@ class Requests:
 
 
 def _earlier(wake: float | None, t: float | None) -> float | None:
-    """The earlier of two deadlines, either of which may be None (none)."""
+    """The earlier of two deadlines (None: none)."""
     return wake if t is None or (wake is not None and wake <= t) else t

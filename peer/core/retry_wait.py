@@ -1,6 +1,5 @@
-"""When a request to the registry waits longer than its round of tries (wire.reliable):
-after a Busy, or a silent round of a first registration, the wait it asked, or a backoff
-(`BusyWaits`). Sans-IO: the caller supplies `now`.
+"""When a request to the registry waits longer than its round of tries: after a Busy, or
+a silent round of a first registration (`BusyWaits`). Sans-IO.
 """
 
 from __future__ import annotations
@@ -23,10 +22,8 @@ SILENT_WAIT_LAST = 16.0
 
 
 def silent_wait(msg_id: str, waits: int) -> float:
-    """Seconds request `msg_id` waits after its silent round number `waits` + 1:
-    SILENT_WAIT_FIRST doubled `waits` times, up to SILENT_WAIT_LAST, each between half and
-    all of it (TCP's backoff with jitter, so that peers started together spread their next
-    tries). The jitter hashes the id and the round: a core stays a function of its events."""
+    """Seconds `msg_id` waits after its silent round `waits` + 1: TCP's backoff with jitter,
+    up to SILENT_WAIT_LAST, the jitter a hash of the id and round (no randomness)."""
     full = min(SILENT_WAIT_FIRST * 2.0**waits, SILENT_WAIT_LAST)
     share = zlib.crc32(f"{msg_id}/{waits}".encode()) / 0xFFFFFFFF
     return full * (0.5 + share / 2)

@@ -1,6 +1,4 @@
-"""The room this peer is in: joining and leaving as typed, its lines said and shown, and
-the way back to it (peer.core.room_return). Sans-IO: Print actions.
-"""
+"""The room this peer is in: joining and leaving, its lines said and shown. Sans-IO."""
 
 from __future__ import annotations
 

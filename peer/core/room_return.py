@@ -1,8 +1,6 @@
-"""The rooms heard of (`KnownRooms`), and the way back to a room: the room kept on disk
-(KeepRoom), the room an earlier run was in (joined again at the first Welcome), the room
-joined again for room lines kept while the registry did not answer, and a /join typed
-meanwhile, which waits for those lines (docs/GUIDE.md, "Rooms"). Sans-IO: it decides which
-room to join and says so in Print actions; the core builds and sends each Join.
+"""The rooms heard of (`KnownRooms`), and the way back to a room (docs/GUIDE.md, "Rooms and
+lines that wait"): the room kept on disk, the room joined again for kept lines, and a /join
+that waits for them. Sans-IO: the core sends each Join.
 """
 
 from __future__ import annotations
@@ -19,9 +17,8 @@ SHOWN_SINCE_JOIN_KEPT = 200
 
 
 class RoomReturn:
-    """Which room this peer goes back to, and when. The room lines kept in `outbox` are
-    said in their room before any other join; `room` is the room an earlier run was in,
-    gone back to at the first Welcome (`go_back`)."""
+    """Which room this peer goes back to, and when: the room lines kept in `outbox` are said
+    there before any other join; `room`, an earlier run's, is gone back to at the Welcome."""
 
     def __init__(self, outbox: Outbox, room: str = "") -> None:
         self._outbox = outbox
@@ -157,9 +154,8 @@ class RoomReturn:
             self.answered(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
-        """After every event: emit a KeepRoom when `room`, the one we are in, changed (not
-        merely to none while going back to it). `quitting`: leaving for good, when the room
-        left on the way out stays kept, but not one joined as the quit began."""
+        """After every event: a KeepRoom when `room`, the one we are in, changed;
+        `quitting`: the room left on the way out stays kept."""
         if room == self.room_was or (quitting and not room):
             return
         self.room_was = room
@@ -186,9 +182,8 @@ class KnownRooms:
         return sorted(self._rooms_seen.values(), key=name_key)
 
     def listed(self, rooms: RoomList, current: str, hint: str, emit: Emit) -> None:
-        """The registry's list of `rooms`: from now on the rooms heard of (with `current`,
-        the one we are in, or ""), and shown, one a line with its members, or with `hint`
-        (the command that makes a room, as typed here) when there are none."""
+        """The registry's list of `rooms`, now those heard of (with `current`), shown; none:
+        `hint`, the command that makes one."""
         self._rooms_seen = {name_key(r): r for r in rooms.rooms}
         if current:
             self.saw(current)

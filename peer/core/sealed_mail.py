@@ -1,17 +1,10 @@
-"""Direct messages saved at the registry travel sealed to their recipient's key, so that
-the registry stores and delivers what it cannot read or alter (docs/SECURITY.md).
+"""Direct messages saved at the registry travel sealed to their recipient's key: the
+registry stores what it cannot read or alter (docs/SECURITY.md).
 
-A save leaves sealed with the Noise one-way pattern X, as one record of a stream to its
-recipient (secure/one_way.py). Its text is `SEALED_PREFIX` and the record in URL-safe
-base64; what is sealed is the message's id, sender, recipient and text, so that the
-registry can move none of them to another message. A text that begins with `X_PREFIX`
-(one Noise_X message of its own, as earlier versions sealed each save) opens too.
-
-It opens when the key that sealed it is the sender's in the table, the one pinned for the
-sender when we last talked (the name may have moved to a new key since), or the one the
-registry says saved it (`saved_by`, trusted as its table is). One that opens with a key
-other than the one pinned is shown, and the change said once (peer/adapter/key_checks.py).
-Sans-IO.
+A save is sealed with Noise's one-way pattern X (secure/one_way.py): its id, sender,
+recipient and text, so that none moves to another message. It opens with the sender's
+key in the table, the one pinned for the sender, or the one the registry says saved it
+(`saved_by`); a key other than the one pinned is said once. Sans-IO.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""What the user sent and is not known delivered, in the order typed, as the adapter keeps
-it on disk: a Sending when it is typed, a Settled once nothing of it is on its way any
-more (so that a peer killed even before a first retry loses nothing). Sans-IO: both are
-records, kept in `records` for the adapter to write after the event (`PeerCore.records`).
-"""
+"""What the user sent and is not known delivered, in the order typed: a Sending record when
+typed, a Settled once on its way nowhere, for the adapter to write after the event."""
 
 from __future__ import annotations
 
@@ -14,9 +11,7 @@ from wire.messages import Message
 
 
 class Settling:
-    """The order in which what the user sent was typed, the ids typed and not yet settled,
-    and those an answer of the current event may have settled (checked by `settle`, at
-    the end of the event)."""
+    """The order typed, the ids not yet settled, and those the event may have settled."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept in its outbox, in its order, typed before

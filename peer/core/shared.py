@@ -1,7 +1,4 @@
-"""What the parts of the peer core share (`Shared`): who the peer is (PeerState), its phase,
-the bookkeeping every part reads or adds to, and the typed lines held (`TypedLines`).
-Each part owns its own state beside it.
-"""
+"""What the parts of the peer core share (`Shared`); each part owns its own state beside it."""
 
 from __future__ import annotations
 
@@ -30,61 +27,21 @@ from wire.version import WIRE_VERSION
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
 
+@dataclass(eq=False)
 class TypedLines:
-    """Typed lines that cannot be carried out yet: those waiting for the first Welcome, and
-    those waiting for a change they may depend on (TypedInput._changing), in the order typed
-    (None: the end of input)."""
+    """Typed lines that cannot be carried out yet, in the order typed (None: the end of
+    input): waiting for the first Welcome (`early`), or for a change on its way
+    (`after_change`: TypedInput._changing)."""
 
-    def __init__(self) -> None:
-        self._early: list[str | None] = []
-        #: The lines (None: the end of input) that wait for the change on its way, in order.
-        self.after_change: deque[str | None] = deque()
+    early: list[str | None] = field(default_factory=list)
+    after_change: deque[str | None] = field(default_factory=deque)
 
-    # -- before the first Welcome -------------------------------------------------------
 
-    def hold_early(self, text: str | None) -> None:
-        """`text` (None: the end of input) waits for the first Welcome."""
-        self._early.append(text)
-
-    def ended_early(self) -> bool:
-        """Whether the input ended before the first Welcome."""
-        return None in self._early
-
-    def take_early(self) -> list[str | None]:
-        """The lines typed before the first Welcome, in order; no longer held."""
-        typed, self._early = self._early, []
-        return typed
-
-    def held(self) -> tuple[str | None, ...]:
-        """Every line held, in order: those waiting for the first Welcome, then those
-        waiting for a change (None: the end of input)."""
-        return (*self._early, *self.after_change)
-
-    def drop_early(self, emit: Emit) -> None:
-        """The first registration failed: say which typed lines were not carried out."""
-        for text in self._early:
-            if text is not None and text.strip():
-                emit(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
-        self._early.clear()
-
-    # -- while a change is on its way ---------------------------------------------------
-
-    def hold(self, text: str | None) -> None:
-        """`text` (None: the end of input) waits for the change on its way."""
-        self.after_change.append(text)
-
-    def next(self) -> str | None:
-        """The first line waiting for a change, no longer held (see `after_change`)."""
-        return self.after_change.popleft()
-
-    def drop(self, emit: Emit | None = None) -> None:
-        """Forget the lines waiting for a change (the peer leaves at once), each said to
-        `emit` when given."""
-        if emit is not None:
-            for text in self.after_change:
-                if text is not None and text.strip():
-                    emit(Print(f"[Not carried out, as you left at once: {text}]", "error"))
-        self.after_change.clear()
+def not_carried_out(lines: Iterable[str | None], why: str, emit: Emit) -> None:
+    """Say each line of `lines` that is not blank was not carried out, as `why`."""
+    for text in lines:
+        if text is not None and text.strip():
+            emit(Print(f"[Not carried out, as {why}: {text}]", "error"))
 
 
 @dataclass(eq=False)

@@ -1,8 +1,5 @@
-"""The typed commands that concern no part of their own: the channel, the table shown,
-going offline and back, help, and the mistakes said. Each handler takes its command,
-`now` and the actions (PeerCore's table of commands gives each its handler). And the
-`message` command's questions (`Asking`): the recipient, then the text, sent once both are
-answered (an empty answer, or Ctrl-C, cancels). Sans-IO.
+"""The typed commands that concern no part of their own, and the `message` command's
+questions (`Asking`: the recipient, then the text; an empty answer cancels). Sans-IO.
 """
 
 from __future__ import annotations
@@ -127,13 +124,6 @@ class Asking:
         self.asking = name
         self.step = 2
         emit(Print(f"[Message to {name}?]", "system"))
-
-    def cancel(self) -> bool:
-        """Ctrl-C: True when it cancelled a question (then no longer asked)."""
-        if not self.step:
-            return False
-        self.asking, self.step = None, 0
-        return True
 
     def prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""

@@ -1,8 +1,5 @@
-"""What is typed, dispatched: each line carried out now, or held until it can be (before
-the first Welcome; while a change it may depend on is on its way: peer.core.shared.TypedLines),
-refused while quitting or offline, answered to the `message` command's question, or
-parsed (peer.core.commands) and handed to its command's part. Sans-IO: the parts append the
-actions.
+"""What is typed, dispatched: each line carried out now or held until it can be, refused,
+answered to a question of `message`, or parsed and handed to its command's part. Sans-IO.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
-from peer.core.shared import QUITTING_LATER
+from peer.core.shared import QUITTING_LATER, not_carried_out
 from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
@@ -44,12 +41,8 @@ class TypedInput:
         self._life = parts.shared.life
         self._requests = parts.shared.requests
         self._on_its_way = parts.shared.requests.on_its_way
-        self._commands = self._command_table()
-
-    @property
-    def handled(self) -> frozenset[type]:
-        """The command types handled, each by its handler."""
-        return frozenset(self._commands)
+        #: The handler of each type of typed command (read-only).
+        self.commands = self._command_table()
 
     def _command_table(self) -> dict[type, _Typed]:
         """Each typed command's handler, by the command's type."""
@@ -78,22 +71,20 @@ class TypedInput:
         }
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
-        """The user typed `text`: carried out now, or held until it can be (before the
-        first Welcome, while a change it may depend on is on its way). `held`: it was held,
-        and its turn has come (`carry_out_waiting`)."""
+        """The user typed `text`: carried out now, or held until it can be. `held`: it was
+        held, and its turn has come."""
         life, asking = self._life, self._parts.asking
         if not held:
             if life.phase is Phase.START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
-                self._lines.hold_early(text)
-                self._lines.drop_early(emit)
+                not_carried_out((text,), "you are not registered", emit)
                 return
             if not life.started:
-                self._lines.hold_early(text)
+                self._lines.early.append(text)
                 return
             # (nothing on its way, nearly always: no change either, and no call to say so)
             if self._lines.after_change or (any(self._on_its_way) and self._changing()):
-                self._lines.hold(text)
+                self._lines.after_change.append(text)
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
@@ -114,7 +105,7 @@ class TypedInput:
             line = f"[You are offline. Type {reg} to come back, or /quit.]"
             emit(Print(line, "error"))
             return
-        self._commands[type(command)](command, now, emit)
+        self.commands[type(command)](command, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed
@@ -123,8 +114,8 @@ class TypedInput:
             emit(Exit(1))
         elif self._life.started:
             self._input_ended(now, emit)
-        elif not self._lines.ended_early():
-            self._lines.hold_early(None)
+        elif None not in self._lines.early:
+            self._lines.early.append(None)
             if self._life.phase is Phase.STARTING_LATE:
                 emit(QUITTING_LATER)
 
@@ -132,7 +123,7 @@ class TypedInput:
         """Quit, once the lines that wait for a change are carried out (see
         TypedInput._changing)."""
         if self._lines.after_change or self._changing():
-            self._lines.hold(None)
+            self._lines.after_change.append(None)
         else:
             self._parts.leaving.quit("", now, emit)
 
@@ -141,22 +132,17 @@ class TypedInput:
         starts another change (the rest wait for that one)."""
         lines = self._lines
         while lines.after_change and not self._changing():
-            text = lines.next()
+            text = lines.after_change.popleft()
             if text is None:
                 self._parts.leaving.quit("", now, emit)
             else:
                 self.line(text, now, emit, held=True)
 
     def _changing(self) -> bool:
-        """Whether a change that the next typed line depends on is on its way: a join (is
-        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
-        all?), a leave (a /join after it must reach the registry after it: were the join
-        to overtake it, or the leave be lost and sent again, the registry would answer the
-        join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none; not the
-        rows changed since our version, a catch-up that the table, always a moment behind
-        the registry's, does without). Lines typed meanwhile, by a quick hand or a script,
-        wait for its answer, so that they are carried out in the order typed."""
+        """Whether a change the next typed line depends on is on its way, whose answer it
+        waits for: a join (is a line room text?), a rename (who sends?), a dereg or reg
+        (may it be sent?), a leave (a /join must not overtake it), the whole table (is a
+        name typed in it?). Not a catch-up of the table: it is always a moment behind."""
         requests = self._requests
         if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)

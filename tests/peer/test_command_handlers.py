@@ -14,7 +14,7 @@ from tests.peer.parts_kit import ME, SERVER
 
 def test_every_command_type_has_a_handler() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
-    assert core.typed.handled == frozenset(typing.get_args(cmd.Command))
+    assert set(core.typed.commands) == frozenset(typing.get_args(cmd.Command))
 
 
 def test_every_file_command_word_reads_as_a_verb_with_a_usage() -> None:

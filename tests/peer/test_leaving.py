@@ -95,7 +95,7 @@ def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
 
 def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
     leave, _, made = leaving(registered=False)
-    made.lines.hold_early("who")
+    made.lines.early.append("who")
     out: list[pa.Action] = []
     leave.never_started(out.append)
     assert out[-1] == pa.Exit(1) and made.life.phase is Phase.START_FAILED

@@ -96,7 +96,8 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
         Entry("alice", "127.0.0.1", 6001, True, key_text(ALICE)),
         Entry("bob", "127.0.0.1", 6002, True, key_text(BOB)),
     )
-    node.received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY)
+    welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())
+    node.received_batch([welcome], SERVER, REGISTRY, node.now())
     return node
 
 
@@ -173,7 +174,7 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
             for i in range(3)
         )
         welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())  # type: ignore[attr-defined]
-        node.received(welcome, SERVER, REGISTRY)
+        node.received_batch([welcome], SERVER, REGISTRY, node.now())
         assert not (tmp_path / "peers" / "alice.seen").exists()
         node.console.printed()  # type: ignore[attr-defined]
         node.stop()
@@ -245,9 +246,8 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     def welcomed(events: list[object]) -> PeerNode:
         node = started_node(tmp_path, events, slow=True)
         [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node.received(
-            Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER, REGISTRY
-        )  # type: ignore[attr-defined]
+        welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())
+        node.received_batch([welcome], SERVER, REGISTRY, node.now())
         return node
 
     async def first_run() -> list[object]:
@@ -305,7 +305,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         node.typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         assert isinstance(chat, Chat)
-        node.received(Ack("b-1", chat.id), ("127.0.0.1", 6002), BOB)
+        node.received_batch([Ack("b-1", chat.id)], ("127.0.0.1", 6002), BOB, node.now())
         node.stop()
         return events
 

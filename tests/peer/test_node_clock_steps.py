@@ -170,7 +170,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
                 Entry("bob", *silent, True, bob),
             )
             welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())
-            node.received(welcome, node.core.server, node.core.trust.registry)
+            node.received_batch([welcome], node.core.server, node.core.trust.registry, node.now())
             node.typed("send bob hello")
             await asyncio.wait_for(watched.over.wait(), 20)
         finally:

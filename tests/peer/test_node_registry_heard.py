@@ -15,9 +15,9 @@ def test_the_registrys_key_in_clear_is_not_taken_as_the_registry_heard(tmp_path:
         node = started_node(tmp_path, [])
         watch = node.core.parts.shared.watch
         before = watch.heard_at
-        node.key_answered(SERVER, REGISTRY)  # a KEY_ANSWER (on_key), from its address, its key
+        node.endpoint.on_key(SERVER, REGISTRY)  # a KEY_ANSWER, from its address, its key
         after_key = watch.heard_at
-        node.registry_answered(SERVER, REGISTRY)  # a handshake (on_handshake): the key proved
+        node.endpoint.on_handshake(SERVER, REGISTRY)  # a handshake: the key proved
         after_handshake = watch.heard_at
         node.stop()
         return before, after_key, after_handshake

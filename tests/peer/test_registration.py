@@ -38,7 +38,7 @@ def welcome(**changes: object) -> Welcome:
 def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
     made = shared(registered=False)
     done = registration(made)
-    made.lines.hold_early("who")
+    made.lines.early.append("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
     done.answered(

@@ -25,9 +25,7 @@ HANDED = frozenset({"FileWant"})
 
 
 class FileHost(NamedTuple):
-    """What the file transfers use of their peer: a name's table row (`entry`), the peer's
-    own name (`own`), a datagram sent (`send`: to an address, for a key), a line shown
-    (`show`)."""
+    """What the file transfers use of their peer."""
 
     entry: Callable[[str], Entry | None]
     own: Callable[[], str]
@@ -36,10 +34,8 @@ class FileHost(NamedTuple):
 
 
 class FilesOnDemand:
-    """The FileService of the peer with the key `static`, around `host`, made the first time
-    one is needed; records are kept in the folder `folder()` gives (that of the peer's name
-    now; looked at as the peer starts), files saved in `downloads` (--downloads: "" for the
-    user's downloads folder)."""
+    """The FileService of the peer with the key `static`, made the first time one is needed
+    (see FileService; `downloads`: --downloads)."""
 
     def __init__(
         self,

@@ -1,12 +1,7 @@
-"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the secure
-channel to the sender's key, asks for the file from the last byte verified; what comes is
-written to the partial file, then the whole file's SHA-256 is checked and it is named in the
+"""The receiver's side of a transfer's bytes, over TCP in the secure channel: asked from the
+last byte verified (opened, on disk, and the transfer's record saying so), written and
+hashed in a thread (`PartialFile`), the whole file's SHA-256 checked, then named in the
 downloads folder (never over a file there).
-
-The bytes come as data records of the channel (secure/stream.py). A byte is verified once
-its record opened and it is on disk (fsync) with the transfer's record saying so: what a
-restart resumes from. The partial file is written, hashed and synced in a thread of its own
-(`PartialFile`) while the next bytes are read.
 """
 
 from __future__ import annotations
@@ -58,9 +53,8 @@ class PullEnded(Exception):
 
 
 class Puller:
-    """Moves the bytes of one accepted `transfer` from its sender. `progress` is told of
-    each checkpoint's verified bytes (and awaited); `noted` gets a FileNote the sender
-    answers with instead (it refused)."""
+    """Moves the bytes of one accepted `transfer` from its sender: `progress` is awaited at
+    each checkpoint; `noted` gets the sender's FileNote, should it refuse."""
 
     def __init__(
         self,
@@ -276,10 +270,9 @@ class Digest(Protocol):
 
 
 class PartialFile:
-    """The partial file open as `fd`, its first `at` bytes there and hashed into `digest`.
-    `write` hands bytes (BATCH at a time) to a thread of its own, which writes and hashes
-    them in order; `synced` puts every byte taken on disk. A failed write or sync raises its
-    OSError from the next call that waits for it. `fd` stays the caller's."""
+    """The caller's partial file `fd`, its first `at` bytes there and hashed into `digest`,
+    written and hashed in a thread of its own; a failed write or sync raises its OSError
+    from the next call that waits for it."""
 
     def __init__(self, fd: int, at: int, digest: Digest) -> None:
         self._fd = os.dup(fd)  # the thread's own: it closes it after its last write

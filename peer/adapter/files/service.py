@@ -1,8 +1,5 @@
-"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out
-their actions, wakes the core when it asks, keeps each transfer's record (a small JSON
-file in the peer's state folder, so that a restart resumes), and answers a connection
-whose first message is a FileWant with the file's bytes from the offset asked, as data
-records of the secure channel, or with a FileNote saying why not."""
+"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): their actions,
+their records on disk (a restart resumes), and the bytes sent for a FileWant."""
 
 from __future__ import annotations
 

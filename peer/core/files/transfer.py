@@ -1,6 +1,5 @@
-"""One transfer as both sides keep it, on disk and in memory, the words that show it, and
-what the file transfers' core asks its adapter to do (peer/adapter/files/service.py), in
-order (lines for the user are peer.core.actions.Print)."""
+"""One transfer as both sides keep it, the words that show it, and the actions of the file
+transfers' core."""
 
 from __future__ import annotations
 
@@ -36,10 +35,9 @@ class Phase(enum.StrEnum):
 
 
 class Transfer(Struct):
-    """A transfer as kept on disk. `number`: this peer's short name for it; `offer`: the id
-    both sides know it by; `peer`, `peer_key`: the other side. `path`: the sender's file, or
-    the receiver's partial file. `verified`: the bytes verified and on disk, or served.
-    `mtime_ns`: the sender's file's when offered."""
+    """A transfer as kept on disk: `number`, this peer's short name for it; `offer`, the id
+    both sides know; `path`, the sender's file or the receiver's partial one; `verified`,
+    the bytes verified and on disk, or served."""
 
     number: int
     role: Role

@@ -1,10 +1,6 @@
-"""The file transfers of one peer, both ways: sans-IO (events in with `now`, actions out).
-
-An offer is sent as a datagram until seen (wire.reliable's TIMEOUT and ATTEMPTS); the receiver
-answers with /accept or /reject within LAPSE. An accepted transfer is pulled: the receiver asks for
-the bytes from its last verified one, and asks again RETRY seconds after a drop while the sender is
-online, after a restart of either side too (records are kept on disk). How a transfer ends (done,
-rejected, cancelled, failed) is told to the other side in a FileNote."""
+"""The file transfers of one peer, both ways, sans-IO (docs/PROTOCOL.md, "Files"): an offer
+retried until seen, answered within LAPSE; an accepted file pulled from its last verified
+byte, again RETRY seconds after a drop; how it ended told in a FileNote."""
 
 from __future__ import annotations
 
@@ -140,10 +136,8 @@ class FileTransfers:
     def end(
         self, transfer: Transfer, state: NoteState, why: str, now: float, emit: EmitFile
     ) -> None:
-        """End `transfer` on this side as `state`, said, and tell the other side: /reject
-        turns an offer down, /cancel stops a transfer (a partial file is deleted), FAILED
-        is a file that cannot be served any more (changed, gone) or received whole (its
-        partial file is deleted, and that said)."""
+        """End `transfer` on this side as `state` (rejected, cancelled, failed), said, and
+        tell the other side; a partial file is deleted."""
         note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
         self._tell(transfer.peer, note, now, emit)
         self._forget(transfer, state + (f": {why}" if why else ""), emit)
