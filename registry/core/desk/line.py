@@ -68,7 +68,7 @@ class Line:
 
     def hold_place(self, person: Person, now: float) -> None:
         person.conn = None
-        person.dropped = now
+        person.held_until = now + self._s.settings.grace
         person.shown = None
         person.due = None
 

@@ -156,7 +156,7 @@ class Persons:
         # nobody takes a place back: an address or a number proves nothing.
         source = s.source(conn)
         same = s.with_phone(msg.phone, source.key, source.address)
-        if same is not None and same.dropped is None:
+        if same is not None and same.held_until is None:
             s.refuse(conn, msg.id, "This number is already connected to the help desk.", emit)
             return False
         refusal = source_refusal(
@@ -224,7 +224,7 @@ class Persons:
             s.restored.discard(person.token)
             person.token = msg.token
         person.conn = conn
-        person.dropped = None
+        person.held_until = None
         if crisis_reason(msg.topic, msg.description):
             person.noticed_on = conn  # with the join's answer (see join)
         s.conns[conn] = person
