@@ -482,8 +482,7 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
     after.advance(0.02)  # the window is over: Zed, Alice and Carol gave up
     assert [p.name for p in after.queue.state.waiting] == ["Bob", "Dan"]
     assert after.logs[-3:] == [
-        f"desk: {name} (phone {mask_phone(phone)}) did not come back in time; place "
-        "given up"
+        f"desk: {name} (phone {mask_phone(phone)}) did not come back in time; place given up"
         for name, phone in (
             ("Zed", "+19998887777"),
             ("Alice", PHONES["Alice"]),
