@@ -15,7 +15,7 @@ from disk.files import InUse, default_dir, hold_lock, private_folder
 from disk.operator_key import key_path, read_key
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
+from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
@@ -149,14 +149,6 @@ def operator_lock(name: str) -> str:
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
     """The registry's key, pins in `root`: pinned, or trusted now and pinned. None when no key
     answered, or the connection was refused (said as the client connects). Raises Untrusted."""
-    pins, label, where = Pins(root), registry_label(ip, port), f"{ip}:{port}"
-    pinned = pins.get(label)
-    if rule.keeps(pinned):
-        return pinned
-    refusal = rule.refusal(where)
-    if refusal is not None:
-        _say(refusal)
-        raise Untrusted
     asks: set[asyncio.Task[None]] = set()
 
     async def asked() -> None:
@@ -173,21 +165,16 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
         asks.add(task)
         task.add_done_callback(asks.discard)
 
-    contact = KeyContact(where, rule, ask, lambda line, error: _say(line))
+    contact = KeyContact(f"{ip}:{port}", rule, ask, lambda line, error: _say(line))
     try:
-        key = await contact.settle(no_answer="")
+        key, unasked = await contact.trust(Pins(root), registry_label(ip, port), no_answer="")
     finally:
         for task in list(asks):
             task.cancel()
-    if key is None:
-        if contact.heard:
-            raise Untrusted
-        return None
-    problem = pin_trusted(pins, label, key)
-    if problem is not None:
-        _say(problem)
-    if contact.unasked and key != pinned:
-        _say(taken_unasked(where, key, pinned))
+    if key is None and (contact.heard or rule.refusal(f"{ip}:{port}") is not None):
+        raise Untrusted
+    if unasked:
+        _say(unasked)
     return key
 
 
