@@ -35,7 +35,8 @@ PLACE = "number {} in the queue"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
-    """The lines an operator sees for a message from the desk (none for unknown ones)."""
+    """The lines an operator sees for a message from the desk: a line, an end or a notice as a
+    person sees it."""
     match message:
         case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
             serving = topics_text(topics)
@@ -63,17 +64,13 @@ def render_operator(message: DeskMessage) -> list[str]:
                 lines.append(f"[{DANGER_MARK} {lead}: {clean(said)}]")
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
-        case DeskLine(sender=sender, text=text):
-            # the person's words of crisis stand out among their lines (see docs/DESK.md,
-            # "Someone who may be in danger"): the operator reads them, but in a long
+        case DeskLine(sender=sender, text=text) if speaks_of_crisis(text):
+            # the person's words of crisis stand out among their lines: in a long
             # conversation a line can be read past
-            line = f"{clean(sender)}: {clean(text)}"
-            return [f"{DANGER_MARK} {line}" if speaks_of_crisis(text) else line]
+            return [f"{DANGER_MARK} {clean(sender)}: {clean(text)}"]
         case DeskRoom() as room:
             return room_lines(room)
-        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
-            return [f"[{clean(reason)}]"]
-    return []
+    return render_person(message)
 
 
 def _waiting_for(yours: int, waiting: int) -> str:
