@@ -90,9 +90,8 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
         settings = RunnerSettings(
             client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
         )
-        runner = DeskRunner(core, settings)
-        code = await runner.run()
-        _remember_authorised(root, key, core, runner)
+        code = await DeskRunner(core, settings).run()
+        _remember_authorised(root, key, core, registry_key)
         return code
 
     busy = OPERATOR_BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
@@ -208,13 +207,13 @@ def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
     return Pins(root).get(_authorised_label(name, ip, port)) is not None
 
 
-def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
+def _remember_authorised(root: Path, key: str, core: OperatorCore, registry: bytes | None) -> None:
     """On duty by the operator `key`: our key is authorised from now on; refused without it: no
     more."""
     pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
-        if core.on_duty and key and runner.registry_key:
-            pins.pin(label, runner.registry_key)
+        if core.on_duty and key and registry:
+            pins.pin(label, registry)
         elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
 
