@@ -260,11 +260,14 @@ def test_a_burst_of_newcomers_is_told_in_one_line_not_a_line_each() -> None:
     desk.leave("p4")  # Fay gives up: she is not told of
     desk.advance(ARRIVALS_INTERVAL)
     notices = [n.text for n in desk.of("op", DeskNotice)]
-    assert notices[1:] == ["Bob, Carol, Dan and 1 more are waiting too; 5 waiting in all."]
+    assert notices[1:] == ["Bob, Carol, Dan and 1 more are waiting; 5 waiting in all."]
     desk.join("g", "Gus", phone="+1 555 000 0200")  # within the interval of that line
     assert len(desk.of("op", DeskNotice)) == 2
     desk.advance(ARRIVALS_INTERVAL)
-    assert desk.last("op", DeskNotice).text == "Gus is waiting too; 6 waiting in all."
+    assert (
+        desk.last("op", DeskNotice).text
+        == "Gus is waiting (2 Getting Differentiated by School); 6 waiting in all."
+    )
 
 
 def test_arrivals_held_back_are_not_told_to_an_operator_who_is_free_again() -> None:

@@ -50,25 +50,17 @@ class Notices:
 
     def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
         """Tell the busy operators who could serve `person`: at once, or with the others due."""
-        s = self._s
-        text = (
-            f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
-            f"{len(s.waiting)} waiting in all."
-        )
-        for operator in s.operators.values():
-            if operator.session is None or person.topic not in operator.topics:
-                continue
-            if now < operator.told_at + ARRIVALS_INTERVAL:
+        for operator in self._s.operators.values():
+            if operator.session is not None and person.topic in operator.topics:
                 operator.untold.append(person)
-            else:
-                operator.told_at = now
-                emit(s.notice(operator.conn, text))
+        self.tell_held_back(now, emit)
 
     def wakes(self) -> list[float]:
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals held back, in one line to each operator still in a session."""
+        """The arrivals not told yet, in one line to each operator still in a session, at most
+        once per ARRIVALS_INTERVAL."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -81,9 +73,11 @@ class Notices:
             names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
             if len(arrived) > ARRIVALS_NAMED:
                 names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
-            who = _listed(names)
-            verb = "is" if len(arrived) == 1 else "are"
-            text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
+            if len(arrived) == 1:
+                who = f"{names[0]} is waiting ({topic_label(arrived[0].topic)})"
+            else:
+                who = f"{_listed(names)} are waiting"
+            text = f"{who}; {len(s.waiting)} waiting in all."
             emit(s.notice(operator.conn, text))
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:

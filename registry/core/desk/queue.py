@@ -155,10 +155,8 @@ class DeskQueue:
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
         self.held.expire(now, emit)
-        self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
+        self._after(now, emit)
         self._notices.tell_held_back(now, emit)
-        self.held.keep(emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s
