@@ -1,6 +1,4 @@
-"""The desk clients' asyncio adapter: drives a `DeskClient` with a terminal, a TCP connection, the
-clock and the held-place file, one event at a time; events of an older connection are dropped.
-"""
+"""The desk clients' asyncio adapter; events of an older connection are dropped."""
 
 from __future__ import annotations
 

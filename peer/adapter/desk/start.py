@@ -1,6 +1,4 @@
-"""How `ChatApp -d` and `ChatApp -o` start: the state folder private and locked, the registry's
-key trusted (docs/SECURITY.md, "First contact"), the operator key found; then the run.
-"""
+"""How `ChatApp -d` and `ChatApp -o` start: folder locked, registry trusted, operator key found."""
 
 from __future__ import annotations
 

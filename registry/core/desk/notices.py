@@ -1,6 +1,4 @@
-"""What operators are told of the waiting room, once the desk has handed over everyone it could and
-of people still waiting: arrivals, who may be in danger (docs/DESK.md), and `.first`.
-"""
+"""What operators are told of those still waiting (arrivals, who may be in danger), and `.first`."""
 
 from __future__ import annotations
 

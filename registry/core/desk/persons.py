@@ -1,6 +1,4 @@
-"""What a person sends: a first message (a join, a held place taken back with its token, or given
-up), then `.queue`, lines, `.end` and leaving (docs/DESK.md).
-"""
+"""What a person sends: a join, a held place taken back or given up; then their commands."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The help desk's waiting room, sans-IO (`DeskQueue`): each event takes `now` and hands its actions
-to `emit`, in order; `next_wake()` says when `timer` is due. The rules are docs/DESK.md's.
-"""
+"""The help desk, sans-IO (`DeskQueue`): its rules are docs/DESK.md's."""
 
 from __future__ import annotations
 

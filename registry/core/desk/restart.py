@@ -1,6 +1,4 @@
-"""Places held for their people to come back: after a lost connection, and across a registry's
-crash, on disk, with the operator and person who were talking kept for each other (docs/DESK.md).
-"""
+"""Places held for their people to come back, after a lost connection or a crash."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The desk core's state (`DeskState`), given to each part, which keeps no copy; its records (a
-person, an operator, a session); and what every part says alike.
-"""
+"""The desk core's state (`DeskState`), given to each part; its records; what all parts say."""
 
 from __future__ import annotations
 
