@@ -30,8 +30,9 @@ from wire.desk.text import (
 from wire.shown_text import clean, pad, width
 
 #: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in the queue").
-#: Tests read places through it; they match the sentences around it as written here.
+#: Tests read places through it, and a place taken back through WELCOME_BACK.
 PLACE = "number {} in the queue"
+WELCOME_BACK = "Welcome back: your place was kept"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
@@ -105,10 +106,7 @@ def room_lines(room: DeskRoom) -> list[str]:
 
 def kept_place(topic: int, where: str) -> str:
     """What a person who took their place back is told first, with `where` they stand."""
-    return (
-        f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
-        f"{topic_label(topic)}.]"
-    )
+    return f"[{WELCOME_BACK}; {where}. Your topic is kept too: {topic_label(topic)}.]"
 
 
 def render_person(message: DeskMessage) -> list[str]:
