@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the monotonic time `set` names (a timer armed for earlier
+    """Runs `tick` no later than the time `set` names, by `clock` (a timer armed for earlier
     is kept). With `spare`, one armed for later is kept too when a sooner wake-up is asked
     for, and is the timer once that fires (not for deadlines that often move later)."""
 
@@ -19,7 +19,6 @@ class WakeTimer:
         spare: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`clock` tells the time that `set` names."""
         self._tick = tick
         self._clock = clock
         self._keeps_spare = spare
