@@ -43,14 +43,10 @@ class Notices:
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
                 self.alert(person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
-            else:
-                self._tell_busy_operators(person, now, emit)
-
-    def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
-        """Tell the busy operators who could serve `person`: at once, or with the others due."""
-        for operator in self._s.operators.values():
-            if operator.session is not None and person.topic in operator.topics:
-                operator.untold.append(person)
+            else:  # to the busy operators who could serve them
+                for operator in s.operators.values():
+                    if operator.session is not None and person.topic in operator.topics:
+                        operator.untold.append(person)
         self.tell_held_back(now, emit)
 
     def wakes(self) -> list[float]:
