@@ -8,12 +8,19 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the monotonic time `set` names (a timer armed for earlier
+    """Runs `tick` no later than the time `set` names, by `clock` (a timer armed for earlier
     is kept). With `spare`, one armed for later is kept too when a sooner wake-up is asked
     for, and is the timer once that fires (not for deadlines that often move later)."""
 
-    def __init__(self, tick: Callable[[], None], *, spare: bool = False) -> None:
+    def __init__(
+        self,
+        tick: Callable[[], None],
+        *,
+        spare: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._tick = tick
+        self._clock = clock
         self._keeps_spare = spare
         self._handle: asyncio.TimerHandle | None = None
         #: The time it is set to wake at, or None (read-only outside).
@@ -37,7 +44,7 @@ class WakeTimer:
             else:
                 handle.cancel()
         self.at = wake
-        delay = max(0.0, wake - time.monotonic())
+        delay = max(0.0, wake - self._clock())
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def cancel(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from net.endpoint import Endpoint
-from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
+from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.actions import Addr, Print
 from peer.core.table import Trust
 from secure.keys import Pins
@@ -53,30 +53,22 @@ class KeyChecks:
         """Make sure of the registry's key before anything is sent: the pinned one, else first
         contact's. False when the peer cannot go on (said)."""
         self._after_welcome = after_welcome
-        pinned = self.trust.registry or None
-        if self._rule.keeps(pinned):
+        if self._rule.keeps(self.trust.registry or None):
             # asked anyway, not waited for: a changed key is told from a registry down
             endpoint.ask_key(self._server)
-            return True
         where = f"{self._server[0]}:{self._server[1]}"
-        refusal = self._rule.refusal(where)
-        if refusal is not None:
-            self._show(Print(refusal, "error"))
-            return False
         self._contact = KeyContact(
             where, self._rule, lambda: endpoint.ask_key(self._server), self._say
         )
         try:
-            key = await self._contact.settle("[Could not register; is the registry running?]")
+            no_answer = "[Could not register; is the registry running?]"
+            key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
         finally:
-            unasked, self._contact = self._contact.unasked, None
+            self._contact = None
         if key is None:
             return False
-        problem = pin_trusted(self._pins, self._pin_label, key)
-        if problem is not None:
-            self._show(Print(problem, "error"))
-        if unasked and key != pinned:
-            after_welcome.append(Print(taken_unasked(where, key, pinned), "system"))
+        if unasked:
+            after_welcome.append(Print(unasked, "system"))
         self.trust.registry = key
         return True
 

@@ -67,6 +67,27 @@ class KeyContact:
         self._refused = False
         self.unasked = False
 
+    async def trust(self, pins: Pins, label: str, no_answer: str) -> tuple[bytes | None, str]:
+        """The registry's key: the one pinned under `label` when the rule keeps it, else the one
+        first contact settles on (`settle`), pinned (said when it cannot be kept); with what to
+        say of a key taken unasked ("": nothing)."""
+        pinned = pins.get(label)
+        if self._rule.keeps(pinned):
+            return pinned, ""
+        refusal = self._rule.refusal(self._where)
+        if refusal is not None:
+            self._say(refusal, True)
+            return None, ""
+        key = await self.settle(no_answer)
+        if key is None:
+            return None, ""
+        try:
+            pins.pin(label, key)
+        except OSError as exc:
+            self._say(f"[Cannot keep the registry's key in {pins.path}: {os_reason(exc)}.]", True)
+        unasked = self.unasked and key != pinned
+        return key, taken_unasked(self._where, key, pinned) if unasked else ""
+
     def answered(self, key: bytes) -> None:
         """A key answered a request of ours."""
         line = self._contact.answered(key, time.monotonic())
@@ -163,16 +184,6 @@ class KeyContact:
             f"[The registry at {self._where} never answered with the join code's key; "
             "nothing was sent. Check the code, and that the registry runs.]"
         )
-
-
-def pin_trusted(pins: Pins, label: str, key: bytes) -> str | None:
-    """Pin the registry's `key` under `label`; the error to say when it cannot be kept (the
-    key is used all the same)."""
-    try:
-        pins.pin(label, key)
-    except OSError as exc:
-        return f"[Cannot keep the registry's key in {pins.path}: {os_reason(exc)}.]"
-    return None
 
 
 def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:

@@ -23,7 +23,7 @@ from net.registry_key import ask_key
 from secure.stream import SecureStream
 from tests.fork_server import popen
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
-from wire.desk.render import PLACE
+from wire.desk.render import PLACE, WELCOME_BACK
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
@@ -37,6 +37,11 @@ def place(position: int | str) -> str:
     """What a person is told of their place (`position`, or a pattern such as `(\\d)`), as
     the desk says it (wire.desk.render.PLACE): the one place a test reads those words."""
     return PLACE.format(position)
+
+
+def kept(position: int | str) -> str:
+    """How a person who took their place back is told it, with their `position`."""
+    return f"{WELCOME_BACK}; {place(position)}"
 
 
 class Proc:

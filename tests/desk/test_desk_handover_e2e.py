@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from desk_procs import DeskWorld, place
 
+from wire.desk.render import WELCOME_BACK
+
 
 @pytest.mark.timeout(60)
 def test_a_piped_reply_after_the_hand_over_and_a_join_reaches_the_person(world: DeskWorld) -> None:
@@ -54,7 +56,7 @@ def test_a_place_taken_back_says_its_topic_is_kept_and_a_topic_typed_is_not_chat
     # The pipe's "5" is read by a thread: when it is read late (a loaded host), after the
     # form said it asks nothing more, it is refused as chat before service instead.
     again.expect(r"Not sent: “5” was typed for the form|not being served yet, so the line was not")
-    kept = again.expect(r"Welcome back: your place was kept|It is your turn").string
+    kept = again.expect(rf"{WELCOME_BACK}|It is your turn").string
     assert "Your topic is kept too: 5 Financial Suggestions" in kept
     again.expect(r"It is your turn")
     again.send("hello")

@@ -41,7 +41,7 @@ from wire.desk.messages import (
     DeskServed,
     WaitEstimate,
 )
-from wire.desk.render import PLACE
+from wire.desk.render import PLACE, WELCOME_BACK
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
 from wire.ids import IdMaker
 
@@ -229,8 +229,7 @@ def test_a_place_kept_further_back_says_the_topic_is_kept_with_where_it_stands()
     core.connected(1.1)
     out = core.received(queued(position=2, restored=True), 1.2)
     assert shown(out)[0] == (
-        f"[Welcome back: your place was kept; {PLACE.format(2)}. Your topic is kept too: "
-        "5 Financial Suggestions.]"
+        f"[{WELCOME_BACK}; {PLACE.format(2)}. Your topic is kept too: 5 Financial Suggestions.]"
     )
 
 

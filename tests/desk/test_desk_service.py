@@ -236,8 +236,8 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
             for _ in range(2):
                 await handled.get()  # both lost: their places held
             [alice, carol] = desk.queue.state.waiting
-            lost_at = alice.dropped
-            assert lost_at is not None and carol.dropped is not None
+            lost_at = alice.held_until
+            assert lost_at is not None and carol.held_until is not None
             before = len(logs)
 
             key = read_key(key_path(tmp_path))  # as an operator's client reads it
@@ -254,7 +254,7 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
             # Nothing happened, nor was logged: Carol's place is held as before.
             assert logs[before:] == []
             assert desk.queue.state.waiting == [alice, carol] and alice.conn is None
-            assert alice.dropped == lost_at  # its grace period was not started again
+            assert alice.held_until == lost_at  # its grace period was not started again
             assert not desk.queue.state.operators
         finally:
             server.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
-from wire.desk.render import PLACE
+from wire.desk.render import PLACE, WELCOME_BACK
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
 
@@ -87,7 +87,7 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
     ann.expect(r"Now serving Dan", 20)
     print(f"ann back {time.monotonic() - killed:.1f} s after the kill")
     resumed = time.monotonic() - killed
-    eve.expect(rf"Welcome back: your place was kept; {PLACE.format('[12]')}", 15)
+    eve.expect(rf"{WELCOME_BACK}; {PLACE.format('[12]')}", 15)
     print(f"the session resumed {resumed:.1f} s after the registry that decided was killed")
     assert resumed < 12
     ann.send(".help")  # (a line typed before the new session shows is held back)

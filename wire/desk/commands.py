@@ -1,6 +1,4 @@
-"""An operator's command line: what a typed line means, and what the operator's screen shows that
-decides it (`DutyScreen`), shared by the registry's console and `ChatApp -o`.
-"""
+"""An operator's command line (`DutyScreen`), shared by the registry's console and `ChatApp -o`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The help desk's messages (docs/DESK.md, "Messages"). Must not import `wire.messages`, which
-imports this module.
-"""
+"""The help desk's messages. Must not import `wire.messages`, which imports this module."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Phone numbers at the help desk: which are valid, when two spellings are one number, and how one
-is masked (for all but the operator serving its person).
-"""
+"""Phone numbers at the help desk: valid, the same number, masked."""
 
 from __future__ import annotations
 

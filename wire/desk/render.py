@@ -30,12 +30,14 @@ from wire.desk.text import (
 from wire.shown_text import clean, pad, width
 
 #: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in the queue").
-#: Tests read places through it; they match the sentences around it as written here.
+#: Tests read places through it, and a place taken back through WELCOME_BACK.
 PLACE = "number {} in the queue"
+WELCOME_BACK = "Welcome back: your place was kept"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
-    """The lines an operator sees for a message from the desk (none for unknown ones)."""
+    """The lines an operator sees for a message from the desk: a line, an end or a notice as a
+    person sees it."""
     match message:
         case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
             serving = topics_text(topics)
@@ -63,17 +65,13 @@ def render_operator(message: DeskMessage) -> list[str]:
                 lines.append(f"[{DANGER_MARK} {lead}: {clean(said)}]")
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
-        case DeskLine(sender=sender, text=text):
-            # the person's words of crisis stand out among their lines (see docs/DESK.md,
-            # "Someone who may be in danger"): the operator reads them, but in a long
+        case DeskLine(sender=sender, text=text) if speaks_of_crisis(text):
+            # the person's words of crisis stand out among their lines: in a long
             # conversation a line can be read past
-            line = f"{clean(sender)}: {clean(text)}"
-            return [f"{DANGER_MARK} {line}" if speaks_of_crisis(text) else line]
+            return [f"{DANGER_MARK} {clean(sender)}: {clean(text)}"]
         case DeskRoom() as room:
             return room_lines(room)
-        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
-            return [f"[{clean(reason)}]"]
-    return []
+    return render_person(message)
 
 
 def _waiting_for(yours: int, waiting: int) -> str:
@@ -108,10 +106,7 @@ def room_lines(room: DeskRoom) -> list[str]:
 
 def kept_place(topic: int, where: str) -> str:
     """What a person who took their place back is told first, with `where` they stand."""
-    return (
-        f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
-        f"{topic_label(topic)}.]"
-    )
+    return f"[{WELCOME_BACK}; {where}. Your topic is kept too: {topic_label(topic)}.]"
 
 
 def render_person(message: DeskMessage) -> list[str]:

@@ -1,6 +1,4 @@
-"""What the help desk says and accepts, shared by the registry and both clients: topics, the crisis
-notice, limits, names, durations and estimates.
-"""
+"""What the help desk says and accepts, shared by the registry and both clients."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The work a desk client shows for a place in a busy waiting room: a hashcash puzzle, as Tor's
-onion services ask (docs/DESK.md). SHA-256(seed || work) begins with `bits` zero bits. Pure.
-"""
+"""A busy desk's hashcash puzzle, as Tor's onion services ask: SHA-256(seed || work)."""
 
 from __future__ import annotations
 

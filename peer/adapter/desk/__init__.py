@@ -1,2 +1,1 @@
-"""The help desk's clients, run: their terminal, connection and files; the
-adapter of peer/core/desk/."""
+"""The adapter of peer/core/desk/: terminal, connection and files."""

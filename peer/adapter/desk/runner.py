@@ -1,6 +1,4 @@
-"""The desk clients' asyncio adapter: drives a `DeskClient` with a terminal, a TCP connection, the
-clock and the held-place file, one event at a time; events of an older connection are dropped.
-"""
+"""The desk clients' asyncio adapter; events of an older connection are dropped."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ from msgspec import Struct
 
 from disk.files import os_reason
 from net.listener import enable_keepalive
-from net.registry_key import ask_key, registry_label
 from net.served_stream import READ_CHUNK
 from peer.adapter.desk.held_place import HeldPlace
 from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
@@ -39,7 +36,7 @@ from peer.core.desk.actions import (
     SetPrompt,
     Show,
 )
-from secure.keys import Pins, load_or_make_key
+from secure.keys import load_or_make_key
 from secure.stream import SecureStream
 from wire.desk.messages import DeskMessage
 from wire.errors import DecodeError, OtherVersion
@@ -90,8 +87,8 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """`client` names the program; `tty`, input is a terminal; `places`, the held-place folder;
-    `screen`, a stand-in terminal; `keys`, pins and our key pair (None: this run's);
-    `registry_key`."""
+    `screen`, a stand-in terminal; `keys`, our key pair's folder (None: this run's);
+    `registry_key`, the key the registry was trusted with (None: none answered)."""
 
     client: str
     tty: bool = False
@@ -117,10 +114,8 @@ class DeskRunner:
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
-        self._keys = keys
         self._static = load_or_make_key(keys / "desk")[0] if keys is not None else None
-        self._pins = Pins(keys) if keys is not None else None
-        self._registry = settings.registry_key  # its key, once known
+        self._registry = settings.registry_key
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -239,24 +234,8 @@ class DeskRunner:
                 if self._place is not None:
                     self._place.clear()
 
-    @property
-    def registry_key(self) -> bytes | None:
-        return self._registry
-
-    async def _registry_key(self) -> bytes | None:
-        """The registry's key: given, or pinned (peer/adapter/desk/start.py); without keys, asked
-        for this run."""
-        if self._registry is None:
-            ip, port = self.core.link.ip, self.core.link.port
-            if self._pins is None:
-                with contextlib.suppress(ConnectionRefusedError):  # _connect says it
-                    self._registry = await ask_key(ip, port)
-            else:
-                self._registry = self._pins.get(registry_label(ip, port))
-        return self._registry
-
     async def _connect(self, gen: int) -> None:
-        key = await self._registry_key()
+        key = self._registry
         opened = await self._open()
         if key is None or isinstance(opened, str):  # (no key: said as what stops a connection)
             if not isinstance(opened, str):

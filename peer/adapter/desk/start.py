@@ -1,6 +1,4 @@
-"""How `ChatApp -d` and `ChatApp -o` start: the state folder private and locked, the registry's
-key trusted (docs/SECURITY.md, "First contact"), the operator key found; then the run.
-"""
+"""How `ChatApp -d` and `ChatApp -o` start: folder locked, registry trusted, operator key found."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from disk.files import InUse, default_dir, hold_lock, private_folder
 from disk.operator_key import key_path, read_key
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
-from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
+from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
@@ -90,9 +88,8 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
         settings = RunnerSettings(
             client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
         )
-        runner = DeskRunner(core, settings)
-        code = await runner.run()
-        _remember_authorised(root, key, core, runner)
+        code = await DeskRunner(core, settings).run()
+        _remember_authorised(root, key, core, registry_key)
         return code
 
     busy = OPERATOR_BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
@@ -149,14 +146,6 @@ def operator_lock(name: str) -> str:
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
     """The registry's key, pins in `root`: pinned, or trusted now and pinned. None when no key
     answered, or the connection was refused (said as the client connects). Raises Untrusted."""
-    pins, label, where = Pins(root), registry_label(ip, port), f"{ip}:{port}"
-    pinned = pins.get(label)
-    if rule.keeps(pinned):
-        return pinned
-    refusal = rule.refusal(where)
-    if refusal is not None:
-        _say(refusal)
-        raise Untrusted
     asks: set[asyncio.Task[None]] = set()
 
     async def asked() -> None:
@@ -173,21 +162,16 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
         asks.add(task)
         task.add_done_callback(asks.discard)
 
-    contact = KeyContact(where, rule, ask, lambda line, error: _say(line))
+    contact = KeyContact(f"{ip}:{port}", rule, ask, lambda line, error: _say(line))
     try:
-        key = await contact.settle(no_answer="")
+        key, unasked = await contact.trust(Pins(root), registry_label(ip, port), no_answer="")
     finally:
         for task in list(asks):
             task.cancel()
-    if key is None:
-        if contact.heard:
-            raise Untrusted
-        return None
-    problem = pin_trusted(pins, label, key)
-    if problem is not None:
-        _say(problem)
-    if contact.unasked and key != pinned:
-        _say(taken_unasked(where, key, pinned))
+    if key is None and (contact.heard or rule.refusal(f"{ip}:{port}") is not None):
+        raise Untrusted
+    if unasked:
+        _say(unasked)
     return key
 
 
@@ -221,13 +205,13 @@ def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
     return Pins(root).get(_authorised_label(name, ip, port)) is not None
 
 
-def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
+def _remember_authorised(root: Path, key: str, core: OperatorCore, registry: bytes | None) -> None:
     """On duty by the operator `key`: our key is authorised from now on; refused without it: no
     more."""
     pins, label = Pins(root), _authorised_label(core.name, core.link.ip, core.link.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
-        if core.on_duty and key and runner.registry_key:
-            pins.pin(label, runner.registry_key)
+        if core.on_duty and key and registry:
+            pins.pin(label, registry)
         elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
 

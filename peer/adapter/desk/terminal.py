@@ -1,6 +1,4 @@
-"""The desk clients' terminal: lines in (`Typed`, `EndOfInput`), lines out after `>>> `; the shared
-prompt on a terminal (Ctrl-C leaves), else the peer's plain console.
-"""
+"""The desk clients' terminal: the shared prompt on a terminal (Ctrl-C leaves), else plain lines."""
 
 from __future__ import annotations
 

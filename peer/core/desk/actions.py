@@ -1,5 +1,4 @@
-"""What the desk clients' sans-IO cores ask their adapter (`peer.adapter.desk.runner`) to do, and
-the events that drive them."""
+"""What the desk clients' cores ask their adapter (`peer.adapter.desk.runner`) to do."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""An operator on duty (`ChatApp -o`), sans-IO (docs/DESK.md, "Serving"): what the desk says
-(`OperatorCore`), what the operator types (`OperatorLines`).
-"""
+"""An operator on duty (`ChatApp -o`), sans-IO (docs/DESK.md, "Serving")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is, the phase,
-whether it answers, the lines typed before it, reconnecting and leaving.
-"""
+"""The connection to the desk as both clients keep it (`DeskLink`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""The person at the help desk (`ChatApp -d`), sans-IO (docs/DESK.md, "Asking for help"): one
-`PersonState` for the form and the wait and session; losing the connection and leaving here.
-"""
+"""The person at the help desk (`ChatApp -d`), sans-IO (docs/DESK.md, "Asking for help")."""
 
 from __future__ import annotations
 

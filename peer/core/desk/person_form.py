@@ -1,6 +1,4 @@
-"""The form of `ChatApp -d`: a name, a mobile number, then a topic (and a description, for some),
-unless a place held for that number is taken back with its topic.
-"""
+"""The form of `ChatApp -d`: name, mobile number, topic (and a description, for some)."""
 
 from __future__ import annotations
 

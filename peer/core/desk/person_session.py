@@ -1,6 +1,4 @@
-"""The person's wait and session: the join (with the work a busy desk asks), what the person types
-after the form, and the desk's messages, each by its handler.
-"""
+"""The person's join, wait and session: what they type after the form, what the desk says."""
 
 from __future__ import annotations
 

@@ -1,2 +1,1 @@
-"""The registry's side of the help desk, run: its connections, console and
-files; the adapter of registry/core/desk/."""
+"""The adapter of registry/core/desk/: connections, console and files."""

@@ -1,6 +1,4 @@
-"""The registry's console as an operator at the desk (docs/DESK.md), on connection id CONSOLE: its
-lines go as `ChatApp -o`'s (`DutyScreen`); only holding back a bare registry command is its own.
-"""
+"""The registry's console as an operator at the desk, on connection id CONSOLE."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What the help desk keeps: places, session lengths and operators' keys on its shelf,
-transcripts in the data directory. What the disk refuses is logged; the desk carries on.
-"""
+"""What the desk keeps; what the disk refuses is logged, and the desk carries on."""
 
 from __future__ import annotations
 

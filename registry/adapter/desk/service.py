@@ -16,6 +16,7 @@ from disk.operator_key import key_path, load_or_create_key
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
 from net.served_stream import READ_CHUNK
+from net.wake import WakeTimer
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
@@ -51,8 +52,8 @@ CLOSED = (
 
 
 class DeskService:
-    """The help desk inside the registry: one DeskQueue, its connections and timers; or,
-    when its operator key file holds no usable key, closed (`problem` says why)."""
+    """The help desk inside the registry; closed when its operator key file holds no usable key
+    (`problem` says why)."""
 
     def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, shelf, clock)
         self,
@@ -90,21 +91,19 @@ class DeskService:
         self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
         self._conns: dict[ConnId, tuple[asyncio.StreamWriter, SecureStream]] = {}
         self._conn_ids = itertools.count(1)
-        self._wake: asyncio.Event | None = None
-        self._timer: asyncio.Task[None] | None = None
-        self._closed = False
+        self._timer = WakeTimer(self._tick, clock=clock)
+        self._started = self._closed = False
         #: The registries of its service ("ip:port" each), told to each client first
         #: (DeskRegistries), to move to when this registry stops; none for one on its own.
         self.registries: Callable[[], Sequence[str]] = tuple
 
     async def start(self) -> None:
-        """Hold the places kept by the run before, and start the timer: once, before any
+        """Hold the places kept by the run before, and start the timer; once, before any
         connection."""
-        if self._timer is None and not self.problem:
+        if not self._started and not self.problem:
+            self._started = True
             places = self._files.load(self.queue.state.estimator)
             self._apply(self.queue.held.restore, places)
-            self._wake = asyncio.Event()
-            self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
 
     async def close(self) -> None:
         """Tell everyone the desk is closing, close everything. Safe to call twice."""
@@ -118,12 +117,8 @@ class DeskService:
         await self._after_kept.drained(CLOSE_FLUSH)
         for conn in list(self._conns):
             self._close(conn)
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-        # Let the transports flush their last frames before the loop goes away.
-        await asyncio.sleep(0)
+        self._timer.cancel()
+        await asyncio.sleep(0)  # the transports flush their last frames
 
     async def handle_connection(
         self,
@@ -137,7 +132,7 @@ class DeskService:
         """Own one desk connection until it ends: `first` and `more` decoded already by its
         secure session `decoder`. Never raises but CancelledError; bad frames close this
         connection only. A closed desk answers the first message that it is closed."""
-        if self._timer is None and not self._closed:
+        if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
         reason = "connection closed"
@@ -276,12 +271,12 @@ class DeskService:
         # acknowledges later, what is sent waits for it: see AfterKept.)
         self._files.keep(actions, self.queue.state.estimator)
         self._after_kept(actions)
-        if self._wake is not None:
-            self._wake.set()  # the next wake-up may have moved
+        if self._started and not self._closed:
+            self._timer.set(self.queue.next_wake())
         return actions
 
     def _carry_out(self, actions: list[Action]) -> None:
-        """Send, close and log what `actions` say (what they keep is kept by now)."""
+        """Send, close and log (what `actions` keep is kept by now)."""
         for action in actions:
             if isinstance(action, Send):
                 if action.conn == CONSOLE:
@@ -317,27 +312,16 @@ class DeskService:
         if stream is not None:
             stream.close()  # what it held counts against the process's budget no more
         if writer is not None:
-            # close() sends what is buffered first; the reading side then sees the end.
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # close() sends what is buffered first
                 writer.close()
 
-    async def _run_timer(self) -> None:
-        assert self._wake is not None
-        # The flag as well as the cancellation: a wake-up racing with close() must not
-        # leave the loop running (asyncio.wait_for in 3.11 can swallow a cancellation).
-        while not self._closed:
-            self._wake.clear()
-            wake = self.queue.next_wake()
-            timeout = None if wake is None else max(0.0, wake - self._clock())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-            if self._closed:
-                return
-            try:
-                self._apply(self.queue.timer)
-            except Exception as exc:  # pragma: no cover - defensive
-                self.log(f"desk: internal error in the timer: {exc!r}")
+    def _tick(self) -> None:
+        if self._closed:
+            return
+        try:
+            self._apply(self.queue.timer)
+        except Exception as exc:  # pragma: no cover - defensive
+            self.log(f"desk: internal error in the timer: {exc!r}")
 
 
 def _fingerprint(key: str) -> str:

@@ -1,7 +1,4 @@
-"""Where the desk keeps what outlives its registry: named records on a shelf, files in its data
-folder (`FolderShelf`) or a service's JetStream bucket, whose writes are acknowledged later
-(`pending`).
-"""
+"""Named records that outlive the registry: files (`FolderShelf`), or a service's bucket."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What the desk's core asks its adapter to do: send, close (`ConnId`, the adapter's), log, record
-transcripts, keep on disk.
-"""
+"""What the desk's core asks its adapter to do (`ConnId` names the adapter's connections)."""
 
 from __future__ import annotations
 

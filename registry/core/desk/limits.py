@@ -1,5 +1,4 @@
-"""The help desk's limits and timings (docs/DESK.md): named, with why each is what it
-is."""
+"""The help desk's limits and timings (docs/DESK.md), each with why it is what it is."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ class Line:
 
     def hold_place(self, person: Person, now: float) -> None:
         person.conn = None
-        person.dropped = now
+        person.held_until = now + self._s.settings.grace
         person.shown = None
         person.due = None
 
@@ -110,14 +110,8 @@ class Line:
         if self._s.holding:
             self._s.answers_held.append((person, person.conn, reply_to, restored))
             return
+        # (kept for an operator after a restart, its estimate says the conversation resumes)
         emit(self._queued(person, reply_to, now, restored=restored))
-        if restored and person.awaits and person in self._s.waiting:
-            who = person.awaits
-            text = (
-                f"The help desk was restarted; your conversation with {who} resumes as "
-                f"soon as {who} is back."
-            )
-            emit(self._s.notice(person.conn, text))
 
     def held_answers(self, now: float, emit: Emit) -> None:
         """At `release`: the answers kept, to those still on the connection they were for."""

@@ -1,6 +1,4 @@
-"""What operators are told of the waiting room, once the desk has handed over everyone it could and
-of people still waiting: arrivals, who may be in danger (docs/DESK.md), and `.first`.
-"""
+"""What operators are told of those still waiting (arrivals, who may be in danger), and `.first`."""
 
 from __future__ import annotations
 
@@ -45,30 +43,18 @@ class Notices:
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
                 self.alert(person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
-            else:
-                self._tell_busy_operators(person, now, emit)
-
-    def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
-        """Tell the busy operators who could serve `person`: at once, or with the others due."""
-        s = self._s
-        text = (
-            f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
-            f"{len(s.waiting)} waiting in all."
-        )
-        for operator in s.operators.values():
-            if operator.session is None or person.topic not in operator.topics:
-                continue
-            if now < operator.told_at + ARRIVALS_INTERVAL:
-                operator.untold.append(person)
-            else:
-                operator.told_at = now
-                emit(s.notice(operator.conn, text))
+            else:  # to the busy operators who could serve them
+                for operator in s.operators.values():
+                    if operator.session is not None and person.topic in operator.topics:
+                        operator.untold.append(person)
+        self.tell_held_back(now, emit)
 
     def wakes(self) -> list[float]:
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals held back, in one line to each operator still in a session."""
+        """The arrivals not told yet, in one line to each operator still in a session, at most
+        once per ARRIVALS_INTERVAL."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -81,9 +67,11 @@ class Notices:
             names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
             if len(arrived) > ARRIVALS_NAMED:
                 names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
-            who = _listed(names)
-            verb = "is" if len(arrived) == 1 else "are"
-            text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
+            if len(arrived) == 1:
+                who = f"{names[0]} is waiting ({topic_label(arrived[0].topic)})"
+            else:
+                who = f"{_listed(names)} are waiting"
+            text = f"{who}; {len(s.waiting)} waiting in all."
             emit(s.notice(operator.conn, text))
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:

@@ -1,6 +1,4 @@
-"""Operators: going on duty (with the operator key, or a key it authorised), and what an operator
-sends on duty.
-"""
+"""Operators: going on duty (the operator key, or a key it authorised), and their commands."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What a person sends: a first message (a join, a held place taken back with its token, or given
-up), then `.queue`, lines, `.end` and leaving (docs/DESK.md).
-"""
+"""What a person sends: a join, a held place taken back or given up; then their commands."""
 
 from __future__ import annotations
 
@@ -156,7 +154,7 @@ class Persons:
         # nobody takes a place back: an address or a number proves nothing.
         source = s.source(conn)
         same = s.with_phone(msg.phone, source.key, source.address)
-        if same is not None and same.dropped is None:
+        if same is not None and same.held_until is None:
             s.refuse(conn, msg.id, "This number is already connected to the help desk.", emit)
             return False
         refusal = source_refusal(
@@ -224,7 +222,7 @@ class Persons:
             s.restored.discard(person.token)
             person.token = msg.token
         person.conn = conn
-        person.dropped = None
+        person.held_until = None
         if crisis_reason(msg.topic, msg.description):
             person.noticed_on = conn  # with the join's answer (see join)
         s.conns[conn] = person

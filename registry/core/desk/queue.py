@@ -1,6 +1,4 @@
-"""The help desk's waiting room, sans-IO (`DeskQueue`): each event takes `now` and hands its actions
-to `emit`, in order; `next_wake()` says when `timer` is due. The rules are docs/DESK.md's.
-"""
+"""The help desk, sans-IO (`DeskQueue`): its rules are docs/DESK.md's."""
 
 from __future__ import annotations
 
@@ -155,10 +153,8 @@ class DeskQueue:
     def timer(self, now: float, emit: Emit) -> None:
         self._heartbeats(now, emit)
         self.held.expire(now, emit)
-        self._sessions.settle(now, emit)
-        self._notices.tell(now, emit)
+        self._after(now, emit)
         self._notices.tell_held_back(now, emit)
-        self.held.keep(emit)
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
         s = self._s

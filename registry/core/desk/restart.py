@@ -1,6 +1,4 @@
-"""Places held for their people to come back: after a lost connection, and across a registry's
-crash, on disk, with the operator and person who were talking kept for each other (docs/DESK.md).
-"""
+"""Places held for their people to come back, after a lost connection or a crash."""
 
 from __future__ import annotations
 
@@ -30,12 +28,11 @@ class HeldPlaces:
             s.waiting.append(person)
             s.restored.add(person.token)
         s.settle_until = now + RESTART_SETTLE
-        s.reclaim_by = now + s.settings.reclaim_window
         s.kept = self._places()
         if s.waiting:
             count = len(s.waiting)
             places_text = "1 place" if count == 1 else f"{count} places"
-            held = format_duration(min(s.settings.grace, s.settings.reclaim_window))
+            held = format_duration(self._reclaim())
             line = (
                 f"desk: {places_text} kept from before the registry stopped, held for "
                 f"{held} for their people to "
@@ -43,6 +40,10 @@ class HeldPlaces:
                 "while they reconnect"
             )
             emit(Log(line))
+
+    def _reclaim(self) -> float:
+        """Seconds a place kept across a restart is held for its person to take it back."""
+        return min(self._s.settings.grace, self._s.settings.reclaim_window)
 
     def _held(self, place: KeptPlace, now: float) -> Person:
         served = max(0.0, place.served)
@@ -58,7 +59,7 @@ class HeldPlaces:
             joined=min(place.joined, now) - served,
             conn=None,
             address=place.address,
-            dropped=now,
+            held_until=now + self._reclaim(),
             awaits=place.operator,
             awaits_until=now + self._s.settings.grace if place.operator else 0.0,
             served=served + in_session,
@@ -69,38 +70,29 @@ class HeldPlaces:
 
     def wakes(self) -> list[float]:
         s = self._s
-        times = [p.dropped + s.settings.grace for p in s.waiting if p.dropped is not None]
+        times = [p.held_until for p in s.waiting if p.held_until is not None]
         times += [p.awaits_until for p in s.waiting if p.awaits]
-        if s.restored:
-            times.append(s.reclaim_by)
-            if s.settle_until > float("-inf"):
-                times.append(s.settle_until)
+        if s.restored and s.settle_until > float("-inf"):
+            times.append(s.settle_until)
         return times
 
     def expire(self, now: float, emit: Emit) -> None:
-        """Give up places held too long (after a restart, not back within RECLAIM_WINDOW), then part
-        who were kept for each other and are not together again in time."""
+        """Give up places held too long, then part who were kept for each other and are not together
+        again in time."""
         s = self._s
         if now >= s.settle_until:
             s.settle_until = float("-inf")  # settled: nothing more to wake for
-        if s.restored and now >= s.reclaim_by:
-            within = f"{format_duration(s.settings.reclaim_window)} of the restart"
-            for person in list(s.waiting):
-                if person.token in s.restored and person.conn is None:
-                    self.give_up(person, within, emit)
-            s.restored.clear()
         for person in list(s.waiting):
-            if person.dropped is not None and now >= person.dropped + s.settings.grace:
-                self.give_up(person, format_duration(s.settings.grace), emit)
+            if person.held_until is not None and now >= person.held_until:
+                self.give_up(person, emit)
         self._stop_awaiting(now, emit)  # after the places given up: they say more
 
-    def give_up(self, person: Person, within: str, emit: Emit) -> None:
-        """Give up the place of `person`, not back `within` (for the log); an operator kept for them
-        is told."""
+    def give_up(self, person: Person, emit: Emit) -> None:
+        """Give up the place of `person`, not back in time; an operator kept for them is told."""
         self._s.remove_waiting(person)
         said = f"{clean(person.name)} did not come back; you take the next person."
         self._tell_kept_operator(person, said, emit)
-        line = f"desk: {name_for_log(person)} did not come back within {within}; place given up"
+        line = f"desk: {name_for_log(person)} did not come back in time; place given up"
         emit(self._s.log(line, person))
 
     def _stop_awaiting(self, now: float, emit: Emit) -> None:
@@ -137,10 +129,7 @@ class HeldPlaces:
         for person in s.waiting:
             if person.conn is None and self.kept_operator(person) is operator:
                 name = clean(person.name)
-                # their place may run out first: after a restart within RECLAIM_WINDOW
-                held = s.reclaim_by if person.token in s.restored else float("inf")
-                if person.dropped is not None:
-                    held = min(held, person.dropped + s.settings.grace)
+                held = person.held_until if person.held_until is not None else float("inf")
                 left = format_duration(min(person.awaits_until, held) - now)
                 said = (
                     f"The help desk was restarted while you served {name}; your "

@@ -1,6 +1,4 @@
-"""The desk core's state (`DeskState`), given to each part, which keeps no copy; its records (a
-person, an operator, a session); and what every part says alike.
-"""
+"""The desk core's state (`DeskState`), given to each part; its records; what all parts say."""
 
 from __future__ import annotations
 
@@ -33,7 +31,7 @@ class Person(Struct, eq=False):
     conn: ConnId | None
     address: str = ""  # the IP the person joined from (MAX_PER_ADDRESS), "" if unknown
     key: str = ""  # the public key of the client that joined (MAX_PER_KEY), "" if unknown
-    dropped: float | None = None  # when the connection broke, while the place is held
+    held_until: float | None = None  # when a place held without a connection is given up
     shown: tuple[int, int] | None = None  # (position, operators) the person last saw
     pushed_at: float = float("-inf")
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
@@ -127,12 +125,11 @@ class DeskState:
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
         self.puzzles: dict[ConnId, tuple[str, int]] = {}  # (seed, bits) asked, see DeskWork
         self.order = itertools.count()  # tie-break of operators free since the same moment
-        # -- what is kept on disk; after `restore`, the tokens not yet taken back, until
-        # when nobody is served (RESTART_SETTLE), and when they are given up
+        # -- what is kept on disk; after `restore`, the tokens not yet taken back, and until
+        # when nobody is served (RESTART_SETTLE)
         self.kept: tuple[KeptPlace, ...] = ()
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        self.reclaim_by = float("-inf")
         # -- between `hold` and `release`: the operators whose `.end` came, and the
         # DeskQueued answers due (person, connection, reply_to, restored)
         self.holding = False
