@@ -134,18 +134,17 @@ class PostOffice:
         size, said = len(deposit.text.encode()), stamp(self._s.wall(now))
         counted = (deposit.origin, not owner.knows(sender))
         if not tally.has_room(size, kind, self.limit):
-            reason, notice = refusal(owner.name), full_notice(said)
-            line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
+            reason, notice = refusal(owner.name), full_notice
+            why = "the box is full"
         else:  # the box has room, but maybe not for this sender
             reason = self.quotas.refusal(tally, owner.name, counted, size, self.limit)
-            notice = share_notice(sender, said)
-            line = f"{sender}'s channel messages for {owner.name} are over its share"
+            notice, why = functools.partial(share_notice, sender), f"{sender} is over its share"
         if reason:
             if kind == "channel" and not tally.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
-                kept = StoredMessage(self._s.answers.new_id(), "", notice, said, NOTICE_KIND)
+                kept = StoredMessage(self._s.answers.new_id(), "", notice(said), said, NOTICE_KIND)
                 self._add(key, tally, kept, None, emit)
-                emit(Log(line))
+                emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
             return reason
         stored = StoredMessage(deposit.id, sender, deposit.text, said, kind, deposit.saved_by)
         self._add(key, tally, stored, counted, emit)

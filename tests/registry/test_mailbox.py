@@ -86,7 +86,7 @@ def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_dir
     assert notice.kind == NOTICE_KIND and notice.sender == ""
     assert notice.text.startswith("Your mailbox filled up at ")
     assert "channel messages sent after that were not kept" in notice.text
-    assert sum("mailbox of y is full" in line for line in logs) == 1  # said once
+    assert sum("for y are no longer kept: the box is full" in line for line in logs) == 1  # once
     # the box is full for direct messages only once the notice's place is taken too
     assert isinstance(save(reg, token, 0)[0], Refused)
 
