@@ -184,7 +184,6 @@ class Registration:
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
-        self._s.table.name_taken(key)
         emit(Log(f"registered {msg.name} at {fmt(where)}"))
         return record
 

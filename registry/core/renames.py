@@ -66,5 +66,4 @@ class Renames:
         table.records[new_key] = record
         if old_key != new_key:
             self._s.aliases.renamed(old_key, new_key, now)
-            table.note_rename(old_key, new_key)
             self._post.moved(old_key, record, emit)
