@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Container, Mapping, Sequence
-from typing import Any, Required, TypedDict, Unpack, get_args
+from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
@@ -27,44 +27,28 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Owner, Table
-from wire.desk.messages import DeskMessage
-from wire.file_messages import FileMessage
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Ack,
     Acks,
-    Alive,
-    Busy,
-    ChannelMessage,
     ChannelPost,
-    Chat,
     Deregister,
     Join,
     Keepalive,
     Leave,
     MailTaken,
     Message,
-    MoreMail,
     Notice,
     Refused,
     Register,
-    Relayed,
     Rename,
-    Restarted,
-    RoomList,
     RoomMessage,
-    RoomNotice,
     RoomPost,
     RoomsRequest,
-    Saved,
     SaveMessage,
     StoredMessage,
     TableRequest,
-    TableSnapshot,
-    TableUpdate,
-    TooBig,
-    Welcome,
 )
 from wire.names import name_key
 from wire.options import check_options
@@ -75,15 +59,6 @@ from wire.words import counted
 KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead, when it must.
 RESTART_JUMP = 1000
-
-#: What no peer sends the registry, logged as ignored if it comes: what the registry sends,
-#: what peers send each other, the help desk's messages and files'.
-NOT_FROM_PEERS = frozenset(
-    {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
-    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
-    | set(get_args(DeskMessage))
-    | set(get_args(FileMessage))
-)
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
