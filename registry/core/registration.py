@@ -211,10 +211,7 @@ class Registration:
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # held online at another address: the holder is asked first (docs/PROTOCOL.md)
-            if not self._liveness.probing(record):
-                line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"
-                emit(Log(line))
-            self._liveness.probe(record, now, emit, (msg, attempt.req))
+            self._ask_first(attempt, record, f"at {fmt(record.addr)}", now, emit)
             return None
         self._back(attempt, record, now, emit)
         return record
@@ -292,12 +289,17 @@ class Registration:
         for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
-            if not self._liveness.probing(other):
-                line = f"{attempt.what}: asking {other.name}, online at that address, first"
-                emit(Log(line))
-            self._liveness.probe(other, now, emit, (attempt.msg, attempt.req))
+            self._ask_first(attempt, other, "(online at that address)", now, emit)
             return True
         return False
+
+    def _ask_first(
+        self, attempt: _Attempt, holder: Record, where: str, now: float, emit: Emit
+    ) -> None:
+        """Probe `holder` (said to be `where`) before the attempt goes on."""
+        if not self._liveness.probing(holder):
+            emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
+        self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
 
     # -- proofs and budgets -------------------------------------------------------------
 
