@@ -1,5 +1,4 @@
-"""The registry console's own commands, in one table (`COMMANDS`), and `.log`, which hides
-or shows the log lines (`LogShown`)."""
+"""The registry console's commands (`COMMANDS`), and `.log` (`LogShown`)."""
 
 from __future__ import annotations
 

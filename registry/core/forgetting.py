@@ -1,7 +1,5 @@
-"""Which names the registry forgets by itself: those unused for long, and those past the
-bound on names whose owner never came back. A name's stamps (Record.made, Record.used)
-are times of day; the caller releases what `sweep` names, with its mailbox.
-"""
+"""Names the registry forgets: those unused for long, and newcomers past the bound. The
+caller releases what `sweep` names."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Whether the peers the table counts online still run: the sweep for silent ones, and the
-probes that ask a peer before the registry acts as if it did not. What follows a probe's
-outcome is the caller's: this part says which.
-"""
+"""Whether the peers counted online still run: the sweep for silent ones, and probes."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The mailboxes: each message once, within its box's limits (quotas.py), handed over in
-parts; and their owners, kept beside them, from which the table's rows are rebuilt.
-"""
+"""The mailboxes, handed over in parts; and their owners, kept beside them, from which
+the table's lost rows are rebuilt."""
 
 from __future__ import annotations
 

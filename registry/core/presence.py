@@ -1,7 +1,4 @@
-"""Peers coming and going: keepalives, dereg, a peer found gone, a peer whose address
-another name registered from, a peer that started afresh. Each way of going offline tells
-the table's peers, takes the peer out of its room and settles what was pushed to it.
-"""
+"""Keepalive and Deregister; a peer gone, replaced at its address, or started afresh."""
 
 from __future__ import annotations
 

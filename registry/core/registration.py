@@ -1,7 +1,5 @@
-"""Registration: who may take a name, by which proof (the owner's key, its token, its
-password), and the Welcome that answers it. A registration waiting for a probe of the
-holder, or for its password's check off the registry's thread, is carried out again.
-"""
+"""Register: who may take a name, by which proof. A registration that waited for a probe
+or a password's check is carried out again."""
 
 from __future__ import annotations
 
@@ -58,8 +56,7 @@ class _Attempt(Struct, frozen=True):
 
 
 class Registration:
-    """Registers names in the shared table; at most `names` new names come from one IP
-    address an hour."""
+    """Registers names in the shared table, within the budgets `names` and `passwords`."""
 
     def __init__(
         self,
@@ -142,8 +139,7 @@ class Registration:
         return False
 
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
-        """The attempt, with the record `msg` asks for; None if refused: a free name not
-        to be taken (the registry's own, or one given up by a rename a moment ago)."""
+        """The attempt, with the record `msg` asks for; None if refused."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         if record is None and name_key(msg.name) == name_key(SERVER_NAME):
@@ -228,8 +224,7 @@ class Registration:
             self._presence.fresh_start(record, now, emit)
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
-        """`record` is the sender's: bind it to the sender's key, bring it online where the
-        sender listens, and answer with its mail, and the table when it is small."""
+        """`record` is the sender's: bound to its key, online, answered with its mail."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
         if moved:
@@ -304,8 +299,7 @@ class Registration:
     # -- proofs and budgets -------------------------------------------------------------
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        """Whether the sender may take `record` by its key, its token, or as a copy of
-        the registration from that key (the password is checked after these)."""
+        """Whether the sender owns `record` by its key, its token, or as a copy."""
         key, msg = attempt.req.key, attempt.msg
         if record.key and key == record.key:
             return True
@@ -367,8 +361,7 @@ class Registration:
         emit(CheckPassword(ticket, msg.password, stored, salt))
 
     def _too_many_passwords(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's password may not be checked now (PasswordBudget, or a
-        check of its address under way); if so, it is refused saying when to try again."""
+        """Whether the attempt's password may not be checked now (then it is refused)."""
         ip = attempt.req.addr[0]
         # one check at a time per address
         mine = any(c.req.addr[0] == ip for c in self._checking.values())

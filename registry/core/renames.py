@@ -1,6 +1,4 @@
-"""A peer renaming itself: the checks of the new name, and what follows the record to it
-(its mailbox, the old name kept as an alias; the table's change tells everyone).
-"""
+"""Rename: the new name's checks; the mailbox and the old name follow the record."""
 
 from __future__ import annotations
 

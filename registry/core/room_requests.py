@@ -1,7 +1,4 @@
-"""Rooms as the peers use them: Join, Leave, RoomPost, RoomsRequest, and the history
-replayed to a member who joins, kept until it acked every line. Who is in which room is
-registry/core/rooms.py's.
-"""
+"""Join, Leave, RoomPost, RoomsRequest; a room's history replayed to whoever joins."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Direct messages saved at the registry (SaveMessage), and pushes given up or refused.
-
-A save for a peer online is delivered as a push that probes it: acked, it was delivered;
-not, it goes to the mailbox. The sender hears the outcome (Saved). A push given up says
-nothing of whether its peer runs: it starts over while the peer is probed.
-"""
+"""SaveMessage, and pushes given up or refused. A save for a peer online is pushed as a
+probe: acked, it was delivered; else it goes to the mailbox."""
 
 from __future__ import annotations
 
@@ -67,8 +63,7 @@ class Saving:
         self._finish(msg, sender, now, emit, refused="")
 
     def delivered(self, answered: list[Flight], now: float, emit: Emit) -> None:
-        """The recipient acked `answered`: the saves among them (purpose "probe") were
-        delivered."""
+        """The recipient acked `answered`: the saves among them were delivered."""
         if not self._probing:
             return
         for flight in answered:
@@ -105,8 +100,7 @@ class Saving:
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
-        """The record `msg` is for (a name given up by a rename leads to its peer), if it
-        can take it; else the save is refused, or the sender sent the table."""
+        """The record `msg` is for, if it can take it; else the sender is answered."""
         recipient = self._s.aliases.holder(msg.to)
         if recipient is None:
             reason = Reason(unknown_name(msg.to), "no such name")

@@ -1,7 +1,4 @@
-"""The table's changes persisted and pushed to every online peer through one watch
-(registry/core/table_watch.py), and the table as one answer. Which rows changed and when
-they are due is registry/core/table_changes.py's.
-"""
+"""The table's changes saved and pushed (table_watch.py), and the table as one answer."""
 
 from __future__ import annotations
 
