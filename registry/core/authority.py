@@ -43,8 +43,7 @@ class Aliases:
         return record
 
     def holder(self, name: str) -> Record | None:
-        """The record `name` leads to: its own, or the one that gave it up in a rename
-        (asked under a name its owner gave up, even after a restart)."""
+        """The record `name` leads to: its own, or the one that gave it up in a rename."""
         return self._table.get(name) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
@@ -149,9 +148,7 @@ class Authority:
         return record
 
     def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
-        """Whether `req`, with the owner's token, comes from a start of the peer other
-        than the one that last registered the name (a stopped start another took the name
-        from): it is told so."""
+        """Whether `req` comes from another start than the one that holds the name (told so)."""
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False

@@ -253,8 +253,8 @@ class RegistryCore:
         return actions
 
     def release(self, name: str, now: float, why: str = "") -> list[Action]:
-        """Take `name` out of the table, with its mailbox, room and former names: released
-        by the console (`why` ""), or forgotten for `why`."""
+        """Take `name` out, with its mailbox, room and former names; `why` it is forgotten
+        ("": the console released it)."""
         actions: list[Action] = []
         emit = actions.append
         record = self.table.get(name)

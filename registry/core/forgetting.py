@@ -65,8 +65,8 @@ class Forgetting:
         return unused + list(self._newcomers_over(gone))
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
-        """The offline newcomers to release (besides `gone`) so that at most
-        `newcomer_names` are kept: of the address that holds the most, its oldest first."""
+        """The offline newcomers over the bound (besides `gone`): of the address holding
+        the most, its oldest first."""
         newcomers = [
             r
             for r in self._table.records.values()

@@ -148,7 +148,7 @@ class Liveness:
         self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
         """`probe` got no answer: the record whose peer is gone (or None), and the
-        registrations to carry out now (while `behind`, it is asked again)."""
+        registrations to carry out now."""
         record = self._over(probe)
         waiting = list(probe.waiting.values())
         if record is not None and record.online and record.last_seen <= probe.since:

@@ -177,8 +177,7 @@ class PostOffice:
         return len(self._tallies)
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown `msg.ids`: they are deleted, and the next part
-        follows (MoreMail), or Ack."""
+        """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
         owner = self._s.authority.authorised(req, claim, emit)
         if owner is None:
@@ -198,8 +197,7 @@ class PostOffice:
             self._s.answers.ack(req, emit)
 
     def moved(self, old_key: str, record: Record, emit: Emit) -> None:
-        """`record` was renamed from the name keyed `old_key`: its box follows it, after
-        the messages there."""
+        """`record` was renamed from `old_key`: its box follows it, after those there."""
         new_key = name_key(record.name)
         box, tally = self.boxes.pop(old_key, None), self._tallies.pop(old_key, None)
         if box is not None and tally is not None:

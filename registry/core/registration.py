@@ -41,8 +41,7 @@ class _Check(Struct, frozen=True):
 
 
 class _Attempt(Struct, frozen=True):
-    """A registration being carried out: `msg` (named as the record it found), how the
-    log names it, and the record of its name (None: a new name)."""
+    """A registration being carried out; `record` None: a new name."""
 
     msg: Register
     req: Request
@@ -265,8 +264,7 @@ class Registration:
         emit(Send(req.addr, welcome, req.asker))
 
     def _token(self, msg: Register, record: Record) -> str:
-        """The token the Welcome gives back: the one the peer showed, or the one the first
-        answer to this registration gave, else a new one (only hashes are kept)."""
+        """The token the Welcome gives: the one shown, or given before to `msg`, else new."""
         given = self.given_tokens.get(msg.id, "")
         if token_matches(msg.token, record.token):
             token = msg.token

@@ -134,8 +134,7 @@ class RoomRequests:
             self._notice_to(member, room, text, now, emit)
 
     def restart(self, now: float, emit: Emit) -> None:
-        """The registry starts: a member it was replaying a history to when it stopped
-        (Record.replaying) is replayed it again, up to the newest line replayed then."""
+        """The registry starts: replays cut short by its stop (Record.replaying) start again."""
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:

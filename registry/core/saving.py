@@ -71,8 +71,7 @@ class Saving:
                 self._probed(flight.message.id, now, emit, refused=None)
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
-        """A push to `record` that will not be acked: a channel message or a probed direct
-        message goes to its mailbox; anything else is dropped."""
+        """A push to `record` that will not be acked: a message goes to its mailbox."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 origin = self._post.origin(chat.sender)
@@ -172,8 +171,7 @@ class Saving:
             self.undelivered(record, push, now, emit)
 
     def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
-        """A push `record`'s peer did not ack is sent again, and the peer probed: only one
-        heard from in nothing since the push was first sent is gone."""
+        """Send again a push `record`'s peer did not ack, and probe the peer."""
         first_sent = now - self._s.pusher.retry_span
         self._liveness.probe(record, now, emit, since=first_sent)
         self._s.pusher.again(record, push, now, emit)
