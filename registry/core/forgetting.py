@@ -54,15 +54,13 @@ class Forgetting:
                 stamped.append(key)
         if stamped:
             emit(SaveTable(tuple(stamped)))
+        after = self.forget_after
+        why = f"unused for {counted(int(after // DAY), 'day') if after >= DAY else f'{after:g} s'}"
         unused = [
-            (record, f"unused for {counted(int(self.forget_after // DAY), 'day')}")
-            if self.forget_after >= DAY
-            else (record, f"unused for {self.forget_after:g} s")
-            for record in self._table.records.values()
-            if not record.online and wall - record.used >= self.forget_after
+            r for r in self._table.records.values() if not r.online and wall - r.used >= after
         ]
-        gone = {id(record) for record, _ in unused}
-        return unused + list(self._newcomers_over(gone))
+        gone = {id(record) for record in unused}
+        return [(record, why) for record in unused] + list(self._newcomers_over(gone))
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
         """The offline newcomers over the bound (besides `gone`): of the address holding

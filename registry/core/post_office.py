@@ -246,8 +246,17 @@ class PostOffice:
         return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> list[Action]:
-        """Put back the table's rows of the boxes it has none for; what to say of it."""
-        rebuilt, unclaimed = rebuild(self._s.table.records, set(boxes), self._owners)
+        """Put in the table a row for every box that has none: its owner's, else one nobody
+        can take (only the console releases it); what to say of it."""
+        records, rebuilt, unclaimed = self._s.table.records, [], []
+        for box in sorted(boxes.keys() - records.keys()):
+            owner = self._owners.get(box)
+            if owner is not None and name_key(owner.name) == box:
+                records[box] = owner.record()
+                rebuilt.append(owner.name)
+            else:
+                records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
+                unclaimed.append(box)
         said: list[Action] = []
         if rebuilt:
             line = (
@@ -272,20 +281,3 @@ def _listed(names: list[str]) -> str:
     """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")
-
-
-def rebuild(
-    records: dict[str, Record], boxes: set[str], owners: dict[str, Owner]
-) -> tuple[list[str], list[str]]:
-    """Put in `records` a row for every box that has none: its owner's, else one nobody can
-    take (only the console releases it). The names rebuilt, and those kept for nobody."""
-    rebuilt, kept = [], []
-    for box in sorted(boxes - records.keys()):
-        owner = owners.get(box)
-        if owner is not None and name_key(owner.name) == box:
-            records[box] = owner.record()
-            rebuilt.append(owner.name)
-        else:
-            records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
-            kept.append(box)
-    return rebuilt, kept
