@@ -77,8 +77,5 @@ class Relay:
             if post_id in self._done:
                 self._done[post_id] = True
             if sender is not None:
-                emit(
-                    Send(
-                        sender.addr, Relayed(self._s.answers.new_id(), post_id), public_key(sender)
-                    )
-                )
+                relayed = Relayed(self._s.answers.new_id(), post_id)
+                emit(Send(sender.addr, relayed, public_key(sender)))
