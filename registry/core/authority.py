@@ -13,7 +13,7 @@ from registry.core.credentials import token_matches
 from registry.core.requests import Answers, Reason, Request, fmt, session_of
 from registry.core.table import Record, Table
 from wire.messages import Alias
-from wire.names import name_key
+from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
 from wire.refusals import (
     OFFLINE_REFUSAL,
     RefusalCode,
@@ -52,7 +52,9 @@ class Aliases:
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
-        it was given up by a rename within RENAME_GRACE; "" when it can be taken."""
+        it is the registry's own, or was given up by a rename within RENAME_GRACE."""
+        if name_key(name) == name_key(SERVER_NAME):
+            return SERVER_NAME_TAKEN
         holder = self.lookup(name)
         if holder is None or holder is asker:
             return ""

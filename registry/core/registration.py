@@ -19,7 +19,7 @@ from registry.core.requests import Reason, Request, another_start, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
-from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
+from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 
@@ -141,9 +141,6 @@ class Registration:
         """The attempt, with the record `msg` asks for; None if refused."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
-        if record is None and name_key(msg.name) == name_key(SERVER_NAME):
-            self._s.answers.refuse(req, SERVER_NAME_TAKEN, what, emit)
-            return None
         holder = None
         if record is None and msg.token:
             holder = self._s.aliases.holder(msg.name)

@@ -9,7 +9,7 @@ from registry.core.requests import Reason, Request
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Entry, Rename
-from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
+from wire.names import name_key, name_problem
 
 
 class Renames:
@@ -49,8 +49,6 @@ class Renames:
         taken = self._s.table.get(new_name)
         if taken is not None and taken is not record:
             return f"The name {taken.name} is taken."
-        if name_key(new_name) == name_key(SERVER_NAME):
-            return SERVER_NAME_TAKEN
         if taken is None:
             return self._s.aliases.reserved(new_name, record, now)
         return ""
