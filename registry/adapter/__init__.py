@@ -1,2 +1,1 @@
-"""The registry's adapter: its server, stores, console and the service of several
-registries."""
+"""The registry's adapter: its server, stores, console, and the service of several."""

@@ -1,7 +1,5 @@
-"""The registry adapter's group commit: what one pass of the event loop stores is made
-durable by one commit after it, and every Send waits for the commits begun before it (while
-they fail, the registry falls silent rather than claim what is not stored).
-"""
+"""Group commit: what one pass of the event loop stores is made durable by one commit
+after it; a Send waits for the commits begun before it (none leaves while they fail)."""
 
 from __future__ import annotations
 

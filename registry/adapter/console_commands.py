@@ -1,38 +1,19 @@
-"""The registry console's own commands, in one table (`COMMANDS`), and `.log`, which hides
-or shows the log lines (`LogShown`)."""
+"""The registry console's commands (`COMMANDS`), and `.log` (`LogShown`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from net.endpoint import Endpoint
-from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from wire.words import counted
 
+if TYPE_CHECKING:
+    from registry.adapter.server import RegistryServer as Registry
+
 #: The console's command that hides or shows the log lines (see `LogShown`).
 LOG_COMMAND = ".log"
-
-
-class DeskViews(Protocol):
-    """What the console reads of the help desk, or asks of it (registry/adapter/desk/)."""
-
-    def operators(self) -> list[str]: ...
-    def waiting_room(self) -> list[str]: ...
-    def revoke(self, name: str) -> str: ...
-
-
-class Registry(Protocol):
-    """The running registry a console command reads or acts on (registry/adapter/server.py)."""
-
-    core: RegistryCore
-    endpoint: Endpoint
-
-    @property
-    def desk(self) -> DeskViews: ...
-    def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None: ...
-    def stop(self) -> None: ...
 
 
 class Command(NamedTuple):

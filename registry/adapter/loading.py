@@ -1,5 +1,4 @@
-"""What the registry adapter settles before it serves: its data directory locked for it
-alone, and what it loads from there."""
+"""The registry's data directory, locked for it alone, and what it loads from there."""
 
 from __future__ import annotations
 

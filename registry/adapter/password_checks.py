@@ -1,6 +1,4 @@
-"""The registry's password checks (a scrypt of some 0.3 s and 128 MiB each), run on a small
-pool of threads while the event loop goes on; each outcome comes back to the loop.
-"""
+"""Password checks (a scrypt of some 0.3 s and 128 MiB each) on a pool of threads."""
 
 from __future__ import annotations
 

@@ -99,8 +99,7 @@ class RegistryConsole:
                 self.out(line)
 
     def started(self) -> None:
-        """Say how this console serves at the help desk, and how to stop; from then on the
-        desk's lines come through `say`."""
+        """Say how this console serves at the help desk, and how to stop."""
         desk = self._registry.desk
         if self.operator and not desk.problem:
             self.out(
@@ -191,9 +190,8 @@ class RegistryConsole:
             )
 
     def read(self, stdin: TextIO | None = None) -> None:
-        """Carry out the console's lines from now on, in order (standard input unless
-        `stdin`): first what was typed while the registry started, each shown, then each
-        line as it comes; with a prompt, the prompt reads them."""
+        """Carry out the console's lines (standard input unless `stdin`), those typed while
+        the registry started first."""
         if self._prompt is not None and stdin is None:
             self._prompt.set_prompt(self._prompt_says)
             prompt = self._prompt

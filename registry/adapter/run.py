@@ -1,5 +1,4 @@
-"""Running a registry as the program does (`ChatApp -s`): start it, serve until it is
-stopped, and close it; or say why it did not start."""
+"""`ChatApp -s`: start a registry, serve until it is stopped, or say why it did not start."""
 
 from __future__ import annotations
 
@@ -26,8 +25,7 @@ async def run_registry(
     out: Callable[[str], None],
     settings: RegistrySettings,
 ) -> int:
-    """Start a registry listening on `listen` and serve until Ctrl-C, SIGTERM or `quit`;
-    the exit status. The console serves at the help desk only on a terminal."""
+    """Serve a registry on `listen` until Ctrl-C, SIGTERM or `quit`; the exit status."""
     out = printable(out)
     bind, port = listen
     try:

@@ -16,6 +16,7 @@ from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
+from registry.adapter.desk.service import DeskService
 from registry.adapter.loading import Backend, load, lock, private, registry_channel
 from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.registry_console import RegistryConsole, key_lines, listening_lines
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 class RegistryServer:
     """One running registry: binds, loads its data directory, and serves until stopped."""
+
+    core: RegistryCore
+    desk: DeskService
+    endpoint: Endpoint
 
     def __init__(
         self,

@@ -11,9 +11,8 @@ from registry.core.quotas import MAILBOX_MESSAGES
 
 
 class RegistrySettings(Struct, frozen=True):
-    """The settings of one registry, each as its command line option says (ChatApp.py);
-    `prompt`: the console is a prompt; `log_on_screen`: the log goes to a screen, which
-    `.log off` may hide it from."""
+    """Each as its command line option says; `prompt`: the console is a prompt;
+    `log_on_screen`: the log goes to a screen (`.log off` may hide it)."""
 
     verbose: bool = False
     keepalive: float = 10.0

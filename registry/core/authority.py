@@ -1,8 +1,6 @@
 """Whom a name leads to, and whether a request that names it may act for it: its owner's
 key, its token, and for a request made anew by each start of a peer, the start that holds
-the name. A name given up by a rename a moment ago (an alias, in memory only) still leads
-to the peer that renamed; the table keeps former names across restarts.
-"""
+the name."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from registry.core.credentials import token_matches
 from registry.core.requests import Answers, Reason, Request, fmt, session_of
 from registry.core.table import Record, Table
 from wire.messages import Alias
-from wire.names import name_key
+from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
 from wire.refusals import (
     OFFLINE_REFUSAL,
     RefusalCode,
@@ -27,32 +25,26 @@ from wire.words import counted
 #: Seconds a renamed peer's old name still leads to it, and nobody else may take it.
 RENAME_GRACE = 300.0
 
-#: Renames chained in quick succession followed at most (a guard).
-_MAX_CHAIN = 8
-
 
 class Aliases:
-    """Old name key -> (new name key, until when), over the records of `table`."""
+    """The names of `table`, and those given up by renames: each leads to its holder (the
+    table's former names); for RENAME_GRACE (in memory only) it is theirs alone."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        self._aliases: dict[str, tuple[str, float]] = {}
+        # old name key -> until when it is reserved for its holder
+        self._until: dict[str, float] = {}
 
     def lookup(self, name: str) -> Record | None:
         """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
         record = self._table.get(name)
-        key = name_key(name)
-        for _ in range(_MAX_CHAIN):
-            if record is not None or key not in self._aliases:
-                break
-            key = self._aliases[key][0]
-            record = self._table.records.get(key)
+        if record is None and name_key(name) in self._until:
+            return self._table.renamed_from(name)
         return record
 
     def holder(self, name: str) -> Record | None:
-        """The record `name` leads to: its own, a recent rename's, or one the table's
-        former names lead to (asked under a name its owner gave up, after a restart)."""
-        return self.lookup(name) or self._table.renamed_from(name)
+        """The record `name` leads to: its own, or the one that gave it up in a rename."""
+        return self._table.get(name) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
         """The record a push was made to, by its name key then, followed to its new name."""
@@ -60,11 +52,13 @@ class Aliases:
 
     def reserved(self, name: str, asker: Record | None, now: float) -> str:
         """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
-        it was given up by a rename within RENAME_GRACE; "" when it can be taken."""
+        it is the registry's own, or was given up by a rename within RENAME_GRACE."""
+        if name_key(name) == name_key(SERVER_NAME):
+            return SERVER_NAME_TAKEN
         holder = self.lookup(name)
         if holder is None or holder is asker:
             return ""
-        _, until = self._aliases[name_key(name)]
+        until = self._until[name_key(name)]
         if until <= now:  # over, though the sweep has not yet dropped it
             return ""
         minutes = max(1, math.ceil((until - now) / 60))
@@ -76,29 +70,27 @@ class Aliases:
 
     def rows(self) -> tuple[Alias, ...]:
         """The names given up by renames within RENAME_GRACE, each with where it leads."""
-        rows = []
-        for old in self._aliases:
-            record = self.lookup(old)
-            if record is not None and name_key(record.name) != old:
-                rows.append(Alias(old, record.name))
-        return tuple(rows)
+        holders = ((old, self._table.renamed_from(old)) for old in self._until)
+        return tuple(Alias(old, record.name) for old, record in holders if record is not None)
 
     def renamed(self, old_key: str, new_key: str, now: float) -> None:
-        """The name keyed `old_key` was renamed to `new_key` at `now`."""
+        """The record keyed `old_key` is now keyed `new_key`, since `now`."""
         if old_key == new_key:
             raise ValueError(f"a rename to the same name key {old_key!r} leaves no alias")
-        self._aliases[old_key] = (new_key, now + RENAME_GRACE)
         self.taken(new_key)
+        self._table.note_rename(old_key, new_key)
+        self._until[old_key] = now + RENAME_GRACE
 
     def taken(self, key: str) -> None:
         """The name keyed `key` is someone's now: it leads nowhere else."""
-        self._aliases.pop(key, None)
+        self._until.pop(key, None)
+        self._table.name_taken(key)
 
     def expire(self, now: float) -> None:
         """Forget the aliases whose grace is over."""
-        for old, (_, until) in list(self._aliases.items()):
+        for old, until in list(self._until.items()):
             if until <= now:
-                del self._aliases[old]
+                del self._until[old]
 
 
 class Claim(Struct, frozen=True):
@@ -158,9 +150,7 @@ class Authority:
         return record
 
     def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
-        """Whether `req`, with the owner's token, comes from a start of the peer other
-        than the one that last registered the name (a stopped start another took the name
-        from): it is told so."""
+        """Whether `req` comes from another start than the one that holds the name (told so)."""
         held_by = session_of(record.last_register_id)
         if not (held_by and session_of(req.id) and session_of(req.id) != held_by):
             return False

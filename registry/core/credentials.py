@@ -1,7 +1,4 @@
-"""The secrets that prove a name is one's own: its password, kept as a hash, and its token.
-Both come from the network, and a kept one may come from a file a person edited: nothing
-here raises on odd input, it is no match.
-"""
+"""A name's password (kept as a hash) and token. Nothing here raises on odd input."""
 
 from __future__ import annotations
 

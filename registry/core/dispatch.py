@@ -1,14 +1,11 @@
-"""The registry's protocol logic, sans-IO: `RegistryCore` takes events, each with a
-monotonic `now`, and returns actions (registry/core/actions.py) for its adapter to carry
-out in order. It dispatches each event to the part that owns it (docs/ARCHITECTURE.md),
-and routes what one part's outcome asks of another.
-"""
+"""`RegistryCore`: each event to the part that owns it, and each part's outcome to the
+part it concerns (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Container, Mapping, Sequence
-from typing import Any, Required, TypedDict, Unpack, get_args
+from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
@@ -27,44 +24,28 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Owner, Table
-from wire.desk.messages import DeskMessage
-from wire.file_messages import FileMessage
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Ack,
     Acks,
-    Alive,
-    Busy,
-    ChannelMessage,
     ChannelPost,
-    Chat,
     Deregister,
     Join,
     Keepalive,
     Leave,
     MailTaken,
     Message,
-    MoreMail,
     Notice,
     Refused,
     Register,
-    Relayed,
     Rename,
-    Restarted,
-    RoomList,
     RoomMessage,
-    RoomNotice,
     RoomPost,
     RoomsRequest,
-    Saved,
     SaveMessage,
     StoredMessage,
     TableRequest,
-    TableSnapshot,
-    TableUpdate,
-    TooBig,
-    Welcome,
 )
 from wire.names import name_key
 from wire.options import check_options
@@ -76,23 +57,13 @@ KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead, when it must.
 RESTART_JUMP = 1000
 
-#: What no peer sends the registry, logged as ignored if it comes: what the registry sends,
-#: what peers send each other, the help desk's messages and files'.
-NOT_FROM_PEERS = frozenset(
-    {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
-    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
-    | set(get_args(DeskMessage))
-    | set(get_args(FileMessage))
-)
-
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
 
 
-#: What a RegistryCore is made with, by keyword: `session` prefixes its message ids;
-#: `table`, `mail`, `histories` (by room key) and `owners` (by box) are what was loaded;
-#: pushes are retried every `timeout` seconds, `attempts` times; each other is the setting
-#: of the part it names. A call, not a class: a compiled class loses `total=False`.
+#: What a RegistryCore is made with: `session` prefixes its message ids; `table`, `mail`,
+#: `histories` and `owners` were loaded; the rest set the part they name. A call, not a
+#: class: a compiled class loses `total=False`.
 CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
     "CoreOptions",
     {
@@ -196,8 +167,7 @@ class RegistryCore:
         self._s.wall_offset = offset
 
     def admit(self, addr: Addr, now: float) -> tuple[bool, Sequence[Action]]:
-        """Whether to handle what just came from `addr`, asked before it is decoded; the
-        actions tell a flooding sender, now and then, that it is slowed."""
+        """Whether to decode what just came from `addr`; the actions tell a flooder it is slowed."""
         admitted, warn = self.flood.admit(addr, now)
         if not warn:
             return admitted, ()
@@ -250,8 +220,7 @@ class RegistryCore:
         return actions + self.tick(now)
 
     def tick(self, now: float, behind: float = 0.0) -> list[Action]:
-        """Time passed: sweep, push held changes, resend pushes and probes, and act on
-        those given up. `behind`: as in Arrival (no silence counts then)."""
+        """Time passed. `behind`: as in Arrival (no silence counts then)."""
         actions: list[Action] = []
         emit = actions.append
         if self._liveness.sweep_due(now):
@@ -284,8 +253,8 @@ class RegistryCore:
         return actions
 
     def release(self, name: str, now: float, why: str = "") -> list[Action]:
-        """Take `name` out of the table, with its mailbox, room and former names: released
-        by the console (`why` ""), or forgotten for `why`."""
+        """Take `name` out, with its mailbox, room and former names; `why` it is forgotten
+        ("": the console released it)."""
         actions: list[Action] = []
         emit = actions.append
         record = self.table.get(name)
@@ -370,8 +339,7 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
-        """`addr` acked each of `replies`: pushes done, probes and table pushes answered
-        (an id answers one thing: an Acks all of pushes, a relay's, is looked up once)."""
+        """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
         owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)

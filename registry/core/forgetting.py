@@ -1,7 +1,5 @@
-"""Which names the registry forgets by itself: those unused for long, and those past the
-bound on names whose owner never came back. A name's stamps (Record.made, Record.used)
-are times of day; the caller releases what `sweep` names, with its mailbox.
-"""
+"""Names the registry forgets: those unused for long, and newcomers past the bound. The
+caller releases what `sweep` names."""
 
 from __future__ import annotations
 
@@ -56,19 +54,17 @@ class Forgetting:
                 stamped.append(key)
         if stamped:
             emit(SaveTable(tuple(stamped)))
+        after = self.forget_after
+        why = f"unused for {counted(int(after // DAY), 'day') if after >= DAY else f'{after:g} s'}"
         unused = [
-            (record, f"unused for {counted(int(self.forget_after // DAY), 'day')}")
-            if self.forget_after >= DAY
-            else (record, f"unused for {self.forget_after:g} s")
-            for record in self._table.records.values()
-            if not record.online and wall - record.used >= self.forget_after
+            r for r in self._table.records.values() if not r.online and wall - r.used >= after
         ]
-        gone = {id(record) for record, _ in unused}
-        return unused + list(self._newcomers_over(gone))
+        gone = {id(record) for record in unused}
+        return [(record, why) for record in unused] + list(self._newcomers_over(gone))
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
-        """The offline newcomers to release (besides `gone`) so that at most
-        `newcomer_names` are kept: of the address that holds the most, its oldest first."""
+        """The offline newcomers over the bound (besides `gone`): of the address holding
+        the most, its oldest first."""
         newcomers = [
             r
             for r in self._table.records.values()

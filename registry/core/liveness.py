@@ -1,7 +1,4 @@
-"""Whether the peers the table counts online still run: the sweep for silent ones, and the
-probes that ask a peer before the registry acts as if it did not. What follows a probe's
-outcome is the caller's: this part says which.
-"""
+"""Whether the peers counted online still run: the sweep for silent ones, and probes."""
 
 from __future__ import annotations
 
@@ -151,7 +148,7 @@ class Liveness:
         self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
         """`probe` got no answer: the record whose peer is gone (or None), and the
-        registrations to carry out now (while `behind`, it is asked again)."""
+        registrations to carry out now."""
         record = self._over(probe)
         waiting = list(probe.waiting.values())
         if record is not None and record.online and record.last_seen <= probe.since:

@@ -1,6 +1,5 @@
-"""The mailboxes: each message once, within its box's limits (quotas.py), handed over in
-parts; and their owners, kept beside them, from which the table's rows are rebuilt.
-"""
+"""The mailboxes, handed over in parts; and their owners, kept beside them, from which
+the table's lost rows are rebuilt."""
 
 from __future__ import annotations
 
@@ -23,9 +22,10 @@ from registry.core.actions import (
 from registry.core.authority import Claim
 from registry.core.quotas import (
     NO_ORIGIN,
-    BoxIndex,
     Origin,
     Quotas,
+    Sender,
+    Tally,
     full_notice,
     refusal,
     share_notice,
@@ -116,46 +116,37 @@ class PostOffice:
         self.boxes = boxes
         self.limit = limit
         self.quotas = quotas if quotas is not None else Quotas()
-        self._mail_index: dict[str, BoxIndex] = {}
-        # who sent each stored message, by box and (sender, id): what it counted against
-        self._origins: dict[str, dict[tuple[str, str], tuple[Origin, bool]]] = {}
+        # what each box holds, counted (quotas.py)
+        self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
+            tally = self._tallies[key] = Tally()
             for message in box:
-                self._counted(key, message, *self._origin_of(key, message))
+                self.quotas.count(tally, message, self._sender_of(key, message))
 
     def store(self, owner: Record, deposit: Deposit, now: float, emit: Emit) -> str:
         """Keep `deposit` in `owner`'s box, its owner beside it: "" when kept, else why not."""
-        msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
-        wall = self._s.wall(now)
-        key = name_key(owner.name)
-        box = self.boxes.setdefault(key, [])
-        index = self._index(key, box)
-        if (sender, msg_id) in index.ids:
+        key, sender, kind = name_key(owner.name), deposit.sender, deposit.kind
+        tally = self._tallies.get(key) or Tally()
+        if (sender, deposit.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
-        size = len(text.encode())
-        if not index.has_room(size, kind, self.limit):
-            if kind == "channel" and not index.noticed:
-                self._notice(key, index, full_notice(stamp(wall)), wall, emit)
-                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
-                emit(Log(line))
-            return refusal(owner.name)
-        # the box has room, but maybe not for this sender
+        size, said = len(deposit.text.encode()), stamp(self._s.wall(now))
         counted = (deposit.origin, not owner.knows(sender))
-        beyond = self.quotas.refusal(key, owner.name, counted, size, self.limit)
-        if beyond:
-            if kind == "channel" and not index.noticed:
+        if not tally.has_room(size, kind, self.limit):
+            reason, notice = refusal(owner.name), full_notice
+            why = "the box is full"
+        else:  # the box has room, but maybe not for this sender
+            reason = self.quotas.refusal(tally, owner.name, counted, size, self.limit)
+            notice, why = functools.partial(share_notice, sender), f"{sender} is over its share"
+        if reason:
+            if kind == "channel" and not tally.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
-                self._notice(key, index, share_notice(sender, stamp(wall)), wall, emit)
-                emit(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
-            elif not box:  # made just now by setdefault: no empty box is kept
-                del self.boxes[key]
-                self._mail_index.pop(key, None)
-            return beyond
-        stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
-        index.add(stored, size)
-        emit(StoreMail(key, stored))
-        self._counted(key, stored, *counted)
+                kept = StoredMessage(self._s.answers.new_id(), "", notice(said), said, NOTICE_KIND)
+                self._add(key, tally, kept, None, emit)
+                emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
+            return reason
+        stored = StoredMessage(deposit.id, sender, deposit.text, said, kind, deposit.saved_by)
+        self._add(key, tally, stored, counted, emit)
         emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         self.keep_owner(owner, emit)
         return ""
@@ -182,26 +173,21 @@ class PostOffice:
 
     @property
     def indexed(self) -> int:
-        """How many boxes have an index now: at most those holding mail."""
-        return len(self._mail_index)
+        """How many boxes are counted now: those holding mail."""
+        return len(self._tallies)
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
-        """The owner's peer has shown `msg.ids`: they are deleted, and the next part
-        follows (MoreMail), or Ack."""
+        """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
         owner = self._s.authority.authorised(req, claim, emit)
         if owner is None:
             return
         key = name_key(owner.name)
-        box = self.boxes.get(key, [])
         taken = set(msg.ids)
-        gone = tuple(m.id for m in box if m.id in taken)
-        for message in box:
-            if message.id in taken:
-                self._uncounted(key, message)
+        gone = [m for m in self.boxes.get(key, []) if m.id in taken]
         if gone:
-            self._replace(key, [m for m in box if m.id not in taken])
-            emit(DropMail(key, gone))
+            self._remove(key, gone)
+            emit(DropMail(key, tuple(m.id for m in gone)))
             emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
         self.keep_owner(owner, emit)  # (forgotten with the box, once all is taken)
         rest = self.part(owner)
@@ -211,80 +197,66 @@ class PostOffice:
             self._s.answers.ack(req, emit)
 
     def moved(self, old_key: str, record: Record, emit: Emit) -> None:
-        """`record` was renamed from the name keyed `old_key`: its box follows it, after
-        the messages there."""
+        """`record` was renamed from `old_key`: its box follows it, after those there."""
         new_key = name_key(record.name)
-        box = self.boxes.pop(old_key, None)
-        self._mail_index.pop(old_key, None)
-        self.quotas.move(old_key, new_key)
-        origins = self._origins.pop(old_key, {})
-        if origins:
-            self._origins.setdefault(new_key, {}).update(origins)
-        if box is not None:
-            self._replace(new_key, self.boxes.get(new_key, []) + box)
+        box, tally = self.boxes.pop(old_key, None), self._tallies.pop(old_key, None)
+        if box is not None and tally is not None:
+            self._tallies.setdefault(new_key, Tally()).merge(tally)
+            self.boxes[new_key] = self.boxes.get(new_key, []) + box
             emit(MoveMail(old_key, new_key))
         self._owners.pop(old_key, None)
         self.keep_owner(record, emit)
 
     def dropped(self, key: str, emit: Emit) -> int:
         """The name keyed `key` was released: its box and owner go; how many it held."""
-        box = self.boxes.pop(key, [])
-        self._mail_index.pop(key, None)
-        for message in box:
-            self._uncounted(key, message)
-        self._origins.pop(key, None)
+        box = self.boxes.get(key, [])
         self._owners.pop(key, None)
         if box:
+            self._remove(key, box)
             emit(DropMail(key, tuple(m.id for m in box)))
         return len(box)
 
-    def _notice(self, key: str, index: BoxIndex, text: str, wall: float, emit: Emit) -> None:
-        """Leave `text` in box `key` as its one notice that channel messages were not kept."""
-        kept = StoredMessage(self._s.answers.new_id(), "", text, stamp(wall), NOTICE_KIND)
-        index.add(kept, len(text.encode()))
-        emit(StoreMail(key, kept))
+    def _add(
+        self, key: str, tally: Tally, message: StoredMessage, sender: Sender | None, emit: Emit
+    ) -> None:
+        """Put `message`, from `sender`, at the end of box `key` (counted in `tally`)."""
+        self._tallies[key] = tally
+        self.boxes.setdefault(key, []).append(message)
+        self.quotas.count(tally, message, sender)
+        emit(StoreMail(key, message))
 
-    def _replace(self, key: str, box: list[StoredMessage]) -> None:
-        """Mailbox `key` is `box` from now on, forgotten with its index when empty."""
-        self._mail_index.pop(key, None)
-        if box:
-            self.boxes[key] = box
+    def _remove(self, key: str, gone: list[StoredMessage]) -> None:
+        """Take `gone` out of box `key`, forgotten with its tally when empty."""
+        tally = self._tallies[key]
+        for message in gone:
+            self.quotas.uncount(tally, message)
+        ids = {m.id for m in gone}
+        rest = [m for m in self.boxes[key] if m.id not in ids]
+        if rest:
+            self.boxes[key] = rest
         else:
-            self.boxes.pop(key, None)
+            del self.boxes[key], self._tallies[key]
 
-    def _counted(self, key: str, message: StoredMessage, origin: Origin, stranger: bool) -> None:
-        """`message`, from `origin`, is in mailbox `key`: it counts against its sender."""
-        if origin != NO_ORIGIN:
-            self._origins.setdefault(key, {})[(message.sender, message.id)] = (origin, stranger)
-            self.quotas.add(key, origin, len(message.text.encode()), stranger)
-
-    def _uncounted(self, key: str, message: StoredMessage) -> None:
-        """`message` leaves mailbox `key`: it no longer counts against its sender."""
-        origins = self._origins.get(key)
-        counted = origins.pop((message.sender, message.id), None) if origins else None
-        if counted is not None:
-            self.quotas.remove(key, counted[0], len(message.text.encode()), counted[1])
-        if origins is not None and not origins:
-            del self._origins[key]
-
-    def _index(self, key: str, box: list[StoredMessage]) -> BoxIndex:
-        """The index of mailbox `key`, rebuilt when the box was replaced."""
-        index = self._mail_index.get(key)
-        if index is None or index.box is not box:
-            index = self._mail_index[key] = BoxIndex.of(box)
-        return index
-
-    def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
+    def _sender_of(self, box: str, message: StoredMessage) -> Sender | None:
         """Who sent `message`, loaded in box `box`, and whether a stranger to its owner."""
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
-            return NO_ORIGIN, False
+            return None
         owner = self._s.table.records.get(box)
         return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> list[Action]:
-        """Put back the table's rows of the boxes it has none for; what to say of it."""
-        rebuilt, unclaimed = rebuild(self._s.table.records, set(boxes), self._owners)
+        """Put in the table a row for every box that has none: its owner's, else one nobody
+        can take (only the console releases it); what to say of it."""
+        records, rebuilt, unclaimed = self._s.table.records, [], []
+        for box in sorted(boxes.keys() - records.keys()):
+            owner = self._owners.get(box)
+            if owner is not None and name_key(owner.name) == box:
+                records[box] = owner.record()
+                rebuilt.append(owner.name)
+            else:
+                records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
+                unclaimed.append(box)
         said: list[Action] = []
         if rebuilt:
             line = (
@@ -309,20 +281,3 @@ def _listed(names: list[str]) -> str:
     """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")
-
-
-def rebuild(
-    records: dict[str, Record], boxes: set[str], owners: dict[str, Owner]
-) -> tuple[list[str], list[str]]:
-    """Put in `records` a row for every box that has none: its owner's, else one nobody can
-    take (only the console releases it). The names rebuilt, and those kept for nobody."""
-    rebuilt, kept = [], []
-    for box in sorted(boxes - records.keys()):
-        owner = owners.get(box)
-        if owner is not None and name_key(owner.name) == box:
-            records[box] = owner.record()
-            rebuilt.append(owner.name)
-        else:
-            records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
-            kept.append(box)
-    return rebuilt, kept

@@ -1,7 +1,4 @@
-"""Peers coming and going: keepalives, dereg, a peer found gone, a peer whose address
-another name registered from, a peer that started afresh. Each way of going offline tells
-the table's peers, takes the peer out of its room and settles what was pushed to it.
-"""
+"""Keepalive and Deregister; a peer gone, replaced at its address, or started afresh."""
 
 from __future__ import annotations
 
@@ -55,26 +52,27 @@ class Presence:
         self._s.answers.ack(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
-        """`record`'s peer answered neither a push nor the probe that followed: it is gone."""
-        self._offline(record)
-        self._s.feed.changed(record, now, emit)
-        silent = now - record.last_seen
-        line = f"{record.name} silent for {silent:.0f} s; offline (it did not answer a probe)"
-        emit(Log(line))
-        self._rooms.leave_room(record, now, emit, "not answering")
-        self._saving.failed(self._s.pusher.drop_all(record.addr), now, emit)
+        """`record`'s peer answered neither a push nor the probe that followed."""
+        silent = f"silent for {now - record.last_seen:.0f} s"
+        self._gone(
+            record, f"{record.name} {silent}; offline (it did not answer a probe)", now, emit
+        )
 
     def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None:
         """`record` comes online at `where`: another name online there goes offline."""
         for other in self._s.changes.online_at(where):
-            if other is record:
-                continue
-            other.last_seen = now
-            self._offline(other)
-            self._s.feed.changed(other, now, emit)
-            emit(Log(f"{other.name} offline: {record.name} registered at its address"))
-            self._rooms.leave_room(other, now, emit, "not answering")
-            self._saving.restarted(other, now, emit)  # what was pushed to it: its mailbox
+            if other is not record:
+                other.last_seen = now
+                line = f"{other.name} offline: {record.name} registered at its address"
+                self._gone(other, line, now, emit)
+
+    def _gone(self, record: Record, line: str, now: float, emit: Emit) -> None:
+        """`record`'s peer is gone: offline, out of its room; what was pushed to it kept."""
+        self._offline(record)
+        self._s.feed.changed(record, now, emit)
+        emit(Log(line))
+        self._rooms.leave_room(record, now, emit, "not answering")
+        self._saving.restarted(record, now, emit)
 
     def _offline(self, record: Record) -> None:
         """`record` goes offline, used until it was last heard from."""

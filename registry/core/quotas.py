@@ -6,7 +6,7 @@ before a box is full; the first not kept leaves one notice in it.
 
 from __future__ import annotations
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from wire.messages import NOTICE_KIND, StoredMessage
 
@@ -43,38 +43,6 @@ def refusal(owner: str) -> str:
     return f"{owner}'s mailbox is full."
 
 
-class BoxIndex(Struct):
-    """A mailbox's (sender, id) pairs, bytes of text, and whether it has the notice."""
-
-    box: list[StoredMessage]
-    ids: set[tuple[str, str]]
-    size: int
-    noticed: bool
-
-    @classmethod
-    def of(cls, box: list[StoredMessage]) -> BoxIndex:
-        """The index of `box` as it is now."""
-        return cls(
-            box,
-            {(m.sender, m.id) for m in box},
-            sum(len(m.text.encode()) for m in box),
-            any(m.kind == NOTICE_KIND for m in box),
-        )
-
-    def has_room(self, size: int, kind: str, limit: int) -> bool:
-        """Whether a message of `kind` with `size` bytes of text fits a box of `limit`."""
-        share = CHANNEL_SHARE if kind == "channel" else 1.0
-        return len(self.box) + 1 <= limit * share and self.size + size <= byte_limit(limit) * share
-
-    def add(self, message: StoredMessage, size: int) -> None:
-        """Put `message`, whose text has `size` bytes, at the end of the box."""
-        self.box.append(message)
-        self.ids.add((message.sender, message.id))
-        self.size += size
-        if message.kind == NOTICE_KIND:
-            self.noticed = True
-
-
 #: Who sent a stored message: its sender's key and IP address ("": none, the registry's own).
 Origin = tuple[str, str]
 NO_ORIGIN: Origin = ("", "")
@@ -102,8 +70,36 @@ class Usage(Struct):
     size: int = 0
 
 
+class Tally(Struct):
+    """What one mailbox holds, as counted: each message's (sender, id) with whom it counts
+    against (None: nobody), its bytes of text, whether it has the notice, and what each
+    holder ("key <k>", "address <ip>", all strangers) has in it."""
+
+    senders: dict[tuple[str, str], Sender | None] = field(default_factory=dict)
+    size: int = 0
+    noticed: bool = False
+    holders: dict[str, Usage] = field(default_factory=dict)
+
+    def has_room(self, size: int, kind: str, limit: int) -> bool:
+        """Whether a message of `kind` with `size` bytes of text fits a box of `limit`."""
+        share = CHANNEL_SHARE if kind == "channel" else 1.0
+        fits = len(self.senders) + 1 <= limit * share
+        return fits and self.size + size <= byte_limit(limit) * share
+
+    def merge(self, other: Tally) -> None:
+        """The box of `other` was merged into this one (a rename)."""
+        self.senders.update(other.senders)
+        self.size += other.size
+        self.noticed |= other.noticed
+        for holder, usage in other.holders.items():
+            have = self.holders.setdefault(holder, Usage())
+            have.count += usage.count
+            have.size += usage.size
+
+
 class Quotas:
-    """What each key and each address has stored, in each mailbox and in all of them."""
+    """What each key and each address has stored in all mailboxes, and the shares of one
+    box they may fill."""
 
     def __init__(
         self,
@@ -113,16 +109,14 @@ class Quotas:
     ) -> None:
         self._sender_share = sender_share
         self._address_share = address_share
-        # box key -> holder ("key <k>" or "address <ip>") -> what it has there
-        self._boxes: dict[str, dict[str, Usage]] = {}
         # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
-    def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
-        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` of
-        `owner` (of `limit` messages); else why not, for its sender."""
+    def refusal(self, tally: Tally, owner: str, sender: Sender, size: int, limit: int) -> str:
+        """ "" when a message of `size` bytes from `sender` may go into `owner`'s mailbox
+        (`tally`, of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
-        usages = self._boxes.get(box, {})
+        usages = tally.holders
         if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
             return (
                 f"You have {_part(self._sender_share)} of {owner}'s mailbox, the most one "
@@ -152,42 +146,36 @@ class Quotas:
             )
         return ""
 
-    def add(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
-        """A message of `size` bytes from `origin` went into mailbox `box`."""
-        self._count(box, origin, 1, size, stranger)
+    def count(self, tally: Tally, message: StoredMessage, sender: Sender | None) -> None:
+        """`message` from `sender` went into the box of `tally`."""
+        tally.senders[(message.sender, message.id)] = sender
+        self._count(tally, message, sender, 1)
 
-    def remove(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
-        """A message of `size` bytes from `origin` (counted as it went in) left `box`."""
-        self._count(box, origin, -1, -size, stranger)
-
-    def move(self, old: str, new: str) -> None:
-        """Mailbox `old` was merged into mailbox `new` (a rename): what it held counts there."""
-        moved = self._boxes.pop(old, {})
-        into = self._boxes.setdefault(new, {}) if moved else {}
-        for holder, usage in moved.items():
-            have = into.setdefault(holder, Usage())
-            have.count += usage.count
-            have.size += usage.size
+    def uncount(self, tally: Tally, message: StoredMessage) -> None:
+        """`message` left the box of `tally`."""
+        sender = tally.senders.pop((message.sender, message.id), None)
+        self._count(tally, message, sender, -1)
 
     def held(self, origin: Origin) -> int:
         """Bytes `origin`'s key (else address) has waiting in all mailboxes."""
         key, ip = origin
         return self._totals.get(_key(key) if key else _address(ip), 0)
 
-    def _count(self, box: str, origin: Origin, count: int, size: int, stranger: bool) -> None:
-        key, ip = origin
+    def _count(
+        self, tally: Tally, message: StoredMessage, sender: Sender | None, sign: int
+    ) -> None:
+        size = sign * len(message.text.encode())
+        tally.size += size
+        if message.kind == NOTICE_KIND:
+            tally.noticed = sign > 0
+        (key, ip), stranger = sender or (NO_ORIGIN, False)
         holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
-        if not holders:
-            return
-        if stranger and key:
-            holders.append(_STRANGERS)
-        usages = self._boxes.setdefault(box, {})
-        for holder in holders:
-            usage = usages.setdefault(holder, Usage())
-            usage.count += count
+        for holder in holders + ([_STRANGERS] if stranger and key else []):
+            usage = tally.holders.setdefault(holder, Usage())
+            usage.count += sign
             usage.size += size
             if usage.count <= 0:
-                del usages[holder]  # a month of traffic leaves no trace of who sent once
+                del tally.holders[holder]  # a month of traffic leaves no trace of who sent once
             if holder == _STRANGERS:
                 continue  # a share of this box only: no total in all boxes
             total = self._totals.get(holder, 0) + size
@@ -195,8 +183,6 @@ class Quotas:
                 self._totals[holder] = total
             else:
                 self._totals.pop(holder, None)
-        if not usages:
-            del self._boxes[box]
 
 
 def _key(key: str) -> str:

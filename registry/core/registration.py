@@ -1,7 +1,5 @@
-"""Registration: who may take a name, by which proof (the owner's key, its token, its
-password), and the Welcome that answers it. A registration waiting for a probe of the
-holder, or for its password's check off the registry's thread, is carried out again.
-"""
+"""Register: who may take a name, by which proof. A registration that waited for a probe
+or a password's check is carried out again."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from registry.core.requests import Reason, Request, another_start, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
-from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
+from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 
@@ -43,8 +41,7 @@ class _Check(Struct, frozen=True):
 
 
 class _Attempt(Struct, frozen=True):
-    """A registration being carried out: `msg` (named as the record it found), how the
-    log names it, and the record of its name (None: a new name)."""
+    """A registration being carried out; `record` None: a new name."""
 
     msg: Register
     req: Request
@@ -58,8 +55,7 @@ class _Attempt(Struct, frozen=True):
 
 
 class Registration:
-    """Registers names in the shared table; at most `names` new names come from one IP
-    address an hour."""
+    """Registers names in the shared table, within the budgets `names` and `passwords`."""
 
     def __init__(
         self,
@@ -142,13 +138,9 @@ class Registration:
         return False
 
     def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
-        """The attempt, with the record `msg` asks for; None if refused: a free name not
-        to be taken (the registry's own, or one given up by a rename a moment ago)."""
+        """The attempt, with the record `msg` asks for; None if refused."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
-        if record is None and name_key(msg.name) == name_key(SERVER_NAME):
-            self._s.answers.refuse(req, SERVER_NAME_TAKEN, what, emit)
-            return None
         holder = None
         if record is None and msg.token:
             holder = self._s.aliases.holder(msg.name)
@@ -184,7 +176,6 @@ class Registration:
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
-        self._s.table.name_taken(key)
         emit(Log(f"registered {msg.name} at {fmt(where)}"))
         return record
 
@@ -212,10 +203,7 @@ class Registration:
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # held online at another address: the holder is asked first (docs/PROTOCOL.md)
-            if not self._liveness.probing(record):
-                line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"
-                emit(Log(line))
-            self._liveness.probe(record, now, emit, (msg, attempt.req))
+            self._ask_first(attempt, record, f"at {fmt(record.addr)}", now, emit)
             return None
         self._back(attempt, record, now, emit)
         return record
@@ -232,8 +220,7 @@ class Registration:
             self._presence.fresh_start(record, now, emit)
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
-        """`record` is the sender's: bind it to the sender's key, bring it online where the
-        sender listens, and answer with its mail, and the table when it is small."""
+        """`record` is the sender's: bound to its key, online, answered with its mail."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
         if moved:
@@ -274,8 +261,7 @@ class Registration:
         emit(Send(req.addr, welcome, req.asker))
 
     def _token(self, msg: Register, record: Record) -> str:
-        """The token the Welcome gives back: the one the peer showed, or the one the first
-        answer to this registration gave, else a new one (only hashes are kept)."""
+        """The token the Welcome gives: the one shown, or given before to `msg`, else new."""
         given = self.given_tokens.get(msg.id, "")
         if token_matches(msg.token, record.token):
             token = msg.token
@@ -293,18 +279,22 @@ class Registration:
         for other in self._s.changes.online_at(attempt.where):
             if other is attempt.record or other.key == attempt.req.key:
                 continue  # its own address, or the same key's (a restart under a new name)
-            if not self._liveness.probing(other):
-                line = f"{attempt.what}: asking {other.name}, online at that address, first"
-                emit(Log(line))
-            self._liveness.probe(other, now, emit, (attempt.msg, attempt.req))
+            self._ask_first(attempt, other, "(online at that address)", now, emit)
             return True
         return False
+
+    def _ask_first(
+        self, attempt: _Attempt, holder: Record, where: str, now: float, emit: Emit
+    ) -> None:
+        """Probe `holder` (said to be `where`) before the attempt goes on."""
+        if not self._liveness.probing(holder):
+            emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
+        self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
 
     # -- proofs and budgets -------------------------------------------------------------
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
-        """Whether the sender may take `record` by its key, its token, or as a copy of
-        the registration from that key (the password is checked after these)."""
+        """Whether the sender owns `record` by its key, its token, or as a copy."""
         key, msg = attempt.req.key, attempt.msg
         if record.key and key == record.key:
             return True
@@ -366,8 +356,7 @@ class Registration:
         emit(CheckPassword(ticket, msg.password, stored, salt))
 
     def _too_many_passwords(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's password may not be checked now (PasswordBudget, or a
-        check of its address under way); if so, it is refused saying when to try again."""
+        """Whether the attempt's password may not be checked now (then it is refused)."""
         ip = attempt.req.addr[0]
         # one check at a time per address
         mine = any(c.req.addr[0] == ip for c in self._checking.values())

@@ -1,6 +1,4 @@
-"""The channel: a message relayed to every online peer and kept for every offline one;
-and the outcome of every relay (a channel message's or a room line's), told its sender.
-"""
+"""ChannelPost, and the outcome of every relay (a channel's or a room's), told its sender."""
 
 from __future__ import annotations
 
@@ -68,8 +66,7 @@ class Relay:
             self._s.answers.reply(req, emit, Relayed)
 
     def over(self, emit: Emit) -> None:
-        """Tell the sender of each post whose relay has ended that it has (until then it
-        keeps the post): once, after the mailbox writes, not pushed (it asks again)."""
+        """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
         for post_id in self._s.pusher.pushes.ended():
@@ -80,8 +77,5 @@ class Relay:
             if post_id in self._done:
                 self._done[post_id] = True
             if sender is not None:
-                emit(
-                    Send(
-                        sender.addr, Relayed(self._s.answers.new_id(), post_id), public_key(sender)
-                    )
-                )
+                relayed = Relayed(self._s.answers.new_id(), post_id)
+                emit(Send(sender.addr, relayed, public_key(sender)))

@@ -1,6 +1,4 @@
-"""A peer renaming itself: the checks of the new name, and what follows the record to it
-(its mailbox, the old name kept as an alias; the table's change tells everyone).
-"""
+"""Rename: the new name's checks; the mailbox and the old name follow the record."""
 
 from __future__ import annotations
 
@@ -11,7 +9,7 @@ from registry.core.requests import Reason, Request
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Entry, Rename
-from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
+from wire.names import name_key, name_problem
 
 
 class Renames:
@@ -51,8 +49,6 @@ class Renames:
         taken = self._s.table.get(new_name)
         if taken is not None and taken is not record:
             return f"The name {taken.name} is taken."
-        if name_key(new_name) == name_key(SERVER_NAME):
-            return SERVER_NAME_TAKEN
         if taken is None:
             return self._s.aliases.reserved(new_name, record, now)
         return ""
@@ -66,5 +62,4 @@ class Renames:
         table.records[new_key] = record
         if old_key != new_key:
             self._s.aliases.renamed(old_key, new_key, now)
-            table.note_rename(old_key, new_key)
             self._post.moved(old_key, record, emit)

@@ -1,6 +1,4 @@
-"""What every part of the registry core answers with: the request, the registry's message
-ids, and the small rules every answer follows.
-"""
+"""The request, and how every part of the registry core answers it."""
 
 from __future__ import annotations
 

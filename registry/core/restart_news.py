@@ -1,7 +1,5 @@
-"""Telling peers that the registry is back, or that the service's registries changed
-(Restarted): each is a handshake begun by the registry, so at most WINDOW are being told at
-once, and the table's updates wait for each until it is told (TableFeed.hold).
-"""
+"""Restarted to the online peers: at most WINDOW at once (each a handshake begun by the
+registry); table updates wait for each until it is told (TableFeed.hold)."""
 
 from __future__ import annotations
 

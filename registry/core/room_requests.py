@@ -1,7 +1,4 @@
-"""Rooms as the peers use them: Join, Leave, RoomPost, RoomsRequest, and the history
-replayed to a member who joins, kept until it acked every line. Who is in which room is
-registry/core/rooms.py's.
-"""
+"""Join, Leave, RoomPost, RoomsRequest; a room's history replayed to whoever joins."""
 
 from __future__ import annotations
 
@@ -137,8 +134,7 @@ class RoomRequests:
             self._notice_to(member, room, text, now, emit)
 
     def restart(self, now: float, emit: Emit) -> None:
-        """The registry starts: a member it was replaying a history to when it stopped
-        (Record.replaying) is replayed it again, up to the newest line replayed then."""
+        """The registry starts: replays cut short by its stop (Record.replaying) start again."""
         for record in self._s.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:

@@ -1,6 +1,4 @@
-"""The registry's rooms: who is in which room (each member a Record carrying its room),
-and each room's recent messages, set aside when it empties for when it is made again.
-"""
+"""Who is in which room (a Record carries its room), and each room's recent lines."""
 
 from __future__ import annotations
 

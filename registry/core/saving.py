@@ -1,9 +1,5 @@
-"""Direct messages saved at the registry (SaveMessage), and pushes given up or refused.
-
-A save for a peer online is delivered as a push that probes it: acked, it was delivered;
-not, it goes to the mailbox. The sender hears the outcome (Saved). A push given up says
-nothing of whether its peer runs: it starts over while the peer is probed.
-"""
+"""SaveMessage, and pushes given up or refused. A save for a peer online is pushed as a
+probe: acked, it was delivered; else it goes to the mailbox."""
 
 from __future__ import annotations
 
@@ -67,8 +63,7 @@ class Saving:
         self._finish(msg, sender, now, emit, refused="")
 
     def delivered(self, answered: list[Flight], now: float, emit: Emit) -> None:
-        """The recipient acked `answered`: the saves among them (purpose "probe") were
-        delivered."""
+        """The recipient acked `answered`: the saves among them were delivered."""
         if not self._probing:
             return
         for flight in answered:
@@ -76,8 +71,7 @@ class Saving:
                 self._probed(flight.message.id, now, emit, refused=None)
 
     def undelivered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
-        """A push to `record` that will not be acked: a channel message or a probed direct
-        message goes to its mailbox; anything else is dropped."""
+        """A push to `record` that will not be acked: a message goes to its mailbox."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 origin = self._post.origin(chat.sender)
@@ -105,8 +99,7 @@ class Saving:
     def _recipient(
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
-        """The record `msg` is for (a name given up by a rename leads to its peer), if it
-        can take it; else the save is refused, or the sender sent the table."""
+        """The record `msg` is for, if it can take it; else the sender is answered."""
         recipient = self._s.aliases.holder(msg.to)
         if recipient is None:
             reason = Reason(unknown_name(msg.to), "no such name")
@@ -178,8 +171,7 @@ class Saving:
             self.undelivered(record, push, now, emit)
 
     def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
-        """A push `record`'s peer did not ack is sent again, and the peer probed: only one
-        heard from in nothing since the push was first sent is gone."""
+        """Send again a push `record`'s peer did not ack, and probe the peer."""
         first_sent = now - self._s.pusher.retry_span
         self._liveness.probe(record, now, emit, since=first_sent)
         self._s.pusher.again(record, push, now, emit)

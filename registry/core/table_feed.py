@@ -1,7 +1,4 @@
-"""The table's changes persisted and pushed to every online peer through one watch
-(registry/core/table_watch.py), and the table as one answer. Which rows changed and when
-they are due is registry/core/table_changes.py's.
-"""
+"""The table's changes saved and pushed (table_watch.py), and the table as one answer."""
 
 from __future__ import annotations
 
@@ -87,8 +84,7 @@ class TableFeed:
         self._send(self.watch.release(addrs, self._table.version, now), emit)
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
-        """`record` was released: peers learn it as a row with port 0; its own peer too,
-        if online, and then at once (a restart would not know to tell it)."""
+        """`record` was released: a row with port 0, pushed at once if its peer is online."""
         row = Entry(record.name, record.ip, 0, False)
         if not record.online:
             self.changed(record, now, emit, rows=(row,))
@@ -122,8 +118,7 @@ class TableFeed:
         return TableSnapshot(self._answers.new_id(), reply_to, version, rows, aliases)
 
     def welcome_rows(self) -> tuple[tuple[Entry, ...], tuple[Alias, ...]]:
-        """The rows and aliases a Welcome carries: the whole table while it fits a datagram
-        (WELCOME_ROWS), else none (the peer then asks for it)."""
+        """The rows and aliases a Welcome carries: all up to WELCOME_ROWS, else none."""
         if len(self._table.records) > WELCOME_ROWS:
             return (), ()
         return self.changes.entries(), self._aliases.rows()

@@ -1,12 +1,42 @@
 """Every message type has its place in the registry's dispatch table: handled by a part,
-or named as what no peer sends the registry (logged as ignored)."""
+or named here as what no peer sends the registry (logged as ignored)."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 from registry.core.actions import Log
-from registry.core.dispatch import NOT_FROM_PEERS
 from tests.registry.core_helpers import core
-from wire.messages import MESSAGE_TYPES, Chat, Notice
+from wire.desk.messages import DeskMessage
+from wire.file_messages import FileMessage
+from wire.messages import (
+    MESSAGE_TYPES,
+    Alive,
+    Busy,
+    ChannelMessage,
+    Chat,
+    MoreMail,
+    Notice,
+    Relayed,
+    Restarted,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    Saved,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
+
+#: What no peer sends the registry: what the registry sends, what peers send each other,
+#: the help desk's messages and files'. A new message type goes here or to a handler.
+NOT_FROM_PEERS = frozenset(
+    {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
+    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
+    | set(get_args(DeskMessage))
+    | set(get_args(FileMessage))
+)
 
 
 def test_every_message_type_is_handled_or_not_from_peers() -> None:

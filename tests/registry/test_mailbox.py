@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.quotas import MIN_BYTES, BoxIndex, Quotas, byte_limit
+from registry.core.quotas import MIN_BYTES, Quotas, Tally, byte_limit
 from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends, token_of
 from wire.limits import MAX_TEXT
 from wire.messages import (
@@ -86,7 +86,7 @@ def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_dir
     assert notice.kind == NOTICE_KIND and notice.sender == ""
     assert notice.text.startswith("Your mailbox filled up at ")
     assert "channel messages sent after that were not kept" in notice.text
-    assert sum("mailbox of y is full" in line for line in logs) == 1  # said once
+    assert sum("for y are no longer kept: the box is full" in line for line in logs) == 1  # once
     # the box is full for direct messages only once the notice's place is taken too
     assert isinstance(save(reg, token, 0)[0], Refused)
 
@@ -104,16 +104,16 @@ def test_direct_messages_keep_their_share_when_the_channel_is_busy() -> None:
 def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() -> None:
     reg = core(mailbox_limit=2, quotas=whole_box())
     wx = register(reg, "x", X)
-    register(reg, "y", Y)
-    reg.mail["y"] = [
-        StoredMessage(f"old-{n}", "z", "old", "2026-01-01 00:00:00", "direct") for n in range(2)
-    ]
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
+    assert all(isinstance(save(reg, wx.token, n)[-1], Saved) for n in range(2))
+    register(reg, "y", Y, wy.token)  # online again, its mail handed over, not yet taken
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)  # y online: probed
     out = run_until(reg, T0 + 5)  # y never answers, not even the probe
-    outcome = next(m for a, m in sends(out) if a == X and isinstance(m, Saved))
+    outcome = next(m for a, m in sends(out) if isinstance(m, Saved) and m.reply_to == "x-7")
     assert not outcome.delivered
     assert outcome.refused == "y's mailbox is full."
-    assert [m.id for m in reg.mail["y"]] == ["old-0", "old-1"]
+    assert [m.id for m in reg.mail["y"]] == ["x-0", "x-1"]
 
 
 def test_taking_the_mail_makes_room_again() -> None:
@@ -140,11 +140,14 @@ def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
     assert isinstance(save(reg, token_of(before, "x"), 0)[0], Refused)
 
 
-def test_box_index_follows_the_box_it_was_built_for() -> None:
-    box = [StoredMessage("a", "x", "héllo", "s", "direct")]
-    index = BoxIndex.of(box)
-    assert index.ids == {("x", "a")} and index.size == 6 and not index.noticed
-    assert index.has_room(10, "direct", 2) and not index.has_room(10, "direct", 1)
-    assert not index.has_room(10, "channel", 2)  # 2 of 2 is over 90%
-    index.add(StoredMessage("n", "", "full", "s", NOTICE_KIND), 4)
-    assert index.noticed and index.size == 10 and len(box) == 2
+def test_a_tally_counts_what_its_box_holds() -> None:
+    quotas, tally = Quotas(), Tally()
+    quotas.count(tally, StoredMessage("a", "x", "héllo", "s", "direct"), None)
+    assert set(tally.senders) == {("x", "a")} and tally.size == 6 and not tally.noticed
+    assert tally.has_room(10, "direct", 2) and not tally.has_room(10, "direct", 1)
+    assert not tally.has_room(10, "channel", 2)  # 2 of 2 is over 90%
+    notice = StoredMessage("n", "", "full", "s", NOTICE_KIND)
+    quotas.count(tally, notice, None)
+    assert tally.noticed and tally.size == 10
+    quotas.uncount(tally, notice)
+    assert not tally.noticed and tally.size == 6 and set(tally.senders) == {("x", "a")}
