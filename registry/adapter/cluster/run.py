@@ -35,8 +35,6 @@ from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
 from registry.adapter.cluster.keeper import LeaseKeeper
 from registry.adapter.cluster.lead import RENEW, Lead, service_key
 from registry.adapter.cluster.link import (
-    HEARD,
-    HEARD_SUBJECT,
     INBOUNDS,
     LEAD_SUBJECT,
     Backlog,
@@ -143,7 +141,6 @@ class ClusterRegistry:
             lambda registry, out: self._publish(registry_subject(registry), out)
         )
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
-        heard = await self._nc.subscribe(HEARD_SUBJECT, cb=self._heard)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
@@ -168,7 +165,6 @@ class ClusterRegistry:
                 await server.close()
         finally:
             await sub.unsubscribe()
-            await heard.unsubscribe()
             await asked.unsubscribe()
             self._server = self._elsewhere = self._lead_sub = None
 
@@ -251,21 +247,9 @@ class ClusterRegistry:
         except ERRORS:
             return None
 
-    async def _heard(self, msg: Msg) -> None:
-        """Another registry's report of the peers it heard (link.Heard), for the core."""
-        server = self._server
-        if server is None:
-            return
-        try:
-            report = HEARD.decode(msg.data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            self.log("dropped what another registry reported: not ChatApp's")
-            return
-        heard = [((ip, port), key) for ip, port, key in report.peers]
-        server.handle(lambda core, now: core.heard_elsewhere(heard, now))
-
     async def _inbound(self, msg: Msg) -> None:
-        """What other registries' peers sent (one registry's pass), for this registry's core."""
+        """What other registries' peers sent (one registry's pass), for this registry's core;
+        one that sent nothing was heard there."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
@@ -293,10 +277,11 @@ class ClusterRegistry:
                     self.log(f"<- {where} (via another registry) {for_log(message)}")
 
         def received(core: RegistryCore, now: float) -> list[Action]:
+            core.heard_elsewhere([((i.ip, i.port), i.key) for i, m in inbounds if not m], now)
             return [
                 action
                 for inbound, messages in inbounds
-                for message in messages  # (none: a registry saying which peers it holds)
+                for message in messages
                 for action in core.receive(
                     message, (inbound.ip, inbound.port), now, key=inbound.key,
                     datagram=inbound.datagram, behind=max(behind, inbound.behind),
