@@ -322,6 +322,22 @@ def _from_json(data: Any) -> StoredMessage:
     return StoredMessage(*fields)
 
 
+def room_lines(data: bytes) -> tuple[list[RoomMessage], int]:
+    """The room messages of `data`, one a line as the wire encodes them; how many lines were
+    not one."""
+    kept, skipped = [], 0
+    for line in filter(bytes.strip, data.split(b"\n")):
+        try:
+            message = decode(line)
+        except DecodeError:
+            message = None
+        if isinstance(message, RoomMessage):
+            kept.append(message)
+        else:
+            skipped += 1
+    return kept, skipped
+
+
 class RoomHistoryFiles:
     """Reads and writes `rooms/` under a data directory; errors are logged, not raised."""
 
@@ -345,22 +361,13 @@ class RoomHistoryFiles:
             if name_problem(room) or room != room.casefold():
                 continue
             try:
-                lines = [line for line in read_bytes(path).split(b"\n") if line.strip()]
+                kept, skipped = room_lines(read_bytes(path))
             except OSError as exc:
                 self._failed_to(f"read {path}", exc)
                 continue
-            kept = []
-            for line in lines:
-                try:
-                    message = decode(line)
-                except DecodeError:
-                    message = None
-                if isinstance(message, RoomMessage):
-                    kept.append(message)
-            if len(kept) < len(lines):
-                skipped = len(lines) - len(kept)
+            if skipped:
                 self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
-            self._lines[room] = len(lines)
+            self._lines[room] = len(kept) + skipped
             if kept:
                 histories[room] = kept[-ROOM_HISTORY:]
         return histories

@@ -31,7 +31,6 @@ from registry.adapter.cluster.link import (
     Publisher,
     registry_subject,
 )
-from registry.adapter.cluster.store import ERRORS
 from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS

@@ -28,7 +28,7 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason
 from registry.adapter.cluster.connect import with_replicas
-from registry.adapter.storage import StorageError
+from registry.adapter.storage import StorageError, room_lines
 from registry.adapter.store import Kept, StoreAction
 from registry.core.actions import (
     DropHistory,
@@ -40,9 +40,8 @@ from registry.core.actions import (
     StoreMail,
 )
 from registry.core.table import Owner, Table, row_json
-from wire.codec import decode, encode
-from wire.errors import DecodeError
-from wire.messages import RoomMessage, StoredMessage
+from wire.codec import encode
+from wire.messages import StoredMessage
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
@@ -148,7 +147,7 @@ class JetStreamStore:
             owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
         histories = {}
         for key, (_, value) in (await entries(self._rooms)).items():
-            histories[bytes.fromhex(key).decode()] = _history(value)
+            histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
         await self._load_mail()
         mail = {owner: _once(box) for owner, box in self._boxes.items() if box}
         return Kept(table, mail, owners, histories)
@@ -418,18 +417,6 @@ def _once(box: list[tuple[int, StoredMessage]]) -> list[StoredMessage]:
 
 def _subject(owner: str) -> str:
     return f"{MAIL_SUBJECT}.{hex_key(owner)}"
-
-
-def _history(value: bytes) -> list[RoomMessage]:
-    kept = []
-    for line in value.split(b"\n"):
-        try:
-            message = decode(line)
-        except DecodeError:
-            continue
-        if isinstance(message, RoomMessage):
-            kept.append(message)
-    return kept
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
