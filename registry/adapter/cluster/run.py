@@ -19,6 +19,7 @@ from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from registry.adapter.cluster.connect import (
@@ -32,8 +33,7 @@ from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answ
 from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
-from registry.adapter.cluster.keeper import LeaseKeeper
-from registry.adapter.cluster.lead import RENEW, Lead, service_key
+from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
@@ -41,7 +41,7 @@ from registry.adapter.cluster.link import (
     Publisher,
     registry_subject,
 )
-from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
+from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket, made_once
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
@@ -53,11 +53,13 @@ from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from wire.codec import decode
 from wire.errors import DecodeError
+from wire.keys import KEY_BYTES
 from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
 ANNOUNCED = 1.2 * RENEW
+SERVICE_BUCKET = "CHATAPP_SERVICE"
 
 
 class Service(Struct, frozen=True):
@@ -240,10 +242,10 @@ class ClusterRegistry:
         return here, self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (see Lead.members), or None when NATS did not
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not
         say."""
         try:
-            return await self._keeper.call(Lead.members)
+            return await self._keeper.members()
         except ERRORS:
             return None
 
@@ -323,6 +325,16 @@ class ClusterRegistry:
             with contextlib.suppress(*ERRORS):
                 answer = functools.partial(run_command, registry=server)
                 await msg.respond(answer_asked(msg.data, answer))
+
+
+async def service_key(js: JetStreamContext) -> tuple[X25519PrivateKey, bool]:
+    """The service's key pair, made now by the first registry that asks (True then)."""
+    made = X25519PrivateKey.generate().private_bytes_raw().hex().encode()
+    kept, fresh = await made_once(await bucket(js, SERVICE_BUCKET), "registry-key", made)
+    raw = bytes.fromhex(kept.decode())
+    if len(raw) != KEY_BYTES:
+        raise ValueError("the service's registry key in NATS is not a key")
+    return X25519PrivateKey.from_private_bytes(raw), fresh
 
 
 def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
