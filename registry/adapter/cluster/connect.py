@@ -18,6 +18,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
+from disk.files import os_reason
 from registry.adapter.storage import StorageError
 
 T = TypeVar("T")
@@ -79,10 +80,21 @@ async def connect(
     try:
         # (the client tries again for ever once connected; a first connection is given
         # START_TIMEOUT in all, over every URL)
-        nc = await asyncio.wait_for(_connect(urls, disconnected, reconnected, error), START_TIMEOUT)
+        nc = await asyncio.wait_for(
+            nats.connect(
+                servers=urls,
+                connect_timeout=CONNECT_TIMEOUT,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+            ),
+            START_TIMEOUT,
+        )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         raise ClusterError(
-            f"cannot reach NATS at {', '.join(urls)} ({_reason(exc)}); start it first "
+            f"cannot reach NATS at {', '.join(urls)} ({os_reason(exc)}); start it first "
             "(nats-server -js), or leave out --cluster to keep the data in files"
         ) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
@@ -92,7 +104,7 @@ async def connect(
         said["down"] = True  # (closed here: no outage to say besides this)
         await nc.close()
         raise ClusterError(
-            f"NATS at {', '.join(urls)} has no JetStream ({_reason(exc)}); start it with "
+            f"NATS at {', '.join(urls)} has no JetStream ({os_reason(exc)}); start it with "
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
@@ -134,24 +146,6 @@ async def _waited_out(
             await asyncio.sleep(0.25)
 
 
-async def _connect(
-    urls: list[str],
-    disconnected: Callable[[], Awaitable[None]],
-    reconnected: Callable[[], Awaitable[None]],
-    error: Callable[[Exception], Awaitable[None]],
-) -> Client:
-    return await nats.connect(
-        servers=urls,
-        connect_timeout=CONNECT_TIMEOUT,
-        allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        disconnected_cb=disconnected,
-        reconnected_cb=reconnected,
-        error_cb=error,
-    )
-
-
 def default_advertise(bind: str) -> str:
     """The address peers reach a registry at, when not told: the one it listens on, or for
     one listening on every interface, this machine's first address that is not loopback
@@ -164,11 +158,6 @@ def default_advertise(bind: str) -> str:
             if not ip.startswith("127."):
                 return ip
     return "127.0.0.1"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().rstrip(".")
-    return text or type(exc).__name__
 
 
 async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:

@@ -424,28 +424,22 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
     watch may say it gave all too early: it is read again until it gave as many keys as the
     bucket holds messages (WATCH_TRIES at most)."""
     for _ in range(WATCH_TRIES):
-        found, seen = await _watched(bucket)
+        found: dict[str, tuple[int, bytes]] = {}
+        seen = 0  # (deleted keys too)
+        watcher = await bucket.watchall()
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                seen += 1
+                if entry.operation is None:  # (a put: deletes and purges name an operation)
+                    assert entry.revision is not None
+                    found[entry.key] = (entry.revision, entry.value or b"")
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
         if seen >= (await bucket.status()).stream_info.state.messages:
             break
     return found
-
-
-async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]:
-    """The keys a watch of `bucket` gave, and how many, deleted ones included."""
-    found: dict[str, tuple[int, bytes]] = {}
-    seen = 0
-    watcher = await bucket.watchall()
-    try:
-        async for entry in watcher:
-            if entry is None:
-                break
-            seen += 1
-            if entry.operation is None:  # (a put: deletes and purges name an operation)
-                assert entry.revision is not None
-                found[entry.key] = (entry.revision, entry.value or b"")
-    finally:
-        await watcher.stop()  # type: ignore[no-untyped-call]
-    return found, seen
 
 
 def _row_bytes(row: dict[str, Any]) -> bytes:
