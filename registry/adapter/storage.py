@@ -373,39 +373,28 @@ class RoomHistoryFiles:
         return histories
 
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
-        """`history` is room `room`'s now, its last line new: append it, or rewrite."""
+        """`history` is room `room`'s now, its last line new: append it, or rewrite. Empty,
+        the room is gone (see KEPT_EMPTIED): its file is removed."""
         path = self._path(room)
-        if path is None or not history:
-            return
-        try:
-            lines = self._lines.get(room)
-            if lines is None:  # first written by this process: as many as it holds
-                with contextlib.suppress(FileNotFoundError):
-                    lines = read_bytes(path).count(b"\n")
-            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
-                self.dir.mkdir(exist_ok=True)
-                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
-                self._lines[room] = len(history)
-                return
-            self.dir.mkdir(exist_ok=True)
-            append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
-            self._lines[room] = (lines or 0) + 1
-        except OSError as exc:
-            self._lines.pop(room, None)
-            self._failed_to(f"keep the history of room {room} in {path}", exc)
-
-    def drop(self, room: str) -> None:
-        """Room `room`'s history is no longer kept (see KEPT_EMPTIED): remove its file."""
-        path = self._path(room)
-        self._lines.pop(room, None)
         if path is None:
             return
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+            lines = self._lines.pop(room, None)
+            if not history:
+                path.unlink(missing_ok=True)
+                return
+            if lines is None:  # first written by this process: as many as it holds
+                with contextlib.suppress(FileNotFoundError):
+                    lines = read_bytes(path).count(b"\n")
+            self.dir.mkdir(exist_ok=True)
+            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
+                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
+                self._lines[room] = len(history)
+            else:
+                append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
+                self._lines[room] = (lines or 0) + 1
         except OSError as exc:
-            self._failed_to(f"remove {path}", exc)
+            self._failed_to(f"keep the history of room {room} in {path}", exc)
 
     def _path(self, room: str) -> Path | None:
         # the last gate: no room key spells a path outside the directory

@@ -25,7 +25,6 @@ from registry.adapter.storage import (
     table_text,
 )
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -37,8 +36,8 @@ from registry.core.table import Owner, Table
 from wire.messages import RoomMessage, StoredMessage
 
 #: The actions of the core that a store carries out.
-StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory | DropHistory
-STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory, DropHistory)
+StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
+STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
 
 
 class Kept(Struct, frozen=True):
@@ -99,8 +98,6 @@ class FileStore:
                     self._named.update(rows)
             case KeepHistory(room, history):
                 self.histories.keep(room, history)
-            case DropHistory(room):
-                self.histories.drop(room)
             case MoveMail(old, new):
                 self.storage.check_box(old)
                 self._wait(new, self.storage.move, old, new)

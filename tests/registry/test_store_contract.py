@@ -14,7 +14,6 @@ import pytest
 
 from registry.adapter.store import FileStore, Store
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -158,7 +157,7 @@ def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
             store.carry_out(KeepOwner("bob", owner))
             store.carry_out(KeepHistory("teamchat", (line,)))
             store.carry_out(KeepHistory("gone", (line,)))
-            store.carry_out(DropHistory("gone"))
+            store.carry_out(KeepHistory("gone", ()))
             store.carry_out(SaveTable())
             await store.commit(table_of("Alice", "Bob"))
         async with opener() as again:

@@ -31,7 +31,6 @@ from registry.adapter.cluster.connect import with_replicas
 from registry.adapter.storage import StorageError, room_lines
 from registry.adapter.store import Kept, StoreAction
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -227,10 +226,10 @@ class JetStreamStore:
                     self._boxes[old].remove((seq, message))
             case KeepOwner(box, owner):
                 await self._owners.put(hex_key(box), json.dumps(owner.to_json()).encode())
+            case KeepHistory(room, ()):
+                await self._rooms.delete(hex_key(room))
             case KeepHistory(room, history):
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
-            case DropHistory(room):
-                await self._rooms.delete(hex_key(room))
 
     async def _publish(self, queued: _Queued, owner: str, message: StoredMessage) -> None:
         """Store one copy of `message` for `owner`. Published again after its acknowledgement
@@ -391,7 +390,7 @@ def _independent_run(actions: list[_Queued]) -> list[_Queued]:
         if isinstance(action, StoreMail):
             run.append(queued)
             continue
-        if isinstance(action, KeepHistory | DropHistory):
+        if isinstance(action, KeepHistory):
             key: tuple[type, str] = (KeepHistory, action.room)
         elif isinstance(action, KeepOwner):
             key = (KeepOwner, action.box)
