@@ -81,12 +81,12 @@ async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]
     """A store on `server` made from the service's buckets, and the bucket of its table: a
     test replaces that bucket's writes, to count them or to have them fail."""
     from registry.adapter.cluster.connect import connect
-    from registry.adapter.cluster.store import OWNERS, ROOMS, TABLE, JetStreamStore
+    from registry.adapter.cluster.store import MAIL, OWNERS, ROOMS, TABLE, JetStreamStore
 
     nc, js = await connect([server.url], lambda line: None)
     try:
         await JetStreamStore.open(js)  # (makes the buckets)
-        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS)}
+        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL)}
         yield JetStreamStore(js, buckets), buckets[TABLE]
     finally:
         await nc.close()
@@ -494,7 +494,7 @@ def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
     tmp_path: Path,
 ) -> None:
     """JetStream: a mail save is stored but its acknowledgement lost; the commit made again
-    publishes it again. JetStream keeps the first copy only (the save's Nats-Msg-Id), so
+    publishes it again. JetStream keeps one copy only (the message's key), so
     the message delivered leaves nothing behind for a later lead to load again."""
     import nats.errors
 

@@ -146,12 +146,10 @@ class Follower:
         messages = self._delivery.acked(messages, addr)
         if datagram and self._big:
             messages = self._too_big(messages, addr, key)
-        if not messages:
-            return  # (acks of the updates this registry delivers: heard, reported)
-        behind = self.endpoint.behind()
-        encoded = [encode(message) for message in messages]
-        inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
-        self._publish(LEAD_SUBJECT, inbound)
+        if messages:  # (else acks of the updates this registry delivers: heard, reported)
+            encoded = [encode(message) for message in messages]
+            behind = self.endpoint.behind()
+            self._publish(LEAD_SUBJECT, Inbound(self._me, *addr, key, datagram, behind, encoded))
 
     def _too_big(self, messages: list[Message], addr: Addr, key: bytes) -> list[Message]:
         """Answer TooBig each whole table asked in `messages` (datagrams from `addr`, opened

@@ -29,7 +29,6 @@ from nats.js.kv import KeyValue
 
 from registry.adapter.cluster.connect import connect, end_tasks_left
 from registry.adapter.cluster.store import (
-    DUPLICATE_WINDOW,
     ERRORS,
     WRONG_LAST,
     Superseded,
@@ -48,10 +47,6 @@ LEAD_BUCKET = "CHATAPP_LEAD"
 #: after the renewal was stored, which is later than it was sent; the margin left (two
 #: renewals) covers what a commit writes after its check.
 FRESH = LEASE - 2 * RENEW
-#: Seconds without a renewal after which a lead that takes the lead again, nobody else having
-#: held it, loads the state afresh all the same: a save it publishes again after
-#: DUPLICATE_WINDOW may be stored twice, and a load knows every copy.
-GOES_ON_WITHIN = DUPLICATE_WINDOW
 
 T = TypeVar("T")
 
@@ -78,7 +73,7 @@ class LeaseKeeper:
         self._changed: Callable[[], None] = lambda: None
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
         # the revision of the key `term` this registry wrote when it last took the lead
-        # afresh (0: never)
+        # after another held it (0: never)
         self._term = 0
         #: set (in the loop that started the keeper) after each change of `held`, `term` or
         #: `leader`, which are what the thread saw last
@@ -125,7 +120,7 @@ class LeaseKeeper:
 
     async def _renewed_now(self) -> None:
         sent = self._clock()
-        await self.check_lead(afresh=sent - self.renewed > GOES_ON_WITHIN)
+        await self.check_lead()
         self.renewed = sent
 
     async def stop(self) -> None:
@@ -161,8 +156,7 @@ class LeaseKeeper:
                 seen = str((await self._holder())[0].get("reach", "")) or None
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                away = self._clock() - self.renewed > GOES_ON_WITHIN
-                if seen in (None, self.reach) and await self.take(afresh=away):
+                if seen in (None, self.reach) and await self.take():
                     seen = self.reach
         except ERRORS:
             pass
@@ -183,13 +177,10 @@ class LeaseKeeper:
 
     # -- the lease, in the loop it is attached in ------------------------------------------
 
-    async def take(self, *, afresh: bool = False) -> bool:
+    async def take(self) -> bool:
         """Take the lead if nobody holds it; whether this registry holds it now (its term
-        says whether another held it since this registry last did; `afresh`: a new term
-        all the same)."""
+        says whether another held it since this registry last did)."""
         assert self._kv is not None
-        if afresh:
-            self._term = 0
         try:
             self._revision = await self._kv.create("lead", self._value, msg_ttl=LEASE)
         except nats.js.errors.KeyWrongLastSequenceError:
@@ -246,12 +237,12 @@ class LeaseKeeper:
             return {}, 0
         return json.loads(entry.value or b"{}"), entry.revision or 0
 
-    async def check_lead(self, *, afresh: bool = False) -> None:
+    async def check_lead(self) -> None:
         """Raise Superseded unless this registry still holds the lead (before a commit: what
         a registry that lost it writes must not count), or takes it again in its term (it
-        ran out while NATS was away, and nobody else held it; `afresh` as for `take`)."""
+        ran out while NATS was away, and nobody else held it)."""
         term = self._term
-        if not await self.renew() and not (await self.take(afresh=afresh) and self._term == term):
+        if not await self.renew() and not (await self.take() and self._term == term):
             raise Superseded("another registry of the service decides for it now")
 
     async def members(self) -> dict[str, str]:

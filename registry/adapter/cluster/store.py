@@ -5,25 +5,23 @@ copies). It writes only the table rows that changed, each over the revision this
 read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
-hex>` and `version` in CHATAPP_TABLE; each stored message on `chatapp.mail.<owner in hex>`.
+hex>` and `version` in CHATAPP_TABLE; `<owner>.<sender>.<id>` (each in hex) in CHATAPP_MAIL,
+a stored message: stored again, its one copy is replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
@@ -48,14 +46,12 @@ WATCH_TRIES = 5
 #: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
-MAIL_SUBJECT = "chatapp.mail"
 #: Errors of NATS and JetStream: no answer, refused, or NATS away.
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over another revision than the one it expected.
 WRONG_LAST = (10071, 10164)
-#: Seconds within which JetStream answers a save published again with the copy it stored
-#: (the stream's duplicate window, NATS's default): see JetStreamStore._publish.
-DUPLICATE_WINDOW = 120.0
+#: Seconds the marker of a message dropped is kept (it takes the message's place).
+DROPPED_KEPT = 60.0
 
 
 class Superseded(StorageError):
@@ -93,7 +89,8 @@ class JetStreamStore:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
-        self._actions: list[_Queued] = []
+        self._mail = buckets[MAIL]
+        self._actions: list[StoreAction] = []
         self._table_dirty = False
         # the name keys of the rows to write at the next commit (None: every row)
         self._named: set[str] | None = set()
@@ -105,24 +102,13 @@ class JetStreamStore:
         # the texts of each row written since its last acknowledged write, without an
         # acknowledgement (any may be stored; None: deleted)
         self._unsure: dict[str, set[bytes | None]] = {}
-        # the mailboxes as stored: each message with its stream sequence, by owner
-        self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
+        # the mailboxes as stored, by owner: each message by its sender and id
+        self._boxes: dict[str, dict[tuple[str, str], StoredMessage]] = {}
 
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
-        """The service's buckets and stream, made by the first registry that needs them."""
-        buckets = {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS)}
-        await with_replicas(
-            lambda n: js.add_stream(
-                StreamConfig(
-                    name=MAIL,
-                    subjects=[f"{MAIL_SUBJECT}.*"],
-                    storage=StorageType.FILE,
-                    num_replicas=n,
-                )
-            )
-        )
-        return cls(js, buckets)
+        """The service's buckets, made by the first registry that needs them."""
+        return cls(js, {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
 
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
@@ -147,25 +133,13 @@ class JetStreamStore:
         histories = {}
         for key, (_, value) in (await entries(self._rooms)).items():
             histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
-        await self._load_mail()
-        mail = {owner: _once(box) for owner, box in self._boxes.items() if box}
-        return Kept(table, mail, owners, histories)
-
-    async def _load_mail(self) -> None:
-        """Every stored message in the order stored, each copy with its own sequence (a
-        message dropped drops every copy)."""
         self._boxes = {}
-        seq = 1
-        while True:
-            try:
-                msg = await self._js.get_msg(MAIL, seq=seq, subject=f"{MAIL_SUBJECT}.*", next=True)
-            except nats.js.errors.NotFoundError:
-                return
-            assert msg.seq is not None and msg.subject is not None
-            seq = msg.seq + 1
-            owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
-            message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
-            self._boxes.setdefault(owner, []).append((msg.seq, message))
+        for key, (_, value) in sorted((await entries(self._mail)).items(), key=_revision):
+            message = msgspec.json.decode(value, type=StoredMessage)
+            box = self._boxes.setdefault(bytes.fromhex(key.partition(".")[0]).decode(), {})
+            box[(message.sender, message.id)] = message
+        mail = {owner: list(box.values()) for owner, box in self._boxes.items()}
+        return Kept(table, mail, owners, histories)
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
@@ -175,7 +149,7 @@ class JetStreamStore:
             else:
                 self._named.update(action.rows)
         else:
-            self._actions.append(_Queued(action, secrets.token_hex(8)))
+            self._actions.append(action)
 
     @property
     def dirty(self) -> bool:
@@ -194,7 +168,7 @@ class JetStreamStore:
         while self._actions:
             run = _independent_run(self._actions)
             try:
-                await _at_most(IN_FLIGHT, [self._write(queued) for queued in run])
+                await _at_most(IN_FLIGHT, [self._write(action) for action in run])
             except ERRORS as exc:
                 raise StorageError(f"JetStream did not store it ({os_reason(exc)})") from None
             del self._actions[: len(run)]
@@ -208,45 +182,27 @@ class JetStreamStore:
                 raise
         return busy
 
-    async def _write(self, queued: _Queued) -> None:
+    async def _write(self, action: StoreAction) -> None:
         """Carry out one action (each may be carried out again after a failure)."""
-        match queued.action:
+        match action:
             case StoreMail(owner, message):
-                await self._publish(queued, owner, message)
+                await self._mail.put(_mail_key(owner, message), msgspec.json.encode(message))
+                self._boxes.setdefault(owner, {})[(message.sender, message.id)] = message
             case DropMail(owner, ids):
-                gone = set(ids)
-                for seq, message in list(self._boxes.get(owner, [])):
-                    if message.id in gone:
-                        await self._delete(seq)
-                        self._boxes[owner].remove((seq, message))
+                box = self._boxes.get(owner, {})
+                for message in [m for m in box.values() if m.id in ids]:
+                    await self._mail.purge(_mail_key(owner, message), msg_ttl=DROPPED_KEPT)
+                    del box[(message.sender, message.id)]
             case MoveMail(old, new):
-                for seq, message in list(self._boxes.get(old, [])):
-                    await self._publish(queued, new, message)
-                    await self._delete(seq)
-                    self._boxes[old].remove((seq, message))
+                for message in list(self._boxes.get(old, {}).values()):
+                    await self._write(StoreMail(new, message))
+                    await self._write(DropMail(old, (message.id,)))
             case KeepOwner(box, owner):
                 await self._owners.put(hex_key(box), json.dumps(owner.to_json()).encode())
             case KeepHistory(room, ()):
                 await self._rooms.delete(hex_key(room))
             case KeepHistory(room, history):
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
-
-    async def _publish(self, queued: _Queued, owner: str, message: StoredMessage) -> None:
-        """Store one copy of `message` for `owner`. Published again after its acknowledgement
-        was lost, it has the same id, and JetStream answers with the copy it stored (within
-        DUPLICATE_WINDOW). Once acknowledged, the next copy (the commit made again whole) has a
-        new id."""
-        ack = await self._js.publish(
-            _subject(owner),
-            msgspec.json.encode(message),
-            headers={"Nats-Msg-Id": f"{queued.token}.{queued.acked}"},
-        )
-        queued.acked += 1
-        self._boxes.setdefault(owner, []).append((ack.seq, message))
-
-    async def _delete(self, seq: int) -> None:
-        with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
-            await self._js.delete_msg(MAIL, seq)
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
         """Write the rows of `named` (None: every row) that changed, each over the revision this
@@ -371,51 +327,34 @@ async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
             raise outcome
 
 
-@dataclass(slots=True)
-class _Queued:
-    """An action waiting for a commit; `token`.`acked` is the id of its mail's next copy."""
-
-    action: StoreAction
-    token: str
-    acked: int = 0
-
-
-def _independent_run(actions: list[_Queued]) -> list[_Queued]:
+def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
     """The longest run at the head of `actions` to write at once: appends (one connection
     keeps their order), and histories and owners of distinct keys."""
-    run: list[_Queued] = []
+    run: list[StoreAction] = []
     keys: set[tuple[type, str]] = set()
-    for queued in actions:
-        action = queued.action
+    for action in actions:
         if isinstance(action, StoreMail):
-            run.append(queued)
+            run.append(action)
             continue
         if isinstance(action, KeepHistory):
             key: tuple[type, str] = (KeepHistory, action.room)
         elif isinstance(action, KeepOwner):
             key = (KeepOwner, action.box)
         else:
-            return run or [queued]
+            return run or [action]
         if key in keys:
             return run
         keys.add(key)
-        run.append(queued)
+        run.append(action)
     return run
 
 
-def _once(box: list[tuple[int, StoredMessage]]) -> list[StoredMessage]:
-    """Each message of a mailbox once, at the place of its last copy (a failed commit is made
-    again whole, in order: the last copies are in the order saved)."""
-    last: dict[tuple[str, str], StoredMessage] = {}
-    for _, message in box:
-        key = (message.sender, message.id)
-        last.pop(key, None)
-        last[key] = message
-    return list(last.values())
+def _mail_key(owner: str, message: StoredMessage) -> str:
+    return ".".join(hex_key(part) for part in (owner, message.sender, message.id))
 
 
-def _subject(owner: str) -> str:
-    return f"{MAIL_SUBJECT}.{hex_key(owner)}"
+def _revision(item: tuple[str, tuple[int, bytes]]) -> int:
+    return item[1][0]
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
