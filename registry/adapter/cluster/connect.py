@@ -160,17 +160,6 @@ def default_advertise(bind: str) -> str:
     return "127.0.0.1"
 
 
-async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:
-    """What `make(replicas)` makes with three copies where the cluster has three servers
-    or more (JetStream then keeps each write on a majority before it answers), else one."""
-    try:
-        return await make(3)
-    except nats.js.errors.APIError as exc:
-        if exc.code not in (400, 500, 503):
-            raise
-        return await make(1)
-
-
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
 TASKS_END_WITHIN = 2.0
 

@@ -21,11 +21,10 @@ import msgspec
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import StorageType
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
-from registry.adapter.cluster.connect import with_replicas
 from registry.adapter.storage import StorageError, room_lines
 from registry.adapter.store import Kept, StoreAction
 from registry.core.actions import (
@@ -73,12 +72,15 @@ async def made_once(kv: KeyValue, key: str, value: bytes) -> tuple[bytes, bool]:
 
 
 async def bucket(js: JetStreamContext, name: str) -> KeyValue:
-    """The bucket `name` (one revision per key), made by the first registry that needs it."""
-    return await with_replicas(
-        lambda n: js.create_key_value(
-            KeyValueConfig(bucket=name, storage=StorageType.FILE, replicas=n)
-        )
-    )
+    """The bucket `name` (one revision per key), made by the first registry that needs it:
+    with three copies where the cluster has three servers or more (JetStream then keeps each
+    write on a majority before it answers), else one."""
+    try:
+        return await js.create_key_value(bucket=name, storage=StorageType.FILE, replicas=3)
+    except nats.js.errors.APIError as exc:
+        if exc.code not in (400, 500, 503):
+            raise
+        return await js.create_key_value(bucket=name, storage=StorageType.FILE, replicas=1)
 
 
 class JetStreamStore:
