@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -144,20 +142,6 @@ async def _waited_out(
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.25)
-
-
-def default_advertise(bind: str) -> str:
-    """The address peers reach a registry at, when not told: the one it listens on, or for
-    one listening on every interface, this machine's first address that is not loopback
-    (by its name: nothing is sent), else 127.0.0.1."""
-    if bind not in ("0.0.0.0", "::"):
-        return bind
-    with contextlib.suppress(OSError):
-        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            ip = str(sockaddr[0])
-            if not ip.startswith("127."):
-                return ip
-    return "127.0.0.1"
 
 
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
