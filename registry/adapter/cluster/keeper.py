@@ -70,7 +70,7 @@ class LeaseKeeper:
         self._js: JetStreamContext | None = None
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed: Callable[[], None] = lambda: None
+        self._caller: asyncio.AbstractEventLoop | None = None  # (the loop that started it)
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
         # the revision of the key `term` this registry wrote when it last took the lead
         # after another held it (0: never)
@@ -92,12 +92,7 @@ class LeaseKeeper:
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
         there, take the lead if it is free, and keep both from now on."""
-        caller = asyncio.get_running_loop()
-
-        def changed() -> None:
-            caller.call_soon_threadsafe(self.news.set)
-
-        self._changed = changed
+        self._caller = asyncio.get_running_loop()
         self._thread.start()
         await self.call(self._open)
 
@@ -162,7 +157,8 @@ class LeaseKeeper:
             pass
         if (self._revision != 0, seen, self._term) != (self.held, self.leader, self.term):
             self.held, self.leader, self.term = self._revision != 0, seen, self._term
-            self._changed()
+            if self._caller is not None:
+                self._caller.call_soon_threadsafe(self.news.set)
 
     async def _close(self) -> None:
         if self._task is not None:

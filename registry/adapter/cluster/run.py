@@ -86,15 +86,12 @@ class ClusterRegistry:
     ) -> None:
         """`listen`: where this registry listens; `settings`, its settings (its console
         is never a help-desk operator's, nor a prompt)."""
-        self._nc = service.nc
-        self._keeper = service.keeper
-        self._store = service.store
-        self._key = service.key
+        self._service = service
+        self._nc, self._keeper = service.nc, service.keeper
         # One secure channel for the life of the process: a session a peer made while this
         # registry relayed goes on when it decides, and back; a peer is never left sending
         # on a session the registry forgot when its role changed.
         self._channel = registry_channel(service.key[0])
-        self._desk = service.desk
         self._listen = listen
         self._out = out
         self.log = _stamped(out)
@@ -138,7 +135,8 @@ class ClusterRegistry:
         service's state could not be loaded (NATS did not answer: it may be electing a
         leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
-        self._store.fence = keeper.check
+        store = self._service.store
+        store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
             lambda registry, out: self._publish(registry_subject(registry), out)
         )
@@ -149,8 +147,8 @@ class ClusterRegistry:
             # is pushed at start then reaches each peer through its own registry
             await asyncio.sleep(ANNOUNCED)
             try:
-                kept = await self._store.load(time.monotonic())
-                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
+                kept = await store.load(time.monotonic())
+                shelf = await BucketShelf.load(self._service.desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
                 return
@@ -158,7 +156,7 @@ class ClusterRegistry:
                 data_dir=self._data_dir,
                 listen=self._listen,
                 out=self._out,
-                backend=Backend(self._store, kept, *self._key, self._channel, shelf),
+                backend=Backend(store, kept, *self._service.key, self._channel, shelf),
                 settings=self._settings,
             )
             try:
