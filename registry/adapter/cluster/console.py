@@ -1,8 +1,5 @@
-"""The console of a relaying registry (follower.py): it holds no table, rooms or desk. The
-commands that only read (`who`, `rooms`, `operators`, `desk`) are asked of the registry that
-decides over NATS (CONSOLE_SUBJECT), and answered here in the order typed; `release`,
-`revoke` and `stats` are typed there (one line says so); `help` and `quit` are answered here.
-"""
+"""The console of a relaying registry: the commands that only read are asked of the registry
+that decides (CONSOLE_SUBJECT) and answered in the order typed (docs/SCALING.md)."""
 
 from __future__ import annotations
 

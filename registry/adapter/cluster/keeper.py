@@ -1,16 +1,7 @@
-"""Which registry of a service decides, and which registries the service has
-(docs/PROTOCOL.md, "Several registries"), kept from a thread of its own.
-
-The one that decides holds `lead` in bucket CHATAPP_LEAD, with a time to live of LEASE seconds,
-renewed every RENEW seconds over the revision it wrote last (compare-and-set); when it expires,
-the first other registry to write it decides. Taking it, a registry writes its id to `term`,
-unless `term` holds its own last write (nobody else led since). Each registry keeps
-`member.<id>` alike, holding where peers reach it.
-
-A registry in a join storm can keep its event loop busy for seconds: a lease renewed from it
-would run out, and a registry only busy would lose the lead and its peers. So a thread with its
-own loop and NATS connection keeps both, and tells the registry's loop of each change (`news`).
-"""
+"""The lease of the registry that decides, and each registry's membership, in bucket
+CHATAPP_LEAD (docs/PROTOCOL.md, "Several registries"). A registry in a join storm can keep its
+event loop busy for seconds, and a lease renewed from there would run out: a thread with its
+own loop and NATS connection keeps them, and tells the registry's loop of each change."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""How the registries of one service pass their peers' messages to the one that decides
-(docs/PROTOCOL.md, "Several registries").
-
-Every registry holds the secure channels of its own peers. A relay hands what they send,
-opened, to the one that decides (`Inbound`, on LEAD_SUBJECT), which sends back what is for
-them (`Outbound`, on the relay's subject) for the relay to seal and send. Both travel on plain
-NATS subjects, as datagrams: the core's retries make up for what is lost. What is handed
-over in one pass of the event loop goes as one NATS message per subject. Each HEARD_EVERY
-seconds a relay hands an `Inbound` without messages for each peer it heard: the lead counts
-them running.
-"""
+"""What the registries of one service hand each other on plain NATS subjects, as datagrams
+(the core's retries make up for what is lost): `Inbound` from a relay's peers to the registry
+that decides, `Outbound` back (docs/PROTOCOL.md, "Several registries")."""
 
 from __future__ import annotations
 
