@@ -62,9 +62,7 @@ async def connect(
     said: dict[str, bool] = {"down": False}
 
     async def disconnected() -> None:
-        if stopping is not None and stopping.is_set():
-            return
-        if not said["down"]:
+        if not said["down"] and not (stopping and stopping.is_set()):
             said["down"] = True
             log("ERROR the NATS servers are not answering: saves and posts wait until they are")
 
@@ -76,8 +74,7 @@ async def connect(
         pass  # each outage is said by `disconnected`; the client retries by itself
 
     try:
-        # (the client tries again for ever once connected; a first connection is given
-        # START_TIMEOUT in all, over every URL)
+        # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
         nc = await asyncio.wait_for(
             nats.connect(
                 servers=urls,
