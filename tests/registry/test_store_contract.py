@@ -236,7 +236,8 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
                 await lost("create", carol, carol)
                 await lost("update", moved, Table(version=9))  # (then deleted)
                 await lost("create", carol, carol)
-                await lost("delete", Table(version=10), Table(version=10))
+                await lost("delete", Table(version=10), table_of("Carol", version=11))  # (back)
+                await lost("delete", Table(version=12), Table(version=12))
             async with opened(servers[0]) as again:
                 assert (await again.load(0.0)).table.records == {}
 

@@ -230,7 +230,8 @@ class JetStreamStore:
 
     def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
         """The writes of the rows of `named` (None: all), and of names that have or had
-        former names, whose text changed; a row no longer in the table is deleted."""
+        former names, whose text changed or whose last write went unanswered; a row no
+        longer in the table is deleted."""
         formers = table.formers()
         if named is None:
             keys: set[str] | Iterable[str] = table.records.keys()
@@ -238,16 +239,16 @@ class JetStreamStore:
         else:
             keys, gone = named | formers.keys() | self._holders, set()
         self._holders = set(formers)
-        writes: list[Awaitable[None]] = [self._delete_row(key) for key in gone]
+        writes: list[Awaitable[None]] = [self._write_row(key, None) for key in gone]
         for key in keys:
             stored, record = f"row.{hex_key(key)}", table.records.get(key)
             if record is None:
                 if stored in self._rows:
-                    writes.append(self._delete_row(stored))
+                    writes.append(self._write_row(stored, None))
                 continue
             value = _row_bytes(row_json(record, formers.get(key)))
             known = self._rows.get(stored)
-            if known is None or known[1] != value:
+            if known is None or known[1] != value or stored in self._unsure:
                 writes.append(self._write_row(stored, value))
         return writes
 
@@ -255,38 +256,37 @@ class JetStreamStore:
         await self._table.put("version", version)
         self._version = version
 
-    async def _write_row(self, key: str, value: bytes) -> None:
-        known = self._rows.get(key)
+    async def _write_row(self, key: str, value: bytes | None) -> None:
+        """Write row `key` (None: delete it) over the revision this store knows of it."""
         try:
             try:
-                if known is None:
-                    revision = await self._table.create(key, value)
-                else:
-                    revision = await self._table.update(key, value, last=known[0])
+                revision = await self._put(key, value, self._rows.get(key, (0, b""))[0])
             except nats.js.errors.KeyWrongLastSequenceError:
-                last = await self._landed(key)
-                revision = await self._table.update(key, value, last=last)
+                revision = await self._put(key, value, await self._landed(key))
         except ERRORS:
             self._unsure.setdefault(key, set()).add(value)
             raise
         self._unsure.pop(key, None)
-        self._rows[key] = (revision, value)
+        if value is None:
+            self._rows.pop(key, None)
+        else:
+            self._rows[key] = (revision, value)
 
-    async def _delete_row(self, key: str) -> None:
+    async def _put(self, key: str, value: bytes | None, last: int) -> int:
+        """Write (None: delete) `key` over revision `last` (0: none); the revision written.
+        KeyWrongLastSequenceError when the key has another."""
+        if value is not None:
+            if last:
+                return await self._table.update(key, value, last=last)
+            return await self._table.create(key, value)  # (over a delete too)
         try:
-            try:
-                await self._table.delete(key, last=self._rows[key][0])
-            except nats.js.errors.APIError as exc:
-                if exc.err_code not in WRONG_LAST:
-                    raise
-                last = await self._landed(key)
-                if last:
-                    await self._table.delete(key, last=last)
-        except ERRORS:
-            self._unsure.setdefault(key, set()).add(None)
+            if last:
+                await self._table.delete(key, last=last)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code in WRONG_LAST:
+                raise nats.js.errors.KeyWrongLastSequenceError from None
             raise
-        self._unsure.pop(key, None)
-        del self._rows[key]
+        return 0
 
     async def _landed(self, key: str) -> int:
         """Row `key` has another revision than this store knows: that of a write this store
