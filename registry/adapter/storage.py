@@ -73,8 +73,6 @@ class Storage:
         # mailbox paths by owner, checked once: saves come by the thousand per second
         self._boxes: dict[str, Path] = {}
 
-    # -- the table ----------------------------------------------------------------------
-
     def load_table(self, now: float) -> Table:
         """The saved table, or an empty one if there is none yet."""
         path = self.root / "table.json"
@@ -92,8 +90,6 @@ class Storage:
     def write_table(self, text: str) -> None:
         """Replace the saved table with `text` (`table_text`), atomically and durably."""
         replace_durably(self.root / "table.json", text.encode())
-
-    # -- mailboxes ----------------------------------------------------------------------
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
         """Every mailbox, by owner key, rewritten without lines that are not messages.

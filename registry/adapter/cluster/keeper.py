@@ -162,8 +162,6 @@ class LeaseKeeper:
         # what the client left waiting (NATS away) ends here, not with the loop
         await end_tasks_left()
 
-    # -- the lease, in the loop it is attached in ------------------------------------------
-
     async def take(self) -> bool:
         """Take the lead if nobody holds it; whether this registry holds it now (its term
         says whether another held it since this registry last did)."""
