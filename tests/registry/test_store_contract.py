@@ -148,6 +148,24 @@ def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener
     run(scenario())
 
 
+def test_a_notice_without_a_sender_is_kept_and_dropped_as_any_message(opener: Opener) -> None:
+    notice = StoredMessage("n-1", "", "bob was renamed", "2026-01-01 10:00:00", "notice")
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(StoreMail("bob", notice))
+            store.carry_out(StoreMail("bob", stored(1)))
+            await store.commit(Table())
+        async with opener() as again:
+            assert (await _load(again)).mail == {"bob": [notice, stored(1)]}
+            again.carry_out(DropMail("bob", ("n-1",)))
+            await again.commit(Table())
+        async with opener() as third:
+            assert (await _load(third)).mail == {"bob": [stored(1)]}
+
+    run(scenario())
+
+
 def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
     line = RoomMessage("m-1", "alice", "teamchat", "hi", "2026-01-01 10:00:00", True)
     owner = Owner.of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2"))

@@ -5,7 +5,7 @@ copies). It writes only the table rows that changed, each over the revision this
 read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
-hex>` and `version` in CHATAPP_TABLE; `<owner>.<sender>.<id>` (each in hex) in CHATAPP_MAIL,
+hex>` and `version` in CHATAPP_TABLE; `<owner>.<sender, id>` (each in hex) in CHATAPP_MAIL,
 a stored message: stored again, its one copy is replaced.
 """
 
@@ -352,7 +352,8 @@ def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
 
 
 def _mail_key(owner: str, message: StoredMessage) -> str:
-    return ".".join(hex_key(part) for part in (owner, message.sender, message.id))
+    """The key of `message` for `owner` (a notice has no sender: no token may be empty)."""
+    return f"{hex_key(owner)}.{hex_key(message.sender + chr(0) + message.id)}"
 
 
 def _revision(item: tuple[str, tuple[int, bytes]]) -> int:
