@@ -137,6 +137,7 @@ def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener
             store.carry_out(DropMail("bob", ("s-0", "s-1")))
             store.carry_out(StoreMail("robert", stored(200)))
             store.carry_out(MoveMail("bob", "robert"))
+            store.carry_out(MoveMail("carol", "carol"))  # (Carol renamed herself carol)
             await store.commit(Table())
         async with opener() as again:
             kept = await _load(again)

@@ -195,7 +195,7 @@ class JetStreamStore:
                 for message in [m for m in box.values() if m.id in ids]:
                     await self._mail.purge(_mail_key(owner, message), msg_ttl=DROPPED_KEPT)
                     del box[(message.sender, message.id)]
-            case MoveMail(old, new):
+            case MoveMail(old, new) if old != new:  # (a rename that changes only case: none)
                 for message in list(self._boxes.get(old, {}).values()):
                     await self._write(StoreMail(new, message))
                     await self._write(DropMail(old, (message.id,)))
