@@ -154,7 +154,8 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         from registry.adapter.run import run_registry
 
         return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
-    from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
+    from net.discovery import advertised_addresses
+    from registry.adapter.cluster.connect import ClusterSettings, parse_urls
     from registry.adapter.cluster.run import run_cluster_registry
 
     try:
@@ -162,7 +163,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
-    cluster = ClusterSettings(urls, advertise or default_advertise(settings.bind))
+    cluster = ClusterSettings(urls, advertise or advertised_addresses(settings.bind)[0])
     return _run(
         run_cluster_registry(
             listen=listen, data_dir=data_dir, out=out, cluster=cluster, settings=own

@@ -123,7 +123,7 @@ class SimNet:
         #: every message a peer set out to send (its Sending action): id -> (who, message)
         self.typed: dict[str, tuple[str, Message]] = {}
         self.log: list[str] = []
-        #: keys of the rooms whose history the registry forgot (DropHistory), in order
+        #: keys of the rooms whose history the registry forgot (KeepHistory, empty), in order
         self.histories_dropped: list[str] = []
         self._acks: dict[tuple[Addr, Addr], list[str]] = {}
         self._acks_due: float | None = None
@@ -346,11 +346,11 @@ class SimNet:
                     self.disk.mail[new] = self.disk.mail.get(new, []) + moved
                 case ra.SaveTable(rows):
                     self.disk.save_table(self.registry.table, rows)
-                case ra.KeepHistory(room, history):
-                    self.disk.history[room] = history
-                case ra.DropHistory(room):
+                case ra.KeepHistory(room, ()):
                     self.disk.history.pop(room, None)
                     self.histories_dropped.append(room)
+                case ra.KeepHistory(room, history):
+                    self.disk.history[room] = history
                 case ra.CheckPassword(ticket, password, stored, salt):
                     # the adapter's thread pool, standing in at once
                     kept = credentials.proven(password, stored, salt)

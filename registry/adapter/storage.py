@@ -73,8 +73,6 @@ class Storage:
         # mailbox paths by owner, checked once: saves come by the thousand per second
         self._boxes: dict[str, Path] = {}
 
-    # -- the table ----------------------------------------------------------------------
-
     def load_table(self, now: float) -> Table:
         """The saved table, or an empty one if there is none yet."""
         path = self.root / "table.json"
@@ -92,8 +90,6 @@ class Storage:
     def write_table(self, text: str) -> None:
         """Replace the saved table with `text` (`table_text`), atomically and durably."""
         replace_durably(self.root / "table.json", text.encode())
-
-    # -- mailboxes ----------------------------------------------------------------------
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
         """Every mailbox, by owner key, rewritten without lines that are not messages.
@@ -322,6 +318,22 @@ def _from_json(data: Any) -> StoredMessage:
     return StoredMessage(*fields)
 
 
+def room_lines(data: bytes) -> tuple[list[RoomMessage], int]:
+    """The room messages of `data`, one a line as the wire encodes them; how many lines were
+    not one."""
+    kept, skipped = [], 0
+    for line in filter(bytes.strip, data.split(b"\n")):
+        try:
+            message = decode(line)
+        except DecodeError:
+            message = None
+        if isinstance(message, RoomMessage):
+            kept.append(message)
+        else:
+            skipped += 1
+    return kept, skipped
+
+
 class RoomHistoryFiles:
     """Reads and writes `rooms/` under a data directory; errors are logged, not raised."""
 
@@ -345,60 +357,40 @@ class RoomHistoryFiles:
             if name_problem(room) or room != room.casefold():
                 continue
             try:
-                lines = [line for line in read_bytes(path).split(b"\n") if line.strip()]
+                kept, skipped = room_lines(read_bytes(path))
             except OSError as exc:
                 self._failed_to(f"read {path}", exc)
                 continue
-            kept = []
-            for line in lines:
-                try:
-                    message = decode(line)
-                except DecodeError:
-                    message = None
-                if isinstance(message, RoomMessage):
-                    kept.append(message)
-            if len(kept) < len(lines):
-                skipped = len(lines) - len(kept)
+            if skipped:
                 self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
-            self._lines[room] = len(lines)
+            self._lines[room] = len(kept) + skipped
             if kept:
                 histories[room] = kept[-ROOM_HISTORY:]
         return histories
 
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
-        """`history` is room `room`'s now, its last line new: append it, or rewrite."""
+        """`history` is room `room`'s now, its last line new: append it, or rewrite. Empty,
+        the room is gone (see KEPT_EMPTIED): its file is removed."""
         path = self._path(room)
-        if path is None or not history:
-            return
-        try:
-            lines = self._lines.get(room)
-            if lines is None:  # first written by this process: as many as it holds
-                with contextlib.suppress(FileNotFoundError):
-                    lines = read_bytes(path).count(b"\n")
-            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
-                self.dir.mkdir(exist_ok=True)
-                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
-                self._lines[room] = len(history)
-                return
-            self.dir.mkdir(exist_ok=True)
-            append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
-            self._lines[room] = (lines or 0) + 1
-        except OSError as exc:
-            self._lines.pop(room, None)
-            self._failed_to(f"keep the history of room {room} in {path}", exc)
-
-    def drop(self, room: str) -> None:
-        """Room `room`'s history is no longer kept (see KEPT_EMPTIED): remove its file."""
-        path = self._path(room)
-        self._lines.pop(room, None)
         if path is None:
             return
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+            lines = self._lines.pop(room, None)
+            if not history:
+                path.unlink(missing_ok=True)
+                return
+            if lines is None:  # first written by this process: as many as it holds
+                with contextlib.suppress(FileNotFoundError):
+                    lines = read_bytes(path).count(b"\n")
+            self.dir.mkdir(exist_ok=True)
+            if lines is not None and lines + 1 >= 2 * ROOM_HISTORY:
+                replace_durably(path, b"".join(encode(m) + b"\n" for m in history))
+                self._lines[room] = len(history)
+            else:
+                append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
+                self._lines[room] = (lines or 0) + 1
         except OSError as exc:
-            self._failed_to(f"remove {path}", exc)
+            self._failed_to(f"keep the history of room {room} in {path}", exc)
 
     def _path(self, room: str) -> Path | None:
         # the last gate: no room key spells a path outside the directory

@@ -7,11 +7,12 @@ as they come, and makes them durable together at `commit`. `FileStore` (here) an
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, Protocol
 
 from msgspec import Struct
 
@@ -24,7 +25,6 @@ from registry.adapter.storage import (
     table_text,
 )
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -36,8 +36,8 @@ from registry.core.table import Owner, Table
 from wire.messages import RoomMessage, StoredMessage
 
 #: The actions of the core that a store carries out.
-StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory | DropHistory
-STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory, DropHistory)
+StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHistory
+STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
 
 
 class Kept(Struct, frozen=True):
@@ -47,13 +47,6 @@ class Kept(Struct, frozen=True):
     mail: dict[str, list[StoredMessage]]
     owners: Mapping[str, Owner]
     histories: Mapping[str, Sequence[RoomMessage]]
-
-
-class MailLine(NamedTuple):
-    """A StoreMail as FileStore keeps it for its commit: the box, and the message's line."""
-
-    owner: str
-    line: str
 
 
 class Store(Protocol):
@@ -80,8 +73,8 @@ class FileStore:
     def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
         self.storage = Storage(data_dir, log)
         self.histories = RoomHistoryFiles(data_dir, log)
-        # actions for the next commit, in order (a message as its line, made here)
-        self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
+        # the writes of the next commit, in order
+        self._waiting: deque[Callable[[], None]] = deque()
         self._table_dirty = False
         # the name keys of the rows changed since the last commit (None: any may have)
         self._named: set[str] | None = None
@@ -105,18 +98,20 @@ class FileStore:
                     self._named.update(rows)
             case KeepHistory(room, history):
                 self.histories.keep(room, history)
-            case DropHistory(room):
-                self.histories.drop(room)
             case MoveMail(old, new):
                 self.storage.check_box(old)
-                self.storage.check_box(new)
-                self._waiting.append(action)
-            case StoreMail(box, message):
-                self.storage.check_box(box)  # a name that cannot be a box fails now, not later
-                self._waiting.append(MailLine(box, mail_line(message)))
-            case DropMail(box, _) | KeepOwner(box, _):
-                self.storage.check_box(box)
-                self._waiting.append(action)
+                self._wait(new, self.storage.move, old, new)
+            case StoreMail(box, message):  # (its line made here, not in the commit's thread)
+                self._wait(box, self.storage.append_line, box, mail_line(message), sync=False)
+            case DropMail(box, ids):
+                self._wait(box, self.storage.drop, box, ids)
+            case KeepOwner(box, owner):
+                self._wait(box, self.storage.keep_owner, box, owner)
+
+    def _wait(self, box: str, write: Callable[..., None], *args: Any, **kw: Any) -> None:
+        """`write(*args, **kw)` at the next commit; a name that cannot be a box fails now."""
+        self.storage.check_box(box)
+        self._waiting.append(functools.partial(write, *args, **kw))
 
     @property
     def dirty(self) -> bool:
@@ -136,22 +131,11 @@ class FileStore:
         return busy
 
     def _write(self, count: int, text: str | None) -> None:
-        """In the commit's thread: the first `count` actions, the table's `text`, then one
-        fsync per mailbox file. An action that fails stays first, for the next commit."""
+        """In the commit's thread: the first `count` writes, the table's `text`, then one
+        fsync per mailbox file. A write that fails stays first, for the next commit."""
         for _ in range(count):
-            self._apply(self._waiting[0])
+            self._waiting[0]()
             self._waiting.popleft()
         if text is not None:
             self.storage.write_table(text)
         self.storage.sync()
-
-    def _apply(self, action: MailLine | DropMail | MoveMail | KeepOwner) -> None:
-        match action:
-            case MailLine(owner, line):
-                self.storage.append_line(owner, line, sync=False)
-            case DropMail(owner, ids):
-                self.storage.drop(owner, ids)
-            case MoveMail(old, new):
-                self.storage.move(old, new)
-            case KeepOwner(box, owner):
-                self.storage.keep_owner(box, owner)

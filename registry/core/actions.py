@@ -67,16 +67,11 @@ class SaveTable(Struct, frozen=True):
 
 
 class KeepHistory(Struct, frozen=True):
-    """Room `room` (its key) said a line: `history` is its history now, the line last."""
+    """Room `room` (its key) said a line: `history` is its history now, the line last; or
+    the room is gone (`history` empty): its history is forgotten."""
 
     room: str
-    history: tuple[RoomMessage, ...]
-
-
-class DropHistory(Struct, frozen=True):
-    """Room `room` (its key) is gone: forget its history on disk."""
-
-    room: str
+    history: tuple[RoomMessage, ...] = ()
 
 
 class CheckPassword(Struct, frozen=True):
@@ -106,7 +101,6 @@ Action = (
     | KeepOwner
     | SaveTable
     | KeepHistory
-    | DropHistory
     | CheckPassword
     | Log
 )

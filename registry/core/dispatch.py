@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from registry.core.actions import Action, Addr, DropHistory, Emit, Log, Send
+from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness
@@ -208,7 +208,7 @@ class RegistryCore:
         self._liveness.start(now)
         actions: list[Action] = [
             *self._post.rebuilt,
-            *(DropHistory(key) for key in self._rooms.gone),
+            *(KeepHistory(key) for key in self._rooms.gone),
         ]
         emit = actions.append
         self._post.rebuilt = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable
+from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.post_office import stamp
 from registry.core.push_records import Flight
@@ -121,7 +121,7 @@ class RoomRequests:
             return None
         emit(SaveTable((name_key(record.name),)))
         for key in self.rooms.forgotten():
-            emit(DropHistory(key))
+            emit(KeepHistory(key))
         if why is not None:
             text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
             self.notice(room, record, text, now, emit)

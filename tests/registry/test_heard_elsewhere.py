@@ -1,11 +1,13 @@
-"""The peers another registry of a service heard from (registry/adapter/cluster/link.Heard):
+"""The peers another registry of a service heard from (an Inbound without messages):
 the registry that decides counts them as running, whatever of theirs reached its core; and
 the table updates to them, which that registry delivers (TableWatch.handed_over)."""
 
 from __future__ import annotations
 
+from msgspec import msgpack
+
 from registry.adapter.cluster.elsewhere import delivered_there
-from registry.adapter.cluster.link import HEARD, HEARD_PER_REPORT, Heard, reports
+from registry.adapter.cluster.link import BATCH_BYTES, INBOUNDS, Inbound, batches
 from registry.core import actions as ra
 from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
 from tests.registry.core_helpers import T0, core, run_until, sends
@@ -45,15 +47,15 @@ def test_a_peer_reported_heard_is_never_probed_one_not_reported_is() -> None:
     assert BOB in bob_registered_then_silent_here(reported=False)
 
 
-def test_a_report_crosses_nats_whole_and_a_long_one_is_split() -> None:
-    heard = {("127.0.0.1", 7000 + i): bytes([i % 256]) * 32 for i in range(HEARD_PER_REPORT + 5)}
-    data = reports("r1", heard)
-    assert len(data) == 2
-    back = [HEARD.decode(one) for one in data]
-    assert all(isinstance(one, Heard) and one.registry == "r1" for one in back)
-    got = {(ip, port): key for one in back for ip, port, key in one.peers}
-    assert got == heard
-    assert reports("r1", {}) == []
+def test_the_peers_heard_cross_nats_whole_in_order_and_a_long_list_is_split() -> None:
+    heard = [
+        Inbound("r1", "127.0.0.1", 7000 + i, bytes([i % 256]) * 32, True, 0.0, [])
+        for i in range(10_000)
+    ]
+    data = batches([msgpack.encode(one) for one in heard])
+    assert len(data) > 1 and all(len(one) <= BATCH_BYTES + 16 for one in data)
+    assert [one for batch in data for one in INBOUNDS.decode(batch)] == heard
+    assert batches([]) == []
 
 
 def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watched() -> None:

@@ -1,6 +1,6 @@
 """The registry core and its rooms' history on disk: each line said is kept (KeepHistory),
 an emptied room's is kept for when the room is made again, only the oldest beyond
-KEPT_EMPTIED is forgotten (DropHistory), a restarted core replays what it read back to
+KEPT_EMPTIED is forgotten (KeepHistory, empty), a restarted core replays what it read back to
 whoever joins, as the old one would have, and replays it again to a member it was replaying
 it to when it stopped."""
 
@@ -24,8 +24,8 @@ from tests.registry.core_helpers import (
 from wire.messages import Ack, Acks, Join, Leave, Refused, RoomMessage, RoomNotice, RoomPost
 
 
-def kept(actions: list[ra.Action]) -> list[ra.KeepHistory | ra.DropHistory]:
-    return [a for a in actions if isinstance(a, ra.KeepHistory | ra.DropHistory)]
+def kept(actions: list[ra.Action]) -> list[ra.KeepHistory]:
+    return [a for a in actions if isinstance(a, ra.KeepHistory)]
 
 
 def test_each_line_said_is_kept_with_the_rooms_history() -> None:
@@ -61,10 +61,10 @@ def test_the_history_emptied_longest_ago_is_forgotten_beyond_kept_emptied() -> N
     for i in range(KEPT_EMPTIED + 1):
         reg.receive(Join(f"j{i}", "x", token, f"room{i}"), X, T0 + i)
         out = reg.receive(RoomPost(f"p{i}", "x", token, f"room{i}", "hi"), X, T0 + i)
-        dropped += [a for a in kept(out) if isinstance(a, ra.DropHistory)]
+        dropped += [a for a in kept(out) if not a.history]
     out = reg.receive(Leave("l", "x", token), X, T0 + KEPT_EMPTIED + 1)
     # each join left the room before, emptying it: the first emptied is the one forgotten
-    assert dropped + kept(out) == [ra.DropHistory("room0")]
+    assert dropped + kept(out) == [ra.KeepHistory("room0")]
 
 
 def test_a_restarted_core_replays_the_history_it_read_back_to_a_newcomer() -> None:
@@ -106,7 +106,7 @@ def test_at_the_start_the_histories_said_in_longest_ago_are_forgotten_beyond_kep
     histories["r0"] = said_at("r0", "2026-11-23 09:00:00")
     histories["late"] = said_at("late", "2026-11-23 08:00:00")
     reg = core(histories=histories)
-    assert kept(reg.start(T0)) == [ra.DropHistory("r1")]  # r0 was said in since
+    assert kept(reg.start(T0)) == [ra.KeepHistory("r1")]  # r0 was said in since
 
 
 def joined_with_history() -> tuple[RegistryCore, list[RoomMessage]]:

@@ -14,7 +14,6 @@ import pytest
 
 from registry.adapter.store import FileStore, Store
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -82,12 +81,12 @@ async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]
     """A store on `server` made from the service's buckets, and the bucket of its table: a
     test replaces that bucket's writes, to count them or to have them fail."""
     from registry.adapter.cluster.connect import connect
-    from registry.adapter.cluster.store import OWNERS, ROOMS, TABLE, JetStreamStore
+    from registry.adapter.cluster.store import MAIL, OWNERS, ROOMS, TABLE, JetStreamStore
 
     nc, js = await connect([server.url], lambda line: None)
     try:
         await JetStreamStore.open(js)  # (makes the buckets)
-        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS)}
+        buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL)}
         yield JetStreamStore(js, buckets), buckets[TABLE]
     finally:
         await nc.close()
@@ -138,6 +137,7 @@ def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener
             store.carry_out(DropMail("bob", ("s-0", "s-1")))
             store.carry_out(StoreMail("robert", stored(200)))
             store.carry_out(MoveMail("bob", "robert"))
+            store.carry_out(MoveMail("carol", "carol"))  # (Carol renamed herself carol)
             await store.commit(Table())
         async with opener() as again:
             kept = await _load(again)
@@ -145,6 +145,24 @@ def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener
                 "robert": [stored(200), *(stored(i) for i in range(2, 50))],
                 "carol": [stored(99, "dave")],
             }
+
+    run(scenario())
+
+
+def test_a_notice_without_a_sender_is_kept_and_dropped_as_any_message(opener: Opener) -> None:
+    notice = StoredMessage("n-1", "", "bob was renamed", "2026-01-01 10:00:00", "notice")
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(StoreMail("bob", notice))
+            store.carry_out(StoreMail("bob", stored(1)))
+            await store.commit(Table())
+        async with opener() as again:
+            assert (await _load(again)).mail == {"bob": [notice, stored(1)]}
+            again.carry_out(DropMail("bob", ("n-1",)))
+            await again.commit(Table())
+        async with opener() as third:
+            assert (await _load(third)).mail == {"bob": [stored(1)]}
 
     run(scenario())
 
@@ -158,7 +176,7 @@ def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
             store.carry_out(KeepOwner("bob", owner))
             store.carry_out(KeepHistory("teamchat", (line,)))
             store.carry_out(KeepHistory("gone", (line,)))
-            store.carry_out(DropHistory("gone"))
+            store.carry_out(KeepHistory("gone", ()))
             store.carry_out(SaveTable())
             await store.commit(table_of("Alice", "Bob"))
         async with opener() as again:
@@ -237,7 +255,8 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
                 await lost("create", carol, carol)
                 await lost("update", moved, Table(version=9))  # (then deleted)
                 await lost("create", carol, carol)
-                await lost("delete", Table(version=10), Table(version=10))
+                await lost("delete", Table(version=10), table_of("Carol", version=11))  # (back)
+                await lost("delete", Table(version=12), Table(version=12))
             async with opened(servers[0]) as again:
                 assert (await again.load(0.0)).table.records == {}
 
@@ -495,7 +514,7 @@ def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
     tmp_path: Path,
 ) -> None:
     """JetStream: a mail save is stored but its acknowledgement lost; the commit made again
-    publishes it again. JetStream keeps the first copy only (the save's Nats-Msg-Id), so
+    publishes it again. JetStream keeps one copy only (the message's key), so
     the message delivered leaves nothing behind for a later lead to load again."""
     import nats.errors
 

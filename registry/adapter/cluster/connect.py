@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -18,6 +16,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
+from disk.files import os_reason
 from registry.adapter.storage import StorageError
 
 T = TypeVar("T")
@@ -63,9 +62,7 @@ async def connect(
     said: dict[str, bool] = {"down": False}
 
     async def disconnected() -> None:
-        if stopping is not None and stopping.is_set():
-            return
-        if not said["down"]:
+        if not said["down"] and not (stopping and stopping.is_set()):
             said["down"] = True
             log("ERROR the NATS servers are not answering: saves and posts wait until they are")
 
@@ -77,12 +74,22 @@ async def connect(
         pass  # each outage is said by `disconnected`; the client retries by itself
 
     try:
-        # (the client tries again for ever once connected; a first connection is given
-        # START_TIMEOUT in all, over every URL)
-        nc = await asyncio.wait_for(_connect(urls, disconnected, reconnected, error), START_TIMEOUT)
+        # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
+        nc = await asyncio.wait_for(
+            nats.connect(
+                servers=urls,
+                connect_timeout=CONNECT_TIMEOUT,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+            ),
+            START_TIMEOUT,
+        )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         raise ClusterError(
-            f"cannot reach NATS at {', '.join(urls)} ({_reason(exc)}); start it first "
+            f"cannot reach NATS at {', '.join(urls)} ({os_reason(exc)}); start it first "
             "(nats-server -js), or leave out --cluster to keep the data in files"
         ) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
@@ -92,7 +99,7 @@ async def connect(
         said["down"] = True  # (closed here: no outage to say besides this)
         await nc.close()
         raise ClusterError(
-            f"NATS at {', '.join(urls)} has no JetStream ({_reason(exc)}); start it with "
+            f"NATS at {', '.join(urls)} has no JetStream ({os_reason(exc)}); start it with "
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
@@ -132,54 +139,6 @@ async def _waited_out(
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.25)
-
-
-async def _connect(
-    urls: list[str],
-    disconnected: Callable[[], Awaitable[None]],
-    reconnected: Callable[[], Awaitable[None]],
-    error: Callable[[Exception], Awaitable[None]],
-) -> Client:
-    return await nats.connect(
-        servers=urls,
-        connect_timeout=CONNECT_TIMEOUT,
-        allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        disconnected_cb=disconnected,
-        reconnected_cb=reconnected,
-        error_cb=error,
-    )
-
-
-def default_advertise(bind: str) -> str:
-    """The address peers reach a registry at, when not told: the one it listens on, or for
-    one listening on every interface, this machine's first address that is not loopback
-    (by its name: nothing is sent), else 127.0.0.1."""
-    if bind not in ("0.0.0.0", "::"):
-        return bind
-    with contextlib.suppress(OSError):
-        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            ip = str(sockaddr[0])
-            if not ip.startswith("127."):
-                return ip
-    return "127.0.0.1"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().rstrip(".")
-    return text or type(exc).__name__
-
-
-async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:
-    """What `make(replicas)` makes with three copies where the cluster has three servers
-    or more (JetStream then keeps each write on a majority before it answers), else one."""
-    try:
-        return await make(3)
-    except nats.js.errors.APIError as exc:
-        if exc.code not in (400, 500, 503):
-            raise
-        return await make(1)
 
 
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.

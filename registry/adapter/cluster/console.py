@@ -1,8 +1,5 @@
-"""The console of a relaying registry (follower.py): it holds no table, rooms or desk. The
-commands that only read (`who`, `rooms`, `operators`, `desk`) are asked of the registry that
-decides over NATS (CONSOLE_SUBJECT), and answered here in the order typed; `release`,
-`revoke` and `stats` are typed there (one line says so); `help` and `quit` are answered here.
-"""
+"""The console of a relaying registry: the commands that only read are asked of the registry
+that decides (CONSOLE_SUBJECT) and answered in the order typed (docs/SCALING.md)."""
 
 from __future__ import annotations
 
@@ -87,33 +84,29 @@ class RelayConsole:
     async def _answered(self, words: list[str]) -> None:
         """Print the answer to `words`, after those to the lines typed before."""
         async with self._in_order:
-            word = words[0]
-            if word in READING:
-                lines = await self._asked(words)
-            elif word == "help":
-                lines = list(RELAY_HELP)
-            elif word in COMMANDS:
-                lines = [
-                    f"  {word} is typed at the registry that decides for the service "
-                    f"({self._deciding() or 'none yet'}); this one relays to it"
-                ]
-            else:
-                lines = [f"  unknown command {word!r}; type help"]
-            for line in lines:
+            for line in await self._answer(words):
                 self._out(line)
 
-    async def _asked(self, words: list[str]) -> list[str]:
-        """The lines the registry that decides answers to `words`, or one saying why none."""
-        deciding = self._deciding()
+    async def _answer(self, words: list[str]) -> list[str]:
+        word, deciding = words[0], self._deciding()
+        if word == "help":
+            return list(RELAY_HELP)
+        if word not in COMMANDS:
+            return [f"  unknown command {word!r}; type help"]
+        if word not in READING:
+            return [
+                f"  {word} is typed at the registry that decides for the service "
+                f"({deciding or 'none yet'}); this one relays to it"
+            ]
         try:
             if not deciding:
                 raise TimeoutError
             data = await self._ask(CONSOLE_SUBJECT, msgspec.json.encode(words), ASK_WAIT)
             return msgspec.json.decode(data, type=list[str])
         except (msgspec.DecodeError, msgspec.ValidationError):
-            return [f"  {words[0]}: the answer from {deciding} was not ChatApp's"]
+            return [f"  {word}: the answer from {deciding} was not ChatApp's"]
         except ERRORS:  # no answer, or no NATS now
             return [
-                f"  {words[0]}: the registry that decides ({deciding or 'none yet'}) "
+                f"  {word}: the registry that decides ({deciding or 'none yet'}) "
                 "did not answer; try again in a moment"
             ]

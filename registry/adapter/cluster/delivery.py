@@ -1,11 +1,6 @@
-"""The table updates a relay delivers to its own peers for the registry that decides, by the
-watch of a registry alone (registry/core/table_watch.py): one push in flight per peer, sent
-again at its round trip, a late ack answered with every row changed since. The updates handed
-are its log (registry/core/table_changes.py); neither copies nor acks cross NATS. A push given up
-is dropped, as alone: the peer asks for what it missed. A peer offline, or silent for a turn
-of the follower's, is forgotten. Each push names its peers as a change of the list before
-(link.Outbound); one over a list not held here is dropped, and the list comes whole again.
-"""
+"""The table updates a relay delivers to its own peers for the registry that decides, by a
+registry alone's watch (registry/core/table_watch.py) over the updates handed (its log);
+neither copies nor acks cross NATS (docs/PROTOCOL.md, "Several registries")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
 """The help desk's shelf for a service (registry/adapter/desk/shelf.py): its records in the
-bucket CHATAPP_DESK, read as a registry starts to decide, so that the next one holds the places
-of the one that stopped; the operator key too (`desk-key`). Each batch of writes is made only
-while this registry decides (its `fence`); what the desk sends waits for JetStream to
-acknowledge what was kept before it (registry.adapter.desk.shelf.AfterKept).
-"""
+bucket CHATAPP_DESK, written only while this registry decides (its `fence`), read by the next
+one to decide; and the service's operator key."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
 """What the registry that decides sends to the peers of the other registries, split by the
-registry each address came through (link.Routes).
-
-A table snapshot crosses NATS whole once per registry and version; other askers there get it
-without its rows, which that registry puts back. A push names its peers as a change of the
-list of the last push there (Outbound's `number`, `since`, `gone`). Rows and lists go whole
-again after SNAPSHOT_KEPT seconds, should a copy have been lost.
-"""
+registry each address came through (link.Routes; docs/PROTOCOL.md, "Several registries")."""
 
 from __future__ import annotations
 

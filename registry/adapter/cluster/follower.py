@@ -1,6 +1,6 @@
 """A registry of a service that relays: it holds its peers' secure channels, hands what they
 send to the registry that decides, and sends them its answers (link.py). It delivers their
-table updates itself (delivery.py), reports whom it heard every second, and forgets the key of
+table updates itself (delivery.py), hands on whom it heard every second, and forgets the key of
 an address silent for FORGET_PERIODS keepalives. While the table is too big for a datagram (the
 last Welcome had no rows), it answers TooBig itself to a whole table asked by datagram."""
 
@@ -24,16 +24,13 @@ from net.stream_slots import MAX_STREAMS
 from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.link import (
     HEARD_EVERY,
-    HEARD_SUBJECT,
     LEAD_SUBJECT,
     OUTBOUNDS,
     Addr,
     Inbound,
     Publisher,
     registry_subject,
-    reports,
 )
-from registry.adapter.cluster.store import ERRORS
 from registry.adapter.desk.service import CLOSE_FLUSH
 from registry.core.flood import FloodGate, count_requests
 from registry.core.liveness import AWAY_GRACE_PERIODS
@@ -88,7 +85,7 @@ class Follower:
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
-        # the peers heard from since the last report (link.Heard): the key, by address
+        # the peers heard from since the last report: the key, by address
         self._heard: dict[Addr, bytes] = {}
         self._reporting: asyncio.Task[None] | None = None
         self.endpoint = endpoint = Endpoint(
@@ -149,12 +146,10 @@ class Follower:
         messages = self._delivery.acked(messages, addr)
         if datagram and self._big:
             messages = self._too_big(messages, addr, key)
-        if not messages:
-            return  # (acks of the updates this registry delivers: heard, reported)
-        behind = self.endpoint.behind()
-        encoded = [encode(message) for message in messages]
-        inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
-        self._publish(LEAD_SUBJECT, inbound)
+        if messages:  # (else acks of the updates this registry delivers: heard, reported)
+            encoded = [encode(message) for message in messages]
+            behind = self.endpoint.behind()
+            self._publish(LEAD_SUBJECT, Inbound(self._me, *addr, key, datagram, behind, encoded))
 
     def _too_big(self, messages: list[Message], addr: Addr, key: bytes) -> list[Message]:
         """Answer TooBig each whole table asked in `messages` (datagrams from `addr`, opened
@@ -168,18 +163,19 @@ class Follower:
         return rest
 
     async def _report(self) -> None:
-        """Every HEARD_EVERY seconds, tell the registry that decides which peers were heard
-        from since the last report; one NATS does not take is dropped, as a datagram."""
+        """Every HEARD_EVERY seconds, hand the registry that decides the peers heard from
+        since the time before."""
         while True:
             await asyncio.sleep(HEARD_EVERY)
             heard, self._heard = self._heard, {}
-            for data in reports(self._me, heard):
-                with contextlib.suppress(*ERRORS):
-                    await self._nc.publish(HEARD_SUBJECT, data)
+            self._hand(heard)
 
     def announce(self) -> None:
         """Tell the registry that decides (a new one) which peers this registry holds."""
-        for (ip, port), key in (self._older | self._keys).items():
+        self._hand(self._older | self._keys)
+
+    def _hand(self, peers: dict[Addr, bytes]) -> None:
+        for (ip, port), key in peers.items():
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
     def forget_silent(self) -> None:

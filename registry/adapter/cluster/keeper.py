@@ -1,43 +1,50 @@
-"""The lease of one registry of a service, kept from a thread of its own.
-
-A registry in a join storm can keep its event loop busy for seconds: a lease renewed from it
-would run out, and a registry only busy would lose the lead and its peers. So a thread with its
-own loop and NATS connection renews the membership, and the lead while held, every RENEW
-seconds (lead.py), takes the lead when free, and tells the registry's loop of each change
-(`news`); the registry reads `held`, `term` and `leader`, and asks the rest through `call`.
-"""
+"""The lease of the registry that decides, and each registry's membership, in bucket
+CHATAPP_LEAD (docs/PROTOCOL.md, "Several registries"). A registry in a join storm can keep its
+event loop busy for seconds, and a lease renewed from there would run out: a thread with its
+own loop and NATS connection keeps them, and tells the registry's loop of each change."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import nats.js.errors
 from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 
 from registry.adapter.cluster.connect import connect, end_tasks_left
-from registry.adapter.cluster.lead import LEAD_BUCKET, LEASE, RENEW, Lead
-from registry.adapter.cluster.store import DUPLICATE_WINDOW, ERRORS, bucket
+from registry.adapter.cluster.store import (
+    ERRORS,
+    WRONG_LAST,
+    Superseded,
+    bucket,
+    entries,
+)
 
+#: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
+#: found soon; a busy one keeps it, renewed from the keeper's thread. NATS counts whole seconds.
+LEASE = 2.0
+#: Seconds between renewals, and between looks for a lead that is free.
+RENEW = 0.5
+LEAD_BUCKET = "CHATAPP_LEAD"
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE
 #: after the renewal was stored, which is later than it was sent; the margin left (two
 #: renewals) covers what a commit writes after its check.
 FRESH = LEASE - 2 * RENEW
-#: Seconds without a renewal after which a lead that takes the lead again, nobody else having
-#: held it, loads the state afresh all the same: a save it publishes again after
-#: DUPLICATE_WINDOW may be stored twice, and a load knows every copy.
-GOES_ON_WITHIN = DUPLICATE_WINDOW
 
 T = TypeVar("T")
 
 
 class LeaseKeeper:
-    """This registry's membership and lead, kept from a thread (see the module's
-    docstring). `held` and `leader` are what the thread saw last."""
+    """This registry's membership and lead. Started, its thread keeps them (see the module's
+    docstring); a test may `attach` one to a connection of its own and drive it."""
 
     def __init__(
         self, urls: list[str], me: str, reach: str, clock: Callable[[], float] = time.monotonic
@@ -47,19 +54,26 @@ class LeaseKeeper:
         self.me, self.reach = me, reach
         self._clock = clock
         self._urls = urls
+        self._value = json.dumps({"id": me, "reach": reach}).encode()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lease", daemon=True)
         self._nc: Client | None = None
-        self._lead: Lead | None = None
+        self._js: JetStreamContext | None = None
+        self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed: Callable[[], None] = lambda: None
-        #: set (in the loop that started the keeper) after each change of `held` or `leader`
+        self._caller: asyncio.AbstractEventLoop | None = None  # (the loop that started it)
+        self._revision = 0  # of the lead key as this registry wrote it (0: not held)
+        # the revision of the key `term` this registry wrote when it last took the lead
+        # after another held it (0: never)
+        self._term = 0
+        #: set (in the loop that started the keeper) after each change of `held`, `term` or
+        #: `leader`, which are what the thread saw last
         self.news = asyncio.Event()
         #: whether this registry holds the lead
         self.held = False
-        #: which term of the lead this registry holds (Lead.term): a lead lost to another
-        #: and taken again is a new term, whose state is loaded afresh; one that ran out
-        #: while nobody else took it is not
+        #: which term of the lead this registry holds: a lead lost to another and taken
+        #: again is a new term, whose state is loaded afresh; one that ran out while nobody
+        #: else took it is not
         self.term = 0
         #: where peers reach the registry that decides ("ip:port"), None when none does
         self.leader: str | None = None
@@ -69,49 +83,43 @@ class LeaseKeeper:
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
         there, take the lead if it is free, and keep both from now on."""
-        caller = asyncio.get_running_loop()
-
-        def changed() -> None:
-            caller.call_soon_threadsafe(self.news.set)
-
-        self._changed = changed
+        self._caller = asyncio.get_running_loop()
         self._thread.start()
-        await self._in_thread(self._open())
+        await self.call(self._open)
 
-    async def call(self, work: Callable[[Lead], Coroutine[Any, Any, T]]) -> T:
-        """`work(lead)`, run in the keeper's thread, awaited here."""
-        lead = self._lead
-        if lead is None:
-            raise RuntimeError("the lease keeper is not started")
-        return await self._in_thread(work(lead))
+    async def attach(self, js: JetStreamContext) -> None:
+        """Keep the lease through `js`, in the loop that awaits this."""
+        self._js, self._kv = js, await bucket(js, LEAD_BUCKET)
+
+    async def call(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """`work()`, run in the keeper's thread, awaited here."""
+        future = asyncio.run_coroutine_threadsafe(work(), self._loop)
+        return await asyncio.wrap_future(future)
 
     async def check(self) -> None:
-        """Raise Superseded unless this registry still holds the lead (Lead.check). A
+        """Raise Superseded unless this registry still holds the lead (`check_lead`). A
         renewal sent less than FRESH seconds ago answers without a round trip: every commit
         of the registry that decides asks, and each waited for NATS, answers held meanwhile."""
         if self.held and self._clock() - self.renewed < FRESH:
             return
         await self.call(self._renewed_now)
 
-    async def _renewed_now(self, lead: Lead) -> None:
+    async def _renewed_now(self) -> None:
         sent = self._clock()
-        await lead.check(afresh=sent - self.renewed > GOES_ON_WITHIN)
+        await self.check_lead()
         self.renewed = sent
 
     async def stop(self) -> None:
         """Stop keeping the lease (it runs out), and the thread."""
         if self._thread.is_alive():
             with contextlib.suppress(*ERRORS):
-                await self._in_thread(self._close())
+                await self.call(self._close)
             self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 5)
 
-    async def _in_thread(self, work: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
-
     async def _open(self) -> None:
         self._nc, js = await connect(self._urls, lambda _: None)
-        self._lead = Lead(await bucket(js, LEAD_BUCKET), js, self.me, self.reach)
+        await self.attach(js)
         await self._tick()
         self._task = asyncio.get_running_loop().create_task(self._keep())
 
@@ -123,27 +131,25 @@ class LeaseKeeper:
     async def _tick(self) -> None:
         """Renew the membership, and the lead if held; else look for the lead, and take it
         when it is free. NATS away, nothing changes: nobody else can take the lead meanwhile."""
-        lead = self._lead
-        assert lead is not None
         seen = self.leader
         try:
-            await lead.keep_membership()
-            if lead.held:
+            await self._publish(f"member.{self.me}", self.reach.encode())
+            if self._revision:
                 sent = self._clock()
-                if await lead.renew():
+                if await self.renew():
                     self.renewed = sent
-            if not lead.held:
-                seen = await lead.leader()
+            if not self._revision:
+                seen = str((await self._holder())[0].get("reach", "")) or None
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                away = self._clock() - self.renewed > GOES_ON_WITHIN
-                if seen in (None, self.reach) and await lead.take(afresh=away):
+                if seen in (None, self.reach) and await self.take():
                     seen = self.reach
         except ERRORS:
             pass
-        if (lead.held, seen, lead.term) != (self.held, self.leader, self.term):
-            self.held, self.leader, self.term = lead.held, seen, lead.term
-            self._changed()
+        if (self._revision != 0, seen, self._term) != (self.held, self.leader, self.term):
+            self.held, self.leader, self.term = self._revision != 0, seen, self._term
+            if self._caller is not None:
+                self._caller.call_soon_threadsafe(self.news.set)
 
     async def _close(self) -> None:
         if self._task is not None:
@@ -155,3 +161,84 @@ class LeaseKeeper:
                 await self._nc.close()
         # what the client left waiting (NATS away) ends here, not with the loop
         await end_tasks_left()
+
+    async def take(self) -> bool:
+        """Take the lead if nobody holds it; whether this registry holds it now (its term
+        says whether another held it since this registry last did)."""
+        assert self._kv is not None
+        try:
+            self._revision = await self._kv.create("lead", self._value, msg_ttl=LEASE)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            # held, unless by this registry: a lead it lost, written as it was losing it
+            if not await self._still_mine():
+                return False
+        try:  # `term` written with this registry's id, unless it holds this one's last write
+            try:
+                revision = (await self._kv.get("term")).revision
+            except nats.js.errors.KeyNotFoundError:
+                revision = None
+            if revision != self._term:
+                self._term = await self._kv.put("term", self.me.encode())
+        except ERRORS:
+            self._revision = 0  # (taken again at the next look: the lead names this one)
+            raise
+        return True
+
+    async def renew(self) -> bool:
+        """Renew the lead; False when another registry holds it now, or this one lost it
+        (its lease ran out) and has not taken it again."""
+        if not self._revision:
+            return False  # (a write expecting no revision would take a lead that ran out)
+        try:
+            self._revision = await self._publish("lead", self._value, self._revision)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code not in WRONG_LAST:
+                raise
+            return await self._still_mine()
+        return True
+
+    async def _publish(self, key: str, value: bytes, last: int = 0) -> int:
+        """Write `key` for LEASE seconds (over revision `last`, unless 0); its revision."""
+        assert self._js is not None
+        headers = {"Nats-Expected-Last-Subject-Sequence": str(last)} if last else None
+        ack = await self._js.publish(
+            f"$KV.{LEAD_BUCKET}.{key}", value, headers=headers, msg_ttl=LEASE
+        )
+        return ack.seq
+
+    async def _still_mine(self) -> bool:
+        """The lead has another revision than the last this registry wrote: still this
+        registry's when it holds its id (a renewal that timed out went through), else lost."""
+        holder, revision = await self._holder()
+        self._revision = revision if holder.get("id") == self.me else 0
+        return self._revision != 0
+
+    async def _holder(self) -> tuple[dict[str, str], int]:
+        """What `lead` holds (id and reach), and its revision; ({}, 0) when none."""
+        assert self._kv is not None
+        try:
+            entry = await self._kv.get("lead")
+        except nats.js.errors.KeyNotFoundError:
+            return {}, 0
+        return json.loads(entry.value or b"{}"), entry.revision or 0
+
+    async def check_lead(self) -> None:
+        """Raise Superseded unless this registry still holds the lead (before a commit: what
+        a registry that lost it writes must not count), or takes it again in its term (it
+        ran out while NATS was away, and nobody else held it)."""
+        term = self._term
+        if not await self.renew() and not (await self.take() and self._term == term):
+            raise Superseded("another registry of the service decides for it now")
+
+    async def members(self) -> dict[str, str]:
+        """The registries of the service: where peers reach each, by id."""
+
+        async def listed() -> dict[str, str]:
+            assert self._kv is not None
+            return {
+                key.removeprefix("member."): value.decode()
+                for key, (_, value) in (await entries(self._kv)).items()
+                if key.startswith("member.")
+            }
+
+        return await self.call(listed)

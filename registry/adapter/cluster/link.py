@@ -1,13 +1,6 @@
-"""How the registries of one service pass their peers' messages to the one that decides
-(docs/PROTOCOL.md, "Several registries").
-
-Every registry holds the secure channels of its own peers. A relay hands what they send,
-opened, to the one that decides (`Inbound`, on LEAD_SUBJECT), which sends back what is for
-them (`Outbound`, on the relay's subject) for the relay to seal and send. Both travel on plain
-NATS subjects, as datagrams: the core's retries make up for what is lost. What is handed
-over in one pass of the event loop goes as one NATS message per subject. Each relay reports
-the peers it heard every HEARD_EVERY seconds (`Heard`): the lead judges them running by it.
-"""
+"""What the registries of one service hand each other on plain NATS subjects, as datagrams
+(the core's retries make up for what is lost): `Inbound` from a relay's peers to the registry
+that decides, `Outbound` back (docs/PROTOCOL.md, "Several registries")."""
 
 from __future__ import annotations
 
@@ -25,15 +18,11 @@ Peers = list[tuple[str, int, bytes]]
 
 #: Where the registry that decides for the service takes what the others hand it.
 LEAD_SUBJECT = "chatapp.lead.in"
-#: Where the registry that decides takes the others' reports of the peers they heard.
-HEARD_SUBJECT = "chatapp.lead.heard"
 #: The most bytes of items one NATS message carries (a server takes 1 MB by default).
 BATCH_BYTES = 256 * 1024
 #: Seconds between a relay's reports of the peers it heard: a tenth of the keepalive, so that
 #: a report lost costs a peer nothing.
 HEARD_EVERY = 1.0
-#: The most peers one report names (each ~50 bytes: well inside BATCH_BYTES).
-HEARD_PER_REPORT = 4096
 
 
 def registry_subject(registry: str) -> str:
@@ -43,8 +32,8 @@ def registry_subject(registry: str) -> str:
 
 class Inbound(Struct, array_like=True, frozen=True):
     """What a peer sent to `registry`: from `ip`:`port`, opened with `key`, each message as
-    the codec encodes it; `datagram` (else over TCP) and `behind` as RegistryCore.receive
-    takes them."""
+    the codec encodes it (none: the peer was heard); `datagram` (else over TCP) and `behind`
+    as RegistryCore.receive takes them."""
 
     registry: str
     ip: str
@@ -70,20 +59,11 @@ class Outbound(Struct, array_like=True, frozen=True):
     gone: list[Addr] = []
 
 
-class Heard(Struct, array_like=True, frozen=True):
-    """The peers `registry` heard from since its last report: each address, with the key
-    that opened what came from it."""
-
-    registry: str
-    peers: list[tuple[str, int, bytes]]
-
-
 _encoder = msgpack.Encoder()
 #: What crosses NATS, decoded; each raises msgspec.DecodeError (or ValidationError) for what
 #: is not one.
 INBOUNDS = msgpack.Decoder(list[Inbound])
 OUTBOUNDS = msgpack.Decoder(list[Outbound])
-HEARD = msgpack.Decoder(Heard)
 
 
 def batches(items: list[bytes]) -> list[bytes]:
@@ -101,15 +81,6 @@ def batches(items: list[bytes]) -> list[bytes]:
     if batch:
         out.append(_encoder.encode(batch))
     return out
-
-
-def reports(registry: str, heard: dict[Addr, bytes]) -> list[bytes]:
-    """The reports (NATS messages) that `registry` heard `heard` (a key per address)."""
-    peers = [(ip, port, key) for (ip, port), key in heard.items()]
-    return [
-        _encoder.encode(Heard(registry, peers[at : at + HEARD_PER_REPORT]))
-        for at in range(0, len(peers), HEARD_PER_REPORT)
-    ]
 
 
 class Backlog:

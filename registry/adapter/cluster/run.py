@@ -19,6 +19,7 @@ from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from registry.adapter.cluster.connect import (
@@ -32,18 +33,15 @@ from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answ
 from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf, service_desk_key
 from registry.adapter.cluster.elsewhere import Elsewhere
 from registry.adapter.cluster.follower import FORGET_PERIODS, Follower
-from registry.adapter.cluster.keeper import LeaseKeeper
-from registry.adapter.cluster.lead import RENEW, Lead, service_key
+from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
-    HEARD,
-    HEARD_SUBJECT,
     INBOUNDS,
     LEAD_SUBJECT,
     Backlog,
     Publisher,
     registry_subject,
 )
-from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
+from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket, made_once
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
@@ -55,11 +53,13 @@ from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from wire.codec import decode
 from wire.errors import DecodeError
+from wire.keys import KEY_BYTES
 from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
 ANNOUNCED = 1.2 * RENEW
+SERVICE_BUCKET = "CHATAPP_SERVICE"
 
 
 class Service(Struct, frozen=True):
@@ -86,15 +86,12 @@ class ClusterRegistry:
     ) -> None:
         """`listen`: where this registry listens; `settings`, its settings (its console
         is never a help-desk operator's, nor a prompt)."""
-        self._nc = service.nc
-        self._keeper = service.keeper
-        self._store = service.store
-        self._key = service.key
+        self._service = service
+        self._nc, self._keeper = service.nc, service.keeper
         # One secure channel for the life of the process: a session a peer made while this
         # registry relayed goes on when it decides, and back; a peer is never left sending
         # on a session the registry forgot when its role changed.
         self._channel = registry_channel(service.key[0])
-        self._desk = service.desk
         self._listen = listen
         self._out = out
         self.log = _stamped(out)
@@ -138,20 +135,20 @@ class ClusterRegistry:
         service's state could not be loaded (NATS did not answer: it may be electing a
         leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
-        self._store.fence = keeper.check
+        store = self._service.store
+        store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
             lambda registry, out: self._publish(registry_subject(registry), out)
         )
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
-        heard = await self._nc.subscribe(HEARD_SUBJECT, cb=self._heard)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
             # is pushed at start then reaches each peer through its own registry
             await asyncio.sleep(ANNOUNCED)
             try:
-                kept = await self._store.load(time.monotonic())
-                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
+                kept = await store.load(time.monotonic())
+                shelf = await BucketShelf.load(self._service.desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
                 return
@@ -159,7 +156,7 @@ class ClusterRegistry:
                 data_dir=self._data_dir,
                 listen=self._listen,
                 out=self._out,
-                backend=Backend(self._store, kept, *self._key, self._channel, shelf),
+                backend=Backend(store, kept, *self._service.key, self._channel, shelf),
                 settings=self._settings,
             )
             try:
@@ -168,7 +165,6 @@ class ClusterRegistry:
                 await server.close()
         finally:
             await sub.unsubscribe()
-            await heard.unsubscribe()
             await asked.unsubscribe()
             self._server = self._elsewhere = self._lead_sub = None
 
@@ -244,28 +240,16 @@ class ClusterRegistry:
         return here, self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (see Lead.members), or None when NATS did not
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not
         say."""
         try:
-            return await self._keeper.call(Lead.members)
+            return await self._keeper.members()
         except ERRORS:
             return None
 
-    async def _heard(self, msg: Msg) -> None:
-        """Another registry's report of the peers it heard (link.Heard), for the core."""
-        server = self._server
-        if server is None:
-            return
-        try:
-            report = HEARD.decode(msg.data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            self.log("dropped what another registry reported: not ChatApp's")
-            return
-        heard = [((ip, port), key) for ip, port, key in report.peers]
-        server.handle(lambda core, now: core.heard_elsewhere(heard, now))
-
     async def _inbound(self, msg: Msg) -> None:
-        """What other registries' peers sent (one registry's pass), for this registry's core."""
+        """What other registries' peers sent (one registry's pass), for this registry's core;
+        one that sent nothing was heard there."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
@@ -293,10 +277,11 @@ class ClusterRegistry:
                     self.log(f"<- {where} (via another registry) {for_log(message)}")
 
         def received(core: RegistryCore, now: float) -> list[Action]:
+            core.heard_elsewhere([((i.ip, i.port), i.key) for i, m in inbounds if not m], now)
             return [
                 action
                 for inbound, messages in inbounds
-                for message in messages  # (none: a registry saying which peers it holds)
+                for message in messages
                 for action in core.receive(
                     message, (inbound.ip, inbound.port), now, key=inbound.key,
                     datagram=inbound.datagram, behind=max(behind, inbound.behind),
@@ -338,6 +323,16 @@ class ClusterRegistry:
             with contextlib.suppress(*ERRORS):
                 answer = functools.partial(run_command, registry=server)
                 await msg.respond(answer_asked(msg.data, answer))
+
+
+async def service_key(js: JetStreamContext) -> tuple[X25519PrivateKey, bool]:
+    """The service's key pair, made now by the first registry that asks (True then)."""
+    made = X25519PrivateKey.generate().private_bytes_raw().hex().encode()
+    kept, fresh = await made_once(await bucket(js, SERVICE_BUCKET), "registry-key", made)
+    raw = bytes.fromhex(kept.decode())
+    if len(raw) != KEY_BYTES:
+        raise ValueError("the service's registry key in NATS is not a key")
+    return X25519PrivateKey.from_private_bytes(raw), fresh
 
 
 def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:

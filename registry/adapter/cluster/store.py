@@ -5,33 +5,29 @@ copies). It writes only the table rows that changed, each over the revision this
 read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
-hex>` and `version` in CHATAPP_TABLE; each stored message on `chatapp.mail.<owner in hex>`.
+hex>` and `version` in CHATAPP_TABLE; `<owner>.<sender, id>` (each in hex) in CHATAPP_MAIL,
+a stored message: stored again, its one copy is replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.api import StorageType
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason
-from registry.adapter.cluster.connect import with_replicas
-from registry.adapter.storage import StorageError
+from registry.adapter.storage import StorageError, room_lines
 from registry.adapter.store import Kept, StoreAction
 from registry.core.actions import (
-    DropHistory,
     DropMail,
     KeepHistory,
     KeepOwner,
@@ -40,9 +36,8 @@ from registry.core.actions import (
     StoreMail,
 )
 from registry.core.table import Owner, Table, row_json
-from wire.codec import decode, encode
-from wire.errors import DecodeError
-from wire.messages import RoomMessage, StoredMessage
+from wire.codec import encode
+from wire.messages import StoredMessage
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
@@ -50,14 +45,12 @@ WATCH_TRIES = 5
 #: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
-MAIL_SUBJECT = "chatapp.mail"
 #: Errors of NATS and JetStream: no answer, refused, or NATS away.
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 #: JetStream's codes for a write over another revision than the one it expected.
 WRONG_LAST = (10071, 10164)
-#: Seconds within which JetStream answers a save published again with the copy it stored
-#: (the stream's duplicate window, NATS's default): see JetStreamStore._publish.
-DUPLICATE_WINDOW = 120.0
+#: Seconds the marker of a message dropped is kept (it takes the message's place).
+DROPPED_KEPT = 60.0
 
 
 class Superseded(StorageError):
@@ -79,12 +72,15 @@ async def made_once(kv: KeyValue, key: str, value: bytes) -> tuple[bytes, bool]:
 
 
 async def bucket(js: JetStreamContext, name: str) -> KeyValue:
-    """The bucket `name` (one revision per key), made by the first registry that needs it."""
-    return await with_replicas(
-        lambda n: js.create_key_value(
-            KeyValueConfig(bucket=name, storage=StorageType.FILE, replicas=n)
-        )
-    )
+    """The bucket `name` (one revision per key), made by the first registry that needs it:
+    with three copies where the cluster has three servers or more (JetStream then keeps each
+    write on a majority before it answers), else one."""
+    try:
+        return await js.create_key_value(bucket=name, storage=StorageType.FILE, replicas=3)
+    except nats.js.errors.APIError as exc:
+        if exc.code not in (400, 500, 503):
+            raise
+        return await js.create_key_value(bucket=name, storage=StorageType.FILE, replicas=1)
 
 
 class JetStreamStore:
@@ -95,7 +91,8 @@ class JetStreamStore:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
-        self._actions: list[_Queued] = []
+        self._mail = buckets[MAIL]
+        self._actions: list[StoreAction] = []
         self._table_dirty = False
         # the name keys of the rows to write at the next commit (None: every row)
         self._named: set[str] | None = set()
@@ -107,24 +104,13 @@ class JetStreamStore:
         # the texts of each row written since its last acknowledged write, without an
         # acknowledgement (any may be stored; None: deleted)
         self._unsure: dict[str, set[bytes | None]] = {}
-        # the mailboxes as stored: each message with its stream sequence, by owner
-        self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
+        # the mailboxes as stored, by owner: each message by its sender and id
+        self._boxes: dict[str, dict[tuple[str, str], StoredMessage]] = {}
 
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
-        """The service's buckets and stream, made by the first registry that needs them."""
-        buckets = {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS)}
-        await with_replicas(
-            lambda n: js.add_stream(
-                StreamConfig(
-                    name=MAIL,
-                    subjects=[f"{MAIL_SUBJECT}.*"],
-                    storage=StorageType.FILE,
-                    num_replicas=n,
-                )
-            )
-        )
-        return cls(js, buckets)
+        """The service's buckets, made by the first registry that needs them."""
+        return cls(js, {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
 
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
@@ -148,26 +134,14 @@ class JetStreamStore:
             owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
         histories = {}
         for key, (_, value) in (await entries(self._rooms)).items():
-            histories[bytes.fromhex(key).decode()] = _history(value)
-        await self._load_mail()
-        mail = {owner: _once(box) for owner, box in self._boxes.items() if box}
-        return Kept(table, mail, owners, histories)
-
-    async def _load_mail(self) -> None:
-        """Every stored message in the order stored, each copy with its own sequence (a
-        message dropped drops every copy)."""
+            histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
         self._boxes = {}
-        seq = 1
-        while True:
-            try:
-                msg = await self._js.get_msg(MAIL, seq=seq, subject=f"{MAIL_SUBJECT}.*", next=True)
-            except nats.js.errors.NotFoundError:
-                return
-            assert msg.seq is not None and msg.subject is not None
-            seq = msg.seq + 1
-            owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
-            message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
-            self._boxes.setdefault(owner, []).append((msg.seq, message))
+        for key, (_, value) in sorted((await entries(self._mail)).items(), key=_revision):
+            message = msgspec.json.decode(value, type=StoredMessage)
+            box = self._boxes.setdefault(bytes.fromhex(key.partition(".")[0]).decode(), {})
+            box[(message.sender, message.id)] = message
+        mail = {owner: list(box.values()) for owner, box in self._boxes.items()}
+        return Kept(table, mail, owners, histories)
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
@@ -177,7 +151,7 @@ class JetStreamStore:
             else:
                 self._named.update(action.rows)
         else:
-            self._actions.append(_Queued(action, secrets.token_hex(8)))
+            self._actions.append(action)
 
     @property
     def dirty(self) -> bool:
@@ -196,7 +170,7 @@ class JetStreamStore:
         while self._actions:
             run = _independent_run(self._actions)
             try:
-                await _at_most(IN_FLIGHT, [self._write(queued) for queued in run])
+                await _at_most(IN_FLIGHT, [self._write(action) for action in run])
             except ERRORS as exc:
                 raise StorageError(f"JetStream did not store it ({os_reason(exc)})") from None
             del self._actions[: len(run)]
@@ -210,45 +184,27 @@ class JetStreamStore:
                 raise
         return busy
 
-    async def _write(self, queued: _Queued) -> None:
+    async def _write(self, action: StoreAction) -> None:
         """Carry out one action (each may be carried out again after a failure)."""
-        match queued.action:
+        match action:
             case StoreMail(owner, message):
-                await self._publish(queued, owner, message)
+                await self._mail.put(_mail_key(owner, message), msgspec.json.encode(message))
+                self._boxes.setdefault(owner, {})[(message.sender, message.id)] = message
             case DropMail(owner, ids):
-                gone = set(ids)
-                for seq, message in list(self._boxes.get(owner, [])):
-                    if message.id in gone:
-                        await self._delete(seq)
-                        self._boxes[owner].remove((seq, message))
-            case MoveMail(old, new):
-                for seq, message in list(self._boxes.get(old, [])):
-                    await self._publish(queued, new, message)
-                    await self._delete(seq)
-                    self._boxes[old].remove((seq, message))
+                box = self._boxes.get(owner, {})
+                for message in [m for m in box.values() if m.id in ids]:
+                    await self._mail.purge(_mail_key(owner, message), msg_ttl=DROPPED_KEPT)
+                    del box[(message.sender, message.id)]
+            case MoveMail(old, new) if old != new:  # (a rename that changes only case: none)
+                for message in list(self._boxes.get(old, {}).values()):
+                    await self._write(StoreMail(new, message))
+                    await self._write(DropMail(old, (message.id,)))
             case KeepOwner(box, owner):
                 await self._owners.put(hex_key(box), json.dumps(owner.to_json()).encode())
+            case KeepHistory(room, ()):
+                await self._rooms.delete(hex_key(room))
             case KeepHistory(room, history):
                 await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
-            case DropHistory(room):
-                await self._rooms.delete(hex_key(room))
-
-    async def _publish(self, queued: _Queued, owner: str, message: StoredMessage) -> None:
-        """Store one copy of `message` for `owner`. Published again after its acknowledgement
-        was lost, it has the same id, and JetStream answers with the copy it stored (within
-        DUPLICATE_WINDOW). Once acknowledged, the next copy (the commit made again whole) has a
-        new id."""
-        ack = await self._js.publish(
-            _subject(owner),
-            msgspec.json.encode(message),
-            headers={"Nats-Msg-Id": f"{queued.token}.{queued.acked}"},
-        )
-        queued.acked += 1
-        self._boxes.setdefault(owner, []).append((ack.seq, message))
-
-    async def _delete(self, seq: int) -> None:
-        with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
-            await self._js.delete_msg(MAIL, seq)
 
     async def _write_table(self, table: Table, named: set[str] | None) -> float:
         """Write the rows of `named` (None: every row) that changed, each over the revision this
@@ -274,7 +230,8 @@ class JetStreamStore:
 
     def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
         """The writes of the rows of `named` (None: all), and of names that have or had
-        former names, whose text changed; a row no longer in the table is deleted."""
+        former names, whose text changed or whose last write went unanswered; a row no
+        longer in the table is deleted."""
         formers = table.formers()
         if named is None:
             keys: set[str] | Iterable[str] = table.records.keys()
@@ -282,16 +239,16 @@ class JetStreamStore:
         else:
             keys, gone = named | formers.keys() | self._holders, set()
         self._holders = set(formers)
-        writes: list[Awaitable[None]] = [self._delete_row(key) for key in gone]
+        writes: list[Awaitable[None]] = [self._write_row(key, None) for key in gone]
         for key in keys:
             stored, record = f"row.{hex_key(key)}", table.records.get(key)
             if record is None:
                 if stored in self._rows:
-                    writes.append(self._delete_row(stored))
+                    writes.append(self._write_row(stored, None))
                 continue
             value = _row_bytes(row_json(record, formers.get(key)))
             known = self._rows.get(stored)
-            if known is None or known[1] != value:
+            if known is None or known[1] != value or stored in self._unsure:
                 writes.append(self._write_row(stored, value))
         return writes
 
@@ -299,38 +256,37 @@ class JetStreamStore:
         await self._table.put("version", version)
         self._version = version
 
-    async def _write_row(self, key: str, value: bytes) -> None:
-        known = self._rows.get(key)
+    async def _write_row(self, key: str, value: bytes | None) -> None:
+        """Write row `key` (None: delete it) over the revision this store knows of it."""
         try:
             try:
-                if known is None:
-                    revision = await self._table.create(key, value)
-                else:
-                    revision = await self._table.update(key, value, last=known[0])
+                revision = await self._put(key, value, self._rows.get(key, (0, b""))[0])
             except nats.js.errors.KeyWrongLastSequenceError:
-                last = await self._landed(key)
-                revision = await self._table.update(key, value, last=last)
+                revision = await self._put(key, value, await self._landed(key))
         except ERRORS:
             self._unsure.setdefault(key, set()).add(value)
             raise
         self._unsure.pop(key, None)
-        self._rows[key] = (revision, value)
+        if value is None:
+            self._rows.pop(key, None)
+        else:
+            self._rows[key] = (revision, value)
 
-    async def _delete_row(self, key: str) -> None:
+    async def _put(self, key: str, value: bytes | None, last: int) -> int:
+        """Write (None: delete) `key` over revision `last` (0: none); the revision written.
+        KeyWrongLastSequenceError when the key has another."""
+        if value is not None:
+            if last:
+                return await self._table.update(key, value, last=last)
+            return await self._table.create(key, value)  # (over a delete too)
         try:
-            try:
-                await self._table.delete(key, last=self._rows[key][0])
-            except nats.js.errors.APIError as exc:
-                if exc.err_code not in WRONG_LAST:
-                    raise
-                last = await self._landed(key)
-                if last:
-                    await self._table.delete(key, last=last)
-        except ERRORS:
-            self._unsure.setdefault(key, set()).add(None)
+            if last:
+                await self._table.delete(key, last=last)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code in WRONG_LAST:
+                raise nats.js.errors.KeyWrongLastSequenceError from None
             raise
-        self._unsure.pop(key, None)
-        del self._rows[key]
+        return 0
 
     async def _landed(self, key: str) -> int:
         """Row `key` has another revision than this store knows: that of a write this store
@@ -373,63 +329,35 @@ async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
             raise outcome
 
 
-@dataclass(slots=True)
-class _Queued:
-    """An action waiting for a commit; `token`.`acked` is the id of its mail's next copy."""
-
-    action: StoreAction
-    token: str
-    acked: int = 0
-
-
-def _independent_run(actions: list[_Queued]) -> list[_Queued]:
+def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
     """The longest run at the head of `actions` to write at once: appends (one connection
     keeps their order), and histories and owners of distinct keys."""
-    run: list[_Queued] = []
+    run: list[StoreAction] = []
     keys: set[tuple[type, str]] = set()
-    for queued in actions:
-        action = queued.action
+    for action in actions:
         if isinstance(action, StoreMail):
-            run.append(queued)
+            run.append(action)
             continue
-        if isinstance(action, KeepHistory | DropHistory):
+        if isinstance(action, KeepHistory):
             key: tuple[type, str] = (KeepHistory, action.room)
         elif isinstance(action, KeepOwner):
             key = (KeepOwner, action.box)
         else:
-            return run or [queued]
+            return run or [action]
         if key in keys:
             return run
         keys.add(key)
-        run.append(queued)
+        run.append(action)
     return run
 
 
-def _once(box: list[tuple[int, StoredMessage]]) -> list[StoredMessage]:
-    """Each message of a mailbox once, at the place of its last copy (a failed commit is made
-    again whole, in order: the last copies are in the order saved)."""
-    last: dict[tuple[str, str], StoredMessage] = {}
-    for _, message in box:
-        key = (message.sender, message.id)
-        last.pop(key, None)
-        last[key] = message
-    return list(last.values())
+def _mail_key(owner: str, message: StoredMessage) -> str:
+    """The key of `message` for `owner` (a notice has no sender: no token may be empty)."""
+    return f"{hex_key(owner)}.{hex_key(message.sender + chr(0) + message.id)}"
 
 
-def _subject(owner: str) -> str:
-    return f"{MAIL_SUBJECT}.{hex_key(owner)}"
-
-
-def _history(value: bytes) -> list[RoomMessage]:
-    kept = []
-    for line in value.split(b"\n"):
-        try:
-            message = decode(line)
-        except DecodeError:
-            continue
-        if isinstance(message, RoomMessage):
-            kept.append(message)
-    return kept
+def _revision(item: tuple[str, tuple[int, bytes]]) -> int:
+    return item[1][0]
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
@@ -437,28 +365,22 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
     watch may say it gave all too early: it is read again until it gave as many keys as the
     bucket holds messages (WATCH_TRIES at most)."""
     for _ in range(WATCH_TRIES):
-        found, seen = await _watched(bucket)
+        found: dict[str, tuple[int, bytes]] = {}
+        seen = 0  # (deleted keys too)
+        watcher = await bucket.watchall()
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                seen += 1
+                if entry.operation is None:  # (a put: deletes and purges name an operation)
+                    assert entry.revision is not None
+                    found[entry.key] = (entry.revision, entry.value or b"")
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
         if seen >= (await bucket.status()).stream_info.state.messages:
             break
     return found
-
-
-async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]:
-    """The keys a watch of `bucket` gave, and how many, deleted ones included."""
-    found: dict[str, tuple[int, bytes]] = {}
-    seen = 0
-    watcher = await bucket.watchall()
-    try:
-        async for entry in watcher:
-            if entry is None:
-                break
-            seen += 1
-            if entry.operation is None:  # (a put: deletes and purges name an operation)
-                assert entry.revision is not None
-                found[entry.key] = (entry.revision, entry.value or b"")
-    finally:
-        await watcher.stop()  # type: ignore[no-untyped-call]
-    return found, seen
 
 
 def _row_bytes(row: dict[str, Any]) -> bytes:
