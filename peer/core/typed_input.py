@@ -15,23 +15,14 @@ from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
 from peer.core.shared import QUITTING_LATER
-from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
+from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (see `TypedInput._changing`),
-#: and a TableRequest for the whole table.
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
 _CHANGES = (Join, Leave, Rename, Deregister, Register)
-
-
-def _waited_for(message: Message) -> bool:
-    """Whether the lines typed wait for the answer to `message`, a request on its way (see
-    `TypedInput._changing`)."""
-    if isinstance(message, TableRequest):
-        return message.since < 0
-    return isinstance(message, _CHANGES)
 
 
 class TypedInput:
@@ -152,13 +143,13 @@ class TypedInput:
         a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
         all?), a leave (a /join after it must reach the registry after it: were the join
         to overtake it, or the leave be lost and sent again, the registry would answer the
-        join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none; not the
-        rows changed since our version, a catch-up that the table, always a moment behind
-        the registry's, does without). Lines typed meanwhile, by a quick hand or a script,
+        join as one for the room we are in, and then take us out), the whole table while
+        we have none (a name typed may be in it: after a Welcome into a big table, which
+        has none; not one asked again, which the table, always a moment behind the
+        registry's, does without). Lines typed meanwhile, by a quick hand or a script,
         wait for its answer, so that they are carried out in the order typed."""
         requests = self._requests
-        if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
+        kinds = _CHANGES if self._shared.table.version >= 0 else (*_CHANGES, TableRequest)
+        if not requests.any_of(kinds, streamed=True):
             return False  # (one look, nearly always enough)
-        waiting = requests.messages(streamed=True, held=True)
-        return any(_waited_for(m) for m in waiting)
+        return any(isinstance(m, kinds) for m in requests.messages(streamed=True, held=True))

@@ -1,8 +1,8 @@
 """The table updates a relay delivers to its own peers for the registry that decides, by the
 watch of a registry alone (registry/core/table_watch.py): one push in flight per peer, sent
-again at its round trip, a late ack answered with every row changed since. The updates handed
-are its log (registry/core/table_changes.py); neither copies nor acks cross NATS. A push given up
-is dropped, as alone: the peer asks for what it missed. A peer offline, or silent for a turn
+again at its round trip, a late ack answered with every row changed since. Neither copies nor
+acks cross NATS. A push given up is dropped, as alone: a peer's keepalive says what it holds,
+and it is pushed what it missed (`heard`). A peer offline, or silent for a turn
 of the follower's, is forgotten. Each push names its peers as a change of the list before
 (link.Outbound); one over a list not held here is dropped, and the list comes whole again.
 """
@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr, Outbound
-from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, Message, TableUpdate
@@ -32,9 +31,8 @@ class Delivery:
     def __init__(self, endpoint: Endpoint, key_of: Callable[[Addr], bytes]) -> None:
         self._endpoint = endpoint
         self._key_of = key_of
-        self._log = TableLog()
         #: the watch of the pushes (its peers' keys as key_text: "" for none)
-        self.watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
+        self.watch = TableWatch(IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
         # the peers of the last push, with their keys, as handed (and their addresses, as a
         # list); its number
@@ -99,6 +97,14 @@ class Delivery:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
 
+    def heard(self, addr: Addr, held: int) -> None:
+        """The peer at `addr` holds the table at `held` (its keepalive): what it missed is
+        pushed (TableWatch.heard), if it is one of the peers pushed here."""
+        if addr not in self._peers:
+            return
+        self._send(self.watch.heard(addr, held, self._version, time.monotonic()))
+        self._timer.set(self.watch.next_wake())
+
     def close(self) -> None:
         self._timer.cancel()
 
@@ -109,8 +115,6 @@ class Delivery:
         fresh = [update for update in run if update.version > self._version]
         if not fresh:
             return
-        for update in fresh:
-            self._log.add(update)  # (a gap starts the log again)
         self._version = fresh[-1].version
         self._send(self.watch.push(fresh, to, now))
         sent = set(to)
