@@ -16,9 +16,7 @@ from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES, Table
 from wire.keys import fingerprint, key_from_text
 from wire.messages import (
-    Alias,
     Alive,
-    Entry,
     Keepalive,
     Message,
     TableRequest,
@@ -88,11 +86,14 @@ class TableNews:
             self.released(emit)
 
     def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
-        """The whole table as we asked for it (none older than ours), with what it says of
-        us (`_snapshot_news`)."""
-        if snapshot.version < self._shared.table.version:
+        """The whole table as we asked for it (none older than ours): said as a change
+        unless its rows are those held, with what it says of us (`_snapshot_news`)."""
+        table = self._shared.table
+        if snapshot.version < table.version:
             return
-        self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
+        self._renames.whole_table_seen()
+        if table.replace(snapshot.version, snapshot.entries, snapshot.aliases):
+            self._shared.change_lines.table_changed(now, emit)
         self._snapshot_news(snapshot, emit)
         self.take_held(now, emit)
 
@@ -138,19 +139,6 @@ class TableNews:
             if entry is not None and entry.port == port and entry.online:
                 return rename.new_name
         return ""
-
-    def replace(
-        self,
-        version: int,
-        entries: tuple[Entry, ...],
-        aliases: tuple[Alias, ...],
-        now: float,
-        emit: Emit,
-    ) -> None:
-        """The whole table, at `version`: said as a change, unless its rows are those held."""
-        self._renames.whole_table_seen()
-        if self._shared.table.replace(version, entries, aliases):
-            self._shared.change_lines.table_changed(now, emit)
 
     def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The whole table of a Welcome, said at once. A Welcome of no rows carries no table

@@ -99,9 +99,7 @@ class Delivery:
 
     def heard(self, addr: Addr, held: int) -> None:
         """The peer at `addr` holds the table at `held` (its keepalive): what it missed is
-        pushed (TableWatch.heard), if it is one of the peers pushed here."""
-        if addr not in self._peers:
-            return
+        pushed (TableWatch.heard), from the updates handed here."""
         self._send(self.watch.heard(addr, held, self._version, time.monotonic()))
         self._timer.set(self.watch.next_wake())
 
