@@ -198,5 +198,5 @@ def test_a_keepalive_behind_brings_the_rows_since_its_version_from_here() -> Non
             delivery.close()
 
     asyncio.run(run())
-    [(to, update, key)] = [sent for sent in endpoint.sent if sent[0] == BOB]
+    [(_, update, key)] = [sent for sent in endpoint.sent if sent[0] == BOB]
     assert (update.start(), update.version, update.entries, key) == (1, 2, (rows[2],), KB)  # type: ignore[attr-defined]
