@@ -1,7 +1,6 @@
 """The table's pushes to each online peer, a watch with acknowledged revisions (as etcd's):
 a peer is pushed every row changed since the version it acked, one push in flight, resent
-as the newest state by the product's one retransmitter (wire.reliable: RFC 6298 over the
-round trip its peers' acks measure), given up after a round of ATTEMPTS copies. A peer's
+on its round trip's timeout as the newest state, given up after ATTEMPTS copies. A peer's
 keepalive says the version it holds: one behind is pushed what it missed, from the log of
 the last updates; told the newest version when the log does not reach back, it takes the
 whole table. A peer `handed_over` is another registry's to watch.
@@ -9,6 +8,7 @@ whole table. A peer `handed_over` is another registry's to watch.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
@@ -20,7 +20,7 @@ from registry.core.table_changes import ROWS_ROOM
 from wire.codec import record_size
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.round_trip import RoundTrip
 
 #: Updates kept for a peer that missed some: about 30 rows each; a peer further behind
@@ -38,18 +38,17 @@ Sends = list[tuple[list[Addr], TableUpdate]]
 
 
 class Cursor(Struct):
-    """One online peer: its address, the version it acked (-1: not known; or FETCHING),
-    the updates of the push in flight to it (every copy's), and whether it is held."""
+    """One online peer: the version it acked (-1: not known; or FETCHING), the push in
+    flight to it (every copy's updates, `copies` sent; 0: none), and whether it is held."""
 
-    addr: Addr
     acked: int
+    round_trip: RoundTrip
     held: bool = False
     flying: tuple[TableUpdate, ...] = ()
-
-    @property
-    def key(self) -> str:
-        """Its push's key among the retries."""
-        return f"{self.addr[0]}:{self.addr[1]}"
+    copies: int = 0
+    sent_at: float = 0.0
+    wait: float = 0.0
+    deadline: float = 0.0
 
 
 class TableWatch:
@@ -61,13 +60,14 @@ class TableWatch:
         # the last updates pushed, in version order with no gap
         self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
         self._new_id = new_id
+        self._floor = timeout
+        self._attempts = attempts
         self._cursors: dict[Addr, Cursor] = {}
         # the address each welcomed peer's public key (wire.keys.key_text) was welcomed at
         self._addr_of_key: dict[str, Addr] = {}
-        # the cursors with a push in flight (`flying`), by key
-        self._retries: Retransmitter[Cursor] = Retransmitter(
-            timeout, attempts, round_trip=RoundTrip(timeout)
-        )
+        # (deadline, order, address): a cursor's entry is live while its deadline is this
+        self._timers: list[tuple[float, int, Addr]] = []
+        self._order = itertools.count()
         # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
         self._caught_up_to = -1
@@ -81,8 +81,7 @@ class TableWatch:
         asks for the whole table next, and is pushed nothing until `answered`."""
         if addr in self.handed_over:
             return
-        self._forget(addr)
-        self._cursors[addr] = Cursor(addr, FETCHING if fetching else version)
+        self._cursors[addr] = Cursor(FETCHING if fetching else version, RoundTrip(self._floor))
         if key:
             self._addr_of_key[key] = addr
 
@@ -97,7 +96,7 @@ class TableWatch:
 
     def forget(self, addr: Addr, key: str = "") -> None:
         """The peer at `addr`, of key `key`, is gone: nothing more is pushed to it."""
-        self._forget(addr)
+        self._cursors.pop(addr, None)
         if self._addr_of_key.get(key) == addr:
             del self._addr_of_key[key]
 
@@ -107,7 +106,7 @@ class TableWatch:
         if not gone:
             return
         for addr in gone:
-            self._forget(addr)
+            del self._cursors[addr]
         keys = self._addr_of_key
         self._addr_of_key = {key: addr for key, addr in keys.items() if addr not in gone}
 
@@ -119,7 +118,7 @@ class TableWatch:
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(addr, version)
+                cursor = cursors[addr] = Cursor(version, RoundTrip(self._floor))
             elif cursor.acked == -1:
                 cursor.acked = version
             cursor.held = True
@@ -132,7 +131,7 @@ class TableWatch:
             if cursor is None or not cursor.held:
                 continue
             cursor.held = False
-            if not cursor.flying and 0 <= cursor.acked < version:
+            if not cursor.copies and 0 <= cursor.acked < version:
                 behind.setdefault(cursor.acked, []).append(addr)
         sends: Sends = []
         for since, those in behind.items():
@@ -155,12 +154,13 @@ class TableWatch:
         for addr in addrs:
             if addr in there:
                 elsewhere.append(addr)
-                self._forget(addr)  # (it moved there: its cursor is that registry's now)
+                if addr in cursors:  # (it moved there: its cursor is that registry's now)
+                    del cursors[addr]
                 continue
             cursor = cursors.get(addr)
             if cursor is None:
-                cursor = cursors[addr] = Cursor(addr, -1)
-            if cursor.flying or cursor.held or cursor.acked == FETCHING:
+                cursor = cursors[addr] = Cursor(-1, RoundTrip(self._floor))
+            if cursor.copies or cursor.held or cursor.acked == FETCHING:
                 continue
             if cursor.acked < 0 or cursor.acked == first:
                 fresh.append(addr)
@@ -168,7 +168,7 @@ class TableWatch:
                 behind.setdefault(cursor.acked, []).append(addr)
         batch = tuple(updates)
         for addr in fresh:
-            self._send(cursors[addr], batch, now)
+            self._send(cursors[addr], addr, batch, now)
         fresh += elsewhere  # (sent alike; tracked by the registry they came through)
         sends: Sends = [(fresh, update) for update in batch] if fresh else []
         for since, those in behind.items():
@@ -178,7 +178,7 @@ class TableWatch:
     def acked(self, ids: Sequence[str], addr: Addr, version: int, now: float) -> tuple[bool, Sends]:
         """The peer at `addr` acked `ids`: whether any were its pushes, and what next."""
         cursor = self._cursors.get(addr)
-        if cursor is None or not cursor.flying:
+        if cursor is None or not cursor.copies:
             return False, []
         got = [u for u in cursor.flying if u.id in ids]
         if not got:
@@ -190,32 +190,51 @@ class TableWatch:
         cursor.flying = tuple(u for u in cursor.flying if u.version > cursor.acked)
         if cursor.flying:
             return True, []  # the rest of the push is still on its way
-        self._retries.answer(cursor.key, now)
+        if cursor.copies == 1:
+            cursor.round_trip.sample(now - cursor.sent_at)
+        else:
+            cursor.round_trip.backed_off(cursor.wait)  # late, not lost (Karn: no sample)
+        cursor.copies = 0
         if 0 <= cursor.acked < version and not cursor.held:
             return True, self._catch_up_all(cursor.acked, version, [addr], now)
         return True, []
 
     def due(self, version: int, now: float) -> Sends:
         """Pushes whose wait is over: sent again as the newest catch-up, or given up."""
-        again, given_up = self._retries.due(now)
-        for cursor in given_up:
-            cursor.flying = ()  # (that peer is away: the others' round trip stays)
         sends: Sends = []
-        for cursor in again:
+        timers, cursors = self._timers, self._cursors
+        while timers and timers[0][0] <= now:
+            deadline, _, addr = heapq.heappop(timers)
+            cursor = cursors.get(addr)
+            if cursor is None or not cursor.copies or cursor.deadline != deadline:
+                continue
             if cursor.acked >= version or cursor.held:  # sent the table meanwhile, or held
-                self._retries.answer(cursor.key)
-                cursor.flying = ()
+                cursor.copies, cursor.flying = 0, ()
+                continue
+            if cursor.copies >= self._attempts:
+                cursor.copies, cursor.flying = 0, ()
+                cursor.round_trip.gave_up()
                 continue
             batch = self._catch_up(cursor.acked, version) or cursor.flying
+            copies, wait = cursor.copies + 1, cursor.round_trip.backed_off(cursor.wait)
+            earlier = tuple(u for u in cursor.flying if u not in batch)
+            self._send(cursor, addr, batch, now, wait)
             # the copies sent before are still acked late: each ack counts
-            cursor.flying = tuple(u for u in cursor.flying if u not in batch) + batch
+            cursor.copies, cursor.flying = copies, earlier + batch
             self.resent += 1
-            sends += [([cursor.addr], update) for update in batch]
+            sends += [([addr], update) for update in batch]
         return sends
 
     def next_wake(self) -> float | None:
         """The earliest wait to end, or None."""
-        return self._retries.next_wake()
+        timers, cursors = self._timers, self._cursors
+        while timers:
+            deadline, _, addr = timers[0]
+            cursor = cursors.get(addr)
+            if cursor is not None and cursor.copies and cursor.deadline == deadline:
+                return deadline
+            heapq.heappop(timers)
+        return None
 
     def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
         """The peer at `addr` holds the table at `held` (-1: not said): it runs, so what
@@ -224,21 +243,24 @@ class TableWatch:
             return []
         cursor = self._cursors.get(addr)
         if cursor is None:
-            cursor = self._cursors[addr] = Cursor(addr, held)
-        earlier = cursor.flying
-        if cursor.held or held == version or (earlier and held < cursor.acked):
+            cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
+        copies, earlier = cursor.copies, cursor.flying
+        if cursor.held or held == version or (copies and held < cursor.acked):
             return []
         cursor.acked = held
         sends = self._catch_up_all(held, version, [addr], now)
-        if sends:
-            cursor.flying = earlier + cursor.flying
+        if sends and copies:  # (Karn: a copy sent again gives no sample)
+            cursor.copies, cursor.flying = copies + 1, earlier + cursor.flying
         return sends
 
     def told(self, addr: Addr, version: int) -> int:
-        """The version to tell the peer at `addr` in Alive: the one it acked (pushes bring
-        it the rest), else `version`."""
+        """The version to tell the peer at `addr` in Alive: the version it acked while a
+        push is on its way to it (which carries the rest), or while it is held; else
+        `version`."""
         cursor = self._cursors.get(addr)
-        return cursor.acked if cursor is not None and cursor.acked >= 0 else version
+        if cursor is not None and (cursor.copies or cursor.held) and cursor.acked >= 0:
+            return cursor.acked
+        return version
 
     def flying(self, addr: Addr) -> tuple[TableUpdate, ...]:
         """The updates of the push in flight to the peer at `addr`, every copy's."""
@@ -247,18 +269,21 @@ class TableWatch:
 
     def in_flight(self) -> int:
         """Peers a table push is in flight to."""
-        return len(self._retries)
+        return sum(1 for cursor in self._cursors.values() if cursor.copies)
 
-    def _send(self, cursor: Cursor, batch: tuple[TableUpdate, ...], now: float) -> None:
-        """`batch` goes to the peer of `cursor` (a push in flight: a new round of it)."""
-        cursor.flying = batch
-        self._retries.start(cursor.key, cursor, now)
-
-    def _forget(self, addr: Addr) -> None:
-        """Watch the peer at `addr` no more."""
-        cursor = self._cursors.pop(addr, None)
-        if cursor is not None:
-            self._retries.answer(cursor.key)
+    def _send(
+        self,
+        cursor: Cursor,
+        addr: Addr,
+        batch: tuple[TableUpdate, ...],
+        now: float,
+        wait: float | None = None,
+    ) -> None:
+        """`batch` goes to the peer of `cursor`, waiting `wait` (None: its timeout)."""
+        cursor.flying, cursor.copies, cursor.sent_at = batch, 1, now
+        cursor.wait = cursor.round_trip.rto if wait is None else wait
+        cursor.deadline = now + cursor.wait
+        heapq.heappush(self._timers, (cursor.deadline, next(self._order), addr))
 
     def _catch_up_all(self, since: int, version: int, addrs: list[Addr], now: float) -> Sends:
         """The catch-up from `since` to `version` pushed to each of `addrs`."""
@@ -268,7 +293,7 @@ class TableWatch:
                 self._cursors[addr].acked = -1
             return []
         for addr in addrs:
-            self._send(self._cursors[addr], batch, now)
+            self._send(self._cursors[addr], addr, batch, now)
         return [(addrs, update) for update in batch]
 
     def _catch_up(self, since: int, version: int) -> tuple[TableUpdate, ...] | None:
