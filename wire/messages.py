@@ -184,16 +184,18 @@ class Deregister(WireMessage, frozen=True):
 
 
 class Keepalive(WireMessage, frozen=True):
-    """`name` is still here; answered with Alive carrying the table version."""
+    """`name` is still here, its table at `version` (-1: none); answered with Alive."""
 
     id: Id
     name: str
     token: str
+    version: Int = -1
 
 
 class Alive(WireMessage, frozen=True):
-    """Answer to Keepalive: the registry's current table version, to spot missed changes,
-    and the service's registries (as in Welcome)."""
+    """Answer to Keepalive: the table version the peer should hold, with no push on its way
+    to it (a peer behind it takes the whole table), and the service's registries (as in
+    Welcome)."""
 
     id: Id
     reply_to: Id
@@ -216,23 +218,19 @@ class TableUpdate(WireMessage, frozen=True):
 
 
 class TableRequest(WireMessage, frozen=True):
-    """Ask for what changed after the version `since` the peer holds, or (-1) the table."""
+    """Ask for the whole table."""
 
     id: Id
-    since: Int = -1
 
 
 class TableSnapshot(WireMessage, frozen=True):
-    """The table at `version`, for TableRequest: whole, with its aliases (`since` -1); or,
-    when the registry still holds the updates after `since`, the rows changed as in a
-    TableUpdate, no aliases."""
+    """The whole table at `version`, with its aliases, for TableRequest."""
 
     id: Id
     reply_to: Id
     version: Int
     entries: Items[Entry]
     aliases: Items[Alias]
-    since: Int = -1
 
 
 # -- messages -----------------------------------------------------------------------------
