@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.post_office import Deposit, PostOffice
+from registry.core.post_office import PostOffice
 from registry.core.requests import Recent, Request, public_key
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
-from wire.messages import ChannelMessage, ChannelPost, Relayed
+from wire.messages import ChannelMessage, ChannelPost, Relayed, StoredMessage
 from wire.names import name_key
 
 
@@ -39,10 +39,10 @@ class Relay:
             # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._s.changes.roster()
-            deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
+            kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
             for record in roster.offline:
                 if record is not sender:
-                    self._post.store(record, deposit, now, emit)
+                    self._post.store(record, kept, req.origin, now, emit)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             emit(Log(f"channel message from {sender.name} relayed to {online} online"))
         self.answered(req, bool(relayed), emit)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.liveness import Liveness
-from registry.core.post_office import Deposit, PostOffice
+from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Recent, Request, fmt
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
-from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage
+from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
 from wire.names import name_key
 from wire.refusals import unknown_name
 
@@ -51,8 +51,8 @@ class Saving:
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        deposit = Deposit(msg.id, msg.sender, msg.text, "direct", req.origin, req.key)
-        reason = self._post.store(recipient, deposit, now, emit)
+        kept = StoredMessage(msg.id, msg.sender, msg.text, "", "direct", req.key)
+        reason = self._post.store(recipient, kept, req.origin, now, emit)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
             self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, emit)
@@ -72,14 +72,12 @@ class Saving:
         """A push to `record` that will not be acked: a message goes to its mailbox."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                origin = self._post.origin(chat.sender)
-                deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin, chat.saved_by)
-                refused = self._post.store(record, deposit, now, emit)
+                kept = StoredMessage(chat.id, chat.sender, chat.text, "", "direct", chat.saved_by)
+                refused = self._post.store(record, kept, self._post.origin(chat.sender), now, emit)
                 self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
-                origin = self._post.origin(relay.sender)
-                deposit = Deposit(relay.id, relay.sender, relay.text, "channel", origin)
-                self._post.store(record, deposit, now, emit)
+                kept = StoredMessage(relay.id, relay.sender, relay.text, "", "channel")
+                self._post.store(record, kept, self._post.origin(relay.sender), now, emit)
             case _:
                 pass
 

@@ -19,7 +19,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record, Table
-from wire.messages import Message, Refused
+from wire.messages import Message, Refused, StoredMessage
 from wire.names import name_key
 
 T0 = 1_700_000_000.0
@@ -44,6 +44,11 @@ def record(s: Services, name: str, port: int, *, online: bool = True, key: str =
     made.last_register_id = f"{name}-reg"
     s.table.records[name_key(name)] = made
     return made
+
+
+def unstamped(msg_id: str, sender: str, text: str, kind: str = "direct") -> StoredMessage:
+    """A message to store: `PostOffice.store` stamps it."""
+    return StoredMessage(msg_id, sender, text, "", kind)
 
 
 def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
