@@ -116,7 +116,8 @@ class RegistryCore:
         if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
-        self._saving = Saving(s, self._post, self._liveness)
+        self._news = RestartNews(s)
+        self._saving = Saving(s, self._post, self._liveness, self._news)
         self._relay = Relay(s, self._post)
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
@@ -132,7 +133,6 @@ class RegistryCore:
         names = NameBudget(options.get("new_names", NEW_NAMES))
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
-        self._news = RestartNews(s)
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
             Register: self._register,
@@ -238,7 +238,6 @@ class RegistryCore:
         failed = self._s.pusher.due(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
-        self._news.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._relay.over(emit)
@@ -327,7 +326,6 @@ class RegistryCore:
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.changes.flush_at,
-            self._news.next_wake(),
         )
         return min((at for at in wakes if at is not None), default=None)
 

@@ -9,6 +9,7 @@ from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Recent, Request, fmt
+from registry.core.restart_news import RestartNews
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
@@ -23,10 +24,13 @@ RELAYED = frozenset(("relay", "probe", "room"))
 class Saving:
     """The saves in progress and done lately."""
 
-    def __init__(self, services: Services, post: PostOffice, liveness: Liveness) -> None:
+    def __init__(
+        self, services: Services, post: PostOffice, liveness: Liveness, news: RestartNews
+    ) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
+        self._news = news
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
@@ -134,6 +138,7 @@ class Saving:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
+            self._news.unacked(push, now, emit)
             record = self._s.aliases.owner(push.owner)
             if record is None:
                 continue
@@ -145,6 +150,7 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
+            self._news.unacked(push, now, emit)
             owner = self._s.aliases.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
@@ -164,6 +170,7 @@ class Saving:
             line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
+            self._news.unacked(push, now, emit)
             self.undelivered(record, push, now, emit)
 
     def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:

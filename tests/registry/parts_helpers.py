@@ -15,6 +15,7 @@ from registry.core.presence import Presence
 from registry.core.registration import Registration
 from registry.core.relay import Relay
 from registry.core.renames import Renames
+from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
@@ -92,7 +93,7 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     s = s if s is not None else services()
     post = PostOffice(s, {}, {}, limit, None)
     liveness = Liveness(s, 10.0, (0.5, 5))
-    saving = Saving(s, post, liveness)
+    saving = Saving(s, post, liveness, RestartNews(s))
     relay = Relay(s, post)
     rooms = RoomRequests(s, relay, {})
     presence = Presence(s, rooms, saving)
