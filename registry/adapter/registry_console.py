@@ -60,8 +60,6 @@ class RegistryConsole:
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
 
-    # -- output -------------------------------------------------------------------------
-
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""
         self._later(f"{time.strftime('%H:%M:%S')} {line}", is_log=True)
@@ -128,8 +126,6 @@ class RegistryConsole:
         self.write()
         if self._prompt is not None:
             await self._prompt.stop()
-
-    # -- input --------------------------------------------------------------------------
 
     def line(self, line: str, begun: float | None = None) -> None:
         """A line typed on the console, begun at `begun` (monotonic; None: now): a registry
@@ -204,8 +200,6 @@ class RegistryConsole:
                 self.say(f"Typed as the registry started, carried out now: {line}")
             self.line(line)
         read_lines(stdin, pending, self.line, self.ended)
-
-    # -- the prompt ---------------------------------------------------------------------
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""

@@ -155,8 +155,6 @@ class RegistryCore:
         """The message types a part handles."""
         return frozenset(self._handlers) | {Ack, Acks}
 
-    # -- the entry points ---------------------------------------------------------------
-
     @property
     def wall_offset(self) -> float:
         """Seconds from `now` to the time of day, set by the adapter with every event."""
@@ -273,8 +271,6 @@ class RegistryCore:
             emit(Log(f"released {record.name} ({deleted})"))
         return actions
 
-    # -- what the adapter, the console and the tests read ------------------------------
-
     @property
     def registries(self) -> tuple[str, ...]:
         """Where peers reach the registries of this one's service ("ip:port" each)."""
@@ -328,8 +324,6 @@ class RegistryCore:
             self._s.changes.flush_at,
         )
         return min((at for at in wakes if at is not None), default=None)
-
-    # -- routing between the parts ------------------------------------------------------
 
     def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """A registration, unless the registry is too busy for it."""

@@ -58,8 +58,6 @@ class Liveness:
         self._next_sweep: float | None = None
         self._judge_from = float("-inf")  # no peer is marked silent before
 
-    # -- sweeps ---------------------------------------------------------------------------
-
     def start(self, now: float) -> None:
         """The registry starts: nobody is judged silent for AWAY_GRACE_PERIODS."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
@@ -91,8 +89,6 @@ class Liveness:
         """When the next sweep or probe copy is due, or None."""
         wakes = [at for at in (self._next_sweep, self._probes.next_wake()) if at is not None]
         return min(wakes, default=None)
-
-    # -- probes ---------------------------------------------------------------------------
 
     def probe(
         self,

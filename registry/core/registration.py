@@ -116,8 +116,6 @@ class Registration:
         for msg, req in waiting:
             self.register(msg, req, now, emit)
 
-    # -- the steps of a registration ----------------------------------------------------
-
     def _malformed(self, msg: Register, req: Request, emit: Emit) -> bool:
         """Whether `msg` is refused for what it is: another version, a bad name or port."""
         if msg.wire != WIRE_VERSION:
@@ -289,8 +287,6 @@ class Registration:
         if not self._liveness.probing(holder):
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
-
-    # -- proofs and budgets -------------------------------------------------------------
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
         """Whether the sender owns `record` by its key, its token, or as a copy."""
