@@ -81,7 +81,6 @@ class RegistryConsole:
 
     @property
     def waiting(self) -> bool:
-        """Whether lines wait to be written (`write`)."""
         return bool(self._lines)
 
     def write(self) -> None:
@@ -212,7 +211,6 @@ class RegistryConsole:
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def _above(self, line: str) -> None:
-        """Print `line` above the console's prompt."""
         assert self._prompt is not None
         self._prompt.print_above([("", line)])
 

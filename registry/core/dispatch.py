@@ -152,7 +152,6 @@ class RegistryCore:
 
     @property
     def handled(self) -> frozenset[type[Message]]:
-        """The message types a part handles."""
         return frozenset(self._handlers) | {Ack, Acks}
 
     @property
@@ -316,7 +315,6 @@ class RegistryCore:
         return self._s.changes.flush_at is not None
 
     def next_wake(self) -> float | None:
-        """When `tick` next has work, or None."""
         wakes = (
             self._s.pusher.pushes.next_wake(),
             self._s.feed.watch.next_wake(),
@@ -326,7 +324,6 @@ class RegistryCore:
         return min((at for at in wakes if at is not None), default=None)
 
     def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """A registration, unless the registry is too busy for it."""
         if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 

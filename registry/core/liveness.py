@@ -68,7 +68,6 @@ class Liveness:
             self._next_sweep = now + self.keepalive
 
     def sweep_due(self, now: float) -> bool:
-        """Whether a sweep is due at `now`."""
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
@@ -114,7 +113,6 @@ class Liveness:
             probe.waiting[waiting[0].id] = waiting
 
     def probing(self, record: Record) -> bool:
-        """Whether the peer of `record`'s name is being probed."""
         return name_key(record.name) in self._probing_owner
 
     def heard(self, addr: Addr, key: str, now: float) -> None:

@@ -266,6 +266,5 @@ class PostOffice:
 
 
 def _listed(names: list[str]) -> str:
-    """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")

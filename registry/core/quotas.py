@@ -152,7 +152,6 @@ class Quotas:
         self._count(tally, message, sender, 1)
 
     def uncount(self, tally: Tally, message: StoredMessage) -> None:
-        """`message` left the box of `tally`."""
         sender = tally.senders.pop((message.sender, message.id), None)
         self._count(tally, message, sender, -1)
 

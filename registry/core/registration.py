@@ -301,7 +301,6 @@ class Registration:
         )
 
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
-        """Refuse a sender that does not own `record`."""
         if record.online:
             reason = f"The name {record.name} is in use by a peer that is online."
         elif attempt.msg.password:  # said alike whether the name has a password or not

@@ -14,8 +14,6 @@ from wire.names import name_key
 
 
 class Relay:
-    """The posts taken lately and those still relayed."""
-
     def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services
         self._post = post

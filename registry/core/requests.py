@@ -70,7 +70,6 @@ class Answers:
         self.reply(req, emit, Refused, text, code)
 
     def ack(self, req: Request, emit: Emit) -> None:
-        """Acknowledge `req`: done (or a copy of one done)."""
         self.reply(req, emit, Ack)
 
     def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
@@ -136,5 +135,4 @@ def another_start(register_id: str, last_register_id: str) -> bool:
 
 
 def fmt(addr: Addr) -> str:
-    """An address as the log shows it."""
     return f"{addr[0]}:{addr[1]}"

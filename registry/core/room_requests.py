@@ -105,7 +105,6 @@ class RoomRequests:
         self._relay.answered(req, bool(relayed), emit)
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
-        """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
         self._s.answers.reply(req, emit, RoomList, names, counts)
@@ -232,6 +231,5 @@ class RoomRequests:
         return room
 
     def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
-        """Push `text` about `room` to `record`'s peer."""
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
         self._s.pusher.push(record, notice, "room", now, emit)

@@ -22,8 +22,6 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    """The saves in progress and done lately."""
-
     def __init__(
         self, services: Services, post: PostOffice, liveness: Liveness, news: RestartNews
     ) -> None:
