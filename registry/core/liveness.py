@@ -85,7 +85,6 @@ class Liveness:
                 self.probe(record, now, emit)
 
     def next_wake(self) -> float | None:
-        """When the next sweep or probe copy is due, or None."""
         wakes = [at for at in (self._next_sweep, self._probes.next_wake()) if at is not None]
         return min(wakes, default=None)
 

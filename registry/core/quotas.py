@@ -147,7 +147,6 @@ class Quotas:
         return ""
 
     def count(self, tally: Tally, message: StoredMessage, sender: Sender | None) -> None:
-        """`message` from `sender` went into the box of `tally`."""
         tally.senders[(message.sender, message.id)] = sender
         self._count(tally, message, sender, 1)
 
