@@ -65,7 +65,6 @@ class GroupCommit:
                 self._schedule()
 
     def _schedule(self) -> None:
-        """Make the commit opened, in a task that starts after this pass."""
         self._running = True
         task = asyncio.get_running_loop().create_task(self._after(self._commit_after))
         self._tasks.add(task)  # (a task only the loop holds may be collected mid-way)

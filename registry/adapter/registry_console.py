@@ -60,8 +60,6 @@ class RegistryConsole:
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
 
-    # -- output -------------------------------------------------------------------------
-
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""
         self._later(f"{time.strftime('%H:%M:%S')} {line}", is_log=True)
@@ -83,7 +81,6 @@ class RegistryConsole:
 
     @property
     def waiting(self) -> bool:
-        """Whether lines wait to be written (`write`)."""
         return bool(self._lines)
 
     def write(self) -> None:
@@ -128,8 +125,6 @@ class RegistryConsole:
         self.write()
         if self._prompt is not None:
             await self._prompt.stop()
-
-    # -- input --------------------------------------------------------------------------
 
     def line(self, line: str, begun: float | None = None) -> None:
         """A line typed on the console, begun at `begun` (monotonic; None: now): a registry
@@ -205,8 +200,6 @@ class RegistryConsole:
             self.line(line)
         read_lines(stdin, pending, self.line, self.ended)
 
-    # -- the prompt ---------------------------------------------------------------------
-
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""
         serves = self._registry.desk.console.serves
@@ -218,7 +211,6 @@ class RegistryConsole:
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def _above(self, line: str) -> None:
-        """Print `line` above the console's prompt."""
         assert self._prompt is not None
         self._prompt.print_above([("", line)])
 

@@ -87,7 +87,6 @@ class Aliases:
         self._table.name_taken(key)
 
     def expire(self, now: float) -> None:
-        """Forget the aliases whose grace is over."""
         for old, until in list(self._until.items()):
             if until <= now:
                 del self._until[old]

@@ -116,7 +116,8 @@ class RegistryCore:
         if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
-        self._saving = Saving(s, self._post, self._liveness)
+        self._news = RestartNews(s)
+        self._saving = Saving(s, self._post, self._liveness, self._news)
         self._relay = Relay(s, self._post)
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
@@ -132,7 +133,6 @@ class RegistryCore:
         names = NameBudget(options.get("new_names", NEW_NAMES))
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
-        self._news = RestartNews(s)
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
             Register: self._register,
@@ -152,10 +152,7 @@ class RegistryCore:
 
     @property
     def handled(self) -> frozenset[type[Message]]:
-        """The message types a part handles."""
         return frozenset(self._handlers) | {Ack, Acks}
-
-    # -- the entry points ---------------------------------------------------------------
 
     @property
     def wall_offset(self) -> float:
@@ -238,7 +235,6 @@ class RegistryCore:
         failed = self._s.pusher.due(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
-        self._news.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._relay.over(emit)
@@ -273,8 +269,6 @@ class RegistryCore:
         else:
             emit(Log(f"released {record.name} ({deleted})"))
         return actions
-
-    # -- what the adapter, the console and the tests read ------------------------------
 
     @property
     def registries(self) -> tuple[str, ...]:
@@ -321,20 +315,15 @@ class RegistryCore:
         return self._s.changes.flush_at is not None
 
     def next_wake(self) -> float | None:
-        """When `tick` next has work, or None."""
         wakes = (
             self._s.pusher.pushes.next_wake(),
             self._s.feed.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.changes.flush_at,
-            self._news.next_wake(),
         )
         return min((at for at in wakes if at is not None), default=None)
 
-    # -- routing between the parts ------------------------------------------------------
-
     def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
-        """A registration, unless the registry is too busy for it."""
         if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 

@@ -58,8 +58,6 @@ class Liveness:
         self._next_sweep: float | None = None
         self._judge_from = float("-inf")  # no peer is marked silent before
 
-    # -- sweeps ---------------------------------------------------------------------------
-
     def start(self, now: float) -> None:
         """The registry starts: nobody is judged silent for AWAY_GRACE_PERIODS."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
@@ -70,7 +68,6 @@ class Liveness:
             self._next_sweep = now + self.keepalive
 
     def sweep_due(self, now: float) -> bool:
-        """Whether a sweep is due at `now`."""
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
@@ -88,11 +85,8 @@ class Liveness:
                 self.probe(record, now, emit)
 
     def next_wake(self) -> float | None:
-        """When the next sweep or probe copy is due, or None."""
         wakes = [at for at in (self._next_sweep, self._probes.next_wake()) if at is not None]
         return min(wakes, default=None)
-
-    # -- probes ---------------------------------------------------------------------------
 
     def probe(
         self,
@@ -118,7 +112,6 @@ class Liveness:
             probe.waiting[waiting[0].id] = waiting
 
     def probing(self, record: Record) -> bool:
-        """Whether the peer of `record`'s name is being probed."""
         return name_key(record.name) in self._probing_owner
 
     def heard(self, addr: Addr, key: str, now: float) -> None:

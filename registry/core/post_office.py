@@ -3,7 +3,6 @@ the table's lost rows are rebuilt."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -76,19 +75,6 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
     return tuple(box[:MAIL_PART_ITEMS])
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Deposit:
-    """A message to keep: `kind` "direct" or "channel"; `origin`, whom it counts against;
-    `saved_by`, the key of a direct message's save."""
-
-    id: str
-    sender: str
-    text: str
-    kind: str
-    origin: Origin = NO_ORIGIN
-    saved_by: str = ""
-
-
 #: The token of a name rebuilt from a mailbox that records no owner: a hash no token has.
 NO_TOKEN = "sha256:none"
 #: Names listed in the start's line about rows rebuilt from mailboxes.
@@ -123,15 +109,18 @@ class PostOffice:
             for message in box:
                 self.quotas.count(tally, message, self._sender_of(key, message))
 
-    def store(self, owner: Record, deposit: Deposit, now: float, emit: Emit) -> str:
-        """Keep `deposit` in `owner`'s box, its owner beside it: "" when kept, else why not."""
-        key, sender, kind = name_key(owner.name), deposit.sender, deposit.kind
+    def store(
+        self, owner: Record, message: StoredMessage, origin: Origin, now: float, emit: Emit
+    ) -> str:
+        """Keep `message`, stamped now, in `owner`'s box, its owner beside it; it counts
+        against `origin`: "" when kept, else why not."""
+        key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
-        if (sender, deposit.id) in tally.senders:
+        if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
-        size, said = len(deposit.text.encode()), stamp(self._s.wall(now))
-        counted = (deposit.origin, not owner.knows(sender))
+        size, said = len(message.text.encode()), stamp(self._s.wall(now))
+        counted = (origin, not owner.knows(sender))
         if not tally.has_room(size, kind, self.limit):
             reason, notice = refusal(owner.name), full_notice
             why = "the box is full"
@@ -145,8 +134,7 @@ class PostOffice:
                 self._add(key, tally, kept, None, emit)
                 emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
             return reason
-        stored = StoredMessage(deposit.id, sender, deposit.text, said, kind, deposit.saved_by)
-        self._add(key, tally, stored, counted, emit)
+        self._add(key, tally, message._replace(stamp=said), counted, emit)
         emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         self.keep_owner(owner, emit)
         return ""
@@ -278,6 +266,5 @@ class PostOffice:
 
 
 def _listed(names: list[str]) -> str:
-    """The first few of `names`, and an ellipsis if there are more."""
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown + (", ..." if len(names) > _NAMES_SHOWN else "")

@@ -147,12 +147,10 @@ class Quotas:
         return ""
 
     def count(self, tally: Tally, message: StoredMessage, sender: Sender | None) -> None:
-        """`message` from `sender` went into the box of `tally`."""
         tally.senders[(message.sender, message.id)] = sender
         self._count(tally, message, sender, 1)
 
     def uncount(self, tally: Tally, message: StoredMessage) -> None:
-        """`message` left the box of `tally`."""
         sender = tally.senders.pop((message.sender, message.id), None)
         self._count(tally, message, sender, -1)
 

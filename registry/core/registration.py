@@ -4,7 +4,6 @@ or a password's check is carried out again."""
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 import msgspec
 from msgspec import Struct
@@ -15,7 +14,7 @@ from registry.core.flood import NameBudget, PasswordBudget
 from registry.core.liveness import Liveness, Probe
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
-from registry.core.requests import Reason, Request, another_start, fmt, remember
+from registry.core.requests import Reason, Recent, Request, another_start, fmt
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
@@ -72,7 +71,7 @@ class Registration:
         self.passwords = PasswordBudget()
         self.names = names
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
-        self.given_tokens: OrderedDict[str, str] = OrderedDict()
+        self.given_tokens: Recent[str] = Recent()
         #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
@@ -116,8 +115,6 @@ class Registration:
             self._presence.silent(gone, now, emit)
         for msg, req in waiting:
             self.register(msg, req, now, emit)
-
-    # -- the steps of a registration ----------------------------------------------------
 
     def _malformed(self, msg: Register, req: Request, emit: Emit) -> bool:
         """Whether `msg` is refused for what it is: another version, a bad name or port."""
@@ -271,7 +268,7 @@ class Registration:
             token = self._s.new_token()
         if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
             record.token = token_hash(token)  # (a token kept in clear by an older table too)
-        remember(self.given_tokens, msg.id, token)
+        self.given_tokens[msg.id] = token
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
@@ -291,8 +288,6 @@ class Registration:
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))
 
-    # -- proofs and budgets -------------------------------------------------------------
-
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
         """Whether the sender owns `record` by its key, its token, or as a copy."""
         key, msg = attempt.req.key, attempt.msg
@@ -306,7 +301,6 @@ class Registration:
         )
 
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
-        """Refuse a sender that does not own `record`."""
         if record.online:
             reason = f"The name {record.name} is in use by a peer that is online."
         elif attempt.msg.password:  # said alike whether the name has a password or not

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.post_office import Deposit, PostOffice
-from registry.core.requests import Request, public_key, remember
+from registry.core.post_office import PostOffice
+from registry.core.requests import Recent, Request, public_key
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
-from wire.messages import ChannelMessage, ChannelPost, Relayed
+from wire.messages import ChannelMessage, ChannelPost, Relayed, StoredMessage
 from wire.names import name_key
 
 
 class Relay:
-    """The posts taken lately and those still relayed."""
-
     def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services
         self._post = post
         # ids of posts already taken -> whether their relay has ended
-        self._done: OrderedDict[str, bool] = OrderedDict()
+        self._done: Recent[bool] = Recent()
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 
@@ -41,10 +37,10 @@ class Relay:
             # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._s.changes.roster()
-            deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
+            kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
             for record in roster.offline:
                 if record is not sender:
-                    self._post.store(record, deposit, now, emit)
+                    self._post.store(record, kept, req.origin, now, emit)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             emit(Log(f"channel message from {sender.name} relayed to {online} online"))
         self.answered(req, bool(relayed), emit)
@@ -55,7 +51,7 @@ class Relay:
 
     def started(self, post_id: str, sender: Record) -> None:
         """Post `post_id` is taken, and relayed from now."""
-        remember(self._done, post_id, False)
+        self._done[post_id] = False
         self._relaying[post_id] = sender.name
         self._s.pusher.pushes.watch(post_id)
 

@@ -13,8 +13,6 @@ from wire.names import name_key, name_problem
 
 
 class Renames:
-    """Carries out renames on the shared table."""
-
     def __init__(self, services: Services, post: PostOffice) -> None:
         self._s = services
         self._post = post

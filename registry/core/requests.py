@@ -70,7 +70,6 @@ class Answers:
         self.reply(req, emit, Refused, text, code)
 
     def ack(self, req: Request, emit: Emit) -> None:
-        """Acknowledge `req`: done (or a copy of one done)."""
         self.reply(req, emit, Ack)
 
     def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
@@ -78,12 +77,22 @@ class Answers:
         emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
 
+class Recent(OrderedDict[str, V]):
+    """Requests done lately, by id, each with what its late copies are answered: past
+    RECENT_IDS, the oldest is forgotten."""
+
+    def __setitem__(self, key: str, value: V) -> None:
+        super().__setitem__(key, value)
+        if len(self) > RECENT_IDS:
+            self.popitem(last=False)
+
+
 class DoneRequests:
     """The ids of room requests and renames carried out lately: a late copy is only acked."""
 
     def __init__(self, answers: Answers) -> None:
         self._answers = answers
-        self._done: OrderedDict[str, None] = OrderedDict()
+        self._done: Recent[None] = Recent()
 
     def copy(self, req: Request, emit: Emit) -> bool:
         """Whether `req` was done already; if so, it is acked again."""
@@ -94,15 +103,8 @@ class DoneRequests:
 
     def done(self, req: Request, emit: Emit) -> None:
         """`req` is carried out: acked, as its copies are from now on."""
-        remember(self._done, req.id, None)
+        self._done[req.id] = None
         self._answers.ack(req, emit)
-
-
-def remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
-    """Keep `key` in `recent`, forgetting the oldest beyond RECENT_IDS."""
-    recent[key] = value
-    while len(recent) > RECENT_IDS:
-        recent.popitem(last=False)
 
 
 def send_to(
@@ -133,5 +135,4 @@ def another_start(register_id: str, last_register_id: str) -> bool:
 
 
 def fmt(addr: Addr) -> str:
-    """An address as the log shows it."""
     return f"{addr[0]}:{addr[1]}"

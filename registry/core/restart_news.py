@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Emit
-from registry.core.push_records import Flight
+from registry.core.push_records import Flight, Push
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Restarted
@@ -26,8 +26,8 @@ class RestartNews:
         self._message: Restarted | None = None
         # name key -> round, of the peers to tell, in order
         self._waiting: dict[str, int] = {}
-        # name key -> (round, when its push is over: acked by then, or given up)
-        self._telling: dict[str, tuple[int, float]] = {}
+        # name key -> round, of the peers being told
+        self._telling: dict[str, int] = {}
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news, with the service's registries as they are now."""
@@ -45,28 +45,18 @@ class RestartNews:
             del self._telling[owner]
             self._tell(now, emit)
 
-    def due(self, now: float, emit: Emit) -> None:
-        """Pushes of the news given up make room; their peers are told again later."""
-        telling, over = self._telling, False
-        while telling:
-            owner, (told, until) = next(iter(telling.items()))
-            if until > now:
-                break
-            del telling[owner]
-            over = True
-            record = self._s.table.records.get(owner)
-            again = told < ROUNDS and owner not in self._waiting
-            if again and record is not None and record.online:
-                self._waiting[owner] = told + 1
-                self._s.feed.hold([record])
-        if over:
-            self._tell(now, emit)
-
-    def next_wake(self) -> float | None:
-        """When a push of the news is next over without an ack, or None."""
-        for _, until in self._telling.values():
-            return until  # the first told ends first
-        return None
+    def unacked(self, push: Push, now: float, emit: Emit) -> None:
+        """`push` will not be acked (given up, refused, or its peer started afresh): news
+        among it makes room, and its peer, still online, is told again later."""
+        told = self._telling.pop(push.owner, 0) if isinstance(push.message, Restarted) else 0
+        if not told:
+            return
+        record = self._s.table.records.get(push.owner)
+        again = told < ROUNDS and push.owner not in self._waiting
+        if again and record is not None and record.online:
+            self._waiting[push.owner] = told + 1
+            self._s.feed.hold([record])
+        self._tell(now, emit)
 
     def _tell(self, now: float, emit: Emit) -> None:
         """Tell the next peers still online until WINDOW are being told."""
@@ -74,7 +64,6 @@ class RestartNews:
         if message is None:
             return
         batch: list[Record] = []
-        until = now + self._s.pusher.retry_span
         waiting, telling = self._waiting, self._telling
         later: dict[str, int] = {}  # told an earlier news: this one once that is over
         while waiting and len(telling) < WINDOW:
@@ -84,7 +73,7 @@ class RestartNews:
             if owner in telling:
                 later[owner] = told
             elif record is not None and record.online:
-                telling[owner] = (told, until)
+                telling[owner] = told
                 batch.append(record)
         waiting.update(later)
         if batch:

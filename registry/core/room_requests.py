@@ -47,8 +47,6 @@ class RoomRequests:
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
-    # -- requests -----------------------------------------------------------------------
-
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
         """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
@@ -107,12 +105,9 @@ class RoomRequests:
         self._relay.answered(req, bool(relayed), emit)
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
-        """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
         self._s.answers.reply(req, emit, RoomList, names, counts)
-
-    # -- what the other parts ask ---------------------------------------------------------
 
     def leave_room(self, record: Record, now: float, emit: Emit, why: str | None) -> Room | None:
         """Take `record` out of its room; the members are told, with `why` (None: nothing)."""
@@ -186,8 +181,6 @@ class RoomRequests:
         """Whether any room's history is being replayed to a member."""
         return bool(self._replays)
 
-    # -- helpers ----------------------------------------------------------------------------
-
     def _may_join(self, msg: Join, req: Request, record: Record, emit: Emit) -> bool:
         """Whether `record` may join `msg.room`; else refused, or acked if there already."""
         problem = name_problem(msg.room)
@@ -238,6 +231,5 @@ class RoomRequests:
         return room
 
     def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
-        """Push `text` about `room` to `record`'s peer."""
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
         self._s.pusher.push(record, notice, "room", now, emit)

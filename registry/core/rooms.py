@@ -36,7 +36,6 @@ class Room(Struct):
     said: int = 0
 
     def others(self, record: Record) -> list[Record]:
-        """Every member but `record`."""
         return [m for m in self.members if m is not record]
 
     def keep(self, line: RoomMessage) -> None:
@@ -45,7 +44,6 @@ class Room(Struct):
         self.said += 1
 
     def holds(self, line_id: str) -> bool:
-        """Whether the line `line_id` is in the room's history."""
         return any(line.id == line_id for line in self.history)
 
     def upto(self, line_id: str) -> list[RoomMessage]:
@@ -87,7 +85,6 @@ class Rooms:
         return self.rooms.get(name_key(name))
 
     def of(self, record: Record) -> Room | None:
-        """The room `record` is in, if any."""
         return self.get(record.room) if record.room else None
 
     def full(self) -> bool:

@@ -3,18 +3,17 @@ probe: acked, it was delivered; else it goes to the mailbox."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.liveness import Liveness
-from registry.core.post_office import Deposit, PostOffice
+from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Request, fmt, remember
+from registry.core.requests import Reason, Recent, Request, fmt
+from registry.core.restart_news import RestartNews
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
-from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage
+from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
 from wire.names import name_key
 from wire.refusals import unknown_name
 
@@ -23,16 +22,17 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    """The saves in progress and done lately."""
-
-    def __init__(self, services: Services, post: PostOffice, liveness: Liveness) -> None:
+    def __init__(
+        self, services: Services, post: PostOffice, liveness: Liveness, news: RestartNews
+    ) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
+        self._news = news
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
-        self._done: OrderedDict[str, Saved] = OrderedDict()
+        self._done: Recent[Saved] = Recent()
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
@@ -53,8 +53,8 @@ class Saving:
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        deposit = Deposit(msg.id, msg.sender, msg.text, "direct", req.origin, req.key)
-        reason = self._post.store(recipient, deposit, now, emit)
+        kept = StoredMessage(msg.id, msg.sender, msg.text, "", "direct", req.key)
+        reason = self._post.store(recipient, kept, req.origin, now, emit)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
             self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, emit)
@@ -74,14 +74,12 @@ class Saving:
         """A push to `record` that will not be acked: a message goes to its mailbox."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                origin = self._post.origin(chat.sender)
-                deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin, chat.saved_by)
-                refused = self._post.store(record, deposit, now, emit)
+                kept = StoredMessage(chat.id, chat.sender, chat.text, "", "direct", chat.saved_by)
+                refused = self._post.store(record, kept, self._post.origin(chat.sender), now, emit)
                 self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
-                origin = self._post.origin(relay.sender)
-                deposit = Deposit(relay.id, relay.sender, relay.text, "channel", origin)
-                self._post.store(record, deposit, now, emit)
+                kept = StoredMessage(relay.id, relay.sender, relay.text, "", "channel")
+                self._post.store(record, kept, self._post.origin(relay.sender), now, emit)
             case _:
                 pass
 
@@ -131,13 +129,14 @@ class Saving:
         """Tell the sender of `msg`: delivered (`refused` None), kept (""), or why not."""
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
-        remember(self._done, msg.id, outcome)
+        self._done[msg.id] = outcome
         self._s.pusher.push(sender, outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
+            self._news.unacked(push, now, emit)
             record = self._s.aliases.owner(push.owner)
             if record is None:
                 continue
@@ -149,6 +148,7 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
+            self._news.unacked(push, now, emit)
             owner = self._s.aliases.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
@@ -168,6 +168,7 @@ class Saving:
             line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
+            self._news.unacked(push, now, emit)
             self.undelivered(record, push, now, emit)
 
     def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:

@@ -65,7 +65,6 @@ class TableFeed:
         return took
 
     def retry(self, now: float, emit: Emit) -> None:
-        """Send again the table pushes whose wait is over."""
         self._send(self.watch.due(self._table.version, now), emit)
 
     def _send(self, sends: Sends, emit: Emit) -> None:

@@ -15,11 +15,12 @@ from registry.core.presence import Presence
 from registry.core.registration import Registration
 from registry.core.relay import Relay
 from registry.core.renames import Renames
+from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record, Table
-from wire.messages import Message, Refused
+from wire.messages import Message, Refused, StoredMessage
 from wire.names import name_key
 
 T0 = 1_700_000_000.0
@@ -44,6 +45,11 @@ def record(s: Services, name: str, port: int, *, online: bool = True, key: str =
     made.last_register_id = f"{name}-reg"
     s.table.records[name_key(name)] = made
     return made
+
+
+def unstamped(msg_id: str, sender: str, text: str, kind: str = "direct") -> StoredMessage:
+    """A message to store: `PostOffice.store` stamps it."""
+    return StoredMessage(msg_id, sender, text, "", kind)
 
 
 def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
@@ -87,7 +93,7 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     s = s if s is not None else services()
     post = PostOffice(s, {}, {}, limit, None)
     liveness = Liveness(s, 10.0, (0.5, 5))
-    saving = Saving(s, post, liveness)
+    saving = Saving(s, post, liveness, RestartNews(s))
     relay = Relay(s, post)
     rooms = RoomRequests(s, relay, {})
     presence = Presence(s, rooms, saving)

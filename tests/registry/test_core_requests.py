@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import pytest
 
 from registry.core import actions as ra
 from registry.core import requests
-from registry.core.requests import Answers, DoneRequests, Request, another_start, remember
+from registry.core.requests import Answers, DoneRequests, Recent, Request, another_start
 from tests.registry.parts_helpers import refusals
 from wire.keys import key_text
 from wire.messages import Ack
@@ -46,9 +44,9 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(requests, "RECENT_IDS", 2)
-    recent: OrderedDict[str, int] = OrderedDict()
+    recent: Recent[int] = Recent()
     for i in range(3):
-        remember(recent, f"id-{i}", i)
+        recent[f"id-{i}"] = i
     assert list(recent) == ["id-1", "id-2"]
 
 

@@ -4,10 +4,11 @@ limit, as StoreMail actions, and a box handed over in parts."""
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.post_office import MAIL_PART_ITEMS, Deposit, PostOffice, first_part, stamp
+from registry.core.post_office import MAIL_PART_ITEMS, PostOffice, first_part, stamp
+from registry.core.quotas import NO_ORIGIN
 from registry.core.requests import Request
 from registry.core.table import Record
-from tests.registry.parts_helpers import T0, TOKEN, record, services
+from tests.registry.parts_helpers import T0, TOKEN, record, services, unstamped
 from wire.messages import NOTICE_KIND, MailTaken, StoredMessage
 
 _s = services()
@@ -29,9 +30,9 @@ def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) 
 def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
+    assert mail.store(Y, unstamped("x-1", "x", "hi"), NO_ORIGIN, T0, out.append) == ""
     # a copy: kept already
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0 + 1, out.append) == ""
+    assert mail.store(Y, unstamped("x-1", "x", "hi"), NO_ORIGIN, T0 + 1, out.append) == ""
     [stored] = mail.boxes["yan"]
     assert (stored.id, stored.sender, stored.text, stored.stamp) == ("x-1", "x", "hi", stamp(T0))
     assert [a for a in out if isinstance(a, ra.StoreMail)] == [ra.StoreMail("yan", stored)]
@@ -40,21 +41,21 @@ def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
 def test_a_full_box_refuses_and_leaves_one_notice_for_the_channel() -> None:
     mail = boxes(2)
     out: list[ra.Action] = []
-    assert mail.store(Y, Deposit("x-1", "x", "one", "direct"), T0, out.append) == ""
+    assert mail.store(Y, unstamped("x-1", "x", "one"), NO_ORIGIN, T0, out.append) == ""
     # past the channel share
-    assert mail.store(Y, Deposit("x-2", "x", "two", "channel"), T0, out.append) != ""
-    assert mail.store(Y, Deposit("x-3", "x", "three", "channel"), T0, out.append) != ""
+    assert mail.store(Y, unstamped("x-2", "x", "two", "channel"), NO_ORIGIN, T0, out.append) != ""
+    assert mail.store(Y, unstamped("x-3", "x", "three", "channel"), NO_ORIGIN, T0, out.append) != ""
     kinds = [m.kind for m in mail.boxes["yan"]]
     assert kinds == ["direct", NOTICE_KIND] and mail.boxes["yan"][1].id == "r-1"
     # the notice took the last
-    assert mail.store(Y, Deposit("x-4", "x", "four", "direct"), T0, out.append) != ""
+    assert mail.store(Y, unstamped("x-4", "x", "four"), NO_ORIGIN, T0, out.append) != ""
 
 
 def test_a_loaded_message_is_not_stored_twice() -> None:
     kept = {"yan": [StoredMessage("x-1", "x", "hi", stamp(T0), "direct")]}
     mail = boxes(10, kept)
     out: list[ra.Action] = []
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
+    assert mail.store(Y, unstamped("x-1", "x", "hi"), NO_ORIGIN, T0, out.append) == ""
     assert not [a for a in out if isinstance(a, ra.StoreMail)] and len(mail.boxes["yan"]) == 1
 
 
@@ -69,7 +70,7 @@ def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
+        mail.store(Y, unstamped(f"x-{i}", "x", f"m{i}"), NO_ORIGIN, T0, out.append)
     out.clear()
     take(mail, Y, ["x-0", "x-2", "unknown"], out)
     assert [m.id for m in mail.part(Y)] == ["x-1"]
@@ -78,7 +79,7 @@ def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
     take(mail, Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
     assert not [a for a in out if isinstance(a, ra.DropMail)]
     # room for it again
-    assert mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out.append) == ""
+    assert mail.store(Y, unstamped("x-0", "x", "m0"), NO_ORIGIN, T0, out.append) == ""
 
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
@@ -103,11 +104,11 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
+        mail.store(Y, unstamped(f"x-{i}", "x", f"m{i}"), NO_ORIGIN, T0, out.append)
     take(mail, Y, ["x-0", "x-1"], out)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
     take(mail, Y, ["x-2"], out)
     assert "yan" not in mail.boxes and mail.indexed == 0
     # a new box, indexed anew
-    assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out.append) == ""
+    assert mail.store(Y, unstamped("x-3", "x", "again"), NO_ORIGIN, T0, out.append) == ""
     assert [m.id for m in mail.boxes["yan"]] == ["x-3"]

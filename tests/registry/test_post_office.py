@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.post_office import Deposit, PostOffice
+from registry.core.post_office import PostOffice
+from registry.core.quotas import NO_ORIGIN
 from registry.core.requests import Request
 from registry.core.table import Owner
-from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services
+from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services, unstamped
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 
 
@@ -15,10 +16,10 @@ def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, online=False, key="kb")
     out: list[ra.Action] = []
-    assert post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, out.append) == ""
+    assert post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, out.append) == ""
     assert [a for a in out if isinstance(a, ra.KeepOwner)] == [ra.KeepOwner("bob", Owner.of(bob))]
     again: list[ra.Action] = []
-    post.store(bob, Deposit("a-2", "alice", "more", "direct"), T0, again.append)
+    post.store(bob, unstamped("a-2", "alice", "more"), NO_ORIGIN, T0, again.append)
     assert not any(isinstance(a, ra.KeepOwner) for a in again)  # unchanged: not kept again
 
 
@@ -26,8 +27,8 @@ def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
     s = services()
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, key="kb")
-    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [].append)
-    post.store(bob, Deposit("a-2", "alice", "ho", "direct"), T0, [].append)
+    post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
+    post.store(bob, unstamped("a-2", "alice", "ho"), NO_ORIGIN, T0, [].append)
     out: list[ra.Action] = []
     post.taken(
         MailTaken("bob-5", "bob", TOKEN, ("a-1",)), Request("bob-5", bob.addr, "kb"), T0, out.append
@@ -61,7 +62,7 @@ def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     s = services()
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, online=False)
-    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [].append)
+    post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
     bob.name = "robert"
     out: list[ra.Action] = []
     post.moved("bob", bob, out.append)

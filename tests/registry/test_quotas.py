@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.post_office import Deposit, PostOffice
+from registry.core.post_office import PostOffice
 from registry.core.quotas import MAILBOX_MESSAGES, SENDER_BYTES, Origin
 from registry.core.requests import Request
 from registry.core.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
-from tests.registry.parts_helpers import services
+from tests.registry.parts_helpers import services, unstamped
 from wire.keys import key_text
 from wire.limits import MAX_SEALED
 from wire.messages import (
@@ -165,7 +165,7 @@ def mallory_stores(mail: PostOffice, owner: Record, kind: str, count: int) -> li
     """What `mail.store` answers to `count` messages "hi" of `kind` from mallory."""
     out: list[ra.Action] = []
     return [
-        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", kind, MALLORY_ORIGIN), T0, out.append)
+        mail.store(owner, unstamped(f"m{n}", "mallory", "hi", kind), MALLORY_ORIGIN, T0, out.append)
         for n in range(count)
     ]
 
@@ -178,9 +178,7 @@ def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
     kept = mallory_stores(mail, owner, "direct", 3)
     assert kept[:2] == ["", ""] and kept[2]
     take(mail, owner, ["m0", "m1"], out)
-    assert (
-        mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out.append) == ""
-    )
+    assert mail.store(owner, unstamped("m3", "mallory", "hi"), mallory, T0, out.append) == ""
     assert mail.quotas.held(mallory) == 2
 
 
@@ -212,12 +210,11 @@ def test_whatever_strangers_do_a_message_from_one_the_owner_wrote_to_is_kept(
             take(mail, owner, [m.id for m in mail.part(owner)][: limit // 3], out)
             continue
         origin = (key_text(key(66 + which)), f"10.0.0.{100 + which // 4}")
-        mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out.append)
+        mail.store(owner, unstamped(f"m{n}", "mallory", "x" * size, kind), origin, T0, out.append)
     bob: Origin = (key_text(key(2)), "10.0.0.2")
     text = "y" * 200  # a message of the size people type
     for owner in owners:
-        deposit = Deposit("bob-1", "bob", text, "direct", bob)
-        assert mail.store(owner, deposit, T0, out.append) == ""
+        assert mail.store(owner, unstamped("bob-1", "bob", text), bob, T0, out.append) == ""
 
 
 def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_sender() -> None:
@@ -241,7 +238,7 @@ def test_channel_messages_over_a_senders_share_of_all_mailboxes_leave_the_notice
     mail = mailboxes(MAILBOX_MESSAGES, *owners)
     answers = [
         mail.store(
-            owner, Deposit(f"m{n}", "mallory", big, "channel", MALLORY_ORIGIN), T0, out.append
+            owner, unstamped(f"m{n}", "mallory", big, "channel"), MALLORY_ORIGIN, T0, out.append
         )
         for n, owner in enumerate(owners)
     ]

@@ -168,3 +168,11 @@ def test_a_peer_told_late_is_pushed_every_row_changed_meanwhile_in_one_update() 
     update = to_next[1]
     assert isinstance(update, TableUpdate) and update.start() == held_at
     assert [e.name for e in update.entries] == [f"new{i}" for i in range(5)]
+
+
+def test_a_peer_that_starts_afresh_while_told_makes_room_at_once() -> None:
+    reg, first = restarted()
+    again = Register("s2-1", "p000", addr_of(0)[1], "", "", WIRE_VERSION)
+    out = reg.receive(again, addr_of(0), T0 + 0.1, key=(0).to_bytes(32, "big"))
+    # its news is dropped with what was pushed to it: the next peer is told now, not later
+    assert (addr_of(WINDOW), first[0][1]) in told(out)

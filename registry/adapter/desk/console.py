@@ -40,8 +40,6 @@ class _Topics(Struct):
 
 
 class ConsoleDesk(Struct, frozen=True):
-    """The desk the console serves at, as the console uses it."""
-
     queue: DeskQueue
     operator_key: str
     now: Callable[[], float]
@@ -69,7 +67,7 @@ class DeskConsole:
         self, print_fn: Callable[[str], None], put_back: Callable[[str], None] | None = None
     ) -> None:
         """Go on duty, printing through `print_fn` (`put_back`: a line not sent goes back in the
-        prompt), serving what `.serve` kept. Call once."""
+        prompt). Call once."""
         self._print, self._put_back = print_fn, put_back
         self._screen.prompt = put_back is not None
         kept, problem = read_record(self._folder, CONSOLE_TOPICS_FILE, _Topics, "list of topics")
@@ -106,7 +104,6 @@ class DeskConsole:
         return is_operator_command(line) or (self._print is not None and mine)
 
     def ended(self) -> None:
-        """The console's input ended (Ctrl-D): it goes off duty."""
         if self._print is None or self._desk.queue.on(CONSOLE) is None:
             return
         self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
@@ -115,7 +112,6 @@ class DeskConsole:
 
     @property
     def on_duty(self) -> bool:
-        """Whether the console serves (`set_output`, and input not ended)."""
         return self._print is not None
 
     @property
@@ -124,7 +120,6 @@ class DeskConsole:
         return clean(self._screen.serving) if self._print is not None else ""
 
     def show(self, message: DeskMessage) -> None:
-        """A message from the desk, printed as an operator reads it."""
         match message:
             case DeskSession(session=session, name=name):
                 self._screen.switch(session, name, self._desk.now())

@@ -48,22 +48,20 @@ Topic = Annotated[int, Meta(ge=min(TOPICS), le=max(TOPICS))]
 
 
 class _History(Struct):
-    """The overall average of session lengths, and each topic's by its number."""
-
     overall: Average
     topics: dict[Topic, Average]
 
 
 class _Operators(Struct):
-    """The operators' keys (key text -> name), and the hash of the operator key that authorised
-    them."""
+    """The operators' keys (key text -> name), and the hash of the operator key that
+    authorised them."""
 
     desk_key: str = field(name="desk-key")
     operators: dict[str, str] = {}
 
 
 class DeskFiles:
-    """The desk's files in `data_dir`, times by the desk's `clock`; what went wrong to `log`."""
+    """The desk's files in `data_dir`; what went wrong to `log`."""
 
     def __init__(
         self,
@@ -85,8 +83,7 @@ class DeskFiles:
         self.authorised, self._operators_problem = self._read_operators()
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
-        """What the run before kept: its session lengths into `estimator`; its places returned, in
-        order. A file that cannot be used is said in the log."""
+        """What the run before kept: its session lengths into `estimator`; its places returned."""
         if self._operators_problem:
             self._log(f"{self._operators_problem}; operators show the key again")
             self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
@@ -102,8 +99,7 @@ class DeskFiles:
         return places
 
     def keep(self, actions: list[Action], estimator: Estimator) -> None:
-        """Keep what `actions` ask: the last places first, then operators' keys and transcripts, and
-        what `estimator` learnt when a session ended."""
+        """Keep what `actions` ask, and what `estimator` learnt when a session ended."""
         places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
             if places:
@@ -134,8 +130,8 @@ class DeskFiles:
         self._say(keep_record(self.shelf, OPERATORS_FILE, kept))
 
     def _read_operators(self) -> tuple[dict[str, str], str]:
-        """The authorised operators' keys kept, and what was wrong with them: none when damaged,
-        or kept under another operator key."""
+        """The authorised operators' keys kept (none under another operator key), and what
+        was wrong."""
         kept, problem = read_record(self.shelf, OPERATORS_FILE, _Operators, "operators' keys")
         if kept is not None and not all(key_from_text(key) for key in kept.operators):
             where = self.shelf.where(OPERATORS_FILE)
@@ -163,8 +159,8 @@ class _File(Struct):
 
 
 class PlacesFile:
-    """Reads and replaces the kept places on `shelf`; `clock` is the queue's,
-    `wall` the time of day, which carries times across a restart."""
+    """The kept places on `shelf`: their times on `clock`, the queue's, and in the file on
+    `wall`, the time of day, which carries them across a restart."""
 
     def __init__(
         self,
@@ -178,8 +174,8 @@ class PlacesFile:
         self._wall = wall
 
     def load(self) -> tuple[list[KeptPlace], str]:
-        """The places kept by the run before, in order, and a problem to log; a damaged file
-        holds none, and is set aside (`.unreadable`)."""
+        """The places kept by the run before, and a problem to log; a damaged file is set
+        aside."""
         try:
             data = self._shelf.read(PLACES_FILE)
         except FileNotFoundError:
@@ -212,8 +208,8 @@ class PlacesFile:
 
 
 def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
-    """The place `entry` spells, its times on the queue's clock, its crisis lines kept as
-    keep_said keeps them; ValueError naming place `number` for a value the desk never keeps."""
+    """The place `entry` spells, its times on the queue's clock; ValueError naming place
+    `number` for a value the desk never keeps."""
     if entry.topic not in TOPICS:
         raise ValueError(f"place {number}: topic {entry.topic} is not a topic")
     if normalise_phone(entry.phone) != entry.phone:
@@ -227,7 +223,6 @@ def _place(number: int, entry: KeptPlace, offset: float) -> KeptPlace:
 
 
 def _moved(place: KeptPlace, offset: float) -> KeptPlace:
-    """`place` with its times moved by `offset`."""
     since = place.serving_since
     return replace(
         place, joined=place.joined + offset, serving_since=None if since is None else since + offset
@@ -235,7 +230,6 @@ def _moved(place: KeptPlace, offset: float) -> KeptPlace:
 
 
 def _hashed(token: str) -> str:
-    """A token as the file keeps it: its hash."""
     return token if token.startswith(TOKEN_HASH) else token_hash(token)
 
 
@@ -248,8 +242,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class TranscriptStore:
-    """Appends session records to files under `data_dir / TRANSCRIPT_DIR`."""
-
     def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
         self.directory = data_dir / TRANSCRIPT_DIR
         self._clock = clock

@@ -37,14 +37,13 @@ from wire.shown_text import clean
 #: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
 #: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
-#: desk's hand-overs for (`DeskQueue.hold`): clients that left together while the registry
-#: was stopped are all read by then. Turns, not time: nobody waits longer than the reading.
+#: desk's hand-overs for: clients that left together while the registry was stopped are
+#: all read by then.
 HOLD_TURNS = 3
 #: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
 #: its last words are sent; and a last answer, to leave before its connection is closed.
 CLOSE_FLUSH = 2.0
-#: What a desk client of a registry that cannot run the desk (its operator key file holds
-#: no key) is told: chat goes on there, and the registry's console says why.
+#: What a desk client is told when the registry's operator key file holds no key.
 CLOSED = (
     "The help desk is closed at this registry (it cannot use its operator key); please try "
     "again later. Whoever runs the registry sees why on its console."
@@ -98,22 +97,20 @@ class DeskService:
         self.registries: Callable[[], Sequence[str]] = tuple
 
     async def start(self) -> None:
-        """Hold the places kept by the run before, and start the timer; once, before any
-        connection."""
+        """Hold the places kept by the run before; once, before any connection."""
         if not self._started and not self.problem:
             self._started = True
             places = self._files.load(self.queue.state.estimator)
             self._apply(self.queue.held.restore, places)
 
     async def close(self) -> None:
-        """Tell everyone the desk is closing, close everything. Safe to call twice."""
-        if self._closed or self.problem:  # (a closed desk keeps nothing: nothing to close)
+        """Tell everyone the desk is closing, close everything. Twice is once."""
+        if self._closed or self.problem:
             return
         self._closed = True
         if not self._files.shelf.shared:
             self._apply(self.queue.shutdown)
-        # (else the desk goes on at the registry of the service that takes over: its
-        # clients reconnect there, and take their places back, as after a crash)
+        # (else it goes on at the registry of the service that takes over, as after a crash)
         await self._after_kept.drained(CLOSE_FLUSH)
         for conn in list(self._conns):
             self._close(conn)
@@ -130,8 +127,7 @@ class DeskService:
         more: Sequence[Message] = (),
     ) -> None:
         """Own one desk connection until it ends: `first` and `more` decoded already by its
-        secure session `decoder`. Never raises but CancelledError; bad frames close this
-        connection only. A closed desk answers the first message that it is closed."""
+        secure session `decoder`. Never raises but CancelledError."""
         if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
@@ -140,8 +136,8 @@ class DeskService:
             if self._closed:
                 reason = "desk closing"
             elif isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
-                # given up before we read it (a registry stopped by SIGSTOP still accepts):
-                # it could hand a person to an absent operator (a DeskGiveUp still goes)
+                # given up before it was read (a registry stopped by SIGSTOP still accepts):
+                # it could hand a person to an absent operator
                 reason = "its client had left before its first message was read"
             else:
                 registries = tuple(self.registries())
@@ -166,14 +162,12 @@ class DeskService:
         conn: ConnId = f"t{next(self._conn_ids)}"
         self._conns[conn] = (writer, decoder)
         peer = writer.get_extra_info("peername")
-        # every connection is opened, with or without an address: it is watched for silence
         key = key_text(decoder.remote_key) if decoder.remote_key else ""
         self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
         enable_keepalive(writer)
         return conn
 
     async def _converse(self, conn: ConnId, pending: list[Message], frames: FrameReader) -> str:
-        """Carry out the messages of `conn` until it ends; why it ended."""
         while conn in self._conns:
             for message in pending:
                 if conn not in self._conns:
@@ -206,8 +200,8 @@ class DeskService:
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
     def _hold_handovers(self) -> None:
-        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (see
-        `DeskQueue.hold`); outside a running loop, which could not release it, nothing."""
+        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (none outside
+        one, which could not release them)."""
         if self.queue.state.holding or self._closed:
             return
         try:
@@ -235,7 +229,6 @@ class DeskService:
         self._close(conn)
 
     def tell_registries(self) -> None:
-        """The service's registries changed: every client is told."""
         registries = tuple(self.registries())
         for conn in list(self._conns):
             self._write(conn, DeskRegistries(self._new_id(), "", registries))
@@ -263,12 +256,9 @@ class DeskService:
         return f"  revoked: {clean(name)} shows the operator key again to go on duty"
 
     def _apply(self, entry: Callable[..., None], *args: object) -> list[Action]:
-        """Carry out what the queue's `entry` decides, given `args`, now and an emit."""
         actions: list[Action] = []
         entry(*args, self._clock(), actions.append)
-        # The places are kept before anyone is told theirs: a crash just after a person
-        # saw "number 2 in the queue" must not lose that place. (On a shelf that
-        # acknowledges later, what is sent waits for it: see AfterKept.)
+        # kept before anyone is told theirs: a crash must not lose a place just shown
         self._files.keep(actions, self.queue.state.estimator)
         self._after_kept(actions)
         if self._started and not self._closed:
@@ -276,7 +266,6 @@ class DeskService:
         return actions
 
     def _carry_out(self, actions: list[Action]) -> None:
-        """Send, close and log (what `actions` keep is kept by now)."""
         for action in actions:
             if isinstance(action, Send):
                 if action.conn == CONSOLE:
@@ -330,13 +319,12 @@ def _fingerprint(key: str) -> str:
 
 
 class FrameRefused(Exception):
-    """What arrived cannot be read on: the reason, in words for the log and for a notice
-    to the connection before it is closed."""
+    """What arrived cannot be read on: the reason, for the log and the connection."""
 
 
 class FrameReader:
     """Reads a connection's messages through `decoder`, which may hold the start of a frame; a
-    frame begun has `deadline` seconds to be whole. Create it in the event loop."""
+    frame begun has `deadline` seconds to be whole."""
 
     def __init__(
         self, decoder: SecureStream, reader: asyncio.StreamReader, deadline: float
@@ -345,7 +333,6 @@ class FrameReader:
         self._reader = reader
         self._deadline = deadline
         self._clock = asyncio.get_running_loop().time
-        # when the frame being read began (None: between frames)
         self._began: float | None = self._clock() if decoder.pending else None
 
     async def read(self) -> list[Message] | None:

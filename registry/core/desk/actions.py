@@ -25,16 +25,15 @@ class Close(Struct, frozen=True):
 
 
 class Log(Struct, frozen=True):
-    """A line for the registry's log, never holding a full number; `kind` names a refusal (its line
-    goes through the rate-limited log), "" for an event."""
+    """A line for the registry's log, never holding a full number; `kind` names a refusal
+    (rate-limited), "" for an event."""
 
     line: str
     kind: str = ""
 
 
 class SessionStarted(Struct, frozen=True):
-    """A session began: its transcript starts. `phone` masked, `said` (crisis lines typed while
-    waiting) scrubbed."""
+    """A session's transcript starts: `phone` masked, `said` (typed while waiting) scrubbed."""
 
     session: str
     name: str
@@ -48,8 +47,7 @@ class SessionStarted(Struct, frozen=True):
 
 
 class SessionLine(Struct, frozen=True):
-    """A line of a session, scrubbed of the person's number; `crisis`: the person's, with words of
-    someone in danger."""
+    """A line of a session, scrubbed of the person's number; `crisis`: words of crisis."""
 
     session: str
     sender: str
@@ -69,9 +67,8 @@ class KeptPlace(
     forbid_unknown_fields=True,
     rename={"joined": "joined_at", "serving_since": "serving_at"},
 ):
-    """A place as kept on disk, times on the queue's clock: `joined` (later by `served`), `back`,
-    the `operator` serving them since `serving_since` (None: no session); the file spells it so,
-    with times of day."""
+    """A place as kept on disk, times on the queue's clock (the file's are times of day);
+    `serving_since` None: no session."""
 
     token: Annotated[str, Meta(min_length=1)]
     name: str
@@ -89,20 +86,16 @@ class KeptPlace(
 
 
 class KeepPlaces(Struct, frozen=True):
-    """Keep `places` on disk in place of what was kept, for a next start after a crash: those served
-    first, then the waiting room."""
+    """Keep `places` on disk, in place of what was kept: those served first, then those waiting."""
 
     places: tuple[KeptPlace, ...]
 
 
 class KeepOperators(Struct, frozen=True):
-    """Keep the operators' keys authorised (key text -> name) on disk."""
-
     keys: tuple[tuple[str, str], ...]
 
 
 Action = (
     Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces | KeepOperators
 )
-#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]

@@ -1,18 +1,8 @@
-"""The help desk's wait estimate: pure arithmetic over session lengths (docs/DESK.md).
-
-Per topic and overall, an exponentially weighted average of session lengths and its mean
-deviation, as TCP smooths round-trip times (RFC 6298). With `a` people ahead and `k`
-operators able to serve them:
-
-    point  = soonest free operator + (a / k) * average
-    spread = deviation + (a / k) * min(deviation, average)
-    range  = [max(0, point - spread), point + spread]
+"""The help desk's wait estimate, smoothed as TCP smooths round trips (RFC 6298).
 
 An operator in a session of `e` seconds is free in its topic's average minus `e`, never
-less than OVERRUN * e. Both ends grow with every person ahead: nobody further back is shown
-a shorter wait. Until MIN_HISTORY sessions have ended, the typical session length stands
-in, with half of it as the deviation (EST_TYPICAL); then a topic with MIN_HISTORY of its
-own uses its own average, any other the overall one (EST_MEASURED).
+less than OVERRUN * e. Both ends of the range grow with every person ahead: nobody
+further back is shown a shorter wait.
 """
 
 from __future__ import annotations
@@ -38,30 +28,26 @@ OVERRUN = 0.5
 
 
 class Average(Struct, forbid_unknown_fields=True):
-    """An exponentially weighted mean and mean deviation of session lengths, in seconds, none
-    negative."""
+    """An exponentially weighted mean and mean deviation of session lengths, in seconds."""
 
     count: Annotated[int, Meta(ge=0)] = 0
     mean: Annotated[float, Meta(ge=0)] = 0.0
     dev: Annotated[float, Meta(ge=0)] = 0.0
 
     def add(self, sample: float) -> None:
-        """Fold in one session length; the first seeds the mean, and half of it the deviation (RFC
-        6298)."""
+        """Fold in one session length (the first seeds the mean, half of it the deviation)."""
         sample = max(0.0, sample)
         if self.count == 0:
             self.mean = sample
             self.dev = sample / 2
         else:
-            # The deviation is measured against the mean before this sample moves it.
             self.dev = (1 - ALPHA) * self.dev + ALPHA * abs(sample - self.mean)
             self.mean = (1 - ALPHA) * self.mean + ALPHA * sample
         self.count += 1
 
 
 def whole(kind: str, low: float = 0.0, high: float = 0.0) -> WaitEstimate:
-    """A wait estimate of `kind`, `low` rounded down and `high` up to whole seconds, never
-    negative."""
+    """A wait estimate of `kind`, `low` rounded down and `high` up to whole seconds."""
     low_whole = max(0, int(low))
     return WaitEstimate(kind, low_whole, max(low_whole, int(-(-high // 1))))
 
@@ -75,8 +61,7 @@ class Estimator:
     """Keeps the averages and turns a person's situation into a WaitEstimate."""
 
     def __init__(self, typical: float = TYPICAL_SESSION) -> None:
-        """`typical`: the session length taken until MIN_HISTORY sessions ended; ValueError unless
-        finite and above 0."""
+        """`typical`: the session length taken until MIN_HISTORY sessions ended."""
         if not 0 < typical < math.inf:
             raise ValueError("typical must be a finite number of seconds above 0")
         self.typical = Average(0, typical, typical / 2)
@@ -84,26 +69,21 @@ class Estimator:
         self.by_topic: dict[int, Average] = {}
 
     def record(self, topic: int, seconds: float) -> None:
-        """A session of `topic` lasted `seconds`: update the topic's and the overall average."""
         self.by_topic.setdefault(topic, Average()).add(seconds)
         self.overall.add(seconds)
 
     @property
     def measured(self) -> bool:
-        """Whether enough sessions have ended for the estimates to be measured ones."""
         return self.overall.count >= MIN_HISTORY
 
     def average(self, topic: int) -> Average:
-        """The average for `topic`: its own with enough history, else the overall one, else the
-        typical one."""
         own = self.by_topic.get(topic)
         if own is not None and own.count >= MIN_HISTORY:
             return own
         return self.overall if self.measured else self.typical
 
     def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> WaitEstimate:
-        """The wait of someone of `topic` with `ahead` people before, one Busy per operator able to
-        serve them."""
+        """The wait with `ahead` people before, one Busy per operator able to serve `topic`."""
         k = len(operators)
         if k == 0:
             return whole(EST_NOBODY)
@@ -125,10 +105,9 @@ class Estimator:
         return max(self.average(session_topic).mean - elapsed, OVERRUN * elapsed)
 
     def history(self) -> tuple[Average, dict[int, Average]]:
-        """Copies of the overall average and each topic's: what an estimator learnt, to be kept."""
+        """Copies of what the estimator learnt, to be kept."""
         return replace(self.overall), {t: replace(a) for t, a in sorted(self.by_topic.items())}
 
     def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:
-        """Take up what `history` gave, from a run before: later sessions fold into it."""
         self.overall = replace(overall)
         self.by_topic = {t: replace(a) for t, a in by_topic.items()}

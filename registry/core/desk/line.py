@@ -21,8 +21,6 @@ from wire.desk.text import TOPICS
 
 
 class Line:
-    """The waiting line and what is said of it."""
-
     def __init__(self, s: DeskState) -> None:
         self._s = s
 
@@ -34,8 +32,7 @@ class Line:
 
     def positions(self) -> list[tuple[Person, int, int]]:
         """(person, position, operators able to serve) for everyone waiting, in order: a position
-        counts those ahead who compete for the same operators (all, while nobody serves the
-        topic)."""
+        counts those ahead who compete for the same operators (all, while nobody serves)."""
         reach: dict[int, frozenset[int]] = {}
         able: dict[int, int] = {}
         for topic in TOPICS:
@@ -56,8 +53,7 @@ class Line:
         return result
 
     def to_front(self, person: Person) -> None:
-        """Put `person`, whose session was cut short, at the front: among the others put back, in
-        the order they joined."""
+        """Put `person` at the front, among the others put back, in the order they joined."""
         person.back = True
         waiting, index = self._s.waiting, 0
         while (
@@ -104,17 +100,15 @@ class Line:
     def answer(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """The `DeskQueued` that tells `person` where they stand (answering `reply_to`); between
-        `hold` and `release`, kept for `release`."""
+        """Tell `person` where they stand (DeskQueued), or at `release` while held."""
         assert person.conn is not None
         if self._s.holding:
             self._s.answers_held.append((person, person.conn, reply_to, restored))
             return
-        # (kept for an operator after a restart, its estimate says the conversation resumes)
         emit(self._queued(person, reply_to, now, restored=restored))
 
     def held_answers(self, now: float, emit: Emit) -> None:
-        """At `release`: the answers kept, to those still on the connection they were for."""
+        """The answers held, to those still on the connection they were for."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
@@ -149,12 +143,10 @@ class Line:
             emit(Send(person.conn, DeskPosition(self._s.make_id(), position, k, est)))
 
     def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
-        """`person` is told `position` and `k` now: the estimate to tell them."""
         person.shown, person.pushed_at, person.due = (position, k), now, None
         return self.estimate(person.topic, position - 1, now, person)
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        """What `operator` is told going on duty or serving other topics."""
         yours = sum(1 for p in self._s.waiting if p.conn is not None and may_take(operator, p))
         return DeskOnDuty(
             self._s.make_id(),

@@ -20,26 +20,23 @@ from wire.shown_text import clean
 
 
 class Notices:
-    """Notices of the waiting room to operators, sent when they are true, and `.first`."""
-
     def __init__(self, s: DeskState, line: Line) -> None:
         self._s = s
         self._line = line
 
     def tell(self, now: float, emit: Emit) -> None:
-        """The notices due (`arrivals`, `briefings`) of those still waiting; none while hand-overs
-        are paused."""
+        """The notices due (`arrivals`, `briefings`), unless hand-overs are paused."""
         s = self._s
         if s.paused(now):
             return
         arrivals, s.arrivals = s.arrivals, []
         briefings, s.briefings = s.briefings, []
         for operator in briefings:
-            if s.operators.get(operator.conn) is operator:  # still on duty
+            if s.operators.get(operator.conn) is operator:
                 self.tell_newcomer(operator, emit)
         for person in arrivals:
             if person not in s.waiting:
-                continue  # taken at once, or gone: nobody needs to look for them
+                continue  # taken at once, or gone
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
                 self.alert(person, now, CRISIS_REASONS[CRISIS_DESCRIPTION], emit)
@@ -53,8 +50,7 @@ class Notices:
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
     def tell_held_back(self, now: float, emit: Emit) -> None:
-        """The arrivals not told yet, in one line to each operator still in a session, at most
-        once per ARRIVALS_INTERVAL."""
+        """The arrivals held back, in one line to each operator in a session."""
         s = self._s
         for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
@@ -75,8 +71,7 @@ class Notices:
             emit(s.notice(operator.conn, text))
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
-        """`person`, waiting, typed words of crisis (`text`): the operators who could take them are
-        told (once per ARRIVALS_INTERVAL), the person what became of it."""
+        """`person`, waiting, typed words of crisis: operators are told, and the person."""
         s = self._s
         assert person.conn is not None
         if person.noticed_on != person.conn:
@@ -88,7 +83,6 @@ class Notices:
         person.said = keep_said(person.said, text)
         line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
         emit(s.log(line, person))
-        # told already a moment ago: once is enough to act on
         told = now < person.alerted_at + ARRIVALS_INTERVAL
         if not told:
             told = self.alert(person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
@@ -105,8 +99,8 @@ class Notices:
         emit(s.notice(person.conn, said))
 
     def alert(self, person: Person, now: float, why: str, emit: Emit) -> bool:
-        """Tell the operators of `person`'s topic (all, if none serves it) they may be in danger,
-        and how to take them: whether anyone was told."""
+        """Tell the operators of `person`'s topic (all, if none serves it) they may be in danger:
+        whether anyone was told."""
         s = self._s
         if s.operators:  # (with nobody told, the next line may still tell someone)
             person.alerted_at = now
@@ -128,7 +122,6 @@ class Notices:
         return bool(s.operators)
 
     def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
-        """Tell `operator`, just on duty, of who may be in danger among those it may take."""
         for person in self._s.waiting:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
@@ -136,8 +129,6 @@ class Notices:
             emit(self._s.notice(operator.conn, self._in_danger(person, why, first=True)))
 
     def _in_danger(self, person: Person, why: str, *, first: bool = False) -> str:
-        """What operators are told of `person`, who may be in danger (`why`), with the `.first` that
-        takes them when `first`."""
         number = self._s.waiting.index(person) + 1
         hint = f" {self._first_hint(person)} puts them at the front of the line." if first else ""
         return (
@@ -150,7 +141,6 @@ class Notices:
         return [i for i, p in enumerate(self._s.waiting, 1) if _name_match(p.name) == key]
 
     def _first_hint(self, person: Person) -> str:
-        """The `.first` that names `person` beyond doubt: their name when unique, else number."""
         name = clean(person.name).strip()
         alone = len(self._numbers(person.name)) == 1
         if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
@@ -158,7 +148,6 @@ class Notices:
         return f".first {self._s.waiting.index(person) + 1}"
 
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
-        """`.first N` or `.first Name`: that person goes to the front, behind those put back."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
             emit(self._s.notice(operator.conn, number))
@@ -169,7 +158,7 @@ class Notices:
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
-        """The number `.first` names, or what the operator is told when none or several."""
+        """The number `.first` names, or what the operator is told."""
         number, count = msg.position, len(self._s.waiting)
         if msg.name:
             numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
@@ -191,7 +180,6 @@ class Notices:
         return number
 
     def _moved(self, operator: Operator, person: Person, number: int, emit: Emit) -> None:
-        """What is said once `.first` moved `person` from `number`."""
         s = self._s
         name = clean(person.name)
         now_at = s.waiting.index(person) + 1
@@ -227,7 +215,6 @@ def _listed(items: list[str]) -> str:
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:
-    """The `.serve` that serves `topics` and `topic` too."""
     chosen = topics | {topic}
     if chosen >= set(TOPICS):
         return ".serve all"

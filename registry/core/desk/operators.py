@@ -26,8 +26,6 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
 class Duty:
-    """Operators coming on duty, and their messages once there."""
-
     def __init__(self, s: DeskState, line: Line, sessions: Sessions, held: HeldPlaces) -> None:
         self._s = s
         self._line = line
@@ -35,8 +33,8 @@ class Duty:
         self._held = held
 
     def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
-        """A `DeskOperator` on `conn`: on duty (its key authorised when it came with the operator
-        key), told of anyone kept for it, given the next person; or refused."""
+        """A `DeskOperator` on `conn`: on duty (its key authorised by the operator key), or
+        refused."""
         s = self._s
         key = s.source(conn).key
         # authorised for the name it was given: under another name it shows the key again
@@ -67,8 +65,7 @@ class Duty:
         self._sessions.hand_over(now, emit)
 
     def revoke(self, name: str, emit: Emit) -> None:
-        """Revoke the keys authorised for operator `name`; one on duty with one goes off
-        duty. Nothing when none is authorised."""
+        """Revoke the keys authorised for operator `name`; one on duty goes off duty."""
         s = self._s
         keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
         if not keys:
@@ -81,8 +78,7 @@ class Duty:
             emit(Close(conn, "its key was revoked"))
 
     def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
-        """Whether the operator on `conn` is refused duty (and refused); `known`: its key was
-        authorised before."""
+        """Whether the operator on `conn` is refused duty (and refused)."""
         s = self._s
         if not known and not same_secret(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
@@ -112,7 +108,6 @@ class Duty:
         emit(Send(operator.conn, self._line.room(msg.id, now)))
 
     def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
-        """A line for the person `operator` serves: sent when it names their session."""
         said = msg.text[:MAX_DESK_LINE]
         if operator.session is None:
             # most often it crossed the person's .end on its way
@@ -129,7 +124,6 @@ class Duty:
         emit(self._s.notice(operator.conn, text))
 
     def end(self, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
-        """`.end`: the session it names ends, and `operator` takes the next person."""
         s, conn, session = self._s, operator.conn, operator.session
         if session is None:
             emit(s.notice(conn, "You are not serving anyone."))
@@ -159,10 +153,9 @@ class Duty:
         emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
 
     def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
-        """`.quit`: `operator` goes off duty; the person it served goes back to the front."""
         conn = operator.conn
         said = "You are off duty."
-        if operator.session is not None:  # that person is put back, and ought to be known
+        if operator.session is not None:
             name = clean(operator.session.person.name)
             said = f"You are off duty; {name} is back at the front of the waiting room."
         self._sessions.operator_gone(operator, now, "went off duty", emit)

@@ -46,8 +46,6 @@ from wire.version import WIRE_VERSION, wire_refusal
 
 
 class Refusal(Struct, frozen=True):
-    """Why a join is refused: what its person reads, and the log's line."""
-
     reason: str
     log: str
 
@@ -55,9 +53,9 @@ class Refusal(Struct, frozen=True):
 def holder(people: Iterable[Person], given: str) -> Person | None:
     """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
     token compared in constant time."""
-    found = None
     if not given:
         return None
+    found = None
     for person in people:
         if token_matches(given, person.token):
             found = person
@@ -93,8 +91,6 @@ def source_refusal(
 
 
 class Persons:
-    """A person's messages: the first, and those sent holding a place."""
-
     def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
         self._s = s
         self._line = line
@@ -102,11 +98,9 @@ class Persons:
         self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
-        """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal saying why; the
-        crisis notice first to whoever may be in danger."""
+        """A `DeskJoin` on `conn`: a place taken back, a new place, or a refusal."""
         s = self._s
-        # The crisis notice comes first, whatever happens next: a refused person in crisis
-        # needs it most.
+        # first, whatever happens next: a refused person in crisis needs it most
         crisis = crisis_reason(msg.topic, msg.description)
         if crisis:
             emit(Send(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
@@ -135,7 +129,6 @@ class Persons:
         return held
 
     def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
-        """Whether a newcomer's join is answered with the DeskWork a busy room asks."""
         s = self._s
         bits = work_bits(len(s.waiting))
         asked = s.puzzles.pop(conn, None)
@@ -147,7 +140,7 @@ class Persons:
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
-        """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, refused."""
+        """Whether a newcomer may take a place; if not, refused."""
         s = self._s
         # Only a join from the same source (key, else address) learns that its number is
         # here: trying a number tells nobody else who is at the desk. Without the token
@@ -210,8 +203,7 @@ class Persons:
     ) -> None:
         s = self._s
         if person.conn is not None and person.conn != conn:
-            # The old connection may still look alive (a half-open socket): the token
-            # proves who this is, so the new connection wins.
+            # the old one may be half-open: the token proves who this is
             s.conns.pop(person.conn, None)
             s.goodbye(
                 person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit
@@ -231,8 +223,7 @@ class Persons:
         self._sessions.answer_first(person, msg.id, now, emit, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
-        """A person who left while their connection was lost gives up the place of their token:
-        those behind move up now."""
+        """A person who left while their connection was lost gives up their held place."""
         s = self._s
         if msg.wire != WIRE_VERSION:
             reason = wire_refusal(msg.wire, "desk client")
@@ -268,8 +259,8 @@ class Persons:
         emit(Send(person.conn, info))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
-        """A line from `person`: to their operator when it names their session; while waiting, only
-        words of crisis go on, to the operators."""
+        """A line from `person`: to their operator when it names their session; while waiting,
+        only words of crisis go on, to the operators."""
         s = self._s
         assert person.conn is not None
         session = s.session_of(person)
@@ -281,8 +272,7 @@ class Persons:
             emit(s.notice(person.conn, said))
             return
         if session is None or msg.session != session.id:
-            # It crossed the end of its session on its way: it is not for whoever
-            # serves the person next.
+            # it crossed the end of its session: not for whoever serves the person next
             said = (
                 "Not sent: your session had ended before this line reached the help "
                 f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
@@ -290,8 +280,7 @@ class Persons:
             emit(s.notice(person.conn, said))
             return
         session.heard += 1
-        # Words of crisis are marked for the operator (render_operator) and in the
-        # transcript; the person is told nothing more: someone who can help reads them.
+        # marked for the operator and in the transcript; the person is told nothing more
         crisis = speaks_of_crisis(msg.text)
         if self._sessions.say(session, person, msg.text, emit, crisis=crisis) and crisis:
             line = (
@@ -301,8 +290,7 @@ class Persons:
             emit(s.log(line, person))
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
-        """`.end` or `.quit`: the session ends, or the place is left; an `.end` of a session already
-        over changes nothing."""
+        """`.end` or `.quit`: the session ends, or the place is left."""
         s = self._s
         assert person.conn is not None
         conn = person.conn
@@ -324,7 +312,7 @@ class Persons:
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
-    """Why a `DeskJoin` is out of bounds, or None; `phone` is its number normalised."""
+    """Why a `DeskJoin` is out of bounds, or None."""
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
@@ -334,5 +322,5 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
 
 
 def _masked_name(name: str) -> str:
-    """The name given, any number in it masked: every operator sees names, one alone the number."""
+    """The name given, any number in it masked: every operator sees names."""
     return mask_numbers(name.strip())

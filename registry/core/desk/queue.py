@@ -42,8 +42,6 @@ Handler = Callable[[Any, Any, float, Emit], None]
 
 
 class DeskQueue:
-    """The waiting room, the operators and the sessions: a state and its parts."""
-
     def __init__(
         self,
         *,
@@ -54,7 +52,7 @@ class DeskQueue:
         settings: DeskSettings = DEFAULTS,
     ) -> None:
         """A `DeskOperator` goes on duty with `operator_key`, or from a key `authorised` (key text
-        -> name). Raises as `DeskState` does."""
+        -> name)."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self.line = line = Line(s)
@@ -85,7 +83,7 @@ class DeskQueue:
                 )
 
     def receive(self, conn: ConnId, message: DeskMessage, now: float, emit: Emit) -> None:
-        """A message arrived on `conn`. The first one of a connection says who it is."""
+        """A message arrived on `conn`; its first says who it is."""
         s = self._s
         who = s.conns.get(conn)
         link = s.links.get(conn)
@@ -109,7 +107,6 @@ class DeskQueue:
         self._after(now, emit)
 
     def disconnected(self, conn: ConnId, reason: str, now: float, emit: Emit) -> None:
-        """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         s = self._s
         who = s.conns.pop(conn, None)
         s.links.pop(conn, None)
@@ -178,7 +175,6 @@ class DeskQueue:
                     self.disconnected(conn, f"no sign of life for {silent}", now, emit)
 
     def next_wake(self) -> float | None:
-        """When `timer` must run next."""
         s = self._s
         times = self.held.wakes() + self._notices.wakes()
         if not s.holding:  # held-back pushes go at `release`

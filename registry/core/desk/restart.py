@@ -10,8 +10,6 @@ from wire.shown_text import clean
 
 
 class HeldPlaces:
-    """Places held without a connection, kept on disk, and given up in time."""
-
     def __init__(self, s: DeskState) -> None:
         self._s = s
 
@@ -42,7 +40,6 @@ class HeldPlaces:
             emit(Log(line))
 
     def _reclaim(self) -> float:
-        """Seconds a place kept across a restart is held for its person to take it back."""
         return min(self._s.settings.grace, self._s.settings.reclaim_window)
 
     def _held(self, place: KeptPlace, now: float) -> Person:
@@ -77,8 +74,7 @@ class HeldPlaces:
         return times
 
     def expire(self, now: float, emit: Emit) -> None:
-        """Give up places held too long, then part who were kept for each other and are not together
-        again in time."""
+        """Give up places held too long, then part who were kept for each other too long."""
         s = self._s
         if now >= s.settle_until:
             s.settle_until = float("-inf")  # settled: nothing more to wake for
@@ -88,7 +84,7 @@ class HeldPlaces:
         self._stop_awaiting(now, emit)  # after the places given up: they say more
 
     def give_up(self, person: Person, emit: Emit) -> None:
-        """Give up the place of `person`, not back in time; an operator kept for them is told."""
+        """Give up `person`'s place; an operator kept for them is told."""
         self._s.remove_waiting(person)
         said = f"{clean(person.name)} did not come back; you take the next person."
         self._tell_kept_operator(person, said, emit)
@@ -96,7 +92,6 @@ class HeldPlaces:
         emit(self._s.log(line, person))
 
     def _stop_awaiting(self, now: float, emit: Emit) -> None:
-        """Those kept for each other and not together within the grace period: each told, free."""
         s = self._s
         for person in s.waiting:
             if not person.awaits or now < person.awaits_until:
@@ -115,7 +110,6 @@ class HeldPlaces:
             person.awaits, person.shown = "", None  # a push with the usual figures
 
     def kept_operator(self, person: Person) -> Operator | None:
-        """The operator on duty kept for `person` after a restart (see `restore`), if any."""
         return self._s.operator_named(person.awaits) if person.awaits else None
 
     def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
@@ -124,7 +118,7 @@ class HeldPlaces:
             emit(self._s.notice(operator.conn, text))
 
     def kept_for(self, operator: Operator, now: float, emit: Emit) -> None:
-        """What `operator`, just on duty, is told of each person kept for it and not back yet."""
+        """Tell `operator`, just on duty, of each person kept for it and not back yet."""
         s = self._s
         for person in s.waiting:
             if person.conn is None and self.kept_operator(person) is operator:
@@ -139,7 +133,6 @@ class HeldPlaces:
                 emit(s.notice(operator.conn, said))
 
     def keep(self, emit: Emit) -> None:
-        """A KeepPlaces when the places changed since the last one."""
         places = self._places()
         if places != self._s.kept:
             self._s.kept = places

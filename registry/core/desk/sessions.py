@@ -34,26 +34,24 @@ class Ending(Struct, frozen=True):
 
 
 class Sessions:
-    """Handing people over, and the sessions between them and the operators."""
-
     def __init__(self, s: DeskState, line: Line) -> None:
         self._s = s
         self._line = line
 
     def settle(self, now: float, emit: Emit) -> None:
-        """After any change: hand over, then push positions; neither between `hold` and `release`
-        (figures taken mid-batch would count operators already gone)."""
+        """Hand over, then push positions; neither while held (figures taken mid-batch would
+        count operators already gone)."""
         if not self._s.holding:
             self.hand_over(now, emit)
             self._line.push(now, emit)
 
     def hand_over(self, now: float, emit: Emit) -> None:
-        """Give every free operator the earliest connected person it serves (of several operators,
-        the one free longest); never while paused."""
+        """Give every free operator the earliest connected person it serves (the operator free
+        longest first)."""
         s = self._s
         if s.paused(now):
             return
-        # operators kept for someone after a restart (see `restore`) take nobody else
+        # operators kept for someone after a restart take nobody else
         kept_for = {name_key(p.awaits) for p in s.waiting if p.awaits}
         for person in list(s.waiting):
             if person.conn is None:
@@ -74,7 +72,7 @@ class Sessions:
         s = self._s
         assert person.conn is not None
         resumed = bool(person.awaits)
-        if resumed:  # kept for each other after a restart: no longer
+        if resumed:
             person.awaits = ""
             said = "The help desk was restarted; your conversation with {} resumes."
             emit(s.notice(person.conn, said.format(operator.name)))
@@ -105,8 +103,8 @@ class Sessions:
         *,
         crisis: bool = False,
     ) -> bool:
-        """`text` from `by` to the other side of `session` and the transcript (marked for `crisis`);
-        too long is refused back, blank goes nowhere. Whether it went."""
+        """`text` from `by` to the other side of `session` and the transcript: whether it went
+        (too long is refused back, blank goes nowhere)."""
         person, operator = session.person, session.operator
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
@@ -121,8 +119,7 @@ class Sessions:
         return True
 
     def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
-        """End `session` as `ending` says, telling each side still there; the person's connection
-        closes unless requeued."""
+        """End `session` as `ending` says; the person's connection closes unless requeued."""
         s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
@@ -149,7 +146,7 @@ class Sessions:
             told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
             emit(Send(person.conn, told))
         if ending.requeue:
-            # Back to the front, with a fresh token (the old one left with the place).
+            # a fresh token: the old one left with the place
             person.token = s.new_token()
             person.shown = None
             self._line.to_front(person)
@@ -158,7 +155,7 @@ class Sessions:
             s.conns.pop(person.conn, None)
 
     def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
-        """Take `operator` off duty; its person goes back to the front (it was not their doing)."""
+        """Take `operator` off duty; its person goes back to the front."""
         emit(Log(f"desk: operator {operator.name} {why}"))
         session = operator.session
         self._s.operators.pop(operator.conn, None)
@@ -176,8 +173,7 @@ class Sessions:
     def answer_first(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """Hand over whoever can be, but tell `person` where they stand first (position 0: served at
-        once)."""
+        """Hand over whoever can be, but tell `person` where they stand first."""
         served: list[Action] = []
         self.hand_over(now, served.append)
         self._line.answer(person, reply_to, now, emit, restored=restored)
@@ -185,8 +181,7 @@ class Sessions:
             emit(action)
 
     def person_gone(self, person: Person, now: float, reason: str, emit: Emit) -> None:
-        """`person`'s connection broke: a session ends, keeping them a place at the front for
-        `grace`; a place waiting is held."""
+        """`person`'s connection broke: their place is held (at the front, from a session)."""
         s = self._s
         session = s.session_of(person)
         held = format_duration(s.settings.grace)

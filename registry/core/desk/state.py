@@ -51,7 +51,6 @@ class Person(Struct, eq=False):
         return mask_phone(self.phone)
 
     def waited(self, now: float) -> float:
-        """Seconds spent waiting since joining, not served."""
         return max(0.0, now - self.joined - self.served)
 
 
@@ -69,8 +68,6 @@ class Operator(Struct, eq=False):
 
 
 class Session(Struct, eq=False):
-    """An operator serving a person."""
-
     id: str
     person: Person
     operator: Operator
@@ -87,7 +84,6 @@ def may_take(operator: Operator, person: Person) -> bool:
 
 
 def name_for_log(person: Person) -> str:
-    """`Alice (phone *******45)`."""
     return f"{clean(person.name)} (phone {person.masked})"
 
 
@@ -100,8 +96,6 @@ class Link(Struct):
 
 
 class DeskState:
-    """The desk's data, given to every part of its core."""
-
     def __init__(
         self,
         make_id: Callable[[], str],
@@ -110,8 +104,7 @@ class DeskState:
         authorised: dict[str, str] | None,
         settings: DeskSettings,
     ) -> None:
-        """Operators' keys `authorised` (key text -> name) go on duty as the operator key does;
-        ValueError for a typical session out of bounds."""
+        """Operators' keys `authorised` (key text -> name) go on duty as the operator key does."""
         self.make_id = make_id
         self.make_token = make_token
         self.operator_key = operator_key
@@ -151,12 +144,10 @@ class DeskState:
         return self.waiting + [s.person for s in self.sessions()]
 
     def operator_named(self, name: str) -> Operator | None:
-        """The operator on duty under `name`, as names compare."""
         key = name_key(name)
         return next((o for o in self.operators.values() if name_key(o.name) == key), None)
 
     def source(self, conn: ConnId) -> Link:
-        """Where `conn` came from (nothing known for a connection never opened)."""
         return self.links.get(conn) or Link()
 
     def with_phone(self, phone: str, key: str, address: str) -> Person | None:
@@ -169,18 +160,15 @@ class DeskState:
         return None
 
     def paused(self, now: float) -> bool:
-        """Whether nobody may be handed over now: held, or settling after a restart."""
         return self.holding or (bool(self.restored) and now < self.settle_until)
 
     def new_token(self) -> str:
-        """A token no place holds."""
         token = self.make_token()
         while not token or any(p.token == token for p in self.waiting):
             token = self.make_token()
         return token
 
     def remove_waiting(self, person: Person) -> None:
-        """`person` no longer holds a place in the waiting room (nor its token)."""
         if person in self.waiting:
             self.waiting.remove(person)
         self.restored.discard(person.token)
@@ -190,7 +178,6 @@ class DeskState:
         return Send(conn, DeskNotice(self.make_id(), text))
 
     def log(self, line: str, person: Person) -> Log:
-        """A log line about `person`, scrubbed of their number."""
         return Log(scrub_phone(clean(line), person.phone))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
@@ -199,7 +186,6 @@ class DeskState:
             emit(Log(f"desk: operator {operator.name} {what}"))
 
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
-        """Tell `conn` it is over (`said`), and close it (`why`, for the log)."""
         emit(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
         emit(Close(conn, why))
 
@@ -221,7 +207,6 @@ class DeskState:
     def refuse_wire(
         self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str, emit: Emit
     ) -> None:
-        """Refuse `msg`, from a client (`what`) of another version of the wire."""
         reason = wire_refusal(msg.wire, what)
         log = Log(f"desk: refused {clean(msg.name)!r}: {reason}", "desk: another version")
         self.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION, log)
