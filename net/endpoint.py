@@ -185,6 +185,9 @@ class Endpoint(ReceivingDatagrams):
         coalesce = options.get("coalesce_drains", False)
         self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
+        # the last `send_many`'s addresses and keys, and the destinations they make: a
+        # burst's lines come with the same two sequences, and leave for the same list
+        self._many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -357,8 +360,10 @@ class Endpoint(ReceivingDatagrams):
             for addr, key in zip(addrs, keys, strict=True):
                 self.send(addr, message, key)
             return
-        routes = self._routes
-        dests = list(zip(addrs, keys, strict=True))
+        routes, many = self._routes, self._many
+        if many[0] is not addrs or many[1] is not keys:
+            many = self._many = (addrs, keys, list(zip(addrs, keys, strict=True)))
+        dests = many[2]
         if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:
