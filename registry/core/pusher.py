@@ -128,7 +128,7 @@ class Pusher:
 
     def pending(self) -> int:
         """Pushes sent and unanswered, or queued behind those to the same peer."""
-        return self.pushes.in_flight() + self.pushes.queued()
+        return sum(self.pushes.counts())
 
 
 def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
