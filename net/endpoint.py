@@ -190,7 +190,9 @@ class Endpoint(ReceivingDatagrams):
         self._many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: The TCP connections served or opened now, each a task of its own (read-only
+        #: outside).
+        self.tasks: set[asyncio.Task[None]] = set()
         #: The TCP connections opened to send, bounded per address (net/stream_slots.py):
         #: read-only outside.
         self.sent_streams = SentStreams()
@@ -213,63 +215,49 @@ class Endpoint(ReceivingDatagrams):
     def channel(self, channel: DatagramChannel) -> None:
         self.outgoing.channel = channel
 
-    @property
-    def connections(self) -> int:
-        """The TCP connections served or opened now, each with a task of its own."""
-        return len(self._tasks)
-
-    async def connections_ended(self) -> None:
-        """Wait until the TCP connections served or opened now have ended."""
-        await asyncio.gather(*self._tasks)
-
     async def open(self, host: str, port: int) -> Addr:
         """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
         With port 0 the system picks the UDP port; when that number is taken for TCP (by
         some connection's end, which UDP's choice cannot see), another one is picked."""
-        attempt = 1
+        loop, attempt = asyncio.get_running_loop(), 0
         while True:
+            attempt += 1
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
-                return await self._open(host, port)
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                sock.bind((host, port))
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            try:
+                # Read every waiting datagram per wake-up (see DRAIN_BATCH).
+                loop.add_reader(sock.fileno(), self.drain)
+                self._sock = sock
+                if hasattr(select, "poll"):  # (not on Windows)
+                    self._probe = select.poll()
+                    self._probe.register(sock.fileno(), select.POLLIN)
+                self.outgoing.open(loop.call_soon, sock)
+                self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
+            except NotImplementedError:  # a loop without add_reader (Windows' proactor)
+                self._udp, _ = await loop.create_datagram_endpoint(
+                    lambda: AsyncioDatagrams(self), sock=sock
+                )
+                self.outgoing.open(loop.call_soon, transport=self._udp)
+            self.address = sock.getsockname()[:2]
+            try:
+                await self.listener.open(host, self.address[1])
             except OSError as exc:
+                await self.close()
                 if port != 0 or exc.errno != errno.EADDRINUSE or attempt >= ANY_PORT_TRIES:
                     raise
-                attempt += 1
+                continue
+            return self.address
 
-    async def _open(self, host: str, port: int) -> Addr:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        try:
-            # Read every waiting datagram per wake-up (see DRAIN_BATCH).
-            loop.add_reader(sock.fileno(), self.drain)
-            self._sock = sock
-            if hasattr(select, "poll"):  # (not on Windows)
-                self._probe = select.poll()
-                self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, sock)
-            self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
-        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: AsyncioDatagrams(self), sock=sock
-            )
-            self._udp = transport
-            self.outgoing.open(loop.call_soon, transport=transport)
-        self.address = sock.getsockname()[:2]
-        try:
-            await self.listener.open(host, self.address[1])
-        except OSError:
-            self._close_udp()
-            raise
-        return self.address
-
-    def _close_udp(self) -> None:
+    async def close(self) -> None:
+        """Send what waits for the end of this pass, then close every socket and connection."""
+        self.outgoing.flush()
         self.outgoing.close()
         if self._udp is not None:
             self._udp.close()
@@ -279,17 +267,12 @@ class Endpoint(ReceivingDatagrams):
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-
-    async def close(self) -> None:
-        """Send what waits for the end of this pass, then close every socket and connection."""
-        self.outgoing.flush()
-        self._close_udp()
         self.listener.close()
         if self._own_rejections:
             self.rejections.close()  # the counts held so far are told
         for writer in list(self._routes.values()):
             writer.close()
-        for task in list(self._tasks):
+        for task in list(self.tasks):
             task.cancel()
         self._routes.clear()
 
@@ -426,5 +409,5 @@ class Endpoint(ReceivingDatagrams):
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
