@@ -1,22 +1,8 @@
-"""A ChatApp node's sockets: UDP and TCP on the same port number (docs/PROTOCOL.md, "Transports").
-
-Used by the peer and by the registry alike: both are nodes of the same two transports.
-Every message that fits a datagram travels as one; a larger one travels as a length-prefixed
-TCP frame. A message received over a TCP connection is answered on that connection; a reply
-too big for a datagram to a UDP request becomes a TooBig, so the requester asks again over
-TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its connection.
-A request from another version of ChatApp (a type we know, with fields we do not, or a
-message in clear from a version before the secure channel) is answered with a Refused that
-says so, so that its user is told rather than left waiting.
-
-Every datagram and every frame travels in the secure channel (`secure.channel`,
-`secure.stream`): what arrives is opened before it is decoded, and handed over with the
-public key that sent it, which is what the owner trusts; the source address only says where
-to answer. What does not open is dropped, counted, and not answered.
-
-Receiving datagrams is `net.datagram_in`'s part; serving a TCP connection's frames is
-`net.served_stream`'s; sending, and the sockets, are this module's.
-"""
+"""A node's sockets, the peer's and the registry's: UDP and TCP on one port number
+(docs/PROTOCOL.md, "Transports"). Everything travels in the secure channel; what arrives is
+handed over with the public key that sealed it, which is what the owner trusts (the source
+address only says where to answer). Receiving datagrams is `net.datagram_in`'s part,
+serving a TCP connection `net.served_stream`'s; sending, and the sockets, are this one's."""
 
 from __future__ import annotations
 
