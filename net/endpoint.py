@@ -133,6 +133,8 @@ class Endpoint(ReceivingDatagrams):
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     _probe: select.poll | None = None
+    # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
+    _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
 
     def __init__(
         self,
@@ -154,8 +156,7 @@ class Endpoint(ReceivingDatagrams):
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
-        # rejected input, logged once per kind per interval: whoever sends it cannot fill
-        # the log (net/drop_log.py); the owner's, shared with its other refusals, if given
+        # rejected input, logged once per kind per interval (the owner's log, if given)
         given = options.get("rejections")
         self._own_rejections = given is None
         self.rejections = given if given is not None else Rejections(log)
@@ -170,16 +171,11 @@ class Endpoint(ReceivingDatagrams):
         coalesce = options.get("coalesce_drains", False)
         self.outgoing = Outgoing(self._new_id, channel, self._clock, coalesce_drains=coalesce)
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
-        # the last `send_many`'s addresses and keys, and the destinations they make: a
-        # burst's lines come with the same two sequences, and leave for the same list
-        self._many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
-        #: The TCP connections served or opened now, each a task of its own (read-only
-        #: outside).
+        #: The TCP connections served or opened now, a task each (read-only outside).
         self.tasks: set[asyncio.Task[None]] = set()
-        #: The TCP connections opened to send, bounded per address (net/stream_slots.py):
-        #: read-only outside.
+        #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
         #: Accepted connections, bounded so that they leave file descriptors for files (its
         #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
@@ -321,7 +317,8 @@ class Endpoint(ReceivingDatagrams):
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
-        `send` would to each, encoding it once."""
+        `send` would to each, encoding it once. Neither sequence may change afterwards: the
+        next call with the same two (a burst's next line) is known for them by identity."""
         data = encode(message)
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to or not fits_datagram(data) or not all(keys):
