@@ -1,45 +1,31 @@
-"""When a datagram reached the host: the kernel's receive timestamp of the last datagram a
-socket read (SIOCGSTAMPNS), for an endpoint to know how long what it reads waited in its
-socket. Asked for only when wanted: a read with its stamp (recvmsg) cost twice a recvfrom."""
+"""When a datagram reached the host: the kernel's receive timestamp (SO_TIMESTAMPNS), for
+an endpoint to know how long what it reads waited in its socket."""
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 import struct
 import sys
 
-if sys.platform != "win32":
-    import fcntl
-
-#: Linux's ioctl for the stamp of the last datagram read, on the machines named in
-#: _MACHINES; the others go without the stamp rather than ask the wrong request.
-SIOCGSTAMPNS = 0x8907
+#: Linux's SO_TIMESTAMPNS (and its control message's type): 35 on the machines named in
+#: _MACHINES; the others go without the stamp rather than set the wrong option.
+SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
 _MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
-#: The stamp: a struct timespec, two C longs.
+#: The stamp, the only control message: a struct timespec, two C longs.
 TIMESPEC = struct.Struct("@ll")
+#: Room for the stamp's control message, for recvmsg.
+ANCILLARY_SIZE = socket.CMSG_SPACE(TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
 
 
 def stamp_arrivals(sock: socket.socket) -> bool:
-    """Ask the kernel to stamp each datagram `sock` receives (`arrival` reads the stamp of
-    the last one read): whether it will."""
-    if sys.platform != "linux" or not os.uname().machine.startswith(_MACHINES):
+    """Ask the kernel to stamp each datagram `sock` receives: whether it will."""
+    if not sys.platform.startswith("linux") or not ANCILLARY_SIZE:
+        return False
+    if not os.uname().machine.startswith(_MACHINES):
         return False
     try:
-        fcntl.ioctl(sock.fileno(), SIOCGSTAMPNS, bytes(TIMESPEC.size))
-    except OSError as exc:
-        return exc.errno == errno.ENOENT  # none read yet: each is stamped from now on
-    return True
-
-
-def arrival(sock: socket.socket) -> float | None:
-    """The wall-clock time the last datagram `sock` read reached the host (None: unknown)."""
-    if sys.platform != "linux":
-        return None
-    try:
-        stamp = fcntl.ioctl(sock.fileno(), SIOCGSTAMPNS, bytes(TIMESPEC.size))
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     except OSError:
-        return None
-    seconds, nanoseconds = TIMESPEC.unpack(stamp)
-    return float(seconds + nanoseconds * 1e-9)
+        return False
+    return True

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from net.arrival import arrival
+from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Outgoing
 from net.served_stream import fmt_addr, why_bad
@@ -73,10 +73,9 @@ class ReceivingDatagrams:
     _wall: Callable[[], float]
     #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
     arrival_stamped: bool
-    #: Stamped, the start of the drain being handled or last handled (the kernel's stamp is
-    #: asked for); unstamped, the start of the first drain that stopped at DRAIN_BATCH with
-    #: more waiting since the socket was last empty: what `behind` counts from. None once a
-    #: drain empties it.
+    #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
+    #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
+    #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging: bool
@@ -105,11 +104,7 @@ class ReceivingDatagrams:
         stamps, the time since the first drain that stopped at DRAIN_BATCH with more
         waiting (the longest a datagram read now may have waited)."""
         since = self._arrived
-        if since is None:
-            return 0.0
-        if self.arrival_stamped and self._sock is not None:
-            since = arrival(self._sock) or since  # the stamp of the datagram read last
-        return max(0.0, self._wall() - since)
+        return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def wait_readable(self, timeout: float) -> bool:
         """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
@@ -124,9 +119,7 @@ class ReceivingDatagrams:
         outgoing = self.outgoing
         outgoing.holding = outgoing.coalesce_drains
         self.read_at, started, emptied = self._clock(), self._wall(), False
-        probe = self._probe
-        if self.arrival_stamped:
-            self._arrived = started  # (`behind` asks the kernel for the stamp)
+        stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
         try:
             for n in range(DRAIN_BATCH):
@@ -134,7 +127,13 @@ class ReceivingDatagrams:
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    data, peer = sock.recvfrom(RECV_SIZE)
+                    if stamped:  # read here, not in a call: this is every datagram's path
+                        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
+                        if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
+                            seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
+                            self._arrived = seconds + nanoseconds * 1e-9
+                    else:
+                        data, peer = sock.recvfrom(RECV_SIZE)
                 except (BlockingIOError, InterruptedError):
                     emptied = True
                     break

@@ -101,8 +101,9 @@ class EndpointOptions(TypedDict, total=False):
     #: stand-in in tests).
     wall: Callable[[], float]
     #: Whether to ask the kernel to stamp each datagram's arrival (net/arrival.py), which
-    #: `behind` then counts from (a registry's, which answers Busy by it), at one ioctl per
-    #: `behind`; without it, `behind` counts from the first drain that stopped short.
+    #: `behind` then counts from: a registry's, which answers Busy by it. Reading the stamp
+    #: costs every datagram a recvmsg; without it, `behind` counts from the first drain
+    #: that stopped short.
     arrival_stamps: bool
 
 

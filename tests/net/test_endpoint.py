@@ -715,7 +715,7 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
 
 
 def test_only_an_endpoint_that_asks_reads_arrival_stamps() -> None:
-    """A peer's endpoint does not use `behind`: its datagrams are not stamped."""
+    """A peer's endpoint does not use `behind`: it reads with recv, not recvmsg."""
 
     async def main() -> None:
         endpoint = clear_endpoint(lambda message, addr: None, session="e")
