@@ -211,8 +211,17 @@ class ReceivingDatagrams:
             self.outgoing.send_sealed(opened.send)
         if opened.learned:
             self.on_key(addr, opened.learned)
-        if opened.clear:
-            self._clear_datagram(data, addr)
+        if opened.clear:  # a version of ChatApp from before the secure channel
+            self.bad_datagrams += 1
+            refused = self._clear_refusal(data, addr)
+            if refused is not None:
+                # answered in clear by the refusal, or TooBig (asked again over TCP), no
+                # bigger than the request: its source is not proven (no amplification)
+                reply = encode(refused)
+                if len(reply) > len(data):
+                    reply = encode(TooBig(self._new_id(), refused.reply_to))
+                if len(reply) <= len(data):
+                    self.outgoing.send_sealed(((reply, addr),))
             return None
         if opened.data is not None:
             return opened.data
@@ -243,20 +252,6 @@ class ReceivingDatagrams:
             self.send(
                 addr, Refused(self._new_id(), exc.request_id, reason, RefusalCode.VERSION), key
             )
-
-    def _clear_datagram(self, data: bytes, addr: Addr) -> None:
-        """A datagram in clear, from a version before the secure channel: a request is
-        answered in clear that versions differ, or with TooBig, whichever is no bigger than
-        it (no amplification). Anything else is dropped and counted."""
-        self.bad_datagrams += 1
-        refused = self._clear_refusal(data, addr)
-        if refused is None:
-            return
-        reply = encode(refused)
-        if len(reply) > len(data):
-            reply = encode(TooBig(self._new_id(), refused.reply_to))
-        if len(reply) <= len(data):
-            self.outgoing.send_sealed(((reply, addr),))
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a request in clear: versions differ (None for anything

@@ -1,22 +1,8 @@
-"""A ChatApp node's sockets: UDP and TCP on the same port number (docs/PROTOCOL.md, "Transports").
-
-Used by the peer and by the registry alike: both are nodes of the same two transports.
-Every message that fits a datagram travels as one; a larger one travels as a length-prefixed
-TCP frame. A message received over a TCP connection is answered on that connection; a reply
-too big for a datagram to a UDP request becomes a TooBig, so the requester asks again over
-TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its connection.
-A request from another version of ChatApp (a type we know, with fields we do not, or a
-message in clear from a version before the secure channel) is answered with a Refused that
-says so, so that its user is told rather than left waiting.
-
-Every datagram and every frame travels in the secure channel (`secure.channel`,
-`secure.stream`): what arrives is opened before it is decoded, and handed over with the
-public key that sent it, which is what the owner trusts; the source address only says where
-to answer. What does not open is dropped, counted, and not answered.
-
-Receiving datagrams is `net.datagram_in`'s part; serving a TCP connection's frames is
-`net.served_stream`'s; sending, and the sockets, are this module's.
-"""
+"""A node's sockets, the peer's and the registry's: UDP and TCP on one port number
+(docs/PROTOCOL.md, "Transports"). Everything travels in the secure channel; what arrives is
+handed over with the public key that sealed it, which is what the owner trusts (the source
+address only says where to answer). Receiving datagrams is `net.datagram_in`'s part,
+serving a TCP connection `net.served_stream`'s; sending, and the sockets, are this one's."""
 
 from __future__ import annotations
 
@@ -148,6 +134,8 @@ class Endpoint(ReceivingDatagrams):
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     _probe: select.poll | None = None
+    # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
+    _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
 
     def __init__(
         self,
@@ -169,8 +157,7 @@ class Endpoint(ReceivingDatagrams):
         self._wants_stamps = options.get("arrival_stamps", False)
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
-        # rejected input, logged once per kind per interval: whoever sends it cannot fill
-        # the log (net/drop_log.py); the owner's, shared with its other refusals, if given
+        # rejected input, logged once per kind per interval (the owner's log, if given)
         given = options.get("rejections")
         self._own_rejections = given is None
         self.rejections = given if given is not None else Rejections(log)
@@ -187,9 +174,9 @@ class Endpoint(ReceivingDatagrams):
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        #: The TCP connections opened to send, bounded per address (net/stream_slots.py):
-        #: read-only outside.
+        #: The TCP connections served or opened now, a task each (read-only outside).
+        self.tasks: set[asyncio.Task[None]] = set()
+        #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
         #: Accepted connections, bounded so that they leave file descriptors for files (its
         #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
@@ -210,63 +197,49 @@ class Endpoint(ReceivingDatagrams):
     def channel(self, channel: DatagramChannel) -> None:
         self.outgoing.channel = channel
 
-    @property
-    def connections(self) -> int:
-        """The TCP connections served or opened now, each with a task of its own."""
-        return len(self._tasks)
-
-    async def connections_ended(self) -> None:
-        """Wait until the TCP connections served or opened now have ended."""
-        await asyncio.gather(*self._tasks)
-
     async def open(self, host: str, port: int) -> Addr:
         """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
         With port 0 the system picks the UDP port; when that number is taken for TCP (by
         some connection's end, which UDP's choice cannot see), another one is picked."""
-        attempt = 1
+        loop, attempt = asyncio.get_running_loop(), 0
         while True:
+            attempt += 1
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
-                return await self._open(host, port)
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                sock.bind((host, port))
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            try:
+                # Read every waiting datagram per wake-up (see DRAIN_BATCH).
+                loop.add_reader(sock.fileno(), self.drain)
+                self._sock = sock
+                if hasattr(select, "poll"):  # (not on Windows)
+                    self._probe = select.poll()
+                    self._probe.register(sock.fileno(), select.POLLIN)
+                self.outgoing.open(loop.call_soon, sock)
+                self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
+            except NotImplementedError:  # a loop without add_reader (Windows' proactor)
+                self._udp, _ = await loop.create_datagram_endpoint(
+                    lambda: AsyncioDatagrams(self), sock=sock
+                )
+                self.outgoing.open(loop.call_soon, transport=self._udp)
+            self.address = sock.getsockname()[:2]
+            try:
+                await self.listener.open(host, self.address[1])
             except OSError as exc:
+                await self.close()
                 if port != 0 or exc.errno != errno.EADDRINUSE or attempt >= ANY_PORT_TRIES:
                     raise
-                attempt += 1
+                continue
+            return self.address
 
-    async def _open(self, host: str, port: int) -> Addr:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        try:
-            # Read every waiting datagram per wake-up (see DRAIN_BATCH).
-            loop.add_reader(sock.fileno(), self.drain)
-            self._sock = sock
-            if hasattr(select, "poll"):  # (not on Windows)
-                self._probe = select.poll()
-                self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, sock)
-            self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
-        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: AsyncioDatagrams(self), sock=sock
-            )
-            self._udp = transport
-            self.outgoing.open(loop.call_soon, transport=transport)
-        self.address = sock.getsockname()[:2]
-        try:
-            await self.listener.open(host, self.address[1])
-        except OSError:
-            self._close_udp()
-            raise
-        return self.address
-
-    def _close_udp(self) -> None:
+    async def close(self) -> None:
+        """Send what waits for the end of this pass, then close every socket and connection."""
+        self.outgoing.flush()
         self.outgoing.close()
         if self._udp is not None:
             self._udp.close()
@@ -276,17 +249,12 @@ class Endpoint(ReceivingDatagrams):
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-
-    async def close(self) -> None:
-        """Send what waits for the end of this pass, then close every socket and connection."""
-        self.outgoing.flush()
-        self._close_udp()
         self.listener.close()
         if self._own_rejections:
             self.rejections.close()  # the counts held so far are told
         for writer in list(self._routes.values()):
             writer.close()
-        for task in list(self._tasks):
+        for task in list(self.tasks):
             task.cancel()
         self._routes.clear()
 
@@ -350,15 +318,18 @@ class Endpoint(ReceivingDatagrams):
 
     def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
-        `send` would to each, encoding it once."""
+        `send` would to each, encoding it once. Neither sequence may change afterwards: the
+        next call with the same two (a burst's next line) is known for them by identity."""
         data = encode(message)
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to or not fits_datagram(data) or not all(keys):
             for addr, key in zip(addrs, keys, strict=True):
                 self.send(addr, message, key)
             return
-        routes = self._routes
-        dests = list(zip(addrs, keys, strict=True))
+        routes, many = self._routes, self._many
+        if many[0] is not addrs or many[1] is not keys:
+            many = self._many = (addrs, keys, list(zip(addrs, keys, strict=True)))
+        dests = many[2]
         if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:
@@ -421,5 +392,5 @@ class Endpoint(ReceivingDatagrams):
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)

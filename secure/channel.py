@@ -1,32 +1,10 @@
-"""The secure channel every datagram travels in: sans-IO, bytes in and bytes out.
+"""The secure channel every datagram travels in, sans-IO: WireGuard's protocol (the paper,
+sections 5.4 and 6) on the Noise IK handshake of `secure.noise`, cookies from
+`secure.cookie`; the datagrams are in docs/PROTOCOL.md ("The secure channel").
 
-Composed as WireGuard's protocol is (the WireGuard paper, sections 5.4 and 6), from the
-Noise IK handshake of `secure.noise`; each datagram's layout is in docs/PROTOCOL.md ("The
-secure channel"):
-
-- Two programs that know each other's static key run a Noise IK handshake (an initiation,
-  a response) and split it into two session keys, one per direction.
-- Data then travels as DATA datagrams: the receiver's session index, a 64-bit counter
-  used as the nonce, and the ChaCha20-Poly1305 ciphertext with the header as associated
-  data. The receiver opens each counter once (`ReplayWindow`).
-- Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
-  datagram replayed later, or after either side restarted, opens under no session.
-- An initiation carries a timestamp; one no newer than the last from the same key, from
-  any address, is a replay and is dropped.
-- Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
-  and an initiation with its mac2; under load, an initiation without a valid mac2 is
-  answered with a cookie reply only, and each source address has a handshake budget
-  (`secure.cookie`; the WireGuard paper, section 5.3).
-- A responder sends under a session only once the initiator's first DATA opened on it
-  (key confirmation), so a replayed initiation makes no session anyone uses.
-- A silence after sending makes a new handshake (REHANDSHAKE_AFTER, see `seal`); an
-  unanswered initiation is sent again, ever less often (HANDSHAKE_RETRY).
-
-Anything that does not open is dropped and counted, never answered. Two datagrams are
+Anything that does not open is dropped and counted, never answered. Only two datagrams are
 answered without a session, each smaller than what it answers: an initiation under load
-(with a cookie reply), and KEY_REQUEST (by a registry, with its public key in clear: how a
-peer pins it on first use).
-"""
+(a cookie reply), and KEY_REQUEST (a registry's public key in clear)."""
 
 from __future__ import annotations
 

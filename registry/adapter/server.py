@@ -194,7 +194,7 @@ class RegistryServer:
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         now = self._now(self.endpoint.read_at)  # its drain's
-        count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
+        requests = count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
         if self.elsewhere is not None:
@@ -203,8 +203,9 @@ class RegistryServer:
             for message in messages:
                 self.log(inbound_line(message, addr))
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
-        # relay's acks come back a hundred at a time; the clock is read once per drain
-        behind = self.endpoint.behind()
+        # relay's acks come back a hundred at a time; the clock is read once per drain, and
+        # the time of day (`behind`, which Busy answers by) only for requests
+        behind = self.endpoint.behind() if requests else 0.0
         self._carry_out_all(
             self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
         )

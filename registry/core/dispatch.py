@@ -337,7 +337,4 @@ class RegistryCore:
             return
         self._rooms.acked(addr, answered)
         self._news.acked(owner, answered, now, emit)
-        record = self._s.aliases.owner(owner)
-        if record is not None:
-            record.last_seen = now
         self._saving.delivered(answered, now, emit)

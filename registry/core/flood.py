@@ -37,17 +37,21 @@ def count_requests(
     addr: Addr,
     now: float,
     lagging: bool,
-) -> None:
+) -> int:
     """Offer each of `messages`, one datagram from `addr` at `now`, to `admit` (the
     address's flood gate); its acks only when `lagging` (the last drain left datagrams
     waiting): they answer what the registry pushed, but a session that floods them must not
     hold the registry behind. From the first refused on, they are dropped. The datagram was
     opened before any gate (its AEAD proves who sealed it: net/endpoint.py,
-    EndpointOptions.gate)."""
+    EndpointOptions.gate). How many requests (not acks) are kept."""
+    requests = 0
     for index, message in enumerate(messages):
-        if (lagging or type(message) not in ACKS) and not admit(addr, now):
+        request = type(message) not in ACKS
+        if (lagging or request) and not admit(addr, now):
             del messages[index:]
-            return
+            break
+        requests += request
+    return requests
 
 
 #: Password checks (or hashes of a new name's password) one IP address may ask for in a

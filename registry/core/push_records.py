@@ -48,6 +48,10 @@ class Flight(Struct, eq=False, frozen=True):
     size: int
     streamed: bool
 
+    def pushed(self, owner: str, addr: Addr) -> Push:
+        """This flight as a push to `owner` at `addr`, as one that ends unanswered is reported."""
+        return Push(owner, addr, self.message, self.purpose, self.seq, self.streamed)
+
 
 class Unit:
     """A datagram of pushes in flight: its flights not yet acked, by id; how many members'

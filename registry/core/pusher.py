@@ -20,6 +20,9 @@ from wire.codec import travels_by_stream
 from wire.messages import Message
 from wire.names import name_key
 
+#: The members of a relay: their name keys, addresses and public keys, in one order.
+Audience = tuple[tuple[str, ...], tuple[Addr, ...], tuple[bytes, ...]]
+
 
 class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
@@ -38,6 +41,10 @@ class Pusher:
         # they are of: a burst relays every line to the same members, and `key_at` (a
         # lookup and a key decoded per member) was the largest part of a relay's cost
         self._roster_keys: tuple[int, tuple[bytes, ...]] = (-1, ())
+        # the last relay's table change and sender, and its members' name keys, addresses
+        # and public keys: a burst's lines share these tuples, which the endpoint then
+        # knows for the same members by identity, not member by member
+        self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
     def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
@@ -61,29 +68,34 @@ class Pusher:
     def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name
         key): to how many."""
-        keys, addrs = roster.online_but(sender)
+        keys, addrs, publics = self._members_but(roster, sender)
         seq = next(self._seq)
         if roster.distinct:
             sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
         if len(sent) == len(addrs) and len(addrs) > 1:
-            emit(SendMany(tuple(sent), message, self._keys_of(roster, sender, len(addrs))))
+            emit(SendMany(addrs, message, publics))
         elif sent:
             emit(send_to(sent, message, self._key_at))
         return len(addrs)
 
-    def _keys_of(self, roster: Roster, sender: str, count: int) -> tuple[bytes, ...]:
-        """The public keys of `roster.online_but(sender)`, `count` of them, in its order:
-        looked up once per change of the table."""
-        generation, keys = self._roster_keys
+    def _members_but(self, roster: Roster, sender: str) -> Audience:
+        """`roster.online_but(sender)` and their public keys, in its order: looked up once
+        per change of the table, and made once per sender."""
+        generation, who, audience = self._audience
+        if generation == roster.generation and who == sender:
+            return audience
+        generation, publics = self._roster_keys
         if generation != roster.generation:
-            keys = tuple(map(self._key_at, roster.addrs))
-            self._roster_keys = (roster.generation, keys)
-        if count == len(keys):
-            return keys
-        at = roster.keys.index(sender)  # sliced out, as online_but does
-        return keys[:at] + keys[at + 1 :]
+            publics = tuple(map(self._key_at, roster.addrs))
+            self._roster_keys = (roster.generation, publics)
+        keys, addrs = roster.online_but(sender)
+        if len(addrs) < len(publics):
+            at = roster.keys.index(sender)  # sliced out, as online_but does
+            publics = publics[:at] + publics[at + 1 :]
+        self._audience = (roster.generation, sender, (keys, addrs, publics))
+        return keys, addrs, publics
 
     def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place
@@ -116,7 +128,7 @@ class Pusher:
 
     def pending(self) -> int:
         """Pushes sent and unanswered, or queued behind those to the same peer."""
-        return self.pushes.in_flight() + self.pushes.queued()
+        return sum(self.pushes.counts())
 
 
 def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:

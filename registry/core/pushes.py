@@ -17,6 +17,7 @@ peer: its record's owner is its newest push's name key.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
@@ -67,7 +68,7 @@ class Pushes:
         # message id -> its pushes not ended: the units holding it (a shared one counts
         # once), and the members it waits for
         self._live: dict[str, int] = {}
-        self._sends = 0  # datagrams sent (copies included), numbering them
+        self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched: set[str] = set()
         self._ending: list[str] = []
@@ -85,7 +86,9 @@ class Pushes:
         datagram. For the others it waits; an address it is already in flight to, or
         waiting for, is left out (the ack that is coming answers both)."""
         self._index()
-        flight = self._flight(message, purpose, seq)
+        streamed = self._streamed(message)
+        size = ROOM if streamed else len(encode(message))
+        flight = Flight(message, purpose, seq, size, streamed)
         members, msg_id, sent = self._members, message.id, list[Addr]()
         known = msg_id in self._live  # (if not, it is pushed to nobody yet)
         for owner, addr in targets:
@@ -117,13 +120,13 @@ class Pushes:
         before the sends: the flight is entered in their records at the next call, with
         the others of a burst to the same members."""
         owners, addrs = targets
-        flight = self._flight(message, purpose, seq)
         live = self._live
-        if self._held or flight.streamed or message.id in live or len(live) >= FAST_LIVE:
+        if self._held or message.id in live or len(live) >= FAST_LIVE or self._streamed(message):
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
         if addrs:
+            flight = Flight(message, purpose, seq, len(encode(message)), False)
             self._unindexed.append((flight, owners, addrs, now))
-            self._live[message.id] = 1  # its shared unit's (`_enter`)
+            self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
     def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
@@ -137,8 +140,6 @@ class Pushes:
         if member is None:
             return "", []
         answered: list[Flight] = []
-        if self._in_order(member, tuple(msg_ids), answered, now):
-            return member.owner, answered
         done = -1  # the first send of the last unit answered in full
         ids = set(msg_ids)
         left = len(ids)
@@ -168,31 +169,6 @@ class Pushes:
             self._answered(member, done, now)
         return member.owner, answered
 
-    def _in_order(
-        self, member: Member, replies: tuple[str, ...], answered: list[Flight], now: float
-    ) -> bool:
-        """`answer` when `replies` are the ids of `member`'s first units, whole and in
-        order (the usual: the acks of a relay's datagrams): compared as they are, no id
-        hashed. Whether they were (if not, nothing was changed)."""
-        units = member.units
-        pos = count = 0
-        for unit in units:
-            if pos == len(replies):
-                break
-            end = pos + len(unit.flights)
-            if replies[pos:end] != tuple(unit.flights):
-                return False
-            pos, count = end, count + 1
-        if not count or pos != len(replies):
-            return False
-        for unit in units[:count]:
-            answered += unit.flights.values()
-            self._release(unit)
-        done = units[count - 1].first
-        del units[:count]
-        self._answered(member, done, now)
-        return True
-
     def due(self, now: float) -> tuple[Sends, list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
         timeout, or found lost, and the next datagrams of members with room made; the
@@ -208,8 +184,11 @@ class Pushes:
             oldest = member.units[0]
             if oldest.copies < self._attempts:
                 again.append((member.addr, self._again(member, oldest, now)))
-            else:
-                failed += self._give_up(member, oldest, now)
+            else:  # given up: what waits may take its room
+                failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
+                member.units.remove(oldest)
+                self._release(oldest)
+                self._room_made(member, now)
             self._arm(member, now)
         ready, self._ready = self._ready, []
         for member in ready:
@@ -229,28 +208,25 @@ class Pushes:
         if member is None:
             return []
         member.deadline = float("inf")
-        dropped = [self._push(member, f) for u in member.units for f in u.flights.values()]
+        flights = [f for unit in member.units for f in unit.flights.values()]
+        dropped = [f.pushed(member.owner, addr) for f in flights + list(member.waiting)]
         for unit in member.units:
             self._release(unit)
         for flight in member.waiting:
-            dropped.append(self._push(member, flight))
             self._ended(flight.message.id)
         return dropped
 
-    def pending(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is still pushed to anyone: in flight, or waiting. Once
-        not, every push of it was answered, given up or dropped."""
-        return msg_id in self._live
-
     def watch(self, msg_id: str) -> None:
-        """Report message `msg_id` through `ended` once it is no longer `pending` (at once,
-        if it is not now): a relay's sender is told when every member has it or is gone."""
+        """Report message `msg_id` through `ended` once no push of it is in flight or
+        waiting (at once, if none is now): a relay's sender is told when every member has
+        it or is gone."""
         self._watched.add(msg_id)
         self._ending.append(msg_id)
 
     def ended(self) -> list[str]:
-        """The watched message ids that are no longer pending, each reported once (and
-        watched no more), in the order their last push ended."""
+        """The watched message ids no longer pushed to anyone (every push of each answered,
+        given up or dropped), each reported once (and watched no more), in the order their
+        last push ended."""
         if not self._ending:
             return []
         ending, self._ending = self._ending, []
@@ -276,23 +252,13 @@ class Pushes:
             deadlines.popleft()
         return None
 
-    def in_flight(self) -> int:
-        """Pushes sent and not yet answered, given up or dropped."""
+    def counts(self) -> tuple[int, int]:
+        """Pushes sent and not yet answered, given up or dropped; and those waiting for
+        room in a datagram."""
         self._index()
-        return sum(len(u.flights) for member in self._members.values() for u in member.units)
-
-    def queued(self) -> int:
-        """Pushes waiting for room in a datagram."""
-        self._index()
-        return sum(len(member.waiting) for member in self._members.values())
-
-    def _flight(self, message: Message, purpose: str, seq: int) -> Flight:
-        streamed = self._streamed(message)
-        return Flight(message, purpose, seq, ROOM if streamed else len(encode(message)), streamed)
-
-    def _push(self, member: Member, flight: Flight) -> Push:
-        message, purpose, seq = flight.message, flight.purpose, flight.seq
-        return Push(member.owner, member.addr, message, purpose, seq, flight.streamed)
+        members = self._members.values()
+        flying = sum(len(unit.flights) for member in members for unit in member.units)
+        return flying, sum(len(member.waiting) for member in members)
 
     def _into(self, member: Member, flight: Flight, now: float) -> bool:
         """Put `flight` in flight to `member` at `now`, if there is room: in its newest
@@ -302,7 +268,7 @@ class Pushes:
         if units and units[-1].sent_at == now and flight.size < units[-1].room:
             unit = self._own(member, units[-1])  # (a relay's, at this same moment: shared)
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
-            unit = Unit(now, self._send(), flight.streamed)
+            unit = Unit(now, next(self._sends), flight.streamed)
             units.append(unit)
             if len(units) == 1:
                 self._arm(member, now)
@@ -330,21 +296,8 @@ class Pushes:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""
         unit = self._own(member, unit)
         unit.copies += 1
-        unit.sent, unit.sent_at, unit.room = self._send(), now, 0
+        unit.sent, unit.sent_at, unit.room = next(self._sends), now, 0
         return unit
-
-    def _send(self) -> int:
-        """The number of a datagram sent now."""
-        self._sends += 1
-        return self._sends
-
-    def _give_up(self, member: Member, unit: Unit, now: float) -> list[Push]:
-        """`unit`'s pushes are given up: returned, and what waits may take its room."""
-        failed = [self._push(member, flight) for flight in unit.flights.values()]
-        member.units.remove(unit)
-        self._release(unit)
-        self._room_made(member, now)
-        return failed
 
     def _answered(self, member: Member, done: int, now: float) -> None:
         """A unit first sent as send number `done` was answered in full by `member` at
@@ -420,49 +373,34 @@ class Pushes:
                 self._ended(msg_id)
 
     def _index(self) -> None:
-        """Enter the flights `add_many` sent on its fast path in their members: those of a
-        burst to the same members packed into Units once, each shared by their records."""
+        """Enter the flights `add_many` sent on its fast path in their members' records:
+        those sent at one moment to the same members packed into Units once, each shared
+        by their records. First, when they are many, forget the members with nothing pushed
+        (peers gone quiet, or moved): the next sweep comes when the rest have doubled, so
+        each member made costs a sweep's work at most once."""
         if len(self._members) > self._sweep_at:
-            self._sweep()
-        unindexed = self._unindexed
-        start = 0
-        while start < len(unindexed):
-            first, end = unindexed[start], start + 1
-            while end < len(unindexed) and unindexed[end][1:3] == first[1:3]:
-                end += 1
-            self._enter(first[1], first[2], [(u[0], u[3]) for u in unindexed[start:end]])
-            start = end
-        unindexed.clear()
-
-    def _enter(
-        self, owners: Sequence[str], addrs: Sequence[Addr], flights: list[tuple[Flight, float]]
-    ) -> None:
-        """Enter `flights`, each sent at its moment to the same members, in their records:
-        what went at one moment, in datagrams, each a Unit shared by their records."""
+            self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
+            self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
+        unindexed, members = self._unindexed, self._members
         shared: list[Unit] = []
-        for flight, sent in flights:
+        for n, (flight, owners, addrs, sent) in enumerate(unindexed):
             if not shared or flight.size >= shared[-1].room or sent != shared[-1].sent_at:
-                shared.append(Unit(sent, self._send(), owing=len(addrs)))
-            unit = shared[-1]
-            unit.flights[flight.message.id] = flight
-            unit.room -= flight.size + 1
-        members, first = self._members, shared[0].sent_at
-        for owner, addr in zip(owners, addrs, strict=True):
-            member = members.get(addr)
-            if member is None:
-                member = members[addr] = Member(owner, addr)
-            member.owner = owner
-            idle = not member.units
-            member.units += shared
-            if idle:
-                self._arm(member, first)
-
-    def _sweep(self) -> None:
-        """Forget the members with nothing pushed (peers gone quiet, or moved): the next
-        sweep comes when the rest have doubled, so each member created costs a sweep's
-        work at most once."""
-        self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
-        self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
+                shared.append(Unit(sent, next(self._sends), owing=len(addrs)))
+            shared[-1].flights[flight.message.id] = flight
+            shared[-1].room -= flight.size + 1
+            if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
+                continue  # the next went to the same members: it may share these units
+            for owner, addr in zip(owners, addrs, strict=True):
+                member = members.get(addr)
+                if member is None:
+                    member = members[addr] = Member(owner, addr)
+                member.owner = owner
+                idle = not member.units
+                member.units += shared
+                if idle:
+                    self._arm(member, shared[0].sent_at)
+            shared = []
+        unindexed.clear()
 
 
 def _holds(member: Member, msg_id: str) -> bool:

@@ -643,12 +643,12 @@ def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=True)
         # closed at once, well within SENT_IDLE_CLOSE: the connection's task ends
-        await asyncio.wait_for(client.connections_ended(), 2.0)
-        assert got == [Ack("s-1", "c-1")] and client.connections == 0
+        await asyncio.wait_for(asyncio.gather(*client.tasks), 2.0)
+        assert got == [Ack("s-1", "c-1")] and not client.tasks
         # and its far end sees it close: its place among the listener's is free again
-        await asyncio.wait_for(server.connections_ended(), 2.0)
+        await asyncio.wait_for(asyncio.gather(*server.tasks), 2.0)
         # (its route goes as its task ends: net/served_stream.py)
-        assert len(server.listener.slots) == 0 and server.connections == 0
+        assert len(server.listener.slots) == 0 and not server.tasks
         await client.close()
         await server.close()
 
@@ -662,7 +662,7 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=False)
-        await asyncio.wait_for(client.connections_ended(), 3.0)
+        await asyncio.wait_for(asyncio.gather(*client.tasks), 3.0)
         assert got == []
         await client.close()
         await server.close()

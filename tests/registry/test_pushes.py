@@ -1,7 +1,7 @@
 """registry.core.pushes alone: a few datagrams of pushes in flight per member, what waits
 behind them in order, retries of what of each is unacked, that every push ends answered, given
-up or dropped, never lost in between, and that a message is pending exactly until then, and
-reported as ended (when watched) once then."""
+up or dropped, never lost in between, and that a message watched is reported as ended
+exactly once then."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     pushes.answer(["r-1"], A, T0 + 0.6)
     sends, failed = pushes.due(T0 + 1.0)
     assert sends == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
-    assert pushes.next_wake() is None and pushes.in_flight() == 0
+    assert pushes.next_wake() is None and pushes.counts()[0] == 0
 
 
 def test_what_is_pushed_at_one_moment_shares_datagrams_and_the_rest_waits_for_room() -> None:
@@ -69,7 +69,7 @@ def test_what_is_pushed_at_one_moment_shares_datagrams_and_the_rest_waits_for_ro
     ((addr, released),) = sent_of(pushes.due(T0 + 0.25)[0])
     assert addr == A
     assert [m.id for m in released] == [f"r-{n}" for n in range(last, last + 3)] + ["r-9000"]
-    assert pushes.queued() == 0
+    assert pushes.counts()[1] == 0
 
 
 def first_datagram(pushes: Pushes, count: int) -> list[str]:
@@ -89,9 +89,9 @@ def test_a_relay_to_members_that_hold_nothing_back_is_bounded_by_fast_live_lines
     members = ([owner(A), owner(B)], [A, B])
     for n in range(FAST_LIVE):
         assert pushes.add_many(note(n), "relay", members, T0 + n * 1e-3) == [A, B]
-    assert pushes.in_flight() == 2 * FAST_LIVE > 2 * IN_FLIGHT
+    assert pushes.counts()[0] == 2 * FAST_LIVE > 2 * IN_FLIGHT
     assert pushes.add_many(note(FAST_LIVE), "relay", members, T0 + 2.0) == []
-    assert pushes.queued() == 2
+    assert pushes.counts()[1] == 2
 
 
 def test_a_burst_to_a_member_behind_is_sent_again_its_oldest_datagram_not_every_line() -> None:
@@ -100,7 +100,7 @@ def test_a_burst_to_a_member_behind_is_sent_again_its_oldest_datagram_not_every_
     pushes = Pushes(timeout=0.5, attempts=5)
     first = first_datagram(pushes, 200)
     assert first == [f"r-{n}" for n in range(len(first))] and 1 < len(first) < 50
-    assert pushes.in_flight() == 200
+    assert pushes.counts()[0] == 200
 
 
 def test_a_member_answering_in_order_is_sent_nothing_twice_however_long_it_takes() -> None:
@@ -112,7 +112,7 @@ def test_a_member_answering_in_order_is_sent_nothing_twice_however_long_it_takes
         pushes.answer([f"r-{n}" for n in range(acked, acked + len(first))], A, now)
         acked += len(first)
         assert pushes.due(now) == ([], [])
-    assert pushes.in_flight() == 0 and pushes.next_wake() is None
+    assert pushes.counts()[0] == 0 and pushes.next_wake() is None
 
 
 def test_a_datagram_unanswered_when_a_later_one_is_answered_is_sent_again_at_once() -> None:
@@ -148,12 +148,12 @@ def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None
     pushes = Pushes()
     pushes.add(note(1), "room", to(A), T0)
     assert pushes.add(note(1), "room", to(A, B), T0) == [B]
-    assert pushes.in_flight() == 2
+    assert pushes.counts()[0] == 2
     n = 2
     while pushes.add(note(n), "room", to(A), T0 + n):  # a datagram each, till A is full
         n += 1
-    assert pushes.queued() == 1  # nor twice to one it waits for
-    assert pushes.add(note(n), "room", to(A), T0 + n) == [] and pushes.queued() == 1
+    assert pushes.counts()[1] == 1  # nor twice to one it waits for
+    assert pushes.add(note(n), "room", to(A), T0 + n) == [] and pushes.counts()[1] == 1
 
 
 def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() -> None:
@@ -162,7 +162,7 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
         pushes.add(note(n), "relay", to(A, B) if n == 0 else to(A), T0 + n, seq=n)
     dropped = pushes.drop_all(A)
     assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
-    assert pushes.queued() == 0 and pushes.in_flight() == 1  # B's push is untouched
+    assert pushes.counts() == (1, 0)  # B's push is untouched
     assert pushes.answer(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
     assert pushes.answer(["r-0"], B, T0)[1] != []
 
@@ -206,9 +206,9 @@ def test_idle_members_are_forgotten_when_many_but_a_busy_one_is_kept() -> None:
     for addr in many:
         pushes.answer(["r-1"], addr, T0 + 0.2)
     pushes.add(note(2), "relay", to(B), T0 + 0.3)  # more members than SWEEP_AT: swept
-    assert pushes.in_flight() == 2
+    assert pushes.counts()[0] == 2
     assert pushes.answer(["r-0"], A, T0 + 0.4)[1] and pushes.answer(["r-2"], B, T0 + 0.4)[1]
-    assert pushes.in_flight() == 0
+    assert pushes.counts()[0] == 0
 
 
 def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() -> None:
@@ -222,17 +222,17 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
         assert pushes.add_many(line, "relay", members, T0) == [A, B, C]
         pushes.watch(line.id)
     ids = [line.id for line in lines]
-    assert pushes.in_flight() == 3 * len(lines)
+    assert pushes.counts()[0] == 3 * len(lines)
     who, answered = pushes.answer(ids, A, T0 + 0.1)  # both datagrams whole, at once
     assert who == owner(A) and [f.message for f in answered] == lines
     assert pushes.answer(ids[:1], B, T0 + 0.1)[1][0].message == lines[0]  # part of one
-    assert pushes.in_flight() == 2 * len(lines) - 1 and all(map(pushes.pending, ids))
+    assert pushes.counts()[0] == 2 * len(lines) - 1 and pushes.ended() == []
     pushes.answer(ids, C, T0 + 0.2)
-    assert pushes.ended() == ids[:1] and pushes.pending(ids[1])  # B has not answered the rest
+    assert pushes.ended() == ids[:1]  # B has not answered the rest
     _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
     assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
     pushes.answer(ids, B, T0 + 0.7)
-    assert pushes.ended() == ids[1:] and pushes.in_flight() == 0
+    assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
 
 ops = st.lists(
@@ -327,11 +327,9 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             small = [m for m in mine if not streamed(m)]
             assert sum(len(encode(m)) + 1 for m in small) <= IN_FLIGHT * ROOM
             assert len(mine) - len(small) <= 1
-        # a message is pending while any push of it has not ended (a channel post's
-        # outcome waits for this: registry.core.relay.Relay.over)
+        # a watched message is reported once its last push has ended, and only then (a
+        # channel post's outcome waits for this: registry.core.relay.Relay.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
-        assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
-        # and a watched one is reported once its last push has ended, and only then
         reported += pushes.ended()
         watched = {f"r-{n}" for n in range(0, messages, 2)}
         assert len(reported) == len(set(reported)) and set(reported) == watched - owed
@@ -341,8 +339,8 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
         order = [m.id for m, a in added if a == addr and m.id in first_sent[addr]]
         assert first_sent[addr] == order
     waiting = len(added) - len(set(ended))
-    assert waiting == pushes.in_flight() + pushes.queued()  # the rest is still held, none lost
+    assert waiting == sum(pushes.counts())  # the rest is still held, none lost
     # and nothing waits for ever: with no more acks, everything is given up in the end
     wake(float("inf"))
-    assert pushes.in_flight() == pushes.queued() == 0
+    assert pushes.counts() == (0, 0)
     assert len(set(ended)) == len(added)
