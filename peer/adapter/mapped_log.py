@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from disk.files import open_regular, read_bytes, replace_durably
+from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
 from peer.core.actions import Shown
 from wire.codec import decode
 from wire.errors import DecodeError
@@ -65,6 +65,13 @@ class MappedLog:
         end = start + len(data)
         mapped[start:end] = data
         self._end = end
+
+    def sync(self) -> None:
+        """Make the records written so far durable, the file's name included. Raises
+        OSError."""
+        if self._map is not None:
+            self._map.flush()
+            fsync_dir(self.path.parent)
 
     def clear(self) -> None:
         """Forget every record this log holds: NULs over them, and the next record goes
@@ -133,14 +140,17 @@ class SendingLog:
         self._open: dict[str, bytes] = {}  # id -> its record, oldest first
         self._read = False  # whether `_open` holds what the file held when first used
 
-    def sent(self, msg_id: str, data: bytes) -> None:
-        """Keep `data`, the message `msg_id` as encoded for sending, until it is
-        `settled`. Raises OSError."""
+    def sent(self, msg_id: str, data: bytes, durable: bool = False) -> None:
+        """Keep `data`, the message `msg_id` as encoded for sending, until it is `settled`
+        (in place of what was kept for it); `durable`: on disk before this returns, with
+        every record before it. Raises OSError."""
         if not self._read:
             self._take_in_file()
         record = b"+" + data + b"\n"
         self._log.append(record)
         self._open[msg_id] = record
+        if durable:
+            self._log.sync()
 
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` needs no keeping any more (delivered, saved, or refused and
@@ -205,17 +215,23 @@ class SendingLog:
 def outbox_after_a_kill(
     outbox: list[Message], unsettled: list[Message], token: str
 ) -> list[Message]:
-    """What a peer restarted after a kill has to send: its kept `outbox`, then the
-    `unsettled` messages it does not hold, direct messages as saves (with `token`)."""
-    messages = list(outbox)
-    known = {m.id for m in messages}
-    for message in unsettled:
-        if isinstance(message, Chat):
-            message = SaveMessage(message.id, message.sender, token, message.to, message.text)
-        if message.id not in known:
-            known.add(message.id)
-            messages.append(message)
-    return messages
+    """What a peer restarted after a kill has to send, in the order typed: its kept `outbox`,
+    and the `unsettled` messages it does not hold (both in the order typed), each before the
+    first held one typed after it; direct messages as saves (with `token`)."""
+    typed = {m.id: i for i, m in enumerate(unsettled)}
+    held = {m.id for m in outbox}
+    others = [(i, m) for i, m in enumerate(unsettled) if m.id not in held]
+    messages: list[Message] = []
+    for message in outbox:
+        at = typed.get(message.id, -1)
+        while others and others[0][0] < at:
+            messages.append(others.pop(0)[1])
+        messages.append(message)
+    messages += [m for _, m in others]
+    return [
+        SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
+        for m in messages
+    ]
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

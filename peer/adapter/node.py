@@ -347,7 +347,7 @@ class PeerNode:
             for record in logged:
                 try:
                     if isinstance(record, Sending):
-                        log.sent(record.message.id, encode(record.message))
+                        log.sent(record.message.id, encode(record.message), record.durable)
                     else:
                         log.settled(record.id)
                 except OSError as exc:

@@ -145,7 +145,6 @@ class DirectChats:
         if chat is None:
             return False
         shared = self._shared
-        shared.outbox.unanswered.pop(chat.id, None)
         emit(Print(f"[Message received by {chat.to}.]", "system"))
         if self._long_chat:  # (mostly none is on its way: asked for every ack)
             self._chat_over(chat, now, emit, gave_up=False)
@@ -158,15 +157,13 @@ class DirectChats:
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""
         again, failed = self._chats.due(now)
-        unanswered = self._shared.outbox.unanswered
-        entry = self._shared.table.entry
+        shared = self._shared
         for chat in again:
-            self._send_chat(chat, emit, entry(chat.to))
-            if chat.id not in unanswered:
-                # not answered at once, as nearly every message is: worth a write to disk
-                unanswered[chat.id] = self._shared.save_of(chat)
+            self._send_chat(chat, emit, shared.table.entry(chat.to))
+            # not answered at once, as nearly every message is: worth a write to disk
+            shared.settling.keep_durably(shared.save_of(chat))
         for chat in failed:
-            self._no_ack(chat, now, emit)  # its save stays kept until the registry takes it
+            self._no_ack(chat, now, emit)
             self._chat_over(chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------

@@ -349,7 +349,7 @@ class PeerCore:
             self._prompt_of = shown
             self._update_prompt(emit)
         outbox = shared.outbox
-        if outbox.held or outbox.unanswered or outbox.on_disk:
+        if outbox.held or outbox.on_disk:
             outbox.keep(emit)
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)

@@ -92,7 +92,6 @@ class Leaving:
         return (
             self._direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
-            or msg_id in outbox.unanswered
             or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
         )
 
@@ -125,7 +124,6 @@ class Leaving:
         outbox = self._shared.outbox
         found: dict[str, Message] = {m.id: m for m in outbox}
         for message in (
-            *outbox.unanswered.values(),
             *self._direct.undelivered(),
             *self._shared.requests.undelivered(DELIVERED),
         ):

@@ -22,7 +22,7 @@ class Settling:
         self._count = itertools.count()
         for message in kept:
             self.note_typed(message)
-        self._sending: set[str] = set()
+        self._sending: dict[str, bool] = {}  # id -> whether kept durably
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
         self.records: list[Sending | Settled] = []
@@ -35,8 +35,14 @@ class Settling:
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = next(self._count)
-        self._sending.add(msg_id)
+        self._sending[msg_id] = False
         self.records.append(Sending(message))
+
+    def keep_durably(self, message: Message) -> None:
+        """Have `message`, kept, kept durably too, as it now is (once)."""
+        if self._sending.get(message.id) is False:
+            self._sending[message.id] = True
+            self.records.append(Sending(message, durable=True))
 
     def note_typed(self, message: Message) -> None:
         """Note that `message` was typed now, after every message noted before it, without
@@ -61,7 +67,7 @@ class Settling:
         """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
         for it, unless it is settled already or was never typed."""
         if msg_id in self._sending:
-            self._sending.discard(msg_id)
+            del self._sending[msg_id]
             self._typed.pop(msg_id, None)
             self.records.append(Settled(msg_id))
 

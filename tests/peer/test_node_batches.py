@@ -291,9 +291,9 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         sending = node.state.sending
         real_sent, real_settled = sending.sent, sending.settled
 
-        def sent(msg_id: str, data: bytes) -> None:
+        def sent(msg_id: str, data: bytes, durable: bool = False) -> None:
             events.append(("logged", msg_id))
-            real_sent(msg_id, data)
+            real_sent(msg_id, data, durable)
 
         def settled(msg_id: str) -> None:
             events.append(("settled", msg_id))

@@ -11,7 +11,7 @@ import pytest
 from peer.adapter import mapped_log
 from peer.adapter.mapped_log import SendingLog
 from wire.codec import encode
-from wire.messages import ChannelPost, Chat, Message, RoomPost
+from wire.messages import ChannelPost, Chat, Message, RoomPost, SaveMessage
 
 CHATS = [Chat(f"s-{i}", "alice", "bob", f"hello {i}") for i in range(1, 6)]
 
@@ -114,3 +114,35 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=root, timeout=30)
     assert done.returncode == -signal.SIGKILL
     assert SendingLog(path).earlier() == ([CHATS[1]], [])
+
+
+def test_a_message_kept_durably_takes_the_place_of_its_first_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(mapped_log, "fsync_dir", synced.append)
+    log = SendingLog(tmp_path / "a.sending")
+    sent(log, *CHATS[:2])
+    assert synced == []  # a kill keeps them already: no write to disk
+    save = SaveMessage("s-1", "alice", "tok", "bob", "hello 1")
+    log.sent(save.id, encode(save), durable=True)
+    assert synced == [tmp_path]
+    assert SendingLog(log.path).earlier() == ([save, CHATS[1]], [])
+
+
+def test_after_a_kill_the_outbox_and_the_log_merge_in_the_order_typed() -> None:
+    def saved(chat: Chat) -> SaveMessage:
+        return SaveMessage(chat.id, chat.sender, "tok", chat.to, chat.text)
+
+    older = ChannelPost("r-1", "alice", "tok", "from an earlier run")
+    post = ChannelPost("s-9", "alice", "tok", "kept")
+    outbox = [older, saved(CHATS[1]), post]
+    unsettled = [CHATS[0], CHATS[1], CHATS[2], post, CHATS[3]]
+    assert mapped_log.outbox_after_a_kill(outbox, unsettled, "tok") == [
+        older,
+        saved(CHATS[0]),
+        saved(CHATS[1]),
+        saved(CHATS[2]),
+        post,
+        saved(CHATS[3]),
+    ]
