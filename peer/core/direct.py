@@ -12,7 +12,7 @@ from peer.core.shared import Shared, text_ok
 from wire.codec import SHORT_TEXT, travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Entry, Message, Refused, SaveMessage
+from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
@@ -193,11 +193,6 @@ class DirectChats:
 
     def awaiting_ack(self, msg_id: str) -> bool:
         return msg_id in self._chats.ids
-
-    def undelivered(self) -> list[SaveMessage]:
-        """Every direct message not acked, as the save it would become, oldest first."""
-        chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
-        return [self._shared.save_of(c) for c in chats]
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
