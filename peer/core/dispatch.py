@@ -105,6 +105,8 @@ class PeerCore:
         self.alarm = alarm
         #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
+        #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
+        self.unsettled = shared.settling.unsettled
         self._build_parts(timeout, attempts)
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
