@@ -107,7 +107,8 @@ class Leaving:
         not_carried_out(shared.lines.after_change, "you left at once", emit)
         shared.lines.after_change.clear()
         undelivered = self.undelivered()
-        shared.outbox.keep(emit, undelivered)
+        shared.outbox.replace(undelivered)
+        shared.outbox.keep(emit)
         if undelivered:
             kept = counted(len(undelivered), "message")
             line = f"[{kept} not yet delivered kept; sent at your next start.]"

@@ -53,11 +53,9 @@ class Outbox:
         """Hold `messages` (in their order) and nothing else."""
         self.held = list(messages)
 
-    def keep(self, emit: Emit, everything: tuple[Message, ...] | None = None) -> None:
-        """Emit a KeepOutbox when what is on disk is not the outbox, or not `everything` when
-        given."""
-        if everything is None:
-            everything = tuple(self.held)
-        if everything != self.on_disk:
-            self.on_disk = everything
-            emit(KeepOutbox(everything))
+    def keep(self, emit: Emit) -> None:
+        """Emit a KeepOutbox when what is on disk is not the outbox."""
+        held = tuple(self.held)
+        if held != self.on_disk:
+            self.on_disk = held
+            emit(KeepOutbox(held))

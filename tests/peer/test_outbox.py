@@ -44,5 +44,5 @@ def test_it_is_kept_on_disk_only_when_it_changed() -> None:
     assert out == [KeepOutbox((kept, later))]
     outbox.replace([later])
     assert list(outbox) == [later]
-    outbox.keep(out.append, (kept,))  # leaving at once: exactly what is given
-    assert out[-1] == KeepOutbox((kept,))
+    outbox.keep(out.append)
+    assert out[-1] == KeepOutbox((later,))
