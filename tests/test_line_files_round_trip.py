@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 
 from peer.adapter.mapped_log import SendingLog
 from peer.adapter.state import PeerStateFile
-from peer.core.actions import Shown
+from peer.core.actions import Sending, Shown
 from registry.adapter.storage import Storage, mail_line
 from tests.hypothesis_profiles import examples
-from wire.codec import encode
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 
 #: Characters that str.splitlines() breaks at, besides "\n" and "\r".
@@ -96,8 +95,7 @@ def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
     messages = [Chat(f"m-{i}", "alice", "bob", text) for i, text in enumerate(bodies)]
     with tempfile.TemporaryDirectory() as tmp:
         log = SendingLog(Path(tmp) / "alice.sending")
-        for message in messages:
-            log.sent(message.id, encode(message))
+        log.write([Sending(m) for m in messages], messages)
         log.close()
         assert SendingLog(Path(tmp) / "alice.sending").earlier() == (messages, [])
 

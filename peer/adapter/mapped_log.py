@@ -8,13 +8,13 @@ import errno
 import mmap
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Final
 
-from disk.files import open_regular, read_bytes, replace_durably
-from peer.core.actions import Shown
-from wire.codec import decode
+from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
+from peer.core.actions import Sending, Settled, Shown
+from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage
 
@@ -40,12 +40,9 @@ class MappedLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._map: mmap.mmap | None = None
-        self._end = 0  # where the next record goes
-
-    @property
-    def size(self) -> int:
-        """Bytes of records written since the log was opened or last cleared."""
-        return self._end
+        #: Bytes of records written since the log was opened or last cleared: where the
+        #: next one goes.
+        self.size = 0
 
     def read(self) -> list[bytes]:
         """The complete records in the file, oldest first, without their newlines; [] when
@@ -59,19 +56,29 @@ class MappedLog:
 
     def append(self, data: bytes) -> None:
         """Store `data`, whole records, after the last one. Raises OSError."""
-        mapped, start = self._map, self._end
+        mapped, start = self._map, self.size
         if mapped is None or start + len(data) > len(mapped):
-            mapped, start = self._open(len(data)), self._end
+            mapped, start = self._open(len(data)), self.size
         end = start + len(data)
         mapped[start:end] = data
-        self._end = end
+        self.size = end
+
+    def sync(self) -> None:
+        """Make the records written so far durable, the file's name included. Raises
+        OSError."""
+        if self._map is not None:
+            self._map.flush()
+            fsync_dir(self.path.parent)
 
     def clear(self) -> None:
         """Forget every record this log holds: NULs over them, and the next record goes
-        first. A kill during this leaves some of them, which the caller must allow."""
-        if self._map is not None and self._end:
-            self._map[: self._end] = bytes(self._end)
-            self._end = 0
+        first. A kill during this leaves some of them, which the caller must allow. Raises
+        OSError."""
+        if self._map is None and self.path.exists():  # (moved here by a rename, say)
+            self._open(0)
+        if self._map is not None and self.size:
+            self._map[: self.size] = bytes(self.size)
+            self.size = 0
 
     def replace(self, data: bytes) -> None:
         """Make `data`, whole records, the file's whole content, durably (a new file, then a
@@ -86,7 +93,7 @@ class MappedLog:
         if self._map is not None:
             self._map.close()
             self._map = None
-        self._end = 0
+        self.size = 0
 
     def _open(self, room: int) -> mmap.mmap:
         """Map the file with room for `room` more bytes of records; the map."""
@@ -102,10 +109,10 @@ class MappedLog:
             os.fchmod(fd, 0o600)
             if not growing:
                 old = os.pread(fd, os.fstat(fd).st_size, 0)
-                self._end = len(complete_records(old))
+                self.size = len(complete_records(old))
                 # NUL padding, or a record cut short: cleared for new ones
-                os.ftruncate(fd, self._end)
-            size = _chunks(self._end + room)
+                os.ftruncate(fd, self.size)
+            size = _chunks(self.size + room)
             os.ftruncate(fd, size)
             try:
                 os.posix_fallocate(fd, 0, size)
@@ -124,37 +131,33 @@ COMPACT_AT = 1024 * 1024
 
 
 class SendingLog:
-    """Messages sent and not yet settled, in a `MappedLog`: `+<message as sent>`, then
-    `-<id>` once settled."""
+    """What the peer sent and has not seen settled, in a `MappedLog`: `+<message as sent>`,
+    then `-<id>` once settled. It follows the core's record of it (Settling.unsettled)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._log = MappedLog(path)
-        self._open: dict[str, bytes] = {}  # id -> its record, oldest first
-        self._read = False  # whether `_open` holds what the file held when first used
 
-    def sent(self, msg_id: str, data: bytes) -> None:
-        """Keep `data`, the message `msg_id` as encoded for sending, until it is
-        `settled`. Raises OSError."""
-        if not self._read:
-            self._take_in_file()
-        record = b"+" + data + b"\n"
-        self._log.append(record)
-        self._open[msg_id] = record
-
-    def settled(self, msg_id: str) -> None:
-        """Message `msg_id` needs no keeping any more (delivered, saved, or refused and
-        said so). Raises OSError."""
-        if not self._read:
-            self._take_in_file()
-        if self._open.pop(msg_id, None) is None:
-            return
-        if not self._open:
+    def write(self, records: Sequence[Sending | Settled], unsettled: Collection[Message]) -> None:
+        """Write the `records` of one event; `unsettled`: what is not settled after it (none:
+        the log is cleared; long: rewritten with those only). A durable Sending is on disk,
+        with every record before it, when this returns. Raises OSError."""
+        if not unsettled:
             self._log.clear()
-        elif self._log.size > COMPACT_AT:
-            self._log.replace(b"".join(self._open.values()))
-        else:
-            self._log.append(b"-" + msg_id.encode() + b"\n")
+            return
+        if self._log.size > COMPACT_AT:
+            self._log.replace(b"".join([b"+" + encode(m) + b"\n" for m in unsettled]))
+            return
+        data, durable = b"", False
+        for record in records:  # (no generator: a call less, for every message sent)
+            if isinstance(record, Sending):
+                data += b"+" + encode(record.message) + b"\n"
+                durable = durable or record.durable
+            else:
+                data += b"-" + record.id.encode() + b"\n"
+        self._log.append(data)
+        if durable:
+            self._log.sync()
 
     def earlier(self) -> tuple[list[Message], list[bytes]]:
         """The messages an earlier run left unsettled, oldest first, and the records that
@@ -171,21 +174,12 @@ class SendingLog:
     def forget(self) -> None:
         """Drop every record, durably (once what an earlier run left is kept elsewhere).
         Raises OSError."""
-        self._open = {}
-        self._read = True
         if self.path.exists():
             self._log.replace(b"")
 
     def close(self) -> None:
-        """Unmap the file (before it is moved by a rename); the next `sent` reads it again."""
+        """Unmap the file (before it is moved by a rename)."""
         self._log.close()
-        self._read = False
-
-    def _take_in_file(self) -> None:
-        """At the first use after opening or a rename: the records the file holds already
-        (moved here with it by a rename) are open too, so that their settling is kept."""
-        self._open = {**self._open_records(), **self._open}
-        self._read = True
 
     def _open_records(self) -> dict[str, bytes]:
         """The records in the file that no later `-<id>` settles, by id."""
@@ -205,17 +199,23 @@ class SendingLog:
 def outbox_after_a_kill(
     outbox: list[Message], unsettled: list[Message], token: str
 ) -> list[Message]:
-    """What a peer restarted after a kill has to send: its kept `outbox`, then the
-    `unsettled` messages it does not hold, direct messages as saves (with `token`)."""
-    messages = list(outbox)
-    known = {m.id for m in messages}
-    for message in unsettled:
-        if isinstance(message, Chat):
-            message = SaveMessage(message.id, message.sender, token, message.to, message.text)
-        if message.id not in known:
-            known.add(message.id)
-            messages.append(message)
-    return messages
+    """What a peer restarted after a kill has to send, in the order typed: its kept `outbox`,
+    and the `unsettled` messages it does not hold (both in the order typed), each before the
+    first held one typed after it; direct messages as saves (with `token`)."""
+    typed = {m.id: i for i, m in enumerate(unsettled)}
+    held = {m.id for m in outbox}
+    others = [(i, m) for i, m in enumerate(unsettled) if m.id not in held]
+    messages: list[Message] = []
+    for message in outbox:
+        at = typed.get(message.id, -1)
+        while others and others[0][0] < at:
+            messages.append(others.pop(0)[1])
+        messages.append(message)
+    messages += [m for _, m in others]
+    return [
+        SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
+        for m in messages
+    ]
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

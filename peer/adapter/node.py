@@ -53,7 +53,6 @@ from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
-from wire.codec import encode
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -341,17 +340,11 @@ class PeerNode:
         A kill before a Settled sends the message again at the next start, shown once."""
         records = self.core.records
         if records:
-            logged = records[:]
+            try:
+                self.state.sending.write(records, self.core.unsettled.values())
+            except OSError as exc:
+                self._not_kept(*_KEPT[Sending], exc)
             records.clear()  # the core's list: it appends to the same one
-            log = self.state.sending
-            for record in logged:
-                try:
-                    if isinstance(record, Sending):
-                        log.sent(record.message.id, encode(record.message))
-                    else:
-                        log.settled(record.id)
-                except OSError as exc:
-                    self._not_kept(*_KEPT[Sending], exc)
         at = None if self._done.done() else self.core.alarm.at
         if at != self._timer.at:  # mostly the deadline it is set for already
             self._timer.set(at)

@@ -102,32 +102,28 @@ class PeerStateFile:
         return name if isinstance(name, str) else ""
 
     def moved_to(self, name: str, token: str) -> PeerStateFile:
-        """The state of `name`, after a rename to it: this one's moved there, with `token`.
-        Raises OSError. Then `left_for`."""
+        """The state of `name`, after a rename to it, with `token`: all this name keeps (but
+        its token file) moved there, closed first, each replacing the other's (a record of
+        the transfers' folder replaces one of the same number). Raises OSError. Then
+        `left_for`."""
         state = PeerStateFile(self.root, name)
         if self.path != state.path:
-            self.move_to(state)
+            self.close()  # its memory maps: some systems cannot move a mapped file
+            for kind in _MOVED:  # the key goes with the name
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(self._kept(kind), state._kept(kind))
+            _move_folder(self.files_path, state.files_path)
         state.save_token(token, name)
         return state
 
     def left_for(self, name: str) -> None:
-        """After `moved_to(name)`: this name's file says where it went, or goes."""
-        self.close()
+        """After `moved_to(name)`, to another file: this name's file says where it went, or
+        goes."""
         try:
             self.save_renamed(name)
         except OSError:
             with contextlib.suppress(OSError):
                 self.path.unlink()
-
-    def move_to(self, other: PeerStateFile) -> None:
-        """Move all this name keeps (but its token file) to `other`'s, closed first: each
-        replaces `other`'s; a record of the transfers' folder replaces one of the same
-        number. Raises OSError."""
-        self.close()  # its memory maps: some systems cannot move a mapped file
-        for kind in _MOVED:  # the key goes with the name
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(self._kept(kind), other._kept(kind))
-        _move_folder(self.files_path, other.files_path)
 
     def _kept(self, kind: str) -> Path:
         """The file of this name that keeps `kind` (its token's, with another suffix)."""

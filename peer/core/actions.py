@@ -61,9 +61,12 @@ class Shown(Struct, frozen=True):
 
 class Sending(Struct, frozen=True):
     """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
-    Settled; a peer killed meanwhile sends it on at its next start."""
+    Settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
+    as it now is, so that a power cut does not lose it either (a direct message unanswered
+    at its first try, as the save it becomes)."""
 
     message: Message
+    durable: bool = False
 
 
 class Settled(Struct, frozen=True):

@@ -12,7 +12,7 @@ from peer.core.shared import Shared, text_ok
 from wire.codec import SHORT_TEXT, travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Entry, Message, Refused, SaveMessage
+from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
@@ -145,7 +145,6 @@ class DirectChats:
         if chat is None:
             return False
         shared = self._shared
-        shared.outbox.unanswered.pop(chat.id, None)
         emit(Print(f"[Message received by {chat.to}.]", "system"))
         if self._long_chat:  # (mostly none is on its way: asked for every ack)
             self._chat_over(chat, now, emit, gave_up=False)
@@ -158,15 +157,13 @@ class DirectChats:
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""
         again, failed = self._chats.due(now)
-        unanswered = self._shared.outbox.unanswered
-        entry = self._shared.table.entry
+        shared = self._shared
         for chat in again:
-            self._send_chat(chat, emit, entry(chat.to))
-            if chat.id not in unanswered:
-                # not answered at once, as nearly every message is: worth a write to disk
-                unanswered[chat.id] = self._shared.save_of(chat)
+            self._send_chat(chat, emit, shared.table.entry(chat.to))
+            # not answered at once, as nearly every message is: worth a write to disk
+            shared.settling.keep_durably(shared.save_of(chat))
         for chat in failed:
-            self._no_ack(chat, now, emit)  # its save stays kept until the registry takes it
+            self._no_ack(chat, now, emit)
             self._chat_over(chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------
@@ -196,11 +193,6 @@ class DirectChats:
 
     def awaiting_ack(self, msg_id: str) -> bool:
         return msg_id in self._chats.ids
-
-    def undelivered(self) -> list[SaveMessage]:
-        """Every direct message not acked, as the save it would become, oldest first."""
-        chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
-        return [self._shared.save_of(c) for c in chats]
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""

@@ -105,6 +105,8 @@ class PeerCore:
         self.alarm = alarm
         #: Sending and Settled records, in order: the adapter writes and clears them per event.
         self.records = shared.settling.records
+        #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
+        self.unsettled = shared.settling.unsettled
         self._build_parts(timeout, attempts)
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
@@ -349,7 +351,7 @@ class PeerCore:
             self._prompt_of = shown
             self._update_prompt(emit)
         outbox = shared.outbox
-        if outbox.held or outbox.unanswered or outbox.on_disk:
+        if outbox.held or outbox.on_disk:
             outbox.keep(emit)
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)

@@ -10,7 +10,7 @@ from peer.core.lifecycle import Event, Phase
 from peer.core.registry_link import DELIVERED, RegistryLink
 from peer.core.shared import Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
-from wire.messages import Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
+from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
 from wire.words import counted
 
@@ -83,7 +83,7 @@ class Leaving:
         ack, answer or outcome, or held. Outbox retries do not count (kept on disk)."""
         if self._direct.waiting():
             return True
-        return bool(self._shared.requests.undelivered(_AWAITED, loud=True))
+        return bool(self._shared.requests.undelivered(_AWAITED))
 
     def on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -92,7 +92,6 @@ class Leaving:
         return (
             self._direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
-            or msg_id in outbox.unanswered
             or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
         )
 
@@ -108,7 +107,8 @@ class Leaving:
         not_carried_out(shared.lines.after_change, "you left at once", emit)
         shared.lines.after_change.clear()
         undelivered = self.undelivered()
-        shared.outbox.keep(emit, undelivered)
+        shared.outbox.replace(undelivered)
+        shared.outbox.keep(emit)
         if undelivered:
             kept = counted(len(undelivered), "message")
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
@@ -122,15 +122,12 @@ class Leaving:
     def undelivered(self) -> tuple[Message, ...]:
         """Everything sent and not known delivered, in the order typed, each once: direct
         messages as the saves they would become."""
-        outbox = self._shared.outbox
-        found: dict[str, Message] = {m.id: m for m in outbox}
-        for message in (
-            *outbox.unanswered.values(),
-            *self._direct.undelivered(),
-            *self._shared.requests.undelivered(DELIVERED),
-        ):
-            found.setdefault(message.id, message)
-        return tuple(sorted(found.values(), key=outbox.settling.typed_at))
+        shared = self._shared
+        found: dict[str, Message] = {m.id: m for m in shared.outbox}  # its leaves included
+        for message in shared.settling.unsettled.values():
+            save = shared.save_of(message) if isinstance(message, Chat) else message
+            found.setdefault(message.id, save)
+        return tuple(sorted(found.values(), key=shared.settling.typed_at))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
         """A `dereg` or quit left unanswered: the peer exits all the same, saying what the

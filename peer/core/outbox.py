@@ -6,12 +6,11 @@ from collections.abc import Iterable, Iterator
 
 from peer.core.actions import Emit, KeepOutbox
 from peer.core.settling import Settling
-from wire.messages import Leave, Message, SaveMessage
+from wire.messages import Leave, Message
 
 
 class Outbox:
-    """The messages held for the registry, in the order typed, and the direct messages
-    unanswered after their first try (`unanswered`, as saves), both kept on disk."""
+    """The messages held for the registry, in the order typed, kept on disk."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept, in its order, typed before anything of this run."""
@@ -19,7 +18,6 @@ class Outbox:
         #: What the user sent and is not known delivered, in the order typed.
         self.settling = Settling(self.held)
         self.on_disk: tuple[Message, ...] = tuple(self.held)
-        self.unanswered: dict[str, SaveMessage] = {}
 
     def __iter__(self) -> Iterator[Message]:
         return iter(self.held)
@@ -49,23 +47,15 @@ class Outbox:
             self.settling.forget_typed(message.id)
         held = len(self.held)
         self.held = [m for m in self.held if m.id != message.id]
-        self.unanswered.pop(message.id, None)
         return len(self.held) != held
 
     def replace(self, messages: Iterable[Message]) -> None:
         """Hold `messages` (in their order) and nothing else."""
         self.held = list(messages)
-        self.unanswered.clear()
 
-    def keep(self, emit: Emit, everything: tuple[Message, ...] | None = None) -> None:
-        """Emit a KeepOutbox when what is on disk is not the outbox (held and unanswered, in
-        the order typed), or not `everything` when given."""
-        if everything is None:
-            if not self.held and not self.unanswered:
-                everything = ()  # nearly always, after every event: nothing to sort
-            else:
-                held = (*self.held, *self.unanswered.values())
-                everything = tuple(sorted(held, key=self.settling.typed_at))
-        if everything != self.on_disk:
-            self.on_disk = everything
-            emit(KeepOutbox(everything))
+    def keep(self, emit: Emit) -> None:
+        """Emit a KeepOutbox when what is on disk is not the outbox."""
+        held = tuple(self.held)
+        if held != self.on_disk:
+            self.on_disk = held
+            emit(KeepOutbox(held))

@@ -126,7 +126,6 @@ class RegistryLink:
         for message in carried:
             requests.answer_sent(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
-            outbox.unanswered.pop(message.id, None)
             outbox.add(message)
         if carried:
             outbox.keep(emit)  # on disk, as any kept message

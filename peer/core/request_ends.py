@@ -240,7 +240,7 @@ class RequestEnds:
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
         emit(Send(shared.requests.server, shared.deregister_message(), shared.trust.registry))
-        if shared.outbox or shared.outbox.unanswered:
+        if shared.outbox:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)
 
@@ -253,7 +253,6 @@ class RequestEnds:
             if not watch.rooms_down_said:
                 emit(Print(ROOMS_DOWN, "error"))
             watch.rooms_down_said = True
-        outbox.unanswered.pop(message.id, None)  # kept as an outbox entry from now
         if message not in outbox:
             outbox.add(message)
             outbox.keep(emit)  # on disk before we say it is kept

@@ -446,16 +446,12 @@ class Requests:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""
         return msg_id in self.outcomes.awaited or any(msg_id in on for on in self.on_its_way)
 
-    def undelivered(self, kinds: tuple[type[Message], ...], *, loud: bool = False) -> list[Message]:
-        """The requests of `kinds` not answered (`loud`: not outbox retries), then all held,
-        then all awaiting their outcome."""
+    def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
+        """The requests of `kinds` not answered (but outbox retries), then all held, then
+        all awaiting their outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
-            *(
-                r.message
-                for r in requests
-                if isinstance(r.message, kinds) and not (loud and r.quiet)
-            ),
+            *(r.message for r in requests if isinstance(r.message, kinds) and not r.quiet),
             *self.order.messages(),
             *(save for save, _ in self.outcomes.awaited.values()),
         ]

@@ -1,5 +1,6 @@
-"""What the user sent and is not known delivered, in the order typed: a Sending record when
-typed, a Settled once on its way nowhere, for the adapter to write after the event."""
+"""What the user sent and is not known delivered, in the order typed: the one record of it,
+which the adapter's log follows (a Sending record when typed, a Settled once on its way
+nowhere, written after the event)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,25 @@ import itertools
 from collections.abc import Callable, Iterable
 
 from peer.core.actions import Sending, Settled
-from wire.messages import Message
+from wire.messages import Chat, Message
 
 
 class Settling:
-    """The order typed, the ids not yet settled, and those the event may have settled."""
+    """The order typed, what is not yet settled, and what the event may have settled."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept in its outbox, in its order, typed before
-        anything of this run."""
+        anything of this run (kept on disk there: no Sending)."""
         # the order typed, by id, until settled (or answered, for a leave): what waits for
         # the registry goes out in that order (peer.core.outbox)
         self._typed: dict[str, int] = {}
         self._count = itertools.count()
+        #: What is not settled, by id, in the order typed, as the log keeps it: a direct
+        #: message kept durably as its save.
+        self.unsettled: dict[str, Message] = {}
         for message in kept:
             self.note_typed(message)
-        self._sending: set[str] = set()
+            self.unsettled[message.id] = message
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
         self.records: list[Sending | Settled] = []
@@ -35,8 +39,14 @@ class Settling:
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = next(self._count)
-        self._sending.add(msg_id)
+        self.unsettled[msg_id] = message
         self.records.append(Sending(message))
+
+    def keep_durably(self, save: Message) -> None:
+        """Have the direct message kept, kept durably too, as `save` (once)."""
+        if type(self.unsettled.get(save.id)) is Chat:
+            self.unsettled[save.id] = save
+            self.records.append(Sending(save, durable=True))
 
     def note_typed(self, message: Message) -> None:
         """Note that `message` was typed now, after every message noted before it, without
@@ -54,14 +64,13 @@ class Settling:
 
     def maybe(self, msg_id: str) -> None:
         """An answer about message `msg_id` came: it may be settled (`settle` checks)."""
-        if msg_id in self._sending:
+        if msg_id in self.unsettled:
             self.maybe_settled.append(msg_id)
 
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
         for it, unless it is settled already or was never typed."""
-        if msg_id in self._sending:
-            self._sending.discard(msg_id)
+        if self.unsettled.pop(msg_id, None) is not None:
             self._typed.pop(msg_id, None)
             self.records.append(Settled(msg_id))
 
@@ -70,6 +79,6 @@ class Settling:
         that is no longer `on_its_way` anywhere."""
         if self.maybe_settled:
             for msg_id in self.maybe_settled:
-                if msg_id in self._sending and not on_its_way(msg_id):
+                if msg_id in self.unsettled and not on_its_way(msg_id):
                     self.settled(msg_id)
             self.maybe_settled.clear()

@@ -85,11 +85,12 @@ def test_a_peer_killed_while_holding_its_outbox_sends_it_after_restart(chat: Cha
     y.expect(rf"^>>> x: {STAMP} held-through-two-crashes$")
 
 
-def wait_for_file(path: Path, timeout: float) -> None:
-    """Return once `path` exists (another process writes it; nothing to await but the file)."""
+def wait_for_bytes(path: Path, data: bytes, timeout: float) -> None:
+    """Return once `path` holds `data` (another process writes it; nothing to await but
+    the file)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} did not appear within {timeout} s"
+    while not (path.exists() and data in path.read_bytes()):
+        assert time.monotonic() < deadline, f"{path} did not hold {data!r} within {timeout} s"
         time.sleep(0.01)
 
 
@@ -115,8 +116,10 @@ def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_r
     x, y = shared_chat.start_peers("x", "y")
     y.kill()  # gone without a word: every table still says y is online
     x.send(f"send {y.name} sent-while-x-was-dying")
-    # unanswered after its first try, it is kept on disk; x dies during the retries
-    wait_for_file(x.data_dir / "peers" / f"{x.name}.outbox", timeout=10)
+    # unanswered after its first try, it is kept durably as its save; x dies during the
+    # retries
+    sending = x.data_dir / "peers" / f"{x.name}.sending"
+    wait_for_bytes(sending, b'+{"t":"SaveMessage"', timeout=10)
     x.kill()
     x = shared_chat.restart_peer(x)
     saved_then_shown_to_y(shared_chat, x, y, "sent-while-x-was-dying")

@@ -5,7 +5,7 @@ endpoint (which merges them: tests/net/test_endpoint.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.adapter.state import PeerStateFile
-from peer.core.actions import Print, Remember, Shown
+from peer.core.actions import Print, Remember, Sending, Settled, Shown
 from peer.core.sealed_mail import NOT_SEALED
 from wire.keys import key_text
 from wire.messages import (
@@ -198,7 +198,7 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
         events: list[object] = []
         monkeypatch.setattr(SeenLog, "add", full)
         node = registered_node(tmp_path, events)
-        node.state.sending.sent = full  # type: ignore[method-assign]
+        node.state.sending.write = full  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob one")
         node.typed("send bob two")
@@ -289,18 +289,14 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         events: list[object] = []
         node = registered_node(tmp_path, events)
         sending = node.state.sending
-        real_sent, real_settled = sending.sent, sending.settled
+        real_write = sending.write
 
-        def sent(msg_id: str, data: bytes) -> None:
-            events.append(("logged", msg_id))
-            real_sent(msg_id, data)
+        def write(records: list[Sending | Settled], unsettled: Collection[Message]) -> None:
+            for record in records:
+                events.append(("logged" if isinstance(record, Sending) else "settled", record))
+            real_write(records, unsettled)
 
-        def settled(msg_id: str) -> None:
-            events.append(("settled", msg_id))
-            real_settled(msg_id)
-
-        sending.sent = sent  # type: ignore[method-assign]
-        sending.settled = settled  # type: ignore[method-assign]
+        sending.write = write  # type: ignore[method-assign]
         events.clear()
         node.typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]

@@ -33,16 +33,16 @@ def test_an_earlier_runs_outbox_comes_before_anything_typed_now() -> None:
     assert list(outbox) == [kept, now]
 
 
-def test_it_is_kept_on_disk_only_when_it_changed_unanswered_ones_included() -> None:
-    kept, unanswered = _save("a-1"), _save("a-2")
+def test_it_is_kept_on_disk_only_when_it_changed() -> None:
+    kept, later = _save("a-1"), _save("a-2")
     outbox, out = Outbox([kept]), list[Action]()
     outbox.keep(out.append)
     assert out == []  # what the earlier run wrote
-    outbox.settling.note_typed(unanswered)
-    outbox.unanswered[unanswered.id] = unanswered
+    outbox.settling.note_typed(later)
+    outbox.add(later)
     outbox.keep(out.append)
-    assert out == [KeepOutbox((kept, unanswered))]
-    outbox.replace([unanswered])
-    assert list(outbox) == [unanswered] and not outbox.unanswered
-    outbox.keep(out.append, (kept,))  # leaving at once: exactly what is given
-    assert out[-1] == KeepOutbox((kept,))
+    assert out == [KeepOutbox((kept, later))]
+    outbox.replace([later])
+    assert list(outbox) == [later]
+    outbox.keep(out.append)
+    assert out[-1] == KeepOutbox((later,))

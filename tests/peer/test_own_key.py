@@ -52,5 +52,5 @@ def test_names_starting_at_once_never_both_take_the_shared_key(tmp_path: Path) -
 
 def test_a_rename_takes_the_key_to_the_new_name(tmp_path: Path) -> None:
     alice = _public(tmp_path, "alice")
-    PeerStateFile(tmp_path, "alice").move_to(PeerStateFile(tmp_path, "alicia"))
+    PeerStateFile(tmp_path, "alice").moved_to("alicia", "tok")
     assert _public(tmp_path, "alicia") == alice

@@ -470,22 +470,25 @@ def kept(actions: list[pa.Action]) -> list[tuple[object, ...]]:
     return [a.messages for a in actions if isinstance(a, pa.KeepOutbox)]
 
 
-def test_a_direct_message_unanswered_after_its_first_try_is_kept_on_disk_until_answered() -> None:
+def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_answered() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
-    assert (
-        kept(run_until(core, T0 + TIMEOUT - 0.1)) == []
-    )  # answered at once, it would cost no write
-    [[save]] = kept(
-        run_until(core, T0 + TIMEOUT + 0.1)
-    )  # the first retry: kept as the save it becomes
-    assert isinstance(save, SaveMessage) and (save.id, save.to) == (chat.id, "bob")
-    assert save.text == "are you there?" and save.token == core.state.token
-    assert kept(
-        core.receive(
-            Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + TIMEOUT + 0.2
-        )
-    ) == [()]  # type: ignore[attr-defined]
+    assert core.records == [pa.Sending(chat)]  # kept through a kill, not a power cut
+    core.records.clear()
+    run_until(core, T0 + TIMEOUT - 0.1)
+    assert core.records == []  # answered at once, it would cost no write to disk
+    run_until(core, T0 + TIMEOUT + 0.1)
+    run_until(core, T0 + 2 * TIMEOUT + 0.1)
+    # the first retry, once: kept durably as the save it becomes
+    [record] = core.records
+    save = record.message  # type: ignore[union-attr]
+    assert isinstance(record, pa.Sending) and record.durable and isinstance(save, SaveMessage)
+    assert (save.id, save.to, save.text) == (chat.id, "bob", "are you there?")
+    assert save.token == core.state.token
+    core.records.clear()
+    ack = Ack("b-1", chat.id)
+    core.receive(ack, BOB, honest_key(core, ack, BOB), T0 + 2 * TIMEOUT + 0.2)
+    assert core.records == [pa.Settled(chat.id)]
 
 
 def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() -> None:
@@ -602,8 +605,10 @@ def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save(
     out = run_until(core, T0 + ROUND + 0.1)  # no answer from bob: saved at the registry
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
-    assert kept(out) == []  # still on disk, as the same save
-    assert kept(core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)) == [()]  # type: ignore[attr-defined]
+    assert core.records == [pa.Sending(chat), pa.Sending(save, durable=True)]
+    core.records.clear()
+    core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)
+    assert core.records == []  # accepted, not yet stored: still kept, as the same save
 
 
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:

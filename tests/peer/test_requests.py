@@ -229,16 +229,16 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     assert requests.undelivered((SaveMessage,)) == [long, held]
 
 
-def test_what_is_undelivered_loud_leaves_out_quiet_retries() -> None:
+def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append, quiet=True)
-    assert not requests.undelivered((SaveMessage, Leave), loud=True)  # an outbox retry
+    assert not requests.undelivered((SaveMessage, Leave))  # an outbox retry
     requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
-    assert requests.undelivered((SaveMessage, Leave), loud=True)
-    assert not requests.undelivered((SaveMessage,), loud=True)
+    assert requests.undelivered((SaveMessage, Leave))
+    assert not requests.undelivered((SaveMessage,))
     requests.outcomes.wait(save("s-3"), T0, kept=False)
-    assert requests.undelivered((SaveMessage,), loud=True)  # its outcome is still to come
+    assert requests.undelivered((SaveMessage,))  # its outcome is still to come
 
 
 # -- the pace (peer.core.requests) ---------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
     assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
     requests.answer("s-0")
     requests.answer("s-1")
-    assert requests.undelivered((SaveMessage,), loud=True)  # s-2 is still to go
+    assert requests.undelivered((SaveMessage,))  # s-2 is still to go
 
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:

@@ -10,79 +10,102 @@ import pytest
 
 from peer.adapter import mapped_log
 from peer.adapter.mapped_log import SendingLog
+from peer.core.actions import Sending, Settled
 from wire.codec import encode
-from wire.messages import ChannelPost, Chat, Message, RoomPost
+from wire.messages import ChannelPost, Chat, Message, RoomPost, SaveMessage
 
 CHATS = [Chat(f"s-{i}", "alice", "bob", f"hello {i}") for i in range(1, 6)]
 
 
-def sent(log: SendingLog, *messages: Message) -> None:
-    for message in messages:
-        log.sent(message.id, encode(message))
+class Kept:
+    """A log and the record it follows, as the core keeps it (Settling.unsettled)."""
+
+    def __init__(self, path: Path) -> None:
+        self.log = SendingLog(path)
+        self.path = path
+        self.unsettled: dict[str, Message] = {}
+
+    def sent(self, *messages: Message, durable: bool = False) -> None:
+        self.unsettled.update((m.id, m) for m in messages)
+        self.log.write([Sending(m, durable) for m in messages], self.unsettled.values())
+
+    def settled(self, *ids: str) -> None:
+        for msg_id in ids:
+            self.unsettled.pop(msg_id, None)
+        self.log.write([Settled(i) for i in ids], self.unsettled.values())
 
 
 def test_what_is_settled_is_not_there_after_a_restart(tmp_path: Path) -> None:
-    log = SendingLog(tmp_path / "a.sending")
-    sent(log, *CHATS[:3])
-    log.settled("s-2")
-    log.close()
-    assert SendingLog(log.path).earlier() == ([CHATS[0], CHATS[2]], [])
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(*CHATS[:3])
+    kept.settled("s-2")
+    kept.log.close()
+    assert SendingLog(kept.path).earlier() == ([CHATS[0], CHATS[2]], [])
 
 
 def test_the_log_is_emptied_whenever_nothing_is_open(tmp_path: Path) -> None:
-    log = SendingLog(tmp_path / "a.sending")
+    kept = Kept(tmp_path / "a.sending")
     for chat in CHATS:  # one at a time, as a person types
-        sent(log, chat)
-        log.settled(chat.id)
-    assert log.path.read_bytes().strip(b"\0") == b""
-    log.settled("never-sent")  # a settle of what it never kept is nothing
-    assert SendingLog(log.path).earlier() == ([], [])
+        kept.sent(chat)
+        kept.settled(chat.id)
+    assert kept.path.read_bytes().strip(b"\0") == b""
+    assert SendingLog(kept.path).earlier() == ([], [])
 
 
 def test_every_kind_the_core_keeps_round_trips(tmp_path: Path) -> None:
-    log = SendingLog(tmp_path / "a.sending")
+    kept = Kept(tmp_path / "a.sending")
     post = ChannelPost("s-7", "alice", "tok", "to all\nwith a newline")
     said = RoomPost("s-8", "alice", "tok", "lobby", "in the room \u2028 é")
-    sent(log, CHATS[0], post, said)
-    assert SendingLog(log.path).earlier() == ([CHATS[0], post, said], [])
+    kept.sent(CHATS[0], post, said)
+    assert SendingLog(kept.path).earlier() == ([CHATS[0], post, said], [])
 
 
 def test_a_log_that_grows_while_messages_stay_open_is_compacted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(mapped_log, "COMPACT_AT", 2000)
-    log = SendingLog(tmp_path / "a.sending")
-    sent(log, CHATS[0])  # open the whole time: the log is never empty
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(CHATS[0])  # open the whole time: the log is never empty
     for i in range(200):
         chat = Chat(f"t-{i}", "alice", "bob", "x" * 40)
-        sent(log, chat)
-        log.settled(chat.id)
-    assert len(log.path.read_bytes().rstrip(b"\0")) < 4000  # 200 records would be 20 KB
-    assert SendingLog(log.path).earlier() == ([CHATS[0]], [])
+        kept.sent(chat)
+        kept.settled(chat.id)
+    assert len(kept.path.read_bytes().rstrip(b"\0")) < 4000  # 200 records would be 20 KB
+    assert SendingLog(kept.path).earlier() == ([CHATS[0]], [])
 
 
 def test_forget_drops_every_record(tmp_path: Path) -> None:
-    log = SendingLog(tmp_path / "a.sending")
-    sent(log, *CHATS[:2])
-    log.forget()
-    assert SendingLog(log.path).earlier() == ([], [])
-    sent(log, CHATS[2])
-    assert SendingLog(log.path).earlier() == ([CHATS[2]], [])
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(*CHATS[:2])
+    kept.log.forget()
+    assert SendingLog(kept.path).earlier() == ([], [])
+    kept.unsettled.clear()
+    kept.sent(CHATS[2])
+    assert SendingLog(kept.path).earlier() == ([CHATS[2]], [])
 
 
 def test_records_moved_with_the_file_stay_open(tmp_path: Path) -> None:
     # a rename moves the file; the log at the new path still settles what was open
-    log = SendingLog(tmp_path / "a.sending")
-    sent(log, *CHATS[:2])
-    log.close()
-    os.replace(log.path, tmp_path / "b.sending")
-    moved = SendingLog(tmp_path / "b.sending")
-    moved.settled("s-1")  # before anything else is sent under the new name
-    sent(moved, CHATS[2])
-    assert SendingLog(moved.path).earlier() == ([CHATS[1], CHATS[2]], [])
-    moved.settled("s-2")
-    moved.settled("s-3")
-    assert moved.path.read_bytes().strip(b"\0") == b""  # nothing open: cleared
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(*CHATS[:2])
+    kept.log.close()
+    os.replace(kept.path, tmp_path / "b.sending")
+    kept.path, kept.log = tmp_path / "b.sending", SendingLog(tmp_path / "b.sending")
+    kept.settled("s-1")  # before anything else is sent under the new name
+    kept.sent(CHATS[2])
+    assert SendingLog(kept.path).earlier() == ([CHATS[1], CHATS[2]], [])
+    kept.settled("s-2", "s-3")
+    assert kept.path.read_bytes().strip(b"\0") == b""  # nothing open: cleared
+
+
+def test_a_log_moved_by_a_rename_is_cleared_by_its_first_settle(tmp_path: Path) -> None:
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(CHATS[0])
+    kept.log.close()
+    os.replace(kept.path, tmp_path / "b.sending")
+    kept.path, kept.log = tmp_path / "b.sending", SendingLog(tmp_path / "b.sending")
+    kept.settled("s-1")  # nothing was written to it under the new name yet
+    assert SendingLog(kept.path).earlier() == ([], [])
 
 
 def test_a_record_that_is_not_a_message_is_given_back_as_unreadable(tmp_path: Path) -> None:
@@ -100,13 +123,12 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
         "import os, signal, sys\n"
         "from pathlib import Path\n"
         "from peer.adapter.mapped_log import SendingLog\n"
-        "from wire.codec import encode\n"
+        "from peer.core.actions import Sending, Settled\n"
         "from wire.messages import Chat\n"
         "log = SendingLog(Path(sys.argv[1]))\n"
-        "for i in (1, 2):\n"
-        "    chat = Chat(f's-{i}', 'alice', 'bob', f'hello {i}')\n"
-        "    log.sent(chat.id, encode(chat))\n"
-        "log.settled('s-1')\n"
+        "chats = [Chat(f's-{i}', 'alice', 'bob', f'hello {i}') for i in (1, 2)]\n"
+        "log.write([Sending(c) for c in chats], chats)\n"
+        "log.write([Settled('s-1')], chats[1:])\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     root = Path(__file__).resolve().parents[2]
@@ -114,3 +136,35 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=root, timeout=30)
     assert done.returncode == -signal.SIGKILL
     assert SendingLog(path).earlier() == ([CHATS[1]], [])
+
+
+def test_a_message_kept_durably_takes_the_place_of_its_first_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(mapped_log, "fsync_dir", synced.append)
+    kept = Kept(tmp_path / "a.sending")
+    kept.sent(*CHATS[:2])
+    assert synced == []  # a kill keeps them already: no write to disk
+    save = SaveMessage("s-1", "alice", "tok", "bob", "hello 1")
+    kept.sent(save, durable=True)
+    assert synced == [tmp_path]
+    assert SendingLog(kept.path).earlier() == ([save, CHATS[1]], [])
+
+
+def test_after_a_kill_the_outbox_and_the_log_merge_in_the_order_typed() -> None:
+    def saved(chat: Chat) -> SaveMessage:
+        return SaveMessage(chat.id, chat.sender, "tok", chat.to, chat.text)
+
+    older = ChannelPost("r-1", "alice", "tok", "from an earlier run")
+    post = ChannelPost("s-9", "alice", "tok", "kept")
+    outbox = [older, saved(CHATS[1]), post]
+    unsettled = [CHATS[0], CHATS[1], CHATS[2], post, CHATS[3]]
+    assert mapped_log.outbox_after_a_kill(outbox, unsettled, "tok") == [
+        older,
+        saved(CHATS[0]),
+        saved(CHATS[1]),
+        saved(CHATS[2]),
+        post,
+        saved(CHATS[3]),
+    ]

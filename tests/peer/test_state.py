@@ -88,7 +88,7 @@ def test_outbox_round_trip(tmp_path: Path) -> None:
 
 
 def test_what_a_killed_run_sent_joins_the_outbox_once_as_saves(tmp_path: Path) -> None:
-    from wire.codec import encode
+    from peer.core.actions import Sending
     from wire.messages import ChannelPost, Chat, SaveMessage
 
     kept = PeerStateFile(tmp_path, "alice")
@@ -96,8 +96,8 @@ def test_what_a_killed_run_sent_joins_the_outbox_once_as_saves(tmp_path: Path) -
     kept.save_outbox((held,))
     chat = Chat("a-2", "alice", "bob", "sent just before the kill")
     post = ChannelPost("a-3", "alice", "old", "to all")
-    for message in (held, chat, post):  # the held one was in both: it goes once
-        kept.sending.sent(message.id, encode(message))
+    # the held one was in both: it goes once
+    kept.sending.write([Sending(m) for m in (held, chat, post)], [held, chat, post])
     kept.close()  # as a kill leaves it, but for the map
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text), post]
     again = PeerStateFile(tmp_path, "alice")
