@@ -92,7 +92,7 @@ class CommandLine:
         metavar="DIR",
     )
     bind: str = _given(
-        "--bind", "Address to listen on (default: every interface).", "0.0.0.0", "ADDRESS"
+        "--bind", "Address to listen on (0.0.0.0: every interface).", "0.0.0.0", "ADDRESS"
     )
     keepalive: str = _given(
         "--keepalive",
