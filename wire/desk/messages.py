@@ -110,22 +110,14 @@ class DeskQueued(WireMessage, frozen=True):
 
 
 class DeskPosition(WireMessage, frozen=True):
-    """Pushed when a waiting person's position or number of operators changes; 1 is next."""
-
-    id: Id
-    position: Int
-    operators: Int
-    estimate: WaitEstimate
-
-
-class DeskQueueInfo(WireMessage, frozen=True):
-    """A person's `DeskLook` answered: people ahead, seconds waited, estimate."""
+    """Where a waiting person stands, 1 next: pushed when it or the number of operators changes
+    (`reply_to` ""), or the answer to a person's `DeskLook`."""
 
     id: Id
     reply_to: Id
-    ahead: Int
-    waited: Int
+    position: Int
     operators: Int
+    waited: Int
     estimate: WaitEstimate
 
 
@@ -243,7 +235,7 @@ class DeskLeave(WireMessage, frozen=True):
 
 
 class DeskLook(WireMessage, frozen=True):
-    """A look at the waiting room: a person's `.queue`, answered `DeskQueueInfo`; an operator's
+    """A look at the waiting room: a person's `.queue`, answered `DeskPosition`; an operator's
     `.room`, answered `DeskRoom`."""
 
     id: Id
@@ -297,7 +289,6 @@ DeskMessage = (
     | DeskCrisis
     | DeskQueued
     | DeskPosition
-    | DeskQueueInfo
     | DeskServed
     | DeskOnDuty
     | DeskSession

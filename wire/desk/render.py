@@ -11,7 +11,6 @@ from wire.desk.messages import (
     DeskOnDuty,
     DeskPosition,
     DeskQueued,
-    DeskQueueInfo,
     DeskRefused,
     DeskRoom,
     DeskServed,
@@ -129,22 +128,18 @@ def render_person(message: DeskMessage) -> list[str]:
             lines.append(f"[Estimated wait: {format_estimate(*q.estimate)}.]")
             lines.append("[Type .queue to see where you stand, .quit to leave.]")
             return lines
-        case DeskPosition() as p:
+        case DeskPosition(reply_to="") as p:
             estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""
             return [
                 f"[You are now {PLACE.format(p.position)}{next_} (estimated wait: {estimate}).]"
             ]
-        case DeskQueueInfo() as i:
-            ahead = (
-                "Nobody is"
-                if i.ahead == 0
-                else f"{i.ahead} {'person is' if i.ahead == 1 else 'people are'}"
-            )
-            estimate = format_estimate(*i.estimate)
+        case DeskPosition() as p:  # the answer to `.queue`
+            ahead = p.position - 1
+            people = f"{ahead} {'person is' if ahead == 1 else 'people are'}"
             return [
-                f"[{ahead} ahead of you; you have waited {format_duration(i.waited)}; "
-                f"estimated wait: {estimate}.]"
+                f"[{people if ahead else 'Nobody is'} ahead of you; you have waited "
+                f"{format_duration(p.waited)}; estimated wait: {format_estimate(*p.estimate)}.]"
             ]
         case DeskServed(operator=operator):
             return [

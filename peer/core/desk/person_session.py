@@ -180,6 +180,9 @@ class PersonSession:
 
     def _position(self, update: DeskPosition, emit: Emit) -> None:
         s = self.s
+        if update.reply_to:  # the answer to `.queue`
+            show_rendered(update, emit)
+            return
         if s.operators == 0 and update.operators > 0:
             line = "[An operator for your topic is on duty now.]"
             if update.position == s.position:  # else the new position says it
