@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskLook, DeskMessage, DeskServe
+from wire.desk.messages import (
+    DeskEnd,
+    DeskEnded,
+    DeskFirst,
+    DeskLine,
+    DeskLook,
+    DeskMessage,
+    DeskOnDuty,
+    DeskServe,
+    DeskSession,
+)
 from wire.desk.text import (
     ALL_TOPICS,
     MAX_DESK_LINE,
@@ -126,6 +136,18 @@ class DutyScreen:
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none
         self.switched_at = float("-inf")  # when the operator was shown so
+
+    def heard(self, message: DeskMessage, now: float) -> bool:
+        """Follow what the desk says of the topics and the person served: whether that person
+        changed."""
+        match message:
+            case DeskOnDuty(topics=topics):
+                self.topics = topics
+            case DeskSession(session=session, name=name):
+                return self.switch(session, name, now)
+            case DeskEnded():
+                return self.switch("", "", now)
+        return False
 
     def switch(self, session: str, name: str, now: float) -> bool:
         """Another session (or none) from `now`, with `name`: whether it changed."""

@@ -82,7 +82,7 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     root = state_dir
 
     async def run(registry_key: bytes | None) -> int:
-        # input that is no terminal serves nobody until it says `.serve` (OperatorLines)
+        # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
         settings = RunnerSettings(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from msgspec import Struct
 
 from wire.desk.messages import DeskMessage
+from wire.desk.render import render_person
 
 if TYPE_CHECKING:
     from peer.core.desk.link import DeskLink
@@ -111,16 +112,19 @@ Action = (
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
+Render = Callable[[DeskMessage], list[str]]
 
 
 def unreachable(ip: str, port: int, why: str) -> str:
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
-def style_of(line: str) -> str:
-    if line.startswith("!!!"):
-        return "alert"
-    return "system" if line.startswith("[") else "chat"
+def show(message: DeskMessage, emit: Emit, render: Render = render_person) -> None:
+    """Show what `render` makes of `message`: `!!!` lines as alerts, the desk's `[...]` as
+    system lines, the rest as chat."""
+    for line in render(message):
+        style = "alert" if line.startswith("!!!") else "system" if line.startswith("[") else "chat"
+        emit(Show(line, style))
 
 
 class DeskClient(Protocol):

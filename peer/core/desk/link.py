@@ -29,7 +29,7 @@ from wire.messages import address
 class ClientSettings(Struct, frozen=True, kw_only=True):
     """How a desk client runs: `retry`, the first and longest wait between attempts;
     `leave_timeout`; `heartbeat`; `prompt`, lines typed at a terminal; `serve_when_asked`
-    (`early_topics`)."""
+    (`OperatorCore`)."""
 
     retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX)
     leave_timeout: float = LEAVE_TIMEOUT

@@ -12,12 +12,13 @@ from peer.core.desk.actions import (
     Probe,
     Send,
     Show,
+    show,
     unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from peer.core.desk.person_form import QUESTIONS, PersonForm
 from peer.core.desk.person_session import PersonSession
-from peer.core.desk.person_state import PersonState, show_rendered
+from peer.core.desk.person_state import PersonState
 from wire.desk.messages import (
     DeskEnded,
     DeskGiveUp,
@@ -115,7 +116,7 @@ class PersonCore:
         elif phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
-                show_rendered(message, emit)
+                show(message, emit)
                 s.finish(0, emit)
         elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
             self._session.work(message, now, emit)
@@ -124,7 +125,7 @@ class PersonCore:
                 s.rejoining = False
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
                     emit(Show("[Connected again.]"))
-            self._session.handlers.get(type(message), show_rendered)(message, emit)
+            self._session.handlers.get(type(message), show)(message, emit)
 
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
         """The service's registries; with the desk at another, the join (or goodbye) goes there, on

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from peer.core.desk.actions import Emit, PutTyped, Send, Show
+from peer.core.desk.actions import Emit, PutTyped, Send, Show, show
 from peer.core.desk.person_form import QUITS, PersonForm
-from peer.core.desk.person_state import PersonState, show_rendered
+from peer.core.desk.person_state import PersonState
 from wire.desk.messages import (
     DeskCrisis,
     DeskEnd,
@@ -153,7 +153,7 @@ class PersonSession:
     def _crisis(self, message: DeskCrisis, emit: Emit) -> None:
         s = self.s
         if message.text != s.crisis:  # not again what was shown a moment ago
-            show_rendered(message, emit)
+            show(message, emit)
         s.crisis, s.desk_notice, s.crisis_due = message.text, True, None
 
     def _queued(self, queued: DeskQueued, emit: Emit) -> None:
@@ -171,7 +171,7 @@ class PersonSession:
         s.operators = queued.operators
         s.position = queued.position
         if queued.position > 0:
-            show_rendered(queued, emit)
+            show(queued, emit)
             if s.unsent_crisis:
                 emit(Send(DeskLine(self.link.new_id(), "", s.unsent_crisis, "")))
         elif queued.restored:  # served at once: said before anything can reach the operator
@@ -181,7 +181,7 @@ class PersonSession:
     def _position(self, update: DeskPosition, emit: Emit) -> None:
         s = self.s
         if update.reply_to:  # the answer to `.queue`
-            show_rendered(update, emit)
+            show(update, emit)
             return
         if s.operators == 0 and update.operators > 0:
             line = "[An operator for your topic is on duty now.]"
@@ -195,18 +195,18 @@ class PersonSession:
         s.operators = update.operators
         if update.position != s.position:
             s.position = update.position
-            show_rendered(update, emit)
+            show(update, emit)
 
     def _served(self, message: DeskServed, emit: Emit) -> None:
         # the held-place file stays: should the connection break during the session, a
         # place at the front is held for this token (see `PersonCore.lost`)
         self.link.phase = "served"
         self.s.session, self.s.said = message.session, []
-        show_rendered(message, emit)
+        show(message, emit)
 
     def _ended(self, message: DeskEnded, emit: Emit) -> None:
         s, served = self.s, self.link.phase == "served"
-        show_rendered(message, emit)
+        show(message, emit)
         if served and message.heard >= 0:
             # they crossed the end on their way, and the connection is closing
             for line in s.said[message.heard :]:
@@ -219,5 +219,5 @@ class PersonSession:
             s.finish(0 if served else 1, emit)
 
     def _refused(self, message: DeskRefused, emit: Emit) -> None:
-        show_rendered(message, emit)
+        show(message, emit)
         self.s.finish(1, emit)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show, style_of
+from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show
 from peer.core.desk.link import DeskLink
-from wire.desk.messages import DeskMessage
-from wire.desk.render import render_person
 from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, speaks_of_crisis
-
-
-def show_rendered(message: DeskMessage, emit: Emit) -> None:
-    for line in render_person(message):
-        emit(Show(line, style_of(line)))
 
 
 class PersonState:
