@@ -28,15 +28,13 @@ from wire.desk.text import (
 )
 from wire.shown_text import clean, pad, width
 
-#: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in the queue").
-#: Tests read places through it, and a place taken back through WELCOME_BACK.
+#: How a waiting person is told their place, and a place taken back.
 PLACE = "number {} in the queue"
 WELCOME_BACK = "Welcome back: your place was kept"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
-    """The lines an operator sees for a message from the desk: a line, an end or a notice as a
-    person sees it."""
+    """The lines an operator sees for a message from the desk; the rest as a person sees it."""
     match message:
         case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
             serving = topics_text(topics)
@@ -104,12 +102,10 @@ def room_lines(room: DeskRoom) -> list[str]:
 
 
 def kept_place(topic: int, where: str) -> str:
-    """What a person who took their place back is told first, with `where` they stand."""
     return f"[{WELCOME_BACK}; {where}. Your topic is kept too: {topic_label(topic)}.]"
 
 
 def render_person(message: DeskMessage) -> list[str]:
-    """The lines a person asking for help sees for a message from the desk."""
     match message:
         case DeskCrisis(text=text):
             return crisis_lines(text)

@@ -29,15 +29,13 @@ ANSWER_TIMEOUT = 10.0
 
 
 class Show(Struct, frozen=True):
-    """Print a line (`>>> ` before it), in a style: system, chat, error, alert or prompt."""
+    """A line, in a style: system, chat, error, alert or prompt."""
 
     line: str
     style: str = "system"
 
 
 class Ask(Struct, frozen=True):
-    """Ask a question: the prompt on a terminal, a line otherwise."""
-
     question: str
 
 
@@ -60,27 +58,23 @@ class Probe(Struct, frozen=True):
 
 
 class Send(Struct, frozen=True):
-    """Write one frame on the connection (lost silently when broken: `lost` follows)."""
+    """Lost silently when the connection is broken: `lost` follows."""
 
     message: DeskMessage
 
 
 class PutTyped(Struct, frozen=True):
-    """Put `text` back into the prompt on a terminal, where Enter sends it again."""
-
     text: str
 
 
 class FindPlace(Struct, frozen=True):
-    """Look for a place this number held at this desk in an earlier run; answered by
-    `place_found`."""
+    """Look for a place this number held at this desk; answered by `place_found`."""
 
     phone: str
 
 
 class KeepPlace(Struct, frozen=True):
-    """Keep the place in the held-place file, or refresh when it was last alive; also the place
-    found there."""
+    """Keep the place in the held-place file (or refresh it); also the place found there."""
 
     token: str
     topic: int
@@ -89,7 +83,7 @@ class KeepPlace(Struct, frozen=True):
 
 
 class ForgetPlace(Struct, frozen=True):
-    """Remove the held-place file: the place is left, served, refused or given up."""
+    """The place is left, served, refused or given up."""
 
 
 class Exit(Struct, frozen=True):
@@ -128,8 +122,7 @@ def show(message: DeskMessage, emit: Emit, render: Render = render_person) -> No
 
 
 class DeskClient(Protocol):
-    """What `peer.adapter.desk.runner` drives: one method per event, each with `now`, handing its
-    actions to `emit`; `begun` is when a line was begun."""
+    """What `peer.adapter.desk.runner` drives, one method per event."""
 
     link: DeskLink
 
