@@ -192,7 +192,6 @@ class OperatorCore:
         self.link.end(1, emit)
 
     def leave(self, now: float, emit: Emit) -> None:
-        """Go off duty (a session in progress ends; its person is told)."""
         if self.link.up:
             emit(self.link.leave(now))
         else:
@@ -224,8 +223,8 @@ class OperatorCore:
             emit(Show(f"[Not sent: {why}.]", "error"))
 
     def _early_topics(self, emit: Emit) -> None:
-        """Before going on duty: the topics of a `.serve` typed before, taken out of the lines; none
-        when input ended, or with `serve_when_asked` until a `.serve` is sent."""
+        """The topics of a `.serve` typed before on duty; none when input ended, or with
+        `serve_when_asked` until a `.serve` is sent."""
         ended = any(line is None for line, _ in self.link.early)
         asked = False
         kept: list[tuple[str | None, float]] = []
@@ -253,20 +252,17 @@ class OperatorCore:
                 )
 
     def defers_serve(self) -> bool:
-        """Whether a `.serve` typed now waits until on duty (input that is no terminal may end
-        unseen)."""
+        """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""
         return self.serve_when_asked and not self.on_duty
 
     def _drop_pending(self, emit: Emit) -> None:
-        """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
         if self.pending is not None:
             line, self.pending = self.pending[0], None
             emit(_not_carried_out(line))
 
 
 def cut_short(who: str) -> str:
-    """What an operator who lost its connection is told of `who`: only the desk knows if it
-    stopped."""
+    """Only the desk knows if it stopped."""
     return (
         f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
         f"you once it is restarted, and your conversation resumes when you are both back; if "

@@ -128,8 +128,7 @@ class PersonCore:
             self._session.handlers.get(type(message), show)(message, emit)
 
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
-        """The service's registries; with the desk at another, the join (or goodbye) goes there, on
-        a new connection."""
+        """With the desk at another registry, the join (or goodbye) goes there."""
         s = self.state
         if not self.link.learn(message) or self.link.phase in ("form", "done"):
             return
@@ -177,8 +176,7 @@ class PersonCore:
         return self.link.next_wake(s.refresh_at, give_up, s.crisis_due)
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection ended, for `reason`: made again while the desk holds a place for our token
-        (at the front, when served); otherwise the run ends, saying why."""
+        """Connect again while the desk holds a place for our token; otherwise the run ends."""
         s, phase = self.state, self.link.phase
         self.link.closed()
         if phase == "leaving":
@@ -213,8 +211,8 @@ class PersonCore:
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
-        """A reconnection the desk never answered ended: the same loss, its grace period going on;
-        the silence is said once."""
+        """A reconnection the desk never answered ended: the same loss, its grace period going
+        on."""
         s = self.state
         s.rejoining = False
         self.link.phase = "reconnecting"
@@ -226,8 +224,8 @@ class PersonCore:
             emit(Show(f"[{silent}; still trying. Your place is kept for {left} s more.]", "error"))
 
     def _leave(self, now: float, emit: Emit) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up, said once the desk confirmed;
-        while reconnecting, on a connection made for that alone."""
+        """Give the place up, said once the desk confirmed; while reconnecting, on a connection
+        made for that alone."""
         s, link = self.state, self.link
         if (link.phase == "reconnecting" or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on

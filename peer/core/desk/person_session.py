@@ -1,4 +1,4 @@
-"""The person's join, wait and session: what they type after the form, what the desk says."""
+"""The person's join, wait and session."""
 
 from __future__ import annotations
 
@@ -41,8 +41,6 @@ Handler = Callable[[Any, Emit], None]
 
 
 class PersonSession:
-    """Joining, waiting and being served."""
-
     def __init__(
         self, s: PersonState, form: PersonForm, leave: Callable[[float, Emit], None]
     ) -> None:
@@ -67,8 +65,8 @@ class PersonSession:
         )
 
     def work(self, asked: DeskWork, now: float, emit: Emit) -> None:
-        """The work a busy desk asks before a new place, done here, and the join sent again with it;
-        a desk asking more than MAX_BITS, or no hex, is said, and given up."""
+        """The work a busy desk asks, and the join sent again with it; more than MAX_BITS, or no
+        hex, is given up."""
         if self.link.phase != "joining":
             return
         try:
@@ -117,8 +115,7 @@ class PersonSession:
             emit(Show("[One moment: joining the waiting room.]"))
 
     def _chat(self, line: str, now: float, emit: Emit, typed: str) -> None:
-        """`line` (typed as `typed`) is chat: to the operator when served, else not sent (words of
-        crisis go to the desk)."""
+        """To the operator when served, else not sent (words of crisis go to the desk)."""
         s, phase = self.s, self.link.phase
         if not line.strip():
             return
@@ -136,8 +133,8 @@ class PersonSession:
             emit(Send(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
-        """Words of crisis typed before being served: the desk tells its operators, and the crisis
-        notice is shown (the desk's, unless slow)."""
+        """The desk tells its operators, and the crisis notice is shown (the desk's, unless
+        slow)."""
         s, waiting = self.s, self.link.phase == "waiting"
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT
