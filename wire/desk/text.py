@@ -106,26 +106,27 @@ MAX_CRISIS_LINES = 12
 
 def clean_crisis_notice(text: str) -> str:
     """The crisis notice configured, made safe and cut to the limits; "" leaves the default."""
-    lines = [clean(line.strip()) for line in text.splitlines()]
-    return "\n".join([line for line in lines if line][:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
+    return "\n".join(_notice_lines(text)[:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
 
 
 def crisis_notice_problem(text: str) -> str | None:
     """Why `text` cannot be the crisis notice whole (a cut could fall inside a phone number), or
     None."""
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = _notice_lines(text)
     if len(lines) > MAX_CRISIS_LINES:
         return f"has at most {MAX_CRISIS_LINES} lines; yours has {len(lines)}"
-    size = len("\n".join(clean(line.strip()) for line in lines))
-    if size > MAX_CRISIS_NOTICE:
+    if (size := len("\n".join(lines))) > MAX_CRISIS_NOTICE:
         return f"has at most {MAX_CRISIS_NOTICE} characters; yours has {size}"
     return None
 
 
+def _notice_lines(text: str) -> list[str]:
+    return [line for line in (clean(line.strip()) for line in text.splitlines()) if line]
+
+
 def crisis_lines(text: str) -> list[str]:
     """The lines shown for a crisis notice (the default when empty)."""
-    lines = [clean(line) for line in text.splitlines() if line.strip()]
-    lines = lines or DEFAULT_CRISIS_NOTICE.splitlines()
+    lines = _notice_lines(text) or DEFAULT_CRISIS_NOTICE.splitlines()
     return [f"!!! {line}" for line in lines[:MAX_CRISIS_LINES]]
 
 

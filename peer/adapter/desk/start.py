@@ -77,21 +77,20 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     trust: ContactRule = ANY_TRUST,
 ) -> int:
     """Serve at the desk at `desk` as `name`; the exit status. Never raises."""
-    root = state_dir
 
     async def run(registry_key: bytes | None) -> int:
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
         settings = RunnerSettings(
-            client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
+            client="operator client", tty=stdin_is_tty, keys=state_dir, registry_key=registry_key
         )
         code = await DeskRunner(core, settings).run()
-        _remember_authorised(root, key, core, registry_key)
+        _remember_authorised(state_dir, key, core, registry_key)
         return code
 
     busy = OPERATOR_BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
-    return await run_locked(root, operator_lock(name), busy, desk, trust, run)
+    return await run_locked(state_dir, operator_lock(name), busy, desk, trust, run)
 
 
 async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)

@@ -27,7 +27,6 @@ from wire.desk.messages import (
     DeskRegistries,
     DeskWork,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, crisis_lines
 from wire.ids import IdMaker
 from wire.version import WIRE_VERSION
 
@@ -98,8 +97,7 @@ class PersonCore:
         if self.link.phase == "form" and why:  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
-            for line in crisis_lines(DEFAULT_CRISIS_NOTICE):
-                emit(Show(line, "alert"))
+            self.state.owed_notice(emit)
             self.link.end(1, emit)
         elif self.link.phase == "form" and self.state.input_ended:
             self.state.bye(emit)
