@@ -58,7 +58,6 @@ class DeskLink:
         self._liveness: Heartbeat | None = None
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
-        self._sent_on = False  # a registry of the service sent us to the desk this round
         self._wait = settings.retry[0]  # before the next reconnection attempt
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
@@ -159,7 +158,7 @@ class DeskLink:
         desk = address(message.desk)
         if desk is None:
             return False
-        self._sent_on = True
+        self.rewind()  # sent on: the first wait again
         self._tried.add((self.ip, self.port))
         self.ip, self.port = desk
         return True
@@ -197,12 +196,9 @@ class DeskLink:
         return True
 
     def wait(self) -> float:
-        """The first `retry` after `rewind` or being sent on, then doubling up to the longest
-        (SERVICE_RETRY_MAX with other registries)."""
-        first, longest = self.settings.retry
-        if self._sent_on:
-            self._sent_on = False
-            self._wait = first
+        """The first `retry` after `rewind`, then doubling up to the longest (SERVICE_RETRY_MAX with
+        other registries)."""
+        longest = self.settings.retry[1]
         if len(self.registries) > 1:
             longest = min(longest, SERVICE_RETRY_MAX)
         wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)

@@ -40,7 +40,7 @@ class PersonCore:
 
     def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings = DEFAULTS) -> None:
         self.link = link = DeskLink(desk, new_id, settings)
-        self.state = s = PersonState(link, settings.prompt)
+        self.state = s = PersonState(link)
         self._form = PersonForm(s)
         self._session = PersonSession(s, self._form, self._leave)
 

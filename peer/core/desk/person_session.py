@@ -125,8 +125,9 @@ class PersonSession:
             said = "so the line was not sent; .queue shows where you stand."
             emit(Show(f"[You are not being served yet, {said}]"))
         elif len(line) > MAX_DESK_LINE:
-            emit(Show(too_long_line(line, in_prompt=s.prompt), "error"))
-            if s.prompt:  # to shorten, not to type again
+            prompt = self.link.settings.prompt
+            emit(Show(too_long_line(line, in_prompt=prompt), "error"))
+            if prompt:  # to shorten, not to type again
                 emit(PutTyped(typed))
         else:
             s.said.append(line)

@@ -8,9 +8,8 @@ from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, s
 
 
 class PersonState:
-    def __init__(self, link: DeskLink, prompt: bool) -> None:
+    def __init__(self, link: DeskLink) -> None:
         self.link = link
-        self.prompt = prompt
         link.phase = "form"
         # -- the form: its step (name, phone, place (looked up), topic, description), and
         # when it stopped asking with questions left (a held place taken back): a line begun
