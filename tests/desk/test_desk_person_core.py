@@ -15,7 +15,6 @@ from person_harness import (
 )
 
 from peer.core.desk.actions import (
-    ANSWER_TIMEOUT,
     Connect,
     Exit,
     ForgetPlace,
@@ -23,7 +22,7 @@ from peer.core.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings
 from peer.core.desk.person import REFRESH, PersonCore
 from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
 from tests.desk.listed import Listed

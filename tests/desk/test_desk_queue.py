@@ -504,7 +504,7 @@ def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
     # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
     # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
     from peer.adapter.desk.runner import CONNECT_TIMEOUT
-    from peer.core.desk.actions import RETRY_MAX
+    from peer.core.desk.link import RETRY_MAX
 
     assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
     assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE

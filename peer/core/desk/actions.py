@@ -15,18 +15,6 @@ if TYPE_CHECKING:
 
 Addr = tuple[str, int]
 
-#: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
-LEAVE_TIMEOUT = 2.0
-#: Seconds between reconnection attempts: doubling from the first to the last.
-RETRY_FIRST, RETRY_MAX = 0.5, 4.0
-#: The longest of those waits when the desk's service has other registries: one of them
-#: takes the desk over within seconds of its registry's death, and is reached at once.
-SERVICE_RETRY_MAX = 1.0
-#: Seconds the desk has to answer the first message on a connection (a join, an operator's
-#: hello): a registry answers at once, so what is silent that long is not one (a chat
-#: peer's port, another server that accepts connections) or is stuck.
-ANSWER_TIMEOUT = 10.0
-
 
 class Show(Struct, frozen=True):
     """A line, in a style: system, chat, error, alert or prompt."""
