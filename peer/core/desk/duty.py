@@ -49,7 +49,6 @@ class OperatorCore:
         link.phase = "connecting"
         self.name = name
         self.key = key
-        self.serve_when_asked = settings.serve_when_asked
         self.screen = DutyScreen(prompt=settings.prompt)
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
@@ -253,7 +252,7 @@ class OperatorCore:
 
     def defers_serve(self) -> bool:
         """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""
-        return self.serve_when_asked and not self.on_duty
+        return self.link.settings.serve_when_asked and not self.on_duty
 
     def _drop_pending(self, emit: Emit) -> None:
         if self.pending is not None:
