@@ -37,10 +37,10 @@ def render_operator(message: DeskMessage) -> list[str]:
     """The lines an operator sees for a message from the desk; the rest as a person sees it."""
     match message:
         case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
-            serving = topics_text(topics)
-            lines = [
-                f"[On duty as {clean(name)}, serving {serving}; {_waiting_for(yours, waiting)}.]"
-            ]
+            waits = f"{waiting} waiting"
+            if yours != waiting:
+                waits = f"{yours} waiting for you, {waiting} in the waiting room in all"
+            lines = [f"[On duty as {clean(name)}, serving {topics_text(topics)}; {waits}.]"]
             if not topics:
                 lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
             return lines
@@ -69,12 +69,6 @@ def render_operator(message: DeskMessage) -> list[str]:
         case DeskRoom() as room:
             return room_lines(room)
     return render_person(message)
-
-
-def _waiting_for(yours: int, waiting: int) -> str:
-    if yours == waiting:
-        return f"{waiting} waiting"
-    return f"{yours} waiting for you, {waiting} in the waiting room in all"
 
 
 def room_lines(room: DeskRoom) -> list[str]:

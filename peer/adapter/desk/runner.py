@@ -221,27 +221,25 @@ class DeskRunner:
                     self._place.clear()
 
     async def _connect(self, gen: int) -> None:
-        key = self._registry
-        opened = await self._open()
-        if key is None or isinstance(opened, str):  # (no key: said as what stops a connection)
-            if not isinstance(opened, str):
-                opened[1].close()
-            self.events.put_nowait(
-                NotConnected(gen, opened if isinstance(opened, str) else "no answer")
-            )
+        opened, key = await self._open(), self._registry
+        if isinstance(opened, str):
+            self.events.put_nowait(NotConnected(gen, opened))
             return
         reader, writer = opened
-        enable_keepalive(writer)
-        if self._static is None:
-            self._static = X25519PrivateKey.generate()
-        try:
-            stream = SecureStream(self._static, remote=key)
-        except ValueError:  # a pinned key no handshake can use
-            writer.close()
-            self.events.put_nowait(NotConnected(gen, "the registry's pinned key is unusable"))
-            return
-        writer.write(stream.output())  # the handshake's first frame
-        self.events.put_nowait(Connected(gen, reader, writer, stream))
+        why = "no answer"  # (no key answered: said as what stops a connection)
+        if key is not None:
+            enable_keepalive(writer)
+            self._static = self._static or X25519PrivateKey.generate()
+            try:
+                stream = SecureStream(self._static, remote=key)
+            except ValueError:
+                why = "the registry's pinned key is unusable"
+            else:
+                writer.write(stream.output())  # the handshake's first frame
+                self.events.put_nowait(Connected(gen, reader, writer, stream))
+                return
+        writer.close()
+        self.events.put_nowait(NotConnected(gen, why))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
