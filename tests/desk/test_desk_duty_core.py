@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from peer.core.desk.actions import (
-    ANSWER_TIMEOUT,
     Action,
     Connect,
     Exit,
@@ -13,7 +12,7 @@ from peer.core.desk.actions import (
     Show,
 )
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings
 from tests.desk.listed import Listed
 from wire.desk.messages import (
     DeskEnd,

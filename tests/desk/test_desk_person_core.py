@@ -15,7 +15,6 @@ from person_harness import (
 )
 
 from peer.core.desk.actions import (
-    ANSWER_TIMEOUT,
     Connect,
     Exit,
     ForgetPlace,
@@ -23,7 +22,7 @@ from peer.core.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings
 from peer.core.desk.person import REFRESH, PersonCore
 from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
 from tests.desk.listed import Listed
@@ -132,20 +131,35 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
     assert "It is back in the prompt" in shown(out)[0] and not sent(out)
 
 
+TYPICAL = WaitEstimate(EST_TYPICAL, 0, 0)
+
+
+def push(position: int, operators: int, estimate: WaitEstimate = TYPICAL) -> DeskPosition:
+    return DeskPosition("d", "", position, operators, 0, estimate)
+
+
 def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() -> None:
     core = waiting()
-    assert shown(core.received(DeskPosition("d", 2, 1, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0)) == []
-    gone = shown(core.received(DeskPosition("d", 2, 0, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0))
+    assert shown(core.received(push(2, 1), 0.0)) == []
+    gone = shown(core.received(push(2, 0), 0.0))
     assert gone == ["[No operator for your topic is on duty any more; you keep your place.]"]
-    back = shown(core.received(DeskPosition("d", 1, 1, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0))
+    back = shown(core.received(push(1, 1), 0.0))
     assert back[0] == "[An operator for your topic is on duty now.]" and len(back) > 1
-    core.received(DeskPosition("d", 1, 0, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0)
+    core.received(push(1, 0), 0.0)
     # the position stays: the on-duty line itself gives the new estimate
-    back = shown(core.received(DeskPosition("d", 1, 1, WaitEstimate(EST_MEASURED, 120, 300)), 0.0))
+    back = shown(core.received(push(1, 1, WaitEstimate(EST_MEASURED, 120, 300)), 0.0))
     assert back == [
         "[An operator for your topic is on duty now; estimated wait: 2-5 min, measured from "
         "recent sessions.]"
     ]
+
+
+def test_a_queue_answer_is_shown_whole_and_leaves_the_position_as_pushed() -> None:
+    core = waiting()
+    core.received(push(2, 1), 0.0)
+    answer = DeskPosition("d", "look", 2, 1, 42, TYPICAL)
+    assert shown(core.received(answer, 0.0))[0].startswith("[1 person is ahead of you")
+    assert shown(core.received(push(2, 1), 0.0)) == []  # the place did not change
 
 
 def test_the_held_place_is_refreshed_while_waiting() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import ANSWER_TIMEOUT, Connect, Exit, ForgetPlace, Show
+from peer.core.desk.actions import Connect, Exit, ForgetPlace, Show
+from peer.core.desk.link import ANSWER_TIMEOUT
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 
 UNTOLD = "[You left the help desk. It could not be told now, and gives your place up by itself.]"

@@ -10,7 +10,7 @@ from wire.desk.messages import (
     DeskEnded,
     DeskLine,
     DeskNotice,
-    DeskQueueInfo,
+    DeskPosition,
     DeskServed,
 )
 from wire.desk.render import render_person
@@ -79,8 +79,8 @@ def test_queue_answers_ahead_waited_and_estimate() -> None:
     desk.join("b", "Bob")
     desk.advance(42)
     desk.ask("b")
-    info = desk.last("b", DeskQueueInfo)
-    assert (info.ahead, info.waited, info.operators) == (1, 42, 1)
+    info = desk.last("b", DeskPosition)
+    assert (bool(info.reply_to), info.position, info.waited, info.operators) == (True, 2, 42, 1)
     # a fresh desk: sessions of a typical 10 min, half to one and a half of it each; ann's
     # has 558 s to go, then Alice's
     assert (info.estimate.kind, info.estimate.low, info.estimate.high) == (EST_TYPICAL, 558, 1758)

@@ -21,7 +21,6 @@ from wire.desk.messages import (
     DeskOnDuty,
     DeskPosition,
     DeskQueued,
-    DeskQueueInfo,
     DeskRefused,
     DeskRoom,
     DeskServed,
@@ -305,17 +304,17 @@ def test_estimates_are_measured_after_three_sessions_and_update_as_the_queue_mov
     desk.join("a", "Alice")
     desk.join("b", "Bob")
     desk.ask("b")
-    first = desk.last("b", DeskQueueInfo)
+    first = desk.last("b", DeskPosition)
     assert first.estimate.kind == EST_MEASURED
     # One ahead, one operator, sessions of 60 s: the current one (60 s left) + 1 x 60 s.
     assert first.estimate.low <= 120 <= first.estimate.high
     desk.advance(30)
     desk.ask("b")
-    later = desk.last("b", DeskQueueInfo)
+    later = desk.last("b", DeskPosition)
     assert later.estimate.high < first.estimate.high  # the session in progress has 30 s less to go
     desk.advance(40)  # the session runs past the average: its remaining time is 0, not < 0
     desk.ask("b")
-    assert desk.last("b", DeskQueueInfo).estimate.low >= 0
+    assert desk.last("b", DeskPosition).estimate.low >= 0
     desk.end("op")
     desk.advance(1)
     assert desk.last("b", DeskPosition).position == 1
@@ -505,7 +504,7 @@ def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
     # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
     # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
     from peer.adapter.desk.runner import CONNECT_TIMEOUT
-    from peer.core.desk.actions import RETRY_MAX
+    from peer.core.desk.link import RETRY_MAX
 
     assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
     assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE
@@ -594,9 +593,9 @@ def test_people_put_back_keep_their_order_across_a_restart() -> None:
     assert [p.name for p in after.queue.state.waiting] == ["Alice", "Bob", "Carol"]
     after.advance(2)
     after.ask("a")  # her 10 s with ann still do not count as waiting
-    assert after.last("a", DeskQueueInfo).waited == 2
+    assert after.last("a", DeskPosition).waited == 2
     after.ask("c")  # Carol joined 4 s before the stop
-    assert after.last("c", DeskQueueInfo).waited == 6
+    assert after.last("c", DeskPosition).waited == 6
 
 
 def test_the_operator_and_the_log_give_the_same_wait() -> None:
@@ -657,7 +656,7 @@ def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
     desk.leave("op1")
     desk.advance(20)
     desk.ask("a")
-    assert desk.last("a", DeskQueueInfo).waited == 50  # `.queue`
+    assert desk.last("a", DeskPosition).waited == 50  # `.queue`
     # kept on disk so that a restarted desk goes on counting from 50 s
     assert desk.now - desk.kept[0].joined == 50
     desk.operator("op2", "bo")

@@ -33,7 +33,7 @@ def test_what_the_person_and_operator_see() -> None:
     assert "number 2 in the queue" in lines[1]
     assert (
         "number 1 in the queue: you are next"
-        in render_person(DeskPosition("", 1, 1, WaitEstimate(EST_TYPICAL, 0, 0)))[0]
+        in render_person(DeskPosition("", "", 1, 1, 0, WaitEstimate(EST_TYPICAL, 0, 0)))[0]
     )
     session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))

@@ -27,7 +27,6 @@ from wire.desk.messages import (
     DeskOperator,
     DeskPosition,
     DeskQueued,
-    DeskQueueInfo,
     DeskRoom,
     DeskServed,
     DeskSession,
@@ -85,8 +84,8 @@ def test_first_frames_arriving_together_are_all_handled(tmp_path: Path) -> None:
         alice.decoder.send(DeskLook("q1"))
         alice.writer.write(alice.decoder.output())  # both leave in one write, after the handshake
         await alice.next(DeskQueued)
-        info = await alice.next(DeskQueueInfo)
-        assert info.ahead == 0  # type: ignore[attr-defined]
+        info = await alice.next(DeskPosition)
+        assert info.position == 1  # type: ignore[attr-defined]
 
     run(tmp_path, scenario)
 

@@ -11,7 +11,7 @@ import pytest
 from registry.adapter.desk import service as desk_service
 from registry.adapter.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
-from wire.desk.messages import DeskLine, DeskLook, DeskNotice, DeskQueued, DeskQueueInfo
+from wire.desk.messages import DeskLine, DeskLook, DeskNotice, DeskPosition, DeskQueued
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -49,7 +49,7 @@ def test_a_desk_frame_that_trickles_in_after_the_first_message_is_cut_off(
         sending.cancel()
         # silent between frames all along, as waiting is: still served
         waiting.send(DeskLook("q-1"))
-        await waiting.next(DeskQueueInfo)
+        await waiting.next(DeskPosition)
         waiting.writer.close()
         await server.close()
 

@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskLook, DeskMessage, DeskServe
+from wire.desk.messages import (
+    DeskEnd,
+    DeskEnded,
+    DeskFirst,
+    DeskLine,
+    DeskLook,
+    DeskMessage,
+    DeskOnDuty,
+    DeskServe,
+    DeskSession,
+)
 from wire.desk.text import (
     ALL_TOPICS,
     MAX_DESK_LINE,
@@ -32,8 +42,7 @@ OPERATOR_HELP: tuple[str, ...] = (
 
 
 class OperatorInput(Struct, frozen=True):
-    """What an operator's line means: a message to send, lines to print (`error`: not carried out),
-    text to put back, or leaving."""
+    """What an operator's line means; `error`: not carried out."""
 
     message: DeskMessage | None = None
     lines: tuple[str, ...] = ()
@@ -43,7 +52,7 @@ class OperatorInput(Struct, frozen=True):
 
 
 def parse_topics(text: str) -> tuple[int, ...] | None:
-    """`1,3` / `1 3` / `all` / `none` as a sorted tuple of topics, or None when invalid."""
+    """`1,3` / `1 3` / `all` / `none` as a sorted tuple, or None when invalid."""
     words = text.replace(",", " ").lower().split()
     if words == ["all"]:
         return ALL_TOPICS
@@ -62,8 +71,7 @@ def parse_operator_line(
     *,
     prompt: bool = False,
 ) -> OperatorInput:
-    """What one typed line does, given the `topics` served and the `session` shown; a line too long
-    is put back at a `prompt`. Never raises."""
+    """What one typed line does, given the `topics` served and the `session` shown."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
@@ -111,14 +119,13 @@ def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> Op
 
 
 def is_operator_command(line: str) -> bool:
-    """Whether `line` is a desk command (the registry console routes it to the desk)."""
     word = line.strip().partition(" ")[0].lower()
     return word in (".room", ".end", ".serve", ".first", ".help")
 
 
 class DutyScreen:
-    """What decides what a typed line does: the topics served, the person served and since when;
-    `prompt`: a line not sent is put back."""
+    """The topics and the person served, and since when; `prompt`: a line not sent is put
+    back."""
 
     def __init__(self, *, prompt: bool) -> None:
         self.prompt = prompt
@@ -127,16 +134,27 @@ class DutyScreen:
         self.serving = ""  # the name of the person served, "" for none
         self.switched_at = float("-inf")  # when the operator was shown so
 
+    def heard(self, message: DeskMessage, now: float) -> bool:
+        """Follow what the desk says of the topics and the person served: whether that person
+        changed."""
+        match message:
+            case DeskOnDuty(topics=topics):
+                self.topics = topics
+            case DeskSession(session=session, name=name):
+                return self.switch(session, name, now)
+            case DeskEnded():
+                return self.switch("", "", now)
+        return False
+
     def switch(self, session: str, name: str, now: float) -> bool:
-        """Another session (or none) from `now`, with `name`: whether it changed."""
         if session == self.session:
             return False
         self.session, self.serving, self.switched_at = session, name, now
         return True
 
     def typed(self, line: str, begun: float, make_id: Callable[[], str]) -> OperatorInput:
-        """What `line`, begun at `begun`, does: a line or `.end` begun before a new person was shown
-        is held back (not for a change to nobody)."""
+        """A line or `.end` begun before a new person was shown is held back (not for a change to
+        nobody)."""
         parsed = parse_operator_line(line, make_id, self.topics, self.session, prompt=self.prompt)
         message = parsed.message
         before = bool(self.session) and begun < self.switched_at

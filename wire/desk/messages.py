@@ -7,9 +7,8 @@ from typing import NamedTuple
 from wire.base import Id, Int, Items, WireMessage, types_by_name
 from wire.refusals import RefusalCode
 
-#: A `WaitEstimate`'s kind: a range in seconds from the typical session length, or from the
-#: sessions measured; nobody on duty for the topic; kept after a restart for the operator
-#: who was serving the person, for up to `high` seconds more.
+#: A `WaitEstimate`'s kind: from the typical session length, or measured; nobody on duty;
+#: kept after a restart for the person's operator, up to `high` seconds more.
 EST_TYPICAL = "typical"
 EST_MEASURED = "measured"
 EST_NOBODY = "nobody"
@@ -17,20 +16,18 @@ EST_KEPT = "kept"
 
 
 class WaitEstimate(NamedTuple):
-    """How long a waiting person may still wait: `kind` (EST_*) and whole seconds `low` to `high` (0
-    and 0: no figure)."""
+    """`kind` (EST_*) and whole seconds `low` to `high` (0 and 0: no figure)."""
 
     kind: str
     low: Int
     high: Int
 
 
-#: Seconds of silence before either end asks for a sign of life (`DeskPing`); as long again,
-#: and the connection is lost (TCP's keepalive cannot tell a process stopped by SIGSTOP).
+#: Seconds of silence before either end sends `DeskPing`; as long again, and the connection is
+#: lost (TCP's keepalive cannot tell a process stopped by SIGSTOP).
 HEARTBEAT = 10.0
 
-#: Why a person may be in danger ("" for nothing said so): a crisis topic, words of crisis
-#: in the description, or typed while waiting. The latter say more, and win.
+#: Why a person may be in danger ("" for nothing said so); the latter say more, and win.
 CRISIS_TOPIC = "topic"
 CRISIS_DESCRIPTION = "description"
 CRISIS_WAITING = "waiting"
@@ -39,9 +36,8 @@ CRISIS_WAITING = "waiting"
 
 
 class DeskJoin(WireMessage, frozen=True):
-    """A person asks for help: a new place, or back the place of `token` ("" the first time);
-    `phone` as typed; `wire` the sender's WIRE_VERSION; `work` solves this connection's
-    `DeskWork`."""
+    """A new place, or back the place of `token` ("" the first time); `wire`, the sender's
+    WIRE_VERSION; `work` solves this connection's `DeskWork`."""
 
     id: Id
     name: str
@@ -54,8 +50,7 @@ class DeskJoin(WireMessage, frozen=True):
 
 
 class DeskOperator(WireMessage, frozen=True):
-    """An operator comes on duty as `name`, serving `topics`, with the registry's operator `key`;
-    `wire` as above."""
+    """An operator comes on duty, with the registry's operator `key`."""
 
     id: Id
     name: str
@@ -65,8 +60,8 @@ class DeskOperator(WireMessage, frozen=True):
 
 
 class DeskGiveUp(WireMessage, frozen=True):
-    """A person who left while their connection was lost gives up the place of `token` and `phone`;
-    answered `DeskEnded`, held or not."""
+    """A person who left while their connection was lost gives up their place; answered
+    `DeskEnded`, held or not."""
 
     id: Id
     phone: str
@@ -78,8 +73,8 @@ class DeskGiveUp(WireMessage, frozen=True):
 
 
 class DeskWork(WireMessage, frozen=True):
-    """The desk is busy: the join `reply_to` takes a new place only sent again with the `work` that
-    solves `seed` (hex) for `bits` (wire.desk.work)."""
+    """The join `reply_to` takes a new place only sent again with the `work` that solves `seed`
+    (hex) for `bits` (wire.desk.work)."""
 
     id: Id
     reply_to: Id
@@ -88,7 +83,7 @@ class DeskWork(WireMessage, frozen=True):
 
 
 class DeskCrisis(WireMessage, frozen=True):
-    """The crisis notice, sent before anything else to a person who chose topic 1."""
+    """The crisis notice, before anything else."""
 
     id: Id
     text: str
@@ -96,7 +91,7 @@ class DeskCrisis(WireMessage, frozen=True):
 
 class DeskQueued(WireMessage, frozen=True):
     """Answer to `DeskJoin`: `token` takes the place back within `grace` seconds of a lost
-    connection (`restored`: this answer did); `operators` serve the topic."""
+    connection (`restored`: this answer did)."""
 
     id: Id
     reply_to: Id
@@ -110,27 +105,19 @@ class DeskQueued(WireMessage, frozen=True):
 
 
 class DeskPosition(WireMessage, frozen=True):
-    """Pushed when a waiting person's position or number of operators changes; 1 is next."""
-
-    id: Id
-    position: Int
-    operators: Int
-    estimate: WaitEstimate
-
-
-class DeskQueueInfo(WireMessage, frozen=True):
-    """A person's `DeskLook` answered: people ahead, seconds waited, estimate."""
+    """Where a waiting person stands, 1 next: pushed when it or the number of operators changes
+    (`reply_to` ""), or the answer to a person's `DeskLook`."""
 
     id: Id
     reply_to: Id
-    ahead: Int
-    waited: Int
+    position: Int
     operators: Int
+    waited: Int
     estimate: WaitEstimate
 
 
 class DeskServed(WireMessage, frozen=True):
-    """The person's turn: `operator` serves them in `session`, which their lines name."""
+    """The person's turn, in `session`, which their lines name."""
 
     id: Id
     operator: str
@@ -141,8 +128,8 @@ class DeskServed(WireMessage, frozen=True):
 
 
 class DeskOnDuty(WireMessage, frozen=True):
-    """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting` people wait
-    in all, `yours` of them connected for its topics."""
+    """Answer to `DeskOperator` and `DeskServe`: `waiting` people in all, `yours` connected for
+    its topics."""
 
     id: Id
     reply_to: Id
@@ -154,7 +141,7 @@ class DeskOnDuty(WireMessage, frozen=True):
 
 class DeskSession(WireMessage, frozen=True):
     """The operator now serves this person: the full number travels only here; `said`, the words of
-    crisis typed while waiting; `crisis`: CRISIS_*."""
+    crisis typed while waiting."""
 
     id: Id
     session: str
@@ -168,8 +155,8 @@ class DeskSession(WireMessage, frozen=True):
 
 
 class RoomRow(NamedTuple):
-    """One row of `.room`: the phone masked; `connected` false for a held place; `crisis`
-    (CRISIS_*); after a restart, the operator it is `kept_for`, `kept_left` seconds at most."""
+    """One row of `.room`: the phone masked; after a restart, the operator it is `kept_for`,
+    `kept_left` seconds at most."""
 
     name: str
     topic: Int
@@ -182,7 +169,7 @@ class RoomRow(NamedTuple):
 
 
 class DeskRoom(WireMessage, frozen=True):
-    """An operator's `DeskLook` answered: the waiting room in order."""
+    """An operator's `DeskLook` answered, in order."""
 
     id: Id
     reply_to: Id
@@ -193,8 +180,7 @@ class DeskRoom(WireMessage, frozen=True):
 
 
 class DeskLine(WireMessage, frozen=True):
-    """A line of `session`, the one it was typed in (none reaches a session that is over); the
-    registry fills in `sender`."""
+    """A line of the `session` it was typed in; the registry fills in `sender`."""
 
     id: Id
     sender: str
@@ -203,15 +189,15 @@ class DeskLine(WireMessage, frozen=True):
 
 
 class DeskEnd(WireMessage, frozen=True):
-    """End `session` (`.end`): one already over ends nothing, not the next one."""
+    """`.end`: a session already over ends nothing, not the next one."""
 
     id: Id
     session: str
 
 
 class DeskEnded(WireMessage, frozen=True):
-    """A session ended, or the connection closes, for `reason`; `requeued`: back to the front;
-    `heard`: how many of the person's lines of the session arrived (-1: not said)."""
+    """A session ended, or the connection closes; `requeued`: back to the front; `heard`: how
+    many of the person's lines of the session arrived (-1: not said)."""
 
     id: Id
     reason: str
@@ -220,21 +206,18 @@ class DeskEnded(WireMessage, frozen=True):
 
 
 class DeskPing(WireMessage, frozen=True):
-    """Either end asks for a sign of life after `HEARTBEAT` seconds of silence; answered at once
-    with `DeskPong`."""
+    """Sent after `HEARTBEAT` seconds of silence; answered at once with `DeskPong`."""
 
     id: Id
 
 
 class DeskPong(WireMessage, frozen=True):
-    """The sign of life that answers the `DeskPing` whose id is `reply_to`."""
-
     id: Id
     reply_to: Id
 
 
 class DeskLeave(WireMessage, frozen=True):
-    """A person gives up their place (`.quit`); an operator goes off duty."""
+    """`.quit`."""
 
     id: Id
 
@@ -243,22 +226,19 @@ class DeskLeave(WireMessage, frozen=True):
 
 
 class DeskLook(WireMessage, frozen=True):
-    """A look at the waiting room: a person's `.queue`, answered `DeskQueueInfo`; an operator's
+    """A look at the waiting room: a person's `.queue`, answered `DeskPosition`; an operator's
     `.room`, answered `DeskRoom`."""
 
     id: Id
 
 
 class DeskServe(WireMessage, frozen=True):
-    """An operator changes the topics it serves (`.serve 1,3`)."""
-
     id: Id
     topics: Items[Int]
 
 
 class DeskFirst(WireMessage, frozen=True):
-    """An operator puts number `position` of `.room` (`.first 3`), or, `position` 0, the one called
-    `name` (`.first Maria`), at the front."""
+    """`.first 3` (number `position` of `.room`), or `.first Maria` (`position` 0)."""
 
     id: Id
     position: Int
@@ -266,8 +246,8 @@ class DeskFirst(WireMessage, frozen=True):
 
 
 class DeskRefused(WireMessage, frozen=True):
-    """A request refused: `reason` for the user, `code` for the program; a refused first frame
-    closes the connection."""
+    """`reason` for the user, `code` for the program; a refused first frame closes the
+    connection."""
 
     id: Id
     reply_to: Id
@@ -276,8 +256,6 @@ class DeskRefused(WireMessage, frozen=True):
 
 
 class DeskNotice(WireMessage, frozen=True):
-    """A line of information from the desk (someone is waiting, a line was too long)."""
-
     id: Id
     text: str
 
@@ -297,7 +275,6 @@ DeskMessage = (
     | DeskCrisis
     | DeskQueued
     | DeskPosition
-    | DeskQueueInfo
     | DeskServed
     | DeskOnDuty
     | DeskSession

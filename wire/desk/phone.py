@@ -14,10 +14,9 @@ _TRUNK_ZERO = re.compile(r"^(\+\d{1,3})\s*\(0\)")
 
 
 def normalise_phone(text: str) -> str | None:
-    """The number in canonical form (an optional '+' then digits only), or None if `text`
-    is not a valid number: 7-15 digits, an optional leading '+', and spaces, dashes, dots or
-    brackets between them (`+1 (202) 555-0147`, `202.555.0147`). A trunk `(0)` after the
-    country code (`+44 (0) 7700 900123`) is not dialled from abroad, so it is not kept."""
+    """The number as an optional '+' then digits, or None if `text` is not one (`+1 (202)
+    555-0147`, `202.555.0147`). A trunk `(0)` after the country code is not dialled from abroad,
+    so it is not kept."""
     stripped = text.strip()
     if not stripped.isascii() or not _PHONE_SHAPE.fullmatch(stripped):
         return None
@@ -33,7 +32,6 @@ PHONE_KEY_DIGITS = 9
 
 
 def phone_key(phone: str) -> str:
-    """What makes two spellings one number: its last PHONE_KEY_DIGITS digits."""
     return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
 
 
@@ -43,7 +41,6 @@ def _placeholder(digits: str) -> bool:
 
 
 def phone_problem(text: str) -> str | None:
-    """Why `text` is not a valid phone number (a sentence), or None when it is."""
     if normalise_phone(text) is not None:
         return None
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -57,7 +54,7 @@ def phone_problem(text: str) -> str | None:
 
 
 def mask_phone(phone: str) -> str:
-    """Every digit but the last two hidden, without '+': `+44 7700 900123` -> `*********23`."""
+    """`+44 7700 900123` -> `*********23`."""
     digits = [ch for ch in phone if ch.isdigit()]
     if len(digits) <= 2:
         return "*" * len(digits)
@@ -69,13 +66,11 @@ _DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.()/]*\d){%d,}" % (MIN_PHONE_DIGITS - 1)) 
 
 
 def mask_numbers(text: str) -> str:
-    """`text` with every run of MIN_PHONE_DIGITS or more digits masked: no name shows a number."""
     return _DIGIT_RUN.sub(lambda match: mask_phone(match.group()), text)
 
 
 def scrub_phone(text: str, phone: str) -> str:
-    """`text` with the person's own number masked wherever it appears (a run of digits ending with
-    its last seven)."""
+    """`text` with the person's own number masked wherever it appears."""
     tail = "".join(ch for ch in phone if ch.isdigit())[-MIN_PHONE_DIGITS:]
     if len(tail) < MIN_PHONE_DIGITS:
         return text

@@ -11,7 +11,6 @@ from wire.desk.messages import (
     DeskOnDuty,
     DeskPosition,
     DeskQueued,
-    DeskQueueInfo,
     DeskRefused,
     DeskRoom,
     DeskServed,
@@ -29,21 +28,19 @@ from wire.desk.text import (
 )
 from wire.shown_text import clean, pad, width
 
-#: How a waiting person is told their place (`PLACE.format(2)`: "number 2 in the queue").
-#: Tests read places through it, and a place taken back through WELCOME_BACK.
+#: How a waiting person is told their place, and a place taken back.
 PLACE = "number {} in the queue"
 WELCOME_BACK = "Welcome back: your place was kept"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
-    """The lines an operator sees for a message from the desk: a line, an end or a notice as a
-    person sees it."""
+    """The lines an operator sees for a message from the desk; the rest as a person sees it."""
     match message:
         case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
-            serving = topics_text(topics)
-            lines = [
-                f"[On duty as {clean(name)}, serving {serving}; {_waiting_for(yours, waiting)}.]"
-            ]
+            waits = f"{waiting} waiting"
+            if yours != waiting:
+                waits = f"{yours} waiting for you, {waiting} in the waiting room in all"
+            lines = [f"[On duty as {clean(name)}, serving {topics_text(topics)}; {waits}.]"]
             if not topics:
                 lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
             return lines
@@ -74,12 +71,6 @@ def render_operator(message: DeskMessage) -> list[str]:
     return render_person(message)
 
 
-def _waiting_for(yours: int, waiting: int) -> str:
-    if yours == waiting:
-        return f"{waiting} waiting"
-    return f"{yours} waiting for you, {waiting} in the waiting room in all"
-
-
 def room_lines(room: DeskRoom) -> list[str]:
     if not room.rows:
         return ["[The waiting room is empty.]"]
@@ -105,12 +96,10 @@ def room_lines(room: DeskRoom) -> list[str]:
 
 
 def kept_place(topic: int, where: str) -> str:
-    """What a person who took their place back is told first, with `where` they stand."""
     return f"[{WELCOME_BACK}; {where}. Your topic is kept too: {topic_label(topic)}.]"
 
 
 def render_person(message: DeskMessage) -> list[str]:
-    """The lines a person asking for help sees for a message from the desk."""
     match message:
         case DeskCrisis(text=text):
             return crisis_lines(text)
@@ -129,22 +118,18 @@ def render_person(message: DeskMessage) -> list[str]:
             lines.append(f"[Estimated wait: {format_estimate(*q.estimate)}.]")
             lines.append("[Type .queue to see where you stand, .quit to leave.]")
             return lines
-        case DeskPosition() as p:
+        case DeskPosition(reply_to="") as p:
             estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""
             return [
                 f"[You are now {PLACE.format(p.position)}{next_} (estimated wait: {estimate}).]"
             ]
-        case DeskQueueInfo() as i:
-            ahead = (
-                "Nobody is"
-                if i.ahead == 0
-                else f"{i.ahead} {'person is' if i.ahead == 1 else 'people are'}"
-            )
-            estimate = format_estimate(*i.estimate)
+        case DeskPosition() as p:  # the answer to `.queue`
+            ahead = p.position - 1
+            people = f"{ahead} {'person is' if ahead == 1 else 'people are'}"
             return [
-                f"[{ahead} ahead of you; you have waited {format_duration(i.waited)}; "
-                f"estimated wait: {estimate}.]"
+                f"[{people if ahead else 'Nobody is'} ahead of you; you have waited "
+                f"{format_duration(p.waited)}; estimated wait: {format_estimate(*p.estimate)}.]"
             ]
         case DeskServed(operator=operator):
             return [

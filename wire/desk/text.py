@@ -30,8 +30,7 @@ TOPICS: dict[int, str] = {
 ALL_TOPICS: tuple[int, ...] = tuple(TOPICS)
 #: Topics after which the person is asked to describe the problem ("You May Need to Describe").
 DESCRIBE_TOPICS = frozenset({3})
-#: How a refusal says an operator of that name is on duty already (an operator client that
-#: lost its connection tries again on this one: the desk has not yet seen the old one end).
+#: How a refusal says an operator of that name is on duty already.
 ALREADY_ON_DUTY = "is already on duty"
 #: Topics that get the crisis notice before anything else.
 CRISIS_TOPICS = frozenset({1})
@@ -47,7 +46,6 @@ CRISIS_WORDS = re.compile(
 
 
 def speaks_of_crisis(text: str) -> bool:
-    """Whether `text` (a description) holds words of someone who may be in danger."""
     return CRISIS_WORDS.search(text) is not None
 
 
@@ -62,16 +60,14 @@ DANGER_MARK = "!!!"
 
 
 def crisis_reason(topic: int, description: str) -> str:
-    """Why someone joining for `topic` with `description` may be in danger (CRISIS_*, "": nothing
-    says so); the description says more."""
+    """CRISIS_*, "" when nothing says so; the description says more."""
     if speaks_of_crisis(description):
         return CRISIS_DESCRIPTION
     return CRISIS_TOPIC if topic in CRISIS_TOPICS else ""
 
 
 def stronger_crisis(first: str, second: str) -> str:
-    """Of two CRISIS_* reasons, the one that says more: typed while waiting, a description, a
-    topic."""
+    """Of two CRISIS_* reasons, the one that says more."""
     order = ("", CRISIS_TOPIC, CRISIS_DESCRIPTION, CRISIS_WAITING)
     rank = {reason: index for index, reason in enumerate(order)}
     return max(first, second, key=lambda reason: rank.get(reason, 0))
@@ -109,34 +105,32 @@ MAX_CRISIS_LINES = 12
 
 
 def clean_crisis_notice(text: str) -> str:
-    """The crisis notice configured as `text`, each line made safe and stripped, blank lines
-    dropped, cut to MAX_CRISIS_LINES and MAX_CRISIS_NOTICE; "" leaves the default."""
-    lines = [clean(line.strip()) for line in text.splitlines()]
-    return "\n".join([line for line in lines if line][:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
+    """The crisis notice configured, made safe and cut to the limits; "" leaves the default."""
+    return "\n".join(_notice_lines(text)[:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
 
 
 def crisis_notice_problem(text: str) -> str | None:
     """Why `text` cannot be the crisis notice whole (a cut could fall inside a phone number), or
     None."""
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = _notice_lines(text)
     if len(lines) > MAX_CRISIS_LINES:
         return f"has at most {MAX_CRISIS_LINES} lines; yours has {len(lines)}"
-    size = len("\n".join(clean(line.strip()) for line in lines))
-    if size > MAX_CRISIS_NOTICE:
+    if (size := len("\n".join(lines))) > MAX_CRISIS_NOTICE:
         return f"has at most {MAX_CRISIS_NOTICE} characters; yours has {size}"
     return None
 
 
+def _notice_lines(text: str) -> list[str]:
+    return [line for line in (clean(line.strip()) for line in text.splitlines()) if line]
+
+
 def crisis_lines(text: str) -> list[str]:
-    """The lines shown for a crisis notice (the default when empty), one per line of it, each marked
-    `!!! `."""
-    lines = [clean(line) for line in text.splitlines() if line.strip()]
-    lines = lines or DEFAULT_CRISIS_NOTICE.splitlines()
+    """The lines shown for a crisis notice (the default when empty)."""
+    lines = _notice_lines(text) or DEFAULT_CRISIS_NOTICE.splitlines()
     return [f"!!! {line}" for line in lines[:MAX_CRISIS_LINES]]
 
 
 def topic_label(topic: int) -> str:
-    """`3 Weak in Academics` for a known topic, `topic N` otherwise."""
     name = TOPICS.get(topic)
     return f"{topic} {name}" if name else f"topic {topic}"
 
@@ -150,7 +144,6 @@ def menu_lines() -> list[str]:
 
 
 def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
-    """Parse a menu choice: (topic, None) when valid, else (None, a sentence saying why)."""
     choice = text.strip()
     if not choice.isdigit() or not choice.isascii() or int(choice) not in TOPICS:
         shown = clean(choice)[:20]
@@ -162,7 +155,6 @@ def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
 
 
 def name_problem(name: str) -> str | None:
-    """Why `name` is not acceptable as a person's name, or None when it is."""
     # the joiners and marks some scripts need (Persian's zero-width non-joiner) are allowed;
     # what could drive a terminal is not, nor a name of nothing visible
     if not any(unicodedata.category(ch)[0] in _VISIBLE for ch in name):
@@ -182,7 +174,7 @@ _VISIBLE = frozenset("LNPS")
 
 
 def format_duration(seconds: float) -> str:
-    """`45 s`, `2 min 05 s` or `1 h 03 min`; negative values read as `0 s`."""
+    """`45 s`, `2 min 05 s` or `1 h 03 min`."""
     total = max(0, round(seconds))
     if total < 60:
         return f"{total} s"
@@ -191,15 +183,8 @@ def format_duration(seconds: float) -> str:
     return f"{total // 3600} h {total % 3600 // 60:02d} min"
 
 
-#: What follows a range, to say where it comes from: the typical session length the
-#: registry was given, or the sessions it has measured (any other kind).
-FROM_TYPICAL = "from a typical session length"
-FROM_MEASURED = "measured from recent sessions"
-
-
 def format_estimate(kind: str, low: int, high: int) -> str:
-    """An estimate as read: minutes and where they come from (`8-23 min, from a typical session
-    length`), or why there is no figure."""
+    """`8-23 min, from a typical session length`, or why there is no figure."""
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
     if kind == EST_KEPT:
@@ -207,12 +192,13 @@ def format_estimate(kind: str, low: int, high: int) -> str:
             "your conversation resumes as soon as the operator who was serving you is back "
             f"(kept for you for up to {format_duration(max(0, high))})"
         )
-    source = FROM_TYPICAL if kind == EST_TYPICAL else FROM_MEASURED
+    source = (
+        "from a typical session length" if kind == EST_TYPICAL else "measured from recent sessions"
+    )
     return f"{_minutes(low, high)}, {source}"
 
 
 def _minutes(low: int, high: int) -> str:
-    """`2-4 min`, `about 5 min` or `less than a minute`, for low..high seconds."""
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
@@ -228,8 +214,7 @@ def _whole_minutes(seconds: int) -> int:
 
 
 def too_long_line(text: str, *, in_prompt: bool) -> str:
-    """What is said of a line over MAX_DESK_LINE, not sent: put back in the prompt (`in_prompt`),
-    else quoted from its start."""
+    """What is said of a line over MAX_DESK_LINE, not sent."""
     said = f"[Not sent: the line has {len(text)} characters, and at most {MAX_DESK_LINE} go in one."
     if in_prompt:
         return f"{said} It is back in the prompt: shorten or split it, then press Enter.]"
@@ -237,15 +222,13 @@ def too_long_line(text: str, *, in_prompt: bool) -> str:
 
 
 def keep_said(said: tuple[str, ...], line: str) -> tuple[str, ...]:
-    """`said` with `line` after it when that fits MAX_SAID_LINES and MAX_SAID_CHARS: the earliest
-    lines are kept."""
+    """`said` with `line` after it when that fits: the earliest lines are kept."""
     if len(said) >= MAX_SAID_LINES or sum(map(len, said)) + len(line) > MAX_SAID_CHARS:
         return said
     return (*said, line)
 
 
 def topics_text(topics: tuple[int, ...]) -> str:
-    """`all topics`, `no topics`, or `topics 1 Depression, 3 Weak in Academics`."""
     if not topics:
         return "no topics"
     if set(topics) >= set(TOPICS):

@@ -16,7 +16,7 @@ def zero_bits(digest: bytes) -> int:
 
 
 def done(seed: str, bits: int, work: str) -> bool:
-    """Whether `work` (hex) solves the puzzle `seed` (hex) of `bits`; False for anything else."""
+    """Whether `work` (hex) solves the puzzle `seed` (hex) of `bits`."""
     if len(work) != 2 * _WORK_BYTES:
         return False
     try:
@@ -27,8 +27,7 @@ def done(seed: str, bits: int, work: str) -> bool:
 
 
 def solve(seed: str, bits: int) -> str:
-    """A work that solves `seed` of `bits` (the caller checks `bits` <= MAX_BITS), counting up from
-    0."""
+    """A work that solves `seed` of `bits` (the caller checks `bits` <= MAX_BITS)."""
     start = hashlib.sha256(bytes.fromhex(seed))
     counter = 0
     while True:

@@ -1,7 +1,5 @@
-"""The held-place file of `ChatApp -d`: the token of a place in the help desk's waiting
-room, kept so that a client started again within the grace period takes the place back.
-Its name is an HMAC under a secret of this client's: a plain hash of a number is undone by
-trying them."""
+"""The held-place file of `ChatApp -d`, named by an HMAC under a secret of this client's: a
+plain hash of a number is undone by trying them."""
 
 from __future__ import annotations
 
@@ -40,8 +38,6 @@ class _Kept(Struct):
 
 
 class HeldPlace:
-    """The token of a place at the desk `ip`:`port` for `phone`, kept in `root`/desk."""
-
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
         label = f"{ip}:{port}|{phone_key(phone)}"
         folder = root / "desk"
@@ -72,7 +68,7 @@ class HeldPlace:
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
 
     def save(self, token: str, topic: int, description: str, grace: float) -> None:
-        """Keep the place, or refresh when it was last known alive. Best effort."""
+        """Best effort."""
         if not self._usable:
             return
         with contextlib.suppress(OSError):
@@ -86,9 +82,8 @@ class HeldPlace:
 
 
 def load_or_make_secret(folder: Path) -> bytes:
-    """The secret kept in `folder`, made (mode 0600) when there is none or it is damaged (a
-    new one only loses the places held under the old). Two clients starting at once use the
-    same (disk.files.create_once). Raises OSError when the folder cannot be used."""
+    """The secret kept in `folder`, made (mode 0600) when there is none or it is damaged (a new one
+    only loses the places held under the old). Raises OSError."""
     path = folder / SECRET_FILE
     secret = secrets.token_bytes(SECRET_BYTES)
     data = (secret.hex() + "\n").encode("ascii")
@@ -109,5 +104,4 @@ def _kept(path: Path) -> bytes | None:
 
 
 def place_name(secret: bytes, label: str) -> str:
-    """The name (without `.json`) of the place file for `label` (desk address and number)."""
     return "place-" + hmac.new(secret, label.encode(), hashlib.sha256).hexdigest()[:32]

@@ -46,23 +46,18 @@ from wire.messages import Message
 CONNECT_TIMEOUT = 5.0
 
 
+# The events of connection number `gen`.
 class Received(Struct, frozen=True):
-    """A message arrived on connection number `gen`."""
-
     gen: int
     message: Message
 
 
 class Lost(Struct, frozen=True):
-    """Connection number `gen` ended."""
-
     gen: int
     reason: str
 
 
 class Connected(Struct, frozen=True):
-    """Connection number `gen` is up."""
-
     gen: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
@@ -70,14 +65,12 @@ class Connected(Struct, frozen=True):
 
 
 class NotConnected(Struct, frozen=True):
-    """Connection number `gen` could not be made."""
-
     gen: int
     why: str
 
 
 class Probed(Struct, frozen=True):
-    """The connection of a `Probe` was made (`why` is "") or could not be (`why` says why)."""
+    """The connection of a `Probe` was made (`why` "") or not."""
 
     why: str
 
@@ -86,9 +79,9 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """`client` names the program; `tty`, input is a terminal; `places`, the held-place folder;
-    `screen`, a stand-in terminal; `keys`, our key pair's folder (None: this run's);
-    `registry_key`, the key the registry was trusted with (None: none answered)."""
+    """`client` names the program; `places`, the held-place folder; `screen`, a stand-in
+    terminal; `keys`, our key pair's folder (None: this run's); `registry_key` None: none
+    answered."""
 
     client: str
     tty: bool = False
@@ -99,8 +92,6 @@ class RunnerSettings(Struct, frozen=True, kw_only=True):
 
 
 class DeskRunner:
-    """Runs one core until it exits."""
-
     def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
         keys = settings.keys
         self.core = core
@@ -121,12 +112,10 @@ class DeskRunner:
 
     @property
     def exited(self) -> int | None:
-        """The exit status the core gave (its Exit), or None while it runs."""
         return self._code
 
     async def run(self) -> int:
-        """Carry out the core's actions until it exits; its exit status. An unexpected error is
-        shown, status 1."""
+        """The core's exit status; an unexpected error is shown, status 1."""
         self.term.start()
         try:
             self._now(self.core.start)
@@ -150,8 +139,7 @@ class DeskRunner:
             await self.term.close()
 
     def handle(self, event: Event, now: float) -> list[Action]:
-        """Hand `event` to the core at `now`: what it answers (nothing for an older
-        connection's)."""
+        """What the core answers `event` (nothing for an older connection's)."""
         actions: list[Action] = []
         core, emit = self.core, actions.append
         if isinstance(event, Typed):
@@ -183,7 +171,6 @@ class DeskRunner:
         self.carry_out(actions)
 
     def carry_out(self, actions: list[Action]) -> None:
-        """Carry out the core's `actions` in order, up to an Exit (see `exited`)."""
         for action in actions:
             if self._code is not None:
                 return  # the core exited in an answer to an earlier action
@@ -218,7 +205,6 @@ class DeskRunner:
                 self._spawn(self._probe())
 
     def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
-        """The held-place file of the number given; none without a folder of places."""
         match action:
             case FindPlace(phone):
                 if self._places is not None:
@@ -235,27 +221,25 @@ class DeskRunner:
                     self._place.clear()
 
     async def _connect(self, gen: int) -> None:
-        key = self._registry
-        opened = await self._open()
-        if key is None or isinstance(opened, str):  # (no key: said as what stops a connection)
-            if not isinstance(opened, str):
-                opened[1].close()
-            self.events.put_nowait(
-                NotConnected(gen, opened if isinstance(opened, str) else "no answer")
-            )
+        opened, key = await self._open(), self._registry
+        if isinstance(opened, str):
+            self.events.put_nowait(NotConnected(gen, opened))
             return
         reader, writer = opened
-        enable_keepalive(writer)
-        if self._static is None:
-            self._static = X25519PrivateKey.generate()
-        try:
-            stream = SecureStream(self._static, remote=key)
-        except ValueError:  # a pinned key no handshake can use
-            writer.close()
-            self.events.put_nowait(NotConnected(gen, "the registry's pinned key is unusable"))
-            return
-        writer.write(stream.output())  # the handshake's first frame
-        self.events.put_nowait(Connected(gen, reader, writer, stream))
+        why = "no answer"  # (no key answered: said as what stops a connection)
+        if key is not None:
+            enable_keepalive(writer)
+            self._static = self._static or X25519PrivateKey.generate()
+            try:
+                stream = SecureStream(self._static, remote=key)
+            except ValueError:
+                why = "the registry's pinned key is unusable"
+            else:
+                writer.write(stream.output())  # the handshake's first frame
+                self.events.put_nowait(Connected(gen, reader, writer, stream))
+                return
+        writer.close()
+        self.events.put_nowait(NotConnected(gen, why))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection
@@ -283,7 +267,6 @@ class DeskRunner:
         decoder: SecureStream,
         gen: int,
     ) -> None:
-        """Turn the frames of connection `gen` into Received events, then one Lost event."""
         reason = "the help desk closed the connection"
         try:
             while True:

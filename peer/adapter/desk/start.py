@@ -51,8 +51,7 @@ class Untrusted(Exception):
 async def run_desk_client(
     desk: Addr, *, stdin_is_tty: bool, state_dir: Path, trust: ContactRule = ANY_TRUST
 ) -> int:
-    """Ask the help desk at `desk` for help, keys, pins and held places in `state_dir`, first
-    contact as `trust` says; the exit status. Never raises."""
+    """Ask the help desk at `desk` for help; the exit status. Never raises."""
 
     async def run(key: bytes | None) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
@@ -77,23 +76,21 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     state_dir: Path,
     trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Serve at the desk at `desk` as `name` with the operator `key`, keys and pins in
-    `state_dir`, first contact as `trust` says; the exit status. Never raises."""
-    root = state_dir
+    """Serve at the desk at `desk` as `name`; the exit status. Never raises."""
 
     async def run(registry_key: bytes | None) -> int:
-        # input that is no terminal serves nobody until it says `.serve` (OperatorLines)
+        # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
         settings = RunnerSettings(
-            client="operator client", tty=stdin_is_tty, keys=root, registry_key=registry_key
+            client="operator client", tty=stdin_is_tty, keys=state_dir, registry_key=registry_key
         )
         code = await DeskRunner(core, settings).run()
-        _remember_authorised(root, key, core, registry_key)
+        _remember_authorised(state_dir, key, core, registry_key)
         return code
 
     busy = OPERATOR_BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
-    return await run_locked(root, operator_lock(name), busy, desk, trust, run)
+    return await run_locked(state_dir, operator_lock(name), busy, desk, trust, run)
 
 
 async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
@@ -126,8 +123,8 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
 
 
 def hold_client_lock(root: Path, lock: str) -> int | None:
-    """Lock `<root>/desk/<lock>` while the descriptor returned is open. Raises InUse when another
-    process holds it; None when the folder cannot be used (run without)."""
+    """Lock `<root>/desk/<lock>` while the descriptor returned is open; None when the folder cannot
+    be used (run without)."""
     path = root / "desk" / lock
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -144,8 +141,8 @@ def operator_lock(name: str) -> str:
 
 
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
-    """The registry's key, pins in `root`: pinned, or trusted now and pinned. None when no key
-    answered, or the connection was refused (said as the client connects). Raises Untrusted."""
+    """The registry's key, pinned, or trusted now and pinned. None when no key answered, or the
+    connection was refused (said as the client connects). Raises Untrusted."""
     asks: set[asyncio.Task[None]] = set()
 
     async def asked() -> None:
@@ -200,8 +197,7 @@ def _authorised_label(name: str, ip: str, port: int) -> str:
 
 
 def operator_authorised(root: Path, name: str, ip: str, port: int) -> bool:
-    """Whether the registry at `ip`:`port` authorised this client's own key (in `root`) as
-    operator `name`."""
+    """Whether the registry authorised this client's own key as operator `name`."""
     return Pins(root).get(_authorised_label(name, ip, port)) is not None
 
 

@@ -16,8 +16,7 @@ from terminal.prompt import LinePrompt
 
 
 class Typed(Struct, frozen=True):
-    """A line typed, `begun` at its first key (or put back in the prompt), else when read: the cores
-    tell by it whether it was begun before a notice."""
+    """A line typed, `begun` at its first key (or put back in the prompt), else when read."""
 
     text: str
     begun: float
@@ -40,8 +39,6 @@ _CODES = {"ansicyan": "36", "ansired bold": "1;31", "ansired": "31", "bold": "1"
 
 
 class Screen(Protocol):
-    """What the help-desk clients need of a terminal."""
-
     def start(self) -> None: ...
     async def close(self) -> None: ...
     def show(self, line: str, style: str = "system") -> None: ...
@@ -51,8 +48,6 @@ class Screen(Protocol):
 
 
 class Terminal:
-    """Lines in, lines out: what is typed goes to `on_input`, EndOfInput once."""
-
     def __init__(
         self, on_input: Callable[[Typed | EndOfInput], None], *, tty: bool, colour: bool
     ) -> None:
@@ -74,7 +69,6 @@ class Terminal:
         self._console.start(self._typed, self._end)
 
     async def close(self) -> None:
-        """Stop reading; put the terminal back as it was, with every line printed."""
         await self._console.stop()
         if self._sigint:
             with contextlib.suppress(Exception):
@@ -89,7 +83,6 @@ class Terminal:
             self._on_input(EndOfInput())
 
     def ask(self, question: str) -> None:
-        """Show a question: as the prompt on a terminal, as a line otherwise."""
         if isinstance(self._console, LinePrompt):
             self.set_prompt(question + " ")
         else:
@@ -99,7 +92,6 @@ class Terminal:
         self._console.set_prompt(prompt)
 
     def put_typed(self, text: str) -> None:
-        """Put `text` back into the prompt on a terminal (see LinePrompt.put_back)."""
         if isinstance(self._console, LinePrompt):
             self._console.put_back(text)
 

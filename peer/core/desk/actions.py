@@ -8,35 +8,22 @@ from typing import TYPE_CHECKING, Protocol
 from msgspec import Struct
 
 from wire.desk.messages import DeskMessage
+from wire.desk.render import render_person
 
 if TYPE_CHECKING:
     from peer.core.desk.link import DeskLink
 
 Addr = tuple[str, int]
 
-#: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
-LEAVE_TIMEOUT = 2.0
-#: Seconds between reconnection attempts: doubling from the first to the last.
-RETRY_FIRST, RETRY_MAX = 0.5, 4.0
-#: The longest of those waits when the desk's service has other registries: one of them
-#: takes the desk over within seconds of its registry's death, and is reached at once.
-SERVICE_RETRY_MAX = 1.0
-#: Seconds the desk has to answer the first message on a connection (a join, an operator's
-#: hello): a registry answers at once, so what is silent that long is not one (a chat
-#: peer's port, another server that accepts connections) or is stuck.
-ANSWER_TIMEOUT = 10.0
-
 
 class Show(Struct, frozen=True):
-    """Print a line (`>>> ` before it), in a style: system, chat, error, alert or prompt."""
+    """A line, in a style: system, chat, error, alert or prompt."""
 
     line: str
     style: str = "system"
 
 
 class Ask(Struct, frozen=True):
-    """Ask a question: the prompt on a terminal, a line otherwise."""
-
     question: str
 
 
@@ -59,27 +46,23 @@ class Probe(Struct, frozen=True):
 
 
 class Send(Struct, frozen=True):
-    """Write one frame on the connection (lost silently when broken: `lost` follows)."""
+    """Lost silently when the connection is broken: `lost` follows."""
 
     message: DeskMessage
 
 
 class PutTyped(Struct, frozen=True):
-    """Put `text` back into the prompt on a terminal, where Enter sends it again."""
-
     text: str
 
 
 class FindPlace(Struct, frozen=True):
-    """Look for a place this number held at this desk in an earlier run; answered by
-    `place_found`."""
+    """Look for a place this number held at this desk; answered by `place_found`."""
 
     phone: str
 
 
 class KeepPlace(Struct, frozen=True):
-    """Keep the place in the held-place file, or refresh when it was last alive; also the place
-    found there."""
+    """Keep the place in the held-place file (or refresh it); also the place found there."""
 
     token: str
     topic: int
@@ -88,7 +71,7 @@ class KeepPlace(Struct, frozen=True):
 
 
 class ForgetPlace(Struct, frozen=True):
-    """Remove the held-place file: the place is left, served, refused or given up."""
+    """The place is left, served, refused or given up."""
 
 
 class Exit(Struct, frozen=True):
@@ -111,21 +94,23 @@ Action = (
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]
+Render = Callable[[DeskMessage], list[str]]
 
 
 def unreachable(ip: str, port: int, why: str) -> str:
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
-def style_of(line: str) -> str:
-    if line.startswith("!!!"):
-        return "alert"
-    return "system" if line.startswith("[") else "chat"
+def show(message: DeskMessage, emit: Emit, render: Render = render_person) -> None:
+    """Show what `render` makes of `message`: `!!!` lines as alerts, the desk's `[...]` as
+    system lines, the rest as chat."""
+    for line in render(message):
+        style = "alert" if line.startswith("!!!") else "system" if line.startswith("[") else "chat"
+        emit(Show(line, style))
 
 
 class DeskClient(Protocol):
-    """What `peer.adapter.desk.runner` drives: one method per event, each with `now`, handing its
-    actions to `emit`; `begun` is when a line was begun."""
+    """What `peer.adapter.desk.runner` drives, one method per event."""
 
     link: DeskLink
 

@@ -12,7 +12,7 @@ from peer.core.desk.actions import (
     Send,
     SetPrompt,
     Show,
-    style_of,
+    show,
     unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
@@ -27,7 +27,6 @@ from wire.desk.messages import (
     DeskRefused,
     DeskRegistries,
     DeskServe,
-    DeskSession,
 )
 from wire.desk.render import render_operator
 from wire.ids import IdMaker
@@ -37,11 +36,6 @@ from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 IDLE_PROMPT = "desk> "
-
-
-def show(message: DeskMessage, emit: Emit) -> None:
-    for line in render_operator(message):
-        emit(Show(line, style_of(line)))
 
 
 class OperatorCore:
@@ -55,16 +49,14 @@ class OperatorCore:
         link.phase = "connecting"
         self.name = name
         self.key = key
-        self.serve_when_asked = settings.serve_when_asked
         self.screen = DutyScreen(prompt=settings.prompt)
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
         self.reconnecting = False
         self.refusal = ""  # the last refusal shown while reconnecting (shown once)
-        # the `.serve` typed before on duty, as line and message (`early_topics`)
+        # the `.serve` typed before on duty, as line and message (`_early_topics`)
         self.pending: tuple[str, DeskServe] | None = None
         self.hint_due = False  # "[.help lists the commands.]" not said yet
-        self._lines = OperatorLines(self)
 
     def start(self, now: float, emit: Emit) -> None:
         problem = name_problem(self.name)
@@ -77,11 +69,11 @@ class OperatorCore:
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
         if not self.link.hold(text, begun) and self.link.phase == "duty":
-            self._lines.line(text, now, begun, emit)
+            self._line(text, now, begun, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         if not self.link.hold(None, now) and self.link.phase == "duty":
-            self._lines.drop_pending(emit)
+            self._drop_pending(emit)
             self.leave(now, emit)
 
     def connected(self, now: float, emit: Emit) -> None:
@@ -91,7 +83,7 @@ class OperatorCore:
         elif link.phase != "duty":
             return
         link.phase = "duty"
-        self._lines.early_topics(emit)
+        self._early_topics(emit)
         hello = DeskOperator(link.new_id(), self.name, self.screen.topics, self.key, WIRE_VERSION)
         link.opened(hello, now, self, emit)
 
@@ -123,7 +115,7 @@ class OperatorCore:
             if isinstance(message, DeskEnded):
                 self.link.end(0, emit)
         elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
-            show(message, emit)
+            show(message, emit, render_operator)
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
         self.link.closed()
@@ -141,7 +133,8 @@ class OperatorCore:
                 ended = ""
                 if self.screen.session:
                     ended = "; " + cut_short(clean(self.screen.serving))
-                    self.switch("", "", IDLE_PROMPT, now, emit)
+                    self.screen.switch("", "", now)
+                    emit(SetPrompt(IDLE_PROMPT))
                 back = "Reconnecting; you are back on duty as soon as it answers (.quit leaves)."
                 lost = f"The connection to the help desk was lost ({reason}){ended}"
                 emit(Show(f"[{lost}. {back}]", "error"))
@@ -164,24 +157,17 @@ class OperatorCore:
         return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None
 
     def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
-        match message:
-            case DeskOnDuty():
-                self._on_duty(message, emit)
-            case DeskSession(session=session, name=name):
-                show(message, emit)
-                self.switch(session, name, f"to {name}> ", now, emit)
-            case DeskEnded():
-                show(message, emit)
-                self.switch("", "", IDLE_PROMPT, now, emit)
-            case DeskRefused():
-                self._refused(message, emit)
-            case _:
-                show(message, emit)
+        if isinstance(message, DeskRefused):
+            self._refused(message, emit)
+            return
+        if not isinstance(message, DeskOnDuty) or self.pending is None:
+            show(message, emit, render_operator)  # (else the `.serve`'s answer says it)
+        if self.screen.heard(message, now):
+            emit(SetPrompt(f"to {self.screen.serving}> " if self.screen.serving else IDLE_PROMPT))
+        if isinstance(message, DeskOnDuty):
+            self._on_duty(emit)
 
-    def _on_duty(self, message: DeskOnDuty, emit: Emit) -> None:
-        if self.pending is None:  # (else the answer to the `.serve` sent now says what is served)
-            show(message, emit)
-        self.screen.topics = message.topics
+    def _on_duty(self, emit: Emit) -> None:
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:
@@ -201,17 +187,10 @@ class OperatorCore:
                 self.refusal = message.reason
                 emit(Show(f"[{clean(message.reason)} Trying again.]", "error"))
             return
-        show(message, emit)
+        show(message, emit, render_operator)
         self.link.end(1, emit)
 
-    def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
-        """Another session (or none) from `now`, with `name`: what was begun before is held back
-        (`DutyScreen.typed`)."""
-        if self.screen.switch(session, name, now):
-            emit(SetPrompt(prompt))
-
     def leave(self, now: float, emit: Emit) -> None:
-        """Go off duty (a session in progress ends; its person is told)."""
         if self.link.up:
             emit(self.link.leave(now))
         else:
@@ -221,47 +200,30 @@ class OperatorCore:
         emit(Show("[You are off duty.]"))
         self.link.end(0, emit)
 
-
-def cut_short(who: str) -> str:
-    """What an operator who lost its connection is told of `who`: only the desk knows if it
-    stopped."""
-    return (
-        f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
-        f"you once it is restarted, and your conversation resumes when you are both back; if "
-        f"not, {who} is back at the front of the waiting room, for the next free operator"
-    )
-
-
-class OperatorLines:
-    def __init__(self, s: OperatorCore) -> None:
-        self.s = s
-        self.link = s.link
-
-    def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
-        s = self.s
-        parsed = s.screen.typed(text, begun, self.link.new_id)
+    def _line(self, text: str, now: float, begun: float, emit: Emit) -> None:
+        parsed = self.screen.typed(text, begun, self.link.new_id)
         for line in parsed.lines:
             emit(Show(line, "error" if parsed.error else "system"))
         if parsed.put_back:
             emit(PutTyped(parsed.put_back))
         message = parsed.message
         if parsed.quit:
-            s.leave(now, emit)
+            self.leave(now, emit)
         elif message is None:
             pass
-        elif isinstance(message, DeskLine | DeskEnd) and not s.on_duty:
+        elif isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
             emit(Show(_before_duty(message, text), "error"))
         elif isinstance(message, DeskServe) and self.defers_serve():
-            s.pending = (text, message)
+            self.pending = (text, message)
         elif self.link.up:
             emit(Send(message))
         else:
-            why = "reconnecting to the help desk" if s.reconnecting else "no connection"
+            why = "reconnecting to the help desk" if self.reconnecting else "no connection"
             emit(Show(f"[Not sent: {why}.]", "error"))
 
-    def early_topics(self, emit: Emit) -> None:
-        """Before going on duty: the topics of a `.serve` typed before, taken out of the lines; none
-        when input ended, or with `serve_when_asked` until a `.serve` is sent."""
+    def _early_topics(self, emit: Emit) -> None:
+        """The topics of a `.serve` typed before on duty; none when input ended, or with
+        `serve_when_asked` until a `.serve` is sent."""
         ended = any(line is None for line, _ in self.link.early)
         asked = False
         kept: list[tuple[str | None, float]] = []
@@ -272,16 +234,16 @@ class OperatorLines:
             elif ended:
                 emit(_not_carried_out(line or ""))
             elif self.defers_serve():
-                self.s.pending = (line or "", parsed.message)
+                self.pending = (line or "", parsed.message)
                 asked = True
             else:
-                self.s.screen.topics = parsed.message.topics
+                self.screen.topics = parsed.message.topics
                 asked = True
         self.link.early = kept
         if ended:
-            self.s.screen.topics = ()
+            self.screen.topics = ()
         elif self.defers_serve():
-            self.s.screen.topics = ()  # until the `.serve` is sent, once on duty
+            self.screen.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
                 said = "which topics to serve: .serve all, or .serve 1,3.]"
                 emit(
@@ -289,15 +251,22 @@ class OperatorLines:
                 )
 
     def defers_serve(self) -> bool:
-        """Whether a `.serve` typed now waits until on duty (input that is no terminal may end
-        unseen)."""
-        return self.s.serve_when_asked and not self.s.on_duty
+        """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""
+        return self.link.settings.serve_when_asked and not self.on_duty
 
-    def drop_pending(self, emit: Emit) -> None:
-        """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
-        if self.s.pending is not None:
-            line, self.s.pending = self.s.pending[0], None
+    def _drop_pending(self, emit: Emit) -> None:
+        if self.pending is not None:
+            line, self.pending = self.pending[0], None
             emit(_not_carried_out(line))
+
+
+def cut_short(who: str) -> str:
+    """Only the desk knows if it stopped."""
+    return (
+        f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
+        f"you once it is restarted, and your conversation resumes when you are both back; if "
+        f"not, {who} is back at the front of the waiting room, for the next free operator"
+    )
 
 
 def _not_carried_out(line: str) -> Show:

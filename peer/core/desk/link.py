@@ -5,11 +5,6 @@ from __future__ import annotations
 from msgspec import Struct
 
 from peer.core.desk.actions import (
-    ANSWER_TIMEOUT,
-    LEAVE_TIMEOUT,
-    RETRY_FIRST,
-    RETRY_MAX,
-    SERVICE_RETRY_MAX,
     Addr,
     Connect,
     DeskClient,
@@ -25,11 +20,22 @@ from wire.heartbeat import Beat, Heartbeat
 from wire.ids import IdMaker
 from wire.messages import address
 
+#: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
+LEAVE_TIMEOUT = 2.0
+#: Seconds between reconnection attempts: doubling from the first to the last.
+RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+#: The longest of those waits when the desk's service has other registries: one of them
+#: takes the desk over within seconds of its registry's death, and is reached at once.
+SERVICE_RETRY_MAX = 1.0
+#: Seconds the desk has to answer the first message on a connection (a join, an operator's
+#: hello): a registry answers at once, so what is silent that long is not one (a chat
+#: peer's port, another server that accepts connections) or is stuck.
+ANSWER_TIMEOUT = 10.0
+
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
-    """How a desk client runs: `retry`, the first and longest wait between attempts;
-    `leave_timeout`; `heartbeat`; `prompt`, lines typed at a terminal; `serve_when_asked`
-    (`early_topics`)."""
+    """`retry`: the first and longest wait between attempts; `prompt`: lines typed at a terminal;
+    `serve_when_asked` (`OperatorCore`)."""
 
     retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX)
     leave_timeout: float = LEAVE_TIMEOUT
@@ -59,22 +65,20 @@ class DeskLink:
         self._liveness: Heartbeat | None = None
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
-        self._sent_on = False  # a registry of the service sent us to the desk this round
         self._wait = settings.retry[0]  # before the next reconnection attempt
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
 
     def hold(self, line: str | None, begun: float) -> bool:
-        """While the first connection is made, hold `line` (None: the end of input), begun at
-        `begun`, for `opened`: whether it was held."""
+        """While the first connection is made, hold `line` (None: the end of input) for
+        `opened`."""
         if self.phase != "connecting":
             return False
         self.early.append((line, begun))
         return True
 
     def opened(self, first: DeskMessage, now: float, client: DeskClient, emit: Emit) -> None:
-        """The connection is up: `first` goes on it, to be answered in ANSWER_TIMEOUT; then the
-        lines held are handed to `client`, each as begun."""
+        """The connection is up: `first` goes on it; then the lines held are handed to `client`."""
         self.up = True
         self._liveness = None
         emit(self.ask(first, now))
@@ -86,7 +90,6 @@ class DeskLink:
                 client.typed(line, now, emit, begun)
 
     def ask(self, first: DeskMessage, now: float) -> Send:
-        """`first` again on the same connection (a join with work)."""
         self.answer_by = now + ANSWER_TIMEOUT
         return Send(first)
 
@@ -95,8 +98,7 @@ class DeskLink:
         self.answer_by = None
 
     def heard(self, message: DeskMessage, now: float, emit: Emit) -> bool:
-        """The desk sent `message`, and a DeskPing is answered: whether it was only a sign of
-        life."""
+        """Whether `message` was only a sign of life (a DeskPing is answered)."""
         self.answer_by = None
         self._answered = True
         self._tried.clear()
@@ -135,7 +137,6 @@ class DeskLink:
         return why
 
     def leave(self, now: float) -> Send:
-        """Tell the desk we leave; wait `leave_timeout` at most for it to confirm."""
         self.phase = "leaving"
         self.leave_by = now + self.settings.leave_timeout
         return Send(DeskLeave(self.new_id()))
@@ -148,7 +149,6 @@ class DeskLink:
         emit(Exit(code))
 
     def next_wake(self, *more: float | None) -> float | None:
-        """The first of the link's times (only the leave's end while leaving) and `more`."""
         if self.phase == "leaving":
             return self.leave_by
         beat = self._liveness.due() if self._liveness is not None and self.up else None
@@ -157,8 +157,7 @@ class DeskLink:
         return min(wakes) if wakes else None
 
     def learn(self, message: DeskRegistries) -> bool:
-        """Learn the service's registries: whether `message` names the desk's address, used from now
-        on."""
+        """Whether `message` names the desk's address, used from now on."""
         # (those it knew are kept: a registry that stopped a moment ago may be missing
         # from the list, and one that is gone costs a refused connection at most)
         told = [a for a in map(address, message.registries) if a is not None]
@@ -166,14 +165,14 @@ class DeskLink:
         desk = address(message.desk)
         if desk is None:
             return False
-        self._sent_on = True
+        self.rewind()  # sent on: the first wait again
         self._tried.add((self.ip, self.port))
         self.ip, self.port = desk
         return True
 
     def next_registry(self) -> bool:
-        """The next registry of the service is used from now on: whether it is untried since the
-        desk last answered."""
+        """Move to the next registry of the service: whether it is untried since the desk last
+        answered."""
         here = (self.ip, self.port)
         self._tried.add(here)
         ring = self.registries if here in self.registries else (here, *self.registries)
@@ -188,31 +187,25 @@ class DeskLink:
         return bool(fresh)
 
     def try_again(self, now: float, emit: Emit, until: float = float("inf")) -> None:
-        """A connection could not be made: the next registry at once when one is untried, else
-        `later`."""
+        """The next registry at once when one is untried, else `later`."""
         if self.next_registry():
             emit(Connect())
         else:
             self.later(now, until)
 
     def later(self, now: float, until: float = float("inf")) -> None:
-        """The next attempt after `wait`, and never after `until`."""
         self.retry_at = now + min(self.wait(), max(0.0, until - now))
 
     def retry_due(self, now: float) -> bool:
-        """Whether the next attempt is due now (then none is due after)."""
         if self.retry_at is None or now < self.retry_at:
             return False
         self.retry_at = None
         return True
 
     def wait(self) -> float:
-        """The wait before the next attempt: the first `retry` after `rewind` or being sent on, then
-        doubling up to the longest (SERVICE_RETRY_MAX with other registries)."""
-        first, longest = self.settings.retry
-        if self._sent_on:
-            self._sent_on = False
-            self._wait = first
+        """The first `retry` after `rewind`, then doubling up to the longest (SERVICE_RETRY_MAX with
+        other registries)."""
+        longest = self.settings.retry[1]
         if len(self.registries) > 1:
             longest = min(longest, SERVICE_RETRY_MAX)
         wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)

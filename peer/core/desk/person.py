@@ -12,12 +12,13 @@ from peer.core.desk.actions import (
     Probe,
     Send,
     Show,
+    show,
     unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from peer.core.desk.person_form import QUESTIONS, PersonForm
 from peer.core.desk.person_session import PersonSession
-from peer.core.desk.person_state import PersonState, show_rendered
+from peer.core.desk.person_state import PersonState
 from wire.desk.messages import (
     DeskEnded,
     DeskGiveUp,
@@ -26,7 +27,6 @@ from wire.desk.messages import (
     DeskRegistries,
     DeskWork,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, crisis_lines
 from wire.ids import IdMaker
 from wire.version import WIRE_VERSION
 
@@ -40,7 +40,7 @@ class PersonCore:
 
     def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings = DEFAULTS) -> None:
         self.link = link = DeskLink(desk, new_id, settings)
-        self.state = s = PersonState(link, settings.prompt)
+        self.state = s = PersonState(link)
         self._form = PersonForm(s)
         self._session = PersonSession(s, self._form, self._leave)
 
@@ -97,8 +97,7 @@ class PersonCore:
         if self.link.phase == "form" and why:  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
-            for line in crisis_lines(DEFAULT_CRISIS_NOTICE):
-                emit(Show(line, "alert"))
+            self.state.owed_notice(emit)
             self.link.end(1, emit)
         elif self.link.phase == "form" and self.state.input_ended:
             self.state.bye(emit)
@@ -115,7 +114,7 @@ class PersonCore:
         elif phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
-                show_rendered(message, emit)
+                show(message, emit)
                 s.finish(0, emit)
         elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
             self._session.work(message, now, emit)
@@ -124,11 +123,10 @@ class PersonCore:
                 s.rejoining = False
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
                     emit(Show("[Connected again.]"))
-            self._session.handlers.get(type(message), show_rendered)(message, emit)
+            self._session.handlers.get(type(message), show)(message, emit)
 
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
-        """The service's registries; with the desk at another, the join (or goodbye) goes there, on
-        a new connection."""
+        """With the desk at another registry, the join (or goodbye) goes there."""
         s = self.state
         if not self.link.learn(message) or self.link.phase in ("form", "done"):
             return
@@ -176,8 +174,7 @@ class PersonCore:
         return self.link.next_wake(s.refresh_at, give_up, s.crisis_due)
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
-        """The connection ended, for `reason`: made again while the desk holds a place for our token
-        (at the front, when served); otherwise the run ends, saying why."""
+        """Connect again while the desk holds a place for our token; otherwise the run ends."""
         s, phase = self.state, self.link.phase
         self.link.closed()
         if phase == "leaving":
@@ -212,8 +209,8 @@ class PersonCore:
         s.silence_told = False
 
     def _still_silent(self, reason: str, now: float, emit: Emit) -> None:
-        """A reconnection the desk never answered ended: the same loss, its grace period going on;
-        the silence is said once."""
+        """A reconnection the desk never answered ended: the same loss, its grace period going
+        on."""
         s = self.state
         s.rejoining = False
         self.link.phase = "reconnecting"
@@ -225,8 +222,8 @@ class PersonCore:
             emit(Show(f"[{silent}; still trying. Your place is kept for {left} s more.]", "error"))
 
     def _leave(self, now: float, emit: Emit) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up, said once the desk confirmed;
-        while reconnecting, on a connection made for that alone."""
+        """Give the place up, said once the desk confirmed; while reconnecting, on a connection
+        made for that alone."""
         s, link = self.state, self.link
         if (link.phase == "reconnecting" or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on

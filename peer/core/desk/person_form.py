@@ -33,8 +33,7 @@ class PersonForm:
         self.s = s
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
-        """The place held for the number given (`FindPlace`), or None: taken back with its topic, or
-        the topic asked."""
+        """Taken back with its topic, or (None) the topic asked."""
         s = self.s
         if s.link.phase != "form" or s.step != "place":
             return
@@ -52,8 +51,7 @@ class PersonForm:
         s.connect_first(emit)
 
     def answer(self, text: str, emit: Emit) -> None:
-        """`text`, typed while the form asks: `.quit`, or the answer (a command answers nothing, and
-        the question is asked again)."""
+        """`.quit`, or the answer (a command answers nothing, and the question is asked again)."""
         answer = text.strip()
         if answer in QUITS:
             self.s.bye(emit)
@@ -78,8 +76,7 @@ class PersonForm:
             emit(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
 
     def _take(self, answer: str, emit: Emit) -> str | None:
-        """`answer` to the name, the phone or the description: taken, and the form moves on; or why
-        not."""
+        """Taken as the name, the phone or the description; or why not."""
         if self.s.step == "name":
             why = name_problem(answer)
             if why is None:
@@ -100,8 +97,7 @@ class PersonForm:
         return why
 
     def _topic_answer(self, text: str, emit: Emit) -> None:
-        """A choice from the menu: taken (a description asked for some), or asked again until
-        MENU_TRIES wrong choices close the client."""
+        """Taken, or asked again until MENU_TRIES wrong choices close the client."""
         if not text.strip():  # as at the other questions: asked again, and no try used
             emit(Ask(QUESTIONS["topic"]))
             return

@@ -1,13 +1,13 @@
-"""The person's join, wait and session: what they type after the form, what the desk says."""
+"""The person's join, wait and session."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from peer.core.desk.actions import Emit, PutTyped, Send, Show
+from peer.core.desk.actions import Emit, PutTyped, Send, Show, show
 from peer.core.desk.person_form import QUITS, PersonForm
-from peer.core.desk.person_state import PersonState, show_rendered
+from peer.core.desk.person_state import PersonState
 from wire.desk.messages import (
     DeskCrisis,
     DeskEnd,
@@ -41,8 +41,6 @@ Handler = Callable[[Any, Emit], None]
 
 
 class PersonSession:
-    """Joining, waiting and being served."""
-
     def __init__(
         self, s: PersonState, form: PersonForm, leave: Callable[[float, Emit], None]
     ) -> None:
@@ -67,8 +65,8 @@ class PersonSession:
         )
 
     def work(self, asked: DeskWork, now: float, emit: Emit) -> None:
-        """The work a busy desk asks before a new place, done here, and the join sent again with it;
-        a desk asking more than MAX_BITS, or no hex, is said, and given up."""
+        """The work a busy desk asks, and the join sent again with it; more than MAX_BITS, or no
+        hex, is given up."""
         if self.link.phase != "joining":
             return
         try:
@@ -117,8 +115,7 @@ class PersonSession:
             emit(Show("[One moment: joining the waiting room.]"))
 
     def _chat(self, line: str, now: float, emit: Emit, typed: str) -> None:
-        """`line` (typed as `typed`) is chat: to the operator when served, else not sent (words of
-        crisis go to the desk)."""
+        """To the operator when served, else not sent (words of crisis go to the desk)."""
         s, phase = self.s, self.link.phase
         if not line.strip():
             return
@@ -128,16 +125,17 @@ class PersonSession:
             said = "so the line was not sent; .queue shows where you stand."
             emit(Show(f"[You are not being served yet, {said}]"))
         elif len(line) > MAX_DESK_LINE:
-            emit(Show(too_long_line(line, in_prompt=s.prompt), "error"))
-            if s.prompt:  # to shorten, not to type again
+            prompt = self.link.settings.prompt
+            emit(Show(too_long_line(line, in_prompt=prompt), "error"))
+            if prompt:  # to shorten, not to type again
                 emit(PutTyped(typed))
         else:
             s.said.append(line)
             emit(Send(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
-        """Words of crisis typed before being served: the desk tells its operators, and the crisis
-        notice is shown (the desk's, unless slow)."""
+        """The desk tells its operators, and the crisis notice is shown (the desk's, unless
+        slow)."""
         s, waiting = self.s, self.link.phase == "waiting"
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT
@@ -153,7 +151,7 @@ class PersonSession:
     def _crisis(self, message: DeskCrisis, emit: Emit) -> None:
         s = self.s
         if message.text != s.crisis:  # not again what was shown a moment ago
-            show_rendered(message, emit)
+            show(message, emit)
         s.crisis, s.desk_notice, s.crisis_due = message.text, True, None
 
     def _queued(self, queued: DeskQueued, emit: Emit) -> None:
@@ -171,7 +169,7 @@ class PersonSession:
         s.operators = queued.operators
         s.position = queued.position
         if queued.position > 0:
-            show_rendered(queued, emit)
+            show(queued, emit)
             if s.unsent_crisis:
                 emit(Send(DeskLine(self.link.new_id(), "", s.unsent_crisis, "")))
         elif queued.restored:  # served at once: said before anything can reach the operator
@@ -180,6 +178,9 @@ class PersonSession:
 
     def _position(self, update: DeskPosition, emit: Emit) -> None:
         s = self.s
+        if update.reply_to:  # the answer to `.queue`
+            show(update, emit)
+            return
         if s.operators == 0 and update.operators > 0:
             line = "[An operator for your topic is on duty now.]"
             if update.position == s.position:  # else the new position says it
@@ -192,18 +193,18 @@ class PersonSession:
         s.operators = update.operators
         if update.position != s.position:
             s.position = update.position
-            show_rendered(update, emit)
+            show(update, emit)
 
     def _served(self, message: DeskServed, emit: Emit) -> None:
         # the held-place file stays: should the connection break during the session, a
         # place at the front is held for this token (see `PersonCore.lost`)
         self.link.phase = "served"
         self.s.session, self.s.said = message.session, []
-        show_rendered(message, emit)
+        show(message, emit)
 
     def _ended(self, message: DeskEnded, emit: Emit) -> None:
         s, served = self.s, self.link.phase == "served"
-        show_rendered(message, emit)
+        show(message, emit)
         if served and message.heard >= 0:
             # they crossed the end on their way, and the connection is closing
             for line in s.said[message.heard :]:
@@ -216,5 +217,5 @@ class PersonSession:
             s.finish(0 if served else 1, emit)
 
     def _refused(self, message: DeskRefused, emit: Emit) -> None:
-        show_rendered(message, emit)
+        show(message, emit)
         self.s.finish(1, emit)

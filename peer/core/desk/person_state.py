@@ -1,37 +1,25 @@
-"""What the person's client knows as it runs (`PersonState`), and what its parts do alike."""
+"""What the person's client knows as it runs, and what its parts do alike."""
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show, style_of
+from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show
 from peer.core.desk.link import DeskLink
-from wire.desk.messages import DeskMessage
-from wire.desk.render import render_person
 from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, speaks_of_crisis
 
 
-def show_rendered(message: DeskMessage, emit: Emit) -> None:
-    for line in render_person(message):
-        emit(Show(line, style_of(line)))
-
-
 class PersonState:
-    """The person's client's data, given to every part of its core."""
-
-    def __init__(self, link: DeskLink, prompt: bool) -> None:
+    def __init__(self, link: DeskLink) -> None:
         self.link = link
-        self.prompt = prompt
         link.phase = "form"
-        # -- the form: its step (name, phone, place (looked up), topic, description), the
-        # tries at the topic menu, and when it stopped asking with questions left (a held
-        # place taken back, with its topic): a line begun before then was typed for a
-        # question, never chat
+        # -- the form: its step (name, phone, place (looked up), topic, description), and
+        # when it stopped asking with questions left (a held place taken back): a line begun
+        # before then was typed for a question, never chat
         self.step = "name"
         self.tries = 0
         self.form_closed = float("-inf")
         self.name = self.phone = self.description = ""
         self.topic = 0
-        # the `Probe` of the start is not answered yet; the input ended meanwhile (the
-        # probe's answer then says either that the desk is unreachable or bye)
+        # the `Probe` of the start is not answered yet; the input ended meanwhile
         self.probing = True
         self.input_ended = False
         # -- the place, and the crisis notice
@@ -47,8 +35,7 @@ class PersonState:
         self.session = ""  # the session being served in (DeskServed), named by each line
         self.said: list[str] = []  # the lines sent in it, to tell which did not arrive
         self.refresh_at: float | None = None  # of the held-place file (REFRESH)
-        # -- reconnecting: when the place is given up (the link's next attempt never after)
-        self.give_up_at = 0.0
+        self.give_up_at = 0.0  # reconnecting: when the place is given up
         # a reconnection is up but the desk has not answered its join yet: a desk that
         # accepts connections without answering (the registry stopped, its kernel still
         # accepting) is not back, and the grace period still runs from the first loss
@@ -58,8 +45,7 @@ class PersonState:
         self.giving_up = False
 
     def finish(self, code: int, emit: Emit) -> None:
-        """The run ends: forget the place, and show the crisis notice again to who may be in
-        danger."""
+        """Forget the place, and show the crisis notice again to who may be in danger."""
         emit(ForgetPlace())
         if self.crisis_due is not None:
             self.owed_notice(emit)
@@ -72,7 +58,6 @@ class PersonState:
         self.link.end(0, emit)
 
     def crisis_notice(self, emit: Emit) -> None:
-        """The crisis notice, for someone who may be in danger (topic 1, or words that say so)."""
         if self.topic in CRISIS_TOPICS or self.crisis or speaks_of_crisis(self.description):
             notice = self.crisis or DEFAULT_CRISIS_NOTICE
             for line in crisis_lines(notice):

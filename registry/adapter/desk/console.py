@@ -14,13 +14,11 @@ from registry.core.desk.actions import ConnId
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from wire.desk.commands import DutyScreen, is_operator_command
 from wire.desk.messages import (
-    DeskEnded,
     DeskLeave,
     DeskLine,
     DeskMessage,
     DeskOnDuty,
     DeskOperator,
-    DeskSession,
 )
 from wire.desk.render import render_operator
 from wire.desk.text import ALL_TOPICS
@@ -120,14 +118,9 @@ class DeskConsole:
         return clean(self._screen.serving) if self._print is not None else ""
 
     def show(self, message: DeskMessage) -> None:
-        match message:
-            case DeskSession(session=session, name=name):
-                self._screen.switch(session, name, self._desk.now())
-            case DeskEnded():
-                self._screen.switch("", "", self._desk.now())
-            case DeskOnDuty(topics=topics):
-                self._screen.topics = topics
-                self._keep_topics(topics)
+        self._screen.heard(message, self._desk.now())
+        if isinstance(message, DeskOnDuty):
+            self._keep_topics(message.topics)
         for text in render_operator(message):
             self._say(text)
 

@@ -140,7 +140,8 @@ class Line:
                 person.due = person.pushed_at + self._s.settings.push_interval
                 continue
             est = self._shown(person, position, k, now)
-            emit(Send(person.conn, DeskPosition(self._s.make_id(), position, k, est)))
+            waited = int(person.waited(now))
+            emit(Send(person.conn, DeskPosition(self._s.make_id(), "", position, k, waited, est)))
 
     def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
         person.shown, person.pushed_at, person.due = (position, k), now, None

@@ -23,7 +23,7 @@ from wire.desk.messages import (
     DeskLeave,
     DeskLine,
     DeskLook,
-    DeskQueueInfo,
+    DeskPosition,
     DeskWork,
 )
 from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
@@ -255,8 +255,7 @@ class Persons:
         position, k = self._line.position(person)
         est = self._line.estimate(person.topic, position - 1, now, person)
         waited = int(person.waited(now))
-        info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, est)
-        emit(Send(person.conn, info))
+        emit(Send(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
         """A line from `person`: to their operator when it names their session; while waiting,
