@@ -1,6 +1,4 @@
-"""The messages of files sent peer to peer (docs/PROTOCOL.md, "Files"): an offer and what
-settles it as datagrams, each answered by a FileSeen; the bytes over a TCP connection the
-receiver opens with a FileWant, answered with data records (secure/stream.py)."""
+"""The messages of files sent peer to peer (docs/PROTOCOL.md, "Files")."""
 
 from __future__ import annotations
 
@@ -23,9 +21,8 @@ class NoteState(enum.StrEnum):
 
 
 class FileOffer(WireMessage, frozen=True):
-    """`sender` offers a file: `offer` names it for as long as it lasts (across restarts),
-    `name` is the name it had there (the receiver makes its own safe one), `size` its bytes
-    and `sha256` the hex digest of the whole file."""
+    """`offer` names it for as long as it lasts, across restarts; `name` is the sender's
+    (the receiver makes its own safe one); `sha256`, the whole file's hex digest."""
 
     id: Id
     sender: str
@@ -36,8 +33,7 @@ class FileOffer(WireMessage, frozen=True):
 
 
 class FileNote(WireMessage, frozen=True):
-    """The transfer `offer` ended on `sender`'s side as `state` says; `reason` is a
-    sentence for the user ("" when the state says it all)."""
+    """`reason`: a sentence for the user, "" when `state` says it all."""
 
     id: Id
     sender: str
@@ -47,17 +43,12 @@ class FileNote(WireMessage, frozen=True):
 
 
 class FileSeen(WireMessage, frozen=True):
-    """`sender` has the FileOffer or FileNote `reply_to`."""
-
     id: Id
     sender: str
     reply_to: Id
 
 
 class FileWant(WireMessage, frozen=True):
-    """The first message of a TCP connection from a receiver: send the file of `offer`
-    from byte `offset` to its end."""
-
     id: Id
     offer: Id
     offset: Int

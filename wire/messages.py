@@ -1,9 +1,5 @@
-"""The closed set of ChatApp messages (`Message`; `MESSAGE_TYPES`, its table, the codec's).
-
-Each has an `id` unique per sender; a reply names its request in `reply_to`. The same types
-travel both ways, in datagrams and TCP frames. "" is "none" (no token, no password), so
-that every field has one JSON type.
-"""
+"""The closed set of ChatApp messages (docs/PROTOCOL.md). "" is "none" (no token, no
+password), so that every field has one JSON type."""
 
 from __future__ import annotations
 
@@ -18,9 +14,8 @@ from wire.refusals import RefusalCode
 
 
 class Entry(NamedTuple):
-    """One row of the registry's table: a name, where it listens, whether it is online, and
-    its owner's public key (unpadded URL-safe base64; "" for a row of no key). In a
-    TableUpdate, port 0 means the name was released and the row is to be removed."""
+    """A table row. `key`: its owner's public key (wire.keys.key_text), or "". In a
+    TableUpdate, port 0 removes the row."""
 
     name: str
     ip: str
@@ -30,8 +25,7 @@ class Entry(NamedTuple):
 
 
 class Alias(NamedTuple):
-    """A name given up by a rename a moment ago (the registry's RENAME_GRACE), and the name
-    it leads to now, for a peer that never saw the rename."""
+    """A name given up by a rename within the registry's RENAME_GRACE, and where it leads."""
 
     old: str
     new: str
@@ -42,9 +36,8 @@ NOTICE_KIND = "notice"
 
 
 class StoredMessage(NamedTuple):
-    """A message kept in a mailbox: `kind` "direct", "channel" or NOTICE_KIND (sender "");
-    `stamp`, when it was saved. `saved_by`: of a direct message, the key (wire.keys.key_text)
-    whose SaveMessage brought it; else ""."""
+    """`kind`: "direct", "channel" or NOTICE_KIND (sender ""); `stamp`: when it was saved.
+    `saved_by`: of a direct message, the key whose SaveMessage brought it; else ""."""
 
     id: str
     sender: str
@@ -58,23 +51,17 @@ class StoredMessage(NamedTuple):
 
 
 class Ack(WireMessage, frozen=True):
-    """The request or push `reply_to` arrived and was handled."""
-
     id: Id
     reply_to: Id
 
 
 class Acks(WireMessage, frozen=True):
-    """An Ack for each of `replies`: one answer for the messages of one datagram (or one
-    pass of the sender's event loop)."""
-
     id: Id
     replies: Items[Id]
 
 
 class Refused(WireMessage, frozen=True):
-    """The request `reply_to` was refused; `reason` is a sentence for the user, `code` what
-    the refusal means to the program (the one to act on)."""
+    """`reason` is for the user; a program acts on `code` alone."""
 
     id: Id
     reply_to: Id
@@ -91,15 +78,12 @@ def version_refusal(kind: str) -> str:
 
 
 class TooBig(WireMessage, frozen=True):
-    """The answer to `reply_to` does not fit a datagram: ask again over TCP (like DNS's TC bit)."""
-
     id: Id
     reply_to: Id
 
 
 class Busy(WireMessage, frozen=True):
-    """The registry is too far behind to answer `reply_to` (a registration) now: send it
-    again in `wait_ms` milliseconds (a join storm)."""
+    """Answers only a registration: send it again in `wait_ms`."""
 
     id: Id
     reply_to: Id
@@ -123,12 +107,8 @@ def is_token(text: str) -> bool:
 
 
 class Register(WireMessage, frozen=True):
-    """Take `name` (first registration, `reg`, or a restart) for the client `port`.
-
-    `token`: from an earlier Welcome; the first time, one the peer made and kept before
-    asking (`is_token`), so that the name is its own even if the answer is lost.
-    `password`: "" for none. `wire`: the sender's WIRE_VERSION; the registry refuses another.
-    """
+    """`port`: the client port. `token`: from an earlier Welcome, else one the peer made and
+    kept before asking (`is_token`). `wire`: the sender's WIRE_VERSION."""
 
     id: Id
     name: str
@@ -139,9 +119,6 @@ class Register(WireMessage, frozen=True):
 
 
 class Welcome(WireMessage, frozen=True):
-    """Registration accepted: the token, the whole table, and the mailbox (its first part
-    when too big for one message: MoreMail brings the rest)."""
-
     id: Id
     reply_to: Id
     name: str
@@ -150,14 +127,11 @@ class Welcome(WireMessage, frozen=True):
     entries: Items[Entry]
     mail: Items[StoredMessage]
     aliases: Items[Alias]
-    #: where the service's registries are ("ip:port"), for a peer to move to when this
-    #: one stops answering (docs/SCALING.md); empty for a registry on its own
+    #: each "ip:port" (docs/PROTOCOL.md, "Several registries")
     registries: Items[str] = ()
 
 
 class MailTaken(WireMessage, frozen=True):
-    """The peer has shown the stored messages `ids`: the registry may delete them now."""
-
     id: Id
     name: str
     token: str
@@ -165,8 +139,7 @@ class MailTaken(WireMessage, frozen=True):
 
 
 class MoreMail(WireMessage, frozen=True):
-    """Answer to MailTaken while the mailbox holds more: its next part, oldest first (else
-    an Ack)."""
+    """Answers MailTaken while the mailbox holds more: its next part, oldest first."""
 
     id: Id
     reply_to: Id
@@ -193,10 +166,6 @@ class Keepalive(WireMessage, frozen=True):
 
 
 class Alive(WireMessage, frozen=True):
-    """Answer to Keepalive: the table version the peer should hold, with no push on its way
-    to it (a peer behind it takes the whole table), and the service's registries (as in
-    Welcome)."""
-
     id: Id
     reply_to: Id
     version: Int
@@ -204,8 +173,7 @@ class Alive(WireMessage, frozen=True):
 
 
 class TableUpdate(WireMessage, frozen=True):
-    """Pushed to online peers: the rows changed after version `since` (-1: `version` - 1)
-    to make `version`, each as it is then, in the order of their last change (port 0: gone)."""
+    """Rows changed after `since` (-1: `version` - 1), in the order of their last change."""
 
     id: Id
     version: Int
@@ -218,14 +186,10 @@ class TableUpdate(WireMessage, frozen=True):
 
 
 class TableRequest(WireMessage, frozen=True):
-    """Ask for the whole table."""
-
     id: Id
 
 
 class TableSnapshot(WireMessage, frozen=True):
-    """The whole table at `version`, with its aliases, for TableRequest."""
-
     id: Id
     reply_to: Id
     version: Int
@@ -237,8 +201,7 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True):
-    """A direct message from `sender` to `to`, from the sender or delivered by the registry
-    (`saved_by` then as in StoredMessage; "" from a peer, and ignored there)."""
+    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
 
     id: Id
     sender: str
@@ -248,9 +211,8 @@ class Chat(WireMessage, frozen=True):
 
 
 class SaveMessage(WireMessage, frozen=True):
-    """Ask the registry to deliver or store a direct message (`id`: the Chat's), its `text`
-    sealed to the recipient's `key` ("" for none; peer/core/sealed_mail.py). Answered with
-    an Ack, then a Saved push."""
+    """`id`: the Chat's. `text` is sealed to the recipient's `key` ("" for none;
+    peer/core/sealed_mail.py)."""
 
     id: Id
     sender: str
@@ -261,8 +223,7 @@ class SaveMessage(WireMessage, frozen=True):
 
 
 class Saved(WireMessage, frozen=True):
-    """Outcome of SaveMessage `reply_to`: delivered, or stored, or `refused` (a sentence for
-    the user: the recipient's mailbox is full)."""
+    """`refused`: "", or a sentence for the user (the recipient's mailbox is full)."""
 
     id: Id
     reply_to: Id
@@ -281,26 +242,20 @@ class ChannelPost(WireMessage, frozen=True):
 
 
 class Relayed(WireMessage, frozen=True):
-    """Outcome of ChannelPost or RoomPost `reply_to`: each other member has it, in their
-    mailbox or shown. Until it comes the sender keeps the post and asks again now and then
-    (the registry dedupes), in case a registry was killed while relaying. Never acked."""
+    """Answers a ChannelPost or RoomPost once every other member has it. Never acked."""
 
     id: Id
     reply_to: Id
 
 
 class Restarted(WireMessage, frozen=True):
-    """The registry has started again and counts this peer online: what the peer kept
-    meanwhile can go now, not at its next keepalive. Never acked (the keepalive makes up
-    for it). `registries` as in Welcome (pushed again as they change)."""
+    """Never acked: the next keepalive makes up for a lost one."""
 
     id: Id
     registries: Items[str] = ()
 
 
 class ChannelMessage(WireMessage, frozen=True):
-    """A channel message relayed by the registry; `id` is the original post's id."""
-
     id: Id
     sender: str
     text: str
@@ -319,16 +274,12 @@ class Join(WireMessage, frozen=True):
 
 
 class Leave(WireMessage, frozen=True):
-    """Leave the current room."""
-
     id: Id
     name: str
     token: str
 
 
 class RoomPost(WireMessage, frozen=True):
-    """Say `text` in `room`, the room it was typed in: refused unless the sender is in it."""
-
     id: Id
     sender: str
     token: str
@@ -337,8 +288,6 @@ class RoomPost(WireMessage, frozen=True):
 
 
 class RoomMessage(WireMessage, frozen=True):
-    """A room message relayed to a member; `history` marks replays shown on joining."""
-
     id: Id
     sender: str
     room: str
@@ -348,22 +297,16 @@ class RoomMessage(WireMessage, frozen=True):
 
 
 class RoomNotice(WireMessage, frozen=True):
-    """A line about `room` for its members: joins, leaves, quits, renames."""
-
     id: Id
     room: str
     text: str
 
 
 class RoomsRequest(WireMessage, frozen=True):
-    """Ask for the list of rooms."""
-
     id: Id
 
 
 class RoomList(WireMessage, frozen=True):
-    """Answer to RoomsRequest: room names with their member counts, in the same order."""
-
     id: Id
     reply_to: Id
     rooms: Items[str]
@@ -380,8 +323,7 @@ class Rename(WireMessage, frozen=True):
 
 
 class Notice(WireMessage, frozen=True):
-    """A line from the registry for the user; `quitter`, the name that quit in a quit
-    announcement (a peer folds a burst of those into one line), else ""."""
+    """`quitter`: who quit, in a quit announcement (a peer folds a burst into one line)."""
 
     id: Id
     text: str
