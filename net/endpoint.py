@@ -21,7 +21,6 @@ from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Dest, Outgoing
-from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable, SentStreams

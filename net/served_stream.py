@@ -59,84 +59,63 @@ class ServedStream:
             endpoint._slot_of[writer] = slot
         # no message yet on an accepted connection: its first may be handed off
         self._first = slot is not None
-        self._clock = asyncio.get_running_loop().time
-        # when the frame being waited for began (None: between frames, idle)
-        self._frame_began: float | None = self._clock() if slot is not None else None
         self._handed = False  # to the handoff's session, which closes it from then on
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
+        idle = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
+        # an accepted connection has FRAME_DEADLINE for its first frame
+        frames = Frames(self._decoder, reader, idle, begun=self._slot is not None)
         try:
-            while await self._one_read(reader):
+            while await self._one_read(frames, reader):
                 pass
         except (ConnectionError, OSError):
             pass
         finally:
             self._closed()
 
-    async def _one_read(self, reader: asyncio.StreamReader) -> bool:
+    async def _one_read(self, frames: Frames, reader: asyncio.StreamReader) -> bool:
         """Read what comes next, and hand over what it completes: whether to go on."""
-        if self._frame_began is None:
-            wait = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
-        else:
-            wait = max(0.0, self._frame_began + FRAME_DEADLINE - self._clock())
         try:
-            data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
-        except TimeoutError:
-            if self._frame_began is not None:
-                self._too_slow()
+            messages = await frames.read()
+        except (LateFrame, DecodeError) as exc:
+            self._refused(exc)
             return False
-        if not data:
-            return False
-        messages = self._feed(data)
         if messages is None:
             return False
         output = self._decoder.output()  # the handshake's answer, what waited for it
         if output and not self._writer.is_closing():
             # (asyncio's transport drops a write once closing; uvloop's raises)
             self._writer.write(output)
-        self._progress(messages)
+        slot, slots = self._slot, self._endpoint.listener.slots
+        if slot is not None and self._decoder.ready:
+            slots.shown_key(slot)
+        if slot is not None and messages:
+            slots.heard(slot)
         return await self._hand_over(messages, reader)
 
-    def _feed(self, data: bytes) -> list[Message] | None:
-        """The messages `data` completes, or None when it ends the connection: what does
-        not open closes it unanswered; a version from before the secure channel is told
-        so in clear, if it asked."""
+    def _refused(self, exc: LateFrame | DecodeError) -> None:
+        """Close on what does not open, unanswered; a version from before the secure channel
+        is told so in clear, if it asked."""
         writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
-        try:
-            return decoder.feed(data)
-        except KeyGiven:
+        if isinstance(exc, KeyGiven):
             writer.write(decoder.output())  # asked for our key in clear: given
-        except OverBudget:
+        elif isinstance(exc, OverBudget):
             _over_budget(endpoint, writer, self._addr)
-        except ClearFrame as exc:
-            # a version from before the secure channel: told so in clear, if it asked
+        elif isinstance(exc, LateFrame):
+            endpoint.slow_frames += 1
+            endpoint.rejections("slow frame", f"{self._closing(endpoint.slow_frames)}{exc}")
+        else:
             endpoint.bad_frames += 1
-            refused = endpoint._clear_refusal(exc.body, self._addr)
-            if refused is not None:
-                writer.write(frame(encode(refused)))
-        except DecodeError as exc:
-            # not answered: a frame that does not open gets no oracle
-            endpoint.bad_frames += 1
-            endpoint.rejections(
-                "bad frame",
-                f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.bad_frames}): "
-                f"{why_bad(exc)}",
-            )
-        return None
+            if isinstance(exc, ClearFrame):
+                refused = endpoint._clear_refusal(exc.body, self._addr)
+                if refused is not None:
+                    writer.write(frame(encode(refused)))
+            else:  # not answered: a frame that does not open gets no oracle
+                closing = self._closing(endpoint.bad_frames)
+                endpoint.rejections("bad frame", f"{closing}{why_bad(exc)}")
 
-    def _progress(self, messages: list[Message]) -> None:
-        slot, decoder = self._slot, self._decoder
-        slots = self._endpoint.listener.slots
-        if slot is not None and decoder.ready:
-            slots.shown_key(slot)
-        if messages:
-            if slot is not None:
-                slots.heard(slot)
-            self._frame_began = self._clock() if decoder.pending else None
-        elif not decoder.pending:
-            self._frame_began = None  # a whole frame of the handshake: between frames
-        elif self._frame_began is None:
-            self._frame_began = self._clock()  # the first bytes of a frame
+    def _closing(self, count: int) -> str:
+        return f"closed TCP connection from {fmt_addr(self._addr)} (#{count}): "
 
     async def _hand_over(self, messages: list[Message], reader: asyncio.StreamReader) -> bool:
         """Hand each of `messages` to the endpoint's owner, or the connection to the handoff
@@ -182,15 +161,6 @@ class ServedStream:
             del endpoint._routes[addr]
         writer.close()
 
-    def _too_slow(self) -> None:
-        endpoint = self._endpoint
-        endpoint.slow_frames += 1
-        endpoint.rejections(
-            "slow frame",
-            f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.slow_frames}): no "
-            f"whole frame within {FRAME_DEADLINE:g} s",
-        )
-
 
 def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -> None:
     endpoint.rejections(
@@ -210,6 +180,47 @@ def _answers(message: Message, msg_id: str) -> bool:
 
 def fmt_addr(addr: Addr) -> str:
     return f"{addr[0]}:{addr[1]}"
+
+
+class LateFrame(Exception):
+    """A frame begun not whole within FRAME_DEADLINE."""
+
+
+class Frames:
+    """The messages of a connection, read through `decoder`: a frame begun (`begun`: one is
+    already) has FRAME_DEADLINE seconds to be whole, the silence between frames `idle`
+    seconds (None: for ever)."""
+
+    def __init__(
+        self, decoder: SecureStream, reader: asyncio.StreamReader, idle: float | None, begun: bool
+    ) -> None:
+        self._decoder = decoder
+        self._reader = reader
+        self._idle = idle
+        self._clock = asyncio.get_running_loop().time
+        self._began: float | None = self._clock() if begun else None
+
+    async def read(self) -> list[Message] | None:
+        """The messages whole after the next read; None once the other side has closed or
+        been silent `idle` seconds. Raises LateFrame, what `decoder.feed` raises, OSError."""
+        if self._began is None:
+            wait = self._idle
+        else:  # FRAME_DEADLINE as it is now: tests shorten it
+            wait = max(0.0, self._began + FRAME_DEADLINE - self._clock())
+        try:
+            data = await asyncio.wait_for(self._reader.read(READ_CHUNK), wait)
+        except TimeoutError:
+            if self._began is None:
+                return None
+            raise LateFrame(f"no whole frame within {FRAME_DEADLINE:g} s") from None
+        if not data:
+            return None
+        messages = self._decoder.feed(data)
+        if not self._decoder.pending:
+            self._began = None
+        elif self._began is None or messages:
+            self._began = self._clock()  # a frame began in this read
+        return messages
 
 
 def why_bad(exc: DecodeError) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.service import READ_CHUNK, DeskService
+from net.served_stream import READ_CHUNK
+from registry.adapter.desk.service import DeskService
 from registry.core.desk.limits import DeskSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream

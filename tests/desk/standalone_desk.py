@@ -18,7 +18,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.service import READ_CHUNK, DeskService
+from net.served_stream import READ_CHUNK
+from registry.adapter.desk.service import DeskService
 from registry.core.desk.limits import (
     GRACE,
     MAX_WAITING,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.adapter.desk import service as desk_service
+from net import served_stream
 from registry.adapter.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
 from wire.desk.messages import DeskLine, DeskLook, DeskNotice, DeskPosition, DeskQueued
@@ -26,7 +26,7 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, every: float) -> No
 def test_a_desk_frame_that_trickles_in_after_the_first_message_is_cut_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(desk_service, "FRAME_DEADLINE", 0.5)
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.5)
     printed: list[str] = []
 
     async def scenario() -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 import msgspec
 
 from disk.operator_key import key_path, load_or_create_key
-from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
-from net.served_stream import READ_CHUNK
+from net.served_stream import Frames, LateFrame
 from net.wake import WakeTimer
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
@@ -144,8 +143,7 @@ class DeskService:
                 if registries:
                     self._write(conn, DeskRegistries(self._new_id(), "", registries))
                 pending: list[Message] = [first, *more, *decoder.feed(b"")]
-                # FRAME_DEADLINE as it is now: tests shorten it
-                frames = FrameReader(decoder, reader, FRAME_DEADLINE)
+                frames = Frames(decoder, reader, None, begun=decoder.pending > 0)
                 reason = await self._converse(conn, pending, frames)
         except (ConnectionError, OSError) as exc:
             reason = f"connection error: {exc}"
@@ -167,15 +165,14 @@ class DeskService:
         enable_keepalive(writer)
         return conn
 
-    async def _converse(self, conn: ConnId, pending: list[Message], frames: FrameReader) -> str:
+    async def _converse(self, conn: ConnId, pending: list[Message], frames: Frames) -> str:
         while conn in self._conns:
             for message in pending:
                 if conn not in self._conns:
                     break
                 if not isinstance(message, DeskMessage):
                     reason = f"{type(message).__name__} on a help-desk connection"
-                    self._refuse_frame(conn, reason)
-                    return reason
+                    return self._refuse_frame(conn, reason)
                 if isinstance(message, HANDS_OVER):
                     self._hold_handovers()
                 self._apply(self.queue.receive, conn, message)
@@ -183,9 +180,8 @@ class DeskService:
                 break
             try:
                 read = await frames.read()
-            except FrameRefused as refused:
-                self._refuse_frame(conn, str(refused))
-                return str(refused)
+            except (LateFrame, DecodeError) as exc:
+                return self._refuse_frame(conn, _refusal(exc))
             if read is None:
                 break
             pending = read
@@ -223,10 +219,11 @@ class DeskService:
 
         loop.call_soon(turn, HOLD_TURNS - 1)
 
-    def _refuse_frame(self, conn: ConnId, reason: str) -> None:
+    def _refuse_frame(self, conn: ConnId, reason: str) -> str:
         self.log(f"desk: closed connection {conn}: {reason}"[:300])
         self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
         self._close(conn)
+        return reason
 
     def tell_registries(self) -> None:
         registries = tuple(self.registries())
@@ -313,50 +310,12 @@ class DeskService:
             self.log(f"desk: internal error in the timer: {exc!r}")
 
 
+def _refusal(exc: LateFrame | DecodeError) -> str:
+    if isinstance(exc, OtherVersion):
+        return f"ChatApp versions differ ({exc}); use one version on every machine"
+    return f"bad frame: {exc}" if isinstance(exc, DecodeError) else str(exc)
+
+
 def _fingerprint(key: str) -> str:
     raw = key_from_text(key)
     return fingerprint(raw) if raw is not None else key
-
-
-class FrameRefused(Exception):
-    """What arrived cannot be read on: the reason, for the log and the connection."""
-
-
-class FrameReader:
-    """Reads a connection's messages through `decoder`, which may hold the start of a frame; a
-    frame begun has `deadline` seconds to be whole."""
-
-    def __init__(
-        self, decoder: SecureStream, reader: asyncio.StreamReader, deadline: float
-    ) -> None:
-        self._decoder = decoder
-        self._reader = reader
-        self._deadline = deadline
-        self._clock = asyncio.get_running_loop().time
-        self._began: float | None = self._clock() if decoder.pending else None
-
-    async def read(self) -> list[Message] | None:
-        """The messages whole after the next read, or None once the other side has closed.
-        Raises FrameRefused for a frame late, of another version or undecodable; OSError."""
-        if self._began is None:
-            data = await self._reader.read(READ_CHUNK)
-        else:
-            wait = max(0.0, self._began + self._deadline - self._clock())
-            try:
-                data = await asyncio.wait_for(self._reader.read(READ_CHUNK), wait)
-            except TimeoutError:
-                raise FrameRefused(f"no whole frame within {self._deadline:g} s") from None
-        if not data:
-            return None
-        try:
-            messages = list(self._decoder.feed(data))
-        except OtherVersion as exc:
-            why = f"ChatApp versions differ ({exc}); use one version on every machine"
-            raise FrameRefused(why) from None
-        except DecodeError as exc:
-            raise FrameRefused(f"bad frame: {exc}") from None
-        if not self._decoder.pending:
-            self._began = None
-        elif self._began is None or messages:
-            self._began = self._clock()  # a frame began in this read
-        return messages

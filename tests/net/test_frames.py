@@ -1,5 +1,5 @@
-"""Reading a desk connection frame by frame (registry.adapter.desk.service): whole frames as they
-come, silence between frames, and a deadline for a frame once begun."""
+"""Reading a connection frame by frame (net.served_stream.Frames): whole frames as they come,
+silence between frames, and a deadline for a frame once begun."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from registry.adapter.desk.service import FrameReader, FrameRefused
+from net import served_stream
+from net.served_stream import Frames, LateFrame
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskLine, DeskLook
+from wire.errors import DecodeError
 from wire.messages import Message
 
 
@@ -31,13 +33,16 @@ def sent(client: SecureStream, *messages: Message) -> bytes:
     return client.output()
 
 
+pytestmark = pytest.mark.timeout(10)
+
+
 def test_whole_frames_are_read_and_the_end_is_none() -> None:
     async def scenario() -> None:
         client, desk = sessions()
         reader = asyncio.StreamReader()
         reader.feed_data(sent(client, DeskLook("q-1"), DeskLook("q-2")))
         reader.feed_eof()
-        frames = FrameReader(desk, reader, 1.0)
+        frames = Frames(desk, reader, None, begun=False)
         assert await frames.read() == [DeskLook("q-1"), DeskLook("q-2")]
         assert await frames.read() is None
 
@@ -49,7 +54,7 @@ def test_part_of_a_frame_is_no_message_yet() -> None:
         client, desk = sessions()
         data = sent(client, DeskLine("l-1", "", "hello", "s-1"))
         reader = asyncio.StreamReader()
-        frames = FrameReader(desk, reader, 1.0)
+        frames = Frames(desk, reader, None, begun=False)
         reader.feed_data(data[:5])
         assert await frames.read() == []
         reader.feed_data(data[5:])
@@ -58,25 +63,29 @@ def test_part_of_a_frame_is_no_message_yet() -> None:
     asyncio.run(scenario())
 
 
-def test_a_frame_begun_must_be_whole_within_the_deadline() -> None:
+def test_a_frame_begun_must_be_whole_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.2)
+
     async def scenario() -> None:
         client, desk = sessions()
         data = sent(client, DeskLine("l-1", "", "x" * 200, "s-1"))
         reader = asyncio.StreamReader()
-        frames = FrameReader(desk, reader, 0.2)
+        frames = Frames(desk, reader, 5.0, begun=False)
         reader.feed_data(data[:10])
         assert await frames.read() == []
-        with pytest.raises(FrameRefused, match=r"no whole frame within 0.2 s"):
+        with pytest.raises(LateFrame, match=r"no whole frame within 0.2 s"):
             await frames.read()
 
     asyncio.run(scenario())
 
 
-def test_silence_between_frames_has_no_deadline() -> None:
+def test_silence_between_frames_has_no_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
+
     async def scenario() -> None:
         client, desk = sessions()
         reader = asyncio.StreamReader()
-        frames = FrameReader(desk, reader, 0.1)
+        frames = Frames(desk, reader, None, begun=False)
         reading = asyncio.ensure_future(frames.read())
         await asyncio.sleep(0.3)  # three deadlines of silence
         assert not reading.done()
@@ -91,7 +100,28 @@ def test_what_does_not_decode_is_refused() -> None:
         _, desk = sessions()
         reader = asyncio.StreamReader()
         reader.feed_data(b"\x00\x00\x00\x05hello")
-        with pytest.raises(FrameRefused, match="bad frame"):
-            await FrameReader(desk, reader, 1.0).read()
+        with pytest.raises(DecodeError):
+            await Frames(desk, reader, None, begun=False).read()
+
+    asyncio.run(scenario())
+
+
+def test_silence_longer_than_idle_ends_the_reading() -> None:
+    async def scenario() -> None:
+        _, desk = sessions()
+        assert await Frames(desk, asyncio.StreamReader(), 0.1, begun=False).read() is None
+
+    asyncio.run(scenario())
+
+
+def test_a_frame_begun_already_has_the_deadline_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
+
+    async def scenario() -> None:
+        _, desk = sessions()
+        with pytest.raises(LateFrame):
+            await Frames(desk, asyncio.StreamReader(), None, begun=True).read()
 
     asyncio.run(scenario())
