@@ -102,7 +102,7 @@ class Leaving:
         not_carried_out(shared.lines.after_change, "you left at once", emit)
         shared.lines.after_change.clear()
         undelivered = self.undelivered()
-        shared.settling.hold_only(undelivered)
+        shared.settling.hold(*undelivered)
         shared.settling.keep_outbox(emit)
         if undelivered:
             kept = counted(len(undelivered), "message")
@@ -138,7 +138,7 @@ class Leaving:
         elif room:
             emit(Print(f"[You left {room}; your next start goes back to it.]", "system"))
         kept = self.undelivered()
-        settling.hold_only(kept)  # all of it kept on disk, at the end of the event
+        settling.hold(*kept)  # all of it kept on disk, at the end of the event
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
             count = counted(len(said), "message")
@@ -177,7 +177,7 @@ class Leaving:
         emit(Print(line, "error"))
         undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event is it
-        shared.settling.hold_only(undelivered)
+        shared.settling.hold(*undelivered)
         shared.settling.keep_outbox(emit)
         if undelivered:
             count = counted(len(undelivered), "message")

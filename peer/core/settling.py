@@ -94,13 +94,14 @@ class Settling:
         held = self.held
         return tuple(m for m in self.unsettled.values() if m.id in held) if held else ()
 
-    def hold(self, message: Message) -> None:
-        """Hold `message` (a direct message: its save) for the registry, in the order typed
+    def hold(self, *messages: Message) -> None:
+        """Hold `messages` (a direct message: its save) for the registry, in the order typed
         (not typed: at the end)."""
-        unsettled, msg_id = self.unsettled, message.id
-        new = msg_id not in unsettled
-        unsettled[msg_id] = message
-        self.held.add(msg_id)
+        unsettled, new = self.unsettled, False
+        for message in messages:
+            new = new or message.id not in unsettled
+            unsettled[message.id] = message
+            self.held.add(message.id)
         if new:  # a leave (answered, never kept): in its place in the order typed
             ordered = sorted(unsettled.values(), key=self.typed_at)
             unsettled.clear()  # the same dict: PeerCore.unsettled views it
@@ -118,12 +119,6 @@ class Settling:
         else:
             self.maybe(msg_id)
         return held
-
-    def hold_only(self, messages: Iterable[Message]) -> None:
-        """Hold `messages`, given in the order typed, and nothing else."""
-        self.held.clear()
-        for message in messages:
-            self.hold(message)
 
     def keep_outbox(self, emit: Emit) -> None:
         """Emit a KeepOutbox when what is on disk is not the outbox."""

@@ -43,7 +43,8 @@ def test_it_is_kept_on_disk_only_when_it_changed() -> None:
     outbox.hold(later)
     outbox.keep_outbox(out.append)
     assert out == [KeepOutbox((kept, later))]
-    outbox.hold_only([later])
-    assert outbox.outbox == (later,)
+    outbox.keep_outbox(out.append)
+    assert len(out) == 1  # unchanged
+    assert outbox.answered(kept) and outbox.outbox == (later,)
     outbox.keep_outbox(out.append)
     assert out[-1] == KeepOutbox((later,))
