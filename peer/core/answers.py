@@ -71,12 +71,12 @@ class Answers:
 
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
         """The registry took `save`: its outcome (saved, delivered) is awaited."""
-        kept = self._shared.outbox.answered(save)
+        kept = self._shared.settling.answered(save)
         self._shared.requests.outcomes.wait(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took channel post `post`: said, and its relaying awaited."""
-        kept = self._shared.outbox.answered(post)
+        kept = self._shared.settling.answered(post)
         if self._shared.requests.outcomes.wait(post, now):
             if kept:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
@@ -87,7 +87,7 @@ class Answers:
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took room line `post`: its relaying awaited, as a channel post's."""
         shared = self._shared
-        kept = shared.outbox.answered(post)
+        kept = shared.settling.answered(post)
         if shared.requests.outcomes.wait(post, now) and kept:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
@@ -95,7 +95,7 @@ class Answers:
         shared.inbox.handed_over(post.sender, post.id, emit)
 
     def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
-        self._shared.outbox.answered(leave)
+        self._shared.settling.answered(leave)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
         self._noticed_joins.discard(join.id)
@@ -134,7 +134,7 @@ class Answers:
             return  # a copy of an outcome already shown
         kept = requests.outcomes.of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
-            kept = shared.outbox.answered(request.message) or kept
+            kept = shared.settling.answered(request.message) or kept
             self._link.over(request.message, now, emit)
         save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None

@@ -140,7 +140,7 @@ class DirectChats:
 
     def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
         """`ack` came for a direct message of ours: True when it waited for it, then done
-        with and settled (unless the outbox holds messages: the event's end looks)."""
+        with and settled."""
         chat = self._chats.answer(ack.reply_to)
         if chat is None:
             return False
@@ -148,10 +148,7 @@ class DirectChats:
         emit(Print(f"[Message received by {chat.to}.]", "system"))
         if self._long_chat:  # (mostly none is on its way: asked for every ack)
             self._chat_over(chat, now, emit, gave_up=False)
-        if shared.outbox.held:
-            shared.settling.maybe(chat.id)
-        else:
-            shared.settling.settled(chat.id)
+        shared.settling.settled(chat.id)
         return True
 
     def tick(self, now: float, emit: Emit) -> None:

@@ -18,7 +18,6 @@ from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
-from peer.core.outbox import Outbox
 from peer.core.parts import Parts
 from peer.core.received import Received
 from peer.core.registration import Registration
@@ -31,6 +30,7 @@ from peer.core.requests import Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
 from peer.core.sealed_mail import CARRIERS
+from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
@@ -79,16 +79,16 @@ class PeerCore:
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
         self.keepalive = options.get("keepalive", KEEPALIVE)
-        outbox = Outbox(options.get("outbox", ()))
+        settling = Settling(options.get("outbox", ()))
         alarm = Alarm()
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
             new_id=IdMaker(session),
             table=Table(),
-            outbox=outbox,
-            requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
+            settling=settling,
+            requests=Requests(server, settling, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),
-            room_return=RoomReturn(outbox, options.get("room", "")),
+            room_return=RoomReturn(settling, options.get("room", "")),
             alarm=alarm,
             shown=options.get("seen", ()),
         )
@@ -310,7 +310,7 @@ class PeerCore:
     @property
     def outbox(self) -> tuple[Message, ...]:
         """Messages held while the registry does not answer."""
-        return tuple(self._shared.outbox)
+        return self._shared.settling.outbox
 
     def prompt(self) -> str:
         """The input prompt: the name, the room or "(offline)", or the question asked."""
@@ -350,13 +350,13 @@ class PeerCore:
         if shown != self._prompt_of:
             self._prompt_of = shown
             self._update_prompt(emit)
-        outbox = shared.outbox
-        if outbox.held or outbox.on_disk:
-            outbox.keep(emit)
+        settling = shared.settling
+        if settling.held or settling.on_disk:
+            settling.keep_outbox(emit)
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
-        if shared.settling.maybe_settled:
-            shared.settling.settle(self.parts.leaving.on_its_way)
+        if settling.maybe_settled:
+            settling.settle(self.parts.leaving.on_its_way)
 
     def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()

@@ -88,12 +88,7 @@ class Leaving:
     def on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
         being known delivered (Settling.settle)."""
-        outbox = self._shared.outbox
-        return (
-            self._direct.holds(msg_id)
-            or self._shared.requests.holds(msg_id)
-            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
-        )
+        return self._direct.holds(msg_id) or self._shared.requests.holds(msg_id)
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""
@@ -107,8 +102,8 @@ class Leaving:
         not_carried_out(shared.lines.after_change, "you left at once", emit)
         shared.lines.after_change.clear()
         undelivered = self.undelivered()
-        shared.outbox.replace(undelivered)
-        shared.outbox.keep(emit)
+        shared.settling.hold(*undelivered)
+        shared.settling.keep_outbox(emit)
         if undelivered:
             kept = counted(len(undelivered), "message")
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
@@ -123,29 +118,27 @@ class Leaving:
         """Everything sent and not known delivered, in the order typed, each once: direct
         messages as the saves they would become."""
         shared = self._shared
-        found: dict[str, Message] = {m.id: m for m in shared.outbox}  # its leaves included
-        for message in shared.settling.unsettled.values():
-            save = shared.save_of(message) if isinstance(message, Chat) else message
-            found.setdefault(message.id, save)
-        return tuple(sorted(found.values(), key=shared.settling.typed_at))
+        unsettled = shared.settling.unsettled.values()  # held leaves included
+        return tuple(shared.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
         """A `dereg` or quit left unanswered: the peer exits all the same, saying what the
         next start finds (after a `dereg`, no room: a kept `leave` follows its lines)."""
         shared = self._shared
-        state, outbox = shared.state, shared.outbox
+        state, settling = shared.state, shared.settling
         room = state.room
         if room and not dereg.quitting:
+            outbox = settling.outbox
             if any(isinstance(m, RoomPost) for m in outbox) and not any(
                 isinstance(m, Leave) for m in outbox
             ):
-                outbox.add(Leave(shared.new_id(), state.name, state.token))
+                settling.hold(Leave(shared.new_id(), state.name, state.token))
             state.room = ""  # kept at the end of the event: the next start is in no room
             emit(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
             emit(Print(f"[You left {room}; your next start goes back to it.]", "system"))
         kept = self.undelivered()
-        outbox.replace(kept)  # all of it kept on disk, at the end of the event
+        settling.hold(*kept)  # all of it kept on disk, at the end of the event
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
             count = counted(len(said), "message")
@@ -184,8 +177,8 @@ class Leaving:
         emit(Print(line, "error"))
         undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event is it
-        shared.outbox.replace(undelivered)
-        shared.outbox.keep(emit)
+        shared.settling.hold(*undelivered)
+        shared.settling.keep_outbox(emit)
         if undelivered:
             count = counted(len(undelivered), "message")
             line = (

@@ -70,7 +70,8 @@ class Registration:
         for said in self.after_welcome:
             emit(said)
         self.after_welcome.clear()
-        count = sum(1 for m in shared.outbox if not isinstance(m, Leave))  # a leave is no message
+        kept = shared.settling.outbox
+        count = sum(1 for m in kept if not isinstance(m, Leave))  # a leave is no message
         if first and count:
             line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
             emit(Print(line, "system"))

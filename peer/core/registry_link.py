@@ -51,7 +51,7 @@ class RegistryLink:
         inbox = self._shared.inbox
         if inbox.acks_held:
             inbox.send_held(emit)
-        kept = self.next_kept() if self._shared.outbox else None
+        kept = self.next_kept() if self._shared.settling.held else None
         self._requests.send(message, now, emit, quiet, kept=kept)
 
     def over(self, message: Message, now: float, emit: Emit, *, gave_up: bool = False) -> None:
@@ -62,14 +62,14 @@ class RegistryLink:
             return
         if self._shared.life.phase is Phase.REPLACED:
             return  # this start sends nothing more (see Leaving.replaced)
-        outbox = self._shared.outbox
-        if not gave_up and message not in outbox:
+        held = self._shared.settling.held
+        if not gave_up and message.id not in held:
             kept = self.next_kept()
             if kept is not None:
                 self.request(kept, now, emit, quiet=True)
                 return
         for waiting, quiet in requests.order.take_held():
-            if gave_up and (message in outbox or isinstance(message, DELIVERED)):
+            if gave_up and (message.id in held or isinstance(message, DELIVERED)):
                 # the registry is away: what was typed behind it is kept behind it, said now
                 self._failed(Request(waiting, quiet), now, emit, False)
             else:
@@ -115,20 +115,20 @@ class RegistryLink:
     def _join_outbox(self, emit: Emit) -> None:
         """The saves and posts on their way, not accepted, join the outbox in the order
         typed, to go one at a time: sent again apart, one lost would be overtaken."""
-        requests, outbox = self._requests, self._shared.outbox
+        requests, settling = self._requests, self._shared.settling
         carried = [
             message
             for message in requests.messages()
             if isinstance(message, DELIVERED)
             and message.id not in requests.outcomes
-            and message not in outbox  # (a kept one on its way goes first all the same)
+            and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
             requests.answer_sent(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
-            outbox.add(message)
+            settling.hold(message)
         if carried:
-            outbox.keep(emit)  # on disk, as any kept message
+            settling.keep_outbox(emit)  # on disk, as any kept message
 
     # -- the registry away and back -----------------------------------------------------
 
@@ -247,7 +247,7 @@ class RegistryLink:
 
     def _keepalive(self, now: float, emit: Emit) -> None:
         shared = self._shared
-        if not shared.life.registered and not shared.outbox:
+        if not shared.life.registered and not shared.settling.held:
             return
         if shared.watch.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now

@@ -84,7 +84,7 @@ class RequestEnds:
         if isinstance(message, Deregister) and message.quitting:
             emit(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
-            self._shared.outbox.answered(message)
+            self._shared.settling.answered(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
         """The reason said for `refusal`. A name unknown to the registry (its console
@@ -115,7 +115,7 @@ class RequestEnds:
         if isinstance(message, RoomPost):
             self._membership.post_refused(message, refusal, now, emit)
             return True
-        if isinstance(message, SaveMessage | ChannelPost) and shared.outbox.answered(message):
+        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.answered(message):
             self._kept_refused(message, reason, emit)
             return True
         if isinstance(message, SaveMessage):
@@ -153,7 +153,7 @@ class RequestEnds:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
         registry restarted): whether every member has it is not known. Said; not kept."""
         self._shared.requests.outcomes.take(post.id)
-        self._shared.outbox.answered(post)
+        self._shared.settling.answered(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
         else:
@@ -240,22 +240,22 @@ class RequestEnds:
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
         emit(Send(shared.requests.server, shared.deregister_message(), shared.trust.registry))
-        if shared.outbox:
+        if shared.settling.held:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)
 
     def _kept(self, message: Message, quiet: bool, now: float, emit: Emit) -> None:
         """Something the user sent went unanswered: kept in the outbox, said once."""
         shared = self._shared
-        watch, outbox = shared.watch, shared.outbox
+        watch, settling = shared.watch, shared.settling
         if not quiet and isinstance(message, RoomPost | Leave):
             # once an outage: each line is said kept below
             if not watch.rooms_down_said:
                 emit(Print(ROOMS_DOWN, "error"))
             watch.rooms_down_said = True
-        if message not in outbox:
-            outbox.add(message)
-            outbox.keep(emit)  # on disk before we say it is kept
+        if message.id not in settling.held:
+            settling.hold(message)
+            settling.keep_outbox(emit)  # on disk before we say it is kept
         if not quiet and not isinstance(message, Leave):
             emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
         self._went_away(now, emit)

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from msgspec import Struct
 
 from peer.core.actions import Addr, Emit, Send
-from peer.core.outbox import Outbox
 from peer.core.retry_wait import BusyWaits
+from peer.core.settling import Settling
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
@@ -206,7 +206,7 @@ class Requests:
     def __init__(
         self,
         server: Addr,
-        outbox: Outbox,
+        settling: Settling,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
         alarm: Alarm | None = None,
@@ -214,7 +214,8 @@ class Requests:
         self.server = server  # where requests go: the registry used now (`move_to`)
         #: What requests are sealed for (`registry`): the peer's own Trust, given by Shared.
         self.trust = Trust(b"", lambda name: None)
-        self._outbox = outbox
+        self._settling = settling  # the outbox: its messages, and the ids `held`
+        self._held = settling.held
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         self._sent: Retransmitter[Request] = Retransmitter(
@@ -267,7 +268,7 @@ class Requests:
             order.waited_for = line
             order.held.setdefault(message.id, (message, quiet))
             return True
-        if kept is not None and message not in self._outbox and type(message) is not Deregister:
+        if kept is not None and message.id not in self._held and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
@@ -277,7 +278,7 @@ class Requests:
         long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
             message
         )
-        if long or message in self._outbox:
+        if long or message.id in self._held:
             order.waited_for = message.id
         if order.paced or not order.take(now):
             if order.wait(Request(message, quiet)):
@@ -312,7 +313,7 @@ class Requests:
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
         is a room line or leave and `rejoining`."""
-        for message in self._outbox:
+        for message in self._settling.outbox:
             if rejoining and isinstance(message, RoomPost | Leave):
                 return None
             msg_id = message.id

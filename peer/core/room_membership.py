@@ -82,8 +82,8 @@ class Membership:
             self._link.request(said, now, emit)
         else:
             # typed after a /join that waits for kept lines: for the room it joins
-            shared.outbox.add(said)
-            shared.outbox.keep(emit)  # on disk before we say it is kept
+            shared.settling.hold(said)
+            shared.settling.keep_outbox(emit)  # on disk before we say it is kept
             emit(Print(f"[Kept; said in {room} once you are in it.]", "system"))
         if cmd.spelled_as_command(text):
             line = (
@@ -128,12 +128,12 @@ class Membership:
     def joined(self, join: Join, now: float, emit: Emit) -> None:
         """The registry answered `join`: we are in its room, spelled as the registry does.
         Kept lines that waited for it go now (a kept /leave after them takes us out again)."""
-        shared = self._shared
+        shared, kept = self._shared, self._shared.settling
         shared.state.room = shared.rooms.spelling(join.room)
         self.seen_room(shared.state.room)
-        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in shared.outbox):
+        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in kept.outbox):
             shared.state.room = ""
-        if shared.outbox:  # kept lines that waited for this join go now
+        if kept.held:  # kept lines that waited for this join go now
             self._link.flush_outbox(now, emit)
 
     # -- the way back -------------------------------------------------------------------
@@ -155,11 +155,11 @@ class Membership:
         shared = self._shared
         if not shared.room_return.answered(join):
             return
-        for message in list(shared.outbox):
+        for message in shared.settling.outbox:
             if isinstance(message, RoomPost):
                 self.post_refused(message, refusal, now, emit)
             elif isinstance(message, Leave):
-                shared.outbox.answered(message)  # in no room already
+                shared.settling.answered(message)  # in no room already
 
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
         """Say which line was not sent, in full, and why; refused as not in its room, we are
@@ -167,11 +167,10 @@ class Membership:
         and said in the room once we are back in it."""
         shared = self._shared
         if self._link.counts_us_offline(refusal.code):
-            if post not in shared.outbox:
-                shared.outbox.add(post)
+            shared.settling.hold(post)
             self._link.come_back(now, emit)
             return
-        shared.outbox.answered(post)
+        shared.settling.answered(post)
         emit(Print(f"[Not sent to {post.room}: {refusal.reason}]", "error"))
         emit(Print(f"[Your line: {post.text}]", "error"))
         state = shared.state

@@ -6,7 +6,7 @@ that waits for them. Sans-IO: the core sends each Join.
 from __future__ import annotations
 
 from peer.core.actions import Emit, KeepRoom, Print
-from peer.core.outbox import Outbox
+from peer.core.settling import Settling
 from wire.messages import Join, Leave, Message, RoomList, RoomPost
 from wire.names import name_key
 from wire.words import counted
@@ -17,11 +17,11 @@ SHOWN_SINCE_JOIN_KEPT = 200
 
 
 class RoomReturn:
-    """Which room this peer goes back to, and when: the room lines kept in `outbox` are said
+    """Which room this peer goes back to, and when: the room lines kept in the outbox are said
     there before any other join; `room`, an earlier run's, is gone back to at the Welcome."""
 
-    def __init__(self, outbox: Outbox, room: str = "") -> None:
-        self._outbox = outbox
+    def __init__(self, settling: Settling, room: str = "") -> None:
+        self._settling = settling
         #: The room joined again for kept lines typed in it (`rejoin_for_kept`), until that
         #: join is answered; None when none is. Read-only outside this class.
         self.rejoining: str | None = None
@@ -61,7 +61,7 @@ class RoomReturn:
         if kept_in:
             self.join_after_kept, self._join_sent = join, False
             # what is typed next goes after it (`waits_for_join`)
-            self._outbox.settling.note_typed(join)
+            self._settling.note_typed(join)
             line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
             emit(Print(line, "system"))
             return False
@@ -73,10 +73,9 @@ class RoomReturn:
         join = self.join_after_kept
         if join is None or self._join_sent or self.rejoining is not None:
             return None
-        typed_at = self._outbox.settling.typed_at
-        if any(
-            isinstance(m, RoomPost | Leave) and typed_at(m) < typed_at(join) for m in self._outbox
-        ):
+        typed_at = self._settling.typed_at
+        kept = self._settling.outbox
+        if any(isinstance(m, RoomPost | Leave) and typed_at(m) < typed_at(join) for m in kept):
             return None
         self._join_sent = True
         return join
@@ -84,7 +83,7 @@ class RoomReturn:
     def waits_for_join(self, message: Message) -> bool:
         """Whether kept `message` was typed after the /join that waits for kept lines."""
         join = self.join_after_kept
-        typed_at = self._outbox.settling.typed_at
+        typed_at = self._settling.typed_at
         return join is not None and typed_at(message) > typed_at(join)
 
     def drop_join(self) -> None:
@@ -93,7 +92,7 @@ class RoomReturn:
 
     def _kept_room(self) -> str:
         """The room of the first room line kept in the outbox; "" when none is kept."""
-        return next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
+        return next((m.room for m in self._settling.outbox if isinstance(m, RoomPost)), "")
 
     def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
         """The room to join again (said) before sending the lines kept for it, when we are
@@ -140,7 +139,7 @@ class RoomReturn:
         (the join for kept lines, or the /join that waited for them); no longer waited for."""
         if self.join_after_kept == join:
             self.join_after_kept = None
-            self._outbox.settling.forget_typed(join.id)
+            self._settling.forget_typed(join.id)
             return True
         if self.rejoining is None or name_key(join.room) != name_key(self.rejoining):
             return False

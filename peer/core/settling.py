@@ -1,24 +1,25 @@
 """What the user sent and is not known delivered, in the order typed: the one record of it,
 which the adapter's log follows (a Sending record when typed, a Settled once on its way
-nowhere, written after the event)."""
+nowhere, written after the event). Those held for the registry are its outbox (docs/GUIDE.md,
+"When the registry is down"), kept on disk too."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
 
-from peer.core.actions import Sending, Settled
-from wire.messages import Chat, Message
+from peer.core.actions import Emit, KeepOutbox, Sending, Settled
+from wire.messages import Chat, Leave, Message
 
 
 class Settling:
-    """The order typed, what is not yet settled, and what the event may have settled."""
+    """The order typed, what is not yet settled, what of it is held for the registry, and
+    what the event may have settled."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept in its outbox, in its order, typed before
         anything of this run (kept on disk there: no Sending)."""
-        # the order typed, by id, until settled (or answered, for a leave): what waits for
-        # the registry goes out in that order (peer.core.outbox)
+        # the order typed, by id, until settled (or answered, for a leave)
         self._typed: dict[str, int] = {}
         self._count = itertools.count()
         #: What is not settled, by id, in the order typed, as the log keeps it: a direct
@@ -27,6 +28,10 @@ class Settling:
         for message in kept:
             self.note_typed(message)
             self.unsettled[message.id] = message
+        #: The ids of the unsettled messages held for the registry: its outbox.
+        self.held: set[str] = set(self.unsettled)
+        #: The outbox as last kept on disk.
+        self.on_disk: tuple[Message, ...] = tuple(self.unsettled.values())
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
         self.records: list[Sending | Settled] = []
@@ -69,8 +74,8 @@ class Settling:
 
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
-        for it, unless it is settled already or was never typed."""
-        if self.unsettled.pop(msg_id, None) is not None:
+        for it, unless it is held, settled already or was never typed."""
+        if msg_id not in self.held and self.unsettled.pop(msg_id, None) is not None:
             self._typed.pop(msg_id, None)
             self.records.append(Settled(msg_id))
 
@@ -82,3 +87,42 @@ class Settling:
                 if msg_id in self.unsettled and not on_its_way(msg_id):
                     self.settled(msg_id)
             self.maybe_settled.clear()
+
+    @property
+    def outbox(self) -> tuple[Message, ...]:
+        """The messages held for the registry, in the order typed."""
+        held = self.held
+        return tuple(m for m in self.unsettled.values() if m.id in held) if held else ()
+
+    def hold(self, *messages: Message) -> None:
+        """Hold `messages` (a direct message: its save) for the registry, in the order typed
+        (not typed: at the end)."""
+        unsettled, new = self.unsettled, False
+        for message in messages:
+            new = new or message.id not in unsettled
+            unsettled[message.id] = message
+            self.held.add(message.id)
+        if new:  # a leave (answered, never kept): in its place in the order typed
+            ordered = sorted(unsettled.values(), key=self.typed_at)
+            unsettled.clear()  # the same dict: PeerCore.unsettled views it
+            unsettled.update((m.id, m) for m in ordered)
+
+    def answered(self, message: Message) -> bool:
+        """`message` is answered: no longer held, and maybe settled (a leave is). True when it
+        was held (its confirmation then says which message it is for)."""
+        msg_id = message.id
+        held = msg_id in self.held
+        self.held.discard(msg_id)
+        if isinstance(message, Leave):
+            self.settled(msg_id)
+            self.forget_typed(msg_id)
+        else:
+            self.maybe(msg_id)
+        return held
+
+    def keep_outbox(self, emit: Emit) -> None:
+        """Emit a KeepOutbox when what is on disk is not the outbox."""
+        outbox = self.outbox
+        if outbox != self.on_disk:
+            self.on_disk = outbox
+            emit(KeepOutbox(outbox))

@@ -11,7 +11,6 @@ from peer.core.actions import Addr, Emit, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Lifecycle
-from peer.core.outbox import Outbox
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Requests
 from peer.core.room_return import KnownRooms, RoomReturn
@@ -71,7 +70,8 @@ class Shared:
     state: PeerState
     new_id: IdMaker
     table: Table
-    outbox: Outbox
+    #: What the user sent and is not known delivered, in the order typed, and its outbox.
+    settling: Settling
     requests: Requests
     watch: RegistryWatch
     room_return: RoomReturn
@@ -91,8 +91,6 @@ class Shared:
     change_lines: ChangeLines = field(init=False)
     #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
-    #: What the user sent and is not known delivered, in the order typed: the outbox's.
-    settling: Settling = field(init=False)
 
     def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
         #: Who may say what (peer.core.table), judged by the key that sealed each message.
@@ -102,7 +100,6 @@ class Shared:
         self.life: Lifecycle = self.state.life
         self.change_lines = ChangeLines(self.table, lambda: self.state.name, self.alarm)
         self.inbox = Inbox(self.life, self.new_id, shown)
-        self.settling = self.outbox.settling
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The service's registries ("ip:port" each; what is not one is left out)."""

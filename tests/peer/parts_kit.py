@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from peer.core import actions as pa
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event
-from peer.core.outbox import Outbox
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import RegistryWatch
 from peer.core.requests import Request, Requests
 from peer.core.room_return import RoomReturn
+from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
 from wire.ids import IdMaker
@@ -31,13 +31,13 @@ T0 = 1_700_000_000.0
 
 def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: str = "") -> Shared:
     """Alice's shared state; `registered`: welcomed, with bob online and carol offline."""
-    kept = Outbox(outbox)
+    kept = Settling(outbox)
     alarm = Alarm()
     made = Shared(
         state=PeerState("alice", ME[1], "tok"),
         new_id=IdMaker("a"),
         table=Table(),
-        outbox=kept,
+        settling=kept,
         requests=Requests(SERVER, kept, alarm=alarm),
         watch=RegistryWatch(alarm=alarm),
         room_return=RoomReturn(kept, room),

@@ -151,7 +151,7 @@ def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
         "[Server not responding]",
         "[Kept in your outbox; sent when the server answers.]",
     ]
-    assert list(r.made.outbox) == [post] and r.made.watch.down
+    assert r.made.settling.outbox == (post,) and r.made.watch.down
 
 
 def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:

@@ -31,7 +31,7 @@ def test_what_is_typed_goes_after_the_kept_outbox_one_at_a_time() -> None:
     registry.request(post, T0, out.append)
     assert sent(out) == [KEPT]  # the first kept one goes as a probe
     made.requests.answer(KEPT.id)
-    made.outbox.answered(KEPT)
+    made.settling.answered(KEPT)
     out.clear()
     registry.over(KEPT, T0, out.append)
     assert sent(out) == [post]  # then what was held behind it

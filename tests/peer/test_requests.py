@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Action, Send
-from peer.core.outbox import Outbox
 from peer.core.requests import (
     EXTRA_ROUNDS,
     GIVEN_UP_KEPT,
@@ -17,6 +16,7 @@ from peer.core.requests import (
     STREAM_WAIT,
     Requests,
 )
+from peer.core.settling import Settling
 from tests.peer.retry_rule import heard_for
 from wire.messages import (
     ChannelPost,
@@ -54,7 +54,7 @@ def sent(out: list[Action]) -> list[Message]:
 
 
 def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:
-    requests = Requests(SERVER, Outbox(), timeout=0.5, attempts=3)
+    requests = Requests(SERVER, Settling(), timeout=0.5, attempts=3)
     out: list[Action] = []
     rooms = RoomsRequest("r-1")
     requests.send(rooms, T0, out.append, quiet=True)
@@ -83,7 +83,7 @@ def rounds_until_given_up(requests: Requests, heard: list[float]) -> tuple[int, 
 
 def test_a_request_is_tried_more_rounds_while_the_registry_is_heard_from() -> None:
     # its copies or their answers are lost, but the registry sends other things
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     requests.send(save("s-1"), T0, [].append)
     heard = [T0 + 0.2 + k for k in range(100)]  # every second, say a room line
     copies, at = rounds_until_given_up(requests, heard)
@@ -93,18 +93,18 @@ def test_a_request_is_tried_more_rounds_while_the_registry_is_heard_from() -> No
 
 
 def test_a_request_is_given_up_when_nothing_came_during_its_last_round() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     requests.send(save("s-1"), T0, [].append)
     copies, at = rounds_until_given_up(requests, [T0 + 1.0])  # heard once, in its 1st round
     assert copies == 2 * ATTEMPTS and at == pytest.approx(heard_for(2))
-    requests = Requests(SERVER, Outbox())  # (one that never waited longer)
+    requests = Requests(SERVER, Settling())  # (one that never waited longer)
     requests.send(save("s-2"), T0, [].append)
     copies, at = rounds_until_given_up(requests, [T0 - 1.0])  # heard before it was sent
     assert copies == ATTEMPTS and at == pytest.approx(heard_for(1))
 
 
 def test_a_keepalive_has_all_its_rounds_as_an_idle_peer_hears_nothing_else() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     requests.send(Keepalive("k-1", "alice", "tok"), T0, [].append, quiet=True)
     copies, at = rounds_until_given_up(requests, [])
     assert copies == ATTEMPTS * (1 + EXTRA_ROUNDS)
@@ -112,7 +112,7 @@ def test_a_keepalive_has_all_its_rounds_as_an_idle_peer_hears_nothing_else() -> 
 
 
 def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     out: list[Action] = []
     long, after, later = save("s-1", LONG), post("p-2"), ChannelPost("c-3", "alice", "tok", "x")
     for message in (long, after, later):
@@ -130,7 +130,7 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
 
 def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
     first, second = save("s-1"), post("p-2")
-    requests = Requests(SERVER, Outbox([first, second]))
+    requests = Requests(SERVER, Settling([first, second]))
     assert requests.next_kept(rejoining=False) == first
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
@@ -141,7 +141,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
 
 
 def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_again() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     out: list[Action] = []
     asked = RoomsRequest("r-1")
     requests.send(asked, T0, out.append)
@@ -161,7 +161,7 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_agai
 def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_since() -> None:
     # a registry in a join storm pushes, but its answer over TCP is slow: asked again, as
     # a request whose datagrams went unanswered while it was heard from
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     asked = RoomsRequest("r-1")
     requests.send(asked, T0, [].append)
     requests.stream("r-1", T0 + 0.1)
@@ -171,7 +171,7 @@ def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_s
 
 
 def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     requests.send(RoomsRequest("r-1"), T0, [].append)
     requests.stream("r-1", T0)
     answered = requests.answer("r-1")
@@ -180,7 +180,7 @@ def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
 
 
 def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     message = save("s-1")
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
@@ -196,7 +196,7 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
 
 
 def test_the_outcome_of_a_save_is_taken_once() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     message = save("s-1")
     requests.outcomes.wait(message, T0, kept=False)
     assert requests.outcomes.take("s-1") == message
@@ -205,7 +205,7 @@ def test_the_outcome_of_a_save_is_taken_once() -> None:
 
 
 def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
     for given_up in joins:
         requests.outcomes.give_up(given_up)
@@ -216,7 +216,7 @@ def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None
 
 
 def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     out: list[Action] = []
     asked, long, held, given_up = RoomsRequest("r-1"), save("s-2", LONG), post("p-3"), join("j-4")
     for message in (asked, long, held):
@@ -230,7 +230,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
 
 
 def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
-    requests = Requests(SERVER, Outbox())
+    requests = Requests(SERVER, Settling())
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append, quiet=True)
     assert not requests.undelivered((SaveMessage, Leave))  # an outbox retry
@@ -244,9 +244,9 @@ def test_what_is_undelivered_leaves_out_quiet_retries() -> None:
 # -- the pace (peer.core.requests) ---------------------------------------------------------------
 
 
-def paced_requests(outbox: Outbox | None = None) -> Requests:
+def paced_requests(outbox: Settling | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
-    requests = Requests(SERVER, outbox or Outbox())
+    requests = Requests(SERVER, outbox or Settling())
     requests.order.rule = BucketRule(10.0, 2.0)
     return requests
 
@@ -312,7 +312,7 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
 
 def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
     kept = [save("k-1"), save("k-2")]
-    requests = paced_requests(Outbox(kept))
+    requests = paced_requests(Settling(kept))
     out: list[Action] = []
     requests.send(save("s-1"), T0, out.append)
     requests.send(save("s-2"), T0, out.append)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.core.outbox import Outbox
 from peer.core.requests import Requests
+from peer.core.settling import Settling
 from wire.messages import Keepalive
 from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
@@ -115,7 +115,7 @@ def test_a_give_up_returns_the_wait_to_the_estimate() -> None:
 
 
 def test_another_registry_is_measured_afresh() -> None:
-    requests = Requests(("127.0.0.1", 9000), Outbox())
+    requests = Requests(("127.0.0.1", 9000), Settling())
     requests.round_trip.sample(3.0)
     requests.move_to(("127.0.0.1", 9001))
     assert requests.round_trip.srtt is None and requests.round_trip.rto == TIMEOUT
@@ -124,7 +124,7 @@ def test_another_registry_is_measured_afresh() -> None:
 def copies_of_keepalives(answer_after: float, count: int) -> list[int]:
     """Copies sent of `count` keepalives in turn, each answered `answer_after` seconds after
     its first copy (a registry that far behind): how many copies each took."""
-    requests = Requests(("127.0.0.1", 9000), Outbox())
+    requests = Requests(("127.0.0.1", 9000), Settling())
     now, heard, copies = T0, T0, []
     for k in range(count):
         keepalive = Keepalive(f"k-{k}", "alice", "tok")

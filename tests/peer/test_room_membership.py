@@ -93,7 +93,7 @@ def test_a_room_line_refused_as_offline_is_kept_and_we_come_back() -> None:
     post = RoomPost("a-1", "alice", "tok", "lobby", "hello")
     refusal = Refused("r-1", "a-1", "You are offline.", RefusalCode.OFFLINE)
     rooms.post_refused(post, refusal, T0, out.append)
-    assert list(made.outbox) == [post]
+    assert made.settling.outbox == (post,)
     assert [type(m).__name__ for m in sent(out)] == ["Register"]
 
 
