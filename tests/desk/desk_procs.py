@@ -151,7 +151,7 @@ class DeskWorld:
         self.server = self._start_server()
 
     def _start_server(self) -> Proc:
-        args = [str(ROOT / "tests" / "desk" / "standalone_desk.py"), "--port", str(self.port)]
+        args = ["-m", "tests.desk.standalone_desk", "--port", str(self.port)]
         server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
         listening = server.expect(r"desk listening on 127\.0\.0\.1:(\d+); join code ([\d-]+)")
         self.port, self.code = int(listening.group(1)), listening.group(2)
@@ -174,8 +174,11 @@ class DeskWorld:
         return ["-m", "ChatApp", *args, *(["--registry-key", self.code] * trusting)]
 
     def env(self) -> dict[str, str]:
+        """The environment of the world's processes: as the end-to-end harness gives its
+        own in what Python reads as it starts (tests/e2e/process.py `child_env`), so both
+        are forked by one server of the worker's."""
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(ROOT)
+        env["PYTHONIOENCODING"] = "utf-8"
         env["CHATAPP_DATA_DIR"] = str(self.tmp / "state")  # where held places are kept
         env["NO_COLOR"] = "1"
         key = self.data_dir / "desk-key"  # made by the desk as it starts

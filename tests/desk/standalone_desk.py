@@ -1,5 +1,5 @@
 """A help desk on its own, without the rest of the registry, for the desk's tests: run as
-`python tests/desk/standalone_desk.py --port 0 --data-dir DIR`, it prints `desk listening on
+`python -m tests.desk.standalone_desk --port 0 --data-dir DIR`, it prints `desk listening on
 HOST:PORT` and serves until stopped (SIGINT, SIGTERM). With `--console`, standard input is
 the console operator's.
 """
