@@ -68,10 +68,13 @@ class Proc:
         self.lines.put(None)
 
     def send(self, *lines: str) -> None:
+        """Type `lines`; to a process that has ended (one refused at its start, say), they
+        are lost as a person's would be: what it said and its status tell the test."""
         assert self.popen.stdin is not None
-        for line in lines:
-            self.popen.stdin.write(line + "\n")
-        self.popen.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):
+            for line in lines:
+                self.popen.stdin.write(line + "\n")
+            self.popen.stdin.flush()
 
     def expect(self, pattern: str, timeout: float = WAIT) -> re.Match[str]:
         """Consume lines until one matches `pattern` (a regex searched in the line)."""
