@@ -28,6 +28,11 @@ PROGRAMS = {
     "an exit with a message": "import sys; sys.exit('leaving')",
     "an uncaught exception": "raise ValueError('out')",
     "output closed before its end": "import os, sys; print('x'); os.close(1)",
+    "an end awaiting a thread and atexit": (
+        "import atexit, sys, threading, time; atexit.register(print, 'at exit');"
+        " threading.Thread(target=lambda: (time.sleep(0.2), print('thread'))).start();"
+        " sys.exit(5)"
+    ),
 }
 
 
@@ -120,6 +125,23 @@ def test_what_a_server_cannot_give_starts_fresh(tmp_path: Path) -> None:
     for proc in (elsewhere, with_an_option):
         assert not isinstance(proc, ForkedPopen)
         assert proc.wait(timeout=20) == 0
+
+
+@pytest.mark.timeout(60)
+def test_forked_processes_make_keys_of_their_own() -> None:
+    """The server loads OpenSSL's backend before it forks: each process still draws its
+    own randomness (a key, a nonce), as fresh ones do."""
+    code = (
+        "import os, nacl.utils; from cryptography.hazmat.primitives.asymmetric.x25519 import"
+        " X25519PrivateKey; print(X25519PrivateKey.generate().public_key().public_bytes_raw()"
+        ".hex(), nacl.utils.random(16).hex(), os.urandom(16).hex())"
+    )
+    drawn = []
+    for _ in range(3):
+        proc = popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        assert isinstance(proc, ForkedPopen)
+        drawn.extend(proc.communicate(timeout=30)[0].split())
+    assert len(drawn) == len(set(drawn)) == 9
 
 
 @pytest.mark.timeout(60)

@@ -73,10 +73,13 @@ class Proc:
         self.lines.put(None)
 
     def send(self, *lines: str) -> None:
+        """Type `lines`; to a process that has ended (one refused at its start, say), they
+        are lost as a person's would be: what it said and its status tell the test."""
         assert self.popen.stdin is not None
-        for line in lines:
-            self.popen.stdin.write(line + "\n")
-        self.popen.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):
+            for line in lines:
+                self.popen.stdin.write(line + "\n")
+            self.popen.stdin.flush()
 
     def expect(self, pattern: str, timeout: float = WAIT) -> re.Match[str]:
         """Consume lines until one matches `pattern` (a regex searched in the line)."""
@@ -156,7 +159,7 @@ class DeskWorld:
         self.server = self._start_server()
 
     def _start_server(self) -> Proc:
-        args = [str(ROOT / "tests" / "desk" / "standalone_desk.py"), "--port", str(self.port)]
+        args = ["-m", "tests.desk.standalone_desk", "--port", str(self.port)]
         server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
         listening = server.expect(r"desk listening on 127\.0\.0\.1:(\d+); join code ([\d-]+)")
         self.port, self.code = int(listening.group(1)), listening.group(2)
@@ -179,8 +182,11 @@ class DeskWorld:
         return ["-m", "ChatApp", *args, *(["--registry-key", self.code] * trusting)]
 
     def env(self) -> dict[str, str]:
+        """The environment of the world's processes: as the end-to-end harness gives its
+        own in what Python reads as it starts (tests/e2e/process.py `child_env`), so both
+        are forked by one server of the worker's."""
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(ROOT)
+        env["PYTHONIOENCODING"] = "utf-8"
         env["CHATAPP_DATA_DIR"] = str(self.tmp / "state")  # where held places are kept
         env["NO_COLOR"] = "1"
         key = self.data_dir / "desk-key"  # made by the desk as it starts

@@ -1,5 +1,5 @@
 """A help desk on its own, without the rest of the registry, for the desk's tests: run as
-`python tests/desk/standalone_desk.py --port 0 --data-dir DIR`, it prints `desk listening on
+`python -m tests.desk.standalone_desk --port 0 --data-dir DIR`, it prints `desk listening on
 HOST:PORT` and serves until stopped (SIGINT, SIGTERM). With `--console`, standard input is
 the console operator's.
 """
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.served_stream import READ_CHUNK
 from registry.adapter.desk.service import DeskService
+from registry.core.desk import limits
 from registry.core.desk.limits import (
     GRACE,
     MAX_WAITING,
@@ -93,8 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a session is taken to last until enough are measured",
     )
     parser.add_argument("--crisis-notice", default=None)
+    parser.add_argument(
+        "--work-bits-less",
+        type=int,
+        default=0,
+        help="bits fewer of work asked of each join than a desk asks: its rule, at a "
+        "cost tests of who gets a place can pay by the hundred",
+    )
     parser.add_argument("--console", action="store_true", help="the console is an operator")
     args = parser.parse_args(argv)
+    limits.WORK_BITS_FIRST -= args.work_bits_less
+    limits.WORK_BITS_MOST -= args.work_bits_less
     try:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:

@@ -139,8 +139,8 @@ def _interrupt_while_loading(chat: ChatEnv, args: list[str]) -> None:
         time.sleep(delay)  # the moment a person presses Ctrl-C: nothing to await
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
-        if "init_import_site" in err or err.strip() == "KeyboardInterrupt":
-            continue  # in the interpreter's own start, before any of ChatApp runs
+        if "Fatal Python error: init_" in err or err.strip() == "KeyboardInterrupt":
+            continue  # in the interpreter's own start (its site, its streams), before ChatApp
         if proc.returncode == 1 and not err:
             continue  # there too: no word at all (seen at 0.06 s on a loaded machine)
         if err.startswith("Error processing line"):

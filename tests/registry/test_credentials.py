@@ -25,8 +25,9 @@ def _old_hash(password: str) -> str:
 def test_a_hash_is_made_at_today_s_cost_and_says_so() -> None:
     stored = hash_password("sesame", SALT)
     assert LOG2_N >= 17 and stored.startswith(f"scrypt-{LOG2_N}$")
-    assert check_password("sesame", stored) and not check_password("Sesame", stored)
-    assert not outdated(stored)
+    # (a wrong password is refused at the cost before, below, and at today's lowered, in
+    # the registry's tests: each check here is 0.4 s of CPU)
+    assert check_password("sesame", stored) and not outdated(stored)
 
 
 def test_a_hash_of_the_cost_before_is_checked_and_known_as_outdated() -> None:
