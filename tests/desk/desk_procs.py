@@ -23,7 +23,7 @@ from net.registry_key import ask_key
 from secure.stream import SecureStream
 from tests.fork_server import popen
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
-from wire.desk.render import PLACE, WELCOME_BACK
+from wire.desk.render import NOW_AT, PLACE, WELCOME_BACK
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
@@ -37,6 +37,12 @@ def place(position: int | str) -> str:
     """What a person is told of their place (`position`, or a pattern such as `(\\d)`), as
     the desk says it (wire.desk.render.PLACE): the one place a test reads those words."""
     return PLACE.format(position)
+
+
+def now_at(position: int | str) -> str:
+    """How a waiting person is told their place changed, up to the estimate
+    (wire.desk.render.NOW_AT)."""
+    return NOW_AT.format(position)
 
 
 def kept(position: int | str) -> str:

@@ -35,6 +35,10 @@ def test_what_the_person_and_operator_see() -> None:
         "number 1 in the queue: you are next"
         in render_person(DeskPosition("", "", 1, 1, 0, WaitEstimate(EST_TYPICAL, 0, 0)))[0]
     )
+    assert render_person(DeskPosition("", "", 3, 1, 0, WaitEstimate(EST_TYPICAL, 300, 900))) == [
+        "[You are now number 3 in the queue"
+        " (estimated wait: 5-15 min, from a typical session length).]"
+    ]
     session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown

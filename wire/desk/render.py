@@ -30,6 +30,8 @@ from wire.shown_text import clean, pad, width
 
 #: How a waiting person is told their place, and a place taken back.
 PLACE = "number {} in the queue"
+#: How a waiting person is told their place changed (with the estimate after it).
+NOW_AT = f"You are now {PLACE}"
 WELCOME_BACK = "Welcome back: your place was kept"
 
 
@@ -121,9 +123,7 @@ def render_person(message: DeskMessage) -> list[str]:
         case DeskPosition(reply_to="") as p:
             estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""
-            return [
-                f"[You are now {PLACE.format(p.position)}{next_} (estimated wait: {estimate}).]"
-            ]
+            return [f"[{NOW_AT.format(p.position)}{next_} (estimated wait: {estimate}).]"]
         case DeskPosition() as p:  # the answer to `.queue`
             ahead = p.position - 1
             people = f"{ahead} {'person is' if ahead == 1 else 'people are'}"
