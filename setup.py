@@ -49,7 +49,6 @@ COMPILED = [
     "peer/core/requests.py",
     "peer/adapter/mapped_log.py",
     "peer/adapter/state.py",
-    "peer/core/outbox.py",
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
