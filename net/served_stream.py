@@ -97,8 +97,10 @@ class ServedStream:
         """Close on what does not open, unanswered; a version from before the secure channel
         is told so in clear, if it asked."""
         writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
+        # (a write once closed: dropped by asyncio's transport, raised by uvloop's)
+        answer = writer.write if not writer.is_closing() else lambda _: None
         if isinstance(exc, KeyGiven):
-            writer.write(decoder.output())  # asked for our key in clear: given
+            answer(decoder.output())  # asked for our key in clear: given
         elif isinstance(exc, OverBudget):
             _over_budget(endpoint, writer, self._addr)
         elif isinstance(exc, LateFrame):
@@ -109,7 +111,7 @@ class ServedStream:
             if isinstance(exc, ClearFrame):
                 refused = endpoint._clear_refusal(exc.body, self._addr)
                 if refused is not None:
-                    writer.write(frame(encode(refused)))
+                    answer(frame(encode(refused)))
             else:  # not answered: a frame that does not open gets no oracle
                 closing = self._closing(endpoint.bad_frames)
                 endpoint.rejections("bad frame", f"{closing}{why_bad(exc)}")

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.peer.test_node_batches import REGISTRY, SERVER, started_node
 
 
+@pytest.mark.needs_pure  # replaces the endpoint's send (started_node)
 def test_the_registrys_key_in_clear_is_not_taken_as_the_registry_heard(tmp_path: Path) -> None:
     async def main() -> tuple[float, float, float]:
         node = started_node(tmp_path, [])
