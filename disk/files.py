@@ -171,7 +171,8 @@ class InUse(Exception):
 
     def __init__(self, pid: int) -> None:
         super().__init__(f"locked by pid {pid}")
-        self.pid = pid
+        #: " (pid N)", or "" when the pid is unknown: said after what holds the lock.
+        self.by = f" (pid {pid})" if pid else ""
 
 
 def private_folder(path: Path) -> str:
@@ -190,8 +191,9 @@ def private_folder(path: Path) -> str:
 
 
 def hold_lock(path: Path) -> int:
-    """Lock `path` (an flock) while the returned descriptor stays open, and write this
-    process's id in it. Raises InUse, OSError."""
+    """Lock `path` (an flock, its folder made private if there is none) while the returned
+    descriptor stays open, and write this process's id in it. Raises InUse, OSError."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = open_regular(path, os.O_RDWR | os.O_CREAT)
     try:
         try:

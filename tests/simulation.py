@@ -16,7 +16,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peer.adapter.mapped_log import outbox_after_a_kill
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
@@ -26,7 +25,7 @@ from registry.core.dispatch import RegistryCore
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Ack, Acks, Message, RoomMessage, Saved, StoredMessage
+from wire.messages import Ack, Acks, Chat, Message, RoomMessage, Saved, SaveMessage, StoredMessage
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
@@ -73,16 +72,20 @@ class Host:
     exit_code: int | None = None
     life: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)
-    outbox: tuple[Message, ...] = ()
     #: the room kept on disk (KeepRoom)
     room: str = ""
-    #: every outbox the peer wrote to disk, in order
-    outbox_writes: list[tuple[Message, ...]] = field(default_factory=list)
+    #: every message the peer logged durably (held for the registry, or a save), in order
+    durable: list[Message] = field(default_factory=list)
     #: the sending log: what was sent and not settled, by id (survives a kill)
     sending: dict[str, Message] = field(default_factory=dict)
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outbox(self) -> tuple[Message, ...]:
+        """What the sending log holds: the next start sends it."""
+        return tuple(self.sending.values())
 
     @property
     def addr(self) -> Addr:
@@ -164,11 +167,12 @@ class SimNet:
         host = self.hosts[name]
         host.life += 1
         host.exit_code = None
-        if host.sending:  # as PeerStateFile.load_outbox does
-            host.outbox = tuple(
-                outbox_after_a_kill(list(host.outbox), [*host.sending.values()], host.token)
-            )
-            host.sending = {}
+        host.sending = {  # as PeerStateFile.load_outbox does
+            m.id: SaveMessage(m.id, m.sender, host.token, m.to, m.text)
+            if isinstance(m, Chat)
+            else m
+            for m in host.sending.values()
+        }
         host.core = PeerCore(
             name=name,
             port=host.port,
@@ -369,7 +373,9 @@ class SimNet:
             if isinstance(record, pa.Sending):
                 host.sending[record.message.id] = record.message
                 self.typed[record.message.id] = (host.name, record.message)
-            else:  # (one kept in the outbox by an earlier run was never logged)
+                if record.durable:
+                    host.durable.append(record.message)
+            else:
                 host.sending.pop(record.id, None)
                 # settled means delivered: nothing holds it on its way any more
                 on_its_way = core.parts.leaving.on_its_way(record.id)
@@ -390,9 +396,6 @@ class SimNet:
                 case pa.Remember(name, token):
                     host.token = token
                     host.files[name] = token
-                case pa.KeepOutbox(messages):
-                    host.outbox = messages
-                    host.outbox_writes.append(messages)
                 case pa.KeepRoom(room):
                     host.room = room
                 case pa.Shown(shown):

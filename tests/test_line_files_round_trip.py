@@ -83,7 +83,9 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
         )
     )
     with tempfile.TemporaryDirectory() as tmp:
-        PeerStateFile(Path(tmp), "alice").save_outbox(messages)
+        kept = PeerStateFile(Path(tmp), "alice")
+        kept.sending.write([Sending(m, durable=True) for m in messages], messages)  # held
+        kept.close()
         again = PeerStateFile(Path(tmp), "alice")
         assert tuple(again.load_outbox("tok")) == messages
         assert again.problems == []

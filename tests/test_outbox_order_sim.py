@@ -49,7 +49,7 @@ def kept_while_the_registry_is_down(seed: int) -> Recording:
     # given up a round on (as far apart as the lossy network's answers lately took)
     for _ in range(120):
         net.run(0.5)
-        if [m.text for m in net.hosts["x"].outbox] == TYPED:  # type: ignore[attr-defined]
+        if [m.text for m in net.hosts["x"].core.outbox] == TYPED:  # type: ignore[union-attr]
             return net
     raise AssertionError("the lines were not kept")
 

@@ -275,11 +275,11 @@ def test_a_direct_message_unanswered_when_its_sender_is_killed_is_not_lost() -> 
 
 def test_a_direct_message_answered_at_once_is_never_written_to_disk() -> None:
     net = three()
-    writes = len(net.hosts["x"].outbox_writes)
+    writes = len(net.hosts["x"].durable)
     net.type("x", "send y hello")
     net.run(1)
     assert "[Message received by y.]" in net.screen("x")
-    assert len(net.hosts["x"].outbox_writes) == writes
+    assert len(net.hosts["x"].durable) == writes
 
 
 def test_a_restarted_registry_makes_every_peer_resync_its_table() -> None:

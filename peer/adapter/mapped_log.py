@@ -8,7 +8,7 @@ import errno
 import mmap
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -16,7 +16,7 @@ from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
 from peer.core.actions import Sending, Settled, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
-from wire.messages import Chat, Message, SaveMessage
+from wire.messages import Message
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
@@ -146,7 +146,7 @@ class SendingLog:
             self._log.clear()
             return
         if self._log.size > COMPACT_AT:
-            self._log.replace(b"".join([b"+" + encode(m) + b"\n" for m in unsettled]))
+            self.rewrite(unsettled)
             return
         data, durable = b"", False
         for record in records:  # (no generator: a call less, for every message sent)
@@ -171,11 +171,10 @@ class SendingLog:
                 unreadable.append(record)
         return messages, unreadable
 
-    def forget(self) -> None:
-        """Drop every record, durably (once what an earlier run left is kept elsewhere).
-        Raises OSError."""
-        if self.path.exists():
-            self._log.replace(b"")
+    def rewrite(self, messages: Iterable[Message]) -> None:
+        """Make `messages` the log's only records, durably (what an earlier run left, read
+        and set aside). Raises OSError."""
+        self._log.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
 
     def close(self) -> None:
         """Unmap the file (before it is moved by a rename)."""
@@ -194,28 +193,6 @@ class SendingLog:
                     key = f" {number}"  # no id has a space: never settled by mistake
                 found[key] = line + b"\n"
         return found
-
-
-def outbox_after_a_kill(
-    outbox: list[Message], unsettled: list[Message], token: str
-) -> list[Message]:
-    """What a peer restarted after a kill has to send, in the order typed: its kept `outbox`,
-    and the `unsettled` messages it does not hold (both in the order typed), each before the
-    first held one typed after it; direct messages as saves (with `token`)."""
-    typed = {m.id: i for i, m in enumerate(unsettled)}
-    held = {m.id for m in outbox}
-    others = [(i, m) for i, m in enumerate(unsettled) if m.id not in held]
-    messages: list[Message] = []
-    for message in outbox:
-        at = typed.get(message.id, -1)
-        while others and others[0][0] < at:
-            messages.append(others.pop(0)[1])
-        messages.append(message)
-    messages += [m for _, m in others]
-    return [
-        SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
-        for m in messages
-    ]
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

@@ -33,7 +33,6 @@ from peer.core.actions import (
     Exit,
     FileDatagram,
     ForFiles,
-    KeepOutbox,
     KeepRoom,
     KeysListed,
     OnceShown,
@@ -63,7 +62,6 @@ INPUT_AFTER_FAILURE = 1.0
 _KEPT: dict[type, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
-    KeepOutbox: ("your outbox", ""),
     KeepRoom: ("the room you are in", ""),
 }
 
@@ -321,7 +319,6 @@ class PeerNode:
             SendStream: self._send,
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
-            KeepOutbox: lambda a: self.state.save_outbox(a.messages),
             KeepRoom: lambda a: self.state.save_room(a.room),
             Exit: lambda a: self._finish(a.code),
             AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),

@@ -51,12 +51,10 @@ def lock(data_dir: Path, name: str) -> int:
     same files). StartRefused when that is so, or when the directory cannot be used."""
     path = data_dir / "peers" / f"{name_key(name)}.lock"
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return hold_lock(path)
     except InUse as busy:
-        pid = f" (pid {busy.pid})" if busy.pid else ""
         raise StartRefused(
-            f"[{name} is already running with the data directory {data_dir}{pid}; "
+            f"[{name} is already running with the data directory {data_dir}{busy.by}; "
             "quit it first, or use another name.]"
         ) from None
     except OSError as exc:

@@ -1,6 +1,7 @@
 """The peer's own kept state, per name under `peers/`: its registration token, the ids of
-the messages it has shown, what it has sent and not seen delivered, its outbox, the room it
-is in, its key, its history and its file transfers' records. A rename moves all of it."""
+the messages it has shown, what it has sent and not seen delivered (its outbox included),
+the room it is in, its key, its history and its file transfers' records. A rename moves
+all of it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ import json
 import os
 from pathlib import Path
 
-from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
-from peer.adapter.mapped_log import SeenLog, SendingLog, outbox_after_a_kill
+from disk.files import append_bytes, parse_json, read_text, replace_durably
+from peer.adapter.mapped_log import SeenLog, SendingLog
 from peer.adapter.mapped_log import why_unreadable as _why
-from wire.codec import decode, encode
-from wire.errors import DecodeError
-from wire.messages import Message
+from wire.messages import Chat, Message, SaveMessage
 from wire.names import name_key, name_problem
 from wire.words import counted
 
@@ -33,7 +32,6 @@ class PeerStateFile:
         self.path = token_path(root, name)
         self.key_path = self._kept("key")
         self.seen_path = self._kept("seen")
-        self.outbox_path = self._kept("outbox")
         self.room_path = self._kept("room")
         self.sending_path = self._kept("sending")
         self.history_path = self._kept("history")
@@ -135,10 +133,12 @@ class PeerStateFile:
         self.sending.close()
 
     def load_outbox(self, token: str) -> list[Message]:
-        """What an earlier run left to send, each once: its outbox, then what it had sent and
-        not seen delivered when killed (direct messages as saves, with `token`), written to
-        the outbox durably before the log is emptied. Problems are said in `problems`."""
-        messages = self._load_kept_outbox()
+        """What an earlier run left unsettled, in the order typed (direct messages as saves,
+        with `token`): its outbox, and what it had sent and not seen delivered when killed.
+        The log is rewritten with them, durably. Problems are said in `problems`."""
+        old = self._kept("outbox")  # (kept apart by earlier versions of ChatApp)
+        if os.path.exists(old):
+            self.problems.append(f"Your outbox {old} is from an earlier version of ChatApp {_OLD}")
         try:
             sent, unreadable = self.sending.earlier()
         except OSError as exc:
@@ -146,59 +146,23 @@ class PeerStateFile:
                 f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
                 "your last session ended may not have gone out."
             )
-            return messages
-        if not sent and not unreadable:
-            return messages
-        messages = outbox_after_a_kill(messages, sent, token)
+            return []
+        messages: list[Message] = [
+            SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
+            for m in sent
+        ]
         try:
             if unreadable:
                 aside = _set_aside(self.sending_path, unreadable)
                 some = counted(len(unreadable), "record")
                 self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
-            self.save_outbox(tuple(messages))
-            self.sending.forget()
+            if sent or unreadable:
+                self.sending.rewrite(messages)
         except OSError as exc:
             self.problems.append(
-                f"Could not move what your last session sent into your outbox ({_why(exc)}); "
-                f"it is sent in this session, and kept in {self.sending_path} meanwhile."
+                f"Could not rewrite {self.sending_path} ({_why(exc)}); what your last session "
+                "sent is sent in this session, and kept there meanwhile."
             )
-        return messages
-
-    def _load_kept_outbox(self) -> list[Message]:
-        """The messages an earlier run kept to send. Lines that are not messages are moved to
-        `<outbox>.unreadable` first, durably, and said in `problems`."""
-        try:
-            lines = read_bytes(self.outbox_path).split(b"\n")
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            self.problems.append(
-                f"Could not read your outbox {self.outbox_path} ({_why(exc)}); what it holds "
-                "was not sent."
-            )
-            return []
-        messages: list[Message] = []
-        good: list[bytes] = []
-        bad: list[bytes] = []
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                messages.append(decode(line))
-                good.append(line + b"\n")
-            except DecodeError:
-                bad.append(line + b"\n")
-        if bad:
-            try:
-                aside = _set_aside(self.outbox_path, bad)
-                replace_durably(self.outbox_path, b"".join(good))
-            except OSError as exc:
-                self.problems.append(
-                    f"Could not set aside what your outbox {self.outbox_path} holds that is not "
-                    f"a message ({_why(exc)}); it stays there."
-                )
-                return messages
-            self.problems.append(f"{counted(len(bad), 'line')} of your outbox {_UNREAD}{aside}.")
         return messages
 
     def load_room(self) -> str:
@@ -220,18 +184,17 @@ class PeerStateFile:
         """Keep `room` ("" for none) for the next start. Raises OSError."""
         _replace(self.room_path, room.encode())
 
-    def save_outbox(self, messages: tuple[Message, ...]) -> None:
-        """Replace the kept outbox atomically and durably (it holds unsent messages)."""
-        _replace(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
 
-
-_UNREADABLE = ("outbox.unreadable", "sending.unreadable")  # what `_set_aside` set aside
+#: The files of an outbox kept by earlier versions: moved by a rename, never read.
+_EARLIER = ("outbox", "outbox.unreadable")
 #: The files a rename moves to the new name's, by kind (the transfers' folder apart).
-_MOVED = ("seen", "outbox", "room", "sending", "key", "history", *_UNREADABLE)
+_MOVED = ("seen", "room", "sending", "key", "history", "sending.unreadable", *_EARLIER)
 #: Said of what a kept file holds that cannot be read, then where it was set aside.
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
 )
+#: Said of an outbox file of an earlier version, which is not read.
+_OLD = "and is not read: what it holds did not go out (it stays there)."
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:

@@ -62,8 +62,8 @@ class Shown(Struct, frozen=True):
 class Sending(Struct, frozen=True):
     """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
     Settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
-    as it now is, so that a power cut does not lose it either (a direct message unanswered
-    at its first try, as the save it becomes)."""
+    as it now is, so that a power cut does not lose it either (a message held in the outbox;
+    a direct message unanswered at its first try, as the save it becomes)."""
 
     message: Message
     durable: bool = False
@@ -73,12 +73,6 @@ class Settled(Struct, frozen=True):
     """A record, not an action (see Sending): the message `id` needs no keeping any more."""
 
     id: str
-
-
-class KeepOutbox(Struct, frozen=True):
-    """The outbox is now `messages`: keep them, so a restarted peer still sends them."""
-
-    messages: tuple[Message, ...]
 
 
 class KeepRoom(Struct, frozen=True):
@@ -153,7 +147,6 @@ Action = (
     | Remember
     | Prompt
     | Shown
-    | KeepOutbox
     | KeepRoom
     | Exit
     | OnceShown

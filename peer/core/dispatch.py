@@ -353,8 +353,6 @@ class PeerCore:
             self._prompt_of = shown
             self._update_prompt(emit)
         settling = shared.settling
-        if settling.held or settling.on_disk:
-            settling.keep_outbox(emit)
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if settling.maybe_settled:

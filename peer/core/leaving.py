@@ -103,7 +103,6 @@ class Leaving:
         shared.lines.after_change.clear()
         undelivered = self.undelivered()
         shared.settling.hold(*undelivered)
-        shared.settling.keep_outbox(emit)
         if undelivered:
             kept = counted(len(undelivered), "message")
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
@@ -178,7 +177,6 @@ class Leaving:
         undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event is it
         shared.settling.hold(*undelivered)
-        shared.settling.keep_outbox(emit)
         if undelivered:
             count = counted(len(undelivered), "message")
             line = (

@@ -85,7 +85,7 @@ class RegistryLink:
     def flush_outbox(self, now: float, emit: Emit) -> None:
         """Send the outbox on, after the join for kept room lines (asked again if
         unanswered), the saves and posts on their way joining it first."""
-        self._join_outbox(emit)
+        self._join_outbox()
         rejoining = self._shared.room_return.rejoining
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
@@ -112,7 +112,7 @@ class RegistryLink:
         self.flush_outbox(now, emit)
         self.ask_outcomes_again(math.inf, now, emit)
 
-    def _join_outbox(self, emit: Emit) -> None:
+    def _join_outbox(self) -> None:
         """The saves and posts on their way, not accepted, join the outbox in the order
         typed, to go one at a time: sent again apart, one lost would be overtaken."""
         requests, settling = self._requests, self._shared.settling
@@ -127,8 +127,6 @@ class RegistryLink:
             requests.answer_sent(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
             settling.hold(message)
-        if carried:
-            settling.keep_outbox(emit)  # on disk, as any kept message
 
     # -- the registry away and back -----------------------------------------------------
 
@@ -240,7 +238,7 @@ class RegistryLink:
         outcomes awaited, asked again."""
         requests = self._requests
         requests.take_back(given_up, now)
-        self._join_outbox(emit)  # before the rest goes, so that none of them goes twice
+        self._join_outbox()  # before the rest goes, so that none of them goes twice
         requests.send_again(now, emit, moved=True)
         self.flush_outbox(now, emit)
         self.ask_outcomes_again(math.inf, now, emit)

@@ -254,8 +254,7 @@ class RequestEnds:
                 emit(Print(ROOMS_DOWN, "error"))
             watch.rooms_down_said = True
         if message.id not in settling.held:
-            settling.hold(message)
-            settling.keep_outbox(emit)  # on disk before we say it is kept
+            settling.hold(message)  # logged at the end of the event, before it is shown
         if not quiet and not isinstance(message, Leave):
             emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
         self._went_away(now, emit)

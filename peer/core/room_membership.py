@@ -82,8 +82,7 @@ class Membership:
             self._link.request(said, now, emit)
         else:
             # typed after a /join that waits for kept lines: for the room it joins
-            shared.settling.hold(said)
-            shared.settling.keep_outbox(emit)  # on disk before we say it is kept
+            shared.settling.hold(said)  # logged at the end of the event, before it is shown
             emit(Print(f"[Kept; said in {room} once you are in it.]", "system"))
         if cmd.spelled_as_command(text):
             line = (

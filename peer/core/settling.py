@@ -1,14 +1,14 @@
 """What the user sent and is not known delivered, in the order typed: the one record of it,
 which the adapter's log follows (a Sending record when typed, a Settled once on its way
 nowhere, written after the event). Those held for the registry are its outbox (docs/GUIDE.md,
-"When the registry is down"), kept on disk too."""
+"When the registry is down"), each logged again, durably, as it is held."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
 
-from peer.core.actions import Emit, KeepOutbox, Sending, Settled
+from peer.core.actions import Sending, Settled
 from wire.messages import Chat, Leave, Message
 
 
@@ -17,8 +17,8 @@ class Settling:
     what the event may have settled."""
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
-        """`kept`: what an earlier run kept in its outbox, in its order, typed before
-        anything of this run (kept on disk there: no Sending)."""
+        """`kept`: what an earlier run left unsettled, in its order, typed before anything of
+        this run, and held (in the log already: no Sending)."""
         # the order typed, by id, until settled (or answered, for a leave)
         self._typed: dict[str, int] = {}
         self._count = itertools.count()
@@ -30,8 +30,6 @@ class Settling:
             self.unsettled[message.id] = message
         #: The ids of the unsettled messages held for the registry: its outbox.
         self.held: set[str] = set(self.unsettled)
-        #: The outbox as last kept on disk.
-        self.on_disk: tuple[Message, ...] = tuple(self.unsettled.values())
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
         self.records: list[Sending | Settled] = []
@@ -96,10 +94,12 @@ class Settling:
 
     def hold(self, *messages: Message) -> None:
         """Hold `messages` (a direct message: its save) for the registry, in the order typed
-        (not typed: at the end)."""
+        (not typed: at the end), each logged durably as it is held."""
         unsettled, new = self.unsettled, False
         for message in messages:
             new = new or message.id not in unsettled
+            if message.id not in self.held or unsettled[message.id] != message:
+                self.records.append(Sending(message, durable=True))
             unsettled[message.id] = message
             self.held.add(message.id)
         if new:  # a leave (answered, never kept): in its place in the order typed
@@ -119,10 +119,3 @@ class Settling:
         else:
             self.maybe(msg_id)
         return held
-
-    def keep_outbox(self, emit: Emit) -> None:
-        """Emit a KeepOutbox when what is on disk is not the outbox."""
-        outbox = self.outbox
-        if outbox != self.on_disk:
-            self.on_disk = outbox
-            emit(KeepOutbox(outbox))

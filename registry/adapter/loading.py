@@ -109,9 +109,8 @@ def lock(data_dir: Path) -> int:
     try:
         return hold_lock(path)
     except InUse as busy:
-        pid = f" (pid {busy.pid})" if busy.pid else ""
         raise StorageError(
-            f"the data directory {data_dir} is in use by another running registry{pid}"
+            f"the data directory {data_dir} is in use by another running registry{busy.by}"
         ) from None
     except OSError as exc:
         raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None

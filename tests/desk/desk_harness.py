@@ -41,7 +41,7 @@ from wire.desk.messages import (
     DeskServed,
     DeskWork,
 )
-from wire.desk.text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS, DESCRIBE_TOPICS
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
@@ -132,11 +132,13 @@ class Desk:
         *,
         phone: str | None = None,
         topic: int = 2,
-        description: str = "",
+        description: str | None = None,
         token: str = "",
         wire: str = WIRE_VERSION,
     ) -> list[Action]:
         number = phone if phone is not None else PHONES.get(name, "+1 555 000 0000")
+        if description is None:  # as the client's form asks it
+            description = "weak in maths" if topic in DESCRIBE_TOPICS else ""
         join = DeskJoin(self.mid(), name, number, topic, description, token, wire)
         actions = self.send(conn, join)
         asked = [a.message for a in actions if isinstance(a, Send) and a.conn == conn]

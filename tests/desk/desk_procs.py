@@ -24,6 +24,7 @@ from secure.stream import SecureStream
 from tests.fork_server import popen
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
 from wire.desk.render import NOW_AT, PLACE, WELCOME_BACK
+from wire.desk.text import DESCRIBE_TOPICS
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
@@ -306,7 +307,8 @@ async def raw_join(
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     stream = SecureStream(X25519PrivateKey.generate(), remote=remote)
     writer.write(stream.output())
-    join = DeskJoin(f"j-{name}", name, phone, topic, "", "", WIRE_VERSION)
+    described = "weak in maths" if topic in DESCRIBE_TOPICS else ""
+    join = DeskJoin(f"j-{name}", name, phone, topic, described, "", WIRE_VERSION)
     stream.send(join)
     writer.write(stream.output())
     while True:

@@ -19,6 +19,7 @@ from secure.noise import public_bytes
 from secure.stream import SecureStream
 from tests.desk.standalone_desk import accept_secure
 from wire.desk.messages import DeskJoin
+from wire.desk.text import DESCRIBE_TOPICS
 from wire.messages import Message
 from wire.version import WIRE_VERSION
 
@@ -134,7 +135,8 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
 
 
 def join(name: str, phone: str = PHONE, topic: int = 2, token: str = "") -> DeskJoin:
-    return DeskJoin(f"j-{name}", name, phone, topic, "", token, WIRE_VERSION)
+    described = "weak in maths" if topic in DESCRIBE_TOPICS else ""
+    return DeskJoin(f"j-{name}", name, phone, topic, described, token, WIRE_VERSION)
 
 
 async def joined(connect: Connect, request: DeskJoin, until: type) -> Client:

@@ -80,9 +80,10 @@ def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> No
         "[!!! They may be in danger: they wrote of it while waiting. They were shown the "
         "crisis notice.]"
     )
-    assert (
-        lines[2] == "[!!! They wrote while waiting: nobody is answering and I want to kill myself]"
-    )
+    assert lines[2:4] == [
+        "[Description: weak in maths]",
+        "[!!! They wrote while waiting: nobody is answering and I want to kill myself]",
+    ]
 
 
 def test_every_line_of_crisis_typed_while_waiting_reaches_the_operator() -> None:
@@ -95,7 +96,7 @@ def test_every_line_of_crisis_typed_while_waiting_reaches_the_operator() -> None
     desk.end("op3")
     session = desk.last("op3", DeskSession)
     assert session.said == ("I might kill myself tonight", "please, I am suicidal")
-    assert render_operator(session)[2:4] == [
+    assert render_operator(session)[3:5] == [
         "[!!! They wrote while waiting: I might kill myself tonight]",
         "[!!! Then: please, I am suicidal]",
     ]

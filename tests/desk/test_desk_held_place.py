@@ -113,7 +113,7 @@ def test_one_client_per_directory_and_one_operator_per_name(tmp_path: Path) -> N
     assert person is not None
     with pytest.raises(InUse) as busy:
         hold_client_lock(tmp_path, PERSON_LOCK)
-    assert busy.value.pid == os.getpid()
+    assert busy.value.by == f" (pid {os.getpid()})"
     ann = hold_client_lock(tmp_path, operator_lock("ann"))
     assert ann is not None
     with pytest.raises(InUse):

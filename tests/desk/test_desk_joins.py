@@ -21,7 +21,7 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, description_problem
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -164,6 +164,20 @@ def test_the_crisis_notice_comes_even_with_a_refusal() -> None:
     assert isinstance(desk.inbox["b"][0], DeskCrisis)
     assert desk.inbox["b"][0].text == DEFAULT_CRISIS_NOTICE
     assert isinstance(desk.inbox["b"][1], DeskRefused)
+
+
+def test_the_desk_refuses_a_description_as_the_client_does() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=3, description=" ")
+    desk.join("b", "Bob", topic=3, description="x" * 301)
+    desk.join("c", "Carol", topic=2, description="")  # only topic 3 asks for one
+    assert (
+        desk.last("a", DeskRefused).reason
+        == description_problem(3, "")
+        == ("Please write a few words.")
+    )
+    assert desk.last("b", DeskRefused).reason == description_problem(3, "x" * 301)
+    assert [p.name for p in desk.queue.state.waiting] == ["Carol"]
 
 
 def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:

@@ -73,7 +73,9 @@ def test_a_refused_second_start_says_why_first_and_alone(chat: ChatEnv) -> None:
     assert third.wait_exit(10) == 1
     said_by_third = third.collect(5)
     assert len(said_by_third) == 1 and "The name alice is in use" in said_by_third[0], said_by_third
-    assert (copy / "peers" / "alice.outbox").exists()  # kept for its next start
+    assert (
+        b"kept-while-away" in (copy / "peers" / "alice.sending").read_bytes()
+    )  # for its next start
 
 
 @pytest.mark.timeout(30)

@@ -228,7 +228,7 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     assert not any("^C" in row or "typed meanwhile" in row for row in alice.lines())
     exits(alice, 130)  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
-    assert "are you there?" in (terminal_env[0].peer_dir / "peers" / f"{a}.outbox").read_text()
+    assert b"are you there?" in (terminal_env[0].peer_dir / "peers" / f"{a}.sending").read_bytes()
 
 
 @pytest.mark.timeout(30)

@@ -9,7 +9,18 @@ from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.shared import Shared
-from tests.peer.parts_kit import BOB, REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import (
+    BOB,
+    REGISTRY_KEY,
+    SERVER,
+    T0,
+    inbox,
+    link,
+    logged,
+    prints,
+    sent,
+    shared,
+)
 from wire.limits import MAX_FAREWELL
 from wire.messages import Ack, Deregister, Refused, SaveMessage
 from wire.refusals import replaced_refusal
@@ -74,7 +85,7 @@ def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> No
     direct.send(Send("bob", "hi"), T0, out.append)
     actions = leave.leave_now()
     save = SaveMessage("a-1", "alice", "tok", "bob", "hi")
-    assert pa.KeepOutbox((save,)) in actions
+    assert logged(made.settling.records) == (save,)
     assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
     assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY)
     assert made.life.phase is Phase.LEFT

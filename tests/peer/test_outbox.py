@@ -1,11 +1,12 @@
-"""The outbox alone (Settling.held): held in the order typed, and written to disk only when
-it changed."""
+"""The outbox alone (Settling.held): held in the order typed, and logged durably as it is
+held."""
 
 from __future__ import annotations
 
-from peer.core.actions import Action, KeepOutbox
+from peer.core.actions import Sending
 from peer.core.settling import Settling
-from wire.messages import ChannelPost, SaveMessage
+from tests.peer.parts_kit import logged
+from wire.messages import ChannelPost, Leave, SaveMessage
 
 
 def _save(msg_id: str) -> SaveMessage:
@@ -34,17 +35,23 @@ def test_an_earlier_runs_outbox_comes_before_anything_typed_now() -> None:
     assert outbox.outbox == (kept, now)
 
 
-def test_it_is_kept_on_disk_only_when_it_changed() -> None:
-    kept, later = _save("a-1"), _save("a-2")
-    outbox, out = Settling([kept]), list[Action]()
-    outbox.keep_outbox(out.append)
-    assert out == []  # what the earlier run wrote
-    outbox.note_typed(later)
+def test_each_message_is_logged_durably_as_it_is_held_in_the_order_typed() -> None:
+    kept, first, leave, later = (
+        _save("a-1"),
+        _save("a-2"),
+        Leave("a-3", "alice", "tok"),
+        _save("a-4"),
+    )
+    outbox = Settling([kept])
+    assert outbox.records == []  # what the earlier run logged
+    for message in (first, leave, later):
+        outbox.note_typed(message)
+    outbox.keep(first)
+    outbox.keep(later)
     outbox.hold(later)
-    outbox.keep_outbox(out.append)
-    assert out == [KeepOutbox((kept, later))]
-    outbox.keep_outbox(out.append)
-    assert len(out) == 1  # unchanged
-    assert outbox.answered(kept) and outbox.outbox == (later,)
-    outbox.keep_outbox(out.append)
-    assert out[-1] == KeepOutbox((later,))
+    assert outbox.records[-1] == Sending(later, durable=True)
+    outbox.hold(later)
+    assert outbox.records[-1] == Sending(later, durable=True) and len(outbox.records) == 3
+    outbox.hold(leave)  # answered, never kept: held in its place, logged as it is held
+    assert outbox.outbox == (kept, leave, later)
+    assert logged([Sending(kept), *outbox.records]) == (kept, first, later, leave)

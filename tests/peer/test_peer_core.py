@@ -25,6 +25,7 @@ from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_L
 from peer.core.table import HELD_UPDATES, Rule
 from peer.core.table_news import GAP_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
+from tests.peer.parts_kit import logged
 from tests.peer.retry_rule import heard_for
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
@@ -406,7 +407,7 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
         f"[{reason} This start stops: it no longer sends as alice.]",
         "[2 messages not yet delivered kept in this data directory; sent at its next start.]",
     ]
-    [kept] = [a.messages for a in out if isinstance(a, pa.KeepOutbox)]
+    kept = logged(core.records)
     assert [type(m) for m in kept] == [SaveMessage, ChannelPost]
     assert kept[0].id == chat.id  # type: ignore[attr-defined]
     assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
@@ -467,10 +468,6 @@ def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once
     assert [m for m in sent(run_until(core, T0 + 3.6)) if isinstance(m, Chat)] == []
 
 
-def kept(actions: list[pa.Action]) -> list[tuple[object, ...]]:
-    return [a.messages for a in actions if isinstance(a, pa.KeepOutbox)]
-
-
 def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_answered() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
@@ -498,7 +495,7 @@ def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() ->
     [post] = sent(core.line("send_all hello all", T0))  # the registry has not answered
     [offline] = sent(core.line("send carol for later", T0))  # a save not yet answered
     out = core.leave_now()
-    [[*undelivered]] = kept(out)
+    undelivered = logged(core.records)
     assert [m.id for m in undelivered] == [chat.id, post.id, offline.id]  # type: ignore[attr-defined]
     assert isinstance(undelivered[0], SaveMessage) and undelivered[0].to == "bob"
     assert undelivered[0].text == "are you there?" and undelivered[1] == post
@@ -515,19 +512,22 @@ def test_after_leaving_at_once_nothing_rewrites_what_was_kept() -> None:
     core, _ = registered()
     sent(core.line("send bob are you there?", T0))
     out = core.leave_now()
-    assert kept(out) != []
+    kept = logged(core.records)
+    assert kept != ()
     [dereg] = sent(out)
     assert core.receive(Ack("r-9", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.01) == []
     assert core.line("typed as it exits", T0 + 0.02) == []
     assert core.next_wake() is None and core.tick(T0 + 3) == []
+    assert logged(core.records) == kept
 
 
 def test_leaving_at_once_with_nothing_on_its_way_writes_nothing() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hi", T0))
     core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.001)  # type: ignore[attr-defined]
+    core.records.clear()
     out = core.leave_now()
-    assert kept(out) == [] and prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
+    assert core.records == [] and prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
 
 
 def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
@@ -536,7 +536,8 @@ def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
     run_until(core, T0 + 2.6)  # five tries: kept in the outbox
     assert core.outbox == (first,)
     [chat] = sent(core.line("send bob still typing", T0 + 3))
-    [[*undelivered]] = kept(core.leave_now())
+    core.leave_now()
+    undelivered = logged(core.records)
     assert [m.id for m in undelivered] == [first.id, chat.id]  # type: ignore[attr-defined]
 
 
@@ -1205,8 +1206,7 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
         "[Kept message to the channel not delivered: Wrong token for that name.]",
         "[Your message: hello all]",
     ]
-    assert core.outbox == ()
-    assert pa.KeepOutbox(()) in out
+    assert core.outbox == () and logged(core.records) == ()
     # a message just typed is named in one line: the user still has it on screen
     [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
     assert isinstance(save, SaveMessage)

@@ -74,14 +74,13 @@ def test_a_log_that_grows_while_messages_stay_open_is_compacted(
     assert SendingLog(kept.path).earlier() == ([CHATS[0]], [])
 
 
-def test_forget_drops_every_record(tmp_path: Path) -> None:
+def test_rewrite_leaves_only_the_records_given(tmp_path: Path) -> None:
     kept = Kept(tmp_path / "a.sending")
     kept.sent(*CHATS[:2])
-    kept.log.forget()
-    assert SendingLog(kept.path).earlier() == ([], [])
-    kept.unsettled.clear()
+    kept.log.rewrite([CHATS[1]])
+    assert SendingLog(kept.path).earlier() == ([CHATS[1]], [])
     kept.sent(CHATS[2])
-    assert SendingLog(kept.path).earlier() == ([CHATS[2]], [])
+    assert SendingLog(kept.path).earlier() == ([CHATS[1], CHATS[2]], [])
 
 
 def test_records_moved_with_the_file_stay_open(tmp_path: Path) -> None:
@@ -150,21 +149,3 @@ def test_a_message_kept_durably_takes_the_place_of_its_first_record(
     kept.sent(save, durable=True)
     assert synced == [tmp_path]
     assert SendingLog(kept.path).earlier() == ([save, CHATS[1]], [])
-
-
-def test_after_a_kill_the_outbox_and_the_log_merge_in_the_order_typed() -> None:
-    def saved(chat: Chat) -> SaveMessage:
-        return SaveMessage(chat.id, chat.sender, "tok", chat.to, chat.text)
-
-    older = ChannelPost("r-1", "alice", "tok", "from an earlier run")
-    post = ChannelPost("s-9", "alice", "tok", "kept")
-    outbox = [older, saved(CHATS[1]), post]
-    unsettled = [CHATS[0], CHATS[1], CHATS[2], post, CHATS[3]]
-    assert mapped_log.outbox_after_a_kill(outbox, unsettled, "tok") == [
-        older,
-        saved(CHATS[0]),
-        saved(CHATS[1]),
-        saved(CHATS[2]),
-        post,
-        saved(CHATS[3]),
-    ]

@@ -71,40 +71,36 @@ def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object
     assert stat.S_IMODE(kept.seen_path.stat().st_mode) == 0o600  # who talked to whom
 
 
-def test_outbox_round_trip(tmp_path: Path) -> None:
-    from wire.messages import ChannelPost, SaveMessage
-
-    kept = PeerStateFile(tmp_path, "alice")
-    assert kept.load_outbox("tok") == []
-    messages = (
-        SaveMessage("a-1", "alice", "t", "bob", "hi ☃"),
-        ChannelPost("a-2", "alice", "t", "all"),
-    )
-    kept.save_outbox(messages)
-    assert tuple(PeerStateFile(tmp_path, "alice").load_outbox("tok")) == messages
-    kept.save_outbox(())
-    assert not kept.outbox_path.exists()
-    assert kept.problems == []
-
-
-def test_what_a_killed_run_sent_joins_the_outbox_once_as_saves(tmp_path: Path) -> None:
+def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: Path) -> None:
     from peer.core.actions import Sending
     from wire.messages import ChannelPost, Chat, SaveMessage
 
     kept = PeerStateFile(tmp_path, "alice")
-    held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away")
-    kept.save_outbox((held,))
+    assert kept.load_outbox("tok") == []
+    held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
     chat = Chat("a-2", "alice", "bob", "sent just before the kill")
     post = ChannelPost("a-3", "alice", "old", "to all")
-    # the held one was in both: it goes once
-    kept.sending.write([Sending(m) for m in (held, chat, post)], [held, chat, post])
+    kept.sending.write([Sending(held, durable=True), Sending(chat), Sending(post)], [chat])
     kept.close()  # as a kill leaves it, but for the map
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text), post]
     again = PeerStateFile(tmp_path, "alice")
     assert again.load_outbox("tok") == expected and again.problems == []
-    # moved into the outbox file, durably, and gone from the log: nothing is sent twice
-    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == expected
-    assert again.sending.earlier() == ([], [])
+    # kept in the log, durably, as they go now: until settled, each start sends them once
+    assert again.sending.earlier() == (expected, [])
+    assert PeerStateFile(tmp_path, "alice").load_outbox("other") == expected
+
+
+def test_an_outbox_file_of_an_earlier_version_is_said_and_not_read(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"whatever it holds\n")
+    assert kept.load_outbox("tok") == []
+    assert kept.problems == [
+        f"Your outbox {old} is from an earlier version of ChatApp and is not read: what it "
+        "holds did not go out (it stays there)."
+    ]
+    assert old.read_bytes() == b"whatever it holds\n"
 
 
 def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
@@ -146,47 +142,6 @@ def test_a_room_file_that_holds_no_room_is_said_and_starts_in_none(tmp_path: Pat
             f"Could not read {kept.room_path} (it is not what ChatApp writes there); "
             "starting in no room."
         ]
-
-
-def test_outbox_lines_that_are_not_messages_are_kept_aside_and_said(tmp_path: Path) -> None:
-    from wire.codec import encode
-    from wire.messages import SaveMessage
-
-    kept = PeerStateFile(tmp_path, "alice")
-    good = [SaveMessage(f"a-{i}", "alice", "t", "bob", f"hi {i}") for i in range(2)]
-    damaged = [encode(good[0])[:-1] + b"\n", b"\xff\xfegarbage\n"]
-    kept.outbox_path.parent.mkdir(parents=True)
-    kept.outbox_path.write_bytes(
-        damaged[0] + encode(good[0]) + b"\n" + damaged[1] + encode(good[1]) + b"\n"
-    )
-    first = PeerStateFile(tmp_path, "alice")
-    assert first.load_outbox("tok") == good
-    assert len(first.problems) == 1 and first.problems[0].startswith("2 lines of your outbox")
-    aside = kept.outbox_path.with_name("alice.outbox.unreadable")
-    assert aside.read_bytes() == b"".join(damaged)
-    again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox("tok") == good and again.problems == []  # said, and set aside, once
-    assert aside.read_bytes() == b"".join(damaged)
-
-
-def test_the_problem_with_an_outbox_is_said(tmp_path: Path) -> None:
-    kept = PeerStateFile(tmp_path, "alice")
-    kept.outbox_path.parent.mkdir(parents=True)
-    kept.outbox_path.write_bytes(b"garbage\n")
-    assert kept.load_outbox("tok") == []
-    aside = kept.outbox_path.with_name("alice.outbox.unreadable")
-    assert kept.problems == [
-        "1 line of your outbox could not be read (damaged, or from another version of "
-        f"ChatApp) and did not go out; kept in {aside}."
-    ]
-    kept.outbox_path.unlink()
-    kept.outbox_path.mkdir()
-    kept.problems.clear()
-    assert kept.load_outbox("tok") == []
-    assert kept.problems == [
-        f"Could not read your outbox {kept.outbox_path} (Is a directory); what it holds was "
-        "not sent."
-    ]
 
 
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
@@ -322,7 +277,7 @@ def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
 def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.path.parent.mkdir(parents=True)
-    paths = [kept.path, kept.seen_path, kept.outbox_path, kept.room_path, kept.sending_path]
+    paths = [kept.path, kept.seen_path, kept.room_path, kept.sending_path]
     for path in paths:
         os.mkfifo(path)
     assert kept.load_token() == ""

@@ -104,6 +104,16 @@ MAX_CRISIS_NOTICE = 1000
 MAX_CRISIS_LINES = 12
 
 
+def description_problem(topic: int, text: str) -> str | None:
+    """Why `text` cannot describe a problem of `topic`, or None: a topic of DESCRIBE_TOPICS
+    needs a few words, and no description is over MAX_DESCRIPTION characters."""
+    if topic in DESCRIBE_TOPICS and not text.strip():
+        return "Please write a few words."
+    if len(text) > MAX_DESCRIPTION:
+        return f"Please keep it to {MAX_DESCRIPTION} characters at most; yours has {len(text)}."
+    return None
+
+
 def clean_crisis_notice(text: str) -> str:
     """The crisis notice configured, made safe and cut to the limits; "" leaves the default."""
     return "\n".join(_notice_lines(text)[:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import secrets
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,17 +13,17 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta, Struct
 
-from disk.files import create_once, read_bytes, read_text, replace_durably
+from disk.files import read_bytes, replace_durably
 from peer.core.desk.actions import KeepPlace
+from secure.keys import KeyFileError, load_or_make_key
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 
 #: Seconds a held-place file's "last alive" time may lie ahead of the clock (NTP may have
 #: set it back a little). A time further ahead is damage, and would hold the place for ever.
 CLOCK_SKEW = 60.0
-#: The secret's file in `<state dir>/desk`, and its random bytes.
+#: The secret's file in `<state dir>/desk`: 32 random bytes in hex, kept as a key file is.
 SECRET_FILE = "place-secret"
-SECRET_BYTES = 32
 
 
 class _Kept(Struct):
@@ -42,7 +41,7 @@ class HeldPlace:
         label = f"{ip}:{port}|{phone_key(phone)}"
         folder = root / "desk"
         try:
-            secret = load_or_make_secret(folder)
+            secret = _secret(folder)
         except OSError:
             secret = b""  # a read-only home only costs the restart feature
         self.path = folder / f"{place_name(secret, label)}.json"
@@ -81,26 +80,14 @@ class HeldPlace:
             self.path.unlink()
 
 
-def load_or_make_secret(folder: Path) -> bytes:
-    """The secret kept in `folder`, made (mode 0600) when there is none or it is damaged (a new one
-    only loses the places held under the old). Raises OSError."""
-    path = folder / SECRET_FILE
-    secret = secrets.token_bytes(SECRET_BYTES)
-    data = (secret.hex() + "\n").encode("ascii")
-    kept = _kept(path)
-    if kept is None and not create_once(path, data):
-        kept = _kept(path)  # another start made it meanwhile
-        if kept is None:
-            replace_durably(path, data)  # a damaged one: ours replaces it
-    return secret if kept is None else kept
-
-
-def _kept(path: Path) -> bytes | None:
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        raw = bytes.fromhex(read_text(path).strip())
-        if len(raw) == SECRET_BYTES:
-            return raw
-    return None
+def _secret(folder: Path) -> bytes:
+    """The secret kept in `folder`, made when there is none; a damaged one is replaced (it only
+    loses the places held under it). Raises OSError."""
+    try:
+        return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
+    except KeyFileError:
+        (folder / SECRET_FILE).unlink(missing_ok=True)
+        return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
 
 
 def place_name(secret: bytes, label: str) -> str:

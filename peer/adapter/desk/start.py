@@ -110,8 +110,7 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
     try:
         held = hold_client_lock(root, lock)
     except InUse as other:
-        pid = f" (pid {other.pid})" if other.pid else ""
-        print(f">>> [{busy.format(root=root, pid=pid)}]", flush=True)
+        print(f">>> [{busy.format(root=root, pid=other.by)}]", flush=True)
         return 1
     try:
         return await run(await desk_registry_key(root, *where, trust))
@@ -125,10 +124,8 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
 def hold_client_lock(root: Path, lock: str) -> int | None:
     """Lock `<root>/desk/<lock>` while the descriptor returned is open; None when the folder cannot
     be used (run without)."""
-    path = root / "desk" / lock
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return hold_lock(path)
+        return hold_lock(root / "desk" / lock)
     except InUse:
         raise
     except OSError:

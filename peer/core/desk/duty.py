@@ -73,7 +73,9 @@ class OperatorCore:
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         if not self.link.hold(None, now) and self.link.phase == "duty":
-            self._drop_pending(emit)
+            if self.pending is not None:  # a `.serve` that waited for duty: never carried out
+                emit(_not_carried_out(self.pending[0]))
+                self.pending = None
             self.leave(now, emit)
 
     def connected(self, now: float, emit: Emit) -> None:
@@ -253,11 +255,6 @@ class OperatorCore:
     def defers_serve(self) -> bool:
         """Whether a `.serve` waits until on duty (input that is no terminal may end unseen)."""
         return self.link.settings.serve_when_asked and not self.on_duty
-
-    def _drop_pending(self, emit: Emit) -> None:
-        if self.pending is not None:
-            line, self.pending = self.pending[0], None
-            emit(_not_carried_out(line))
 
 
 def cut_short(who: str) -> str:

@@ -7,8 +7,8 @@ from peer.core.desk.person_state import PersonState
 from wire.desk.phone import normalise_phone, phone_problem
 from wire.desk.text import (
     DESCRIBE_TOPICS,
-    MAX_DESCRIPTION,
     MENU_TRIES,
+    description_problem,
     menu_lines,
     name_problem,
     topic_label,
@@ -90,7 +90,7 @@ class PersonForm:
                 self.s.step = "place"
                 emit(FindPlace(self.s.phone))
             return why
-        why = _description_problem(answer)  # the description
+        why = description_problem(self.s.topic, answer)  # the description
         if why is None:
             self.s.description = answer
             self.s.connect_first(emit)
@@ -143,11 +143,3 @@ def _no_command_yet(answer: str) -> str:
 
 def _not_an_answer(line: str) -> str:
     return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
-
-
-def _description_problem(text: str) -> str | None:
-    if not text:
-        return "Please write a few words."
-    if len(text) > MAX_DESCRIPTION:
-        return f"Please keep it to {MAX_DESCRIPTION} characters at most; yours has {len(text)}."
-    return None

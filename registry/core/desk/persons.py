@@ -30,10 +30,10 @@ from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_prob
 from wire.desk.text import (
     CRISIS_REASONS,
     DANGER_MARK,
-    MAX_DESCRIPTION,
     MAX_DESK_LINE,
     TOPICS,
     crisis_reason,
+    description_problem,
     format_estimate,
     name_problem,
     speaks_of_crisis,
@@ -315,9 +315,7 @@ def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
     problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
     if problem is None and msg.topic not in TOPICS:
         problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
-    if problem is None and len(msg.description) > MAX_DESCRIPTION:
-        problem = f"A description has at most {MAX_DESCRIPTION} characters."
-    return problem
+    return problem or description_problem(msg.topic, msg.description)
 
 
 def _masked_name(name: str) -> str:
