@@ -11,9 +11,11 @@ import json
 import os
 from pathlib import Path
 
-from disk.files import append_bytes, parse_json, read_text, replace_durably
+from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import SeenLog, SendingLog
 from peer.adapter.mapped_log import why_unreadable as _why
+from wire.codec import decode
+from wire.errors import DecodeError
 from wire.messages import Chat, Message, SaveMessage
 from wire.names import name_key, name_problem
 from wire.words import counted
@@ -136,9 +138,7 @@ class PeerStateFile:
         """What an earlier run left unsettled, in the order typed (direct messages as saves,
         with `token`): its outbox, and what it had sent and not seen delivered when killed.
         The log is rewritten with them, durably. Problems are said in `problems`."""
-        old = self._kept("outbox")  # (kept apart by earlier versions of ChatApp)
-        if os.path.exists(old):
-            self.problems.append(f"Your outbox {old} is from an earlier version of ChatApp {_OLD}")
+        earlier = self._earlier_outbox()
         try:
             sent, unreadable = self.sending.earlier()
         except OSError as exc:
@@ -146,23 +146,49 @@ class PeerStateFile:
                 f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
                 "your last session ended may not have gone out."
             )
-            return []
-        messages: list[Message] = [
+            return earlier
+        held = {m.id for m in earlier}
+        messages: list[Message] = earlier + [
             SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
             for m in sent
+            if m.id not in held
         ]
         try:
             if unreadable:
                 aside = _set_aside(self.sending_path, unreadable)
                 some = counted(len(unreadable), "record")
                 self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
-            if sent or unreadable:
+            if sent or unreadable or earlier:
                 self.sending.rewrite(messages)
+                self._kept("outbox").unlink(missing_ok=True)
         except OSError as exc:
             self.problems.append(
                 f"Could not rewrite {self.sending_path} ({_why(exc)}); what your last session "
                 "sent is sent in this session, and kept there meanwhile."
             )
+        return messages
+
+    def _earlier_outbox(self) -> list[Message]:
+        """What an outbox file of an earlier version of ChatApp holds (it goes once the log
+        holds them). A file with lines that cannot be read is set aside whole, and said."""
+        path = self._kept("outbox")
+        try:
+            lines = [line for line in read_bytes(path).splitlines() if line.strip()]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.problems.append(f"Could not read your outbox {path} ({_why(exc)}); {_NOT_SENT}")
+            return []
+        messages = []
+        for line in lines:
+            with contextlib.suppress(DecodeError):
+                messages.append(decode(line))
+        if len(messages) < len(lines):
+            aside = path.with_name(path.name + ".unreadable")
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+            some = counted(len(lines) - len(messages), "line")
+            self.problems.append(f"{some} of your outbox {_UNREAD}{aside}.")
         return messages
 
     def load_room(self) -> str:
@@ -185,7 +211,7 @@ class PeerStateFile:
         _replace(self.room_path, room.encode())
 
 
-#: The files of an outbox kept by earlier versions: moved by a rename, never read.
+#: The files of an outbox kept apart by earlier versions: moved by a rename.
 _EARLIER = ("outbox", "outbox.unreadable")
 #: The files a rename moves to the new name's, by kind (the transfers' folder apart).
 _MOVED = ("seen", "room", "sending", "key", "history", "sending.unreadable", *_EARLIER)
@@ -193,8 +219,8 @@ _MOVED = ("seen", "room", "sending", "key", "history", "sending.unreadable", *_E
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "
 )
-#: Said of an outbox file of an earlier version, which is not read.
-_OLD = "and is not read: what it holds did not go out (it stays there)."
+#: Said of a kept outbox that cannot be read.
+_NOT_SENT = "what it holds was not sent (it stays there)."
 
 
 def _set_aside(path: Path, records: list[bytes]) -> Path:

@@ -90,17 +90,39 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     assert PeerStateFile(tmp_path, "alice").load_outbox("other") == expected
 
 
-def test_an_outbox_file_of_an_earlier_version_is_said_and_not_read(tmp_path: Path) -> None:
+def test_an_outbox_file_of_an_earlier_version_is_sent_once(tmp_path: Path) -> None:
+    from wire.codec import encode
+    from wire.messages import ChannelPost, SaveMessage
+
+    held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
+    post = ChannelPost("a-2", "alice", "tok", "to all")
     kept = PeerStateFile(tmp_path, "alice")
     old = tmp_path / "peers" / "alice.outbox"
     old.parent.mkdir(parents=True)
-    old.write_bytes(b"whatever it holds\n")
-    assert kept.load_outbox("tok") == []
+    old.write_bytes(encode(held) + b"\n" + encode(post) + b"\n")
+    assert kept.load_outbox("tok") == [held, post] and kept.problems == []
+    assert not old.exists()  # the log holds them now, until each is settled
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+
+
+def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent(
+    tmp_path: Path,
+) -> None:
+    from wire.codec import encode
+    from wire.messages import ChannelPost
+
+    post = ChannelPost("a-2", "alice", "tok", "to all")
+    kept = PeerStateFile(tmp_path, "alice")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"damaged\n" + encode(post) + b"\n")
+    assert kept.load_outbox("tok") == [post]
+    aside = old.with_name("alice.outbox.unreadable")
+    assert aside.read_bytes().startswith(b"damaged\n") and not old.exists()
     assert kept.problems == [
-        f"Your outbox {old} is from an earlier version of ChatApp and is not read: what it "
-        "holds did not go out (it stays there)."
+        "1 line of your outbox could not be read (damaged, or from another version of "
+        f"ChatApp) and did not go out; kept in {aside}."
     ]
-    assert old.read_bytes() == b"whatever it holds\n"
 
 
 def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
