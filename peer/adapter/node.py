@@ -278,9 +278,8 @@ class PeerNode:
 
     def now(self, at: float | None = None) -> float:
         """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
-        time of day does not move. The time of day (`wall_offset`: is a history line from
-        today?) is read here, at most once a second: at the start and at each wake-up of the
-        timer (a keepalive at least), not by a typed line or a datagram."""
+        time of day does not move. The time of day (`wall_offset`) is read here, at most once
+        a second: at the start and each wake-up of the timer, not per typed line or datagram."""
         now = time.monotonic() if at is None else at
         if now >= self._wall_read_next:
             self._wall_read_next = now + 1.0
