@@ -31,7 +31,7 @@ from secure.noise import (
     public_bytes,
 )
 from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
-from wire.reliable import TIMEOUT
+from wire.reliable import SOONEST_RETRY
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
@@ -48,19 +48,19 @@ REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
-#: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry finds
+#: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
 #: (WireGuard's REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
-HANDSHAKE_RETRY = 0.8 * TIMEOUT
+HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
 #: Seconds after a datagram sent to a key with nothing heard back from it since, after
-#: which the next datagram to it also makes a new handshake. Below the protocol's retry
-#: (TIMEOUT), so that a request's first retry finds the other side again after it
+#: which the next datagram to it also makes a new handshake. Below every retry
+#: (SOONEST_RETRY), so that a message's first retry finds the other side again after it
 #: restarted. Once per silence: a side that answered the handshake holds the session, and
 #: is only slow. A send after UNANSWERED_STALE of silence begins a new wait: a
 #: conversation that paused is not taken for one that failed.
-REHANDSHAKE_AFTER: Final = 0.9 * TIMEOUT
+REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 5.0
 #: Seconds after data last opened from an address during which a responder under load
 #: drops an initiation from it: that session works, and the initiation is one its sender

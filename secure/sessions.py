@@ -15,7 +15,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from secure.noise import Handshake
-from wire.reliable import TIMEOUT
+from wire.reliable import SOONEST_RETRY
 
 Addr = tuple[str, int]
 
@@ -25,10 +25,10 @@ MAX_PEERS = 20_000
 #: Keys whose newest handshake time is kept: some 200 bytes each.
 STAMPS_KEPT = 65_536
 #: Seconds a datagram waits for its session's handshake before it is dropped, and how many
-#: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
+#: may wait for one key. Less than every retry (SOONEST_RETRY): the sender's next try sends
 #: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
 #: said not done must not be done later).
-QUEUE_FOR = 0.9 * TIMEOUT
+QUEUE_FOR = 0.9 * SOONEST_RETRY
 QUEUE_MAX = 256
 #: Why a datagram that waited so is dropped (SecureChannel.dropped).
 LATE = "waited too long for a session"

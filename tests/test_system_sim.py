@@ -8,7 +8,7 @@ import pytest
 
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import Chat, MailTaken, SaveMessage
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def three(**kwargs: object) -> SimNet:
@@ -43,12 +43,14 @@ def test_retries_every_timeout_then_gives_up_after_five_and_saves() -> None:
     tries = [
         t - start for t, _, dst, m in net.sent if isinstance(m, Chat) and dst == ("127.0.0.1", 6003)
     ]
-    # five from x, TIMEOUT apart, then five from the registry after x gives up, then
+    # five from x, DIRECT_TIMEOUT apart, then five from the registry after x gives up, then
     # three more while it probes z, which answers nothing: z is taken for gone
-    assert [round(t, 3) for t in tries[:5]] == [round(i * TIMEOUT, 3) for i in range(ATTEMPTS)]
+    assert [round(t, 3) for t in tries[:5]] == [
+        round(i * DIRECT_TIMEOUT, 3) for i in range(ATTEMPTS)
+    ]
     assert len(tries) == 13
     saves = [t - start for t, _, _, m in net.sent if isinstance(m, SaveMessage)]
-    assert saves and round(saves[0], 3) == round(ATTEMPTS * TIMEOUT, 3)
+    assert saves and round(saves[0], 3) == round(ATTEMPTS * DIRECT_TIMEOUT, 3)
     screen = net.screen("x")
     no_ack = screen.index("[No ACK from z, message sent to server.]")
     assert "[Messages received by the server and saved]" in screen[no_ack:]

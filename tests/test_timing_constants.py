@@ -1,5 +1,5 @@
-"""Waits tuned against the protocol's retry (wire.reliable.TIMEOUT, ATTEMPTS) stay where
-their reasons put them, whatever TIMEOUT is set to."""
+"""Waits tuned against the protocol's retries (wire.reliable: TIMEOUT, DIRECT_TIMEOUT,
+ATTEMPTS) stay where their reasons put them, whatever those are set to."""
 
 from __future__ import annotations
 
@@ -12,22 +12,23 @@ from registry.core.liveness import PROBE_ATTEMPTS
 from registry.core.pacing import BUSY_AFTER
 from secure.channel import HANDSHAKE_RETRY, REHANDSHAKE_AFTER
 from secure.sessions import QUEUE_FOR
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, STREAM_WAIT, TIMEOUT
 
 
 @pytest.mark.parametrize(
     ("name", "wait"),
     [
-        # a request's first retry finds a fresh handshake out
+        # a message's first retry finds a fresh handshake out
         ("HANDSHAKE_RETRY", HANDSHAKE_RETRY),
-        # a request's first retry finds a restarted other side again
+        # a message's first retry finds a restarted other side again
         ("REHANDSHAKE_AFTER", REHANDSHAKE_AFTER),
         # nothing waits for a handshake to arrive after its sender tried again
         ("QUEUE_FOR", QUEUE_FOR),
     ],
 )
 def test_the_secure_channels_waits_end_before_a_retry(name: str, wait: float) -> None:
-    assert 0 < wait < TIMEOUT, name
+    assert 0 < wait < TIMEOUT, f"{name} must end before a request's retry"
+    assert wait < DIRECT_TIMEOUT, f"{name} must end before a direct message's retry"
 
 
 def test_a_registry_is_busy_once_a_retry_is_due() -> None:

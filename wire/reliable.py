@@ -12,8 +12,12 @@ from msgspec import Struct
 if TYPE_CHECKING:
     from wire.round_trip import RoundTrip
 
-#: Seconds to wait for an answer before sending again.
+#: Seconds to wait for an answer before sending again: a request, a push.
 TIMEOUT = 0.5
+#: Seconds a direct message waits for its ack before it goes again.
+DIRECT_TIMEOUT = 0.5
+#: The soonest anything goes again: the secure channel's waits end before it.
+SOONEST_RETRY = min(TIMEOUT, DIRECT_TIMEOUT)
 #: Copies sent in all, the first included, before giving up.
 ATTEMPTS = 5
 #: Seconds to wait for an answer fetched over TCP after a TooBig: in a join storm of 2,000

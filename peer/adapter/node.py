@@ -245,12 +245,9 @@ class PeerNode:
 
     def typed(self, text: str) -> None:
         """The console's: the user typed the line `text`."""
-        now = time.monotonic()
-        if now >= self._wall_read_next:
-            self.now(now)  # the time of day, read again
         # each action carried out as the core decides it: the message typed leaves first
         core = self.core
-        core.line(text, now, self.carry_out)
+        core.line(text, time.monotonic(), self.carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
@@ -272,8 +269,6 @@ class PeerNode:
                 self._debug(inbound_line(one, addr))
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
-            if now >= self._wall_read_next:
-                self.now(now)  # the time of day, read again
         core = self.core
         core.receive_all(messages, addr, key, now, self.carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
@@ -281,8 +276,8 @@ class PeerNode:
 
     def now(self, at: float | None = None) -> float:
         """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
-        time of day does not move. The time of day (`wall_offset`, for stamps to the second)
-        is read at most once a second."""
+        time of day does not move. The time of day (`wall_offset`) is read here, at most once
+        a second: at the start and each wake-up of the timer, not per typed line or datagram."""
         now = time.monotonic() if at is None else at
         if now >= self._wall_read_next:
             self._wall_read_next = now + 1.0

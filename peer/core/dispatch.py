@@ -39,7 +39,7 @@ from peer.core.typed_commands import Asking, Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
-from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT, Alarm
 
 
 class PeerOptions(TypedDict, total=False):
@@ -74,7 +74,7 @@ class PeerCore:
         """`session` is the prefix of our message ids. Options: what an earlier run kept
         (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
         registered; `registry_key`, pinned), `password`, `keepalive` seconds, the retry
-        rule (`timeout`, `attempts`: wire.reliable), our key's `fingerprint`, for /whois."""
+        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -107,7 +107,7 @@ class PeerCore:
         self.records = shared.settling.records
         #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
         self.unsettled = shared.settling.unsettled
-        self._build_parts(timeout, attempts)
+        self._build_parts(attempts)
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome = self.parts.registration.after_welcome
@@ -116,13 +116,13 @@ class PeerCore:
         # what the prompt was made of (see `_settle`): it is made again when that changes
         self._prompt_of: tuple[object, ...] = ()
 
-    def _build_parts(self, timeout: float, attempts: int) -> None:
+    def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
         shared = self._shared
         # (`ends` and `received`, made below, are in scope by the time either is called)
         link = RegistryLink(shared, lambda *failed: ends.failed(*failed))
         inbox = shared.inbox
-        direct = DirectChats(shared, inbox, link, timeout, attempts)
+        direct = DirectChats(shared, inbox, link, DIRECT_TIMEOUT, attempts)
         membership = Membership(shared, link, inbox)
         renames = Renames(shared, link)
         table_news = TableNews(shared, link, renames)

@@ -23,7 +23,7 @@ from secure.channel import (
     SecureChannel,
 )
 from tests.hypothesis_profiles import examples
-from wire.reliable import TIMEOUT
+from wire.reliable import SOONEST_RETRY
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)
@@ -172,11 +172,11 @@ def test_data_waits_for_the_handshake_and_a_lost_initiation_is_sent_again() -> N
     pair = Pair()
     lost = pair.send("alice", b"one", 0.0)  # the initiation is lost
     assert [p[0] for p, _ in lost] == [secure.INITIATION]
-    assert pair.send("alice", b"two", TIMEOUT / 5) == []  # waits, no second initiation yet
-    again = pair.send("alice", b"three", TIMEOUT)
+    assert pair.send("alice", b"two", SOONEST_RETRY / 5) == []  # waits, no initiation yet
+    again = pair.send("alice", b"three", SOONEST_RETRY)
     assert [p[0] for p, _ in again] == [secure.INITIATION]
-    pair.deliver(again, TIMEOUT)
-    # "one" waited longer than QUEUE_FOR and was dropped: its sender's retry (TIMEOUT on)
+    pair.deliver(again, SOONEST_RETRY)
+    # "one" waited longer than QUEUE_FOR and was dropped: its sender's retry (SOONEST_RETRY on)
     # sends it again, and nothing arrives after its sender gave up on it
     assert [d for d, _ in pair.got["bob"]] == [b"two", b"three"]
     assert pair.alice.dropped["waited too long for a session"] == 1

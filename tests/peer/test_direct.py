@@ -9,17 +9,17 @@ from peer.core.direct import DirectChats
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def chats() -> tuple[DirectChats, list[pa.Action]]:
     made = shared()
-    return DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS), []
+    return DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS), []
 
 
 def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -> None:
     made, out = shared(), list[pa.Action]()
-    direct = DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
     direct.send(Send("bob", "hi"), T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
@@ -30,7 +30,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
 
 def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
     made, out = shared(), list[pa.Action]()
-    direct = DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
     made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
     direct.send(Send("bob", "hi"), T0, out.append)
     assert [type(a) for a in out] == [pa.Send]
@@ -61,7 +61,7 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     direct.send(Send("bob", "hi"), T0, out.append)
     out.clear()
     for n in range(1, ATTEMPTS + 1):
-        direct.tick(T0 + n * TIMEOUT, out.append)
+        direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
     assert sent(out)[: ATTEMPTS - 1] == [Chat("a-1", "alice", "bob", "hi")] * (ATTEMPTS - 1)
     assert "[No ACK from bob, message sent to server.]" in prints(out)
     assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
@@ -94,7 +94,7 @@ def test_what_follows_a_long_message_waits_for_its_ack() -> None:
 def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
     made = shared()
     owner = inbox(made)
-    direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
+    direct, out = DirectChats(made, owner, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
     chat = Chat("b-7", "bob", "alice", "hello")
     for _ in range(2):  # two datagrams, each an event whose end sends the acks owed
         direct.incoming(chat, BOB, 0.0, out.append)
@@ -116,7 +116,7 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     # answer, and a sender's address in our table may be older than the one it sends from.
     made = shared()
     owner = inbox(made)
-    direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
+    direct, out = DirectChats(made, owner, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
     moved = ("10.0.0.9", 6002)
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
     owner.taken(moved, BOB_KEY, False, [], out.append)

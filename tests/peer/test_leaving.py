@@ -24,14 +24,14 @@ from tests.peer.parts_kit import (
 from wire.limits import MAX_FAREWELL
 from wire.messages import Ack, Deregister, Refused, SaveMessage
 from wire.refusals import replaced_refusal
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats, Shared]:
     """The part, the direct chats it waits for, and the state they share."""
     made = shared(registered=registered)
     registry = link(made)
-    direct = DirectChats(made, inbox(made), registry, TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, inbox(made), registry, DIRECT_TIMEOUT, ATTEMPTS)
     return Leaving(made, registry, direct), direct, made
 
 

@@ -65,7 +65,7 @@ from wire.messages import (
     version_refusal,
 )
 from wire.refusals import REPLACED_REFUSAL, RefusalCode, replaced_refusal
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT
 
 SERVER = ("127.0.0.1", 5000)
 ME = ("127.0.0.1", 6001)
@@ -73,6 +73,8 @@ BOB = ("127.0.0.1", 6002)
 T0 = 1_700_000_000.0
 #: Seconds a request is tried for (ATTEMPTS tries, TIMEOUT apart) before it is given up.
 ROUND = ATTEMPTS * TIMEOUT
+#: Seconds a direct message is tried for before it is given up.
+DIRECT_ROUND = ATTEMPTS * DIRECT_TIMEOUT
 
 #: How the registry refuses a request made as alice once it no longer knows the name.
 NO_ALICE, UNKNOWN = "No user named alice.", RefusalCode.NAME_UNKNOWN
@@ -473,10 +475,10 @@ def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_a
     [chat] = sent(core.line("send bob are you there?", T0))
     assert core.records == [pa.Sending(chat)]  # kept through a kill, not a power cut
     core.records.clear()
-    run_until(core, T0 + TIMEOUT - 0.1)
+    run_until(core, T0 + DIRECT_TIMEOUT - 0.1)
     assert core.records == []  # answered at once, it would cost no write to disk
-    run_until(core, T0 + TIMEOUT + 0.1)
-    run_until(core, T0 + 2 * TIMEOUT + 0.1)
+    run_until(core, T0 + DIRECT_TIMEOUT + 0.1)
+    run_until(core, T0 + 2 * DIRECT_TIMEOUT + 0.1)
     # the first retry, once: kept durably as the save it becomes
     [record] = core.records
     save = record.message  # type: ignore[union-attr]
@@ -485,7 +487,7 @@ def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_a
     assert save.token == core.state.token
     core.records.clear()
     ack = Ack("b-1", chat.id)
-    core.receive(ack, BOB, honest_key(core, ack, BOB), T0 + 2 * TIMEOUT + 0.2)
+    core.receive(ack, BOB, honest_key(core, ack, BOB), T0 + 2 * DIRECT_TIMEOUT + 0.2)
     assert core.records == [pa.Settled(chat.id)]
 
 
@@ -603,13 +605,13 @@ def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
 def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
-    run_until(core, T0 + TIMEOUT + 0.1)
-    out = run_until(core, T0 + ROUND + 0.1)  # no answer from bob: saved at the registry
+    run_until(core, T0 + DIRECT_TIMEOUT + 0.1)
+    out = run_until(core, T0 + DIRECT_ROUND + 0.1)  # no answer from bob: saved at the registry
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
     assert core.records == [pa.Sending(chat), pa.Sending(save, durable=True)]
     core.records.clear()
-    core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)
+    core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.2)
     assert core.records == []  # accepted, not yet stored: still kept, as the same save
 
 
@@ -623,7 +625,7 @@ def test_one_acks_confirms_every_direct_message_it_lists() -> None:
         T0 + 0.1,
     )  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by bob.]"] * 2
-    out = run_until(core, T0 + ROUND + 0.1)
+    out = run_until(core, T0 + DIRECT_ROUND + 0.1)
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]  # only the third
 
 
@@ -1035,17 +1037,19 @@ def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> 
     # send, with other lines typed since, and did not say which message it was
     core, _ = registered()
     core.line("send bob are you there?", T0)
-    out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: the registry probes it
+    out = run_until(core, T0 + DIRECT_ROUND + 0.1)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)
+    core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.2)
     out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, REGISTRY_KEY, T0 + 5)
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
     long_text = "the minutes of today's meeting, " * 3
     core.line(f"send bob {long_text}", T0 + 6)
-    out = run_until(core, T0 + 6 + ROUND + 0.1)
+    out = run_until(core, T0 + 6 + DIRECT_ROUND + 0.1)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    out = core.receive(Refused("r-5", save.id, FULL), SERVER, REGISTRY_KEY, T0 + 6 + ROUND + 0.2)
+    out = core.receive(
+        Refused("r-5", save.id, FULL), SERVER, REGISTRY_KEY, T0 + 6 + DIRECT_ROUND + 0.2
+    )
     cut = long_text[:39] + "…"  # cut as the other lines that name a message are
     assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
     assert core.outbox == ()
@@ -1151,12 +1155,12 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     core, _ = registered()
     core.line("send bob are you there?", T0)
     core.line("/quit off to lunch", T0)
-    out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: 5 tries, then the registry
+    out = run_until(core, T0 + DIRECT_ROUND + 0.1)  # bob never answers: 5 tries, then the registry
     assert "[No ACK from bob, message sent to server.]" in prints(out)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
     assert (
-        sent(core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)) == []
+        sent(core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.2)) == []
     )  # accepted...
     out = core.receive(
         Saved("r-4", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, T0 + 5
@@ -1428,13 +1432,13 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it
     core.line(f"send bob {long_text}", T0)
     core.line("send bob after it", T0)
     core.line("send bob and this", T0)
-    out = run_until(core, T0 + ROUND)  # bob never answers: given up after 5 tries
+    out = run_until(core, T0 + DIRECT_ROUND)  # bob never answers: given up after 5 tries
     assert prints(out) == ["[No ACK from bob, message sent to server.]"] * 3
     assert chats_to(out, BOB) == [long_text] * 4  # the held ones were never sent to bob
     # to the registry in order: the long save first, the others once it is answered
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.text == long_text
-    out = core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.1)
+    out = core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.1)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["after it", "and this"]
 
 

@@ -1,6 +1,6 @@
 """The peer core runs on a monotonic `now`; what it says of the time of day (is a room's
-history line from today?) is `now + wall_offset`, the offset its adapter keeps at most a
-second old."""
+history line from today?) is `now + wall_offset`, the offset its adapter reads when its
+timer wakes it."""
 
 from __future__ import annotations
 

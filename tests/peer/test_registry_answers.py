@@ -32,7 +32,7 @@ from wire.messages import (
     TooBig,
 )
 from wire.refusals import RefusalCode
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 from wire.version import WIRE_VERSION
 
 
@@ -52,7 +52,7 @@ def registry(*, registered: bool = True) -> Registry:
     link_ = link(made, calls)
     membership = Membership(made, link_, inbox(made))
     table_news = TableNews(made, link_, Renames(made, link_))
-    leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, TIMEOUT, ATTEMPTS))
+    leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, DIRECT_TIMEOUT, ATTEMPTS))
     taken: list[tuple[Message, Message]] = []
     answers = Answers(made, link_, membership, lambda m, r, now, out: taken.append((m, r)))
     ends = RequestEnds(made, link_, answers, membership, table_news, leaving)
