@@ -63,13 +63,9 @@ def _zeroconf(bind: str) -> AsyncZeroconf:
 
 
 def advertised_addresses(bind: str) -> list[str]:
-    """The addresses a registry listening on `bind` advertises: that one; for 0.0.0.0,
-    each IPv4 address of this machine but loopback (loopback alone when it has no other)."""
-    if bind != "0.0.0.0":
-        return [bind]
-    own = sorted({ip for ip, _ in _networks()})
-    outside = [ip for ip in own if not ipaddress.ip_address(ip).is_loopback]
-    return outside or own or ["127.0.0.1"]
+    """The addresses a registry listening on `bind` advertises: that one; for 0.0.0.0, the
+    machine's LAN addresses (`lan_addresses`), or loopback when it has none."""
+    return [bind] if bind != "0.0.0.0" else (lan_addresses() or ["127.0.0.1"])
 
 
 def _networks() -> list[tuple[str, int]]:
@@ -84,14 +80,12 @@ def _networks() -> list[tuple[str, int]]:
 
 
 def lan_addresses() -> list[str]:
-    """This machine's IPv4 addresses but loopback and link-local, sorted: where peers on
-    other machines reach a registry listening on every interface."""
-    usable = {ip for ip, _ in _networks() if _usable(ipaddress.IPv4Address(ip))}
-    return sorted(usable, key=ipaddress.IPv4Address)
-
-
-def _usable(address: ipaddress.IPv4Address) -> bool:
-    return not (address.is_loopback or address.is_link_local or address.is_unspecified)
+    """This machine's IPv4 addresses but loopback, sorted: where peers on other machines
+    reach a registry listening on every interface. Link-local ones only when it has no other."""
+    own = {ipaddress.IPv4Address(ip) for ip, _ in _networks()}
+    usable = [a for a in own if not (a.is_loopback or a.is_unspecified)]
+    routable = [a for a in usable if not a.is_link_local]
+    return [str(a) for a in sorted(routable or usable)]
 
 
 def reach_line(addresses: list[str], port: int) -> str:

@@ -66,7 +66,7 @@ class Received:
         self.from_peers: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
             Ack: parts.direct.acked,
-            TooBig: self._peer_answer,
+            Refused: self._peer_refused,
             Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
         }
         #: The taker of the registry's answer to each type of request (read-only).
@@ -154,10 +154,9 @@ class Received:
         if not self._direct.answered(reply, addr, now, emit):
             self._parts.answers.answer(reply, reply_to, now, emit)
 
-    def _peer_answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
-        """A peer's TooBig for a direct message of ours (its Ack: DirectChats.acked)."""
-        reply_to: str = getattr(reply, "reply_to", "")
-        self._shared.settling.maybe(reply_to)
+    def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:
+        """A peer of another version could not read a direct message of ours."""
+        self._shared.settling.maybe(reply.reply_to)
         self._direct.answered(reply, addr, now, emit)
 
     def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:

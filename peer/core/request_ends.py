@@ -198,6 +198,7 @@ class RequestEnds:
         self, message: Message, quiet: bool, busy: bool, now: float, emit: Emit
     ) -> None:
         """What follows the give-up of `message`, by its kind."""
+        requests = self._shared.requests
         match message:
             case Register() if not self._shared.life.started:
                 self._never_registered(busy, emit)
@@ -205,6 +206,11 @@ class RequestEnds:
                 self._leaving.unheard(message, emit)
                 emit(Print("[Exiting]", "system"))
                 emit(Exit(0))
+            case SaveMessage() | ChannelPost() | RoomPost() if message.id in requests.outcomes:
+                # accepted already, its outcome asked again: still awaited, not kept anew (the
+                # outbox would send it again, and say again that it was received)
+                requests.outcomes.wait(message, now)
+                self._went_away(now, emit)
             case _ if isinstance(message, DELIVERED):
                 self._kept(message, quiet, now, emit)
             case Join() | RoomsRequest():

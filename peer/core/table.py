@@ -266,21 +266,22 @@ class Rule(enum.Enum):
     REGISTRY = "a message only the registry sends, from another key"
     #: the registry's (it delivers and relays), or the key the table binds to the sender
     SENDER = "a chat from a key not its sender's"
-    #: the registry's, or the key the chat it acks was sent to
-    OWED = "an ack from a key it was not owed by"
+    #: the registry's, or the key the chat it answers was sent to
+    OWED = "an answer from a key it was not owed by"
 
 
-_REGISTRY_SENDS = (Welcome, Refused, Alive, Busy, RoomList, MoreMail, TableSnapshot)
+_REGISTRY_SENDS = (Welcome, TooBig, Alive, Busy, RoomList, MoreMail, TableSnapshot)
 _REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage)
 
 #: Which key may send a peer each type of message: the one table of trust.
 RULES: Final[dict[type, Rule]] = {
     **dict.fromkeys((*_REGISTRY_SENDS, *_REGISTRY_PUSHES, RoomMessage, RoomNotice), Rule.REGISTRY),
     **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
-    **dict.fromkeys((Ack, Acks, TooBig), Rule.OWED),
+    **dict.fromkeys((Ack, Acks, Refused), Rule.OWED),
 }
-#: The answers to one chat of ours (an Acks answers several).
-_ANSWERS_ONE: Final = (Ack, TooBig)
+#: The answers to one chat of ours (an Acks answers several): its ack, or a peer of another
+#: version's refusal. A peer's ack always fits a datagram, so no peer answers TooBig.
+_ANSWERS_ONE: Final = (Ack, Refused)
 #: Why a message of a type no rule names is dropped: the requests only the registry
 #: handles, the help desk's messages (a desk client's own connection), a file request.
 NEVER_SENT: Final = "a message a peer is never sent"

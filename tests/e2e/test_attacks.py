@@ -218,7 +218,7 @@ def test_a_forged_ack_from_another_key_is_dropped_and_the_message_saved(chat: Ch
         ack = messages.Ack("m-ack", chat_id)
         mallory.send(ack, (HOST, bob.port), bob_key)
         mallory.receive(1.0)  # the handshake answered, the ack sent
-        bob.expect(r"dropped Ack from 127\.0\.0\.7:\d+: an ack from a key it was not owed by")
+        bob.expect(r"dropped Ack from 127\.0\.0\.7:\d+: an answer from a key it was not owed by")
     bob.expect_line("[No ACK from alice, message sent to server.]", timeout=15)
     assert bob.count(re.escape("[Message received by alice.]")) == 0
 

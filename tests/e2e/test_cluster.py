@@ -230,7 +230,7 @@ def burst_through_a_fault(
     """Three registries, a peer on each (alice on the one that decides, bob and carol on the
     others) and dave offline; alice saves to dave and posts to the channel while bob talks
     in a room with carol, and `fault` strikes the registries halfway. When alice's registry
-    is gone, she says she moved, once, within CARRIES_ON seconds. Every message is
+    is gone, she says she moved within CARRIES_ON seconds. Every message is
     acknowledged in the end, and shown once where it goes (dave's mail at `reg`, in the
     order typed). Returns alice."""
     registries = [start_member(chat, nats, "one", decides=True)]
@@ -281,7 +281,6 @@ def burst_through_a_fault(
     for peer in (bob, carol, dave):
         for text in [*posts, *saves, *said]:
             assert peer.count(rf"\b{re.escape(text)}\b") <= 1, (peer.name, text)
-    assert alice.count("is not answering; now using") <= 1
     return alice
 
 
@@ -296,12 +295,18 @@ def test_a_relay_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
     # (bob's: he talks in the room, and is sent alice's posts, through it)
-    burst_through_a_fault(chat, nats, lambda registries: registries[1].kill())
+    alice = burst_through_a_fault(chat, nats, lambda registries: registries[1].kill())
+    assert alice.count("is not answering; now using") <= 1
 
 
 def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
+    # Where the node led a bucket, JetStream stores nothing until the others elect a leader
+    # (seconds, more on a loaded machine), and a registry answers nothing it has not stored:
+    # every registry of the service is silent at once. A peer then moves on each silent
+    # round, as from registries gone (docs/GUIDE.md); what counts is that nothing is lost
+    # or shown twice.
     with nats_cluster(tmp_path / "nats3", size=3) as nodes:
         burst_through_a_fault(chat, nodes, lambda _: nodes[2].kill())
 

@@ -4,8 +4,8 @@ believes the message only as far as that key may say it (peer.core.table).
 
 `honest_key` is the key the honest sender of a message seals it with: the registry's for
 what comes from a registry of the service (or from the registry's machine, as its own TCP
-connections do), the sender's row's for a chat, the row's at the address for an ack; a
-registry's message from anywhere else is a forger's, sealed by the forger's own key.
+connections do), the sender's row's for a chat, the row's at the address for an ack or a
+refusal; a registry's message from anywhere else is a forger's, sealed by the forger's own key.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hashlib
 from peer.core.dispatch import PeerCore
 from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text, key_text
-from wire.messages import Ack, Acks, Chat, Message, TooBig
+from wire.messages import Ack, Acks, Chat, Message, Refused
 
 Addr = tuple[str, int]
 
@@ -46,7 +46,7 @@ def honest_key(core: PeerCore, message: Message | list[Message], addr: Addr) -> 
         entry = core.table.entry(one.sender)
         key = key_from_text(entry.key) if entry is not None else None
         return key or peer_key(one.sender)
-    if isinstance(one, (Ack, Acks, TooBig)):
+    if isinstance(one, (Ack, Acks, Refused)):
         key = key_from_text(core.table.key_at(addr))
         if key is not None:
             return key

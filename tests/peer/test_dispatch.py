@@ -18,11 +18,15 @@ from wire.messages import (
     Entry,
     Join,
     Notice,
+    Refused,
     Register,
     TableRequest,
     TableUpdate,
+    TooBig,
     Welcome,
+    version_refusal,
 )
+from wire.refusals import RefusalCode
 
 ELSEWHERE = ("10.0.0.9", 5000)
 #: A peer on the registry's machine: its IP address, another port.
@@ -82,6 +86,13 @@ def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
     core = registered()
     [chat] = sent(core.line("send bob hi", T0))
     assert rejected(core.receive(Ack("m-1", chat.id), BESIDE, MALLORY, T0)) == [Rule.OWED.value]
+    assert core.parts.direct.awaiting_ack(chat.id)
+    refusal = Refused("m-2", chat.id, version_refusal("Chat"), RefusalCode.VERSION)
+    assert rejected(core.receive(refusal, BESIDE, MALLORY, T0)) == [Rule.OWED.value]
+    # a peer answers a chat by an ack, which always fits a datagram: never by TooBig
+    assert rejected(core.receive(TooBig("b-0", chat.id), BESIDE, BOB_KEY, T0)) == [
+        Rule.REGISTRY.value
+    ]
     assert core.parts.direct.awaiting_ack(chat.id)
     core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)
     assert not core.parts.direct.awaiting_ack(chat.id)

@@ -20,7 +20,7 @@ from peer.core.dispatch import PeerCore
 from peer.core.registration import MAIL_SHOWN_EVERY
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
-from peer.core.requests import STREAM_WAIT
+from peer.core.requests import OUTCOME_WAIT, STREAM_WAIT
 from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from peer.core.table import HELD_UPDATES, Rule
 from peer.core.table_news import GAP_WAIT
@@ -935,6 +935,29 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
         honest_key(core, Restarted("x-1"), ("10.0.0.66", 5000)),
         T0 + 2,
     ) == [FORGED]  # a forgery
+
+
+def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_once() -> None:
+    """Posts the registry accepted, whose outcomes were asked again while it was silent
+    (a service storing nothing while NATS elects a leader): they stay accepted, not kept
+    anew in the outbox, which would send them again and say again they were received."""
+    core, _ = registered()
+    posts = [m for text in ("one", "two") for m in sent(core.line(f"send_all {text}", T0))]
+    for n, post in enumerate(posts):
+        out = core.receive(Ack(f"r-{n}", post.id), SERVER, REGISTRY_KEY, T0 + 0.1)
+        assert prints(out) == ["[Message received by Server.]"]
+    asked = T0 + OUTCOME_WAIT + ROUND + 1
+    out = run_until(core, asked)  # asked again, unanswered a whole round
+    assert [m for m in sent(out) if m in posts] and core.outbox == ()
+    out = core.receive(TableUpdate("r-7", 4, ()), SERVER, REGISTRY_KEY, asked + 0.1)
+    assert prints(out) == ["[Server is back.]"]
+    out = core.receive(Relayed("r-8", posts[1].id), SERVER, REGISTRY_KEY, asked + 0.2)
+    out += run_until(core, asked + OUTCOME_WAIT)  # the first asked again, answered
+    assert {m.id for m in sent(out) if m in posts} == {posts[0].id}  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-9", posts[0].id), SERVER, REGISTRY_KEY, asked + OUTCOME_WAIT)
+    out += core.receive(Relayed("r-10", posts[0].id), SERVER, REGISTRY_KEY, asked + OUTCOME_WAIT)
+    assert not [line for line in prints(out) if "received" in line] and core.outbox == ()
+    assert not core.parts.shared.requests.outcomes.awaited
 
 
 def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
