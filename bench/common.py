@@ -300,18 +300,19 @@ def raise_fd_limit(wanted: int = 8192) -> None:
 
 class Helper:
     """A `python -m bench.procs ...` child: it prints one JSON line when ready, answers one
-    JSON line per command line written to its stdin, and exits when stdin closes."""
+    JSON line per command line written to its stdin, and exits when stdin closes. It runs
+    the code of the checkout at `root` (another worktree, for a same-run A/B)."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, root: Path = ROOT) -> None:
         cmd = [sys.executable, "-m", "bench.procs", *args]
         self.proc = subprocess.Popen(
             cmd,
-            cwd=ROOT,
+            cwd=root,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,
             text=True,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+            env={**os.environ, **(env or {}), "PYTHONPATH": str(root)},
         )
         self.ready = self._read()
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import HOST, Helper
+from bench.common import HOST, ROOT, Helper
 from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
@@ -129,11 +129,17 @@ def lan_host(i: int) -> str:
 
 
 def start_registry(
-    loop: str, *, rcvbuf: int = 0, profile: str = "", count: bool = False, mailbox_limit: int = 0
+    loop: str,
+    *,
+    rcvbuf: int = 0,
+    profile: str = "",
+    count: bool = False,
+    mailbox_limit: int = 0,
+    root: Path = ROOT,
 ) -> Helper:
-    """A real registry (RegistryServer) in its own process, on its own core; with `count`,
-    its report counts the messages it handled (a cost on every datagram); `mailbox_limit`
-    replaces the usual limit on a mailbox's messages."""
+    """A real registry (RegistryServer) in its own process, on its own core, of the checkout
+    at `root`; with `count`, its report counts the messages it handled (a cost on every
+    datagram); `mailbox_limit` replaces the usual limit on a mailbox's messages."""
     profile = profile or os.environ.get("BENCH_PROFILE_REGISTRY", "")
     args = ["registry", "--loop", loop]
     if rcvbuf:
@@ -144,7 +150,7 @@ def start_registry(
         args.append("--count")
     if mailbox_limit:
         args += ["--mailbox-limit", str(mailbox_limit)]
-    return Helper(*args)
+    return Helper(*args, root=root)
 
 
 async def make_peers(
