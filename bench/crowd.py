@@ -188,13 +188,13 @@ def _watch_registry(
 
 def _count(message: Any, tables: list[int]) -> None:
     """Count in `tables` what of the table `message` carries: a whole table (a TableSnapshot
-    of it, or a Welcome with rows: a Welcome into a big table has none), the rows changed
-    since a version (a TableSnapshot with `since`), and the rows of either or an update."""
+    of it, or a Welcome with rows: a Welcome into a big table has none), and the rows of
+    either or an update."""
     from wire.messages import TableSnapshot, TableUpdate, Welcome
 
     kind = type(message)
     if kind is TableSnapshot:
-        tables[0 if message.since < 0 else 1] += 1
+        tables[0] += 1
     elif kind is Welcome:
         tables[0] += bool(message.entries)
     elif kind is not TableUpdate:

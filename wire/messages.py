@@ -157,11 +157,12 @@ class Deregister(WireMessage, frozen=True):
 
 
 class Keepalive(WireMessage, frozen=True):
-    """`name` is still here; answered with Alive carrying the table version."""
+    """`name` is still here, its table at `version` (-1: none); answered with Alive."""
 
     id: Id
     name: str
     token: str
+    version: Int = -1
 
 
 class Alive(WireMessage, frozen=True):
@@ -186,19 +187,14 @@ class TableUpdate(WireMessage, frozen=True):
 
 class TableRequest(WireMessage, frozen=True):
     id: Id
-    since: Int = -1
 
 
 class TableSnapshot(WireMessage, frozen=True):
-    """The table at `version`: whole, with aliases (`since` -1), or the rows changed after
-    `since`, as in a TableUpdate."""
-
     id: Id
     reply_to: Id
     version: Int
     entries: Items[Entry]
     aliases: Items[Alias]
-    since: Int = -1
 
 
 # -- messages -----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
-from peer.core.table_news import fetch_table
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -150,7 +149,6 @@ class Answers:
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
-            fetch_table(shared, self._link, now, emit)  # the table we hold is behind
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
             emit(Print(line, "system"))

@@ -282,7 +282,6 @@ class PeerCore:
         wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
-            self.parts.table_news.tick(now, emit)
             self.parts.direct.tick(now, emit)
             self.parts.link.tick(now, emit)
             self._settle(now, emit)
@@ -303,7 +302,6 @@ class PeerCore:
             self.parts.direct.next_wake(),
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
-            self.parts.table_news.gap_over_at,
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t

@@ -251,7 +251,9 @@ class RegistryLink:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         if shared.life.registered and not self.sent(Keepalive) and not self.sent(Deregister):
-            message = Keepalive(shared.new_id(), shared.state.name, shared.state.token)
+            message = Keepalive(
+                shared.new_id(), shared.state.name, shared.state.token, shared.table.version
+            )
             self.request(message, now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:

@@ -96,21 +96,15 @@ class Table:
         return self._rows.values()
 
     def entry(self, name: str) -> Entry | None:
-        """The table row for `name`, or for the name it was recently renamed to."""
+        """The table row for `name`, or for the name it was recently renamed to (following
+        a chain of renames, but never forever)."""
         key = name_key(name)
         entry = self._rows.get(key)
-        if entry is None and key in self._renamed:
-            return self._entry_renamed(key)
-        return entry
-
-    def _entry_renamed(self, key: str) -> Entry | None:
-        """The row for the name that name `key` was renamed to, following a chain of
-        renames, but never forever."""
-        for _ in range(8):
-            key = name_key(self._renamed[key])
-            entry = self._rows.get(key)
+        for _ in range(9):
             if entry is not None or key not in self._renamed:
                 return entry
+            key = name_key(self._renamed[key])
+            entry = self._rows.get(key)
         return None
 
     def key_at(self, addr: Addr) -> str:
@@ -143,19 +137,16 @@ class Table:
         if key not in self._before:
             self._before[key] = self._rows.get(key)
 
-    def hold(self, update: TableUpdate) -> None:
+    def hold(self, update: TableUpdate) -> int:
         """Keep `update`, which comes after one not here yet (our Welcome's table is on its
         way, over TCP when the table is big; or an update was lost, and the registry sends
-        it again), until `take_next` finds it next; the last HELD_UPDATES of them."""
+        it again), until `take_next` finds it next; the last HELD_UPDATES of them. Returns
+        how many are held."""
         held = self._held
         held[update.version] = update
         if len(held) > HELD_UPDATES:
             del held[min(held)]
-
-    @property
-    def held(self) -> int:
-        """How many updates are held (`hold`)."""
-        return len(self._held)
+        return len(held)
 
     def take_next(self) -> TableUpdate | None:
         """The held update that applies to this version (TableUpdate.start), forgotten here
@@ -179,11 +170,6 @@ class Table:
             if row != entry if entry.port else row is not None:
                 return False
         return True
-
-    def same_rows(self, entries: tuple[Entry, ...]) -> bool:
-        """Whether `entries`, a whole table, are the rows held now, row for row."""
-        rows = self._rows
-        return len(entries) == len(rows) and all(rows.get(name_key(e.name)) == e for e in entries)
 
     def apply(self, update: TableUpdate, own_name: str) -> str:
         """Apply `update`, which starts at this version or before (TableUpdate.start; the
@@ -224,19 +210,23 @@ class Table:
             self._rows[name_key(new)] = entry._replace(name=new)
             self._renamed[name_key(old)] = new
 
-    def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> None:
+    def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> bool:
         """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
-        renames made before we started, or while we were away."""
+        renames made before we started, or while we were away. Returns whether a row
+        changed."""
+        rows = self._rows
+        changed = len(entries) != len(rows) or any(rows.get(name_key(e.name)) != e for e in entries)
         self.version = version
         self._keys_by_addr = None
-        for key in self._rows:
+        for key in rows:
             self._note(key)
         self._rows = {name_key(e.name): e for e in entries}
         for key in self._rows:
             self._before.setdefault(key, None)  # new here, unless noted above
-        for alias in aliases:  # renames made before we started, or while we were away
+        for alias in aliases:
             if name_key(alias.old) not in self._rows:
                 self._renamed[name_key(alias.old)] = alias.new
+        return changed
 
     def who(self, long: bool, own_name: str, emit: Emit) -> None:
         """Emit the lines of `who` (`long`: with addresses), `own_name` marked as ours."""

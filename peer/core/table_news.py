@@ -1,8 +1,9 @@
 """What the registry tells of its table, as this peer takes it: one whole table per
 registration (a Welcome too big for it is followed by one request for it), then updates in
-order, a gap asking for what changed since our version (TableRequest's `since`); and the
-news they carry about ourselves (a rename of ours done; our name released by the registry's
-console). Sans-IO: Print actions; the table itself is peer.core.table's.
+order, those after a gap held until the registry sends what is missing (it keeps what each
+peer acked: registry/core/table_watch.py); the whole table again only when told to be far
+behind. And the news they carry about ourselves (a rename of ours done; our name released
+by the registry's console). Sans-IO: Print actions; the table itself is peer.core.table's.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES, Table
 from wire.keys import fingerprint, key_from_text
 from wire.messages import (
-    Alias,
     Alive,
-    Entry,
     Keepalive,
     Message,
     TableRequest,
@@ -26,12 +25,6 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT
-
-#: Seconds a gap in the table's versions is waited out before what is missing is fetched,
-#: at the least: the registry sends what we have not acked again (registry/core/table_watch.py),
-#: so a lost update nearly always comes within it; fetched at once, it would come twice.
-GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
 class TableNews:
@@ -43,62 +36,29 @@ class TableNews:
         self._renames = renames
         #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
-        #: When a gap in the versions will have been waited out (`tick`); None: no gap is
-        #: (updates held before our Welcome wait for the table it brings).
-        self.gap_over_at: float | None = None
         # the table's version when the registry last welcomed us: our row comes after it
         self._welcomed_at = -1
-        # the newest version the registry said it is at (Alive): pushes bring it, or a fetch
-        self._said_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """A change of the table: applied when it starts at our version or before, with those
-        held that follow it. After a gap, held: what changed since our version is asked for
-        when the gap is over HELD_UPDATES versions, or too many are held, or it has stood
-        `gap_wait` seconds (`tick`)."""
+        held that follow it. After a gap, held; the whole table is asked for when the gap is
+        over HELD_UPDATES versions, or too many are held."""
         table = self._shared.table
         if update.version <= table.version:
             return
         if update.start() > table.version:
-            if self.gap_over_at is None:
-                self.gap_over_at = now + self.gap_wait()
-                self._shared.alarm.lower(self.gap_over_at)
-            table.hold(update)
-            if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
+            held = table.hold(update)
+            if update.version - table.version > HELD_UPDATES or held >= HELD_UPDATES:
                 fetch_table(self._shared, self._link, now, emit)
             return
         self._apply(update, now, emit)
         self.take_held(now, emit)
 
-    def tick(self, now: float, emit: Emit) -> None:
-        """A gap waited out at `now`: what changed since our version is asked for (again
-        each `gap_wait` while the gap stays)."""
-        if self.gap_over_at is not None and now >= self.gap_over_at:
-            if not self._behind():
-                self.gap_over_at = None
-                return
-            self.gap_over_at = now + self.gap_wait()
-            fetch_table(self._shared, self._link, now, emit)
-
     def take_held(self, now: float, emit: Emit) -> None:
-        """Apply the held updates that now follow the table's version; what is still
-        missing is waited out from `now`."""
+        """Apply the held updates that now follow the table's version."""
         table = self._shared.table
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
-        self.gap_over_at = now + self.gap_wait() if self._behind() else None
-        self._shared.alarm.lower(self.gap_over_at)
-
-    def gap_wait(self) -> float:
-        """Seconds what is missing is waited for before it is fetched: GAP_WAIT and the
-        registry's round trip as measured (its updates come as late as its answers)."""
-        return GAP_WAIT + (self._shared.requests.round_trip.srtt or 0.0)
-
-    def _behind(self) -> bool:
-        """Whether updates are missing: some are held after a gap, or the registry said
-        it is at a version the table has not reached."""
-        table = self._shared.table
-        return bool(table.held) or table.version < self._said_at
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """Apply `update`, the next version, and say what it means for us (nothing when it
@@ -126,19 +86,14 @@ class TableNews:
             self.released(emit)
 
     def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
-        """The table as we asked for it: the rows changed since a version (`since`), taken as
-        an update when our table is at that version or later, but not past its own; or a
-        whole table, with what it says of us (`_snapshot_news`)."""
-        shared = self._shared
-        if snapshot.since >= 0:
-            if snapshot.since <= shared.table.version < snapshot.version:
-                changes = TableUpdate(snapshot.id, snapshot.version, snapshot.entries)
-                self._apply(changes, now, emit)  # (every row as it is at its version)
-                self.take_held(now, emit)
+        """The whole table as we asked for it (none older than ours): said as a change
+        unless its rows are those held, with what it says of us (`_snapshot_news`)."""
+        table = self._shared.table
+        if snapshot.version < table.version:
             return
-        if snapshot.version < shared.table.version:
-            return
-        self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
+        self._renames.whole_table_seen()
+        if table.replace(snapshot.version, snapshot.entries, snapshot.aliases):
+            self._shared.change_lines.table_changed(now, emit)
         self._snapshot_news(snapshot, emit)
         self.take_held(now, emit)
 
@@ -185,28 +140,12 @@ class TableNews:
                 return rename.new_name
         return ""
 
-    def replace(
-        self,
-        version: int,
-        entries: tuple[Entry, ...],
-        aliases: tuple[Alias, ...],
-        now: float,
-        emit: Emit,
-    ) -> None:
-        """The whole table, at `version`: said as a change, unless its rows are those held."""
-        table = self._shared.table
-        unchanged = table.same_rows(entries)
-        self._renames.whole_table_seen()
-        table.replace(version, entries, aliases)
-        if not unchanged:
-            self._shared.change_lines.table_changed(now, emit)
-
     def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The whole table of a Welcome, said at once. A Welcome of no rows carries no table
         (too big for a datagram): it is asked for, and the updates meanwhile held for it."""
         self._welcomed_at = welcome.version
         if not welcome.entries:
-            fetch_table(self._shared, self._link, now, emit, whole=True)
+            fetch_table(self._shared, self._link, now, emit)
             return
         self._renames.whole_table_seen()
         self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
@@ -214,17 +153,14 @@ class TableNews:
         self.take_held(now, emit)
 
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a keepalive: a table newer than ours is waited for as a gap is (its
-        updates may be on their way), then fetched."""
+        """The answer to a keepalive: told a version past ours, we are further behind than
+        the registry can push, and take the whole table."""
         shared = self._shared
         if not isinstance(reply, Alive):
             return
         shared.learn_registries(reply.registries)
         if reply.version > shared.table.version:
-            self._said_at = max(self._said_at, reply.version)
-            if self.gap_over_at is None:
-                self.gap_over_at = now + self.gap_wait()
-                shared.alarm.lower(self.gap_over_at)
+            fetch_table(shared, self._link, now, emit)
 
     def released(self, emit: Emit) -> None:
         """The registry's console released our name: said, and offline (the next keepalive
@@ -257,11 +193,7 @@ class TableNews:
         return Print(line, "system")
 
 
-def fetch_table(
-    shared: Shared, link: RegistryLink, now: float, emit: Emit, *, whole: bool = False
-) -> None:
-    """Ask for what changed since our table's version, or for the whole table (`whole`),
-    unless asked already."""
+def fetch_table(shared: Shared, link: RegistryLink, now: float, emit: Emit) -> None:
+    """Ask for the whole table, unless asked already."""
     if not shared.requests.any_of(TableRequest, streamed=True):
-        since = -1 if whole else shared.table.version
-        link.request(TableRequest(shared.new_id(), since), now, emit, quiet=True)
+        link.request(TableRequest(shared.new_id()), now, emit, quiet=True)

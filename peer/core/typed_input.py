@@ -12,23 +12,14 @@ from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
 from peer.core.shared import QUITTING_LATER, not_carried_out
-from wire.messages import Deregister, Join, Leave, Message, Register, Rename, TableRequest
+from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (see `TypedInput._changing`),
-#: and a TableRequest for the whole table.
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
 _CHANGES = (Join, Leave, Rename, Deregister, Register)
-
-
-def _waited_for(message: Message) -> bool:
-    """Whether the lines typed wait for the answer to `message`, a request on its way (see
-    `TypedInput._changing`)."""
-    if isinstance(message, TableRequest):
-        return message.since < 0
-    return isinstance(message, _CHANGES)
 
 
 class TypedInput:
@@ -141,10 +132,10 @@ class TypedInput:
     def _changing(self) -> bool:
         """Whether a change the next typed line depends on is on its way, whose answer it
         waits for: a join (is a line room text?), a rename (who sends?), a dereg or reg
-        (may it be sent?), a leave (a /join must not overtake it), the whole table (is a
-        name typed in it?). Not a catch-up of the table: it is always a moment behind."""
+        (may it be sent?), a leave (a /join must not overtake it), the whole table while we
+        have none (is a name typed in it?)."""
         requests = self._requests
-        if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
+        kinds = _CHANGES if self._shared.table.version >= 0 else (*_CHANGES, TableRequest)
+        if not requests.any_of(kinds, streamed=True):
             return False  # (one look, nearly always enough)
-        waiting = requests.messages(streamed=True, held=True)
-        return any(_waited_for(m) for m in waiting)
+        return any(isinstance(m, kinds) for m in requests.messages(streamed=True, held=True))

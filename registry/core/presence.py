@@ -31,7 +31,7 @@ class Presence:
             self._s.answers.reply(req, emit, Refused, "You are not registered.")
             return
         record.last_seen = now
-        version = self._s.feed.watch.told(req.addr, self._s.table.version)
+        version = self._s.feed.told(req.addr, msg.version, now, emit)
         self._s.answers.reply(req, emit, Alive, version, self._s.registries)
 
     def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:

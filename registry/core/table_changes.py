@@ -1,5 +1,5 @@
-"""The table's changes on their way to the peers, the log of its last updates, and the
-views of the table that last until its next change.
+"""The table's changes on their way to the peers, and the views of the table that last
+until its next change.
 
 A change is pushed at once after an idle spell; within COALESCE seconds of the last push
 (or PUSH_RATE's) changes are held and go out together, as numbered updates that each fit a
@@ -8,10 +8,7 @@ datagram. The views are built again only when the table changed.
 
 from __future__ import annotations
 
-import itertools
-from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
 
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
@@ -20,81 +17,6 @@ from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
-
-#: Updates kept for a peer that missed some: about 30 rows each; a peer further behind
-#: takes the whole table.
-LOG_UPDATES = 512
-
-#: Answers kept, by the version asked from, until the table's next version.
-KEPT_ANSWERS = 16
-
-
-class Delta(NamedTuple):
-    """The rows changed after a version, and the same encoded once."""
-
-    rows: tuple[Entry, ...]
-    encoded: Any
-
-
-class TableLog:
-    """The last `keep` updates of the table, in version order with no gap (as etcd's
-    `start_revision`), and the rows changed since any version they reach back to."""
-
-    def __init__(self, keep: int = LOG_UPDATES) -> None:
-        self._updates: deque[TableUpdate] = deque(maxlen=keep)
-        # rows since a version (the key), for the newest version kept (`rows_since`)
-        self._answers: dict[int, Delta] = {}
-
-    def add(self, update: TableUpdate) -> None:
-        """`update` is the table's next version; one after a gap starts the log again."""
-        updates = self._updates
-        if updates and update.version != updates[-1].version + 1:
-            updates.clear()
-        updates.append(update)
-        self._answers.clear()
-
-    def updates_since(self, since: int, version: int) -> list[TableUpdate] | None:
-        """The updates after version `since` up to `version` (None: as `_start`)."""
-        start = self._start(since, version)
-        return None if start is None else list(itertools.islice(self._updates, start, None))
-
-    def rows_since(self, since: int, version: int) -> Delta | None:
-        """The rows changed after version `since` up to `version`, in the order of their
-        last change (None: as `_start`)."""
-        start = self._start(since, version)
-        if start is None:
-            return None
-        kept = self._answers.get(since)
-        if kept is not None:
-            return kept
-        rows = latest_rows(itertools.islice(self._updates, start, None))
-        answer = Delta(rows, encoded_once(rows))
-        if len(self._answers) >= KEPT_ANSWERS:
-            del self._answers[next(iter(self._answers))]
-        self._answers[since] = answer
-        return answer
-
-    def _start(self, since: int, version: int) -> int | None:
-        """Where the updates after `since` start in the log, if it reaches from `since` to
-        `version` (the table's now); None when it does not: only the whole table will do."""
-        updates = self._updates
-        last = updates[-1].version if updates else version
-        first = updates[0].version if updates else version + 1
-        if last != version or not first - 1 <= since <= version:
-            return None
-        return since + 1 - first
-
-
-def latest_rows(updates: Iterable[TableUpdate]) -> tuple[Entry, ...]:
-    """The rows of `updates`, each as the last has it, in order of last change."""
-    rows: dict[str, Entry] = {}
-    for update in updates:
-        for row in update.entries:
-            key = name_key(row.name)
-            rows.pop(key, None)  # to the end: its last change's place
-            rows[key] = row
-    return tuple(rows.values())
-
 
 #: Seconds during which table changes are gathered into one push (a join storm, churn)...
 COALESCE = 0.05
@@ -158,8 +80,6 @@ class TableChanges:
         self._released_keys: dict[Addr, bytes] = {}
         self._last_push = float("-inf")
         self._interval = COALESCE  # between two pushes: see PUSH_RATE
-        #: The updates numbered lately, for a peer that missed some.
-        self.log = TableLog()
 
     @property
     def flush_at(self) -> float | None:
@@ -213,7 +133,6 @@ class TableChanges:
         for chunk in fitting(rows):
             self._table.version += 1
             updates.append(TableUpdate(new_id(), self._table.version, chunk))
-            self.log.add(updates[-1])
         online = [*self._table.online(), *self._released_online]
         self._released_online.clear()
         self._interval = max(COALESCE, len(online) / PUSH_RATE)

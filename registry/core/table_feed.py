@@ -36,7 +36,7 @@ class TableFeed:
         self._answers = answers
         self.changes = changes
         #: each online peer's acked version and the push in flight to it
-        self.watch = TableWatch(changes.log, answers.new_id, *timing)
+        self.watch = TableWatch(answers.new_id, *timing)
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push `rows` (else the record's own row)."""
@@ -94,21 +94,20 @@ class TableFeed:
         self.push_changes(now, emit)  # (saved first)
 
     def request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
-        """Answer with the rows changed after the peer's version while the log reaches back
-        that far, else the whole table; asked by datagram, a table that surely cannot fit
+        """Answer with the whole table; asked by datagram, a table that surely cannot fit
         one (counted, not encoded: the endpoint answers the rest) is answered TooBig."""
-        version = self._table.version
-        delta = self.changes.log.rows_since(msg.since, version) if msg.since >= 0 else None
-        if delta is not None:
-            rows = delta.encoded
-            answer = TableSnapshot(self._answers.new_id(), req.id, version, rows, (), msg.since)
-        elif req.datagram and len(self._table.records) > WELCOME_ROWS:
+        if req.datagram and len(self._table.records) > WELCOME_ROWS:
             self._answers.reply(req, emit, TooBig)
             return
-        else:
-            answer = self.snapshot(req.id)
-        emit(Send(req.addr, answer, req.asker))
-        self.watch.answered(req.addr, req.key, version)
+        emit(Send(req.addr, self.snapshot(req.id), req.asker))
+        self.watch.answered(req.addr, req.key, self._table.version)
+
+    def told(self, addr: Addr, held: int, now: float, emit: Emit) -> int:
+        """The peer at `addr` holds the table at `held`: the version to tell it in Alive;
+        what it missed is pushed (TableWatch.heard, told)."""
+        version = self._table.version
+        self._send(self.watch.heard(addr, held, version, now), emit)
+        return self.watch.told(addr, version)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""

@@ -1,23 +1,31 @@
 """The table's pushes to each online peer, a watch with acknowledged revisions (as etcd's):
 a peer is pushed every row changed since the version it acked, one push in flight, resent
-on its round trip's timeout as the newest state, given up after ATTEMPTS copies (the peer
-fills any gap itself). A peer `handed_over` is another registry's to watch.
+on its round trip's timeout as the newest state, given up after ATTEMPTS copies. A peer's
+keepalive says the version it holds: one behind is pushed what it missed, from the log of
+the last updates; told the newest version when the log does not reach back, it takes the
+whole table. A peer `handed_over` is another registry's to watch.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
 
 from msgspec import Struct
 
 from registry.core.actions import Addr
-from registry.core.table_changes import ROWS_ROOM, TableLog, latest_rows
+from registry.core.table_changes import ROWS_ROOM
 from wire.codec import record_size
-from wire.messages import TableUpdate
+from wire.messages import Entry, TableUpdate
+from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.round_trip import RoundTrip
+
+#: Updates kept for a peer that missed some: about 30 rows each; a peer further behind
+#: takes the whole table.
+LOG_UPDATES = 512
 
 #: Datagrams in one push at most: a peer further behind gets the rest after its ack.
 BATCH = 16
@@ -44,16 +52,13 @@ class Cursor(Struct):
 
 
 class TableWatch:
-    """Each online peer's acked version and its push in flight, over the updates `log`."""
+    """Each online peer's acked version and its push in flight, over the updates pushed."""
 
     def __init__(
-        self,
-        log: TableLog,
-        new_id: Callable[[], str],
-        timeout: float = TIMEOUT,
-        attempts: int = ATTEMPTS,
+        self, new_id: Callable[[], str], timeout: float = TIMEOUT, attempts: int = ATTEMPTS
     ) -> None:
-        self._log = log
+        # the last updates pushed, in version order with no gap
+        self._log: deque[TableUpdate] = deque(maxlen=LOG_UPDATES)
         self._new_id = new_id
         self._floor = timeout
         self._attempts = attempts
@@ -136,6 +141,11 @@ class TableWatch:
     def push(self, updates: Sequence[TableUpdate], addrs: Iterable[Addr], now: float) -> Sends:
         """`updates`, the table's newest versions, for the peers at `addrs`: what to send
         now (nothing to a peer with a push in flight, or held)."""
+        log = self._log
+        for update in updates:
+            if log and update.version != log[-1].version + 1:
+                log.clear()  # (a gap: the log starts again)
+            log.append(update)
         fresh: list[Addr] = []
         elsewhere: list[Addr] = []
         behind: dict[int, list[Addr]] = {}
@@ -226,11 +236,29 @@ class TableWatch:
             heapq.heappop(timers)
         return None
 
+    def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
+        """The peer at `addr` holds the table at `held` (-1: not said): it runs, so what
+        changed since goes now, even with a push on its way (its copies acked late count)."""
+        if held < 0 or held > version or addr in self.handed_over:
+            return []
+        cursor = self._cursors.get(addr)
+        if cursor is None:
+            cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
+        copies, earlier = cursor.copies, cursor.flying
+        if cursor.held or held == version or (copies and held < cursor.acked):
+            return []
+        cursor.acked = held
+        sends = self._catch_up_all(held, version, [addr], now)
+        if sends and copies:  # (Karn: a copy sent again gives no sample)
+            cursor.copies, cursor.flying = copies + 1, earlier + cursor.flying
+        return sends
+
     def told(self, addr: Addr, version: int) -> int:
         """The version to tell the peer at `addr` in Alive: the version it acked while a
-        push is on its way to it (which carries the rest), else `version`."""
+        push is on its way to it (which carries the rest), or while it is held; else
+        `version`."""
         cursor = self._cursors.get(addr)
-        if cursor is not None and cursor.copies and cursor.acked >= 0:
+        if cursor is not None and (cursor.copies or cursor.held) and cursor.acked >= 0:
             return cursor.acked
         return version
 
@@ -275,11 +303,13 @@ class TableWatch:
         if self._caught_up_to != version:
             self._catch_ups, self._caught_up_to = {}, version
         if since not in self._catch_ups:
-            updates = self._log.updates_since(since, version)
-            self._catch_ups[since] = None if updates is None else self._merged(since, updates)
+            log = self._log
+            reaches = bool(log) and log[-1].version == version and log[0].version - 1 <= since
+            updates = itertools.islice(log, since + 1 - log[0].version, None) if reaches else None
+            self._catch_ups[since] = None if updates is None else self._merged(updates)
         return self._catch_ups[since]
 
-    def _merged(self, since: int, updates: list[TableUpdate]) -> tuple[TableUpdate, ...]:
+    def _merged(self, updates: Iterable[TableUpdate]) -> tuple[TableUpdate, ...]:
         """`updates`, merged into as few as fit datagrams, the first BATCH."""
         merged: list[TableUpdate] = []
         run: list[TableUpdate] = []
@@ -301,4 +331,10 @@ class TableWatch:
         """The consecutive updates `run` as one (one update is itself)."""
         if len(run) == 1:
             return run[0]
-        return TableUpdate(self._new_id(), run[-1].version, latest_rows(run), run[0].start())
+        rows: dict[str, Entry] = {}
+        for update in run:
+            for row in update.entries:
+                key = name_key(row.name)
+                rows.pop(key, None)  # to the end: its last change's place
+                rows[key] = row
+        return TableUpdate(self._new_id(), run[-1].version, tuple(rows.values()), run[0].start())

@@ -79,8 +79,9 @@ def test_a_keepalive_goes_each_period_while_registered() -> None:
     registry = link(made)
     out: list[pa.Action] = []
     registry.tick(T0 + KEEPALIVE, out.append)
-    assert sent(out) == [Keepalive("a-1", "alice", "tok")]
-    assert registry.sent(Keepalive) and not registry.sent(Deregister)
+    # with the version of our table: the registry pushes what it lacks
+    assert sent(out) == [Keepalive("a-1", "alice", "tok", made.table.version)]
+    assert made.table.version == 3 and registry.sent(Keepalive) and not registry.sent(Deregister)
 
 
 def test_coming_back_registers_again_quietly_once() -> None:

@@ -58,18 +58,18 @@ def test_a_loop_of_renames_is_not_followed_forever() -> None:
 
 def test_updates_held_are_given_back_in_order_once_each_is_next() -> None:
     table = table_of(version=3)
-    for version in (6, 5, 3):
-        table.hold(TableUpdate(f"u-{version}", version, ()))
-    assert table.held == 3 and table.take_next() is None  # 4 is missing
+    assert [table.hold(TableUpdate(f"u-{v}", v, ())) for v in (6, 5, 3)] == [1, 2, 3]
+    assert table.take_next() is None  # 4 is missing
     table.apply(TableUpdate("u-4", 4, ()), "alice")
     for version in (5, 6):
         update = table.take_next()
         assert update is not None and update.version == version
         table.apply(update, "alice")
-    assert table.take_next() is None and table.held == 0
-    for version in range(8, 8 + HELD_UPDATES + 1):
-        table.hold(TableUpdate(f"u-{version}", version, ()))
-    assert table.held == HELD_UPDATES  # the oldest gave way
+    assert table.take_next() is None
+    assert table.hold(TableUpdate("u-8", 8, ())) == 1  # 3, passed, was forgotten
+    for version in range(9, 9 + HELD_UPDATES):
+        held = table.hold(TableUpdate(f"u-{version}", version, ()))
+    assert held == HELD_UPDATES  # the oldest gave way
 
 
 def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:

@@ -181,3 +181,22 @@ def test_a_peer_silent_here_for_a_turn_is_watched_no_more() -> None:
             delivery.close()
 
     assert asyncio.run(run()) == 1
+
+
+def test_a_keepalive_behind_brings_the_rows_since_its_version_from_here() -> None:
+    # a peer that moved here, or whose push was given up: its keepalive says its version
+    endpoint = Sent()
+    rows = [Entry(f"p{n}", "127.0.0.9", 7000 + n, True) for n in range(3)]
+
+    async def run() -> None:
+        delivery = Delivery(endpoint, key_of)  # type: ignore[arg-type]
+        try:
+            delivery.push([([CAROL], TableUpdate(f"u-{n}", n, (rows[n],))) for n in (1, 2)])
+            delivery.heard(BOB, 1)  # not pushed here yet: at 1, it lacks 2
+            delivery.heard(BOB, 2)  # (up to date: nothing)
+        finally:
+            delivery.close()
+
+    asyncio.run(run())
+    [(_, update, key)] = [sent for sent in endpoint.sent if sent[0] == BOB]
+    assert (update.start(), update.version, update.entries, key) == (1, 2, (rows[2],), KB)  # type: ignore[attr-defined]

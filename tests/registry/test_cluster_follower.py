@@ -266,14 +266,14 @@ def test_a_whole_table_asked_by_datagram_when_too_big_for_one_is_answered_here()
                     await nats.outbound(SimpleNamespace(data=msgpack.encode([out])))
                     assert await bob.receive() == [welcome]
                     if rows:  # (the registry that decides answers)
-                        bob.send(TableRequest("q-1", -1), addr)
-                        while TableRequest("q-1", -1) not in asked():
+                        bob.send(TableRequest("q-1"), addr)
+                        while TableRequest("q-1") not in asked():
                             await asyncio.sleep(0.01)
-                bob.send(TableRequest("q-2", -1), addr)
+                bob.send(TableRequest("q-2"), addr)
                 return await bob.receive()
         finally:
             await follower.close()
 
     [answer] = asyncio.run(run())
     assert type(answer) is TooBig and answer.reply_to == "q-2"
-    assert TableRequest("q-2", -1) not in asked()
+    assert TableRequest("q-2") not in asked()

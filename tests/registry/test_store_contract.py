@@ -289,6 +289,41 @@ def test_the_rows_a_save_names_are_kept_and_former_names_follow(opener: Opener) 
     run(scenario())
 
 
+def test_the_rows_not_yet_pushed_are_kept_so_the_versions_continue(opener: Opener) -> None:
+    # A registry (or a new lead) that reads back what was pushed continues the table's
+    # versions: its peers need no whole table (registry/core/dispatch.py, RESTART_JUMP).
+    async def scenario() -> None:
+        table = table_of("Alice", "Bob")
+        table.unpushed["bob"] = table.records["bob"].entry()
+        async with opener() as store:
+            await _load(store)
+            store.carry_out(SaveTable())
+            await committed(store, table)
+        async with opener() as again:
+            kept = (await _load(again)).table
+            assert kept.continues and kept.version == 7
+            assert list(kept.unpushed.values()) == [table.records["bob"].entry()]
+
+    run(scenario())
+
+
+def test_a_commit_cut_short_before_its_last_write_does_not_continue(tmp_path: Path) -> None:
+    # The rows not yet pushed are written last: a row written after them (a commit of
+    # which only some writes landed) means what was pushed is not known.
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened_with_rows(servers[0]) as (store, bucket):
+                await store.load(0.0)
+                store.carry_out(SaveTable())
+                await committed(store, table_of("Alice", "Bob"))
+                assert (await store.load(0.0)).table.continues
+                await bucket.put(f"row.{b'carol'.hex()}", b'{"name": "Carol"}')
+                await bucket.delete(f"row.{b'carol'.hex()}")
+                assert not (await store.load(0.0)).table.continues
+
+    run(scenario())
+
+
 def test_a_commit_writes_only_the_rows_named(tmp_path: Path) -> None:
     # The work of a commit follows what changed, not the table's size: in a join storm,
     # writing (and encoding) every row at every commit was O(N) each, O(N^2) in all.

@@ -8,8 +8,8 @@ import itertools
 
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
-from registry.core.table_changes import COALESCE, TableLog
-from registry.core.table_watch import TableWatch
+from registry.core.table_changes import COALESCE
+from registry.core.table_watch import LOG_UPDATES, TableWatch
 from tests.registry.core_helpers import T0, X, core, register, run_until, sends
 from wire.messages import Ack, Acks, Alive, Entry, Keepalive, Register, TableUpdate
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -49,9 +49,11 @@ def test_changes_made_while_a_push_is_unacked_go_with_its_ack_as_one_update() ->
     assert _names([caught_up]) == ["carol", "dave"]
 
 
-def _alive(reg: RegistryCore, name: str, token: str, addr: tuple[str, int], now: float) -> int:
-    """The table version `name` is told in answer to its keepalive at `now`."""
-    out = reg.receive(Keepalive(f"{name}-k{now}", name, token), addr, now)
+def _alive(
+    reg: RegistryCore, name: str, token: str, addr: tuple[str, int], now: float, held: int = -1
+) -> int:
+    """The table version `name`, its table at `held`, is told in answer to its keepalive."""
+    out = reg.receive(Keepalive(f"{name}-k{now}", name, token, held), addr, now)
     [alive] = [m for to, m in sends(out) if to == addr and isinstance(m, Alive)]
     return alive.version
 
@@ -70,7 +72,7 @@ def test_a_keepalive_is_told_the_version_acked_while_a_push_is_on_its_way() -> N
     assert _alive(reg, "ann", token, ANN, T0 + 1.7) == reg.table.version
 
 
-def test_a_keepalive_is_told_the_tables_version_once_its_push_is_given_up() -> None:
+def test_a_keepalive_after_its_push_was_given_up_brings_what_the_peer_missed() -> None:
     reg = core()
     token = register(reg, "ann", ANN).token
     [first] = _updates_to(_join(reg, "bob", T0 + 1), ANN)
@@ -78,8 +80,12 @@ def test_a_keepalive_is_told_the_tables_version_once_its_push_is_given_up() -> N
     for second in range(2, 40, 2):  # ann keeps alive, and acks no table push
         run_until(reg, T0 + second)
         told.append(_alive(reg, "ann", token, ANN, T0 + second))
-    # every copy sent, the push is given up: ann is told to fetch what it lacks
+    # every copy sent, the push is given up: not saying its version, ann is told the newest
     assert told[0] == first.version - 1 and told[-1] == reg.table.version == first.version
+    out = reg.receive(Keepalive("ann-k", "ann", token, first.version - 1), ANN, T0 + 41)
+    [again] = _updates_to(out, ANN)  # saying it: pushed what it missed, told its own
+    assert _names([again]) == ["bob"] and again.start() == first.version - 1
+    assert [m.version for _, m in sends(out) if isinstance(m, Alive)] == [first.version - 1]
 
 
 def test_a_copy_sent_again_is_the_newest_state_not_the_stale_update() -> None:
@@ -153,16 +159,11 @@ def test_acks_of_a_datagram_of_pushes_move_the_version_on() -> None:
 
 
 def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
-    log, ids = TableLog(), itertools.count()
-    rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(5)]
-    for version in range(1, 5):
-        log.add(TableUpdate(f"u-{version}", version, (rows[version],)))
-    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch, rows = _watch_at(4)
     watch.welcomed(ANN, "ann-key", 1)
     watch.welcomed(X2, "", 1)
     watch.answered(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
     newest = TableUpdate("u-5", 5, (rows[0],))
-    log.add(newest)
     sends = watch.push([newest], [ANN, X2], T0)
     by_addr = {addr: update for addrs, update in sends for addr in addrs}
     assert by_addr[X2].start() == 1 and len(by_addr[X2].entries) == 4  # rows since 1
@@ -170,47 +171,40 @@ def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
 
 
 def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> None:
-    log, ids = TableLog(), itertools.count()
-    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch, _ = _watch_at(1)
     watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
-    log.add(TableUpdate("u-1", 1, ()))
-    log.add(update)
     assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
     watch.answered(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
     later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
-    log.add(later)
     assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
 
 
 def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
-    log, ids = TableLog(), itertools.count()
-    watch = TableWatch(log, lambda: f"r-{next(ids)}")
+    watch, _ = _watch_at(1)
     watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
-    log.add(TableUpdate("u-1", 1, ()))
-    log.add(update)
     assert watch.push([update], [ANN], T0) == [([ANN], update)]
     watch.answered(ANN, "ann-key", 2)  # it asked for the table meanwhile
     assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
 
 
-def _watch_at(version: int) -> tuple[TableLog, TableWatch, list[Entry]]:
-    """A watch over a log of `version` updates, a row each."""
-    log, ids = TableLog(), itertools.count()
+def _watch_at(version: int) -> tuple[TableWatch, list[Entry]]:
+    """A watch that pushed `version` updates, a row each, to nobody."""
+    ids = itertools.count()
+    watch = TableWatch(lambda: f"r-{next(ids)}")
     rows = [Entry(f"p{v}", "127.0.0.9", 7000 + v, True) for v in range(version + 1)]
     for at in range(1, version + 1):
-        log.add(TableUpdate(f"u-{at}", at, (rows[at],)))
-    return log, TableWatch(log, lambda: f"r-{next(ids)}"), rows
+        watch.push([TableUpdate(f"u-{at}", at, (rows[at],))], [], T0)
+    return watch, rows
 
 
 def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_release() -> None:
-    log, watch, rows = _watch_at(2)
+    watch, rows = _watch_at(2)
     watch.welcomed(ANN, "ann-key", 2)
     watch.hold([ANN, X2], 2)  # X2 not watched yet: taken to hold version 2 (a restart)
     for version in (3, 4):
         update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
-        log.add(update)
         assert watch.push([update], [ANN, X2], T0) == []
     [(to, caught_up)] = watch.release([ANN, X2], 4, T0 + 1)
     assert to == [ANN, X2] and (caught_up.start(), caught_up.version) == (2, 4)
@@ -220,10 +214,9 @@ def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_relea
 
 
 def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_anew() -> None:
-    log, watch, rows = _watch_at(2)
+    watch, rows = _watch_at(2)
     watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-3", 3, (rows[0],))
-    log.add(update)
     [(_, first)] = watch.push([update], [ANN], T0)  # (a catch-up from 1)
     watch.hold([ANN], 3)
     assert watch.due(3, T0 + 10) == []  # held: not sent again
@@ -235,12 +228,46 @@ def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_
 
 
 def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched() -> None:
-    log, watch, rows = _watch_at(2)
+    watch, rows = _watch_at(2)
     watch.handed_over = {X2}
     watch.welcomed(X2, "x2-key", 2)
     watch.hold([X2], 2)
     update = TableUpdate("u-3", 3, (rows[0],))
-    log.add(update)
     assert watch.push([update], [X2], T0) == [([X2], update)]
     assert watch.release([X2], 3, T0) == [] and watch.in_flight() == 0
     assert watch.due(3, T0 + 60) == [] and watch.flying(X2) == ()
+
+
+def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change() -> None:
+    watch, _ = _watch_at(4)
+    bob, carol = Entry("bob", "127.0.0.2", 6002, True), Entry("carol", "127.0.0.3", 6003, True)
+    watch.welcomed(ANN, "ann-key", 4)
+    watch.hold([ANN], 4)
+    watch.push([TableUpdate("u-5", 5, (bob,))], [ANN], T0)
+    watch.push([TableUpdate("u-6", 6, (carol, bob._replace(online=False)))], [ANN], T0)
+    # a rename of carol to dave: the removal, then the new row, kept together at the end
+    gone, dave = carol._replace(port=0, online=False), carol._replace(name="dave")
+    watch.push([TableUpdate("u-7", 7, (gone, dave))], [ANN], T0)
+    [(_, caught_up)] = watch.release([ANN], 7, T0)
+    assert caught_up.entries == (bob._replace(online=False), gone, dave)
+    assert (caught_up.start(), caught_up.version) == (4, 7)
+
+
+def test_a_peer_behind_what_the_log_reaches_is_told_the_newest_version() -> None:
+    # told past its table, the peer takes the whole table (peer/core/table_news.py)
+    version = LOG_UPDATES + 2
+    watch, _ = _watch_at(version)  # versions 3 to 514 kept
+    assert watch.heard(ANN, 1, version, T0) == [] and watch.told(ANN, version) == version
+    (to, caught_up), *_ = watch.heard(X2, 2, version, T0)  # (a row each: 16 datagrams)
+    assert to == [X2] and caught_up.start() == 2 and watch.told(X2, version) == 2
+    watch.push([TableUpdate("u-900", 900, ())], [], T0)  # a jump: the log starts again
+    assert watch.heard(ANN, version, 900, T0) == [] and watch.told(ANN, 900) == 900
+    assert watch.heard(("127.0.0.5", 1), 899, 900, T0) != []
+
+
+def test_a_keepalive_saying_no_version_or_ours_is_pushed_nothing() -> None:
+    watch, _ = _watch_at(3)
+    watch.welcomed(ANN, "ann-key", 1)
+    assert watch.heard(ANN, -1, 3, T0) == [] and watch.heard(X2, 3, 3, T0) == []
+    assert watch.heard(ANN, 9, 3, T0) == []  # ahead of us: another table's numbering
+    assert watch.told(ANN, 3) == 3

@@ -1,6 +1,7 @@
 """The table updates a relay delivers to its own peers for the registry that decides, by a
 registry alone's watch (registry/core/table_watch.py) over the updates handed (its log);
-neither copies nor acks cross NATS (docs/PROTOCOL.md, "Several registries")."""
+neither copies nor acks cross NATS (docs/PROTOCOL.md, "Several registries"). A peer's
+keepalive says what it holds, and it is pushed what it missed (`heard`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from collections.abc import Callable, Sequence
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from registry.adapter.cluster.link import Addr, Outbound
-from registry.core.table_changes import TableLog
 from registry.core.table_watch import Sends, TableWatch
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, Message, TableUpdate
@@ -27,9 +27,8 @@ class Delivery:
     def __init__(self, endpoint: Endpoint, key_of: Callable[[Addr], bytes]) -> None:
         self._endpoint = endpoint
         self._key_of = key_of
-        self._log = TableLog()
         #: the watch of the pushes (its peers' keys as key_text: "" for none)
-        self.watch = TableWatch(self._log, IdMaker(secrets.token_hex(4)))
+        self.watch = TableWatch(IdMaker(secrets.token_hex(4)))
         self._version = -1  # the newest version handed here
         # the peers of the last push, with their keys, as handed (and their addresses, as a
         # list); its number
@@ -94,6 +93,12 @@ class Delivery:
                 rest.append(Acks(message.id, tuple(others)))
         return rest
 
+    def heard(self, addr: Addr, held: int) -> None:
+        """The peer at `addr` holds the table at `held` (its keepalive): what it missed is
+        pushed (TableWatch.heard), from the updates handed here."""
+        self._send(self.watch.heard(addr, held, self._version, time.monotonic()))
+        self._timer.set(self.watch.next_wake())
+
     def close(self) -> None:
         self._timer.cancel()
 
@@ -104,8 +109,6 @@ class Delivery:
         fresh = [update for update in run if update.version > self._version]
         if not fresh:
             return
-        for update in fresh:
-            self._log.add(update)  # (a gap starts the log again)
         self._version = fresh[-1].version
         self._send(self.watch.push(fresh, to, now))
         sent = set(to)

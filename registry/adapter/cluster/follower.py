@@ -43,6 +43,7 @@ from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Alive,
+    Keepalive,
     Message,
     TableRequest,
     TableSnapshot,
@@ -144,6 +145,9 @@ class Follower:
             self._keys[addr] = key
             self._heard[addr] = key
         messages = self._delivery.acked(messages, addr)
+        for message in messages:
+            if type(message) is Keepalive:  # (its Alive is told as a registry alone tells it)
+                self._delivery.heard(addr, message.version)
         if datagram and self._big:
             messages = self._too_big(messages, addr, key)
         if messages:  # (else acks of the updates this registry delivers: heard, reported)
@@ -156,7 +160,7 @@ class Follower:
         with `key`); the rest is returned."""
         rest: list[Message] = []
         for message in messages:
-            if type(message) is TableRequest and message.since < 0:
+            if type(message) is TableRequest:
                 self.endpoint.send(addr, TooBig(self._new_id(), message.id), key)
             else:
                 rest.append(message)

@@ -5,8 +5,9 @@ copies). It writes only the table rows that changed, each over the revision this
 read or wrote (compare-and-set): a registry that no longer decides finds out by `Superseded`.
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
-hex>` and `version` in CHATAPP_TABLE; `<owner>.<sender, id>` (each in hex) in CHATAPP_MAIL,
-a stored message: stored again, its one copy is replaced.
+hex>`, `version` and `unpushed` in CHATAPP_TABLE (each commit writes `unpushed` last: a new
+lead continues the table's versions only when it is the bucket's last write); `<owner>.<sender,
+id>` (each in hex) in CHATAPP_MAIL, a stored message: stored again, its one copy is replaced.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class JetStreamStore:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
         version = self._version = rows.pop("version", (0, b"0"))[1]
+        unpushed = rows.pop("unpushed", (-1, b""))
         read = {
             key: (revision, json.loads(value))
             for key, (revision, value) in rows.items()
@@ -124,6 +126,8 @@ class JetStreamStore:
         # (each row as _write_table encodes it: a row written another way is not one changed)
         self._rows = {key: (revision, _row_bytes(row)) for key, (revision, row) in read.items()}
         data = {"version": int(version), "names": [row for _, row in read.values()]}
+        if unpushed[0] == (await self._table.status()).stream_info.state.last_seq:
+            data["unpushed"] = json.loads(unpushed[1])  # (the last write: the rows pushed known)
         try:
             table = Table.from_json(data, now)
         except (ValueError, KeyError, TypeError) as exc:
@@ -215,6 +219,8 @@ class JetStreamStore:
         version = str(table.version).encode()
         if version != self._version:
             writes.append(self._write_version(version))
+        if writes:  # (begun last: see `load`)
+            writes.append(self._write_unpushed(msgspec.json.encode(list(table.unpushed.values()))))
         busy = time.monotonic() - started
         try:
             # (with the rows, not after them: an answer leaves once all are stored, and a
@@ -255,6 +261,9 @@ class JetStreamStore:
     async def _write_version(self, version: bytes) -> None:
         await self._table.put("version", version)
         self._version = version
+
+    async def _write_unpushed(self, rows: bytes) -> None:
+        await self._table.put("unpushed", rows)
 
     async def _write_row(self, key: str, value: bytes | None) -> None:
         """Write row `key` (None: delete it) over the revision this store knows of it."""

@@ -1,5 +1,5 @@
-"""The registry answers a TableRequest from a version with what changed since it, and with
-the whole table only when its log of updates no longer reaches back that far."""
+"""A peer behind is pushed what changed since the version its keepalive says; the whole
+table goes only when asked, over TCP when it cannot fit a datagram."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from registry.core.table import Record
 from registry.core.table_changes import COALESCE, TableChanges
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Entry, Register, TableRequest, TableSnapshot, TooBig
+from wire.messages import (
+    Alive,
+    Entry,
+    Keepalive,
+    Register,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+)
 from wire.version import WIRE_VERSION
 
 
@@ -28,38 +37,34 @@ def _answer(reg: RegistryCore, request: TableRequest, now: float) -> object:
     return decode(encode(answer))
 
 
-def test_a_peer_behind_a_big_table_is_sent_what_changed_since_its_version() -> None:
+def test_a_peer_behind_a_big_table_is_pushed_what_changed_since_its_version() -> None:
     # In a join storm of 5,000 every peer that missed a push asked for the whole table again
-    # (7,754 whole tables, 2.8 GB a crowd process): the rows since its version fit a datagram.
+    # (7,754 whole tables, 2.8 GB a crowd process): its keepalive says its version, and the
+    # rows since it fit a datagram.
     reg = core()
     _big(reg)
-    register(reg, "x", X)
+    token = register(reg, "x", X).token
+    reg.receive(TableRequest("x-t1"), X, T0 + 1)  # (its Welcome had no rows)
     held = reg.table.version
     later = T0 + 10  # the registry idle meanwhile: each registration pushed at once
     reg.receive(Register("y-reg", "y", Y[1], "", "", WIRE_VERSION), Y, later)
     reg.receive(Register("z-reg", "z", Z[1], "", "", WIRE_VERSION), Z, later + COALESCE)
-    run_until(reg, later + 1)
-    answer = _answer(reg, TableRequest("t-1", since=held), later + 1)
-    assert isinstance(answer, TableSnapshot) and answer.since == held
-    assert answer.version == reg.table.version > held + 1
-    assert [e.name for e in answer.entries] == ["y", "z"] and answer.aliases == ()
-    assert fits_datagram(encode(answer))
-    # up to date: nothing changed since
-    answer = _answer(reg, TableRequest("t-2", since=reg.table.version), later + 1)
-    assert isinstance(answer, TableSnapshot) and answer.entries == ()
+    run_until(reg, later + 20)  # x acked none of it: given up
+    out = sends(reg.receive(Keepalive("x-k1", "x", token, held), X, later + 20))
+    [update] = [m for a, m in out if a == X and isinstance(m, TableUpdate)]
+    assert update.start() == held and update.version == reg.table.version > held + 1
+    assert [e.name for e in update.entries] == ["y", "z"] and fits_datagram(encode(update))
+    assert [m.version for _, m in out if isinstance(m, Alive)] == [held]
 
 
-def test_a_version_the_log_does_not_reach_gets_the_whole_table() -> None:
+def test_a_whole_table_is_sent_over_tcp_and_answered_too_big_by_datagram() -> None:
     reg = core()
     _big(reg)
-    reg.table.version = 100  # as loaded at a start: the updates before it are not held
+    reg.table.version = 100
     register(reg, "x", X)
-    for since in (-1, 50, reg.table.version + 5):  # none held; before the log; not ours
-        answer = _answer(reg, TableRequest(f"t{since}", since=since), T0 + 1)
-        assert isinstance(answer, TooBig)  # the whole table: over TCP
-    over_tcp = sends(reg.receive(TableRequest("t-9", since=50), X, T0 + 1))
-    [(_, snapshot)] = over_tcp
-    assert isinstance(snapshot, TableSnapshot) and snapshot.since == -1
+    assert isinstance(_answer(reg, TableRequest("t-1"), T0 + 1), TooBig)
+    [(_, snapshot)] = sends(reg.receive(TableRequest("t-2"), X, T0 + 1))
+    assert isinstance(snapshot, TableSnapshot) and snapshot.version == reg.table.version
     assert len(decode(encode(snapshot)).entries) == len(reg.table.records)  # type: ignore[attr-defined]
 
 
