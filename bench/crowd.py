@@ -127,6 +127,9 @@ async def crowd(args: argparse.Namespace) -> None:
 
             loop.call_soon_threadsafe(trickle)
             say({})
+        elif cmd == "profile":
+            # where its CPU went so far (the join), written before the restart begins
+            loop.call_soon_threadsafe(write_profile)
         elif cmd == "since":
 
             def since() -> None:
@@ -138,18 +141,22 @@ async def crowd(args: argparse.Namespace) -> None:
         else:
             loop.call_soon_threadsafe(report)
 
-    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     profiler = None
     if args.profile:
         import pyinstrument
 
         profiler = pyinstrument.Profiler(interval=0.001, async_mode="disabled")
         profiler.start()
+
+    def write_profile() -> None:
+        if profiler is not None and profiler.is_running:
+            profiler.stop()
+            Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
+        say({})
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     say({"peers": len(peers)})
     await done.wait()
-    if profiler is not None:
-        profiler.stop()
-        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
     for peer in peers:
         with contextlib.suppress(Exception):
             await peer.close()

@@ -21,9 +21,9 @@ said `[Server not responding]` while the registry was down is not: it keeps tryi
         [--restart-only]
 
 With BENCH_PROFILE=<folder>, the registry and the first crowd write where their CPU went
-there (registry.txt, crowd.txt; pyinstrument, installed by hand). With BENCH_KINDS=<file>,
-the registry writes there what it read during the join, by kind, and what its secure
-channel dropped.
+in the join there (registry.txt, crowd.txt; pyinstrument, installed by hand), and the
+registry restarted its own (registry-restart.txt). With BENCH_KINDS=<file>, the registry
+writes there what it read during the join, by kind, and what its secure channel dropped.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def _profiled(name: str) -> tuple[str, ...]:
     return ("--profile", str(Path(folder) / f"{name}.txt")) if folder else ()
 
 
-def _registry(data_dir: str, port: int) -> Helper:
-    helper = Helper("registry", "--data-dir", data_dir, "--port", str(port), *_profiled("registry"))
+def _registry(data_dir: str, port: int, profile: str = "registry") -> Helper:
+    helper = Helper("registry", "--data-dir", data_dir, "--port", str(port), *_profiled(profile))
     os.sched_setaffinity(helper.proc.pid, {SERVER_CPU})
     return helper
 
@@ -152,13 +152,14 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
         )
         if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
             registry.ask("profile")  # (killed below: its profile is written now)
+            crowds[0].ask("profile")
         registry.proc.kill()
         registry.proc.wait()
         for crowd in crowds:
             crowd.ask("since")
         before = sum(c.ask("report")["cpu"] for c in crowds)
         t0 = time.perf_counter()
-        registry = _registry(data_dir, port)
+        registry = _registry(data_dir, port, "registry-restart")
         # every peer registered when it was killed (on a busy machine some of a storm
         # may have given up)
         took, total = _until(crowds, "heard", join.registered, limit, join.gave_up)
