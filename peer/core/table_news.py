@@ -118,10 +118,8 @@ class TableNews:
             self._renames.own_rename_seen(renamed_to, emit)
         elif (
             state.life.registered
-            and not renames_asked(
-                self._shared.requests
-            )  # a rename's two rows may come in two updates
             and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
+            and not renames_asked(shared.requests)  # a rename's rows may come in two updates
         ):
             self.released(emit)
 
@@ -260,8 +258,12 @@ class TableNews:
 def fetch_table(
     shared: Shared, link: RegistryLink, now: float, emit: Emit, *, whole: bool = False
 ) -> None:
-    """Ask for what changed since our table's version, or for the whole table (`whole`),
-    unless asked already."""
-    if not shared.requests.any_of(TableRequest, streamed=True):
-        since = -1 if whole else shared.table.version
-        link.request(TableRequest(shared.new_id(), since), now, emit, quiet=True)
+    """Ask for what changed since our table's version, or, over TCP, for the whole table
+    (`whole`: a Welcome had no room for it), unless asked already."""
+    requests = shared.requests
+    if requests.any_of(TableRequest, streamed=True):
+        return
+    if whole:
+        requests.send_streamed(TableRequest(shared.new_id()), now, emit)
+    else:
+        link.request(TableRequest(shared.new_id(), shared.table.version), now, emit, quiet=True)

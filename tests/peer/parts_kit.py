@@ -80,3 +80,8 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 def sent(actions: list[pa.Action]) -> list[Message]:
     return [a.message for a in actions if isinstance(a, pa.Send)]
+
+
+def streamed(actions: list[pa.Action]) -> list[Message]:
+    """What `actions` send over TCP."""
+    return [a.message for a in actions if isinstance(a, pa.SendStream)]
