@@ -74,14 +74,14 @@ def inbox(made: Shared) -> Inbox:
     return made.inbox
 
 
+def streamed(actions: list[pa.Action]) -> list[Message]:
+    """What `actions` send over TCP."""
+    return [a.message for a in actions if isinstance(a, pa.SendStream)]
+
+
 def prints(actions: list[pa.Action]) -> list[str]:
     return [a.text for a in actions if isinstance(a, pa.Print)]
 
 
 def sent(actions: list[pa.Action]) -> list[Message]:
     return [a.message for a in actions if isinstance(a, pa.Send)]
-
-
-def streamed(actions: list[pa.Action]) -> list[Message]:
-    """What `actions` send over TCP."""
-    return [a.message for a in actions if isinstance(a, pa.SendStream)]
