@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from peer.core.actions import Addr, Emit, Send, SendStream
+from peer.core.actions import Addr, Emit, Send
 from peer.core.retry_wait import BusyWaits
 from peer.core.settling import Settling
 from peer.core.table import Trust
@@ -392,18 +392,10 @@ class Requests:
         its answer awaited STREAM_WAIT seconds (None: not waited for)."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
-            self._await_streamed(request, now)
+            request.since = now  # its round over TCP begins
+            self._streamed[msg_id] = (request, now + STREAM_WAIT)
+            self.alarm.lower(now + STREAM_WAIT)
         return request
-
-    def send_streamed(self, message: Message, now: float, emit: Emit) -> None:
-        """Send `message` over TCP at once, quietly: its answer cannot fit a datagram."""
-        self._await_streamed(Request(message, quiet=True), now)
-        emit(SendStream(self.server, message, self.trust.registry))
-
-    def _await_streamed(self, request: Request, now: float) -> None:
-        request.since = now  # its round over TCP begins
-        self._streamed[request.message.id] = (request, now + STREAM_WAIT)
-        self.alarm.lower(now + STREAM_WAIT)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
         """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,

@@ -258,12 +258,8 @@ class TableNews:
 def fetch_table(
     shared: Shared, link: RegistryLink, now: float, emit: Emit, *, whole: bool = False
 ) -> None:
-    """Ask for what changed since our table's version, or, over TCP, for the whole table
-    (`whole`: a Welcome had no room for it), unless asked already."""
-    requests = shared.requests
-    if requests.any_of(TableRequest, streamed=True):
-        return
-    if whole:
-        requests.send_streamed(TableRequest(shared.new_id()), now, emit)
-    else:
-        link.request(TableRequest(shared.new_id(), shared.table.version), now, emit, quiet=True)
+    """Ask for what changed since our table's version, or for the whole table (`whole`),
+    unless asked already."""
+    if not shared.requests.any_of(TableRequest, streamed=True):
+        since = -1 if whole else shared.table.version
+        link.request(TableRequest(shared.new_id(), since), now, emit, quiet=True)

@@ -74,11 +74,6 @@ def inbox(made: Shared) -> Inbox:
     return made.inbox
 
 
-def streamed(actions: list[pa.Action]) -> list[Message]:
-    """What `actions` send over TCP."""
-    return [a.message for a in actions if isinstance(a, pa.SendStream)]
-
-
 def prints(actions: list[pa.Action]) -> list[str]:
     return [a.text for a in actions if isinstance(a, pa.Print)]
 
