@@ -59,6 +59,7 @@ async def crowd(args: argparse.Namespace) -> None:
     tables = [0, 0, 0, 0]
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
+    collecting = _time_collections()
 
     def shown(peer: BenchPeer, line: Print) -> None:
         # a registered peer that says "[Server not responding]" (its registry killed, in a
@@ -102,6 +103,7 @@ async def crowd(args: argparse.Namespace) -> None:
                 "rows": tables[2],
                 "datagrams": tables[3],
                 "cpu": cpu.user + cpu.system,
+                "gc_cpu": collecting[0],
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -127,6 +129,9 @@ async def crowd(args: argparse.Namespace) -> None:
 
             loop.call_soon_threadsafe(trickle)
             say({})
+        elif cmd == "profile":
+            # where its CPU went so far (the join), written before the restart begins
+            loop.call_soon_threadsafe(write_profile)
         elif cmd == "since":
 
             def since() -> None:
@@ -138,22 +143,41 @@ async def crowd(args: argparse.Namespace) -> None:
         else:
             loop.call_soon_threadsafe(report)
 
-    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     profiler = None
     if args.profile:
         import pyinstrument
 
         profiler = pyinstrument.Profiler(interval=0.001, async_mode="disabled")
         profiler.start()
+
+    def write_profile() -> None:
+        if profiler is not None and profiler.is_running:
+            profiler.stop()
+            Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
+        say({})
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     say({"peers": len(peers)})
     await done.wait()
-    if profiler is not None:
-        profiler.stop()
-        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
     for peer in peers:
         with contextlib.suppress(Exception):
             await peer.close()
     shutil.rmtree(root, ignore_errors=True)  # (not under the run's scratch folder)
+
+
+def _time_collections() -> list[float]:
+    """The CPU seconds the cyclic collector has taken from now on, kept up to date in the
+    list returned (a crowd holds thousands of peers' tables: a cost a peer alone has not)."""
+    spent, began = [0.0], [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.process_time()
+        else:
+            spent[0] += time.process_time() - began[0]
+
+    gc.callbacks.append(timed)
+    return spent
 
 
 def _watch_registry(

@@ -59,6 +59,7 @@ class ServedStream:
             endpoint._slot_of[writer] = slot
         # no message yet on an accepted connection: its first may be handed off
         self._first = slot is not None
+        self._heard = False  # whether the handshake of a connection of ours was answered
         self._handed = False  # to the handoff's session, which closes it from then on
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
@@ -87,6 +88,12 @@ class ServedStream:
             # (asyncio's transport drops a write once closing; uvloop's raises)
             self._writer.write(output)
         slot, slots = self._slot, self._endpoint.listener.slots
+        key = self._decoder.remote_key
+        if self._answer_to and not self._heard and self._decoder.ready and key is not None:
+            # a connection of ours, its handshake answered: the other side runs, though
+            # its answer (a whole table, from a busy registry) may take a while yet
+            self._heard = True
+            self._endpoint.on_handshake(self._addr, key)
         if slot is not None and self._decoder.ready:
             slots.shown_key(slot)
         if slot is not None and messages:

@@ -78,10 +78,8 @@ class TableNews:
             self._renames.own_rename_seen(renamed_to, emit)
         elif (
             state.life.registered
-            and not renames_asked(
-                self._shared.requests
-            )  # a rename's two rows may come in two updates
             and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
+            and not renames_asked(shared.requests)  # a rename's rows may come in two updates
         ):
             self.released(emit)
 

@@ -780,6 +780,30 @@ def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
     asyncio.run(main())
 
 
+def test_a_handshake_answered_on_a_connection_of_ours_is_told_before_any_answer() -> None:
+    # a join storm over three registries: a peer's whole table, asked over TCP, came later
+    # than the wait for it from a busy registry that had said nothing else meanwhile, and
+    # the peer moved to another registry (627 of 5,000), though its own had answered the
+    # connection's handshake: that runs
+    async def main() -> None:
+        far_channel = SecureChannel(X25519PrivateKey.generate())
+        far = Endpoint(ignore, channel=far_channel, session="f")  # it answers no message
+        near = Endpoint(ignore, channel=SecureChannel(X25519PrivateKey.generate()), session="n")
+        told: asyncio.Queue[tuple[tuple[str, int], bytes]] = asyncio.Queue()
+        near.on_handshake = lambda addr, key: told.put_nowait((addr, key))
+        far_addr = await far.open("127.0.0.1", 0)
+        await near.open("127.0.0.1", 0)
+        try:
+            near.send(far_addr, TableRequest("n-1"), far_channel.public, stream=True)
+            assert await asyncio.wait_for(told.get(), 5) == (far_addr, far_channel.public)
+            assert told.empty()  # once a connection
+        finally:
+            await near.close()
+            await far.close()
+
+    asyncio.run(main())
+
+
 def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
     # a join storm: the registry, under load, answered the peer's initiation with a cookie
     # reply, and came to the next only after the peer's first round of tries: the peer had
