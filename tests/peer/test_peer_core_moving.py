@@ -134,6 +134,20 @@ def test_a_registry_silent_for_a_round_is_left_for_the_next_saying_only_that() -
     assert all(line.startswith("[Kept message for bob saved") for line in shown)
 
 
+def test_a_late_answer_from_the_registry_left_is_taken_and_moves_nobody_back() -> None:
+    core = in_a_service()
+    saves = typed_saves(core, 2)
+    out = run_until(core, T0 + 0.01 + ROUND)  # the first save's tries ran out: moved on
+    assert prints(out) == [MOVED] and saves_to(out, OTHER) == ["save0"]
+    late = Ack("r-9", saves[0].id)  # the registry left answers after all
+    out = core.receive(late, SERVER, honest_key(core, late, SERVER), T0 + 2.6)
+    assert prints(out) == [] and saves_to(out, OTHER) == ["save1"]  # taken; still at OTHER
+    # only the service's news that a registry stopped moves a peer
+    news = Restarted("r-10", REGISTRIES)
+    out = core.receive(news, SERVER, honest_key(core, news, SERVER), T0 + 2.7)
+    assert prints(out) == ["[Registry 127.0.0.1:5001 is not answering; now using 127.0.0.1:5000.]"]
+
+
 def test_a_registry_heard_from_but_slow_keeps_its_peers() -> None:
     # it pushes every half second and never answers the save: slow, not gone. The save is
     # given up after its rounds and kept; the peer stays, and sends nothing to the others
