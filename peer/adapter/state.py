@@ -138,7 +138,8 @@ class PeerStateFile:
         """What an earlier run left unsettled, in the order typed (direct messages as saves,
         with `token`): its outbox, and what it had sent and not seen delivered when killed.
         The log is rewritten with them, durably. Problems are said in `problems`."""
-        earlier = self._earlier_outbox()
+        taken = self._earlier_outbox()
+        earlier = taken or []
         try:
             sent, unreadable = self.sending.earlier()
         except OSError as exc:
@@ -160,6 +161,7 @@ class PeerStateFile:
                 self.problems.append(f"{some} of what your last session sent {_UNREAD}{aside}.")
             if sent or unreadable or earlier:
                 self.sending.rewrite(messages)
+            if taken is not None:
                 self._kept("outbox").unlink(missing_ok=True)
         except OSError as exc:
             self.problems.append(
@@ -168,27 +170,26 @@ class PeerStateFile:
             )
         return messages
 
-    def _earlier_outbox(self) -> list[Message]:
+    def _earlier_outbox(self) -> list[Message] | None:
         """What an outbox file of an earlier version of ChatApp holds (it goes once the log
-        holds them). A file with lines that cannot be read is set aside whole, and said."""
+        holds them); None when there is none, or it stays (it cannot be read, said). A file
+        with lines that cannot be read is set aside whole, after what was set aside before."""
         path = self._kept("outbox")
         try:
             lines = [line for line in read_bytes(path).splitlines() if line.strip()]
+            messages = []
+            for line in lines:
+                with contextlib.suppress(DecodeError):
+                    messages.append(decode(line))
+            if len(messages) < len(lines):
+                aside = _set_aside(path, [line + b"\n" for line in lines])
+                some = counted(len(lines) - len(messages), "line")
+                self.problems.append(f"{some} of your outbox {_UNREAD}{aside}.")
         except FileNotFoundError:
-            return []
+            return None
         except OSError as exc:
-            self.problems.append(f"Could not read your outbox {path} ({_why(exc)}); {_NOT_SENT}")
-            return []
-        messages = []
-        for line in lines:
-            with contextlib.suppress(DecodeError):
-                messages.append(decode(line))
-        if len(messages) < len(lines):
-            aside = path.with_name(path.name + ".unreadable")
-            with contextlib.suppress(OSError):
-                os.replace(path, aside)
-            some = counted(len(lines) - len(messages), "line")
-            self.problems.append(f"{some} of your outbox {_UNREAD}{aside}.")
+            self.problems.append(f"Could not use your outbox {path} ({_why(exc)}); {_NOT_SENT}")
+            return None
         return messages
 
     def load_room(self) -> str:

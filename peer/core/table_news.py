@@ -39,6 +39,12 @@ class TableNews:
         # the table's version when the registry last welcomed us: our row comes after it
         self._welcomed_at = -1
 
+    @property
+    def before_welcome(self) -> bool:
+        """Whether the table held is older than our last Welcome's (whose rows are asked for,
+        when it came without them)."""
+        return self._shared.table.version < self._welcomed_at
+
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """A change of the table: applied when it starts at our version or before, with those
         held that follow it. After a gap, held; the whole table is asked for when the gap is

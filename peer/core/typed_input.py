@@ -132,10 +132,11 @@ class TypedInput:
     def _changing(self) -> bool:
         """Whether a change the next typed line depends on is on its way, whose answer it
         waits for: a join (is a line room text?), a rename (who sends?), a dereg or reg
-        (may it be sent?), a leave (a /join must not overtake it), the whole table while we
-        have none (is a name typed in it?)."""
+        (may it be sent?), a leave (a /join must not overtake it), the whole table while
+        ours is older than our Welcome (is a name typed in it?)."""
         requests = self._requests
-        kinds = _CHANGES if self._shared.table.version >= 0 else (*_CHANGES, TableRequest)
-        if not requests.any_of(kinds, streamed=True):
+        if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
+        whole = self._parts.table_news.before_welcome
+        kinds = (*_CHANGES, TableRequest) if whole else _CHANGES
         return any(isinstance(m, kinds) for m in requests.messages(streamed=True, held=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -160,6 +161,28 @@ def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
     place.save("tok", 3, "", 120.0)
     assert len(bytes.fromhex((tmp_path / "desk" / "place-secret").read_text())) == 32
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load() is not None
+
+
+def test_a_secret_that_cannot_be_read_now_is_kept_for_a_later_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone = "07700900606"
+    HeldPlace(tmp_path, "127.0.0.1", 4000, phone).save("tok", 3, "", 120.0)
+    secret_file = tmp_path / "desk" / "place-secret"
+    secret = secret_file.read_bytes()
+
+    real_open = os.open
+
+    def failing(path: Path, flags: int, mode: int = 0o777) -> int:
+        if Path(path) == secret_file:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_open(path, flags, mode)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "open", failing)
+        assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() is None  # this start only
+    assert secret_file.read_bytes() == secret
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeepPlace("tok", 3, "", 120.0)
 
 
 def test_an_earlier_key_at_the_folders_top_moves_into_desk_and_never_replaces_one(

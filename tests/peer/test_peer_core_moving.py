@@ -148,6 +148,17 @@ def test_a_late_answer_from_the_registry_left_is_taken_and_moves_nobody_back() -
     assert prints(out) == ["[Registry 127.0.0.1:5001 is not answering; now using 127.0.0.1:5000.]"]
 
 
+def test_a_late_answer_from_the_registry_left_does_not_say_the_one_in_use_is_back() -> None:
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    run_until(core, T0 + 0.01 + ROUND)  # moved on to OTHER
+    out = run_until(core, T0 + 0.01 + 6 * ROUND)  # which is silent too
+    assert prints(out) == ["[Server not responding]", KEPT] and core.server == OTHER
+    late = Ack("r-9", save.id)  # the registry left answers the first copy after all
+    out = core.receive(late, SERVER, honest_key(core, late, SERVER), T0 + 6 * ROUND + 0.1)
+    assert prints(out) == [] and saves_to(out, OTHER) == []  # OTHER is still silent
+
+
 def test_a_registry_heard_from_but_slow_keeps_its_peers() -> None:
     # it pushes every half second and never answers the save: slow, not gone. The save is
     # given up after its rounds and kept; the peer stays, and sends nothing to the others

@@ -444,6 +444,23 @@ def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> 
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
 
 
+def test_lines_typed_after_a_reg_whose_welcome_has_no_table_wait_for_the_new_one() -> None:
+    # the table held from before the dereg is older than the Welcome: dave, who registered
+    # meanwhile, is in the table asked for, not in that one
+    core, _ = registered()
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.01)
+    [register] = sent(core.line("reg alice", T0 + 1))
+    welcome = Welcome("r-6", register.id, "alice", "tok", 9, (), (), ())
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 1.01)
+    [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
+    out = core.line("send dave hi", T0 + 1.02)
+    assert "[No user named dave. Type who to see the names.]" not in prints(out)
+    rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("dave", "127.0.0.1", 6004, True))
+    out = core.receive(TableSnapshot("r-7", ask.id, 9, rows, ()), SERVER, REGISTRY_KEY, T0 + 1.03)
+    assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
+
+
 def test_lines_typed_while_the_table_is_asked_again_do_not_wait() -> None:
     # a gap too wide to be held asks for the whole table again: the table we have is
     # always a moment behind the registry's, and a line need not wait for it

@@ -125,6 +125,38 @@ def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent
     ]
 
 
+def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    from peer.core.actions import Sending
+    from wire.messages import ChannelPost
+
+    post = ChannelPost("a-3", "alice", "tok", "sent just before the kill")
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending.write([Sending(post)], [post])
+    kept.close()
+    old = tmp_path / "peers" / "alice.outbox"
+    os.mkfifo(old)  # (any file that cannot be read)
+    again = PeerStateFile(tmp_path, "alice")
+    assert again.load_outbox("tok") == [post]
+    assert [p for p in again.problems if "it stays there" in p] and old.exists()
+
+
+def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
+    from wire.codec import encode
+    from wire.messages import ChannelPost
+
+    post = ChannelPost("a-2", "alice", "tok", "to all")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    aside = old.with_name("alice.outbox.unreadable")
+    aside.write_bytes(b"set aside by an earlier version\n")
+    old.write_bytes(b"damaged\n" + encode(post) + b"\n")
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [post]
+    assert aside.read_bytes().startswith(b"set aside by an earlier version\ndamaged\n")
+    assert not old.exists()
+
+
 def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
     tmp_path: Path,
 ) -> None:

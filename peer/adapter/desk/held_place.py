@@ -82,12 +82,18 @@ class HeldPlace:
 
 def _secret(folder: Path) -> bytes:
     """The secret kept in `folder`, made when there is none; a damaged one is replaced (it only
-    loses the places held under it). Raises OSError."""
+    loses the places held under it). Raises OSError, as for one that cannot be read now (kept
+    for a later start)."""
+    path = folder / SECRET_FILE
     try:
         return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
     except KeyFileError:
-        (folder / SECRET_FILE).unlink(missing_ok=True)
+        read_bytes(path)  # (one that cannot be read: OSError, and kept)
+    path.unlink()
+    try:
         return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
+    except KeyFileError as exc:  # (damaged again meanwhile, by another start)
+        raise OSError(str(exc)) from None
 
 
 def place_name(secret: bytes, label: str) -> str:
