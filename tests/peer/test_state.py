@@ -142,6 +142,26 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
     assert [p for p in again.problems if "it stays there" in p] and old.exists()
 
 
+def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_once(
+    tmp_path: Path,
+) -> None:
+    from wire.codec import encode
+    from wire.messages import SaveMessage
+
+    held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(encode(held) + b"\n")
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending_path.mkdir()  # (a log that cannot be read)
+    first = kept.load_outbox("tok")
+    assert kept.problems[-1] == (
+        "Your outbox waits for it: what it holds was not sent (it stays there)."
+    )
+    kept.sending_path.rmdir()
+    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+
+
 def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
     from wire.codec import encode
     from wire.messages import ChannelPost
