@@ -151,11 +151,12 @@ class PeerStateFile:
             return []
         taken = self._earlier_outbox()
         earlier = taken or []
-        held = {m.id for m in earlier}
-        messages: list[Message] = earlier + [
+        # what the log lacks of that outbox was kept by a run before the log's, which holds
+        # the rest in the order typed
+        logged, held = {m.id for m in sent}, {m.id: m for m in earlier}
+        messages: list[Message] = [
             SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
-            for m in sent
-            if m.id not in held
+            for m in [m for m in earlier if m.id not in logged] + [held.get(m.id, m) for m in sent]
         ]
         try:
             if unreadable:

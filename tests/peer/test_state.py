@@ -162,6 +162,23 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_o
     assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
 
 
+def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_path: Path) -> None:
+    from peer.core.actions import Sending
+    from wire.codec import encode
+    from wire.messages import ChannelPost, Chat, SaveMessage
+
+    # kept by a run before the kill, then typed in it: a post, and a chat held as its save
+    before = SaveMessage("a-1", "alice", "tok", "bob", "kept from a run before")
+    post = ChannelPost("a-2", "alice", "tok", "sent just before the kill")
+    chat = Chat("a-3", "alice", "bob", "held while the registry was away")
+    save = SaveMessage("a-3", "alice", "tok", "bob", chat.text)
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending.write([Sending(post), Sending(chat), Sending(save, durable=True)], [post])
+    kept.close()
+    (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]
+
+
 def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
     from wire.codec import encode
     from wire.messages import ChannelPost
