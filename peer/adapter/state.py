@@ -172,6 +172,9 @@ class PeerStateFile:
                 f"Could not rewrite {self.sending_path} ({_why(exc)}); what your last session "
                 "sent is sent in this session, and kept there meanwhile."
             )
+            if taken:  # (it goes once the log holds it)
+                self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
+                return [m for m in messages if m.id in logged]
         return messages
 
     def _earlier_outbox(self) -> list[Message] | None:

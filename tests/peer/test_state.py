@@ -1,5 +1,6 @@
 """The peer's kept state: its token and the ids it has shown."""
 
+import errno
 import os
 import signal
 import stat
@@ -159,6 +160,27 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_o
         "Your outbox waits for it: what it holds was not sent (it stays there)."
     )
     kept.sending_path.rmdir()
+    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+
+
+def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wire.codec import encode
+    from wire.messages import SaveMessage
+
+    held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(encode(held) + b"\n")
+    kept = PeerStateFile(tmp_path, "alice")
+
+    def full(messages: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(kept.sending, "rewrite", full)
+    first = kept.load_outbox("tok")
+    assert kept.problems[-1].startswith("Your outbox waits for it") and old.exists()
     assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
 
 
