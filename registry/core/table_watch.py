@@ -237,9 +237,8 @@ class TableWatch:
         return None
 
     def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
-        """The peer at `addr` holds the table at `held` (-1: not said): it runs, so what
-        changed since goes now, even with a push on its way (its copies acked late count). A
-        version older than the one acked is a late keepalive's: the acked one never moves back."""
+        """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
+        and nothing moves back): what changed since goes now, even with a push on its way."""
         if held < 0 or held > version or addr in self.handed_over:
             return []
         cursor = self._cursors.get(addr)
