@@ -1,6 +1,5 @@
 """The peer's kept state: its token and the ids it has shown."""
 
-import errno
 import os
 import signal
 import stat
@@ -164,7 +163,7 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_o
 
 
 def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     from wire.codec import encode
     from wire.messages import SaveMessage
@@ -174,13 +173,11 @@ def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
     old.parent.mkdir(parents=True)
     old.write_bytes(encode(held) + b"\n")
     kept = PeerStateFile(tmp_path, "alice")
-
-    def full(messages: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(kept.sending, "rewrite", full)
+    rewritten_at = kept.sending_path.with_name("alice.sending.tmp")
+    rewritten_at.mkdir()  # (a log that cannot be rewritten, as on a full disk)
     first = kept.load_outbox("tok")
     assert kept.problems[-1].startswith("Your outbox waits for it") and old.exists()
+    rewritten_at.rmdir()
     assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
 
 
