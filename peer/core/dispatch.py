@@ -157,16 +157,6 @@ class PeerCore:
         """Where the registry the peer uses now is (it moves: Requests.move_to)."""
         return self._shared.requests.server
 
-    @property
-    def wall_offset(self) -> float:
-        """Seconds from `now` to the time of day, for stamps: set by an adapter whose `now`
-        is monotonic (the wall clock may be stepped)."""
-        return self._shared.wall_offset
-
-    @wall_offset.setter
-    def wall_offset(self, offset: float) -> None:
-        self._shared.wall_offset = offset
-
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []

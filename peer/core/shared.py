@@ -83,8 +83,6 @@ class Shared:
     #: tried since one last answered.
     registries: tuple[Addr, ...] = ()
     tried: set[Addr] = field(default_factory=set)
-    #: Seconds from `now` (monotonic) to the time of day (PeerCore.wall_offset).
-    wall_offset: float = 0.0
     #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
     #: How others' changes are said.
