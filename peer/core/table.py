@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Callable, Iterator, ValuesView
+from collections.abc import Callable, Iterator, Mapping, ValuesView
 from typing import Final
+
+from msgspec import Struct
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
 from wire.file_messages import FILE_DATAGRAMS
@@ -52,6 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
+from wire.reliable import Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
 #: lost update is being sent again. Beyond this many the oldest give way (the gap they
@@ -244,9 +247,13 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-#: Chats sent directly whose acks are still awaited, remembered by id with the key owed:
-#: far more than a round of tries (wire.reliable) holds at any typing speed.
-OWED_KEPT: Final = 10_000
+class Owed(Struct):
+    """A chat of ours awaiting its answer, and the key it was last sealed for: only that
+    key (or the registry's) may answer it. DirectChats' retries keep them (the one record
+    of them); `Trust.owed` reads them."""
+
+    chat: Chat
+    key: bytes
 
 
 class Rule(enum.Enum):
@@ -291,21 +298,14 @@ class Trust:
         #: the adapter, which keeps the pins: peer/adapter/key_checks.py); the core asks for
         #: a pin (PinKey) only for a name and key not in it.
         self.talked: dict[str, bytes] = {}
-        self._owed: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        #: The chats of ours awaiting an answer, by id (DirectChats' retries, read-only
+        #: here): an answer to one is believed only from its key. An answer to none (a
+        #: late copy: the chat was acked or given up) is let through, and changes nothing.
+        self.owed: Mapping[str, Pending[Owed]] = {}
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
         #: Why the last message dropped was (a constant, for the log of rejections).
         self.why = ""
-
-    def sent(self, chat: Chat, key: bytes, emit: Emit) -> None:
-        """`chat` was sent to `key`: only `key` (or the registry's) may ack it. Its
-        recipient's key is asked to be pinned, the first time this run (PinKey), as a
-        sender's is when its chat is believed."""
-        self._owed[chat.id] = key
-        if len(self._owed) > OWED_KEPT:
-            self._owed.popitem(last=False)
-        if self.talked.get(chat.to) != key:
-            emit(PinKey(chat.to, key))
 
     def from_registry(self, key: bytes) -> bool:
         """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
@@ -330,7 +330,8 @@ class Trust:
                 if type(message) is Chat and self.talked.get(message.sender) != key:
                     emit(PinKey(message.sender, key))
         elif isinstance(message, _ANSWERS_ONE):
-            if self._owed.get(message.reply_to) == key:
+            owed = self.owed.get(message.reply_to)
+            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
                 one = message
         elif isinstance(message, Acks):
             one = self._owed_acks(message, key)
@@ -342,9 +343,9 @@ class Trust:
         return one
 
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
-        """What of `acks` was owed by `key` (None: nothing)."""
-        owed = self._owed
-        replies = tuple(r for r in acks.replies if owed.get(r) == key)
+        """What of `acks` answers no chat owed by another key than `key` (None: nothing)."""
+        owed = self.owed
+        replies = tuple(r for r in acks.replies if r not in owed or owed[r].item.key == key)
         if len(replies) == len(acks.replies):
             return acks
         return Acks(acks.id, replies) if replies else None

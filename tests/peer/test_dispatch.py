@@ -94,8 +94,13 @@ def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
         Rule.REGISTRY.value
     ]
     assert core.parts.direct.awaiting_ack(chat.id)
-    core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)
+    assert prints(core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)) == [
+        "[Message received by bob.]"
+    ]
     assert not core.parts.direct.awaiting_ack(chat.id)
+    # a late copy of its ack, from any key, does nothing and is not said
+    for key in (BOB_KEY, MALLORY):
+        assert core.receive(Ack("b-2", chat.id), BESIDE, key, T0 + 1) == []
 
 
 def test_a_message_a_peer_is_never_sent_is_dropped_even_from_the_registrys_key() -> None:
