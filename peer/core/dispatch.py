@@ -236,7 +236,7 @@ class PeerCore:
                 break  # (what left a moment ago takes nothing more)
             kind = type(message)
             if not from_registry:  # a peer's: to the handler of what it may say, if it may
-                one = trust.believed(message, key, addr, emit)
+                one = trust.believed(message, key, addr, now, emit)
                 if one is None:
                     continue
                 handlers[type(one)](one, addr, now, hand)
@@ -250,12 +250,15 @@ class PeerCore:
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             else:  # dropped (peer.core.table), or a file datagram for the transfers
-                trust.believed(message, key, addr, emit)
+                trust.believed(message, key, addr, now, emit)
                 continue
             taken = True
         if taken:
             self.parts.inbox.taken(addr, key, from_registry, later, emit)
             self._settle(now, emit)
+        if from_registry and trust.held:  # the table may vouch now for what was held
+            for message, at, sealed_by in trust.vouched():
+                self.receive_all((message,), at, sealed_by, now, emit)
         return actions
 
     def registry_answered(self, addr: Addr, key: bytes, now: float) -> None:
@@ -282,6 +285,7 @@ class PeerCore:
         wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
+            self.trust.tick(now, emit)
             self.parts.direct.tick(now, emit)
             self.parts.link.tick(now, emit)
             self._settle(now, emit)
@@ -302,6 +306,7 @@ class PeerCore:
             self.parts.direct.next_wake(),
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
+            self.trust.next_wake(),
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t

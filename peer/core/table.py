@@ -26,7 +26,7 @@ from typing import Final
 from msgspec import Struct
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
-from wire.file_messages import FILE_DATAGRAMS
+from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
 from wire.keys import key_from_text
 from wire.messages import (
     MESSAGE_TYPES,
@@ -54,7 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
-from wire.reliable import Pending
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
 #: lost update is being sent again. Beyond this many the oldest give way (the gap they
@@ -256,6 +256,17 @@ class Owed(Struct):
     key: bytes
 
 
+#: What a peer sends under its name held while no row vouches for its key: at most this
+#: many, the oldest refused beyond...
+HELD: Final = 64
+#: ...each for at most this many seconds, the round of tries its sender makes: its row may
+#: follow it (a sender's first chat can overtake the table update that tells of it).
+HOLD: Final = DIRECT_TIMEOUT * ATTEMPTS
+
+#: A chat or a file datagram: what a peer says under its name.
+Signed = Chat | FileOffer | FileNote | FileSeen
+
+
 class Rule(enum.Enum):
     """Which key may send a peer a type of message."""
 
@@ -291,9 +302,15 @@ class Trust:
     yet, and nothing is the registry's); `entry` finds a name's row in the table
     (following renames)."""
 
-    def __init__(self, registry: bytes, entry: Callable[[str], Entry | None]) -> None:
+    def __init__(
+        self, registry: bytes, entry: Callable[[str], Entry | None], alarm: Alarm | None = None
+    ) -> None:
         self.registry = registry
         self._entry = entry
+        self._alarm = Alarm() if alarm is None else alarm
+        #: What no row vouched for, by (key, id), oldest first, with where it came from and
+        #: when: taken once a row does (`vouched`), else refused after HOLD (`tick`).
+        self.held: dict[tuple[bytes, str], tuple[Signed, Addr, float]] = {}
         #: The key each name was last seen talking with, this run, its pin checked then (by
         #: the adapter, which keeps the pins: peer/adapter/key_checks.py); the core asks for
         #: a pin (PinKey) only for a name and key not in it.
@@ -311,12 +328,15 @@ class Trust:
         """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
         return bool(key) and key == self.registry
 
-    def believed(self, message: Message, key: bytes, addr: Addr, emit: Emit) -> Message | None:
-        """`message`, from `addr`, as far as `key` may say it, for the core to take (an Acks
-        keeps only the acks owed by `key`); None when it may say none of it (a Rejected
-        says why, as `why` does) or it is a file datagram (handed to the file transfers as
-        a FileDatagram). A peer's chat asks for its sender's key to be pinned, the first
-        time this run (PinKey)."""
+    def believed(
+        self, message: Message, key: bytes, addr: Addr, now: float, emit: Emit
+    ) -> Message | None:
+        """`message`, from `addr` at `now`, as far as `key` may say it, for the core to take
+        (an Acks keeps only what `key` may ack); None when it may say none of it (a Rejected
+        says why, as `why` does), when it is held (`held`: no row vouches for its sender's
+        key yet), or when it is a file datagram (handed to the file transfers as a
+        FileDatagram). A peer's chat asks for its sender's key to be pinned, the first time
+        this run (PinKey)."""
         rule = RULES.get(type(message))
         one: Message | None = None
         if rule is None:
@@ -325,10 +345,12 @@ class Trust:
             one = message
         elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
-            if entry is not None and key_from_text(entry.key) == key:
-                one = message
-                if type(message) is Chat and self.talked.get(message.sender) != key:
-                    emit(PinKey(message.sender, key))
+            if entry is None or key_from_text(entry.key) != key:
+                self._hold(message, key, addr, now, emit)  # its row may be on its way
+                return None
+            one = message
+            if type(message) is Chat and self.talked.get(message.sender) != key:
+                emit(PinKey(message.sender, key))
         elif isinstance(message, _ANSWERS_ONE):
             owed = self.owed.get(message.reply_to)
             if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
@@ -341,6 +363,45 @@ class Trust:
             emit(FileDatagram(one, key))
             return None
         return one
+
+    def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
+        """Hold `message` until a row vouches for `key` as its sender's, for HOLD seconds at
+        most (a copy: anew, last); the oldest beyond HELD is refused."""
+        held = self.held
+        held.pop((key, message.id), None)
+        held[key, message.id] = (message, addr, now)
+        if len(held) > HELD:
+            oldest, (message, addr, _) = next(iter(held.items()))
+            del held[oldest]
+            self._drop(Rule.SENDER.value, message, addr, emit)
+        self._alarm.lower(now + HOLD)
+
+    def vouched(self) -> list[tuple[Signed, Addr, bytes]]:
+        """What was held and a row now vouches for (the table changed), oldest first, each
+        with where it came from and the key that sealed it: no longer held."""
+        taken = []
+        for (key, msg_id), (message, addr, _) in list(self.held.items()):
+            entry = self._entry(message.sender)
+            if entry is not None and key_from_text(entry.key) == key:
+                del self.held[key, msg_id]
+                taken.append((message, addr, key))
+        return taken
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """Refuse what has been held HOLD seconds by `now`."""
+        held = self.held
+        while held:
+            oldest, (message, addr, since) = next(iter(held.items()))
+            if now < since + HOLD:
+                return
+            del held[oldest]
+            self._drop(Rule.SENDER.value, message, addr, emit)
+
+    def next_wake(self) -> float | None:
+        """When `tick` next refuses what is held, or None."""
+        for _, _, since in self.held.values():
+            return since + HOLD
+        return None
 
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
         """What of `acks` answers no chat owed by another key than `key` (None: nothing)."""

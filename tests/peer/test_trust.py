@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peer.core.actions import PinKey, Rejected
-from peer.core.table import Owed, Rule, Trust
+from peer.core.table import HOLD, Owed, Rule, Trust
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Chat, Entry, Message, Notice, TableUpdate
 from wire.reliable import Retransmitter
@@ -21,7 +21,7 @@ def trust() -> Trust:
 
 def believed(t: Trust, message: Message, key: bytes) -> Message | None:
     """What `t` believes of `message`, sealed by `key` (what it says of it left aside)."""
-    return t.believed(message, key, ("10.0.0.9", 9), [].append)
+    return t.believed(message, key, ("10.0.0.9", 9), 0.0, [].append)
 
 
 def test_the_registry_is_believed_in_everything() -> None:
@@ -75,12 +75,14 @@ def test_an_answer_to_no_chat_awaited_is_let_through_unsaid_as_it_does_nothing()
 def test_a_chat_asks_for_its_senders_key_to_be_pinned_the_first_time_this_run() -> None:
     t, said = trust(), list[object]()
     chat = Chat("c", "alice", "bob", "hi")
-    assert t.believed(chat, ALICE, ("10.0.0.1", 1), said.append) is chat
+    assert t.believed(chat, ALICE, ("10.0.0.1", 1), 0.0, said.append) is chat
     assert said == [PinKey("alice", ALICE)]
     t.talked["alice"] = ALICE  # (as the adapter records a pin checked)
     said.clear()
-    assert t.believed(chat, ALICE, ("10.0.0.1", 1), said.append) is chat and said == []
-    assert t.believed(chat, MALLORY, ("10.0.0.7", 7), said.append) is None
+    assert t.believed(chat, ALICE, ("10.0.0.1", 1), 0.0, said.append) is chat and said == []
+    assert t.believed(chat, MALLORY, ("10.0.0.7", 7), 0.0, said.append) is None
+    assert said == [] and t.held  # until a row vouches for its key, or HOLD passes
+    t.tick(HOLD, said.append)
     assert said == [
         Rejected(Rule.SENDER.value, f"dropped Chat from 10.0.0.7:7: {Rule.SENDER.value}")
     ]
