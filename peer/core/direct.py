@@ -79,20 +79,15 @@ class DirectChats:
             behind.append(chat)
             return
         owed = Owed(chat, b"")
-        if entry is not None:  # (`_send_chat`, written out: every message)
-            owed.key = key = key_from_text(entry.key) or b""
-            emit(Send((entry.ip, entry.port), chat, key))
-            if key and self._shared.trust.talked.get(chat.to) != key:
-                emit(PinKey(chat.to, key))
+        self._send_chat(owed, emit, entry)
         self._chats.start(chat.id, owed, now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
             self._long_chat[to] = chat.id
             self._behind[to] = []
 
     def _send_chat(self, owed: Owed, emit: Emit, entry: Entry | None) -> None:
-        """Send `owed.chat` to its recipient's `entry` (none: not sent), sealed for the key
-        there, which alone may answer it from now on; that key is asked to be pinned, the
-        first time this run (PinKey), as a sender's is when its chat is believed."""
+        """Send `owed.chat` to its recipient's `entry` (none: not sent), for the key there,
+        which alone may answer it now, pinned the first time this run (PinKey)."""
         if entry is not None:
             chat = owed.chat
             owed.key = key = key_from_text(entry.key) or b""

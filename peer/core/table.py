@@ -324,10 +324,6 @@ class Trust:
         #: Why the last message dropped was (a constant, for the log of rejections).
         self.why = ""
 
-    def from_registry(self, key: bytes) -> bool:
-        """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
-        return bool(key) and key == self.registry
-
     def believed(
         self, message: Message, key: bytes, addr: Addr, now: float, emit: Emit
     ) -> Message | None:
@@ -341,7 +337,7 @@ class Trust:
         one: Message | None = None
         if rule is None:
             pass
-        elif key and key == self.registry:  # (`from_registry`, written out: every message)
+        elif key and key == self.registry:  # the service's, from anywhere
             one = message
         elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
@@ -371,9 +367,7 @@ class Trust:
         held.pop((key, message.id), None)
         held[key, message.id] = (message, addr, now)
         if len(held) > HELD:
-            oldest, (message, addr, _) = next(iter(held.items()))
-            del held[oldest]
-            self._drop(Rule.SENDER.value, message, addr, emit)
+            self._refuse_oldest(emit)
         self._alarm.lower(now + HOLD)
 
     def vouched(self) -> list[tuple[Signed, Addr, bytes]]:
@@ -389,13 +383,12 @@ class Trust:
 
     def tick(self, now: float, emit: Emit) -> None:
         """Refuse what has been held HOLD seconds by `now`."""
-        held = self.held
-        while held:
-            oldest, (message, addr, since) = next(iter(held.items()))
-            if now < since + HOLD:
-                return
-            del held[oldest]
-            self._drop(Rule.SENDER.value, message, addr, emit)
+        while self.held and next(iter(self.held.values()))[2] + HOLD <= now:
+            self._refuse_oldest(emit)
+
+    def _refuse_oldest(self, emit: Emit) -> None:
+        message, addr, _ = self.held.pop(next(iter(self.held)))
+        self._drop(Rule.SENDER.value, message, addr, emit)
 
     def next_wake(self) -> float | None:
         """When `tick` next refuses what is held, or None."""
