@@ -92,7 +92,7 @@ class Shared:
 
     def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
         #: Who may say what (peer.core.table), judged by the key that sealed each message.
-        self.trust = Trust(b"", self.table.entry)
+        self.trust = Trust(b"", self.table.entry, self.alarm)
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life

@@ -23,6 +23,7 @@ from secure.channel import (
     SecureChannel,
 )
 from tests.hypothesis_profiles import examples
+from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 
 A = ("10.0.0.1", 6001)
@@ -290,18 +291,20 @@ def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
     assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.5))  # a new silence
 
 
-def test_a_data_datagram_out_of_noises_bounds_is_dropped_unopened() -> None:
+def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:
     """DATA is opened without Noise's CipherState, so its bounds are kept here: the reserved
-    last nonce and a message over 64 KiB are dropped, as CipherState would refuse them."""
+    last nonce is dropped, as CipherState would refuse it, and so is a datagram carrying
+    more than a datagram's messages may (MAX_DATAGRAM), unopened."""
     pair = Pair()
     pair.deliver(pair.send("alice", b"hello"))
     [(packet, _)] = pair.send("alice", b"again")
     header = struct.Struct("<BIQ")  # data's 13-byte header (docs/PROTOCOL.md)
     _, index, _ = header.unpack_from(packet)
     last = header.pack(DATA, index, 2**64 - 1) + packet[header.size :]
-    huge = packet + bytes(65_536)
+    [(largest, _)] = pair.send("alice", bytes(MAX_DATAGRAM))
     assert pair.bob.open(last, A, 0.0).dropped == "does not open"
-    assert pair.bob.open(huge, A, 0.0).dropped == "too long"
+    assert pair.bob.open(largest + b"x", A, 0.0).dropped == "too long"
     assert pair.bob.open(packet, A, 0.0).data == b"again"  # the real one still opens
-    with pytest.raises(ValueError, match="65535"):
-        pair.alice.seal(bytes(65_535), B, pair.bob.public, 0.0)
+    assert pair.bob.open(largest, A, 0.0).data == bytes(MAX_DATAGRAM)
+    with pytest.raises(ValueError, match=str(MAX_DATAGRAM)):
+        pair.alice.seal(bytes(MAX_DATAGRAM + 1), B, pair.bob.public, 0.0)
