@@ -40,7 +40,7 @@ from wire.desk.messages import (
     DeskServed,
     WaitEstimate,
 )
-from wire.desk.render import PLACE, WELCOME_BACK
+from wire.desk.render import PLACE, WELCOME_BACK, ahead_of_you
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
 from wire.ids import IdMaker
 
@@ -158,7 +158,7 @@ def test_a_queue_answer_is_shown_whole_and_leaves_the_position_as_pushed() -> No
     core = waiting()
     core.received(push(2, 1), 0.0)
     answer = DeskPosition("d", "look", 2, 1, 42, TYPICAL)
-    assert shown(core.received(answer, 0.0))[0].startswith("[1 person is ahead of you")
+    assert shown(core.received(answer, 0.0))[0].startswith(f"[{ahead_of_you(1)}")
     assert shown(core.received(push(2, 1), 0.0)) == []  # the place did not change
 
 

@@ -10,6 +10,7 @@ import pytest
 from desk_procs import ROOT, DeskWorld, place
 
 from tests.e2e.harness import free_port
+from wire.desk.render import YOUR_TURN
 
 pexpect = pytest.importorskip("pexpect")
 forked_terminal = pytest.importorskip("tests.forked_terminal")
@@ -135,7 +136,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
         person.send("Alice", "+44 7700 900123", "2")
         if serves:
             registry.expect("This console is the help desk.s operator admin")
-            person.expect(r"It is your turn: you are talking to admin")
+            person.expect(f"{YOUR_TURN} admin")
             registry.expect("Now serving Alice")
         else:
             person.expect(r"No operator is on duty")
