@@ -30,6 +30,7 @@ import pytest
 from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
 from peer.core.actions import Print
+from peer.core.direct import RECEIVED_BY
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 #: The program's own folders: what a call into counts.
@@ -58,7 +59,7 @@ async def _walk() -> list[list[Call]]:
         receipt = asyncio.Event()
 
         def shown(peer: BenchPeer, line: Print) -> None:
-            if line.text.startswith("[Message received by bob"):
+            if line.text == RECEIVED_BY.format("bob"):
                 receipt.set()
 
         alice.listeners.append(shown)

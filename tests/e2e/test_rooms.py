@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from peer.core.direct import RECEIVED_BY
 from wire.version import WIRE_VERSION
 
 from .harness import (
@@ -128,7 +129,7 @@ def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
     assert json.loads((kept / f"{c}.json").read_text()) == {"renamed_to": cl}
     dave.send(f"send {c} to the old name")  # told the new name, and sent there
     dave.expect_line(f"[{c} is now known as {cl}.]")
-    dave.expect_line(f"[Message received by {cl}.]")
+    dave.expect_line(RECEIVED_BY.format(cl))
     carol.expect_line(f"{d}: to the old name")
     carol.send(f"/dm {d} and back")
     dave.expect_line(f"{cl}: and back")
@@ -170,7 +171,7 @@ def test_registry_down_rooms_unavailable_direct_chat_goes_on(chat: ChatEnv) -> N
     )
     alice.send("/dm bob direct still works")
     bob.expect_line("alice: direct still works")
-    alice.expect_line("[Message received by bob.]")
+    alice.expect_line(RECEIVED_BY.format("bob"))
 
     # The registry comes back with its rooms (their members are in its table file): the
     # room line alice's outbox kept reaches bob, and both are still in the room.
