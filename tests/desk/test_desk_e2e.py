@@ -15,6 +15,7 @@ from desk_procs import WAIT, CuttableProxy, DeskWorld, kept, now_at, place, to_n
 
 from peer.core.desk.link import RETRY_MAX
 from wire.desk.render import YOUR_TURN, ahead_of_you
+from wire.desk.text import ENDED, YOU_LEFT
 
 CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
 PHONES = {
@@ -78,7 +79,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
 
     # .end: both sides are told and the next person is promoted.
     ann.send(".end")
-    alice.expect(r"ann ended the session")
+    alice.expect(ENDED.format("ann"))
     alice.expect(CRISIS)  # shown again on leaving
     assert alice.wait() == 0
     ann.expect(r"Session with Alice ended")
@@ -99,7 +100,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     bob2.expect(r"You had a place in the waiting room a moment ago")
     bob2.expect(rf"{kept(1)}, you are next")
     bob2.send(".quit")
-    bob2.expect(r"You left the waiting room")
+    bob2.expect(YOU_LEFT)
     assert bob2.wait() == 0
 
     # Two more wait; Dan is killed while waiting and restarted: he gets his place back.
@@ -123,18 +124,18 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     assert not any(re.search(now_at(r"\d+"), line) for line in eve.seen)
 
     ann.send(".end")
-    carol.expect(r"ann ended the session")
+    carol.expect(ENDED.format("ann"))
     assert carol.wait() == 0
     ann.expect(r"Now serving Dan")
     dan2.expect(YOUR_TURN)
 
     eve.send(".quit")
-    eve.expect(r"You left the waiting room")
+    eve.expect(YOU_LEFT)
     assert eve.wait() == 0
     dan2.send("thanks, bye", ".end")
     ann.expect(r"Dan: thanks, bye")
-    ann.expect(r"Dan ended the session")
-    dan2.expect(r"You ended the session")
+    ann.expect(ENDED.format("Dan"))
+    dan2.expect(ENDED.format("You"))
     assert dan2.wait() == 0
     ann.send(".quit")
     ann.expect(r"You are off duty")
@@ -286,7 +287,7 @@ def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
         bob.expect(rf"\[{ahead_of_you(1)}")
         assert not any(re.search(now_at(r"\d+"), line) for line in bob.seen)
         alice.send(".quit")
-        alice.expect(r"You left the waiting room")
+        alice.expect(YOU_LEFT)
         assert alice.wait() == 0
     finally:
         proxy.close()
@@ -317,7 +318,7 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         ann.expect(r"Now serving Alice")
         alice.expect(f"{YOUR_TURN} ann")
         alice.send(".end")
-        alice.expect(r"You ended the session")
+        alice.expect(ENDED.format("You"))
         assert alice.wait() == 0
     finally:
         proxy.close()
