@@ -33,9 +33,8 @@ READ_CHUNK = 64 * 1024
 
 
 class Handed(Struct, frozen=True):
-    """A TCP connection taken over whole by the type of its first message (the help desk, a
-    file): that message, the decoder already used on it, the streams, and any further
-    messages decoded in the same read."""
+    """A TCP connection taken over by the type of its first message: that message, the
+    decoder already used on it, the streams, and any further messages read with it."""
 
     first: Message
     decoder: SecureStream

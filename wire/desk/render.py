@@ -33,7 +33,6 @@ PLACE = "number {} in the queue"
 #: How a waiting person is told their place changed (with the estimate after it).
 NOW_AT = f"You are now {PLACE}"
 WELCOME_BACK = "Welcome back: your place was kept"
-#: How a waiting person is told an operator takes them (the operator's name follows).
 YOUR_TURN = "It is your turn: you are talking to"
 
 

@@ -30,10 +30,8 @@ TOPICS: dict[int, str] = {
 ALL_TOPICS: tuple[int, ...] = tuple(TOPICS)
 #: Topics after which the person is asked to describe the problem ("You May Need to Describe").
 DESCRIBE_TOPICS = frozenset({3})
-#: What a person who leaves the waiting room is told.
+#: Goodbyes: leaving the waiting room; a session's end, to the other side and to the person.
 YOU_LEFT = "You left the waiting room."
-#: How the end of a session is told to the other side, and to the person ("You" or the
-#: operator's name).
 ENDED = "{} ended the session."
 ENDED_TO_PERSON = "{} ended the session. Take care."
 #: How a refusal says an operator of that name is on duty already.
