@@ -16,6 +16,7 @@ from peer.core.commands import ROOM_RULE
 from peer.core.direct import RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE
 from peer.core.registration import WELCOME
+from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import EXITING, KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import OUTCOME_WAIT
 from registry.core.rooms import MAX_ROOMS, ROOM_HISTORY, Room
@@ -315,7 +316,7 @@ def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     assert net.count("w", "[y left r]") == net.count("w", "[y went offline]") == 0
     net.type("z", "/nick zed")
     net.run(1)
-    assert net.screen("z")[-1] == "[You are now known as zed.]"
+    assert net.screen("z")[-1] == NOW_KNOWN_AS.format("zed")
     assert net.screen("w")[-1] == "[z is now known as zed]"
     assert members(net, "r") == ["w", "zed"]
     # x (offline, not in the room) still sees the quit of y? no: offline peers hear nothing
@@ -693,7 +694,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     net = net_of("bob", "alice")
     net.type("bob", "/nick robert")
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as robert.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("robert")
     assert net.hosts["bob"].prompt == "robert> "
     assert net.registry is not None
     assert net.registry.table.get("bob") is None and net.registry.table.get("robert")
@@ -732,7 +733,7 @@ def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
     assert net.screen("bob")[-1] == "[You are already called bob.]"
     net.type("bob", "/nick Bob")  # a change of case only is a rename
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as Bob.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("Bob")
     alice = net.hosts["alice"].core
     assert alice is not None and alice.table["bob"].name == "Bob"
 
@@ -878,8 +879,8 @@ def test_a_copy_of_a_rename_is_answered_again_not_refused() -> None:
     net.type("bob", "/nick robert")
     net.run(3)
     assert dropped
-    assert net.screen("bob")[-1] == "[You are now known as robert.]"
-    assert net.count("bob", "[You are now known as robert.]") == 1
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("robert")
+    assert net.count("bob", NOW_KNOWN_AS.format("robert")) == 1
 
 
 def test_rename_with_the_registry_down_keeps_the_name() -> None:
@@ -1114,7 +1115,7 @@ def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     # robert may have his old name back at any time
     net.type("bob", "/nick bob")
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as bob.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("bob")
     net.type("bob", "/nick robert")
     net.run(RENAME_GRACE - 59)
     assert "for 1 more minute, so" in register_bob("eve-2")[0]

@@ -17,7 +17,6 @@ from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
-#: How a direct message's sender is told it was received, or that it went to the registry.
 RECEIVED_BY = "[Message received by {}.]"
 NO_ACK = "[No ACK from {}, message sent to server.]"
 

@@ -37,7 +37,6 @@ _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
-#: What a peer says when its registry stops answering, and of what it keeps for it.
 SERVER_NOT_RESPONDING = "[Server not responding]"
 KEPT_IN_OUTBOX = "[Kept in your outbox; sent when the server answers.]"
 EXITING = "[Exiting]"

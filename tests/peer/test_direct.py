@@ -6,6 +6,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.commands import Send
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
+from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
@@ -51,7 +52,7 @@ def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "carol", "later")]
     out.clear()
     direct.send(Send("dave", "hi"), T0, out.append)
-    assert prints(out) == ["[No user named dave. Type who to see the names.]"]
+    assert prints(out) == [NO_USER.format("dave", "who")]
     direct.send(Send("bob", "x" * (MAX_TEXT + 1)), T0, out.append)
     assert prints(out)[-1].startswith("[Message too long:")
 

@@ -22,6 +22,7 @@ from peer.core.dispatch import PeerCore
 from peer.core.leaving import OFFLINE_BYE, QUITTING
 from peer.core.registration import MAIL_SHOWN_EVERY, WELCOME, YOU_HAVE_MESSAGES
 from peer.core.registry_watch import SILENT_KEEPALIVES
+from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import (
     EXITING,
     KEPT_IN_OUTBOX,
@@ -31,6 +32,7 @@ from peer.core.request_ends import (
 )
 from peer.core.requests import OUTCOME_WAIT, STREAM_WAIT
 from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
+from peer.core.shared import NO_USER
 from peer.core.table import HELD_UPDATES, Rule
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from tests.peer.parts_kit import logged
@@ -647,7 +649,7 @@ def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
     core, _ = registered()
     for line, expected in [
         ("dereg bob", "[You can only dereg yourself (dereg alice).]"),
-        ("send nobody hi", "[No user named nobody. Type who to see the names.]"),
+        ("send nobody hi", NO_USER.format("nobody", "who")),
         ("flibber", "Not a command"),
     ]:
         out = core.line(line, T0)
@@ -1314,16 +1316,14 @@ def test_message_with_a_name_asks_only_for_the_text() -> None:
     assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
     [chat] = sent(core.line("hi", T0))
     assert isinstance(chat, Chat) and chat.to == "bob" and chat.text == "hi"
-    assert prints(core.line("message nobody", T0)) == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert prints(core.line("message nobody", T0)) == [NO_USER.format("nobody", "who")]
     assert core.parts.asking.asking is None
 
 
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core, _ = registered()
     core.line("message", T0)
-    assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
+    assert prints(core.line("nobody", T0)) == [NO_USER.format("nobody", "who")]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
     assert core.parts.asking.asking is None
 
@@ -1334,14 +1334,10 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     [join] = sent(core.line("join r", T0))
     core.receive(Ack("r-2", join.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert core.state.room == "r"
-    assert prints(core.line("/send nobody hi", T0)) == [
-        "[No user named nobody. Type /who to see the names.]"
-    ]
+    assert prints(core.line("/send nobody hi", T0)) == [NO_USER.format("nobody", "/who")]
     assert prints(core.line("/dereg bob", T0)) == ["[You can only dereg yourself (/dereg alice).]"]
     core.line("/message", T0)
-    assert prints(core.line("nobody", T0)) == [
-        "[No user named nobody. Type /who to see the names.]"
-    ]
+    assert prints(core.line("nobody", T0)) == [NO_USER.format("nobody", "/who")]
     assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
     # found by trying it: server:who and server:exit were said to the room, unexplained
     out = core.line("server:who -l", T0)
@@ -1353,9 +1349,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
     core.receive(Ack("r-3", leave.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
-    assert prints(core.line("send nobody hi", T0)) == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert prints(core.line("send nobody hi", T0)) == [NO_USER.format("nobody", "who")]
 
 
 def test_message_command_keeps_the_text_as_typed() -> None:
@@ -1503,7 +1497,7 @@ def test_a_rename_whose_every_answer_was_lost_is_taken_from_the_table_update() -
     )
     out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 4)
     assert core.state.name == "alicia"
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     assert pa.Remember("alicia", "tok") in out
 
 
@@ -1513,7 +1507,7 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    assert "[You are now known as alicia.]" in prints(
+    assert NOW_KNOWN_AS.format("alicia") in prints(
         core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.1)
     )
     out = core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.2)  # type: ignore[attr-defined]
@@ -1591,7 +1585,7 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     assert core.state.room == "late"
     out = core.receive(Ack("r-9", rename.id), SERVER, REGISTRY_KEY, T0 + 7)
     assert core.state.name == "alicia"
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     # a late refusal changes nothing: failure was already said
     again = core.receive(Refused("r-10", join.id, "no"), SERVER, REGISTRY_KEY, T0 + 8)  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
@@ -1637,7 +1631,7 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
         REGISTRY_KEY,
         T0,
     )
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     assert core.state.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
@@ -1763,9 +1757,7 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     assert fingerprint(bob_key) in shown.text and ours in shown.text
     out.clear()
     core.line("whois nobody", 0.0, out.append)  # type: ignore[arg-type]
-    assert [a.text for a in out if isinstance(a, pa.Print)] == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert [a.text for a in out if isinstance(a, pa.Print)] == [NO_USER.format("nobody", "who")]
 
 
 def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
@@ -1918,7 +1910,7 @@ def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_renam
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     out = core.receive(first_update, SERVER, REGISTRY_KEY, T0 + 0.3)
-    assert core.state.name == "alice" and "[You are now known as alicia.]" not in prints(out)
+    assert core.state.name == "alice" and NOW_KNOWN_AS.format("alicia") not in prints(out)
     assert third in sent(run_until(core, T0 + 1.0))  # still asked: its answer decides
     core.receive(Ack("r-10", third.id), SERVER, REGISTRY_KEY, T0 + 1.1)  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
@@ -1946,7 +1938,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
         "r-6", 6, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 5)
-    assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
+    assert core.state.name == "alicia" and NOW_KNOWN_AS.format("alicia") in prints(out)
 
 
 def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None:
@@ -1962,7 +1954,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     bob = Entry("bob", *BOB, True)
     snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
     out = core.receive(snapshot, SERVER, REGISTRY_KEY, T0 + 20)
-    assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
+    assert core.state.name == "alice" and NOW_KNOWN_AS.format("alice") in prints(out)
     assert core.state.registered and "alice" in core.table and "alicia" not in core.table
 
 

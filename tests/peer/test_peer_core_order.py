@@ -10,7 +10,9 @@ from peer.core import actions as pa
 from peer.core.direct import RECEIVED_BY
 from peer.core.dispatch import PeerCore
 from peer.core.leaving import OFFLINE_BYE
+from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import KEPT_IN_OUTBOX
+from peer.core.shared import NO_USER
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.parts_kit import logged
 from tests.peer.retry_rule import heard_for
@@ -177,12 +179,12 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     welcome = Welcome("r-6", register.id, "alice", "tok", 4, own, (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.02)
     # the table of this Welcome holds alice alone: bob is unknown, which is said in order
-    assert "[No user named bob. Type who to see the names.]" in prints(out)
+    assert NO_USER.format("bob", "who") in prints(out)
     [rename] = [m for m in sent(out) if isinstance(m, Rename)]
     out = core.receive(Ack("r-7", rename.id), SERVER, REGISTRY_KEY, T0 + 0.03)
-    assert "[You are now known as alicia.]" in prints(out)
-    assert prints(out).index("[You are now known as alicia.]") < prints(out).index(
-        "[No user named bob. Type who to see the names.]"
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
+    assert prints(out).index(NOW_KNOWN_AS.format("alicia")) < prints(out).index(
+        NO_USER.format("bob", "who")
     )
 
 
@@ -441,7 +443,7 @@ def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> 
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.01)
     [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
     assert not [m for m in sent(out) if isinstance(m, Chat)]
-    assert "[No user named bob. Type who to see the names.]" not in prints(out)
+    assert NO_USER.format("bob", "who") not in prints(out)
     rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True, BOBS))
     out = core.receive(TableSnapshot("r-2", ask.id, 4, rows, ()), SERVER, REGISTRY_KEY, T0 + 0.02)
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
@@ -458,7 +460,7 @@ def test_lines_typed_after_a_reg_whose_welcome_has_no_table_wait_for_the_new_one
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 1.01)
     [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
     out = core.line("send dave hi", T0 + 1.02)
-    assert "[No user named dave. Type who to see the names.]" not in prints(out)
+    assert NO_USER.format("dave", "who") not in prints(out)
     rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("dave", "127.0.0.1", 6004, True))
     out = core.receive(TableSnapshot("r-7", ask.id, 9, rows, ()), SERVER, REGISTRY_KEY, T0 + 1.03)
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
