@@ -140,7 +140,7 @@ async def _first_message() -> tuple[bool, int]:
         await alice.register()
         receipt = asyncio.Event()
         alice.listeners.append(
-            lambda peer, line: line.text.startswith("[Message received by bob") and receipt.set()
+            lambda peer, line: line.text == RECEIVED_BY.format("bob") and receipt.set()
         )
         alice.line("send bob first")
         with contextlib.suppress(TimeoutError):
