@@ -30,6 +30,7 @@ import pytest
 from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
 from peer.core.actions import Print
+from peer.core.direct import RECEIVED_BY
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 #: The program's own folders: what a call into counts.
@@ -58,7 +59,7 @@ async def _walk() -> list[list[Call]]:
         receipt = asyncio.Event()
 
         def shown(peer: BenchPeer, line: Print) -> None:
-            if line.text.startswith("[Message received by bob"):
+            if line.text == RECEIVED_BY.format("bob"):
                 receipt.set()
 
         alice.listeners.append(shown)
@@ -139,7 +140,7 @@ async def _first_message() -> tuple[bool, int]:
         await alice.register()
         receipt = asyncio.Event()
         alice.listeners.append(
-            lambda peer, line: line.text.startswith("[Message received by bob") and receipt.set()
+            lambda peer, line: line.text == RECEIVED_BY.format("bob") and receipt.set()
         )
         alice.line("send bob first")
         with contextlib.suppress(TimeoutError):

@@ -17,6 +17,9 @@ from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
+RECEIVED_BY = "[Message received by {}.]"
+NO_ACK = "[No ACK from {}, message sent to server.]"
+
 
 class DirectChats:
     """The direct messages sent and not yet acked or given up, those held behind a long
@@ -109,7 +112,7 @@ class DirectChats:
                 self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
     def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
-        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, emit)
+        self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, saying why `chat` did not reach its recipient, and save it at the
@@ -148,7 +151,7 @@ class DirectChats:
         if owed is None:
             return False
         chat, shared = owed.chat, self._shared
-        emit(Print(f"[Message received by {chat.to}.]", "system"))
+        emit(Print(RECEIVED_BY.format(chat.to), "system"))
         if self._long_chat:  # (mostly none is on its way: asked for every ack)
             self._chat_over(chat, now, emit, gave_up=False)
         shared.settling.settled(chat.id)

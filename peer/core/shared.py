@@ -22,6 +22,7 @@ from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
+NO_USER = "[No user named {}. Type {} to see the names.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
@@ -109,7 +110,7 @@ class Shared:
 
     def no_user(self, name: str) -> Print:
         """What is said of `name` when the table has no such name (send, message, whois)."""
-        return Print(f"[No user named {name}. Type {self.typed('who')} to see the names.]", "error")
+        return Print(NO_USER.format(name, self.typed("who")), "error")
 
     def register_message(self) -> Register:
         state = self.state

@@ -204,11 +204,12 @@ def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> Non
     pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
     pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    retry = pair.send("alice", b"two", 10.5)  # the protocol's retry, 500 ms on
+    first, second = 10.0 + SOONEST_RETRY, 10.0 + 2 * SOONEST_RETRY  # the sender's retries
+    retry = pair.send("alice", b"two", first)
     assert secure.INITIATION in [p[0] for p, _ in retry]
-    pair.deliver(retry, 10.5)  # the new session is made; this copy was sent in the old
+    pair.deliver(retry, first)  # the new session is made; this copy was sent in the old
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    pair.deliver(pair.send("alice", b"two", 11.0), 11.0)  # the next try, in the new one
+    pair.deliver(pair.send("alice", b"two", second), second)  # the next try, in the new one
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
 
 
@@ -281,14 +282,17 @@ def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
     pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
     pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
     pair.deliver(pair.send("alice", b"request", 10.0), 10.0)
-    again = pair.send("alice", b"request", 10.5)
+    retries = [10.0 + k * SOONEST_RETRY for k in range(1, 5)]
+    again = pair.send("alice", b"request", retries[0])
     assert secure.INITIATION in _kinds(again)
-    pair.deliver(again, 10.5)  # bob answers the handshake, but sends no data yet
-    for now in (11.0, 11.5, 12.0):
+    pair.deliver(again, retries[0])  # bob answers the handshake, but sends no data yet
+    for now in retries[1:]:
         assert _kinds(pair.send("alice", b"request", now)) == [DATA]
-    pair.deliver(pair.send("bob", b"answer", 12.1), 12.1)  # data: the silence is over
+    answered = retries[-1] + 0.1
+    pair.deliver(pair.send("bob", b"answer", answered), answered)  # the silence is over
     pair.deliver(pair.send("alice", b"next", 20.0), 20.0)
-    assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.5))  # a new silence
+    silent = 20.0 + SOONEST_RETRY
+    assert secure.INITIATION in _kinds(pair.send("alice", b"next", silent))  # a new silence
 
 
 def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from peer.core import actions as pa
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.direct import RECEIVED_BY
 from peer.core.dispatch import PeerCore
 from peer.core.table import HELD, HOLD, NEVER_SENT, Rule
 from tests.peer.honest import REGISTRY_KEY, peer_key, peer_key_text
@@ -92,7 +94,7 @@ def test_a_chat_that_overtook_its_senders_row_is_taken_when_the_row_comes() -> N
     assert core.receive(chat, carol, peer_key("carol"), T0) == []
     row = Entry("carol", *carol, True, peer_key_text("carol"))
     out = core.receive(TableUpdate("r-2", 4, (row,)), SERVER, REGISTRY_KEY, T0 + 0.05)
-    assert prints(out) == ["[Client table updated.]", "[carol is online]", "carol: hi"]
+    assert prints(out) == [TABLE_UPDATED, "[carol is online]", "carol: hi"]
     assert pa.Send(carol, Ack("a-3", "c-1"), peer_key("carol")) in out
     assert not core.trust.held and rejected(out) == []
     # a chat no row vouches for waits no further for it
@@ -124,7 +126,7 @@ def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
     ]
     assert core.parts.direct.awaiting_ack(chat.id)
     assert prints(core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)) == [
-        "[Message received by bob.]"
+        RECEIVED_BY.format("bob")
     ]
     assert not core.parts.direct.awaiting_ack(chat.id)
     # a late copy of its ack, from any key, does nothing and is not said

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
+from peer.core.direct import NO_ACK
 from secure.noise import public_bytes
 from wire.keys import key_text
 from wire.messages import Chat, Entry, Message, Register, Welcome
@@ -176,7 +177,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
         finally:
             node.stop()
             await node.endpoint.close()
-        assert "[No ACK from bob, message sent to server.]" in watched.lines
+        assert NO_ACK.format("bob") in watched.lines
         return watched.times
 
     assert_spaced_as_ever(asyncio.run(main()), DIRECT_TIMEOUT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
+from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
@@ -25,7 +26,6 @@ from wire.reliable import TIMEOUT
 OTHER = ("127.0.0.1", 5001)
 REGISTRIES = ("127.0.0.1:5000", "127.0.0.1:5001")
 MOVED = "[Registry 127.0.0.1:5000 is not answering; now using 127.0.0.1:5001.]"
-KEPT = "[Kept in your outbox; sent when the server answers.]"
 
 
 def in_a_service() -> PeerCore:
@@ -153,7 +153,7 @@ def test_a_late_answer_from_the_registry_left_does_not_say_the_one_in_use_is_bac
     [save] = typed_saves(core, 1)
     run_until(core, T0 + 0.01 + ROUND)  # moved on to OTHER
     out = run_until(core, T0 + 0.01 + 6 * ROUND)  # which is silent too
-    assert prints(out) == ["[Server not responding]", KEPT] and core.server == OTHER
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and core.server == OTHER
     late = Ack("r-9", save.id)  # the registry left answers the first copy after all
     out = core.receive(late, SERVER, honest_key(core, late, SERVER), T0 + 6 * ROUND + 0.1)
     assert prints(out) == [] and saves_to(out, OTHER) == []  # OTHER is still silent
@@ -218,7 +218,10 @@ def test_a_peer_that_tried_every_registry_keeps_what_it_sent_for_when_one_answer
     out = run_until(core, T0 + 0.01 + ROUND)
     assert prints(out) == [MOVED]
     out = run_until(core, T0 + 0.01 + 2 * ROUND + 0.01)  # the other is silent too
-    assert prints(out) == ["[Server not responding]", KEPT]  # no third move: it stays, and says so
+    assert prints(out) == [
+        SERVER_NOT_RESPONDING,
+        KEPT_IN_OUTBOX,
+    ]  # no third move: it stays, and says so
     assert list(core.outbox) == [save]
     out = core.receive(
         TableUpdate("o-1", 3, ()), OTHER, honest_key(core, TableUpdate("o-1", 3, ()), OTHER), T0 + 6
@@ -242,7 +245,7 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
     )
     typed_saves(core, 2)
     out = run_until(core, T0 + 0.02 + ROUND)
-    assert prints(out) == ["[Server not responding]", KEPT] * 2
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] * 2
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
 
