@@ -71,6 +71,7 @@ class RoomRequests:
             self._notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
+        self._s.pusher.flush(emit)
         self._s.done.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))

@@ -20,7 +20,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record, Table
-from wire.messages import Message, Refused, StoredMessage
+from wire.messages import Message, Pushed, Refused, StoredMessage
 from wire.names import name_key
 
 T0 = 1_700_000_000.0
@@ -60,7 +60,7 @@ def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
             found.append((a.addr, a.message))
         elif isinstance(a, ra.SendMany):
             found += [(addr, a.message) for addr in a.addrs]
-    return found
+    return [(addr, item) for addr, m in found for item in (m.items if type(m) is Pushed else (m,))]
 
 
 def refusals(out: list[ra.Action]) -> list[Refused]:

@@ -177,7 +177,7 @@ def test_a_peer_found_gone_is_not_sent_the_push_again_as_the_probe_ends() -> Non
             if addr == X and isinstance(message, ChannelMessage):
                 times.append(round(wake - T0 - 1, 3))
             elif addr != X:
-                reg.receive(Ack(f"a-{wake}", message.id), addr, wake)  # type: ignore[attr-defined]
+                reg.receive(Ack(f"a-{wake}", reg.pushed_in(addr, message.id)), addr, wake)  # type: ignore[attr-defined]
         if any(isinstance(a, ra.StoreMail) for a in out):
             break
     # its tries, then again while the probe runs, and none as the probe ends

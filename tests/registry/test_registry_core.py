@@ -121,7 +121,7 @@ def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     )
     [(to, ping)] = sends(out)
     assert to == X and isinstance(ping, TableUpdate)
-    [(_, refusal)] = sends(reg.receive(Ack("a-1", ping.id), X, T0 + 0.1))
+    [(_, refusal)] = sends(reg.receive(Ack("a-1", reg.pushed_in(X, ping.id)), X, T0 + 0.1))
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
     # once the holder has gone quiet, the owner takes the name back from anywhere
     out = reg.receive(
@@ -226,7 +226,7 @@ def test_save_for_an_online_peer_probes_and_delivers_itself() -> None:
     out = reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
     probe = [(a, m) for a, m in sends(out) if isinstance(m, Chat)]
     assert probe == [(Y, Chat("x-7", "x", "y", "hi"))]
-    out = reg.receive(Ack("y-9", "x-7"), Y, T0 + 0.1)
+    out = reg.receive(Ack("y-9", reg.pushed_in(Y, "x-7")), Y, T0 + 0.1)
     [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
     assert addr == X and saved.delivered  # type: ignore[attr-defined]
     assert "y" not in reg.mail
@@ -787,7 +787,7 @@ def test_a_stranger_is_not_told_where_the_holder_runs_nor_to_wait() -> None:
     [(_, ping)] = sends(
         reg.receive(Register("x-2", "x", 7010, wx.token, "", WIRE_VERSION), stranger, T0 + 1)
     )
-    [(_, told)] = sends(reg.receive(Ack("a-1", ping.id), X, T0 + 1.1))  # type: ignore[attr-defined]
+    [(_, told)] = sends(reg.receive(Ack("a-1", reg.pushed_in(X, ping.id)), X, T0 + 1.1))  # type: ignore[attr-defined]
     assert isinstance(told, Refused)
     assert told.reason == (
         "The name x is in use by a peer at 127.0.0.1:6001, which answered just now. "
@@ -851,7 +851,7 @@ def test_pushes_awaiting_acks_and_held_changes_are_visible_until_they_settle() -
     reg.receive(Register("z-1", "z", Z[1], "", "", WIRE_VERSION), Z, T0 + 1 + COALESCE / 2)
     assert reg.changes_held() and reg.pending_pushes() == 1  # z's row waits for COALESCE
     for addr, update in pushed:
-        reg.receive(Ack(f"a-{update.id}", update.id), addr, T0 + 1.01)  # type: ignore[attr-defined]
+        reg.receive(Ack(f"a-{update.id}", reg.pushed_in(addr, update.id)), addr, T0 + 1.01)  # type: ignore[attr-defined]
     assert reg.pending_pushes() == 0 and reg.changes_held()
     wake = reg.next_wake()
     assert wake is not None and wake <= T0 + 1 + COALESCE
@@ -1044,7 +1044,7 @@ def test_a_holder_that_answers_the_probe_keeps_its_name_and_the_refusal_says_so(
     reg = core()
     wx = register(reg, "x", X)
     ping = ping_to(reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0), X)
-    [(to, refused)] = sends(reg.receive(Ack("x-2", ping.id), X, T0 + 0.3))
+    [(to, refused)] = sends(reg.receive(Ack("x-2", reg.pushed_in(X, ping.id)), X, T0 + 0.3))
     assert to == Y and isinstance(refused, Refused)
     assert "127.0.0.1:6001, which answered just now" in refused.reason
     assert reg.table.get("x").addr == X  # type: ignore[union-attr]
@@ -1064,9 +1064,11 @@ def test_a_peer_keeping_alive_less_often_than_the_registry_does_not_flap() -> No
         out = reg.tick(now)
         for a, m in sends(out):
             if a == X and isinstance(m, TableUpdate) and m.version == 0:
-                out += reg.receive(Ack(f"x-a{second}", m.id), X, now + 0.01)  # alive
+                out += reg.receive(
+                    Ack(f"x-a{second}", reg.pushed_in(X, m.id)), X, now + 0.01
+                )  # alive
             elif isinstance(m, TableUpdate) and m.version == 0:
-                out += reg.receive(Ack(f"y-a{second}", m.id), Y, now + 0.01)
+                out += reg.receive(Ack(f"y-a{second}", reg.pushed_in(Y, m.id)), Y, now + 0.01)
         if second % 10 == 0:  # the peers' own keepalives, every 10 s
             out += reg.receive(Keepalive(f"x-k{second}", "x", wx.token), X, now)
         updates = [m for _, m in sends(out) if isinstance(m, TableUpdate)]

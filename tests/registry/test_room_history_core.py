@@ -137,7 +137,7 @@ def test_a_history_replay_cut_short_by_a_restart_is_replayed_again() -> None:
     # the registry killed before its retry. Nobody asks for it again: the table file keeps
     # that the replay was going on, and the restarted registry replays the history again.
     reg, replayed = joined_with_history()
-    reg.receive(Ack("y-a1", replayed[0].id), Y, T0 + 2)  # "two" was lost
+    reg.receive(Ack("y-a1", reg.pushed_in(Y, replayed[0].id)), Y, T0 + 2)  # "two" was lost
     # said after y joined, relayed to it (and asked again by its sender if need be): no
     # part of the replay, even y's own line
     token = token_of(reg, "y")
@@ -195,7 +195,7 @@ def test_a_line_asked_again_of_a_restarted_registry_after_its_sender_left_is_sai
     assert [type(m).__name__ for a, m in sends(out) if a == X] == ["Ack"]
     [relay] = [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)]
     assert (relay.id, relay.text) == ("x-1", "one")
-    out = again.receive(Ack("y-a", "x-1"), Y, T0 + 4.1)
+    out = again.receive(Ack("y-a", again.pushed_in(Y, "x-1")), Y, T0 + 4.1)
     assert [type(m).__name__ for a, m in sends(out) if a == X] == ["Relayed"]
     # a line that is not in the history is still refused
     out = again.receive(RoomPost("x-2", "x", tokens["x"], "lobby", "two"), X, T0 + 5)
