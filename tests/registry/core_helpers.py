@@ -106,15 +106,6 @@ def items(message: object) -> tuple[object, ...]:
     return message.items if isinstance(message, Pushed) else (message,)
 
 
-def pushed_id(actions: list[ra.Action], msg_id: str, addr: tuple[str, int] | None = None) -> str:
-    """The id of the Pushed the actions send `msg_id` in (to `addr`, if given): its ack's."""
-    for to, message in datagrams(actions):
-        if isinstance(message, Pushed) and addr in (None, to):
-            if any(getattr(item, "id", "") == msg_id for item in message.items):
-                return message.id
-    raise AssertionError(f"{msg_id} is not pushed in {actions}")
-
-
 def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
     """Every action of the core's wake-ups up to `end`, each at the time it asked for."""
     out: list[ra.Action] = []

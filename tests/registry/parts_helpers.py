@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import Any
 
 from registry.core import actions as ra
 from registry.core.credentials import token_hash
@@ -100,3 +101,23 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     registration = Registration(s, liveness, presence, post, NameBudget(new_names))
     renames = Renames(s, post)
     return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)
+
+
+def pushed(p: Parts | Services, out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
+    """`sent(out)` once the pushes made are sent too, as where an event ends."""
+    (p.s if isinstance(p, Parts) else p).pusher.flush(out.append)
+    return sent(out)
+
+
+def ack(
+    p: Parts | Services, out: list[ra.Action], msg_id: str, addr: tuple[str, int], now: float
+) -> Any:
+    """`addr` acks, at `now`, the Pushed `out` sent `msg_id` in to it: (owner, answered)."""
+    for a in out:
+        to = a.addrs if isinstance(a, ra.SendMany) else (a.addr,) if isinstance(a, ra.Send) else ()
+        message = getattr(a, "message", None)
+        pushed = isinstance(message, Pushed) and any(i.id == msg_id for i in message.items)
+        if addr in to and pushed:
+            pusher = (p.s if isinstance(p, Parts) else p).pusher
+            return pusher.pushes.answer([message.id], addr, now)  # type: ignore[union-attr]
+    raise AssertionError(f"{msg_id} was not pushed to {addr}")
