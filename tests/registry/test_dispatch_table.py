@@ -17,6 +17,7 @@ from wire.messages import (
     Chat,
     MoreMail,
     Notice,
+    Pushed,
     Relayed,
     Restarted,
     RoomList,
