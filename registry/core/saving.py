@@ -165,7 +165,7 @@ class Saving:
                 continue
             record.last_seen = now
             what = type(flight.message).__name__
-            line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
+            line = f"{record.name} refused {what} {flight.message.id}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
             self._news.unacked(push, now, emit)

@@ -4,6 +4,7 @@ fixed addresses, the messages its actions send, and its clock run forward."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from registry.core import actions as ra
@@ -11,7 +12,7 @@ from registry.core import credentials
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import PROBE_ATTEMPTS
-from wire.messages import Acks, Join, Pushed, Register, Welcome
+from wire.messages import Ack, Acks, Join, Pushed, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
@@ -47,6 +48,9 @@ class Core(RegistryCore):
 
     def receive_all(self, *args: Any, **kwargs: Any) -> list[ra.Action]:
         return self._seen(super().receive_all(*args, **kwargs))
+
+    def start(self, now: float) -> list[ra.Action]:
+        return self._seen(super().start(now))
 
     def tick(self, now: float, behind: float = 0.0) -> list[ra.Action]:
         return self._seen(super().tick(now, behind))
@@ -112,6 +116,21 @@ def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
     while (wake := reg.next_wake()) is not None and wake <= end:
         out += reg.tick(wake)
     return out
+
+
+def run_acking(
+    reg: RegistryCore, end: float, lost: Callable[[tuple[str, int], object], bool]
+) -> list[tuple[tuple[str, int], object]]:
+    """Run the registry to `end`, every peer acking each datagram as it comes but those
+    with a message `lost(address, message)` says is lost (or whose acks are): what it sent."""
+    sent: list[tuple[tuple[str, int], object]] = []
+    while (wake := reg.next_wake()) is not None and wake <= end:
+        for addr, datagram in datagrams(reg.tick(wake)):
+            messages = items(datagram)
+            sent += [(addr, message) for message in messages]
+            if not any(lost(addr, message) for message in messages):
+                reg.receive(Ack(f"a-{len(sent)}", datagram.id), addr, wake)  # type: ignore[attr-defined]
+    return sent
 
 
 def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:

@@ -23,6 +23,7 @@ from tests.registry.core_helpers import (
     in_room,
     items,
     register,
+    run_acking,
     sends,
 )
 from wire.messages import (
@@ -44,16 +45,7 @@ Sent = list[tuple[Addr, object]]
 
 
 def run(reg: RegistryCore, end: float, lost: Lost) -> Sent:
-    """Run the registry to `end`, every peer acking each datagram as it comes but those
-    with a message `lost(address, message)` says is lost (or whose acks are): what it sent."""
-    sent: Sent = []
-    while (wake := reg.next_wake()) is not None and wake <= end:
-        for addr, datagram in datagrams(reg.tick(wake)):
-            messages = items(datagram)
-            sent += [(addr, message) for message in messages]
-            if not any(lost(addr, message) for message in messages):
-                reg.receive(Ack(f"a-{len(sent)}", datagram.id), addr, wake)  # type: ignore[attr-defined]
-    return sent
+    return run_acking(reg, end, lost)
 
 
 def nothing_lost(addr: Addr, message: object) -> bool:

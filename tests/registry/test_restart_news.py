@@ -79,7 +79,8 @@ def test_peers_that_ack_are_not_told_again() -> None:
         addr, news = pending.pop(0)
         if addr not in acked:
             acked.add(addr)
-            pending += told(reg.receive(Ack(f"a{len(acked)}", news.id), addr, now))
+            ack = Ack(f"a{len(acked)}", reg.pushed_in(addr, news.id))
+            pending += told(reg.receive(ack, addr, now))
     assert acked == {addr_of(i) for i in range(ONLINE)}
     assert not told(run_until(reg, now + 3 * ROUND))
 
