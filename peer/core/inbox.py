@@ -50,10 +50,10 @@ class Inbox:
         # the id of each pushed item of the datagram being taken in -> its Pushed's
         self._cover: dict[str, str] = {}
 
-    def unwrap(self, messages: Sequence[Message]) -> Sequence[Message]:
-        """The messages of a datagram from the registry, each Pushed's items in its place:
-        what an item owes is owed as its Pushed's id."""
-        if not any(type(message) is Pushed for message in messages):
+    def unwrap(self, messages: Sequence[Message], from_registry: bool) -> Sequence[Message]:
+        """The messages of a datagram, those from the registry with each Pushed's items in
+        its place: what an item owes is owed as its Pushed's id (only the registry pushes)."""
+        if not from_registry or not any(type(message) is Pushed for message in messages):
             return messages
         out: list[Message] = []
         for message in messages:
@@ -66,10 +66,12 @@ class Inbox:
 
     def owe(self, msg_id: str) -> None:
         """`msg_id`, in the datagram being taken in, is owed an ack (its Pushed's, once)."""
-        msg_id = self._cover.get(msg_id, msg_id)
+        pushed = self._cover.get(msg_id)
         owed = self._owed
-        if not owed or owed[-1] != msg_id:
+        if pushed is None:
             owed.append(msg_id)
+        elif not owed or owed[-1] != pushed:
+            owed.append(pushed)
 
     def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
         """Whether `msg_id` from `sender`, in the datagram being taken in, is shown for the

@@ -41,7 +41,6 @@ from wire.messages import (
     Message,
     MoreMail,
     Notice,
-    Pushed,
     Refused,
     Relayed,
     Restarted,
@@ -280,7 +279,7 @@ class Rule(enum.Enum):
 
 
 _REGISTRY_SENDS = (Welcome, TooBig, Alive, Busy, RoomList, MoreMail, TableSnapshot)
-_REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage, Pushed)
+_REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage)
 
 #: Which key may send a peer each type of message: the one table of trust.
 RULES: Final[dict[type, Rule]] = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import types
 import typing
 from typing import Any
 
@@ -63,6 +64,8 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
         return st.lists(value_strategy(item), max_size=MAX_DRAWN_ITEMS).map(tuple)
     if is_record(tp):
         return dataclass_strategy(tp)
+    if isinstance(tp, types.UnionType):  # messages carried in one (a Pushed's items)
+        return st.one_of([dataclass_strategy(one) for one in typing.get_args(tp)])
     raise TypeError(f"no strategy for field type {tp!r}")
 
 
