@@ -187,17 +187,17 @@ class LightClient:
             obj = json_value(data)
             packed = type(obj) is list
             for item in obj if packed else (obj,):
-                kind = item["t"]
-                if kind == "Ack" or kind == "Acks" or kind == "Relayed":
+                if item["t"] != "Pushed":
                     continue  # answers, not pushes: a peer acks none of them
-                msg_id = item["id"]
                 if not self._unacked:
                     self._ack_sender.owed(self)
                     self._ack_to = addr
-                self._unacked.append(msg_id)
-                if kind == "ChannelMessage" and msg_id not in self.seen:
-                    self.seen.add(msg_id)
-                    new += 1
+                self._unacked.append(item["id"])  # a Pushed is acked whole, by its id
+                for pushed in item["items"]:
+                    msg_id = pushed["id"]
+                    if pushed["t"] == "ChannelMessage" and msg_id not in self.seen:
+                        self.seen.add(msg_id)
+                        new += 1
             if not packed:
                 # A message alone: its sender had nothing queued, so another read would
                 # most likely find nothing (a syscall per member per relay); the loop calls
