@@ -50,10 +50,10 @@ class Inbox:
         # the id of each pushed item of the datagram being taken in -> its Pushed's
         self._cover: dict[str, str] = {}
 
-    def unwrap(self, messages: Sequence[Message], from_registry: bool) -> Sequence[Message]:
-        """The messages of a datagram, those from the registry with each Pushed's items in
-        its place: what an item owes is owed as its Pushed's id (only the registry pushes)."""
-        if not from_registry or not any(type(message) is Pushed for message in messages):
+    def unwrap(self, messages: Sequence[Message]) -> Sequence[Message]:
+        """The messages of a datagram from the registry, each Pushed's items in its place:
+        what an item owes is owed as its Pushed's id."""
+        if not any(type(message) is Pushed for message in messages):
             return messages
         out: list[Message] = []
         for message in messages:
@@ -79,7 +79,10 @@ class Inbox:
         this peer is deregistered: it takes nothing then (senders fall back to the mailbox)."""
         if not self._life.registered:
             return False
-        self.owe(msg_id)
+        if self._cover:
+            self.owe(msg_id)
+        else:
+            self._owed.append(msg_id)
         key, seen = (name_key(sender), msg_id), self._seen
         if key in seen:  # (`_first`, written out: every line)
             return False
