@@ -78,7 +78,6 @@ class RestartNews:
         waiting.update(later)
         if batch:
             self._s.pusher.push_all(batch, message, "notice", now, emit)
-            self._s.pusher.flush(emit)  # the news first, then the rows held back
             self._s.feed.release(batch, now, emit)
         if not waiting and not self._telling:
             self._message = None  # everyone told
