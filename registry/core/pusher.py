@@ -17,7 +17,6 @@ from registry.core.push_records import Push, Unit
 from registry.core.pushes import Pushes
 from registry.core.table import Record
 from registry.core.table_changes import Roster
-from wire.codec import travels_by_stream
 from wire.messages import Message, Pushable, Pushed
 from wire.names import name_key
 
@@ -34,7 +33,7 @@ class Pusher:
         self._key_at = key_at
         if timeout <= 0 or attempts < 1:
             raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
-        self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
+        self.pushes = Pushes(timeout, attempts)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
         self._seq = itertools.count()
@@ -47,24 +46,17 @@ class Pusher:
         # knows for the same members by identity, not member by member
         self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
-    def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
+    def push(self, record: Record, message: Message, purpose: str, now: float) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
-        self.push_all((record,), message, purpose, now, emit)
+        self.push_all((record,), message, purpose, now)
 
-    def push_all(
-        self,
-        records: Iterable[Record],
-        message: Message,
-        purpose: str,
-        now: float,
-        emit: Emit,
-    ) -> None:
-        """Push `message` to the peer of each of `records`, and track the acks (the table's
-        pushes are registry/core/table_watch.py's); sent at `flush`."""
-        targets = [(name_key(r.name), r.addr) for r in records]
+    def push_all(self, to: Iterable[Record], message: Message, purpose: str, now: float) -> None:
+        """Push `message` to the peer of each record of `to`, sent at `flush`, and track the
+        acks (the table's pushes are registry/core/table_watch.py's)."""
+        targets = [(name_key(r.name), r.addr) for r in to]
         self.pushes.add(message, purpose, targets, now, next(self._seq))
 
-    def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
+    def relay(self, message: Message, roster: Roster, sender: str, now: float) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name
         key): to how many."""
         keys, addrs, _ = self._members_but(roster, sender)
@@ -92,7 +84,7 @@ class Pusher:
         self._audience = (roster.generation, sender, (keys, addrs, publics))
         return keys, addrs, publics
 
-    def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
+    def again(self, record: Record, push: Push, now: float) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place
         in the order (should the peer be gone, its mailbox gets it there)."""
         target = [(name_key(record.name), record.addr)]

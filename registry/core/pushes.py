@@ -1,25 +1,22 @@
 """The registry's pushes to peers, waiting for their acks, retried per member. Pure.
 
-Each address pushed to has one Member: the datagrams in flight to it (Units), at most
-IN_FLIGHT, and in order what waits behind them. A datagram travels as one Pushed, closed
-once sent, and its id's ack answers it whole. A member has one retry deadline, a timeout
-after its last datagram answered: then its oldest unanswered datagram goes again, once; one
-unanswered when a later one is answered was lost, and goes again at once. After
-`attempts` copies, its pushes are given up.
+Each address pushed to has one Member: the datagrams in flight to it (Units, each sent as
+one Pushed and answered whole by its id's ack), at most IN_FLIGHT, and in order what waits
+behind them. A member has one retry deadline, a timeout after its last datagram answered:
+then its oldest unanswered datagram goes again, once; one unanswered when a later one is
+answered was lost, and goes again at once. After `attempts` copies, its pushes are given up.
 
-A channel message is one Flight shared by its members, entered in their records at the
-next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Units shared
-by its members' records, numbered by one count of sends for all members. A member whose
-unit is sent again takes its own copy. A message too big for a
-datagram goes alone over TCP, and nothing follows it until it ends. One address is one
-peer: its record's owner is its newest push's name key.
+A channel message is one Flight shared by its members, entered in their records when sent
+(the fast path, bounded by FAST_LIVE messages), in Units shared by their records. A message
+too big for a datagram goes alone over TCP, and nothing follows it until it ends. One
+address is one peer: its record's owner is its newest push's name key.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Addr
 from registry.core.push_records import ROOM, Flight, Member, Push, Unit
@@ -34,24 +31,15 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
-#: What to send: to each address, these units, in order.
-Sends = list[tuple[Addr, Unit]]
 
 
 class Pushes:
     """Pushes in flight, IN_FLIGHT datagrams per address at most; the rest queued in order."""
 
-    def __init__(
-        self,
-        timeout: float = TIMEOUT,
-        attempts: int = ATTEMPTS,
-        streamed: Callable[[Message], bool] = lambda message: False,
-    ) -> None:
-        """`streamed` says whether a message travels over TCP (too big for a datagram)."""
+    def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
         if timeout <= 0 or attempts < 1:
             raise ValueError("pushes need a timeout > 0 and attempts >= 1")
         self._timeout, self._attempts = timeout, attempts
-        self._streamed = streamed
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
@@ -88,11 +76,11 @@ class Pushes:
         datagram. For the others it waits; an address it is already in flight to, or
         waiting for, is left out (the ack that is coming answers both)."""
         self._index()
-        size = ROOM if self._streamed(message) else len(encode(message))
+        size = len(encode(message))  # too big for a Pushed: streamed
         flight = Flight(message, purpose, seq, min(size, ROOM), size >= ROOM)
         members, msg_id, sent = self._members, message.id, list[Addr]()
         known = msg_id in self._live  # (if not, it is pushed to nobody yet)
-        uid = f"p{next(self._sends)}"  # the units made here: one Pushed for all
+        first = next(self._sends)  # the units made here: one number, one Pushed for all
         for owner, addr in targets:
             member = members.get(addr)
             if member is None:
@@ -101,7 +89,7 @@ class Pushes:
                 continue
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
-            unit = None if member.waiting else self._into(member, flight, now, uid)
+            unit = None if member.waiting else self._into(member, flight, now, first)
             if unit is None:
                 member.waiting.append(flight)
                 self._held.add(addr)
@@ -126,7 +114,7 @@ class Pushes:
         the others of a burst to the same members."""
         owners, addrs = targets
         live = self._live
-        size = ROOM if self._streamed(message) else len(encode(message))
+        size = len(encode(message))
         if self._held or message.id in live or len(live) >= FAST_LIVE or size >= ROOM:
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
         if addrs:
@@ -161,7 +149,7 @@ class Pushes:
             self._answered(member, done, now)
         return member.owner, answered
 
-    def due(self, now: float) -> tuple[Sends, list[Push]]:
+    def due(self, now: float) -> tuple[list[tuple[Addr, Unit]], list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
         timeout, or found lost, and the next datagrams of members with room made; the
         pushes given up), oldest first."""
@@ -175,7 +163,7 @@ class Pushes:
                 continue  # answered, or dropped, since
             oldest = member.units[0]
             if oldest.copies < self._attempts:
-                again.append((member.addr, self._again(member, oldest, now)))
+                again.append((member.addr, self._again(member, oldest)))
             else:  # given up: what waits may take its room
                 failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
                 member.units.remove(oldest)
@@ -188,7 +176,7 @@ class Pushes:
                 continue
             lost, member.lost = member.lost, 0
             for unit in [u for u in member.units if u.sent < lost and u.copies < self._attempts]:
-                again.append((member.addr, self._again(member, unit, now)))
+                again.append((member.addr, self._again(member, unit)))
             again += [(member.addr, unit) for unit in self._next(member, now)]
         for _, unit in again:
             unit.room = 0
@@ -263,7 +251,7 @@ class Pushes:
         flying = sum(len(unit.flights) for member in members for unit in member.units)
         return flying, sum(len(member.waiting) for member in members)
 
-    def _into(self, member: Member, flight: Flight, now: float, uid: str = "") -> Unit | None:
+    def _into(self, member: Member, flight: Flight, now: float, first: int = 0) -> Unit | None:
         """Put `flight` in flight to `member` at `now`, if there is room: in its newest
         datagram, not yet sent and its own, or in a new one (none while a streamed one is in
         flight: what follows it waits for it); the unit it joined, or None."""
@@ -271,7 +259,7 @@ class Pushes:
         if units and flight.size < units[-1].room and units[-1].owing == 1:
             unit = units[-1]
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
-            unit = Unit(now, next(self._sends), flight.streamed, uid=uid)
+            unit = Unit(first or next(self._sends), flight.streamed)
             units.append(unit)
             if len(units) == 1:
                 self._arm(member, now)
@@ -295,11 +283,17 @@ class Pushes:
         member.deadline = deadline
         deadlines.append((deadline, member))
 
-    def _again(self, member: Member, unit: Unit, now: float) -> Unit:
-        """`unit` is sent again to `member` at `now`: nothing more joins it."""
-        unit = self._own(member, unit)
+    def _again(self, member: Member, unit: Unit) -> Unit:
+        """`unit` is sent again to `member`: in its place, a copy of its own if shared."""
+        if unit.owing > 1:
+            unit.owing -= 1
+            mine = Unit(unit.first, unit.streamed)
+            mine.flights, mine.copies = dict(unit.flights), unit.copies
+            for msg_id in mine.flights:
+                self._live[msg_id] += 1
+            member.units[member.units.index(unit)] = unit = mine
         unit.copies += 1
-        unit.sent, unit.sent_at, unit.room = next(self._sends), now, 0
+        unit.sent, unit.room = next(self._sends), 0
         return unit
 
     def _answered(self, member: Member, done: int, now: float) -> None:
@@ -353,21 +347,6 @@ class Pushes:
         elif msg_id in self._watched:
             self._ending.append(msg_id)
 
-    def _own(self, member: Member, unit: Unit) -> Unit:
-        """`member`'s `unit`, to change: in its place, a copy of its own if it is shared."""
-        if unit.owing == 1:
-            return unit
-        unit.owing -= 1
-        mine = Unit(unit.sent_at, unit.first, unit.streamed, uid=unit.uid)
-        mine.flights, mine.room = dict(unit.flights), unit.room
-        mine.copies, mine.sent = unit.copies, unit.sent
-        live = self._live
-        for msg_id in mine.flights:
-            live[msg_id] += 1
-        units = member.units
-        units[units.index(unit)] = mine
-        return mine
-
     def _release(self, unit: Unit) -> None:
         """A member's record holds `unit` no more: once none does, its pushes are over."""
         unit.owing -= 1
@@ -387,8 +366,8 @@ class Pushes:
         unindexed, members = self._unindexed, self._members
         shared: list[Unit] = []
         for n, (flight, owners, addrs, sent) in enumerate(unindexed):
-            if not shared or flight.size >= shared[-1].room or sent != shared[-1].sent_at:
-                shared.append(Unit(sent, next(self._sends), owing=len(addrs)))
+            if not shared or flight.size >= shared[-1].room:
+                shared.append(Unit(next(self._sends), owing=len(addrs)))
             shared[-1].flights[flight.message.id] = flight
             shared[-1].room -= flight.size + 1
             if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
@@ -402,7 +381,7 @@ class Pushes:
                 idle = not member.units
                 member.units += shared
                 if idle:
-                    self._arm(member, shared[0].sent_at)
+                    self._arm(member, sent)
             shared = []
         unindexed.clear()
 
