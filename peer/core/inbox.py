@@ -53,16 +53,12 @@ class Inbox:
     def unwrap(self, messages: Sequence[Message]) -> Sequence[Message]:
         """The messages of a datagram from the registry, each Pushed's items in its place:
         what an item owes is owed as its Pushed's id."""
-        if not any(type(message) is Pushed for message in messages):
+        for pushed in messages:
+            if type(pushed) is Pushed:
+                self._cover.update(dict.fromkeys((item.id for item in pushed.items), pushed.id))
+        if not self._cover:
             return messages
-        out: list[Message] = []
-        for message in messages:
-            if type(message) is Pushed:
-                self._cover.update(dict.fromkeys((item.id for item in message.items), message.id))
-                out += message.items
-            else:
-                out.append(message)
-        return out
+        return [one for m in messages for one in (m.items if type(m) is Pushed else (m,))]
 
     def owe(self, msg_id: str) -> None:
         """`msg_id`, in the datagram being taken in, is owed an ack (its Pushed's, once)."""

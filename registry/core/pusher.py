@@ -1,9 +1,8 @@
 """Pushing messages to peers until they ack them, in the order they were made.
 
-Pure: the caller supplies `now`. The flights and what is in flight are registry/core/pushes.py's;
-this part numbers every push (a channel message among those given up reaches a mailbox in
-the order it was sent) and turns what registry/core/pushes.py says into actions: each
-datagram of pushes one Pushed, sent where an event ends (`flush`).
+Pure. What is in flight is registry/core/pushes.py's; this part numbers every push (a channel
+message given up reaches a mailbox in the order sent) and sends each datagram of pushes as
+one Pushed where an event ends (`flush`).
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ class Pusher:
         """Pushes retried every `timeout` seconds, `attempts` times; each sealed for the key
         `key_at` says is online at its address (b"": none, and it is not sent)."""
         self._key_at = key_at
-        if timeout <= 0 or attempts < 1:
-            raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
         self.pushes = Pushes(timeout, attempts)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
