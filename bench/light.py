@@ -198,10 +198,11 @@ class LightClient:
                     if pushed["t"] == "ChannelMessage" and msg_id not in self.seen:
                         self.seen.add(msg_id)
                         new += 1
-            if not packed:
+            if not packed and obj["t"] != "Pushed":
                 # A message alone: its sender had nothing queued, so another read would
                 # most likely find nothing (a syscall per member per relay); the loop calls
-                # again if more is waiting.
+                # again if more is waiting. A Pushed alone is a relay's datagram: its
+                # next may follow, and one read acks both (as a peer's drain polls on).
                 break
         if new:
             self.channel += new

@@ -337,10 +337,10 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
-        if not answered or len(replies) > 1:  # (a table update's, or a probe's)
-            self._liveness.acked(replies, addr, now, emit)
-            self._s.feed.acked(replies, addr, now, emit)
+        owner, answered, rest = self._s.pusher.pushes.answer(replies, addr, now)
+        if rest:
+            self._liveness.acked(rest, addr, now, emit)
+            self._s.feed.acked(rest, addr, now, emit)
         if not answered:
             return
         self._rooms.acked(addr, answered)

@@ -96,7 +96,8 @@ class Pusher:
 
     def flush(self, emit: Emit) -> None:
         """Send the datagrams of pushes made since the last call: where an event ends."""
-        self._send(self.pushes.sent(), emit)
+        if sent := self.pushes.sent():
+            self._send(sent, emit)
 
     def _send(self, sends: Sequence[tuple[Sequence[Addr], Unit]], emit: Emit) -> None:
         """Each unit of `sends` as its Pushed to its addresses, in order. Members sent the

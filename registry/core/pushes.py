@@ -123,16 +123,18 @@ class Pushes:
             self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
-    def answer(self, unit_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
+    def answer(
+        self, unit_ids: Sequence[str], addr: Addr, now: float
+    ) -> tuple[str, list[Flight], list[str]]:
         """Acks for each of `unit_ids` (Pushed ids) came from `addr`: its member's owner,
         and the flights answered, in the order pushed. Once a datagram in flight is
-        answered, what waits is ready to go: at `next_wake`, `due` sends it. Ids of nothing
-        in flight to `addr` are ignored."""
+        answered, what waits is ready to go: at `next_wake`, `due` sends it. Last, the ids
+        of nothing in flight to `addr` (a table update's, a probe's, or a late copy)."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
         if member is None:
-            return "", []
+            return "", [], list(unit_ids)
         answered: list[Flight] = []
         done = -1  # the first send of the last unit answered
         ids = set(unit_ids)
@@ -141,13 +143,14 @@ class Pushes:
             if unit.uid not in ids:
                 kept.append(unit)
                 continue
+            ids.discard(unit.uid)
             answered += unit.flights.values()
             self._release(unit)
             done = unit.first
         member.units = kept
         if done >= 0:
             self._answered(member, done, now)
-        return member.owner, answered
+        return member.owner, answered, [i for i in unit_ids if i in ids] if ids else []
 
     def due(self, now: float) -> tuple[list[tuple[Addr, Unit]], list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
@@ -185,6 +188,8 @@ class Pushes:
     def sent(self) -> list[tuple[Sequence[Addr], Unit]]:
         """The units made since the last call, to send now, each to its members (a relay's
         to all of them): each is closed, nothing joins it any more."""
+        if not (self._fresh or self._unindexed):
+            return []  # (the usual, as an event ends)
         self._index()
         fresh, self._fresh = self._fresh, []
         for _, unit in fresh:

@@ -119,5 +119,5 @@ def ack(
         pushed = isinstance(message, Pushed) and any(i.id == msg_id for i in message.items)
         if addr in to and pushed:
             pusher = (p.s if isinstance(p, Parts) else p).pusher
-            return pusher.pushes.answer([message.id], addr, now)  # type: ignore[union-attr]
+            return pusher.pushes.answer([message.id], addr, now)[:2]  # type: ignore[union-attr]
     raise AssertionError(f"{msg_id} was not pushed to {addr}")

@@ -33,10 +33,11 @@ def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     out: list[ra.Action] = []
     s.pusher.push(bob, Notice("r-a", "one"), "notice", T0)
     pushed(s, out)
-    assert s.pusher.pushes.answer(["r-a"], bob.addr, T0) == ("bob", [])  # not a Pushed's id
+    assert s.pusher.pushes.answer(["r-a"], bob.addr, T0) == ("bob", [], ["r-a"])  # a line's
     (send,) = out
     datagram = send.message.id  # type: ignore[union-attr]
-    owner, answered = s.pusher.pushes.answer([datagram, "nothing"], bob.addr, T0)
+    owner, answered, rest = s.pusher.pushes.answer([datagram, "nothing"], bob.addr, T0)
+    assert rest == ["nothing"]
     assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
 

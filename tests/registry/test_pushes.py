@@ -68,7 +68,7 @@ class Wire:
         """`addr` acks the datagrams `msg_ids` last went in to it."""
         self.sent()
         uids = dict.fromkeys(self.uid[addr, i] for i in msg_ids if (addr, i) in self.uid)
-        return self.pushes.answer(list(uids) or list(msg_ids), addr, now)
+        return self.pushes.answer(list(uids) or list(msg_ids), addr, now)[:2]
 
 
 def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silent() -> None:
@@ -104,7 +104,7 @@ def test_what_is_pushed_before_it_is_sent_shares_datagrams_and_the_rest_waits_fo
     )
     assert pushes.add(note(9000), "relay", to(A), T0 + 0.1) == []  # later: waits, in order
     assert pushes.add(note(9001), "relay", to(B), T0 + 0.1) == [B]  # another member: its own
-    assert pushes.answer(["r-1000"], A, T0 + 0.2) == (owner(A), [])  # a line's id: no ack
+    assert pushes.answer(["r-1000"], A, T0 + 0.2) == (owner(A), [], ["r-1000"])  # a line's id
     assert pushes.next_wake() == T0 + 0.5
     _, answered = wire.ack(["r-1000"], A, T0 + 0.25)  # its datagram's id: all of it
     assert [f.message.id for f in answered] == [f"r-{n}" for n in range(1000, 1000 + fit)]
