@@ -191,6 +191,9 @@ def conforms(tp: Any, value: Any) -> bool:
             and len(tp._fields) - len(tp._field_defaults) <= len(value) <= len(tp._fields)
             and all(conforms(ftp, v) for (_, ftp), v in zip(fields, value, strict=True))
         )
+    if isinstance(tp, types.UnionType):  # one of these messages (a Pushed's items)
+        message = reference_decode(value)
+        return message is not None and type(message) in typing.get_args(tp)
     raise TypeError(f"no rule for field type {tp!r}")
 
 
@@ -206,6 +209,8 @@ def convert(tp: Any, value: Any) -> Any:
         return tp(value)
     if tp is bytes:
         return base64.b64decode(value)
+    if isinstance(tp, types.UnionType):
+        return reference_decode(value)
     return value
 
 
@@ -263,5 +268,8 @@ def assert_valid_value(tp: Any, value: Any) -> None:
         assert type(value) is tp, (tp, value)
     elif tp is bytes:
         assert type(value) is bytes
+    elif isinstance(tp, types.UnionType):  # a message carried in one
+        assert type(value) in typing.get_args(tp)
+        assert_valid_message(value)
     else:
         assert conforms(tp, value), (tp, value)
