@@ -8,6 +8,7 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
+from tests.peer.retry_rule import REGISTER_ROUND
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
@@ -223,8 +224,8 @@ def test_a_peer_offline_moves_when_its_registry_is_silent_a_round_as_nobody_tell
     out = core.receive(Ack("r-2", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.2)
     assert prints(out) == ["[You are Offline. Bye.]"]
     [register] = [m for m in sent(core.line("reg alice", T0 + 1)) if isinstance(m, Register)]
-    out = run_until(core, T0 + 1 + ROUND)
+    out = run_until(core, T0 + 1 + REGISTER_ROUND)
     assert prints(out) == [MOVED]
     assert [a.addr for a in out if isinstance(a, pa.Send) and a.message == register][-1] == OTHER
-    out = run_until(core, T0 + 1 + 2 * ROUND + 0.01)  # the other is silent too: no third move
+    out = run_until(core, T0 + 1 + 2 * REGISTER_ROUND + 0.01)  # the other is silent too
     assert MOVED not in prints(out) and "[Server not responding]" in prints(out)
