@@ -44,8 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import echoed_rate
 from bench.unprotected import unprotect
 from peer.core.actions import Print
-from wire.codec import decode_datagram_batch
-from wire.errors import DecodeError
+from wire.codec import DECODE_ERRORS, decode_datagram
 from wire.messages import Chat, Message
 from wire.version import build_name
 
@@ -124,8 +123,9 @@ def _messages(datagrams: list[bytes]) -> list[Message]:
     """The messages of `datagrams` (what one of them is not is left out)."""
     messages: list[Message] = []
     for data in datagrams:
-        with contextlib.suppress(DecodeError):
-            messages += decode_datagram_batch(data)
+        with contextlib.suppress(*DECODE_ERRORS):
+            decoded = decode_datagram(data)
+            messages += decoded if isinstance(decoded, list) else [decoded]
     return messages
 
 

@@ -14,7 +14,7 @@ from net.drop_log import DropLog, Rejections
 from net.outgoing import Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import DATA_KIND, Opened
-from wire.codec import clear_request, decode_datagram_batch, encode
+from wire.codec import DECODE_ERRORS, clear_request, decode_datagram, encode, undecoded
 from wire.errors import DecodeError, OtherVersion
 from wire.ids import IdMaker
 from wire.messages import Message, Refused, TooBig, version_refusal
@@ -194,10 +194,11 @@ class ReceivingDatagrams:
         if key_gate is not None and not key_gate(addr, key):
             return  # over its key's rate while we lag: dropped before it is decoded
         try:
-            messages = decode_datagram_batch(body)
-        except DecodeError as exc:
-            self._undecoded(exc, addr, key)
+            decoded = decode_datagram(body)
+        except DECODE_ERRORS as exc:
+            self._undecoded(undecoded(body, exc), addr, key)
             return
+        messages = decoded if isinstance(decoded, list) else [decoded]
         if self._on_batch is not None:
             self._on_batch(messages, addr, key)
             return

@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Protocol, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
@@ -21,7 +21,7 @@ from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Dest, Outgoing
-from net.served_stream import ServedStream
+from net.served_stream import Handoff, ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable, SentStreams
 from secure.stream import BufferBudget, SecureStream
@@ -34,22 +34,6 @@ Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
 OnMessage = Callable[[Message, Addr, bytes], None]
 OnBatch = Callable[[list[Message], Addr, bytes], None]
-
-
-class Handoff(Protocol):
-    """Takes over a TCP connection whose first frame it claims (the help desk): its first
-    message, the decoder already used on it, the streams, and any further messages decoded
-    in the same read."""
-
-    def __call__(
-        self,
-        first: Message,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        more: Sequence[Message] = (),
-    ) -> Awaitable[None]: ...
 
 
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.

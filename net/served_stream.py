@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from net.stream_slots import Closable
 from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
@@ -27,6 +30,21 @@ SENT_IDLE_CLOSE = STREAM_WAIT
 FRAME_DEADLINE = 10.0
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
+
+
+class Handed(Struct, frozen=True):
+    """A TCP connection taken over by the type of its first message: that message, the
+    decoder already used on it, the streams, and any further messages read with it."""
+
+    first: Message
+    decoder: SecureStream
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    more: Sequence[Message] = ()
+
+
+#: Owns a handed connection until it ends.
+Handoff = Callable[[Handed], Awaitable[None]]
 
 
 class ServedStream:
@@ -158,7 +176,7 @@ class ServedStream:
         endpoint._streams.pop(writer, None)
         self._handed = True  # its session closes the stream (and its budget)
         assert endpoint._handoff is not None
-        await endpoint._handoff[1](first, self._decoder, reader, writer, more=more)
+        await endpoint._handoff[1](Handed(first, self._decoder, reader, writer, more))
 
     def _closed(self) -> None:
         endpoint, writer, addr = self._endpoint, self._writer, self._addr

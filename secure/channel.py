@@ -23,7 +23,6 @@ from secure import cookie
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker, HandshakeLoad
 from secure.noise import (
     DHLEN,
-    MAX_MESSAGE,
     TAGLEN,
     Handshake,
     NoiseError,
@@ -31,6 +30,7 @@ from secure.noise import (
     public_bytes,
 )
 from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
+from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 
 Addr = tuple[str, int]
@@ -76,11 +76,10 @@ _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
-#: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
-#: header. Longer ones are dropped unopened.
-_DATA_MAX: Final = _HEADER_SIZE + MAX_MESSAGE
-#: The most a DATA datagram carries: a Noise message less its tag.
-_PLAINTEXT_MAX: Final = MAX_MESSAGE - TAGLEN
+#: The most a DATA datagram carries: a datagram's messages (wire.limits).
+_PLAINTEXT_MAX: Final = MAX_DATAGRAM
+#: The longest DATA datagram. Longer ones are dropped unopened.
+_DATA_MAX: Final = OVERHEAD + _PLAINTEXT_MAX
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
 #: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
@@ -199,10 +198,10 @@ class SecureChannel:
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
-        while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
-        the caller's error (ValueError)."""
+        while `data` waits for the response. Data over MAX_DATAGRAM is the caller's error
+        (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
-            raise ValueError("a Noise message is at most 65535 bytes")
+            raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
         pair = (key, addr)
         peer = self._peers.get(pair)
         if peer is None:

@@ -21,20 +21,18 @@ PINS_FILE = "known-keys.json"
 
 
 class KeyFileError(Exception):
-    """A key file that exists but cannot be used: the message says why."""
+    """A key file that holds no key (damaged): the message says what to do."""
 
 
 def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
     """The key pair kept in `data_dir` (in `file`), and whether it was made just now (mode
     0600). KeyFileError for a file that holds no key (never replaced: the key proves who
-    we are), OSError when the folder cannot be written."""
+    we are); OSError for one that cannot be read now, or a folder that cannot be written."""
     path = data_dir / file
     try:
         text = read_text(path, errors="replace")
     except FileNotFoundError:
         return _make_key(path), True
-    except OSError as exc:
-        raise KeyFileError(f"Cannot read the key file {path}: {exc.strerror or exc}.") from None
     try:
         raw = bytes.fromhex(text.strip())
         if len(raw) != KEY_BYTES:

@@ -16,6 +16,7 @@ import pytest
 from bench.common import HOST
 from bench.direct import Timing
 from bench.harness import BenchPeer, start_registry
+from peer.core.direct import RECEIVED_BY
 
 
 async def _timed(one_at_a_time: int, together: int) -> tuple[Timing, int]:
@@ -32,7 +33,7 @@ async def _timed(one_at_a_time: int, together: int) -> tuple[Timing, int]:
         receipts = [0]
         alice.listeners.append(
             lambda peer, line: receipts.__setitem__(
-                0, receipts[0] + line.text.startswith("[Message received by bob")
+                0, receipts[0] + (line.text == RECEIVED_BY.format("bob"))
             )
         )
         timing = Timing(alice)

@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
+from peer.core.answers import CLIENT_EXISTS, RECEIVED_BY_SERVER, SAVED
+from peer.core.change_lines import TABLE_UPDATED
 from peer.core.commands import ROOM_RULE
+from peer.core.direct import RECEIVED_BY
+from peer.core.leaving import OFFLINE_BYE
+from peer.core.registration import WELCOME
+from peer.core.renames import NOW_KNOWN_AS
+from peer.core.request_ends import EXITING, KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import OUTCOME_WAIT
 from registry.core.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.peer.honest import honest_key, peer_key
@@ -293,23 +300,23 @@ def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     assert net.screen("w")[-1] == "x (in r): dereg x"
     net.type("x", "/dereg x")
     net.run(1)
-    assert net.screen("w")[-3:] == ["[Client table updated.]", "[x went offline]", "[x left r]"]
+    assert net.screen("w")[-3:] == [TABLE_UPDATED, "[x went offline]", "[x left r]"]
     assert room_of(net, "x") == ""
-    assert net.screen("x")[-2:] == ["[You left r.]", "[You are Offline. Bye.]"]
+    assert net.screen("x")[-2:] == ["[You left r.]", OFFLINE_BYE]
     assert net.hosts["x"].prompt == "x (offline)> "
     net.type("y", "/quit see you")
     net.run(1)
     assert net.hosts["y"].exit_code == 0
     assert net.screen("y")[-2:] == [
         "[You left r; your next start goes back to it.]",
-        "[You are Offline. Bye.]",
+        OFFLINE_BYE,
     ]
     # the quit line says it, once: said before the table's change, which adds nothing
-    assert net.screen("w")[-2:] == ["[y has quit (see you)]", "[Client table updated.]"]
+    assert net.screen("w")[-2:] == ["[y has quit (see you)]", TABLE_UPDATED]
     assert net.count("w", "[y left r]") == net.count("w", "[y went offline]") == 0
     net.type("z", "/nick zed")
     net.run(1)
-    assert net.screen("z")[-1] == "[You are now known as zed.]"
+    assert net.screen("z")[-1] == NOW_KNOWN_AS.format("zed")
     assert net.screen("w")[-1] == "[z is now known as zed]"
     assert members(net, "r") == ["w", "zed"]
     # x (offline, not in the room) still sees the quit of y? no: offline peers hear nothing
@@ -325,7 +332,7 @@ def test_quit_is_announced_to_everyone_online_in_or_out_of_rooms() -> None:
     net.run(1)
     assert net.hosts["x"].exit_code == 0
     for other in ("y", "z"):  # said once: the table's change says nothing more of it
-        assert net.screen(other)[-2:] == ["[x has quit]", "[Client table updated.]"]
+        assert net.screen(other)[-2:] == ["[x has quit]", TABLE_UPDATED]
         assert net.count(other, "[x went offline]") == 0
     assert members(net, "r") == ["y"]
 
@@ -359,12 +366,12 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     assert members(net, "r") == ["x", "y"]
     assert net.screen("y")[-4:] == [
         "x (in r): anyone?",
-        "[Client table updated.]",
+        TABLE_UPDATED,
         "[z went offline]",
         "[z left r (not answering)]",
     ]
     assert net.screen("x")[-3:] == [
-        "[Client table updated.]",
+        TABLE_UPDATED,
         "[z went offline]",
         "[z left r (not answering)]",
     ]
@@ -430,9 +437,9 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     net.type("x", "anyone there")
     net.run(3)
     assert after(net, "x", at["x"]) == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
-        "[Kept in your outbox; sent when the server answers.]",
+        KEPT_IN_OUTBOX,
     ]
     # found by trying it: a burst of lines said it once per line; it is said once an
     # outage, and each line still that it is kept
@@ -440,7 +447,7 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     for i in range(4):
         net.type("x", f"line {i} while away")
     net.run(3)
-    each = ["[Server not responding]", "[Kept in your outbox; sent when the server answers.]"]
+    each = [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX]
     assert after(net, "x", at["x"]) == each * 4
     net.type("x", "/dm y still works")
     net.run(1)
@@ -449,7 +456,7 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     net.type("x", "/rooms")
     net.run(3)
     assert after(net, "x", at["x"])[-2:] == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
     ]
     # the next outage says it again
@@ -499,12 +506,12 @@ def test_what_waited_in_the_outbox_is_confirmed_by_name_when_the_registry_return
     assert "[Kept line said in r: “  still here”]" in shown
     kept = "[Kept message for z saved at the server: “long long long long long long long long…”]"
     assert kept in shown
-    assert "[Message received by Server.]" not in shown
-    assert "[Messages received by the server and saved]" not in shown
+    assert RECEIVED_BY_SERVER not in shown
+    assert SAVED not in shown
     at = marks(net)
     net.type("x", "/bm and now?")
     net.run(1)
-    assert after(net, "x", at["x"]) == ["[Message received by Server.]"]
+    assert after(net, "x", at["x"]) == [RECEIVED_BY_SERVER]
 
 
 # -- a restarted peer goes back to its room ------------------------------------------
@@ -529,7 +536,7 @@ def test_a_restarted_peer_goes_back_to_its_room_and_sees_what_it_missed() -> Non
     net.start_peer("x")
     net.run(1)
     seen = after(net, "x", at["x"])
-    assert seen[0] == "[Welcome, You are registered.]"
+    assert seen[0] == WELCOME
     assert seen[seen.index("[Back to r, the room you were in.]") + 1] == "[You joined r with y]"
     assert any(
         line.startswith("[history ") and line.endswith("y (in r): said while x was away")
@@ -643,7 +650,7 @@ def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
     net.start_registry()
     net.type("x", "hello?")
     net.run(2)
-    told = [line for line in net.screen("x") if line != "[Client table updated.]"][-3:]
+    told = [line for line in net.screen("x") if line != TABLE_UPDATED][-3:]
     assert told == [
         "[Not sent to r: You are not in r.]",
         "[Your line: hello?]",
@@ -687,7 +694,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     net = net_of("bob", "alice")
     net.type("bob", "/nick robert")
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as robert.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("robert")
     assert net.hosts["bob"].prompt == "robert> "
     assert net.registry is not None
     assert net.registry.table.get("bob") is None and net.registry.table.get("robert")
@@ -708,7 +715,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     net.type("alice", "send robert hi")
     net.type("bob", "send alice hello")
     net.run(1)
-    assert net.screen("bob")[-1] == "[Message received by alice.]"
+    assert net.screen("bob")[-1] == RECEIVED_BY.format("alice")
     assert "alice: hi" in net.screen("bob") and "robert: hello" in net.screen("alice")
 
 
@@ -726,7 +733,7 @@ def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
     assert net.screen("bob")[-1] == "[You are already called bob.]"
     net.type("bob", "/nick Bob")  # a change of case only is a rename
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as Bob.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("Bob")
     alice = net.hosts["alice"].core
     assert alice is not None and alice.table["bob"].name == "Bob"
 
@@ -805,8 +812,8 @@ def test_a_message_to_the_old_name_in_flight_is_not_lost() -> None:
     assert net.count("bob", "alice: are you there") == 1
     saves = [m for _, _, _, m in net.sent if isinstance(m, SaveMessage)]
     assert saves and saves[0].to == "bob"
-    assert "[Client robert exists!!]" in net.screen("alice") or (
-        "[Client bob exists!!]" in net.screen("alice")
+    assert CLIENT_EXISTS.format("robert") in net.screen("alice") or (
+        CLIENT_EXISTS.format("bob") in net.screen("alice")
     )
 
 
@@ -849,12 +856,12 @@ def test_a_chat_to_the_previous_name_is_accepted_and_new_sends_follow_the_rename
     net.run(1)
     assert net.screen("alice")[-2:] == [
         "[bob is now known as robert.]",
-        "[Message received by robert.]",
+        RECEIVED_BY.format("robert"),
     ]
     assert net.screen("bob")[-1] == "alice: are you robert now"
     net.type("alice", "send bob and again")  # said once, not for every message
     net.run(1)
-    assert net.screen("alice")[-1] == "[Message received by robert.]"
+    assert net.screen("alice")[-1] == RECEIVED_BY.format("robert")
     assert net.count("alice", "[bob is now known as robert.]") == 1
 
 
@@ -872,8 +879,8 @@ def test_a_copy_of_a_rename_is_answered_again_not_refused() -> None:
     net.type("bob", "/nick robert")
     net.run(3)
     assert dropped
-    assert net.screen("bob")[-1] == "[You are now known as robert.]"
-    assert net.count("bob", "[You are now known as robert.]") == 1
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("robert")
+    assert net.count("bob", NOW_KNOWN_AS.format("robert")) == 1
 
 
 def test_rename_with_the_registry_down_keeps_the_name() -> None:
@@ -882,7 +889,7 @@ def test_rename_with_the_registry_down_keeps_the_name() -> None:
     net.type("bob", "/nick robert")
     net.run(3)
     assert net.screen("bob")[-2:] == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[Renames need the registry; you are still bob.]",
     ]
     assert net.hosts["bob"].prompt == "bob> "
@@ -938,7 +945,7 @@ def kept_room_line_and_restart(line: str) -> SimNet:
     net = room_of_two_and_registry_down()
     net.type("x", line)
     net.run(3)
-    assert "[Kept in your outbox; sent when the server answers.]" in net.screen("x")
+    assert KEPT_IN_OUTBOX in net.screen("x")
     net.kill_peer("x")
     net.start_registry()
     net.start_peer("x")
@@ -1108,7 +1115,7 @@ def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     # robert may have his old name back at any time
     net.type("bob", "/nick bob")
     net.run(1)
-    assert net.screen("bob")[-1] == "[You are now known as bob.]"
+    assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("bob")
     net.type("bob", "/nick robert")
     net.run(RENAME_GRACE - 59)
     assert "for 1 more minute, so" in register_bob("eve-2")[0]
@@ -1169,9 +1176,9 @@ def test_a_dereg_while_the_registry_is_down_is_a_leave_the_next_start_keeps() ->
     net.type("x", "/dereg x")
     net.run(4)
     assert net.screen("x")[-3:] == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[You left r; your next start is in no room.]",
-        "[Exiting]",
+        EXITING,
     ]
     assert net.hosts["x"].exit_code == 0
     net.start_registry()
@@ -1189,10 +1196,10 @@ def test_a_dereg_while_down_says_its_kept_lines_which_reach_the_room_before_it_l
     net.type("x", "/dereg x")
     net.run(4)
     assert net.screen("x")[-4:] == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[You left r; your next start is in no room.]",
         "[1 message kept in your outbox (room lines included); sent at your next start.]",
-        "[Exiting]",
+        EXITING,
     ]
     net.start_registry()
     net.start_peer("x")
@@ -1213,10 +1220,10 @@ def test_a_quit_while_the_registry_is_down_says_what_is_kept_for_the_next_start(
     net.type("x", "/quit")
     net.run(4)
     assert net.screen("x")[-4:] == [
-        "[Server not responding]",
+        SERVER_NOT_RESPONDING,
         "[You left r; your next start goes back to it.]",
         "[2 messages kept in your outbox (room lines included); sent at your next start.]",
-        "[Exiting]",
+        EXITING,
     ]
     assert net.hosts["x"].exit_code == 0
     assert len(net.hosts["x"].outbox) == 2

@@ -6,6 +6,12 @@ import itertools
 
 import pytest
 
+from peer.core.answers import CLIENT_EXISTS, RECEIVED_BY_SERVER, SAVED
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.direct import NO_ACK, RECEIVED_BY
+from peer.core.leaving import OFFLINE_BYE
+from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES
+from peer.core.request_ends import EXITING, SERVER_NOT_RESPONDING
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import Chat, MailTaken, SaveMessage
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
@@ -22,8 +28,8 @@ def three(**kwargs: object) -> SimNet:
 def test_register_three_and_every_pair_chats() -> None:
     net = three()
     for name in "xyz":
-        assert net.screen(name)[0] == "[Welcome, You are registered.]"
-        assert "[Client table updated.]" in net.screen(name)
+        assert net.screen(name)[0] == WELCOME
+        assert TABLE_UPDATED in net.screen(name)
     for a in "xyz":
         for b in "xyz":
             net.type(a, f"send {b} hello {b} from {a}")
@@ -31,7 +37,7 @@ def test_register_three_and_every_pair_chats() -> None:
     for a in "xyz":
         for b in "xyz":
             assert net.count(b, f"{a}: hello {b} from {a}") == 1
-            assert net.count(a, f"[Message received by {b}.]") == 1
+            assert net.count(a, RECEIVED_BY.format(b)) == 1
 
 
 def test_retries_every_timeout_then_gives_up_after_five_and_saves() -> None:
@@ -52,8 +58,8 @@ def test_retries_every_timeout_then_gives_up_after_five_and_saves() -> None:
     saves = [t - start for t, _, _, m in net.sent if isinstance(m, SaveMessage)]
     assert saves and round(saves[0], 3) == round(ATTEMPTS * DIRECT_TIMEOUT, 3)
     screen = net.screen("x")
-    no_ack = screen.index("[No ACK from z, message sent to server.]")
-    assert "[Messages received by the server and saved]" in screen[no_ack:]
+    no_ack = screen.index(NO_ACK.format("z"))
+    assert SAVED in screen[no_ack:]
     assert [m.text for m in net.disk.mail["z"]] == ["are you there"]
 
 
@@ -63,7 +69,7 @@ def test_registry_delivers_itself_when_the_recipient_is_alive() -> None:
     net.drop = lambda src, dst, _: src == ("127.0.0.1", 6001) and dst == ("127.0.0.1", 6003)
     net.type("x", "send z through the registry")
     net.run(10)
-    assert "[Client z exists!!]" in net.screen("x")
+    assert CLIENT_EXISTS.format("z") in net.screen("x")
     assert net.count("z", "x: through the registry") == 1
     assert "z" not in net.disk.mail or not net.disk.mail["z"]
 
@@ -89,20 +95,20 @@ def test_dereg_mailbox_and_reg_hand_over_in_order_once() -> None:
     net = three()
     net.type("x", "dereg x")
     net.run(1)
-    assert net.screen("x")[-1] == "[You are Offline. Bye.]"
+    assert net.screen("x")[-1] == OFFLINE_BYE
     net.type("y", "send x first")
     net.run(1)
     net.type("z", "send x second")
     net.run(1)
     net.type("y", "send_all to all")
     net.run(1)
-    assert net.screen("y")[-1] == "[Message received by Server.]"
+    assert net.screen("y")[-1] == RECEIVED_BY_SERVER
     assert net.count("z", "[Channel_Message y: to all]") == 1
     assert net.count("y", "[Channel_Message y: to all]") == 0
     net.type("x", "reg x")
     net.run(2)
     screen = net.screen("x")
-    at = screen.index("[You have messages]")
+    at = screen.index(YOU_HAVE_MESSAGES)
     lines = screen[at + 1 : at + 4]
     assert lines[0].startswith("y: ") and lines[0].endswith(" first")
     assert lines[1].startswith("z: ") and lines[1].endswith(" second")
@@ -141,7 +147,7 @@ def test_registry_down_outbox_flushed_when_it_returns() -> None:
     net.kill_registry()
     net.type("x", "send y while the registry is down")
     net.run(3)
-    assert "[Server not responding]" in net.screen("x")
+    assert SERVER_NOT_RESPONDING in net.screen("x")
     assert net.hosts["x"].exit_code is None
     net.type("x", "send z still direct")
     net.run(1)
@@ -160,7 +166,7 @@ def test_dereg_with_the_registry_down_exits() -> None:
     net.kill_registry()
     net.type("x", "dereg x")
     net.run(5)
-    assert net.screen("x")[-2:] == ["[Server not responding]", "[Exiting]"]
+    assert net.screen("x")[-2:] == [SERVER_NOT_RESPONDING, EXITING]
     assert net.hosts["x"].exit_code == 0
 
 
@@ -195,7 +201,7 @@ def test_a_silent_peer_is_marked_offline_and_others_see_it() -> None:
     assert net.hosts["x"].core.table["y"].online  # type: ignore[union-attr]
     net.type("x", "send z later")
     net.run(2)
-    assert net.screen("x")[-1] == "[Messages received by the server and saved]"
+    assert net.screen("x")[-1] == SAVED
 
 
 def test_a_peer_the_registry_gave_up_on_comes_back_by_itself() -> None:
@@ -280,7 +286,7 @@ def test_a_direct_message_answered_at_once_is_never_written_to_disk() -> None:
     writes = len(net.hosts["x"].durable)
     net.type("x", "send y hello")
     net.run(1)
-    assert "[Message received by y.]" in net.screen("x")
+    assert RECEIVED_BY.format("y") in net.screen("x")
     assert len(net.hosts["x"].durable) == writes
 
 
@@ -310,7 +316,7 @@ def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> Non
     times = sorted(first_copies.values())
     gaps = [round(b - a) for a, b in itertools.pairwise(times)]
     assert gaps[:5] == [10, 10, 20, 40, 40]  # one period, then doubling, capped at 4 periods
-    assert net.screen("x").count("[Server not responding]") == 1  # told once
+    assert net.screen("x").count(SERVER_NOT_RESPONDING) == 1  # told once
     net.start_registry()
     net.run(45)
     assert "[Server is back.]" in net.screen("x")
@@ -330,5 +336,5 @@ def test_thousands_of_lines_at_once_all_go_and_none_is_taken_for_a_flood() -> No
     shown = [line for line in net.screen("y") if line.startswith("[Channel_Message x: line ")]
     # each once (this network reorders datagrams; the order they leave in is Requests')
     assert sorted(shown) == sorted(f"[Channel_Message x: line {i}]" for i in range(lines))
-    assert net.count("x", "[Message received by Server.]") == lines
+    assert net.count("x", RECEIVED_BY_SERVER) == lines
     assert not [line for line in net.screen("x") if "not responding" in line or "Kept" in line]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final, Union
+from typing import Annotated, Any, Final, Union
 
 import msgspec
 
@@ -36,12 +36,25 @@ ID_LIST_FIELDS = frozenset({"replies"})
 _ANY_MESSAGE: Any = Union[tuple(MESSAGE_TYPES.values())]  # noqa: UP007  (built at run time)
 _ENCODER: Final = msgspec.json.Encoder()
 _DECODER: Final = msgspec.json.Decoder(_ANY_MESSAGE)
-_BATCH_DECODER: Final = msgspec.json.Decoder(list[_ANY_MESSAGE])
+#: One message, or a batch of one or more (a JSON array: `pack_datagrams`).
+_DATAGRAM: Any = Union[
+    (Annotated[list[_ANY_MESSAGE], msgspec.Meta(min_length=1)], *MESSAGE_TYPES.values())
+]
+_DATAGRAM_DECODER: Final = msgspec.json.Decoder(_DATAGRAM)
 
 
 #: Encode one message to its JSON bytes (no framing). The encoder's own method, called
 #: without a function of ours around it: every message sent goes through it.
 encode: Final[Callable[[Message], bytes]] = _ENCODER.encode
+
+
+#: Decode a datagram's messages (what the secure channel opened: at most MAX_DATAGRAM bytes):
+#: one message as itself, a batch as a list. The decoder's own method, as `encode` is the
+#: encoder's: every datagram read goes through it. It raises one of DECODE_ERRORS, for
+#: which `undecoded` says why.
+decode_datagram: Final[Callable[[bytes], Message | list[Message]]] = _DATAGRAM_DECODER.decode
+#: What `decode` and `decode_datagram` raise for bytes that are no message.
+DECODE_ERRORS: Final = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def record_size(record: Any) -> int:
@@ -59,7 +72,7 @@ def encoded_once(records: tuple[Any, ...]) -> Any:
 def decode(data: bytes) -> Message:
     try:
         message: Message = _DECODER.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except DECODE_ERRORS as exc:
         raise _refusal(json_value(data), exc) from None
     return message
 
@@ -168,24 +181,13 @@ def travels_by_stream(message: Message) -> bool:
     return not fits_datagram(encode(message))
 
 
-def decode_datagram_batch(data: bytes) -> list[Message]:
-    """Decode a datagram of one message or of several (a JSON array of message objects,
-    made by `pack_datagrams`); raise DecodeError if it is not wholly valid."""
-    if len(data) > MAX_DATAGRAM:
-        raise DecodeError(f"datagram of {len(data)} bytes, over {MAX_DATAGRAM}")
+def undecoded(data: bytes, exc: Exception) -> DecodeError:
+    """Why `data`, a datagram `decode_datagram` refused with `exc` (one of DECODE_ERRORS),
+    holds no message, or no batch of them."""
     try:
-        if data[:1] != b"[":
-            return [_DECODER.decode(data)]
-        messages: list[Message] = _BATCH_DECODER.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise _batch_refusal(json_value(data), exc) from None
-    if not messages:
-        raise DecodeError("an empty batch")
-    return messages
-
-
-def _batch_refusal(obj: Any, exc: Exception) -> DecodeError:
-    """As `_refusal`, of the first item of a batch that is not a message."""
+        obj = json_value(data)
+    except DecodeError as not_json:
+        return not_json
     if type(obj) is not list:
         return _refusal(obj, exc)
     for item in obj:

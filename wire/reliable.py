@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from msgspec import Struct
@@ -80,9 +81,9 @@ class Retransmitter(Generic[T]):
         self.attempts = attempts
         self.round_trip = round_trip
         self._pending: dict[str, Pending[T]] = {}
-        #: The keys waiting, as a live view (read-only): `key in ids` and `not ids` ask
-        #: what `get` and `len` would, as values (the peer asks them of every message).
-        self.ids = self._pending.keys()
+        #: What waits, by key, as a live view (read-only): `key in waiting` and `not
+        #: waiting` ask what `get` and `len` would, as values (asked of every message).
+        self.waiting: Mapping[str, Pending[T]] = self._pending
         self._heap: list[tuple[float, int, Pending[T]]] = []
         self._seq = itertools.count()
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
@@ -129,7 +130,7 @@ class Retransmitter(Generic[T]):
         pending = Pending(key, item, seq, now, 0, 0, 0.0, now, back_off_to)
         self._pending[key] = pending
         ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
-        self._pending.clear()  # the same dict, reordered: `ids` views it
+        self._pending.clear()  # the same dict, reordered: `waiting` is it
         self._pending.update(ordered)
         self._round(pending, now, 2)
 

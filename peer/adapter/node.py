@@ -30,6 +30,7 @@ from peer.core.actions import (
     Action,
     Addr,
     AskRegistryKey,
+    Dated,
     Exit,
     FileDatagram,
     ForFiles,
@@ -48,6 +49,7 @@ from peer.core.actions import (
 )
 from peer.core.dispatch import PeerCore
 from peer.core.lifecycle import Phase
+from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
@@ -162,7 +164,6 @@ class PeerNode:
         self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed
         self.endpoint.on_handshake = lambda a, key: self.core.registry_answered(a, key, self.now())
         self._timer = WakeTimer(lambda: self._run(self.core.tick(self.now())), spare=True)
-        self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_not_kept`
@@ -276,13 +277,8 @@ class PeerNode:
 
     def now(self, at: float | None = None) -> float:
         """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
-        time of day does not move. The time of day (`wall_offset`) is read here, at most once
-        a second: at the start and each wake-up of the timer, not per typed line or datagram."""
-        now = time.monotonic() if at is None else at
-        if now >= self._wall_read_next:
-            self._wall_read_next = now + 1.0
-            self.core.wall_offset = time.time() - now
-        return now
+        time of day does not move (the core never needs the time of day)."""
+        return time.monotonic() if at is None else at
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order, then what ends every event."""
@@ -310,6 +306,7 @@ class PeerNode:
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Send: self._send,
             Print: console.show,
+            Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             SendStream: self._send,
             Remember: lambda a: self._remember(a.name, a.token),

@@ -77,7 +77,7 @@ def own_key(state: PeerStateFile) -> X25519PrivateKey:
         raise StartRefused(f"[{exc}]") from None
     except OSError as exc:
         why = os_reason(exc)
-        raise StartRefused(f"[Cannot keep your key in {data_dir}: {why}.]") from None
+        raise StartRefused(f"[Cannot read or keep your key in {data_dir}: {why}.]") from None
     return static
 
 

@@ -136,10 +136,9 @@ class PeerStateFile:
 
     def load_outbox(self, token: str) -> list[Message]:
         """What an earlier run left unsettled, in the order typed (direct messages as saves,
-        with `token`): its outbox, and what it had sent and not seen delivered when killed.
-        The log is rewritten with them, durably. Problems are said in `problems`."""
-        taken = self._earlier_outbox()
-        earlier = taken or []
+        with `token`): what it had sent and not seen delivered, and an earlier version's
+        outbox. The log is rewritten with them, durably; while it cannot be read, none goes.
+        Problems are said in `problems`."""
         try:
             sent, unreadable = self.sending.earlier()
         except OSError as exc:
@@ -147,12 +146,17 @@ class PeerStateFile:
                 f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
                 "your last session ended may not have gone out."
             )
-            return earlier
-        held = {m.id for m in earlier}
-        messages: list[Message] = earlier + [
+            if self._kept("outbox").exists():  # sent with the log, once it can be read
+                self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
+            return []
+        taken = self._earlier_outbox()
+        earlier = taken or []
+        # what the log lacks of that outbox was kept by a run before the log's, which holds
+        # the rest in the order typed
+        logged, held = {m.id for m in sent}, {m.id: m for m in earlier}
+        messages: list[Message] = [
             SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
-            for m in sent
-            if m.id not in held
+            for m in [m for m in earlier if m.id not in logged] + [held.get(m.id, m) for m in sent]
         ]
         try:
             if unreadable:
@@ -168,6 +172,9 @@ class PeerStateFile:
                 f"Could not rewrite {self.sending_path} ({_why(exc)}); what your last session "
                 "sent is sent in this session, and kept there meanwhile."
             )
+            if taken:  # (it goes once the log holds it)
+                self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
+                return [m for m in messages if m.id in logged]
         return messages
 
     def _earlier_outbox(self) -> list[Message] | None:

@@ -39,6 +39,11 @@ class Print(Struct, frozen=True):
     who: str = ""
 
 
+class Dated(Print, frozen=True):
+    """Show a line of a room's history, "[history <date> <time>] ...": the adapter drops its
+    date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
+
+
 class Remember(Struct, frozen=True):
     """Keep `token` as the proof of owning `name`, for the next start."""
 
@@ -144,6 +149,7 @@ Action = (
     Send
     | SendStream
     | Print
+    | Dated
     | Remember
     | Prompt
     | Shown

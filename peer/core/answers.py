@@ -24,6 +24,9 @@ from wire.messages import (
 )
 from wire.names import name_key
 
+RECEIVED_BY_SERVER = "[Message received by Server.]"
+SAVED = "[Messages received by the server and saved]"
+CLIENT_EXISTS = "[Client {} exists!!]"
 #: Does what the registry's answer (second) to our request (first) says.
 Take = Callable[[Message, Message, float, Emit], None]
 
@@ -82,7 +85,7 @@ class Answers:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
                 emit(Print(line, "system"))
             else:
-                emit(Print("[Message received by Server.]", "system"))
+                emit(Print(RECEIVED_BY_SERVER, "system"))
 
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took room line `post`: its relaying awaited, as a channel post's."""
@@ -145,7 +148,7 @@ class Answers:
                 emit(Print(f"[{saved.refused}]", "error"))
         elif saved.delivered:
             if text is None:
-                line = f"[Client {saved.to} exists!!]"
+                line = CLIENT_EXISTS.format(saved.to)
             else:
                 line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
             emit(Print(line, "system"))
@@ -153,7 +156,7 @@ class Answers:
             line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
             emit(Print(line, "system"))
         else:
-            emit(Print("[Messages received by the server and saved]", "system"))
+            emit(Print(SAVED, "system"))
 
     def relay_outcome(self, post_id: str, now: float, emit: Emit) -> None:
         """Every other member has post `post_id`, or is gone: it is delivered (and answered,

@@ -5,16 +5,20 @@ order behind a long one, handed to the registry when unanswered. Sans-IO.
 from __future__ import annotations
 
 from peer.core import commands
-from peer.core.actions import Addr, Emit, Print, Send
+from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
+from peer.core.table import Owed
 from wire.codec import SHORT_TEXT, travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
+
+RECEIVED_BY = "[Message received by {}.]"
+NO_ACK = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
@@ -28,7 +32,9 @@ class DirectChats:
         self._shared = shared
         self._inbox = inbox
         self._link = link
-        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts, shared.alarm)
+        # each chat sent, with the key it went to, until answered or given up
+        self._chats: Retransmitter[Owed] = Retransmitter(timeout, attempts, shared.alarm)
+        shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
         # per recipient (name key): the id of a direct message too long for a datagram,
         # on its way over TCP, and the messages typed to them after it, held until it is
         # acked or given up: they would otherwise arrive first (see `_send_in_order`)
@@ -75,23 +81,22 @@ class DirectChats:
         if behind is not None:
             behind.append(chat)
             return
-        if entry is not None:  # (`_send_chat`, written out: every message)
-            key = key_from_text(entry.key) or b""
-            emit(Send((entry.ip, entry.port), chat, key))
-            if key:
-                self._shared.trust.sent(chat, key, emit)  # only its key may ack it
-        self._chats.start(chat.id, chat, now)
+        owed = Owed(chat, b"")
+        self._send_chat(owed, emit, entry)
+        self._chats.start(chat.id, owed, now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
             self._long_chat[to] = chat.id
             self._behind[to] = []
 
-    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
-        """Send `chat` to its recipient's `entry` (none: not sent); its key alone may ack."""
+    def _send_chat(self, owed: Owed, emit: Emit, entry: Entry | None) -> None:
+        """Send `owed.chat` to its recipient's `entry` (none: not sent), for the key there,
+        which alone may answer it now, pinned the first time this run (PinKey)."""
         if entry is not None:
-            key = key_from_text(entry.key) or b""
+            chat = owed.chat
+            owed.key = key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
-            if key:
-                self._shared.trust.sent(chat, key, emit)  # only its key may ack it
+            if key and self._shared.trust.talked.get(chat.to) != key:
+                emit(PinKey(chat.to, key))
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: what waited behind it goes, in order; after a
@@ -107,7 +112,7 @@ class DirectChats:
                 self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
     def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
-        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, emit)
+        self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, saying why `chat` did not reach its recipient, and save it at the
@@ -126,9 +131,10 @@ class DirectChats:
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
-            chat = self._chats.answer(reply.reply_to)
-            if chat is None:
+            owed = self._chats.answer(reply.reply_to)
+            if owed is None:
                 return False
+            chat = owed.chat
             line = (
                 f"[{chat.to} runs another version of ChatApp and could not read your "
                 "message; message sent to server.]"
@@ -141,11 +147,11 @@ class DirectChats:
     def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
         """`ack` came for a direct message of ours: True when it waited for it, then done
         with and settled."""
-        chat = self._chats.answer(ack.reply_to)
-        if chat is None:
+        owed = self._chats.answer(ack.reply_to)
+        if owed is None:
             return False
-        shared = self._shared
-        emit(Print(f"[Message received by {chat.to}.]", "system"))
+        chat, shared = owed.chat, self._shared
+        emit(Print(RECEIVED_BY.format(chat.to), "system"))
         if self._long_chat:  # (mostly none is on its way: asked for every ack)
             self._chat_over(chat, now, emit, gave_up=False)
         shared.settling.settled(chat.id)
@@ -155,13 +161,13 @@ class DirectChats:
         """Send again what is due at `now`; hand what is given up on to the registry."""
         again, failed = self._chats.due(now)
         shared = self._shared
-        for chat in again:
-            self._send_chat(chat, emit, shared.table.entry(chat.to))
+        for owed in again:
+            self._send_chat(owed, emit, shared.table.entry(owed.chat.to))
             # not answered at once, as nearly every message is: worth a write to disk
-            shared.settling.keep_durably(shared.save_of(chat))
-        for chat in failed:
-            self._no_ack(chat, now, emit)
-            self._chat_over(chat, now, emit, gave_up=True)
+            shared.settling.keep_durably(shared.save_of(owed.chat))
+        for owed in failed:
+            self._no_ack(owed.chat, now, emit)
+            self._chat_over(owed.chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -189,11 +195,11 @@ class DirectChats:
         return bool(self._chats) or bool(self._behind)
 
     def awaiting_ack(self, msg_id: str) -> bool:
-        return msg_id in self._chats.ids
+        return msg_id in self._chats.waiting
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
-        if msg_id in self._chats.ids:
+        if msg_id in self._chats.waiting:
             return True
         return bool(self._behind) and any(
             c.id == msg_id for waiting in self._behind.values() for c in waiting

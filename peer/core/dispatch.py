@@ -157,16 +157,6 @@ class PeerCore:
         """Where the registry the peer uses now is (it moves: Requests.move_to)."""
         return self._shared.requests.server
 
-    @property
-    def wall_offset(self) -> float:
-        """Seconds from `now` to the time of day, for stamps: set by an adapter whose `now`
-        is monotonic (the wall clock may be stepped)."""
-        return self._shared.wall_offset
-
-    @wall_offset.setter
-    def wall_offset(self, offset: float) -> None:
-        self._shared.wall_offset = offset
-
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
@@ -225,7 +215,7 @@ class PeerCore:
         if emit is None:
             emit = actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
-        from_registry = bool(key) and key == trust.registry  # (Trust.from_registry)
+        from_registry = bool(key) and key == trust.registry  # the service's, from anywhere
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
@@ -236,7 +226,7 @@ class PeerCore:
                 break  # (what left a moment ago takes nothing more)
             kind = type(message)
             if not from_registry:  # a peer's: to the handler of what it may say, if it may
-                one = trust.believed(message, key, addr, emit)
+                one = trust.believed(message, key, addr, now, emit)
                 if one is None:
                     continue
                 handlers[type(one)](one, addr, now, hand)
@@ -250,12 +240,15 @@ class PeerCore:
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             else:  # dropped (peer.core.table), or a file datagram for the transfers
-                trust.believed(message, key, addr, emit)
+                trust.believed(message, key, addr, now, emit)
                 continue
             taken = True
         if taken:
             self.parts.inbox.taken(addr, key, from_registry, later, emit)
             self._settle(now, emit)
+        if from_registry and trust.held:  # the table may vouch now for what was held
+            for message, at, sealed_by in trust.vouched():
+                self.receive_all((message,), at, sealed_by, now, emit)
         return actions
 
     def registry_answered(self, addr: Addr, key: bytes, now: float) -> None:
@@ -282,6 +275,7 @@ class PeerCore:
         wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
+            self.trust.tick(now, emit)
             self.parts.direct.tick(now, emit)
             self.parts.link.tick(now, emit)
             self._settle(now, emit)
@@ -302,6 +296,7 @@ class PeerCore:
             self.parts.direct.next_wake(),
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
+            self.trust.next_wake(),
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t

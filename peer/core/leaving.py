@@ -16,6 +16,8 @@ from wire.words import counted
 
 #: What a quit waits for: what the user sent, and a `rooms` awaiting its answer.
 _AWAITED = (*DELIVERED, RoomsRequest)
+OFFLINE_BYE = "[You are Offline. Bye.]"
+QUITTING = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
 
 
 class Leaving:
@@ -43,8 +45,7 @@ class Leaving:
             emit(Print(line, "error"))
             return
         if life.farewell is None and self.delivering():
-            line = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
-            emit(Print(line, "system"))
+            emit(Print(QUITTING, "system"))
         life.fire(Event.QUIT, farewell)
 
     def settle(self, now: float, emit: Emit) -> None:
@@ -74,7 +75,7 @@ class Leaving:
         elif state.room:
             emit(Print(f"[You left {state.room}.]", "system"))
             state.room = ""
-        emit(Print("[You are Offline. Bye.]", "system"))
+        emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
             emit(Exit(0))
 

@@ -26,6 +26,8 @@ from wire.words import counted
 #: this many are shown again after a kill in the middle of a mailbox (a record per line
 #: would wait on the terminal once per line, for thousands).
 MAIL_SHOWN_EVERY = 4
+WELCOME = "[Welcome, You are registered.]"
+YOU_HAVE_MESSAGES = "[You have messages]"
 
 
 class Registration:
@@ -66,7 +68,7 @@ class Registration:
         state.life.fire(Event.WELCOME)
         self._take_identity(welcome, emit)
         shared.watch.registered(now)
-        emit(Print("[Welcome, You are registered.]", "system"))
+        emit(Print(WELCOME, "system"))
         for said in self.after_welcome:
             emit(said)
         self.after_welcome.clear()
@@ -128,7 +130,7 @@ class Registration:
                 continue
             if not self._announced:
                 self._announced = True
-                emit(Print("[You have messages]", "system"))
+                emit(Print(YOU_HAVE_MESSAGES, "system"))
             emit(_mail_line(message))
             if len(shown) >= MAIL_SHOWN_EVERY:
                 emit(OnceShown(tuple(shown)))

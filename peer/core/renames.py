@@ -13,6 +13,8 @@ from peer.core.shared import Shared
 from wire.messages import Message, Rename, TableUpdate
 from wire.names import name_key, name_problem
 
+NOW_KNOWN_AS = "[You are now known as {}.]"
+
 
 class Renames:
     """Our own renames: the names we had before are the PeerState's (`former`)."""
@@ -56,7 +58,7 @@ class Renames:
         state.former.add(name_key(old))
         state.former.discard(name_key(rename.new_name))
         emit(Remember(rename.new_name, state.token))
-        emit(Print(f"[You are now known as {rename.new_name}.]", "system"))
+        emit(Print(NOW_KNOWN_AS.format(rename.new_name), "system"))
         return True
 
     def own_rename_seen(self, new_name: str, emit: Emit) -> None:

@@ -37,6 +37,9 @@ _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
 PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
+SERVER_NOT_RESPONDING = "[Server not responding]"
+KEPT_IN_OUTBOX = "[Kept in your outbox; sent when the server answers.]"
+EXITING = "[Exiting]"
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
@@ -191,7 +194,7 @@ class RequestEnds:
         if not request.quiet and busy:
             emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
-            emit(Print("[Server not responding]", "error"))
+            emit(Print(SERVER_NOT_RESPONDING, "error"))
         self._what_follows(message, request.quiet, busy, now, emit)
 
     def _what_follows(
@@ -204,7 +207,7 @@ class RequestEnds:
                 self._never_registered(busy, emit)
             case Deregister():
                 self._leaving.unheard(message, emit)
-                emit(Print("[Exiting]", "system"))
+                emit(Print(EXITING, "system"))
                 emit(Exit(0))
             case SaveMessage() | ChannelPost() | RoomPost() if message.id in requests.outcomes:
                 # accepted already, its outcome asked again: still awaited, not kept anew (the
@@ -225,7 +228,7 @@ class RequestEnds:
                 self._went_away(now, emit)
             case Keepalive():
                 if not self._shared.watch.down:
-                    emit(Print("[Server not responding]", "error"))
+                    emit(Print(SERVER_NOT_RESPONDING, "error"))
                 self._went_away(now, emit)
             case _:
                 pass
@@ -262,5 +265,5 @@ class RequestEnds:
         if message.id not in settling.held:
             settling.hold(message)  # logged at the end of the event, before it is shown
         if not quiet and not isinstance(message, Leave):
-            emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
+            emit(Print(KEPT_IN_OUTBOX, "system"))
         self._went_away(now, emit)

@@ -233,7 +233,7 @@ class Requests:
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
         #: Where requests not answered wait, as live views: `any(on_its_way)`, per line typed.
-        self.on_its_way = (self._sent.ids, self._streamed, self.order.held, self.order.paced)
+        self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -447,7 +447,7 @@ class Requests:
         order = self.order
         if order.kinds and any(issubclass(kind, kinds) for kind in order.kinds):
             return True
-        if not self._sent.ids and not order.held and not (streamed and self._streamed):
+        if not self._sent.waiting and not order.held and not (streamed and self._streamed):
             return False  # (mostly nothing is on its way)
         waiting = self.messages(streamed=streamed) + [m for m, _ in order.held.values()]
         return any(isinstance(m, kinds) for m in waiting)

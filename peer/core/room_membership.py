@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, Print
+from peer.core.actions import Addr, Dated, Emit, Print
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
@@ -101,7 +101,7 @@ class Membership:
         if not shared.room_return.shows(message.id, first, history):
             return
         self.seen_room(message.room)
-        emit(room_line(message, now + self._shared.wall_offset))
+        emit(room_line(message))
 
     def notice(self, notice: RoomNotice, emit: Emit) -> bool:
         """A room's notice (someone joined or left): shown once; True when it is new."""
@@ -179,19 +179,21 @@ class Membership:
             emit(Print(line, "error"))
 
 
-def room_line(message: RoomMessage, wall: float) -> Print:
+def room_line(message: RoomMessage) -> Print:
     """The line of `message`, said in a room: as it is said, or from the room's history
-    (marked so, with when it was said; `wall` is the time of day now)."""
+    (marked so, with when it was said)."""
     said = f"{message.sender} (in {message.room}): {message.text}"
     if message.text.startswith("/me "):
         said = f"* {message.sender} {message.text[4:]} (in {message.room})"
     if message.history:
-        return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
+        return Dated(f"[history {message.stamp[:16]}] {said}", "history", message.sender)
     return Print(said, "room", message.sender)
 
 
-def _when(stamp: str, wall: float) -> str:
-    """A stored message's stamp, shortened to the time of day when it is from today (the
-    day of `wall`)."""
-    today = datetime.fromtimestamp(wall).strftime("%Y-%m-%d ")
-    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
+def as_of(line: Print, wall: float) -> Print:
+    """`line` of a room's history as shown at the time of day `wall`: without its date when
+    that is the day of `wall`."""
+    dated = datetime.fromtimestamp(wall).strftime("[history %Y-%m-%d ")
+    if not line.text.startswith(dated):
+        return line
+    return Print("[history " + line.text[len(dated) :], line.style, line.who)

@@ -22,6 +22,7 @@ from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
+NO_USER = "[No user named {}. Type {} to see the names.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
@@ -83,8 +84,6 @@ class Shared:
     #: tried since one last answered.
     registries: tuple[Addr, ...] = ()
     tried: set[Addr] = field(default_factory=set)
-    #: Seconds from `now` (monotonic) to the time of day (PeerCore.wall_offset).
-    wall_offset: float = 0.0
     #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
     #: How others' changes are said.
@@ -94,7 +93,7 @@ class Shared:
 
     def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
         #: Who may say what (peer.core.table), judged by the key that sealed each message.
-        self.trust = Trust(b"", self.table.entry)
+        self.trust = Trust(b"", self.table.entry, self.alarm)
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
@@ -111,7 +110,7 @@ class Shared:
 
     def no_user(self, name: str) -> Print:
         """What is said of `name` when the table has no such name (send, message, whois)."""
-        return Print(f"[No user named {name}. Type {self.typed('who')} to see the names.]", "error")
+        return Print(NO_USER.format(name, self.typed("who")), "error")
 
     def register_message(self) -> Register:
         state = self.state

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Callable, Iterator, ValuesView
+from collections.abc import Callable, Iterator, Mapping, ValuesView
 from typing import Final
 
+from msgspec import Struct
+
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
-from wire.file_messages import FILE_DATAGRAMS
+from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
 from wire.keys import key_from_text
 from wire.messages import (
     MESSAGE_TYPES,
@@ -52,6 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
 #: lost update is being sent again. Beyond this many the oldest give way (the gap they
@@ -244,9 +247,24 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-#: Chats sent directly whose acks are still awaited, remembered by id with the key owed:
-#: far more than a round of tries (wire.reliable) holds at any typing speed.
-OWED_KEPT: Final = 10_000
+class Owed(Struct):
+    """A chat of ours awaiting its answer, and the key it was last sealed for: only that
+    key (or the registry's) may answer it. DirectChats' retries keep them (the one record
+    of them); `Trust.owed` reads them."""
+
+    chat: Chat
+    key: bytes
+
+
+#: What a peer sends under its name held while no row vouches for its key: at most this
+#: many, the oldest refused beyond...
+HELD: Final = 64
+#: ...each for at most this many seconds, the round of tries its sender makes: its row may
+#: follow it (a sender's first chat can overtake the table update that tells of it).
+HOLD: Final = DIRECT_TIMEOUT * ATTEMPTS
+
+#: A chat or a file datagram: what a peer says under its name.
+Signed = Chat | FileOffer | FileNote | FileSeen
 
 
 class Rule(enum.Enum):
@@ -284,53 +302,54 @@ class Trust:
     yet, and nothing is the registry's); `entry` finds a name's row in the table
     (following renames)."""
 
-    def __init__(self, registry: bytes, entry: Callable[[str], Entry | None]) -> None:
+    def __init__(
+        self, registry: bytes, entry: Callable[[str], Entry | None], alarm: Alarm | None = None
+    ) -> None:
         self.registry = registry
         self._entry = entry
+        self._alarm = Alarm() if alarm is None else alarm
+        #: What no row vouched for, by (key, id), oldest first, with where it came from and
+        #: when: taken once a row does (`vouched`), else refused after HOLD (`tick`).
+        self.held: dict[tuple[bytes, str], tuple[Signed, Addr, float]] = {}
         #: The key each name was last seen talking with, this run, its pin checked then (by
         #: the adapter, which keeps the pins: peer/adapter/key_checks.py); the core asks for
         #: a pin (PinKey) only for a name and key not in it.
         self.talked: dict[str, bytes] = {}
-        self._owed: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        #: The chats of ours awaiting an answer, by id (DirectChats' retries, read-only
+        #: here): an answer to one is believed only from its key. An answer to none (a
+        #: late copy: the chat was acked or given up) is let through, and changes nothing.
+        self.owed: Mapping[str, Pending[Owed]] = {}
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
         #: Why the last message dropped was (a constant, for the log of rejections).
         self.why = ""
 
-    def sent(self, chat: Chat, key: bytes, emit: Emit) -> None:
-        """`chat` was sent to `key`: only `key` (or the registry's) may ack it. Its
-        recipient's key is asked to be pinned, the first time this run (PinKey), as a
-        sender's is when its chat is believed."""
-        self._owed[chat.id] = key
-        if len(self._owed) > OWED_KEPT:
-            self._owed.popitem(last=False)
-        if self.talked.get(chat.to) != key:
-            emit(PinKey(chat.to, key))
-
-    def from_registry(self, key: bytes) -> bool:
-        """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
-        return bool(key) and key == self.registry
-
-    def believed(self, message: Message, key: bytes, addr: Addr, emit: Emit) -> Message | None:
-        """`message`, from `addr`, as far as `key` may say it, for the core to take (an Acks
-        keeps only the acks owed by `key`); None when it may say none of it (a Rejected
-        says why, as `why` does) or it is a file datagram (handed to the file transfers as
-        a FileDatagram). A peer's chat asks for its sender's key to be pinned, the first
-        time this run (PinKey)."""
+    def believed(
+        self, message: Message, key: bytes, addr: Addr, now: float, emit: Emit
+    ) -> Message | None:
+        """`message`, from `addr` at `now`, as far as `key` may say it, for the core to take
+        (an Acks keeps only what `key` may ack); None when it may say none of it (a Rejected
+        says why, as `why` does), when it is held (`held`: no row vouches for its sender's
+        key yet), or when it is a file datagram (handed to the file transfers as a
+        FileDatagram). A peer's chat asks for its sender's key to be pinned, the first time
+        this run (PinKey)."""
         rule = RULES.get(type(message))
         one: Message | None = None
         if rule is None:
             pass
-        elif key and key == self.registry:  # (`from_registry`, written out: every message)
+        elif key and key == self.registry:  # the service's, from anywhere
             one = message
         elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
-            if entry is not None and key_from_text(entry.key) == key:
-                one = message
-                if type(message) is Chat and self.talked.get(message.sender) != key:
-                    emit(PinKey(message.sender, key))
+            if entry is None or key_from_text(entry.key) != key:
+                self._hold(message, key, addr, now, emit)  # its row may be on its way
+                return None
+            one = message
+            if type(message) is Chat and self.talked.get(message.sender) != key:
+                emit(PinKey(message.sender, key))
         elif isinstance(message, _ANSWERS_ONE):
-            if self._owed.get(message.reply_to) == key:
+            owed = self.owed.get(message.reply_to)
+            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
                 one = message
         elif isinstance(message, Acks):
             one = self._owed_acks(message, key)
@@ -341,10 +360,46 @@ class Trust:
             return None
         return one
 
+    def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
+        """Hold `message` until a row vouches for `key` as its sender's, for HOLD seconds at
+        most (a copy: anew, last); the oldest beyond HELD is refused."""
+        held = self.held
+        held.pop((key, message.id), None)
+        held[key, message.id] = (message, addr, now)
+        if len(held) > HELD:
+            self._refuse_oldest(emit)
+        self._alarm.lower(now + HOLD)
+
+    def vouched(self) -> list[tuple[Signed, Addr, bytes]]:
+        """What was held and a row now vouches for (the table changed), oldest first, each
+        with where it came from and the key that sealed it: no longer held."""
+        taken = []
+        for (key, msg_id), (message, addr, _) in list(self.held.items()):
+            entry = self._entry(message.sender)
+            if entry is not None and key_from_text(entry.key) == key:
+                del self.held[key, msg_id]
+                taken.append((message, addr, key))
+        return taken
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """Refuse what has been held HOLD seconds by `now`."""
+        while self.held and next(iter(self.held.values()))[2] + HOLD <= now:
+            self._refuse_oldest(emit)
+
+    def _refuse_oldest(self, emit: Emit) -> None:
+        message, addr, _ = self.held.pop(next(iter(self.held)))
+        self._drop(Rule.SENDER.value, message, addr, emit)
+
+    def next_wake(self) -> float | None:
+        """When `tick` next refuses what is held, or None."""
+        for _, _, since in self.held.values():
+            return since + HOLD
+        return None
+
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
-        """What of `acks` was owed by `key` (None: nothing)."""
-        owed = self._owed
-        replies = tuple(r for r in acks.replies if owed.get(r) == key)
+        """What of `acks` answers no chat owed by another key than `key` (None: nothing)."""
+        owed = self.owed
+        replies = tuple(r for r in acks.replies if r not in owed or owed[r].item.key == key)
         if len(replies) == len(acks.replies):
             return acks
         return Acks(acks.id, replies) if replies else None

@@ -42,7 +42,7 @@ class Backend(Struct, frozen=True):
         try:
             static, key_made = load_or_make_key(data_dir)
         except (KeyFileError, OSError) as exc:
-            raise StorageError(str(exc)) from None
+            raise StorageError(os_reason(exc)) from None  # (a damaged one: what to do)
         return cls(store, kept, static, key_made)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from net.drop_log import Rejections
-from net.endpoint import Endpoint, Handoff
+from net.endpoint import Endpoint
+from net.served_stream import Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService

@@ -237,15 +237,15 @@ class TableWatch:
         return None
 
     def heard(self, addr: Addr, held: int, version: int, now: float) -> Sends:
-        """The peer at `addr` holds the table at `held` (-1: not said): it runs, so what
-        changed since goes now, even with a push on its way (its copies acked late count)."""
+        """The peer at `addr` holds the table at `held` (-1: not said; older than acked: late,
+        and nothing moves back): what changed since goes now, even with a push on its way."""
         if held < 0 or held > version or addr in self.handed_over:
             return []
         cursor = self._cursors.get(addr)
         if cursor is None:
             cursor = self._cursors[addr] = Cursor(held, RoundTrip(self._floor))
         copies, earlier = cursor.copies, cursor.flying
-        if cursor.held or held == version or (copies and held < cursor.acked):
+        if cursor.held or held == version or held < cursor.acked:
             return []
         cursor.acked = held
         sends = self._catch_up_all(held, version, [addr], now)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.served_stream import READ_CHUNK
+from net.served_stream import READ_CHUNK, Handed
 from registry.adapter.desk.service import DeskService
 from registry.core.desk import limits
 from registry.core.desk.limits import (
@@ -63,7 +63,7 @@ async def accept_secure(
         desk.log(f"desk: closed a connection before its first frame: {exc}")
         writer.close()
         return
-    await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+    await desk.handle_connection(Handed(messages[0], decoder, reader, writer, messages[1:]))
 
 
 def main(argv: list[str] | None = None) -> int:

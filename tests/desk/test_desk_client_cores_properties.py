@@ -41,7 +41,7 @@ from wire.desk.messages import (
     DeskSession,
     WaitEstimate,
 )
-from wire.desk.text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS, ENDED
 from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
@@ -85,7 +85,7 @@ TO_OPERATOR: list[DeskMessage] = [
     DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0, 0),
     DeskSession("d", "s", "Tom", "07700900606", 5, "", 3, "", ()),
     DeskLine("d", "Tom", "hi", "s"),
-    DeskEnded("d", "Tom ended the session.", False, -1),
+    DeskEnded("d", ENDED.format("Tom"), False, -1),
     DeskRefused(
         "d",
         "o",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from desk_procs import DeskWorld
 
+from wire.desk.render import YOUR_TURN
+
 
 def files_under(folder: Path) -> list[str]:
     """The files under `folder`, relative to it (none when it does not exist)."""
@@ -26,7 +28,7 @@ def test_data_dir_holds_every_file_of_both_desk_clients(world: DeskWorld, tmp_pa
     ann.expect(r"On duty as ann")
     alice = world.start(world.chatapp("-d", *at, "--data-dir", str(given / "alice")), "Alice")
     alice.send("Alice", "+44 7700 900123", "1")
-    alice.expect(r"It is your turn: you are talking to ann")
+    alice.expect(f"{YOUR_TURN} ann")
     alice.send(".quit")
     assert alice.wait() == 0
     ann.send(".quit")

@@ -28,7 +28,7 @@ from wire.desk.messages import (
     DeskServe,
     DeskSession,
 )
-from wire.desk.text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS, ENDED
 from wire.ids import IdMaker
 from wire.refusals import RefusalCode
 
@@ -103,13 +103,13 @@ def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
     assert session[-1] == SetPrompt("to Tom> ")
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
-    ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
+    ended = core.received(DeskEnded("d", ENDED.format("Tom"), False, -1), 3.0)
     assert ended[-1] == SetPrompt("desk> ")
 
 
 def hand_over(core: OperatorCore, now: float) -> None:
     """Tom leaves and Ua is handed over, shown to the operator at `now`."""
-    core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
+    core.received(DeskEnded("d", ENDED.format("Tom"), False, -1), now)
     core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ()), now)
 
 
@@ -187,7 +187,7 @@ def test_a_piped_reply_read_after_the_hand_over_was_shown_reaches_the_person() -
 def test_a_session_ending_with_nobody_next_holds_nothing_back() -> None:
     # the line names no session: the desk says it reached nobody
     core = serving()
-    core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
+    core.received(DeskEnded("d", ENDED.format("Tom"), False, -1), 10.0)
     assert lines(core.typed("thanks, bye", 10.1, begun=9.0)) == [("thanks, bye", "")]
 
 

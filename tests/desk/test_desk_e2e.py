@@ -14,6 +14,8 @@ import pytest
 from desk_procs import WAIT, CuttableProxy, DeskWorld, kept, now_at, place, to_new_person
 
 from peer.core.desk.link import RETRY_MAX
+from wire.desk.render import YOUR_TURN, ahead_of_you
+from wire.desk.text import ENDED, YOU_LEFT
 
 CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
 PHONES = {
@@ -58,13 +60,13 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     assert not any(CRISIS in line for line in bob.seen + carol.seen)
 
     carol.send(".queue")
-    carol.expect(r"\[2 people are ahead of you; you have waited \d+ s; estimated wait: unknown")
+    carol.expect(rf"\[{ahead_of_you(2)};.* estimated wait: unknown")
 
     # An operator comes: Alice is served; Bob is next; Carol moves to 2.
     ann = world.operator("ann")
     ann.expect(r"On duty as ann, serving all topics; 3 waiting")
     ann.expect(r"Now serving Alice, phone \+447700900123, topic 1 Depression")
-    alice.expect(r"It is your turn: you are talking to ann")
+    alice.expect(f"{YOUR_TURN} ann")
     bob.expect(r"An operator for your topic is on duty now")
     bob.expect(rf"{place(1)}: you are next")
     carol.expect(place(2))
@@ -77,12 +79,12 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
 
     # .end: both sides are told and the next person is promoted.
     ann.send(".end")
-    alice.expect(r"ann ended the session")
+    alice.expect(ENDED.format("ann"))
     alice.expect(CRISIS)  # shown again on leaving
     assert alice.wait() == 0
     ann.expect(r"Session with Alice ended")
     ann.expect(r"Now serving Bob")
-    bob.expect(r"It is your turn: you are talking to ann")
+    bob.expect(f"{YOUR_TURN} ann")
     carol.expect(rf"{place(1)}: you are next")
 
     # The active person's connection dies: the operator is told and Carol is promoted.
@@ -90,7 +92,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     ann.expect(r"Bob's connection was lost")
     ann.expect(r"Now serving Carol, phone \+?07911123456, topic 3 Weak in Academics")
     ann.expect(r"Description: behind in maths")
-    carol.expect(r"It is your turn")
+    carol.expect(YOUR_TURN)
     to_new_person(ann, "Carol", "hello Carol")
     carol.expect(r"^>>> ann: hello Carol$")
     # Bob keeps a place at the front: restarted, he takes it back (and then leaves).
@@ -98,7 +100,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     bob2.expect(r"You had a place in the waiting room a moment ago")
     bob2.expect(rf"{kept(1)}, you are next")
     bob2.send(".quit")
-    bob2.expect(r"You left the waiting room")
+    bob2.expect(YOU_LEFT)
     assert bob2.wait() == 0
 
     # Two more wait; Dan is killed while waiting and restarted: he gets his place back.
@@ -118,22 +120,22 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     dan2.expect(r"You had a place in the waiting room a moment ago")
     dan2.expect(rf"{kept(1)}, you are next")
     eve.send(".queue")
-    eve.expect(r"\[1 person is ahead of you")
+    eve.expect(rf"\[{ahead_of_you(1)}")
     assert not any(re.search(now_at(r"\d+"), line) for line in eve.seen)
 
     ann.send(".end")
-    carol.expect(r"ann ended the session")
+    carol.expect(ENDED.format("ann"))
     assert carol.wait() == 0
     ann.expect(r"Now serving Dan")
-    dan2.expect(r"It is your turn")
+    dan2.expect(YOUR_TURN)
 
     eve.send(".quit")
-    eve.expect(r"You left the waiting room")
+    eve.expect(YOU_LEFT)
     assert eve.wait() == 0
     dan2.send("thanks, bye", ".end")
     ann.expect(r"Dan: thanks, bye")
-    ann.expect(r"Dan ended the session")
-    dan2.expect(r"You ended the session")
+    ann.expect(ENDED.format("Dan"))
+    dan2.expect(ENDED.format("You"))
     assert dan2.wait() == 0
     ann.send(".quit")
     ann.expect(r"You are off duty")
@@ -195,7 +197,7 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     ann.expect(r"!!! They may be in danger: they wrote of it while waiting")
     ann.expect(r"Description: maths")
     ann.expect(r"!!! They wrote while waiting: nobody answers, I want to kill myself")
-    maria.expect(r"It is your turn")
+    maria.expect(YOUR_TURN)
     assert not any("kill myself" in line for line in eve.everything + dan.everything)
 
     # in the session, such words stand out for the operator; the person reads no more
@@ -282,10 +284,10 @@ def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
         alice.expect(r"Connected again")
         alice.expect(rf"{kept(1)}, you are next")
         bob.send(".queue")
-        bob.expect(r"\[1 person is ahead of you")
+        bob.expect(rf"\[{ahead_of_you(1)}")
         assert not any(re.search(now_at(r"\d+"), line) for line in bob.seen)
         alice.send(".quit")
-        alice.expect(r"You left the waiting room")
+        alice.expect(YOU_LEFT)
         assert alice.wait() == 0
     finally:
         proxy.close()
@@ -300,7 +302,7 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         ann.expect(r"On duty as ann")
         alice = world.start(world.chatapp("-d", "127.0.0.1", str(proxy.port)), "Alice")
         alice.send("Alice", PHONES["Alice"], "2")
-        alice.expect(r"It is your turn: you are talking to ann")
+        alice.expect(f"{YOUR_TURN} ann")
         ann.expect(r"Now serving Alice")
         bob = world.person("Bob", PHONES["Bob"], 2)
         bob.expect(rf"{place(1)}, you are next")
@@ -314,9 +316,9 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         alice.expect(rf"{kept(1)}, you are next")
         ann.send(".end")
         ann.expect(r"Now serving Alice")
-        alice.expect(r"It is your turn: you are talking to ann")
+        alice.expect(f"{YOUR_TURN} ann")
         alice.send(".end")
-        alice.expect(r"You ended the session")
+        alice.expect(ENDED.format("You"))
         assert alice.wait() == 0
     finally:
         proxy.close()
@@ -332,7 +334,7 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         ann.send(".serve 2,3")
         ann.expect(r"serving topics 2 .*, 3 ")
         alice = world.person("Alice", PHONES["Alice"], 2)
-        alice.expect(r"It is your turn: you are talking to ann")
+        alice.expect(f"{YOUR_TURN} ann")
         ann.expect(r"Now serving Alice")
         proxy.cut()
         ann.expect(
@@ -346,7 +348,7 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         # back on duty for the same topics, and given the person who waits first
         ann.expect(r"On duty as ann, serving topics 2 .*, 3 ")
         ann.expect(r"Now serving Alice")
-        alice.expect(r"It is your turn: you are talking to ann")
+        alice.expect(f"{YOUR_TURN} ann")
         to_new_person(ann, "Alice", "welcome back")
         alice.expect(r"ann: welcome back")
         ann.send(".quit")
@@ -372,7 +374,7 @@ def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None
     ann = world.operator("ann")
     ann.expect(r"On duty as ann")
     ann.expect(r"Now serving Alice")
-    alice.expect(r"It is your turn: you are talking to ann")
+    alice.expect(f"{YOUR_TURN} ann")
     assert not any("could not be kept" in line for line in alice.everything + bob.everything)
 
 
@@ -384,7 +386,7 @@ def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_pat
         ann = world.operator("ann")
         ann.expect(r"On duty as ann")
         dan = world.person("Dan", PHONES["Dan"], 2)
-        dan.expect(r"It is your turn: you are talking to ann")
+        dan.expect(f"{YOUR_TURN} ann")
         ann.expect(r"Now serving Dan")
         bob = world.operator("bob")
         bob.expect(r"On duty as bob")
@@ -393,7 +395,7 @@ def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_pat
             stopped = time.monotonic()
             dan.expect(r"ann's connection was lost; you are back at the front", timeout=6.0)
             assert time.monotonic() - stopped < 6.0
-            dan.expect(r"It is your turn: you are talking to bob")
+            dan.expect(f"{YOUR_TURN} bob")
             bob.expect(r"Now serving Dan")
         finally:
             ann.popen.send_signal(signal.SIGCONT)
@@ -447,16 +449,16 @@ def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWo
     ann = world.operator("ann")
     ann.expect(r"On duty as ann")
     dan = world.person("Dan", PHONES["Dan"], 2)
-    dan.expect(r"It is your turn: you are talking to ann")
+    dan.expect(f"{YOUR_TURN} ann")
     bob = world.operator("bob")
     bob.expect(r"On duty as bob")
     eve = world.person("Eve", PHONES["Eve"], 2)
-    eve.expect(r"It is your turn: you are talking to bob")
+    eve.expect(f"{YOUR_TURN} bob")
     world.crash_and_restart()
     dan.expect(r"The help desk was restarted; your conversation with ann resumes\.")
-    dan.expect(r"It is your turn: you are talking to ann")
+    dan.expect(f"{YOUR_TURN} ann")
     eve.expect(r"The help desk was restarted; your conversation with bob resumes\.")
-    eve.expect(r"It is your turn: you are talking to bob")
+    eve.expect(f"{YOUR_TURN} bob")
     # what the operator read as the connection was lost is what happened
     ann.expect(r"session with Dan was cut short\. If the help desk stopped, Dan is kept for you")
     ann.expect(r"The help desk was restarted; your conversation with Dan resumes\.")
@@ -485,8 +487,8 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWor
     assert script.wait() == 0
     assert not any("Now serving" in line for line in script.everything)
     alice.send(".queue")
-    alice.expect(r"Nobody is ahead of you")
-    assert not any("It is your turn" in line for line in alice.everything)
+    alice.expect(ahead_of_you(0))
+    assert not any(YOUR_TURN in line for line in alice.everything)
 
 
 def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: DeskWorld) -> None:
@@ -509,7 +511,7 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
 
     ann = world.operator("ann")
     ann.expect(r"Now serving Alice")
-    first.expect(r"It is your turn: you are talking to ann")
+    first.expect(f"{YOUR_TURN} ann")
     ann2 = world.operator("ANN")  # names are one ignoring case
     ann2.expect(r"^>>> \[An operator client for ANN is already running with the data directory ")
     assert ann2.wait() == 1
@@ -522,7 +524,7 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     assert first.wait() == 0
     again = world.start(args, "again", CHATAPP_DATA_DIR=shared)  # the lock went with it
     again.send("Alice", PHONES["Alice"], "2")
-    again.expect(rf"{place(1)}|It is your turn")
+    again.expect(rf"{place(1)}|{YOUR_TURN}")
 
 
 @pytest.mark.parametrize("how", ["killed", "quit"])
@@ -537,7 +539,7 @@ def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopp
     ann = world.operator("ann")
     ann.expect(r"On duty as ann")
     dan = world.person("Dan", PHONES["Dan"], 2)
-    dan.expect(r"It is your turn: you are talking to ann")
+    dan.expect(f"{YOUR_TURN} ann")
     ann.expect(r"Now serving Dan")
     carol = world.person("Carol", PHONES["Carol"], 2)
     carol.expect(rf"{place(1)}, you are next")
@@ -559,8 +561,7 @@ def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopp
     if how == "killed":  # Dan's place is held at the front, as for any connection lost
         carol.expect(rf"{now_at(2)} \(estimated wait: unknown until an")
     carol.send(".queue")
-    ahead = "1 person is ahead of you" if how == "killed" else "Nobody is ahead of you"
-    carol.expect(rf"\[{ahead}")
+    carol.expect(rf"\[{ahead_of_you(1 if how == 'killed' else 0)}")
     assert not any("ann serves Carol" in line for line in world.server.everything)
     assert not any("your turn" in line for line in carol.everything)
 
@@ -570,12 +571,12 @@ def test_a_busy_operator_is_not_told_of_someone_another_operator_took(world: Des
     ann.expect(r"On duty as ann, serving all topics")
     zed = world.person("Zed", "+1 999 888 7777", 2)
     ann.expect(r"Now serving Zed")
-    zed.expect(r"It is your turn: you are talking to ann")
+    zed.expect(f"{YOUR_TURN} ann")
     bea = world.operator("bea")
     bea.expect(r"On duty as bea, serving all topics; 0 waiting")
     lee = world.person("Lee Chan", "+1 555 000 0300", 6)
     bea.expect(r"Now serving Lee Chan")
-    lee.expect(r"It is your turn: you are talking to bea")
+    lee.expect(f"{YOUR_TURN} bea")
     ann.send(".room")
     ann.expect(r"The waiting room is empty")  # ann's output up to now has been read
     assert not any("Lee Chan" in line for line in ann.everything)

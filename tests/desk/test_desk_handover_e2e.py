@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from desk_procs import DeskWorld, place
 
-from wire.desk.render import WELCOME_BACK
+from wire.desk.render import WELCOME_BACK, YOUR_TURN
 
 
 @pytest.mark.timeout(60)
@@ -25,7 +25,7 @@ def test_a_piped_reply_after_the_hand_over_and_a_join_reaches_the_person(world: 
     tom.expect(r"Topic \(1-6\):")
     ann = world.person("Ann Able", "+44 7700 900123", 6)
     olga.expect(r"Now serving Ann Able")
-    ann.expect(r"It is your turn")
+    ann.expect(YOUR_TURN)
     tom.send("6")  # joins the waiting room just after the hand-over
     ann.send("hello operator")
     # both shown, in whichever order they came
@@ -56,9 +56,9 @@ def test_a_place_taken_back_says_its_topic_is_kept_and_a_topic_typed_is_not_chat
     # The pipe's "5" is read by a thread: when it is read late (a loaded host), after the
     # form said it asks nothing more, it is refused as chat before service instead.
     again.expect(r"Not sent: “5” was typed for the form|not being served yet, so the line was not")
-    kept = again.expect(rf"{WELCOME_BACK}|It is your turn").string
+    kept = again.expect(rf"{WELCOME_BACK}|{YOUR_TURN}").string
     assert "Your topic is kept too: 5 Financial Suggestions" in kept
-    again.expect(r"It is your turn")
+    again.expect(YOUR_TURN)
     again.send("hello")
     olga.expect(r"^>>> Tom Baker: hello$")
     assert not any("Tom Baker: 5" in line for line in olga.everything)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import json
@@ -14,7 +15,13 @@ import pytest
 
 from disk.files import InUse
 from peer.adapter.desk.held_place import CLOCK_SKEW, HeldPlace, place_name
-from peer.adapter.desk.start import PERSON_LOCK, hold_client_lock, operator_lock, take_earlier_key
+from peer.adapter.desk.start import (
+    PERSON_LOCK,
+    hold_client_lock,
+    operator_lock,
+    run_desk_client,
+    take_earlier_key,
+)
 from peer.core.desk.actions import KeepPlace
 from wire.desk.phone import phone_key
 
@@ -198,3 +205,15 @@ def test_an_earlier_key_at_the_folders_top_moves_into_desk_and_never_replaces_on
     assert (tmp_path / "identity.key").exists()
     take_earlier_key(tmp_path / "new")  # nothing to move: nothing is made
     assert not (tmp_path / "new").exists()
+
+
+def test_a_client_whose_key_holds_no_key_says_so_in_a_line_and_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "desk").mkdir()
+    (tmp_path / "desk" / "identity.key").write_text("damaged\n")
+    desk = ("127.0.0.1", 9)  # (never asked: the key is read first)
+    code = asyncio.run(run_desk_client(desk, stdin_is_tty=False, state_dir=tmp_path))
+    [said] = capsys.readouterr().out.splitlines()
+    assert code == 1 and said.startswith(">>> [Cannot use your key: The key file ")
+    assert "holds no key. Move it aside" in said

@@ -21,7 +21,7 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, description_problem
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, YOU_LEFT, description_problem
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -358,7 +358,7 @@ def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
         desk.drop("x")
         desk.closed.remove("x")
     desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
-    assert desk.last("a2", DeskEnded).reason == "You left the waiting room."
+    assert desk.last("a2", DeskEnded).reason == YOU_LEFT
     assert "a2" in desk.closed and desk.queue.on("a2") is None
     assert [p.name for p in desk.queue.state.waiting] == ["Bob", "Carol"]
     assert desk.logs[-1] == (

@@ -40,8 +40,8 @@ from wire.desk.messages import (
     DeskServed,
     WaitEstimate,
 )
-from wire.desk.render import PLACE, WELCOME_BACK
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
+from wire.desk.render import PLACE, WELCOME_BACK, ahead_of_you
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, ENDED_TO_PERSON, MAX_DESK_LINE
 from wire.ids import IdMaker
 
 
@@ -158,7 +158,7 @@ def test_a_queue_answer_is_shown_whole_and_leaves_the_position_as_pushed() -> No
     core = waiting()
     core.received(push(2, 1), 0.0)
     answer = DeskPosition("d", "look", 2, 1, 42, TYPICAL)
-    assert shown(core.received(answer, 0.0))[0].startswith("[1 person is ahead of you")
+    assert shown(core.received(answer, 0.0))[0].startswith(f"[{ahead_of_you(1)}")
     assert shown(core.received(push(2, 1), 0.0)) == []  # the place did not change
 
 
@@ -204,9 +204,9 @@ def test_lines_that_crossed_the_operators_end_are_shown_back_unsent() -> None:
     assert sent(core.typed("hello", 0.0)) == [DeskLine("p-2", "", "hello", "s-1")]
     core.typed("my router", 0.0)
     core.typed("still blinks", 0.0)
-    out = core.received(DeskEnded("d", "ann ended the session. Take care.", False, 1), 0.0)
+    out = core.received(DeskEnded("d", ENDED_TO_PERSON.format("ann"), False, 1), 0.0)
     assert shown(out)[:3] == [
-        "[ann ended the session. Take care.]",
+        f"[{ENDED_TO_PERSON.format('ann')}]",
         "[Not sent: the session ended before this line reached the help desk: “my router”]",
         "[Not sent: the session ended before this line reached the help desk: “still blinks”]",
     ]
@@ -221,7 +221,7 @@ def test_a_new_session_names_itself_and_counts_afresh() -> None:
     core.received(queued(position=0, restored=True), 0.0)
     core.received(DeskServed("d3", "bea", "s-2"), 0.0)
     assert sent(core.typed(".end", 0.0))[0].session == "s-2"  # type: ignore[attr-defined]
-    out = core.received(DeskEnded("d", "You ended the session. Take care.", False, 0), 0.0)
+    out = core.received(DeskEnded("d", ENDED_TO_PERSON.format("You"), False, 0), 0.0)
     assert not any("Not sent" in line for line in shown(out))
 
 

@@ -16,6 +16,7 @@ from peer.core.desk.actions import (
     Show,
 )
 from wire.desk.messages import DeskJoin, DeskLine, DeskServed
+from wire.desk.render import YOUR_TURN
 
 FOR_THE_FORM = (
     "[Not sent: “5” was typed for the form, which asks nothing more: the topic of your "
@@ -139,7 +140,7 @@ def test_a_topic_typed_for_a_place_taken_back_never_reaches_the_operator() -> No
         "[Welcome back: your place was kept; an operator is free for you now. Your topic is "
         "kept too: 5 Financial Suggestions.]"
     ]
-    assert shown(served)[0].startswith("[It is your turn")
+    assert shown(served)[0].startswith(f"[{YOUR_TURN}")
     [line] = sent(core.typed("hello", 2.0, begun=1.8))
     assert isinstance(line, DeskLine) and line.text == "hello"
 

@@ -8,6 +8,7 @@ from person_harness import PHONE, person, queued, sent, shown, through_form, wai
 from peer.core.desk.actions import Connect, Exit, ForgetPlace, Show
 from peer.core.desk.link import ANSWER_TIMEOUT
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
+from wire.desk.text import YOU_LEFT
 
 UNTOLD = "[You left the help desk. It could not be told now, and gives your place up by itself.]"
 
@@ -86,7 +87,7 @@ def test_leaving_waits_for_the_desks_goodbye() -> None:
     assert sent(out) == [DeskLeave("p-2")]
     assert core.next_wake() == 3.0
     assert sent(core.typed("more", 1.5)) == []  # typed while leaving: nothing happens
-    bye = core.received(DeskEnded("d", "You left the waiting room.", False, -1), 1.5)
+    bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.5)
     assert bye[-2:] == [ForgetPlace(), Exit(0)]
 
 
@@ -105,8 +106,8 @@ def test_leaving_while_reconnecting_gives_the_place_up_on_a_connection_of_its_ow
     assert core.typed(".queue", 1.2) == []  # leaving: nothing more is done
     [give_up] = sent(core.connected(1.3))
     assert give_up == DeskGiveUp(give_up.id, PHONE, "tok", give_up.wire)  # type: ignore[attr-defined]
-    bye = core.received(DeskEnded("d", "You left the waiting room.", False, -1), 1.4)
-    assert shown(bye) == ["[You left the waiting room.]"]
+    bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.4)
+    assert shown(bye) == [f"[{YOU_LEFT}]"]
     assert bye[-2:] == [ForgetPlace(), Exit(0)]
     assert core.lost("closed", 1.5) == []
 

@@ -14,6 +14,7 @@ from wire.desk.messages import (
     DeskServed,
 )
 from wire.desk.render import render_person
+from wire.desk.text import ENDED, ENDED_TO_PERSON
 
 
 def test_lines_go_between_the_two_sides_only() -> None:
@@ -33,8 +34,8 @@ def test_lines_go_between_the_two_sides_only() -> None:
 def test_the_person_ending_tells_the_operator() -> None:
     desk = busy_desk()
     desk.end("z")
-    assert desk.last("z", DeskEnded).reason == "You ended the session. Take care."
-    assert desk.last("op", DeskEnded).reason == "Zed ended the session."
+    assert desk.last("z", DeskEnded).reason == ENDED_TO_PERSON.format("You")
+    assert desk.last("op", DeskEnded).reason == ENDED.format("Zed")
     assert "z" in desk.closed
 
 

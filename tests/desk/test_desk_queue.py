@@ -27,6 +27,7 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.phone import mask_phone
+from wire.desk.text import ENDED_TO_PERSON, YOU_LEFT
 from wire.version import WIRE_VERSION
 
 
@@ -68,7 +69,7 @@ def test_a_leave_moves_those_behind_up() -> None:
         desk.join(conn, name)
     desk.advance(2)
     desk.leave("b")
-    assert desk.last("b", DeskEnded).reason == "You left the waiting room."
+    assert desk.last("b", DeskEnded).reason == YOU_LEFT
     assert "b" in desk.closed
     assert desk.last("c", DeskPosition).position == 2
     assert not desk.of("a", DeskPosition)  # Alice's place did not change: no push
@@ -180,7 +181,7 @@ def test_end_promotes_the_next_and_both_sides_are_told() -> None:
     desk.join("a", "Alice")
     desk.take("op")
     desk.end("op")
-    assert desk.last("z", DeskEnded).reason == "ann ended the session. Take care."
+    assert desk.last("z", DeskEnded).reason == ENDED_TO_PERSON.format("ann")
     assert "z" in desk.closed
     op = desk.take("op")
     assert isinstance(op[0], DeskEnded) and "Zed" in op[0].reason

@@ -10,6 +10,8 @@ import pytest
 from desk_procs import ROOT, DeskWorld, place
 
 from tests.e2e.harness import free_port
+from wire.desk.render import YOUR_TURN
+from wire.desk.text import ENDED, ENDED_TO_PERSON
 
 pexpect = pytest.importorskip("pexpect")
 forked_terminal = pytest.importorskip("tests.forked_terminal")
@@ -80,12 +82,12 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
         op.sendline("")
         person.expect("ann: hello")  # the half-typed line was kept whole
         person.sendcontrol("c")
-        person.expect("You ended the session")
+        person.expect(ENDED.format("You"))
         person.expect("!!!")  # the crisis notice again on leaving
         person.expect(pexpect.EOF)
         person.close()
         assert person.exitstatus == 0
-        op.expect("Alice ended the session")
+        op.expect(ENDED.format("Alice"))
         op.sendcontrol("d")
         op.expect("off duty")
         op.expect(pexpect.EOF)
@@ -135,7 +137,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
         person.send("Alice", "+44 7700 900123", "2")
         if serves:
             registry.expect("This console is the help desk.s operator admin")
-            person.expect(r"It is your turn: you are talking to admin")
+            person.expect(f"{YOUR_TURN} admin")
             registry.expect("Now serving Alice")
         else:
             person.expect(r"No operator is on duty")
@@ -212,13 +214,13 @@ def test_ending_the_session_leaves_no_empty_prompt_above_the_last_line(tmp_path:
         person.sendline("5")
         person.expect("talking to ann")
         person.sendline(".end")
-        person.expect("You ended the session")
+        person.expect(ENDED.format("You"))
         person.expect(pexpect.EOF)
         screen = pyte.Screen(200, 40)
         pyte.Stream(screen).feed(seen.getvalue())
         shown = [row.rstrip() for row in screen.display if row.strip()]
-        assert shown[-2:] == ["> .end", ">>> [You ended the session. Take care.]"], shown
-        operator.expect("Alice ended the session")
+        assert shown[-2:] == ["> .end", f">>> [{ENDED_TO_PERSON.format('You')}]"], shown
+        operator.expect(ENDED.format("Alice"))
     finally:
         if person.isalive():
             person.terminate(force=True)

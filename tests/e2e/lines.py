@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import re
 
+from peer.core.answers import CLIENT_EXISTS
+
+# the product's own lines, for the tests that import them from here
+from peer.core.answers import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
+from peer.core.answers import SAVED as SAVED
+from peer.core.change_lines import TABLE_UPDATED as TABLE_UPDATED
+from peer.core.direct import NO_ACK, RECEIVED_BY
+from peer.core.leaving import OFFLINE_BYE as OFFLINE_BYE
+from peer.core.registration import WELCOME as WELCOME
+from peer.core.registration import YOU_HAVE_MESSAGES as YOU_HAVE_MESSAGES
+from peer.core.request_ends import EXITING as EXITING
+from peer.core.request_ends import SERVER_NOT_RESPONDING as SERVER_NOT_RESPONDING
+
 #: A timestamp in a mailbox line: YYYY-MM-DD HH:MM:SS.
 STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
 
-WELCOME = "[Welcome, You are registered.]"
-TABLE_UPDATED = "[Client table updated.]"
-SAVED = "[Messages received by the server and saved]"
 #: SAVED, or the line that says the same of a message that waited in the outbox
 SAVED_EVEN_IF_KEPT = (
-    r"^>>> \[(Messages received by the server and saved"
-    r"|Kept message for \S+ saved at the server: “.*”)\]$"
+    rf"^>>> ({re.escape(SAVED)}|\[Kept message for \S+ saved at the server: “.*”\])$"
 )
 
 #: RECEIVED_BY_SERVER, or the line that says the same of a post that waited in the outbox
 POSTED_EVEN_IF_KEPT = (
-    r"^>>> \[(Message received by Server\.|Kept message received by Server: “.*”)\]$"
+    rf"^>>> ({re.escape(RECEIVED_BY_SERVER)}|\[Kept message received by Server: “.*”\])$"
 )
 
 
@@ -27,23 +36,16 @@ def kept_saved(to: str, text: str) -> str:
     return f"[Kept message for {to} saved at the server: “{text}”]"
 
 
-YOU_HAVE_MESSAGES = "[You have messages]"
-OFFLINE_BYE = "[You are Offline. Bye.]"
-SERVER_NOT_RESPONDING = "[Server not responding]"
-EXITING = "[Exiting]"
-RECEIVED_BY_SERVER = "[Message received by Server.]"
-
-
 def received_by(name: str) -> str:
-    return f"[Message received by {name}.]"
+    return RECEIVED_BY.format(name)
 
 
 def no_ack(name: str) -> str:
-    return f"[No ACK from {name}, message sent to server.]"
+    return NO_ACK.format(name)
 
 
 def client_exists(name: str) -> str:
-    return f"[Client {name} exists!!]"
+    return CLIENT_EXISTS.format(name)
 
 
 def line(text: str) -> str:

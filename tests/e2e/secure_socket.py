@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import decode_datagram_batch, encode
+from tests.datagrams import messages_of
+from wire.codec import encode
 from wire.errors import DecodeError
 from wire.messages import Message
 
@@ -89,7 +90,7 @@ class SecureSocket:
                 self.sock.sendto(packet, to)
             if opened.data is not None:
                 with contextlib.suppress(DecodeError):
-                    got += [(m, frm, opened.key) for m in decode_datagram_batch(opened.data)]
+                    got += [(m, frm, opened.key) for m in messages_of(opened.data)]
         return got
 
     def over_tcp(self, message: Message, addr: Addr, until: type, wait: float = 5.0) -> Message:
@@ -120,7 +121,7 @@ class SecureSocket:
         if opened.data is None:
             return []
         with contextlib.suppress(DecodeError):
-            return [(m, frm) for m in decode_datagram_batch(opened.data)]
+            return [(m, frm) for m in messages_of(opened.data)]
         return []
 
     def ask(self, message: Message, addr: Addr, answer: type[M], wait: float = 10.0) -> M:

@@ -16,7 +16,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import KEY_ANSWER, SecureChannel
-from wire.codec import decode_datagram_batch
+from tests.datagrams import messages_of
 from wire.errors import DecodeError
 from wire.messages import Message, Register
 
@@ -95,7 +95,7 @@ class Spoofer:
             if opened.data is None:
                 continue
             with contextlib.suppress(DecodeError):
-                for message in decode_datagram_batch(opened.data):
+                for message in messages_of(opened.data):
                     self.opened.append(message)
                     if isinstance(message, Register):
                         self.registers.append(message)

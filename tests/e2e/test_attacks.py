@@ -8,6 +8,11 @@ import re
 
 import pytest
 
+from peer.core.answers import SAVED
+from peer.core.direct import NO_ACK, RECEIVED_BY
+from peer.core.leaving import OFFLINE_BYE
+from peer.core.registration import YOU_HAVE_MESSAGES
+
 from .capture import Capture, can_capture, capturing, send_spoofed
 from .harness import HOST, PASSWORD_CHECK_WAIT, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
 from .secure_socket import SecureSocket
@@ -51,9 +56,9 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
         bob.send(SECRETS["room"])
         carol.expect(re.escape(f"bob (in den): {SECRETS['room']}"))
         carol.send("/dereg carol")
-        carol.expect_line("[You are Offline. Bye.]")
+        carol.expect_line(OFFLINE_BYE)
         alice.send(f"send carol {SECRETS['offline']}")
-        alice.expect_line("[Messages received by the server and saved]")
+        alice.expect_line(SAVED)
         # stored sealed: the registry's files do not hold it
         for path in chat.registry_dir.rglob("*"):
             if path.is_file():
@@ -75,7 +80,7 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
         ann.expect(re.escape(SECRETS["desk line"]))
         registry.drain()
     carol.send("reg carol")
-    carol.expect_line("[You have messages]")
+    carol.expect_line(YOU_HAVE_MESSAGES)
     carol.expect(re.escape(SECRETS["offline"]))  # and carol reads it
     # this test's own traffic, by address and port (tests running beside it send junk in
     # clear on purpose, some from spoofed sources whose port may be one of ours)
@@ -219,8 +224,8 @@ def test_a_forged_ack_from_another_key_is_dropped_and_the_message_saved(chat: Ch
         mallory.send(ack, (HOST, bob.port), bob_key)
         mallory.receive(1.0)  # the handshake answered, the ack sent
         bob.expect(r"dropped Ack from 127\.0\.0\.7:\d+: an answer from a key it was not owed by")
-    bob.expect_line("[No ACK from alice, message sent to server.]", timeout=15)
-    assert bob.count(re.escape("[Message received by alice.]")) == 0
+    bob.expect_line(NO_ACK.format("alice"), timeout=15)
+    assert bob.count(re.escape(RECEIVED_BY.format("alice"))) == 0
 
 
 def _key_of(sock: SecureSocket, server: tuple[str, int], name: str) -> bytes:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.request_ends import KEPT_IN_OUTBOX
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
 
 from .harness import (
@@ -81,7 +83,7 @@ def test_peers_of_two_registries_share_one_table_the_channel_mail_and_names(
     two, two_port = start_member(chat, nats, "two", decides=False)
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", two_port)
-    alice.expect_line("[Client table updated.]")
+    alice.expect_line(TABLE_UPDATED)
     # the relaying registry's console reads what the one that decides holds
     two.send("who")
     two.expect(r"^  alice +online ", 10)
@@ -125,7 +127,7 @@ def test_peers_of_a_registry_killed_move_to_another_and_carry_on(
     two, two_port = start_member(chat, nats, "two", decides=False)
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", two_port)
-    alice.expect_line("[Client table updated.]")
+    alice.expect_line(TABLE_UPDATED)
     two.kill()
     killed = time.monotonic()
     post = unique("still here")
@@ -145,7 +147,7 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     two, two_port = start_member(chat, nats, "two", decides=False)
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", two_port)
-    alice.expect_line("[Client table updated.]")
+    alice.expect_line(TABLE_UPDATED)
     bob.send("dereg bob")
     bob.expect_line(OFFLINE_BYE)
     kept = unique("kept")
@@ -330,7 +332,7 @@ def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
     texts = [unique(f"kept{i}") for i in range(3)]
     for text in texts:
         alice.send(f"send carol {text}")
-    alice.expect_line("[Kept in your outbox; sent when the server answers.]", timeout=15)
+    alice.expect_line(KEPT_IN_OUTBOX, timeout=15)
     nats[0].start()
     one.expect(re.escape("NATS answers again"), STARTS_WITHIN)
     # Nobody could take the lead meanwhile: the registry goes on, its lease renewed or,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
-from wire.desk.render import PLACE, WELCOME_BACK
+from wire.desk.render import PLACE, WELCOME_BACK, YOUR_TURN, ahead_of_you
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
 
@@ -73,12 +73,12 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
     chat.env["CHATAPP_DESK_KEY"] = key
     ann = operator(chat, "ann", one_port)
     dan = person(chat, "Dan", two_port)  # at the registry that relays: sent to the desk
-    dan.expect(r"It is your turn: you are talking to ann")
+    dan.expect(f"{YOUR_TURN} ann")
     ann.expect(r"Now serving Dan")
     eve = person(chat, "Eve", two_port)
     eve.expect(rf"{PLACE.format(1)}, you are next")
     eve.send(".queue")
-    eve.expect(r"Nobody is ahead of you")
+    eve.expect(ahead_of_you(0))
 
     one.kill()
     killed = time.monotonic()

@@ -188,7 +188,7 @@ def test_a_start_replaced_by_one_that_left_since_is_told_so_and_takes_the_name_b
     try:
         x2 = _start_again_elsewhere(chat, x)
         x2.send(f"dereg {x.name}")
-        x2.expect_line("[You are Offline. Bye.]")
+        x2.expect_line(OFFLINE_BYE)
     finally:
         os.kill(x.pid, signal.SIGCONT)
     x.expect_line(

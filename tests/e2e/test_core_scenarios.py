@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from peer.core.leaving import QUITTING
+
 from .harness import (
     EXITING,
     OFFLINE_BYE,
@@ -313,7 +315,7 @@ def test_a_script_that_ends_right_after_sending_loses_nothing(shared_chat: ChatE
     y.expect(channel_line(x.name, short_text))
     # The first receipt may come before the end of input is read: this test process can be
     # descheduled between writing the lines and closing x's stdin.
-    quitting = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+    quitting = QUITTING
     x.expect_all(
         [line(quitting), line(RECEIVED_BY_SERVER), line(RECEIVED_BY_SERVER), line(no_ack(z.name))]
     )

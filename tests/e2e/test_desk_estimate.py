@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from wire.desk.render import ahead_of_you
+
 from .harness import HOST, ChatEnv, ChatProc
 
 
@@ -37,10 +39,7 @@ def test_queue_on_a_fresh_desk_gives_a_typical_estimate(chat: ChatEnv) -> None:
     # next in line behind a session of a typical 2 min just begun: 1 to 3 min
     bob.expect(r"Estimated wait: 1-3 min, from a typical session length\.")
     bob.send(".queue")
-    bob.expect(
-        r"\[Nobody is ahead of you; you have waited \d+ s; estimated wait: 1-3 min, from a "
-        r"typical session length\.\]"
-    )
+    bob.expect(rf"\[{ahead_of_you(0)}; .*estimated wait: 1-3 min, from a typical session length")
     assert alice.count("Traceback") == bob.count("Traceback") == 0
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from peer.core.direct import RECEIVED_BY
 from wire.keys import join_code
 
 from .harness import CHATAPP, REPO, WELCOME, ChatEnv, ChatProc, free_port
@@ -109,7 +110,7 @@ def test_a_peer_or_desk_client_given_no_address_finds_the_registry(
     bob.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
     bob.expect_line(WELCOME)
     bob.send("send alice hello-found")  # at the free port alice registered: it is hers
-    bob.expect_line("[Message received by alice.]")
+    bob.expect_line(RECEIVED_BY.format("alice"))
     alice.expect(r"^>>> bob: .*hello-found$")
     person.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
     person.expect(r"[Nn]ame", 10)  # the desk asks who is there: it reached the registry

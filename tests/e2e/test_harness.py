@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from peer.core.answers import SAVED
+from peer.core.leaving import OFFLINE_BYE
+
 from .harness import ChatEnv, ChatProc, free_port, line
 from .shared_registry import SharedRegistry
 
@@ -170,10 +173,10 @@ def test_the_shared_registry_keeps_no_name_room_or_mail_of_a_test_after_it(
     alice, bob = shared_chat.start_peers("alice", "bob")
     assert (alice.name, bob.name) == (shared_chat.named("alice"), shared_chat.named("bob"))
     bob.send(f"dereg {bob.name}")
-    bob.expect_line("[You are Offline. Bye.]")
+    bob.expect_line(OFFLINE_BYE)
     alice.expect_line(f"[{bob.name} went offline]")
     alice.send(f"send {bob.name} kept for later")
-    alice.expect_line("[Messages received by the server and saved]")
+    alice.expect_line(SAVED)
     alice.send("join lobby")
     alice.expect_line("[You joined lobby (a new room)]")
     port = shared_registry.port

@@ -11,6 +11,8 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from peer.core.answers import RECEIVED_BY_SERVER
+
 from .harness import HOST, ChatEnv
 from .secure_socket import SecureSocket
 
@@ -94,7 +96,7 @@ def test_refusals_from_many_keys_and_addresses_make_a_few_counted_lines(chat: Ch
     # the registry still serves; and it has read all that came before this (awaited as
     # long as a loaded machine takes it to read the backlog the flood left)
     alice.send("send_all still here")
-    alice.expect_line("[Message received by Server.]", timeout=BACKLOG_READ)
+    alice.expect_line(RECEIVED_BY_SERVER, timeout=BACKLOG_READ)
     registry.expect(r"channel message from alice relayed", timeout=BACKLOG_READ)
     logged = registry.transcript[before:]
     assert len(logged) <= MAX_LINES, f"{len(logged)} lines for {sent} forgeries"

@@ -9,6 +9,9 @@ import shutil
 
 import pytest
 
+from peer.core.direct import RECEIVED_BY
+from peer.core.request_ends import SERVER_NOT_RESPONDING
+
 from .harness import WELCOME, ChatEnv, free_port
 
 
@@ -41,7 +44,7 @@ def test_a_second_peer_of_the_same_name_and_data_directory_is_refused(
     assert f"(pid {first.popen.pid})" in text and "Traceback" not in text
     assert WELCOME not in text
     first.send(f"send {first.name} still mine")
-    first.expect_line(f"[Message received by {first.name}.]")
+    first.expect_line(RECEIVED_BY.format(first.name))
     # another name in the same directory starts, and so does alice once the first is gone
     chat.start_peer("bob")
     first.kill()
@@ -56,7 +59,7 @@ def test_a_refused_second_start_says_why_first_and_alone(chat: ChatEnv) -> None:
     first = chat.start_peer("alice")
     registry.kill()
     first.send("send_all kept-while-away")
-    first.expect_line("[Server not responding]")  # (send_all's)
+    first.expect_line(SERVER_NOT_RESPONDING)  # (send_all's)
     first.expect(r"Kept in your outbox")
     copy = chat.root / "copied"
     shutil.copytree(chat.peer_dir, copy, ignore=shutil.ignore_patterns("*.lock"))

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from peer.core.direct import RECEIVED_BY
+
 from .harness import TABLE_UPDATED, ChatEnv, direct
 
 
@@ -39,6 +41,6 @@ def test_a_changed_key_is_said_before_a_message_goes_to_it(shared_chat: ChatEnv)
     chat.start_peer("bob", data_dir=chat.root / "bob-new", password="sesame-sesame")
     alice.expect(changed(bob.name))  # told by the table, before alice has sent anything
     alice.send(f"send {bob.name} are you you?")
-    alice.expect_line(f"[Message received by {bob.name}.]")
+    alice.expect_line(RECEIVED_BY.format(bob.name))
     alice.drain()
     assert alice.count(changed(bob.name)) == 1

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from peer.core.direct import RECEIVED_BY
+from peer.core.renames import NOW_KNOWN_AS
 from wire.version import WIRE_VERSION
 
 from .harness import (
@@ -112,7 +114,7 @@ def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
 
     # A rename is seen by the room and in everyone's table.
     carol.send(f"/nick {cl}")
-    carol.expect_line(f"[You are now known as {cl}.]")
+    carol.expect_line(NOW_KNOWN_AS.format(cl))
     for peer in (alice, bob, dave):  # the table change may come a moment after the notice
         peer.expect_all([line(f"[{c} is now known as {cl}]"), line(TABLE_UPDATED)])
     dave.send("leave")
@@ -128,7 +130,7 @@ def test_history_rename_and_quit_seen_by_everyone(shared_chat: ChatEnv) -> None:
     assert json.loads((kept / f"{c}.json").read_text()) == {"renamed_to": cl}
     dave.send(f"send {c} to the old name")  # told the new name, and sent there
     dave.expect_line(f"[{c} is now known as {cl}.]")
-    dave.expect_line(f"[Message received by {cl}.]")
+    dave.expect_line(RECEIVED_BY.format(cl))
     carol.expect_line(f"{d}: to the old name")
     carol.send(f"/dm {d} and back")
     dave.expect_line(f"{cl}: and back")
@@ -170,7 +172,7 @@ def test_registry_down_rooms_unavailable_direct_chat_goes_on(chat: ChatEnv) -> N
     )
     alice.send("/dm bob direct still works")
     bob.expect_line("alice: direct still works")
-    alice.expect_line("[Message received by bob.]")
+    alice.expect_line(RECEIVED_BY.format("bob"))
 
     # The registry comes back with its rooms (their members are in its table file): the
     # room line alice's outbox kept reaches bob, and both are still in the room.
@@ -285,10 +287,10 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     a, ai, Ai, b = map(chat.named, ("alice", "alicia", "Alicia", "bob"))
     alice, bob = chat.start_peers("alice", "bob")
     alice.send(f"/nick {ai}")
-    alice.expect_line(f"[You are now known as {ai}.]")
+    alice.expect_line(NOW_KNOWN_AS.format(ai))
     bob.expect_line(TABLE_UPDATED)
     alice.send(f"/nick {Ai}")  # a change of case only: one spelling everywhere after it
-    alice.expect_line(f"[You are now known as {Ai}.]")
+    alice.expect_line(NOW_KNOWN_AS.format(Ai))
     bob.expect_line(TABLE_UPDATED)
     alice.send("/quit")
     alice.expect_line(OFFLINE_BYE)
@@ -320,7 +322,7 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_
     peers = bobby.data_dir / "peers"
     before = {f.name: f.read_bytes() for f in peers.iterdir() if f.name.startswith("bobby.")}
     bobby.send("/nick bert")
-    bobby.expect_line("[You are now known as bert.]")
+    bobby.expect_line(NOW_KNOWN_AS.format("bert"))
     carol.expect_line(TABLE_UPDATED)
     bobby.kill()
     for f in peers.iterdir():  # as if killed before it could write down the new name
@@ -387,7 +389,7 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
     bob.send(f"join {room}")
     alice.expect_line(f"[{b} joined {room}]")
     alice.send(f"/nick {ai}")
-    alice.expect_line(f"[You are now known as {ai}.]")
+    alice.expect_line(NOW_KNOWN_AS.format(ai))
     bob.expect_line(f"[{a} is now known as {ai}]")
     alice.kill()
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.direct import RECEIVED_BY
 from peer.core.registration import MAIL_SHOWN_EVERY
 
 from .harness import OFFLINE_BYE, SAVED, ChatEnv, line, received_by
@@ -49,7 +51,7 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
 ) -> None:
     a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_at_a_terminal(terminal_env, colour=colour)
-    bob.expect_line("[Client table updated.]")  # bob knows alice
+    bob.expect_line(TABLE_UPDATED)  # bob knows alice
 
     half = f"send {b} the first half of a lo"
     alice.type(half)
@@ -122,7 +124,7 @@ def test_a_tab_read_with_the_keys_after_it_completes_the_line_they_finish(
     alice.wait(f"{b} in the table", lambda rows: ">>> [Client table updated.]" in rows)
     alice.type("send b\thi there\r")
     bob.expect_line(f"{a}: hi there")
-    alice.wait("the receipt", lambda rows: f">>> [Message received by {b}.]" in rows)
+    alice.wait("the receipt", lambda rows: f">>> {RECEIVED_BY.format(b)}" in rows)
     alice.type("/\t\r")  # many candidates: the Enter sends the line as it is
     alice.wait("its answer", lambda rows: any(row.startswith(">>> [A lone /") for row in rows))
     deadline = time.monotonic() + 1.0
@@ -178,7 +180,7 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     console keeps the terminal raw; without that, this test fails.)"""
     a, b, _room = names(terminal_env)
     bob, alice = bob_and_alice_at_a_terminal(terminal_env, rows=80)
-    bob.expect_line("[Client table updated.]")
+    bob.expect_line(TABLE_UPDATED)
 
     count = 40
     for i in range(count):
@@ -201,7 +203,7 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     expected |= {
         ">>> [Welcome, You are registered.]",
         ">>> [Client table updated.]",
-        f">>> [Message received by {b}.]",
+        f">>> {RECEIVED_BY.format(b)}",
     }
     stray = [r for r in alice.lines()[:-1] if r not in expected]
     assert not stray, stray
@@ -244,7 +246,7 @@ def test_what_is_typed_while_quitting_does_not_reach_the_shell_after(
     shell = 'echo "EXITED $?"; IFS= read -r left; echo "LEFTOVER:[$left]"'
     alice = start_terminal_peer(chat, terminals, "alice", colour=False, shell_after=shell)
     alice.wait("the prompt", lambda rows: rows[-1] == f"{a}>")
-    bob.expect_line("[Client table updated.]")
+    bob.expect_line(TABLE_UPDATED)
     bob.kill()  # still online in alice's table: her message waits out 5 tries
 
     alice.type(f"send {b} are you there?\r")
@@ -361,7 +363,7 @@ def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
     # found by trying it: at "message to:" Tab completed "bob:" (the command line's form), and
     # Up at the usual prompt then brought back "bob" and the text as if they were commands
     bob, alice = bob_and_alice_at_a_terminal(terminal_env)
-    bob.expect_line("[Client table updated.]")
+    bob.expect_line(TABLE_UPDATED)
     alice.type("message\r")
     alice.wait("the question", lambda rows: rows[-1] == "message to:")
     alice.type("b\t")

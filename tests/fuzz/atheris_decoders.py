@@ -3,7 +3,7 @@
     pip install atheris
     python tests/fuzz/atheris_decoders.py -atheris_runs=200000
 
-Any exception other than DecodeError from decode_datagram_batch, or a decoded
+Any exception other than DecodeError from messages_of (tests/datagrams.py), or a decoded
 message that does not encode again to something that decodes to itself, is a bug.
 """
 
@@ -17,13 +17,14 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's root
 
 with atheris.instrument_imports():
-    from wire.codec import decode, decode_datagram_batch, encode
+    from tests.datagrams import messages_of
+    from wire.codec import decode, encode
     from wire.errors import DecodeError
 
 
 def one_input(data: bytes) -> None:
     try:
-        decoded = decode_datagram_batch(data)
+        decoded = messages_of(data)
     except DecodeError:
         pass
     else:

@@ -19,7 +19,8 @@ from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
-from wire.codec import decode, decode_datagram_batch, encode
+from tests.datagrams import messages_of
+from wire.codec import decode, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import (
     Ack,
@@ -196,7 +197,7 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
         datagrams = 1
         while len(got) < len(sent):
             data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
-            got += decode_datagram_batch(data)
+            got += messages_of(data)
             datagrams += 1
         assert got == sent
         assert datagrams <= 6  # 49 notices packed into a few datagrams, not 49
@@ -235,7 +236,7 @@ def test_what_is_sent_within_packed_leaves_at_its_end_in_one_datagram() -> None:
             for notice in notices:
                 sender.send(dest, notice, PUBLIC)
             assert seen_by(sock) == []  # nothing before the end
-        got = decode_datagram_batch(sock.recv(65536))
+        got = messages_of(sock.recv(65536))
         assert got[:2] == notices  # one datagram, the ack merged after the rest
         assert isinstance(got[2], Ack) and got[2].reply_to == "s-1" and len(got) == 3
         assert seen_by(sock) == []
@@ -286,7 +287,7 @@ def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest(
         while sum(len(m.replies) for m in got if isinstance(m, Acks)) < len(acked) - 1:
             data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
             assert len(data) <= MAX_DATAGRAM
-            got += decode_datagram_batch(data)
+            got += messages_of(data)
         assert got[:3] == notices  # the other messages keep their order, ahead of the acks
         replies = [r for m in got[3:] if isinstance(m, Acks) for r in m.replies]
         assert replies == acked[1:]
@@ -309,7 +310,7 @@ def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
         endpoint.drain()  # the loop's turn for this socket; the loop itself does not run
         replies: list[str] = []
         while len(replies) < 5:
-            for message in decode_datagram_batch(sock.recv(65536)):
+            for message in messages_of(sock.recv(65536)):
                 replies += message.replies if isinstance(message, Acks) else [message.reply_to]  # type: ignore[attr-defined]
         assert replies == [f"n-{i}" for i in range(5)]
         await endpoint.close()
@@ -378,7 +379,7 @@ async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message],
         got: list[Message] = []
         datagrams.append(0)
         while len(got) < 5:
-            got += decode_datagram_batch(member.recv(65536))
+            got += messages_of(member.recv(65536))
             datagrams[-1] += 1
         assert got == [Notice(f"r-p-{i}", "relayed") for i in range(5)]
         member.close()
@@ -410,7 +411,7 @@ def seen_by(sock: socket.socket) -> list[Message]:
     got: list[Message] = []
     while True:
         try:
-            got += decode_datagram_batch(sock.recv(65536))
+            got += messages_of(sock.recv(65536))
         except BlockingIOError:
             return got
 
@@ -433,7 +434,7 @@ def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
         for s in sinks:
             assert decode(await asyncio.wait_for(loop.sock_recv(s, 65536), 5)) == relay
         second = await asyncio.wait_for(loop.sock_recv(sinks[0], 65536), 5)
-        assert decode_datagram_batch(second) == [after]
+        assert messages_of(second) == [after]
 
         # too big for a datagram: each address gets it over TCP, as `send` does
         got: list[Message] = []
@@ -556,7 +557,7 @@ def test_a_senders_next_datagram_in_the_drain_is_relayed_with_its_first() -> Non
         if message.id == "p-2":  # another sender's: what the first two relayed is on its way
             select.select([member], [], [], 5)
         while select.select([member], [], [], 0)[0]:
-            datagrams.append(decode_datagram_batch(member.recv(65536)))
+            datagrams.append(messages_of(member.recv(65536)))
         datagrams.append([Notice(f"at {message.id}", "")])
         everyone = (member.getsockname(), *members)
         endpoint.send_many(*with_keys(everyone), Notice(f"r-{message.id}", "x"))

@@ -50,3 +50,11 @@ def test_a_key_reads_as_text_and_as_digits_to_read_aloud() -> None:
     groups = fingerprint(public).split()
     assert len(groups) == 6 and all(len(g) == 5 and g.isdigit() for g in groups)
     assert fingerprint(public) != fingerprint(bytes(range(1, 33)))
+
+
+def test_a_key_file_that_cannot_be_read_now_is_an_os_error_not_a_damaged_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / KEY_FILE).mkdir()  # (any file that cannot be read: EISDIR, EMFILE, EIO)
+    with pytest.raises(OSError, match="Is a directory"):
+        load_or_make_key(tmp_path)

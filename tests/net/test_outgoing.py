@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
 from net.outgoing import Addr, Datagram, Dest, Outgoing
-from wire.codec import decode_datagram_batch, encode
+from tests.datagrams import messages_of
+from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, Notice
 
@@ -53,7 +54,7 @@ def ack(out: Outgoing, to: Dest, reply_to: str) -> bool:
 
 def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
     """The messages the datagrams for `to` carry, in order."""
-    return [m for data, addr in datagrams if addr == to for m in decode_datagram_batch(data)]
+    return [m for data, addr in datagrams if addr == to for m in messages_of(data)]
 
 
 def test_the_first_datagram_of_a_pass_leaves_at_once_and_asks_for_the_end_of_the_pass() -> None:
@@ -311,8 +312,8 @@ def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own()
     assert out.datagram(notice(2), old) is LATER
     assert out.datagram(notice(3), new) is LATER
     sent = out.flush()
-    assert messages(sent, old) == [decode_datagram_batch(notice(2))[0]]
-    assert messages(sent, new) == [decode_datagram_batch(notice(3))[0]]
+    assert messages(sent, old) == [messages_of(notice(2))[0]]
+    assert messages(sent, new) == [messages_of(notice(3))[0]]
 
 
 def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
@@ -321,7 +322,7 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     out = outgoing()
     replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
     datagrams = out.acks(A, replies)
-    acks = [m for data in datagrams for m in decode_datagram_batch(data)]
+    acks = [m for data in datagrams for m in messages_of(data)]
     assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
     assert all(len(data) <= MAX_DATAGRAM for data in datagrams)
     for data, after in zip(datagrams, acks[1:], strict=False):

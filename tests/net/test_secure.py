@@ -23,6 +23,7 @@ from secure.channel import (
     SecureChannel,
 )
 from tests.hypothesis_profiles import examples
+from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 
 A = ("10.0.0.1", 6001)
@@ -203,11 +204,12 @@ def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> Non
     pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
     pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    retry = pair.send("alice", b"two", 10.5)  # the protocol's retry, 500 ms on
+    first, second = 10.0 + SOONEST_RETRY, 10.0 + 2 * SOONEST_RETRY  # the sender's retries
+    retry = pair.send("alice", b"two", first)
     assert secure.INITIATION in [p[0] for p, _ in retry]
-    pair.deliver(retry, 10.5)  # the new session is made; this copy was sent in the old
+    pair.deliver(retry, first)  # the new session is made; this copy was sent in the old
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    pair.deliver(pair.send("alice", b"two", 11.0), 11.0)  # the next try, in the new one
+    pair.deliver(pair.send("alice", b"two", second), second)  # the next try, in the new one
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
 
 
@@ -280,28 +282,33 @@ def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
     pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
     pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
     pair.deliver(pair.send("alice", b"request", 10.0), 10.0)
-    again = pair.send("alice", b"request", 10.5)
+    retries = [10.0 + k * SOONEST_RETRY for k in range(1, 5)]
+    again = pair.send("alice", b"request", retries[0])
     assert secure.INITIATION in _kinds(again)
-    pair.deliver(again, 10.5)  # bob answers the handshake, but sends no data yet
-    for now in (11.0, 11.5, 12.0):
+    pair.deliver(again, retries[0])  # bob answers the handshake, but sends no data yet
+    for now in retries[1:]:
         assert _kinds(pair.send("alice", b"request", now)) == [DATA]
-    pair.deliver(pair.send("bob", b"answer", 12.1), 12.1)  # data: the silence is over
+    answered = retries[-1] + 0.1
+    pair.deliver(pair.send("bob", b"answer", answered), answered)  # the silence is over
     pair.deliver(pair.send("alice", b"next", 20.0), 20.0)
-    assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.5))  # a new silence
+    silent = 20.0 + SOONEST_RETRY
+    assert secure.INITIATION in _kinds(pair.send("alice", b"next", silent))  # a new silence
 
 
-def test_a_data_datagram_out_of_noises_bounds_is_dropped_unopened() -> None:
+def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:
     """DATA is opened without Noise's CipherState, so its bounds are kept here: the reserved
-    last nonce and a message over 64 KiB are dropped, as CipherState would refuse them."""
+    last nonce is dropped, as CipherState would refuse it, and so is a datagram carrying
+    more than a datagram's messages may (MAX_DATAGRAM), unopened."""
     pair = Pair()
     pair.deliver(pair.send("alice", b"hello"))
     [(packet, _)] = pair.send("alice", b"again")
     header = struct.Struct("<BIQ")  # data's 13-byte header (docs/PROTOCOL.md)
     _, index, _ = header.unpack_from(packet)
     last = header.pack(DATA, index, 2**64 - 1) + packet[header.size :]
-    huge = packet + bytes(65_536)
+    [(largest, _)] = pair.send("alice", bytes(MAX_DATAGRAM))
     assert pair.bob.open(last, A, 0.0).dropped == "does not open"
-    assert pair.bob.open(huge, A, 0.0).dropped == "too long"
+    assert pair.bob.open(largest + b"x", A, 0.0).dropped == "too long"
     assert pair.bob.open(packet, A, 0.0).data == b"again"  # the real one still opens
-    with pytest.raises(ValueError, match="65535"):
-        pair.alice.seal(bytes(65_535), B, pair.bob.public, 0.0)
+    assert pair.bob.open(largest, A, 0.0).data == bytes(MAX_DATAGRAM)
+    with pytest.raises(ValueError, match=str(MAX_DATAGRAM)):
+        pair.alice.seal(bytes(MAX_DATAGRAM + 1), B, pair.bob.public, 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.direct import DirectChats
+from peer.core.shared import NO_USER
 from peer.core.typed_commands import Asking
 from tests.peer.parts_kit import T0, inbox, link, prints, sent, shared
 from wire.messages import Chat
@@ -31,7 +32,7 @@ def test_both_questions_answered_send_the_message() -> None:
 def test_an_empty_answer_or_an_unknown_name_cancels() -> None:
     ask, out = asking(), list[pa.Action]()
     ask.start("dave", T0, out.append)
-    assert prints(out) == ["[No user named dave. Type who to see the names.]"]
+    assert prints(out) == [NO_USER.format("dave", "who")]
     assert not ask.question()
     ask.start("bob", T0, out.append)
     ask.answer("", T0, out.append)

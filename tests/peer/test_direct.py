@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.commands import Send
-from peer.core.direct import DirectChats
+from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
+from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
@@ -40,7 +41,7 @@ def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct, out = chats()
     direct.send(Send("bob", "hi"), T0, out.append)
     assert direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
-    assert prints(out) == ["[Message received by bob.]"]
+    assert prints(out) == [RECEIVED_BY.format("bob")]
     assert not direct.awaiting_ack("a-1") and not direct.waiting()
     assert not direct.answered(Ack("b-2", "a-1"), BOB, T0, out.append)  # a copy: not ours now
 
@@ -51,7 +52,7 @@ def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "carol", "later")]
     out.clear()
     direct.send(Send("dave", "hi"), T0, out.append)
-    assert prints(out) == ["[No user named dave. Type who to see the names.]"]
+    assert prints(out) == [NO_USER.format("dave", "who")]
     direct.send(Send("bob", "x" * (MAX_TEXT + 1)), T0, out.append)
     assert prints(out)[-1].startswith("[Message too long:")
 
@@ -63,7 +64,7 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     for n in range(1, ATTEMPTS + 1):
         direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
     assert sent(out)[: ATTEMPTS - 1] == [Chat("a-1", "alice", "bob", "hi")] * (ATTEMPTS - 1)
-    assert "[No ACK from bob, message sent to server.]" in prints(out)
+    assert NO_ACK.format("bob") in prints(out)
     assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert not direct.holds("a-1") and not direct.waiting()  # the registry's now
 

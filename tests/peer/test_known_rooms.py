@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from peer.core.actions import Action, Print
-from peer.core.room_membership import room_line
+from peer.core.room_membership import as_of, room_line
 from peer.core.room_return import KnownRooms
 from wire.messages import RoomList, RoomMessage
 
@@ -48,15 +48,15 @@ def test_no_rooms_says_how_to_make_one() -> None:
 
 def test_a_room_line_says_who_and_where_and_history_says_when() -> None:
     live = RoomMessage("m-1", "alice", "teamchat", "Hello team!", "", False)
-    assert room_line(live, NOW) == Print("alice (in teamchat): Hello team!", "room", "alice")
+    assert room_line(live) == Print("alice (in teamchat): Hello team!", "room", "alice")
     today = RoomMessage("m-2", "bob", "teamchat", "earlier", "2026-11-21 09:15:02", True)
-    assert room_line(today, NOW).text == "[history 09:15] bob (in teamchat): earlier"
+    assert as_of(room_line(today), NOW).text == "[history 09:15] bob (in teamchat): earlier"
     older = RoomMessage("m-3", "bob", "teamchat", "old", "2026-11-20 09:15:02", True)
-    assert room_line(older, NOW).text == "[history 2026-11-20 09:15] bob (in teamchat): old"
+    assert as_of(room_line(older), NOW).text == "[history 2026-11-20 09:15] bob (in teamchat): old"
 
 
 def test_an_action_is_shown_as_done_by_its_sender() -> None:
     action = RoomMessage("m-4", "alice", "teamchat", "/me waves", "", False)
-    assert room_line(action, NOW).text == "* alice waves (in teamchat)"
+    assert room_line(action).text == "* alice waves (in teamchat)"
     said = RoomMessage("m-5", "alice", "teamchat", " /me is text", "", False)
-    assert room_line(said, NOW).text == "alice (in teamchat):  /me is text"
+    assert room_line(said).text == "alice (in teamchat):  /me is text"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.commands import Send
 from peer.core.direct import DirectChats
-from peer.core.leaving import Leaving
+from peer.core.leaving import OFFLINE_BYE, QUITTING, Leaving
 from peer.core.lifecycle import Phase
 from peer.core.shared import Shared
 from tests.peer.parts_kit import (
@@ -41,7 +41,7 @@ def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
     direct.send(Send("bob", "hi"), T0, out.append)
     leave.quit("bye", T0, out.append)
     assert made.life.phase is Phase.QUITTING
-    assert prints(out) == ["[Quitting once what you sent is delivered; Ctrl-C quits at once.]"]
+    assert prints(out) == [QUITTING]
     leave.settle(T0, out.append)
     assert not any(isinstance(m, Deregister) for m in sent(out))
     direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
@@ -74,7 +74,7 @@ def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
     leave.deregistered(dereg, Ack("r-1", dereg.id), T0, out.append)
     assert prints(out) == [
         "[You left lobby; your next start goes back to it.]",
-        "[You are Offline. Bye.]",
+        OFFLINE_BYE,
     ]
     assert out[-1] == pa.Exit(0) and made.life.phase is Phase.GONE
 

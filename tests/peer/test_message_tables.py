@@ -12,12 +12,13 @@ import pytest
 
 from peer.core.dispatch import PeerCore
 from peer.core.received import TAKEN_AS_HANDLED
-from peer.core.table import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
+from peer.core.table import HOLD, NEVER_SENT, NEVER_SENT_A_PEER, RULES, Owed, Rule, Trust
 from registry.core.dispatch import RegistryCore
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
 from wire.file_messages import FILE_DATAGRAMS
-from wire.messages import MESSAGE_TYPES, Ack, Acks, Refused
+from wire.messages import MESSAGE_TYPES, Ack, Acks, Chat, Refused
+from wire.reliable import Retransmitter
 
 EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
 
@@ -68,8 +69,13 @@ def blank(cls: type[Any]) -> Any:
 @pytest.mark.parametrize("cls", sorted(EVERY_TYPE, key=lambda c: c.__name__))
 def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -> None:
     trust = Trust(b"r" * 32, lambda name: None)
+    sent = Retransmitter[Owed]()
+    trust.owed = sent.waiting  # the answers below answer chats owed by another key
+    for chat_id in ("", "a-1"):
+        sent.start(chat_id, Owed(Chat(chat_id, "me", "bob", "hi"), b"o" * 32), 0.0)
     message = Acks("b-1", ("a-1",)) if cls is Acks else blank(cls)  # (an empty Acks acks nothing)
-    assert trust.believed(message, b"p" * 32, ("10.0.0.9", 9), [].append) is None
+    assert trust.believed(message, b"p" * 32, ("10.0.0.9", 9), 0.0, [].append) is None
+    trust.tick(HOLD, [].append)  # (what waited for a row that never came: refused now)
     expected = RULES[cls].value if cls in RULES else NEVER_SENT
     assert trust.why == expected
     assert (trust.why == Rule.REGISTRY.value) is (RULES.get(cls) is Rule.REGISTRY)

@@ -15,6 +15,7 @@ from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.adapter.state import PeerStateFile
 from peer.core.actions import Print, Remember, Sending, Settled, Shown
+from peer.core.direct import RECEIVED_BY
 from peer.core.sealed_mail import NOT_SEALED
 from wire.keys import key_text
 from wire.messages import (
@@ -308,7 +309,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
     events = asyncio.run(main())
     kinds = [kind for kind, _ in events]  # type: ignore[misc]
     assert kinds == ["send", "logged", "show", "settled"]
-    assert events[2] == ("show", "[Message received by bob.]")
+    assert events[2] == ("show", RECEIVED_BY.format("bob"))
     # what the log holds after the settle: nothing is on its way
     assert node_log_is_empty(tmp_path)
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
+from peer.core.direct import NO_ACK
 from secure.noise import public_bytes
 from tests.peer.retry_rule import REGISTER_WAITS
 from wire.keys import key_text
@@ -178,35 +179,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
         finally:
             node.stop()
             await node.endpoint.close()
-        assert "[No ACK from bob, message sent to server.]" in watched.lines
+        assert NO_ACK.format("bob") in watched.lines
         return watched.times
 
     assert_spaced_as_ever(asyncio.run(main()), [DIRECT_TIMEOUT] * ATTEMPTS)
-
-
-@pytest.mark.needs_pure  # replaces the endpoint's send
-def test_a_step_of_the_time_of_day_reaches_the_core_within_a_second(
-    tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The peer reads the time of day at most once a second (stamps are to the second):
-    a step shows in `wall_offset` once a second has passed, and not before."""
-    clock = {"monotonic": 1000.0, "wall": 5000.0}
-    monkeypatch.setattr(time, "monotonic", lambda: clock["monotonic"])
-    monkeypatch.setattr(time, "time", lambda: clock["wall"])
-
-    async def main() -> list[float]:
-        node, _ = retried_node(tmp_path, silent, Register, SteppedClock(monkeypatch, 0, 0))
-        monkeypatch.setattr(time, "time", lambda: clock["wall"])  # undo SteppedClock's
-        offsets = []
-        for advance, step in ((0.0, 0.0), (0.5, HOUR), (0.6, 0.0)):
-            clock["monotonic"] += advance
-            clock["wall"] += advance + step
-            node.now()
-            offsets.append(node.core.wall_offset)
-        node.stop()
-        return offsets
-
-    first, within_the_second, after_it = asyncio.run(main())
-    assert first == 4000.0
-    assert within_the_second == first  # read at most once a second
-    assert after_it == first + HOUR  # the step shows once the second is over

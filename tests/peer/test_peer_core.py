@@ -8,6 +8,7 @@ from unittest.mock import ANY
 import pytest
 
 from peer.core import actions as pa
+from peer.core.answers import RECEIVED_BY_SERVER, SAVED
 from peer.core.change_lines import (
     FOLD_OVER,
     QUIT_LINE_EVERY,
@@ -16,12 +17,22 @@ from peer.core.change_lines import (
     TABLE_LINES_BURST,
     TABLE_UPDATED,
 )
+from peer.core.direct import NO_ACK, RECEIVED_BY
 from peer.core.dispatch import PeerCore
-from peer.core.registration import MAIL_SHOWN_EVERY
+from peer.core.leaving import OFFLINE_BYE, QUITTING
+from peer.core.registration import MAIL_SHOWN_EVERY, WELCOME, YOU_HAVE_MESSAGES
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_ends import PASSWORD_HINT, PASSWORD_HINT_AGAIN
+from peer.core.renames import NOW_KNOWN_AS
+from peer.core.request_ends import (
+    EXITING,
+    KEPT_IN_OUTBOX,
+    PASSWORD_HINT,
+    PASSWORD_HINT_AGAIN,
+    SERVER_NOT_RESPONDING,
+)
 from peer.core.requests import OUTCOME_WAIT, STREAM_WAIT
 from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
+from peer.core.shared import NO_USER
 from peer.core.table import HELD_UPDATES, Rule
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from tests.peer.parts_kit import logged
@@ -123,7 +134,7 @@ def run_until(core: PeerCore, end: float) -> list[pa.Action]:
 def test_welcome_keeps_the_token_and_shows_the_exact_lines() -> None:
     _, out = registered()
     assert pa.Remember("alice", "tok") in out
-    assert prints(out) == ["[Welcome, You are registered.]", "[Client table updated.]"]
+    assert prints(out) == [WELCOME, TABLE_UPDATED]
 
 
 def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
@@ -136,7 +147,7 @@ def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
     welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), (), ())  # type: ignore[attr-defined]
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     assert not any(isinstance(a, pa.Remember) for a in out)
-    assert "[Welcome, You are registered.]" in prints(out)
+    assert WELCOME in prints(out)
 
 
 STILL_TRYING = "[No answer from the registry yet; still trying.]"
@@ -183,7 +194,7 @@ def test_a_registry_that_answers_only_after_a_silent_minute_still_registers_the_
     assert STILL_TRYING in prints(out) and pa.Exit(1) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 1, (Entry("alice", *ME, True),), (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 40)
-    assert "[Welcome, You are registered.]" in prints(out)
+    assert WELCOME in prints(out)
     assert not [m for m in sent(run_until(core, T0 + 200)) if isinstance(m, Register)]
 
 
@@ -376,7 +387,7 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
         sent(run_until(core, T0 + 1 + TIMEOUT - 0.1)) == []
     )  # nor a keepalive while it is in flight
     out = core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 1.02)
-    assert prints(out) == ["[You are Offline. Bye.]"]
+    assert prints(out) == [OFFLINE_BYE]
     assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
 
 
@@ -446,10 +457,10 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
     assert isinstance(chat, Chat) and chat.to == "bob"
     assert prints(
         core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.1)
-    ) == ["[Message received by bob.]"]
+    ) == [RECEIVED_BY.format("bob")]
     [chat2] = sent(core.line("send bob anyone?", T0 + 1))
     out = run_until(core, T0 + 3.6)
-    assert prints(out) == ["[No ACK from bob, message sent to server.]"]
+    assert prints(out) == [NO_ACK.format("bob")]
     saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]
 
@@ -557,7 +568,7 @@ def test_a_start_with_a_kept_outbox_says_so_once_registered() -> None:
         Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER, REGISTRY_KEY, T0
     )
     assert prints(out)[:2] == [
-        "[Welcome, You are registered.]",
+        WELCOME,
         "[1 message kept from your last session; sending now.]",
     ]
     assert save in sent(out)
@@ -623,9 +634,9 @@ def test_one_acks_confirms_every_direct_message_it_lists() -> None:
         honest_key(core, Acks("b-1", tuple(c.id for c in chats[:2])), BOB),
         T0 + 0.1,
     )  # type: ignore[attr-defined]
-    assert prints(out) == ["[Message received by bob.]"] * 2
+    assert prints(out) == [RECEIVED_BY.format("bob")] * 2
     out = run_until(core, T0 + DIRECT_ROUND + 0.1)
-    assert prints(out) == ["[No ACK from bob, message sent to server.]"]  # only the third
+    assert prints(out) == [NO_ACK.format("bob")]  # only the third
 
 
 def test_offline_recipient_goes_straight_to_the_registry() -> None:
@@ -638,7 +649,7 @@ def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
     core, _ = registered()
     for line, expected in [
         ("dereg bob", "[You can only dereg yourself (dereg alice).]"),
-        ("send nobody hi", "[No user named nobody. Type who to see the names.]"),
+        ("send nobody hi", NO_USER.format("nobody", "who")),
         ("flibber", "Not a command"),
     ]:
         out = core.line(line, T0)
@@ -779,11 +790,11 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     shown = prints(core.receive(welcome, SERVER, REGISTRY_KEY, T0))
     # what changed since the last table line follows it: p3 and p4, held back in the burst
     assert shown[:5] == [
-        "[Welcome, You are registered.]",
+        WELCOME,
         TABLE_UPDATED,
         "[p3 is online]",
         "[p4 is online]",
-        "[You have messages]",
+        YOU_HAVE_MESSAGES,
     ], shown
     assert TABLE_UPDATED not in prints(run_until(core, T0 + 5))  # nothing held back is said
 
@@ -809,7 +820,7 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
     "chat",
     [
         Chat("c-1", "", "alice", "no sender"),
-        Chat("c-2", "[Client table updated.]", "alice", "a line of ours"),
+        Chat("c-2", TABLE_UPDATED, "alice", "a line of ours"),
         Chat("c-3", "bob", "alice", "x" * (MAX_TEXT + 1)),
     ],
 )
@@ -851,7 +862,7 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
     out = run_until(core, T0 + 3)
-    assert "[Server not responding]" in prints(out)
+    assert SERVER_NOT_RESPONDING in prints(out)
     assert core.outbox == (post,)
     out = core.receive(
         TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 4
@@ -888,8 +899,8 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     [post] = sent(core.line("send_all hello", T0 + 9.5))
     out = run_until(core, T0 + 12.1)  # the post gave up at 12.0; the keepalive of 10.0 not
     assert prints(out) == [
-        "[Server not responding]",
-        "[Kept in your outbox; sent when the server answers.]",
+        SERVER_NOT_RESPONDING,
+        KEPT_IN_OUTBOX,
     ]
     [keepalive] = {m for m in sent(out) if isinstance(m, Keepalive)}
     out = core.receive(
@@ -942,7 +953,7 @@ def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_on
     posts = [m for text in ("one", "two") for m in sent(core.line(f"send_all {text}", T0))]
     for n, post in enumerate(posts):
         out = core.receive(Ack(f"r-{n}", post.id), SERVER, REGISTRY_KEY, T0 + 0.1)
-        assert prints(out) == ["[Message received by Server.]"]
+        assert prints(out) == [RECEIVED_BY_SERVER]
     asked = T0 + OUTCOME_WAIT + ROUND + 1
     out = run_until(core, asked)  # asked again, unanswered a whole round
     assert [m for m in sent(out) if m in posts] and core.outbox == ()
@@ -991,7 +1002,7 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     )
     core, out = registered(mail)
     assert prints(out)[2:] == [
-        "[You have messages]",
+        YOU_HAVE_MESSAGES,
         "bob: 2026-11-21 10:00:00 first",
         "Channel_Message carol: 2026-11-21 10:00:01 second",
     ]
@@ -1018,7 +1029,7 @@ def test_stored_lines_are_recorded_shown_in_small_batches_and_taken_once_all_are
         StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct") for i in range(10)
     )
     _, out = registered(mail)
-    start = next(i for i, a in enumerate(out) if prints([a]) == ["[You have messages]"])
+    start = next(i for i, a in enumerate(out) if prints([a]) == [YOU_HAVE_MESSAGES])
     batches: list[list[str]] = []  # the ids each OnceShown records, after the lines it follows
     printed = 0
     for action in out[start + 1 :]:
@@ -1081,7 +1092,7 @@ def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() ->
 
     core, out = registered((stored(0), stored(1)))
     assert prints(out)[2:] == [
-        "[You have messages]",
+        YOU_HAVE_MESSAGES,
         "bob: 2026-11-21 10:00:00 m0",
         "bob: 2026-11-21 10:00:00 m1",
     ]
@@ -1126,11 +1137,11 @@ def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
     first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
     welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,), ())  # type: ignore[attr-defined]
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
-    assert "[You have messages]" not in prints(out)
+    assert YOU_HAVE_MESSAGES not in prints(out)
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
     new = StoredMessage("b-2", "bob", "new", "2026-11-21 10:00:01", "direct")
     out = core.receive(MoreMail("r-4", taken.id, (new,)), SERVER, REGISTRY_KEY, T0)
-    assert prints(out) == ["[You have messages]", "bob: 2026-11-21 10:00:01 new"]
+    assert prints(out) == [YOU_HAVE_MESSAGES, "bob: 2026-11-21 10:00:01 new"]
 
 
 def test_quit_deregisters_then_exits_zero() -> None:
@@ -1154,19 +1165,16 @@ def test_a_farewell_over_the_limit_is_refused_and_the_peer_stays() -> None:
     assert dereg.farewell == "g" * MAX_FAREWELL  # type: ignore[attr-defined]
 
 
-QUIT_WAITS = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
-
-
 def test_quit_waits_for_a_direct_message_on_its_way() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob typed just before quitting", T0))
     out = core.end_of_input(T0)
-    assert sent(out) == [] and prints(out) == [QUIT_WAITS]
+    assert sent(out) == [] and prints(out) == [QUITTING]
     out = core.receive(
         Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.001
     )  # type: ignore[attr-defined]
     [dereg] = sent(out)
-    assert prints(out) == ["[Message received by bob.]"]
+    assert prints(out) == [RECEIVED_BY.format("bob")]
     assert isinstance(dereg, Deregister) and dereg.quitting
     assert pa.Exit(0) in core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.002)
 
@@ -1176,7 +1184,7 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     core.line("send bob are you there?", T0)
     core.line("/quit off to lunch", T0)
     out = run_until(core, T0 + DIRECT_ROUND + 0.1)  # bob never answers: 5 tries, then the registry
-    assert "[No ACK from bob, message sent to server.]" in prints(out)
+    assert NO_ACK.format("bob") in prints(out)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
     assert (
@@ -1185,7 +1193,7 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     out = core.receive(
         Saved("r-4", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, T0 + 5
     )  # ...and on disk
-    assert "[Messages received by the server and saved]" in prints(out)
+    assert SAVED in prints(out)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
     assert dereg.farewell == "off to lunch"
 
@@ -1195,11 +1203,11 @@ def test_quit_does_not_wait_for_a_registry_that_is_down() -> None:
     core.line("send_all anyone?", T0)
     core.end_of_input(T0)
     out = run_until(core, T0 + 2.6)  # the registry does not answer: the post is kept
-    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert KEPT_IN_OUTBOX in prints(out)
     assert [m for m in core.outbox if isinstance(m, ChannelPost)]
     assert any(isinstance(m, Deregister) for m in sent(out))
     out = run_until(core, T0 + 6)
-    assert "[Exiting]" in prints(out) and pa.Exit(0) in out
+    assert EXITING in prints(out) and pa.Exit(0) in out
 
 
 def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() -> None:
@@ -1252,9 +1260,7 @@ def test_lines_after_quit_are_not_carried_out() -> None:
     # delivered both messages, the second after the user had said they were leaving
     core, _ = registered()
     assert len(sent(core.line("send bob before", T0))) == 1
-    assert prints(core.line("/quit", T0)) == [
-        "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
-    ]
+    assert prints(core.line("/quit", T0)) == [QUITTING]
     out = core.line("send bob AFTER", T0)
     assert sent(out) == []
     assert prints(out) == ["[Not carried out, as you are quitting: send bob AFTER]"]
@@ -1310,16 +1316,14 @@ def test_message_with_a_name_asks_only_for_the_text() -> None:
     assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
     [chat] = sent(core.line("hi", T0))
     assert isinstance(chat, Chat) and chat.to == "bob" and chat.text == "hi"
-    assert prints(core.line("message nobody", T0)) == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert prints(core.line("message nobody", T0)) == [NO_USER.format("nobody", "who")]
     assert core.parts.asking.asking is None
 
 
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core, _ = registered()
     core.line("message", T0)
-    assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
+    assert prints(core.line("nobody", T0)) == [NO_USER.format("nobody", "who")]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
     assert core.parts.asking.asking is None
 
@@ -1330,14 +1334,10 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     [join] = sent(core.line("join r", T0))
     core.receive(Ack("r-2", join.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert core.state.room == "r"
-    assert prints(core.line("/send nobody hi", T0)) == [
-        "[No user named nobody. Type /who to see the names.]"
-    ]
+    assert prints(core.line("/send nobody hi", T0)) == [NO_USER.format("nobody", "/who")]
     assert prints(core.line("/dereg bob", T0)) == ["[You can only dereg yourself (/dereg alice).]"]
     core.line("/message", T0)
-    assert prints(core.line("nobody", T0)) == [
-        "[No user named nobody. Type /who to see the names.]"
-    ]
+    assert prints(core.line("nobody", T0)) == [NO_USER.format("nobody", "/who")]
     assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
     # found by trying it: server:who and server:exit were said to the room, unexplained
     out = core.line("server:who -l", T0)
@@ -1349,9 +1349,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
     core.receive(Ack("r-3", leave.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
-    assert prints(core.line("send nobody hi", T0)) == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert prints(core.line("send nobody hi", T0)) == [NO_USER.format("nobody", "who")]
 
 
 def test_message_command_keeps_the_text_as_typed() -> None:
@@ -1432,7 +1430,7 @@ def test_what_follows_a_long_message_waits_for_its_ack_so_it_arrives_after_it() 
     out = core.receive(
         Ack("b-1", long_chat.id), BOB, honest_key(core, Ack("b-1", long_chat.id), BOB), T0 + 0.01
     )  # type: ignore[attr-defined]
-    assert prints(out) == ["[Message received by bob.]"]
+    assert prints(out) == [RECEIVED_BY.format("bob")]
     assert chats_to(out, BOB) == ["short"]
 
 
@@ -1453,7 +1451,7 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it
     core.line("send bob after it", T0)
     core.line("send bob and this", T0)
     out = run_until(core, T0 + DIRECT_ROUND)  # bob never answers: given up after 5 tries
-    assert prints(out) == ["[No ACK from bob, message sent to server.]"] * 3
+    assert prints(out) == [NO_ACK.format("bob")] * 3
     assert chats_to(out, BOB) == [long_text] * 4  # the held ones were never sent to bob
     # to the registry in order: the long save first, the others once it is answered
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
@@ -1484,7 +1482,7 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     [save] = sent(core.line("send carol " + "s" * 3000, T0))  # carol is offline
     assert sent(core.line("send carol next", T0)) == []  # held behind the long one
     out = core.receive(Saved("r-2", save.id, "carol", False, ""), SERVER, REGISTRY_KEY, T0 + 0.01)  # type: ignore[attr-defined]
-    assert "[Messages received by the server and saved]" in prints(out)
+    assert SAVED in prints(out)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]
 
 
@@ -1499,7 +1497,7 @@ def test_a_rename_whose_every_answer_was_lost_is_taken_from_the_table_update() -
     )
     out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 4)
     assert core.state.name == "alicia"
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     assert pa.Remember("alicia", "tok") in out
 
 
@@ -1509,7 +1507,7 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    assert "[You are now known as alicia.]" in prints(
+    assert NOW_KNOWN_AS.format("alicia") in prints(
         core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.1)
     )
     out = core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.2)  # type: ignore[attr-defined]
@@ -1587,7 +1585,7 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     assert core.state.room == "late"
     out = core.receive(Ack("r-9", rename.id), SERVER, REGISTRY_KEY, T0 + 7)
     assert core.state.name == "alicia"
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     # a late refusal changes nothing: failure was already said
     again = core.receive(Refused("r-10", join.id, "no"), SERVER, REGISTRY_KEY, T0 + 8)  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
@@ -1633,7 +1631,7 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
         REGISTRY_KEY,
         T0,
     )
-    assert "[You are now known as alicia.]" in prints(out)
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
     assert core.state.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
@@ -1759,9 +1757,7 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     assert fingerprint(bob_key) in shown.text and ours in shown.text
     out.clear()
     core.line("whois nobody", 0.0, out.append)  # type: ignore[arg-type]
-    assert [a.text for a in out if isinstance(a, pa.Print)] == [
-        "[No user named nobody. Type who to see the names.]"
-    ]
+    assert [a.text for a in out if isinstance(a, pa.Print)] == [NO_USER.format("nobody", "who")]
 
 
 def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
@@ -1778,9 +1774,7 @@ def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     out = run_until(core, T0 + 3.6)
     assert sent(out) == [register] and pa.Exit(1) not in out
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    assert "[Welcome, You are registered.]" in prints(
-        core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 3.7)
-    )
+    assert WELCOME in prints(core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 3.7))
 
 
 def told_busy_once() -> tuple[PeerCore, Register]:
@@ -1796,9 +1790,7 @@ def welcomed(core: PeerCore, register: Register, now: float) -> bool:
     """Whether a Welcome answering `register` at `now` registers `core`."""
     entries = (Entry("alice", *ME, True),)
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, entries, (), ())
-    return "[Welcome, You are registered.]" in prints(
-        core.receive(welcome, SERVER, REGISTRY_KEY, now)
-    )
+    return WELCOME in prints(core.receive(welcome, SERVER, REGISTRY_KEY, now))
 
 
 def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
@@ -1919,7 +1911,7 @@ def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_renam
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     out = core.receive(first_update, SERVER, REGISTRY_KEY, T0 + 0.3)
-    assert core.state.name == "alice" and "[You are now known as alicia.]" not in prints(out)
+    assert core.state.name == "alice" and NOW_KNOWN_AS.format("alicia") not in prints(out)
     assert third in sent(run_until(core, T0 + 1.0))  # still asked: its answer decides
     core.receive(Ack("r-10", third.id), SERVER, REGISTRY_KEY, T0 + 1.1)  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
@@ -1947,7 +1939,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
         "r-6", 6, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 5)
-    assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
+    assert core.state.name == "alicia" and NOW_KNOWN_AS.format("alicia") in prints(out)
 
 
 def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None:
@@ -1963,7 +1955,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     bob = Entry("bob", *BOB, True)
     snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
     out = core.receive(snapshot, SERVER, REGISTRY_KEY, T0 + 20)
-    assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
+    assert core.state.name == "alice" and NOW_KNOWN_AS.format("alice") in prints(out)
     assert core.state.registered and "alice" in core.table and "alicia" not in core.table
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
+from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.retry_rule import REGISTER_ROUND
@@ -26,7 +27,6 @@ from wire.reliable import TIMEOUT
 OTHER = ("127.0.0.1", 5001)
 REGISTRIES = ("127.0.0.1:5000", "127.0.0.1:5001")
 MOVED = "[Registry 127.0.0.1:5000 is not answering; now using 127.0.0.1:5001.]"
-KEPT = "[Kept in your outbox; sent when the server answers.]"
 
 
 def in_a_service() -> PeerCore:
@@ -104,7 +104,7 @@ def test_a_save_given_up_goes_to_the_next_registry_before_one_typed_after_it() -
     core.receive(TableUpdate("r-2", 3, ()), SERVER, REGISTRY_KEY, T0 + 0.05)
     [second] = typed_saves(core, 1, at=T0 + 0.1, first=1)
     out = run_until(core, T0 + 0.11 + ROUND + 0.01)
-    assert prints(out) == ["[Server not responding]", KEPT]
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX]
     out = told_ours_stopped(core, T0 + 2.8)
     assert list(core.outbox) == [first, second]  # the order typed
     assert prints(out) == [MOVED, "[Server is back.]"] and saves_to(out, OTHER) == ["save0"]
@@ -120,7 +120,7 @@ def test_a_registry_silent_keeps_its_peers_until_the_service_says_it_stopped() -
     core = in_a_service()
     [save] = typed_saves(core, 1)
     out = run_until(core, T0 + 600.0 + (EXTRA_ROUNDS + 1) * ROUND + 0.01)
-    assert prints(out) == ["[Server not responding]", KEPT]
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX]
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
     assert list(core.outbox) == [save]
 
@@ -131,7 +131,7 @@ def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() 
     out = core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
     assert [a.message for a in out if isinstance(a, pa.SendStream)] == [save]
     out = run_until(core, T0 + 0.1 + STREAM_WAIT)
-    assert prints(out) == ["[Server not responding]", KEPT] and list(core.outbox) == [save]
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and list(core.outbox) == [save]
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
 
@@ -203,7 +203,7 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
     )
     typed_saves(core, 2)
     out = run_until(core, T0 + 0.02 + ROUND)
-    assert prints(out) == ["[Server not responding]", KEPT] * 2
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] * 2
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
 
@@ -228,4 +228,4 @@ def test_a_peer_offline_moves_when_its_registry_is_silent_a_round_as_nobody_tell
     assert prints(out) == [MOVED]
     assert [a.addr for a in out if isinstance(a, pa.Send) and a.message == register][-1] == OTHER
     out = run_until(core, T0 + 1 + 2 * REGISTER_ROUND + 0.01)  # the other is silent too
-    assert MOVED not in prints(out) and "[Server not responding]" in prints(out)
+    assert MOVED not in prints(out) and SERVER_NOT_RESPONDING in prints(out)

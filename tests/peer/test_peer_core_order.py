@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 
 from peer.core import actions as pa
+from peer.core.direct import RECEIVED_BY
 from peer.core.dispatch import PeerCore
+from peer.core.leaving import OFFLINE_BYE
+from peer.core.renames import NOW_KNOWN_AS
+from peer.core.request_ends import KEPT_IN_OUTBOX
+from peer.core.shared import NO_USER
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.parts_kit import logged
 from tests.peer.retry_rule import heard_for
@@ -157,7 +162,7 @@ def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
     assert isinstance(dereg, Deregister) and not dereg.quitting
     assert pa.Exit(0) not in core.end_of_input(T0)
     out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.001)
-    assert "[You are Offline. Bye.]" in prints(out)
+    assert OFFLINE_BYE in prints(out)
     assert pa.Exit(0) in out
 
 
@@ -174,12 +179,12 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     welcome = Welcome("r-6", register.id, "alice", "tok", 4, own, (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.02)
     # the table of this Welcome holds alice alone: bob is unknown, which is said in order
-    assert "[No user named bob. Type who to see the names.]" in prints(out)
+    assert NO_USER.format("bob", "who") in prints(out)
     [rename] = [m for m in sent(out) if isinstance(m, Rename)]
     out = core.receive(Ack("r-7", rename.id), SERVER, REGISTRY_KEY, T0 + 0.03)
-    assert "[You are now known as alicia.]" in prints(out)
-    assert prints(out).index("[You are now known as alicia.]") < prints(out).index(
-        "[No user named bob. Type who to see the names.]"
+    assert NOW_KNOWN_AS.format("alicia") in prints(out)
+    assert prints(out).index(NOW_KNOWN_AS.format("alicia")) < prints(out).index(
+        NO_USER.format("bob", "who")
     )
 
 
@@ -191,7 +196,7 @@ def test_lines_wait_no_longer_than_the_change_does() -> None:
     out = run_until(core, T0 + ROUND + 0.1)  # the join is given up after five tries
     [chat] = [m for m in sent(out) if isinstance(m, Chat)]
     assert chat.text == "still goes"
-    assert "[Message received by bob.]" in prints(
+    assert RECEIVED_BY.format("bob") in prints(
         core.receive(
             Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + ROUND + 0.2
         )
@@ -226,7 +231,7 @@ def test_a_script_of_only_dereg_exits_once_offline() -> None:
     [dereg] = sent(out)
     assert isinstance(dereg, Deregister) and not dereg.quitting
     out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.02)
-    assert "[You are Offline. Bye.]" in prints(out) and pa.Exit(0) in out
+    assert OFFLINE_BYE in prints(out) and pa.Exit(0) in out
 
 
 def test_a_script_after_a_rename_runs_before_it_quits() -> None:
@@ -414,7 +419,7 @@ def test_what_waits_for_the_registry_is_kept_in_the_order_typed() -> None:
     core.line("send bob are you there?", T0)  # bob is gone, and so is the registry
     core.line("send_all anyone?", T0 + 0.1)
     out = run_until(core, T0 + 6)
-    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert KEPT_IN_OUTBOX in prints(out)
     assert [m.text for m in core.outbox] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
     kept = logged(core.records)
     assert [m.text for m in kept] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
@@ -438,7 +443,7 @@ def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> 
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.01)
     [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
     assert not [m for m in sent(out) if isinstance(m, Chat)]
-    assert "[No user named bob. Type who to see the names.]" not in prints(out)
+    assert NO_USER.format("bob", "who") not in prints(out)
     rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True, BOBS))
     out = core.receive(TableSnapshot("r-2", ask.id, 4, rows, ()), SERVER, REGISTRY_KEY, T0 + 0.02)
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
@@ -455,7 +460,7 @@ def test_lines_typed_after_a_reg_whose_welcome_has_no_table_wait_for_the_new_one
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 1.01)
     [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
     out = core.line("send dave hi", T0 + 1.02)
-    assert "[No user named dave. Type who to see the names.]" not in prints(out)
+    assert NO_USER.format("dave", "who") not in prints(out)
     rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("dave", "127.0.0.1", 6004, True))
     out = core.receive(TableSnapshot("r-7", ask.id, 9, rows, ()), SERVER, REGISTRY_KEY, T0 + 1.03)
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
+from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import logged
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, run_until, sent
@@ -125,8 +126,8 @@ def test_a_line_typed_behind_a_kept_one_still_says_the_registry_is_away() -> Non
     core.line("send_all typed now", T0 + 3)
     # the probe's 5 tries are the typed one's: it is said kept when they run out
     out = run_until(core, T0 + 5.6)
-    assert "[Server not responding]" in prints(out)
-    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert SERVER_NOT_RESPONDING in prints(out)
+    assert KEPT_IN_OUTBOX in prints(out)
     assert not [m for m in sent(out) if isinstance(m, ChannelPost) and m.text == "typed now"]
     assert [m.text for m in core.outbox if isinstance(m, ChannelPost | SaveMessage)] == [
         "first",

@@ -6,7 +6,9 @@ a kept message is said. Lines typed behind a join wait for it meanwhile."""
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.dispatch import ROOMS_DOWN
+from peer.core.request_ends import SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.retry_rule import heard_for
@@ -43,12 +45,12 @@ def test_a_post_unanswered_while_the_registry_relays_is_tried_again_not_kept() -
     [post] = sent(core.line("send_all hello", T0))
     out = with_registry_talking(core, T0 + heard_for(3) - 0.1)
     said = prints(out)
-    assert "[Server not responding]" not in said and not any("Kept" in line for line in said)
+    assert SERVER_NOT_RESPONDING not in said and not any("Kept" in line for line in said)
     assert core.outbox == ()
     copies = [m for m in sent(out) if isinstance(m, ChannelPost)]
     assert len(copies) == 3 * ATTEMPTS - 1  # the first was sent as typed
     out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + heard_for(3) + 0.1)  # type: ignore[attr-defined]
-    assert prints(out) == ["[Message received by Server.]"]
+    assert prints(out) == [RECEIVED_BY_SERVER]
 
 
 def test_a_post_is_given_up_after_its_extra_rounds_and_kept_as_before() -> None:
@@ -56,9 +58,9 @@ def test_a_post_is_given_up_after_its_extra_rounds_and_kept_as_before() -> None:
     sent(core.line("send_all hello", T0))
     end = heard_for(1 + EXTRA_ROUNDS)
     out = with_registry_talking(core, T0 + end - 0.01)
-    assert "[Server not responding]" not in prints(out)
+    assert SERVER_NOT_RESPONDING not in prints(out)
     out = with_registry_talking(core, T0 + end + 0.01, start=T0 + end - 0.01)
-    assert "[Server not responding]" in prints(out)
+    assert SERVER_NOT_RESPONDING in prints(out)
     assert [type(m) for m in core.outbox] == [ChannelPost]
 
 
@@ -69,7 +71,7 @@ def test_a_keepalive_unanswered_for_a_round_is_not_said_when_nothing_else_came()
     assert [m for m in sent(out) if isinstance(m, Keepalive)]
     assert prints(out) == []
     out = run_until(core, T0 + 10 + (1 + EXTRA_ROUNDS) * ROUND + 0.01)
-    assert prints(out) == ["[Server not responding]"]  # the registry is away after all
+    assert prints(out) == [SERVER_NOT_RESPONDING]  # the registry is away after all
 
 
 def in_room_r() -> object:

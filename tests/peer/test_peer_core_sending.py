@@ -6,6 +6,7 @@ from __future__ import annotations
 from unittest.mock import ANY
 
 from peer.core import actions as pa
+from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.dispatch import PeerCore
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.table import Rule
@@ -80,7 +81,7 @@ def test_a_channel_message_is_settled_when_the_registry_has_relayed_it() -> None
     post, out = typed(core, "send_all hello all")
     assert isinstance(post, ChannelPost) and sent(out) == [post]
     out = core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
-    assert settled(core) == [] and "[Message received by Server.]" in prints(out)
+    assert settled(core) == [] and RECEIVED_BY_SERVER in prints(out)
     assert core.parts.leaving.undelivered() == (post,)
     out = core.receive(Relayed("r-6", post.id), SERVER, REGISTRY_KEY, T0)
     assert settled(core) == [post.id] and prints(out) == [] and sent(out) == []  # not acked
@@ -104,7 +105,7 @@ def test_a_channel_outcome_that_overtakes_the_ack_answers_the_post() -> None:
     core, _ = registered()
     post, _ = typed(core, "send_all hello all")
     out = core.receive(Relayed("r-6", post.id), SERVER, REGISTRY_KEY, T0)
-    assert "[Message received by Server.]" in prints(out) and settled(core) == [post.id]
+    assert RECEIVED_BY_SERVER in prints(out) and settled(core) == [post.id]
     assert core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0) == []  # the late Ack: a copy
     later = run_until(core, T0 + OUTCOME_WAIT + 1)
     assert not any(isinstance(m, ChannelPost) for m in sent(later))  # nothing awaited

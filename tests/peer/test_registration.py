@@ -8,7 +8,7 @@ import msgspec
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
-from peer.core.registration import Registration
+from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registration
 from peer.core.renames import Renames
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
@@ -47,10 +47,10 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     assert made.life.phase is Phase.REGISTERED and made.state.token == "new"
     assert pa.Remember("alice", "new") in out
     assert prints(out) == [
-        "[Welcome, You are registered.]",
+        WELCOME,
         "[key line]",
         TABLE_UPDATED,
-        "[You have messages]",
+        YOU_HAVE_MESSAGES,
         "bob: 2023-11-14 22:13 hi",
     ]
     [then] = [a.then for a in out if isinstance(a, pa.OnceShown)]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peer.core import actions as pa
-from peer.core.answers import Answers
+from peer.core.answers import RECEIVED_BY_SERVER, SAVED, Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
-from peer.core.request_ends import ROOMS_DOWN, RequestEnds
+from peer.core.request_ends import KEPT_IN_OUTBOX, ROOMS_DOWN, SERVER_NOT_RESPONDING, RequestEnds
 from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
@@ -82,7 +82,7 @@ def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.answers.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
     r.answers.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
-    assert prints(out) == ["[Message received by Server.]"]
+    assert prints(out) == [RECEIVED_BY_SERVER]
     assert "a-1" in r.made.requests.outcomes
     r.answers.relay_outcome("a-1", T0, out.append)
     assert "a-1" not in r.made.requests.outcomes
@@ -94,7 +94,7 @@ def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
     r.answers.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
     r.answers.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
     r.answers.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
-    assert prints(out) == ["[Messages received by the server and saved]"]
+    assert prints(out) == [SAVED]
 
 
 def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -> None:
@@ -148,8 +148,8 @@ def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.ends.failed(Request(post), T0, out.append, False)
     assert prints(out) == [
-        "[Server not responding]",
-        "[Kept in your outbox; sent when the server answers.]",
+        SERVER_NOT_RESPONDING,
+        KEPT_IN_OUTBOX,
     ]
     assert r.made.settling.outbox == (post,) and r.made.watch.down
 

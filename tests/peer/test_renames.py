@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.renames import Renames
+from peer.core.renames import NOW_KNOWN_AS, Renames
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import Rename
 from wire.names import name_key
@@ -23,7 +23,7 @@ def test_a_rename_is_asked_once_and_done_by_its_answer() -> None:
     assert made.state.name == "alicia" and name_key("alice") in made.state.former
     assert out == [
         pa.Remember("alicia", "tok"),
-        pa.Print("[You are now known as alicia.]", "system"),
+        pa.Print(NOW_KNOWN_AS.format("alicia"), "system"),
     ]
     assert "alicia" in made.table and "alice" not in made.table
 

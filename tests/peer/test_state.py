@@ -142,6 +142,62 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
     assert [p for p in again.problems if "it stays there" in p] and old.exists()
 
 
+def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_once(
+    tmp_path: Path,
+) -> None:
+    from wire.codec import encode
+    from wire.messages import SaveMessage
+
+    held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(encode(held) + b"\n")
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending_path.mkdir()  # (a log that cannot be read)
+    first = kept.load_outbox("tok")
+    assert kept.problems[-1] == (
+        "Your outbox waits for it: what it holds was not sent (it stays there)."
+    )
+    kept.sending_path.rmdir()
+    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+
+
+def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
+    tmp_path: Path,
+) -> None:
+    from wire.codec import encode
+    from wire.messages import SaveMessage
+
+    held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
+    old = tmp_path / "peers" / "alice.outbox"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(encode(held) + b"\n")
+    kept = PeerStateFile(tmp_path, "alice")
+    rewritten_at = kept.sending_path.with_name("alice.sending.tmp")
+    rewritten_at.mkdir()  # (a log that cannot be rewritten, as on a full disk)
+    first = kept.load_outbox("tok")
+    assert kept.problems[-1].startswith("Your outbox waits for it") and old.exists()
+    rewritten_at.rmdir()
+    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+
+
+def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_path: Path) -> None:
+    from peer.core.actions import Sending
+    from wire.codec import encode
+    from wire.messages import ChannelPost, Chat, SaveMessage
+
+    # kept by a run before the kill, then typed in it: a post, and a chat held as its save
+    before = SaveMessage("a-1", "alice", "tok", "bob", "kept from a run before")
+    post = ChannelPost("a-2", "alice", "tok", "sent just before the kill")
+    chat = Chat("a-3", "alice", "bob", "held while the registry was away")
+    save = SaveMessage("a-3", "alice", "tok", "bob", chat.text)
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending.write([Sending(post), Sending(chat), Sending(save, durable=True)], [post])
+    kept.close()
+    (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]
+
+
 def test_an_earlier_outbox_set_aside_keeps_what_was_set_aside_before(tmp_path: Path) -> None:
     from wire.codec import encode
     from wire.messages import ChannelPost

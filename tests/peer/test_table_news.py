@@ -6,7 +6,7 @@ from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
-from peer.core.shared import Shared
+from peer.core.shared import NO_USER, Shared
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
@@ -87,9 +87,7 @@ def test_an_alive_past_our_table_asks_for_the_whole_table() -> None:
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     table_news = news()
     # as send and message say it: the same words, and where to see the names
-    assert table_news.whois("dave") == pa.Print(
-        "[No user named dave. Type who to see the names.]", "error"
-    )
+    assert table_news.whois("dave") == pa.Print(NO_USER.format("dave", "who"), "error")
     assert "has no key yet" in table_news.whois("carol").text
 
 

@@ -18,6 +18,7 @@ from peer.adapter.terminal import (
     rings,
 )
 from peer.core.actions import Print
+from peer.core.change_lines import TABLE_UPDATED
 
 NAMES = ["alice", "bob", "Bobby"]
 ROOMS = ["lobby", "teamchat"]
@@ -153,9 +154,9 @@ def test_the_name_is_coloured_where_it_stands(line: Print, name_part: tuple[str,
 
 
 def test_system_lines_are_dimmed_and_errors_red() -> None:
-    assert fragments(Print("[Client table updated.]", "system"), True)[1] == (
+    assert fragments(Print(TABLE_UPDATED, "system"), True)[1] == (
         "ansibrightblack",
-        "[Client table updated.]",
+        TABLE_UPDATED,
     )
     assert fragments(Print("[No user named x.]", "error"), True)[1][0] == "ansired bold"
 

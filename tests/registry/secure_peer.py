@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import decode_datagram_batch, encode
+from tests.datagrams import messages_of
+from wire.codec import encode
 from wire.messages import Message
 
 Addr = tuple[str, int]
@@ -53,7 +54,7 @@ class SecurePeer:
             for packet, to in opened.send:
                 self.sock.sendto(packet, to)
             if opened.data is not None:
-                return decode_datagram_batch(opened.data)
+                return messages_of(opened.data)
 
     async def connect(self, addr: Addr) -> SecureConnection:
         """A connection to `addr`, its handshake over."""

@@ -17,7 +17,7 @@ from registry.adapter.storage import Storage, StorageError, mail_line
 from registry.adapter.store import FileStore
 from registry.core.actions import DropMail, SaveTable, Send, StoreMail
 from registry.core.table import Table
-from wire.codec import decode_datagram_batch
+from tests.datagrams import messages_of
 from wire.messages import Ack, Saved, StoredMessage
 
 PEER = ("127.0.0.1", 40001)
@@ -238,7 +238,7 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda line: None)
         server.endpoint.outgoing.on_sent = lambda data, addr: datagrams.append(
-            (list(decode_datagram_batch(data)), addr)
+            (list(messages_of(data)), addr)
         )
         saved = Saved("r-2", "s-1", "bob", False, "")
         server.run_actions(

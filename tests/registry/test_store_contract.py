@@ -324,6 +324,28 @@ def test_a_commit_cut_short_before_its_last_write_does_not_continue(tmp_path: Pa
     run(scenario())
 
 
+def test_a_bucket_of_an_earlier_version_continues_when_its_version_was_written_last(
+    tmp_path: Path,
+) -> None:
+    # An earlier version wrote no `unpushed`, and each commit's `version` after its rows: a
+    # bucket whose last write is its version holds whole commits, and its versions go on.
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened_with_rows(servers[0]) as (store, bucket):
+                await store.load(0.0)
+                store.carry_out(SaveTable())
+                await committed(store, table_of("Alice", "Bob"))
+                await bucket.purge("unpushed")  # (as if never written)
+                await bucket.put("version", b"7")
+                kept = (await store.load(0.0)).table
+                assert kept.continues and kept.version == 7 and not kept.unpushed
+                await bucket.put(f"row.{b'carol'.hex()}", b'{"name": "Carol"}')
+                await bucket.delete(f"row.{b'carol'.hex()}")
+                assert not (await store.load(0.0)).table.continues
+
+    run(scenario())
+
+
 def test_a_commit_writes_only_the_rows_named(tmp_path: Path) -> None:
     # The work of a commit follows what changed, not the table's size: in a join storm,
     # writing (and encoding) every row at every commit was O(N) each, O(N^2) in all.

@@ -271,3 +271,12 @@ def test_a_keepalive_saying_no_version_or_ours_is_pushed_nothing() -> None:
     assert watch.heard(ANN, -1, 3, T0) == [] and watch.heard(X2, 3, 3, T0) == []
     assert watch.heard(ANN, 9, 3, T0) == []  # ahead of us: another table's numbering
     assert watch.told(ANN, 3) == 3
+
+
+def test_a_late_keepalive_saying_an_older_version_moves_nothing_back() -> None:
+    watch, _ = _watch_at(6)
+    watch.welcomed(ANN, "ann-key", 4)
+    [(_, caught_up)] = watch.heard(ANN, 4, 6, T0)  # (5 and 6, in one update)
+    assert watch.acked([caught_up.id], ANN, 6, T0 + 0.1)[0]
+    # the keepalive that said 4, sent before that push, arrives after its ack
+    assert watch.heard(ANN, 4, 6, T0 + 0.2) == [] and watch.told(ANN, 6) == 6

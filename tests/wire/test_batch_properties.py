@@ -1,4 +1,4 @@
-"""Several messages in one datagram: pack_datagrams and decode_datagram_batch."""
+"""Several messages in one datagram: pack_datagrams, and what reads them (decode_datagram)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wire_strategies import assert_valid_message, dataclass_strategy
 
+from tests.datagrams import messages_of
 from tests.hypothesis_profiles import examples
-from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
+from wire.codec import encode, fits_datagram, pack_datagrams
 from wire.errors import DecodeError
 from wire.limits import MAX_DATAGRAM
 from wire.messages import MESSAGE_TYPES, Message
@@ -26,7 +27,7 @@ def test_packing_keeps_every_message_in_order_within_the_size_limit(
 ) -> None:
     packets = pack_datagrams([encode(m) for m in messages])
     assert all(len(p) <= MAX_DATAGRAM for p in packets)
-    assert [m for p in packets for m in decode_datagram_batch(p)] == messages
+    assert [m for p in packets for m in messages_of(p)] == messages
     # one message alone travels as itself, readable by the single-message decoder too
     if len(messages) == 1:
         assert packets == [encode(messages[0])]
@@ -37,7 +38,7 @@ def test_packing_keeps_every_message_in_order_within_the_size_limit(
 def test_garbage_batches_give_messages_or_the_decode_error(data: bytes) -> None:
     for prefix in (b"", b"["):
         try:
-            messages = decode_datagram_batch(prefix + data)
+            messages = messages_of(prefix + data)
         except DecodeError:
             continue
         for message in messages:
@@ -48,7 +49,7 @@ def test_a_batch_with_one_bad_member_is_refused_whole() -> None:
     good = encode(MESSAGE_TYPES["Ack"]("a-1", "r-1"))  # type: ignore[call-arg]
     for bad in (b"[" + good + b",1]", b"[]", b"[" + good + b',{"t":"Nope"}]'):
         try:
-            decode_datagram_batch(bad)
+            messages_of(bad)
         except DecodeError:
             continue
         raise AssertionError(f"accepted {bad!r}")

@@ -355,9 +355,9 @@ def test_one_given_up_and_started_again_keeps_its_place_oldest_first() -> None:
     assert r.renew(1.0, every=True) == ["A", "B"]  # even one sent at that time
     r.again("c", "C", 1.0)  # not given up by the last due: as start, last
     assert r.items() == ["A", "B", "C"]
-    assert list(r.ids) == ["a", "b", "c"]  # the view of the ids follows, in that order
+    assert list(r.waiting) == ["a", "b", "c"]  # the view of what waits follows, in that order
     r.answer("b")
-    assert "b" not in r.ids and "a" in r.ids and len(r.ids) == len(r) == 2
+    assert "b" not in r.waiting and "a" in r.waiting and len(r.waiting) == len(r) == 2
 
 
 def test_a_request_renewed_twice_at_one_instant_is_due_once_each_time() -> None:

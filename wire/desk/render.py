@@ -33,6 +33,13 @@ PLACE = "number {} in the queue"
 #: How a waiting person is told their place changed (with the estimate after it).
 NOW_AT = f"You are now {PLACE}"
 WELCOME_BACK = "Welcome back: your place was kept"
+YOUR_TURN = "It is your turn: you are talking to"
+
+
+def ahead_of_you(ahead: int) -> str:
+    """How the answer to `.queue` begins: how many people wait ahead."""
+    people = f"{ahead} {'person is' if ahead == 1 else 'people are'}" if ahead else "Nobody is"
+    return f"{people} ahead of you"
 
 
 def render_operator(message: DeskMessage) -> list[str]:
@@ -125,15 +132,13 @@ def render_person(message: DeskMessage) -> list[str]:
             next_ = ": you are next" if p.position == 1 else ""
             return [f"[{NOW_AT.format(p.position)}{next_} (estimated wait: {estimate}).]"]
         case DeskPosition() as p:  # the answer to `.queue`
-            ahead = p.position - 1
-            people = f"{ahead} {'person is' if ahead == 1 else 'people are'}"
             return [
-                f"[{people if ahead else 'Nobody is'} ahead of you; you have waited "
+                f"[{ahead_of_you(p.position - 1)}; you have waited "
                 f"{format_duration(p.waited)}; estimated wait: {format_estimate(*p.estimate)}.]"
             ]
         case DeskServed(operator=operator):
             return [
-                f"[It is your turn: you are talking to {clean(operator)}. Type a message and "
+                f"[{YOUR_TURN} {clean(operator)}. Type a message and "
                 "press Enter; .end ends the session.]"
             ]
         case DeskLine(sender=sender, text=text):

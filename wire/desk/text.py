@@ -30,6 +30,10 @@ TOPICS: dict[int, str] = {
 ALL_TOPICS: tuple[int, ...] = tuple(TOPICS)
 #: Topics after which the person is asked to describe the problem ("You May Need to Describe").
 DESCRIBE_TOPICS = frozenset({3})
+#: Goodbyes: leaving the waiting room; a session's end, to the other side and to the person.
+YOU_LEFT = "You left the waiting room."
+ENDED = "{} ended the session."
+ENDED_TO_PERSON = "{} ended the session. Take care."
 #: How a refusal says an operator of that name is on duty already.
 ALREADY_ON_DUTY = "is already on duty"
 #: Topics that get the crisis notice before anything else.

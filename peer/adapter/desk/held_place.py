@@ -42,7 +42,7 @@ class HeldPlace:
         folder = root / "desk"
         try:
             secret = _secret(folder)
-        except OSError:
+        except (OSError, KeyFileError):
             secret = b""  # a read-only home only costs the restart feature
         self.path = folder / f"{place_name(secret, label)}.json"
         self._usable = bool(secret)
@@ -82,18 +82,13 @@ class HeldPlace:
 
 def _secret(folder: Path) -> bytes:
     """The secret kept in `folder`, made when there is none; a damaged one is replaced (it only
-    loses the places held under it). Raises OSError, as for one that cannot be read now (kept
-    for a later start)."""
-    path = folder / SECRET_FILE
+    loses the places held under it). Raises OSError (one that cannot be read now is kept for
+    a later start), KeyFileError (damaged again meanwhile, by another start)."""
     try:
         return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
     except KeyFileError:
-        read_bytes(path)  # (one that cannot be read: OSError, and kept)
-    path.unlink()
-    try:
-        return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
-    except KeyFileError as exc:  # (damaged again meanwhile, by another start)
-        raise OSError(str(exc)) from None
+        (folder / SECRET_FILE).unlink()
+    return load_or_make_key(folder, SECRET_FILE)[0].private_bytes_raw()
 
 
 def place_name(secret: bytes, label: str) -> str:

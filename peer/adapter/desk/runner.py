@@ -36,7 +36,6 @@ from peer.core.desk.actions import (
     SetPrompt,
     Show,
 )
-from secure.keys import load_or_make_key
 from secure.stream import SecureStream
 from wire.desk.messages import DeskMessage
 from wire.errors import DecodeError, OtherVersion
@@ -80,20 +79,18 @@ Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
     """`client` names the program; `places`, the held-place folder; `screen`, a stand-in
-    terminal; `keys`, our key pair's folder (None: this run's); `registry_key` None: none
-    answered."""
+    terminal; `key`, our key pair (None: this run's); `registry_key` None: none answered."""
 
     client: str
     tty: bool = False
     places: Path | None = None
     screen: Screen | None = None
-    keys: Path | None = None
+    key: X25519PrivateKey | None = None
     registry_key: bytes | None = None
 
 
 class DeskRunner:
     def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
-        keys = settings.keys
         self.core = core
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
@@ -105,7 +102,7 @@ class DeskRunner:
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
         self._stream: SecureStream | None = None  # the connection's secure session
-        self._static = load_or_make_key(keys / "desk")[0] if keys is not None else None
+        self._static = settings.key
         self._registry = settings.registry_key
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None

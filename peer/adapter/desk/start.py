@@ -9,7 +9,9 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from disk.files import InUse, default_dir, hold_lock, private_folder
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from disk.files import InUse, default_dir, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path, read_key
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
@@ -18,7 +20,7 @@ from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
-from secure.keys import KEY_FILE, Pins
+from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
 from wire.ids import IdMaker
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -53,13 +55,13 @@ async def run_desk_client(
 ) -> int:
     """Ask the help desk at `desk` for help; the exit status. Never raises."""
 
-    async def run(key: bytes | None) -> int:
+    async def run(key: bytes | None, static: X25519PrivateKey) -> int:
         core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
         settings = RunnerSettings(
             client="help desk client",
             tty=stdin_is_tty,
             places=state_dir,
-            keys=state_dir,
+            key=static,
             registry_key=key,
         )
         return await DeskRunner(core, settings).run()
@@ -78,12 +80,12 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
 ) -> int:
     """Serve at the desk at `desk` as `name`; the exit status. Never raises."""
 
-    async def run(registry_key: bytes | None) -> int:
+    async def run(registry_key: bytes | None, static: X25519PrivateKey) -> int:
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
         client = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
         core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), client)
         settings = RunnerSettings(
-            client="operator client", tty=stdin_is_tty, keys=state_dir, registry_key=registry_key
+            client="operator client", tty=stdin_is_tty, key=static, registry_key=registry_key
         )
         code = await DeskRunner(core, settings).run()
         _remember_authorised(state_dir, key, core, registry_key)
@@ -99,21 +101,26 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
     busy: str,
     where: tuple[str, int],
     trust: ContactRule,
-    run: Callable[[bytes | None], Awaitable[int]],
+    run: Callable[[bytes | None, X25519PrivateKey], Awaitable[int]],
 ) -> int:
     """A desk client's run: `root` private and its `lock` held (else `busy` said, `{root}` and
-    `{pid}` filled in: 1), the registry at `where` trusted (else 1), then `run` with its key."""
+    `{pid}` filled in: 1), our key usable (else said: 1), the registry at `where` trusted (else
+    1), then `run` with its key and ours."""
     with contextlib.suppress(OSError):  # (one that cannot be made is left to the lock)
         tightened = private_folder(root)
         if tightened:
             print(f">>> [{tightened}]", flush=True)
     try:
+        static = load_or_make_key(root / "desk")[0]
         held = hold_client_lock(root, lock)
     except InUse as other:
         print(f">>> [{busy.format(root=root, pid=other.by)}]", flush=True)
         return 1
+    except (KeyFileError, OSError) as exc:  # (a damaged one: said what to do)
+        print(f">>> [Cannot use your key: {os_reason(exc)}]", flush=True)
+        return 1
     try:
-        return await run(await desk_registry_key(root, *where, trust))
+        return await run(await desk_registry_key(root, *where, trust), static)
     except Untrusted:
         return 1
     finally:

@@ -4,15 +4,14 @@ transfers' modules are a tenth of a peer's start (peer/adapter/files/service.py)
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from net.served_stream import Handed
 from peer.core.actions import Print
-from secure.stream import SecureStream
 from wire.messages import Entry, Message
 
 if TYPE_CHECKING:
@@ -79,17 +78,9 @@ class FilesOnDemand:
         """A file datagram whose key the table binds to `message.sender`."""
         self._made().received(message, key)
 
-    async def serve(
-        self,
-        first: Message,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        more: Sequence[Message] = (),
-    ) -> None:
+    async def serve(self, handed: Handed) -> None:
         """A connection whose first message is a FileWant (FileService.serve)."""
-        await self._made().serve(first, decoder, reader, writer, more=more)
+        await self._made().serve(handed)
 
     def close(self) -> None:
         if self._service is not None:

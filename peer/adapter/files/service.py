@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.structs import replace
 
 from disk.files import os_reason, read_bytes, replace_durably
+from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost
 from peer.adapter.files.pull import Puller
@@ -38,7 +39,6 @@ from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.ids import IdMaker
 from wire.keys import key_from_text, key_text
-from wire.messages import Message
 
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
@@ -104,16 +104,9 @@ class FileService:
         """A file datagram whose key the table binds to `message.sender`."""
         self._run(lambda now, emit: self.core.received(message, key_text(key), now, emit))
 
-    async def serve(
-        self,
-        first: Message,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        more: Sequence[Message] = (),
-    ) -> None:
+    async def serve(self, handed: Handed) -> None:
         """A connection whose first message is a FileWant: the bytes asked for, or why not."""
+        first, decoder, writer = handed.first, handed.decoder, handed.writer
         assert isinstance(first, FileWant) and decoder.remote_key is not None
         key = key_text(decoder.remote_key)
         found: list[Transfer | str] = []
@@ -141,7 +134,7 @@ class FileService:
         if task is not None:
             self._tasks[transfer.number] = task
         try:
-            conn = Connection(decoder, reader, writer)
+            conn = Connection(decoder, handed.reader, writer)
             ended = await send_file(transfer, first.offset, conn, progress)
         finally:
             decoder.close()

@@ -33,7 +33,7 @@ from wire.version import WIRE_VERSION
 CRISIS_NOTICE_WAIT = 2.0
 
 PERSON_HELP = (
-    "[.queue shows how many are ahead and the estimated wait; .quit (or Ctrl-C) leaves;",
+    "[.queue shows where you stand; .quit (or Ctrl-C) leaves;",
     " once you are served, type a message and press Enter; .end ends the session.]",
 )
 

@@ -11,7 +11,7 @@ import contextlib
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from nats.aio.client import Client
@@ -20,6 +20,7 @@ from nats.aio.subscription import Subscription
 
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
+from net.served_stream import Handed
 from net.stream_slots import MAX_STREAMS
 from registry.adapter.cluster.delivery import Delivery
 from registry.adapter.cluster.link import (
@@ -283,19 +284,12 @@ class Follower:
         )
         return True
 
-    async def _desk_asked(
-        self,
-        first: Message,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        more: Sequence[Message] = (),
-    ) -> None:
+    async def _desk_asked(self, handed: Handed) -> None:
         """A help-desk client asked here: it is told where the desk is, with the service's
         registries (DeskRegistries), and the connection closed. While no registry decides,
         the answer waits up to DESK_WAIT seconds for one; with none by then, or should this
         registry take the lead meanwhile, the desk is said to be here."""
+        decoder, reader, writer = handed.decoder, handed.reader, handed.writer
         here, desk, registries = await self._desk()
         try:
             waited = 0.0

@@ -6,8 +6,9 @@ read or wrote (compare-and-set): a registry that no longer decides finds out by 
 A write unacknowledged in time may be stored all the same: a row found holding the text this
 store tried to write is taken as written, not as another registry's. Keys: `row.<name key in
 hex>`, `version` and `unpushed` in CHATAPP_TABLE (each commit writes `unpushed` last: a new
-lead continues the table's versions only when it is the bucket's last write); `<owner>.<sender,
-id>` (each in hex) in CHATAPP_MAIL, a stored message: stored again, its one copy is replaced.
+lead continues the table's versions only when it is the bucket's last write, or `version` in a
+bucket without it); `<owner>.<sender, id>` (each in hex) in CHATAPP_MAIL, a stored message:
+stored again, its one copy is replaced.
 """
 
 from __future__ import annotations
@@ -116,8 +117,10 @@ class JetStreamStore:
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
-        version = self._version = rows.pop("version", (0, b"0"))[1]
-        unpushed = rows.pop("unpushed", (-1, b""))
+        written, version = rows.pop("version", (0, b"0"))
+        self._version = version
+        # a bucket of an earlier version has no `unpushed`: it wrote `version` after the rows
+        unpushed = rows.pop("unpushed", (written, b"[]"))
         read = {
             key: (revision, json.loads(value))
             for key, (revision, value) in rows.items()
@@ -127,7 +130,7 @@ class JetStreamStore:
         self._rows = {key: (revision, _row_bytes(row)) for key, (revision, row) in read.items()}
         data = {"version": int(version), "names": [row for _, row in read.values()]}
         if unpushed[0] == (await self._table.status()).stream_info.state.last_seq:
-            data["unpushed"] = json.loads(unpushed[1])  # (the last write: the rows pushed known)
+            data["unpushed"] = json.loads(unpushed[1])  # (the last write: the commit was whole)
         try:
             table = Table.from_json(data, now)
         except (ValueError, KeyError, TypeError) as exc:

@@ -14,7 +14,7 @@ import msgspec
 
 from disk.operator_key import key_path, load_or_create_key
 from net.listener import enable_keepalive, has_hung_up
-from net.served_stream import Frames, LateFrame
+from net.served_stream import Frames, Handed, LateFrame
 from net.wake import WakeTimer
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
@@ -116,17 +116,9 @@ class DeskService:
         self._timer.cancel()
         await asyncio.sleep(0)  # the transports flush their last frames
 
-    async def handle_connection(
-        self,
-        first: Message,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        *,
-        more: Sequence[Message] = (),
-    ) -> None:
-        """Own one desk connection until it ends: `first` and `more` decoded already by its
-        secure session `decoder`. Never raises but CancelledError."""
+    async def handle_connection(self, handed: Handed) -> None:
+        """Own one desk connection until it ends. Never raises but CancelledError."""
+        first, decoder, reader, writer = handed.first, handed.decoder, handed.reader, handed.writer
         if not self._started and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
@@ -142,7 +134,7 @@ class DeskService:
                 registries = tuple(self.registries())
                 if registries:
                     self._write(conn, DeskRegistries(self._new_id(), "", registries))
-                pending: list[Message] = [first, *more, *decoder.feed(b"")]
+                pending: list[Message] = [first, *handed.more, *decoder.feed(b"")]
                 frames = Frames(decoder, reader, None, begun=decoder.pending > 0)
                 reason = await self._converse(conn, pending, frames)
         except (ConnectionError, OSError) as exc:

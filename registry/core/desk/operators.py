@@ -9,7 +9,7 @@ from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions, already_over
 from registry.core.desk.state import DeskState, Operator
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskLook, DeskOperator, DeskServe
-from wire.desk.text import ALREADY_ON_DUTY, MAX_DESK_LINE, TOPICS, topics_text
+from wire.desk.text import ALREADY_ON_DUTY, ENDED_TO_PERSON, MAX_DESK_LINE, TOPICS, topics_text
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
 from wire.refusals import RefusalCode
@@ -133,7 +133,7 @@ class Duty:
             return
         ending = Ending(
             "ended by the operator",
-            to_person=f"{operator.name} ended the session. Take care.",
+            to_person=ENDED_TO_PERSON.format(operator.name),
             to_operator=f"Session with {clean(session.person.name)} ended.",
         )
         self._sessions.end(session, now, ending, emit)

@@ -30,8 +30,11 @@ from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_prob
 from wire.desk.text import (
     CRISIS_REASONS,
     DANGER_MARK,
+    ENDED,
+    ENDED_TO_PERSON,
     MAX_DESK_LINE,
     TOPICS,
+    YOU_LEFT,
     crisis_reason,
     description_problem,
     format_estimate,
@@ -241,7 +244,7 @@ class Persons:
                 "connection was lost)"
             )
             emit(s.log(line, held))
-            said = "You left the waiting room."
+            said = YOU_LEFT
         s.goodbye(conn, said, "gave up a place", emit)
 
     def where(self, person: Person, msg: DeskLook, now: float, emit: Emit) -> None:
@@ -299,15 +302,15 @@ class Persons:
         elif session is not None:
             ending = Ending(
                 "ended by the person",
-                to_person="You ended the session. Take care.",
-                to_operator=f"{clean(person.name)} ended the session.",
+                to_person=ENDED_TO_PERSON.format("You"),
+                to_operator=ENDED.format(clean(person.name)),
             )
             self._sessions.end(session, now, ending, emit)
         else:
             s.remove_waiting(person)
             s.conns.pop(conn, None)
             emit(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
-            s.goodbye(conn, "You left the waiting room.", "left the waiting room", emit)
+            s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:
