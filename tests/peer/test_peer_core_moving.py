@@ -58,8 +58,8 @@ def typed_saves(core: PeerCore, count: int, at: float = T0, first: int = 0) -> l
 
 
 def told_ours_stopped(core: PeerCore, at: float) -> list[pa.Action]:
-    """The service's news, from OTHER, that SERVER stopped."""
-    news = Restarted("o-1", REGISTRIES)
+    """The service's news, from OTHER, that SERVER stopped: its list leaves SERVER out."""
+    news = Restarted("o-1", ("127.0.0.1:5001",))
     return core.receive(news, OTHER, honest_key(core, news, OTHER), at)
 
 
@@ -144,9 +144,21 @@ def test_a_late_answer_from_the_registry_left_is_taken_and_moves_nobody_back() -
     out = core.receive(late, SERVER, honest_key(core, late, SERVER), T0 + 0.6)
     assert prints(out) == [] and saves_to(out, OTHER) == ["save1"]  # taken; still at OTHER
     # only the service's news that a registry stopped moves a peer
-    news = Restarted("r-10", REGISTRIES)
+    news = Restarted("r-10", ("127.0.0.1:5000",))
     out = core.receive(news, SERVER, honest_key(core, news, SERVER), T0 + 0.7)
     assert prints(out) == ["[Registry 127.0.0.1:5001 is not answering; now using 127.0.0.1:5000.]"]
+
+
+def test_news_from_another_registry_that_lists_ours_moves_nobody() -> None:
+    # a new lead tells every peer the service's registries, some through no registry of
+    # theirs yet (a route not learnt, or datagrams held up in a registry that was paused):
+    # while the list names ours, ours runs, and the peer stays where it is
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    news = Restarted("o-1", REGISTRIES)
+    out = core.receive(news, OTHER, honest_key(core, news, OTHER), T0 + 0.5)
+    assert prints(out) == [] and core.server == SERVER
+    assert saves_to(out, OTHER) == [] and list(core.outbox) == [save]
 
 
 def test_a_late_answer_from_the_registry_left_does_not_say_the_one_in_use_is_back() -> None:
