@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from bench.common import HOST, ROOT, Helper, Table, free_port, keep_logs, scratch_folder
-from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _s, _until, ours
+from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _per_peer, _s, _until, ours
 
 
 def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -168,6 +168,8 @@ def service(
             total["cpu"] - before,
             rows=int(total["rows"]),
             datagrams=int(total["datagrams"]),
+            registers=int(total["registers"]),
+            initiations=int(total["initiations"]),
         )
         moved = int(total["moved"])
         if os.environ.get("BENCH_PROFILE"):
@@ -221,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "MB to NATS", "service / one",
          "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
+         "a peer sent registrations, handshakes: one / service",
          "one registry restarted: all back", "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
@@ -246,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
                 f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
                 f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
+                f"{_per_peer(one, count)} / {_per_peer(join, count)}",
                 f"{_s(restarted.took)} ({restarted.done:,} / {restarted.gave_up})",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )

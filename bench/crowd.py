@@ -71,9 +71,11 @@ async def crowd(args: argparse.Namespace) -> None:
         if not line.text.startswith("[Client table updated"):
             said(f"{peer.name} {line.text}")
 
+    sent = [0, 0]  # registrations, and handshakes begun (initiations), the peers sent
     for peer in peers:
         peer.listeners.append(shown)
         _watch_registry(peer, heard, mark, tables)
+        _count_sent(peer, sent)
 
     def report() -> None:
         # What the peers hold is frozen out of the cyclic collector's sight: thousands of
@@ -102,6 +104,8 @@ async def crowd(args: argparse.Namespace) -> None:
                 "since": tables[1],
                 "rows": tables[2],
                 "datagrams": tables[3],
+                "registers": sent[0],
+                "initiations": sent[1],
                 "cpu": cpu.user + cpu.system,
                 "gc_cpu": collecting[0],
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -224,3 +228,34 @@ def _count(message: Any, tables: list[int]) -> None:
     elif kind is not TableUpdate:
         return
     tables[2] += len(message.entries)
+
+
+def _count_sent(peer: Any, sent: list[int]) -> None:
+    """Count in `sent` the registrations `peer` sends (copies included), and the
+    initiations of handshakes its channel sends (resent ones included)."""
+    endpoint = peer.node.endpoint
+
+    def on_sent(data: bytes, addr: Any) -> None:
+        sent[0] += data.startswith(b'{"t":"Register"')
+
+    endpoint.outgoing.on_sent = on_sent
+    endpoint.channel = _Counted(endpoint.channel, sent)
+
+
+class _Counted:
+    """A peer's secure channel, the initiations it sends counted in `sent[1]`."""
+
+    def __init__(self, channel: Any, sent: list[int]) -> None:
+        self._channel, self._sent = channel, sent
+        self.static, self.public, self.dropped = channel.static, channel.public, channel.dropped
+        self.open, self.ask_key = channel.open, channel.ask_key
+
+    def __getattr__(self, name: str) -> Any:  # (what the endpoint asks beside the protocol)
+        return getattr(self._channel, name)
+
+    def seal(self, data: bytes, addr: Any, key: bytes, now: float) -> list[tuple[bytes, Any]]:
+        from secure.channel import INITIATION
+
+        out: list[tuple[bytes, Any]] = self._channel.seal(data, addr, key, now)
+        self._sent[1] += sum(packet[0] == INITIATION for packet, _ in out)
+        return out

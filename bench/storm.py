@@ -62,6 +62,8 @@ class Storm:
     rows: int = 0  # rows the peers took, in updates and tables
     datagrams: int = 0  # datagrams (or messages over TCP) the peers took from the registry
     collector: float = 0.0  # of the clients' CPU, the cyclic collector's
+    registers: int = 0  # registrations the peers sent, copies included
+    initiations: int = 0  # handshakes the peers began, resent ones included
 
 
 def _cpu_of(pid: int) -> float:
@@ -152,6 +154,8 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
             rows=int(total["rows"]),
             datagrams=int(total["datagrams"]),
             collector=total["gc_cpu"] - collected,
+            registers=int(total["registers"]),
+            initiations=int(total["initiations"]),
         )
         if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
             registry.ask("profile")  # (killed below: its profile is written now)
@@ -198,6 +202,11 @@ def ngircd(count: int) -> tuple[float, float, float]:
         )
 
 
+def _per_peer(join: Storm, count: int) -> str:
+    """What a peer sent in `join` on average: registrations and handshakes begun."""
+    return f"{join.registers / count:.2f}, {join.initiations / count:.2f}"
+
+
 def _s(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds == seconds else "not done"
 
@@ -225,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
             "done / gave up",
             "tables taken: whole / since, rows a peer, MB a crowd",
             "CPU s: registry / peers (collector)",
+            "a peer sent: registrations, handshakes",
             "restart: all back",
             "done of registered / gave up",
             "back in 1 / 2 / 5 / 10 s",
@@ -246,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{join.done:,} / {join.gave_up}",
                 f"{join.tables:,} / {join.since:,}, {join.rows / count:,.0f}, {join.peers_mb:.0f}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f} ({join.collector:.1f})",
+                _per_peer(join, count),
                 _s(restart.took),
                 f"{restart.done:,} of {join.registered:,} / {restart.gave_up}",
                 restart.spread,

@@ -31,6 +31,7 @@ from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
 from peer.core.actions import Print
 from peer.core.direct import RECEIVED_BY
+from wire.version import build_name
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 #: The program's own folders: what a call into counts.
@@ -125,6 +126,14 @@ def test_a_direct_message_walks_no_further_than_it_did() -> None:
     assert again == calls, _described(again)  # from a settled state, the walk is one
     assert len(calls) <= MOST_CALLS, _described(calls)
     assert len(files) <= MOST_FILES, _described(calls)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
+def test_a_compiled_direct_message_runs_none_of_our_code_interpreted() -> None:
+    # every module on the walk is in setup.py's COMPILED: the profiler sees no call of ours
+    calls, again = asyncio.run(_walk())
+    assert calls == again == [], _described(calls + again)
 
 
 async def _first_message() -> tuple[bool, int]:

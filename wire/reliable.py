@@ -56,6 +56,7 @@ class Pending(Struct, Generic[T]):
     sent: int  # copies its round has sent
     wait: float  # the wait after each copy of its round
     deadline: float  # when the wait after its last copy is over
+    back_off_to: float = 0.0  # > 0: each copy of a round waits twice the last, up to this
 
 
 class Retransmitter(Generic[T]):
@@ -100,14 +101,16 @@ class Retransmitter(Generic[T]):
         pending.wait = self.timeout if self.round_trip is None else self.round_trip.rto
         self._arm(pending, now)
 
-    def start(self, key: str, item: T, now: float) -> None:
+    def start(self, key: str, item: T, now: float, back_off_to: float = 0.0) -> None:
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
-        counts its copies: this one is not a sample)."""
+        counts its copies: this one is not a sample). With `back_off_to`, each copy of a
+        round waits twice as long as the one before, up to that (RFC 6298 5.5)."""
         # (`_round`, written out: every message sent)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
         deadline, tie, pending = now + wait, next(self._seq), self._pending.get(key)
         if pending is None:
-            pending = self._pending[key] = Pending(key, item, tie, now, 1, 1, wait, deadline)
+            pending = Pending(key, item, tie, now, 1, 1, wait, deadline, back_off_to)
+            self._pending[key] = pending
         else:
             pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
             pending.sent, pending.wait, pending.deadline = 1, wait, deadline
@@ -116,15 +119,16 @@ class Retransmitter(Generic[T]):
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
 
-    def again(self, key: str, item: T, now: float) -> None:
+    def again(self, key: str, item: T, now: float, back_off_to: float = 0.0) -> None:
         """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
         gave up on keeps its place among the items waiting, oldest first (else as `start`)."""
         seq = self._given_up.get(key)
         if seq is None:
-            self.start(key, item, now)
+            self.start(key, item, now, back_off_to)
             self._pending[key].copies += 1  # a copy of what went before
             return
-        pending = self._pending[key] = Pending(key, item, seq, now, 0, 0, 0.0, now)
+        pending = Pending(key, item, seq, now, 0, 0, 0.0, now, back_off_to)
+        self._pending[key] = pending
         ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
         self._pending.clear()  # the same dict, reordered: `waiting` is it
         self._pending.update(ordered)
@@ -169,6 +173,8 @@ class Retransmitter(Generic[T]):
                 failed.append(pending.item)
             else:
                 pending.sent, pending.copies = pending.sent + 1, pending.copies + 1
+                if pending.back_off_to:
+                    pending.wait = min(2 * pending.wait, pending.back_off_to)
                 self._arm(pending, now)
                 again.append(pending.item)
         return again, failed

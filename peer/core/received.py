@@ -118,14 +118,16 @@ class Received:
 
     def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
         """The registry's `message` from `addr` to its handler: Restarted from another
-        registry of the service moves us to it (ours stopped); anything else from one is only
-        late, and says nothing of ours. The `first` of a datagram says ours is heard from."""
+        registry of the service whose list leaves ours out moves us to it (ours stopped);
+        anything else from one is only late, and says nothing of ours. The `first` of a
+        datagram says ours is heard from."""
         shared = self._shared
-        if addr != shared.requests.server and isinstance(message, Restarted):
+        server = shared.requests.server
+        if addr != server and isinstance(message, Restarted):
             shared.learn_registries(message.registries)  # (first: it names its sender)
-            if addr in shared.registries:
+            if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
-        late = addr != shared.requests.server and addr in shared.registries
+        late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)
         back = first and not late and self._heard(now, emit)
         handler = self.from_registry.get(type(message))
         if handler is not None:

@@ -153,7 +153,7 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
-        if failed and self._gone(failed) and self._move_on(emit):
+        if failed and not shared.life.registered and self._gone(failed) and self._move_on(emit):
             self._send_moved(failed, now, emit)
             again, failed = [], []
         elif failed and shared.tried and not shared.watch.down:
@@ -203,7 +203,7 @@ class RegistryLink:
         return True
 
     def moved(self, addr: Addr, emit: Emit) -> None:
-        """Another registry of the service reaches us now (ours stopped): use it."""
+        """The service says ours stopped, from `addr`, another of its registries: use it."""
         shared = self._shared
         old = shared.requests.server
         shared.requests.move_to(addr)
@@ -212,7 +212,8 @@ class RegistryLink:
 
     def _gone(self, given_up: list[Request]) -> bool:
         """Whether the registry sent nothing during the last round of one of `given_up`: it
-        is gone. One heard from is only slow, and keeps its peers."""
+        is gone, for a peer not registered (one registered, the service tells). One heard
+        from is only slow, and keeps its peers."""
         heard = self._shared.watch.heard_at
         return any(heard <= request.since for request in given_up)
 

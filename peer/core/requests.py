@@ -43,6 +43,10 @@ GIVEN_UP_KEPT = 16
 #: during the last: it runs, and the copies or their answers were lost (see `due`). At 30%
 #: loss a round fails about once in 30; four in a row, once in a million.
 EXTRA_ROUNDS = 3
+#: The longest wait between two copies of a registration: each waits twice the one before,
+#: from the round trip's timeout (0.5 s), so that a registry slow to answer a join storm is
+#: sent fewer copies (each a Welcome again, and a handshake again).
+REGISTER_BACK_OFF = 2.0
 #: The pace of what the user types: below the registry's flood gate (wire.limits), which
 #: also counts acks, keepalives and retries; a script's lines wait here, in order.
 PACE_RATE = REGISTRY_RATE * 0.8
@@ -287,9 +291,14 @@ class Requests:
         return False
 
     def _start(self, request: Request, now: float, again: bool = False) -> None:
-        """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
+        """`request` was sent at `now`: a round of tries begins (`again`: after `due`). A
+        registration's copies wait longer and longer (REGISTER_BACK_OFF)."""
         request.since, key, sent = now, request.message.id, self._sent
-        sent.again(key, request, now) if again else sent.start(key, request, now)
+        back_off_to = REGISTER_BACK_OFF if type(request.message) is Register else 0.0
+        if again:
+            sent.again(key, request, now, back_off_to)
+        else:
+            sent.start(key, request, now, back_off_to)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round; `moved`: even

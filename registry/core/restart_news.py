@@ -30,10 +30,13 @@ class RestartNews:
         self._telling: dict[str, int] = {}
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
-        """Tell `records` (online) the news, with the service's registries as they are now."""
+        """Tell `records` (online) the news, with the service's registries as they are now,
+        before the peers still waiting for earlier news: the peers of a registry gone are
+        told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
-        self._waiting.update((name_key(record.name), 1) for record in records)
+        first = {name_key(record.name): 1 for record in records}
+        self._waiting = first | {k: n for k, n in self._waiting.items() if k not in first}
         self._s.feed.hold(records)
         self._tell(now, emit)
 

@@ -306,9 +306,9 @@ def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
 ) -> None:
     # Where the node led a bucket, JetStream stores nothing until the others elect a leader
     # (seconds, more on a loaded machine), and a registry answers nothing it has not stored:
-    # every registry of the service is silent at once. A peer then moves on each silent
-    # round, as from registries gone (docs/GUIDE.md); what counts is that nothing is lost
-    # or shown twice.
+    # every registry of the service is silent at once, and its peers wait for it (moving
+    # only when the service says theirs stopped); what counts is that nothing is lost or
+    # shown twice.
     with nats_cluster(tmp_path / "nats3", size=3) as nodes:
         burst_through_a_fault(chat, nodes, lambda _: nodes[2].kill())
 

@@ -5,10 +5,15 @@ heard from keeps it (only an answer that needed copies makes it longer)."""
 
 from __future__ import annotations
 
+from peer.core.requests import REGISTER_BACK_OFF
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: A round of tries, from a request's first copy to its end, the registry never measured.
 ROUND = ATTEMPTS * TIMEOUT
+#: The waits after each copy of a registration's round: twice the one before, up to a bound.
+REGISTER_WAITS = [min(TIMEOUT * 2**copy, REGISTER_BACK_OFF) for copy in range(ATTEMPTS)]
+#: A registration's round of tries, from its first copy to its end.
+REGISTER_ROUND = sum(REGISTER_WAITS)
 
 
 def heard_for(rounds: int) -> float:

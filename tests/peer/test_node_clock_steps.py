@@ -20,9 +20,10 @@ from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
 from peer.core.direct import NO_ACK
 from secure.noise import public_bytes
+from tests.peer.retry_rule import REGISTER_WAITS
 from wire.keys import key_text
 from wire.messages import Chat, Entry, Message, Register, Welcome
-from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -124,12 +125,13 @@ def retried_node(
     return node, watched
 
 
-def assert_spaced_as_ever(times: list[float], wait: float) -> None:
-    """ATTEMPTS copies, each `wait` after the one before (within the machine's slack): a
-    step that fired a retry at once would leave a gap near 0; one that held it back, an hour."""
+def assert_spaced_as_ever(times: list[float], waits: list[float]) -> None:
+    """ATTEMPTS copies, each its wait of `waits` after the one before (within the machine's
+    slack): a step that fired a retry at once would leave a gap near 0; one that held it
+    back, an hour."""
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) == ATTEMPTS, gaps
-    assert all(wait * 0.7 < gap < wait + SLACK for gap in gaps), gaps
+    assert all(w * 0.7 < gap < w + SLACK for gap, w in zip(gaps, waits, strict=False)), gaps
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
@@ -149,7 +151,7 @@ def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
             await node.endpoint.close()
         return watched.times
 
-    assert_spaced_as_ever(asyncio.run(main()), TIMEOUT)
+    assert_spaced_as_ever(asyncio.run(main()), REGISTER_WAITS)
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
@@ -180,4 +182,4 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
         assert NO_ACK.format("bob") in watched.lines
         return watched.times
 
-    assert_spaced_as_ever(asyncio.run(main()), DIRECT_TIMEOUT)
+    assert_spaced_as_ever(asyncio.run(main()), [DIRECT_TIMEOUT] * ATTEMPTS)

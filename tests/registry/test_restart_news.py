@@ -135,6 +135,20 @@ def test_the_peers_of_a_registry_gone_are_told_a_window_at_a_time() -> None:
     assert not {a for a, _ in told(out)} - set(gone)  # (nobody else)
 
 
+def test_the_peers_of_a_registry_gone_are_told_before_those_still_waiting_for_the_list() -> None:
+    # the list goes to every peer when a registry goes, a window at a time; the gone one's
+    # peers need the news to move, the others only hear the list: the gone's go first
+    reg, first = restarted()
+    everyone_acks(reg, first, T0 + 0.1)
+    listed = told(reg.new_registries(("10.0.0.1:5000",), T0 + 1))
+    gone = [addr_of(i) for i in range(ONLINE - 20, ONLINE)]
+    assert told(reg.restarted_for(gone, T0 + 1)) == []  # (the window is full)
+    out = []
+    for addr, news in listed[:20]:
+        out += told(reg.receive(Ack(f"b-{addr}", news.id), addr, T0 + 1.1))
+    assert [a for a, _ in out] == gone
+
+
 def test_a_peer_being_told_hears_the_newer_news_after() -> None:
     reg, first = restarted()
     out = reg.new_registries(("10.0.0.1:5000",), T0 + 0.1)
@@ -147,7 +161,7 @@ def test_a_peer_being_told_hears_the_newer_news_after() -> None:
     for addr, news in first[1:] + newer:  # (the rest of the first window ack)
         out += told(reg.receive(Ack(f"b-{addr}", reg.pushed_in(addr, news.id)), addr, T0 + 0.3))
     out += told(run_until(reg, T0 + 3 * ROUND))
-    assert (addr_of(0), newer[0][1]) in out  # peer 0 hears the newer news too
+    assert (addr_of(0), newer[0][1]) in newer + out  # peer 0 hears the newer news too
 
 
 def everyone_acks(

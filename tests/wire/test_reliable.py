@@ -384,3 +384,18 @@ def test_an_alarm_is_lowered_to_each_deadline_and_never_raised_by_one() -> None:
     assert alarm.at == 10.0 + WAIT
     rt.answer("a")
     assert alarm.at == 10.0 + WAIT  # early now: its owner sets it again after its timed work
+
+
+def test_copies_backed_off_wait_twice_the_one_before_up_to_the_bound_each_round() -> None:
+    r: Retransmitter[str] = Retransmitter(timeout=0.5, attempts=5)
+    r.start("a", "A", 0.0, back_off_to=2.0)
+    sent, now = [], 0.0
+    while (wake := r.next_wake()) is not None:
+        again, failed = r.due(wake)
+        sent += [wake] * len(again)
+        now = wake
+        if failed:
+            break
+    assert sent == [0.5, 1.5, 3.5, 5.5] and now == 7.5  # 0.5, 1, 2, 2, then given up
+    r.again("a", "A", now, back_off_to=2.0)  # a new round starts from the timeout again
+    assert r.next_wake() == now + 0.5
