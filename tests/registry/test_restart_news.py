@@ -145,7 +145,7 @@ def test_the_peers_of_a_registry_gone_are_told_before_those_still_waiting_for_th
     assert told(reg.restarted_for(gone, T0 + 1)) == []  # (the window is full)
     out = []
     for addr, news in listed[:20]:
-        out += told(reg.receive(Ack(f"b-{addr}", news.id), addr, T0 + 1.1))
+        out += told(reg.receive(Ack(f"b-{addr}", reg.pushed_in(addr, news.id)), addr, T0 + 1.1))
     assert [a for a, _ in out] == gone
 
 
