@@ -330,6 +330,17 @@ class Notice(WireMessage, frozen=True):
     quitter: str = ""
 
 
+#: What the registry pushes (and a peer acks).
+Pushable = ChannelMessage | RoomMessage | RoomNotice | Notice | Saved | Chat | Restarted
+
+
+class Pushed(WireMessage, frozen=True):
+    """The registry's pushes in one datagram: an ack of its id answers them all."""
+
+    id: Id
+    items: Items[Pushable]
+
+
 Message = (
     Ack
     | Acks
@@ -362,6 +373,7 @@ Message = (
     | RoomList
     | Rename
     | Notice
+    | Pushed
     | DeskMessage
     | FileMessage
 )

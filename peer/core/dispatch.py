@@ -216,6 +216,7 @@ class PeerCore:
             emit = actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
         from_registry = bool(key) and key == trust.registry  # the service's, from anywhere
+        messages = self.parts.inbox.unwrap(messages) if from_registry else messages
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
@@ -231,8 +232,7 @@ class PeerCore:
                     continue
                 handlers[type(one)](one, addr, now, hand)
             elif kind in handlers:  # the registry may say all that has a handler (trust.RULES)
-                # the direct messages it delivers, sealed to us, opened
-                opened = self.open_mail(message) if kind in CARRIERS else message
+                opened = self.open_mail(message) if kind in CARRIERS else message  # (sealed)
                 if elsewhere or not taken:  # (the registry heard from once a datagram)
                     received.receive(opened, addr, not taken, now, hand)
                 else:

@@ -197,13 +197,12 @@ class Received:
             shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
-        emit(Send(addr, Ack(self._shared.new_id(), saved.id), self._shared.trust.registry))
+        self._parts.inbox.owe(saved.id)
         self._parts.answers.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
-        shared = self._shared
-        emit(Send(addr, Ack(shared.new_id(), restarted.id), shared.trust.registry))
+        self._parts.inbox.owe(restarted.id)
         self._parts.link.registry_restarted(now, emit)
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
