@@ -3,13 +3,12 @@
 The usual anchors include "a UDP relay with per-member acks" beside ngircd. This is that
 relay, as little as the protocol allows: it drains its socket per wake-up, parses each
 datagram as a peer's endpoint does (wire.codec.json_value, no message objects built), sends
-a ChannelPost on to every other member at once as a ChannelMessage in a Pushed of its own
-(encoded once, acked by the message's id), acks the poster, and keeps, per message, the
-members that still owe an ack; one timer per message resends to those every 500 ms, 5
-times at most. No names, tokens, table, mailbox, window or durability: what the registry
-does beyond this is what the registry costs. Members are the addresses the bench gives it
-("members PORT,PORT,..." on the helper's stdin); bench/light.py's clients talk to it
-unchanged.
+a ChannelPost on to every other member at once as a ChannelMessage (encoded once), acks the
+poster, and keeps, per message, the members that still owe an ack; one timer per message
+resends to those every 500 ms, 5 times at most. No names, tokens, table, mailbox, window
+or durability: what the registry does beyond this is what the registry costs. Members are
+the addresses the bench gives it ("members PORT,PORT,..." on the helper's stdin);
+bench/light.py's clients talk to it unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import socket
 from typing import Any
 
 from wire.codec import encode, json_value
-from wire.messages import Ack, ChannelMessage, Pushed
+from wire.messages import Ack, ChannelMessage
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
@@ -75,7 +74,7 @@ class BareRelay:
     def _relay(self, post: dict[str, str], addr: Addr) -> None:
         msg_id = post["id"]
         if msg_id not in self.owed:  # a resent post is acked again, not relayed again
-            data = encode(Pushed(msg_id, (ChannelMessage(msg_id, post["sender"], post["text"]),)))
+            data = encode(ChannelMessage(msg_id, post["sender"], post["text"]))
             others = [m for m in self.members if m != addr]
             sendto = self.sock.sendto
             for member in others:

@@ -13,11 +13,9 @@ alternating: what else loads the host weighs on both alike, and the ratio is of 
 over the turns. One burst each swings more than the goal's margin: 1.6-2.1x ngircd from
 turn to turn within one run. With `--against ROOT`, the registry of another checkout (a
 worktree of main) takes turns too: a same-run A/B, its ratio to this one's the figure.
-With `--ack-ids N`, a second registry of this checkout takes turns, its members adding N
-ids it never sent to each Acks: what the ids of an ack cost the registry, same run.
 
     python -m bench.cpu_line [--members 1000] [--messages 20] [--turns 8] [--loop asyncio]
-                             [--against ROOT] [--ack-ids N]
+                             [--against ROOT]
 """
 
 from __future__ import annotations
@@ -60,18 +58,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def registry_side(
-    stack: contextlib.AsyncExitStack,
-    loop: str,
-    args: argparse.Namespace,
-    root: Path,
-    ack_ids: int = 0,
+    stack: contextlib.AsyncExitStack, loop: str, args: argparse.Namespace, root: Path
 ) -> Burst:
-    """A registry of the checkout at `root` with `args.members` minimal clients (`ack_ids`:
-    see LightClient), kept until `stack` closes: its bursts."""
+    """A registry of the checkout at `root` with `args.members` minimal clients, kept until
+    `stack` closes: its bursts."""
     members, messages = args.members, args.messages
     reg = stack.enter_context(start_registry(loop, root=root))
     pin_to_cpu(reg.proc.pid, SERVER_CPU)
-    group = Members("minimal", ack_ids)
+    group = Members("minimal")
     stack.push_async_callback(group.close)
     await group.open((HOST, reg.ready["port"]), members, "c")
     # One line first, not measured: a minimal client registers over TCP, so the registry's
@@ -125,9 +119,6 @@ async def turns(args: argparse.Namespace, loop: str) -> dict[str, list[float]]:
         sides = [("registry", await registry_side(stack, loop, args, ROOT))]
         if args.against:
             sides.append(("against", await registry_side(stack, loop, args, args.against)))
-        if args.ack_ids:
-            padded = await registry_side(stack, loop, args, ROOT, args.ack_ids)
-            sides.append((f"+{args.ack_ids} ack ids", padded))
         if not ircd.unavailable():
             # between the registries: each of them goes as often first as last
             sides.insert(1, ("ngircd", await ngircd_side(stack, args.members, args.messages)))
@@ -146,7 +137,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--turns", type=int, default=8)
     parser.add_argument("--against", type=Path, help="another checkout's registry takes turns")
-    parser.add_argument("--ack-ids", type=int, default=0, help="ids added to each Acks")
     args = parser.parse_args(argv)
     raise_fd_limit()
     table = Table(
@@ -169,10 +159,6 @@ def main(argv: list[str] | None = None) -> None:
             if "against" in per_line:
                 ab = median(per_line["registry"]) / median(per_line["against"])
                 table.note(f"{loop}: this checkout's registry / {args.against}'s: {ab:.3f}x")
-            padded = per_line.get(f"+{args.ack_ids} ack ids")
-            if padded:
-                ab = median(padded) / median(per_line["registry"])
-                table.note(f"{loop}: with {args.ack_ids} more ids per ack / without: {ab:.3f}x")
     table.note("The ratio is of the medians over the turns, the first to go alternating.")
     table.print()
 

@@ -91,12 +91,8 @@ class AckSender:
 class LightClient:
     """One registered name on its own UDP socket, counting channel messages."""
 
-    def __init__(
-        self, name: str, server: Addr, acks: AckSender | None = None, ack_ids: int = 0
-    ) -> None:
-        """`ack_ids`: ids the registry never sent, added to each Acks (what ids cost it)."""
+    def __init__(self, name: str, server: Addr, acks: AckSender | None = None) -> None:
         self.name = name
-        self._ack_ids = ack_ids
         self.server = server
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
@@ -187,22 +183,21 @@ class LightClient:
             obj = json_value(data)
             packed = type(obj) is list
             for item in obj if packed else (obj,):
-                if item["t"] != "Pushed":
+                kind = item["t"]
+                if kind == "Ack" or kind == "Acks" or kind == "Relayed":
                     continue  # answers, not pushes: a peer acks none of them
+                msg_id = item["id"]
                 if not self._unacked:
                     self._ack_sender.owed(self)
                     self._ack_to = addr
-                self._unacked.append(item["id"])  # a Pushed is acked whole, by its id
-                for pushed in item["items"]:
-                    msg_id = pushed["id"]
-                    if pushed["t"] == "ChannelMessage" and msg_id not in self.seen:
-                        self.seen.add(msg_id)
-                        new += 1
-            if not packed and obj["t"] != "Pushed":
+                self._unacked.append(msg_id)
+                if kind == "ChannelMessage" and msg_id not in self.seen:
+                    self.seen.add(msg_id)
+                    new += 1
+            if not packed:
                 # A message alone: its sender had nothing queued, so another read would
                 # most likely find nothing (a syscall per member per relay); the loop calls
-                # again if more is waiting. A Pushed alone is a relay's datagram: its
-                # next may follow, and one read acks both (as a peer's drain polls on).
+                # again if more is waiting.
                 break
         if new:
             self.channel += new
@@ -216,7 +211,6 @@ class LightClient:
         for start in range(0, len(unacked), ACKS_PER_DATAGRAM):
             self._acks += 1
             ids = tuple(unacked[start : start + ACKS_PER_DATAGRAM])
-            ids += tuple(f"{self.name}-x{self._acks}-{i}" for i in range(self._ack_ids))
             self._send(encode(Acks(f"{self.name}-{self._acks}", ids)), addr)
 
     def post(self, texts: list[str]) -> None:
@@ -237,12 +231,12 @@ class LightClient:
 
 
 async def light_clients(
-    count: int, server: Addr, prefix: str, register: bool = True, ack_ids: int = 0
+    count: int, server: Addr, prefix: str, batch: int = 50, register: bool = True
 ) -> list[LightClient]:
-    """`count` light clients, registered 50 at a time (or only listening, for a server
-    without registration); `ack_ids` as LightClient's."""
-    acks, batch = AckSender(), 50
-    clients = [LightClient(f"{prefix}{i}", server, acks, ack_ids) for i in range(count)]
+    """`count` light clients, registered `batch` at a time (or only listening, for a server
+    without registration)."""
+    acks = AckSender()
+    clients = [LightClient(f"{prefix}{i}", server, acks) for i in range(count)]
     if not register:
         for c in clients:
             c.listen()

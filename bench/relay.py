@@ -78,11 +78,10 @@ class Countdown:
 class Members:
     """The two sides of a channel benchmark: a sender and `members` receivers, all real
     PeerNodes, or all minimal clients (bench/light.py), the counterpart of ngircd's
-    minimal IRC clients: the registry alone against ngircd. `ack_ids`: see LightClient."""
+    minimal IRC clients: the registry alone against ngircd."""
 
-    def __init__(self, kind: str, ack_ids: int = 0) -> None:
+    def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._ack_ids = ack_ids
         self._peers: list[BenchPeer] = []
         self._light: list[LightClient] = []
 
@@ -91,7 +90,7 @@ class Members:
             self._peers = await make_peers(members + 1, server, prefix=prefix)
         else:
             self._light = await light_clients(
-                members + 1, server, prefix, self.kind != BARE, self._ack_ids
+                members + 1, server, prefix=prefix, register=self.kind != BARE
             )
 
     def ports(self) -> str:

@@ -25,17 +25,7 @@ from registry.core.dispatch import RegistryCore
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import (
-    Ack,
-    Acks,
-    Chat,
-    Message,
-    Pushed,
-    RoomMessage,
-    Saved,
-    SaveMessage,
-    StoredMessage,
-)
+from wire.messages import Ack, Acks, Chat, Message, RoomMessage, Saved, SaveMessage, StoredMessage
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
@@ -254,12 +244,10 @@ class SimNet:
                     self._peer_actions(host, host.core.tick(self.now))
 
     def _send(self, src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
-        # a Pushed is dropped and recorded as its items (`drop` and `sent` see the messages)
-        carried = message.items if isinstance(message, Pushed) else (message,)
-        if self.drop is not None and any(self.drop(src, dst, m) for m in carried):
+        if self.drop is not None and self.drop(src, dst, message):
             return
         data = encode(message)
-        self.sent += [(self.now, src, dst, m) for m in carried]
+        self.sent.append((self.now, src, dst, message))
         if stream or not fits_datagram(data):
             # A TCP stream: reliable and in order (here: no loss, no duplicates).
             self._enqueue(self.delay[1], src, dst, data)

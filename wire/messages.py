@@ -330,17 +330,6 @@ class Notice(WireMessage, frozen=True):
     quitter: str = ""
 
 
-#: What the registry pushes (and a peer acks).
-Pushable = ChannelMessage | RoomMessage | RoomNotice | Notice | Saved | Chat | Restarted
-
-
-class Pushed(WireMessage, frozen=True):
-    """The registry's pushes in one datagram: an ack of its id answers them all."""
-
-    id: Id
-    items: Items[Pushable]
-
-
 Message = (
     Ack
     | Acks
@@ -373,7 +362,6 @@ Message = (
     | RoomList
     | Rename
     | Notice
-    | Pushed
     | DeskMessage
     | FileMessage
 )

@@ -216,7 +216,6 @@ class PeerCore:
             emit = actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
         from_registry = bool(key) and key == trust.registry  # the service's, from anywhere
-        messages = self.parts.inbox.unwrap(messages) if from_registry else messages
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
@@ -232,7 +231,8 @@ class PeerCore:
                     continue
                 handlers[type(one)](one, addr, now, hand)
             elif kind in handlers:  # the registry may say all that has a handler (trust.RULES)
-                opened = self.open_mail(message) if kind in CARRIERS else message  # (sealed)
+                # the direct messages it delivers, sealed to us, opened
+                opened = self.open_mail(message) if kind in CARRIERS else message
                 if elsewhere or not taken:  # (the registry heard from once a datagram)
                     received.receive(opened, addr, not taken, now, hand)
                 else:

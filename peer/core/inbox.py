@@ -1,6 +1,5 @@
 """What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md).
-A datagram is taken as one: one Shown first, then its lines, one Ack or Acks. The
-registry's pushes come in a Pushed: what its items owe is owed once, as the Pushed's id.
+A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
 The acks owed the registry are held until the peer has taken in all that woke it, as QUIC
 acks one read together (RFC 9000, 13.2.1): `PeerCore.read_ended` sends them, and so does
@@ -16,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from peer.core.actions import AcksHeld, Action, Addr, Emit, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks, Message, Pushed
+from wire.messages import Ack, Acks
 from wire.names import name_key
 
 #: Message ids remembered for showing each message once.
@@ -47,27 +46,6 @@ class Inbox:
         self._owed: list[str] = []
         # the pairs the datagram being taken in showed first, to be kept (`taken`)
         self._new: list[tuple[str, str]] = []
-        # the id of each pushed item of the datagram being taken in -> its Pushed's
-        self._cover: dict[str, str] = {}
-
-    def unwrap(self, messages: Sequence[Message]) -> Sequence[Message]:
-        """The messages of a datagram from the registry, each Pushed's items in its place:
-        what an item owes is owed as its Pushed's id."""
-        for pushed in messages:
-            if type(pushed) is Pushed:
-                self._cover.update(dict.fromkeys((item.id for item in pushed.items), pushed.id))
-        if not self._cover:
-            return messages
-        return [one for m in messages for one in (m.items if type(m) is Pushed else (m,))]
-
-    def owe(self, msg_id: str) -> None:
-        """`msg_id`, in the datagram being taken in, is owed an ack (its Pushed's, once)."""
-        pushed = self._cover.get(msg_id)
-        owed = self._owed
-        if pushed is None:
-            owed.append(msg_id)
-        elif not owed or owed[-1] != pushed:
-            owed.append(pushed)
 
     def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
         """Whether `msg_id` from `sender`, in the datagram being taken in, is shown for the
@@ -75,10 +53,7 @@ class Inbox:
         this peer is deregistered: it takes nothing then (senders fall back to the mailbox)."""
         if not self._life.registered:
             return False
-        if self._cover:
-            self.owe(msg_id)
-        else:
-            self._owed.append(msg_id)
+        self._owed.append(msg_id)
         key, seen = (name_key(sender), msg_id), self._seen
         if key in seen:  # (`_first`, written out: every line)
             return False
@@ -119,7 +94,6 @@ class Inbox:
             emit(Shown(tuple(self._new)))
             self._new = []
         owed, self._owed = self._owed, []
-        self._cover.clear()
         if from_registry:
             for action in later:
                 emit(action)

@@ -197,12 +197,13 @@ class Received:
             shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
-        self._parts.inbox.owe(saved.id)
+        emit(Send(addr, Ack(self._shared.new_id(), saved.id), self._shared.trust.registry))
         self._parts.answers.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
-        self._parts.inbox.owe(restarted.id)
+        shared = self._shared
+        emit(Send(addr, Ack(shared.new_id(), restarted.id), shared.trust.registry))
         self._parts.link.registry_restarted(now, emit)
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:

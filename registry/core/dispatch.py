@@ -197,7 +197,7 @@ class RegistryCore:
             else:
                 emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
             self._liveness.heard(addr, asker, now)
-        self._over(emit)
+        self._relay.over(emit)
         return actions
 
     def start(self, now: float) -> list[Action]:
@@ -237,7 +237,7 @@ class RegistryCore:
         self._s.feed.retry(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
-        self._over(emit)
+        self._relay.over(emit)
         return actions
 
     def password_checked(self, ticket: str, kept: str | None, now: float) -> list[Action]:
@@ -245,7 +245,7 @@ class RegistryCore:
         actions: list[Action] = []
         emit = actions.append
         self._registration.checked(ticket, kept, now, emit)
-        self._over(emit)
+        self._relay.over(emit)
         return actions
 
     def release(self, name: str, now: float, why: str = "") -> list[Action]:
@@ -268,7 +268,6 @@ class RegistryCore:
             emit(Log(f"forgot {record.name}: {why}; {deleted}"))
         else:
             emit(Log(f"released {record.name} ({deleted})"))
-        self._s.pusher.flush(emit)
         return actions
 
     @property
@@ -285,7 +284,6 @@ class RegistryCore:
         self._s.registries = registries
         actions: list[Action] = []
         self._news.tell(self.table.online(), now, actions.append)
-        self._s.pusher.flush(actions.append)
         return actions
 
     def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
@@ -295,7 +293,6 @@ class RegistryCore:
         records = [r for r in self.table.online() if r.addr in there]
         if records:
             self._news.tell(records, now, actions.append)
-        self._s.pusher.flush(actions.append)
         return actions
 
     def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
@@ -330,17 +327,12 @@ class RegistryCore:
         if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 
-    def _over(self, emit: Emit) -> None:
-        """An event ends: its pushes are sent, and the relays it ended told."""
-        self._s.pusher.flush(emit)
-        self._relay.over(emit)
-
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        owner, answered, rest = self._s.pusher.pushes.answer(replies, addr, now)
-        if rest:
-            self._liveness.acked(rest, addr, now, emit)
-            self._s.feed.acked(rest, addr, now, emit)
+        owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
+        if len(answered) < len(replies):
+            self._liveness.acked(replies, addr, now, emit)
+            self._s.feed.acked(replies, addr, now, emit)
         if not answered:
             return
         self._rooms.acked(addr, answered)

@@ -92,4 +92,4 @@ class Presence:
             line += f" ({cut}{'…' if cut != farewell else ''})"
         for other in self._s.table.online():
             notice = Notice(self._s.answers.new_id(), line, record.name)
-            self._s.pusher.push(other, notice, "notice", now)
+            self._s.pusher.push(other, notice, "notice", now, emit)

@@ -9,12 +9,11 @@ from collections import deque
 from msgspec import Struct
 
 from registry.core.actions import Addr
-from wire.codec import encode
-from wire.limits import MAX_DATAGRAM, MAX_ID
-from wire.messages import Message, Pushed
+from wire.limits import MAX_DATAGRAM
+from wire.messages import Message
 
-#: The bytes of a datagram that hold pushes: its Pushed's items (a bracket, ...).
-ROOM = MAX_DATAGRAM - len(encode(Pushed("p" * MAX_ID, ()))) - 1
+#: The bytes of a datagram that hold pushes (wire.codec.pack_datagrams: a bracket, ...).
+ROOM = MAX_DATAGRAM - 1
 
 
 class Push(Struct, frozen=True):
@@ -55,26 +54,21 @@ class Flight(Struct, eq=False, frozen=True):
 
 
 class Unit:
-    """A datagram of pushes in flight, sent as Pushed(uid, its flights' messages): its
-    flights, by id; how many members' records hold it (a relay's, all its members': one
-    that sends it again takes a copy, `Pushes._again`); copies of it sent, and the send
-    numbers of its first and its last; the bytes left in it (what is pushed before it is
-    sent joins it)."""
+    """A datagram of pushes in flight: its flights not yet acked, by id; how many members'
+    records hold it (a relay's datagram is one Unit for all its members, never changed
+    while shared: a member that changes its own takes a copy, `Pushes._own`); copies of it
+    sent, and the send numbers of its first and its last; when that was and the bytes left
+    in it (what is pushed at that moment, in one drain of the socket, joins it)."""
 
-    __slots__ = ("copies", "first", "flights", "owing", "room", "sent", "streamed")
+    __slots__ = ("copies", "first", "flights", "owing", "room", "sent", "sent_at", "streamed")
 
-    def __init__(self, sent: int, streamed: bool = False, owing: int = 1) -> None:
+    def __init__(self, now: float, sent: int, streamed: bool = False, owing: int = 1) -> None:
         self.flights: dict[str, Flight] = {}
         self.owing = owing
-        self.copies, self.first, self.sent = 1, sent, sent
+        self.copies, self.first, self.sent, self.sent_at = 1, sent, sent, now
         #: a streamed push, alone: nothing joins it, nothing follows it while in flight
         self.streamed = streamed
         self.room = ROOM
-
-    @property
-    def uid(self) -> str:
-        """Its Pushed's id, by its first send's number (one push's units share it)."""
-        return f"p{self.first}"
 
 
 class Member:

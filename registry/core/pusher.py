@@ -1,22 +1,23 @@
 """Pushing messages to peers until they ack them, in the order they were made.
 
-Pure. What is in flight is registry/core/pushes.py's; this part numbers every push (a channel
-message given up reaches a mailbox in the order sent) and sends each datagram of pushes as
-one Pushed where an event ends (`flush`).
+Pure: the caller supplies `now`. The flights and what is in flight are registry/core/pushes.py's;
+this part numbers every push (a channel message among those given up reaches a mailbox in
+the order it was sent) and turns what registry/core/pushes.py says into actions.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
-from typing import cast
+from collections.abc import Callable, Iterable
 
 from registry.core.actions import Addr, Emit, Send, SendMany
-from registry.core.push_records import Push, Unit
-from registry.core.pushes import Pushes
+from registry.core.push_records import Push
+from registry.core.pushes import Pushes, Sends
+from registry.core.requests import send_to
 from registry.core.table import Record
 from registry.core.table_changes import Roster
-from wire.messages import Message, Pushable, Pushed
+from wire.codec import travels_by_stream
+from wire.messages import Message
 from wire.names import name_key
 
 #: The members of a relay: their name keys, addresses and public keys, in one order.
@@ -30,7 +31,9 @@ class Pusher:
         """Pushes retried every `timeout` seconds, `attempts` times; each sealed for the key
         `key_at` says is online at its address (b"": none, and it is not sent)."""
         self._key_at = key_at
-        self.pushes = Pushes(timeout, attempts)
+        if timeout <= 0 or attempts < 1:
+            raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
+        self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
         self._seq = itertools.count()
@@ -43,25 +46,38 @@ class Pusher:
         # knows for the same members by identity, not member by member
         self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
-    def push(self, record: Record, message: Message, purpose: str, now: float) -> None:
+    def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
-        self.push_all((record,), message, purpose, now)
+        self.push_all((record,), message, purpose, now, emit)
 
-    def push_all(self, to: Iterable[Record], message: Message, purpose: str, now: float) -> None:
-        """Push `message` to the peer of each record of `to`, sent at `flush`, and track the
-        acks (the table's pushes are registry/core/table_watch.py's)."""
-        targets = [(name_key(r.name), r.addr) for r in to]
-        self.pushes.add(message, purpose, targets, now, next(self._seq))
+    def push_all(
+        self,
+        records: Iterable[Record],
+        message: Message,
+        purpose: str,
+        now: float,
+        emit: Emit,
+    ) -> None:
+        """Push `message` to the peer of each of `records`, and track the acks (the table's
+        pushes are registry/core/table_watch.py's)."""
+        targets = [(name_key(r.name), r.addr) for r in records]
+        addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
+        if addrs:
+            emit(send_to(addrs, message, self._key_at))
 
-    def relay(self, message: Message, roster: Roster, sender: str, now: float) -> int:
+    def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name
         key): to how many."""
-        keys, addrs, _ = self._members_but(roster, sender)
+        keys, addrs, publics = self._members_but(roster, sender)
         seq = next(self._seq)
         if roster.distinct:
-            self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
+            sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
         else:
-            self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
+            sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
+        if len(sent) == len(addrs) and len(addrs) > 1:
+            emit(SendMany(addrs, message, publics))
+        elif sent:
+            emit(send_to(sent, message, self._key_at))
         return len(addrs)
 
     def _members_but(self, roster: Roster, sender: str) -> Audience:
@@ -81,45 +97,30 @@ class Pusher:
         self._audience = (roster.generation, sender, (keys, addrs, publics))
         return keys, addrs, publics
 
-    def again(self, record: Record, push: Push, now: float) -> None:
+    def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place
         in the order (should the peer be gone, its mailbox gets it there)."""
         target = [(name_key(record.name), record.addr)]
-        self.pushes.add(push.message, push.purpose, target, now, push.seq)
+        addrs = self.pushes.add(push.message, push.purpose, target, now, push.seq)
+        if addrs:
+            emit(send_to(addrs, push.message, self._key_at))
 
     def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due, and the next datagrams of those answered or given up;
-        the pushes given up."""
+        the pushes given up. Members sent the same messages (a burst's, in step) are sent
+        each message once (SendMany: encoded once for all of them)."""
         sends, failed = self.pushes.due(now)
-        self._send([((addr,), unit) for addr, unit in sends], emit)
-        return failed
-
-    def flush(self, emit: Emit) -> None:
-        """Send the datagrams of pushes made since the last call: where an event ends."""
-        if sent := self.pushes.sent():
-            self._send(sent, emit)
-
-    def _send(self, sends: Sequence[tuple[Sequence[Addr], Unit]], emit: Emit) -> None:
-        """Each unit of `sends` as its Pushed to its addresses, in order. Members sent the
-        same unit one after another (a burst's, in step) are sent one Pushed (SendMany:
-        encoded once)."""
-        audience = self._audience[2]
-        out: list[tuple[list[Addr], Unit]] = []
-        for addrs, unit in sends:
-            if out and _same(out[-1][1], unit):
-                out[-1][0].extend(addrs)
-            else:
-                out.append((list(addrs), unit))
         key_at = self._key_at
-        for addrs, unit in out:
-            items = tuple(f.message for f in unit.flights.values())
-            pushed = Pushed(unit.uid, cast(tuple[Pushable, ...], items))
+        for addrs, messages in _in_step(sends):
             if len(addrs) == 1:
-                emit(Send(addrs[0], pushed, key_at(addrs[0])))
-            elif tuple(addrs) == audience[1]:
-                emit(SendMany(audience[1], pushed, audience[2]))
-            else:
-                emit(SendMany(tuple(addrs), pushed, tuple(map(key_at, addrs))))
+                key = key_at(addrs[0])
+                for message in messages:
+                    emit(Send(addrs[0], message, key))
+                continue
+            many, keys = tuple(addrs), tuple(map(key_at, addrs))
+            for message in messages:
+                emit(SendMany(many, message, keys))
+        return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
         """Forget every push to `addr`, oldest first: its peer will not ack them."""
@@ -130,6 +131,17 @@ class Pusher:
         return sum(self.pushes.counts())
 
 
-def _same(one: Unit, other: Unit) -> bool:
-    """Whether `one` and `other` go as the same Pushed (a shared unit's copies do)."""
-    return one is other or (one.uid == other.uid and one.flights.keys() == other.flights.keys())
+def _in_step(sends: Sends) -> list[tuple[list[Addr], list[Message]]]:
+    """`sends` as one entry for the addresses sent the same flights, in order: an
+    address's later flights never join an entry before its earlier ones."""
+    out: list[tuple[list[Addr], list[Message]]] = []
+    entries: dict[tuple[int, ...], tuple[list[Addr], list[Message]]] = {}
+    seen: set[Addr] = set()
+    for addr, flights in sends:
+        entry = entries.get(same := tuple(map(id, flights)))
+        if entry is None or addr in seen:
+            entries[same] = entry = ([], [f.message for f in flights])
+            out.append(entry)
+        entry[0].append(addr)
+        seen.add(addr)
+    return out

@@ -1,22 +1,25 @@
 """The registry's pushes to peers, waiting for their acks, retried per member. Pure.
 
-Each address pushed to has one Member: the datagrams in flight to it (Units, each sent as
-one Pushed and answered whole by its id's ack), at most IN_FLIGHT, and in order what waits
-behind them. A member has one retry deadline, a timeout after its last datagram answered:
-then its oldest unanswered datagram goes again, once; one unanswered when a later one is
-answered was lost, and goes again at once. After `attempts` copies, its pushes are given up.
+Each address pushed to has one Member: the datagrams in flight to it (Units), at most
+IN_FLIGHT, and in order what waits behind them. One Acks answering a datagram whole (the
+usual one) ends it in one step. A member has one retry deadline, a timeout after its last
+datagram answered in full: then its oldest unanswered datagram goes again, once; one
+unanswered when a later one is answered in full was lost, and goes again at once. After
+`attempts` copies, its pushes are given up.
 
-A channel message is one Flight shared by its members, entered in their records when sent
-(the fast path, bounded by FAST_LIVE messages), in Units shared by their records. A message
-too big for a datagram goes alone over TCP, and nothing follows it until it ends. One
-address is one peer: its record's owner is its newest push's name key.
+A channel message is one Flight shared by its members, entered in their records at the
+next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Units shared
+by its members' records, numbered by one count of sends for all members. A member whose
+unit changes (answered in part, or sent again) takes its own copy. A message too big for a
+datagram goes alone over TCP, and nothing follows it until it ends. One address is one
+peer: its record's owner is its newest push's name key.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr
 from registry.core.push_records import ROOM, Flight, Member, Push, Unit
@@ -31,15 +34,24 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
+#: What to send: to each address, these flights' messages, in order.
+Sends = list[tuple[Addr, list[Flight]]]
 
 
 class Pushes:
     """Pushes in flight, IN_FLIGHT datagrams per address at most; the rest queued in order."""
 
-    def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
+    def __init__(
+        self,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        streamed: Callable[[Message], bool] = lambda message: False,
+    ) -> None:
+        """`streamed` says whether a message travels over TCP (too big for a datagram)."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("pushes need a timeout > 0 and attempts >= 1")
         self._timeout, self._attempts = timeout, attempts
+        self._streamed = streamed
         # every address pushed to lately: kept when idle, swept when many (`_sweep`)
         self._members: dict[Addr, Member] = {}
         self._sweep_at = SWEEP_AT
@@ -60,8 +72,6 @@ class Pushes:
         # ids whose end is to be reported (`watch`), and those that may just have ended
         self._watched: set[str] = set()
         self._ending: list[str] = []
-        # the units made since the last `sent`, not yet sent, and to whom
-        self._fresh: list[tuple[Sequence[Addr], Unit]] = []
 
     def add(
         self,
@@ -76,11 +86,11 @@ class Pushes:
         datagram. For the others it waits; an address it is already in flight to, or
         waiting for, is left out (the ack that is coming answers both)."""
         self._index()
-        size = len(encode(message))  # too big for a Pushed: streamed
-        flight = Flight(message, purpose, seq, min(size, ROOM), size >= ROOM)
+        streamed = self._streamed(message)
+        size = ROOM if streamed else len(encode(message))
+        flight = Flight(message, purpose, seq, size, streamed)
         members, msg_id, sent = self._members, message.id, list[Addr]()
         known = msg_id in self._live  # (if not, it is pushed to nobody yet)
-        first = next(self._sends)  # the units made here: one number, one Pushed for all
         for owner, addr in targets:
             member = members.get(addr)
             if member is None:
@@ -89,13 +99,10 @@ class Pushes:
                 continue
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
-            unit = None if member.waiting else self._into(member, flight, now, first)
-            if unit is None:
+            if member.waiting or not self._into(member, flight, now):
                 member.waiting.append(flight)
                 self._held.add(addr)
                 continue
-            if len(unit.flights) == 1:
-                self._fresh.append(((addr,), unit))
             sent.append(addr)
         return sent
 
@@ -114,45 +121,55 @@ class Pushes:
         the others of a burst to the same members."""
         owners, addrs = targets
         live = self._live
-        size = len(encode(message))
-        if self._held or message.id in live or len(live) >= FAST_LIVE or size >= ROOM:
+        if self._held or message.id in live or len(live) >= FAST_LIVE or self._streamed(message):
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
         if addrs:
-            flight = Flight(message, purpose, seq, size, False)
+            flight = Flight(message, purpose, seq, len(encode(message)), False)
             self._unindexed.append((flight, owners, addrs, now))
             self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
-    def answer(
-        self, unit_ids: Sequence[str], addr: Addr, now: float
-    ) -> tuple[str, list[Flight], list[str]]:
-        """Acks for each of `unit_ids` (Pushed ids) came from `addr`: its member's owner,
-        and the flights answered, in the order pushed. Once a datagram in flight is
-        answered, what waits is ready to go: at `next_wake`, `due` sends it. Last, the ids
-        of nothing in flight to `addr` (a table update's, a probe's, or a late copy)."""
+    def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
+        """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
+        pushes, or several): its member's owner, and the flights answered, in the order
+        pushed. Once a datagram in flight is answered, what waits is ready to go: at
+        `next_wake`, `due` sends it. Ids of nothing in flight to `addr` are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
         if member is None:
-            return "", [], list(unit_ids)
+            return "", []
         answered: list[Flight] = []
-        done = -1  # the first send of the last unit answered
-        ids = set(unit_ids)
+        done = -1  # the first send of the last unit answered in full
+        ids = set(msg_ids)
+        left = len(ids)
         kept: list[Unit] = []
         for unit in member.units:
-            if unit.uid not in ids:
+            flights = unit.flights
+            if not left or ids.isdisjoint(flights):
                 kept.append(unit)
                 continue
-            ids.discard(unit.uid)
-            answered += unit.flights.values()
-            self._release(unit)
+            if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
+                answered += flights.values()
+                left -= len(flights)
+                self._release(unit)
+            else:
+                unit = self._own(member, unit)
+                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+                for msg_id in mine:
+                    answered.append(unit.flights.pop(msg_id))
+                    self._ended(msg_id)
+                left -= len(mine)
+                if unit.flights:
+                    kept.append(unit)
+                    continue
             done = unit.first
         member.units = kept
         if done >= 0:
             self._answered(member, done, now)
-        return member.owner, answered, [i for i in unit_ids if i in ids] if ids else []
+        return member.owner, answered
 
-    def due(self, now: float) -> tuple[list[tuple[Addr, Unit]], list[Push]]:
+    def due(self, now: float) -> tuple[Sends, list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
         timeout, or found lost, and the next datagrams of members with room made; the
         pushes given up), oldest first."""
@@ -166,7 +183,7 @@ class Pushes:
                 continue  # answered, or dropped, since
             oldest = member.units[0]
             if oldest.copies < self._attempts:
-                again.append((member.addr, self._again(member, oldest)))
+                again.append((member.addr, self._again(member, oldest, now)))
             else:  # given up: what waits may take its room
                 failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
                 member.units.remove(oldest)
@@ -179,22 +196,9 @@ class Pushes:
                 continue
             lost, member.lost = member.lost, 0
             for unit in [u for u in member.units if u.sent < lost and u.copies < self._attempts]:
-                again.append((member.addr, self._again(member, unit)))
+                again.append((member.addr, self._again(member, unit, now)))
             again += [(member.addr, unit) for unit in self._next(member, now)]
-        for _, unit in again:
-            unit.room = 0
-        return again, failed
-
-    def sent(self) -> list[tuple[Sequence[Addr], Unit]]:
-        """The units made since the last call, to send now, each to its members (a relay's
-        to all of them): each is closed, nothing joins it any more."""
-        if not (self._fresh or self._unindexed):
-            return []  # (the usual, as an event ends)
-        self._index()
-        fresh, self._fresh = self._fresh, []
-        for _, unit in fresh:
-            unit.room = 0
-        return fresh
+        return [(addr, list(unit.flights.values())) for addr, unit in again], failed
 
     def drop_all(self, addr: Addr) -> list[Push]:
         """Forget and return every push to `addr`: those in flight, then those waiting."""
@@ -256,25 +260,25 @@ class Pushes:
         flying = sum(len(unit.flights) for member in members for unit in member.units)
         return flying, sum(len(member.waiting) for member in members)
 
-    def _into(self, member: Member, flight: Flight, now: float, first: int = 0) -> Unit | None:
+    def _into(self, member: Member, flight: Flight, now: float) -> bool:
         """Put `flight` in flight to `member` at `now`, if there is room: in its newest
-        datagram, not yet sent and its own, or in a new one (none while a streamed one is in
-        flight: what follows it waits for it); the unit it joined, or None."""
+        datagram, sent at `now`, or in a new one (none while a streamed one is in flight:
+        what follows it waits for it). Whether there was."""
         units = member.units
-        if units and flight.size < units[-1].room and units[-1].owing == 1:
-            unit = units[-1]
+        if units and units[-1].sent_at == now and flight.size < units[-1].room:
+            unit = self._own(member, units[-1])  # (a relay's, at this same moment: shared)
         elif len(units) < IN_FLIGHT and not any(u.streamed for u in units):
-            unit = Unit(first or next(self._sends), flight.streamed)
+            unit = Unit(now, next(self._sends), flight.streamed)
             units.append(unit)
             if len(units) == 1:
                 self._arm(member, now)
             if flight.streamed:
                 self._held.add(member.addr)
         else:
-            return None
+            return False
         unit.flights[flight.message.id] = flight
         unit.room -= flight.size + 1
-        return unit
+        return True
 
     def _arm(self, member: Member, now: float) -> None:
         """`member`'s retry deadline is a timeout from `now` (none with nothing in flight)."""
@@ -288,17 +292,11 @@ class Pushes:
         member.deadline = deadline
         deadlines.append((deadline, member))
 
-    def _again(self, member: Member, unit: Unit) -> Unit:
-        """`unit` is sent again to `member`: in its place, a copy of its own if shared."""
-        if unit.owing > 1:
-            unit.owing -= 1
-            mine = Unit(unit.first, unit.streamed)
-            mine.flights, mine.copies = dict(unit.flights), unit.copies
-            for msg_id in mine.flights:
-                self._live[msg_id] += 1
-            member.units[member.units.index(unit)] = unit = mine
+    def _again(self, member: Member, unit: Unit, now: float) -> Unit:
+        """`unit` is sent again to `member` at `now`: nothing more joins it."""
+        unit = self._own(member, unit)
         unit.copies += 1
-        unit.sent, unit.room = next(self._sends), 0
+        unit.sent, unit.sent_at, unit.room = next(self._sends), now, 0
         return unit
 
     def _answered(self, member: Member, done: int, now: float) -> None:
@@ -335,7 +333,7 @@ class Pushes:
         while waiting:
             flight = waiting[0]
             units = len(member.units)
-            if self._into(member, flight, now) is None:
+            if not self._into(member, flight, now):
                 break
             waiting.popleft()
             if len(member.units) > units:
@@ -351,6 +349,21 @@ class Pushes:
             self._live[msg_id] = left
         elif msg_id in self._watched:
             self._ending.append(msg_id)
+
+    def _own(self, member: Member, unit: Unit) -> Unit:
+        """`member`'s `unit`, to change: in its place, a copy of its own if it is shared."""
+        if unit.owing == 1:
+            return unit
+        unit.owing -= 1
+        mine = Unit(unit.sent_at, unit.first, unit.streamed)
+        mine.flights, mine.room = dict(unit.flights), unit.room
+        mine.copies, mine.sent = unit.copies, unit.sent
+        live = self._live
+        for msg_id in mine.flights:
+            live[msg_id] += 1
+        units = member.units
+        units[units.index(unit)] = mine
+        return mine
 
     def _release(self, unit: Unit) -> None:
         """A member's record holds `unit` no more: once none does, its pushes are over."""
@@ -371,13 +384,12 @@ class Pushes:
         unindexed, members = self._unindexed, self._members
         shared: list[Unit] = []
         for n, (flight, owners, addrs, sent) in enumerate(unindexed):
-            if not shared or flight.size >= shared[-1].room:
-                shared.append(Unit(next(self._sends), owing=len(addrs)))
+            if not shared or flight.size >= shared[-1].room or sent != shared[-1].sent_at:
+                shared.append(Unit(sent, next(self._sends), owing=len(addrs)))
             shared[-1].flights[flight.message.id] = flight
             shared[-1].room -= flight.size + 1
             if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
                 continue  # the next went to the same members: it may share these units
-            self._fresh += [(addrs, unit) for unit in shared]
             for owner, addr in zip(owners, addrs, strict=True):
                 member = members.get(addr)
                 if member is None:
@@ -386,7 +398,7 @@ class Pushes:
                 idle = not member.units
                 member.units += shared
                 if idle:
-                    self._arm(member, sent)
+                    self._arm(member, shared[0].sent_at)
             shared = []
         unindexed.clear()
 

@@ -41,7 +41,7 @@ class Relay:
             for record in roster.offline:
                 if record is not sender:
                     self._post.store(record, kept, req.origin, now, emit)
-            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now)
+            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             emit(Log(f"channel message from {sender.name} relayed to {online} online"))
         self.answered(req, bool(relayed), emit)
 

@@ -80,7 +80,7 @@ class RestartNews:
                 batch.append(record)
         waiting.update(later)
         if batch:
-            self._s.pusher.push_all(batch, message, "notice", now)
+            self._s.pusher.push_all(batch, message, "notice", now, emit)
             self._s.feed.release(batch, now, emit)
         if not waiting and not self._telling:
             self._message = None  # everyone told

@@ -71,7 +71,6 @@ class RoomRequests:
             self._notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
-        self._s.pusher.flush(emit)
         self._s.done.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
@@ -102,7 +101,7 @@ class RoomRequests:
             if not room.holds(msg.id):
                 room.keep(relay)
                 emit(KeepHistory(name_key(room.name), tuple(room.history)))
-            self._s.pusher.push_all(room.others(sender), relay, "room", now)
+            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
         self._relay.answered(req, bool(relayed), emit)
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
@@ -153,7 +152,7 @@ class RoomRequests:
         for old in lines:
             # under the line's own id, shown once; in the room's spelling now
             replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
-            self._s.pusher.push(record, replay, "room", now)
+            self._s.pusher.push(record, replay, "room", now, emit)
         for addr in [a for a, (r, _) in self._replays.items() if r is record]:
             del self._replays[addr]  # an earlier join's: this one's replay takes over
         record.replaying = lines[-1].id if lines else ""
@@ -233,4 +232,4 @@ class RoomRequests:
 
     def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
-        self._s.pusher.push(record, notice, "room", now)
+        self._s.pusher.push(record, notice, "room", now, emit)

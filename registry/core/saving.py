@@ -49,7 +49,7 @@ class Saving:
             # delivered as a probe, under the name and key it was sent with
             self._probing[msg.id] = msg
             chat = Chat(msg.id, msg.sender, recipient.name, msg.text, req.key)
-            self._s.pusher.push(recipient, chat, "probe", now)
+            self._s.pusher.push(recipient, chat, "probe", now, emit)
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
@@ -87,7 +87,7 @@ class Saving:
         """Whether `msg` is a copy of a save handled or in progress (answered again)."""
         done = self._done.get(msg.id)
         if done is not None:
-            self._s.pusher.push(sender, done, "outcome", now)
+            self._s.pusher.push(sender, done, "outcome", now, emit)
             return True
         if msg.id in self._probing:
             self._s.answers.ack(req, emit)
@@ -130,7 +130,7 @@ class Saving:
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
         self._done[msg.id] = outcome
-        self._s.pusher.push(sender, outcome, "outcome", now)
+        self._s.pusher.push(sender, outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
@@ -155,7 +155,7 @@ class Saving:
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered, _ = self._s.pusher.pushes.answer((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pusher.pushes.answer((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
@@ -165,7 +165,7 @@ class Saving:
                 continue
             record.last_seen = now
             what = type(flight.message).__name__
-            line = f"{record.name} refused {what} {flight.message.id}: {refusal.reason}"
+            line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
             self._news.unacked(push, now, emit)
@@ -175,4 +175,4 @@ class Saving:
         """Send again a push `record`'s peer did not ack, and probe the peer."""
         first_sent = now - self._s.pusher.retry_span
         self._liveness.probe(record, now, emit, since=first_sent)
-        self._s.pusher.again(record, push, now)
+        self._s.pusher.again(record, push, now, emit)

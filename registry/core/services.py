@@ -53,7 +53,6 @@ class Services(Struct):
         # each push sealed for the key online at its address when it is sent
         pusher = Pusher(*timing, key_at=changes.key_at)
         feed = TableFeed(table, aliases, timing, answers, changes)
-        feed.flush_pushes = pusher.flush
         return cls(
             table=table,
             answers=answers,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
 from registry.core.authority import Aliases
@@ -37,8 +37,6 @@ class TableFeed:
         self.changes = changes
         #: each online peer's acked version and the push in flight to it
         self.watch = TableWatch(answers.new_id, *timing)
-        #: sends the pushes made so far (Pusher.flush): an update follows what came before it
-        self.flush_pushes: Callable[[Emit], None] = lambda emit: None
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push `rows` (else the record's own row)."""
@@ -71,8 +69,6 @@ class TableFeed:
 
     def _send(self, sends: Sends, emit: Emit) -> None:
         key_at = self.changes.key_at
-        if sends:
-            self.flush_pushes(emit)
         for addrs, update in sends:
             if addrs:
                 emit(send_to(addrs, update, key_at))

@@ -3,15 +3,13 @@ point would have returned them (the adapter carries each out as it comes)."""
 
 from __future__ import annotations
 
-from unittest.mock import ANY
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
-from wire.messages import Ack, Acks, ChannelMessage, Chat, Message, Pushed, Saved
+from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
 
 LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]
 ARRIVALS: list[tuple[Message, tuple[str, int]]] = [
@@ -44,31 +42,6 @@ def test_a_datagram_of_channel_messages_shows_each_new_one_once_and_acks_every_c
     [send] = core.read_ended()
     assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
     assert send.message.replies == ("b-0", "b-1", "b-1", "b-2")
-
-
-def test_the_registrys_pushed_datagrams_are_each_acked_once_by_their_ids() -> None:
-    """The registry pushes a datagram as one Pushed: its items are taken as the messages
-    they are (each shown once), and the Pushed is acked once, by its id, whatever they are."""
-    core, _ = registered()
-    outcome = Saved("r-5", "a-9", "bob", False, "")
-    datagram: list[Message] = [
-        Pushed("p-1", (ChannelMessage("b-1", "bob", "one"), ChannelMessage("b-1", "bob", "one"))),
-        Pushed("p-2", (outcome, ChannelMessage("b-2", "bob", "two"))),
-        Pushed("p-3", (ChannelMessage("b-2", "bob", "two"),)),  # a copy: acked all the same
-    ]
-    actions = core.receive_all(datagram, SERVER, REGISTRY_KEY, T0)
-    lines = [a.text for a in actions if isinstance(a, pa.Print)]
-    assert lines == ["[Channel_Message bob: one]", "[Channel_Message bob: two]"]
-    [send] = core.read_ended()
-    assert isinstance(send, pa.Send) and send.message == Acks(ANY, ("p-1", "p-2", "p-3"))
-
-
-def test_a_pushed_from_a_peers_key_is_not_taken() -> None:
-    core, _ = registered()
-    pushed = Pushed("p-1", (ChannelMessage("b-1", "bob", "forged"),))
-    actions = core.receive(pushed, BOB, b"p" * 32, T0)  # not the registry's key
-    assert not [a for a in actions if isinstance(a, pa.Print | pa.Send)]
-    assert core.read_ended() == []
 
 
 @given(st.lists(st.one_of(st.sampled_from(LINES), st.integers(0, len(ARRIVALS) - 1)), max_size=8))

@@ -4,7 +4,6 @@ fixed addresses, the messages its actions send, and its clock run forward."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 from registry.core import actions as ra
@@ -12,7 +11,7 @@ from registry.core import credentials
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import PROBE_ATTEMPTS
-from wire.messages import Ack, Acks, Join, Pushed, Register, Welcome
+from wire.messages import Acks, Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
@@ -25,56 +24,10 @@ PROBE = PROBE_ATTEMPTS * TIMEOUT
 MOST_TOKENS = 1000
 
 
-class Core:
-    """A RegistryCore that remembers the Pushed each message last went in, to each address
-    (`pushed_in`): a peer acks a Pushed by its id. It wraps the core, as the compiled build's
-    takes no subclass; every other attribute is the core's own."""
-
-    #: The core's methods that return actions: what they send is looked through.
-    _ACTING = frozenset(
-        {
-            "receive",
-            "receive_all",
-            "start",
-            "tick",
-            "password_checked",
-            "release",
-            "new_registries",
-            "restarted_for",
-        }
-    )
-
-    def __init__(self, **options: Any) -> None:
-        object.__setattr__(self, "core", RegistryCore(**options))
-        object.__setattr__(self, "_pushed", {})
-
-    def pushed_in(self, addr: tuple[str, int], *msg_ids: str) -> str:
-        """The id of the Pushed `msg_ids` last went in to `addr` (all in the same one)."""
-        found = {self._pushed[addr, msg_id] for msg_id in msg_ids}
-        assert len(found) == 1, (msg_ids, found)
-        return found.pop()
-
-    def _seen(self, actions: list[ra.Action]) -> list[ra.Action]:
-        for addr, message in datagrams(actions):
-            if isinstance(message, Pushed):
-                for item in message.items:
-                    self._pushed[addr, item.id] = message.id
-        return actions
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self.core, name)
-        if name not in self._ACTING:
-            return value
-        return lambda *args, **kwargs: self._seen(value(*args, **kwargs))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.core, name, value)
-
-
-def core(**options: Any) -> Core:
+def core(**options: Any) -> RegistryCore:
     """A registry core whose tokens are 1, 2, 3... in hex; `options` go to RegistryCore."""
     tokens = itertools.count(1)
-    return Core(session="r", new_token=lambda: f"{next(tokens):032x}", **options)
+    return RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}", **options)
 
 
 def checked_at_once(reg: RegistryCore, out: list[ra.Action], now: float) -> list[ra.Action]:
@@ -92,12 +45,6 @@ def checked_at_once(reg: RegistryCore, out: list[ra.Action], now: float) -> list
 
 
 def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
-    """Every (address, message) the actions send, a SendMany as one Send per address, a
-    Pushed as its items."""
-    return [(addr, item) for addr, message in datagrams(actions) for item in items(message)]
-
-
-def datagrams(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
     """Every (address, message) the actions send, a SendMany as one Send per address."""
     out: list[tuple[tuple[str, int], object]] = []
     for a in actions:
@@ -108,32 +55,12 @@ def datagrams(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
     return out
 
 
-def items(message: object) -> tuple[object, ...]:
-    """A Pushed's items; any other message alone."""
-    return message.items if isinstance(message, Pushed) else (message,)
-
-
 def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
     """Every action of the core's wake-ups up to `end`, each at the time it asked for."""
     out: list[ra.Action] = []
     while (wake := reg.next_wake()) is not None and wake <= end:
         out += reg.tick(wake)
     return out
-
-
-def run_acking(
-    reg: RegistryCore, end: float, lost: Callable[[tuple[str, int], object], bool]
-) -> list[tuple[tuple[str, int], object]]:
-    """Run the registry to `end`, every peer acking each datagram as it comes but those
-    with a message `lost(address, message)` says is lost (or whose acks are): what it sent."""
-    sent: list[tuple[tuple[str, int], object]] = []
-    while (wake := reg.next_wake()) is not None and wake <= end:
-        for addr, datagram in datagrams(reg.tick(wake)):
-            messages = items(datagram)
-            sent += [(addr, message) for message in messages]
-            if not any(lost(addr, message) for message in messages):
-                reg.receive(Ack(f"a-{len(sent)}", datagram.id), addr, wake)  # type: ignore[attr-defined]
-    return sent
 
 
 def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
@@ -161,7 +88,7 @@ def acked(reg: RegistryCore, out: list[ra.Action], now: float) -> None:
     do: what is pushed to one next goes at once (registry/core/pushes.py)."""
     while out:
         ids: dict[tuple[str, int], list[str]] = {}
-        for addr, message in datagrams(out):
+        for addr, message in sends(out):
             ids.setdefault(addr, []).append(message.id)  # type: ignore[attr-defined]
         out = []
         for addr, replies in ids.items():

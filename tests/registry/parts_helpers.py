@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
 
 from registry.core import actions as ra
 from registry.core.credentials import token_hash
@@ -21,7 +20,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Record, Table
-from wire.messages import Message, Pushed, Refused, StoredMessage
+from wire.messages import Message, Refused, StoredMessage
 from wire.names import name_key
 
 T0 = 1_700_000_000.0
@@ -61,7 +60,7 @@ def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
             found.append((a.addr, a.message))
         elif isinstance(a, ra.SendMany):
             found += [(addr, a.message) for addr in a.addrs]
-    return [(addr, item) for addr, m in found for item in (m.items if type(m) is Pushed else (m,))]
+    return found
 
 
 def refusals(out: list[ra.Action]) -> list[Refused]:
@@ -101,23 +100,3 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     registration = Registration(s, liveness, presence, post, NameBudget(new_names))
     renames = Renames(s, post)
     return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)
-
-
-def pushed(p: Parts | Services, out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
-    """`sent(out)` once the pushes made are sent too, as where an event ends."""
-    (p.s if isinstance(p, Parts) else p).pusher.flush(out.append)
-    return sent(out)
-
-
-def ack(
-    p: Parts | Services, out: list[ra.Action], msg_id: str, addr: tuple[str, int], now: float
-) -> Any:
-    """`addr` acks, at `now`, the Pushed `out` sent `msg_id` in to it: (owner, answered)."""
-    for a in out:
-        to = a.addrs if isinstance(a, ra.SendMany) else (a.addr,) if isinstance(a, ra.Send) else ()
-        message = getattr(a, "message", None)
-        pushed = isinstance(message, Pushed) and any(i.id == msg_id for i in message.items)
-        if addr in to and pushed:
-            pusher = (p.s if isinstance(p, Parts) else p).pusher
-            return pusher.pushes.answer([message.id], addr, now)[:2]  # type: ignore[union-attr]
-    raise AssertionError(f"{msg_id} was not pushed to {addr}")

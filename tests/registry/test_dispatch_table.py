@@ -17,7 +17,6 @@ from wire.messages import (
     Chat,
     MoreMail,
     Notice,
-    Pushed,
     Relayed,
     Restarted,
     RoomList,
@@ -34,7 +33,7 @@ from wire.messages import (
 #: the help desk's messages and files'. A new message type goes here or to a handler.
 NOT_FROM_PEERS = frozenset(
     {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
-    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat, Pushed}
+    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
     | set(get_args(DeskMessage))
     | set(get_args(FileMessage))
 )

@@ -1,21 +1,18 @@
 """registry.core.pushes alone: a few datagrams of pushes in flight per member, what waits
-behind them in order, retries of each unacked datagram whole, that every push ends answered,
-given up or dropped, never lost in between, and that a message watched is reported as ended
-exactly once then. A peer acks a datagram (a Pushed) by its id."""
+behind them in order, retries of what of each is unacked, that every push ends answered, given
+up or dropped, never lost in between, and that a message watched is reported as ended
+exactly once then."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.core.push_records import ROOM, Flight, Push, Unit
-from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes
+from registry.core.push_records import ROOM, Push
+from registry.core.pushes import FAST_LIVE, IN_FLIGHT, SWEEP_AT, Pushes, Sends
 from tests.hypothesis_profiles import examples
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM, MAX_ID
-from wire.messages import Message, Notice, Pushed
+from wire.messages import Message, Notice
 
 A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
 T0 = 1_700_000_000.0
@@ -26,11 +23,6 @@ def note(n: int) -> Notice:
     return Notice(f"r-{n}", "hi")
 
 
-def long(n: int) -> Notice:
-    """A notice too big for a datagram: it goes over TCP."""
-    return Notice(f"r-{n}", "x" * MAX_DATAGRAM)
-
-
 def owner(addr: Addr) -> str:
     return f"o{addr[1]}"
 
@@ -39,88 +31,52 @@ def to(*addrs: Addr) -> list[tuple[str, Addr]]:
     return [(owner(a), a) for a in addrs]
 
 
-class Wire:
-    """A Pushes, and the id of the datagram (Pushed) each message last went in to each
-    address: what a peer acks."""
-
-    def __init__(self, pushes: Pushes) -> None:
-        self.pushes = pushes
-        self.uid: dict[tuple[Addr, str], str] = {}
-
-    def units(self, units: Iterable[tuple[Addr, Unit]]) -> list[tuple[Addr, list[Message]]]:
-        """`units` as (address, messages), their ids remembered."""
-        out = []
-        for addr, unit in units:
-            for msg_id in unit.flights:
-                self.uid[addr, msg_id] = unit.uid
-            out.append((addr, [f.message for f in unit.flights.values()]))
-        return out
-
-    def sent(self) -> list[tuple[Addr, list[Message]]]:
-        """The datagrams made since the last call, as the pusher sends them."""
-        return self.units((addr, unit) for addrs, unit in self.pushes.sent() for addr in addrs)
-
-    def due(self, now: float) -> tuple[list[tuple[Addr, list[Message]]], list[Push]]:
-        sends, failed = self.pushes.due(now)
-        return self.units(sends), failed
-
-    def ack(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
-        """`addr` acks the datagrams `msg_ids` last went in to it."""
-        self.sent()
-        uids = dict.fromkeys(self.uid[addr, i] for i in msg_ids if (addr, i) in self.uid)
-        return self.pushes.answer(list(uids) or list(msg_ids), addr, now)[:2]
+def sent_of(sends: Sends) -> list[tuple[Addr, list[Message]]]:
+    """What `due` says to send, as (address, messages)."""
+    return [(addr, [f.message for f in flights]) for addr, flights in sends]
 
 
 def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silent() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=2))
-    pushes, msg = wire.pushes, note(1)
+    pushes = Pushes(timeout=0.5, attempts=2)
+    msg = note(1)
     assert pushes.add(msg, "relay", to(A, B, C), T0, seq=7) == [A, B, C]
-    assert wire.sent() == [(A, [msg]), (B, [msg]), (C, [msg])]
-    assert len({wire.uid[addr, "r-1"] for addr in (A, B, C)}) == 1  # one Pushed for all
-    who, answered = wire.ack(["r-1"], B, T0 + 0.1)
+    who, answered = pushes.answer(["r-1"], B, T0 + 0.1)
     assert who == owner(B) and [f.message for f in answered] == [msg]
-    assert wire.ack(["r-1"], B, T0 + 0.1)[1] == []  # a second copy of the ack
+    assert pushes.answer(["r-1"], B, T0 + 0.1)[1] == []  # a second copy of the ack
     assert pushes.next_wake() == T0 + 0.5
-    sends, failed = wire.due(T0 + 0.5)
-    assert sends == [(A, [msg]), (C, [msg])] and failed == []
-    wire.ack(["r-1"], A, T0 + 0.6)
-    sends, failed = wire.due(T0 + 1.0)
+    sends, failed = pushes.due(T0 + 0.5)
+    assert sent_of(sends) == [(A, [msg]), (C, [msg])] and failed == []
+    pushes.answer(["r-1"], A, T0 + 0.6)
+    sends, failed = pushes.due(T0 + 1.0)
     assert sends == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
     assert pushes.next_wake() is None and pushes.counts()[0] == 0
 
 
-def test_what_is_pushed_before_it_is_sent_shares_datagrams_and_the_rest_waits_for_room() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=2))
-    pushes = wire.pushes
+def test_what_is_pushed_at_one_moment_shares_datagrams_and_the_rest_waits_for_room() -> None:
+    pushes = Pushes(timeout=0.5, attempts=2)
     size = len(encode(note(1000))) + 1
     fit = ROOM // size  # (ids of four digits: all the same size)
     last = 1000 + IN_FLIGHT * fit
     sent = [pushes.add(note(n), "relay", to(A), T0, seq=n) for n in range(1000, last + 3)]
     assert sent == [[A]] * (IN_FLIGHT * fit) + [[]] * 3  # IN_FLIGHT datagrams' worth go
-    datagrams = wire.sent()
-    assert len(datagrams) == IN_FLIGHT and datagrams[0] == (
-        A,
-        [note(n) for n in range(1000, 1000 + fit)],
-    )
     assert pushes.add(note(9000), "relay", to(A), T0 + 0.1) == []  # later: waits, in order
     assert pushes.add(note(9001), "relay", to(B), T0 + 0.1) == [B]  # another member: its own
-    assert pushes.answer(["r-1000"], A, T0 + 0.2) == (owner(A), [], ["r-1000"])  # a line's id
-    assert pushes.next_wake() == T0 + 0.5
-    _, answered = wire.ack(["r-1000"], A, T0 + 0.25)  # its datagram's id: all of it
-    assert [f.message.id for f in answered] == [f"r-{n}" for n in range(1000, 1000 + fit)]
+    ids = [f"r-{n}" for n in range(1000, 1000 + fit)]
+    pushes.answer(ids[:-1], A, T0 + 0.2)
+    assert pushes.next_wake() == T0 + 0.5  # nothing goes until a datagram is all acked
+    pushes.answer(ids[-1:], A, T0 + 0.25)
     assert pushes.next_wake() == T0 + 0.25  # then the next one is ready to go
-    ((addr, released),) = wire.due(T0 + 0.25)[0]
+    ((addr, released),) = sent_of(pushes.due(T0 + 0.25)[0])
     assert addr == A
     assert [m.id for m in released] == [f"r-{n}" for n in range(last, last + 3)] + ["r-9000"]
     assert pushes.counts()[1] == 0
 
 
-def first_datagram(wire: Wire, count: int) -> list[str]:
+def first_datagram(pushes: Pushes, count: int) -> list[str]:
     """Push `count` notes to A at T0: the ids of its first datagram (as it is sent again)."""
     for n in range(count):
-        wire.pushes.add(note(n), "relay", to(A), T0, seq=n)
-    wire.sent()
-    ((addr, messages),) = wire.due(T0 + 0.5)[0]
+        pushes.add(note(n), "relay", to(A), T0, seq=n)
+    ((addr, messages),) = sent_of(pushes.due(T0 + 0.5)[0])
     assert addr == A
     return [m.id for m in messages]
 
@@ -133,7 +89,6 @@ def test_a_relay_to_members_that_hold_nothing_back_is_bounded_by_fast_live_lines
     members = ([owner(A), owner(B)], [A, B])
     for n in range(FAST_LIVE):
         assert pushes.add_many(note(n), "relay", members, T0 + n * 1e-3) == [A, B]
-        assert len(pushes.sent()) == 1  # one datagram for both
     assert pushes.counts()[0] == 2 * FAST_LIVE > 2 * IN_FLIGHT
     assert pushes.add_many(note(FAST_LIVE), "relay", members, T0 + 2.0) == []
     assert pushes.counts()[1] == 2
@@ -142,43 +97,39 @@ def test_a_relay_to_members_that_hold_nothing_back_is_bounded_by_fast_live_lines
 def test_a_burst_to_a_member_behind_is_sent_again_its_oldest_datagram_not_every_line() -> None:
     # 200 lines relayed to a peer that needs more than the timeout to answer: its oldest
     # datagram goes again, not every line (which doubled what it had to do)
-    wire = Wire(Pushes(timeout=0.5, attempts=5))
-    first = first_datagram(wire, 200)
+    pushes = Pushes(timeout=0.5, attempts=5)
+    first = first_datagram(pushes, 200)
     assert first == [f"r-{n}" for n in range(len(first))] and 1 < len(first) < 50
-    assert wire.pushes.counts()[0] == 200
+    assert pushes.counts()[0] == 200
 
 
 def test_a_member_answering_in_order_is_sent_nothing_twice_however_long_it_takes() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=5))
-    for n in range(200):
-        wire.pushes.add(note(n), "relay", to(A), T0, seq=n)
-    now = T0
-    for _, messages in wire.sent():  # a datagram answered every 0.4 s: each starts the timeout
+    pushes = Pushes(timeout=0.5, attempts=5)
+    first = first_datagram(pushes, 200)
+    acked, now = 0, T0 + 0.5
+    while acked < 200:  # a datagram's worth answered every 0.4 s: each starts the timeout
         now += 0.4
-        wire.ack([messages[0].id], A, now)
-        assert wire.due(now) == ([], [])
-    assert wire.pushes.counts()[0] == 0 and wire.pushes.next_wake() is None
+        pushes.answer([f"r-{n}" for n in range(acked, acked + len(first))], A, now)
+        acked += len(first)
+        assert pushes.due(now) == ([], [])
+    assert pushes.counts()[0] == 0 and pushes.next_wake() is None
 
 
 def test_a_datagram_unanswered_when_a_later_one_is_answered_is_sent_again_at_once() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=5))
-    pushes = wire.pushes
+    pushes = Pushes(timeout=0.5, attempts=5)
     pushes.add(note(0), "relay", to(A), T0)
-    wire.sent()
     pushes.add(note(1), "relay", to(A), T0 + 0.01)  # a datagram of its own
-    wire.ack(["r-1"], A, T0 + 0.1)  # the peer reads in order: r-0 was lost
+    pushes.answer(["r-1"], A, T0 + 0.1)  # the peer reads in order: r-0 was lost
     assert pushes.next_wake() == T0 + 0.1
-    sends, failed = wire.due(T0 + 0.1)
-    assert sends == [(A, [note(0)])] and failed == []
+    sends, failed = pushes.due(T0 + 0.1)
+    assert sent_of(sends) == [(A, [note(0)])] and failed == []
     assert pushes.next_wake() == T0 + 0.6
 
 
 def test_a_datagram_given_up_starts_the_members_timeout_again() -> None:
     pushes = Pushes(timeout=0.5, attempts=1)
     pushes.add(note(0), "relay", to(A), T0, seq=0)
-    pushes.sent()
     pushes.add(note(1), "relay", to(A), T0 + 0.05, seq=1)
-    pushes.sent()
     assert pushes.due(T0 + 0.5) == ([], [Push(owner(A), A, note(0), "relay", 0)])
     assert pushes.next_wake() == T0 + 1.0
     assert pushes.due(T0 + 1.0) == ([], [Push(owner(A), A, note(1), "relay", 1)])
@@ -188,7 +139,6 @@ def test_a_clock_stepped_back_never_loses_a_retry() -> None:
     pushes = Pushes(timeout=0.5, attempts=2)
     pushes.add(note(0), "relay", to(A), T0)
     pushes.add(note(1), "relay", to(B), T0 - 10)  # the clock went back 10 s
-    pushes.sent()
     assert pushes.next_wake() == T0 + 0.5
     sends, _ = pushes.due(T0 + 0.5)
     assert [addr for addr, _ in sends] == [A, B]
@@ -200,98 +150,89 @@ def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None
     assert pushes.add(note(1), "room", to(A, B), T0) == [B]
     assert pushes.counts()[0] == 2
     n = 2
-    while pushes.sent() and pushes.add(note(n), "room", to(A), T0 + n):  # one datagram each
+    while pushes.add(note(n), "room", to(A), T0 + n):  # a datagram each, till A is full
         n += 1
     assert pushes.counts()[1] == 1  # nor twice to one it waits for
     assert pushes.add(note(n), "room", to(A), T0 + n) == [] and pushes.counts()[1] == 1
 
 
 def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() -> None:
-    wire = Wire(Pushes())
-    pushes = wire.pushes
+    pushes = Pushes()
     for n in range(4):  # each a datagram of its own
         pushes.add(note(n), "relay", to(A, B) if n == 0 else to(A), T0 + n, seq=n)
-        wire.sent()
     dropped = pushes.drop_all(A)
     assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.counts() == (1, 0)  # B's push is untouched
-    assert wire.ack(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
-    assert wire.ack(["r-0"], B, T0)[1] != []
+    assert pushes.answer(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
+    assert pushes.answer(["r-0"], B, T0)[1] != []
 
 
 def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> None:
     # A push too big for a datagram goes over TCP and would arrive after the datagrams
     # pushed after it: a long channel message and the short one after it, swapped.
-    wire = Wire(Pushes(timeout=0.5, attempts=2))
-    pushes = wire.pushes
-    assert pushes.add(long(1), "relay", to(A, B), T0, seq=1) == [A, B]
+    pushes = Pushes(timeout=0.5, attempts=2, streamed=lambda m: m.id == "r-1")
+    assert pushes.add(note(1), "relay", to(A, B), T0, seq=1) == [A, B]
     assert pushes.add_many(note(2), "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0) == [C]
     assert pushes.add(note(3), "relay", to(A), T0, seq=3) == []
-    assert wire.sent() == [(A, [long(1)]), (B, [long(1)]), (C, [note(2)])]
-    wire.ack(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
-    assert wire.due(T0 + 0.1)[0] == [(A, [note(2), note(3)])]
-    wire.ack(["r-2"], A, T0 + 0.2)
-    wire.ack(["r-2"], C, T0 + 0.2)
+    pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
+    assert sent_of(pushes.due(T0 + 0.1)[0]) == [(A, [note(2), note(3)])]
+    pushes.answer(["r-2", "r-3"], A, T0 + 0.2)
+    pushes.answer(["r-2"], C, T0 + 0.2)
     assert pushes.due(T0 + 0.2) == ([], [])  # C was never held
     pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
-    sends, failed = wire.due(T0 + 1.0)  # given up
+    sends, failed = pushes.due(T0 + 1.0)  # given up
     assert [(p.message.id, p.addr) for p in failed] == [("r-1", B)]
-    assert sends == [(B, [note(2)])]
+    assert sent_of(sends) == [(B, [note(2)])]
 
 
 def test_a_streamed_push_let_out_of_a_queue_holds_back_the_rest_in_turn() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=2))
-    pushes = wire.pushes
-    pushes.add(long(1), "relay", to(A), T0)
-    pushes.add(long(2), "relay", to(A), T0)
+    pushes = Pushes(timeout=0.5, attempts=2, streamed=lambda m: m.id in ("r-1", "r-2"))
+    pushes.add(note(1), "relay", to(A), T0)
+    pushes.add(note(2), "relay", to(A), T0)
     pushes.add(note(3), "relay", to(A), T0)
-    wire.ack(["r-1"], A, T0 + 0.1)
-    assert wire.due(T0 + 0.1)[0] == [(A, [long(2)])]  # and r-3 waits behind it
-    wire.ack(["r-2"], A, T0 + 0.2)
-    assert wire.due(T0 + 0.2)[0] == [(A, [note(3)])]
+    pushes.answer(["r-1"], A, T0 + 0.1)
+    assert sent_of(pushes.due(T0 + 0.1)[0]) == [(A, [note(2)])]  # and r-3 waits behind it
+    pushes.answer(["r-2"], A, T0 + 0.2)
+    assert sent_of(pushes.due(T0 + 0.2)[0]) == [(A, [note(3)])]
     assert pushes.drop_all(A) and pushes.add(note(4), "relay", to(A), T0 + 0.3) == [A]
 
 
 def test_idle_members_are_forgotten_when_many_but_a_busy_one_is_kept() -> None:
-    wire = Wire(Pushes(timeout=0.5, attempts=5))
-    pushes = wire.pushes
+    pushes = Pushes(timeout=0.5, attempts=5)
     pushes.add(note(0), "relay", to(A), T0)
     many = [("10.0.0.1", port) for port in range(1, SWEEP_AT + 2)]
     owners = [owner(addr) for addr in many]
     assert pushes.add_many(note(1), "relay", (owners, many), T0 + 0.1) == many
     for addr in many:
-        wire.ack(["r-1"], addr, T0 + 0.2)
+        pushes.answer(["r-1"], addr, T0 + 0.2)
     pushes.add(note(2), "relay", to(B), T0 + 0.3)  # more members than SWEEP_AT: swept
     assert pushes.counts()[0] == 2
-    assert wire.ack(["r-0"], A, T0 + 0.4)[1] and wire.ack(["r-2"], B, T0 + 0.4)[1]
+    assert pushes.answer(["r-0"], A, T0 + 0.4)[1] and pushes.answer(["r-2"], B, T0 + 0.4)[1]
     assert pushes.counts()[0] == 0
 
 
 def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() -> None:
     """Lines relayed at one moment share datagrams among all the members: one member's
-    Acks of several datagrams ends them at once, another's of one, only that one; the
-    lines stay pending until the last member's push of each has ended."""
-    wire = Wire(Pushes(timeout=0.5, attempts=1))
-    pushes = wire.pushes
+    Acks of several datagrams ends them at once; another's of part of one, only that part;
+    the lines stay pending until the last member's push of each has ended."""
+    pushes = Pushes(timeout=0.5, attempts=1)
     lines = [note(n) for n in range(1000, 1000 + 2 * (ROOM // (len(encode(note(1000))) + 1)))]
     members = ([owner(A), owner(B), owner(C)], [A, B, C])
     for line in lines:
         assert pushes.add_many(line, "relay", members, T0) == [A, B, C]
         pushes.watch(line.id)
-    sent = wire.sent()
-    assert [addr for addr, _ in sent] == [A, B, C, A, B, C]  # two datagrams, each shared
     ids = [line.id for line in lines]
     assert pushes.counts()[0] == 3 * len(lines)
-    who, answered = wire.ack(ids, A, T0 + 0.1)  # both datagrams, at once
+    who, answered = pushes.answer(ids, A, T0 + 0.1)  # both datagrams whole, at once
     assert who == owner(A) and [f.message for f in answered] == lines
-    first = [f.message for f in wire.ack(ids[:1], B, T0 + 0.1)[1]]  # the first, whole
-    assert first == lines[: len(first)] and 1 < len(first) < len(lines)
-    assert pushes.counts()[0] == 2 * len(lines) - len(first) and pushes.ended() == []
-    wire.ack(ids, C, T0 + 0.2)
-    assert pushes.ended() == ids[: len(first)]  # B has not answered the rest
-    _, failed = pushes.due(T0 + 0.6)  # B's datagram left given up (one attempt)
-    assert [p.message for p in failed] == lines[len(first) :] and failed[0].addr == B
-    assert pushes.ended() == ids[len(first) :] and pushes.counts()[0] == 0
+    assert pushes.answer(ids[:1], B, T0 + 0.1)[1][0].message == lines[0]  # part of one
+    assert pushes.counts()[0] == 2 * len(lines) - 1 and pushes.ended() == []
+    pushes.answer(ids, C, T0 + 0.2)
+    assert pushes.ended() == ids[:1]  # B has not answered the rest
+    _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
+    assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
+    pushes.answer(ids, B, T0 + 0.7)
+    assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
 
 ops = st.lists(
@@ -309,12 +250,8 @@ ops = st.lists(
 )
 
 
-def numbered(n: int) -> Notice:
-    """The property test's message `n`: every third too big for a datagram."""
-    return long(n) if n % 3 == 1 else note(n)
-
-
 def streamed(msg: Message) -> bool:
+    """Every third message of the property test is too big for a datagram."""
     return int(msg.id[2:]) % 3 == 1
 
 
@@ -323,29 +260,22 @@ def streamed(msg: Message) -> bool:
 def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
     steps: list[tuple[str, object]],
 ) -> None:
-    """Each push is answered, given up or dropped exactly once; each datagram is one
-    Pushed that fits, its pushes in the order made, and first copies leave in that order."""
-    wire = Wire(Pushes(timeout=0.5, attempts=2))
-    pushes, now = wire.pushes, T0
+    pushes = Pushes(timeout=0.5, attempts=2, streamed=streamed)
+    now = T0
     added: list[tuple[Message, Addr]] = []  # one per (message, address) pushed
     on_wire: dict[tuple[str, Addr], int] = {}  # copies sent
     first_sent: dict[Addr, list[str]] = {A: [], B: [], C: []}
     ended: list[tuple[str, Addr]] = []
     reported: list[str] = []  # what `ended` said, of the messages watched (every other one)
 
-    def sent(datagrams: list[tuple[Addr, list[Message]]]) -> None:
-        for addr, messages in datagrams:
-            assert [int(m.id[2:]) for m in messages] == sorted(int(m.id[2:]) for m in messages)
-            if len(messages) > 1 or not streamed(messages[0]):
-                assert len(encode(Pushed("p" * MAX_ID, tuple(messages)))) <= MAX_DATAGRAM
-            for msg in messages:
-                if (msg.id, addr) not in on_wire:
-                    # nothing overtakes a streamed push: it goes out once that one has ended
-                    for sid in first_sent[addr]:
-                        if streamed(numbered(int(sid[2:]))):
-                            assert (sid, addr) in ended, f"{msg.id} to {addr} before {sid} ended"
-                    first_sent[addr].append(msg.id)
-                on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
+    def sent(msg: Message, addr: Addr) -> None:
+        if (msg.id, addr) not in on_wire:
+            # nothing overtakes a streamed push: it goes out once that one has ended
+            for sid in first_sent[addr]:
+                if streamed(note(int(sid[2:]))):
+                    assert (sid, addr) in ended, f"{msg.id} sent to {addr} before {sid} ended"
+            first_sent[addr].append(msg.id)
+        on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
 
     def end(p: Push) -> None:
         assert p.owner == owner(p.addr)
@@ -353,34 +283,37 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
 
     def wake(at: float) -> None:
         while (due := pushes.next_wake()) is not None and due <= at:
-            sends, failed = wire.due(due)
+            sends, failed = pushes.due(due)
             for p in failed:
                 end(p)
-            sent(sends)
+            for addr, messages in sent_of(sends):
+                for msg in messages:
+                    sent(msg, addr)
 
     messages = 0
     for kind, arg in steps:
         if kind in ("add", "many"):
-            msg = numbered(messages)
+            msg = note(messages)
             targets = sorted(arg)  # type: ignore[call-overload]
             if kind == "add":
-                pushes.add(msg, "relay", to(*targets), now, seq=messages)
+                now_to = pushes.add(msg, "relay", to(*targets), now, seq=messages)
             else:
                 owners = [owner(a) for a in targets]
-                pushes.add_many(msg, "relay", (owners, targets), now, seq=messages)
+                now_to = pushes.add_many(msg, "relay", (owners, targets), now, seq=messages)
+            for addr in now_to:
+                sent(msg, addr)
             added += [(msg, a) for a in targets]
             if messages % 2 == 0:
                 pushes.watch(msg.id)
             messages += 1
         elif kind == "ack":
             n, k, addr = arg  # type: ignore[misc]
-            # one Acks of the datagrams up to three lines went in: one, or several
+            # one Acks of up to three ids: one datagram's, several, or part of one
             ids = [f"r-{i}" for i in range(n, n + k) if (f"r-{i}", addr) in on_wire]
-            uids = {wire.uid[addr, i] for i in ids}
             if ids:  # only what was sent is acked
-                who, answered = wire.ack(ids, addr, now)
+                who, answered = pushes.answer(ids, addr, now)
                 for flight in answered:
-                    assert who == owner(addr) and wire.uid[addr, flight.message.id] in uids
+                    assert who == owner(addr) and flight.message.id in ids
                     ended.append((flight.message.id, addr))
         elif kind == "time":
             now += float(arg)  # type: ignore[arg-type]
@@ -388,10 +321,9 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
         else:
             for p in pushes.drop_all(arg):  # type: ignore[arg-type]
                 end(p)
-        sent(wire.sent())  # where the event ends
         flying = {k for k in on_wire if k not in ended}
         for addr in (A, B, C):  # at most IN_FLIGHT datagrams of them
-            mine = [numbered(int(k[0][2:])) for k in flying if k[1] == addr]
+            mine = [note(int(k[0][2:])) for k in flying if k[1] == addr]
             small = [m for m in mine if not streamed(m)]
             assert sum(len(encode(m)) + 1 for m in small) <= IN_FLIGHT * ROOM
             assert len(mine) - len(small) <= 1

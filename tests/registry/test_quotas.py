@@ -12,7 +12,7 @@ from registry.core.post_office import PostOffice
 from registry.core.quotas import MAILBOX_MESSAGES, SENDER_BYTES, Origin
 from registry.core.requests import Request
 from registry.core.table import MAX_WROTE_TO, Record, Table
-from tests.registry.core_helpers import T0, core, datagrams, sends
+from tests.registry.core_helpers import T0, core, sends
 from tests.registry.parts_helpers import services, unstamped
 from wire.keys import key_text
 from wire.limits import MAX_SEALED
@@ -67,8 +67,7 @@ def save(
     out = reg.receive(msg, addr, T0, key=with_key)
     heard = [m for a, m in sends(out) if a == addr]
     # acked, as a peer does: what is pushed to it next is not held behind this
-    ids = tuple(m.id for a, m in datagrams(out) if a == addr)  # type: ignore[attr-defined]
-    reg.receive(Acks(f"{sender}-ack-{n}", ids), addr, T0, key=with_key)
+    reg.receive(Acks(f"{sender}-ack-{n}", tuple(m.id for m in heard)), addr, T0, key=with_key)
     return next(m for m in heard if isinstance(m, Saved | Refused))
 
 

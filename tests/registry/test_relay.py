@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, ack, logs, parts, pushed, record
+from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
 from wire.keys import key_text
 from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
 
@@ -21,9 +21,9 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
         T0,
         out.append,
     )
-    assert (bob.addr, ChannelMessage("alice-1", "alice", "all")) in pushed(p, out)
+    assert (bob.addr, ChannelMessage("alice-1", "alice", "all")) in sent(out)
     assert [m.id for m in p.post.boxes["carol"]] == ["alice-1"]
-    assert (alice.addr, Ack("r-1", "alice-1")) in pushed(p, out)
+    assert (alice.addr, Ack("r-1", "alice-1")) in sent(out)
     assert "channel message from alice relayed to 1 online" in logs(out)
 
 
@@ -32,19 +32,17 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    relayed: list[ra.Action] = []
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, relayed.append)
-    pushed(p, relayed)
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, [].append)
     waiting: list[ra.Action] = []
     p.relay.over(waiting.append)
     assert waiting == [] and p.relay.taken("alice-1") is False
-    ack(p, relayed, "alice-1", bob.addr, T0)
+    p.s.pusher.pushes.answer(["alice-1"], bob.addr, T0)
     out: list[ra.Action] = []
     p.relay.over(out.append)
-    assert [(addr, type(m)) for addr, m in pushed(p, out)] == [(alice.addr, Relayed)]
+    assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
     copy: list[ra.Action] = []
     p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
-    assert [type(m) for _, m in pushed(p, copy)] == [Ack, Relayed] and p.relay.taken("alice-1")
+    assert [type(m) for _, m in sent(copy)] == [Ack, Relayed] and p.relay.taken("alice-1")
 
 
 def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> None:
@@ -57,10 +55,9 @@ def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> Non
         out: list[ra.Action] = []
         post = ChannelPost(f"alice-{n}", "alice", TOKEN, "all")
         p.relay.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
-        pushed(p, out)
         (many,) = [a for a in out if isinstance(a, ra.SendMany)]
         for addr in many.addrs:  # acked, so the next one is relayed at once too
-            ack(p, out, post.id, addr, now)
+            p.s.pusher.pushes.answer((post.id,), addr, now)
         return list(zip(many.addrs, many.keys, strict=True))
 
     first = relayed(1, T0)

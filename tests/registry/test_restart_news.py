@@ -5,10 +5,10 @@ at once left most of them unanswered until their next keepalive."""
 from __future__ import annotations
 
 from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
 from registry.core.restart_news import ROUNDS, WINDOW
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
-from tests.registry.core_helpers import Core as RegistryCore
 from wire.keys import key_text
 from wire.messages import Ack, Entry, Register, Restarted, TableUpdate
 from wire.version import WIRE_VERSION
@@ -52,11 +52,9 @@ def test_a_window_of_peers_is_told_at_once_and_each_ack_tells_the_next() -> None
     reg, first = restarted()
     assert [a for a, _ in first] == [addr_of(i) for i in range(WINDOW)]
     news = first[0][1]
-    out = reg.receive(Ack("a-1", reg.pushed_in(addr_of(0), news.id)), addr_of(0), T0 + 0.1)
+    out = reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1)
     assert told(out) == [(addr_of(WINDOW), news)]  # one acked, one more told
-    out = reg.receive(
-        Ack("a-2", reg.pushed_in(addr_of(0), news.id)), addr_of(0), T0 + 0.2
-    )  # (a copy: nothing more)
+    out = reg.receive(Ack("a-2", news.id), addr_of(0), T0 + 0.2)  # (a copy: nothing more)
     assert told(out) == []
 
 
@@ -79,8 +77,7 @@ def test_peers_that_ack_are_not_told_again() -> None:
         addr, news = pending.pop(0)
         if addr not in acked:
             acked.add(addr)
-            ack = Ack(f"a{len(acked)}", reg.pushed_in(addr, news.id))
-            pending += told(reg.receive(ack, addr, now))
+            pending += told(reg.receive(Ack(f"a{len(acked)}", news.id), addr, now))
     assert acked == {addr_of(i) for i in range(ONLINE)}
     assert not told(run_until(reg, now + 3 * ROUND))
 
@@ -92,7 +89,7 @@ def test_the_rows_held_back_when_it_stopped_go_to_each_peer_with_the_news() -> N
     [(_, update)] = updates[:1]
     assert update.entries == (Entry("p001", *addr_of(1), True, key_text((1).to_bytes(32, "big"))),)
     news = told(out)[0][1]
-    later = sends(reg.receive(Ack("a-1", reg.pushed_in(addr_of(0), news.id)), addr_of(0), T0 + 0.1))
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1))
     assert [type(m) for a, m in later if a == addr_of(WINDOW)] == [Restarted, TableUpdate]
 
 
@@ -105,7 +102,7 @@ def test_a_registration_meanwhile_is_pushed_to_the_peers_told_and_to_the_others_
     pushed = {a for a, m in sends(out) if isinstance(m, TableUpdate)}
     told_first = {addr_of(i) for i in range(WINDOW)}
     assert pushed == {*told_first, ("127.0.9.9", 7000)}  # not the peers still to be told
-    later = sends(reg.receive(Ack("a-1", reg.pushed_in(addr_of(0), news.id)), addr_of(0), T0 + 0.3))
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.3))
     to_next = [m for a, m in later if a == addr_of(WINDOW)]
     assert [type(m) for m in to_next] == [Restarted, TableUpdate]
     assert [e.name for e in to_next[1].entries] == ["newcomer"]  # type: ignore[attr-defined]
@@ -118,9 +115,7 @@ def test_a_new_list_of_registries_is_told_a_window_at_a_time() -> None:
     news = told(out)
     assert [a for a, _ in news] == [addr_of(i) for i in range(WINDOW)]
     assert news[0][1].registries == ("10.0.0.1:5000", "10.0.0.2:5000")
-    later = told(
-        reg.receive(Ack("b-1", reg.pushed_in(addr_of(0), news[0][1].id)), addr_of(0), T0 + 1.1)
-    )
+    later = told(reg.receive(Ack("b-1", news[0][1].id), addr_of(0), T0 + 1.1))
     assert later == [(addr_of(WINDOW), news[0][1])]
 
 
@@ -145,7 +140,7 @@ def test_the_peers_of_a_registry_gone_are_told_before_those_still_waiting_for_th
     assert told(reg.restarted_for(gone, T0 + 1)) == []  # (the window is full)
     out = []
     for addr, news in listed[:20]:
-        out += told(reg.receive(Ack(f"b-{addr}", reg.pushed_in(addr, news.id)), addr, T0 + 1.1))
+        out += told(reg.receive(Ack(f"b-{addr}", news.id), addr, T0 + 1.1))
     assert [a for a, _ in out] == gone
 
 
@@ -153,13 +148,11 @@ def test_a_peer_being_told_hears_the_newer_news_after() -> None:
     reg, first = restarted()
     out = reg.new_registries(("10.0.0.1:5000",), T0 + 0.1)
     assert told(out) == []  # the first window is still being told the start's news
-    newer = told(
-        reg.receive(Ack("a-1", reg.pushed_in(addr_of(0), first[0][1].id)), addr_of(0), T0 + 0.2)
-    )
+    newer = told(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 0.2))
     assert [m.registries for _, m in newer] == [("10.0.0.1:5000",)]
     out = []
     for addr, news in first[1:] + newer:  # (the rest of the first window ack)
-        out += told(reg.receive(Ack(f"b-{addr}", reg.pushed_in(addr, news.id)), addr, T0 + 0.3))
+        out += told(reg.receive(Ack(f"b-{addr}", news.id), addr, T0 + 0.3))
     out += told(run_until(reg, T0 + 3 * ROUND))
     assert (addr_of(0), newer[0][1]) in newer + out  # peer 0 hears the newer news too
 
@@ -171,7 +164,7 @@ def everyone_acks(
     pending = list(first)
     while pending:
         addr, news = pending.pop(0)
-        pending += told(reg.receive(Ack(f"e-{addr}", reg.pushed_in(addr, news.id)), addr, now))
+        pending += told(reg.receive(Ack(f"e-{addr}", news.id), addr, now))
 
 
 def test_a_peer_told_late_is_pushed_every_row_changed_meanwhile_in_one_update() -> None:
@@ -183,11 +176,7 @@ def test_a_peer_told_late_is_pushed_every_row_changed_meanwhile_in_one_update() 
         newcomer = Register(f"n-{i}", f"new{i}", 7000, "", "", WIRE_VERSION)
         reg.receive(newcomer, (f"127.0.9.{i + 1}", 7000), now, key=bytes([i + 1]) * 32)
         run_until(reg, now + 0.08 * ROUND)
-    later = sends(
-        reg.receive(
-            Ack("a-1", reg.pushed_in(addr_of(0), first[0][1].id)), addr_of(0), T0 + 0.8 * ROUND
-        )
-    )
+    later = sends(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 0.8 * ROUND))
     to_next = [m for a, m in later if a == addr_of(WINDOW)]
     assert [type(m) for m in to_next] == [Restarted, TableUpdate]
     update = to_next[1]

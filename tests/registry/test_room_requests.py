@@ -5,17 +5,7 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.requests import Request
 from registry.core.table import Record
-from tests.registry.parts_helpers import (
-    T0,
-    TOKEN,
-    Parts,
-    ack,
-    logs,
-    parts,
-    pushed,
-    record,
-    refusals,
-)
+from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
 from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, RoomsRequest
 
 
@@ -23,7 +13,6 @@ def join(p: Parts, who: Record, room: str, n: int = 1) -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Join(f"{who.name}-j{n}", who.name, TOKEN, room)
     p.rooms.join(msg, Request(msg.id, who.addr, who.key), T0, out.append)
-    pushed(p, out)
     return out
 
 
@@ -32,10 +21,10 @@ def test_a_join_tells_the_joiner_who_is_there_and_the_members_who_came() -> None
     alice, bob = record(p.s, "alice", 7001), record(p.s, "bob", 7002)
     join(p, alice, "lobby")
     out = join(p, bob, "lobby")
-    said = [(addr, m.text) for addr, m in pushed(p, out) if isinstance(m, RoomNotice)]
+    said = [(addr, m.text) for addr, m in sent(out) if isinstance(m, RoomNotice)]
     assert said == [(bob.addr, "You joined lobby with alice"), (alice.addr, "bob joined lobby")]
     assert any(isinstance(a, ra.SaveTable) for a in out)
-    assert [type(m) for _, m in pushed(p, join(p, bob, "lobby"))] == [Ack]  # its copy: only acked
+    assert [type(m) for _, m in sent(join(p, bob, "lobby"))] == [Ack]  # its copy: only acked
 
 
 def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
@@ -50,14 +39,14 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
     p.rooms.post(post, Request(post.id, alice.addr), T0, out.append)
-    assert [(addr, m.text) for addr, m in pushed(p, out) if isinstance(m, RoomMessage)] == [
+    assert [(addr, m.text) for addr, m in sent(out) if isinstance(m, RoomMessage)] == [
         (bob.addr, "hello")
     ]
     assert any(isinstance(a, ra.KeepHistory) for a in out)
     later = join(p, carol, "lobby")
-    [replayed] = [m for _, m in pushed(p, later) if isinstance(m, RoomMessage)]
+    [replayed] = [m for _, m in sent(later) if isinstance(m, RoomMessage)]
     assert replayed.id == "alice-1" and replayed.history and carol.replaying == "alice-1"
-    p.rooms.acked(carol.addr, ack(p, later, "alice-1", carol.addr, T0)[1])
+    p.rooms.acked(carol.addr, p.s.pusher.pushes.answer(["alice-1"], carol.addr, T0)[1])
     assert carol.replaying == "" and not p.rooms.replaying
 
 
@@ -77,11 +66,11 @@ def test_leaving_tells_the_members_who_stay_and_a_listing_counts_them() -> None:
     join(p, bob, "lobby")
     listed: list[ra.Action] = []
     p.rooms.listing(RoomsRequest("q-1"), Request("q-1", alice.addr), T0, listed.append)
-    [(_, rooms)] = pushed(p, listed)
+    [(_, rooms)] = sent(listed)
     assert (rooms.rooms, rooms.counts) == (("lobby",), (2,))
     out: list[ra.Action] = []
     p.rooms.leave(Leave("bob-l", "bob", TOKEN), Request("bob-l", bob.addr), T0, out.append)
-    assert [(a, m.text) for a, m in pushed(p, out) if isinstance(m, RoomNotice)] == [
+    assert [(a, m.text) for a, m in sent(out) if isinstance(m, RoomNotice)] == [
         (alice.addr, "bob left lobby")
     ]
     assert "bob left room lobby (1 in it)" in logs(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.push_records import Push
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, ack, logs, parts, pushed, record, refusals
+from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
 
 
@@ -19,13 +19,13 @@ def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
     record(p.s, "bob", 7002, online=False)
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
-    messages = [m for _, m in pushed(p, out)]
+    messages = [m for _, m in sent(out)]
     assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
     assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
-    ack(p, out, messages[1].id, alice.addr, T0)  # the outcome arrived
+    p.s.pusher.pushes.answer([messages[1].id], alice.addr, T0)  # the outcome arrived
     again: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
-    assert [type(m) for _, m in pushed(p, again)] == [Saved] and len(p.post.boxes["bob"]) == 1
+    assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
 
 
 def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
@@ -34,12 +34,12 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
-    assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in pushed(p, out)
-    _, answered = ack(p, out, "alice-1", bob.addr, T0)
+    assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
+    _, answered = p.s.pusher.pushes.answer(["alice-1"], bob.addr, T0)
     done: list[ra.Action] = []
     p.saving.delivered(answered, T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)
-    [(_, outcome)] = pushed(p, done)
+    [(_, outcome)] = sent(done)
     assert isinstance(outcome, Saved) and outcome.delivered
 
 
@@ -79,7 +79,7 @@ def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() 
     p.saving.save(save("carol"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert [m.saved_by for m in p.post.boxes["carol"]] == ["ka"]
     p.saving.save(save("bob", "alice-2"), Request("alice-2", alice.addr, "ka"), T0, out.append)
-    [chat] = [m for a, m in pushed(p, out) if a == bob.addr]
+    [chat] = [m for a, m in sent(out) if a == bob.addr]
     assert isinstance(chat, Chat) and chat.saved_by == "ka"
     # bob did not ack it: it goes to his mailbox with the key all the same
     p.saving.undelivered(bob, Push("bob", bob.addr, chat, "probe", 0), T0, out.append)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import enum
 import json
-import types
 import typing
 from typing import Any
 
@@ -64,8 +63,6 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
         return st.lists(value_strategy(item), max_size=MAX_DRAWN_ITEMS).map(tuple)
     if is_record(tp):
         return dataclass_strategy(tp)
-    if isinstance(tp, types.UnionType):  # messages carried in one (a Pushed's items)
-        return st.one_of([dataclass_strategy(one) for one in typing.get_args(tp)])
     raise TypeError(f"no strategy for field type {tp!r}")
 
 
@@ -191,9 +188,6 @@ def conforms(tp: Any, value: Any) -> bool:
             and len(tp._fields) - len(tp._field_defaults) <= len(value) <= len(tp._fields)
             and all(conforms(ftp, v) for (_, ftp), v in zip(fields, value, strict=True))
         )
-    if isinstance(tp, types.UnionType):  # one of these messages (a Pushed's items)
-        message = reference_decode(value)
-        return message is not None and type(message) in typing.get_args(tp)
     raise TypeError(f"no rule for field type {tp!r}")
 
 
@@ -209,8 +203,6 @@ def convert(tp: Any, value: Any) -> Any:
         return tp(value)
     if tp is bytes:
         return base64.b64decode(value)
-    if isinstance(tp, types.UnionType):
-        return reference_decode(value)
     return value
 
 
@@ -268,8 +260,5 @@ def assert_valid_value(tp: Any, value: Any) -> None:
         assert type(value) is tp, (tp, value)
     elif tp is bytes:
         assert type(value) is bytes
-    elif isinstance(tp, types.UnionType):  # a message carried in one
-        assert type(value) in typing.get_args(tp)
-        assert_valid_message(value)
     else:
         assert conforms(tp, value), (tp, value)
