@@ -86,20 +86,18 @@ class ChangeLines:
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
         self._table, self._me = table, me
-        self._started = False  # whether a line was said: the first table is the start
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
         self._alarm = alarm or Alarm()
 
     def _updated(self, emit: Emit) -> None:
-        """The table-updated line, and what changed since the last one (nothing of the
-        first table). Only the rows changed since are looked at (Table.take_changed)."""
+        """The table-updated line, and what changed since the last one: of the first
+        table, who is online, as if each came then, so that the lines are the same in
+        whatever order the rows came. Only the rows changed since are looked at
+        (Table.take_changed)."""
         emit(Print(TABLE_UPDATED, "system"))
         noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
         self._quit_said = set()
-        if not self._started:
-            self._started = True
-            return
         for key in quit_said:
             noted.setdefault(key, table.row_of_key(key))
         before: Rows = {}
@@ -129,8 +127,7 @@ class ChangeLines:
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
         """`notice` says someone quit: said at once within the burst, else held for one line
         at the end of the wait (and not said again as going offline)."""
-        if self._started:
-            self._quit_said.add(name_key(notice.quitter))
+        self._quit_said.add(name_key(notice.quitter))
         if self._quit_lines.take(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:
