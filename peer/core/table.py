@@ -54,7 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm, Pending
+from wire.reliable import DIRECT_TIMEOUT, TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
 #: lost update is being sent again. Beyond this many the oldest give way (the gap they
@@ -259,9 +259,12 @@ class Owed(Struct):
 #: What a peer sends under its name held while no row vouches for its key: at most this
 #: many, the oldest refused beyond...
 HELD: Final = 64
-#: ...each for at most this many seconds, the round of tries its sender makes: its row may
-#: follow it (a sender's first chat can overtake the table update that tells of it).
-HOLD: Final = DIRECT_TIMEOUT * ATTEMPTS
+#: ...each for this many seconds from its last copy: its row may follow it (a sender's first
+#: chat can overtake the table update that tells of it). Each copy holds it anew, so twice
+#: the wait between two copies (a chat's, or a file datagram's) keeps it through its
+#: sender's whole round of tries, however many tries either side makes; after the round,
+#: the registry brings a chat, under its own key.
+HOLD: Final = 2 * max(DIRECT_TIMEOUT, TIMEOUT)
 
 #: A chat or a file datagram: what a peer says under its name.
 Signed = Chat | FileOffer | FileNote | FileSeen
@@ -361,8 +364,8 @@ class Trust:
         return one
 
     def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
-        """Hold `message` until a row vouches for `key` as its sender's, for HOLD seconds at
-        most (a copy: anew, last); the oldest beyond HELD is refused."""
+        """Hold `message` until a row vouches for `key` as its sender's, or HOLD passes (a
+        copy: anew, last); the oldest beyond HELD is refused."""
         held = self.held
         held.pop((key, message.id), None)
         held[key, message.id] = (message, addr, now)
