@@ -65,10 +65,6 @@ class Watched(Table):
         self.looks += 1
         return super().online_names()
 
-    def key_at(self, addr: tuple[str, int]) -> str:
-        self.looks += 1
-        return super().key_at(addr)
-
 
 @pytest.mark.needs_pure  # a subclass of Table counts its reads: compiled, it cannot be subclassed
 def test_a_big_table_is_not_gone_through_for_each_line() -> None:
