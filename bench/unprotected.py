@@ -64,6 +64,7 @@ class PassThrough(Forwarding):
         super().__init__(node.endpoint.channel)
         self._registry = node.core.server
         self._table = node.core.table
+        self._keys: dict[Addr, bytes] = {}  # by address: the table's, looked up on a miss
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
         if addr == self._registry:
@@ -72,10 +73,19 @@ class PassThrough(Forwarding):
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:
-            key = key_from_text(self._table.key_at(addr))
+            key = self._keys.get(addr) or self._key_at(addr)
             if key is not None:
                 return Opened(datagram[1:], key)
         return self._channel.open(datagram, addr, now)
+
+    def _key_at(self, addr: Addr) -> bytes | None:
+        """The key of the row at `addr`, an online row's first, kept for the next datagram."""
+        for row in sorted(self._table.rows(), key=lambda row: not row.online):
+            key = key_from_text(row.key)
+            if (row.ip, row.port) == addr and key is not None:
+                self._keys[addr] = key
+                return key
+        return None
 
 
 def unprotect(node: PeerNode) -> None:

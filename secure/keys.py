@@ -62,14 +62,7 @@ class Pins:
         self.problem = ""
         self._keys: dict[str, str] = {}
         try:
-            data = parse_json(read_text(self.path))
-            if not isinstance(data, dict) or not all(
-                isinstance(v, str) and key_from_text(v) for v in data.values()
-            ):
-                raise ValueError("not a table of keys")
-            self._keys = dict(data)
-        except FileNotFoundError:
-            pass
+            self._keys = self._read()
         except (OSError, ValueError, RecursionError) as exc:
             self.problem = (
                 f"Could not read the pinned keys in {self.path} ({exc}); starting afresh."
@@ -85,23 +78,29 @@ class Pins:
     def pin(self, label: str, public: bytes) -> None:
         """Pin `public` for `label` (replacing any other), durably, keeping what another
         program sharing the data folder pinned meanwhile. Raises OSError."""
-        self._keys = {**self._read(), **self._keys, label: key_text(public)}
-        self._save()
+        self._save({label: key_text(public)})
 
     def forget(self, label: str) -> None:
-        self._keys = {**self._read(), **self._keys}
-        self._keys.pop(label, None)
-        self._save()
+        self._save({}, gone=label)
 
-    def _save(self) -> None:
+    def _save(self, pins: dict[str, str], gone: str = "") -> None:
+        with contextlib.suppress(OSError, ValueError, RecursionError):  # (damaged: afresh)
+            self._keys = {**self._read(), **self._keys}
+        self._keys.update(pins)
+        self._keys.pop(gone, None)
         # through a file of this process's own: two programs may share the folder
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         replace_durably(self.path, data.encode("utf-8"), tmp=tmp)
 
     def _read(self) -> dict[str, str]:
-        with contextlib.suppress(OSError, ValueError, RecursionError):
+        """The file's pins ({} when there is none). Raises OSError, ValueError (damaged)."""
+        try:
             data = parse_json(read_text(self.path))
-            if isinstance(data, dict):
-                return {k: v for k, v in data.items() if isinstance(v, str) and key_from_text(v)}
-        return {}
+        except FileNotFoundError:
+            return {}
+        if not isinstance(data, dict) or not all(
+            isinstance(v, str) and key_from_text(v) for v in data.values()
+        ):
+            raise ValueError("not a table of keys")
+        return dict(data)

@@ -338,3 +338,15 @@ def test_thousands_of_lines_at_once_all_go_and_none_is_taken_for_a_flood() -> No
     assert sorted(shown) == sorted(f"[Channel_Message x: line {i}]" for i in range(lines))
     assert net.count("x", RECEIVED_BY_SERVER) == lines
     assert not [line for line in net.screen("x") if "not responding" in line or "Kept" in line]
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.001, 0.02, 1.0])
+def test_each_peer_is_told_who_is_online_whatever_order_the_rows_came_in(gap: float) -> None:
+    net = SimNet()
+    for i, name in enumerate("xyz"):
+        net.add_peer(name, 6001 + i)
+        net.run(gap)
+    net.run(3)
+    for name in "xyz":
+        for other in "xyz".replace(name, ""):
+            assert net.count(name, f"[{other} is online]") == 1, (name, net.screen(name))

@@ -71,6 +71,8 @@ class KeyContact:
         """The registry's key: the one pinned under `label` when the rule keeps it, else the one
         first contact settles on (`settle`), pinned (said when it cannot be kept); with what to
         say of a key taken unasked ("": nothing)."""
+        if pins.problem:  # (what was pinned is lost: said before any key is asked about)
+            self._say(f"[{pins.problem}]", True)
         pinned = pins.get(label)
         if self._rule.keeps(pinned):
             return pinned, ""

@@ -22,7 +22,7 @@ from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost, FilesOnDemand
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
-from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_token
+from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_outbox, own_token
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
@@ -114,7 +114,7 @@ class PeerNode:
                 session=secrets.token_hex(4),
                 token=token,
                 seen=self.state.seen.load(),
-                outbox=self.state.load_outbox(token),
+                outbox=own_outbox(self.state, token),
                 room=self.state.load_room(),
                 password=settings.password,
                 keepalive=settings.keepalive,

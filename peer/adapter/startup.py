@@ -13,9 +13,11 @@ from msgspec import Struct
 
 from disk.files import InUse, hold_lock, os_reason
 from peer.adapter.key_contact import Confirm, ContactRule
+from peer.adapter.mapped_log import why_unreadable
 from peer.adapter.state import PeerStateFile
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
+from wire.messages import Message
 from wire.names import name_key
 
 
@@ -79,6 +81,18 @@ def own_key(state: PeerStateFile) -> X25519PrivateKey:
         why = os_reason(exc)
         raise StartRefused(f"[Cannot read or keep your key in {data_dir}: {why}.]") from None
     return static
+
+
+def own_outbox(state: PeerStateFile, token: str) -> list[Message]:
+    """What an earlier run left unsent (PeerStateFile.load_outbox). StartRefused when its
+    log cannot be read: a run would overwrite what it holds."""
+    try:
+        return state.load_outbox(token)
+    except OSError as exc:
+        raise StartRefused(
+            f"[Cannot read {state.sending_path} ({why_unreadable(exc)}). It keeps what your last "
+            "session had not seen delivered; start again once it can be read.]"
+        ) from None
 
 
 #: Beside the names' keys: a link to the data folder's shared key from before keys were per

@@ -137,18 +137,9 @@ class PeerStateFile:
     def load_outbox(self, token: str) -> list[Message]:
         """What an earlier run left unsettled, in the order typed (direct messages as saves,
         with `token`): what it had sent and not seen delivered, and an earlier version's
-        outbox. The log is rewritten with them, durably; while it cannot be read, none goes.
-        Problems are said in `problems`."""
-        try:
-            sent, unreadable = self.sending.earlier()
-        except OSError as exc:
-            self.problems.append(
-                f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
-                "your last session ended may not have gone out."
-            )
-            if self._kept("outbox").exists():  # sent with the log, once it can be read
-                self.problems.append(f"Your outbox waits for it: {_NOT_SENT}")
-            return []
+        outbox. The log is rewritten with them, durably. Raises OSError when the log cannot
+        be read: then nothing is changed. Problems are said in `problems`."""
+        sent, unreadable = self.sending.earlier()
         taken = self._earlier_outbox()
         earlier = taken or []
         # what the log lacks of that outbox was kept by a run before the log's, which holds

@@ -86,30 +86,25 @@ class ChangeLines:
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
         self._table, self._me = table, me
-        self._started = False  # whether a line was said: the first table is the start
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
         self._alarm = alarm or Alarm()
 
     def _updated(self, emit: Emit) -> None:
-        """The table-updated line, and what changed since the last one (nothing of the
-        first table). Only the rows changed since are looked at (Table.take_changed)."""
+        """The table-updated line, and what changed since the last one: of the first
+        table, who is online, as if each came then, so that the lines are the same in
+        whatever order the rows came. Only the rows changed since are looked at
+        (Table.take_changed)."""
         emit(Print(TABLE_UPDATED, "system"))
         noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
         self._quit_said = set()
-        if not self._started:
-            self._started = True
-            return
         for key in quit_said:
             noted.setdefault(key, table.row_of_key(key))
-        before: Rows = {}
-        after: Rows = {}
-        for key, was in noted.items():
-            if was is not None:
-                before[key] = was._replace(online=False) if key in quit_said else was
-            now_row = table.row_of_key(key)
-            if now_row is not None:
-                after[key] = now_row
+        before: Rows = {key: was for key, was in noted.items() if was is not None}
+        for key in quit_said & before.keys():
+            before[key] = before[key]._replace(online=False)
+        row_of = table.row_of_key
+        after: Rows = {key: row for key in noted if (row := row_of(key)) is not None}
         for line in changes(before, after, self._me()):
             emit(Print(line, "system"))
 
@@ -129,8 +124,7 @@ class ChangeLines:
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
         """`notice` says someone quit: said at once within the burst, else held for one line
         at the end of the wait (and not said again as going offline)."""
-        if self._started:
-            self._quit_said.add(name_key(notice.quitter))
+        self._quit_said.add(name_key(notice.quitter))
         if self._quit_lines.take(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:
@@ -174,12 +168,15 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
     came = [
         e.name
         for k, e in after.items()
-        if e.online and k != skip and k not in renamed_new and not _was_online(before, k)
+        if e.online
+        and k != skip
+        and k not in renamed_new
+        and not (k in before and before[k].online)
     ]
     went = [
         e.name
         for k, e in before.items()
-        if e.online and k != skip and k not in renamed_old and not _is_online(after, k)
+        if e.online and k != skip and k not in renamed_old and not (k in after and after[k].online)
     ]
     renames = [(old, new) for old, new in renames if skip not in (name_key(old), name_key(new))]
     return [
@@ -196,6 +193,8 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
 def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:
     """(old name, new name) for each row gone from `before` whose address or key a row new
     in `after` has."""
+    if not before:
+        return []  # (a first table: nothing was there to rename)
     new = [e for k, e in after.items() if k not in before]
     found = []
     for key, old in before.items():
@@ -210,13 +209,6 @@ def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:
 
 def _same_owner(old: Entry, new: Entry) -> bool:
     return (old.key != "" and old.key == new.key) or (old.ip, old.port) == (new.ip, new.port)
-
-
-def _was_online(rows: Rows, key: str) -> bool:
-    return key in rows and rows[key].online
-
-
-_is_online = _was_online
 
 
 def _said(items: list[str], one: str, many: str) -> list[str]:

@@ -54,7 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Alarm, Pending
+from wire.reliable import DIRECT_TIMEOUT, TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
 #: lost update is being sent again. Beyond this many the oldest give way (the gap they
@@ -75,8 +75,6 @@ class Table:
         self._rows: dict[str, Entry] = {}
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
         self._held: dict[int, TableUpdate] = {}  # by version: see `hold`
-        # address -> key of the row there, made when first asked after a change (`key_at`)
-        self._keys_by_addr: dict[Addr, str] | None = None
         # the rows changed since `take_changed` was last called, each as it was then (None:
         # it had no row): what changed is said from these alone, not from the whole table
         self._before: dict[str, Entry | None] = {}
@@ -109,16 +107,6 @@ class Table:
             key = name_key(self._renamed[key])
             entry = self._rows.get(key)
         return None
-
-    def key_at(self, addr: Addr) -> str:
-        """The key of the row at `addr` ("" when none): whom a datagram sent there is for.
-        An online row's first, as two rows may share an address (one offline, left there)."""
-        index = self._keys_by_addr
-        if index is None:
-            index = self._keys_by_addr = {}
-            for e in sorted(self._rows.values(), key=lambda e: e.online):
-                index[(e.ip, e.port)] = e.key
-        return index.get(addr, "")
 
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""
@@ -179,7 +167,6 @@ class Table:
         caller checks: an older one is a copy, a later one means one was missed). A row
         removed and a row added at the same address in it is a rename, followed by `entry`.
         Returns the new name of `own_name` when the update renames it, else ""."""
-        self._keys_by_addr = None
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
@@ -220,7 +207,6 @@ class Table:
         rows = self._rows
         changed = len(entries) != len(rows) or any(rows.get(name_key(e.name)) != e for e in entries)
         self.version = version
-        self._keys_by_addr = None
         for key in rows:
             self._note(key)
         self._rows = {name_key(e.name): e for e in entries}
@@ -259,9 +245,12 @@ class Owed(Struct):
 #: What a peer sends under its name held while no row vouches for its key: at most this
 #: many, the oldest refused beyond...
 HELD: Final = 64
-#: ...each for at most this many seconds, the round of tries its sender makes: its row may
-#: follow it (a sender's first chat can overtake the table update that tells of it).
-HOLD: Final = DIRECT_TIMEOUT * ATTEMPTS
+#: ...each for this many seconds from its last copy: its row may follow it (a sender's first
+#: chat can overtake the table update that tells of it). Each copy holds it anew, so twice
+#: the wait between two copies (a chat's, or a file datagram's) keeps it through its
+#: sender's whole round of tries, however many tries either side makes; after the round,
+#: the registry brings a chat, under its own key.
+HOLD: Final = 2 * max(DIRECT_TIMEOUT, TIMEOUT)
 
 #: A chat or a file datagram: what a peer says under its name.
 Signed = Chat | FileOffer | FileNote | FileSeen
@@ -361,8 +350,8 @@ class Trust:
         return one
 
     def _hold(self, message: Signed, key: bytes, addr: Addr, now: float, emit: Emit) -> None:
-        """Hold `message` until a row vouches for `key` as its sender's, for HOLD seconds at
-        most (a copy: anew, last); the oldest beyond HELD is refused."""
+        """Hold `message` until a row vouches for `key` as its sender's, or HOLD passes (a
+        copy: anew, last); the oldest beyond HELD is refused."""
         held = self.held
         held.pop((key, message.id), None)
         held[key, message.id] = (message, addr, now)

@@ -87,6 +87,7 @@ def load(
         new_names=settings.new_names,
         forget_after=settings.forget_after,
         newcomer_names=settings.newcomer_names,
+        wall_offset=lambda: time.time() - time.monotonic(),  # for the stamps it keeps
     )
     return desk, core
 

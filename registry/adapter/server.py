@@ -106,8 +106,6 @@ class RegistryServer:
             on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)
-        # when the time of day is next read for the core (`_now`)
-        self._wall_read_next = 0.0
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
@@ -235,16 +233,8 @@ class RegistryServer:
     def _now(self, now: float | None = None) -> float:
         """The `now` of an event for the core: the monotonic clock (read here, or by the
         endpoint as `now`), on which its retries, sweeps and budgets run (a step of the time
-        of day must neither fire them all at once nor hold them back). The core is told the
-        time of day with it (`wall_offset`), for the stamps of the messages it keeps: read
-        at most once a second, as the stamps are to the second (as the peer does), not with
-        every datagram."""
-        if now is None:
-            now = time.monotonic()
-        if now >= self._wall_read_next:
-            self._wall_read_next = now + 1.0
-            self.core.wall_offset = time.time() - now
-        return now
+        of day must neither fire them all at once nor hold them back)."""
+        return time.monotonic() if now is None else now
 
     def run_actions(self, actions: Sequence[Action]) -> None:
         """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:

@@ -82,6 +82,7 @@ CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
         "jitter": Callable[[], float],
         "forget_after": float,
         "newcomer_names": int,
+        "wall_offset": Callable[[], float],
     },
     total=False,
 )
@@ -107,6 +108,7 @@ class RegistryCore:
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
+        s.wall_offset = options.get("wall_offset", s.wall_offset)
         mail = options.get("mail")
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         owners = options.get("owners") or {}
@@ -153,15 +155,6 @@ class RegistryCore:
     @property
     def handled(self) -> frozenset[type[Message]]:
         return frozenset(self._handlers) | {Ack, Acks}
-
-    @property
-    def wall_offset(self) -> float:
-        """Seconds from `now` to the time of day, set by the adapter with every event."""
-        return self._s.wall_offset
-
-    @wall_offset.setter
-    def wall_offset(self, offset: float) -> None:
-        self._s.wall_offset = offset
 
     def admit(self, addr: Addr, now: float) -> tuple[bool, Sequence[Action]]:
         """Whether to decode what just came from `addr`; the actions tell a flooder it is slowed."""

@@ -28,15 +28,15 @@ class Services(Struct):
     changes: TableChanges
     #: room requests and renames done (their late copies are only acked)
     done: DoneRequests
-    #: seconds from the core's monotonic `now` to the time of day, set by the adapter with
-    #: every event (the wall clock may be stepped)
-    wall_offset: float = 0.0
+    #: seconds from the core's monotonic `now` to the time of day, read at each stamp (the
+    #: adapter's: a clock stepped, or a host asleep, moves it)
+    wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
     registries: tuple[str, ...] = ()
 
     def wall(self, now: float) -> float:
         """The time of day (seconds since the epoch) at monotonic `now`, for stamps."""
-        return now + self.wall_offset
+        return now + self.wall_offset()
 
     @classmethod
     def make(

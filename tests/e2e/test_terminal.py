@@ -203,6 +203,7 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     expected |= {
         ">>> [Welcome, You are registered.]",
         ">>> [Client table updated.]",
+        f">>> [{b} is online]",
         f">>> {RECEIVED_BY.format(b)}",
     }
     stray = [r for r in alice.lines()[:-1] if r not in expected]

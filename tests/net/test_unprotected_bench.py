@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from bench.unprotected import CLEAR, PassThrough
 from secure.channel import SecureChannel
 from wire.keys import key_text
+from wire.messages import Entry
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -22,7 +23,8 @@ BOB_KEY = b"b" * 32
 
 def pass_through() -> tuple[PassThrough, SecureChannel]:
     channel = SecureChannel(X25519PrivateKey.generate())
-    table = SimpleNamespace(key_at=lambda addr: key_text(BOB_KEY) if addr == BOB else "")
+    rows = [Entry("bob", *BOB, True, key_text(BOB_KEY)), Entry("old", *BOB, False)]
+    table = SimpleNamespace(rows=lambda: rows)
     endpoint = SimpleNamespace(channel=channel)
     node = SimpleNamespace(endpoint=endpoint, core=SimpleNamespace(server=REGISTRY, table=table))
     return PassThrough(cast(Any, node)), channel

@@ -47,9 +47,11 @@ def honest_key(core: PeerCore, message: Message | list[Message], addr: Addr) -> 
         key = key_from_text(entry.key) if entry is not None else None
         return key or peer_key(one.sender)
     if isinstance(one, (Ack, Acks, Refused)):
-        key = key_from_text(core.table.key_at(addr))
-        if key is not None:
-            return key
+        # the row at `addr` (an online one's first: an offline one may be left there)
+        for row in sorted(core.table.rows(), key=lambda row: not row.online):
+            key = key_from_text(row.key)
+            if (row.ip, row.port) == addr and key is not None:
+                return key
     if addr[0] == core.server[0]:
         return registry  # another registry of the service, or the registry's TCP
     return FORGER_KEY

@@ -52,6 +52,7 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
             Entry("carol", "127.0.0.1", 6003, False),
         )
         made.table.replace(3, entries, ())
+        made.change_lines.table_replaced(lambda action: None)  # said with the Welcome
     return made
 
 

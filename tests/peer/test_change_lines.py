@@ -29,11 +29,20 @@ def started(*rows: Entry) -> tuple[Table, ChangeLines]:
     table = Table()
     lines = ChangeLines(table, lambda: "alice")
     table.replace(1, (row("alice", 6001), *rows), ())
-    lines.table_replaced(lambda action: None)  # the first table: nothing said of it
+    lines.table_replaced(lambda action: None)  # the first table (said: see below)
     return table, lines
 
 
-def test_the_first_table_is_the_start_and_then_changes_are_said() -> None:
+def test_the_first_table_says_who_is_online_as_an_update_would() -> None:
+    table = Table()
+    lines = ChangeLines(table, lambda: "alice")
+    table.replace(1, (row("alice", 6001), row("bob", 6002), row("carol", 6003, False)), ())
+    out: list[Action] = []
+    lines.table_replaced(out.append)
+    assert [a.text for a in out if isinstance(a, Print)] == [TABLE_UPDATED, "[bob is online]"]
+
+
+def test_after_the_first_table_changes_are_said() -> None:
     table, lines = started(row("bob", 6002))
     table.apply(TableUpdate("u-2", 2, (row("bob", 6002, False), row("carol", 6003))), "alice")
     assert said(lines) == [TABLE_UPDATED, "[carol is online]", "[bob went offline]"]
@@ -55,10 +64,6 @@ class Watched(Table):
     def online_names(self) -> list[str]:
         self.looks += 1
         return super().online_names()
-
-    def key_at(self, addr: tuple[str, int]) -> str:
-        self.looks += 1
-        return super().key_at(addr)
 
 
 @pytest.mark.needs_pure  # a subclass of Table counts its reads: compiled, it cannot be subclassed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,3 +186,21 @@ def test_a_registry_that_answers_while_still_tried_is_trusted(
 
     run, key = settled(lambda: Run(ContactRule(trust_first=True, patience=30.0), answers))
     assert key == REAL and "[No answer from the registry yet; still trying.]" in run.said
+
+
+def test_a_damaged_pins_file_is_said_before_the_key_is_asked_about_and_not_revived(
+    tmp_path: Path,
+) -> None:
+    from secure.keys import PINS_FILE, Pins
+    from wire.keys import key_text
+
+    pins_file = tmp_path / PINS_FILE
+    fake = key_text(FAKE)
+    pins_file.write_text(f'{{"registry {WHERE}": "{fake}", "peer bob": "{fake}", "x": 7}}')
+    pins = Pins(tmp_path)
+    run = Run(ContactRule(), lambda c, n: c.answered(REAL))  # (a script: taken unasked)
+    key, _ = asyncio.run(run.contact.trust(pins, f"registry {WHERE}", NO_ANSWER))
+    assert key == REAL
+    assert run.said[0] == f"[{pins.problem}]" and str(pins_file) in pins.problem
+    # it started afresh, as said: the damaged file's other pins do not come back
+    assert Pins(tmp_path).labels() == [f"registry {WHERE}"]

@@ -134,7 +134,7 @@ def run_until(core: PeerCore, end: float) -> list[pa.Action]:
 def test_welcome_keeps_the_token_and_shows_the_exact_lines() -> None:
     _, out = registered()
     assert pa.Remember("alice", "tok") in out
-    assert prints(out) == [WELCOME, TABLE_UPDATED]
+    assert prints(out) == [WELCOME, TABLE_UPDATED, "[bob is online]"]
 
 
 def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
@@ -1001,7 +1001,7 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
         StoredMessage("c-1", "carol", "second", "2026-11-21 10:00:01", "channel"),
     )
     core, out = registered(mail)
-    assert prints(out)[2:] == [
+    assert prints(out)[3:] == [
         YOU_HAVE_MESSAGES,
         "bob: 2026-11-21 10:00:00 first",
         "Channel_Message carol: 2026-11-21 10:00:01 second",
@@ -1053,7 +1053,7 @@ def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:
         StoredMessage("b-1", "bob", "after", "2026-11-21 10:00:03", "direct"),
     )
     _, out = registered(mail)
-    assert prints(out)[3:] == [
+    assert prints(out)[4:] == [
         "Channel_Message carol: 2026-11-21 10:00:01 before",
         f"[{full}]",
         "bob: 2026-11-21 10:00:03 after",
@@ -1091,7 +1091,7 @@ def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() ->
         return StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct")
 
     core, out = registered((stored(0), stored(1)))
-    assert prints(out)[2:] == [
+    assert prints(out)[3:] == [
         YOU_HAVE_MESSAGES,
         "bob: 2026-11-21 10:00:00 m0",
         "bob: 2026-11-21 10:00:00 m1",

@@ -142,24 +142,36 @@ def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
     assert [p for p in again.problems if "it stays there" in p] and old.exists()
 
 
-def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_read_and_goes_once(
-    tmp_path: Path,
+def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wire.codec import encode
-    from wire.messages import SaveMessage
+    import errno
 
+    from peer.adapter.startup import StartRefused, own_outbox
+    from peer.core.actions import Sending
+    from wire.codec import encode
+    from wire.messages import ChannelPost, SaveMessage
+
+    post = ChannelPost("a-2", "alice", "tok", "sent just before the end")
     held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
-    old = tmp_path / "peers" / "alice.outbox"
-    old.parent.mkdir(parents=True)
-    old.write_bytes(encode(held) + b"\n")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending_path.mkdir()  # (a log that cannot be read)
-    first = kept.load_outbox("tok")
-    assert kept.problems[-1] == (
-        "Your outbox waits for it: what it holds was not sent (it stays there)."
-    )
-    kept.sending_path.rmdir()
-    assert first + PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held]  # once
+    kept.sending.write([Sending(post)], [post])
+    kept.close()
+    old = tmp_path / "peers" / "alice.outbox"
+    old.write_bytes(encode(held) + b"\n")
+
+    def eio(path: Path) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(mapped_log, "read_bytes", eio)
+        again = PeerStateFile(tmp_path, "alice")
+        with pytest.raises(StartRefused) as refused:
+            own_outbox(again, "tok")
+    assert str(refused.value).startswith(f"[Cannot read {again.sending_path} (Input/output error)")
+    assert old.exists()  # nothing changed: the next start sends both, once
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [held, post]
 
 
 def test_an_earlier_outbox_waits_while_the_sending_log_cannot_be_rewritten(
@@ -387,12 +399,13 @@ def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
 def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.path.parent.mkdir(parents=True)
-    paths = [kept.path, kept.seen_path, kept.room_path, kept.sending_path]
-    for path in paths:
+    paths = [kept.path, kept.seen_path, kept.room_path]
+    for path in [*paths, kept.sending_path]:
         os.mkfifo(path)
     assert kept.load_token() == ""
     assert kept.seen.load() == []
-    assert kept.load_outbox("token") == []
+    with pytest.raises(files.NotRegularFile):  # (the start is refused: see own_outbox)
+        kept.load_outbox("token")
     assert kept.load_room() == ""
     assert len(kept.problems) == len(paths)
     assert all("(not a regular file (a named pipe))" in line for line in kept.problems)

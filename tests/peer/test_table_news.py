@@ -35,7 +35,7 @@ def test_the_next_update_is_applied_and_a_gap_is_held_for_the_registry_to_fill()
     table_news.update(
         TableUpdate("r-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), T0, out.append
     )
-    assert prints(out) == [TABLE_UPDATED]
+    assert prints(out) == [TABLE_UPDATED, "[dave is online]"]
     out.clear()
     table_news.update(TableUpdate("r-2", 9, ()), T0, out.append)
     table_news.update(TableUpdate("r-3", 4, ()), T0, out.append)  # a copy

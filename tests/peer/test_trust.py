@@ -6,7 +6,7 @@ from peer.core.actions import PinKey, Rejected
 from peer.core.table import HOLD, Owed, Rule, Trust
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Chat, Entry, Message, Notice, TableUpdate
-from wire.reliable import Retransmitter
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, Retransmitter
 
 REGISTRY, ALICE, BOB, MALLORY = b"r" * 32, b"a" * 32, b"b" * 32, b"m" * 32
 ROWS = {
@@ -86,3 +86,26 @@ def test_a_chat_asks_for_its_senders_key_to_be_pinned_the_first_time_this_run() 
     assert said == [
         Rejected(Rule.SENDER.value, f"dropped Chat from 10.0.0.7:7: {Rule.SENDER.value}")
     ]
+
+
+def test_each_copy_holds_a_chat_anew_through_its_senders_round_however_many_tries() -> None:
+    t, said = trust(), list[object]()
+    chat = Chat("c", "carol", "bob", "hi")  # carol's row is on its way
+    tries = 3 * ATTEMPTS  # a sender that tries more than we would
+    for n in range(tries):
+        now = n * DIRECT_TIMEOUT
+        t.tick(now, said.append)
+        assert t.believed(chat, MALLORY, ("10.0.0.7", 7), now, said.append) is None
+    assert said == [] and t.held  # never refused while its sender still tries
+    last = (tries - 1) * DIRECT_TIMEOUT
+    t.tick(last + HOLD - 0.01, said.append)
+    assert said == []
+    t.tick(last + HOLD, said.append)
+    assert len(said) == 1 and not t.held
+
+
+def test_a_chat_is_held_a_few_waits_past_its_last_copy_not_a_whole_round() -> None:
+    t, said = trust(), list[object]()
+    t.believed(Chat("c", "carol", "bob", "hi"), MALLORY, ("10.0.0.7", 7), 0.0, said.append)
+    t.tick(3 * DIRECT_TIMEOUT, said.append)  # its sender gave up: the registry brings it
+    assert len(said) == 1 and not t.held

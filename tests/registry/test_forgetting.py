@@ -137,7 +137,6 @@ def test_a_table_of_before_is_stamped_at_the_first_sweep_not_forgotten() -> None
     table = Table()
     table.records["old"] = Record("old", "127.0.0.2", 6002, False, "t")
     reg = core(table=table, forget_after=100.0)
-    reg.wall_offset = 0.0
     out = reg.start(T0)
     assert reg.table.records["old"].used == T0
     assert any(isinstance(a, ra.SaveTable) for a in out)
