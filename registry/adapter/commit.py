@@ -9,9 +9,8 @@ from collections.abc import Callable
 
 from registry.adapter.storage import StorageError
 from registry.adapter.store import Store
-from registry.core.actions import Addr, Send, SendMany
+from registry.core.actions import Send, SendMany
 from registry.core.table import Table
-from wire.messages import Welcome
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
@@ -37,8 +36,6 @@ class GroupCommit:
         self._log = log
         # sends waiting for the next commit (None: none opened)
         self._held: list[Send | SendMany] | None = None
-        # (address, registration id) of the Welcomes held: one answers a copy's too
-        self._welcomes: set[tuple[Addr, str]] = set()
         self._running = False  # a commit is being made, or its task waits to make it
         self._tasks: set[asyncio.Task[None]] = set()
         self._commit_after = 0.0  # the next commit is no sooner (see `open`)
@@ -52,15 +49,10 @@ class GroupCommit:
 
     def holds(self, send: Send | SendMany) -> bool:
         """Whether `send` waits for a commit (open, being made, or opened now)."""
-        welcome = _welcome(send)
-        if welcome in self._welcomes:
-            return True  # a registration's copy: the Welcome held answers it
         if self._held is None and (self._running or self._store.dirty):
             self.open()
         if self._held is None:
             return False
-        if welcome is not None:
-            self._welcomes.add(welcome)
         self._held.append(send)
         return True
 
@@ -99,7 +91,6 @@ class GroupCommit:
         """Make what was written durable, then let the sends that waited for it go."""
         self._running = True
         held, self._held = self._held or [], None
-        taken = held
         started = time.monotonic()
         busy = 0.0
         try:
@@ -117,8 +108,6 @@ class GroupCommit:
         ended = time.monotonic()
         self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
-        # a copy's Welcome from now on goes: the one released may be lost
-        self._welcomes.difference_update(_welcome(send) for send in taken)
         if self._held is not None:
             self._schedule()
 
@@ -136,10 +125,3 @@ class GroupCommit:
             "answered until it can be stored; senders keep their messages and retry."
         )
         self._failing = (error, now, 0)
-
-
-def _welcome(send: Send | SendMany) -> tuple[Addr, str] | None:
-    """The address and registration a Welcome answers; None for another send."""
-    if isinstance(send, Send) and isinstance(send.message, Welcome):
-        return send.addr, send.message.reply_to
-    return None

@@ -225,7 +225,6 @@ class Registration:
             if record.key:
                 emit(Log(f"{record.name} now has a new key (shown its token or password)"))
             record.key = req.key
-        kept = (record.token, record.last_register_id)
         token = self._token(msg, record)
         record.last_register_id = msg.id
         record.last_seen = now
@@ -236,9 +235,8 @@ class Registration:
             self._presence.take_over(where, record, now, emit)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._s.feed.changed(record, now, emit)
-        elif kept != (record.token, msg.id):
-            # a new token or start, on disk before the Welcome says it (a copy's is there,
-            # or on its way: its Welcome waits for it)
+        else:
+            # its token may be new, and must be on disk before the Welcome says it
             emit(SaveTable((name_key(record.name),)))
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)

@@ -18,7 +18,7 @@ from registry.adapter.store import FileStore
 from registry.core.actions import DropMail, SaveTable, Send, StoreMail
 from registry.core.table import Table
 from tests.datagrams import messages_of
-from wire.messages import Ack, Saved, StoredMessage, Welcome
+from wire.messages import Ack, Saved, StoredMessage
 
 PEER = ("127.0.0.1", 40001)
 PEER_KEY = b"p" * 32  # (the stubbed endpoint seals nothing)
@@ -332,40 +332,3 @@ def test_a_mailbox_name_that_cannot_be_a_file_is_refused_at_once(tmp_path: Path)
     with pytest.raises(StorageError):
         files.carry_out(StoreMail("../bob", stored(1)))
     assert not files.dirty  # nothing waits that no commit could ever write
-
-
-@pytest.mark.needs_pure  # replaces the endpoint's send
-def test_a_registrations_copy_is_answered_by_the_welcome_that_waits_for_the_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    syncing, may_end = threading.Event(), threading.Event()
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        syncing.set()
-        may_end.wait(10)
-        real_fsync(fd)
-
-    sent: list[object] = []
-
-    def welcome(i: int) -> Welcome:
-        return Welcome(f"r-{i}", "alice-reg", "alice", "tok", 1, (), (), ())
-
-    async def scenario() -> None:
-        server = _server(tmp_path, sent)
-        monkeypatch.setattr(os, "fsync", fsync)
-        server.run_actions([SaveTable(("alice",)), Send(PEER, welcome(1), PEER_KEY)])
-        server.run_actions([Send(PEER, welcome(2), PEER_KEY)])  # a copy's, in the same pass
-        async with asyncio.timeout(10):
-            while not syncing.is_set():
-                await asyncio.sleep(0.001)
-        server.run_actions([Send(PEER, welcome(3), PEER_KEY)])  # a copy's, while it syncs
-        may_end.set()
-        await commits_made(server)
-        assert sent == [welcome(1)]
-        server.run_actions([Send(PEER, welcome(4), PEER_KEY)])  # a copy's, after: it goes
-        await commits_made(server)
-        assert sent == [welcome(1), welcome(4)]
-        await server.close()
-
-    asyncio.run(scenario())
