@@ -13,6 +13,9 @@ alternating: what else loads the host weighs on both alike, and the ratio is of 
 over the turns. One burst each swings more than the goal's margin: 1.6-2.1x ngircd from
 turn to turn within one run. With `--against ROOT`, the registry of another checkout (a
 worktree of main) takes turns too: a same-run A/B, its ratio to this one's the figure.
+With BENCH_PROFILE=<folder>, this checkout's registry writes where its CPU went in the
+bursts, and in the polls between them, to <folder>/registry.txt (pyinstrument, installed by
+hand).
 
     python -m bench.cpu_line [--members 1000] [--messages 20] [--turns 8] [--loop asyncio]
                              [--against ROOT]
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -63,7 +67,11 @@ async def registry_side(
     """A registry of the checkout at `root` with `args.members` minimal clients, kept until
     `stack` closes: its bursts."""
     members, messages = args.members, args.messages
-    reg = stack.enter_context(start_registry(loop, root=root))
+    profile = os.environ.get("BENCH_PROFILE", "") if root == ROOT else ""
+    if profile:
+        os.environ["BENCH_PROFILE_ON_ASK"] = "1"  # from the first burst on (below)
+        profile = f"{profile}/registry.txt"
+    reg = stack.enter_context(start_registry(loop, root=root, profile=profile))
     pin_to_cpu(reg.proc.pid, SERVER_CPU)
     group = Members("minimal")
     stack.push_async_callback(group.close)
@@ -75,6 +83,8 @@ async def registry_side(
     group.count(warm, "")
     group.post(["the line before"])
     await asyncio.wait_for(asyncio.shield(warm.done), LIMIT)
+    if profile:
+        await reg.ask_async("profile")
 
     async def burst(turn: int) -> tuple[float, int]:
         await settled(reg)
