@@ -47,6 +47,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
         endpoint.receive(data, (str(addr[0]), int(str(addr[1]))), endpoint._clock())
+        endpoint.outgoing.drain_ends()  # a drain of one
         if endpoint._on_drained is not None:
             endpoint._on_drained()
 
@@ -152,8 +153,7 @@ class ReceivingDatagrams:
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else started
             self.lagging = not emptied
-            if outgoing.holding or outgoing.flush_asked:
-                outgoing.drain_ends()
+            outgoing.drain_ends()
             if self._on_drained is not None:
                 self._on_drained()
 

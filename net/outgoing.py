@@ -3,8 +3,9 @@ channel. A batch ends with a pass of the event loop, a drain of the socket (the 
 read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
 than the work already in hand.
 
-- The first datagram to an address in a pass goes at once (an idle sender never waits);
-  those that follow it in the pass share datagrams at its end, in order.
+- The first datagram to an address since the last drain or batch goes at once (an idle
+  sender never waits); those that follow it share datagrams at the end of their pass, in
+  order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
@@ -90,8 +91,8 @@ class Outgoing:
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
-        # the destinations whose first datagram of this pass left at once: emptied at the
-        # end of the pass (by the set's own `clear`, called by the event loop), or of a drain
+        # the destinations whose first datagram left at once: emptied as a drain or a
+        # batch ends
         self._went: set[Dest] = set()
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
@@ -200,12 +201,13 @@ class Outgoing:
     # -- what ends a batch ---------------------------------------------------------------
 
     def drain_ends(self) -> list[Datagram]:
-        """The datagrams read in one wake-up have been handled, and something waits: what
-        answers them leaves now, not at the end of the loop's pass (a busy process would
-        hold every ack back, and the senders would time out)."""
+        """The datagrams read in one wake-up have been handled: what answers them and waits
+        leaves now, not at the end of the loop's pass (a busy process would hold every ack
+        back, and the senders would time out), and what went at once is forgotten."""
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
+        self._went.clear()
         return []
 
     def packed_begins(self) -> bool:
@@ -278,8 +280,6 @@ class Outgoing:
         if self.holding or dest in went:
             self._batches[dest] = [data]
             return self._waits()
-        if not went and self._call_soon is not None:
-            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
         went.add(dest)
         addr, key = dest
         sock = self._sock
