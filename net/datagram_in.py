@@ -153,7 +153,10 @@ class ReceivingDatagrams:
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else started
             self.lagging = not emptied
-            outgoing.drain_ends()
+            if outgoing.holding or outgoing.flush_asked:
+                outgoing.drain_ends()
+            else:  # (`drain_ends`, written out: every drain)
+                outgoing.went.clear()
             if self._on_drained is not None:
                 self._on_drained()
 

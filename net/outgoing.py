@@ -91,9 +91,9 @@ class Outgoing:
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
-        # the destinations whose first datagram left at once: emptied as a drain or a
-        # batch ends
-        self._went: set[Dest] = set()
+        #: The destinations whose first datagram left at once: emptied as a drain (by
+        #: the endpoint's drain itself, without a call) or a batch ends.
+        self.went: set[Dest] = set()
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
@@ -207,7 +207,7 @@ class Outgoing:
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
-        self._went.clear()
+        self.went.clear()
         return []
 
     def packed_begins(self) -> bool:
@@ -236,7 +236,7 @@ class Outgoing:
     def flush(self) -> list[Datagram]:
         """Send everything that waits, now, acks merged, each address's datagrams packed."""
         self.flush_asked = False
-        self._went.clear()
+        self.went.clear()
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
@@ -267,7 +267,7 @@ class Outgoing:
         order). An Ack (of the message `ack_of`) waits when something else for `dest` went
         or waits, or while sends wait, merged with the other acks for `dest`; else it goes
         as any datagram."""
-        went = self._went
+        went = self.went
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return self._waits()
@@ -308,7 +308,7 @@ class Outgoing:
         """Acks of `replies` for `dest` (those of one datagram): merged with those that
         wait, as `datagram` would (then none to send now), else as few datagram-sized
         messages as hold them, for the caller to send."""
-        if self.holding or dest in self._went or dest in self._batches:
+        if self.holding or dest in self.went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(replies)
             self._waits()
             return []
