@@ -3,9 +3,8 @@ channel. A batch ends with a pass of the event loop, a drain of the socket (the 
 read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
 than the work already in hand.
 
-- The first datagram to an address since the last drain or batch goes at once (an idle
-  sender never waits); those that follow it share datagrams at the end of their pass, in
-  order.
+- The first datagram to an address since a drain or batch ended goes at once (an idle
+  sender never waits); those after it share datagrams at the end of their pass, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
@@ -91,9 +90,7 @@ class Outgoing:
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
-        #: The destinations whose first datagram left at once: emptied as a drain (by
-        #: the endpoint's drain itself, without a call) or a batch ends.
-        self.went: set[Dest] = set()
+        self.went: set[Dest] = set()  #: where a first datagram left at once (the module docstring)
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
