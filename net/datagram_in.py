@@ -47,6 +47,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
         endpoint.receive(data, (str(addr[0]), int(str(addr[1]))), endpoint._clock())
+        endpoint.outgoing.drain_ends()  # a drain of one
         if endpoint._on_drained is not None:
             endpoint._on_drained()
 
@@ -154,6 +155,8 @@ class ReceivingDatagrams:
             self.lagging = not emptied
             if outgoing.holding or outgoing.flush_asked:
                 outgoing.drain_ends()
+            else:  # (`drain_ends`, written out: every drain)
+                outgoing.went.clear()
             if self._on_drained is not None:
                 self._on_drained()
 

@@ -3,8 +3,8 @@ channel. A batch ends with a pass of the event loop, a drain of the socket (the 
 read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
 than the work already in hand.
 
-- The first datagram to an address in a pass goes at once (an idle sender never waits);
-  those that follow it in the pass share datagrams at its end, in order.
+- The first datagram to an address since a drain or batch ended goes at once (an idle
+  sender never waits); those after it share datagrams at the end of their pass, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
@@ -90,9 +90,7 @@ class Outgoing:
         self._clock = clock
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Dest, list[bytes]] = {}
-        # the destinations whose first datagram of this pass left at once: emptied at the
-        # end of the pass (by the set's own `clear`, called by the event loop), or of a drain
-        self._went: set[Dest] = set()
+        self.went: set[Dest] = set()  #: where a first datagram left at once (the module docstring)
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
@@ -200,12 +198,13 @@ class Outgoing:
     # -- what ends a batch ---------------------------------------------------------------
 
     def drain_ends(self) -> list[Datagram]:
-        """The datagrams read in one wake-up have been handled, and something waits: what
-        answers them leaves now, not at the end of the loop's pass (a busy process would
-        hold every ack back, and the senders would time out)."""
+        """The datagrams read in one wake-up have been handled: what answers them and waits
+        leaves now, not at the end of the loop's pass (a busy process would hold every ack
+        back, and the senders would time out), and what went at once is forgotten."""
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
             return self.flush()
+        self.went.clear()
         return []
 
     def packed_begins(self) -> bool:
@@ -234,7 +233,7 @@ class Outgoing:
     def flush(self) -> list[Datagram]:
         """Send everything that waits, now, acks merged, each address's datagrams packed."""
         self.flush_asked = False
-        self._went.clear()
+        self.went.clear()
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
@@ -265,7 +264,7 @@ class Outgoing:
         order). An Ack (of the message `ack_of`) waits when something else for `dest` went
         or waits, or while sends wait, merged with the other acks for `dest`; else it goes
         as any datagram."""
-        went = self._went
+        went = self.went
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return self._waits()
@@ -278,8 +277,6 @@ class Outgoing:
         if self.holding or dest in went:
             self._batches[dest] = [data]
             return self._waits()
-        if not went and self._call_soon is not None:
-            self._call_soon(went.clear)  # the end of this pass (no call of ours: the set's)
         went.add(dest)
         addr, key = dest
         sock = self._sock
@@ -308,7 +305,7 @@ class Outgoing:
         """Acks of `replies` for `dest` (those of one datagram): merged with those that
         wait, as `datagram` would (then none to send now), else as few datagram-sized
         messages as hold them, for the caller to send."""
-        if self.holding or dest in self._went or dest in self._batches:
+        if self.holding or dest in self.went or dest in self._batches:
             self._acks.setdefault(dest, []).extend(replies)
             self._waits()
             return []

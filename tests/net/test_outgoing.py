@@ -79,6 +79,16 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
     assert out.drain_ends() == []  # nothing waits
 
 
+def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_at_once() -> None:
+    out = outgoing()
+    begin_drain(out)
+    assert out.datagram(notice(0), A) is NOW
+    assert out.drain_ends() == []  # nothing waited
+    begin_drain(out)
+    assert out.datagram(notice(1), A) is NOW  # no pass of the loop needed in between
+    assert out.datagram(notice(2), A) is LATER
+
+
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
     out = outgoing()
     assert ack(out, A, "x-1") is NOW  # alone, at once
