@@ -64,7 +64,8 @@ REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 5.0
 #: Both waits above are at least twice the longest the other side took to answer
 #: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
-#: again for one that restarted, and one that restarts is still found within it.
+#: again for one that restarted, and one that restarts is still found within it. Only a
+#: handshake's round trip, or a silence that made one for nothing, says how slow it is.
 SLOW_WAIT_MAX: Final = 2.5
 #: Seconds after data last opened from an address during which a responder under load
 #: drops an initiation from it: that session works, and the initiation is one its sender
@@ -319,8 +320,9 @@ class SecureChannel:
         self._peers.move_to_end((session.key, session.addr))  # the most recently used
         peer = session.peer
         since = peer.unanswered_since
-        if since is not None and now - since > peer.slowest:
-            peer.slowest = now - since  # (the session outlived that silence)
+        if peer.rehandshaken and since is not None and session.made <= since:
+            # a silence taken for a restart, that the session outlived: a slow side
+            peer.slowest = max(peer.slowest, now - since)
         peer.unanswered_since = None
         peer.rehandshaken = False
         peer.heard_at = now
