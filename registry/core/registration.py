@@ -224,8 +224,11 @@ class Registration:
         moved = bool(req.key) and record.key != req.key
         copy = not moved and msg.id == record.last_register_id and record.online
         copy = copy and record.addr == where
-        if copy and now - req.behind < self._welcomed_at.get(msg.id, -math.inf) + TIMEOUT:
-            return  # it crossed its Welcome; if that was lost, its next copy is answered
+        crossed = now - req.behind < self._welcomed_at.get(msg.id, -math.inf) + TIMEOUT
+        if copy and crossed and req.datagram:
+            # it crossed its Welcome; if that was lost, its next copy is answered (one over
+            # TCP was sent after the TooBig its Welcome was replaced by)
+            return
         self._welcomed_at[msg.id] = now
         if moved:
             # the token or the password moves the name to a new key (a new machine)
