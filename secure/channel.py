@@ -237,6 +237,7 @@ class SecureChannel:
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
             not peer.rehandshaken
+            and now - since >= REHANDSHAKE_AFTER  # (first the test with no call)
             and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
             and self._rehandshakes_on_silence
         ):
