@@ -62,6 +62,11 @@ INITIATIONS_KEPT = 3
 #: conversation that paused is not taken for one that failed.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 5.0
+#: Both waits above are at least twice the longest the other side took to answer
+#: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
+#: again for one that restarted, and one that restarts is still found within it. Only a
+#: handshake's round trip, or a silence that made one for nothing, says how slow it is.
+SLOW_WAIT_MAX: Final = 2.5
 #: Seconds after data last opened from an address during which a responder under load
 #: drops an initiation from it: that session works, and the initiation is one its sender
 #: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
@@ -232,7 +237,8 @@ class SecureChannel:
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
             not peer.rehandshaken
-            and now - since >= REHANDSHAKE_AFTER
+            and now - since >= REHANDSHAKE_AFTER  # (first the test with no call)
+            and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
             and self._rehandshakes_on_silence
         ):
             peer.rehandshaken = True
@@ -255,12 +261,12 @@ class SecureChannel:
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
         """Send a new initiation to `peer`, unless the last one is younger than its retry
-        interval (HANDSHAKE_RETRY, doubled for each one since the last session) and not
-        `at_once`. It bears the mac2 of the cookie the peer last gave us, if that is
-        younger than COOKIE_REFRESH."""
+        interval (HANDSHAKE_RETRY, doubled for each one since the last session; see
+        SLOW_WAIT_MAX) and not `at_once`. It bears the mac2 of the cookie the peer last
+        gave us, if that is younger than COOKIE_REFRESH."""
         key, addr, initiations = peer.key, peer.addr, peer.initiations
         if initiations:
-            wait = HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8)
+            wait = _at_least(HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8), peer.slowest)
             if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX) and not at_once:
                 return
             if len(initiations) >= INITIATIONS_KEPT:
@@ -314,6 +320,10 @@ class SecureChannel:
             return self._drop("replayed")
         self._peers.move_to_end((session.key, session.addr))  # the most recently used
         peer = session.peer
+        since = peer.unanswered_since
+        if peer.rehandshaken and since is not None and session.made <= since:
+            # a silence taken for a restart, that the session outlived: a slow side
+            peer.slowest = max(peer.slowest, now - since)
         peer.unanswered_since = None
         peer.rehandshaken = False
         peer.heard_at = now
@@ -416,6 +426,7 @@ class SecureChannel:
             self._by_index.pop(done.local, None)
         peer.initiations.clear()
         peer.tries = 0
+        peer.slowest = now - initiation.sent
         # it holds the session now: a silence from here on is one of a slow side, which a
         # new handshake would not end (see `seal`)
         peer.rehandshaken = True
@@ -451,6 +462,7 @@ class SecureChannel:
         peer = self._sessions.peer(initiation.key, initiation.addr)
         had_cookie = now - peer.cookie_at < COOKIE_REFRESH
         peer.cookie, peer.cookie_at = got, now
+        peer.slowest = max(peer.slowest, now - initiation.sent)
         latest = peer.initiations[-1] if peer.initiations else None
         if had_cookie or not peer.waiting or initiation is not latest:
             return Opened(under_load=initiation.key)
@@ -473,3 +485,8 @@ class SecureChannel:
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1
         return Opened(dropped=why)
+
+
+def _at_least(wait: float, slowest: float) -> float:
+    """`wait`, or twice `slowest` if longer, up to SLOW_WAIT_MAX."""
+    return max(wait, min(2 * slowest, SLOW_WAIT_MAX))

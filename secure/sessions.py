@@ -94,6 +94,10 @@ class Peer:
     # whether that silence made a new handshake already
     unanswered_since: float | None = None
     rehandshaken: bool = False
+    # the longest it took to answer us: the round trip of the handshake that made the
+    # current session, or of a cookie reply, or a silence taken for a restart that the
+    # session outlived
+    slowest: float = 0.0
     # when data from it last opened here (SecureChannel's `open`): its session works
     heard_at: float = float("-inf")
     # the cookie its last cookie reply gave, and when (secure/cookie.py)

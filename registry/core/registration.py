@@ -20,6 +20,7 @@ from registry.core.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
+from wire.reliable import TIMEOUT
 from wire.version import WIRE_VERSION, wire_refusal
 
 #: Registrations refused for a budget are logged one in this many.
@@ -72,6 +73,7 @@ class Registration:
         self.names = names
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens: Recent[str] = Recent()
+        self._welcomed_at: Recent[float] = Recent()  # registration id -> its last Welcome's time
         #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
@@ -220,6 +222,14 @@ class Registration:
         """`record` is the sender's: bound to its key, online, answered with its mail."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
+        copy = not moved and msg.id == record.last_register_id and record.online
+        copy = copy and record.addr == where
+        crossed = now - req.behind < self._welcomed_at.get(msg.id, -math.inf) + TIMEOUT
+        if copy and crossed and req.datagram:
+            # it crossed its Welcome; if that was lost, its next copy is answered (one over
+            # TCP was sent after the TooBig its Welcome was replaced by)
+            return
+        self._welcomed_at[msg.id] = now
         if moved:
             # the token or the password moves the name to a new key (a new machine)
             if record.key:
@@ -241,9 +251,10 @@ class Registration:
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()
-        self._s.feed.watch.welcomed(
-            record.addr, record.key, self._s.table.version, fetching=not entries
-        )
+        if not copy:  # (its pushes go on from the table its peer took or is fetching)
+            self._s.feed.watch.welcomed(
+                record.addr, record.key, self._s.table.version, fetching=not entries
+            )
         welcome = Welcome(
             self._s.answers.new_id(),
             msg.id,

@@ -20,6 +20,7 @@ from secure.channel import (
     KEY_REQUEST_SIZE,
     REJECT_AFTER,
     REKEY_AFTER,
+    SLOW_WAIT_MAX,
     SecureChannel,
 )
 from tests.hypothesis_profiles import examples
@@ -291,8 +292,45 @@ def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
     answered = retries[-1] + 0.1
     pair.deliver(pair.send("bob", b"answer", answered), answered)  # the silence is over
     pair.deliver(pair.send("alice", b"next", 20.0), 20.0)
-    silent = 20.0 + SOONEST_RETRY
-    assert secure.INITIATION in _kinds(pair.send("alice", b"next", silent))  # a new silence
+    # bob's answer came on the session she had: he was slow, not restarted, and a new
+    # silence makes a new handshake once twice as long as that one, up to SLOW_WAIT_MAX
+    assert _kinds(pair.send("alice", b"next", 20.0 + SOONEST_RETRY)) == [DATA]
+    assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.0 + SLOW_WAIT_MAX))
+
+
+def test_a_silence_taken_for_a_restart_that_the_session_outlived_is_waited_out() -> None:
+    # a registry in a join storm: alice's new handshake goes unanswered (under load, her
+    # session works), and the answer comes late on the session she had
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
+    pair.deliver(pair.send("alice", b"register", 10.0), 10.0)
+    again = pair.send("alice", b"register", 10.0 + SOONEST_RETRY)
+    assert secure.INITIATION in _kinds(again)  # taken for a restart
+    pair.deliver([(p, to) for p, to in again if p[0] == DATA], 10.5)
+    pair.deliver(pair.send("bob", b"busy", 11.2), 11.2)  # 1.2 s after she asked
+    pair.deliver(pair.send("alice", b"register", 20.0), 20.0)
+    assert _kinds(pair.send("alice", b"copy", 20.0 + SOONEST_RETRY)) == [DATA]
+    assert _kinds(pair.send("alice", b"copy", 22.35)) == [DATA]
+    assert secure.INITIATION in _kinds(pair.send("alice", b"copy", 22.4))  # twice 1.2 s
+    # and never longer than SLOW_WAIT_MAX
+    pair.deliver(pair.send("bob", b"busy", 30.0), 30.0)
+    pair.deliver(pair.send("alice", b"register", 40.0), 40.0)
+    assert secure.INITIATION in _kinds(pair.send("alice", b"copy", 40.0 + SLOW_WAIT_MAX))
+
+
+def test_the_wait_for_a_new_handshake_follows_how_slow_the_other_side_answered() -> None:
+    # a registry in a join storm answers late but answers: its peers do not take each
+    # silence as long as the last for a restart, nor resend initiations it will answer
+    pair = Pair()
+    [(first, _)] = pair.send("alice", b"register", 0.0)
+    [(response, _)] = pair.bob.open(first, A, 1.0).send  # answered 1 s late
+    pair.deliver([(response, A)], 1.0)
+    pair.deliver(pair.send("bob", b"busy", 1.0), 1.0)
+    pair.deliver(pair.send("alice", b"again", 5.0), 5.0)
+    assert _kinds(pair.send("alice", b"copy", 5.0 + SOONEST_RETRY)) == [DATA]
+    assert _kinds(pair.send("alice", b"copy", 6.9)) == [DATA]
+    assert secure.INITIATION in _kinds(pair.send("alice", b"copy", 7.0))  # twice 1 s
 
 
 def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:

@@ -17,6 +17,7 @@ from secure import noise, sessions
 from secure.channel import (
     COOKIE_REPLY,
     DATA,
+    HANDSHAKE_RETRY,
     INITIATION,
     REHANDSHAKE_AFTER,
     RESPONSE,
@@ -255,3 +256,19 @@ def test_under_load_an_initiation_from_an_address_whose_session_works_costs_noth
     later = 0.6 + WORKS_FOR
     _load(pair.bob, captured, later)
     assert _kinds(pair.bob.open(initiation, A, later).send) == [COOKIE_REPLY]
+
+
+def test_an_initiation_answered_late_with_a_cookie_is_not_sent_again_sooner() -> None:
+    # a registry under load answers with a cookie reply 0.6 s late: the initiation that
+    # bears its cookie waits twice that for its answer before it goes again
+    pair = Pair()
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    _load(pair.bob, captured, 0.0)
+    [(first, _)] = pair.send("alice", b"register", 0.0)
+    [(cookie_reply, _)] = pair.bob.open(first, A, 0.6).send
+    [(bearing, _)] = pair.alice.open(cookie_reply, B, 0.6).send  # at once, with the cookie
+    assert bearing[0] == INITIATION
+    assert 0.6 + 2 * HANDSHAKE_RETRY < 1.8  # what the wait was before
+    assert pair.send("alice", b"copy", 0.6 + 2 * HANDSHAKE_RETRY) == []
+    assert pair.send("alice", b"copy", 1.75) == []
+    assert _kinds(pair.send("alice", b"copy", 1.8)) == [INITIATION]

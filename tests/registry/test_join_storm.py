@@ -7,7 +7,8 @@ from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
 from registry.core.table import Record
 from registry.core.table_changes import COALESCE, PUSH_RATE
 from tests.registry.core_helpers import T0, X, Y, core, register, sends
-from wire.messages import Busy, Register, TooBig, Welcome
+from wire.messages import Busy, Register, TableUpdate, TooBig, Welcome
+from wire.reliable import TIMEOUT
 from wire.version import WIRE_VERSION
 
 
@@ -48,15 +49,45 @@ def test_a_registry_only_a_little_behind_answers_as_ever() -> None:
 
 
 def test_a_copy_of_a_registration_carried_out_is_answered_even_when_busy() -> None:
-    # its Welcome was lost: answering it costs no more than that Welcome
+    # its Welcome was lost (the copy arrived after it left): answering it costs no more
+    # than that Welcome
     reg = core()
     register(reg, "ann", X)
-    out = reg.receive(_register("ann", X[1]), X, T0 + 1, datagram=True, behind=5.0)
+    out = reg.receive(_register("ann", X[1]), X, T0 + 6, datagram=True, behind=5.0)
     assert [type(m) for _, m in sends(out)] == [Welcome]
     # another name is asked to wait, before the TooBig a big table would answer
-    out = reg.receive(_register("bob", Y[1]), Y, T0 + 1, datagram=True, behind=5.0)
+    out = reg.receive(_register("bob", Y[1]), Y, T0 + 6, datagram=True, behind=5.0)
     assert [type(m) for _, m in sends(out)] == [Busy]
     assert not any(isinstance(m, TooBig) for _, m in sends(out))
+
+
+def test_a_copy_that_crossed_its_welcome_is_not_answered_again() -> None:
+    # sent before its peer could have the Welcome: queued behind the first, or arriving
+    # within TIMEOUT of its Welcome
+    reg = core()
+    register(reg, "ann", X)
+    copy = _register("ann", X[1])
+    assert sends(reg.receive(copy, X, T0 + 0.1, datagram=True, behind=2.0)) == []
+    assert sends(reg.receive(copy, X, T0 + TIMEOUT - 0.01, datagram=True)) == []
+    # over TCP, it was sent after the TooBig a Welcome too big for a datagram became
+    out = reg.receive(copy, X, T0 + TIMEOUT - 0.01)
+    assert [type(m) for _, m in sends(out)] == [Welcome]
+    # a later copy: the Welcome was lost, and is sent again
+    out = reg.receive(copy, X, T0 + 2 * TIMEOUT, datagram=True)
+    assert [type(m) for _, m in sends(out)] == [Welcome]
+
+
+def test_a_copy_s_welcome_leaves_the_table_push_on_its_way() -> None:
+    # its peer, which has the first Welcome, takes this one as a copy: the rows pushed
+    # meanwhile still reach it
+    reg = core()
+    register(reg, "ann", X)
+    out = reg.receive(_register("bob", Y[1]), Y, T0 + 1)
+    assert any(to == X and isinstance(m, TableUpdate) for to, m in sends(out))
+    reg.receive(_register("ann", X[1]), X, T0 + 1.6)
+    wake = reg.next_wake()
+    assert wake is not None and wake < T0 + 3
+    assert (X, TableUpdate) in [(to, type(m)) for to, m in sends(reg.tick(wake))]
 
 
 def test_table_changes_wait_longer_the_more_peers_are_online() -> None:
