@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -231,10 +231,15 @@ class LightClient:
 
 
 async def light_clients(
-    count: int, server: Addr, prefix: str, batch: int = 50, register: bool = True
+    count: int,
+    server: Addr,
+    prefix: str,
+    batch: int = 50,
+    register: bool = True,
+    joined: Callable[[list[LightClient]], Awaitable[None]] | None = None,
 ) -> list[LightClient]:
     """`count` light clients, registered `batch` at a time (or only listening, for a server
-    without registration)."""
+    without registration); after each batch, `joined` is awaited with those registered."""
     acks = AckSender()
     clients = [LightClient(f"{prefix}{i}", server, acks) for i in range(count)]
     if not register:
@@ -246,4 +251,6 @@ async def light_clients(
         raise ConnectionError("the registry gave no key")
     for i in range(0, count, batch):
         await asyncio.gather(*(c.register(key) for c in clients[i : i + batch]))
+        if joined is not None:
+            await joined(clients[: i + batch])
     return clients

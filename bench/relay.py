@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 import time
+from collections.abc import Awaitable, Callable
 
 from bench import ircd
 from bench.common import (
@@ -85,12 +86,20 @@ class Members:
         self._peers: list[BenchPeer] = []
         self._light: list[LightClient] = []
 
-    async def open(self, server: Addr, members: int, prefix: str) -> None:
+    async def open(
+        self,
+        server: Addr,
+        members: int,
+        prefix: str,
+        joined: Callable[[list[LightClient]], Awaitable[None]] | None = None,
+    ) -> None:
+        """The sender and `members` receivers; minimal clients await `joined` after each
+        batch registers (see light_clients)."""
         if self.kind == "PeerNodes":
             self._peers = await make_peers(members + 1, server, prefix=prefix)
         else:
             self._light = await light_clients(
-                members + 1, server, prefix=prefix, register=self.kind != BARE
+                members + 1, server, prefix=prefix, register=self.kind != BARE, joined=joined
             )
 
     def ports(self) -> str:

@@ -14,12 +14,22 @@ from collections.abc import Iterator
 import pytest
 
 from .capture import can_capture
-from .harness import CHATAPP, HOST, TABLE_UPDATED, WELCOME, ChatEnv, ChatProc, Peer, free_port
+from .harness import (
+    CHATAPP,
+    HOST,
+    PASSWORD_CHECK_WAIT,
+    TABLE_UPDATED,
+    WELCOME,
+    ChatEnv,
+    ChatProc,
+    Peer,
+    free_port,
+)
 from .spoofer import Spoofer
 
 pytestmark = [
     pytest.mark.skipif(not can_capture(), reason="needs raw sockets (root)"),
-    pytest.mark.timeout(40),
+    pytest.mark.timeout(70),  # a start with a password waits PASSWORD_CHECK_WAIT at most
 ]
 
 PASSWORD = "correct horse battery staple"
@@ -80,7 +90,9 @@ def test_with_the_join_code_the_spoofer_is_refused_and_the_peer_registers(
     refused = victim.expect(r"answered with the key fingerprint ([\d ]+), which is not the join")
     assert refused.group(1).replace(" ", "") != chat.join_code.replace("-", "")
     os.kill(registry.pid, signal.SIGCONT)  # the registry's own answer comes at last
-    victim.expect_line(WELCOME, 15)
+    # the victim's next copy of its Register (it backs off while the registry is silent),
+    # and the password check: up to 11 s on a loaded host
+    victim.expect_line(WELCOME, PASSWORD_CHECK_WAIT)
     victim.expect_line(TABLE_UPDATED)
     _nothing_reached(spoofer)
 
