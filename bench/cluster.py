@@ -9,7 +9,14 @@ lead; each peer moved if its registry was the one killed). The one registry besi
 killed and started again with its N peers online (bench/storm.py's restart). The registries
 and nats-server run on the servers' CPU, as the one registry of bench/storm.py does.
 
+Each run gives two rows. CPU shared: the servers share their CPU, the peers take both, so
+wall time follows the CPU all use. CPU budgeted (--budget B, as root with cgroup v1's cpu
+controller; 0 leaves this row out): a machine per server, each registry (alone or in the
+service) and nats-server limited to B of a CPU by a cgroup of its own, the peers on the
+other CPU in both runs.
+
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
+        [--budget 0.2]
 
 With BENCH_PROFILE=<folder>, each registry of the service writes where its CPU went in the
 join storm there (r0.txt, r1.txt, ...; pyinstrument, installed by hand), and nats-server's
