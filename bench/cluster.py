@@ -12,8 +12,10 @@ and nats-server run on the servers' CPU, as the one registry of bench/storm.py d
 Each run gives two rows. CPU shared: the servers share their CPU, the peers take both, so
 wall time follows the CPU all use. CPU budgeted (--budget B, as root with cgroup v1's cpu
 controller; 0 leaves this row out): a machine per server, each registry (alone or in the
-service) and nats-server limited to B of a CPU by a cgroup of its own, the peers on the
-other CPU in both runs.
+service) and nats-server limited to B of a CPU by a cgroup of its own. The peers take what
+the servers leave of both CPUs: less beside the service, whose budgets add up to more. (Kept
+on one CPU instead, peers starved by other load on a shared host and were slower than the
+servers they were measuring.)
 
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
         [--budget 0.2]
@@ -46,7 +48,6 @@ from bench.common import (
     budgets,
     free_port,
     keep_logs,
-    pinned,
     scratch_folder,
 )
 from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _per_peer, _s, _until, ours
@@ -54,8 +55,6 @@ from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _per_peer, _s, _until,
 #: The share of one CPU each server process gets in the model of a machine per server: the
 #: three registries and nats-server fit on the servers' CPU, and one registry is CPU-bound.
 BUDGET = 0.2
-#: Where the crowds of peers run when the servers have budgets (the servers' is the other).
-PEERS_CPU = 0
 
 
 def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -289,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
             _row(table, count, "shared", args)
             if why:
                 continue
-            with budgets(args.budget), pinned(PEERS_CPU):  # (the crowds started inherit it)
+            with budgets(args.budget):
                 _row(table, count, f"{args.budget:g} each", args)
     table.note(
         "Join: until every peer's table holds all N online; moved: peers that moved to "
@@ -298,8 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         "the servers use less CPU in all. The busiest registry's CPU beside the one "
         "registry's: what the service would take beside it with a machine per registry. "
         "CPU 'B each', a machine per server: each registry (alone or in the service) and "
-        "nats-server may use B of one CPU at most (a cgroup each), the peers keep the other "
-        "CPU in both runs; B is small enough that the one registry is CPU-bound. All back: "
+        "nats-server may use B of one CPU at most (a cgroup each); the peers take what the "
+        "servers leave (less beside the service); B is small enough that the one registry "
+        "is CPU-bound. All back: "
         "after the one registry is killed and started again, or the registry that decides "
         "is killed, until every peer heard from it (the service) again. MB to NATS: what "
         "the registries sent it in the join (JetStream's writes included)."
