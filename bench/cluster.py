@@ -9,7 +9,16 @@ lead; each peer moved if its registry was the one killed). The one registry besi
 killed and started again with its N peers online (bench/storm.py's restart). The registries
 and nats-server run on the servers' CPU, as the one registry of bench/storm.py does.
 
+Each run gives two rows. CPU shared: the servers share their CPU, the peers take both, so
+wall time follows the CPU all use. CPU budgeted (--budget B, as root with cgroup v1's cpu
+controller; 0 leaves this row out): a machine per server, each registry (alone or in the
+service) and nats-server limited to B of a CPU by a cgroup of its own. The peers take what
+the servers leave of both CPUs: less beside the service, whose budgets add up to more. (Kept
+on one CPU instead, peers starved by other load on a shared host and were slower than the
+servers they were measuring.)
+
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
+        [--budget 0.2]
 
 With BENCH_PROFILE=<folder>, each registry of the service writes where its CPU went in the
 join storm there (r0.txt, r1.txt, ...; pyinstrument, installed by hand), and nats-server's
@@ -29,8 +38,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import HOST, ROOT, Helper, Table, free_port, keep_logs, scratch_folder
+from bench.common import (
+    HOST,
+    ROOT,
+    Helper,
+    Table,
+    budget_unavailable,
+    budgeted,
+    budgets,
+    free_port,
+    keep_logs,
+    scratch_folder,
+)
 from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _per_peer, _s, _until, ours
+
+#: The share of one CPU each server process gets in the model of a machine per server: the
+#: three registries and nats-server fit on the servers' CPU, and one registry is CPU-bound.
+BUDGET = 0.2
 
 
 def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -47,6 +71,7 @@ def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     os.sched_setaffinity(proc.pid, {SERVER_CPU})
+    budgeted(proc.pid)
     return proc, f"nats://{HOST}:{port}"
 
 
@@ -63,6 +88,7 @@ def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes]
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
     os.sched_setaffinity(proc.pid, {SERVER_CPU})
+    budgeted(proc.pid)
     deadline = time.monotonic() + 30
     while not re.search(r"decides for the service now|relaying to", log.read_text()):
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -208,6 +234,33 @@ def service(
     return join, failover, moved, split, sent
 
 
+def _row(table: Table, count: int, model: str, args: argparse.Namespace) -> None:
+    """One registry, then the service, in `model` (the budgets set around): one row."""
+    one, restarted = ours(count, args.procs, args.limit)
+    join, failover, moved, split, sent = service(count, args.procs, args.registries, args.limit)
+    both = join.took == join.took and one.took == one.took
+    ratio = join.took / one.took if both else float("nan")
+    each = [f"{cpu:.1f}" for cpu in split]
+    table.add(
+        f"{count:,}",
+        model,
+        _s(one.took),
+        f"{one.server_cpu:.1f} / {one.clients_cpu:.1f}",
+        _s(join.took),
+        f"{join.done:,} / {join.gave_up} / {moved}",
+        f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
+        f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
+        f"{sent / 1e6:.1f}",
+        f"{ratio:.2f}x" if ratio == ratio else "",
+        f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
+        f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
+        f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
+        f"{_per_peer(one, count)} / {_per_peer(join, count)}",
+        f"{_s(restarted.took)} ({restarted.done:,} / {restarted.gave_up})",
+        f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -216,52 +269,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=4, help="processes the peers are spread over")
     parser.add_argument("--limit", type=float, default=120.0, help="seconds a storm may take")
     parser.add_argument("--runs", type=int, default=1, help="runs of each size")
+    parser.add_argument(
+        "--budget", type=float, default=BUDGET, help="share of a CPU each server gets (0: none)"
+    )
     args = parser.parse_args(argv)
     table = Table(
         f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
         f"peers in {args.procs} processes",
-        ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
+        ["N", "CPU", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "MB to NATS", "service / one",
          "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
          "a peer sent registrations, handshakes: one / service",
          "one registry restarted: all back", "deciding one killed: all back"],
     )  # fmt: skip
+    why = budget_unavailable() if args.budget else "not asked"
     for count in (int(n) for n in args.sizes.split(",")):
-        for run in range(1, args.runs + 1):
-            one, restarted = ours(count, args.procs, args.limit)
-            join, failover, moved, split, sent = service(
-                count, args.procs, args.registries, args.limit
-            )
-            both = join.took == join.took and one.took == one.took
-            ratio = join.took / one.took if both else float("nan")
-            each = [f"{cpu:.1f}" for cpu in split]
-            table.add(
-                f"{count:,}",
-                str(run),
-                _s(one.took),
-                f"{one.server_cpu:.1f} / {one.clients_cpu:.1f}",
-                _s(join.took),
-                f"{join.done:,} / {join.gave_up} / {moved}",
-                f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
-                f"{each[0]} / {', '.join(each[1:-1])} / {each[-1]}",
-                f"{sent / 1e6:.1f}",
-                f"{ratio:.2f}x" if ratio == ratio else "",
-                f"{max(split[:-1]) / one.server_cpu:.2f}x" if one.server_cpu else "",
-                f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
-                f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
-                f"{_per_peer(one, count)} / {_per_peer(join, count)}",
-                f"{_s(restarted.took)} ({restarted.done:,} / {restarted.gave_up})",
-                f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
-            )
+        for _ in range(args.runs):
+            _row(table, count, "shared", args)
+            if why:
+                continue
+            with budgets(args.budget):
+                _row(table, count, f"{args.budget:g} each", args)
     table.note(
         "Join: until every peer's table holds all N online; moved: peers that moved to "
-        "another registry meanwhile. Servers' CPU: the registries and "
-        "nats-server, all on one CPU as the one registry is: the service is faster only when "
-        "they use less CPU in all. The busiest registry's CPU beside the one registry's: "
-        "what the service would take beside it with a machine per registry. All back: after "
-        "the one registry is killed and started again, or the registry that decides is "
-        "killed, until every peer heard from it (the service) again. "
-        "MB to NATS: what the registries sent it in the join (JetStream's writes included)."
+        "another registry meanwhile. CPU shared: the registries and nats-server all on one "
+        "CPU, as the one registry is, the peers on both: the service is faster only when "
+        "the servers use less CPU in all. The busiest registry's CPU beside the one "
+        "registry's: what the service would take beside it with a machine per registry. "
+        "CPU 'B each', a machine per server: each registry (alone or in the service) and "
+        "nats-server may use B of one CPU at most (a cgroup each); the peers take what the "
+        "servers leave (less beside the service); B is small enough that the one registry "
+        "is CPU-bound. All back: "
+        "after the one registry is killed and started again, or the registry that decides "
+        "is killed, until every peer heard from it (the service) again. MB to NATS: what "
+        "the registries sent it in the join (JetStream's writes included)."
+        + (f" No budgets here: {why}." if why else "")
     )
     table.print()
 

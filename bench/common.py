@@ -138,6 +138,55 @@ def pinned(cpu: int) -> Iterator[None]:
             os.sched_setaffinity(0, before)
 
 
+#: The cgroup v1 cpu controller: a group per server process caps its CPU (`budgets`).
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+#: The period of a budget, in microseconds: a budgeted process runs `share` of each.
+PERIOD_US = 10_000
+#: The share of one CPU each server process gets within `budgets` (0: no budget).
+_budget = {"share": 0.0}
+
+
+def budget_unavailable() -> str:
+    """Why server processes cannot get CPU budgets here, or "" when they can."""
+    if not (CGROUP_CPU / "cpu.cfs_quota_us").exists():
+        return f"no cgroup v1 cpu controller at {CGROUP_CPU}"
+    if not os.access(CGROUP_CPU, os.W_OK):
+        return f"{CGROUP_CPU} is not writable (not root)"
+    return ""
+
+
+@contextlib.contextmanager
+def budgets(share: float) -> Iterator[None]:
+    """Within, every process given to `budgeted` may use `share` of one CPU at most, as on
+    a machine of that size; its group is removed at the end."""
+    _budget["share"] = share
+    try:
+        yield
+    finally:
+        _budget["share"] = 0.0
+        for group in CGROUP_CPU.glob(f"chatapp-bench-{os.getpid()}-*"):
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):  # (ended meanwhile)
+                    (CGROUP_CPU / "cgroup.procs").write_text(pid)
+            group.rmdir()
+
+
+def budgeted(pid: int) -> None:
+    """Put process `pid` (all its threads) in a cgroup of its own with the budget of the
+    `budgets` around, if any. Its weight is high, so that it gets its budget before the
+    unbudgeted processes on its CPU."""
+    share = _budget["share"]
+    if not share:
+        return
+    group = CGROUP_CPU / f"chatapp-bench-{os.getpid()}-{pid}"
+    group.mkdir()
+    # (a short period: the process runs slower, not in bursts with stops between)
+    (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+    (group / "cpu.cfs_quota_us").write_text(str(round(share * PERIOD_US)))
+    (group / "cpu.shares").write_text("8192")
+    (group / "cgroup.procs").write_text(str(pid))
+
+
 #: glibc's mallopt parameters, and its defaults (the static ones: setting either also stops
 #: glibc from moving the mmap threshold by itself, which is what makes runs differ).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ircd
-from bench.common import HOST, Helper, Table, free_port, run, scratch_folder
+from bench.common import HOST, Helper, Table, budgeted, free_port, run, scratch_folder
 
 #: The CPU the servers (registry, ngircd) are kept on; the clients take the other.
 SERVER_CPU = 1
@@ -82,6 +82,7 @@ def _profiled(name: str) -> tuple[str, ...]:
 def _registry(data_dir: str, port: int, profile: str = "registry") -> Helper:
     helper = Helper("registry", "--data-dir", data_dir, "--port", str(port), *_profiled(profile))
     os.sched_setaffinity(helper.proc.pid, {SERVER_CPU})
+    budgeted(helper.proc.pid)  # (bench.cluster's model of a machine per registry)
     return helper
 
 
