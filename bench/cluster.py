@@ -18,7 +18,7 @@ on one CPU instead, peers starved by other load on a shared host and were slower
 servers they were measuring.)
 
     python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
-        [--budget 0.2]
+        [--budget 0.2] [--budgeted-only]
 
 With BENCH_PROFILE=<folder>, each registry of the service writes where its CPU went in the
 join storm there (r0.txt, r1.txt, ...; pyinstrument, installed by hand), and nats-server's
@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--budget", type=float, default=BUDGET, help="share of a CPU each server gets (0: none)"
     )
+    parser.add_argument(
+        "--budgeted-only", action="store_true", help="leave the row of the shared CPU out"
+    )
     args = parser.parse_args(argv)
     table = Table(
         f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
@@ -285,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     why = budget_unavailable() if args.budget else "not asked"
     for count in (int(n) for n in args.sizes.split(",")):
         for _ in range(args.runs):
-            _row(table, count, "shared", args)
+            if not args.budgeted_only:
+                _row(table, count, "shared", args)
             if why:
                 continue
             with budgets(args.budget):
