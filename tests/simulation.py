@@ -4,6 +4,11 @@ Everything is seeded: the network drops, duplicates, delays and reorders datagra
 messages too big for a datagram travel as a reliable "stream". Every datagram goes through
 the real wire codec. Processes can be killed and restarted: a peer keeps its token (its
 state file), the registry keeps what it had stored (its data directory), nothing else.
+
+With `registries=N` the world is a service of N registries (docs/SCALING.md): the one core
+decides, reached through N addresses. Each registry but the lead's only relays, so killing it
+loses only what passed through it; the lead's death takes its address and the core, and a
+new lead takes over at another address from what was stored. Peers start spread over them.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ class SimNet:
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
         keepalive: float = KEEPALIVE,
+        registries: int = 1,
     ) -> None:
         self.random = random.Random(seed)
         self.loss = loss
@@ -117,6 +123,12 @@ class SimNet:
         self.disk = Disk()
         self.registry: RegistryCore | None = None
         self.registry_life = 0
+        #: where the registries of the service are reached; the lead's; those not running
+        self.fronts = [(REGISTRY[0], REGISTRY[1] + i) for i in range(registries)]
+        self.lead = REGISTRY
+        self.down: set[Addr] = set()
+        #: the registry each peer's address last came through (where answers go out)
+        self.routes: dict[Addr, Addr] = {}
         self.hosts: dict[str, Host] = {}
         self._queue: list[tuple[float, int, Addr, Addr, bytes]] = []
         self._seq = itertools.count()
@@ -138,6 +150,12 @@ class SimNet:
     # -- processes ----------------------------------------------------------------------
 
     def start_registry(self) -> None:
+        """Start the registry; in a service, the lead at its address if it runs, else at
+        the first that runs (or its own again), its peers reached from there."""
+        if self.lead in self.down:
+            self.lead = next((f for f in self.fronts if f not in self.down), self.lead)
+            self.down.discard(self.lead)
+            self._reach_from_lead()
         self.registry_life += 1
         self.registry = RegistryCore(
             session=f"r{self.registry_life}",
@@ -150,12 +168,44 @@ class SimNet:
             attempts=self.attempts,
             keepalive=self.keepalive,
         )
+        if len(self.fronts) > 1:  # told at start (registry/adapter/cluster/run.py)
+            self.registry.registries = self._listed()
         # as registry.adapter.server does once its sockets are open
         self._registry_actions(self.registry.start(self.now))
 
     def kill_registry(self) -> None:
+        """The registry dies; in a service, the lead with its address."""
         self.registry = None
-        self._drop_acks_of(REGISTRY)
+        self._drop_acks_of(self.lead)
+        if len(self.fronts) > 1:
+            self.down.add(self.lead)
+
+    def kill_front(self, front: Addr) -> None:
+        """A registry that relays dies: the lead reaches its peers itself and tells them
+        (Restarted), and tells everyone the registries left (run.py, `_registries_changed`)."""
+        assert front != self.lead and front in self.fronts
+        self.down.add(front)
+        self._drop_acks_of(front)
+        addrs = self._reach_from_lead()
+        if self.registry is not None:
+            self._registry_actions(self.registry.new_registries(self._listed(), self.now))
+            self._registry_actions(self.registry.restarted_for(addrs, self.now))
+
+    def start_front(self, front: Addr) -> None:
+        """A registry that relays starts again: everyone is told the registries."""
+        self.down.discard(front)
+        if self.registry is not None:
+            self._registry_actions(self.registry.new_registries(self._listed(), self.now))
+
+    def _listed(self) -> tuple[str, ...]:
+        return tuple(f"{ip}:{port}" for ip, port in self.fronts if (ip, port) not in self.down)
+
+    def _reach_from_lead(self) -> list[Addr]:
+        """The peers of registries not running are reached from the lead's: their addresses."""
+        addrs = [addr for addr, front in self.routes.items() if front in self.down]
+        for addr in addrs:
+            self.routes[addr] = self.lead
+        return addrs
 
     def add_peer(self, name: str, port: int) -> Host:
         host = Host(name, port, None)
@@ -176,7 +226,7 @@ class SimNet:
         host.core = PeerCore(
             name=name,
             port=host.port,
-            server=REGISTRY,
+            server=self.fronts[(host.port - 1) % len(self.fronts)],
             registry_key=REGISTRY_KEY,
             session=f"{name}{host.life}",
             token=host.token,
@@ -244,7 +294,7 @@ class SimNet:
                     self._peer_actions(host, host.core.tick(self.now))
 
     def _send(self, src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
-        if self.drop is not None and self.drop(src, dst, message):
+        if src in self.down or (self.drop is not None and self.drop(src, dst, message)):
             return
         data = encode(message)
         self.sent.append((self.now, src, dst, message))
@@ -263,8 +313,9 @@ class SimNet:
 
     def _deliver(self, src: Addr, dst: Addr, data: bytes) -> None:
         message = decode(data)
-        if dst == REGISTRY:
-            if self.registry is not None:
+        if dst in self.fronts:
+            if self.registry is not None and dst not in self.down:
+                self.routes[src] = dst
                 # its flood gate first, as the adapter asks it (per message)
                 admitted, actions = self.registry.admit(src, self.now)
                 self._registry_actions(actions)
@@ -282,7 +333,7 @@ class SimNet:
 
     def _key_at(self, src: Addr) -> bytes:
         """The key of whoever sends from `src` (each host has one of its own, for life)."""
-        if src == REGISTRY:
+        if src in self.fronts:
             return REGISTRY_KEY
         for name, host in self.hosts.items():
             if host.addr == src:
@@ -331,12 +382,12 @@ class SimNet:
         for action in actions:
             match action:
                 case ra.Send(addr, Ack(_, reply_to)):
-                    self._hold_ack(REGISTRY, addr, reply_to)
+                    self._hold_ack(self._front_of(addr), addr, reply_to)
                 case ra.Send(addr, message):
-                    self._send(REGISTRY, addr, message)
+                    self._send(self._front_of(addr), addr, message)
                 case ra.SendMany(addrs, message):
                     for addr in addrs:
-                        self._send(REGISTRY, addr, message)
+                        self._send(self._front_of(addr), addr, message)
                 case ra.StoreMail(owner, message):
                     self.disk.mail.setdefault(owner, []).append(message)
                 case ra.DropMail(owner, ids):
@@ -361,6 +412,10 @@ class SimNet:
                     self._registry_actions(self.registry.password_checked(ticket, kept, self.now))
                 case ra.Log(line):
                     self.log.append(line)
+
+    def _front_of(self, addr: Addr) -> Addr:
+        """Where the registry's datagrams to `addr` go out: the registry it came through."""
+        return self.routes.get(addr, self.lead)
 
     def _peer_actions(self, host: Host, actions: list[pa.Action]) -> None:
         self._peer_action_list(host, actions)

@@ -73,12 +73,12 @@ def scenarios(draw: st.DrawFn) -> tuple[int, int, float, float, list[Op]]:
 
 
 def play(
-    seed: int, n: int, loss: float, dup: float, plan: list[Op]
+    seed: int, n: int, loss: float, dup: float, plan: list[Op], registries: int = 1
 ) -> tuple[SimNet, dict[str, str], dict[str, frozenset[str]]]:
-    """Run one scenario to the end (healed); return the world, who sent each text, and
-    for each channel text the other names registered when it was typed (its members: a
-    peer whose registration had not been done yet is not owed it)."""
-    net = SimNet(seed=seed, loss=loss, duplicate=dup, keepalive=1.0)
+    """Run one scenario to the end (healed) with `registries` in the service; return the
+    world, who sent each text, and for each channel text the other names registered when it
+    was typed (its members: a peer whose registration had not been done yet is not owed it)."""
+    net = SimNet(seed=seed, loss=loss, duplicate=dup, keepalive=1.0, registries=registries)
     names = NAMES[:n]
     for i, name in enumerate(names):
         net.add_peer(name, 6001 + i)
@@ -119,11 +119,17 @@ def play(
 
 
 def kill_or_restart(net: SimNet, kind: str, who: str) -> None:
-    """Carry out `kind` if it kills or restarts peer `who` or the registry, and applies
-    now: only what runs is killed, only what does not is restarted."""
+    """Carry out `kind` if it kills or restarts peer `who`, the registry (the lead of a
+    service), or a registry that relays (the one numbered after `who`'s), and applies now:
+    only what runs is killed, only what does not is restarted."""
     host = net.hosts[who]
     alive = host.core is not None and host.exit_code is None
+    front = net.fronts[host.port % len(net.fronts)]
     match kind:
+        case "kill_front" if front != net.lead and front not in net.down:
+            net.kill_front(front)
+        case "start_front" if front != net.lead and front in net.down:
+            net.start_front(front)
         case "kill" if alive:
             net.kill_peer(who)
         case "restart" if not alive:
@@ -137,12 +143,14 @@ def kill_or_restart(net: SimNet, kind: str, who: str) -> None:
 
 
 def heal(net: SimNet, names: tuple[str, ...]) -> None:
-    """No more loss or duplicates, and the registry runs; 15 s later (outboxes flushed,
+    """No more loss or duplicates, and the registries run; 15 s later (outboxes flushed,
     pending probes settled, a peer that could not register as it started has exited) every
     peer runs again."""
     net.loss = net.duplicate = 0.0
     if net.registry is None:
         net.start_registry()
+    for front in set(net.down) - {net.lead}:
+        net.start_front(front)
     net.run(15)
     for name in names:
         host = net.hosts[name]
