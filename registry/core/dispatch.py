@@ -322,12 +322,12 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        owner, answered = self._s.pusher.pushes.answer(replies, addr, now)
+        _, answered = self._s.pusher.pushes.answer(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)
         if not answered:
             return
         self._rooms.acked(addr, answered)
-        self._news.acked(owner, answered, now, emit)
+        self._news.acked(addr, answered, now, emit)
         self._saving.delivered(answered, now, emit)

@@ -10,7 +10,7 @@ from registry.core.restart_news import ROUNDS, WINDOW
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
 from wire.keys import key_text
-from wire.messages import Ack, Entry, Register, Restarted, TableUpdate
+from wire.messages import Ack, Entry, Register, Rename, Restarted, TableUpdate
 from wire.version import WIRE_VERSION
 
 #: Peers the restarted registry counts online: more than two windows.
@@ -190,3 +190,24 @@ def test_a_peer_that_starts_afresh_while_told_makes_room_at_once() -> None:
     out = reg.receive(again, addr_of(0), T0 + 0.1, key=(0).to_bytes(32, "big"))
     # its news is dropped with what was pushed to it: the next peer is told now, not later
     assert (addr_of(WINDOW), first[0][1]) in told(out)
+
+
+KEY0 = (0).to_bytes(32, "big")  # p000's
+
+
+def test_a_peer_renamed_while_told_hears_the_newer_news_and_every_change_after() -> None:
+    """p000 renames while its news is on its way and newer news waits behind it: the news
+    follows the peer at its address, whatever it is called, so its table updates (held
+    until it is told) go on."""
+    reg, first = restarted()
+    reg.new_registries(("10.0.0.1:5000",), T0 + 0.1)
+    renamed = reg.receive(Rename("r-1", "p000", "t", "renamed"), addr_of(0), T0 + 0.15, key=KEY0)
+    assert [type(m) for _, m in sends(renamed)][:1] == [Ack]
+    newer = told(reg.receive(Ack("a-1", first[0][1].id), addr_of(0), T0 + 0.2))
+    assert [(a, m.registries) for a, m in newer] == [(addr_of(0), ("10.0.0.1:5000",))]
+    reg.receive(Ack("a-2", newer[0][1].id), addr_of(0), T0 + 0.3)
+    newcomer = Register("n-1", "newcomer", 7000, "", "", WIRE_VERSION)
+    out = reg.receive(newcomer, ("127.0.9.1", 7000), T0 + 0.4, key=bytes([1]) * 32)
+    out += run_until(reg, T0 + 0.4 + ROUND)
+    updates = [m for a, m in sends(out) if a == addr_of(0) and isinstance(m, TableUpdate)]
+    assert any(e.name == "newcomer" for m in updates for e in m.entries)
