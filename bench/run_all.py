@@ -1,9 +1,9 @@
 """Every benchmark at modest sizes, one after the other, each table with its baseline from
 the same run; then all the tables again together. Takes a few minutes on 2 cores.
 
-When the compiled build is present (.compiled/, made by .ci/run-compiled), bench.direct and
-bench.direct_path run again on it, and a table sets both builds' targets side by side
-(bench/compiled.py).
+When the compiled build is present (.compiled/, made by .ci/run-compiled), each benchmark of
+a message's cost (direct, direct_path, send_all, burst, cpu_line) runs again on it beside its
+pure run, and a table sets both builds' direct targets side by side (bench/compiled.py).
 Every table is written to bench/results/latest.md, with a plot of send_all when
 matplotlib is installed (bench/report.py).
 
@@ -13,6 +13,7 @@ matplotlib is installed (bench/report.py).
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 
@@ -47,47 +48,30 @@ def main(argv: list[str] | None = None) -> None:
     q = args.quick
     started = time.perf_counter()
     direct_args = ["--loop", args.loop, "--count", "2000" if q else "8000"]
-    path_args = ["--count", "1000" if q else "5000"]
     pure: dict[str, dict[str, float]] = {}
     with_compiled = compiled.available() and not args.no_compiled
+    raw_args = ["--count", "50000" if q else "150000", "--rtts", "1000" if q else "3000"]
+    #: The benchmarks of a message's cost, each run again on the compiled build beside it.
+    per_message: list[tuple[str, str, list[str]]] = [
+        ("direct_path", "direct_path", ["--count", "1000" if q else "5000"]),
+        ("send_all", "relay", ["send_all", "--loop", args.loop, "--sizes",
+                               "10,100" if q else "10,100,500", "--rounds", "10" if q else "30"]),
+        ("burst", "relay", ["burst", "--loop", args.loop, "--burst", "50" if q else "200"]),
+        ("cpu_line", "cpu_line", ["--loop", args.loop, "--members", "100" if q else "1000"]),
+    ]  # fmt: skip
     steps: list[tuple[str, Callable[[], object]]] = [
-        (
-            "udp_raw",
-            lambda: udp_raw.main(
-                [
-                    "--loop",
-                    args.loop,
-                    "--count",
-                    "50000" if q else "150000",
-                    "--rtts",
-                    "1000" if q else "3000",
-                ]
-            ),
-        ),
+        ("udp_raw", lambda: udp_raw.main(["--loop", args.loop, *raw_args])),
         ("direct", lambda: pure.update(direct.main(direct_args))),
-        ("direct_path", lambda: direct_path.main(path_args)),
-        (
-            "send_all",
-            lambda: relay.main(
-                [
-                    "send_all",
-                    "--loop",
-                    args.loop,
-                    "--sizes",
-                    "10,100" if q else "10,100,500",
-                    "--rounds",
-                    "10" if q else "30",
-                ]
-            ),
-        ),
-        (
-            "burst",
-            lambda: relay.main(["burst", "--loop", args.loop, "--burst", "50" if q else "200"]),
-        ),
-        (
-            "cpu_line",
-            lambda: cpu_line.main(["--loop", args.loop, "--members", "100" if q else "1000"]),
-        ),
+    ]
+    if with_compiled:
+        steps.append(("direct, compiled build", lambda: _compiled_direct(direct_args, pure)))
+    modules = {"direct_path": direct_path.main, "relay": relay.main, "cpu_line": cpu_line.main}
+    for name, module, argv in per_message:
+        steps.append((name, functools.partial(modules[module], argv)))
+        if with_compiled:
+            twin = functools.partial(compiled.run_bench, module, argv)
+            steps.append((f"{name}, compiled build", twin))
+    steps += [
         (
             "join",
             lambda: relay.main(
@@ -106,11 +90,6 @@ def main(argv: list[str] | None = None) -> None:
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
         ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
     ]
-    if with_compiled:  # each beside its pure run
-        steps[2:2] = [("direct, compiled build", lambda: _compiled_direct(direct_args, pure))]
-        steps[4:4] = [
-            ("direct_path, compiled build", lambda: compiled.run_bench("direct_path", path_args))
-        ]
     skipped = set(args.skip.split(","))
     for name, step in [(name, step) for name, step in steps if name not in skipped]:
         t0 = time.perf_counter()
