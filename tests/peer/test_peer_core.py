@@ -42,6 +42,7 @@ from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
+    VERSION_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -73,7 +74,6 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
-    version_refusal,
 )
 from wire.refusals import REPLACED_REFUSAL, RefusalCode, replaced_refusal
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT
@@ -469,7 +469,7 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
 def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hello from the future", T0))
-    refusal = Refused("b-1", chat.id, version_refusal("Chat"))  # type: ignore[attr-defined]
+    refusal = Refused("b-1", chat.id, VERSION_REFUSAL)  # type: ignore[attr-defined]
     out = core.receive(refusal, BOB, honest_key(core, refusal, BOB), T0 + 0.01)
     assert prints(out) == [
         "[bob runs another version of ChatApp and could not read your message; "
