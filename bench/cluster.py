@@ -306,8 +306,9 @@ def main(argv: list[str] | None = None) -> None:
         "is CPU-bound. All back: "
         "after the one registry is killed and started again, or the registry that decides "
         "is killed, until every peer heard from it (the service) again. MB to NATS: what "
-        "the registries sent it in the join (JetStream's writes included)."
-        + (f" No budgets here: {why}." if why else "")
+        "the registries sent it in the join (JetStream's writes included). A peer sent: "
+        "registrations that left it sealed (not those dropped waiting for a handshake), "
+        "and the handshakes it began." + (f" No budgets here: {why}." if why else "")
     )
     table.print()
 

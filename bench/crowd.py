@@ -71,7 +71,7 @@ async def crowd(args: argparse.Namespace) -> None:
         if not line.text.startswith("[Client table updated"):
             said(f"{peer.name} {line.text}")
 
-    sent = [0, 0]  # registrations, and handshakes begun (initiations), the peers sent
+    sent = [0, 0]  # registrations that left the peers, and handshakes begun (initiations)
     for peer in peers:
         peer.listeners.append(shown)
         _watch_registry(peer, heard, mark, tables)
@@ -231,31 +231,45 @@ def _count(message: Any, tables: list[int]) -> None:
 
 
 def _count_sent(peer: Any, sent: list[int]) -> None:
-    """Count in `sent` the registrations `peer` sends (copies included), and the
-    initiations of handshakes its channel sends (resent ones included)."""
+    """Count in `sent` the registrations that leave `peer`, and the initiations of
+    handshakes its channel sends (resent ones included)."""
     endpoint = peer.node.endpoint
-
-    def on_sent(data: bytes, addr: Any) -> None:
-        sent[0] += data.startswith(b'{"t":"Register"')
-
-    endpoint.outgoing.on_sent = on_sent
     endpoint.channel = _Counted(endpoint.channel, sent)
 
 
 class _Counted:
-    """A peer's secure channel, the initiations it sends counted in `sent[1]`."""
+    """A peer's secure channel, counting in `sent[0]` the registrations that leave it as
+    DATA, what the registry can read (a copy dropped while it waited for a handshake is
+    not), and in `sent[1]` the initiations it sends."""
 
     def __init__(self, channel: Any, sent: list[int]) -> None:
         self._channel, self._sent = channel, sent
         self.static, self.public, self.dropped = channel.static, channel.public, channel.dropped
-        self.open, self.ask_key = channel.open, channel.ask_key
+        self.ask_key = channel.ask_key
+        # whether each datagram that waits for a handshake is a registration, oldest first
+        self._waiting: list[bool] = []
 
     def __getattr__(self, name: str) -> Any:  # (what the endpoint asks beside the protocol)
         return getattr(self._channel, name)
 
     def seal(self, data: bytes, addr: Any, key: bytes, now: float) -> list[tuple[bytes, Any]]:
-        from secure.channel import INITIATION
+        from secure.channel import DATA, INITIATION
 
         out: list[tuple[bytes, Any]] = self._channel.seal(data, addr, key, now)
+        register = data.startswith(b'{"t":"Register"')
+        if any(packet[0] == DATA for packet, _ in out):
+            self._sent[0] += register
+        else:
+            self._waiting.append(register)
         self._sent[1] += sum(packet[0] == INITIATION for packet, _ in out)
         return out
+
+    def open(self, datagram: bytes, addr: Any, now: float) -> Any:
+        from secure.channel import DATA
+
+        opened = self._channel.open(datagram, addr, now)
+        left = sum(packet[0] == DATA for packet, _ in opened.send)
+        if left:  # what waited leaves: the newest `left`, as the channel drops the oldest
+            self._sent[0] += sum(self._waiting[-left:])
+            self._waiting.clear()
+        return opened

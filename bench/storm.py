@@ -62,7 +62,7 @@ class Storm:
     rows: int = 0  # rows the peers took, in updates and tables
     datagrams: int = 0  # datagrams (or messages over TCP) the peers took from the registry
     collector: float = 0.0  # of the clients' CPU, the cyclic collector's
-    registers: int = 0  # registrations the peers sent, copies included
+    registers: int = 0  # registrations that left the peers, copies included
     initiations: int = 0  # handshakes the peers began, resent ones included
 
 
@@ -273,7 +273,10 @@ def main(argv: list[str] | None = None) -> None:
         "ngircd: until every client knows every member of the channel. A restart's registry "
         "CPU includes its start. Tables taken: whole tables the peers were sent (a Welcome "
         "or a TableSnapshot each; N is one each), and the answers of the rows changed since "
-        "a version; rows a peer: the rows each took on average, in tables and updates."
+        "a version; rows a peer: the rows each took on average, in tables and updates. "
+        "A peer sent: the registrations that left it sealed for the registry, copies "
+        "included (a copy dropped while its handshake was under way is not counted), and "
+        "the handshakes it began, resent ones included."
     )
     table.print()
 

@@ -17,7 +17,7 @@ from secure.channel import DATA_KIND, Opened
 from wire.codec import DECODE_ERRORS, clear_request, decode_datagram, encode, undecoded
 from wire.errors import DecodeError, OtherVersion
 from wire.ids import IdMaker
-from wire.messages import Message, Refused, TooBig, version_refusal
+from wire.messages import VERSION_REFUSAL, Message, Refused, TooBig
 from wire.refusals import RefusalCode
 from wire.version import wire_refusal
 
@@ -252,10 +252,8 @@ class ReceivingDatagrams:
         if isinstance(exc, OtherVersion) and exc.request_id:
             # which it cannot read: its sender is told why, rather than left to wait out
             # its retries in silence
-            reason = version_refusal(exc.kind)
-            self.send(
-                addr, Refused(self._new_id(), exc.request_id, reason, RefusalCode.VERSION), key
-            )
+            refused = Refused(self._new_id(), exc.request_id, VERSION_REFUSAL, RefusalCode.VERSION)
+            self.send(addr, refused, key)
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a request in clear: versions differ (None for anything
@@ -270,6 +268,6 @@ class ReceivingDatagrams:
         )
         if request is None:
             return None
-        kind, request_id, wire = request
-        reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
+        _, request_id, wire = request
+        reason = wire_refusal(wire, "peer") if wire else VERSION_REFUSAL
         return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)

@@ -69,12 +69,11 @@ class Refused(WireMessage, frozen=True):
     code: RefusalCode = RefusalCode.OTHER
 
 
-def version_refusal(kind: str) -> str:
-    """The reason of the Refused that answers a `kind` request of another version."""
-    return (
-        f"ChatApp versions differ: your {kind} could not be read here. "
-        "Use the same version of ChatApp on every machine."
-    )
+#: The reason of the Refused that answers a request of another version.
+VERSION_REFUSAL = (
+    "ChatApp versions differ: what you sent could not be read here. "
+    "Use the same version of ChatApp on every machine."
+)
 
 
 class TooBig(WireMessage, frozen=True):

@@ -27,8 +27,9 @@ QUIT_NAMES_SHOWN = 8
 TABLE_UPDATED = "[Client table updated.]"
 #: More changes of one kind than this at once are said in one line.
 FOLD_OVER = 3
-#: The names a folded line shows; the rest are counted.
+#: The most names a folded line shows; past them it counts, and points to /who.
 NAMES_SHOWN = 8
+MANY_HINT = "Type /who to list everyone."
 
 #: A look at the table: each row by its name's key.
 Rows = dict[str, Entry]
@@ -180,12 +181,12 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
     ]
     renames = [(old, new) for old, new in renames if skip not in (name_key(old), name_key(new))]
     return [
-        *_said(came, "{} is online", "{} people came online: {}"),
-        *_said(went, "{} went offline", "{} people went offline: {}"),
+        *_said(came, "{} is online", "{} people came online"),
+        *_said(went, "{} went offline", "{} people went offline"),
         *_said(
             [f"{old} is now known as {new}" for old, new in renames],
             "{}",
-            "{} people changed their names: {}",
+            "{} people changed their names",
         ),
     ]
 
@@ -212,10 +213,10 @@ def _same_owner(old: Entry, new: Entry) -> bool:
 
 
 def _said(items: list[str], one: str, many: str) -> list[str]:
-    """Each of `items` in a line of its own (`one`), or all in one line (`many`)."""
+    """Each of `items` in a line of its own (`one`); over FOLD_OVER, one line (`many`) that
+    names them, or past NAMES_SHOWN counts them and points to the command that lists them."""
     if len(items) <= FOLD_OVER:
         return [f"[{one.format(item)}]" for item in items]
-    shown = ", ".join(items[:NAMES_SHOWN])
-    if len(items) > NAMES_SHOWN:
-        shown += f" and {len(items) - NAMES_SHOWN} more"
-    return [f"[{many.format(len(items), shown)}]"]
+    if len(items) <= NAMES_SHOWN:
+        return [f"[{many.format(len(items))}: {', '.join(items)}]"]
+    return [f"[{many.format(len(items))}. {MANY_HINT}]"]

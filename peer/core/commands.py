@@ -236,9 +236,7 @@ def _no_command_word(typed: str, text: str) -> Command:
         word, _, rest = server.partition(" ")
         if word == "exit":
             return Quit(rest.strip())
-        if rest.strip() not in ("", "-l"):
-            return Mistake("Usage: server:who [-l]")
-        return Who(long=rest.strip() == "-l")
+        return _who("server:who", rest, rest.strip(), "")
     name, colon, rest = typed.partition(":")
     if colon and name_problem(name) is None:
         if not rest.strip():
@@ -271,7 +269,10 @@ def spelled_as_command(text: str) -> bool:
     )
 
 
-# Each command word's reading (Spec.read).
+#: The reading of a command word (without its /): from the word (lower case), what follows
+#: it as typed (`said`) and stripped (`rest`), and the / it was typed with ("" when bare, for
+#: usages).
+Read = Callable[[str, str, str, str], Command]
 
 
 def _send(word: str, said: str, rest: str, slash: str) -> Command:
@@ -292,22 +293,40 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     return Mistake(f"Usage: {slash}{word} <name> <text>")
 
 
-def _send_all(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest:
-        return Mistake(f"Usage: {slash}{word} <text>")
-    return SendAll(said)
-
-
 def _who(word: str, said: str, rest: str, slash: str) -> Command:
     if rest not in ("", "-l"):
         return Mistake(f"Usage: {slash}{word} [-l]")
     return Who(long=rest == "-l")
 
 
-def _whois(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest or " " in rest:
-        return Mistake(f"Usage: {slash}whois <name>")
-    return Whois(rest)
+def _word(make: Callable[[str], Command], usage: str) -> Read:
+    """The reading of a command that takes one word, `usage` said without it."""
+
+    def read(word: str, said: str, rest: str, slash: str) -> Command:
+        if not rest or " " in rest:
+            return Mistake(f"Usage: {slash}{word} {usage}")
+        return make(rest)
+
+    return read
+
+
+def _text(make: Callable[[str], Command], usage: str) -> Read:
+    """The reading of a command that takes text, as typed, `usage` said without it."""
+
+    def read(word: str, said: str, rest: str, slash: str) -> Command:
+        return make(said) if rest else Mistake(f"Usage: {slash}{word} {usage}")
+
+    return read
+
+
+def _bare(command: Command) -> Read:
+    """The reading of a command that takes nothing: a word more is a slip, not to be
+    guessed at."""
+
+    def read(word: str, said: str, rest: str, slash: str) -> Command:
+        return Mistake(f"Usage: {slash}{word} (it takes nothing more)") if rest else command
+
+    return read
 
 
 #: What a room name may hold (the name rules: wire/names.py), said with join's usage.
@@ -315,42 +334,15 @@ ROOM_RULE = (
     f"a room name is one word of 1 to {MAX_NAME} letters, digits, '_', '-' and '.', "
     "not starting with '.'"
 )
-
-
-def _join(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest or " " in rest:
-        return Mistake(f"Usage: {slash}join <room> ({ROOM_RULE})")
-    return JoinRoom(rest)
-
-
-def _leave(word: str, said: str, rest: str, slash: str) -> Command:
-    if rest:  # as with who: a word more is a slip, not to be guessed at
-        return Mistake(f"Usage: {slash}{word} (it takes nothing more)")
-    return LeaveRoom()
-
-
-def _rooms(word: str, said: str, rest: str, slash: str) -> Command:
-    if rest:
-        return Mistake(f"Usage: {slash}rooms (it takes nothing more)")
-    return ListRooms()
-
-
-def _me(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest:
-        return Mistake(f"Usage: {slash}me <action>")
-    return Me(said.lstrip())
-
-
-def _nick(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest or " " in rest:
-        return Mistake(f"Usage: {slash}{word} <new name>")
-    return Nick(rest)
-
-
-def _reg(word: str, said: str, rest: str, slash: str) -> Command:
-    if not rest or " " in rest:
-        return Mistake(f"Usage: {slash}{word} <your name>")
-    return Dereg(rest) if word == "dereg" else Reg(rest)
+_send_all = _text(SendAll, "<text>")
+_whois = _word(Whois, "<name>")
+_join = _word(JoinRoom, f"<room> ({ROOM_RULE})")
+_leave = _bare(LeaveRoom())
+_rooms = _bare(ListRooms())
+_me = _text(lambda said: Me(said.lstrip()), "<action>")
+_nick = _word(Nick, "<new name>")
+_dereg = _word(Dereg, "<your name>")
+_reg = _word(Reg, "<your name>")
 
 
 def _file(word: str, said: str, rest: str, slash: str) -> Command:
@@ -371,10 +363,8 @@ class Spec(Struct, frozen=True):
     words: tuple[str, ...]
     syntax: str
     does: str
-    #: The reading of a command word (without its /): from the word (lower case), what
-    #: follows it as typed (`said`) and stripped (`rest`), and the / it was typed with
-    #: ("" when bare, for usages). None: no word of its own (`<name>:<text>`).
-    read: Callable[[str, str, str, str], Command] | None = None
+    #: None: no word of its own (`<name>:<text>`).
+    read: Read | None = None
 
 
 SPECS: tuple[Spec, ...] = (
@@ -410,7 +400,10 @@ SPECS: tuple[Spec, ...] = (
     Spec(("files", "/files"), "files", "every transfer and how far it is", _file),
     Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides", _file),
     Spec(
-        ("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry", _reg
+        ("dereg", "/dereg"),
+        "dereg <your name>",
+        "go offline; messages wait at the registry",
+        _dereg,
     ),
     Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages", _reg),
     Spec(

@@ -129,7 +129,7 @@ class DirectChats:
             return self.acked(reply, addr, now, emit)
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
-            # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
+            # of ChatApp: see wire.messages.VERSION_REFUSAL). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
             owed = self._chats.answer(reply.reply_to)
             if owed is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Send
-from registry.core.flood import NEW_NAMES, SLOWED, FloodGate, NameBudget
+from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
@@ -109,12 +109,9 @@ class RegistryCore:
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
-        mail = options.get("mail")
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
-        owners = options.get("owners") or {}
-        self._post = PostOffice(
-            s, mail if mail is not None else {}, owners, limit, options.get("quotas")
-        )
+        mail, owners = options.get("mail"), options.get("owners")
+        self._post = PostOffice(s, mail, owners, limit, options.get("quotas"))
         if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
@@ -126,13 +123,11 @@ class RegistryCore:
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
         self._renames = Renames(s, self._post)
         self._presence = Presence(s, self._rooms, self._saving)
+        forget_after = options.get("forget_after", FORGET_AFTER)
         self._forgetting = Forgetting(
-            self.table,
-            s.wall,
-            options.get("forget_after", FORGET_AFTER),
-            options.get("newcomer_names", NEWCOMER_NAMES),
+            s, forget_after, options.get("newcomer_names", NEWCOMER_NAMES)
         )
-        names = NameBudget(options.get("new_names", NEW_NAMES))
+        names = options.get("new_names", NEW_NAMES)
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self.flood = FloodGate()

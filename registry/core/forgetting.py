@@ -4,10 +4,11 @@ caller releases what `sweep` names."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from registry.core.actions import Emit, SaveTable
-from registry.core.table import Record, Table
+from registry.core.services import Services
+from registry.core.table import Record
 from wire.words import counted
 
 DAY = 24 * 3600.0
@@ -30,17 +31,11 @@ def came_back(record: Record) -> bool:
 class Forgetting:
     """The names of `table` to forget: unused for long, and newcomers over the bound."""
 
-    def __init__(
-        self,
-        table: Table,
-        wall: Callable[[float], float],
-        forget_after: float,
-        newcomer_names: int,
-    ) -> None:
+    def __init__(self, services: Services, forget_after: float, newcomer_names: int) -> None:
         if forget_after <= 0 or newcomer_names < 1:
             raise ValueError("forget_after must be positive and newcomer_names at least 1")
-        self._table = table
-        self._wall = wall
+        self._table = services.table
+        self._wall = services.wall
         self.forget_after = forget_after
         self.newcomer_names = newcomer_names
 

@@ -88,14 +88,15 @@ class PostOffice:
     def __init__(
         self,
         services: Services,
-        boxes: dict[str, list[StoredMessage]],
-        owners: Mapping[str, Owner],
+        boxes: dict[str, list[StoredMessage]] | None,
+        owners: Mapping[str, Owner] | None,
         limit: int,
         quotas: Quotas | None,
     ) -> None:
-        """`boxes` (kept, not copied) and `owners` are those loaded from disk."""
+        """`boxes` (kept, not copied) and `owners` are those loaded from disk (None: none)."""
         self._s = services
-        self._owners: dict[str, Owner] = dict(owners)
+        self._owners: dict[str, Owner] = dict(owners or {})
+        boxes = boxes if boxes is not None else {}
         #: rows rebuilt for boxes the table lacked: said and saved at the start
         self.rebuilt: list[Action] = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)

@@ -63,14 +63,14 @@ class Registration:
         liveness: Liveness,
         presence: Presence,
         post: PostOffice,
-        names: NameBudget,
+        new_names: int,
     ) -> None:
         self._s = services
         self._liveness = liveness
         self._presence = presence
         self._post = post
         self.passwords = PasswordBudget()
-        self.names = names
+        self.names = NameBudget(new_names)
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens: Recent[str] = Recent()
         self._welcomed_at: Recent[float] = Recent()  # registration id -> its last Welcome's time

@@ -17,7 +17,7 @@ from .secure_socket import SecureSocket
 from wire.codec import decode, encode  # isort: skip  (harness puts the repository on sys.path)
 from wire.limits import FRAME_HEADER  # isort: skip
 from wire.keys import key_from_text  # isort: skip
-from wire.messages import Refused, Register, TooBig, Welcome, version_refusal  # isort: skip
+from wire.messages import VERSION_REFUSAL, Refused, Register, TooBig, Welcome  # isort: skip
 
 #: What the versions before the wire version was sent register with (a field fewer).
 OLDER_REGISTER = b'{"t":"Register","id":"v2-1","name":"older","port":9,"token":"","password":""}'
@@ -67,7 +67,7 @@ def test_another_versions_register_is_refused_with_a_reason_and_the_registry_ser
     assert isinstance(answer, TooBig) and answer.reply_to == "v2-1"
     (refused,) = ask_over_tcp(chat.registry_port, OLDER_REGISTER)
     assert isinstance(refused, Refused) and refused.reply_to == "v2-1"
-    assert refused.reason == version_refusal("Register")
+    assert refused.reason == VERSION_REFUSAL
     registry.expect(r"dropped a Register in clear from .* before the secure channel")
     alice, bob = chat.start_peers("alice", "bob")
     direct(alice, bob, "the registry is fine")
@@ -118,7 +118,7 @@ def test_a_peer_refuses_another_versions_direct_message_and_serves_on(
         while not any(isinstance(m, Refused) for m in answers):
             answers += [m for m, _, _ in newer.receive(5.0)]  # the registry's pushes too
     refused = next(m for m in answers if isinstance(m, Refused))
-    assert (refused.reply_to, refused.reason) == ("v2-2", version_refusal("Chat"))
+    assert (refused.reply_to, refused.reason) == ("v2-2", VERSION_REFUSAL)
     direct(bob, alice, "alice is fine")
     assert alice.count(r"\bhi\b") == 0
 

@@ -9,7 +9,7 @@ from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
+from wire.messages import VERSION_REFUSAL, Ack, Chat, Refused, SaveMessage
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
@@ -73,7 +73,7 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
     direct, out = chats()
     direct.send(Send("bob", "hi"), T0, out.append)
     out.clear()
-    refusal = Refused("b-1", "a-1", version_refusal("2"))
+    refusal = Refused("b-1", "a-1", VERSION_REFUSAL)
     assert direct.answered(refusal, BOB, T0, out.append)
     assert "another version of ChatApp" in prints(out)[0]
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]

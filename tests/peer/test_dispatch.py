@@ -15,6 +15,7 @@ from tests.peer.honest import REGISTRY_KEY, peer_key, peer_key_text
 from tests.peer.parts_kit import ME, SERVER, T0, prints, sent
 from wire.file_messages import FileOffer
 from wire.messages import (
+    VERSION_REFUSAL,
     Ack,
     Chat,
     Entry,
@@ -26,7 +27,6 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
-    version_refusal,
 )
 from wire.refusals import RefusalCode
 
@@ -118,7 +118,7 @@ def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
     [chat] = sent(core.line("send bob hi", T0))
     assert rejected(core.receive(Ack("m-1", chat.id), BESIDE, MALLORY, T0)) == [Rule.OWED.value]
     assert core.parts.direct.awaiting_ack(chat.id)
-    refusal = Refused("m-2", chat.id, version_refusal("Chat"), RefusalCode.VERSION)
+    refusal = Refused("m-2", chat.id, VERSION_REFUSAL, RefusalCode.VERSION)
     assert rejected(core.receive(refusal, BESIDE, MALLORY, T0)) == [Rule.OWED.value]
     # a peer answers a chat by an ack, which always fits a datagram: never by TooBig
     assert rejected(core.receive(TooBig("b-0", chat.id), BESIDE, BOB_KEY, T0)) == [

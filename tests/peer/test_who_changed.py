@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from peer.core.change_lines import FOLD_OVER, NAMES_SHOWN, Rows, changes
+from peer.core.change_lines import FOLD_OVER, MANY_HINT, NAMES_SHOWN, Rows, changes
 from wire.messages import Entry
 from wire.names import name_key
 
@@ -58,13 +58,19 @@ def test_nothing_changed_says_nothing() -> None:
 
 def test_many_at_once_are_folded_into_one_line_per_kind() -> None:
     many = [row(f"p{n:02d}", 7000 + n) for n in range(12)]
-    after = rows_of([*BEFORE.values(), *many])
+    named = rows_of([*BEFORE.values(), *many[:NAMES_SHOWN]])
     shown = ", ".join(f"p{n:02d}" for n in range(NAMES_SHOWN))
-    assert changes(BEFORE, after, "alice") == [
-        f"[12 people came online: {shown} and {12 - NAMES_SHOWN} more]"
-    ]
+    assert changes(BEFORE, named, "alice") == [f"[{NAMES_SHOWN} people came online: {shown}]"]
+    # past the names one line can show: a count, and the command that lists them
+    after = rows_of([*BEFORE.values(), *many])
+    assert changes(BEFORE, after, "alice") == [f"[12 people came online. {MANY_HINT}]"]
     gone = rows_of([e._replace(online=False) for e in after.values()])
-    [line] = changes(after, gone, "alice")
-    assert line.startswith("[14 people went offline: ")  # alice is us, and left out
+    # alice is us, and left out
+    assert changes(after, gone, "alice") == [f"[14 people went offline. {MANY_HINT}]"]
     few = rows_of([*BEFORE.values(), *many[:FOLD_OVER]])
     assert len(changes(BEFORE, few, "alice")) == FOLD_OVER
+
+
+def test_a_first_table_of_many_online_is_counted_in_one_line() -> None:
+    crowd = rows_of([row(f"n{n:04d}", 8000 + n) for n in range(4999)] + [row("alice", 6001)])
+    assert changes({}, crowd, "alice") == [f"[4999 people came online. {MANY_HINT}]"]

@@ -8,7 +8,6 @@ import itertools
 
 from registry.core import actions as ra
 from registry.core.credentials import token_hash
-from registry.core.flood import NameBudget
 from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
@@ -97,6 +96,6 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     relay = Relay(s, post)
     rooms = RoomRequests(s, relay, {})
     presence = Presence(s, rooms, saving)
-    registration = Registration(s, liveness, presence, post, NameBudget(new_names))
+    registration = Registration(s, liveness, presence, post, new_names)
     renames = Renames(s, post)
     return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)

@@ -32,6 +32,7 @@ from tests.registry.core_helpers import (
 from wire.codec import decode, encode, fits_datagram
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
+    VERSION_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -57,7 +58,6 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
-    version_refusal,
 )
 from wire.refusals import REPLACED_REFUSAL, RefusalCode
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -507,7 +507,7 @@ def test_a_channel_message_a_peer_refuses_goes_to_its_mailbox_and_it_stays_onlin
     wx = register(reg, "x", X)
     register(reg, "y", Y)
     reg.receive(ChannelPost("x-1", "x", wx.token, "hello"), X, T0)
-    reason = version_refusal("ChannelMessage")
+    reason = VERSION_REFUSAL
     out = reg.receive(Refused("y-9", "x-1", reason), Y, T0 + 0.1)
     assert [a.line for a in out if isinstance(a, ra.Log)] == [
         f"y refused ChannelMessage x-1: {reason}",
@@ -524,7 +524,7 @@ def test_a_probed_message_the_peer_refuses_is_stored_at_once_and_its_sender_told
     wx = register(reg, "x", X)
     register(reg, "y", Y)
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
-    out = reg.receive(Refused("y-9", "x-7", version_refusal("Chat")), Y, T0 + 0.1)
+    out = reg.receive(Refused("y-9", "x-7", VERSION_REFUSAL), Y, T0 + 0.1)
     [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
     assert addr == X and not saved.delivered and saved.refused == ""  # type: ignore[attr-defined]
     assert [(m.text, m.kind) for m in reg.mail["y"]] == [("hi", "direct")]

@@ -274,8 +274,8 @@ class DeskRunner:
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
                     self.events.put_nowait(Received(gen, message))
-        except OtherVersion as exc:
-            reason = f"the help desk runs another version of ChatApp ({exc})"
+        except OtherVersion:
+            reason = "the help desk runs another version of ChatApp"
         except DecodeError as exc:
             reason = f"the help desk sent something unreadable ({exc})"
         except (ConnectionError, OSError) as exc:

@@ -173,7 +173,7 @@ class DeskService:
             try:
                 read = await frames.read()
             except (LateFrame, DecodeError) as exc:
-                return self._refuse_frame(conn, _refusal(exc))
+                return self._refuse_frame(conn, _refusal(exc), str(exc))
             if read is None:
                 break
             pending = read
@@ -211,8 +211,10 @@ class DeskService:
 
         loop.call_soon(turn, HOLD_TURNS - 1)
 
-    def _refuse_frame(self, conn: ConnId, reason: str) -> str:
-        self.log(f"desk: closed connection {conn}: {reason}"[:300])
+    def _refuse_frame(self, conn: ConnId, reason: str, detail: str = "") -> str:
+        """Close `conn`, telling it `reason`; the log adds `detail`, if not in it."""
+        logged = reason if detail in reason else f"{reason} ({detail})"
+        self.log(f"desk: closed connection {conn}: {logged}"[:300])
         self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
         self._close(conn)
         return reason
@@ -304,7 +306,7 @@ class DeskService:
 
 def _refusal(exc: LateFrame | DecodeError) -> str:
     if isinstance(exc, OtherVersion):
-        return f"ChatApp versions differ ({exc}); use one version on every machine"
+        return "ChatApp versions differ; use one version on every machine"
     return f"bad frame: {exc}" if isinstance(exc, DecodeError) else str(exc)
 
 

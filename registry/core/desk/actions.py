@@ -1,4 +1,5 @@
-"""What the desk's core asks its adapter to do (`ConnId` names the adapter's connections)."""
+"""What the desk's core asks its adapter to do (`ConnId` names the adapter's connections);
+its `Log` lines, the registry core's, never hold a person's full number."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
+from registry.core.actions import Log as Log  # (the one Log, re-exported)
 from wire.desk.messages import DeskMessage
 
 ConnId = str
@@ -22,14 +24,6 @@ class Close(Struct, frozen=True):
 
     conn: ConnId
     reason: str
-
-
-class Log(Struct, frozen=True):
-    """A line for the registry's log, never holding a full number; `kind` names a refusal
-    (rate-limited), "" for an event."""
-
-    line: str
-    kind: str = ""
 
 
 class SessionStarted(Struct, frozen=True):
