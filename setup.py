@@ -20,8 +20,8 @@ MYPYC = "mypy>=2.4,<3"
 #: core's parts on a message's way (with the state they share, so that reading it is a C
 #: field, not a dict lookup), the timer that wakes the core, the registry's core, relay and
 #: pushes. Compiled together, so that calls between them are C calls. Nothing else a
-#: message meets on the peer's path runs interpreted but the event loop and the console
-#: (tests/test_walk.py checks it).
+#: direct message or a channel line meets on the peer's path runs interpreted but the
+#: event loop and the console (tests/test_walk.py checks it).
 COMPILED = [
     "wire/codec.py",
     "wire/reliable.py",
@@ -54,6 +54,12 @@ COMPILED = [
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
+    "peer/core/answers.py",
+    "peer/core/leaving.py",
+    "peer/core/registry_link.py",
+    "peer/core/registry_watch.py",
+    "peer/core/retry_wait.py",
+    "wire/round_trip.py",
     "registry/core/dispatch.py",
     "registry/core/relay.py",
     "registry/core/pusher.py",

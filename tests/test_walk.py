@@ -1,8 +1,9 @@
 """The walk of one direct message, `send bob hi`, from alice's typed line to her receipt
-(`[Message received by bob.]`): every call into the program's own code on the way, in
-alice and in bob, counted with a profiler. The counts may only go down: a change that
-adds calls to every message raises them here first (docs/ARCHITECTURE.md, "The life of
-`send bob hi`").
+(`[Message received by bob.]`), and of one channel line, `send_all hi`, until bob has
+shown it and alice has the registry's answer and its relaying's outcome: every call into
+the program's own code on the way, in alice and in bob, counted with a profiler. The
+counts may only go down: a change that adds calls to every message raises them here
+first (docs/ARCHITECTURE.md, "The life of `send bob hi`").
 
 alice and bob are real PeerNodes (real cores, endpoints and secure channels) in this
 process, on real sockets of 127.0.0.1, each with a key of its own; a real registry in its
@@ -29,7 +30,7 @@ import pytest
 
 from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
-from peer.core.actions import Print
+from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.direct import RECEIVED_BY
 from wire.version import build_name
 
@@ -47,8 +48,16 @@ MOST_FILES = 15
 Call = tuple[str, str]
 
 
-async def _walk() -> list[list[Call]]:
-    """The calls of `send bob hi`, walked twice, in order, as (file, function)."""
+#: The same for a channel line (`send_all hi`), with alice's answer from the registry
+#: and the outcome of its relaying.
+MOST_RELAYED_CALLS = 125
+MOST_RELAYED_FILES = 26
+
+
+async def _walk(verb: str = "send bob") -> list[list[Call]]:
+    """The calls of `send bob hi` (or `send_all hi`), walked twice, in order, as (file,
+    function): until alice has her receipt, bob has shown the line, and alice has no
+    outcome left to wait for."""
     with start_registry("asyncio") as registry:
         server = (HOST, registry.ready["port"])
         alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="walk-alice-")))
@@ -57,18 +66,23 @@ async def _walk() -> list[list[Call]]:
             await peer.open()
         await bob.register()
         await alice.register()
-        receipt = asyncio.Event()
+        shown: set[str] = set()
+        alice.listeners.append(lambda peer, line: shown.add(line.text))
+        bob.listeners.append(lambda peer, line: shown.add(line.text))
+        receipt = RECEIVED_BY_SERVER if verb == "send_all" else RECEIVED_BY.format("bob")
+        outcomes = alice.node.core.parts.shared.requests.outcomes
 
-        def shown(peer: BenchPeer, line: Print) -> None:
-            if line.text == RECEIVED_BY.format("bob"):
-                receipt.set()
+        def done(text: str) -> bool:
+            line = f"[Channel_Message alice: {text}]" if verb == "send_all" else receipt
+            return {receipt, line} <= shown and not outcomes.awaited
 
-        alice.listeners.append(shown)
         walks = []
         # the first is first contact (pins, sessions): not the walk
-        for text in ("send bob warm-up", "send bob hi", "send bob hi"):
+        for text in ("warm-up", "hi", "hi"):
             await _settled(alice, bob)
-            walks.append(await _traced(functools.partial(alice.line, text), receipt))
+            shown.clear()
+            typed = functools.partial(alice.line, f"{verb} {text}")
+            walks.append(await _traced(typed, functools.partial(done, text)))
         for peer in (alice, bob):
             await peer.close()
     return walks[1:]
@@ -89,19 +103,20 @@ async def _settled(*peers: BenchPeer) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _traced(typed: Callable[[], None], receipt: asyncio.Event) -> list[Call]:
-    """The calls from `typed` until `receipt` is set."""
+async def _traced(typed: Callable[[], None], done: Callable[[], bool]) -> list[Call]:
+    """The calls from `typed` until `done()`."""
     calls: list[Call] = []
 
     def profile(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call" and frame.f_code.co_filename.startswith(PRODUCT):
             calls.append((frame.f_code.co_filename[len(ROOT) :], frame.f_code.co_qualname))
 
-    receipt.clear()
     sys.setprofile(profile)
     try:
         typed()
-        await asyncio.wait_for(receipt.wait(), 10.0)
+        async with asyncio.timeout(10.0):
+            while not done():
+                await asyncio.sleep(0)
     finally:
         sys.setprofile(None)
     return calls
@@ -133,6 +148,25 @@ def test_a_direct_message_walks_no_further_than_it_did() -> None:
 def test_a_compiled_direct_message_runs_none_of_our_code_interpreted() -> None:
     # every module on the walk is in setup.py's COMPILED: the profiler sees no call of ours
     calls, again = asyncio.run(_walk())
+    assert calls == again == [], _described(calls + again)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.needs_pure  # counts Python calls, which compiled code makes none of
+def test_a_channel_line_walks_no_further_than_it_did() -> None:
+    # the registry's Ack and its outcome (Relayed) may come in one wake-up or two: each
+    # walk is bounded, not the same
+    for calls in asyncio.run(_walk("send_all")):
+        assert calls, "the profiler saw nothing"
+        assert len(calls) <= MOST_RELAYED_CALLS, _described(calls)
+        assert len({file for file, _ in calls}) <= MOST_RELAYED_FILES, _described(calls)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
+def test_a_compiled_channel_line_runs_none_of_our_code_interpreted() -> None:
+    # a relayed line's path at the sender and at a member is in setup.py's COMPILED too
+    calls, again = asyncio.run(_walk("send_all"))
     assert calls == again == [], _described(calls + again)
 
 

@@ -5,14 +5,16 @@ wire.reliable.TIMEOUT, doubled while copies go unanswered, up to RTO_MAX. Sans-I
 
 from __future__ import annotations
 
+from typing import Final
+
 from wire.reliable import TIMEOUT
 
 #: The longest wait between two copies (RFC 6298 (2.5) allows a cap).
-RTO_MAX = 16 * TIMEOUT
+RTO_MAX: Final = 16 * TIMEOUT
 #: RFC 6298's gains (2.3) and the factor of the variation in the timeout (2.2).
-ALPHA = 1 / 8
-BETA = 1 / 4
-K = 4.0
+ALPHA: Final = 1 / 8
+BETA: Final = 1 / 4
+K: Final = 4.0
 
 
 class RoundTrip:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
@@ -24,9 +25,9 @@ from wire.messages import (
 )
 from wire.names import name_key
 
-RECEIVED_BY_SERVER = "[Message received by Server.]"
-SAVED = "[Messages received by the server and saved]"
-CLIENT_EXISTS = "[Client {} exists!!]"
+RECEIVED_BY_SERVER: Final = "[Message received by Server.]"
+SAVED: Final = "[Messages received by the server and saved]"
+CLIENT_EXISTS: Final = "[Client {} exists!!]"
 #: Does what the registry's answer (second) to our request (first) says.
 Take = Callable[[Message, Message, float, Emit], None]
 

@@ -4,6 +4,8 @@ unanswered, a start replaced by another. Sans-IO.
 
 from __future__ import annotations
 
+from typing import Final
+
 from peer.core.actions import Action, Emit, Exit, Print, Send
 from peer.core.direct import DirectChats
 from peer.core.lifecycle import Event, Phase
@@ -15,9 +17,9 @@ from wire.refusals import RefusalCode
 from wire.words import counted
 
 #: What a quit waits for: what the user sent, and a `rooms` awaiting its answer.
-_AWAITED = (*DELIVERED, RoomsRequest)
-OFFLINE_BYE = "[You are Offline. Bye.]"
-QUITTING = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+_AWAITED: Final = (*DELIVERED, RoomsRequest)
+OFFLINE_BYE: Final = "[You are Offline. Bye.]"
+QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
 
 
 class Leaving:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Final
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
@@ -27,7 +28,7 @@ from wire.refusals import RefusalCode
 
 #: The requests that carry something the user sent: what a quit waits for, and what is kept
 #: in the outbox when the registry does not answer.
-DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
+DELIVERED: Final = (SaveMessage, ChannelPost, RoomPost, Leave)
 
 #: Told of a request given up on: the request, `now`, the actions, and whether the registry
 #: stayed busy (RequestEnds.failed).

@@ -5,16 +5,17 @@
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from wire.reliable import Alarm
 
 #: Seconds between keepalives (and outbox retries while the registry is away).
-KEEPALIVE = 10.0
+KEEPALIVE: Final = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
-PROBE_BACKOFF = 4
+PROBE_BACKOFF: Final = 4
 #: Keepalive periods a first registration is tried for while the registry stays silent,
 #: less and less often (as TCP gives up a connection after its SYNs' bound).
-SILENT_KEEPALIVES = 6
+SILENT_KEEPALIVES: Final = 6
 
 
 class RegistryWatch:

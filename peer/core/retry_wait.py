@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from wire.reliable import Alarm
 
@@ -14,11 +14,11 @@ T = TypeVar("T")
 
 #: Seconds a request answered Busy is asked again for, from the first Busy: a registry
 #: still too busy after that is given up on, as one that does not answer.
-BUSY_PATIENCE = 120.0
+BUSY_PATIENCE: Final = 120.0
 #: Seconds a request waits after its first silent round (`BusyWaits.after_silence`),
 #: doubled after each, up to the last.
-SILENT_WAIT_FIRST = 1.0
-SILENT_WAIT_LAST = 16.0
+SILENT_WAIT_FIRST: Final = 1.0
+SILENT_WAIT_LAST: Final = 16.0
 
 
 def silent_wait(msg_id: str, waits: int) -> float:
