@@ -108,6 +108,8 @@ class RegistryServer:
         self._timer = WakeTimer(self._tick)
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
+        # the drain's datagrams of acks alone not yet handed to the core: (messages, from, key)
+        self._acks: list[tuple[list[Message], Addr, bytes]] = []
         self._stopped = asyncio.Event()
         self._closing = False  # see `close`
         #: The group commit: sends wait for the fsync that covers them (read-only outside).
@@ -201,14 +203,26 @@ class RegistryServer:
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
-        # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
-        # relay's acks come back a hundred at a time; the clock is read once per drain, and
-        # the time of day (`behind`, which Busy answers by) only for requests
-        behind = self.endpoint.behind() if requests else 0.0
+        # a relay's acks come back a hundred at a time: a datagram of acks alone waits for
+        # the drain's end or its next request (`_take_acks`), the timer is re-armed once the
+        # drain is over (`_drained`), and the time of day (`behind`, which Busy answers by)
+        # is read only for requests
+        if not requests:
+            self._acks.append((messages, addr, key))
+            return
+        self._take_acks()
+        behind = self.endpoint.behind()
         self._carry_out_all(
             self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
         )
         self._wake_stale = True
+
+    def _take_acks(self) -> None:
+        """Hand the core the datagrams of acks alone read since the last request or drain."""
+        if self._acks:
+            acks, self._acks = self._acks, []
+            self._carry_out_all(self.core.acked_all(acks, self._now(self.endpoint.read_at)))
+            self._wake_stale = True
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
@@ -218,6 +232,8 @@ class RegistryServer:
             self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
+        if not self._closing:
+            self._take_acks()
         if self._wake_stale and not self._closing:
             self._wake_stale = False
             self._timer.set(self.core.next_wake())

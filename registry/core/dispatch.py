@@ -189,7 +189,24 @@ class RegistryCore:
                 handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
             else:
                 emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
-            self._liveness.heard(addr, asker, now)
+        self._liveness.heard(addr, asker, now)  # once a datagram: its messages share `now`
+        self._relay.over(emit)
+        return actions
+
+    def acked_all(
+        self, datagrams: Sequence[tuple[Sequence[Message], Addr, bytes]], now: float
+    ) -> list[Action]:
+        """Datagrams of acks alone, each (its messages, from, sealed by key), read together
+        at `now`: `receive_all` for each, their relays' outcomes told once at the end."""
+        actions: list[Action] = []
+        emit = actions.append
+        for messages, addr, key in datagrams:
+            for message in messages:
+                if isinstance(message, Acks):
+                    self._acked(message.replies, addr, now, emit)
+                elif isinstance(message, Ack):
+                    self._acked((message.reply_to,), addr, now, emit)
+            self._liveness.heard(addr, key_text(key) if key else "", now)
         self._relay.over(emit)
         return actions
 
