@@ -140,25 +140,7 @@ class Pushes:
         if member is None:
             return "", []
         answered: list[Flight] = []
-        units = member.units
-        whole = _in_order(units, msg_ids)
-        if whole:  # the usual: the datagrams acked whole, in the order they went
-            for unit in units[:whole]:
-                answered += unit.flights.values()
-                self._release(unit)
-            done = units[whole - 1].first
-            del units[:whole]
-        else:
-            done = self._by_id(member, msg_ids, answered)
-        if done >= 0:
-            self._answered(member, done, now)
-        return member.owner, answered
-
-    def _by_id(self, member: Member, msg_ids: Sequence[str], answered: list[Flight]) -> int:
-        """`answer` for acks in any order, or of parts of datagrams: the flights of `msg_ids`
-        go from `member`'s units to `answered`; the first send of the last unit answered in
-        full (-1: none)."""
-        done = -1
+        done = -1  # the first send of the last unit answered in full
         ids = set(msg_ids)
         left = len(ids)
         kept: list[Unit] = []
@@ -167,7 +149,7 @@ class Pushes:
             if not left or ids.isdisjoint(flights):
                 kept.append(unit)
                 continue
-            if flights.keys() <= ids:
+            if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
                 answered += flights.values()
                 left -= len(flights)
                 self._release(unit)
@@ -183,7 +165,9 @@ class Pushes:
                     continue
             done = unit.first
         member.units = kept
-        return done
+        if done >= 0:
+            self._answered(member, done, now)
+        return member.owner, answered
 
     def due(self, now: float) -> tuple[Sends, list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
@@ -417,21 +401,6 @@ class Pushes:
                     self._arm(member, shared[0].sent_at)
             shared = []
         unindexed.clear()
-
-
-def _in_order(units: list[Unit], msg_ids: Sequence[str]) -> int:
-    """How many of `units`, oldest first, `msg_ids` names whole and alone, in their order (a
-    peer acks a datagram's pushes in the order they came); 0 when it names anything else."""
-    ids = tuple(msg_ids)
-    at = 0
-    for count, unit in enumerate(units, 1):
-        size = len(unit.flights)
-        if ids[at : at + size] != tuple(unit.flights):
-            return 0
-        at += size
-        if at == len(ids):
-            return count
-    return 0
 
 
 def _holds(member: Member, msg_id: str) -> bool:
