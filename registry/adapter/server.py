@@ -109,7 +109,7 @@ class RegistryServer:
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         # the drain's datagrams of acks alone not yet handed to the core: (messages, from, key)
-        self._acks: list[tuple[list[Message], Addr, bytes]] = []
+        self._held: list[tuple[list[Message], Addr, bytes]] = []
         self._stopped = asyncio.Event()
         self._closing = False  # see `close`
         #: The group commit: sends wait for the fsync that covers them (read-only outside).
@@ -203,26 +203,19 @@ class RegistryServer:
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
-        # a relay's acks come back a hundred at a time: a datagram of acks alone waits for
-        # the drain's end or its next request (`_take_acks`), the timer is re-armed once the
-        # drain is over (`_drained`), and the time of day (`behind`, which Busy answers by)
-        # is read only for requests
-        if not requests:
-            self._acks.append((messages, addr, key))
-            return
-        self._take_acks()
-        behind = self.endpoint.behind()
-        self._carry_out_all(
-            self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
-        )
-        self._wake_stale = True
+        # a relay's acks come back a hundred at a time: datagrams of acks alone wait for the
+        # drain's end (`_drained`) or its next request, to reach the core together; the time
+        # of day (`behind`, which Busy answers by) is read only for requests
+        self._held.append((messages, addr, key))
+        if requests:
+            self._take_held(self.endpoint.behind())
 
-    def _take_acks(self) -> None:
-        """Hand the core the datagrams of acks alone read since the last request or drain."""
-        if self._acks:
-            acks, self._acks = self._acks, []
-            self._carry_out_all(self.core.acked_all(acks, self._now(self.endpoint.read_at)))
-            self._wake_stale = True
+    def _take_held(self, behind: float = 0.0) -> None:
+        """Hand the core the datagrams read and held (in `_received_batch`), in order."""
+        held, self._held = self._held, []
+        now = self._now(self.endpoint.read_at)
+        self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
+        self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
@@ -232,8 +225,8 @@ class RegistryServer:
             self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
-        if not self._closing:
-            self._take_acks()
+        if self._held and not self._closing:
+            self._take_held()
         if self._wake_stale and not self._closing:
             self._wake_stale = False
             self._timer.set(self.core.next_wake())
