@@ -203,9 +203,8 @@ class RegistryServer:
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
-        # a relay's acks come back a hundred at a time: datagrams of acks alone wait for the
-        # drain's end (`_drained`) or its next request, to reach the core together; the time
-        # of day (`behind`, which Busy answers by) is read only for requests
+        # a relay's acks come back a hundred at a time: those alone wait for the drain's end
+        # or its next request (`behind`, which Busy answers by, is read only for requests)
         self._held.append((messages, addr, key))
         if requests:
             self._take_held(self.endpoint.behind())
@@ -234,15 +233,13 @@ class RegistryServer:
     def _tick(self) -> None:
         if self._closing:
             return
-        # what a wake-up sends leaves packed: a burst's retries to the same members, say,
-        # one entry for all of them, each member's datagrams back to back
+        # what a wake-up sends leaves packed (a burst's retries: one entry for their members)
         with self.endpoint.packed():
             self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self, now: float | None = None) -> float:
         """The `now` of an event for the core: the monotonic clock (read here, or by the
-        endpoint as `now`), on which its retries, sweeps and budgets run (a step of the time
-        of day must neither fire them all at once nor hold them back)."""
+        endpoint as `now`): a step of the time of day must not fire or hold back retries."""
         return time.monotonic() if now is None else now
 
     def run_actions(self, actions: Sequence[Action]) -> None:
@@ -253,8 +250,7 @@ class RegistryServer:
             self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order, each through `_carry_out`, up to a write that
-        fails."""
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails."""
         for action in actions:
             try:
                 self._carry_out(action)
