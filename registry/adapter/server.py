@@ -225,7 +225,8 @@ class RegistryServer:
 
     def _drained(self) -> None:
         if self._held and not self._closing:
-            self._take_held()
+            with self.endpoint.packed():  # as the drain's own sends left, packed
+                self._take_held()
         if self._wake_stale and not self._closing:
             self._wake_stale = False
             self._timer.set(self.core.next_wake())

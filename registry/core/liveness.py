@@ -31,8 +31,6 @@ Waiting = tuple[Register, Request]
 class Probe:
     """A probe of the peer named `owner` at `addr`, and the registrations waiting."""
 
-    __slots__ = ("addr", "owner", "ping", "public", "since", "waiting")
-
     def __init__(
         self, owner: str, addr: Addr, public: bytes, ping: TableUpdate, since: float
     ) -> None:
