@@ -108,6 +108,8 @@ class RegistryServer:
         self._timer = WakeTimer(self._tick)
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
+        # the drain's datagrams of acks alone not yet handed to the core: (messages, from, key)
+        self._held: list[tuple[list[Message], Addr, bytes]] = []
         self._stopped = asyncio.Event()
         self._closing = False  # see `close`
         #: The group commit: sends wait for the fsync that covers them (read-only outside).
@@ -201,14 +203,18 @@ class RegistryServer:
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
-        # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
-        # relay's acks come back a hundred at a time; the clock is read once per drain, and
-        # the time of day (`behind`, which Busy answers by) only for requests
-        behind = self.endpoint.behind() if requests else 0.0
-        self._carry_out_all(
-            self.core.receive_all(messages, addr, now, datagram=True, key=key, behind=behind)
-        )
-        self._wake_stale = True
+        # a relay's acks come back a hundred at a time: those alone wait for the drain's end
+        # or its next request (`behind`, which Busy answers by, is read only for requests)
+        self._held.append((messages, addr, key))
+        if requests:
+            self._take_held(self.endpoint.behind())
+
+    def _take_held(self, behind: float = 0.0) -> None:
+        """Hand the core the datagrams read and held (in `_received_batch`), in order."""
+        held, self._held = self._held, []
+        now = self._now(self.endpoint.read_at)
+        self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
+        self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
@@ -218,6 +224,9 @@ class RegistryServer:
             self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
+        if self._held and not self._closing:
+            with self.endpoint.packed():  # as the drain's own sends left, packed
+                self._take_held()
         if self._wake_stale and not self._closing:
             self._wake_stale = False
             self._timer.set(self.core.next_wake())
@@ -225,15 +234,13 @@ class RegistryServer:
     def _tick(self) -> None:
         if self._closing:
             return
-        # what a wake-up sends leaves packed: a burst's retries to the same members, say,
-        # one entry for all of them, each member's datagrams back to back
+        # what a wake-up sends leaves packed (a burst's retries: one entry for their members)
         with self.endpoint.packed():
             self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self, now: float | None = None) -> float:
         """The `now` of an event for the core: the monotonic clock (read here, or by the
-        endpoint as `now`), on which its retries, sweeps and budgets run (a step of the time
-        of day must neither fire them all at once nor hold them back)."""
+        endpoint as `now`): a step of the time of day must not fire or hold back retries."""
         return time.monotonic() if now is None else now
 
     def run_actions(self, actions: Sequence[Action]) -> None:
@@ -244,8 +251,7 @@ class RegistryServer:
             self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order, each through `_carry_out`, up to a write that
-        fails."""
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails."""
         for action in actions:
             try:
                 self._carry_out(action)

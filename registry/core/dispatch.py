@@ -171,20 +171,30 @@ class RegistryCore:
         self, messages: Sequence[Message], addr: Addr, now: float, **arrival: Unpack[Arrival]
     ) -> list[Action]:
         """The `messages` of one datagram from `addr`, in order; an ack needs no Request."""
-        key = arrival.get("key", b"")
-        asker = key_text(key) if key else ""
+        return self.receive_datagrams([(messages, addr, arrival.get("key", b""))], now, **arrival)
+
+    def receive_datagrams(
+        self,
+        datagrams: Sequence[tuple[Sequence[Message], Addr, bytes]],
+        now: float,
+        **arrival: Unpack[Arrival],
+    ) -> list[Action]:
+        """Datagrams read together, each (its messages, from, sealed by key) as `receive_all`
+        takes one; the relays they end are told once, at the end."""
         datagram, behind = arrival.get("datagram", False), arrival.get("behind", 0.0)
         actions: list[Action] = []
         emit = actions.append
-        for message in messages:
-            if isinstance(message, (Acks, Ack)):
-                replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
-                self._acked(replies, addr, now, emit)
-            elif (handler := self._handlers.get(type(message))) is not None:
-                handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
-            else:
-                emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
-            self._liveness.heard(addr, asker, now)
+        for messages, addr, key in datagrams:
+            asker = key_text(key) if key else ""
+            for message in messages:
+                if isinstance(message, (Acks, Ack)):
+                    replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
+                    self._acked(replies, addr, now, emit)
+                elif (handler := self._handlers.get(type(message))) is not None:
+                    handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
+                else:
+                    emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
+            self._liveness.heard(addr, asker, now)  # once a datagram: its messages share `now`
         self._relay.over(emit)
         return actions
 

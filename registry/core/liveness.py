@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from msgspec import Struct, field
-
 from registry.core.actions import Addr, Emit, Log, Send
 from registry.core.requests import Reason, Request, fmt, public_key
 from registry.core.services import Services
@@ -30,15 +28,14 @@ BLIND_BEHIND = 0.5
 Waiting = tuple[Register, Request]
 
 
-class Probe(Struct):
+class Probe:
     """A probe of the peer named `owner` at `addr`, and the registrations waiting."""
 
-    owner: str
-    addr: Addr
-    public: bytes
-    ping: TableUpdate
-    since: float
-    waiting: dict[str, Waiting] = field(default_factory=dict)
+    def __init__(
+        self, owner: str, addr: Addr, public: bytes, ping: TableUpdate, since: float
+    ) -> None:
+        self.owner, self.addr, self.public, self.ping, self.since = owner, addr, public, ping, since
+        self.waiting: dict[str, Waiting] = {}
 
 
 class Liveness:

@@ -1,9 +1,5 @@
-"""Pushing messages to peers until they ack them, in the order they were made.
-
-Pure: the caller supplies `now`. The flights and what is in flight are registry/core/pushes.py's;
-this part numbers every push (a channel message among those given up reaches a mailbox in
-the order it was sent) and turns what registry/core/pushes.py says into actions.
-"""
+"""Pushing messages to peers until they ack them: numbered in the order made (a channel
+message given up reaches a mailbox in the order sent), as actions. Pure."""
 
 from __future__ import annotations
 
@@ -28,22 +24,18 @@ class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
 
     def __init__(self, timeout: float, attempts: int, key_at: Callable[[Addr], bytes]) -> None:
-        """Pushes retried every `timeout` seconds, `attempts` times; each sealed for the key
-        `key_at` says is online at its address (b"": none, and it is not sent)."""
+        """Each push sealed for the key `key_at` says is online at its address (b"": none,
+        and it is not sent)."""
         self._key_at = key_at
-        if timeout <= 0 or attempts < 1:
-            raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
         self._seq = itertools.count()
         # the public keys of the roster's online peers, in its order, and the table change
-        # they are of: a burst relays every line to the same members, and `key_at` (a
-        # lookup and a key decoded per member) was the largest part of a relay's cost
+        # they are of: a burst relays every line to the same members
         self._roster_keys: tuple[int, tuple[bytes, ...]] = (-1, ())
-        # the last relay's table change and sender, and its members' name keys, addresses
-        # and public keys: a burst's lines share these tuples, which the endpoint then
-        # knows for the same members by identity, not member by member
+        # the last relay's table change, sender and Audience: a burst's lines share these
+        # tuples, which the endpoint knows for the same members by identity
         self._audience: tuple[int, str, Audience] = (-1, "", ((), (), ()))
 
     def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:

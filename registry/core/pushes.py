@@ -1,18 +1,16 @@
 """The registry's pushes to peers, waiting for their acks, retried per member. Pure.
 
-Each address pushed to has one Member: the datagrams in flight to it (Units), at most
-IN_FLIGHT, and in order what waits behind them. One Acks answering a datagram whole (the
-usual one) ends it in one step. A member has one retry deadline, a timeout after its last
-datagram answered in full: then its oldest unanswered datagram goes again, once; one
+Each address pushed to has one Member: its datagrams in flight (Units), at most IN_FLIGHT,
+and in order what waits behind them. A member has one retry deadline, a timeout after its
+last datagram answered in full: then its oldest unanswered datagram goes again, once; one
 unanswered when a later one is answered in full was lost, and goes again at once. After
 `attempts` copies, its pushes are given up.
 
 A channel message is one Flight shared by its members, entered in their records at the
-next call (the fast path, bounded by FAST_LIVE messages); its datagrams are Units shared
-by its members' records, numbered by one count of sends for all members. A member whose
-unit changes (answered in part, or sent again) takes its own copy. A message too big for a
-datagram goes alone over TCP, and nothing follows it until it ends. One address is one
-peer: its record's owner is its newest push's name key.
+next call (the fast path, bounded by FAST_LIVE messages), in Units shared by their records
+(push_records.py). A message too big for a datagram goes alone over TCP, and nothing
+follows it until it ends. One address is one peer: its record's owner is its newest
+push's name key.
 """
 
 from __future__ import annotations
@@ -57,16 +55,14 @@ class Pushes:
         self._sweep_at = SWEEP_AT
         # members holding pushes back (waiting, or behind a streamed one)
         self._held: set[Addr] = set()
-        # members with room for another datagram and pushes waiting, or a datagram lost,
-        # and when the first was: they are sent at the next `due`, together
+        # members with room for pushes waiting, or a datagram lost (sent at the next `due`)
         self._ready: list[Member] = []
         self._ready_at = 0.0
         # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
         self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
         self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
-        # message id -> its pushes not ended: the units holding it (a shared one counts
-        # once), and the members it waits for
+        # message id -> the units holding it (a shared one counts once), and members it waits for
         self._live: dict[str, int] = {}
         self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
         # ids whose end is to be reported (`watch`), and those that may just have ended
@@ -218,15 +214,13 @@ class Pushes:
 
     def watch(self, msg_id: str) -> None:
         """Report message `msg_id` through `ended` once no push of it is in flight or
-        waiting (at once, if none is now): a relay's sender is told when every member has
-        it or is gone."""
+        waiting (at once, if none is now)."""
         self._watched.add(msg_id)
         self._ending.append(msg_id)
 
     def ended(self) -> list[str]:
-        """The watched message ids no longer pushed to anyone (every push of each answered,
-        given up or dropped), each reported once (and watched no more), in the order their
-        last push ended."""
+        """The watched message ids no longer pushed to anyone (answered, given up or
+        dropped), each reported once, in the order their last push ended."""
         if not self._ending:
             return []
         ending, self._ending = self._ending, []
@@ -253,8 +247,7 @@ class Pushes:
         return None
 
     def counts(self) -> tuple[int, int]:
-        """Pushes sent and not yet answered, given up or dropped; and those waiting for
-        room in a datagram."""
+        """Pushes sent and not yet answered, given up or dropped; and those waiting."""
         self._index()
         members = self._members.values()
         flying = sum(len(unit.flights) for member in members for unit in member.units)
@@ -373,11 +366,10 @@ class Pushes:
                 self._ended(msg_id)
 
     def _index(self) -> None:
-        """Enter the flights `add_many` sent on its fast path in their members' records:
-        those sent at one moment to the same members packed into Units once, each shared
-        by their records. First, when they are many, forget the members with nothing pushed
-        (peers gone quiet, or moved): the next sweep comes when the rest have doubled, so
-        each member made costs a sweep's work at most once."""
+        """Enter the flights `add_many` sent on its fast path in their members' records,
+        those sent at one moment to the same members packed into Units shared by them.
+        First, when they are many, forget the members with nothing pushed: the next sweep
+        comes when the rest have doubled."""
         if len(self._members) > self._sweep_at:
             self._members = {a: m for a, m in self._members.items() if m.units or m.waiting}
             self._sweep_at = max(SWEEP_AT, 2 * len(self._members))

@@ -173,6 +173,8 @@ class TableChanges:
         if not keys:
             return []
         records = self._table.records
+        if len(keys) == 1:  # (every datagram asks: a comprehension costs twice as much)
+            return [records[keys[0]]]
         return [records[key] for key in keys]
 
     def key_at(self, where: Addr) -> bytes:

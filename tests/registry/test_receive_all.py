@@ -49,3 +49,18 @@ def test_a_kind_no_peer_sends_is_logged_and_the_rest_handled() -> None:
     out = reg.receive_all([Relayed("y-1", "x-1"), Ack("y-2", "x-1")], Y, T0 + 0.5)
     assert any(isinstance(a, ra.Log) and a.line.startswith("ignored Relayed") for a in out)
     assert reg.pending_pushes() == 1  # y's is done; z's waits
+
+
+def test_datagrams_read_together_do_what_each_alone_does() -> None:
+    (alone, _), (together, _) = relaying(), relaying()
+    datagrams: list[tuple[list[Message], tuple[str, int], bytes]] = [
+        ([Ack("y-1", "x-1")], Y, b""),
+        ([Acks("z-1", ("x-1",))], Z, b""),
+    ]
+    now = T0 + 0.5
+    one_by_one = [a for m, at, _ in datagrams for a in alone.receive_all(m, at, now)]
+    at_once = together.receive_datagrams(datagrams, now)
+    assert sent(at_once) == sent(one_by_one)
+    # the relay's end is told once, after the datagram that ended it
+    assert [(a, m.reply_to) for a, m in sends(at_once) if isinstance(m, Relayed)] == [(X, "x-1")]
+    assert together.pending_pushes() == alone.pending_pushes() == 0
