@@ -673,7 +673,7 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
 def test_a_long_message_sent_again_while_its_connection_is_open_is_not_sent_twice() -> None:
     # a whole table on its way from a busy registry is asked once: its answer comes there
     async def main() -> None:
-        server, client, got = await long_chat_sent(answer=False)
+        server, client, _ = await long_chat_sent(answer=False)
         client.send(server.address, Chat("c-1", "alice", "bob", "x" * 2000), PUBLIC)
         client.send(server.address, Chat("c-2", "alice", "bob", "x" * 2000), PUBLIC)
         await asyncio.sleep(0)  # one pass: each connection's task has begun, or returned
