@@ -83,7 +83,8 @@ class ServedStream:
     async def serve(self, reader: asyncio.StreamReader) -> None:
         idle = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
         # an accepted connection has FRAME_DEADLINE for its first frame
-        frames = Frames(self._decoder, reader, idle, self._slot is not None, bool(self._answer_to))
+        frames = Frames(self._decoder, reader, idle, begun=self._slot is not None)
+        frames.patient = bool(self._answer_to)
         try:
             while await self._one_read(frames, reader):
                 pass
@@ -215,19 +216,14 @@ class LateFrame(Exception):
 
 class Frames:
     """The messages of a connection, read through `decoder`: a frame begun (`begun`: one is
-    already) has FRAME_DEADLINE seconds to be whole, the silence between frames `idle`
-    seconds (None: for ever). `patient` (a connection we made): a frame begun is read as
-    long as its bytes come, each within `idle`."""
+    already) has FRAME_DEADLINE seconds to be whole (`patient`: as long as bytes come), the
+    silence between reads `idle` seconds (None: for ever)."""
+
+    patient = False
 
     def __init__(
-        self,
-        decoder: SecureStream,
-        reader: asyncio.StreamReader,
-        idle: float | None,
-        begun: bool,
-        patient: bool = False,
+        self, decoder: SecureStream, reader: asyncio.StreamReader, idle: float | None, begun: bool
     ) -> None:
-        self._patient = patient
         self._decoder = decoder
         self._reader = reader
         self._idle = idle
@@ -250,7 +246,7 @@ class Frames:
         if not data:
             return None
         messages = self._decoder.feed(data)
-        if not self._decoder.pending or self._patient:
+        if not self._decoder.pending or self.patient:
             self._began = None
         elif self._began is None or messages:
             self._began = self._clock()  # a frame began in this read

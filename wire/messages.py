@@ -17,8 +17,7 @@ from wire.refusals import RefusalCode
 
 class Entry(Struct, array_like=True, frozen=True, order=True, gc=False, forbid_unknown_fields=True):
     """A table row. `key`: its owner's public key (wire.keys.key_text), or "". In a
-    TableUpdate, port 0 removes the row. Not tracked by the cyclic collector: a peer holds
-    thousands, and decodes as many in each whole table."""
+    TableUpdate, port 0 removes the row. Untracked by the collector: peers hold thousands."""
 
     name: str
     ip: str

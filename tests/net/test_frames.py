@@ -90,7 +90,8 @@ def test_a_patient_reading_takes_a_frame_as_long_as_its_bytes_come(
         client, desk = sessions()
         data = sent(client, DeskLine("l-1", "", "x" * 200, "s-1"))
         reader = asyncio.StreamReader()
-        frames = Frames(desk, reader, 0.5, False, patient=True)
+        frames = Frames(desk, reader, 0.5, begun=False)
+        frames.patient = True
         *parts, last = [data[at : at + 10] for at in range(0, len(data), 10)]
         for part in parts:  # well over the deadline in all, bytes in each of its tenths
             reader.feed_data(part)

@@ -101,8 +101,8 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[object]:
-    """What is sent, once what is printed is on the screen too (OnceShown)."""
-    return [a.message for a in flat(actions) if isinstance(a, pa.Send)]
+    """What is sent (over TCP too), once what is printed is on the screen too (OnceShown)."""
+    return [a.message for a in flat(actions) if isinstance(a, pa.Send | pa.SendStream)]
 
 
 def flat(actions: list[pa.Action]) -> list[pa.Action]:
