@@ -216,8 +216,8 @@ class LateFrame(Exception):
 
 class Frames:
     """The messages of a connection, read through `decoder`: a frame begun (`begun`: one is
-    already) has FRAME_DEADLINE seconds to be whole (`patient`: as long as bytes come), the
-    silence between reads `idle` seconds (None: for ever)."""
+    already) has FRAME_DEADLINE seconds to be whole (`patient`, past the handshake: while
+    bytes come), the silence between reads `idle` seconds (None: for ever)."""
 
     patient = False
 
@@ -246,7 +246,7 @@ class Frames:
         if not data:
             return None
         messages = self._decoder.feed(data)
-        if not self._decoder.pending or self.patient:
+        if not self._decoder.pending or (self.patient and self._decoder.ready):
             self._began = None
         elif self._began is None or messages:
             self._began = self._clock()  # a frame began in this read

@@ -104,6 +104,25 @@ def test_a_patient_reading_takes_a_frame_as_long_as_its_bytes_come(
     asyncio.run(scenario())
 
 
+def test_a_patient_reading_has_the_deadline_for_the_handshake(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
+
+    async def scenario() -> None:
+        desk_key = X25519PrivateKey.generate()
+        client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(desk_key))
+        reader = asyncio.StreamReader()
+        frames = Frames(SecureStream(desk_key), reader, 5.0, begun=False)
+        frames.patient = True
+        reader.feed_data(client.output()[:10])  # a handshake frame begun, never whole
+        assert await frames.read() == []
+        with pytest.raises(LateFrame):
+            await frames.read()
+
+    asyncio.run(scenario())
+
+
 def test_silence_between_frames_has_no_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
 
