@@ -161,6 +161,7 @@ class Endpoint(ReceivingDatagrams):
         self.tasks: set[asyncio.Task[None]] = set()
         #: The TCP connections opened to send, bounded per address (read-only outside).
         self.sent_streams = SentStreams()
+        self._asking: set[tuple[Addr, str]] = set()  # (where, what) each of those was sent
         #: Accepted connections, bounded so that they leave file descriptors for files (its
         #: `slots`: read-only outside), each read until it ends (net/served_stream.py).
         self.listener = Listener(
@@ -325,8 +326,10 @@ class Endpoint(ReceivingDatagrams):
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         """Send `message` on a connection of its own to `dest`, served until its answer
         comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py); not while as
-        many as `sent_streams` allows wait for answers there."""
+        many as `sent_streams` allows wait for answers there, nor while one sent it there."""
         addr, key = dest
+        if (addr, message.id) in self._asking:
+            return  # its answer comes on that connection
         if not self.sent_streams.take(addr[0]):
             self.rejections(
                 "sent streams",
@@ -337,6 +340,7 @@ class Endpoint(ReceivingDatagrams):
         # from the address bound, as datagrams go: a registry answering a registration
         # that came over TCP takes the connection's source for the peer's address
         local = None if self.address[0] in ("", "0.0.0.0") else (self.address[0], 0)
+        self._asking.add((addr, message.id))
         try:
             try:
                 connecting = asyncio.open_connection(*addr, local_addr=local)
@@ -358,6 +362,7 @@ class Endpoint(ReceivingDatagrams):
             await ServedStream(self, writer, addr, None, message.id).serve(reader)
         finally:
             self.sent_streams.release(addr[0])
+            self._asking.discard((addr, message.id))
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message too long for a datagram: closed once its answer is
-#: in, else once idle as long as that answer is waited for (a retry opens its own).
+#: in, else once this long without a byte (an answer on its way is read to its end).
 SENT_IDLE_CLOSE = STREAM_WAIT
 #: Seconds a message may take from its first byte to its last (and an accepted connection
 #: to its first frame): MAX_FRAME takes well under a second on a LAN, and a sender that
@@ -84,6 +84,7 @@ class ServedStream:
         idle = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
         # an accepted connection has FRAME_DEADLINE for its first frame
         frames = Frames(self._decoder, reader, idle, begun=self._slot is not None)
+        frames.patient = bool(self._answer_to)
         try:
             while await self._one_read(frames, reader):
                 pass
@@ -215,8 +216,10 @@ class LateFrame(Exception):
 
 class Frames:
     """The messages of a connection, read through `decoder`: a frame begun (`begun`: one is
-    already) has FRAME_DEADLINE seconds to be whole, the silence between frames `idle`
-    seconds (None: for ever)."""
+    already) has FRAME_DEADLINE seconds to be whole (`patient`, past the handshake: while
+    bytes come), the silence between reads `idle` seconds (None: for ever)."""
+
+    patient = False
 
     def __init__(
         self, decoder: SecureStream, reader: asyncio.StreamReader, idle: float | None, begun: bool
@@ -243,7 +246,7 @@ class Frames:
         if not data:
             return None
         messages = self._decoder.feed(data)
-        if not self._decoder.pending:
+        if not self._decoder.pending or (self.patient and self._decoder.ready):
             self._began = None
         elif self._began is None or messages:
             self._began = self._clock()  # a frame began in this read

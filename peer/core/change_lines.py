@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from msgspec.structs import replace
+
 from peer.core.actions import Emit, Print
 from peer.core.table import Table
 from wire.messages import Entry, Notice
@@ -103,7 +105,7 @@ class ChangeLines:
             noted.setdefault(key, table.row_of_key(key))
         before: Rows = {key: was for key, was in noted.items() if was is not None}
         for key in quit_said & before.keys():
-            before[key] = before[key]._replace(online=False)
+            before[key] = replace(before[key], online=False)
         row_of = table.row_of_key
         after: Rows = {key: row for key in noted if (row := row_of(key)) is not None}
         for line in changes(before, after, self._me()):

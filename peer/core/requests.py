@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from peer.core.actions import Addr, Emit, Send
+from peer.core.actions import Addr, Emit, Send, SendStream
 from peer.core.retry_wait import BusyWaits
 from peer.core.settling import Settling
 from peer.core.table import Trust
@@ -26,6 +26,7 @@ from wire.messages import (
     Rename,
     RoomPost,
     SaveMessage,
+    TableRequest,
 )
 from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
@@ -252,6 +253,10 @@ class Requests:
         is held after the outbox (unless kept itself, or a dereg)."""
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
+        if type(message) is TableRequest:  # a whole table: asked over TCP at once
+            self._over_tcp(Request(message, quiet), now)
+            emit(SendStream(self.server, message, self.trust.registry))
+            return
         self._start(Request(message, quiet), now)
         emit(Send(self.server, message, self.trust.registry))
 
@@ -401,10 +406,13 @@ class Requests:
         its answer awaited STREAM_WAIT seconds (None: not waited for)."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
-            request.since = now  # its round over TCP begins
-            self._streamed[msg_id] = (request, now + STREAM_WAIT)
-            self.alarm.lower(now + STREAM_WAIT)
+            self._over_tcp(request, now)
         return request
+
+    def _over_tcp(self, request: Request, now: float) -> None:
+        request.since = now  # its round over TCP begins
+        self._streamed[request.message.id] = (request, now + STREAM_WAIT)
+        self.alarm.lower(now + STREAM_WAIT)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
         """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping, ValuesView
 from typing import Final
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
 from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
@@ -197,7 +197,7 @@ class Table:
             self._note(name_key(old))
             self._note(name_key(new))
             del self._rows[name_key(old)]
-            self._rows[name_key(new)] = entry._replace(name=new)
+            self._rows[name_key(new)] = structs.replace(entry, name=new)
             self._renamed[name_key(old)] = new
 
     def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> bool:

@@ -280,7 +280,7 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
         lines.append(was[1])
     if rows is not None:
         rows.rows, rows.holders = fresh, set(formers)
-    unpushed = _ROW.encode([list(e) for e in table.unpushed.values()])
+    unpushed = _ROW.encode([list(astuple(e)) for e in table.unpushed.values()])
     names = ",\n".join(lines)
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'
 

@@ -168,7 +168,7 @@ class Table(Struct):
         return {
             "version": self.version,
             "names": [row_json(r, formers.get(key)) for key, r in self.records.items()],
-            "unpushed": [list(e) for e in self.unpushed.values()],
+            "unpushed": [list(msgspec.structs.astuple(e)) for e in self.unpushed.values()],
         }
 
     def formers(self) -> dict[str, list[str]]:

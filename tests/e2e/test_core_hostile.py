@@ -257,12 +257,12 @@ def make(cls: type[Any], values: dict[str, object] | None = None, **fields: obje
 
 
 def _is_record(tp: object) -> bool:
-    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
+    return isinstance(tp, type) and (hasattr(tp, "_fields") or tp is messages.Entry)
 
 
 def _field_names(cls: type[Any]) -> list[str]:
-    """The fields of a message (a dataclass) or a record (a named tuple), in order."""
-    return list(cls._fields) if _is_record(cls) else list(cls.__struct_fields__)
+    """The fields of a message or a record (a named tuple, or Entry), in order."""
+    return list(getattr(cls, "_fields", None) or cls.__struct_fields__)
 
 
 def _plain(tp: Any, values: dict[str, object]) -> object:

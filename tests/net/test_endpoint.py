@@ -670,6 +670,20 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
     asyncio.run(main())
 
 
+def test_a_long_message_sent_again_while_its_connection_is_open_is_not_sent_twice() -> None:
+    # a whole table on its way from a busy registry is asked once: its answer comes there
+    async def main() -> None:
+        server, client, _ = await long_chat_sent(answer=False)
+        client.send(server.address, Chat("c-1", "alice", "bob", "x" * 2000), PUBLIC)
+        client.send(server.address, Chat("c-2", "alice", "bob", "x" * 2000), PUBLIC)
+        await asyncio.sleep(0)  # one pass: each connection's task has begun, or returned
+        assert client.sent_streams.open_to("127.0.0.1") == 2  # c-1's first, and c-2
+        await client.close()
+        await server.close()
+
+    asyncio.run(main())
+
+
 def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

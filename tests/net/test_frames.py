@@ -79,6 +79,50 @@ def test_a_frame_begun_must_be_whole_within_the_deadline(monkeypatch: pytest.Mon
     asyncio.run(scenario())
 
 
+def test_a_patient_reading_takes_a_frame_as_long_as_its_bytes_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a connection we made: a whole table from a busy registry may take longer to come
+    # than FRAME_DEADLINE, and is still read; silence as long as `idle` ends it
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
+
+    async def scenario() -> None:
+        client, desk = sessions()
+        data = sent(client, DeskLine("l-1", "", "x" * 200, "s-1"))
+        reader = asyncio.StreamReader()
+        frames = Frames(desk, reader, 0.5, begun=False)
+        frames.patient = True
+        *parts, last = [data[at : at + 10] for at in range(0, len(data), 10)]
+        for part in parts:  # well over the deadline in all, bytes in each of its tenths
+            reader.feed_data(part)
+            assert await frames.read() == []
+            await asyncio.sleep(0.01)
+        reader.feed_data(last)
+        assert await frames.read() == [DeskLine("l-1", "", "x" * 200, "s-1")]
+        assert await frames.read() is None  # then silent for `idle`
+
+    asyncio.run(scenario())
+
+
+def test_a_patient_reading_has_the_deadline_for_the_handshake(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
+
+    async def scenario() -> None:
+        desk_key = X25519PrivateKey.generate()
+        client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(desk_key))
+        reader = asyncio.StreamReader()
+        frames = Frames(SecureStream(desk_key), reader, 5.0, begun=False)
+        frames.patient = True
+        reader.feed_data(client.output()[:10])  # a handshake frame begun, never whole
+        assert await frames.read() == []
+        with pytest.raises(LateFrame):
+            await frames.read()
+
+    asyncio.run(scenario())
+
+
 def test_silence_between_frames_has_no_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.1)
 

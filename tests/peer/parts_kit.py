@@ -80,7 +80,7 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[Message]:
-    return [a.message for a in actions if isinstance(a, pa.Send)]
+    return [a.message for a in actions if isinstance(a, pa.Send | pa.SendStream)]
 
 
 def logged(records: list[pa.Sending | pa.Settled]) -> tuple[Message, ...]:

@@ -6,6 +6,7 @@ import itertools
 from unittest.mock import ANY
 
 import pytest
+from msgspec.structs import replace
 
 from peer.core import actions as pa
 from peer.core.answers import RECEIVED_BY_SERVER, SAVED
@@ -100,8 +101,8 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[object]:
-    """What is sent, once what is printed is on the screen too (OnceShown)."""
-    return [a.message for a in flat(actions) if isinstance(a, pa.Send)]
+    """What is sent (over TCP too), once what is printed is on the screen too (OnceShown)."""
+    return [a.message for a in flat(actions) if isinstance(a, pa.Send | pa.SendStream)]
 
 
 def flat(actions: list[pa.Action]) -> list[pa.Action]:
@@ -1989,7 +1990,7 @@ def test_a_whole_table_with_the_rows_held_says_nothing() -> None:
         == []
     )
     assert core.table.version == 9
-    moved = (*[r for r in rows if r.name != "dave"], row._replace(port=6005))
+    moved = (*[r for r in rows if r.name != "dave"], replace(row, port=6005))
     assert prints(
         core.receive(TableSnapshot("s-2", "x", 10, moved, ()), SERVER, REGISTRY_KEY, T0 + 6)
     ) == [TABLE_UPDATED]

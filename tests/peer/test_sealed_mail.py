@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec.structs import replace
 
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.key_contact import ContactRule
@@ -114,7 +115,7 @@ def test_a_message_sealed_by_the_key_pinned_for_its_sender_opens_after_they_move
     pinned then."""
     save = sealed_save("written on my old laptop")
     chat = Chat(save.id, "alice", "bob", save.text)
-    moved = {**TABLE, "alice": TABLE["alice"]._replace(key=key_text(public_bytes(MALLORY)))}
+    moved = {**TABLE, "alice": replace(TABLE["alice"], key=key_text(public_bytes(MALLORY)))}
     pins = {"alice": public_bytes(ALICE)}
     for table in (moved, {}):  # a new key in the table; no alice in it at all
         assert SealedMail(BOB, table.get).opened(chat).text == NOT_OPENED.format(sender="alice")
@@ -135,7 +136,7 @@ def test_a_pin_for_another_key_opens_nothing_forged() -> None:
 
 ALICE_NEW, ALICE_OLDER = X25519PrivateKey.generate(), X25519PrivateKey.generate()
 #: The table once alice moved her name to a new machine (a new key).
-MOVED = {**TABLE, "alice": TABLE["alice"]._replace(key=key_text(public_bytes(ALICE_NEW)))}
+MOVED = {**TABLE, "alice": replace(TABLE["alice"], key=key_text(public_bytes(ALICE_NEW)))}
 
 
 def stored_save(

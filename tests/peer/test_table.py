@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from msgspec.structs import replace
+
 from peer.core.table import HELD_UPDATES, Table
 from wire.messages import Alias, Entry, TableUpdate
 
@@ -75,7 +77,7 @@ def test_updates_held_are_given_back_in_order_once_each_is_next() -> None:
 def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:
     table = table_of(BOB, CAROL)
     table.take_changed()
-    bob_off = BOB._replace(online=False)
+    bob_off = replace(BOB, online=False)
     dave = Entry("dave", "127.0.0.1", 6004, True)
     table.apply(TableUpdate("u-1", 4, (bob_off, dave)), "alice")
     table.apply(TableUpdate("u-2", 5, (BOB,)), "alice")  # back: noted as it was first

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from msgspec.structs import replace
+
 from peer.core.change_lines import FOLD_OVER, MANY_HINT, NAMES_SHOWN, Rows, changes
 from wire.messages import Entry
 from wire.names import name_key
@@ -64,7 +66,7 @@ def test_many_at_once_are_folded_into_one_line_per_kind() -> None:
     # past the names one line can show: a count, and the command that lists them
     after = rows_of([*BEFORE.values(), *many])
     assert changes(BEFORE, after, "alice") == [f"[12 people came online. {MANY_HINT}]"]
-    gone = rows_of([e._replace(online=False) for e in after.values()])
+    gone = rows_of([replace(e, online=False) for e in after.values()])
     # alice is us, and left out
     assert changes(after, gone, "alice") == [f"[14 people went offline. {MANY_HINT}]"]
     few = rows_of([*BEFORE.values(), *many[:FOLD_OVER]])

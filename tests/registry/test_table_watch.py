@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 
+from msgspec.structs import replace
+
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.table_changes import COALESCE
@@ -244,12 +246,12 @@ def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change()
     watch.welcomed(ANN, "ann-key", 4)
     watch.hold([ANN], 4)
     watch.push([TableUpdate("u-5", 5, (bob,))], [ANN], T0)
-    watch.push([TableUpdate("u-6", 6, (carol, bob._replace(online=False)))], [ANN], T0)
+    watch.push([TableUpdate("u-6", 6, (carol, replace(bob, online=False)))], [ANN], T0)
     # a rename of carol to dave: the removal, then the new row, kept together at the end
-    gone, dave = carol._replace(port=0, online=False), carol._replace(name="dave")
+    gone, dave = replace(carol, port=0, online=False), replace(carol, name="dave")
     watch.push([TableUpdate("u-7", 7, (gone, dave))], [ANN], T0)
     [(_, caught_up)] = watch.release([ANN], 7, T0)
-    assert caught_up.entries == (bob._replace(online=False), gone, dave)
+    assert caught_up.entries == (replace(bob, online=False), gone, dave)
     assert (caught_up.start(), caught_up.version) == (4, 7)
 
 

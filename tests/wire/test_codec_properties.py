@@ -132,6 +132,8 @@ def reference_object(message: Message) -> dict[str, Any]:
     """The JSON object a message is written as, built from the message itself."""
 
     def plain(value: Any) -> Any:
+        if isinstance(value, Entry):  # a record: an array, as a named tuple is
+            value = msgspec.structs.astuple(value)
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, bytes):  # bytes travel as base64, as JSON has no bytes

@@ -34,13 +34,25 @@ def field_types(cls: type[Any]) -> list[tuple[str, Any]]:
     named tuple), in declaration order; `Annotated` bounds are left out (the rules below
     restate them)."""
     hints = typing.get_type_hints(cls)
-    names = cls._fields if is_record(cls) else cls.__struct_fields__
+    names = getattr(cls, "_fields", None) or cls.__struct_fields__
     return [(name, hints[name]) for name in names]
 
 
 def is_record(tp: Any) -> bool:
-    """Whether `tp` is a record carried inside messages: a named tuple (wire/messages.py)."""
-    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
+    """Whether `tp` is a record carried inside messages (wire/messages.py): a named tuple,
+    or a Struct encoded as an array."""
+    if not isinstance(tp, type):
+        return False
+    return hasattr(tp, "_fields") or getattr(
+        getattr(tp, "__struct_config__", None), "array_like", False
+    )
+
+
+def _required_fields(tp: Any) -> int:
+    """How many of a record's first fields have no default."""
+    if hasattr(tp, "_fields"):
+        return len(tp._fields) - len(tp._field_defaults)
+    return len(tp.__struct_fields__) - len(tp.__struct_defaults__)
 
 
 # -- valid values -------------------------------------------------------------------------
@@ -185,7 +197,7 @@ def conforms(tp: Any, value: Any) -> bool:
         fields = field_types(tp)[: len(value) if type(value) is list else 0]
         return (
             type(value) is list
-            and len(tp._fields) - len(tp._field_defaults) <= len(value) <= len(tp._fields)
+            and _required_fields(tp) <= len(value) <= len(field_types(tp))
             and all(conforms(ftp, v) for (_, ftp), v in zip(fields, value, strict=True))
         )
     raise TypeError(f"no rule for field type {tp!r}")

@@ -1,8 +1,7 @@
 """A registry of a service that relays: it holds its peers' secure channels, hands what they
 send to the registry that decides, and sends them its answers (link.py). It delivers their
 table updates itself (delivery.py), hands on whom it heard every second, and forgets the key of
-an address silent for FORGET_PERIODS keepalives. While the table is too big for a datagram (the
-last Welcome had no rows), it answers TooBig itself to a whole table asked by datagram."""
+an address silent for FORGET_PERIODS keepalives."""
 
 from __future__ import annotations
 
@@ -40,16 +39,13 @@ from secure.stream import SecureStream
 from wire.codec import decode, encode, encoded_once
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
-from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
     Alive,
     Keepalive,
     Message,
-    TableRequest,
     TableSnapshot,
     TableUpdate,
-    TooBig,
     Welcome,
 )
 
@@ -104,9 +100,6 @@ class Follower:
         self._delivery = Delivery(endpoint, self._key)
         # the last table snapshot the registry that decides sent whole (link.Outbound)
         self._snapshot: TableSnapshot | None = None
-        # whether the table is too big for a datagram, as the last Welcome sent said
-        self._big = False
-        self._new_id = IdMaker(secrets.token_hex(4))
 
     async def start(self, bind: str, port: int) -> Addr:
         addr = await self.endpoint.open(bind, port)
@@ -149,23 +142,10 @@ class Follower:
         for message in messages:
             if type(message) is Keepalive:  # (its Alive is told as a registry alone tells it)
                 self._delivery.heard(addr, message.version)
-        if datagram and self._big:
-            messages = self._too_big(messages, addr, key)
         if messages:  # (else acks of the updates this registry delivers: heard, reported)
             encoded = [encode(message) for message in messages]
             behind = self.endpoint.behind()
             self._publish(LEAD_SUBJECT, Inbound(self._me, *addr, key, datagram, behind, encoded))
-
-    def _too_big(self, messages: list[Message], addr: Addr, key: bytes) -> list[Message]:
-        """Answer TooBig each whole table asked in `messages` (datagrams from `addr`, opened
-        with `key`); the rest is returned."""
-        rest: list[Message] = []
-        for message in messages:
-            if type(message) is TableRequest:
-                self.endpoint.send(addr, TooBig(self._new_id(), message.id), key)
-            else:
-                rest.append(message)
-        return rest
 
     async def _report(self) -> None:
         """Every HEARD_EVERY seconds, hand the registry that decides the peers heard from
@@ -230,7 +210,7 @@ class Follower:
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
         """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
-            self._big = fetching = not message.entries
+            fetching = not message.entries
             for ip, port, key in to:
                 known = self._known((ip, port), key)
                 self._delivery.watch.welcomed((ip, port), known, message.version, fetching=fetching)
