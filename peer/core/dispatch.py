@@ -92,6 +92,7 @@ class PeerCore:
             alarm=alarm,
             shown=options.get("seen", ()),
         )
+        shared.requests.keepalive = self.keepalive
         self.state = shared.state
         #: Who may say what (peer.core.table); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
