@@ -108,9 +108,8 @@ class Retransmitter(Generic[T]):
         self, key: str, item: T, now: float, back_off_to: float = 0.0, most: float = math.inf
     ) -> None:
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
-        counts its copies: this one is not a sample). With `back_off_to`, each copy of a
-        round waits twice as long as the one before, up to that (RFC 6298 5.5); none waits
-        longer than `most`."""
+        counts its copies: this one is not a sample). No copy waits longer than `most`; with
+        `back_off_to`, each waits twice the one before, up to that (RFC 6298 5.5)."""
         # (`_round`, written out: every message sent)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
         wait = wait if wait <= most else most
