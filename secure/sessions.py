@@ -151,9 +151,6 @@ class Sessions:
                 self.by_index.pop(initiation.local, None)
         return peer
 
-    def used(self, session: Session) -> None:
-        self.peers.move_to_end((session.key, session.addr))
-
     def keep(self, peer: Peer, session: Session) -> None:
         """Add `session`, forgetting the oldest beyond KEYPAIRS_KEPT (an unconfirmed one
         first: a confirmed session is never pushed out by handshakes nobody finished)."""

@@ -12,8 +12,8 @@ from peer.core.direct import NO_ACK, RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE
 from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES
 from peer.core.request_ends import EXITING, SERVER_NOT_RESPONDING
-from tests.simulation import REGISTRY, SimNet
-from wire.messages import Chat, MailTaken, SaveMessage
+from tests.simulation import REGISTRY, Addr, SimNet
+from wire.messages import Chat, Keepalive, MailTaken, Message, SaveMessage, TableUpdate
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
@@ -214,6 +214,32 @@ def test_a_peer_the_registry_gave_up_on_comes_back_by_itself() -> None:
     net.run(5)
     assert net.registry.table.get("x").online  # type: ignore[union-attr]
     assert net.hosts["y"].core.table["x"].online  # type: ignore[union-attr]
+
+
+def test_a_keepalive_goes_again_every_period_however_the_round_trip_backed_off() -> None:
+    """A keepalive answered only at its second copy, again and again, backs the registry's
+    round trip off (doubled at each); then a patch of loss takes all x sends for a second,
+    and every probe of the registry: the next copy comes a keepalive period later, not a
+    round trip later, and x is never taken for gone."""
+    net = three(keepalive=0.5)
+    x = ("127.0.0.1", 6001)
+    sent: list[tuple[float, str]] = []  # each keepalive x sends, lost or not
+
+    def lost(src: Addr, dst: Addr, message: Message) -> bool:
+        if src == x and isinstance(message, Keepalive):
+            sent.append((net.now, message.id))
+        if net.now < patch:  # a keepalive's first copy only
+            return src == x and [m for _, m in sent].count(message.id) == 1
+        probe = isinstance(message, TableUpdate) and message.version == 0
+        return (src == x and net.now < patch + 1) or (dst == x and probe)
+
+    patch = net.now + 5
+    net.drop = lost
+    net.run(10)
+    gaps = [later - t for (t, _), (later, _) in itertools.pairwise(sent)]
+    assert max(gaps) <= 0.5 + 1e-6, f"a keepalive waited {max(gaps):.1f} s"
+    assert not [line for line in net.log if "offline" in line or "silent" in line]
+    assert net.registry.table.get("x").online  # type: ignore[union-attr]
 
 
 def test_tables_converge_within_two_seconds_under_20_percent_loss() -> None:

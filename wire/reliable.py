@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -57,6 +58,7 @@ class Pending(Struct, Generic[T]):
     wait: float  # the wait after each copy of its round
     deadline: float  # when the wait after its last copy is over
     back_off_to: float = 0.0  # > 0: each copy of a round waits twice the last, up to this
+    most: float = math.inf  # no copy waits longer than this
 
 
 class Retransmitter(Generic[T]):
@@ -98,18 +100,22 @@ class Retransmitter(Generic[T]):
 
     def _round(self, pending: Pending[T], now: float, copies: int) -> None:
         pending.copies, pending.sent = copies, 1
-        pending.wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        pending.wait = min(wait, pending.most)
         self._arm(pending, now)
 
-    def start(self, key: str, item: T, now: float, back_off_to: float = 0.0) -> None:
+    def start(
+        self, key: str, item: T, now: float, back_off_to: float = 0.0, most: float = math.inf
+    ) -> None:
         """The first copy of `item` was sent at `now` (one sent before keeps its place and
-        counts its copies: this one is not a sample). With `back_off_to`, each copy of a
-        round waits twice as long as the one before, up to that (RFC 6298 5.5)."""
+        counts its copies: this one is not a sample). No copy waits longer than `most`; with
+        `back_off_to`, each waits twice the one before, up to that (RFC 6298 5.5)."""
         # (`_round`, written out: every message sent)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
+        wait = wait if wait <= most else most
         deadline, tie, pending = now + wait, next(self._seq), self._pending.get(key)
         if pending is None:
-            pending = Pending(key, item, tie, now, 1, 1, wait, deadline, back_off_to)
+            pending = Pending(key, item, tie, now, 1, 1, wait, deadline, back_off_to, most)
             self._pending[key] = pending
         else:
             pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
@@ -119,15 +125,17 @@ class Retransmitter(Generic[T]):
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
 
-    def again(self, key: str, item: T, now: float, back_off_to: float = 0.0) -> None:
+    def again(
+        self, key: str, item: T, now: float, back_off_to: float = 0.0, most: float = math.inf
+    ) -> None:
         """A new round of tries for `item` at `now`, its copy sent again: one the last `due`
         gave up on keeps its place among the items waiting, oldest first (else as `start`)."""
         seq = self._given_up.get(key)
         if seq is None:
-            self.start(key, item, now, back_off_to)
+            self.start(key, item, now, back_off_to, most)
             self._pending[key].copies += 1  # a copy of what went before
             return
-        pending = Pending(key, item, seq, now, 0, 0, 0.0, now, back_off_to)
+        pending = Pending(key, item, seq, now, 0, 0, 0.0, now, back_off_to, most)
         self._pending[key] = pending
         ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
         self._pending.clear()  # the same dict, reordered: `waiting` is it
@@ -174,7 +182,7 @@ class Retransmitter(Generic[T]):
             else:
                 pending.sent, pending.copies = pending.sent + 1, pending.copies + 1
                 if pending.back_off_to:
-                    pending.wait = min(2 * pending.wait, pending.back_off_to)
+                    pending.wait = min(2 * pending.wait, pending.back_off_to, pending.most)
                 self._arm(pending, now)
                 again.append(pending.item)
         return again, failed

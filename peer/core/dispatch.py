@@ -92,6 +92,7 @@ class PeerCore:
             alarm=alarm,
             shown=options.get("seen", ()),
         )
+        shared.requests.keepalive = self.keepalive
         self.state = shared.state
         #: Who may say what (peer.core.table); `registry`: the registry's key, once pinned.
         self.trust = shared.trust
@@ -256,7 +257,7 @@ class PeerCore:
         the registry, it runs (the handshake proves its key): a request unanswered meanwhile
         was lost, not ignored (more rounds: see Requests.due). Nothing is shown."""
         if addr == self.server and key == self.trust.registry:
-            self._shared.watch.heard(now)
+            self._shared.watch.heard_at = now
 
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for

@@ -140,7 +140,7 @@ class Received:
         """The registry was heard from at `now`: whether it was away until now."""
         shared = self._shared
         watch = shared.watch
-        watch.heard(now)
+        watch.heard_at = now
         if shared.tried:
             shared.tried.clear()  # it answers: a later silence may try the others again
         back = watch.down

@@ -10,6 +10,7 @@ from typing import Final
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
+from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.requests import Request
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import (
@@ -186,14 +187,14 @@ class RegistryLink:
         life.fire(Event.REGISTER_RESENT)
 
     def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
-        """Whether `request` is a first registration tried again later (for the watch's
-        `silent_patience`, said once): a registry in a join storm drops what it cannot hold."""
+        """Whether `request` is a first registration tried again later (for SILENT_KEEPALIVES
+        periods, said once): a registry in a join storm drops what it cannot hold."""
         watch = self._shared.watch
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
         if (
             self._requests.busy_waits.after_silence(
-                request.message.id, request, now, watch.silent_patience
+                request.message.id, request, now, SILENT_KEEPALIVES * watch.keepalive
             )
             is None
         ):

@@ -1,6 +1,5 @@
 """Whether the registry answers, and when the next keepalive goes (docs/PROTOCOL.md,
-"Liveness"). Sans-IO.
-"""
+"Liveness"). Sans-IO."""
 
 from __future__ import annotations
 
@@ -33,17 +32,8 @@ class RegistryWatch:
         #: Whether a first registration left unanswered was said to be still trying.
         self.still_trying_said = False
         self._probe_every = keepalive
-        #: When anything last came from the registry (peer.core.requests.Requests.due).
+        #: When anything last came from the registry: it runs (Requests.due).
         self.heard_at = -math.inf
-
-    @property
-    def silent_patience(self) -> float:
-        """Seconds a first registration is tried for while the registry stays silent."""
-        return SILENT_KEEPALIVES * self.keepalive
-
-    def heard(self, now: float) -> None:
-        """Something came from the registry at `now`: it runs."""
-        self.heard_at = now
 
     def registered(self, now: float) -> None:
         """Registered at `now`: keepalives from now on, every period."""

@@ -223,6 +223,8 @@ class Requests:
         self._held = settling.held
         self.alarm = alarm or Alarm()
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
+        #: The peer's keepalive period: no copy of a keepalive waits longer (set by PeerCore).
+        self.keepalive = math.inf
         self._sent: Retransmitter[Request] = Retransmitter(
             timeout, attempts, self.alarm, self.round_trip
         )
@@ -296,14 +298,15 @@ class Requests:
         return False
 
     def _start(self, request: Request, now: float, again: bool = False) -> None:
-        """`request` was sent at `now`: a round of tries begins (`again`: after `due`). A
-        registration's copies wait longer and longer (REGISTER_BACK_OFF)."""
-        request.since, key, sent = now, request.message.id, self._sent
-        back_off_to = REGISTER_BACK_OFF if type(request.message) is Register else 0.0
+        """`request` was sent at `now`: a round of tries begins (`again`: after `due`). Copies
+        of a registration wait ever longer (REGISTER_BACK_OFF), of a keepalive a period at most."""
+        request.since, key, sent, kind = now, request.message.id, self._sent, type(request.message)
+        back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
+        most = self.keepalive if kind is Keepalive else math.inf
         if again:
-            sent.again(key, request, now, back_off_to)
+            sent.again(key, request, now, back_off_to, most)
         else:
-            sent.start(key, request, now, back_off_to)
+            sent.start(key, request, now, back_off_to, most)
 
     def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight again, oldest first, in a new round; `moved`: even
