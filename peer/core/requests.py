@@ -443,8 +443,8 @@ class Requests:
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered (`streamed`: or over TCP),
-        held, or waiting for the pace. Asked per line typed, of every request on its way: by
-        exact type (no message type has a subclass), not by isinstance, a call per type."""
+        held, or waiting for the pace: by exact type (none has a subclass), as isinstance of
+        a tuple of them costs a call per type, per request on its way, per line typed."""
         order, wanted = self.order, {kinds} if isinstance(kinds, type) else set(kinds)
         if order.kinds and not wanted.isdisjoint(order.kinds):
             return True
