@@ -55,7 +55,7 @@ class Inbox:
             return False
         self._owed.append(msg_id)
         key, seen = (name_key(sender), msg_id), self._seen
-        if key in seen:  # (`_first`, written out: every line)
+        if key in seen:
             return False
         seen[key] = None
         while len(seen) > self._limit:
@@ -67,20 +67,13 @@ class Inbox:
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
-        key = (name_key(sender), msg_id)
-        if not self._first(key):
-            return False
-        emit(Shown((key,)))
-        return True
-
-    def _first(self, key: tuple[str, str]) -> bool:
-        """Whether `key` is seen for the first time: remembered then."""
-        seen = self._seen
+        key, seen = (name_key(sender), msg_id), self._seen
         if key in seen:
             return False
         seen[key] = None
         while len(seen) > self._limit:
             seen.popitem(last=False)
+        emit(Shown((key,)))
         return True
 
     def taken(

@@ -454,14 +454,15 @@ class Requests:
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered (`streamed`: or over TCP),
-        held, or waiting for the pace."""
-        order = self.order
-        if order.kinds and any(issubclass(kind, kinds) for kind in order.kinds):
+        held, or waiting for the pace: by exact type (none has a subclass), as isinstance of
+        a tuple of them costs a call per type, per request on its way, per line typed."""
+        order, wanted = self.order, {kinds} if isinstance(kinds, type) else set(kinds)
+        if order.kinds and not wanted.isdisjoint(order.kinds):
             return True
         if not self._sent.waiting and not order.held and not (streamed and self._streamed):
             return False  # (mostly nothing is on its way)
         waiting = self.messages(streamed=streamed) + [m for m, _ in order.held.values()]
-        return any(isinstance(m, kinds) for m in waiting)
+        return any(type(m) in wanted for m in waiting)
 
     def holds(self, msg_id: str) -> bool:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""
