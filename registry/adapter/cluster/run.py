@@ -143,11 +143,12 @@ class ClusterRegistry:
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
-            # the others say which peers they hold as they see the lead change hands: what
-            # is pushed at start then reaches each peer through its own registry
-            await asyncio.sleep(ANNOUNCED)
+            # the others say which peers they hold as they see the lead change hands, while
+            # the state loads: what is pushed at start then reaches each through its own
             try:
-                kept = await store.load(time.monotonic())
+                kept, _ = await asyncio.gather(
+                    store.load(time.monotonic()), asyncio.sleep(ANNOUNCED)
+                )
                 shelf = await BucketShelf.load(self._service.desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
