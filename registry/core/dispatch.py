@@ -304,6 +304,10 @@ class RegistryCore:
         """Another registry of the service delivers the table updates to `there`."""
         self._s.feed.watch.handed_over = there
 
+    def sealed(self, held: Callable[[Addr], bool]) -> None:
+        """`held(addr)`: whether a session with the peer at `addr` is held (no handshake)."""
+        self._news.sealed = held
+
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()

@@ -1,10 +1,11 @@
-"""Restarted to the online peers: those another registry of the service delivers to at once,
-the others at most WINDOW at a time (each a handshake begun by the registry); table updates
-wait for each until it is told (TableFeed.hold)."""
+"""Restarted to the online peers: at once to those reached without a handshake (a session
+held, or through another registry of the service), the others at most WINDOW at a time (each
+a handshake begun by the registry); table updates wait for each until it is told
+(TableFeed.hold)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit
 from registry.core.push_records import Flight, Push
@@ -30,7 +31,9 @@ class RestartNews:
         self._message: Restarted | None = None
         self._waiting: Told = {}  # in order
         self._telling: Told = {}  # (a WINDOW at most)
-        self._relayed: Told = {}  # told through another registry
+        self._at_once: Told = {}
+        #: whether a session with the peer at an address is held
+        self.sealed: Callable[[Addr], bool] = lambda addr: False
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news, with the service's registries as they are now,
@@ -39,14 +42,14 @@ class RestartNews:
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         there = self._s.feed.watch.handed_over
         first = {record.addr: (record, 1) for record in records}
-        relayed = {addr: told for addr, told in first.items() if addr in there}
-        first = {addr: told for addr, told in first.items() if addr not in relayed}
+        at_once = {a: told for a, told in first.items() if a in there or self.sealed(a)}
+        first = {addr: told for addr, told in first.items() if addr not in at_once}
         self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
-        self._relayed.update(relayed)
+        self._at_once.update(at_once)
         self._s.feed.hold(record for record, _ in first.values())
-        if relayed:
+        if at_once:
             self._s.pusher.push_all(
-                [r for r, _ in relayed.values()], self._message, "notice", now, emit
+                [r for r, _ in at_once.values()], self._message, "notice", now, emit
             )
         self._tell(now, emit)
 
@@ -54,7 +57,7 @@ class RestartNews:
         """The peer at `addr` acked pushes: the news among them makes room for the next."""
         if self._message is None or not any(isinstance(f.message, Restarted) for f in answered):
             return
-        if self._relayed.pop(addr, None) or self._telling.pop(addr, None):
+        if self._at_once.pop(addr, None) or self._telling.pop(addr, None):
             self._tell(now, emit)
 
     def unacked(self, push: Push, now: float, emit: Emit) -> None:
@@ -62,7 +65,7 @@ class RestartNews:
         among it makes room, and its peer, still online, is told again later."""
         if not isinstance(push.message, Restarted):
             return
-        was = self._relayed.pop(push.addr, None) or self._telling.pop(push.addr, None)
+        was = self._at_once.pop(push.addr, None) or self._telling.pop(push.addr, None)
         if was is None:
             return
         record, told = was
@@ -74,7 +77,7 @@ class RestartNews:
 
     def _tell(self, now: float, emit: Emit) -> None:
         """Tell the next peers still online until WINDOW are being told (not counting those
-        told through another registry)."""
+        told at once)."""
         message = self._message
         if message is None:
             return
@@ -93,7 +96,7 @@ class RestartNews:
         if batch:
             self._s.pusher.push_all(batch, message, "notice", now, emit)
             self._s.feed.release(batch, now, emit)
-        if not waiting and not self._telling and not self._relayed:
+        if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told
 
 
