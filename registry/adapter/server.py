@@ -105,7 +105,6 @@ class RegistryServer:
             arrival_stamps=True,  # `behind`, which Busy answers by
             on_drained=self._drained,
         )
-        self.core.sealed(lambda addr: bool(channel.sessions_at(addr)))
         self._timer = WakeTimer(self._tick)
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False

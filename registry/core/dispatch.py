@@ -300,13 +300,10 @@ class RegistryCore:
                 self._liveness.heard(addr, key_text(key), now)
         return []
 
-    def hand_over(self, there: Container[Addr]) -> None:
-        """Another registry of the service delivers the table updates to `there`."""
-        self._s.feed.watch.handed_over = there
-
-    def sealed(self, held: Callable[[Addr], bool]) -> None:
-        """`held(addr)`: whether a session with the peer at `addr` is held (no handshake)."""
-        self._news.sealed = held
+    def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
+        """Another registry of the service delivers the table updates to `there`;
+        `sealed(addr)`: whether a session with the peer at `addr` is held."""
+        self._s.feed.watch.handed_over, self._news.sealed = there, sealed
 
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""

@@ -32,7 +32,7 @@ class RestartNews:
         self._waiting: Told = {}  # in order
         self._telling: Told = {}  # (a WINDOW at most)
         self._at_once: Told = {}
-        #: whether a session with the peer at an address is held
+        #: whether a session with the peer at an address is held (RegistryCore.hand_over)
         self.sealed: Callable[[Addr], bool] = lambda addr: False
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
@@ -40,17 +40,14 @@ class RestartNews:
         before the peers still waiting for earlier news: the peers of a registry gone are
         told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
+        records = list(records)
         there = self._s.feed.watch.handed_over
-        first = {record.addr: (record, 1) for record in records}
-        at_once = {a: told for a, told in first.items() if a in there or self.sealed(a)}
-        first = {addr: told for addr, told in first.items() if addr not in at_once}
+        at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
+        self._at_once.update({record.addr: (record, 1) for record in at_once})
+        first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
         self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
-        self._at_once.update(at_once)
         self._s.feed.hold(record for record, _ in first.values())
-        if at_once:
-            self._s.pusher.push_all(
-                [r for r, _ in at_once.values()], self._message, "notice", now, emit
-            )
+        self._s.pusher.push_all(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:

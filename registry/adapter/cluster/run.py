@@ -174,7 +174,8 @@ class ClusterRegistry:
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
         server.elsewhere = elsewhere
-        server.core.hand_over(elsewhere.routes)  # (their table updates: the others deliver them)
+        # (their table updates: the others deliver them; a peer with a session needs no handshake)
+        server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
         server.desk.registries = lambda: server.core.registries  # its clients: where next
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
