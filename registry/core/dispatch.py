@@ -284,15 +284,6 @@ class RegistryCore:
         self._news.tell(self.table.online(), now, actions.append)
         return actions
 
-    def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
-        """The registry at `addrs` is gone: each peer online there is told (Restarted)."""
-        actions: list[Action] = []
-        there = set(addrs)
-        records = [r for r in self.table.online() if r.addr in there]
-        if records:
-            self._news.tell(records, now, actions.append)
-        return actions
-
     def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
         """Another registry of the service heard each of `heard`: those peers run."""
         for addr, key in heard:

@@ -199,11 +199,11 @@ class ClusterRegistry:
         server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
     ) -> None:
         """The core tells its peers the service's registries; the peers of those `gone` are
-        reached from here."""
+        reached from here (a handshake each: they are told last)."""
         listed = tuple(sorted(members.values()))
-        addrs = [addr for registry in gone for addr in elsewhere.routes.forget(registry)]
+        for registry in gone:
+            elsewhere.routes.forget(registry)
         server.handle(lambda core, now: core.new_registries(listed, now))
-        server.handle(lambda core, now: core.restarted_for(addrs, now))
         server.desk.tell_registries()
 
     async def _relay(self) -> None:
