@@ -294,7 +294,8 @@ class RegistryCore:
     def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
-        self._s.feed.watch.handed_over, self._news.sealed = there, sealed
+        self._s.feed.watch.handed_over = there
+        self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
