@@ -181,15 +181,14 @@ class SimNet:
             self.down.add(self.lead)
 
     def kill_front(self, front: Addr) -> None:
-        """A registry that relays dies: the lead reaches its peers itself and tells them
-        (Restarted), and tells everyone the registries left (run.py, `_registries_changed`)."""
+        """A registry that relays dies: the lead reaches its peers itself, and tells everyone
+        the registries left (run.py, `_registries_changed`)."""
         assert front != self.lead and front in self.fronts
         self.down.add(front)
         self._drop_acks_of(front)
-        addrs = self._reach_from_lead()
+        self._reach_from_lead()
         if self.registry is not None:
             self._registry_actions(self.registry.new_registries(self._listed(), self.now))
-            self._registry_actions(self.registry.restarted_for(addrs, self.now))
 
     def start_front(self, front: Addr) -> None:
         """A registry that relays starts again: everyone is told the registries."""
@@ -200,12 +199,11 @@ class SimNet:
     def _listed(self) -> tuple[str, ...]:
         return tuple(f"{ip}:{port}" for ip, port in self.fronts if (ip, port) not in self.down)
 
-    def _reach_from_lead(self) -> list[Addr]:
-        """The peers of registries not running are reached from the lead's: their addresses."""
-        addrs = [addr for addr, front in self.routes.items() if front in self.down]
-        for addr in addrs:
-            self.routes[addr] = self.lead
-        return addrs
+    def _reach_from_lead(self) -> None:
+        """The peers of registries not running are reached from the lead's."""
+        for addr, front in self.routes.items():
+            if front in self.down:
+                self.routes[addr] = self.lead
 
     def add_peer(self, name: str, port: int) -> Host:
         host = Host(name, port, None)

@@ -284,15 +284,6 @@ class RegistryCore:
         self._news.tell(self.table.online(), now, actions.append)
         return actions
 
-    def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
-        """The registry at `addrs` is gone: each peer online there is told (Restarted)."""
-        actions: list[Action] = []
-        there = set(addrs)
-        records = [r for r in self.table.online() if r.addr in there]
-        if records:
-            self._news.tell(records, now, actions.append)
-        return actions
-
     def heard_elsewhere(self, heard: Sequence[tuple[Addr, bytes]], now: float) -> list[Action]:
         """Another registry of the service heard each of `heard`: those peers run."""
         for addr, key in heard:
@@ -300,9 +291,11 @@ class RegistryCore:
                 self._liveness.heard(addr, key_text(key), now)
         return []
 
-    def hand_over(self, there: Container[Addr]) -> None:
-        """Another registry of the service delivers the table updates to `there`."""
+    def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
+        """Another registry of the service delivers the table updates to `there`;
+        `sealed(addr)`: whether a session with the peer at `addr` is held."""
         self._s.feed.watch.handed_over = there
+        self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""

@@ -1,9 +1,11 @@
-"""Restarted to the online peers: at most WINDOW at once (each a handshake begun by the
-registry); table updates wait for each until it is told (TableFeed.hold)."""
+"""Restarted to the online peers: at once to those reached without a handshake (a session
+held, or through another registry of the service), the others at most WINDOW at a time (each
+a handshake begun by the registry); table updates wait for each until it is told
+(TableFeed.hold)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit
 from registry.core.push_records import Flight, Push
@@ -28,7 +30,10 @@ class RestartNews:
         self._s = services
         self._message: Restarted | None = None
         self._waiting: Told = {}  # in order
-        self._telling: Told = {}
+        self._telling: Told = {}  # (a WINDOW at most)
+        self._at_once: Told = {}
+        #: whether a session with the peer at an address is held (RegistryCore.hand_over)
+        self.sealed: Callable[[Addr], bool] = lambda addr: False
 
     def tell(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """Tell `records` (online) the news, with the service's registries as they are now,
@@ -36,25 +41,31 @@ class RestartNews:
         told after the list goes to all, and need it to move."""
         self._message = Restarted(self._s.answers.new_id(), self._s.registries)
         records = list(records)
-        first = {record.addr: (record, 1) for record in records}
+        there = self._s.feed.watch.handed_over
+        at_once = [r for r in records if r.addr in there or self.sealed(r.addr)]
+        self._at_once.update({record.addr: (record, 1) for record in at_once})
+        first = {r.addr: (r, 1) for r in records if r.addr not in self._at_once}
         self._waiting = first | {a: told for a, told in self._waiting.items() if a not in first}
-        self._s.feed.hold(records)
+        self._s.feed.hold(record for record, _ in first.values())
+        self._s.pusher.push_all(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:
         """The peer at `addr` acked pushes: the news among them makes room for the next."""
-        if self._message is None or addr not in self._telling:
+        if self._message is None or not any(isinstance(f.message, Restarted) for f in answered):
             return
-        if any(isinstance(flight.message, Restarted) for flight in answered):
-            del self._telling[addr]
+        if self._at_once.pop(addr, None) or self._telling.pop(addr, None):
             self._tell(now, emit)
 
     def unacked(self, push: Push, now: float, emit: Emit) -> None:
         """`push` will not be acked (given up, refused, or its peer started afresh): news
         among it makes room, and its peer, still online, is told again later."""
-        if not isinstance(push.message, Restarted) or push.addr not in self._telling:
+        if not isinstance(push.message, Restarted):
             return
-        record, told = self._telling.pop(push.addr)
+        was = self._at_once.pop(push.addr, None) or self._telling.pop(push.addr, None)
+        if was is None:
+            return
+        record, told = was
         again = told < ROUNDS and push.addr not in self._waiting
         if again and _there(record, push.addr):
             self._waiting[push.addr] = (record, told + 1)
@@ -62,7 +73,8 @@ class RestartNews:
         self._tell(now, emit)
 
     def _tell(self, now: float, emit: Emit) -> None:
-        """Tell the next peers still online until WINDOW are being told."""
+        """Tell the next peers still online until WINDOW are being told (not counting those
+        told at once)."""
         message = self._message
         if message is None:
             return
@@ -81,7 +93,7 @@ class RestartNews:
         if batch:
             self._s.pusher.push_all(batch, message, "notice", now, emit)
             self._s.feed.release(batch, now, emit)
-        if not waiting and not self._telling:
+        if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told
 
 

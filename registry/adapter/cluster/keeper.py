@@ -29,9 +29,9 @@ from registry.adapter.cluster.store import (
 
 #: Seconds the lead (and a membership) lasts unless renewed: short, so that a registry gone is
 #: found soon; a busy one keeps it, renewed from the keeper's thread. NATS counts whole seconds.
-LEASE = 2.0
+LEASE = 1.0
 #: Seconds between renewals, and between looks for a lead that is free.
-RENEW = 0.5
+RENEW = 0.25
 LEAD_BUCKET = "CHATAPP_LEAD"
 #: Seconds after a renewal of the lead was sent during which it is taken as proof that this
 #: registry holds the lead (`check`): no other registry can take it before it runs out, LEASE

@@ -131,22 +131,16 @@ class Routes:
     ) -> tuple[list[Addr], list[bytes], dict[str, dict[Addr, bytes]]]:
         """`addrs` (a key each, `keys`) split: those reached through this registry, with
         their keys, and those of each other registry, by registry."""
-        via, older = self._via, self._older
-        if not via and not older:
-            return list(addrs), list(keys), {}
         here: list[Addr] = []
         here_keys: list[bytes] = []
         elsewhere: dict[str, dict[Addr, bytes]] = {}
         for addr, key in zip(addrs, keys, strict=True):
-            registry = via.get(addr) or older.get(addr)
+            registry = self.via(addr)
             if registry is None:
                 here.append(addr)
                 here_keys.append(key)
             else:
-                peers = elsewhere.get(registry)
-                if peers is None:
-                    peers = elsewhere[registry] = {}
-                peers[addr] = key
+                elsewhere.setdefault(registry, {})[addr] = key
         return here, here_keys, elsewhere
 
     def forget_silent(self) -> None:
@@ -154,15 +148,11 @@ class Routes:
         self._older = self._via
         self._via = {}
 
-    def forget(self, registry: str) -> list[Addr]:
-        """`registry` is gone: its peers, returned, are reached from this one from now on."""
-        gone: list[Addr] = []
+    def forget(self, registry: str) -> None:
+        """`registry` is gone: its peers are reached from this one from now on."""
         for routes in (self._via, self._older):
-            mine = [addr for addr, via in routes.items() if via == registry]
-            for addr in mine:
+            for addr in [addr for addr, via in routes.items() if via == registry]:
                 del routes[addr]
-            gone += mine
-        return gone
 
 
 class Publisher:

@@ -143,11 +143,12 @@ class ClusterRegistry:
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
-            # the others say which peers they hold as they see the lead change hands: what
-            # is pushed at start then reaches each peer through its own registry
-            await asyncio.sleep(ANNOUNCED)
+            # the others say which peers they hold as they see the lead change hands, while
+            # the state loads: what is pushed at start then reaches each through its own
             try:
-                kept = await store.load(time.monotonic())
+                kept, _ = await asyncio.gather(
+                    store.load(time.monotonic()), asyncio.sleep(ANNOUNCED)
+                )
                 shelf = await BucketShelf.load(self._service.desk, self.log, keeper.check)
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
@@ -173,7 +174,8 @@ class ClusterRegistry:
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
         server.elsewhere = elsewhere
-        server.core.hand_over(elsewhere.routes)  # (their table updates: the others deliver them)
+        # (their table updates: the others deliver them; a peer with a session needs no handshake)
+        server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
         server.desk.registries = lambda: server.core.registries  # its clients: where next
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
@@ -197,11 +199,11 @@ class ClusterRegistry:
         server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
     ) -> None:
         """The core tells its peers the service's registries; the peers of those `gone` are
-        reached from here."""
+        reached from here (a handshake each: they are told last)."""
         listed = tuple(sorted(members.values()))
-        addrs = [addr for registry in gone for addr in elsewhere.routes.forget(registry)]
+        for registry in gone:
+            elsewhere.routes.forget(registry)
         server.handle(lambda core, now: core.new_registries(listed, now))
-        server.handle(lambda core, now: core.restarted_for(addrs, now))
         server.desk.tell_registries()
 
     async def _relay(self) -> None:
