@@ -194,7 +194,8 @@ class SecureChannel:
         self._cookies = CookieChecker(self.public)
         self._mac1_key = cookie.mac1_key(self.public)
         self._load = HandshakeLoad()
-        self._asked_keys: set[Addr] = set()
+        # addresses whose key we asked, with our latest initiation there as we asked
+        self._asked_keys: dict[Addr, int | None] = {}
         #: Datagrams dropped, by reason: what `open` said of each.
         self.dropped: collections.Counter[str] = collections.Counter()
 
@@ -256,7 +257,8 @@ class SecureChannel:
     def ask_key(self, addr: Addr) -> bytes:
         """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
         registry's key, asked the first time a peer uses it, to pin it)."""
-        self._asked_keys.add(addr)
+        peer = self._sessions.by_addr.get(addr)
+        self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
@@ -355,11 +357,31 @@ class SecureChannel:
             # first contact, a second key answering is what gives away someone posing as
             # the registry (peer/core/first_contact.py)
             if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
-                return Opened(learned=datagram[1:])
+                return Opened(learned=datagram[1:], send=self._lost(addr, datagram[1:], now))
             return self._drop("key answer not asked for")
         if kind in b"{[":
             return Opened(clear=True, dropped="in clear")
         return self._drop("unknown kind")
+
+    def _lost(self, addr: Addr, key: bytes, now: float) -> Out:
+        """`key` answered at `addr` while data waits for a session with it: our latest
+        initiation when the key was asked, still unanswered, was lost by the network (it
+        went first, and the responder answers it first), unless a cookie reply said the
+        responder is under load. So a new one goes at once, and the next ones wait no longer
+        than after a first: the responder answers, only the network is slow to carry."""
+        out: Out = []
+        peer = self._sessions.by_addr.get(addr)
+        if (
+            peer is not None
+            and peer.key == key
+            and peer.waiting
+            and peer.initiations
+            and peer.initiations[-1].local == self._asked_keys[addr]
+            and now - peer.cookie_at >= COOKIE_REFRESH
+        ):
+            peer.tries = 0
+            self._initiate(peer, now, out, at_once=True)
+        return out
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """An initiation: checked by its mac1 (a hash), then, under load, its mac2 (or it
