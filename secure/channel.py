@@ -54,23 +54,19 @@ REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
-#: Seconds after a datagram sent to a key with nothing heard back from it since, after
-#: which the next datagram to it also makes a new handshake. Below every retry
-#: (SOONEST_RETRY), so that a message's first retry finds the other side again after it
-#: restarted. Once per silence: a side that answered the handshake holds the session, and
-#: is only slow. A send after UNANSWERED_STALE of silence begins a new wait: a
-#: conversation that paused is not taken for one that failed.
+#: Seconds of silence from a key we sent to after which the next datagram to it also makes
+#: a new handshake, once per silence (a side that answered it is only slow): below
+#: SOONEST_RETRY, so that a message's first retry finds a restarted side. A send after
+#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 5.0
-#: Both waits above are at least twice the longest the other side took to answer
+#: Both waits above are at least twice the longest a handshake of the other side took
 #: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
-#: again for one that restarted, and one that restarts is still found within it. Only a
-#: handshake's round trip, or a silence that made one for nothing, says how slow it is.
+#: again for one that restarted, and one that restarts is still found within it.
 SLOW_WAIT_MAX: Final = 2.5
 #: Seconds after data last opened from an address during which a responder under load
-#: drops an initiation from it: that session works, and the initiation is one its sender
-#: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
-#: join storm cost a registry). A sender that restarted meanwhile is answered after it.
+#: drops an initiation from it: that session works, and its sender only found us slower
+#: than REHANDSHAKE_AFTER. A sender that restarted meanwhile is answered after it.
 WORKS_FOR = 2.0
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
 OVERHEAD: Final = 1 + 4 + 8 + 16
@@ -86,11 +82,8 @@ _PLAINTEXT_MAX: Final = MAX_DATAGRAM
 #: The longest DATA datagram. Longer ones are dropped unopened.
 _DATA_MAX: Final = OVERHEAD + _PLAINTEXT_MAX
 _INDEX = struct.Struct("<I")
-#: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
-#: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
-#: a sealed TAI64N time) and both MACs; a response is its kind, the initiator's index,
-#: Noise's second message (an ephemeral key, the responder's index sealed) and a mac1; a
-#: cookie reply is its kind and secure.cookie's body.
+#: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
+#: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
@@ -98,7 +91,7 @@ COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 class Opened(msgspec.Struct):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
-    datagrams to send in answer (a handshake response, data that waited for a session);
+    datagrams to send in answer (a handshake response or initiation, data that waited);
     `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
     previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
     key of a responder that answered an initiation of ours with a cookie reply (it runs, but
@@ -161,13 +154,10 @@ class ReplayWindow:
 
 
 class SecureChannel:
-    """The sessions of one program with every key it talks to.
-
-    `seal` turns what a core sends into the datagrams to send; `open` turns a datagram that
-    arrived into what it carried and from whom, or into nothing. Both take `now` from a
-    monotonic clock; `stamp` gives the wall-clock time an initiation carries (WireGuard's
-    TAI64N: it must grow across restarts, which a monotonic clock does not).
-    """
+    """The sessions of one program with every key it talks to: `seal` turns what a core
+    sends into datagrams, `open` a datagram into what it carried and from whom, or nothing.
+    Both take a monotonic `now`; `stamp` gives the wall-clock time an initiation carries
+    (WireGuard's TAI64N: it must grow across restarts, which a monotonic clock does not)."""
 
     def __init__(
         self,
@@ -364,21 +354,14 @@ class SecureChannel:
         return self._drop("unknown kind")
 
     def _lost(self, addr: Addr, key: bytes, now: float) -> Out:
-        """`key` answered at `addr` while data waits for a session with it: our latest
-        initiation when the key was asked, still unanswered, was lost by the network (it
-        went first, and the responder answers it first), unless a cookie reply said the
-        responder is under load. So a new one goes at once, and the next ones wait no longer
-        than after a first: the responder answers, only the network is slow to carry."""
-        out: Out = []
+        """`key` answered at `addr`: our latest initiation as it was asked, still latest and
+        unanswered, went first and was lost by the network. Unless a cookie reply said the
+        responder is under load, another goes at once, the next ones as after a first."""
         peer = self._sessions.by_addr.get(addr)
-        if (
-            peer is not None
-            and peer.key == key
-            and peer.waiting
-            and peer.initiations
-            and peer.initiations[-1].local == self._asked_keys[addr]
-            and now - peer.cookie_at >= COOKIE_REFRESH
-        ):
+        if not peer or not peer.waiting or peer.key != key or now - peer.cookie_at < COOKIE_REFRESH:
+            return []
+        out: Out = []
+        if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:
             peer.tries = 0
             self._initiate(peer, now, out, at_once=True)
         return out
@@ -465,13 +448,10 @@ class SecureChannel:
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
-        """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
-        the mac2 of the next initiation to that key. That one is sent at its usual retry;
-        at once if data waits and our latest initiation bore no mac2 (so that a new
-        conversation under load costs one round trip more, not a retry; and forged cookie
-        replies, from whoever saw our initiation, make one more initiation at most). It
-        says the responder runs (`Opened.under_load`): whoever saw our initiation could
-        say so too, which costs us only a few more tries before we give up on it."""
+        """A cookie reply to an initiation of ours still awaited: its cookie is kept for the
+        next initiation's mac2, sent at its retry, or at once if data waits and our latest
+        bore no mac2 (forged replies make one more at most). It says the responder runs
+        (`Opened.under_load`), as whoever saw our initiation could say."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
         (index,) = _INDEX.unpack_from(datagram, 1)
