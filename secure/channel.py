@@ -50,7 +50,8 @@ REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
-#: (WireGuard's REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
+#: (WireGuard's REKEY_TIMEOUT), unless a key answer says the network lost the last (`_lost`);
+#: the last INITIATIONS_KEPT are all answered.
 HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
@@ -432,8 +433,7 @@ class SecureChannel:
         peer.initiations.clear()
         peer.tries = 0
         peer.slowest = now - initiation.sent
-        # it holds the session now: a silence from here on is one of a slow side, which a
-        # new handshake would not end (see `seal`)
+        # it holds the session now: a silence from here on is a slow side's (see `seal`)
         peer.rehandshaken = True
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)

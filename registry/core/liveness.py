@@ -44,10 +44,8 @@ class Liveness:
             raise ValueError(f"the keepalive period must be positive, not {keepalive}")
         self._s = services
         self.keepalive = keepalive
-        timeout, attempts = timing
-        # probes in flight, by the probe's message id; and that id by owner key: a probe
-        # goes as often as any request, `timeout` apart (fewer lost a running peer at 30% loss)
-        self._probes: Retransmitter[Probe] = Retransmitter(timeout, attempts)
+        # probes in flight (as many copies as any request), by message id; that id by owner
+        self._probes: Retransmitter[Probe] = Retransmitter(*timing)
         self._probing_owner: dict[str, str] = {}
         # names whose peer answered a probe after a silence (logged once each)
         self._slow_keepalive: set[str] = set()
