@@ -50,27 +50,24 @@ REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
-#: (WireGuard's REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
+#: (WireGuard's REKEY_TIMEOUT), unless a key answer says the network lost the last (`_lost`);
+#: the last INITIATIONS_KEPT are all answered.
 HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
-#: Seconds after a datagram sent to a key with nothing heard back from it since, after
-#: which the next datagram to it also makes a new handshake. Below every retry
-#: (SOONEST_RETRY), so that a message's first retry finds the other side again after it
-#: restarted. Once per silence: a side that answered the handshake holds the session, and
-#: is only slow. A send after UNANSWERED_STALE of silence begins a new wait: a
-#: conversation that paused is not taken for one that failed.
+#: Seconds of silence from a key we sent to after which the next datagram to it also makes
+#: a new handshake, once per silence (a side that answered it is only slow): below
+#: SOONEST_RETRY, so that a message's first retry finds a restarted side. A send after
+#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 5.0
-#: Both waits above are at least twice the longest the other side took to answer
+#: Both waits above are at least twice the longest a handshake of the other side took
 #: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
-#: again for one that restarted, and one that restarts is still found within it. Only a
-#: handshake's round trip, or a silence that made one for nothing, says how slow it is.
+#: again for one that restarted, and one that restarts is still found within it.
 SLOW_WAIT_MAX: Final = 2.5
 #: Seconds after data last opened from an address during which a responder under load
-#: drops an initiation from it: that session works, and the initiation is one its sender
-#: made as we answered slower than REHANDSHAKE_AFTER (each a full handshake, the most a
-#: join storm cost a registry). A sender that restarted meanwhile is answered after it.
+#: drops an initiation from it: that session works, and its sender only found us slower
+#: than REHANDSHAKE_AFTER. A sender that restarted meanwhile is answered after it.
 WORKS_FOR = 2.0
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
 OVERHEAD: Final = 1 + 4 + 8 + 16
@@ -86,11 +83,8 @@ _PLAINTEXT_MAX: Final = MAX_DATAGRAM
 #: The longest DATA datagram. Longer ones are dropped unopened.
 _DATA_MAX: Final = OVERHEAD + _PLAINTEXT_MAX
 _INDEX = struct.Struct("<I")
-#: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
-#: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
-#: a sealed TAI64N time) and both MACs; a response is its kind, the initiator's index,
-#: Noise's second message (an ephemeral key, the responder's index sealed) and a mac1; a
-#: cookie reply is its kind and secure.cookie's body.
+#: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
+#: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
@@ -98,7 +92,7 @@ COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 class Opened(msgspec.Struct):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
-    datagrams to send in answer (a handshake response, data that waited for a session);
+    datagrams to send in answer (a handshake response or initiation, data that waited);
     `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
     previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
     key of a responder that answered an initiation of ours with a cookie reply (it runs, but
@@ -161,13 +155,10 @@ class ReplayWindow:
 
 
 class SecureChannel:
-    """The sessions of one program with every key it talks to.
-
-    `seal` turns what a core sends into the datagrams to send; `open` turns a datagram that
-    arrived into what it carried and from whom, or into nothing. Both take `now` from a
-    monotonic clock; `stamp` gives the wall-clock time an initiation carries (WireGuard's
-    TAI64N: it must grow across restarts, which a monotonic clock does not).
-    """
+    """The sessions of one program with every key it talks to: `seal` turns what a core
+    sends into datagrams, `open` a datagram into what it carried and from whom, or nothing.
+    Both take a monotonic `now`; `stamp` gives the wall-clock time an initiation carries
+    (WireGuard's TAI64N: it must grow across restarts, which a monotonic clock does not)."""
 
     def __init__(
         self,
@@ -194,7 +185,8 @@ class SecureChannel:
         self._cookies = CookieChecker(self.public)
         self._mac1_key = cookie.mac1_key(self.public)
         self._load = HandshakeLoad()
-        self._asked_keys: set[Addr] = set()
+        # addresses whose key we asked, with our latest initiation there as we asked
+        self._asked_keys: dict[Addr, int | None] = {}
         #: Datagrams dropped, by reason: what `open` said of each.
         self.dropped: collections.Counter[str] = collections.Counter()
 
@@ -256,7 +248,8 @@ class SecureChannel:
     def ask_key(self, addr: Addr) -> bytes:
         """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
         registry's key, asked the first time a peer uses it, to pin it)."""
-        self._asked_keys.add(addr)
+        peer = self._sessions.by_addr.get(addr)
+        self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
     def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
@@ -355,11 +348,24 @@ class SecureChannel:
             # first contact, a second key answering is what gives away someone posing as
             # the registry (peer/core/first_contact.py)
             if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
-                return Opened(learned=datagram[1:])
+                return Opened(learned=datagram[1:], send=self._lost(addr, datagram[1:], now))
             return self._drop("key answer not asked for")
         if kind in b"{[":
             return Opened(clear=True, dropped="in clear")
         return self._drop("unknown kind")
+
+    def _lost(self, addr: Addr, key: bytes, now: float) -> Out:
+        """`key` answered at `addr`: our latest initiation as it was asked, still latest and
+        unanswered, went first and was lost by the network. Unless a cookie reply said the
+        responder is under load, another goes at once, the next ones as after a first."""
+        peer = self._sessions.by_addr.get(addr)
+        if not peer or not peer.waiting or peer.key != key or now - peer.cookie_at < COOKIE_REFRESH:
+            return []
+        out: Out = []
+        if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:
+            peer.tries = 0
+            self._initiate(peer, now, out, at_once=True)
+        return out
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """An initiation: checked by its mac1 (a hash), then, under load, its mac2 (or it
@@ -427,8 +433,7 @@ class SecureChannel:
         peer.initiations.clear()
         peer.tries = 0
         peer.slowest = now - initiation.sent
-        # it holds the session now: a silence from here on is one of a slow side, which a
-        # new handshake would not end (see `seal`)
+        # it holds the session now: a silence from here on is a slow side's (see `seal`)
         peer.rehandshaken = True
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
@@ -443,13 +448,10 @@ class SecureChannel:
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
-        """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
-        the mac2 of the next initiation to that key. That one is sent at its usual retry;
-        at once if data waits and our latest initiation bore no mac2 (so that a new
-        conversation under load costs one round trip more, not a retry; and forged cookie
-        replies, from whoever saw our initiation, make one more initiation at most). It
-        says the responder runs (`Opened.under_load`): whoever saw our initiation could
-        say so too, which costs us only a few more tries before we give up on it."""
+        """A cookie reply to an initiation of ours still awaited: its cookie is kept for the
+        next initiation's mac2, sent at its retry, or at once if data waits and our latest
+        bore no mac2 (forged replies make one more at most). It says the responder runs
+        (`Opened.under_load`), as whoever saw our initiation could say."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
         (index,) = _INDEX.unpack_from(datagram, 1)

@@ -94,7 +94,7 @@ def in_room_r_then_given_up_on() -> SimNet:
     net.type("y", "join r")
     net.run(1)
     wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
-    net.run(5)
+    net.run(6)
     assert members(net, "r") == ["y"]
     wake()
     return net
@@ -359,7 +359,7 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     net = x_y_z_in_r()
     net.kill_peer("z")
     net.type("x", "anyone?")
-    net.run(5)
+    net.run(6)
     assert net.registry is not None
     z = net.registry.table.get("z")
     assert z is not None and not z.online
@@ -377,14 +377,16 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     ]
     xcore = net.hosts["x"].core
     assert xcore is not None and not xcore.table["z"].online
-    # retransmissions: z was tried five times, TIMEOUT apart, then probed three times while
+    # retransmissions: z was tried five times, TIMEOUT apart, then probed five times while
     # the line went on being sent, and only then taken out (the line is not sent again
     # as the probe's last wait runs out: that decides it)
     tries = [(t, m) for t, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
     lines = [t for t, m in tries if isinstance(m, RoomMessage)]
     pings = [t for t, m in tries if isinstance(m, TableUpdate) and not m.version]
-    assert [round(t - lines[0], 3) for t in lines] == [round(i * TIMEOUT, 3) for i in range(8)]
-    probed = [round((ATTEMPTS + i) * TIMEOUT, 3) for i in range(3)]
+    assert [round(t - lines[0], 3) for t in lines] == [
+        round(i * TIMEOUT, 3) for i in range(2 * ATTEMPTS)
+    ]
+    probed = [round((ATTEMPTS + i) * TIMEOUT, 3) for i in range(ATTEMPTS)]
     assert [round(t - lines[0], 3) for t in pings] == probed
 
 
@@ -531,7 +533,7 @@ def test_a_restarted_peer_goes_back_to_its_room_and_sees_what_it_missed() -> Non
     assert net.hosts["x"].room == "r"
     net.kill_peer("x")
     net.type("y", "said while x was away")
-    net.run(5)
+    net.run(6)
     at = marks(net)
     net.start_peer("x")
     net.run(1)
@@ -1063,7 +1065,7 @@ def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_s
     net.type("y", "join r")
     net.run(1)
     wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
-    net.run(5)
+    net.run(6)
     assert net.registry is not None and members(net, "r") == ["y"]
     net.registry_console(net.registry.release("x", net.now))
     eve = Register("eve-1", "x", 7000, "", "", WIRE_VERSION)
@@ -1323,7 +1325,7 @@ def test_a_member_away_while_the_registry_restarted_sees_what_was_said_meanwhile
     net = x_y_z_in_r()
     net.kill_peer("z")
     net.type("x", "said while z was away")
-    net.run(5)  # z never acks: given up on, out of r
+    net.run(6)  # z never acks: given up on, out of r
     assert members(net, "r") == ["x", "y"]
     net.kill_registry()
     net.start_registry()

@@ -313,7 +313,8 @@ class PeerNode:
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
             Exit: lambda a: self._finish(a.code),
-            AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
+            # after this pass's sends: an initiation they made goes first (secure.channel)
+            AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),

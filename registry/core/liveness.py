@@ -17,8 +17,6 @@ SILENT_PERIODS = 3
 #: Keepalive periods nobody is judged silent after the registry was away (it started, or
 #: its sweep came late): peers probe it on a backoff of up to 4 periods meanwhile.
 AWAY_GRACE_PERIODS = 5
-#: Copies of a probe sent in all, TIMEOUT apart: judged well inside the wait of a start.
-PROBE_ATTEMPTS = 3
 
 #: Seconds behind what arrives from which the registry takes no silence for absence: what
 #: it has not read yet may be the keepalives of the peers it would judge.
@@ -46,9 +44,8 @@ class Liveness:
             raise ValueError(f"the keepalive period must be positive, not {keepalive}")
         self._s = services
         self.keepalive = keepalive
-        timeout, attempts = timing
-        # probes in flight, by the probe's message id; and that id by owner key
-        self._probes: Retransmitter[Probe] = Retransmitter(timeout, min(attempts, PROBE_ATTEMPTS))
+        # probes in flight (as many copies as any request), by message id; that id by owner
+        self._probes: Retransmitter[Probe] = Retransmitter(*timing)
         self._probing_owner: dict[str, str] = {}
         # names whose peer answered a probe after a silence (logged once each)
         self._slow_keepalive: set[str] = set()

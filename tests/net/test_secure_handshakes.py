@@ -272,3 +272,34 @@ def test_an_initiation_answered_late_with_a_cookie_is_not_sent_again_sooner() ->
     assert pair.send("alice", b"copy", 0.6 + 2 * HANDSHAKE_RETRY) == []
     assert pair.send("alice", b"copy", 1.75) == []
     assert _kinds(pair.send("alice", b"copy", 1.8)) == [INITIATION]
+
+
+def test_a_key_answer_after_a_lost_initiation_makes_one_again_at_once() -> None:
+    # first contact on a lossy network: the key request sent after an initiation is
+    # answered, the initiation is not (the network lost it or its response)
+    registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
+    peer = SecureChannel(X25519PrivateKey.generate())
+    asked_first = peer.ask_key(B)  # (first contact asks before it sends anything)
+    [(_lost, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(early, _)] = registry.open(asked_first, A, 0.0).send
+    assert not peer.open(early, B, 0.0).send  # asked before the initiation went: nothing
+    assert peer.seal(b"register", B, registry.public, 0.3) == []  # its retry waits
+    [(answer, _)] = registry.open(peer.ask_key(B), A, 0.3).send
+    [(again, _)] = peer.open(answer, B, 0.3).send
+    assert again[0] == INITIATION
+    assert not peer.open(answer, B, 0.3).send  # one per key request
+    [(response, _)] = registry.open(again, A, 0.3).send
+    sent = peer.open(response, B, 0.3).send  # what waited goes
+    assert [registry.open(data, A, 0.3).data for data, _ in sent] == [b"register"] * 2
+
+
+def test_a_key_answer_makes_no_initiation_once_the_responder_said_it_is_under_load() -> None:
+    registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
+    peer = SecureChannel(X25519PrivateKey.generate())
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, registry.public, 0)
+    _load(registry, captured, 0.0)
+    [(initiation, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(reply, _)] = registry.open(initiation, A, 0.0).send
+    [(_lost, _)] = peer.open(reply, B, 0.0).send  # the one with the cookie: lost
+    [(answer, _)] = registry.open(peer.ask_key(B), A, 0.1).send
+    assert not peer.open(answer, B, 0.1).send  # its usual retry: the responder is busy

@@ -10,7 +10,6 @@ from registry.core import actions as ra
 from registry.core import credentials
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
-from registry.core.liveness import PROBE_ATTEMPTS
 from wire.messages import Acks, Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
@@ -19,7 +18,7 @@ X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
 T0 = 1_700_000_000.0
 #: Seconds a push is tried for (ATTEMPTS tries, TIMEOUT apart), and a liveness probe.
 ROUND = ATTEMPTS * TIMEOUT
-PROBE = PROBE_ATTEMPTS * TIMEOUT
+PROBE = ATTEMPTS * TIMEOUT
 #: More tokens than a test's core hands out: those `token_of` looks through.
 MOST_TOKENS = 1000
 

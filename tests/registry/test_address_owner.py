@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
-from registry.core.liveness import PROBE_ATTEMPTS
 from tests.registry.core_helpers import T0, core, run_until, sends
 from wire.messages import Ack, Join, Refused, Register, TableUpdate, Welcome
+from wire.reliable import ATTEMPTS
 from wire.version import WIRE_VERSION
 
 ALICE = ("127.0.0.1", 7001)
@@ -56,7 +56,7 @@ def test_the_address_is_taken_only_once_its_peer_fails_the_probe() -> None:
     alice_in_a_room(reg)
     answered, _ = mallory_at_alices_port(reg, T0 + 1)
     assert answered == []
-    out = run_until(reg, T0 + 1 + PROBE_ATTEMPTS * 0.5 + 0.1)  # alice is gone: no answer
+    out = run_until(reg, T0 + 1 + ATTEMPTS * 0.5 + 0.1)  # alice is gone: no answer
     assert any(isinstance(m, Welcome) for _, m in sends(out))
     alice = reg.table.get("alice")
     assert alice is not None and not alice.online and alice.room == ""

@@ -12,7 +12,7 @@ from registry.core import actions as ra
 from registry.core import authority, credentials, table_feed
 from registry.core.credentials import check_password, hash_password, same_secret
 from registry.core.dispatch import RegistryCore
-from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
+from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, SILENT_PERIODS
 from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE
@@ -127,7 +127,7 @@ def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     out = reg.receive(
         Register("o-2", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0 + 1
     )
-    out += run_until(reg, T0 + 3)
+    out += run_until(reg, T0 + 4)
     [again] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert again.token == wx.token and again.name == "Alice"
 
@@ -250,8 +250,8 @@ def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
             times.append(round(now - t1, 3))
         if any(isinstance(a, ra.StoreMail) for a in out):
             break
-    # 5 copies in all with the first; then again while y is probed (3 pings, TIMEOUT apart)
-    copies = ATTEMPTS + PROBE_ATTEMPTS - 1
+    # 5 copies in all with the first; then again while y is probed (5 pings, TIMEOUT apart)
+    copies = 2 * ATTEMPTS - 1
     assert times == [round(k * TIMEOUT, 3) for k in range(1, copies + 1)]
     # the probe is over: y answered nothing since
     assert round(now - t1, 3) == round(ROUND + PROBE, 3)
@@ -642,10 +642,10 @@ def test_silent_peers_are_marked_offline_after_three_periods() -> None:
     for second in range(1, SILENT_PERIODS + 2):
         reg.receive(Keepalive(f"x-k{second}", "x", wx.token), X, T0 + second)
         reg.tick(T0 + second)
-    # y is asked first (a probe of PROBE_ATTEMPTS pings), and marked offline when it does
+    # y is asked first (a probe of ATTEMPTS pings), and marked offline when it does
     # not answer
     assert reg.table.get("y").online  # type: ignore[union-attr]
-    out = run_until(reg, T0 + SILENT_PERIODS + 1 + PROBE_ATTEMPTS * 0.5)
+    out = run_until(reg, T0 + SILENT_PERIODS + 1 + ATTEMPTS * 0.5)
     assert [m for a, m in sends(out) if a == Y and isinstance(m, TableUpdate) and not m.version]
     assert reg.table.get("x").online  # type: ignore[union-attr]
     assert not reg.table.get("y").online  # type: ignore[union-attr]
@@ -686,7 +686,7 @@ def test_a_registry_that_was_away_judges_nobody_before_their_probes_can_come() -
     reg.tick(T0 + 11)  # ten periods late
     assert reg.table.get("x").online  # type: ignore[union-attr]
     reg.receive(Keepalive("k1", "x", wx.token), X, T0 + 11)  # read once it runs again
-    for second in range(12, 12 + AWAY_GRACE_PERIODS + SILENT_PERIODS):
+    for second in range(12, 12 + AWAY_GRACE_PERIODS + SILENT_PERIODS + 2):  # and a probe
         reg.tick(T0 + second)
     assert not reg.table.get("x").online  # type: ignore[union-attr]  # silent since
 
@@ -938,9 +938,9 @@ def test_a_killed_holder_loses_its_name_to_a_new_start_after_a_short_probe() -> 
         sends(reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1.2))
         == []
     )
-    out = run_until(reg, T0 + 1 + PROBE_ATTEMPTS * 0.5)
+    out = run_until(reg, T0 + 1 + ATTEMPTS * 0.5)
     pings = [m for a, m in sends(out) if a == X and isinstance(m, TableUpdate) and not m.version]
-    assert len(pings) == PROBE_ATTEMPTS - 1  # sent again, 500 ms apart
+    assert len(pings) == ATTEMPTS - 1  # sent again, 500 ms apart
     [welcome] = [m for a, m in sends(out) if a == Y and isinstance(m, Welcome)]
     assert welcome.token == wx.token
     assert reg.table.get("x").addr == Y and reg.table.get("x").online  # type: ignore[union-attr]
@@ -950,19 +950,19 @@ def test_a_start_replaced_while_stopped_is_told_who_holds_its_name() -> None:
     reg = core()
     wx = register(reg, "x", X)
     reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1)
-    run_until(reg, T0 + 3)  # the first start was stopped: it did not answer the probe
+    run_until(reg, T0 + 4)  # the first start was stopped: it did not answer the probe
     # continued, the first start's keepalive and dereg are refused, saying who has the name
     for late in (Keepalive("x-7", "x", wx.token), Deregister("x-8", "x", wx.token, True, "")):
-        [(to, refused)] = sends(reg.receive(late, X, T0 + 4))
+        [(to, refused)] = sends(reg.receive(late, X, T0 + 5))
         assert to == X and isinstance(refused, Refused)
         assert refused.reason == f"{REPLACED_REFUSAL} x, at 127.0.0.1:6002."
     record = reg.table.get("x")
     assert record is not None and record.online and record.addr == Y  # the dereg did nothing
     # the new start is answered as the holder, and so is what its outbox kept from an
     # earlier start (a kept message keeps the id it was typed with)
-    [(_, alive)] = sends(reg.receive(Keepalive("n-2", "x", wx.token), Y, T0 + 4))
+    [(_, alive)] = sends(reg.receive(Keepalive("n-2", "x", wx.token), Y, T0 + 5))
     assert isinstance(alive, Alive)
-    out = reg.receive(SaveMessage("x-3", "x", wx.token, "x", "kept"), Y, T0 + 4)
+    out = reg.receive(SaveMessage("x-3", "x", wx.token, "x", "kept"), Y, T0 + 5)
     assert not [m for _, m in sends(out) if isinstance(m, Refused)]
 
 
@@ -971,7 +971,7 @@ def taken_over(**options: object) -> tuple[RegistryCore, Welcome, list[ra.Action
     reg = core(**options)
     wx = register(reg, "x", X)
     out = reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1)
-    out += run_until(reg, T0 + 3)  # the first start did not answer the probe
+    out += run_until(reg, T0 + 4)  # the first start did not answer the probe
     assert reg.table.get("x").addr == Y  # type: ignore[union-attr]
     return reg, wx, out
 
@@ -987,16 +987,16 @@ def refusal_to_the_first_start(reg: RegistryCore, wx: Welcome, now: float) -> st
 
 def test_a_replaced_start_is_told_when_the_other_start_has_deregistered_since() -> None:
     reg, wx, _ = taken_over()
-    reg.receive(Deregister("n-2", "x", wx.token, True, ""), Y, T0 + 3.5)
+    reg.receive(Deregister("n-2", "x", wx.token, True, ""), Y, T0 + 4.5)
     said = (
         "Another start of ChatApp took the name x over, at 127.0.0.1:6002, and has since "
         "gone offline (it deregistered)."
     )
-    assert refusal_to_the_first_start(reg, wx, T0 + 4) == said
+    assert refusal_to_the_first_start(reg, wx, T0 + 5) == said
     # and after a restart of the registry
-    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 5)
+    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 6)
     again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
-    assert refusal_to_the_first_start(again, wx, T0 + 6) == said
+    assert refusal_to_the_first_start(again, wx, T0 + 7) == said
 
 
 def test_a_replaced_start_is_told_when_the_other_start_stopped_answering_since() -> None:
@@ -1011,10 +1011,10 @@ def test_a_replaced_start_is_told_when_the_other_start_stopped_answering_since()
 
 def test_a_replaced_start_is_told_the_other_start_holds_the_name_once_back_online() -> None:
     reg, wx, _ = taken_over()
-    reg.receive(Deregister("n-2", "x", wx.token, False, ""), Y, T0 + 3.5)
-    reg.receive(Register("n-3", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 3.6)  # reg x
+    reg.receive(Deregister("n-2", "x", wx.token, False, ""), Y, T0 + 4.5)
+    reg.receive(Register("n-3", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 4.6)  # reg x
     said = f"{REPLACED_REFUSAL} x, at 127.0.0.1:6002."
-    assert refusal_to_the_first_start(reg, wx, T0 + 4) == said
+    assert refusal_to_the_first_start(reg, wx, T0 + 5) == said
 
 
 def test_a_copy_of_a_registration_is_answered_but_not_logged_again() -> None:
@@ -1022,12 +1022,12 @@ def test_a_copy_of_a_registration_is_answered_but_not_logged_again() -> None:
     # second for a copy of the Register that came after the Welcome
     reg, wx, out = taken_over()
     copy = Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION)
-    answer = reg.receive(copy, Y, T0 + 3.1)
+    answer = reg.receive(copy, Y, T0 + 4.1)
     assert [m for _, m in sends(answer) if isinstance(m, Welcome)]  # answered again
     logs = [a.line for a in out + answer if isinstance(a, ra.Log) and "registered" in a.line]
     assert logs == ["registered again x at 127.0.0.1:6002"]
     # a new registration of the same start is one, and is still logged
-    out = reg.receive(Register("n-2", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 4)
+    out = reg.receive(Register("n-2", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 5)
     assert ra.Log("re-registered x at 127.0.0.1:6002") in out
 
 
@@ -1178,7 +1178,7 @@ def test_a_registry_behind_what_arrives_takes_no_silence_for_absence() -> None:
     now = T0 + SILENT_PERIODS + 2
     out = reg.tick(now)  # caught up: y is probed...
     assert [m for a, m in sends(out) if a == Y and isinstance(m, TableUpdate) and not m.version]
-    for step in range(1, 4 * PROBE_ATTEMPTS):  # ...and its probe fails while behind again
+    for step in range(1, 4 * ATTEMPTS):  # ...and its probe fails while behind again
         reg.tick(now + step * 0.5, behind)
     assert reg.table.get("y").online  # type: ignore[union-attr]
     run_until(reg, now + 10)  # caught up, y still silent: offline
