@@ -57,9 +57,11 @@ from wire.names import name_key
 from wire.reliable import DIRECT_TIMEOUT, TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
-#: lost update is being sent again. Beyond this many the oldest give way (the gap they
-#: leave is filled by fetching the whole table).
+#: lost update is being sent again. Past this many the whole table is asked for.
 HELD_UPDATES = 64
+#: The most held: those that come while the whole table is on its way, which they follow
+#: (a join storm pushes many meanwhile). Beyond this many the oldest give way.
+HELD_MOST = 1024
 
 
 class Table:
@@ -131,11 +133,11 @@ class Table:
     def hold(self, update: TableUpdate) -> int:
         """Keep `update`, which comes after one not here yet (our Welcome's table is on its
         way, over TCP when the table is big; or an update was lost, and the registry sends
-        it again), until `take_next` finds it next; the last HELD_UPDATES of them. Returns
+        it again), until `take_next` finds it next; the last HELD_MOST of them. Returns
         how many are held."""
         held = self._held
         held[update.version] = update
-        if len(held) > HELD_UPDATES:
+        if len(held) > HELD_MOST:
             del held[min(held)]
         return len(held)
 
