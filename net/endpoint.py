@@ -119,6 +119,8 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
+    #: Told the id of a message sent on a connection of its own when that connection ends.
+    on_stream_end: Callable[[str], None] = staticmethod(lambda msg_id: None)
 
     def __init__(
         self,
@@ -326,7 +328,8 @@ class Endpoint(ReceivingDatagrams):
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         """Send `message` on a connection of its own to `dest`, served until its answer
         comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py); not while as
-        many as `sent_streams` allows wait for answers there, nor while one sent it there."""
+        many as `sent_streams` allows wait for answers there, nor while one sent it there.
+        Its end, answered or not, is told to `on_stream_end`."""
         addr, key = dest
         if (addr, message.id) in self._asking:
             return  # its answer comes on that connection
@@ -336,6 +339,7 @@ class Endpoint(ReceivingDatagrams):
                 f"not sent to {_fmt(addr)} over TCP now: {self.sent_streams.open_to(addr[0])} "
                 f"connections opened there wait for answers (#{self.sent_streams.refused})",
             )
+            self.on_stream_end(message.id)
             return
         # from the address bound, as datagrams go: a registry answering a registration
         # that came over TCP takes the connection's source for the peer's address
@@ -363,6 +367,7 @@ class Endpoint(ReceivingDatagrams):
         finally:
             self.sent_streams.release(addr[0])
             self._asking.discard((addr, message.id))
+            self.on_stream_end(message.id)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)

@@ -259,6 +259,12 @@ class PeerCore:
         if addr == self.server and key == self.trust.registry:
             self._shared.watch.heard_at = now
 
+    def stream_ended(self, msg_id: str, now: float) -> list[Action]:
+        """The connection that sent `msg_id` to the registry ended at `now`: unanswered, its
+        round is over (Requests.due), and what is due goes."""
+        self._shared.requests.ended(msg_id, now)
+        return self.tick(now)
+
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
         the registry leave (peer.core.inbox)."""
