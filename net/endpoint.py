@@ -328,8 +328,7 @@ class Endpoint(ReceivingDatagrams):
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         """Send `message` on a connection of its own to `dest`, served until its answer
         comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py); not while as
-        many as `sent_streams` allows wait for answers there, nor while one sent it there.
-        Its end, answered or not, is told to `on_stream_end`."""
+        many as `sent_streams` allows wait for answers there, nor while one sent it there."""
         addr, key = dest
         if (addr, message.id) in self._asking:
             return  # its answer comes on that connection

@@ -260,8 +260,7 @@ class PeerCore:
             self._shared.watch.heard_at = now
 
     def stream_ended(self, msg_id: str, now: float) -> list[Action]:
-        """The connection that sent `msg_id` to the registry ended at `now`: unanswered, its
-        round is over (Requests.due), and what is due goes."""
+        """The connection that sent `msg_id` ended at `now`: its round, if unanswered, is over."""
         self._shared.requests.ended(msg_id, now)
         return self.tick(now)
 

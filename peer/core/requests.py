@@ -384,9 +384,8 @@ class Requests:
             wake = _earlier(wake, self.order.next_at())
         if self.busy_waits.due:
             wake = _earlier(wake, self.busy_waits.next_wake())
-        ended = min((deadline for _, deadline in self._streamed.values()), default=math.inf)
-        if ended < math.inf:
-            wake = _earlier(wake, ended)
+        ended = (deadline for _, deadline in self._streamed.values() if deadline < math.inf)
+        wake = _earlier(wake, min(ended, default=None))
         return _earlier(wake, self.outcomes.next_wake())
 
     # -- answers ------------------------------------------------------------------------
@@ -420,9 +419,8 @@ class Requests:
 
     def ended(self, msg_id: str, now: float) -> None:
         """The connection that sent `msg_id` ended at `now`: unanswered, its round is over."""
-        streamed = self._streamed.get(msg_id)
-        if streamed is not None:
-            self._streamed[msg_id] = (streamed[0], now)
+        if msg_id in self._streamed:
+            self._streamed[msg_id] = (self._streamed[msg_id][0], now)
             self.alarm.lower(now)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
