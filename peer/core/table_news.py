@@ -152,13 +152,12 @@ class TableNews:
 
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
         """The answer to a keepalive: told a version past ours, we are further behind than
-        the registry can push, and take the whole table; unless our table moved since the
-        keepalive left (a whole table came meanwhile: what follows it is being pushed)."""
+        the registry can push, and take the whole table."""
         shared = self._shared
         if not isinstance(reply, Alive):
             return
         shared.learn_registries(reply.registries)
-        if keepalive.version == shared.table.version < reply.version:
+        if reply.version > shared.table.version:
             fetch_table(shared, self._link, now, emit)
 
     def released(self, emit: Emit) -> None:

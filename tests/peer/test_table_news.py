@@ -84,16 +84,6 @@ def test_an_alive_past_our_table_asks_for_the_whole_table() -> None:
     assert sent(out) == [TableRequest("a-1")]  # asked once
 
 
-def test_an_alive_to_a_keepalive_sent_before_our_table_moved_asks_for_nothing() -> None:
-    # a join storm: the keepalive left while the whole table was on its way, its Alive came
-    # after it, with a version the pushes that follow it were still bringing
-    made = shared()
-    table_news, out = news(made), list[pa.Action]()
-    before = Keepalive("a-8", "alice", "tok", made.table.version - 1)
-    table_news.alive(before, Alive("r-1", "a-8", made.table.version + 300), T0, out.append)
-    assert out == []
-
-
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     table_news = news()
     # as send and message say it: the same words, and where to see the names
