@@ -350,8 +350,8 @@ class Requests:
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
-        run out (over TCP: its connection ended unanswered) is given up only when the
-        registry was not `heard` during it, or after EXTRA_ROUNDS more (a keepalive always
+        run out is given up only when the registry was not `heard` during it, or after
+        EXTRA_ROUNDS more (a keepalive, and one whose connection ended unanswered, always
         has those); one answered Busy rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
@@ -367,7 +367,9 @@ class Requests:
                 self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
             elif (
-                heard > request.since or isinstance(request.message, Keepalive)
+                heard > request.since
+                or isinstance(request.message, Keepalive)
+                or request in streamed
             ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
                 self._start(request, now, True)

@@ -131,7 +131,9 @@ def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() 
     out = core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
     assert [a.message for a in out if isinstance(a, pa.SendStream)] == [save]
     assert run_until(core, T0 + 60) == []  # waited for while its connection is open
-    out = core.stream_ended(save.id, T0 + 60)  # closed unanswered
+    out = core.stream_ended(save.id, T0 + 60)  # closed unanswered: asked again at once
+    assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
+    out = run_until(core, T0 + 60 + ROUND + 0.01)  # and that round, silent too, gives up
     assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and list(core.outbox) == [save]
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
