@@ -119,6 +119,8 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
+    #: Told the id of a message sent on a connection of its own when that connection ends.
+    on_stream_end: Callable[[str], None] = staticmethod(lambda msg_id: None)
 
     def __init__(
         self,
@@ -336,6 +338,7 @@ class Endpoint(ReceivingDatagrams):
                 f"not sent to {_fmt(addr)} over TCP now: {self.sent_streams.open_to(addr[0])} "
                 f"connections opened there wait for answers (#{self.sent_streams.refused})",
             )
+            self.on_stream_end(message.id)
             return
         # from the address bound, as datagrams go: a registry answering a registration
         # that came over TCP takes the connection's source for the peer's address
@@ -363,6 +366,7 @@ class Endpoint(ReceivingDatagrams):
         finally:
             self.sent_streams.release(addr[0])
             self._asking.discard((addr, message.id))
+            self.on_stream_end(message.id)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)

@@ -14,7 +14,6 @@ from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream, frame
 from wire.codec import encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Acks, Message
-from wire.reliable import STREAM_WAIT
 
 if TYPE_CHECKING:
     from net.endpoint import Addr, Endpoint
@@ -22,8 +21,9 @@ if TYPE_CHECKING:
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message too long for a datagram: closed once its answer is
-#: in, else once this long without a byte (an answer on its way is read to its end).
-SENT_IDLE_CLOSE = STREAM_WAIT
+#: in, else once this long without a byte (an answer on its way is read to its end; in a
+#: join storm the connection, its handshake and the request each wait their turn).
+SENT_IDLE_CLOSE = 15.0
 #: Seconds a message may take from its first byte to its last (and an accepted connection
 #: to its first frame): MAX_FRAME takes well under a second on a LAN, and a sender that
 #: never finishes one (slowloris) would otherwise hold its place for ever.

@@ -292,6 +292,8 @@ class SimNet:
                     self._peer_actions(host, host.core.tick(self.now))
 
     def _send(self, src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
+        if stream:  # a peer's connection of its own: it ends just after its answer would come
+            self._enqueue(2 * self.delay[1] + 0.001, dst, src, b"end " + message.id.encode())
         if src in self.down or (self.drop is not None and self.drop(src, dst, message)):
             return
         data = encode(message)
@@ -310,6 +312,11 @@ class SimNet:
         heapq.heappush(self._queue, (self.now + delay, next(self._seq), src, dst, data))
 
     def _deliver(self, src: Addr, dst: Addr, data: bytes) -> None:
+        if data.startswith(b"end "):
+            for host in self.hosts.values():
+                if host.addr == dst and host.core is not None and host.exit_code is None:
+                    self._peer_actions(host, host.core.stream_ended(data[4:].decode(), self.now))
+            return
         message = decode(data)
         if dst in self.fronts:
             if self.registry is not None and dst not in self.down:

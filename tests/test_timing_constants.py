@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 
 from bench.light import ACK_WAIT
-from net.served_stream import SENT_IDLE_CLOSE
 from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE
 from registry.core.pacing import BUSY_AFTER
 from secure.channel import HANDSHAKE_RETRY, REHANDSHAKE_AFTER
 from secure.sessions import QUEUE_FOR
 from tests.peer.retry_rule import REGISTER_ROUND, REGISTER_WAITS
-from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, STREAM_WAIT, TIMEOUT
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT
 
 
 @pytest.mark.parametrize(
@@ -39,11 +38,6 @@ def test_a_probe_ends_before_the_start_that_asked_gives_up() -> None:
     # a name's holder is judged (ATTEMPTS probe copies, TIMEOUT apart) within the round
     # of the start that asks for it, even when its first three copies were lost
     assert sum(REGISTER_WAITS[:3]) + ATTEMPTS * TIMEOUT < REGISTER_ROUND
-
-
-def test_a_connection_made_to_ask_stays_open_while_its_answer_is_awaited() -> None:
-    # closed sooner, an answer slow in a join storm found it gone, and was lost
-    assert SENT_IDLE_CLOSE >= STREAM_WAIT
 
 
 def test_the_bench_clients_ack_long_before_a_retry() -> None:

@@ -22,11 +22,6 @@ DIRECT_TIMEOUT = 0.5
 SOONEST_RETRY = min(TIMEOUT, DIRECT_TIMEOUT)
 #: Copies sent in all, the first included, before giving up.
 ATTEMPTS = 5
-#: Seconds to wait for an answer fetched over TCP after a TooBig: in a join storm of 2,000
-#: peers, 1 to 3 s behind, the connection, its handshake and the request each wait their
-#: turn (5 s gave up on some), and a relaying registry's answer crosses NATS twice.
-STREAM_WAIT = 15.0
-
 T = TypeVar("T")
 
 

@@ -163,6 +163,7 @@ class PeerNode:
         )
         self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed
         self.endpoint.on_handshake = lambda a, key: self.core.registry_answered(a, key, self.now())
+        self.endpoint.on_stream_end = lambda i: self._run(self.core.stream_ended(i, self.now()))
         self._timer = WakeTimer(lambda: self._run(self.core.tick(self.now())), spare=True)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)

@@ -259,6 +259,11 @@ class PeerCore:
         if addr == self.server and key == self.trust.registry:
             self._shared.watch.heard_at = now
 
+    def stream_ended(self, msg_id: str, now: float) -> list[Action]:
+        """The connection that sent `msg_id` ended at `now`: its round, if unanswered, is over."""
+        self._shared.requests.ended(msg_id, now)
+        return self.tick(now)
+
     def read_ended(self, emit: Emit | None = None) -> list[Action]:
         """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
         the registry leave (peer.core.inbox)."""

@@ -28,7 +28,7 @@ from wire.messages import (
     SaveMessage,
     TableRequest,
 )
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
@@ -230,6 +230,7 @@ class Requests:
         )
         #: What the user typed that may not go yet.
         self.order = Order()
+        # over TCP: waited for while its connection is open (deadline: its end, `ended`)
         self._streamed: dict[str, tuple[Request, float]] = {}
         #: What became of requests out of flight.
         self.outcomes = Outcomes(self.alarm)
@@ -349,9 +350,9 @@ class Requests:
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
-        run out (over TCP: STREAM_WAIT) is given up only when the registry was not `heard`
-        during it, or after EXTRA_ROUNDS more (a keepalive always has those); one answered
-        Busy rounds until BUSY_PATIENCE from its first Busy."""
+        run out is given up only when the registry was not `heard` during it, or after
+        EXTRA_ROUNDS more (a keepalive, and one whose connection ended unanswered, always
+        has those); one answered Busy rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
         for request in streamed:
@@ -366,7 +367,9 @@ class Requests:
                 self._start(request, now, True)  # no round counted: a wait was asked
                 again_round.append(request)
             elif (
-                heard > request.since or isinstance(request.message, Keepalive)
+                heard > request.since
+                or isinstance(request.message, Keepalive)
+                or request in streamed
             ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
                 self._start(request, now, True)
@@ -383,8 +386,8 @@ class Requests:
             wake = _earlier(wake, self.order.next_at())
         if self.busy_waits.due:
             wake = _earlier(wake, self.busy_waits.next_wake())
-        if self._streamed:
-            wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
+        ended = (deadline for _, deadline in self._streamed.values() if deadline < math.inf)
+        wake = _earlier(wake, min(ended, default=None))
         return _earlier(wake, self.outcomes.next_wake())
 
     # -- answers ------------------------------------------------------------------------
@@ -406,7 +409,7 @@ class Requests:
 
     def stream(self, msg_id: str, now: float) -> Request | None:
         """A TooBig answered `msg_id` at `now`: the request, for the caller to send over TCP,
-        its answer awaited STREAM_WAIT seconds (None: not waited for)."""
+        its answer awaited while its connection is open (None: not waited for)."""
         request = self._sent.answer(msg_id, now)
         if request is not None:
             self._over_tcp(request, now)
@@ -414,8 +417,13 @@ class Requests:
 
     def _over_tcp(self, request: Request, now: float) -> None:
         request.since = now  # its round over TCP begins
-        self._streamed[request.message.id] = (request, now + STREAM_WAIT)
-        self.alarm.lower(now + STREAM_WAIT)
+        self._streamed[request.message.id] = (request, math.inf)
+
+    def ended(self, msg_id: str, now: float) -> None:
+        """The connection that sent `msg_id` ended at `now`: unanswered, its round is over."""
+        if msg_id in self._streamed:
+            self._streamed[msg_id] = (self._streamed[msg_id][0], now)
+            self.alarm.lower(now)
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
         """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,

@@ -1,9 +1,4 @@
-"""The peer's copy of the registry's table, and the trust judged by the keys in it.
-
-`Table`: every registered name's row (its address, its key, whether it is online), the
-version of the table it is at, and the renames the registry told of, so that a name typed
-by habit finds its new row (docs/GUIDE.md). The core applies what the registry sends, and
-looks names up here.
+"""The peer's copy of the registry's table (`Table`), and the trust judged by its keys.
 
 `Trust`: which messages a peer believes, judged by the key that sealed them: the one place a
 peer decides trust (docs/SECURITY.md, "Who may say what"). The secure channel says which key
@@ -57,9 +52,11 @@ from wire.names import name_key
 from wire.reliable import DIRECT_TIMEOUT, TIMEOUT, Alarm, Pending
 
 #: Table updates held while one before them is missing: our Welcome is on its way, or a
-#: lost update is being sent again. Beyond this many the oldest give way (the gap they
-#: leave is filled by fetching the whole table).
+#: lost update is being sent again. Past this many the whole table is asked for.
 HELD_UPDATES = 64
+#: The most held: those that come while the whole table is on its way, which they follow
+#: (a join storm pushes many meanwhile). Beyond this many the oldest give way.
+HELD_MOST = 1024
 
 
 class Table:
@@ -129,13 +126,11 @@ class Table:
             self._before[key] = self._rows.get(key)
 
     def hold(self, update: TableUpdate) -> int:
-        """Keep `update`, which comes after one not here yet (our Welcome's table is on its
-        way, over TCP when the table is big; or an update was lost, and the registry sends
-        it again), until `take_next` finds it next; the last HELD_UPDATES of them. Returns
-        how many are held."""
+        """Keep `update`, which comes after one not here yet (see HELD_UPDATES), until
+        `take_next` finds it next; the last HELD_MOST of them. Returns how many are held."""
         held = self._held
         held[update.version] = update
-        if len(held) > HELD_UPDATES:
+        if len(held) > HELD_MOST:
             del held[min(held)]
         return len(held)
 

@@ -1,10 +1,5 @@
-"""What the registry tells of its table, as this peer takes it: one whole table per
-registration (a Welcome too big for it is followed by one request for it), then updates in
-order, those after a gap held until the registry sends what is missing (it keeps what each
-peer acked: registry/core/table_watch.py); the whole table again only when told to be far
-behind. And the news they carry about ourselves (a rename of ours done; our name released
-by the registry's console). Sans-IO: Print actions; the table itself is peer.core.table's.
-"""
+"""What the registry tells of its table, as this peer takes it (docs/PROTOCOL.md), and the
+news it carries about ourselves (a rename of ours done; our name released). Sans-IO."""
 
 from __future__ import annotations
 
@@ -46,9 +41,8 @@ class TableNews:
         return self._shared.table.version < self._welcomed_at
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it starts at our version or before, with those
-        held that follow it. After a gap, held; the whole table is asked for when the gap is
-        over HELD_UPDATES versions, or too many are held."""
+        """A change of the table: applied with those held that follow it, or held after a
+        gap; the whole table is asked for past HELD_UPDATES versions or held."""
         table = self._shared.table
         if update.version <= table.version:
             return

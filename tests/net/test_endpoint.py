@@ -670,6 +670,26 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
     asyncio.run(main())
 
 
+def test_the_end_of_a_connection_opened_to_send_is_told_after_its_answer() -> None:
+    # the peer waits for an answer over TCP as long as its connection is open
+    async def main() -> None:
+        server, client, got = await long_chat_sent(answer=True)
+        ended: list[tuple[str, int]] = []
+        client.on_stream_end = lambda msg_id: ended.append((msg_id, len(got)))
+        await asyncio.wait_for(asyncio.gather(*client.tasks), 2.0)
+        assert ended == [("c-1", 1)]  # once the answer was handed over
+        with socket.socket() as free:  # and a connection that could not be made
+            free.bind(("127.0.0.1", 0))
+            nowhere = free.getsockname()
+        client.send(nowhere, Chat("c-2", "alice", "bob", "x" * 2000), PUBLIC)
+        await asyncio.wait_for(asyncio.gather(*client.tasks), 2.0)
+        assert ended[1:] == [("c-2", 1)]
+        await client.close()
+        await server.close()
+
+    asyncio.run(main())
+
+
 def test_a_long_message_sent_again_while_its_connection_is_open_is_not_sent_twice() -> None:
     # a whole table on its way from a busy registry is asked once: its answer comes there
     async def main() -> None:

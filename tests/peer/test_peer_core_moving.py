@@ -7,7 +7,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
-from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
+from peer.core.requests import EXTRA_ROUNDS
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.retry_rule import REGISTER_ROUND
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
@@ -130,7 +130,10 @@ def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() 
     [save] = typed_saves(core, 1)
     out = core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
     assert [a.message for a in out if isinstance(a, pa.SendStream)] == [save]
-    out = run_until(core, T0 + 0.1 + STREAM_WAIT)
+    assert run_until(core, T0 + 60) == []  # waited for while its connection is open
+    out = core.stream_ended(save.id, T0 + 60)  # closed unanswered: asked again at once
+    assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
+    out = run_until(core, T0 + 60 + ROUND + 0.01)  # and that round, silent too, gives up
     assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and list(core.outbox) == [save]
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
@@ -195,7 +198,7 @@ def test_a_registry_heard_while_its_answer_over_tcp_is_late_keeps_its_peer() -> 
     [save] = typed_saves(core, 1)
     core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
     core.receive(TableUpdate("r-3", 3, ()), SERVER, REGISTRY_KEY, T0 + 5)
-    out = run_until(core, T0 + 0.1 + STREAM_WAIT)
+    out = core.stream_ended(save.id, T0 + 15)
     assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
 
 

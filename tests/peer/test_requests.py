@@ -13,7 +13,6 @@ from peer.core.requests import (
     EXTRA_ROUNDS,
     GIVEN_UP_KEPT,
     OUTCOME_WAIT,
-    STREAM_WAIT,
     Requests,
 )
 from peer.core.settling import Settling
@@ -27,6 +26,7 @@ from wire.messages import (
     RoomPost,
     RoomsRequest,
     SaveMessage,
+    TableRequest,
 )
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.token_bucket import BucketRule
@@ -140,7 +140,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
 
-def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_again() -> None:
+def test_a_request_answered_too_big_waits_while_its_connection_is_open_then_asks_again() -> None:
     requests = Requests(SERVER, Settling())
     out: list[Action] = []
     asked = RoomsRequest("r-1")
@@ -151,11 +151,13 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_agai
     assert requests.due(T0 + 1) == ([], [])  # no longer retried as a datagram
     assert requests.messages() == [] and requests.messages(streamed=True) == [asked]
     assert requests.answer_sent("r-1") is None  # a datagram answer only: still waits
-    assert requests.next_wake() == T0 + 0.1 + STREAM_WAIT
-    assert requests.due(T0 + 1) == ([], [])
-    again, failed = requests.due(T0 + 0.1 + STREAM_WAIT)  # nothing heard since the TooBig
-    assert again == [] and [r.message for r in failed] == [asked]
-    assert not requests.holds("r-1") and requests.next_wake() is None
+    assert requests.next_wake() is None  # as long as its connection is open
+    assert requests.due(T0 + 100) == ([], [])
+    requests.ended("r-1", T0 + 100)  # closed unanswered
+    assert requests.next_wake() == T0 + 100
+    again, failed = requests.due(T0 + 100)  # nothing heard since the TooBig: asked again
+    assert [r.message for r in again] == [asked] and failed == []
+    assert requests.messages() == [asked]  # as a datagram, in a round of its own
 
 
 def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_since() -> None:
@@ -165,9 +167,19 @@ def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_s
     asked = RoomsRequest("r-1")
     requests.send(asked, T0, [].append)
     requests.stream("r-1", T0 + 0.1)
-    again, failed = requests.due(T0 + 0.1 + STREAM_WAIT, heard=T0 + 5)
+    requests.ended("r-1", T0 + 20)
+    again, failed = requests.due(T0 + 20, heard=T0 + 5)
     assert [r.message for r in again] == [asked] and failed == []
     assert requests.messages() == [asked]  # waited for as a datagram again
+
+
+def test_the_end_of_a_connection_whose_answer_came_changes_nothing() -> None:
+    requests = Requests(SERVER, Settling())
+    asked = TableRequest("r-1")
+    requests.send(asked, T0, [].append)  # over TCP at once
+    assert requests.answer("r-1", T0 + 1) is not None
+    requests.ended("r-1", T0 + 1)
+    assert requests.due(T0 + 1) == ([], []) and requests.next_wake() is None
 
 
 def test_a_streamed_request_answered_in_time_is_forgotten() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
-from peer.core.table import HELD_UPDATES, Table
+from peer.core.table import HELD_MOST, Table
 from wire.messages import Alias, Entry, TableUpdate
 
 BOB = Entry("Bob", "127.0.0.1", 6002, True)
@@ -69,9 +69,9 @@ def test_updates_held_are_given_back_in_order_once_each_is_next() -> None:
         table.apply(update, "alice")
     assert table.take_next() is None
     assert table.hold(TableUpdate("u-8", 8, ())) == 1  # 3, passed, was forgotten
-    for version in range(9, 9 + HELD_UPDATES):
+    for version in range(9, 9 + HELD_MOST):
         held = table.hold(TableUpdate(f"u-{version}", version, ()))
-    assert held == HELD_UPDATES  # the oldest gave way
+    assert held == HELD_MOST  # the oldest gave way
 
 
 def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:

@@ -131,6 +131,24 @@ def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_agai
     assert sent(out) == []
 
 
+def test_every_update_pushed_while_the_table_comes_follows_it() -> None:
+    # a join storm pushed more than HELD_UPDATES before a slow whole table came: the first
+    # of them had given way, the table was not followed, and it was asked for again
+    made = shared()
+    registry = link(made)
+    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
+    [asked] = sent(out)
+    last = 10 + 2 * HELD_UPDATES
+    for version in range(11, last + 1):  # pushed from the version the table is taken at
+        table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
+    made.requests.answer(asked.id, T0 + 1)
+    table_news.snapshot(TableSnapshot("s-1", asked.id, 10, (), ()), T0 + 1, out.append)
+    assert made.table.version == last
+    table_news.update(TableUpdate("u-next", last + 1, ()), T0 + 2, out.append)
+    assert made.table.version == last + 1 and sent(out) == [asked]
+
+
 def test_an_update_since_a_version_we_passed_is_applied_and_one_past_ours_waits() -> None:
     made = shared()
     table_news, out = news(made), list[pa.Action]()
