@@ -83,8 +83,7 @@ class Outgoing:
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
-        # rather than an entry per member (see `relay`); the last members as a set, made
-        # once for a burst's drains (the same `dests` each time)
+        # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
         self._members: tuple[Sequence[Dest], frozenset[Dest]] = ((), frozenset())
         #: the relay entry holds what the datagram being handled, the drain's first to
@@ -178,21 +177,12 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, datagrams: Iterable[Datagram]) -> list[Datagram]:
-        """Seal and send each of `datagrams` as it comes (a relay's first member's goes
-        before the rest are listed): those sent."""
-        seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
+        """Seal and send each of `datagrams` as it comes, in order: those sent."""
+        seal, now, on_sent = self.channel.seal, self._clock(), self.on_sent
         sent: list[Datagram] = []
         for datagram in datagrams:
             data, (addr, key) = datagram
-            for packet, to in seal(data, addr, key, now):
-                # (`send_sealed`, written out: every datagram of a relay)
-                if sock is None or self._unsent:
-                    self._later(packet, to)
-                    continue
-                try:
-                    sock.sendto(packet, to)
-                except OSError as exc:
-                    self._refused(packet, to, exc)
+            self.send_sealed(seal(data, addr, key, now))
             if on_sent is not None:
                 on_sent(data, addr)
             sent.append(datagram)
@@ -239,7 +229,7 @@ class Outgoing:
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
-            if self._acks and not self._relayed_to().isdisjoint(self._acks):
+            if self._acks and not self._members_of(relay).isdisjoint(self._acks):
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
@@ -270,7 +260,7 @@ class Outgoing:
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return self._waits()
-        if self._relay is not None and dest in self._relayed_to():
+        if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
         waiting = self._batches.get(dest)
         if waiting is not None:
@@ -338,12 +328,10 @@ class Outgoing:
 
     # -- within ----------------------------------------------------------------------------
 
-    def _relayed_to(self) -> frozenset[Dest]:
-        """The members of the relay entry, which is open."""
-        assert self._relay is not None
+    def _members_of(self, relay: _Relay) -> frozenset[Dest]:
         members = self._members
-        if members[0] is not self._relay.dests:
-            members = self._members = (self._relay.dests, frozenset(self._relay.dests))
+        if members[0] is not relay.dests:
+            members = self._members = (relay.dests, frozenset(relay.dests))
         return members[1]
 
     def _relayed(self, relay: _Relay) -> list[Datagram]:

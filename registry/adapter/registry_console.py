@@ -56,7 +56,6 @@ class RegistryConsole:
         )
         self.out = printable(self._above if self._prompt is not None else out)
         # lines waiting for the end of this pass, each with its time if it is a log line
-        # (stamped as written: nothing but the line is made before the pass's sends)
         self._lines: list[tuple[str, float | None]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
