@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from msgspec.json import encode as json_text
@@ -52,23 +52,11 @@ SEND_QUEUE = 10_000
 class _Relay:
     """Datagram-sized messages for the same members (`dests`), queued during one drain."""
 
-    __slots__ = ("_members", "datas", "dests")
+    __slots__ = ("datas", "dests")
 
     def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
         self.dests = dests
         self.datas = datas
-        self._members: set[Dest] | None = None
-
-    def _set(self) -> set[Dest]:
-        if self._members is None:
-            self._members = set(self.dests)
-        return self._members
-
-    def includes(self, dest: Dest) -> bool:
-        return dest in self._set()
-
-    def excludes(self, dests: dict[Dest, list[str]]) -> bool:
-        return self._set().isdisjoint(dests)
 
 
 class Outgoing:
@@ -95,8 +83,9 @@ class Outgoing:
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
-        # rather than an entry per member (see `relay`)
+        # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
+        self._members: tuple[Sequence[Dest], frozenset[Dest]] = ((), frozenset())
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
         self.relaying_early = False
@@ -187,13 +176,17 @@ class Outgoing:
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
-    def _sent(self, datagrams: list[Datagram]) -> list[Datagram]:
+    def _sent(self, datagrams: Iterable[Datagram]) -> list[Datagram]:
+        """Seal and send each of `datagrams` as it comes, in order: those sent."""
         seal, now, on_sent = self.channel.seal, self._clock(), self.on_sent
-        for data, (addr, key) in datagrams:
+        sent: list[Datagram] = []
+        for datagram in datagrams:
+            data, (addr, key) = datagram
             self.send_sealed(seal(data, addr, key, now))
             if on_sent is not None:
                 on_sent(data, addr)
-        return datagrams
+            sent.append(datagram)
+        return sent
 
     # -- what ends a batch ---------------------------------------------------------------
 
@@ -227,8 +220,7 @@ class Outgoing:
         if relay is None or not self.relaying_early:
             return []
         self.relaying_early = False
-        packets, relay.datas = pack_datagrams(relay.datas), []
-        return self._sent([(packet, dest) for dest in relay.dests for packet in packets])
+        return self._relayed(relay)
 
     def flush(self) -> list[Datagram]:
         """Send everything that waits, now, acks merged, each address's datagrams packed."""
@@ -237,12 +229,11 @@ class Outgoing:
         out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
-            if self._acks and not relay.excludes(self._acks):
+            if self._acks and not self._members_of(relay).isdisjoint(self._acks):
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
-                packets = pack_datagrams(relay.datas)  # each member's back to back
-                out += [(packet, dest) for dest in relay.dests for packet in packets]
+                out = self._relayed(relay)  # first: nothing else waits for its members
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for dest, replies in acks.items():
@@ -251,11 +242,12 @@ class Outgoing:
         # (the comparison is of the same bytes objects, so it costs little).
         packed: list[bytes] = []
         last: list[bytes] = []
+        later: list[Datagram] = []
         for dest, waiting in batches.items():
             if waiting != last:
                 packed, last = pack_datagrams(waiting), waiting
-            out += [(packet, dest) for packet in packed]
-        return self._sent(out) if out else out
+            later += [(packet, dest) for packet in packed]
+        return out + self._sent(later) if later else out
 
     # -- what is sent --------------------------------------------------------------------
 
@@ -268,7 +260,7 @@ class Outgoing:
         if ack_of and (self.holding or dest in went or dest in self._batches):
             self._acks.setdefault(dest, []).append(ack_of)
             return self._waits()
-        if self._relay is not None and self._relay.includes(dest):
+        if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
         waiting = self._batches.get(dest)
         if waiting is not None:
@@ -335,6 +327,17 @@ class Outgoing:
         return False
 
     # -- within ----------------------------------------------------------------------------
+
+    def _members_of(self, relay: _Relay) -> frozenset[Dest]:
+        members = self._members
+        if members[0] is not relay.dests:
+            members = self._members = (relay.dests, frozenset(relay.dests))
+        return members[1]
+
+    def _relayed(self, relay: _Relay) -> list[Datagram]:
+        """Send what `relay` holds, packed for each member (a member's back to back)."""
+        packets, relay.datas = pack_datagrams(relay.datas), []
+        return self._sent((packet, dest) for dest in relay.dests for packet in packets)
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""

@@ -55,24 +55,24 @@ class RegistryConsole:
             else None
         )
         self.out = printable(self._above if self._prompt is not None else out)
-        # lines waiting for the end of this pass, each with whether it is a log line
-        self._lines: list[tuple[str, bool]] = []
+        # lines waiting for the end of this pass, each with its time if it is a log line
+        self._lines: list[tuple[str, float | None]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
 
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""
-        self._later(f"{time.strftime('%H:%M:%S')} {line}", is_log=True)
+        self._later(line, time.time())
 
     def say(self, line: str) -> None:
         """One line of the console's answer, after the log lines still to be written."""
         if not self._lines and not self._registry.commits.is_open:
             self.out(line)
             return
-        self._later(line, is_log=False)
+        self._later(line, None)
 
-    def _later(self, line: str, *, is_log: bool) -> None:
-        self._lines.append((line, is_log))
+    def _later(self, line: str, at: float | None) -> None:
+        self._lines.append((line, at))
         if len(self._lines) == 1:
             try:
                 asyncio.get_running_loop().call_soon(self.write)
@@ -88,12 +88,12 @@ class RegistryConsole:
         if self._registry.commits.is_open:
             return
         lines, self._lines = self._lines, []
-        for line, is_log in lines:
-            # a log line `.log off` hides is counted instead (errors, `HH:MM:SS ERROR ...`,
-            # always show)
-            error = line.partition(" ")[2].startswith(ERROR_MARK)
-            if not (is_log and not error and self._log_shown.hides()):
+        for line, at in lines:
+            if at is None:
                 self.out(line)
+            # a log line `.log off` hides is counted instead (errors always show)
+            elif line.startswith(ERROR_MARK) or not self._log_shown.hides():
+                self.out(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}")
 
     def started(self) -> None:
         """Say how this console serves at the help desk, and how to stop."""

@@ -27,6 +27,7 @@ from registry.adapter.store import STORE_ACTIONS, FileStore
 from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import count_requests
+from registry.core.requests import fmt
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
 
@@ -290,7 +291,7 @@ class RegistryServer:
             self.endpoint.send_many(action.addrs, action.keys, action.message)
         else:
             if self._verbose:
-                self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
+                self.log(f"-> {fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message, action.key)
 
     def _release(self, held: list[Send | SendMany]) -> None:
@@ -301,7 +302,3 @@ class RegistryServer:
         if self.console.waiting:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self.console.write)
-
-
-def _fmt(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"
