@@ -163,20 +163,23 @@ async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], floa
 
 async def _in_flight(
     timing: Timing, echo_port: int, count: int, inflight: int
-) -> tuple[list[float], float, float]:
-    """(latencies, acked per second, the raw echo's per second) of `count` direct messages
-    and as many echoed datagrams, `inflight` in flight, in BLOCKS alternating blocks: the
-    raw client in this process too, on the same CPU, at the same moments of this machine
-    (measured apart, the raw rate alone moved by a factor of ten from run to run)."""
+) -> tuple[list[float], float, float, float]:
+    """(latencies, acked per second, the raw echo's per second, this process's CPU seconds
+    per message acked) of `count` direct messages and as many echoed datagrams, `inflight`
+    in flight, in BLOCKS alternating blocks: the raw client in this process too, on the
+    same CPU, at the same moments of this machine (measured apart, the raw rate alone
+    moved by a factor of ten from run to run)."""
     block = max(count // BLOCKS, 4 * inflight)
     latencies: list[float] = []
-    ours_took = raw_took = 0.0
+    ours_took = raw_took = cpu = 0.0
     for _ in range(BLOCKS):
         raw_took += block / await echoed_rate(echo_port, block, inflight)
+        cpu -= time.process_time()
         some, acked = await _typed(timing, block, inflight)
+        cpu += time.process_time()
         latencies += some
         ours_took += len(some) / acked
-    return latencies, len(latencies) / ours_took, BLOCKS * block / raw_took
+    return latencies, len(latencies) / ours_took, BLOCKS * block / raw_took, cpu / len(latencies)
 
 
 async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
@@ -230,12 +233,12 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             ours += one[block // 10 :]  # the first tenth warms up
             one, _ = await _typed(clear_timing, block, 1)
             clear += one[block // 10 :]
-        many, many_rate, raw_rate = await _in_flight(timing, int(port), count, inflight)
+        many, many_rate, raw_rate, cpu = await _in_flight(timing, int(port), count, inflight)
         for peer in (alice, cy):
             await peer.close()
     return {
         "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
-        "many_rate": many_rate, "raw_rate": raw_rate, "clear": clear,
+        "many_rate": many_rate, "raw_rate": raw_rate, "clear": clear, "cpu": cpu,
     }  # fmt: skip
 
 
@@ -275,6 +278,10 @@ def _add_rows(table: Table, loop: str, measured: dict[str, Any], inflight: int) 
     row("p99, one at a time", pct(one, 0.99), pct(raw, 0.99), us, "", "")
     row("acked/s, one at a time", 1 / mean(one), 1 / raw_med, rate, "", rate(anchor_one))
     row(f"acked/s, {inflight} in flight", many_rate, raw_rate, rate, "", rate(anchor_many))
+    # the most acked per second the sender's work allows: 1 / its CPU per message
+    row(
+        f"sender's CPU per message, {inflight} in flight", measured["cpu"], 1 / raw_rate, us, "", ""
+    )
     many_line = f"{us(median(many))} / {us(pct(many, 0.99))}"
     table.add(loop, f"median / p99, {inflight} in flight", many_line, "", "", "", "")
 
@@ -303,7 +310,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         }  # fmt: skip
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
-        "with the same window, its client in this process as alice is. Ours and the raw "
+        "with the same window, its client in this process as alice is. Sender's CPU per "
+        "message: alice's process time over the messages acked in flight, beside the echo's "
+        "time per datagram; 1 / it bounds the acked/s. Ours and the raw "
         f"round trip or echo are measured in {BLOCKS} alternating blocks (one at a time, the "
         "bare peers too), against the same moments of this machine. Bare JSON peers "
         "(bench/bare_direct.py): the same Chat and Ack, each "
