@@ -127,25 +127,34 @@ class Table:
 
     def hold(self, update: TableUpdate) -> int:
         """Keep `update`, which comes after one not here yet (see HELD_UPDATES), until
-        `take_next` finds it next; the last HELD_MOST of them. Returns how many are held."""
+        `take_held` finds it next; the last HELD_MOST of them. Returns how many are held."""
         held = self._held
         held[update.version] = update
         if len(held) > HELD_MOST:
             del held[min(held)]
         return len(held)
 
-    def take_next(self) -> TableUpdate | None:
-        """The held update that applies to this version (TableUpdate.start), forgotten here
-        (and any held that this version has passed); None when none is held."""
-        held = self._held
-        if not held:
-            return None
-        for version in [v for v in held if v <= self.version]:
-            del held[version]
-        # the furthest that applies: one that starts from an older version than ours
-        # brings every row changed since (TableUpdate.since)
-        fits = [v for v, update in held.items() if update.start() <= self.version]
-        return held.pop(max(fits)) if fits else None
+    def take_held(self) -> list[TableUpdate]:
+        """The held updates that now follow this version, in the order to apply them, each
+        the furthest that applies after the one before (one that starts from an older
+        version brings every row changed since: TableUpdate.since); forgotten here, with
+        those they pass. One sort of those held: no update is looked at twice."""
+        version, furthest = self.version, None
+        taken: list[TableUpdate] = []
+        for update in sorted(self._held.values(), key=TableUpdate.start):
+            if update.start() > version and furthest is not None:
+                taken.append(furthest)
+                version, furthest = furthest.version, None
+            if update.start() > version:
+                break
+            if update.version > (version if furthest is None else furthest.version):
+                furthest = update
+        if furthest is not None:
+            taken.append(furthest)
+            version = furthest.version
+        if taken or self._held:
+            self._held = {v: update for v, update in self._held.items() if v > version}
+        return taken
 
     def holds(self, update: TableUpdate) -> bool:
         """Whether every row of `update` is already as it says (a registry that took over
