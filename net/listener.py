@@ -17,9 +17,9 @@ from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
-#: Connections the kernel may queue before we accept them. asyncio's default, 100, is
-#: overflowed when a whole class registers at once and fetches its Welcome over TCP.
-BACKLOG = 1024
+#: Connections the kernel may queue before we accept them: a LAN's join storm (5,000 peers
+#: fetching their tables at once), as far as Linux allows (net.core.somaxconn, 4,096 by default).
+BACKLOG = 8192
 #: Connections accepted per wake-up, so that a burst of them does not hold up datagrams.
 ACCEPT_BATCH = 64
 #: Seconds accepting pauses when the system has no descriptor to give (as asyncio does).

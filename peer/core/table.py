@@ -115,8 +115,7 @@ class Table:
 
     def take_changed(self) -> dict[str, Entry | None]:
         """The rows changed since the last call, by name key, each as it was then (None:
-        no row); from now on, changes are noted anew. The cost is that of the changes,
-        not of the table."""
+        no row); noted anew from now on, at the cost of the changes, not of the table."""
         before, self._before = self._before, {}
         return before
 
@@ -127,25 +126,32 @@ class Table:
 
     def hold(self, update: TableUpdate) -> int:
         """Keep `update`, which comes after one not here yet (see HELD_UPDATES), until
-        `take_next` finds it next; the last HELD_MOST of them. Returns how many are held."""
+        `take_held` finds it next; the last HELD_MOST of them. Returns how many are held."""
         held = self._held
         held[update.version] = update
         if len(held) > HELD_MOST:
             del held[min(held)]
         return len(held)
 
-    def take_next(self) -> TableUpdate | None:
-        """The held update that applies to this version (TableUpdate.start), forgotten here
-        (and any held that this version has passed); None when none is held."""
-        held = self._held
-        if not held:
-            return None
-        for version in [v for v in held if v <= self.version]:
-            del held[version]
-        # the furthest that applies: one that starts from an older version than ours
-        # brings every row changed since (TableUpdate.since)
-        fits = [v for v, update in held.items() if update.start() <= self.version]
-        return held.pop(max(fits)) if fits else None
+    def take_held(self) -> list[TableUpdate]:
+        """The held updates that now follow this version, in order, each the furthest that
+        applies after the one before (one from an older version brings every row changed
+        since: TableUpdate.since); forgotten here, with those they pass. One sort."""
+        version, furthest = self.version, None
+        taken: list[TableUpdate] = []
+        for update in sorted(self._held.values(), key=TableUpdate.start):
+            if update.start() > version and furthest is not None:
+                taken.append(furthest)
+                version, furthest = furthest.version, None
+            if update.start() > version:
+                break
+            if update.version > (version if furthest is None else furthest.version):
+                furthest = update
+        if furthest is not None:
+            taken.append(furthest)
+            version = furthest.version
+        self._held = {v: update for v, update in self._held.items() if v > version}
+        return taken
 
     def holds(self, update: TableUpdate) -> bool:
         """Whether every row of `update` is already as it says (a registry that took over
@@ -158,10 +164,9 @@ class Table:
         return True
 
     def apply(self, update: TableUpdate, own_name: str) -> str:
-        """Apply `update`, which starts at this version or before (TableUpdate.start; the
-        caller checks: an older one is a copy, a later one means one was missed). A row
-        removed and a row added at the same address in it is a rename, followed by `entry`.
-        Returns the new name of `own_name` when the update renames it, else ""."""
+        """Apply `update`, which starts at this version or before (TableUpdate.start: the
+        caller checks). A row removed and one added at the same address in it is a rename,
+        followed by `entry`. Returns the new name of `own_name` when it renames it, else ""."""
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
@@ -183,10 +188,9 @@ class Table:
         return renamed_to
 
     def renamed(self, old: str, new: str) -> None:
-        """Our own rename from `old` to `new`, done by the registry (its answer): the row
-        is `new`'s from now on, before the update that says so comes (a `who` typed right
-        after `/nick` listed the old name, and not as ours). That update changes nothing
-        more; the version stays the registry's."""
+        """Our own rename from `old` to `new`, done by the registry (its answer): the row is
+        `new`'s before the update that says so comes (a `who` typed right after `/nick`
+        listed the old name, not as ours), which then changes nothing; nor does the version."""
         entry = self._rows.get(name_key(old))
         if entry is not None:
             self._note(name_key(old))
@@ -196,9 +200,8 @@ class Table:
             self._renamed[name_key(old)] = new
 
     def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> bool:
-        """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
-        renames made before we started, or while we were away. Returns whether a row
-        changed."""
+        """The whole table at `version` (a Welcome's or a snapshot's), with `aliases`: renames
+        made before we started or while we were away. Returns whether a row changed."""
         rows = self._rows
         changed = len(entries) != len(rows) or any(rows.get(name_key(e.name)) != e for e in entries)
         self.version = version
@@ -376,9 +379,7 @@ class Trust:
 
     def next_wake(self) -> float | None:
         """When `tick` next refuses what is held, or None."""
-        for _, _, since in self.held.values():
-            return since + HOLD
-        return None
+        return next((since + HOLD for _, _, since in self.held.values()), None)
 
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
         """What of `acks` answers no chat owed by another key than `key` (None: nothing)."""

@@ -56,8 +56,7 @@ class TableNews:
 
     def take_held(self, now: float, emit: Emit) -> None:
         """Apply the held updates that now follow the table's version."""
-        table = self._shared.table
-        while (update := table.take_next()) is not None:
+        for update in self._shared.table.take_held():
             self._apply(update, now, emit)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import select
+import socket
+import time
+from pathlib import Path
 
 import pytest
 from clear_channel import PUBLIC, clear_endpoint, handshaken, session_of
@@ -294,5 +298,42 @@ def test_a_connection_whose_client_has_hung_up_is_told_from_one_still_there() ->
         for writer in (there[1], served_there[1], served_gone[1]):
             writer.close()
         server.close()
+
+    asyncio.run(main())
+
+
+#: Connections made at once in the storm below: past the backlog of old (1,024).
+STORM = 2000
+
+
+@pytest.mark.skipif(
+    int(Path("/proc/sys/net/core/somaxconn").read_text()) < STORM,
+    reason="the kernel caps every backlog below the storm (net.core.somaxconn)",
+)
+def test_a_storm_of_connections_waits_in_the_kernel_while_the_node_is_busy() -> None:
+    """Each peer of a join storm fetches its table over TCP at once: while the node is busy
+    (here, it never runs its loop to accept), the kernel queues every connection rather
+    than drop its SYN (a client would wait 1 s, then 3 s, to send another)."""
+
+    async def main() -> None:
+        endpoint, port, _ = await answering_endpoint(4096)
+        clients = [socket.socket() for _ in range(STORM)]
+        try:
+            for client in clients:
+                client.setblocking(False)
+                client.connect_ex(("127.0.0.1", port))
+            waiting = select.poll()
+            for client in clients:
+                waiting.register(client, select.POLLOUT)
+            connected: set[int] = set()
+            deadline = time.monotonic() + 2.0
+            while len(connected) < STORM and time.monotonic() < deadline:
+                connected |= {fd for fd, _ in waiting.poll(100)}
+            errors = [c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) for c in clients]
+            assert len(connected) == STORM and not any(errors)
+        finally:
+            for client in clients:
+                client.close()
+            await endpoint.close()
 
     asyncio.run(main())

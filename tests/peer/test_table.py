@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from random import Random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from peer.core.table import HELD_MOST, Table
 from wire.messages import Alias, Entry, TableUpdate
+from wire.names import name_key
 
 BOB = Entry("Bob", "127.0.0.1", 6002, True)
 CAROL = Entry("carol", "127.0.0.1", 6003, False)
@@ -61,17 +66,65 @@ def test_a_loop_of_renames_is_not_followed_forever() -> None:
 def test_updates_held_are_given_back_in_order_once_each_is_next() -> None:
     table = table_of(version=3)
     assert [table.hold(TableUpdate(f"u-{v}", v, ())) for v in (6, 5, 3)] == [1, 2, 3]
-    assert table.take_next() is None  # 4 is missing
+    assert table.take_held() == []  # 4 is missing
     table.apply(TableUpdate("u-4", 4, ()), "alice")
-    for version in (5, 6):
-        update = table.take_next()
-        assert update is not None and update.version == version
-        table.apply(update, "alice")
-    assert table.take_next() is None
+    assert [update.version for update in table.take_held()] == [5, 6]
+    assert table.take_held() == []
     assert table.hold(TableUpdate("u-8", 8, ())) == 1  # 3, passed, was forgotten
     for version in range(9, 9 + HELD_MOST):
         held = table.hold(TableUpdate(f"u-{version}", version, ()))
     assert held == HELD_MOST  # the oldest gave way
+
+
+NAMES = ("ann", "Bob", "carol", "dave")
+
+
+@st.composite
+def changes(draw: st.DrawFn) -> list[tuple[Entry, ...]]:
+    """The rows each version from 1 on changes: a name taken at a port, or released."""
+    count = draw(st.integers(1, 40))
+    rows = st.builds(
+        lambda name, port: Entry(name, "127.0.0.1" if port else "", port, port > 0),
+        st.sampled_from(NAMES),
+        st.sampled_from((0, 6001, 6002)),
+    )
+    return [tuple(draw(st.lists(rows, min_size=1, max_size=3))) for _ in range(count)]
+
+
+def since(versions: list[tuple[Entry, ...]], start: int, version: int) -> TableUpdate:
+    """The update from `start` to `version`: each row changed between, as it was last."""
+    last = {name_key(e.name): e for rows in versions[start:version] for e in rows}
+    return TableUpdate(f"s-{start}-{version}", version, tuple(last.values()), start)
+
+
+@given(changes(), st.randoms(use_true_random=False), st.data())
+@settings(max_examples=200, deadline=None)
+def test_updates_held_in_any_order_give_the_table_applied_in_order(
+    versions: list[tuple[Entry, ...]], random: Random, data: st.DataObject
+) -> None:
+    in_order = table_of(version=0)
+    for version, rows in enumerate(versions, start=1):
+        in_order.apply(TableUpdate(f"u-{version}", version, rows), "alice")
+    updates = [TableUpdate(f"u-{v}", v, rows) for v, rows in enumerate(versions, start=1)]
+    count = len(versions)
+    for _ in range(data.draw(st.integers(0, 3))):  # some since an older version (a catch-up)
+        start = data.draw(st.integers(0, count - 1))
+        updates.append(since(versions, start, data.draw(st.integers(start + 1, count))))
+    random.shuffle(updates)
+    table = table_of(version=0)
+    for update in updates:  # as TableNews takes them: applied when next, else held
+        if update.version <= table.version:
+            continue
+        if update.start() > table.version:
+            table.hold(update)
+            continue
+        table.apply(update, "alice")
+        for held in table.take_held():
+            table.apply(held, "alice")
+    assert table.version == count
+    assert {name_key(e.name): e for e in table.rows()} == {
+        name_key(e.name): e for e in in_order.rows()
+    }
 
 
 def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:
@@ -99,13 +152,12 @@ def test_an_update_since_an_older_version_applies_to_any_table_from_that_version
     table = table_of(BOB, version=3)
     dave = Entry("dave", "127.0.0.1", 6004, True)
     table.hold(TableUpdate("u-9", 9, (dave,), 7))  # starts at 7: the table is not there
-    assert table.take_next() is None
+    assert table.take_held() == []
     caught_up = TableUpdate("u-6", 6, (CAROL,), 2)  # every row changed after 2: ours is 3
     table.apply(caught_up, "alice")
     assert table.version == 6 and "carol" in table
     table.hold(TableUpdate("u-7", 7, (), 6))
-    taken = table.take_next()  # the one from our version, then the one it leads to
-    assert taken is not None and taken.version == 7
-    table.apply(taken, "alice")
-    last = table.take_next()
-    assert last is not None and last.version == 9 and table.take_next() is None
+    table.hold(TableUpdate("u-8", 8, (), 7))  # passed by 9, which starts at 7 too
+    # the one from our version, then the furthest it leads to
+    assert [update.version for update in table.take_held()] == [7, 9]
+    assert table.take_held() == []
