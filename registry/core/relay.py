@@ -37,11 +37,13 @@ class Relay:
             # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._s.changes.roster()
+            # to those online first: only the answer waits for the copies kept (a send
+            # waits for what was stored before it)
+            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
             for record in roster.offline:
                 if record is not sender:
                     self._post.store(record, kept, req.origin, now, emit)
-            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             emit(Log(f"channel message from {sender.name} relayed to {online} online"))
         self.answered(req, bool(relayed), emit)
 

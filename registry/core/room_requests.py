@@ -98,10 +98,10 @@ class RoomRequests:
             # under the name it was said as: members show each copy once
             said = stamp(self._s.wall(now))
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
-            if not room.holds(msg.id):
+            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+            if not room.holds(msg.id):  # kept after it is sent: only the answer waits
                 room.keep(relay)
                 emit(KeepHistory(name_key(room.name), tuple(room.history)))
-            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
         self._relay.answered(req, bool(relayed), emit)
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:

@@ -25,6 +25,10 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
     assert [m.id for m in p.post.boxes["carol"]] == ["alice-1"]
     assert (alice.addr, Ack("r-1", "alice-1")) in sent(out)
     assert "channel message from alice relayed to 1 online" in logs(out)
+    # the online first: a send waits only for what was stored before it (GroupCommit)
+    kinds = [type(a) for a in out if not isinstance(a, ra.Log)]
+    assert kinds.index(ra.Send) < kinds.index(ra.StoreMail)
+    assert [m for _, m in sent(out)][-1] == Ack("r-1", "alice-1")  # the answer waits
 
 
 def test_the_sender_is_told_once_every_member_has_it() -> None:

@@ -36,6 +36,11 @@ def test_each_line_said_is_kept_with_the_rooms_history() -> None:
     [keep] = kept(out)
     assert isinstance(keep, ra.KeepHistory) and keep.room == "lobby"
     assert [m.text for m in keep.history] == ["one", "two"]
+    # the line goes to the members before it is kept: only its answer waits for the disk
+    keep_at = out.index(keep)
+    assert any(isinstance(a, ra.Send) and a.addr == X for a in out[:keep_at])
+    [answer] = [a.message for a in out[keep_at:] if isinstance(a, ra.Send)]
+    assert isinstance(answer, Ack) and answer.reply_to == "y-1"
     # a copy of a post (its ack was lost) is not kept twice
     assert kept(reg.receive(RoomPost("y-1", "y", tokens["y"], "lobby", "two"), Y, T0 + 3)) == []
 
