@@ -49,7 +49,10 @@ class Terminal:
             except pexpect.TIMEOUT:
                 continue
             except pexpect.EOF:
-                pytest.fail(f"the peer ended before {what}:\n" + "\n".join(self.lines()))
+                self.child.isalive()  # (reaps it: its status, or the signal that ended it)
+                how = f"status {self.child.exitstatus}, signal {self.child.signalstatus}"
+                screen = "\n".join(self.lines())
+                pytest.fail(f"the peer ended ({how}) before {what}:\n{screen}")
 
     def type(self, text: str) -> None:
         self.child.send(text)
