@@ -2,7 +2,7 @@
 after it. A send waits for what it tells of: the registry's own word (an answer, a table
 push, a notice) for the commits begun before it, none leaving while they fail; a peer's
 line passed on (PASSED_ON) tells of nothing stored, and only follows what waits for the
-same peer (docs/ARCHITECTURE.md, "Crash safety")."""
+same peer (docs/PROTOCOL.md, "What survives a crash")."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from registry.adapter.storage import StorageError
 from registry.adapter.store import Store
 from registry.core.actions import PASSED_ON, Addr, Send, SendMany
 from registry.core.table import Table
-from wire.messages import Message
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
@@ -158,12 +157,8 @@ def _split(send: Send | SendMany, behind: set[Addr]) -> tuple[Send | SendMany | 
         return (None, send) if send.addr in behind else (send, None)
     if behind.isdisjoint(send.addrs):
         return send, None
-    pairs = list(zip(send.addrs, send.keys, strict=True))
-    now = [pair for pair in pairs if pair[0] not in behind]
-    later = [pair for pair in pairs if pair[0] in behind]
-    return tuple(_many(part, send.message) for part in (now, later))
-
-
-def _many(pairs: list[tuple[Addr, bytes]], message: Message) -> SendMany | None:
-    addrs, keys = tuple(pair[0] for pair in pairs), tuple(pair[1] for pair in pairs)
-    return SendMany(addrs, message, keys) if pairs else None
+    parts: tuple[list[tuple[Addr, bytes]], ...] = ([], [])
+    for addr, key in zip(send.addrs, send.keys, strict=True):
+        parts[addr in behind].append((addr, key))
+    pairs = [tuple(zip(*part, strict=True)) for part in parts]  # (addresses, keys), or ()
+    return tuple(SendMany(p[0], send.message, p[1]) if p else None for p in pairs)
