@@ -58,19 +58,16 @@ class GroupCommit:
         open or being made (opened now if something stored waits), a line passed on to a
         peer only behind what waits for that peer."""
         if isinstance(send.message, PASSED_ON):
-            if not self._behind:
-                return send
             now, later = _split(send, self._behind)
-            if later is not None:  # with the newest sends that wait
-                (self._making if self._held is None else self._held).append(later)
-            return now
-        if self._held is None and (self._running or self._store.dirty):
+        elif self._held is not None or self._running or self._store.dirty:
+            now, later = None, send
             self.open()
-        if self._held is None:
+        else:
             return send
-        self._held.append(send)
-        self._behind.update(_addrs(send))
-        return None
+        if later is not None:  # with the newest sends that wait
+            (self._making if self._held is None else self._held).append(later)
+            self._behind.update(_addrs(later))
+        return now
 
     def open(self) -> None:
         """Begin a commit, made after this pass (or after the one being made); after a slow
@@ -155,7 +152,7 @@ def _split(send: Send | SendMany, behind: set[Addr]) -> tuple[Send | SendMany | 
     """`send` as what goes to the addresses not in `behind`, and to those (None: nothing)."""
     if isinstance(send, Send):
         return (None, send) if send.addr in behind else (send, None)
-    if behind.isdisjoint(send.addrs):
+    if not behind or behind.isdisjoint(send.addrs):
         return send, None
     parts: tuple[list[tuple[Addr, bytes]], ...] = ([], [])
     for addr, key in zip(send.addrs, send.keys, strict=True):
