@@ -40,8 +40,8 @@ class GroupCommit:
         # sends waiting for the next commit (None: none opened), and for the one being made
         self._held: list[Send | SendMany] | None = None
         self._making: list[Send | SendMany] = []
-        # the addresses of those sends: what else goes there waits behind them
-        self._behind: set[Addr] = set()
+        # the addresses of those sends, what else for them waits behind (None: not known)
+        self._behind: set[Addr] | None = set()
         self._running = False  # a commit is being made, or its task waits to make it
         self._tasks: set[asyncio.Task[None]] = set()
         self._commit_after = 0.0  # the next commit is no sooner (see `open`)
@@ -57,7 +57,9 @@ class GroupCommit:
         """What of `send` leaves now; the rest waits: the registry's word for the commit
         open or being made (opened now if something stored waits), a line passed on to a
         peer only behind what waits for that peer."""
-        if isinstance(send.message, PASSED_ON):
+        if type(send.message) in PASSED_ON:
+            if self._behind is None:  # (found once a commit, and only for these)
+                self._behind = {a for s in (*self._making, *(self._held or ())) for a in _addrs(s)}
             now, later = _split(send, self._behind)
         elif self._held is not None or self._running or self._store.dirty:
             now, later = None, send
@@ -66,7 +68,8 @@ class GroupCommit:
             return send
         if later is not None:  # with the newest sends that wait
             (self._making if self._held is None else self._held).append(later)
-            self._behind.update(_addrs(later))
+            if self._behind is not None:
+                self._behind.update(_addrs(later))
         return now
 
     def open(self) -> None:
@@ -119,9 +122,7 @@ class GroupCommit:
                 self._failing = None
         finally:
             self._running = False
-            self._making = []
-            waiting: list[Send | SendMany] = self._held or []
-            self._behind = {addr for send in waiting for addr in _addrs(send)}
+            self._making, self._behind = [], None
         ended = time.monotonic()
         self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)

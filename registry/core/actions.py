@@ -26,7 +26,7 @@ class Send(Struct, frozen=True):
 
 #: A peer's line passed on (a save's, a channel's, a room's): it tells of nothing stored,
 #: and its sender is answered only once its copies are durable (registry/adapter/commit.py).
-PASSED_ON = (Chat, ChannelMessage, RoomMessage)
+PASSED_ON = frozenset((Chat, ChannelMessage, RoomMessage))
 
 
 class SendMany(Struct, frozen=True):
