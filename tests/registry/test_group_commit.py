@@ -231,13 +231,21 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's sends
+@pytest.mark.parametrize("syncing", [False, True], ids=["commit-open", "commit-being-made"])
 def test_a_line_passed_on_waits_for_no_commit_only_behind_what_waits_for_its_peer(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncing: bool
 ) -> None:
     # A channel line tells of nothing stored: it reaches the members while a save's fsync
     # is under way; the one member whose answer waits for that fsync gets it after the answer.
     sent: list[tuple[object, object]] = []
     member = ("127.0.0.1", 40002)
+    in_fsync, may_end = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        in_fsync.set()
+        may_end.wait(10)
+        real_fsync(fd)
 
     async def scenario() -> None:
         server = _server(tmp_path, [])
@@ -245,10 +253,16 @@ def test_a_line_passed_on_waits_for_no_commit_only_behind_what_waits_for_its_pee
         server.endpoint.send_many = lambda addrs, keys, message: sent.extend(  # type: ignore[method-assign]
             (addr, message) for addr in addrs
         )
+        monkeypatch.setattr(os, "fsync", fsync)
         ack, line = Ack("r-1", "s-1"), ChannelMessage("c-1", "carol", "hello")
         server.run_actions([StoreMail("bob", stored(1)), Send(PEER, ack, PEER_KEY)])
+        if syncing:
+            async with asyncio.timeout(10):
+                while not in_fsync.is_set():
+                    await asyncio.sleep(0.001)
         server.run_actions([SendMany((PEER, member), line, (PEER_KEY, PEER_KEY))])
         assert sent == [(member, line)]
+        may_end.set()
         await commits_made(server)
         assert sent == [(member, line), (PEER, ack), (PEER, line)]
         await server.close()
