@@ -1,5 +1,8 @@
 """Group commit: what one pass of the event loop stores is made durable by one commit
-after it; a Send waits for the commits begun before it (none leaves while they fail)."""
+after it. A send waits for what it tells of: the registry's own word (an answer, a table
+push, a notice) for the commits begun before it, none leaving while they fail; a peer's
+line passed on (PASSED_ON) tells of nothing stored, and only follows what waits for the
+same peer (docs/PROTOCOL.md, "What survives a crash")."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from collections.abc import Callable
 
 from registry.adapter.storage import StorageError
 from registry.adapter.store import Store
-from registry.core.actions import Send, SendMany
+from registry.core.actions import PASSED_ON, Addr, Send, SendMany
 from registry.core.table import Table
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
@@ -34,8 +37,11 @@ class GroupCommit:
         self._table = table
         self._release = release
         self._log = log
-        # sends waiting for the next commit (None: none opened)
+        # sends waiting for the next commit (None: none opened), and for the one being made
         self._held: list[Send | SendMany] | None = None
+        self._making: list[Send | SendMany] = []
+        # the addresses of those sends, what else for them waits behind (None: not known)
+        self._behind: set[Addr] | None = set()
         self._running = False  # a commit is being made, or its task waits to make it
         self._tasks: set[asyncio.Task[None]] = set()
         self._commit_after = 0.0  # the next commit is no sooner (see `open`)
@@ -47,14 +53,24 @@ class GroupCommit:
         """Whether a commit is opened or being made (what is written waits for it)."""
         return self._held is not None or self._running
 
-    def holds(self, send: Send | SendMany) -> bool:
-        """Whether `send` waits for a commit (open, being made, or opened now)."""
-        if self._held is None and (self._running or self._store.dirty):
+    def hold(self, send: Send | SendMany) -> Send | SendMany | None:
+        """What of `send` leaves now; the rest waits: the registry's word for the commit
+        open or being made (opened now if something stored waits), a line passed on to a
+        peer only behind what waits for that peer."""
+        if type(send.message) in PASSED_ON:
+            if self._behind is None:  # (found once a commit, and only for these)
+                self._behind = {a for s in (*self._making, *(self._held or ())) for a in _addrs(s)}
+            now, later = _split(send, self._behind)
+        elif self._held is not None or self._running or self._store.dirty:
+            now, later = None, send
             self.open()
-        if self._held is None:
-            return False
-        self._held.append(send)
-        return True
+        else:
+            return send
+        if later is not None:  # with the newest sends that wait
+            (self._making if self._held is None else self._held).append(later)
+            if self._behind is not None:
+                self._behind.update(_addrs(later))
+        return now
 
     def open(self) -> None:
         """Begin a commit, made after this pass (or after the one being made); after a slow
@@ -91,6 +107,7 @@ class GroupCommit:
         """Make what was written durable, then let the sends that waited for it go."""
         self._running = True
         held, self._held = self._held or [], None
+        self._making = held
         started = time.monotonic()
         busy = 0.0
         try:
@@ -105,6 +122,7 @@ class GroupCommit:
                 self._failing = None
         finally:
             self._running = False
+            self._making, self._behind = [], None
         ended = time.monotonic()
         self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
@@ -125,3 +143,20 @@ class GroupCommit:
             "answered until it can be stored; senders keep their messages and retry."
         )
         self._failing = (error, now, 0)
+
+
+def _addrs(send: Send | SendMany) -> tuple[Addr, ...]:
+    return send.addrs if isinstance(send, SendMany) else (send.addr,)
+
+
+def _split(send: Send | SendMany, behind: set[Addr]) -> tuple[Send | SendMany | None, ...]:
+    """`send` as what goes to the addresses not in `behind`, and to those (None: nothing)."""
+    if isinstance(send, Send):
+        return (None, send) if send.addr in behind else (send, None)
+    if not behind or behind.isdisjoint(send.addrs):
+        return send, None
+    parts: tuple[list[tuple[Addr, bytes]], ...] = ([], [])
+    for addr, key in zip(send.addrs, send.keys, strict=True):
+        parts[addr in behind].append((addr, key))
+    pairs = [tuple(zip(*part, strict=True)) for part in parts]  # (addresses, keys), or ()
+    return tuple(SendMany(p[0], send.message, p[1]) if p else None for p in pairs)

@@ -263,11 +263,10 @@ class RegistryServer:
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core; the one way the registry's actions are carried
-        out (a Send waits for the commit in progress: see registry.adapter.commit). Raises OSError
+        out (a Send may wait for a commit: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
         if isinstance(action, Send | SendMany):
-            if not self.commits.holds(action):
-                self._send(action)
+            self._send(self.commits.hold(action))
         elif isinstance(action, STORE_ACTIONS):
             self._store.carry_out(action)
             if self._store.dirty:

@@ -1,5 +1,6 @@
 """What the registry core asks its adapter to do, in order: a store action listed before a
-send is durable before that send leaves. Structs, made in C.
+send is durable before that send leaves, unless the send passes a peer's line on
+(PASSED_ON); to one peer, sends leave in order. Structs, made in C.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from registry.core.table import Owner
-from wire.messages import Message, RoomMessage, StoredMessage
+from wire.messages import ChannelMessage, Chat, Message, RoomMessage, StoredMessage
 
 Addr = tuple[str, int]
 
@@ -21,6 +22,11 @@ class Send(Struct, frozen=True):
     addr: Addr
     message: Message
     key: bytes
+
+
+#: A peer's line passed on (a save's, a channel's, a room's): it tells of nothing stored,
+#: and its sender is answered only once its copies are durable (registry/adapter/commit.py).
+PASSED_ON = frozenset((Chat, ChannelMessage, RoomMessage))
 
 
 class SendMany(Struct, frozen=True):

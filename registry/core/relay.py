@@ -37,8 +37,7 @@ class Relay:
             # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._s.changes.roster()
-            # to those online first: only the answer waits for the copies kept (a send
-            # waits for what was stored before it)
+            # the line waits for no commit, the answer for the copies kept (PASSED_ON)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
             for record in roster.offline:

@@ -99,7 +99,7 @@ class RoomRequests:
             said = stamp(self._s.wall(now))
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
             self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
-            if not room.holds(msg.id):  # kept after it is sent: only the answer waits
+            if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
                 room.keep(relay)
                 emit(KeepHistory(name_key(room.name), tuple(room.history)))
         self._relay.answered(req, bool(relayed), emit)

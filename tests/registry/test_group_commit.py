@@ -15,10 +15,10 @@ from registry.adapter import storage, store
 from registry.adapter.server import RegistryServer
 from registry.adapter.storage import Storage, StorageError, mail_line
 from registry.adapter.store import FileStore
-from registry.core.actions import DropMail, SaveTable, Send, StoreMail
+from registry.core.actions import DropMail, SaveTable, Send, SendMany, StoreMail
 from registry.core.table import Table
 from tests.datagrams import messages_of
-from wire.messages import Ack, Saved, StoredMessage
+from wire.messages import Ack, ChannelMessage, Saved, StoredMessage
 
 PEER = ("127.0.0.1", 40001)
 PEER_KEY = b"p" * 32  # (the stubbed endpoint seals nothing)
@@ -226,6 +226,46 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
         assert sent == [Ack("r-1", "x-1")]
         await commits_made(server)
         assert sent == [Ack("r-1", "x-1"), Ack("r-2", "s-1")]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.needs_pure  # replaces the endpoint's sends
+@pytest.mark.parametrize("syncing", [False, True], ids=["commit-open", "commit-being-made"])
+def test_a_line_passed_on_waits_for_no_commit_only_behind_what_waits_for_its_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncing: bool
+) -> None:
+    # A channel line tells of nothing stored: it reaches the members while a save's fsync
+    # is under way; the one member whose answer waits for that fsync gets it after the answer.
+    sent: list[tuple[object, object]] = []
+    member = ("127.0.0.1", 40002)
+    in_fsync, may_end = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        in_fsync.set()
+        may_end.wait(10)
+        real_fsync(fd)
+
+    async def scenario() -> None:
+        server = _server(tmp_path, [])
+        server.endpoint.send = lambda addr, message, *key, **kw: sent.append((addr, message))  # type: ignore[method-assign]
+        server.endpoint.send_many = lambda addrs, keys, message: sent.extend(  # type: ignore[method-assign]
+            (addr, message) for addr in addrs
+        )
+        monkeypatch.setattr(os, "fsync", fsync)
+        ack, line = Ack("r-1", "s-1"), ChannelMessage("c-1", "carol", "hello")
+        server.run_actions([StoreMail("bob", stored(1)), Send(PEER, ack, PEER_KEY)])
+        if syncing:
+            async with asyncio.timeout(10):
+                while not in_fsync.is_set():
+                    await asyncio.sleep(0.001)
+        server.run_actions([SendMany((PEER, member), line, (PEER_KEY, PEER_KEY))])
+        assert sent == [(member, line)]
+        may_end.set()
+        await commits_made(server)
+        assert sent == [(member, line), (PEER, ack), (PEER, line)]
+        await server.close()
 
     asyncio.run(scenario())
 
