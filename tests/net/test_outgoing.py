@@ -298,10 +298,10 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
     replies = [f"m-{n:04}" for n in range(count)]
     if busy:
         out.datagram(notice(0), A)
-        assert out.acks(A, replies) == []
+        assert out.acks(A, Acks("a-1", (*replies,))) == []
         sent = out.flush()
     else:
-        sent = [(data, A) for data in out.acks(A, replies)]
+        sent = [(data, A) for data in out.acks(A, Acks("a-1", (*replies,)))]
     acked = [
         r
         for m in messages(sent, A)
@@ -331,7 +331,7 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     halving left datagrams half empty."""
     out = outgoing()
     replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
-    datagrams = out.acks(A, replies)
+    datagrams = out.acks(A, Acks("a-1", (*replies,)))
     acks = [m for data in datagrams for m in messages_of(data)]
     assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
     assert all(len(data) <= MAX_DATAGRAM for data in datagrams)
