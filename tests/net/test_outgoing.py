@@ -338,3 +338,9 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     for data, after in zip(datagrams, acks[1:], strict=False):
         # the next part's first id would not have fitted in this one
         assert isinstance(after, Acks) and len(data) + len(after.replies[0]) + 3 > MAX_DATAGRAM
+
+
+def test_a_datagrams_acks_that_fit_leave_as_they_were_made() -> None:
+    # not made again, under another id, for the same ids
+    acks = Acks("core-7", ("m-1", "m-2", "m-3"))
+    assert [messages_of(data) for data in outgoing().acks(A, acks)] == [[acks]]
