@@ -270,7 +270,7 @@ class Endpoint(ReceivingDatagrams):
             outgoing.datagram(encode(message), dest, message.reply_to)
             return
         if type(message) is Acks:
-            for data in outgoing.acks(dest, message.replies):
+            for data in outgoing.acks(dest, message):
                 outgoing.datagram(data, dest)
             return
         data = encode(message)

@@ -293,15 +293,16 @@ class Outgoing:
                 self._call_soon(self.flush)
         return False
 
-    def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
-        """Acks of `replies` for `dest` (those of one datagram): merged with those that
-        wait, as `datagram` would (then none to send now), else as few datagram-sized
-        messages as hold them, for the caller to send."""
+    def acks(self, dest: Dest, acks: Acks) -> list[bytes]:
+        """`acks` for `dest`: merged with those that wait, as `datagram` would (then none to
+        send now), else `acks` itself when it fits a datagram, or as few as hold its ids,
+        for the caller to send."""
         if self.holding or dest in self.went or dest in self._batches:
-            self._acks.setdefault(dest, []).extend(replies)
+            self._acks.setdefault(dest, []).extend(acks.replies)
             self._waits()
             return []
-        return self._merged_acks(list(replies))
+        data = encode(acks)
+        return [data] if fits_datagram(data) else self._merged_acks(list(acks.replies))
 
     def relay(self, dests: Sequence[Dest], data: bytes) -> bool:
         """While sends wait, whether `data` for each of `dests` (a relay to many members)

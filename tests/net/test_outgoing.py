@@ -298,10 +298,10 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
     replies = [f"m-{n:04}" for n in range(count)]
     if busy:
         out.datagram(notice(0), A)
-        assert out.acks(A, replies) == []
+        assert out.acks(A, Acks("a-1", (*replies,))) == []
         sent = out.flush()
     else:
-        sent = [(data, A) for data in out.acks(A, replies)]
+        sent = [(data, A) for data in out.acks(A, Acks("a-1", (*replies,)))]
     acked = [
         r
         for m in messages(sent, A)
@@ -331,10 +331,16 @@ def test_acks_too_many_for_one_datagram_fill_each_before_the_next() -> None:
     halving left datagrams half empty."""
     out = outgoing()
     replies = [f"m-{n:04}-" + "y" * 20 for n in range(150)]
-    datagrams = out.acks(A, replies)
+    datagrams = out.acks(A, Acks("a-1", (*replies,)))
     acks = [m for data in datagrams for m in messages_of(data)]
     assert [r for m in acks if isinstance(m, Acks) for r in m.replies] == replies
     assert all(len(data) <= MAX_DATAGRAM for data in datagrams)
     for data, after in zip(datagrams, acks[1:], strict=False):
         # the next part's first id would not have fitted in this one
         assert isinstance(after, Acks) and len(data) + len(after.replies[0]) + 3 > MAX_DATAGRAM
+
+
+def test_a_datagrams_acks_that_fit_leave_as_they_were_made() -> None:
+    # not made again, under another id, for the same ids
+    acks = Acks("core-7", ("m-1", "m-2", "m-3"))
+    assert [messages_of(data) for data in outgoing().acks(A, acks)] == [[acks]]
