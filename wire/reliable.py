@@ -145,7 +145,9 @@ class Retransmitter(Generic[T]):
         pending = self._pending.pop(key, None)
         if pending is None:
             return None
-        self.next_wake()  # the answered at the top of the heap leave it now, not at a wake-up
+        heap, waiting = self._heap, self._pending
+        while heap and waiting.get(heap[0][2].key) is not heap[0][2]:  # answered: out now,
+            heapq.heappop(heap)  # not all at the next wake-up (no call: every message acked)
         if now is not None and self.round_trip is not None:
             if pending.copies == 1:
                 self.round_trip.sample(now - pending.sent_at)
