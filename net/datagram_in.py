@@ -119,11 +119,11 @@ class ReceivingDatagrams:
         that finds nothing, tells whether more wait."""
         outgoing = self.outgoing
         outgoing.holding = outgoing.coalesce_drains
-        self.read_at, started, emptied = self._clock(), self._wall(), False
+        self.read_at, started, emptied, n = self._clock(), self._wall(), False, -1
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
         try:
-            for n in range(DRAIN_BATCH):
+            while (n := n + 1) < DRAIN_BATCH:  # (no range object: every wake-up)
                 sock = self._sock
                 if sock is None:  # closed by a handler
                     return

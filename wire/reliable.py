@@ -62,7 +62,8 @@ class Retransmitter(Generic[T]):
     `round_trip`, its timeout (RFC 6298). `alarm` is lowered to each deadline armed.
 
     Deadlines are kept in a heap too, so that `next_wake` and `due` cost what is due, not
-    what is waiting; an entry answered or re-armed since is skipped at the top.
+    what is waiting; an entry answered or re-armed since is skipped at the top, and one
+    answered leaves the top as it is answered (with the item it holds).
     """
 
     def __init__(
@@ -144,6 +145,9 @@ class Retransmitter(Generic[T]):
         pending = self._pending.pop(key, None)
         if pending is None:
             return None
+        heap, waiting = self._heap, self._pending
+        while heap and waiting.get(heap[0][2].key) is not heap[0][2]:  # answered: out now,
+            heapq.heappop(heap)  # not all at the next wake-up (no call: every message acked)
         if now is not None and self.round_trip is not None:
             if pending.copies == 1:
                 self.round_trip.sample(now - pending.sent_at)

@@ -76,8 +76,7 @@ class DirectChats:
     def _send_in_order(self, chat: Chat, entry: Entry | None, now: float, emit: Emit) -> None:
         """Send `chat` unless a long message (over TCP, slower) to the same person is still
         on its way: then it waits for that one's ack or give-up."""
-        to = name_key(chat.to)
-        behind = self._behind.get(to)
+        behind = self._behind.get(name_key(chat.to)) if self._behind else None  # (mostly none)
         if behind is not None:
             behind.append(chat)
             return
@@ -85,6 +84,7 @@ class DirectChats:
         self._send_chat(owed, emit, entry)
         self._chats.start(chat.id, owed, now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
+            to = name_key(chat.to)
             self._long_chat[to] = chat.id
             self._behind[to] = []
 

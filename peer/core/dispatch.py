@@ -219,7 +219,7 @@ class PeerCore:
         if emit is None:
             emit = actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
-        from_registry = bool(key) and key == trust.registry  # the service's, from anywhere
+        from_registry = key == trust.registry and bool(key)  # the service's, from anywhere
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append

@@ -97,13 +97,11 @@ class Table:
         """The table row for `name`, or for the name it was recently renamed to (following
         a chain of renames, but never forever)."""
         key = name_key(name)
-        entry = self._rows.get(key)
-        for _ in range(9):
-            if entry is not None or key not in self._renamed:
-                return entry
-            key = name_key(self._renamed[key])
+        entry, hops = self._rows.get(key), 8
+        while entry is None and key in self._renamed and hops:  # (no range: every message)
+            key, hops = name_key(self._renamed[key]), hops - 1
             entry = self._rows.get(key)
-        return None
+        return entry
 
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""

@@ -87,7 +87,7 @@ class TypedInput:
         state = self._shared.state
         # after a /join that waits for kept lines, text is for the room it joins
         joining = self._shared.room_return.join_after_kept is not None
-        command = cmd.parse(text, in_room=bool(state.room) or joining)
+        command = cmd.parse(text, in_room=state.room != "" or joining)
         if command is None:
             return
         offline = not life.registered and life.started

@@ -7,6 +7,7 @@ Time is a parameter: every test drives a fake `now` and never sleeps.
 from __future__ import annotations
 
 import re
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -399,3 +400,21 @@ def test_copies_backed_off_wait_twice_the_one_before_up_to_the_bound_each_round(
     assert sent == [0.5, 1.5, 3.5, 5.5] and now == 7.5  # 0.5, 1, 2, 2, then given up
     r.again("a", "A", now, back_off_to=2.0)  # a new round starts from the timeout again
     assert r.next_wake() == now + 0.5
+
+
+def test_what_is_answered_in_order_is_let_go_at_once() -> None:
+    """An item answered is not kept until the next wake-up: a peer sending thousands of
+    messages a second would hold every one acked in the last half second."""
+
+    class Item:
+        pass
+
+    rt: Retransmitter[Item] = Retransmitter(WAIT)
+    gone = []
+    for i in range(100):
+        item = Item()
+        gone.append(weakref.ref(item))
+        rt.start(str(i), item, now=i * 0.001)
+        del item
+        assert rt.answer(str(i), now=i * 0.001 + 0.0005) is not None
+    assert all(ref() is None for ref in gone)
