@@ -50,7 +50,18 @@ from bench.common import (
     keep_logs,
     scratch_folder,
 )
-from bench.storm import POLL, SERVER_CPU, Storm, _cpu_of, _per_peer, _s, _until, ours
+from bench.storm import (
+    POLL,
+    SERVER_CPU,
+    Storm,
+    _busy,
+    _cpu_of,
+    _lottery,
+    _per_peer,
+    _s,
+    _until,
+    ours,
+)
 
 #: The share of one CPU each server process gets in the model of a machine per server: the
 #: three registries and nats-server fit on the servers' CPU, and one registry is CPU-bound.
@@ -196,6 +207,7 @@ def service(
             datagrams=int(total["datagrams"]),
             registers=int(total["registers"]),
             initiations=int(total["initiations"]),
+            **_lottery(total),
         )
         moved = int(total["moved"])
         if os.environ.get("BENCH_PROFILE"):
@@ -258,6 +270,7 @@ def _row(table: Table, count: int, model: str, args: argparse.Namespace) -> None
         f"{one.rows / count:,.0f}, {one.datagrams / count:,.0f} / "
         f"{join.rows / count:,.0f}, {join.datagrams / count:,.0f}",
         f"{_per_peer(one, count)} / {_per_peer(join, count)}",
+        f"{_busy(one, count)} / {_busy(join, count)}",
         f"{_s(restarted.took)} ({restarted.done:,} / {restarted.gave_up})",
         f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
     )
@@ -285,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
          "CPU s: servers / peers", "CPU s: lead / relays / NATS", "MB to NATS", "service / one",
          "busiest registry's CPU / one's", "a peer took rows, datagrams: one / service",
          "a peer sent registrations, handshakes: one / service",
+         "Busy a peer took, most / mean, last first Welcome: one / service",
          "one registry restarted: all back", "deciding one killed: all back"],
     )  # fmt: skip
     why = budget_unavailable() if args.budget else "not asked"
@@ -310,7 +324,9 @@ def main(argv: list[str] | None = None) -> None:
         "is killed, until every peer heard from it (the service) again. MB to NATS: what "
         "the registries sent it in the join (JetStream's writes included). A peer sent: "
         "registrations that left it sealed (not those dropped waiting for a handshake), "
-        "and the handshakes it began." + (f" No budgets here: {why}." if why else "")
+        "and the handshakes it began. Busy: the answers Busy a peer took (the most one "
+        "took, and the mean); last first Welcome: seconds from the start until the last "
+        "peer's first Welcome." + (f" No budgets here: {why}." if why else "")
     )
     table.print()
 

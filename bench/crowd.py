@@ -57,6 +57,10 @@ async def crowd(args: argparse.Namespace) -> None:
     # whole tables taken, answers of the rows since a version, rows taken, datagrams
     # (or messages over TCP) from the registry
     tables = [0, 0, 0, 0]
+    # of each peer: the Busy answers it took, and when its first Welcome came after "go"
+    busy: dict[str, int] = {}
+    welcomed: dict[str, float] = {}
+    went = [0.0]
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
     collecting = _time_collections()
@@ -74,7 +78,7 @@ async def crowd(args: argparse.Namespace) -> None:
     sent = [0, 0]  # registrations that left the peers, and handshakes begun (initiations)
     for peer in peers:
         peer.listeners.append(shown)
-        _watch_registry(peer, heard, mark, tables)
+        _watch_registry(peer, heard, mark, tables, (busy, welcomed))
         _count_sent(peer, sent)
 
     def report() -> None:
@@ -105,6 +109,9 @@ async def crowd(args: argparse.Namespace) -> None:
                 "rows": tables[2],
                 "datagrams": tables[3],
                 "registers": sent[0],
+                "busy": sum(busy.values()),
+                "busy_max": max(busy.values(), default=0),
+                "welcome_max": max(welcomed.values(), default=went[0]) - went[0],
                 "initiations": sent[1],
                 "cpu": cpu.user + cpu.system,
                 "gc_cpu": collecting[0],
@@ -116,6 +123,7 @@ async def crowd(args: argparse.Namespace) -> None:
         if cmd == "go":
 
             def go() -> None:
+                went[0] = time.monotonic()
                 for peer in peers:
                     peer.start()
                 say({})
@@ -185,13 +193,28 @@ def _time_collections() -> list[float]:
 
 
 def _watch_registry(
-    peer: Any, heard: dict[str, float], mark: list[float], tables: list[int]
+    peer: Any,
+    heard: dict[str, float],
+    mark: list[float],
+    tables: list[int],
+    answers: tuple[dict[str, int], dict[str, float]],
 ) -> None:
     """Note in `heard` when a message from the registry first reaches `peer` after
     `mark[0]` (a registry restarted: this peer found it again); count in `tables` what of
-    the table it takes (`_count`), and the datagrams it takes."""
+    the table it takes (`_count`), and the datagrams it takes; in `answers`, the Busy
+    answers it takes, and when its first Welcome came."""
+    from wire.messages import Busy, Welcome
+
     node = peer.node
     received, one = node.received_batch, node.endpoint._on_message
+    busy, welcomed = answers
+
+    def answered(message: Any) -> None:
+        kind = type(message)
+        if kind is Busy:
+            busy[peer.name] = busy.get(peer.name, 0) + 1
+        elif kind is Welcome:
+            welcomed.setdefault(peer.name, time.monotonic())
 
     def watched(messages: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
@@ -200,6 +223,7 @@ def _watch_registry(
             tables[3] += 1
             for message in messages:
                 _count(message, tables)
+                answered(message)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
@@ -208,6 +232,7 @@ def _watch_registry(
                 heard.setdefault(peer.name, time.monotonic())
             tables[3] += 1
             _count(message, tables)
+            answered(message)
         one(message, addr, key)
 
     node.endpoint._on_batch = watched

@@ -35,6 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import ircd
 from bench.common import HOST, Helper, Table, budgeted, free_port, run, scratch_folder
@@ -64,6 +65,9 @@ class Storm:
     collector: float = 0.0  # of the clients' CPU, the cyclic collector's
     registers: int = 0  # registrations that left the peers, copies included
     initiations: int = 0  # handshakes the peers began, resent ones included
+    busy: int = 0  # Busy answers the peers took
+    busy_max: int = 0  # the most one peer took
+    welcome_max: float = 0.0  # seconds from the start to the last peer's first Welcome
 
 
 def _cpu_of(pid: int) -> float:
@@ -97,7 +101,8 @@ def _until(
     while True:
         reports = [c.ask("report") for c in crowds]
         total = {k: sum(r[k] for r in reports) for k in reports[0]}
-        total["rss_mb"] = max(r["rss_mb"] for r in reports)
+        for key in ("rss_mb", "busy_max", "welcome_max"):
+            total[key] = max(r[key] for r in reports)
         took = time.perf_counter() - t0
         if total[field] >= count:
             return took, total
@@ -157,6 +162,7 @@ def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[S
             collector=total["gc_cpu"] - collected,
             registers=int(total["registers"]),
             initiations=int(total["initiations"]),
+            **_lottery(total),
         )
         if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_KINDS"):
             registry.ask("profile")  # (killed below: its profile is written now)
@@ -203,6 +209,20 @@ def ngircd(count: int) -> tuple[float, float, float]:
         )
 
 
+def _lottery(total: dict[str, float]) -> dict[str, Any]:
+    """A join's Busy answers (all, the most one peer took) and its last first Welcome."""
+    return {
+        "busy": int(total["busy"]),
+        "busy_max": int(total["busy_max"]),
+        "welcome_max": total["welcome_max"],
+    }
+
+
+def _busy(join: Storm, count: int) -> str:
+    """The Busy answers a peer took in `join` (most, mean), and its last first Welcome."""
+    return f"{join.busy_max} / {join.busy / count:.2f}, {join.welcome_max:.1f} s"
+
+
 def _per_peer(join: Storm, count: int) -> str:
     """What a peer sent in `join` on average: registrations and handshakes begun."""
     return f"{join.registers / count:.2f}, {join.initiations / count:.2f}"
@@ -236,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             "tables taken: whole / since, rows a peer, MB a crowd",
             "CPU s: registry / peers (collector)",
             "a peer sent: registrations, handshakes",
+            "Busy a peer took, most / mean, last first Welcome",
             "restart: all back",
             "done of registered / gave up",
             "back in 1 / 2 / 5 / 10 s",
@@ -258,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{join.tables:,} / {join.since:,}, {join.rows / count:,.0f}, {join.peers_mb:.0f}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f} ({join.collector:.1f})",
                 _per_peer(join, count),
+                _busy(join, count),
                 _s(restart.took),
                 f"{restart.done:,} of {join.registered:,} / {restart.gave_up}",
                 restart.spread,
