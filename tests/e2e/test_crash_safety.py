@@ -25,6 +25,7 @@ from .harness import (
     Peer,
     kept_saved,
 )
+from .process import ChatProc
 
 COUNT = 30
 
@@ -39,22 +40,7 @@ def test_registry_killed_during_saves_loses_and_repeats_nothing(chat: ChatEnv, s
     y.expect_line(OFFLINE_BYE)
     x.expect(r"Client table updated")
     texts = [f"crash{seed}-{i:02d}" for i in range(COUNT)]
-    kills = sorted(rng.sample(range(1, COUNT), 3))
-    saved = 0
-    for i, text in enumerate(texts):
-        x.send(f"send y {text}")
-        if i in kills:
-            # let a random number of saves land first, then kill the registry mid-stream
-            for _ in range(rng.randint(0, 2)):
-                if saved < i:
-                    x.expect(SAVED_EVEN_IF_KEPT, timeout=20)
-                    saved += 1
-            registry.kill()
-            registry = chat.start_registry()
-    # every message is eventually saved: those that failed wait in x's outbox and go again
-    while saved < COUNT:
-        x.expect(SAVED_EVEN_IF_KEPT, timeout=30)
-        saved += 1
+    _send_through_kills(chat, registry, x, [f"send y {t}" for t in texts], SAVED_EVEN_IF_KEPT, rng)
     y.send("reg y")
     y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
     shown = []
@@ -79,20 +65,9 @@ def test_registry_killed_during_channel_lines_shows_each_once_in_order(chat: Cha
     y.send("dereg y")
     y.expect_line(OFFLINE_BYE)
     texts = [f"line-{i:02d}" for i in range(COUNT)]
-    kills = sorted(rng.sample(range(1, COUNT), 3))
-    posted = 0
-    for i, text in enumerate(texts):
-        x.send(f"send_all {text}")
-        if i in kills:
-            for _ in range(rng.randint(0, 2)):
-                if posted < i:
-                    x.expect(POSTED_EVEN_IF_KEPT, timeout=20)
-                    posted += 1
-            registry.kill()
-            registry = chat.start_registry()
-    while posted < COUNT:
-        x.expect(POSTED_EVEN_IF_KEPT, timeout=30)
-        posted += 1
+    _send_through_kills(
+        chat, registry, x, [f"send_all {t}" for t in texts], POSTED_EVEN_IF_KEPT, rng
+    )
     x.send("send_all the-last")
     y.send("reg y")
     # live to z; to y from its mailbox (the last line, maybe live too)
@@ -100,6 +75,28 @@ def test_registry_killed_during_channel_lines_shows_each_once_in_order(chat: Cha
     for peer in (z, y):
         lines = [peer.expect(shown, timeout=20).group(1) for _ in range(COUNT + 1)]
         assert lines == [*texts, "the-last"], f"{peer.name}: a line lost, shown twice or late"
+
+
+def _send_through_kills(
+    chat: ChatEnv, registry: ChatProc, x: Peer, commands: list[str], answer: str, rng: random.Random
+) -> None:
+    """`x` types each of `commands`; at three random moments, once 0-2 more of them were
+    answered (`answer`), the registry is killed and started again. Returns when every one
+    was answered: those that failed wait in x's outbox and go again."""
+    kills = sorted(rng.sample(range(1, len(commands)), 3))
+    answered = 0
+    for i, command in enumerate(commands):
+        x.send(command)
+        if i in kills:
+            for _ in range(rng.randint(0, 2)):
+                if answered < i:
+                    x.expect(answer, timeout=20)
+                    answered += 1
+            registry.kill()
+            registry = chat.start_registry()
+    while answered < len(commands):
+        x.expect(answer, timeout=30)
+        answered += 1
 
 
 @pytest.mark.timeout(60)
