@@ -32,13 +32,11 @@ async def _lines(
         bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-busy-")))
         await bob.open()
         await bob.register()
-        bob.line("dereg bob")  # the saves' mailbox
+        await _said(bob, "[You are Offline. Bye.]", "dereg bob")  # the saves' mailbox
         members = await make_peers(args.members + 1, server, prefix="m")
         savers = await make_peers(args.savers, server, prefix="s", own_keys=True)
         speaker, listeners = members[0], members[1:]
-        for peer in members:
-            peer.line("join bench")
-        await asyncio.sleep(1.0)  # the joins answered, bob gone
+        await asyncio.gather(*(_said(p, "[You joined bench", "join bench") for p in members))
         seen: dict[str, int] = {}
         all_seen = asyncio.Event()
 
@@ -79,6 +77,20 @@ async def _lines(
         saving = False
         await close_all([*savers, *members, bob])
     return took, rate
+
+
+async def _said(peer: BenchPeer, start: str, typed: str) -> None:
+    """`peer` types `typed`; returns once it shows a line that starts with `start`."""
+    shown = asyncio.Event()
+
+    def seen(_: BenchPeer, line: Print) -> None:
+        if line.text.startswith(start):
+            shown.set()
+
+    peer.listeners.append(seen)
+    peer.line(typed)
+    await asyncio.wait_for(shown.wait(), 10)
+    peer.listeners.remove(seen)
 
 
 def main(argv: list[str] | None = None) -> None:
