@@ -32,6 +32,7 @@ from secure.noise import (
 from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
+from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
@@ -58,9 +59,10 @@ INITIATIONS_KEPT = 3
 #: Seconds of silence from a key we sent to after which the next datagram to it also makes
 #: a new handshake, once per silence (a side that answered it is only slow): below
 #: SOONEST_RETRY, so that a message's first retry finds a restarted side. A send after
-#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail.
+#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail. Twice
+#: RTO_MAX: every copy of a sender that backed off, however late, is still in the silence.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
-UNANSWERED_STALE: Final = 5.0
+UNANSWERED_STALE: Final = 2 * RTO_MAX
 #: Both waits above are at least twice the longest a handshake of the other side took
 #: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
 #: again for one that restarted, and one that restarts is still found within it.

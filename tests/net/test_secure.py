@@ -26,6 +26,7 @@ from secure.channel import (
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
+from wire.round_trip import RTO_MAX
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)
@@ -199,13 +200,16 @@ def test_any_bytes_open_to_nothing_and_never_raise(data: bytes) -> None:
         assert len(packet) < len(data)
 
 
-def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> None:
+@pytest.mark.parametrize("wait", [SOONEST_RETRY, RTO_MAX, RTO_MAX + 1.0])
+def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry(wait: float) -> None:
+    # however long the sender waits between copies (up to RTO_MAX, a registry's that backed
+    # off in a join storm, and sent late by a busy process)
     pair = Pair()
     pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
     pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
-    pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
+    pair.deliver(pair.send("alice", b"two", 60.0), 60.0)  # lost: bob has no such session
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    first, second = 10.0 + SOONEST_RETRY, 10.0 + 2 * SOONEST_RETRY  # the sender's retries
+    first, second = 60.0 + wait, 60.0 + 2 * wait  # the sender's retries
     retry = pair.send("alice", b"two", first)
     assert secure.INITIATION in [p[0] for p, _ in retry]
     pair.deliver(retry, first)  # the new session is made; this copy was sent in the old
