@@ -430,9 +430,10 @@ class SecureChannel:
         if len(payload) != _INDEX.size:
             return self._drop("malformed handshake")
         peer = self._sessions.peer(initiation.key, initiation.addr)
-        for done in peer.initiations:  # answered: the others are not needed any more
+        # answered: it and those before it are not needed any more; a later one's response
+        # makes the session to use, as the responder keeps the newest it answered
+        while (done := peer.initiations.pop(0)) is not initiation:
             self._by_index.pop(done.local, None)
-        peer.initiations.clear()
         peer.tries = 0
         peer.slowest = now - initiation.sent
         # it holds the session now: a silence from here on is a slow side's (see `seal`)

@@ -218,6 +218,22 @@ def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry(wait: fl
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
 
 
+def test_of_initiations_answered_together_the_newest_makes_the_session() -> None:
+    # a restarted registry tells a slow peer it is back: the peer answers three initiations
+    # at once, and keeps only the newest session it answered (one being confirmed)
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
+    pair.alice = SecureChannel(pair.alice.static, stamp=pair.stamp)  # alice restarted
+    sent = [p for now in (10.0, 10.5, 11.5) for p in pair.send("alice", b"back", now)]
+    assert _kinds(sent) == [secure.INITIATION] * 3
+    responses = [r for packet, _ in sent for r in pair.bob.open(packet, A, 12.0).send]
+    for packet, _ in responses:  # read in order
+        pair.alice.open(packet, B, 12.5)
+    pair.deliver(pair.send("alice", b"back", 13.0), 13.0)
+    assert [d for d, _ in pair.got["bob"]] == [b"one", b"back"]
+
+
 def test_a_conversation_that_paused_makes_no_new_handshake() -> None:
     pair = Pair()
     pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
