@@ -453,7 +453,8 @@ class SecureChannel:
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
         """A cookie reply to an initiation of ours still awaited: its cookie is kept for the
         next initiation's mac2, sent at its retry, or at once if data waits and our latest
-        bore no mac2 (forged replies make one more at most). It says the responder runs
+        bore no mac2 (forged replies make one more at most); if our latest was a silence's new
+        handshake (see `seal`), with the next datagram. It says the responder runs
         (`Opened.under_load`), as whoever saw our initiation could say."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
@@ -469,6 +470,8 @@ class SecureChannel:
         peer.cookie, peer.cookie_at = got, now
         peer.slowest = max(peer.slowest, now - initiation.sent)
         latest = peer.initiations[-1] if peer.initiations else None
+        if initiation is latest:  # not made: the silence's new handshake is still to make
+            peer.rehandshaken = False
         if had_cookie or not peer.waiting or initiation is not latest:
             return Opened(under_load=initiation.key)
         out: Out = []
