@@ -32,6 +32,7 @@ from secure.noise import (
 from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
+from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
@@ -58,9 +59,10 @@ INITIATIONS_KEPT = 3
 #: Seconds of silence from a key we sent to after which the next datagram to it also makes
 #: a new handshake, once per silence (a side that answered it is only slow): below
 #: SOONEST_RETRY, so that a message's first retry finds a restarted side. A send after
-#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail.
+#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail. Twice
+#: RTO_MAX: every copy of a sender that backed off, however late, is still in the silence.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
-UNANSWERED_STALE: Final = 5.0
+UNANSWERED_STALE: Final = 2 * RTO_MAX
 #: Both waits above are at least twice the longest a handshake of the other side took
 #: (`Peer.slowest`), up to this: a side slowed by a join storm is not taken again and
 #: again for one that restarted, and one that restarts is still found within it.
@@ -428,9 +430,10 @@ class SecureChannel:
         if len(payload) != _INDEX.size:
             return self._drop("malformed handshake")
         peer = self._sessions.peer(initiation.key, initiation.addr)
-        for done in peer.initiations:  # answered: the others are not needed any more
+        # answered: it and those before it are not needed any more; a later one's response
+        # makes the session to use, as the responder keeps the newest it answered
+        while (done := peer.initiations.pop(0)) is not initiation:
             self._by_index.pop(done.local, None)
-        peer.initiations.clear()
         peer.tries = 0
         peer.slowest = now - initiation.sent
         # it holds the session now: a silence from here on is a slow side's (see `seal`)
@@ -450,7 +453,8 @@ class SecureChannel:
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
         """A cookie reply to an initiation of ours still awaited: its cookie is kept for the
         next initiation's mac2, sent at its retry, or at once if data waits and our latest
-        bore no mac2 (forged replies make one more at most). It says the responder runs
+        bore no mac2 (forged replies make one more at most); if our latest was a silence's new
+        handshake (see `seal`), with the next datagram. It says the responder runs
         (`Opened.under_load`), as whoever saw our initiation could say."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
@@ -466,6 +470,8 @@ class SecureChannel:
         peer.cookie, peer.cookie_at = got, now
         peer.slowest = max(peer.slowest, now - initiation.sent)
         latest = peer.initiations[-1] if peer.initiations else None
+        if initiation is latest:  # not made: the silence's new handshake is still to make
+            peer.rehandshaken = False
         if had_cookie or not peer.waiting or initiation is not latest:
             return Opened(under_load=initiation.key)
         out: Out = []

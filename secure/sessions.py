@@ -84,8 +84,8 @@ class Peer:
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
     current: Session | None = None
-    # the last initiations sent since the last session was made, oldest first (each still
-    # valid), and how many were sent in all since then
+    # the last initiations sent after the newest one answered, oldest first (each still
+    # valid), and how many were sent in all since a session was last made
     # (lists, not deques: a few items each, and a stranger's peer costs 1.4 kB less)
     initiations: list[Initiation] = field(default_factory=list)
     tries: int = 0

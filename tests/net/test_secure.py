@@ -26,6 +26,7 @@ from secure.channel import (
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
+from wire.round_trip import RTO_MAX
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)
@@ -199,19 +200,38 @@ def test_any_bytes_open_to_nothing_and_never_raise(data: bytes) -> None:
         assert len(packet) < len(data)
 
 
-def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> None:
+@pytest.mark.parametrize("wait", [SOONEST_RETRY, RTO_MAX, RTO_MAX + 1.0])
+def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry(wait: float) -> None:
+    # however long the sender waits between copies (up to RTO_MAX, a registry's that backed
+    # off in a join storm, and sent late by a busy process)
     pair = Pair()
     pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
     pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
-    pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
+    pair.deliver(pair.send("alice", b"two", 60.0), 60.0)  # lost: bob has no such session
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
-    first, second = 10.0 + SOONEST_RETRY, 10.0 + 2 * SOONEST_RETRY  # the sender's retries
+    first, second = 60.0 + wait, 60.0 + 2 * wait  # the sender's retries
     retry = pair.send("alice", b"two", first)
     assert secure.INITIATION in [p[0] for p, _ in retry]
     pair.deliver(retry, first)  # the new session is made; this copy was sent in the old
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
     pair.deliver(pair.send("alice", b"two", second), second)  # the next try, in the new one
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
+
+
+def test_of_initiations_answered_together_the_newest_makes_the_session() -> None:
+    # a restarted registry tells a slow peer it is back: the peer answers three initiations
+    # at once, and keeps only the newest session it answered (one being confirmed)
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
+    pair.alice = SecureChannel(pair.alice.static, stamp=pair.stamp)  # alice restarted
+    sent = [p for now in (10.0, 10.5, 11.5) for p in pair.send("alice", b"back", now)]
+    assert _kinds(sent) == [secure.INITIATION] * 3
+    responses = [r for packet, _ in sent for r in pair.bob.open(packet, A, 12.0).send]
+    for packet, _ in responses:  # read in order
+        pair.alice.open(packet, B, 12.5)
+    pair.deliver(pair.send("alice", b"back", 13.0), 13.0)
+    assert [d for d, _ in pair.got["bob"]] == [b"one", b"back"]
 
 
 def test_a_conversation_that_paused_makes_no_new_handshake() -> None:

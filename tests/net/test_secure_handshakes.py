@@ -258,6 +258,26 @@ def test_under_load_an_initiation_from_an_address_whose_session_works_costs_noth
     assert _kinds(pair.bob.open(initiation, A, later).send) == [COOKIE_REPLY]
 
 
+def test_a_silences_new_handshake_answered_with_a_cookie_goes_again_with_the_next_copy() -> None:
+    # a registry restarted under load answers a peer's new handshake with a cookie reply:
+    # nothing waits for it, and the peer's next copy, 8 s on, makes it again with the cookie
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
+    pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    pair.deliver(pair.send("alice", b"keepalive", 60.0), 60.0)  # no such session
+    [initiation] = [p for p, _ in pair.send("alice", b"keepalive", 68.0) if p[0] == INITIATION]
+    _load(pair.bob, captured, 68.0)
+    [(reply, _)] = pair.bob.open(initiation, A, 68.0).send
+    assert reply[0] == COOKIE_REPLY and pair.alice.open(reply, B, 68.0).send == ()
+    again = pair.send("alice", b"keepalive", 76.0)
+    assert INITIATION in _kinds(again)
+    _load(pair.bob, captured, 76.0)
+    pair.deliver(again, 76.0)  # its cookie lets it through: a session
+    pair.deliver(pair.send("alice", b"keepalive", 84.0), 84.0)
+    assert [data for data, _ in pair.got["bob"]] == [b"hi", b"keepalive"]
+
+
 def test_an_initiation_answered_late_with_a_cookie_is_not_sent_again_sooner() -> None:
     # a registry under load answers with a cookie reply 0.6 s late: the initiation that
     # bears its cookie waits twice that for its answer before it goes again
