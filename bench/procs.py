@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -373,6 +374,7 @@ async def peer_node(args: argparse.Namespace) -> None:
     peer = BenchPeer(args.name, (host, int(port)), data_dir)
     await peer.open()
     await peer.register()
+    gc.freeze()  # as PeerNode.run does once started
     if args.unprotected:
         from bench.unprotected import unprotect
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import os
 import secrets
 import signal
@@ -199,6 +200,9 @@ class PeerNode:
             self.console.show(Print(f"[{problem}]", "error"))
         self.start()
         self.files.start()
+        # what start-up made (modules, classes, the state read) lives as long as the peer:
+        # frozen, no collection walks it again, as each full one did (CPython's gc.freeze)
+        gc.freeze()
         try:
             return await self._done
         finally:
