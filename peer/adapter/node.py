@@ -26,7 +26,7 @@ from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
-    AcksHeld,
+    AcksLater,
     Action,
     Addr,
     AskRegistryKey,
@@ -321,8 +321,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            # the acks held leave once this pass of the loop took in all that woke the peer
-            AcksHeld: lambda a: loop.call_soon(self.core.read_ended, self.carry_out),
+            AcksLater: self._acks_later,
         }
 
     def _event_done(self) -> None:
@@ -357,6 +356,12 @@ class PeerNode:
             self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)
+
+    def _acks_later(self, action: AcksLater) -> None:
+        addr, replies = action.addr, action.replies
+        if self._settings.verbose:
+            self._debug(f"-> {addr[0]}:{addr[1]} acks of {', '.join(replies)}, as this pass ends")
+        self.endpoint.acks_later(addr, action.key, replies)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
         """Say that `what` was not kept on disk, for `exc`; once only when `then`, what

@@ -140,9 +140,14 @@ class Rejected(Struct, frozen=True):
     line: str
 
 
-class AcksHeld(Struct, frozen=True):
-    """Acks to the registry are held (peer.core.inbox): once all that woke the peer is
-    taken in, call PeerCore.read_ended. Said as the first is held."""
+class AcksLater(Struct, frozen=True):
+    """Ack `replies`, the messages of one datagram of the registry at `addr`, for `key`,
+    once all that woke the peer is taken in: merged with the other acks for it, before
+    what is sent there after them (peer.core.inbox; the adapter's endpoint does it)."""
+
+    addr: Addr
+    key: bytes
+    replies: list[str]
 
 
 Action = (
@@ -162,7 +167,7 @@ Action = (
     | PinKey
     | KeysListed
     | Rejected
-    | AcksHeld
+    | AcksLater
 )
 
 #: What a core hands each action to, the moment it decides it, in order: a list's `append`,
