@@ -6,9 +6,10 @@ than the work already in hand.
 - The first datagram to an address since a drain or batch ended goes at once (an idle
   sender never waits); those after it share datagrams at the end of their pass, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
-- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first and
-  past the drain's end: each peer's leave together, once (a relay's sender waits on none).
-  What is sent there meanwhile goes after them (a `dereg` never overtakes them).
+- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first,
+  past the drain's end: one datagram per address and pass, which wakes the relay once (its
+  sender waits on none). What is sent there meanwhile follows them: a `dereg` never
+  overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to

@@ -358,6 +358,7 @@ class PeerNode:
         self.endpoint.send(addr, message, key, stream=stream)
 
     def _acks_later(self, action: AcksLater) -> None:
+        """Carry out an AcksLater: the endpoint sends them as this pass of the loop ends."""
         addr, replies = action.addr, action.replies
         if self._settings.verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} acks of {', '.join(replies)}, as this pass ends")

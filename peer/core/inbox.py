@@ -62,6 +62,11 @@ class Inbox:
             self._new.append(key)
         return True
 
+    def owe(self, msg_id: str) -> None:
+        """Ack `msg_id`, of the datagram being taken in, with the rest (a push of the
+        registry's, acked whatever it says)."""
+        self._owed.append(msg_id)
+
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
