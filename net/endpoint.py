@@ -286,9 +286,8 @@ class Endpoint(ReceivingDatagrams):
         self._spawn(self._connect_and_send(dest, message))
 
     def acks_later(self, addr: Addr, key: bytes, replies: Sequence[str]) -> None:
-        """Ack `replies` to `addr`, for `key`, at the end of this pass of the event loop,
-        merged with the other acks for it and before what is sent there after them
-        (net/outgoing.py); on the TCP connection they came from, if there is one, now."""
+        """Ack `replies` to `addr`, for `key`, as this pass of the loop ends (net/outgoing.py);
+        on the TCP connection they came from, if there is one, now."""
         if self._routes and self.connected(addr):
             self.send(addr, Acks(self._new_id(), (*replies,)), key)
         else:

@@ -6,10 +6,9 @@ than the work already in hand.
 - The first datagram to an address since a drain or batch ended goes at once (an idle
   sender never waits); those after it share datagrams at the end of their pass, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
-- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first,
-  past the drain's end: one datagram per address and pass, which wakes the relay once (its
-  sender waits on none). What is sent there meanwhile follows them: a `dereg` never
-  overtakes them.
+- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first:
+  one datagram per address and pass wakes the relay once (its sender waits on none). What
+  is sent there meanwhile follows them: a `dereg` never overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
@@ -267,9 +266,8 @@ class Outgoing:
             return self._waits()
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
-        owed = self._owed
-        if owed and dest in owed:  # after the acks owed there
-            self._batches.setdefault(dest, []).extend(self._merged_acks(owed.pop(dest)))
+        if self._owed and dest in self._owed:  # after the acks owed there
+            self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
             self._waits()
         waiting = self._batches.get(dest)
         if waiting is not None:
@@ -303,16 +301,14 @@ class Outgoing:
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
-        """Ack `replies` to `dest` at the end of this pass of the event loop (the module's
-        docstring), merged with the others owed there."""
+        """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
         owed = self._owed
         if not owed and self._call_soon is not None:
             self._call_soon(self.acks_due)
         owed.setdefault(dest, []).extend(replies)
 
     def acks_due(self) -> None:
-        """The end of the pass: the acks owed (`acks_later`) leave, each address's merged, as
-        any datagram would."""
+        """The pass ends: the acks owed (`acks_later`) leave, merged, as any datagram would."""
         owed, self._owed = self._owed, {}
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):

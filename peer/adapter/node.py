@@ -321,7 +321,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            AcksLater: self._acks_later,
+            AcksLater: lambda a: self.endpoint.acks_later(a.addr, a.key, a.replies),
         }
 
     def _event_done(self) -> None:
@@ -356,13 +356,6 @@ class PeerNode:
             self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)
-
-    def _acks_later(self, action: AcksLater) -> None:
-        """Carry out an AcksLater: the endpoint sends them as this pass of the loop ends."""
-        addr, replies = action.addr, action.replies
-        if self._settings.verbose:
-            self._debug(f"-> {addr[0]}:{addr[1]} acks of {', '.join(replies)}, as this pass ends")
-        self.endpoint.acks_later(addr, action.key, replies)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
         """Say that `what` was not kept on disk, for `exc`; once only when `then`, what

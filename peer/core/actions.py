@@ -141,9 +141,8 @@ class Rejected(Struct, frozen=True):
 
 
 class AcksLater(Struct, frozen=True):
-    """Ack `replies`, the messages of one datagram of the registry at `addr`, for `key`,
-    once all that woke the peer is taken in: merged with the other acks for it, before
-    what is sent there after them (peer.core.inbox; the adapter's endpoint does it)."""
+    """Ack `replies`, of a datagram of the registry at `addr` sealed by `key`, once all that
+    woke the peer is taken in, before what is sent there after them (net/outgoing.py)."""
 
     addr: Addr
     key: bytes

@@ -1,10 +1,9 @@
 """What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md).
 A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
-The acks owed the registry wait until the peer has taken in all that woke it, as QUIC
-acks one read together (RFC 9000, 13.2.1): an AcksLater, which the adapter's endpoint
-merges with the others for the registry and sends before any request (a `dereg` never
-overtakes them). Acks to peers go at once: their sender waits on them.
+The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
+woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
+(net/outgoing.py). Acks to peers go at once: their sender waits on them.
 """
 
 from __future__ import annotations
@@ -63,8 +62,7 @@ class Inbox:
         return True
 
     def owe(self, msg_id: str) -> None:
-        """Ack `msg_id`, of the datagram being taken in, with the rest (a push of the
-        registry's, acked whatever it says)."""
+        """Ack `msg_id`, of the datagram being taken in, with the rest, whatever it says."""
         self._owed.append(msg_id)
 
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
