@@ -225,6 +225,7 @@ class Endpoint(ReceivingDatagrams):
 
     async def close(self) -> None:
         """Send what waits for the end of this pass, then close every socket and connection."""
+        self.outgoing.acks_due()
         self.outgoing.flush()
         self.outgoing.close()
         if self._udp is not None:
@@ -283,6 +284,14 @@ class Endpoint(ReceivingDatagrams):
             outgoing.datagram(encode(TooBig(self._new_id(), str(reply_to))), dest)
             return
         self._spawn(self._connect_and_send(dest, message))
+
+    def acks_later(self, addr: Addr, key: bytes, replies: Sequence[str]) -> None:
+        """Ack `replies` to `addr`, for `key`, as this pass of the loop ends (net/outgoing.py);
+        on the TCP connection they came from, if there is one, now."""
+        if self._routes and self.connected(addr):
+            self.send(addr, Acks(self._new_id(), (*replies,)), key)
+        else:
+            self.outgoing.acks_later((addr, key), replies)
 
     def connected(self, addr: Addr) -> bool:
         """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`

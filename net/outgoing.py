@@ -6,6 +6,9 @@ than the work already in hand.
 - The first datagram to an address since a drain or batch ended goes at once (an idle
   sender never waits); those after it share datagrams at the end of their pass, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
+- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first:
+  one datagram per address and pass wakes the relay once (its sender waits on none). What
+  is sent there meanwhile follows them: a `dereg` never overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
@@ -82,6 +85,7 @@ class Outgoing:
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
+        self._owed: dict[Dest, list[str]] = {}  # ids acked at the end of this pass: `acks_later`
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
@@ -262,6 +266,9 @@ class Outgoing:
             return self._waits()
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
+        if self._owed and dest in self._owed:  # after the acks owed there
+            self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
+            self._waits()
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
@@ -292,6 +299,22 @@ class Outgoing:
             if self._call_soon is not None:
                 self._call_soon(self.flush)
         return False
+
+    def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
+        """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
+        owed = self._owed
+        if not owed and self._call_soon is not None:
+            self._call_soon(self.acks_due)
+        owed.setdefault(dest, []).extend(replies)
+
+    def acks_due(self) -> None:
+        """The pass ends: the acks owed (`acks_later`) leave, merged, as any datagram would."""
+        owed, self._owed = self._owed, {}
+        for dest, replies in owed.items():
+            for data in self._merged_acks(replies):
+                self.datagram(data, dest)
+        if self.flush_asked:  # what waits leaves with them, at this pass's end
+            self.flush()
 
     def acks(self, dest: Dest, acks: Acks) -> list[bytes]:
         """`acks` for `dest`: merged with those that wait, as `datagram` would (then none to

@@ -333,8 +333,6 @@ class SimNet:
                 self._note_confirmation(host, message)
                 key = self._key_at(src)
                 self._peer_actions(host, host.core.receive(message, src, key, self.now))
-                if host.core is not None:  # each datagram a read of its own
-                    self._peer_actions(host, host.core.read_ended())
 
     def _key_at(self, src: Addr) -> bytes:
         """The key of whoever sends from `src` (each host has one of its own, for life)."""
@@ -447,6 +445,9 @@ class SimNet:
             match action:
                 case pa.Send(addr, Ack(_, reply_to)):
                     self._hold_ack(host.addr, addr, reply_to)
+                case pa.AcksLater(addr, _, replies):
+                    for reply_to in replies:
+                        self._hold_ack(host.addr, addr, reply_to)
                 case pa.Send(addr, message):
                     self._send(host.addr, addr, message)
                 case pa.SendStream(addr, message):

@@ -27,7 +27,7 @@ from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
 from peer.core.actions import (
-    AcksHeld,
+    AcksLater,
     Action,
     Addr,
     AskRegistryKey,
@@ -325,8 +325,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            # the acks held leave once this pass of the loop took in all that woke the peer
-            AcksHeld: lambda a: loop.call_soon(self.core.read_ended, self.carry_out),
+            AcksLater: lambda a: self.endpoint.acks_later(a.addr, a.key, a.replies),
         }
 
     def _event_done(self) -> None:

@@ -140,9 +140,13 @@ class Rejected(Struct, frozen=True):
     line: str
 
 
-class AcksHeld(Struct, frozen=True):
-    """Acks to the registry are held (peer.core.inbox): once all that woke the peer is
-    taken in, call PeerCore.read_ended. Said as the first is held."""
+class AcksLater(Struct, frozen=True):
+    """Ack `replies`, of a datagram of the registry at `addr` sealed by `key`, once all that
+    woke the peer is taken in, before what is sent there after them (net/outgoing.py)."""
+
+    addr: Addr
+    key: bytes
+    replies: list[str]
 
 
 Action = (
@@ -162,7 +166,7 @@ Action = (
     | PinKey
     | KeysListed
     | Rejected
-    | AcksHeld
+    | AcksLater
 )
 
 #: What a core hands each action to, the moment it decides it, in order: a list's `append`,

@@ -267,13 +267,6 @@ class PeerCore:
         self._shared.requests.ended(msg_id, now)
         return self.tick(now)
 
-    def read_ended(self, emit: Emit | None = None) -> list[Action]:
-        """The adapter has taken in all that woke it (after an AcksHeld): the acks held for
-        the registry leave (peer.core.inbox)."""
-        actions: list[Action] = []
-        self._shared.inbox.send_held(actions.append if emit is None else emit)
-        return actions
-
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._life.phase is _LEFT:

@@ -1,10 +1,9 @@
 """What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md).
 A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
-The acks owed the registry are held until the peer has taken in all that woke it, as QUIC
-acks one read together (RFC 9000, 13.2.1): `PeerCore.read_ended` sends them, and so does
-any request to the registry first, so that a `dereg` never overtakes them. Acks to peers
-are not held: their sender waits on them.
+The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
+woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
+(net/outgoing.py). Acks to peers go at once: their sender waits on them.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from peer.core.actions import AcksHeld, Action, Addr, Emit, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Addr, Emit, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks
@@ -24,8 +23,7 @@ SEEN_IDS = 50_000
 
 class Inbox:
     """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; for
-    the datagram being taken in, the acks it is owed and the pairs it showed first; and
-    the acks held for the registry, per (address, key), oldest first."""
+    the datagram being taken in, the acks it is owed and the pairs it showed first."""
 
     def __init__(
         self,
@@ -37,7 +35,6 @@ class Inbox:
         """`shown`: the pairs shown in earlier runs, oldest first."""
         self._life = life
         self._new_id = new_id
-        self._held: dict[tuple[Addr, bytes], list[str]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
@@ -64,6 +61,10 @@ class Inbox:
             self._new.append(key)
         return True
 
+    def owe(self, msg_id: str) -> None:
+        """Ack `msg_id`, of the datagram being taken in, with the rest, whatever it says."""
+        self._owed.append(msg_id)
+
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
@@ -81,8 +82,8 @@ class Inbox:
     ) -> None:
         """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
         messages decided. Emitted: one Shown first (a killed peer never shows a message
-        twice), then `later` and the acks, a peer's lines after its acks. The registry's
-        acks are held (`send_held`), an AcksHeld said as the first is."""
+        twice), then `later` and the acks, a peer's lines after its acks, the registry's
+        as an AcksLater."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []
@@ -91,9 +92,7 @@ class Inbox:
             for action in later:
                 emit(action)
             if owed:
-                if not self._held:
-                    emit(AcksHeld())
-                self._held.setdefault((addr, key), []).extend(owed)
+                emit(AcksLater(addr, key, owed))
             return
         for action in later:
             if type(action) is not Print:
@@ -104,18 +103,3 @@ class Inbox:
         for action in later:
             if type(action) is Print:
                 emit(action)
-
-    @property
-    def acks_held(self) -> bool:
-        """Whether acks to the registry are held (`send_held` sends them)."""
-        return bool(self._held)
-
-    def send_held(self, emit: Emit) -> None:
-        """Send every ack held for the registry now: one Ack or Acks per address."""
-        if not self._held:
-            return
-        held, self._held = self._held, {}
-        new_id = self._new_id
-        for (addr, key), ids in held.items():
-            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
-            emit(Send(addr, ack, key))

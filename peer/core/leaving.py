@@ -111,7 +111,6 @@ class Leaving:
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
             emit(Print(line, "system"))
         if registered:
-            shared.inbox.send_held(emit)  # what came before it is acked first
             dereg = shared.deregister_message(farewell)
             emit(Send(shared.requests.server, dereg, shared.trust.registry))
         return actions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from peer.core.actions import Addr, Emit, Print, Send
+from peer.core.actions import Addr, Emit, Print
 from peer.core.parts import Parts
 from wire.messages import (
     Ack,
@@ -189,7 +189,7 @@ class Received:
 
     def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared
-        emit(Send(addr, Ack(shared.new_id(), update.id), shared.trust.registry))
+        self._parts.inbox.owe(update.id)
         if shared.life.registered:
             self._parts.table_news.update(update, now, emit)
         else:
@@ -197,13 +197,12 @@ class Received:
             shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
-        emit(Send(addr, Ack(self._shared.new_id(), saved.id), self._shared.trust.registry))
+        self._parts.inbox.owe(saved.id)
         self._parts.answers.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
-        shared = self._shared
-        emit(Send(addr, Ack(shared.new_id(), restarted.id), shared.trust.registry))
+        self._parts.inbox.owe(restarted.id)
         self._parts.link.registry_restarted(now, emit)
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:

@@ -48,11 +48,8 @@ class RegistryLink:
     # -- sending ------------------------------------------------------------------------
 
     def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None:
-        """Send `message` to the registry (`Requests.send`), after the acks held for it, and
-        after the kept messages waiting (the first of them goes as a probe)."""
-        inbox = self._shared.inbox
-        if inbox.acks_held:
-            inbox.send_held(emit)
+        """Send `message` to the registry (`Requests.send`), after the kept messages
+        waiting (the first of them goes as a probe)."""
         kept = self.next_kept() if self._shared.settling.held else None
         self._requests.send(message, now, emit, quiet, kept=kept)
 

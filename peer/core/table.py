@@ -272,6 +272,9 @@ RULES: Final[dict[type, Rule]] = {
     **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
     **dict.fromkeys((Ack, Acks, Refused), Rule.OWED),
 }
+#: Read once: an Enum member read from its class goes through the metaclass (CPython 3.11),
+#: a cost on every message believed.
+_SENDER: Final = Rule.SENDER
 #: The answers to one chat of ours (an Acks answers several): its ack, or a peer of another
 #: version's refusal. A peer's ack always fits a datagram, so no peer answers TooBig.
 _ANSWERS_ONE: Final = (Ack, Refused)
@@ -340,7 +343,7 @@ class Trust:
             one = self._owed_acks(message, key)
         if one is None:
             self._drop(rule.value if rule is not None else NEVER_SENT, message, addr, emit)
-        elif rule is Rule.SENDER and type(one) is not Chat:  # (a file datagram)
+        elif rule is _SENDER and type(one) is not Chat:  # (a file datagram)
             emit(FileDatagram(one, key))
             return None
         return one

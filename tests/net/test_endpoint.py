@@ -9,6 +9,7 @@ import select
 import socket
 import time
 from collections.abc import Callable, Sequence
+from unittest.mock import ANY
 
 import pytest
 from clear_channel import PUBLIC, clear_endpoint, session_of, with_keys
@@ -27,6 +28,7 @@ from wire.messages import (
     Ack,
     Acks,
     Chat,
+    Deregister,
     Entry,
     Message,
     Notice,
@@ -291,6 +293,30 @@ def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest(
         replies = [r for m in got[3:] if isinstance(m, Acks) for r in m.replies]
         assert replies == acked[1:]
         assert 2 <= len(got) - 3 <= 12  # 99 long ids need several Acks, far fewer than 99
+        await sender.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_a_peers_acks_to_the_registry_leave_as_the_pass_ends_before_a_dereg_sent_after() -> None:
+    """The acks owed the registry for what one drain took in leave once the pass is over,
+    in one datagram, even with nothing sent before them; a `dereg` sent meanwhile follows
+    them in it (the registry then takes every line it delivered as acked)."""
+
+    async def main() -> None:
+        sock, dest, sender = await sink_and_sender()
+        sender.acks_later(dest, PUBLIC, ["r-1"])
+        sender.acks_later(dest, PUBLIC, ["r-2"])
+        assert sender.outgoing.drain_ends() == []  # not at the drain's end: at the pass's
+        sender.send(dest, Deregister("d-1", "alice", "tok", False, ""), PUBLIC)
+        assert seen_by(sock) == []
+        data = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(sock, 65536), 5)
+        assert messages_of(data) == [
+            Acks(ANY, ("r-1", "r-2")),
+            Deregister("d-1", "alice", "tok", False, ""),
+        ]
+        assert seen_by(sock) == []
         await sender.close()
         sock.close()
 

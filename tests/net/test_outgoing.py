@@ -89,6 +89,36 @@ def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_
     assert out.datagram(notice(2), A) is LATER
 
 
+def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overtakes_them() -> None:
+    """Acks owed a relay wait for the end of the pass, even the first, not the end of the
+    drain, merged into one datagram per address; a request (a `dereg`) sent there after
+    them leaves after them; an ack to another address goes as it would."""
+    out = outgoing()
+    begin_drain(out)
+    out.acks_later(A, ["r-1"])
+    out.acks_later(A, ["r-2", "r-3"])
+    out.acks_later(B, ["s-1"])
+    assert out.drain_ends() == []
+    assert out.datagram(notice(0), A) is LATER  # after the acks owed A
+    assert ack(out, C, "t-1") is NOW
+    out.acks_later(A, ["r-4"])
+    sent: list[tuple[bytes, Addr]] = []
+    out.on_sent = lambda data, addr: sent.append((data, addr))
+    out.acks_due()  # the end of the pass
+    assert len(sent) == 2  # one datagram per address
+    to = {
+        dest: [m for data, addr in sent if addr == dest[0] for m in messages_of(data)]
+        for dest in (A, B)
+    }
+    assert to[A] == [
+        Acks("o-1", ("r-1", "r-2", "r-3")),
+        *messages_of(notice(0)),
+        Ack("o-3", "r-4"),
+    ]
+    assert to[B] == [Ack("o-2", "s-1")]
+    assert out.flush() == [] and not out.flush_asked
+
+
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
     out = outgoing()
     assert ack(out, A, "x-1") is NOW  # alone, at once

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from peer.core import actions as pa
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
-from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
+from wire.messages import Ack, ChannelMessage, Chat, Message
 
 LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]
 ARRIVALS: list[tuple[Message, tuple[str, int]]] = [
@@ -32,16 +32,15 @@ def test_a_datagram_of_channel_messages_shows_each_new_one_once_and_acks_every_c
     within it, or one shown before, is not new), their lines follow, every copy is acked."""
     core, _ = registered()
     core.receive(ChannelMessage("b-0", "bob", "before"), SERVER, REGISTRY_KEY, T0)
-    core.read_ended()
     messages: list[Message] = [ChannelMessage(f"b-{i}", "BOB", f"line {i}") for i in (0, 1, 1, 2)]
     actions = core.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     records = [a for a in actions if isinstance(a, pa.Shown)]
     assert records == [pa.Shown((("bob", "b-1"), ("bob", "b-2")))]
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
     assert lines == ["[Channel_Message BOB: line 1]", "[Channel_Message BOB: line 2]"]
-    [send] = core.read_ended()
-    assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
-    assert send.message.replies == ("b-0", "b-1", "b-1", "b-2")
+    assert [a for a in actions if isinstance(a, pa.AcksLater)] == [
+        pa.AcksLater(SERVER, REGISTRY_KEY, ["b-0", "b-1", "b-1", "b-2"])
+    ]
 
 
 @given(st.lists(st.one_of(st.sampled_from(LINES), st.integers(0, len(ARRIVALS) - 1)), max_size=8))
@@ -68,25 +67,25 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     """The messages of the datagram recorded in one Shown, then shown in order, as if each
-    came alone; then one Acks answers them all (held, as every ack to the registry: it leaves when
-    the adapter, told AcksHeld, calls read_ended), and what follows an event (the prompt,
-    the outbox kept) is done once, after them."""
+    came alone; then one AcksLater acks them all (as every ack to the registry: the adapter
+    sends it as its pass ends), and what follows an event (the prompt, the outbox kept) is
+    done once, after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
     actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
-    others = pa.Send | pa.AcksHeld | pa.Shown
+    others = pa.Send | pa.AcksLater | pa.Shown
     unsent = [a for a in actions if not isinstance(a, others)]
     assert unsent == [a for a in alone if not isinstance(a, others)]
-    assert [a for a in actions if isinstance(a, pa.AcksHeld)] == [pa.AcksHeld()]
+    ids = [f"b-{i}" for i in range(3)]
+    assert [a for a in actions if isinstance(a, pa.AcksLater)] == [
+        pa.AcksLater(SERVER, REGISTRY_KEY, ids)
+    ]
     [record] = [n for n, a in enumerate(actions) if isinstance(a, pa.Shown)]
     assert actions[record] == pa.Shown(tuple(("bob", f"b-{i}") for i in range(3)))
     assert record < min(n for n, a in enumerate(actions) if isinstance(a, pa.Print))
     assert not [a for a in actions if isinstance(a, pa.Send)]
     assert together.tick(T0) == []
-    [send] = together.read_ended()
-    assert isinstance(send, pa.Send) and isinstance(send.message, Acks)
-    assert send == pa.Send(SERVER, Acks(send.message.id, ("b-0", "b-1", "b-2")), REGISTRY_KEY)
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
     assert lines == [f"[Channel_Message bob: line {i}]" for i in range(3)]
