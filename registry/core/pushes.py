@@ -135,56 +135,38 @@ class Pushes:
         member = self._members.get(addr)
         if member is None:
             return "", []
-        whole = self._in_order(member, msg_ids, now)
-        if whole is not None:
-            return member.owner, whole
-        answered: list[Flight] = []
-        done = -1  # the first send of the last unit answered in full
-        ids = set(msg_ids)
+        units, replies = member.units, tuple(msg_ids)  # (a tuple's is itself)
+        n = at = 0  # the usual: acks of its oldest datagrams, whole and in order (no set)
+        for unit in units:
+            whole = tuple(unit.flights)
+            if replies[at : at + len(whole)] != whole:
+                break
+            n, at = n + 1, at + len(whole)
+        answered = [flight for unit in units[:n] for flight in unit.flights.values()]
+        for unit in units[:n]:
+            self._release(unit)
+        done = units[n - 1].first if n else -1  # the first send of the last unit answered in full
+        ids = set(replies[at:])  # the rest, if any
         left = len(ids)
         kept: list[Unit] = []
-        for unit in member.units:
-            flights = unit.flights
-            if not left or ids.isdisjoint(flights):
+        for unit in units[n:]:
+            if not left or ids.isdisjoint(unit.flights):
                 kept.append(unit)
                 continue
-            if flights.keys() <= ids:  # a datagram answered whole
-                answered += flights.values()
-                left -= len(flights)
-                self._release(unit)
-            else:
-                unit = self._own(member, unit)
-                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
-                for msg_id in mine:
-                    answered.append(unit.flights.pop(msg_id))
-                    self._ended(msg_id)
-                left -= len(mine)
-                if unit.flights:
-                    kept.append(unit)
-                    continue
+            unit = self._own(member, unit)
+            mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+            for msg_id in mine:
+                answered.append(unit.flights.pop(msg_id))
+                self._ended(msg_id)
+            left -= len(mine)
+            if unit.flights:
+                kept.append(unit)
+                continue
             done = unit.first
         member.units = kept
         if done >= 0:
             self._answered(member, done, now)
         return member.owner, answered
-
-    def _in_order(self, member: Member, msg_ids: Sequence[str], now: float) -> list[Flight] | None:
-        """`answer` for the usual acks, which name `member`'s oldest datagrams whole and in
-        order (no set of the ids made): the flights answered, or None for other acks."""
-        units, replies = member.units, tuple(msg_ids)  # (a tuple's is itself)
-        n = at = 0
-        for unit in units:
-            ids = tuple(unit.flights)
-            if replies[at : at + len(ids)] != ids:
-                break
-            n, at = n + 1, at + len(ids)
-        if not n or at != len(msg_ids):
-            return None
-        member.units = units[n:]
-        for unit in units[:n]:
-            self._release(unit)
-        self._answered(member, units[n - 1].first, now)
-        return [flight for unit in units[:n] for flight in unit.flights.values()]
 
     def due(self, now: float) -> tuple[Sends, list[Push]]:
         """At `now`: (what to send: datagrams sent again, a member's oldest once per
