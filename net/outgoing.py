@@ -182,14 +182,19 @@ class Outgoing:
 
     def _sent(self, datagrams: Iterable[Datagram]) -> list[Datagram]:
         """Seal and send each of `datagrams` as it comes, in order: those sent."""
-        seal, now, on_sent = self.channel.seal, self._clock(), self.on_sent
-        sent: list[Datagram] = []
-        for datagram in datagrams:
-            data, (addr, key) = datagram
-            self.send_sealed(seal(data, addr, key, now))
+        seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
+        sent = list(datagrams)
+        for data, (addr, key) in sent:
+            for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
+                if sock is None or self._unsent:
+                    self._later(packet, to)
+                    continue
+                try:
+                    sock.sendto(packet, to)
+                except OSError as exc:
+                    self._refused(packet, to, exc)
             if on_sent is not None:
                 on_sent(data, addr)
-            sent.append(datagram)
         return sent
 
     # -- what ends a batch ---------------------------------------------------------------
@@ -361,7 +366,7 @@ class Outgoing:
     def _relayed(self, relay: _Relay) -> list[Datagram]:
         """Send what `relay` holds, packed for each member (a member's back to back)."""
         packets, relay.datas = pack_datagrams(relay.datas), []
-        return self._sent((packet, dest) for dest in relay.dests for packet in packets)
+        return self._sent([(packet, dest) for dest in relay.dests for packet in packets])
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""

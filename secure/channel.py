@@ -230,10 +230,10 @@ class SecureChannel:
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
-            not peer.rehandshaken
+            self._rehandshakes_on_silence  # (a registry's does not: one test)
+            and not peer.rehandshaken
             and now - since >= REHANDSHAKE_AFTER  # (first the test with no call)
             and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
-            and self._rehandshakes_on_silence
         ):
             peer.rehandshaken = True
             self._initiate(peer, now, out)

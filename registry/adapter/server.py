@@ -195,7 +195,7 @@ class RegistryServer:
         self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        now = self._now(self.endpoint.read_at)  # its drain's
+        now = self.endpoint.read_at  # its drain's
         requests = count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
@@ -213,7 +213,7 @@ class RegistryServer:
     def _take_held(self, behind: float = 0.0) -> None:
         """Hand the core the datagrams read and held (in `_received_batch`), in order."""
         held, self._held = self._held, []
-        now = self._now(self.endpoint.read_at)
+        now = self.endpoint.read_at
         self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
         self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 

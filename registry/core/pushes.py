@@ -7,10 +7,9 @@ unanswered when a later one is answered in full was lost, and goes again at once
 `attempts` copies, its pushes are given up.
 
 A channel message is one Flight shared by its members, entered in their records at the
-next call (the fast path, bounded by FAST_LIVE messages), in Units shared by their records
+next call (the fast path, bounded by FAST_LIVE messages), in Units shared by them
 (push_records.py). A message too big for a datagram goes alone over TCP, and nothing
-follows it until it ends. One address is one peer: its record's owner is its newest
-push's name key.
+follows it until it ends. One address is one peer, its owner its newest push's name key.
 """
 
 from __future__ import annotations
@@ -126,39 +125,45 @@ class Pushes:
         return addrs
 
     def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
-        """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
-        pushes, or several): its member's owner, and the flights answered, in the order
-        pushed. Once a datagram in flight is answered, what waits is ready to go: at
-        `next_wake`, `due` sends it. Ids of nothing in flight to `addr` are ignored."""
+        """Acks for each of `msg_ids` came from `addr` (an Acks answers datagrams of pushes):
+        its member's owner, and the flights answered, in the order pushed; what waits may
+        then go (`due` sends it, at `next_wake`). Ids of nothing in flight there are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)
         if member is None:
             return "", []
-        answered: list[Flight] = []
-        done = -1  # the first send of the last unit answered in full
-        ids = set(msg_ids)
+        # the usual: acks of its oldest datagrams, whole and in order (no set; a tuple's is itself)
+        units, replies, n, at = member.units, tuple(msg_ids), 0, 0
+        for unit in units:
+            whole = tuple(unit.flights)
+            if replies[at : at + len(whole)] != whole:
+                break
+            n, at = n + 1, at + len(whole)
+        answered = [flight for unit in units[:n] for flight in unit.flights.values()]
+        for unit in units[:n]:
+            self._release(unit)
+        done = units[n - 1].first if n else -1  # the first send of the last unit answered in full
+        if n and at == len(replies):  # (all of them)
+            member.units = units[n:]
+            self._answered(member, done, now)
+            return member.owner, answered
+        ids = set(replies[at:])  # the rest
         left = len(ids)
         kept: list[Unit] = []
-        for unit in member.units:
-            flights = unit.flights
-            if not left or ids.isdisjoint(flights):
+        for unit in units[n:]:
+            if not left or ids.isdisjoint(unit.flights):
                 kept.append(unit)
                 continue
-            if flights.keys() <= ids:  # the usual: a datagram answered whole, in one step
-                answered += flights.values()
-                left -= len(flights)
-                self._release(unit)
-            else:
-                unit = self._own(member, unit)
-                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
-                for msg_id in mine:
-                    answered.append(unit.flights.pop(msg_id))
-                    self._ended(msg_id)
-                left -= len(mine)
-                if unit.flights:
-                    kept.append(unit)
-                    continue
+            unit = self._own(member, unit)
+            mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+            for msg_id in mine:
+                answered.append(unit.flights.pop(msg_id))
+                self._ended(msg_id)
+            left -= len(mine)
+            if unit.flights:
+                kept.append(unit)
+                continue
             done = unit.first
         member.units = kept
         if done >= 0:
