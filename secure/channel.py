@@ -37,8 +37,7 @@ from wire.round_trip import RTO_MAX
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
 
-#: The first byte of each kind of datagram. A clear JSON message (a previous version of
-#: ChatApp) begins with "{" or "[" instead.
+#: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
 INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
 #: Bound into every handshake: a program of another protocol or version cannot complete one.
 PROLOGUE = b"ChatApp secure channel 1"
@@ -57,10 +56,10 @@ HANDSHAKE_RETRY = 0.8 * SOONEST_RETRY
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
 #: Seconds of silence from a key we sent to after which the next datagram to it also makes
-#: a new handshake, once per silence (a side that answered it is only slow): below
-#: SOONEST_RETRY, so that a message's first retry finds a restarted side. A send after
-#: UNANSWERED_STALE of silence begins a new wait: a paused conversation did not fail. Twice
-#: RTO_MAX: every copy of a sender that backed off, however late, is still in the silence.
+#: a new handshake, once per silence: below SOONEST_RETRY, so that a message's first retry
+#: finds a restarted side. A send within it of hearing from the key answers (an ack): it
+#: begins no silence. A send after UNANSWERED_STALE of silence begins a new one (a paused
+#: conversation did not fail): twice RTO_MAX, so all copies of a backed-off sender are in it.
 REHANDSHAKE_AFTER: Final = 0.9 * SOONEST_RETRY
 UNANSWERED_STALE: Final = 2 * RTO_MAX
 #: Both waits above are at least twice the longest a handshake of the other side took
@@ -209,8 +208,9 @@ class SecureChannel:
             self._peers.move_to_end(pair)  # the most recently used
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
-            since = peer.unanswered_since = now
-            peer.rehandshaken = False
+            since = now
+            if now - peer.heard_at >= REHANDSHAKE_AFTER:  # (else an answer: it starts none)
+                peer.unanswered_since, peer.rehandshaken = now, False
         # the newest confirmed session, if fit to send on (an older one is older still)
         session = peer.current
         if (

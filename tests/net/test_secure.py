@@ -234,11 +234,14 @@ def test_of_initiations_answered_together_the_newest_makes_the_session() -> None
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"back"]
 
 
-def test_a_conversation_that_paused_makes_no_new_handshake() -> None:
+@pytest.mark.parametrize("pause", [RTO_MAX + 2.0, 60.0])
+def test_a_conversation_that_paused_makes_no_new_handshake(pause: float) -> None:
+    # bob's ack is never answered: sent as he heard alice, it began no silence (a peer's
+    # keepalive, a few seconds after it acked a push of the registry's)
     pair = Pair()
     pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
-    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)  # bob's ack is never answered
-    later = pair.send("bob", b"a new line", 60.0)
+    pair.deliver(pair.send("bob", b"ack", 0.1), 0.1)
+    later = pair.send("bob", b"a new line", pause)
     assert [p[0] for p, _ in later] == [DATA]
 
 
