@@ -40,22 +40,17 @@ class Event(Enum):
 
 S, E = Phase, Event
 
+_STARTING = {
+    E.WELCOME: S.REGISTERED,
+    E.REGISTER_RESENT: S.STARTING_LATE,
+    E.START_FAILED: S.START_FAILED,
+    E.REPLACED: S.REPLACED,
+    E.LEAVE_NOW: S.LEFT,
+}
 #: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
 TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
-    S.STARTING: {
-        E.WELCOME: S.REGISTERED,
-        E.REGISTER_RESENT: S.STARTING_LATE,
-        E.START_FAILED: S.START_FAILED,
-        E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
-    },
-    S.STARTING_LATE: {
-        E.WELCOME: S.REGISTERED,
-        E.REGISTER_RESENT: S.STARTING_LATE,
-        E.START_FAILED: S.START_FAILED,
-        E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
-    },
+    S.STARTING: _STARTING,
+    S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
     S.START_FAILED: {
         E.LEAVE_NOW: S.LEFT,
     },
