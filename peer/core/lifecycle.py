@@ -45,15 +45,12 @@ _STARTING = {
     E.REGISTER_RESENT: S.STARTING_LATE,
     E.START_FAILED: S.START_FAILED,
     E.REPLACED: S.REPLACED,
-    E.LEAVE_NOW: S.LEFT,
 }
 #: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
 TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
     S.STARTING: _STARTING,
     S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
-    S.START_FAILED: {
-        E.LEAVE_NOW: S.LEFT,
-    },
+    S.START_FAILED: {},
     S.REGISTERED: {
         E.WELCOME: S.REGISTERED,  # a quiet re-registration, after the registry gave up on us
         E.DEREGISTERED: S.OFFLINE,
@@ -61,14 +58,12 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         E.RELEASED: S.OFFLINE,
         E.QUIT: S.QUITTING,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.OFFLINE: {
         E.WELCOME: S.REGISTERED,
         # a typed `dereg` answered after the name was released meanwhile
         E.DEREGISTERED: S.OFFLINE,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.QUITTING: {
         E.WELCOME: S.QUITTING,
@@ -78,14 +73,12 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         E.QUIT: S.QUITTING,  # a second quit: its farewell, if it has one, replaces the first
         E.DELIVERED: S.LEAVING,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.QUITTING_OFFLINE: {
         E.WELCOME: S.QUITTING,
         E.DEREGISTERED: S.QUITTING_OFFLINE,
         E.DELIVERED: S.GONE,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.LEAVING: {
         # a registration sent before the quit, answered after its Deregister went
@@ -98,7 +91,6 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         E.REFUSED: S.GONE,
         E.RELEASED: S.GONE,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.GONE: {
         # answers still coming in the datagram that said Bye: the exit is on its way
@@ -106,19 +98,18 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         E.DEREGISTERED: S.GONE,
         E.DELIVERED: S.GONE,  # a quit again (see LEAVING) that lost its registration
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.REPLACED: {
         # answers still coming in the datagram that was refused: this start sends nothing
         # more, whatever they say
         E.WELCOME: S.REPLACED,
         E.DEREGISTERED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
-    S.LEFT: {
-        E.LEAVE_NOW: S.LEFT,
-    },
+    S.LEFT: {},
 }
+#: LEAVE_NOW ends every phase.
+for _moves in TRANSITIONS.values():
+    _moves[E.LEAVE_NOW] = S.LEFT
 
 _NOT_STARTED = frozenset({S.STARTING, S.STARTING_LATE, S.START_FAILED})
 _REGISTERED = frozenset({S.REGISTERED, S.QUITTING, S.LEAVING})
