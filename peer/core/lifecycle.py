@@ -40,6 +40,8 @@ class Event(Enum):
 
 S, E = Phase, Event
 
+#: The registration is over: a `dereg` (or the quit's) answered, refused, or released.
+_OFF = (E.DEREGISTERED, E.REFUSED, E.RELEASED)
 _STARTING = {
     E.WELCOME: S.REGISTERED,
     E.REGISTER_RESENT: S.STARTING_LATE,
@@ -53,9 +55,7 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
     S.START_FAILED: {},
     S.REGISTERED: {
         E.WELCOME: S.REGISTERED,  # a quiet re-registration, after the registry gave up on us
-        E.DEREGISTERED: S.OFFLINE,
-        E.REFUSED: S.OFFLINE,
-        E.RELEASED: S.OFFLINE,
+        **dict.fromkeys(_OFF, S.OFFLINE),
         E.QUIT: S.QUITTING,
         E.REPLACED: S.REPLACED,
     },
@@ -67,9 +67,7 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
     },
     S.QUITTING: {
         E.WELCOME: S.QUITTING,
-        E.DEREGISTERED: S.QUITTING_OFFLINE,
-        E.REFUSED: S.QUITTING_OFFLINE,
-        E.RELEASED: S.QUITTING_OFFLINE,
+        **dict.fromkeys(_OFF, S.QUITTING_OFFLINE),
         E.QUIT: S.QUITTING,  # a second quit: its farewell, if it has one, replaces the first
         E.DELIVERED: S.LEAVING,
         E.REPLACED: S.REPLACED,
@@ -87,9 +85,7 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         # input waited for it: quit again, as typed
         E.QUIT: S.LEAVING,
         E.DELIVERED: S.LEAVING,
-        E.DEREGISTERED: S.GONE,
-        E.REFUSED: S.GONE,
-        E.RELEASED: S.GONE,
+        **dict.fromkeys(_OFF, S.GONE),
         E.REPLACED: S.REPLACED,
     },
     S.GONE: {
