@@ -143,10 +143,6 @@ class Lifecycle:
         self._set(phase)
         return phase
 
-    def can(self, event: Event) -> bool:
-        """Whether `event` is defined for the phase."""
-        return event in TRANSITIONS[self.phase]
-
     def _set(self, phase: Phase) -> None:
         self.phase = phase
         #: Whether the first registration was answered with a Welcome.
