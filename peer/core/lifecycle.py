@@ -40,57 +40,43 @@ class Event(Enum):
 
 S, E = Phase, Event
 
+#: The registration is over: a `dereg` (or the quit's) answered, refused, or released.
+_OFF = (E.DEREGISTERED, E.REFUSED, E.RELEASED)
+_STARTING = {
+    E.WELCOME: S.REGISTERED,
+    E.REGISTER_RESENT: S.STARTING_LATE,
+    E.START_FAILED: S.START_FAILED,
+    E.REPLACED: S.REPLACED,
+}
 #: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
 TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
-    S.STARTING: {
-        E.WELCOME: S.REGISTERED,
-        E.REGISTER_RESENT: S.STARTING_LATE,
-        E.START_FAILED: S.START_FAILED,
-        E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
-    },
-    S.STARTING_LATE: {
-        E.WELCOME: S.REGISTERED,
-        E.REGISTER_RESENT: S.STARTING_LATE,
-        E.START_FAILED: S.START_FAILED,
-        E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
-    },
-    S.START_FAILED: {
-        E.LEAVE_NOW: S.LEFT,
-    },
+    S.STARTING: _STARTING,
+    S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
+    S.START_FAILED: {},
     S.REGISTERED: {
         E.WELCOME: S.REGISTERED,  # a quiet re-registration, after the registry gave up on us
-        E.DEREGISTERED: S.OFFLINE,
-        E.REFUSED: S.OFFLINE,
-        E.RELEASED: S.OFFLINE,
+        **dict.fromkeys(_OFF, S.OFFLINE),
         E.QUIT: S.QUITTING,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.OFFLINE: {
         E.WELCOME: S.REGISTERED,
         # a typed `dereg` answered after the name was released meanwhile
         E.DEREGISTERED: S.OFFLINE,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.QUITTING: {
         E.WELCOME: S.QUITTING,
-        E.DEREGISTERED: S.QUITTING_OFFLINE,
-        E.REFUSED: S.QUITTING_OFFLINE,
-        E.RELEASED: S.QUITTING_OFFLINE,
+        **dict.fromkeys(_OFF, S.QUITTING_OFFLINE),
         E.QUIT: S.QUITTING,  # a second quit: its farewell, if it has one, replaces the first
         E.DELIVERED: S.LEAVING,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.QUITTING_OFFLINE: {
         E.WELCOME: S.QUITTING,
         E.DEREGISTERED: S.QUITTING_OFFLINE,
         E.DELIVERED: S.GONE,
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.LEAVING: {
         # a registration sent before the quit, answered after its Deregister went
@@ -99,11 +85,8 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         # input waited for it: quit again, as typed
         E.QUIT: S.LEAVING,
         E.DELIVERED: S.LEAVING,
-        E.DEREGISTERED: S.GONE,
-        E.REFUSED: S.GONE,
-        E.RELEASED: S.GONE,
+        **dict.fromkeys(_OFF, S.GONE),
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.GONE: {
         # answers still coming in the datagram that said Bye: the exit is on its way
@@ -111,19 +94,18 @@ TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
         E.DEREGISTERED: S.GONE,
         E.DELIVERED: S.GONE,  # a quit again (see LEAVING) that lost its registration
         E.REPLACED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
     S.REPLACED: {
         # answers still coming in the datagram that was refused: this start sends nothing
         # more, whatever they say
         E.WELCOME: S.REPLACED,
         E.DEREGISTERED: S.REPLACED,
-        E.LEAVE_NOW: S.LEFT,
     },
-    S.LEFT: {
-        E.LEAVE_NOW: S.LEFT,
-    },
+    S.LEFT: {},
 }
+#: LEAVE_NOW ends every phase.
+for _moves in TRANSITIONS.values():
+    _moves[E.LEAVE_NOW] = S.LEFT
 
 _NOT_STARTED = frozenset({S.STARTING, S.STARTING_LATE, S.START_FAILED})
 _REGISTERED = frozenset({S.REGISTERED, S.QUITTING, S.LEAVING})
@@ -160,10 +142,6 @@ class Lifecycle:
             self.farewell = None
         self._set(phase)
         return phase
-
-    def can(self, event: Event) -> bool:
-        """Whether `event` is defined for the phase."""
-        return event in TRANSITIONS[self.phase]
 
     def _set(self, phase: Phase) -> None:
         self.phase = phase

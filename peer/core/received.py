@@ -77,13 +77,7 @@ class Received:
         parts, answer = self._parts, self.answer
         return {
             Chat: parts.direct.incoming,
-            Ack: answer,
-            Refused: answer,
-            Welcome: answer,
-            Alive: answer,
-            TooBig: answer,
-            RoomList: answer,
-            MoreMail: answer,
+            **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
             Busy: lambda m, addr, now, emit: parts.link.busy(m, now, emit),
             Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, False),
             TableSnapshot: self._snapshot,

@@ -88,7 +88,7 @@ class PasswordLimits(TypedDict, total=False):
     """A PasswordBudget's limits: `burst` checks per IP address, then one each `every`
     seconds; `rate` a second in all, `global_burst` at once, of which the `reserved` part
     is kept from addresses that sent a wrong password lately; after a wrong password, its
-    address waits `wrong_first` seconds, doubled for each wrong one after it up to
+    address waits WRONG_WAIT_FIRST seconds, doubled for each wrong one after it up to
     `wrong_most`. Each defaults to the constant above it."""
 
     burst: float
@@ -96,7 +96,6 @@ class PasswordLimits(TypedDict, total=False):
     rate: float
     global_burst: float
     reserved: float
-    wrong_first: float
     wrong_most: float
 
 
@@ -119,14 +118,13 @@ class PasswordBudget:
 
     def __init__(self, **limits: Unpack[PasswordLimits]) -> None:
         """Each of PasswordLimits given replaces its default (tests set a few: keywords,
-        rather than seven parameters every caller lines up)."""
+        rather than six parameters every caller lines up)."""
         every = limits.get("every", PASSWORD_EVERY)
         self._per_ip = FloodGate(rate=1.0 / every, burst=limits.get("burst", PASSWORD_BURST))
         global_burst = limits.get("global_burst", PASSWORD_GLOBAL_BURST)
         self._rule = BucketRule(limits.get("rate", PASSWORD_RATE), global_burst)
         self._all = FULL  # the due time of the checks in all (wire.token_bucket)
         self._reserved = limits.get("reserved", PASSWORD_RESERVED) * global_burst
-        self._wrong_first = limits.get("wrong_first", WRONG_WAIT_FIRST)
         self._wrong_most = limits.get("wrong_most", WRONG_WAIT_MOST)
         # addresses that sent a wrong password lately, the least recently first
         self._wrong: OrderedDict[str, _Wrong] = OrderedDict()
@@ -170,7 +168,7 @@ class PasswordBudget:
         it on machine after machine, is not a guesser)."""
         wrong = self._wrong.pop(ip, _Wrong(0, now))
         count = 1 if now - wrong.until > WRONG_FORGOTTEN else wrong.times + 1
-        wait = min(self._wrong_first * 2 ** min(count - 1, 62), self._wrong_most)
+        wait = min(WRONG_WAIT_FIRST * 2 ** min(count - 1, 62), self._wrong_most)
         self._wrong[ip] = _Wrong(count, now + wait)
         while len(self._wrong) > MAX_TRACKED:
             self._wrong.popitem(last=False)

@@ -125,7 +125,7 @@ def test_an_undefined_event_raises_and_changes_nothing(
 ) -> None:
     life = _at(*events)
     before = (life.phase, life.farewell)
-    assert not life.can(event)
+    assert event not in TRANSITIONS[life.phase]
     with pytest.raises(LifecycleError):
         life.fire(event)
     assert (life.phase, life.farewell) == before
@@ -190,7 +190,7 @@ def test_every_event_from_every_reachable_phase_agrees_with_the_rule_of_each_fla
         life, flags = todo.pop()
         for event in Event:
             for farewell in ("", "bye"):
-                if not life.can(event) or not _fired_by_the_core(flags, event):
+                if event not in TRANSITIONS[life.phase] or not _fired_by_the_core(flags, event):
                     continue
                 after = Lifecycle(life.phase)
                 after.farewell = life.farewell
@@ -218,7 +218,7 @@ class FlagsModel(RuleBasedStateMachine):
         if not _fired_by_the_core(self.flags, event):
             return
         before = (self.life.phase, self.life.farewell)
-        if not self.life.can(event):
+        if event not in TRANSITIONS[self.life.phase]:
             with pytest.raises(LifecycleError):
                 self.life.fire(event, farewell)
             assert (self.life.phase, self.life.farewell) == before

@@ -124,7 +124,7 @@ def test_guesses_from_ten_addresses_never_keep_the_owner_from_a_new_machine(
 
 
 def test_the_wait_after_a_wrong_password_doubles_for_its_address_only() -> None:
-    budget = PasswordBudget(wrong_first=1.0, wrong_most=8.0)
+    budget = PasswordBudget(wrong_most=8.0)  # from WRONG_WAIT_FIRST, a second
     waits = []
     now = T0
     for _ in range(6):

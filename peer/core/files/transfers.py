@@ -227,14 +227,13 @@ class FileTransfers:
             return "no such offer is open there (it was cancelled, or lapsed)"
         if not 0 <= offset <= transfer.size:
             return f"an offset outside the file ({offset})"
+        transfer.verified = offset
         if transfer.phase is Phase.OFFERED:
             transfer.phase = Phase.MOVING
             self._lapse_at.pop(transfer.number, None)
             emit(Print(f"[{transfer.peer} accepted {transfer.name}; sending.]", "system"))
         elif offset > 0:
-            transfer.verified = offset
             emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
-        transfer.verified = offset
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
         emit(Keep(transfer))
         return transfer
