@@ -59,10 +59,11 @@ class DirectChats:
         if entry.name != to:
             self._say_renamed(to, entry.name, emit)
         chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
-        shared.settling.keep(chat)  # first: a save held in the outbox takes its place
         if entry.online:
             self._send_in_order(chat, entry, now, emit)
+            shared.settling.keep(chat)  # after it left: its record is written after the event
         else:
+            shared.settling.keep(chat)  # first: a save held in the outbox takes its place
             self._link.request(shared.save_of(chat), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:

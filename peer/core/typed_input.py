@@ -5,7 +5,7 @@ answered to a question of `message`, or parsed and handed to its command's part.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
@@ -20,6 +20,8 @@ _Typed = Callable[[Any, float, Emit], None]
 
 #: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
 _CHANGES = (Join, Leave, Rename, Deregister, Register)
+#: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
+_START_FAILED: Final = Phase.START_FAILED
 
 
 class TypedInput:
@@ -66,7 +68,7 @@ class TypedInput:
         held, and its turn has come."""
         life, asking = self._life, self._parts.asking
         if not held:
-            if life.phase is Phase.START_FAILED:
+            if life.phase is _START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
                 not_carried_out((text,), "you are not registered", emit)
                 return
@@ -101,7 +103,7 @@ class TypedInput:
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed
         start, the exit (again): every line typed has been said not carried out."""
-        if self._life.phase is Phase.START_FAILED:
+        if self._life.phase is _START_FAILED:
             emit(Exit(1))
         elif self._life.started:
             self._input_ended(now, emit)
