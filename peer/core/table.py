@@ -275,9 +275,6 @@ RULES: Final[dict[type, Rule]] = {
 #: Read once: an Enum member read from its class goes through the metaclass (CPython 3.11),
 #: a cost on every message believed.
 _SENDER: Final = Rule.SENDER
-#: The answers to one chat of ours (an Acks answers several): its ack, or a peer of another
-#: version's refusal. A peer's ack always fits a datagram, so no peer answers TooBig.
-_ANSWERS_ONE: Final = (Ack, Refused)
 #: Why a message of a type no rule names is dropped: the requests only the registry
 #: handles, the help desk's messages (a desk client's own connection), a file request.
 NEVER_SENT: Final = "a message a peer is never sent"
@@ -327,6 +324,14 @@ class Trust:
             pass
         elif key and key == self.registry:  # the service's, from anywhere
             one = message
+        elif type(message) is Ack or type(message) is Refused:
+            # an answer to one chat of ours: its ack, or another version's refusal (an ack fits
+            # a datagram: no peer answers TooBig); first, by type: acks are many
+            owed = self.owed.get(message.reply_to)
+            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
+                one = message
+        elif type(message) is Acks:
+            one = self._owed_acks(message, key)
         elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
             entry = self._entry(message.sender)
             if entry is None or key_from_text(entry.key) != key:
@@ -335,15 +340,9 @@ class Trust:
             one = message
             if type(message) is Chat and self.talked.get(message.sender) != key:
                 emit(PinKey(message.sender, key))
-        elif isinstance(message, _ANSWERS_ONE):
-            owed = self.owed.get(message.reply_to)
-            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
-                one = message
-        elif isinstance(message, Acks):
-            one = self._owed_acks(message, key)
         if one is None:
             self._drop(rule.value if rule is not None else NEVER_SENT, message, addr, emit)
-        elif rule is _SENDER and type(one) is not Chat:  # (a file datagram)
+        elif type(one) is not Chat and rule is _SENDER:  # (a file datagram)
             emit(FileDatagram(one, key))
             return None
         return one
