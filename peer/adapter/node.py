@@ -325,7 +325,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            AcksLater: lambda a: self.endpoint.acks_later(a.addr, a.key, a.replies),
+            AcksLater: self._acks_later,
         }
 
     def _event_done(self) -> None:
@@ -342,6 +342,13 @@ class PeerNode:
         at = None if self._done.done() else self.core.alarm.at
         if at != self._timer.at:  # mostly the deadline it is set for already
             self._timer.set(at)
+
+    def _acks_later(self, action: AcksLater) -> None:
+        """Hand the acks to the endpoint, which sends them at this pass's end (net/outgoing.py)."""
+        addr, replies = action.addr, action.replies
+        if self._settings.verbose:
+            self._debug(f"-> {addr[0]}:{addr[1]} acks of {', '.join(replies)}, at this pass's end")
+        self.endpoint.acks_later(addr, action.key, replies)
 
     def _send(self, action: Send | SendStream) -> None:
         """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as
