@@ -67,11 +67,6 @@ def hashed_colour(name: str) -> int:
     return zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)
 
 
-def name_colour(name: str) -> str:
-    """The colour `name`'s hash points at (NameColours gives a run's colours)."""
-    return NAME_COLOURS[hashed_colour(name)]
-
-
 class NameColours:
     """The colours given so far; `online` says which names are online now."""
 
@@ -162,9 +157,7 @@ def rings(line: Print, me: str) -> bool:
     return False
 
 
-def fragments(
-    line: Print, colour: bool, colour_of: Callable[[str], str] = name_colour
-) -> list[tuple[str, str]]:
+def fragments(line: Print, colour: bool, colour_of: Callable[[str], str]) -> list[tuple[str, str]]:
     """`line` with its prefix as prompt_toolkit (style, text) pairs: the sender's name in
     its colour (`colour_of`), the rest in its style's, made safe (wire/shown_text.py)."""
     text, who = clean(line.text), line.who

@@ -81,7 +81,7 @@ class TypedInput:
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
-            emit(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
+            not_carried_out((text,), "you are quitting", emit)
             return
         if asking.step:  # (a question is asked: the line answers it)
             asking.answer(text, now, emit)

@@ -67,7 +67,6 @@ class Storage:
         except OSError as exc:
             raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
         self._log = log
-        self.skipped_lines = 0
         # lines appended with sync=False, not yet written: one write per file at `sync`
         self._pending: dict[Path, list[str]] = {}
         # mailbox paths by owner, checked once: saves come by the thousand per second
@@ -241,7 +240,6 @@ class Storage:
     def _set_aside(self, path: Path, lines: list[str]) -> None:
         aside = path.with_name(path.name + UNREADABLE)
         append_bytes(aside, "".join(lines).encode(), fsync=True)
-        self.skipped_lines += len(lines)
         if len(lines) == 1:
             some = "1 line that is not a message"
         else:

@@ -71,8 +71,6 @@ class TableWatch:
         # catch-ups by the version they start from, all up to `_caught_up_to`
         self._catch_ups: dict[int, tuple[TableUpdate, ...] | None] = {}
         self._caught_up_to = -1
-        #: copies sent again (for the console and benchmarks)
-        self.resent = 0
         #: the addresses another registry of the service delivers the table to
         self.handed_over: Container[Addr] = frozenset()
 
@@ -221,7 +219,6 @@ class TableWatch:
             self._send(cursor, addr, batch, now, wait)
             # the copies sent before are still acked late: each ack counts
             cursor.copies, cursor.flying = copies, earlier + batch
-            self.resent += 1
             sends += [([addr], update) for update in batch]
         return sends
 

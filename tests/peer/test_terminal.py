@@ -7,14 +7,14 @@ import io
 
 import pytest
 
+from peer.adapter import terminal
 from peer.adapter.terminal import (
     NAME_COLOURS,
     PREFIX,
+    NameColours,
     PlainConsole,
     completions,
-    fragments,
     mentions,
-    name_colour,
     rings,
 )
 from peer.core.actions import Print
@@ -116,9 +116,17 @@ def test_mentions_are_whole_words() -> None:
 
 
 def test_each_name_has_a_stable_colour_of_its_own() -> None:
-    assert name_colour("alice") == name_colour("ALICE") == name_colour("alice")
-    assert name_colour("alice") in NAME_COLOURS
-    assert len({name_colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "x")}) > 1
+    def colour(name: str) -> str:
+        return NameColours().of(name)  # a run's first name takes the colour its hash says
+
+    assert colour("alice") == colour("ALICE") == colour("alice")
+    assert colour("alice") in NAME_COLOURS
+    assert len({colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "x")}) > 1
+
+
+def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
+    """The line's parts, each sender's name in the colour named after it."""
+    return terminal.fragments(line, colour, lambda name: f"colour of {name}")
 
 
 def test_no_colour_is_the_plain_line() -> None:
@@ -150,7 +158,7 @@ def test_the_name_is_coloured_where_it_stands(line: Print, name_part: tuple[str,
     before, who, after = name_part
     assert texts == [t for t in (before, who, after) if t]
     coloured = [style for style, t in parts if t == who]
-    assert coloured == [f"{name_colour('bob')} bold"]
+    assert coloured == ["colour of bob bold"]
 
 
 def test_system_lines_are_dimmed_and_errors_red() -> None:

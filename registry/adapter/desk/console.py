@@ -49,11 +49,10 @@ class ConsoleDesk(Struct, frozen=True):
 
 
 class DeskConsole:
-    """The console operator of `desk`, serving under `name`; off duty until `set_output`."""
+    """The console operator of `desk`, serving as CONSOLE_NAME; off duty until `set_output`."""
 
-    def __init__(self, desk: ConsoleDesk, data_dir: Path, name: str = CONSOLE_NAME) -> None:
+    def __init__(self, desk: ConsoleDesk, data_dir: Path) -> None:
         self._desk = desk
-        self._name = name
         self._print: Callable[[str], None] | None = None
         self._put_back: Callable[[str], None] | None = None
         self._folder = FolderShelf(data_dir)
@@ -156,7 +155,7 @@ class DeskConsole:
 
     def _go_on_duty(self) -> None:
         message = DeskOperator(
-            self._desk.new_id(), self._name, self._kept, self._desk.operator_key, WIRE_VERSION
+            self._desk.new_id(), CONSOLE_NAME, self._kept, self._desk.operator_key, WIRE_VERSION
         )
         self._send(message)
 

@@ -86,7 +86,7 @@ class DeskService:
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
         )
-        self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
+        self.console = DeskConsole(desk, data_dir)
         self._conns: dict[ConnId, tuple[asyncio.StreamWriter, SecureStream]] = {}
         self._conn_ids = itertools.count(1)
         self._timer = WakeTimer(self._tick, clock=clock)
