@@ -96,7 +96,7 @@ class Storage:
         boxes: dict[str, list[StoredMessage]] = {}
         for path in sorted(self.mail_dir.glob("*.jsonl")):
             owner = path.stem
-            if name_problem(owner):
+            if not self._is_box(owner, path):
                 continue
             try:
                 messages = self._read_box(path, tidy=True)
@@ -111,7 +111,7 @@ class Storage:
         owners: dict[str, Owner] = {}
         for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
             box = path.name.removesuffix(OWNER)
-            if name_problem(box):
+            if not self._is_box(box, path):
                 continue
             try:
                 owners[box] = Owner.from_json(parse_json(read_text(path)))
@@ -195,6 +195,13 @@ class Storage:
     def check_box(self, owner: str) -> None:
         """Raise StorageError unless `owner` can name a mailbox (see `_box`)."""
         self._box(owner)
+
+    def _is_box(self, name: str, path: Path) -> bool:
+        """Whether `name` may name a mailbox (a name, casefolded); `path` is logged if not."""
+        if name_problem(name) or name != name.casefold():
+            self._log(f"{path}: not a mailbox's name; left alone")
+            return False
+        return True
 
     def _box(self, owner: str) -> Path:
         path = self._boxes.get(owner)

@@ -150,6 +150,20 @@ def test_mailbox_names_cannot_leave_the_directory(tmp_path: Path, owner: str) ->
         Storage(tmp_path).append_line(owner, mail_line(msg(1)))
 
 
+def test_a_mailbox_file_not_named_as_the_registry_names_boxes_is_said_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    Storage(tmp_path).append_line("bob", mail_line(msg(1)))
+    (tmp_path / "mail" / "Bob.jsonl").write_text(mail_line(msg(2)))
+    (tmp_path / "mail" / "Bob.owner.json").write_text("{}")
+    said: list[str] = []
+    store = Storage(tmp_path, log=said.append)
+    assert {o: [m.id for m in b] for o, b in store.load_mail().items()} == {"bob": ["id-1"]}
+    assert store.load_owners() == {}
+    assert [line.split(": ", 1)[1] for line in said] == ["not a mailbox's name; left alone"] * 2
+    assert (tmp_path / "mail" / "Bob.jsonl").read_text() == mail_line(msg(2))
+
+
 def test_mailboxes_past_the_paths_kept_are_still_each_their_owners(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
