@@ -211,9 +211,10 @@ class RegistryLink:
         emit(Print(_moved_line(old, addr), "system"))
 
     def _move_on(self, unanswered: list[Request], now: float, emit: Emit) -> bool:
-        """Our registry sent nothing since one of `unanswered` began its round, a copy's wait
-        over at `now` (one heard from is slow: its round begins again at `now`): move to the
-        next registry of the service not tried since one answered, said. False if none is."""
+        """Not registered, we are not told our registry stopped (`moved`): if it sent nothing
+        since one of `unanswered` began its round, a copy's wait over at `now` (one heard from
+        is slow: its round begins again at `now`), move to the next registry of the service
+        not tried since one answered, said. False if none is."""
         shared = self._shared
         old, heard = shared.requests.server, shared.watch.heard_at
         if not shared.registries or not any(heard <= r.since < now for r in unanswered):
