@@ -152,8 +152,9 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
-        if failed and not shared.life.registered and self._gone(failed) and self._move_on(emit):
-            self._send_moved(failed, now, emit)
+        unanswered = again + failed
+        if not shared.life.registered and self._move_on(unanswered, now, emit):
+            self._send_moved(unanswered, now, emit)
             again, failed = [], []
         elif failed and shared.tried and not shared.watch.down:
             # every registry of the service was tried: said, outbox retries too
@@ -209,19 +210,14 @@ class RegistryLink:
         shared.tried.clear()
         emit(Print(_moved_line(old, addr), "system"))
 
-    def _gone(self, given_up: list[Request]) -> bool:
-        """Whether the registry sent nothing during the last round of one of `given_up`: it
-        is gone, for a peer not registered (one registered, the service tells). One heard
-        from is only slow, and keeps its peers."""
-        heard = self._shared.watch.heard_at
-        return any(heard <= request.since for request in given_up)
-
-    def _move_on(self, emit: Emit) -> bool:
-        """Our registry left a request unanswered a whole round: move to the next registry
-        of the service not tried since one answered, said. False when there is none."""
+    def _move_on(self, unanswered: list[Request], now: float, emit: Emit) -> bool:
+        """Not registered, we are not told our registry stopped (`moved`): if it sent nothing
+        since one of `unanswered` began its round, a copy's wait over at `now` (one heard from
+        is slow: its round begins again at `now`), move to the next registry of the service
+        not tried since one answered, said. False if none is."""
         shared = self._shared
-        old = shared.requests.server
-        if not shared.registries:
+        old, heard = shared.requests.server, shared.watch.heard_at
+        if not shared.registries or not any(heard <= r.since < now for r in unanswered):
             return False
         shared.tried.add(old)
         untried = [addr for addr in shared.registries if addr not in shared.tried]
@@ -233,11 +229,11 @@ class RegistryLink:
         emit(Print(_moved_line(old, new), "system"))
         return True
 
-    def _send_moved(self, given_up: list[Request], now: float, emit: Emit) -> None:
-        """After a move: `given_up`, then all else on its way, oldest first, then the
+    def _send_moved(self, unanswered: list[Request], now: float, emit: Emit) -> None:
+        """After a move: `unanswered`, then all else on its way, oldest first, then the
         outcomes awaited, asked again."""
         requests = self._requests
-        requests.take_back(given_up, now)
+        requests.take_back(unanswered, now)
         self._join_outbox()  # before the rest goes, so that none of them goes twice
         requests.send_again(now, emit, moved=True)
         self.flush_outbox(now, emit)

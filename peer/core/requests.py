@@ -342,9 +342,9 @@ class Requests:
 
     # -- time ---------------------------------------------------------------------------
 
-    def take_back(self, given_up: list[Request], now: float) -> None:
-        """`given_up` (by `due`) are waited for again, in their places, as sent at `now`."""
-        for request in given_up:
+    def take_back(self, due: list[Request], now: float) -> None:
+        """`due` (by `due`: given up, or not) wait in a new round, in their places, from `now`."""
+        for request in due:
             request.rounds = 0
             self._start(request, now, True)
 
