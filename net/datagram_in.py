@@ -100,11 +100,10 @@ class ReceivingDatagrams:
         raise NotImplementedError
 
     def behind(self) -> float:
-        """Seconds the first datagram of the drain being handled (or the last) has waited
-        since it reached the host, by the kernel's stamp (none read after it waited longer,
-        so a drain stamps its first alone): 0 when the last drain emptied the socket.
-        Without stamps, the time since the first drain that stopped at DRAIN_BATCH with more
-        waiting (the longest a datagram read now may have waited)."""
+        """Seconds the first datagram of the drain being handled (or the last) waited since it
+        reached the host, by the kernel's stamp (those after it waited less): 0 once a drain
+        empties the socket. Without stamps, the time since the first drain that stopped at
+        DRAIN_BATCH with more waiting (the longest a datagram read now may have waited)."""
         since = self._arrived
         return 0.0 if since is None else max(0.0, self._wall() - since)
 
@@ -129,9 +128,8 @@ class ReceivingDatagrams:
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    if stamped:  # the drain's first: those after it came later
+                    if stamped and n == 0:  # the drain's first: those after it came later
                         data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
-                        stamped = False
                         if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
                             seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
                             self._arrived = seconds + nanoseconds * 1e-9
