@@ -181,8 +181,8 @@ class LightClient:
                     continue
                 data = opened.data
             decoded = decode_datagram(data)
-            packed = type(decoded) is list
-            for message in decoded if packed else (decoded,):
+            messages = decoded if isinstance(decoded, list) else (decoded,)
+            for message in messages:
                 kind = type(message)
                 if kind is Ack or kind is Acks or kind is Relayed:
                     continue  # answers, not pushes: a peer acks none of them
@@ -194,7 +194,7 @@ class LightClient:
                 if kind is ChannelMessage and msg_id not in self.seen:
                     self.seen.add(msg_id)
                     new += 1
-            if not packed:
+            if messages is not decoded:
                 # A message alone: its sender had nothing queued, so another read would
                 # most likely find nothing (a syscall per member per relay); the loop calls
                 # again if more is waiting.
