@@ -6,11 +6,11 @@ records, shows and acks every message. ngircd's clients in the same bench only s
 lines and count. A LightClient does the least the protocol asks of a peer, the way a
 real peer's endpoint does it: it registers (over TCP, so the Welcome with the whole table
 arrives in one frame), reads what waits on its socket per wake-up (more only after a
-packed datagram), parses each as the endpoint does (wire.codec.json_value: the C scanner,
-without json.loads's checks, which cost more than the parsing), counts the channel
-messages it has not seen, and acks what that wake-up read with as few Acks as hold the
-ids (a peer's endpoint also merges the acks it makes in one pass of its loop, after sending
-the first at once). The registry under test is the real one, unchanged.
+packed datagram), decodes each as a peer's endpoint does (wire.codec.decode_datagram,
+to typed messages), counts the channel messages it has not seen, and acks what that
+wake-up read with as few Acks as hold the ids (a peer's endpoint also merges the acks it
+makes in one pass of its loop, after sending the first at once). The registry under test
+is the real one, unchanged.
 
 Registered with the real registry, a client speaks the secure channel as a peer does
 (secure/channel.py: each datagram sealed and opened, the registry's key asked first); with
@@ -37,8 +37,8 @@ from bench.common import HOST
 from net.registry_key import ask_key
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import encode, json_value, pack_datagrams
-from wire.messages import Acks, Busy, ChannelPost, Register, Welcome
+from wire.codec import decode_datagram, encode, pack_datagrams
+from wire.messages import Ack, Acks, Busy, ChannelMessage, ChannelPost, Register, Relayed, Welcome
 from wire.version import WIRE_VERSION
 
 Addr = tuple[str, int]
@@ -180,21 +180,21 @@ class LightClient:
                 if opened.data is None:
                     continue
                 data = opened.data
-            obj = json_value(data)
-            packed = type(obj) is list
-            for item in obj if packed else (obj,):
-                kind = item["t"]
-                if kind == "Ack" or kind == "Acks" or kind == "Relayed":
+            decoded = decode_datagram(data)
+            messages = decoded if isinstance(decoded, list) else (decoded,)
+            for message in messages:
+                kind = type(message)
+                if kind is Ack or kind is Acks or kind is Relayed:
                     continue  # answers, not pushes: a peer acks none of them
-                msg_id = item["id"]
+                msg_id = message.id
                 if not self._unacked:
                     self._ack_sender.owed(self)
                     self._ack_to = addr
                 self._unacked.append(msg_id)
-                if kind == "ChannelMessage" and msg_id not in self.seen:
+                if kind is ChannelMessage and msg_id not in self.seen:
                     self.seen.add(msg_id)
                     new += 1
-            if not packed:
+            if messages is not decoded:
                 # A message alone: its sender had nothing queued, so another read would
                 # most likely find nothing (a syscall per member per relay); the loop calls
                 # again if more is waiting.

@@ -369,7 +369,8 @@ def send_all_table(
     table.note(
         "PeerNodes: real peers (core, adapter, Endpoint), all in the bench process, each "
         "decoding, recording, showing and acking. minimal: bench/light.py clients, sender "
-        "included, which only decode, count and ack each datagram, as ngircd's clients here "
+        "included, which only open, decode (as a peer's endpoint: msgspec, typed), count and "
+        "ack each datagram, as ngircd's clients here "
         "only split lines and count: the registry against ngircd, like for like. "
         "minimal, bare relay: the same clients, and bench/bare_relay.py instead of the "
         "registry: a UDP relay with per-member acks and nothing else, the floor on this loop. "

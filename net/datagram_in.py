@@ -74,9 +74,9 @@ class ReceivingDatagrams:
     _wall: Callable[[], float]
     #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
     arrival_stamped: bool
-    #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
-    #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
-    #: socket was last empty: what `behind` counts from. None once a drain empties it.
+    #: The wall-clock time the first datagram of the last drain arrived (its stamp), or,
+    #: unstamped, the start of the first drain that stopped at DRAIN_BATCH with more waiting
+    #: since the socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
     #: Whether the last drain stopped short, datagrams still waiting: the socket lags.
     lagging: bool
@@ -100,10 +100,10 @@ class ReceivingDatagrams:
         raise NotImplementedError
 
     def behind(self) -> float:
-        """Seconds the datagram being handled (or last read) has waited since it reached
-        the host, by the kernel's stamp: 0 when the last drain emptied the socket. Without
-        stamps, the time since the first drain that stopped at DRAIN_BATCH with more
-        waiting (the longest a datagram read now may have waited)."""
+        """Seconds the first datagram of the drain being handled (or the last) waited since it
+        reached the host, by the kernel's stamp (those after it waited less): 0 once a drain
+        empties the socket. Without stamps, the time since the first drain that stopped at
+        DRAIN_BATCH with more waiting (the longest a datagram read now may have waited)."""
         since = self._arrived
         return 0.0 if since is None else max(0.0, self._wall() - since)
 
@@ -128,7 +128,7 @@ class ReceivingDatagrams:
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    if stamped:  # read here, not in a call: this is every datagram's path
+                    if stamped and n == 0:  # the drain's first: those after it came later
                         data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
                         if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
                             seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])

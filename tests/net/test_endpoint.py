@@ -9,6 +9,7 @@ import select
 import socket
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 from unittest.mock import ANY
 
 import pytest
@@ -768,6 +769,40 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
         assert 3.0 <= endpoint.behind() < 4.0
         endpoint.drain()  # the rest: the socket is empty
         assert endpoint.behind() == 0.0
+        await endpoint.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_a_drain_stamps_its_first_datagram_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a drain reads after its first arrived later, and waited less: it is read with
+    recv, not recvmsg (which costs a recv twice over), and each drain stamps its first."""
+    reads: list[str] = []
+
+    class Counted(socket.socket):  # a socket that tells how each datagram is read
+        def recvmsg(self, *args: int) -> Any:
+            reads.append("stamped")
+            return super().recvmsg(*args)
+
+        def recvfrom(self, *args: int) -> Any:
+            reads.append("plain")
+            return super().recvfrom(*args)
+
+    async def main() -> None:
+        monkeypatch.setattr(socket, "socket", Counted)
+        endpoint = clear_endpoint(lambda message, addr: None, session="e", arrival_stamps=True)
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        for drain in range(2):
+            for i in range(3):
+                sock.sendto(encode(Notice(f"n-{drain}-{i}", "hi")), ("127.0.0.1", port))
+            assert endpoint.wait_readable(5)
+            endpoint.drain()
+            # the last "plain" read finds the socket empty
+            assert reads == ["stamped", "plain", "plain", "plain"]
+            reads.clear()
         await endpoint.close()
         sock.close()
 
