@@ -4,8 +4,8 @@ The direct-message target compares ChatApp's send-to-ack with a raw UDP round tr
 carries bytes and does nothing with them. This is the same exchange with as little work as
 ChatApp's protocol allows, in the same two stock asyncio DatagramProtocols as the raw
 round trip: the sender encodes a Chat (wire's encoder) and remembers its id; the receiver
-parses it as a peer's endpoint does (wire.codec.json_value), checks it is addressed to it,
-records (sender, id) as shown in a memory-mapped file unless seen before (as a peer must
+parses it to plain JSON values with msgspec (the endpoint's parser), checks it is addressed
+to it, records (sender, id) as shown in a memory-mapped file unless seen before (as a peer must
 before acking), and answers an Ack; the sender parses that likewise and forgets the id.
 No core, no actions, no commands, no table, no retry timer: what the peers do beyond this
 is what ChatApp costs, and how far this is from the raw round trip is what any Python peer
@@ -22,8 +22,13 @@ import tempfile
 import time
 from typing import Any
 
-from wire.codec import encode, json_value
+import msgspec
+
+from wire.codec import encode
 from wire.messages import Ack, Chat
+
+#: Plain JSON values, as msgspec reads them (the parser of a peer's endpoint).
+parse = msgspec.json.Decoder().decode
 
 Addr = tuple[str, int]
 
@@ -54,7 +59,7 @@ class BareReceiver(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Addr) -> None:
         try:
-            message: Any = json_value(data)
+            message: Any = parse(data)
             if message["t"] != "Chat" or message["to"] != self.name:
                 return
             key = (message["sender"], message["id"])
@@ -81,7 +86,7 @@ async def round_trips(port: int, count: int, host: str = "127.0.0.1") -> list[fl
     class Sender(asyncio.DatagramProtocol):
         def datagram_received(self, data: bytes, addr: Addr) -> None:
             try:
-                waiter = pending.pop(json_value(data)["reply_to"], None)
+                waiter = pending.pop(parse(data)["reply_to"], None)
             except (ValueError, KeyError, TypeError):
                 return
             if waiter is not None and not waiter.done():

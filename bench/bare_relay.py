@@ -2,8 +2,8 @@
 
 The usual anchors include "a UDP relay with per-member acks" beside ngircd. This is that
 relay, as little as the protocol allows: it drains its socket per wake-up, parses each
-datagram as a peer's endpoint does (wire.codec.json_value, no message objects built), sends
-a ChannelPost on to every other member at once as a ChannelMessage (encoded once), acks the
+datagram to plain JSON values with msgspec (the endpoint's parser, no message objects built),
+sends a ChannelPost on to every other member at once as a ChannelMessage (encoded once), acks the
 poster, and keeps, per message, the members that still owe an ack; one timer per message
 resends to those every 500 ms, 5 times at most. No names, tokens, table, mailbox, window
 or durability: what the registry does beyond this is what the registry costs. Members are
@@ -17,9 +17,14 @@ import asyncio
 import socket
 from typing import Any
 
-from wire.codec import encode, json_value
+import msgspec
+
+from wire.codec import encode
 from wire.messages import Ack, ChannelMessage
 from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: Plain JSON values, as msgspec reads them (the parser of a peer's endpoint).
+parse = msgspec.json.Decoder().decode
 
 Addr = tuple[str, int]
 
@@ -53,7 +58,7 @@ class BareRelay:
             except (BlockingIOError, InterruptedError):
                 return
             try:
-                self._datagram(json_value(data), addr)
+                self._datagram(parse(data), addr)
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # not what a client of this bench sends: dropped
 

@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         f"round trip or echo are measured in {BLOCKS} alternating blocks (one at a time, the "
         "bare peers too), against the same moments of this machine. Bare JSON peers "
         "(bench/bare_direct.py): the same Chat and Ack, each "
-        "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
+        "parsed with msgspec as plain JSON values, the shown record, nothing "
         "else: the floor of a Python peer. Raw over the secure channel (bench/secure_echo.py): "
         "the raw round trip with each datagram sealed and opened by secure/channel.py, the "
         "baseline of the target. Ours unprotected (bench/unprotected.py): the same peers, "
