@@ -3,7 +3,6 @@ in the secure channel, decoded and handed to the endpoint's owner."""
 
 from __future__ import annotations
 
-import asyncio
 import select
 import socket
 from collections.abc import Callable
@@ -35,25 +34,6 @@ RECV_SIZE: Final = 65536
 #: from a sender that makes a new one by itself, as WireGuard's does (its line every few
 #: minutes looked like an alarm).
 QUIET_DROPS = frozenset({"no such session"})
-
-
-class AsyncioDatagrams(asyncio.DatagramProtocol):
-    """Datagrams handed over by the event loop one by one, where it cannot tell us the
-    socket is readable (Windows' proactor)."""
-
-    def __init__(self, endpoint: ReceivingDatagrams) -> None:
-        self._endpoint = endpoint
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        endpoint = self._endpoint
-        endpoint.receive(data, (str(addr[0]), int(str(addr[1]))), endpoint._clock())
-        endpoint.outgoing.drain_ends()  # a drain of one
-        if endpoint._on_drained is not None:
-            endpoint._on_drained()
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
-        self._endpoint.errors += 1
 
 
 class ReceivingDatagrams:

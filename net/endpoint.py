@@ -17,7 +17,7 @@ from typing import TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
-from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
+from net.datagram_in import ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Dest, Outgoing
@@ -73,9 +73,8 @@ class EndpointOptions(TypedDict, total=False):
     #: what its sender waits for: the first datagram to an address in a pass of the event
     #: loop leaves at once.
     coalesce_drains: bool
-    #: Called once the datagrams read in one wake-up have been handed over (after each
-    #: one, where the event loop hands them over one by one): what the owner does once per
-    #: event, re-arming its timer, it can do once per drain instead.
+    #: Called once the datagrams read in one wake-up have been handed over: what the owner
+    #: does once per event, re-arming its timer, it can do once per drain instead.
     on_drained: Callable[[], None] | None
     #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
     #: the TCP connections accepted (a stand-in in tests).
@@ -114,7 +113,6 @@ class Endpoint(ReceivingDatagrams):
     #: then counts from: when asked to (`arrival_stamps`) and able to; known once open
     #: (read-only outside).
     arrival_stamped = False
-    _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
@@ -199,20 +197,13 @@ class Endpoint(ReceivingDatagrams):
                 sock.close()
                 raise
             sock.setblocking(False)
-            try:
-                # Read every waiting datagram per wake-up (see DRAIN_BATCH).
-                loop.add_reader(sock.fileno(), self.drain)
-                self._sock = sock
-                if hasattr(select, "poll"):  # (not on Windows)
-                    self._probe = select.poll()
-                    self._probe.register(sock.fileno(), select.POLLIN)
-                self.outgoing.open(loop.call_soon, sock)
-                self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
-            except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-                self._udp, _ = await loop.create_datagram_endpoint(
-                    lambda: AsyncioDatagrams(self), sock=sock
-                )
-                self.outgoing.open(loop.call_soon, transport=self._udp)
+            # Read every waiting datagram per wake-up (see DRAIN_BATCH).
+            loop.add_reader(sock.fileno(), self.drain)
+            self._sock = sock
+            self._probe = select.poll()
+            self._probe.register(sock.fileno(), select.POLLIN)
+            self.outgoing.open(loop.call_soon, sock)
+            self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
             self.address = sock.getsockname()[:2]
             try:
                 await self.listener.open(host, self.address[1])
@@ -228,9 +219,6 @@ class Endpoint(ReceivingDatagrams):
         self.outgoing.acks_due()
         self.outgoing.flush()
         self.outgoing.close()
-        if self._udp is not None:
-            self._udp.close()
-            self._udp = None
         self._probe = None
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())

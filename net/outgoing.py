@@ -104,7 +104,6 @@ class Outgoing:
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
-        self._transport: asyncio.DatagramTransport | None = None
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
@@ -119,19 +118,17 @@ class Outgoing:
         self,
         call_soon: Callable[[Callable[[], object]], object],
         sock: DatagramSocket | None = None,
-        transport: asyncio.DatagramTransport | None = None,
     ) -> None:
-        """Send on `sock`, or on `transport` where the event loop cannot tell when a socket
-        is writable (Windows' proactor); `call_soon` runs a function at the end of this
-        pass of the event loop."""
-        self._sock, self._transport, self._call_soon = sock, transport, call_soon
+        """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
+        the end of this pass of the event loop."""
+        self._sock, self._call_soon = sock, call_soon
 
     def close(self) -> None:
         """Send nothing more: what waits for the socket is dropped."""
         if self._unsent and self._sock is not None:
             asyncio.get_running_loop().remove_writer(self._sock.fileno())
         self._unsent.clear()
-        self._sock = self._transport = None
+        self._sock = None
 
     def send_sealed(self, packets: Sequence[tuple[bytes, Addr]]) -> None:
         """Send each (datagram, address) of `packets` now, or after what waits already:
@@ -147,9 +144,7 @@ class Outgoing:
                 self._refused(data, addr, exc)
 
     def _later(self, data: bytes, addr: Addr) -> None:
-        if self._transport is not None:
-            self._transport.sendto(data, addr)
-        elif self._sock is not None:
+        if self._sock is not None:
             self._hold(data, addr)
 
     def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
