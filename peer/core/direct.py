@@ -4,6 +4,8 @@ order behind a long one, handed to the registry when unanswered. Sans-IO.
 
 from __future__ import annotations
 
+from typing import Final
+
 from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
@@ -17,8 +19,8 @@ from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
-RECEIVED_BY = "[Message received by {}.]"
-NO_ACK = "[No ACK from {}, message sent to server.]"
+RECEIVED_BY: Final = "[Message received by {}.]"
+NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
@@ -108,12 +110,9 @@ class DirectChats:
         del self._long_chat[key]
         for waiting in self._behind.pop(key):
             if gave_up:
-                self._no_ack(waiting, now, emit)
+                self._to_registry(waiting, NO_ACK.format(waiting.to), now, emit)
             else:
                 self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
-
-    def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
-        self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, saying why `chat` did not reach its recipient, and save it at the
@@ -167,7 +166,7 @@ class DirectChats:
             # not answered at once, as nearly every message is: worth a write to disk
             shared.settling.keep_durably(shared.save_of(owed.chat))
         for owed in failed:
-            self._no_ack(owed.chat, now, emit)
+            self._to_registry(owed.chat, NO_ACK.format(owed.chat.to), now, emit)
             self._chat_over(owed.chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------
