@@ -90,10 +90,7 @@ class Retransmitter(Generic[T]):
 
     def _arm(self, pending: Pending[T], now: float) -> None:
         pending.sent_at, pending.deadline = now, now + pending.wait
-        self._queue_up(pending.deadline, pending)
-
-    def _queue_up(self, deadline: float, pending: Pending[T]) -> None:
-        queue, alarm = self._queue, self._alarm
+        deadline, queue, alarm = pending.deadline, self._queue, self._alarm
         queue.append((deadline, pending))
         if len(queue) > 1 and deadline < queue[-2][0]:  # a shorter wait, the clock stepped back
             self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
@@ -123,7 +120,12 @@ class Retransmitter(Generic[T]):
         else:
             pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
             pending.sent, pending.wait, pending.deadline = 1, wait, deadline
-        self._queue_up(deadline, pending)
+        queue, alarm = self._queue, self._alarm
+        queue.append((deadline, pending))
+        if len(queue) > 1 and deadline < queue[-2][0]:
+            self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
+        if alarm is not None and (alarm.at is None or deadline < alarm.at):
+            alarm.at = deadline
 
     def again(
         self, key: str, item: T, now: float, back_off_to: float = 0.0, most: float = math.inf
