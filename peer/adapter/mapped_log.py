@@ -137,12 +137,11 @@ class SendingLog:
         self,
         records: Sequence[Sending | Settled],
         unsettled: Collection[Message],
-        sent: tuple[Message | None, bytes] = (None, b""),
+        sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
     ) -> None:
         """Write the `records` of one event; `unsettled`: what is not settled after it (none:
-        the log is cleared; long: rewritten with those only); `sent`: a message and its
-        bytes as they were sent, written as they are. A durable Sending is on disk, with
-        every record before it, when this returns. Raises OSError."""
+        the log is cleared; long: rewritten with those only). A durable Sending is on disk,
+        with every record before it, when this returns. Raises OSError."""
         if not unsettled:
             self._log.clear()
             return

@@ -83,23 +83,21 @@ class DirectChats:
         if behind is not None:
             behind.append(chat)
             return
-        owed = Owed(chat, b"")
-        self._send_chat(owed, emit, entry)
-        self._chats.start(chat.id, owed, now)
+        self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
             to = name_key(chat.to)
             self._long_chat[to] = chat.id
             self._behind[to] = []
 
-    def _send_chat(self, owed: Owed, emit: Emit, entry: Entry | None) -> None:
-        """Send `owed.chat` to its recipient's `entry` (none: not sent), for the key there,
-        which alone may answer it now, pinned the first time this run (PinKey)."""
+    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> bytes:
+        """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
+        now: that key, returned, pinned the first time this run (PinKey). No entry: `key`."""
         if entry is not None:
-            chat = owed.chat
-            owed.key = key = key_from_text(entry.key) or b""
+            key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
+        return key
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: what waited behind it goes, in order; after a
@@ -134,12 +132,8 @@ class DirectChats:
             owed = self._chats.answer(reply.reply_to)
             if owed is None:
                 return False
-            chat = owed.chat
-            line = (
-                f"[{chat.to} runs another version of ChatApp and could not read your "
-                "message; message sent to server.]"
-            )
-            self._to_registry(chat, line, now, emit)
+            chat, why = owed.chat, "runs another version of ChatApp and could not read your message"
+            self._to_registry(chat, f"[{chat.to} {why}; message sent to server.]", now, emit)
             self._chat_over(chat, now, emit, gave_up=True)
             return True
         return False
@@ -162,7 +156,7 @@ class DirectChats:
         again, failed = self._chats.due(now)
         shared = self._shared
         for owed in again:
-            self._send_chat(owed, emit, shared.table.entry(owed.chat.to))
+            owed.key = self._send_chat(owed.chat, emit, shared.table.entry(owed.chat.to), owed.key)
             # not answered at once, as nearly every message is: worth a write to disk
             shared.settling.keep_durably(shared.save_of(owed.chat))
         for owed in failed:
