@@ -61,10 +61,9 @@ class Retransmitter(Generic[T]):
     round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
     `round_trip`, its timeout (RFC 6298). `alarm` is lowered to each deadline armed.
 
-    Deadlines are kept in order in a queue too, so that `next_wake` and `due` cost what is
-    due, not what is waiting; one armed goes last, nearly always at once (the waits are
-    mostly equal). An entry answered or re-armed since is skipped at the front, and one
-    answered leaves the front as it is answered (with the item it holds).
+    Deadlines are queued too, in order, so that `next_wake` and `due` cost what is due, not
+    what waits (one armed goes last, nearly always: the waits are mostly equal); one answered
+    or re-armed since is skipped at the front, and one answered leaves it at once (with its item).
     """
 
     def __init__(

@@ -69,8 +69,7 @@ class DirectChats:
             self._link.request(shared.save_of(chat), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
-        """Say that `typed`, the name a message was sent to, is now `name` (once for each
-        rename: a burst to the old name is no list of it)."""
+        """Say that `typed`, the name sent to, is now `name`: once a rename, not per message."""
         renamed = (name_key(typed), name_key(name))
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
             self._told_renamed.add(renamed)
@@ -113,8 +112,7 @@ class DirectChats:
                 self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
-        """Show `line`, saying why `chat` did not reach its recipient, and save it at the
-        registry instead."""
+        """Show `line`, why `chat` did not reach its recipient, and save it at the registry."""
         emit(Print(line, "system"))
         self._link.request(self._shared.save_of(chat), now, emit)
 
@@ -193,9 +191,7 @@ class DirectChats:
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
-        if msg_id in self._chats.waiting:
-            return True
-        return bool(self._behind) and any(
+        return msg_id in self._chats.waiting or any(
             c.id == msg_id for waiting in self._behind.values() for c in waiting
         )
 
