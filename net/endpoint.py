@@ -117,6 +117,8 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
+    #: The message `send` encoded last, with its bytes (read-only outside).
+    sent: tuple[Message | None, bytes] = (None, b"")
     #: Told the id of a message sent on a connection of its own when that connection ends.
     on_stream_end: Callable[[str], None] = staticmethod(lambda msg_id: None)
 
@@ -263,6 +265,7 @@ class Endpoint(ReceivingDatagrams):
                 outgoing.datagram(data, dest)
             return
         data = encode(message)
+        self.sent = (message, data)
         if len(data) <= MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
             outgoing.datagram(data, dest)
             return

@@ -3,9 +3,9 @@ owner sends the first copy, records it here, and asks `due(now)` at `next_wake()
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -61,9 +61,9 @@ class Retransmitter(Generic[T]):
     round's wait, `attempts` copies a round. The wait is `timeout`, or, given a
     `round_trip`, its timeout (RFC 6298). `alarm` is lowered to each deadline armed.
 
-    Deadlines are kept in a heap too, so that `next_wake` and `due` cost what is due, not
-    what is waiting; an entry answered or re-armed since is skipped at the top, and one
-    answered leaves the top as it is answered (with the item it holds).
+    Deadlines are queued too, in order, so that `next_wake` and `due` cost what is due, not
+    what waits (one armed goes last, nearly always: the waits are mostly equal); one answered
+    or re-armed since is skipped at the front, and one answered leaves it at once (with its item).
     """
 
     def __init__(
@@ -82,15 +82,17 @@ class Retransmitter(Generic[T]):
         #: What waits, by key, as a live view (read-only): `key in waiting` and `not
         #: waiting` ask what `get` and `len` would, as values (asked of every message).
         self.waiting: Mapping[str, Pending[T]] = self._pending
-        self._heap: list[tuple[float, int, Pending[T]]] = []
+        self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = itertools.count()
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
         self._alarm = alarm
 
     def _arm(self, pending: Pending[T], now: float) -> None:
         pending.sent_at, pending.deadline = now, now + pending.wait
-        deadline, alarm = pending.deadline, self._alarm
-        heapq.heappush(self._heap, (deadline, next(self._seq), pending))
+        deadline, queue, alarm = pending.deadline, self._queue, self._alarm
+        queue.append((deadline, pending))
+        if len(queue) > 1 and deadline < queue[-2][0]:  # a shorter wait, the clock stepped back
+            self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline  # (`Alarm.lower`, written out: every request armed)
 
@@ -109,15 +111,18 @@ class Retransmitter(Generic[T]):
         # (`_round`, written out: every message sent)
         wait = self.timeout if self.round_trip is None else self.round_trip.rto
         wait = wait if wait <= most else most
-        deadline, tie, pending = now + wait, next(self._seq), self._pending.get(key)
+        deadline, pending = now + wait, self._pending.get(key)
         if pending is None:
-            pending = Pending(key, item, tie, now, 1, 1, wait, deadline, back_off_to, most)
+            seq = next(self._seq)
+            pending = Pending(key, item, seq, now, 1, 1, wait, deadline, back_off_to, most)
             self._pending[key] = pending
         else:
             pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
             pending.sent, pending.wait, pending.deadline = 1, wait, deadline
-        heapq.heappush(self._heap, (deadline, tie, pending))
-        alarm = self._alarm
+        queue, alarm = self._queue, self._alarm
+        queue.append((deadline, pending))
+        if len(queue) > 1 and deadline < queue[-2][0]:
+            self._queue = deque(sorted(queue, key=lambda entry: entry[0]))
         if alarm is not None and (alarm.at is None or deadline < alarm.at):
             alarm.at = deadline
 
@@ -145,9 +150,9 @@ class Retransmitter(Generic[T]):
         pending = self._pending.pop(key, None)
         if pending is None:
             return None
-        heap, waiting = self._heap, self._pending
-        while heap and waiting.get(heap[0][2].key) is not heap[0][2]:  # answered: out now,
-            heapq.heappop(heap)  # not all at the next wake-up (no call: every message acked)
+        queue, waiting = self._queue, self._pending
+        while queue and waiting.get(queue[0][1].key) is not queue[0][1]:  # answered: out
+            queue.popleft()  # now, not all at the next wake-up
         if now is not None and self.round_trip is not None:
             if pending.copies == 1:
                 self.round_trip.sample(now - pending.sent_at)
@@ -164,9 +169,9 @@ class Retransmitter(Generic[T]):
         is over at `now`, oldest first."""
         # by key: one request renewed twice at one instant is armed twice with one deadline
         live: dict[str, Pending[T]] = {}
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            deadline, _, pending = heapq.heappop(heap)
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            deadline, pending = queue.popleft()
             if self._pending.get(pending.key) is pending and pending.deadline == deadline:
                 live[pending.key] = pending
         if self._given_up:
@@ -197,12 +202,12 @@ class Retransmitter(Generic[T]):
         return [p.item for p in renewed]
 
     def next_wake(self) -> float | None:
-        heap, waiting = self._heap, self._pending
-        while heap:  # (the check of `due` written out: this is asked after every event)
-            deadline, _, first = heap[0]
+        queue, waiting = self._queue, self._pending
+        while queue:  # (the check of `due` written out: this is asked after every event)
+            deadline, first = queue[0]
             if waiting.get(first.key) is first and first.deadline == deadline:
                 return deadline
-            heapq.heappop(heap)
+            queue.popleft()
         return None
 
     def __len__(self) -> int:

@@ -22,11 +22,6 @@ from wire.messages import Message
 CHUNK = 64 * 1024
 
 
-def _chunks(size: int) -> int:
-    """`size` rounded up to whole CHUNKs, and at least one."""
-    return max(1, -(-size // CHUNK)) * CHUNK
-
-
 def complete_records(data: bytes) -> bytes:
     """A log's bytes up to the end of its last complete record (one with its newline)."""
     return data[: data.rstrip(b"\0").rfind(b"\n") + 1]
@@ -112,7 +107,7 @@ class MappedLog:
                 self.size = len(complete_records(old))
                 # NUL padding, or a record cut short: cleared for new ones
                 os.ftruncate(fd, self.size)
-            size = _chunks(self.size + room)
+            size = max(1, -(-(self.size + room) // CHUNK)) * CHUNK  # whole CHUNKs, one at least
             os.ftruncate(fd, size)
             try:
                 os.posix_fallocate(fd, 0, size)
@@ -138,7 +133,12 @@ class SendingLog:
         self.path = path
         self._log = MappedLog(path)
 
-    def write(self, records: Sequence[Sending | Settled], unsettled: Collection[Message]) -> None:
+    def write(
+        self,
+        records: Sequence[Sending | Settled],
+        unsettled: Collection[Message],
+        sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
+    ) -> None:
         """Write the `records` of one event; `unsettled`: what is not settled after it (none:
         the log is cleared; long: rewritten with those only). A durable Sending is on disk,
         with every record before it, when this returns. Raises OSError."""
@@ -150,10 +150,11 @@ class SendingLog:
             return
         data, durable = b"", False
         for record in records:  # (no generator: a call less, for every message sent)
-            if isinstance(record, Sending):
-                data += b"+" + encode(record.message) + b"\n"
+            if type(record) is Sending:
+                message = record.message  # (mostly the one sent: encoded once)
+                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
                 durable = durable or record.durable
-            else:
+            elif type(record) is Settled:  # (types, not isinstance: a Struct's is slow)
                 data += b"-" + record.id.encode() + b"\n"
         self._log.append(data)
         if durable:

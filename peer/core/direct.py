@@ -4,6 +4,8 @@ order behind a long one, handed to the registry when unanswered. Sans-IO.
 
 from __future__ import annotations
 
+from typing import Final
+
 from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
@@ -17,8 +19,8 @@ from wire.messages import Ack, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
-RECEIVED_BY = "[Message received by {}.]"
-NO_ACK = "[No ACK from {}, message sent to server.]"
+RECEIVED_BY: Final = "[Message received by {}.]"
+NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
@@ -67,8 +69,7 @@ class DirectChats:
             self._link.request(shared.save_of(chat), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
-        """Say that `typed`, the name a message was sent to, is now `name` (once for each
-        rename: a burst to the old name is no list of it)."""
+        """Say that `typed`, the name sent to, is now `name`: once a rename, not per message."""
         renamed = (name_key(typed), name_key(name))
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
             self._told_renamed.add(renamed)
@@ -81,23 +82,21 @@ class DirectChats:
         if behind is not None:
             behind.append(chat)
             return
-        owed = Owed(chat, b"")
-        self._send_chat(owed, emit, entry)
-        self._chats.start(chat.id, owed, now)
+        self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
         if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
             to = name_key(chat.to)
             self._long_chat[to] = chat.id
             self._behind[to] = []
 
-    def _send_chat(self, owed: Owed, emit: Emit, entry: Entry | None) -> None:
-        """Send `owed.chat` to its recipient's `entry` (none: not sent), for the key there,
-        which alone may answer it now, pinned the first time this run (PinKey)."""
+    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> bytes:
+        """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
+        now: that key, returned, pinned the first time this run (PinKey). No entry: `key`."""
         if entry is not None:
-            chat = owed.chat
-            owed.key = key = key_from_text(entry.key) or b""
+            key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
+        return key
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: what waited behind it goes, in order; after a
@@ -108,16 +107,12 @@ class DirectChats:
         del self._long_chat[key]
         for waiting in self._behind.pop(key):
             if gave_up:
-                self._no_ack(waiting, now, emit)
+                self._to_registry(waiting, NO_ACK.format(waiting.to), now, emit)
             else:
                 self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
-    def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
-        self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
-
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
-        """Show `line`, saying why `chat` did not reach its recipient, and save it at the
-        registry instead."""
+        """Show `line`, why `chat` did not reach its recipient, and save it at the registry."""
         emit(Print(line, "system"))
         self._link.request(self._shared.save_of(chat), now, emit)
 
@@ -135,12 +130,8 @@ class DirectChats:
             owed = self._chats.answer(reply.reply_to)
             if owed is None:
                 return False
-            chat = owed.chat
-            line = (
-                f"[{chat.to} runs another version of ChatApp and could not read your "
-                "message; message sent to server.]"
-            )
-            self._to_registry(chat, line, now, emit)
+            chat, why = owed.chat, "runs another version of ChatApp and could not read your message"
+            self._to_registry(chat, f"[{chat.to} {why}; message sent to server.]", now, emit)
             self._chat_over(chat, now, emit, gave_up=True)
             return True
         return False
@@ -163,11 +154,11 @@ class DirectChats:
         again, failed = self._chats.due(now)
         shared = self._shared
         for owed in again:
-            self._send_chat(owed, emit, shared.table.entry(owed.chat.to))
+            owed.key = self._send_chat(owed.chat, emit, shared.table.entry(owed.chat.to), owed.key)
             # not answered at once, as nearly every message is: worth a write to disk
             shared.settling.keep_durably(shared.save_of(owed.chat))
         for owed in failed:
-            self._no_ack(owed.chat, now, emit)
+            self._to_registry(owed.chat, NO_ACK.format(owed.chat.to), now, emit)
             self._chat_over(owed.chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------
@@ -200,9 +191,7 @@ class DirectChats:
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
-        if msg_id in self._chats.waiting:
-            return True
-        return bool(self._behind) and any(
+        return msg_id in self._chats.waiting or any(
             c.id == msg_id for waiting in self._behind.values() for c in waiting
         )
 

@@ -301,10 +301,14 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         sending = node.state.sending
         real_write = sending.write
 
-        def write(records: list[Sending | Settled], unsettled: Collection[Message]) -> None:
+        def write(
+            records: list[Sending | Settled],
+            unsettled: Collection[Message],
+            sent: tuple[Message | None, bytes],
+        ) -> None:
             for record in records:
                 events.append(("logged" if isinstance(record, Sending) else "settled", record))
-            real_write(records, unsettled)
+            real_write(records, unsettled, sent)
 
         sending.write = write  # type: ignore[method-assign]
         events.clear()
