@@ -240,10 +240,10 @@ class RegistryLink:
         self.ask_outcomes_again(math.inf, now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
-        shared = self._shared
-        if not shared.life.registered and not shared.settling.held:
+        shared, watch = self._shared, self._shared.watch
+        if not shared.life.registered and not shared.settling.held and not watch.register_again:
             return
-        if shared.watch.down:
+        if watch.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         if shared.life.registered and not self.sent(Keepalive) and not self.sent(Deregister):
@@ -251,6 +251,8 @@ class RegistryLink:
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
             self.request(message, now, emit, quiet=True)
+        elif watch.register_again and not self.sent(Register):  # (only offline: see `registered`)
+            self.request(shared.register_message(), now, emit, quiet=True)
 
     def come_back(self, now: float, emit: Emit) -> None:
         """The registry gave up on us (a laptop asleep, say): register again, quietly, unless

@@ -31,12 +31,15 @@ class RegistryWatch:
         self.rooms_down_said = False
         #: Whether a first registration left unanswered was said to be still trying.
         self.still_trying_said = False
+        #: Whether a `reg` typed offline awaits its answer: sent again with each probe.
+        self.register_again = False
         self._probe_every = keepalive
         #: When anything last came from the registry: it runs (Requests.due).
         self.heard_at = -math.inf
 
     def registered(self, now: float) -> None:
         """Registered at `now`: keepalives from now on, every period."""
+        self.register_again = False
         self.next_keepalive = now + self.keepalive
         self._alarm.lower(self.next_keepalive)
 

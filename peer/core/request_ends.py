@@ -131,6 +131,7 @@ class RequestEnds:
         how a password is given; a quiet re-registration leaves us offline."""
         shared = self._shared
         state = shared.state
+        shared.watch.register_again = False
         if not state.life.started:
             if refusal.code is RefusalCode.NOT_OWNER:
                 emit(Print(PASSWORD_HINT_AGAIN if state.password else PASSWORD_HINT, "error"))
@@ -226,6 +227,8 @@ class RequestEnds:
                 line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
                 emit(Print(line, "error"))
                 self._went_away(now, emit)
+            case Register() if not self._shared.life.registered:
+                self._went_away(now, emit)  # the probes ask it again (RegistryLink._keepalive)
             case Keepalive():
                 if not self._shared.watch.down:
                     emit(Print(SERVER_NOT_RESPONDING, "error"))

@@ -41,6 +41,7 @@ class Commands:
         if not self._is_me(command.name, "dereg", emit):
             return
         if not self._shared.life.registered:
+            self._shared.watch.register_again = False  # a `reg` unanswered is asked no more
             emit(Print("[You are already offline.]", "error"))
             return
         self._link.request(self._shared.deregister_message(), now, emit)
@@ -51,6 +52,7 @@ class Commands:
         if self._shared.life.registered:
             emit(Print("[You are already registered.]", "error"))
             return
+        self._shared.watch.register_again = True  # until answered, or `dereg`
         self._link.request(self._shared.register_message(), now, emit)
 
     def help(self, command: cmd.Help, now: float, emit: Emit) -> None:

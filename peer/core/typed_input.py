@@ -93,7 +93,7 @@ class TypedInput:
         if command is None:
             return
         offline = not life.registered and life.started
-        if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
+        if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
             reg = self._shared.typed(f"reg {state.name}")
             line = f"[You are offline. Type {reg} to come back, or /quit.]"
             emit(Print(line, "error"))

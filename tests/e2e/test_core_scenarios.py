@@ -220,6 +220,20 @@ def test_registry_down_and_back(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(40)
+def test_a_reg_typed_while_the_registry_is_down_registers_once_it_is_back(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    [y] = chat.start_peers("y")
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
+    registry.kill()
+    y.send("reg y")
+    y.expect_line(SERVER_NOT_RESPONDING)
+    chat.start_registry()
+    y.expect_line("[Server is back.]", timeout=15)  # the next probe, 10 s after the give-up
+    y.expect_line(WELCOME)
+
+
+@pytest.mark.timeout(40)
 def test_quitting_while_the_registry_is_down_says_what_is_kept(chat: ChatEnv) -> None:
     registry = chat.start_registry()
     x, y = chat.start_peers("x", "y")
