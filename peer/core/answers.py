@@ -136,6 +136,7 @@ class Answers:
         request = requests.answer_sent(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
+        shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         kept = requests.outcomes.of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.settling.answered(request.message) or kept
@@ -167,5 +168,6 @@ class Answers:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        if requests.outcomes.take(post_id) is not None:
-            self._shared.settling.maybe(post_id)
+        post = requests.outcomes.take(post_id)
+        if post is not None:
+            self._shared.settling.answered(post)  # (held again while the registry was away)

@@ -950,6 +950,31 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
     ) == [FORGED]  # a forgery
 
 
+@pytest.mark.parametrize("restarted", [True, False])
+def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_after_it(
+    restarted: bool,
+) -> None:
+    """The registry acked the first line and died before relaying it; the second was never
+    answered. Back (saying it restarted, or heard from again), it is sent the first again
+    before the second: it relays lines as they come, and members show them so."""
+    core, _ = registered()
+    first, second = [m for text in ("one", "two") for m in sent(core.line(f"send_all {text}", T0))]
+    core.receive(Ack("r-5", first.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
+    if restarted:
+        out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 1)
+    else:
+        run_until(core, T0 + 30)  # both asked, unanswered: the registry is away
+        out = core.receive(TableUpdate("r2-1", 4, ()), SERVER, REGISTRY_KEY, T0 + 30)
+    assert [m for m in sent(out) if m in (first, second)] == [first]
+    out = core.receive(Ack("r2-2", first.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert [m for m in sent(out) if m in (first, second)] == [second] and prints(out) == []
+    out = core.receive(Ack("r2-3", second.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert prints(out) == ["[Kept message received by Server: “two”]"]
+    for n, post in enumerate((first, second)):
+        core.receive(Relayed(f"r2-{n + 4}", post.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert core.outbox == () and core.parts.leaving.undelivered() == ()
+
+
 def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_once() -> None:
     """Posts the registry accepted, whose outcomes were asked again while it was silent
     (a service storing nothing while NATS elects a leader): they stay accepted, not kept
