@@ -136,11 +136,11 @@ class Answers:
         request = requests.answer_sent(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
-        shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         kept = requests.outcomes.of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.settling.answered(request.message) or kept
             self._link.over(request.message, now, emit)
+        shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:

@@ -975,6 +975,18 @@ def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_aft
     assert core.outbox == () and core.parts.leaving.undelivered() == ()
 
 
+def test_a_kept_save_sent_again_at_a_restart_whose_outcome_overtakes_its_ack_says_its_text() -> None:
+    core, _ = registered()
+    [save] = sent(core.line("send carol hi", T0))
+    run_until(core, T0 + 30)  # unanswered: kept
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 30)
+    assert sent(out) == [save]
+    saved = Saved("r2-2", save.id, "carol", False, "")  # type: ignore[attr-defined]
+    out = core.receive(saved, SERVER, REGISTRY_KEY, T0 + 30.1)
+    assert prints(out) == ["[Kept message for carol saved at the server: “hi”]"]
+    assert core.outbox == ()
+
+
 def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_once() -> None:
     """Posts the registry accepted, whose outcomes were asked again while it was silent
     (a service storing nothing while NATS elects a leader): they stay accepted, not kept
