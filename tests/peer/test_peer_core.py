@@ -975,7 +975,7 @@ def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_aft
     assert core.outbox == () and core.parts.leaving.undelivered() == ()
 
 
-def test_a_kept_save_sent_again_at_a_restart_whose_outcome_overtakes_its_ack_says_its_text() -> None:
+def test_a_kept_save_sent_again_whose_outcome_overtakes_its_ack_says_its_text() -> None:
     core, _ = registered()
     [save] = sent(core.line("send carol hi", T0))
     run_until(core, T0 + 30)  # unanswered: kept
