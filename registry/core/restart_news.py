@@ -51,11 +51,9 @@ class RestartNews:
         self._tell(now, emit)
 
     def owed(self, addr: Addr) -> bool:
-        """Whether the peer at `addr` is still to ack the news: what it sends before that
-        could overtake what it sent before the restart, forgotten (RegistryCore drops it)."""
-        return self._message is not None and (
-            addr in self._waiting or addr in self._telling or addr in self._at_once
-        )
+        """Whether the peer at `addr` is still to ack the news (RegistryCore drops meanwhile
+        what could overtake what it sent before the restart, forgotten)."""
+        return addr in self._at_once or addr in self._telling or addr in self._waiting
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:
         """The peer at `addr` acked pushes: the news among them makes room for the next."""
