@@ -140,6 +140,7 @@ class Answers:
         if request is not None:  # the outcome overtook the save's Ack
             kept = shared.settling.answered(request.message) or kept
             self._link.over(request.message, now, emit)
+        shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
@@ -167,5 +168,6 @@ class Answers:
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        if requests.outcomes.take(post_id) is not None:
-            self._shared.settling.maybe(post_id)
+        post = requests.outcomes.take(post_id)
+        if post is not None:
+            self._shared.settling.answered(post)  # (held again while the registry was away)

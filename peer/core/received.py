@@ -141,7 +141,7 @@ class Received:
         if back:  # said, and the outbox goes
             watch.came_back(now)
             emit(Print("[Server is back.]", "system"))
-            self._parts.link.flush_outbox(now, emit)
+            self._parts.link.flush_outbox(now, emit, back=True)
         return back
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:

@@ -81,10 +81,11 @@ class RegistryLink:
         kept = self._requests.next_kept(rejoining=room_return.rejoining is not None)
         return None if kept is None or room_return.waits_for_join(kept) else kept
 
-    def flush_outbox(self, now: float, emit: Emit) -> None:
+    def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None:
         """Send the outbox on, after the join for kept room lines (asked again if
-        unanswered), the saves and posts on their way joining it first."""
-        self._join_outbox()
+        unanswered), the saves and posts on their way joining it first; `back`: the
+        registry was away, and those accepted whose outcome is awaited too."""
+        self._join_outbox(back)
         rejoining = self._shared.room_return.rejoining
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
@@ -104,28 +105,25 @@ class RegistryLink:
             self.request(accepted, now, emit, quiet=True)
 
     def registry_restarted(self, now: float, emit: Emit) -> None:
-        """The registry started again: once registered, the outbox is sent, and each outcome
-        awaited asked for again now."""
-        if not self._shared.life.registered:
-            return
-        self.flush_outbox(now, emit)
-        self.ask_outcomes_again(math.inf, now, emit)
+        """The registry started again: once registered, the outbox is sent."""
+        if self._shared.life.registered:
+            self.flush_outbox(now, emit, back=True)
 
-    def _join_outbox(self) -> None:
-        """The saves and posts on their way, not accepted, join the outbox in the order
-        typed, to go one at a time: sent again apart, one lost would be overtaken."""
+    def _join_outbox(self, back: bool) -> None:
+        """The saves and posts on their way, and, `back`, those accepted whose outcome is
+        awaited (a restarted registry forgot them), join the outbox in the order typed, to
+        go one at a time: sent again apart, one lost or asked again would be overtaken."""
         requests, settling = self._requests, self._shared.settling
         carried = [
             message
             for message in requests.messages()
             if isinstance(message, DELIVERED)
-            and message.id not in requests.outcomes
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
             requests.answer_sent(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
-            settling.hold(message)
+        settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 
     # -- the registry away and back -----------------------------------------------------
 
@@ -231,13 +229,12 @@ class RegistryLink:
 
     def _send_moved(self, unanswered: list[Request], now: float, emit: Emit) -> None:
         """After a move: `unanswered`, then all else on its way, oldest first, then the
-        outcomes awaited, asked again."""
+        outbox."""
         requests = self._requests
         requests.take_back(unanswered, now)
-        self._join_outbox()  # before the rest goes, so that none of them goes twice
+        self._join_outbox(True)  # before the rest goes, so that none of them goes twice
         requests.send_again(now, emit, moved=True)
         self.flush_outbox(now, emit)
-        self.ask_outcomes_again(math.inf, now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
         shared, watch = self._shared, self._shared.watch

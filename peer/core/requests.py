@@ -75,8 +75,8 @@ class Outcomes:
         self.awaited: dict[str, tuple[Outcome, float]] = {}
         #: Those given up on, by id, oldest first (read-only outside).
         self.given_up: dict[str, Register | Join | Rename] = {}
-        # ids of those accepted at least once, until their outcome (`in` asks; see `wait`)
-        self._accepted: set[str] = set()
+        # those accepted at least once, by id, until their outcome (`in` asks; see `wait`)
+        self._accepted: dict[str, Outcome] = {}
         self._kept: set[str] = set()  # ids of saves from the outbox
 
     def __contains__(self, msg_id: object) -> bool:
@@ -93,14 +93,13 @@ class Outcomes:
             self._alarm.lower(now + OUTCOME_WAIT)
         if message.id in self._accepted:
             return False
-        self._accepted.add(message.id)
+        self._accepted[message.id] = message
         return True
 
     def take(self, msg_id: str) -> Outcome | None:
-        """The outcome of `msg_id` came, or is given up: the message, if awaited."""
-        self._accepted.discard(msg_id)
-        pending = self.awaited.pop(msg_id, None)
-        return pending[0] if pending is not None else None
+        """The outcome of `msg_id` came, or is given up: the message, if accepted."""
+        self.awaited.pop(msg_id, None)
+        return self._accepted.pop(msg_id, None)
 
     def of_kept(self, msg_id: str) -> bool:
         """Whether save `msg_id` came from the outbox; forgotten once asked."""

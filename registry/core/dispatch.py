@@ -56,6 +56,8 @@ from wire.words import counted
 KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead, when it must.
 RESTART_JUMP = 1000
+#: What a peer's outbox sends again, in the order typed, once told of a restart.
+_SENT_AGAIN = (SaveMessage, ChannelPost, RoomPost, Leave)
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
@@ -190,6 +192,8 @@ class RegistryCore:
                 if isinstance(message, (Acks, Ack)):
                     replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
                     self._acked(replies, addr, now, emit)
+                elif isinstance(message, _SENT_AGAIN) and self._news.owed(addr):
+                    pass  # sent again once told, after what the peer sent before it, in order
                 elif (handler := self._handlers.get(type(message))) is not None:
                     handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)
                 else:

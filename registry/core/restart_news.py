@@ -50,6 +50,11 @@ class RestartNews:
         self._s.pusher.push_all(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
+    def owed(self, addr: Addr) -> bool:
+        """Whether the peer at `addr` is still to ack the news (RegistryCore drops meanwhile
+        what could overtake what it sent before the restart, forgotten)."""
+        return addr in self._at_once or addr in self._telling or addr in self._waiting
+
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:
         """The peer at `addr` acked pushes: the news among them makes room for the next."""
         if self._message is None or not any(isinstance(f.message, Restarted) for f in answered):

@@ -950,6 +950,43 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
     ) == [FORGED]  # a forgery
 
 
+@pytest.mark.parametrize("restarted", [True, False])
+def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_after_it(
+    restarted: bool,
+) -> None:
+    """The registry acked the first line and died before relaying it; the second was never
+    answered. Back (saying it restarted, or heard from again), it is sent the first again
+    before the second: it relays lines as they come, and members show them so."""
+    core, _ = registered()
+    first, second = [m for text in ("one", "two") for m in sent(core.line(f"send_all {text}", T0))]
+    core.receive(Ack("r-5", first.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
+    if restarted:
+        out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 1)
+    else:
+        run_until(core, T0 + 30)  # both asked, unanswered: the registry is away
+        out = core.receive(TableUpdate("r2-1", 4, ()), SERVER, REGISTRY_KEY, T0 + 30)
+    assert [m for m in sent(out) if m in (first, second)] == [first]
+    out = core.receive(Ack("r2-2", first.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert [m for m in sent(out) if m in (first, second)] == [second] and prints(out) == []
+    out = core.receive(Ack("r2-3", second.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert prints(out) == ["[Kept message received by Server: “two”]"]
+    for n, post in enumerate((first, second)):
+        core.receive(Relayed(f"r2-{n + 4}", post.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
+    assert core.outbox == () and core.parts.leaving.undelivered() == ()
+
+
+def test_a_kept_save_sent_again_whose_outcome_overtakes_its_ack_says_its_text() -> None:
+    core, _ = registered()
+    [save] = sent(core.line("send carol hi", T0))
+    run_until(core, T0 + 30)  # unanswered: kept
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 30)
+    assert sent(out) == [save]
+    saved = Saved("r2-2", save.id, "carol", False, "")  # type: ignore[attr-defined]
+    out = core.receive(saved, SERVER, REGISTRY_KEY, T0 + 30.1)
+    assert prints(out) == ["[Kept message for carol saved at the server: “hi”]"]
+    assert core.outbox == ()
+
+
 def test_an_outcome_asked_again_unanswered_is_still_awaited_and_its_line_said_once() -> None:
     """Posts the registry accepted, whose outcomes were asked again while it was silent
     (a service storing nothing while NATS elects a leader): they stay accepted, not kept

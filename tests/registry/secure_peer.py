@@ -13,7 +13,7 @@ from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from tests.datagrams import messages_of
 from wire.codec import encode
-from wire.messages import Message
+from wire.messages import Ack, Message, Restarted
 
 Addr = tuple[str, int]
 
@@ -55,6 +55,13 @@ class SecurePeer:
                 self.sock.sendto(packet, to)
             if opened.data is not None:
                 return messages_of(opened.data)
+
+    async def take_news(self, addr: Addr) -> None:
+        """Ack the Restarted of the registry at `addr`, just started with this peer online
+        (until then it drops what the peer's outbox would send again)."""
+        while not any(isinstance(news := m, Restarted) for m in await self.receive()):
+            pass
+        self.send(Ack(f"ack-{news.id}", news.id), addr)
 
     async def connect(self, addr: Addr) -> SecureConnection:
         """A connection to `addr`, its handshake over."""

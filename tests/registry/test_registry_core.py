@@ -1195,7 +1195,8 @@ def test_a_message_for_a_name_renamed_before_a_restart_reaches_the_renamed_peer(
     first.receive(Rename("r", "ann", wa.token, "annx"), Y, T0)
     first.receive(Deregister("d", "annx", wa.token, False, ""), Y, T0)
     again = core(table=Table.from_json(first.table.to_json(), T0 + 1))
-    again.start(T0 + 1)
+    [news] = [m for a, m in sends(again.start(T0 + 1)) if a == X and isinstance(m, Restarted)]
+    again.receive(Ack("x-8", news.id), X, T0 + 1.5)
     out = again.receive(SaveMessage("x-9", "x", wx.token, "ann", "still for you"), X, T0 + 2)
     assert any(isinstance(a, ra.StoreMail) for a in out)
     assert [m.text for m in again.mail["annx"]] == ["still for you"]

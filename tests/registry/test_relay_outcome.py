@@ -15,6 +15,7 @@ from wire.messages import (
     ChannelPost,
     Deregister,
     Relayed,
+    Restarted,
     RoomMessage,
     RoomPost,
 )
@@ -92,6 +93,21 @@ def test_a_registry_restarted_mid_relay_relays_the_post_asked_again() -> None:
     out = again.receive(post, X, T0 + 11)
     assert [a for a, m in sends(out) if isinstance(m, ChannelMessage)] == [Y]
     assert outcomes(again.receive(Ack("y-1", "x-1"), Y, T0 + 11.1)) == [(X, "x-1")]
+
+
+def test_a_restarted_registry_takes_posts_from_a_peer_once_it_acked_the_news() -> None:
+    """Sent before it knew, a post could overtake those the old registry acked and died
+    before relaying, which the peer sends again, in order, once told."""
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    again = core(table=Table.from_json(reg.table.to_json(), T0 + 1))
+    [news] = [m for a, m in sends(again.start(T0 + 1)) if a == X and isinstance(m, Restarted)]
+    post = ChannelPost("x-2", "x", wx.token, "later")
+    assert sends(again.receive(post, X, T0 + 1.1)) == []  # dropped: x sends it again
+    again.receive(Ack("x-3", news.id), X, T0 + 1.2)
+    out = again.receive(post, X, T0 + 1.3)
+    assert [a for a, m in sends(out) if isinstance(m, ChannelMessage)] == [Y]
 
 
 def test_the_outcome_waits_for_a_push_found_lost_and_sent_again() -> None:

@@ -41,6 +41,7 @@ def test_a_registry_closing_answers_nothing_that_comes_while_it_settles(tmp_path
         record.key = key_text(ann.channel.public)
         server.core.table.records["ann"] = record
         addr = await server.start()
+        await ann.take_news(addr)
         before = ChannelPost("ann-1", "ann", "t" * 32, "before")
         ann.send(before, addr)
         assert await answered(ann, before, 5.0)

@@ -36,6 +36,7 @@ async def ann_and_bob(tmp_path: Path) -> AsyncIterator[tuple[SecurePeer, SecureP
         record.key = key_text(peer.channel.public)
         server.core.table.records[name] = record
     address = await server.start()
+    await sender.take_news(address)
     try:
         yield sender, member, address
     finally:
