@@ -192,7 +192,9 @@ class RegistryCore:
                 if isinstance(message, (Acks, Ack)):
                     replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
                     self._acked(replies, addr, now, emit)
-                elif isinstance(message, _SENT_AGAIN) and self._news.owed(addr):
+                elif isinstance(message, _SENT_AGAIN) and self._news.holds_back(
+                    addr, asker, now, emit
+                ):
                     pass  # sent again once told, after what the peer sent before it, in order
                 elif (handler := self._handlers.get(type(message))) is not None:
                     handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)

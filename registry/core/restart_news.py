@@ -50,9 +50,16 @@ class RestartNews:
         self._s.pusher.push_all(at_once, self._message, "notice", now, emit)
         self._tell(now, emit)
 
-    def owed(self, addr: Addr) -> bool:
-        """Whether the peer at `addr` is still to ack the news (RegistryCore drops meanwhile
-        what could overtake what it sent before the restart, forgotten)."""
+    def holds_back(self, addr: Addr, asker: str, now: float, emit: Emit) -> bool:
+        """Whether what the peer at `addr` sends waits until it acks the news (RegistryCore
+        drops meanwhile what could overtake what it sent before the restart, forgotten). One
+        still waiting its turn, heard with its own key `asker`, is told now: a session is held."""
+        waiting = self._waiting.get(addr)
+        record = None if waiting is None else waiting[0]
+        if record is not None and record.key == asker and _there(record, addr) and self._message:
+            self._at_once[addr] = self._waiting.pop(addr)
+            self._s.pusher.push_all([record], self._message, "notice", now, emit)
+            self._s.feed.release([record], now, emit)
         return addr in self._at_once or addr in self._telling or addr in self._waiting
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:

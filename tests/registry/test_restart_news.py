@@ -10,7 +10,16 @@ from registry.core.restart_news import ROUNDS, WINDOW
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
 from wire.keys import key_text
-from wire.messages import Ack, Entry, Register, Rename, Restarted, TableUpdate
+from wire.messages import (
+    Ack,
+    ChannelMessage,
+    ChannelPost,
+    Entry,
+    Register,
+    Rename,
+    Restarted,
+    TableUpdate,
+)
 from wire.version import WIRE_VERSION
 
 #: Peers the restarted registry counts online: more than two windows.
@@ -215,3 +224,18 @@ def test_a_peer_renamed_while_told_hears_the_newer_news_and_every_change_after()
     out += run_until(reg, T0 + 0.4 + ROUND)
     updates = [m for a, m in sends(out) if a == addr_of(0) and isinstance(m, TableUpdate)]
     assert any(e.name == "newcomer" for m in updates for e in m.entries)
+
+
+def test_a_peer_waiting_its_turn_that_posts_is_told_at_once_and_another_key_is_not() -> None:
+    """Its posts wait for the news (dropped until it acks): heard with its own key, a
+    session is held, so it need not wait for a place in the window."""
+    reg, first = restarted()
+    last, other = ONLINE - 1, ONLINE - 2
+    assert {addr_of(last), addr_of(other)}.isdisjoint(a for a, _ in first)
+    post = ChannelPost("p-1", f"p{other:03}", "t", "hello")
+    out = reg.receive(post, addr_of(other), T0 + 0.1, key=b"\x99" * 32)  # not its key
+    assert told(out) == [] and not sends(out)
+    post = ChannelPost("p-2", f"p{last:03}", "t", "hello")
+    out = reg.receive(post, addr_of(last), T0 + 0.2, key=last.to_bytes(32, "big"))
+    assert told(out) == [(addr_of(last), first[0][1])]
+    assert not [m for _, m in sends(out) if isinstance(m, ChannelMessage)]  # dropped meanwhile
