@@ -47,7 +47,7 @@ class ReceivingDatagrams:
     bad_frames: int
     _sock: socket.socket | None
     #: Polls `_sock` alone, without waiting: whether a drain's first datagram was the last
-    #: (None where the system has no poll: each drain then reads until the socket is empty).
+    #: (None once closed).
     _probe: select.poll | None
     _clock: Callable[[], float]
     #: The wall clock, as the kernel's stamps are (net/arrival.py).

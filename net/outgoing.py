@@ -136,16 +136,12 @@ class Outgoing:
         sock = self._sock
         for data, addr in packets:
             if sock is None or self._unsent:
-                self._later(data, addr)
+                self._hold(data, addr)
                 continue
             try:
                 sock.sendto(data, addr)
             except OSError as exc:
                 self._refused(data, addr, exc)
-
-    def _later(self, data: bytes, addr: Addr) -> None:
-        if self._sock is not None:
-            self._hold(data, addr)
 
     def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
         sock = self._sock
@@ -156,6 +152,9 @@ class Outgoing:
             self.errors += 1
 
     def _hold(self, data: bytes, addr: Addr) -> None:
+        """Keep `data` for when the socket takes it (closed, or none: dropped)."""
+        if self._sock is None:
+            return
         if len(self._unsent) < SEND_QUEUE:
             self._unsent.append((data, addr))
         else:
@@ -182,7 +181,7 @@ class Outgoing:
         for data, (addr, key) in sent:
             for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
                 if sock is None or self._unsent:
-                    self._later(packet, to)
+                    self._hold(packet, to)
                     continue
                 try:
                     sock.sendto(packet, to)
@@ -282,7 +281,7 @@ class Outgoing:
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
             # (`send_sealed`, written out: every datagram that leaves at once)
             if sock is None or self._unsent:
-                self._later(packet, to)
+                self._hold(packet, to)
                 continue
             try:
                 sock.sendto(packet, to)
