@@ -9,10 +9,10 @@ import itertools
 
 class IdMaker(functools.partial[str]):
     """Makes message ids `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes
-    the next): a random session in the adapters, so that a restart reuses none. The
-    counter and format are the standard library's, called from C: no Python code runs."""
+    the next): a random session (hex) in the adapters, so that a restart reuses none. The
+    counter and `%d` are the standard library's, called from C: no Python code runs."""
 
     __slots__ = ()
 
     def __new__(cls, session: str) -> IdMaker:
-        return super().__new__(cls, next, map(f"{session}-{{}}".format, itertools.count(1)))
+        return super().__new__(cls, next, map(f"{session}-%d".__mod__, itertools.count(1)))

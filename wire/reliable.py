@@ -3,13 +3,10 @@ owner sends the first copy, records it here, and asks `due(now)` at `next_wake()
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
-
-from msgspec import Struct
 
 if TYPE_CHECKING:
     from wire.round_trip import RoundTrip
@@ -41,19 +38,19 @@ class Alarm:
             self.at = deadline
 
 
-class Pending(Struct, Generic[T]):
-    """One request waiting for its answer: its copies, and the wait of its round."""
+class Pending(Generic[T]):
+    """One request waiting for its answer: made bare, its fields set by the Retransmitter."""
 
-    key: str
+    key = ""
     item: T
-    seq: int  # the order of first sending: what is due goes oldest first
-    sent_at: float  # when its last copy went
-    copies: int  # copies sent in all (Karn's rule: a sample only from one)
-    sent: int  # copies its round has sent
-    wait: float  # the wait after each copy of its round
-    deadline: float  # when the wait after its last copy is over
-    back_off_to: float = 0.0  # > 0: each copy of a round waits twice the last, up to this
-    most: float = math.inf  # no copy waits longer than this
+    seq = 0  # the order of first sending: what is due goes oldest first
+    sent_at = 0.0  # when its last copy went
+    copies = 0  # copies sent in all (Karn's rule: a sample only from one)
+    sent = 0  # copies its round has sent
+    wait = 0.0  # the wait after each copy of its round
+    deadline = 0.0  # when the wait after its last copy is over
+    back_off_to = 0.0  # > 0: each copy of a round waits twice the last, up to this
+    most = math.inf  # no copy waits longer than this
 
 
 class Retransmitter(Generic[T]):
@@ -83,7 +80,7 @@ class Retransmitter(Generic[T]):
         #: waiting` ask what `get` and `len` would, as values (asked of every message).
         self.waiting: Mapping[str, Pending[T]] = self._pending
         self._queue: deque[tuple[float, Pending[T]]] = deque()
-        self._seq = itertools.count()
+        self._seq = 0  # the last given
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
         self._alarm = alarm
 
@@ -113,12 +110,12 @@ class Retransmitter(Generic[T]):
         wait = wait if wait <= most else most
         deadline, pending = now + wait, self._pending.get(key)
         if pending is None:
-            seq = next(self._seq)
-            pending = Pending(key, item, seq, now, 1, 1, wait, deadline, back_off_to, most)
-            self._pending[key] = pending
-        else:
-            pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
-            pending.sent, pending.wait, pending.deadline = 1, wait, deadline
+            self._seq += 1  # (not itertools.count: compiled, next() is a builtin looked up)
+            pending = self._pending[key] = Pending()
+            pending.key, pending.seq = key, self._seq
+            pending.back_off_to, pending.most = back_off_to, most
+        pending.item, pending.sent_at, pending.copies = item, now, pending.copies + 1
+        pending.sent, pending.wait, pending.deadline = 1, wait, deadline
         queue, alarm = self._queue, self._alarm
         queue.append((deadline, pending))
         if len(queue) > 1 and deadline < queue[-2][0]:
@@ -136,8 +133,9 @@ class Retransmitter(Generic[T]):
             self.start(key, item, now, back_off_to, most)
             self._pending[key].copies += 1  # a copy of what went before
             return
-        pending = Pending(key, item, seq, now, 0, 0, 0.0, now, back_off_to, most)
-        self._pending[key] = pending
+        pending = self._pending[key] = Pending()
+        pending.key, pending.item, pending.seq = key, item, seq
+        pending.back_off_to, pending.most = back_off_to, most
         ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
         self._pending.clear()  # the same dict, reordered: `waiting` is it
         self._pending.update(ordered)
@@ -151,7 +149,7 @@ class Retransmitter(Generic[T]):
         if pending is None:
             return None
         queue, waiting = self._queue, self._pending
-        while queue and waiting.get(queue[0][1].key) is not queue[0][1]:  # answered: out
+        while queue and waiting.get((first := queue[0][1]).key) is not first:  # answered: out
             queue.popleft()  # now, not all at the next wake-up
         if now is not None and self.round_trip is not None:
             if pending.copies == 1:

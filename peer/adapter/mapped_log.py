@@ -135,7 +135,7 @@ class SendingLog:
 
     def write(
         self,
-        records: Sequence[Sending | Settled],
+        records: list[Sending | Settled],
         unsettled: Collection[Message],
         sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
     ) -> None:

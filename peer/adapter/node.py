@@ -169,8 +169,8 @@ class PeerNode:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_not_kept`
-        #: The carrier of each type of action (`carry_out`; read-only outside).
-        self.carriers = self._carrier_table()
+        #: The carrier of each type of action (`carry_out`, bound once; read-only outside).
+        self.carriers, self._carry_out = self._carrier_table(), self.carry_out
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -253,7 +253,7 @@ class PeerNode:
         """The console's: the user typed the line `text`."""
         # each action carried out as the core decides it: the message typed leaves first
         core = self.core
-        core.line(text, time.monotonic(), self.carry_out)
+        core.line(text, time.monotonic(), self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
@@ -276,7 +276,7 @@ class PeerNode:
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
         core = self.core
-        core.receive_all(messages, addr, key, now, self.carry_out)
+        core.receive_all(messages, addr, key, now, self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 

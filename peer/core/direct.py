@@ -58,9 +58,9 @@ class DirectChats:
         if entry is None:
             emit(shared.no_user(to))
             return
-        if entry.name != to:
-            self._say_renamed(to, entry.name, emit)
-        chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
+        if (name := entry.name) != to:
+            self._say_renamed(to, name, emit)
+        chat = Chat(shared.new_id(), shared.state.name, name, text)
         if entry.online:
             self._send_in_order(chat, entry, now, emit)
             shared.settling.keep(chat)  # after it left: its record is written after the event
@@ -173,12 +173,11 @@ class DirectChats:
                 return  # meant for whoever had this address before; the sender falls back
         # Who sent it was settled by its key (peer.core.table), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
-        if not valid_name(chat.sender) or (
-            len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
-        ):
+        sender, text = chat.sender, chat.text
+        if not valid_name(sender) or (len(text) > MAX_TEXT // 4 and len(text.encode()) > MAX_TEXT):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if self._inbox.accept(chat.sender, chat.id):
-            emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+        if self._inbox.accept(sender, chat.id):
+            emit(Print(f"{sender}: {text}", "message", sender))
 
     # -- read-only views ----------------------------------------------------------------
 

@@ -3,7 +3,7 @@ received (peer.core.received) and what is typed (peer.core.typed_input). Built b
 
 from __future__ import annotations
 
-from msgspec import Struct
+from dataclasses import dataclass
 
 from peer.core.answers import Answers
 from peer.core.direct import DirectChats
@@ -19,7 +19,8 @@ from peer.core.table_news import TableNews
 from peer.core.typed_commands import Asking, Commands
 
 
-class Parts(Struct, frozen=True, eq=False):
+@dataclass(frozen=True, eq=False)  # compiled, a native class: each part read as a C field
+class Parts:
     """Every part of one peer core, and the state they share."""
 
     shared: Shared

@@ -168,9 +168,11 @@ class Received:
     # -- the handlers -------------------------------------------------------------------
 
     def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit, peer: bool) -> None:
-        answer = self._direct.acked if peer else self.answer
-        for reply_to in acks.replies:
-            answer(Ack(acks.id, reply_to), addr, now, emit)
+        for reply_to in acks.replies:  # (each a call of ours: no bound method called per ack)
+            if peer:
+                self._direct.acked(Ack(acks.id, reply_to), addr, now, emit)
+            else:
+                self.answer(Ack(acks.id, reply_to), addr, now, emit)
 
     def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
         self.answer(snapshot, addr, now, emit)

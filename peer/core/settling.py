@@ -5,7 +5,6 @@ nowhere, written after the event). Those held for the registry are its outbox (d
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable
 
 from peer.core.actions import Sending, Settled
@@ -21,7 +20,7 @@ class Settling:
         this run, and held (in the log already: no Sending)."""
         # the order typed, by id, until settled (or answered, for a leave)
         self._typed: dict[str, int] = {}
-        self._count = itertools.count()
+        self._places = 0  # the last place given in it
         #: What is not settled, by id, in the order typed, as the log keeps it: a direct
         #: message kept durably as its save.
         self.unsettled: dict[str, Message] = {}
@@ -41,7 +40,7 @@ class Settling:
         message typed before it."""
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
-            self._typed[msg_id] = next(self._count)
+            self._typed[msg_id] = self._places = self._places + 1
         self.unsettled[msg_id] = message
         self.records.append(Sending(message))
 
@@ -55,7 +54,7 @@ class Settling:
         """Note that `message` was typed now, after every message noted before it, without
         keeping it (a leave, a join: they are answered, not delivered)."""
         if message.id not in self._typed:
-            self._typed[message.id] = next(self._count)
+            self._typed[message.id] = self._places = self._places + 1
 
     def typed_at(self, message: Message) -> float:
         """Where `message` comes in the order typed (not typed: after all the others)."""
@@ -73,7 +72,8 @@ class Settling:
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
         for it, unless it is held, settled already or was never typed."""
-        if msg_id not in self.held and self.unsettled.pop(msg_id, None) is not None:
+        if msg_id not in self.held and msg_id in self.unsettled:
+            del self.unsettled[msg_id]
             self._typed.pop(msg_id, None)
             self.records.append(Settled(msg_id))
 

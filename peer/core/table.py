@@ -324,15 +324,7 @@ class Trust:
             pass
         elif key and key == self.registry:  # the service's, from anywhere
             one = message
-        elif type(message) is Ack or type(message) is Refused:
-            # an answer to one chat of ours: its ack, or another version's refusal (an ack fits
-            # a datagram: no peer answers TooBig); first, by type: acks are many
-            owed = self.owed.get(message.reply_to)
-            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
-                one = message
-        elif type(message) is Acks:
-            one = self._owed_acks(message, key)
-        elif type(message) is Chat or isinstance(message, FILE_DATAGRAMS):
+        elif type(message) is Chat or (rule is _SENDER and isinstance(message, FILE_DATAGRAMS)):
             entry = self._entry(message.sender)
             if entry is None or key_from_text(entry.key) != key:
                 self._hold(message, key, addr, now, emit)  # its row may be on its way
@@ -340,9 +332,17 @@ class Trust:
             one = message
             if type(message) is Chat and self.talked.get(message.sender) != key:
                 emit(PinKey(message.sender, key))
+        elif type(message) is Ack or type(message) is Refused:
+            # an answer to a chat of ours (after chats, the many: acks come merged): its ack,
+            # or another version's refusal (an ack fits a datagram: no peer answers TooBig)
+            owed = self.owed.get(message.reply_to)
+            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
+                one = message
+        elif type(message) is Acks:
+            one = self._owed_acks(message, key)
         if one is None:
             self._drop(rule.value if rule is not None else NEVER_SENT, message, addr, emit)
-        elif type(one) is not Chat and rule is _SENDER:  # (a file datagram)
+        elif rule is _SENDER and type(one) is not Chat:  # (a file datagram)
             emit(FileDatagram(one, key))
             return None
         return one
