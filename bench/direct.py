@@ -38,6 +38,7 @@ from bench.common import (
     ratio,
     run,
     scratch_folder,
+    steady_heap,
     us,
 )
 from bench.harness import BenchPeer, start_registry
@@ -173,7 +174,8 @@ async def _in_flight(
     latencies: list[float] = []
     ours_took = raw_took = cpu = 0.0
     for _ in range(BLOCKS):
-        raw_took += block / await echoed_rate(echo_port, block, inflight)
+        with steady_heap():  # as HEAP_ENV does for the other raw ends (256 KiB reads)
+            raw_took += block / await echoed_rate(echo_port, block, inflight)
         cpu -= time.process_time()
         some, acked = await _typed(timing, block, inflight)
         cpu += time.process_time()
