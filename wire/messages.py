@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from msgspec import Struct
 
-from wire.base import Id, Int, Items, WireMessage, types_by_name
+from wire.base import After, Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.refusals import RefusalCode
@@ -202,13 +202,16 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True):
-    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
+    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored.
+    `after`, here and in every line: its sender's line before it to the same people, if on
+    its way when it was sent (peer/core/inbox.py)."""
 
     id: Id
     sender: str
     to: str
     text: str
     saved_by: str = ""
+    after: After = ""
 
 
 class SaveMessage(WireMessage, frozen=True):
@@ -221,6 +224,7 @@ class SaveMessage(WireMessage, frozen=True):
     to: str
     text: str
     key: str = ""
+    after: After = ""
 
 
 class Saved(WireMessage, frozen=True):
@@ -240,6 +244,7 @@ class ChannelPost(WireMessage, frozen=True):
     sender: str
     token: str
     text: str
+    after: After = ""
 
 
 class Relayed(WireMessage, frozen=True):
@@ -260,6 +265,7 @@ class ChannelMessage(WireMessage, frozen=True):
     id: Id
     sender: str
     text: str
+    after: After = ""
 
 
 # -- rooms and renames --------------------------------------------------------------------
@@ -286,6 +292,7 @@ class RoomPost(WireMessage, frozen=True):
     token: str
     room: str
     text: str
+    after: After = ""
 
 
 class RoomMessage(WireMessage, frozen=True):
@@ -295,6 +302,7 @@ class RoomMessage(WireMessage, frozen=True):
     text: str
     stamp: str
     history: bool
+    after: After = ""
 
 
 class RoomNotice(WireMessage, frozen=True):

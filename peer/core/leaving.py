@@ -91,7 +91,7 @@ class Leaving:
     def on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
         being known delivered (Settling.settle)."""
-        return self._direct.holds(msg_id) or self._shared.requests.holds(msg_id)
+        return self._direct.awaiting_ack(msg_id) or self._shared.requests.holds(msg_id)
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""

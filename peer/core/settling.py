@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from msgspec.structs import replace
 
 from peer.core.actions import Sending, Settled
-from wire.messages import Chat, Leave, Message
+from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessage
+from wire.names import name_key
+
+Line = TypeVar("Line", Chat, ChannelPost, RoomPost)
 
 
 class Settling:
@@ -36,14 +42,20 @@ class Settling:
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
 
-    def keep(self, message: Message) -> None:
+    def keep(self, message: Line) -> Line:
         """Have `message`, just typed, kept until it is settled (see Sending), after every
-        message typed before it."""
+        message typed before it: `after` the last not settled for the same people, if any,
+        who show it after that one (peer/core/inbox.py). What is kept."""
+        if self.unsettled:
+            to = audience(message)
+            last = next((i for i, m in reversed(self.unsettled.items()) if audience(m) == to), "")
+            message = replace(message, after=last) if last else message
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = next(self._count)
         self.unsettled[msg_id] = message
         self.records.append(Sending(message))
+        return message
 
     def keep_durably(self, save: Message) -> None:
         """Have the direct message kept, kept durably too, as `save` (once)."""
@@ -119,3 +131,13 @@ class Settling:
         else:
             self.maybe(msg_id)
         return held
+
+
+def audience(line: Message) -> str:
+    """Whom `line` is for: a name's key, "#" and a room's, "*" for the channel ("": none)."""
+    match line:
+        case Chat() | SaveMessage():
+            return name_key(line.to)
+        case RoomPost():
+            return "#" + name_key(line.room)
+    return "*" if type(line) is ChannelPost else ""
