@@ -18,8 +18,9 @@ _T = TypeVar("_T")
 #: message once.
 Id = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
 
-#: The id of a line's line before (`after`): as ids are made, a byte a character in JSON.
-After = Annotated[str, msgspec.Meta(max_length=MAX_ID, pattern="^[A-Za-z0-9_.-]*$")]
+#: The id a line names as its sender's line before it to the same people, on its way when
+#: it was sent (peer/core/inbox.py): a session of 8 and a counter, as `IdMaker` makes them.
+After = Annotated[str, msgspec.Meta(max_length=24)]
 
 #: An integer field: one a 64-bit signed integer holds, whatever the JSON spells.
 Int = Annotated[int, msgspec.Meta(ge=-(2**63 - 1), le=2**63 - 1)]

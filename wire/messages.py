@@ -202,9 +202,7 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True):
-    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored.
-    `after`, here and in every line: its sender's line before it to the same people, if on
-    its way when it was sent (peer/core/inbox.py)."""
+    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
 
     id: Id
     sender: str

@@ -1,6 +1,6 @@
-"""What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md),
-a line after the one its sender names `after`. A datagram is taken as one: one Shown first,
-then its lines, one Ack or Acks.
+"""What came to this peer: each message shown once, a line after the one it names, every
+copy acked (docs/PROTOCOL.md). A datagram is taken as one: one Shown first, then its lines,
+one Ack or Acks.
 
 The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
 woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
@@ -29,9 +29,8 @@ Line = Chat | ChannelMessage | RoomMessage
 
 
 class Inbox:
-    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; the
-    lines held for one sent before them; for the datagram being taken in, the acks it is
-    owed and the pairs it showed first."""
+    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case, and
+    the lines held; for the datagram being taken in, the acks owed and the pairs shown first."""
 
     def __init__(
         self,
@@ -41,13 +40,11 @@ class Inbox:
         limit: int = SEEN_IDS,
         alarm: Alarm | None = None,
     ) -> None:
-        """`shown`: the pairs shown in earlier runs, oldest first; `alarm`: lowered to each
-        line's HOLD."""
+        """`shown`: the pairs shown in earlier runs, oldest first; `alarm`: woken at HOLDs."""
         self._life = life
         self._new_id = new_id
         self._alarm = alarm or Alarm()
-        # the lines held, by (sender, id), in the order they came: the pair each waits for,
-        # when it is shown at the latest, the line
+        # by (sender, id), as they came: the pair each line held waits for, its HOLD, the line
         self._held: dict[tuple[str, str], tuple[tuple[str, str], float, Print]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
@@ -88,16 +85,13 @@ class Inbox:
             self._release(key, emit)
 
     def _release(self, key: tuple[str, str], emit: Emit) -> None:
-        """Show the lines that waited for `key`, each followed by those that waited for it."""
-        shown = [key]
-        while shown:
-            held = self._held.items()
-            later = next((k for k, (first, _, _) in held if first == shown[-1]), None)
-            if later is None:
-                shown.pop()
-            else:
-                emit(self._held.pop(later)[2])
-                shown.append(later)
+        """Show `key`'s line if held, then each that waited for it, and its own, depth first."""
+        waiting = [key]
+        while waiting:
+            first = waiting.pop()
+            if first in self._held:
+                emit(self._held.pop(first)[2])
+            waiting += reversed([k for k, held in self._held.items() if held[0] == first])
 
     def tick(self, now: float, emit: Emit) -> None:
         """Show the lines held HOLD seconds, and then those that waited for them."""

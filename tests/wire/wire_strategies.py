@@ -97,14 +97,10 @@ def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
 
 def _field_strategy(declared: Any, tp: Any) -> st.SearchStrategy[Any]:
     """The values of a field declared `declared` (its type `tp` without bounds): a text
-    within the `max_length` of an `Annotated[str, msgspec.Meta(...)]`, and its `pattern`,
-    else any of `tp`."""
+    within the `max_length` of an `Annotated[str, msgspec.Meta(...)]`, else any of `tp`."""
     if typing.get_origin(declared) is typing.Annotated:
         base, *meta = typing.get_args(declared)
         bounds = [m.max_length for m in meta if getattr(m, "max_length", None) is not None]
-        patterns = [m.pattern for m in meta if getattr(m, "pattern", None)]
-        if base is str and patterns:
-            return st.from_regex(patterns[0]).filter(lambda text: len(text) <= min(bounds))
         if base is str and bounds:
             return st.text(max_size=min(bounds))
     return value_strategy(tp)
