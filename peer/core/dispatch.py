@@ -74,11 +74,10 @@ class PeerCore:
     def __init__(
         self, *, name: str, port: int, server: Addr, session: str, **options: Unpack[PeerOptions]
     ) -> None:
-        """`session` is the prefix of our message ids (8 characters: wire.base.After).
-        Options: what an earlier run kept (`token`; `seen`, the (sender, id) pairs shown;
-        `outbox`; `room`, joined again once registered; `registry_key`, pinned), `password`,
-        `keepalive` seconds, the retry rule (`attempts`; `timeout`, a request's:
-        wire.reliable), our key's `fingerprint`."""
+        """`session` is the prefix of our message ids. Options: what an earlier run kept
+        (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
+        registered; `registry_key`, pinned), `password`, `keepalive` seconds, the retry
+        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.

@@ -21,8 +21,7 @@ from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
-#: Seconds a line waits at most for the one its sender names `after`: as long as its copies
-#: are tried, then as long again, for its way round by the registry (docs/GUIDE.md).
+#: Seconds a line waits for its `after` at most: its copies' tries, and again by the registry.
 HOLD = 2 * ATTEMPTS * TIMEOUT
 #: What a sender says: shown after its line `after` (`Inbox.show`).
 Line = Chat | ChannelMessage | RoomMessage
