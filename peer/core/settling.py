@@ -48,8 +48,10 @@ class Settling:
         who show it after that one (peer/core/inbox.py). What is kept."""
         if self.unsettled:
             to = audience(message)
-            last = next((i for i, m in reversed(self.unsettled.items()) if audience(m) == to), "")
-            message = replace(message, after=last) if last else message
+            for msg_id, kept in reversed(self.unsettled.items()):
+                if audience(kept) == to:
+                    message = replace(message, after=msg_id)
+                    break
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = next(self._count)
@@ -135,9 +137,8 @@ class Settling:
 
 def audience(line: Message) -> str:
     """Whom `line` is for: a name's key, "#" and a room's, "*" for the channel ("": none)."""
-    match line:
-        case Chat() | SaveMessage():
-            return name_key(line.to)
-        case RoomPost():
-            return "#" + name_key(line.room)
+    if type(line) is Chat or type(line) is SaveMessage:
+        return name_key(line.to)
+    if type(line) is RoomPost:
+        return "#" + name_key(line.room)
     return "*" if type(line) is ChannelPost else ""
