@@ -18,8 +18,7 @@ _T = TypeVar("_T")
 #: message once.
 Id = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
 
-#: The id a line names as its sender's line before it to the same people, on its way when
-#: it was sent (peer/core/inbox.py): a peer's session (8 characters) and a counter.
+#: A line's `after` (peer/core/inbox.py): an id of its sender's session and a counter.
 After = Annotated[str, msgspec.Meta(max_length=24)]
 
 #: An integer field: one a 64-bit signed integer holds, whatever the JSON spells.

@@ -23,8 +23,7 @@ NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
-    """The direct messages sent and not yet acked or given up, and the renames said on a
-    send."""
+    """The direct messages sent and not yet acked or given up, and the renames said on a send."""
 
     def __init__(
         self, shared: Shared, inbox: Inbox, link: RegistryLink, timeout: float, attempts: int

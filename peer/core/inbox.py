@@ -1,6 +1,5 @@
-"""What came to this peer: each message shown once, a line after the one it names, every
-copy acked (docs/PROTOCOL.md). A datagram is taken as one: one Shown first, then its lines,
-one Ack or Acks.
+"""What came to this peer: each shown once, in the order sent, every copy acked
+(docs/PROTOCOL.md). A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
 The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
 woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
@@ -72,8 +71,7 @@ class Inbox:
         return True
 
     def show(self, line: Line, shown: Print, now: float, emit: Emit) -> None:
-        """Show `line` as `shown` once its sender's line `after` is shown, HOLD seconds at
-        most; then the lines that waited for it."""
+        """Show `line` as `shown` after its sender's line `after` (HOLD at most), then waiters."""
         key, first = (name_key(line.sender), line.id), (name_key(line.sender), line.after)
         if line.after and (first not in self._seen or first in self._held):
             self._held[key] = (first, now + HOLD, shown)

@@ -15,7 +15,7 @@ from peer.core.actions import Sending, Settled
 from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessage
 from wire.names import name_key
 
-Line = TypeVar("Line", Chat, ChannelPost, RoomPost)
+Typed = TypeVar("Typed", Chat, ChannelPost, RoomPost)
 
 
 class Settling:
@@ -42,10 +42,9 @@ class Settling:
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
 
-    def keep(self, message: Line) -> Line:
-        """Have `message`, just typed, kept until it is settled (see Sending), after every
-        message typed before it: `after` the last not settled for the same people, if any,
-        who show it after that one (peer/core/inbox.py). What is kept."""
+    def keep(self, message: Typed) -> Typed:
+        """Have `message`, just typed, kept until it is settled (see Sending), after every one
+        typed before it, `after` the last not settled for the same people: what is kept."""
         if self.unsettled:
             to = audience(message)
             for msg_id, kept in reversed(self.unsettled.items()):
