@@ -201,7 +201,7 @@ class TableSnapshot(WireMessage, frozen=True):
 # -- messages -----------------------------------------------------------------------------
 
 
-class Chat(WireMessage, frozen=True):
+class Chat(WireMessage, frozen=True, omit_defaults=True):
     """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
 
     id: Id
@@ -212,7 +212,7 @@ class Chat(WireMessage, frozen=True):
     after: After = ""
 
 
-class SaveMessage(WireMessage, frozen=True):
+class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     """`id`: the Chat's. `text` is sealed to the recipient's `key` ("" for none;
     peer/core/sealed_mail.py)."""
 
@@ -235,7 +235,7 @@ class Saved(WireMessage, frozen=True):
     refused: str
 
 
-class ChannelPost(WireMessage, frozen=True):
+class ChannelPost(WireMessage, frozen=True, omit_defaults=True):
     """`send_all`: relay `text` to every other registered peer."""
 
     id: Id
@@ -259,7 +259,7 @@ class Restarted(WireMessage, frozen=True):
     registries: Items[str] = ()
 
 
-class ChannelMessage(WireMessage, frozen=True):
+class ChannelMessage(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     text: str
@@ -284,7 +284,7 @@ class Leave(WireMessage, frozen=True):
     token: str
 
 
-class RoomPost(WireMessage, frozen=True):
+class RoomPost(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     token: str
@@ -293,7 +293,7 @@ class RoomPost(WireMessage, frozen=True):
     after: After = ""
 
 
-class RoomMessage(WireMessage, frozen=True):
+class RoomMessage(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     room: str
