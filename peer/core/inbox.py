@@ -98,8 +98,7 @@ class Inbox:
                 first, steps = self._held[first][0], steps - 1
             self._release(first, emit)
 
-    def next_wake(self) -> float | None:
-        """When a line held is shown at the latest (the oldest's), or None."""
+    def next_wake(self) -> float | None:  # the oldest line held's HOLD
         return next(iter(self._held.values()))[1] if self._held else None
 
     def owe(self, msg_id: str) -> None:
