@@ -144,10 +144,6 @@ class DirectChats:
 
     # -- read-only views ----------------------------------------------------------------
 
-    def waiting(self) -> bool:
-        """Whether a direct message awaits its ack."""
-        return bool(self._chats)
-
     def awaiting_ack(self, msg_id: str) -> bool:
         return msg_id in self._chats.waiting
 

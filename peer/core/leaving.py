@@ -84,7 +84,7 @@ class Leaving:
     def delivering(self) -> bool:
         """Whether a message the user sent (or a `rooms`) is still on its way: awaiting its
         ack, answer or outcome, or held. Outbox retries do not count (kept on disk)."""
-        return self._direct.waiting() or bool(self._shared.requests.undelivered(_AWAITED))
+        return bool(self._shared.trust.owed) or bool(self._shared.requests.undelivered(_AWAITED))
 
     def on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
