@@ -18,6 +18,9 @@ _T = TypeVar("_T")
 #: message once.
 Id = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
 
+#: A line's `after` (peer/core/inbox.py): an id of its sender's session and a counter.
+After = Annotated[str, msgspec.Meta(max_length=24)]
+
 #: An integer field: one a 64-bit signed integer holds, whatever the JSON spells.
 Int = Annotated[int, msgspec.Meta(ge=-(2**63 - 1), le=2**63 - 1)]
 

@@ -155,8 +155,8 @@ def fits_datagram(data: bytes) -> bool:
 
 #: A chat message whose text has at most this many characters always fits a datagram: JSON
 #: takes at most 6 bytes a character (an escaped control character), and its other fields
-#: (an id, names, a room, a token, a stamp) are short.
-SHORT_TEXT: Final = 100
+#: (ids, names, a room, a token, a stamp) are short.
+SHORT_TEXT: Final = 74
 _CHAT_TYPES: Final = (
     Chat,
     SaveMessage,

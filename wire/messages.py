@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from msgspec import Struct
 
-from wire.base import Id, Int, Items, WireMessage, types_by_name
+from wire.base import After, Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
 from wire.refusals import RefusalCode
@@ -201,7 +201,7 @@ class TableSnapshot(WireMessage, frozen=True):
 # -- messages -----------------------------------------------------------------------------
 
 
-class Chat(WireMessage, frozen=True):
+class Chat(WireMessage, frozen=True, omit_defaults=True):
     """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
 
     id: Id
@@ -209,9 +209,10 @@ class Chat(WireMessage, frozen=True):
     to: str
     text: str
     saved_by: str = ""
+    after: After = ""
 
 
-class SaveMessage(WireMessage, frozen=True):
+class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     """`id`: the Chat's. `text` is sealed to the recipient's `key` ("" for none;
     peer/core/sealed_mail.py)."""
 
@@ -221,6 +222,7 @@ class SaveMessage(WireMessage, frozen=True):
     to: str
     text: str
     key: str = ""
+    after: After = ""
 
 
 class Saved(WireMessage, frozen=True):
@@ -233,13 +235,14 @@ class Saved(WireMessage, frozen=True):
     refused: str
 
 
-class ChannelPost(WireMessage, frozen=True):
+class ChannelPost(WireMessage, frozen=True, omit_defaults=True):
     """`send_all`: relay `text` to every other registered peer."""
 
     id: Id
     sender: str
     token: str
     text: str
+    after: After = ""
 
 
 class Relayed(WireMessage, frozen=True):
@@ -256,10 +259,11 @@ class Restarted(WireMessage, frozen=True):
     registries: Items[str] = ()
 
 
-class ChannelMessage(WireMessage, frozen=True):
+class ChannelMessage(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     text: str
+    after: After = ""
 
 
 # -- rooms and renames --------------------------------------------------------------------
@@ -280,21 +284,23 @@ class Leave(WireMessage, frozen=True):
     token: str
 
 
-class RoomPost(WireMessage, frozen=True):
+class RoomPost(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     token: str
     room: str
     text: str
+    after: After = ""
 
 
-class RoomMessage(WireMessage, frozen=True):
+class RoomMessage(WireMessage, frozen=True, omit_defaults=True):
     id: Id
     sender: str
     room: str
     text: str
     stamp: str
     history: bool
+    after: After = ""
 
 
 class RoomNotice(WireMessage, frozen=True):

@@ -1,5 +1,5 @@
-"""Direct messages (docs/PROTOCOL.md, "Direct messages"): retried until acked, kept in
-order behind a long one, handed to the registry when unanswered. Sans-IO.
+"""Direct messages (docs/PROTOCOL.md, "Direct messages"): retried until acked, handed to
+the registry when unanswered. Sans-IO.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
-from wire.codec import SHORT_TEXT, travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Entry, Message, Refused
@@ -24,8 +23,7 @@ NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 
 
 class DirectChats:
-    """The direct messages sent and not yet acked or given up, those held behind a long
-    one to the same person, and the renames said on a send."""
+    """The direct messages sent and not yet acked or given up, and the renames said on a send."""
 
     def __init__(
         self, shared: Shared, inbox: Inbox, link: RegistryLink, timeout: float, attempts: int
@@ -37,11 +35,6 @@ class DirectChats:
         # each chat sent, with the key it went to, until answered or given up
         self._chats: Retransmitter[Owed] = Retransmitter(timeout, attempts, shared.alarm)
         shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
-        # per recipient (name key): the id of a direct message too long for a datagram,
-        # on its way over TCP, and the messages typed to them after it, held until it is
-        # acked or given up: they would otherwise arrive first (see `_send_in_order`)
-        self._long_chat: dict[str, str] = {}
-        self._behind: dict[str, list[Chat]] = {}
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
 
     # -- sending ------------------------------------------------------------------------
@@ -60,12 +53,11 @@ class DirectChats:
             return
         if (name := entry.name) != to:
             self._say_renamed(to, name, emit)
-        chat = Chat(shared.new_id(), shared.state.name, name, text)
+        # kept first: a save held in the outbox takes its place
+        chat = shared.settling.keep(Chat(shared.new_id(), shared.state.name, name, text))
         if entry.online:
-            self._send_in_order(chat, entry, now, emit)
-            shared.settling.keep(chat)  # after it left: its record is written after the event
+            self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
         else:
-            shared.settling.keep(chat)  # first: a save held in the outbox takes its place
             self._link.request(shared.save_of(chat), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
@@ -74,19 +66,6 @@ class DirectChats:
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
             self._told_renamed.add(renamed)
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
-
-    def _send_in_order(self, chat: Chat, entry: Entry | None, now: float, emit: Emit) -> None:
-        """Send `chat` unless a long message (over TCP, slower) to the same person is still
-        on its way: then it waits for that one's ack or give-up."""
-        behind = self._behind.get(name_key(chat.to)) if self._behind else None  # (mostly none)
-        if behind is not None:
-            behind.append(chat)
-            return
-        self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
-        if len(chat.text) > SHORT_TEXT and travels_by_stream(chat):  # (short: it fits)
-            to = name_key(chat.to)
-            self._long_chat[to] = chat.id
-            self._behind[to] = []
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> bytes:
         """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
@@ -97,19 +76,6 @@ class DirectChats:
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
         return key
-
-    def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
-        """`chat` was acked or given up: what waited behind it goes, in order; after a
-        give-up to the registry, as the person did not answer."""
-        key = name_key(chat.to)
-        if self._long_chat.get(key) != chat.id:
-            return
-        del self._long_chat[key]
-        for waiting in self._behind.pop(key):
-            if gave_up:
-                self._to_registry(waiting, NO_ACK.format(waiting.to), now, emit)
-            else:
-                self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, why `chat` did not reach its recipient, and save it at the registry."""
@@ -132,7 +98,6 @@ class DirectChats:
                 return False
             chat, why = owed.chat, "runs another version of ChatApp and could not read your message"
             self._to_registry(chat, f"[{chat.to} {why}; message sent to server.]", now, emit)
-            self._chat_over(chat, now, emit, gave_up=True)
             return True
         return False
 
@@ -142,11 +107,8 @@ class DirectChats:
         owed = self._chats.answer(ack.reply_to)
         if owed is None:
             return False
-        chat, shared = owed.chat, self._shared
-        emit(Print(RECEIVED_BY.format(chat.to), "system"))
-        if self._long_chat:  # (mostly none is on its way: asked for every ack)
-            self._chat_over(chat, now, emit, gave_up=False)
-        shared.settling.settled(chat.id)
+        emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
+        self._shared.settling.settled(owed.chat.id)
         return True
 
     def tick(self, now: float, emit: Emit) -> None:
@@ -159,7 +121,6 @@ class DirectChats:
             shared.settling.keep_durably(shared.save_of(owed.chat))
         for owed in failed:
             self._to_registry(owed.chat, NO_ACK.format(owed.chat.to), now, emit)
-            self._chat_over(owed.chat, now, emit, gave_up=True)
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -177,22 +138,12 @@ class DirectChats:
         if not valid_name(sender) or (len(text) > MAX_TEXT // 4 and len(text.encode()) > MAX_TEXT):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
         if self._inbox.accept(sender, chat.id):
-            emit(Print(f"{sender}: {text}", "message", sender))
+            self._inbox.show(chat, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------
 
-    def waiting(self) -> bool:
-        """Whether a direct message awaits its ack or is held behind a long one."""
-        return bool(self._chats) or bool(self._behind)
-
     def awaiting_ack(self, msg_id: str) -> bool:
         return msg_id in self._chats.waiting
-
-    def holds(self, msg_id: str) -> bool:
-        """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
-        return msg_id in self._chats.waiting or any(
-            c.id == msg_id for waiting in self._behind.values() for c in waiting
-        )
 
     def next_wake(self) -> float | None:
         return self._chats.next_wake()

@@ -277,6 +277,7 @@ class PeerCore:
         wake = self.next_wake()
         if wake is not None and now >= wake:
             self._shared.change_lines.tick(now, emit)
+            self._shared.inbox.tick(now, emit)
             self.trust.tick(now, emit)
             self.parts.direct.tick(now, emit)
             self.parts.link.tick(now, emit)
@@ -299,6 +300,7 @@ class PeerCore:
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
             self.trust.next_wake(),
+            shared.inbox.next_wake(),
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t

@@ -1,5 +1,5 @@
-"""What came to this peer: each message shown once, every copy acked (docs/PROTOCOL.md).
-A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
+"""What came to this peer: each shown once, in the order sent, every copy acked
+(docs/PROTOCOL.md). A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
 The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
 woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
@@ -14,16 +14,21 @@ from collections.abc import Iterable, Sequence
 from peer.core.actions import AcksLater, Action, Addr, Emit, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks
+from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage
 from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
+#: Seconds a line waits for its `after` at most: its copies' tries, and again by the registry.
+HOLD = 2 * ATTEMPTS * TIMEOUT
+#: What a sender says: shown after its line `after` (`Inbox.show`).
+Line = Chat | ChannelMessage | RoomMessage
 
 
 class Inbox:
-    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case; for
-    the datagram being taken in, the acks it is owed and the pairs it showed first."""
+    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case, and
+    the lines held; for the datagram being taken in, the acks owed and the pairs shown first."""
 
     def __init__(
         self,
@@ -31,10 +36,14 @@ class Inbox:
         new_id: IdMaker,
         shown: Iterable[tuple[str, str]] = (),
         limit: int = SEEN_IDS,
+        alarm: Alarm | None = None,
     ) -> None:
-        """`shown`: the pairs shown in earlier runs, oldest first."""
+        """`shown`: the pairs shown in earlier runs, oldest first; `alarm`: woken at HOLDs."""
         self._life = life
         self._new_id = new_id
+        self._alarm = alarm or Alarm()
+        # by (sender, id), as they came: the pair each line held waits for, its HOLD, the line
+        self._held: dict[tuple[str, str], tuple[tuple[str, str], float, Print]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in shown
@@ -60,6 +69,37 @@ class Inbox:
         if kept:
             self._new.append(key)
         return True
+
+    def show(self, line: Line, shown: Print, now: float, emit: Emit) -> None:
+        """Show `line` as `shown` after its sender's line `after` (HOLD at most), then waiters."""
+        key, first = (name_key(line.sender), line.id), (name_key(line.sender), line.after)
+        if line.after and (first not in self._seen or first in self._held):
+            self._held[key] = (first, now + HOLD, shown)
+            self._alarm.lower(now + HOLD)
+            return
+        emit(shown)
+        if self._held:  # (mostly none)
+            self._release(key, emit)
+
+    def _release(self, key: tuple[str, str], emit: Emit) -> None:
+        """Show `key`'s line if held, then each that waited for it, and its own, depth first."""
+        waiting = [key]
+        while waiting:
+            first = waiting.pop()
+            if first in self._held:
+                emit(self._held.pop(first)[2])
+            waiting += reversed([k for k, held in self._held.items() if held[0] == first])
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """Show the lines held HOLD seconds, and then those that waited for them."""
+        while self._held and (oldest := next(iter(self._held.values())))[1] <= now:
+            first, steps = oldest[0], len(self._held)
+            while first in self._held and steps:  # held itself: from the first (a loop ends)
+                first, steps = self._held[first][0], steps - 1
+            self._release(first, emit)
+
+    def next_wake(self) -> float | None:  # the oldest line held's HOLD
+        return next(iter(self._held.values()))[1] if self._held else None
 
     def owe(self, msg_id: str) -> None:
         """Ack `msg_id`, of the datagram being taken in, with the rest, whatever it says."""

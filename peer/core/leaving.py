@@ -84,14 +84,12 @@ class Leaving:
     def delivering(self) -> bool:
         """Whether a message the user sent (or a `rooms`) is still on its way: awaiting its
         ack, answer or outcome, or held. Outbox retries do not count (kept on disk)."""
-        if self._direct.waiting():
-            return True
-        return bool(self._shared.requests.undelivered(_AWAITED))
+        return bool(self._shared.trust.owed) or bool(self._shared.requests.undelivered(_AWAITED))
 
     def on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
         being known delivered (Settling.settle)."""
-        return self._direct.holds(msg_id) or self._shared.requests.holds(msg_id)
+        return self._direct.awaiting_ack(msg_id) or self._shared.requests.holds(msg_id)
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once: see PeerCore.leave_now."""

@@ -181,7 +181,7 @@ class Received:
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
         if self._accept(message.sender, message.id):
             line = f"[Channel_Message {message.sender}: {message.text}]"
-            emit(Print(line, "channel", message.sender))
+            self._parts.inbox.show(message, Print(line, "channel", message.sender), now, emit)
 
     def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared

@@ -77,7 +77,7 @@ class Membership:
             emit(NOT_IN_A_ROOM)
             return
         said = RoomPost(shared.new_id(), state.name, state.token, room, text)
-        shared.settling.keep(said)
+        said = shared.settling.keep(said)
         if joining is None:
             self._link.request(said, now, emit)
         else:
@@ -101,7 +101,7 @@ class Membership:
         if not shared.room_return.shows(message.id, first, history):
             return
         self.seen_room(message.room)
-        emit(room_line(message))
+        self._inbox.show(message, room_line(message), now, emit)
 
     def notice(self, notice: RoomNotice, emit: Emit) -> bool:
         """A room's notice (someone joined or left): shown once; True when it is new."""

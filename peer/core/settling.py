@@ -6,9 +6,15 @@ nowhere, written after the event). Those held for the registry are its outbox (d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from msgspec.structs import replace
 
 from peer.core.actions import Sending, Settled
-from wire.messages import Chat, Leave, Message
+from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessage
+from wire.names import name_key
+
+Typed = TypeVar("Typed", Chat, ChannelPost, RoomPost)
 
 
 class Settling:
@@ -35,14 +41,21 @@ class Settling:
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
 
-    def keep(self, message: Message) -> None:
-        """Have `message`, just typed, kept until it is settled (see Sending), after every
-        message typed before it."""
+    def keep(self, message: Typed) -> Typed:
+        """Have `message`, just typed, kept until it is settled (see Sending), after every one
+        typed before it, `after` the last not settled for the same people: what is kept."""
+        if self.unsettled:
+            to = audience(message)
+            for msg_id, kept in reversed(self.unsettled.items()):
+                if audience(kept) == to:
+                    message = replace(message, after=msg_id)
+                    break
         msg_id = message.id
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = self._places = self._places + 1
         self.unsettled[msg_id] = message
         self.records.append(Sending(message))
+        return message
 
     def keep_durably(self, save: Message) -> None:
         """Have the direct message kept, kept durably too, as `save` (once)."""
@@ -119,3 +132,12 @@ class Settling:
         else:
             self.maybe(msg_id)
         return held
+
+
+def audience(line: Message) -> str:
+    """Whom `line` is for: a name's key, "#" and a room's, "*" for the channel ("": none)."""
+    if type(line) is Chat or type(line) is SaveMessage:
+        return name_key(line.to)
+    if type(line) is RoomPost:
+        return "#" + name_key(line.room)
+    return "*" if type(line) is ChannelPost else ""

@@ -98,7 +98,7 @@ class Shared:
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
         self.change_lines = ChangeLines(self.table, lambda: self.state.name, self.alarm)
-        self.inbox = Inbox(self.life, self.new_id, shown)
+        self.inbox = Inbox(self.life, self.new_id, shown, alarm=self.alarm)
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The service's registries ("ip:port" each; what is not one is left out)."""
@@ -130,7 +130,9 @@ class Shared:
     def save_of(self, chat: Chat) -> SaveMessage:
         """`chat` as the save it becomes at the registry, under the name it was sent as
         (though we renamed since), so that a recipient knows it for the same message."""
-        return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
+        return SaveMessage(
+            chat.id, chat.sender, self.state.token, chat.to, chat.text, after=chat.after
+        )
 
 
 def text_ok(text: str, emit: Emit) -> bool:

@@ -28,7 +28,7 @@ class Commands:
             shared = self._shared
             state = shared.state
             post = ChannelPost(shared.new_id(), state.name, state.token, command.text)
-            shared.settling.keep(post)
+            post = shared.settling.keep(post)
             self._link.request(post, now, emit)
 
     def who(self, command: cmd.Who, now: float, emit: Emit) -> None:

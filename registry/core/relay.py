@@ -35,7 +35,7 @@ class Relay:
                 return
             self.started(msg.id, sender)
             # under the name it was sent as: members show every copy once
-            relay = ChannelMessage(msg.id, msg.sender, msg.text)
+            relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
             roster = self._s.changes.roster()
             # the line waits for no commit, the answer for the copies kept (PASSED_ON)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)

@@ -97,7 +97,7 @@ class RoomRequests:
             self._relay.started(msg.id, sender)
             # under the name it was said as: members show each copy once
             said = stamp(self._s.wall(now))
-            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
+            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
             self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
             if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
                 room.keep(relay)

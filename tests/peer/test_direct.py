@@ -26,7 +26,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
     # the datagram, then its key pinned the first time this run; its record kept
     assert out == [pa.Send(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
     assert made.settling.records == [pa.Sending(chat)]
-    assert direct.awaiting_ack("a-1") and direct.waiting()
+    assert direct.awaiting_ack("a-1") and made.trust.owed
 
 
 def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
@@ -42,7 +42,7 @@ def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct.send(Send("bob", "hi"), T0, out.append)
     assert direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert prints(out) == [RECEIVED_BY.format("bob")]
-    assert not direct.awaiting_ack("a-1") and not direct.waiting()
+    assert not direct.awaiting_ack("a-1")
     assert not direct.answered(Ack("b-2", "a-1"), BOB, T0, out.append)  # a copy: not ours now
 
 
@@ -66,7 +66,7 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     assert sent(out)[: ATTEMPTS - 1] == [Chat("a-1", "alice", "bob", "hi")] * (ATTEMPTS - 1)
     assert NO_ACK.format("bob") in prints(out)
     assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
-    assert not direct.holds("a-1") and not direct.waiting()  # the registry's now
+    assert not direct.awaiting_ack("a-1")  # the registry's now
 
 
 def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:
@@ -79,17 +79,19 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]
 
 
-def test_what_follows_a_long_message_waits_for_its_ack() -> None:
+def test_a_message_names_the_one_before_it_to_the_same_person_until_that_one_is_acked() -> None:
     direct, out = chats()
-    direct.send(
-        Send("bob", "x" * (MAX_TEXT - 10)), T0, out.append
-    )  # over TCP: longer than a datagram
-    direct.send(Send("bob", "short"), T0, out.append)
-    assert [m.id for m in sent(out)] == ["a-1"]
-    assert direct.holds("a-1") and direct.holds("a-2")
-    out.clear()
-    direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
-    assert sent(out) == [Chat("a-2", "alice", "bob", "short")]
+    direct.send(Send("bob", "x" * (MAX_TEXT - 10)), T0, out.append)  # over TCP: slower
+    direct.send(Send("bob", "short"), T0, out.append)  # sent at once, after it
+    direct.send(Send("carol", "elsewhere"), T0, out.append)  # to someone else: after none
+    assert [(m.id, m.after) for m in sent(out)] == [("a-1", ""), ("a-2", "a-1"), ("a-3", "")]
+    direct.answered(Ack("b-1", "a-2"), BOB, T0, out.append)
+    direct.send(Send("bob", "more"), T0, out.append)
+    assert sent(out)[-1] == Chat("a-4", "alice", "bob", "more", after="a-1")  # a-1 is not acked
+    for acked in ("a-1", "a-4"):
+        direct.answered(Ack("b-2", acked), BOB, T0, out.append)
+    direct.send(Send("bob", "alone"), T0, out.append)
+    assert sent(out)[-1] == Chat("a-5", "alice", "bob", "alone")  # every one before is acked
 
 
 def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:

@@ -1,14 +1,18 @@
 """The Inbox alone: each (sender, id) is shown once, only the last `limit` are kept, and
 every copy in a datagram is acked where it came from, unless the peer is deregistered; the
-registry's as an AcksLater, after the datagram's lines."""
+registry's as an AcksLater, after the datagram's lines. A line is shown after the one its
+sender names before it, HOLD seconds at most."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from peer.core.actions import AcksLater, Action, Print, Send, Shown
-from peer.core.inbox import Inbox
+from peer.core.inbox import HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks
+from wire.messages import Ack, Acks, Chat
 
 BOB = ("127.0.0.1", 6002)
 KEY = b"b" * 32
@@ -99,3 +103,66 @@ def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
     assert seen.handed_over("bob", "b-1", out.append)  # an answer's: shown
     seen.taken(BOB, KEY, False, [], out.append)
     assert not any(isinstance(a, Send) and isinstance(a.message, Ack) for a in out)
+
+
+def came(seen: Inbox, line: tuple[str, str], at: float, out: list[Action], by: str = "bob") -> None:
+    """Line (id, after) from `by` came at `at`: shown, as its handler shows it, if new."""
+    if seen.accept(by, line[0]):
+        chat = Chat(line[0], by, "alice", "hi", after=line[1])
+        seen.show(chat, Print(f"{by} {line[0]}"), at, out.append)
+
+
+def lines(out: list[Action]) -> list[str]:
+    return [a.text for a in out if isinstance(a, Print)]
+
+
+def test_a_line_waits_for_the_one_its_sender_names_before_it_then_all_go_in_order() -> None:
+    seen, out = inbox(), list[Action]()
+    came(seen, ("b-3", "b-2"), 0.0, out)
+    came(seen, ("c-7", "c-6"), 0.0, out, by="carol")  # another sender's: on its own
+    came(seen, ("b-2", "b-1"), 0.1, out)
+    came(seen, ("b-3", "b-2"), 0.2, out)  # a copy: nothing
+    assert lines(out) == [] and seen.next_wake() == HOLD
+    came(seen, ("b-1", ""), 0.3, out)
+    assert lines(out) == ["bob b-1", "bob b-2", "bob b-3"]
+    came(seen, ("b-4", "b-3"), 0.4, out)  # the one it names is shown: at once
+    assert lines(out)[-1] == "bob b-4"
+    assert seen.next_wake() == HOLD  # carol's still waits
+
+
+def test_a_line_waits_hold_seconds_at_most_with_those_waiting_for_it() -> None:
+    seen, out = inbox(), list[Action]()
+    came(seen, ("b-3", "b-2"), 1.0, out)
+    came(seen, ("b-2", "b-1"), 2.0, out)  # itself waiting: b-3 goes after it
+    came(seen, ("b-5", "b-4"), 3.0, out)
+    seen.tick(1.0 + HOLD - 0.01, out.append)
+    assert lines(out) == []
+    seen.tick(1.0 + HOLD, out.append)  # b-1 is late: what waited for it goes, in order
+    assert lines(out) == ["bob b-2", "bob b-3"] and seen.next_wake() == 3.0 + HOLD
+    came(seen, ("b-1", ""), 7.0, out)  # late, it is shown all the same
+    came(seen, ("b-4", "b-3"), 7.0, out)
+    assert lines(out) == ["bob b-2", "bob b-3", "bob b-1", "bob b-4", "bob b-5"]
+    assert seen.next_wake() is None
+
+
+@given(order=st.permutations(range(8)), late=st.sets(st.integers(0, 7), max_size=2))
+def test_lines_in_any_order_are_shown_in_the_order_sent_once_each(
+    order: list[int], late: set[int]
+) -> None:
+    # each line names the one before it (all on their way at once); those in `late` come
+    # again, as copies, after the rest
+    seen, out = inbox(), list[Action]()
+    sent = [(f"b-{n}", f"b-{n - 1}" if n else "") for n in range(8)]
+    for at, n in enumerate([*order, *sorted(late)]):
+        came(seen, sent[n], at * 0.1, out)
+    assert lines(out) == [f"bob b-{n}" for n in range(8)]
+    assert seen.next_wake() is None
+
+
+def test_lines_naming_each_other_are_shown_once_their_wait_is_over() -> None:
+    seen, out = inbox(), list[Action]()
+    for line in (("b-1", "b-2"), ("b-2", "b-3"), ("b-3", "b-1")):  # no sender of ours does
+        came(seen, line, 0.0, out)
+    seen.tick(HOLD, out.append)
+    assert sorted(lines(out)) == ["bob b-1", "bob b-2", "bob b-3"]
+    assert seen.next_wake() is None

@@ -46,8 +46,7 @@ def test_each_message_is_logged_durably_as_it_is_held_in_the_order_typed() -> No
     assert outbox.records == []  # what the earlier run logged
     for message in (first, leave, later):
         outbox.note_typed(message)
-    outbox.keep(first)
-    outbox.keep(later)
+    first, later = outbox.keep(first), outbox.keep(later)
     outbox.hold(later)
     assert outbox.records[-1] == Sending(later, durable=True)
     outbox.hold(later)

@@ -1458,47 +1458,14 @@ def chats_to(actions: list[pa.Action], addr: tuple[str, int]) -> list[str]:
     ]
 
 
-def test_what_follows_a_long_message_waits_for_its_ack_so_it_arrives_after_it() -> None:
+def test_a_message_typed_after_a_long_one_goes_at_once_naming_it() -> None:
     # A message too long for a datagram goes over TCP, slower than a datagram sent after it:
-    # before, bob saw "short" before the paragraph typed ahead of it, every time.
+    # that one names it as the one before it, and bob shows it after (peer.core.inbox).
     core, _ = registered()
     long_text = "paragraph " + "x" * 3000
-    out = core.line(f"send bob {long_text}", T0)
-    out += core.line("send bob short", T0)
-    out += core.line("send carol elsewhere", T0)  # (offline: to the registry, not held)
-    assert chats_to(out, BOB) == [long_text]
-    [long_chat] = [a.message for a in out if isinstance(a, pa.Send) and a.addr == BOB]
-    out = core.receive(
-        Ack("b-1", long_chat.id), BOB, honest_key(core, Ack("b-1", long_chat.id), BOB), T0 + 0.01
-    )  # type: ignore[attr-defined]
-    assert prints(out) == [RECEIVED_BY.format("bob")]
-    assert chats_to(out, BOB) == ["short"]
-
-
-def test_short_messages_are_never_held_and_a_long_one_holds_only_its_recipient() -> None:
-    core, _ = registered()
-    out = [a for i in range(3) for a in core.line(f"send bob quick {i}", T0)]
-    assert chats_to(out, BOB) == ["quick 0", "quick 1", "quick 2"]  # all in flight at once
-    dave = TableUpdate("u-1", core.table.version + 1, (Entry("dave", "127.0.0.1", 6004, True),))
-    core.receive(dave, SERVER, REGISTRY_KEY, T0)
-    out = core.line("send bob " + "y" * 2000, T0) + core.line("send dave hi", T0)
-    assert chats_to(out, ("127.0.0.1", 6004)) == ["hi"]
-
-
-def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it() -> None:
-    core, _ = registered()
-    long_text = "z" * 2000
-    core.line(f"send bob {long_text}", T0)
-    core.line("send bob after it", T0)
-    core.line("send bob and this", T0)
-    out = run_until(core, T0 + DIRECT_ROUND)  # bob never answers: given up after 5 tries
-    assert prints(out) == [NO_ACK.format("bob")] * 3
-    assert chats_to(out, BOB) == [long_text] * 4  # the held ones were never sent to bob
-    # to the registry in order: the long save first, the others once it is answered
-    [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    assert save.text == long_text
-    out = core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.1)
-    assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["after it", "and this"]
+    out = core.line(f"send bob {long_text}", T0) + core.line("send bob short", T0)
+    long_chat, short = [a.message for a in out if isinstance(a, pa.Send) and a.addr == BOB]
+    assert (long_chat.text, short.text, short.after) == (long_text, "short", long_chat.id)  # type: ignore[attr-defined]
 
 
 def test_what_follows_a_long_request_to_the_registry_waits_for_its_answer() -> None:

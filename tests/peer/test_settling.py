@@ -1,11 +1,11 @@
 """Settling: a Sending record when a message is typed, a Settled once nothing of it is on
-its way."""
+its way; a line typed names the last not settled for the same people."""
 
 from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.settling import Settling
-from wire.messages import ChannelPost, Leave
+from wire.messages import ChannelPost, Chat, Leave, RoomPost, SaveMessage
 
 
 def test_a_typed_message_is_settled_once_no_longer_on_its_way() -> None:
@@ -38,3 +38,23 @@ def test_dropping_from_the_outbox_says_whether_it_was_kept() -> None:
     assert outbox.answered(leave) is True
     assert outbox.answered(leave) is False
     assert outbox.outbox == ()
+
+
+def test_a_line_kept_names_the_last_one_not_settled_for_the_same_people() -> None:
+    settling = Settling()
+    typed = [
+        ChannelPost("a-1", "alice", "tok", "hi all"),
+        RoomPost("a-2", "alice", "tok", "Team", "hi team"),
+        Chat("a-3", "alice", "Bob", "hi bob"),
+        SaveMessage("a-4", "alice", "tok", "carol", "later"),
+        ChannelPost("a-5", "alice", "tok", "again"),
+        RoomPost("a-6", "alice", "tok", "team", "again"),
+        RoomPost("a-7", "alice", "tok", "other", "elsewhere"),
+        Chat("a-8", "alice", "bob", "again"),
+        Chat("a-9", "alice", "carol", "again"),
+    ]
+    kept = [settling.keep(line) for line in typed]
+    assert [line.after for line in kept] == ["", "", "", "", "a-1", "a-2", "", "a-3", "a-4"]
+    settling.settled("a-8")
+    settling.settled("a-3")
+    assert settling.keep(Chat("a-10", "alice", "bob", "alone")).after == ""
