@@ -135,9 +135,15 @@ class Settling:
 
 
 def audience(line: Message) -> str:
-    """Whom `line` is for: a name's key, "#" and a room's, "*" for the channel ("": none)."""
+    """Who says `line` to whom: the sender's key, then a name's key, "#" and a room's, or
+    "*" for the channel ("": none). With the sender's, a line never names one sent under a
+    name since changed (its receivers know that one by the old name)."""
     if type(line) is Chat or type(line) is SaveMessage:
-        return name_key(line.to)
-    if type(line) is RoomPost:
-        return "#" + name_key(line.room)
-    return "*" if type(line) is ChannelPost else ""
+        to = name_key(line.to)
+    elif type(line) is RoomPost:
+        to = "#" + name_key(line.room)
+    elif type(line) is ChannelPost:
+        to = "*"
+    else:
+        return ""
+    return f"{name_key(line.sender)}>{to}"

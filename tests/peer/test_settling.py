@@ -58,3 +58,6 @@ def test_a_line_kept_names_the_last_one_not_settled_for_the_same_people() -> Non
     settling.settled("a-8")
     settling.settled("a-3")
     assert settling.keep(Chat("a-10", "alice", "bob", "alone")).after == ""
+    # renamed: the lines sent under the old name are not named (receivers know them by it)
+    assert settling.keep(Chat("a-11", "alicia", "bob", "renamed")).after == ""
+    assert settling.keep(ChannelPost("a-12", "alicia", "tok", "renamed")).after == ""
