@@ -14,8 +14,6 @@ from peer.core.table_news import TableNews
 from wire.messages import ChannelPost, Register, RoomsRequest
 from wire.names import name_key
 
-ALREADY_OFFLINE = Print("[You are already offline.]", "error")
-
 
 class Commands:
     """The handlers of the commands above (no state of their own)."""
@@ -45,10 +43,10 @@ class Commands:
         shared = self._shared
         if not shared.life.registered:
             waited, shared.watch.register_again = shared.watch.register_again, False
-            for message in shared.requests.messages():  # a `reg` going on, stopped
-                if isinstance(message, Register):
-                    shared.requests.answer(message.id)
-            emit(Print("[Your reg is tried no more.]", "system") if waited else ALREADY_OFFLINE)
+            for message in [m for m in shared.requests.messages() if isinstance(m, Register)]:
+                shared.requests.answer(message.id)  # a `reg` going on, stopped
+            line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
+            emit(Print(line, "system" if waited else "error"))
             return
         self._link.request(self._shared.deregister_message(), now, emit)
 
@@ -58,7 +56,6 @@ class Commands:
         if self._shared.life.registered:
             emit(Print("[You are already registered.]", "error"))
             return
-        self._shared.watch.register_again = False  # (its round holds the lines after it)
         self._link.request(self._shared.register_message(), now, emit)
 
     def help(self, command: cmd.Help, now: float, emit: Emit) -> None:
