@@ -357,11 +357,11 @@ class SecureChannel:
         return self._drop("unknown kind")
 
     def _lost(self, addr: Addr, key: bytes, now: float) -> Out:
-        """`key` answered at `addr`: our latest initiation as it was asked, still latest and
-        unanswered, went first and was lost by the network. Unless a cookie reply said the
-        responder is under load, another goes at once, the next ones as after a first."""
+        """`key` answered at `addr` while data waits, or in a silence: our latest initiation as
+        asked, still unanswered, was lost; unless under load (a cookie), one goes at once."""
         peer = self._sessions.by_addr.get(addr)
-        if not peer or not peer.waiting or peer.key != key or now - peer.cookie_at < COOKIE_REFRESH:
+        silent = peer is not None and (peer.waiting or peer.unanswered_since is not None)
+        if not peer or not silent or peer.key != key or now - peer.cookie_at < COOKIE_REFRESH:
             return []
         out: Out = []
         if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:

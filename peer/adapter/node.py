@@ -35,6 +35,7 @@ from peer.core.actions import (
     Exit,
     FileDatagram,
     ForFiles,
+    KeepRegistries,
     KeepRoom,
     KeysListed,
     OnceShown,
@@ -66,6 +67,7 @@ _KEPT: dict[type, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
     KeepRoom: ("the room you are in", ""),
+    KeepRegistries: ("the service's registries", "a restart finds only the one given"),
 }
 
 
@@ -190,6 +192,7 @@ class PeerNode:
             await self.endpoint.close()
             self.stop()
             return 1
+        self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
         if self._tightened:  # after the Welcome, and the registry's key first met
             self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
         self._catch_signals()
@@ -317,6 +320,7 @@ class PeerNode:
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
+            KeepRegistries: self.state.save_registries,  # (made again as `Shown`'s)
             Exit: lambda a: self._finish(a.code),
             # after this pass's sends: an initiation they made goes first (secure.channel)
             AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),

@@ -1,7 +1,7 @@
 """The peer's own kept state, per name under `peers/`: its registration token, the ids of
 the messages it has shown, what it has sent and not seen delivered (its outbox included),
-the room it is in, its key, its history and its file transfers' records. A rename moves
-all of it."""
+the room it is in, its service's registries, its key, its history and its file transfers'
+records. A rename moves all of it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pathlib import Path
 from disk.files import append_bytes, parse_json, read_bytes, read_text, replace_durably
 from peer.adapter.mapped_log import SeenLog, SendingLog
 from peer.adapter.mapped_log import why_unreadable as _why
+from peer.core.actions import Addr, KeepRegistries
 from wire.codec import decode
 from wire.errors import DecodeError
-from wire.messages import Chat, Message, SaveMessage
+from wire.messages import Chat, Message, SaveMessage, address
 from wire.names import name_key, name_problem
 from wire.words import counted
 
@@ -35,6 +36,7 @@ class PeerStateFile:
         self.key_path = self._kept("key")
         self.seen_path = self._kept("seen")
         self.room_path = self._kept("room")
+        self.registries_path = self._kept("registries")
         self.sending_path = self._kept("sending")
         self.history_path = self._kept("history")
         #: The folder of the file transfers' records (peer/adapter/files/service.py).
@@ -205,15 +207,36 @@ class PeerStateFile:
             return ""
         return room
 
+    def load_registries(self, key: bytes) -> tuple[Addr, ...]:
+        """The service's registries kept with `key`, the registry's trusted now; kept with
+        another, or damaged: said in `problems`, and forgotten."""
+        path = self.registries_path
+        try:
+            kept, *lines = read_text(path).split()
+        except FileNotFoundError:
+            return ()
+        except (OSError, ValueError):
+            kept, lines = "", []
+        if kept != key.hex():
+            self.problems.append(f"Not using {path}: damaged, or of another registry key.")
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return tuple(addr for addr in map(address, lines) if addr) if kept == key.hex() else ()
+
+    def save_registries(self, kept: KeepRegistries) -> None:
+        """Keep the service's registries for the next start. Raises OSError."""
+        lines = [kept.key.hex(), *(f"{ip}:{port}" for ip, port in kept.registries)]
+        _replace(self.registries_path, "\n".join(lines).encode() if kept.registries else b"")
+
     def save_room(self, room: str) -> None:
         """Keep `room` ("" for none) for the next start. Raises OSError."""
         _replace(self.room_path, room.encode())
 
 
-#: The files of an outbox kept apart by earlier versions: moved by a rename.
-_EARLIER = ("outbox", "outbox.unreadable")
+#: The files set aside, and an outbox kept apart by earlier versions: moved by a rename.
+_APART = ("sending.unreadable", "outbox", "outbox.unreadable")
 #: The files a rename moves to the new name's, by kind (the transfers' folder apart).
-_MOVED = ("seen", "room", "sending", "key", "history", "sending.unreadable", *_EARLIER)
+_MOVED = ("seen", "room", "registries", "sending", "key", "history", *_APART)
 #: Said of what a kept file holds that cannot be read, then where it was set aside.
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "

@@ -86,6 +86,13 @@ class KeepRoom(Struct, frozen=True):
     room: str
 
 
+class KeepRegistries(Struct, frozen=True):
+    """The service's registries are now `registries`, of `key`: keep them for the next start."""
+
+    registries: tuple[Addr, ...]
+    key: bytes
+
+
 class Exit(Struct, frozen=True):
     """Stop the peer with exit status `code`."""
 
@@ -158,6 +165,7 @@ Action = (
     | Prompt
     | Shown
     | KeepRoom
+    | KeepRegistries
     | Exit
     | OnceShown
     | AskRegistryKey

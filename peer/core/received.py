@@ -118,7 +118,7 @@ class Received:
         shared = self._shared
         server = shared.requests.server
         if addr != server and isinstance(message, Restarted):
-            shared.learn_registries(message.registries)  # (first: it names its sender)
+            shared.learn_registries(message.registries, emit)  # (first: it names its sender)
             if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
         late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)

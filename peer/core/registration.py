@@ -62,7 +62,7 @@ class Registration:
     def welcome(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The registry welcomed us: registered, with the table and our mail."""
         shared = self._shared
-        shared.learn_registries(welcome.registries)
+        shared.learn_registries(welcome.registries, emit)
         state = shared.state
         first = not state.life.started
         state.life.fire(Event.WELCOME)

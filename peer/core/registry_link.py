@@ -161,11 +161,12 @@ class RegistryLink:
         server = shared.requests.server
         for request in again:
             emit(Send(server, request.message, shared.trust.registry))
-            if isinstance(request.message, Register) and not shared.life.started:
-                # its key too, answered in clear: a registry that runs is told from one
-                # that does not even when a lossy LAN loses its handshakes
+            if isinstance(request.message, Register) and not shared.life.registered:
+                # its key too, answered in clear: a registry that runs (or runs again) is
+                # told from one that does not even when a lossy LAN loses its handshakes
                 emit(AskRegistryKey())
-                self._starting_late(emit)
+                if not shared.life.started:
+                    self._starting_late(emit)
         for request in failed:
             if not self._keeps_trying(request, now, emit):
                 self._failed(request, now, emit, False)

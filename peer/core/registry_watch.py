@@ -31,7 +31,7 @@ class RegistryWatch:
         self.rooms_down_said = False
         #: Whether a first registration left unanswered was said to be still trying.
         self.still_trying_said = False
-        #: Whether a `reg` typed offline awaits its answer: sent again with each probe.
+        #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
         self.register_again = False
         self._probe_every = keepalive
         #: When anything last came from the registry: it runs (Requests.due).
@@ -49,22 +49,23 @@ class RegistryWatch:
 
     def keepalive_due(self, now: float) -> bool:
         """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on,
-        or while the registry is away on a backoff of 1, 2, 4, 4, ... periods."""
+        or, the registry away and no `reg` waiting, on a backoff of 1, 2, 4, 4, ... periods."""
         if self.next_keepalive is None or now < self.next_keepalive:
             return False
-        if self.down:
+        if self.down and not self.register_again:
             self.next_keepalive = now + self._probe_every
             self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
         else:
             self.next_keepalive = now + self.keepalive
         return True
 
-    def went_away(self, now: float, *, started: bool) -> None:
+    def went_away(self, now: float, *, started: bool, reg: bool = False) -> None:
         """A request was given up on at `now`: the registry is away. A peer that has
-        `started` probes it even when offline, for its outbox."""
-        self.down = True
-        if self.next_keepalive is None and started:
-            self.next_keepalive = now + self.keepalive
+        `started` probes it even when offline, for its outbox; a typed `reg` (`reg`) goes
+        on with a probe at once."""
+        self.down, self.register_again = True, self.register_again or reg
+        if (self.next_keepalive is None or reg) and started:
+            self.next_keepalive = now if reg else now + self.keepalive
             self._alarm.lower(self.next_keepalive)
 
     def came_back(self, now: float) -> None:

@@ -228,7 +228,7 @@ class RequestEnds:
                 emit(Print(line, "error"))
                 self._went_away(now, emit)
             case Register() if not self._shared.life.registered:
-                self._went_away(now, emit)  # the probes ask it again (RegistryLink._keepalive)
+                self._went_away(now, emit, reg=not quiet)  # typed: it goes on till `dereg`
             case Keepalive():
                 if not self._shared.watch.down:
                     emit(Print(SERVER_NOT_RESPONDING, "error"))
@@ -236,13 +236,13 @@ class RequestEnds:
             case _:
                 pass
 
-    def _went_away(self, now: float, emit: Emit) -> None:
-        """A request was given up on at `now`: the registry is away. Its key is asked (one
-        that answers with another key looks silent)."""
+    def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
+        """A request (`reg`: a typed one) was given up on at `now`: the registry is away. Its
+        key is asked (one that answers with another key looks silent)."""
         watch = self._shared.watch
         if not watch.down:
             emit(AskRegistryKey())
-        watch.went_away(now, started=self._shared.life.started)
+        watch.went_away(now, started=self._shared.life.started, reg=reg)
 
     def _never_registered(self, busy: bool, emit: Emit) -> None:
         """The first registration went unanswered: the peer exits."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 
 from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, Print
+from peer.core.actions import Addr, Emit, KeepRegistries, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Lifecycle
@@ -100,9 +100,12 @@ class Shared:
         self.change_lines = ChangeLines(self.table, lambda: self.state.name, self.alarm)
         self.inbox = Inbox(self.life, self.new_id, shown, alarm=self.alarm)
 
-    def learn_registries(self, registries: Sequence[str]) -> None:
-        """The service's registries ("ip:port" each; what is not one is left out)."""
+    def learn_registries(self, registries: Sequence[str], emit: Emit) -> None:
+        """The service's registries ("ip:port" each; what is not one is left out), kept."""
+        known = self.registries
         self.registries = tuple(addr for text in registries if (addr := address(text)))
+        if self.registries != known:
+            emit(KeepRegistries(self.registries, self.trust.registry))
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""

@@ -155,7 +155,7 @@ class TableNews:
         shared = self._shared
         if not isinstance(reply, Alive):
             return
-        shared.learn_registries(reply.registries)
+        shared.learn_registries(reply.registries, emit)
         if reply.version > shared.table.version:
             fetch_table(shared, self._link, now, emit)
 

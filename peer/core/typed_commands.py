@@ -11,7 +11,7 @@ from peer.core.direct import DirectChats
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table_news import TableNews
-from wire.messages import ChannelPost, RoomsRequest
+from wire.messages import ChannelPost, Register, RoomsRequest
 from wire.names import name_key
 
 
@@ -40,9 +40,13 @@ class Commands:
     def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "dereg", emit):
             return
-        if not self._shared.life.registered:
-            self._shared.watch.register_again = False  # a `reg` unanswered is asked no more
-            emit(Print("[You are already offline.]", "error"))
+        shared = self._shared
+        if not shared.life.registered:
+            waited, shared.watch.register_again = shared.watch.register_again, False
+            for message in [m for m in shared.requests.messages() if isinstance(m, Register)]:
+                shared.requests.answer(message.id)  # a `reg` going on, stopped
+            line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
+            emit(Print(line, "system" if waited else "error"))
             return
         self._link.request(self._shared.deregister_message(), now, emit)
 
@@ -52,7 +56,6 @@ class Commands:
         if self._shared.life.registered:
             emit(Print("[You are already registered.]", "error"))
             return
-        self._shared.watch.register_again = True  # until answered, or `dereg`
         self._link.request(self._shared.register_message(), now, emit)
 
     def help(self, command: cmd.Help, now: float, emit: Emit) -> None:

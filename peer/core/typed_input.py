@@ -18,7 +18,7 @@ from wire.messages import Deregister, Join, Leave, Register, Rename, TableReques
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
+#: The requests a typed line may depend on the answer to (`TypedInput._changing`), Register last.
 _CHANGES = (Join, Leave, Rename, Deregister, Register)
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
 _START_FAILED: Final = Phase.START_FAILED
@@ -94,9 +94,10 @@ class TypedInput:
             return
         offline = not life.registered and life.started
         if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
-            reg = self._shared.typed(f"reg {state.name}")
-            line = f"[You are offline. Type {reg} to come back, or /quit.]"
-            emit(Print(line, "error"))
+            waits = self._shared.watch.register_again  # a `reg` goes on (RegistryWatch)
+            verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
+            typed = self._shared.typed(f"{verb} {state.name}")
+            emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
             return
         self.commands[type(command)](command, now, emit)
 
@@ -135,10 +136,11 @@ class TypedInput:
         """Whether a change the next typed line depends on is on its way, whose answer it
         waits for: a join (is a line room text?), a rename (who sends?), a dereg or reg
         (may it be sent?), a leave (a /join must not overtake it), the whole table while
-        ours is older than our Welcome (is a name typed in it?)."""
+        ours is older than our Welcome (is a name typed in it?); not a `reg` going on."""
         requests = self._requests
-        if not requests.any_of((*_CHANGES, TableRequest), streamed=True):
+        changes = _CHANGES[:-1] if self._shared.watch.register_again else _CHANGES
+        if not requests.any_of((*changes, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
         whole = self._parts.table_news.before_welcome
-        kinds = (*_CHANGES, TableRequest) if whole else _CHANGES
+        kinds = (*changes, TableRequest) if whole else changes
         return any(isinstance(m, kinds) for m in requests.messages(streamed=True, held=True))

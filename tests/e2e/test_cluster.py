@@ -23,6 +23,7 @@ from .harness import (
     SAVED,
     SAVED_EVEN_IF_KEPT,
     SERVER_NOT_RESPONDING,
+    WELCOME,
     YOU_HAVE_MESSAGES,
     ChatEnv,
     ChatProc,
@@ -174,6 +175,13 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     bob.expect(channel_line("alice", post))
     carol = start_peer(chat, "carol", two_port)
     direct(carol, alice, unique("new"))
+    # alice started again, given the registry killed: the service's list she kept finds another
+    alice.send("/quit")
+    alice.wait_exit()
+    again = chat.start_peer(alice.name, port=alice.port, server_port=one_port, wait=False)
+    started = time.monotonic()
+    again.expect_line(moved(one_port, two_port), timeout=CARRIES_ON)
+    again.expect_line(WELCOME, timeout=max(0.01, CARRIES_ON - (time.monotonic() - started)))
 
 
 def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> None:

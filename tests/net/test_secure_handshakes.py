@@ -314,6 +314,32 @@ def test_a_key_answer_after_a_lost_initiation_makes_one_again_at_once() -> None:
     assert [registry.open(data, A, 0.3).data for data, _ in sent] == [b"register"] * 2
 
 
+def test_a_key_answer_in_a_silence_makes_an_initiation_at_once_a_restarted_side_answers() -> None:
+    # the registry restarted while the peer's session lived: its data is dropped there, and
+    # the silence's one new handshake went while it was down. Its key, answered, shows it
+    # back: a new handshake goes at once, not at the silence's next (UNANSWERED_STALE on)
+    static = X25519PrivateKey.generate()
+    registry = SecureChannel(static, answers_key_requests=True)
+    peer = SecureChannel(X25519PrivateKey.generate())
+    [(initiation, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(response, _)] = registry.open(initiation, A, 0.0).send
+    [(register, _)] = peer.open(response, B, 0.0).send
+    registry.open(register, A, 0.0)
+    [(welcome, _)] = registry.seal(b"welcome", A, peer.public, 0.0)
+    assert peer.open(welcome, B, 0.0).data == b"welcome"
+    registry = SecureChannel(static, answers_key_requests=True)  # killed, started again
+    assert _kinds(peer.seal(b"keepalive", B, registry.public, 10.0)) == [DATA]  # a silence
+    assert INITIATION in _kinds(peer.seal(b"keepalive", B, registry.public, 10.5))  # lost
+    for at in (11.5, 13.5, 15.5):
+        assert INITIATION not in _kinds(peer.seal(b"keepalive", B, registry.public, at))
+    [(answer, _)] = registry.open(peer.ask_key(B), A, 16.0).send
+    [(again, _)] = peer.open(answer, B, 16.0).send
+    [(response, _)] = registry.open(again, A, 16.0).send
+    peer.open(response, B, 16.0)
+    [(data, _)] = peer.seal(b"register", B, registry.public, 16.1)
+    assert registry.open(data, A, 16.1).data == b"register"
+
+
 def test_a_key_answer_makes_no_initiation_once_the_responder_said_it_is_under_load() -> None:
     registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
     peer = SecureChannel(X25519PrivateKey.generate())

@@ -260,3 +260,30 @@ def test_a_peer_offline_stays_with_its_registry_while_it_is_heard_from() -> None
         out += core.receive(TableUpdate(f"r-{n + 2}", n + 2, ()), SERVER, REGISTRY_KEY, at)
     assert MOVED not in prints(out)
     assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+
+
+def test_the_services_registries_are_kept_when_they_change() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), (), (), REGISTRIES)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
+    assert pa.KeepRegistries((SERVER, OTHER), REGISTRY_KEY) in out
+    out = told_ours_stopped(core, T0 + 1)
+    assert [a for a in out if isinstance(a, pa.KeepRegistries)] == [
+        pa.KeepRegistries((OTHER,), REGISTRY_KEY)
+    ]
+    out = told_ours_stopped(core, T0 + 2)  # the same list: nothing to keep
+    assert not [a for a in out if isinstance(a, pa.KeepRegistries)]
+
+
+def test_a_start_whose_registry_is_silent_moves_to_another_kept_from_the_last_run() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    core.parts.shared.registries = (OTHER,)  # what the adapter read (PeerStateFile)
+    [register] = sent(core.start(T0))
+    out = run_until(core, T0 + TIMEOUT)
+    assert prints(out) == [MOVED]
+    assert [a.addr for a in out if isinstance(a, pa.Send) and a.message == register] == [OTHER]
+    welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), (), (), ("127.0.0.1:5001",))
+    assert "[Welcome, You are registered.]" in prints(
+        core.receive(welcome, OTHER, REGISTRY_KEY, T0 + 1)
+    )

@@ -1,7 +1,10 @@
-"""A `reg` typed offline that the registry does not answer is asked again with the probes
-(10, 20, 40 s apart), quietly, until the registry answers it; `dereg` or `/quit` stops it."""
+"""A `reg` typed offline that the registry does not answer goes on, quietly, a round of
+tries every keepalive period (the probes back off no more), until the registry answers it;
+meanwhile typed lines say so, and `dereg` or `/quit` stops it."""
 
 from __future__ import annotations
+
+import itertools
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
@@ -10,6 +13,10 @@ from peer.core.request_ends import SERVER_NOT_RESPONDING
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import Ack, Register, Welcome
+
+#: The longest a registry back waits for a copy of a `reg` going on: a round's last copy
+#: 5.5 s after its first, the next round a keepalive period (10 s) after that first.
+LONGEST_GAP = 4.5
 
 
 def offline_reg_unanswered() -> tuple[PeerCore, list[pa.Action]]:
@@ -22,26 +29,40 @@ def offline_reg_unanswered() -> tuple[PeerCore, list[pa.Action]]:
     return core, run_until(core, T0 + 30)
 
 
-def test_a_reg_unanswered_is_asked_again_with_the_probes_until_the_registry_answers() -> None:
+def register_copies(core: PeerCore, end: float) -> list[tuple[float, Register]]:
+    """When each copy of a registration goes until `end`, and which."""
+    copies = []
+    while (wake := core.next_wake()) is not None and wake <= end:
+        copies += [(wake, a.message) for a in core.tick(wake) if isinstance(a, pa.Send)]
+    return [(at, m) for at, m in copies if isinstance(m, Register)]
+
+
+def test_a_reg_unanswered_goes_on_every_few_seconds_until_the_registry_answers() -> None:
     core, out = offline_reg_unanswered()
     assert prints(out).count(SERVER_NOT_RESPONDING) == 1
-    out = run_until(core, T0 + 200)
-    assert prints(out) == []  # asked again quietly
-    again = [a for a in out if isinstance(a, pa.Send) and isinstance(a.message, Register)]
-    starts = sorted({m.id for m in (a.message for a in again)})
-    assert len(starts) >= 3  # a round each probe, no faster than the probes
-    last = again[-1].message
-    welcome = Welcome("r-3", last.id, "alice", "tok", 3, (), (), ())
-    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 201)
+    copies = register_copies(core, T0 + 600)
+    times = [T0 + 30, *(at for at, _ in copies)]
+    assert max(b - a for a, b in itertools.pairwise(times)) <= LONGEST_GAP
+    assert T0 + 600 - times[-1] <= LONGEST_GAP  # (and it backs off no more)
+    welcome = Welcome("r-3", copies[-1][1].id, "alice", "tok", 3, (), (), ())
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 601)
     assert prints(out)[:2] == ["[Server is back.]", WELCOME]
-    out = run_until(core, T0 + 400)
-    assert not [m for m in sent(out) if isinstance(m, Register)]
+    assert not register_copies(core, T0 + 800)
 
 
-def test_dereg_stops_asking_again_and_quit_exits() -> None:
+def test_lines_typed_while_a_reg_goes_on_are_not_held_and_say_so() -> None:
     core, _ = offline_reg_unanswered()
-    core.line("dereg alice", T0 + 31)  # carried out once the Register on its way is over
-    run_until(core, T0 + 60)
-    assert not [m for m in sent(run_until(core, T0 + 300)) if isinstance(m, Register)]
+    register_copies(core, T0 + 41)
+    assert core.parts.shared.requests.any_of(Register)  # a copy is on its way
+    assert prints(core.line("send bob hi", T0 + 41)) == [
+        "[You are offline. Type dereg alice to stop the reg waiting, or /quit.]"
+    ]
+
+
+def test_dereg_stops_it_and_quit_exits() -> None:
+    core, _ = offline_reg_unanswered()
+    out = core.line("dereg alice", T0 + 31)  # at once, with a copy on its way
+    assert prints(out) == ["[Your reg is tried no more.]"]
+    assert not register_copies(core, T0 + 300)
     core, _ = offline_reg_unanswered()
     assert pa.Exit(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from disk import files
 from peer.adapter import mapped_log
 from peer.adapter.state import PeerStateFile, follow_renames
-from peer.core.actions import Shown
+from peer.core.actions import KeepRegistries, Shown
 from tests.hypothesis_profiles import examples
 
 
@@ -266,6 +266,37 @@ def test_a_room_file_that_holds_no_room_is_said_and_starts_in_none(tmp_path: Pat
         ]
 
 
+KEY, OTHER_KEY = b"k" * 32, b"o" * 32
+SERVICE = (("10.0.0.1", 5000), ("10.0.0.2", 5000))
+
+
+def test_the_services_registries_round_trip_with_their_key(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    assert kept.load_registries(KEY) == ()
+    kept.save_registries(KeepRegistries(SERVICE, KEY))
+    assert PeerStateFile(tmp_path, "alice").load_registries(KEY) == SERVICE
+    kept.save_registries(KeepRegistries((), KEY))  # a registry alone
+    assert not kept.registries_path.exists() and kept.load_registries(KEY) == ()
+    assert kept.problems == []
+
+
+def test_registries_kept_damaged_or_with_another_key_are_said_once_and_forgotten(
+    tmp_path: Path,
+) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.save_registries(KeepRegistries(SERVICE, OTHER_KEY))
+    assert kept.load_registries(KEY) == ()
+    for damage in (b"", b"\xff\xfe"):
+        kept.registries_path.write_bytes(damage)
+        assert kept.load_registries(KEY) == ()
+    assert (
+        kept.problems
+        == [f"Not using {kept.registries_path}: damaged, or of another registry key."] * 3
+    )
+    assert not kept.registries_path.exists() and kept.load_registries(KEY) == ()
+    assert len(kept.problems) == 3
+
+
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     records = [("bob", f"session-{i:08d}") for i in range(3 * mapped_log.CHUNK // 20)]
@@ -433,6 +464,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     bob = PeerStateFile(tmp_path, "bob")
     bob.save_token("t" * 32, "bob")
     bob.save_room("teamchat")
+    bob.save_registries(KeepRegistries(SERVICE, KEY))
     bob.seen.add(Shown((("alice", "m-1"),)))
     bob.history_path.write_text("kept line\n")
     bob.key_path.write_bytes(b"k" * 32)
@@ -442,7 +474,7 @@ def test_a_rename_moves_all_that_is_kept_for_the_name(tmp_path: Path) -> None:
     robert = bob.moved_to("robert", "r" * 32)
     bob.left_for("robert")
     assert (tmp_path / "peers" / "robert.files" / "1.json").read_text() == "{}"
-    assert robert.load_room() == "teamchat"
+    assert robert.load_room() == "teamchat" and robert.load_registries(KEY) == SERVICE
     assert robert.seen.load() == [("alice", "m-1")]
     assert robert.history_path.read_text() == "kept line\n"
     assert robert.key_path.read_bytes() == b"k" * 32
