@@ -341,12 +341,6 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return run_guarded(coro)
 
 
-def _leave_quietly() -> None:
-    """After Ctrl-C, Python's reports at exit of what was left half made are not said."""
-    warnings.simplefilter("ignore")
-    sys.unraisablehook = lambda unraisable: None
-
-
 #: The commands that install ChatApp with what it needs, from a checkout (the README's).
 INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e ."
 
@@ -380,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         say(none.line(with_address(words)))
         return 1
     except KeyboardInterrupt:
-        _leave_quietly()
+        # Python's reports at exit of what was left half made are not said
+        warnings.simplefilter("ignore")
+        sys.unraisablehook = lambda unraisable: None
         return 130
     except BrokenPipeError:  # `ChatApp --help | head`: what is left unread goes nowhere
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -43,7 +43,8 @@ class NotRegularFile(OSError):
 
     def __init__(self, path: Path | str, mode: int) -> None:
         # errno 0: `os_reason` then says the words below, not the system's for an errno
-        super().__init__(0, f"not a regular file ({_kind(mode)})", str(path))
+        kind = _KINDS.get(stat.filemode(mode)[0], "of an unknown kind")
+        super().__init__(0, f"not a regular file ({kind})", str(path))
 
     def __str__(self) -> str:
         return str(self.strerror)  # not "[Errno 0] ...": the callers name the file
@@ -51,10 +52,6 @@ class NotRegularFile(OSError):
 
 #: What `stat.filemode` calls each kind of file that is not a regular one or a directory.
 _KINDS = {"p": "a named pipe", "s": "a socket", "c": "a character device", "b": "a block device"}
-
-
-def _kind(mode: int) -> str:
-    return _KINDS.get(stat.filemode(mode)[0], "of an unknown kind")
 
 
 def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:

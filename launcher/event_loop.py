@@ -33,8 +33,11 @@ def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(guarded())
     finally:
-        if factory is not None:
-            _blocking_again()
+        # uvloop made standard input, output and error non-blocking: blocking again, as
+        # whatever started us shares them
+        for fd in (0, 1, 2) if factory is not None else ():
+            with contextlib.suppress(OSError):
+                os.set_blocking(fd, True)
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -49,14 +52,6 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     new_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return new_loop
-
-
-def _blocking_again() -> None:
-    """Standard input, output and error blocking again (uvloop made them non-blocking), as
-    whatever started us shares them."""
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            os.set_blocking(fd, True)
 
 
 def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

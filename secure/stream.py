@@ -112,10 +112,8 @@ class SecureStream:
         static: X25519PrivateKey,
         *,
         remote: bytes | None = None,
-        max_frame: int = MAX_FRAME,
         budget: BufferBudget | None = None,
     ) -> None:
-        self._max_frame = max_frame
         self._budget = budget
         #: Called when another session's read dropped this one for the budget.
         self.on_over_budget: Callable[[], None] = lambda: None
@@ -161,8 +159,8 @@ class SecureStream:
 
     def send_encoded(self, body: bytes, what: str = "a message") -> None:
         """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
-        if len(body) > self._max_frame:
-            raise ValueError(f"{what} of {len(body)} bytes, over {self._max_frame}")
+        if len(body) > MAX_FRAME:
+            raise ValueError(f"{what} of {len(body)} bytes, over {MAX_FRAME}")
         if self._sending is None:
             self._waiting.append(body)
         else:
@@ -312,8 +310,8 @@ class SecureStream:
             raise DecodeError("a record of no known kind")
         part = plain[1:]
         self._parts_size += len(part)
-        if self._parts_size > self._max_frame:
-            raise DecodeError(f"a message over {self._max_frame} bytes")
+        if self._parts_size > MAX_FRAME:
+            raise DecodeError(f"a message over {MAX_FRAME} bytes")
         self._parts.append(part)
         if flag == MORE:
             return None

@@ -54,7 +54,8 @@ class ContactRule(Struct, frozen=True):
 class KeyContact:
     """One first contact with the registry at `where`: `ask` sends a key request; answers
     come to `answered`, a connection refused to `refused`; `settle` awaits the outcome.
-    `unasked`, once settled: the key was taken without a code or a question."""
+    `unasked`, once settled: the key was taken without a code or a question; `answers`, the
+    answers so far."""
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
@@ -62,7 +63,7 @@ class KeyContact:
         self._rule = rule
         self._ask = ask
         self._say = say
-        self._contact = FirstContact(where, rule.code, rule.advertised)
+        self.answers = FirstContact(where, rule.code, rule.advertised)
         self._changed = asyncio.Event()
         self._refused = False
         self.unasked = False
@@ -92,7 +93,7 @@ class KeyContact:
 
     def answered(self, key: bytes) -> None:
         """A key answered a request of ours."""
-        line = self._contact.answered(key, time.monotonic())
+        line = self.answers.answered(key, time.monotonic())
         if line is not None:
             self._say(line, True)
         self._changed.set()
@@ -108,11 +109,11 @@ class KeyContact:
         asks, next_ask = 0, 0.0
         while True:
             now = time.monotonic()
-            if self._refused and not self.heard:  # an answer: no key is coming
+            if self._refused and not self.answers.heard:  # an answer: no key is coming
                 if no_answer:
                     self._say(no_answer, True)
                 return None
-            verdict = self._contact.verdict(now)
+            verdict = self.answers.verdict(now)
             if isinstance(verdict, Alarm):
                 self._say(verdict.line, True)
                 return None
@@ -120,16 +121,16 @@ class KeyContact:
                 return verdict.key
             if isinstance(verdict, Proposed):
                 return await self._proposed(verdict.key)
-            settling = self._contact.wake()  # after the last ask, still awaited
+            settling = self.answers.wake()  # after the last ask, still awaited
             if now >= next_ask and asks < ATTEMPTS:
                 self._ask()
                 asks, next_ask = asks + 1, now + TIMEOUT
             elif now >= next_ask and settling is None:
-                later = None if self.heard else self._ask_later(now)
+                later = None if self.answers.heard else self._ask_later(now)
                 if later is not None:
                     asks, next_ask = 0, later
                     continue
-                line = self._gave_up() if self.heard else no_answer
+                line = self._gave_up() if self.answers.heard else no_answer
                 if line:
                     self._say(line, True)
                 return None
@@ -152,7 +153,7 @@ class KeyContact:
                 self._changed.clear()
                 changed = asyncio.create_task(self._changed.wait())
                 await asyncio.wait((asked, changed), return_when=asyncio.FIRST_COMPLETED)
-                verdict = self._contact.verdict(time.monotonic())
+                verdict = self.answers.verdict(time.monotonic())
                 if isinstance(verdict, Alarm):
                     self._say(verdict.line, True)
                     return None
@@ -175,11 +176,6 @@ class KeyContact:
             self._say("[No answer from the registry yet; still trying.]", False)
         self._silent = since, waits + 1
         return now + silent_wait(self._where, waits)
-
-    @property
-    def heard(self) -> bool:
-        """Whether any key answered (else the registry may simply be down)."""
-        return self._contact.answered_at_all
 
     def _gave_up(self) -> str:
         return (

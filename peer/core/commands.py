@@ -242,8 +242,9 @@ def _no_command_word(typed: str, text: str) -> Command:
         if not rest.strip():
             return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
         return Send(name, rest.removeprefix(" "))
+    clipped = repr(text if len(text) <= 40 else text[:39] + "…")
     return Mistake(
-        f"Not a command: {_clip(text)}. To message someone: send <name> <text>; /help lists all."
+        f"Not a command: {clipped}. To message someone: send <name> <text>; /help lists all."
     )
 
 
@@ -425,7 +426,3 @@ SPELLS = {
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
 #: Each file command's usage, by its verb (peer/core/files/typed.py).
 FILE_USAGES = {s.words[0]: "/" + s.syntax for s in SPECS if s.read is _file}
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -58,8 +58,8 @@ class FirstContact:
         self.refused = 0
 
     @property
-    def answered_at_all(self) -> bool:
-        """Whether any key answered."""
+    def heard(self) -> bool:
+        """Whether any key answered (else the registry may simply be down)."""
         return self._first is not None or self._trusted is not None or self.refused > 0
 
     def answered(self, key: bytes, now: float) -> str | None:

@@ -75,7 +75,7 @@ def test_with_the_code_and_only_impostors_nothing_is_trusted_and_it_is_said() ->
 
 def test_no_answer_at_all_is_said_as_the_caller_says_it() -> None:
     run, key = settled(lambda: Run(ContactRule()))
-    assert key is None and run.said == [NO_ANSWER] and not run.contact.heard
+    assert key is None and run.said == [NO_ANSWER] and not run.contact.answers.heard
 
 
 def test_a_refused_request_ends_a_silent_contact_at_once_and_is_said_as_no_answer() -> None:

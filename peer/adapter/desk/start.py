@@ -169,7 +169,7 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
     finally:
         for task in list(asks):
             task.cancel()
-    if key is None and (contact.heard or rule.refusal(f"{ip}:{port}") is not None):
+    if key is None and (contact.answers.heard or rule.refusal(f"{ip}:{port}") is not None):
         raise Untrusted
     if unasked:
         _say(unasked)

@@ -57,7 +57,8 @@ class PersonForm:
             self.s.bye(emit)
             return
         if self.s.step == "place":  # the held place is being looked up: nothing is asked
-            emit(Show(_not_an_answer(text), "error"))
+            said = f"“{clean(answer)}”; nothing is asked right now"
+            emit(Show(f"[Not taken as an answer: {said}.]", "error"))
             return
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
@@ -139,7 +140,3 @@ def _no_command_yet(answer: str) -> str:
     else:  # a typo, or an answer that starts with a dot
         line = f"[{command} is no command; to answer with it, type .{command}"
     return line + " (.quit leaves).]"
-
-
-def _not_an_answer(line: str) -> str:
-    return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
