@@ -57,8 +57,9 @@ class Pushes:
         # members with room for pushes waiting, or a datagram lost (sent at the next `due`)
         self._ready: list[Member] = []
         self._ready_at = 0.0
-        # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
-        self._deadlines: deque[tuple[float, Member]] = deque()
+        # (deadline, the members armed together then): each `now` plus the one timeout, so
+        # in order; the members since answered or dropped are skipped
+        self._deadlines: deque[tuple[float, list[Member]]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
         self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
         # message id -> the units holding it (a shared one counts once), and members it waits for
@@ -135,18 +136,20 @@ class Pushes:
             return "", []
         # the usual: acks of its oldest datagrams, whole and in order (no set; a tuple's is itself)
         units, replies, n, at = member.units, tuple(msg_ids), 0, 0
+        answered: list[Flight] = []
+        done = -1  # the first send of the last unit answered in full
         for unit in units:
-            whole = tuple(unit.flights)
-            if replies[at : at + len(whole)] != whole:
+            flights = unit.flights
+            end = at + len(flights)
+            if replies[at:end] != tuple(flights):
                 break
-            n, at = n + 1, at + len(whole)
-        answered = [flight for unit in units[:n] for flight in unit.flights.values()]
-        for unit in units[:n]:
+            answered += flights.values()
             self._release(unit)
-        done = units[n - 1].first if n else -1  # the first send of the last unit answered in full
-        if n and at == len(replies):  # (all of them)
-            member.units = units[n:]
-            self._answered(member, done, now)
+            n, at, done = n + 1, end, unit.first
+        if at == len(replies):  # (all of them)
+            if n:
+                member.units = units[n:]
+                self._answered(member, done, now)
             return member.owner, answered
         ids = set(replies[at:])  # the rest
         left = len(ids)
@@ -179,18 +182,19 @@ class Pushes:
         failed: list[Push] = []
         deadlines, members = self._deadlines, self._members
         while deadlines and deadlines[0][0] <= now:
-            deadline, member = deadlines.popleft()
-            if member.deadline != deadline or members.get(member.addr) is not member:
-                continue  # answered, or dropped, since
-            oldest = member.units[0]
-            if oldest.copies < self._attempts:
-                again.append((member.addr, self._again(member, oldest, now)))
-            else:  # given up: what waits may take its room
-                failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
-                member.units.remove(oldest)
-                self._release(oldest)
-                self._room_made(member, now)
-            self._arm(member, now)
+            deadline, armed = deadlines.popleft()
+            for member in armed:
+                if member.deadline != deadline or members.get(member.addr) is not member:
+                    continue  # answered, or dropped, since
+                oldest = member.units[0]
+                if oldest.copies < self._attempts:
+                    again.append((member.addr, self._again(member, oldest, now)))
+                else:  # given up: what waits may take its room
+                    failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
+                    member.units.remove(oldest)
+                    self._release(oldest)
+                    self._room_made(member, now)
+                self._arm((member,), now)
         ready, self._ready = self._ready, []
         for member in ready:
             if members.get(member.addr) is not member:
@@ -245,9 +249,11 @@ class Pushes:
             return self._unindexed[0][3] + self._timeout
         deadlines, members = self._deadlines, self._members
         while deadlines:
-            deadline, member = deadlines[0]
-            if member.deadline == deadline and members.get(member.addr) is member:
-                return deadline
+            deadline, armed = deadlines[0]
+            for at, member in enumerate(armed):
+                if member.deadline == deadline and members.get(member.addr) is member:
+                    del armed[:at]  # (those before it: each skipped once)
+                    return deadline
             deadlines.popleft()
         return None
 
@@ -269,7 +275,7 @@ class Pushes:
             unit = Unit(now, next(self._sends), flight.streamed)
             units.append(unit)
             if len(units) == 1:
-                self._arm(member, now)
+                self._arm((member,), now)
             if flight.streamed:
                 self._held.add(member.addr)
         else:
@@ -278,17 +284,22 @@ class Pushes:
         unit.room -= flight.size + 1
         return True
 
-    def _arm(self, member: Member, now: float) -> None:
-        """`member`'s retry deadline is a timeout from `now` (none with nothing in flight)."""
-        if not member.units:
-            member.deadline = float("inf")
-            return
+    def _arm(self, members: Iterable[Member], now: float) -> None:
+        """The retry deadline of each of `members` is a timeout from `now` (none with
+        nothing in flight): the members of a relay are armed together, as one entry."""
         deadlines = self._deadlines
         deadline = now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
-        member.deadline = deadline
-        deadlines.append((deadline, member))
+        armed: list[Member] = []
+        for member in members:
+            if member.units:
+                member.deadline = deadline
+                armed.append(member)
+            else:
+                member.deadline = float("inf")
+        if armed:
+            deadlines.append((deadline, armed))
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""
@@ -309,7 +320,7 @@ class Pushes:
             return
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
             member.lost = max(member.lost, done)
-        self._arm(member, now)
+        self._arm((member,), now)
         self._room_made(member, now)
 
     def _room_made(self, member: Member, now: float) -> None:
@@ -387,15 +398,16 @@ class Pushes:
             shared[-1].room -= flight.size + 1
             if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
                 continue  # the next went to the same members: it may share these units
+            idle: list[Member] = []
             for owner, addr in zip(owners, addrs, strict=True):
                 member = members.get(addr)
                 if member is None:
                     member = members[addr] = Member(owner, addr)
                 member.owner = owner
-                idle = not member.units
+                if not member.units:
+                    idle.append(member)
                 member.units += shared
-                if idle:
-                    self._arm(member, shared[0].sent_at)
+            self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
 
