@@ -284,20 +284,16 @@ class Pushes:
         unit.room -= flight.size + 1
         return True
 
-    def _arm(self, members: Iterable[Member], now: float) -> None:
+    def _arm(self, members: Sequence[Member], now: float) -> None:
         """The retry deadline of each of `members` is a timeout from `now` (none with
         nothing in flight): the members of a relay are armed together, as one entry."""
         deadlines = self._deadlines
         deadline = now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
-        armed: list[Member] = []
+        armed = [member for member in members if member.units]
         for member in members:
-            if member.units:
-                member.deadline = deadline
-                armed.append(member)
-            else:
-                member.deadline = float("inf")
+            member.deadline = deadline if member.units else float("inf")
         if armed:
             deadlines.append((deadline, armed))
 
