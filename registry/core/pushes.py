@@ -91,8 +91,11 @@ class Pushes:
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
-            elif known and _holds(member, msg_id):
-                continue
+            elif known and (
+                any(msg_id in unit.flights for unit in member.units)
+                or any(flight.message.id == msg_id for flight in member.waiting)
+            ):
+                continue  # in flight there, or waiting for it
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
             if member.waiting or not self._into(member, flight, now):
@@ -146,30 +149,26 @@ class Pushes:
             answered += flights.values()
             self._release(unit)
             n, at, done = n + 1, end, unit.first
-        if at == len(replies):  # (all of them)
-            if n:
-                member.units = units[n:]
-                self._answered(member, done, now)
-            return member.owner, answered
-        ids = set(replies[at:])  # the rest
-        left = len(ids)
-        kept: list[Unit] = []
-        for unit in units[n:]:
-            if not left or ids.isdisjoint(unit.flights):
-                kept.append(unit)
-                continue
-            unit = self._own(member, unit)
-            mine = [msg_id for msg_id in unit.flights if msg_id in ids]
-            for msg_id in mine:
-                answered.append(unit.flights.pop(msg_id))
-                self._ended(msg_id)
-            left -= len(mine)
-            if unit.flights:
-                kept.append(unit)
-                continue
-            done = unit.first
-        member.units = kept
-        if done >= 0:
+        kept = units[n:]
+        if at < len(replies):  # the rest: part of a datagram, or out of order
+            ids = set(replies[at:])
+            left, kept = len(ids), []
+            for unit in units[n:]:
+                if not left or ids.isdisjoint(unit.flights):
+                    kept.append(unit)
+                    continue
+                unit = self._own(member, unit)
+                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+                for msg_id in mine:
+                    answered.append(unit.flights.pop(msg_id))
+                    self._ended(msg_id)
+                left -= len(mine)
+                if unit.flights:
+                    kept.append(unit)
+                    continue
+                done = unit.first
+        if done >= 0:  # (else no unit ended: one answered in part changed in place)
+            member.units = kept
             self._answered(member, done, now)
         return member.owner, answered
 
@@ -406,10 +405,3 @@ class Pushes:
             self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
-
-
-def _holds(member: Member, msg_id: str) -> bool:
-    """Whether `msg_id` is in flight to `member`, or waits for it."""
-    return any(msg_id in unit.flights for unit in member.units) or any(
-        flight.message.id == msg_id for flight in member.waiting
-    )
