@@ -290,9 +290,11 @@ class Pushes:
         deadline = now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
-        armed = [member for member in members if member.units]
-        for member in members:
+        armed: list[Member] = []
+        for member in members:  # (a loop: one member is the usual, a comprehension costs more)
             member.deadline = deadline if member.units else float("inf")
+            if member.units:
+                armed.append(member)
         if armed:
             deadlines.append((deadline, armed))
 
