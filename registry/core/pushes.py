@@ -233,10 +233,9 @@ class Pushes:
             return []
         ending, self._ending = self._ending, []
         over: list[str] = []
-        watched = self._watched
         for msg_id in ending:
-            if msg_id in watched and msg_id not in self._live:
-                watched.discard(msg_id)
+            if msg_id in self._watched and msg_id not in self._live:
+                self._watched.discard(msg_id)
                 over.append(msg_id)
         return over
 
@@ -286,8 +285,7 @@ class Pushes:
     def _arm(self, members: Sequence[Member], now: float) -> None:
         """The retry deadline of each of `members` is a timeout from `now` (none with
         nothing in flight): the members of a relay are armed together, as one entry."""
-        deadlines = self._deadlines
-        deadline = now + self._timeout
+        deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
         armed: list[Member] = []
@@ -311,8 +309,7 @@ class Pushes:
         before any of that one, still unanswered, were lost; what waits may take the room
         made."""
         if not (member.units or member.waiting):  # the usual: all answered
-            member.deadline = float("inf")
-            member.lost = 0
+            member.deadline, member.lost = float("inf"), 0
             self._held.discard(member.addr)
             return
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
