@@ -57,9 +57,8 @@ class Pushes:
         # members with room for pushes waiting, or a datagram lost (sent at the next `due`)
         self._ready: list[Member] = []
         self._ready_at = 0.0
-        # (deadline, the members armed together then): each `now` plus the one timeout, so
-        # in order; the members since answered or dropped are skipped
-        self._deadlines: deque[tuple[float, list[Member]]] = deque()
+        # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
+        self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
         self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
         # message id -> the units holding it (a shared one counts once), and members it waits for
@@ -181,19 +180,18 @@ class Pushes:
         failed: list[Push] = []
         deadlines, members = self._deadlines, self._members
         while deadlines and deadlines[0][0] <= now:
-            deadline, armed = deadlines.popleft()
-            for member in armed:
-                if member.deadline != deadline or members.get(member.addr) is not member:
-                    continue  # answered, or dropped, since
-                oldest = member.units[0]
-                if oldest.copies < self._attempts:
-                    again.append((member.addr, self._again(member, oldest, now)))
-                else:  # given up: what waits may take its room
-                    failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
-                    member.units.remove(oldest)
-                    self._release(oldest)
-                    self._room_made(member, now)
-                self._arm((member,), now)
+            deadline, member = deadlines.popleft()
+            if member.deadline != deadline or members.get(member.addr) is not member:
+                continue  # answered, or dropped, since
+            oldest = member.units[0]
+            if oldest.copies < self._attempts:
+                again.append((member.addr, self._again(member, oldest, now)))
+            else:  # given up: what waits may take its room
+                failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
+                member.units.remove(oldest)
+                self._release(oldest)
+                self._room_made(member, now)
+            self._arm((member,), now)
         ready, self._ready = self._ready, []
         for member in ready:
             if members.get(member.addr) is not member:
@@ -247,11 +245,9 @@ class Pushes:
             return self._unindexed[0][3] + self._timeout
         deadlines, members = self._deadlines, self._members
         while deadlines:
-            deadline, armed = deadlines[0]
-            for at, member in enumerate(armed):
-                if member.deadline == deadline and members.get(member.addr) is member:
-                    del armed[:at]  # (those before it: each skipped once)
-                    return deadline
+            deadline, member = deadlines[0]
+            if member.deadline == deadline and members.get(member.addr) is member:
+                return deadline
             deadlines.popleft()
         return None
 
@@ -284,17 +280,14 @@ class Pushes:
 
     def _arm(self, members: Sequence[Member], now: float) -> None:
         """The retry deadline of each of `members` is a timeout from `now` (none with
-        nothing in flight): the members of a relay are armed together, as one entry."""
+        nothing in flight): the members of a relay are armed in one call."""
         deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
-        armed: list[Member] = []
-        for member in members:  # (a loop: one member is the usual, a comprehension costs more)
+        for member in members:
             member.deadline = deadline if member.units else float("inf")
             if member.units:
-                armed.append(member)
-        if armed:
-            deadlines.append((deadline, armed))
+                deadlines.append((deadline, member))
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""

@@ -235,8 +235,8 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
     assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
 
-def test_a_relays_members_share_one_deadline_and_only_the_silent_are_sent_again() -> None:
-    """The members of a relay are armed together: answered in any order, the deadline
+def test_a_relays_members_are_armed_at_once_and_only_the_silent_are_sent_again() -> None:
+    """The members of a relay are armed at once: answered in any order, the deadline
     stays while one is silent, and only that one is sent the line again."""
     pushes = Pushes(timeout=0.5, attempts=2)
     line = note(1)
