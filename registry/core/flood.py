@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NamedTuple, TypedDict, Unpack
+from typing import Final, NamedTuple, TypedDict, Unpack
 
 from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
@@ -28,7 +28,7 @@ SLOWED = (
     "You are sending too fast: the registry is slowing you down, and what it drops is sent again."
 )
 #: What answers a push: counted only while the registry lags (see `count_requests`).
-ACKS = frozenset({Ack, Acks})
+ACKS: Final = frozenset({Ack, Acks})
 
 
 def count_requests(

@@ -90,8 +90,11 @@ class Pushes:
             member = members.get(addr)
             if member is None:
                 member = members[addr] = Member(owner, addr)
-            elif known and _holds(member, msg_id):
-                continue
+            elif known and (
+                any(msg_id in unit.flights for unit in member.units)
+                or any(flight.message.id == msg_id for flight in member.waiting)
+            ):
+                continue  # in flight there, or waiting for it
             member.owner = owner
             self._live[msg_id] = self._live.get(msg_id, 0) + 1
             if member.waiting or not self._into(member, flight, now):
@@ -135,38 +138,36 @@ class Pushes:
             return "", []
         # the usual: acks of its oldest datagrams, whole and in order (no set; a tuple's is itself)
         units, replies, n, at = member.units, tuple(msg_ids), 0, 0
+        answered: list[Flight] = []
+        done = -1  # the first send of the last unit answered in full
         for unit in units:
-            whole = tuple(unit.flights)
-            if replies[at : at + len(whole)] != whole:
+            flights = unit.flights
+            end = at + len(flights)
+            if replies[at:end] != tuple(flights):
                 break
-            n, at = n + 1, at + len(whole)
-        answered = [flight for unit in units[:n] for flight in unit.flights.values()]
-        for unit in units[:n]:
+            answered += flights.values()
             self._release(unit)
-        done = units[n - 1].first if n else -1  # the first send of the last unit answered in full
-        if n and at == len(replies):  # (all of them)
-            member.units = units[n:]
-            self._answered(member, done, now)
-            return member.owner, answered
-        ids = set(replies[at:])  # the rest
-        left = len(ids)
-        kept: list[Unit] = []
-        for unit in units[n:]:
-            if not left or ids.isdisjoint(unit.flights):
-                kept.append(unit)
-                continue
-            unit = self._own(member, unit)
-            mine = [msg_id for msg_id in unit.flights if msg_id in ids]
-            for msg_id in mine:
-                answered.append(unit.flights.pop(msg_id))
-                self._ended(msg_id)
-            left -= len(mine)
-            if unit.flights:
-                kept.append(unit)
-                continue
-            done = unit.first
-        member.units = kept
-        if done >= 0:
+            n, at, done = n + 1, end, unit.first
+        kept = units[n:]
+        if at < len(replies):  # the rest: part of a datagram, or out of order
+            ids = set(replies[at:])
+            left, kept = len(ids), []
+            for unit in units[n:]:
+                if not left or ids.isdisjoint(unit.flights):
+                    kept.append(unit)
+                    continue
+                unit = self._own(member, unit)
+                mine = [msg_id for msg_id in unit.flights if msg_id in ids]
+                for msg_id in mine:
+                    answered.append(unit.flights.pop(msg_id))
+                    self._ended(msg_id)
+                left -= len(mine)
+                if unit.flights:
+                    kept.append(unit)
+                    continue
+                done = unit.first
+        if done >= 0:  # (else no unit ended: one answered in part changed in place)
+            member.units = kept
             self._answered(member, done, now)
         return member.owner, answered
 
@@ -190,7 +191,7 @@ class Pushes:
                 member.units.remove(oldest)
                 self._release(oldest)
                 self._room_made(member, now)
-            self._arm(member, now)
+            self._arm((member,), now)
         ready, self._ready = self._ready, []
         for member in ready:
             if members.get(member.addr) is not member:
@@ -230,10 +231,9 @@ class Pushes:
             return []
         ending, self._ending = self._ending, []
         over: list[str] = []
-        watched = self._watched
         for msg_id in ending:
-            if msg_id in watched and msg_id not in self._live:
-                watched.discard(msg_id)
+            if msg_id in self._watched and msg_id not in self._live:
+                self._watched.discard(msg_id)
                 over.append(msg_id)
         return over
 
@@ -269,7 +269,7 @@ class Pushes:
             unit = Unit(now, next(self._sends), flight.streamed)
             units.append(unit)
             if len(units) == 1:
-                self._arm(member, now)
+                self._arm((member,), now)
             if flight.streamed:
                 self._held.add(member.addr)
         else:
@@ -278,17 +278,16 @@ class Pushes:
         unit.room -= flight.size + 1
         return True
 
-    def _arm(self, member: Member, now: float) -> None:
-        """`member`'s retry deadline is a timeout from `now` (none with nothing in flight)."""
-        if not member.units:
-            member.deadline = float("inf")
-            return
-        deadlines = self._deadlines
-        deadline = now + self._timeout
+    def _arm(self, members: Sequence[Member], now: float) -> None:
+        """The retry deadline of each of `members` is a timeout from `now` (none with
+        nothing in flight): the members of a relay are armed in one call."""
+        deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
-        member.deadline = deadline
-        deadlines.append((deadline, member))
+        for member in members:
+            member.deadline = deadline if member.units else float("inf")
+            if member.units:
+                deadlines.append((deadline, member))
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""
@@ -303,13 +302,12 @@ class Pushes:
         before any of that one, still unanswered, were lost; what waits may take the room
         made."""
         if not (member.units or member.waiting):  # the usual: all answered
-            member.deadline = float("inf")
-            member.lost = 0
+            member.deadline, member.lost = float("inf"), 0
             self._held.discard(member.addr)
             return
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
             member.lost = max(member.lost, done)
-        self._arm(member, now)
+        self._arm((member,), now)
         self._room_made(member, now)
 
     def _room_made(self, member: Member, now: float) -> None:
@@ -387,21 +385,15 @@ class Pushes:
             shared[-1].room -= flight.size + 1
             if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
                 continue  # the next went to the same members: it may share these units
+            idle: list[Member] = []
             for owner, addr in zip(owners, addrs, strict=True):
                 member = members.get(addr)
                 if member is None:
                     member = members[addr] = Member(owner, addr)
                 member.owner = owner
-                idle = not member.units
+                if not member.units:
+                    idle.append(member)
                 member.units += shared
-                if idle:
-                    self._arm(member, shared[0].sent_at)
+            self._arm(idle, shared[0].sent_at)
             shared = []
         unindexed.clear()
-
-
-def _holds(member: Member, msg_id: str) -> bool:
-    """Whether `msg_id` is in flight to `member`, or waits for it."""
-    return any(msg_id in unit.flights for unit in member.units) or any(
-        flight.message.id == msg_id for flight in member.waiting
-    )

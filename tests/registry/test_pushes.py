@@ -235,6 +235,21 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
     assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
 
+def test_a_relays_members_are_armed_at_once_and_only_the_silent_are_sent_again() -> None:
+    """The members of a relay are armed at once: answered in any order, the deadline
+    stays while one is silent, and only that one is sent the line again."""
+    pushes = Pushes(timeout=0.5, attempts=2)
+    line = note(1)
+    assert pushes.add_many(line, "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0)
+    pushes.answer(["r-1"], A, T0 + 0.1)
+    pushes.answer(["r-1"], C, T0 + 0.1)
+    assert pushes.next_wake() == T0 + 0.5
+    sends, failed = pushes.due(T0 + 0.5)
+    assert sent_of(sends) == [(B, [line])] and failed == []
+    pushes.answer(["r-1"], B, T0 + 0.6)
+    assert pushes.next_wake() is None and pushes.counts() == (0, 0)
+
+
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
