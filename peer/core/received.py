@@ -139,7 +139,7 @@ class Received:
             shared.tried.clear()  # it answers: a later silence may try the others again
         back = watch.down
         if back:  # said, and the outbox goes
-            watch.came_back(now)
+            watch.down = watch.rooms_down_said = False
             emit(Print("[Server is back.]", "system"))
             self._parts.link.flush_outbox(now, emit, back=True)
         return back

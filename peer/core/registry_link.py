@@ -149,7 +149,7 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
-        again, failed = requests.due(now, shared.watch.heard_at)
+        again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
             self._send_moved(unanswered, now, emit)
