@@ -35,15 +35,11 @@ from wire.messages import (
     RoomsRequest,
     Saved,
     SaveMessage,
-    TableRequest,
     TableSnapshot,
     TableUpdate,
     TooBig,
     Welcome,
 )
-
-#: The requests whose answer is taken where it is handled, not by a taker.
-TAKEN_AS_HANDLED = frozenset({TableRequest})
 
 #: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], object]
