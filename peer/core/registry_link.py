@@ -121,7 +121,7 @@ class RegistryLink:
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
-            requests.answer_sent(message.id)
+            requests.answer(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 

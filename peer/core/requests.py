@@ -405,10 +405,6 @@ class Requests:
             request = streamed[0] if streamed else None
         return request
 
-    def answer_sent(self, msg_id: str) -> Request | None:
-        """As `answer`, for a datagram only."""
-        return self._sent.answer(msg_id)
-
     def stream(self, msg_id: str, now: float) -> Request | None:
         """A TooBig answered `msg_id` at `now`: the request, for the caller to send over TCP,
         its answer awaited while its connection is open (None: not waited for)."""
