@@ -12,7 +12,7 @@ from peer.core.registration import WELCOME
 from peer.core.request_ends import SERVER_NOT_RESPONDING
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
-from wire.messages import Ack, Register, Welcome
+from wire.messages import Ack, Busy, Register, Welcome
 
 #: The longest a registry back waits for a copy of a `reg` going on: a round's last copy
 #: 5.5 s after its first, the next round a keepalive period (10 s) after that first.
@@ -66,3 +66,17 @@ def test_dereg_stops_it_and_quit_exits() -> None:
     assert not register_copies(core, T0 + 300)
     core, _ = offline_reg_unanswered()
     assert pa.Exit(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
+
+
+def test_dereg_stops_a_reg_waiting_after_a_busy() -> None:
+    """A `reg` the registry answered Busy waits out of flight: `dereg` stopped only those
+    in flight, said "[You are already offline.]", and the reg went again after its wait."""
+    core, _ = registered()
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
+    [register] = sent(core.line("reg alice", T0 + 1))
+    assert isinstance(register, Register)
+    out = core.receive(Busy("r-3", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 1.1)
+    assert prints(out) == ["[The registry is busy; trying again in 5.0 s.]"]
+    assert prints(core.line("dereg alice", T0 + 2)) == ["[Your reg is tried no more.]"]
+    assert not register_copies(core, T0 + 300)
