@@ -244,7 +244,9 @@ class RegistryLink:
         if watch.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
-        if shared.life.registered and not self.sent(Keepalive) and not self.sent(Deregister):
+        # away, a message of the outbox on its way probes it: no keepalive beside it
+        going = (Keepalive, Deregister, *DELIVERED) if watch.down else (Keepalive, Deregister)
+        if shared.life.registered and not self.sent(going):
             message = Keepalive(
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
@@ -270,8 +272,9 @@ class RegistryLink:
 
     # -- read-only views ----------------------------------------------------------------
 
-    def sent(self, kind: type[Message]) -> bool:
-        """Whether a request of `kind` is sent as a datagram and not answered."""
+    def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool:
+        """Whether a request of `kind` (or of one of them) is sent as a datagram and not
+        answered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
 
 

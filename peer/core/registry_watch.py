@@ -8,7 +8,7 @@ from typing import Final
 
 from wire.reliable import Alarm
 
-#: Seconds between keepalives (probes, with the outbox, while the registry is away).
+#: Seconds between keepalives (or probes of the outbox while the registry is away).
 KEEPALIVE: Final = 10.0
 #: Keepalive periods a first registration is tried for while the registry stays silent,
 #: less and less often (as TCP gives up a connection after its SYNs' bound).

@@ -920,6 +920,14 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     assert core.outbox == ()
 
 
+def test_a_registry_away_is_probed_by_the_kept_message_alone_a_round_each_period() -> None:
+    """A keepalive beside it, in a round of its own, doubled what a probe costs."""
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0))
+    copies = sent(run_until(core, T0 + 62.9))  # its first round, then a probe at 10, ... 60
+    assert copies == [post] * (ATTEMPTS - 1 + 6 * ATTEMPTS)
+
+
 def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
     """Without it, the kept post waits for the next probe, up to a period."""
     core, _ = registered()
