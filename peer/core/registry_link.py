@@ -273,8 +273,7 @@ class RegistryLink:
     # -- read-only views ----------------------------------------------------------------
 
     def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool:
-        """Whether a request of `kind` (or of one of them) is sent as a datagram and not
-        answered."""
+        """Whether a request of `kind` (one or a tuple) is sent as a datagram, unanswered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
 
 

@@ -47,8 +47,7 @@ class Commands:
             regs += [r.message for r, _ in shared.requests.busy_waits.due.values()]
             for message in regs:
                 shared.requests.answer(message.id)
-            waited = shared.watch.register_again or bool(regs)
-            shared.watch.register_again = False
+            waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))
             return
