@@ -43,10 +43,11 @@ class Commands:
         shared = self._shared
         if not shared.life.registered:
             # a `reg` going on stops: in flight, or waiting after a Busy (only a reg waits so)
-            regs = [m for m in shared.requests.messages() if isinstance(m, Register)]
-            regs += [r.message for r, _ in shared.requests.busy_waits.due.values()]
+            requests = shared.requests
+            waiting = requests.messages() + [r.message for r, _ in requests.busy_waits.due.values()]
+            regs = [m for m in waiting if isinstance(m, Register)]
             for message in regs:
-                shared.requests.answer(message.id)
+                requests.answer(message.id)
             waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))
