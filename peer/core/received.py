@@ -195,7 +195,8 @@ class Received:
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
         self._parts.inbox.owe(restarted.id)
-        self._parts.link.registry_restarted(now, emit)
+        if self._shared.life.registered:  # the outbox goes, and what awaits its outcome
+            self._parts.link.flush_outbox(now, emit, back=True)
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared

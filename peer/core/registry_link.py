@@ -98,17 +98,6 @@ class RegistryLink:
         if kept is not None:
             self.request(kept, now, emit, quiet=True)
 
-    def ask_outcomes_again(self, due: float, now: float, emit: Emit) -> None:
-        """Ask again for each outcome awaited whose deadline is `due` or before (the registry
-        dedupes; one restarted relays a forgotten post again)."""
-        for accepted in self._requests.outcomes.over(due):
-            self.request(accepted, now, emit, quiet=True)
-
-    def registry_restarted(self, now: float, emit: Emit) -> None:
-        """The registry started again: once registered, the outbox is sent."""
-        if self._shared.life.registered:
-            self.flush_outbox(now, emit, back=True)
-
     def _join_outbox(self, back: bool) -> None:
         """The saves and posts on their way, and, `back`, those accepted whose outcome is
         awaited (a restarted registry forgot them), join the outbox in the order typed, to
@@ -172,7 +161,9 @@ class RegistryLink:
                 self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
             emit(Send(server, request.message, shared.trust.registry))
-        self.ask_outcomes_again(now, now, emit)
+        for accepted in requests.outcomes.over(now):
+            # asked again: the registry dedupes; one restarted relays a forgotten post again
+            self.request(accepted, now, emit, quiet=True)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)
 
