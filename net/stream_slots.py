@@ -164,9 +164,6 @@ class StreamSlots:
             return waiting
         return None
 
-    def open_from(self, address: str) -> int:
-        return self._from.get(address, 0)
-
     def _evict(self, stream: Closable) -> None:
         del self._heard[stream]
         self._awaiting.pop(stream, None)

@@ -51,10 +51,6 @@ class OneWayOpener:
         # handshake message -> (the sender's static key, the stream's cipher)
         self._streams: OrderedDict[bytes, tuple[bytes, CipherState]] = OrderedDict()
 
-    @property
-    def remembered(self) -> int:
-        return len(self._streams)
-
     def open(self, record: bytes) -> tuple[bytes, bytes]:
         """(the sender's static public key, the plaintext), or NoiseError."""
         if len(record) < PREFIX + TAGLEN:

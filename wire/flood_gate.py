@@ -60,9 +60,6 @@ class FloodGate:
         due = self._dues.get(key)
         return 0.0 if due is None else self._rule.wait(due, now)
 
-    def tracked(self) -> int:
-        return len(self._dues)
-
     def level(self, key: Key, now: float) -> float:
         """The uses `key` has in hand at `now` (its whole burst when it has not been heard
         from lately); nothing is counted."""

@@ -125,13 +125,9 @@ class MappedLog:
 COMPACT_AT = 1024 * 1024
 
 
-class SendingLog:
-    """What the peer sent and has not seen settled, in a `MappedLog`: `+<message as sent>`,
+class SendingLog(MappedLog):
+    """What the peer sent and has not seen settled, a `MappedLog` of `+<message as sent>`,
     then `-<id>` once settled. It follows the core's record of it (Settling.unsettled)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._log = MappedLog(path)
 
     def write(
         self,
@@ -143,9 +139,9 @@ class SendingLog:
         the log is cleared; long: rewritten with those only). A durable Sending is on disk,
         with every record before it, when this returns. Raises OSError."""
         if not unsettled:
-            self._log.clear()
+            self.clear()
             return
-        if self._log.size > COMPACT_AT:
+        if self.size > COMPACT_AT:
             self.rewrite(unsettled)
             return
         data, durable = b"", False
@@ -156,9 +152,9 @@ class SendingLog:
                 durable = durable or record.durable
             elif type(record) is Settled:  # (types, not isinstance: a Struct's is slow)
                 data += b"-" + record.id.encode() + b"\n"
-        self._log.append(data)
+        self.append(data)
         if durable:
-            self._log.sync()
+            self.sync()
 
     def earlier(self) -> tuple[list[Message], list[bytes]]:
         """The messages an earlier run left unsettled, oldest first, and the records that
@@ -175,16 +171,12 @@ class SendingLog:
     def rewrite(self, messages: Iterable[Message]) -> None:
         """Make `messages` the log's only records, durably (what an earlier run left, read
         and set aside). Raises OSError."""
-        self._log.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
-
-    def close(self) -> None:
-        """Unmap the file (before it is moved by a rename)."""
-        self._log.close()
+        self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
 
     def _open_records(self) -> dict[str, bytes]:
         """The records in the file that no later `-<id>` settles, by id."""
         found: dict[str, bytes] = {}
-        for number, line in enumerate(self._log.read()):
+        for number, line in enumerate(self.read()):
             if line.startswith(b"-"):
                 found.pop(line[1:].decode(errors="replace"), None)
             else:  # a message, or a record that is not one, which `earlier` reports
@@ -200,13 +192,12 @@ class SendingLog:
 KEEP_SEEN = 20_000
 
 
-class SeenLog:
-    """The (sender, id) of each message shown, kept between runs as `sender<TAB>id` records
-    in a `MappedLog`; what cannot be read is said in `problems`."""
+class SeenLog(MappedLog):
+    """The (sender, id) of each message shown, kept between runs, a `MappedLog` of
+    `sender<TAB>id` records; what cannot be read is said in `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self._log = MappedLog(path)
+        super().__init__(path)
         self._lines = 0
         self._problems = problems
 
@@ -214,7 +205,7 @@ class SeenLog:
         """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
         file cannot be read (said in `problems`)."""
         try:
-            records = self._log.read()
+            records = self.read()
         except OSError as exc:
             self._problems.append(
                 f"Could not read {self.path} ({why_unreadable(exc)}): a message shown before this "
@@ -243,7 +234,7 @@ class SeenLog:
         rewritten with the good `pairs` only."""
         some = "1 line" if damaged == 1 else f"{damaged} lines"
         try:
-            self._log.replace(_seen_records(pairs))
+            self.replace(_seen_records(pairs))
         except OSError as exc:
             done = f"they stay there ({why_unreadable(exc)})"
         else:
@@ -255,14 +246,10 @@ class SeenLog:
 
     def add(self, shown: Shown) -> None:
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
-        self._log.append(_seen_records(shown.shown))
+        self.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
         if self._lines > 2 * KEEP_SEEN:
-            self._log.replace(_seen_records(self.load()))
-
-    def close(self) -> None:
-        """Unmap the file (before it is moved by a rename)."""
-        self._log.close()
+            self.replace(_seen_records(self.load()))
 
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:

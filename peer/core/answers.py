@@ -133,7 +133,7 @@ class Answers:
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
         pending = requests.outcomes.take(saved.reply_to)
-        request = requests.answer_sent(saved.reply_to)
+        request = requests.answer(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
         kept = requests.outcomes.of_kept(saved.reply_to)
@@ -164,7 +164,7 @@ class Answers:
         """Every other member has post `post_id`, or is gone: it is delivered (and answered,
         should its Ack have been lost)."""
         requests = self._shared.requests
-        request = requests.answer_sent(post_id)
+        request = requests.answer(post_id)
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)

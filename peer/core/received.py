@@ -35,15 +35,11 @@ from wire.messages import (
     RoomsRequest,
     Saved,
     SaveMessage,
-    TableRequest,
     TableSnapshot,
     TableUpdate,
     TooBig,
     Welcome,
 )
-
-#: The requests whose answer is taken where it is handled, not by a taker.
-TAKEN_AS_HANDLED = frozenset({TableRequest})
 
 #: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], object]
@@ -139,7 +135,7 @@ class Received:
             shared.tried.clear()  # it answers: a later silence may try the others again
         back = watch.down
         if back:  # said, and the outbox goes
-            watch.came_back(now)
+            watch.down = watch.rooms_down_said = False
             emit(Print("[Server is back.]", "system"))
             self._parts.link.flush_outbox(now, emit, back=True)
         return back
@@ -199,7 +195,8 @@ class Received:
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
         self._parts.inbox.owe(restarted.id)
-        self._parts.link.registry_restarted(now, emit)
+        if self._shared.life.registered:  # the outbox goes, and what awaits its outcome
+            self._parts.link.flush_outbox(now, emit, back=True)
 
     def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared

@@ -98,17 +98,6 @@ class RegistryLink:
         if kept is not None:
             self.request(kept, now, emit, quiet=True)
 
-    def ask_outcomes_again(self, due: float, now: float, emit: Emit) -> None:
-        """Ask again for each outcome awaited whose deadline is `due` or before (the registry
-        dedupes; one restarted relays a forgotten post again)."""
-        for accepted in self._requests.outcomes.over(due):
-            self.request(accepted, now, emit, quiet=True)
-
-    def registry_restarted(self, now: float, emit: Emit) -> None:
-        """The registry started again: once registered, the outbox is sent."""
-        if self._shared.life.registered:
-            self.flush_outbox(now, emit, back=True)
-
     def _join_outbox(self, back: bool) -> None:
         """The saves and posts on their way, and, `back`, those accepted whose outcome is
         awaited (a restarted registry forgot them), join the outbox in the order typed, to
@@ -121,7 +110,7 @@ class RegistryLink:
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
-            requests.answer_sent(message.id)
+            requests.answer(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 
@@ -149,7 +138,7 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
-        again, failed = requests.due(now, shared.watch.heard_at)
+        again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
             self._send_moved(unanswered, now, emit)
@@ -172,7 +161,9 @@ class RegistryLink:
                 self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
             emit(Send(server, request.message, shared.trust.registry))
-        self.ask_outcomes_again(now, now, emit)
+        for accepted in requests.outcomes.over(now):
+            # asked again: the registry dedupes; one restarted relays a forgotten post again
+            self.request(accepted, now, emit, quiet=True)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)
 
@@ -244,7 +235,9 @@ class RegistryLink:
         if watch.down:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
-        if shared.life.registered and not self.sent(Keepalive) and not self.sent(Deregister):
+        # away, a message of the outbox on its way probes it: no keepalive beside it
+        going = (Keepalive, Deregister, *DELIVERED) if watch.down else (Keepalive, Deregister)
+        if shared.life.registered and not self.sent(going):
             message = Keepalive(
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version
             )
@@ -270,8 +263,8 @@ class RegistryLink:
 
     # -- read-only views ----------------------------------------------------------------
 
-    def sent(self, kind: type[Message]) -> bool:
-        """Whether a request of `kind` is sent as a datagram and not answered."""
+    def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool:
+        """Whether a request of `kind` (one or a tuple) is sent as a datagram, unanswered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
 
 

@@ -8,10 +8,8 @@ from typing import Final
 
 from wire.reliable import Alarm
 
-#: Seconds between keepalives (and outbox retries while the registry is away).
+#: Seconds between keepalives (or probes of the outbox while the registry is away).
 KEEPALIVE: Final = 10.0
-#: While the registry is away, keepalives back off up to this many keepalive periods.
-PROBE_BACKOFF: Final = 4
 #: Keepalive periods a first registration is tried for while the registry stays silent,
 #: less and less often (as TCP gives up a connection after its SYNs' bound).
 SILENT_KEEPALIVES: Final = 6
@@ -33,7 +31,6 @@ class RegistryWatch:
         self.still_trying_said = False
         #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
         self.register_again = False
-        self._probe_every = keepalive
         #: When anything last came from the registry: it runs (Requests.due).
         self.heard_at = -math.inf
 
@@ -48,15 +45,10 @@ class RegistryWatch:
         self.next_keepalive = None
 
     def keepalive_due(self, now: float) -> bool:
-        """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on,
-        or, the registry away and no `reg` waiting, on a backoff of 1, 2, 4, 4, ... periods."""
+        """Whether a keepalive is due at `now`; if so, the next one is scheduled a period on."""
         if self.next_keepalive is None or now < self.next_keepalive:
             return False
-        if self.down and not self.register_again:
-            self.next_keepalive = now + self._probe_every
-            self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
-        else:
-            self.next_keepalive = now + self.keepalive
+        self.next_keepalive = now + self.keepalive
         return True
 
     def went_away(self, now: float, *, started: bool, reg: bool = False) -> None:
@@ -66,14 +58,4 @@ class RegistryWatch:
         self.down, self.register_again = True, self.register_again or reg
         if (self.next_keepalive is None or reg) and started:
             self.next_keepalive = now if reg else now + self.keepalive
-            self._alarm.lower(self.next_keepalive)
-
-    def came_back(self, now: float) -> None:
-        """Something came from the registry at `now` while it was away."""
-        self.down = False
-        self.rooms_down_said = False
-        self._probe_every = self.keepalive
-        if self.next_keepalive is not None:
-            # the usual period at once: a restarted registry would count us gone first
-            self.next_keepalive = min(self.next_keepalive, now + self.keepalive)
             self._alarm.lower(self.next_keepalive)

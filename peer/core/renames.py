@@ -67,7 +67,7 @@ class Renames:
         requests = self._shared.requests
         for rename in renames_asked(self._shared.requests):
             if name_key(rename.new_name) == name_key(new_name):
-                requests.answer_sent(rename.id)
+                requests.answer(rename.id)
                 requests.outcomes.take_given_up(rename.id)
                 self.renamed_to(rename, emit)
                 return

@@ -347,11 +347,14 @@ class Requests:
             request.rounds = 0
             self._start(request, now, True)
 
-    def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
+    def due(
+        self, now: float, heard: float = -math.inf, away: bool = False
+    ) -> tuple[list[Request], list[Request]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
         run out is given up only when the registry was not `heard` during it, or after
-        EXTRA_ROUNDS more (a keepalive, and one whose connection ended unanswered, always
-        has those); one answered Busy rounds until BUSY_PATIENCE from its first Busy."""
+        EXTRA_ROUNDS more (one whose connection ended unanswered always has those, and a
+        keepalive unless the registry is `away`: a probe is one round); one answered Busy
+        rounds until BUSY_PATIENCE from its first Busy."""
         again, failed = self._sent.due(now)
         streamed = [request for request, deadline in self._streamed.values() if deadline <= now]
         for request in streamed:
@@ -367,7 +370,7 @@ class Requests:
                 again_round.append(request)
             elif (
                 heard > request.since
-                or isinstance(request.message, Keepalive)
+                or (type(request.message) is Keepalive and not away)
                 or request in streamed
             ) and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
@@ -401,10 +404,6 @@ class Requests:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
         return request
-
-    def answer_sent(self, msg_id: str) -> Request | None:
-        """As `answer`, for a datagram only."""
-        return self._sent.answer(msg_id)
 
     def stream(self, msg_id: str, now: float) -> Request | None:
         """A TooBig answered `msg_id` at `now`: the request, for the caller to send over TCP,

@@ -24,7 +24,6 @@ from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
 from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
 from wire.keys import key_from_text
 from wire.messages import (
-    MESSAGE_TYPES,
     Ack,
     Acks,
     Alias,
@@ -278,8 +277,6 @@ _SENDER: Final = Rule.SENDER
 #: Why a message of a type no rule names is dropped: the requests only the registry
 #: handles, the help desk's messages (a desk client's own connection), a file request.
 NEVER_SENT: Final = "a message a peer is never sent"
-#: The types a peer is never sent: all that RULES does not name.
-NEVER_SENT_A_PEER = frozenset(MESSAGE_TYPES.values()) - set(RULES)
 
 
 class Trust:

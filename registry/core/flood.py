@@ -8,19 +8,14 @@ from collections.abc import Callable
 from typing import Final, NamedTuple, TypedDict, Unpack
 
 from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
-from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import Ack, Acks, Message
 from wire.token_bucket import FULL, BucketRule
 
 # the gate itself is the peers' too (wire/flood_gate.py)
-__all__ = ["BURST", "MAX_TRACKED", "RATE", "SLOWED", "WARN_EVERY", "FloodGate"]
+__all__ = ["MAX_TRACKED", "SLOWED", "WARN_EVERY", "FloodGate"]
 
 Addr = tuple[str, int]
 
-#: Messages per second one address may send the registry, on average, and in a burst above
-#: the average (wire.limits: peers pace themselves below them).
-RATE = REGISTRY_RATE
-BURST = REGISTRY_BURST
 #: What an address over its rate is told (at most once every WARN_EVERY seconds). Nothing
 #: is lost: a peer sends again what is not answered (5 tries, then its outbox); "dropping
 #: your messages" read as lost, after a script's 1000 saves.

@@ -15,7 +15,7 @@ from wire.reliable import Retransmitter
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
 #: Keepalive periods nobody is judged silent after the registry was away (it started, or
-#: its sweep came late): peers probe it on a backoff of up to 4 periods meanwhile.
+#: its sweep came late): peers that found it away probe it each period meanwhile.
 AWAY_GRACE_PERIODS = 5
 
 #: Seconds behind what arrives from which the registry takes no silence for absence: what

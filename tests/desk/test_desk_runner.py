@@ -175,7 +175,10 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     core.answers = [Show("answer"), Exit(0), Show("never shown")]
     run.carry_out(run.handle(Typed("hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
-    assert screen.lines == ["answer"] and run.exited == 0
+    assert screen.lines == ["answer"]
+    core.answers = [Show("after the exit")]
+    assert asyncio.run(run.run()) == 0  # the status the exit gave: it runs no more
+    assert screen.lines == ["answer"]
 
 
 def test_a_held_line_is_put_back_where_it_is_typed() -> None:

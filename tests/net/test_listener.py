@@ -220,7 +220,7 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         await ask_on(kept[1], "k-1-again")  # in use: k-0 is the one silent longest
         newer = [await served(port, f"n-{i}") for i in range(2)]
         assert await closed_by_the_other_end(kept[0][0])
-        assert slots.evicted_address == 2 and slots.open_from("127.0.0.1") == 2
+        assert slots.evicted_address == 2
         said = [line for line in logs if "the most one address may hold" in line]
         assert said == [
             "closed the least useful TCP connection from 127.0.0.1 to make room for one more "

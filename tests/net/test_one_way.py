@@ -37,7 +37,8 @@ def test_records_open_alone_in_any_order_with_their_senders_key(
         assert OneWayOpener(BOB, PROLOGUE).open(record) == (public_bytes(ALICE), payload)
 
 
-def test_one_handshake_for_a_stream_on_both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
+def handshakes_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The pattern of each handshake made from now on, in secure.one_way."""
     made: list[str] = []
     real = one_way.Handshake
 
@@ -46,6 +47,11 @@ def test_one_handshake_for_a_stream_on_both_sides(monkeypatch: pytest.MonkeyPatc
         return real(pattern, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(one_way, "Handshake", counted)
+    return made
+
+
+def test_one_handshake_for_a_stream_on_both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = handshakes_made(monkeypatch)
     stream = sealer()
     records = [stream.seal(b"message %d" % i) for i in range(50)]
     assert {r[:HEADER] for r in records} == {records[0][:HEADER]}
@@ -91,10 +97,16 @@ def test_a_key_nothing_can_be_sealed_to_raises_the_one_noise_error() -> None:
         OneWaySealer(ALICE, bytes(32), PROLOGUE)
 
 
-def test_the_opener_remembers_a_bounded_number_of_streams() -> None:
+def test_the_opener_remembers_a_bounded_number_of_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     opener = OneWayOpener(BOB, PROLOGUE)
     streams = [sealer() for _ in range(OPENED_KEPT + 5)]
     for stream in streams:
         opener.open(stream.seal(b"hi"))
-    assert opener.remembered == OPENED_KEPT
+    handshakes = handshakes_made(monkeypatch)
+    for stream in streams[5:]:  # the last OPENED_KEPT: remembered, no handshake read again
+        assert opener.open(stream.seal(b"again"))[1] == b"again"
+    assert handshakes == []
     assert opener.open(streams[0].seal(b"again"))[1] == b"again"  # read anew once forgotten
+    assert len(handshakes) == 1

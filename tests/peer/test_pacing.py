@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 
 from peer.core.requests import PACE_BURST, PACE_RATE, Order
-from registry.core.flood import BURST, RATE
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 
 T0 = 1000.0
 
 
 def test_the_pace_stays_below_the_registry_flood_gate() -> None:
-    assert PACE_RATE < RATE and PACE_BURST < BURST
+    assert PACE_RATE < REGISTRY_RATE and PACE_BURST < REGISTRY_BURST
 
 
 def test_a_burst_goes_at_once_then_one_per_period() -> None:

@@ -920,14 +920,21 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     assert core.outbox == ()
 
 
-def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
-    """Without it, the kept post waits for the next keepalive, which backs off to four
-    periods while the registry is away."""
+def test_a_registry_away_is_probed_by_the_kept_message_alone_a_round_each_period() -> None:
+    """A keepalive beside it, in a round of its own, doubled what a probe costs."""
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
-    run_until(core, T0 + 100)  # the registry is away
+    copies = sent(run_until(core, T0 + 62.9))  # its first round, then a probe at 10, ... 60
+    assert copies == [post] * (ATTEMPTS - 1 + 6 * ATTEMPTS)
+
+
+def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
+    """Without it, the kept post waits for the next probe, up to a period."""
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0))
+    run_until(core, T0 + 105)  # the registry is away (probed at 100, given up at 102.5)
     assert core.outbox == (post,)
-    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 100.5)
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 105)
     assert prints(out) == ["[Server is back.]"]
     assert sent(out) == [post]
     assert pa.AcksLater(SERVER, REGISTRY_KEY, ["r2-1"]) in out  # acked: it is pushed
@@ -963,8 +970,8 @@ def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_aft
     if restarted:
         out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 1)
     else:
-        run_until(core, T0 + 30)  # both asked, unanswered: the registry is away
-        out = core.receive(TableUpdate("r2-1", 4, ()), SERVER, REGISTRY_KEY, T0 + 30)
+        run_until(core, T0 + 25)  # both asked, unanswered: the registry is away
+        out = core.receive(TableUpdate("r2-1", 4, ()), SERVER, REGISTRY_KEY, T0 + 25)
     assert [m for m in sent(out) if m in (first, second)] == [first]
     out = core.receive(Ack("r2-2", first.id), SERVER, REGISTRY_KEY, T0 + 31)  # type: ignore[attr-defined]
     assert [m for m in sent(out) if m in (first, second)] == [second] and prints(out) == []
@@ -978,8 +985,8 @@ def test_a_post_acked_before_the_registry_died_goes_again_before_those_typed_aft
 def test_a_kept_save_sent_again_whose_outcome_overtakes_its_ack_says_its_text() -> None:
     core, _ = registered()
     [save] = sent(core.line("send carol hi", T0))
-    run_until(core, T0 + 30)  # unanswered: kept
-    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 30)
+    run_until(core, T0 + 25)  # unanswered: kept (between two probes)
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 25)
     assert sent(out) == [save]
     saved = Saved("r2-2", save.id, "carol", False, "")  # type: ignore[attr-defined]
     out = core.receive(saved, SERVER, REGISTRY_KEY, T0 + 30.1)
@@ -1030,7 +1037,7 @@ def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
 
 def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
     core, _ = registered()
-    run_until(core, T0 + 100)  # the registry is away: probes back off to 4 periods
+    run_until(core, T0 + 100)  # the registry is away
     out = core.receive(TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 100.5)
     assert "[Server is back.]" in prints(out)
     assert core.next_wake() is not None and core.next_wake() <= T0 + 100.5 + core.keepalive

@@ -1,5 +1,5 @@
 """A `reg` typed offline that the registry does not answer goes on, quietly, a round of
-tries every keepalive period (the probes back off no more), until the registry answers it;
+tries every keepalive period, until the registry answers it;
 meanwhile typed lines say so, and `dereg` or `/quit` stops it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from peer.core.registration import WELCOME
 from peer.core.request_ends import SERVER_NOT_RESPONDING
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
-from wire.messages import Ack, Register, Welcome
+from wire.messages import Ack, Busy, Register, Welcome
 
 #: The longest a registry back waits for a copy of a `reg` going on: a round's last copy
 #: 5.5 s after its first, the next round a keepalive period (10 s) after that first.
@@ -43,7 +43,7 @@ def test_a_reg_unanswered_goes_on_every_few_seconds_until_the_registry_answers()
     copies = register_copies(core, T0 + 600)
     times = [T0 + 30, *(at for at, _ in copies)]
     assert max(b - a for a, b in itertools.pairwise(times)) <= LONGEST_GAP
-    assert T0 + 600 - times[-1] <= LONGEST_GAP  # (and it backs off no more)
+    assert T0 + 600 - times[-1] <= LONGEST_GAP
     welcome = Welcome("r-3", copies[-1][1].id, "alice", "tok", 3, (), (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 601)
     assert prints(out)[:2] == ["[Server is back.]", WELCOME]
@@ -66,3 +66,17 @@ def test_dereg_stops_it_and_quit_exits() -> None:
     assert not register_copies(core, T0 + 300)
     core, _ = offline_reg_unanswered()
     assert pa.Exit(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
+
+
+def test_dereg_stops_a_reg_waiting_after_a_busy() -> None:
+    """A `reg` the registry answered Busy waits out of flight: `dereg` stopped only those
+    in flight, said "[You are already offline.]", and the reg went again after its wait."""
+    core, _ = registered()
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
+    [register] = sent(core.line("reg alice", T0 + 1))
+    assert isinstance(register, Register)
+    out = core.receive(Busy("r-3", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 1.1)
+    assert prints(out) == ["[The registry is busy; trying again in 5.0 s.]"]
+    assert prints(core.line("dereg alice", T0 + 2)) == ["[Your reg is tried no more.]"]
+    assert not register_copies(core, T0 + 300)

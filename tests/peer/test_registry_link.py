@@ -101,5 +101,5 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     post = RoomPost("a-1", "alice", "tok", "lobby", "hi")
     made.requests.outcomes.wait(post, T0)
     out: list[pa.Action] = []
-    registry.registry_restarted(T0 + 1, out.append)
+    registry.flush_outbox(T0 + 1, out.append, back=True)  # the registry restarted
     assert out == [pa.Send(SERVER, post, REGISTRY_KEY)]

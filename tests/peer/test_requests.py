@@ -150,7 +150,6 @@ def test_a_request_answered_too_big_waits_while_its_connection_is_open_then_asks
     assert requests.stream("r-1", T0 + 0.2) is None  # a copy of the TooBig
     assert requests.due(T0 + 1) == ([], [])  # no longer retried as a datagram
     assert requests.messages() == [] and requests.messages(streamed=True) == [asked]
-    assert requests.answer_sent("r-1") is None  # a datagram answer only: still waits
     assert requests.next_wake() is None  # as long as its connection is open
     assert requests.due(T0 + 100) == ([], [])
     requests.ended("r-1", T0 + 100)  # closed unanswered

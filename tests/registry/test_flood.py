@@ -38,7 +38,6 @@ def test_wait_ready_in_and_level_agree() -> None:
     gate = FloodGate(rate=0.5, burst=2)
     a = "10.0.0.1"
     assert gate.level(a, 0.0) == 2 and gate.ready_in(a, 0.0) == 0.0
-    assert gate.tracked() == 0  # asking counts nothing, nor remembers the address
     assert gate.wait(a, 0.0) == 0.0 and gate.wait(a, 0.0) == 0.0
     assert gate.level(a, 0.0) == 0.0
     assert gate.ready_in(a, 0.0) == 2.0 and gate.wait(a, 0.0) == 2.0
@@ -46,11 +45,17 @@ def test_wait_ready_in_and_level_agree() -> None:
     assert gate.wait(a, 2.0) == 0.0 and gate.level(a, 2.0) == 0.0
 
 
-def test_tracked_addresses_are_bounded() -> None:
-    gate = FloodGate()
-    for port in range(MAX_TRACKED + 50):
+def test_tracked_addresses_are_bounded_and_asking_tracks_none() -> None:
+    gate = FloodGate(rate=1, burst=1)
+    ports = range(MAX_TRACKED + 50)
+    for port in ports:
         gate.admit(("10.0.0.1", port), 0.0)
-    assert gate.tracked() == MAX_TRACKED
+    for port in ports:  # asking remembers nothing: none of those admitted is forgotten for it
+        assert (
+            gate.level(("10.0.0.2", port), 0.0) == 1 and gate.ready_in(("10.0.0.2", port), 0.0) == 0
+        )
+    levels = [gate.level(("10.0.0.1", port), 0.0) for port in ports]
+    assert levels == [1] * 50 + [0] * MAX_TRACKED  # the first 50 forgotten: a full bucket
 
 
 def test_the_address_heard_least_lately_is_forgotten_first() -> None:
@@ -63,7 +68,6 @@ def test_the_address_heard_least_lately_is_forgotten_first() -> None:
     assert not gate.admit(busy, 0.0)[0]  # heard again: the most recent, its bucket empty
     gate.admit(("10.0.0.3", 1), 0.0)  # one over: 10.0.0.2's first port goes, not busy
     assert gate.level(("10.0.0.2", 0), 0.0) == 2 and gate.level(busy, 0.0) == 0
-    assert gate.tracked() == MAX_TRACKED
 
 
 def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:

@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
-from registry.core.flood import BURST, RATE
 from secure.channel import DATA, SecureChannel
 from tests.net.test_gate_sessions import Decrypts, handshakes_counted
 from wire.codec import encode
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import Acks, Keepalive, Message
 
 pytestmark = pytest.mark.timeout(60)
@@ -110,7 +110,7 @@ def test_a_live_sessions_acks_are_never_counted_and_a_replay_costs_one_open(
 ) -> None:
     async def test(registry: Registry) -> None:
         alice, decrypts = registry.session(ALICE)
-        many = int(BURST) + OVER
+        many = int(REGISTRY_BURST) + OVER
         captured = [registry.sealed(alice, acks(n)) for n in range(many)]
         for datagram in captured:
             registry.endpoint.receive(datagram, ALICE, NOW)
@@ -142,12 +142,12 @@ def test_a_live_sessions_acks_count_against_its_address_while_the_registry_lags(
 
     async def test(registry: Registry) -> None:
         mallory, _ = registry.session(ATTACKERS[0])
-        many = int(BURST) + OVER
+        many = int(REGISTRY_BURST) + OVER
         registry.endpoint.lagging = True  # as after a drain that stopped short
         for n in range(many):
             registry.endpoint.receive(registry.sealed(mallory, acks(n)), ATTACKERS[0], NOW)
         assert registry.dropped == OVER
-        assert await registry.handled("Acks") == int(BURST)
+        assert await registry.handled("Acks") == int(REGISTRY_BURST)
 
     run(tmp_path, test)
 
@@ -155,10 +155,10 @@ def test_a_live_sessions_acks_count_against_its_address_while_the_registry_lags(
 def test_a_live_sessions_requests_count_against_its_address(tmp_path: Path) -> None:
     async def test(registry: Registry) -> None:
         mallory, _ = registry.session(ATTACKERS[0])
-        many = int(BURST) + OVER
+        many = int(REGISTRY_BURST) + OVER
         for n in range(many):
             registry.endpoint.receive(registry.sealed(mallory, keepalive(n)), ATTACKERS[0], NOW)
-        assert await registry.handled("Keepalive") == BURST and registry.dropped == OVER
+        assert await registry.handled("Keepalive") == REGISTRY_BURST and registry.dropped == OVER
         # in one datagram, an ack still counts nothing, and the requests after the one
         # refused are dropped with it
         packed = b"[" + b",".join(encode(m) for m in (acks(0), keepalive(0), acks(1))) + b"]"
@@ -168,7 +168,7 @@ def test_a_live_sessions_requests_count_against_its_address(tmp_path: Path) -> N
         # another address's requests come through the flood
         alice, _ = registry.session(ALICE)
         registry.endpoint.receive(registry.sealed(alice, keepalive(many)), ALICE, NOW)
-        assert await registry.handled("Keepalive") == BURST + 1
+        assert await registry.handled("Keepalive") == REGISTRY_BURST + 1
 
     run(tmp_path, test)
 
@@ -179,13 +179,13 @@ def test_many_keys_at_a_few_addresses_share_each_addresses_allowance(tmp_path: P
             before_handled, before_dropped = await registry.handled("Keepalive"), registry.dropped
             used = ATTACKERS[:addresses] if addresses == 2 else ATTACKERS[2:]
             keys = [(at, registry.session(at)[0]) for at in used for _ in range(3)]
-            per_key = (int(BURST) + OVER) // 3 + 1
+            per_key = (int(REGISTRY_BURST) + OVER) // 3 + 1
             for n in range(per_key):
                 for at, channel in keys:
                     registry.endpoint.receive(registry.sealed(channel, keepalive(n)), at, NOW)
             handled = await registry.handled("Keepalive") - before_handled
-            assert handled == BURST * len(used)
-            assert registry.dropped - before_dropped == (3 * per_key - BURST) * len(used)
+            assert handled == REGISTRY_BURST * len(used)
+            assert registry.dropped - before_dropped == (3 * per_key - REGISTRY_BURST) * len(used)
 
     run(tmp_path, test)
 
@@ -200,12 +200,12 @@ def test_a_strangers_initiations_beyond_the_rate_are_dropped_before_any_dh(
         for at in ATTACKERS[:2]:
             stranger = SecureChannel(X25519PrivateKey.generate())
             ((initiation, _),) = stranger.seal(b"x", REGISTRY, registry.endpoint.channel.public, 0)
-            for _ in range(int(BURST) + OVER):
+            for _ in range(int(REGISTRY_BURST) + OVER):
                 registry.endpoint.receive(initiation, at, NOW)
-        # the gate reads the clock here: it refilled at RATE a second meanwhile
-        refilled = 2 * RATE * (time.monotonic() - started) + 2
+        # the gate reads the clock here: it refilled at REGISTRY_RATE a second meanwhile
+        refilled = 2 * REGISTRY_RATE * (time.monotonic() - started) + 2
         assert 2 * OVER - refilled <= registry.dropped <= 2 * OVER
-        assert opened[0] <= 2 * BURST + refilled
+        assert opened[0] <= 2 * REGISTRY_BURST + refilled
 
     run(tmp_path, test)
 
@@ -216,7 +216,7 @@ def test_data_naming_no_live_session_is_dropped_by_its_header_and_costs_no_allow
     async def test(registry: Registry) -> None:
         _, decrypts = registry.session(ALICE)
         opened = decrypts.calls
-        junk = [bytes((DATA,)) + os.urandom(60) for _ in range(int(BURST) + OVER)]
+        junk = [bytes((DATA,)) + os.urandom(60) for _ in range(int(REGISTRY_BURST) + OVER)]
         for at in ATTACKERS:
             for datagram in junk:
                 registry.endpoint.receive(datagram, at, NOW)

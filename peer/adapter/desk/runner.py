@@ -107,10 +107,6 @@ class DeskRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
-    @property
-    def exited(self) -> int | None:
-        return self._code
-
     async def run(self) -> int:
         """The core's exit status; an unexpected error is shown, status 1."""
         self.term.start()
