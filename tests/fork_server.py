@@ -49,7 +49,7 @@ import threading
 import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 #: The repository: the only working directory a forked process may have.
 REPO = Path(__file__).resolve().parents[1]
@@ -112,8 +112,8 @@ class _Server:
         with `env` and `streams` as its standard input, output and error: its pid. With
         `terminal`, its streams are a pseudo-terminal's, which becomes its controlling
         terminal, in a session of its own (as pexpect starts one)."""
-        request = json.dumps({"argv": list(argv), "env": dict(env), "terminal": terminal})
-        request = request.encode()
+        order = {"argv": list(argv), "env": dict(env), "terminal": terminal}
+        request = json.dumps(order).encode()
         with self._lock:
             try:
                 socket.send_fds(self._socket, [request], list(streams))
@@ -181,7 +181,7 @@ class ForkedPopen(subprocess.Popen[str]):
         self.server = server
         super().__init__(list(argv), cwd=REPO, **options)
 
-    def _execute_child(  # type: ignore[override]
+    def _execute_child(
         self,
         args: Sequence[str],
         executable: object,
@@ -209,7 +209,7 @@ class ForkedPopen(subprocess.Popen[str]):
         given = os.environ if env is None else env
         self.pid = self.server.start(list(args)[1:], given, streams)
         self._child_created = True
-        self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)
+        self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)  # type: ignore[attr-defined]
 
 
 def server_for(argv: Sequence[str], env: Mapping[str, str] | None) -> _Server | None:
@@ -311,8 +311,8 @@ def _fork(control: socket.socket, fds: list[int], terminal: bool) -> bytes | Non
         os._exit(0)
     for fd in (say, held, *fds):
         os.close(fd)
-    with os.fdopen(said, "rb") as pid:
-        pid_text = pid.read()
+    with os.fdopen(said, "rb") as told:
+        pid_text = told.read()
     os.waitpid(between, 0)  # once it is reaped, its child is the worker's
     os.close(hold)
     return pid_text or b"the fork failed"
@@ -342,16 +342,16 @@ def _standard_streams() -> None:
     Python makes them as it starts (its C `create_stdio`), with the server's settings
     (those of the environment both share): a stream's seeking and line buffering depend
     on what its descriptor is (a pipe, a file, a terminal)."""
-    buffered = not sys.stdout.write_through  # not -u nor PYTHONUNBUFFERED
+    buffered = not cast(io.TextIOWrapper, sys.stdout).write_through  # not -u nor PYTHONUNBUFFERED
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
         old, write = getattr(sys, name), fd > 0
         mode, buffering = ("wb", -1 if buffered else 0) if write else ("rb", -1)
         binary = open(fd, mode, buffering, closefd=False)  # noqa: SIM115  (the new sys.stdin...)
-        raw = binary.raw if isinstance(binary, io.BufferedIOBase) else binary
-        raw.name = f"<{name}>"
+        raw = binary.raw if isinstance(binary, io.BufferedIOBase) else binary  # type: ignore[attr-defined]
+        raw.name = f"<{name}>"  # type: ignore[misc]
         lines = buffered and (raw.isatty() or fd == 2)
         stream = io.TextIOWrapper(binary, old.encoding, old.errors, "\n", lines, not buffered)
-        stream.mode = "w" if write else "r"
+        stream.mode = "w" if write else "r"  # type: ignore[misc]
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
 
@@ -396,7 +396,7 @@ def _main() -> None:
 def _run(how: str, what: str, main: dict[str, Any]) -> None:
     """Run the module, code or script `what` as `python` runs it (`how`)."""
     if how == "-m":
-        runpy._run_module_as_main(what)  # what `python -m` runs
+        runpy._run_module_as_main(what)  # type: ignore[attr-defined]  # what `python -m` runs
     elif how == "-c":
         exec(compile(what, "<string>", "exec"), main)
     else:
