@@ -12,8 +12,10 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
+import msgspec
+
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Sending, Settled, Shown
+from peer.core.actions import Held, Sending, Settled, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -196,13 +198,16 @@ class SendingLog:
         return found
 
 
+#: Reads a Held's record.
+_HELD = msgspec.json.Decoder(Held)
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
 
 
 class SeenLog:
     """The (sender, id) of each message shown, kept between runs as `sender<TAB>id` records
-    in a `MappedLog`; what cannot be read is said in `problems`."""
+    in a `MappedLog`, and each line held (`Held`), in JSON; what cannot be read is said in
+    `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
@@ -210,9 +215,9 @@ class SeenLog:
         self._lines = 0
         self._problems = problems
 
-    def load(self) -> list[tuple[str, str]]:
-        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
-        file cannot be read (said in `problems`)."""
+    def load(self) -> list[tuple[str, str] | Held]:
+        """The (sender, id) pairs shown in earlier runs, and the lines held (Held), oldest
+        first; [] if none, or if the file cannot be read (said in `problems`)."""
         try:
             records = self._log.read()
         except OSError as exc:
@@ -221,16 +226,15 @@ class SeenLog:
                 "start may be shown again."
             )
             return []
-        pairs = []
+        pairs: list[tuple[str, str] | Held] = []
         damaged = 0
         for record in records:
-            try:
+            try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
                 sender, tab, msg_id = record.decode("utf-8").partition("\t")
-            except UnicodeDecodeError:
-                tab = ""
-            if tab:  # a notice's sender is "": "\tid" is a record
-                pairs.append((_unescape(sender), _unescape(msg_id)))
-            else:
+                pairs.append(
+                    (_unescape(sender), _unescape(msg_id)) if tab else _HELD.decode(record)
+                )
+            except (UnicodeDecodeError, msgspec.DecodeError):
                 damaged += 1
         pairs = pairs[-KEEP_SEEN:]
         self._lines = len(pairs)
@@ -238,12 +242,12 @@ class SeenLog:
             self._drop_damaged(damaged, pairs)
         return pairs
 
-    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
+    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str] | Held]) -> None:
         """`damaged` lines are not records ChatApp writes: said once, and the file
         rewritten with the good `pairs` only."""
         some = "1 line" if damaged == 1 else f"{damaged} lines"
         try:
-            self._log.replace(_seen_records(pairs))
+            self._log.replace(_records(pairs))
         except OSError as exc:
             done = f"they stay there ({why_unreadable(exc)})"
         else:
@@ -258,7 +262,12 @@ class SeenLog:
         self._log.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
         if self._lines > 2 * KEEP_SEEN:
-            self._log.replace(_seen_records(self.load()))
+            self._log.replace(_records(self.load()))
+
+    def hold(self, held: Held) -> None:
+        """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
+        self._log.append(msgspec.json.encode(held) + b"\n")
+        self._lines += 1
 
     def close(self) -> None:
         """Unmap the file (before it is moved by a rename)."""
@@ -274,6 +283,14 @@ def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
             sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
         records.append(f"{sender}\t{msg_id}\n")
     return "".join(records).encode()
+
+
+def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
+    """Records of the file of shown ids: a pair's (`_seen_records`), a Held in JSON."""
+    return b"".join(
+        msgspec.json.encode(i) + b"\n" if isinstance(i, Held) else _seen_records((i,))
+        for i in items
+    )
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut
