@@ -165,14 +165,19 @@ class SendingLog:
     def earlier(self) -> tuple[list[Message], list[bytes]]:
         """The messages an earlier run left unsettled, oldest first, and the records that
         are none (with their newlines). Raises OSError."""
-        messages: list[Message] = []
-        unreadable: list[bytes] = []
-        for record in self._open_records().values():
+        found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
+        for number, line in enumerate(self._log.read()):
+            if line.startswith(b"-"):
+                found.pop(line[1:].decode(errors="replace"), None)
+                continue
             try:
-                messages.append(decode(record[1:-1]))
+                message = decode(line[1:]) if line.startswith(b"+") else None
             except DecodeError:
-                unreadable.append(record)
-        return messages, unreadable
+                message = None
+            # a record that is not a message is reported: no id has a space, none settles it
+            found[message.id if message else f" {number}"] = (message, line + b"\n")
+        kept = found.values()
+        return [m for m, _ in kept if m], [record for m, record in kept if m is None]
 
     def rewrite(self, messages: Iterable[Message]) -> None:
         """Make `messages` the log's only records, durably (what an earlier run left, read
@@ -183,31 +188,14 @@ class SendingLog:
         """Unmap the file (before it is moved by a rename)."""
         self._log.close()
 
-    def _open_records(self) -> dict[str, bytes]:
-        """The records in the file that no later `-<id>` settles, by id."""
-        found: dict[str, bytes] = {}
-        for number, line in enumerate(self._log.read()):
-            if line.startswith(b"-"):
-                found.pop(line[1:].decode(errors="replace"), None)
-            else:  # a message, or a record that is not one, which `earlier` reports
-                try:
-                    key = decode(line[1:]).id if line.startswith(b"+") else f" {number}"
-                except DecodeError:
-                    key = f" {number}"  # no id has a space: never settled by mistake
-                found[key] = line + b"\n"
-        return found
 
-
-#: Reads a Held's record.
-_HELD = msgspec.json.Decoder(Held)
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
 
 
 class SeenLog:
     """The (sender, id) of each message shown, kept between runs as `sender<TAB>id` records
-    in a `MappedLog`, and each line held (`Held`), in JSON; what cannot be read is said in
-    `problems`."""
+    in a `MappedLog`, and each line held, in JSON; what cannot be read is said in `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
@@ -231,9 +219,8 @@ class SeenLog:
         for record in records:
             try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
                 sender, tab, msg_id = record.decode("utf-8").partition("\t")
-                pairs.append(
-                    (_unescape(sender), _unescape(msg_id)) if tab else _HELD.decode(record)
-                )
+                held = None if tab else msgspec.json.decode(record, type=Held)
+                pairs.append(held or (_unescape(sender), _unescape(msg_id)))
             except (UnicodeDecodeError, msgspec.DecodeError):
                 damaged += 1
         pairs = pairs[-KEEP_SEEN:]
@@ -267,7 +254,6 @@ class SeenLog:
     def hold(self, held: Held) -> None:
         """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
         self._log.append(msgspec.json.encode(held) + b"\n")
-        self._lines += 1
 
     def close(self) -> None:
         """Unmap the file (before it is moved by a rename)."""
@@ -287,10 +273,8 @@ def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
 
 def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
     """Records of the file of shown ids: a pair's (`_seen_records`), a Held in JSON."""
-    return b"".join(
-        msgspec.json.encode(i) + b"\n" if isinstance(i, Held) else _seen_records((i,))
-        for i in items
-    )
+    held = msgspec.json.encode
+    return b"".join(held(i) + b"\n" if isinstance(i, Held) else _seen_records((i,)) for i in items)
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut

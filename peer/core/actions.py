@@ -65,8 +65,7 @@ class Shown(Struct, frozen=True):
 
 
 class Held(Struct, frozen=True):
-    """Keep `line`, of the message `key` (sender, id), held for its sender's message `after`
-    until a Shown names `key`: a peer killed meanwhile holds it again at its next start."""
+    """Keep `line` of message `key`, held for its sender's `after`, until a Shown names `key`."""
 
     key: tuple[str, str]
     after: str

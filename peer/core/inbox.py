@@ -38,8 +38,7 @@ class Inbox:
         limit: int = SEEN_IDS,
         alarm: Alarm | None = None,
     ) -> None:
-        """`shown`: the pairs shown in earlier runs and the lines held, oldest first (a line
-        held and not shown since is held again: `start`); `alarm`: woken at HOLDs."""
+        """`shown`: pairs shown, lines held, in earlier runs, oldest first; `alarm`: at HOLDs."""
         self._life = life
         self._new_id = new_id
         self._alarm = alarm or Alarm()

@@ -97,14 +97,15 @@ def test_a_line_held_at_a_kill_waits_again_hold_seconds_from_the_start(tmp_path:
 def test_a_compacted_or_repaired_file_keeps_the_lines_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mapped_log, "KEEP_SEEN", 4)
+    monkeypatch.setattr(mapped_log, "KEEP_SEEN", 6)
     path = tmp_path / "seen"
     held = Held(("bob", "b-1"), "b-0", Print("bob: hi", "message", "bob"))
     log = SeenLog(path, [])
-    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(5))))
+    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(8))))
     log.hold(held)
-    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(5, 8))))  # past 2 * KEEP_SEEN
-    kept = [held, ("carol", "c-5"), ("carol", "c-6"), ("carol", "c-7")]
+    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(8, 13))))  # past 2 * KEEP_SEEN
+    kept = [held, *(("carol", f"c-{n}") for n in range(8, 13))]
+    assert b"c-0" not in path.read_bytes()  # compacted
     assert SeenLog(path, []).load() == kept
     with path.open("ab") as damaged:
         damaged.write(b"not a record\n")
