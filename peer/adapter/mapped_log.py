@@ -225,24 +225,19 @@ class SeenLog:
                 damaged += 1
         pairs = pairs[-KEEP_SEEN:]
         self._lines = len(pairs)
-        if damaged:
-            self._drop_damaged(damaged, pairs)
+        if damaged:  # lines ChatApp does not write: said once, the file written without them
+            some = "1 line" if damaged == 1 else f"{damaged} lines"
+            try:
+                self._log.replace(_records(pairs))
+            except OSError as exc:
+                done = f"they stay there ({why_unreadable(exc)})"
+            else:
+                done = "it was dropped" if damaged == 1 else "they were dropped"
+            self._problems.append(
+                f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
+                "before this start may be shown again."
+            )
         return pairs
-
-    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str] | Held]) -> None:
-        """`damaged` lines are not records ChatApp writes: said once, and the file
-        rewritten with the good `pairs` only."""
-        some = "1 line" if damaged == 1 else f"{damaged} lines"
-        try:
-            self._log.replace(_records(pairs))
-        except OSError as exc:
-            done = f"they stay there ({why_unreadable(exc)})"
-        else:
-            done = "it was dropped" if damaged == 1 else "they were dropped"
-        self._problems.append(
-            f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
-            "before this start may be shown again."
-        )
 
     def add(self, shown: Shown) -> None:
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
