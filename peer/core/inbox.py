@@ -82,7 +82,7 @@ class Inbox:
         if line.after and (first not in self._seen or first in self._held):
             self._held[key] = (first, now + HOLD, shown)
             self._alarm.lower(now + HOLD)
-            self._new = [k for k in self._new if k != key]  # kept as held, until shown
+            self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
             emit(Held(key, line.after, shown))
             return
         emit(shown)
