@@ -12,8 +12,10 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
+import msgspec
+
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Sending, Settled, Shown
+from peer.core.actions import Held, Sending, Settled, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -159,33 +161,24 @@ class SendingLog(MappedLog):
     def earlier(self) -> tuple[list[Message], list[bytes]]:
         """The messages an earlier run left unsettled, oldest first, and the records that
         are none (with their newlines). Raises OSError."""
-        messages: list[Message] = []
-        unreadable: list[bytes] = []
-        for record in self._open_records().values():
+        found: dict[str, tuple[Message | None, bytes]] = {}  # by id, those no `-<id>` settles
+        for number, line in enumerate(self.read()):
+            if line.startswith(b"-"):
+                found.pop(line[1:].decode(errors="replace"), None)
+                continue
             try:
-                messages.append(decode(record[1:-1]))
+                message = decode(line[1:]) if line.startswith(b"+") else None
             except DecodeError:
-                unreadable.append(record)
-        return messages, unreadable
+                message = None
+            # a record that is not a message is reported: no id has a space, none settles it
+            found[message.id if message else f" {number}"] = (message, line + b"\n")
+        kept = found.values()
+        return [m for m, _ in kept if m], [record for m, record in kept if m is None]
 
     def rewrite(self, messages: Iterable[Message]) -> None:
         """Make `messages` the log's only records, durably (what an earlier run left, read
         and set aside). Raises OSError."""
         self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
-
-    def _open_records(self) -> dict[str, bytes]:
-        """The records in the file that no later `-<id>` settles, by id."""
-        found: dict[str, bytes] = {}
-        for number, line in enumerate(self.read()):
-            if line.startswith(b"-"):
-                found.pop(line[1:].decode(errors="replace"), None)
-            else:  # a message, or a record that is not one, which `earlier` reports
-                try:
-                    key = decode(line[1:]).id if line.startswith(b"+") else f" {number}"
-                except DecodeError:
-                    key = f" {number}"  # no id has a space: never settled by mistake
-                found[key] = line + b"\n"
-        return found
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
@@ -194,16 +187,17 @@ KEEP_SEEN = 20_000
 
 class SeenLog(MappedLog):
     """The (sender, id) of each message shown, kept between runs, a `MappedLog` of
-    `sender<TAB>id` records; what cannot be read is said in `problems`."""
+    `sender<TAB>id` records, and each line held, in JSON; what cannot be read is said in
+    `problems`."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         super().__init__(path)
         self._lines = 0
         self._problems = problems
 
-    def load(self) -> list[tuple[str, str]]:
-        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
-        file cannot be read (said in `problems`)."""
+    def load(self) -> list[tuple[str, str] | Held]:
+        """The (sender, id) pairs shown in earlier runs, and the lines held (Held), oldest
+        first; [] if none, or if the file cannot be read (said in `problems`)."""
         try:
             records = self.read()
         except OSError as exc:
@@ -212,44 +206,41 @@ class SeenLog(MappedLog):
                 "start may be shown again."
             )
             return []
-        pairs = []
+        pairs: list[tuple[str, str] | Held] = []
         damaged = 0
         for record in records:
-            try:
+            try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
                 sender, tab, msg_id = record.decode("utf-8").partition("\t")
-            except UnicodeDecodeError:
-                tab = ""
-            if tab:  # a notice's sender is "": "\tid" is a record
-                pairs.append((_unescape(sender), _unescape(msg_id)))
-            else:
+                held = None if tab else msgspec.json.decode(record, type=Held)
+                pairs.append(held or (_unescape(sender), _unescape(msg_id)))
+            except (UnicodeDecodeError, msgspec.DecodeError):
                 damaged += 1
         pairs = pairs[-KEEP_SEEN:]
         self._lines = len(pairs)
-        if damaged:
-            self._drop_damaged(damaged, pairs)
+        if damaged:  # lines ChatApp does not write: said once, the file written without them
+            some = "1 line" if damaged == 1 else f"{damaged} lines"
+            try:
+                self.replace(_records(pairs))
+            except OSError as exc:
+                done = f"they stay there ({why_unreadable(exc)})"
+            else:
+                done = "it was dropped" if damaged == 1 else "they were dropped"
+            self._problems.append(
+                f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
+                "before this start may be shown again."
+            )
         return pairs
-
-    def _drop_damaged(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
-        """`damaged` lines are not records ChatApp writes: said once, and the file
-        rewritten with the good `pairs` only."""
-        some = "1 line" if damaged == 1 else f"{damaged} lines"
-        try:
-            self.replace(_seen_records(pairs))
-        except OSError as exc:
-            done = f"they stay there ({why_unreadable(exc)})"
-        else:
-            done = "it was dropped" if damaged == 1 else "they were dropped"
-        self._problems.append(
-            f"{some} of {self.path} could not be read (damaged); {done}: a message shown "
-            "before this start may be shown again."
-        )
 
     def add(self, shown: Shown) -> None:
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
         self.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
         if self._lines > 2 * KEEP_SEEN:
-            self.replace(_seen_records(self.load()))
+            self.replace(_records(self.load()))
+
+    def hold(self, held: Held) -> None:
+        """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
+        self.append(msgspec.json.encode(held) + b"\n")
 
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
@@ -261,6 +252,12 @@ def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
             sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
         records.append(f"{sender}\t{msg_id}\n")
     return "".join(records).encode()
+
+
+def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
+    """Records of the file of shown ids: a pair's (`_seen_records`), a Held in JSON."""
+    held = msgspec.json.encode
+    return b"".join(held(i) + b"\n" if isinstance(i, Held) else _seen_records((i,)) for i in items)
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut

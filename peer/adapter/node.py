@@ -35,6 +35,7 @@ from peer.core.actions import (
     Exit,
     FileDatagram,
     ForFiles,
+    Held,
     KeepRegistries,
     KeepRoom,
     KeysListed,
@@ -65,6 +66,7 @@ INPUT_AFTER_FAILURE = 1.0
 #: it says): a write that fails is said, and nothing else is lost (`PeerNode.carry_out`).
 _KEPT: dict[type, tuple[str, str]] = {
     Shown: ("the list of messages shown", "after a restart some may be shown again"),
+    Held: ("a line waiting for an earlier one", "it is lost if ChatApp is killed meanwhile"),
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
     KeepRoom: ("the room you are in", ""),
     KeepRegistries: ("the service's registries", "a restart finds only the one given"),
@@ -312,6 +314,7 @@ class PeerNode:
         console, loop = self.console, asyncio.get_running_loop()
         return {
             Shown: self.state.seen.add,  # (made again when `_state` is another)
+            Held: self.state.seen.hold,
             Send: self._send,
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown

@@ -64,6 +64,14 @@ class Shown(Struct, frozen=True):
     shown: tuple[tuple[str, str], ...]
 
 
+class Held(Struct, frozen=True):
+    """Keep `line` of message `key`, held for its sender's `after`, until a Shown names `key`."""
+
+    key: tuple[str, str]
+    after: str
+    line: Print
+
+
 class Sending(Struct, frozen=True):
     """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
     Settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
@@ -164,6 +172,7 @@ Action = (
     | Remember
     | Prompt
     | Shown
+    | Held
     | KeepRoom
     | KeepRegistries
     | Exit

@@ -11,6 +11,7 @@ from peer.core.actions import (
     Action,
     Addr,
     Emit,
+    Held,
     KeysListed,
     Prompt,
 )
@@ -50,7 +51,7 @@ class PeerOptions(TypedDict, total=False):
     keepalive: float
     timeout: float
     attempts: int
-    seen: Iterable[tuple[str, str]]
+    seen: Iterable[tuple[str, str] | Held]
     outbox: Iterable[Message]
     room: str
     registry_key: bytes
@@ -164,6 +165,7 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
+        self._shared.inbox.start(now)
         self.parts.link.request(self._shared.register_message(), now, actions.append)
         self._settle(now, actions.append)
         return actions

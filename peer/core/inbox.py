@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from peer.core.actions import AcksLater, Action, Addr, Emit, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Addr, Emit, Held, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage
@@ -34,20 +34,26 @@ class Inbox:
         self,
         life: Lifecycle,
         new_id: IdMaker,
-        shown: Iterable[tuple[str, str]] = (),
+        shown: Iterable[tuple[str, str] | Held] = (),
         limit: int = SEEN_IDS,
         alarm: Alarm | None = None,
     ) -> None:
-        """`shown`: the pairs shown in earlier runs, oldest first; `alarm`: woken at HOLDs."""
+        """`shown`: pairs shown, lines held, in earlier runs, oldest first; `alarm`: at HOLDs."""
         self._life = life
         self._new_id = new_id
         self._alarm = alarm or Alarm()
         # by (sender, id), as they came: the pair each line held waits for, its HOLD, the line
         self._held: dict[tuple[str, str], tuple[tuple[str, str], float, Print]] = {}
         self._limit = limit
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
-            ((name_key(sender), msg_id), None) for sender, msg_id in shown
-        )
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        for item in shown:
+            if isinstance(item, Held):
+                key = item.key
+                self._held[key] = ((key[0], item.after), 0.0, item.line)
+            else:
+                key = (name_key(item[0]), item[1])
+                self._held.pop(key, None)
+            self._seen[key] = None
         # the ids of the copies in the datagram being taken in, each owed an ack (`taken`)
         self._owed: list[str] = []
         # the pairs the datagram being taken in showed first, to be kept (`taken`)
@@ -76,6 +82,8 @@ class Inbox:
         if line.after and (first not in self._seen or first in self._held):
             self._held[key] = (first, now + HOLD, shown)
             self._alarm.lower(now + HOLD)
+            self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
+            emit(Held(key, line.after, shown))
             return
         emit(shown)
         if self._held:  # (mostly none)
@@ -87,8 +95,15 @@ class Inbox:
         while waiting:
             first = waiting.pop()
             if first in self._held:
+                emit(Shown((first,)))
                 emit(self._held.pop(first)[2])
             waiting += reversed([k for k, held in self._held.items() if held[0] == first])
+
+    def start(self, now: float) -> None:
+        """The peer starts at `now`: the lines an earlier run held wait HOLD from now."""
+        for key, (first, _, line) in self._held.items():
+            self._held[key] = (first, now + HOLD, line)
+            self._alarm.lower(now + HOLD)
 
     def tick(self, now: float, emit: Emit) -> None:
         """Show the lines held HOLD seconds, and then those that waited for them."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 
 from peer.core import commands as cmd
-from peer.core.actions import Addr, Emit, KeepRegistries, Print
+from peer.core.actions import Addr, Emit, Held, KeepRegistries, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Lifecycle
@@ -76,8 +76,8 @@ class Shared:
     requests: Requests
     watch: RegistryWatch
     room_return: RoomReturn
-    #: The (sender, id) pairs shown in earlier runs, oldest first (see `inbox`).
-    shown: InitVar[Iterable[tuple[str, str]]] = ()
+    #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
+    shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
     rooms: KnownRooms = field(default_factory=KnownRooms)
     lines: TypedLines = field(default_factory=TypedLines)
     #: The service's registries (Welcome, Alive), where the peer may move to; and those
@@ -91,7 +91,7 @@ class Shared:
     #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
 
-    def __post_init__(self, shown: Iterable[tuple[str, str]]) -> None:
+    def __post_init__(self, shown: Iterable[tuple[str, str] | Held]) -> None:
         #: Who may say what (peer.core.table), judged by the key that sealed each message.
         self.trust = Trust(b"", self.table.entry, self.alarm)
         self.requests.trust = self.trust  # what it sends is sealed for the registry's key

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .harness import (
+    HOST,
     OFFLINE_BYE,
     POSTED_EVEN_IF_KEPT,
     SAVED_EVEN_IF_KEPT,
@@ -26,6 +27,12 @@ from .harness import (
     kept_saved,
 )
 from .process import ChatProc
+from .secure_socket import SecureSocket
+
+from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
+from wire import messages  # isort: skip
+from wire.keys import key_from_text  # isort: skip
+from wire.version import WIRE_VERSION  # isort: skip
 
 COUNT = 30
 
@@ -200,3 +207,33 @@ def test_a_peer_killed_right_after_send_all_to_an_absent_registry_sends_it_after
     x = chat.restart_peer(x)
     assert any("1 message kept from your last session" in line for line in x.transcript)
     y.expect(r"^>>> \[Channel_Message x: said-while-the-registry-was-down\]$", timeout=15)
+
+
+@pytest.mark.timeout(60)
+def test_a_line_held_for_the_one_before_it_is_shown_after_its_receiver_is_killed(
+    shared_chat: ChatEnv,
+) -> None:
+    # s, a stand-in sender, sends its second line before its first: y takes it, acks it and
+    # holds it for the first; y is killed, started again, and then the first comes
+    chat = shared_chat
+    y = chat.start_peer("y")
+    assert chat.registry_port is not None
+    server, at_y = (HOST, chat.registry_port), (HOST, y.port)
+    with SecureSocket() as s:
+        s.learn_key(server)
+        name = chat.named("s")
+        register = messages.Register(f"{name}-r", name, s.address[1], "", "", WIRE_VERSION)
+        welcome = s.ask(register, server, messages.Welcome)
+        y_key = key_from_text(next(e.key for e in welcome.entries if e.name == y.name))
+        assert y_key is not None
+        s.keys[at_y] = y_key
+        y.expect_line(f"[{name} is online]")
+        second = messages.Chat(f"{name}-2", name, y.name, "the-second", after=f"{name}-1")
+        assert s.ask(second, at_y, messages.Ack).reply_to == second.id
+        y.kill()
+        y = chat.restart_peer(y)
+        s.channel = SecureChannel(s.channel.static)  # y's sessions died with it
+        first = messages.Chat(f"{name}-1", name, y.name, "the-first")
+        assert s.ask(first, at_y, messages.Ack).reply_to == first.id
+        y.expect(rf"^>>> {re.escape(name)}: the-first$")
+        y.expect(rf"^>>> {re.escape(name)}: the-second$", timeout=10)

@@ -1,0 +1,114 @@
+"""A line held for the one its sender names before it survives a kill (docs/GUIDE.md): the
+Inbox's Held and Shown records, kept by a real SeenLog, give a restarted peer every line it
+acked, once each, in the order sent."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peer.adapter import mapped_log
+from peer.adapter.mapped_log import SeenLog
+from peer.core.actions import Action, Held, Print, Shown
+from peer.core.inbox import HOLD, Inbox
+from peer.core.lifecycle import Event, Lifecycle
+from wire.ids import IdMaker
+from wire.messages import Chat
+
+BOB = ("127.0.0.1", 6002)
+KEY = b"b" * 32
+SENT = [(f"b-{n}", f"b-{n - 1}" if n else "") for n in range(6)]
+
+
+def started(log: SeenLog, now: float) -> Inbox:
+    """A peer's Inbox as a start at `now` makes it, from what `log` kept."""
+    life = Lifecycle()
+    life.fire(Event.WELCOME)
+    inbox = Inbox(life, IdMaker("a"), log.load())
+    inbox.start(now)
+    return inbox
+
+
+def carry_out(actions: list[Action], log: SeenLog, screen: list[str]) -> None:
+    """What the adapter does: records kept, lines shown."""
+    for action in actions:
+        if isinstance(action, Shown):
+            log.add(action)
+        elif isinstance(action, Held):
+            log.hold(action)
+        elif isinstance(action, Print):
+            screen.append(action.text)
+
+
+def came(inbox: Inbox, n: int, now: float, log: SeenLog, screen: list[str]) -> None:
+    """A datagram of line `n` from bob (or a copy) is taken in."""
+    later: list[Action] = []
+    line_id, after = SENT[n]
+    if inbox.accept("bob", line_id):
+        chat = Chat(line_id, "bob", "alice", "hi", after=after)
+        inbox.show(chat, Print(f"bob {line_id}"), now, later.append)
+    out: list[Action] = []
+    inbox.taken(BOB, KEY, False, later, out.append)
+    carry_out(out, log, screen)
+
+
+@settings(deadline=None)
+@given(
+    order=st.permutations(range(len(SENT))),
+    kills=st.sets(st.integers(0, len(SENT)), max_size=2),
+    copies=st.lists(st.integers(0, len(SENT) - 1), max_size=3),
+)
+def test_every_line_taken_is_shown_once_in_order_through_kills(
+    order: list[int], kills: set[int], copies: list[int]
+) -> None:
+    # the lines come in any order, each once (it is acked), then some copies; the peer is
+    # killed between datagrams at `kills`, and started again from its files
+    with tempfile.TemporaryDirectory() as folder:
+        path, screen = Path(folder) / "seen", list[str]()
+        log = SeenLog(path, [])
+        inbox = started(log, 0.0)
+        for step, n in enumerate([*order, *copies]):
+            if step in kills:
+                log = SeenLog(path, [])
+                inbox = started(log, step)
+            came(inbox, n, step, log, screen)
+        out: list[Action] = []
+        inbox.tick(100.0, out.append)
+        carry_out(out, log, screen)
+        assert screen == [f"bob {line_id}" for line_id, _ in SENT]
+
+
+def test_a_line_held_at_a_kill_waits_again_hold_seconds_from_the_start(tmp_path: Path) -> None:
+    log, screen = SeenLog(tmp_path / "seen", []), list[str]()
+    came(started(log, 0.0), 1, 0.0, log, screen)  # b-1 waits for b-0; killed
+    inbox = started(SeenLog(tmp_path / "seen", []), 50.0)
+    assert inbox.next_wake() == 50.0 + HOLD
+    out: list[Action] = []
+    inbox.tick(50.0 + HOLD, out.append)  # b-0 never came
+    assert out == [Shown((("bob", "b-1"),)), Print("bob b-1")]
+    carry_out(out, log, screen)
+    assert started(SeenLog(tmp_path / "seen", []), 60.0).next_wake() is None  # shown: done
+
+
+def test_a_compacted_or_repaired_file_keeps_the_lines_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mapped_log, "KEEP_SEEN", 6)
+    path = tmp_path / "seen"
+    held = Held(("bob", "b-1"), "b-0", Print("bob: hi", "message", "bob"))
+    log = SeenLog(path, [])
+    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(8))))
+    log.hold(held)
+    log.add(Shown(tuple(("carol", f"c-{n}") for n in range(8, 13))))  # past 2 * KEEP_SEEN
+    kept = [held, *(("carol", f"c-{n}") for n in range(8, 13))]
+    assert b"c-0" not in path.read_bytes()  # compacted
+    assert SeenLog(path, []).load() == kept
+    with path.open("ab") as damaged:
+        damaged.write(b"not a record\n")
+    problems: list[str] = []
+    assert SeenLog(path, problems).load() == kept and problems
+    assert SeenLog(path, []).load() == kept  # written again without it
