@@ -134,9 +134,9 @@ class Settling:
         return held
 
 
-def audience(line: Message) -> str:
+def audience(line: Message) -> tuple[str, str]:
     """Who says `line` to whom: the sender's key, then a name's key, "#" and a room's, or
-    "*" for the channel ("": none). With the sender's, a line never names one sent under a
+    "*" for the channel (both "": none). With the sender's, a line never names one sent under a
     name since changed (its receivers know that one by the old name)."""
     if type(line) is Chat or type(line) is SaveMessage:
         to = name_key(line.to)
@@ -145,5 +145,5 @@ def audience(line: Message) -> str:
     elif type(line) is ChannelPost:
         to = "*"
     else:
-        return ""
-    return f"{name_key(line.sender)}>{to}"
+        return "", ""
+    return name_key(line.sender), to
