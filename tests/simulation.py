@@ -426,7 +426,7 @@ class SimNet:
             self._peer_records(host, host.core)
 
     def _peer_records(self, host: Host, core: PeerCore) -> None:
-        """The core's records of what is on its way (Sending, Settled), taken."""
+        """The core's records of what is on its way (Sending, settled ids), taken."""
         for record in core.records:
             if isinstance(record, pa.Sending):
                 host.sending[record.message.id] = record.message
@@ -434,10 +434,10 @@ class SimNet:
                 if record.durable:
                     host.durable.append(record.message)
             else:
-                host.sending.pop(record.id, None)
+                host.sending.pop(record, None)
                 # settled means delivered: nothing holds it on its way any more
-                on_its_way = core.parts.leaving.on_its_way(record.id)
-                assert not on_its_way, f"{record.id} settled while on its way"
+                on_its_way = core.parts.leaving.on_its_way(record)
+                assert not on_its_way, f"{record} settled while on its way"
         core.records.clear()
 
     def _peer_action_list(self, host: Host, actions: list[pa.Action]) -> None:

@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Sending, Settled, Shown
+from peer.core.actions import Held, Record, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -133,7 +133,7 @@ class SendingLog(MappedLog):
 
     def write(
         self,
-        records: list[Sending | Settled],
+        records: list[Record],
         unsettled: Collection[Message],
         sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
     ) -> None:
@@ -148,12 +148,12 @@ class SendingLog(MappedLog):
             return
         data, durable = b"", False
         for record in records:  # (no generator: a call less, for every message sent)
-            if type(record) is Sending:
+            if isinstance(record, str):  # a message settled
+                data += b"-" + record.encode() + b"\n"
+            else:
                 message = record.message  # (mostly the one sent: encoded once)
                 data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
                 durable = durable or record.durable
-            elif type(record) is Settled:  # (types, not isinstance: a Struct's is slow)
-                data += b"-" + record.id.encode() + b"\n"
         self.append(data)
         if durable:
             self.sync()

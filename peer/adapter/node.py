@@ -336,9 +336,9 @@ class PeerNode:
         }
 
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records (Sending, Settled), so
-        that no message waits for the log, and set the timer for the core's next deadline.
-        A kill before a Settled sends the message again at the next start, shown once."""
+        """After the actions of one event: write the core's records (Sending, settled ids), so
+        that no message waits for the log, and set the timer for the core's next deadline. A
+        kill before a message's id is written sends it again at the next start, shown once."""
         records = self.core.records
         if records:
             try:

@@ -74,7 +74,7 @@ class Held(Struct, frozen=True):
 
 class Sending(Struct, frozen=True):
     """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
-    Settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
+    settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
     as it now is, so that a power cut does not lose it either (a message held in the outbox;
     a direct message unanswered at its first try, as the save it becomes)."""
 
@@ -82,10 +82,9 @@ class Sending(Struct, frozen=True):
     durable: bool = False
 
 
-class Settled(Struct, frozen=True):
-    """A record, not an action (see Sending): the message `id` needs no keeping any more."""
-
-    id: str
+#: A record of `PeerCore.records`: a Sending, or the id of a message settled, which needs no
+#: keeping any more.
+Record = Sending | str
 
 
 class KeepRoom(Struct, frozen=True):

@@ -1,5 +1,5 @@
 """What the user sent and is not known delivered, in the order typed: the one record of it,
-which the adapter's log follows (a Sending record when typed, a Settled once on its way
+which the adapter's log follows (a Sending record when typed, its id once on its way
 nowhere, written after the event). Those held for the registry are its outbox (docs/GUIDE.md,
 "When the registry is down"), each logged again, durably, as it is held."""
 
@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from msgspec.structs import replace
 
-from peer.core.actions import Sending, Settled
+from peer.core.actions import Record, Sending
 from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessage
 from wire.names import name_key
 
@@ -37,7 +37,7 @@ class Settling:
         self.held: set[str] = set(self.unsettled)
         #: The records of what is on its way, in order, for the adapter to write and clear
         #: after every event (the same list, for the life of the core).
-        self.records: list[Sending | Settled] = []
+        self.records: list[Record] = []
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
 
@@ -83,15 +83,15 @@ class Settling:
             self.maybe_settled.append(msg_id)
 
     def settled(self, msg_id: str) -> None:
-        """Message `msg_id` is on its way nowhere any more (the caller knows): a Settled
-        for it, unless it is held, settled already or was never typed."""
+        """Message `msg_id` is on its way nowhere any more (the caller knows): its id
+        recorded, unless it is held, settled already or was never typed."""
         if msg_id not in self.held and msg_id in self.unsettled:
             del self.unsettled[msg_id]
             self._typed.pop(msg_id, None)
-            self.records.append(Settled(msg_id))
+            self.records.append(msg_id)
 
     def settle(self, on_its_way: Callable[[str], bool]) -> None:
-        """At the end of an event: a Settled for each message an answer may have settled
+        """At the end of an event: settled, each message an answer may have settled
         that is no longer `on_its_way` anywhere."""
         if self.maybe_settled:
             for msg_id in self.maybe_settled:
@@ -134,9 +134,9 @@ class Settling:
         return held
 
 
-def audience(line: Message) -> str:
+def audience(line: Message) -> tuple[str, str]:
     """Who says `line` to whom: the sender's key, then a name's key, "#" and a room's, or
-    "*" for the channel ("": none). With the sender's, a line never names one sent under a
+    "*" for the channel (both "": none). With the sender's, a line never names one sent under a
     name since changed (its receivers know that one by the old name)."""
     if type(line) is Chat or type(line) is SaveMessage:
         to = name_key(line.to)
@@ -145,5 +145,5 @@ def audience(line: Message) -> str:
     elif type(line) is ChannelPost:
         to = "*"
     else:
-        return ""
-    return f"{name_key(line.sender)}>{to}"
+        return "", ""
+    return name_key(line.sender), to

@@ -83,13 +83,13 @@ def sent(actions: list[pa.Action]) -> list[Message]:
     return [a.message for a in actions if isinstance(a, pa.Send | pa.SendStream)]
 
 
-def logged(records: list[pa.Sending | pa.Settled]) -> tuple[Message, ...]:
+def logged(records: list[pa.Record]) -> tuple[Message, ...]:
     """What the sending log holds after `records`, read back as the next start reads it
-    (peer/adapter/mapped_log.py: a record again keeps its place; a Settled drops it)."""
+    (peer/adapter/mapped_log.py: a record again keeps its place; a settled id drops it)."""
     held: dict[str, Message] = {}
     for record in records:
         if isinstance(record, pa.Sending):
             held[record.message.id] = record.message
         else:
-            held.pop(record.id, None)
+            held.pop(record, None)
     return tuple(held.values())

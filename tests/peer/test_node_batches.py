@@ -14,7 +14,7 @@ from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.adapter.state import PeerStateFile
-from peer.core.actions import Print, Remember, Sending, Settled, Shown
+from peer.core.actions import Print, Record, Remember, Shown
 from peer.core.direct import RECEIVED_BY
 from peer.core.sealed_mail import NOT_SEALED
 from tests.datagrams import messages_of
@@ -293,7 +293,7 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
 def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_settle(
     tmp_path: Path,
 ) -> None:
-    # The log of what is on its way (Sending, Settled) is written after the event's sends
+    # The log of what is on its way (Sending, settled ids) is written after the event's sends
     # and lines: the first copy and the receipt do not wait for it (bench.direct).
     async def main() -> list[object]:
         events: list[object] = []
@@ -302,12 +302,12 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         real_write = sending.write
 
         def write(
-            records: list[Sending | Settled],
+            records: list[Record],
             unsettled: Collection[Message],
             sent: tuple[Message | None, bytes],
         ) -> None:
             for record in records:
-                events.append(("logged" if isinstance(record, Sending) else "settled", record))
+                events.append(("settled" if isinstance(record, str) else "logged", record))
             real_write(records, unsettled, sent)
 
         sending.write = write  # type: ignore[method-assign]

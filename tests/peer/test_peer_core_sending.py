@@ -1,4 +1,4 @@
-"""PeerCore's Sending and Settled: what the user sent is kept, from before its first
+"""PeerCore's Sending records and settled ids: what the user sent is kept, from before its first
 datagram until its fate is known, so that a peer killed at any moment loses nothing."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def settled(core: PeerCore) -> list[str]:
     """The ids the core's records settle since they were last taken (taken now)."""
     records = core.records[:]
     core.records.clear()
-    return [r.id for r in records if isinstance(r, pa.Settled)]
+    return [r for r in records if isinstance(r, str)]
 
 
 def typed(core: PeerCore, line: str) -> tuple[object, list[pa.Action]]:

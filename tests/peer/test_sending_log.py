@@ -10,7 +10,7 @@ import pytest
 
 from peer.adapter import mapped_log
 from peer.adapter.mapped_log import SendingLog
-from peer.core.actions import Sending, Settled
+from peer.core.actions import Sending
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, Message, RoomPost, SaveMessage
 
@@ -32,7 +32,7 @@ class Kept:
     def settled(self, *ids: str) -> None:
         for msg_id in ids:
             self.unsettled.pop(msg_id, None)
-        self.log.write([Settled(i) for i in ids], self.unsettled.values())
+        self.log.write(list(ids), self.unsettled.values())
 
 
 def test_what_is_settled_is_not_there_after_a_restart(tmp_path: Path) -> None:
@@ -122,12 +122,12 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
         "import os, signal, sys\n"
         "from pathlib import Path\n"
         "from peer.adapter.mapped_log import SendingLog\n"
-        "from peer.core.actions import Sending, Settled\n"
+        "from peer.core.actions import Sending\n"
         "from wire.messages import Chat\n"
         "log = SendingLog(Path(sys.argv[1]))\n"
         "chats = [Chat(f's-{i}', 'alice', 'bob', f'hello {i}') for i in (1, 2)]\n"
         "log.write([Sending(c) for c in chats], chats)\n"
-        "log.write([Settled('s-1')], chats[1:])\n"
+        "log.write(['s-1'], chats[1:])\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     root = Path(__file__).resolve().parents[2]
