@@ -118,27 +118,22 @@ class Received:
             if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
         late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)
-        back = first and not late and self._heard(now, emit)
+        back = False
+        if first and not late:  # ours is heard from at `now`: back, if it was away
+            watch = shared.watch
+            watch.heard_at, back = now, watch.down
+            if shared.tried:
+                shared.tried.clear()  # it answers: a later silence may try the others again
+            if back:  # said, and the outbox goes
+                watch.down = watch.rooms_down_said = False
+                emit(Print("[Server is back.]", "system"))
+                self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))
         if handler is not None:
             handler(message, addr, now, emit)
         if back:
             # what is still in flight went into the silence: sent again, not said unanswered
             shared.requests.send_again(now, emit)
-
-    def _heard(self, now: float, emit: Emit) -> bool:
-        """The registry was heard from at `now`: whether it was away until now."""
-        shared = self._shared
-        watch = shared.watch
-        watch.heard_at = now
-        if shared.tried:
-            shared.tried.clear()  # it answers: a later silence may try the others again
-        back = watch.down
-        if back:  # said, and the outbox goes
-            watch.down = watch.rooms_down_said = False
-            emit(Print("[Server is back.]", "system"))
-            self._parts.link.flush_outbox(now, emit, back=True)
-        return back
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
         """The registry's answer to a request of ours: a direct message's, or its own."""
