@@ -91,13 +91,13 @@ RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 
-class Opened(msgspec.Struct):
+class Opened(msgspec.Struct, gc=False):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
     datagrams to send in answer (a handshake response or initiation, data that waited);
     `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
     previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
     key of a responder that answered an initiation of ours with a cookie reply (it runs, but
-    answers handshakes only so fast). A Struct: one is made for every datagram read, in C."""
+    answers handshakes only so fast). One per datagram read: a Struct (C), no cycle (no GC)."""
 
     data: bytes | None = None
     key: bytes = b""
