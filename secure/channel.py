@@ -130,12 +130,8 @@ class ReplayWindow:
         """Whether to accept a message bearing `counter` (it opened with that nonce), and
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
-        if not 0 <= counter < REJECT_AFTER_MESSAGES:
-            return False
-        ring = self._ring
-        highest = self._highest
-        bit = 1 << (counter & 63)
-        if counter > highest:
+        ring, highest, bit = self._ring, self._highest, 1 << (counter & 63)
+        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual: the next counter, or later
             # Slide forward, emptying the blocks passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
             block, current = counter >> 6, highest >> 6
@@ -145,7 +141,7 @@ class ReplayWindow:
             self._highest = counter
             ring[block % _BLOCKS] |= bit
             return True
-        if highest - counter > WINDOW:
+        if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
             return False
         index = (counter >> 6) % _BLOCKS
         old = ring[index]
