@@ -91,13 +91,13 @@ RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 
-class Opened(msgspec.Struct):
+class Opened(msgspec.Struct, gc=False):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
     datagrams to send in answer (a handshake response or initiation, data that waited);
     `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
     previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
     key of a responder that answered an initiation of ours with a cookie reply (it runs, but
-    answers handshakes only so fast). A Struct: one is made for every datagram read, in C."""
+    answers handshakes only so fast). One per datagram read: a Struct (C), no cycle (no GC)."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -130,12 +130,8 @@ class ReplayWindow:
         """Whether to accept a message bearing `counter` (it opened with that nonce), and
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
-        if not 0 <= counter < REJECT_AFTER_MESSAGES:
-            return False
-        ring = self._ring
-        highest = self._highest
-        bit = 1 << (counter & 63)
-        if counter > highest:
+        ring, highest, bit = self._ring, self._highest, 1 << (counter & 63)
+        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual: the next counter, or later
             # Slide forward, emptying the blocks passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
             block, current = counter >> 6, highest >> 6
@@ -145,7 +141,7 @@ class ReplayWindow:
             self._highest = counter
             ring[block % _BLOCKS] |= bit
             return True
-        if highest - counter > WINDOW:
+        if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
             return False
         index = (counter >> 6) % _BLOCKS
         old = ring[index]

@@ -330,8 +330,9 @@ class RegistryCore:
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)
-        if not answered:
-            return
-        self._rooms.acked(addr, answered)
-        self._news.acked(addr, answered, now, emit)
-        self._saving.delivered(answered, now, emit)
+        for flight in answered:  # a relay's acks concern its pushes alone
+            if flight.purpose != "relay":
+                self._rooms.acked(addr, answered)
+                self._news.acked(addr, answered, now, emit)
+                self._saving.delivered(answered, now, emit)
+                return

@@ -168,7 +168,11 @@ class Pushes:
                 done = unit.first
         if done >= 0:  # (else no unit ended: one answered in part changed in place)
             member.units = kept
-            self._answered(member, done, now)
+            if kept or member.waiting:
+                self._answered(member, done, now)
+            else:  # the usual: all answered
+                member.deadline, member.lost = float("inf"), 0
+                self._held.discard(addr)
         return member.owner, answered
 
     def due(self, now: float) -> tuple[Sends, list[Push]]:
@@ -297,14 +301,10 @@ class Pushes:
         return unit
 
     def _answered(self, member: Member, done: int, now: float) -> None:
-        """A unit first sent as send number `done` was answered in full by `member` at
-        `now` (and left its units): its timeout starts again; units whose last copy went
-        before any of that one, still unanswered, were lost; what waits may take the room
-        made."""
-        if not (member.units or member.waiting):  # the usual: all answered
-            member.deadline, member.lost = float("inf"), 0
-            self._held.discard(member.addr)
-            return
+        """A unit first sent as send number `done` was answered in full at `now` by
+        `member`, which has more pushed: its timeout starts again; units whose last copy
+        went before any of that one, still unanswered, were lost; what waits may take the
+        room made."""
         if any(u.sent < done and u.copies < self._attempts for u in member.units):
             member.lost = max(member.lost, done)
         self._arm((member,), now)

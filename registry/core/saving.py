@@ -64,8 +64,6 @@ class Saving:
 
     def delivered(self, answered: list[Flight], now: float, emit: Emit) -> None:
         """The recipient acked `answered`: the saves among them were delivered."""
-        if not self._probing:
-            return
         for flight in answered:
             if flight.purpose == "probe":
                 self._probed(flight.message.id, now, emit, refused=None)

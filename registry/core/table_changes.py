@@ -9,6 +9,7 @@ datagram. The views are built again only when the table changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
@@ -68,8 +69,8 @@ class TableChanges:
         # every row by name key, kept as `_online_by_addr` is; and as one tuple
         self._rows: dict[str, Entry] | None = None
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
-        # the rows a TableSnapshot carries, encoded once for the version they stand for
-        self._snapshot_kept: tuple[int, tuple[Entry, ...]] | None = None
+        # the rows a TableSnapshot carries, encoded once (a msgspec.Raw) for their version
+        self._snapshot_kept: tuple[int, Any] | None = None
         self._generation = 0  # counts changes to the table, pushed or not yet
         # rows changed since the last push, by name key: the table's own, saved with it
         self._dirty = table.unpushed
@@ -153,9 +154,9 @@ class TableChanges:
             self._entries_kept = (self._generation, tuple(rows.values()))
         return self._entries_kept[1]
 
-    def snapshot_rows(self) -> tuple[Entry, ...]:
+    def snapshot_rows(self) -> Any:
         """Every row, encoded once per table version and shared by every snapshot (rows
-        changed since come again with the next push)."""
+        changed since come again with the next push): wire.codec.encoded_once's."""
         version = self._table.version
         kept = self._snapshot_kept
         if kept is None or kept[0] != version:

@@ -233,6 +233,18 @@ def test_save_for_an_online_peer_probes_and_delivers_itself() -> None:
     assert "y" not in reg.mail
 
 
+def test_an_ack_of_a_channel_line_and_a_probe_together_delivers_the_probe() -> None:
+    # an ack of relays alone skips the parts that wait for other pushes: one of both does not
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(ChannelPost("x-1", "x", wx.token, "all"), X, T0)
+    reg.receive(SaveMessage("x-2", "x", wx.token, "y", "hi"), X, T0)
+    out = reg.receive(Acks("y-9", ("x-1", "x-2")), Y, T0 + 0.1)
+    [saved] = [m for _, m in sends(out) if isinstance(m, Saved)]
+    assert saved.reply_to == "x-2" and saved.delivered  # type: ignore[attr-defined]
+
+
 def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
     reg = core()
     wx = register(reg, "x", X)
