@@ -443,10 +443,15 @@ class Requests:
     # -- read-only views ----------------------------------------------------------------
 
     def messages(
-        self, *, streamed: bool = False, held: bool = False, given_up: bool = False
+        self,
+        *,
+        streamed: bool = False,
+        held: bool = False,
+        given_up: bool = False,
+        waiting: bool = False,
     ) -> list[Message]:
         """The requests sent as datagrams and not answered, oldest first; then, if asked,
-        those over TCP, held, and given up on lately."""
+        those over TCP, held, given up on lately, and waiting after a Busy or a silence."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
@@ -454,6 +459,8 @@ class Requests:
             found += self.order.messages()
         if given_up and self.outcomes.given_up:
             found += self.outcomes.given_up.values()
+        if waiting:
+            found += [r.message for r, _ in self.busy_waits.due.values()]
         return found
 
     def any_of(

@@ -42,12 +42,10 @@ class Commands:
             return
         shared = self._shared
         if not shared.life.registered:
-            # a `reg` going on stops: in flight, or waiting after a Busy (only a reg waits so)
-            requests = shared.requests
-            waiting = requests.messages() + [r.message for r, _ in requests.busy_waits.due.values()]
-            regs = [m for m in waiting if isinstance(m, Register)]
+            # a `reg` going on stops: in flight, or waiting after a Busy
+            regs = [m for m in shared.requests.messages(waiting=True) if isinstance(m, Register)]
             for message in regs:
-                requests.answer(message.id)
+                shared.requests.answer(message.id)
             waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))

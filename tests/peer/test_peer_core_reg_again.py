@@ -78,5 +78,9 @@ def test_dereg_stops_a_reg_waiting_after_a_busy() -> None:
     assert isinstance(register, Register)
     out = core.receive(Busy("r-3", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 1.1)
     assert prints(out) == ["[The registry is busy; trying again in 5.0 s.]"]
+    # meanwhile a line typed tells how to stop the reg waiting, not to type `reg` again
+    assert prints(core.line("send bob hi", T0 + 1.5)) == [
+        "[You are offline. Type dereg alice to stop the reg waiting, or /quit.]"
+    ]
     assert prints(core.line("dereg alice", T0 + 2)) == ["[Your reg is tried no more.]"]
     assert not register_copies(core, T0 + 300)
