@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import contextlib
 import json
 import tempfile
@@ -45,8 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import echoed_rate
 from bench.unprotected import unprotect
 from peer.core.actions import Print
-from wire.codec import DECODE_ERRORS, decode_datagram
-from wire.messages import Chat, Message
+from wire.messages import Chat
 from wire.version import build_name
 
 Addr = tuple[str, int]
@@ -67,38 +65,35 @@ ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 class Timing:
     """Times each direct message from its typed line until `[Message received by bob.]` is
     shown for it, through public seams the compiled build keeps, and with no work on the
-    peer's path but a list append per datagram sent: the endpoint's `on_sent` keeps each
-    datagram sent (the typed lines' Chats, in the order typed, each with the time its line
-    was typed), read only once a receipt is shown. A receipt is for the oldest message
-    typed that the core no longer awaits an ack for (`awaiting_ack`): the core shows each
-    receipt as it takes the message's ack. (A message given up on, never acked, would be
-    taken for the next receipt's; on loopback none is.)"""
+    peer's path: the endpoint's `sent` says which Chat a typed line sent (Endpoint.send
+    notes each message it encodes), read once the line is carried out. A receipt is for the
+    oldest message typed that the core no longer awaits an ack for (`awaiting_ack`): the
+    core shows each receipt as it takes the message's ack. (A message given up on, never
+    acked, would be taken for the next receipt's; on loopback none is.)"""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
         self.to = to
         self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
-        self._typed: collections.deque[float] = collections.deque()
-        self._sent: list[bytes] = []
+        self._endpoint = peer.node.endpoint
         self._direct = peer.node.core.parts.direct
-        kept = self._sent.append
-        peer.node.endpoint.outgoing.on_sent = lambda data, addr: kept(data)
         peer.listeners.append(self._shown)
         self.callback = lambda: None
         # asyncio's get_running_loop asks the system for the process id: once, not per receipt
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def type(self, text: str) -> None:
-        self._typed.append(time.perf_counter())
+        typed, before = time.perf_counter(), self._endpoint.sent[0]
         self.peer.line(text)
+        chat = self._endpoint.sent[0]
+        if chat is not before and type(chat) is Chat and chat.to == self.to:
+            self.typed_at[chat.id] = typed
 
     def _shown(self, peer: BenchPeer, line: Print) -> None:
         if not line.text.startswith("[Message received by "):
             return
         shown = time.perf_counter()
-        if self._sent:
-            self._read_sent()
         awaiting = self._direct.awaiting_ack
         for msg_id, t0 in self.typed_at.items():  # oldest first: nearly always the first
             if not awaiting(msg_id):
@@ -109,25 +104,6 @@ class Timing:
                 # the next line is typed in a pass of its own, as from a terminal
                 self._loop.call_soon(self.callback)
                 return
-
-    def _read_sent(self) -> None:
-        """Each Chat first sent since the last call, with the time its line was typed."""
-        sent, self._sent[:] = self._sent[:], []
-        for message in _messages(sent):
-            if type(message) is not Chat or message.to != self.to:
-                continue
-            if message.id not in self.typed_at and self._typed:  # (not a copy sent again)
-                self.typed_at[message.id] = self._typed.popleft()
-
-
-def _messages(datagrams: list[bytes]) -> list[Message]:
-    """The messages of `datagrams` (what one of them is not is left out)."""
-    messages: list[Message] = []
-    for data in datagrams:
-        with contextlib.suppress(*DECODE_ERRORS):
-            decoded = decode_datagram(data)
-            messages += decoded if isinstance(decoded, list) else [decoded]
-    return messages
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw
