@@ -61,3 +61,15 @@ def test_a_line_kept_names_the_last_one_not_settled_for_the_same_people() -> Non
     # renamed: the lines sent under the old name are not named (receivers know them by it)
     assert settling.keep(Chat("a-11", "alicia", "bob", "renamed")).after == ""
     assert settling.keep(ChannelPost("a-12", "alicia", "tok", "renamed")).after == ""
+
+
+def test_the_last_one_not_settled_is_named_after_acks_out_of_order_and_after_a_restart() -> None:
+    settling = Settling([Chat("e-1", "alice", "bob", "from an earlier run")])
+    kept = [settling.keep(Chat(f"a-{n}", "alice", "bob", "hi")) for n in (1, 2, 3)]
+    assert [line.after for line in kept] == ["e-1", "a-1", "a-2"]
+    settling.settled("a-3")  # acked before the two typed before it
+    assert settling.keep(Chat("a-4", "alice", "Bob", "again")).after == "a-2"
+    settling.settled("a-4")
+    settling.settled("a-2")
+    settling.settled("a-1")
+    assert settling.keep(Chat("a-5", "alice", "bob", "again")).after == "e-1"
