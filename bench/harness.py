@@ -25,10 +25,7 @@ Addr = tuple[str, int]
 
 class _Console:
     def __init__(self, peer: BenchPeer) -> None:
-        self._peer = peer
-
-    def show(self, line: Print) -> None:
-        self._peer._shown(line)
+        self.show: Callable[[Print], None] = peer._shown  # (no call between: a line a message)
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         pass
