@@ -18,7 +18,7 @@ import heapq
 import itertools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from peer.core import actions as pa
@@ -210,6 +210,15 @@ class SimNet:
         self.hosts[name] = host
         self.start_peer(name)
         return host
+
+    def all_in_room_r(self, names: Sequence[str]) -> None:
+        """Peers `names` (ports 6001, 6002, ...) register, then all join room r, 3 s each."""
+        for i, name in enumerate(names):
+            self.add_peer(name, 6001 + i)
+        self.run(3)
+        for name in names:
+            self.type(name, "join r")
+        self.run(3)
 
     def start_peer(self, name: str) -> None:
         host = self.hosts[name]

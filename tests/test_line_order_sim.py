@@ -61,12 +61,7 @@ def chatting(seed: int, loss: float, gap: float, lines: int) -> Watched:
     """Everyone joins room r; then, as the network loses `loss` of the datagrams, each says
     `lines` lines to the channel, to the room and to the next of them, `gap` s apart."""
     net = Watched(seed=seed, duplicate=0.05, delay=(0.0005, 0.01))
-    for i, name in enumerate(NAMES):
-        net.add_peer(name, 6001 + i)
-    net.run(3)
-    for name in NAMES:
-        net.type(name, "join r")
-    net.run(3)
+    net.all_in_room_r(NAMES)
     net.loss = loss
     for k in range(lines):
         for i, name in enumerate(NAMES):

@@ -43,12 +43,7 @@ def members_chatting(
     the longest time any member's room and the registry's record of it disagreed
     meanwhile."""
     net = SimNet(seed=seed, keepalive=keepalive)
-    for i, name in enumerate(NAMES):
-        net.add_peer(name, 6001 + i)
-    net.run(3)
-    for name in NAMES:
-        net.type(name, "join r")
-    net.run(3)
+    net.all_in_room_r(NAMES)
     net.loss = loss
     since: dict[str, float] = {}  # member -> when its room and the registry's first differed
     longest = 0.0

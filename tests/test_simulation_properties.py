@@ -318,12 +318,7 @@ def play_rooms(
     again with its history."""
     net = SimNet(seed=seed, keepalive=1.0)
     names = NAMES[:n]
-    for i, name in enumerate(names):
-        net.add_peer(name, 6001 + i)
-    net.run(3)
-    for name in names:
-        net.type(name, "join r")
-    net.run(3)
+    net.all_in_room_r(names)
     net.loss, net.duplicate = loss, dup
     killed: set[str] = set()
     rejoins: Counter[str] = Counter()
