@@ -19,6 +19,7 @@ from peer.core.actions import Held, Record, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
+from wire.names import name_key
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
@@ -183,6 +184,8 @@ class SendingLog(MappedLog):
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
+#: The file is compacted past this size too: a line held is written with its text.
+SEEN_BYTES = 8 * 1024 * 1024
 
 
 class SeenLog(MappedLog):
@@ -196,8 +199,9 @@ class SeenLog(MappedLog):
         self._problems = problems
 
     def load(self) -> list[tuple[str, str] | Held]:
-        """The (sender, id) pairs shown in earlier runs, and the lines held (Held), oldest
-        first; [] if none, or if the file cannot be read (said in `problems`)."""
+        """The (sender, id) pairs shown in earlier runs, and the lines held (Held) and not
+        shown since, oldest first; [] if none, or if the file cannot be read (said in
+        `problems`)."""
         try:
             records = self.read()
         except OSError as exc:
@@ -207,14 +211,25 @@ class SeenLog(MappedLog):
             )
             return []
         pairs: list[tuple[str, str] | Held] = []
+        held_at: dict[tuple[str, str], int] = {}  # a Held not shown yet: its place in pairs
         damaged = 0
         for record in records:
             try:  # a notice's sender is "": "\tid" is a record; a Held's JSON has no tab
                 sender, tab, msg_id = record.decode("utf-8").partition("\t")
-                held = None if tab else msgspec.json.decode(record, type=Held)
-                pairs.append(held or (_unescape(sender), _unescape(msg_id)))
+                if not tab:
+                    held = msgspec.json.decode(record, type=Held)
+                    held_at[held.key] = len(pairs)
+                    pairs.append(held)
+                    continue
             except (UnicodeDecodeError, msgspec.DecodeError):
                 damaged += 1
+                continue
+            pair = (_unescape(sender), _unescape(msg_id))
+            at = held_at.pop((name_key(pair[0]), pair[1]), None) if held_at else None
+            if at is None:
+                pairs.append(pair)
+            else:  # shown at last: its pair takes its place, its text kept no more
+                pairs[at] = pair
         pairs = pairs[-KEEP_SEEN:]
         self._lines = len(pairs)
         if damaged:  # lines ChatApp does not write: said once, the file written without them
@@ -235,12 +250,15 @@ class SeenLog(MappedLog):
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
         self.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
-        if self._lines > 2 * KEEP_SEEN:
-            self.replace(_records(self.load()))
+        if self._lines > 2 * KEEP_SEEN or self.size > SEEN_BYTES:  # (written out: a call less)
+            self.replace(_records(self.load()))  # only what `load` returns
 
     def hold(self, held: Held) -> None:
         """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
         self.append(msgspec.json.encode(held) + b"\n")
+        self._lines += 1
+        if self._lines > 2 * KEEP_SEEN or self.size > SEEN_BYTES:
+            self.replace(_records(self.load()))
 
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:

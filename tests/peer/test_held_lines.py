@@ -112,3 +112,19 @@ def test_a_compacted_or_repaired_file_keeps_the_lines_held(
     problems: list[str] = []
     assert SeenLog(path, problems).load() == kept and problems
     assert SeenLog(path, []).load() == kept  # written again without it
+
+
+def test_a_held_line_shown_since_leaves_its_text_out_of_the_compacted_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a held line is written with its text (up to 16 KiB); once shown, only its pair is
+    # needed, and a file of large held lines is compacted by its size, not only its count
+    monkeypatch.setattr(mapped_log, "SEEN_BYTES", 40_000)
+    path = tmp_path / "seen"
+    log = SeenLog(path, [])
+    for n in range(3):
+        log.hold(Held(("bob", f"b-{n}"), "b-x", Print(str(n) * 15_000, "message", "bob")))
+        log.add(Shown((("bob", f"b-{n}"),)))
+    kept = path.read_bytes()  # compacted as the third came: the first two are shown
+    assert b"0" * 15_000 not in kept and b"1" * 15_000 not in kept
+    assert SeenLog(path, []).load() == [("bob", f"b-{n}") for n in range(3)]
