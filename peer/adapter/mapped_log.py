@@ -256,8 +256,7 @@ class SeenLog(MappedLog):
     def hold(self, held: Held) -> None:
         """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
         self.append(msgspec.json.encode(held) + b"\n")
-        self._lines += 1
-        if self._lines > 2 * KEEP_SEEN or self.size > SEEN_BYTES:
+        if self.size > SEEN_BYTES:  # (it counts by its bytes: its text is most of them)
             self.replace(_records(self.load()))
 
 

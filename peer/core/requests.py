@@ -443,15 +443,10 @@ class Requests:
     # -- read-only views ----------------------------------------------------------------
 
     def messages(
-        self,
-        *,
-        streamed: bool = False,
-        held: bool = False,
-        given_up: bool = False,
-        waiting: bool = False,
+        self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
         """The requests sent as datagrams and not answered, oldest first; then, if asked,
-        those over TCP, held, given up on lately, and waiting after a Busy or a silence."""
+        those over TCP, held, and given up on lately."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
@@ -459,9 +454,12 @@ class Requests:
             found += self.order.messages()
         if given_up and self.outcomes.given_up:
             found += self.outcomes.given_up.values()
-        if waiting:
-            found += [r.message for r, _ in self.busy_waits.due.values()]
         return found
+
+    def registers(self) -> list[Register]:
+        """The `reg`s going on: sent and not answered, or waiting after a Busy."""
+        found = self.messages() + [r.message for r, _ in self.busy_waits.due.values()]
+        return [m for m in found if isinstance(m, Register)]
 
     def any_of(
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False

@@ -11,7 +11,7 @@ from peer.core.direct import DirectChats
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table_news import TableNews
-from wire.messages import ChannelPost, Register, RoomsRequest
+from wire.messages import ChannelPost, RoomsRequest
 from wire.names import name_key
 
 
@@ -43,7 +43,7 @@ class Commands:
         shared = self._shared
         if not shared.life.registered:
             # a `reg` going on stops: in flight, or waiting after a Busy
-            regs = [m for m in shared.requests.messages(waiting=True) if isinstance(m, Register)]
+            regs = shared.requests.registers()
             for message in regs:
                 shared.requests.answer(message.id)
             waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False

@@ -95,8 +95,7 @@ class TypedInput:
         offline = not life.registered and life.started
         if offline and not isinstance(command, cmd.Reg | cmd.Dereg | cmd.Help | cmd.Quit):
             # a `reg` goes on: typed while the registry is away (RegistryWatch), or told to wait
-            waiting = self._shared.requests.messages(waiting=True)
-            waits = self._shared.watch.register_again or any(type(m) is Register for m in waiting)
+            waits = self._shared.watch.register_again or bool(self._shared.requests.registers())
             verb, to = ("dereg", "stop the reg waiting") if waits else ("reg", "come back")
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
