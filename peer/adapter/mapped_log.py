@@ -184,7 +184,7 @@ class SendingLog(MappedLog):
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
-#: The file is compacted past this size too: a line held is written with its text.
+#: Compacted past this size too (a line held is written with its text), then as it doubles.
 SEEN_BYTES = 8 * 1024 * 1024
 
 
@@ -197,6 +197,7 @@ class SeenLog(MappedLog):
         super().__init__(path)
         self._lines = 0
         self._problems = problems
+        self._compact_at = SEEN_BYTES
 
     def load(self) -> list[tuple[str, str] | Held]:
         """The (sender, id) pairs shown in earlier runs, and the lines held (Held) and not
@@ -250,14 +251,18 @@ class SeenLog(MappedLog):
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
         self.append(_seen_records(shown.shown))
         self._lines += len(shown.shown)
-        if self._lines > 2 * KEEP_SEEN or self.size > SEEN_BYTES:  # (written out: a call less)
-            self.replace(_records(self.load()))  # only what `load` returns
+        if self._lines > 2 * KEEP_SEEN or self.size > self._compact_at:
+            self._compact()
 
     def hold(self, held: Held) -> None:
         """Record the line `held` until a Shown names it (before its ack). Raises OSError."""
         self.append(msgspec.json.encode(held) + b"\n")
-        if self.size > SEEN_BYTES:  # (it counts by its bytes: its text is most of them)
-            self.replace(_records(self.load()))
+        if self.size > self._compact_at:  # (by its bytes: its text is most of them)
+            self._compact()
+
+    def _compact(self) -> None:  # only what `load` returns: held lines again once it doubles
+        self.replace(data := _records(self.load()))
+        self._compact_at = max(SEEN_BYTES, 2 * len(data))
 
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:

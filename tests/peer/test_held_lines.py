@@ -128,3 +128,24 @@ def test_a_held_line_shown_since_leaves_its_text_out_of_the_compacted_file(
     kept = path.read_bytes()  # compacted as the third came: the first two are shown
     assert b"0" * 15_000 not in kept and b"1" * 15_000 not in kept
     assert SeenLog(path, []).load() == [("bob", f"b-{n}") for n in range(3)]
+
+
+def test_lines_still_held_are_not_rewritten_at_every_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a sender naming lines never sent keeps its lines held: past the size, the file is
+    # compacted, then again only once it has doubled, not at each of its next holds
+    monkeypatch.setattr(mapped_log, "SEEN_BYTES", 40_000)
+    log = SeenLog(tmp_path / "seen", [])
+    compactions = 0
+
+    def replace(data: bytes) -> None:
+        nonlocal compactions
+        compactions += 1
+        replaced(data)
+
+    replaced, log.replace = log.replace, replace  # type: ignore[method-assign]
+    for n in range(200):
+        log.hold(Held(("eve", f"e-{n}"), "e-x", Print("x" * 1_000, "message", "eve")))
+    assert compactions <= 3  # 40 kB, 80 kB, 160 kB: 200 kB held
+    assert len(SeenLog(tmp_path / "seen", []).load()) == 200
