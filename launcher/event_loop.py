@@ -50,8 +50,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         import uvloop
     except ImportError:
         return None
-    new_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return new_loop
+    return uvloop.new_event_loop
 
 
 def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

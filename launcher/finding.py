@@ -106,8 +106,7 @@ def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
 
 
 def found_line(service: Service) -> str:
-    others = len(service.at) - 1
-    of_service = f" (one of {others + 1} of its service)" if others else ""
+    of_service = f" (one of {len(service.at)} of its service)" if len(service.at) > 1 else ""
     return f"[Found the registry at {service.where}{of_service}.]"
 
 
@@ -138,6 +137,4 @@ def menu(found: Sequence[Service]) -> list[str]:
 
 def chosen(found: Sequence[Service], answer: str) -> Service | None:
     text = answer.strip().rstrip(")").strip()
-    if not text.isdigit() or not 1 <= int(text) <= len(found):
-        return None
-    return found[int(text) - 1]
+    return found[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(found) else None
