@@ -306,16 +306,15 @@ class Endpoint(ReceivingDatagrams):
         """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
         `send` would to each, encoding it once. Neither sequence may change afterwards: the
         next call with the same two (a burst's next line) is known for them by identity."""
-        data = encode(message)
-        reply_to: object = getattr(message, "reply_to", "")
-        if reply_to or not fits_datagram(data) or not all(keys):
+        data, routes, many = encode(message), self._routes, self._many
+        if many[0] is not addrs or many[1] is not keys:  # (none if a key is missing)
+            dests = list(zip(addrs, keys, strict=True)) if all(keys) else []
+            many = self._many = (addrs, keys, dests)
+        dests = many[2]
+        if getattr(message, "reply_to", "") or not fits_datagram(data) or len(dests) < len(addrs):
             for addr, key in zip(addrs, keys, strict=True):
                 self.send(addr, message, key)
             return
-        routes, many = self._routes, self._many
-        if many[0] is not addrs or many[1] is not keys:
-            many = self._many = (addrs, keys, list(zip(addrs, keys, strict=True)))
-        dests = many[2]
         if not routes and self.outgoing.relay(dests, data):
             return  # waiting in the drain's relay entry
         for dest in dests:

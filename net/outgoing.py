@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from msgspec.json import encode as json_text
@@ -174,22 +174,25 @@ class Outgoing:
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
-    def _sent(self, datagrams: Iterable[Datagram]) -> list[Datagram]:
-        """Seal and send each of `datagrams` as it comes, in order: those sent."""
+    def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> list[Datagram]:
+        """Seal and send, in order, each group's datagrams to each of its destinations (a
+        relay's are one group): those sent, listed once the last has left."""
         seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
-        sent = list(datagrams)
-        for data, (addr, key) in sent:
-            for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
-                if sock is None or self._unsent:
-                    self._hold(packet, to)
-                    continue
-                try:
-                    sock.sendto(packet, to)
-                except OSError as exc:
-                    self._refused(packet, to, exc)
-            if on_sent is not None:
-                on_sent(data, addr)
-        return sent
+        sendto = None if sock is None else sock.sendto
+        for datas, dests in groups:
+            for addr, key in dests:
+                for data in datas:
+                    for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
+                        if sendto is None or self._unsent:
+                            self._hold(packet, to)
+                            continue
+                        try:
+                            sendto(packet, to)
+                        except OSError as exc:
+                            self._refused(packet, to, exc)
+                    if on_sent is not None:
+                        on_sent(data, addr)
+        return [(data, dest) for datas, dests in groups for dest in dests for data in datas]
 
     # -- what ends a batch ---------------------------------------------------------------
 
@@ -243,13 +246,14 @@ class Outgoing:
             batches.setdefault(dest, []).extend(self._merged_acks(replies))
         # A relay queues the same messages for every member: the same list is packed once
         # (the comparison is of the same bytes objects, so it costs little).
-        packed: list[bytes] = []
+        later: list[tuple[list[bytes], Sequence[Dest]]] = []
         last: list[bytes] = []
-        later: list[Datagram] = []
+        dests: list[Dest] = []
         for dest, waiting in batches.items():
             if waiting != last:
-                packed, last = pack_datagrams(waiting), waiting
-            later += [(packet, dest) for packet in packed]
+                dests, last = [], waiting
+                later.append((pack_datagrams(waiting), dests))
+            dests.append(dest)
         return out + self._sent(later) if later else out
 
     # -- what is sent --------------------------------------------------------------------
@@ -360,7 +364,7 @@ class Outgoing:
     def _relayed(self, relay: _Relay) -> list[Datagram]:
         """Send what `relay` holds, packed for each member (a member's back to back)."""
         packets, relay.datas = pack_datagrams(relay.datas), []
-        return self._sent([(packet, dest) for dest in relay.dests for packet in packets])
+        return self._sent([(packets, relay.dests)])
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""

@@ -196,12 +196,8 @@ class SecureChannel:
         (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        pair = (key, addr)
-        peer = self._peers.get(pair)
-        if peer is None:
-            peer = self._sessions.peer(key, addr)
-        else:
-            self._peers.move_to_end(pair)  # the most recently used
+        # (what is sent keeps no peer: the least recently heard from is forgotten first)
+        peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = now

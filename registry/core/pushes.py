@@ -60,7 +60,7 @@ class Pushes:
         # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
         self._deadlines: deque[tuple[float, Member]] = deque()
         # flights `add_many` sent on its fast path (and to whom, when), not yet entered
-        self._unindexed: list[tuple[Flight, Sequence[str], Sequence[Addr], float]] = []
+        self._unindexed: list[tuple[Message, str, int, Sequence[str], Sequence[Addr], float]] = []
         # message id -> the units holding it (a shared one counts once), and members it waits for
         self._live: dict[str, int] = {}
         self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
@@ -121,9 +121,8 @@ class Pushes:
         live = self._live
         if self._held or message.id in live or len(live) >= FAST_LIVE or self._streamed(message):
             return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
-        if addrs:
-            flight = Flight(message, purpose, seq, len(encode(message)), False)
-            self._unindexed.append((flight, owners, addrs, now))
+        if addrs:  # (measured once sent, in `_index`)
+            self._unindexed.append((message, purpose, seq, owners, addrs, now))
             self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
@@ -246,7 +245,7 @@ class Pushes:
         if self._ready:
             return self._ready_at
         if self._unindexed:
-            return self._unindexed[0][3] + self._timeout
+            return self._unindexed[0][5] + self._timeout
         deadlines, members = self._deadlines, self._members
         while deadlines:
             deadline, member = deadlines[0]
@@ -378,12 +377,13 @@ class Pushes:
             self._sweep_at = max(SWEEP_AT, 2 * len(self._members))
         unindexed, members = self._unindexed, self._members
         shared: list[Unit] = []
-        for n, (flight, owners, addrs, sent) in enumerate(unindexed):
+        for n, (message, purpose, seq, owners, addrs, sent) in enumerate(unindexed):
+            flight = Flight(message, purpose, seq, len(encode(message)), False)
             if not shared or flight.size >= shared[-1].room or sent != shared[-1].sent_at:
                 shared.append(Unit(sent, next(self._sends), owing=len(addrs)))
             shared[-1].flights[flight.message.id] = flight
             shared[-1].room -= flight.size + 1
-            if n + 1 < len(unindexed) and unindexed[n + 1][1:3] == (owners, addrs):
+            if n + 1 < len(unindexed) and unindexed[n + 1][3:5] == (owners, addrs):
                 continue  # the next went to the same members: it may share these units
             idle: list[Member] = []
             for owner, addr in zip(owners, addrs, strict=True):

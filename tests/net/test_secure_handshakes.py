@@ -185,6 +185,7 @@ def test_the_load_ends_a_second_after_the_flood() -> None:
 def test_strangers_handshakes_push_out_idle_peers_not_busy_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Busy: heard from. What is sent to a peer keeps it no longer (a relay's seals)."""
     monkeypatch.setattr(sessions, "MAX_PEERS", 10)
     pair = Pair()
     carol = SecureChannel(X25519PrivateKey.generate())
@@ -203,6 +204,7 @@ def test_strangers_handshakes_push_out_idle_peers_not_busy_ones(
         assert pair.bob.open(initiation, _spoofed(i), now).send
         [(data, _)] = pair.alice.seal(b"still here", B, pair.bob.public, now)
         assert pair.bob.open(data, A, now).data == b"still here"
+        pair.bob.seal(b"news", C, carol.public, now)  # carol never answers
     [(late, _)] = carol.seal(b"still here?", B, pair.bob.public, next(times))
     assert pair.bob.open(late, C, 5.0).dropped == "no such session"  # carol was idle
 
