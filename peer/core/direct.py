@@ -137,8 +137,8 @@ class DirectChats:
         sender, text = chat.sender, chat.text
         if not valid_name(sender) or (len(text) > MAX_TEXT // 4 and len(text.encode()) > MAX_TEXT):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if self._inbox.accept(sender, chat.id):
-            self._inbox.show(chat, Print(f"{sender}: {text}", "message", sender), now, emit)
+        if key := self._inbox.accept(sender, chat.id):
+            self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------
 

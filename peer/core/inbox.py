@@ -59,31 +59,32 @@ class Inbox:
         # the pairs the datagram being taken in showed first, to be kept (`taken`)
         self._new: list[tuple[str, str]] = []
 
-    def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> bool:
-        """Whether `msg_id` from `sender`, in the datagram being taken in, is shown for the
-        first time (recorded in its Shown, unless not `kept`). Every copy is acked, unless
-        this peer is deregistered: it takes nothing then (senders fall back to the mailbox)."""
+    def accept(self, sender: str, msg_id: str, *, kept: bool = True) -> tuple[str, str] | None:
+        """The key of `msg_id` from `sender`, of the datagram being taken in, if shown first
+        (in its Shown, unless not `kept`), else None. Every copy is acked, unless this peer
+        is deregistered: it takes nothing then (senders fall back to the mailbox)."""
         if not self._life.registered:
-            return False
+            return None
         self._owed.append(msg_id)
         key, seen = (name_key(sender), msg_id), self._seen
         if key in seen:
-            return False
+            return None
         seen[key] = None
         while len(seen) > self._limit:
             seen.popitem(last=False)
         if kept:
             self._new.append(key)
-        return True
+        return key
 
-    def show(self, line: Line, shown: Print, now: float, emit: Emit) -> None:
-        """Show `line` as `shown` after its sender's line `after` (HOLD at most), then waiters."""
-        key, first = (name_key(line.sender), line.id), (name_key(line.sender), line.after)
-        if line.after and (first not in self._seen or first in self._held):
+    def show(self, line: Line, key: tuple[str, str], shown: Print, now: float, emit: Emit) -> None:
+        """Show `line`, `key` as `accept` gave it, as `shown` after its sender's line `after`
+        (HOLD at most), then the lines that waited for it."""
+        after = line.after
+        if after and ((first := (key[0], after)) not in self._seen or first in self._held):
             self._held[key] = (first, now + HOLD, shown)
             self._alarm.lower(now + HOLD)
             self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
-            emit(Held(key, line.after, shown))
+            emit(Held(key, after, shown))
             return
         emit(shown)
         if self._held:  # (mostly none)

@@ -54,7 +54,7 @@ class Received:
         self._parts = parts
         self._shared = parts.shared
         self._direct = parts.direct
-        self._accept = parts.inbox.accept
+        self._inbox = parts.inbox
         #: The handler of each type the registry's key may send (read-only; the first of each
         #: datagram goes through `receive`).
         self.from_registry = self._handler_table()
@@ -170,13 +170,13 @@ class Received:
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
-        if self._accept(message.sender, message.id):
-            line = f"[Channel_Message {message.sender}: {message.text}]"
-            self._parts.inbox.show(message, Print(line, "channel", message.sender), now, emit)
+        if key := self._inbox.accept(sender := message.sender, message.id):
+            line = Print(f"[Channel_Message {sender}: {message.text}]", "channel", sender)
+            self._inbox.show(message, key, line, now, emit)
 
     def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
         shared = self._shared
-        self._parts.inbox.owe(update.id)
+        self._inbox.owe(update.id)
         if shared.life.registered:
             self._parts.table_news.update(update, now, emit)
         else:
@@ -184,12 +184,12 @@ class Received:
             shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
-        self._parts.inbox.owe(saved.id)
+        self._inbox.owe(saved.id)
         self._parts.answers.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
-        self._parts.inbox.owe(restarted.id)
+        self._inbox.owe(restarted.id)
         if self._shared.life.registered:  # the outbox goes, and what awaits its outcome
             self._parts.link.flush_outbox(now, emit, back=True)
 
@@ -197,7 +197,7 @@ class Received:
         shared = self._shared
         if not shared.life.registered:
             return
-        if self._parts.inbox.accept("", notice.id, kept=False):
+        if self._inbox.accept("", notice.id, kept=False):
             if notice.quitter:
                 shared.change_lines.someone_quit(notice, now, emit)
             else:

@@ -96,12 +96,13 @@ class Membership:
     def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
         """A line said in a room (or from its history, after a join): shown once."""
         shared = self._shared
-        first = self._inbox.accept(message.sender, message.id)
+        key = self._inbox.accept(message.sender, message.id)
         history = message.history and shared.life.registered
-        if not shared.room_return.shows(message.id, first, history):
+        if not shared.room_return.shows(message.id, key is not None, history):
             return
         self.seen_room(message.room)
-        self._inbox.show(message, room_line(message), now, emit)
+        key = key or (name_key(message.sender), message.id)  # (a history line shown again)
+        self._inbox.show(message, key, room_line(message), now, emit)
 
     def notice(self, notice: RoomNotice, emit: Emit) -> bool:
         """A room's notice (someone joined or left): shown once; True when it is new."""

@@ -48,9 +48,9 @@ def came(inbox: Inbox, n: int, now: float, log: SeenLog, screen: list[str]) -> N
     """A datagram of line `n` from bob (or a copy) is taken in."""
     later: list[Action] = []
     line_id, after = SENT[n]
-    if inbox.accept("bob", line_id):
+    if key := inbox.accept("bob", line_id):
         chat = Chat(line_id, "bob", "alice", "hi", after=after)
-        inbox.show(chat, Print(f"bob {line_id}"), now, later.append)
+        inbox.show(chat, key, Print(f"bob {line_id}"), now, later.append)
     out: list[Action] = []
     inbox.taken(BOB, KEY, False, later, out.append)
     carry_out(out, log, screen)

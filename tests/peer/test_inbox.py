@@ -107,9 +107,9 @@ def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
 
 def came(seen: Inbox, line: tuple[str, str], at: float, out: list[Action], by: str = "bob") -> None:
     """Line (id, after) from `by` came at `at`: shown, as its handler shows it, if new."""
-    if seen.accept(by, line[0]):
+    if key := seen.accept(by, line[0]):
         chat = Chat(line[0], by, "alice", "hi", after=line[1])
-        seen.show(chat, Print(f"{by} {line[0]}"), at, out.append)
+        seen.show(chat, key, Print(f"{by} {line[0]}"), at, out.append)
 
 
 def lines(out: list[Action]) -> list[str]:
