@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         ("direct_path", "direct_path", ["--count", "1000" if q else "5000"]),
         ("send_all", "relay", ["send_all", "--loop", args.loop, "--sizes",
                                "10,100" if q else "10,100,500", "--rounds", "10" if q else "30"]),
-        ("burst", "relay", ["burst", "--loop", args.loop, "--burst", "50" if q else "200"]),
+        ("burst", "relay", ["burst", "--loop", args.loop, "--burst", "50" if q else "200",
+                            "--turns", "1" if q else "5"]),
         ("cpu_line", "cpu_line", ["--loop", args.loop, "--members", "100" if q else "1000"]),
     ]  # fmt: skip
     steps: list[tuple[str, Callable[[], object]]] = [
