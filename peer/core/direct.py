@@ -88,7 +88,7 @@ class DirectChats:
         """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
         message of ours waiting for its ack, which is then done with."""
         if type(reply) is Ack:
-            return self.acked(reply, addr, now, emit)
+            return self.acked((reply.reply_to,), emit)
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.VERSION_REFUSAL). Retrying cannot help; the
@@ -101,15 +101,16 @@ class DirectChats:
             return True
         return False
 
-    def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
-        """`ack` came for a direct message of ours: True when it waited for it, then done
-        with and settled."""
-        owed = self._chats.answer(ack.reply_to)
-        if owed is None:
-            return False
-        emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
-        self._shared.settling.settled(owed.chat.id)
-        return True
+    def acked(self, msg_ids: tuple[str, ...], emit: Emit) -> bool:
+        """Acks came for our direct messages `msg_ids`: each that waited for its ack is then
+        done with and settled; True when one did."""
+        answered = False
+        for msg_id in msg_ids:
+            if (owed := self._chats.answer(msg_id)) is not None:
+                emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
+                self._shared.settling.settled(msg_id)  # (the chat's id: its key here)
+                answered = True
+        return answered
 
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""
