@@ -14,7 +14,7 @@ from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Entry, Message, Refused
+from wire.messages import Ack, Acks, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
@@ -88,7 +88,7 @@ class DirectChats:
         """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
         message of ours waiting for its ack, which is then done with."""
         if type(reply) is Ack:
-            return self.acked((reply.reply_to,), emit)
+            return self.acked(reply, addr, now, emit)
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.VERSION_REFUSAL). Retrying cannot help; the
@@ -101,11 +101,11 @@ class DirectChats:
             return True
         return False
 
-    def acked(self, msg_ids: tuple[str, ...], emit: Emit) -> bool:
-        """Acks came for our direct messages `msg_ids`: each that waited for its ack is then
-        done with and settled; True when one did."""
+    def acked(self, acks: Ack | Acks, addr: Addr, now: float, emit: Emit) -> bool:
+        """`acks` (one, or a datagram's) came for direct messages of ours: each that waited
+        for its ack is then done with and settled; True when one did."""
         answered = False
-        for msg_id in msg_ids:
+        for msg_id in acks.replies if isinstance(acks, Acks) else (acks.reply_to,):
             if (owed := self._chats.answer(msg_id)) is not None:
                 emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
                 self._shared.settling.settled(msg_id)  # (the chat's id: its key here)

@@ -61,9 +61,9 @@ class Received:
         #: The handler of each type a peer's key may send: its chats, and acks (read-only).
         self.from_peers: dict[type, _Handler] = {
             Chat: parts.direct.incoming,
-            Ack: lambda ack, addr, now, emit: self._direct.acked((ack.reply_to,), emit),
+            Ack: parts.direct.acked,
             Refused: self._peer_refused,
-            Acks: lambda acks, addr, now, emit: self._direct.acked(acks.replies, emit),
+            Acks: parts.direct.acked,
         }
         #: The taker of the registry's answer to each type of request (read-only).
         self.takers = self._taker_table()
