@@ -280,12 +280,9 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     missing). The name ends at the first space, or at a colon after a valid name: `send
     bob: hi` mixes the two ways of messaging, and no name holds a colon, so it can only
     mean bob."""
-    said = said.lstrip(" ")
-    to, colon, body = said.partition(":")
-    if colon and " " not in to and name_problem(to) is None:
-        body = body.removeprefix(" ")
-    else:
-        to, _, body = said.partition(" ")
+    to, space, body = said.lstrip(" ").partition(" ")
+    if ":" in to and name_problem(name := to.partition(":")[0]) is None:
+        to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
     if body.strip():
         return Send(to, body)
     if word == "message":

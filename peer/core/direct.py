@@ -54,9 +54,9 @@ class DirectChats:
         if (name := entry.name) != to:
             self._say_renamed(to, name, emit)
         # kept first: a save held in the outbox takes its place
-        chat = shared.settling.keep(Chat(shared.new_id(), shared.state.name, name, text))
+        chat = shared.settling.keep(Chat(msg_id := shared.new_id(), shared.state.name, name, text))
         if entry.online:
-            self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
+            self._chats.start(msg_id, Owed(chat, self._send_chat(chat, emit, entry)), now)
         else:
             self._link.request(shared.save_of(chat), now, emit)
 

@@ -45,17 +45,17 @@ class Settling:
     def keep(self, message: Typed) -> Typed:
         """Have `message`, just typed, kept until it is settled (see Sending), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
-        unsettled = self.unsettled
+        msg_id, unsettled = message.id, self.unsettled
         if unsettled:
-            to, (last_to, after) = audience(message), self._last
+            to = audience(message)
+            last_to, after = self._last
             if last_to != to or after not in unsettled:  # (nearly always the one kept last)
                 after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
             message = replace(message, after=after) if after else message
-            self._last = (to, message.id)
-        msg_id = message.id
+            self._last = (to, msg_id)
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = self._places = self._places + 1
-        self.unsettled[msg_id] = message
+        unsettled[msg_id] = message
         self.records.append(Sending(message))
         return message
 

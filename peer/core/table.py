@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Callable, Iterator, Mapping, ValuesView
+from collections.abc import Callable, Iterator, ValuesView
 from typing import Final
 
 from msgspec import Struct, structs
@@ -300,7 +300,7 @@ class Trust:
         #: The chats of ours awaiting an answer, by id (DirectChats' retries, read-only
         #: here): an answer to one is believed only from its key. An answer to none (a
         #: late copy: the chat was acked or given up) is let through, and changes nothing.
-        self.owed: Mapping[str, Pending[Owed]] = {}
+        self.owed: dict[str, Pending[Owed]] = {}
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
         #: Why the last message dropped was (a constant, for the log of rejections).
