@@ -16,9 +16,10 @@ from __future__ import annotations
 import collections
 import enum
 from collections.abc import Callable, Iterator, ValuesView
+from dataclasses import dataclass
 from typing import Final
 
-from msgspec import Struct, structs
+from msgspec import structs
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
 from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
@@ -228,7 +229,8 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-class Owed(Struct):
+@dataclass(eq=False)  # compiled, a native class: read for every ack, as C fields
+class Owed:
     """A chat of ours awaiting its answer, and the key it was last sealed for: only that
     key (or the registry's) may answer it. DirectChats' retries keep them (the one record
     of them); `Trust.owed` reads them."""
