@@ -56,7 +56,9 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep(Chat(msg_id := shared.new_id(), shared.state.name, name, text))
         if entry.online:
-            self._chats.start(msg_id, Owed(chat, self._send_chat(chat, emit, entry)), now)
+            owed = Owed()
+            owed.chat, owed.key = chat, self._send_chat(chat, emit, entry)
+            self._chats.start(msg_id, owed, now)
         else:
             self._link.request(shared.save_of(chat), now, emit)
 

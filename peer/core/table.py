@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import enum
 from collections.abc import Callable, Iterator, ValuesView
-from dataclasses import dataclass
 from typing import Final
 
 from msgspec import structs
@@ -229,11 +228,11 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-@dataclass(eq=False)  # compiled, a native class: read for every ack, as C fields
 class Owed:
     """A chat of ours awaiting its answer, and the key it was last sealed for: only that
     key (or the registry's) may answer it. DirectChats' retries keep them (the one record
-    of them); `Trust.owed` reads them."""
+    of them); `Trust.owed` reads them. Made bare, its fields then set: compiled, a native
+    class (read for every ack), made with no call of Python's."""
 
     chat: Chat
     key: bytes
