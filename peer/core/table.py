@@ -230,9 +230,8 @@ class Table:
 
 class Owed:
     """A chat of ours awaiting its answer, and the key it was last sealed for: only that
-    key (or the registry's) may answer it. DirectChats' retries keep them (the one record
-    of them); `Trust.owed` reads them. Made bare, its fields then set: compiled, a native
-    class (read for every ack), made with no call of Python's."""
+    key (or the registry's) may answer it. DirectChats' retries keep them (the one record),
+    made bare then set (compiled: native, no Python call); `Trust.owed` reads them."""
 
     chat: Chat
     key: bytes
