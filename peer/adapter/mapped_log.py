@@ -147,15 +147,16 @@ class SendingLog(MappedLog):
         if self.size > COMPACT_AT:
             self.rewrite(unsettled)
             return
-        data, durable = b"", False
+        parts: list[bytes] = []  # joined once: no bytes made per record
+        durable = False
         for record in records:  # (no generator: a call less, for every message sent)
             if isinstance(record, str):  # a message settled
-                data += b"-" + record.encode() + b"\n"
+                parts += (b"-", record.encode(), b"\n")
             else:
                 message = record.message  # (mostly the one sent: encoded once)
-                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
+                parts += (b"+", sent[1] if message is sent[0] else encode(message), b"\n")
                 durable = durable or record.durable
-        self.append(data)
+        self.append(b"".join(parts))
         if durable:
             self.sync()
 
