@@ -147,16 +147,15 @@ class SendingLog(MappedLog):
         if self.size > COMPACT_AT:
             self.rewrite(unsettled)
             return
-        parts: list[bytes] = []  # joined once: no bytes made per record
-        durable = False
+        data, durable = b"", False
         for record in records:  # (no generator: a call less, for every message sent)
             if isinstance(record, str):  # a message settled
-                parts += (b"-", record.encode(), b"\n")
+                data += b"-" + record.encode() + b"\n"
             else:
                 message = record.message  # (mostly the one sent: encoded once)
-                parts += (b"+", sent[1] if message is sent[0] else encode(message), b"\n")
+                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
                 durable = durable or record.durable
-        self.append(b"".join(parts))
+        self.append(data)
         if durable:
             self.sync()
 
