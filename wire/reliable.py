@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class Retransmitter(Generic[T]):
         self._pending: dict[str, Pending[T]] = {}
         #: What waits, by key, as a live view (read-only): `key in waiting` and `not
         #: waiting` ask what `get` and `len` would, as values (asked of every message).
-        self.waiting: Mapping[str, Pending[T]] = self._pending
+        self.waiting: dict[str, Pending[T]] = self._pending
         self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = 0  # the last given
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up

@@ -186,22 +186,21 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     """Parse one typed line; None for a blank one. A message's text keeps its leading
     spaces but the one after its command and name; trailing spaces are dropped."""
     line = line.rstrip()
-    text = line.strip()
+    text = line.lstrip()
     if not text:
         return None
     if in_room:
         return _parse_in_room(line, text)
-    typed = line.lstrip()
-    slash = "/" if typed.startswith("/") else ""
+    slash = "/" if text.startswith("/") else ""
     # `said`: the rest as typed, for a message's text (no command word holds a colon:
     # `server:who` and `bob:hi` are read below)
-    word, _, said = typed[len(slash) :].partition(" ")
+    word, _, said = text[len(slash) :].partition(" ")
     word = word.lower()
     spell = SPELLS.get(word)
     if spell is not None:
         return spell(word, said, said.strip(), slash)
     if not slash:
-        return _no_command_word(typed, text)
+        return _no_command_word(text)
     if not word:
         return Mistake("A lone / is no command. /help lists the commands.")
     return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
@@ -228,9 +227,9 @@ def _parse_in_room(line: str, text: str) -> Command | None:
     return RoomSay(line)
 
 
-def _no_command_word(typed: str, text: str) -> Command:
-    """`typed` outside a room (`text`: stripped), which starts with no command word:
-    `server:who`, `server:exit`, `name:text`, or a mistake."""
+def _no_command_word(typed: str) -> Command:
+    """`typed` (stripped) outside a room, which starts with no command word: `server:who`,
+    `server:exit`, `name:text`, or a mistake."""
     server = _server_command(typed)
     if server is not None:
         word, _, rest = server.partition(" ")
@@ -242,7 +241,7 @@ def _no_command_word(typed: str, text: str) -> Command:
         if not rest.strip():
             return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
         return Send(name, rest.removeprefix(" "))
-    clipped = repr(text if len(text) <= 40 else text[:39] + "…")
+    clipped = repr(typed if len(typed) <= 40 else typed[:39] + "…")
     return Mistake(
         f"Not a command: {clipped}. To message someone: send <name> <text>; /help lists all."
     )
@@ -281,12 +280,9 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     missing). The name ends at the first space, or at a colon after a valid name: `send
     bob: hi` mixes the two ways of messaging, and no name holds a colon, so it can only
     mean bob."""
-    said = said.lstrip(" ")
-    to, colon, body = said.partition(":")
-    if colon and " " not in to and name_problem(to) is None:
-        body = body.removeprefix(" ")
-    else:
-        to, _, body = said.partition(" ")
+    to, space, body = said.lstrip(" ").partition(" ")
+    if ":" in to and name_problem(name := to.partition(":")[0]) is None:
+        to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
     if body.strip():
         return Send(to, body)
     if word == "message":

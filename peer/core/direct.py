@@ -14,7 +14,7 @@ from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Entry, Message, Refused
+from wire.messages import Ack, Acks, Chat, Entry, Message, Refused
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
@@ -54,9 +54,11 @@ class DirectChats:
         if (name := entry.name) != to:
             self._say_renamed(to, name, emit)
         # kept first: a save held in the outbox takes its place
-        chat = shared.settling.keep(Chat(shared.new_id(), shared.state.name, name, text))
+        chat = shared.settling.keep(Chat(msg_id := shared.new_id(), shared.state.name, name, text))
         if entry.online:
-            self._chats.start(chat.id, Owed(chat, self._send_chat(chat, emit, entry)), now)
+            owed = Owed()
+            owed.chat, owed.key = chat, self._send_chat(chat, emit, entry)
+            self._chats.start(msg_id, owed, now)
         else:
             self._link.request(shared.save_of(chat), now, emit)
 
@@ -101,15 +103,16 @@ class DirectChats:
             return True
         return False
 
-    def acked(self, ack: Ack, addr: Addr, now: float, emit: Emit) -> bool:
-        """`ack` came for a direct message of ours: True when it waited for it, then done
-        with and settled."""
-        owed = self._chats.answer(ack.reply_to)
-        if owed is None:
-            return False
-        emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
-        self._shared.settling.settled(owed.chat.id)
-        return True
+    def acked(self, acks: Ack | Acks, addr: Addr, now: float, emit: Emit) -> bool:
+        """`acks` (one, or a datagram's) came for direct messages of ours: each that waited
+        for its ack is then done with and settled; True when one did."""
+        answered = False
+        for msg_id in acks.replies if isinstance(acks, Acks) else (acks.reply_to,):
+            if (owed := self._chats.answer(msg_id)) is not None:
+                emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
+                self._shared.settling.settled(msg_id)  # (the chat's id: its key here)
+                answered = True
+        return answered
 
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""

@@ -63,7 +63,7 @@ class Received:
             Chat: parts.direct.incoming,
             Ack: parts.direct.acked,
             Refused: self._peer_refused,
-            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
+            Acks: parts.direct.acked,
         }
         #: The taker of the registry's answer to each type of request (read-only).
         self.takers = self._taker_table()
@@ -75,7 +75,7 @@ class Received:
             Chat: parts.direct.incoming,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
             Busy: lambda m, addr, now, emit: parts.link.busy(m, now, emit),
-            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, False),
+            Acks: self._each_ack,
             TableSnapshot: self._snapshot,
             ChannelMessage: self._channel_message,
             TableUpdate: self._table_update,
@@ -158,12 +158,9 @@ class Received:
 
     # -- the handlers -------------------------------------------------------------------
 
-    def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit, peer: bool) -> None:
+    def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit) -> None:
         for reply_to in acks.replies:  # (each a call of ours: no bound method called per ack)
-            if peer:
-                self._direct.acked(Ack(acks.id, reply_to), addr, now, emit)
-            else:
-                self.answer(Ack(acks.id, reply_to), addr, now, emit)
+            self.answer(Ack(acks.id, reply_to), addr, now, emit)
 
     def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
         self.answer(snapshot, addr, now, emit)

@@ -40,20 +40,22 @@ class Settling:
         self.records: list[Record] = []
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
+        self._last = (("", ""), "")  # the audience and id of the message kept last (`keep`)
 
     def keep(self, message: Typed) -> Typed:
         """Have `message`, just typed, kept until it is settled (see Sending), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
-        if self.unsettled:
+        msg_id, unsettled = message.id, self.unsettled
+        if unsettled:
             to = audience(message)
-            for msg_id, kept in reversed(self.unsettled.items()):
-                if audience(kept) == to:
-                    message = replace(message, after=msg_id)
-                    break
-        msg_id = message.id
+            last_to, after = self._last
+            if last_to != to or after not in unsettled:  # (nearly always the one kept last)
+                after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
+            message = replace(message, after=after) if after else message
+            self._last = (to, msg_id)
         if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
             self._typed[msg_id] = self._places = self._places + 1
-        self.unsettled[msg_id] = message
+        unsettled[msg_id] = message
         self.records.append(Sending(message))
         return message
 
@@ -116,6 +118,7 @@ class Settling:
             unsettled[message.id] = message
             self.held.add(message.id)
         if new:  # a leave (answered, never kept): in its place in the order typed
+            self._last = (("", ""), "")  # (perhaps no longer the last for its audience)
             ordered = sorted(unsettled.values(), key=self.typed_at)
             unsettled.clear()  # the same dict: PeerCore.unsettled views it
             unsettled.update((m.id, m) for m in ordered)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Callable, Iterator, Mapping, ValuesView
+from collections.abc import Callable, Iterator, ValuesView
 from typing import Final
 
-from msgspec import Struct, structs
+from msgspec import structs
 
 from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
 from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
@@ -228,10 +228,10 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-class Owed(Struct):
+class Owed:
     """A chat of ours awaiting its answer, and the key it was last sealed for: only that
-    key (or the registry's) may answer it. DirectChats' retries keep them (the one record
-    of them); `Trust.owed` reads them."""
+    key (or the registry's) may answer it. DirectChats' retries keep them (the one record),
+    made bare then set (compiled: native, no Python call); `Trust.owed` reads them."""
 
     chat: Chat
     key: bytes
@@ -300,7 +300,7 @@ class Trust:
         #: The chats of ours awaiting an answer, by id (DirectChats' retries, read-only
         #: here): an answer to one is believed only from its key. An answer to none (a
         #: late copy: the chat was acked or given up) is let through, and changes nothing.
-        self.owed: Mapping[str, Pending[Owed]] = {}
+        self.owed: dict[str, Pending[Owed]] = {}
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
         #: Why the last message dropped was (a constant, for the log of rejections).

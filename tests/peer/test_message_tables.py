@@ -22,6 +22,13 @@ from wire.reliable import Retransmitter
 EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
 
 
+def owed(chat: Chat, key: bytes) -> Owed:
+    """A chat owed its answer by `key`, as DirectChats makes it."""
+    made = Owed()
+    made.chat, made.key = chat, key
+    return made
+
+
 def received() -> Any:
     return PeerCore(
         name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY
@@ -72,7 +79,7 @@ def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -
     sent = Retransmitter[Owed]()
     trust.owed = sent.waiting  # the answers below answer chats owed by another key
     for chat_id in ("", "a-1"):
-        sent.start(chat_id, Owed(Chat(chat_id, "me", "bob", "hi"), b"o" * 32), 0.0)
+        sent.start(chat_id, owed(Chat(chat_id, "me", "bob", "hi"), b"o" * 32), 0.0)
     message = Acks("b-1", ("a-1",)) if cls is Acks else blank(cls)  # (an empty Acks acks nothing)
     assert trust.believed(message, b"p" * 32, ("10.0.0.9", 9), 0.0, [].append) is None
     trust.tick(HOLD, [].append)  # (what waited for a row that never came: refused now)

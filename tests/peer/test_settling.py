@@ -3,8 +3,11 @@ its way; a line typed names the last not settled for the same people."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from peer.core import actions as pa
-from peer.core.settling import Settling
+from peer.core.settling import Settling, audience
 from wire.messages import ChannelPost, Chat, Leave, RoomPost, SaveMessage
 
 
@@ -73,3 +76,42 @@ def test_the_last_one_not_settled_is_named_after_acks_out_of_order_and_after_a_r
     settling.settled("a-2")
     settling.settled("a-1")
     assert settling.keep(Chat("a-5", "alice", "bob", "again")).after == "e-1"
+
+
+#: A line of each audience, by its id: to bob (as two spellings), to carol, the channel, a room.
+LINES = (
+    lambda i: Chat(i, "alice", "bob", "hi"),
+    lambda i: Chat(i, "alice", "Bob", "hi"),
+    lambda i: Chat(i, "alice", "carol", "hi"),
+    lambda i: ChannelPost(i, "alice", "tok", "hi"),
+    lambda i: RoomPost(i, "alice", "tok", "team", "hi"),
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["keep", "settled", "hold", "hold new"]),
+            st.integers(0, len(LINES) - 1),
+            st.integers(0, 50),
+        ),
+        max_size=40,
+    )
+)
+def test_a_line_kept_names_the_last_one_not_settled_for_its_people_whatever_came_before(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    settling, typed = Settling(), []
+    for n, (step, who, pick) in enumerate(steps):
+        line = LINES[who](f"a-{n}")
+        if step == "keep":
+            last = [i for i, m in settling.unsettled.items() if audience(m) == audience(line)]
+            assert settling.keep(line).after == (last[-1] if last else "")
+            typed.append(line)
+        elif step == "hold new":  # not typed: held after all the others
+            settling.hold(line)
+        elif typed and step == "settled":
+            settling.settled(typed[pick % len(typed)].id)
+        elif typed:
+            settling.hold(typed[pick % len(typed)])

@@ -15,6 +15,13 @@ ROWS = {
 }
 
 
+def owed(chat: Chat, key: bytes) -> Owed:
+    """A chat owed its answer by `key`, as DirectChats makes it."""
+    made = Owed()
+    made.chat, made.key = chat, key
+    return made
+
+
 def trust() -> Trust:
     return Trust(REGISTRY, ROWS.get)
 
@@ -50,8 +57,8 @@ def test_an_ack_counts_only_from_the_key_it_was_owed_by() -> None:
     t = trust()
     sent = Retransmitter[Owed]()
     t.owed = sent.waiting  # (as DirectChats gives it its chats awaiting answers)
-    sent.start("me-1", Owed(Chat("me-1", "alice", "bob", "hi"), BOB), 0.0)
-    sent.start("me-2", Owed(Chat("me-2", "alice", "bob", "again"), BOB), 0.0)
+    sent.start("me-1", owed(Chat("me-1", "alice", "bob", "hi"), BOB), 0.0)
+    sent.start("me-2", owed(Chat("me-2", "alice", "bob", "again"), BOB), 0.0)
     assert believed(t, Ack("x", "me-1"), MALLORY) is None
     assert t.dropped[Rule.OWED.value] == 1
     assert believed(t, Ack("x", "me-1"), BOB) is not None
@@ -65,7 +72,7 @@ def test_an_answer_to_no_chat_awaited_is_let_through_unsaid_as_it_does_nothing()
     t = trust()
     sent = Retransmitter[Owed]()
     t.owed = sent.waiting
-    sent.start("me-1", Owed(Chat("me-1", "alice", "bob", "hi"), BOB), 0.0)
+    sent.start("me-1", owed(Chat("me-1", "alice", "bob", "hi"), BOB), 0.0)
     sent.answer("me-1")  # acked: a copy of its ack may still come, from anyone
     for key in (BOB, MALLORY):
         assert believed(t, Ack("x", "me-1"), key) is not None
