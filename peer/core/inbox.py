@@ -100,6 +100,11 @@ class Inbox:
                 emit(self._held.pop(first)[2])
             waiting += reversed([k for k, held in self._held.items() if held[0] == first])
 
+    def followed(self, sender: str, msg_id: str, emit: Emit) -> None:
+        """The lines held for `msg_id` from `sender`, just shown from the mailbox, follow it."""
+        if self._held:
+            self._release((name_key(sender), msg_id), emit)
+
     def start(self, now: float) -> None:
         """The peer starts at `now`: the lines an earlier run held wait HOLD from now."""
         for key, (first, _, line) in self._held.items():

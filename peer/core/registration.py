@@ -132,6 +132,7 @@ class Registration:
                 self._announced = True
                 emit(Print(YOU_HAVE_MESSAGES, "system"))
             emit(_mail_line(message))
+            self._shared.inbox.followed(message.sender, message.id, emit)
             if len(shown) >= MAIL_SHOWN_EVERY:
                 emit(OnceShown(tuple(shown)))
                 shown = []

@@ -14,7 +14,7 @@ from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
-from wire.messages import Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
+from wire.messages import Chat, Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION
 
 
@@ -78,3 +78,20 @@ def test_more_mail_is_shown_only_while_registered() -> None:
     out.clear()
     done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)
     assert "bob: 2023-11-14 22:13 hi" in prints(out)
+
+
+def test_a_line_held_for_one_the_mailbox_brings_follows_it_at_once() -> None:
+    # bob's b-2 names b-1, which missed alice and went to the registry's mailbox: b-2 is
+    # shown as soon as the mailbox has shown b-1, not after its wait
+    made = shared(registered=False)
+    done = registration(made)
+    out: list[pa.Action] = []
+    done.welcome(welcome(mail=()), T0, out.append)
+    later = Chat("b-2", "bob", "alice", "later", after="b-1")
+    key = made.inbox.accept("bob", "b-2")
+    assert key is not None
+    made.inbox.show(later, key, pa.Print("bob: later", "message", "bob"), T0, out.append)
+    out.clear()
+    taken = MailTaken("a-5", "alice", "tok", ("b-0",))
+    done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0 + 1, out.append)
+    assert prints(out) == [YOU_HAVE_MESSAGES, "bob: 2023-11-14 22:13 hi", "bob: later"]
