@@ -74,10 +74,8 @@ def check_seconds(text: str, what: str, least: float) -> float:
 
 #: The units a length of time may be written in (`--typical-session`): seconds by default.
 _LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h|d|days?)?", re.IGNORECASE)
-_UNIT_SECONDS = {
-    **{"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600},
-    **{"d": 86400, "day": 86400, "days": 86400},
-}
+_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+_UNIT_SECONDS |= {"d": 86400, "day": 86400, "days": 86400}
 
 
 def check_length(text: str, what: str, low: float, high: float) -> float:
