@@ -44,6 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import echoed_rate
 from bench.unprotected import unprotect
 from peer.core.actions import Print
+from peer.core.direct import RECEIVED_BY
 from wire.messages import Chat
 from wire.version import build_name
 
@@ -69,9 +70,11 @@ class Timing:
     notes each message it encodes), read once the line is carried out. A receipt is for the
     oldest message typed that the core no longer awaits an ack for (`awaiting_ack`): the
     core shows each receipt as it takes the message's ack. (A message given up on, never
-    acked, would be taken for the next receipt's; on loopback none is.) Each receipt lets
-    the next line be typed in a pass of its own, as a terminal hands them to the node: the
-    lines owed for one pass's receipts are typed together, one after the other."""
+    acked, would be taken for the next receipt's; on loopback none is.) The node's screen,
+    its carrier of Print, is this: the receipts stop here (`unmatched` counts any not
+    matched), every other line goes on to the peer's console. Each receipt lets the next
+    line be typed in a pass of its own, as a terminal hands them to the node: the lines owed
+    for one pass's receipts are typed together, one after the other."""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
@@ -79,6 +82,7 @@ class Timing:
         self.text = f"send {to} message"  # (the same words each time: the core sends each)
         self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
+        self.unmatched = 0
         self.left = 0  # lines still to type
         self.wanted = 0  # receipts to wait for, then `finished` is called
         self.finished: Callable[[], None] = lambda: None
@@ -86,23 +90,29 @@ class Timing:
         self._endpoint = peer.node.endpoint
         self._awaiting = peer.node.core.parts.direct.awaiting_ack
         self._typed = peer.node.typed  # (BenchPeer.line's: a call less, per line typed)
-        peer.listeners.append(self._shown)
+        self._receipt = RECEIVED_BY.format(to)
+        self._console = peer.node.carriers[Print]
+        peer.node.carriers[Print] = self._shown
         # asyncio's get_running_loop asks the system for the process id: once, not per pass
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def type(self, lines: int) -> None:
         """Type `lines` lines (no more than are `left`), one after the other."""
-        endpoint, typed, text, to = self._endpoint, self._typed, self.text, self.to
-        for _ in range(min(lines, self.left)):
-            self.left -= 1
+        endpoint, typed, text, to, typed_at = (
+            self._endpoint, self._typed, self.text, self.to, self.typed_at,
+        )  # fmt: skip
+        lines = min(lines, self.left)
+        self.left -= lines
+        for _ in range(lines):
             at, before = time.perf_counter(), endpoint.sent
             typed(text)
-            chat = endpoint.sent[0]
-            if endpoint.sent is not before and type(chat) is Chat and chat.to == to:
-                self.typed_at[chat.id] = at
+            sent = endpoint.sent
+            if sent is not before and type(chat := sent[0]) is Chat and chat.to == to:
+                typed_at[chat.id] = at
 
-    def _shown(self, peer: BenchPeer, line: Print) -> None:
-        if not line.text.startswith("[Message received by "):
+    def _shown(self, line: Print) -> None:
+        if line.text != self._receipt:
+            self._console(line)
             return
         shown = time.perf_counter()
         for msg_id in self.typed_at:  # oldest first: nearly always the first
@@ -114,6 +124,7 @@ class Timing:
                     self._loop.call_soon(self._type_owed)
                 self._owed += 1
                 return
+        self.unmatched += 1
 
     def _type_owed(self) -> None:
         owed, self._owed = self._owed, 0

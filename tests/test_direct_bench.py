@@ -16,6 +16,7 @@ import pytest
 from bench.common import HOST
 from bench.direct import Timing, _typed
 from bench.harness import BenchPeer, start_registry
+from peer.core.actions import Print
 from peer.core.direct import RECEIVED_BY
 
 
@@ -30,13 +31,15 @@ async def _timed(one_at_a_time: int, together: int) -> tuple[list[float], Timing
             await peer.open()
         await bob.register()
         await alice.register()
-        receipts = [0]
-        alice.listeners.append(
-            lambda peer, line: receipts.__setitem__(
-                0, receipts[0] + (line.text == RECEIVED_BY.format("bob"))
-            )
-        )
         timing = Timing(alice)
+        # each line reaching alice's screen, counted before it reaches the Timing
+        receipts, timed = [0], alice.node.carriers[Print]
+
+        def shown(line: Print) -> None:
+            receipts[0] += line.text == RECEIVED_BY.format("bob")
+            timed(line)
+
+        alice.node.carriers[Print] = shown
         one, _ = await _typed(timing, one_at_a_time, 1)
         together_, _ = await _typed(timing, together, together)
         for peer in (alice, bob):
@@ -51,3 +54,4 @@ def test_every_receipt_is_timed_once_from_its_own_typed_line() -> None:
     assert len(latencies) == 11
     assert all(0 < latency < 10.0 for latency in latencies)
     assert timing.typed_at == {}  # every message typed was matched to its receipt
+    assert timing.unmatched == 0
