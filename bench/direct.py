@@ -139,7 +139,7 @@ class Timing:
 BLOCKS = 8
 
 
-async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
+async def timed(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
     """(latencies, acked per second) of `n` direct messages, `window` kept in flight: each
     receipt lets the next line be typed."""
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -174,7 +174,7 @@ async def _in_flight(
         with steady_heap():  # as HEAP_ENV does for the other raw ends (256 KiB reads)
             raw_took += block / await echoed_rate(echo_port, block, inflight)
         cpu -= time.process_time()
-        some, acked = await _typed(timing, block, inflight)
+        some, acked = await timed(timing, block, inflight)
         cpu += time.process_time()
         latencies += some
         ours_took += len(some) / acked
@@ -228,9 +228,9 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             raw += (await ping.ask_async(str(block)))["times"]
             floor += (await bare.ask_async(str(block)))["times"]
             sealed += (await secure.ask_async(str(block)))["times"]
-            one, _ = await _typed(timing, block, 1)
+            one, _ = await timed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
-            one, _ = await _typed(clear_timing, block, 1)
+            one, _ = await timed(clear_timing, block, 1)
             clear += one[block // 10 :]
         many, many_rate, raw_rate, cpu = await _in_flight(timing, int(port), count, inflight)
         for peer in (alice, cy):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import HOST
-from bench.direct import Timing, _typed
+from bench.direct import Timing, timed
 from bench.harness import BenchPeer, start_registry
 from peer.core.actions import Print
 from peer.core.direct import RECEIVED_BY
@@ -33,15 +33,15 @@ async def _timed(one_at_a_time: int, together: int) -> tuple[list[float], Timing
         await alice.register()
         timing = Timing(alice)
         # each line reaching alice's screen, counted before it reaches the Timing
-        receipts, timed = [0], alice.node.carriers[Print]
+        receipts, timing_shows = [0], alice.node.carriers[Print]
 
         def shown(line: Print) -> None:
             receipts[0] += line.text == RECEIVED_BY.format("bob")
-            timed(line)
+            timing_shows(line)
 
         alice.node.carriers[Print] = shown
-        one, _ = await _typed(timing, one_at_a_time, 1)
-        together_, _ = await _typed(timing, together, together)
+        one, _ = await timed(timing, one_at_a_time, 1)
+        together_, _ = await timed(timing, together, together)
         for peer in (alice, bob):
             await peer.close()
     return one + together_, timing, receipts[0]
