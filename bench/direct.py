@@ -44,6 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import echoed_rate
 from bench.unprotected import unprotect
 from peer.core.actions import Print
+from peer.core.direct import RECEIVED_BY
 from wire.messages import Chat
 from wire.version import build_name
 
@@ -69,41 +70,67 @@ class Timing:
     notes each message it encodes), read once the line is carried out. A receipt is for the
     oldest message typed that the core no longer awaits an ack for (`awaiting_ack`): the
     core shows each receipt as it takes the message's ack. (A message given up on, never
-    acked, would be taken for the next receipt's; on loopback none is.)"""
+    acked, would be taken for the next receipt's; on loopback none is.) The node's screen,
+    its carrier of Print, is this: the receipts stop here (`unmatched` counts any not
+    matched), every other line goes on to the peer's console. Each receipt lets the next
+    line be typed in a pass of its own, as a terminal hands them to the node: the lines owed
+    for one pass's receipts are typed together, one after the other."""
 
     def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
         self.to = to
+        self.text = f"send {to} message"  # (the same words each time: the core sends each)
         self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
+        self.unmatched = 0
+        self.left = 0  # lines still to type
+        self.wanted = 0  # receipts to wait for, then `finished` is called
+        self.finished: Callable[[], None] = lambda: None
+        self._owed = 0  # lines owed for this pass's receipts
         self._endpoint = peer.node.endpoint
         self._awaiting = peer.node.core.parts.direct.awaiting_ack
         self._typed = peer.node.typed  # (BenchPeer.line's: a call less, per line typed)
-        peer.listeners.append(self._shown)
-        self.callback = lambda: None
-        # asyncio's get_running_loop asks the system for the process id: once, not per receipt
+        self._receipt = RECEIVED_BY.format(to)
+        self._console = peer.node.carriers[Print]
+        peer.node.carriers[Print] = self._shown
+        # asyncio's get_running_loop asks the system for the process id: once, not per pass
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def type(self, text: str) -> None:
-        typed, before = time.perf_counter(), self._endpoint.sent[0]
-        self._typed(text)
-        chat = self._endpoint.sent[0]
-        if chat is not before and type(chat) is Chat and chat.to == self.to:
-            self.typed_at[chat.id] = typed
+    def type(self, lines: int) -> None:
+        """Type `lines` lines (no more than are `left`), one after the other."""
+        endpoint, typed, text, to, typed_at = (
+            self._endpoint, self._typed, self.text, self.to, self.typed_at,
+        )  # fmt: skip
+        lines = min(lines, self.left)
+        self.left -= lines
+        for _ in range(lines):
+            at, before = time.perf_counter(), endpoint.sent
+            typed(text)
+            sent = endpoint.sent
+            if sent is not before and type(chat := sent[0]) is Chat and chat.to == to:
+                typed_at[chat.id] = at
 
-    def _shown(self, peer: BenchPeer, line: Print) -> None:
-        if not line.text.startswith("[Message received by "):
+    def _shown(self, line: Print) -> None:
+        if line.text != self._receipt:
+            self._console(line)
             return
         shown = time.perf_counter()
-        for msg_id, t0 in self.typed_at.items():  # oldest first: nearly always the first
+        for msg_id in self.typed_at:  # oldest first: nearly always the first
             if not self._awaiting(msg_id):
-                del self.typed_at[msg_id]
-                self.latencies.append(shown - t0)
-                if self._loop is None:
-                    self._loop = asyncio.get_running_loop()
-                # the next line is typed in a pass of its own, as from a terminal
-                self._loop.call_soon(self.callback)
+                self.latencies.append(shown - self.typed_at.pop(msg_id))
+                if not self._owed:
+                    if self._loop is None:
+                        self._loop = asyncio.get_running_loop()
+                    self._loop.call_soon(self._type_owed)
+                self._owed += 1
                 return
+        self.unmatched += 1
+
+    def _type_owed(self) -> None:
+        owed, self._owed = self._owed, 0
+        self.type(owed)
+        if len(self.latencies) >= self.wanted:
+            self.finished()
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw
@@ -112,26 +139,20 @@ class Timing:
 BLOCKS = 8
 
 
-async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
+async def timed(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
     """(latencies, acked per second) of `n` direct messages, `window` kept in flight: each
-    ack lets the next line be typed."""
-    loop = asyncio.get_running_loop()
+    receipt lets the next line be typed."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     timing.latencies.clear()
-    done: asyncio.Future[None] = loop.create_future()
-    typed = [0]
+    timing.left, timing.wanted = n, n
 
-    def more() -> None:
-        if len(timing.latencies) >= n:
-            if not done.done():
-                done.set_result(None)
-        elif typed[0] < n:
-            typed[0] += 1
-            timing.type(f"send {timing.to} message {typed[0]}")
+    def finished() -> None:
+        if not done.done():
+            done.set_result(None)
 
-    timing.callback = more
+    timing.finished = finished
     t0 = time.perf_counter()
-    for _ in range(window):
-        more()
+    timing.type(window)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done, 60.0)
     took = time.perf_counter() - t0
@@ -153,7 +174,7 @@ async def _in_flight(
         with steady_heap():  # as HEAP_ENV does for the other raw ends (256 KiB reads)
             raw_took += block / await echoed_rate(echo_port, block, inflight)
         cpu -= time.process_time()
-        some, acked = await _typed(timing, block, inflight)
+        some, acked = await timed(timing, block, inflight)
         cpu += time.process_time()
         latencies += some
         ours_took += len(some) / acked
@@ -207,9 +228,9 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             raw += (await ping.ask_async(str(block)))["times"]
             floor += (await bare.ask_async(str(block)))["times"]
             sealed += (await secure.ask_async(str(block)))["times"]
-            one, _ = await _typed(timing, block, 1)
+            one, _ = await timed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
-            one, _ = await _typed(clear_timing, block, 1)
+            one, _ = await timed(clear_timing, block, 1)
             clear += one[block // 10 :]
         many, many_rate, raw_rate, cpu = await _in_flight(timing, int(port), count, inflight)
         for peer in (alice, cy):

@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 
 from bench.common import HOST
-from bench.direct import Timing
+from bench.direct import Timing, timed
 from bench.harness import BenchPeer, start_registry
+from peer.core.actions import Print
 from peer.core.direct import RECEIVED_BY
 
 
-async def _timed(one_at_a_time: int, together: int) -> tuple[Timing, int]:
+async def _timed(one_at_a_time: int, together: int) -> tuple[list[float], Timing, int]:
     """A Timing of alice's messages to bob: `one_at_a_time` sent each after the last one's
-    receipt, then `together` typed at once. Returns it and the receipts shown."""
+    receipt, then `together` typed at once. Returns the latencies, it and the receipts shown."""
     with start_registry("asyncio") as registry:
         server = (HOST, registry.ready["port"])
         alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="timing-alice-")))
@@ -30,33 +31,27 @@ async def _timed(one_at_a_time: int, together: int) -> tuple[Timing, int]:
             await peer.open()
         await bob.register()
         await alice.register()
-        receipts = [0]
-        alice.listeners.append(
-            lambda peer, line: receipts.__setitem__(
-                0, receipts[0] + (line.text == RECEIVED_BY.format("bob"))
-            )
-        )
         timing = Timing(alice)
-        timed = asyncio.Event()
-        timing.callback = timed.set
-        for n in range(one_at_a_time):
-            timed.clear()
-            timing.type(f"send bob one {n}")
-            await asyncio.wait_for(timed.wait(), 10.0)
-        for n in range(together):
-            timing.type(f"send bob together {n}")
-        while len(timing.latencies) < one_at_a_time + together:
-            timed.clear()
-            await asyncio.wait_for(timed.wait(), 10.0)
+        # each line reaching alice's screen, counted before it reaches the Timing
+        receipts, timing_shows = [0], alice.node.carriers[Print]
+
+        def shown(line: Print) -> None:
+            receipts[0] += line.text == RECEIVED_BY.format("bob")
+            timing_shows(line)
+
+        alice.node.carriers[Print] = shown
+        one, _ = await timed(timing, one_at_a_time, 1)
+        together_, _ = await timed(timing, together, together)
         for peer in (alice, bob):
             await peer.close()
-    return timing, receipts[0]
+    return one + together_, timing, receipts[0]
 
 
 @pytest.mark.timeout(60)
 def test_every_receipt_is_timed_once_from_its_own_typed_line() -> None:
-    timing, receipts = asyncio.run(_timed(one_at_a_time=5, together=6))
+    latencies, timing, receipts = asyncio.run(_timed(one_at_a_time=5, together=6))
     assert receipts == 11
-    assert len(timing.latencies) == 11
-    assert all(0 < latency < 10.0 for latency in timing.latencies)
+    assert len(latencies) == 11
+    assert all(0 < latency < 10.0 for latency in latencies)
     assert timing.typed_at == {}  # every message typed was matched to its receipt
+    assert timing.unmatched == 0
