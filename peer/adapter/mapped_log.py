@@ -260,7 +260,7 @@ class SeenLog(MappedLog):
         if self.size > self._compact_at:  # (by its bytes: its text is most of them)
             self._compact()
 
-    def _compact(self) -> None:  # only what `load` returns: held lines again once it doubles
+    def _compact(self) -> None:  # keeps what `load` returns; the next, once the file doubles
         self.replace(data := _records(self.load()))
         self._compact_at = max(SEEN_BYTES, 2 * len(data))
 
