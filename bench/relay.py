@@ -324,7 +324,7 @@ async def chat_burst(
         report = await reg.ask_async("report")
         await group.close()
     note = (
-        f"{delivered:,} of {members * messages:,} had the last; registry kernel drops "
+        f"{delivered:,} of {members * messages:,} delivered; registry kernel drops "
         f"{report['drops']}, {report['online']} online at the end"
     )
     return rates, note
@@ -442,7 +442,7 @@ def burst_table(
                 ">= 1.00x",
             )
             spread = f"{rate(min(rates))}-{rate(max(rates))} over {turns} bursts"
-            table.note(f"{loop}, {receivers}: {spread}; the last: {notes[receivers]}")
+            table.note(f"{loop}, {receivers}: {spread}; the last burst: {notes[receivers]}")
         if irc:
             table.note(f"{loop}: ngircd {rate(min(irc))}-{rate(max(irc))}; clients lost: {lost}")
     table.note(
