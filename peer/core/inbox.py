@@ -22,6 +22,8 @@ from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 SEEN_IDS = 50_000
 #: Seconds a line waits for its `after` at most: its copies' tries, and again by the registry.
 HOLD = 2 * ATTEMPTS * TIMEOUT
+#: Lines that wait at once at most (`tick`): memory stays bounded whatever senders name.
+HELD_MAX = 1000
 #: What a sender says: shown after its line `after` (`Inbox.show`).
 Line = Chat | ChannelMessage | RoomMessage
 
@@ -44,12 +46,15 @@ class Inbox:
         self._alarm = alarm or Alarm()
         # by (sender, id), as they came: the pair each line held waits for, its HOLD, the line
         self._held: dict[tuple[str, str], tuple[tuple[str, str], float, Print]] = {}
+        # by the pair they wait for, the lines held for it, as they came (some shown since)
+        self._waiting: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._limit = limit
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         for item in shown:
             if isinstance(item, Held):
-                key = item.key
-                self._held[key] = ((key[0], item.after), 0.0, item.line)
+                key, first = item.key, (item.key[0], item.after)
+                self._held[key] = (first, 0.0, item.line)
+                self._waiting.setdefault(first, []).append(key)
             else:
                 key = (name_key(item[0]), item[1])
                 self._held.pop(key, None)
@@ -82,9 +87,11 @@ class Inbox:
         after = line.after
         if after and ((first := (key[0], after)) not in self._seen or first in self._held):
             self._held[key] = (first, now + HOLD, shown)
+            self._waiting.setdefault(first, []).append(key)
             self._alarm.lower(now + HOLD)
             self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
             emit(Held(key, after, shown))
+            self.tick(now, emit)  # (one past HELD_MAX)
             return
         emit(shown)
         if self._held:  # (mostly none)
@@ -98,7 +105,7 @@ class Inbox:
             if first in self._held:
                 emit(Shown((first,)))
                 emit(self._held.pop(first)[2])
-            waiting += reversed([k for k, held in self._held.items() if held[0] == first])
+            waiting += reversed(self._waiting.pop(first, ()))
 
     def followed(self, sender: str, msg_id: str, emit: Emit) -> None:
         """The lines held for `msg_id` from `sender`, just shown from the mailbox, follow it."""
@@ -112,9 +119,9 @@ class Inbox:
             self._alarm.lower(now + HOLD)
 
     def tick(self, now: float, emit: Emit) -> None:
-        """Show the lines held HOLD seconds, and then those that waited for them."""
-        while self._held and (oldest := next(iter(self._held.values())))[1] <= now:
-            first, steps = oldest[0], len(self._held)
+        """Show the lines held HOLD seconds, or longest past HELD_MAX, then their waiting."""
+        while (due := self.next_wake()) is not None and (due <= now or len(self._held) > HELD_MAX):
+            first, steps = next(iter(self._held.values()))[0], len(self._held)
             while first in self._held and steps:  # held itself: from the first (a loop ends)
                 first, steps = self._held[first][0], steps - 1
             self._release(first, emit)

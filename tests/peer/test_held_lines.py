@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from peer.adapter import mapped_log
 from peer.adapter.mapped_log import SeenLog
 from peer.core.actions import Action, Held, Print, Shown
-from peer.core.inbox import HOLD, Inbox
+from peer.core.inbox import HELD_MAX, HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Chat
@@ -143,3 +143,30 @@ def test_lines_still_held_are_not_rewritten_at_every_hold(
         compactions += log.size == 0  # (rewritten: the next append maps the new file)
     assert 1 <= compactions <= 3  # 40 kB, 80 kB, 160 kB: 200 kB held
     assert len(SeenLog(tmp_path / "seen", []).load()) == 200
+
+
+def test_past_held_max_the_line_held_longest_is_shown_at_once(tmp_path: Path) -> None:
+    # a sender naming lines it never sent (or many senders) cannot make lines wait without
+    # bound: each past HELD_MAX shows the one held longest, and its own later line after it
+    inbox = started(SeenLog(tmp_path / "seen", []), 0.0)
+    out: list[Action] = []
+    for n in range(HELD_MAX + 2):
+        key = inbox.accept("eve", f"e-{n}")
+        assert key is not None
+        inbox.show(
+            Chat(f"e-{n}", "eve", "alice", "x", after=f"gone-{n}"),
+            key,
+            Print(f"eve {n}"),
+            0.0,
+            out.append,
+        )
+    shown = [action.text for action in out if type(action) is Print]
+    assert shown == ["eve 0", "eve 1"]  # the rest still wait, 5 s at most
+    late = Chat("e-late", "eve", "alice", "y", after="e-2")
+    key = inbox.accept("eve", "e-late")
+    assert key is not None
+    inbox.show(late, key, Print("eve late"), 0.0, out.append)
+    inbox.tick(HOLD, out.append)
+    shown = [action.text for action in out if type(action) is Print]
+    assert shown[:5] == ["eve 0", "eve 1", "eve 2", "eve late", "eve 3"]
+    assert len(shown) == HELD_MAX + 3 and inbox.next_wake() is None
