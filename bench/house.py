@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,11 +52,11 @@ def _imports_between(tree: Path, source: str, target: str) -> int:
 
 
 def _ruff_findings(tree: Path) -> int:
-    ruff = shutil.which("ruff") or str(Path(ROOT, ".venv", "bin", "ruff"))
+    ruff = [sys.executable, "-m", "ruff"]  # the one this Python has: any tree, any PATH
     files = [str(p.relative_to(tree)) for p in product_files(tree)]
     rules = ["--select", "C901,PLR0913", "--config", "lint.mccabe.max-complexity=12"]
     result = subprocess.run(
-        [ruff, "check", "--no-cache", "--output-format", "concise", *rules, *files],
+        [*ruff, "check", "--no-cache", "--output-format", "concise", *rules, *files],
         cwd=tree,
         capture_output=True,
         text=True,
