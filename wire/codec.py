@@ -201,6 +201,8 @@ def undecoded(data: bytes, exc: Exception) -> DecodeError:
 def pack_datagrams(encoded: list[bytes]) -> list[bytes]:
     """Pack encoded messages, in order, into as few datagrams as fit MAX_DATAGRAM: one message
     alone as itself, several as a JSON array. Each item must fit a datagram by itself."""
+    if len(encoded) == 1 or sum(map(len, encoded)) + len(encoded) < MAX_DATAGRAM:
+        return [_packet(encoded)] if encoded else []  # the usual case: all in one
     packets: list[bytes] = []
     group: list[bytes] = []
     size = 1  # the closing bracket
