@@ -272,7 +272,7 @@ class Requests:
             order.held.setdefault(message.id, (message, quiet))
             return True
         line = None
-        if isinstance(message, Leave | Join):
+        if isinstance(message, (Leave, Join)):
             line = order.room_line(self._sent.items(), self.outcomes)
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
@@ -286,7 +286,7 @@ class Requests:
             order.held.setdefault(message.id, (message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
-        long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+        long = isinstance(message, (SaveMessage, ChannelPost, RoomPost)) and travels_by_stream(
             message
         )
         if long or message.id in self._held:
