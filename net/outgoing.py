@@ -258,10 +258,17 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest) -> bool:
+    def datagram(self, data: bytes | Ack, dest: Dest) -> bool:
         """Send `data`, one datagram-sized message for `dest`: whether now (else later, in
-        order)."""
+        order). An Ack comes unencoded: when something else for `dest` went or waits, or
+        while sends wait, it waits, merged with the other acks for `dest`; else it goes
+        as any datagram (it fits: ids are short)."""
         went = self.went
+        if isinstance(data, Ack):
+            if self.holding or dest in went or dest in self._batches:
+                self._acks.setdefault(dest, []).append(data.reply_to)
+                return self._waits()
+            data = encode(data)
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
         if self._owed and dest in self._owed:  # after the acks owed there
@@ -314,16 +321,8 @@ class Outgoing:
         if self.flush_asked:  # what waits leaves with them, at this pass's end
             self.flush()
 
-    def ack(self, dest: Dest, ack: Ack) -> bool:
-        """Send `ack` for `dest`, whether now: merged with its other acks (never encoded)
-        when something else for it went or waits, or while sends wait; else as any datagram."""
-        if self.holding or dest in self.went or dest in self._batches:
-            self._acks.setdefault(dest, []).append(ack.reply_to)
-            return self._waits()
-        return self.datagram(encode(ack), dest)
-
     def acks(self, dest: Dest, acks: Acks) -> list[bytes]:
-        """`acks` for `dest`: merged with those that wait, as `ack` would (then none to
+        """`acks` for `dest`: merged with those that wait, as `datagram` would (then none to
         send now), else `acks` itself when it fits a datagram, or as few as hold its ids,
         for the caller to send."""
         if self.holding or dest in self.went or dest in self._batches:
