@@ -257,7 +257,7 @@ class Endpoint(ReceivingDatagrams):
             return
         outgoing = self.outgoing
         if type(message) is Ack:
-            outgoing.datagram(message, dest)  # merged with the others waiting, or alone
+            outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
         if type(message) is Acks:
             for data in outgoing.acks(dest, message):
