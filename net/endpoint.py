@@ -257,8 +257,7 @@ class Endpoint(ReceivingDatagrams):
             return
         outgoing = self.outgoing
         if type(message) is Ack:
-            # merged with the others waiting, or alone: an Ack always fits (ids are short)
-            outgoing.datagram(encode(message), dest, message.reply_to)
+            outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
         if type(message) is Acks:
             for data in outgoing.acks(dest, message):

@@ -258,15 +258,17 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest, ack_of: str = "") -> bool:
+    def datagram(self, data: bytes, dest: Dest, ack: Ack | None = None) -> bool:
         """Send `data`, one datagram-sized message for `dest`: whether now (else later, in
-        order). An Ack (of the message `ack_of`) waits when something else for `dest` went
-        or waits, or while sends wait, merged with the other acks for `dest`; else it goes
-        as any datagram."""
+        order). Or `ack` (`data` then b""), encoded only if it leaves alone: it waits,
+        merged with the other acks for `dest`, when something else for `dest` went or
+        waits, or while sends wait; else it goes as any datagram (it fits: ids are short)."""
         went = self.went
-        if ack_of and (self.holding or dest in went or dest in self._batches):
-            self._acks.setdefault(dest, []).append(ack_of)
-            return self._waits()
+        if ack is not None:
+            if self.holding or dest in went or dest in self._batches:
+                self._acks.setdefault(dest, []).append(ack.reply_to)
+                return self._waits()
+            data = encode(ack)
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
         if self._owed and dest in self._owed:  # after the acks owed there

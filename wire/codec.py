@@ -201,6 +201,10 @@ def undecoded(data: bytes, exc: Exception) -> DecodeError:
 def pack_datagrams(encoded: list[bytes]) -> list[bytes]:
     """Pack encoded messages, in order, into as few datagrams as fit MAX_DATAGRAM: one message
     alone as itself, several as a JSON array. Each item must fit a datagram by itself."""
+    if len(encoded) < 2:
+        return encoded[:]
+    if len(whole := b",".join(encoded)) + 2 <= MAX_DATAGRAM:
+        return [b"[" + whole + b"]"]  # the usual case: all in one
     packets: list[bytes] = []
     group: list[bytes] = []
     size = 1  # the closing bracket
@@ -210,9 +214,7 @@ def pack_datagrams(encoded: list[bytes]) -> list[bytes]:
             group, size = [], 1
         group.append(item)
         size += 1 + len(item)  # the opening bracket or a comma, then the item
-    if group:
-        packets.append(_packet(group))
-    return packets
+    return [*packets, _packet(group)]
 
 
 def _packet(group: list[bytes]) -> bytes:

@@ -51,7 +51,7 @@ class RoundTrip:
         else:
             self.rttvar = (1 - BETA) * self.rttvar + BETA * abs(self.srtt - rtt)
             self.srtt = (1 - ALPHA) * self.srtt + ALPHA * rtt
-        self.rto = self.estimate()
+        self.rto = self._bounded(self.srtt + K * self.rttvar)  # (`estimate`, written out)
 
     def estimate(self) -> float:
         if self.srtt is None:

@@ -343,7 +343,7 @@ class PeerCore:
                 self.parts.link.request(join, now, emit)
         state = self.state
         asking = self.parts.asking
-        shown = (asking.step, asking.asking, state.name, state.room, life.started, life.registered)
+        shown = (asking.step, asking.asking, state.name, state.room, life.phase)
         if shown != self._prompt_of:
             self._prompt_of = shown
             self._update_prompt(emit)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterator
 
 from msgspec import Struct
@@ -142,9 +141,8 @@ class Order:
         #: held behind it, with `quiet`.
         self.waited_for: str | None = None
         self.held: dict[str, tuple[Message, bool]] = {}
-        #: What waits for the pace, by id, in the order typed, and how many of each kind.
+        #: What waits for the pace, by id, in the order typed.
         self.paced: dict[str, Request] = {}
-        self.kinds: Counter[type[Message]] = Counter()
 
     def take(self, now: float) -> bool:
         """Whether one message may go at `now` (then counted)."""
@@ -173,19 +171,13 @@ class Order:
         if request.message.id in self.paced:
             return False
         self.paced[request.message.id] = request
-        self.kinds[type(request.message)] += 1
         return True
 
     def release(self, now: float) -> Iterator[Request]:
         """What the pace lets go at `now`, in order."""
-        paced, kinds = self.paced, self.kinds
+        paced = self.paced
         while paced and self.take(now):
-            request = paced.pop(next(iter(paced)))
-            kind = type(request.message)
-            kinds[kind] -= 1
-            if not kinds[kind]:
-                del kinds[kind]
-            yield request
+            yield paced.pop(next(iter(paced)))
 
     def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
         """The id of the last room line waiting for the pace, else of the last `sent` and
@@ -237,6 +229,8 @@ class Requests:
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
         #: Where requests not answered wait, as live views: `any(on_its_way)`, per line typed.
         self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
+        # the kinds on their way when `any_of` last looked, and those sent since: no fewer
+        self._kinds: set[type[Message]] = set()
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -253,6 +247,7 @@ class Requests:
         said again. What the user typed goes at the pace, in the order typed (`_waits`).
         `kept`: the first kept message not on its way, sent in place of `message`, which
         is held after the outbox (unless kept itself, or a dereg)."""
+        self._kinds.add(type(message))
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         if type(message) is TableRequest:  # a whole table: asked over TCP at once
@@ -272,7 +267,7 @@ class Requests:
             order.held.setdefault(message.id, (message, quiet))
             return True
         line = None
-        if isinstance(message, Leave | Join):
+        if isinstance(message, (Leave, Join)):
             line = order.room_line(self._sent.items(), self.outcomes)
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
@@ -286,7 +281,7 @@ class Requests:
             order.held.setdefault(message.id, (message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
-        long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+        long = isinstance(message, (SaveMessage, ChannelPost, RoomPost)) and travels_by_stream(
             message
         )
         if long or message.id in self._held:
@@ -301,6 +296,7 @@ class Requests:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`). Copies
         of a registration wait ever longer (REGISTER_BACK_OFF), of a keepalive a period at most."""
         request.since, key, sent, kind = now, request.message.id, self._sent, type(request.message)
+        self._kinds.add(kind)
         back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
         most = self.keepalive if kind is Keepalive else math.inf
         if again:
@@ -465,15 +461,15 @@ class Requests:
         self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
     ) -> bool:
         """Whether a request of `kinds` is sent and not answered (`streamed`: or over TCP),
-        held, or waiting for the pace: by exact type (none has a subclass), as isinstance of
-        a tuple of them costs a call per type, per request on its way, per line typed."""
-        order, wanted = self.order, {kinds} if isinstance(kinds, type) else set(kinds)
-        if order.kinds and not wanted.isdisjoint(order.kinds):
-            return True
-        if not self._sent.waiting and not order.held and not (streamed and self._streamed):
-            return False  # (mostly nothing is on its way)
-        waiting = self.messages(streamed=streamed) + [m for m, _ in order.held.values()]
-        return any(type(m) in wanted for m in waiting)
+        held, or waiting for the pace: by exact type (none has a subclass). Asked per line
+        typed, it looks among those on their way only when one of `kinds` was sent since."""
+        wanted = {kinds} if isinstance(kinds, type) else set(kinds)
+        if wanted.isdisjoint(self._kinds):
+            return False  # (a burst's lines: nothing else was sent)
+        waiting = self.messages(streamed=True, held=True)
+        self._kinds = set(map(type, waiting))
+        found = waiting if streamed else self.messages(held=True)
+        return not wanted.isdisjoint(map(type, found))
 
     def holds(self, msg_id: str) -> bool:
         """Whether `msg_id` is not answered, held, or awaiting its outcome."""

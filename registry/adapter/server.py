@@ -265,7 +265,7 @@ class RegistryServer:
         """Carry out one action of the core; the one way the registry's actions are carried
         out (a Send may wait for a commit: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
-        if isinstance(action, Send | SendMany):
+        if isinstance(action, (Send, SendMany)):  # (a tuple: a union is built per call)
             self._send(self.commits.hold(action))
         elif isinstance(action, STORE_ACTIONS):
             self._store.carry_out(action)

@@ -49,7 +49,7 @@ def notice(n: int) -> bytes:
 
 def ack(out: Outgoing, to: Dest, reply_to: str) -> bool:
     """When an Ack of `reply_to` for `to` leaves: LATER when it waits, merged."""
-    return out.datagram(encode(Ack("a-0", reply_to)), to, reply_to)
+    return out.datagram(b"", to, Ack("a-0", reply_to))
 
 
 def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
@@ -259,9 +259,10 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
     for n, (kind, addr) in enumerate(sends):
         if kind == "ack":
             data, ack_of = encode(Ack(f"a-{n}", f"x-{n}")), f"x-{n}"
+            when = out.datagram(b"", addr, Ack(f"a-{n}", ack_of))
         else:
             data, ack_of = notice(n), ""
-        when = out.datagram(data, addr, ack_of)
+            when = out.datagram(data, addr)
         if ack_of and when is LATER:
             merged[addr].append(ack_of)
             continue

@@ -385,3 +385,16 @@ def test_any_of_finds_a_kind_sent_held_or_waiting_for_the_pace() -> None:
     assert requests.any_of(Join)
     requests.answer("j-3")
     assert not requests.any_of(Join)
+
+
+def test_any_of_finds_a_request_taken_back_after_a_look_found_none() -> None:
+    # the kinds `any_of` remembers are those on their way at its last look and those sent
+    # since: one given up, looked for, then taken back is on its way again
+    requests = Requests(SERVER, Settling(), timeout=1.0, attempts=1)
+    out: list[Action] = []
+    requests.send(join("j-1"), T0, out.append)
+    again, failed = requests.due(T0 + 10)
+    assert not again and [r.message.id for r in failed] == ["j-1"]
+    assert not requests.any_of(Join)
+    requests.take_back(failed, T0 + 10)
+    assert requests.any_of(Join) and not requests.any_of(Leave)
