@@ -218,7 +218,7 @@ class Endpoint(ReceivingDatagrams):
 
     async def close(self) -> None:
         """Send what waits for the end of this pass, then close every socket and connection."""
-        self.outgoing.acks_due()
+        self.outgoing.pass_ends()
         self.outgoing.flush()
         self.outgoing.close()
         self._probe = None

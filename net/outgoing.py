@@ -271,9 +271,9 @@ class Outgoing:
             data = encode(ack)
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
-        if self._owed and dest in self._owed:  # after the acks owed there
-            self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
+        if self._owed and dest in self._owed:  # after the acks owed there (their callback)
             self._waits()
+            self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
@@ -300,26 +300,27 @@ class Outgoing:
     def _waits(self) -> bool:
         """Something now waits: `flush` runs at the end of this pass, unless sends wait."""
         if not self.holding and not self.flush_asked:
+            if not self._owed and self._call_soon is not None:  # (else `pass_ends` is due)
+                self._call_soon(self.pass_ends)
             self.flush_asked = True
-            if self._call_soon is not None:
-                self._call_soon(self.flush)
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
         """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
         owed = self._owed
-        if not owed and self._call_soon is not None:
-            self._call_soon(self.acks_due)
+        if not owed and not self.flush_asked and self._call_soon is not None:
+            self._call_soon(self.pass_ends)  # (one loop callback for the pass, with `_waits`)
         owed.setdefault(dest, []).extend(replies)
 
-    def acks_due(self) -> None:
-        """The pass ends: the acks owed (`acks_later`) leave, merged, as any datagram would."""
+    def pass_ends(self) -> None:
+        """The pass ends: the acks owed leave, merged, as any datagram would; then what waits."""
         owed, self._owed = self._owed, {}
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
-        if self.flush_asked:  # what waits leaves with them, at this pass's end
+        if self.flush_asked:
             self.flush()
+        self.went.clear()  # (a batch ended: the next datagram to each address goes at once)
 
     def acks(self, dest: Dest, acks: Acks) -> list[bytes]:
         """`acks` for `dest`: merged with those that wait, as `datagram` would (then none to

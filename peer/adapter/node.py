@@ -352,10 +352,9 @@ class PeerNode:
 
     def _acks_later(self, action: AcksLater) -> None:
         """Hand the acks to the endpoint, which sends them at this pass's end (net/outgoing.py)."""
-        addr, replies = action.addr, action.replies
-        if self._settings.verbose:
-            self._debug(f"-> {addr[0]}:{addr[1]} acks of {', '.join(replies)}, at this pass's end")
-        self.endpoint.acks_later(addr, action.key, replies)
+        if self._settings.verbose:  # (the acks, as the pass ends)
+            self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
+        self.endpoint.acks_later(action.addr, action.key, action.replies)
 
     def _send(self, action: Send | SendStream) -> None:
         """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as

@@ -1,6 +1,6 @@
 """What the peer core asks its adapter to do, in order: small frozen msgspec Structs (made
-in C, a fifth of a frozen dataclass's time: several are made for every message).
-"""
+in C, a fifth of a frozen dataclass's time: several are made for every message),
+untracked by the collector as messages are (`gc=False`: they hold no cycle)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from wire.messages import Message
 Addr = tuple[str, int]
 
 
-class Send(Struct, frozen=True):
+class Send(Struct, frozen=True, gc=False):
     """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
     `key` (b"": none known, and it is not sent)."""
 
@@ -22,7 +22,7 @@ class Send(Struct, frozen=True):
     key: bytes
 
 
-class SendStream(Struct, frozen=True):
+class SendStream(Struct, frozen=True, gc=False):
     """Send `message` to `addr` over TCP, for `key`, and feed the answers back (a TooBig)."""
 
     addr: Addr
@@ -30,7 +30,7 @@ class SendStream(Struct, frozen=True):
     key: bytes
 
 
-class Print(Struct, frozen=True):
+class Print(Struct, frozen=True, gc=False):
     """Show a line to the user. `style` is one of "system", "error", "info", "message",
     "channel", "room", "history"; `who` names the person the line is from, for colouring."""
 
@@ -44,27 +44,27 @@ class Dated(Print, frozen=True):
     date when that is today, by the time of day as it is shown (`room_membership.as_of`)."""
 
 
-class Remember(Struct, frozen=True):
+class Remember(Struct, frozen=True, gc=False):
     """Keep `token` as the proof of owning `name`, for the next start."""
 
     name: str
     token: str
 
 
-class Prompt(Struct, frozen=True):
+class Prompt(Struct, frozen=True, gc=False):
     """The input prompt is now `text` (it shows the name, and the room one is in)."""
 
     text: str
 
 
-class Shown(Struct, frozen=True):
+class Shown(Struct, frozen=True, gc=False):
     """Keep, before their lines are printed, that the messages `shown` (sender, id) were
     shown, so that a restarted peer never shows one again."""
 
     shown: tuple[tuple[str, str], ...]
 
 
-class Held(Struct, frozen=True):
+class Held(Struct, frozen=True, gc=False):
     """Keep `line` of message `key`, held for its sender's `after`, until a Shown names `key`."""
 
     key: tuple[str, str]
@@ -72,7 +72,7 @@ class Held(Struct, frozen=True):
     line: Print
 
 
-class Sending(Struct, frozen=True):
+class Sending(Struct, frozen=True, gc=False):
     """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
     settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
     as it now is, so that a power cut does not lose it either (a message held in the outbox;
@@ -87,66 +87,66 @@ class Sending(Struct, frozen=True):
 Record = Sending | str
 
 
-class KeepRoom(Struct, frozen=True):
+class KeepRoom(Struct, frozen=True, gc=False):
     """The room this peer is in is now `room` ("" for none): keep it for the next start."""
 
     room: str
 
 
-class KeepRegistries(Struct, frozen=True):
+class KeepRegistries(Struct, frozen=True, gc=False):
     """The service's registries are now `registries`, of `key`: keep them for the next start."""
 
     registries: tuple[Addr, ...]
     key: bytes
 
 
-class Exit(Struct, frozen=True):
+class Exit(Struct, frozen=True, gc=False):
     """Stop the peer with exit status `code`."""
 
     code: int
 
 
-class OnceShown(Struct, frozen=True):
+class OnceShown(Struct, frozen=True, gc=False):
     """Carry out `then` once every line printed before it is on the screen (a terminal
     prints in the background): stored messages are recorded as shown only then."""
 
     then: tuple[Action, ...]
 
 
-class AskRegistryKey(Struct, frozen=True):
+class AskRegistryKey(Struct, frozen=True, gc=False):
     """Ask the registry for its key, in clear: it has been silent, and another key would
     explain it (KeyChecks.key_answered says so)."""
 
 
-class ForFiles(Struct, frozen=True):
+class ForFiles(Struct, frozen=True, gc=False):
     """A file command typed (`verb`, then `args`), for the file transfers (peer/core/files/)."""
 
     verb: str
     args: str
 
 
-class FileDatagram(Struct, frozen=True):
+class FileDatagram(Struct, frozen=True, gc=False):
     """A file transfer's datagram, believed as sealed by `key`, for the file transfers."""
 
     message: Message
     key: bytes
 
 
-class PinKey(Struct, frozen=True):
+class PinKey(Struct, frozen=True, gc=False):
     """`name` talked with us under `key`: pin it, saying so if the one pinned was another."""
 
     name: str
     key: bytes
 
 
-class KeysListed(Struct, frozen=True):
+class KeysListed(Struct, frozen=True, gc=False):
     """The registry's `message` listed names with their keys: say, once, each name we
     talked with before under another key."""
 
     message: Message
 
 
-class Rejected(Struct, frozen=True):
+class Rejected(Struct, frozen=True, gc=False):
     """A message was dropped, not believed of the key that sealed it: `line`, in the one
     log of rejections, under `why`."""
 
@@ -154,7 +154,7 @@ class Rejected(Struct, frozen=True):
     line: str
 
 
-class AcksLater(Struct, frozen=True):
+class AcksLater(Struct, frozen=True, gc=False):
     """Ack `replies`, of a datagram of the registry at `addr` sealed by `key`, once all that
     woke the peer is taken in, before what is sent there after them (net/outgoing.py)."""
 

@@ -104,7 +104,7 @@ def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overta
     out.acks_later(A, ["r-4"])
     sent: list[tuple[bytes, Addr]] = []
     out.on_sent = lambda data, addr: sent.append((data, addr))
-    out.acks_due()  # the end of the pass
+    out.pass_ends()  # the end of the pass
     assert len(sent) == 2  # one datagram per address
     to = {
         dest: [m for data, addr in sent if addr == dest[0] for m in messages_of(data)]
@@ -117,6 +117,21 @@ def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overta
     ]
     assert to[B] == [Ack("o-2", "s-1")]
     assert out.flush() == [] and not out.flush_asked
+
+
+def test_acks_owed_ask_one_loop_callback_a_pass_and_the_next_pass_sends_at_once() -> None:
+    """A pass's end is the end of a batch: after the acks owed leave, with what waits, in
+    one loop callback, the next datagram to that address (a request) leaves at once."""
+    out, calls = outgoing(), []
+    out.open(calls.append)
+    assert out.datagram(notice(0), A) is NOW
+    for n in range(3):  # (with no drain in between: acks that came over TCP, say)
+        out.acks_later(A, [f"r-{n}"])
+        assert out.datagram(notice(n + 1), A) is LATER  # after the acks owed, as before
+        assert len(calls) == n + 1  # one callback for the acks and for what waits
+        calls[-1]()  # the end of the pass
+        assert not out.went
+    assert out.datagram(notice(9), A) is NOW
 
 
 def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
