@@ -29,7 +29,8 @@ from .harness import (
 from .process import ChatProc
 from .secure_socket import SecureSocket
 
-from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
+from peer.core.inbox import HELD_MAX  # isort: skip  (harness puts the repository on sys.path)
+from secure.channel import SecureChannel  # isort: skip
 from wire import messages  # isort: skip
 from wire.keys import key_from_text  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip
@@ -237,3 +238,51 @@ def test_a_line_held_for_the_one_before_it_is_shown_after_its_receiver_is_killed
         assert s.ask(first, at_y, messages.Ack).reply_to == first.id
         y.expect(rf"^>>> {re.escape(name)}: the-first$")
         y.expect(rf"^>>> {re.escape(name)}: the-second$", timeout=10)
+
+
+@pytest.mark.timeout(120)
+def test_a_sender_naming_lines_it_never_sent_makes_a_peer_hold_held_max_at_most(
+    shared_chat: ChatEnv,
+) -> None:
+    # s, a stand-in sender with a key of its own, sends HELD_MAX + 1 lines, each after one it
+    # never sends: y acks and holds each, and shows the first as the last is held, so before
+    # the line s sends next (which waits for nothing), not 5 s later
+    chat = shared_chat
+    y = chat.start_peer("y")
+    assert chat.registry_port is not None
+    server, at_y = (HOST, chat.registry_port), (HOST, y.port)
+    with SecureSocket() as s:
+        s.learn_key(server)
+        name = chat.named("s")
+        register = messages.Register(f"{name}-r", name, s.address[1], "", "", WIRE_VERSION)
+        welcome = s.ask(register, server, messages.Welcome)
+        y_key = key_from_text(next(e.key for e in welcome.entries if e.name == y.name))
+        assert y_key is not None
+        s.keys[at_y] = y_key
+        y.expect_line(f"[{name} is online]")
+        lines = [
+            messages.Chat(f"{name}-{n}", name, y.name, f"held-{n}", after=f"{name}-x{n}")
+            for n in range(HELD_MAX + 1)
+        ]
+        for group in (lines[n : n + 250] for n in range(0, len(lines), 250)):
+            unacked = {line.id: line for line in group}
+            for _ in range(20):  # as a sender would: again, until acked (a budget may drop some)
+                for line in unacked.values():
+                    s.send(line, at_y)
+                for got, _, _ in s.receive(2.0):
+                    if isinstance(got, messages.Ack | messages.Acks):
+                        for acked in (
+                            got.replies if isinstance(got, messages.Acks) else [got.reply_to]
+                        ):
+                            unacked.pop(acked, None)
+                if not unacked:
+                    break
+            assert not unacked
+        last = messages.Chat(f"{name}-last", name, y.name, "the-last")
+        assert s.ask(last, at_y, messages.Ack).reply_to == last.id
+        y.expect(rf"^>>> {re.escape(name)}: the-last$")
+        said = [line for line in y.transcript if line.startswith(f">>> {name}: ")]
+        held = [f">>> {name}: held-{n}" for n in range(HELD_MAX + 1)]
+        # held-0 went past HELD_MAX (and more, were a slow machine 5 s sending), then the-last
+        assert len(said) >= 2 and said == [*held[: len(said) - 1], f">>> {name}: the-last"]
+        y.expect(rf"^>>> {re.escape(name)}: held-{HELD_MAX}$", timeout=15)  # the rest: after 5 s
