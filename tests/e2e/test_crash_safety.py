@@ -210,6 +210,22 @@ def test_a_peer_killed_right_after_send_all_to_an_absent_registry_sends_it_after
     y.expect(r"^>>> \[Channel_Message x: said-while-the-registry-was-down\]$", timeout=15)
 
 
+def _registered_beside(chat: ChatEnv, s: SecureSocket, y: Peer) -> str:
+    """Register `s` as a stand-in sender with a key of its own, knowing `y`'s key, once `y`
+    shows it online: its name."""
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    s.learn_key(server)
+    name = chat.named("s")
+    register = messages.Register(f"{name}-r", name, s.address[1], "", "", WIRE_VERSION)
+    welcome = s.ask(register, server, messages.Welcome)
+    y_key = key_from_text(next(e.key for e in welcome.entries if e.name == y.name))
+    assert y_key is not None
+    s.keys[(HOST, y.port)] = y_key
+    y.expect_line(f"[{name} is online]")
+    return name
+
+
 @pytest.mark.timeout(60)
 def test_a_line_held_for_the_one_before_it_is_shown_after_its_receiver_is_killed(
     shared_chat: ChatEnv,
@@ -218,17 +234,9 @@ def test_a_line_held_for_the_one_before_it_is_shown_after_its_receiver_is_killed
     # holds it for the first; y is killed, started again, and then the first comes
     chat = shared_chat
     y = chat.start_peer("y")
-    assert chat.registry_port is not None
-    server, at_y = (HOST, chat.registry_port), (HOST, y.port)
+    at_y = (HOST, y.port)
     with SecureSocket() as s:
-        s.learn_key(server)
-        name = chat.named("s")
-        register = messages.Register(f"{name}-r", name, s.address[1], "", "", WIRE_VERSION)
-        welcome = s.ask(register, server, messages.Welcome)
-        y_key = key_from_text(next(e.key for e in welcome.entries if e.name == y.name))
-        assert y_key is not None
-        s.keys[at_y] = y_key
-        y.expect_line(f"[{name} is online]")
+        name = _registered_beside(chat, s, y)
         second = messages.Chat(f"{name}-2", name, y.name, "the-second", after=f"{name}-1")
         assert s.ask(second, at_y, messages.Ack).reply_to == second.id
         y.kill()
@@ -249,17 +257,9 @@ def test_a_sender_naming_lines_it_never_sent_makes_a_peer_hold_held_max_at_most(
     # the line s sends next (which waits for nothing), not 5 s later
     chat = shared_chat
     y = chat.start_peer("y")
-    assert chat.registry_port is not None
-    server, at_y = (HOST, chat.registry_port), (HOST, y.port)
+    at_y = (HOST, y.port)
     with SecureSocket() as s:
-        s.learn_key(server)
-        name = chat.named("s")
-        register = messages.Register(f"{name}-r", name, s.address[1], "", "", WIRE_VERSION)
-        welcome = s.ask(register, server, messages.Welcome)
-        y_key = key_from_text(next(e.key for e in welcome.entries if e.name == y.name))
-        assert y_key is not None
-        s.keys[at_y] = y_key
-        y.expect_line(f"[{name} is online]")
+        name = _registered_beside(chat, s, y)
         lines = [
             messages.Chat(f"{name}-{n}", name, y.name, f"held-{n}", after=f"{name}-x{n}")
             for n in range(HELD_MAX + 1)
