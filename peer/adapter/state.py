@@ -271,8 +271,7 @@ def _move_folder(old: Path, new: Path) -> None:
 def _replace(path: Path, data: bytes) -> None:
     """Replace `path` with `data`, atomically and durably; no data: no file. Raises OSError."""
     if not data:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_durably(path, data)
