@@ -119,8 +119,7 @@ class PeerStateFile:
         return state
 
     def left_for(self, name: str) -> None:
-        """After `moved_to(name)`, to another file: this name's file says where it went, or
-        goes."""
+        """After `moved_to(name)`, to another file: this name's file says where it went, or goes."""
         try:
             self.save_renamed(name)
         except OSError:
