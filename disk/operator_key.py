@@ -34,8 +34,7 @@ def read_key_strictly(path: Path) -> str:
         text = read_text(path)
     except UnicodeDecodeError:
         raise ValueError("it is not text (a binary file?)") from None
-    lines = text.split("\n")  # not splitlines: see registry.adapter.storage
-    key = lines[0].strip() if lines else ""
+    key = text.split("\n")[0].strip()  # not splitlines: see registry.adapter.storage
     if not key:
         raise ValueError("it is empty" if not text.strip() else "it holds no key")
     if not key.isprintable():

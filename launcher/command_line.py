@@ -210,8 +210,7 @@ def _problem(text: str) -> UsageProblem:
 
 
 def parse(words: list[str]) -> CommandLine:
-    """`words` (after the program's name, without --help) as a CommandLine, or
-    UsageProblem."""
+    """`words` (after the program's name, without --help) as a CommandLine, or UsageProblem."""
     given: dict[str, Any] = {}  # field: value, each of its field's type (OPTIONS)
     at = 0
     while at < len(words):

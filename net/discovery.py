@@ -43,18 +43,14 @@ class DiscoveryError(Exception):
     """No multicast socket could be opened; the message says why."""
 
 
-def _quiet_library() -> None:
-    log = logging.getLogger("zeroconf")
-    log.addHandler(logging.NullHandler())
-    log.propagate = False
-
-
 def _zeroconf(bind: str) -> AsyncZeroconf:
     """A multicast DNS stack on the interface of `bind`. Raises DiscoveryError."""
     from zeroconf import InterfaceChoice, IPVersion
     from zeroconf.asyncio import AsyncZeroconf
 
-    _quiet_library()
+    log = logging.getLogger("zeroconf")  # the library's own lines are not for the user
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
     interfaces = InterfaceChoice.All if bind == "0.0.0.0" else [bind]
     try:
         return AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)

@@ -32,7 +32,10 @@ def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519Privat
     try:
         text = read_text(path, errors="replace")
     except FileNotFoundError:
-        return _make_key(path), True
+        private = X25519PrivateKey.generate()
+        if create_once(path, (private.private_bytes_raw().hex() + "\n").encode("ascii")):
+            return private, True
+        return load_or_make_key(data_dir, file)[0], True  # another start kept one first
     try:
         raw = bytes.fromhex(text.strip())
         if len(raw) != KEY_BYTES:
@@ -43,14 +46,6 @@ def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519Privat
             f"The key file {path} holds no key. Move it aside to make a new key "
             "(others will be told your key changed)."
         ) from None
-
-
-def _make_key(path: Path) -> X25519PrivateKey:
-    """A new key pair at `path`, unless another start kept one there first."""
-    private = X25519PrivateKey.generate()
-    if create_once(path, (private.private_bytes_raw().hex() + "\n").encode("ascii")):
-        return private
-    return load_or_make_key(path.parent, path.name)[0]
 
 
 class Pins:

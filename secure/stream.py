@@ -78,8 +78,7 @@ class BufferBudget:
 
 
 class ClearFrame(DecodeError):
-    """The first frame is a message in clear (a version from before the secure channel),
-    `body`."""
+    """The first frame is a message in clear (a version from before the secure channel), `body`."""
 
     def __init__(self, body: bytes) -> None:
         super().__init__("a frame in clear")

@@ -159,8 +159,7 @@ class LinePrompt:
         queued.add_done_callback(self._printing.discard)
 
     async def stop(self) -> None:
-        """Finish printing what is on its way, end the prompt, and leave the terminal as it
-        was."""
+        """Finish printing what is on its way, end the prompt, and leave the terminal as it was."""
         if self._printing:
             await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
         self._stopping = True
@@ -305,8 +304,7 @@ def _echo_off() -> list[Any] | None:
 
 
 def _echo_again(modes: list[Any] | None) -> None:
-    """The terminal's `modes` back, and what was typed since dropped (the shell would run
-    it)."""
+    """The terminal's `modes` back, and what was typed since dropped (the shell would run it)."""
     if modes is None:
         return
     import termios

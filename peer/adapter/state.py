@@ -119,8 +119,7 @@ class PeerStateFile:
         return state
 
     def left_for(self, name: str) -> None:
-        """After `moved_to(name)`, to another file: this name's file says where it went, or
-        goes."""
+        """After `moved_to(name)`, to another file: this name's file says where it went, or goes."""
         try:
             self.save_renamed(name)
         except OSError:
@@ -271,8 +270,7 @@ def _move_folder(old: Path, new: Path) -> None:
 def _replace(path: Path, data: bytes) -> None:
     """Replace `path` with `data`, atomically and durably; no data: no file. Raises OSError."""
     if not data:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_durably(path, data)

@@ -140,7 +140,15 @@ class ChangeLines:
             # the changes held back since the last line, said in one
             self._updated(emit)
         if self._quit_lines.fire(now):
-            self._say_quits_held(emit)
+            # the quits held back: one as it came, several in one line naming the first few
+            held, self._quits_held = self._quits_held, []
+            if len(held) == 1:
+                emit(Print(f"[{held[0][1]}]", "system"))
+            elif held:
+                names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
+                if len(held) > QUIT_NAMES_SHOWN:
+                    names.append("…")
+                emit(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
 
     def next_wake(self) -> float | None:
         """When `tick` next has a line to say, or None."""
@@ -148,17 +156,6 @@ class ChangeLines:
         if table is None or (quits is not None and quits < table):
             return quits
         return table
-
-    def _say_quits_held(self, emit: Emit) -> None:
-        """The quits held back: one as it came, several in one line naming the first few."""
-        held, self._quits_held = self._quits_held, []
-        if len(held) == 1:
-            emit(Print(f"[{held[0][1]}]", "system"))
-        elif held:
-            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
-            if len(held) > QUIT_NAMES_SHOWN:
-                names.append("…")
-            emit(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
 
 
 def changes(before: Rows, after: Rows, me: str) -> list[str]:

@@ -317,8 +317,7 @@ def _text(make: Callable[[str], Command], usage: str) -> Read:
 
 
 def _bare(command: Command) -> Read:
-    """The reading of a command that takes nothing: a word more is a slip, not to be
-    guessed at."""
+    """The reading of a command that takes nothing: a word more is a slip, not to be guessed at."""
 
     def read(word: str, said: str, rest: str, slash: str) -> Command:
         return Mistake(f"Usage: {slash}{word} (it takes nothing more)") if rest else command

@@ -102,12 +102,7 @@ class Leaving:
         # typed after a change that was still on its way
         not_carried_out(shared.lines.after_change, "you left at once", emit)
         shared.lines.after_change.clear()
-        undelivered = self.undelivered()
-        shared.settling.hold(*undelivered)
-        if undelivered:
-            kept = counted(len(undelivered), "message")
-            line = f"[{kept} not yet delivered kept; sent at your next start.]"
-            emit(Print(line, "system"))
+        self._keep_undelivered("; sent at your next start", emit)
         if registered:
             dereg = shared.deregister_message(farewell)
             emit(Send(shared.requests.server, dereg, shared.trust.registry))
@@ -119,6 +114,15 @@ class Leaving:
         shared = self._shared
         unsettled = shared.settling.unsettled.values()  # held leaves included
         return tuple(shared.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
+
+    def _keep_undelivered(self, where: str, emit: Emit) -> None:
+        """Hold all that is not known delivered as the outbox (what is kept after this event),
+        and say how many messages are kept, and `where`."""
+        undelivered = self.undelivered()
+        self._shared.settling.hold(*undelivered)
+        if undelivered:
+            count = counted(len(undelivered), "message")
+            emit(Print(f"[{count} not yet delivered kept{where}.]", "system"))
 
     def unheard(self, dereg: Deregister, emit: Emit) -> None:
         """A `dereg` or quit left unanswered: the peer exits all the same, saying what the
@@ -174,13 +178,5 @@ class Leaving:
         )
         line = f"[{refusal.reason} This start stops: it no longer sends as {state.name}{back}.]"
         emit(Print(line, "error"))
-        undelivered = self.undelivered()
-        # all of it as the outbox, so that what is kept after this event is it
-        shared.settling.hold(*undelivered)
-        if undelivered:
-            count = counted(len(undelivered), "message")
-            line = (
-                f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
-            )
-            emit(Print(line, "system"))
+        self._keep_undelivered(" in this data directory; sent at its next start", emit)
         emit(Exit(1))

@@ -220,8 +220,7 @@ class RegistryLink:
         return True
 
     def _send_moved(self, unanswered: list[Request], now: float, emit: Emit) -> None:
-        """After a move: `unanswered`, then all else on its way, oldest first, then the
-        outbox."""
+        """After a move: `unanswered`, then all else on its way, oldest first, then the outbox."""
         requests = self._requests
         requests.take_back(unanswered, now)
         self._join_outbox(True)  # before the rest goes, so that none of them goes twice

@@ -119,7 +119,10 @@ class RequestEnds:
             self._membership.post_refused(message, refusal, now, emit)
             return True
         if isinstance(message, SaveMessage | ChannelPost) and shared.settling.answered(message):
-            self._kept_refused(message, reason, emit)
+            # kept in the outbox, refused as it went out: said in full (nothing else has it)
+            where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
+            emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
+            emit(Print(f"[Your message: {message.text}]", "error"))
             return True
         if isinstance(message, SaveMessage):
             emit(Print(not_saved(message, reason, kept=False), "error"))
@@ -145,13 +148,6 @@ class RequestEnds:
                 state.room = ""
             reg = shared.typed(f"reg {state.name}")
             emit(Print(f"[You are offline. Type {reg} to retry.]"))
-
-    def _kept_refused(self, message: SaveMessage | ChannelPost, reason: str, emit: Emit) -> None:
-        """A message kept in the outbox was refused as it went out: say which, in full
-        (nothing else has it), and why."""
-        where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
-        emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
-        emit(Print(f"[Your message: {message.text}]", "error"))
 
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a

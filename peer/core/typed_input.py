@@ -107,20 +107,14 @@ class TypedInput:
         start, the exit (again): every line typed has been said not carried out."""
         if self._life.phase is _START_FAILED:
             emit(Exit(1))
+        elif self._life.started and (self._lines.after_change or self._changing()):
+            self._lines.after_change.append(None)  # quit once the lines waiting are carried out
         elif self._life.started:
-            self._input_ended(now, emit)
+            self._parts.leaving.quit("", now, emit)
         elif None not in self._lines.early:
             self._lines.early.append(None)
             if self._life.phase is Phase.STARTING_LATE:
                 emit(QUITTING_LATER)
-
-    def _input_ended(self, now: float, emit: Emit) -> None:
-        """Quit, once the lines that wait for a change are carried out (see
-        TypedInput._changing)."""
-        if self._lines.after_change or self._changing():
-            self._lines.after_change.append(None)
-        else:
-            self._parts.leaving.quit("", now, emit)
 
     def carry_out_waiting(self, now: float, emit: Emit) -> None:
         """Carry out the lines that waited for a change, in order, until one of them

@@ -51,11 +51,10 @@ class RegistryServer:
         backend: Backend | None = None,
         settings: RegistrySettings | None = None,
     ) -> None:
-        """A registry on `data_dir`, to listen on `listen` (address, port); `out` prints one line on
-        its console (RegistryConsole); `settings` are its
-        settings (None: the defaults). Its state is kept in `backend` (loaded by the
-        caller: registry/adapter/cluster/), or else in files in `data_dir`. StorageError when the
-        data directory cannot be used."""
+        """A registry on `data_dir`, to listen on `listen` (address, port); `out` prints one
+        line on its console (RegistryConsole); `settings` None: the defaults. Its state is kept
+        in `backend` (loaded by the caller: registry/adapter/cluster/), or else in files in
+        `data_dir`. StorageError when the data directory cannot be used."""
         settings = settings or RegistrySettings()
         self.data_dir = data_dir
         self.bind, self.port = listen

@@ -126,10 +126,10 @@ class Storage:
     def _owner_path(self, box: str) -> Path:
         return self._box(box).with_name(f"{box}{OWNER}")
 
-    def _forget_owner(self, box: str) -> None:
-        """Mailbox `box` is gone: so is what it kept of its owner."""
-        with contextlib.suppress(FileNotFoundError):
-            self._owner_path(box).unlink()
+    def _remove(self, box: str, path: Path) -> None:
+        """Mailbox `box`, at `path`, is gone: so is what it kept of its owner."""
+        path.unlink(missing_ok=True)
+        self._owner_path(box).unlink(missing_ok=True)
 
     def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
         """Append one `mail_line` to `owner`'s mailbox, durably; with `sync=False`, only
@@ -174,9 +174,7 @@ class Storage:
         if keep:
             replace_durably(path, _lines(keep).encode())
         else:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            self._forget_owner(owner)
+            self._remove(owner, path)
             fsync_dir(self.mail_dir)
 
     def move(self, old: str, new: str) -> None:
@@ -187,9 +185,7 @@ class Storage:
         if messages:
             replace_durably(dst, _lines(messages).encode())
         if src != dst:
-            with contextlib.suppress(FileNotFoundError):
-                src.unlink()
-            self._forget_owner(old)  # the registry keeps the owner anew beside `new`
+            self._remove(old, src)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
     def check_box(self, owner: str) -> None:

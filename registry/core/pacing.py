@@ -30,16 +30,15 @@ class Pacing:
         self.busy_answers = 0
 
     def paced(self, msg: Register, req: Request, now: float, emit: Emit) -> bool:
-        """Whether `msg` is answered Busy rather than carried out now."""
-        if req.behind >= BUSY_AFTER and not self._welcomed(msg):
-            self._busy(msg, req, now, emit)
-            return True
-        return False
-
-    def _welcomed(self, msg: Register) -> bool:
-        """Whether `msg` is a copy of a registration carried out already (never Busy)."""
+        """Whether `msg` is answered Busy rather than carried out now (never a copy of a
+        registration carried out already)."""
+        if req.behind < BUSY_AFTER:
+            return False
         record = self._table.get(msg.name)
-        return record is not None and record.online and record.last_register_id == msg.id
+        if record is not None and record.online and record.last_register_id == msg.id:
+            return False
+        self._busy(msg, req, now, emit)
+        return True
 
     def _busy(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """Ask `msg` to come again later: twice as long as behind, within the bounds."""

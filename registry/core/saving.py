@@ -139,7 +139,9 @@ class Saving:
             if record is None:
                 continue
             if push.purpose in RELAYED and record.online and record.addr == push.addr:
-                self._unanswered(record, push, now, emit)
+                first_sent = now - self._s.pusher.retry_span
+                self._liveness.probe(record, now, emit, since=first_sent)
+                self._s.pusher.again(record, push, now, emit)
             else:
                 self.undelivered(record, push, now, emit)
 
@@ -168,9 +170,3 @@ class Saving:
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
             self._news.unacked(push, now, emit)
             self.undelivered(record, push, now, emit)
-
-    def _unanswered(self, record: Record, push: Push, now: float, emit: Emit) -> None:
-        """Send again a push `record`'s peer did not ack, and probe the peer."""
-        first_sent = now - self._s.pusher.retry_span
-        self._liveness.probe(record, now, emit, since=first_sent)
-        self._s.pusher.again(record, push, now, emit)

@@ -50,17 +50,15 @@ class Services(Struct):
         answers = Answers(new_id)
         aliases = Aliases(table)
         changes = TableChanges(table)
-        # each push sealed for the key online at its address when it is sent
-        pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, aliases, timing, answers, changes)
         return cls(
             table=table,
             answers=answers,
             new_token=new_token,
             aliases=aliases,
             authority=Authority(aliases, answers),
-            pusher=pusher,
-            feed=feed,
+            # each push sealed for the key online at its address when it is sent
+            pusher=Pusher(*timing, key_at=changes.key_at),
+            feed=TableFeed(table, aliases, timing, answers, changes),
             changes=changes,
             done=DoneRequests(answers),
         )

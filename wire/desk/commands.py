@@ -124,8 +124,7 @@ def is_operator_command(line: str) -> bool:
 
 
 class DutyScreen:
-    """The topics and the person served, and since when; `prompt`: a line not sent is put
-    back."""
+    """The topics and the person served, and since when; `prompt`: a line not sent is put back."""
 
     def __init__(self, *, prompt: bool) -> None:
         self.prompt = prompt

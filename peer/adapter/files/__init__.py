@@ -1,2 +1,1 @@
-"""Files sent peer to peer, on disk and over TCP: the adapter of
-peer/core/files/."""
+"""Files sent peer to peer, on disk and over TCP: the adapter of peer/core/files/."""

@@ -80,8 +80,10 @@ class Puller:
             await self._open_partial()
             return await self._connect_and_read(addr, key, new_id)
         except PullEnded as ended:
-            if ended.outcome is Outcome.DROPPED:
-                await self._keep_written()
+            if ended.outcome is Outcome.DROPPED and self._partial is not None:
+                # every byte written came in its place: synced, it counts as verified
+                with contextlib.suppress(OSError):
+                    await self._last_checkpoint(self._partial)
             return ended.outcome, ended.why
         finally:
             if self._sync is not None:
@@ -196,13 +198,6 @@ class Puller:
             raise PullEnded(Outcome.BROKEN, "the sender sent more bytes than it offered")
         return pieces
 
-    async def _keep_written(self) -> None:
-        """The connection broke: every byte written came in its place, so it is synced and
-        counts as verified."""
-        if self._partial is not None:
-            with contextlib.suppress(OSError):
-                await self._last_checkpoint(self._partial)
-
     async def _finish(self) -> tuple[Outcome, str]:
         """The file is whole: checked, then named."""
         transfer = self.transfer
@@ -294,7 +289,9 @@ class PartialFile:
         if self.at - self._from >= BATCH:
             self._hand_over()
         while self._held > HELD:
-            await self._oldest()
+            count, done = self._queued.popleft()
+            self._held -= count
+            await done
 
     def _hand_over(self) -> None:
         """Give the thread what was gathered."""
@@ -331,11 +328,6 @@ class PartialFile:
         self._gathered = []
         self._thread.submit(os.close, self._fd)
         self._thread.shutdown(wait=False)
-
-    async def _oldest(self) -> None:
-        count, done = self._queued.popleft()
-        self._held -= count
-        await done
 
     def _write(self, pieces: list[memoryview], at: int) -> None:
         """In the thread: write `pieces` at `at`, then hash them."""

@@ -305,8 +305,7 @@ class TransferStore:
 
     def forget(self, transfer: Transfer) -> None:
         """Delete `transfer`'s record (none kept is no error). Raises OSError."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(transfer))
+        self._path(transfer).unlink(missing_ok=True)
 
     def _path(self, transfer: Transfer) -> Path:
         return self.folder() / f"{transfer.number}.json"

@@ -70,8 +70,7 @@ class DeskLink:
         self.retry_at: float | None = None
 
     def hold(self, line: str | None, begun: float) -> bool:
-        """While the first connection is made, hold `line` (None: the end of input) for
-        `opened`."""
+        """While the first connection is made, hold `line` (None: the end of input) for `opened`."""
         if self.phase != "connecting":
             return False
         self.early.append((line, begun))

@@ -42,8 +42,7 @@ class ClusterError(StorageError):
 
 
 def parse_urls(text: str) -> list[str]:
-    """The URLs of `--cluster` (`nats://host:4222,nats://...`); ValueError naming a wrong
-    one."""
+    """The URLs of `--cluster` (`nats://host:4222,nats://...`); ValueError naming a wrong one."""
     urls = [url.strip() for url in text.split(",") if url.strip()]
     if not urls:
         raise ValueError("--cluster needs at least one URL, such as nats://127.0.0.1:4222")

@@ -242,8 +242,7 @@ class ClusterRegistry:
         return here, self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not
-        say."""
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not say."""
         try:
             return await self._keeper.members()
         except ERRORS:

@@ -118,8 +118,12 @@ class DeskConsole:
 
     def show(self, message: DeskMessage) -> None:
         self._screen.heard(message, self._desk.now())
-        if isinstance(message, DeskOnDuty):
-            self._keep_topics(message.topics)
+        if isinstance(message, DeskOnDuty) and message.topics != self._kept:
+            self._kept = topics = message.topics
+            kept = None if topics == ALL_TOPICS else _Topics(list(topics))
+            problem = keep_record(self._folder, CONSOLE_TOPICS_FILE, kept)
+            if problem:
+                self._desk.log(problem)
         for text in render_operator(message):
             self._say(text)
 
@@ -158,14 +162,6 @@ class DeskConsole:
             self._desk.new_id(), CONSOLE_NAME, self._kept, self._desk.operator_key, WIRE_VERSION
         )
         self._send(message)
-
-    def _keep_topics(self, topics: tuple[int, ...]) -> None:
-        if topics != self._kept:
-            self._kept = topics
-            kept = None if topics == ALL_TOPICS else _Topics(list(topics))
-            problem = keep_record(self._folder, CONSOLE_TOPICS_FILE, kept)
-            if problem:
-                self._desk.log(problem)
 
     def _send(self, message: DeskMessage) -> None:
         self._desk.carry_out(self._desk.queue.receive, CONSOLE, message)

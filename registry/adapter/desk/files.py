@@ -174,8 +174,7 @@ class PlacesFile:
         self._wall = wall
 
     def load(self) -> tuple[list[KeptPlace], str]:
-        """The places kept by the run before, and a problem to log; a damaged file is set
-        aside."""
+        """The places kept by the run before, and a problem to log; a damaged file is set aside."""
         try:
             data = self._shelf.read(PLACES_FILE)
         except FileNotFoundError:

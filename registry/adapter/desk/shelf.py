@@ -80,8 +80,7 @@ class FolderShelf:
         replace_durably(self.folder / name, data)
 
     def remove(self, name: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.folder / name).unlink()
+        (self.folder / name).unlink(missing_ok=True)
 
     def set_aside(self, name: str) -> str:
         with contextlib.suppress(OSError):
