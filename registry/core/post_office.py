@@ -160,11 +160,6 @@ class PostOffice:
         """The next part of `owner`'s mailbox to hand over (empty: none)."""
         return first_part(self.boxes.get(name_key(owner.name), ()))
 
-    @property
-    def indexed(self) -> int:
-        """How many boxes are counted now: those holding mail."""
-        return len(self._tallies)
-
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
         """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
