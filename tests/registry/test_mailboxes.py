@@ -21,7 +21,7 @@ Y = record(_s, "Yan", 7000, online=False)
 def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> PostOffice:
     s = services()
     s.table.records["yan"] = Y
-    return PostOffice(s, kept if kept is not None else {}, {}, limit, None)
+    return PostOffice(s, kept if kept is not None else {}, {}, limit)
 
 
 def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
@@ -118,7 +118,7 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     # nothing is kept of a box once emptied, however many names had mail
     s = services()
     owners = [record(s, f"n{i}", 7000 + i, online=False) for i in range(1000)]
-    mail = PostOffice(s, {}, {}, 10, None)
+    mail = PostOffice(s, {}, {}, 10)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
