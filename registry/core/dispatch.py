@@ -306,10 +306,6 @@ class RegistryCore:
         """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()
 
-    def changes_held(self) -> bool:
-        """Whether table changes are held back to go out together (COALESCE)."""
-        return self._s.changes.flush_at is not None
-
     def next_wake(self) -> float | None:
         wakes = (
             self._s.pusher.pushes.next_wake(),
