@@ -103,7 +103,7 @@ class BenchPeer:
 
     def table_complete(self, names: int) -> bool:
         table = self.node.core.table
-        return len(table) >= names and all(e.online for e in table.rows())
+        return len(table.rows()) >= names and all(e.online for e in table.rows())
 
     def _shown(self, line: Print) -> None:
         self.shown += 1

@@ -39,6 +39,7 @@ from typing import Any
 
 from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
 from registry.core.quotas import MAILBOX_MESSAGES
+from registry.core.table_changes import COALESCE
 
 #: Datagrams read per wake-up by the "drain" receivers.
 DRAIN_BATCH = 256
@@ -333,8 +334,11 @@ async def registry(args: argparse.Namespace) -> None:
             report = counter.report(addr[1])
             report["online"] = len(server.core.table.online())
             report["pending"] = server.core.pending_pushes()
-            # nothing in flight and no coalesced table change waiting to be pushed
-            report["idle"] = not report["pending"] and not server.core.changes_held()
+            # nothing in flight and no coalesced table change waiting to be pushed: one held
+            # wakes the core within COALESCE (the server's clock is the monotonic one)
+            wake = server.core.next_wake()
+            held = wake is not None and wake <= time.monotonic() + COALESCE
+            report["idle"] = not report["pending"] and not held
             report["bad"] = server.endpoint.bad_datagrams
             say(report)
 

@@ -376,7 +376,7 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
         "[z left r (not answering)]",
     ]
     xcore = net.hosts["x"].core
-    assert xcore is not None and not xcore.table["z"].online
+    assert xcore is not None and not xcore.table.entry("z").online
     # retransmissions: z was tried five times, TIMEOUT apart, then probed five times while
     # the line went on being sent, and only then taken out (the line is not sent again
     # as the probe's last wait runs out: that decides it)
@@ -706,7 +706,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     for name in ("bob", "alice"):
         core = net.hosts[name].core
         assert core is not None
-        assert sorted(core.table) == ["alice", "robert"]
+        assert sorted(e.name for e in core.table.rows()) == ["alice", "robert"]
     net.type("alice", "who")
     assert net.screen("alice")[-3:] == [
         "[Registered names:]",
@@ -737,7 +737,7 @@ def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
     net.run(1)
     assert net.screen("bob")[-1] == NOW_KNOWN_AS.format("Bob")
     alice = net.hosts["alice"].core
-    assert alice is not None and alice.table["bob"].name == "Bob"
+    assert alice is not None and alice.table.entry("bob").name == "Bob"
 
 
 def test_only_the_owner_can_rename() -> None:

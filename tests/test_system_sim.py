@@ -197,8 +197,8 @@ def test_a_silent_peer_is_marked_offline_and_others_see_it() -> None:
     net = three(keepalive=1.0)
     net.kill_peer("z")
     net.run(6)
-    assert not net.hosts["x"].core.table["z"].online  # type: ignore[union-attr]
-    assert net.hosts["x"].core.table["y"].online  # type: ignore[union-attr]
+    assert not net.hosts["x"].core.table.entry("z").online  # type: ignore[union-attr]
+    assert net.hosts["x"].core.table.entry("y").online  # type: ignore[union-attr]
     net.type("x", "send z later")
     net.run(2)
     assert net.screen("x")[-1] == SAVED
@@ -213,7 +213,7 @@ def test_a_peer_the_registry_gave_up_on_comes_back_by_itself() -> None:
     net.drop = None
     net.run(5)
     assert net.registry.table.get("x").online  # type: ignore[union-attr]
-    assert net.hosts["y"].core.table["x"].online  # type: ignore[union-attr]
+    assert net.hosts["y"].core.table.entry("x").online  # type: ignore[union-attr]
 
 
 def test_a_keepalive_goes_again_every_period_however_the_round_trip_backed_off() -> None:

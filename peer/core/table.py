@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Callable, Iterator, ValuesView
+from collections.abc import Callable, ValuesView
 from typing import Final
 
 from msgspec import structs
@@ -62,8 +62,7 @@ class Table:
     """The rows by name (any spelling: names are unique ignoring case), the version they
     are at, the old names of renamed rows, and the updates that came before the first
     table. Read-only from outside: `apply` and `replace` change it, as the registry says.
-    `table[name]` is the row of `name` itself (KeyError when none; `entry` also follows
-    renames), `name in table` whether it has one, and iterating gives the names."""
+    `name in table`: whether `name` itself has a row (`entry` also follows renames)."""
 
     def __init__(self) -> None:
         #: The registry's version of the table this copy is at; -1 before the first.
@@ -75,18 +74,8 @@ class Table:
         # it had no row): what changed is said from these alone, not from the whole table
         self._before: dict[str, Entry | None] = {}
 
-    def __getitem__(self, name: str) -> Entry:
-        return self._rows[name_key(name)]
-
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name_key(name) in self._rows
-
-    def __iter__(self) -> Iterator[str]:
-        """The names in the table, as the registry spells them, in no particular order."""
-        return (e.name for e in self._rows.values())
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     def rows(self) -> ValuesView[Entry]:
         """Every row, in no particular order (a view: it follows the changes)."""

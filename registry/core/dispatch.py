@@ -14,7 +14,7 @@ from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
-from registry.core.quotas import MAILBOX_MESSAGES, Quotas
+from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
 from registry.core.relay import Relay
 from registry.core.renames import Renames
@@ -79,7 +79,6 @@ CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
         "keepalive": float,
         "mailbox_limit": int,
         "new_names": int,
-        "quotas": Quotas | None,
         "owners": Mapping[str, Owner] | None,
         "jitter": Callable[[], float],
         "forget_after": float,
@@ -113,7 +112,7 @@ class RegistryCore:
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
-        self._post = PostOffice(s, mail, owners, limit, options.get("quotas"))
+        self._post = PostOffice(s, mail, owners, limit)
         if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
@@ -306,10 +305,6 @@ class RegistryCore:
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
         return self._s.pusher.pending() + self._s.feed.watch.in_flight()
-
-    def changes_held(self) -> bool:
-        """Whether table changes are held back to go out together (COALESCE)."""
-        return self._s.changes.flush_at is not None
 
     def next_wake(self) -> float | None:
         wakes = (

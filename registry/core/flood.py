@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final, NamedTuple, TypedDict, Unpack
+from typing import Final, NamedTuple
 
 from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.messages import Ack, Acks, Message
@@ -79,21 +79,6 @@ WRONG_WAIT_MOST = 3600.0
 WRONG_FORGOTTEN = 24 * 3600.0
 
 
-class PasswordLimits(TypedDict, total=False):
-    """A PasswordBudget's limits: `burst` checks per IP address, then one each `every`
-    seconds; `rate` a second in all, `global_burst` at once, of which the `reserved` part
-    is kept from addresses that sent a wrong password lately; after a wrong password, its
-    address waits WRONG_WAIT_FIRST seconds, doubled for each wrong one after it up to
-    `wrong_most`. Each defaults to the constant above it."""
-
-    burst: float
-    every: float
-    rate: float
-    global_burst: float
-    reserved: float
-    wrong_most: float
-
-
 class _Wrong(NamedTuple):
     """An address's wrong passwords lately, and until when it waits."""
 
@@ -111,16 +96,10 @@ class PasswordBudget:
     the name's owner, typing the right password at an address of their own, nothing.
     Pure: the caller supplies `now`."""
 
-    def __init__(self, **limits: Unpack[PasswordLimits]) -> None:
-        """Each of PasswordLimits given replaces its default (tests set a few: keywords,
-        rather than six parameters every caller lines up)."""
-        every = limits.get("every", PASSWORD_EVERY)
-        self._per_ip = FloodGate(rate=1.0 / every, burst=limits.get("burst", PASSWORD_BURST))
-        global_burst = limits.get("global_burst", PASSWORD_GLOBAL_BURST)
-        self._rule = BucketRule(limits.get("rate", PASSWORD_RATE), global_burst)
+    def __init__(self) -> None:
+        self._per_ip = FloodGate(rate=1.0 / PASSWORD_EVERY, burst=PASSWORD_BURST)
+        self._rule = BucketRule(PASSWORD_RATE, PASSWORD_GLOBAL_BURST)
         self._all = FULL  # the due time of the checks in all (wire.token_bucket)
-        self._reserved = limits.get("reserved", PASSWORD_RESERVED) * global_burst
-        self._wrong_most = limits.get("wrong_most", WRONG_WAIT_MOST)
         # addresses that sent a wrong password lately, the least recently first
         self._wrong: OrderedDict[str, _Wrong] = OrderedDict()
         self.refused = 0
@@ -143,7 +122,7 @@ class PasswordBudget:
             self.refused += 1
             return max(1.0, mine)
         # an address that sent a wrong password lately leaves the reserve alone
-        keep = self._reserved if self.guessed(ip, now) else 0.0
+        keep = PASSWORD_RESERVED * PASSWORD_GLOBAL_BURST if self.guessed(ip, now) else 0.0
         taken, self._all = self._rule.take(self._all, now, keep)
         if not taken:
             self.refused += 1
@@ -163,7 +142,7 @@ class PasswordBudget:
         it on machine after machine, is not a guesser)."""
         wrong = self._wrong.pop(ip, _Wrong(0, now))
         count = 1 if now - wrong.until > WRONG_FORGOTTEN else wrong.times + 1
-        wait = min(WRONG_WAIT_FIRST * 2 ** min(count - 1, 62), self._wrong_most)
+        wait = min(WRONG_WAIT_FIRST * 2 ** min(count - 1, 62), WRONG_WAIT_MOST)
         self._wrong[ip] = _Wrong(count, now + wait)
         while len(self._wrong) > MAX_TRACKED:
             self._wrong.popitem(last=False)

@@ -91,7 +91,6 @@ class PostOffice:
         boxes: dict[str, list[StoredMessage]] | None,
         owners: Mapping[str, Owner] | None,
         limit: int,
-        quotas: Quotas | None,
     ) -> None:
         """`boxes` (kept, not copied) and `owners` are those loaded from disk (None: none)."""
         self._s = services
@@ -102,7 +101,7 @@ class PostOffice:
         #: the stored messages by owner's name key, oldest first (read only)
         self.boxes = boxes
         self.limit = limit
-        self.quotas = quotas if quotas is not None else Quotas()
+        self.quotas = Quotas()
         # what each box holds, counted (quotas.py)
         self._tallies: dict[str, Tally] = {}
         for key, box in boxes.items():
@@ -159,11 +158,6 @@ class PostOffice:
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         """The next part of `owner`'s mailbox to hand over (empty: none)."""
         return first_part(self.boxes.get(name_key(owner.name), ()))
-
-    @property
-    def indexed(self) -> int:
-        """How many boxes are counted now: those holding mail."""
-        return len(self._tallies)
 
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
         """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""

@@ -101,14 +101,7 @@ class Quotas:
     """What each key and each address has stored in all mailboxes, and the shares of one
     box they may fill."""
 
-    def __init__(
-        self,
-        *,
-        sender_share: float = SENDER_SHARE,
-        address_share: float = ADDRESS_SHARE,
-    ) -> None:
-        self._sender_share = sender_share
-        self._address_share = address_share
+    def __init__(self) -> None:
         # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
@@ -117,14 +110,14 @@ class Quotas:
         (`tally`, of `limit` messages); else why not, for its sender."""
         (key, ip), stranger = sender
         usages = tally.holders
-        if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
+        if key and _over(usages.get(_key(key)), size, limit, SENDER_SHARE):
             return (
-                f"You have {_part(self._sender_share)} of {owner}'s mailbox, the most one "
+                f"You have {_part(SENDER_SHARE)} of {owner}'s mailbox, the most one "
                 f"sender may fill; try again once {owner} has read your messages."
             )
-        if ip and _over(usages.get(_address(ip)), size, limit, self._address_share):
+        if ip and _over(usages.get(_address(ip)), size, limit, ADDRESS_SHARE):
             return (
-                f"Senders at {ip} have {_part(self._address_share)} of {owner}'s mailbox, "
+                f"Senders at {ip} have {_part(ADDRESS_SHARE)} of {owner}'s mailbox, "
                 f"the most one address may fill; try again once {owner} has read their "
                 "messages."
             )

@@ -63,7 +63,7 @@ def test_what_only_the_registry_sends_sealed_by_another_key_is_dropped_and_said(
     update = TableUpdate("r-2", 4, (Entry("bob", "10.0.0.66", 6666, True, peer_key_text("bob")),))
     out = core.receive_all([update, Notice("r-3", "x", "")], addr, key, T0)
     assert rejected(out) == [Rule.REGISTRY.value] * 2 and prints(out) == [] and sent(out) == []
-    assert core.table["bob"].port == BESIDE[1]
+    assert core.table.entry("bob").port == BESIDE[1]
     assert core.trust.dropped[Rule.REGISTRY.value] == 2
 
 

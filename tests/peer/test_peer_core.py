@@ -678,7 +678,11 @@ def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_
         TableUpdate("r-4", 4, (dave,)), SERVER, REGISTRY_KEY, T0 + 0.5
     )  # its second copy
     out += run_until(core, T0 + 5)
-    assert core.table.version == 5 and core.table["dave"] == dave and core.table["erin"] == erin
+    assert (
+        core.table.version == 5
+        and core.table.entry("dave") == dave
+        and core.table.entry("erin") == erin
+    )
     assert not any(isinstance(m, TableRequest) for m in sent(out))
 
 
@@ -708,7 +712,7 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     # each followed by what changed since the one before, folded: a line or so each
     assert len(news) <= len(updated) * FOLD_OVER, lines
     assert f"[100 people came online. {MANY_HINT}]" in news, news
-    assert len(core.table) == 203  # every change applied at once, only said later
+    assert len(core.table.rows()) == 203  # every change applied at once, only said later
     # quiet again: the next change is said at once
     later = T0 + 6  # (before the first keepalive)
     run_until(core, later)
@@ -815,7 +819,7 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
     ):
         out = core.receive(forged, forger, honest_key(core, forged, forger), T0)
         assert [type(a) for a in out] == [pa.Rejected] and out[0].why == Rule.REGISTRY.value
-    assert core.table.version == version and core.table["bob"].ip == BOB[0]
+    assert core.table.version == version and core.table.entry("bob").ip == BOB[0]
 
 
 @pytest.mark.parametrize(
@@ -857,7 +861,7 @@ def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
     welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.2)
     assert core.table.version == 5
-    assert core.table["dave"] == dave and core.table["erin"] == erin
+    assert core.table.entry("dave") == dave and core.table.entry("erin") == erin
     assert not any(isinstance(m, TableRequest) for m in sent(out))
 
 

@@ -90,7 +90,7 @@ class Parts:
 def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -> Parts:
     """The parts over `s` (new services by default), mailboxes of `limit` messages."""
     s = s if s is not None else services()
-    post = PostOffice(s, {}, {}, limit, None)
+    post = PostOffice(s, {}, {}, limit)
     liveness = Liveness(s, 10.0, (0.5, 5))
     saving = Saving(s, post, liveness, RestartNews(s))
     relay = Relay(s, post)

@@ -2,7 +2,17 @@
 
 import pytest
 
-from registry.core.flood import MAX_TRACKED, WARN_EVERY, FloodGate, PasswordBudget
+from registry.core.flood import (
+    MAX_TRACKED,
+    PASSWORD_BURST,
+    PASSWORD_EVERY,
+    PASSWORD_GLOBAL_BURST,
+    PASSWORD_RATE,
+    PASSWORD_RESERVED,
+    WARN_EVERY,
+    FloodGate,
+    PasswordBudget,
+)
 
 
 def test_burst_then_rate() -> None:
@@ -71,24 +81,24 @@ def test_the_address_heard_least_lately_is_forgotten_first() -> None:
 
 
 def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:
-    budget = PasswordBudget(burst=3, every=5.0, rate=100.0, global_burst=100.0)
-    assert [budget.take("10.0.0.1", 0.0) for _ in range(3)] == [0.0] * 3
+    budget, burst = PasswordBudget(), int(PASSWORD_BURST)
+    assert [budget.take("10.0.0.1", 0.0) for _ in range(burst)] == [0.0] * burst
     wait = budget.take("10.0.0.1", 0.0)  # any port of that IP: the same allowance
-    assert wait == 5.0 and budget.refused == 1
+    assert wait == PASSWORD_EVERY and budget.refused == 1
     assert budget.take("10.0.0.2", 0.0) == 0.0  # another machine has its own
-    assert budget.take("10.0.0.1", 5.0) == 0.0  # one back every 5 s
-    assert budget.take("10.0.0.1", 5.0) > 0
+    assert budget.take("10.0.0.1", PASSWORD_EVERY) == 0.0  # one back every PASSWORD_EVERY
+    assert budget.take("10.0.0.1", PASSWORD_EVERY) > 0
 
 
 def test_password_checks_in_all_are_bounded_whatever_the_addresses() -> None:
-    budget = PasswordBudget(burst=5, every=5.0, rate=4.0, global_burst=6.0)
+    budget = PasswordBudget()
     allowed = [budget.take(f"10.0.{n // 250}.{n % 250}", 0.0) == 0.0 for n in range(1000)]
-    assert allowed.count(True) == 6  # spoofed addresses are no way round it
+    assert allowed.count(True) == PASSWORD_GLOBAL_BURST  # spoofed addresses are no way round it
     waits = [budget.take(f"10.1.0.{n}", 0.0) for n in range(3)]
     assert all(wait >= 1.0 for wait in waits)
-    # in ten seconds at most the burst and four a second were hashed
+    # in the ten seconds after the burst, at most PASSWORD_RATE a second were hashed
     checks = sum(budget.take(f"10.2.0.{n % 250}", n / 100) == 0.0 for n in range(1000))
-    assert checks <= 4 * 10 + 1
+    assert checks <= PASSWORD_RATE * 10 + 1
 
 
 def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
@@ -112,12 +122,13 @@ def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
 
 
 def test_guessers_at_many_addresses_leave_the_reserve_to_the_others() -> None:
-    budget = PasswordBudget(burst=5, every=5.0, rate=4.0, global_burst=6.0)
-    # six addresses guess once each, then again once their wait is over
-    for n in range(6):
+    budget, burst = PasswordBudget(), int(PASSWORD_GLOBAL_BURST)
+    reserve = int(PASSWORD_RESERVED * burst)
+    # as many addresses as the burst guess once each, then again once their wait is over
+    for n in range(burst):
         budget.wrong(f"10.9.9.{n}", -10.0)
-    taken = [budget.take(f"10.9.9.{n}", 0.0) for n in range(6)]
-    # the global budget's reserve (3 of 6) is kept for addresses that sent no wrong one
-    assert taken == [0.0] * 3 + [1.0] * 3
-    assert [budget.take(f"10.0.0.{n}", 0.0) for n in range(3)] == [0.0] * 3
+    taken = [budget.take(f"10.9.9.{n}", 0.0) for n in range(burst)]
+    # the global budget's reserve is kept for addresses that sent no wrong one
+    assert taken == [0.0] * (burst - reserve) + [1.0] * reserve
+    assert [budget.take(f"10.0.0.{n}", 0.0) for n in range(reserve)] == [0.0] * reserve
     assert budget.take("10.0.0.9", 0.0) >= 1.0  # the budget in all still holds

@@ -21,65 +21,71 @@ from wire.messages import (
 )
 from wire.version import WIRE_VERSION
 
+#: w's address, not x's: one address may fill half of a box (ADDRESS_SHARE).
+W = ("10.0.0.2", 6004)
+Tokens = dict[str, str]
 
-def whole_box() -> Quotas:
-    """Quotas that let one sender fill a whole box."""
-    return Quotas(sender_share=1.0, address_share=1.0)
 
-
-def with_y_offline(limit: int) -> tuple[RegistryCore, str]:
-    """A registry whose boxes hold `limit` messages, x online (its token returned) and y
-    registered but offline. x may fill the whole box: these are the box's own limits (one
-    sender's share of it is tests/registry/test_quotas.py's)."""
-    reg = core(mailbox_limit=limit, quotas=whole_box())
-    wx = register(reg, "x", X)
+def with_y_offline(limit: int) -> tuple[RegistryCore, Tokens]:
+    """A registry whose boxes hold `limit` messages, x and w online (their tokens returned)
+    and y registered but offline. x and w, taking turns, fill the whole box: these are the
+    box's own limits (one sender's share of it is tests/registry/test_quotas.py's)."""
+    reg = core(mailbox_limit=limit)
+    tokens = {"x": register(reg, "x", X).token, "w": register(reg, "w", W).token}
     wy = register(reg, "y", Y)
     reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
-    return reg, wx.token
+    return reg, tokens
 
 
-def save(reg: RegistryCore, token: str, n: int, text: str = "") -> list[object]:
-    """What x is sent for its save number `n` to y."""
-    out = reg.receive(SaveMessage(f"x-{n}", "x", token, "y", text or f"direct {n}"), X, T0)
-    return [m for a, m in sends(out) if a == X]
+def turn(n: int) -> tuple[str, ra.Addr]:
+    """Who sends number `n`: x when it is even, w when odd."""
+    return ("x", X) if n % 2 == 0 else ("w", W)
 
 
-def post(reg: RegistryCore, token: str, n: int) -> list[ra.Action]:
-    return reg.receive(ChannelPost(f"x-c{n}", "x", token, f"channel {n}"), X, T0)
+def save(reg: RegistryCore, tokens: Tokens, n: int, text: str = "") -> list[object]:
+    """What its sender is sent for save number `n` to y."""
+    name, addr = turn(n)
+    message = SaveMessage(f"{name}-{n}", name, tokens[name], "y", text or f"direct {n}")
+    return [m for a, m in sends(reg.receive(message, addr, T0)) if a == addr]
+
+
+def post(reg: RegistryCore, tokens: Tokens, n: int) -> list[ra.Action]:
+    name, addr = turn(n)
+    return reg.receive(ChannelPost(f"{name}-c{n}", name, tokens[name], f"channel {n}"), addr, T0)
 
 
 def test_a_direct_message_to_a_full_mailbox_is_refused_and_its_sender_told() -> None:
-    reg, token = with_y_offline(limit=10)
+    reg, tokens = with_y_offline(limit=10)
     for n in range(10):
-        [_ack, outcome] = save(reg, token, n)
+        [_ack, outcome] = save(reg, tokens, n)
         assert isinstance(outcome, Saved) and not outcome.refused
-    [refusal] = save(reg, token, 10)
+    [refusal] = save(reg, tokens, 10)
     assert isinstance(refusal, Refused) and refusal.reply_to == "x-10"
     assert refusal.reason == "y's mailbox is full."
     assert [m.text for m in reg.mail["y"]] == [f"direct {n}" for n in range(10)]
     # a copy of the refused save, sent again, is refused again: nothing stored
-    [again] = save(reg, token, 10)
+    [again] = save(reg, tokens, 10)
     assert isinstance(again, Refused) and len(reg.mail["y"]) == 10
 
 
 def test_the_limit_counts_bytes_too() -> None:
     limit = 20  # 20 messages, and MIN_BYTES of text (more than 20 x 2 KiB)
     assert byte_limit(limit) == MIN_BYTES
-    reg, token = with_y_offline(limit)
+    reg, tokens = with_y_offline(limit)
     long_text = "é" * (MAX_TEXT // 2)  # MAX_TEXT bytes
     fits = MIN_BYTES // MAX_TEXT
     for n in range(fits):
-        [_, outcome] = save(reg, token, n, long_text)
+        [_, outcome] = save(reg, tokens, n, long_text)
         assert isinstance(outcome, Saved)
-    [refusal] = save(reg, token, fits, "x")  # the fifth message, one byte over
-    assert isinstance(refusal, Refused)
+    [refusal] = save(reg, tokens, fits, "x")  # the fifth message, one byte over
+    assert isinstance(refusal, Refused) and refusal.reason == "y's mailbox is full."
 
 
 def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_direct() -> None:
-    reg, token = with_y_offline(limit=10)
+    reg, tokens = with_y_offline(limit=10)
     logs = []
     for n in range(20):
-        logs += [a.line for a in post(reg, token, n) if isinstance(a, ra.Log)]
+        logs += [a.line for a in post(reg, tokens, n) if isinstance(a, ra.Log)]
     box = reg.mail["y"]
     assert [m.text for m in box[:9]] == [f"channel {n}" for n in range(9)]  # 90% of 10
     [notice] = box[9:]
@@ -88,56 +94,54 @@ def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_dir
     assert "channel messages sent after that were not kept" in notice.text
     assert sum("for y are no longer kept: the box is full" in line for line in logs) == 1  # once
     # the box is full for direct messages only once the notice's place is taken too
-    assert isinstance(save(reg, token, 0)[0], Refused)
+    assert isinstance(save(reg, tokens, 0)[0], Refused)
 
 
 def test_direct_messages_keep_their_share_when_the_channel_is_busy() -> None:
-    reg, token = with_y_offline(limit=100)
+    reg, tokens = with_y_offline(limit=100)
     for n in range(200):
-        post(reg, token, n)
+        post(reg, tokens, n)
     assert len(reg.mail["y"]) == 91  # 90 channel messages and the notice
-    saved = [save(reg, token, n)[-1] for n in range(20)]
+    saved = [save(reg, tokens, n)[-1] for n in range(20)]
     assert sum(isinstance(m, Saved) for m in saved) == 9  # up to 100
     assert all(isinstance(m, Refused) for m in saved[9:])
 
 
 def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() -> None:
-    reg = core(mailbox_limit=2, quotas=whole_box())
-    wx = register(reg, "x", X)
-    wy = register(reg, "y", Y)
-    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
-    assert all(isinstance(save(reg, wx.token, n)[-1], Saved) for n in range(2))
-    register(reg, "y", Y, wy.token)  # online again, its mail handed over, not yet taken
-    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)  # y online: probed
+    reg, tokens = with_y_offline(limit=2)
+    assert all(isinstance(save(reg, tokens, n)[-1], Saved) for n in range(2))
+    register(reg, "y", Y, token_of(reg, "y"))  # online again, its mail handed over, not taken
+    reg.receive(SaveMessage("x-7", "x", tokens["x"], "y", "hi"), X, T0)  # y online: probed
     out = run_until(reg, T0 + 5)  # y never answers, not even the probe
     outcome = next(m for a, m in sends(out) if isinstance(m, Saved) and m.reply_to == "x-7")
     assert not outcome.delivered
     assert outcome.refused == "y's mailbox is full."
-    assert [m.id for m in reg.mail["y"]] == ["x-0", "x-1"]
+    assert [m.id for m in reg.mail["y"]] == ["x-0", "w-1"]
 
 
 def test_taking_the_mail_makes_room_again() -> None:
-    reg, token = with_y_offline(limit=3)
-    for n in range(3):
-        save(reg, token, n)
-    assert isinstance(save(reg, token, 3)[0], Refused)
+    reg, tokens = with_y_offline(limit=4)
+    for n in range(4):
+        save(reg, tokens, n)
+    assert isinstance(save(reg, tokens, 4)[0], Refused)
     y_token = token_of(reg, "y")
     out = reg.receive(Register("y-again", "y", Y[1], y_token, "", WIRE_VERSION), Y, T0 + 1)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
-    assert len(welcome.mail) == 3
+    assert len(welcome.mail) == 4
     reg.receive(MailTaken("y-t", "y", y_token, tuple(m.id for m in welcome.mail)), Y, T0 + 1)
     assert "y" not in reg.mail  # all handed over: the box is gone
     reg.receive(Deregister("y-d2", "y", y_token, False, ""), Y, T0 + 2)
-    [_, outcome] = save(reg, token, 4)
+    [_, outcome] = save(reg, tokens, 4)
     assert isinstance(outcome, Saved) and not outcome.refused
 
 
 def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
     old = "2026-01-01 00:00:00"
     kept = {"y": [StoredMessage(f"m{n}", "x", "kept", old, "direct") for n in range(5)]}
-    before, _ = with_y_offline(limit=5)  # the table of the registry that kept them
-    reg = core(mailbox_limit=5, mail=kept, quotas=whole_box(), table=before.table)
-    assert isinstance(save(reg, token_of(before, "x"), 0)[0], Refused)
+    before, tokens = with_y_offline(limit=5)  # the table of the registry that kept them
+    reg = core(mailbox_limit=5, mail=kept, table=before.table)
+    [refusal] = save(reg, tokens, 1)  # w's: x's would be over its address's share
+    assert isinstance(refusal, Refused) and refusal.reason == "y's mailbox is full."
 
 
 def test_a_tally_counts_what_its_box_holds() -> None:

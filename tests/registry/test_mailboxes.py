@@ -3,6 +3,9 @@ limit, as StoreMail actions, and a box handed over in parts."""
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 from registry.core import actions as ra
 from registry.core.post_office import MAIL_PART_ITEMS, PostOffice, first_part, stamp
 from registry.core.quotas import NO_ORIGIN
@@ -18,7 +21,7 @@ Y = record(_s, "Yan", 7000, online=False)
 def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> PostOffice:
     s = services()
     s.table.records["yan"] = Y
-    return PostOffice(s, kept if kept is not None else {}, {}, limit, None)
+    return PostOffice(s, kept if kept is not None else {}, {}, limit)
 
 
 def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:
@@ -108,7 +111,23 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     take(mail, Y, ["x-0", "x-1"], out)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
     take(mail, Y, ["x-2"], out)
-    assert "yan" not in mail.boxes and mail.indexed == 0
+    assert "yan" not in mail.boxes
     # a new box, indexed anew
     assert mail.store(Y, unstamped("x-3", "x", "again"), NO_ORIGIN, T0, out.append) == ""
     assert [m.id for m in mail.boxes["yan"]] == ["x-3"]
+    # nothing is kept of a box once emptied, however many names had mail
+    s = services()
+    owners = [record(s, f"n{i}", 7000 + i, online=False) for i in range(1000)]
+    mail = PostOffice(s, {}, {}, 10)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i, owner in enumerate(owners):
+            mail.store(owner, unstamped(f"x-{i}", "x", "hi"), NO_ORIGIN, T0, out.append)
+            take(mail, owner, [f"x-{i}"], out)
+            out.clear()
+        gc.collect()  # (what cycles hold)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown / len(owners) < 50  # 428 B a box, its tally kept

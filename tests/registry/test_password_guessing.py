@@ -10,7 +10,12 @@ import pytest
 from registry.core import credentials
 from registry.core.actions import Action, CheckPassword
 from registry.core.dispatch import RegistryCore
-from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, PasswordBudget
+from registry.core.flood import (
+    PASSWORD_GLOBAL_BURST,
+    PASSWORD_RATE,
+    WRONG_WAIT_MOST,
+    PasswordBudget,
+)
 from registry.core.registration import CHECKS_AT_ONCE
 from tests.registry.core_helpers import T0, checked_at_once, core, sends
 from wire.messages import Deregister, Refused, Register, Welcome
@@ -124,15 +129,16 @@ def test_guesses_from_ten_addresses_never_keep_the_owner_from_a_new_machine(
 
 
 def test_the_wait_after_a_wrong_password_doubles_for_its_address_only() -> None:
-    budget = PasswordBudget(wrong_most=8.0)  # from WRONG_WAIT_FIRST, a second
+    budget = PasswordBudget()
     waits = []
     now = T0
-    for _ in range(6):
+    for _ in range(14):
         assert budget.take("10.0.0.9", now) == 0.0
         budget.wrong("10.0.0.9", now)
         waits.append(budget.waiting("10.0.0.9", now))
         now += waits[-1]
-    assert waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    # from WRONG_WAIT_FIRST, a second, up to WRONG_WAIT_MOST
+    assert waits == [2.0**n for n in range(12)] + [WRONG_WAIT_MOST] * 2
     assert budget.take("10.0.0.9", now - 1) >= 1.0  # still waiting
     assert budget.take("10.0.0.10", now - 1) == 0.0  # another address does not wait
     # a day without a wrong one: forgotten, and its wait starts over

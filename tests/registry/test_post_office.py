@@ -13,7 +13,7 @@ from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 
 def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
     s = services()
-    post = PostOffice(s, {}, {}, 10, None)
+    post = PostOffice(s, {}, {}, 10)
     bob = record(s, "bob", 7002, online=False, key="kb")
     out: list[ra.Action] = []
     assert post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, out.append) == ""
@@ -25,7 +25,7 @@ def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
 
 def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
     s = services()
-    post = PostOffice(s, {}, {}, 10, None)
+    post = PostOffice(s, {}, {}, 10)
     bob = record(s, "bob", 7002, key="kb")
     post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
     post.store(bob, unstamped("a-2", "alice", "ho"), NO_ORIGIN, T0, [].append)
@@ -49,7 +49,7 @@ def test_a_box_without_a_row_gets_it_back_from_its_owner() -> None:
     s = services()
     kept = StoredMessage("a-1", "alice", "hi", "2024-01-01 00:00:00", "direct")
     owner = Owner("Bob", "kb", "sha256:x", "", "127.0.0.1", 7002)
-    post = PostOffice(s, {"bob": [kept], "zed": [kept]}, {"bob": owner}, 10, None)
+    post = PostOffice(s, {"bob": [kept], "zed": [kept]}, {"bob": owner}, 10)
     bob = s.table.get("bob")
     assert bob is not None and not bob.online and bob.key == "kb"
     assert s.table.get("zed") is not None  # kept for nobody: only the console releases it
@@ -60,7 +60,7 @@ def test_a_box_without_a_row_gets_it_back_from_its_owner() -> None:
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     s = services()
-    post = PostOffice(s, {}, {}, 10, None)
+    post = PostOffice(s, {}, {}, 10)
     bob = record(s, "bob", 7002, online=False)
     post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, [].append)
     bob.name = "robert"

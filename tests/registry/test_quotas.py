@@ -152,7 +152,7 @@ def mailboxes(limit: int, *owners: Record) -> PostOffice:
     """Mailboxes of `limit` messages, for `owners` (in the table)."""
     s = services()
     s.table.records.update((owner.name, owner) for owner in owners)
-    return PostOffice(s, {}, {}, limit, None)
+    return PostOffice(s, {}, {}, limit)
 
 
 def take(mail: PostOffice, owner: Record, ids: list[str], out: list[ra.Action]) -> None:

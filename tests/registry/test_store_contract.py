@@ -87,7 +87,7 @@ async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]
     try:
         await JetStreamStore.open(js)  # (makes the buckets)
         buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL)}
-        yield JetStreamStore(js, buckets), buckets[TABLE]
+        yield JetStreamStore(buckets), buckets[TABLE]
     finally:
         await nc.close()
 

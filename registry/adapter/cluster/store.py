@@ -88,8 +88,7 @@ async def bucket(js: JetStreamContext, name: str) -> KeyValue:
 class JetStreamStore:
     """The registry's state in JetStream. Made by `open`."""
 
-    def __init__(self, js: JetStreamContext, buckets: dict[str, KeyValue]) -> None:
-        self._js = js
+    def __init__(self, buckets: dict[str, KeyValue]) -> None:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
         self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
@@ -112,7 +111,7 @@ class JetStreamStore:
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
         """The service's buckets, made by the first registry that needs them."""
-        return cls(js, {name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
+        return cls({name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
 
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
