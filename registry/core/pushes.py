@@ -31,6 +31,7 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
+NEVER = float("inf")  #: the retry deadline of a member with nothing in flight
 #: What to send: to each address, these flights' messages, in order.
 Sends = list[tuple[Addr, list[Flight]]]
 
@@ -65,8 +66,7 @@ class Pushes:
         self._live: dict[str, int] = {}
         self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
         # ids whose end is to be reported (`watch`), and those that may just have ended
-        self._watched: set[str] = set()
-        self._ending: list[str] = []
+        self._watched, self._ending = set[str](), list[str]()
 
     def add(
         self,
@@ -170,7 +170,7 @@ class Pushes:
             if kept or member.waiting:
                 self._answered(member, done, now)
             else:  # the usual: all answered
-                member.deadline, member.lost = float("inf"), 0
+                member.deadline, member.lost = NEVER, 0
                 self._held.discard(addr)
         return member.owner, answered
 
@@ -212,7 +212,7 @@ class Pushes:
         self._held.discard(addr)
         if member is None:
             return []
-        member.deadline = float("inf")
+        member.deadline = NEVER
         flights = [f for unit in member.units for f in unit.flights.values()]
         dropped = [f.pushed(member.owner, addr) for f in flights + list(member.waiting)]
         for unit in member.units:
@@ -288,7 +288,7 @@ class Pushes:
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
         for member in members:
-            member.deadline = deadline if member.units else float("inf")
+            member.deadline = deadline if member.units else NEVER
             if member.units:
                 deadlines.append((deadline, member))
 
