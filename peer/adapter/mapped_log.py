@@ -54,12 +54,11 @@ class MappedLog:
 
     def append(self, data: bytes) -> None:
         """Store `data`, whole records, after the last one. Raises OSError."""
-        mapped, start = self._map, self.size
-        if mapped is None or start + len(data) > len(mapped):
-            mapped, start = self._open(len(data)), self.size
-        end = start + len(data)
-        mapped[start:end] = data
-        self.size = end
+        mapped = self._map
+        if mapped is None or self.size + len(data) > len(mapped):
+            mapped = self._open(len(data))
+        mapped.write(data)  # at `size`, where the map's position is kept
+        self.size += len(data)
 
     def sync(self) -> None:
         """Make the records written so far durable, the file's name included. Raises
@@ -76,6 +75,7 @@ class MappedLog:
             self._open(0)
         if self._map is not None and self.size:
             self._map[: self.size] = bytes(self.size)
+            self._map.seek(0)
             self.size = 0
 
     def replace(self, data: bytes) -> None:
@@ -118,6 +118,7 @@ class MappedLog:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                     raise
             self._map = mmap.mmap(fd, size)
+            self._map.seek(self.size)
         finally:
             os.close(fd)
         return self._map
@@ -147,11 +148,14 @@ class SendingLog(MappedLog):
         if self.size > COMPACT_AT:
             self.rewrite(unsettled)
             return
-        data, durable = b"", False
-        for record in records:  # (no generator: a call less, for every message sent)
-            if isinstance(record, str):  # a message settled
-                data += b"-" + record.encode() + b"\n"
-            else:
+        data, durable, ids = b"", False, []  # ids settled in a row: written as one string
+        for record in (*records, None):  # (None: the end, where the last ids are written)
+            if isinstance(record, str):
+                ids.append(record)
+                continue
+            if ids:
+                data, ids = data + ("-" + "\n-".join(ids) + "\n").encode(), []
+            if record is not None:
                 message = record.message  # (mostly the one sent: encoded once)
                 data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
                 durable = durable or record.durable

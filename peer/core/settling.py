@@ -53,8 +53,7 @@ class Settling:
                 after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
             message = replace(message, after=after) if after else message
             self._last = (to, msg_id)
-        if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
-            self._typed[msg_id] = self._places = self._places + 1
+        self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
         unsettled[msg_id] = message
         self.records.append(Sending(message))
         return message
