@@ -149,17 +149,16 @@ class SendingLog(MappedLog):
             self.rewrite(unsettled)
             return
         data, durable, ids = b"", False, []  # ids settled in a row: written as one string
-        for record in (*records, None):  # (None: the end, where the last ids are written)
+        for record in records:  # (no generator: a call less, for every message sent)
             if isinstance(record, str):
                 ids.append(record)
                 continue
             if ids:
-                data, ids = data + ("-" + "\n-".join(ids) + "\n").encode(), []
-            if record is not None:
-                message = record.message  # (mostly the one sent: encoded once)
-                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
-                durable = durable or record.durable
-        self.append(data)
+                data, ids = data + _settled(ids), []
+            message = record.message  # (mostly the one sent: encoded once)
+            data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
+            durable = durable or record.durable
+        self.append(data + _settled(ids) if ids else data)
         if durable:
             self.sync()
 
@@ -184,6 +183,11 @@ class SendingLog(MappedLog):
         """Make `messages` the log's only records, durably (what an earlier run left, read
         and set aside). Raises OSError."""
         self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
+
+
+def _settled(ids: list[str]) -> bytes:
+    """The records of the messages `ids`, settled: `-<id>` each."""
+    return ("-" + "\n-".join(ids) + "\n").encode()
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -60,6 +60,8 @@ from terminal.prompt import ask_yes_no
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
+#: What `_send` does not hand to the endpoint as it is (see there).
+_HELD_BACK: Final = frozenset({SaveMessage, MailTaken})
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs ("": nothing more than
@@ -135,6 +137,7 @@ class PeerNode:
     ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings = settings
+        self._verbose = settings.verbose  # (asked of every message sent)
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
         #: Says a line for `--verbose`, else nothing.
@@ -275,7 +278,7 @@ class PeerNode:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event at `now` (by default the drain's `read_at`), each action carried out as the
         core decides it."""
-        if self._settings.verbose:
+        if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
         if now is None:
@@ -319,7 +322,7 @@ class PeerNode:
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
-            SendStream: self._send,
+            SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
@@ -352,24 +355,25 @@ class PeerNode:
 
     def _acks_later(self, action: AcksLater) -> None:
         """Hand the acks to the endpoint, which sends them at this pass's end (net/outgoing.py)."""
-        if self._settings.verbose:  # (the acks, as the pass ends)
+        if self._verbose:  # (the acks, as the pass ends)
             self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action.addr, action.key, action.replies)
 
-    def _send(self, action: Send | SendStream) -> None:
-        """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as
-        it leaves; a MailTaken waits for the lines before it to be printed."""
+    def _send(self, action: Send | SendStream, stream: bool = False) -> None:
+        """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
+        recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
-        stream = type(action) is SendStream
-        if self._settings.verbose:
+        if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
-        if type(message) is SaveMessage:
+        if type(message) not in _HELD_BACK:  # (one look: nearly every message is neither)
+            pass
+        elif type(message) is SaveMessage:
             try:  # sealed, or as it is when the table has no key for them
                 message = self.mail.sealed(message) or message
             except NoiseError:
                 self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
-        elif type(message) is MailTaken and not stream:
+        elif not stream:  # a MailTaken
             self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)

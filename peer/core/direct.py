@@ -37,6 +37,8 @@ class DirectChats:
         shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._receipt = ("", Print(""))  # the last receipt and for whom: nearly always the next
+        # the row sent to last, with its address and key: nearly always the next
+        self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")
 
     # -- sending ------------------------------------------------------------------------
 
@@ -72,8 +74,10 @@ class DirectChats:
         """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
         now (pinned the first time this run: PinKey): `chat` with that key (no entry: `key`)."""
         if entry is not None:
-            key = key_from_text(entry.key) or b""
-            emit(Send((entry.ip, entry.port), chat, key))
+            if entry is not self._to[0]:  # (a row is replaced when it changes)
+                self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
+            _, addr, key = self._to
+            emit(Send(addr, chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
         return chat, key
