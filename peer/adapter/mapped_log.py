@@ -57,7 +57,8 @@ class MappedLog:
         mapped = self._map
         if mapped is None or self.size + len(data) > len(mapped):
             mapped = self._open(len(data))
-        mapped.write(data)  # at `size`, where the map's position is kept
+        mapped.seek(self.size)
+        mapped.write(data)
         self.size += len(data)
 
     def sync(self) -> None:
@@ -75,7 +76,6 @@ class MappedLog:
             self._open(0)
         if self._map is not None and self.size:
             self._map[: self.size] = bytes(self.size)
-            self._map.seek(0)
             self.size = 0
 
     def replace(self, data: bytes) -> None:
@@ -118,7 +118,6 @@ class MappedLog:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                     raise
             self._map = mmap.mmap(fd, size)
-            self._map.seek(self.size)
         finally:
             os.close(fd)
         return self._map
@@ -149,16 +148,17 @@ class SendingLog(MappedLog):
             self.rewrite(unsettled)
             return
         data, durable, ids = b"", False, []  # ids settled in a row: written as one string
-        for record in records:  # (no generator: a call less, for every message sent)
+        for record in (*records, None):  # (None: the end, where the last ids are written)
             if isinstance(record, str):
                 ids.append(record)
                 continue
             if ids:
-                data, ids = data + _settled(ids), []
-            message = record.message  # (mostly the one sent: encoded once)
-            data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
-            durable = durable or record.durable
-        self.append(data + _settled(ids) if ids else data)
+                data, ids = data + ("-" + "\n-".join(ids) + "\n").encode(), []
+            if record is not None:
+                message = record.message  # (mostly the one sent: encoded once)
+                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
+                durable = durable or record.durable
+        self.append(data)
         if durable:
             self.sync()
 
@@ -183,11 +183,6 @@ class SendingLog(MappedLog):
         """Make `messages` the log's only records, durably (what an earlier run left, read
         and set aside). Raises OSError."""
         self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
-
-
-def _settled(ids: list[str]) -> bytes:
-    """The records of the messages `ids`, settled: `-<id>` each."""
-    return ("-" + "\n-".join(ids) + "\n").encode()
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -60,8 +60,6 @@ from terminal.prompt import ask_yes_no
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
-#: What `_send` does not hand to the endpoint as it is (see there).
-_HELD_BACK: Final = frozenset({SaveMessage, MailTaken})
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs ("": nothing more than
@@ -137,7 +135,6 @@ class PeerNode:
     ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings = settings
-        self._verbose = settings.verbose  # (asked of every message sent)
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
         #: Says a line for `--verbose`, else nothing.
@@ -278,7 +275,7 @@ class PeerNode:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event at `now` (by default the drain's `read_at`), each action carried out as the
         core decides it."""
-        if self._verbose:
+        if self._settings.verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
         if now is None:
@@ -355,7 +352,7 @@ class PeerNode:
 
     def _acks_later(self, action: AcksLater) -> None:
         """Hand the acks to the endpoint, which sends them at this pass's end (net/outgoing.py)."""
-        if self._verbose:  # (the acks, as the pass ends)
+        if self._settings.verbose:  # (the acks, as the pass ends)
             self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action.addr, action.key, action.replies)
 
@@ -363,17 +360,15 @@ class PeerNode:
         """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
         recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
-        if self._verbose:
+        if self._settings.verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
-        if type(message) not in _HELD_BACK:  # (one look: nearly every message is neither)
-            pass
-        elif type(message) is SaveMessage:
+        if type(message) is SaveMessage:
             try:  # sealed, or as it is when the table has no key for them
                 message = self.mail.sealed(message) or message
             except NoiseError:
                 self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
-        elif not stream:  # a MailTaken
+        elif type(message) is MailTaken and not stream:
             self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)

@@ -37,8 +37,7 @@ class DirectChats:
         shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._receipt = ("", Print(""))  # the last receipt and for whom: nearly always the next
-        # the row sent to last, with its address and key: nearly always the next
-        self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")
+        self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
 
     # -- sending ------------------------------------------------------------------------
 
@@ -98,8 +97,7 @@ class DirectChats:
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.VERSION_REFUSAL). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
-            owed = self._chats.answer(reply.reply_to)
-            if owed is None:
+            if (owed := self._chats.answer(reply.reply_to)) is None:
                 return False
             chat, why = owed[0], "runs another version of ChatApp and could not read your message"
             self._to_registry(chat, f"[{chat.to} {why}; message sent to server.]", now, emit)
