@@ -336,7 +336,7 @@ class PeerNode:
         }
 
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records (Sending, settled ids), so
+        """After the actions of one event: write the core's records (actions.Record), so
         that no message waits for the log, and set the timer for the core's next deadline. A
         kill before a message's id is written sends it again at the next start, shown once."""
         records = self.core.records

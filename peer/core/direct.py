@@ -119,8 +119,7 @@ class DirectChats:
 
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""
-        again, failed = self._chats.due(now)
-        shared = self._shared
+        (again, failed), shared = self._chats.due(now), self._shared
         for chat, key in again:
             owed = self._send_chat(chat, emit, shared.table.entry(chat.to), key)
             self._chats.waiting[chat.id].item = owed  # (the key it is owed by now)
