@@ -435,13 +435,14 @@ class SimNet:
             self._peer_records(host, host.core)
 
     def _peer_records(self, host: Host, core: PeerCore) -> None:
-        """The core's records of what is on its way (Sending, settled ids), taken."""
+        """The core's records of what is on its way (actions.Record), taken."""
         for record in core.records:
-            if isinstance(record, pa.Sending):
-                host.sending[record.message.id] = record.message
-                self.typed[record.message.id] = (host.name, record.message)
-                if record.durable:
-                    host.durable.append(record.message)
+            if not isinstance(record, str):
+                message = record.message if isinstance(record, pa.Sending) else record
+                host.sending[message.id] = message
+                self.typed[message.id] = (host.name, message)
+                if isinstance(record, pa.Sending):
+                    host.durable.append(message)
             else:
                 host.sending.pop(record, None)
                 # settled means delivered: nothing holds it on its way any more

@@ -84,7 +84,7 @@ def test_the_peers_outbox_keeps_any_text(bodies: list[str]) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         kept = PeerStateFile(Path(tmp), "alice")
-        kept.sending.write([Sending(m, durable=True) for m in messages], messages)  # held
+        kept.sending.write([Sending(m) for m in messages], messages)  # held
         kept.close()
         again = PeerStateFile(Path(tmp), "alice")
         assert tuple(again.load_outbox("tok")) == messages
@@ -97,7 +97,7 @@ def test_the_peers_sending_log_keeps_any_text(bodies: list[str]) -> None:
     messages = [Chat(f"m-{i}", "alice", "bob", text) for i, text in enumerate(bodies)]
     with tempfile.TemporaryDirectory() as tmp:
         log = SendingLog(Path(tmp) / "alice.sending")
-        log.write([Sending(m) for m in messages], messages)
+        log.write(list(messages), messages)
         log.close()
         assert SendingLog(Path(tmp) / "alice.sending").earlier() == (messages, [])
 

@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Record, Shown
+from peer.core.actions import Held, Record, Sending, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -54,12 +54,10 @@ class MappedLog:
 
     def append(self, data: bytes) -> None:
         """Store `data`, whole records, after the last one. Raises OSError."""
-        mapped, start = self._map, self.size
-        if mapped is None or start + len(data) > len(mapped):
-            mapped, start = self._open(len(data)), self.size
-        end = start + len(data)
-        mapped[start:end] = data
-        self.size = end
+        mapped = self._map
+        if mapped is None or self.size + len(data) > len(mapped):
+            mapped = self._open(len(data))
+        self.size += mapped.write(data)  # at `size`, where the map's position is kept
 
     def sync(self) -> None:
         """Make the records written so far durable, the file's name included. Raises
@@ -76,6 +74,7 @@ class MappedLog:
             self._open(0)
         if self._map is not None and self.size:
             self._map[: self.size] = bytes(self.size)
+            self._map.seek(0)
             self.size = 0
 
     def replace(self, data: bytes) -> None:
@@ -118,6 +117,7 @@ class MappedLog:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                     raise
             self._map = mmap.mmap(fd, size)
+            self._map.seek(self.size)
         finally:
             os.close(fd)
         return self._map
@@ -139,7 +139,7 @@ class SendingLog(MappedLog):
         sent: tuple[Message | None, bytes] = (None, b""),  # a message as sent: its bytes
     ) -> None:
         """Write the `records` of one event; `unsettled`: what is not settled after it (none:
-        the log is cleared; long: rewritten with those only). A durable Sending is on disk,
+        the log is cleared; long: rewritten with those only). A Sending is on disk,
         with every record before it, when this returns. Raises OSError."""
         if not unsettled:
             self.clear()
@@ -147,15 +147,17 @@ class SendingLog(MappedLog):
         if self.size > COMPACT_AT:
             self.rewrite(unsettled)
             return
-        data, durable = b"", False
-        for record in records:  # (no generator: a call less, for every message sent)
-            if isinstance(record, str):  # a message settled
-                data += b"-" + record.encode() + b"\n"
-            else:
-                message = record.message  # (mostly the one sent: encoded once)
-                data += b"+" + (sent[1] if message is sent[0] else encode(message)) + b"\n"
-                durable = durable or record.durable
-        self.append(data)
+        data, durable, ids = b"", False, []  # ids settled in a row: written as one string
+        for record in records:  # (a message: mostly the one sent, encoded once)
+            if isinstance(record, str):
+                ids.append(record)
+                continue
+            if ids:
+                data, ids = data + _settled(ids), []
+            if isinstance(record, Sending):
+                record, durable = record.message, True
+            data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
+        self.append(data + _settled(ids) if ids else data)
         if durable:
             self.sync()
 
@@ -180,6 +182,10 @@ class SendingLog(MappedLog):
         """Make `messages` the log's only records, durably (what an earlier run left, read
         and set aside). Raises OSError."""
         self.replace(b"".join([b"+" + encode(m) + b"\n" for m in messages]))
+
+
+def _settled(ids: list[str]) -> bytes:  # the records of the messages `ids`, settled
+    return ("-" + "\n-".join(ids) + "\n").encode()
 
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.

@@ -319,7 +319,7 @@ class PeerNode:
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
-            SendStream: self._send,
+            SendStream: lambda a: self._send(a, stream=True),
             Remember: lambda a: self._remember(a.name, a.token),
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
@@ -336,7 +336,7 @@ class PeerNode:
         }
 
     def _event_done(self) -> None:
-        """After the actions of one event: write the core's records (Sending, settled ids), so
+        """After the actions of one event: write the core's records (actions.Record), so
         that no message waits for the log, and set the timer for the core's next deadline. A
         kill before a message's id is written sends it again at the next start, shown once."""
         records = self.core.records
@@ -356,11 +356,10 @@ class PeerNode:
             self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action.addr, action.key, action.replies)
 
-    def _send(self, action: Send | SendStream) -> None:
-        """Carry out a Send or a SendStream (over TCP). A save is sealed to its recipient as
-        it leaves; a MailTaken waits for the lines before it to be printed."""
+    def _send(self, action: Send | SendStream, stream: bool = False) -> None:
+        """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
+        recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
-        stream = type(action) is SendStream
         if self._settings.verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:

@@ -5,6 +5,7 @@ untracked by the collector as messages are (`gc=False`: they hold no cycle)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from msgspec import Struct
 
@@ -72,19 +73,17 @@ class Held(Struct, frozen=True, gc=False):
     line: Print
 
 
-class Sending(Struct, frozen=True, gc=False):
-    """A record, not an action (`PeerCore.records`): keep `message`, just typed, until it is
-    settled; a peer killed meanwhile sends it on at its next start. `durable`: kept again,
-    as it now is, so that a power cut does not lose it either (a message held in the outbox;
-    a direct message unanswered at its first try, as the save it becomes)."""
+class Sending(NamedTuple):
+    """A record (`PeerCore.records`), a tuple told from a message at once: keep `message`
+    again, durably, so that a power cut does not lose it either (a message held in the
+    outbox; a direct message unanswered at its first try, as the save it becomes)."""
 
     message: Message
-    durable: bool = False
 
 
-#: A record of `PeerCore.records`: a Sending, or the id of a message settled, which needs no
-#: keeping any more.
-Record = Sending | str
+#: A record of `PeerCore.records`: a message just typed, kept until it is settled (a peer
+#: killed meanwhile sends it on at its next start), a Sending, or the id of a message settled.
+Record = Message | Sending | str
 
 
 class KeepRoom(Struct, frozen=True, gc=False):

@@ -36,6 +36,8 @@ class DirectChats:
         self._chats: Retransmitter[Owed] = Retransmitter(timeout, attempts, shared.alarm)
         shared.trust.owed = self._chats.waiting  # whose answers are believed from whom
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
+        self._receipt = ("", Print(""))  # the last receipt and for whom: nearly always the next
+        self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
 
     # -- sending ------------------------------------------------------------------------
 
@@ -56,9 +58,7 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep(Chat(msg_id := shared.new_id(), shared.state.name, name, text))
         if entry.online:
-            owed = Owed()
-            owed.chat, owed.key = chat, self._send_chat(chat, emit, entry)
-            self._chats.start(msg_id, owed, now)
+            self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
             self._link.request(shared.save_of(chat), now, emit)
 
@@ -69,15 +69,17 @@ class DirectChats:
             self._told_renamed.add(renamed)
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
-    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> bytes:
+    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None, key: bytes = b"") -> Owed:
         """Send `chat` to its recipient's `entry` for the key there, which alone may answer it
-        now: that key, returned, pinned the first time this run (PinKey). No entry: `key`."""
+        now (pinned the first time this run: PinKey): `chat` with that key (no entry: `key`)."""
         if entry is not None:
-            key = key_from_text(entry.key) or b""
-            emit(Send((entry.ip, entry.port), chat, key))
+            if entry is not self._to[0]:  # (a row is replaced when it changes)
+                self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
+            _, addr, key = self._to
+            emit(Send(addr, chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
-        return key
+        return chat, key
 
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, why `chat` did not reach its recipient, and save it at the registry."""
@@ -95,10 +97,9 @@ class DirectChats:
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.VERSION_REFUSAL). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
-            owed = self._chats.answer(reply.reply_to)
-            if owed is None:
+            if (owed := self._chats.answer(reply.reply_to)) is None:
                 return False
-            chat, why = owed.chat, "runs another version of ChatApp and could not read your message"
+            chat, why = owed[0], "runs another version of ChatApp and could not read your message"
             self._to_registry(chat, f"[{chat.to} {why}; message sent to server.]", now, emit)
             return True
         return False
@@ -109,21 +110,23 @@ class DirectChats:
         answered = False
         for msg_id in acks.replies if isinstance(acks, Acks) else (acks.reply_to,):
             if (owed := self._chats.answer(msg_id)) is not None:
-                emit(Print(RECEIVED_BY.format(owed.chat.to), "system"))
+                if self._receipt[0] != (to := owed[0].to):
+                    self._receipt = (to, Print(RECEIVED_BY.format(to), "system"))
+                emit(self._receipt[1])
                 self._shared.settling.settled(msg_id)  # (the chat's id: its key here)
                 answered = True
         return answered
 
     def tick(self, now: float, emit: Emit) -> None:
         """Send again what is due at `now`; hand what is given up on to the registry."""
-        again, failed = self._chats.due(now)
-        shared = self._shared
-        for owed in again:
-            owed.key = self._send_chat(owed.chat, emit, shared.table.entry(owed.chat.to), owed.key)
+        (again, failed), shared = self._chats.due(now), self._shared
+        for chat, key in again:
+            owed = self._send_chat(chat, emit, shared.table.entry(chat.to), key)
+            self._chats.waiting[chat.id].item = owed  # (the key it is owed by now)
             # not answered at once, as nearly every message is: worth a write to disk
-            shared.settling.keep_durably(shared.save_of(owed.chat))
-        for owed in failed:
-            self._to_registry(owed.chat, NO_ACK.format(owed.chat.to), now, emit)
+            shared.settling.keep_durably(shared.save_of(chat))
+        for chat, _ in failed:
+            self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 
     # -- receiving ----------------------------------------------------------------------
 

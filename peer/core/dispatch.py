@@ -104,7 +104,7 @@ class PeerCore:
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm
-        #: Sending records and settled ids, in order: the adapter writes and clears them per event.
+        #: What to keep and what is settled (actions.Record): the adapter writes, clears them.
         self.records = shared.settling.records
         #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
         self.unsettled = shared.settling.unsettled

@@ -1,5 +1,5 @@
 """What the user sent and is not known delivered, in the order typed: the one record of it,
-which the adapter's log follows (a Sending record when typed, its id once on its way
+which the adapter's log follows (the message itself when typed, its id once on its way
 nowhere, written after the event). Those held for the registry are its outbox (docs/GUIDE.md,
 "When the registry is down"), each logged again, durably, as it is held."""
 
@@ -43,7 +43,7 @@ class Settling:
         self._last = (("", ""), "")  # the audience and id of the message kept last (`keep`)
 
     def keep(self, message: Typed) -> Typed:
-        """Have `message`, just typed, kept until it is settled (see Sending), after every one
+        """Have `message`, just typed, kept until it is settled (see Record), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
         msg_id, unsettled = message.id, self.unsettled
         if unsettled:
@@ -53,17 +53,16 @@ class Settling:
                 after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
             message = replace(message, after=after) if after else message
             self._last = (to, msg_id)
-        if msg_id not in self._typed:  # (`note_typed`, written out: every message typed)
-            self._typed[msg_id] = self._places = self._places + 1
+        self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
         unsettled[msg_id] = message
-        self.records.append(Sending(message))
+        self.records.append(message)
         return message
 
     def keep_durably(self, save: Message) -> None:
         """Have the direct message kept, kept durably too, as `save` (once)."""
         if type(self.unsettled.get(save.id)) is Chat:
             self.unsettled[save.id] = save
-            self.records.append(Sending(save, durable=True))
+            self.records.append(Sending(save))
 
     def note_typed(self, message: Message) -> None:
         """Note that `message` was typed now, after every message noted before it, without
@@ -87,8 +86,7 @@ class Settling:
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): its id
         recorded, unless it is held, settled already or was never typed."""
-        if msg_id not in self.held and msg_id in self.unsettled:
-            del self.unsettled[msg_id]
+        if msg_id not in self.held and self.unsettled.pop(msg_id, None) is not None:
             self._typed.pop(msg_id, None)
             self.records.append(msg_id)
 
@@ -114,7 +112,7 @@ class Settling:
         for message in messages:
             new = new or message.id not in unsettled
             if message.id not in self.held or unsettled[message.id] != message:
-                self.records.append(Sending(message, durable=True))
+                self.records.append(Sending(message))
             unsettled[message.id] = message
             self.held.add(message.id)
         if new:  # a leave (answered, never kept): in its place in the order typed

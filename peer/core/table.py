@@ -217,13 +217,8 @@ class Table:
             emit(Print(line, "info", entry.name))
 
 
-class Owed:
-    """A chat of ours awaiting its answer, and the key it was last sealed for: only that
-    key (or the registry's) may answer it. DirectChats' retries keep them (the one record),
-    made bare then set (compiled: native, no Python call); `Trust.owed` reads them."""
-
-    chat: Chat
-    key: bytes
+#: A chat of ours awaiting its answer, with the key that alone (or the registry's) may answer it.
+Owed = tuple[Chat, bytes]
 
 
 #: What a peer sends under its name held while no row vouches for its key: at most this
@@ -322,7 +317,7 @@ class Trust:
             # an answer to a chat of ours (after chats, the many: acks come merged): its ack,
             # or another version's refusal (an ack fits a datagram: no peer answers TooBig)
             owed = self.owed.get(message.reply_to)
-            if owed is None or owed.item.key == key:  # (none: a late copy, it does nothing)
+            if owed is None or owed.item[1] == key:  # (none: a late copy, it does nothing)
                 one = message
         elif type(message) is Acks:
             one = self._owed_acks(message, key)
@@ -370,7 +365,7 @@ class Trust:
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
         """What of `acks` answers no chat owed by another key than `key` (None: nothing)."""
         owed = self.owed
-        replies = tuple(r for r in acks.replies if r not in owed or owed[r].item.key == key)
+        replies = tuple(r for r in acks.replies if r not in owed or owed[r].item[1] == key)
         if len(replies) == len(acks.replies):
             return acks
         return Acks(acks.id, replies) if replies else None

@@ -88,8 +88,9 @@ def logged(records: list[pa.Record]) -> tuple[Message, ...]:
     (peer/adapter/mapped_log.py: a record again keeps its place; a settled id drops it)."""
     held: dict[str, Message] = {}
     for record in records:
-        if isinstance(record, pa.Sending):
-            held[record.message.id] = record.message
-        else:
+        if isinstance(record, str):
             held.pop(record, None)
+        else:
+            message = record.message if isinstance(record, pa.Sending) else record
+            held[message.id] = message
     return tuple(held.values())

@@ -25,7 +25,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
     assert out == [pa.Send(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
-    assert made.settling.records == [pa.Sending(chat)]
+    assert made.settling.records == [chat]
     assert direct.awaiting_ack("a-1") and made.trust.owed
 
 

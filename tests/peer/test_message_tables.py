@@ -24,9 +24,7 @@ EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
 
 def owed(chat: Chat, key: bytes) -> Owed:
     """A chat owed its answer by `key`, as DirectChats makes it."""
-    made = Owed()
-    made.chat, made.key = chat, key
-    return made
+    return chat, key
 
 
 def received() -> Any:

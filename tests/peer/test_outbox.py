@@ -48,9 +48,9 @@ def test_each_message_is_logged_durably_as_it_is_held_in_the_order_typed() -> No
         outbox.note_typed(message)
     first, later = outbox.keep(first), outbox.keep(later)
     outbox.hold(later)
-    assert outbox.records[-1] == Sending(later, durable=True)
+    assert outbox.records[-1] == Sending(later)
     outbox.hold(later)
-    assert outbox.records[-1] == Sending(later, durable=True) and len(outbox.records) == 3
+    assert outbox.records[-1] == Sending(later) and len(outbox.records) == 3
     outbox.hold(leave)  # answered, never kept: held in its place, logged as it is held
     assert outbox.outbox == (kept, leave, later)
     assert logged([Sending(kept), *outbox.records]) == (kept, first, later, leave)

@@ -485,7 +485,7 @@ def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once
 def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_answered() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
-    assert core.records == [pa.Sending(chat)]  # kept through a kill, not a power cut
+    assert core.records == [chat]  # kept through a kill, not a power cut
     core.records.clear()
     run_until(core, T0 + DIRECT_TIMEOUT - 0.1)
     assert core.records == []  # answered at once, it would cost no write to disk
@@ -494,7 +494,7 @@ def test_a_direct_message_unanswered_after_its_first_try_is_kept_durably_until_a
     # the first retry, once: kept durably as the save it becomes
     [record] = core.records
     save = record.message  # type: ignore[union-attr]
-    assert isinstance(record, pa.Sending) and record.durable and isinstance(save, SaveMessage)
+    assert isinstance(record, pa.Sending) and isinstance(save, SaveMessage)
     assert (save.id, save.to, save.text) == (chat.id, "bob", "are you there?")
     assert save.token == core.state.token
     core.records.clear()
@@ -621,7 +621,7 @@ def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save(
     out = run_until(core, T0 + DIRECT_ROUND + 0.1)  # no answer from bob: saved at the registry
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
-    assert core.records == [pa.Sending(chat), pa.Sending(save, durable=True)]
+    assert core.records == [chat, pa.Sending(save)]
     core.records.clear()
     core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + DIRECT_ROUND + 0.2)
     assert core.records == []  # accepted, not yet stored: still kept, as the same save

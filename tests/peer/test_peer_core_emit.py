@@ -24,7 +24,7 @@ def test_a_typed_line_hands_each_action_over_as_it_is_decided() -> None:
     handed: list[pa.Action] = []
     assert core.line("send bob hi", T0, handed.append) == []  # handed over, none returned
     assert [type(a) for a in handed][:2] == [pa.Send, pa.PinKey]
-    assert [type(r) for r in core.records] == [pa.Sending]  # a record, for after the event
+    assert [type(r) for r in core.records] == [Chat]  # a record, for after the event
 
 
 def test_a_datagram_of_channel_messages_shows_each_new_one_once_and_acks_every_copy() -> None:

@@ -1,4 +1,4 @@
-"""PeerCore's Sending records and settled ids: what the user sent is kept, from before its first
+"""PeerCore's records (actions.Record): what the user sent is kept, from before its first
 datagram until its fate is known, so that a peer killed at any moment loses nothing."""
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def kept(core: PeerCore) -> list[object]:
     """The messages the core's records keep since they were last taken (taken now)."""
     records = core.records[:]
     core.records.clear()
-    return [r.message for r in records if isinstance(r, pa.Sending)]
+    return [
+        r.message if isinstance(r, pa.Sending) else r for r in records if not isinstance(r, str)
+    ]
 
 
 def settled(core: PeerCore) -> list[str]:

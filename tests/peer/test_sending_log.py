@@ -27,7 +27,7 @@ class Kept:
 
     def sent(self, *messages: Message, durable: bool = False) -> None:
         self.unsettled.update((m.id, m) for m in messages)
-        self.log.write([Sending(m, durable) for m in messages], self.unsettled.values())
+        self.log.write([Sending(m) if durable else m for m in messages], self.unsettled.values())
 
     def settled(self, *ids: str) -> None:
         for msg_id in ids:
@@ -122,11 +122,10 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
         "import os, signal, sys\n"
         "from pathlib import Path\n"
         "from peer.adapter.mapped_log import SendingLog\n"
-        "from peer.core.actions import Sending\n"
         "from wire.messages import Chat\n"
         "log = SendingLog(Path(sys.argv[1]))\n"
         "chats = [Chat(f's-{i}', 'alice', 'bob', f'hello {i}') for i in (1, 2)]\n"
-        "log.write([Sending(c) for c in chats], chats)\n"
+        "log.write(chats, chats)\n"
         "log.write(['s-1'], chats[1:])\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )

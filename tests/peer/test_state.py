@@ -80,7 +80,7 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
     chat = Chat("a-2", "alice", "bob", "sent just before the kill")
     post = ChannelPost("a-3", "alice", "old", "to all")
-    kept.sending.write([Sending(held, durable=True), Sending(chat), Sending(post)], [chat])
+    kept.sending.write([Sending(held), chat, post], [chat])
     kept.close()  # as a kill leaves it, but for the map
     expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text), post]
     again = PeerStateFile(tmp_path, "alice")
@@ -128,12 +128,11 @@ def test_an_earlier_outbox_with_damaged_lines_is_set_aside_and_its_messages_sent
 def test_an_earlier_outbox_that_cannot_be_read_stays_while_the_log_is_rewritten(
     tmp_path: Path,
 ) -> None:
-    from peer.core.actions import Sending
     from wire.messages import ChannelPost
 
     post = ChannelPost("a-3", "alice", "tok", "sent just before the kill")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([Sending(post)], [post])
+    kept.sending.write([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     os.mkfifo(old)  # (any file that cannot be read)
@@ -148,14 +147,13 @@ def test_a_sending_log_that_cannot_be_read_for_a_moment_refuses_the_start_and_lo
     import errno
 
     from peer.adapter.startup import StartRefused, own_outbox
-    from peer.core.actions import Sending
     from wire.codec import encode
     from wire.messages import ChannelPost, SaveMessage
 
     post = ChannelPost("a-2", "alice", "tok", "sent just before the end")
     held = SaveMessage("a-1", "alice", "tok", "bob", "held by an earlier version")
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([Sending(post)], [post])
+    kept.sending.write([post], [post])
     kept.close()
     old = tmp_path / "peers" / "alice.outbox"
     old.write_bytes(encode(held) + b"\n")
@@ -204,7 +202,7 @@ def test_an_earlier_outbox_and_the_log_a_kill_left_go_in_the_order_typed(tmp_pat
     chat = Chat("a-3", "alice", "bob", "held while the registry was away")
     save = SaveMessage("a-3", "alice", "tok", "bob", chat.text)
     kept = PeerStateFile(tmp_path, "alice")
-    kept.sending.write([Sending(post), Sending(chat), Sending(save, durable=True)], [post])
+    kept.sending.write([post, chat, Sending(save)], [post])
     kept.close()
     (tmp_path / "peers" / "alice.outbox").write_bytes(encode(before) + b"\n" + encode(save))
     assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == [before, post, save]

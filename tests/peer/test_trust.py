@@ -17,9 +17,7 @@ ROWS = {
 
 def owed(chat: Chat, key: bytes) -> Owed:
     """A chat owed its answer by `key`, as DirectChats makes it."""
-    made = Owed()
-    made.chat, made.key = chat, key
-    return made
+    return chat, key
 
 
 def trust() -> Trust:

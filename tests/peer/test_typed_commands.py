@@ -25,7 +25,7 @@ def test_a_channel_post_is_kept_until_settled_and_sent() -> None:
     typed = Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
     typed.send_all(cmd.SendAll("hi all"), T0, out.append)
     post = ChannelPost("a-1", "alice", "tok", "hi all")
-    assert made.settling.records == [pa.Sending(post)] and sent(out) == [post]
+    assert made.settling.records == [post] and sent(out) == [post]
 
 
 def test_dereg_and_reg_are_for_ourselves_and_only_when_they_change_something() -> None:
