@@ -99,7 +99,7 @@ class ReceivingDatagrams:
         that finds nothing, tells whether more wait."""
         outgoing = self.outgoing
         outgoing.holding = outgoing.coalesce_drains
-        self.read_at, started, emptied, n = self._clock(), self._wall(), False, -1
+        self.read_at, emptied, n = self._clock(), False, -1
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
         try:
@@ -131,7 +131,7 @@ class ReceivingDatagrams:
                     break
         finally:  # the drain is over: what answers it leaves
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
-                self._arrived = None if emptied else started
+                self._arrived = None if emptied else self._wall() - (self._clock() - self.read_at)
             self.lagging = not emptied
             if outgoing.holding or outgoing.flush_asked:
                 outgoing.drain_ends()

@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TypedDict, Unpack
+from typing import Protocol, TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
@@ -34,6 +34,17 @@ Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
 OnMessage = Callable[[Message, Addr, bytes], None]
 OnBatch = Callable[[list[Message], Addr, bytes], None]
+
+
+class Owed(Protocol):
+    """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
+
+    @property
+    def addr(self) -> Addr: ...
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def replies(self) -> Sequence[str]: ...
 
 
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
@@ -275,13 +286,14 @@ class Endpoint(ReceivingDatagrams):
             return
         self._spawn(self._connect_and_send(dest, message))
 
-    def acks_later(self, addr: Addr, key: bytes, replies: Sequence[str]) -> None:
-        """Ack `replies` to `addr`, for `key`, as this pass of the loop ends (net/outgoing.py);
-        on the TCP connection they came from, if there is one, now."""
+    def acks_later(self, owed: Owed) -> None:
+        """Ack `owed.replies` to `owed.addr`, for `owed.key`, as this pass of the loop ends
+        (net/outgoing.py); on the TCP connection they came from, if there is one, now."""
+        addr, key = owed.addr, owed.key
         if self._routes and self.connected(addr):
-            self.send(addr, Acks(self._new_id(), (*replies,)), key)
+            self.send(addr, Acks(self._new_id(), (*owed.replies,)), key)
         else:
-            self.outgoing.acks_later((addr, key), replies)
+            self.outgoing.acks_later((addr, key), owed.replies)
 
     def connected(self, addr: Addr) -> bool:
         """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`

@@ -85,13 +85,7 @@ class PeerNode:
     """One running peer."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        server: Addr,
-        data_dir: Path,
-        console: Console,
-        settings: PeerSettings,
+        self, *, name: str, server: Addr, data_dir: Path, console: Console, settings: PeerSettings
     ) -> None:
         """Peer `name` of the registry at `server`; StartRefused when it cannot start."""
         self._data_dir = data_dir
@@ -332,7 +326,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            AcksLater: self._acks_later,
+            AcksLater: self._acks_later if self._settings.verbose else self.endpoint.acks_later,
         }
 
     def _event_done(self) -> None:
@@ -351,10 +345,10 @@ class PeerNode:
             self._timer.set(at)
 
     def _acks_later(self, action: AcksLater) -> None:
-        """Hand the acks to the endpoint, which sends them at this pass's end (net/outgoing.py)."""
-        if self._settings.verbose:  # (the acks, as the pass ends)
-            self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
-        self.endpoint.acks_later(action.addr, action.key, action.replies)
+        """`--verbose`: say the acks, then hand them to the endpoint, which sends them at this
+        pass's end (net/outgoing.py)."""
+        self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
+        self.endpoint.acks_later(action)
 
     def _send(self, action: Send | SendStream, stream: bool = False) -> None:
         """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its

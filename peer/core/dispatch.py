@@ -7,14 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final, TypedDict, Unpack
 
-from peer.core.actions import (
-    Action,
-    Addr,
-    Emit,
-    Held,
-    KeysListed,
-    Prompt,
-)
+from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
 from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
@@ -226,24 +219,23 @@ class PeerCore:
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
-            kind = type(message)
-            if not from_registry:  # a peer's: to the handler of what it may say, if it may
+            handler = handlers.get(kind := type(message))
+            if not from_registry or handler is None:
+                # a peer's, to the handler of what it may say, if it may; or dropped
+                # (peer.core.table), or a file datagram for the transfers
                 one = trust.believed(message, key, addr, now, emit)
-                if one is None:
+                if one is None or handler is None:
                     continue
-                handlers[type(one)](one, addr, now, hand)
-            elif kind in handlers:  # the registry may say all that has a handler (trust.RULES)
+                handler(one, addr, now, hand)
+            else:  # the registry may say all that has a handler (trust.RULES)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
                 if elsewhere or not taken:  # (the registry heard from once a datagram)
                     received.receive(opened, addr, not taken, now, hand)
                 else:
-                    handlers[kind](opened, addr, now, hand)
+                    handler(opened, addr, now, hand)
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
-            else:  # dropped (peer.core.table), or a file datagram for the transfers
-                trust.believed(message, key, addr, now, emit)
-                continue
             taken = True
         if taken:
             self.parts.inbox.taken(addr, key, from_registry, later, emit)

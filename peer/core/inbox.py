@@ -8,7 +8,6 @@ woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request a
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from peer.core.actions import AcksLater, Action, Addr, Emit, Held, Print, Send, Shown
@@ -18,7 +17,8 @@ from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 
-#: Message ids remembered for showing each message once.
+#: Message ids remembered for showing each message once: the last SEEN_IDS at least, twice
+#: as many at most (the older half forgotten at once).
 SEEN_IDS = 50_000
 #: Seconds a line waits for its `after` at most: its copies' tries, and again by the registry.
 HOLD = 2 * ATTEMPTS * TIMEOUT
@@ -29,7 +29,7 @@ Line = Chat | ChannelMessage | RoomMessage
 
 
 class Inbox:
-    """The (sender, id) pairs shown, the last `limit` of them, senders ignoring case, and
+    """The (sender, id) pairs shown, the last `limit` at least, senders ignoring case, and
     the lines held; for the datagram being taken in, the acks owed and the pairs shown first."""
 
     def __init__(
@@ -49,7 +49,7 @@ class Inbox:
         # by the pair they wait for, the lines held for it, as they came (some shown since)
         self._waiting: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._limit = limit
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: dict[tuple[str, str], None] = {}  # in the order shown
         for item in shown:
             if isinstance(item, Held):
                 key, first = item.key, (item.key[0], item.after)
@@ -75,8 +75,8 @@ class Inbox:
         if key in seen:
             return None
         seen[key] = None
-        while len(seen) > self._limit:
-            seen.popitem(last=False)
+        if len(seen) >= 2 * self._limit:
+            self._seen = dict.fromkeys(list(seen)[self._limit :])
         if kept:
             self._new.append(key)
         return key
@@ -140,8 +140,8 @@ class Inbox:
         if key in seen:
             return False
         seen[key] = None
-        while len(seen) > self._limit:
-            seen.popitem(last=False)
+        if len(seen) >= 2 * self._limit:
+            self._seen = dict.fromkeys(list(seen)[self._limit :])
         emit(Shown((key,)))
         return True
 

@@ -20,6 +20,7 @@ from net import datagram_in, served_stream
 from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
+from peer.core.actions import AcksLater
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from tests.datagrams import messages_of
 from wire.codec import decode, encode
@@ -307,8 +308,8 @@ def test_a_peers_acks_to_the_registry_leave_as_the_pass_ends_before_a_dereg_sent
 
     async def main() -> None:
         sock, dest, sender = await sink_and_sender()
-        sender.acks_later(dest, PUBLIC, ["r-1"])
-        sender.acks_later(dest, PUBLIC, ["r-2"])
+        sender.acks_later(AcksLater(dest, PUBLIC, ["r-1"]))
+        sender.acks_later(AcksLater(dest, PUBLIC, ["r-2"]))
         assert sender.outgoing.drain_ends() == []  # not at the drain's end: at the pass's
         sender.send(dest, Deregister("d-1", "alice", "tok", False, ""), PUBLIC)
         assert seen_by(sock) == []

@@ -1,4 +1,4 @@
-"""The Inbox alone: each (sender, id) is shown once, only the last `limit` are kept, and
+"""The Inbox alone: each (sender, id) is shown once, the last `limit` at least are kept, and
 every copy in a datagram is acked where it came from, unless the peer is deregistered; the
 registry's as an AcksLater, after the datagram's lines. A line is shown after the one its
 sender names before it, HOLD seconds at most."""
@@ -39,11 +39,13 @@ def test_the_ids_of_earlier_runs_are_not_new() -> None:
     assert seen.handed_over("bob", "b-2", out.append)
 
 
-def test_only_the_last_limit_ids_are_remembered() -> None:
+def test_the_last_limit_ids_at_least_are_remembered_then_forgotten_together() -> None:
     seen, out = inbox((("bob", "b-1"), ("bob", "b-2")), limit=2), list[Action]()
-    assert seen.handed_over("bob", "b-3", out.append)  # pushes out the oldest, b-1
-    assert not seen.handed_over("bob", "b-2", out.append)
-    assert seen.accept("bob", "b-1")
+    assert seen.handed_over("bob", "b-3", out.append)
+    assert not seen.handed_over("bob", "b-2", out.append)  # one of the last 2
+    assert not seen.accept("bob", "b-1")  # kept until `limit` newer ones are
+    assert seen.handed_over("bob", "b-4", out.append)  # b-1 and b-2 are older than 2 newer
+    assert seen.accept("bob", "b-1") and seen.accept("bob", "b-2")
 
 
 def test_every_copy_in_a_datagram_is_acked_once_the_datagram_is_taken() -> None:
