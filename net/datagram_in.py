@@ -98,7 +98,7 @@ class ReceivingDatagrams:
         then send what answers them. After a first datagram a poll, cheaper than a read
         that finds nothing, tells whether more wait."""
         outgoing = self.outgoing
-        outgoing.holding = outgoing.coalesce_drains
+        outgoing.holding, outgoing.draining = outgoing.coalesce_drains, True
         self.read_at, emptied, n = self._clock(), False, -1
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
@@ -132,7 +132,7 @@ class ReceivingDatagrams:
         finally:  # the drain is over: what answers it leaves
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else self._wall() - (self._clock() - self.read_at)
-            self.lagging = not emptied
+            self.lagging, outgoing.draining = not emptied, False
             if outgoing.holding or outgoing.flush_asked:
                 outgoing.drain_ends()
             else:  # (`drain_ends`, written out: every drain)
