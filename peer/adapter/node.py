@@ -340,8 +340,8 @@ class PeerNode:
             except OSError as exc:
                 self._not_kept(*_KEPT[Sending], exc)
             records.clear()  # the core's list: it appends to the same one
-        at = None if self._done.done() else self.core.alarm.at
-        if at != self._timer.at:  # mostly the deadline it is set for already
+        at = self.core.alarm.at
+        if at != self._timer.at and not self._done.done():  # mostly set for it already
             self._timer.set(at)
 
     def _acks_later(self, action: AcksLater) -> None:
@@ -406,3 +406,4 @@ class PeerNode:
             asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)
         elif not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
+            self._timer.cancel()  # the core is woken no more
