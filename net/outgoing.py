@@ -100,10 +100,8 @@ class Outgoing:
         #: `coalesce_drains`, and within a `packed` block; `drain_ends` or `packed_ends` sends
         #: what waits.
         self.holding = False
-        #: Set by the endpoint while it drains: what waits then leaves as the drain ends
-        #: (`drain_ends`), without waiting for the pass's.
+        #: Set by the endpoint while it drains: what waits leaves as the drain ends.
         self.draining = False
-        self._pass_end_due = False  # `pass_ends` is asked of the loop for this pass
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
@@ -302,27 +300,23 @@ class Outgoing:
         return True
 
     def _waits(self) -> bool:
-        """Something now waits: `flush` runs at the end of this drain, else of this pass,
-        unless sends wait."""
+        """Something now waits: `flush` runs as this drain, else pass, ends (unless sends wait)."""
         if not self.holding and not self.flush_asked:
+            if not self._owed and not self.draining and self._call_soon is not None:
+                self._call_soon(self.pass_ends)  # (else `pass_ends` is due, or `drain_ends`)
             self.flush_asked = True
-            if not self.draining:
-                self._ends_pass()
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
         """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
-        self._ends_pass()
-        self._owed.setdefault(dest, []).extend(replies)
-
-    def _ends_pass(self) -> None:
-        if not self._pass_end_due and self._call_soon is not None:
-            self._pass_end_due = True  # (one loop callback a pass)
-            self._call_soon(self.pass_ends)
+        owed = self._owed
+        if not owed and (self.draining or not self.flush_asked) and self._call_soon is not None:
+            self._call_soon(self.pass_ends)  # (one loop callback for the pass, with `_waits`)
+        owed.setdefault(dest, []).extend(replies)
 
     def pass_ends(self) -> None:
         """The pass ends: the acks owed leave, merged, as any datagram would; then what waits."""
-        owed, self._owed, self._pass_end_due = self._owed, {}, False
+        owed, self._owed = self._owed, {}
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
