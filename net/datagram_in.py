@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE: Final = 65536
-#: Datagrams of a drain after each of which a poll tells whether more wait: a fifth of the
-#: read that finds none (an exception); past them, a drain reads until one finds none.
+#: A drain's first datagrams, after each a poll (a fifth of a read finding none) says if more wait.
 DRAIN_PROBES: Final = 4
 
 #: Drops counted but never logged: a datagram of a session this side no longer has comes

@@ -279,10 +279,9 @@ class PeerNode:
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
-    def now(self, at: float | None = None) -> float:
-        """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
-        time of day does not move (the core never needs the time of day)."""
-        return time.monotonic() if at is None else at
+    def now(self) -> float:
+        """The `now` of an event: the monotonic clock (the core never needs the time of day)."""
+        return time.monotonic()
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order, then what ends every event."""
