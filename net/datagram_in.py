@@ -30,7 +30,7 @@ DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE: Final = 65536
 #: A drain's first datagrams, after each a poll (a fifth of a read finding none) says if more wait.
-DRAIN_PROBES: Final = 4
+DRAIN_PROBES: Final = 2
 
 #: Drops counted but never logged: a datagram of a session this side no longer has comes
 #: from a sender that makes a new one by itself, as WireGuard's does (its line every few
