@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE: Final = 65536
-#: A drain's first datagrams, after each a poll (a fifth of a read finding none) says if more wait.
+#: A drain's first datagrams: after each, a poll (a fifth of a read finding none) says if more wait.
 DRAIN_PROBES: Final = 2
 
 #: Drops counted but never logged: a datagram of a session this side no longer has comes
