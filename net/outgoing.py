@@ -96,12 +96,10 @@ class Outgoing:
         #: A `flush` at the end of this drain or pass was asked for: something waits
         #: (read-only outside; sends held for a drain or a `packed` block ask for none).
         self.flush_asked = False
-        #: Sends wait, to leave packed: set by the endpoint as a drain begins when it
-        #: `coalesce_drains`, and within a `packed` block; `drain_ends` or `packed_ends` sends
-        #: what waits.
+        #: Sends wait, to leave packed: set as a drain begins when it `coalesce_drains`, and
+        #: within a `packed` block; `drain_ends` or `packed_ends` sends what waits.
         self.holding = False
-        #: Set by the endpoint while it drains: what waits leaves as the drain ends.
-        self.draining = False
+        self.draining = False  #: set while the endpoint drains: what waits leaves as it ends
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order

@@ -344,8 +344,7 @@ class PeerNode:
             self._timer.set(at)
 
     def _acks_later(self, action: AcksLater) -> None:
-        """`--verbose`: say the acks, then hand them to the endpoint, which sends them at this
-        pass's end (net/outgoing.py)."""
+        """`--verbose`: say the acks, then hand them to the endpoint (to leave as the pass ends)."""
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
