@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE: Final = 65536
+#: A drain's first datagrams: after each, a poll (a fifth of a read finding none) says if more wait.
+DRAIN_PROBES: Final = 2
 
 #: Drops counted but never logged: a datagram of a session this side no longer has comes
 #: from a sender that makes a new one by itself, as WireGuard's does (its line every few
@@ -95,10 +97,9 @@ class ReceivingDatagrams:
 
     def drain(self) -> None:
         """Read, open and hand over what waits on the socket (DRAIN_BATCH datagrams at most),
-        then send what answers them. After a first datagram a poll, cheaper than a read
-        that finds nothing, tells whether more wait."""
+        then send what answers them (see DRAIN_PROBES)."""
         outgoing = self.outgoing
-        outgoing.holding = outgoing.coalesce_drains
+        outgoing.holding, outgoing.draining = outgoing.coalesce_drains, True
         self.read_at, emptied, n = self._clock(), False, -1
         stamped, probe = self.arrival_stamped, self._probe
         last: Addr | None = None  # the sender of the datagram handled last
@@ -126,13 +127,13 @@ class ReceivingDatagrams:
                     outgoing.datagram_ends()
                 self._datagram(data, peer)  # (host, port): the socket is IPv4
                 last = peer
-                if n == 0 and probe is not None and not probe.poll(0):
+                if n < DRAIN_PROBES and probe is not None and not probe.poll(0):
                     emptied = True
                     break
         finally:  # the drain is over: what answers it leaves
             if emptied or self._arrived is None:  # (unstamped: from a short drain's start)
                 self._arrived = None if emptied else self._wall() - (self._clock() - self.read_at)
-            self.lagging = not emptied
+            self.lagging, outgoing.draining = not emptied, False
             if outgoing.holding or outgoing.flush_asked:
                 outgoing.drain_ends()
             else:  # (`drain_ends`, written out: every drain)

@@ -4,7 +4,7 @@ read in one wake-up) or a `packed` block, never after a time: nothing is held ba
 than the work already in hand.
 
 - The first datagram to an address since a drain or batch ended goes at once (an idle
-  sender never waits); those after it share datagrams at the end of their pass, in order.
+  sender never waits); those after it share datagrams as their drain or pass ends, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
 - A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first:
   one datagram per address and pass wakes the relay once (its sender waits on none). What
@@ -93,13 +93,13 @@ class Outgoing:
         #: the relay entry holds what the datagram being handled, the drain's first to
         #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
         self.relaying_early = False
-        #: A `flush` at the end of this pass was asked for: something waits (read-only
-        #: outside; sends held for a drain or a `packed` block ask for none).
+        #: A `flush` at the end of this drain or pass was asked for: something waits
+        #: (read-only outside; sends held for a drain or a `packed` block ask for none).
         self.flush_asked = False
-        #: Sends wait, to leave packed: set by the endpoint as a drain begins when it
-        #: `coalesce_drains`, and within a `packed` block; `drain_ends` or `packed_ends` sends
-        #: what waits.
+        #: Sends wait, to leave packed: set as a drain begins when it `coalesce_drains`, and
+        #: within a `packed` block; `drain_ends` or `packed_ends` sends what waits.
         self.holding = False
+        self.draining = False  #: set while the endpoint drains: what waits leaves as it ends
         #: See the module's docstring (read by the endpoint's drain).
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
@@ -298,17 +298,17 @@ class Outgoing:
         return True
 
     def _waits(self) -> bool:
-        """Something now waits: `flush` runs at the end of this pass, unless sends wait."""
+        """Something now waits: `flush` runs as this drain, else pass, ends (unless sends wait)."""
         if not self.holding and not self.flush_asked:
-            if not self._owed and self._call_soon is not None:  # (else `pass_ends` is due)
-                self._call_soon(self.pass_ends)
+            if not self._owed and not self.draining and self._call_soon is not None:
+                self._call_soon(self.pass_ends)  # (else `pass_ends` is due, or `drain_ends`)
             self.flush_asked = True
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
         """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
         owed = self._owed
-        if not owed and not self.flush_asked and self._call_soon is not None:
+        if not owed and (self.draining or not self.flush_asked) and self._call_soon is not None:
             self._call_soon(self.pass_ends)  # (one loop callback for the pass, with `_waits`)
         owed.setdefault(dest, []).extend(replies)
 

@@ -279,10 +279,9 @@ class PeerNode:
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
-    def now(self, at: float | None = None) -> float:
-        """The `now` of an event (`at`, else read): the monotonic clock, which a step of the
-        time of day does not move (the core never needs the time of day)."""
-        return time.monotonic() if at is None else at
+    def now(self) -> float:
+        """The `now` of an event: the monotonic clock (the core never needs the time of day)."""
+        return time.monotonic()
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the actions of one event, in order, then what ends every event."""
@@ -340,13 +339,12 @@ class PeerNode:
             except OSError as exc:
                 self._not_kept(*_KEPT[Sending], exc)
             records.clear()  # the core's list: it appends to the same one
-        at = None if self._done.done() else self.core.alarm.at
-        if at != self._timer.at:  # mostly the deadline it is set for already
+        at = self.core.alarm.at
+        if at != self._timer.at and not self._done.done():  # mostly set for it already
             self._timer.set(at)
 
     def _acks_later(self, action: AcksLater) -> None:
-        """`--verbose`: say the acks, then hand them to the endpoint, which sends them at this
-        pass's end (net/outgoing.py)."""
+        """`--verbose`: say the acks, then hand them to the endpoint (to leave as the pass ends)."""
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
@@ -406,3 +404,4 @@ class PeerNode:
             asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)
         elif not self._done.done():  # (a wait that ran out after the end of input: nothing)
             self._done.set_result(code)
+            self._timer.cancel()  # the core is woken no more

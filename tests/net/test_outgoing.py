@@ -40,7 +40,7 @@ def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
 
 def begin_drain(out: Outgoing) -> None:
     """What the endpoint's drain does as it begins (net/datagram_in.py)."""
-    out.holding = out.coalesce_drains
+    out.holding, out.draining = out.coalesce_drains, True
 
 
 def notice(n: int) -> bytes:
@@ -77,6 +77,19 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
     assert out.datagram(notice(1), A) is LATER
     assert [m.id for m in messages(out.drain_ends(), A)] == ["n-1"]
     assert out.drain_ends() == []  # nothing waits
+
+
+def test_what_waits_in_a_peers_drain_asks_no_loop_callback_and_acks_owed_a_relay_one() -> None:
+    out, calls = outgoing(), []
+    out.open(calls.append)
+    begin_drain(out)
+    assert ack(out, A, "x-1") is NOW
+    assert ack(out, A, "x-2") is LATER
+    assert calls == []  # the drain's end sends it: no pass of the loop to wait for
+    assert messages(out.drain_ends(), A) == [Ack("o-1", "x-2")]
+    out.acks_later(B, ["r-1"])  # they wait for the pass's end
+    out.acks_later(B, ["r-2"])
+    assert len(calls) == 1
 
 
 def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_at_once() -> None:
