@@ -19,9 +19,9 @@ bench/bare_relay.py, which has none, it speaks clear JSON.
 The bench runs 100 such clients in one process, where 100 peers would run on 100
 machines. Sent at once, each client's ack would hold up every client read after it on
 this one core, a delay no real peer has. So a client counts as soon as it reads, and the
-acks of all clients leave together once a pass of the event loop reads nothing (AckSender;
-at most ACK_WAIT later): every ack still leaves, and the registry still waits for each,
-but no client's delivery waits for another's ack.
+acks of all clients leave together once none has read for ACK_QUIET (AckSender; at most
+ACK_WAIT later): every ack still leaves, and the registry still waits for each, but no
+client's delivery waits for another's ack.
 """
 
 from __future__ import annotations
@@ -53,34 +53,40 @@ ACKS_PER_DATAGRAM = 24
 #: Longest an ack waits for the clients' core to be idle: far below the registry's 500 ms
 #: retry timeout, so the registry never resends for want of it.
 ACK_WAIT = 0.02
+#: Seconds without a read after which the acks leave. A relay's datagrams come some 10 us
+#: apart, and the clients catch up with it now and then: acks sent at the first pass of the
+#: loop that read nothing (one round in ten) held up the rest of that round.
+ACK_QUIET = 0.0002
 
 
 class AckSender:
-    """The acks of all the light clients on one loop, sent once a pass of the loop has read
-    nothing (or after ACK_WAIT): on 100 machines, no peer's delivery would wait for the
-    other 99 to send their acks, and on this one core it would."""
+    """The acks of all the light clients on one loop, sent once none has read for ACK_QUIET
+    (or after ACK_WAIT): on 100 machines, no peer's delivery would wait for the other 99 to
+    send their acks, and on this one core it would."""
 
     def __init__(self) -> None:
         self._waiting: list[LightClient] = []
         #: datagrams read by any client, ever (a client counts its own: a call less each)
         self.reads = 0
         self._reads_seen = -1
-        self._since = 0.0
+        self._since = self._read_at = 0.0  # when the first ack waited; when a pass last read
 
     def owed(self, client: LightClient) -> None:
         """`client` read what it must ack."""
         if not self._waiting:
             loop = asyncio.get_running_loop()
-            self._since = loop.time()
-            self._reads_seen = -1
+            self._since = self._read_at = loop.time()
+            self._reads_seen = self.reads
             loop.call_soon(self._check)
         self._waiting.append(client)
 
     def _check(self) -> None:
         loop = asyncio.get_running_loop()
-        if self.reads != self._reads_seen and loop.time() - self._since < ACK_WAIT:
-            self._reads_seen = self.reads
-            loop.call_soon(self._check)  # reads in the last pass: look again after the next
+        now = loop.time()
+        if self.reads != self._reads_seen:  # reads in the last pass
+            self._reads_seen, self._read_at = self.reads, now
+        if now - self._read_at < ACK_QUIET and now - self._since < ACK_WAIT:
+            loop.call_soon(self._check)  # look again after the next pass
             return
         waiting, self._waiting = self._waiting, []
         for client in waiting:
