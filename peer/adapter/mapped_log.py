@@ -273,13 +273,11 @@ class SeenLog(MappedLog):
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
-    records = []
-    for sender, msg_id in shown:
-        both = sender + msg_id
-        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
-        records.append(f"{sender}\t{msg_id}\n")
-    return "".join(records).encode()
+    text = "".join([f"{sender}\t{msg_id}\n" for sender, msg_id in shown])
+    extra = text.count("\t") + text.count("\n") - 2 * len(shown)  # a sender's or id's own
+    if extra or "\\" in text or "\0" in text or "\r" in text:  # rare: see _ESCAPES
+        text = "".join([f"{s.translate(_ESCAPE)}\t{i.translate(_ESCAPE)}\n" for s, i in shown])
+    return text.encode()
 
 
 def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:
