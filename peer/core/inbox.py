@@ -141,10 +141,9 @@ class Inbox:
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
-        if not self._first(key := (name_key(sender), msg_id)):
-            return False
-        emit(Shown((key,)))
-        return True
+        if first := self._first(key := (name_key(sender), msg_id)):
+            emit(Shown((key,)))
+        return first
 
     def taken(
         self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
