@@ -273,9 +273,9 @@ class SeenLog(MappedLog):
 
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
-    text = "".join([f"{sender}\t{msg_id}\n" for sender, msg_id in shown])
+    text = "\n".join(map("\t".join, shown)) + "\n"
     extra = text.count("\t") + text.count("\n") - 2 * len(shown)  # a sender's or id's own
-    if extra or "\\" in text or "\0" in text or "\r" in text:  # rare: see _ESCAPES
+    if extra or "\\" in text or "\0" in text or "\r" in text:  # rare (see _ESCAPES), or none
         text = "".join([f"{s.translate(_ESCAPE)}\t{i.translate(_ESCAPE)}\n" for s, i in shown])
     return text.encode()
 

@@ -71,25 +71,20 @@ class Inbox:
         if not self._life.registered:
             return None
         self._owed.append(msg_id)
-        if not self._first(key := (name_key(sender), msg_id)):
+        key, seen, size = (name_key(sender), msg_id), self._seen, len(self._seen)
+        seen[key] = None  # (one there already keeps its place: one lookup, not two)
+        if len(seen) == size:
             return None
+        if len(seen) >= 2 * self._limit:
+            self._seen = dict.fromkeys(list(seen)[self._limit :])
         if kept:
             self._new.append(key)
         return key
 
-    def _first(self, key: tuple[str, str]) -> bool:
-        """Whether `key` is shown for the first time: then it is remembered."""
-        seen, size = self._seen, len(self._seen)
-        seen[key] = None  # (one there already keeps its place: one lookup, not two)
-        if len(seen) >= 2 * self._limit:
-            self._seen = dict.fromkeys(list(seen)[self._limit :])
-        return len(seen) > size
-
     def show(self, line: Line, key: tuple[str, str], shown: Print, now: float, emit: Emit) -> None:
         """Show `line`, `key` as `accept` gave it, as `shown` after its sender's line `after`
         (HOLD at most), then the lines that waited for it."""
-        after = line.after
-        held = self._held  # (mostly none: the pair is looked up once)
+        after, held = line.after, self._held  # (mostly none held: `first` looked up once)
         if after and ((first := (key[0], after)) not in self._seen or (held and first in held)):
             self._held[key] = (first, now + HOLD, shown)
             self._waiting.setdefault(first, []).append(key)
@@ -141,9 +136,14 @@ class Inbox:
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
-        if first := self._first(key := (name_key(sender), msg_id)):
-            emit(Shown((key,)))
-        return first
+        key, seen = (name_key(sender), msg_id), self._seen
+        if key in seen:
+            return False
+        seen[key] = None
+        if len(seen) >= 2 * self._limit:
+            self._seen = dict.fromkeys(list(seen)[self._limit :])
+        emit(Shown((key,)))
+        return True
 
     def taken(
         self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
