@@ -71,10 +71,10 @@ class Inbox:
         if not self._life.registered:
             return None
         self._owed.append(msg_id)
-        key, seen, size = (name_key(sender), msg_id), self._seen, len(self._seen)
-        seen[key] = None  # (one there already keeps its place: one lookup, not two)
-        if len(seen) == size:
+        key, seen = (name_key(sender), msg_id), self._seen
+        if key in seen:
             return None
+        seen[key] = None
         if len(seen) >= 2 * self._limit:
             self._seen = dict.fromkeys(list(seen)[self._limit :])
         if kept:
