@@ -94,8 +94,7 @@ class MappedLog:
 
     def _open(self, room: int) -> mmap.mmap:
         """Map the file with room for `room` more bytes of records; the map."""
-        growing = self._map is not None
-        if self._map is not None:
+        if growing := self._map is not None:
             self._map.close()  # mapped again, larger: rare, a chunk at a time
             self._map = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +104,7 @@ class MappedLog:
         try:
             os.fchmod(fd, 0o600)
             if not growing:
-                old = os.pread(fd, os.fstat(fd).st_size, 0)
-                self.size = len(complete_records(old))
+                self.size = len(complete_records(os.pread(fd, os.fstat(fd).st_size, 0)))
                 # NUL padding, or a record cut short: cleared for new ones
                 os.ftruncate(fd, self.size)
             size = max(1, -(-(self.size + room) // CHUNK)) * CHUNK  # whole CHUNKs, one at least
@@ -274,12 +272,13 @@ class SeenLog(MappedLog):
 def _seen_records(shown: Sequence[tuple[str, str]]) -> bytes:
     """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
     records = []
-    for sender, msg_id in shown:
-        both = sender + msg_id
-        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+    for sender, msg_id in shown:  # (not a comprehension: pure, a call of its own)
         records.append(f"{sender}\t{msg_id}\n")
-    return "".join(records).encode()
+    text = "".join(records)
+    extra = text.count("\t") + text.count("\n") - 2 * len(shown)  # a sender's or id's own
+    if extra or "\\" in text or "\0" in text or "\r" in text:  # rare: see _ESCAPES
+        text = "".join([f"{s.translate(_ESCAPE)}\t{i.translate(_ESCAPE)}\n" for s, i in shown])
+    return text.encode()
 
 
 def _records(items: Sequence[tuple[str, str] | Held]) -> bytes:

@@ -5,7 +5,7 @@ actions in order, or hands each to the adapter's `emit` the moment it is decided
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final, TypedDict, Unpack
+from typing import Any, Final, TypedDict, Unpack
 
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
 from peer.core.answers import Answers
@@ -216,6 +216,7 @@ class PeerCore:
         hand = later.append
         taken = False
         elsewhere = addr != shared.requests.server  # (another registry of the service, or a move)
+        at: Any = addr  # (compiled: boxed once for the handlers, not again at each call)
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
@@ -226,14 +227,14 @@ class PeerCore:
                 one = trust.believed(message, key, addr, now, emit)
                 if one is None or handler is None:
                     continue
-                handler(one, addr, now, hand)
+                handler(one, at, now, hand)
             else:  # the registry may say all that has a handler (trust.RULES)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
                 if elsewhere or not taken:  # (the registry heard from once a datagram)
                     received.receive(opened, addr, not taken, now, hand)
                 else:
-                    handler(opened, addr, now, hand)
+                    handler(opened, at, now, hand)
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             taken = True

@@ -84,8 +84,8 @@ class Inbox:
     def show(self, line: Line, key: tuple[str, str], shown: Print, now: float, emit: Emit) -> None:
         """Show `line`, `key` as `accept` gave it, as `shown` after its sender's line `after`
         (HOLD at most), then the lines that waited for it."""
-        after = line.after
-        if after and ((first := (key[0], after)) not in self._seen or first in self._held):
+        after, held = line.after, self._held  # (mostly none held: `first` looked up once)
+        if after and ((first := (key[0], after)) not in self._seen or (held and first in held)):
             self._held[key] = (first, now + HOLD, shown)
             self._waiting.setdefault(first, []).append(key)
             self._alarm.lower(now + HOLD)
@@ -94,7 +94,7 @@ class Inbox:
             self.tick(now, emit)  # (one past HELD_MAX)
             return
         emit(shown)
-        if self._held:  # (mostly none)
+        if held:
             self._release(key, emit)
 
     def _release(self, key: tuple[str, str], emit: Emit) -> None:

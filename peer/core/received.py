@@ -167,7 +167,7 @@ class Received:
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
-        if key := self._inbox.accept(sender := message.sender, message.id):
+        if (key := self._inbox.accept(sender := message.sender, message.id)) is not None:
             line = Print(f"[Channel_Message {sender}: {message.text}]", "channel", sender)
             self._inbox.show(message, key, line, now, emit)
 
