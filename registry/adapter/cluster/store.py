@@ -43,6 +43,8 @@ from wire.messages import StoredMessage
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
+#: Seconds a read of a bucket waits for its next key before it ends and counts what it has.
+WATCH_SILENCE = 2.0
 #: Writes of one commit waiting for JetStream's answer at once: a join storm's thousand rows
 #: sent at once outwaited JetStream's timeout; a few dozen keep each answer near a round trip.
 IN_FLIGHT = 64
@@ -379,14 +381,14 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
         found: dict[str, tuple[int, bytes]] = {}
         seen = 0  # (deleted keys too)
         watcher = await bucket.watchall()
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
+        try:  # (nats-py's watch may never say it gave all: a silent one ends the read)
+            while (entry := await watcher.updates(WATCH_SILENCE)) is not None:  # type: ignore[no-untyped-call]
                 seen += 1
                 if entry.operation is None:  # (a put: deletes and purges name an operation)
                     assert entry.revision is not None
                     found[entry.key] = (entry.revision, entry.value or b"")
+        except nats.errors.TimeoutError:
+            pass
         finally:
             await watcher.stop()  # type: ignore[no-untyped-call]
         if seen >= (await bucket.status()).stream_info.state.messages:
