@@ -143,7 +143,7 @@ class DirectChats:
         sender, text = chat.sender, chat.text
         if not valid_name(sender) or (len(text) > MAX_TEXT // 4 and len(text.encode()) > MAX_TEXT):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if key := self._inbox.accept(sender, chat.id):
+        if (key := self._inbox.accept(sender, chat.id)) is not None:
             self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------
