@@ -215,7 +215,7 @@ class Endpoint(ReceivingDatagrams):
             self._sock = sock
             self._probe = select.poll()
             self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, sock)
+            self.outgoing.open(loop.call_soon, loop.call_later, sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
             self.address = sock.getsockname()[:2]
             try:
@@ -228,7 +228,9 @@ class Endpoint(ReceivingDatagrams):
             return self.address
 
     async def close(self) -> None:
-        """Send what waits for the end of this pass, then close every socket and connection."""
+        """Send the acks owed and what waits for the end of this pass, then close every
+        socket and connection."""
+        self.outgoing.acks_leave()
         self.outgoing.pass_ends()
         self.outgoing.flush()
         self.outgoing.close()

@@ -1,14 +1,15 @@
 """What leaves a node's UDP socket, and when, each datagram sealed in the endpoint's
 channel. A batch ends with a pass of the event loop, a drain of the socket (the datagrams
-read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
-than the work already in hand.
+read in one wake-up) or a `packed` block: nothing but a peer's acks to a relay is held back
+longer than the work already in hand.
 
 - The first datagram to an address since a drain or batch ended goes at once (an idle
   sender never waits); those after it share datagrams as their drain or pass ends, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
-- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first:
-  one datagram per address and pass wakes the relay once (its sender waits on none). What
-  is sent there meanwhile follows them: a `dereg` never overtakes them.
+- A peer's acks to a relay (`acks_later`) wait up to ACK_DELAY, as TCP's delayed ACK,
+  then leave merged: one datagram wakes the relay once for many (its sender waits on none,
+  its retries wait far longer). They leave at the pass's end once ACK_EVERY datagrams are
+  owed them, and before anything sent there meanwhile: a `dereg` never overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
@@ -46,6 +47,12 @@ class DatagramSocket(Protocol):
 
     def fileno(self) -> int: ...
 
+
+#: Seconds a peer's acks to a relay wait at most (the relay retries after 0.5 s).
+ACK_DELAY = 0.005
+#: Datagrams acked in one Acks at most before it leaves, at the pass's end (the relay keeps
+#: 64 in flight to a member: a burst never waits for the delay).
+ACK_EVERY = 16
 
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
@@ -85,7 +92,9 @@ class Outgoing:
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
-        self._owed: dict[Dest, list[str]] = {}  # ids acked at the end of this pass: `acks_later`
+        self._owed: dict[Dest, list[str]] = {}  # ids acked after a while: `acks_later`
+        self._owed_count = 0  # the datagrams they ack
+        self._ack_timer = False  # whether `_acks_due` is due, at ACK_DELAY
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
@@ -105,6 +114,8 @@ class Outgoing:
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
+        self._call_later: Callable[[float, Callable[[], object]], object] | None = None
+        self._pass_ends = self.pass_ends  # (one bound method, not one per pass)
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
         self.errors = 0
@@ -117,11 +128,12 @@ class Outgoing:
     def open(
         self,
         call_soon: Callable[[Callable[[], object]], object],
+        call_later: Callable[[float, Callable[[], object]], object],
         sock: DatagramSocket | None = None,
     ) -> None:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
-        the end of this pass of the event loop."""
-        self._sock, self._call_soon = sock, call_soon
+        the end of this pass of the event loop, `call_later` after a delay in seconds."""
+        self._sock, self._call_soon, self._call_later = sock, call_soon, call_later
 
     def close(self) -> None:
         """Send nothing more: what waits for the socket is dropped."""
@@ -271,9 +283,11 @@ class Outgoing:
             data = encode(ack)
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
-        if self._owed and dest in self._owed:  # after the acks owed there (their callback)
+        if self._owed and dest in self._owed:  # after the acks owed there
             self._waits()
             self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
+            if not self._owed:
+                self._owed_count = 0
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
@@ -300,24 +314,36 @@ class Outgoing:
     def _waits(self) -> bool:
         """Something now waits: `flush` runs as this drain, else pass, ends (unless sends wait)."""
         if not self.holding and not self.flush_asked:
-            if not self._owed and not self.draining and self._call_soon is not None:
-                self._call_soon(self.pass_ends)  # (else `pass_ends` is due, or `drain_ends`)
+            if not self.draining and self._call_soon is not None:
+                self._call_soon(self._pass_ends)  # (else `drain_ends` sends it)
             self.flush_asked = True
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
-        """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
-        owed = self._owed
-        if not owed and (self.draining or not self.flush_asked) and self._call_soon is not None:
-            self._call_soon(self.pass_ends)  # (one loop callback for the pass, with `_waits`)
-        owed.setdefault(dest, []).extend(replies)
+        """Ack `replies`, of one datagram, to `dest` within ACK_DELAY (the module's docstring)."""
+        self._owed.setdefault(dest, []).extend(replies)
+        self._owed_count = count = self._owed_count + 1
+        if count == 1 and not self._ack_timer and self._call_later is not None:
+            self._ack_timer = True
+            self._call_later(ACK_DELAY, self._acks_due)
+        elif count == ACK_EVERY and self._call_soon is not None:
+            self._call_soon(self._pass_ends)
 
-    def pass_ends(self) -> None:
-        """The pass ends: the acks owed leave, merged, as any datagram would; then what waits."""
-        owed, self._owed = self._owed, {}
+    def _acks_due(self) -> None:
+        self._ack_timer = False
+        self.acks_leave()
+
+    def acks_leave(self) -> None:
+        """The acks owed leave now, merged, as any datagram would."""
+        owed, self._owed, self._owed_count = self._owed, {}, 0
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
+
+    def pass_ends(self) -> None:
+        """The pass ends: what waits leaves, with the acks owed when ACK_EVERY are."""
+        if self._owed_count >= ACK_EVERY:
+            self.acks_leave()
         if self.flush_asked:
             self.flush()
         self.went.clear()  # (a batch ended: the next datagram to each address goes at once)
