@@ -12,6 +12,7 @@ import errno
 import select
 import socket
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
@@ -20,7 +21,7 @@ from net.datagram_channel import DatagramChannel
 from net.datagram_in import ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Dest, Outgoing
+from net.outgoing import AckDelay, Dest, Outgoing
 from net.served_stream import Handoff, ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable, SentStreams
@@ -51,6 +52,18 @@ class Owed(Protocol):
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
+
+
+_ACK_DELAYS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ack_delay(loop: asyncio.AbstractEventLoop) -> AckDelay:
+    """The loop's one timer for acks that wait (net/outgoing.py)."""
+    if loop not in _ACK_DELAYS:
+        _ACK_DELAYS[loop] = AckDelay(loop.call_later)
+    return _ACK_DELAYS[loop]
 
 
 class EndpointOptions(TypedDict, total=False):
@@ -215,7 +228,7 @@ class Endpoint(ReceivingDatagrams):
             self._sock = sock
             self._probe = select.poll()
             self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, loop.call_later, sock)
+            self.outgoing.open(loop.call_soon, _ack_delay(loop), sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
             self.address = sock.getsockname()[:2]
             try:

@@ -59,6 +59,24 @@ ACK_EVERY = 16
 SEND_QUEUE = 10_000
 
 
+class AckDelay:
+    """Runs each function given it ACK_DELAY later at most, on one timer of `call_later`'s
+    for all: what every Outgoing on one event loop shares (many peers, in a benchmark)."""
+
+    def __init__(self, call_later: Callable[[float, Callable[[], object]], object]) -> None:
+        self._call_later, self._due = call_later, list[Callable[[], object]]()
+
+    def __call__(self, then: Callable[[], object]) -> None:
+        if not self._due:
+            self._call_later(ACK_DELAY, self._run)
+        self._due.append(then)
+
+    def _run(self) -> None:
+        due, self._due = self._due, []
+        for then in due:
+            then()
+
+
 class _Relay:
     """Datagram-sized messages for the same members (`dests`), queued during one drain."""
 
@@ -114,7 +132,7 @@ class Outgoing:
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
-        self._call_later: Callable[[float, Callable[[], object]], object] | None = None
+        self._later: Callable[[Callable[[], object]], object] | None = None
         self._pass_ends = self.pass_ends  # (one bound method, not one per pass)
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
@@ -128,12 +146,12 @@ class Outgoing:
     def open(
         self,
         call_soon: Callable[[Callable[[], object]], object],
-        call_later: Callable[[float, Callable[[], object]], object],
+        later: Callable[[Callable[[], object]], object],
         sock: DatagramSocket | None = None,
     ) -> None:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
-        the end of this pass of the event loop, `call_later` after a delay in seconds."""
-        self._sock, self._call_soon, self._call_later = sock, call_soon, call_later
+        the end of this pass of the event loop, `later` within ACK_DELAY (an AckDelay)."""
+        self._sock, self._call_soon, self._later = sock, call_soon, later
 
     def close(self) -> None:
         """Send nothing more: what waits for the socket is dropped."""
@@ -323,9 +341,9 @@ class Outgoing:
         """Ack `replies`, of one datagram, to `dest` within ACK_DELAY (the module's docstring)."""
         self._owed.setdefault(dest, []).extend(replies)
         self._owed_count = count = self._owed_count + 1
-        if count == 1 and not self._ack_timer and self._call_later is not None:
+        if count == 1 and not self._ack_timer and self._later is not None:
             self._ack_timer = True
-            self._call_later(ACK_DELAY, self._acks_due)
+            self._later(self._acks_due)
         elif count == ACK_EVERY and self._call_soon is not None:
             self._call_soon(self._pass_ends)
 

@@ -80,8 +80,8 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
     assert out.drain_ends() == []  # nothing waits
 
 
-def later(calls: list[object]) -> Callable[[float, Callable[[], object]], object]:
-    return lambda delay, then: calls.append((delay, then))
+def later(calls: list[object]) -> Callable[[Callable[[], object]], object]:
+    return lambda then: calls.append((ACK_DELAY, then))
 
 
 def test_what_waits_in_a_peers_drain_asks_no_loop_callback_and_acks_owed_a_relay_a_timer() -> None:
@@ -171,7 +171,7 @@ def test_acks_owed_ask_one_loop_callback_a_pass_and_the_next_pass_sends_at_once(
     """A pass's end is the end of a batch: after the acks owed leave, with what waits, in
     one loop callback, the next datagram to that address (a request) leaves at once."""
     out, calls = outgoing(), []
-    out.open(calls.append, lambda delay, then: None)
+    out.open(calls.append, lambda then: None)
     assert out.datagram(notice(0), A) is NOW
     for n in range(3):  # (with no drain in between: acks that came over TCP, say)
         out.acks_later(A, [f"r-{n}"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from net.outgoing import ACK_DELAY, ACK_EVERY
+from net.outgoing import ACK_DELAY, ACK_EVERY, AckDelay
 from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
@@ -90,7 +90,7 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
     # on no socket, recorded as it leaves
     node.endpoint.channel = ClearChannel()
     loop = asyncio.get_running_loop()
-    node.endpoint.outgoing.open(loop.call_soon, loop.call_later)
+    node.endpoint.outgoing.open(loop.call_soon, AckDelay(loop.call_later))
     node.endpoint.outgoing.on_sent = lambda data, addr: events.extend(
         ("send", m) for m in messages_of(data)
     )
