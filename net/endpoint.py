@@ -302,8 +302,8 @@ class Endpoint(ReceivingDatagrams):
         self._spawn(self._connect_and_send(dest, message))
 
     def acks_later(self, owed: Owed) -> None:
-        """Ack `owed.replies` to `owed.addr`, for `owed.key`, as this pass of the loop ends
-        (net/outgoing.py); on the TCP connection they came from, if there is one, now."""
+        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
+        on the TCP connection they came from, if there is one, now."""
         addr, key = owed.addr, owed.key
         if self._routes and self.connected(addr):
             self.send(addr, Acks(self._new_id(), (*owed.replies,)), key)
