@@ -54,16 +54,10 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 ANY_PORT_TRIES = 20
 
 
+#: Each event loop's one timer for the acks that wait (net/outgoing.py).
 _ACK_DELAYS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _ack_delay(loop: asyncio.AbstractEventLoop) -> AckDelay:
-    """The loop's one timer for acks that wait (net/outgoing.py)."""
-    if loop not in _ACK_DELAYS:
-        _ACK_DELAYS[loop] = AckDelay(loop.call_later)
-    return _ACK_DELAYS[loop]
 
 
 class EndpointOptions(TypedDict, total=False):
@@ -228,7 +222,8 @@ class Endpoint(ReceivingDatagrams):
             self._sock = sock
             self._probe = select.poll()
             self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, _ack_delay(loop), sock)
+            later = _ACK_DELAYS.setdefault(loop, AckDelay(loop.call_later))
+            self.outgoing.open(loop.call_soon, later, sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
             self.address = sock.getsockname()[:2]
             try:

@@ -7,9 +7,8 @@ longer than the work already in hand.
   sender never waits); those after it share datagrams as their drain or pass ends, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
 - A peer's acks to a relay (`acks_later`) wait up to ACK_DELAY, as TCP's delayed ACK,
-  then leave merged: one datagram wakes the relay once for many (its sender waits on none,
-  its retries wait far longer). They leave at the pass's end once ACK_EVERY datagrams are
-  owed them, and before anything sent there meanwhile: a `dereg` never overtakes them.
+  then leave merged: one datagram wakes the relay once for many (its sender waits on none).
+  What is sent there meanwhile takes them along first: a `dereg` never overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
@@ -48,11 +47,9 @@ class DatagramSocket(Protocol):
     def fileno(self) -> int: ...
 
 
-#: Seconds a peer's acks to a relay wait at most (the relay retries after 0.5 s).
+#: Seconds a peer's acks to a relay wait at most: the relay retries after 0.5 s, and keeps
+#: 64 datagrams in flight to a member, some 600 lines, so a burst waits for them rarely.
 ACK_DELAY = 0.005
-#: Datagrams acked in one Acks at most before it leaves, at the pass's end (the relay keeps
-#: 64 in flight to a member: a burst never waits for the delay).
-ACK_EVERY = 16
 
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
@@ -111,8 +108,6 @@ class Outgoing:
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
         self._owed: dict[Dest, list[str]] = {}  # ids acked after a while: `acks_later`
-        self._owed_count = 0  # the datagrams they ack
-        self._ack_timer = False  # whether `_acks_due` is due, at ACK_DELAY
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
@@ -304,8 +299,6 @@ class Outgoing:
         if self._owed and dest in self._owed:  # after the acks owed there
             self._waits()
             self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
-            if not self._owed:
-                self._owed_count = 0
         waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
@@ -339,29 +332,19 @@ class Outgoing:
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
         """Ack `replies`, of one datagram, to `dest` within ACK_DELAY (the module's docstring)."""
+        if not self._owed and self._later is not None:
+            self._later(self.acks_leave)
         self._owed.setdefault(dest, []).extend(replies)
-        self._owed_count = count = self._owed_count + 1
-        if count == 1 and not self._ack_timer and self._later is not None:
-            self._ack_timer = True
-            self._later(self._acks_due)
-        elif count == ACK_EVERY and self._call_soon is not None:
-            self._call_soon(self._pass_ends)
-
-    def _acks_due(self) -> None:
-        self._ack_timer = False
-        self.acks_leave()
 
     def acks_leave(self) -> None:
         """The acks owed leave now, merged, as any datagram would."""
-        owed, self._owed, self._owed_count = self._owed, {}, 0
+        owed, self._owed = self._owed, {}
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
 
     def pass_ends(self) -> None:
-        """The pass ends: what waits leaves, with the acks owed when ACK_EVERY are."""
-        if self._owed_count >= ACK_EVERY:
-            self.acks_leave()
+        """The pass ends: what waits leaves (not the acks owed: `acks_leave`)."""
         if self.flush_asked:
             self.flush()
         self.went.clear()  # (a batch ended: the next datagram to each address goes at once)
