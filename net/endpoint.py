@@ -12,9 +12,9 @@ import errno
 import select
 import socket
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
+from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
@@ -55,9 +55,7 @@ ANY_PORT_TRIES = 20
 
 
 #: Each event loop's one timer for the acks that wait (net/outgoing.py).
-_ACK_DELAYS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = (
-    weakref.WeakKeyDictionary()
-)
+_ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
 
 
 class EndpointOptions(TypedDict, total=False):
@@ -236,8 +234,7 @@ class Endpoint(ReceivingDatagrams):
             return self.address
 
     async def close(self) -> None:
-        """Send the acks owed and what waits for the end of this pass, then close every
-        socket and connection."""
+        """Send what waits (the acks owed too), then close every socket and connection."""
         self.outgoing.acks_leave()
         self.outgoing.pass_ends()
         self.outgoing.flush()
