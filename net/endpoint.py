@@ -236,7 +236,6 @@ class Endpoint(ReceivingDatagrams):
     async def close(self) -> None:
         """Send what waits (the acks owed too), then close every socket and connection."""
         self.outgoing.acks_leave()
-        self.outgoing.pass_ends()
         self.outgoing.flush()
         self.outgoing.close()
         self._probe = None

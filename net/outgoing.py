@@ -128,7 +128,6 @@ class Outgoing:
         self._sock: DatagramSocket | None = None
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._later: Callable[[Callable[[], object]], object] | None = None
-        self._pass_ends = self.pass_ends  # (one bound method, not one per pass)
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
         self.errors = 0
@@ -326,7 +325,7 @@ class Outgoing:
         """Something now waits: `flush` runs as this drain, else pass, ends (unless sends wait)."""
         if not self.holding and not self.flush_asked:
             if not self.draining and self._call_soon is not None:
-                self._call_soon(self._pass_ends)  # (else `drain_ends` sends it)
+                self._call_soon(self.pass_ends)  # (else `drain_ends` sends it)
             self.flush_asked = True
         return False
 
