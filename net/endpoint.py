@@ -14,13 +14,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
+from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
 from net.datagram_channel import DatagramChannel
 from net.datagram_in import ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Dest, Outgoing
+from net.outgoing import AckDelay, Dest, Outgoing
 from net.served_stream import Handoff, ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable, SentStreams
@@ -51,6 +52,10 @@ class Owed(Protocol):
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
+
+
+#: Each event loop's one timer for the acks that wait (net/outgoing.py).
+_ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
 
 
 class EndpointOptions(TypedDict, total=False):
@@ -215,7 +220,8 @@ class Endpoint(ReceivingDatagrams):
             self._sock = sock
             self._probe = select.poll()
             self._probe.register(sock.fileno(), select.POLLIN)
-            self.outgoing.open(loop.call_soon, sock)
+            later = _ACK_DELAYS.setdefault(loop, AckDelay(loop.call_later))
+            self.outgoing.open(loop.call_soon, later, sock)
             self.arrival_stamped = self._wants_stamps and stamp_arrivals(sock)
             self.address = sock.getsockname()[:2]
             try:
@@ -228,8 +234,8 @@ class Endpoint(ReceivingDatagrams):
             return self.address
 
     async def close(self) -> None:
-        """Send what waits for the end of this pass, then close every socket and connection."""
-        self.outgoing.pass_ends()
+        """Send what waits (the acks owed too), then close every socket and connection."""
+        self.outgoing.acks_leave()
         self.outgoing.flush()
         self.outgoing.close()
         self._probe = None
@@ -287,8 +293,8 @@ class Endpoint(ReceivingDatagrams):
         self._spawn(self._connect_and_send(dest, message))
 
     def acks_later(self, owed: Owed) -> None:
-        """Ack `owed.replies` to `owed.addr`, for `owed.key`, as this pass of the loop ends
-        (net/outgoing.py); on the TCP connection they came from, if there is one, now."""
+        """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
+        on the TCP connection they came from, if there is one, now."""
         addr, key = owed.addr, owed.key
         if self._routes and self.connected(addr):
             self.send(addr, Acks(self._new_id(), (*owed.replies,)), key)

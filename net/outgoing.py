@@ -1,14 +1,14 @@
 """What leaves a node's UDP socket, and when, each datagram sealed in the endpoint's
 channel. A batch ends with a pass of the event loop, a drain of the socket (the datagrams
-read in one wake-up) or a `packed` block, never after a time: nothing is held back longer
-than the work already in hand.
+read in one wake-up) or a `packed` block: nothing but a peer's acks to a relay is held back
+longer than the work already in hand.
 
 - The first datagram to an address since a drain or batch ended goes at once (an idle
   sender never waits); those after it share datagrams as their drain or pass ends, in order.
 - Acks that wait are merged into one Acks per address, after what else waits for it.
-- A peer's acks to a relay (`acks_later`) wait for the end of the pass, even the first:
-  one datagram per address and pass wakes the relay once (its sender waits on none). What
-  is sent there meanwhile follows them: a `dereg` never overtakes them.
+- A peer's acks to a relay (`acks_later`) wait up to ACK_DELAY, as TCP's delayed ACK,
+  then leave merged: one datagram wakes the relay once for many (its sender waits on none).
+  What is sent there meanwhile takes them along first: a `dereg` never overtakes them.
 - With `coalesce_drains` (a relay), everything sent in a drain waits for its end, except
   what the drain's first relaying datagram relays to many members: that leaves, packed
   for each member, once its sender's datagrams are handled (`datagram_ends`). A relay to
@@ -47,9 +47,31 @@ class DatagramSocket(Protocol):
     def fileno(self) -> int: ...
 
 
+#: Seconds a peer's acks to a relay wait at most: the relay retries after 0.5 s, and keeps
+#: 64 datagrams in flight to a member, some 600 lines, so a burst waits for them rarely.
+ACK_DELAY = 0.005
+
 #: Datagrams held while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
+
+
+class AckDelay:
+    """Runs each function given it ACK_DELAY later at most, on one timer of `call_later`'s
+    for all: what every Outgoing on one event loop shares (many peers, in a benchmark)."""
+
+    def __init__(self, call_later: Callable[[float, Callable[[], object]], object]) -> None:
+        self._call_later, self._due = call_later, list[Callable[[], object]]()
+
+    def __call__(self, then: Callable[[], object]) -> None:
+        if not self._due:
+            self._call_later(ACK_DELAY, self._run)
+        self._due.append(then)
+
+    def _run(self) -> None:
+        due, self._due = self._due, []
+        for then in due:
+            then()
 
 
 class _Relay:
@@ -85,7 +107,7 @@ class Outgoing:
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
-        self._owed: dict[Dest, list[str]] = {}  # ids acked at the end of this pass: `acks_later`
+        self._owed: dict[Dest, list[str]] = {}  # ids acked after a while: `acks_later`
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
@@ -105,6 +127,7 @@ class Outgoing:
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
+        self._later: Callable[[Callable[[], object]], object] | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         #: Datagrams the kernel would not take, and those dropped beyond SEND_QUEUE.
         self.errors = 0
@@ -117,11 +140,12 @@ class Outgoing:
     def open(
         self,
         call_soon: Callable[[Callable[[], object]], object],
+        later: Callable[[Callable[[], object]], object],
         sock: DatagramSocket | None = None,
     ) -> None:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
-        the end of this pass of the event loop."""
-        self._sock, self._call_soon = sock, call_soon
+        the end of this pass of the event loop, `later` within ACK_DELAY (an AckDelay)."""
+        self._sock, self._call_soon, self._later = sock, call_soon, later
 
     def close(self) -> None:
         """Send nothing more: what waits for the socket is dropped."""
@@ -271,7 +295,7 @@ class Outgoing:
             data = encode(ack)
         if self._relay is not None and dest in self._members_of(self._relay):
             self._unpack_relay()
-        if self._owed and dest in self._owed:  # after the acks owed there (their callback)
+        if self._owed and dest in self._owed:  # after the acks owed there
             self._waits()
             self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
         waiting = self._batches.get(dest)
@@ -300,24 +324,26 @@ class Outgoing:
     def _waits(self) -> bool:
         """Something now waits: `flush` runs as this drain, else pass, ends (unless sends wait)."""
         if not self.holding and not self.flush_asked:
-            if not self._owed and not self.draining and self._call_soon is not None:
-                self._call_soon(self.pass_ends)  # (else `pass_ends` is due, or `drain_ends`)
+            if not self.draining and self._call_soon is not None:
+                self._call_soon(self.pass_ends)  # (else `drain_ends` sends it)
             self.flush_asked = True
         return False
 
     def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
-        """Ack `replies` to `dest` as this pass of the event loop ends (the module's docstring)."""
-        owed = self._owed
-        if not owed and (self.draining or not self.flush_asked) and self._call_soon is not None:
-            self._call_soon(self.pass_ends)  # (one loop callback for the pass, with `_waits`)
-        owed.setdefault(dest, []).extend(replies)
+        """Ack `replies`, of one datagram, to `dest` within ACK_DELAY (the module's docstring)."""
+        if not self._owed and self._later is not None:
+            self._later(self.acks_leave)
+        self._owed.setdefault(dest, []).extend(replies)
 
-    def pass_ends(self) -> None:
-        """The pass ends: the acks owed leave, merged, as any datagram would; then what waits."""
+    def acks_leave(self) -> None:
+        """The acks owed leave now, merged, as any datagram would."""
         owed, self._owed = self._owed, {}
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
+
+    def pass_ends(self) -> None:
+        """The pass ends: what waits leaves (not the acks owed: `acks_leave`)."""
         if self.flush_asked:
             self.flush()
         self.went.clear()  # (a batch ended: the next datagram to each address goes at once)

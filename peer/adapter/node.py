@@ -131,6 +131,7 @@ class PeerNode:
         self._settings = settings
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
+        self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
         #: Says a line for `--verbose`, else nothing.
         self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
@@ -269,7 +270,7 @@ class PeerNode:
         """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
         event at `now` (by default the drain's `read_at`), each action carried out as the
         core decides it."""
-        if self._settings.verbose:
+        if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
         if now is None:
@@ -325,7 +326,7 @@ class PeerNode:
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
-            AcksLater: self._acks_later if self._settings.verbose else self.endpoint.acks_later,
+            AcksLater: self._acks_later if self._verbose else self.endpoint.acks_later,
         }
 
     def _event_done(self) -> None:
@@ -344,7 +345,7 @@ class PeerNode:
             self._timer.set(at)
 
     def _acks_later(self, action: AcksLater) -> None:
-        """`--verbose`: say the acks, then hand them to the endpoint (to leave as the pass ends)."""
+        """`--verbose`: say the acks, then hand them to the endpoint (to leave within ACK_DELAY)."""
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
@@ -352,7 +353,7 @@ class PeerNode:
         """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
         recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
-        if self._settings.verbose:
+        if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:
             try:  # sealed, or as it is when the table has no key for them

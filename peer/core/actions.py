@@ -154,8 +154,8 @@ class Rejected(Struct, frozen=True, gc=False):
 
 
 class AcksLater(Struct, frozen=True, gc=False):
-    """Ack `replies`, of a datagram of the registry at `addr` sealed by `key`, once all that
-    woke the peer is taken in, before what is sent there after them (net/outgoing.py)."""
+    """Ack `replies`, of a datagram of the registry at `addr` sealed by `key`, within a few
+    ms, before what is sent there after them (net/outgoing.py)."""
 
     addr: Addr
     key: bytes

@@ -1,9 +1,9 @@
 """What came to this peer: each shown once, in the order sent, every copy acked
 (docs/PROTOCOL.md). A datagram is taken as one: one Shown first, then its lines, one Ack or Acks.
 
-The acks owed the registry, an AcksLater, leave merged once the peer has taken in all that
-woke it, as QUIC acks one read together (RFC 9000, 13.2.1), before any request after them
-(net/outgoing.py). Acks to peers go at once: their sender waits on them.
+The acks owed the registry, an AcksLater, wait a few ms and leave merged, as QUIC's
+max_ack_delay (RFC 9000, 13.2.1), before any request after them (net/outgoing.py).
+Acks to peers go at once: their sender waits on them.
 """
 
 from __future__ import annotations

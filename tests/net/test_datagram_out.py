@@ -14,7 +14,7 @@ from tests.net.test_outgoing import outgoing
 
 def opened(sock: Refusing | socket.socket) -> Outgoing:
     out = outgoing()
-    out.open(lambda then: None, sock)
+    out.open(lambda then: None, lambda then: None, sock)
     return out
 
 

@@ -5,13 +5,14 @@ leave now and which later (here on no socket: what each step sent is what it ret
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
-from net.outgoing import Addr, Datagram, Dest, Outgoing
+from net.outgoing import ACK_DELAY, Addr, Datagram, Dest, Outgoing
 from tests.datagrams import messages_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
@@ -79,17 +80,43 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
     assert out.drain_ends() == []  # nothing waits
 
 
-def test_what_waits_in_a_peers_drain_asks_no_loop_callback_and_acks_owed_a_relay_one() -> None:
-    out, calls = outgoing(), []
-    out.open(calls.append)
+def later(calls: list[object]) -> Callable[[Callable[[], object]], object]:
+    return lambda then: calls.append((ACK_DELAY, then))
+
+
+def test_what_waits_in_a_peers_drain_asks_no_loop_callback_and_acks_owed_a_relay_a_timer() -> None:
+    out, calls, timers = outgoing(), [], []
+    out.open(calls.append, later(timers))
     begin_drain(out)
     assert ack(out, A, "x-1") is NOW
     assert ack(out, A, "x-2") is LATER
     assert calls == []  # the drain's end sends it: no pass of the loop to wait for
     assert messages(out.drain_ends(), A) == [Ack("o-1", "x-2")]
-    out.acks_later(B, ["r-1"])  # they wait for the pass's end
+    out.acks_later(B, ["r-1"])  # they wait up to ACK_DELAY
     out.acks_later(B, ["r-2"])
-    assert len(calls) == 1
+    assert calls == [] and [delay for delay, _ in timers] == [ACK_DELAY]
+
+
+def test_acks_owed_a_relay_leave_merged_once_the_delay_is_over_not_as_the_pass_ends() -> None:
+    """Acks owed a relay wait for the timer asked for by the first (ACK_DELAY), over passes
+    of the loop, and leave merged; the next asks for a timer again."""
+    out, calls, timers = outgoing(), [], []
+    out.open(calls.append, later(timers))
+    sent: list[bytes] = []
+    out.on_sent = lambda data, addr: sent.append(data)
+    for n in range(40):
+        out.acks_later(A, [f"r-{n}"])
+        out.pass_ends()
+    assert sent == [] and calls == [] and len(timers) == 1  # not yet
+    timers[0][1]()  # ACK_DELAY is over
+    assert [messages_of(data) for data in sent] == [
+        [Acks("o-1", tuple(f"r-{n}" for n in range(40)))]
+    ]
+    out.pass_ends()
+    out.acks_later(A, ["t-1"])
+    assert len(timers) == 2
+    timers[1][1]()
+    assert messages_of(sent[-1]) == [Ack("o-2", "t-1")]
 
 
 def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_at_once() -> None:
@@ -117,7 +144,8 @@ def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overta
     out.acks_later(A, ["r-4"])
     sent: list[tuple[bytes, Addr]] = []
     out.on_sent = lambda data, addr: sent.append((data, addr))
-    out.pass_ends()  # the end of the pass
+    out.acks_leave()  # ACK_DELAY is over
+    out.pass_ends()
     assert len(sent) == 2  # one datagram per address
     to = {
         dest: [m for data, addr in sent if addr == dest[0] for m in messages_of(data)]
@@ -136,7 +164,7 @@ def test_acks_owed_ask_one_loop_callback_a_pass_and_the_next_pass_sends_at_once(
     """A pass's end is the end of a batch: after the acks owed leave, with what waits, in
     one loop callback, the next datagram to that address (a request) leaves at once."""
     out, calls = outgoing(), []
-    out.open(calls.append)
+    out.open(calls.append, lambda then: None)
     assert out.datagram(notice(0), A) is NOW
     for n in range(3):  # (with no drain in between: acks that came over TCP, say)
         out.acks_later(A, [f"r-{n}"])

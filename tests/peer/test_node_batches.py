@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from net.outgoing import ACK_DELAY, AckDelay
 from peer.adapter.mapped_log import SeenLog
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
@@ -88,7 +89,8 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
     # what leaves by the endpoint's own batching (the acks owed the registry): in clear,
     # on no socket, recorded as it leaves
     node.endpoint.channel = ClearChannel()
-    node.endpoint.outgoing.open(asyncio.get_running_loop().call_soon)
+    loop = asyncio.get_running_loop()
+    node.endpoint.outgoing.open(loop.call_soon, AckDelay(loop.call_later))
     node.endpoint.outgoing.on_sent = lambda data, addr: events.extend(
         ("send", m) for m in messages_of(data)
     )
@@ -369,26 +371,32 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
 
 
 @pytest.mark.needs_pure  # replaces the endpoint's send
-def test_the_registry_datagrams_of_one_wake_up_are_answered_by_one_acks_at_its_end(
-    tmp_path: Path,
-) -> None:
-    """Datagrams taken in the same pass of the event loop (a drain of the socket reads
-    several) are acked together once the pass is over, with no timer (net/outgoing.py);
-    the next pass's datagram gets an ack of its own."""
+def test_the_registry_datagrams_are_acked_together_within_the_ack_delay(tmp_path: Path) -> None:
+    """Datagrams of the registry's are acked together within ACK_DELAY, not as the pass
+    ends (net/outgoing.py); what comes after they left gets an ack of its own."""
 
     async def main() -> list[Message]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
         events.clear()
+
+        async def sent(count: int) -> list[Message]:
+            async with asyncio.timeout(5):
+                while len(found := [e[1] for e in events if e[0] == "send"]) < count:  # type: ignore[index,misc]
+                    await asyncio.sleep(ACK_DELAY / 5)
+            return found
+
         for i in range(3):  # one wake-up: three datagrams of the registry's
             node.received_batch([ChannelMessage(f"w-{i}", "bob", f"hi {i}")], SERVER, REGISTRY)
-        assert not [e for e in events if e[0] == "send"]
-        await asyncio.sleep(0)  # the pass ends
-        node.received_batch([ChannelMessage("w-3", "bob", "later")], SERVER, REGISTRY)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the pass ends: they wait
+        node.received_batch([ChannelMessage("w-3", "bob", "hi 3")], SERVER, REGISTRY)
+        assert not await sent(0)
+        await sent(1)
+        node.received_batch([ChannelMessage("w-4", "bob", "later")], SERVER, REGISTRY)
+        found = await sent(2)
         node.stop()
-        return [e[1] for e in events if e[0] == "send"]  # type: ignore[index,misc]
+        return found
 
     first, second = asyncio.run(main())
-    assert isinstance(first, Acks) and first.replies == ("w-0", "w-1", "w-2")
-    assert isinstance(second, Ack) and second.reply_to == "w-3"
+    assert isinstance(first, Acks) and first.replies == ("w-0", "w-1", "w-2", "w-3")
+    assert isinstance(second, Ack) and second.reply_to == "w-4"
