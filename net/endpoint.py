@@ -257,11 +257,9 @@ class Endpoint(ReceivingDatagrams):
         came from if there is one, as a datagram if it fits (unless `stream`), else over a
         new TCP connection. With no key (b"") nothing leaves but a line in the log of
         rejections: a datagram is sealed for its recipient's key, which the owner decides."""
-        if self._routes:
-            writer = self._routes.get(addr)
-            if writer is not None and not writer.is_closing():
-                self._write(writer, message)
-                return
+        if self._routes and self.connected(addr):
+            self._write(self._routes[addr], message)
+            return
         if not key:
             self.no_key += 1
             self.rejections(

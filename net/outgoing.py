@@ -287,9 +287,9 @@ class Outgoing:
         order). Or `ack` (`data` then b""), encoded only if it leaves alone: it waits,
         merged with the other acks for `dest`, when something else for `dest` went or
         waits, or while sends wait; else it goes as any datagram (it fits: ids are short)."""
-        went = self.went
+        went, batches = self.went, self._batches  # (empty: not asked; each test hashes `dest`)
         if ack is not None:
-            if self.holding or dest in went or dest in self._batches:
+            if self.holding or (went and dest in went) or (batches and dest in batches):
                 self._acks.setdefault(dest, []).append(ack.reply_to)
                 return self._waits()
             data = encode(ack)
@@ -297,13 +297,13 @@ class Outgoing:
             self._unpack_relay()
         if self._owed and dest in self._owed:  # after the acks owed there
             self._waits()
-            self._batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
-        waiting = self._batches.get(dest)
+            batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
+        waiting = batches.get(dest) if batches else None
         if waiting is not None:
             waiting.append(data)
             return False
-        if self.holding or dest in went:
-            self._batches[dest] = [data]
+        if self.holding or (went and dest in went):
+            batches[dest] = [data]
             return self._waits()
         went.add(dest)
         addr, key = dest

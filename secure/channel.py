@@ -207,7 +207,7 @@ class SecureChannel:
         session = peer.current
         if (
             session is None
-            or now - session.made >= REJECT_AFTER
+            or (age := now - session.made) >= REJECT_AFTER
             or session.counter >= REJECT_AFTER_MESSAGES
         ):
             out: Out = []
@@ -222,14 +222,14 @@ class SecureChannel:
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
-            self._rehandshakes_on_silence  # (a registry's does not: one test)
+            now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
+            and self._rehandshakes_on_silence  # (a registry's does not: one test)
             and not peer.rehandshaken
-            and now - since >= REHANDSHAKE_AFTER  # (first the test with no call)
             and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
         ):
             peer.rehandshaken = True
             self._initiate(peer, now, out)
-        elif now - session.made >= REKEY_AFTER:
+        elif age >= REKEY_AFTER:
             self._initiate(peer, now, out)
         return out
 

@@ -1,5 +1,6 @@
 """The rules for names of peers and rooms (docs/GUIDE.md)."""
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Final
@@ -9,9 +10,8 @@ from wire.limits import MAX_NAME
 _NAME: Final = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
 
 
-#: A match when `name` is a valid name, else None: the pattern's own method, not a function
-#: that calls it, as `name_key` is (it runs for every message shown). `name_problem` says why not.
-valid_name: Callable[[str], re.Match[str] | None] = _NAME.fullmatch
+#: Whether `name` is a valid name (`name_problem` says why not); remembered: asked per message.
+valid_name: Callable[[str], bool] = functools.lru_cache(1024)(lambda n: bool(_NAME.fullmatch(n)))
 
 
 def name_problem(name: str) -> str | None:

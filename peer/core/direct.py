@@ -108,7 +108,7 @@ class DirectChats:
         """`acks` (one, or a datagram's) came for direct messages of ours: each that waited
         for its ack is then done with and settled; True when one did."""
         answered = False
-        for msg_id in acks.replies if isinstance(acks, Acks) else (acks.reply_to,):
+        for msg_id in (acks.reply_to,) if isinstance(acks, Ack) else acks.replies:
             if (owed := self._chats.answer(msg_id)) is not None:
                 if self._receipt[0] != (to := owed[0].to):
                     self._receipt = (to, Print(RECEIVED_BY.format(to), "system"))
