@@ -264,30 +264,31 @@ class RegistryServer:
         """Carry out one action of the core; the one way the registry's actions are carried
         out (a Send may wait for a commit: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
-        if isinstance(action, (Send, SendMany)):  # (a tuple: a union is built per call)
+        # (exact types: a Struct class's isinstance that fails is a call of its metaclass)
+        if type(action) is Send or type(action) is SendMany:
             self._send(self.commits.hold(action))
-        elif isinstance(action, STORE_ACTIONS):
-            self._store.carry_out(action)
-            if self._store.dirty:
-                self.commits.open()
-        elif isinstance(action, CheckPassword):
-            self._checks.start(action)  # off this thread: its outcome comes back later
-        elif isinstance(action, Log):
+        elif type(action) is Log:
             if action.kind:
                 self.rejections(action.kind, action.line)
             else:
                 self.log(action.line)
+        elif type(action) is CheckPassword:
+            self._checks.start(action)  # off this thread: its outcome comes back later
+        elif isinstance(action, STORE_ACTIONS):
+            self._store.carry_out(action)
+            if self._store.dirty:
+                self.commits.open()
 
     def _send(self, action: Send | SendMany | None) -> None:
         if self.elsewhere is not None:
             action = self.elsewhere.send(action)  # (what is for here)
         if action is None:
             return
-        if isinstance(action, SendMany):
+        if type(action) is SendMany:
             if self._verbose:
                 self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
             self.endpoint.send_many(action.addrs, action.keys, action.message)
-        else:
+        elif isinstance(action, Send):
             if self._verbose:
                 self.log(f"-> {fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message, action.key)
