@@ -91,6 +91,7 @@ class RegistryServer:
             self.desk.handle_connection,
         )
         channel = backend.channel or registry_channel(backend.static)
+        self._gate = self._admit  # (bound once: each datagram is offered to it)
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
@@ -98,7 +99,7 @@ class RegistryServer:
             handoff=handoff,
             log=self.log,
             rejections=self.rejections,
-            gate=self._admit,
+            gate=self._gate,
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
             coalesce_drains=True,
@@ -195,7 +196,7 @@ class RegistryServer:
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         now = self.endpoint.read_at  # its drain's
-        requests = count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
+        requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
         if self.elsewhere is not None:
