@@ -34,8 +34,6 @@ from wire.messages import Ack, Acks
 Addr = tuple[str, int]
 #: Where a datagram goes: an address, and the public key it is sealed for there.
 Dest = tuple[Addr, bytes]
-#: One datagram's bytes, before sealing, and where it goes.
-Datagram = tuple[bytes, Dest]
 
 
 class DatagramSocket(Protocol):
@@ -198,9 +196,9 @@ class Outgoing:
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
-    def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> list[Datagram]:
+    def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
         """Seal and send, in order, each group's datagrams to each of its destinations (a
-        relay's are one group): those sent, listed once the last has left."""
+        relay's are one group)."""
         seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
         sendto = None if sock is None else sock.sendto
         for datas, dests in groups:
@@ -216,19 +214,18 @@ class Outgoing:
                             self._refused(packet, to, exc)
                     if on_sent is not None:
                         on_sent(data, addr)
-        return [(data, dest) for datas, dests in groups for dest in dests for data in datas]
 
     # -- what ends a batch ---------------------------------------------------------------
 
-    def drain_ends(self) -> list[Datagram]:
+    def drain_ends(self) -> None:
         """The datagrams read in one wake-up have been handled: what answers them and waits
         leaves now, not at the end of the loop's pass (a busy process would hold every ack
         back, and the senders would time out), and what went at once is forgotten."""
         self.holding = False
         if self._acks or self._relay is not None or self._batches:
-            return self.flush()
-        self.went.clear()
-        return []
+            self.flush()
+        else:
+            self.went.clear()
 
     def packed_begins(self) -> bool:
         """What is sent from now until `packed_ends` waits, then leaves packed, as in a
@@ -236,34 +233,31 @@ class Outgoing:
         was, self.holding = self.holding, True
         return was
 
-    def packed_ends(self, was: bool) -> list[Datagram]:
+    def packed_ends(self, was: bool) -> None:
         """The block begun by the `packed_begins` that returned `was` is over."""
         self.holding = was
-        if was or not (self._batches or self._acks or self._relay is not None):
-            return []
-        return self.flush()
+        if not was and (self._batches or self._acks or self._relay is not None):
+            self.flush()
 
-    def datagram_ends(self) -> list[Datagram]:
+    def datagram_ends(self) -> None:
         """A datagram read in a drain has been handled: what it relayed, if it is the
         drain's first relaying datagram, leaves now, packed for each member."""
         relay = self._relay
-        if relay is None or not self.relaying_early:
-            return []
-        self.relaying_early = False
-        return self._relayed(relay)
+        if relay is not None and self.relaying_early:
+            self.relaying_early = False
+            self._relayed(relay)
 
-    def flush(self) -> list[Datagram]:
+    def flush(self) -> None:
         """Send everything that waits, now, acks merged, each address's datagrams packed."""
         self.flush_asked = False
         self.went.clear()
-        out: list[Datagram] = []
         relay = self._relay
         if relay is not None:
             if self._acks and not self._members_of(relay).isdisjoint(self._acks):
                 self._unpack_relay()  # its members' acks follow its messages
             else:
                 self._relay, self.relaying_early = None, False
-                out = self._relayed(relay)  # first: nothing else waits for its members
+                self._relayed(relay)  # first: nothing else waits for its members
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for dest, replies in acks.items():
@@ -278,7 +272,8 @@ class Outgoing:
                 dests, last = [], waiting
                 later.append((pack_datagrams(waiting), dests))
             dests.append(dest)
-        return out + self._sent(later) if later else out
+        if later:
+            self._sent(later)
 
     # -- what is sent --------------------------------------------------------------------
 
@@ -390,10 +385,10 @@ class Outgoing:
             members = self._members = (relay.dests, frozenset(relay.dests))
         return members[1]
 
-    def _relayed(self, relay: _Relay) -> list[Datagram]:
+    def _relayed(self, relay: _Relay) -> None:
         """Send what `relay` holds, packed for each member (a member's back to back)."""
         packets, relay.datas = pack_datagrams(relay.datas), []
-        return self._sent([(packets, relay.dests)])
+        self._sent([(packets, relay.dests)])
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches, before anything else queued for them."""

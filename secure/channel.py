@@ -77,6 +77,7 @@ KEY_REQUEST_SIZE = 64
 
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
+_data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The most a DATA datagram carries: a datagram's messages (wire.limits).
@@ -217,7 +218,7 @@ class SecureChannel:
         # DATA under it (in range: no data over the bound, nor a counter used up)
         counter = session.counter
         session.counter = counter + 1
-        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        header = _data_header(DATA, session.remote, counter)
         out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
@@ -478,7 +479,7 @@ class SecureChannel:
         for data, addr, _ in peer.waiting:  # each as DATA, as `seal` sends it
             counter = session.counter
             session.counter = counter + 1
-            header = _DATA_HEADER.pack(DATA, session.remote, counter)
+            header = _data_header(DATA, session.remote, counter)
             out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
         peer.waiting.clear()
 

@@ -60,6 +60,8 @@ class GroupCommit:
         if type(send.message) in PASSED_ON:
             if self._behind is None:  # (found once a commit, and only for these)
                 self._behind = {a for s in (*self._making, *(self._held or ())) for a in _addrs(s)}
+            if not self._behind:
+                return send  # the usual: nothing waits for any peer
             now, later = _split(send, self._behind)
         elif self._held is not None or self._running or self._store.dirty:
             now, later = None, send
@@ -146,14 +148,14 @@ class GroupCommit:
 
 
 def _addrs(send: Send | SendMany) -> tuple[Addr, ...]:
-    return send.addrs if isinstance(send, SendMany) else (send.addr,)
+    return (send.addr,) if isinstance(send, Send) else send.addrs
 
 
 def _split(send: Send | SendMany, behind: set[Addr]) -> tuple[Send | SendMany | None, ...]:
     """`send` as what goes to the addresses not in `behind`, and to those (None: nothing)."""
     if isinstance(send, Send):
         return (None, send) if send.addr in behind else (send, None)
-    if not behind or behind.isdisjoint(send.addrs):
+    if behind.isdisjoint(send.addrs):
         return send, None
     parts: tuple[list[tuple[Addr, bytes]], ...] = ([], [])
     for addr, key in zip(send.addrs, send.keys, strict=True):

@@ -91,6 +91,7 @@ class RegistryServer:
             self.desk.handle_connection,
         )
         channel = backend.channel or registry_channel(backend.static)
+        self._gate = self._admit  # (bound once: each datagram is offered to it)
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
@@ -98,7 +99,7 @@ class RegistryServer:
             handoff=handoff,
             log=self.log,
             rejections=self.rejections,
-            gate=self._admit,
+            gate=self._gate,
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
             coalesce_drains=True,
@@ -195,7 +196,7 @@ class RegistryServer:
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         now = self.endpoint.read_at  # its drain's
-        requests = count_requests(messages, self._admit, addr, now, self.endpoint.lagging)
+        requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
         if self.elsewhere is not None:
@@ -264,30 +265,31 @@ class RegistryServer:
         """Carry out one action of the core; the one way the registry's actions are carried
         out (a Send may wait for a commit: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
-        if isinstance(action, (Send, SendMany)):  # (a tuple: a union is built per call)
+        # (exact types: a Struct class's isinstance that fails is a call of its metaclass)
+        if type(action) is Send or type(action) is SendMany:
             self._send(self.commits.hold(action))
-        elif isinstance(action, STORE_ACTIONS):
-            self._store.carry_out(action)
-            if self._store.dirty:
-                self.commits.open()
-        elif isinstance(action, CheckPassword):
-            self._checks.start(action)  # off this thread: its outcome comes back later
-        elif isinstance(action, Log):
+        elif type(action) is Log:
             if action.kind:
                 self.rejections(action.kind, action.line)
             else:
                 self.log(action.line)
+        elif type(action) is CheckPassword:
+            self._checks.start(action)  # off this thread: its outcome comes back later
+        elif isinstance(action, STORE_ACTIONS):
+            self._store.carry_out(action)
+            if self._store.dirty:
+                self.commits.open()
 
     def _send(self, action: Send | SendMany | None) -> None:
         if self.elsewhere is not None:
             action = self.elsewhere.send(action)  # (what is for here)
         if action is None:
             return
-        if isinstance(action, SendMany):
+        if type(action) is SendMany:
             if self._verbose:
                 self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
             self.endpoint.send_many(action.addrs, action.keys, action.message)
-        else:
+        elif isinstance(action, Send):
             if self._verbose:
                 self.log(f"-> {fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message, action.key)

@@ -56,8 +56,9 @@ from wire.words import counted
 KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead, when it must.
 RESTART_JUMP = 1000
-#: What a peer's outbox sends again, in the order typed, once told of a restart.
-_SENT_AGAIN = (SaveMessage, ChannelPost, RoomPost, Leave)
+#: What a peer's outbox sends again, in the order typed, once told of a restart. Messages
+#: are matched by exact type: a message class's isinstance that fails calls its metaclass.
+_SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
@@ -188,12 +189,11 @@ class RegistryCore:
         for messages, addr, key in datagrams:
             asker = key_text(key) if key else ""
             for message in messages:
-                if isinstance(message, (Acks, Ack)):
-                    replies = message.replies if isinstance(message, Acks) else (message.reply_to,)
-                    self._acked(replies, addr, now, emit)
-                elif isinstance(message, _SENT_AGAIN) and self._news.holds_back(
-                    addr, asker, now, emit
-                ):
+                if type(message) is Acks:  # (exact types, as for _SENT_AGAIN)
+                    self._acked(message.replies, addr, now, emit)
+                elif type(message) is Ack:
+                    self._acked((message.reply_to,), addr, now, emit)
+                elif type(message) in _SENT_AGAIN and self._news.holds_back(addr, asker, now, emit):
                     pass  # sent again once told, after what the peer sent before it, in order
                 elif (handler := self._handlers.get(type(message))) is not None:
                     handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)

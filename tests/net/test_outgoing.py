@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
-from net.outgoing import ACK_DELAY, Addr, Datagram, Dest, Outgoing
+from net.outgoing import ACK_DELAY, Addr, Dest, Outgoing
 from tests.datagrams import messages_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
@@ -22,10 +22,19 @@ from wire.messages import Ack, Acks, Message, Notice
 A, B, C = ((("127.0.0.1", 6000 + n), bytes([n]) * 32) for n in (1, 2, 3))
 
 
+#: One datagram's bytes, before sealing, and where it goes.
+Datagram = tuple[bytes, Dest]
+
+
 class Clear:
-    """A channel that seals nothing (the policy does not depend on it)."""
+    """A channel that seals nothing (the policy does not depend on it), and lists what it
+    was given to seal."""
+
+    def __init__(self) -> None:
+        self.sealed: list[Datagram] = []
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
+        self.sealed.append((data, (addr, key)))
         return [(data, addr)]
 
 
@@ -42,6 +51,14 @@ def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
 def begin_drain(out: Outgoing) -> None:
     """What the endpoint's drain does as it begins (net/datagram_in.py)."""
     out.holding, out.draining = out.coalesce_drains, True
+
+
+def step(end: Callable[[], None], out: Outgoing) -> list[Datagram]:
+    """What leaves as `end` (what ends a batch of `out`) runs, in order."""
+    channel = cast(Clear, out.channel)
+    channel.sealed = []
+    end()
+    return channel.sealed
 
 
 def notice(n: int) -> bytes:
@@ -64,11 +81,11 @@ def test_the_first_datagram_of_a_pass_leaves_at_once_and_asks_for_the_end_of_the
     assert out.datagram(notice(1), A) is LATER
     assert out.datagram(notice(2), B) is NOW  # the end of the pass is asked for already
     assert out.datagram(notice(3), A) is LATER
-    sent = out.flush()
+    sent = step(out.flush, out)
     assert len(sent) == 1  # A's two that waited, packed into one datagram
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-3"]
     assert out.datagram(notice(4), A) is NOW  # a new pass
-    assert out.flush() == []
+    assert step(out.flush, out) == []
 
 
 def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_flushes() -> None:
@@ -76,8 +93,8 @@ def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_
     begin_drain(out)
     assert out.datagram(notice(0), A) is NOW  # no pass of the loop asked for
     assert out.datagram(notice(1), A) is LATER
-    assert [m.id for m in messages(out.drain_ends(), A)] == ["n-1"]
-    assert out.drain_ends() == []  # nothing waits
+    assert [m.id for m in messages(step(out.drain_ends, out), A)] == ["n-1"]
+    assert step(out.drain_ends, out) == []  # nothing waits
 
 
 def later(calls: list[object]) -> Callable[[Callable[[], object]], object]:
@@ -91,7 +108,7 @@ def test_what_waits_in_a_peers_drain_asks_no_loop_callback_and_acks_owed_a_relay
     assert ack(out, A, "x-1") is NOW
     assert ack(out, A, "x-2") is LATER
     assert calls == []  # the drain's end sends it: no pass of the loop to wait for
-    assert messages(out.drain_ends(), A) == [Ack("o-1", "x-2")]
+    assert messages(step(out.drain_ends, out), A) == [Ack("o-1", "x-2")]
     out.acks_later(B, ["r-1"])  # they wait up to ACK_DELAY
     out.acks_later(B, ["r-2"])
     assert calls == [] and [delay for delay, _ in timers] == [ACK_DELAY]
@@ -123,22 +140,22 @@ def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_
     out = outgoing()
     begin_drain(out)
     assert out.datagram(notice(0), A) is NOW
-    assert out.drain_ends() == []  # nothing waited
+    assert step(out.drain_ends, out) == []  # nothing waited
     begin_drain(out)
     assert out.datagram(notice(1), A) is NOW  # no pass of the loop needed in between
     assert out.datagram(notice(2), A) is LATER
 
 
-def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overtakes_them() -> None:
-    """Acks owed a relay wait for the end of the pass, even the first, not the end of the
-    drain, merged into one datagram per address; a request (a `dereg`) sent there after
+def test_a_peers_acks_to_a_relay_wait_and_nothing_sent_there_overtakes_them() -> None:
+    """Acks owed a relay wait for their timer, even the first, not the end of the drain,
+    merged into one datagram per address; a request (a `dereg`) sent there after
     them leaves after them; an ack to another address goes as it would."""
     out = outgoing()
     begin_drain(out)
     out.acks_later(A, ["r-1"])
     out.acks_later(A, ["r-2", "r-3"])
     out.acks_later(B, ["s-1"])
-    assert out.drain_ends() == []
+    assert step(out.drain_ends, out) == []
     assert out.datagram(notice(0), A) is LATER  # after the acks owed A
     assert ack(out, C, "t-1") is NOW
     out.acks_later(A, ["r-4"])
@@ -157,7 +174,7 @@ def test_a_peers_acks_to_a_relay_wait_for_the_pass_and_nothing_sent_there_overta
         Ack("o-3", "r-4"),
     ]
     assert to[B] == [Ack("o-2", "s-1")]
-    assert out.flush() == [] and not out.flush_asked
+    assert step(out.flush, out) == [] and not out.flush_asked
 
 
 def test_acks_owed_ask_one_loop_callback_a_pass_and_the_next_pass_sends_at_once() -> None:
@@ -182,7 +199,7 @@ def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() 
     assert ack(out, A, "x-3") is LATER
     assert out.datagram(notice(0), A) is LATER
     assert ack(out, B, "y-1") is NOW  # nothing went to B in this pass
-    got = messages(out.flush(), A)
+    got = messages(step(out.flush, out), A)
     assert got[0] == Notice("n-0", "line 0")  # the rest first, the acks after it
     assert got[1:] == [Acks("o-1", ("x-2", "x-3"))]
 
@@ -196,7 +213,7 @@ def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() 
     assert out.datagram(notice(1), B) is NOW
     for reply_to in long:
         assert ack(out, B, reply_to) is LATER
-    sent = out.drain_ends()
+    sent = step(out.drain_ends, out)
     assert messages(sent, A) == [Ack("o-1", "x-1")]
     to_b = messages(sent, B)
     assert [r for m in to_b if isinstance(m, Acks) for r in m.replies] == long
@@ -210,7 +227,7 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     assert out.datagram(notice(0), A) is LATER  # even the first
     assert ack(out, A, "x-1") is LATER
     assert ack(out, B, "y-1") is LATER
-    sent = out.drain_ends()
+    sent = step(out.drain_ends, out)
     assert messages(sent, A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Ack("o-2", "y-1")]
 
@@ -222,15 +239,15 @@ def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_han
     assert out.relay(members, notice(0)) is True
     assert out.relay(members, notice(1)) is True
     assert out.relaying_early
-    first = out.datagram_ends()  # the datagram that relayed both is handled
+    first = step(out.datagram_ends, out)  # the datagram that relayed both is handled
     assert len(first) == 3  # one packed datagram to each member
     for member in members:
         assert [m.id for m in messages(first, member)] == ["n-0", "n-1"]
-    assert not out.relaying_early and out.datagram_ends() == []
+    assert not out.relaying_early and step(out.datagram_ends, out) == []
     assert out.relay(members, notice(2)) is True  # a later datagram's: the drain's end
     assert out.relay(members, notice(3)) is True
-    assert out.datagram_ends() == []
-    sent = out.drain_ends()
+    assert step(out.datagram_ends, out) == []
+    sent = step(out.drain_ends, out)
     assert len(sent) == 3
     for member in members:
         assert [m.id for m in messages(sent, member)] == ["n-2", "n-3"]
@@ -244,10 +261,10 @@ def test_a_relay_of_more_than_a_datagram_leaves_each_members_datagrams_back_to_b
     begin_drain(out)
     for data in long:
         out.relay((A, B), data)
-    first = out.datagram_ends()  # the first datagram's, packed
+    first = step(out.datagram_ends, out)  # the first datagram's, packed
     for data in long:
         out.relay((A, B), data)  # a later datagram's: the drain's end
-    for sent in (first, out.drain_ends()):
+    for sent in (first, step(out.drain_ends, out)):
         assert [dest for _, dest in sent] == [A, A, A, B, B, B]
     out = outgoing(coalesce_drains=True)
     assert out.relay((A, B), notice(0)) is False  # not in a drain: `datagram` for each
@@ -265,7 +282,7 @@ def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     assert out.datagram(notice(2), A) is LATER  # the entry becomes per-member batches
     assert out.relay((A, B), notice(3)) is False
     assert ack(out, B, "y-1") is LATER
-    sent = out.drain_ends()
+    sent = step(out.drain_ends, out)
     assert [m.id for m in messages(sent, A)] == ["n-1", "n-2"]
     assert [m.id for m in messages(sent, B)] == ["n-1", "o-1"]
 
@@ -277,7 +294,7 @@ def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> 
     out.datagram_ends()
     out.relay((A, B), notice(1))
     assert ack(out, A, "x-1") is LATER
-    sent = out.drain_ends()
+    sent = step(out.drain_ends, out)
     assert messages(sent, A) == [Notice("n-1", "line 1"), Ack("o-1", "x-1")]
     assert messages(sent, B) == [Notice("n-1", "line 1")]
 
@@ -289,8 +306,11 @@ def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the
     assert ack(out, A, "x-1") is LATER  # waits, even with nothing sent to A before it
     assert out.datagram(notice(0), A) is LATER
     inner = out.packed_begins()
-    assert out.packed_ends(inner) == []  # the outer block still holds them
-    assert messages(out.packed_ends(was), A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
+    assert step(lambda: out.packed_ends(inner), out) == []  # the outer block still holds them
+    assert messages(step(lambda: out.packed_ends(was), out), A) == [
+        Notice("n-0", "line 0"),
+        Ack("o-1", "x-1"),
+    ]
     assert out.datagram(notice(1), A) is NOW  # sends no longer wait
 
 
@@ -325,7 +345,7 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
         given_[addr].append(ack_of or f"n-{n}")
         if when is not LATER:
             sent.append((data, addr))
-    sent += out.drain_ends() if in_drain else out.flush()
+    sent += step(out.drain_ends, out) if in_drain else step(out.flush, out)
     assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
     for addr in (A, B, C):
         got: list[str] = []
@@ -360,7 +380,7 @@ def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
     given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
     for n, (kind, dests) in enumerate(steps):
         if kind == "datagram ends":
-            sent += out.datagram_ends()
+            sent += step(out.datagram_ends, out)
             continue
         data = notice(n)
         for dest in dests:
@@ -369,7 +389,7 @@ def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
             continue
         for dest in dests:  # (a relay `relay` declined: to each member, as the endpoint does)
             assert out.datagram(data, dest) is LATER  # everything waits in a drain
-    sent += out.drain_ends()
+    sent += step(out.drain_ends, out)
     assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
     for dest in (A, B, C):
         assert [m.id for m in messages(sent, dest)] == given_[dest]
@@ -386,7 +406,7 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
     if busy:
         out.datagram(notice(0), A)
         assert out.acks(A, Acks("a-1", (*replies,))) == []
-        sent = out.flush()
+        sent = step(out.flush, out)
     else:
         sent = [(data, A) for data in out.acks(A, Acks("a-1", (*replies,)))]
     acked = [
@@ -408,7 +428,7 @@ def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own()
     assert out.datagram(notice(1), new) is NOW
     assert out.datagram(notice(2), old) is LATER
     assert out.datagram(notice(3), new) is LATER
-    sent = out.flush()
+    sent = step(out.flush, out)
     assert messages(sent, old) == [messages_of(notice(2))[0]]
     assert messages(sent, new) == [messages_of(notice(3))[0]]
 
