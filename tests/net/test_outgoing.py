@@ -1,6 +1,6 @@
 """Outgoing, the endpoint's batching and ack-merging policy: given what is sent and what ends
 a batch (a drain of the socket, a pass of the event loop, a `packed` block), which datagrams
-leave now and which later (here on no socket: what each step sent is what it returns)."""
+leave now and which later (here on no socket: what a step sent is what its channel sealed)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
-from net.outgoing import ACK_DELAY, Addr, Dest, Outgoing
+from net.outgoing import ACK_DELAY, AckDelay, Addr, Dest, Outgoing
 from tests.datagrams import messages_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
@@ -134,6 +134,28 @@ def test_acks_owed_a_relay_leave_merged_once_the_delay_is_over_not_as_the_pass_e
     assert len(timers) == 2
     timers[1][1]()
     assert messages_of(sent[-1]) == [Ack("o-2", "t-1")]
+
+
+def test_the_acks_of_every_outgoing_on_one_loop_share_one_timer() -> None:
+    """Outgoings opened with the same AckDelay ask `call_later` once, and all their acks
+    leave when it fires; the next ack owed asks again."""
+    timers: list[tuple[float, Callable[[], object]]] = []
+    shared = AckDelay(lambda delay, then: timers.append((delay, then)))
+    outs = [outgoing(), outgoing()]
+    for out in outs:
+        out.open(lambda then: None, shared)
+    outs[0].acks_later(A, ["r-1"])
+    outs[1].acks_later(B, ["s-1"])
+    assert [delay for delay, _ in timers] == [ACK_DELAY]
+    timers[0][1]()  # ACK_DELAY is over
+    assert [
+        messages(cast(Clear, out.channel).sealed, d) for out, d in zip(outs, (A, B), strict=True)
+    ] == [
+        [Ack("o-1", "r-1")],
+        [Ack("o-1", "s-1")],
+    ]
+    outs[0].acks_later(A, ["r-2"])
+    assert len(timers) == 2
 
 
 def test_a_drain_end_forgets_what_went_at_once_so_the_next_drains_answer_leaves_at_once() -> None:
