@@ -19,8 +19,9 @@ MYPYC = "mypy>=2.4,<3"
 #: handshake and data path, the endpoint's sending and receiving, the peer's adapter and its
 #: core's parts on a message's way (with the state they share, so that reading it is a C
 #: field, not a dict lookup), the timer that wakes the core, the registry's server (which hands
-#: its core each datagram), core, relay, pushes, liveness, table views and the flood budgets
-#: each datagram it reads meets. Compiled together, so that calls between them are C calls.
+#: its core each datagram), core, relay, pushes, liveness, table views, answers, the checks of
+#: a request's name and token, the group commit and the flood budgets each datagram it reads
+#: meets. Compiled together, so that calls between them are C calls.
 #: Nothing else a direct message or a channel line meets on the peer's path runs interpreted
 #: but the event loop and the console (tests/test_walk.py checks it).
 COMPILED = [
@@ -69,6 +70,12 @@ COMPILED = [
     "registry/core/liveness.py",
     "registry/core/flood.py",
     "registry/core/table_changes.py",
+    "registry/core/requests.py",
+    "registry/core/authority.py",
+    "registry/core/credentials.py",
+    "registry/core/restart_news.py",
+    "registry/adapter/commit.py",
+    "registry/adapter/store.py",
     "registry/adapter/server.py",
 ]
 
