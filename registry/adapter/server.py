@@ -24,7 +24,7 @@ from registry.adapter.registry_console import RegistryConsole, key_lines, listen
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
-from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
+from registry.core.actions import PASSED_ON, Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import count_requests
 from registry.core.requests import fmt
@@ -214,7 +214,13 @@ class RegistryServer:
         """Hand the core the datagrams read and held (in `_received_batch`), in order."""
         held, self._held = self._held, []
         now = self.endpoint.read_at
-        self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
+        actions = self.core.receive_datagrams(held, now, datagram=True, behind=behind)
+        # the lines they pass on leave first, as a drain's first relay does (net/outgoing.py);
+        # the log lines and answers after the last of them follow
+        passed = _passed_on(actions)
+        if self._carry_out_all(actions[:passed]):
+            self.endpoint.outgoing.datagram_ends()
+            self._carry_out_all(actions[passed:])
         self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
@@ -251,15 +257,17 @@ class RegistryServer:
         if not self._closing:
             self._timer.set(self.core.next_wake())
 
-    def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order (`_carry_out`), up to a write that fails."""
+    def _carry_out_all(self, actions: Sequence[Action]) -> bool:
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails: whether
+        none failed."""
         for action in actions:
             try:
                 self._carry_out(action)
             except (OSError, StorageError) as exc:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
-                break
+                return False
+        return True
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core; the one way the registry's actions are carried
@@ -302,3 +310,12 @@ class RegistryServer:
         if self.console.waiting:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self.console.write)
+
+
+def _passed_on(actions: Sequence[Action]) -> int:
+    """How many of `actions` lead up to the last send of a peer's line (PASSED_ON)."""
+    for at in range(len(actions) - 1, -1, -1):
+        action = actions[at]
+        if (type(action) is Send or type(action) is SendMany) and type(action.message) in PASSED_ON:
+            return at + 1
+    return 0
