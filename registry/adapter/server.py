@@ -214,13 +214,7 @@ class RegistryServer:
         """Hand the core the datagrams read and held (in `_received_batch`), in order."""
         held, self._held = self._held, []
         now = self.endpoint.read_at
-        actions = self.core.receive_datagrams(held, now, datagram=True, behind=behind)
-        # the lines they pass on leave first, as a drain's first relay does (net/outgoing.py);
-        # the log lines and answers after the last of them follow
-        passed = _passed_on(actions)
-        if self._carry_out_all(actions[:passed]):
-            self.endpoint.outgoing.datagram_ends()
-            self._carry_out_all(actions[passed:])
+        self._carry_out_all(self.core.receive_datagrams(held, now, datagram=True, behind=behind))
         self._wake_stale = True  # the timer is re-armed once the drain is over (`_drained`)
 
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
@@ -257,17 +251,20 @@ class RegistryServer:
         if not self._closing:
             self._timer.set(self.core.next_wake())
 
-    def _carry_out_all(self, actions: Sequence[Action]) -> bool:
-        """Carry out `actions` in order (`_carry_out`), up to a write that fails: whether
-        none failed."""
-        for action in actions:
+    def _carry_out_all(self, actions: Sequence[Action]) -> None:
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails. The lines
+        passed on (PASSED_ON) leave once the last is, ahead of the log lines and answers
+        after it, as a drain's first relay does (net/outgoing.py)."""
+        passed = [at for at, a in enumerate(actions) if type(getattr(a, "message", 0)) in PASSED_ON]
+        for at, action in enumerate(actions):
             try:
                 self._carry_out(action)
             except (OSError, StorageError) as exc:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
-                return False
-        return True
+                break
+            if passed and at == passed[-1]:
+                self.endpoint.outgoing.datagram_ends()
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core; the one way the registry's actions are carried
@@ -310,12 +307,3 @@ class RegistryServer:
         if self.console.waiting:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self.console.write)
-
-
-def _passed_on(actions: Sequence[Action]) -> int:
-    """How many of `actions` lead up to the last send of a peer's line (PASSED_ON)."""
-    for at in range(len(actions) - 1, -1, -1):
-        action = actions[at]
-        if (type(action) is Send or type(action) is SendMany) and type(action.message) in PASSED_ON:
-            return at + 1
-    return 0

@@ -44,7 +44,7 @@ class Aliases:
 
     def holder(self, name: str) -> Record | None:
         """The record `name` leads to: its own, or the one that gave it up in a rename."""
-        return self._table.get(name) or self._table.renamed_from(name)
+        return self._table.records.get(name_key(name)) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
         """The record a push was made to, by its name key then, followed to its new name."""

@@ -72,10 +72,8 @@ class Registration:
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
-        self.given_tokens: Recent[str, str] = Recent()
-        self._welcomed_at: Recent[str, float] = (
-            Recent()
-        )  # registration id -> its last Welcome's time
+        self.given_tokens = Recent[str]()
+        self._welcomed_at = Recent[float]()  # registration id -> its last Welcome's time
         #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None

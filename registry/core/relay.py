@@ -18,7 +18,7 @@ class Relay:
         self._s = services
         self._post = post
         # ids of posts already taken -> whether their relay has ended
-        self._done: Recent[str, bool] = Recent()
+        self._done = Recent[bool]()
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 

@@ -78,10 +78,10 @@ class Answers:
 
 
 #: Requests done lately, by id, each with what its late copies are answered (`remember`).
-Recent = OrderedDict
+Recent = OrderedDict[str, V]
 
 
-def remember(recent: Recent[str, V], req_id: str, value: V) -> None:
+def remember(recent: Recent[V], req_id: str, value: V) -> None:
     """Keep `value` for `req_id` in `recent`: past RECENT_IDS, the oldest is forgotten."""
     recent[req_id] = value
     if len(recent) > RECENT_IDS:
@@ -93,7 +93,7 @@ class DoneRequests:
 
     def __init__(self, answers: Answers) -> None:
         self._answers = answers
-        self._done: Recent[str, None] = Recent()
+        self._done = Recent[None]()
 
     def copy(self, req: Request, emit: Emit) -> bool:
         """Whether `req` was done already; if so, it is acked again."""

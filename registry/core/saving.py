@@ -32,7 +32,7 @@ class Saving:
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
-        self._done: Recent[str, Saved] = Recent()
+        self._done = Recent[Saved]()
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         """Save `msg`: delivered by the registry if the recipient may be online, else kept."""

@@ -51,7 +51,7 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(requests, "RECENT_IDS", 2)
-    recent: Recent[str, int] = Recent()
+    recent = Recent[int]()
     for i in range(3):
         remember(recent, f"id-{i}", i)
     assert list(recent) == ["id-1", "id-2"]
