@@ -24,7 +24,7 @@ from registry.adapter.registry_console import RegistryConsole, key_lines, listen
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
-from registry.core.actions import PASSED_ON, Action, Addr, CheckPassword, Log, Send, SendMany
+from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
 from registry.core.flood import count_requests
 from registry.core.requests import fmt
@@ -252,10 +252,9 @@ class RegistryServer:
             self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order (`_carry_out`), up to a write that fails. The lines
-        passed on (PASSED_ON) leave once the last is, ahead of the log lines and answers
-        after it, as a drain's first relay does (net/outgoing.py)."""
-        passed = [at for at, a in enumerate(actions) if type(getattr(a, "message", 0)) in PASSED_ON]
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails; what goes to
+        many leaves once the last SendMany is, before the log lines and answers after it."""
+        many = [at for at, action in enumerate(actions) if type(action) is SendMany]
         for at, action in enumerate(actions):
             try:
                 self._carry_out(action)
@@ -263,7 +262,7 @@ class RegistryServer:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
                 break
-            if passed and at == passed[-1]:
+            if many and at == many[-1]:
                 self.endpoint.outgoing.datagram_ends()
 
     def _carry_out(self, action: Action) -> None:

@@ -97,10 +97,9 @@ class DoneRequests:
 
     def copy(self, req: Request, emit: Emit) -> bool:
         """Whether `req` was done already; if so, it is acked again."""
-        if req.id not in self._done:
-            return False
-        self._answers.ack(req, emit)
-        return True
+        if done := req.id in self._done:
+            self._answers.ack(req, emit)
+        return done
 
     def done(self, req: Request, emit: Emit) -> None:
         """`req` is carried out: acked, as its copies are from now on."""
