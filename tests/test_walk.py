@@ -18,7 +18,6 @@ import asyncio
 import collections
 import contextlib
 import functools
-import select
 import sys
 import tempfile
 import time
@@ -199,7 +198,7 @@ async def _registry_walk() -> list[Call]:
         member.send(Ack(f"ack-{copies[0].id}", copies[0].id), address)
     await asyncio.sleep(0.1)  # the acks taken, and the relay's outcome sent
     ann.send(ChannelPost("ann-1", "ann", "t" * 32, "hi"), address)
-    select.select([server.endpoint._sock], [], [], 5.0)
+    assert server.endpoint.wait_readable(5.0)
     calls = await _traced(server.endpoint.drain, lambda: True)
     for peer in peers:
         peer.sock.close()
