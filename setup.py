@@ -18,11 +18,11 @@ MYPYC = "mypy>=2.4,<3"
 #: The modules every message goes through: the codec, the retries, the secure channel's
 #: handshake and data path, the endpoint's sending and receiving, the peer's adapter and its
 #: core's parts on a message's way (with the state they share, so that reading it is a C
-#: field, not a dict lookup), the timer that wakes the core, the registry's server (which hands
-#: its core each datagram), core, relay, pushes, liveness, table views and the flood budgets
-#: each datagram it reads meets. Compiled together, so that calls between them are C calls.
-#: Nothing else a direct message or a channel line meets on the peer's path runs interpreted
-#: but the event loop and the console (tests/test_walk.py checks it).
+#: field, not a dict lookup), the timer that wakes the core, the registry's server and what
+#: it meets for each datagram: core, relay, pushes, liveness, table views, answers, checks of
+#: names and tokens, group commit and files, log, flood budgets. Compiled together, so that
+#: calls between them are C calls. Nothing else a direct message or a channel line meets runs
+#: interpreted but the event loop and the peer's console (tests/test_walk.py checks it).
 COMPILED = [
     "wire/codec.py",
     "wire/reliable.py",
@@ -69,6 +69,15 @@ COMPILED = [
     "registry/core/liveness.py",
     "registry/core/flood.py",
     "registry/core/table_changes.py",
+    "registry/core/requests.py",
+    "registry/core/authority.py",
+    "registry/core/credentials.py",
+    "registry/core/restart_news.py",
+    "registry/adapter/commit.py",
+    "registry/adapter/store.py",
+    "registry/adapter/registry_console.py",
+    "registry/adapter/storage.py",
+    "registry/core/table_watch.py",
     "registry/adapter/server.py",
 ]
 

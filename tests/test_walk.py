@@ -32,6 +32,11 @@ from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
 from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.direct import RECEIVED_BY
+from registry.adapter.server import RegistryServer
+from registry.core.table import Record
+from tests.registry.secure_peer import SecurePeer
+from wire.keys import key_text
+from wire.messages import Ack, ChannelMessage, ChannelPost
 from wire.version import build_name
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
@@ -170,6 +175,37 @@ def test_a_compiled_channel_line_runs_none_of_our_code_interpreted() -> None:
     assert calls == again == [], _described(calls + again)
 
 
+async def _registry_walk() -> list[Call]:
+    """The registry's calls as it reads a channel line of ann's and relays it to bob and
+    cy, the registry in this process (its drain called here, traced), its peers SecurePeers
+    (tests/registry/secure_peer.py) that ack what they receive. The first line makes the
+    members' sessions: the second is the walk."""
+    folder = Path(tempfile.mkdtemp(prefix="walk-registry-"))
+    server = RegistryServer(data_dir=folder, listen=(HOST, 0), out=lambda line: None)
+    peers = [SecurePeer(server.endpoint.channel.public) for _ in range(3)]
+    for name, peer in zip(("ann", "bob", "cy"), peers, strict=True):
+        record = Record(name, HOST, peer.address[1], True, "t" * 32)
+        record.key = key_text(peer.channel.public)
+        server.core.table.records[name] = record
+    address = await server.start()
+    for peer in peers:
+        await peer.take_news(address)
+    ann, *members = peers
+    ann.send(ChannelPost("ann-0", "ann", "t" * 32, "warm-up"), address)
+    for member in members:
+        while not (copies := [m for m in await member.receive() if type(m) is ChannelMessage]):
+            pass
+        member.send(Ack(f"ack-{copies[0].id}", copies[0].id), address)
+    await asyncio.sleep(0.1)  # the acks taken, and the relay's outcome sent
+    ann.send(ChannelPost("ann-1", "ann", "t" * 32, "hi"), address)
+    assert server.endpoint.wait_readable(5.0)
+    calls = await _traced(server.endpoint.drain, lambda: True)
+    for peer in peers:
+        peer.sock.close()
+    await server.close()
+    return calls
+
+
 async def _first_message() -> tuple[bool, int]:
     """Whether alice's first message, typed as her registration ends, was received, and
     how many messages bob dropped meanwhile."""
@@ -192,6 +228,15 @@ async def _first_message() -> tuple[bool, int]:
         for peer in (alice, bob):
             await peer.close()
     return receipt.is_set(), dropped
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
+def test_a_compiled_registry_relays_a_channel_line_running_none_of_our_code_interpreted() -> None:
+    # what the registry does from reading a post to its copies and its answer is in
+    # setup.py's COMPILED too
+    calls = asyncio.run(_registry_walk())
+    assert calls == [], _described(calls)
 
 
 @pytest.mark.timeout(60)

@@ -108,8 +108,8 @@ class GroupCommit:
     async def commit(self) -> None:
         """Make what was written durable, then let the sends that waited for it go."""
         self._running = True
-        held, self._held = self._held or [], None
-        self._making = held
+        held = self._making = self._held or []
+        self._held = None
         started = time.monotonic()
         busy = 0.0
         try:
@@ -128,7 +128,7 @@ class GroupCommit:
         ended = time.monotonic()
         self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
-        if self._held is not None:
+        if self.is_open:  # opened meanwhile (a property: what the await changed is read)
             self._schedule()
 
     def _failed(self, error: str, withheld: int) -> None:

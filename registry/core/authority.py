@@ -9,8 +9,8 @@ import math
 from msgspec import Struct
 
 from registry.core.actions import Emit
-from registry.core.credentials import token_matches
-from registry.core.requests import Answers, Reason, Request, fmt, session_of
+from registry.core.credentials import same_secret, token_matches
+from registry.core.requests import Answers, Reason, Recent, Request, fmt, remember, session_of
 from registry.core.table import Record, Table
 from wire.messages import Alias
 from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
@@ -44,7 +44,7 @@ class Aliases:
 
     def holder(self, name: str) -> Record | None:
         """The record `name` leads to: its own, or the one that gave it up in a rename."""
-        return self._table.get(name) or self._table.renamed_from(name)
+        return self._table.records.get(name_key(name)) or self._table.renamed_from(name)
 
     def owner(self, key: str) -> Record | None:
         """The record a push was made to, by its name key then, followed to its new name."""
@@ -108,6 +108,8 @@ class Authority:
     def __init__(self, aliases: Aliases, answers: Answers) -> None:
         self._aliases = aliases
         self._answers = answers
+        # kept token (a hash) -> the token proven against it, hashed once (in memory alone)
+        self._proven = Recent[str]()
 
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
@@ -119,7 +121,11 @@ class Authority:
             reason = Reason(unknown_name(claim.name), "no such name")
             self._answers.refuse(req, reason, what, emit, RefusalCode.NAME_UNKNOWN)
             return None
-        token_ok = token_matches(claim.token, record.token)
+        kept = record.token
+        proven = self._proven.get(kept)
+        token_ok = same_secret(claim.token, proven) if proven else token_matches(claim.token, kept)
+        if token_ok and not proven:
+            remember(self._proven, kept, claim.token)
         key_ok = not record.key or req.key == record.key
         if not key_ok and not token_ok:
             self._another_key(req, claim, emit)

@@ -14,7 +14,7 @@ from registry.core.flood import NameBudget, PasswordBudget
 from registry.core.liveness import Liveness, Probe
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
-from registry.core.requests import Reason, Recent, Request, another_start, fmt
+from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
@@ -72,8 +72,8 @@ class Registration:
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
-        self.given_tokens: Recent[str] = Recent()
-        self._welcomed_at: Recent[float] = Recent()  # registration id -> its last Welcome's time
+        self.given_tokens = Recent[str]()
+        self._welcomed_at = Recent[float]()  # registration id -> its last Welcome's time
         #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
@@ -229,7 +229,7 @@ class Registration:
             # it crossed its Welcome; if that was lost, its next copy is answered (one over
             # TCP was sent after the TooBig its Welcome was replaced by)
             return
-        self._welcomed_at[msg.id] = now
+        remember(self._welcomed_at, msg.id, now)
         if moved:
             # the token or the password moves the name to a new key (a new machine)
             if record.key:
@@ -279,7 +279,7 @@ class Registration:
             token = self._s.new_token()
         if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
             record.token = token_hash(token)  # (a token kept in clear by an older table too)
-        self.given_tokens[msg.id] = token
+        remember(self.given_tokens, msg.id, token)
         return token
 
     def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
 from registry.core.post_office import PostOffice
-from registry.core.requests import Recent, Request, public_key
+from registry.core.requests import Recent, Request, public_key, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
@@ -18,7 +18,7 @@ class Relay:
         self._s = services
         self._post = post
         # ids of posts already taken -> whether their relay has ended
-        self._done: Recent[bool] = Recent()
+        self._done = Recent[bool]()
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 
@@ -52,7 +52,7 @@ class Relay:
 
     def started(self, post_id: str, sender: Record) -> None:
         """Post `post_id` is taken, and relayed from now."""
-        self._done[post_id] = False
+        remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
         self._s.pusher.pushes.watch(post_id)
 

@@ -77,14 +77,15 @@ class Answers:
         emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
 
 
-class Recent(OrderedDict[str, V]):
-    """Requests done lately, by id, each with what its late copies are answered: past
-    RECENT_IDS, the oldest is forgotten."""
+#: Requests done lately, by id, each with what its late copies are answered (`remember`).
+Recent = OrderedDict[str, V]
 
-    def __setitem__(self, key: str, value: V) -> None:
-        super().__setitem__(key, value)
-        if len(self) > RECENT_IDS:
-            self.popitem(last=False)
+
+def remember(recent: Recent[V], req_id: str, value: V) -> None:
+    """Keep `value` for `req_id` in `recent`: past RECENT_IDS, the oldest is forgotten."""
+    recent[req_id] = value
+    if len(recent) > RECENT_IDS:
+        recent.popitem(last=False)
 
 
 class DoneRequests:
@@ -92,18 +93,17 @@ class DoneRequests:
 
     def __init__(self, answers: Answers) -> None:
         self._answers = answers
-        self._done: Recent[None] = Recent()
+        self._done = Recent[None]()
 
     def copy(self, req: Request, emit: Emit) -> bool:
         """Whether `req` was done already; if so, it is acked again."""
-        if req.id not in self._done:
-            return False
-        self._answers.ack(req, emit)
-        return True
+        if done := req.id in self._done:
+            self._answers.ack(req, emit)
+        return done
 
     def done(self, req: Request, emit: Emit) -> None:
         """`req` is carried out: acked, as its copies are from now on."""
-        self._done[req.id] = None
+        remember(self._done, req.id, None)
         self._answers.ack(req, emit)
 
 

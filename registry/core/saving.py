@@ -8,7 +8,7 @@ from registry.core.authority import Claim
 from registry.core.liveness import Liveness
 from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Recent, Request, fmt
+from registry.core.requests import Reason, Recent, Request, fmt, remember
 from registry.core.restart_news import RestartNews
 from registry.core.services import Services
 from registry.core.table import Record
@@ -32,7 +32,7 @@ class Saving:
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
-        self._done: Recent[Saved] = Recent()
+        self._done = Recent[Saved]()
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
@@ -127,7 +127,7 @@ class Saving:
         """Tell the sender of `msg`: delivered (`refused` None), kept (""), or why not."""
         delivered = refused is None
         outcome = Saved(self._s.answers.new_id(), msg.id, msg.to, delivered, refused or "")
-        self._done[msg.id] = outcome
+        remember(self._done, msg.id, outcome)
         self._s.pusher.push(sender, outcome, "outcome", now, emit)
 
     def failed(self, failed: list[Push], now: float, emit: Emit) -> None:

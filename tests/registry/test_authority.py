@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from registry.core import actions as ra
+from registry.core import credentials
 from registry.core.authority import Claim
 from registry.core.requests import Request
 from tests.registry.parts_helpers import TOKEN, record, refusals, services
@@ -48,6 +51,30 @@ def test_a_wrong_token_or_another_key_is_refused() -> None:
         "Wrong token for that name.",
         "That name belongs to another key.",
     ]
+
+
+@pytest.mark.needs_pure  # counts the hashes through credentials.token_hash
+def test_a_token_is_hashed_once_and_a_wrong_one_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashed: list[str] = []
+    real = credentials.token_hash
+
+    def counted(token: str) -> str:
+        hashed.append(token)
+        return real(token)
+
+    monkeypatch.setattr(credentials, "token_hash", counted)
+    s = services()
+    alice = record(s, "alice", 7001, key="k1")  # its token kept as its hash
+    for n in range(3):
+        req = Request(f"a-{n}", AT, "k1")
+        assert s.authority.authorised(req, Claim("alice", TOKEN, "x"), [].append) is alice
+    out: list[ra.Action] = []
+    wrong = Claim("alice", "0" * 32, "x")
+    assert s.authority.authorised(Request("a-9", AT, "k1"), wrong, out.append) is None
+    assert [r.reason for r in refusals(out)] == ["Wrong token for that name."]
+    assert hashed == [TOKEN]
 
 
 def test_a_fresh_request_from_an_earlier_start_is_told_it_was_replaced() -> None:

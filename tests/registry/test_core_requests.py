@@ -6,7 +6,14 @@ import pytest
 
 from registry.core import actions as ra
 from registry.core import requests
-from registry.core.requests import Answers, DoneRequests, Recent, Request, another_start
+from registry.core.requests import (
+    Answers,
+    DoneRequests,
+    Recent,
+    Request,
+    another_start,
+    remember,
+)
 from tests.registry.parts_helpers import refusals
 from wire.keys import key_text
 from wire.messages import Ack
@@ -44,9 +51,9 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(requests, "RECENT_IDS", 2)
-    recent: Recent[int] = Recent()
+    recent = Recent[int]()
     for i in range(3):
-        recent[f"id-{i}"] = i
+        remember(recent, f"id-{i}", i)
     assert list(recent) == ["id-1", "id-2"]
 
 

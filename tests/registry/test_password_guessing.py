@@ -65,6 +65,7 @@ def guess(reg: RegistryCore, n: int, now: float) -> object:
     return answer(reg, msg, guesser, key(1000 + n), now)
 
 
+@pytest.mark.needs_pure  # counts the hashes through credentials.hash_password
 def test_the_owners_key_gets_in_while_many_keys_and_addresses_guess(hashes: list[str]) -> None:
     reg = core()
     offline_with_password(reg, "pat", PAT, key(1))
@@ -147,6 +148,7 @@ def test_the_wait_after_a_wrong_password_doubles_for_its_address_only() -> None:
     assert budget.waiting("10.0.0.9", later) == 1.0
 
 
+@pytest.mark.needs_pure  # counts the hashes through credentials.hash_password
 def test_the_refusal_is_the_same_whether_or_not_the_name_has_a_password(
     hashes: list[str],
 ) -> None:

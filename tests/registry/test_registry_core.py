@@ -745,6 +745,7 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     assert any(isinstance(m, Welcome) for _, m in sends(out))
 
 
+@pytest.mark.needs_pure  # counts the hashes through credentials.hash_password
 def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

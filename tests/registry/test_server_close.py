@@ -33,6 +33,7 @@ async def answered(peer: SecurePeer, request: Message, within: float) -> bool:
     return False
 
 
+@pytest.mark.needs_pure  # replaces the group commit's settle
 def test_a_registry_closing_answers_nothing_that_comes_while_it_settles(tmp_path: Path) -> None:
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda _: None)
