@@ -161,7 +161,9 @@ class LightClient:
         if self._channel is None:
             self.sock.sendto(data, addr)
             return
-        for packet, to in self._channel.seal(data, addr, self._registry_key, time.monotonic()):
+        for packet, to in self._channel.seal(
+            [data], [(addr, self._registry_key)], time.monotonic()
+        ):
             self.sock.sendto(packet, to)
 
     def listen(self) -> None:

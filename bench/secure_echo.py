@@ -39,7 +39,7 @@ class SecureEcho(asyncio.DatagramProtocol):
         for packet, to in opened.send:
             self._transport.sendto(packet, to)
         if opened.data is not None and opened.key is not None:
-            for packet, to in self.channel.seal(opened.data, addr, opened.key, now):
+            for packet, to in self.channel.seal([opened.data], [(addr, opened.key)], now):
                 self._transport.sendto(packet, to)
 
 
@@ -78,7 +78,7 @@ async def round_trips(
             data = encode(Chat(f"a-{i}", "alice", "bob", f"message {i}"))
             waiter[:] = [loop.create_future()]
             t0 = time.perf_counter()
-            for packet, _to in channel.seal(data, addr, key, time.monotonic()):
+            for packet, _to in channel.seal([data], [(addr, key)], time.monotonic()):
                 transport.sendto(packet)
             acked = await asyncio.wait_for(waiter[0], timeout)
             if i >= count // 10:  # the first tenth warms up

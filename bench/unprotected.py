@@ -13,6 +13,7 @@ everything secure/channel.py promises.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -34,8 +35,10 @@ class Forwarding:
     def __init__(self, channel: DatagramChannel) -> None:
         self._channel = channel
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        return self._channel.seal(data, addr, key, now)
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
+    ) -> list[tuple[bytes, Addr]]:
+        return self._channel.seal(datas, dests, now)
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return self._channel.open(datagram, addr, now)
@@ -66,10 +69,13 @@ class PassThrough(Forwarding):
         self._table = node.core.table
         self._keys: dict[Addr, bytes] = {}  # by address: the table's, looked up on a miss
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        if addr == self._registry:
-            return self._channel.seal(data, addr, key, now)
-        return [(bytes((CLEAR,)) + data, addr)]
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
+    ) -> list[tuple[bytes, Addr]]:
+        out = self._channel.seal(datas, [d for d in dests if d[0] == self._registry], now)
+        return out + [
+            (bytes((CLEAR,)) + data, a) for a, _ in dests if a != self._registry for data in datas
+        ]
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -26,7 +27,9 @@ class DatagramChannel(Protocol):
     @property
     def dropped(self) -> collections.Counter[str]: ...
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]: ...
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
+    ) -> list[tuple[bytes, Addr]]: ...
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 

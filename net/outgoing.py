@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -197,23 +198,22 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
-        """Seal and send, in order, each group's datagrams to each of its destinations (a
+        """Seal and send each group's datagrams to each of its destinations, in order (a
         relay's are one group)."""
         seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
         sendto = None if sock is None else sock.sendto
         for datas, dests in groups:
-            for addr, key in dests:
-                for data in datas:
-                    for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
-                        if sendto is None or self._unsent:
-                            self._hold(packet, to)
-                            continue
-                        try:
-                            sendto(packet, to)
-                        except OSError as exc:
-                            self._refused(packet, to, exc)
-                    if on_sent is not None:
-                        on_sent(data, addr)
+            for packet, to in seal(datas, dests, now):  # (`send_sealed`, written out)
+                if sendto is None or self._unsent:
+                    self._hold(packet, to)
+                    continue
+                try:
+                    sendto(packet, to)
+                except OSError as exc:
+                    self._refused(packet, to, exc)
+            if on_sent is not None:
+                for (addr, _), data in itertools.product(dests, datas):
+                    on_sent(data, addr)
 
     # -- what ends a batch ---------------------------------------------------------------
 
@@ -301,9 +301,8 @@ class Outgoing:
             batches[dest] = [data]
             return self._waits()
         went.add(dest)
-        addr, key = dest
         sock = self._sock
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+        for packet, to in self.channel.seal([data], [dest], self._clock()):
             # (`send_sealed`, written out: every datagram that leaves at once)
             if sock is None or self._unsent:
                 self._hold(packet, to)
@@ -313,7 +312,7 @@ class Outgoing:
             except OSError as exc:
                 self._refused(packet, to, exc)
         if self.on_sent is not None:
-            self.on_sent(data, addr)
+            self.on_sent(data, dest[0])
         return True
 
     def _waits(self) -> bool:

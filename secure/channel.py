@@ -78,6 +78,7 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
+_NONCE_PAD: Final = bytes(4)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The most a DATA datagram carries: a datagram's messages (wire.limits).
@@ -190,15 +191,25 @@ class SecureChannel:
 
     # -- sending ------------------------------------------------------------------------
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
-        """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
-        current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
-        while `data` waits for the response. Data over MAX_DATAGRAM is the caller's error
-        (ValueError)."""
-        if len(data) > _PLAINTEXT_MAX:
+    def seal(self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float) -> Out:
+        """The datagrams that carry each of `datas` to each (address, key) of `dests`, a key's
+        back to back: DATA under its current session, or, with none yet, an initiation (one per
+        HANDSHAKE_RETRY at most) while it waits. Data over MAX_DATAGRAM raises ValueError."""
+        if any(len(data) > _PLAINTEXT_MAX for data in datas):
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        # (what is sent keeps no peer: the least recently heard from is forgotten first)
-        peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
+        out: Out = []
+        by_addr = self._sessions.by_addr
+        for addr, key in dests:
+            # (nearly always the peer at the address; sending keeps no peer: see Sessions)
+            peer = by_addr.get(addr)
+            if peer is None or peer.key != key:
+                peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
+            for data in datas:
+                self._seal(peer, data, now, out)
+        return out
+
+    def _seal(self, peer: Peer, data: bytes, now: float, out: Out) -> None:
+        """`seal` of one datagram to `peer`: DATA once, on one session (else a copy comes late)."""
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = now
@@ -211,17 +222,10 @@ class SecureChannel:
             or (age := now - session.made) >= REJECT_AFTER
             or session.counter >= REJECT_AFTER_MESSAGES
         ):
-            out: Out = []
-            peer.wait(data, addr, now, self.dropped)
+            peer.wait(data, peer.addr, now, self.dropped)
             self._initiate(peer, now, out)
-            return out
-        # DATA under it (in range: no data over the bound, nor a counter used up)
-        counter = session.counter
-        session.counter = counter + 1
-        header = _data_header(DATA, session.remote, counter)
-        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
-        # Not kept for the new session as well: a datagram is sent once, or a copy could
-        # arrive long after its sender moved on. The sender's next try uses the new one.
+            return
+        out.append((_sealed(session, data), peer.addr))
         if (
             now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
             and self._rehandshakes_on_silence  # (a registry's does not: one test)
@@ -232,7 +236,6 @@ class SecureChannel:
             self._initiate(peer, now, out)
         elif age >= REKEY_AFTER:
             self._initiate(peer, now, out)
-        return out
 
     def sessions_at(self, addr: Addr) -> list[Session]:
         """The sessions kept with the peer last met at `addr` (none if no peer is kept
@@ -476,16 +479,20 @@ class SecureChannel:
     def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
         """Send what waited for a session, now that `session` may carry it."""
         peer.expire(now, self.dropped)
-        for data, addr, _ in peer.waiting:  # each as DATA, as `seal` sends it
-            counter = session.counter
-            session.counter = counter + 1
-            header = _data_header(DATA, session.remote, counter)
-            out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
+        out += [(_sealed(session, data), addr) for data, addr, _ in peer.waiting]
         peer.waiting.clear()
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1
         return Opened(dropped=why)
+
+
+def _sealed(session: Session, data: bytes) -> bytes:
+    """`data` as DATA on `session`'s next counter (both fit); nonce: 4 zero bytes, counter."""
+    counter = session.counter
+    session.counter = counter + 1
+    header = _data_header(DATA, session.remote, counter)
+    return header + session.sending.encrypt(_NONCE_PAD + header[5:], data, header)
 
 
 def _at_least(wait: float, slowest: float) -> float:

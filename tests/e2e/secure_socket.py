@@ -69,7 +69,7 @@ class SecureSocket:
         data = message if isinstance(message, bytes) else encode(message)
         key = key or self.keys[addr]
         self.keys.setdefault(addr, key)
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+        for packet, to in self.channel.seal([data], [(addr, key)], self._clock()):
             self.sock.sendto(packet, to)
 
     def receive(self, wait: float) -> list[tuple[Message, Addr, bytes]]:

@@ -26,7 +26,7 @@ Addr = tuple[str, int]
 def _initiation(to: Addr, key: bytes) -> tuple[SecureChannel, bytes]:
     """A fresh key's channel, and the handshake initiation it sends to `key` at `to`."""
     channel = SecureChannel(X25519PrivateKey.generate())
-    [(initiation, _)] = channel.seal(b"{}", to, key, time.monotonic())
+    [(initiation, _)] = channel.seal([b"{}"], [(to, key)], time.monotonic())
     return channel, initiation
 
 

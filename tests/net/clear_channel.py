@@ -27,8 +27,10 @@ class ClearChannel:
     static = KEY
     public = PUBLIC
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        return [(data, addr)]
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
+    ) -> list[tuple[bytes, Addr]]:
+        return [(data, addr) for addr, _ in dests for data in datas]
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return Opened(data=datagram, key=PUBLIC)

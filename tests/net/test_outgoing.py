@@ -5,7 +5,7 @@ leave now and which later (here on no socket: what a step sent is what its chann
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from hypothesis import given
@@ -33,9 +33,11 @@ class Clear:
     def __init__(self) -> None:
         self.sealed: list[Datagram] = []
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        self.sealed.append((data, (addr, key)))
-        return [(data, addr)]
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[Dest], now: float
+    ) -> list[tuple[bytes, Addr]]:
+        self.sealed += [(data, dest) for dest in dests for data in datas]
+        return [(data, dest[0]) for dest in dests for data in datas]
 
 
 #: What `Outgoing.datagram` says: the datagram left now, or it waits.

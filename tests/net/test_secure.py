@@ -50,7 +50,7 @@ class Pair:
         sender = self.alice if frm == "alice" else self.bob
         other = self.bob if frm == "alice" else self.alice
         to = B if frm == "alice" else A
-        return sender.seal(data, to, other.public, now)
+        return sender.seal([data], [(to, other.public)], now)
 
     def deliver(self, packets: list[tuple[bytes, tuple]], now: float = 0.0) -> None:
         """Carry `packets` and every answer they cause, until nothing is left."""
@@ -132,7 +132,7 @@ def test_every_altered_byte_is_dropped() -> None:
 def test_a_forger_with_a_key_of_its_own_is_known_by_it() -> None:
     pair = Pair()
     mallory = SecureChannel(X25519PrivateKey.generate())
-    out = mallory.seal(b"from alice, honest", B, pair.bob.public, 0.0)
+    out = mallory.seal([b"from alice, honest"], [(B, pair.bob.public)], 0.0)
     queue = list(out)
     got = []
     while queue:
@@ -258,7 +258,7 @@ def test_data_from_another_address_than_its_sessions_is_dropped() -> None:
 
 def test_a_key_no_handshake_can_use_is_not_sent_to_and_raises_nothing() -> None:
     channel = SecureChannel(X25519PrivateKey.generate())
-    assert channel.seal(b"hi", B, bytes(32), 0.0) == []  # the all-zero key: low order
+    assert channel.seal([b"hi"], [(B, bytes(32))], 0.0) == []  # the all-zero key: low order
     assert channel.dropped["not sent: a key no handshake can use"] == 1
 
 
@@ -372,4 +372,4 @@ def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:
     assert pair.bob.open(packet, A, 0.0).data == b"again"  # the real one still opens
     assert pair.bob.open(largest, A, 0.0).data == bytes(MAX_DATAGRAM)
     with pytest.raises(ValueError, match=str(MAX_DATAGRAM)):
-        pair.alice.seal(bytes(MAX_DATAGRAM + 1), B, pair.bob.public, 0.0)
+        pair.alice.seal([bytes(MAX_DATAGRAM + 1)], [(B, pair.bob.public)], 0.0)

@@ -61,7 +61,7 @@ def test_a_peer_with_a_handshake_answered_costs_under_3_kb() -> None:
     initiations = []
     for _ in range(300):
         stranger = SecureChannel(X25519PrivateKey.generate())
-        initiations += [p for p, _ in stranger.seal(b"", A, responder.public, 0.0)]
+        initiations += [p for p, _ in stranger.seal([b""], [(A, responder.public)], 0.0)]
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]

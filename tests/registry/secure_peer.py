@@ -42,7 +42,7 @@ class SecurePeer:
 
     def send(self, message: Message | bytes, addr: Addr) -> None:
         data = message if isinstance(message, bytes) else encode(message)
-        for packet, to in self.channel.seal(data, addr, self.key, time.monotonic()):
+        for packet, to in self.channel.seal([data], [(addr, self.key)], time.monotonic()):
             self.sock.sendto(packet, to)
 
     async def receive(self, timeout: float = 5.0) -> list[Message]:
