@@ -76,6 +76,22 @@ def test_a_datagram_opens_with_the_senders_key_and_carries_nothing_in_clear() ->
     assert [p[0] for p, _ in pair.wire] == [secure.INITIATION, secure.RESPONSE, DATA]
 
 
+def test_one_seal_carries_each_datagram_to_each_key_a_keys_back_to_back() -> None:
+    """A relay seals the same datagrams for many keys at once, each key's in order under its
+    own session; two keys at one address are two peers, each sent its own."""
+    pair = Pair()
+    carol = SecureChannel(X25519PrivateKey.generate(), stamp=pair.stamp)
+    pair.deliver(pair.send("alice", b"hi"))  # a session with bob at B
+    out = pair.alice.seal([b"one", b"two"], [(B, pair.bob.public), (B, carol.public)], 1.0)
+    assert [p[0] for p, _ in out] == [DATA, DATA, secure.INITIATION]  # none with carol yet
+    assert [pair.bob.open(p, A, 1.0).data for p, _ in out[:2]] == [b"one", b"two"]
+    [(response, _)] = carol.open(out[2][0], A, 1.0).send
+    waited = pair.alice.open(response, B, 1.0).send
+    assert [carol.open(p, A, 1.0).data for p, _ in waited] == [b"one", b"two"]
+    [(again, _)] = pair.alice.seal([b"three"], [(B, pair.bob.public)], 1.0)
+    assert pair.bob.open(again, A, 1.0).data == b"three"
+
+
 def test_once_a_session_is_made_each_send_is_one_datagram_both_ways() -> None:
     pair = Pair()
     pair.deliver(pair.send("alice", b"hi"))
