@@ -161,10 +161,10 @@ class LightClient:
         if self._channel is None:
             self.sock.sendto(data, addr)
             return
-        for packet, to in self._channel.seal(
-            [data], [(addr, self._registry_key)], time.monotonic()
-        ):
-            self.sock.sendto(packet, to)
+        sendto = self.sock.sendto
+        self._channel.seal(
+            [data], [(addr, self._registry_key)], time.monotonic(), lambda out: sendto(*out)
+        )
 
     def listen(self) -> None:
         """Read and count what arrives on the UDP socket (register() calls this; a client of

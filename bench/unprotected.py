@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.datagram_channel import DatagramChannel
 from peer.adapter.node import PeerNode
-from secure.channel import Opened
+from secure.channel import Opened, Send
 from wire.keys import key_from_text
 
 Addr = tuple[str, int]
@@ -36,9 +36,9 @@ class Forwarding:
         self._channel = channel
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        return self._channel.seal(datas, dests, now)
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        self._channel.seal(datas, dests, now, send)
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return self._channel.open(datagram, addr, now)
@@ -70,12 +70,14 @@ class PassThrough(Forwarding):
         self._keys: dict[Addr, bytes] = {}  # by address: the table's, looked up on a miss
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        out = self._channel.seal(datas, [d for d in dests if d[0] == self._registry], now)
-        return out + [
-            (bytes((CLEAR,)) + data, a) for a, _ in dests if a != self._registry for data in datas
-        ]
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        for addr, key in dests:
+            if addr == self._registry:
+                self._channel.seal(datas, [(addr, key)], now, send)
+            else:
+                for data in datas:
+                    send((bytes((CLEAR,)) + data, addr))
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:

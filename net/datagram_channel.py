@@ -10,7 +10,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.channel import Opened
+from secure.channel import Opened, Send
 
 Addr = tuple[str, int]
 
@@ -28,8 +28,8 @@ class DatagramChannel(Protocol):
     def dropped(self) -> collections.Counter[str]: ...
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]: ...
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None: ...
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 

@@ -36,6 +36,8 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
+#: What takes each datagram sealed, with its address, as it is made (a list's `append`).
+Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
 INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
@@ -191,24 +193,23 @@ class SecureChannel:
 
     # -- sending ------------------------------------------------------------------------
 
-    def seal(self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float) -> Out:
-        """The datagrams that carry each of `datas` to each (address, key) of `dests`, a key's
-        back to back: DATA under its current session, or, with none yet, an initiation (one per
-        HANDSHAKE_RETRY at most) while it waits. Data over MAX_DATAGRAM raises ValueError."""
+    def seal(
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
+        key's back to back: DATA under its current session, or, with none yet, an initiation
+        (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
         if any(len(data) > _PLAINTEXT_MAX for data in datas):
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        out: Out = []
-        by_addr = self._sessions.by_addr
         for addr, key in dests:
             # (nearly always the peer at the address; sending keeps no peer: see Sessions)
-            peer = by_addr.get(addr)
+            peer = self._sessions.by_addr.get(addr)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
             for data in datas:
-                self._seal(peer, data, now, out)
-        return out
+                self._seal(peer, data, now, send)
 
-    def _seal(self, peer: Peer, data: bytes, now: float, out: Out) -> None:
+    def _seal(self, peer: Peer, data: bytes, now: float, out: Send) -> None:
         """`seal` of one datagram to `peer`: DATA once, on one session (else a copy comes late)."""
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
@@ -225,7 +226,7 @@ class SecureChannel:
             peer.wait(data, peer.addr, now, self.dropped)
             self._initiate(peer, now, out)
             return
-        out.append((_sealed(session, data), peer.addr))
+        out((_sealed(session, data), peer.addr))
         if (
             now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
             and self._rehandshakes_on_silence  # (a registry's does not: one test)
@@ -250,7 +251,7 @@ class SecureChannel:
         self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
-    def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
+    def _initiate(self, peer: Peer, now: float, out: Send, *, at_once: bool = False) -> None:
         """Send a new initiation to `peer`, unless the last one is younger than its retry
         interval (HANDSHAKE_RETRY, doubled for each one since the last session; see
         SLOW_WAIT_MAX) and not `at_once`. It bears the mac2 of the cookie the peer last
@@ -280,7 +281,7 @@ class SecureChannel:
         initiations.append(initiation)
         peer.tries += 1
         self._by_index[local] = initiation
-        out.append((datagram, addr))
+        out((datagram, addr))
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -322,8 +323,7 @@ class SecureChannel:
             return Opened(data, session.key)
         session.confirmed = True
         self._sessions.confirmed(peer)
-        send: Out = []
-        self._flush(peer, session, now, send)
+        send = self._flush(peer, session, now)
         return Opened(data, session.key, send)
 
     def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
@@ -362,7 +362,7 @@ class SecureChannel:
         out: Out = []
         if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:
             peer.tries = 0
-            self._initiate(peer, now, out, at_once=True)
+            self._initiate(peer, now, out.append, at_once=True)
         return out
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
@@ -442,8 +442,7 @@ class SecureChannel:
             True, peer, ReplayWindow(),
         )  # fmt: skip
         self._sessions.keep(peer, session)
-        send: Out = []
-        self._flush(peer, session, now, send)
+        send = self._flush(peer, session, now)
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
@@ -471,16 +470,17 @@ class SecureChannel:
         if had_cookie or not peer.waiting or initiation is not latest:
             return Opened(under_load=initiation.key)
         out: Out = []
-        self._initiate(peer, now, out, at_once=True)
+        self._initiate(peer, now, out.append, at_once=True)
         return Opened(send=out, under_load=initiation.key)
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
-        """Send what waited for a session, now that `session` may carry it."""
+    def _flush(self, peer: Peer, session: Session, now: float) -> Out:
+        """What waited for a session, sealed now that `session` may carry it."""
         peer.expire(now, self.dropped)
-        out += [(_sealed(session, data), addr) for data, addr, _ in peer.waiting]
+        out = [(_sealed(session, data), addr) for data, addr, _ in peer.waiting]
         peer.waiting.clear()
+        return out
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1

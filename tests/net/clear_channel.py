@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.endpoint import Endpoint
-from secure.channel import Opened
+from secure.channel import Opened, Send
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 
@@ -28,9 +28,11 @@ class ClearChannel:
     public = PUBLIC
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        return [(data, addr) for addr, _ in dests for data in datas]
+        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        for addr, _ in dests:
+            for data in datas:
+                send((data, addr))
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return Opened(data=datagram, key=PUBLIC)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
 from net.outgoing import ACK_DELAY, AckDelay, Addr, Dest, Outgoing
+from secure.channel import Send
 from tests.datagrams import messages_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
@@ -33,11 +34,11 @@ class Clear:
     def __init__(self) -> None:
         self.sealed: list[Datagram] = []
 
-    def seal(
-        self, datas: Sequence[bytes], dests: Sequence[Dest], now: float
-    ) -> list[tuple[bytes, Addr]]:
-        self.sealed += [(data, dest) for dest in dests for data in datas]
-        return [(data, dest[0]) for dest in dests for data in datas]
+    def seal(self, datas: Sequence[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
+        for dest in dests:
+            for data in datas:
+                self.sealed.append((data, dest))
+                send((data, dest[0]))
 
 
 #: What `Outgoing.datagram` says: the datagram left now, or it waits.
