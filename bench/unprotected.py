@@ -36,7 +36,7 @@ class Forwarding:
         self._channel = channel
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
     ) -> None:
         self._channel.seal(datas, dests, now, send)
 
@@ -70,7 +70,7 @@ class PassThrough(Forwarding):
         self._keys: dict[Addr, bytes] = {}  # by address: the table's, looked up on a miss
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
     ) -> None:
         for addr, key in dests:
             if addr == self._registry:

@@ -80,7 +80,7 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
-_NONCE_PAD: Final = bytes(4)
+_NONCE_PAD: Final = b"\0\0\0\0"
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The most a DATA datagram carries: a datagram's messages (wire.limits).
@@ -194,7 +194,7 @@ class SecureChannel:
     # -- sending ------------------------------------------------------------------------
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
     ) -> None:
         """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
         key's back to back: DATA under its current session, or, with none yet, an initiation

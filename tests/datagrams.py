@@ -24,7 +24,7 @@ def messages_of(data: bytes) -> list[Message]:
 
 def seal_list(
     channel: DatagramChannel,
-    datas: Sequence[bytes],
+    datas: list[bytes],
     dests: Sequence[tuple[Addr, bytes]],
     now: float,
 ) -> list[tuple[bytes, Addr]]:

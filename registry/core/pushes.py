@@ -142,7 +142,7 @@ class Pushes:
         for unit in units:
             flights = unit.flights
             end = at + len(flights)
-            if replies[at:end] != tuple(flights):
+            if end > len(replies) or any(replies[at + k] != i for k, i in enumerate(flights)):
                 break
             answered += flights.values()
             self._release(unit)

@@ -28,7 +28,7 @@ class ClearChannel:
     public = PUBLIC
 
     def seal(
-        self, datas: Sequence[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
     ) -> None:
         for addr, _ in dests:
             for data in datas:

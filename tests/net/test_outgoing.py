@@ -34,7 +34,7 @@ class Clear:
     def __init__(self) -> None:
         self.sealed: list[Datagram] = []
 
-    def seal(self, datas: Sequence[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
         for dest in dests:
             for data in datas:
                 self.sealed.append((data, dest))
