@@ -300,7 +300,17 @@ class Outgoing:
             batches[dest] = [data]
             return self._waits()
         went.add(dest)
-        self.channel.seal([data], [dest], self._clock(), self._send)
+        sealed: list[tuple[bytes, Addr]] = []
+        self.channel.seal([data], [dest], self._clock(), sealed.append)
+        sock = self._sock
+        for packet, to in sealed:  # (`_send`, written out: every datagram that leaves at once)
+            if sock is None or self._unsent:
+                self._hold(packet, to)
+                continue
+            try:
+                sock.sendto(packet, to)
+            except OSError as exc:
+                self._refused(packet, to, exc)
         if self.on_sent is not None:
             self.on_sent(data, dest[0])
         return True

@@ -199,44 +199,47 @@ class SecureChannel:
         """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
-        if any(len(data) > _PLAINTEXT_MAX for data in datas):
+        if max(map(len, datas), default=0) > _PLAINTEXT_MAX:
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
         for addr, key in dests:
             # (nearly always the peer at the address; sending keeps no peer: see Sessions)
             peer = self._sessions.by_addr.get(addr)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
+            since = peer.unanswered_since
+            if since is None or now - since > UNANSWERED_STALE:
+                since = now
+                if now - peer.heard_at >= REHANDSHAKE_AFTER:  # (else an answer: it starts none)
+                    peer.unanswered_since, peer.rehandshaken = now, False
+            # the newest confirmed session, if fit to send on (an older one is older still)
+            session = peer.current
+            if (
+                session is None
+                or (age := now - session.made) >= REJECT_AFTER
+                or session.counter + len(datas) > REJECT_AFTER_MESSAGES
+            ):
+                for data in datas:
+                    peer.wait(data, addr, now, self.dropped)
+                self._initiate(peer, now, send)
+                continue
+            # DATA under it, each once: kept for a new session too, a copy could arrive
+            # long after its sender moved on (whose next try uses the new one)
             for data in datas:
-                self._seal(peer, data, now, send)
-
-    def _seal(self, peer: Peer, data: bytes, now: float, out: Send) -> None:
-        """`seal` of one datagram to `peer`: DATA once, on one session (else a copy comes late)."""
-        since = peer.unanswered_since
-        if since is None or now - since > UNANSWERED_STALE:
-            since = now
-            if now - peer.heard_at >= REHANDSHAKE_AFTER:  # (else an answer: it starts none)
-                peer.unanswered_since, peer.rehandshaken = now, False
-        # the newest confirmed session, if fit to send on (an older one is older still)
-        session = peer.current
-        if (
-            session is None
-            or (age := now - session.made) >= REJECT_AFTER
-            or session.counter >= REJECT_AFTER_MESSAGES
-        ):
-            peer.wait(data, peer.addr, now, self.dropped)
-            self._initiate(peer, now, out)
-            return
-        out((_sealed(session, data), peer.addr))
-        if (
-            now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
-            and self._rehandshakes_on_silence  # (a registry's does not: one test)
-            and not peer.rehandshaken
-            and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
-        ):
-            peer.rehandshaken = True
-            self._initiate(peer, now, out)
-        elif age >= REKEY_AFTER:
-            self._initiate(peer, now, out)
+                counter = session.counter
+                session.counter = counter + 1
+                header = _data_header(DATA, session.remote, counter)
+                sealed = session.sending.encrypt(_NONCE_PAD + header[5:], data, header)
+                send((header + sealed, addr))
+            if (
+                now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
+                and self._rehandshakes_on_silence  # (a registry's does not: one test)
+                and not peer.rehandshaken
+                and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
+            ):
+                peer.rehandshaken = True
+                self._initiate(peer, now, send)
+            elif age >= REKEY_AFTER:
+                self._initiate(peer, now, send)
 
     def sessions_at(self, addr: Addr) -> list[Session]:
         """The sessions kept with the peer last met at `addr` (none if no peer is kept
@@ -323,7 +326,7 @@ class SecureChannel:
             return Opened(data, session.key)
         session.confirmed = True
         self._sessions.confirmed(peer)
-        send = self._flush(peer, session, now)
+        send = self._flush(peer, now)
         return Opened(data, session.key, send)
 
     def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
@@ -442,7 +445,7 @@ class SecureChannel:
             True, peer, ReplayWindow(),
         )  # fmt: skip
         self._sessions.keep(peer, session)
-        send = self._flush(peer, session, now)
+        send = self._flush(peer, now)
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
@@ -475,24 +478,19 @@ class SecureChannel:
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _flush(self, peer: Peer, session: Session, now: float) -> Out:
-        """What waited for a session, sealed now that `session` may carry it."""
+    def _flush(self, peer: Peer, now: float) -> Out:
+        """What waited for a session, sealed now that one may carry it."""
         peer.expire(now, self.dropped)
-        out = [(_sealed(session, data), addr) for data, addr, _ in peer.waiting]
-        peer.waiting.clear()
+        out: Out = []
+        if peer.waiting:
+            datas = [data for data, _, _ in peer.waiting]
+            peer.waiting.clear()
+            self.seal(datas, [(peer.addr, peer.key)], now, out.append)
         return out
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1
         return Opened(dropped=why)
-
-
-def _sealed(session: Session, data: bytes) -> bytes:
-    """`data` as DATA on `session`'s next counter (both fit); nonce: 4 zero bytes, counter."""
-    counter = session.counter
-    session.counter = counter + 1
-    header = _data_header(DATA, session.remote, counter)
-    return header + session.sending.encrypt(_NONCE_PAD + header[5:], data, header)
 
 
 def _at_least(wait: float, slowest: float) -> float:
