@@ -10,7 +10,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.channel import Opened, Send
+from secure.channel import Dest, Opened, Send
 
 Addr = tuple[str, int]
 
@@ -27,9 +27,7 @@ class DatagramChannel(Protocol):
     @property
     def dropped(self) -> collections.Counter[str]: ...
 
-    def seal(
-        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
-    ) -> None: ...
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None: ...
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 

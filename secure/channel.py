@@ -36,7 +36,9 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: What takes each datagram sealed, with its address, as it is made (a list's `append`).
+#: Where a datagram goes (an address, and the key it is sealed for there); what takes each
+#: datagram sealed, with its address, as it is made (a list's `append`).
+Dest = tuple[Addr, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
@@ -193,9 +195,7 @@ class SecureChannel:
 
     # -- sending ------------------------------------------------------------------------
 
-    def seal(
-        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
-    ) -> None:
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
         """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
