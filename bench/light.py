@@ -161,10 +161,10 @@ class LightClient:
         if self._channel is None:
             self.sock.sendto(data, addr)
             return
-        sendto = self.sock.sendto
-        self._channel.seal(
-            [data], [(addr, self._registry_key)], time.monotonic(), lambda out: sendto(*out)
-        )
+        sealed: list[tuple[bytes, Addr]] = []
+        self._channel.seal([data], [(addr, self._registry_key)], time.monotonic(), sealed.append)
+        for packet, to in sealed:
+            self.sock.sendto(packet, to)
 
     def listen(self) -> None:
         """Read and count what arrives on the UDP socket (register() calls this; a client of
