@@ -287,10 +287,9 @@ class Pushes:
         deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
+        deadlines += [(deadline, member) for member in members if member.units]  # (one call)
         for member in members:
             member.deadline = deadline if member.units else NEVER
-            if member.units:
-                deadlines.append((deadline, member))
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""
