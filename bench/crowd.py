@@ -277,17 +277,19 @@ class _Counted:
     def __getattr__(self, name: str) -> Any:  # (what the endpoint asks beside the protocol)
         return getattr(self._channel, name)
 
-    def seal(self, data: bytes, addr: Any, key: bytes, now: float) -> list[tuple[bytes, Any]]:
+    def seal(self, datas: Any, dests: Any, now: float, send: Any) -> None:
         from secure.channel import DATA, INITIATION
 
-        out: list[tuple[bytes, Any]] = self._channel.seal(data, addr, key, now)
-        register = data.startswith(b'{"t":"Register"')
+        out: list[tuple[bytes, Any]] = []
+        self._channel.seal(datas, dests, now, out.append)
+        register = any(data.startswith(b'{"t":"Register"') for data in datas)
         if any(packet[0] == DATA for packet, _ in out):
             self._sent[0] += register
         else:
             self._waiting.append(register)
         self._sent[1] += sum(packet[0] == INITIATION for packet, _ in out)
-        return out
+        for packet in out:
+            send(packet)
 
     def open(self, datagram: bytes, addr: Any, now: float) -> Any:
         from secure.channel import DATA

@@ -47,7 +47,8 @@ def initiations(target: tuple[str, int], key: bytes) -> list[bytes]:
     made = []
     for _ in range(REPLAYED_KEYS):
         channel = SecureChannel(X25519PrivateKey.generate())
-        packets = channel.seal(b"", target, key, 0.0)
+        packets: list[tuple[bytes, tuple[str, int]]] = []
+        channel.seal([b""], [(target, key)], 0.0, packets.append)
         made += [packet for packet, _ in packets if packet[:1] == bytes([INITIATION])]
     return made
 

@@ -161,7 +161,9 @@ class LightClient:
         if self._channel is None:
             self.sock.sendto(data, addr)
             return
-        for packet, to in self._channel.seal(data, addr, self._registry_key, time.monotonic()):
+        sealed: list[tuple[bytes, Addr]] = []
+        self._channel.seal([data], [(addr, self._registry_key)], time.monotonic(), sealed.append)
+        for packet, to in sealed:
             self.sock.sendto(packet, to)
 
     def listen(self) -> None:

@@ -39,8 +39,8 @@ class SecureEcho(asyncio.DatagramProtocol):
         for packet, to in opened.send:
             self._transport.sendto(packet, to)
         if opened.data is not None and opened.key is not None:
-            for packet, to in self.channel.seal(opened.data, addr, opened.key, now):
-                self._transport.sendto(packet, to)
+            send = self._transport.sendto
+            self.channel.seal([opened.data], [(addr, opened.key)], now, lambda out: send(*out))
 
 
 def echo_key(static: X25519PrivateKey) -> str:
@@ -78,8 +78,9 @@ async def round_trips(
             data = encode(Chat(f"a-{i}", "alice", "bob", f"message {i}"))
             waiter[:] = [loop.create_future()]
             t0 = time.perf_counter()
-            for packet, _to in channel.seal(data, addr, key, time.monotonic()):
-                transport.sendto(packet)
+            channel.seal(
+                [data], [(addr, key)], time.monotonic(), lambda out: transport.sendto(out[0])
+            )
             acked = await asyncio.wait_for(waiter[0], timeout)
             if i >= count // 10:  # the first tenth warms up
                 times.append(acked - t0)

@@ -13,12 +13,13 @@ everything secure/channel.py promises.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.datagram_channel import DatagramChannel
 from peer.adapter.node import PeerNode
-from secure.channel import Opened
+from secure.channel import Opened, Send
 from wire.keys import key_from_text
 
 Addr = tuple[str, int]
@@ -34,8 +35,10 @@ class Forwarding:
     def __init__(self, channel: DatagramChannel) -> None:
         self._channel = channel
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        return self._channel.seal(data, addr, key, now)
+    def seal(
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        self._channel.seal(datas, dests, now, send)
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return self._channel.open(datagram, addr, now)
@@ -66,10 +69,15 @@ class PassThrough(Forwarding):
         self._table = node.core.table
         self._keys: dict[Addr, bytes] = {}  # by address: the table's, looked up on a miss
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        if addr == self._registry:
-            return self._channel.seal(data, addr, key, now)
-        return [(bytes((CLEAR,)) + data, addr)]
+    def seal(
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        for addr, key in dests:
+            if addr == self._registry:
+                self._channel.seal(datas, [(addr, key)], now, send)
+            else:
+                for data in datas:
+                    send((bytes((CLEAR,)) + data, addr))
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:

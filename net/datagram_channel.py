@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from secure.channel import Opened
+from secure.channel import Dest, Opened, Send
 
 Addr = tuple[str, int]
 
@@ -26,7 +27,7 @@ class DatagramChannel(Protocol):
     @property
     def dropped(self) -> collections.Counter[str]: ...
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]: ...
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None: ...
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened: ...
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -124,6 +125,7 @@ class Outgoing:
         self.coalesce_drains = coalesce_drains
         # the socket: see `open`; what it would not take yet, in order
         self._sock: DatagramSocket | None = None
+        self._sendto: Callable[[bytes, Addr], int] | None = None  # its `sendto`, bound once
         self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self._later: Callable[[Callable[[], object]], object] | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
@@ -144,26 +146,32 @@ class Outgoing:
         """Send on `sock` (None: nowhere, `on_sent` still told); `call_soon` runs a function at
         the end of this pass of the event loop, `later` within ACK_DELAY (an AckDelay)."""
         self._sock, self._call_soon, self._later = sock, call_soon, later
+        self._sendto = None if sock is None else sock.sendto
 
     def close(self) -> None:
         """Send nothing more: what waits for the socket is dropped."""
         if self._unsent and self._sock is not None:
             asyncio.get_running_loop().remove_writer(self._sock.fileno())
         self._unsent.clear()
-        self._sock = None
+        self._sock = self._sendto = None
 
     def send_sealed(self, packets: Sequence[tuple[bytes, Addr]]) -> None:
         """Send each (datagram, address) of `packets` now, or after what waits already:
         sealed, or in clear (what the channel answers, or asks, by itself)."""
-        sock = self._sock
-        for data, addr in packets:
-            if sock is None or self._unsent:
-                self._hold(data, addr)
-                continue
-            try:
-                sock.sendto(data, addr)
-            except OSError as exc:
-                self._refused(data, addr, exc)
+        for packet in packets:
+            self._send(packet)
+
+    def _send(self, packet: tuple[bytes, Addr]) -> None:
+        """`send_sealed` of one: what the channel's `seal` sends each datagram with."""
+        data, addr = packet
+        sendto = self._sendto
+        if sendto is None or self._unsent:
+            self._hold(data, addr)
+            return
+        try:
+            sendto(data, addr)
+        except OSError as exc:
+            self._refused(data, addr, exc)
 
     def _refused(self, data: bytes, addr: Addr, exc: OSError) -> None:
         sock = self._sock
@@ -197,23 +205,14 @@ class Outgoing:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     def _sent(self, groups: list[tuple[list[bytes], Sequence[Dest]]]) -> None:
-        """Seal and send, in order, each group's datagrams to each of its destinations (a
+        """Seal and send each group's datagrams to each of its destinations, in order (a
         relay's are one group)."""
-        seal, now, on_sent, sock = self.channel.seal, self._clock(), self.on_sent, self._sock
-        sendto = None if sock is None else sock.sendto
+        seal, now, on_sent, send = self.channel.seal, self._clock(), self.on_sent, self._send
         for datas, dests in groups:
-            for addr, key in dests:
-                for data in datas:
-                    for packet, to in seal(data, addr, key, now):  # (`send_sealed`, written out)
-                        if sendto is None or self._unsent:
-                            self._hold(packet, to)
-                            continue
-                        try:
-                            sendto(packet, to)
-                        except OSError as exc:
-                            self._refused(packet, to, exc)
-                    if on_sent is not None:
-                        on_sent(data, addr)
+            seal(datas, dests, now, send)  # each datagram sent as it is sealed
+            if on_sent is not None:
+                for (addr, _), data in itertools.product(dests, datas):
+                    on_sent(data, addr)
 
     # -- what ends a batch ---------------------------------------------------------------
 
@@ -301,10 +300,10 @@ class Outgoing:
             batches[dest] = [data]
             return self._waits()
         went.add(dest)
-        addr, key = dest
+        sealed: list[tuple[bytes, Addr]] = []
+        self.channel.seal([data], [dest], self._clock(), sealed.append)
         sock = self._sock
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
-            # (`send_sealed`, written out: every datagram that leaves at once)
+        for packet, to in sealed:  # (`_send`, written out: every datagram that leaves at once)
             if sock is None or self._unsent:
                 self._hold(packet, to)
                 continue
@@ -313,7 +312,7 @@ class Outgoing:
             except OSError as exc:
                 self._refused(packet, to, exc)
         if self.on_sent is not None:
-            self.on_sent(data, addr)
+            self.on_sent(data, dest[0])
         return True
 
     def _waits(self) -> bool:

@@ -36,6 +36,10 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
+#: Where a datagram goes (an address, and the key it is sealed for there); what takes each
+#: datagram sealed, with its address, as it is made (a list's `append`).
+Dest = tuple[Addr, bytes]
+Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
 INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
@@ -78,6 +82,7 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
+_NONCE_PAD: Final = b"\0\0\0\0"
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The most a DATA datagram carries: a datagram's messages (wire.limits).
@@ -190,49 +195,51 @@ class SecureChannel:
 
     # -- sending ------------------------------------------------------------------------
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
-        """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
-        current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
-        while `data` waits for the response. Data over MAX_DATAGRAM is the caller's error
-        (ValueError)."""
-        if len(data) > _PLAINTEXT_MAX:
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
+        """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
+        key's back to back: DATA under its current session, or, with none yet, an initiation
+        (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
+        if max(map(len, datas), default=0) > _PLAINTEXT_MAX:
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        # (what is sent keeps no peer: the least recently heard from is forgotten first)
-        peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
-        since = peer.unanswered_since
-        if since is None or now - since > UNANSWERED_STALE:
-            since = now
-            if now - peer.heard_at >= REHANDSHAKE_AFTER:  # (else an answer: it starts none)
-                peer.unanswered_since, peer.rehandshaken = now, False
-        # the newest confirmed session, if fit to send on (an older one is older still)
-        session = peer.current
-        if (
-            session is None
-            or (age := now - session.made) >= REJECT_AFTER
-            or session.counter >= REJECT_AFTER_MESSAGES
-        ):
-            out: Out = []
-            peer.wait(data, addr, now, self.dropped)
-            self._initiate(peer, now, out)
-            return out
-        # DATA under it (in range: no data over the bound, nor a counter used up)
-        counter = session.counter
-        session.counter = counter + 1
-        header = _data_header(DATA, session.remote, counter)
-        out = [(header + session.sending.encrypt(nonce_bytes(counter), data, header), addr)]
-        # Not kept for the new session as well: a datagram is sent once, or a copy could
-        # arrive long after its sender moved on. The sender's next try uses the new one.
-        if (
-            now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
-            and self._rehandshakes_on_silence  # (a registry's does not: one test)
-            and not peer.rehandshaken
-            and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
-        ):
-            peer.rehandshaken = True
-            self._initiate(peer, now, out)
-        elif age >= REKEY_AFTER:
-            self._initiate(peer, now, out)
-        return out
+        for addr, key in dests:
+            # (nearly always the peer at the address; sending keeps no peer: see Sessions)
+            peer = self._sessions.by_addr.get(addr)
+            if peer is None or peer.key != key:
+                peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
+            since = peer.unanswered_since
+            if since is None or now - since > UNANSWERED_STALE:
+                since = now
+                if now - peer.heard_at >= REHANDSHAKE_AFTER:  # (else an answer: it starts none)
+                    peer.unanswered_since, peer.rehandshaken = now, False
+            # the newest confirmed session, if fit to send on (an older one is older still)
+            session = peer.current
+            if (
+                session is None
+                or (age := now - session.made) >= REJECT_AFTER
+                or session.counter + len(datas) > REJECT_AFTER_MESSAGES
+            ):
+                for data in datas:
+                    peer.wait(data, addr, now, self.dropped)
+                self._initiate(peer, now, send)
+                continue
+            # DATA under it, each once: kept for a new session too, a copy could arrive
+            # long after its sender moved on (whose next try uses the new one)
+            for data in datas:
+                counter = session.counter
+                session.counter = counter + 1
+                header = _data_header(DATA, session.remote, counter)
+                sealed = session.sending.encrypt(_NONCE_PAD + header[5:], data, header)
+                send((header + sealed, addr))
+            if (
+                now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
+                and self._rehandshakes_on_silence  # (a registry's does not: one test)
+                and not peer.rehandshaken
+                and now - since >= _at_least(REHANDSHAKE_AFTER, peer.slowest)
+            ):
+                peer.rehandshaken = True
+                self._initiate(peer, now, send)
+            elif age >= REKEY_AFTER:
+                self._initiate(peer, now, send)
 
     def sessions_at(self, addr: Addr) -> list[Session]:
         """The sessions kept with the peer last met at `addr` (none if no peer is kept
@@ -247,7 +254,7 @@ class SecureChannel:
         self._asked_keys[addr] = peer.initiations[-1].local if peer and peer.initiations else None
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
-    def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
+    def _initiate(self, peer: Peer, now: float, out: Send, *, at_once: bool = False) -> None:
         """Send a new initiation to `peer`, unless the last one is younger than its retry
         interval (HANDSHAKE_RETRY, doubled for each one since the last session; see
         SLOW_WAIT_MAX) and not `at_once`. It bears the mac2 of the cookie the peer last
@@ -277,7 +284,7 @@ class SecureChannel:
         initiations.append(initiation)
         peer.tries += 1
         self._by_index[local] = initiation
-        out.append((datagram, addr))
+        out((datagram, addr))
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -319,8 +326,7 @@ class SecureChannel:
             return Opened(data, session.key)
         session.confirmed = True
         self._sessions.confirmed(peer)
-        send: Out = []
-        self._flush(peer, session, now, send)
+        send = self._flush(peer, now)
         return Opened(data, session.key, send)
 
     def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
@@ -359,7 +365,7 @@ class SecureChannel:
         out: Out = []
         if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:
             peer.tries = 0
-            self._initiate(peer, now, out, at_once=True)
+            self._initiate(peer, now, out.append, at_once=True)
         return out
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
@@ -439,8 +445,7 @@ class SecureChannel:
             True, peer, ReplayWindow(),
         )  # fmt: skip
         self._sessions.keep(peer, session)
-        send: Out = []
-        self._flush(peer, session, now, send)
+        send = self._flush(peer, now)
         return Opened(key=initiation.key, send=send)
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
@@ -468,20 +473,20 @@ class SecureChannel:
         if had_cookie or not peer.waiting or initiation is not latest:
             return Opened(under_load=initiation.key)
         out: Out = []
-        self._initiate(peer, now, out, at_once=True)
+        self._initiate(peer, now, out.append, at_once=True)
         return Opened(send=out, under_load=initiation.key)
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
-        """Send what waited for a session, now that `session` may carry it."""
+    def _flush(self, peer: Peer, now: float) -> Out:
+        """What waited for a session, sealed now that one may carry it."""
         peer.expire(now, self.dropped)
-        for data, addr, _ in peer.waiting:  # each as DATA, as `seal` sends it
-            counter = session.counter
-            session.counter = counter + 1
-            header = _data_header(DATA, session.remote, counter)
-            out.append((header + session.sending.encrypt(nonce_bytes(counter), data, header), addr))
-        peer.waiting.clear()
+        out: Out = []
+        if peer.waiting:
+            datas = [data for data, _, _ in peer.waiting]
+            peer.waiting.clear()
+            self.seal(datas, [(peer.addr, peer.key)], now, out.append)
+        return out
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1

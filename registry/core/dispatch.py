@@ -110,6 +110,7 @@ class RegistryCore:
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
+        self._pushes = s.pusher.pushes  # (read for every ack: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
@@ -321,7 +322,7 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        _, answered = self._s.pusher.pushes.answer(replies, addr, now)
+        _, answered = self._pushes.answer(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)

@@ -137,16 +137,15 @@ class Pushes:
             return "", []
         # the usual: acks of its oldest datagrams, whole and in order (no set; a tuple's is itself)
         units, replies, n, at = member.units, tuple(msg_ids), 0, 0
-        answered: list[Flight] = []
         done = -1  # the first send of the last unit answered in full
         for unit in units:
             flights = unit.flights
             end = at + len(flights)
-            if replies[at:end] != tuple(flights):
+            if end > len(replies) or any(replies[at + k] != i for k, i in enumerate(flights)):
                 break
-            answered += flights.values()
             self._release(unit)
             n, at, done = n + 1, end, unit.first
+        answered = [flight for unit in units[:n] for flight in unit.flights.values()]
         kept = units[n:]
         if at < len(replies):  # the rest: part of a datagram, or out of order
             ids = set(replies[at:])
@@ -287,10 +286,9 @@ class Pushes:
         deadlines, deadline = self._deadlines, now + self._timeout
         if deadlines and deadline < deadlines[-1][0]:
             deadline = deadlines[-1][0]  # the clock stepped back: keep the order
+        deadlines += [(deadline, member) for member in members if member.units]  # (one call)
         for member in members:
             member.deadline = deadline if member.units else NEVER
-            if member.units:
-                deadlines.append((deadline, member))
 
     def _again(self, member: Member, unit: Unit, now: float) -> Unit:
         """`unit` is sent again to `member` at `now`: nothing more joins it."""

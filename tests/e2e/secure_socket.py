@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from tests.datagrams import messages_of
+from tests.datagrams import messages_of, seal_list
 from wire.codec import encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -69,7 +69,7 @@ class SecureSocket:
         data = message if isinstance(message, bytes) else encode(message)
         key = key or self.keys[addr]
         self.keys.setdefault(addr, key)
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+        for packet, to in seal_list(self.channel, [data], [(addr, key)], self._clock()):
             self.sock.sendto(packet, to)
 
     def receive(self, wait: float) -> list[tuple[Message, Addr, bytes]]:

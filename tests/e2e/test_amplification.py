@@ -19,6 +19,7 @@ from secure.channel import SecureChannel  # isort: skip  (harness puts the repos
 from wire import messages  # isort: skip
 from wire.keys import key_from_text  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip
+from tests.datagrams import seal_list
 
 Addr = tuple[str, int]
 
@@ -26,7 +27,7 @@ Addr = tuple[str, int]
 def _initiation(to: Addr, key: bytes) -> tuple[SecureChannel, bytes]:
     """A fresh key's channel, and the handshake initiation it sends to `key` at `to`."""
     channel = SecureChannel(X25519PrivateKey.generate())
-    [(initiation, _)] = channel.seal(b"{}", to, key, time.monotonic())
+    [(initiation, _)] = seal_list(channel, [b"{}"], [(to, key)], time.monotonic())
     return channel, initiation
 
 

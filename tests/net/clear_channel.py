@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.endpoint import Endpoint
-from secure.channel import Opened
+from secure.channel import Opened, Send
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 
@@ -27,8 +27,12 @@ class ClearChannel:
     static = KEY
     public = PUBLIC
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        return [(data, addr)]
+    def seal(
+        self, datas: list[bytes], dests: Sequence[tuple[Addr, bytes]], now: float, send: Send
+    ) -> None:
+        for addr, _ in dests:
+            for data in datas:
+                send((data, addr))
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return Opened(data=datagram, key=PUBLIC)

@@ -22,7 +22,7 @@ from net.endpoint import Endpoint
 from net.listener import Listener
 from peer.core.actions import AcksLater
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
-from tests.datagrams import messages_of
+from tests.datagrams import messages_of, seal_list
 from wire.codec import decode, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import (
@@ -918,10 +918,12 @@ def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
         near_addr = await near.open("127.0.0.1", 0)
         try:
             stranger = SecureChannel(X25519PrivateKey.generate())
-            [(captured, _)] = stranger.seal(b"", far_addr, far_channel.public, 0.0)
+            [(captured, _)] = seal_list(stranger, [b""], [(far_addr, far_channel.public)], 0.0)
             for i in range(200):  # replays from many sources: the far side is under load
                 far_channel.open(captured, (f"10.0.0.{i}", 1000 + i), 0.0)
-            [(initiation, _)] = near_channel.seal(b"hi", far_addr, far_channel.public, 0.0)
+            [(initiation, _)] = seal_list(
+                near_channel, [b"hi"], [(far_addr, far_channel.public)], 0.0
+            )
             [(reply, _)] = far_channel.open(initiation, near_addr, 0.0).send
             assert far_channel.open(initiation, near_addr, 0.0).key == b""  # no handshake
             far.sendto(reply, near_addr)

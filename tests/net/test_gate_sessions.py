@@ -18,6 +18,7 @@ from net.endpoint import Endpoint
 from peer.adapter.flood_gate import PEER_BURST, PeerGate
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from secure.noise import Handshake
+from tests.datagrams import seal_list
 from wire.codec import encode
 from wire.messages import Chat, Message
 
@@ -77,7 +78,7 @@ def session_with_bob(bob: Endpoint, at: tuple[str, int] = ALICE) -> tuple[Secure
     """A new key's channel at `at` (alice's, unless said), with a confirmed session to bob
     (bob's decryptions counted)."""
     alice = SecureChannel(X25519PrivateKey.generate())
-    ((initiation, _),) = alice.seal(b"x", BOB, bob.channel.public, NOW)
+    ((initiation, _),) = seal_list(alice, [b"x"], [(BOB, bob.channel.public)], NOW)
     ((response, _),) = bob.channel.open(initiation, at, NOW).send
     ((first, _),) = alice.open(response, BOB, NOW).send
     bob.receive(first, at, NOW)  # confirms bob's session (not a message: dropped as bad)
@@ -93,7 +94,7 @@ def chat(n: int) -> bytes:
 
 def sealed(alice: SecureChannel, bob: Endpoint, data: bytes) -> bytes:
     """`data` sealed by alice in her session with bob."""
-    ((datagram, _),) = alice.seal(data, BOB, bob.channel.public, NOW)
+    ((datagram, _),) = seal_list(alice, [data], [(BOB, bob.channel.public)], NOW)
     return datagram
 
 
@@ -131,7 +132,7 @@ def test_initiations_from_one_address_beyond_the_rate_are_dropped_before_any_dh(
     got: list[Message] = []
     bob, gate = bob_endpoint(got)
     stranger = SecureChannel(X25519PrivateKey.generate())
-    ((initiation, _),) = stranger.seal(b"x", BOB, bob.channel.public, NOW)
+    ((initiation, _),) = seal_list(stranger, [b"x"], [(BOB, bob.channel.public)], NOW)
     opened = handshakes_counted(monkeypatch)
     extra = 500
     for _ in range(int(PEER_BURST) + extra):
@@ -172,7 +173,7 @@ def test_data_naming_no_live_session_is_dropped_by_its_header_from_any_address()
     assert bob.channel.dropped["no such session"] == len(junk) * len(ATTACKERS)
     # the junk took nothing of an address's allowance: its first handshake is still opened
     stranger = SecureChannel(X25519PrivateKey.generate())
-    ((initiation, _),) = stranger.seal(b"x", BOB, bob.channel.public, NOW)
+    ((initiation, _),) = seal_list(stranger, [b"x"], [(BOB, bob.channel.public)], NOW)
     drops = bob.channel.dropped.total()
     bob.receive(initiation, ATTACKERS[0], NOW)
     assert gate.dropped == 0 and bob.channel.dropped.total() == drops

@@ -5,7 +5,7 @@ leave now and which later (here on no socket: what a step sent is what its chann
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from hypothesis import given
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from net.datagram_channel import DatagramChannel
 from net.outgoing import ACK_DELAY, AckDelay, Addr, Dest, Outgoing
+from secure.channel import Send
 from tests.datagrams import messages_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
@@ -33,9 +34,11 @@ class Clear:
     def __init__(self) -> None:
         self.sealed: list[Datagram] = []
 
-    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
-        self.sealed.append((data, (addr, key)))
-        return [(data, addr)]
+    def seal(self, datas: list[bytes], dests: Sequence[Dest], now: float, send: Send) -> None:
+        for dest in dests:
+            for data in datas:
+                self.sealed.append((data, dest))
+                send((data, dest[0]))
 
 
 #: What `Outgoing.datagram` says: the datagram left now, or it waits.

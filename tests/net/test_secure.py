@@ -23,6 +23,7 @@ from secure.channel import (
     SLOW_WAIT_MAX,
     SecureChannel,
 )
+from tests.datagrams import seal_list
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
@@ -50,7 +51,7 @@ class Pair:
         sender = self.alice if frm == "alice" else self.bob
         other = self.bob if frm == "alice" else self.alice
         to = B if frm == "alice" else A
-        return sender.seal(data, to, other.public, now)
+        return seal_list(sender, [data], [(to, other.public)], now)
 
     def deliver(self, packets: list[tuple[bytes, tuple]], now: float = 0.0) -> None:
         """Carry `packets` and every answer they cause, until nothing is left."""
@@ -74,6 +75,22 @@ def test_a_datagram_opens_with_the_senders_key_and_carries_nothing_in_clear() ->
     assert all(b"1234" not in packet for packet, _ in pair.wire)
     # handshake, then data: the first send made an initiation and waited for the response
     assert [p[0] for p, _ in pair.wire] == [secure.INITIATION, secure.RESPONSE, DATA]
+
+
+def test_one_seal_carries_each_datagram_to_each_key_a_keys_back_to_back() -> None:
+    """A relay seals the same datagrams for many keys at once, each key's in order under its
+    own session; two keys at one address are two peers, each sent its own."""
+    pair = Pair()
+    carol = SecureChannel(X25519PrivateKey.generate(), stamp=pair.stamp)
+    pair.deliver(pair.send("alice", b"hi"))  # a session with bob at B
+    out = seal_list(pair.alice, [b"one", b"two"], [(B, pair.bob.public), (B, carol.public)], 1.0)
+    assert [p[0] for p, _ in out] == [DATA, DATA, secure.INITIATION]  # none with carol yet
+    assert [pair.bob.open(p, A, 1.0).data for p, _ in out[:2]] == [b"one", b"two"]
+    [(response, _)] = carol.open(out[2][0], A, 1.0).send
+    waited = pair.alice.open(response, B, 1.0).send
+    assert [carol.open(p, A, 1.0).data for p, _ in waited] == [b"one", b"two"]
+    [(again, _)] = seal_list(pair.alice, [b"three"], [(B, pair.bob.public)], 1.0)
+    assert pair.bob.open(again, A, 1.0).data == b"three"
 
 
 def test_once_a_session_is_made_each_send_is_one_datagram_both_ways() -> None:
@@ -132,7 +149,7 @@ def test_every_altered_byte_is_dropped() -> None:
 def test_a_forger_with_a_key_of_its_own_is_known_by_it() -> None:
     pair = Pair()
     mallory = SecureChannel(X25519PrivateKey.generate())
-    out = mallory.seal(b"from alice, honest", B, pair.bob.public, 0.0)
+    out = seal_list(mallory, [b"from alice, honest"], [(B, pair.bob.public)], 0.0)
     queue = list(out)
     got = []
     while queue:
@@ -258,7 +275,7 @@ def test_data_from_another_address_than_its_sessions_is_dropped() -> None:
 
 def test_a_key_no_handshake_can_use_is_not_sent_to_and_raises_nothing() -> None:
     channel = SecureChannel(X25519PrivateKey.generate())
-    assert channel.seal(b"hi", B, bytes(32), 0.0) == []  # the all-zero key: low order
+    assert seal_list(channel, [b"hi"], [(B, bytes(32))], 0.0) == []  # the all-zero key: low order
     assert channel.dropped["not sent: a key no handshake can use"] == 1
 
 
@@ -372,4 +389,4 @@ def test_a_data_datagram_out_of_its_bounds_is_dropped_unopened() -> None:
     assert pair.bob.open(packet, A, 0.0).data == b"again"  # the real one still opens
     assert pair.bob.open(largest, A, 0.0).data == bytes(MAX_DATAGRAM)
     with pytest.raises(ValueError, match=str(MAX_DATAGRAM)):
-        pair.alice.seal(bytes(MAX_DATAGRAM + 1), B, pair.bob.public, 0.0)
+        seal_list(pair.alice, [bytes(MAX_DATAGRAM + 1)], [(B, pair.bob.public)], 0.0)

@@ -25,6 +25,7 @@ from secure.channel import (
     SecureChannel,
 )
 from secure.cookie import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
+from tests.datagrams import seal_list
 from tests.hypothesis_profiles import examples
 from tests.net.test_secure import A, B, Pair
 
@@ -97,7 +98,7 @@ def test_under_load_an_initiation_without_mac2_gets_a_cookie_reply_and_costs_no_
 ) -> None:
     pair = Pair()
     mallory = SecureChannel(X25519PrivateKey.generate())
-    [(captured, _)] = mallory.seal(b"", B, pair.bob.public, 0.0)
+    [(captured, _)] = seal_list(mallory, [b""], [(B, pair.bob.public)], 0.0)
     _load(pair.bob, captured, 0.0)
     [(initiation, _)] = pair.send("alice", b"hello", 0.0)
     del dh_count[:]
@@ -117,7 +118,9 @@ def test_a_cookie_reply_makes_one_initiation_at_once_at_most() -> None:
     # whoever saw alice's initiation can make cookie replies to it: they make her send one
     # more initiation at once, then none before her usual retry
     pair = Pair()
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     _load(pair.bob, captured, 0.0)
     [(initiation, _)] = pair.send("alice", b"hello", 0.0)
     [(reply, _)] = pair.bob.open(initiation, A, 0.0).send
@@ -131,7 +134,9 @@ def test_a_cookie_reply_makes_one_initiation_at_once_at_most() -> None:
 
 def test_a_cookie_is_good_from_the_address_it_was_sent_to_only() -> None:
     pair = Pair()
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     _load(pair.bob, captured, 0.0)
     [(reply, _)] = pair.bob.open(pair.send("alice", b"x", 0.0)[0][0], A, 0.0).send
     [(with_mac2, _)] = pair.alice.open(reply, B, 0.0).send
@@ -146,7 +151,7 @@ def test_a_cookie_reply_opens_only_for_the_initiation_it_answers() -> None:
     [(captured, _)] = pair.send("alice", b"", 0.0)
     _load(pair.bob, captured, 0.0)
     carol = SecureChannel(X25519PrivateKey.generate())
-    [(hers, _)] = carol.seal(b"", B, pair.bob.public, 0.0)
+    [(hers, _)] = seal_list(carol, [b""], [(B, pair.bob.public)], 0.0)
     [(reply, _)] = pair.bob.open(hers, A, 0.0).send  # carol's, sent to alice's address
     [(initiation, _)] = pair.send("alice", b"x", 0.5)
     # another initiation's reply, moved onto alice's index: its mac1 is not hers
@@ -159,14 +164,16 @@ def test_a_cookie_reply_opens_only_for_the_initiation_it_answers() -> None:
 
 def test_under_load_each_address_gets_a_budget_of_handshakes() -> None:
     bob = SecureChannel(X25519PrivateKey.generate())
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, bob.public, 0.0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, bob.public)], 0.0
+    )
     _load(bob, captured, 0.0)
     # ten programs of one machine, each with a key and a port of its own and a cookie
     answered = []
     for port in range(10):
         addr = ("10.0.0.9", 7000 + port)
         them = SecureChannel(X25519PrivateKey.generate())
-        [(first, _)] = them.seal(b"", B, bob.public, 0.0)
+        [(first, _)] = seal_list(them, [b""], [(B, bob.public)], 0.0)
         [(reply, _)] = bob.open(first, addr, 0.0).send
         [(second, _)] = them.open(reply, B, 0.0).send
         answered += _kinds(bob.open(second, addr, 0.0).send)
@@ -176,7 +183,9 @@ def test_under_load_each_address_gets_a_budget_of_handshakes() -> None:
 
 def test_the_load_ends_a_second_after_the_flood() -> None:
     pair = Pair()
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     _load(pair.bob, captured, 0.0)
     [(initiation, _)] = pair.send("alice", b"x", UNDER_LOAD_FOR + 0.1)
     assert _kinds(pair.bob.open(initiation, A, UNDER_LOAD_FOR + 0.1).send) == [RESPONSE]
@@ -191,7 +200,7 @@ def test_strangers_handshakes_push_out_idle_peers_not_busy_ones(
     carol = SecureChannel(X25519PrivateKey.generate())
     C = ("10.0.0.3", 6003)
     for who, at in ((carol, C), (pair.alice, A)):
-        for packet, _ in who.seal(b"hi", B, pair.bob.public, 0.0):
+        for packet, _ in seal_list(who, [b"hi"], [(B, pair.bob.public)], 0.0):
             for answer, _ in pair.bob.open(packet, at, 0.0).send:
                 for data, _ in who.open(answer, B, 0.0).send:
                     pair.bob.open(data, at, 0.0)
@@ -200,12 +209,12 @@ def test_strangers_handshakes_push_out_idle_peers_not_busy_ones(
     for i in range(40):
         now = next(times)
         stranger = SecureChannel(X25519PrivateKey.generate())
-        [(initiation, _)] = stranger.seal(b"", B, pair.bob.public, now)
+        [(initiation, _)] = seal_list(stranger, [b""], [(B, pair.bob.public)], now)
         assert pair.bob.open(initiation, _spoofed(i), now).send
-        [(data, _)] = pair.alice.seal(b"still here", B, pair.bob.public, now)
+        [(data, _)] = seal_list(pair.alice, [b"still here"], [(B, pair.bob.public)], now)
         assert pair.bob.open(data, A, now).data == b"still here"
-        pair.bob.seal(b"news", C, carol.public, now)  # carol never answers
-    [(late, _)] = carol.seal(b"still here?", B, pair.bob.public, next(times))
+        seal_list(pair.bob, [b"news"], [(C, carol.public)], now)  # carol never answers
+    [(late, _)] = seal_list(carol, [b"still here?"], [(B, pair.bob.public)], next(times))
     assert pair.bob.open(late, C, 5.0).dropped == "no such session"  # carol was idle
 
 
@@ -224,7 +233,9 @@ def test_under_load_no_answer_is_larger_than_what_it_answers(
     junk: bytes, position: int, flip: int
 ) -> None:
     bob = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, bob.public, 0.0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, bob.public)], 0.0
+    )
     _load(bob, captured, 0.0)
     altered = bytearray(captured)
     altered[position] ^= flip
@@ -241,7 +252,9 @@ def test_under_load_an_initiation_from_an_address_whose_session_works_costs_noth
     pair = Pair()
     pair.deliver(pair.send("alice", b"register", 0.0), 0.0)
     pair.deliver(pair.send("bob", b"busy", 0.05), 0.05)  # bob holds the session: it works
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     # (sent REHANDSHAKE_AFTER after she heard bob: not an answer, it begins a silence)
     out = pair.send("alice", b"again", 0.52)
     out += pair.send("alice", b"again", 0.52 + REHANDSHAKE_AFTER + 0.01)
@@ -267,7 +280,9 @@ def test_a_silences_new_handshake_answered_with_a_cookie_goes_again_with_the_nex
     pair = Pair()
     pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
     pair.bob = SecureChannel(pair.bob.static, stamp=pair.stamp)  # bob restarted
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     pair.deliver(pair.send("alice", b"keepalive", 60.0), 60.0)  # no such session
     [initiation] = [p for p, _ in pair.send("alice", b"keepalive", 68.0) if p[0] == INITIATION]
     _load(pair.bob, captured, 68.0)
@@ -285,7 +300,9 @@ def test_an_initiation_answered_late_with_a_cookie_is_not_sent_again_sooner() ->
     # a registry under load answers with a cookie reply 0.6 s late: the initiation that
     # bears its cookie waits twice that for its answer before it goes again
     pair = Pair()
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, pair.bob.public)], 0
+    )
     _load(pair.bob, captured, 0.0)
     [(first, _)] = pair.send("alice", b"register", 0.0)
     [(cookie_reply, _)] = pair.bob.open(first, A, 0.6).send
@@ -303,10 +320,10 @@ def test_a_key_answer_after_a_lost_initiation_makes_one_again_at_once() -> None:
     registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
     peer = SecureChannel(X25519PrivateKey.generate())
     asked_first = peer.ask_key(B)  # (first contact asks before it sends anything)
-    [(_lost, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(_lost, _)] = seal_list(peer, [b"register"], [(B, registry.public)], 0.0)
     [(early, _)] = registry.open(asked_first, A, 0.0).send
     assert not peer.open(early, B, 0.0).send  # asked before the initiation went: nothing
-    assert peer.seal(b"register", B, registry.public, 0.3) == []  # its retry waits
+    assert seal_list(peer, [b"register"], [(B, registry.public)], 0.3) == []  # its retry waits
     [(answer, _)] = registry.open(peer.ask_key(B), A, 0.3).send
     [(again, _)] = peer.open(answer, B, 0.3).send
     assert again[0] == INITIATION
@@ -323,31 +340,37 @@ def test_a_key_answer_in_a_silence_makes_an_initiation_at_once_a_restarted_side_
     static = X25519PrivateKey.generate()
     registry = SecureChannel(static, answers_key_requests=True)
     peer = SecureChannel(X25519PrivateKey.generate())
-    [(initiation, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(initiation, _)] = seal_list(peer, [b"register"], [(B, registry.public)], 0.0)
     [(response, _)] = registry.open(initiation, A, 0.0).send
     [(register, _)] = peer.open(response, B, 0.0).send
     registry.open(register, A, 0.0)
-    [(welcome, _)] = registry.seal(b"welcome", A, peer.public, 0.0)
+    [(welcome, _)] = seal_list(registry, [b"welcome"], [(A, peer.public)], 0.0)
     assert peer.open(welcome, B, 0.0).data == b"welcome"
     registry = SecureChannel(static, answers_key_requests=True)  # killed, started again
-    assert _kinds(peer.seal(b"keepalive", B, registry.public, 10.0)) == [DATA]  # a silence
-    assert INITIATION in _kinds(peer.seal(b"keepalive", B, registry.public, 10.5))  # lost
+    assert _kinds(seal_list(peer, [b"keepalive"], [(B, registry.public)], 10.0)) == [
+        DATA
+    ]  # a silence
+    assert INITIATION in _kinds(
+        seal_list(peer, [b"keepalive"], [(B, registry.public)], 10.5)
+    )  # lost
     for at in (11.5, 13.5, 15.5):
-        assert INITIATION not in _kinds(peer.seal(b"keepalive", B, registry.public, at))
+        assert INITIATION not in _kinds(seal_list(peer, [b"keepalive"], [(B, registry.public)], at))
     [(answer, _)] = registry.open(peer.ask_key(B), A, 16.0).send
     [(again, _)] = peer.open(answer, B, 16.0).send
     [(response, _)] = registry.open(again, A, 16.0).send
     peer.open(response, B, 16.0)
-    [(data, _)] = peer.seal(b"register", B, registry.public, 16.1)
+    [(data, _)] = seal_list(peer, [b"register"], [(B, registry.public)], 16.1)
     assert registry.open(data, A, 16.1).data == b"register"
 
 
 def test_a_key_answer_makes_no_initiation_once_the_responder_said_it_is_under_load() -> None:
     registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
     peer = SecureChannel(X25519PrivateKey.generate())
-    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, registry.public, 0)
+    [(captured, _)] = seal_list(
+        SecureChannel(X25519PrivateKey.generate()), [b""], [(B, registry.public)], 0
+    )
     _load(registry, captured, 0.0)
-    [(initiation, _)] = peer.seal(b"register", B, registry.public, 0.0)
+    [(initiation, _)] = seal_list(peer, [b"register"], [(B, registry.public)], 0.0)
     [(reply, _)] = registry.open(initiation, A, 0.0).send
     [(_lost, _)] = peer.open(reply, B, 0.0).send  # the one with the cookie: lost
     [(answer, _)] = registry.open(peer.ask_key(B), A, 0.1).send

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from secure import sessions
 from secure.channel import SecureChannel
 from secure.sessions import Sessions
+from tests.datagrams import seal_list
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)
@@ -61,7 +62,7 @@ def test_a_peer_with_a_handshake_answered_costs_under_3_kb() -> None:
     initiations = []
     for _ in range(300):
         stranger = SecureChannel(X25519PrivateKey.generate())
-        initiations += [p for p, _ in stranger.seal(b"", A, responder.public, 0.0)]
+        initiations += [p for p, _ in seal_list(stranger, [b""], [(A, responder.public)], 0.0)]
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]

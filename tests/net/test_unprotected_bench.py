@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.unprotected import CLEAR, PassThrough
 from secure.channel import SecureChannel
+from tests.datagrams import seal_list
 from wire.keys import key_text
 from wire.messages import Entry
 
@@ -32,7 +33,7 @@ def pass_through() -> tuple[PassThrough, SecureChannel]:
 
 def test_between_peers_a_datagram_travels_as_it_is_and_opens_with_the_tables_key() -> None:
     through, _ = pass_through()
-    [(packet, to)] = through.seal(b'{"x":1}', BOB, BOB_KEY, 0.0)
+    [(packet, to)] = seal_list(through, [b'{"x":1}'], [(BOB, BOB_KEY)], 0.0)
     assert (packet, to) == (bytes((CLEAR,)) + b'{"x":1}', BOB)
     opened = through.open(packet, BOB, 0.0)
     assert (opened.data, opened.key) == (b'{"x":1}', BOB_KEY)
@@ -41,7 +42,7 @@ def test_between_peers_a_datagram_travels_as_it_is_and_opens_with_the_tables_key
 def test_the_registry_still_gets_the_secure_channel() -> None:
     through, channel = pass_through()
     registry_key = SecureChannel(X25519PrivateKey.generate()).public
-    [(packet, to)] = through.seal(b"hello", REGISTRY, registry_key, 0.0)
+    [(packet, to)] = seal_list(through, [b"hello"], [(REGISTRY, registry_key)], 0.0)
     assert to == REGISTRY and packet[0] == 1  # a handshake initiation: sealed, not clear
     # and an unsealed datagram that claims to be from the registry does not open
     assert through.open(bytes((CLEAR,)) + b"hello", REGISTRY, 0.0).data is None

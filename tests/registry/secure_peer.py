@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from tests.datagrams import messages_of
+from tests.datagrams import messages_of, seal_list
 from wire.codec import encode
 from wire.messages import Ack, Message, Restarted
 
@@ -42,7 +42,7 @@ class SecurePeer:
 
     def send(self, message: Message | bytes, addr: Addr) -> None:
         data = message if isinstance(message, bytes) else encode(message)
-        for packet, to in self.channel.seal(data, addr, self.key, time.monotonic()):
+        for packet, to in seal_list(self.channel, [data], [(addr, self.key)], time.monotonic()):
             self.sock.sendto(packet, to)
 
     async def receive(self, timeout: float = 5.0) -> list[Message]:

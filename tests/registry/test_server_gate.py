@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
 from secure.channel import DATA, SecureChannel
+from tests.datagrams import seal_list
 from tests.net.test_gate_sessions import Decrypts, handshakes_counted
 from wire.codec import encode
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
@@ -70,7 +71,7 @@ class Registry:
         channel = SecureChannel(X25519PrivateKey.generate())
         registry = self.endpoint.channel
         assert isinstance(registry, SecureChannel)
-        ((initiation, _),) = channel.seal(b"x", REGISTRY, registry.public, NOW)
+        ((initiation, _),) = seal_list(channel, [b"x"], [(REGISTRY, registry.public)], NOW)
         ((response, _),) = registry.open(initiation, at, NOW).send
         ((first, _),) = channel.open(response, REGISTRY, NOW).send
         self.endpoint.receive(first, at, NOW)  # confirms it (not a message: dropped as bad)
@@ -80,8 +81,8 @@ class Registry:
         return channel, counted
 
     def sealed(self, channel: SecureChannel, message: Message) -> bytes:
-        ((datagram, _),) = channel.seal(
-            encode(message), REGISTRY, self.endpoint.channel.public, NOW
+        ((datagram, _),) = seal_list(
+            channel, [encode(message)], [(REGISTRY, self.endpoint.channel.public)], NOW
         )
         return datagram
 
@@ -162,7 +163,9 @@ def test_a_live_sessions_requests_count_against_its_address(tmp_path: Path) -> N
         # in one datagram, an ack still counts nothing, and the requests after the one
         # refused are dropped with it
         packed = b"[" + b",".join(encode(m) for m in (acks(0), keepalive(0), acks(1))) + b"]"
-        ((datagram, _),) = mallory.seal(packed, REGISTRY, registry.endpoint.channel.public, NOW)
+        ((datagram, _),) = seal_list(
+            mallory, [packed], [(REGISTRY, registry.endpoint.channel.public)], NOW
+        )
         registry.endpoint.receive(datagram, ATTACKERS[0], NOW)
         assert await registry.handled("Acks") == 1 and registry.dropped == OVER + 1
         # another address's requests come through the flood
@@ -199,7 +202,9 @@ def test_a_strangers_initiations_beyond_the_rate_are_dropped_before_any_dh(
         started = time.monotonic()
         for at in ATTACKERS[:2]:
             stranger = SecureChannel(X25519PrivateKey.generate())
-            ((initiation, _),) = stranger.seal(b"x", REGISTRY, registry.endpoint.channel.public, 0)
+            ((initiation, _),) = seal_list(
+                stranger, [b"x"], [(REGISTRY, registry.endpoint.channel.public)], 0
+            )
             for _ in range(int(REGISTRY_BURST) + OVER):
                 registry.endpoint.receive(initiation, at, NOW)
         # the gate reads the clock here: it refilled at REGISTRY_RATE a second meanwhile
