@@ -48,6 +48,23 @@ def test_a_service_keeps_the_promises_of_one_registry(
     check(*play(*scenario, registries=REGISTRIES))
 
 
+def test_a_post_kept_through_the_lead_s_death_is_relayed_by_the_next() -> None:
+    """bob's post waits out the lead's death; the next lead tells bob twice that it is back
+    (a second time with the registries left) and bob acks both at once: the post is relayed,
+    and kept for ann, who had left meanwhile without a word reaching any registry."""
+    plan = [
+        Op("send", 0, 0, 0.13671875),
+        Op("kill_registry"),
+        Op("kill_registry"),  # (the lead is down: none to kill)
+        Op("dereg", 0),
+        Op("wait", pause=1.130859375),
+        Op("send_all", 1, 0, 0.232421875),
+        Op("wait", pause=3.16015625),
+        Op("send_all", 0, 0, 0.443359375),  # (ann has exited)
+    ]
+    check(*play(0, 2, 0.0, 0.0, plan, registries=REGISTRIES))
+
+
 def moved(old: tuple[str, int], new: tuple[str, int]) -> str:
     return f"[Registry {old[0]}:{old[1]} is not answering; now using {new[0]}:{new[1]}.]"
 

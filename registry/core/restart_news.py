@@ -66,7 +66,7 @@ class RestartNews:
         """The peer at `addr` acked pushes: the news among them makes room for the next."""
         if self._message is None or not any(isinstance(f.message, Restarted) for f in answered):
             return
-        if self._at_once.pop(addr, None) or self._telling.pop(addr, None):
+        if self._stop_telling(addr):
             self._tell(now, emit)
 
     def unacked(self, push: Push, now: float, emit: Emit) -> None:
@@ -74,7 +74,7 @@ class RestartNews:
         among it makes room, and its peer, still online, is told again later."""
         if not isinstance(push.message, Restarted):
             return
-        was = self._at_once.pop(push.addr, None) or self._telling.pop(push.addr, None)
+        was = self._stop_telling(push.addr)
         if was is None:
             return
         record, told = was
@@ -83,6 +83,13 @@ class RestartNews:
             self._waiting[push.addr] = (record, told + 1)
             self._s.feed.hold([record])
         self._tell(now, emit)
+
+    def _stop_telling(self, addr: Addr) -> tuple[Record, int] | None:
+        """The peer at `addr` is told no more (None: it was not being told). Both ways at
+        once: one told a newer news at once while an earlier was told it in the window acks
+        both in one datagram."""
+        at_once, telling = self._at_once.pop(addr, None), self._telling.pop(addr, None)
+        return at_once or telling
 
     def _tell(self, now: float, emit: Emit) -> None:
         """Tell the next peers still online until WINDOW are being told (not counting those

@@ -12,6 +12,7 @@ from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
 from wire.keys import key_text
 from wire.messages import (
     Ack,
+    Acks,
     ChannelMessage,
     ChannelPost,
     Entry,
@@ -239,3 +240,18 @@ def test_a_peer_waiting_its_turn_that_posts_is_told_at_once_and_another_key_is_n
     out = reg.receive(post, addr_of(last), T0 + 0.2, key=last.to_bytes(32, "big"))
     assert told(out) == [(addr_of(last), first[0][1])]
     assert not [m for _, m in sends(out) if isinstance(m, ChannelMessage)]  # dropped meanwhile
+
+
+def test_a_peer_told_two_news_that_acks_both_in_one_datagram_is_heard_again() -> None:
+    """Being told the start's news in the window, a peer that posts is told the newer news
+    at once: its acks of both, in one Acks, end what holds its posts back."""
+    reg, first = restarted()
+    addr, news = first[0]
+    key = (0).to_bytes(32, "big")
+    reg.new_registries(("10.0.0.1:5000",), T0 + 0.1)
+    out = reg.receive(ChannelPost("p-1", "p000", "t", "hello"), addr, T0 + 0.2, key=key)
+    told_now = [m for a, m in told(out) if a == addr]
+    assert told_now and not [m for _, m in sends(out) if isinstance(m, ChannelMessage)]
+    reg.receive(Acks("a-1", (news.id, *(m.id for m in told_now))), addr, T0 + 0.3, key=key)
+    out = reg.receive(ChannelPost("p-2", "p000", "t", "again"), addr, T0 + 0.4, key=key)
+    assert {m.text for _, m in sends(out) if isinstance(m, ChannelMessage)} == {"again"}
