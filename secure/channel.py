@@ -79,6 +79,7 @@ OVERHEAD: Final = 1 + 4 + 8 + 16
 #: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
 KEY_REQUEST_SIZE = 64
 
+_data_fields: Final = struct.Struct("<BIQ").unpack_from  # (as `_data_header`, bound once)
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
@@ -295,7 +296,7 @@ class SecureChannel:
         # DATA, the usual datagram: opened here, without a further call
         if not OVERHEAD <= len(datagram) <= _DATA_MAX:
             return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
-        _, index, counter = _DATA_HEADER.unpack_from(datagram)
+        _, index, counter = _data_fields(datagram)
         session = self._by_index.get(index)
         if type(session) is not Session or now - session.made >= REJECT_AFTER:
             return self._drop("no such session")
@@ -313,8 +314,9 @@ class SecureChannel:
             return self._drop("does not open")
         if not session.window.accept(counter):
             return self._drop("replayed")
-        self._peers.move_to_end((session.key, session.addr))  # the most recently used
-        peer = session.peer
+        if (peer := session.peer) is not self._sessions.last:  # now the most recently used
+            self._sessions.last = peer
+            self._peers.move_to_end((session.key, session.addr))
         since = peer.unanswered_since
         if peer.rehandshaken and since is not None and session.made <= since:
             # a silence taken for a restart, that the session outlived: a slow side

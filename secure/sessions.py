@@ -128,6 +128,7 @@ class Sessions:
 
     def __init__(self) -> None:
         self.peers: collections.OrderedDict[tuple[bytes, Addr], Peer] = collections.OrderedDict()
+        self.last: Peer | None = None  # the last of `peers`: used again, it stays
         #: Each session and each initiation awaiting its response, by our index for it.
         self.by_index: dict[int, Session | Initiation] = {}
         #: The peer last made at each address (an initiation names its key only once opened).
@@ -139,8 +140,9 @@ class Sessions:
         peer = peers.get((key, addr))
         if peer is not None:
             peers.move_to_end((key, addr))
+            self.last = peer
             return peer
-        peer = peers[(key, addr)] = self.by_addr[addr] = Peer(key, addr)
+        peer = self.last = peers[(key, addr)] = self.by_addr[addr] = Peer(key, addr)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
             if self.by_addr.get(gone.addr) is gone:

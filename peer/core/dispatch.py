@@ -4,7 +4,7 @@ actions in order, or hands each to the adapter's `emit` the moment it is decided
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypedDict, Unpack
 
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
@@ -193,11 +193,11 @@ class PeerCore:
         self, message: Message, addr: Addr, key: bytes, now: float, emit: Emit | None = None
     ) -> list[Action]:
         """A datagram of one message: see `receive_all`."""
-        return self.receive_all((message,), addr, key, now, emit)
+        return self.receive_all([message], addr, key, now, emit)
 
     def receive_all(
         self,
-        messages: Sequence[Message],
+        messages: list[Message],
         addr: Addr,
         key: bytes,
         now: float,
@@ -243,7 +243,7 @@ class PeerCore:
             self._settle(now, emit)
         if from_registry and trust.held:  # the table may vouch now for what was held
             for message, at, sealed_by in trust.vouched():
-                self.receive_all((message,), at, sealed_by, now, emit)
+                self.receive_all([message], at, sealed_by, now, emit)
         return actions
 
     def registry_answered(self, addr: Addr, key: bytes, now: float) -> None:

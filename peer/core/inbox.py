@@ -8,7 +8,8 @@ Acks to peers go at once: their sender waits on them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import Any, cast
 
 from peer.core.actions import AcksLater, Action, Addr, Emit, Held, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
@@ -71,15 +72,16 @@ class Inbox:
         if not self._life.registered:
             return None
         self._owed.append(msg_id)
-        key, seen = (name_key(sender), msg_id), self._seen
-        if key in seen:
+        key: Any = (name_key(sender), msg_id)  # (compiled: one tuple, not one at each use)
+        seen, count = self._seen, len(self._seen)
+        seen.setdefault(key)  # (one lookup, not two: a pair seen stays put)
+        if len(seen) == count:
             return None
-        seen[key] = None
         if len(seen) >= 2 * self._limit:
             self._seen = dict.fromkeys(list(seen)[self._limit :])
         if kept:
             self._new.append(key)
-        return key
+        return cast("tuple[str, str] | None", key)  # (as it is: not made again)
 
     def show(self, line: Line, key: tuple[str, str], shown: Print, now: float, emit: Emit) -> None:
         """Show `line`, `key` as `accept` gave it, as `shown` after its sender's line `after`
@@ -146,7 +148,7 @@ class Inbox:
         return True
 
     def taken(
-        self, addr: Addr, key: bytes, from_registry: bool, later: Sequence[Action], emit: Emit
+        self, addr: Addr, key: bytes, from_registry: bool, later: list[Action], emit: Emit
     ) -> None:
         """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
         messages decided. Emitted: one Shown first (a killed peer never shows a message
