@@ -252,18 +252,14 @@ class RegistryServer:
             self._timer.set(self.core.next_wake())
 
     def _carry_out_all(self, actions: Sequence[Action]) -> None:
-        """Carry out `actions` in order (`_carry_out`), up to a write that fails; what goes to
-        many leaves once the last SendMany is, before the log lines and answers after it."""
-        many = [at for at, action in enumerate(actions) if type(action) is SendMany]
-        for at, action in enumerate(actions):
+        """Carry out `actions` in order (`_carry_out`), up to a write that fails."""
+        for action in actions:
             try:
                 self._carry_out(action)
             except (OSError, StorageError) as exc:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
                 break
-            if many and at == many[-1]:
-                self.endpoint.outgoing.datagram_ends()
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core; the one way the registry's actions are carried
