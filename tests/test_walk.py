@@ -36,7 +36,7 @@ from registry.adapter.server import RegistryServer
 from registry.core.table import Record
 from tests.registry.secure_peer import SecurePeer
 from wire.keys import key_text
-from wire.messages import Ack, ChannelMessage, ChannelPost
+from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
 from wire.version import build_name
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
@@ -196,7 +196,8 @@ async def _registry_walk() -> list[Call]:
         while not (copies := [m for m in await member.receive() if type(m) is ChannelMessage]):
             pass
         member.send(Ack(f"ack-{copies[0].id}", copies[0].id), address)
-    await asyncio.sleep(0.1)  # the acks taken, and the relay's outcome sent
+    while not any(type(m) is Relayed for m in await ann.receive()):  # the relay is over
+        pass
     ann.send(ChannelPost("ann-1", "ann", "t" * 32, "hi"), address)
     assert server.endpoint.wait_readable(5.0)
     calls = await _traced(server.endpoint.drain, lambda: True)
