@@ -79,10 +79,10 @@ OVERHEAD: Final = 1 + 4 + 8 + 16
 #: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
 KEY_REQUEST_SIZE = 64
 
-_data_fields: Final = struct.Struct("<BIQ").unpack_from  # (as `_data_header`, bound once)
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
+_data_fields: Final = _DATA_HEADER.unpack_from  # (as `_data_header`)
 _NONCE_PAD: Final = b"\0\0\0\0"
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
