@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from secure.channel import KEY_REQUEST_SIZE
 from secure.stream import KEY_REQUEST_FRAME, frame, key_answer
 from wire.limits import FRAME_HEADER
 
@@ -26,7 +27,7 @@ async def ask_key(host: str, port: int) -> bytes | None:
             reader, writer = await asyncio.open_connection(host, port)
             writer.write(frame(KEY_REQUEST_FRAME))
             length = int.from_bytes(await reader.readexactly(FRAME_HEADER), "big")
-            if length != 33:
+            if length > KEY_REQUEST_SIZE:
                 return None
             return key_answer(await reader.readexactly(length))
     except ConnectionRefusedError:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from secure import cookie
 from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker, HandshakeLoad
 from secure.noise import (
+    CHANNEL_PROTOCOL,
     DHLEN,
     TAGLEN,
     Handshake,
@@ -83,7 +84,6 @@ _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
 _data_fields: Final = _DATA_HEADER.unpack_from  # (as `_data_header`)
-_NONCE_PAD: Final = b"\0\0\0\0"
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The most a DATA datagram carries: a datagram's messages (wire.limits).
@@ -102,7 +102,7 @@ class Opened(msgspec.Struct, gc=False):
     """What became of one datagram: `data` and the sender's `key` when it opened as DATA; `send`,
     datagrams to send in answer (a handshake response or initiation, data that waited);
     `dropped`, why it was dropped ("" when it was not); `clear`, True for a datagram in clear (a
-    previous version of ChatApp); `learned`, a public key a KEY_ANSWER brought; `under_load`, the
+    previous version of ChatApp); `learned`, a KEY_ANSWER's key and protocol; `under_load`, the
     key of a responder that answered an initiation of ours with a cookie reply (it runs, but
     answers handshakes only so fast). One per datagram read: a Struct (C), no cycle (no GC)."""
 
@@ -229,7 +229,7 @@ class SecureChannel:
                 counter = session.counter
                 session.counter = counter + 1
                 header = _data_header(DATA, session.remote, counter)
-                sealed = session.sending.encrypt(_NONCE_PAD + header[5:], data, header)
+                sealed = session.sending.encrypt(nonce_bytes(counter), data, header)
                 send((header + sealed, addr))
             if (
                 now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
@@ -344,25 +344,25 @@ class SecureChannel:
             return self._open_cookie_reply(datagram, now)
         if kind == KEY_REQUEST:
             if self._answers_key_requests and len(datagram) == KEY_REQUEST_SIZE:
-                return Opened(send=[(bytes([KEY_ANSWER]) + self.public, addr)])
+                return Opened(send=[(bytes([KEY_ANSWER]) + self.public + CHANNEL_PROTOCOL, addr)])
             return self._drop("key request not answered here")
         if kind == KEY_ANSWER:
-            # every answer from an address asked is handed over, not only the first: at
-            # first contact, a second key answering is what gives away someone posing as
-            # the registry (peer/core/first_contact.py)
-            if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
+            # every answer from an address asked is handed over: at first contact, a second
+            # key answering gives away someone posing as the registry (peer/core/first_contact.py)
+            if addr in self._asked_keys and 1 + DHLEN <= len(datagram) <= KEY_REQUEST_SIZE:
                 return Opened(learned=datagram[1:], send=self._lost(addr, datagram[1:], now))
             return self._drop("key answer not asked for")
         if kind in b"{[":
             return Opened(clear=True, dropped="in clear")
         return self._drop("unknown kind")
 
-    def _lost(self, addr: Addr, key: bytes, now: float) -> Out:
-        """`key` answered at `addr` while data waits, or in a silence: our latest initiation as
-        asked, still unanswered, was lost; unless under load (a cookie), one goes at once."""
+    def _lost(self, addr: Addr, answer: bytes, now: float) -> Out:
+        """`answer` (a key, our protocol) came from `addr` while data waits, or in a silence: our
+        latest initiation as asked, still unanswered, was lost; unless under load, one goes now."""
         peer = self._sessions.by_addr.get(addr)
         silent = peer is not None and (peer.waiting or peer.unanswered_since is not None)
-        if not peer or not silent or peer.key != key or now - peer.cookie_at < COOKIE_REFRESH:
+        ours = peer is not None and peer.key + CHANNEL_PROTOCOL == answer
+        if not peer or not silent or not ours or now - peer.cookie_at < COOKIE_REFRESH:
             return []
         out: Out = []
         if peer.initiations and peer.initiations[-1].local == self._asked_keys[addr]:
@@ -394,8 +394,8 @@ class SecureChannel:
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:
             stamp = handshake.read_message(datagram[5:-MACS_SIZE])
-        except NoiseError:
-            return self._drop("does not open")
+        except NoiseError:  # (its mac1 says it knew our key)
+            return self._drop("handshake does not open: another version of ChatApp?")
         key = handshake.remote_static
         if key is None or len(stamp) != 12:
             return self._drop("malformed handshake")

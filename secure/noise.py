@@ -1,17 +1,19 @@
 """The Noise Protocol Framework, revision 34 (https://noiseprotocol.org/noise.html), sans-IO:
-Noise_{IK,X}_25519_ChaChaPoly_SHA256 from pyca `cryptography` primitives. § numbers are the
-spec's. `CipherState` takes the nonce from its caller, as out-of-order transport does
-(§11.4, WireGuard); during the handshake `_SymmetricState` keeps the `n` that increments."""
+Noise_IK_25519_AESGCM_SHA256 and Noise_X_25519_ChaChaPoly_SHA256 from pyca `cryptography`
+primitives. § numbers are the spec's. `CipherState` takes the nonce from its caller, as
+out-of-order transport does (§11.4, WireGuard); during the handshake `_SymmetricState` keeps
+the `n` that increments."""
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Final, TypedDict, Unpack
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 DHLEN = 32  # §12.1
@@ -19,7 +21,6 @@ HASHLEN = 32  # §12.5
 TAGLEN = 16  # §4.2
 MAX_MESSAGE = 65535  # §3: every Noise message, handshake or transport
 MAX_NONCE = 2**64 - 1  # §5.1: reserved, never used to encrypt or decrypt
-SUITE = "25519_ChaChaPoly_SHA256"  # §8: the protocol name's crypto sections
 
 
 class NoiseError(Exception):
@@ -61,43 +62,64 @@ def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes
     return out[:HASHLEN], out[HASHLEN:]
 
 
-#: §12.3's nonce: 32 bits of zeros, then the 64-bit n little-endian (as WireGuard's counter).
-nonce_bytes: Final = struct.Struct("<4xQ").pack
+#: §12.4's AESGCM nonce: 32 bits of zeros, then n big-endian (§12.3's ChaChaPoly: little).
+nonce_bytes: Final = struct.Struct(">4xQ").pack
+#: Each pattern's cipher (§12): IK, the live channel and stream, AESGCM, whose call costs a
+#: third of ChaChaPoly's with the AES instructions of today's processors; X, sealed mail and
+#: records kept on disk, ChaChaPoly still, so that what was sealed before opens.
+CIPHERS: Final = {"IK": "AESGCM", "X": "ChaChaPoly"}
+AEAD = AESGCM | ChaCha20Poly1305
+_AEADS: Final[dict[str, tuple[type[AEAD], Callable[[int], bytes]]]] = {
+    "AESGCM": (AESGCM, nonce_bytes),
+    "ChaChaPoly": (ChaCha20Poly1305, struct.Struct("<4xQ").pack),
+}
+
+
+def protocol_name(pattern: str) -> bytes:
+    """§8's name of `pattern` as ChatApp speaks it, such as Noise_IK_25519_AESGCM_SHA256."""
+    return f"Noise_{pattern}_25519_{CIPHERS[pattern]}_SHA256".encode()
+
+
+#: The live channel's protocol, which a registry's key answer names after its key (an older
+#: ChatApp's names none): a peer tells a registry of another version from a silent one.
+CHANNEL_PROTOCOL: Final = protocol_name("IK")
 
 
 class CipherState:
-    """One direction's transport key (§5.1), the nonce given per call (§11.4): the sender
-    never uses one twice, and the receiver refuses a repeat itself."""
+    """One direction's transport key (§5.1) for `cipher` ("AESGCM" or "ChaChaPoly"), the
+    nonce given per call (§11.4): the sender never uses one twice, and the receiver
+    refuses a repeat itself."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_nonce")
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, cipher: str) -> None:
         if len(key) != 32:
-            raise ValueError("a ChaChaPoly key is 32 bytes")
-        self._aead = ChaCha20Poly1305(key)
+            raise ValueError("a cipher key is 32 bytes")
+        aead, self._nonce = _AEADS[cipher]
+        self._aead: AEAD = aead(key)
 
     @property
-    def aead(self) -> ChaCha20Poly1305:
-        """The ChaCha20-Poly1305 itself, for a transport that makes each nonce with
-        `nonce_bytes` and checks nonces and sizes itself."""
+    def aead(self) -> AEAD:
+        """The AEAD itself, for a transport that makes each nonce with `nonce_bytes` (an
+        AESGCM state's) and checks nonces and sizes itself."""
         return self._aead
 
     def encrypt(self, nonce: int, ad: bytes, plaintext: bytes) -> bytes:
         """ENCRYPT (§4.2): ValueError for a nonce out of range or a message too long."""
         _check_sizes(nonce, len(plaintext))
-        return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
+        return self._aead.encrypt(self._nonce(nonce), plaintext, ad)
 
     def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
         """`encrypt`, written into `out` (the plaintext's length and the tag's)."""
         _check_sizes(nonce, len(plaintext))
-        self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
+        self._aead.encrypt_into(self._nonce(nonce), plaintext, ad, out)
 
     def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
         """DECRYPT (§4.2), or NoiseError (a nonce out of range too)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:
             raise NoiseError("does not open")
         try:
-            return self._aead.decrypt(nonce_bytes(nonce), ciphertext, ad)
+            return self._aead.decrypt(self._nonce(nonce), ciphertext, ad)
         except InvalidTag:
             raise NoiseError("does not open") from None
 
@@ -113,7 +135,8 @@ class _SymmetricState:
     """§5.2: the chaining key `ck`, the transcript hash `h`, and the handshake's cipher: a
     key (None for the spec's `empty`) and its incrementing nonce `n`."""
 
-    def __init__(self, protocol_name: bytes) -> None:
+    def __init__(self, protocol_name: bytes, cipher: str) -> None:
+        self.cipher = cipher
         # InitializeSymmetric: a name of HASHLEN bytes or fewer is padded, not hashed
         if len(protocol_name) <= HASHLEN:
             self.h = protocol_name.ljust(HASHLEN, b"\0")
@@ -126,13 +149,13 @@ class _SymmetricState:
     def copy(self) -> _SymmetricState:
         """A copy sharing the cipher, to restore after a message that fails half way
         (`copy.copy` cannot copy a compiled class)."""
-        twin = _SymmetricState(b"")
+        twin = _SymmetricState(b"", self.cipher)
         twin.h, twin.ck, twin.k, twin.n = self.h, self.ck, self.k, self.n
         return twin
 
     def mix_key(self, input_key_material: bytes) -> None:
         self.ck, temp_k = _hkdf2(self.ck, input_key_material)
-        self.k, self.n = CipherState(temp_k), 0
+        self.k, self.n = CipherState(temp_k, self.cipher), 0
 
     def mix_hash(self, data: bytes) -> None:
         self.h = _hash(self.h, data)
@@ -158,7 +181,7 @@ class _SymmetricState:
     def split(self) -> tuple[CipherState, CipherState]:
         """(initiator to responder, responder to initiator)."""
         k1, k2 = _hkdf2(self.ck, b"")
-        return CipherState(k1), CipherState(k2)
+        return CipherState(k1, self.cipher), CipherState(k2, self.cipher)
 
 
 class OtherKeys(TypedDict, total=False):
@@ -212,7 +235,7 @@ class Handshake:
         self._rs = keys.get("remote_static")
         self._re: bytes | None = None
         self._index = 0  # of the next message pattern
-        self._state = _SymmetricState(f"Noise_{pattern}_{SUITE}".encode())
+        self._state = _SymmetricState(protocol_name(pattern), CIPHERS[pattern])
         self._state.mix_hash(prologue)
         # the pre-message (§7.1): the responder's static key
         self._state.mix_hash(self._rs if self._rs is not None else public_bytes(static))

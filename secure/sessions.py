@@ -12,9 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-from secure.noise import Handshake
+from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
 
 Addr = tuple[str, int]
@@ -51,8 +49,8 @@ class Session:
     remote: int
     key: bytes
     addr: Addr
-    sending: ChaCha20Poly1305
-    receiving: ChaCha20Poly1305
+    sending: AEAD
+    receiving: AEAD
     made: float
     confirmed: bool
     peer: Peer

@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
-from secure.noise import CipherState, Handshake, NoiseError, public_bytes
+from secure.noise import CHANNEL_PROTOCOL, CipherState, Handshake, NoiseError, public_bytes
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.limits import FRAME_HEADER, MAX_FRAME
@@ -320,7 +320,7 @@ class SecureStream:
 
     def _handshake_frame(self, handshake: Handshake, body: bytes) -> None:
         if body == KEY_REQUEST_FRAME and self.remote_key is None:
-            self._out += frame(bytes([KEY_ANSWER]) + self._public)
+            self._out += frame(bytes([KEY_ANSWER]) + self._public + CHANNEL_PROTOCOL)
             raise KeyGiven("the key was asked for")
         try:
             handshake.read_message(body)
@@ -355,7 +355,8 @@ def frame(body: bytes) -> bytes:
 
 
 def key_answer(body: bytes) -> bytes | None:
-    """The public key a frame answering KEY_REQUEST_FRAME holds, or None."""
-    if len(body) == 33 and body[0] == KEY_ANSWER:
-        return body[1:]
+    """The public key a frame answering KEY_REQUEST_FRAME holds, or None (none, or a
+    registry speaking another protocol than CHANNEL_PROTOCOL: another version of ChatApp)."""
+    if body[:1] == bytes([KEY_ANSWER]) and body[33:] == CHANNEL_PROTOCOL:
+        return body[1:33]
     return None

@@ -13,10 +13,11 @@ from wire.base import WireMessage
 from wire.desk import messages as desk
 
 #: Raise by one when a field's meaning changes but its name and type do not.
-REVISION = 3
+REVISION = 4
 # 2: a desk estimate's `est_kind` says `typical` or `measured` (it was `range`, or
 # `history` for none yet): an older client would not say which an estimate is.
 # 3: a file's bytes are data records of the secure stream, no longer FileChunk messages.
+# 4: the secure channel and stream speak Noise_IK_25519_AESGCM_SHA256 (were ChaChaPoly).
 
 
 def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:

@@ -12,6 +12,7 @@ from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.actions import Addr, Print
 from peer.core.table import Trust
 from secure.keys import Pins
+from secure.noise import CHANNEL_PROTOCOL
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
 from wire.names import name_key
@@ -44,6 +45,7 @@ class KeyChecks:
         self._talked = trust.talked
         self._contact: KeyContact | None = None  # the first contact under way, if any
         self._key_changed_said = False
+        self._other_version_said = False
         # the lines to show right after the next Welcome (see `registry_key`)
         self._after_welcome: list[Print] | None = None
         self.trust = trust
@@ -75,10 +77,21 @@ class KeyChecks:
     def _say(self, line: str, error: bool) -> None:
         self._show(Print(line, "error" if error else "system"))
 
-    def key_answered(self, addr: Addr, key: bytes) -> None:
-        """The registry answered a KEY_REQUEST: during first contact, weighed; else a key
-        other than the pinned one is said (once), and not trusted."""
+    def key_answered(self, addr: Addr, answer: bytes) -> None:
+        """The registry answered a KEY_REQUEST with its key and protocol: another protocol is
+        said (once), and the key not used; during first contact, the key is weighed; else
+        one other than the pinned one is said (once), and not trusted."""
         if addr != self._server:
+            return
+        key, where = answer[:32], f"{addr[0]}:{addr[1]}"
+        if answer[32:] != CHANNEL_PROTOCOL:
+            if not self._other_version_said:
+                self._other_version_said = True
+                line = (
+                    f"[ChatApp versions differ: the registry at {where} speaks another secure "
+                    "channel. Use the same version of ChatApp on every machine.]"
+                )
+                self._show(Print(line, "error"))
             return
         if self._contact is not None:
             self._contact.answered(key)
@@ -86,7 +99,6 @@ class KeyChecks:
         pinned = self.trust.registry
         if pinned and key != pinned and not self._key_changed_said:
             self._key_changed_said = True
-            where = f"{addr[0]}:{addr[1]}"
             line = (
                 f"[The registry at {where} answers with another key than the one pinned "
                 f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "

@@ -58,9 +58,9 @@ class SecureSocket:
             except (TimeoutError, OSError):
                 break
             opened = self.channel.open(data, frm, self._clock())
-            if opened.learned:
-                self.keys[addr] = opened.learned
-                return opened.learned
+            if opened.learned:  # the key, then the protocol the registry speaks
+                self.keys[addr] = opened.learned[:32]
+                return opened.learned[:32]
         raise AssertionError(f"no key from {addr}")
 
     def send(self, message: Message | bytes, addr: Addr, key: bytes | None = None) -> None:

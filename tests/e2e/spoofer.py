@@ -16,6 +16,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from secure.channel import KEY_ANSWER, SecureChannel
+from secure.noise import CHANNEL_PROTOCOL
 from tests.datagrams import messages_of
 from wire.errors import DecodeError
 from wire.messages import Message, Register
@@ -58,7 +59,9 @@ class Spoofer:
             thread.start()
 
     def _flood(self) -> None:
-        answers = [bytes([KEY_ANSWER]) + channel.public for channel in self.channels]
+        answers = [
+            bytes([KEY_ANSWER]) + channel.public + CHANNEL_PROTOCOL for channel in self.channels
+        ]
         packets = [spoofed_packet(a, src, self.victim) for a in answers for src in self._forged]
         n = 0
         while not self._stop.is_set():

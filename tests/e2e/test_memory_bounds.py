@@ -33,8 +33,10 @@ def key_of(port: int) -> bytes:
     with socket.create_connection((HOST, port), timeout=5) as conn:
         conn.sendall(len(KEY_REQUEST_FRAME).to_bytes(FRAME_HEADER, "big") + KEY_REQUEST_FRAME)
         answer = b""
-        while len(answer) < FRAME_HEADER + 33:
-            got = conn.recv(64)
+        while len(answer) < FRAME_HEADER or len(answer) < FRAME_HEADER + int.from_bytes(
+            answer[:FRAME_HEADER], "big"
+        ):
+            got = conn.recv(128)
             assert got, "closed before the key"
             answer += got
     key = key_answer(answer[FRAME_HEADER:])

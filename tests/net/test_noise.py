@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secure.noise import (
+    CIPHERS,
     PATTERNS,
     CipherState,
     Handshake,
@@ -26,7 +27,11 @@ pytestmark = pytest.mark.timeout(20)
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "noise_vectors.json").read_text(encoding="utf-8")
 )["vectors"]
-VECTORS = [vector for vector in VECTORS if vector["pattern"] in PATTERNS]
+VECTORS = [
+    vector
+    for vector in VECTORS
+    if vector["name"] == f"Noise_{vector['pattern']}_25519_{CIPHERS.get(vector['pattern'])}_SHA256"
+]
 
 # Fixed keys: each test's handshakes are then the same from run to run
 INIT_S = X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
@@ -52,7 +57,6 @@ def _sends_e(pattern: str, initiator: bool) -> bool:
 )
 def test_vector(vector: dict[str, Any]) -> None:
     pattern = vector["pattern"]
-    assert vector["name"] == f"Noise_{pattern}_25519_ChaChaPoly_SHA256"
     remote = vector.get("init_remote_static")
     initiator = Handshake(
         pattern,
@@ -159,8 +163,9 @@ def test_a_flipped_or_truncated_handshake_message_fails_and_leaves_the_state(pat
     assert initiator.handshake_hash == responder.handshake_hash
 
 
-def test_a_flipped_or_truncated_transport_message_fails() -> None:
-    send = receive = CipherState(bytes(range(32)))
+@pytest.mark.parametrize("cipher", ["AESGCM", "ChaChaPoly"])
+def test_a_flipped_or_truncated_transport_message_fails(cipher: str) -> None:
+    send = receive = CipherState(bytes(range(32)), cipher)
     message = send.encrypt(5, b"ad", b"transport payload")
     for bad in _tampered(message):
         with pytest.raises(NoiseError):
@@ -171,16 +176,32 @@ def test_a_flipped_or_truncated_transport_message_fails() -> None:
     assert receive.decrypt(5, b"ad", message) == b"transport payload"
 
 
-def test_the_nonce_is_32_zero_bits_then_the_counter_little_endian() -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+def test_the_nonce_is_32_zero_bits_then_the_counter_in_the_ciphers_byte_order() -> None:
+    """§12.3: ChaChaPoly's counter is little-endian; §12.4: AESGCM's is big-endian."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
     key = bytes(range(32))
     raw = ChaCha20Poly1305(key).encrypt(bytes(4) + (0x0102).to_bytes(8, "little"), b"p", b"a")
-    assert CipherState(key).encrypt(0x0102, b"a", b"p") == raw
+    assert CipherState(key, "ChaChaPoly").encrypt(0x0102, b"a", b"p") == raw
+    raw = AESGCM(key).encrypt(bytes(4) + (0x0102).to_bytes(8, "big"), b"p", b"a")
+    assert CipherState(key, "AESGCM").encrypt(0x0102, b"a", b"p") == raw
 
 
-def test_nonces_and_sizes_out_of_range() -> None:
-    cipher = CipherState(bytes(32))
+def test_each_pattern_speaks_its_cipher_in_its_protocol_name() -> None:
+    """The live channel (IK) is AESGCM; sealed mail (X), kept on disk, stays ChaChaPoly."""
+    assert {pattern: CIPHERS[pattern] for pattern in PATTERNS} == {
+        "IK": "AESGCM",
+        "X": "ChaChaPoly",
+    }
+    assert sorted({v["name"] for v in VECTORS}) == [
+        "Noise_IK_25519_AESGCM_SHA256",
+        "Noise_X_25519_ChaChaPoly_SHA256",
+    ]
+
+
+@pytest.mark.parametrize("cipher_name", ["AESGCM", "ChaChaPoly"])
+def test_nonces_and_sizes_out_of_range(cipher_name: str) -> None:
+    cipher = CipherState(bytes(32), cipher_name)
     last = 2**64 - 2
     assert cipher.decrypt(last, b"", cipher.encrypt(last, b"", b"x")) == b"x"
     for nonce in (-1, 2**64 - 1, 2**64):
@@ -194,7 +215,7 @@ def test_nonces_and_sizes_out_of_range() -> None:
     with pytest.raises(NoiseError):
         cipher.decrypt(0, b"", bytes(65536))
     with pytest.raises(ValueError):
-        CipherState(bytes(31))
+        CipherState(bytes(31), cipher_name)
 
 
 def test_an_oversize_handshake_message() -> None:

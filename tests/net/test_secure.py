@@ -23,6 +23,7 @@ from secure.channel import (
     SLOW_WAIT_MAX,
     SecureChannel,
 )
+from secure.noise import CHANNEL_PROTOCOL
 from tests.datagrams import seal_list
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
@@ -169,11 +170,13 @@ def test_a_key_request_is_answered_smaller_only_by_a_registry() -> None:
     assert len(request) == KEY_REQUEST_SIZE
     ((answer, to),) = registry.open(request, B, 0.0).send
     assert answer[0] == KEY_ANSWER and len(answer) < len(request) and to == B
-    assert peer.open(answer, A, 0.0).learned == registry.public
+    assert peer.open(answer, A, 0.0).learned == registry.public + CHANNEL_PROTOCOL
     # every answer from the address asked is handed over (a second key is an alarm at
     # first contact); an answer from an address nobody asked is dropped
-    assert peer.open(answer, A, 0.0).learned == registry.public
+    assert peer.open(answer, A, 0.0).learned == registry.public + CHANNEL_PROTOCOL
     assert peer.open(answer, B, 0.0).learned == b""
+    # an older ChatApp's answer names no protocol: handed over, for the peer to say so
+    assert peer.open(answer[:33], A, 0.0).learned == registry.public
     assert SecureChannel(X25519PrivateKey.generate()).open(request, B, 0.0).send == ()
 
 

@@ -333,6 +333,31 @@ def test_a_key_answer_after_a_lost_initiation_makes_one_again_at_once() -> None:
     assert [registry.open(data, A, 0.3).data for data, _ in sent] == [b"register"] * 2
 
 
+def test_an_initiation_with_our_mac1_that_does_not_open_is_logged_as_another_version() -> None:
+    # an older ChatApp's initiation: it knew our key (mac1), but its Noise is not ours
+    from secure import cookie
+
+    pair = Pair()
+    [(initiation, _)] = pair.send("alice", b"", 0.0)
+    body = initiation[:5] + bytes([initiation[5] ^ 1]) + initiation[6 : -cookie.MACS_SIZE]
+    other = body + cookie.mac(cookie.mac1_key(pair.bob.public), body) + bytes(cookie.MAC_SIZE)
+    dropped = pair.bob.open(other, A, 0.0).dropped
+    assert dropped == "handshake does not open: another version of ChatApp?"
+
+
+def test_a_key_answer_naming_another_protocol_makes_no_initiation() -> None:
+    # a registry of an older ChatApp answers its key alone: its channel cannot open ours,
+    # so the answer shows nothing lost (the peer says versions differ: KeyChecks)
+    registry = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
+    peer = SecureChannel(X25519PrivateKey.generate())
+    seal_list(peer, [b"register"], [(B, registry.public)], 0.0)
+    [(answer, _)] = registry.open(peer.ask_key(B), A, 0.3).send
+    older = peer.open(answer[:33], B, 0.3)
+    assert older.learned == registry.public and not older.send
+    assert not peer.open(answer[:33] + b"Noise_IK_25519_ChaChaPoly_SHA256", B, 0.3).send
+    assert peer.open(answer, B, 0.3).send  # (ours, the initiation lost: one again at once)
+
+
 def test_a_key_answer_in_a_silence_makes_an_initiation_at_once_a_restarted_side_answers() -> None:
     # the registry restarted while the peer's session lived: its data is dropped there, and
     # the silence's one new handshake went while it was down. Its key, answered, shows it

@@ -24,7 +24,7 @@ from peer.core.sealed_mail import (
     SealedMail,
 )
 from peer.core.table import Trust
-from secure.noise import public_bytes, seal
+from secure.noise import CHANNEL_PROTOCOL, public_bytes, seal
 from secure.one_way import HEADER
 from wire.keys import key_text
 from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
@@ -205,7 +205,8 @@ def test_a_changed_key_in_a_welcomes_mail_is_said_right_after_the_welcome(tmp_pa
             self.keys = keys
 
         def ask_key(self, addr: tuple[str, int]) -> None:
-            self.keys.key_answered(addr, public_bytes(X25519PrivateKey.generate()))
+            key = public_bytes(X25519PrivateKey.generate())
+            self.keys.key_answered(addr, key + CHANNEL_PROTOCOL)
 
     async def opened() -> tuple[list[Print], list[Print]]:
         said: list[Print] = []
