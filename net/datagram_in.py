@@ -156,8 +156,9 @@ class ReceivingDatagrams:
     #: under load, a cookie reply: it runs, though no message of it may have come yet.
     on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
-    def _datagram(self, data: bytes, addr: Addr) -> None:
-        """Open, decode and hand over one datagram read from `addr`."""
+    def _datagram(self, data: bytes, at: Any) -> None:
+        """Open, decode and hand over one datagram read from `at`."""
+        addr: Addr = at  # (compiled, `at` is the socket's tuple, handed on: not made again)
         key_gate = self._key_gate
         if data[:1] == DATA_KIND:
             # opened before any gate, as WireGuard opens transport data (see
@@ -168,7 +169,6 @@ class ReceivingDatagrams:
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
-        at: Any = addr  # (compiled: boxed once for the calls below, not again at each)
         opened = self.outgoing.channel.open(data, at, self.read_at)
         body = opened.data
         if body is None or opened.send:

@@ -23,7 +23,7 @@ import asyncio
 import collections
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from msgspec.json import encode as json_text
 
@@ -161,9 +161,9 @@ class Outgoing:
         for packet in packets:
             self._send(packet)
 
-    def _send(self, packet: tuple[bytes, Addr]) -> None:
+    def _send(self, packet: tuple[bytes, Any]) -> None:
         """`send_sealed` of one: what the channel's `seal` sends each datagram with."""
-        data, addr = packet
+        data, addr = packet  # (compiled, `addr` as given: an Addr taken apart is made again)
         sendto = self._sendto
         if sendto is None or self._unsent:
             self._hold(data, addr)

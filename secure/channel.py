@@ -13,7 +13,7 @@ import hmac
 import struct
 import time
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -202,9 +202,9 @@ class SecureChannel:
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
         if max(map(len, datas), default=0) > _PLAINTEXT_MAX:
             raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        for addr, key in dests:
-            # (nearly always the peer at the address; sending keeps no peer: see Sessions)
-            peer = self._sessions.by_addr.get(addr)
+        for where, key in dests:
+            addr: Any = where  # (compiled: one tuple made, for the lookups and sends below)
+            peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
             since = peer.unanswered_since

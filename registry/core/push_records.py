@@ -37,16 +37,15 @@ class Push(Struct, frozen=True):
     streamed: bool = False
 
 
-class Flight(Struct, eq=False, frozen=True):
+class Flight:
     """One message pushed, shared by every member it is pushed to: in flight to some,
-    waiting behind what is in flight to others."""
+    waiting behind what is in flight to others; `size`, its encoded size (a streamed one's
+    fills a datagram), and `streamed`, whether it travels over TCP. Never changed. (A class,
+    not a Struct: its fields are read for every member's ack, at a pointer's cost.)"""
 
-    message: Message
-    purpose: str
-    seq: int
-    #: its encoded size (a streamed one's fills a datagram), whether it travels over TCP
-    size: int
-    streamed: bool
+    def __init__(self, message: Message, purpose: str, seq: int, size: int, streamed: bool) -> None:
+        self.message, self.purpose, self.seq, self.size = message, purpose, seq, size
+        self.streamed = streamed
 
     def pushed(self, owner: str, addr: Addr) -> Push:
         """This flight as a push to `owner` at `addr`, as one that ends unanswered is reported."""

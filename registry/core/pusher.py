@@ -43,12 +43,7 @@ class Pusher:
         self.push_all((record,), message, purpose, now, emit)
 
     def push_all(
-        self,
-        records: Iterable[Record],
-        message: Message,
-        purpose: str,
-        now: float,
-        emit: Emit,
+        self, records: Iterable[Record], message: Message, purpose: str, now: float, emit: Emit
     ) -> None:
         """Push `message` to the peer of each of `records`, and track the acks (the table's
         pushes are registry/core/table_watch.py's)."""

@@ -4,9 +4,11 @@ handled as alone: acks by their address, anything else as its own request."""
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.dispatch import RegistryCore
+from registry.core.dispatch import ASKERS, RegistryCore
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
-from wire.messages import Ack, Acks, ChannelPost, Keepalive, Message, Relayed
+from wire.keys import key_text
+from wire.messages import Ack, Acks, ChannelPost, Keepalive, Message, Register, Relayed, Welcome
+from wire.version import WIRE_VERSION
 
 
 def sent(actions: list[ra.Action]) -> list[tuple[tuple[str, int], str]]:
@@ -72,3 +74,19 @@ def test_datagrams_read_together_do_what_each_alone_does() -> None:
     # the relay's end is told once, after the datagram that ended it
     assert [(a, m.reply_to) for a, m in sends(at_once) if isinstance(m, Relayed)] == [(X, "x-1")]
     assert relays_left(together, now) == relays_left(alone, now) == []
+
+
+def test_a_peer_is_heard_by_its_key_after_datagrams_sealed_by_many_other_keys() -> None:
+    """What names the key of each datagram, kept for ASKERS keys, still names it once
+    more keys than that sealed datagrams: the peer's own datagram proves it runs."""
+    reg = core()
+    alice = bytes(range(32))
+    out = reg.receive(Register("a-reg", "alice", X[1], "", "", WIRE_VERSION), X, T0, key=alice)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    others = [((), Y, n.to_bytes(32, "big")) for n in range(1, ASKERS + 2)]
+    reg.receive_datagrams([((), X, alice), *others], T0 + 1)
+    reg.receive_datagrams([((), X, alice)], T0 + 2)
+    record = reg.table.get("alice")
+    assert record is not None and record.key == key_text(alice) and record.last_seen == T0 + 2
+    reg.receive_datagrams([((), X, bytes(32))], T0 + 3)  # another key there: not alice's peer
+    assert record.last_seen == T0 + 2
