@@ -27,6 +27,7 @@ COMPILED = [
     "wire/codec.py",
     "wire/reliable.py",
     "wire/names.py",
+    "wire/keys.py",
     "wire/flood_gate.py",
     "wire/token_bucket.py",
     "secure/noise.py",

@@ -13,11 +13,21 @@ import hashlib
 KEY_BYTES = 32
 
 
-@functools.lru_cache(maxsize=4096)
+#: How many keys' texts `key_text` keeps (all forgotten at once past it: a few MB at most).
+TEXTS_KEPT = 4096
+_texts: dict[bytes, str] = {}
+
+
 def key_text(public: bytes) -> str:
     """A public key as the table and files carry it: unpadded URL-safe base64 (43 chars).
-    Remembered: the registry names the key of every message it reads."""
-    return base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
+    Remembered in a dict, cheaper to ask than a cache's wrapper: the registry names the
+    key of every datagram it reads."""
+    text = _texts.get(public)
+    if text is None:
+        if len(_texts) >= TEXTS_KEPT:
+            _texts.clear()
+        text = _texts[public] = base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
+    return text
 
 
 @functools.lru_cache(maxsize=4096)

@@ -56,7 +56,6 @@ from wire.words import counted
 KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead, when it must.
 RESTART_JUMP = 1000
-ASKERS = 4096  #: keys whose text (key_text) the core keeps at most, for what they seal
 #: What a peer's outbox sends again, in the order typed, once told of a restart. Messages
 #: are matched by exact type: a message class's isinstance that fails calls its metaclass.
 _SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
@@ -112,7 +111,6 @@ class RegistryCore:
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
         self._pushes = s.pusher.pushes  # (read for every ack: a Struct's field costs a lookup)
-        self._askers: dict[bytes, str] = {}  # (a lookup costs less than key_text's cache)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
@@ -189,11 +187,8 @@ class RegistryCore:
         datagram, behind = arrival.get("datagram", False), arrival.get("behind", 0.0)
         actions: list[Action] = []
         emit = actions.append
-        askers = self._askers
-        if len(askers) > ASKERS:  # (checked per call: a drain's datagrams add a few hundred)
-            askers.clear()
         for messages, addr, key in datagrams:
-            asker = (askers.get(key) or askers.setdefault(key, key_text(key))) if key else ""
+            asker = key_text(key) if key else ""
             for message in messages:
                 if type(message) is Acks:  # (exact types, as for _SENT_AGAIN)
                     self._acked(message.replies, addr, now, emit)

@@ -4,9 +4,9 @@ handled as alone: acks by their address, anything else as its own request."""
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core.dispatch import ASKERS, RegistryCore
+from registry.core.dispatch import RegistryCore
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
-from wire.keys import key_text
+from wire.keys import TEXTS_KEPT, key_text
 from wire.messages import Ack, Acks, ChannelPost, Keepalive, Message, Register, Relayed, Welcome
 from wire.version import WIRE_VERSION
 
@@ -77,13 +77,13 @@ def test_datagrams_read_together_do_what_each_alone_does() -> None:
 
 
 def test_a_peer_is_heard_by_its_key_after_datagrams_sealed_by_many_other_keys() -> None:
-    """What names the key of each datagram, kept for ASKERS keys, still names it once
+    """What names the key of each datagram, kept for TEXTS_KEPT keys, still names it once
     more keys than that sealed datagrams: the peer's own datagram proves it runs."""
     reg = core()
     alice = bytes(range(32))
     out = reg.receive(Register("a-reg", "alice", X[1], "", "", WIRE_VERSION), X, T0, key=alice)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
-    others = [((), Y, n.to_bytes(32, "big")) for n in range(1, ASKERS + 2)]
+    others = [((), Y, n.to_bytes(32, "big")) for n in range(1, TEXTS_KEPT + 2)]
     reg.receive_datagrams([((), X, alice), *others], T0 + 1)
     reg.receive_datagrams([((), X, alice)], T0 + 2)
     record = reg.table.get("alice")
