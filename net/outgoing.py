@@ -38,8 +38,7 @@ Dest = tuple[Addr, bytes]
 
 
 class DatagramSocket(Protocol):
-    """A non-blocking UDP socket, or a stand-in of its shape (a Protocol, so that the
-    compiled Outgoing takes either)."""
+    """A non-blocking UDP socket, or a stand-in of its shape (a Protocol: compiled, takes both)."""
 
     def sendto(self, data: bytes, address: Addr, /) -> int: ...
 
@@ -299,9 +298,10 @@ class Outgoing:
         if self.holding or (went and dest in went):
             batches[dest] = [data]
             return self._waits()
-        went.add(dest)
-        sealed: list[tuple[bytes, Addr]] = []
-        self.channel.seal([data], [dest], self._clock(), sealed.append)
+        at: Any = dest  # (compiled, a Dest is a C struct: made a tuple once, not at each use)
+        went.add(at)
+        sealed: list[tuple[bytes, Any]] = []  # (each address to the socket as the channel made it)
+        self.channel.seal([data], [at], self._clock(), sealed.append)
         sock = self._sock
         for packet, to in sealed:  # (`_send`, written out: every datagram that leaves at once)
             if sock is None or self._unsent:

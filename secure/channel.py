@@ -200,8 +200,9 @@ class SecureChannel:
         """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
-        if max(map(len, datas), default=0) > _PLAINTEXT_MAX:
-            raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
+        for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
+            if len(data) > _PLAINTEXT_MAX:
+                raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
         for where, key in dests:
             addr: Any = where  # (compiled: one tuple made, for the lookups and sends below)
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
@@ -435,8 +436,7 @@ class SecureChannel:
         # makes the session to use, as the responder keeps the newest it answered
         while (done := peer.initiations.pop(0)) is not initiation:
             self._by_index.pop(done.local, None)
-        peer.tries = 0
-        peer.slowest = now - initiation.sent
+        peer.tries, peer.slowest = 0, now - initiation.sent
         # it holds the session now: a silence from here on is a slow side's (see `seal`)
         peer.rehandshaken = True
         self._by_index.pop(index, None)
