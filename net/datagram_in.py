@@ -157,15 +157,15 @@ class ReceivingDatagrams:
     on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
     def _datagram(self, data: bytes, at: Any) -> None:
-        """Open, decode and hand over one datagram read from `at`."""
-        addr: Addr = at  # (compiled, `at` is the socket's tuple, handed on: not made again)
+        """Open, decode and hand over one datagram read from `at`, an Addr (handed on as it is)."""
+        addr: Addr = at
         key_gate = self._key_gate
         if data[:1] == DATA_KIND:
             # opened before any gate, as WireGuard opens transport data (see
             # EndpointOptions.gate), and counted by its key only while the socket lags
             if not self.lagging:
                 key_gate = None
-        elif self._gate is not None and not self._gate(addr):
+        elif self._gate is not None and not self._gate(at):
             return  # flood control: dropped before any work is spent on it
         else:
             key_gate = None
@@ -176,7 +176,7 @@ class ReceivingDatagrams:
             if body is None:
                 return
         key = opened.key
-        if key_gate is not None and not key_gate(addr, key):
+        if key_gate is not None and not key_gate(at, key):
             return  # over its key's rate while we lag: dropped before it is decoded
         try:
             decoded = decode_datagram(body)

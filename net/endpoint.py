@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -293,11 +293,12 @@ class Endpoint(ReceivingDatagrams):
     def acks_later(self, owed: Owed) -> None:
         """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
         on the TCP connection they came from, if there is one, now."""
-        addr, key = owed.addr, owed.key
-        if self._routes and self.connected(addr):
-            self.send(addr, Acks(self._new_id(), (*owed.replies,)), key)
+        at: Any = owed.addr  # (compiled: the tuple as it is, not unboxed and boxed again)
+        key = owed.key
+        if self._routes and self.connected(at):
+            self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
         else:
-            self.outgoing.acks_later((addr, key), owed.replies)
+            self.outgoing.acks_later((at, key), owed.replies)
 
     def connected(self, addr: Addr) -> bool:
         """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`

@@ -106,6 +106,7 @@ class Outgoing:
         # left: merged into one Acks
         self._acks: dict[Dest, list[str]] = {}
         self._owed: dict[Dest, list[str]] = {}  # ids acked after a while: `acks_later`
+        self._acks_leave = self.acks_leave  # (bound once: `acks_later` hands it on each time)
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`); the last members, as a set
         self._relay: _Relay | None = None
@@ -275,44 +276,43 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, dest: Dest, ack: Ack | None = None) -> bool:
-        """Send `data`, one datagram-sized message for `dest`: whether now (else later, in
-        order). Or `ack` (`data` then b""), encoded only if it leaves alone: it waits,
-        merged with the other acks for `dest`, when something else for `dest` went or
+    def datagram(self, data: bytes, at: Any, ack: Ack | None = None) -> bool:
+        """Send `data`, one datagram-sized message for `at`, a Dest (taken as it is): whether now
+        (else later, in order). Or `ack` (`data` then b""), encoded only if it leaves alone:
+        it waits, merged with the other acks for `at`, when something else for `at` went or
         waits, or while sends wait; else it goes as any datagram (it fits: ids are short)."""
-        went, batches = self.went, self._batches  # (empty: not asked; each test hashes `dest`)
+        went, batches = self.went, self._batches  # (empty: not asked; each test hashes `at`)
         if ack is not None:
-            if self.holding or (went and dest in went) or (batches and dest in batches):
-                self._acks.setdefault(dest, []).append(ack.reply_to)
+            if self.holding or (went and at in went) or (batches and at in batches):
+                self._acks.setdefault(at, []).append(ack.reply_to)
                 return self._waits()
             data = encode(ack)
-        if self._relay is not None and dest in self._members_of(self._relay):
+        if self._relay is not None and at in self._members_of(self._relay):
             self._unpack_relay()
-        if self._owed and dest in self._owed:  # after the acks owed there
+        if self._owed and at in self._owed:  # after the acks owed there
             self._waits()
-            batches.setdefault(dest, []).extend(self._merged_acks(self._owed.pop(dest)))
-        waiting = batches.get(dest) if batches else None
+            batches.setdefault(at, []).extend(self._merged_acks(self._owed.pop(at)))
+        waiting = batches.get(at) if batches else None
         if waiting is not None:
             waiting.append(data)
             return False
-        if self.holding or (went and dest in went):
-            batches[dest] = [data]
+        if self.holding or (went and at in went):
+            batches[at] = [data]
             return self._waits()
-        at: Any = dest  # (compiled, a Dest is a C struct: made a tuple once, not at each use)
         went.add(at)
-        sealed: list[tuple[bytes, Any]] = []  # (each address to the socket as the channel made it)
+        sealed: list[tuple[bytes, Any]] = []  # (`to` as it is: not boxed again)
         self.channel.seal([data], [at], self._clock(), sealed.append)
-        sock = self._sock
+        sendto = self._sendto
         for packet, to in sealed:  # (`_send`, written out: every datagram that leaves at once)
-            if sock is None or self._unsent:
+            if sendto is None or self._unsent:
                 self._hold(packet, to)
                 continue
             try:
-                sock.sendto(packet, to)
+                sendto(packet, to)
             except OSError as exc:
                 self._refused(packet, to, exc)
         if self.on_sent is not None:
-            self.on_sent(data, dest[0])
+            self.on_sent(data, at[0])
         return True
 
     def _waits(self) -> bool:
@@ -323,15 +323,16 @@ class Outgoing:
             self.flush_asked = True
         return False
 
-    def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
-        """Ack `replies`, of one datagram, to `dest` within ACK_DELAY (the module's docstring)."""
+    def acks_later(self, dest: Any, replies: Sequence[str]) -> None:
+        """Ack `replies`, of one datagram, to the Dest `dest` within ACK_DELAY (see the module)."""
         if not self._owed and self._later is not None:
-            self._later(self.acks_leave)
+            self._later(self._acks_leave)
         self._owed.setdefault(dest, []).extend(replies)
 
     def acks_leave(self) -> None:
         """The acks owed leave now, merged, as any datagram would."""
         owed, self._owed = self._owed, {}
+        dest: Any  # (compiled: each as it is, not unboxed and boxed again for `datagram`)
         for dest, replies in owed.items():
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)

@@ -183,8 +183,7 @@ class SecureChannel:
         self._stamp = stamp
         self._last_stamp = 0
         self._sessions = Sessions()
-        # read for every datagram: one lookup less
-        self._by_index = self._sessions.by_index
+        self._by_index = self._sessions.by_index  # read for every datagram: one lookup less
         self._peers = self._sessions.peers
         self._cookies = CookieChecker(self.public)
         self._mac1_key = cookie.mac1_key(self.public)

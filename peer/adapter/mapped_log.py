@@ -253,8 +253,9 @@ class SeenLog(MappedLog):
 
     def add(self, shown: Shown) -> None:
         """Record the pairs of `shown` in one write (before their acks). Raises OSError."""
-        self.append(_seen_records(shown.shown))
-        self._lines += len(shown.shown)
+        pairs = shown.shown  # (a field of a Struct: read once)
+        self.append(_seen_records(pairs))
+        self._lines += len(pairs)
         if self._lines > 2 * KEEP_SEEN or self.size > self._compact_at:
             self._compact()
 

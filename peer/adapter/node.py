@@ -265,18 +265,18 @@ class PeerNode:
         self._run(self.core.end_of_input(self.now()))
 
     def received_batch(
-        self, messages: list[Message], addr: Addr, key: bytes, now: float | None = None
+        self, messages: list[Message], at: Any, key: bytes, now: float | None = None
     ) -> None:
-        """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
-        event at `now` (by default the drain's `read_at`), each action carried out as the
-        core decides it."""
+        """The endpoint's `on_batch`: the messages of one datagram from `at` (an Addr, handed
+        on as it came), sealed by `key`, as one event at `now` (by default the drain's
+        `read_at`), each action carried out as the core decides it."""
         if self._verbose:
             for one in messages:
-                self._debug(inbound_line(one, addr))
+                self._debug(inbound_line(one, at))
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
         core = self.core
-        core.receive_all(messages, addr, key, now, self._carry_out)
+        core.receive_all(messages, at, key, now, self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 

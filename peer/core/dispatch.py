@@ -198,14 +198,15 @@ class PeerCore:
     def receive_all(
         self,
         messages: list[Message],
-        addr: Addr,
+        at: Any,
         key: bytes,
         now: float,
         emit: Emit | None = None,
     ) -> list[Action]:
-        """The messages of one datagram, sealed by `key`, from `addr`: one event. Each is
-        believed as far as `key` may say it (`trust`); what they decide is handed over once
-        all are taken (Inbox.taken). The actions, or with `emit`, none."""
+        """The messages of one datagram from `at` (an Addr, handed on as it came), sealed by `key`:
+        one event. Each is believed as far as `key` may say it (`trust`); what they decide is
+        handed over once all are taken (Inbox.taken). The actions, or with `emit`, none."""
+        addr: Addr = at
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
@@ -216,7 +217,6 @@ class PeerCore:
         hand = later.append
         taken = False
         elsewhere = addr != shared.requests.server  # (another registry of the service, or a move)
-        at: Any = addr  # (compiled: boxed once for the handlers, not again at each call)
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
@@ -232,14 +232,14 @@ class PeerCore:
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
                 if elsewhere or not taken:  # (the registry heard from once a datagram)
-                    received.receive(opened, addr, not taken, now, hand)
+                    received.receive(opened, at, not taken, now, hand)
                 else:
                     handler(opened, at, now, hand)
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             taken = True
         if taken:
-            self.parts.inbox.taken(addr, key, from_registry, later, emit)
+            self.parts.inbox.taken(at, key, from_registry, later, emit)
             self._settle(now, emit)
         if from_registry and trust.held:  # the table may vouch now for what was held
             for message, at, sealed_by in trust.vouched():

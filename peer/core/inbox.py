@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from peer.core.actions import AcksLater, Action, Addr, Emit, Held, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Emit, Held, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage
@@ -148,12 +148,12 @@ class Inbox:
         return True
 
     def taken(
-        self, addr: Addr, key: bytes, from_registry: bool, later: list[Action], emit: Emit
+        self, addr: Any, key: bytes, from_registry: bool, later: list[Action], emit: Emit
     ) -> None:
-        """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
-        messages decided. Emitted: one Shown first (a killed peer never shows a message
-        twice), then `later` and the acks, a peer's lines after its acks, the registry's
-        as an AcksLater."""
+        """The datagram from `addr` (an Addr, as it came: compiled, not boxed again for the
+        acks), sealed by `key`, is taken in; `later` is what its messages decided. Emitted:
+        one Shown first (a killed peer never shows a message twice), then `later` and the
+        acks, a peer's lines after its acks, the registry's as an AcksLater."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []

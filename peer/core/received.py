@@ -106,11 +106,12 @@ class Received:
             Keepalive: parts.table_news.alive,
         }
 
-    def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message` from `addr` to its handler: Restarted from another
-        registry of the service whose list leaves ours out moves us to it (ours stopped);
-        anything else from one is only late, and says nothing of ours. The `first` of a
-        datagram says ours is heard from."""
+    def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
+        """The registry's `message` from `at` (an Addr, as it came: compiled, not boxed again
+        for the handler) to its handler: Restarted from another registry of the service whose
+        list leaves ours out moves us to it (ours stopped); anything else from one is only
+        late, and says nothing of ours. The `first` of a datagram says ours is heard from."""
+        addr: Addr = at
         shared = self._shared
         server = shared.requests.server
         if addr != server and isinstance(message, Restarted):
@@ -130,7 +131,7 @@ class Received:
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))
         if handler is not None:
-            handler(message, addr, now, emit)
+            handler(message, at, now, emit)
         if back:
             # what is still in flight went into the silence: sent again, not said unanswered
             shared.requests.send_again(now, emit)
