@@ -68,7 +68,7 @@ nonce_bytes: Final = struct.Struct(">4xQ").pack
 #: third of ChaChaPoly's with the AES instructions of today's processors; X, sealed mail and
 #: records kept on disk, ChaChaPoly still, so that what was sealed before opens.
 CIPHERS: Final = {"IK": "AESGCM", "X": "ChaChaPoly"}
-AEAD = AESGCM | ChaCha20Poly1305
+AEAD = AESGCM | ChaCha20Poly1305  # either cipher's pyca AEAD
 _AEADS: Final[dict[str, tuple[type[AEAD], Callable[[int], bytes]]]] = {
     "AESGCM": (AESGCM, nonce_bytes),
     "ChaChaPoly": (ChaCha20Poly1305, struct.Struct("<4xQ").pack),
