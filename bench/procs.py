@@ -28,6 +28,7 @@ import contextlib
 import gc
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
+from bench.common import HOST, MAX_LIFE, SCRATCH_ENV, free_port, new_loop, scratch_folder, udp_drops
 from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.table_changes import COALESCE
 
@@ -429,6 +430,10 @@ def main() -> None:
         "--mailbox-limit", type=int, default=MAILBOX_MESSAGES, help="registry: per mailbox"
     )
     args = parser.parse_args()
+    # what it makes (a data folder) goes in the run's scratch folder, or in its own, removed
+    # as it ends (os._exit below skips atexit)
+    own_scratch = not os.environ.get(SCRATCH_ENV)
+    scratch = scratch_folder()
     if args.kind in ("echo", "sink") and args.mode == "blocking":
         blocking(args.kind, args.rcvbuf)
         return
@@ -447,6 +452,8 @@ def main() -> None:
             runner.run(bare_relay(args.rcvbuf or 4 << 20))
         else:
             runner.run(evented(args.kind, args.mode, args.rcvbuf))
+    if own_scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     os._exit(0)  # do not wait for the MAX_LIFE timer thread
 
 

@@ -8,7 +8,6 @@ process introduces them.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,15 @@ from peer.core.actions import Print
 from peer.core.direct import RECEIVED_BY
 
 
-async def _timed(one_at_a_time: int, together: int) -> tuple[list[float], Timing, int]:
+async def _timed(
+    folder: Path, one_at_a_time: int, together: int
+) -> tuple[list[float], Timing, int]:
     """A Timing of alice's messages to bob: `one_at_a_time` sent each after the last one's
     receipt, then `together` typed at once. Returns the latencies, it and the receipts shown."""
     with start_registry("asyncio") as registry:
         server = (HOST, registry.ready["port"])
-        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="timing-alice-")))
-        bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="timing-bob-")))
+        alice = BenchPeer("alice", server, folder / "alice")
+        bob = BenchPeer("bob", server, folder / "bob")
         for peer in (alice, bob):
             await peer.open()
         await bob.register()
@@ -48,8 +49,8 @@ async def _timed(one_at_a_time: int, together: int) -> tuple[list[float], Timing
 
 
 @pytest.mark.timeout(60)
-def test_every_receipt_is_timed_once_from_its_own_typed_line() -> None:
-    latencies, timing, receipts = asyncio.run(_timed(one_at_a_time=5, together=6))
+def test_every_receipt_is_timed_once_from_its_own_typed_line(tmp_path: Path) -> None:
+    latencies, timing, receipts = asyncio.run(_timed(tmp_path, one_at_a_time=5, together=6))
     assert receipts == 11
     assert len(latencies) == 11
     assert all(0 < latency < 10.0 for latency in latencies)

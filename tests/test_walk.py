@@ -19,7 +19,6 @@ import collections
 import contextlib
 import functools
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,14 +58,14 @@ MOST_RELAYED_CALLS = 125
 MOST_RELAYED_FILES = 26
 
 
-async def _walk(verb: str = "send bob") -> list[list[Call]]:
+async def _walk(folder: Path, verb: str = "send bob") -> list[list[Call]]:
     """The calls of `send bob hi` (or `send_all hi`), walked twice, in order, as (file,
     function): until alice has her receipt, bob has shown the line, and alice has no
     outcome left to wait for."""
     with start_registry("asyncio") as registry:
         server = (HOST, registry.ready["port"])
-        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="walk-alice-")))
-        bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="walk-bob-")))
+        alice = BenchPeer("alice", server, folder / "alice")
+        bob = BenchPeer("bob", server, folder / "bob")
         for peer in (alice, bob):
             await peer.open()
         await bob.register()
@@ -139,8 +138,8 @@ def _described(calls: list[Call]) -> str:
 
 @pytest.mark.timeout(60)
 @pytest.mark.needs_pure  # counts Python calls, which compiled code makes none of
-def test_a_direct_message_walks_no_further_than_it_did() -> None:
-    calls, again = asyncio.run(_walk())
+def test_a_direct_message_walks_no_further_than_it_did(tmp_path: Path) -> None:
+    calls, again = asyncio.run(_walk(tmp_path))
     files = {file for file, _ in calls}
     assert calls, "the profiler saw nothing"
     assert again == calls, _described(again)  # from a settled state, the walk is one
@@ -150,18 +149,18 @@ def test_a_direct_message_walks_no_further_than_it_did() -> None:
 
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
-def test_a_compiled_direct_message_runs_none_of_our_code_interpreted() -> None:
+def test_a_compiled_direct_message_runs_none_of_our_code_interpreted(tmp_path: Path) -> None:
     # every module on the walk is in setup.py's COMPILED: the profiler sees no call of ours
-    calls, again = asyncio.run(_walk())
+    calls, again = asyncio.run(_walk(tmp_path))
     assert calls == again == [], _described(calls + again)
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.needs_pure  # counts Python calls, which compiled code makes none of
-def test_a_channel_line_walks_no_further_than_it_did() -> None:
+def test_a_channel_line_walks_no_further_than_it_did(tmp_path: Path) -> None:
     # the registry's Ack and its outcome (Relayed) may come in one wake-up or two: each
     # walk is bounded, not the same
-    for calls in asyncio.run(_walk("send_all")):
+    for calls in asyncio.run(_walk(tmp_path, "send_all")):
         assert calls, "the profiler saw nothing"
         assert len(calls) <= MOST_RELAYED_CALLS, _described(calls)
         assert len({file for file, _ in calls}) <= MOST_RELAYED_FILES, _described(calls)
@@ -169,18 +168,17 @@ def test_a_channel_line_walks_no_further_than_it_did() -> None:
 
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
-def test_a_compiled_channel_line_runs_none_of_our_code_interpreted() -> None:
+def test_a_compiled_channel_line_runs_none_of_our_code_interpreted(tmp_path: Path) -> None:
     # a relayed line's path at the sender and at a member is in setup.py's COMPILED too
-    calls, again = asyncio.run(_walk("send_all"))
+    calls, again = asyncio.run(_walk(tmp_path, "send_all"))
     assert calls == again == [], _described(calls + again)
 
 
-async def _registry_walk() -> list[Call]:
+async def _registry_walk(folder: Path) -> list[Call]:
     """The registry's calls as it reads a channel line of ann's and relays it to bob and
     cy, the registry in this process (its drain called here, traced), its peers SecurePeers
     (tests/registry/secure_peer.py) that ack what they receive. The first line makes the
     members' sessions: the second is the walk."""
-    folder = Path(tempfile.mkdtemp(prefix="walk-registry-"))
     server = RegistryServer(data_dir=folder, listen=(HOST, 0), out=lambda line: None)
     peers = [SecurePeer(server.endpoint.channel.public) for _ in range(3)]
     for name, peer in zip(("ann", "bob", "cy"), peers, strict=True):
@@ -207,13 +205,13 @@ async def _registry_walk() -> list[Call]:
     return calls
 
 
-async def _first_message() -> tuple[bool, int]:
+async def _first_message(folder: Path) -> tuple[bool, int]:
     """Whether alice's first message, typed as her registration ends, was received, and
     how many messages bob dropped meanwhile."""
     with start_registry("asyncio") as registry:
         server = (HOST, registry.ready["port"])
-        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="first-alice-")))
-        bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="first-bob-")))
+        alice = BenchPeer("alice", server, folder / "alice")
+        bob = BenchPeer("bob", server, folder / "bob")
         for peer in (alice, bob):
             await peer.open()
         await bob.register()
@@ -233,17 +231,19 @@ async def _first_message() -> tuple[bool, int]:
 
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(build_name() != "compiled", reason="the compiled build's walk")
-def test_a_compiled_registry_relays_a_channel_line_running_none_of_our_code_interpreted() -> None:
+def test_a_compiled_registry_relays_a_channel_line_running_none_of_our_code_interpreted(
+    tmp_path: Path,
+) -> None:
     # what the registry does from reading a post to its copies and its answer is in
     # setup.py's COMPILED too
-    calls = asyncio.run(_registry_walk())
+    calls = asyncio.run(_registry_walk(tmp_path))
     assert calls == [], _described(calls)
 
 
 @pytest.mark.timeout(60)
-def test_a_first_message_that_overtakes_its_senders_row_is_not_dropped() -> None:
+def test_a_first_message_that_overtakes_its_senders_row_is_not_dropped(tmp_path: Path) -> None:
     # alice's chat can reach bob before the table update with her row (the registry
     # gathers changes for a moment): bob holds it for the row, rather than drop it and
     # wait for her retry
-    received, dropped = asyncio.run(_first_message())
+    received, dropped = asyncio.run(_first_message(tmp_path))
     assert received and dropped == 0
