@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from registry.core.actions import Addr, Emit, Log, Send
 from registry.core.requests import Reason, Request, fmt, public_key
@@ -108,8 +109,8 @@ class Liveness:
     def probing(self, record: Record) -> bool:
         return name_key(record.name) in self._probing_owner
 
-    def heard(self, addr: Addr, key: str, now: float) -> None:
-        """Anything came from `addr` with `key` (here or elsewhere): that peer runs."""
+    def heard(self, addr: Any, key: str, now: float) -> None:
+        """Anything came from the Addr `addr` with `key` (here or elsewhere): that peer runs."""
         for record in self._s.changes.online_at(addr):
             if record.key == key:
                 record.last_seen = now
