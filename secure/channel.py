@@ -13,7 +13,7 @@ import hmac
 import struct
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -37,9 +37,9 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes (an address, and the key it is sealed for there); what takes each
-#: datagram sealed, with its address, as it is made (a list's `append`).
-Dest = tuple[Addr, bytes]
+#: Where a datagram goes (an Addr, typed Any: compiled, one taken apart is made again; and the
+#: key sealed for there); what takes each datagram sealed, with its address, as it is made.
+Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
@@ -203,7 +203,7 @@ class SecureChannel:
         for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
             if len(data) > _PLAINTEXT_MAX:
                 raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        for addr, key in cast("Sequence[tuple[Any, bytes]]", dests):  # (compiled: as given)
+        for addr, key in dests:  # (each address as given: see Dest)
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
