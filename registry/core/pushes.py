@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from registry.core.actions import Addr
 from registry.core.push_records import ROOM, Flight, Member, Push, Unit
@@ -32,7 +32,7 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
-NEVER = float("inf")  #: the retry deadline of a member with nothing in flight
+NEVER: Final = float("inf")  #: the retry deadline of a member with nothing in flight
 #: What to send: to each address, these flights' messages, in order.
 Sends = list[tuple[Addr, list[Flight]]]
 
