@@ -37,13 +37,14 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes (an address, and the key it is sealed for there); what takes each
-#: datagram sealed, with its address, as it is made (a list's `append`).
-Dest = tuple[Addr, bytes]
+#: Where a datagram goes (an Addr, typed Any: compiled, one taken apart is made again; and the
+#: key sealed for there); what takes each datagram sealed, with its address, as it is made.
+Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
-INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
+INITIATION, RESPONSE, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 4, 5, 6
+DATA: Final = 3  # (Final: compiled, a constant, not a global looked up for each datagram)
 #: Bound into every handshake: a program of another protocol or version cannot complete one.
 PROLOGUE = b"ChatApp secure channel 1"
 #: Seconds after which a session is replaced by a new handshake when next used to send,
@@ -202,8 +203,7 @@ class SecureChannel:
         for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
             if len(data) > _PLAINTEXT_MAX:
                 raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
-        for where, key in dests:
-            addr: Any = where  # (compiled: one tuple made, for the lookups and sends below)
+        for addr, key in dests:  # (each address as given: see Dest)
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)

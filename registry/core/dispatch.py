@@ -178,12 +178,12 @@ class RegistryCore:
 
     def receive_datagrams(
         self,
-        datagrams: Sequence[tuple[Sequence[Message], Addr, bytes]],
+        datagrams: Sequence[tuple[Sequence[Message], Any, bytes]],
         now: float,
         **arrival: Unpack[Arrival],
     ) -> list[Action]:
-        """Datagrams read together, each (its messages, from, sealed by key) as `receive_all`
-        takes one; the relays they end are told once, at the end."""
+        """Datagrams read together, each (its messages, from: an Addr as given, sealed by key)
+        as `receive_all` takes one; the relays they end are told once, at the end."""
         datagram, behind = arrival.get("datagram", False), arrival.get("behind", 0.0)
         actions: list[Action] = []
         emit = actions.append
@@ -320,8 +320,8 @@ class RegistryCore:
         if not self.pacing.paced(msg, req, now, emit):
             self._registration.register(msg, req, now, emit)
 
-    def _acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
-        """`addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
+    def _acked(self, replies: Sequence[str], addr: Any, now: float, emit: Emit) -> None:
+        """The Addr `addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
         _, answered = self._pushes.answer(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)

@@ -24,12 +24,10 @@ class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
 
     def __init__(self, timeout: float, attempts: int, key_at: Callable[[Addr], bytes]) -> None:
-        """Each push sealed for the key `key_at` says is online at its address (b"": none,
-        and it is not sent)."""
+        """Each push sealed for the key `key_at` says is online at its address (b"": not sent)."""
         self._key_at = key_at
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
-        #: seconds from a push's first copy to its give-up
-        self.retry_span = timeout * attempts
+        self.retry_span = timeout * attempts  #: seconds from a push's first copy to its give-up
         self._seq = itertools.count()
         # the public keys of the roster's online peers, in its order, and the table change
         # they are of: a burst relays every line to the same members

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 from registry.core.actions import Addr
 from registry.core.push_records import ROOM, Flight, Member, Push, Unit
@@ -31,7 +32,7 @@ IN_FLIGHT = 64
 FAST_LIVE = 1024
 #: Members kept before the idle ones (nothing pushed) are first swept.
 SWEEP_AT = 4096
-NEVER = float("inf")  #: the retry deadline of a member with nothing in flight
+NEVER: Final = float("inf")  #: the retry deadline of a member with nothing in flight
 #: What to send: to each address, these flights' messages, in order.
 Sends = list[tuple[Addr, list[Flight]]]
 
@@ -60,8 +61,8 @@ class Pushes:
         self._ready_at = 0.0
         # (deadline, member): each `now` plus the one timeout, so in order; stale ones skipped
         self._deadlines: deque[tuple[float, Member]] = deque()
-        # flights `add_many` sent on its fast path (and to whom, when), not yet entered
-        self._unindexed: list[tuple[Message, str, int, Sequence[str], Sequence[Addr], float]] = []
+        # flights `add_many` sent on its fast path (to whom, Addrs as given; when), not entered
+        self._unindexed: list[tuple[Message, str, int, Sequence[str], Sequence[Any], float]] = []
         # message id -> the units holding it (a shared one counts once), and members it waits for
         self._live: dict[str, int] = {}
         self._sends = itertools.count(1)  # numbers the datagrams sent, copies included
@@ -126,10 +127,10 @@ class Pushes:
             self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
-    def answer(self, msg_ids: Sequence[str], addr: Addr, now: float) -> tuple[str, list[Flight]]:
-        """Acks for each of `msg_ids` came from `addr` (an Acks answers datagrams of pushes):
-        its member's owner, and the flights answered, in the order pushed; what waits may
-        then go (`due` sends it, at `next_wake`). Ids of nothing in flight there are ignored."""
+    def answer(self, msg_ids: Sequence[str], addr: Any, now: float) -> tuple[str, list[Flight]]:
+        """Acks for each of `msg_ids` came from the Addr `addr` (an Acks answers datagrams of
+        pushes): its member's owner, and the flights answered, in the order pushed; what waits
+        may then go (`due` sends it, at `next_wake`). Ids of nothing in flight there are ignored."""
         if self._unindexed:
             self._index()
         member = self._members.get(addr)

@@ -163,8 +163,8 @@ class TableChanges:
             kept = self._snapshot_kept = (version, encoded_once(self.entries()))
         return kept[1]
 
-    def online_at(self, where: Addr) -> list[Record]:
-        """The online records at `where` (one, but in a table of an older version)."""
+    def online_at(self, where: Any) -> list[Record]:
+        """The online records at the Addr `where` (one, but in a table of an older version)."""
         by_addr = self._online_by_addr
         if by_addr is None:
             by_addr = self._online_by_addr = {}
