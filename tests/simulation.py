@@ -76,7 +76,8 @@ class Host:
     screen: list[str] = field(default_factory=list)
     exit_code: int | None = None
     life: int = 0
-    seen: list[tuple[str, str]] = field(default_factory=list)
+    #: the shown-ids log: pairs shown and lines held, in order (survives a kill)
+    seen: list[tuple[str, str] | pa.Held] = field(default_factory=list)
     #: the room kept on disk (KeepRoom)
     room: str = ""
     #: every message the peer logged durably (held for the registry, or a save), in order
@@ -471,6 +472,8 @@ class SimNet:
                     host.room = room
                 case pa.Shown(shown):
                     host.seen.extend(shown)
+                case pa.Held():
+                    host.seen.append(action)
                 case pa.Prompt(text):
                     host.prompt = text
                 case pa.OnceShown(then):  # a simulated screen shows each line at once

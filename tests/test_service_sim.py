@@ -65,6 +65,27 @@ def test_a_post_kept_through_the_lead_s_death_is_relayed_by_the_next() -> None:
     check(*play(0, 2, 0.0, 0.0, plan, registries=REGISTRIES))
 
 
+def test_a_line_acked_while_held_for_an_earlier_one_is_shown_after_a_restart() -> None:
+    """bob's m6 reaches ann before his m5 (lost on the way): ann acks it and holds it for
+    m5, then quits; m5 ends in her mailbox. Started again, ann shows m5 from the mailbox and
+    then m6, held across the restart in her file of shown ids."""
+    plan = [
+        Op("send_all", 0, 0, 0.75),
+        Op("kill_registry"),
+        Op("send", 0, 0, 0.0),
+        Op("quit", 0),
+        Op("send_all", 0, 0, 0.25),
+        Op("send", 1, 0, 0.0),
+        Op("send", 1, 0, 0.0),
+    ]
+    net, author, members = play(0, 3, 0.05, 0.0, plan, registries=REGISTRIES)
+    check(net, author, members)
+    assert [line for line in net.screen("ann") if "m5" in line or "m6" in line] == [
+        "bob: 2023-11-14 22:13:26 m5",
+        "bob: m6",
+    ]
+
+
 def moved(old: tuple[str, int], new: tuple[str, int]) -> str:
     return f"[Registry {old[0]}:{old[1]} is not answering; now using {new[0]}:{new[1]}.]"
 
