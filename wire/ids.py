@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 
 
 class IdMaker(functools.partial[str]):
     """Makes message ids `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes
     the next): a random session (hex) in the adapters, so that a restart reuses none. The
-    counter and `%d` are the standard library's, called from C: no Python code runs."""
+    counter, `repr` and `concat` are the standard library's, called from C: no Python code
+    runs, no format is parsed."""
 
     __slots__ = ()
 
     def __new__(cls, session: str) -> IdMaker:
-        return super().__new__(cls, next, map(f"{session}-%d".__mod__, itertools.count(1)))
+        ids = map(operator.concat, itertools.repeat(f"{session}-"), map(repr, itertools.count(1)))
+        return super().__new__(cls, next, ids)
