@@ -11,8 +11,7 @@ import operator
 class IdMaker(functools.partial[str]):
     """Makes message ids `<session>-1`, `<session>-2`, ... (`IdMaker(session)()` makes
     the next): a random session (hex) in the adapters, so that a restart reuses none. The
-    counter, `repr` and `concat` are the standard library's, called from C: no Python code
-    runs, no format is parsed."""
+    counter, `repr` and `concat` are the standard library's, called from C: no Python runs."""
 
     __slots__ = ()
 
