@@ -21,6 +21,7 @@ from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key
 
+_SENDING: Final = Sending  # (read once: compiled, a class imported is looked up at each use)
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
 
@@ -123,7 +124,7 @@ class MappedLog:
 
 #: Bytes of records after which the log is rewritten with only the open ones (it is
 #: otherwise cleared whenever none is open, nearly always).
-COMPACT_AT = 1024 * 1024
+COMPACT_AT: Final = 1024 * 1024
 
 
 class SendingLog(MappedLog):
@@ -152,7 +153,7 @@ class SendingLog(MappedLog):
                 continue
             if ids:
                 data, ids = data + _settled(ids), []
-            if isinstance(record, Sending):
+            if isinstance(record, _SENDING):
                 record, durable = record.message, True
             data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
         self.append(data + _settled(ids) if ids else data)

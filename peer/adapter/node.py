@@ -62,7 +62,7 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 _SAVE: Final = SaveMessage  # (read once: compiled, a class imported is looked up at each use)
 _TAKEN: Final = MailTaken
-
+_monotonic: Final = time.monotonic  # (as the classes: a module's name is looked up)
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs ("": nothing more than
@@ -256,7 +256,7 @@ class PeerNode:
         """The console's: the user typed the line `text`."""
         # each action carried out as the core decides it: the message typed leaves first
         core = self.core
-        core.line(text, time.monotonic(), self._carry_out)
+        core.line(text, _monotonic(), self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 

@@ -75,9 +75,11 @@ class TypedInput:
             if not life.started:
                 self._lines.early.append(text)
                 return
-            # (nothing on its way, nearly always: no change either, and no call to say so)
-            if self._lines.after_change or (any(self._on_its_way) and self._changing()):
-                self._lines.after_change.append(text)
+            # (nothing on its way, nearly always: no change either, and no call to say so;
+            # not any(): compiled, a builtin is looked up at each call)
+            on, waiting = self._on_its_way, self._lines.after_change
+            if waiting or ((on[0] or on[1] or on[2] or on[3]) and self._changing()):
+                waiting.append(text)
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
