@@ -8,6 +8,7 @@ commands (an indented `// comment` is text).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from msgspec import Struct
 
@@ -415,7 +416,7 @@ SPECS: tuple[Spec, ...] = (
 IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
 
 #: Each command word (without its /) and its reading: every word a command is typed with.
-SPELLS = {
+SPELLS: Final = {
     w.lstrip("/"): spec.read for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
 }
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
