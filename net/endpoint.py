@@ -303,8 +303,7 @@ class Endpoint(ReceivingDatagrams):
             self.outgoing.acks_later((at, key), owed.replies)
 
     def connected(self, addr: Addr) -> bool:
-        """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`
-        travels on."""
+        """Whether a TCP connection accepted from `addr` is open (`send` to `addr` uses it)."""
         writer = self._routes.get(addr)
         return writer is not None and not writer.is_closing()
 

@@ -4,8 +4,8 @@ subclass of `functools.partial`, whose calls run in C anyway."""
 from __future__ import annotations
 
 import functools
-import itertools
-import operator
+from itertools import count, repeat
+from operator import concat
 
 
 class IdMaker(functools.partial[str]):
@@ -16,5 +16,4 @@ class IdMaker(functools.partial[str]):
     __slots__ = ()
 
     def __new__(cls, session: str) -> IdMaker:
-        ids = map(operator.concat, itertools.repeat(f"{session}-"), map(repr, itertools.count(1)))
-        return super().__new__(cls, next, ids)
+        return super().__new__(cls, next, map(concat, repeat(f"{session}-"), map(repr, count(1))))

@@ -61,16 +61,14 @@ class MappedLog:
         self.size += mapped.write(data)  # at `size`, where the map's position is kept
 
     def sync(self) -> None:
-        """Make the records written so far durable, the file's name included. Raises
-        OSError."""
+        """Make the records written so far durable, the file's name included. Raises OSError."""
         if self._map is not None:
             self._map.flush()
             fsync_dir(self.path.parent)
 
     def clear(self) -> None:
         """Forget every record this log holds: NULs over them, and the next record goes
-        first. A kill during this leaves some of them, which the caller must allow. Raises
-        OSError."""
+        first. A kill meanwhile leaves some of them, which the caller must allow. Raises OSError."""
         if self._map is None and self.path.exists():  # (moved here by a rename, say)
             self._open(0)
         if self._map is not None and self.size:

@@ -216,8 +216,7 @@ class PeerNode:
             await self.endpoint.close()
 
     def start(self) -> None:
-        """The first event: the registration is sent (by `run`, or a caller driving the
-        node itself)."""
+        """The first event: the registration is sent (by `run`, or a caller driving it)."""
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:

@@ -2,8 +2,7 @@
 
 Outside a room the bare words work as well as `/` commands. In a room plain text goes to
 the room; only a `/` then a letter, first on the line, and the bare word `leave` are
-commands (an indented `// comment` is text).
-"""
+commands (an indented `// comment` is text)."""
 
 from __future__ import annotations
 
@@ -279,8 +278,7 @@ Read = Callable[[str, str, str, str], Command]
 def _send(word: str, said: str, rest: str, slash: str) -> Command:
     """`send`, `dm` or `message`: a name, then the text (`message` asks for what is
     missing). The name ends at the first space, or at a colon after a valid name: `send
-    bob: hi` mixes the two ways of messaging, and no name holds a colon, so it can only
-    mean bob."""
+    bob: hi` mixes the two ways of messaging, and no name holds a colon: it means bob."""
     to, space, body = said.lstrip(" ").partition(" ")
     if ":" in to and name_problem(name := to.partition(":")[0]) is None:
         to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")

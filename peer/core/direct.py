@@ -1,6 +1,5 @@
 """Direct messages (docs/PROTOCOL.md, "Direct messages"): retried until acked, handed to
-the registry when unanswered. Sans-IO.
-"""
+the registry when unanswered. Sans-IO."""
 
 from __future__ import annotations
 
