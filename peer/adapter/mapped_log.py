@@ -122,7 +122,7 @@ class MappedLog:
 
 #: Bytes of records after which the log is rewritten with only the open ones (it is
 #: otherwise cleared whenever none is open, nearly always).
-COMPACT_AT: Final = 1024 * 1024
+COMPACT_AT = 1024 * 1024
 
 
 class SendingLog(MappedLog):
