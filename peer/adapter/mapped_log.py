@@ -15,13 +15,12 @@ from typing import Final
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Record, Sending, Shown
+from peer.core.actions import Held, Record, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key
 
-_SENDING: Final = Sending  # (read once: compiled, a class imported is looked up at each use)
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
 
@@ -151,7 +150,7 @@ class SendingLog(MappedLog):
                 continue
             if ids:
                 data, ids = data + _settled(ids), []
-            if isinstance(record, _SENDING):
+            if isinstance(record, tuple):  # a Sending, the one tuple: told at once, compiled
                 record, durable = record.message, True
             data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
         self.append(data + _settled(ids) if ids else data)
