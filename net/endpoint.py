@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, Final, Protocol, TypedDict, Unpack
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -54,6 +54,8 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 ANY_PORT_TRIES = 20
 
 
+_ACK: Final = Ack  # (read once: compiled, a class imported is looked up at each use)
+_ACKS: Final = Acks
 #: Each event loop's one timer for the acks that wait (net/outgoing.py).
 _ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
 
@@ -271,10 +273,10 @@ class Endpoint(ReceivingDatagrams):
             self._spawn(self._connect_and_send(dest, message))
             return
         outgoing = self.outgoing
-        if type(message) is Ack:
+        if type(message) is _ACK:
             outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
-        if type(message) is Acks:
+        if type(message) is _ACKS:
             for data in outgoing.acks(dest, message):
                 outgoing.datagram(data, dest)
             return
@@ -301,8 +303,7 @@ class Endpoint(ReceivingDatagrams):
             self.outgoing.acks_later((at, key), owed.replies)
 
     def connected(self, addr: Addr) -> bool:
-        """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`
-        travels on."""
+        """Whether a TCP connection accepted from `addr` is open (`send` to `addr` uses it)."""
         writer = self._routes.get(addr)
         return writer is not None and not writer.is_closing()
 

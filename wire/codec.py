@@ -1,7 +1,6 @@
 """Messages to bytes and back (docs/PROTOCOL.md, "Encoding"). msgspec decodes and checks
 every field in one pass (wire.base): a decoded message is valid; anything else raises
-DecodeError, or OtherVersion when it names one of our types with other fields than ours.
-"""
+DecodeError, or OtherVersion when it names one of our types with other fields than ours."""
 
 from __future__ import annotations
 
@@ -109,8 +108,7 @@ _ANSWERS = frozenset(
 
 
 def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
-    """The error for a `kind` message with other fields than ours, naming its id when it
-    can be refused."""
+    """The error for a `kind` message with other fields than ours (its id, if it can be refused)."""
     msg_id = obj.get("id")
     if kind in _ANSWERS or type(msg_id) is not str or not 0 < len(msg_id) <= MAX_ID:
         return OtherVersion(detail, kind, "")

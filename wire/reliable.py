@@ -190,9 +190,8 @@ class Retransmitter(Generic[T]):
 
     def renew(self, now: float, *, every: bool = False) -> list[T]:
         """Every item still waiting, oldest first, in a new round of tries at `now`: the
-        owner sends each again at once (the far end is back after a silence). An item sent
-        at `now` already is left as it is, unless `every` (the owner sends to another end
-        from now on)."""
+        owner sends each again at once (the far end is back after a silence). One sent at
+        `now` already is left as it is, unless `every` (the owner sends elsewhere from now on)."""
         renewed = [p for p in self._pending.values() if every or p.sent_at < now]
         for pending in renewed:
             self._round(pending, now, pending.copies + 1)

@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 
 from disk.files import fsync_dir, open_regular, read_bytes, replace_durably
-from peer.core.actions import Held, Record, Sending, Shown
+from peer.core.actions import Held, Record, Shown
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -60,16 +60,14 @@ class MappedLog:
         self.size += mapped.write(data)  # at `size`, where the map's position is kept
 
     def sync(self) -> None:
-        """Make the records written so far durable, the file's name included. Raises
-        OSError."""
+        """Make the records written so far durable, the file's name included. Raises OSError."""
         if self._map is not None:
             self._map.flush()
             fsync_dir(self.path.parent)
 
     def clear(self) -> None:
         """Forget every record this log holds: NULs over them, and the next record goes
-        first. A kill during this leaves some of them, which the caller must allow. Raises
-        OSError."""
+        first. A kill meanwhile leaves some of them, which the caller must allow. Raises OSError."""
         if self._map is None and self.path.exists():  # (moved here by a rename, say)
             self._open(0)
         if self._map is not None and self.size:
@@ -152,7 +150,7 @@ class SendingLog(MappedLog):
                 continue
             if ids:
                 data, ids = data + _settled(ids), []
-            if isinstance(record, Sending):
+            if isinstance(record, tuple):  # a Sending, the one tuple: told at once, compiled
                 record, durable = record.message, True
             data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
         self.append(data + _settled(ids) if ids else data)

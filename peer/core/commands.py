@@ -2,12 +2,12 @@
 
 Outside a room the bare words work as well as `/` commands. In a room plain text goes to
 the room; only a `/` then a letter, first on the line, and the bare word `leave` are
-commands (an indented `// comment` is text).
-"""
+commands (an indented `// comment` is text)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from msgspec import Struct
 
@@ -278,8 +278,7 @@ Read = Callable[[str, str, str, str], Command]
 def _send(word: str, said: str, rest: str, slash: str) -> Command:
     """`send`, `dm` or `message`: a name, then the text (`message` asks for what is
     missing). The name ends at the first space, or at a colon after a valid name: `send
-    bob: hi` mixes the two ways of messaging, and no name holds a colon, so it can only
-    mean bob."""
+    bob: hi` mixes the two ways of messaging, and no name holds a colon: it means bob."""
     to, space, body = said.lstrip(" ").partition(" ")
     if ":" in to and name_problem(name := to.partition(":")[0]) is None:
         to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
@@ -415,7 +414,7 @@ SPECS: tuple[Spec, ...] = (
 IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
 
 #: Each command word (without its /) and its reading: every word a command is typed with.
-SPELLS = {
+SPELLS: Final = {
     w.lstrip("/"): spec.read for spec in SPECS for w in spec.words if w.lstrip("/").isidentifier()
 }
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}

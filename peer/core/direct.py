@@ -1,6 +1,5 @@
 """Direct messages (docs/PROTOCOL.md, "Direct messages"): retried until acked, handed to
-the registry when unanswered. Sans-IO.
-"""
+the registry when unanswered. Sans-IO."""
 
 from __future__ import annotations
 
@@ -20,6 +19,8 @@ from wire.reliable import Retransmitter
 
 RECEIVED_BY: Final = "[Message received by {}.]"
 NO_ACK: Final = "[No ACK from {}, message sent to server.]"
+_CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
+_SEND: Final = Send
 
 
 class DirectChats:
@@ -56,7 +57,7 @@ class DirectChats:
         if (name := entry.name) != to:
             self._say_renamed(to, name, emit)
         # kept first: a save held in the outbox takes its place
-        chat = shared.settling.keep(Chat(msg_id := shared.new_id(), shared.state.name, name, text))
+        chat = shared.settling.keep(_CHAT(msg_id := shared.new_id(), shared.state.name, name, text))
         if entry.online:
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
@@ -76,7 +77,7 @@ class DirectChats:
             if entry is not self._to[0]:  # (a row is replaced when it changes)
                 self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
             _, addr, key = self._to
-            emit(Send(addr, chat, key))
+            emit(_SEND(addr, chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
         return chat, key

@@ -6,7 +6,7 @@ nowhere, written after the event). Those held for the registry are its outbox (d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from msgspec.structs import replace
 
@@ -15,6 +15,8 @@ from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessa
 from wire.names import name_key
 
 Typed = TypeVar("Typed", Chat, ChannelPost, RoomPost)
+_CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
+_replace: Final = replace
 
 
 class Settling:
@@ -51,7 +53,7 @@ class Settling:
             last_to, after = self._last
             if last_to != to or after not in unsettled:  # (nearly always the one kept last)
                 after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
-            message = replace(message, after=after) if after else message
+            message = _replace(message, after=after) if after else message
             self._last = (to, msg_id)
         self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
         unsettled[msg_id] = message
@@ -139,7 +141,7 @@ def audience(line: Message) -> tuple[str, str]:
     """Who says `line` to whom: the sender's key, then a name's key, "#" and a room's, or
     "*" for the channel (both "": none). With the sender's, a line never names one sent under a
     name since changed (its receivers know that one by the old name)."""
-    if type(line) is Chat or type(line) is SaveMessage:
+    if type(line) is _CHAT or type(line) is SaveMessage:
         to = name_key(line.to)
     elif type(line) is RoomPost:
         to = "#" + name_key(line.room)

@@ -1,6 +1,5 @@
 """What is typed, dispatched: each line carried out now or held until it can be, refused,
-answered to a question of `message`, or parsed and handed to its command's part. Sans-IO.
-"""
+answered to a question of `message`, or parsed and handed to its command's part. Sans-IO."""
 
 from __future__ import annotations
 
@@ -64,8 +63,7 @@ class TypedInput:
         }
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
-        """The user typed `text`: carried out now, or held until it can be. `held`: it was
-        held, and its turn has come."""
+        """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
         life, asking = self._life, self._parts.asking
         if not held:
             if life.phase is _START_FAILED:
@@ -75,9 +73,10 @@ class TypedInput:
             if not life.started:
                 self._lines.early.append(text)
                 return
-            # (nothing on its way, nearly always: no change either, and no call to say so)
-            if self._lines.after_change or (any(self._on_its_way) and self._changing()):
-                self._lines.after_change.append(text)
+            # (nothing on its way, nearly always: no change, no call; compiled, `any` is looked up)
+            on, waiting = self._on_its_way, self._lines.after_change
+            if waiting or ((on[0] or on[1] or on[2] or on[3]) and self._changing()):
+                waiting.append(text)
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
