@@ -38,10 +38,11 @@ OnBatch = Callable[[list[Message], Addr, bytes], None]
 
 
 class Owed(Protocol):
-    """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
+    """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is;
+    `addr` an Addr, read as it is (compiled: not unboxed and boxed again)."""
 
     @property
-    def addr(self) -> Addr: ...
+    def addr(self) -> Any: ...
     @property
     def key(self) -> bytes: ...
     @property
@@ -293,7 +294,7 @@ class Endpoint(ReceivingDatagrams):
     def acks_later(self, owed: Owed) -> None:
         """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
         on the TCP connection they came from, if there is one, now."""
-        at: Any = owed.addr  # (compiled: the tuple as it is, not unboxed and boxed again)
+        at = owed.addr
         key = owed.key
         if self._routes and self.connected(at):
             self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
