@@ -38,11 +38,10 @@ OnBatch = Callable[[list[Message], Addr, bytes], None]
 
 
 class Owed(Protocol):
-    """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is;
-    `addr` an Addr, read as it is (compiled: not unboxed and boxed again)."""
+    """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
 
     @property
-    def addr(self) -> Any: ...
+    def addr(self) -> Any: ...  # an Addr (compiled: read as it is, not unboxed and boxed again)
     @property
     def key(self) -> bytes: ...
     @property
