@@ -41,7 +41,7 @@ class Owed(Protocol):
     """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
 
     @property
-    def addr(self) -> Addr: ...
+    def addr(self) -> Any: ...  # an Addr (compiled: read as it is, not unboxed and boxed again)
     @property
     def key(self) -> bytes: ...
     @property
@@ -295,7 +295,7 @@ class Endpoint(ReceivingDatagrams):
     def acks_later(self, owed: Owed) -> None:
         """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
         on the TCP connection they came from, if there is one, now."""
-        at: Any = owed.addr  # (compiled: the tuple as it is, not unboxed and boxed again)
+        at = owed.addr
         key = owed.key
         if self._routes and self.connected(at):
             self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
