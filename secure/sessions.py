@@ -37,6 +37,8 @@ KEYPAIRS_KEPT = 3
 class Window:
     """Base of secure/channel.py's ReplayWindow (not a protocol: compiled, a native call)."""
 
+    __slots__ = ()
+
     def accept(self, counter: int) -> bool:  # (ReplayWindow's)
         raise NotImplementedError
 

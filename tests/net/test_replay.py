@@ -118,3 +118,8 @@ def test_accepts_exactly_what_the_model_does(steps: list[int | tuple[int, int]])
         if expected:
             seen.add(counter)
             highest = max(highest, counter)
+
+
+def test_a_window_carries_no_instance_dict() -> None:
+    # a registry keeps one per session: its slots alone, its base's included
+    assert not hasattr(ReplayWindow(), "__dict__")
