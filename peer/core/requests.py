@@ -227,7 +227,7 @@ class Requests:
         self.outcomes = Outcomes(self.alarm)
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
         self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
-        #: Where requests not answered wait, as live views: `any(on_its_way)`, per line typed.
+        #: Where requests not answered wait, as live views: is any not empty, per line typed.
         self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
         # the kinds on their way when `any_of` last looked, and those sent since: no fewer
         self._kinds: set[type[Message]] = set()

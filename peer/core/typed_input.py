@@ -74,8 +74,8 @@ class TypedInput:
                 self._lines.early.append(text)
                 return
             # (nothing on its way, nearly always: no change, no call; compiled, `any` is looked up)
-            on, waiting = self._on_its_way, self._lines.after_change
-            if waiting or ((on[0] or on[1] or on[2] or on[3]) and self._changing()):
+            (a, b, c, d), waiting = self._on_its_way, self._lines.after_change  # (every view)
+            if waiting or ((a or b or c or d) and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():
