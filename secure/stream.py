@@ -341,12 +341,9 @@ class SecureStream:
         assert self._sending is not None
         for start in range(0, max(len(body), 1), RECORD_DATA):
             end = start + RECORD_DATA
-            sealed = self._sending.encrypt(
-                self._sent, b"", (MORE if end < len(body) else LAST) + body[start:end]
-            )
+            record = (MORE if end < len(body) else LAST) + body[start:end]
+            self._out += frame(self._sending.encrypt(self._sent, b"", record))
             self._sent += 1
-            self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
-            self._out += sealed
 
 
 def frame(body: bytes) -> bytes:
@@ -354,9 +351,14 @@ def frame(body: bytes) -> bytes:
     return len(body).to_bytes(FRAME_HEADER, "big") + body
 
 
+class OtherProtocol(Exception):
+    """A key answer naming another protocol than CHANNEL_PROTOCOL, or none: another ChatApp."""
+
+
 def key_answer(body: bytes) -> bytes | None:
-    """The public key a frame answering KEY_REQUEST_FRAME holds, or None (none, or a
-    registry speaking another protocol than CHANNEL_PROTOCOL: another version of ChatApp)."""
-    if body[:1] == bytes([KEY_ANSWER]) and body[33:] == CHANNEL_PROTOCOL:
-        return body[1:33]
-    return None
+    """The key a KEY_REQUEST_FRAME answer holds, or None (not one). Raises OtherProtocol."""
+    if body[:1] != bytes([KEY_ANSWER]) or len(body) < 33:
+        return None
+    if body[33:] != CHANNEL_PROTOCOL:
+        raise OtherProtocol
+    return body[1:33]

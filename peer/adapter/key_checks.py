@@ -17,6 +17,11 @@ from wire.keys import fingerprint, key_from_text
 from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
 from wire.names import name_key
 
+OTHER_VERSION = (  # said of a registry whose key answer names another secure channel, or none
+    "[ChatApp versions differ: the registry at {} speaks another secure channel. Use the "
+    "same version of ChatApp on every machine.]"
+)
+
 
 class KeyChecks:
     """The pins of one peer's data directory, for the registry at `server`; `trust` (the
@@ -78,20 +83,15 @@ class KeyChecks:
         self._show(Print(line, "error" if error else "system"))
 
     def key_answered(self, addr: Addr, answer: bytes) -> None:
-        """The registry answered a KEY_REQUEST with its key and protocol: another protocol is
-        said (once), and the key not used; during first contact, the key is weighed; else
-        one other than the pinned one is said (once), and not trusted."""
+        """The registry answered a KEY_REQUEST (key, protocol): another protocol is said once,
+        the key unused; in first contact the key is weighed; else one not pinned is said once."""
         if addr != self._server:
             return
         key, where = answer[:32], f"{addr[0]}:{addr[1]}"
         if answer[32:] != CHANNEL_PROTOCOL:
             if not self._other_version_said:
                 self._other_version_said = True
-                line = (
-                    f"[ChatApp versions differ: the registry at {where} speaks another secure "
-                    "channel. Use the same version of ChatApp on every machine.]"
-                )
-                self._show(Print(line, "error"))
+                self._show(Print(OTHER_VERSION.format(where), "error"))
             return
         if self._contact is not None:
             self._contact.answered(key)

@@ -15,12 +15,14 @@ from disk.files import InUse, default_dir, hold_lock, os_reason, private_folder
 from disk.operator_key import key_path, read_key
 from net.registry_key import ask_key, registry_label
 from peer.adapter.desk.runner import DeskRunner, RunnerSettings
+from peer.adapter.key_checks import OTHER_VERSION
 from peer.adapter.key_contact import ContactRule, KeyContact
 from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key
+from secure.stream import OtherProtocol
 from wire.ids import IdMaker
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -146,14 +148,22 @@ def operator_lock(name: str) -> str:
 
 async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -> bytes | None:
     """The registry's key, pinned, or trusted now and pinned. None when no key answered, or the
-    connection was refused (said as the client connects). Raises Untrusted."""
+    connection was refused (said as the client connects). Raises Untrusted (said why)."""
     asks: set[asyncio.Task[None]] = set()
+    where, other_version = f"{ip}:{port}", False  # a registry of another version: said once
 
     async def asked() -> None:
+        nonlocal other_version
         try:
             key = await ask_key(ip, port)
         except ConnectionRefusedError:
             contact.refused()  # the registry is down: said by the client as it connects
+            return
+        except OtherProtocol:
+            if not other_version:
+                _say(OTHER_VERSION.format(where))
+            other_version = True
+            contact.refused()  # no key of ours is coming: the wait ends
             return
         if key is not None:
             contact.answered(key)
@@ -163,13 +173,13 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
         asks.add(task)
         task.add_done_callback(asks.discard)
 
-    contact = KeyContact(f"{ip}:{port}", rule, ask, lambda line, error: _say(line))
+    contact = KeyContact(where, rule, ask, lambda line, error: _say(line))
     try:
         key, unasked = await contact.trust(Pins(root), registry_label(ip, port), no_answer="")
     finally:
         for task in list(asks):
             task.cancel()
-    if key is None and (contact.answers.heard or rule.refusal(f"{ip}:{port}") is not None):
+    if key is None and (other_version or contact.answers.heard or rule.refusal(where) is not None):
         raise Untrusted
     if unasked:
         _say(unasked)
