@@ -53,6 +53,9 @@ REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
+#: Counters below this are far below that limit: compared first, as a machine int when
+#: compiled (the limit is past one: each comparison with it boxes the counter).
+_FAR_BELOW: Final = 2**61
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -118,40 +121,42 @@ class Opened(msgspec.Struct, gc=False):
 
 #: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
 WINDOW: Final = 8128
-_BLOCKS: Final = WINDOW // 64 + 1  # wireguard-go's ringBlocks: WINDOW and the one filling
+#: The window's ring, in bytes: wireguard-go's bits (128 blocks of 64 and the one filling),
+#: eight a byte. Bytes, not ints of 64 bits: none is made or freed, nor long, per datagram.
+_RING: Final = (WINDOW // 64 + 1) * 8
 
 
 class ReplayWindow(Window):
     """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
     is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
     highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
-    `counter_validate`, kept as they keep it (a ring of 128 blocks of 64 bits)."""
+    `counter_validate`, kept as they keep it, in blocks of 8 bits rather than 64."""
 
     __slots__ = ("_highest", "_ring")
 
     def __init__(self) -> None:
         self._highest = 0
-        # block b: the bits of counters b*64 .. b*64+63, at b % _BLOCKS (small ints, cheap)
-        self._ring = [0] * _BLOCKS
+        self._ring = bytearray(_RING)  # byte b: the bits of counters b*8 .. b*8+7, at b % _RING
 
     def accept(self, counter: int) -> bool:
         """Whether to accept a message bearing `counter` (it opened with that nonce), and
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
-        ring, highest, bit = self._ring, self._highest, 1 << (counter & 63)
-        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual: the next counter, or later
-            # Slide forward, emptying the blocks passed over (all of them after a long
+        ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
+        # the usual: the next counter, or later (`_FAR_BELOW` first: see there)
+        if highest < counter and (counter < _FAR_BELOW or counter < REJECT_AFTER_MESSAGES):
+            # Slide forward, emptying the bytes passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
-            block, current = counter >> 6, highest >> 6
-            if block != current:
-                for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
-                    ring[passed % _BLOCKS] = 0
+            byte, current = counter >> 3, highest >> 3
+            if byte != current:
+                for passed in range(current + 1, current + 1 + min(byte - current, _RING)):
+                    ring[passed % _RING] = 0
             self._highest = counter
-            ring[block % _BLOCKS] |= bit
+            ring[byte % _RING] |= bit
             return True
         if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
             return False
-        index = (counter >> 6) % _BLOCKS
+        index = (counter >> 3) % _RING
         old = ring[index]
         if old & bit:
             return False
@@ -217,7 +222,10 @@ class SecureChannel:
             if (
                 session is None
                 or (age := now - session.made) >= REJECT_AFTER
-                or session.counter + len(datas) > REJECT_AFTER_MESSAGES
+                or (
+                    session.counter >= _FAR_BELOW
+                    and session.counter + len(datas) > REJECT_AFTER_MESSAGES
+                )
             ):
                 for data in datas:
                     peer.wait(data, addr, now, self.dropped)
@@ -304,7 +312,7 @@ class SecureChannel:
             # a copy sent on from another address (a captured datagram raced ahead of
             # its original): whatever answers it must not go there
             return self._drop("from another address than its session's")
-        if counter >= REJECT_AFTER_MESSAGES:  # never a nonce: Noise reserves the last
+        if counter >= _FAR_BELOW and counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
             return self._drop("does not open")
         try:
             data = session.receiving.decrypt(
@@ -316,7 +324,7 @@ class SecureChannel:
             return self._drop("replayed")
         if (peer := session.peer) is not self._sessions.last:  # now the most recently used
             self._sessions.last = peer
-            self._peers.move_to_end((session.key, session.addr))
+            self._peers.move_to_end(peer.ident)
         since = peer.unanswered_since
         if peer.rehandshaken and since is not None and session.made <= since:
             # a silence taken for a restart, that the session outlived: a slow side

@@ -10,6 +10,7 @@ import collections
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
@@ -80,6 +81,9 @@ class Peer:
 
     key: bytes
     addr: Addr
+    # its key in `Sessions.peers`, (key, addr), the one tuple (typed Any: compiled, a tuple
+    # attribute is made again when read, and each is hashed and compared anew)
+    ident: Any
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
@@ -142,7 +146,8 @@ class Sessions:
             peers.move_to_end((key, addr))
             self.last = peer
             return peer
-        peer = self.last = peers[(key, addr)] = self.by_addr[addr] = Peer(key, addr)
+        ident = (key, addr)
+        peer = self.last = peers[ident] = self.by_addr[addr] = Peer(key, addr, ident)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
             if self.by_addr.get(gone.addr) is gone:
