@@ -53,9 +53,8 @@ REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
-#: Counters below this are far below that limit: compared first, as a machine int when
-#: compiled (the limit is past one: each comparison with it boxes the counter).
-_FAR_BELOW: Final = 2**61
+#: Far below it: compared first, compiled a machine int's compare (it is past one: boxes).
+_LOW: Final = 2**61
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -90,10 +89,8 @@ _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per d
 _data_fields: Final = _DATA_HEADER.unpack_from  # (as `_data_header`)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
-#: The most a DATA datagram carries: a datagram's messages (wire.limits).
-_PLAINTEXT_MAX: Final = MAX_DATAGRAM
-#: The longest DATA datagram. Longer ones are dropped unopened.
-_DATA_MAX: Final = OVERHEAD + _PLAINTEXT_MAX
+#: The longest DATA datagram: a datagram's messages (wire.limits) sealed. Longer: dropped.
+_DATA_MAX: Final = OVERHEAD + MAX_DATAGRAM
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
 #: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
@@ -121,16 +118,14 @@ class Opened(msgspec.Struct, gc=False):
 
 #: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
 WINDOW: Final = 8128
-#: The window's ring, in bytes: wireguard-go's bits (128 blocks of 64 and the one filling),
-#: eight a byte. Bytes, not ints of 64 bits: none is made or freed, nor long, per datagram.
-_RING: Final = (WINDOW // 64 + 1) * 8
+_RING: Final = (WINDOW // 64 + 1) * 8  # wireguard-go's ringBlocks of 64 bits, in bytes
 
 
 class ReplayWindow(Window):
     """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
     is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
     highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
-    `counter_validate`, kept as they keep it, in blocks of 8 bits rather than 64."""
+    `counter_validate`, kept as they keep it in blocks of 8 bits (no int made per datagram)."""
 
     __slots__ = ("_highest", "_ring")
 
@@ -143,8 +138,7 @@ class ReplayWindow(Window):
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
         ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
-        # the usual: the next counter, or later (`_FAR_BELOW` first: see there)
-        if highest < counter and (counter < _FAR_BELOW or counter < REJECT_AFTER_MESSAGES):
+        if highest < counter and (counter < _LOW or counter < REJECT_AFTER_MESSAGES):  # the usual
             # Slide forward, emptying the bytes passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
             byte, current = counter >> 3, highest >> 3
@@ -206,8 +200,8 @@ class SecureChannel:
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
         for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
-            if len(data) > _PLAINTEXT_MAX:
-                raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
+            if len(data) > MAX_DATAGRAM:
+                raise ValueError(f"a datagram carries at most {MAX_DATAGRAM} bytes")
         for addr, key in dests:  # (each address as given: see Dest)
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
@@ -223,8 +217,7 @@ class SecureChannel:
                 session is None
                 or (age := now - session.made) >= REJECT_AFTER
                 or (
-                    session.counter >= _FAR_BELOW
-                    and session.counter + len(datas) > REJECT_AFTER_MESSAGES
+                    session.counter >= _LOW and session.counter + len(datas) > REJECT_AFTER_MESSAGES
                 )
             ):
                 for data in datas:
@@ -312,7 +305,7 @@ class SecureChannel:
             # a copy sent on from another address (a captured datagram raced ahead of
             # its original): whatever answers it must not go there
             return self._drop("from another address than its session's")
-        if counter >= _FAR_BELOW and counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
+        if counter >= _LOW and counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
             return self._drop("does not open")
         try:
             data = session.receiving.decrypt(

@@ -81,9 +81,7 @@ class Peer:
 
     key: bytes
     addr: Addr
-    # its key in `Sessions.peers`, (key, addr), the one tuple (typed Any: compiled, a tuple
-    # attribute is made again when read, and each is hashed and compared anew)
-    ident: Any
+    ident: Any  # (key, addr), its key in `Sessions.peers` (Any: compiled, one tuple kept)
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
