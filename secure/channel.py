@@ -53,8 +53,7 @@ REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
-#: Far below it: compared first, compiled a machine int's compare (it is past one: boxes).
-_LOW: Final = 2**61
+_LOW: Final = 2**61  # far below it: compared first (compiled, a machine compare; it boxes)
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -216,9 +215,7 @@ class SecureChannel:
             if (
                 session is None
                 or (age := now - session.made) >= REJECT_AFTER
-                or (
-                    session.counter >= _LOW and session.counter + len(datas) > REJECT_AFTER_MESSAGES
-                )
+                or ((used := session.counter) >= _LOW and used + len(datas) > REJECT_AFTER_MESSAGES)
             ):
                 for data in datas:
                     peer.wait(data, addr, now, self.dropped)

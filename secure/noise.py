@@ -62,8 +62,7 @@ def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes
     return out[:HASHLEN], out[HASHLEN:]
 
 
-def nonce_bytes(n: int) -> bytes:
-    """§12.4's AESGCM nonce: 32 bits of zeros, then n big-endian (§12.3's ChaChaPoly: little)."""
+def nonce_bytes(n: int) -> bytes:  # §12.4's AESGCM nonce: 4 zero bytes, n big-endian
     return n.to_bytes(12, "big")  # (compiled, inline: a Struct's pack is a generic call)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import secrets
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +105,7 @@ class Peer:
     cookie: bytes | None = None
     cookie_at: float = float("-inf")
 
-    def wait(self, data: bytes, addr: Addr, now: float, dropped: Counter[str]) -> None:
+    def wait(self, data: bytes, addr: Addr, now: float, dropped: collections.Counter[str]) -> None:
         """Keep `data` for `addr` until a handshake under way is over; what that drops is
         counted in `dropped`."""
         self.expire(now, dropped)
@@ -115,7 +114,7 @@ class Peer:
             dropped[LATE] += 1
         self.waiting.append((data, addr, now))
 
-    def expire(self, now: float, dropped: Counter[str]) -> None:
+    def expire(self, now: float, dropped: collections.Counter[str]) -> None:
         waiting = self.waiting
         late = 0
         while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
@@ -138,13 +137,12 @@ class Sessions:
         self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 
     def peer(self, key: bytes, addr: Addr) -> Peer:
-        peers = self.peers
-        peer = peers.get((key, addr))
+        peers, ident = self.peers, (key, addr)
+        peer = peers.get(ident)
         if peer is not None:
-            peers.move_to_end((key, addr))
+            peers.move_to_end(ident)
             self.last = peer
             return peer
-        ident = (key, addr)
         peer = self.last = peers[ident] = self.by_addr[addr] = Peer(key, addr, ident)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
