@@ -62,10 +62,8 @@ def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes
     return out[:HASHLEN], out[HASHLEN:]
 
 
-def nonce_bytes(n: int) -> bytes:  # §12.4's AESGCM nonce: 4 zero bytes, n big-endian
-    return n.to_bytes(12, "big")  # (compiled, inline: a Struct's pack is a generic call)
-
-
+#: §12.4's AESGCM nonce: 32 bits of zeros, then n big-endian (§12.3's ChaChaPoly: little).
+nonce_bytes: Final = struct.Struct(">4xQ").pack
 #: Each pattern's cipher (§12): IK, the live channel and stream, AESGCM, whose call costs a
 #: third of ChaChaPoly's with the AES instructions of today's processors; X, sealed mail and
 #: records kept on disk, ChaChaPoly still, so that what was sealed before opens.
