@@ -84,7 +84,6 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
-_data_fields: Final = _DATA_HEADER.unpack_from  # (as `_data_header`)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The longest DATA datagram: a datagram's messages (wire.limits) sealed. Longer: dropped.
@@ -289,12 +288,15 @@ class SecureChannel:
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
-        if datagram[:1] != DATA_KIND:
+        if not datagram or datagram[0] != DATA:
             return self._open_other(datagram, addr, now)
-        # DATA, the usual datagram: opened here, without a further call
+        # DATA, the usual datagram: opened here, without a call (its header read bytewise)
         if not OVERHEAD <= len(datagram) <= _DATA_MAX:
             return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
-        _, index, counter = _data_fields(datagram)
+        index = datagram[1] | datagram[2] << 8 | datagram[3] << 16 | datagram[4] << 24
+        low = datagram[5] | datagram[6] << 8 | datagram[7] << 16 | datagram[8] << 24
+        high = datagram[9] | datagram[10] << 8 | datagram[11] << 16 | datagram[12] << 24
+        counter = low | high << 32
         session = self._by_index.get(index)
         if type(session) is not Session or now - session.made >= REJECT_AFTER:
             return self._drop("no such session")
