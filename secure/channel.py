@@ -27,7 +27,6 @@ from secure.noise import (
     TAGLEN,
     Handshake,
     NoiseError,
-    nonce_bytes,
     public_bytes,
 )
 from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
@@ -53,6 +52,7 @@ REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
+_LOW: Final = 2**61  # far below it: compared first (compiled, a machine compare; it boxes)
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -84,13 +84,10 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
 _data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
-_data_fields: Final = _DATA_HEADER.unpack_from  # (as `_data_header`)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
-#: The most a DATA datagram carries: a datagram's messages (wire.limits).
-_PLAINTEXT_MAX: Final = MAX_DATAGRAM
-#: The longest DATA datagram. Longer ones are dropped unopened.
-_DATA_MAX: Final = OVERHEAD + _PLAINTEXT_MAX
+#: The longest DATA datagram: a datagram's messages (wire.limits) sealed. Longer: dropped.
+_DATA_MAX: Final = OVERHEAD + MAX_DATAGRAM
 _INDEX = struct.Struct("<I")
 #: The sizes of the handshake's datagrams: kind, index, Noise's message and MACs; a cookie
 #: reply is its kind and secure.cookie's body (docs/PROTOCOL.md, "The secure channel").
@@ -118,40 +115,39 @@ class Opened(msgspec.Struct, gc=False):
 
 #: How far below the highest counter accepted one may be: wireguard-go's (128 - 1) * 64.
 WINDOW: Final = 8128
-_BLOCKS: Final = WINDOW // 64 + 1  # wireguard-go's ringBlocks: WINDOW and the one filling
+_RING: Final = (WINDOW // 64 + 1) * 8  # wireguard-go's ringBlocks of 64 bits, in bytes
 
 
 class ReplayWindow(Window):
     """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
     is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
     highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's
-    `counter_validate`, kept as they keep it (a ring of 128 blocks of 64 bits)."""
+    `counter_validate`, kept as they keep it in blocks of 8 bits (no int made per datagram)."""
 
     __slots__ = ("_highest", "_ring")
 
     def __init__(self) -> None:
         self._highest = 0
-        # block b: the bits of counters b*64 .. b*64+63, at b % _BLOCKS (small ints, cheap)
-        self._ring = [0] * _BLOCKS
+        self._ring = bytearray(_RING)  # byte b: the bits of counters b*8 .. b*8+7, at b % _RING
 
     def accept(self, counter: int) -> bool:
         """Whether to accept a message bearing `counter` (it opened with that nonce), and
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
-        ring, highest, bit = self._ring, self._highest, 1 << (counter & 63)
-        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual: the next counter, or later
-            # Slide forward, emptying the blocks passed over (all of them after a long
+        ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
+        if highest < counter and (counter < _LOW or counter < REJECT_AFTER_MESSAGES):  # the usual
+            # Slide forward, emptying the bytes passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
-            block, current = counter >> 6, highest >> 6
-            if block != current:
-                for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
-                    ring[passed % _BLOCKS] = 0
+            byte, current = counter >> 3, highest >> 3
+            if byte != current:
+                for passed in range(current + 1, current + 1 + min(byte - current, _RING)):
+                    ring[passed % _RING] = 0
             self._highest = counter
-            ring[block % _BLOCKS] |= bit
+            ring[byte % _RING] |= bit
             return True
         if counter < 0 or not 0 <= highest - counter <= WINDOW:  # (below 0: over the limit)
             return False
-        index = (counter >> 6) % _BLOCKS
+        index = (counter >> 3) % _RING
         old = ring[index]
         if old & bit:
             return False
@@ -201,8 +197,8 @@ class SecureChannel:
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
         for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
-            if len(data) > _PLAINTEXT_MAX:
-                raise ValueError(f"a datagram carries at most {_PLAINTEXT_MAX} bytes")
+            if len(data) > MAX_DATAGRAM:
+                raise ValueError(f"a datagram carries at most {MAX_DATAGRAM} bytes")
         for addr, key in dests:  # (each address as given: see Dest)
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
@@ -217,19 +213,20 @@ class SecureChannel:
             if (
                 session is None
                 or (age := now - session.made) >= REJECT_AFTER
-                or session.counter + len(datas) > REJECT_AFTER_MESSAGES
+                or ((used := session.counter) >= _LOW and used + len(datas) > REJECT_AFTER_MESSAGES)
             ):
                 for data in datas:
                     peer.wait(data, addr, now, self.dropped)
                 self._initiate(peer, now, send)
                 continue
             # DATA under it, each once: kept for a new session too, a copy could arrive
-            # long after its sender moved on (whose next try uses the new one)
+            # long after its sender moved on (whose next try uses the new one). Each nonce
+            # is noise.nonce_bytes's, made inline (a native op compiled, not a call)
             for data in datas:
                 counter = session.counter
                 session.counter = counter + 1
                 header = _data_header(DATA, session.remote, counter)
-                sealed = session.sending.encrypt(nonce_bytes(counter), data, header)
+                sealed = session.sending.encrypt(counter.to_bytes(12, "big"), data, header)
                 send((header + sealed, addr))
             if (
                 now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
@@ -291,12 +288,15 @@ class SecureChannel:
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
-        if datagram[:1] != DATA_KIND:
+        if not datagram or datagram[0] != DATA:
             return self._open_other(datagram, addr, now)
-        # DATA, the usual datagram: opened here, without a further call
+        # DATA, the usual datagram: opened here, without a call (its header read bytewise)
         if not OVERHEAD <= len(datagram) <= _DATA_MAX:
             return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
-        _, index, counter = _data_fields(datagram)
+        index = datagram[1] | datagram[2] << 8 | datagram[3] << 16 | datagram[4] << 24
+        low = datagram[5] | datagram[6] << 8 | datagram[7] << 16 | datagram[8] << 24
+        high = datagram[9] | datagram[10] << 8 | datagram[11] << 16 | datagram[12] << 24
+        counter = low | high << 32
         session = self._by_index.get(index)
         if type(session) is not Session or now - session.made >= REJECT_AFTER:
             return self._drop("no such session")
@@ -304,11 +304,11 @@ class SecureChannel:
             # a copy sent on from another address (a captured datagram raced ahead of
             # its original): whatever answers it must not go there
             return self._drop("from another address than its session's")
-        if counter >= REJECT_AFTER_MESSAGES:  # never a nonce: Noise reserves the last
+        if counter >= _LOW and counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
             return self._drop("does not open")
         try:
             data = session.receiving.decrypt(
-                nonce_bytes(counter), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
+                counter.to_bytes(12, "big"), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
             )
         except InvalidTag:
             return self._drop("does not open")
@@ -316,7 +316,7 @@ class SecureChannel:
             return self._drop("replayed")
         if (peer := session.peer) is not self._sessions.last:  # now the most recently used
             self._sessions.last = peer
-            self._peers.move_to_end((session.key, session.addr))
+            self._peers.move_to_end(peer.ident)
         since = peer.unanswered_since
         if peer.rehandshaken and since is not None and session.made <= since:
             # a silence taken for a restart, that the session outlived: a slow side

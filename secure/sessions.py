@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import collections
 import secrets
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
@@ -80,6 +80,7 @@ class Peer:
 
     key: bytes
     addr: Addr
+    ident: Any  # (key, addr), its key in `Sessions.peers` (Any: compiled, one tuple kept)
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
@@ -104,7 +105,7 @@ class Peer:
     cookie: bytes | None = None
     cookie_at: float = float("-inf")
 
-    def wait(self, data: bytes, addr: Addr, now: float, dropped: Counter[str]) -> None:
+    def wait(self, data: bytes, addr: Addr, now: float, dropped: collections.Counter[str]) -> None:
         """Keep `data` for `addr` until a handshake under way is over; what that drops is
         counted in `dropped`."""
         self.expire(now, dropped)
@@ -113,7 +114,7 @@ class Peer:
             dropped[LATE] += 1
         self.waiting.append((data, addr, now))
 
-    def expire(self, now: float, dropped: Counter[str]) -> None:
+    def expire(self, now: float, dropped: collections.Counter[str]) -> None:
         waiting = self.waiting
         late = 0
         while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
@@ -136,13 +137,13 @@ class Sessions:
         self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 
     def peer(self, key: bytes, addr: Addr) -> Peer:
-        peers = self.peers
-        peer = peers.get((key, addr))
+        peers, ident = self.peers, (key, addr)
+        peer = peers.get(ident)
         if peer is not None:
-            peers.move_to_end((key, addr))
+            peers.move_to_end(ident)
             self.last = peer
             return peer
-        peer = self.last = peers[(key, addr)] = self.by_addr[addr] = Peer(key, addr)
+        peer = self.last = peers[ident] = self.by_addr[addr] = Peer(key, addr, ident)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
             if self.by_addr.get(gone.addr) is gone:

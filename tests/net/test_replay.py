@@ -34,6 +34,18 @@ def test_the_oldest_counter_in_the_window_is_still_remembered() -> None:
     assert not window.accept(100 + WINDOW)
 
 
+def test_the_ring_of_bytes_wraps_as_wireguards_ring_of_64_bit_blocks() -> None:
+    # steps about a byte's counters, a block's and the whole ring's, many turns of the ring
+    window, seen, highest = ReplayWindow(), set(), 0
+    for step in (1, 7, 8, 9, 63, 64, 65, 8255, 8256, 8257):
+        for _ in range(300):
+            highest += step
+            for c in (highest, highest - 1, highest - step, highest - WINDOW, highest - WINDOW - 1):
+                fresh = c >= 0 and highest - c <= WINDOW and c not in seen
+                assert window.accept(c) is fresh, (step, highest, c)
+                seen.add(c)
+
+
 def test_the_limits() -> None:
     window = ReplayWindow()
     assert not window.accept(-1)

@@ -23,7 +23,7 @@ from secure.channel import (
     SLOW_WAIT_MAX,
     SecureChannel,
 )
-from secure.noise import CHANNEL_PROTOCOL
+from secure.noise import CHANNEL_PROTOCOL, nonce_bytes
 from tests.datagrams import seal_list
 from tests.hypothesis_profiles import examples
 from wire.limits import MAX_DATAGRAM
@@ -92,6 +92,19 @@ def test_one_seal_carries_each_datagram_to_each_key_a_keys_back_to_back() -> Non
     assert [carol.open(p, A, 1.0).data for p, _ in waited] == [b"one", b"two"]
     [(again, _)] = seal_list(pair.alice, [b"three"], [(B, pair.bob.public)], 1.0)
     assert pair.bob.open(again, A, 1.0).data == b"three"
+
+
+def test_data_is_sealed_under_the_noise_nonce_of_its_counter_its_header_bound() -> None:
+    """The DATA datagram of docs/PROTOCOL.md, as an older ChatApp opens it: kind, index and
+    counter (little-endian), then AESGCM under noise's nonce of that counter, the header bound."""
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi"))
+    (session,) = pair.bob.sessions_at(A)
+    for n, text in enumerate([b"one", b"two", b"three"], start=1):
+        [(packet, _)] = pair.send("alice", text)
+        kind, index, counter = struct.unpack_from("<BIQ", packet)
+        assert (kind, index, counter) == (DATA, session.local, n)
+        assert session.receiving.decrypt(nonce_bytes(counter), packet[13:], packet[:13]) == text
 
 
 def test_once_a_session_is_made_each_send_is_one_datagram_both_ways() -> None:
