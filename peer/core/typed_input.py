@@ -73,9 +73,9 @@ class TypedInput:
             if not life.started:
                 self._lines.early.append(text)
                 return
-            # (nothing on its way, nearly always: no change, no call; compiled, `any` is looked up)
-            (a, b, c, d), waiting = self._on_its_way, self._lines.after_change  # (every view)
-            if waiting or ((a or b or c or d) and self._changing()):
+            # (nothing on its way, nearly always: no call; compiled, not boxed: unpacked alone)
+            a, b, c, d = self._on_its_way  # (every view)
+            if (waiting := self._lines.after_change) or ((a or b or c or d) and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():
