@@ -88,7 +88,8 @@ class Settling:
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): its id
         recorded, unless it is held, settled already or was never typed."""
-        if msg_id not in self.held and self.unsettled.pop(msg_id, None) is not None:
+        if msg_id not in self.held and msg_id in self.unsettled:
+            del self.unsettled[msg_id]  # (no pop: compiled, a method looked up and called)
             self._typed.pop(msg_id, None)
             self.records.append(msg_id)
 
@@ -126,8 +127,7 @@ class Settling:
     def answered(self, message: Message) -> bool:
         """`message` is answered: no longer held, and maybe settled (a leave is). True when it
         was held (its confirmation then says which message it is for)."""
-        msg_id = message.id
-        held = msg_id in self.held
+        held = (msg_id := message.id) in self.held
         self.held.discard(msg_id)
         if isinstance(message, Leave):
             self.settled(msg_id)
