@@ -144,10 +144,10 @@ class Retransmitter(Generic[T]):
         """The answer for `key` came at `now`: forget it and return its item (None if not
         waiting). With a `round_trip`: sent once, it gives a sample; sent again, it doubles
         the timeout until a sample; `now` None: nothing is learnt."""
-        queue, waiting = self._queue, self._pending
-        if (pending := waiting.get(key)) is None:  # (no pop: compiled, a method looked up)
+        pending = self._pending.pop(key, None)
+        if pending is None:
             return None
-        del waiting[key]
+        queue, waiting = self._queue, self._pending
         while queue and waiting.get((first := queue[0][1]).key) is not first:  # answered: out
             queue.popleft()  # now, not all at the next wake-up
         if now is not None and self.round_trip is not None:
