@@ -388,8 +388,7 @@ class Endpoint(ReceivingDatagrams):
             self.on_stream_end(message.id)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
-        stream = self._streams.get(writer)
-        if stream is None:
+        if (stream := self._streams.get(writer)) is None:
             return  # the connection is over
         try:
             stream.send(message)

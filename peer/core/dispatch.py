@@ -304,8 +304,7 @@ class PeerCore:
 
     def prompt(self) -> str:
         """The input prompt: the name, the room or "(offline)", or the question asked."""
-        asked = self.parts.asking.prompt()
-        if asked is not None:
+        if (asked := self.parts.asking.prompt()) is not None:
             return asked
         state = self.state
         if state.room:
