@@ -43,20 +43,34 @@ class Settling:
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
         self._last = (("", ""), "")  # the audience and id of the message kept last (`keep`)
+        self._said = ("", "", ("", ""))  # the names of the direct message kept last, its audience
 
     def keep(self, message: Typed) -> Typed:
         """Have `message`, just typed, kept until it is settled (see Record), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
-        msg_id, unsettled = message.id, self.unsettled
-        if unsettled:
-            to = audience(message)
-            last_to, after = self._last
-            if last_to != to or after not in unsettled:  # (nearly always the one kept last)
-                after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
-            message = _replace(message, after=after) if after else message
-            self._last = (to, msg_id)
+        if self.unsettled and (after := self._after(message.id, audience(message))):
+            message = _replace(message, after=after)
+        return self._kept(message.id, message)
+
+    def keep_chat(self, msg_id: str, sender: str, to: str, text: str) -> Chat:
+        """`keep` of a direct message, made here once, with its `after` (not made again)."""
+        said = self._said  # (the same names as the last one's, nearly always: not folded again)
+        if said[0] is not sender or said[1] is not to:
+            self._said = said = (sender, to, (name_key(sender), name_key(to)))
+        after = self._after(msg_id, said[2]) if self.unsettled else ""
+        return self._kept(msg_id, _CHAT(msg_id, sender, to, text, after=after))
+
+    def _after(self, msg_id: str, to: tuple[str, str]) -> str:
+        """The last not settled (some are) for the audience `to`, or ""; `msg_id` is from now."""
+        last_to, after = self._last
+        if last_to != to or after not in self.unsettled:  # (nearly always the one kept last)
+            after = next((i for i, m in reversed(self.unsettled.items()) if audience(m) == to), "")
+        self._last = (to, msg_id)
+        return after
+
+    def _kept(self, msg_id: str, message: Typed) -> Typed:
         self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
-        unsettled[msg_id] = message
+        self.unsettled[msg_id] = message
         self.records.append(message)
         return message
 
