@@ -48,9 +48,13 @@ class Settling:
     def keep(self, message: Typed) -> Typed:
         """Have `message`, just typed, kept until it is settled (see Record), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
-        if self.unsettled and (after := self._after(message.id, audience(message))):
+        msg_id = message.id
+        if self.unsettled and (after := self._after(msg_id, audience(message))):
             message = _replace(message, after=after)
-        return self._kept(message.id, message)
+        self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
+        self.unsettled[msg_id] = message
+        self.records.append(message)
+        return message
 
     def keep_chat(self, msg_id: str, sender: str, to: str, text: str) -> Chat:
         """`keep` of a direct message, made here once, with its `after` (not made again)."""
@@ -58,7 +62,10 @@ class Settling:
         if said[0] is not sender or said[1] is not to:
             self._said = said = (sender, to, (name_key(sender), name_key(to)))
         after = self._after(msg_id, said[2]) if self.unsettled else ""
-        return self._kept(msg_id, _CHAT(msg_id, sender, to, text, after=after))
+        self._typed[msg_id] = self._places = self._places + 1  # (as `keep`: no call more)
+        self.unsettled[msg_id] = chat = _CHAT(msg_id, sender, to, text, after=after)
+        self.records.append(chat)
+        return chat
 
     def _after(self, msg_id: str, to: tuple[str, str]) -> str:
         """The last not settled (some are) for the audience `to`, or ""; `msg_id` is from now."""
@@ -67,12 +74,6 @@ class Settling:
             after = next((i for i, m in reversed(self.unsettled.items()) if audience(m) == to), "")
         self._last = (to, msg_id)
         return after
-
-    def _kept(self, msg_id: str, message: Typed) -> Typed:
-        self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
-        self.unsettled[msg_id] = message
-        self.records.append(message)
-        return message
 
     def keep_durably(self, save: Message) -> None:
         """Have the direct message kept, kept durably too, as `save` (once)."""
