@@ -273,7 +273,8 @@ class Endpoint(ReceivingDatagrams):
         dest = self._dest
         was: Addr = dest[0]  # (compiled: an Addr, compared field by field)
         if was != addr or dest[1] is not key:
-            dest = self._dest = (addr, key)
+            dest = (addr, key)  # (boxed once: assigned to both at once, each got a box of its own)
+            self._dest = dest
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
