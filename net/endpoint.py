@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Final, Protocol, TypedDict, Unpack
+from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -273,8 +273,8 @@ class Endpoint(ReceivingDatagrams):
         dest = self._dest
         was: Addr = dest[0]  # (compiled: an Addr, compared field by field)
         if was != addr or dest[1] is not key:
-            dest = (addr, key)  # (boxed once: assigned to both at once, each got a box of its own)
-            self._dest = dest
+            # (boxed once, an object: a tuple, even in an Any, is narrowed and boxed at each use)
+            dest = self._dest = cast(Any, (addr, key))
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
