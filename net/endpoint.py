@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Final, Protocol, TypedDict, Unpack
+from typing import Any, Final, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -135,6 +135,8 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
+    # the Dest sent to last, as one object (Any: never unboxed), found by identity where kept
+    _dest: Any = (("", 0), b"")
     #: The message `send` encoded last, with its bytes (read-only outside).
     sent: tuple[Message | None, bytes] = (None, b"")
     #: Told the id of a message sent on a connection of its own when that connection ends.
@@ -268,7 +270,11 @@ class Endpoint(ReceivingDatagrams):
                 "no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})"
             )
             return
-        dest = (addr, key)
+        dest = self._dest
+        was: Addr = dest[0]  # (compiled: an Addr, compared field by field)
+        if was != addr or dest[1] is not key:
+            # (boxed once, an object: a tuple, even in an Any, is narrowed and boxed at each use)
+            dest = self._dest = cast(Any, (addr, key))
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
@@ -285,8 +291,7 @@ class Endpoint(ReceivingDatagrams):
         if len(data) <= MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
             outgoing.datagram(data, dest)
             return
-        reply_to: object = getattr(message, "reply_to", "")
-        if reply_to:
+        if reply_to := getattr(message, "reply_to", ""):
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             outgoing.datagram(encode(TooBig(self._new_id(), str(reply_to))), dest)
             return
@@ -295,8 +300,7 @@ class Endpoint(ReceivingDatagrams):
     def acks_later(self, owed: Owed) -> None:
         """Ack `owed.replies` to `owed.addr`, for `owed.key`, within ACK_DELAY (net/outgoing.py);
         on the TCP connection they came from, if there is one, now."""
-        at = owed.addr
-        key = owed.key
+        at, key = owed.addr, owed.key
         if self._routes and self.connected(at):
             self.send(at, Acks(self._new_id(), (*owed.replies,)), key)
         else:
@@ -385,8 +389,7 @@ class Endpoint(ReceivingDatagrams):
             self.on_stream_end(message.id)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
-        stream = self._streams.get(writer)
-        if stream is None:
+        if (stream := self._streams.get(writer)) is None:
             return  # the connection is over
         try:
             stream.send(message)

@@ -173,8 +173,7 @@ class StreamSlots:
         stream.close()
 
     def _forget_address(self, stream: Closable) -> None:
-        address = self._address.pop(stream, None)
-        if address is None:
+        if (address := self._address.pop(stream, None)) is None:
             return
         left = self._from[address] - 1
         if left:
@@ -184,8 +183,7 @@ class StreamSlots:
         self._not_idle(stream, address)
 
     def _not_idle(self, stream: Closable, address: str) -> None:
-        idle = self._idle_from.get(address)
-        if idle is None:
+        if (idle := self._idle_from.get(address)) is None:
             return
         idle.pop(stream, None)
         if not idle:

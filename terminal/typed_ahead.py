@@ -67,8 +67,7 @@ def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
             )
         try:
             while select.select([fd], [], [], 0)[0]:
-                data = os.read(fd, READ_SIZE)
-                if not data:
+                if not (data := os.read(fd, READ_SIZE)):
                     return TypedAhead(tuple(lines), splitter.pending, ended=True)
                 lines.extend(splitter.feed(data.decode(errors="replace")))
         finally:

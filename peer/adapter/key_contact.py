@@ -81,8 +81,7 @@ class KeyContact:
         if refusal is not None:
             self._say(refusal, True)
             return None, ""
-        key = await self.settle(no_answer)
-        if key is None:
+        if (key := await self.settle(no_answer)) is None:
             return None, ""
         try:
             pins.pin(label, key)

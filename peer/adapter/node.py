@@ -62,6 +62,7 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 _SAVE: Final = SaveMessage  # (read once: compiled, a class imported is looked up at each use)
 _TAKEN: Final = MailTaken
+_SEND: Final = Send
 _monotonic: Final = time.monotonic  # (as the classes: a module's name is looked up)
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -298,7 +299,10 @@ class PeerNode:
         peer never shows a message twice. A write to disk that fails is said (`_not_kept`),
         and nothing else is lost."""
         try:
-            self.carriers[type(action)](action)
+            if type(action) is _SEND:  # (nearly every action: compiled, a C call, not the table's)
+                self._send(action)
+            else:
+                self.carriers[type(action)](action)
         except OSError as exc:
             kept = _KEPT.get(type(action))
             if kept is None:

@@ -132,11 +132,9 @@ def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
     """The /help text: every command, or only the one named by `topic`. In a room each
     is shown as it works there, with its / (a bare word there is said to the room)."""
     if topic:
-        spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
-        if spec is None:
+        if (spec := _BY_WORD.get(topic.strip().lstrip("/").lower())) is None:
             return [f"[No command {topic!r}. /help lists them all.]"]
-        words = _words(spec, in_room)
-        if not words:
+        if not (words := _words(spec, in_room)):
             return [f"[{spec.syntax} works outside a room only; here it is said to the room.]"]
         return [f"{_syntax(spec, in_room)}  ({', '.join(words)}): {spec.does}"]
     specs = [s for s in SPECS if _words(s, in_room)]

@@ -57,7 +57,7 @@ class DirectChats:
         if (name := entry.name) != to:
             self._say_renamed(to, name, emit)
         # kept first: a save held in the outbox takes its place
-        chat = shared.settling.keep(_CHAT(msg_id := shared.new_id(), shared.state.name, name, text))
+        chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:

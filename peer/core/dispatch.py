@@ -107,8 +107,8 @@ class PeerCore:
         self.after_welcome = self.parts.registration.after_welcome
         self.parts.table_news.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
-        # what the prompt was made of (see `_settle`): it is made again when that changes
-        self._prompt_of: tuple[object, ...] = ()
+        # what the prompt was made of (see `_settle`; typed: compiled, compared field by field)
+        self._prompt_of: tuple[int, str | None, str, str, Phase] = (-1, None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
@@ -304,8 +304,7 @@ class PeerCore:
 
     def prompt(self) -> str:
         """The input prompt: the name, the room or "(offline)", or the question asked."""
-        asked = self.parts.asking.prompt()
-        if asked is not None:
+        if (asked := self.parts.asking.prompt()) is not None:
             return asked
         state = self.state
         if state.room:
@@ -334,16 +333,14 @@ class PeerCore:
             join = room_return.join_due()
             if join is not None:
                 self.parts.link.request(join, now, emit)
-        state = self.state
-        asking = self.parts.asking
+        state, asking = self.state, self.parts.asking
         shown = (asking.step, asking.asking, state.name, state.room, life.phase)
         if shown != self._prompt_of:
             self._prompt_of = shown
             self._update_prompt(emit)
-        settling = shared.settling
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
-        if settling.maybe_settled:
+        if (settling := shared.settling).maybe_settled:
             settling.settle(self.parts.leaving.on_its_way)
 
     def _update_prompt(self, emit: Emit) -> None:

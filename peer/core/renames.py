@@ -75,8 +75,7 @@ class Renames:
     def shows_answered(self, update: TableUpdate) -> bool:
         """Whether `update` is the table's news of a rename of ours done by its answer (so no
         news of a later one); those answered before it came in a whole table, forgotten."""
-        to_show = self._to_show
-        if not to_show:
+        if not (to_show := self._to_show):
             return False
         port = self._shared.state.port
         gone = {name_key(e.name) for e in update.entries if not e.port}

@@ -99,8 +99,7 @@ class RoomReturn:
         not in it (`room_now`: the one we are in); "" when there is none or it is on its way."""
         if room_now or self.rejoining is not None:
             return ""
-        room = self._kept_room()
-        if not room:
+        if not (room := self._kept_room()):
             return ""
         self.rejoining = room
         self._history_again = False

@@ -43,22 +43,37 @@ class Settling:
         #: The ids an answer of the current event may have settled (`settle` checks them).
         self.maybe_settled: list[str] = []
         self._last = (("", ""), "")  # the audience and id of the message kept last (`keep`)
+        self._said = ("", "", ("", ""))  # the names of the direct message kept last, its audience
 
     def keep(self, message: Typed) -> Typed:
         """Have `message`, just typed, kept until it is settled (see Record), after every one
         typed before it, `after` the last not settled for the same people: what is kept."""
-        msg_id, unsettled = message.id, self.unsettled
-        if unsettled:
-            to = audience(message)
-            last_to, after = self._last
-            if last_to != to or after not in unsettled:  # (nearly always the one kept last)
-                after = next((i for i, m in reversed(unsettled.items()) if audience(m) == to), "")
-            message = _replace(message, after=after) if after else message
-            self._last = (to, msg_id)
+        msg_id = message.id
+        if self.unsettled and (after := self._after(msg_id, audience(message))):
+            message = _replace(message, after=after)
         self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
-        unsettled[msg_id] = message
+        self.unsettled[msg_id] = message
         self.records.append(message)
         return message
+
+    def keep_chat(self, msg_id: str, sender: str, to: str, text: str) -> Chat:
+        """`keep` of a direct message, made here once, with its `after` (not made again)."""
+        said = self._said  # (the same names as the last one's, nearly always: not folded again)
+        if said[0] is not sender or said[1] is not to:
+            self._said = said = (sender, to, (name_key(sender), name_key(to)))
+        after = self._after(msg_id, said[2]) if self.unsettled else ""
+        self._typed[msg_id] = self._places = self._places + 1  # (as `keep`: no call more)
+        self.unsettled[msg_id] = chat = _CHAT(msg_id, sender, to, text, after=after)
+        self.records.append(chat)
+        return chat
+
+    def _after(self, msg_id: str, to: tuple[str, str]) -> str:
+        """The last not settled (some are) for the audience `to`, or ""; `msg_id` is from now."""
+        last_to, after = self._last
+        if last_to != to or after not in self.unsettled:  # (nearly always the one kept last)
+            after = next((i for i, m in reversed(self.unsettled.items()) if audience(m) == to), "")
+        self._last = (to, msg_id)
+        return after
 
     def keep_durably(self, save: Message) -> None:
         """Have the direct message kept, kept durably too, as `save` (once)."""
@@ -88,7 +103,8 @@ class Settling:
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` is on its way nowhere any more (the caller knows): its id
         recorded, unless it is held, settled already or was never typed."""
-        if msg_id not in self.held and self.unsettled.pop(msg_id, None) is not None:
+        if msg_id not in self.held and msg_id in self.unsettled:
+            del self.unsettled[msg_id]  # (no pop: compiled, a method looked up and called)
             self._typed.pop(msg_id, None)
             self.records.append(msg_id)
 
@@ -126,8 +142,7 @@ class Settling:
     def answered(self, message: Message) -> bool:
         """`message` is answered: no longer held, and maybe settled (a leave is). True when it
         was held (its confirmation then says which message it is for)."""
-        msg_id = message.id
-        held = msg_id in self.held
+        held = (msg_id := message.id) in self.held
         self.held.discard(msg_id)
         if isinstance(message, Leave):
             self.settled(msg_id)

@@ -178,8 +178,7 @@ class TableNews:
 
     def whois(self, name: str) -> Print:
         """The /whois line: `name`'s key fingerprint from the table, and ours."""
-        entry = self._shared.table.entry(name)
-        if entry is None:
+        if (entry := self._shared.table.entry(name)) is None:
             return self._shared.no_user(name)
         key = key_from_text(entry.key)
         if key is None:

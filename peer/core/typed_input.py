@@ -21,6 +21,7 @@ _Typed = Callable[[Any, float, Emit], None]
 _CHANGES = (Join, Leave, Rename, Deregister, Register)
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
 _START_FAILED: Final = Phase.START_FAILED
+_SEND: Final = cmd.Send  # (and a class imported, at each use)
 
 
 class TypedInput:
@@ -73,9 +74,9 @@ class TypedInput:
             if not life.started:
                 self._lines.early.append(text)
                 return
-            # (nothing on its way, nearly always: no change, no call; compiled, `any` is looked up)
-            (a, b, c, d), waiting = self._on_its_way, self._lines.after_change  # (every view)
-            if waiting or ((a or b or c or d) and self._changing()):
+            # (nothing on its way, nearly always: no call; compiled, not boxed: unpacked alone)
+            a, b, c, d = self._on_its_way  # (every view)
+            if (waiting := self._lines.after_change) or ((a or b or c or d) and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():
@@ -99,7 +100,10 @@ class TypedInput:
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
             return
-        self.commands[type(command)](command, now, emit)
+        if type(command) is _SEND:  # (nearly every line: compiled, a C call, not the table's)
+            self._parts.direct.send(command, now, emit)
+        else:
+            self.commands[type(command)](command, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed

@@ -101,8 +101,7 @@ def is_registry_command(line: str) -> bool:
 def run_command(words: list[str], registry: Registry) -> list[str]:
     """Carry out the console's command `words` on `registry`: the lines that answer."""
     name = words[0].lower()
-    command = COMMANDS.get(name)
-    if command is None:
+    if (command := COMMANDS.get(name)) is None:
         return [f"  unknown command {words[0]!r}; type help"]
     if len(words) != (2 if command.argument else 1):
         what = f"({command.says[0]})" if command.argument else "(it takes nothing more)"

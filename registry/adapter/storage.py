@@ -200,8 +200,7 @@ class Storage:
         return True
 
     def _box(self, owner: str) -> Path:
-        path = self._boxes.get(owner)
-        if path is not None:
+        if (path := self._boxes.get(owner)) is not None:
             return path
         # the last gate: no name spells a path outside the mail directory
         if name_problem(owner) or owner != owner.casefold():
@@ -372,8 +371,7 @@ class RoomHistoryFiles:
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:
         """`history` is room `room`'s now, its last line new: append it, or rewrite. Empty,
         the room is gone (see KEPT_EMPTIED): its file is removed."""
-        path = self._path(room)
-        if path is None:
+        if (path := self._path(room)) is None:
             return
         try:
             lines = self._lines.pop(room, None)

@@ -160,8 +160,7 @@ class Liveness:
 
     def _answered(self, probe: Probe, now: float, emit: Emit) -> None:
         """The probed peer answered: the registrations that waited are refused."""
-        record = self._over(probe)
-        if record is None:
+        if (record := self._over(probe)) is None:
             return
         silent, record.last_seen = now - record.last_seen, now
         slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's

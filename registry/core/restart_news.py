@@ -74,8 +74,7 @@ class RestartNews:
         among it makes room, and its peer, still online, is told again later."""
         if not isinstance(push.message, Restarted):
             return
-        was = self._stop_telling(push.addr)
-        if was is None:
+        if (was := self._stop_telling(push.addr)) is None:
             return
         record, told = was
         again = told < ROUNDS and push.addr not in self._waiting

@@ -210,6 +210,32 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
     asyncio.run(main())
 
 
+def test_messages_to_one_address_and_key_go_to_one_dest_kept_as_it_is() -> None:
+    """A peer's messages to one address and key go to the same Dest object (Outgoing then
+    finds it by identity), whether or not the address is the same tuple; another key, or
+    another address, is another Dest."""
+
+    async def main() -> None:
+        sock, dest, sender = await sink_and_sender()
+        went, other = sender.outgoing.went, bytes(32)
+
+        def sent_to(addr: tuple[str, int], key: bytes) -> object:
+            sender.send(addr, Notice("b-1", "hi"), key)
+            (one,) = went
+            sender.outgoing.pass_ends()  # (the next send goes at once, noted in `went` again)
+            return one
+
+        first = sent_to(dest, PUBLIC)
+        assert sent_to((dest[0], dest[1] + 0), PUBLIC) is first == (dest, PUBLIC)
+        assert sent_to(dest, other) == (dest, other)
+        assert sent_to(("127.0.0.2", dest[1]), other) == (("127.0.0.2", dest[1]), other)
+        assert sent_to(dest, PUBLIC) is not first  # (only the last one is kept)
+        await sender.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
 async def acking_endpoint() -> tuple[Endpoint, socket.socket, int]:
     """An open Endpoint that acks every message (as a peer does), a blocking client socket
     (5 s timeout) to talk to it from, and the endpoint's port. The loop itself is not run:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from peer.core.settling import Settling, audience
 from wire.messages import ChannelPost, Chat, Leave, RoomPost, SaveMessage
@@ -77,6 +78,17 @@ def test_the_last_one_not_settled_is_named_after_acks_out_of_order_and_after_a_r
     assert settling.keep(Chat("a-5", "alice", "bob", "again")).after == "e-1"
 
 
+def test_a_direct_message_kept_as_made_there_is_kept_as_keep_keeps_it() -> None:
+    kept, made = Settling(), Settling()
+    for n, (sender, to) in enumerate([("alice", "bob"), ("alice", "Bob"), ("alice", "carol")] * 2):
+        chat = Chat(f"a-{n}", sender, to, "hi")
+        assert made.keep_chat(chat.id, sender, to, "hi") == kept.keep(chat)
+        assert made.records == kept.records and made.unsettled == kept.unsettled
+    # renamed: another name of ours, another audience; the same name made anew, the same
+    assert made.keep_chat("a-9", "alicia", "bob", "hi").after == ""
+    assert made.keep_chat("a-10", "".join(["ali", "cia"]), "bob", "hi").after == "a-9"
+
+
 #: A line of each audience, by its id: to bob (as two spellings), to carol, the channel, a room.
 LINES = (
     lambda i: Chat(i, "alice", "bob", "hi"),
@@ -106,7 +118,12 @@ def test_a_line_kept_names_the_last_one_not_settled_for_its_people_whatever_came
         line = LINES[who](f"a-{n}")
         if step == "keep":
             last = [i for i, m in settling.unsettled.items() if audience(m) == audience(line)]
-            assert settling.keep(line).after == (last[-1] if last else "")
+            if type(line) is Chat and pick % 2:  # as a direct message typed is kept
+                kept = settling.keep_chat(line.id, line.sender, line.to, line.text)
+                assert kept == replace(line, after=kept.after)
+            else:
+                kept = settling.keep(line)
+            assert kept.after == (last[-1] if last else "")
             typed.append(line)
         elif step == "hold new":  # not typed: held after all the others
             settling.hold(line)

@@ -193,11 +193,9 @@ def _say(line: str) -> None:
 def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
     """The operator key: $CHATAPP_DESK_KEY; else this user's registry's (in `registry_dir`, else
     its default folder); else asked for, unechoed, on a terminal; else None."""
-    given = os.environ.get(KEY_ENV, "").strip()
-    if given:
+    if given := os.environ.get(KEY_ENV, "").strip():
         return given
-    local = read_key(key_path(registry_dir or default_dir("registry")))
-    if local is not None:
+    if (local := read_key(key_path(registry_dir or default_dir("registry")))) is not None:
         return local
     if stdin_is_tty:
         with contextlib.suppress(EOFError, KeyboardInterrupt):

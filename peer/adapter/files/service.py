@@ -357,8 +357,7 @@ async def send_file(
         with open(transfer.path, "rb", buffering=0) as source:
             source.seek(offset)
             while offset < transfer.size:
-                read = source.readinto(piece[: min(PIECE, transfer.size - offset)])
-                if not read:
+                if not (read := source.readinto(piece[: min(PIECE, transfer.size - offset)])):
                     return "the file is shorter than when it was offered"
                 writer.write(stream.seal_data(piece[:read]))
                 await writer.drain()

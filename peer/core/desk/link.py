@@ -161,8 +161,7 @@ class DeskLink:
         # from the list, and one that is gone costs a refused connection at most)
         told = [a for a in map(address, message.registries) if a is not None]
         self.registries = tuple(dict.fromkeys([*told, *self.registries]))
-        desk = address(message.desk)
-        if desk is None:
+        if (desk := address(message.desk)) is None:
             return False
         self.rewind()  # sent on: the first wait again
         self._tried.add((self.ip, self.port))

@@ -104,8 +104,7 @@ class FileTransfers:
             too_big = f"{size_text(facts.size)}, over the limit of {size_text(self.limit)}"
             emit(Print(f"[{facts.name} is {too_big} a file.]", "error"))
             return
-        entry = self.offer_to(to, emit)
-        if entry is None:
+        if (entry := self.offer_to(to, emit)) is None:
             return
         transfer = Transfer(
             next(self._numbers), Role.SEND, self._new_id(), entry.name, entry.key,
@@ -169,8 +168,7 @@ class FileTransfers:
         emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
         if isinstance(message, FileNote):
             # the other side ended the transfer as the note says
-            noted = self._find(message.offer, key, None)
-            if noted is None:
+            if (noted := self._find(message.offer, key, None)) is None:
                 return
             why = f": {message.reason}" if message.reason else ""
             if message.state is NoteState.DONE:
@@ -222,8 +220,7 @@ class FileTransfers:
     def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
         """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
         or why not (a sentence for the receiver's user)."""
-        transfer = self._find(offer, key, Role.SEND)
-        if transfer is None:
+        if (transfer := self._find(offer, key, Role.SEND)) is None:
             return "no such offer is open there (it was cancelled, or lapsed)"
         if not 0 <= offset <= transfer.size:
             return f"an offset outside the file ({offset})"

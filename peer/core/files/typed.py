@@ -27,8 +27,7 @@ def typed_command(core: FileTransfers, verb: str, args: str, now: float, emit: E
     if verb == "files":
         list_transfers(core, emit)
         return
-    transfer = _chosen(core, verb, args, emit)
-    if transfer is None:
+    if (transfer := _chosen(core, verb, args, emit)) is None:
         return
     if verb == "accept":
         core.accept(transfer, now, emit)
