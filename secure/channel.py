@@ -27,6 +27,7 @@ from secure.noise import (
     TAGLEN,
     Handshake,
     NoiseError,
+    nonce_bytes,
     public_bytes,
 )
 from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
@@ -220,13 +221,12 @@ class SecureChannel:
                 self._initiate(peer, now, send)
                 continue
             # DATA under it, each once: kept for a new session too, a copy could arrive
-            # long after its sender moved on (whose next try uses the new one). Each nonce
-            # is noise.nonce_bytes's, made inline (a native op compiled, not a call)
+            # long after its sender moved on (whose next try uses the new one)
             for data in datas:
                 counter = session.counter
                 session.counter = counter + 1
                 header = _data_header(DATA, session.remote, counter)
-                sealed = session.sending.encrypt(counter.to_bytes(12, "big"), data, header)
+                sealed = session.sending.encrypt(nonce_bytes(counter), data, header)
                 send((header + sealed, addr))
             if (
                 now - since >= REHANDSHAKE_AFTER  # (nearly always `since` is `now`: first)
@@ -308,7 +308,7 @@ class SecureChannel:
             return self._drop("does not open")
         try:
             data = session.receiving.decrypt(
-                counter.to_bytes(12, "big"), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
+                nonce_bytes(counter), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
             )
         except InvalidTag:
             return self._drop("does not open")
