@@ -31,7 +31,7 @@ from bench import (
     table_bytes,
     udp_raw,
 )
-from bench.common import Table, raise_fd_limit, scratch_folder
+from bench.common import Table, idle_wait, raise_fd_limit, scratch_folder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         "- compiled build: "
         + (f".compiled/ from {compiled.built_from()}" if with_compiled else "not run"),
         f"- took: {time.perf_counter() - started:.0f} s",
+        f"- {idle_wait()} (bench/common.py: it sets every round trip's floor)",
     ]
     print(f"written: {report.write(Table.printed, header)}")
 
