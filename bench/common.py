@@ -187,13 +187,14 @@ def budgeted(pid: int) -> None:
     (group / "cgroup.procs").write_text(str(pid))
 
 
-def idle_wait() -> str:
+def idle_wait(
+    cpuidle: Path = Path("/sys/devices/system/cpu/cpuidle/current_driver"),
+    polling: Path = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns"),
+) -> str:
     """How this machine's idle CPUs wait for work (Linux cpuidle), as a table note says it.
     In a virtual machine a CPU that halts costs tens of µs to wake, so guest halt polling
     (the haltpoll driver) sets the floor of every round trip: on the 2-core machine a raw UDP
     round trip read 25-39 µs with polling up to 200 µs, and 91-152 µs with none."""
-    cpuidle = Path("/sys/devices/system/cpu/cpuidle/current_driver")
-    polling = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
     try:
         driver = cpuidle.read_text().strip()
     except OSError:
@@ -204,7 +205,9 @@ def idle_wait() -> str:
         ns = int(polling.read_text())
     except (OSError, ValueError):
         return "idle CPUs: haltpoll"
-    return f"idle CPUs: haltpoll, {f'polling up to {ns / 1000:g} µs' if ns else 'halting at once'}"
+    if not ns:
+        return "idle CPUs: haltpoll, halting at once"
+    return f"idle CPUs: haltpoll, polling up to {ns / 1000:g} µs"
 
 
 #: glibc's mallopt parameters, and its defaults (the static ones: setting either also stops

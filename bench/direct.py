@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         "a second pair, their datagrams to each other not sealed (a pass-through in place "
         "of the secure channel): what the protection costs."
     )
-    table.note(f"{idle_wait()}: a wake-up from a halt is part of every round trip here.")
+    table.note(f"{idle_wait()} (bench/common.py: it sets every round trip's floor).")
     table.print()
     if args.summary:
         Path(args.summary).write_text(json.dumps({"build": build_name(), "loops": summary}))

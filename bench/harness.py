@@ -8,7 +8,6 @@ benchmark can see "[Message received by bob.]" or a channel message the moment i
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import tempfile
 from collections.abc import Callable
@@ -162,10 +161,7 @@ async def make_peers(
 ) -> list[BenchPeer]:
     """`count` registered peers, registered `batch` at a time (a gentle start, not a storm).
     They share one data folder, and so one key, unless `own_keys` (each its own folder: a
-    registry counts what one key may store, as it would for one person). Once registered,
-    what the process holds is frozen out of the cyclic collector's sight, as PeerNode.run
-    does once started: else every full collection walks all the peers' state, a cost a peer
-    in a process of its own never has (`close_all` thaws it)."""
+    registry counts what one key may store, as it would for one person)."""
     root = data_dir or Path(tempfile.mkdtemp(prefix="chatapp-bench-peers-"))
     peers = [
         BenchPeer(f"{prefix}{i}", server, root / f"{prefix}{i}" if own_keys else root)
@@ -175,11 +171,9 @@ async def make_peers(
         await peer.open()
     for i in range(0, count, batch):
         await asyncio.gather(*(p.register() for p in peers[i : i + batch]))
-    gc.freeze()
     return peers
 
 
 async def close_all(peers: list[BenchPeer]) -> None:
     for peer in peers:
         await peer.close()
-    gc.unfreeze()  # (what they held may be collected again: see make_peers)
