@@ -192,18 +192,17 @@ def changes(before: Rows, after: Rows, me: str) -> list[str]:
 
 def _renames(before: Rows, after: Rows) -> list[tuple[str, str]]:
     """(old name, new name) for each row gone from `before` whose address or key a row new
-    in `after` has."""
+    in `after` has, or whose name `after` spells otherwise at its address or with its key."""
     if not before:
         return []  # (a first table: nothing was there to rename)
-    new = [e for k, e in after.items() if k not in before]
+    new = {k: e for k, e in after.items() if k not in before}
     found = []
     for key, old in before.items():
-        if key in after:
-            continue
-        twin = next((e for e in new if _same_owner(old, e)), None)
-        if twin is not None:
+        # a name's row in another spelling is a rename too (`/nick BOB`), its owner's alone
+        twin = after.get(key) or next((e for e in new.values() if _same_owner(old, e)), None)
+        if twin is not None and twin.name != old.name and _same_owner(old, twin):
             found.append((old.name, twin.name))
-            new.remove(twin)
+            new.pop(name_key(twin.name), None)
     return found
 
 

@@ -43,6 +43,14 @@ def test_a_rename_is_known_by_its_key_when_the_address_changed() -> None:
     assert changes(BEFORE, after, "alice") == ["[carol is now known as caroline]"]
 
 
+def test_a_rename_to_another_spelling_of_the_name_is_said() -> None:
+    after = rows_of([row("alice", 6001), row("Carol", 6003, key="K3"), row("dave", 6004)])
+    assert changes(BEFORE, after, "alice") == ["[carol is now known as Carol]"]
+    # a name released and taken by someone else, spelt otherwise, is no rename
+    other = rows_of([row("alice", 6001), row("CAROL", 6009, key="K9"), row("dave", 6004)])
+    assert changes(BEFORE, other, "alice") == []
+
+
 def test_our_own_changes_are_left_out() -> None:
     after = rows_of([row("alicia", 6001), row("carol", 6003, key="K3"), row("dave", 6004)])
     assert changes(BEFORE, after, "alicia") == []
