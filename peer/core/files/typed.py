@@ -53,16 +53,14 @@ def _chosen(core: FileTransfers, verb: str, args: str, emit: EmitFile) -> Transf
         if not fitting:
             emit(Print(f"[No {what}. /files lists transfers.]", "error"))
         else:
-            numbers = ", ".join(str(t.number) for t in fitting)
-            emit(
-                Print(
-                    f"[Which one? {numbers}. Type {FILE_USAGES[verb].split()[0]} <number>.]",
-                    "error",
-                )
-            )
+            numbers, usage = ", ".join(str(t.number) for t in fitting), FILE_USAGES[verb]
+            emit(Print(f"[Which one? {numbers}. Type {usage.split()[0]} <number>.]", "error"))
         return None
     if not args.isdecimal() or int(args) not in core.transfers:
-        emit(Print(f"[No transfer {args[:20]!r}. /files lists them.]", "error"))
+        # one ended is still listed by /files: said as ended, not as unknown
+        ended = next((e for e in core.ended if str(e.number) == args), None)
+        why = f"Transfer {args} has ended ({ended.how})" if ended else f"No transfer {args[:20]!r}"
+        emit(Print(f"[{why}. /files lists them.]", "error"))
         return None
     transfer = core.transfers[int(args)]
     if not _fits(verb, transfer):

@@ -212,6 +212,11 @@ def test_cancel_stops_both_sides() -> None:
     assert not bob.transfers
     listed = lines(run(lambda emit: bob.typed("files", "", 2.0, emit)))
     assert listed == ["  1  report.pdf from alice  cancelled"]
+    # the number /files lists is said ended, not unknown; an unknown one, unknown
+    said = lines(run(lambda emit: bob.typed("accept", "1", 3.0, emit)))
+    assert said == ["[Transfer 1 has ended (cancelled). /files lists them.]"]
+    said = lines(run(lambda emit: bob.typed("cancel", "2", 3.0, emit)))
+    assert said == ["[No transfer '2'. /files lists them.]"]
 
 
 def test_a_peer_renamed_mid_transfer_is_named_anew_and_kept_so() -> None:
