@@ -243,6 +243,21 @@ def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
     assert desk.last("z", DeskServed).operator == "bea"
 
 
+def test_a_person_whose_connection_breaks_after_the_operators_takes_the_front_back() -> None:
+    # found by trying it: a registry frozen for 20 s read the operator's lost connection
+    # first, then the person's; the place at the front, under a new token the client never
+    # heard of, stayed held for nobody, and the client rejoined at the back
+    desk = busy_desk()
+    token = desk.token("z")
+    desk.join("a", "Alice")
+    desk.drop("op")
+    desk.drop("z")  # the DeskQueued that went with the front place never arrived
+    desk.join("z2", "Zed", phone="+1 999 888 7777", token=token)
+    back = desk.last("z2", DeskQueued)
+    assert back.restored and back.position == 1
+    assert [p.name for p in desk.queue.state.waiting] == ["Zed", "Alice"]
+
+
 def test_busy_operators_hear_of_newcomers() -> None:
     desk = busy_desk()
     desk.join("a", "Alice", topic=4)

@@ -146,8 +146,8 @@ class Sessions:
             told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
             emit(Send(person.conn, told))
         if ending.requeue:
-            # a fresh token: the old one left with the place
-            person.token = s.new_token()
+            # the same token: a client that never hears of this (its connection broken
+            # too) takes the place at the front back with the token it holds
             person.shown = None
             self._line.to_front(person)
         else:
