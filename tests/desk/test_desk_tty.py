@@ -119,6 +119,26 @@ def test_ctrl_c_at_a_question_leaves_without_asking_again(tmp_path: Path) -> Non
         world.close()
 
 
+def test_an_operator_key_left_empty_at_its_question_says_how_to_give_one(tmp_path: Path) -> None:
+    # found by trying it: Enter at "Operator key: " said to start on a terminal, on one
+    world = DeskWorld(tmp_path)
+    env = pty_env(world)
+    env.pop("CHATAPP_DESK_KEY")
+    op = on_a_terminal(env, world.chatapp("-o", "ann", "127.0.0.1", str(world.port)))
+    try:
+        op.expect("Operator key: ")
+        op.sendline("")
+        op.expect("typed when asked on a terminal or set in CHATAPP_DESK_KEY")
+        op.expect(pexpect.EOF)
+        op.close()
+        assert op.exitstatus == 2
+        assert "start on a terminal" not in (op.before or "")
+    finally:
+        if op.isalive():
+            op.terminate(force=True)
+        world.close()
+
+
 @pytest.mark.parametrize("serves", [True, False])
 def test_the_registry_console_serves_unless_started_with_no_desk_console(
     tmp_path: Path, serves: bool

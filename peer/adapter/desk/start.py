@@ -33,8 +33,8 @@ ANY_TRUST = ContactRule()
 PERSON_LOCK = "person.lock"
 KEY_ENV = "CHATAPP_DESK_KEY"
 NO_KEY = (
-    f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
-    "to be asked for it (the registry keeps it in its data directory, file desk-key)"
+    f"an operator needs the registry's operator key, typed when asked on a terminal or set in "
+    f"{KEY_ENV} (the registry keeps it in its data directory, file desk-key)"
 )
 #: Said when another client of the same kind runs with the same data directory.
 PERSON_BUSY = (
