@@ -135,7 +135,8 @@ class PostOffice:
                 emit(Log(f"channel messages for {owner.name} are no longer kept: {why}"))
             return reason
         self._add(key, tally, message._replace(stamp=said), counted, emit)
-        emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        if kind != "channel":  # a post's saves: one line, not one per mailbox (Relay.channel)
+            emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         self.keep_owner(owner, emit)
         return ""
 

@@ -40,10 +40,10 @@ class Relay:
             # the line waits for no commit, the answer for the copies kept (PASSED_ON)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
             kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
-            for record in roster.offline:
-                if record is not sender:
-                    self._post.store(record, kept, req.origin, now, emit)
-            emit(Log(f"channel message from {sender.name} relayed to {online} online"))
+            offline = (record for record in roster.offline if record is not sender)
+            saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
+            what = f"channel message from {sender.name} relayed to {online} online"
+            emit(Log(f"{what}, saved in {saved} mailbox(es)"))
         self.answered(req, bool(relayed), emit)
 
     def taken(self, post_id: str) -> bool | None:

@@ -77,9 +77,8 @@ class Saving:
                 self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
                 kept = StoredMessage(relay.id, relay.sender, relay.text, "", "channel")
-                self._post.store(record, kept, self._post.origin(relay.sender), now, emit)
-            case _:
-                pass
+                if not self._post.store(record, kept, self._post.origin(relay.sender), now, emit):
+                    emit(Log(f"saved channel message from {relay.sender} for {record.name}"))
 
     def _copy(self, msg: SaveMessage, req: Request, sender: Record, now: float, emit: Emit) -> bool:
         """Whether `msg` is a copy of a save handled or in progress (answered again)."""

@@ -24,11 +24,25 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
     assert (bob.addr, ChannelMessage("alice-1", "alice", "all")) in sent(out)
     assert [m.id for m in p.post.boxes["carol"]] == ["alice-1"]
     assert (alice.addr, Ack("r-1", "alice-1")) in sent(out)
-    assert "channel message from alice relayed to 1 online" in logs(out)
+    assert "channel message from alice relayed to 1 online, saved in 1 mailbox(es)" in logs(out)
     # the online first: a send waits only for what was stored before it (GroupCommit)
     kinds = [type(a) for a in out if not isinstance(a, ra.Log)]
     assert kinds.index(ra.Send) < kinds.index(ra.StoreMail)
     assert [m for _, m in sent(out)][-1] == Ack("r-1", "alice-1")  # the answer waits
+
+
+def test_a_channel_message_kept_for_many_offline_makes_one_log_line() -> None:
+    # names are cheap (50 new ones an hour per address): a line per mailbox would let a
+    # stranger's 1,000 names make every post of the channel 1,000 lines of the log
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    for n in range(200):
+        record(p.s, f"idle{n}", 7100 + n, online=False)
+    out: list[ra.Action] = []
+    post = ChannelPost("alice-1", "alice", TOKEN, "all")
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, out.append)
+    assert logs(out) == ["channel message from alice relayed to 0 online, saved in 200 mailbox(es)"]
+    assert sum(isinstance(a, ra.StoreMail) for a in out) == 200
 
 
 def test_the_sender_is_told_once_every_member_has_it() -> None:
