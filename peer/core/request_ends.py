@@ -229,8 +229,6 @@ class RequestEnds:
                 if not self._shared.watch.down:
                     emit(Print(SERVER_NOT_RESPONDING, "error"))
                 self._went_away(now, emit)
-            case _:
-                pass
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
         """A request (`reg`: a typed one) was given up on at `now`: the registry is away. Its

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from net.drop_log import Rejections
 from net.endpoint import Endpoint
-from net.served_stream import Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
@@ -86,10 +85,7 @@ class RegistryServer:
         is loaded from `backend`."""
         self._key_made = backend.key_made
         # A TCP connection whose first frame is a desk message belongs to the help desk.
-        handoff: tuple[frozenset[str], Handoff] = (
-            frozenset(DESK_TYPES),
-            self.desk.handle_connection,
-        )
+        handoff = (frozenset(DESK_TYPES), self.desk.handle_connection)
         channel = backend.channel or registry_channel(backend.static)
         self._gate = self._admit  # (bound once: each datagram is offered to it)
         self.endpoint = Endpoint(
@@ -238,7 +234,10 @@ class RegistryServer:
             return
         # what a wake-up sends leaves packed (a burst's retries: one entry for their members)
         with self.endpoint.packed():
-            self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
+            # (a lead cut off from NATS hears no other registry's peers: none is judged silent)
+            linked = self.elsewhere is None or self.elsewhere.linked()
+            behind = self.endpoint.behind() if linked else float("inf")
+            self.run_actions(self.core.tick(self._now(), behind))
 
     def _now(self, now: float | None = None) -> float:
         """The `now` of an event for the core: the monotonic clock (read here, or by the

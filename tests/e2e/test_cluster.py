@@ -13,6 +13,7 @@ import pytest
 
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.request_ends import KEPT_IN_OUTBOX
+from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
 
 from .harness import (
@@ -63,14 +64,14 @@ def unique(label: str) -> str:
 
 
 def start_member(
-    chat: ChatEnv, nats: list[NatsServer], name: str, *, decides: bool
+    chat: ChatEnv, nats: list[NatsServer], name: str, *, decides: bool, keepalive: float = KEEPALIVE
 ) -> tuple[ChatProc, int]:
     """A registry of the service, on a port and data folder of its own."""
     port = free_port()
     urls = ",".join(server.url for server in nats)
     proc = chat.spawn(
         "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
-        "--keepalive", f"{KEEPALIVE:g}", "--cluster", urls, "-v", label=f"registry:{name}",
+        "--keepalive", f"{keepalive:g}", "--cluster", urls, "-v", label=f"registry:{name}",
     )  # fmt: skip
     said = "decides for the service now" if decides else "relaying to the registry that decides"
     proc.expect(re.escape(said), STARTS_WITHIN)
@@ -326,6 +327,31 @@ def test_a_nats_node_killed_during_a_burst_loses_nothing_acknowledged(
     # shown twice.
     with nats_cluster(tmp_path / "nats3", size=3) as nodes:
         burst_through_a_fault(chat, nodes, lambda _: nodes[2].kill())
+
+
+def test_while_nats_is_away_the_peers_of_another_registry_are_not_taken_for_gone(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    # cut off from NATS, the lead hears nothing of a relay's peers: its pushes and probes
+    # go unanswered, which says nothing of whether they run (a keepalive of 1 s: judged soon)
+    one, one_port = start_member(chat, nats, "one", decides=True, keepalive=1.0)
+    _, two_port = start_member(chat, nats, "two", decides=False, keepalive=1.0)
+    alice = chat.start_peer("alice", server_port=one_port, keepalive=1.0)
+    bob = chat.start_peer("bob", server_port=two_port, keepalive=1.0)
+    alice.expect_line("[bob is online]")
+    nats[0].kill()
+    one.expect(re.escape("the NATS servers are not answering"), 10)
+    post = unique("while nats is away")
+    alice.send(f"send_all {post}")  # its push to bob goes unanswered: bob is probed
+    # the lead answers alice each second past its grace after the start, a silence and a
+    # probe: bob taken for gone, it would answer nothing until that is stored
+    for _ in range(AWAY_GRACE_PERIODS + SILENT_PERIODS + 3):
+        one.expect(rf"-> {HOST}:{alice.port} Alive\(", 5)
+    nats[0].start()
+    one.expect(re.escape("NATS answers again"), STARTS_WITHIN)
+    bob.expect(channel_line("alice", post), timeout=STARTS_WITHIN)
+    direct(alice, bob, unique("still here"))
+    assert one.count(r"bob silent") == 0 and alice.count(r"bob went offline") == 0
 
 
 def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
