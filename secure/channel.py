@@ -339,7 +339,7 @@ class SecureChannel:
         if kind == INITIATION:
             return self._open_initiation(datagram, addr, now)
         if kind == RESPONSE:
-            return self._open_response(datagram, now)
+            return self._open_response(datagram, addr, now)
         if kind == COOKIE_REPLY:
             return self._open_cookie_reply(datagram, now)
         if kind == KEY_REQUEST:
@@ -412,15 +412,15 @@ class SecureChannel:
         self._sessions.keep(peer, session)
         return Opened(send=[(response, addr)])
 
-    def _open_response(self, datagram: bytes, now: float) -> Opened:
-        """A response: to an initiation of ours still awaited, checked by its mac1 before
-        it is opened."""
+    def _open_response(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """A response: to an initiation of ours still awaited, from where that went (a
+        service's registries share a key), checked by its mac1 before it is opened."""
         if len(datagram) != RESPONSE_SIZE:
             return self._drop("malformed handshake")
         (index,) = _INDEX.unpack_from(datagram, 1)
         initiation = self._by_index.get(index)
-        if not isinstance(initiation, Initiation):
-            return self._drop("no such handshake")
+        if not isinstance(initiation, Initiation) or addr != initiation.addr:
+            return self._drop("no such handshake")  # (none went to `addr`)
         body, mac1 = datagram[: -cookie.MAC_SIZE], datagram[-cookie.MAC_SIZE :]
         if not hmac.compare_digest(cookie.mac(self._mac1_key, body), mac1):
             return self._drop("bad mac1")

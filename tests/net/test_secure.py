@@ -169,7 +169,7 @@ def test_a_forger_with_a_key_of_its_own_is_known_by_it() -> None:
     while queue:
         packet, to = queue.pop(0)
         target = pair.bob if to == B else mallory
-        opened = target.open(packet, A, 0.0)  # even from alice's address
+        opened = target.open(packet, A if to == B else B, 0.0)  # even from alice's address
         if opened.data is not None:
             got.append(opened.key)
         queue.extend(opened.send)
@@ -287,6 +287,22 @@ def test_data_from_another_address_than_its_sessions_is_dropped() -> None:
     opened = pair.bob.open(data, ("10.9.9.9", 9), 0.0)
     assert opened.data is None and opened.dropped == "from another address than its session's"
     assert pair.bob.open(data, A, 0.0).data == b"again"  # the original still opens
+
+
+def test_a_response_from_another_address_than_its_initiations_makes_no_session() -> None:
+    # the registries of a service share one key: an initiation to one, captured while it
+    # waits (that registry slow or gone) and sent on to another from its sender's address,
+    # is answered there; taken, the answer would make the session to use with the first
+    # registry out of keys only the second holds, and cut the sender off from the first
+    pair = Pair()
+    twin = SecureChannel(X25519PrivateKey.from_private_bytes(pair.bob.static.private_bytes_raw()))
+    [(initiation, to)] = pair.send("alice", b"hi")
+    assert to == B
+    [(response, _)] = twin.open(initiation, A, 0.0).send
+    opened = pair.alice.open(response, ("10.0.0.3", 6002), 0.0)
+    assert opened.key == b"" and opened.dropped == "no such handshake"
+    pair.deliver([(initiation, B)])  # the registry it was for answers: the session is made
+    assert pair.got["bob"] == [(b"hi", pair.alice.public)]
 
 
 def test_a_key_no_handshake_can_use_is_not_sent_to_and_raises_nothing() -> None:
