@@ -118,6 +118,8 @@ class Received:
             shared.learn_registries(message.registries, emit)  # (first: it names its sender)
             if addr in shared.registries and server not in shared.registries:
                 self._parts.link.moved(addr, emit)
+        elif addr != server and shared.watch.down and addr in shared.registries:
+            self._parts.link.moved(addr, emit)  # its news missed (asleep): the service is here
         late = addr != shared.requests.server and bool(shared.registries)  # (moved: ours)
         back = False
         if first and not late:  # ours is heard from at `now`: back, if it was away

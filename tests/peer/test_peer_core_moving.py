@@ -125,6 +125,19 @@ def test_a_registry_silent_keeps_its_peers_until_the_service_says_it_stopped() -
     assert list(core.outbox) == [save]
 
 
+def test_a_registry_silent_is_left_for_another_of_the_service_that_reaches_the_peer() -> None:
+    # the peer missed the service's news (asleep while a new lead told it): ours is gone,
+    # and the lead's probe, from another of its registries, is the service reaching it
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    out = run_until(core, T0 + 0.01 + ROUND + 0.01)
+    assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and list(core.outbox) == [save]
+    probe = TableUpdate("o-1", 0, ())
+    out = core.receive(probe, OTHER, honest_key(core, probe, OTHER), T0 + 30)
+    assert prints(out) == [MOVED, "[Server is back.]"] and core.server == OTHER
+    assert saves_to(out, OTHER) == ["save0"]
+
+
 def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() -> None:
     core = in_a_service()
     [save] = typed_saves(core, 1)
