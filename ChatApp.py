@@ -96,8 +96,12 @@ class Settings:
 def _start(line: CommandLine) -> int:
     """Start the one mode `line` asks for, once its values are checked: its exit status."""
     given = [m for m in (line.server, line.client, line.desk, line.operator) if m is not None]
-    if len(given) != 1:
-        raise UsageProblem("give exactly one of -s, -c, -d or -o (see --help)")
+    if line.new_service is not None and not given:
+        return _new_service(line.new_service, line)
+    if (line.nats or line.nats_store) is not None and line.new_service is None:
+        raise UsageProblem("--nats and --nats-store go with --new-service (see --help)")
+    if len(given) != 1 or line.new_service is not None:
+        raise UsageProblem("give exactly one of -s, -c, -d, -o or --new-service (see --help)")
     settings = _checked_settings(line)
     if line.server is not None:
         return _start_registry(line.server, line, settings)
@@ -155,20 +159,59 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
         return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
     from net.discovery import advertised_addresses
-    from registry.adapter.cluster.connect import ClusterSettings, parse_urls
+    from registry.adapter.cluster.connect import ClusterSettings
     from registry.adapter.cluster.run import run_cluster_registry
+    from registry.adapter.cluster.service_folder import FolderError, is_folder, open_folder
 
-    try:
-        urls = parse_urls(line.cluster)
-    except ValueError as exc:
-        raise UsageProblem(str(exc)) from None
+    if not is_folder(line.cluster):
+        raise UsageProblem(
+            "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
+            "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act "
+            "for the service (docs/SCALING.md)"
+        )
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
-    cluster = ClusterSettings(urls, advertise or advertised_addresses(settings.bind)[0])
+    try:
+        folder = open_folder(Path(line.cluster))
+    except FolderError as exc:
+        print(f"ChatApp: error: {exc}", file=sys.stderr)
+        return 1
+    cluster = ClusterSettings(folder, advertise or advertised_addresses(settings.bind)[0])
     return _run(
         run_cluster_registry(
             listen=listen, data_dir=data_dir, out=out, cluster=cluster, settings=own
         )
     )
+
+
+def _new_service(folder: str, line: CommandLine) -> int:
+    """`ChatApp --new-service DIR --nats NODES [--nats-store PATH]`: a service folder."""
+    from registry.adapter.cluster.new_service import make_service, parse_nodes
+
+    if not line.nats:
+        raise UsageProblem("--new-service needs --nats HOST:PORT[,HOST:PORT...] (see --help)")
+    if not folder:
+        raise UsageProblem("--new-service needs a folder's path")
+    try:
+        nodes = parse_nodes(line.nats)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    store = Path(line.nats_store) if line.nats_store else None
+    try:
+        said = make_service(Path(folder), nodes, store)
+    except FileExistsError:
+        print(
+            f"ChatApp: error: {folder} exists; a service folder is never overwritten "
+            "(give a new path)",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        from disk.files import os_reason
+
+        print(f"ChatApp: error: cannot make {folder}: {os_reason(exc)}", file=sys.stderr)
+        return 1
+    print("\n".join(said))
+    return 0
 
 
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:

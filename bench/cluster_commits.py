@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.common import Table, ratio
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.core.actions import SaveTable
 from registry.core.table import Record
 from registry.core.table import Table as NameTable
@@ -25,12 +26,12 @@ from registry.core.table import Table as NameTable
 ROWS_PER_PASS = 25
 
 
-async def _storm(url: str, rows: int, *, named: bool) -> tuple[float, float]:
+async def _storm(folder: ServiceFolder, rows: int, *, named: bool) -> tuple[float, float]:
     """Seconds and CPU seconds to commit `rows` new rows, a pass at a time."""
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import JetStreamStore
 
-    nc, js = await connect([url], lambda line: None)
+    nc, js = await connect(folder, lambda line: None)
     try:
         store = await JetStreamStore.open(js)
         await store.load(0.0)
@@ -51,10 +52,10 @@ async def _storm(url: str, rows: int, *, named: bool) -> tuple[float, float]:
 
 
 def _on_fresh_nats(rows: int, *, named: bool) -> tuple[float, float]:
-    from tests.nats_servers import nats_cluster
+    from tests.nats_servers import nats_cluster, service_folder
 
     with tempfile.TemporaryDirectory() as folder, nats_cluster(Path(folder), 1) as nodes:
-        return asyncio.run(_storm(nodes[0].url, rows, named=named))
+        return asyncio.run(_storm(service_folder(nodes), rows, named=named))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Table, rate, ratio
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.store import FileStore, Store
 from registry.core.actions import StoreMail
 from registry.core.table import Table as NameTable
@@ -61,11 +62,11 @@ async def _files(count: int, group: int) -> float:
         return await _timed(FileStore(Path(folder), lambda line: None), count, group)
 
 
-async def _jetstream(urls: list[str], count: int, group: int) -> float:
+async def _jetstream(folder: ServiceFolder, count: int, group: int) -> float:
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import JetStreamStore
 
-    nc, js = await connect(urls, lambda line: None)
+    nc, js = await connect(folder, lambda line: None)
     try:
         store = await JetStreamStore.open(js)
         return await _timed(store, count, group)
@@ -73,12 +74,12 @@ async def _jetstream(urls: list[str], count: int, group: int) -> float:
         await nc.close()
 
 
-def _with_nats(size: int, measure: Callable[[list[str]], Coroutine[Any, Any, float]]) -> float:
+def _with_nats(size: int, measure: Callable[[ServiceFolder], Coroutine[Any, Any, float]]) -> float:
     """`measure` run against a fresh NATS of `size` servers (tests/nats_servers.py)."""
-    from tests.nats_servers import nats_cluster
+    from tests.nats_servers import nats_cluster, service_folder
 
     with tempfile.TemporaryDirectory() as folder, nats_cluster(Path(folder), size) as nodes:
-        return asyncio.run(measure([node.url for node in nodes]))
+        return asyncio.run(measure(service_folder(nodes)))
 
 
 def main(argv: list[str] | None = None) -> None:

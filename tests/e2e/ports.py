@@ -68,10 +68,11 @@ def _claimed(port: int) -> bool:
     return True
 
 
-def free_port(host: str = "0.0.0.0") -> int:
+def free_port(host: str = "0.0.0.0", apart: int = 0) -> int:
     """A port outside the kernel's ephemeral range that is free on `host` for both TCP and
     UDP right now: by default on every address, as a peer listens (a port free on 127.0.0.1
-    alone may be held on 127.0.0.2 by a test playing another machine).
+    alone may be held on 127.0.0.2 by a test playing another machine). With `apart`, the
+    port that far above it is free too, and handed out with it (a NATS node's routes).
 
     A port is never handed out twice in one session, nor by two test workers
     (pytest-xdist): each keeps to the ports equal to its number modulo their count; nor
@@ -82,19 +83,26 @@ def free_port(host: str = "0.0.0.0") -> int:
         for _ in range(len(_PORTS)):
             _next = (_next + 1) % len(_PORTS)
             port = _PORTS[_next]
-            if port in _handed_out or port % _WORKERS != _WORKER:
+            if port % _WORKERS != _WORKER or (apart and port + apart not in _PORTS):
                 continue
-            try:
-                with (
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
-                ):
-                    tcp.bind((host, port))
-                    udp.bind((host, port))
-            except OSError:
-                continue
-            if not _claimed(port):
-                continue  # another test process on this machine has it
-            _handed_out.add(port)
-            return port
+            wanted = (port, port + apart) if apart else (port,)
+            if all(_free(each, host) for each in wanted):
+                _handed_out.update(wanted)
+                return port
     raise RuntimeError(f"no port in {_PORTS} free for both TCP and UDP")
+
+
+def _free(port: int, host: str) -> bool:
+    """Whether `port` is free on `host` and now claimed by this process."""
+    if port in _handed_out:
+        return False
+    try:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        ):
+            tcp.bind((host, port))
+            udp.bind((host, port))
+    except OSError:
+        return False
+    return _claimed(port)  # (else another test process on this machine has it)

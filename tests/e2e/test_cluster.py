@@ -14,7 +14,7 @@ import pytest
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.request_ends import KEPT_IN_OUTBOX
 from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS
-from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
+from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster, new_service
 
 from .harness import (
     HOST,
@@ -68,11 +68,12 @@ def start_member(
 ) -> tuple[ChatProc, int]:
     """A registry of the service, on a port and data folder of its own."""
     port = free_port()
-    urls = ",".join(server.url for server in nats)
     proc = chat.spawn(
         "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
-        "--keepalive", f"{keepalive:g}", "--cluster", urls, "-v", label=f"registry:{name}",
+        "--keepalive", f"{keepalive:g}", "--cluster", str(nats[0].service), "-v",
+        label=f"registry:{name}",
     )  # fmt: skip
+    chat.join_code = proc.expect(r"--registry-key ([\d-]+)", STARTS_WITHIN).group(1)
     said = "decides for the service now" if decides else "relaying to the registry that decides"
     proc.expect(re.escape(said), STARTS_WITHIN)
     return proc, port
@@ -185,17 +186,19 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     again.expect_line(WELCOME, timeout=max(0.01, CARRIES_ON - (time.monotonic() - started)))
 
 
-def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> None:
+def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv, tmp_path: Path) -> None:
+    service = new_service(tmp_path / "svc")  # (its node not started)
     proc = chat.spawn(
         "-s", str(free_port()), "--bind", HOST, "--data-dir", str(chat.root / "r"),
-        "--cluster", f"nats://127.0.0.1:{free_port()}", label="registry",
+        "--cluster", str(service), label="registry",
     )  # fmt: skip
     proc.close_stdin()
     assert proc.wait_exit(15) == 1
     out = proc.collect(5)
     said = [row for row in out if "NATS" in row]
     assert len(said) == 1, out  # one line, naming the URL and what to run
-    assert "cannot reach NATS at nats://127.0.0.1:" in said[0] and "nats-server -js" in said[0]
+    assert "cannot reach NATS at tls://127.0.0.1:" in said[0]
+    assert f"nats-server -c {service}/nats-server-1.conf" in said[0]
     assert not any("Traceback" in row for row in out)
 
 
@@ -216,13 +219,13 @@ def test_a_registry_stopped_while_nats_is_away_stops_without_a_traceback(
 def test_a_nats_without_jetstream_is_said_in_one_line_and_the_registry_exits(
     chat: ChatEnv, tmp_path: Path
 ) -> None:
-    server = NatsServer(tmp_path / "plain", "plain", jetstream=False)
+    server = NatsServer(new_service(tmp_path / "svc"), 1, jetstream=False)
     server.start()
     try:
         server.wait_listening(time.monotonic() + STARTS_WITHIN)
         proc = chat.spawn(
             "-s", str(free_port()), "--bind", HOST, "--data-dir", str(chat.root / "r"),
-            "--cluster", server.url, label="registry",
+            "--cluster", str(server.service), label="registry",
         )  # fmt: skip
         proc.close_stdin()
         assert proc.wait_exit(STARTS_WITHIN) == 1
@@ -231,7 +234,7 @@ def test_a_nats_without_jetstream_is_said_in_one_line_and_the_registry_exits(
         server.stop()
     said = [row for row in out if "NATS" in row]
     assert len(said) == 1, out
-    assert f"NATS at {server.url} has no JetStream" in said[0] and "nats-server -js" in said[0]
+    assert f"NATS at {server.url} has no JetStream" in said[0] and "nats-server -c" in said[0]
     assert not any("Traceback" in row for row in out)
 
 

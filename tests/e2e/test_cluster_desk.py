@@ -33,10 +33,9 @@ def start_member(
 ) -> tuple[ChatProc, int]:
     """A registry of the service, on a port and data folder of its own."""
     port = free_port()
-    urls = ",".join(server.url for server in nats)
     proc = chat.spawn(
         "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
-        "--keepalive", "1", "--cluster", urls, label=f"registry:{name}",
+        "--keepalive", "1", "--cluster", str(nats[0].service), label=f"registry:{name}",
     )  # fmt: skip
     chat.join_code = proc.expect(r"--registry-key ([\d-]+)", STARTS_WITHIN).group(1)
     said = "decides for the service now" if decides else "relaying to the registry that decides"

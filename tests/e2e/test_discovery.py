@@ -205,11 +205,10 @@ def test_the_registries_of_a_service_are_found_as_one(
 ) -> None:
     nats = _nats_in(namespace, tmp_path / "nats")
     try:
-        url = f"nats://127.0.0.1:{nats[1]}"
         ports = []
         # the first decides for the service; the second relays to it (said as it listens)
         for label, said in (("one", "decides for the service now"), ("two", "")):
-            ports.append(registry(chat, label, "--cluster", url, said=said)[1])
+            ports.append(registry(chat, label, "--cluster", str(nats[1]), said=said)[1])
         peer = client(chat, "-c", "fay", label="fay")
         at = f"{HERE}:{min(ports)}"
         peer.expect_line(f"[Found the registry at {at} (one of 2 of its service).]", 10)
@@ -243,14 +242,14 @@ def _advertiser(namespace: str, port: int, code: str) -> subprocess.Popen[str]:
     return proc
 
 
-def _nats_in(namespace: str, folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """A nats-server with JetStream inside `namespace`, once it is ready; its port."""
-    from tests.nats_servers import server_binary
+def _nats_in(namespace: str, folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """The one NATS node of a new service inside `namespace`, once it is ready; the
+    service's folder."""
+    from tests.nats_servers import new_service, server_binary
 
-    folder.mkdir(parents=True)
-    port = free_port()
+    service = new_service(folder)
     log = folder / "server.log"
-    argv = [server_binary(), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(folder)]
+    argv = [server_binary(), "-c", str(service / "nats-server-1.conf")]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["ip", "netns", "exec", namespace, *argv], stdout=out, stderr=subprocess.STDOUT
@@ -259,4 +258,4 @@ def _nats_in(namespace: str, folder: Path) -> tuple[subprocess.Popen[bytes], int
     while "Server is ready" not in log.read_text(errors="replace"):
         assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.05)
-    return proc, port
+    return proc, service

@@ -12,8 +12,8 @@ import pytest
 
 from registry.adapter.cluster import connect
 from registry.adapter.cluster.connect import ClusterError
-from tests.e2e.harness import free_port
-from tests.nats_servers import START_TIMEOUT, NatsServer
+from registry.adapter.cluster.service_folder import open_folder
+from tests.nats_servers import START_TIMEOUT, NatsServer, new_service
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,10 +32,12 @@ def test_a_server_without_jetstream_is_said_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(connect, "READY_TIMEOUT", 10 * AT_ONCE)
-    server = _started(NatsServer(tmp_path / "plain", "plain", jetstream=False))
+    server = _started(NatsServer(new_service(tmp_path / "svc"), 1, jetstream=False))
     try:
         with pytest.raises(ClusterError) as said:
-            asyncio.run(asyncio.wait_for(connect.connect([server.url], print), AT_ONCE))
+            asyncio.run(
+                asyncio.wait_for(connect.connect(open_folder(server.service), print), AT_ONCE)
+            )
     finally:
         server.stop()
     assert f"NATS at {server.url} has no JetStream (nats: no responders" in str(said.value)
@@ -48,16 +50,15 @@ def test_a_cluster_with_no_leader_yet_is_waited_for(
     no leader to answer with. The registry waits READY_TIMEOUT (short here) for one."""
     monkeypatch.setattr(connect, "READY_TIMEOUT", 1.0)
     monkeypatch.setattr(connect, "ANSWER_TIMEOUT", 0.25)
-    ports = [free_port("127.0.0.1") for _ in range(3)]
-    routes = ",".join(f"nats://127.0.0.1:{port}" for port in ports)
-    server = _started(NatsServer(tmp_path / "n0", "n0", ports[0], routes))
+    service = new_service(tmp_path / "svc", 3)
+    server = _started(NatsServer(service, 1))  # (the others not started)
     try:
         started = time.monotonic()
         with pytest.raises(ClusterError) as said:
-            asyncio.run(connect.connect([server.url], print))
+            asyncio.run(connect.connect(open_folder(service), print))
         waited = time.monotonic() - started
     finally:
         server.stop()
-    assert f"NATS at {server.url} has no JetStream" in str(said.value)
-    assert "no responders" not in str(said.value)
+    assert f"NATS at {server.url}, " in str(said.value)
+    assert "has no JetStream" in str(said.value) and "no responders" not in str(said.value)
     assert waited >= connect.READY_TIMEOUT

@@ -15,7 +15,7 @@ import pytest
 from registry.adapter.desk.files import PLACES_FILE, DeskFiles
 from registry.adapter.desk.shelf import FolderShelf, Shelf
 from registry.core.desk.estimate import Estimator
-from tests.nats_servers import nats_cluster
+from tests.nats_servers import nats_cluster, service_folder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,7 +42,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
             from registry.adapter.cluster.desk_bucket import DESK_BUCKET, BucketShelf
             from registry.adapter.cluster.store import bucket
 
-            nc, js = await connect([servers[0].url], lambda line: None)
+            nc, js = await connect(service_folder(servers), lambda line: None)
             try:
                 yield await BucketShelf.load(await bucket(js, DESK_BUCKET), lambda line: None)
             finally:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from registry.adapter.cluster.keeper import LEASE, RENEW, LeaseKeeper
-from tests.nats_servers import nats_cluster
+from tests.nats_servers import nats_cluster, service_folder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,7 +31,7 @@ def test_a_busy_registry_keeps_the_lead_and_another_takes_it_once_it_stops(
     tmp_path: Path,
 ) -> None:
     with nats_cluster(tmp_path / "nats") as servers:
-        urls = [servers[0].url]
+        urls = service_folder(servers)
 
         async def scenario() -> None:
             first = LeaseKeeper(urls, "first", "127.0.0.1:5001")
@@ -71,7 +71,7 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
             def clock() -> float:
                 return time.monotonic() + ahead[0]
 
-            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001", clock)
+            keeper = LeaseKeeper(service_folder(servers), "first", "127.0.0.1:5001", clock)
             await keeper.start()
             asked: list[object] = []
             real = keeper.call
@@ -106,10 +106,10 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
     with nats_cluster(tmp_path / "nats") as servers:
 
         async def scenario() -> None:
-            keeper = LeaseKeeper([servers[0].url], "first", "127.0.0.1:5001")
+            keeper = LeaseKeeper(service_folder(servers), "first", "127.0.0.1:5001")
             await keeper.start()
             term = keeper.term
-            nc = await nats.connect(servers[0].url)
+            nc = await nats.connect(servers[0].url, tls=service_folder(servers).tls())
             js = nc.jetstream()
             kv = await js.key_value(LEAD_BUCKET)
 
@@ -129,7 +129,7 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
             taken = await held_by("first")
             await held_by("first", after=taken)  # (renewed: the look that took it is over)
             assert keeper.held and keeper.term == term
-            other = LeaseKeeper([], "second", "127.0.0.1:5002")
+            other = LeaseKeeper(None, "second", "127.0.0.1:5002")
             await other.attach(js)  # (driven here, not kept by a thread)
             for _ in range(100):  # another takes it as the first's runs out
                 await kv.delete("lead")
@@ -142,7 +142,7 @@ def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: 
             await keeper.stop()
             # a commit's check finds the lead run out: it takes it again in its term, and
             # goes on (no commit refused as superseded); held by another meanwhile, it stops
-            mine = LeaseKeeper([], "third", "127.0.0.1:5003")
+            mine = LeaseKeeper(None, "third", "127.0.0.1:5003")
             await mine.attach(js)
             while not await mine.take():
                 await kv.delete("lead")

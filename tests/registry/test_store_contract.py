@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from registry.adapter.cluster.service_folder import open_folder
 from registry.adapter.store import FileStore, Store
 from registry.core.actions import (
     DropMail,
@@ -69,7 +70,7 @@ async def opened(server: NatsServer) -> AsyncIterator[Any]:
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import JetStreamStore
 
-    nc, js = await connect([server.url], lambda line: None)
+    nc, js = await connect(open_folder(server.service), lambda line: None)
     try:
         yield await JetStreamStore.open(js)
     finally:
@@ -83,7 +84,7 @@ async def opened_with_rows(server: NatsServer) -> AsyncIterator[tuple[Any, Any]]
     from registry.adapter.cluster.connect import connect
     from registry.adapter.cluster.store import MAIL, OWNERS, ROOMS, TABLE, JetStreamStore
 
-    nc, js = await connect([server.url], lambda line: None)
+    nc, js = await connect(open_folder(server.service), lambda line: None)
     try:
         await JetStreamStore.open(js)  # (makes the buckets)
         buckets = {name: await js.key_value(name) for name in (TABLE, OWNERS, ROOMS, MAIL)}
@@ -530,7 +531,7 @@ def test_mail_of_a_commit_tried_again_keeps_the_order_saved_once_each(tmp_path: 
     from registry.adapter.storage import StorageError
 
     async def scenario(server: NatsServer) -> None:
-        nc, js = await connect([server.url], lambda line: None)
+        nc, js = await connect(open_folder(server.service), lambda line: None)
         publish, lost, landed = js.publish, [], asyncio.Event()
         others: list[Any] = []
 
@@ -580,7 +581,7 @@ def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
     from registry.adapter.storage import StorageError
 
     async def scenario(server: NatsServer) -> None:
-        nc, js = await connect([server.url], lambda line: None)
+        nc, js = await connect(open_folder(server.service), lambda line: None)
         publish, lost = js.publish, []
 
         async def stored_but_unanswered(subject: str, payload: bytes = b"", **kw: Any) -> Any:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -17,6 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
 from disk.files import os_reason
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.storage import StorageError
 
 T = TypeVar("T")
@@ -30,10 +34,10 @@ ANSWER_TIMEOUT = 2.0
 
 
 class ClusterSettings(Struct, frozen=True):
-    """A registry's place in a service: the `urls` of its NATS servers, and the address
-    its peers reach it at (`advertise`)."""
+    """A registry's place in a service: its service folder, and the address its peers
+    reach it at (`advertise`)."""
 
-    urls: list[str]
+    folder: ServiceFolder
     advertise: str
 
 
@@ -41,24 +45,15 @@ class ClusterError(StorageError):
     """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
 
 
-def parse_urls(text: str) -> list[str]:
-    """The URLs of `--cluster` (`nats://host:4222,nats://...`); ValueError naming a wrong one."""
-    urls = [url.strip() for url in text.split(",") if url.strip()]
-    if not urls:
-        raise ValueError("--cluster needs at least one URL, such as nats://127.0.0.1:4222")
-    for url in urls:
-        if not url.startswith(("nats://", "tls://")):
-            raise ValueError(f"{url!r} is not a NATS URL (nats://host:port)")
-    return urls
-
-
 async def connect(
-    urls: list[str], log: Callable[[str], None], stopping: asyncio.Event | None = None
+    folder: ServiceFolder, log: Callable[[str], None], stopping: asyncio.Event | None = None
 ) -> tuple[Client, JetStreamContext]:
-    """A connection to the first of `urls` that answers, and its JetStream; later outages
-    are said once each on `log` (the client reconnects by itself), unless `stopping` is
-    set. ClusterError when none answers, or JetStream is not enabled there."""
+    """A connection to the first of the service's NATS servers that answers, over TLS
+    with the folder's credentials, and its JetStream; later outages are said once each on
+    `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
+    none answers, or refuses the credentials, or JetStream is not enabled there."""
     said: dict[str, bool] = {"down": False}
+    failures: list[BaseException] = []
 
     async def disconnected() -> None:
         if not said["down"] and not (stopping and stopping.is_set()):
@@ -70,13 +65,16 @@ async def connect(
         log("NATS answers again: what waited is being stored")
 
     async def error(exc: Exception) -> None:
-        pass  # each outage is said by `disconnected`; the client retries by itself
+        # each outage is said by `disconnected`, and the client retries by itself; at
+        # first, the last error says why none answered
+        failures[:] = [exc]
 
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
         nc = await asyncio.wait_for(
             nats.connect(
-                servers=urls,
+                servers=folder.urls,
+                tls=folder.tls(),
                 connect_timeout=CONNECT_TIMEOUT,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
@@ -87,21 +85,32 @@ async def connect(
             START_TIMEOUT,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
-        raise ClusterError(
-            f"cannot reach NATS at {', '.join(urls)} ({os_reason(exc)}); start it first "
-            "(nats-server -js), or leave out --cluster to keep the data in files"
-        ) from None
+        raise _unreachable(folder, failures[-1] if failures else exc) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
     try:
         await _jetstream_ready(nc)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         said["down"] = True  # (closed here: no outage to say besides this)
-        await nc.close()
+        await close(nc)
         raise ClusterError(
-            f"NATS at {', '.join(urls)} has no JetStream ({os_reason(exc)}); start it with "
-            "nats-server -js (or jetstream {} in its configuration)"
+            f"NATS at {', '.join(folder.urls)} has no JetStream ({os_reason(exc)}); start each "
+            "node with its configuration from the service folder (nats-server -c ...)"
         ) from None
     return nc, js
+
+
+def _unreachable(folder: ServiceFolder, exc: BaseException) -> ClusterError:
+    """Why no NATS server of `folder` could be used, in words a user can act on."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = f"its certificate is not of this service: {exc.verify_message}"
+    elif isinstance(exc, nats.errors.Error) and "authorization" in str(exc).lower():
+        why = "it refused this service folder's credentials"
+    else:
+        why = os_reason(exc)
+    return ClusterError(
+        f"cannot reach NATS at {', '.join(folder.urls)} ({why}); start its nodes first "
+        f"(nats-server -c {folder.path}/nats-server-1.conf ...)"
+    )
 
 
 async def _jetstream_ready(nc: Client) -> None:
@@ -139,6 +148,25 @@ async def _waited_out(
                 raise
             await asyncio.sleep(0.25)
 
+
+async def close(nc: Client, *, drain: bool = False) -> None:
+    """Close `nc` (draining what it holds first, when `drain`), whatever its connection's
+    state. Over TLS, a close while the server is away can raise AttributeError from within
+    asyncio (nats-py writes what it held to a transport whose TLS layer is gone): nothing
+    is left to do then."""
+    with contextlib.suppress(nats.errors.Error, TimeoutError, OSError, AttributeError):
+        await (nc.drain() if drain else nc.close())
+
+
+class _QuietTlsEnd(logging.Filter):
+    """asyncio warns, on its logger, that a TLS connection's end is not half-closed, each
+    time a NATS server closes one; that is no news to a user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsEnd())
 
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
 TASKS_END_WITHIN = 2.0

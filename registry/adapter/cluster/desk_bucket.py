@@ -1,34 +1,28 @@
 """The help desk's shelf for a service (registry/adapter/desk/shelf.py): its records in the
 bucket CHATAPP_DESK, written only while this registry decides (its `fence`), read by the next
-one to decide; and the service's operator key."""
+one to decide; and the service's operator key, from its folder."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nats.js.kv import KeyValue
 
 from disk.files import os_reason, replace_durably
-from disk.operator_key import KEY_BYTES, KEY_FILE, key_path, read_key
-from registry.adapter.cluster.store import ERRORS, Superseded, entries, made_once
+from disk.operator_key import key_path, read_key
+from registry.adapter.cluster.store import ERRORS, Superseded, entries
 from registry.adapter.desk.shelf import aside
 
 DESK_BUCKET = "CHATAPP_DESK"
 
 
-async def service_desk_key(kv: KeyValue, data_dir: Path) -> str:
-    """The service's operator key, made from this registry's own (or anew) by the first
-    registry that asks, is written into `data_dir`, where the registry's desk and an
-    operator on this machine find it. A line for the log when this registry's own key was
-    another, else "". OSError when it cannot be written."""
+def service_desk_key(key: str, data_dir: Path) -> str:
+    """The service's operator key `key` (from its folder), written into `data_dir`, where
+    the registry's desk and an operator on this machine find it. A line for the log when
+    this registry's own key was another, else "". OSError when it cannot be written."""
     local = read_key(key_path(data_dir))
-    kept, _ = await made_once(kv, KEY_FILE, (local or secrets.token_urlsafe(KEY_BYTES)).encode())
-    key = kept.decode(errors="replace").strip()
-    if not key or not key.isprintable():
-        raise ValueError("the service's operator key in NATS is not a key")
     if key == local:
         return ""
     replace_durably(key_path(data_dir), (key + "\n").encode())

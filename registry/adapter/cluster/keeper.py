@@ -18,7 +18,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from registry.adapter.cluster.connect import connect, end_tasks_left
+from registry.adapter.cluster.connect import close, connect, end_tasks_left
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.cluster.store import (
     ERRORS,
     WRONG_LAST,
@@ -47,13 +48,18 @@ class LeaseKeeper:
     docstring); a test may `attach` one to a connection of its own and drive it."""
 
     def __init__(
-        self, urls: list[str], me: str, reach: str, clock: Callable[[], float] = time.monotonic
+        self,
+        folder: ServiceFolder | None,
+        me: str,
+        reach: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`me` names this registry to the others; `reach` is where peers reach it; `clock`
-        reads seconds for the renewals' ages."""
+        """`folder` says how to reach NATS (None: only `attach`ed); `me` names this registry
+        to the others; `reach` is where peers reach it; `clock` reads seconds for the
+        renewals' ages."""
         self.me, self.reach = me, reach
         self._clock = clock
-        self._urls = urls
+        self._folder = folder
         self._value = json.dumps({"id": me, "reach": reach}).encode()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lease", daemon=True)
@@ -118,7 +124,8 @@ class LeaseKeeper:
             await asyncio.to_thread(self._thread.join, 5)
 
     async def _open(self) -> None:
-        self._nc, js = await connect(self._urls, lambda _: None)
+        assert self._folder is not None, "a keeper with no folder is only attached"
+        self._nc, js = await connect(self._folder, lambda _: None)
         await self.attach(js)
         await self._tick()
         self._task = asyncio.get_running_loop().create_task(self._keep())
@@ -157,8 +164,7 @@ class LeaseKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._nc is not None:
-            with contextlib.suppress(*ERRORS):
-                await self._nc.close()
+            await close(self._nc)
         # what the client left waiting (NATS away) ends here, not with the loop
         await end_tasks_left()
 

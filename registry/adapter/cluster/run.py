@@ -19,12 +19,13 @@ from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
+from disk.files import os_reason
 from registry.adapter.cluster.connect import (
     ClusterError,
     ClusterSettings,
+    close,
     connect,
     end_tasks_left,
     when_streams_answer,
@@ -41,7 +42,7 @@ from registry.adapter.cluster.link import (
     Publisher,
     registry_subject,
 )
-from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket, made_once
+from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
@@ -53,13 +54,11 @@ from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
 from wire.codec import decode
 from wire.errors import DecodeError
-from wire.keys import KEY_BYTES
 from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
 ANNOUNCED = 1.2 * RENEW
-SERVICE_BUCKET = "CHATAPP_SERVICE"
 
 
 class Service(Struct, frozen=True):
@@ -326,16 +325,6 @@ class ClusterRegistry:
                 await msg.respond(answer_asked(msg.data, answer))
 
 
-async def service_key(js: JetStreamContext) -> tuple[X25519PrivateKey, bool]:
-    """The service's key pair, made now by the first registry that asks (True then)."""
-    made = X25519PrivateKey.generate().private_bytes_raw().hex().encode()
-    kept, fresh = await made_once(await bucket(js, SERVICE_BUCKET), "registry-key", made)
-    raw = bytes.fromhex(kept.decode())
-    if len(raw) != KEY_BYTES:
-        raise ValueError("the service's registry key in NATS is not a key")
-    return X25519PrivateKey.from_private_bytes(raw), fresh
-
-
 def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
     """`out` for the log: each line after the time."""
     return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
@@ -350,34 +339,34 @@ async def _open_service(
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
     None, with the reason said and NATS closed, when NATS cannot give it."""
-    log, urls = _stamped(out), cluster.urls
+    log, folder = _stamped(out), cluster.folder
     try:
-        nc, js = await connect(urls, log, stopping)
+        said = service_desk_key(folder.desk_key, data_dir)
+        nc, js = await connect(folder, log, stopping)
     except ClusterError as exc:
         out(f"ChatApp: error: {exc}")
         return None
-    keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    except OSError as exc:
+        out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
+        return None
+    keeper = LeaseKeeper(folder, secrets.token_hex(4), f"{cluster.advertise}:{port}")
 
-    async def state() -> tuple[tuple[X25519PrivateKey, bool], JetStreamStore, KeyValue, str]:
-        key = await service_key(js)
-        store = await JetStreamStore.open(js)
-        desk = await bucket(js, DESK_BUCKET)
-        said = await service_desk_key(desk, data_dir)
-        return key, store, desk, said
+    async def state() -> tuple[JetStreamStore, KeyValue]:
+        return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
 
     try:
-        (static, made), store, desk, said = await when_streams_answer(state)
+        store, desk = await when_streams_answer(state)
         await keeper.start()  # (it takes the lead if it is free)
     except (*ERRORS, StorageError, ValueError) as exc:
-        out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
+        out(f"ChatApp: error: cannot use NATS at {', '.join(folder.urls)}: {exc}")
         await keeper.stop()
-        await nc.close()
+        await close(nc)
         return None
-    for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
+    for line in key_lines(folder.key.public_key().public_bytes_raw(), False, service=True):
         out(line)
     if said:
         log(said)
-    return Service(nc, keeper, store, (static, made), desk)
+    return Service(nc, keeper, store, (folder.key, False), desk)
 
 
 async def run_cluster_registry(
@@ -418,8 +407,7 @@ async def run_cluster_registry(
             await advert.close()
         await service.keeper.stop()
         stopping.set()
-        with contextlib.suppress(*ERRORS):
-            await service.nc.drain()
+        await close(service.nc, drain=True)
         out("Registry stopped.")
         await end_tasks_left()
     return 0
