@@ -53,7 +53,7 @@ async def connect(
     `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
     none answers, or refuses the credentials, or JetStream is not enabled there."""
     said: dict[str, bool] = {"down": False}
-    failures: list[BaseException] = []
+    failures: list[BaseException] = []  # the last error, while connecting
 
     async def disconnected() -> None:
         if not said["down"] and not (stopping and stopping.is_set()):
@@ -65,9 +65,7 @@ async def connect(
         log("NATS answers again: what waited is being stored")
 
     async def error(exc: Exception) -> None:
-        # each outage is said by `disconnected`, and the client retries by itself; at
-        # first, the last error says why none answered
-        failures[:] = [exc]
+        failures[:] = [exc]  # (why none answered, at first; later outages: `disconnected`)
 
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
