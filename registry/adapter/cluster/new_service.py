@@ -104,8 +104,9 @@ def _fill(
 
 def _started(folder: Path, count: int) -> Iterator[str]:
     """How to start the service that `folder` holds."""
-    yield f"Made the service folder {folder} for {count} NATS node(s)."
-    yield "Copy it, to the same path, to each NATS node's and registry's machine, over a "
+    nodes = "one NATS node" if count == 1 else f"{count} NATS nodes"
+    yield f"Made the service folder {folder}, for {nodes}."
+    yield "Copy it to the same path on each NATS node's and registry's machine, over a"
     yield "trusted path (scp, a USB stick): whoever holds it can run the service."
     for at in range(1, count + 1):
         yield f"  NATS node {at}:  nats-server -c {folder / f'nats-server-{at}.conf'}"
