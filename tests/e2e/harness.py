@@ -223,8 +223,8 @@ class ChatEnv:
             *self.prefix, *CHATAPP_COMMAND, "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,
         ]  # fmt: skip
-        if password:
-            argv.append("--password")
+        if password:  # (a new name's password set: no terminal asks)
+            argv.extend(("--password", "--new-password"))
         trust_said = "--registry-key" in options or "--trust-first-key" in options
         if not trust_said and (password or not (data / PINS_FILE).exists()):
             # first contact by the join code, as the docs advise: no settling time to wait
