@@ -27,13 +27,15 @@ GROUP = srp.NG_2048
 #: 128 MiB, spent by the client. A hash kept by an older registry at 2**14 keeps its cost.
 LOG2_N = 17
 OLD_LOG2_N = 14
+#: The costs a client accepts from a registry: below, an impostor's guesses would be cheap.
+MIN_LOG2_N, MAX_LOG2_N = OLD_LOG2_N, 20
 _R, _P = 8, 1
 SALT_BYTES = 16
 #: How a stored verifier begins: "srp-<log2 N>$<scrypt salt>$<SRP salt>$<verifier>", in hex.
 PREFIX = "srp-"
 
 
-def scrypt_hex(password: str, salt: bytes, log2_n: int = LOG2_N) -> str:
+def scrypt_hex(password: str, salt: bytes, log2_n: int) -> str:
     """scrypt(`password`, `salt`) at cost 2**`log2_n`, in hex."""
     memory = 128 * _R * 2**log2_n  # hashlib refuses more than 32 MiB unless told
     digest = hashlib.scrypt(
@@ -64,7 +66,7 @@ def verifier_of(scrypted: str, log2_n: int, scrypt_salt: bytes) -> str:
 def new_verifier(password: str) -> str:
     """The client's side of setting a password: a verifier under fresh salts (0.3 s)."""
     scrypt_salt = secrets.token_bytes(SALT_BYTES)
-    return verifier_of(scrypt_hex(password, scrypt_salt), LOG2_N, scrypt_salt)
+    return verifier_of(scrypt_hex(password, scrypt_salt, LOG2_N), LOG2_N, scrypt_salt)
 
 
 class Stored:
@@ -76,7 +78,7 @@ class Stored:
     @classmethod
     def parse(cls, text: str) -> Stored | None:
         parts = text.removeprefix(PREFIX).split("$")
-        if not text.startswith(PREFIX) or len(parts) != 4 or parts[0] not in ("14", "17"):
+        if not text.startswith(PREFIX) or len(parts) != 4 or not _cost_ok(parts[0]):
             return None
         try:
             scrypt_salt, salt, v = (bytes.fromhex(p) for p in parts[1:])
@@ -147,9 +149,14 @@ def prove(password: str, ident: bytes, scrypt: str, salt: str, public: str) -> s
         scrypt_bytes, b_bytes = bytes.fromhex(scrypt_salt), bytes.fromhex(public)
     except ValueError:
         return ""
-    if log2_n not in (OLD_LOG2_N, LOG2_N) or not (scrypt_bytes and salt_bytes and b_bytes):
+    if not _cost_ok(cost) or not (scrypt_bytes and salt_bytes and b_bytes):
         return ""
     user = srp.User(ident, scrypt_hex(password, scrypt_bytes, log2_n).encode(), HASH, GROUP)
     _, a_bytes = user.start_authentication()
     m = user.process_challenge(salt_bytes, b_bytes)
     return "" if m is None else f"{a_bytes.hex()}${m.hex()}"
+
+
+def _cost_ok(text: str) -> bool:
+    """Whether `text` names a scrypt cost within MIN_LOG2_N..MAX_LOG2_N."""
+    return text.isdigit() and MIN_LOG2_N <= int(text) <= MAX_LOG2_N

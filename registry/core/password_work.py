@@ -17,8 +17,8 @@ def migrated(stored: str) -> str:
     `stored` is no such hash."""
     parts = stored.split("$")
     log2_n = password.OLD_LOG2_N
-    if len(parts) == 3 and parts[0] == f"{_SCRYPT}{password.LOG2_N}":
-        log2_n, parts = password.LOG2_N, parts[1:]
+    if len(parts) == 3 and parts[0].startswith(_SCRYPT) and parts[0][len(_SCRYPT) :].isdigit():
+        log2_n, parts = int(parts[0][len(_SCRYPT) :]), parts[1:]
     if len(parts) != 2:
         return ""
     try:
