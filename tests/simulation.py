@@ -25,8 +25,8 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
 from registry.core import actions as ra
-from registry.core.password_work import carry_out
 from registry.core.dispatch import RegistryCore
+from registry.core.password_work import carry_out
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
