@@ -1,4 +1,4 @@
-"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides while
+"""Running a registry of a service (`ChatApp -s PORT --cluster DIR`): it decides while
 its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise."""
 
 from __future__ import annotations
