@@ -35,6 +35,7 @@ from .harness import (
     line,
     mail_line,
 )
+from .members import DECIDES, RELAYS, member_args
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -68,14 +69,10 @@ def start_member(
 ) -> tuple[ChatProc, int]:
     """A registry of the service, on a port and data folder of its own."""
     port = free_port()
-    proc = chat.spawn(
-        "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
-        "--keepalive", f"{keepalive:g}", "--cluster", str(nats[0].service), "-v",
-        label=f"registry:{name}",
-    )  # fmt: skip
+    args = member_args(port, chat.root / name, nats)
+    proc = chat.spawn(*args, "--keepalive", f"{keepalive:g}", "-v", label=f"registry:{name}")
     chat.join_code = proc.expect(r"--registry-key ([\d-]+)", STARTS_WITHIN).group(1)
-    said = "decides for the service now" if decides else "relaying to the registry that decides"
-    proc.expect(re.escape(said), STARTS_WITHIN)
+    proc.expect(re.escape(DECIDES if decides else RELAYS), STARTS_WITHIN)
     return proc, port
 
 
@@ -163,7 +160,7 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     alice.expect_line(moved(one_port, two_port), timeout=CARRIES_ON)
     alice.expect(SAVED_EVEN_IF_KEPT, timeout=max(0.01, CARRIES_ON - (time.monotonic() - killed)))
     print(f"alice carried on {time.monotonic() - killed:.2f} s after her registry was killed")
-    two.expect(re.escape("this one takes over"), 1)
+    two.expect(re.escape(DECIDES), 1)
     # bob, offline, is not told his registry stopped: his reg finds it out, as soon
     bob.send("reg bob")
     typed = time.monotonic()
