@@ -53,7 +53,7 @@ async def connect(
     `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
     none answers, or refuses the credentials, or JetStream is not enabled there."""
     said: dict[str, bool] = {"down": False}
-    failures: list[BaseException] = []  # the last error, while connecting
+    failures: list[BaseException] = []  # the errors met while connecting
 
     async def disconnected() -> None:
         if not said["down"] and not (stopping and stopping.is_set()):
@@ -65,7 +65,7 @@ async def connect(
         log("NATS answers again: what waited is being stored")
 
     async def error(exc: Exception) -> None:
-        failures[:] = [exc]  # (why none answered, at first; later outages: `disconnected`)
+        failures.append(exc)  # (why none answered, at first; later outages: `disconnected`)
 
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
@@ -83,7 +83,7 @@ async def connect(
             START_TIMEOUT,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
-        raise _unreachable(folder, failures[-1] if failures else exc) from None
+        raise _unreachable(folder, [*failures[-20:], exc]) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
     try:
         await _jetstream_ready(nc)
@@ -97,14 +97,19 @@ async def connect(
     return nc, js
 
 
-def _unreachable(folder: ServiceFolder, exc: BaseException) -> ClusterError:
-    """Why no NATS server of `folder` could be used, in words a user can act on."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        why = f"its certificate is not of this service: {exc.verify_message}"
-    elif isinstance(exc, nats.errors.Error) and "authorization" in str(exc).lower():
+def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> ClusterError:
+    """Why no NATS server of `folder` could be used, from the errors met (the most telling
+    first), in words a user can act on. A node that closes a connection as soon as its TLS
+    is up is refusing the credentials: it may say so first, or the close may come first."""
+    said = [str(exc).lower() for exc in failures]
+    if bad := [e for e in failures if isinstance(e, ssl.SSLCertVerificationError)]:
+        why = f"its certificate is not of this service: {bad[-1].verify_message}"
+    elif any("authorization" in text for text in said) or any(
+        isinstance(e, BrokenPipeError | ConnectionResetError) for e in failures
+    ):
         why = "it refused this service folder's credentials"
     else:
-        why = os_reason(exc)
+        why = os_reason(failures[-1])
     return ClusterError(
         f"cannot reach NATS at {', '.join(folder.urls)} ({why}); start its nodes first "
         f"(nats-server -c {folder.path}/nats-server-1.conf ...)"
