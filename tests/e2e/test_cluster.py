@@ -64,11 +64,18 @@ def unique(label: str) -> str:
 
 
 def start_member(
-    chat: ChatEnv, nats: list[NatsServer], name: str, *, decides: bool, keepalive: float = KEEPALIVE
+    chat: ChatEnv,
+    nats: list[NatsServer],
+    name: str,
+    *,
+    decides: bool,
+    keepalive: float = KEEPALIVE,
+    urls: str = "",
 ) -> tuple[ChatProc, int]:
-    """A registry of the service, on a port and data folder of its own."""
+    """A registry of the service, on a port and data folder of its own; it reaches NATS at
+    `urls` (comma-separated) when given, else at the servers' own."""
     port = free_port()
-    urls = ",".join(server.url for server in nats)
+    urls = urls or ",".join(server.url for server in nats)
     proc = chat.spawn(
         "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
         "--keepalive", f"{keepalive:g}", "--cluster", urls, "-v", label=f"registry:{name}",
