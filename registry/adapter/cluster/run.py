@@ -173,7 +173,7 @@ class ClusterRegistry:
         """Start `server` and decide with it until stopped, or the lead of `term` is lost;
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
-        server.elsewhere, elsewhere.linked = elsewhere, lambda: self._nc.is_connected
+        server.elsewhere, elsewhere.linked = elsewhere, lambda: keeper.held
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
         server.desk.registries = lambda: server.core.registries  # its clients: where next
