@@ -185,9 +185,11 @@ class ClusterRegistry:
         while not self._stopped.is_set():
             await self._next(elsewhere.routes.forget_silent)
             if not keeper.held or keeper.term != term:
-                self.log("another registry decides for the service now: this one relays")
+                why = "another registry decides for the service now"
+                why = why if keeper.leader else "the lead ran out unrenewed (NATS did not answer)"
+                self.log(f"{why}: this one relays")
                 return
-            members = await self._members()
+            members = await self._members(unless=keeper.news)
             if members is None:
                 continue  # not known now: nobody is taken for gone
             if members != known:
@@ -227,6 +229,7 @@ class ClusterRegistry:
                 reach = keeper.leader
                 if reach is not None and reach != self._leader_reach:
                     follower.announce()
+                    self.log(f"relaying to the registry that decides for the service ({reach})")
                 self._leader_reach = reach or ""
         finally:
             await follower.close()
@@ -241,10 +244,19 @@ class ClusterRegistry:
         members = {*((await self._members()) or {}).values(), here, self._leader_reach}
         return here, self._leader_reach, sorted(members)
 
-    async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not say."""
+    async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not say,
+        or `unless` was set first (NATS away, the lead runs out meanwhile: it is left at once)."""
+        asked = asyncio.ensure_future(self._keeper.members())
+        if unless is not None:
+            news = asyncio.ensure_future(unless.wait())
+            await asyncio.wait((asked, news), return_when=asyncio.FIRST_COMPLETED)
+            news.cancel()
+            if not asked.done():
+                asked.cancel()
+                return None
         try:
-            return await self._keeper.members()
+            return await asked
         except ERRORS:
             return None
 
