@@ -27,6 +27,13 @@ CONNECT_TIMEOUT = 2.0
 START_TIMEOUT = 5.0
 READY_TIMEOUT = 10.0
 ANSWER_TIMEOUT = 2.0
+#: Seconds between the client's pings, and pings unanswered after which its connection counts
+#: as dead, is closed and made again: a link that drops everything (a partition, a firewall)
+#: closes no TCP connection, and at nats-py's defaults (120 s, 2) the client found out after
+#: 4 to 6 minutes: meanwhile it said nothing, and what it sent waited, to arrive late and all
+#: at once should the link come back. Here within 2 to 3 s; a ping costs a few bytes.
+PING_INTERVAL = 1
+MAX_OUTSTANDING_PINGS = 2
 
 
 class ClusterSettings(Struct, frozen=True):
@@ -69,9 +76,6 @@ async def connect(
         said["down"] = False
         log("NATS answers again: what waited is being stored")
 
-    async def error(exc: Exception) -> None:
-        pass  # each outage is said by `disconnected`; the client retries by itself
-
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
         nc = await asyncio.wait_for(
@@ -80,9 +84,11 @@ async def connect(
                 connect_timeout=CONNECT_TIMEOUT,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
+                ping_interval=PING_INTERVAL,
+                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
-                error_cb=error,
+                error_cb=_unsaid,
             ),
             START_TIMEOUT,
         )
@@ -102,6 +108,11 @@ async def connect(
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
+
+
+async def _unsaid(exc: Exception) -> None:
+    """An error of the client's: each outage is said by `disconnected`, and the client
+    retries by itself."""
 
 
 async def _jetstream_ready(nc: Client) -> None:
