@@ -16,8 +16,10 @@ DECIDES = "this registry decides for the service now"
 RELAYS = "relaying to the registry that decides"
 
 
-def member_args(port: int, data_dir: Path, nats: list[NatsServer]) -> list[str]:
-    """`ChatApp`'s arguments for a registry of the service on `nats`, on `port`, its data
-    in `data_dir`."""
-    service = str(nats[0].service)
+def member_args(
+    port: int, data_dir: Path, nats: list[NatsServer], folder: Path | None = None
+) -> list[str]:
+    """`ChatApp`'s arguments for a registry of the service on `nats` (through the service
+    folder `folder`, when given), on `port`, its data in `data_dir`."""
+    service = str(folder or nats[0].service)
     return ["-s", str(port), "--bind", HOST, "--data-dir", str(data_dir), "--cluster", service]

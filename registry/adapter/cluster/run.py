@@ -179,7 +179,7 @@ class ClusterRegistry:
         """Start `server` and decide with it until stopped, or the lead of `term` is lost;
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
-        server.elsewhere, elsewhere.linked = elsewhere, lambda: self._nc.is_connected
+        server.elsewhere, elsewhere.linked = elsewhere, lambda: keeper.held
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
         server.desk.registries = lambda: server.core.registries  # its clients: where next
@@ -191,8 +191,11 @@ class ClusterRegistry:
         while not self._stopped.is_set():
             await self._next(elsewhere.routes.forget_silent)
             if not keeper.held or keeper.term != term:
+                if not keeper.leader:  # (a lead taken again, by any registry, is said again)
+                    self._said_lead = ""
+                    self.log("the lead ran out unrenewed (NATS did not answer): this one relays")
                 return  # (which registry decides now is said as this one relays to it)
-            members = await self._members()
+            members = await self._members(unless=keeper.news)
             if members is None:
                 continue  # not known now: nobody is taken for gone
             if members != known:
@@ -266,10 +269,19 @@ class ClusterRegistry:
         members = {*((await self._members()) or {}).values(), here, self._leader_reach}
         return here, self._leader_reach, sorted(members)
 
-    async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not say."""
+    async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not say,
+        or `unless` was set first (NATS away, the lead runs out meanwhile: it is left at once)."""
+        asked = asyncio.ensure_future(self._keeper.members())
+        if unless is not None:
+            news = asyncio.ensure_future(unless.wait())
+            await asyncio.wait((asked, news), return_when=asyncio.FIRST_COMPLETED)
+            news.cancel()
+            if not asked.done():
+                asked.cancel()
+                return None
         try:
-            return await self._keeper.members()
+            return await asked
         except ERRORS:
             return None
 
