@@ -152,7 +152,9 @@ def test_a_registry_holding_the_advertised_key_proves_it() -> None:
 
 
 @pytest.mark.parametrize(
-    "then", [b"", frame(os.urandom(48)), b"\xff\xff\xff\xff" + bytes(100), frame(bytes(5000))]
+    "then",
+    [b"", frame(bytes(range(48))), b"\xff\xff\xff\xff" + bytes(100), frame(bytes(5000))],
+    ids=["closed", "not-a-response", "frame-too-long", "frame-over-handshake-size"],
 )
 def test_a_copy_of_the_key_without_its_private_half_proves_nothing(then: bytes) -> None:
     found, took = _proven_at(_copy(KEY_A, then), DIGITS_A or "")
