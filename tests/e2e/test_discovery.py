@@ -240,7 +240,7 @@ def test_among_many_spoofed_records_only_the_registry_that_proves_its_key_is_use
         # one given a made-up code heard the records too, and checked its one address
         fooled = client(chat, "-c", "hana", "--registry-key", made_up, label="hana")
         peer.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
-        assert time.monotonic() - started < 7
+        assert time.monotonic() - started < 8  # as when none is found
         peer.expect_line(WELCOME)
         assert not any("key" in line or "registries" in line for line in peer.transcript)
         fooled.expect(r"^>>> \[No registry on this network proved the key it advertised \(1 ")
