@@ -1,5 +1,6 @@
 """A client started without the registry's address finds it on the network (docs/GUIDE.md,
-"Finding the registry"): a hint, as first contact checks the key."""
+"Finding the registry"): a registry is listed only once it proved the key it advertised
+(net/discovery_check.py), and first contact checks the key as for an address given."""
 
 from __future__ import annotations
 
@@ -56,13 +57,14 @@ def registry_at(
 
 
 def find_registry(bind: str, code: str | None, tty: bool) -> Service:
-    """The service to use, found on the network of `bind` (with `code`, the one advertising
-    it; with `tty`, a person may choose among several). Raises NoRegistry."""
+    """The service to use, found on the network of `bind` and proven (with `code`, the one
+    advertising it; with `tty`, a person may choose among several). Raises NoRegistry."""
     from launcher.event_loop import run_guarded
-    from net.discovery import DiscoveryError, look
+    from net.discovery import DiscoveryError
+    from net.discovery_check import look_checked, to_probe
 
     try:
-        found = run_guarded(look(bind))
+        heard, proven = run_guarded(look_checked(bind, code))
     except DiscoveryError as exc:
         reason = str(exc)
         raise NoRegistry(
@@ -70,10 +72,10 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
                 f"[Cannot look for registries here ({reason}); give the address: {instead}]"
             )
         ) from None
-    listed = services(found, code)
+    listed = services(proven)
     if not listed:
-        others = len(services(found))
-        raise NoRegistry(lambda instead: none_line(instead, others, coded=code is not None))
+        others, checked = len(services(heard)), len(to_probe(heard, code))
+        raise NoRegistry(lambda instead: none_line(instead, others, code is not None, checked))
     if len(listed) == 1:
         say(found_line(listed[0]))
         return listed[0]
@@ -110,12 +112,14 @@ def found_line(service: Service) -> str:
     return f"[Found the registry at {service.where}{of_service}.]"
 
 
-def none_line(instead: str, others: int = 0, coded: bool = False) -> str:
+def none_line(instead: str, others: int = 0, coded: bool = False, checked: int = 0) -> str:
     """What is said when no registry was found: `others` advertise another join code than
-    the one given (`coded`)."""
+    the one given (`coded`); `checked` addresses were asked for the key advertised, in vain."""
     from net.discovery import LOOK
 
-    if coded and others:
+    if checked:
+        what = f"No registry on this network proved the key it advertised ({checked} checked)"
+    elif coded and others:
         what = f"No registry on this network advertises that join code ({others} others answered)"
     else:
         what = f"No registry answered on this network within {LOOK:g} seconds"

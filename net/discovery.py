@@ -29,6 +29,8 @@ LOOK = 3.0
 WINDOW = 2.0
 #: Seconds a found record's addresses and port may take to arrive (most come with it).
 RESOLVE = 1.0
+#: Records a client takes at most, the first heard (anyone may advertise any number).
+HEARD = 1024
 
 
 class Found(Struct, frozen=True):
@@ -165,7 +167,7 @@ async def look(bind: str, look_for: float = LOOK, window: float = WINDOW) -> lis
     heard = asyncio.Event()
 
     def changed(name: str, state_change: ServiceStateChange, **_: object) -> None:
-        if state_change is ServiceStateChange.Added and name not in names:
+        if state_change is ServiceStateChange.Added and name not in names and len(names) < HEARD:
             names.append(name)
             heard.set()
 

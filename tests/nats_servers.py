@@ -18,8 +18,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
+
 from registry.adapter.cluster.new_service import ROUTE_OFFSET, make_service
-from registry.adapter.cluster.service_folder import ServiceFolder, open_folder
+from registry.adapter.cluster.service_folder import SERVICE_FILE, ServiceFolder, open_folder
 from tests.e2e.ports import free_port
 
 #: Seconds a server may take to listen (a cluster's first election takes longer).
@@ -96,9 +98,19 @@ def new_service(folder: Path, size: int = 1) -> Path:
     return folder
 
 
-def service_folder(servers: list[NatsServer]) -> ServiceFolder:
-    """The service folder of `servers`, read as a registry reads it."""
-    return open_folder(servers[0].service)
+def service_folder(servers: list[NatsServer], url: str = "") -> ServiceFolder:
+    """The service folder of `servers`, read as a registry reads it (reaching NATS at `url`
+    alone, when given)."""
+    folder = open_folder(servers[0].service)
+    return msgspec.structs.replace(folder, urls=[url]) if url else folder
+
+
+def reached_at(servers: list[NatsServer], url: str, copy: Path) -> Path:
+    """A copy at `copy` of the service folder of `servers` that reaches NATS at `url`
+    alone (a proxy, say): for a registry of the service started with it."""
+    shutil.copytree(servers[0].service, copy, ignore=shutil.ignore_patterns("*-store", "*.log"))
+    (copy / SERVICE_FILE).write_text(json.dumps({"nats": [url]}))
+    return copy
 
 
 async def _jetstream_elected(servers: list[NatsServer], deadline: float) -> None:

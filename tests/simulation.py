@@ -226,7 +226,7 @@ class SimNet:
         host.life += 1
         host.exit_code = None
         host.sending = {  # as PeerStateFile.load_outbox does
-            m.id: SaveMessage(m.id, m.sender, host.token, m.to, m.text)
+            m.id: SaveMessage(m.id, m.sender, host.token, m.to, m.text, after=m.after)
             if isinstance(m, Chat)
             else m
             for m in host.sending.values()

@@ -67,6 +67,13 @@ def test_none_found_says_the_command_to_give_instead() -> None:
     assert "advertises that join code (2 others" in none_line(INSTEAD, 2, coded=True)
 
 
+def test_records_of_which_none_proved_its_key_are_said_to_be_checked() -> None:
+    assert none_line(INSTEAD, 40, coded=True, checked=12) == (
+        f"[No registry on this network proved the key it advertised (12 checked); give its "
+        f"address instead: {INSTEAD}]"
+    )
+
+
 @given(
     st.lists(
         st.tuples(

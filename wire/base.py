@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from wire.limits import MAX_ID, MAX_ITEMS
+from wire.limits import MAX_AFTER, MAX_ID, MAX_ITEMS
 
 _T = TypeVar("_T")
 
@@ -19,7 +19,7 @@ _T = TypeVar("_T")
 Id = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
 
 #: A line's `after` (peer/core/inbox.py): an id of its sender's session and a counter.
-After = Annotated[str, msgspec.Meta(max_length=24)]
+After = Annotated[str, msgspec.Meta(max_length=MAX_AFTER)]
 
 #: An integer field: one a 64-bit signed integer holds, whatever the JSON spells.
 Int = Annotated[int, msgspec.Meta(ge=-(2**63 - 1), le=2**63 - 1)]

@@ -29,6 +29,8 @@ MAX_FAREWELL: Final = 200
 #: Longest message id. Ids are "<session>-<counter>", far shorter than this; the bound
 #: keeps the ids a receiver remembers (to show each message once) small.
 MAX_ID: Final = 64
+#: Characters of a line's `after` (wire.base.After): an id of its sender's session and a counter.
+MAX_AFTER: Final = 24
 
 #: Longest name (of a peer or a room): see wire/names.py for the rules of names.
 MAX_NAME: Final = 32

@@ -39,7 +39,8 @@ NOTICE_KIND = "notice"
 
 class StoredMessage(NamedTuple):
     """`kind`: "direct", "channel" or NOTICE_KIND (sender ""); `stamp`: when it was saved.
-    `saved_by`: of a direct message, the key whose SaveMessage brought it; else ""."""
+    `saved_by`: of a direct message, the key whose SaveMessage brought it; else "".
+    `after`: the line's own (Chat.after), shown first by the owner, as a live line's."""
 
     id: str
     sender: str
@@ -47,6 +48,7 @@ class StoredMessage(NamedTuple):
     stamp: str
     kind: str
     saved_by: str = ""
+    after: After = ""
 
 
 # -- replies ------------------------------------------------------------------------------

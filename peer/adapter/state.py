@@ -147,7 +147,9 @@ class PeerStateFile:
         # the rest in the order typed
         logged, held = {m.id for m in sent}, {m.id: m for m in earlier}
         messages: list[Message] = [
-            SaveMessage(m.id, m.sender, token, m.to, m.text) if isinstance(m, Chat) else m
+            SaveMessage(m.id, m.sender, token, m.to, m.text, after=m.after)
+            if isinstance(m, Chat)
+            else m
             for m in [m for m in earlier if m.id not in logged] + [held.get(m.id, m) for m in sent]
         ]
         try:

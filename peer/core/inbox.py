@@ -14,7 +14,7 @@ from typing import Any, cast
 from peer.core.actions import AcksLater, Action, Emit, Held, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage
+from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage, StoredMessage
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm
 
@@ -88,16 +88,22 @@ class Inbox:
         (HOLD at most), then the lines that waited for it."""
         after, held = line.after, self._held  # (mostly none held: `first` looked up once)
         if after and ((first := (key[0], after)) not in self._seen or (held and first in held)):
-            self._held[key] = (first, now + HOLD, shown)
-            self._waiting.setdefault(first, []).append(key)
-            self._alarm.lower(now + HOLD)
             self._new = list(filter(key.__ne__, self._new))  # recorded as held instead
-            emit(Held(key, after, shown))
-            self.tick(now, emit)  # (one past HELD_MAX)
+            self._hold(key, first, shown, now, emit)
             return
         emit(shown)
         if held:
             self._release(key, emit)
+
+    def _hold(
+        self, key: tuple[str, str], first: tuple[str, str], shown: Print, now: float, emit: Emit
+    ) -> None:
+        """Hold `shown`, the line of `key`, until `first` is shown (HOLD at most), kept."""
+        self._held[key] = (first, now + HOLD, shown)
+        self._waiting.setdefault(first, []).append(key)
+        self._alarm.lower(now + HOLD)
+        emit(Held(key, first[1], shown))
+        self.tick(now, emit)  # (one past HELD_MAX)
 
     def _release(self, key: tuple[str, str], emit: Emit) -> None:
         """Show `key`'s line if held, then each that waited for it, and its own, depth first."""
@@ -109,10 +115,26 @@ class Inbox:
                 emit(self._held.pop(first)[2])
             waiting += reversed(self._waiting.pop(first, ()))
 
-    def followed(self, sender: str, msg_id: str, emit: Emit) -> None:
-        """The lines held for `msg_id` from `sender`, just shown from the mailbox, follow it."""
-        if self._held:
-            self._release((name_key(sender), msg_id), emit)
+    def mailed(
+        self, message: StoredMessage, shown: Print, now: float, records: Emit, emit: Emit
+    ) -> None:
+        """Show `message`, from the mailbox and never taken (`unseen`), as `shown` after its
+        sender's line `after` (HOLD at most, a Held emitted), then the lines that waited for
+        it; its Shown goes to `records` (kept once the line is on the screen)."""
+        key = (name_key(message.sender), message.id)
+        self._remember(key)
+        after, held = message.after, self._held
+        if after and ((first := (key[0], after)) not in self._seen or first in held):
+            self._hold(key, first, shown, now, emit)
+            return
+        records(Shown((key,)))
+        emit(shown)
+        if held:
+            self._release(key, emit)
+
+    def unseen(self, sender: str, msg_id: str) -> bool:
+        """Whether message `msg_id` of `sender` was never taken (shown or held)."""
+        return (name_key(sender), msg_id) not in self._seen
 
     def start(self, now: float) -> None:
         """The peer starts at `now`: the lines an earlier run held wait HOLD from now."""
@@ -138,14 +160,19 @@ class Inbox:
     def handed_over(self, sender: str, msg_id: str, emit: Emit) -> bool:
         """Whether `msg_id` from `sender`, handed over in an answer (the mailbox, our own
         room line), is shown for the first time: then a Shown at once. Not acked here."""
-        key, seen = (name_key(sender), msg_id), self._seen
-        if key in seen:
+        key = (name_key(sender), msg_id)
+        if key in self._seen:
             return False
+        self._remember(key)
+        emit(Shown((key,)))
+        return True
+
+    def _remember(self, key: tuple[str, str]) -> None:
+        """`key` is taken: remembered among the last `limit` at least."""
+        seen = self._seen
         seen[key] = None
         if len(seen) >= 2 * self._limit:
             self._seen = dict.fromkeys(list(seen)[self._limit :])
-        emit(Shown((key,)))
-        return True
 
     def taken(
         self, addr: Any, key: bytes, from_registry: bool, later: list[Action], emit: Emit

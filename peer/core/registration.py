@@ -112,7 +112,7 @@ class Registration:
     def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
         """Show the stored messages not shown before, then, once their lines are on the
         screen, tell the registry they were taken (it answers with the next part)."""
-        then = self._show_mail(mail, emit)
+        then = self._show_mail(mail, now, emit)
         if mail:
             state = self._shared.state
             ids = tuple(m.id for m in mail)
@@ -121,18 +121,19 @@ class Registration:
         if then:
             emit(OnceShown(tuple(then)))
 
-    def _show_mail(self, mail: tuple[StoredMessage, ...], emit: Emit) -> list[Action]:
-        """Emit the lines of `mail` not shown before, a OnceShown recording each
-        MAIL_SHOWN_EVERY of them; return the records of the last, for the caller's."""
+    def _show_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> list[Action]:
+        """Emit the lines of `mail` not shown before, each after its sender's earlier line
+        (Inbox.mailed), a OnceShown recording each MAIL_SHOWN_EVERY of them; return the
+        records of the last, for the caller's."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
+        inbox = self._shared.inbox
         for message in mail:
-            if not self._shared.inbox.handed_over(message.sender, message.id, shown.append):
+            if not inbox.unseen(message.sender, message.id):
                 continue
             if not self._announced:
                 self._announced = True
                 emit(Print(YOU_HAVE_MESSAGES, "system"))
-            emit(_mail_line(message))
-            self._shared.inbox.followed(message.sender, message.id, emit)
+            inbox.mailed(message, _mail_line(message), now, shown.append, emit)
             if len(shown) >= MAIL_SHOWN_EVERY:
                 emit(OnceShown(tuple(shown)))
                 shown = []

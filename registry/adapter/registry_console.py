@@ -1,6 +1,7 @@
 """The running registry's console: its output (log lines and answers, in order) and what is
-typed there (registry commands, the help desk's). Ctrl-C or Ctrl-D on the prompt's empty
-line stops the registry; one that serves someone asks first (`y`, or the same key again)."""
+typed there (registry commands, the help desk's). On a terminal it is a prompt
+(console_prompt.py), whose Ctrl-C or Ctrl-D stops the registry, asking first while it serves
+anyone."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from registry.adapter.console_commands import (
     is_registry_command,
     run_command,
 )
+from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
 from registry.core.dispatch import RegistryCore
-from terminal.prompt import LinePrompt
 from terminal.typed_ahead import LineSplitter, read_typed_ahead
 from wire.keys import fingerprint, join_code
 from wire.shown_text import clean
@@ -32,10 +33,7 @@ if TYPE_CHECKING:
     from registry.adapter.server import RegistryServer
 
 #: How to stop a registry from its console, said as it starts.
-STOP_HINT = (
-    "quit or Ctrl-C stops the registry (/quit while you serve someone at the help desk); "
-    "it asks first while it serves anyone."
-)
+STOP_HINT = stop_hint(" (/quit while you serve someone at the help desk)")
 
 #: How log lines of errors start: shown even while `.log off` hides the log.
 ERROR_MARK = "ERROR"
@@ -48,13 +46,8 @@ class RegistryConsole:
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
         self._registry = registry
-        self._asked = ""  # the question before stopping, while it waits for its answer
-        self._prompt = (
-            LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted)
-            if settings.prompt
-            else None
-        )
-        self.out = printable(self._above if self._prompt is not None else out)
+        self._prompt = ConsolePrompt() if settings.prompt else None
+        self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, each with its time if it is a log line
         self._lines: list[tuple[str, float | None]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
@@ -129,13 +122,6 @@ class RegistryConsole:
     def line(self, line: str, begun: float | None = None) -> None:
         """A line typed on the console, begun at `begun` (monotonic; None: now): a registry
         command, or the help desk's (any line while it serves someone, but a "/" command)."""
-        if self._asked:
-            self._asked = ""
-            if line.strip().lower() in ("y", "yes"):
-                self._registry.stop()
-            else:
-                self.say("The registry keeps running.")
-            return
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
             # the console's, even while it serves someone
@@ -188,9 +174,13 @@ class RegistryConsole:
         """Carry out the console's lines (standard input unless `stdin`), those typed while
         the registry started first."""
         if self._prompt is not None and stdin is None:
-            self._prompt.set_prompt(self._prompt_says)
-            prompt = self._prompt
-            prompt.start(lambda line: self.line(line, prompt.begun), self.ended)
+            self._prompt.start(
+                self.line,
+                self.ended,
+                stop=self._registry.stop,
+                whom=self.whom,
+                says=self._prompt_says,
+            )
             return
         stdin = stdin if stdin is not None else sys.stdin
         lines, pending = typed_ahead(stdin)
@@ -201,34 +191,21 @@ class RegistryConsole:
         read_lines(stdin, pending, self.line, self.ended)
 
     def _prompt_says(self) -> str:
-        """The console's prompt: where a line typed there goes (or the question asked)."""
+        """The console's prompt: where a line typed there goes."""
         serves = self._registry.desk.console.serves
-        return self._asked or (f"to {serves}> " if serves else "registry> ")
+        return f"to {serves}> " if serves else "registry> "
 
     def _put_back(self, text: str) -> None:
         """Put `text` back into the prompt, once the line entered has left it."""
         assert self._prompt is not None
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
-    def _above(self, line: str) -> None:
-        assert self._prompt is not None
-        self._prompt.print_above([("", line)])
-
-    def _interrupted(self) -> bool:
-        """Ctrl-C or Ctrl-D on the console's empty line: stop, or ask first (see the module)."""
-        registry = self._registry
-        online = len(registry.core.table.online())
-        at_desk = registry.desk.console.serves
+    def whom(self) -> list[str]:
+        """Whom the registry serves, as the question before stopping says it."""
+        online = len(self._registry.core.table.online())
+        at_desk = self._registry.desk.console.serves
         whom = [f"{counted(online, 'peer')} online"] if online else []
-        whom += [f"{at_desk} at the help desk"] if at_desk else []
-        if self._asked or not whom:
-            self._asked = ""
-            registry.stop()
-        else:
-            self._asked = f"Stop the registry? It serves {' and '.join(whom)}. [y/N] "
-        if self._prompt is not None:
-            self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
-        return True
+        return whom + ([f"{at_desk} at the help desk"] if at_desk else [])
 
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:

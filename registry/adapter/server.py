@@ -235,7 +235,8 @@ class RegistryServer:
             return
         # what a wake-up sends leaves packed (a burst's retries: one entry for their members)
         with self.endpoint.packed():
-            # (a lead cut off from NATS hears no other registry's peers: none is judged silent)
+            # (a lead whose lease is not fresh may be cut off from NATS, and so from the other
+            # registries' peers: none is judged silent)
             linked = self.elsewhere is None or self.elsewhere.linked()
             behind = self.endpoint.behind() if linked else float("inf")
             self.run_actions(self.core.tick(self._now(), behind))

@@ -39,7 +39,7 @@ class Relay:
             roster = self._s.changes.roster()
             # the line waits for no commit, the answer for the copies kept (PASSED_ON)
             online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
-            kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel")
+            kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel", after=msg.after)
             offline = (record for record in roster.offline if record is not sender)
             saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
             what = f"channel message from {sender.name} relayed to {online} online"

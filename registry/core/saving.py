@@ -53,7 +53,7 @@ class Saving:
             self._s.answers.ack(req, emit)
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        kept = StoredMessage(msg.id, msg.sender, msg.text, "", "direct", req.key)
+        kept = StoredMessage(msg.id, msg.sender, msg.text, "", "direct", req.key, msg.after)
         reason = self._post.store(recipient, kept, req.origin, now, emit)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
@@ -72,11 +72,15 @@ class Saving:
         """A push to `record` that will not be acked: a message goes to its mailbox."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                kept = StoredMessage(chat.id, chat.sender, chat.text, "", "direct", chat.saved_by)
+                kept = StoredMessage(
+                    chat.id, chat.sender, chat.text, "", "direct", chat.saved_by, chat.after
+                )
                 refused = self._post.store(record, kept, self._post.origin(chat.sender), now, emit)
                 self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
-                kept = StoredMessage(relay.id, relay.sender, relay.text, "", "channel")
+                kept = StoredMessage(
+                    relay.id, relay.sender, relay.text, "", "channel", after=relay.after
+                )
                 if not self._post.store(record, kept, self._post.origin(relay.sender), now, emit):
                     emit(Log(f"saved channel message from {relay.sender} for {record.name}"))
 

@@ -16,6 +16,7 @@ from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster
 from wire.desk.render import PLACE, WELCOME_BACK, YOUR_TURN, ahead_of_you
 
 from .harness import HOST, ChatEnv, ChatProc, free_port
+from .members import DECIDES, RELAYS, member_args
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,12 +35,10 @@ def start_member(
     """A registry of the service, on a port and data folder of its own."""
     port = free_port()
     proc = chat.spawn(
-        "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
-        "--keepalive", "1", "--cluster", str(nats[0].service), label=f"registry:{name}",
-    )  # fmt: skip
+        *member_args(port, chat.root / name, nats), "--keepalive", "1", label=f"registry:{name}"
+    )
     chat.join_code = proc.expect(r"--registry-key ([\d-]+)", STARTS_WITHIN).group(1)
-    said = "decides for the service now" if decides else "relaying to the registry that decides"
-    proc.expect(re.escape(said), STARTS_WITHIN)
+    proc.expect(re.escape(DECIDES if decides else RELAYS), STARTS_WITHIN)
     return proc, port
 
 
@@ -81,7 +80,7 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
 
     one.kill()
     killed = time.monotonic()
-    two.expect(re.escape("this one takes over"), 10)
+    two.expect(re.escape(DECIDES), 10)
     dan.expect(r"your conversation with ann resumes", 8)
     ann.expect(r"Now serving Dan", 20)
     print(f"ann back {time.monotonic() - killed:.1f} s after the kill")

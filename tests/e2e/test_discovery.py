@@ -6,6 +6,7 @@ root, so these run in CI."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -150,7 +151,7 @@ def test_none_found_says_in_one_line_the_command_to_use_instead(
     assert desk.wait_exit(10) == 1
 
 
-def test_a_record_advertising_another_key_is_an_alarm_and_nothing_is_sent(
+def test_a_record_advertising_another_key_is_left_out_and_nothing_is_sent(
     chat: ChatEnv, namespace: str
 ) -> None:
     # anyone on the LAN can advertise: here a record that points at the real registry with
@@ -160,11 +161,14 @@ def test_a_record_advertising_another_key_is_an_alarm_and_nothing_is_sent(
     liar = _advertiser(namespace, port, forged)
     try:
         victim = client(chat, "-c", "erin", "--trust-first-key", label="erin")
-        victim.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
-        alarm = victim.expect(r"answered with the key fingerprint ([\d ]+), but it was found")
-        assert alarm.group(1).replace(" ", "") != forged.replace("-", "")
-        assert forged.replace("-", " ") in alarm.string and "nothing was sent" in alarm.string
+        hint = victim.expect(
+            r"^>>> \[No registry on this network proved the key it advertised \(1 checked\); "
+            r"give its address instead: (.*)\]$",
+            10,
+        )
+        assert hint.group(1).startswith("ChatApp -c erin SERVER-IP SERVER-PORT --trust-first-key")
         assert victim.wait_exit(10) == 1
+        assert forged.replace("-", " ") not in "\n".join(victim.collect(2))
         real.expect_not(r"erin", within=0.5)
     finally:
         liar.terminate()
@@ -218,6 +222,97 @@ def test_the_registries_of_a_service_are_found_as_one(
     finally:
         nats[0].terminate()
         nats[0].wait(10)
+
+
+def test_among_many_spoofed_records_only_the_registry_that_proves_its_key_is_used(
+    chat: ChatEnv, namespace: str
+) -> None:
+    # 40 records from two addresses beside the real registry's own: made-up keys, the real
+    # code at addresses where it is not (one answering with its key, as a copy can, but
+    # never finishing a handshake), a forged code at the real address, and hostile ones
+    proc, port = registry(chat, "registry")
+    real = next(m.group(1) for line in proc.transcript if (m := re.search(KEY_OPTION, line)))
+    spoofs: list[subprocess.Popen[str]] = []
+    try:
+        made_up = _spoofers(namespace, port, real, spoofs)
+        started = time.monotonic()
+        peer = client(chat, "-c", "gail", label="gail")
+        # one given a made-up code heard the records too, and checked its one address
+        fooled = client(chat, "-c", "hana", "--registry-key", made_up, label="hana")
+        peer.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
+        assert time.monotonic() - started < 8  # as when none is found
+        peer.expect_line(WELCOME)
+        assert not any("key" in line or "registries" in line for line in peer.transcript)
+        fooled.expect(r"^>>> \[No registry on this network proved the key it advertised \(1 ")
+    finally:
+        for spoof in spoofs:
+            spoof.terminate()
+            spoof.wait(10)
+
+
+#: The registry's start line with its join code.
+KEY_OPTION = r"--registry-key ([\d-]+)"
+
+
+def _spoofers(namespace: str, port: int, real: str, procs: list[subprocess.Popen[str]]) -> str:
+    """Two processes (put in `procs`) advertising 40 records in all, from 127.0.0.1 and
+    127.0.0.2, around the registry at `port` whose join code is `real`; the second also
+    answers for its key at 127.0.0.2 (a copy), once all are on the network. The made-up
+    code of one record at one address."""
+    done = _ip("netns", "exec", namespace, "ip", "addr", "add", "127.0.0.2/8", "dev", "lo")
+    assert done.returncode == 0, done.stderr
+    made_up = [join_code(os.urandom(32)) for _ in range(30)]
+    free = [free_port() for _ in range(12)]
+    copy = free.pop()
+
+    def code(text: str) -> dict[str, str]:
+        return {"code": text}
+
+    first = [[f"ChatApp registry fake{i}", [HERE], free[i], code(made_up[i])] for i in range(10)]
+    first += [[f"Copy {i}", [f"10.77.0.{i + 1}"], port, code(real)] for i in range(4)]
+    first += [
+        ["Copy here", [HERE], free[10], code(real)],  # nothing listens there
+        ["Copy anywhere", ["0.0.0.0"], port, code(real)],
+        ["Broadcast", ["255.255.255.255"], port, code(made_up[10])],
+        ["Multicast", ["224.0.0.251"], port, code(made_up[11])],
+        ["Port one", [HERE], 1, code(made_up[12])],
+        ["Forged", [HERE], port, code(made_up[13])],  # the real address, another key
+    ]
+    second = [
+        ["Copy with its key", ["127.0.0.2"], copy, code(real)],
+        ["Its key, another code", ["127.0.0.2"], copy, code(made_up[14])],
+        ["ChatApp registry fake0", ["127.0.0.2"], free[0], code(made_up[15])],  # a name taken
+        ["ChatApp registry fake1", [HERE], port, code(made_up[16])],
+        ["Huge", ["127.0.0.2"], copy, {f"k{i}": "x" * 200 for i in range(6)} | code("9" * 250)],
+        ["Several addresses", ["10.78.0.1", "127.0.0.2", HERE], copy, code(made_up[17])],
+        ["No code", ["127.0.0.2"], copy, {}],
+        ["Junk code", ["127.0.0.2"], copy, code("junk")],
+        ["Spaced", ["10.78.0.2"], port, code(real.replace("-", " "))],
+    ]
+    second += [[f"Other {i}", [f"10.78.1.{i}"], 7000 + i, code(made_up[18 + i])] for i in range(11)]
+    assert len(first) + len(second) == 40
+    _spoofer(namespace, HERE, first, procs)
+    _spoofer(namespace, "127.0.0.2", second, procs, ["127.0.0.2", copy, port])
+    return made_up[0]
+
+
+def _spoofer(
+    namespace: str,
+    source: str,
+    records: list[list[object]],
+    procs: list[subprocess.Popen[str]],
+    mimic: list[object] | None = None,
+) -> None:
+    """tests/e2e/mdns_spoofer.py in `namespace` (put in `procs`), once its records are on
+    the network."""
+    argv = [sys.executable, "-m", "tests.e2e.mdns_spoofer", source, json.dumps(records)]
+    argv += [json.dumps(mimic)] if mimic else []
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, *argv], cwd=str(REPO), stdout=subprocess.PIPE, text=True
+    )
+    procs.append(proc)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
 
 
 def _advertiser(namespace: str, port: int, code: str) -> subprocess.Popen[str]:

@@ -3,9 +3,10 @@ the channel at 25% and 30%).
 
 Opt-in (--run-netns): the registry and peers run inside a network namespace of their own
 whose loopback drops a random share of UDP datagrams (an nftables `numgen random` rule).
-Every message must still arrive exactly once. Skipped, with the reason, where namespaces or
-nftables are not available. The namespaces are named CHATAPP_NETNS_PREFIX (default
-`chatapp`) and the process id, so that runs sharing a machine can keep theirs apart.
+Every message must still arrive exactly once, each sender's in the order typed, live or
+from the mailbox. Skipped, with the reason, where namespaces or nftables are not available.
+The namespaces are named CHATAPP_NETNS_PREFIX (default `chatapp`) and the process id, so
+that runs sharing a machine can keep theirs apart.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from .harness import STAMP, ChatEnv, Peer, line
+from .harness import (
+    OFFLINE_BYE,
+    SAVED_EVEN_IF_KEPT,
+    STAMP,
+    TABLE_UPDATED,
+    YOU_HAVE_MESSAGES,
+    ChatEnv,
+    Peer,
+    line,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(240)]
 
@@ -79,25 +90,59 @@ def test_every_message_arrives_exactly_once_with_20_percent_loss(
     chat.prefix = ["ip", "netns", "exec", lossy_namespace]
     chat.start_registry(timeout=30)
     peers = chat.start_peers("x", "y", "z")
-    texts: dict[str, list[str]] = {p.name: [] for p in peers}
+    # what each receiver is sent, by sender, in the order typed
+    texts = {r.name: {s.name: list[str]() for s in peers} for r in peers}
     for round_ in range(5):
         for sender in peers:
             for receiver in peers:
                 text = f"lossy-{sender.name}{receiver.name}{round_}"
-                texts[receiver.name].append(text)
+                texts[receiver.name][sender.name].append(text)
                 sender.send(f"send {receiver.name} {text}")
     for receiver in peers:
-        pattern = re.compile(rf"^>>> \w+: (?:{STAMP} )?(lossy-\w+)$")
-        got: list[str] = []
-        while len(got) < len(texts[receiver.name]):
-            got.append(receiver.expect(pattern, timeout=60).group(1))
-        assert sorted(got) == sorted(texts[receiver.name])
+        pattern = re.compile(rf"^>>> (\w+): (?:{STAMP} )?(lossy-\w+)$")
+        got: dict[str, list[str]] = {p.name: [] for p in peers}
+        for _ in range(len(peers) * 5):
+            said = receiver.expect(pattern, timeout=60)
+            got[said[1]].append(said[2])
+        # each once, each sender's in the order typed (not sorted: the order is the point)
+        assert got == texts[receiver.name], receiver.report()
     # nothing is shown twice afterwards either
     for receiver in peers:
         marker = f"lossy-end-{receiver.name}"
         peers[0].send(f"send {receiver.name} {marker}")
         match = receiver.expect(rf"^>>> \w+: (?:{STAMP} )?(lossy-\S+)$", timeout=60)
         assert match.group(1) == marker
+
+
+#: Messages typed to a peer offline, and seconds between them: as fast as a person types.
+OFFLINE_SAVES = 40
+SAVE_GAP = 0.15
+
+
+def test_saves_for_a_peer_offline_come_from_its_mailbox_in_the_order_typed_with_25_percent_loss(
+    chat: ChatEnv, namespace: tuple[str, Callable[[int], None]]
+) -> None:
+    """Several saves are on their way at once, and one lost and sent again reaches the
+    registry after those typed after it: carol, back, shows them all once, in the order
+    alice typed them, from her mailbox."""
+    name, lose = namespace
+    chat.prefix = ["ip", "netns", "exec", name]
+    chat.start_registry(timeout=30)
+    alice, carol = chat.start_peers("alice", "carol")
+    carol.send(f"dereg {carol.name}")
+    carol.expect_line(OFFLINE_BYE)
+    alice.expect_line(TABLE_UPDATED)
+    lose(25)
+    typed = [f"save-{k:02d}" for k in range(OFFLINE_SAVES)]
+    for text in typed:
+        alice.send(f"send {carol.name} {text}")
+        time.sleep(SAVE_GAP)
+    alice.expect_all([SAVED_EVEN_IF_KEPT] * OFFLINE_SAVES, timeout=120)
+    carol.send(f"reg {carol.name}")
+    carol.expect_line(YOU_HAVE_MESSAGES, timeout=60)
+    got = [carol.expect(rf"^>>> {alice.name}: {STAMP} (save-\d+)$", timeout=60)[1] for _ in typed]
+    assert got == typed, carol.report()
+    carol.expect_not(rf"^>>> {alice.name}: ", within=2)  # nothing twice
 
 
 #: Lines each member says in the room, each followed by a channel message.

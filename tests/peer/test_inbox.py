@@ -8,11 +8,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.core.actions import AcksLater, Action, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Held, Print, Send, Shown
 from peer.core.inbox import HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
 from wire.ids import IdMaker
-from wire.messages import Ack, Acks, Chat
+from wire.messages import Ack, Acks, Chat, StoredMessage
 
 BOB = ("127.0.0.1", 6002)
 KEY = b"b" * 32
@@ -168,3 +168,38 @@ def test_lines_naming_each_other_are_shown_once_their_wait_is_over() -> None:
     seen.tick(HOLD, out.append)
     assert sorted(lines(out)) == ["bob b-1", "bob b-2", "bob b-3"]
     assert seen.next_wake() is None
+
+
+def mailed(seen: Inbox, line: tuple[str, str], at: float, out: list[Action]) -> None:
+    """Message (id, after) from bob, in the mailbox handed over at `at`: shown, if new, as
+    Registration shows it (its Shown kept apart, once the line is on the screen)."""
+    if seen.unseen("bob", line[0]):
+        stored = StoredMessage(line[0], "bob", "hi", "2026-11-21 10:00:00", "direct", after=line[1])
+        seen.mailed(stored, Print(f"bob {line[0]}"), at, out.append, out.append)
+
+
+def test_mail_stored_out_of_order_is_shown_in_the_order_sent_and_kept_so() -> None:
+    seen, out = inbox(), list[Action]()
+    for line in (("b-4", "b-3"), ("b-3", "b-2"), ("b-1", ""), ("b-2", "b-1")):
+        mailed(seen, line, 0.0, out)
+    assert lines(out) == ["bob b-1", "bob b-2", "bob b-3", "bob b-4"]
+    # b-4 and b-3 were held (kept), then each named shown before it is printed
+    [first, second] = [a for a in out if isinstance(a, Held)]
+    assert (first.key, first.after, second.key) == (("bob", "b-4"), "b-3", ("bob", "b-3"))
+    shown = [a.shown for a in out if isinstance(a, Shown)]
+    assert sorted(shown) == sorted([(("bob", f"b-{n}"),) for n in range(1, 5)])
+    mailed(seen, ("b-3", "b-2"), 1.0, out)  # handed over again: not shown twice
+    assert len(lines(out)) == 4 and seen.next_wake() is None
+
+
+def test_mail_waits_hold_seconds_at_most_for_a_line_that_never_comes_or_comes_live() -> None:
+    seen, out = inbox((("bob", "b-4"),)), list[Action]()
+    mailed(seen, ("b-2", "b-1"), 0.0, out)  # b-1 was refused: never comes
+    mailed(seen, ("b-6", "b-5"), 0.0, out)  # b-5 was still on its way: it comes live
+    assert lines(out) == []
+    came(seen, ("b-5", "b-4"), 1.0, out)
+    assert lines(out) == ["bob b-5", "bob b-6"]
+    seen.tick(HOLD - 0.01, out.append)
+    assert lines(out) == ["bob b-5", "bob b-6"]
+    seen.tick(HOLD, out.append)
+    assert lines(out) == ["bob b-5", "bob b-6", "bob b-2"] and seen.next_wake() is None

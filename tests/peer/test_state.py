@@ -78,11 +78,12 @@ def test_what_a_run_left_unsettled_is_sent_at_the_next_start_as_saves(tmp_path: 
     kept = PeerStateFile(tmp_path, "alice")
     assert kept.load_outbox("tok") == []
     held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away ☃")
-    chat = Chat("a-2", "alice", "bob", "sent just before the kill")
+    chat = Chat("a-2", "alice", "bob", "sent just before the kill", after="a-1")
     post = ChannelPost("a-3", "alice", "old", "to all")
     kept.sending.write([Sending(held), chat, post], [chat])
     kept.close()  # as a kill leaves it, but for the map
-    expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text), post]
+    # the save keeps the chat's `after`: bob shows it after a-1, from his mailbox too
+    expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text, after="a-1"), post]
     again = PeerStateFile(tmp_path, "alice")
     assert again.load_outbox("tok") == expected and again.problems == []
     # kept in the log, durably, as they go now: until settled, each start sends them once

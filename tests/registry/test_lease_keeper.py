@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from registry.adapter.cluster.keeper import LEASE, RENEW, LeaseKeeper
+from tests.blackhole import Blackhole
 from tests.nats_servers import nats_cluster, service_folder
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,6 +59,41 @@ def test_a_busy_registry_keeps_the_lead_and_another_takes_it_once_it_stops(
         asyncio.run(scenario())
 
 
+def test_a_lead_cut_off_from_nats_lets_go_of_it_as_its_lease_runs_out(tmp_path: Path) -> None:
+    # NATS out of the lead's reach alone (a link that drops everything): its renewals go
+    # unanswered, and the lead runs out in NATS, where another takes it. The lead lets go
+    # of it as it runs out (not once NATS answers again): never are two holding it.
+    with nats_cluster(tmp_path / "nats") as servers, Blackhole(servers[0].port) as link:
+
+        async def scenario() -> None:
+            first = LeaseKeeper(service_folder(servers, link.url), "first", "127.0.0.1:5001")
+            second = LeaseKeeper(service_folder(servers), "second", "127.0.0.1:5002")
+            await first.start()
+            await second.start()
+            assert first.held and not second.held
+            first.news.clear()
+            link.cut()
+            cut = time.monotonic()
+            let_go = took = 0.0
+            while not took:
+                assert not (first.held and second.held), "two hold the lead"
+                now = time.monotonic() - cut
+                let_go = let_go or (now if not first.held else 0.0)
+                took = now if second.held else 0.0
+                assert now < LEASE + 1, "the lead was not taken within LEASE + 1 s"
+                await asyncio.sleep(0.01)
+            print(f"let go of {let_go:.2f} s, taken {took:.2f} s after the cut")
+            assert 0 < let_go <= LEASE + 0.05 and first.news.is_set()
+            assert first.leader is None  # (who holds it: not known until NATS answers)
+            link.mend()
+            await _until(lambda: first.leader == "127.0.0.1:5002", 10)
+            assert not first.held and second.held
+            await first.stop()
+            await second.stop()
+
+        asyncio.run(scenario())
+
+
 def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
     # Every commit of the registry that decides checks that it still does: a renewal sent
     # within FRESH seconds answers that, without a round trip that held every answer.
@@ -94,8 +130,8 @@ def test_a_check_just_after_a_renewal_asks_nats_nothing(tmp_path: Path) -> None:
 
 def test_a_lead_that_ran_out_while_nobody_took_it_goes_on_in_its_term(tmp_path: Path) -> None:
     # NATS away longer than the lease: the lead key is gone when it answers again. Taken
-    # again with nobody having held it meanwhile, the lead is the same term (the registry
-    # goes on, no reload, no Restarted to every peer); held by another meanwhile, it is a
+    # again with nobody having held it meanwhile, the lead is the same term (a commit that
+    # waited meanwhile goes through: nobody else wrote); held by another meanwhile, it is a
     # new one.
     import nats
     import nats.js.errors

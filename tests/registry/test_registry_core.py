@@ -220,6 +220,28 @@ def test_save_for_an_offline_peer_is_stored_before_the_ack() -> None:
     assert len(reg.mail["y"]) == 1
 
 
+def test_a_mailbox_keeps_each_lines_after_however_it_came() -> None:
+    # the owner shows a message after its sender's line `after`, from the mailbox too
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    register(reg, "z", Z)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    reg.receive(SaveMessage("x-6", "x", wx.token, "y", "saved", after="x-5"), X, T0)
+    reg.receive(ChannelPost("x-7", "x", wx.token, "posted", after="x-4"), X, T0)
+    # z answers nothing: its probe fails, the save and the channel line go to its mailbox
+    reg.receive(SaveMessage("x-8", "x", wx.token, "z", "probed", after="x-6"), X, T0)
+    reg.receive(ChannelPost("x-9", "x", wx.token, "relayed", after="x-7"), X, T0)
+    run_until(reg, T0 + 10)
+    kept = [("saved", "x-5"), ("posted", "x-4"), ("relayed", "x-7")]
+    assert [(m.text, m.after) for m in reg.mail["y"]] == kept
+    assert {m.text: m.after for m in reg.mail["z"]} == {
+        "posted": "x-4",
+        "probed": "x-6",
+        "relayed": "x-7",
+    }
+
+
 def test_save_for_an_online_peer_probes_and_delivers_itself() -> None:
     reg = core()
     wx = register(reg, "x", X)

@@ -97,3 +97,23 @@ def test_the_registry_that_decides_answers_only_what_reads() -> None:
     refused = ["  only who, rooms, operators and desk are asked of another registry"]
     assert lines(b'["release", "bob"]') == refused
     assert lines(b"not json") == refused and lines(b"[]") == refused and lines(b"[1]") == refused
+
+
+def test_no_answer_names_the_registry_that_decides_by_then_not_the_one_asked() -> None:
+    leads = ["127.0.0.1:7001"]
+
+    async def ask(subject: str, data: bytes, timeout: float) -> bytes:
+        leads[0] = "127.0.0.1:7002"  # the one asked stopped; another took the lead meanwhile
+        raise nats.errors.TimeoutError
+
+    printed: list[str] = []
+
+    async def run() -> None:
+        console = RelayConsole(ask, printed.append, lambda: leads[0], lambda: None)
+        console.line("who")
+        await console.settled()
+
+    asyncio.run(run())
+    assert printed == [
+        "  who: the registry that decides (127.0.0.1:7002) did not answer; try again in a moment"
+    ]

@@ -110,6 +110,17 @@ def test_a_drop_keeps_damaged_lines_aside_before_it_rewrites_the_box(tmp_path: P
     assert (tmp_path / "mail" / "bob.jsonl.unreadable").read_text() == "damaged while running\n"
 
 
+def test_a_messages_after_is_kept_and_one_too_long_is_set_aside(tmp_path: Path) -> None:
+    # the receiver shows a message after its sender's line `after`: from the mailbox too
+    later = msg(1)._replace(after="x1-7")
+    store = Storage(tmp_path)
+    store.append_line("bob", mail_line(later))
+    store.append_line("bob", mail_line(msg(2)._replace(after="a" * 25)))  # no sender's id
+    assert '"after"' not in mail_line(msg(0))  # written only when there is one
+    assert Storage(tmp_path).load_mail()["bob"] == [later]
+    assert (tmp_path / "mail" / "bob.jsonl.unreadable").exists()
+
+
 def test_a_mailbox_that_cannot_be_read_stops_the_load_with_one_clear_error(
     tmp_path: Path,
 ) -> None:
@@ -371,10 +382,12 @@ any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 
 
 @settings(max_examples=examples(200))
-@given(st.tuples(any_text, any_text, any_text, any_text, any_text, any_text))
+@given(st.tuples(any_text, any_text, any_text, any_text, any_text, any_text, any_text))
 def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
     # mail_line fills a template in rather than walking a dict; the file must not change
+    # (`after` is written only when there is one)
     message = StoredMessage(*fields)
-    expected = json.dumps(message._asdict(), ensure_ascii=False)
+    written = {k: v for k, v in message._asdict().items() if k != "after" or v}
+    expected = json.dumps(written, ensure_ascii=False)
     escaped = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}  # (line breaks)
     assert storage.mail_line(message) == expected.translate(escaped) + "\n"

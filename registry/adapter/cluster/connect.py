@@ -31,6 +31,13 @@ CONNECT_TIMEOUT = 2.0
 START_TIMEOUT = 5.0
 READY_TIMEOUT = 10.0
 ANSWER_TIMEOUT = 2.0
+#: Seconds between the client's pings, and pings unanswered after which its connection counts
+#: as dead, is closed and made again: a link that drops everything (a partition, a firewall)
+#: closes no TCP connection, and at nats-py's defaults (120 s, 2) the client found out after
+#: 4 to 6 minutes: meanwhile it said nothing, and what it sent waited, to arrive late and all
+#: at once should the link come back. Here within 2 to 3 s; a ping costs a few bytes.
+PING_INTERVAL = 1
+MAX_OUTSTANDING_PINGS = 2
 
 
 class ClusterSettings(Struct, frozen=True):
@@ -45,6 +52,30 @@ class ClusterError(StorageError):
     """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
 
 
+class _Outages:
+    """What a NATS client meets: each outage said once on `log` (unless `stopping` is set),
+    and the errors met while connecting (why none answered, at first)."""
+
+    def __init__(self, log: Callable[[str], None], stopping: asyncio.Event | None) -> None:
+        self.log, self.stopping = log, stopping
+        self.down = False
+        self.failures: list[BaseException] = []
+
+    async def disconnected(self) -> None:
+        if not self.down and not (self.stopping and self.stopping.is_set()):
+            self.down = True
+            self.log(
+                "ERROR the NATS servers are not answering: saves and posts wait until they are"
+            )
+
+    async def reconnected(self) -> None:
+        self.down = False
+        self.log("NATS answers again: what waited is being stored")
+
+    async def error(self, exc: Exception) -> None:
+        self.failures.append(exc)  # (later outages are said by `disconnected`)
+
+
 async def connect(
     folder: ServiceFolder, log: Callable[[str], None], stopping: asyncio.Event | None = None
 ) -> tuple[Client, JetStreamContext]:
@@ -52,21 +83,7 @@ async def connect(
     with the folder's credentials, and its JetStream; later outages are said once each on
     `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
     none answers, or refuses the credentials, or JetStream is not enabled there."""
-    said: dict[str, bool] = {"down": False}
-    failures: list[BaseException] = []  # the last error, while connecting
-
-    async def disconnected() -> None:
-        if not said["down"] and not (stopping and stopping.is_set()):
-            said["down"] = True
-            log("ERROR the NATS servers are not answering: saves and posts wait until they are")
-
-    async def reconnected() -> None:
-        said["down"] = False
-        log("NATS answers again: what waited is being stored")
-
-    async def error(exc: Exception) -> None:
-        failures[:] = [exc]  # (why none answered, at first; later outages: `disconnected`)
-
+    said = _Outages(log, stopping)
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
         nc = await asyncio.wait_for(
@@ -76,19 +93,21 @@ async def connect(
                 connect_timeout=CONNECT_TIMEOUT,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
+                ping_interval=PING_INTERVAL,
+                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
+                disconnected_cb=said.disconnected,
+                reconnected_cb=said.reconnected,
+                error_cb=said.error,
             ),
             START_TIMEOUT,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
-        raise _unreachable(folder, failures[-1] if failures else exc) from None
+        raise _unreachable(folder, [*said.failures[-20:], exc]) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
     try:
         await _jetstream_ready(nc)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
-        said["down"] = True  # (closed here: no outage to say besides this)
+        said.down = True  # (closed here: no outage to say besides this)
         await close(nc)
         raise ClusterError(
             f"NATS at {', '.join(folder.urls)} has no JetStream ({os_reason(exc)}); start each "
@@ -97,14 +116,19 @@ async def connect(
     return nc, js
 
 
-def _unreachable(folder: ServiceFolder, exc: BaseException) -> ClusterError:
-    """Why no NATS server of `folder` could be used, in words a user can act on."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        why = f"its certificate is not of this service: {exc.verify_message}"
-    elif isinstance(exc, nats.errors.Error) and "authorization" in str(exc).lower():
+def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> ClusterError:
+    """Why no NATS server of `folder` could be used, from the errors met (the most telling
+    first), in words a user can act on. A node that closes a connection as soon as its TLS
+    is up is refusing the credentials: it may say so first, or the close may come first."""
+    said = [str(exc).lower() for exc in failures]
+    if bad := [e for e in failures if isinstance(e, ssl.SSLCertVerificationError)]:
+        why = f"its certificate is not of this service: {bad[-1].verify_message}"
+    elif any("authorization" in text for text in said) or any(
+        isinstance(e, BrokenPipeError | ConnectionResetError) for e in failures
+    ):
         why = "it refused this service folder's credentials"
     else:
-        why = os_reason(exc)
+        why = os_reason(failures[-1])
     return ClusterError(
         f"cannot reach NATS at {', '.join(folder.urls)} ({why}); start its nodes first "
         f"(nats-server -c {folder.path}/nats-server-1.conf ...)"

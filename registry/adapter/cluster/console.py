@@ -106,6 +106,7 @@ class RelayConsole:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return [f"  {word}: the answer from {deciding} was not ChatApp's"]
         except ERRORS:  # no answer, or no NATS now
+            deciding = self._deciding()  # (which may have changed while it was asked)
             return [
                 f"  {word}: the registry that decides ({deciding or 'none yet'}) "
                 "did not answer; try again in a moment"

@@ -44,7 +44,9 @@ class Elsewhere:
         # whole; numbers start anywhere, so that no registry takes another lead's for its own
         self._lists: dict[str, tuple[dict[Addr, bytes], int, float]] = {}
         self._numbers = itertools.count(secrets.randbelow(1 << 31) + 1)
-        self.linked: Callable[[], bool] = lambda: True  #: whether NATS is reached (run.py)
+        #: whether the lead's lease is fresh (run.py): else NATS may be out of reach, and with
+        #: it what the other registries' peers send
+        self.linked: Callable[[], bool] = lambda: True
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each

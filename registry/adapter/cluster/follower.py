@@ -163,6 +163,11 @@ class Follower:
         for (ip, port), key in peers.items():
             self._publish(LEAD_SUBJECT, Inbound(self._me, ip, port, key, True, 0.0, []))
 
+    def held(self) -> int:
+        """How many peers this registry holds: those heard since the last `forget_silent`,
+        or in the turn before."""
+        return len(self._older.keys() | self._keys.keys())
+
     def forget_silent(self) -> None:
         """Forget the keys of the addresses silent since the call before, and stop pushing
         them the table."""

@@ -81,10 +81,13 @@ class LeaseKeeper:
         #: again is a new term, whose state is loaded afresh; one that ran out while nobody
         #: else took it is not
         self.term = 0
-        #: where peers reach the registry that decides ("ip:port"), None when none does
+        #: where peers reach the registry that decides ("ip:port"), None when none does, or
+        #: this registry's lead ran out and NATS has not said since who holds it
         self.leader: str | None = None
         #: when the last renewal of the lead that went through was sent (`clock` seconds)
         self.renewed = -FRESH
+        self._seen: str | None = None  # who held the lead at the last look
+        self._lapse: asyncio.TimerHandle | None = None  # (`_tell` again as the lead runs out)
 
     async def start(self) -> None:
         """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
@@ -137,28 +140,42 @@ class LeaseKeeper:
 
     async def _tick(self) -> None:
         """Renew the membership, and the lead if held; else look for the lead, and take it
-        when it is free. NATS away, nothing changes: nobody else can take the lead meanwhile."""
-        seen = self.leader
+        when it is free. NATS away (or out of reach of this registry alone), the lead runs
+        out here as it does in NATS, where another registry may take it (`_tell`)."""
         try:
             await self._publish(f"member.{self.me}", self.reach.encode())
-            if self._revision:
-                sent = self._clock()
-                if await self.renew():
-                    self.renewed = sent
+            sent = self._clock()
+            if self._revision and await self.renew():
+                self.renewed = sent
             if not self._revision:
-                seen = str((await self._holder())[0].get("reach", "")) or None
+                self._seen = str((await self._holder())[0].get("reach", "")) or None
                 # (a lead written with this registry's address is one it lost: take it
                 # once it runs out, as any other)
-                if seen in (None, self.reach) and await self.take():
-                    seen = self.reach
+                if self._seen in (None, self.reach) and await self.take():
+                    self.renewed = sent
         except ERRORS:
             pass
-        if (self._revision != 0, seen, self._term) != (self.held, self.leader, self.term):
-            self.held, self.leader, self.term = self._revision != 0, seen, self._term
+        self._tell()
+
+    def _tell(self) -> None:
+        """Set `held`, `leader` and `term`, and `news` when they changed. The lead is held
+        until LEASE after the last renewal that went through was sent (told again then):
+        it is stored later than sent, and runs out LEASE after it was stored."""
+        left = LEASE - (self._clock() - self.renewed) if self._revision else 0.0
+        if self._lapse is not None:
+            self._lapse.cancel()
+        held = left > 0
+        self._lapse = self._loop.call_later(left, self._tell) if held else None
+        # (run out unrenewed: who holds it now is not known until NATS answers)
+        leader = self.reach if held else (None if self._revision else self._seen)
+        if (held, leader, self._term) != (self.held, self.leader, self.term):
+            self.held, self.leader, self.term = held, leader, self._term
             if self._caller is not None:
                 self._caller.call_soon_threadsafe(self.news.set)
 
     async def _close(self) -> None:
+        if self._lapse is not None:
+            self._lapse.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

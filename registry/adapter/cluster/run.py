@@ -1,5 +1,7 @@
-"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides while
-its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise."""
+"""Running a registry of a service (`ChatApp -s PORT --cluster DIR`): it decides while
+its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise. Its
+console is one through both roles: on a terminal, the prompt a lone registry's is
+(console_prompt.py); it says once, each time, which registry decides now."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
+from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.loading import Backend, registry_channel
 from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
 from registry.adapter.run import advertise
@@ -52,9 +55,11 @@ from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
 from registry.core.dispatch import RegistryCore
+from terminal.prompt import on_a_terminal
 from wire.codec import decode
 from wire.errors import DecodeError
 from wire.messages import for_log
+from wire.words import counted
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
@@ -84,7 +89,7 @@ class ClusterRegistry:
         settings: RegistrySettings,
     ) -> None:
         """`listen`: where this registry listens; `settings`, its settings (its console
-        is never a help-desk operator's, nor a prompt)."""
+        is never a help-desk operator's, and its prompt is `take_console`'s)."""
         self._service = service
         self._nc, self._keeper = service.nc, service.keeper
         # One secure channel for the life of the process: a session a peer made while this
@@ -101,7 +106,9 @@ class ClusterRegistry:
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
         self._publish = Publisher(service.nc.publish)
-        self._leader_reach = ""
+        self._leader_reach = ""  # where the registry this one relays to is reached
+        self._said_lead = ""  # where the registry last said to decide is reached
+        self._follower: Follower | None = None
         self._backlog = Backlog()
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
@@ -172,21 +179,23 @@ class ClusterRegistry:
         """Start `server` and decide with it until stopped, or the lead of `term` is lost;
         the peers of a registry gone are reached from here."""
         keeper = self._keeper
-        server.elsewhere, elsewhere.linked = elsewhere, lambda: self._nc.is_connected
+        server.elsewhere, elsewhere.linked = elsewhere, lambda: keeper.held
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
         server.desk.registries = lambda: server.core.registries  # its clients: where next
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
-        self.log(f"this registry decides for the service now ({keeper.reach})")
+        self._say_lead(keeper.reach)
         self._turned = time.monotonic()
         while not self._stopped.is_set():
             await self._next(elsewhere.routes.forget_silent)
             if not keeper.held or keeper.term != term:
-                self.log("another registry decides for the service now: this one relays")
-                return
-            members = await self._members()
+                if not keeper.leader:  # (a lead taken again, by any registry, is said again)
+                    self._said_lead = ""
+                    self.log("the lead ran out unrenewed (NATS did not answer): this one relays")
+                return  # (which registry decides now is said as this one relays to it)
+            members = await self._members(unless=keeper.news)
             if members is None:
                 continue  # not known now: nobody is taken for gone
             if members != known:
@@ -211,24 +220,44 @@ class ClusterRegistry:
         keeper = self._keeper
         follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
-        self._leader_reach = keeper.leader or ""
+        self._follower = follower
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
-            f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
+            "the registry that decides for the service"
         )
+        self._leader_reach = self._lead_seen()
         self._turned = time.monotonic()
         try:
             while not self._stopped.is_set():
                 await self._next(follower.forget_silent)
                 if keeper.held:
-                    self.log("the registry that decided stopped: this one takes over")
-                    return
-                reach = keeper.leader
-                if reach is not None and reach != self._leader_reach:
+                    return  # (said once it decides)
+                reach = self._lead_seen()
+                if reach and reach != self._leader_reach:
                     follower.announce()
-                self._leader_reach = reach or ""
+                self._leader_reach = reach
         finally:
+            self._follower, self._leader_reach = None, ""
             await follower.close()
+
+    def _lead_seen(self) -> str:
+        """Where the registry that decides is reached, as the keeper saw last ("" for none,
+        or for this registry's address while it does not hold the lead), said if new."""
+        leader = self._keeper.leader
+        reach = "" if leader is None or leader == self._keeper.reach else leader
+        self._say_lead(reach)
+        return reach
+
+    def _say_lead(self, reach: str) -> None:
+        """Say which registry decides for the service now, where it is reached at `reach`
+        ("" for none yet: nothing said): on the console, in the log; once each change."""
+        if not reach or reach == self._said_lead:
+            return
+        self._said_lead = reach
+        if reach == self._keeper.reach:
+            self.log(f"this registry decides for the service now ({reach})")
+        else:
+            self.log(f"the registry at {reach} decides for the service now; this one relays to it")
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
         """For a desk client that asked this registry: where it is reached, where the
@@ -240,10 +269,19 @@ class ClusterRegistry:
         members = {*((await self._members()) or {}).values(), here, self._leader_reach}
         return here, self._leader_reach, sorted(members)
 
-    async def _members(self) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not say."""
+    async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
+        """The registries of the service (LeaseKeeper.members), or None when NATS did not say,
+        or `unless` was set first (NATS away, the lead runs out meanwhile: it is left at once)."""
+        asked = asyncio.ensure_future(self._keeper.members())
+        if unless is not None:
+            news = asyncio.ensure_future(unless.wait())
+            await asyncio.wait((asked, news), return_when=asyncio.FIRST_COMPLETED)
+            news.cancel()
+            if not asked.done():
+                asked.cancel()
+                return None
         try:
-            return await self._keeper.members()
+            return await asked
         except ERRORS:
             return None
 
@@ -290,25 +328,42 @@ class ClusterRegistry:
 
         server.handle(received)
 
-    def take_console(self) -> None:
-        """Stop on SIGTERM and SIGINT; carry out each line typed on the terminal, those
-        typed while the registry started first."""
+    def take_console(self, prompt: ConsolePrompt | None) -> None:
+        """Stop on SIGTERM and SIGINT; carry out each line typed on the console (`prompt`,
+        on a terminal: through every role), those typed while the registry started first."""
+        self._catch_signals()
+        if prompt is not None:
+            self._out(stop_hint())
+            # (the prompt takes SIGINT while it runs, and leaves the loop none as it ends)
+            prompt.start(self.console_line, self._catch_signals, stop=self.stop, whom=self._whom)
+            return
+        lines, pending = typed_ahead(sys.stdin)
+        for line in lines:
+            asyncio.get_running_loop().call_soon(self.console_line, line)
+        read_lines(sys.stdin, pending, self.console_line, lambda: None)
+
+    def _catch_signals(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
-        lines, pending = typed_ahead(sys.stdin)
-        for line in lines:
-            loop.call_soon(self.console_line, line)
-        read_lines(sys.stdin, pending, self.console_line, lambda: None)
 
-    def console_line(self, line: str) -> None:
-        """A line typed on the console: the registry's own while it decides, else the
-        relaying registry's (registry/adapter/cluster/console.py)."""
+    def _whom(self) -> list[str]:
+        """Whom this registry serves, as the question before stopping says it: while it
+        decides, the service's peers online (and who is at its help desk); while it relays,
+        the peers it holds."""
+        if self._server is not None:
+            return self._server.console.whom()
+        held = self._follower.held() if self._follower is not None else 0
+        return [f"{counted(held, 'peer')} online"] if held else []
+
+    def console_line(self, line: str, begun: float | None = None) -> None:
+        """A line typed on the console (begun at `begun`, monotonic): the registry's own
+        while it decides, else the relaying registry's (registry/adapter/cluster/console.py)."""
         if self._server is None:
             self._console.line(line)
             return
-        self._server.console.line(line)
+        self._server.console.line(line, begun)
         words = line.split()
         if words and words[0].lower() in ("quit", "exit"):
             self.stop()
@@ -379,7 +434,8 @@ async def run_cluster_registry(
 ) -> int:
     """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
     listening on `listen` (address, port), with `settings`. The exit status."""
-    out = printable(out)
+    prompt = ConsolePrompt() if on_a_terminal() else None
+    out = printable(prompt.print if prompt is not None else out)
     bind, port = listen
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -391,7 +447,7 @@ async def run_cluster_registry(
     if service is None:
         return 1
     registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)
-    registry.take_console()
+    registry.take_console(prompt)
     public = service.key[0].public_key().public_bytes_raw()
     advert = advertise(bind, port, public, registry.log) if settings.discovery else None
     try:
@@ -408,6 +464,8 @@ async def run_cluster_registry(
         await service.keeper.stop()
         stopping.set()
         await close(service.nc, drain=True)
+        if prompt is not None:
+            await prompt.stop()
         out("Registry stopped.")
         await end_tasks_left()
     return 0

@@ -1,0 +1,80 @@
+"""The registry console's prompt on a terminal: `registry>` (or where a line goes), editing
+and history (terminal/prompt.py), every line printed above it. Ctrl-C or Ctrl-D on its empty
+line stops the registry; while it serves anyone it asks first (`y`, or the same key again).
+One for the whole run: a registry of a service keeps it as its role changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from terminal.prompt import LinePrompt
+
+
+def stop_hint(desk: str = "") -> str:
+    """How to stop a registry from its console, said as it starts (`desk`: how while it
+    serves someone at the help desk)."""
+    return f"quit or Ctrl-C stops the registry{desk}; it asks first while it serves anyone."
+
+
+class ConsolePrompt:
+    """The prompt: `print` puts a line above it; `start` hands it the console's lines."""
+
+    def __init__(self) -> None:
+        self._prompt = LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted)
+        self._asked = ""  # the question before stopping, while it waits for its answer
+        self._stop: Callable[[], None] = lambda: None
+        self._whom: Callable[[], list[str]] = list
+        self._says: Callable[[], str] = lambda: "registry> "
+        self._on_line: Callable[[str, float], None] = lambda line, begun: None
+
+    def print(self, line: str) -> None:
+        self._prompt.print_above([("", line)])
+
+    def start(
+        self,
+        on_line: Callable[[str, float], None],
+        on_end: Callable[[], None],
+        *,
+        stop: Callable[[], None],
+        whom: Callable[[], list[str]],
+        says: Callable[[], str] = lambda: "registry> ",
+    ) -> None:
+        """Run the prompt: each line entered goes to `on_line` with when it was begun
+        (monotonic), but the answer to the question before stopping; `on_end` once the
+        input ends. `stop()` stops the registry; `whom()` says whom it serves (as "2 peers
+        online"; none: it stops without asking); `says()` is the prompt's text."""
+        self._stop, self._whom, self._says, self._on_line = stop, whom, says, on_line
+        self._prompt.set_prompt(self._prompt_says)
+        self._prompt.start(self._line, on_end)
+
+    def _line(self, line: str) -> None:
+        if not self._asked:
+            self._on_line(line, self._prompt.begun)
+            return
+        self._asked = ""
+        if line.strip().lower() in ("y", "yes"):
+            self._stop()
+        else:
+            self.print("The registry keeps running.")
+
+    def put_back(self, text: str) -> None:
+        """Put `text` into the prompt, unless something is typed there already."""
+        self._prompt.put_back(text)
+
+    async def stop(self) -> None:
+        """Print the last lines and leave the terminal as it was."""
+        await self._prompt.stop()
+
+    def _prompt_says(self) -> str:
+        return self._asked or self._says()
+
+    def _interrupted(self) -> bool:
+        """Ctrl-C or Ctrl-D on the empty line: stop, or ask first (see the module)."""
+        whom = self._whom()
+        if self._asked or not whom:
+            self._asked = ""
+            self._stop()
+        else:
+            self._asked = f"Stop the registry? It serves {' and '.join(whom)}. [y/N] "
+        self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
+        return True
