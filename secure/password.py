@@ -78,7 +78,7 @@ class Stored:
     @classmethod
     def parse(cls, text: str) -> Stored | None:
         parts = text.removeprefix(PREFIX).split("$")
-        if not text.startswith(PREFIX) or len(parts) != 4 or not _cost_ok(parts[0]):
+        if not text.startswith(PREFIX) or len(parts) != 4 or not cost_ok(parts[0]):
             return None
         try:
             scrypt_salt, salt, v = (bytes.fromhex(p) for p in parts[1:])
@@ -149,7 +149,7 @@ def prove(password: str, ident: bytes, scrypt: str, salt: str, public: str) -> s
         scrypt_bytes, b_bytes = bytes.fromhex(scrypt_salt), bytes.fromhex(public)
     except ValueError:
         return ""
-    if not _cost_ok(cost) or not (scrypt_bytes and salt_bytes and b_bytes):
+    if not cost_ok(cost) or not (scrypt_bytes and salt_bytes and b_bytes):
         return ""
     user = srp.User(ident, scrypt_hex(password, scrypt_bytes, log2_n).encode(), HASH, GROUP)
     _, a_bytes = user.start_authentication()
@@ -157,6 +157,6 @@ def prove(password: str, ident: bytes, scrypt: str, salt: str, public: str) -> s
     return "" if m is None else f"{a_bytes.hex()}${m.hex()}"
 
 
-def _cost_ok(text: str) -> bool:
+def cost_ok(text: str) -> bool:
     """Whether `text` names a scrypt cost within MIN_LOG2_N..MAX_LOG2_N."""
     return text.isdigit() and MIN_LOG2_N <= int(text) <= MAX_LOG2_N

@@ -16,11 +16,12 @@ def migrated(stored: str) -> str:
     SRP password, which the client makes from the password and the salt it is sent; "" when
     `stored` is no such hash."""
     parts = stored.split("$")
-    log2_n = password.OLD_LOG2_N
-    if len(parts) == 3 and parts[0].startswith(_SCRYPT) and parts[0][len(_SCRYPT) :].isdigit():
-        log2_n, parts = int(parts[0][len(_SCRYPT) :]), parts[1:]
-    if len(parts) != 2:
-        return ""
+    cost = str(password.OLD_LOG2_N)
+    if len(parts) == 3 and parts[0].startswith(_SCRYPT):
+        cost, parts = parts[0][len(_SCRYPT) :], parts[1:]
+    if len(parts) != 2 or not password.cost_ok(cost):
+        return ""  # (a cost no client would pay: kept as it is, and no password proves it)
+    log2_n = int(cost)
     try:
         salt, digest = bytes.fromhex(parts[0]), bytes.fromhex(parts[1])
     except ValueError:

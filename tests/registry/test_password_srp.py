@@ -8,6 +8,7 @@ import hashlib
 
 from registry.core.dispatch import RegistryCore
 from registry.core.password_work import migrated
+from registry.core.registration import CHALLENGE_LIFE
 from secure import password
 from tests.registry.core_helpers import REGISTRY_KEY, T0, X, Y, core, sends
 from wire.keys import key_text
@@ -122,3 +123,46 @@ def test_the_owners_key_needs_no_proof_and_a_new_name_is_said_new() -> None:
     assert isinstance(owned, PasswordChallenge) and not owned.new and not owned.public
     fresh = _ask(reg, "zed", OWNER)
     assert isinstance(fresh, PasswordChallenge) and fresh.new
+
+
+def _old_hash(secret: str, log2_n: int, prefixed: bool) -> str:
+    """A hash as older registries kept it: "scrypt-<cost>$salt$hash", or "salt$hash" at 2**14."""
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**log2_n, r=8, p=1)
+    return (f"scrypt-{log2_n}$" if prefixed else "") + f"{salt.hex()}${digest.hex()}"
+
+
+def test_an_older_hash_of_the_cost_before_is_migrated_at_its_own_cost() -> None:
+    old = _old_hash("sesame", password.OLD_LOG2_N, prefixed=False)
+    made = password.Stored.parse(migrated(old))
+    assert made is not None and made.log2_n == password.OLD_LOG2_N
+    reg = core_with_bob()
+    reg.table.get("bob").password = old  # type: ignore[union-attr]
+    assert isinstance(_login(reg, "bob", "sesame!", OTHER), Refused)
+    assert reg.table.get("bob").password.startswith("srp-14$")  # type: ignore[union-attr]
+    again = core_with_bob()
+    again.table.get("bob").password = old  # type: ignore[union-attr]
+    assert isinstance(_login(again, "bob", "sesame", OTHER), Welcome)
+
+
+def test_what_is_no_older_hash_is_not_migrated_and_proves_nothing() -> None:
+    junk = ("", "$", "zz$00", "scrypt-17$zz$00", "scrypt-99$00$00", "scrypt-$00$00", "a$b$c$d")
+    for kept in (*junk, "00$", "scrypt-17$00$", "srp-17$00$00$00"):
+        assert migrated(kept) == "", kept
+    reg = core_with_bob()
+    reg.table.get("bob").password = "scrypt-99$00$00"  # type: ignore[union-attr]
+    assert isinstance(_login(reg, "bob", "x", OTHER), Refused)
+    assert reg.table.get("bob").password == "scrypt-99$00$00"  # type: ignore[union-attr]
+
+
+def test_a_challenge_waits_for_its_proof_a_minute_at_most() -> None:
+    reg = core()
+    _set(reg, "eve", "sesame")
+    challenge = _ask(reg, "eve", OTHER)
+    assert isinstance(challenge, PasswordChallenge)
+    ident = password.identity("eve", OTHER, REGISTRY_KEY)
+    proof = password.prove("sesame", ident, challenge.scrypt, challenge.salt, challenge.public)
+    late = T0 + CHALLENGE_LIFE + 1
+    register = Register("late", "eve", Y[1], "", proof, WIRE_VERSION)
+    said = sends(reg.receive(register, Y, late, key=OTHER))[-1][1]
+    assert isinstance(said, Refused) and said.reason == "Wrong password for eve."
