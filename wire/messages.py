@@ -3,14 +3,19 @@ password), so that every field has one JSON type."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
+import msgspec
 from msgspec import Struct
 
 from wire.base import After, Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
+from wire.limits import MAX_SRP
 from wire.refusals import RefusalCode
+
+#: A field of a password's exchange (secure/password.py): hex, "$" between its parts.
+Srp = Annotated[str, msgspec.Meta(max_length=MAX_SRP)]
 
 # -- records carried inside messages: JSON arrays (no field names per row) ---------------
 
@@ -119,9 +124,9 @@ class Register(WireMessage, frozen=True):
     name: str
     port: Int
     token: str
-    proof: str
+    proof: Srp
     wire: str
-    verifier: str = ""
+    verifier: Srp = ""
 
 
 class PasswordAsk(WireMessage, frozen=True):
@@ -139,9 +144,9 @@ class PasswordChallenge(WireMessage, frozen=True):
     id: Id
     reply_to: Id
     new: bool
-    scrypt: str = ""
-    salt: str = ""
-    public: str = ""
+    scrypt: Srp = ""
+    salt: Srp = ""
+    public: Srp = ""
 
 
 class Welcome(WireMessage, frozen=True):
