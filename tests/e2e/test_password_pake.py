@@ -1,21 +1,24 @@
 """A name's password by SRP-6a with real processes (docs/SECURITY.md, "Passwords"): set once
 for a new name, proven from another machine, refused when wrong; an impostor trusted by
 mistake learns neither the password nor its hash, and a proof it relays to the real registry
-fails there."""
+fails there; at a terminal, a new name's password is set only once the person says yes."""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from .harness import HOST, PASSWORD_CHECK_WAIT, WELCOME, ChatEnv, free_port
+from .harness import CHATAPP, HOST, PASSWORD_CHECK_WAIT, WELCOME, ChatEnv, free_port
 from .secure_socket import SecureSocket
 
 from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
-from secure.password import Stored, scrypt_hex  # isort: skip
+from peer.adapter.password_login import new_name_question  # isort: skip
+from secure.password import LOG2_N, Stored, scrypt_hex  # isort: skip
 from wire import messages  # isort: skip
 from wire.codec import encode  # isort: skip
 
@@ -143,3 +146,45 @@ def test_an_impostor_trusted_by_mistake_gets_no_password_and_its_relay_fails(
     assert hashlib.sha256(PASSWORD.encode()).hexdigest().encode() not in heard
     assert kept.v.hex().encode() not in heard
     assert WELCOME
+
+
+@pytest.mark.parametrize(("answer", "status"), [("n", 1), ("y", 0)])
+def test_at_a_terminal_a_new_names_password_is_set_only_once_the_person_says_yes(
+    chat: ChatEnv, answer: str, status: int
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    forked_terminal = pytest.importorskip("tests.forked_terminal")
+    registry = chat.start_registry(options=["-v"])
+    argv = [
+        str(CHATAPP), "-c", "eve", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.root / "eve"), "--password", *chat.trusting(),
+    ]  # fmt: skip
+    env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=20)
+    try:
+        child.expect("Password for eve: ")
+        child.sendline(PASSWORD)
+        child.expect("The same password again, to be sure of it: ")
+        child.sendline(PASSWORD)
+        child.expect(
+            re.escape(f"[The registry at {HOST}:{chat.registry_port} is trusted by its join code.]")
+        )
+        child.expect(re.escape(new_name_question("eve")))
+        child.sendline(answer)
+        if answer == "n":
+            child.expect(re.escape("[No password set; nothing was sent.]"))
+        else:
+            child.expect(re.escape("[Setting the password of eve: the registry keeps a verifier"))
+            child.expect(re.escape(WELCOME), PASSWORD_CHECK_WAIT)
+            child.expect("eve>")
+            child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == status
+    if answer == "n":  # nothing was registered: the name is anyone's still
+        registry.expect_not(r"registered eve\b", within=1)
+        assert b"eve" not in _all_bytes(chat.registry_dir)
+    else:
+        registry.expect(r"registered eve at ")
+        assert _stored_verifier(chat).log2_n == LOG2_N
