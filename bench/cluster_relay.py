@@ -104,12 +104,12 @@ def one_registry(members: int, rounds: int) -> tuple[list[float], list[float]]:
 def two_registries(members: int, rounds: int) -> list[tuple[list[float], list[float]]]:
     """Sent from the registry that decides (c0), then from the one that relays (c1)."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crelay-"))
-    nats, url = nats_server(root / "nats")
+    nats, folder = nats_server(root / "service")
     started: list[subprocess.Popen[bytes]] = []
     try:
         servers = []
         for i in range(2):
-            proc, port = registry_of_service(root / f"r{i}", url)
+            proc, port = registry_of_service(root / f"r{i}", folder)
             started.append(proc)
             code = re.findall(r"--registry-key ([\d-]+)", (root / f"r{i}.log").read_text())[0]
             servers.append(((HOST, port), code))

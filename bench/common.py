@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -330,18 +329,12 @@ def _build_suffix() -> str:
 
 
 def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (as a ChatApp node needs)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind((HOST, 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((HOST, port))
-                except OSError:
-                    continue
-            return int(port)
-    raise RuntimeError("no free port")
+    """A port free for both UDP and TCP on 127.0.0.1 (as a ChatApp node needs), below the
+    kernel's ephemeral range (tests/e2e/ports.py): there no socket bound to port 0 (a
+    crowd's peers, a client's connection) takes it before the server it is for listens."""
+    from tests.e2e.ports import free_port as below_ephemeral  # (bench.common stays light)
+
+    return below_ephemeral(HOST)
 
 
 def udp_drops(port: int) -> int | None:
