@@ -29,12 +29,12 @@ class Tally:
         self._others = False
         self._last = ""
 
-    def say(self, line: str, name: str, last: str, now: float, emit: Emit) -> None:
-        """`line` (about `name`; `last`, its gist for a summary): said now if the tally is
-        quiet, else counted."""
+    def say(self, line: Callable[[], str], name: str, last: str, now: float, emit: Emit) -> None:
+        """The line `line()` words (about `name`; `last`, its gist for a summary): said now
+        if the tally is quiet, else counted (and not worded)."""
         self.tick(now, emit)
         if now >= self._quiet_until:
-            emit(Print(line, "error"))
+            emit(Print(line(), "error"))
             self._quiet_until = now + self._every
             return
         self._count += 1

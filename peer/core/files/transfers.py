@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, deque
 from collections.abc import Callable
+from functools import partial
 
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
@@ -174,45 +175,45 @@ class FileTransfers:
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
     ) -> None:
         """A file datagram from the peer whose key is `key` (already checked against the
-        table's row of `message.sender`)."""
+        table's row of `message.sender`): answered FileSeen, but a new offer refused, which
+        its FileNote answers alone."""
         if isinstance(message, FileSeen):
             self._sent.answer(message.reply_to)
             return
-        emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
-        if isinstance(message, FileNote):
-            # the other side ended the transfer as the note says
-            if (noted := self._find(message.offer, key, None)) is None:
-                return
-            self._follow(noted, emit)
-            why = f": {message.reason}" if message.reason else ""
-            if message.state is NoteState.DONE:
-                size = size_text(noted.size)
-                line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
-            else:
-                line = f"[{noted.peer} {message.state} {noted.about()}{why}.]"
-            quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
-            emit(Print(line, "system" if quiet else "error"))
-            self._forget(noted, message.state + why, emit)
-            return
-        found = self._find(message.offer, key, Role.RECEIVE)
-        if found is None:
+        note = isinstance(message, FileNote)
+        found = self._find(message.offer, key, None if note else Role.RECEIVE)
+        if found is None and isinstance(message, FileOffer):
             self._offered(message, key, now, emit)
             return
+        emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
+        if found is None:
+            return  # a note of a transfer that ended here already
         self._follow(found, emit)
-        if found.phase is Phase.MOVING and found.number not in self._pulling:
+        if isinstance(message, FileNote):
+            self._noted(found, message, emit)
+        elif found.phase is Phase.MOVING and found.number not in self._pulling:
             self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
+
+    def _noted(self, noted: Transfer, message: FileNote, emit: EmitFile) -> None:
+        """The other side ended `noted` as `message` says."""
+        why = f": {message.reason}" if message.reason else ""
+        if message.state is NoteState.DONE:
+            size = size_text(noted.size)
+            line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
+        else:
+            line = f"[{noted.peer} {message.state} {noted.about()}{why}.]"
+        quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
+        emit(Print(line, "system" if quiet else "error"))
+        self._forget(noted, message.state + why, emit)
 
     def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
         """A new offer: refused if bad or beyond the offers waiting, else said and held
         (in memory only: a record is kept once it is accepted)."""
         problem = self._offer_problem(offer, key)
         if problem is not None:
-            line = f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
-            self._refusals.say(line, offer.sender, problem, now, emit)
-            why = f"refused: {problem}"
-            note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
-            emit(Tell(offer.sender, note))  # once: the offer was seen, it lapses if this is lost
+            self._refuse(offer, problem, now, emit)
             return
+        emit(Tell(offer.sender, FileSeen(self._new_id(), self._own(), offer.id)))
         transfer = Transfer(
             next(self._numbers), Role.RECEIVE, offer.offer, offer.sender, key,
             offer.name, offer.size, offer.sha256,
@@ -226,6 +227,18 @@ class FileTransfers:
             f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
         )
         emit(Print(line, "system"))
+
+    def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
+        """Refuse `offer` for `problem`: its sender told once (a copy is refused anew), the
+        line tallied (worded only when said: a flood of them costs no wording)."""
+        why = f"refused: {problem}"
+        note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
+        emit(Tell(offer.sender, note))
+
+        def line() -> str:
+            return f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
+
+        self._refusals.say(line, offer.sender, problem, now, emit)
 
     def _offer_problem(self, offer: FileOffer, key: str) -> str | None:
         """Why `offer`, from the key `key`, is refused, or None."""
@@ -348,6 +361,8 @@ class FileTransfers:
         """Time passed: copies sent again or given up, offers lapsed, pulls tried again."""
         again, failed = self._sent.due(now)
         for to, message in again:
+            if isinstance(message, FileOffer) and not self._find(message.offer, None, Role.SEND):
+                continue  # refused (or ended) meanwhile: not offered again
             emit(Tell(to, message))
         for to, message in failed:
             # sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the other
@@ -362,7 +377,7 @@ class FileTransfers:
                 transfer = self.transfers[number]
                 what = transfer.about()
                 line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
-                self._lapses.say(line, transfer.peer, what, now, emit)
+                self._lapses.say(partial(str, line), transfer.peer, what, now, emit)
                 self._forget(transfer, "lapsed", emit)
         self._refusals.tick(now, emit)
         self._lapses.tick(now, emit)

@@ -5,7 +5,7 @@ no record kept of an offer until it is accepted."""
 from __future__ import annotations
 
 from peer.core.actions import Print
-from peer.core.files.transfer import LAPSE, FileAction, Forget, Keep, Tell
+from peer.core.files.transfer import LAPSE, FileAction, FileFacts, Forget, Keep, Tell
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, NoteState
 from wire.ids import IdMaker
@@ -49,7 +49,8 @@ def test_offers_beyond_eight_from_one_key_are_refused_and_told_once() -> None:
     shown = [offer(core, n, 0, 0.0) for n in range(OFFERS_FROM_ONE)]
     assert all("/accept" in lines(a)[0] for a in shown)
     refused = offer(core, 99, 0, 0.1)
-    (note,) = notes(refused)
+    (note,) = [a.message for a in refused if isinstance(a, Tell)]  # it answers the offer alone
+    assert isinstance(note, FileNote)
     assert note.state is NoteState.FAILED
     assert note.reason == "refused: 8 offers from mal0 wait for an answer already"
     assert lines(refused) == [
@@ -126,3 +127,22 @@ def test_a_negative_size_is_a_bad_size_not_one_over_the_limit() -> None:
     core.received(message, "K0", 0.0, actions.append)
     (note,) = notes(actions)
     assert note.reason == "refused: a bad size (-1)"
+
+
+def test_an_offer_refused_is_not_sent_again() -> None:
+    """The sender's side: the refusal answers its offer (no FileSeen needed); no copy goes."""
+    rows = {"bob": Entry("bob", "127.0.0.1", 5001, True, "KB")}
+    alice = FileTransfers(own=lambda: "alice", entry=rows.get, new_id=IdMaker("a"), downloads="/")
+    facts = FileFacts("report.pdf", 100, DIGEST, 7, "/home/alice/report.pdf")
+    sent: list[FileAction] = []
+    alice.file_read("bob", facts, 0.0, sent.append)
+    (offered,) = [a.message for a in sent if isinstance(a, Tell)]
+    assert isinstance(offered, FileOffer)
+    why = "refused: 8 offers from alice wait for an answer already"
+    refusal = FileNote("b-1", "bob", offered.offer, NoteState.FAILED, why)
+    said: list[FileAction] = []
+    alice.received(refusal, "KB", 0.1, said.append)
+    assert lines(said) == [f"[bob failed report.pdf to bob: {why}.]"]
+    later = [a for t in (0.6, 1.2, 2.0, 3.0, 5.0) for a in ticked(alice, t)]
+    assert not [a for a in later if isinstance(a, Tell) and isinstance(a.message, FileOffer)]
+    assert not lines(later)
