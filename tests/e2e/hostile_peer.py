@@ -9,12 +9,14 @@ import contextlib
 import hashlib
 import socket
 import threading
+import time
 from itertools import count
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .secure_socket import SecureSocket
 
+from tests.datagrams import seal_list  # isort: skip
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.codec import encode  # isort: skip
 from wire.file_messages import FileNote, FileOffer, FileWant  # isort: skip
@@ -55,6 +57,23 @@ class HostilePeer:
         message = FileOffer(f"{self.name}-m{n}", self.name, offer, name, size, sha256)
         self.sock.send(encode(message), to[0], to[1])
         return offer
+
+    def sealed_offers(self, to: tuple[Addr, bytes], count: int) -> list[bytes]:
+        """`count` offers to `to`, sealed now in the session this peer has with it, to
+        send later as fast as wanted (a flood costs the sender little)."""
+        datas = []
+        for _ in range(count):
+            n = next(self._ids)
+            offer = FileOffer(
+                f"{self.name}-m{n}", self.name, f"{self.name}-o{n}", f"f{n}.bin", 1000, "ab" * 32
+            )
+            datas.append(encode(offer))
+        now = time.monotonic()
+        return [
+            packet
+            for data in datas
+            for packet, _ in seal_list(self.sock.channel, [data], [to], now)
+        ]
 
     def notes(self, wait: float) -> list[FileNote]:
         """The FileNotes that come within `wait` s (handshakes and FileSeens passed over)."""
