@@ -21,6 +21,7 @@ from typing import Protocol, TypeVar
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason
+from peer.core.files.names import NAME_MAX, fitted_name
 from peer.core.files.transfer import Outcome, Transfer, size_text
 from secure.stream import SecureStream
 from wire.errors import DecodeError
@@ -207,16 +208,17 @@ class Puller:
             why = "what arrived is not the file offered (its SHA-256 differs)"
             raise PullEnded(Outcome.BROKEN, why)
         try:
-            return Outcome.DONE, str(_name(Path(transfer.path), transfer.name))
+            partial = Path(transfer.path)
+            return Outcome.DONE, str(_name(partial, transfer.name, name_limit(partial.parent)))
         except OSError as exc:
             raise PullEnded(Outcome.DISK, f"could not name it ({os_reason(exc)})") from None
 
 
-def _name(partial: Path, name: str) -> Path:
-    """Give the partial file `name` in its folder, or `name (2)`... if taken: never over a
-    file (a hard link, then the partial name removed)."""
+def _name(partial: Path, name: str, name_max: int) -> Path:
+    """Give the partial file `name` in its folder, or `name (2)`... if taken, each cut to
+    `name_max` bytes: never over a file (a hard link, then the partial name removed)."""
     while True:
-        final = free_path(partial.parent, name)
+        final = free_path(partial.parent, name, name_max)
         try:
             os.link(partial, final)
         except FileExistsError:
@@ -359,16 +361,24 @@ def write_all(fd: int, pieces: list[memoryview], offset: int) -> None:
         rest = rest[done:]
 
 
-def free_path(folder: Path, name: str) -> Path:
-    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...
-    (the caller still creates it exclusively)."""
-    stem, dot, ext = name.rpartition(".")
-    if not stem:  # no extension, or a dot file
-        stem, dot, ext = name, "", ""
+def free_path(folder: Path, name: str, name_max: int = NAME_MAX) -> Path:
+    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...,
+    each cut to `name_max` bytes (the caller still creates it exclusively)."""
     number = 1
     while True:
-        candidate = name if number == 1 else f"{stem} ({number}){dot}{ext}"
-        path = folder / candidate
+        path = folder / fitted_name(name, name_max, f" ({number})" if number > 1 else "")
         if not os.path.lexists(path):
             return path
         number += 1
+
+
+def name_limit(folder: Path) -> int:
+    """The bytes a file name may take in `folder` (or the nearest folder above it that
+    exists): its file system's NAME_MAX, else NAME_MAX."""
+    for place in (folder, *folder.parents):
+        try:
+            limit = os.pathconf(place, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            continue
+        return limit if limit > 0 else NAME_MAX  # (-1: none said)
+    return NAME_MAX

@@ -21,7 +21,7 @@ from disk.files import os_reason, read_bytes, replace_durably
 from net.served_stream import Handed
 from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost
-from peer.adapter.files.pull import Puller
+from peer.adapter.files.pull import Puller, name_limit
 from peer.core.actions import Print
 from peer.core.files.transfer import (
     FileAction,
@@ -69,7 +69,11 @@ class FileService:
         self._show = show = host.show
         self._new_id = IdMaker(os.urandom(6).hex())
         self.core = FileTransfers(
-            own=own, entry=entry, new_id=self._new_id, downloads=str(downloads)
+            own=own,
+            entry=entry,
+            new_id=self._new_id,
+            downloads=str(downloads),
+            name_max=name_limit(downloads),
         )
         self.store = TransferStore(folder)
         self._timer = WakeTimer(self._tick)
@@ -101,8 +105,11 @@ class FileService:
         self._run(lambda now, emit: self.core.typed(verb, args, now, emit))
 
     def received(self, message: FileOffer | FileNote | FileSeen, key: bytes) -> None:
-        """A file datagram whose key the table binds to `message.sender`."""
-        self._run(lambda now, emit: self.core.received(message, key_text(key), now, emit))
+        """A file datagram whose key the table binds to `message.sender` (the core follows
+        a rename of the transfer it is about: a flood of them costs no more)."""
+        self._run(
+            lambda now, emit: self.core.received(message, key_text(key), now, emit), follow=False
+        )
 
     async def serve(self, handed: Handed) -> None:
         """A connection whose first message is a FileWant: the bytes asked for, or why not."""
@@ -150,11 +157,14 @@ class FileService:
 
     # -- actions out ------------------------------------------------------------------------
 
-    def _run(self, event: Callable[[float, Callable[[FileAction], None]], None]) -> None:
-        """Hand an event to the core with `now`, its peers' names first brought up to date,
-        carry out its actions, and set the timer."""
+    def _run(
+        self, event: Callable[[float, Callable[[FileAction], None]], None], follow: bool = True
+    ) -> None:
+        """Hand an event to the core with `now`, its peers' names first brought up to date
+        (unless not to `follow`), carry out its actions, and set the timer."""
         actions: list[FileAction] = []
-        self.core.follow_renames(actions.append)
+        if follow:
+            self.core.follow_renames(actions.append)
         event(time.monotonic(), actions.append)
         for action in actions:
             self._carriers[type(action)](action)

@@ -5,15 +5,19 @@ byte, again RETRY seconds after a drop; how it ended told in a FileNote."""
 from __future__ import annotations
 
 import itertools
-import unicodedata
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from functools import partial
 
 from peer.core.actions import Print
+from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
+from peer.core.files.tally import Tally
 from peer.core.files.transfer import (
     DISK_RETRY,
     LAPSE,
     MAX_FILE_SIZE,
+    OFFERS_FROM_ONE,
+    OFFERS_WAITING,
     RETRY,
     EmitFile,
     Ended,
@@ -31,14 +35,10 @@ from peer.core.files.transfer import (
     size_text,
 )
 from peer.core.files.typed import typed_command
-from wire.file_messages import MAX_FILE_NAME, FileNote, FileOffer, FileSeen, NoteState
+from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.messages import Entry
 from wire.reliable import Retransmitter
 
-#: Names Windows keeps for its devices, in any case, with or without an extension.
-_DEVICES = frozenset(
-    ["con", "prn", "aux", "nul"] + [f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)]
-)
 #: Ended transfers /files still lists.
 ENDED_KEPT = 20
 #: A progress line is said at every this many percent.
@@ -47,7 +47,8 @@ PROGRESS_STEP = 10
 
 class FileTransfers:
     """Every transfer of this peer. `own` gives its name, `entry` a name's table row,
-    `new_id` message ids, and offer ids (a random session's: they outlive the process)."""
+    `new_id` message ids, and offer ids (a random session's: they outlive the process);
+    `name_max`, the bytes a file name may take in `downloads`."""
 
     def __init__(
         self,
@@ -56,13 +57,14 @@ class FileTransfers:
         entry: Callable[[str], Entry | None],
         new_id: Callable[[], str],
         downloads: str,
-        limit: int = MAX_FILE_SIZE,
+        name_max: int = NAME_MAX,
     ) -> None:
         self._own = own
         self._entry = entry
         self._new_id = new_id
         self.downloads = downloads
-        self.limit = limit
+        self.limit = MAX_FILE_SIZE
+        self.name_max = name_max
         self.transfers: dict[int, Transfer] = {}
         self.ended: deque[Ended] = deque(maxlen=ENDED_KEPT)
         self._sent: Retransmitter[tuple[str, FileOffer | FileNote]] = Retransmitter()
@@ -72,6 +74,9 @@ class FileTransfers:
         self._said: dict[int, int] = {}  # the last progress step said, per transfer
         self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
         self._numbers = itertools.count(1)  # the next transfer's number
+        self._waiting: Counter[str] = Counter()  # offers received, not answered, by key
+        self._refusals = Tally(_refusals_line)
+        self._lapses = Tally(_lapses_line)
 
     # -- events: the user -------------------------------------------------------------------
 
@@ -125,11 +130,15 @@ class FileTransfers:
 
     def accept(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
         """/accept: take the file into the downloads folder, from its first byte."""
+        self._answered(transfer)
         transfer.phase = Phase.MOVING
-        transfer.path = f"{self.downloads}/.{transfer.name}.chatapp-{transfer.number}.part"
+        partial = partial_name(transfer.name, transfer.number, self.name_max)
+        transfer.path = f"{self.downloads}/{partial}"
         self._lapse_at.pop(transfer.number, None)
         emit(Keep(transfer))
-        emit(Print(f"[Receiving {transfer.about()} into {self.downloads}.]", "system"))
+        saved = fitted_name(transfer.name, self.name_max)
+        cut = f" as {saved} (its name is too long there)" if saved != transfer.name else ""
+        emit(Print(f"[Receiving {transfer.about()} into {self.downloads}{cut}.]", "system"))
         self._pull(transfer, now, emit)
 
     def end(
@@ -148,11 +157,16 @@ class FileTransfers:
 
     def follow_renames(self, emit: EmitFile) -> None:
         """Each transfer's peer under the name the table gives their key now (they may have
-        been renamed since it began): its lines name them so, and its record keeps it."""
+        been renamed since it began): its lines name them so, and its record keeps it.
+        (`received` follows the one a datagram is about itself: this is for other events.)"""
         for transfer in self.transfers.values():
-            entry = self._entry(transfer.peer)
-            if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
-                transfer.peer = entry.name
+            self._follow(transfer, emit)
+
+    def _follow(self, transfer: Transfer, emit: EmitFile) -> None:
+        entry = self._entry(transfer.peer)
+        if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
+            transfer.peer = entry.name
+            if transfer.sending or transfer.phase is Phase.MOVING:  # else none is kept
                 emit(Keep(transfer))
 
     # -- events: the other peer -------------------------------------------------------------
@@ -161,59 +175,86 @@ class FileTransfers:
         self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
     ) -> None:
         """A file datagram from the peer whose key is `key` (already checked against the
-        table's row of `message.sender`)."""
+        table's row of `message.sender`): answered FileSeen, but a new offer refused, which
+        its FileNote answers alone."""
         if isinstance(message, FileSeen):
             self._sent.answer(message.reply_to)
             return
-        emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
-        if isinstance(message, FileNote):
-            # the other side ended the transfer as the note says
-            if (noted := self._find(message.offer, key, None)) is None:
-                return
-            why = f": {message.reason}" if message.reason else ""
-            if message.state is NoteState.DONE:
-                size = size_text(noted.size)
-                line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
-            else:
-                line = f"[{noted.peer} {message.state} {noted.about()}{why}.]"
-            quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
-            emit(Print(line, "system" if quiet else "error"))
-            self._forget(noted, message.state + why, emit)
-            return
-        found = self._find(message.offer, key, Role.RECEIVE)
-        if found is None:
+        note = isinstance(message, FileNote)
+        found = self._find(message.offer, key, None if note else Role.RECEIVE)
+        if found is None and isinstance(message, FileOffer):
             self._offered(message, key, now, emit)
+            return
+        emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
+        if found is None:
+            return  # a note of a transfer that ended here already
+        self._follow(found, emit)
+        if isinstance(message, FileNote):
+            self._noted(found, message, emit)
         elif found.phase is Phase.MOVING and found.number not in self._pulling:
             self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
 
+    def _noted(self, noted: Transfer, message: FileNote, emit: EmitFile) -> None:
+        """The other side ended `noted` as `message` says."""
+        why = f": {message.reason}" if message.reason else ""
+        if message.state is NoteState.DONE:
+            size = size_text(noted.size)
+            line = f"[{noted.peer} has {noted.name} ({size}, SHA-256 checked).]"
+        else:
+            line = f"[{noted.peer} {message.state} {noted.about()}{why}.]"
+        quiet = message.state in (NoteState.DONE, NoteState.REJECTED)
+        emit(Print(line, "system" if quiet else "error"))
+        self._forget(noted, message.state + why, emit)
+
     def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
-        """A new offer: refused if too big or badly named, else said and kept."""
-        problem = name_problem(offer.name)
-        if problem is None and not 0 <= offer.size <= self.limit:
-            problem = f"{size_text(offer.size)}, over the limit of {size_text(self.limit)} a file"
-        if problem is None and not _is_digest(offer.sha256):
-            problem = "no SHA-256 to check it by"
+        """A new offer: refused if bad or beyond the offers waiting, else said and held
+        (in memory only: a record is kept once it is accepted)."""
+        problem = self._offer_problem(offer, key)
         if problem is not None:
-            name = shown_name(offer.name)
-            emit(Print(f"[{offer.sender} offered a file {name}: refused, {problem}.]", "error"))
-            note = FileNote(
-                self._new_id(), self._own(), offer.offer, NoteState.FAILED, f"refused: {problem}"
-            )
-            self._tell(offer.sender, note, now, emit)
+            self._refuse(offer, problem, now, emit)
             return
+        emit(Tell(offer.sender, FileSeen(self._new_id(), self._own(), offer.id)))
         transfer = Transfer(
             next(self._numbers), Role.RECEIVE, offer.offer, offer.sender, key,
             offer.name, offer.size, offer.sha256,
         )  # fmt: skip
         self.transfers[transfer.number] = transfer
         self._lapse_at[transfer.number] = now + LAPSE
-        emit(Keep(transfer))
+        self._waiting[key] += 1
         n = transfer.number
         line = (
             f"[{offer.sender} offers {offer.name} ({size_text(offer.size)}): "
             f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
         )
         emit(Print(line, "system"))
+
+    def _refuse(self, offer: FileOffer, problem: str, now: float, emit: EmitFile) -> None:
+        """Refuse `offer` for `problem`: its sender told once (a copy is refused anew), the
+        line tallied (worded only when said: a flood of them costs no wording)."""
+        why = f"refused: {problem}"
+        note = FileNote(self._new_id(), self._own(), offer.offer, NoteState.FAILED, why)
+        emit(Tell(offer.sender, note))
+
+        def line() -> str:
+            return f"[{offer.sender} offered a file {shown_name(offer.name)}: refused, {problem}.]"
+
+        self._refusals.say(line, offer.sender, problem, now, emit)
+
+    def _offer_problem(self, offer: FileOffer, key: str) -> str | None:
+        """Why `offer`, from the key `key`, is refused, or None."""
+        if self._waiting[key] >= OFFERS_FROM_ONE:
+            return f"{OFFERS_FROM_ONE} offers from {offer.sender} wait for an answer already"
+        if self._waiting.total() >= OFFERS_WAITING:
+            return f"{OFFERS_WAITING} offers wait for an answer already"
+        if (problem := name_problem(offer.name)) is not None:
+            return problem
+        if offer.size < 0:
+            return f"a bad size ({offer.size})"
+        if offer.size > self.limit:
+            return f"{size_text(offer.size)}, over the limit of {size_text(self.limit)} a file"
+        if not _is_digest(offer.sha256):
+            return "no SHA-256 to check it by"
+        return None
 
     # -- events: the bytes ------------------------------------------------------------------
 
@@ -302,6 +343,8 @@ class FileTransfers:
             self.transfers[transfer.number] = transfer
             if transfer.phase is Phase.OFFERED:
                 self._lapse_at[transfer.number] = now + LAPSE
+                if not transfer.sending:
+                    self._waiting[transfer.peer_key] += 1
             elif not transfer.sending:
                 self._retry_at[transfer.number] = now
                 self._stopped_said.add(transfer.number)
@@ -318,6 +361,8 @@ class FileTransfers:
         """Time passed: copies sent again or given up, offers lapsed, pulls tried again."""
         again, failed = self._sent.due(now)
         for to, message in again:
+            if isinstance(message, FileOffer) and not self._find(message.offer, None, Role.SEND):
+                continue  # refused (or ended) meanwhile: not offered again
             emit(Tell(to, message))
         for to, message in failed:
             # sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the other
@@ -332,8 +377,10 @@ class FileTransfers:
                 transfer = self.transfers[number]
                 what = transfer.about()
                 line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
-                emit(Print(line, "error"))
+                self._lapses.say(partial(str, line), transfer.peer, what, now, emit)
                 self._forget(transfer, "lapsed", emit)
+        self._refusals.tick(now, emit)
+        self._lapses.tick(now, emit)
         for number, at in list(self._retry_at.items()):
             if number in self._pulling:
                 del self._retry_at[number]  # a pull under way took its place
@@ -343,9 +390,9 @@ class FileTransfers:
     def next_wake(self) -> float | None:
         """When `tick` is next needed, or None."""
         times = [*self._lapse_at.values(), *self._retry_at.values()]
-        sent = self._sent.next_wake()
-        if sent is not None:
-            times.append(sent)
+        for part in (self._sent, self._refusals, self._lapses):
+            if (at := part.next_wake()) is not None:
+                times.append(at)
         return min(times) if times else None
 
     # -- helpers ----------------------------------------------------------------------------
@@ -363,7 +410,16 @@ class FileTransfers:
         self._pulling.add(number)
         emit(Pull(transfer))
 
+    def _answered(self, transfer: Transfer) -> None:
+        """`transfer` no longer waits for this side's answer, if it did."""
+        held = self.transfers.get(transfer.number) is transfer
+        if held and not transfer.sending and transfer.phase is Phase.OFFERED:
+            self._waiting[transfer.peer_key] -= 1
+            if not self._waiting[transfer.peer_key]:
+                del self._waiting[transfer.peer_key]
+
     def _forget(self, transfer: Transfer, how: str, emit: EmitFile) -> None:
+        self._answered(transfer)
         number = transfer.number
         self.transfers.pop(number, None)
         for table in (self._lapse_at, self._retry_at, self._said):
@@ -393,24 +449,10 @@ def _is_digest(text: str) -> bool:
     return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
-def name_problem(sent: str) -> str | None:
-    """Why `sent`, a file name from an offer, cannot be saved as it is, or None. A name is
-    one plain part: no folder (/ or \\), not . or .., no control character, not empty,
-    at most MAX_FILE_NAME characters."""
-    if not sent or not sent.strip():
-        return "an empty file name"
-    if len(sent) > MAX_FILE_NAME:
-        return f"a file name over {MAX_FILE_NAME} characters"
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in sent):
-        return "a control character in the file name"
-    if "/" in sent or "\\" in sent or sent in (".", ".."):
-        return "a folder in the file name"
-    if sent.split(".")[0].strip().lower() in _DEVICES:
-        return "a device's name"
-    return None
+def _refusals_line(count: int, names: str, last: str) -> str:
+    return f"[{count:,} more file offers refused, from {names} (the last: {last}).]"
 
 
-def shown_name(sent: str) -> str:
-    """`sent` made safe to print on one line (for a refusal that names it)."""
-    kept = "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in sent[:60])
-    return repr(kept)
+def _lapses_line(count: int, names: str, last: str) -> str:
+    minutes = f"{LAPSE / 60:g} min"
+    return f"[{count:,} more file offers lapsed, with {names}: no answer within {minutes}.]"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 from peer.core.actions import Print
+from peer.core.files.tally import EVERY
 from peer.core.files.transfer import (
     LAPSE,
     RETRY,
@@ -111,9 +112,11 @@ def test_an_offer_from_another_key_is_another_offer() -> None:
 
 def test_bad_names_and_sizes_are_refused_and_the_sender_told() -> None:
     bob = core("bob")
-    for name, size in (("../../.bashrc", 10), ("a\x1b[2Jb", 10), ("ok.txt", 3 * 1024**3)):
+    bad = (("../../.bashrc", 10), ("a\x1b[2Jb", 10), ("ok.txt", 3 * 1024**3), ("x\ud800", 1))
+    for n, (name, size) in enumerate(bad):
         offer = FileOffer("x-1", "alice", f"o-{name}", name, size, DIGEST)
-        actions = run(lambda emit, o=offer: bob.received(o, "KA", 0.0, emit))
+        # (EVERY apart: each is said in full)
+        actions = run(lambda emit, o=offer, t=n * EVERY: bob.received(o, "KA", t, emit))
         notes = [
             a.message for a in actions if isinstance(a, Tell) and isinstance(a.message, FileNote)
         ]
