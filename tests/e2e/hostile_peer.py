@@ -14,6 +14,7 @@ from itertools import count
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from .ports import free_port
 from .secure_socket import SecureSocket
 
 from tests.datagrams import seal_list  # isort: skip
@@ -33,7 +34,8 @@ class HostilePeer:
     def __init__(self, server: Addr, host: str, name: str) -> None:
         self.name = name
         self.static = X25519PrivateKey.generate()
-        self.sock = SecureSocket(key=self.static, host=host)
+        # (a port free for TCP too, below the ephemeral range: it serves files from it)
+        self.sock = SecureSocket(free_port(host), key=self.static, host=host)
         self.host, self.port = self.sock.address
         self.sock.learn_key(server)
         register = messages.Register(f"{name}-r", name, self.port, "", "", WIRE_VERSION)
