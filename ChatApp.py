@@ -237,6 +237,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         bind=settings.bind,
         keepalive=settings.keepalive,
         password=secret,
+        new_password=line.new_password,
         verbose=line.verbose,
         trust=_contact_rule(line, settings, tty=False, secret="", advertised=advertised),
         downloads=line.downloads,

@@ -102,6 +102,12 @@ class CommandLine:
         "SECONDS",
     )
     password: bool = _given("--password", "Peer: ask for a password that protects the name.", False)
+    new_password: bool = _given(
+        "--new-password",
+        "Peer with --password, without a terminal: set the password if the registry says the "
+        "name is new (a terminal asks instead).",
+        False,
+    )
     bell: bool = _given("--bell", "Peer: ring on messages to you.", False)
     downloads: str = _given(
         "--downloads", "Peer: where files received go (default: your Downloads folder).", "", "DIR"

@@ -32,6 +32,10 @@ MAX_ID: Final = 64
 #: Characters of a line's `after` (wire.base.After): an id of its sender's session and a counter.
 MAX_AFTER: Final = 24
 
+#: Characters of each field of a password's exchange (a Register's proof and verifier, a
+#: PasswordChallenge's): hex of the 2048-bit group's numbers (512) with salts and a hash.
+MAX_SRP: Final = 640
+
 #: Longest name (of a peer or a room): see wire/names.py for the rules of names.
 MAX_NAME: Final = 32
 

@@ -3,14 +3,19 @@ password), so that every field has one JSON type."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
+import msgspec
 from msgspec import Struct
 
 from wire.base import After, Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
+from wire.limits import MAX_SRP
 from wire.refusals import RefusalCode
+
+#: A field of a password's exchange (secure/password.py): hex, "$" between its parts.
+Srp = Annotated[str, msgspec.Meta(max_length=MAX_SRP)]
 
 # -- records carried inside messages: JSON arrays (no field names per row) ---------------
 
@@ -111,14 +116,37 @@ def is_token(text: str) -> bool:
 
 class Register(WireMessage, frozen=True):
     """`port`: the client port. `token`: from an earlier Welcome, else one the peer made and
-    kept before asking (`is_token`). `wire`: the sender's WIRE_VERSION."""
+    kept before asking (`is_token`). `wire`: the sender's WIRE_VERSION. `proof`: SRP-6a's
+    "<A>$<M>" answering this key's last PasswordChallenge for the name; `verifier`: a new
+    name's password, as the registry keeps it (secure/password.py); "": none."""
 
     id: Id
     name: str
     port: Int
     token: str
-    password: str
+    proof: Srp
     wire: str
+    verifier: Srp = ""
+
+
+class PasswordAsk(WireMessage, frozen=True):
+    """A peer with a password asks to prove it for `name` (SRP-6a, secure/password.py)."""
+
+    id: Id
+    name: str
+
+
+class PasswordChallenge(WireMessage, frozen=True):
+    """Answers PasswordAsk. `new`: the registry has no such name (a password may be set).
+    Else `scrypt` ("<log2 N>$<salt>"), `salt` and `public` (B) in hex, for the proof; all ""
+    when the asker's key owns the name (no proof is needed)."""
+
+    id: Id
+    reply_to: Id
+    new: bool
+    scrypt: Srp = ""
+    salt: Srp = ""
+    public: Srp = ""
 
 
 class Welcome(WireMessage, frozen=True):
@@ -346,6 +374,8 @@ Message = (
     | TooBig
     | Busy
     | Register
+    | PasswordAsk
+    | PasswordChallenge
     | Welcome
     | MailTaken
     | MoreMail
@@ -379,7 +409,7 @@ Message = (
 MESSAGE_TYPES: dict[str, type[Message]] = types_by_name(Message)
 
 #: Fields a log line never shows: what proves a name is someone's.
-SECRET_FIELDS = frozenset({"token", "password"})
+SECRET_FIELDS = frozenset({"token", "proof", "verifier"})
 
 
 def for_log(message: object) -> str:

@@ -55,6 +55,9 @@ class KeyChecks:
         self._after_welcome: list[Print] | None = None
         self.trust = trust
         trust.registry = self._pins.get(self._pin_label) or b""
+        #: how the registry's key came to be trusted, as said to a person ("": unchecked)
+        self.trusted_by = ""
+        self._contact_unasked = False
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent: the pinned one, else first
@@ -70,12 +73,19 @@ class KeyChecks:
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
+            self._contact_unasked = self._contact.unasked
         finally:
             self._contact = None
         if key is None:
             return False
         if unasked:
             after_welcome.append(Print(unasked, "system"))
+        if self._rule.code is not None:
+            self.trusted_by = "its join code"
+        elif key == self.trust.registry:
+            self.trusted_by = "the key pinned here"
+        elif not self._contact_unasked:
+            self.trusted_by = "its fingerprint, which you confirmed"
         self.trust.registry = key
         return True
 

@@ -23,6 +23,7 @@ from net.wake import WakeTimer
 from peer.adapter.files.on_demand import FileHost, FilesOnDemand
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
+from peer.adapter.password_login import PasswordLogin
 from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_outbox, own_token
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, PlainConsole, TerminalConsole
@@ -119,7 +120,6 @@ class PeerNode:
                 seen=self.state.seen.load(),
                 outbox=own_outbox(self.state, token),
                 room=self.state.load_room(),
-                password=settings.password,
                 keepalive=settings.keepalive,
                 fingerprint=fingerprint(public_bytes(static)),
             )
@@ -133,6 +133,8 @@ class PeerNode:
     ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings = settings
+        self._static, self._server = static, server
+        self._login: PasswordLogin | None = None  # a proof of the password under way
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
         self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
@@ -189,7 +191,8 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
+        keys_ok = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+        if not keys_ok or not await self._password_proof():
             await self.endpoint.close()
             self.stop()
             return 1
@@ -215,6 +218,34 @@ class PeerNode:
             if stop is not None:
                 await stop()
             await self.endpoint.close()
+
+    async def _password_proof(self) -> bool:
+        """With --password: the proof (or a new name's verifier) the registration carries,
+        made here, the password kept from the core (peer/adapter/password_login.py). False
+        when the start ends (said)."""
+        secret = self._settings.password
+        if not secret:
+            return True
+        server = self._server
+        registry = self.core.trust.registry
+        self._login = login = PasswordLogin(
+            self.core.state.name,
+            (f"{server[0]}:{server[1]}", self.keys.trusted_by),
+            (public_bytes(self._static), registry),
+            lambda message: self.endpoint.send(server, message, registry),
+            lambda line, error: self.console.show(Print(line, "error" if error else "system")),
+        )
+        confirm = ask_yes_no if isinstance(self.console, TerminalConsole) else None
+        try:
+            made = await login.prove(
+                secret, self.core.parts.shared.new_id(), confirm, self._settings.new_password
+            )
+        finally:
+            self._login = None
+        if made is None:
+            return False
+        self.core.state.proof, self.core.state.verifier = made
+        return True
 
     def start(self) -> None:
         """The first event: the registration is sent (by `run`, or a caller driving it)."""
@@ -278,6 +309,8 @@ class PeerNode:
                 self._debug(inbound_line(one, at))
         if now is None:
             now = self.endpoint.read_at  # one reading of the clock per drain, not per event
+        if self._login is not None:
+            messages = [m for m in messages if not self._login.answered(m)]
         core = self.core
         core.receive_all(messages, at, key, now, self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)

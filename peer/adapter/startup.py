@@ -28,6 +28,8 @@ class PeerSettings(Struct, frozen=True):
     bind: str = "0.0.0.0"
     keepalive: float = 10.0
     password: str = ""
+    #: without a terminal, set the password of a name the registry says is new
+    new_password: bool = False
     verbose: bool = False
     trust: ContactRule = ContactRule()
     downloads: str = ""

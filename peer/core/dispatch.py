@@ -40,7 +40,6 @@ class PeerOptions(TypedDict, total=False):
     """PeerCore's optional settings: see PeerCore.__init__."""
 
     token: str
-    password: str
     keepalive: float
     timeout: float
     attempts: int
@@ -66,7 +65,7 @@ class PeerCore:
     ) -> None:
         """`session` is the prefix of our message ids. Options: what an earlier run kept
         (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
-        registered; `registry_key`, pinned), `password`, `keepalive` seconds, the retry
+        registered; `registry_key`, pinned), `keepalive` seconds, the retry
         rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
@@ -75,7 +74,7 @@ class PeerCore:
         settling = Settling(options.get("outbox", ()))
         alarm = Alarm()
         self._shared = shared = Shared(
-            state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
+            state=PeerState(name, port, options.get("token", "")),
             new_id=IdMaker(session),
             table=Table(),
             settling=settling,

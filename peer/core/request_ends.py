@@ -137,7 +137,8 @@ class RequestEnds:
         shared.watch.register_again = False
         if not state.life.started:
             if refusal.code is RefusalCode.NOT_OWNER:
-                emit(Print(PASSWORD_HINT_AGAIN if state.password else PASSWORD_HINT, "error"))
+                hint = PASSWORD_HINT_AGAIN if state.proof or state.verifier else PASSWORD_HINT
+                emit(Print(hint, "error"))
             self._leaving.never_started(emit)
         elif state.life.registered:  # a quiet re-registration was refused
             state.life.fire(Event.REFUSED)

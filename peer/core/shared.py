@@ -52,7 +52,10 @@ class PeerState:
     name: str
     port: int
     token: str = ""
-    password: str = ""
+    #: what proves the name's password (wire.messages.Register's `proof`, `verifier`): set
+    #: by the adapter before the first registration; the password never reaches the core
+    proof: str = ""
+    verifier: str = ""
     room: str = ""
     life: Lifecycle = field(default_factory=Lifecycle, repr=False)
     #: keys of the names this peer had before a rename (a chat to one is still ours)
@@ -118,7 +121,13 @@ class Shared:
     def register_message(self) -> Register:
         state = self.state
         return Register(
-            self.new_id(), state.name, state.port, state.token, state.password, WIRE_VERSION
+            self.new_id(),
+            state.name,
+            state.port,
+            state.token,
+            state.proof,
+            WIRE_VERSION,
+            state.verifier,
         )
 
     def deregister_message(self, farewell: str | None = None) -> Deregister:

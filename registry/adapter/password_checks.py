@@ -1,39 +1,45 @@
-"""Password checks (a scrypt of some 0.3 s and 128 MiB each) on a pool of threads."""
+"""Password work (SRP-6a's modular powers, and a migration's) on a pool of threads."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hmac
 from collections.abc import Callable
 
-from registry.core.actions import CheckPassword
-from registry.core.credentials import proven
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-#: Checks run at once: two use two cores (the loop takes its turn between them), and 256 MiB.
+from registry.core.actions import CheckPassword
+from registry.core.password_work import carry_out
+from secure.password import Challenge
+
+#: Checks run at once: two use two cores (the loop takes its turn between them).
 WORKERS = 2
 
-#: What is told a check's outcome: its ticket, and the hash it gave (None: it failed).
-Done = Callable[[str, str | None], None]
+#: What is told a check's outcome: its ticket, and what it gave (None: it failed).
+Done = Callable[[str, Challenge | bool | None], None]
 
 
 class PasswordChecks:
-    """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome."""
+    """Carries out CheckPassword actions on WORKERS threads; `done` is told each outcome.
+    `secret` makes up the challenges of names without a password; `public`: our key."""
 
-    def __init__(self, done: Done) -> None:
+    def __init__(self, done: Done, secret: bytes, public: bytes) -> None:
         self._done = done
+        self._secret, self._public = secret, public
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=WORKERS, thread_name_prefix="password-check"
         )
-        self._running: set[asyncio.Future[str]] = set()
+        self._running: set[asyncio.Future[Challenge | bool]] = set()
 
     def start(self, check: CheckPassword) -> None:
         """Start `check`; its outcome comes to `done` later, on this loop."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, proven, check.password, check.stored, check.salt)
+        future = loop.run_in_executor(self._pool, carry_out, check, self._secret, self._public)
         self._running.add(future)
         future.add_done_callback(lambda f: self._finished(check.ticket, f))
 
-    def _finished(self, ticket: str, future: asyncio.Future[str]) -> None:
+    def _finished(self, ticket: str, future: asyncio.Future[Challenge | bool]) -> None:
         self._running.discard(future)
         if future.cancelled():
             return
@@ -45,3 +51,11 @@ class PasswordChecks:
         for future in self._running:
             future.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def password_secrets(static: X25519PrivateKey) -> tuple[bytes, bytes]:
+    """What the checks of the registry (or service) of key `static` are made with: the secret
+    its made-up challenges come from (the same each start, and on each registry of a service),
+    and its public key, which every proof is bound to."""
+    secret = hmac.digest(static.private_bytes_raw(), b"ChatApp made-up password", "sha256")
+    return secret, static.public_key().public_bytes_raw()

@@ -18,7 +18,7 @@ from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.loading import Backend, load, lock, private, registry_channel
-from registry.adapter.password_checks import PasswordChecks
+from registry.adapter.password_checks import PasswordChecks, password_secrets
 from registry.adapter.registry_console import RegistryConsole, key_lines, listening_lines
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
@@ -112,9 +112,10 @@ class RegistryServer:
         #: The group commit: sends wait for the fsync that covers them (read-only outside).
         self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
-            lambda ticket, kept: self.run_actions(
-                self.core.password_checked(ticket, kept, self._now())
-            )
+            lambda ticket, outcome: self.run_actions(
+                self.core.password_checked(ticket, outcome, self._now())
+            ),
+            *password_secrets(backend.static),
         )
 
     async def start(self) -> Addr:

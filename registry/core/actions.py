@@ -6,6 +6,7 @@ send is durable before that send leaves, unless the send passes a peer's line on
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from msgspec import Struct
 
@@ -81,13 +82,17 @@ class KeepHistory(Struct, frozen=True):
 
 
 class CheckPassword(Struct, frozen=True):
-    """Run `registry.core.credentials.proven(password, stored, salt)` off the event loop's
-    thread, and hand its hash to the core's `password_checked` with `ticket`."""
+    """Work on a password off the event loop's thread (`registry.core.password_work.carry_out`),
+    its outcome handed to the core's `password_checked` with `ticket`: with no `session`,
+    begin an SRP-6a exchange for `name` against its kept `stored`, bound to the asker's key
+    `client`; with one (the Challenge's, opaque here), check `proof` against it."""
 
     ticket: str
-    password: str
-    stored: str
-    salt: bytes
+    name: str = ""
+    stored: str = ""
+    client: bytes = b""
+    session: Any = None
+    proof: str = ""
 
 
 class Log(Struct, frozen=True):

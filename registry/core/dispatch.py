@@ -24,6 +24,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Owner, Table
+from secure.password import Challenge
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import (
@@ -37,6 +38,7 @@ from wire.messages import (
     MailTaken,
     Message,
     Notice,
+    PasswordAsk,
     Refused,
     Register,
     Rename,
@@ -136,6 +138,7 @@ class RegistryCore:
         self.flood = FloodGate()
         self._handlers: dict[type[Message], Handler] = {
             Register: self._register,
+            PasswordAsk: self._registration.ask,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
             SaveMessage: self._saving.save,
@@ -244,11 +247,13 @@ class RegistryCore:
         self._relay.over(emit)
         return actions
 
-    def password_checked(self, ticket: str, kept: str | None, now: float) -> list[Action]:
-        """CheckPassword `ticket` gave `kept` (None: it failed): its registration goes on."""
+    def password_checked(
+        self, ticket: str, outcome: Challenge | bool | None, now: float
+    ) -> list[Action]:
+        """CheckPassword `ticket` gave `outcome` (None: it failed): its request goes on."""
         actions: list[Action] = []
         emit = actions.append
-        self._registration.checked(ticket, kept, now, emit)
+        self._registration.checked(ticket, outcome, now, emit)
         self._relay.over(emit)
         return actions
 

@@ -1,5 +1,6 @@
 """Register: who may take a name, by which proof. A registration that waited for a probe
-or a password's check is carried out again."""
+or a password's check is carried out again. A password is proven by SRP-6a
+(secure/password.py): PasswordAsk begins an exchange, a Register's `proof` ends it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from registry.core.presence import Presence
 from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
 from registry.core.services import Services
 from registry.core.table import Record
-from wire.messages import Refused, Register, Welcome, is_token
+from secure.password import Challenge, Stored
+from wire.keys import key_from_text
+from wire.messages import PasswordAsk, PasswordChallenge, Refused, Register, Welcome, is_token
 from wire.names import name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import TIMEOUT
@@ -28,16 +31,27 @@ LOG_PASSWORDS_EVERY = 100
 #: Password checks under way past which an address that sent a wrong password lately
 #: gets none: a slow machine refuses guessers rather than queue their checks.
 CHECKS_AT_ONCE = 4
+#: Seconds a challenge waits for its proof, and how many wait at most (the oldest dropped).
+CHALLENGE_LIFE = 60.0
+CHALLENGES_KEPT = 1024
 
 
 class _Check(Struct, frozen=True):
-    """A registration waiting for its password's check: the hash it is checked against
-    ("" for a new name), and the hash the check gave ("" before it came)."""
+    """A PasswordAsk, or a registration, waiting for its password's work on a thread; `kept`,
+    whether the proof held (for a registration carried out again)."""
 
-    msg: Register
+    msg: Register | PasswordAsk
     req: Request
-    stored: str
-    kept: str = ""
+    kept: bool = False
+
+
+class _Pending(Struct):
+    """A challenge sent, awaiting its proof: the library's session, opaque here."""
+
+    ask: str
+    session: object
+    answer: PasswordChallenge
+    until: float
 
 
 class _Attempt(Struct, frozen=True):
@@ -77,6 +91,10 @@ class Registration:
         #: the registrations being checked, by ticket; and the one carried out again
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
+        #: the challenges awaiting a proof, by (key, name key)
+        self._challenges: dict[tuple[str, str], _Pending] = {}
+        #: the verdict on each registration's proof, by (key, id): its copies get it again
+        self._verdicts = Recent[bool]()
 
     def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """Carry out `msg`: welcomed, refused, or waiting for a probe of the holder."""
@@ -93,22 +111,74 @@ class Registration:
         if record is not None:
             self._welcome(attempt, record, now, emit)
 
-    def checked(self, ticket: str, kept: str | None, now: float, emit: Emit) -> None:
-        """The check `ticket` gave `kept` (None: failed): its registration goes on."""
+    def ask(self, msg: PasswordAsk, req: Request, now: float, emit: Emit) -> None:
+        """Begin proving a password for `msg.name`, in budget: answered with a challenge, or
+        at once when the name is new or the asker's key owns it."""
+        what = f"password of {msg.name!r} from {fmt(req.addr)}"
+        if problem := name_problem(msg.name):
+            self._s.answers.refuse(req, Reason(f"{problem}.", "bad name or port"), what, emit)
+            return
+        record = self._s.table.get(msg.name)
+        if record is None or (record.key and record.key == req.key):
+            self._s.answers.reply(req, emit, PasswordChallenge, record is None)
+            return
+        pending = self._challenges.get((req.key, name_key(msg.name)))
+        if pending is not None and pending.ask == msg.id:  # a copy: the same challenge
+            emit(Send(req.addr, pending.answer, req.asker))
+            return
+        if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+            return
+        if self._too_many_passwords(req, what, now, emit):
+            return
+        ticket = self._s.answers.new_id()
+        self._checking[ticket] = _Check(msg, req)
+        client = key_from_text(req.key) or b""
+        emit(CheckPassword(ticket, record.name, record.password or NO_PASSWORD, client))
+
+    def checked(
+        self, ticket: str, outcome: Challenge | bool | None, now: float, emit: Emit
+    ) -> None:
+        """The work `ticket` gave `outcome` (None: failed): its request goes on."""
         check = self._checking.pop(ticket, None)
         if check is None:
             return
-        if kept is None:
+        if outcome is None:
             said = Reason(
                 "The registry could not check the password now; try again.", "check failed"
             )
-            self._s.answers.refuse(check.req, said, f"registration of {check.msg.name}", emit)
+            self._s.answers.refuse(check.req, said, f"password of {check.msg.name}", emit)
             return
-        self._proof = msgspec.structs.replace(check, kept=kept)
+        if isinstance(check.msg, PasswordAsk):
+            if isinstance(outcome, Challenge):
+                self._challenged(check.msg, check.req, outcome, now, emit)
+            return
+        self._proof = msgspec.structs.replace(check, kept=outcome is True)
         try:
             self.register(check.msg, check.req, now, emit)
         finally:
             self._proof = None
+
+    def _challenged(
+        self, msg: PasswordAsk, req: Request, began: Challenge, now: float, emit: Emit
+    ) -> None:
+        """Send the challenge `began`, kept for its proof; a migrated verifier is kept."""
+        record = self._s.table.get(msg.name)
+        if record is None:
+            return
+        if began.stored:  # an older registry's scrypt hash, replaced by a verifier of it
+            record.password = began.stored
+            emit(SaveTable((name_key(record.name),)))
+        answer = PasswordChallenge(
+            self._s.answers.new_id(), msg.id, False, began.scrypt, began.salt, began.public
+        )
+        pendings = self._challenges
+        pendings.pop((req.key, name_key(msg.name)), None)
+        pendings[(req.key, name_key(msg.name))] = _Pending(
+            msg.id, began.session, answer, now + CHALLENGE_LIFE
+        )
+        while len(pendings) > CHALLENGES_KEPT:
+            del pendings[next(iter(pendings))]
+        emit(Send(req.addr, answer, req.asker))
 
     def probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
         """The probed peer did not answer: offline; the registrations that waited go on."""
@@ -156,17 +226,17 @@ class Registration:
     def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
         """The record of a new name, made offline; None if a budget refused it."""
         msg, where = attempt.msg, attempt.where
-        proof = self._proven(attempt, "")  # (its name counted already, if there is one)
         if self._address_held(attempt, now, emit):
             return None
-        if proof is None and self._too_many_names(attempt, now, emit):
+        if self._too_many_names(attempt, now, emit):
             return None
         password = ""
-        if msg.password:
-            if proof is None:
-                self._check(attempt, "", now, emit)
+        if msg.verifier:
+            if Stored.parse(msg.verifier) is None:
+                said = Reason("The password could not be read; nothing was set.", "bad verifier")
+                self._s.answers.refuse(attempt.req, said, attempt.what, emit)
                 return None
-            password = proof
+            password = msg.verifier
         # the peer's own token when it proposes one: it has kept it already
         token = msg.token if is_token(msg.token) else self._s.new_token()
         kept = token_hash(token)
@@ -182,19 +252,13 @@ class Registration:
         """`record`, if the sender owns it and may take it now; else None."""
         msg = attempt.msg
         owned = self._owns_without_password(attempt, record)
-        if not owned and msg.password:
-            # checked last, the one costly check; a name without a password alike, so
-            # that neither the answer nor its time tells whether a name has one
-            against = record.password or NO_PASSWORD
-            proof = self._proven(attempt, against)
-            if proof is None:
-                self._check(attempt, against, now, emit)
+        if not owned and msg.proof:
+            # checked last, the one costly check; a name without a password alike (its
+            # challenge was made up), so that the answer does not tell whether it has one
+            proven = self._proven(attempt, now, emit)
+            if proven is None:
                 return None
-            owned = bool(proof)
-            if not owned:
-                self.passwords.wrong(attempt.req.addr[0], now)
-            else:  # the same hash, or one at today's cost (credentials.outdated)
-                record.password = proof
+            owned = proven
         if not owned:
             self._not_owner(attempt, record, emit)
             return None
@@ -314,7 +378,7 @@ class Registration:
     def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
         if record.online:
             reason = f"The name {record.name} is in use by a peer that is online."
-        elif attempt.msg.password:  # said alike whether the name has a password or not
+        elif attempt.msg.proof:  # said alike whether the name has a password or not
             reason = f"Wrong password for {record.name}."
         else:
             reason = (
@@ -340,29 +404,35 @@ class Registration:
         self._over_budget(attempt, reason, "too many new names", self.names.refused, emit)
         return True
 
-    def _proven(self, attempt: _Attempt, stored: str) -> str | None:
-        """The hash the check against `stored` gave this attempt, or None."""
-        proof = self._proof
-        if proof is None or proof.stored != stored:
-            return None
-        same = proof.msg.id == attempt.msg.id and proof.req.key == attempt.req.key
-        return proof.kept if same else None
-
-    def _check(self, attempt: _Attempt, stored: str, now: float, emit: Emit) -> None:
-        """Ask for the attempt's password to be checked against `stored`, in budget."""
+    def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
+        """Whether the attempt's proof holds; None while it is checked (on a thread). A
+        challenge serves one proof; a wrong one makes its address wait."""
         msg, req = attempt.msg, attempt.req
-        if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
-            return
-        if self._too_many_passwords(attempt, now, emit):
-            return
-        ticket = self._s.answers.new_id()
-        self._checking[ticket] = _Check(msg, req, stored)
-        salt = bytes.fromhex(self._s.new_token()[:32])
-        emit(CheckPassword(ticket, msg.password, stored, salt))
+        verdict_key = f"{req.key}|{msg.id}"
+        verdict = self._verdicts.get(verdict_key)
+        if verdict is not None:
+            return verdict  # a copy: its verdict, counted once
+        proof = self._proof
+        if proof is not None and proof.msg.id == msg.id and proof.req.key == req.key:
+            verdict = proof.kept
+        elif any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+            return None
+        else:
+            pending = self._challenges.pop((req.key, name_key(msg.name)), None)
+            if pending is not None and now < pending.until:
+                ticket = self._s.answers.new_id()
+                self._checking[ticket] = _Check(msg, req)
+                emit(CheckPassword(ticket, session=pending.session, proof=msg.proof))
+                return None
+            verdict = False
+        remember(self._verdicts, verdict_key, verdict)
+        if not verdict:
+            self.passwords.wrong(req.addr[0], now)
+        return verdict
 
-    def _too_many_passwords(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
-        """Whether the attempt's password may not be checked now (then it is refused)."""
-        ip = attempt.req.addr[0]
+    def _too_many_passwords(self, req: Request, what: str, now: float, emit: Emit) -> bool:
+        """Whether a password may not be checked for `req` now (then it is refused)."""
+        ip = req.addr[0]
         # one check at a time per address
         mine = any(c.req.addr[0] == ip for c in self._checking.values())
         busy = len(self._checking) >= CHECKS_AT_ONCE and self.passwords.guessed(ip, now)
@@ -374,7 +444,9 @@ class Registration:
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        self._over_budget(attempt, reason, reason, self.passwords.refused, emit)
+        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
+            emit(Log(f"refused {what}: {reason} ({self.passwords.refused} refused so far)"))
+        self._s.answers.reply(req, emit, Refused, reason)
         return True
 
     def _over_budget(

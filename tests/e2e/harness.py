@@ -46,7 +46,6 @@ from .process import (
     REPO,
     TAIL,
     ChatProc,
-    at_password_cost,
     child_env,
 )
 
@@ -95,9 +94,9 @@ __all__ = [
 KEEPALIVE = 0.5
 #: The address everything binds to and talks to: loopback only.
 HOST = "127.0.0.1"
-#: Seconds a start with a password waits for its Welcome at least: the registry checks the
-#: password first (a scrypt of 0.3 s and 128 MiB, registry/core/credentials.py), which a
-#: machine loaded with other checks and tests made last over 10 s.
+#: Seconds a start with a password waits for its Welcome at least: the peer hashes the
+#: password first (a scrypt of 0.3 s and 128 MiB, secure/password.py), and the registry
+#: checks its proof, which a machine loaded with other checks and tests made last over 10 s.
 PASSWORD_CHECK_WAIT = 30.0
 
 
@@ -150,11 +149,9 @@ class ChatEnv:
         data_dir: Path | None = None,
         timeout: float = 10.0,
         options: Sequence[str] = (),
-        password_cost: int | None = None,
     ) -> ChatProc:
         """Start a registry (on the env's port by default, so a restart reuses it), with
-        more command-line `options` (and passwords hashed at 2**`password_cost`, if given:
-        `at_password_cost`), and wait until it says both sockets are bound. Its
+        more command-line `options`, and wait until it says both sockets are bound. Its
         keepalive period is the test peers' (KEEPALIVE) unless `options` give one: a
         registry on the default 10 s would take a killed peer for online for 30 s, and
         give peers 50 s after a restart, and no test would see either rule at work."""
@@ -167,7 +164,6 @@ class ChatEnv:
         proc = self.spawn(
             "-s", str(port), "--bind", HOST, "--data-dir", str(data_dir or self.registry_dir),
             *period, *options, label=f"registry:{port}",
-            command=CHATAPP_COMMAND if password_cost is None else at_password_cost(password_cost),
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
@@ -223,8 +219,8 @@ class ChatEnv:
             *self.prefix, *CHATAPP_COMMAND, "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,
         ]  # fmt: skip
-        if password:
-            argv.append("--password")
+        if password:  # (a new name's password set: no terminal asks)
+            argv.extend(("--password", "--new-password"))
         trust_said = "--registry-key" in options or "--trust-first-key" in options
         if not trust_said and (password or not (data / PINS_FILE).exists()):
             # first contact by the join code, as the docs advise: no settling time to wait

@@ -36,18 +36,6 @@ CHATAPP = REPO / "ChatApp.py"
 CHATAPP_COMMAND = (sys.executable, "-m", "ChatApp")
 
 
-def at_password_cost(log2_n: int) -> tuple[str, ...]:
-    """CHATAPP_COMMAND for a registry that hashes passwords at a cost of 2**log2_n, through
-    the constant the registry's unit tests lower too (registry.core.credentials.LOG2_N;
-    the product's is 2**17, some 0.3 s of CPU and 128 MiB a check): for a test of what is
-    done with each check, not of what one costs."""
-    run = "runpy.run_module('ChatApp', run_name='__main__', alter_sys=True)"
-    code = (
-        f"import runpy; from registry.core import credentials; credentials.LOG2_N = {log2_n}; {run}"
-    )
-    return (sys.executable, "-c", code)
-
-
 # The hostile tests build datagrams with the project's own `wire` package.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -234,7 +234,7 @@ def _field_values(dead_port: int) -> dict[str, object]:
     """Field values for hostile messages, by field name; other fields get a value by type."""
     return {
         "id": "fz-1", "reply_to": "nothing-1", "name": "victim", "sender": "fz2",
-        "to": "victim", "token": "bad", "password": "pw", "port": dead_port,
+        "to": "victim", "token": "bad", "proof": "00$00", "port": dead_port,
         "text": "hello", "farewell": "bye", "room": "lobby", "new_name": "victim2",
         "ip": "10.0.0.1", "stamp": "2024-01-01 00:00:00", "kind": "direct",
     }  # fmt: skip
@@ -439,7 +439,7 @@ def pace(port: int, dead_port: int, n: int) -> bool:
     if udp_exchange(port, probe, wait=0.4) is not None:
         return True
     bad_name = make(
-        messages.Register, id=f"pace-r{n}", name=".bad", port=dead_port, token="", password=""
+        messages.Register, id=f"pace-r{n}", name=".bad", port=dead_port, token="", proof=""
     )
     return udp_exchange(port, codec.encode(bad_name), wait=0.4) is not None
 

@@ -59,7 +59,7 @@ def test_version_names_the_release_and_the_wire(chat: ChatEnv) -> None:
     assert line.endswith(f", wire {WIRE_VERSION}, {build_name()} build")
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(40)
 def test_a_password_read_without_a_terminal_does_not_stop_the_peer(shared_chat: ChatEnv) -> None:
     # cron, CI or ssh without -t: no controlling terminal, so getpass reads the password
     # from standard input before the peer reads its commands from it
@@ -68,18 +68,24 @@ def test_a_password_read_without_a_terminal_does_not_stop_the_peer(shared_chat: 
         sys.executable, str(CHATAPP), "-c", chat.named("pw"), HOST, str(chat.registry_port),
         str(free_port()), "--data-dir", str(chat.peer_dir), "--password", *chat.trusting(),
     ]  # fmt: skip
-    done = subprocess.run(
-        argv,
-        input="secret\nwho\n",
-        capture_output=True,
-        text=True,
-        timeout=20,
-        start_new_session=True,  # no controlling terminal
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "GetPassWarning" not in done.stderr  # Python's own warning is not for the user
-    assert f">>> {WELCOME}" in done.stdout.splitlines()
-    assert done.returncode == 0
+    for told, status in ((), 1), (("--new-password",), 0):
+        done = subprocess.run(
+            [*argv, *told],
+            input="secret\nwho\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+            start_new_session=True,  # no controlling terminal
+        )
+        assert "Traceback" not in done.stdout + done.stderr
+        assert "GetPassWarning" not in done.stderr  # Python's own warning is not for the user
+        assert done.returncode == status, done.stdout
+        lines = done.stdout.splitlines()
+        if status:  # a new name's password is set only when told, as no one can be asked
+            said = ">>> [No password set (without a terminal: --new-password); nothing was sent.]"
+            assert said in lines and f">>> {WELCOME}" not in lines
+        else:
+            assert f">>> {WELCOME}" in lines
 
 
 @pytest.mark.timeout(30)

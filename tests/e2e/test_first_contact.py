@@ -53,12 +53,13 @@ def attacked(chat: ChatEnv) -> Iterator[tuple[ChatEnv, Spoofer, int, ChatProc]]:
 
 
 def _victim(chat: ChatEnv, port: int, *options: str) -> Peer:
-    """A new peer with a password, given as a script gives it, and `options` alone."""
+    """A new peer with a password, given as a script gives it (told to set it: no terminal
+    asks), and `options` alone."""
     assert chat.registry_port is not None
     argv = [
         *chat.prefix, sys.executable, str(CHATAPP), "-c", "victim", HOST,
         str(chat.registry_port), str(port), "--data-dir", str(chat.root / "victim"),
-        "--password", *options,
+        "--password", "--new-password", *options,
     ]  # fmt: skip
     peer = Peer(argv, name="victim", port=port, data_dir=chat.root / "victim", env=chat.env)
     chat.procs.append(peer)

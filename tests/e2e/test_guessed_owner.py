@@ -11,20 +11,15 @@ import time
 import pytest
 
 from .harness import HOST, WELCOME, ChatEnv
+from .password_client import guess
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
-from wire.version import WIRE_VERSION  # isort: skip
-from peer.core.registry_watch import SILENT_KEEPALIVES  # isort: skip
+from peer.core.registry_watch import SILENT_KEEPALIVES  # isort: skip  (harness: sys.path)
 
 PASSWORD = "correct-horse-battery-staple"
 #: The guessers' addresses: five machines of the LAN.
 GUESSERS = [f"127.0.0.{n}" for n in range(2, 7)]
-#: The registry's password cost here, as a power of two: these tests are of what is made
-#: of each check (which address waits, what a guess is told), not of a check's cost, which
-#: tests/e2e/test_owners.py pays in full with twice as many guessers (2**17: some 0.3 s of
-#: CPU a check, and these tests made 20 of them).
-CHEAP = 12
 #: Seconds an answer to a guess, or the owner's registration, is awaited: a guess is
 #: answered once its password is checked, behind up to CHECKS_AT_ONCE others, which a
 #: loaded machine may make seconds each.
@@ -32,11 +27,13 @@ CHECKED_WITHIN = 40.0
 
 
 def _guess(server: tuple[str, int], host: str, name: str, n: int | str) -> str:
-    """One guess at `name`'s password from `host`, with a new key; the refusal's reason."""
+    """One guess at `name`'s password from `host`, with a new key (a challenge asked, a
+    proof that proves nothing sent); the refusal's reason."""
     with SecureSocket(host=host) as sock:
         sock.learn_key(server)
-        guess = messages.Register(f"g-{n}", name, 9, "", f"guess-{n}", WIRE_VERSION)
-        return sock.ask(guess, server, messages.Refused, wait=CHECKED_WITHIN).reason
+        said = guess(sock, server, name, f"g-{n}", wait=CHECKED_WITHIN)
+        assert not isinstance(said, messages.Welcome), said
+        return said.reason
 
 
 def _checked_guesses(server: tuple[str, int], host: str, name: str, count: int) -> list[str]:
@@ -73,7 +70,7 @@ def _registered_and_gone(chat: ChatEnv, name: str, password: str = "") -> None:
 def test_the_owner_on_a_new_machine_gets_in_after_guesses_from_five_addresses(
     chat: ChatEnv,
 ) -> None:
-    chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    chat.start_registry(options=["--no-desk-console"])
     _registered_and_gone(chat, "alice", PASSWORD)
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
@@ -97,7 +94,7 @@ def test_the_owner_on_a_new_machine_gets_in_after_guesses_from_five_addresses(
 def test_a_guess_is_answered_alike_whether_or_not_the_name_has_a_password(
     chat: ChatEnv,
 ) -> None:
-    chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    chat.start_registry(options=["--no-desk-console"])
     _registered_and_gone(chat, "alice", PASSWORD)
     _registered_and_gone(chat, "bob")
     assert chat.registry_port is not None

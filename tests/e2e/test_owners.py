@@ -25,6 +25,7 @@ from .harness import (
     Peer,
     mail_line,
 )
+from .password_client import ask, guess, proof_for, random_proof, registration, set_password
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
@@ -34,11 +35,6 @@ from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, WRONG_WAIT
 from registry.core.registration import CHECKS_AT_ONCE  # isort: skip
 
 PASSWORD = "correct-horse-battery-staple"
-#: The registry's password cost in the tests of the reserve, as a power of two: a check of
-#: some milliseconds, so that a round of checks ends long before the budget in all gains
-#: back one (a fifth of a second). (The checks' threads are not what runs out there: the
-#: registry lets guessers have CHECKS_AT_ONCE under way at most: test_password_guessing.)
-CHEAP = 12
 
 
 def _registered(sock: SecureSocket, name: str, server: tuple[str, int]) -> str:
@@ -85,8 +81,9 @@ def test_a_flood_from_one_key_leaves_room_for_a_real_message(shared_chat: ChatEn
 
 class _Guessers:
     """Machines guessing alice's password, each with a key of its own, on a thread: while
-    `go` is set, each that was not found wrong since `new_round` guesses every PACE s
-    (one found wrong waits a second or more before its next check, so it holds back)."""
+    `go` is set, each that was not found wrong since `new_round` asks a challenge every
+    PACE s, and answers each it gets with a proof that proves nothing (one found wrong waits
+    a second or more before its next check, so it holds back)."""
 
     def __init__(self, server: tuple[str, int]) -> None:
         self.server = server
@@ -129,21 +126,21 @@ class _Guessers:
             while not self.stop.is_set():
                 for sock in socks:
                     if self.go.is_set() and sock.address[0] not in self.found_wrong:
-                        self.sent += 1
-                        guess = messages.Register(
-                            f"g-{self.sent}", "alice", 9, "", f"guess{self.sent}", WIRE_VERSION
-                        )
-                        sock.send(guess, self.server)
+                        self.sent += 1  # a challenge asked: a check begun, if in budget
+                        sock.send(ask("alice", f"g-{self.sent}"), self.server)
                     with contextlib.suppress(BlockingIOError, OSError):
                         while True:
                             for message, _ in sock.take():
-                                self._answered(sock.address[0], message)
+                                self._answered(sock, message)
                 time.sleep(PACE)  # pacing the attack, not waiting for a condition
         finally:
             for sock in socks:
                 sock.close()
 
-    def _answered(self, host: str, message: messages.Message) -> None:
+    def _answered(self, sock: SecureSocket, message: messages.Message) -> None:
+        host = sock.address[0]
+        if isinstance(message, messages.PasswordChallenge):  # proven with random bytes
+            sock.send(registration("alice", f"p-{message.reply_to}", random_proof()), self.server)
         if isinstance(message, messages.Refused) and "Wrong" in message.reason:
             with self.lock:
                 self.found_wrong.add(host)
@@ -167,7 +164,7 @@ def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv)
     sam types his password on a new machine, and alice starts with her key. Both get in:
     alice with no check, sam with the check kept for him. Without that part kept, the
     guessers had spent every check, and sam was refused at once."""
-    chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    chat.start_registry(options=["--no-desk-console"])
     for name, data in (("alice", chat.peer_dir), ("sam", chat.root / "sam-first")):
         peer = chat.start_peer(name, data_dir=data, password=PASSWORD)
         peer.send("/quit")
@@ -302,15 +299,18 @@ def _session(host: str, server: tuple[str, int]) -> SecureSocket:
     return sock
 
 
-def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused:
-    """The Welcome or Refused that comes to `sock`, as soon as it comes (a deadline, not a
-    pause: `receive` waits for a quiet moment, and the guessers' rounds may not)."""
+def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused | messages.PasswordChallenge:
+    """The Welcome, Refused or PasswordChallenge that comes to `sock`, as soon as it comes (a
+    deadline, not a pause: `receive` waits for a quiet moment, and the guessers' rounds may
+    not)."""
     deadline = time.monotonic() + PASSWORD_CHECK_WAIT
     while (left := deadline - time.monotonic()) > 0:
         if not select.select([sock.sock], [], [], left)[0]:
             break
         for message, _ in sock.take():
-            if isinstance(message, messages.Welcome | messages.Refused):
+            if isinstance(
+                message, messages.Welcome | messages.Refused | messages.PasswordChallenge
+            ):
                 return message
     raise AssertionError(f"no answer within {PASSWORD_CHECK_WAIT:g} s")
 
@@ -318,20 +318,33 @@ def _answer(sock: SecureSocket) -> messages.Welcome | messages.Refused:
 def _checked_guess(
     sock: SecureSocket, server: tuple[str, int]
 ) -> messages.Welcome | messages.Refused:
-    """A guess at pat's password from `sock`, sent again when the registry says to (the
+    """A guess at pat's password from `sock`, asked again when the registry says to (the
     checks before it spent the budget in all); the answer once it was checked."""
     n = 0
     while True:
         n += 1
-        guess = messages.Register(f"g-{n}", "pat", 9, "", f"wrong{n}", WIRE_VERSION)
-        sock.send(guess, server)
-        said = _answer(sock)
+        said = guess(sock, server, "pat", f"g-{n}", PASSWORD_CHECK_WAIT)
         if isinstance(said, messages.Refused) and (
             wait := re.search(r"try again in (\d+) s", said.reason)
         ):
             time.sleep(int(wait.group(1)))  # the wait the registry set: nothing to await
             continue
         return said
+
+
+def _proven(
+    sock: SecureSocket, server: tuple[str, int], secret: str
+) -> messages.Welcome | messages.Refused:
+    """The answer to the challenge that comes to `sock` (asked before): a proof of `secret`,
+    or of nothing (""); a refusal of the ask as it is."""
+    said = _answer(sock)
+    if not isinstance(said, messages.PasswordChallenge):
+        return said
+    proof = proof_for(sock, server, "pat", secret, said) if secret else random_proof()
+    sock.send(registration("pat", said.reply_to.removesuffix("-ask"), proof), server)
+    answer = _answer(sock)
+    assert not isinstance(answer, messages.PasswordChallenge)
+    return answer
 
 
 @pytest.mark.timeout(60)
@@ -341,13 +354,11 @@ def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) 
     down to the part kept for addresses that guessed nothing (PASSWORD_RESERVED), so pat,
     on a new machine right behind their guesses, is checked at once. Without that part
     kept, the guessers spent every check and pat was told to try again."""
-    chat.start_registry(options=["--no-desk-console"], password_cost=CHEAP)
+    chat.start_registry(options=["--no-desk-console"])
     assert chat.registry_port is not None
     server = (HOST, chat.registry_port)
     with _session("127.0.0.20", server) as pat:
-        pat.send(messages.Register("pat-1", "pat", 9, "", PASSWORD, WIRE_VERSION), server)
-        welcome = _answer(pat)
-        assert isinstance(welcome, messages.Welcome), welcome
+        welcome = set_password(pat, server, "pat", PASSWORD, PASSWORD_CHECK_WAIT)
         pat.send(messages.Deregister("pat-bye", "pat", welcome.token, False, ""), server)
     hosts = [f"127.0.0.{n}" for n in range(2, 2 + 2 * CHECKS_AT_ONCE)]
     guessers = [_session(host, server) for host in hosts]
@@ -361,14 +372,14 @@ def test_guessers_at_eight_addresses_leave_a_check_for_the_owner(chat: ChatEnv) 
         time.sleep(PASSWORD_GLOBAL_BURST / PASSWORD_RATE + 0.5)  # the registry's rule
         first, second = guessers[:CHECKS_AT_ONCE], guessers[CHECKS_AT_ONCE:]
         for n, sock in enumerate(first):
-            sock.send(messages.Register(f"a-{n}", "pat", 9, "", "again", WIRE_VERSION), server)
-        said = [_answer(sock).reason for sock in first]  # type: ignore[union-attr]
+            sock.send(ask("pat", f"a-{n}"), server)
+        said = [_proven(sock, server, "").reason for sock in first]  # type: ignore[union-attr]
         # the second round, and pat on a new machine right behind it
         for n, sock in enumerate(second):
-            sock.send(messages.Register(f"b-{n}", "pat", 9, "", "again", WIRE_VERSION), server)
-        owner.send(messages.Register("pat-2", "pat", 9, "", PASSWORD, WIRE_VERSION), server)
-        said += [_answer(sock).reason for sock in second]  # type: ignore[union-attr]
-        answer = _answer(owner)
+            sock.send(ask("pat", f"b-{n}"), server)
+        owner.send(ask("pat", "pat-2"), server)
+        said += [_proven(sock, server, "").reason for sock in second]  # type: ignore[union-attr]
+        answer = _proven(owner, server, PASSWORD)
     finally:
         for sock in (*guessers, owner):
             sock.close()

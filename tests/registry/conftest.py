@@ -1,6 +1,6 @@
-"""The registry's unit tests hash passwords at a low scrypt cost: the real one takes 0.3 s
-a hash, and these tests are about the rules, not the cost (tests/registry/test_credentials.py
-checks the real cost, and the end-to-end tests use it).
+"""The registry's unit tests hash passwords (as a client does) at a low scrypt cost: the real
+one takes 0.3 s a hash, and these tests are about the rules, not the cost (the end-to-end
+tests use it).
 
 And the core's password checks are done at once, as its adapter does them later on a
 thread of its own (tests/registry/core_helpers.py, `checked_at_once`): these tests are
@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from registry.core import credentials
-from registry.core.actions import Action
+from registry.core.actions import Action, CheckPassword
 from registry.core.dispatch import RegistryCore
+from secure import password
+from secure.password import Challenge
+from tests.registry import core_helpers
 from tests.registry.core_helpers import checked_at_once
 
 
@@ -35,10 +37,23 @@ def passwords_checked_at_once(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashes(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.module.__name__.endswith("test_credentials"):
-        yield
-        return
+def cheap_password_hashes() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(credentials, "LOG2_N", 10)
+        patch.setattr(password, "LOG2_N", 10)
+        patch.setattr(password, "MIN_LOG2_N", 10)
         yield
+
+
+@pytest.fixture
+def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckPassword]:
+    """Each password check the core asks for and `checked_at_once` carries out: a challenge
+    begun (no `session`) or a proof checked (a `session`)."""
+    done: list[CheckPassword] = []
+    real = core_helpers.carry_out
+
+    def counted(check: CheckPassword, secret: bytes, registry: bytes) -> Challenge | bool:
+        done.append(check)
+        return real(check, secret, registry)
+
+    monkeypatch.setattr(core_helpers, "carry_out", counted)
+    return done

@@ -17,6 +17,7 @@ from wire.messages import (
     Chat,
     MoreMail,
     Notice,
+    PasswordChallenge,
     Relayed,
     Restarted,
     RoomList,
@@ -33,6 +34,7 @@ from wire.messages import (
 #: the help desk's messages and files'. A new message type goes here or to a handler.
 NOT_FROM_PEERS = frozenset(
     {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
+    | {PasswordChallenge}
     | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
     | set(get_args(DeskMessage))
     | set(get_args(FileMessage))

@@ -5,16 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 
-import pytest
-
 from registry.core import actions as ra
-from registry.core import authority, credentials, table_feed
-from registry.core.credentials import check_password, hash_password, same_secret
+from registry.core import authority, table_feed
+from registry.core.actions import CheckPassword
+from registry.core.credentials import same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, SILENT_PERIODS
+from registry.core.password_work import migrated
 from registry.core.post_office import MAIL_PART, MAIL_PART_ITEMS
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE
+from secure.password import Stored
 from tests.registry.core_helpers import (
     PROBE,
     ROUND,
@@ -28,6 +29,7 @@ from tests.registry.core_helpers import (
     sends,
     token_of,
 )
+from tests.registry.password_client import guess, login, set_password
 from wire.codec import decode, encode, fits_datagram
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
@@ -195,8 +197,8 @@ def test_a_token_holding_any_character_is_refused_with_an_answer() -> None:
             assert isinstance(m, Refused) and "Wrong token" in m.reason, (request, m)
         [(_, m)] = sends(reg.receive(Register("r", "x", 7000, token, "", WIRE_VERSION), Z, T0))
         assert isinstance(m, Refused), m
-    # a password hash hand-edited into something else is no match, not an error
-    assert not check_password("pw", "00$é")
+    # a password verifier hand-edited into something else is no match, not an error
+    assert Stored.parse("srp-17$00$00$é") is None and migrated("00$é") == ""
     assert not same_secret("é", "key") and same_secret("clé", "clé")
 
 
@@ -744,68 +746,49 @@ def test_release_frees_a_name() -> None:
     register(reg, "x", Y)  # anyone may take it now
 
 
-def test_password_hashes() -> None:
-    stored = hash_password("sesame", b"0123456789abcdef")
-    assert check_password("sesame", stored)
-    assert not check_password("Sesame", stored)
-    assert not check_password("sesame", "zz$00")
-
-
 def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> None:
     reg = core()
-    addr = ("127.0.0.1", 7000)
-    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), addr, T0)
-    w = next(m for _, m in sends(out) if isinstance(m, Welcome))
-    reg.receive(Deregister("d", "pat", w.token, False, ""), addr, T0)
-    other = ("127.0.0.2", 7001)
-    [(_, m)] = sends(
-        reg.receive(Register("q-1", "pat", 7001, "", "wrong", WIRE_VERSION), other, T0)
-    )
+    addr, owner = ("127.0.0.1", 7000), b"\x01" * 32
+    w = set_password(reg, "pat", "sesame", addr, owner, T0, "p-1")
+    assert isinstance(w, Welcome)
+    reg.receive(Deregister("d", "pat", w.token, False, ""), addr, T0, key=owner)
+    other, laptop = ("127.0.0.2", 7001), b"\x02" * 32
+    m = login(reg, "pat", "wrong", other, laptop, T0, "q-1")
     assert isinstance(m, Refused) and m.reason == "Wrong password for pat."
     # a second later (a wrong password holds its address back for a second first)
-    out = reg.receive(Register("q-2", "pat", 7001, "", "sesame", WIRE_VERSION), other, T0 + 1)
-    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    assert isinstance(login(reg, "pat", "sesame", other, laptop, T0 + 1, "q-2"), Welcome)
 
 
-@pytest.mark.needs_pure  # counts the hashes through credentials.hash_password
-def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
-    monkeypatch: pytest.MonkeyPatch,
+def test_wrong_passwords_cost_the_registry_a_bounded_number_of_checks(
+    password_checks: list[CheckPassword],
 ) -> None:
-    # each check is a scrypt on the registry's only thread: 200 wrong passwords stalled it
-    # for seconds and every peer saw "Server not responding"
-    hashed: list[str] = []
-    real = credentials.hash_password
-
-    def counted(password: str, salt: bytes) -> str:
-        hashed.append(password)
-        return real(password, salt)
-
-    monkeypatch.setattr(credentials, "hash_password", counted)
+    # each check was a scrypt on the registry's only thread: 200 wrong passwords stalled it
+    # for seconds and every peer saw "Server not responding"; a challenge begun is a
+    # modular power on a thread of its own now, budgeted alike
     reg = core()
-    owner = ("127.0.0.1", 7000)
-    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), owner, T0)
-    w = next(m for _, m in sends(out) if isinstance(m, Welcome))
-    reg.receive(Deregister("d", "pat", w.token, False, ""), owner, T0)
-    hashed.clear()
+    owner, pat = ("127.0.0.1", 7000), b"\x01" * 32
+    w = set_password(reg, "pat", "sesame", owner, pat, T0, "p-1")
+    assert isinstance(w, Welcome)
+    reg.receive(Deregister("d", "pat", w.token, False, ""), owner, T0, key=pat)
+    password_checks.clear()
     reasons = []
     for n in range(200):
         guesser = ("127.0.0.5", 30180 + n % 10)
-        msg = Register(f"g-{n}", "pat", 7001, "", f"wrong{n}", WIRE_VERSION)
-        [(_, refused)] = sends(reg.receive(msg, guesser, T0 + n / 100))
+        refused = guess(reg, "pat", guesser, bytes([9, n]) * 16, T0 + n / 100, f"g-{n}")
         assert isinstance(refused, Refused)
         reasons.append(refused.reason)
-    assert len(hashed) <= 6
+    assert len(password_checks) <= 2 * 6  # six challenges begun, and their proofs checked
     assert reasons[0] == "Wrong password for pat."
     assert reasons[-1].startswith("Too many password attempts; try again in ")
-    # new names with a password count too: they are hashed as well
+    # new names with a password cost no check: the client made their verifier
     for n in range(50):
-        msg = Register(f"n-{n}", f"new{n}", 7002, "", "pw", WIRE_VERSION)
-        reg.receive(msg, ("127.0.0.6", 7002), T0 + 2)
-    assert len(hashed) <= 6 + 6
+        set_password(reg, f"new{n}", "pw", ("127.0.0.6", 7002 + n), b"\x06" * 32, T0 + 2, f"n-{n}")
+    assert len(password_checks) <= 2 * 6
     # the owner, from another machine, gets in at once: only the guesser's address waits
     new_machine = ("127.0.0.7", 7003)
-    out = reg.receive(Register("q-2", "pat", 7003, "", "sesame", WIRE_VERSION), new_machine, T0 + 2)
-    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    assert isinstance(
+        login(reg, "pat", "sesame", new_machine, b"\x07" * 32, T0 + 2, "q-2"), Welcome
+    )
 
 
 def test_a_stranger_is_not_told_where_the_holder_runs_nor_to_wait() -> None:

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
-from registry.core import credentials
 from registry.core.credentials import token_matches
+from registry.core.password_work import carry_out
 from registry.core.requests import Request
-from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
-from wire.messages import Register, TableUpdate, Welcome
+from secure import password
+from tests.registry.core_helpers import REGISTRY_KEY, SECRET
+from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
+from wire.keys import key_text
+from wire.messages import PasswordAsk, PasswordChallenge, Register, TableUpdate, Welcome
 from wire.names import SERVER_NAME_TAKEN
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION
 
 AT = ("127.0.0.1", 7001)
+K2 = b"\x02" * 32
 
 
 def ask(
-    name: str, *, port: int = 7001, token: str = "", password: str = "", id: str = ""
+    name: str,
+    *,
+    port: int = 7001,
+    token: str = "",
+    proof: str = "",
+    verifier: str = "",
+    id: str = "",
 ) -> Register:
-    return Register(id or f"{name}-reg", name, port, token, password, WIRE_VERSION)
+    return Register(id or f"{name}-reg", name, port, token, proof, WIRE_VERSION, verifier)
 
 
 def welcome(out: list[ra.Action]) -> Welcome:
@@ -54,18 +64,39 @@ def checks(out: list[ra.Action]) -> list[ra.CheckPassword]:
     return [a for a in out if isinstance(a, ra.CheckPassword)]
 
 
+def _challenged(p: Parts, name: str, key: bytes) -> PasswordChallenge:
+    """A PasswordAsk for `name` from `key`, its challenge begun off the thread (asked of
+    the adapter first, nothing answered meanwhile): the challenge sent."""
+    out: list[ra.Action] = []
+    p.registration.ask(
+        PasswordAsk(f"{name}-ask", name), Request("ask", AT, key_text(key)), T0, out.append
+    )
+    [check] = checks(out)
+    assert check.session is None and check.client == key and not sent(out)
+    done: list[ra.Action] = []
+    p.registration.checked(check.ticket, carry_out(check, SECRET, REGISTRY_KEY), T0, done.append)
+    [(_, challenge)] = sent(done)
+    assert isinstance(challenge, PasswordChallenge)
+    return challenge
+
+
+def _proof(name: str, secret: str, key: bytes, challenge: PasswordChallenge) -> str:
+    ident = password.identity(name, key, REGISTRY_KEY)
+    return password.prove(secret, ident, challenge.scrypt, challenge.salt, challenge.public)
+
+
 def test_a_name_held_by_another_key_is_refused_and_its_password_counted() -> None:
     p = parts()
     alice = record(p.s, "alice", 7001, online=False, key="k1")
-    alice.password = "scrypt:none"  # no password hashes to it
+    alice.password = "scrypt:none"  # no password proves it: its challenge is made up
+    challenge = _challenged(p, "alice", K2)
     out: list[ra.Action] = []
-    p.registration.register(
-        ask("alice", password="guess"), Request("alice-reg", AT, "k2"), T0, out.append
-    )
+    msg = ask("alice", proof=_proof("alice", "guess", K2, challenge))
+    p.registration.register(msg, Request("alice-reg", AT, key_text(K2)), T0, out.append)
     [check] = checks(out)  # asked of the adapter, nothing answered yet
-    assert (check.password, check.stored) == ("guess", "scrypt:none") and not sent(out)
-    kept = credentials.proven(check.password, check.stored, check.salt)
-    assert kept == ""
+    assert check.session is not None and check.proof == msg.proof and not sent(out)
+    kept = carry_out(check, SECRET, REGISTRY_KEY)
+    assert kept is False
     done: list[ra.Action] = []
     p.registration.checked(check.ticket, kept, T0 + 0.3, done.append)
     assert [r.reason for r in refusals(done)] == ["Wrong password for alice."]
@@ -75,46 +106,47 @@ def test_a_name_held_by_another_key_is_refused_and_its_password_counted() -> Non
 
 def test_copies_of_a_registration_being_checked_wait_for_its_outcome() -> None:
     p = parts()
-    record(p.s, "alice", 7001, online=False, key="k1").password = credentials.hash_password(
-        "right", b"salt"
-    )
-    msg, req = ask("alice", password="right"), Request("alice-reg", AT, "k2")
+    record(p.s, "alice", 7001, online=False, key="k1").password = password.new_verifier("right")
+    challenge = _challenged(p, "alice", K2)
+    msg = ask("alice", proof=_proof("alice", "right", K2, challenge))
+    req = Request("alice-reg", AT, key_text(K2))
     out: list[ra.Action] = []
-    for _ in range(3):  # the peer's retries, every 500 ms, while scrypt runs
+    for _ in range(3):  # the peer's retries, every 500 ms, while the proof is checked
         p.registration.register(msg, req, T0, out.append)
     [check] = checks(out)
     done: list[ra.Action] = []
-    p.registration.checked(
-        check.ticket, credentials.proven("right", check.stored, b""), T0, done.append
-    )
+    p.registration.checked(check.ticket, carry_out(check, SECRET, REGISTRY_KEY), T0, done.append)
     assert welcome(done).name == "alice"
-    assert p.s.table.records["alice"].key == "k2"  # the password moved it to the new key
+    assert p.s.table.records["alice"].key == key_text(K2)  # the password moved it to the new key
 
 
-def test_a_new_name_is_hashed_off_the_thread_and_checked_again_if_taken_meanwhile() -> None:
+def test_a_new_names_verifier_proves_nothing_once_another_key_took_the_name() -> None:
     p = parts()
-    msg, req = ask("bob", password="pw"), Request("bob-reg", AT, "k2")
     out: list[ra.Action] = []
-    p.registration.register(msg, req, T0, out.append)
-    [check] = checks(out)
-    assert check.stored == "" and p.s.table.get("bob") is None
+    p.registration.ask(
+        PasswordAsk("bob-ask", "bob"), Request("ask", AT, key_text(K2)), T0, out.append
+    )
+    [(_, said)] = sent(out)
+    assert isinstance(said, PasswordChallenge) and said.new and not checks(out)
     # meanwhile another key registers bob, with no password
     other: list[ra.Action] = []
     p.registration.register(
         ask("bob", port=7002), Request("b2", ("127.0.0.1", 7002), "k3"), T0, other.append
     )
-    kept = credentials.proven("pw", "", check.salt)
     done: list[ra.Action] = []
-    p.registration.checked(check.ticket, kept, T0 + 0.3, done.append)
-    # the hash made for a new name proves nothing of bob's now: checked anew
-    [again] = checks(done)
-    assert again.stored == credentials.NO_PASSWORD and p.s.table.records["bob"].key == "k3"
+    msg = ask("bob", verifier=password.new_verifier("pw"))
+    p.registration.register(msg, Request("bob-reg", AT, key_text(K2)), T0 + 0.3, done.append)
+    # the verifier made for a new name proves nothing of bob's now
+    assert [r.reason for r in refusals(done)] == [
+        "The name bob is in use by a peer that is online."
+    ]
+    assert p.s.table.records["bob"].key == "k3" and p.s.table.records["bob"].password == ""
 
 
 def test_a_ticket_of_no_registration_is_ignored() -> None:
     p = parts()
     out: list[ra.Action] = []
-    p.registration.checked("nothing", "scrypt-17$00$00", T0, out.append)
+    p.registration.checked("nothing", True, T0, out.append)
     assert out == []
 
 

@@ -11,6 +11,7 @@ from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.table import Table
 from tests.registry.core_helpers import T0, core, sends
+from tests.registry.password_client import login, set_password
 from wire.keys import key_text
 from wire.messages import Chat, Deregister, Register, SaveMessage, Welcome
 from wire.version import WIRE_VERSION
@@ -20,10 +21,8 @@ PASSWORD = "correct-horse-battery-staple"
 ALICE_KEY, ALICE_NEW_KEY, BOB_KEY = bytes([1]) * 32, bytes([11]) * 32, bytes([2]) * 32
 
 
-def welcome(
-    reg: RegistryCore, name: str, addr: tuple[str, int], key: bytes, password: str = ""
-) -> Welcome:
-    msg = Register(f"{name}-{key[0]}", name, addr[1], "", password, WIRE_VERSION)
+def welcome(reg: RegistryCore, name: str, addr: tuple[str, int], key: bytes) -> Welcome:
+    msg = Register(f"{name}-{key[0]}", name, addr[1], "", "", WIRE_VERSION)
     out = reg.receive(msg, addr, T0, key=key)
     [answer] = [m for a, m in sends(out) if a == addr and isinstance(m, Welcome)]
     return answer
@@ -39,7 +38,8 @@ def test_the_key_a_save_came_with_is_kept_across_a_restart_and_handed_over(
 ) -> None:
     reg = core()
     bob = welcome(reg, "bob", BOB, BOB_KEY)
-    alice = welcome(reg, "alice", ALICE, ALICE_KEY, password=PASSWORD)
+    alice = set_password(reg, "alice", PASSWORD, ALICE, ALICE_KEY, T0, "alice-1")
+    assert isinstance(alice, Welcome)
     reg.receive(Deregister("bob-d", "bob", bob.token, False, ""), BOB, T0, key=BOB_KEY)
     out = save(reg, alice.token)
     reg.receive(Deregister("alice-d", "alice", alice.token, False, ""), ALICE, T0, key=ALICE_KEY)
@@ -50,7 +50,8 @@ def test_the_key_a_save_came_with_is_kept_across_a_restart_and_handed_over(
     # the registry starts again from its files; alice moves her name to a new key meanwhile
     table = Table.from_json(reg.table.to_json(), T0)
     again = core(table=table, mail=Storage(tmp_path).load_mail())
-    welcome(again, "alice", ("10.0.0.3", 7003), ALICE_NEW_KEY, password=PASSWORD)
+    moved = login(again, "alice", PASSWORD, ("10.0.0.3", 7003), ALICE_NEW_KEY, T0, "alice-2")
+    assert isinstance(moved, Welcome)
     [mail] = welcome(again, "bob", BOB, BOB_KEY).mail
     assert (mail.id, mail.saved_by) == ("a-1", key_text(ALICE_KEY))
 

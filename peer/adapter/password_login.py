@@ -1,0 +1,118 @@
+"""A start with --password, before the first registration: the password proven to the registry
+by SRP-6a (secure/password.py), or, for a name it says is new, a verifier set, only with a
+registry whose key was checked, and only once the person says yes (docs/SECURITY.md,
+"Passwords"). The password stays here; the core is given the proof or the verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from peer.adapter.key_contact import Confirm
+from secure import password
+from wire.messages import Message, PasswordAsk, PasswordChallenge, Refused
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: Says a line to the user: the text, and whether it is an error.
+Say = Callable[[str, bool], None]
+
+
+def new_name_question(name: str) -> str:
+    return f"The registry says {name} is a new name: set this password for it? [y/N] "
+
+
+class PasswordLogin:
+    """One proof for `name`: `send` sends a message to the `registry` (where it is, and how its
+    key was trusted: "" unchecked); its answers come to `answered`. `keys` are the
+    channel's (ours, the registry's), which the proof is bound to."""
+
+    def __init__(
+        self,
+        name: str,
+        registry: tuple[str, str],
+        keys: tuple[bytes, bytes],
+        send: Callable[[Message], None],
+        say: Say,
+    ) -> None:
+        self._name, (self._where, self._how), self._keys = name, registry, keys
+        self._send, self._say = send, say
+        self._ask: PasswordAsk | None = None
+        self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
+
+    def answered(self, message: Message) -> bool:
+        """Whether `message` answers our PasswordAsk (then it is taken here)."""
+        ask, answer = self._ask, self._answer
+        if ask is None or answer is None or answer.done():
+            return False
+        if not isinstance(message, PasswordChallenge | Refused) or message.reply_to != ask.id:
+            return False
+        answer.set_result(message)
+        return True
+
+    async def prove(
+        self, secret: str, new_id: str, confirm: Confirm | None, set_unasked: bool
+    ) -> tuple[str, str] | None:
+        """(proof, verifier) for the Register, one of them "" (both: no proof is needed);
+        None when the start ends (said). `confirm` asks the person (None: no terminal, where
+        `set_unasked` decides a new name's password)."""
+        reply = await self._exchange(PasswordAsk(new_id, self._name))
+        if reply is None:
+            self._say("[Could not register; is the registry running?]", True)
+            return None
+        if isinstance(reply, Refused):
+            self._say(f"[{reply.reason.rstrip('.')}.]", True)
+            return None
+        if reply.new:
+            return await self._set(secret, confirm, set_unasked)
+        if not reply.public:
+            return "", ""  # our key owns the name
+        ident = password.identity(self._name, *self._keys)
+        args = (secret, ident, reply.scrypt, reply.salt, reply.public)
+        proof = await asyncio.to_thread(password.prove, *args)
+        if not proof:
+            self._say("[The registry's password challenge could not be answered.]", True)
+            return None
+        return proof, ""
+
+    async def _set(
+        self, secret: str, confirm: Confirm | None, set_unasked: bool
+    ) -> tuple[str, str] | None:
+        """A verifier for a new name, when the registry is trusted and the person agrees."""
+        name = self._name
+        if not self._how:
+            self._say(
+                f"[The registry says {name} is a new name, but its key was not checked: a "
+                "password is set only with a registry trusted by its join code, a pinned key "
+                "or a fingerprint you confirmed. Nothing was sent.]",
+                True,
+            )
+            return None
+        self._say(f"[The registry at {self._where} is trusted by {self._how}.]", False)
+        agreed = set_unasked if confirm is None else await confirm(new_name_question(name))
+        if not agreed:
+            why = "" if confirm is not None else " (without a terminal: --new-password)"
+            self._say(f"[No password set{why}; nothing was sent.]", True)
+            return None
+        self._say(
+            f"[Setting the password of {name}: the registry keeps a verifier, never the password.]",
+            False,
+        )
+        return "", await asyncio.to_thread(password.new_verifier, secret)
+
+    async def _exchange(self, ask: PasswordAsk) -> PasswordChallenge | Refused | None:
+        """Send `ask` up to ATTEMPTS times, TIMEOUT apart (then as long again): its answer."""
+        self._ask = ask
+        self._answer = answer = asyncio.get_running_loop().create_future()
+        try:
+            for attempt in range(ATTEMPTS + 1):
+                if attempt < ATTEMPTS:
+                    self._send(ask)
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(
+                        asyncio.shield(answer), TIMEOUT * 2 ** min(attempt, 2)
+                    )
+            return None
+        finally:
+            answer.cancel()
+            self._ask = None
