@@ -27,8 +27,9 @@ GROUP = srp.NG_2048
 #: 128 MiB, spent by the client. A hash kept by an older registry at 2**14 keeps its cost.
 LOG2_N = 17
 OLD_LOG2_N = 14
-#: The costs a client accepts from a registry: below, an impostor's guesses would be cheap.
-MIN_LOG2_N, MAX_LOG2_N = OLD_LOG2_N, 20
+#: The costs a client accepts from a registry: below, an impostor's guesses would be cheap;
+#: above, a registry could make the client spend more than 256 MiB on one login.
+MIN_LOG2_N, MAX_LOG2_N = OLD_LOG2_N, 18
 _R, _P = 8, 1
 SALT_BYTES = 16
 #: How a stored verifier begins: "srp-<log2 N>$<scrypt salt>$<SRP salt>$<verifier>", in hex.
