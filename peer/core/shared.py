@@ -22,7 +22,8 @@ from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
-NO_USER = "[No user named {}. Type {} to see the names.]"
+#: Said of a name nobody has, in the same words wherever it is typed (a file sent too).
+NO_USER = "[No one is called {}. {} lists every name.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.commands import Send
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
+from peer.core.files.transfers import FileTransfers
 from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import VERSION_REFUSAL, Ack, Chat, Refused, SaveMessage
+from wire.refusals import unknown_name
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
@@ -55,6 +57,19 @@ def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere
     assert prints(out) == [NO_USER.format("dave", "who")]
     direct.send(Send("bob", "x" * (MAX_TEXT + 1)), T0, out.append)
     assert prints(out)[-1].startswith("[Message too long:")
+
+
+def test_a_name_nobody_has_is_said_in_the_same_words_for_a_message_a_file_and_the_registry() -> (
+    None
+):
+    direct, out = chats()
+    direct.send(Send("dave", "hi"), T0, out.append)
+    files: list[object] = []
+    FileTransfers(own=lambda: "alice", entry=lambda name: None, new_id=str, downloads="").typed(
+        "file", "dave report.pdf", T0, files.append
+    )
+    assert prints(out) == [a.text for a in files if isinstance(a, pa.Print)]
+    assert unknown_name("dave") in prints(out)[0]
 
 
 def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:

@@ -89,7 +89,7 @@ ROUND = ATTEMPTS * TIMEOUT
 DIRECT_ROUND = ATTEMPTS * DIRECT_TIMEOUT
 
 #: How the registry refuses a request made as alice once it no longer knows the name.
-NO_ALICE, UNKNOWN = "No user named alice.", RefusalCode.NAME_UNKNOWN
+NO_ALICE, UNKNOWN = "No one is called alice.", RefusalCode.NAME_UNKNOWN
 #: bob's key, as the table has it.
 BOBS = peer_key_text("bob")
 #: What is said of a forgery of what only the registry sends, from a forger's machine.
@@ -215,7 +215,7 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
     assert isinstance(chat, Chat) and (chat.to, chat.text) == ("bob", "first")
     assert isinstance(post, ChannelPost) and post.token == "tok" and post.text == "second"
-    assert not any("No user named" in line for line in prints(out))
+    assert not any("No one is called" in line for line in prints(out))
     out = core.receive(
         Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0
     ) + core.receive(Ack("r-2", post.id), SERVER, REGISTRY_KEY, T0)
