@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 from pathlib import Path
 
@@ -141,6 +142,25 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
             f"{what} names a home directory this machine does not know: {text!r}"
         ) from None
     return expanded if given is not None else None
+
+
+def check_downloads(text: str) -> str:
+    """--downloads' folder (`text`, "" for the default): one that exists and may be written
+    in, as a file received there would fail only once it arrives."""
+    if not text:
+        return text
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:
+        raise UsageProblem(
+            f"--downloads names a home directory this machine does not know: {text!r}"
+        ) from None
+    if not path.is_dir():
+        why = "is not a folder" if path.exists() else "does not exist (make it first)"
+        raise UsageProblem(f"--downloads {text} {why}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageProblem(f"--downloads {text} is a folder you may not write in")
+    return text
 
 
 def check_crisis_notice(text: str) -> str:

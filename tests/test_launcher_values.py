@@ -63,6 +63,19 @@ def test_a_name_starting_with_a_dash_is_a_name(
     assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("folder", "said"), [("/nonexistent", "does not exist"), ("/etc/hostname", "is not a folder")]
+)
+def test_a_downloads_folder_that_cannot_take_files_is_said_at_start(
+    folder: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["-c", "bob", "127.0.0.1", "5000", "6000", "--downloads", folder]
+    assert ChatApp.main(argv) == 2
+    assert capsys.readouterr().err == f"ChatApp: error: --downloads {folder} {said}" + (
+        " (make it first)\n" if said == "does not exist" else "\n"
+    )
+
+
 def test_an_option_where_the_name_goes_is_still_a_missing_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
