@@ -68,8 +68,13 @@ def advertise(
     bind: str, port: int, public: bytes, log: Callable[[str], None]
 ) -> Advertisement | None:
     """Advertise the registry at `bind`:`port` with the key `public` on the network, and
-    `log` whether it is; None when it is not (on loopback, or discovery cannot work)."""
+    `log` whether it is, or why not; None when it is not (on loopback, or discovery cannot
+    work)."""
     if ipaddress.ip_address(bind).is_loopback:
+        log(
+            f"not advertised on the network: it listens on {bind}, which only this machine "
+            "reaches (--bind a LAN address to be found)"
+        )
         return None
 
     def done(problem: str | None) -> None:
