@@ -122,6 +122,7 @@ class PeerNode:
                 password=settings.password,
                 keepalive=settings.keepalive,
                 fingerprint=fingerprint(public_bytes(static)),
+                wall_offset=lambda: time.time() - time.monotonic(),
             )
             self._make(static, server, console, settings)
         except BaseException:

@@ -49,6 +49,7 @@ class PeerOptions(TypedDict, total=False):
     room: str
     registry_key: bytes
     fingerprint: str
+    wall_offset: Callable[[], float]
 
 
 #: The phase after which no event does anything, read once: a member read from its Enum
@@ -67,7 +68,8 @@ class PeerCore:
         """`session` is the prefix of our message ids. Options: what an earlier run kept
         (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
         registered; `registry_key`, pinned), `password`, `keepalive` seconds, the retry
-        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`."""
+        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`,
+        and `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -84,6 +86,7 @@ class PeerCore:
             room_return=RoomReturn(settling, options.get("room", "")),
             alarm=alarm,
             shown=options.get("seen", ()),
+            wall_offset=options.get("wall_offset"),
         )
         shared.requests.keepalive = self.keepalive
         self.state = shared.state

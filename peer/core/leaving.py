@@ -113,7 +113,7 @@ class Leaving:
         messages as the saves they would become."""
         shared = self._shared
         unsettled = shared.settling.unsettled.values()  # held leaves included
-        return tuple(shared.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
+        return tuple(self._direct.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
 
     def _keep_undelivered(self, where: str, emit: Emit) -> None:
         """Hold all that is not known delivered as the outbox (what is kept after this event),

@@ -4,6 +4,7 @@ registry when their recipient does not answer; direct messages received."""
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.actions import Sending
 from peer.core.commands import Send
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
 from peer.core.files.transfers import FileTransfers
@@ -82,6 +83,21 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     assert NO_ACK.format("bob") in prints(out)
     assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert not direct.awaiting_ack("a-1")  # the registry's now
+
+
+def test_a_save_carries_the_time_of_day_its_message_was_typed_not_when_it_was_saved() -> None:
+    made, out = shared(), list[pa.Action]()
+    made.wall_offset = lambda: 1_700_000_000.0  # the time of day minus the core's `now`
+    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    direct.send(Send("bob", "hi"), T0, out.append)  # online: tried directly first
+    for n in range(1, ATTEMPTS + 1):
+        direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
+    direct.send(Send("carol", "later"), T0 + 9, out.append)  # offline: saved at once
+    saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert [s.typed for s in saves] == [int(1_700_000_000.0 + T0), int(1_700_000_000.0 + T0 + 9)]
+    # kept durably at the first retry, as a restart's outbox sends it, with the same time
+    kept = [r.message for r in made.settling.records if isinstance(r, Sending)]
+    assert [m.typed for m in kept if isinstance(m, SaveMessage)] == [int(1_700_000_000.0 + T0)]
 
 
 def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:
