@@ -80,7 +80,7 @@ def advertise(
     discovery cannot work)."""
     if ipaddress.ip_address(bind).is_loopback:
         say(
-            f"not advertised on the network: it listens on {bind}, which only this machine "
+            f"Not advertised on the network: it listens on {bind}, which only this machine "
             "reaches (--bind a LAN address to be found)"
         )
         return None

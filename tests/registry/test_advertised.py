@@ -11,6 +11,6 @@ def test_a_registry_on_loopback_says_why_it_is_not_advertised() -> None:
     assert advertise("127.0.0.1", 27000, bytes(32), logged.append, said.append) is None
     assert not logged  # said as the start's lines are, without the time of a log line
     assert said == [
-        "not advertised on the network: it listens on 127.0.0.1, which only this machine "
+        "Not advertised on the network: it listens on 127.0.0.1, which only this machine "
         "reaches (--bind a LAN address to be found)"
     ]
