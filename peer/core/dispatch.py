@@ -316,6 +316,10 @@ class PeerCore:
             return f"{state.name} (offline)> "
         return f"{state.name}> "
 
+    def unfinished(self) -> list[str]:
+        """What a quit now would leave undone (Leaving.unfinished): asked about first."""
+        return self.parts.leaving.unfinished()
+
     def question(self) -> str:
         """Which question of `message` the next line answers: "recipient", "text", or ""."""
         return self.parts.asking.question()

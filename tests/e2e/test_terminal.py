@@ -461,3 +461,52 @@ def test_up_brings_back_the_commands_of_the_last_run(
     again.wait("/quit", lambda rows: rows[-1] == f"{a}> /quit")
     again.type("\x1b[A")
     again.wait("the line before", lambda rows: rows[-1] == f"{a}> send {b} from the first run")
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_clears_a_half_typed_line_and_up_brings_it_back(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    a, b, _room = names(terminal_env)
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type(f"send {b} half a thought")
+    alice.child.sendcontrol("c")
+    cleared = ">>> [Line cleared; Up brings it back. Ctrl-C on an empty line quits.]"
+    alice.wait("the line cleared, said", lambda rows: cleared in rows and rows[-1] == f"{a}>")
+    alice.type("\x1b[A")  # Up
+    alice.wait("the line back", lambda rows: rows[-1] == f"{a}> send {b} half a thought")
+    alice.type("\r")
+    bob.expect_all([line(f"{a}: half a thought")])
+    alice.type("more")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared again", lambda rows: rows[-1] == f"{a}>")
+    assert alice.lines().count(cleared) == 1  # said the first time only
+
+
+@pytest.mark.timeout(60)
+def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    terminals: list[Terminal] = []
+    try:
+        chat.start_peers("bob")  # pins the registry's key in the folder alice shares
+        alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+        welcome = ">>> [Welcome, You are registered.]"
+        alice.wait("the Welcome", lambda rows: welcome in rows and rows[-1] == "alice>")
+        registry.kill()
+        alice.type("send_all anyone there?\r")
+        kept = ">>> [Kept in your outbox; sent when the server answers.]"
+        alice.wait("the post kept", lambda rows: kept in rows, timeout=30)
+        question = "Quit? 1 message waits in your outbox. [y/N]"
+        alice.child.sendcontrol("c")
+        alice.wait("the question", lambda rows: rows[-1] == question)
+        alice.type("n\r")
+        alice.wait("the prompt again", lambda rows: rows[-2:] == [">>> [Not quitting.]", "alice>"])
+        alice.child.sendcontrol("d")
+        alice.wait("the question again", lambda rows: rows[-1] == question)
+        alice.child.sendcontrol("c")  # the key again: quits
+        said = ">>> [1 message kept in your outbox; sent at your next start.]"
+        alice.wait("what the next start finds", lambda rows: said in rows, timeout=20)
+        exits(alice)
+    finally:
+        for terminal in terminals:
+            terminal.close()
