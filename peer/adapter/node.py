@@ -54,9 +54,11 @@ from peer.core.dispatch import PeerCore
 from peer.core.lifecycle import Phase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
+from peer.core.shared import not_carried_out
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
+from terminal.typed_ahead import read_typed_ahead
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -190,7 +192,13 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
+        try:
+            trusted = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
+            self._typed_meanwhile()
+            raise
+        if not trusted:
+            self._typed_meanwhile()
             await self.endpoint.close()
             self.stop()
             return 1
@@ -216,6 +224,16 @@ class PeerNode:
             if stop is not None:
                 await stop()
             await self.endpoint.close()
+
+    def _typed_meanwhile(self) -> None:
+        """The start ends before the prompt took the terminal: each line typed meanwhile is
+        said not carried out, and none is left for the shell to run."""
+        if isinstance(self.console, TerminalConsole):
+            ahead = read_typed_ahead(sys.stdin.fileno(), unfinished=True)
+            said: list[Action] = []
+            not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", said.append)
+            for line in said:
+                self.carry_out(line)
 
     def start(self) -> None:
         """The first event: the registration is sent (by `run`, or a caller driving it)."""

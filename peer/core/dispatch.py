@@ -158,6 +158,7 @@ class PeerCore:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
         self._shared.inbox.start(now)
+        self._shared.watch.began = now
         self.parts.link.request(self._shared.register_message(), now, actions.append)
         self._settle(now, actions.append)
         return actions

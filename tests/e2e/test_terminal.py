@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -21,7 +22,7 @@ from peer.core.change_lines import TABLE_UPDATED
 from peer.core.direct import RECEIVED_BY
 from peer.core.registration import MAIL_SHOWN_EVERY
 
-from .harness import OFFLINE_BYE, SAVED, ChatEnv, line, received_by
+from .harness import CHATAPP, HOST, OFFLINE_BYE, SAVED, ChatEnv, free_port, line, received_by
 from .terminal_peers import (
     Terminal,
     bob_and_alice_at_a_terminal,
@@ -510,3 +511,32 @@ def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None
     finally:
         for terminal in terminals:
             terminal.close()
+
+
+@pytest.mark.timeout(60)
+def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(chat: ChatEnv) -> None:
+    # found by trying it: a wrong address said "still trying" once, and for ever; lines
+    # typed meanwhile went, once the peer gave up, to the shell, which ran them
+    shell = 'echo "EXITED $?"; IFS= read -r -t 2 left; echo "LEFTOVER:[$left]"'
+    argv = [
+        sys.executable, str(CHATAPP), "-c", "alice", HOST, str(free_port()), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    ]  # fmt: skip
+    env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    alice = Terminal(["bash", "-c", f'"$@"; {shell}', "bash", *argv], env)
+    try:
+        alice.wait(
+            "how long it was tried, and what to check",
+            lambda rows: (
+                any("No answer from the registry at" in r for r in rows)
+                and any("firewall" in r for r in rows)
+            ),
+            timeout=20,
+        )
+        alice.type("send bob hi\r")
+        said = ">>> [Not carried out, as nothing was sent: send bob hi]"
+        alice.wait("the line said", lambda rows: said in rows, timeout=30)
+        alice.wait("what the shell read", lambda rows: any("LEFTOVER:" in r for r in rows))
+        assert "EXITED 1" in alice.lines() and "LEFTOVER:[]" in alice.lines()
+    finally:
+        alice.close()
