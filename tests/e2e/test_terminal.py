@@ -514,9 +514,13 @@ def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None
 
 
 @pytest.mark.timeout(60)
-def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(chat: ChatEnv) -> None:
+@pytest.mark.parametrize("cut", [False, True], ids=["given-up", "ctrl-c"])
+def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(
+    chat: ChatEnv, cut: bool
+) -> None:
     # found by trying it: a wrong address said "still trying" once, and for ever; lines
-    # typed meanwhile went, once the peer gave up, to the shell, which ran them
+    # typed meanwhile went, once the peer gave up, to the shell, which ran them, and a
+    # Ctrl-C threw them away without a word
     shell = 'echo "EXITED $?"; IFS= read -r -t 2 left; echo "LEFTOVER:[$left]"'
     argv = [
         sys.executable, str(CHATAPP), "-c", "alice", HOST, str(free_port()), str(free_port()),
@@ -533,10 +537,13 @@ def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(chat: Ch
             ),
             timeout=20,
         )
-        alice.type("send bob hi\r")
-        said = ">>> [Not carried out, as nothing was sent: send bob hi]"
-        alice.wait("the line said", lambda rows: said in rows, timeout=30)
+        alice.type("send bob hi\rhalf")
+        if cut:
+            alice.child.sendcontrol("c")
+        said = [f">>> [Not carried out, as nothing was sent: {t}]" for t in ("send bob hi", "half")]
+        alice.wait("the lines said", lambda rows: all(s in rows for s in said), timeout=30)
         alice.wait("what the shell read", lambda rows: any("LEFTOVER:" in r for r in rows))
-        assert "EXITED 1" in alice.lines() and "LEFTOVER:[]" in alice.lines()
+        assert f"EXITED {130 if cut else 1}" in alice.lines()
+        assert "LEFTOVER:[]" in alice.lines()
     finally:
         alice.close()
