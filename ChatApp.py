@@ -223,7 +223,8 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         ip_text, server_port_text, settings.bind, settings.registry_code
     )
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
-    downloads = check_downloads(line.downloads)
+    if said := check_downloads(line.downloads):
+        print(said, file=sys.stderr)
     from disk.files import default_dir
     from peer.adapter.run import run_peer
     from peer.adapter.startup import PeerSettings
@@ -241,7 +242,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         password=secret,
         verbose=line.verbose,
         trust=_contact_rule(line, settings, tty=False, secret="", advertised=advertised),
-        downloads=downloads,
+        downloads=line.downloads,
         colour=not line.no_color,
         bell=line.bell,
     )

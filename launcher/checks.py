@@ -145,22 +145,25 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
 
 
 def check_downloads(text: str) -> str:
-    """--downloads' folder (`text`, "" for the default): one that exists and may be written
-    in, as a file received there would fail only once it arrives."""
+    """What to say at start of --downloads' folder (`text`, "" for the default): "" for one
+    that takes files, a line for one made when the first file arrives. UsageProblem for one
+    that cannot take them, as a file received there would fail only once it arrives."""
     if not text:
-        return text
+        return ""
     try:
-        path = Path(text).expanduser()
+        path = Path(text).expanduser().absolute()
     except RuntimeError:
         raise UsageProblem(
             f"--downloads names a home directory this machine does not know: {text!r}"
         ) from None
-    if not path.is_dir():
-        why = "is not a folder" if path.exists() else "does not exist (make it first)"
-        raise UsageProblem(f"--downloads {text} {why}")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageProblem(f"--downloads {text} is a folder you may not write in")
-    return text
+    there = next(p for p in (path, *path.parents) if p.exists())  # the root, at least
+    if not there.is_dir():
+        raise UsageProblem(f"--downloads {text}: {there} is not a folder")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise UsageProblem(f"--downloads {text}: you may not write in {there}")
+    if there != path:
+        return f"ChatApp: --downloads {text} does not exist yet; it is made for the first file"
+    return ""
 
 
 def check_crisis_notice(text: str) -> str:
