@@ -56,6 +56,7 @@ from launcher.checks import (
     UsageProblem,
     check_crisis_notice,
     check_data_dir,
+    check_downloads,
     check_ip,
     check_join_code,
     check_length,
@@ -222,6 +223,8 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         ip_text, server_port_text, settings.bind, settings.registry_code
     )
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
+    if said := check_downloads(line.downloads):
+        print(said, file=sys.stderr)
     from disk.files import default_dir
     from peer.adapter.run import run_peer
     from peer.adapter.startup import PeerSettings

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 from pathlib import Path
 
@@ -141,6 +142,28 @@ def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
             f"{what} names a home directory this machine does not know: {text!r}"
         ) from None
     return expanded if given is not None else None
+
+
+def check_downloads(text: str) -> str:
+    """What to say at start of --downloads' folder (`text`, "" for the default): "" for one
+    that takes files, a line for one made when the first file arrives. UsageProblem for one
+    that cannot take them, as a file received there would fail only once it arrives."""
+    if not text:
+        return ""
+    try:
+        path = Path(text).expanduser().absolute()
+    except RuntimeError:
+        raise UsageProblem(
+            f"--downloads names a home directory this machine does not know: {text!r}"
+        ) from None
+    there = next(p for p in (path, *path.parents) if p.exists())  # the root, at least
+    if not there.is_dir():
+        raise UsageProblem(f"--downloads {text}: {there} is not a folder")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise UsageProblem(f"--downloads {text}: you may not write in {there}")
+    if there != path:
+        return f"ChatApp: --downloads {text} does not exist yet; it is made for the first file"
+    return ""
 
 
 def check_crisis_notice(text: str) -> str:

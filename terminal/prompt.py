@@ -58,7 +58,8 @@ def _raw_input() -> Input | None:
 
 
 class LinePrompt:
-    """One prompt for the whole run. Ctrl-C on a line with text clears it, as shells do.
+    """One prompt for the whole run. Ctrl-C on a line with text clears it, as shells do,
+    keeping it in the history (Up brings it back; `cleared` is called).
     Ctrl-C on an empty line (and SIGINT) calls `on_interrupt`, Ctrl-D `on_eof`: true means
     it dealt with the key, false ends the prompt. `history` gives the history the next line
     belongs to, `prompt_style` the prompt's style (each asked when needed). With
@@ -185,6 +186,24 @@ class LinePrompt:
         if not buffer.text:
             buffer.insert_text(text)
 
+    def end(self) -> None:
+        """End the prompt as Ctrl-D on its empty line does (`on_end` is called)."""
+        app = self.session.app
+        if app.is_running and not app.is_done:
+            app.exit(exception=EOFError)
+
+    def cleared(self, text: str) -> None:
+        """Ctrl-C cleared `text` from the prompt (kept in the history already)."""
+
+    def _history_now(self) -> History:
+        return self.session.history if self._which_history is None else self._which_history()
+
+    def _keep(self, text: str) -> None:
+        """Keep `text` in the history, once when it is there last already."""
+        history = self._history_now()
+        if text.strip() and history.get_strings()[-1:] != [text]:
+            history.append_string(text)
+
     def _text_changed(self, buffer: Buffer) -> None:
         if not buffer.text:
             self._first_key = None
@@ -197,9 +216,7 @@ class LinePrompt:
         first_key, self._first_key = self._first_key, None
         self.begun = time.monotonic() if first_key is None else first_key
         self.print_above([*self.prompt_text(), ("", text)])
-        history = self.session.history if self._which_history is None else self._which_history()
-        if text.strip() and history.get_strings()[-1:] != [text]:
-            history.append_string(text)
+        self._keep(text)
         # a paste is each of its lines, as if typed (CR and LF only: not str.splitlines')
         for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
             on_line(each)
@@ -224,8 +241,11 @@ class LinePrompt:
 
         @own.add("c-c")
         def _clear_or_interrupt(event: KeyPressEvent) -> None:
-            if event.current_buffer.text and not self.ctrl_c_ends:
-                event.current_buffer.reset()  # as shells do: the line goes, nothing else
+            text = event.current_buffer.text
+            if text and not self.ctrl_c_ends:
+                self._keep(text)  # as shells do, the line goes; Up brings it back
+                event.current_buffer.reset()
+                self.cleared(text)
                 return
             _interrupt(event)
 

@@ -4,10 +4,12 @@ while the shell had the terminal raw: a carriage return ends a line too."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
 import termios
+from collections.abc import Iterator
 
 from msgspec import Struct
 
@@ -76,3 +78,24 @@ def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
     except (termios.error, OSError, ValueError):
         pass
     return TypedAhead(tuple(lines), splitter.pending)
+
+
+@contextlib.contextmanager
+def kept_on_interrupt(fd: int) -> Iterator[None]:
+    """While inside, what waits at terminal `fd` stays there on Ctrl-C (NOFLSH), for
+    `read_typed_ahead` to read, where the terminal would throw it away."""
+    try:
+        modes = termios.tcgetattr(fd)
+        termios.tcsetattr(fd, termios.TCSANOW, [*modes[:3], modes[3] | termios.NOFLSH, *modes[4:]])
+    except (termios.error, OSError, ValueError):  # no terminal
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            now = termios.tcgetattr(fd)
+            flag = modes[3] & termios.NOFLSH  # as it was
+            termios.tcsetattr(
+                fd, termios.TCSANOW, [*now[:3], now[3] & ~termios.NOFLSH | flag, *now[4:]]
+            )

@@ -5,6 +5,7 @@ else), and a crisis notice too long to show whole."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ import ChatApp
 from launcher.checks import (
     MIN_KEEPALIVE,
     UsageProblem,
+    check_downloads,
     check_join_code,
     check_length,
     check_seconds,
@@ -61,6 +63,29 @@ def test_a_name_starting_with_a_dash_is_a_name(
     # be started again. Here it gets as far as the port, checked after the name.
     assert ChatApp.main(argv) == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_downloads_folder_that_cannot_take_files_is_said_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "a-file"
+    afile.write_text("")
+    for folder in (afile, afile / "under"):
+        argv = ["-c", "bob", "127.0.0.1", "5000", "6000", "--downloads", str(folder)]
+        assert ChatApp.main(argv) == 2
+        said = f"ChatApp: error: --downloads {folder}: {afile} is not a folder\n"
+        assert capsys.readouterr().err == said
+
+
+def test_a_downloads_folder_not_made_yet_is_said_and_made_for_the_first_file(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "new" / "files"
+    assert check_downloads(str(folder)) == (
+        f"ChatApp: --downloads {folder} does not exist yet; it is made for the first file"
+    )
+    assert not folder.exists()  # made by the first file, not at start
+    assert check_downloads(str(tmp_path)) == "" and check_downloads("") == ""
 
 
 def test_an_option_where_the_name_goes_is_still_a_missing_name(

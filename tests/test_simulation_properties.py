@@ -170,7 +170,7 @@ def mailed(net: SimNet, to: str, text: str) -> bool:
 
 def given_back(screen: list[str], to: str, text: str) -> bool:
     """Whether `screen` says a kept message for `to` was not delivered, and shows its text."""
-    said = f"[Kept message for {to} not delivered: No user named {to}.]"
+    said = f"[Kept message for {to} not delivered: No one is called {to}.]"
     return any(
         line == said and f"[Your message: {text}]" in screen[i + 1 : i + 3]
         for i, line in enumerate(screen)

@@ -244,7 +244,8 @@ class Chat(WireMessage, frozen=True, omit_defaults=True):
 
 class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     """`id`: the Chat's. `text` is sealed to the recipient's `key` ("" for none;
-    peer/core/sealed_mail.py)."""
+    peer/core/sealed_mail.py). `typed`: when the sender typed it (whole seconds since the
+    epoch, by its clock; 0: not known)."""
 
     id: Id
     sender: str
@@ -253,6 +254,7 @@ class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     text: str
     key: str = ""
     after: After = ""
+    typed: int = 0
 
 
 class Saved(WireMessage, frozen=True):

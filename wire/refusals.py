@@ -59,4 +59,4 @@ def replaced_refusal(
 def unknown_name(name: str) -> str:
     """The reason of the Refused that answers a request made for (or to) `name`, a name
     the registry does not know."""
-    return f"No user named {name}."
+    return f"No one is called {name}."

@@ -13,7 +13,7 @@ from msgspec import Struct
 
 from disk.files import os_reason
 from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
-from peer.core.retry_wait import silent_wait
+from peer.core.retry_wait import silent_wait, still_trying
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -60,6 +60,7 @@ class KeyContact:
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
         self._silent: tuple[float, int] | None = None  # since when, and rounds waited
+        self._began = time.monotonic()  # when it was first asked (`settle`)
         self._rule = rule
         self._ask = ask
         self._say = say
@@ -106,6 +107,7 @@ class KeyContact:
         """The registry's key to trust; None when nothing may be sent, said (`no_answer`,
         unless "", when no key answered, or a request was refused first)."""
         asks, next_ask = 0, 0.0
+        self._began = time.monotonic()
         while True:
             now = time.monotonic()
             if self._refused and not self.answers.heard:  # an answer: no key is coming
@@ -171,8 +173,8 @@ class KeyContact:
         since, waits = self._silent or (now, 0)
         if now - since >= self._rule.patience:
             return None
-        if self._silent is None:
-            self._say("[No answer from the registry yet; still trying.]", False)
+        patience = self._rule.patience + since - self._began  # counted from the first ask
+        self._say(still_trying(self._where, now - self._began, patience, not waits), False)
         self._silent = since, waits + 1
         return now + silent_wait(self._where, waits)
 

@@ -55,9 +55,11 @@ from peer.core.dispatch import PeerCore
 from peer.core.lifecycle import Phase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
+from peer.core.shared import not_carried_out
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
+from terminal.typed_ahead import kept_on_interrupt, read_typed_ahead
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -122,6 +124,7 @@ class PeerNode:
                 room=self.state.load_room(),
                 keepalive=settings.keepalive,
                 fingerprint=fingerprint(public_bytes(static)),
+                wall_offset=lambda: time.time() - time.monotonic(),
             )
             self._make(static, server, console, settings)
         except BaseException:
@@ -191,8 +194,7 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        keys_ok = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
-        if not keys_ok or not await self._password_proof():
+        if not await self._registry_key() or not await self._password_proof():
             await self.endpoint.close()
             self.stop()
             return 1
@@ -246,6 +248,31 @@ class PeerNode:
             return False
         self.core.state.proof, self.core.state.verifier = made
         return True
+
+    async def _registry_key(self) -> bool:
+        """KeyChecks.registry_key; when it fails, or Ctrl-C cuts it, the lines typed
+        meanwhile at a terminal are said not carried out (kept there through a Ctrl-C)."""
+        if not isinstance(self.console, TerminalConsole):
+            return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+        with kept_on_interrupt(sys.stdin.fileno()):
+            try:
+                trusted = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+            except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
+                sys.stdout.write("\n")  # below the "^C" the terminal echoed
+                self._typed_meanwhile()
+                raise
+            if not trusted:
+                self._typed_meanwhile()
+            return trusted
+
+    def _typed_meanwhile(self) -> None:
+        """The start ends before the prompt took the terminal: each line typed meanwhile is
+        said not carried out, and none is left for the shell to run."""
+        ahead = read_typed_ahead(sys.stdin.fileno(), unfinished=True)
+        said: list[Action] = []
+        not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", said.append)
+        for line in said:
+            self.carry_out(line)
 
     def start(self) -> None:
         """The first event: the registration is sent (by `run`, or a caller driving it)."""

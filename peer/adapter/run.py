@@ -8,6 +8,7 @@ from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
+from wire.words import counted
 
 
 async def run_peer(
@@ -37,5 +38,18 @@ async def run_peer(
             in_room=lambda: bool(core.state.room),
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
+            losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
         )
     return await node.run()
+
+
+def unfinished_transfers(folder: Path) -> list[str]:
+    """The file transfers not finished, as a phrase (none: nothing): each keeps its record
+    in `folder` until it ends."""
+    try:
+        count = sum(1 for _ in folder.glob("*.json"))
+    except OSError:
+        count = 0
+    if not count:
+        return []
+    return [f"{counted(count, 'file transfer')} {'is' if count == 1 else 'are'} unfinished"]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
 from peer.core.commands import SPECS
+from terminal.asked_first import YES, AskedFirst
 from terminal.prompt import LinePrompt, on_a_terminal
 from wire.shown_text import clean
 
@@ -293,17 +294,20 @@ class PlainConsole:
 
 class Sources(TypedDict, total=False):
     """What else TerminalConsole asks of the peer, each optional (`question`: which one
-    the next line answers, "" for a command; `kept`: the history kept between runs)."""
+    the next line answers, "" for a command; `kept`: the history kept between runs;
+    `losing`: what quitting now would leave undone, a phrase each, asked about first)."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
     question: Callable[[], str]
     kept: History
+    losing: Callable[[], Sequence[str]]
 
 
 class TerminalConsole(LinePrompt):
     """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
-    history for commands and one for each question of `message`, the bell."""
+    history for commands and one for each question of `message`, the bell; Ctrl-C or
+    Ctrl-D on the empty line asks before quitting when that leaves something undone."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
         from prompt_toolkit.completion import Completer, Completion
@@ -318,7 +322,11 @@ class TerminalConsole(LinePrompt):
         self._in_room: Callable[[], bool] = lambda: False
         self._on_line: Callable[[str], None] = lambda text: None
         self._question: Callable[[], str] = str
+        self._losing: Callable[[], Sequence[str]] = list
         self._histories: dict[str, History] = {}
+        self._says = "> "  # the peer's prompt, shown unless the question before quitting is
+        self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
+        self._cleared_said = False
         console = self
 
         class _Complete(Completer):
@@ -341,6 +349,7 @@ class TerminalConsole(LinePrompt):
             prompt_style=prompt_style,
             keys=self._tab(),
             on_interrupt=self._cancel_question,
+            on_eof=self._quit_key,
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
@@ -362,21 +371,55 @@ class TerminalConsole(LinePrompt):
         self._rooms = sources.get("rooms", list)
         self._in_room = sources.get("in_room", lambda: False)
         self._question = sources.get("question", str)
+        self._losing = sources.get("losing", list)
         if "kept" in sources:
             self._histories[""] = sources["kept"]
             self.session.history = self.session.default_buffer.history = self._history()
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         self._on_line = on_line
-        super().start(on_line, on_end)
+        super().set_prompt(lambda: self._ask.asked or self._says)
+        super().start(self._line, on_end)
+
+    def set_prompt(self, text: str | Callable[[], str]) -> None:
+        self._says = text() if callable(text) else text
+        super().set_prompt(lambda: self._ask.asked or self._says)
+
+    def _line(self, text: str) -> None:
+        if not self._ask.answer(text):
+            self._on_line(text)
 
     def _cancel_question(self) -> bool:
         """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
-        answer does (True); elsewhere it quits, as prompt_toolkit's own Ctrl-C."""
+        answer does (True); elsewhere it quits (`_quit_key`)."""
         if not self._question():
-            return False
+            return self._quit_key()
         self._on_line("")
         return True
+
+    def _quit_key(self) -> bool:
+        """Ctrl-C or Ctrl-D on the empty line: True when it asked first (AskedFirst.key)."""
+        asked = self._ask.key()
+        self.session.app.invalidate()  # drawn again: the question, or not
+        return asked
+
+    def _quit_question(self) -> str:
+        losing = list(self._losing())
+        if not losing:
+            return ""
+        said = ", ".join(losing[:-1]) + " and " + losing[-1] if len(losing) > 1 else losing[0]
+        return f"Quit? {said}. [y/N] "
+
+    def _not_quitting(self, line: str) -> None:
+        answered = line.strip().lower() in ("", "n", "no", *YES)
+        why = "" if answered else "; that line was not carried out (Up brings it back)"
+        self.show(Print(f"[Not quitting{why}.]", "system"))
+
+    def cleared(self, text: str) -> None:
+        if not self._cleared_said:  # said once: what became of the line, and the next Ctrl-C
+            self._cleared_said = True
+            line = "[Line cleared; Up brings it back. Ctrl-C on an empty line quits.]"
+            self.show(Print(line, "system"))
 
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour, self._colours.of))

@@ -13,7 +13,7 @@ from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Acks, Chat, Entry, Message, Refused
+from wire.messages import Ack, Acks, Chat, Entry, Message, Refused, SaveMessage
 from wire.names import name_key, valid_name
 from wire.reliable import Retransmitter
 
@@ -39,6 +39,7 @@ class DirectChats:
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._receipt = ("", Print(""))  # the last receipt and for whom: nearly always the next
         self._to: tuple[Entry | None, Addr, bytes] = (None, ("", 0), b"")  # the last row sent to
+        self._typed_at: dict[str, float] = {}  # when each chat waiting for its ack was typed
 
     # -- sending ------------------------------------------------------------------------
 
@@ -59,9 +60,10 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
+            self._typed_at[msg_id] = now
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
-            self._link.request(shared.save_of(chat), now, emit)
+            self._link.request(shared.save_of(chat, now), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
         """Say that `typed`, the name sent to, is now `name`: once a rename, not per message."""
@@ -85,7 +87,12 @@ class DirectChats:
     def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, why `chat` did not reach its recipient, and save it at the registry."""
         emit(Print(line, "system"))
-        self._link.request(self._shared.save_of(chat), now, emit)
+        self._link.request(self.save_of(chat), now, emit)
+        self._typed_at.pop(chat.id, None)
+
+    def save_of(self, chat: Chat) -> SaveMessage:
+        """`chat` as its save (Shared.save_of), with when it was typed if it waits here."""
+        return self._shared.save_of(chat, self._typed_at.get(chat.id))
 
     # -- answers and time ---------------------------------------------------------------
 
@@ -111,6 +118,7 @@ class DirectChats:
         answered = False
         for msg_id in (acks.reply_to,) if isinstance(acks, Ack) else acks.replies:
             if (owed := self._chats.answer(msg_id)) is not None:
+                self._typed_at.pop(msg_id, None)
                 if self._receipt[0] != (to := owed[0].to):
                     self._receipt = (to, Print(RECEIVED_BY.format(to), "system"))
                 emit(self._receipt[1])
@@ -125,7 +133,7 @@ class DirectChats:
             owed = self._send_chat(chat, emit, shared.table.entry(chat.to), key)
             self._chats.waiting[chat.id].item = owed  # (the key it is owed by now)
             # not answered at once, as nearly every message is: worth a write to disk
-            shared.settling.keep_durably(shared.save_of(chat))
+            shared.settling.keep_durably(self.save_of(chat))
         for chat, _ in failed:
             self._to_registry(chat, NO_ACK.format(chat.to), now, emit)
 

@@ -48,6 +48,7 @@ class PeerOptions(TypedDict, total=False):
     room: str
     registry_key: bytes
     fingerprint: str
+    wall_offset: Callable[[], float]
 
 
 #: The phase after which no event does anything, read once: a member read from its Enum
@@ -66,7 +67,8 @@ class PeerCore:
         """`session` is the prefix of our message ids. Options: what an earlier run kept
         (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
         registered; `registry_key`, pinned), `keepalive` seconds, the retry
-        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`."""
+        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`,
+        and `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -83,6 +85,7 @@ class PeerCore:
             room_return=RoomReturn(settling, options.get("room", "")),
             alarm=alarm,
             shown=options.get("seen", ()),
+            wall_offset=options.get("wall_offset"),
         )
         shared.requests.keepalive = self.keepalive
         self.state = shared.state
@@ -154,6 +157,7 @@ class PeerCore:
         """Register with the registry (the first thing a peer does)."""
         actions: list[Action] = []
         self._shared.inbox.start(now)
+        self._shared.watch.began = now
         self.parts.link.request(self._shared.register_message(), now, actions.append)
         self._settle(now, actions.append)
         return actions
@@ -311,6 +315,10 @@ class PeerCore:
         if self._life.started and not self._life.registered:
             return f"{state.name} (offline)> "
         return f"{state.name}> "
+
+    def unfinished(self) -> list[str]:
+        """What a quit now would leave undone (Leaving.unfinished): asked about first."""
+        return self.parts.leaving.unfinished()
 
     def question(self) -> str:
         """Which question of `message` the next line answers: "recipient", "text", or ""."""

@@ -108,12 +108,19 @@ class Leaving:
             emit(Send(shared.requests.server, dereg, shared.trust.registry))
         return actions
 
+    def unfinished(self) -> list[str]:
+        """What a quit now would leave undone, a phrase each (none: nothing): the messages
+        in the outbox, kept for the next start. (Lines typed that wait are carried out
+        before a quit; what is on its way, delivered.)"""
+        kept = len(self._shared.settling.outbox)
+        return [f"{counted(kept, 'message')} {_wait(kept)} in your outbox"] if kept else []
+
     def undelivered(self) -> tuple[Message, ...]:
         """Everything sent and not known delivered, in the order typed, each once: direct
         messages as the saves they would become."""
         shared = self._shared
         unsettled = shared.settling.unsettled.values()  # held leaves included
-        return tuple(shared.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
+        return tuple(self._direct.save_of(m) if isinstance(m, Chat) else m for m in unsettled)
 
     def _keep_undelivered(self, where: str, emit: Emit) -> None:
         """Hold all that is not known delivered as the outbox (what is kept after this event),
@@ -180,3 +187,7 @@ class Leaving:
         emit(Print(line, "error"))
         self._keep_undelivered(" in this data directory; sent at its next start", emit)
         emit(Exit(1))
+
+
+def _wait(count: int) -> str:
+    return "waits" if count == 1 else "wait"

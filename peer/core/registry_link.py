@@ -12,6 +12,7 @@ from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.requests import Request
+from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import (
     Busy,
@@ -187,9 +188,14 @@ class RegistryLink:
             is None
         ):
             return False
-        if not watch.still_trying_said:
-            watch.still_trying_said = True
-            emit(Print("[No answer from the registry yet; still trying.]", "system"))
+        first = watch.still_trying_since is None
+        if watch.still_trying_since is None:
+            watch.still_trying_since = now
+        # the patience counts from the first silent round; said from the first registration
+        patience = SILENT_KEEPALIVES * watch.keepalive + watch.still_trying_since - watch.began
+        server = self._shared.requests.server
+        line = still_trying(f"{server[0]}:{server[1]}", now - watch.began, patience, first)
+        emit(Print(line, "system"))
         return True
 
     def moved(self, addr: Addr, emit: Emit) -> None:

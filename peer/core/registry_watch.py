@@ -27,8 +27,10 @@ class RegistryWatch:
         self.down = False
         #: Whether the rooms' being unavailable was said since the registry last answered.
         self.rooms_down_said = False
-        #: Whether a first registration left unanswered was said to be still trying.
-        self.still_trying_said = False
+        #: When the first registration was sent (the registry's silence is counted from it),
+        #: and when its silence was first said (None: not yet).
+        self.began = 0.0
+        self.still_trying_since: float | None = None
         #: Whether a `reg` typed offline went unanswered: it goes with each probe, each period.
         self.register_again = False
         #: When anything last came from the registry: it runs (Requests.due).

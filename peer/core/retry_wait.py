@@ -29,6 +29,19 @@ def silent_wait(msg_id: str, waits: int) -> float:
     return full * (0.5 + share / 2)
 
 
+def still_trying(where: str, tried: float, patience: float, first: bool) -> str:
+    """What a start says of the registry at `where`, silent for `tried` seconds of its
+    `patience`: the `first` time, what to check too."""
+    more = max(0, round(patience - tried))
+    if not first:
+        return f"[Still no answer from {where} after {tried:.0f} s; trying {more} s more.]"
+    return (
+        f"[No answer from the registry at {where} after {tried:.0f} s; trying {more} s more. "
+        "Check its address and port (the registry prints them as it starts), and that no "
+        "firewall drops UDP to it. Lines typed meanwhile wait.]"
+    )
+
+
 class BusyWaits(Generic[T]):
     """Requests (`T`) that wait before they go again, by id: answered Busy (a join storm;
     a TooBig starts the same wait), with when the first Busy came, or a first registration

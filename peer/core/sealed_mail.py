@@ -68,7 +68,7 @@ class SealedMail:
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
         sealed = self._sealer(key).seal(payload)
         text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
-        return SaveMessage(save.id, save.sender, save.token, save.to, text, entry.key, save.after)
+        return msgspec.structs.replace(save, text=text, key=entry.key)
 
     def _sealer(self, key: bytes) -> OneWaySealer:
         """The stream of seals to `key`, made on first use."""

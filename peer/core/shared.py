@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 
 from peer.core import commands as cmd
@@ -22,7 +22,8 @@ from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
-NO_USER = "[No user named {}. Type {} to see the names.]"
+#: Said of a name nobody has, in the same words wherever it is typed (a file sent too).
+NO_USER = "[No one is called {}. {} lists every name.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
@@ -93,6 +94,9 @@ class Shared:
     change_lines: ChangeLines = field(init=False)
     #: What came in: each message shown once, each copy acked (peer.core.inbox).
     inbox: Inbox = field(init=False)
+    #: Seconds from the core's monotonic `now` to the time of day (the adapter's, read as
+    #: a save is made: a clock stepped, or a host asleep, moves it); None: not known.
+    wall_offset: Callable[[], float] | None = None
 
     def __post_init__(self, shown: Iterable[tuple[str, str] | Held]) -> None:
         #: Who may say what (peer.core.table), judged by the key that sealed each message.
@@ -139,11 +143,14 @@ class Shared:
     def join_message(self, room: str) -> Join:
         return Join(self.new_id(), self.state.name, self.state.token, room)
 
-    def save_of(self, chat: Chat) -> SaveMessage:
+    def save_of(self, chat: Chat, typed: float | None = None) -> SaveMessage:
         """`chat` as the save it becomes at the registry, under the name it was sent as
-        (though we renamed since), so that a recipient knows it for the same message."""
+        (though we renamed since), so that a recipient knows it for the same message; with
+        when it was `typed` (the core's `now`), as the time of day, when both are known."""
+        offset = self.wall_offset
+        wall = int(typed + offset()) if typed is not None and offset is not None else 0
         return SaveMessage(
-            chat.id, chat.sender, self.state.token, chat.to, chat.text, after=chat.after
+            chat.id, chat.sender, self.state.token, chat.to, chat.text, after=chat.after, typed=wall
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from terminal.asked_first import AskedFirst
 from terminal.prompt import LinePrompt
 
 
@@ -21,7 +22,8 @@ class ConsolePrompt:
 
     def __init__(self) -> None:
         self._prompt = LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted)
-        self._asked = ""  # the question before stopping, while it waits for its answer
+        # the question before stopping (AskedFirst.asked, while it waits for its answer)
+        self._ask = AskedFirst(self._question, lambda: self._stop(), self._keeps_running)
         self._stop: Callable[[], None] = lambda: None
         self._whom: Callable[[], list[str]] = list
         self._says: Callable[[], str] = lambda: "registry> "
@@ -48,14 +50,15 @@ class ConsolePrompt:
         self._prompt.start(self._line, on_end)
 
     def _line(self, line: str) -> None:
-        if not self._asked:
+        if not self._ask.answer(line):
             self._on_line(line, self._prompt.begun)
-            return
-        self._asked = ""
-        if line.strip().lower() in ("y", "yes"):
-            self._stop()
-        else:
-            self.print("The registry keeps running.")
+
+    def _question(self) -> str:
+        whom = self._whom()
+        return f"Stop the registry? It serves {' and '.join(whom)}. [y/N] " if whom else ""
+
+    def _keeps_running(self, line: str) -> None:
+        self.print("The registry keeps running.")
 
     def put_back(self, text: str) -> None:
         """Put `text` into the prompt, unless something is typed there already."""
@@ -66,15 +69,11 @@ class ConsolePrompt:
         await self._prompt.stop()
 
     def _prompt_says(self) -> str:
-        return self._asked or self._says()
+        return self._ask.asked or self._says()
 
     def _interrupted(self) -> bool:
         """Ctrl-C or Ctrl-D on the empty line: stop, or ask first (see the module)."""
-        whom = self._whom()
-        if self._asked or not whom:
-            self._asked = ""
+        if not self._ask.key():
             self._stop()
-        else:
-            self._asked = f"Stop the registry? It serves {' and '.join(whom)}. [y/N] "
         self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
         return True

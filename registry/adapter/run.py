@@ -53,7 +53,11 @@ async def run_registry(
     server.catch_signals()
     server.console.read()
     public = server.endpoint.channel.public
-    advert = advertise(bind, port, public, server.log) if settings.discovery else None
+    advert = (
+        advertise(bind, port, public, server.log, server.console.say)
+        if settings.discovery
+        else None
+    )
     try:
         await server.serve_forever()
     finally:
@@ -65,11 +69,20 @@ async def run_registry(
 
 
 def advertise(
-    bind: str, port: int, public: bytes, log: Callable[[str], None]
+    bind: str,
+    port: int,
+    public: bytes,
+    log: Callable[[str], None],
+    say: Callable[[str], None],
 ) -> Advertisement | None:
     """Advertise the registry at `bind`:`port` with the key `public` on the network, and
-    `log` whether it is; None when it is not (on loopback, or discovery cannot work)."""
+    `log` whether it is; None when it is not (on loopback, as it `say`s at once, or when
+    discovery cannot work)."""
     if ipaddress.ip_address(bind).is_loopback:
+        say(
+            f"Not advertised on the network: it listens on {bind}, which only this machine "
+            "reaches (--bind a LAN address to be found)"
+        )
         return None
 
     def done(problem: str | None) -> None:

@@ -48,6 +48,17 @@ MAIL_PART_ITEMS = 5000
 _RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 43 + 100
 
 
+#: Seconds before its save a message's own `typed` time may be: a later save keeps the time
+#: it was saved, as one typed after it (a clock set wrong either way).
+TYPED_BEFORE_SAVE = 7 * 24 * 3600.0
+
+
+def typed_or_saved(typed: int, saved: float) -> float:
+    """When a message saved at `saved` is shown as said: its sender's `typed` time, unless
+    that is not known (0), after `saved`, or more than TYPED_BEFORE_SAVE before."""
+    return typed if saved - TYPED_BEFORE_SAVE <= typed <= saved else saved
+
+
 def stamp(now: float) -> str:
     """The local time `now` as shown next to stored messages."""
     return _stamp(math.floor(now))
@@ -109,17 +120,23 @@ class PostOffice:
             for message in box:
                 self.quotas.count(tally, message, self._sender_of(key, message))
 
-    def store(
-        self, owner: Record, message: StoredMessage, origin: Origin, now: float, emit: Emit
+    def store(  # noqa: PLR0913 (the message, where, when; and its sender's own time)
+        self,
+        owner: Record,
+        message: StoredMessage,
+        origin: Origin,
+        now: float,
+        emit: Emit,
+        typed: int = 0,
     ) -> str:
-        """Keep `message`, stamped now, in `owner`'s box, its owner beside it; it counts
-        against `origin`: "" when kept, else why not."""
+        """Keep `message`, stamped with when it was `typed` (`typed_or_saved`), in `owner`'s
+        box, its owner beside it; it counts against `origin`: "" when kept, else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
-        size, said = len(message.text.encode()), stamp(self._s.wall(now))
+        size, said = len(message.text.encode()), stamp(typed_or_saved(typed, self._s.wall(now)))
         counted = (origin, not owner.knows(sender))
         if not tally.has_room(size, kind, self.limit):
             reason, notice = refusal(owner.name), full_notice

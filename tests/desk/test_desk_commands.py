@@ -51,3 +51,12 @@ def test_parse_topics() -> None:
     assert parse_topics("0") is None
     assert parse_topics("") is None
     assert parse_topics("ALL") == parse_topics("all") and parse_topics("None") == ()
+
+
+def test_a_command_written_with_a_space_after_its_dot_is_that_command() -> None:
+    # the help desk's own description writes the waiting room's command as ". room"
+    assert parse(". room").message == DeskLook("i1")  # type: ignore[attr-defined]
+    assert parse(".  serve 1,3").message == DeskServe("i1", (1, 3))  # type: ignore[attr-defined]
+    assert "Unknown command .dance" in parse(". dance").lines[0]  # type: ignore[attr-defined]
+    assert is_operator_command(". room") and not is_operator_command(". quit")
+    assert parse(".").message is None and parse(". ").message is None  # type: ignore[attr-defined]

@@ -103,9 +103,10 @@ def test_lines_before_being_served_are_not_sent() -> None:
     assert sent(core.typed("hello?", 0.0)) == []
     assert sent(core.typed(".queue", 0.0)) == [DeskLook("p-2")]
     assert "Unknown command .dance" in shown(core.typed(".dance", 0.0))[0]
+    assert sent(core.typed(". queue", 0.0)) == [DeskLook("p-3")]  # with a space, as written
     core.received(DeskServed("d2", "ann", "s"), 0.0)
-    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-3", "", "hello", "s")]
-    assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-4", "", ".dots", "s")]
+    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-4", "", "hello", "s")]
+    assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-5", "", ".dots", "s")]
     assert sent(core.typed("x" * (MAX_DESK_LINE + 1), 0.0)) == []
     assert shown(core.typed(".queue", 0.0)) == ["[You are being served now.]"]
 

@@ -290,9 +290,9 @@ def direct(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TIM
     if sender is receiver:
         sender.expect_all([chat_line(sender.name, text), line(received_by(sender.name))], timeout)
         return
-    unknown = rf"^>>> \[No user named {re.escape(receiver.name)}\."
+    unknown = rf"^>>> \[No one is called {re.escape(receiver.name)}\."
     said = sender.expect(f"{line(received_by(receiver.name))}|{unknown}", timeout)
-    if "No user named" in said.string:
+    if "No one is called" in said.string:
         sender.expect_line(f"[{receiver.name} is online]", timeout)
         sender.send(f"send {receiver.name} {text}")
         sender.expect_line(received_by(receiver.name), timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -21,7 +22,7 @@ from peer.core.change_lines import TABLE_UPDATED
 from peer.core.direct import RECEIVED_BY
 from peer.core.registration import MAIL_SHOWN_EVERY
 
-from .harness import OFFLINE_BYE, SAVED, ChatEnv, line, received_by
+from .harness import CHATAPP, HOST, OFFLINE_BYE, SAVED, ChatEnv, free_port, line, received_by
 from .terminal_peers import (
     Terminal,
     bob_and_alice_at_a_terminal,
@@ -461,3 +462,88 @@ def test_up_brings_back_the_commands_of_the_last_run(
     again.wait("/quit", lambda rows: rows[-1] == f"{a}> /quit")
     again.type("\x1b[A")
     again.wait("the line before", lambda rows: rows[-1] == f"{a}> send {b} from the first run")
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_clears_a_half_typed_line_and_up_brings_it_back(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    a, b, _room = names(terminal_env)
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type(f"send {b} half a thought")
+    alice.child.sendcontrol("c")
+    cleared = ">>> [Line cleared; Up brings it back. Ctrl-C on an empty line quits.]"
+    alice.wait("the line cleared, said", lambda rows: cleared in rows and rows[-1] == f"{a}>")
+    alice.type("\x1b[A")  # Up
+    alice.wait("the line back", lambda rows: rows[-1] == f"{a}> send {b} half a thought")
+    alice.type("\r")
+    bob.expect_all([line(f"{a}: half a thought")])
+    alice.type("more")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared again", lambda rows: rows[-1] == f"{a}>")
+    assert alice.lines().count(cleared) == 1  # said the first time only
+
+
+@pytest.mark.timeout(60)
+def test_quitting_with_a_message_in_the_outbox_asks_first(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    terminals: list[Terminal] = []
+    try:
+        chat.start_peers("bob")  # pins the registry's key in the folder alice shares
+        alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+        welcome = ">>> [Welcome, You are registered.]"
+        alice.wait("the Welcome", lambda rows: welcome in rows and rows[-1] == "alice>")
+        registry.kill()
+        alice.type("send_all anyone there?\r")
+        kept = ">>> [Kept in your outbox; sent when the server answers.]"
+        alice.wait("the post kept", lambda rows: kept in rows, timeout=30)
+        question = "Quit? 1 message waits in your outbox. [y/N]"
+        alice.child.sendcontrol("c")
+        alice.wait("the question", lambda rows: rows[-1] == question)
+        alice.type("n\r")
+        alice.wait("the prompt again", lambda rows: rows[-2:] == [">>> [Not quitting.]", "alice>"])
+        alice.child.sendcontrol("d")
+        alice.wait("the question again", lambda rows: rows[-1] == question)
+        alice.child.sendcontrol("c")  # the key again: quits
+        said = ">>> [1 message kept in your outbox; sent at your next start.]"
+        alice.wait("what the next start finds", lambda rows: said in rows, timeout=20)
+        exits(alice)
+    finally:
+        for terminal in terminals:
+            terminal.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cut", [False, True], ids=["given-up", "ctrl-c"])
+def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(
+    chat: ChatEnv, cut: bool
+) -> None:
+    # found by trying it: a wrong address said "still trying" once, and for ever; lines
+    # typed meanwhile went, once the peer gave up, to the shell, which ran them, and a
+    # Ctrl-C threw them away without a word
+    shell = 'echo "EXITED $?"; IFS= read -r -t 2 left; echo "LEFTOVER:[$left]"'
+    argv = [
+        sys.executable, str(CHATAPP), "-c", "alice", HOST, str(free_port()), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    ]  # fmt: skip
+    env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    alice = Terminal(["bash", "-c", f'"$@"; {shell}', "bash", *argv], env)
+    try:
+        alice.wait(
+            "how long it was tried, and what to check",
+            lambda rows: (
+                any("No answer from the registry at" in r for r in rows)
+                and any("firewall" in r for r in rows)
+            ),
+            timeout=20,
+        )
+        alice.type("send bob hi\rhalf")
+        if cut:
+            alice.child.sendcontrol("c")
+        said = [f">>> [Not carried out, as nothing was sent: {t}]" for t in ("send bob hi", "half")]
+        alice.wait("the lines said", lambda rows: all(s in rows for s in said), timeout=30)
+        alice.wait("what the shell read", lambda rows: any("LEFTOVER:" in r for r in rows))
+        assert f"EXITED {130 if cut else 1}" in alice.lines()
+        assert "LEFTOVER:[]" in alice.lines()
+    finally:
+        alice.close()

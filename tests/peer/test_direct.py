@@ -4,12 +4,15 @@ registry when their recipient does not answer; direct messages received."""
 from __future__ import annotations
 
 from peer.core import actions as pa
+from peer.core.actions import Sending
 from peer.core.commands import Send
 from peer.core.direct import NO_ACK, RECEIVED_BY, DirectChats
+from peer.core.files.transfers import FileTransfers
 from peer.core.shared import NO_USER
 from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import VERSION_REFUSAL, Ack, Chat, Refused, SaveMessage
+from wire.refusals import unknown_name
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
@@ -57,6 +60,19 @@ def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere
     assert prints(out)[-1].startswith("[Message too long:")
 
 
+def test_a_name_nobody_has_is_said_in_the_same_words_for_a_message_a_file_and_the_registry() -> (
+    None
+):
+    direct, out = chats()
+    direct.send(Send("dave", "hi"), T0, out.append)
+    files: list[object] = []
+    FileTransfers(own=lambda: "alice", entry=lambda name: None, new_id=str, downloads="").typed(
+        "file", "dave report.pdf", T0, files.append
+    )
+    assert prints(out) == [a.text for a in files if isinstance(a, pa.Print)]
+    assert unknown_name("dave") in prints(out)[0]
+
+
 def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     direct, out = chats()
     direct.send(Send("bob", "hi"), T0, out.append)
@@ -67,6 +83,21 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
     assert NO_ACK.format("bob") in prints(out)
     assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert not direct.awaiting_ack("a-1")  # the registry's now
+
+
+def test_a_save_carries_the_time_of_day_its_message_was_typed_not_when_it_was_saved() -> None:
+    made, out = shared(), list[pa.Action]()
+    made.wall_offset = lambda: 1_700_000_000.0  # the time of day minus the core's `now`
+    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    direct.send(Send("bob", "hi"), T0, out.append)  # online: tried directly first
+    for n in range(1, ATTEMPTS + 1):
+        direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
+    direct.send(Send("carol", "later"), T0 + 9, out.append)  # offline: saved at once
+    saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert [s.typed for s in saves] == [int(1_700_000_000.0 + T0), int(1_700_000_000.0 + T0 + 9)]
+    # kept durably at the first retry, as a restart's outbox sends it, with the same time
+    kept = [r.message for r in made.settling.records if isinstance(r, Sending)]
+    assert [m.typed for m in kept if isinstance(m, SaveMessage)] == [int(1_700_000_000.0 + T0)]
 
 
 def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:

@@ -125,3 +125,14 @@ def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
     assert out.count(pa.Exit(1)) == 1
     assert "This start stops: it no longer sends as alice." in prints(out)[0]
     assert made.life.phase is Phase.REPLACED and made.life.farewell is None
+
+
+def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> None:
+    leave, _direct, made = leaving()
+    assert leave.unfinished() == []  # nothing: the quit is not asked about
+    made.lines.after_change.extend(["send bob one", None])  # carried out before the quit
+    assert leave.unfinished() == []
+    made.settling.hold(SaveMessage("a-1", "alice", "tok", "carol", "later"))
+    assert leave.unfinished() == ["1 message waits in your outbox"]
+    made.settling.hold(SaveMessage("a-2", "alice", "tok", "carol", "more"))
+    assert leave.unfinished() == ["2 messages wait in your outbox"]

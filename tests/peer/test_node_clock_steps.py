@@ -98,7 +98,7 @@ def retried_node(
     def show(line: Print) -> None:
         watched.lines.append(line.text)
         # (a first registration's round over: it says it keeps trying, later)
-        gave_up = any(said in line.text for said in ("still trying", "No ACK"))
+        gave_up = any(said in line.text for said in ("answer from", "No ACK"))
         if gave_up and len(watched.times) >= ATTEMPTS:
             watched.over.set()
 

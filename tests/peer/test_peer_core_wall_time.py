@@ -1,6 +1,6 @@
-"""The peer core runs on a monotonic `now` and never needs the time of day: a line of a
-room's history is dated as it is shown (is it from today?), by the time of day then, which a
-laptop's sleep moves while the monotonic clock stands still."""
+"""The peer core runs on a monotonic `now` (the time of day only as `wall_offset`, for when a
+save was typed): a line of a room's history is dated as it is shown (is it from today?), by
+the time of day then, which a laptop's sleep moves while the monotonic clock stands still."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def test_a_refused_keepalive_registers_again_and_a_refused_reregistration_is_off
 def test_the_name_unknown_is_said_as_released_first() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    refusal = Refused("r-1", "a-1", "No user named alice.", RefusalCode.NAME_UNKNOWN)
+    refusal = Refused("r-1", "a-1", "No one is called alice.", RefusalCode.NAME_UNKNOWN)
     r.ends.refused(post, refusal, T0, out.append)
     assert prints(out)[0].startswith("[The registry released the name alice")
     assert prints(out)[-1] == "[the registry released the name alice.]"

@@ -8,6 +8,7 @@ import asyncio
 import base64
 from pathlib import Path
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec.structs import replace
@@ -54,6 +55,13 @@ def test_a_save_leaves_sealed_and_only_its_recipient_reads_it() -> None:
     delivered = Chat(save.id, save.sender, save.to, save.text)
     assert mail_of(BOB).opened(delivered) == Chat("a-1", "alice", "bob", "my bank PIN is 1234")
     assert mail_of(MALLORY).opened(delivered).text == NOT_OPENED.format(sender="alice")
+
+
+def test_a_save_sealed_keeps_its_other_fields_its_typed_time_too() -> None:
+    save = SaveMessage("a-1", "alice", "tok", "bob", "hi", after="a-0", typed=1_800_000_000)
+    sealed = mail_of(ALICE).sealed(save)
+    assert sealed is not None and sealed.text != "hi"
+    assert msgspec.structs.replace(sealed, text="hi", key="") == save
 
 
 def test_mail_handed_over_is_opened_with_the_welcomes_own_table() -> None:

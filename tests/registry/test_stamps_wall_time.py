@@ -12,13 +12,15 @@ import pytest
 
 from registry.adapter.server import RegistryServer
 from registry.core import actions as ra
-from registry.core.post_office import stamp
-from tests.registry.core_helpers import T0, X, Y, core, in_room, register
+from registry.core.post_office import TYPED_BEFORE_SAVE, stamp
+from tests.registry.core_helpers import T0, X, Y, core, in_room, register, run_until
 from wire.messages import Deregister, RoomMessage, RoomPost, SaveMessage
 
 #: The time of day minus the core's `now`: 400 days, so that a stamp taken from `now` alone
 #: would show another date.
 WALL_OFFSET = 86_400.0 * 400
+#: The time of day at T0, in whole seconds, as a sender's save says it.
+NOW = int(WALL_OFFSET + T0)
 
 
 def test_a_message_kept_in_a_mailbox_is_stamped_with_the_time_of_day() -> None:
@@ -31,6 +33,38 @@ def test_a_message_kept_in_a_mailbox_is_stamped_with_the_time_of_day() -> None:
     out = reg.receive(SaveMessage("x-5", "x", wx.token, "y", "hello"), X, T0 + 1)
     [store] = [a for a in out if isinstance(a, ra.StoreMail)]
     assert store.message.stamp == stamp(T0 + 1 + WALL_OFFSET) != stamp(T0 + 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        (NOW - 7, NOW - 7),  # typed 7 s before: its time
+        (0, NOW),  # not known: the save's
+        (NOW + 60, NOW),  # in the future: the save's
+        (NOW - int(TYPED_BEFORE_SAVE) - 1, NOW),  # far past: the save's
+    ],
+)
+def test_a_saved_message_shows_when_its_sender_typed_it_within_bounds(
+    typed: int, shown: int
+) -> None:
+    reg = core(wall_offset=lambda: WALL_OFFSET)
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    out = reg.receive(SaveMessage("x-5", "x", wx.token, "y", "hi", typed=typed), X, T0)
+    [store] = [a for a in out if isinstance(a, ra.StoreMail)]
+    assert store.message.stamp == stamp(shown)
+
+
+def test_a_save_kept_after_its_probe_shows_when_it_was_typed() -> None:
+    reg = core(wall_offset=lambda: WALL_OFFSET)
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)  # online: the save is pushed to y as a probe, and y never acks
+    typed = NOW - 7
+    reg.receive(SaveMessage("x-5", "x", wx.token, "y", "hi", typed=typed), X, T0)
+    out = run_until(reg, T0 + 60)
+    [store] = [a for a in out if isinstance(a, ra.StoreMail)]
+    assert store.message.stamp == stamp(typed)
 
 
 def test_a_line_said_in_a_room_is_stamped_with_the_time_of_day() -> None:

@@ -63,6 +63,14 @@ def parse_topics(text: str) -> tuple[int, ...] | None:
     return tuple(sorted({int(w) for w in words}))
 
 
+def spaced_dot(text: str) -> str:
+    """`. room` read as `.room`, as the waiting room's command is written with a space
+    after its dot; any other text as it is."""
+    if text.startswith(". ") and text[1:].strip():
+        return "." + text[1:].lstrip()
+    return text
+
+
 def parse_operator_line(
     line: str,
     make_id: Callable[[], str],
@@ -72,7 +80,7 @@ def parse_operator_line(
     prompt: bool = False,
 ) -> OperatorInput:
     """What one typed line does, given the `topics` served and the `session` shown."""
-    text = line.rstrip("\r\n")
+    text = spaced_dot(line.rstrip("\r\n"))
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
         if len(body) > MAX_DESK_LINE:  # to shorten, not to type again
@@ -119,7 +127,7 @@ def _serve(rest: str, make_id: Callable[[], str], topics: tuple[int, ...]) -> Op
 
 
 def is_operator_command(line: str) -> bool:
-    word = line.strip().partition(" ")[0].lower()
+    word = spaced_dot(line.strip()).partition(" ")[0].lower()
     return word in (".room", ".end", ".serve", ".first", ".help")
 
 

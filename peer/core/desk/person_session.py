@@ -8,6 +8,7 @@ from typing import Any
 from peer.core.desk.actions import Emit, PutTyped, Send, Show, show
 from peer.core.desk.person_form import QUITS, PersonForm
 from peer.core.desk.person_state import PersonState
+from wire.desk.commands import spaced_dot
 from wire.desk.messages import (
     DeskCrisis,
     DeskEnd,
@@ -80,7 +81,7 @@ class PersonSession:
         emit(self.link.ask(self.join(work), now))
 
     def line(self, raw: str, now: float, emit: Emit, begun: float) -> None:
-        s, text = self.s, raw.strip()
+        s, text = self.s, spaced_dot(raw.strip())
         command = text.lower()
         if command in QUITS:
             self._leave(now, emit)

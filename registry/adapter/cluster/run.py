@@ -449,7 +449,7 @@ async def run_cluster_registry(
     registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)
     registry.take_console(prompt)
     public = service.key[0].public_key().public_bytes_raw()
-    advert = advertise(bind, port, public, registry.log) if settings.discovery else None
+    advert = advertise(bind, port, public, registry.log, out) if settings.discovery else None
     try:
         await registry.run()
     except OSError as exc:
