@@ -60,6 +60,8 @@ class _Outages:
         self.log, self.stopping = log, stopping
         self.down = False
         self.failures: list[BaseException] = []
+        #: set when a server refused this registry for good: no retry would answer
+        self.refused = asyncio.Event()
 
     async def disconnected(self) -> None:
         if not self.down and not (self.stopping and self.stopping.is_set()):
@@ -74,6 +76,25 @@ class _Outages:
 
     async def error(self, exc: Exception) -> None:
         self.failures.append(exc)  # (later outages are said by `disconnected`)
+        if isinstance(exc, ssl.SSLCertVerificationError) or "authorization" in str(exc).lower():
+            self.refused.set()
+
+    async def connected(self, connecting: Awaitable[Client]) -> Client:
+        """The client `connecting` makes: given up on (TimeoutError) after START_TIMEOUT,
+        or at once when a server refused this registry for good (another service's
+        certificate, or these credentials refused), as a user waits for the reason."""
+        task = asyncio.ensure_future(connecting)
+        refused = asyncio.ensure_future(self.refused.wait())
+        await asyncio.wait(
+            {task, refused}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        refused.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise TimeoutError
 
 
 async def connect(
@@ -86,7 +107,7 @@ async def connect(
     said = _Outages(log, stopping)
     try:
         # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
-        nc = await asyncio.wait_for(
+        nc = await said.connected(
             nats.connect(
                 servers=folder.urls,
                 tls=folder.tls(),
@@ -98,8 +119,7 @@ async def connect(
                 disconnected_cb=said.disconnected,
                 reconnected_cb=said.reconnected,
                 error_cb=said.error,
-            ),
-            START_TIMEOUT,
+            )
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         raise _unreachable(folder, [*said.failures[-20:], exc]) from None
