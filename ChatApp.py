@@ -407,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     try:
         if any(word in HELP for word in words):
-            print(asked_mode_help(words) or help_text(EXAMPLES))
+            # (flushed here: a reader gone is then a BrokenPipeError below, buffered or not)
+            print(asked_mode_help(words) or help_text(EXAMPLES), flush=True)
             return 0
         line = parse(words)
         if line.version:
