@@ -14,6 +14,7 @@ from disk.operator_key import key_path
 from net.drop_log import Rejections
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
+from registry.adapter.router import ALONE, Router
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import FileStore, Kept, Store
@@ -24,7 +25,8 @@ from secure.keys import KeyFileError, load_or_make_key
 
 
 class Backend(Struct, frozen=True):
-    """Where a registry's state is kept, what was found there, and its own key."""
+    """Where a registry's state is kept, what was found there, its own key, and, for a
+    registry of a service, where its peers and the service's registries are."""
 
     store: Store
     kept: Kept
@@ -34,6 +36,10 @@ class Backend(Struct, frozen=True):
     channel: SecureChannel | None = None
     #: where the help desk keeps what it keeps (None: files in the data directory)
     desk: Shelf | None = None
+    #: where the registry's peers are (registry/adapter/router.py)
+    router: Router = ALONE
+    #: where the registries of its service are reached ("ip:port" each)
+    registries: tuple[str, ...] = ()
 
     @classmethod
     def from_files(cls, store: FileStore, data_dir: Path) -> Backend:

@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from net.drop_log import Rejections
 from net.endpoint import Endpoint
@@ -29,9 +29,6 @@ from registry.core.flood import count_requests
 from registry.core.requests import fmt
 from wire.desk.messages import DESK_TYPES
 from wire.messages import Message, for_log, inbound_line
-
-if TYPE_CHECKING:
-    from registry.adapter.cluster.elsewhere import Elsewhere
 
 
 class RegistryServer:
@@ -76,14 +73,14 @@ class RegistryServer:
         except BaseException:
             os.close(self._lock)
             raise
-        #: where a registry that decides for a service sends what is for the peers of the
-        #: others (registry/adapter/cluster/leader.py); None for a registry on its own
-        self.elsewhere: Elsewhere | None = None
+        self.core.registries = backend.registries  # (told at start: Restarted)
+        self.desk.registries = lambda: self.core.registries  # its clients: where next
 
     def _set_up(self, backend: Backend) -> None:
         """The rest of `__init__`, once the data directory, locked for this registry alone,
         is loaded from `backend`."""
         self._key_made = backend.key_made
+        self._router = backend.router
         # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff = (frozenset(DESK_TYPES), self.desk.handle_connection)
         channel = backend.channel or registry_channel(backend.static)
@@ -123,12 +120,13 @@ class RegistryServer:
         addr = await self.endpoint.open(self.bind, self.port)
         self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
-        kept = self.data_dir if self.elsewhere is None else "the service's NATS JetStream"
+        in_a_service = self._router.in_a_service
+        kept = "the service's NATS JetStream" if in_a_service else self.data_dir
         for line in listening_lines(addr, str(kept), self.core):
             self.console.out(line)
         if self._tightened:
             self.console.out(self._tightened)
-        if self.elsewhere is None:  # (a registry of a service said the service's key)
+        if not in_a_service:  # (a registry of a service said the service's key)
             for line in key_lines(self.endpoint.channel.public, self._key_made):
                 self.console.out(line)
         if self.desk.problem:
@@ -184,8 +182,7 @@ class RegistryServer:
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
-        if self.elsewhere is not None:
-            self.elsewhere.routes.heard_here(addr)
+        self._router.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         now, behind = self._now(), self.endpoint.behind()
@@ -197,8 +194,7 @@ class RegistryServer:
         requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:
             return
-        if self.elsewhere is not None:
-            self.elsewhere.routes.heard_here(addr)
+        self._router.heard_here(addr)
         if self._verbose:
             for message in messages:
                 self.log(inbound_line(message, addr))
@@ -237,8 +233,7 @@ class RegistryServer:
         with self.endpoint.packed():
             # (a lead whose lease is not fresh may be cut off from NATS, and so from the other
             # registries' peers: none is judged silent)
-            linked = self.elsewhere is None or self.elsewhere.linked()
-            behind = self.endpoint.behind() if linked else float("inf")
+            behind = self.endpoint.behind() if self._router.linked() else float("inf")
             self.run_actions(self.core.tick(self._now(), behind))
 
     def _now(self, now: float | None = None) -> float:
@@ -283,8 +278,7 @@ class RegistryServer:
                 self.commits.open()
 
     def _send(self, action: Send | SendMany | None) -> None:
-        if self.elsewhere is not None:
-            action = self.elsewhere.send(action)  # (what is for here)
+        action = self._router.send(action)  # (what is for here)
         if action is None:
             return
         if type(action) is SendMany:

@@ -32,11 +32,18 @@ def delivered_there(message: Message) -> bool:
 
 
 class Elsewhere:
-    """Sends for peers reached through another registry of the service; `routes` says
-    which registry each address came through."""
+    """The router (registry/adapter/router.py) of the registry that decides for a service:
+    sends for peers reached through another registry of the service; `routes` says which
+    registry each address came through."""
 
-    def __init__(self, publish: Publish) -> None:
+    in_a_service = True
+
+    def __init__(self, publish: Publish, linked: Callable[[], bool] = lambda: True) -> None:
+        """`publish` hands an Outbound to a registry; `linked()`: whether the lead's lease
+        is fresh (run.py), else NATS may be out of reach, and with it what the other
+        registries' peers send."""
         self.routes = Routes()
+        self.linked = linked
         self._publish = publish
         # the rows and aliases of the last snapshot sent whole to each registry, and when
         self._snapshots: dict[str, tuple[tuple[Entry, ...], tuple[Alias, ...], float]] = {}
@@ -44,9 +51,9 @@ class Elsewhere:
         # whole; numbers start anywhere, so that no registry takes another lead's for its own
         self._lists: dict[str, tuple[dict[Addr, bytes], int, float]] = {}
         self._numbers = itertools.count(secrets.randbelow(1 << 31) + 1)
-        #: whether the lead's lease is fresh (run.py): else NATS may be out of reach, and with
-        #: it what the other registries' peers send
-        self.linked: Callable[[], bool] = lambda: True
+
+    def heard_here(self, addr: Addr) -> None:
+        self.routes.heard_here(addr)
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each

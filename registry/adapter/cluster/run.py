@@ -144,7 +144,8 @@ class ClusterRegistry:
         store = self._service.store
         store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(
-            lambda registry, out: self._publish(registry_subject(registry), out)
+            lambda registry, out: self._publish(registry_subject(registry), out),
+            linked=lambda: keeper.held,
         )
         sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
@@ -159,15 +160,24 @@ class ClusterRegistry:
             except ERRORS as exc:
                 self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
                 return
+            known = await self._members() or {}
             server = self._server = RegistryServer(
                 data_dir=self._data_dir,
                 listen=self._listen,
                 out=self._out,
-                backend=Backend(store, kept, *self._service.key, self._channel, shelf),
+                backend=Backend(
+                    store,
+                    kept,
+                    *self._service.key,
+                    self._channel,
+                    shelf,
+                    router=elsewhere,
+                    registries=tuple(sorted(known.values())),
+                ),
                 settings=self._settings,
             )
             try:
-                await self._serve(server, elsewhere, term)
+                await self._serve(server, elsewhere, term, known)
             finally:
                 await server.close()
         finally:
@@ -175,16 +185,14 @@ class ClusterRegistry:
             await asked.unsubscribe()
             self._server = self._elsewhere = self._lead_sub = None
 
-    async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
+    async def _serve(
+        self, server: RegistryServer, elsewhere: Elsewhere, term: int, known: dict[str, str]
+    ) -> None:
         """Start `server` and decide with it until stopped, or the lead of `term` is lost;
-        the peers of a registry gone are reached from here."""
+        the peers of a registry gone (from those `known`) are reached from here."""
         keeper = self._keeper
-        server.elsewhere, elsewhere.linked = elsewhere, lambda: keeper.held
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
-        server.desk.registries = lambda: server.core.registries  # its clients: where next
-        known = await self._members() or {}
-        server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
         self._say_lead(keeper.reach)
         self._turned = time.monotonic()
