@@ -4,7 +4,7 @@ through the form, queued, or taking a place back, and what its actions show and 
 from __future__ import annotations
 
 from peer.core.desk.actions import Action, FindPlace, KeepPlace, Send, Show
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
@@ -49,7 +49,7 @@ def waiting(now: float = 0.0) -> PersonCore:
     through_form(core)
     core.connected(now)
     core.received(queued(), now)
-    assert core.link.phase == "waiting"
+    assert core.link.phase is DeskPhase.WAITING
     return core
 
 

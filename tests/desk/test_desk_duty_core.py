@@ -12,7 +12,7 @@ from peer.core.desk.actions import (
     Show,
 )
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings
+from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from tests.desk.listed import Listed
 from wire.desk.messages import (
     DeskEnd,
@@ -241,7 +241,7 @@ def test_already_on_duty_while_reconnecting_is_said_once_and_tried_again() -> No
         assert Exit(1) not in out
         core.lost("the help desk closed the connection", now)
         assert shown(out) == ([f"[{ALREADY} Trying again.]"] if now == 0.5 else [])
-    assert core.link.phase == "duty" and core.next_wake() is not None
+    assert core.link.phase is DeskPhase.DUTY and core.next_wake() is not None
 
 
 def test_a_refusal_when_not_reconnecting_ends_the_run() -> None:

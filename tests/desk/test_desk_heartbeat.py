@@ -8,6 +8,7 @@ from desk_harness import Desk
 
 from peer.core.desk.actions import Action, Connect, Drop, Send, Show
 from peer.core.desk.duty import OperatorCore, cut_short
+from peer.core.desk.link import DeskPhase
 from peer.core.desk.person import PersonCore
 from registry.core.desk.actions import Send as DeskSend
 from registry.core.desk.limits import GRACE
@@ -232,7 +233,7 @@ def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
 def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> None:
     core = person_waiting()
     now = 0.0
-    while core.link.phase == "waiting":
+    while core.link.phase is DeskPhase.WAITING:
         now = core.next_wake() or 0.0
         out = core.tick(now)
     assert now == 2 * H and Drop() in out
@@ -240,7 +241,7 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         "reconnecting. Your place is kept for 120 s.]"
     ]
-    assert core.link.phase == "reconnecting"
+    assert core.link.phase is DeskPhase.RECONNECTING
     # the held place's refresh fell due at the same moment: done too, never a wake in the past
     assert (core.next_wake() or 0.0) > now
     while Connect() not in out:

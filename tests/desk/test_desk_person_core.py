@@ -22,7 +22,7 @@ from peer.core.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings
+from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
 from peer.core.desk.person import REFRESH, PersonCore
 from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
 from tests.desk.listed import Listed
@@ -193,7 +193,7 @@ def test_a_session_ended_by_the_operator_exits_0_and_a_requeue_goes_on() -> None
     core = waiting()
     core.received(DeskServed("d2", "ann", "s"), 0.0)
     requeued = core.received(DeskEnded("d", "ann went off duty.", True, -1), 0.0)
-    assert Exit(0) not in requeued and core.link.phase == "joining"
+    assert Exit(0) not in requeued and core.link.phase is DeskPhase.JOINING
     core.received(queued(position=1, restored=True), 0.0)
     core.received(DeskServed("d3", "bob", "s"), 0.0)
     assert core.received(DeskEnded("d", "Take care.", False, -1), 0.0)[-1] == Exit(0)
@@ -236,7 +236,7 @@ def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
     core.received(DeskEnded("d3", "pat went off duty.", True, -1), 2.0)
     again = core.received(queued(position=1, restored=False), 2.0)
     assert not any("could not be kept" in line for line in shown(again))
-    assert core.link.phase == "waiting"
+    assert core.link.phase is DeskPhase.WAITING
 
 
 def test_a_place_kept_further_back_says_the_topic_is_kept_with_where_it_stands() -> None:
@@ -273,7 +273,7 @@ def test_something_that_never_answers_the_join_is_given_up_on() -> None:
 def test_a_desk_that_answers_in_time_is_not_given_up_on() -> None:
     core = waiting(1.0)
     assert not shown(core.tick(1.0 + ANSWER_TIMEOUT))
-    assert core.link.phase == "waiting"
+    assert core.link.phase is DeskPhase.WAITING
 
 
 def test_words_of_crisis_typed_while_waiting_go_to_the_desk_and_nothing_else_does() -> None:

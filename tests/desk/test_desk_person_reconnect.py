@@ -6,7 +6,7 @@ from __future__ import annotations
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
 from peer.core.desk.actions import Connect, Exit, ForgetPlace, Show
-from peer.core.desk.link import ANSWER_TIMEOUT
+from peer.core.desk.link import ANSWER_TIMEOUT, DeskPhase
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 from wire.desk.text import YOU_LEFT
 
@@ -39,7 +39,7 @@ def test_reconnecting_gives_up_when_the_grace_period_is_over() -> None:
     core.received(queued(grace=3), 0.0)
     core.lost("reset", 0.0)
     now = 0.0
-    while core.link.phase == "reconnecting":
+    while core.link.phase is DeskPhase.RECONNECTING:
         wake = core.next_wake()
         assert wake is not None and wake > now
         now = wake
@@ -142,7 +142,7 @@ def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_
     assert core.tick(2.5) == [Connect()]
     core.connected(2.6)
     out = core.tick(2.6 + ANSWER_TIMEOUT)
-    assert "no answer in 10 s" in shown(out)[0] and core.link.phase == "reconnecting"
+    assert "no answer in 10 s" in shown(out)[0] and core.link.phase is DeskPhase.RECONNECTING
     assert Exit(1) not in out
 
 
@@ -153,7 +153,7 @@ def test_a_frozen_desk_that_accepts_but_never_answers_is_given_up_on_from_the_fi
     core.lost("no answer from the help desk for 20 s", 10.0)
     now, said = 10.0, []
     for _ in range(1000):
-        if core.link.phase == "done":
+        if core.link.phase is DeskPhase.DONE:
             break
         wake = core.next_wake()
         assert wake is not None
@@ -175,13 +175,13 @@ def test_a_desk_that_answers_a_later_rejoin_is_connected_again_and_the_grace_sta
     assert core.tick(10.5) == [Connect()]
     core.connected(10.5)
     core.tick(10.5 + ANSWER_TIMEOUT)  # no answer: still the same loss
-    assert core.link.phase == "reconnecting"
+    assert core.link.phase is DeskPhase.RECONNECTING
     while Connect() not in core.tick(wake := core.next_wake() or 0.0):
         pass  # (a held-place refresh came first)
     assert wake <= 10.5 + ANSWER_TIMEOUT + 4.0
     core.connected(wake)
     assert "[Connected again.]" in shown(core.received(queued(restored=True), wake + 0.1))
-    assert core.link.phase == "waiting"
+    assert core.link.phase is DeskPhase.WAITING
     # lost again later: a new loss, with the whole grace period
     assert "kept for 120 s" in shown(core.lost("reset", 200.0))[0]
     assert core.tick(200.5) == [Connect()]
@@ -196,6 +196,6 @@ def test_quit_while_a_rejoin_is_unanswered_gives_the_place_up_on_a_new_connectio
         "[Reconnecting to the help desk; your place is kept.]"
     ]
     out = core.typed(".quit", 2.0)
-    assert out == [Connect()] and core.link.phase == "leaving"
+    assert out == [Connect()] and core.link.phase is DeskPhase.LEAVING
     bye = core.tick(4.0)
     assert "could not be told now" in shown(bye)[0] and bye[-1] == Exit(0)

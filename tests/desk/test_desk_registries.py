@@ -8,7 +8,7 @@ from person_harness import person, queued, sent, shown, through_form, waiting
 
 from peer.core.desk.actions import Connect
 from peer.core.desk.duty import OperatorCore
-from peer.core.desk.link import ClientSettings
+from peer.core.desk.link import ClientSettings, DeskPhase
 from tests.desk.listed import Listed
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries
 from wire.desk.text import ALL_TOPICS
@@ -65,7 +65,7 @@ def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
 def test_the_desks_own_list_moves_nobody() -> None:
     core = waiting()
     assert core.received(sent_on(None), 1.0) == []
-    assert (core.link.ip, core.link.port) == HERE and core.link.phase == "waiting"
+    assert (core.link.ip, core.link.port) == HERE and core.link.phase is DeskPhase.WAITING
 
 
 def test_a_person_reconnecting_tries_each_registry_then_waits() -> None:
@@ -130,7 +130,7 @@ def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
     core.connected(1.5)
     taking_over = DeskRegistries("r", "127.0.0.1:4000", ())  # "the desk: here"
     assert core.received(taking_over, 1.6) == [Connect()]
-    assert (core.link.ip, core.link.port) == HERE and core.link.phase == "reconnecting"
+    assert (core.link.ip, core.link.port) == HERE and core.link.phase is DeskPhase.RECONNECTING
     assert shown(core.not_connected("refused", 1.6)) == []  # (not listening yet)
     assert core.next_wake() == 2.1  # the first wait again: the service answers
 

@@ -15,7 +15,7 @@ from peer.core.desk.actions import (
     show,
     unreachable,
 )
-from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
+from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from wire.desk.commands import DutyScreen, parse_operator_line
 from wire.desk.messages import (
     DeskEnd,
@@ -46,7 +46,7 @@ class OperatorCore:
         self, name: str, desk: Addr, key: str, new_id: IdMaker, settings: ClientSettings = DEFAULTS
     ) -> None:
         self.link = link = DeskLink(desk, new_id, settings)
-        link.phase = "connecting"
+        link.go(DeskPhase.CONNECTING)
         self.name = name
         self.key = key
         self.screen = DutyScreen(prompt=settings.prompt)
@@ -68,11 +68,11 @@ class OperatorCore:
 
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
-        if not self.link.hold(text, begun) and self.link.phase == "duty":
+        if not self.link.hold(text, begun) and self.link.phase is DeskPhase.DUTY:
             self._line(text, now, begun, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
-        if not self.link.hold(None, now) and self.link.phase == "duty":
+        if not self.link.hold(None, now) and self.link.phase is DeskPhase.DUTY:
             if self.pending is not None:  # a `.serve` that waited for duty: never carried out
                 emit(_not_carried_out(self.pending[0]))
                 self.pending = None
@@ -80,20 +80,20 @@ class OperatorCore:
 
     def connected(self, now: float, emit: Emit) -> None:
         link = self.link
-        if link.phase == "connecting":
+        if link.phase is DeskPhase.CONNECTING:
             emit(SetPrompt(IDLE_PROMPT))
-        elif link.phase != "duty":
+        elif link.phase is not DeskPhase.DUTY:
             return
-        link.phase = "duty"
+        link.go(DeskPhase.DUTY)
         self._early_topics(emit)
         hello = DeskOperator(link.new_id(), self.name, self.screen.topics, self.key, WIRE_VERSION)
         link.opened(hello, now, self, emit)
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
-        if self.link.phase == "connecting":
+        if self.link.phase is DeskPhase.CONNECTING:
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             self.link.end(1, emit)
-        elif self.link.phase == "duty":
+        elif self.link.phase is DeskPhase.DUTY:
             self.link.try_again(now, emit)
 
     def probed(self, why: str, now: float, emit: Emit) -> None:
@@ -104,13 +104,13 @@ class OperatorCore:
 
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRegistries):
-            if self.link.learn(message) and self.link.phase == "duty":
+            if self.link.learn(message) and self.link.phase is DeskPhase.DUTY:
                 emit(Connect())  # the desk is at that registry: on duty there
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
-        elif self.link.phase == "duty":
+        elif self.link.phase is DeskPhase.DUTY:
             self._said(message, now, emit)
-        elif self.link.phase != "leaving":
+        elif self.link.phase is not DeskPhase.LEAVING:
             pass
         elif isinstance(message, DeskEnded | DeskRefused):  # refused: never on duty (a wrong key)
             self._said(message, now, emit)
@@ -121,9 +121,9 @@ class OperatorCore:
 
     def lost(self, reason: str, now: float, emit: Emit) -> None:
         self.link.closed()
-        if self.link.phase == "leaving":
+        if self.link.phase is DeskPhase.LEAVING:
             self.off_duty(emit)
-        elif self.link.phase != "duty":
+        elif self.link.phase is not DeskPhase.DUTY:
             pass
         elif not self.on_duty:  # refused, or never answered: nothing to come back to
             emit(Show(f"[The connection to the help desk was lost ({reason}).]", "error"))
@@ -146,7 +146,7 @@ class OperatorCore:
         link = self.link
         if link.leaving_due(now):
             self.off_duty(emit)
-        elif link.phase != "duty":
+        elif link.phase is not DeskPhase.DUTY:
             pass
         elif (why := link.unanswered(now, emit)) == "":
             link.end(1, emit)  # the desk never answered the hello
@@ -156,7 +156,11 @@ class OperatorCore:
             emit(Connect())
 
     def next_wake(self) -> float | None:
-        return self.link.next_wake() if self.link.phase in ("duty", "leaving") else None
+        return (
+            self.link.next_wake()
+            if self.link.phase in (DeskPhase.DUTY, DeskPhase.LEAVING)
+            else None
+        )
 
     def _said(self, message: DeskMessage, now: float, emit: Emit) -> None:
         if isinstance(message, DeskRefused):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from msgspec import Struct
 
 from peer.core.desk.actions import (
@@ -33,6 +35,43 @@ SERVICE_RETRY_MAX = 1.0
 ANSWER_TIMEOUT = 10.0
 
 
+class DeskPhase(Enum):
+    """Where a desk client is: a person's (FORM to SERVED) or an operator's (CONNECTING,
+    DUTY), and the end common to both (LEAVING, DONE)."""
+
+    NEW = "new"
+    FORM = "form"  # the person fills in the form (name, topic, how urgent)
+    CONNECTING = "connecting"  # the first connection is made; typed lines wait for it
+    JOINING = "joining"  # a join sent, its place not known yet
+    RECONNECTING = "reconnecting"  # the connection was lost; the place is kept a while
+    WAITING = "waiting"  # in the waiting room
+    SERVED = "served"  # in a session with an operator
+    DUTY = "duty"  # an operator on duty, or reconnecting to be
+    LEAVING = "leaving"  # a goodbye sent, its answer awaited
+    DONE = "done"  # the client exits
+
+
+P = DeskPhase
+_ENDS = frozenset({P.LEAVING, P.DONE})
+#: Where each phase may go next; any other move is a misuse by the core (DeskPhaseError).
+MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
+    P.NEW: frozenset({P.FORM, P.CONNECTING}),
+    P.FORM: frozenset({P.CONNECTING, P.DONE}),
+    P.CONNECTING: frozenset({P.JOINING, P.DUTY} | _ENDS),
+    P.JOINING: frozenset({P.CONNECTING, P.RECONNECTING, P.WAITING} | _ENDS),
+    P.RECONNECTING: frozenset({P.RECONNECTING, P.JOINING} | _ENDS),
+    P.WAITING: frozenset({P.WAITING, P.RECONNECTING, P.SERVED} | _ENDS),
+    P.SERVED: frozenset({P.JOINING, P.RECONNECTING} | _ENDS),
+    P.DUTY: frozenset({P.DUTY} | _ENDS),
+    P.LEAVING: frozenset({P.DONE}),
+    P.DONE: frozenset(),
+}
+
+
+class DeskPhaseError(Exception):
+    """A move MOVES does not list."""
+
+
 class ClientSettings(Struct, frozen=True, kw_only=True):
     """`retry`: the first and longest wait between attempts; `prompt`: lines typed at a terminal;
     `serve_when_asked` (`OperatorCore`)."""
@@ -54,7 +93,7 @@ class DeskLink:
         self.ip, self.port = desk
         self.new_id = new_id
         self.settings = settings
-        self.phase = ""  # each client's own; "leaving" and "done" are common to both
+        self.phase = DeskPhase.NEW  # (read here; moved by `go` alone)
         self.up = False  # the connection asked for is up
         #: Lines typed (None: the end of input) before the first connection is up, when begun.
         self.early: list[tuple[str | None, float]] = []
@@ -69,9 +108,17 @@ class DeskLink:
         #: When the next reconnection attempt is due (None: none is, or one is under way).
         self.retry_at: float | None = None
 
+    def go(self, phase: DeskPhase) -> None:
+        """Move to `phase`. DeskPhaseError when MOVES does not list the move."""
+        if phase not in MOVES[self.phase]:
+            raise DeskPhaseError(
+                f"a desk client cannot go from {self.phase.value} to {phase.value}"
+            )
+        self.phase = phase
+
     def hold(self, line: str | None, begun: float) -> bool:
         """While the first connection is made, hold `line` (None: the end of input) for `opened`."""
-        if self.phase != "connecting":
+        if self.phase is not DeskPhase.CONNECTING:
             return False
         self.early.append((line, begun))
         return True
@@ -136,19 +183,21 @@ class DeskLink:
         return why
 
     def leave(self, now: float) -> Send:
-        self.phase = "leaving"
+        self.go(DeskPhase.LEAVING)
         self.leave_by = now + self.settings.leave_timeout
         return Send(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
-        return self.phase == "leaving" and self.leave_by is not None and now >= self.leave_by
+        return (
+            self.phase is DeskPhase.LEAVING and self.leave_by is not None and now >= self.leave_by
+        )
 
     def end(self, code: int, emit: Emit) -> None:
-        self.phase = "done"
+        self.go(DeskPhase.DONE)
         emit(Exit(code))
 
     def next_wake(self, *more: float | None) -> float | None:
-        if self.phase == "leaving":
+        if self.phase is DeskPhase.LEAVING:
             return self.leave_by
         beat = self._liveness.due() if self._liveness is not None and self.up else None
         times = (self.retry_at, self.answer_by, beat, *more)

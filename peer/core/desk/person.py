@@ -15,7 +15,7 @@ from peer.core.desk.actions import (
     show,
     unreachable,
 )
-from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
+from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
 from peer.core.desk.person_form import QUESTIONS, PersonForm
 from peer.core.desk.person_session import PersonSession
 from peer.core.desk.person_state import PersonState
@@ -53,53 +53,58 @@ class PersonCore:
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
         phase = self.link.phase
-        if phase == "form":
+        if phase is DeskPhase.FORM:
             self._form.answer(text, emit)
-        elif not self.link.hold(text, begun) and phase not in ("leaving", "done"):
+        elif not self.link.hold(text, begun) and phase not in (DeskPhase.LEAVING, DeskPhase.DONE):
             self._session.line(text, now, emit, begun)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
-        if self.link.phase == "form" and self.state.probing:
+        if self.link.phase is DeskPhase.FORM and self.state.probing:
             self.state.input_ended = True  # the probe's answer decides: bye, or unreachable
-        elif self.link.phase == "form":
+        elif self.link.phase is DeskPhase.FORM:
             self.state.bye(emit)
-        elif not self.link.hold(None, now) and self.link.phase not in ("leaving", "done"):
+        elif not self.link.hold(None, now) and self.link.phase not in (
+            DeskPhase.LEAVING,
+            DeskPhase.DONE,
+        ):
             self._leave(now, emit)
 
     def connected(self, now: float, emit: Emit) -> None:
         s, link = self.state, self.link
-        if link.phase == "leaving" and s.giving_up:
+        if link.phase is DeskPhase.LEAVING and s.giving_up:
             link.up = True
             emit(Send(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION)))
             return
-        if link.phase == "reconnecting":
+        if link.phase is DeskPhase.RECONNECTING:
             s.rejoining = True  # "Connected again" once the desk answers the join
-        elif link.phase != "connecting":
+        elif link.phase is not DeskPhase.CONNECTING:
             return
-        link.phase = "joining"
+        link.go(DeskPhase.JOINING)
         s.sent_token = s.token
         if s.refresh_at is None:
             s.refresh_at = now + REFRESH
         link.opened(self._session.join(), now, self, emit)
 
     def not_connected(self, why: str, now: float, emit: Emit) -> None:
-        if self.link.phase == "connecting":
+        if self.link.phase is DeskPhase.CONNECTING:
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             self.state.crisis_notice(emit)
             self.link.end(1, emit)
-        elif self.link.phase == "reconnecting":
+        elif self.link.phase is DeskPhase.RECONNECTING:
             self.link.try_again(now, emit, self.state.give_up_at)
-        elif self.link.phase == "leaving" and self.state.giving_up:
+        elif self.link.phase is DeskPhase.LEAVING and self.state.giving_up:
             self._left(emit)
 
     def probed(self, why: str, now: float, emit: Emit) -> None:
         self.state.probing = False
-        if self.link.phase == "form" and why:  # said before the form is filled in for nothing
+        if (
+            self.link.phase is DeskPhase.FORM and why
+        ):  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             self.state.owed_notice(emit)
             self.link.end(1, emit)
-        elif self.link.phase == "form" and self.state.input_ended:
+        elif self.link.phase is DeskPhase.FORM and self.state.input_ended:
             self.state.bye(emit)
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
@@ -111,14 +116,14 @@ class PersonCore:
             self._registries_told(message, emit)
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
-        elif phase == "leaving":
+        elif phase is DeskPhase.LEAVING:
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
                 show(message, emit)
                 s.finish(0, emit)
         elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
             self._session.work(message, now, emit)
-        elif phase not in ("form", "done"):
+        elif phase not in (DeskPhase.FORM, DeskPhase.DONE):
             if s.rejoining:
                 s.rejoining = False
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
@@ -128,16 +133,16 @@ class PersonCore:
     def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
         """With the desk at another registry, the join (or goodbye) goes there."""
         s = self.state
-        if not self.link.learn(message) or self.link.phase in ("form", "done"):
+        if not self.link.learn(message) or self.link.phase in (DeskPhase.FORM, DeskPhase.DONE):
             return
-        if self.link.phase == "joining":
-            self.link.phase = "reconnecting" if s.rejoining else "connecting"
+        if self.link.phase is DeskPhase.JOINING:
+            self.link.go(DeskPhase.RECONNECTING if s.rejoining else DeskPhase.CONNECTING)
             s.rejoining = False
         emit(Connect())
 
     def tick(self, now: float, emit: Emit) -> None:
         s, link = self.state, self.link
-        live = link.phase in ("joining", "waiting", "served")
+        live = link.phase in (DeskPhase.JOINING, DeskPhase.WAITING, DeskPhase.SERVED)
         if s.crisis_due is not None and now >= s.crisis_due:
             s.owed_notice(emit)
         if link.leaving_due(now):
@@ -151,7 +156,7 @@ class PersonCore:
                 self.lost(why, now, emit)  # reconnecting
             else:
                 s.finish(1, emit)  # the desk never answered the join
-        elif link.phase == "reconnecting" and link.retry_due(now):
+        elif link.phase is DeskPhase.RECONNECTING and link.retry_due(now):
             if now >= s.give_up_at:
                 self._given_up(emit)
                 return
@@ -162,12 +167,12 @@ class PersonCore:
         s = self.state
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
-            if self.link.phase in ("waiting", "served") and s.token:
+            if self.link.phase in (DeskPhase.WAITING, DeskPhase.SERVED) and s.token:
                 emit(s.keep_place())
 
     def next_wake(self) -> float | None:
         s = self.state
-        if self.link.phase in ("form", "connecting", "done"):
+        if self.link.phase in (DeskPhase.FORM, DeskPhase.CONNECTING, DeskPhase.DONE):
             return None
         # (while a reconnection attempt is under way its outcome comes as an event)
         give_up = s.give_up_at if s.rejoining else None
@@ -177,19 +182,19 @@ class PersonCore:
         """Connect again while the desk holds a place for our token; otherwise the run ends."""
         s, phase = self.state, self.link.phase
         self.link.closed()
-        if phase == "leaving":
+        if phase is DeskPhase.LEAVING:
             self._left(emit)
-        elif phase == "reconnecting":
+        elif phase is DeskPhase.RECONNECTING:
             pass  # not from a connection of ours: the runner drops the older ones' events
         elif s.rejoining:
             self._still_silent(reason, now, emit)
-        elif s.token and phase in ("served", "waiting", "joining"):
+        elif s.token and phase in (DeskPhase.SERVED, DeskPhase.WAITING, DeskPhase.JOINING):
             self._reconnect(reason, now, emit)
-        elif phase == "served":
+        elif phase is DeskPhase.SERVED:
             lost = f"The connection to the help desk was lost ({reason})"
             emit(Show(f"[{lost}; the session has ended.]", "error"))
             s.finish(1, emit)
-        elif phase not in ("form", "done"):
+        elif phase not in (DeskPhase.FORM, DeskPhase.DONE):
             emit(Show(f"[The help desk closed the connection ({reason}).]", "error"))
             s.finish(1, emit)
 
@@ -197,12 +202,12 @@ class PersonCore:
         s = self.state
         kept = (
             "the session is interrupted. Reconnecting: you keep a place at the front"
-            if self.link.phase == "served"
+            if self.link.phase is DeskPhase.SERVED
             else "reconnecting. Your place is kept"
         )
         lost = f"The connection to the help desk was lost ({reason})"
         emit(Show(f"[{lost}; {kept} for {int(s.grace)} s.]", "error"))
-        self.link.phase = "reconnecting"
+        self.link.go(DeskPhase.RECONNECTING)
         s.give_up_at = now + s.grace
         self.link.rewind()
         self.link.later(now, s.give_up_at)
@@ -213,7 +218,7 @@ class PersonCore:
         on."""
         s = self.state
         s.rejoining = False
-        self.link.phase = "reconnecting"
+        self.link.go(DeskPhase.RECONNECTING)
         self.link.later(now, s.give_up_at)
         if not s.silence_told:
             s.silence_told = True
@@ -225,16 +230,16 @@ class PersonCore:
         """Give the place up, said once the desk confirmed; while reconnecting, on a connection
         made for that alone."""
         s, link = self.state, self.link
-        if (link.phase == "reconnecting" or s.rejoining) and s.token:
+        if (link.phase is DeskPhase.RECONNECTING or s.rejoining) and s.token:
             # (a desk that has not answered the rejoin may not be running: a goodbye on
             # that connection could wait for nothing; DeskGiveUp goes on a new one)
             s.rejoining = False
-            link.phase = "leaving"
+            link.go(DeskPhase.LEAVING)
             s.giving_up = True
             link.retry_at = None
             link.leave_by = now + link.settings.leave_timeout
             emit(Connect())
-        elif not link.up or link.phase == "reconnecting":
+        elif not link.up or link.phase is DeskPhase.RECONNECTING:
             self._left(emit)
         else:
             emit(link.leave(now))

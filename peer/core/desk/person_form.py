@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peer.core.desk.actions import Ask, Emit, FindPlace, KeepPlace, Show
+from peer.core.desk.link import DeskPhase
 from peer.core.desk.person_state import PersonState
 from wire.desk.phone import normalise_phone, phone_problem
 from wire.desk.text import (
@@ -35,7 +36,7 @@ class PersonForm:
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
         """Taken back with its topic, or (None) the topic asked."""
         s = self.s
-        if s.link.phase != "form" or s.step != "place":
+        if s.link.phase is not DeskPhase.FORM or s.step != "place":
             return
         if kept is None:
             s.step = "topic"
@@ -73,7 +74,7 @@ class PersonForm:
         why = self._take(answer, emit)
         if why is not None:
             emit(Show(f"[{why}]", "error"))
-        if self.s.link.phase == "form" and self.s.step != "place":
+        if self.s.link.phase is DeskPhase.FORM and self.s.step != "place":
             emit(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
 
     def _take(self, answer: str, emit: Emit) -> str | None:

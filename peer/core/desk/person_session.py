@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peer.core.desk.actions import Emit, PutTyped, Send, Show, show
+from peer.core.desk.link import DeskPhase
 from peer.core.desk.person_form import QUITS, PersonForm
 from peer.core.desk.person_state import PersonState
 from wire.desk.commands import spaced_dot
@@ -68,7 +69,7 @@ class PersonSession:
     def work(self, asked: DeskWork, now: float, emit: Emit) -> None:
         """The work a busy desk asks, and the join sent again with it; more than MAX_BITS, or no
         hex, is given up."""
-        if self.link.phase != "joining":
+        if self.link.phase is not DeskPhase.JOINING:
             return
         try:
             if not 0 < asked.bits <= MAX_BITS:
@@ -91,7 +92,7 @@ class PersonSession:
         elif command == ".queue":
             self._where(emit)
         elif command == ".end":
-            if self.link.phase == "served":
+            if self.link.phase is DeskPhase.SERVED:
                 emit(Send(DeskEnd(self.link.new_id(), s.session)))
             else:
                 line = "[You are not being served yet; .quit leaves the waiting room.]"
@@ -106,11 +107,11 @@ class PersonSession:
 
     def _where(self, emit: Emit) -> None:
         phase = self.link.phase
-        if phase == "served":
+        if phase is DeskPhase.SERVED:
             emit(Show("[You are being served now.]"))
-        elif phase == "waiting":
+        elif phase is DeskPhase.WAITING:
             emit(Send(DeskLook(self.link.new_id())))
-        elif phase == "reconnecting" or self.s.rejoining:
+        elif phase is DeskPhase.RECONNECTING or self.s.rejoining:
             emit(Show("[Reconnecting to the help desk; your place is kept.]"))
         else:
             emit(Show("[One moment: joining the waiting room.]"))
@@ -120,9 +121,9 @@ class PersonSession:
         s, phase = self.s, self.link.phase
         if not line.strip():
             return
-        if phase != "served" and speaks_of_crisis(line):
+        if phase is not DeskPhase.SERVED and speaks_of_crisis(line):
             self._crisis_typed(line[:MAX_DESK_LINE], now, emit)
-        elif phase != "served":
+        elif phase is not DeskPhase.SERVED:
             said = "so the line was not sent; .queue shows where you stand."
             emit(Show(f"[You are not being served yet, {said}]"))
         elif len(line) > MAX_DESK_LINE:
@@ -137,7 +138,7 @@ class PersonSession:
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
         """The desk tells its operators, and the crisis notice is shown (the desk's, unless
         slow)."""
-        s, waiting = self.s, self.link.phase == "waiting"
+        s, waiting = self.s, self.link.phase is DeskPhase.WAITING
         if waiting and self.link.up and not s.desk_notice:
             s.crisis_due = now + CRISIS_NOTICE_WAIT
         else:
@@ -159,7 +160,7 @@ class PersonSession:
         s = self.s
         s.token = queued.token
         s.grace = float(queued.grace)
-        self.link.phase = "waiting"
+        self.link.go(DeskPhase.WAITING)
         emit(s.keep_place())
         if s.sent_token and not queued.restored:
             line = "[Your earlier place could not be kept, so you join the waiting room again.]"
@@ -199,12 +200,12 @@ class PersonSession:
     def _served(self, message: DeskServed, emit: Emit) -> None:
         # the held-place file stays: should the connection break during the session, a
         # place at the front is held for this token (see `PersonCore.lost`)
-        self.link.phase = "served"
+        self.link.go(DeskPhase.SERVED)
         self.s.session, self.s.said = message.session, []
         show(message, emit)
 
     def _ended(self, message: DeskEnded, emit: Emit) -> None:
-        s, served = self.s, self.link.phase == "served"
+        s, served = self.s, self.link.phase is DeskPhase.SERVED
         show(message, emit)
         if served and message.heard >= 0:
             # they crossed the end on their way, and the connection is closing
@@ -212,7 +213,7 @@ class PersonSession:
                 said = "the session ended before this line reached the help desk"
                 emit(Show(f"[Not sent: {said}: “{line}”]", "error"))
         if message.requeued:
-            self.link.phase = "joining"  # a DeskQueued with the new place follows
+            self.link.go(DeskPhase.JOINING)  # a DeskQueued with the new place follows
             s.position = -1
         else:
             s.finish(0 if served else 1, emit)

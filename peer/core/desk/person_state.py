@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show
-from peer.core.desk.link import DeskLink
+from peer.core.desk.link import DeskLink, DeskPhase
 from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, speaks_of_crisis
 
 
 class PersonState:
     def __init__(self, link: DeskLink) -> None:
         self.link = link
-        link.phase = "form"
+        link.go(DeskPhase.FORM)
         # -- the form: its step (name, phone, place (looked up), topic, description), and
         # when it stopped asking with questions left (a held place taken back): a line begun
         # before then was typed for a question, never chat
@@ -73,6 +73,6 @@ class PersonState:
         return KeepPlace(self.token, self.topic, self.description, self.grace)
 
     def connect_first(self, emit: Emit) -> None:
-        self.link.phase = "connecting"
+        self.link.go(DeskPhase.CONNECTING)
         emit(SetPrompt("> "))
         emit(Connect())
