@@ -1,4 +1,4 @@
-"""Where a registry's sends go, chosen at start (docs/ARCHITECTURE.md, "Several registries"):
+"""Where a registry's sends go, chosen at start (docs/PROTOCOL.md, "Several registries"):
 a registry on its own reaches every peer itself (`ALONE`); the one that decides for a
 service hands what is for the other registries' peers to them
 (registry/adapter/cluster/elsewhere.py)."""
