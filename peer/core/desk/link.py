@@ -53,16 +53,18 @@ class DeskPhase(Enum):
 
 P = DeskPhase
 _ENDS = frozenset({P.LEAVING, P.DONE})
-#: Where each phase may go next; any other move is a misuse by the core (DeskPhaseError).
+#: A person's phases while the desk may answer: its answers come in any order (a place kept
+#: is served at once, a session ends back in the queue), so any of them may follow another.
+_LIVE = frozenset({P.CONNECTING, P.JOINING, P.RECONNECTING, P.WAITING, P.SERVED})
+#: Where each phase may go next (staying where it is is no move, always allowed); any other
+#: move is a misuse by the core (DeskPhaseError): nobody goes back to the form, an operator
+#: never has a person's phases, and a goodbye sent only ends.
 MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
     P.NEW: frozenset({P.FORM, P.CONNECTING}),
     P.FORM: frozenset({P.CONNECTING, P.DONE}),
-    P.CONNECTING: frozenset({P.JOINING, P.DUTY} | _ENDS),
-    P.JOINING: frozenset({P.CONNECTING, P.RECONNECTING, P.WAITING} | _ENDS),
-    P.RECONNECTING: frozenset({P.RECONNECTING, P.JOINING} | _ENDS),
-    P.WAITING: frozenset({P.WAITING, P.RECONNECTING, P.SERVED} | _ENDS),
-    P.SERVED: frozenset({P.JOINING, P.RECONNECTING} | _ENDS),
-    P.DUTY: frozenset({P.DUTY} | _ENDS),
+    P.CONNECTING: _LIVE | {P.DUTY} | _ENDS,
+    **dict.fromkeys(_LIVE - {P.CONNECTING}, _LIVE | _ENDS),
+    P.DUTY: _ENDS,
     P.LEAVING: frozenset({P.DONE}),
     P.DONE: frozenset(),
 }
@@ -110,7 +112,7 @@ class DeskLink:
 
     def go(self, phase: DeskPhase) -> None:
         """Move to `phase`. DeskPhaseError when MOVES does not list the move."""
-        if phase not in MOVES[self.phase]:
+        if phase is not self.phase and phase not in MOVES[self.phase]:
             raise DeskPhaseError(
                 f"a desk client cannot go from {self.phase.value} to {phase.value}"
             )
