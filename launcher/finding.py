@@ -24,7 +24,7 @@ class NoRegistry(Exception):
 
 
 @dataclass(frozen=True)
-class Service:
+class FoundService:
     """The registries found that advertise one key (`code`, its join code's digits): one
     service, used at the first of `at`."""
 
@@ -56,7 +56,7 @@ def registry_at(
     return service.at[0], service.code
 
 
-def find_registry(bind: str, code: str | None, tty: bool) -> Service:
+def find_registry(bind: str, code: str | None, tty: bool) -> FoundService:
     """The service to use, found on the network of `bind` and proven (with `code`, the one
     advertising it; with `tty`, a person may choose among several). Raises NoRegistry."""
     from launcher.event_loop import run_guarded
@@ -94,7 +94,7 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
     return service
 
 
-def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
+def services(found: Sequence[Found], code: str | None = None) -> list[FoundService]:
     """The services of `found`, by address; with `code`, only that key's."""
     from wire.keys import code_from_text
 
@@ -103,11 +103,11 @@ def services(found: Sequence[Found], code: str | None = None) -> list[Service]:
         digits = code_from_text(record.code)
         if digits is not None and (code is None or digits == code):
             by_code.setdefault(digits, set()).add((record.ip, record.port))
-    listed = [Service(digits, tuple(sorted(at))) for digits, at in by_code.items()]
+    listed = [FoundService(digits, tuple(sorted(at))) for digits, at in by_code.items()]
     return sorted(listed, key=lambda service: service.at)
 
 
-def found_line(service: Service) -> str:
+def found_line(service: FoundService) -> str:
     of_service = f" (one of {len(service.at)} of its service)" if len(service.at) > 1 else ""
     return f"[Found the registry at {service.where}{of_service}.]"
 
@@ -126,12 +126,12 @@ def none_line(instead: str, others: int = 0, coded: bool = False, checked: int =
     return f"[{what}; give its address instead: {instead}]"
 
 
-def several_line(found: Sequence[Service], instead: str) -> str:
+def several_line(found: Sequence[FoundService], instead: str) -> str:
     listed = ", ".join(f"{service.where} (key {service.fingerprint})" for service in found)
     return f"[Found {len(found)} registries: {listed}. Give the address of one: {instead}]"
 
 
-def menu(found: Sequence[Service]) -> list[str]:
+def menu(found: Sequence[FoundService]) -> list[str]:
     lines = [f"[Found {len(found)} registries on this network:]"]
     for number, service in enumerate(found, 1):
         more = f" (and {len(service.at) - 1} more of its service)" if len(service.at) > 1 else ""
@@ -139,6 +139,6 @@ def menu(found: Sequence[Service]) -> list[str]:
     return lines
 
 
-def chosen(found: Sequence[Service], answer: str) -> Service | None:
+def chosen(found: Sequence[FoundService], answer: str) -> FoundService | None:
     text = answer.strip().rstrip(")").strip()
     return found[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(found) else None

@@ -27,7 +27,7 @@ CHECKED = 64
 PROBE = 1.5
 
 
-class Probe(Struct, frozen=True):
+class Advertised(Struct, frozen=True):
     """An address records named, and the join codes' digits they advertised for it."""
 
     ip: str
@@ -46,7 +46,9 @@ def usable(ip: str, port: int) -> bool:
     return not unusable and 0 < port < 65536
 
 
-def to_probe(found: Sequence[Found], code: str | None = None, limit: int = CHECKED) -> list[Probe]:
+def to_probe(
+    found: Sequence[Found], code: str | None = None, limit: int = CHECKED
+) -> list[Advertised]:
     """The addresses to check of the records `found` with a join code (with `code`, that
     one) at a usable address: one from each IP in turn, in the order heard, `limit` at most,
     so that many records at a few addresses crowd out none elsewhere."""
@@ -57,14 +59,14 @@ def to_probe(found: Sequence[Found], code: str | None = None, limit: int = CHECK
             continue
         if usable(record.ip, record.port):
             codes_at.setdefault((record.ip, record.port), set()).add(digits)
-    by_ip: dict[str, list[Probe]] = {}
+    by_ip: dict[str, list[Advertised]] = {}
     for (ip, port), codes in codes_at.items():
-        by_ip.setdefault(ip, []).append(Probe(ip, port, frozenset(codes)))
+        by_ip.setdefault(ip, []).append(Advertised(ip, port, frozenset(codes)))
     turns = itertools.zip_longest(*by_ip.values())
     return [probe for turn in turns for probe in turn if probe is not None][:limit]
 
 
-async def proven(probe: Probe) -> Found | None:
+async def proven(probe: Advertised) -> Found | None:
     """The record of `probe` whose code is the key's that answered there, once a handshake
     with that key succeeded, within PROBE seconds; else None."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from msgspec import Struct
 
 from disk.files import os_reason
-from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
+from peer.core.first_contact import FirstContact, KeyAlarm, Proposed, Trusted, needs_code, question
 from peer.core.retry_wait import silent_wait, still_trying
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
@@ -115,7 +115,7 @@ class KeyContact:
                     self._say(no_answer, True)
                 return None
             verdict = self.answers.verdict(now)
-            if isinstance(verdict, Alarm):
+            if isinstance(verdict, KeyAlarm):
                 self._say(verdict.line, True)
                 return None
             if isinstance(verdict, Trusted):
@@ -155,7 +155,7 @@ class KeyContact:
                 changed = asyncio.create_task(self._changed.wait())
                 await asyncio.wait((asked, changed), return_when=asyncio.FIRST_COMPLETED)
                 verdict = self.answers.verdict(time.monotonic())
-                if isinstance(verdict, Alarm):
+                if isinstance(verdict, KeyAlarm):
                     self._say(verdict.line, True)
                     return None
             if not asked.result():

@@ -32,13 +32,13 @@ class Proposed(Struct, frozen=True):
     key: bytes
 
 
-class Alarm(Struct, frozen=True):
+class KeyAlarm(Struct, frozen=True):
     """Two different keys answered without a join code: nothing may be sent."""
 
     line: str
 
 
-Verdict = Trusted | Proposed | Alarm | None
+Verdict = Trusted | Proposed | KeyAlarm | None
 
 
 class FirstContact:
@@ -83,9 +83,9 @@ class FirstContact:
         if self._first is None:
             return None
         if self._other is not None:
-            return Alarm(self._alarm_line(self._first, self._other))
+            return KeyAlarm(self._alarm_line(self._first, self._other))
         if self._advertised is not None and not has_code(self._first, self._advertised):
-            return Alarm(self._not_advertised_line(self._first, self._advertised))
+            return KeyAlarm(self._not_advertised_line(self._first, self._advertised))
         return Proposed(self._first) if now >= self._first_at + SETTLE else None
 
     def wake(self) -> float | None:

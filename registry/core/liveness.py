@@ -27,7 +27,7 @@ BLIND_BEHIND = 0.5
 Waiting = tuple[Register, Request]
 
 
-class Probe:
+class OwnerProbe:
     """A probe of the peer named `owner` at `addr`, and the registrations waiting."""
 
     def __init__(
@@ -46,7 +46,7 @@ class Liveness:
         self._s, self.keepalive = services, keepalive
         self._changes = services.changes  # (read for every datagram: a field read less)
         # probes in flight (as many copies as any request), by message id; that id by owner
-        self._probes: Retransmitter[Probe] = Retransmitter(*timing)
+        self._probes: Retransmitter[OwnerProbe] = Retransmitter(*timing)
         self._probing_owner: dict[str, str] = {}
         # names whose peer answered a probe after a silence (logged once each)
         self._slow_keepalive: set[str] = set()
@@ -66,7 +66,7 @@ class Liveness:
         return self._next_sweep is None or now >= self._next_sweep
 
     def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
-        """Probe every online peer silent for too long; none while `behind`."""
+        """OwnerProbe every online peer silent for too long; none while `behind`."""
         if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
             # a period late: the registry was stopped or starved
             self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
@@ -99,7 +99,7 @@ class Liveness:
         if probe is None or probe.addr != record.addr:
             ping = TableUpdate(self._s.answers.new_id(), 0, ())
             public = public_key(record)
-            probe = Probe(key, record.addr, public, ping, now if since is None else since)
+            probe = OwnerProbe(key, record.addr, public, ping, now if since is None else since)
             self._probes.start(ping.id, probe, now)
             self._probing_owner[key] = ping.id
             emit(Send(record.addr, ping, public))
@@ -125,7 +125,7 @@ class Liveness:
                 self._probes.answer(reply)
                 self._answered(probe, now, emit)
 
-    def due(self, now: float, emit: Emit) -> list[Probe]:
+    def due(self, now: float, emit: Emit) -> list[OwnerProbe]:
         """Send again the probe copies due at `now`; the probes given up."""
         again, failed = self._probes.due(now)
         for probe in again:
@@ -133,7 +133,7 @@ class Liveness:
         return failed
 
     def failed(
-        self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
+        self, probe: OwnerProbe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
         """`probe` got no answer: the record whose peer is gone (or None), and the
         registrations to carry out now."""
@@ -151,14 +151,14 @@ class Liveness:
             return None, []
         return None, waiting
 
-    def _over(self, probe: Probe) -> Record | None:
+    def _over(self, probe: OwnerProbe) -> Record | None:
         """Forget `probe`; the record it asked about, if still where it was asked."""
         if self._probing_owner.get(probe.owner) == probe.ping.id:
             del self._probing_owner[probe.owner]
         record = self._s.table.records.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
-    def _answered(self, probe: Probe, now: float, emit: Emit) -> None:
+    def _answered(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
         """The probed peer answered: the registrations that waited are refused."""
         if (record := self._over(probe)) is None:
             return

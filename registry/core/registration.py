@@ -12,7 +12,7 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import NameBudget, PasswordBudget
-from registry.core.liveness import Liveness, Probe
+from registry.core.liveness import Liveness, OwnerProbe
 from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
 from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
@@ -180,7 +180,7 @@ class Registration:
             del pendings[next(iter(pendings))]
         emit(Send(req.addr, answer, req.asker))
 
-    def probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
+    def probe_failed(self, probe: OwnerProbe, now: float, emit: Emit, behind: float) -> None:
         """The probed peer did not answer: offline; the registrations that waited go on."""
         gone, waiting = self._liveness.failed(probe, now, emit, behind)
         if gone is not None:
@@ -358,7 +358,7 @@ class Registration:
     def _ask_first(
         self, attempt: _Attempt, holder: Record, where: str, now: float, emit: Emit
     ) -> None:
-        """Probe `holder` (said to be `where`) before the attempt goes on."""
+        """OwnerProbe `holder` (said to be `where`) before the attempt goes on."""
         if not self._liveness.probing(holder):
             emit(Log(f"{attempt.what}: asking {holder.name} {where} first"))
         self._liveness.probe(holder, now, emit, (attempt.msg, attempt.req))

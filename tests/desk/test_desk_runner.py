@@ -8,12 +8,12 @@ from pathlib import Path
 
 from peer.adapter.desk.held_place import HeldPlace
 from peer.adapter.desk.runner import (
+    Arrived,
     Connected,
     DeskRunner,
     Lost,
     NotConnected,
     Probed,
-    Received,
     RunnerSettings,
 )
 from peer.adapter.desk.terminal import Typed
@@ -130,14 +130,14 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
-            Received(1, notice),
+            Arrived(1, notice),
             Lost(1, "reset"),
             NotConnected(1, "refused"),
             Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []
-        run.handle(Received(2, notice), 0.0)
-        run.handle(Received(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
+        run.handle(Arrived(2, notice), 0.0)
+        run.handle(Arrived(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
         run.handle(Lost(2, "reset"), 0.0)
         return core, stale
 

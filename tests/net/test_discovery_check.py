@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import net.discovery_check as discovery_check
 from net.discovery import Found
-from net.discovery_check import CHECKED, Probe, checked, proven, to_probe, usable
+from net.discovery_check import CHECKED, Advertised, checked, proven, to_probe, usable
 from secure.channel import KEY_ANSWER
 from secure.noise import CHANNEL_PROTOCOL, public_bytes
 from secure.stream import KeyGiven, SecureStream, frame
@@ -49,8 +49,8 @@ def test_records_at_one_address_are_checked_once_with_every_code_they_gave() -> 
         Found("10.0.0.3", 5000, ""),
         Found("0.0.0.0", 5000, CODE_A),
     ]
-    assert to_probe(found) == [Probe("10.0.0.2", 5000, frozenset({DIGITS_A, DIGITS_B}))]
-    assert to_probe(found, DIGITS_B) == [Probe("10.0.0.2", 5000, frozenset({DIGITS_B}))]
+    assert to_probe(found) == [Advertised("10.0.0.2", 5000, frozenset({DIGITS_A, DIGITS_B}))]
+    assert to_probe(found, DIGITS_B) == [Advertised("10.0.0.2", 5000, frozenset({DIGITS_B}))]
     assert to_probe(found, code_from_text(join_code(os.urandom(32)))) == []
 
 
@@ -59,7 +59,7 @@ def test_many_records_at_a_few_addresses_crowd_out_none_elsewhere() -> None:
     flood = [Found(f"10.0.0.{1 + i % 2}", 6000 + i, join_code(os.urandom(32))) for i in range(200)]
     probes = to_probe([*flood, Found("192.168.1.20", 5000, CODE_A)])
     assert len(probes) == CHECKED
-    assert probes[2] == Probe("192.168.1.20", 5000, frozenset({DIGITS_A}))
+    assert probes[2] == Advertised("192.168.1.20", 5000, frozenset({DIGITS_A}))
     assert [p.ip for p in probes[:2]] == ["10.0.0.1", "10.0.0.2"]  # in turn, as heard
 
 
@@ -132,7 +132,7 @@ def _proven_at(serve: Serve, code: str, probe: float = 1.0) -> tuple[Found | Non
         port = server.sockets[0].getsockname()[1]
         started = time.monotonic()
         async with server:
-            found = await proven(Probe("127.0.0.1", port, frozenset({code})))
+            found = await proven(Advertised("127.0.0.1", port, frozenset({code})))
             return found, time.monotonic() - started
 
     discovery_check.PROBE, saved = probe, discovery_check.PROBE

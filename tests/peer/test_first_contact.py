@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.adapter.key_contact import ContactRule
-from peer.core.first_contact import SETTLE, Alarm, FirstContact, Proposed, Trusted
+from peer.core.first_contact import SETTLE, FirstContact, KeyAlarm, Proposed, Trusted
 from wire.keys import code_from_text, fingerprint, has_code, join_code
 
 WHERE = "127.0.0.1:5000"
@@ -67,7 +67,7 @@ def test_without_a_code_two_keys_are_an_alarm_naming_both_whenever_the_second_co
         contact.answered(REAL, second_at)
         contact.answered(FAKE2, second_at)
         verdict = contact.verdict(second_at)
-        assert isinstance(verdict, Alarm)
+        assert isinstance(verdict, KeyAlarm)
         assert fingerprint(FAKE) in verdict.line and fingerprint(REAL) in verdict.line
         assert "nothing was sent" in verdict.line and contact.wake() is None
 
@@ -90,7 +90,7 @@ def test_without_a_code_a_key_is_proposed_only_when_it_alone_answered(keys: list
     if len(set(keys)) == 1:
         assert verdict == Proposed(keys[0])
     else:
-        assert isinstance(verdict, Alarm)
+        assert isinstance(verdict, KeyAlarm)
 
 
 def test_a_pinned_key_is_kept_unless_set_aside_or_not_the_codes() -> None:
@@ -122,7 +122,7 @@ def test_a_key_other_than_the_advertised_one_is_an_alarm() -> None:
     contact = FirstContact(WHERE, None, advertised=CODE)
     contact.answered(FAKE, 1.0)
     verdict = contact.verdict(1.0)
-    assert isinstance(verdict, Alarm)
+    assert isinstance(verdict, KeyAlarm)
     assert fingerprint(FAKE) in verdict.line and fingerprint(REAL) in verdict.line
     assert "nothing was sent" in verdict.line
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from registry.core import actions as ra
-from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS, Liveness, Probe
+from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS, Liveness, OwnerProbe
 from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, logs, record, refusals, sent, services
 from wire.messages import Register, TableUpdate
@@ -14,9 +14,9 @@ from wire.version import WIRE_VERSION
 KEEPALIVE = 1.0
 
 
-def given_up(live: Liveness, now: float) -> tuple[list[Probe], float]:
+def given_up(live: Liveness, now: float) -> tuple[list[OwnerProbe], float]:
     """Run the probes' clock forward until one gives up: those, and when."""
-    failed: list[Probe] = []
+    failed: list[OwnerProbe] = []
     while not failed:
         now += 0.5
         failed = live.due(now, [].append)

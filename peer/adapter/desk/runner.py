@@ -46,7 +46,7 @@ CONNECT_TIMEOUT = 5.0
 
 
 # The events of connection number `gen`.
-class Received(Struct, frozen=True):
+class Arrived(Struct, frozen=True):
     gen: int
     message: Message
 
@@ -74,7 +74,7 @@ class Probed(Struct, frozen=True):
     why: str
 
 
-Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Probed
+Event = Typed | EndOfInput | Arrived | Lost | Connected | NotConnected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
@@ -144,7 +144,7 @@ class DeskRunner:
         elif event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
-        elif isinstance(event, Received):
+        elif isinstance(event, Arrived):
             if isinstance(event.message, DeskMessage):
                 core.received(event.message, now, emit)
         elif isinstance(event, Lost):
@@ -269,7 +269,7 @@ class DeskRunner:
                 messages = decoder.feed(data)
                 writer.write(decoder.output())  # what waited for the handshake
                 for message in messages:
-                    self.events.put_nowait(Received(gen, message))
+                    self.events.put_nowait(Arrived(gen, message))
         except OtherVersion:
             reason = "the help desk runs another version of ChatApp"
         except DecodeError as exc:

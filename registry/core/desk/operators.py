@@ -6,7 +6,7 @@ from registry.core.credentials import same_secret
 from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
 from registry.core.desk.line import Line
 from registry.core.desk.restart import HeldPlaces
-from registry.core.desk.sessions import Ending, Sessions, already_over
+from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Operator
 from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskLook, DeskOperator, DeskServe
 from wire.desk.text import ALREADY_ON_DUTY, ENDED_TO_PERSON, MAX_DESK_LINE, TOPICS, topics_text
@@ -26,7 +26,7 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
 class Duty:
-    def __init__(self, s: DeskState, line: Line, sessions: Sessions, held: HeldPlaces) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, held: HeldPlaces) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions

@@ -13,7 +13,7 @@ from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
-from registry.core.desk.sessions import Ending, Sessions, already_over
+from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
 from wire.desk.messages import (
     DeskCrisis,
@@ -94,7 +94,7 @@ def source_refusal(
 
 
 class Persons:
-    def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, notices: Notices) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions

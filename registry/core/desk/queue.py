@@ -12,7 +12,7 @@ from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
 from registry.core.desk.restart import HeldPlaces
-from registry.core.desk.sessions import Ending, Sessions
+from registry.core.desk.sessions import DeskSessions, Ending
 from registry.core.desk.state import DeskState, Link, Operator, Person
 from wire.desk.messages import (
     DeskEnd,
@@ -56,7 +56,7 @@ class DeskQueue:
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
         self.line = line = Line(s)
-        self._sessions = sessions = Sessions(s, line)
+        self._sessions = sessions = DeskSessions(s, line)
         self.held = held = HeldPlaces(s)
         self._notices = notices = Notices(s, line)
         self.duty = duty = Duty(s, line, sessions, held)

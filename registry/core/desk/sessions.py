@@ -1,4 +1,4 @@
-"""Sessions: who is handed to which free operator, what is said in one, and how it ends."""
+"""DeskSessions: who is handed to which free operator, what is said in one, and how it ends."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from registry.core.desk.actions import (
     SessionStarted,
 )
 from registry.core.desk.line import Line
-from registry.core.desk.state import DeskState, Operator, Person, Session, may_take, name_for_log
+from registry.core.desk.state import (
+    Conversation,
+    DeskState,
+    Operator,
+    Person,
+    may_take,
+    name_for_log,
+)
 from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.phone import scrub_phone
 from wire.desk.text import MAX_DESK_LINE, format_duration
@@ -33,7 +40,7 @@ class Ending(Struct, frozen=True):
     measure: bool = True
 
 
-class Sessions:
+class DeskSessions:
     def __init__(self, s: DeskState, line: Line) -> None:
         self._s = s
         self._line = line
@@ -78,7 +85,7 @@ class Sessions:
             emit(s.notice(person.conn, said.format(operator.name)))
             emit(s.notice(operator.conn, said.format(clean(person.name))))
         s.remove_waiting(person)
-        session = Session(s.make_id(), person, operator, now, resumed=resumed)
+        session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
         emit(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
@@ -96,7 +103,7 @@ class Sessions:
 
     def say(
         self,
-        session: Session,
+        session: Conversation,
         by: Person | Operator,
         text: str,
         emit: Emit,
@@ -118,7 +125,7 @@ class Sessions:
         emit(SessionLine(session.id, name, said, crisis))
         return True
 
-    def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
+    def end(self, session: Conversation, now: float, ending: Ending, emit: Emit) -> None:
         """End `session` as `ending` says; the person's connection closes unless requeued."""
         s = self._s
         person, operator = session.person, session.operator
@@ -208,7 +215,7 @@ class Sessions:
             emit(s.log(line, person))
 
 
-def _started(session: Session, waited: float) -> SessionStarted:
+def _started(session: Conversation, waited: float) -> SessionStarted:
     person = session.person
     return SessionStarted(
         session.id,

@@ -62,12 +62,14 @@ class Operator(Struct, eq=False):
     topics: frozenset[int]
     free_since: float
     order: int  # tie-break between operators free since the same moment
-    session: Session | None = None
+    session: Conversation | None = None
     told_at: float = float("-inf")  # the last "... is waiting" notice
     untold: list[Person] = field(default_factory=list)  # arrivals held back since
 
 
-class Session(Struct, eq=False):
+class Conversation(Struct, eq=False):
+    """A person served by an operator: a session of the desk."""
+
     id: str
     person: Person
     operator: Operator
@@ -133,10 +135,10 @@ class DeskState:
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
-    def sessions(self) -> list[Session]:
+    def sessions(self) -> list[Conversation]:
         return [o.session for o in self.operators.values() if o.session is not None]
 
-    def session_of(self, person: Person) -> Session | None:
+    def session_of(self, person: Person) -> Conversation | None:
         return next((s for s in self.sessions() if s.person is person), None)
 
     def people(self) -> list[Person]:
