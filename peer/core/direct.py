@@ -62,8 +62,9 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
-            if ticket := shared.tickets.to_hand(entry.key):  # (until one is acked)
-                chat = msgspec.structs.replace(chat, ticket=ticket)
+            tickets = shared.tickets
+            if tickets.secret and entry.key not in tickets.handed:  # (until one is acked)
+                chat = msgspec.structs.replace(chat, ticket=tickets.to_hand(entry.key))
             self._typed_at[msg_id] = now
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
@@ -124,7 +125,7 @@ class DirectChats:
             if (owed := self._chats.answer(msg_id)) is not None:
                 self._typed_at.pop(msg_id, None)
                 if owed[0].ticket:
-                    self._shared.tickets.handed(key_text(owed[1]), owed[0].ticket)
+                    self._shared.tickets.acked(key_text(owed[1]), owed[0].ticket)
                 if self._receipt[0] != (to := owed[0].to):
                     self._receipt = (to, Print(RECEIVED_BY.format(to), "system"))
                 emit(self._receipt[1])

@@ -22,18 +22,20 @@ class Tickets:
         #: others' tickets, by their mailbox owner's key, the latest handed last
         self.held: dict[str, str] = dict(list((held or {}).items())[-KEPT:])
         self._made: dict[str, str] = {}  # our ticket for each key written to lately
-        self._handed: set[str] = set()  # keys that acked a message carrying it
+        #: keys that acked a message carrying ours (read-only outside)
+        self.handed: set[str] = set()
 
     def learn(self, secret: str) -> None:
         """The registry gave us `secret`: a new one is handed again to everyone."""
         if secret != self.secret:
             self.secret = secret
             self._made.clear()
-            self._handed.clear()
+            self.handed.clear()
 
     def to_hand(self, key: str) -> str:
-        """Our ticket for a direct message to `key` ("": none, or handed already)."""
-        if not self.secret or key in self._handed:
+        """Our ticket for a direct message to `key` ("": none, or handed already; a caller
+        on the way of every message asks only with a `secret` and `key` not `handed`)."""
+        if not self.secret or key in self.handed:
             return ""
         made = self._made.get(key)
         if made is None:
@@ -43,10 +45,10 @@ class Tickets:
             self._made[key] = made
         return made
 
-    def handed(self, key: str, given: str) -> None:
+    def acked(self, key: str, given: str) -> None:
         """`key` acked a message carrying `given`: not handed again this run, if ours for it."""
         if given and self._made.get(key) == given:
-            self._handed.add(key)
+            self.handed.add(key)
 
     def take(self, owner: str, given: str, emit: Emit) -> None:
         """The owner of key `owner` handed us `given`: kept (KeepTickets) when new."""
