@@ -51,11 +51,12 @@ GROWTH_KB = 50 * 1024
 STEP_WAIT = 3 * DEFAULT_TIMEOUT
 #: Seconds a flood goes on at most: until the test stops it, once its steps are done.
 FLOOD_MOST = 170.0
-#: Seconds each step takes at most under the flood: without it, under a tenth. Measured
-#: on two cores kept busy by other programs: 1.4 s at most in 40 runs, most under 0.3 s. (A newcomer took 4
-#: to 8 s in one run of ten while the flooder, starved at its low priority, made up the
-#: batches it had missed at once: 60,000 initiations in a burst overflowed the registry's
-#: socket, honest datagrams lost with them. bench/handshake_flood.py keeps its rate now.)
+#: Seconds each step takes at most under the flood: without it, under a tenth. Measured on
+#: two cores kept busy by other programs: 1.4 s at most in 40 runs, most under 0.3 s. (A
+#: newcomer took 4 to 8 s in one run of ten while the flooder, starved at its low priority,
+#: made up the batches it had missed at once: 60,000 initiations in a burst overflowed the
+#: registry's socket, honest datagrams lost with them. bench/handshake_flood.py keeps its
+#: rate now.)
 PROMPT = 2.0
 #: What the registry's `stats` says of the initiations it answered with a cookie.
 COOKIES = r"under load: answered with a cookie (\d+)"
