@@ -84,8 +84,8 @@ def flood(target: tuple[str, int], key: bytes, rate: float, seconds: float, sour
     print(json.dumps({"started": True}), flush=True)
     sent, start = 0, time.monotonic()
     every = BATCH / rate
+    due = start
     while (now := time.monotonic()) - start < seconds:
-        due = start + (sent // BATCH) * every
         if due > now:
             if select.select([sys.stdin], [], [], due - now)[0] and not sys.stdin.readline():
                 break  # the parent closed our input: it is gone or done
@@ -95,6 +95,9 @@ def flood(target: tuple[str, int], key: bytes, rate: float, seconds: float, sour
             with contextlib.suppress(OSError):  # a full buffer: lost, as on a real LAN
                 sock.sendto(heads[sent % sources] + payload, (target[0], 0))
             sent += 1
+        # batches the machine left no CPU for are not made up: the rate holds, never a
+        # burst of them at once (a flooder starved for a second sent 60,000 in a burst)
+        due = max(due + every, now)
     sock.close()
     return sent
 

@@ -21,12 +21,15 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registry_watch import KEEPALIVE
 from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.password_work import carry_out
+from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
@@ -87,6 +90,8 @@ class Host:
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
+    #: the machine's address
+    ip: str = "127.0.0.1"
 
     @property
     def outbox(self) -> tuple[Message, ...]:
@@ -95,7 +100,7 @@ class Host:
 
     @property
     def addr(self) -> Addr:
-        return ("127.0.0.1", self.port)
+        return (self.ip, self.port)
 
 
 class SimNet:
@@ -112,12 +117,14 @@ class SimNet:
         attempts: int = ATTEMPTS,
         keepalive: float = KEEPALIVE,
         registries: int = 1,
+        mailbox_limit: int = MAILBOX_MESSAGES,
     ) -> None:
         self.random = random.Random(seed)
         self.loss = loss
         self.duplicate = duplicate
         self.delay = delay
         self.timeout = timeout
+        self.mailbox_limit = mailbox_limit
         self.attempts = attempts
         self.keepalive = keepalive
         self.now = 1_700_000_000.0
@@ -168,6 +175,7 @@ class SimNet:
             timeout=self.timeout,
             attempts=self.attempts,
             keepalive=self.keepalive,
+            mailbox_limit=self.mailbox_limit,
         )
         if len(self.fronts) > 1:  # told at start (registry/adapter/cluster/run.py)
             self.registry.registries = self._listed()
@@ -206,8 +214,8 @@ class SimNet:
             if front in self.down:
                 self.routes[addr] = self.lead
 
-    def add_peer(self, name: str, port: int) -> Host:
-        host = Host(name, port, None)
+    def add_peer(self, name: str, port: int, ip: str = "127.0.0.1") -> Host:
+        host = Host(name, port, None, ip=ip)
         self.hosts[name] = host
         self.start_peer(name)
         return host
@@ -461,6 +469,8 @@ class SimNet:
                 case pa.AcksLater(addr, _, replies):
                     for reply_to in replies:
                         self._hold_ack(host.addr, addr, reply_to)
+                case pa.Send(addr, SaveMessage() as save) if host.core is not None:
+                    self._send(host.addr, addr, _ticketed(host.core, save))
                 case pa.Send(addr, message):
                     self._send(host.addr, addr, message)
                 case pa.SendStream(addr, message):
@@ -490,3 +500,11 @@ class SimNet:
 
     def count(self, name: str, line: str) -> int:
         return self.hosts[name].screen.count(line)
+
+
+def _ticketed(core: PeerCore, save: SaveMessage) -> SaveMessage:
+    """`save` with the ticket its recipient handed us, as the adapter's seal adds it
+    (peer/core/sealed_mail.py; saves are not sealed here)."""
+    entry = core.table.entry(save.to)
+    ticket = core.tickets.for_owner(entry.key) if entry is not None else ""
+    return msgspec.structs.replace(save, ticket=ticket) if ticket else save

@@ -35,6 +35,8 @@ MAX_AFTER: Final = 24
 #: Characters of each field of a password's exchange (a Register's proof and verifier, a
 #: PasswordChallenge's): hex of the 2048-bit group's numbers (512) with salts and a hash.
 MAX_SRP: Final = 640
+#: Characters of a mailbox ticket, or of the secret that makes them (secure/tickets.py).
+MAX_TICKET: Final = 64
 
 #: Longest name (of a peer or a room): see wire/names.py for the rules of names.
 MAX_NAME: Final = 32

@@ -11,11 +11,13 @@ from msgspec import Struct
 from wire.base import After, Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
-from wire.limits import MAX_SRP
+from wire.limits import MAX_SRP, MAX_TICKET
 from wire.refusals import RefusalCode
 
 #: A field of a password's exchange (secure/password.py): hex, "$" between its parts.
 Srp = Annotated[str, msgspec.Meta(max_length=MAX_SRP)]
+#: A mailbox ticket (secure/tickets.py), or the secret that makes them: "" for none.
+Ticket = Annotated[str, msgspec.Meta(max_length=MAX_TICKET)]
 
 # -- records carried inside messages: JSON arrays (no field names per row) ---------------
 
@@ -160,6 +162,8 @@ class Welcome(WireMessage, frozen=True):
     aliases: Items[Alias]
     #: each "ip:port" (docs/PROTOCOL.md, "Several registries")
     registries: Items[str] = ()
+    #: the secret this name's mailbox tickets are made with (secure/tickets.py)
+    tickets: Ticket = ""
 
 
 class MailTaken(WireMessage, frozen=True):
@@ -232,7 +236,8 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True, omit_defaults=True):
-    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored."""
+    """`saved_by`: as in StoredMessage, from the registry; from a peer "", and ignored.
+    `ticket`: the sender's mailbox ticket for the recipient's key (secure/tickets.py), ""."""
 
     id: Id
     sender: str
@@ -240,12 +245,13 @@ class Chat(WireMessage, frozen=True, omit_defaults=True):
     text: str
     saved_by: str = ""
     after: After = ""
+    ticket: Ticket = ""
 
 
 class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     """`id`: the Chat's. `text` is sealed to the recipient's `key` ("" for none;
     peer/core/sealed_mail.py). `typed`: when the sender typed it (whole seconds since the
-    epoch, by its clock; 0: not known)."""
+    epoch, by its clock; 0: not known). `ticket`: the one the recipient handed the sender."""
 
     id: Id
     sender: str
@@ -255,6 +261,7 @@ class SaveMessage(WireMessage, frozen=True, omit_defaults=True):
     key: str = ""
     after: After = ""
     typed: int = 0
+    ticket: Ticket = ""
 
 
 class Saved(WireMessage, frozen=True):

@@ -39,6 +39,7 @@ from peer.core.actions import (
     Held,
     KeepRegistries,
     KeepRoom,
+    KeepTickets,
     KeysListed,
     OnceShown,
     PinKey,
@@ -77,6 +78,7 @@ _KEPT: dict[type, tuple[str, str]] = {
     Sending: ("the messages you send", "a message on its way when ChatApp is killed may be lost"),
     KeepRoom: ("the room you are in", ""),
     KeepRegistries: ("the service's registries", "a restart finds only the one given"),
+    KeepTickets: ("the mailbox tickets others gave you", "they are given again as you talk"),
 }
 
 
@@ -125,6 +127,7 @@ class PeerNode:
                 keepalive=settings.keepalive,
                 fingerprint=fingerprint(public_bytes(static)),
                 wall_offset=lambda: time.time() - time.monotonic(),
+                tickets=self.state.load_tickets(),
             )
             self._make(static, server, console, settings)
         except BaseException:
@@ -148,7 +151,8 @@ class PeerNode:
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
         rule = settings.contact_rule(confirm)
         self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
-        self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
+        tickets = self.core.tickets.for_owner  # (shown with each save)
+        self.mail = SealedMail(static, entry, self.keys.pinned_key, self.keys.pinned, tickets)
         self.core.open_mail = self.mail.opened
         host = FileHost(
             entry,
@@ -390,6 +394,7 @@ class PeerNode:
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
             FileDatagram: lambda a: self.files.received(a.message, a.key),
             PinKey: lambda a: self.keys.pinned(a.name, a.key),
+            KeepTickets: lambda a: self.state.save_tickets(a.held),
             KeysListed: lambda a: self.keys.listed_in(a.message),
             Rejected: lambda a: self.endpoint.rejections(a.why, a.line),
             AcksLater: self._acks_later if self._verbose else self.endpoint.acks_later,

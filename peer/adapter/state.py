@@ -39,6 +39,7 @@ class PeerStateFile:
         self.registries_path = self._kept("registries")
         self.sending_path = self._kept("sending")
         self.history_path = self._kept("history")
+        self.tickets_path = self._kept("tickets")
         #: The folder of the file transfers' records (peer/adapter/files/service.py).
         self.files_path = self._kept("files")
         #: What the loads found wrong with the files, one line each for the user.
@@ -233,11 +234,25 @@ class PeerStateFile:
         """Keep `room` ("" for none) for the next start. Raises OSError."""
         _replace(self.room_path, room.encode())
 
+    def load_tickets(self) -> dict[str, str]:
+        """The mailbox tickets others handed us (peer/core/tickets.py); a damaged file is
+        passed over (they are handed again as we talk)."""
+        try:
+            held = parse_json(read_text(self.tickets_path))
+        except (OSError, ValueError, RecursionError):
+            return {}
+        ok = isinstance(held, dict) and all(type(v) is str for v in held.values())
+        return held if ok else {}
+
+    def save_tickets(self, held: dict[str, str]) -> None:
+        """Keep the mailbox tickets `held` for the next start. Raises OSError."""
+        _replace(self.tickets_path, json.dumps(held).encode())
+
 
 #: The files set aside, and an outbox kept apart by earlier versions: moved by a rename.
 _APART = ("sending.unreadable", "outbox", "outbox.unreadable")
 #: The files a rename moves to the new name's, by kind (the transfers' folder apart).
-_MOVED = ("seen", "room", "registries", "sending", "key", "history", *_APART)
+_MOVED = ("seen", "room", "registries", "sending", "key", "history", "tickets", *_APART)
 #: Said of what a kept file holds that cannot be read, then where it was set aside.
 _UNREAD = (
     "could not be read (damaged, or from another version of ChatApp) and did not go out; kept in "

@@ -138,6 +138,12 @@ class PinKey(Struct, frozen=True, gc=False):
     key: bytes
 
 
+class KeepTickets(Struct, frozen=True, gc=False):
+    """Keep `held`, the mailbox tickets others handed us (peer/core/tickets.py), on disk."""
+
+    held: dict[str, str]
+
+
 class KeysListed(Struct, frozen=True, gc=False):
     """The registry's `message` listed names with their keys: say, once, each name we
     talked with before under another key."""
@@ -179,6 +185,7 @@ Action = (
     | ForFiles
     | FileDatagram
     | PinKey
+    | KeepTickets
     | KeysListed
     | Rejected
     | AcksLater

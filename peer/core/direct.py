@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Final
 
+import msgspec
+
 from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table import Owed
-from wire.keys import key_from_text
+from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Acks, Chat, Entry, Message, Refused, SaveMessage
 from wire.names import name_key, valid_name
@@ -60,6 +62,9 @@ class DirectChats:
         # kept first: a save held in the outbox takes its place
         chat = shared.settling.keep_chat(msg_id := shared.new_id(), shared.state.name, name, text)
         if entry.online:
+            tickets = shared.tickets
+            if tickets.secret and entry.key not in tickets.handed:  # (until one is acked)
+                chat = msgspec.structs.replace(chat, ticket=tickets.to_hand(entry.key))
             self._typed_at[msg_id] = now
             self._chats.start(msg_id, self._send_chat(chat, emit, entry), now)
         else:
@@ -119,6 +124,8 @@ class DirectChats:
         for msg_id in (acks.reply_to,) if isinstance(acks, Ack) else acks.replies:
             if (owed := self._chats.answer(msg_id)) is not None:
                 self._typed_at.pop(msg_id, None)
+                if owed[0].ticket:
+                    self._shared.tickets.acked(key_text(owed[1]), owed[0].ticket)
                 if self._receipt[0] != (to := owed[0].to):
                     self._receipt = (to, Print(RECEIVED_BY.format(to), "system"))
                 emit(self._receipt[1])
@@ -153,6 +160,8 @@ class DirectChats:
         if not valid_name(sender) or (len(text) > MAX_TEXT // 4 and len(text.encode()) > MAX_TEXT):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
         if (key := self._inbox.accept(sender, chat.id)) is not None:
+            if chat.ticket and not chat.saved_by and (entry := self._shared.table.entry(sender)):
+                self._shared.tickets.take(entry.key, chat.ticket, emit)  # (its key: Trust's)
             self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------

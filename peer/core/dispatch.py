@@ -4,7 +4,7 @@ actions in order, or hands each to the adapter's `emit` the moment it is decided
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypedDict, Unpack
 
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
@@ -29,6 +29,7 @@ from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
 from peer.core.table import Table
 from peer.core.table_news import TableNews
+from peer.core.tickets import Tickets
 from peer.core.typed_commands import Asking, Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
@@ -49,6 +50,7 @@ class PeerOptions(TypedDict, total=False):
     registry_key: bytes
     fingerprint: str
     wall_offset: Callable[[], float]
+    tickets: Mapping[str, str]
 
 
 #: The phase after which no event does anything, read once: a member read from its Enum
@@ -66,11 +68,10 @@ class PeerCore:
     ) -> None:
         """`session` is the prefix of our message ids. Options: what an earlier run kept
         (`token`; `seen`, the (sender, id) pairs shown; `outbox`; `room`, joined again once
-        registered; `registry_key`, pinned), `keepalive` seconds, the retry
-        rule (`attempts`; `timeout`, a request's: wire.reliable), our key's `fingerprint`,
-        and `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
-        timeout = options.get("timeout", TIMEOUT)
-        attempts = options.get("attempts", ATTEMPTS)
+        registered; `registry_key`, pinned; `tickets`, handed us), `keepalive` seconds, the
+        retry rule (`attempts`; `timeout`: wire.reliable), our key's `fingerprint`, and
+        `wall_offset`, seconds from `now` to the time of day (for when a save was typed)."""
+        timeout, attempts = options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
         self.keepalive = options.get("keepalive", KEEPALIVE)
         settling = Settling(options.get("outbox", ()))
@@ -86,6 +87,7 @@ class PeerCore:
             alarm=alarm,
             shown=options.get("seen", ()),
             wall_offset=options.get("wall_offset"),
+            tickets=Tickets(options.get("tickets")),
         )
         shared.requests.keepalive = self.keepalive
         self.state = shared.state
@@ -94,8 +96,8 @@ class PeerCore:
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
         self.open_mail: Callable[[Message], Message] = lambda message: message
-        #: The registry's table, and the rooms heard of (both read-only outside the core).
-        self.table, self.rooms = shared.table, shared.rooms
+        #: The registry's table, the rooms heard of, the mailbox tickets (read-only outside).
+        self.table, self.rooms, self.tickets = shared.table, shared.rooms, shared.tickets
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm

@@ -95,6 +95,7 @@ class Registration:
     def _take_identity(self, welcome: Welcome, emit: Emit) -> None:
         """Our token and name as the Welcome has them (kept by a Remember when new)."""
         state = self._shared.state
+        self._shared.tickets.learn(welcome.tickets)
         renamed = name_key(welcome.name) != name_key(state.name)
         if welcome.token != state.token or renamed:  # else kept already
             state.token = welcome.token

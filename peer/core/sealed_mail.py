@@ -41,7 +41,8 @@ class SealedMail:
     """Seals the saves that leave for the registry, and opens the direct messages it
     delivers or hands over. `entry` finds a name's table row; `pinned` the key pinned for a
     name (None: never); `changed` is told of a name whose message opened with another key
-    than the one pinned, and whether it came in a Welcome not shown yet."""
+    than the one pinned, and whether it came in a Welcome not shown yet; `ticket` is the
+    mailbox ticket a key's owner handed us (peer/core/tickets.py), shown with each save."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class SealedMail:
         entry: Callable[[str], Entry | None],
         pinned: Callable[[str], bytes | None] = lambda name: None,
         changed: Callable[[str, bytes, bool], None] = lambda name, key, welcome: None,
+        ticket: Callable[[str], str] = lambda key: "",
     ) -> None:
         self._static = static
         self._sealers: dict[bytes, OneWaySealer] = {}
@@ -56,9 +58,11 @@ class SealedMail:
         self._entry = entry
         self._pinned = pinned
         self._changed = changed
+        self._ticket = ticket
 
     def sealed(self, save: SaveMessage) -> SaveMessage | None:
-        """`save` with its text sealed to its recipient's key; None when the table has no
+        """`save` with its text sealed to its recipient's key, with the ticket its recipient
+        handed us (if any); None when the table has no
         key for the recipient (a name not seen since the registry began to use keys).
         Raises NoiseError for a key nothing can be sealed to (a low-order point)."""
         entry = self._entry(save.to)
@@ -68,7 +72,8 @@ class SealedMail:
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
         sealed = self._sealer(key).seal(payload)
         text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
-        return msgspec.structs.replace(save, text=text, key=entry.key)
+        ticket = self._ticket(entry.key)
+        return msgspec.structs.replace(save, text=text, key=entry.key, ticket=ticket)
 
     def _sealer(self, key: bytes) -> OneWaySealer:
         """The stream of seals to `key`, made on first use."""

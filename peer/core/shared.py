@@ -16,6 +16,7 @@ from peer.core.requests import Requests
 from peer.core.room_return import KnownRooms, RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import Table, Trust
+from peer.core.tickets import Tickets
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
 from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
@@ -90,6 +91,8 @@ class Shared:
     tried: set[Addr] = field(default_factory=set)
     #: When the core is next to be woken, or before: lowered to each deadline armed.
     alarm: Alarm = field(default_factory=Alarm)
+    #: Our mailbox tickets, and those others handed us (peer.core.tickets).
+    tickets: Tickets = field(default_factory=Tickets)
     #: How others' changes are said.
     change_lines: ChangeLines = field(init=False)
     #: What came in: each message shown once, each copy acked (peer.core.inbox).

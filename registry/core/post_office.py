@@ -128,16 +128,19 @@ class PostOffice:
         now: float,
         emit: Emit,
         typed: int = 0,
+        ticket: str = "",
     ) -> str:
         """Keep `message`, stamped with when it was `typed` (`typed_or_saved`), in `owner`'s
-        box, its owner beside it; it counts against `origin`: "" when kept, else why not."""
+        box, its owner beside it; it counts against `origin`, as a stranger's unless its
+        owner wrote to its sender or handed the key that saved it `ticket`: "" when kept,
+        else why not."""
         key, sender, kind = name_key(owner.name), message.sender, message.kind
         tally = self._tallies.get(key) or Tally()
         if (sender, message.id) in tally.senders:
             self.keep_owner(owner, emit)
             return ""  # a copy of one already stored (say, re-sent after a registry restart)
         size, said = len(message.text.encode()), stamp(typed_or_saved(typed, self._s.wall(now)))
-        counted = (origin, not owner.knows(sender))
+        counted = (origin, not owner.knows(sender, message.saved_by, ticket))
         if not tally.has_room(size, kind, self.limit):
             reason, notice = refusal(owner.name), full_notice
             why = "the box is full"

@@ -294,11 +294,7 @@ class Registration:
             # TCP was sent after the TooBig its Welcome was replaced by)
             return
         remember(self._welcomed_at, msg.id, now)
-        if moved:
-            # the token or the password moves the name to a new key (a new machine)
-            if record.key:
-                emit(Log(f"{record.name} now has a new key (shown its token or password)"))
-            record.key = req.key
+        self._bind(record, req.key if moved else record.key, emit)
         token = self._token(msg, record)
         record.last_register_id = msg.id
         record.last_seen = now
@@ -329,8 +325,20 @@ class Registration:
             mail,
             aliases,
             self._s.registries,
+            record.tickets,
         )
         emit(Send(req.addr, welcome, req.asker))
+
+    def _bind(self, record: Record, key: str, emit: Emit) -> None:
+        """`record` is the owner's of `key`: the token or the password moves a name to a new
+        key (a new machine), with a new secret for its tickets (the old ones are void); saved
+        with the row, before the Welcome says it."""
+        if key != record.key:
+            if record.key:
+                emit(Log(f"{record.name} now has a new key (shown its token or password)"))
+            record.key, record.tickets = key, ""
+        if not record.tickets:
+            record.tickets = self._s.new_token()
 
     def _token(self, msg: Register, record: Record) -> str:
         """The token the Welcome gives: the one shown, or given before to `msg`, else new."""

@@ -54,7 +54,7 @@ class Saving:
             emit(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
         kept = StoredMessage(msg.id, msg.sender, msg.text, "", "direct", req.key, msg.after)
-        reason = self._post.store(recipient, kept, req.origin, now, emit, msg.typed)
+        reason = self._post.store(recipient, kept, req.origin, now, emit, msg.typed, msg.ticket)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
             self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, emit)
@@ -76,9 +76,9 @@ class Saving:
                     chat.id, chat.sender, chat.text, "", "direct", chat.saved_by, chat.after
                 )
                 save = self._probing.get(chat.id)
-                typed = save.typed if save is not None else 0
+                typed, ticket = (save.typed, save.ticket) if save is not None else (0, "")
                 origin = self._post.origin(chat.sender)
-                refused = self._post.store(record, kept, origin, now, emit, typed)
+                refused = self._post.store(record, kept, origin, now, emit, typed, ticket)
                 self._probed(chat.id, now, emit, refused)
             case ChannelMessage() as relay:
                 kept = StoredMessage(

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Struct, field
 
 from registry.core.credentials import TOKEN_HASH, token_hash
+from secure.tickets import vouches
 from wire.messages import Entry
 from wire.names import name_key, name_problem
 
@@ -49,6 +50,9 @@ class Record(Struct):
     #: when its name was made and last used, as times of day (0: not known)
     made: float = 0.0
     used: float = 0.0
+    #: the secret its owner's mailbox tickets are made with (secure/tickets.py; "": none
+    #: yet), given at each Welcome, new with a new key
+    tickets: str = ""
 
     @property
     def addr(self) -> Addr:
@@ -68,10 +72,13 @@ class Record(Struct):
         del wrote_to[:-MAX_WROTE_TO]
         return new
 
-    def knows(self, name: str) -> bool:
-        """Whether its owner wrote to `name` lately (or `name` is its own)."""
-        key = name_key(name)
-        return key == name_key(self.name) or key in (self.wrote_to or ())
+    def knows(self, name: str, key: str = "", ticket: str = "") -> bool:
+        """Whether its owner wrote to `name` lately (or `name` is its own), or handed `key`
+        the `ticket` shown (secure/tickets.py)."""
+        known = name_key(name)
+        if known == name_key(self.name) or known in (self.wrote_to or ()):
+            return True
+        return bool(ticket) and vouches(self.tickets, key, ticket)
 
 
 class Owner(Struct, frozen=True):
@@ -84,14 +91,32 @@ class Owner(Struct, frozen=True):
     password: str
     ip: str
     port: int
+    tickets: str = ""
 
     @classmethod
     def of(cls, record: Record) -> Owner:
-        return cls(record.name, record.key, record.token, record.password, record.ip, record.port)
+        return cls(
+            record.name,
+            record.key,
+            record.token,
+            record.password,
+            record.ip,
+            record.port,
+            record.tickets,
+        )
 
     def record(self) -> Record:
         """The table row this owner stands for, offline."""
-        return Record(self.name, self.ip, self.port, False, self.token, self.password, key=self.key)
+        return Record(
+            self.name,
+            self.ip,
+            self.port,
+            False,
+            self.token,
+            self.password,
+            key=self.key,
+            tickets=self.tickets,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return msgspec.structs.asdict(self)
@@ -104,7 +129,15 @@ class Owner(Struct, frozen=True):
         problem = _row_problem({**data, "online": False, "former": []})
         if problem:
             raise ValueError(problem)
-        return cls(*(data[field] for field in cls.__struct_fields__))
+        return cls(
+            data["name"],
+            data["key"],
+            data["token"],
+            data["password"],
+            data["ip"],
+            data["port"],
+            data.get("tickets", ""),
+        )
 
 
 class Table(Struct):
@@ -223,6 +256,7 @@ def row_json(r: Record, former: list[str] | None) -> dict[str, Any]:
         **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
         **({"made": int(r.made)} if r.made else {}),
         **({"used": int(r.used)} if r.used else {}),
+        **({"tickets": r.tickets} if r.tickets else {}),
     }
 
 
@@ -259,6 +293,7 @@ def _record(row: Any, now: float) -> Record:
         room=row.get("room", ""),
         deregistered=row.get("deregistered", False) is True and not row["online"],
         key=row.get("key", ""),
+        tickets=row.get("tickets", ""),
     )
     # read leniently: a damaged list, stamp or replay costs little
     wrote_to = row.get("wrote_to", [])
@@ -288,7 +323,7 @@ def _row_problem(row: dict[str, Any]) -> str:
     ):
         if type(row.get(key)) is not kind:
             return f"{key} is missing or not {what}"
-    for key in ("password", "room", "register_id", "key"):
+    for key in ("password", "room", "register_id", "key", "tickets"):
         if type(row.get(key, "")) is not str:
             return f"{key} is not a string"
     former = row.get("former", [])

@@ -22,7 +22,12 @@ _port_lock = threading.Lock()
 def _ports_the_kernel_never_picks() -> range:
     """Ports below the kernel's ephemeral range: a port the tests hand out there cannot be
     taken, between a peer's quit and its restart on the same port, by some other socket
-    that binds port 0 (another test's client, say)."""
+    that binds port 0 (another test's client, say). $CHATAPP_TEST_PORTS ("20000-21999")
+    keeps them to a range (a machine shared by several people); the tests of a service need
+    one wider than a NATS node's route offset (tests/nats_servers.py), or they find none."""
+    low, _, high = os.environ.get("CHATAPP_TEST_PORTS", "").partition("-")
+    if low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535:
+        return range(int(low), int(high) + 1)
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):

@@ -1,15 +1,17 @@
 """A flood of handshake initiations, replayed and forged, from 60,000 spoofed source
 addresses at 8,000 a second, at the registry and at a peer at once (bench/handshake_flood.py):
-everyone else goes on as before. The flood goes on until each step is done: a new peer
-registers, a `send_all` arrives, two peers chat directly, each awaited within STEP_WAIT;
-the registry answered the flood with cookies, not Diffie-Hellmans (its `stats`); and
-neither flooded process grows by 50 MB (docs/SECURITY.md, "Handshakes under a flood"). The
-slowest steps are printed, beside the same steps just before the flood. A few seconds of
-flood in the usual run; a minute with --run-soak."""
+everyone else goes on as before. The flood goes on until each step is done, each within
+PROMPT: a new peer registers (from the start of its process), a `send_all` arrives, two
+peers chat directly, the newcomer too; the registry answered the flood with cookies, not
+Diffie-Hellmans (its `stats`); and neither flooded process grows by 50 MB (docs/SECURITY.md,
+"Handshakes under a flood"). The slowest steps are printed, beside the same steps just
+before the flood. A few seconds of flood in the usual run; a minute with --run-soak."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -42,14 +44,20 @@ RATE = 8000
 SOURCES = 60_000
 #: Most a flooded process may grow by, in kB.
 GROWTH_KB = 50 * 1024
-#: Seconds each step is awaited, the flood going on meanwhile: with the defence, under a
-#: second, and a few on a loaded machine, where a flood still fills the network. Without
-#: it (the check under load taken out: every initiation opened, its Diffie-Hellmans done),
-#: a newcomer took 26 s to register and its first message to bob never came within 60 s;
-#: so the registry's count of cookies answered says whether it held, not a time.
+#: Seconds each step is awaited, the flood going on meanwhile, so that a slow one is
+#: measured and said (against PROMPT) rather than timed out. Without the defence (the check
+#: under load taken out: every initiation opened, its Diffie-Hellmans done), a newcomer
+#: took 26 s to register and its first message to bob never came within 60 s.
 STEP_WAIT = 3 * DEFAULT_TIMEOUT
 #: Seconds a flood goes on at most: until the test stops it, once its steps are done.
 FLOOD_MOST = 170.0
+#: Seconds each step takes at most under the flood: without it, under a tenth. Measured on
+#: two cores kept busy by other programs: 1.4 s at most in 40 runs, most under 0.3 s. (A
+#: newcomer took 4 to 8 s in one run of ten while the flooder, starved at its low priority,
+#: made up the batches it had missed at once: 60,000 initiations in a burst overflowed the
+#: registry's socket, honest datagrams lost with them. bench/handshake_flood.py keeps its
+#: rate now.)
+PROMPT = 2.0
 #: What the registry's `stats` says of the initiations it answered with a cookie.
 COOKIES = r"under load: answered with a cookie (\d+)"
 
@@ -72,8 +80,10 @@ class Flooder:
 
     def stop(self) -> int:
         """Stop it (if still going); how many it sent (0: not said). Asked by closing its
-        stdin, then killed if it has not stopped within 10 s: at the lowest priority, a
-        loaded machine may leave it no CPU to notice."""
+        stdin, then killed if it has not stopped within 10 s. Its niceness is taken back
+        first: at the lowest priority, a loaded machine left it no CPU to notice for 10 s."""
+        with contextlib.suppress(OSError):  # (gone already)
+            os.setpriority(os.PRIO_PROCESS, self.popen.pid, 0)
         try:  # (communicate closes its stdin first)
             out, _ = self.popen.communicate(timeout=10)
         except subprocess.TimeoutExpired:
@@ -93,9 +103,10 @@ def _peer(chat: ChatEnv, name: str, *, wait: bool = True) -> Peer:
     return chat.start_peer(name, data_dir=chat.root / name, wait=wait)
 
 
-def _timed(proc: ChatProc, pattern: str) -> float:
-    """Seconds until `proc` prints a line matching `pattern` (awaited within STEP_WAIT)."""
-    start = time.monotonic()
+def _timed(proc: ChatProc, pattern: str, start: float | None = None) -> float:
+    """Seconds from `start` (else now) until `proc` prints a line matching `pattern`
+    (awaited within STEP_WAIT)."""
+    start = time.monotonic() if start is None else start
     proc.expect(pattern, timeout=STEP_WAIT)
     return time.monotonic() - start
 
@@ -103,8 +114,9 @@ def _timed(proc: ChatProc, pattern: str) -> float:
 def _round(chat: ChatEnv, alice: Peer, bob: Peer, n: int | str) -> dict[str, float]:
     """A newcomer registers, alice sends to the channel, alice and bob chat, and the
     newcomer chats with bob: how long each took."""
+    start = time.monotonic()  # from before its process starts
     newcomer = _peer(chat, f"carol{n}", wait=False)
-    taken = {"register": _timed(newcomer, line(WELCOME))}
+    taken = {"register": _timed(newcomer, line(WELCOME), start)}
     alice.send(f"send_all flood {n}")
     taken["send_all"] = _timed(bob, channel_line("alice", f"flood {n}"))
     alice.send(f"send bob still here {n}")
@@ -152,6 +164,8 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
         + ", ".join(f"{what} {t:.2f} s" for what, t in calm.items())
     )
     assert cookies > 0, "the registry did a Diffie-Hellman for every initiation of the flood"
+    slow = {what: t for what, t in worst.items() if t > PROMPT}
+    assert not slow, f"under the flood, steps took more than {PROMPT} s: {slow}"
     for name, kb in grown.items():
         assert kb < GROWTH_KB, f"{name} grew by {kb} kB under the flood"
 

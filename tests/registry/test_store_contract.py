@@ -170,7 +170,10 @@ def test_a_notice_without_a_sender_is_kept_and_dropped_as_any_message(opener: Op
 
 def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
     line = RoomMessage("m-1", "alice", "teamchat", "hi", "2026-01-01 10:00:00", True)
-    owner = Owner.of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2"))
+    # with the secret of its mailbox tickets, kept in its row and beside its mailbox
+    owner = Owner.of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2", tickets="f" * 32))
+    table = table_of("Alice", "Bob")
+    table.records["bob"].tickets = owner.tickets
 
     async def scenario() -> None:
         async with opener() as store:
@@ -179,10 +182,11 @@ def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
             store.carry_out(KeepHistory("gone", (line,)))
             store.carry_out(KeepHistory("gone", ()))
             store.carry_out(SaveTable())
-            await store.commit(table_of("Alice", "Bob"))
+            await store.commit(table)
         async with opener() as again:
             kept = await _load(again)
             assert dict(kept.owners) == {"bob": owner}
+            assert kept.table.records["bob"].tickets == "f" * 32
             assert {room: list(h) for room, h in kept.histories.items()} == {"teamchat": [line]}
             assert kept.table.version == 7
             assert kept.table.entries() == table_of("Alice", "Bob").entries()

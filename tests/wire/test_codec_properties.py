@@ -568,6 +568,7 @@ _CHAT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "token": st.text(alphabet="0123456789abcdef", max_size=32),
     "key": st.from_regex(r"[A-Za-z0-9_-]{0,43}", fullmatch=True),
     "saved_by": st.from_regex(r"[A-Za-z0-9_-]{0,43}", fullmatch=True),
+    "ticket": st.from_regex(r"([A-Za-z0-9_-]{43})?", fullmatch=True),
     "stamp": st.just("2026-11-21 10:00:00"),
     "history": st.booleans(),
     "typed": st.integers(min_value=-MAX_INT, max_value=MAX_INT),
