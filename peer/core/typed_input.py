@@ -10,15 +10,14 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
+from peer.core.request_kinds import TYPING_WAITS
 from peer.core.shared import QUITTING_LATER, not_carried_out
-from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
+from wire.messages import TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (`TypedInput._changing`), Register last.
-_CHANGES = (Join, Leave, Rename, Deregister, Register)
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
 _START_FAILED: Final = Phase.START_FAILED
 _SEND: Final = cmd.Send  # (and a class imported, at each use)
@@ -136,7 +135,7 @@ class TypedInput:
         (may it be sent?), a leave (a /join must not overtake it), the whole table while
         ours is older than our Welcome (is a name typed in it?); not a `reg` going on."""
         requests = self._requests
-        changes = _CHANGES[:-1] if self._shared.watch.register_again else _CHANGES
+        changes = TYPING_WAITS[:-1] if self._shared.watch.register_again else TYPING_WAITS
         if not requests.any_of((*changes, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
         whole = self._parts.table_news.before_welcome
