@@ -98,6 +98,14 @@ class FileCommand(Struct, frozen=True):
     args: str
 
 
+class ForPart(Struct, frozen=True):
+    """A command a part takes whole: its `handler` ("part.method") is given what follows
+    its word, stripped."""
+
+    handler: str
+    text: str = ""
+
+
 class Mistake(Struct, frozen=True):
     """Not a command, or a command used wrongly: `message` tells the user what to type.
     `unknown`: a / then a word that names no command."""
@@ -124,6 +132,7 @@ Command = (
     | Help
     | ForServer
     | FileCommand
+    | ForPart
     | Mistake
 )
 
@@ -340,6 +349,15 @@ _reg = _word(Reg, "<your name>")
 
 def _file(word: str, said: str, rest: str, slash: str) -> Command:
     return FileCommand("file" if word == "sendfile" else word, rest)
+
+
+def _for(handler: str) -> Read:
+    """The reading of a command a part takes whole (ForPart)."""
+
+    def read(word: str, said: str, rest: str, slash: str) -> Command:
+        return ForPart(handler, rest)
+
+    return read
 
 
 def _quit(word: str, said: str, rest: str, slash: str) -> Command:

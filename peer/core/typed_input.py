@@ -60,7 +60,13 @@ class TypedInput:
             cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
             cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
+            cmd.ForPart: self._for_part,
         }
+
+    def _for_part(self, command: cmd.ForPart, now: float, emit: Emit) -> None:
+        """A command a part takes whole, to its handler, named "part.method"."""
+        part, method = command.handler.split(".")
+        getattr(getattr(self._parts, part), method)(command.text, now, emit)
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
@@ -82,6 +88,10 @@ class TypedInput:
             # typed, or pasted, after /quit: the user is leaving, and said so first
             not_carried_out((text,), "you are quitting", emit)
             return
+        if self._lines.watchers:  # parts waiting for the user to type again
+            watchers, self._lines.watchers = self._lines.watchers, []
+            for watcher in watchers:
+                watcher(text, now, emit)
         if asking.step:  # (a question is asked: the line answers it)
             asking.answer(text, now, emit)
             return
