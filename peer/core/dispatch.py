@@ -123,8 +123,10 @@ class PeerCore:
         table_news = TableNews(shared, link, renames)
         registration = Registration(shared, link, table_news, membership)
         leaving = Leaving(shared, link, direct)
+        commands = Commands(shared, link, table_news)
+        # the parts that may take an answer, by name (request_kinds.KINDS)
         takers = dict(registration=registration, leaving=leaving, renames=renames)
-        takers.update(membership=membership, table_news=table_news)
+        takers.update(membership=membership, table_news=table_news, commands=commands)
         answers = Answers(shared, link, membership, takers)
         ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
         #: The parts: the tests' seams (events go through the entry points below).
@@ -141,7 +143,7 @@ class PeerCore:
             answers=answers,
             ends=ends,
             asking=Asking(shared, direct),
-            commands=Commands(shared, link, table_news),
+            commands=commands,
         )
         #: The dispatch tables of what is received and of what is typed.
         self.received = Received(parts)

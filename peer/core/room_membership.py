@@ -21,6 +21,7 @@ from wire.messages import (
     RoomsRequest,
 )
 from wire.names import name_key, name_problem
+from wire.words import counted
 
 NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error")
 
@@ -121,9 +122,18 @@ class Membership:
 
     def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
         """The answer to `rooms`: the list shown."""
-        if isinstance(reply, RoomList):
-            shared = self._shared
-            shared.rooms.listed(reply, shared.state.room, shared.typed("join <room>"), emit)
+        if not isinstance(reply, RoomList):
+            return
+        current = self._shared.state.room
+        self._shared.rooms.listed(reply, current)
+        if not reply.rooms:
+            emit(Print(f"[No rooms yet. {self._shared.typed('join <room>')} makes one.]", "system"))
+            return
+        emit(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in reply.rooms)
+        for room, count in zip(reply.rooms, reply.counts, strict=False):
+            here = "  (you are here)" if name_key(room) == name_key(current) else ""
+            emit(Print(f"  {room.ljust(width)}  {counted(count, 'member')}{here}", "info"))
 
     def joined(self, join: Join, now: float, emit: Emit) -> None:
         """The registry answered `join`: we are in its room, spelled as the registry does.

@@ -32,7 +32,19 @@ class Commands:
             self._link.request(post, now, emit)
 
     def who(self, command: cmd.Who, now: float, emit: Emit) -> None:
-        self._shared.table.who(command.long, self._shared.state.name, emit)
+        """The table's rows (`long`: with addresses), ours marked."""
+        if not (rows := self._shared.table.rows()):
+            emit(Print("[The table is empty.]", "system"))
+            return
+        emit(Print("[Registered names:]", "system"))
+        entries = sorted(rows, key=lambda e: name_key(e.name))
+        width, own = max(len(e.name) for e in entries), name_key(self._shared.state.name)
+        for entry in entries:
+            status = "online " if entry.online else "offline"
+            where = f"  {entry.ip}:{entry.port}" if command.long else ""
+            me = "  (you)" if name_key(entry.name) == own else ""
+            line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
+            emit(Print(line, "info", entry.name))
 
     def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
         emit(self._table_news.whois(command.name))
