@@ -24,6 +24,8 @@ from wire.messages import (
     RoomPost,
     RoomsRequest,
     SaveMessage,
+    SetAway,
+    SetTopic,
     TableRequest,
 )
 
@@ -70,6 +72,8 @@ KINDS: dict[type[Message], Kind] = {
     Leave: Kind("answers.leave_answered", typing_waits=True, kept=True, in_order=True),
     Join: Kind("answers.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
+    SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
+    SetAway: Kind("commands.away_answered"),
     Rename: Kind("renames.answered", _NOT_RENAMED, True, in_order=True, late_taken=True),
     MailTaken: Kind("registration.more_mail"),
     Keepalive: Kind("table_news.alive"),

@@ -19,6 +19,7 @@ from wire.messages import (
     RoomNotice,
     RoomPost,
     RoomsRequest,
+    SetTopic,
 )
 from wire.names import name_key, name_problem
 from wire.words import counted
@@ -33,6 +34,7 @@ class Membership:
         self._shared = shared
         self._link = link
         self._inbox = inbox
+        self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
 
     # -- typed --------------------------------------------------------------------------
 
@@ -92,6 +94,25 @@ class Membership:
             )
             emit(Print(line, "system"))
 
+    def topic(self, text: str, now: float, emit: Emit) -> None:
+        """/topic `text`: our room's topic set; without text, shown (asked with `rooms`)."""
+        shared = self._shared
+        state = shared.state
+        if not state.room:
+            emit(NOT_IN_A_ROOM)
+        elif not text:
+            ask = RoomsRequest(shared.new_id())
+            self._topic_asked.add(ask.id)
+            self._link.request(ask, now, emit)
+        elif text_ok(text, emit):
+            topic = SetTopic(shared.new_id(), state.name, state.token, state.room, text)
+            self._link.request(topic, now, emit)
+
+    def topic_set(self, asked: SetTopic, reply: Message, now: float, emit: Emit) -> None:
+        """The registry set the topic we typed."""
+        line = f"[You set the topic of {asked.room}: {' '.join(asked.text.split())}]"
+        emit(Print(line, "system"))
+
     # -- what the registry says ---------------------------------------------------------
 
     def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
@@ -126,6 +147,13 @@ class Membership:
             return
         current = self._shared.state.room
         self._shared.rooms.listed(reply, current)
+        topics = dict(zip(map(name_key, reply.rooms), reply.topics, strict=False))
+        if asked.id in self._topic_asked:  # /topic alone
+            self._topic_asked.discard(asked.id)
+            topic = topics.get(name_key(current), "")
+            line = f"[Topic of {current}: {topic}]" if topic else f"[{current} has no topic.]"
+            emit(Print(line, "system"))
+            return
         if not reply.rooms:
             emit(Print(f"[No rooms yet. {self._shared.typed('join <room>')} makes one.]", "system"))
             return
@@ -133,7 +161,8 @@ class Membership:
         width = max(len(r) for r in reply.rooms)
         for room, count in zip(reply.rooms, reply.counts, strict=False):
             here = "  (you are here)" if name_key(room) == name_key(current) else ""
-            emit(Print(f"  {room.ljust(width)}  {counted(count, 'member')}{here}", "info"))
+            about = f"  - {topics[key]}" if topics.get(key := name_key(room)) else ""
+            emit(Print(f"  {room.ljust(width)}  {counted(count, 'member')}{here}{about}", "info"))
 
     def joined(self, join: Join, now: float, emit: Emit) -> None:
         """The registry answered `join`: we are in its room, spelled as the registry does.

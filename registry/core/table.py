@@ -49,13 +49,15 @@ class Record(Struct):
     #: when its name was made and last used, as times of day (0: not known)
     made: float = 0.0
     used: float = 0.0
+    #: why its owner is away (SetAway), until it is back or offline; not kept on disk
+    away: str = ""
 
     @property
     def addr(self) -> Addr:
         return (self.ip, self.port)
 
     def entry(self) -> Entry:
-        return Entry(self.name, self.ip, self.port, self.online, self.key)
+        return Entry(self.name, self.ip, self.port, self.online, self.key, self.away)
 
     def wrote(self, key: str) -> bool:
         """Its owner wrote to name key `key`: whether that one is new among them."""

@@ -75,7 +75,7 @@ def test_any_steps_leave_a_request_in_a_stage_the_table_allows(steps: list[Step]
 @pytest.mark.timeout(10)
 def test_the_kinds_the_peer_keeps_are_those_the_registry_holds_back() -> None:
     # a kept message is sent again after a restart: the registry holds it behind its news
-    assert set(KEPT) == set(registry_dispatch._SENT_AGAIN)
+    assert set(KEPT) == set(registry_dispatch.SENT_AGAIN)
     assert TYPING_WAITS[-1].__name__ == "Register"  # (dropped while a `reg` goes on)
     assert all(kind.in_order for kind in map(KINDS.get, KEPT) if kind is not None)
 
