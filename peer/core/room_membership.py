@@ -9,6 +9,7 @@ from peer.core.actions import Addr, Dated, Emit, Print
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
+from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
     Leave,
@@ -104,7 +105,9 @@ class Membership:
             ask = RoomsRequest(shared.new_id())
             self._topic_asked.add(ask.id)
             self._link.request(ask, now, emit)
-        elif text_ok(text, emit):
+        elif len(text) > MAX_FAREWELL:
+            emit(Print(f"[A topic is at most {MAX_FAREWELL} characters.]", "error"))
+        else:
             topic = SetTopic(shared.new_id(), state.name, state.token, state.room, text)
             self._link.request(topic, now, emit)
 

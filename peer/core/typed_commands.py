@@ -11,11 +11,12 @@ from peer.core.direct import DirectChats
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table_news import TableNews
+from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
 
-#: What /away and /back read as (commands.SPECS).
-AWAY, BACK = "commands.away_from", "commands.back"
+#: What /away and /back read as (commands.SPECS); what /away says without a reason.
+AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
 
 
 class Commands:
@@ -25,7 +26,7 @@ class Commands:
         self._shared = shared
         self._link = link
         self._table_news = table_news
-        #: why we are away, as last asked (SetAway), or "": here
+        #: why we are away, as the registry last took it (SetAway), or "": here
         self.away = ""
 
     def send_all(self, command: cmd.SendAll, now: float, emit: Emit) -> None:
@@ -49,6 +50,7 @@ class Commands:
             where = f"  {entry.ip}:{entry.port}" if command.long else ""
             me = "  (you)" if name_key(entry.name) == own else ""
             away = f"  (away: {entry.away})" if entry.away and entry.online else ""
+            away = "  (away)" if entry.away == NO_REASON else away
             line = f"  {entry.name.ljust(width)}  {status}{where}{me}{away}".rstrip()
             emit(Print(line, "info", entry.name))
 
@@ -96,7 +98,10 @@ class Commands:
 
     def away_from(self, text: str, now: float, emit: Emit) -> None:
         """/away [text]: marked away in everyone's `who` until we type again, or /back."""
-        self._mark_away(text or "away", now, emit)
+        if len(text) > MAX_FAREWELL:
+            emit(Print(f"[Say why you are away in {MAX_FAREWELL} characters at most.]", "error"))
+        else:
+            self._mark_away(text or NO_REASON, now, emit)
 
     def back(self, text: str, now: float, emit: Emit) -> None:
         if not self.away:
@@ -105,12 +110,8 @@ class Commands:
             self._mark_away("", now, emit)
 
     def _mark_away(self, text: str, now: float, emit: Emit) -> None:
-        shared, watchers = self._shared, self._shared.lines.watchers
-        self.away = text
-        away = SetAway(shared.new_id(), shared.state.name, shared.state.token, text)
-        self._link.request(away, now, emit)
-        if text and self._typed_again not in watchers:
-            watchers.append(self._typed_again)
+        state = self._shared.state
+        self._link.request(SetAway(self._shared.new_id(), state.name, state.token, text), now, emit)
 
     def _typed_again(self, line: str, now: float, emit: Emit) -> None:
         """A line typed while away: back, unless blank, /away or /back (or offline)."""
@@ -125,9 +126,12 @@ class Commands:
             self.away = ""  # offline: the registry forgot it
 
     def away_answered(self, asked: SetAway, reply: Message, now: float, emit: Emit) -> None:
-        """The registry marked us away (or back), as asked."""
+        """The registry marked us away (or back), as asked: the next line typed is watched."""
+        self.away, watchers = asked.text, self._shared.lines.watchers
+        if asked.text and self._typed_again not in watchers:
+            watchers.append(self._typed_again)
         line = f"[You are marked away: {asked.text}]" if asked.text else "[You are back.]"
-        emit(Print(line, "system"))
+        emit(Print(line.replace(f": {NO_REASON}]", ".]"), "system"))
 
     def _is_me(self, name: str, verb: str, emit: Emit) -> bool:
         own = self._shared.state.name

@@ -23,8 +23,8 @@ class AwayMarks:
         if record is None or self._s.done.copy(req, emit):
             return
         text = " ".join(msg.text.split())
-        if len(text.encode()) > MAX_FAREWELL:
-            reason = f"Say why you are away in {MAX_FAREWELL} bytes at most."
+        if len(text) > MAX_FAREWELL:
+            reason = f"Say why you are away in {MAX_FAREWELL} characters at most."
             self._s.answers.refuse(req, reason, f"away from {record.name}", emit)
             return
         if record.away != text:

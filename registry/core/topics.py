@@ -9,7 +9,7 @@ from registry.core.post_office import stamp
 from registry.core.requests import Reason, Request
 from registry.core.room_requests import RoomRequests
 from registry.core.services import Services
-from wire.limits import MAX_TEXT
+from wire.limits import MAX_FAREWELL
 from wire.messages import RoomMessage, SetTopic
 from wire.names import name_key
 
@@ -33,8 +33,9 @@ class Topics:
             self._s.answers.refuse(req, reason, what, emit)
             return
         text = " ".join(msg.text.split())
-        if not text or len(text.encode()) > MAX_TEXT:
-            self._s.answers.refuse(req, "A topic is one line of text, not too long.", what, emit)
+        if not text or len(text) > MAX_FAREWELL:
+            long = f"A topic is one line of at most {MAX_FAREWELL} characters."
+            self._s.answers.refuse(req, long, what, emit)
             return
         said = stamp(self._s.wall(now))
         room.topic = RoomMessage(msg.id, record.name, room.name, text, said, True, topic=True)

@@ -21,6 +21,9 @@ def test_a_topic_typed_in_a_room_is_asked_and_said_set() -> None:
     made, out = shared(), list[pa.Action]()
     made.state.room = "lobby"
     rooms = Membership(made, link(made), inbox(made))
+    rooms.topic("x" * 201, T0, out.append)
+    assert prints(out) == ["[A topic is at most 200 characters.]"] and sent(out) == []
+    out.clear()
     rooms.topic("Friday  release", T0, out.append)
     topic = SetTopic("a-1", "alice", "tok", "lobby", "Friday  release")
     assert sent(out) == [topic]
@@ -55,17 +58,26 @@ def commands(made: Shared) -> Commands:
 def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again() -> None:
     made, out = shared(), list[pa.Action]()
     typed, watchers = commands(made), made.lines.watchers
-    typed.away_from("", T0, out.append)  # no text: "away"
-    assert sent(out) == [SetAway("a-1", "alice", "tok", "away")] and typed.away == "away"
+    typed.away_from("x" * 201, T0, out.append)
+    typed.away_from("", T0, out.append)  # no reason
+    away = SetAway("a-1", "alice", "tok", "away")
+    assert sent(out) == [away] and typed.away == "" and not watchers  # until it is answered
+    typed.away_answered(away, Ack("r-1", "a-1"), T0, out.append)
+    assert typed.away == "away" and len(watchers) == 1
     for line in ("", "/away lunch", "/back"):
         watchers.pop()(line, T0, out.append)  # the line itself does what it says
         assert len(sent(out)) == 1 and watchers
     watchers.pop()("send bob hi", T0, out.append)
-    assert sent(out)[-1] == SetAway("a-2", "alice", "tok", "") and typed.away == ""
-    assert not watchers
-    typed.away_answered(SetAway("a-2", "alice", "tok", ""), Ack("r-1", "a-2"), T0, out.append)
+    back = SetAway("a-2", "alice", "tok", "")
+    assert sent(out)[-1] == back and not watchers
+    typed.away_answered(back, Ack("r-2", "a-2"), T0, out.append)
     typed.back("", T0, out.append)
-    assert prints(out) == ["[You are back.]", "[You are not marked away.]"]
+    assert prints(out) == [
+        "[Say why you are away in 200 characters at most.]",
+        "[You are marked away.]",
+        "[You are back.]",
+        "[You are not marked away.]",
+    ]
 
 
 def test_who_marks_those_away_and_online() -> None:
@@ -76,6 +88,7 @@ def test_who_marks_those_away_and_online() -> None:
         (
             Entry("alice", "127.0.0.1", 6001, True),
             Entry("bob", *BOB, True, "", "lunch"),
+            Entry("dave", "127.0.0.1", 6004, True, "", "away"),
             Entry("carol", "127.0.0.1", 6003, False, "", "gone"),
         ),
         (),
@@ -85,4 +98,5 @@ def test_who_marks_those_away_and_online() -> None:
         "  alice  online   (you)",
         "  bob    online   (away: lunch)",
         "  carol  offline",
+        "  dave   online   (away)",
     ]
