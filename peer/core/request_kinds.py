@@ -73,7 +73,7 @@ KINDS: dict[type[Message], Kind] = {
     Join: Kind("answers.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
-    SetAway: Kind("commands.away_answered"),
+    SetAway: Kind("commands.away_answered", "[Away needs the registry; nobody was told.]"),
     Rename: Kind("renames.answered", _NOT_RENAMED, True, in_order=True, late_taken=True),
     MailTaken: Kind("registration.more_mail"),
     Keepalive: Kind("table_news.alive"),

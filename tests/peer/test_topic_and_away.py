@@ -6,13 +6,25 @@ import pytest
 
 from peer.core import actions as pa
 from peer.core import commands as cmd
+from peer.core.dispatch import PeerCore
 from peer.core.renames import Renames
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
-from tests.peer.parts_kit import BOB, T0, inbox, link, prints, sent, shared
-from wire.messages import Ack, Entry, RoomList, RoomsRequest, SetAway, SetTopic
+from tests.peer.parts_kit import (
+    BOB,
+    ME,
+    REGISTRY_KEY,
+    SERVER,
+    T0,
+    inbox,
+    link,
+    prints,
+    sent,
+    shared,
+)
+from wire.messages import Ack, Entry, RoomList, RoomsRequest, SetAway, SetTopic, Welcome
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -100,3 +112,15 @@ def test_who_marks_those_away_and_online() -> None:
         "  carol  offline",
         "  dave   online   (away)",
     ]
+
+
+def test_away_given_up_says_nobody_was_told_and_the_registry_is_away() -> None:
+    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    core.start(T0)
+    rows = (Entry("alice", *ME, True),)
+    core.receive(Welcome("r-1", "a-1", "alice", "tok", 1, rows, (), ()), SERVER, REGISTRY_KEY, T0)
+    core.line("/away", T0)
+    out = [a for n in range(1, 40) for a in core.tick(T0 + n)]
+    said = prints(out)
+    assert "[Away needs the registry; nobody was told.]" in said and core.prompt() == "alice> "
+    assert any(isinstance(a, pa.AskRegistryKey) for a in out)  # (the registry is away)
