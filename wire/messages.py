@@ -31,6 +31,8 @@ class Entry(Struct, array_like=True, frozen=True, order=True, gc=False, forbid_u
     port: Int
     online: bool
     key: str = ""
+    #: why its owner is away (SetAway), or "": here
+    away: str = ""
 
 
 class Alias(NamedTuple):
@@ -340,6 +342,8 @@ class RoomMessage(WireMessage, frozen=True, omit_defaults=True):
     stamp: str
     history: bool
     after: After = ""
+    #: the room's topic, kept with its history by the registry; never sent to a peer
+    topic: bool = False
 
 
 class RoomNotice(WireMessage, frozen=True):
@@ -357,6 +361,27 @@ class RoomList(WireMessage, frozen=True):
     reply_to: Id
     rooms: Items[str]
     counts: Items[Int]
+    #: each room's topic, or ""
+    topics: Items[str] = ()
+
+
+class SetTopic(WireMessage, frozen=True):
+    """Make `text` the topic of `room`, which `name` is in."""
+
+    id: Id
+    name: str
+    token: str
+    room: str
+    text: str
+
+
+class SetAway(WireMessage, frozen=True):
+    """Mark `name` away, saying `text` ("": back); shown in its table row."""
+
+    id: Id
+    name: str
+    token: str
+    text: str = ""
 
 
 class Rename(WireMessage, frozen=True):
@@ -410,6 +435,8 @@ Message = (
     | RoomList
     | Rename
     | Notice
+    | SetTopic
+    | SetAway
     | DeskMessage
     | FileMessage
 )

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Final
 
 from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
+from peer.core.request_kinds import takers
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
 from wire.messages import (
@@ -17,7 +18,6 @@ from wire.messages import (
     Join,
     Leave,
     Message,
-    Refused,
     RoomPost,
     Saved,
     SaveMessage,
@@ -28,20 +28,25 @@ from wire.names import name_key
 RECEIVED_BY_SERVER: Final = "[Message received by Server.]"
 SAVED: Final = "[Messages received by the server and saved]"
 CLIENT_EXISTS: Final = "[Client {} exists!!]"
-#: Does what the registry's answer (second) to our request (first) says.
-Take = Callable[[Message, Message, float, Emit], None]
 
 
 class Answers:
-    """Answers matched to requests; the joins a notice showed done before their ack."""
+    """Answers matched to requests and handed to their kind's part (request_kinds.KINDS);
+    the joins a notice showed done before their ack."""
 
     def __init__(
-        self, shared: Shared, link: RegistryLink, membership: Membership, take: Take
+        self,
+        shared: Shared,
+        link: RegistryLink,
+        membership: Membership,
+        parts: Mapping[str, object],
     ) -> None:
+        """`parts`: the parts that take answers, by name (this one is "answers")."""
         self._shared = shared
         self._link = link
         self._membership = membership
-        self._take = take
+        #: The handler of the answer to each kind of request (read-only).
+        self.takers = takers({"answers": self, **parts})
         # ids of joins in flight whose room's notice came (`joined_by_notice`)
         self._noticed_joins: set[str] = set()
 
@@ -60,16 +65,23 @@ class Answers:
             message = request.message
         else:
             late = requests.outcomes.take_given_up(reply_to)
-            if late is None or isinstance(reply, Refused | TooBig):
-                return  # a copy, or a refusal of what was already said to have failed
+            if late is None:
+                return  # a copy
             message = late
-        self._take(message, reply, now, emit)
+        self.take(message, reply, now, emit)
         if request is not None:
             self._link.over(message, now, emit)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
         """Take `message` as acked: done, its ack lost or overtaken."""
-        self._take(message, Ack(self._shared.new_id(), message.id), now, emit)
+        self.take(message, Ack(self._shared.new_id(), message.id), now, emit)
+
+    def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """Do what `reply`, the registry's answer to our request `message`, says (its kind's
+        part does; a refusal is RequestEnds')."""
+        taker = self.takers.get(type(message))
+        if taker is not None:
+            taker(message, reply, now, emit)
 
     # -- what is taken ------------------------------------------------------------------
 

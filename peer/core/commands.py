@@ -98,6 +98,14 @@ class FileCommand(Struct, frozen=True):
     args: str
 
 
+class ForPart(Struct, frozen=True):
+    """A command a part takes whole: its `handler` ("part.method") is given what follows
+    its word, stripped."""
+
+    handler: str
+    text: str = ""
+
+
 class Mistake(Struct, frozen=True):
     """Not a command, or a command used wrongly: `message` tells the user what to type.
     `unknown`: a / then a word that names no command."""
@@ -124,6 +132,7 @@ Command = (
     | Help
     | ForServer
     | FileCommand
+    | ForPart
     | Mistake
 )
 
@@ -342,6 +351,19 @@ def _file(word: str, said: str, rest: str, slash: str) -> Command:
     return FileCommand("file" if word == "sendfile" else word, rest)
 
 
+def _for(handler: str) -> Read:
+    """The reading of a command a part takes whole (ForPart)."""
+
+    def read(word: str, said: str, rest: str, slash: str) -> Command:
+        return ForPart(handler, rest)
+
+    return read
+
+
+_topic = _for("membership.topic")
+_away, _back = _for("commands.away_from"), _for("commands.back")
+
+
 def _quit(word: str, said: str, rest: str, slash: str) -> Command:
     return Quit(rest)
 
@@ -385,8 +407,11 @@ SPECS: tuple[Spec, ...] = (
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other", _join),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", _leave),
     Spec(("/me",), "/me <action>", "say an action in your room: * you <action>", _me),
-    Spec(("rooms", "/rooms"), "rooms", "every room with its member count", _rooms),
+    Spec(("rooms", "/rooms"), "rooms", "every room with its member count and topic", _rooms),
+    Spec(("/topic",), "/topic [text]", "set your room's topic, or show it", _topic),
     Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name", _nick),
+    Spec(("/away",), "/away [text]", "marked away in who until you type again", _away),
+    Spec(("/back",), "/back", "no longer away", _back),
     Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>", _file),
     Spec(("accept", "/accept"), "accept [number]", "take a file offered to you", _file),
     Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down", _file),

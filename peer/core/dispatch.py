@@ -18,8 +18,8 @@ from peer.core.registration import Registration
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.renames import Renames
-from peer.core.request_ends import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.request_ends import RequestEnds
+from peer.core.request_kinds import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.requests import Requests
 from peer.core.room_membership import Membership
 from peer.core.room_return import RoomReturn
@@ -117,8 +117,7 @@ class PeerCore:
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
         shared = self._shared
-        # (`ends` and `received`, made below, are in scope by the time either is called)
-        link = RegistryLink(shared, lambda *failed: ends.failed(*failed))
+        link = RegistryLink(shared)
         inbox = shared.inbox
         direct = DirectChats(shared, inbox, link, DIRECT_TIMEOUT, attempts)
         membership = Membership(shared, link, inbox)
@@ -126,7 +125,11 @@ class PeerCore:
         table_news = TableNews(shared, link, renames)
         registration = Registration(shared, link, table_news, membership)
         leaving = Leaving(shared, link, direct)
-        answers = Answers(shared, link, membership, lambda *taken: received.take(*taken))
+        commands = Commands(shared, link, table_news)
+        # the parts that may take an answer, by name (request_kinds.KINDS)
+        takers = dict(registration=registration, leaving=leaving, renames=renames)
+        takers.update(membership=membership, table_news=table_news, commands=commands)
+        answers = Answers(shared, link, membership, takers)
         ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
         #: The parts: the tests' seams (events go through the entry points below).
         self.parts = parts = Parts(
@@ -142,10 +145,10 @@ class PeerCore:
             answers=answers,
             ends=ends,
             asking=Asking(shared, direct),
-            commands=Commands(shared, link, table_news),
+            commands=commands,
         )
         #: The dispatch tables of what is received and of what is typed.
-        self.received = received = Received(parts)
+        self.received = Received(parts)
         self.typed = TypedInput(parts)
 
     # -- entry points -------------------------------------------------------------------
@@ -276,7 +279,7 @@ class PeerCore:
             self._shared.inbox.tick(now, emit)
             self.trust.tick(now, emit)
             self.parts.direct.tick(now, emit)
-            self.parts.link.tick(now, emit)
+            self.parts.ends.tick(now, emit)
             self._settle(now, emit)
             wake = self.next_wake()
         self.alarm.at = wake

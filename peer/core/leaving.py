@@ -9,7 +9,8 @@ from typing import Final
 from peer.core.actions import Action, Emit, Exit, Print, Send
 from peer.core.direct import DirectChats
 from peer.core.lifecycle import Event, Phase
-from peer.core.registry_link import DELIVERED, RegistryLink
+from peer.core.registry_link import RegistryLink
+from peer.core.request_kinds import KEPT
 from peer.core.shared import Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
@@ -17,7 +18,7 @@ from wire.refusals import RefusalCode
 from wire.words import counted
 
 #: What a quit waits for: what the user sent, and a `rooms` awaiting its answer.
-_AWAITED: Final = (*DELIVERED, RoomsRequest)
+_AWAITED: Final = (*KEPT, RoomsRequest)
 OFFLINE_BYE: Final = "[You are Offline. Bye.]"
 QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
 

@@ -13,28 +13,17 @@ from wire.messages import (
     Alive,
     Busy,
     ChannelMessage,
-    ChannelPost,
     Chat,
-    Deregister,
-    Join,
-    Keepalive,
-    Leave,
-    MailTaken,
     Message,
     MoreMail,
     Notice,
     Refused,
-    Register,
     Relayed,
-    Rename,
     Restarted,
     RoomList,
     RoomMessage,
     RoomNotice,
-    RoomPost,
-    RoomsRequest,
     Saved,
-    SaveMessage,
     TableSnapshot,
     TableUpdate,
     TooBig,
@@ -43,8 +32,6 @@ from wire.messages import (
 
 #: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], object]
-#: A taker of an answer: our request, the registry's answer to it, `now`, the actions.
-_Taker = Callable[[Any, Message, float, Emit], None]
 
 
 class Received:
@@ -65,8 +52,6 @@ class Received:
             Refused: self._peer_refused,
             Acks: parts.direct.acked,
         }
-        #: The taker of the registry's answer to each type of request (read-only).
-        self.takers = self._taker_table()
 
     def _handler_table(self) -> dict[type, _Handler]:
         """Each message's handler, by the message's type."""
@@ -74,7 +59,7 @@ class Received:
         return {
             Chat: parts.direct.incoming,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
-            Busy: lambda m, addr, now, emit: parts.link.busy(m, now, emit),
+            Busy: lambda m, addr, now, emit: parts.ends.busy(m, now, emit),
             Acks: self._each_ack,
             TableSnapshot: self._snapshot,
             ChannelMessage: self._channel_message,
@@ -85,25 +70,6 @@ class Received:
             Notice: self._notice,
             RoomMessage: parts.membership.message,
             RoomNotice: self._room_notice,
-        }
-
-    def _taker_table(self) -> dict[type, _Taker]:
-        """Who takes the registry's answer to each kind of request (a refusal of any is
-        RequestEnds')."""
-        parts = self._parts
-        answers, registration = parts.answers, parts.registration
-        return {
-            Register: registration.answered,
-            Deregister: parts.leaving.deregistered,
-            SaveMessage: answers.save_accepted,
-            ChannelPost: answers.post_accepted,
-            Join: answers.join_answered,
-            Leave: answers.leave_answered,
-            RoomPost: answers.room_post_accepted,
-            RoomsRequest: parts.membership.rooms_answered,
-            Rename: parts.renames.answered,
-            MailTaken: registration.more_mail,
-            Keepalive: parts.table_news.alive,
         }
 
     def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
@@ -142,22 +108,17 @@ class Received:
         """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        if not self._direct.answered(reply, addr, now, emit):
+        if self._direct.answered(reply, addr, now, emit):
+            return
+        if isinstance(reply, Refused):
+            self._parts.ends.refusal(reply, now, emit)
+        else:
             self._parts.answers.answer(reply, reply_to, now, emit)
 
     def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:
         """A peer of another version could not read a direct message of ours."""
         self._shared.settling.maybe(reply.reply_to)
         self._direct.answered(reply, addr, now, emit)
-
-    def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
-        """Do what `reply`, the registry's answer to our request `message`, says."""
-        if isinstance(reply, Refused):
-            self._parts.ends.refused(message, reply, now, emit)
-            return
-        taker = self.takers.get(type(message))
-        if taker is not None:
-            taker(message, reply, now, emit)
 
     # -- the handlers -------------------------------------------------------------------
 

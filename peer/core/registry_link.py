@@ -5,46 +5,24 @@ kept message at a time; what follows an answer or a give-up; keepalives; moves. 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Final
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.requests import Request
+from peer.core.request_kinds import KEPT, Request, Step
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
-from wire.messages import (
-    Busy,
-    ChannelPost,
-    Deregister,
-    Join,
-    Keepalive,
-    Leave,
-    Message,
-    Register,
-    RoomPost,
-    SaveMessage,
-)
+from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
 from wire.refusals import RefusalCode
-
-#: The requests that carry something the user sent: what a quit waits for, and what is kept
-#: in the outbox when the registry does not answer.
-DELIVERED: Final = (SaveMessage, ChannelPost, RoomPost, Leave)
-
-#: Told of a request given up on: the request, `now`, the actions, and whether the registry
-#: stayed busy (RequestEnds.failed).
-Failed = Callable[[Request, float, Emit, bool], None]
 
 
 class RegistryLink:
     """The order of what goes to the registry, and what goes next once a request is
-    answered or given up on; `failed` is told of each request given up on."""
+    answered or given up on (those given up on are handed back, for RequestEnds)."""
 
-    def __init__(self, shared: Shared, failed: Failed) -> None:
+    def __init__(self, shared: Shared) -> None:
         self._shared = shared
         self._requests = shared.requests
-        self._failed = failed
 
     # -- sending ------------------------------------------------------------------------
 
@@ -54,26 +32,27 @@ class RegistryLink:
         kept = self.next_kept() if self._shared.settling.held else None
         self._requests.send(message, now, emit, quiet, kept=kept)
 
-    def over(self, message: Message, now: float, emit: Emit, *, gave_up: bool = False) -> None:
+    def over(
+        self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
+    ) -> list[Request]:
         """`message` was answered or given up: if what follows waited for it, send the next
-        kept message (after an answer only), else what was held behind it."""
+        kept message (after an answer only), else what was held behind it; those to give up
+        on with it (the registry is away: typed behind it, kept behind it), in order."""
         requests = self._requests
-        if not requests.order.over(message.id):
-            return
-        if self._shared.life.phase is Phase.REPLACED:
-            return  # this start sends nothing more (see Leaving.replaced)
+        if not requests.order.over(message.id) or self._shared.life.phase is Phase.REPLACED:
+            return []  # (replaced: this start sends nothing more, see Leaving.replaced)
         held = self._shared.settling.held
         if not gave_up and message.id not in held:
             kept = self.next_kept()
             if kept is not None:
                 self.request(kept, now, emit, quiet=True)
-                return
-        for waiting, quiet in requests.order.take_held():
-            if gave_up and (message.id in held or isinstance(message, DELIVERED)):
-                # the registry is away: what was typed behind it is kept behind it, said now
-                self._failed(Request(waiting, quiet), now, emit, False)
-            else:
-                requests.send(waiting, now, emit, quiet)  # the outbox is behind it
+                return []
+        waiting = requests.order.take_held()
+        if gave_up and (message.id in held or isinstance(message, KEPT)):
+            return [request.to(Step.GIVE_UP) for request in waiting]
+        for request in waiting:
+            requests.send(request.message, now, emit, request.quiet)  # the outbox is behind it
+        return []
 
     def next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
@@ -107,7 +86,7 @@ class RegistryLink:
         carried = [
             message
             for message in requests.messages()
-            if isinstance(message, DELIVERED)
+            if isinstance(message, KEPT)
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
@@ -117,26 +96,23 @@ class RegistryLink:
 
     # -- the registry away and back -----------------------------------------------------
 
-    def busy(self, busy: Busy, now: float, emit: Emit) -> None:
+    def busy(self, busy: Busy, now: float, emit: Emit) -> Request | None:
         """The registry is too busy for a request (a join storm): it goes again after the
-        wait asked, said once; kept waiting BUSY_PATIENCE, it fails as unanswered."""
+        wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
         if requests.busy_waits.exhausted(busy.reply_to, now):
-            given_up = requests.answer(busy.reply_to, now)
-            if given_up is not None:
-                self._failed(given_up, now, emit, True)
-            return
+            return requests.answer(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = requests.busy(busy.reply_to, wait, now)
         if request is not None and first and not request.quiet:
             line = f"[The registry is busy; trying again in {wait:.1f} s.]"
             emit(Print(line, "system"))
+        return None
 
     # -- time ---------------------------------------------------------------------------
 
-    def tick(self, now: float, emit: Emit) -> None:
-        """Send what is due at `now`, give up on what ran out of tries, ask again for
-        overdue outcomes, and send a keepalive when one is due."""
+    def due(self, now: float, emit: Emit) -> list[Request]:
+        """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
@@ -157,9 +133,13 @@ class RegistryLink:
                 emit(AskRegistryKey())
                 if not shared.life.started:
                     self._starting_late(emit)
-        for request in failed:
-            if not self._keeps_trying(request, now, emit):
-                self._failed(request, now, emit, False)
+        return [request for request in failed if not self._keeps_trying(request, now, emit)]
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """After `due`: send what waited for a Busy, ask again for overdue outcomes, and
+        send a keepalive when one is due."""
+        shared, requests = self._shared, self._requests
+        server = shared.requests.server
         for request in requests.busy_over(now):
             emit(Send(server, request.message, shared.trust.registry))
         for accepted in requests.outcomes.over(now):
@@ -181,13 +161,13 @@ class RegistryLink:
         watch = self._shared.watch
         if not isinstance(request.message, Register) or self._shared.life.started:
             return False
+        silence = SILENT_KEEPALIVES * watch.keepalive
         if (
-            self._requests.busy_waits.after_silence(
-                request.message.id, request, now, SILENT_KEEPALIVES * watch.keepalive
-            )
+            self._requests.busy_waits.after_silence(request.message.id, request, now, silence)
             is None
         ):
             return False
+        request.to(Step.BUSY)
         first = watch.still_trying_since is None
         if watch.still_trying_since is None:
             watch.still_trying_since = now
@@ -241,7 +221,7 @@ class RegistryLink:
             emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         # away, a message of the outbox on its way probes it: no keepalive beside it
-        going = (Keepalive, Deregister, *DELIVERED) if watch.down else (Keepalive, Deregister)
+        going = (Keepalive, Deregister, *KEPT) if watch.down else (Keepalive, Deregister)
         if shared.life.registered and not self.sent(going):
             message = Keepalive(
                 shared.new_id(), shared.state.name, shared.state.token, shared.table.version

@@ -8,13 +8,15 @@ from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send
 from peer.core.answers import Answers
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Event
-from peer.core.registry_link import DELIVERED, RegistryLink
+from peer.core.registry_link import RegistryLink
 from peer.core.renames import renames_asked
-from peer.core.requests import Request
+from peer.core.request_kinds import EXITING as EXITING
+from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
 from peer.core.table_news import TableNews
 from wire.messages import (
+    Busy,
     ChannelPost,
     Deregister,
     Join,
@@ -23,9 +25,7 @@ from wire.messages import (
     Message,
     Refused,
     Register,
-    Rename,
     RoomPost,
-    RoomsRequest,
     SaveMessage,
 )
 from wire.names import name_key
@@ -38,12 +38,6 @@ PASSWORD_HINT = "[If the name is yours and has a password, start again with --pa
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
 SERVER_NOT_RESPONDING = "[Server not responding]"
-KEPT_IN_OUTBOX = "[Kept in your outbox; sent when the server answers.]"
-EXITING = "[Exiting]"
-#: What a peer whose registry does not answer says about rooms.
-ROOMS_DOWN = (
-    "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
-)
 
 
 class RequestEnds:
@@ -66,6 +60,14 @@ class RequestEnds:
         self._leaving = leaving
 
     # -- refused -----------------------------------------------------------------------
+
+    def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
+        """The registry refused a request of ours: said, if it is waited for (a refusal of
+        one given up on was said to have failed), and what waited for it goes on."""
+        request = self._shared.requests.answer(refusal.reply_to, now)
+        if request is not None:
+            self.refused(request.message, refusal, now, emit)
+            self._link.over(request.message, now, emit)
 
     def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused our request `message`."""
@@ -164,6 +166,23 @@ class RequestEnds:
 
     # -- never answered ----------------------------------------------------------------
 
+    def tick(self, now: float, emit: Emit) -> None:
+        """Time passed: what is due goes (RegistryLink), what ran out of tries is given up."""
+        for request in self._link.due(now, emit):
+            self.failed(request, now, emit, False)
+        self._link.tick(now, emit)
+
+    def busy(self, busy: Busy, now: float, emit: Emit) -> None:
+        """A Busy answered a request: it waits, or, kept waiting too long, is given up."""
+        given_up = self._link.busy(busy, now, emit)
+        if given_up is not None:
+            self.failed(given_up, now, emit, True)
+
+    def _over(self, message: Message, now: float, emit: Emit) -> None:
+        """`message` was given up on: so is what was typed behind it, if the registry is away."""
+        for request in self._link.over(message, now, emit, gave_up=True):
+            self.failed(request, now, emit, False)
+
     def failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
         """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         shared = self._shared
@@ -178,15 +197,16 @@ class RequestEnds:
             # behind it goes on.
             self.unconfirmed(message, "the registry does not answer", emit)
             self._went_away(now, emit)
-            self._link.over(message, now, emit, gave_up=True)
+            self._over(message, now, emit)
             return
         if self._answers.noticed(message.id):
             # done, as its room's notice said: only the ack was lost
             self._answers.take_as_acked(message, now, emit)
             self._link.over(message, now, emit)
             return
-        self._link.over(message, now, emit, gave_up=True)
-        if shared.life.started and isinstance(message, Register | Join | Rename):
+        self._over(message, now, emit)
+        kind = KINDS[type(message)]
+        if shared.life.started and kind.late_taken:
             # should the registry have done it anyway, its late answer is taken
             shared.requests.outcomes.give_up(message)
         if not request.quiet and busy:
@@ -198,38 +218,32 @@ class RequestEnds:
     def _what_follows(
         self, message: Message, quiet: bool, busy: bool, now: float, emit: Emit
     ) -> None:
-        """What follows the give-up of `message`, by its kind."""
-        requests = self._shared.requests
-        match message:
-            case Register() if not self._shared.life.started:
-                self._never_registered(busy, emit)
-            case Deregister():
-                self._leaving.unheard(message, emit)
-                emit(Print(EXITING, "system"))
-                emit(Exit(0))
-            case SaveMessage() | ChannelPost() | RoomPost() if message.id in requests.outcomes:
-                # accepted already, its outcome asked again: still awaited, not kept anew (the
-                # outbox would send it again, and say again that it was received)
-                requests.outcomes.wait(message, now)
-                self._went_away(now, emit)
-            case _ if isinstance(message, DELIVERED):
-                self._kept(message, quiet, now, emit)
-            case Join() | RoomsRequest():
-                if isinstance(message, Join):
-                    self._shared.room_return.given_up(message)
-                emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
-                self._shared.watch.rooms_down_said = True
-                self._went_away(now, emit)
-            case Rename():
-                line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
+        """What follows the give-up of `message`: its kind's line (KINDS), and what else."""
+        shared, kind = self._shared, KINDS[type(message)]
+        if isinstance(message, Register) and not shared.life.started:
+            self._never_registered(busy, emit)
+        elif kind.outcome and message.id in shared.requests.outcomes:
+            # accepted already, its outcome asked again: still awaited, not kept anew (the
+            # outbox would send it again, and say again that it was received)
+            shared.requests.outcomes.wait(message, now)
+            self._went_away(now, emit)
+        elif kind.kept:
+            self._kept(message, quiet, now, emit)
+        elif isinstance(message, Deregister):
+            self._leaving.unheard(message, emit)
+            emit(Print(kind.given_up, "system"))
+            emit(Exit(0))
+        elif kind.given_up or isinstance(message, Keepalive | Register):
+            if isinstance(message, Join):
+                shared.room_return.given_up(message)
+            line = kind.given_up.format(name=shared.state.name)
+            if isinstance(message, Keepalive) and not shared.watch.down:
+                line = SERVER_NOT_RESPONDING
+            if line:  # asked for: said every time
                 emit(Print(line, "error"))
-                self._went_away(now, emit)
-            case Register() if not self._shared.life.registered:
-                self._went_away(now, emit, reg=not quiet)  # typed: it goes on till `dereg`
-            case Keepalive():
-                if not self._shared.watch.down:
-                    emit(Print(SERVER_NOT_RESPONDING, "error"))
-                self._went_away(now, emit)
+                shared.watch.rooms_down_said = shared.watch.rooms_down_said or line == ROOMS_DOWN
+            if not isinstance(message, Register) or not shared.life.registered:
+                self._went_away(now, emit, reg=isinstance(message, Register) and not quiet)
 
     def _went_away(self, now: float, emit: Emit, reg: bool = False) -> None:
         """A request (`reg`: a typed one) was given up on at `now`: the registry is away. Its

@@ -6,35 +6,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from msgspec import Struct
-
 from peer.core.actions import Addr, Emit, Send, SendStream
+from peer.core.request_kinds import IN_ORDER, KINDS, Request, Step
 from peer.core.retry_wait import BusyWaits
 from peer.core.settling import Settling
 from peer.core.table import Trust
 from wire.codec import travels_by_stream
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.messages import (
-    ChannelPost,
     Deregister,
     Join,
     Keepalive,
     Leave,
     Message,
     Register,
-    Rename,
     RoomPost,
-    SaveMessage,
-    TableRequest,
 )
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, Retransmitter
 from wire.round_trip import RTO_MAX, RoundTrip
 from wire.token_bucket import FULL, BucketRule
 
-#: What reaches the registry in the order typed, behind a long line on its way over TCP.
-_IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Requests accepted by the registry whose outcome comes after (see `Outcomes`).
-Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
 #: Requests given up on whose late answer is still taken (registrations, joins, renames).
@@ -53,16 +44,6 @@ PACE_RATE = REGISTRY_RATE * 0.8
 PACE_BURST = REGISTRY_BURST * 0.5
 
 
-class Request(Struct):
-    """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
-
-    message: Message
-    quiet: bool = False
-    #: when its current round of tries began, and how many rounds it had beyond the first
-    since: float = 0.0
-    rounds: int = 0
-
-
 class Outcomes:
     """The outcome of the saves and posts the registry accepted, awaited OUTCOME_WAIT
     seconds; and the last GIVEN_UP_KEPT registrations, joins and renames given up on, whose
@@ -71,18 +52,18 @@ class Outcomes:
     def __init__(self, alarm: Alarm) -> None:
         self._alarm = alarm
         #: Those awaited, by id, in the order of their deadlines (read-only outside).
-        self.awaited: dict[str, tuple[Outcome, float]] = {}
+        self.awaited: dict[str, tuple[Message, float]] = {}
         #: Those given up on, by id, oldest first (read-only outside).
-        self.given_up: dict[str, Register | Join | Rename] = {}
+        self.given_up: dict[str, Message] = {}
         # those accepted at least once, by id, until their outcome (`in` asks; see `wait`)
-        self._accepted: dict[str, Outcome] = {}
+        self._accepted: dict[str, Message] = {}
         self._kept: set[str] = set()  # ids of saves from the outbox
 
     def __contains__(self, msg_id: object) -> bool:
         """Whether save or post `msg_id` was accepted and its outcome has not come."""
         return msg_id in self._accepted
 
-    def wait(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
+    def wait(self, message: Message, now: float, *, kept: bool = False) -> bool:
         """The registry accepted `message` (`kept`: a save from the outbox) at `now`: its
         outcome awaited. True the first time only (asking again is not said twice)."""
         if kept:
@@ -95,7 +76,7 @@ class Outcomes:
         self._accepted[message.id] = message
         return True
 
-    def take(self, msg_id: str) -> Outcome | None:
+    def take(self, msg_id: str) -> Message | None:
         """The outcome of `msg_id` came, or is given up: the message, if accepted."""
         self.awaited.pop(msg_id, None)
         return self._accepted.pop(msg_id, None)
@@ -106,7 +87,7 @@ class Outcomes:
         self._kept.discard(msg_id)
         return kept
 
-    def over(self, now: float) -> Iterator[Outcome]:
+    def over(self, now: float) -> Iterator[Message]:
         """Each one past its deadline, no longer awaited, for the caller to ask again."""
         while self.awaited:
             key, (message, deadline) = next(iter(self.awaited.items()))
@@ -119,13 +100,13 @@ class Outcomes:
         """The first deadline (they are in order), or None."""
         return next(iter(self.awaited.values()))[1] if self.awaited else None
 
-    def give_up(self, message: Register | Join | Rename) -> None:
+    def give_up(self, message: Message) -> None:
         """`message` was given up on: its late answer is still taken."""
         self.given_up[message.id] = message
         while len(self.given_up) > GIVEN_UP_KEPT:
             del self.given_up[next(iter(self.given_up))]
 
-    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
+    def take_given_up(self, msg_id: str) -> Message | None:
         """The request `msg_id` given up on, if kept; no longer kept."""
         return self.given_up.pop(msg_id, None)
 
@@ -138,9 +119,9 @@ class Order:
         self.rule = BucketRule(rate, burst)
         self._due = FULL  # when the next message is due at the average rate
         #: The request what is typed next waits for (a long one, or a kept one), and those
-        #: held behind it, with `quiet`.
+        #: held behind it.
         self.waited_for: str | None = None
-        self.held: dict[str, tuple[Message, bool]] = {}
+        self.held: dict[str, Request] = {}
         #: What waits for the pace, by id, in the order typed.
         self.paced: dict[str, Request] = {}
 
@@ -160,8 +141,13 @@ class Order:
         self.waited_for = None
         return True
 
-    def take_held(self) -> list[tuple[Message, bool]]:
-        """The requests held behind the one waited for, with `quiet`; no longer held."""
+    def hold(self, request: Request) -> None:
+        """`request` waits behind the one waited for (once)."""
+        if request.message.id not in self.held:
+            self.held[request.message.id] = request.to(Step.HOLD)
+
+    def take_held(self) -> list[Request]:
+        """The requests held behind the one waited for; no longer held."""
         held = list(self.held.values())
         self.held.clear()  # the same dict: `Requests.on_its_way` views it
         return held
@@ -170,7 +156,7 @@ class Order:
         """`request` waits for the pace, after those waiting already; False if it does."""
         if request.message.id in self.paced:
             return False
-        self.paced[request.message.id] = request
+        self.paced[request.message.id] = request.to(Step.PACE)
         return True
 
     def release(self, now: float) -> Iterator[Request]:
@@ -192,7 +178,7 @@ class Order:
 
     def messages(self) -> list[Message]:
         """What waits for the pace, then what is held."""
-        return [r.message for r in self.paced.values()] + [m for m, _ in self.held.values()]
+        return [r.message for r in (*self.paced.values(), *self.held.values())]
 
 
 class Requests:
@@ -248,9 +234,9 @@ class Requests:
         `kept`: the first kept message not on its way, sent in place of `message`, which
         is held after the outbox (unless kept itself, or a dereg)."""
         self._kinds.add(type(message))
-        if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
+        if isinstance(message, IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
-        if type(message) is TableRequest:  # a whole table: asked over TCP at once
+        if KINDS[type(message)].always_streams:  # a whole table: asked over TCP at once
             self._over_tcp(Request(message, quiet), now)
             emit(SendStream(self.server, message, self.trust.registry))
             return
@@ -264,7 +250,7 @@ class Requests:
         room line on its way, anything behind the outbox, or for the pace."""
         order = self.order
         if order.waited_for is not None and message.id != order.waited_for:
-            order.held.setdefault(message.id, (message, quiet))
+            order.hold(Request(message, quiet))
             return True
         line = None
         if isinstance(message, (Leave, Join)):
@@ -272,18 +258,16 @@ class Requests:
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
             order.waited_for = line
-            order.held.setdefault(message.id, (message, quiet))
+            order.hold(Request(message, quiet))
             return True
         if kept is not None and message.id not in self._held and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
-            order.held.setdefault(message.id, (message, quiet))
+            order.hold(Request(message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
-        long = isinstance(message, (SaveMessage, ChannelPost, RoomPost)) and travels_by_stream(
-            message
-        )
+        long = KINDS[type(message)].streams and travels_by_stream(message)
         if long or message.id in self._held:
             order.waited_for = message.id
         if order.paced or not order.take(now):
@@ -296,6 +280,7 @@ class Requests:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`). Copies
         of a registration wait ever longer (REGISTER_BACK_OFF), of a keepalive a period at most."""
         request.since, key, sent, kind = now, request.message.id, self._sent, type(request.message)
+        request.to(Step.AGAIN if again else Step.SEND)
         self._kinds.add(kind)
         back_off_to = REGISTER_BACK_OFF if kind is Register else 0.0
         most = self.keepalive if kind is Keepalive else math.inf
@@ -373,7 +358,7 @@ class Requests:
                 self._start(request, now, True)
                 again_round.append(request)
             else:
-                given_up.append(request)
+                given_up.append(request.to(Step.GIVE_UP))
                 self.busy_waits.forget(request.message.id)
         return again_round + again, given_up
 
@@ -393,6 +378,11 @@ class Requests:
     def answer(self, msg_id: str, now: float | None = None) -> Request | None:
         """The answer to request `msg_id` came at `now` (None: not measured): the request,
         no longer waited for (None: it was not)."""
+        request = self._take(msg_id, now)
+        return None if request is None else request.to(Step.ANSWER)
+
+    def _take(self, msg_id: str, now: float | None) -> Request | None:
+        """Request `msg_id`, no longer waited for (None: it was not)."""
         self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
         request = self.busy_waits.take(msg_id) or request
@@ -411,6 +401,7 @@ class Requests:
 
     def _over_tcp(self, request: Request, now: float) -> None:
         request.since = now  # its round over TCP begins
+        request.to(Step.STREAM)
         self._streamed[request.message.id] = (request, math.inf)
 
     def ended(self, msg_id: str, now: float) -> None:
@@ -424,10 +415,10 @@ class Requests:
         and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
         since = self.busy_waits.since(msg_id, now)
-        request = self.answer(msg_id, now)  # (its first Busy is kept again just below)
+        request = self._take(msg_id, now)  # (its first Busy is kept again just below)
         if request is None:
             return None, False
-        self.busy_waits.wait(msg_id, request, now + wait, since)
+        self.busy_waits.wait(msg_id, request.to(Step.BUSY), now + wait, since)
         return request, since == now
 
     def busy_over(self, now: float) -> Iterator[Request]:

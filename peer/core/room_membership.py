@@ -9,6 +9,7 @@ from peer.core.actions import Addr, Dated, Emit, Print
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
+from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
     Leave,
@@ -19,8 +20,10 @@ from wire.messages import (
     RoomNotice,
     RoomPost,
     RoomsRequest,
+    SetTopic,
 )
 from wire.names import name_key, name_problem
+from wire.words import counted
 
 NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error")
 
@@ -32,6 +35,7 @@ class Membership:
         self._shared = shared
         self._link = link
         self._inbox = inbox
+        self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
 
     # -- typed --------------------------------------------------------------------------
 
@@ -91,6 +95,27 @@ class Membership:
             )
             emit(Print(line, "system"))
 
+    def topic(self, text: str, now: float, emit: Emit) -> None:
+        """/topic `text`: our room's topic set; without text, shown (asked with `rooms`)."""
+        shared = self._shared
+        state = shared.state
+        if not state.room:
+            emit(NOT_IN_A_ROOM)
+        elif not text:
+            ask = RoomsRequest(shared.new_id())
+            self._topic_asked.add(ask.id)
+            self._link.request(ask, now, emit)
+        elif len(text) > MAX_FAREWELL:
+            emit(Print(f"[A topic is at most {MAX_FAREWELL} characters.]", "error"))
+        else:
+            topic = SetTopic(shared.new_id(), state.name, state.token, state.room, text)
+            self._link.request(topic, now, emit)
+
+    def topic_set(self, asked: SetTopic, reply: Message, now: float, emit: Emit) -> None:
+        """The registry set the topic we typed."""
+        line = f"[You set the topic of {asked.room}: {' '.join(asked.text.split())}]"
+        emit(Print(line, "system"))
+
     # -- what the registry says ---------------------------------------------------------
 
     def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
@@ -121,9 +146,26 @@ class Membership:
 
     def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
         """The answer to `rooms`: the list shown."""
-        if isinstance(reply, RoomList):
-            shared = self._shared
-            shared.rooms.listed(reply, shared.state.room, shared.typed("join <room>"), emit)
+        if not isinstance(reply, RoomList):
+            return
+        current = self._shared.state.room
+        self._shared.rooms.listed(reply, current)
+        topics = dict(zip(map(name_key, reply.rooms), reply.topics, strict=False))
+        if asked.id in self._topic_asked:  # /topic alone
+            self._topic_asked.discard(asked.id)
+            topic = topics.get(name_key(current), "")
+            line = f"[Topic of {current}: {topic}]" if topic else f"[{current} has no topic.]"
+            emit(Print(line, "system"))
+            return
+        if not reply.rooms:
+            emit(Print(f"[No rooms yet. {self._shared.typed('join <room>')} makes one.]", "system"))
+            return
+        emit(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in reply.rooms)
+        for room, count in zip(reply.rooms, reply.counts, strict=False):
+            here = "  (you are here)" if name_key(room) == name_key(current) else ""
+            about = f"  - {topics[key]}" if topics.get(key := name_key(room)) else ""
+            emit(Print(f"  {room.ljust(width)}  {counted(count, 'member')}{here}{about}", "info"))
 
     def joined(self, join: Join, now: float, emit: Emit) -> None:
         """The registry answered `join`: we are in its room, spelled as the registry does.

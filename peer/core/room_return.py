@@ -9,7 +9,6 @@ from peer.core.actions import Emit, KeepRoom, Print
 from peer.core.settling import Settling
 from wire.messages import Join, Leave, Message, RoomList, RoomPost
 from wire.names import name_key
-from wire.words import counted
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
 #: more than the history the registry replays after a join.
@@ -179,19 +178,8 @@ class KnownRooms:
         """The rooms heard of, sorted."""
         return sorted(self._rooms_seen.values(), key=name_key)
 
-    def listed(self, rooms: RoomList, current: str, hint: str, emit: Emit) -> None:
-        """The registry's list of `rooms`, now those heard of (with `current`), shown; none:
-        `hint`, the command that makes one."""
+    def listed(self, rooms: RoomList, current: str) -> None:
+        """The registry's list of `rooms`: now those heard of (with `current`)."""
         self._rooms_seen = {name_key(r): r for r in rooms.rooms}
         if current:
             self.saw(current)
-        if not rooms.rooms:
-            line = f"[No rooms yet. {hint} makes one.]"
-            emit(Print(line, "system"))
-            return
-        emit(Print("[Rooms:]", "system"))
-        width = max(len(r) for r in rooms.rooms)
-        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
-            people = counted(count, "member")
-            here = "  (you are here)" if name_key(room) == name_key(current) else ""
-            emit(Print(f"  {room.ljust(width)}  {people}{here}", "info"))

@@ -37,6 +37,8 @@ class TypedLines:
 
     early: list[str | None] = field(default_factory=list)
     after_change: deque[str | None] = field(default_factory=deque)
+    #: Parts told of the next line carried out (its text, `now`, the actions), then dropped.
+    watchers: list[Callable[[str, float, Emit], None]] = field(default_factory=list)
 
 
 def not_carried_out(lines: Iterable[str | None], why: str, emit: Emit) -> None:

@@ -20,7 +20,7 @@ from typing import Final
 
 from msgspec import structs
 
-from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Print, Rejected
+from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Rejected
 from wire.file_messages import FILE_DATAGRAMS, FileNote, FileOffer, FileSeen
 from wire.keys import key_from_text
 from wire.messages import (
@@ -200,21 +200,6 @@ class Table:
             if name_key(alias.old) not in self._rows:
                 self._renamed[name_key(alias.old)] = alias.new
         return changed
-
-    def who(self, long: bool, own_name: str, emit: Emit) -> None:
-        """Emit the lines of `who` (`long`: with addresses), `own_name` marked as ours."""
-        if not self._rows:
-            emit(Print("[The table is empty.]", "system"))
-            return
-        emit(Print("[Registered names:]", "system"))
-        entries = sorted(self._rows.values(), key=lambda e: name_key(e.name))
-        width = max(len(e.name) for e in entries)
-        for entry in entries:
-            status = "online " if entry.online else "offline"
-            where = f"  {entry.ip}:{entry.port}" if long else ""
-            me = "  (you)" if name_key(entry.name) == name_key(own_name) else ""
-            line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
-            emit(Print(line, "info", entry.name))
 
 
 #: A chat of ours awaiting its answer, with the key that alone (or the registry's) may answer it.

@@ -11,17 +11,23 @@ from peer.core.direct import DirectChats
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
 from peer.core.table_news import TableNews
-from wire.messages import ChannelPost, RoomsRequest
+from wire.limits import MAX_FAREWELL
+from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
+
+#: What /away and /back read as (commands.SPECS); what /away says without a reason.
+AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
 
 
 class Commands:
-    """The handlers of the commands above (no state of their own)."""
+    """The handlers of the commands above; whether we said we are away (`away`)."""
 
     def __init__(self, shared: Shared, link: RegistryLink, table_news: TableNews) -> None:
         self._shared = shared
         self._link = link
         self._table_news = table_news
+        #: why we are away, as the registry last took it (SetAway), or "": here
+        self.away = ""
 
     def send_all(self, command: cmd.SendAll, now: float, emit: Emit) -> None:
         if text_ok(command.text, emit):
@@ -32,7 +38,21 @@ class Commands:
             self._link.request(post, now, emit)
 
     def who(self, command: cmd.Who, now: float, emit: Emit) -> None:
-        self._shared.table.who(command.long, self._shared.state.name, emit)
+        """The table's rows (`long`: with addresses), ours marked."""
+        if not (rows := self._shared.table.rows()):
+            emit(Print("[The table is empty.]", "system"))
+            return
+        emit(Print("[Registered names:]", "system"))
+        entries = sorted(rows, key=lambda e: name_key(e.name))
+        width, own = max(len(e.name) for e in entries), name_key(self._shared.state.name)
+        for entry in entries:
+            status = "online " if entry.online else "offline"
+            where = f"  {entry.ip}:{entry.port}" if command.long else ""
+            me = "  (you)" if name_key(entry.name) == own else ""
+            away = f"  (away: {entry.away})" if entry.away and entry.online else ""
+            away = "  (away)" if entry.away == NO_REASON else away
+            line = f"  {entry.name.ljust(width)}  {status}{where}{me}{away}".rstrip()
+            emit(Print(line, "info", entry.name))
 
     def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
         emit(self._table_news.whois(command.name))
@@ -75,6 +95,43 @@ class Commands:
 
     def list_rooms(self, command: cmd.ListRooms, now: float, emit: Emit) -> None:
         self._link.request(RoomsRequest(self._shared.new_id()), now, emit)
+
+    def away_from(self, text: str, now: float, emit: Emit) -> None:
+        """/away [text]: marked away in everyone's `who` until we type again, or /back."""
+        if len(text) > MAX_FAREWELL:
+            emit(Print(f"[Say why you are away in {MAX_FAREWELL} characters at most.]", "error"))
+        else:
+            self._mark_away(text or NO_REASON, now, emit)
+
+    def back(self, text: str, now: float, emit: Emit) -> None:
+        if not self.away:
+            emit(Print("[You are not marked away.]", "error"))
+        else:
+            self._mark_away("", now, emit)
+
+    def _mark_away(self, text: str, now: float, emit: Emit) -> None:
+        state = self._shared.state
+        self._link.request(SetAway(self._shared.new_id(), state.name, state.token, text), now, emit)
+
+    def _typed_again(self, line: str, now: float, emit: Emit) -> None:
+        """A line typed while away: back, unless blank, /away or /back (or offline)."""
+        command = cmd.parse(line)
+        if command is None or (
+            isinstance(command, cmd.ForPart) and command.handler in (AWAY, BACK)
+        ):
+            self._shared.lines.watchers.append(self._typed_again)  # (the line does it)
+        elif self.away and self._shared.life.registered:
+            self._mark_away("", now, emit)
+        else:
+            self.away = ""  # offline: the registry forgot it
+
+    def away_answered(self, asked: SetAway, reply: Message, now: float, emit: Emit) -> None:
+        """The registry marked us away (or back), as asked: the next line typed is watched."""
+        self.away, watchers = asked.text, self._shared.lines.watchers
+        if asked.text and self._typed_again not in watchers:
+            watchers.append(self._typed_again)
+        line = f"[You are marked away: {asked.text}]" if asked.text else "[You are back.]"
+        emit(Print(line.replace(f": {NO_REASON}]", ".]"), "system"))
 
     def _is_me(self, name: str, verb: str, emit: Emit) -> bool:
         own = self._shared.state.name

@@ -10,15 +10,14 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
+from peer.core.request_kinds import TYPING_WAITS
 from peer.core.shared import QUITTING_LATER, not_carried_out
-from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
+from wire.messages import TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
 
 
-#: The requests a typed line may depend on the answer to (`TypedInput._changing`), Register last.
-_CHANGES = (Join, Leave, Rename, Deregister, Register)
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
 _START_FAILED: Final = Phase.START_FAILED
 _SEND: Final = cmd.Send  # (and a class imported, at each use)
@@ -61,7 +60,13 @@ class TypedInput:
             cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
             cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
+            cmd.ForPart: self._for_part,
         }
+
+    def _for_part(self, command: cmd.ForPart, now: float, emit: Emit) -> None:
+        """A command a part takes whole, to its handler, named "part.method"."""
+        part, method = command.handler.split(".")
+        getattr(getattr(self._parts, part), method)(command.text, now, emit)
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
@@ -83,6 +88,10 @@ class TypedInput:
             # typed, or pasted, after /quit: the user is leaving, and said so first
             not_carried_out((text,), "you are quitting", emit)
             return
+        if self._lines.watchers:  # parts waiting for the user to type again
+            watchers, self._lines.watchers = self._lines.watchers, []
+            for watcher in watchers:
+                watcher(text, now, emit)
         if asking.step:  # (a question is asked: the line answers it)
             asking.answer(text, now, emit)
             return
@@ -136,7 +145,7 @@ class TypedInput:
         (may it be sent?), a leave (a /join must not overtake it), the whole table while
         ours is older than our Welcome (is a name typed in it?); not a `reg` going on."""
         requests = self._requests
-        changes = _CHANGES[:-1] if self._shared.watch.register_again else _CHANGES
+        changes = TYPING_WAITS[:-1] if self._shared.watch.register_again else TYPING_WAITS
         if not requests.any_of((*changes, TableRequest), streamed=True):
             return False  # (one look, nearly always enough)
         whole = self._parts.table_news.before_welcome

@@ -351,7 +351,8 @@ class RoomHistoryFiles:
         self._failed = ""  # the last error logged, so that one failing disk says so once
 
     def load(self) -> dict[str, list[RoomMessage]]:
-        """The last ROOM_HISTORY lines of each room's file, by room key, oldest first."""
+        """The last ROOM_HISTORY lines of each room's file, by room key, oldest first, then
+        its last topic (RoomMessage.topic) if it has one."""
         histories: dict[str, list[RoomMessage]] = {}
         try:
             paths = sorted(self.dir.glob("*.jsonl"))
@@ -370,8 +371,9 @@ class RoomHistoryFiles:
             if skipped:
                 self._log(f"{path}: {skipped} line(s) that are not room messages skipped")
             self._lines[room] = len(kept) + skipped
+            lines, topic = [m for m in kept if not m.topic], [m for m in kept if m.topic][-1:]
             if kept:
-                histories[room] = kept[-ROOM_HISTORY:]
+                histories[room] = lines[-ROOM_HISTORY:] + topic
         return histories
 
     def keep(self, room: str, history: Sequence[RoomMessage]) -> None:

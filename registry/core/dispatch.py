@@ -8,6 +8,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Send
+from registry.core.away import AwayMarks
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness
@@ -24,6 +25,7 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Owner, Table
+from registry.core.topics import Topics
 from secure.password import Challenge
 from wire.ids import IdMaker
 from wire.keys import key_text
@@ -46,6 +48,8 @@ from wire.messages import (
     RoomPost,
     RoomsRequest,
     SaveMessage,
+    SetAway,
+    SetTopic,
     StoredMessage,
     TableRequest,
 )
@@ -60,7 +64,7 @@ KEEPALIVE = 10.0
 RESTART_JUMP = 1000
 #: What a peer's outbox sends again, in the order typed, once told of a restart. Messages
 #: are matched by exact type: a message class's isinstance that fails calls its metaclass.
-_SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
+SENT_AGAIN = frozenset((SaveMessage, ChannelPost, RoomPost, Leave))
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, Emit], None]
@@ -150,6 +154,8 @@ class RegistryCore:
             RoomPost: self._rooms.post,
             RoomsRequest: self._rooms.listing,
             Rename: self._renames.rename,
+            SetTopic: Topics(s, self._rooms).set,
+            SetAway: AwayMarks(s).set,
             Refused: self._saving.refused,
         }
 
@@ -193,11 +199,11 @@ class RegistryCore:
         for messages, addr, key in datagrams:
             asker = key_text(key) if key else ""
             for message in messages:
-                if type(message) is Acks:  # (exact types, as for _SENT_AGAIN)
+                if type(message) is Acks:  # (exact types, as for SENT_AGAIN)
                     self._acked(message.replies, addr, now, emit)
                 elif type(message) is Ack:
                     self._acked((message.reply_to,), addr, now, emit)
-                elif type(message) in _SENT_AGAIN and self._news.holds_back(addr, asker, now, emit):
+                elif type(message) in SENT_AGAIN and self._news.holds_back(addr, asker, now, emit):
                     pass  # sent again once told, after what the peer sent before it, in order
                 elif (handler := self._handlers.get(type(message))) is not None:
                     handler(message, Request(message.id, addr, asker, datagram, behind), now, emit)

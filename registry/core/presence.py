@@ -76,7 +76,7 @@ class Presence:
 
     def _offline(self, record: Record) -> None:
         """`record` goes offline, used until it was last heard from."""
-        record.online = False
+        record.online, record.away = False, ""
         record.used = self._s.wall(record.last_seen)
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:

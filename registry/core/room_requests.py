@@ -62,13 +62,15 @@ class RoomRequests:
         # rooms survive a restart; the ack waits for the disk
         emit(SaveTable((name_key(record.name),)))
         text = self._joined_line(record, room, left)
-        self._notice_to(record, room, text, now, emit)
+        self.notice_to(record, room, text, now, emit)
+        if room.topic is not None:
+            self.notice_to(record, room, f"Topic of {room.name}: {room.topic.text}", now, emit)
         if self.rooms.missed(record, room) > len(room.history):
             more = (
                 f"More was said in {room.name} while you were away than the "
                 f"{len(room.history)} lines it keeps"
             )
-            self._notice_to(record, room, more, now, emit)
+            self.notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
         self._s.done.done(req, emit)
@@ -101,13 +103,16 @@ class RoomRequests:
             self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
             if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
                 room.keep(relay)
-                emit(KeepHistory(name_key(room.name), tuple(room.history)))
+                emit(KeepHistory(name_key(room.name), room.kept()))
         self._relay.answered(req, bool(relayed), emit)
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
-        self._s.answers.reply(req, emit, RoomList, names, counts)
+        topics = tuple(
+            room.topic.text if (room := self.rooms.get(n)) and room.topic else "" for n in names
+        )
+        self._s.answers.reply(req, emit, RoomList, names, counts, topics)
 
     def leave_room(self, record: Record, now: float, emit: Emit, why: str | None) -> Room | None:
         """Take `record` out of its room; the members are told, with `why` (None: nothing)."""
@@ -126,7 +131,7 @@ class RoomRequests:
     def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to every member but `about`."""
         for member in room.others(about):
-            self._notice_to(member, room, text, now, emit)
+            self.notice_to(member, room, text, now, emit)
 
     def restart(self, now: float, emit: Emit) -> None:
         """The registry starts: replays cut short by its stop (Record.replaying) start again."""
@@ -230,6 +235,7 @@ class RoomRequests:
             return None
         return room
 
-    def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
+    def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
+        """Push `text` about `room` to `record`."""
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
         self._s.pusher.push(record, notice, "room", now, emit)

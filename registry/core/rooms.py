@@ -34,6 +34,8 @@ class Room(Struct):
     history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
     #: Lines said in the room as far as this registry knows.
     said: int = 0
+    #: Its topic, as set (SetTopic), or None: kept with its history.
+    topic: RoomMessage | None = None
 
     def others(self, record: Record) -> list[Record]:
         return [m for m in self.members if m is not record]
@@ -54,8 +56,17 @@ class Room(Struct):
 
     def read_back(self, history: Iterable[RoomMessage]) -> None:
         """The room's history as kept on disk, oldest first, read back at a start."""
-        self.history.extend(history)
+        for line in history:
+            if line.topic:
+                self.topic = line
+            else:
+                self.history.append(line)
         self.said = len(self.history)
+
+    def kept(self, *, topic_new: bool = False) -> tuple[RoomMessage, ...]:
+        """What is kept of the room: its history and its topic, the newest line last."""
+        topic = () if self.topic is None else (self.topic,)
+        return (*self.history, *topic) if topic_new else (*topic, *self.history)
 
 
 class Rooms:
@@ -134,7 +145,7 @@ class Rooms:
 
     def _set_aside(self, key: str, room: Room) -> None:
         """Keep emptied `room`, if it has a history (beyond KEPT_EMPTIED, the oldest goes)."""
-        if not room.history:
+        if not room.history and room.topic is None:
             return
         self.emptied[key] = room
         self.emptied.move_to_end(key)

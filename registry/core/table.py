@@ -53,13 +53,15 @@ class Record(Struct):
     #: the secret its owner's mailbox tickets are made with (secure/tickets.py; "": none
     #: yet), given at each Welcome, new with a new key
     tickets: str = ""
+    #: why its owner is away (SetAway), until it is back or offline; not kept on disk
+    away: str = ""
 
     @property
     def addr(self) -> Addr:
         return (self.ip, self.port)
 
     def entry(self) -> Entry:
-        return Entry(self.name, self.ip, self.port, self.online, self.key)
+        return Entry(self.name, self.ip, self.port, self.online, self.key, self.away)
 
     def wrote(self, key: str) -> bool:
         """Its owner wrote to name key `key`: whether that one is new among them."""

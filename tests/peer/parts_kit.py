@@ -4,14 +4,12 @@ of alice (port 6001, token "tok"), with bob online and carol offline in the tabl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from peer.core import actions as pa
 from peer.core.inbox import Inbox
 from peer.core.lifecycle import Event
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import RegistryWatch
-from peer.core.requests import Request, Requests
+from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
@@ -56,19 +54,8 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
     return made
 
 
-@dataclass
-class Calls:
-    """What a part called back: the requests given up."""
-
-    failed: list[tuple[Message, bool]] = field(default_factory=list)
-
-    def on_failed(self, request: Request, now: float, emit: pa.Emit, busy: bool) -> None:
-        self.failed.append((request.message, busy))
-
-
-def link(made: Shared, calls: Calls | None = None) -> RegistryLink:
-    calls = calls or Calls()
-    return RegistryLink(made, calls.on_failed)
+def link(made: Shared) -> RegistryLink:
+    return RegistryLink(made)
 
 
 def inbox(made: Shared) -> Inbox:

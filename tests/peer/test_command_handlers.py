@@ -24,3 +24,12 @@ def test_every_file_command_word_reads_as_a_verb_with_a_usage() -> None:
         if isinstance(parsed, cmd.FileCommand):
             verbs.add(parsed.verb)
     assert verbs == set(cmd.FILE_USAGES)
+
+
+def test_every_command_a_part_takes_names_a_method_of_that_part() -> None:
+    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    for word in cmd.SPELLS:
+        parsed = cmd.parse(f"/{word} x")
+        if isinstance(parsed, cmd.ForPart):
+            part, method = parsed.handler.split(".")
+            assert callable(getattr(getattr(core.parts, part), method)), parsed.handler

@@ -29,21 +29,9 @@ def test_rooms_heard_of_keep_the_last_spelling_heard() -> None:
 def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
     rooms = KnownRooms()
     rooms.saw("gone")
-    out: list[Action] = []
     listed = RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12))
-    rooms.listed(listed, "teamchat", "x", out.append)
-    assert texts(out) == [
-        "[Rooms:]",
-        "  lobby     1 member",
-        "  TeamChat  12 members  (you are here)",
-    ]
+    rooms.listed(listed, "teamchat")
     assert rooms.names() == ["lobby", "teamchat"]  # ours as we have it, "gone" forgotten
-
-
-def test_no_rooms_says_how_to_make_one() -> None:
-    out: list[Action] = []
-    KnownRooms().listed(RoomList("r-1", "q-1", (), ()), "", "/join <room>", out.append)
-    assert texts(out) == ["[No rooms yet. /join <room> makes one.]"]
 
 
 def test_a_room_line_says_who_and_where_and_history_says_when() -> None:

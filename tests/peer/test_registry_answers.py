@@ -4,6 +4,7 @@ taken, its refusals said, and the requests it never answered."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from peer.core import actions as pa
 from peer.core.answers import RECEIVED_BY_SERVER, SAVED, Answers
@@ -12,11 +13,11 @@ from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
 from peer.core.request_ends import KEPT_IN_OUTBOX, ROOMS_DOWN, SERVER_NOT_RESPONDING, RequestEnds
-from peer.core.requests import Request
+from peer.core.request_kinds import KINDS, Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, Calls, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -35,6 +36,10 @@ from wire.refusals import RefusalCode
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 from wire.version import WIRE_VERSION
 
+#: Every part and method that takes an answer (request_kinds.KINDS): here, a recorder.
+PARTS = {row.answered.split(".")[0] for row in KINDS.values() if row.answered}
+METHODS = {row.answered.split(".")[1] for row in KINDS.values() if row.answered}
+
 
 @dataclass
 class Registry:
@@ -48,13 +53,15 @@ class Registry:
 
 def registry(*, registered: bool = True) -> Registry:
     made = shared(registered=registered)
-    calls = Calls()
-    link_ = link(made, calls)
+    link_ = link(made)
     membership = Membership(made, link_, inbox(made))
     table_news = TableNews(made, link_, Renames(made, link_))
     leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, DIRECT_TIMEOUT, ATTEMPTS))
     taken: list[tuple[Message, Message]] = []
-    answers = Answers(made, link_, membership, lambda m, r, now, out: taken.append((m, r)))
+    recorder = SimpleNamespace(
+        **{name: lambda m, r, now, out: taken.append((m, r)) for name in METHODS}
+    )
+    answers = Answers(made, link_, membership, dict.fromkeys(PARTS, recorder))
     ends = RequestEnds(made, link_, answers, membership, table_news, leaving)
     return Registry(made, answers, ends, taken)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.lifecycle import Phase
 from peer.core.registry_watch import KEEPALIVE
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, Calls, link, prints, sent, shared
+from peer.core.request_kinds import Stage
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Busy,
     ChannelPost,
@@ -19,6 +20,8 @@ from wire.messages import (
 )
 from wire.refusals import RefusalCode
 from wire.reliable import ATTEMPTS, TIMEOUT
+
+GIVEN_UP = Stage.GIVEN_UP
 
 KEPT = SaveMessage("k-1", "alice", "tok", "bob", "kept")
 
@@ -39,14 +42,14 @@ def test_what_is_typed_goes_after_the_kept_outbox_one_at_a_time() -> None:
 
 def test_a_request_given_up_is_told_and_the_registry_is_away() -> None:
     made = shared()
-    calls = Calls()
-    registry = link(made, calls)
+    registry = link(made)
     out: list[pa.Action] = []
     registry.request(Join("a-1", "alice", "tok", "lobby"), T0, out.append)
     assert made.requests.any_of(Join)
-    for n in range(1, ATTEMPTS + 1):
-        registry.tick(T0 + n * TIMEOUT, out.append)
-    assert calls.failed == [(Join("a-1", "alice", "tok", "lobby"), False)]
+    failed = [r for n in range(1, ATTEMPTS + 1) for r in registry.due(T0 + n * TIMEOUT, out.append)]
+    assert [(r.message, r.stage) for r in failed] == [
+        (Join("a-1", "alice", "tok", "lobby"), GIVEN_UP)
+    ]
 
 
 def test_the_first_registration_sent_again_makes_the_start_late() -> None:
@@ -54,7 +57,7 @@ def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     registry = link(made)
     out: list[pa.Action] = []
     registry.request(made.register_message(), T0, out.append)
-    registry.tick(T0 + TIMEOUT, out.append)
+    registry.due(T0 + TIMEOUT, out.append)
     assert [type(m) for m in sent(out)] == [Register, Register]
     assert made.life.phase is Phase.STARTING_LATE
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core.actions import Action, Send
+from peer.core.request_kinds import Stage
 from peer.core.requests import (
     EXTRA_ROUNDS,
     GIVEN_UP_KEPT,
@@ -124,7 +125,10 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
     assert not requests.order.over("p-2")  # not the one waited for
     assert requests.answer("s-1") is not None and requests.order.over("s-1")
     assert requests.order.waited_for is None
-    assert requests.order.take_held() == [(after, False), (later, False)]
+    assert [(r.message, r.stage) for r in requests.order.take_held()] == [
+        (after, Stage.HELD),
+        (later, Stage.HELD),
+    ]
     assert requests.order.take_held() == [] and not requests.holds("p-2")
 
 

@@ -102,3 +102,17 @@ def test_the_rooms_listed_are_shown() -> None:
     listed = RoomList("r-1", "a-1", ("lobby",), (2,))
     rooms.rooms_answered(RoomsRequest("a-1"), listed, T0, out.append)
     assert prints(out) == ["[Rooms:]", "  lobby  2 members  (you are here)"]
+
+
+def test_the_rooms_listed_line_up_and_none_says_how_to_make_one() -> None:
+    rooms, out = membership("teamchat"), list[pa.Action]()
+    listed = RoomList("r-1", "a-1", ("lobby", "TeamChat"), (1, 12))
+    rooms.rooms_answered(RoomsRequest("a-1"), listed, T0, out.append)
+    assert prints(out) == [
+        "[Rooms:]",
+        "  lobby     1 member",
+        "  TeamChat  12 members  (you are here)",
+    ]
+    out.clear()
+    rooms.rooms_answered(RoomsRequest("a-2"), RoomList("r-2", "a-2", (), ()), T0, out.append)
+    assert prints(out) == ["[No rooms yet. /join <room> makes one.]"]  # (typed in a room)

@@ -22,6 +22,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
+from registry.core.rooms import ROOM_HISTORY, Room
 from registry.core.table import Owner, Record, Table
 from tests.nats_servers import NatsServer, nats_cluster
 from wire.messages import RoomMessage, StoredMessage
@@ -611,3 +612,22 @@ def test_a_message_stored_whose_ack_was_lost_is_stored_once_and_delivered_gone(
 
     with nats_cluster(tmp_path / "nats") as servers:
         run(scenario(servers[0]))
+
+
+def test_a_rooms_topic_is_kept_with_its_history_past_its_last_lines(opener: Opener) -> None:
+    room = Room("lobby")
+    room.topic = RoomMessage("t-1", "x", "lobby", "Friday", "2026-01-01 10:00:00", True, topic=True)
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(KeepHistory("lobby", room.kept(topic_new=True)))
+            for i in range(3 * ROOM_HISTORY):  # as the core keeps each line said after it
+                room.keep(RoomMessage(f"m-{i}", "x", "lobby", "hi", "2026-01-01 10:00:00", True))
+                store.carry_out(KeepHistory("lobby", room.kept()))
+            await committed(store, table_of("x"))
+        async with opener() as again:
+            back = Room("lobby")
+            back.read_back((await _load(again)).histories["lobby"])
+            assert back.topic == room.topic and back.history == room.history
+
+    run(scenario())

@@ -571,6 +571,7 @@ _CHAT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "ticket": st.from_regex(r"([A-Za-z0-9_-]{43})?", fullmatch=True),
     "stamp": st.just("2026-11-21 10:00:00"),
     "history": st.booleans(),
+    "topic": st.booleans(),
     "typed": st.integers(min_value=-MAX_INT, max_value=MAX_INT),
 }
 _CHAT_NAMES = sorted(
