@@ -11,7 +11,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -138,6 +138,8 @@ class PeerNode:
         self._settings = settings
         self._static, self._server = static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
+        #: Whether the start ended as the password was too short to be set.
+        self.password_too_short = False
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
         self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
@@ -194,7 +196,9 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        if not await self._registry_key() or not await self._password_proof():
+        if not await self._before_prompt(self._registry_key) or not await self._before_prompt(
+            self._password_proof
+        ):
             await self.endpoint.close()
             self.stop()
             return 1
@@ -237,6 +241,7 @@ class PeerNode:
             lambda message: self.endpoint.send(server, message, registry),
             lambda line, error: self.console.show(Print(line, "error" if error else "system")),
         )
+        login.patience = self._settings.patience  # as long as the registration's
         confirm = ask_yes_no if isinstance(self.console, TerminalConsole) else None
         try:
             made = await login.prove(
@@ -245,25 +250,31 @@ class PeerNode:
         finally:
             self._login = None
         if made is None:
+            self.password_too_short = login.too_short
             return False
         self.core.state.proof, self.core.state.verifier = made
+        self.core.state.password_asked_again = self._settings.ask_again
         return True
 
     async def _registry_key(self) -> bool:
-        """KeyChecks.registry_key; when it fails, or Ctrl-C cuts it, the lines typed
-        meanwhile at a terminal are said not carried out (kept there through a Ctrl-C)."""
+        return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+
+    async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
+        """`step` of a start, before the prompt takes the terminal (the registry's key, the
+        password); when it fails, or Ctrl-C cuts it, the lines typed meanwhile at a
+        terminal are said not carried out (kept there through a Ctrl-C)."""
         if not isinstance(self.console, TerminalConsole):
-            return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+            return await step()
         with kept_on_interrupt(sys.stdin.fileno()):
             try:
-                trusted = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
+                done = await step()
             except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
                 sys.stdout.write("\n")  # below the "^C" the terminal echoed
                 self._typed_meanwhile()
                 raise
-            if not trusted:
+            if not done:
                 self._typed_meanwhile()
-            return trusted
+            return done
 
     def _typed_meanwhile(self) -> None:
         """The start ends before the prompt took the terminal: each line typed meanwhile is
