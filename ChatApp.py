@@ -274,6 +274,9 @@ def _asked_again(
             return _run(run(peer))
         except PasswordAgain as again:
             print(f"[Try again ({_left(tries)}).]", flush=True)
+            # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
+            # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             secret = read_password(name, confirm=again.new)
             peer = replace(peer, password=secret, ask_again=tries > 1)
     return _run(run(peer))

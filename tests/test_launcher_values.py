@@ -4,6 +4,7 @@ else), and a crisis notice too long to show whole."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -382,17 +383,23 @@ def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
 
     async def start(peer: PeerSettings) -> int:
         tried.append(peer)
+        signal.signal(signal.SIGINT, lambda *_: None)  # as a prompt that ended leaves it
         if peer.ask_again:
             raise PasswordAgain(new=len(tried) == 1)  # too short, then wrong
         return 1  # the last try: refused, and said so by the peer itself
 
     def read(name: str, *, confirm: bool = False) -> str:
         asked.append(confirm)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C ends it
         return f"try number {len(asked) + 1}"
 
     monkeypatch.setattr(ChatApp, "read_password", read)
     first = PeerSettings(password="short", ask_again=True)
-    assert ChatApp._asked_again("pat", first, start) == 1
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert ChatApp._asked_again("pat", first, start) == 1
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert [p.password for p in tried] == ["short", "try number 2", "try number 3"]
     assert [p.ask_again for p in tried] == [True, True, False]
     assert asked == [True, False]  # a new name's password is confirmed; a wrong one is not
