@@ -249,7 +249,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         bell=line.bell,
         ask_again=bool(secret) and sys.stdin.isatty(),
     )
-    return _asked_again(
+    return asked_again(
         name,
         peer,
         lambda peer: run_peer(name=name, server=server, data_dir=data_dir, settings=peer),
@@ -260,7 +260,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
 PASSWORD_TRIES = 3
 
 
-def _asked_again(
+def asked_again(
     name: str, peer: PeerSettings, run: Callable[[PeerSettings], Coroutine[Any, Any, int]]
 ) -> int:
     """Run the peer with `peer`; a password refused is asked again on the terminal, each

@@ -397,7 +397,7 @@ def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
     first = PeerSettings(password="short", ask_again=True)
     before = signal.getsignal(signal.SIGINT)
     try:
-        assert ChatApp._asked_again("pat", first, start) == 1
+        assert ChatApp.asked_again("pat", first, start) == 1
     finally:
         signal.signal(signal.SIGINT, before)
     assert [p.password for p in tried] == ["short", "try number 2", "try number 3"]
