@@ -392,7 +392,7 @@ async def ask_yes_no(question: str) -> bool:
     """Show `question` and read one line from standard input without blocking the event
     loop: True for y or yes (any case). Asked before the prompt starts; what follows the
     answer's line stays for the prompt, as does what was typed before it (hold_typed_ahead)."""
-    if hold_typed_ahead(sys.stdin.fileno()):
+    if hold_typed_ahead(sys.stdin.fileno()).partial:
         sys.stdout.write("\n")  # below the line being typed, echoed
     sys.stdout.write(question)
     sys.stdout.flush()

@@ -56,13 +56,12 @@ class TypedAhead(Struct, frozen=True):
 _held: list[TypedAhead] = []
 
 
-def hold_typed_ahead(fd: int) -> bool:
-    """Read what waits at terminal `fd`, the line being typed too, and hold it for the next
-    `read_typed_ahead` (the prompt's): so a question asked now is answered by a line typed
-    after it, never by one typed before. Whether a line being typed was held."""
-    ahead = read_typed_ahead(fd, unfinished=True)
-    _held.append(ahead)
-    return bool(ahead.partial)
+def hold_typed_ahead(fd: int, *, unfinished: bool = True) -> TypedAhead:
+    """Read what waits at terminal `fd` (`unfinished`: the line being typed too) and hold
+    it for the next `read_typed_ahead` (the prompt's): so a question asked now is answered
+    by a line typed after it, never by one typed before. All that is held, in order."""
+    _held.append(read_typed_ahead(fd, unfinished=unfinished))
+    return _merged(_held)
 
 
 def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
@@ -71,6 +70,10 @@ def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
     the line being typed too, read out of line mode for a moment."""
     parts = [*_held, _read(fd, unfinished)]
     _held.clear()
+    return _merged(parts)
+
+
+def _merged(parts: list[TypedAhead]) -> TypedAhead:
     return TypedAhead(
         tuple(line for part in parts for line in part.lines),
         "".join(part.partial for part in parts),

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
+from peer.adapter.before_prompt import before_prompt
 from peer.adapter.files.on_demand import FileHost, FilesOnDemand
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
@@ -55,11 +56,9 @@ from peer.core.dispatch import PeerCore
 from peer.core.lifecycle import Phase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
-from peer.core.shared import not_carried_out
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
-from terminal.typed_ahead import kept_on_interrupt, read_typed_ahead
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -261,29 +260,10 @@ class PeerNode:
 
     async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
         """`step` of a start, before the prompt takes the terminal (the registry's key, the
-        password); when it fails, or Ctrl-C cuts it, the lines typed meanwhile at a
-        terminal are said not carried out (kept there through a Ctrl-C)."""
+        password): at a terminal, the lines typed meanwhile wait (before_prompt.py)."""
         if not isinstance(self.console, TerminalConsole):
             return await step()
-        with kept_on_interrupt(sys.stdin.fileno()):
-            try:
-                done = await step()
-            except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
-                sys.stdout.write("\n")  # below the "^C" the terminal echoed
-                self._typed_meanwhile()
-                raise
-            if not done:
-                self._typed_meanwhile()
-            return done
-
-    def _typed_meanwhile(self) -> None:
-        """The start ends before the prompt took the terminal: each line typed meanwhile is
-        said not carried out, and none is left for the shell to run."""
-        ahead = read_typed_ahead(sys.stdin.fileno(), unfinished=True)
-        said: list[Action] = []
-        not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", said.append)
-        for line in said:
-            self.carry_out(line)
+        return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
         """The first event: the registration is sent (by `run`, or a caller driving it)."""

@@ -98,7 +98,7 @@ def test_what_was_held_before_a_question_comes_first_and_does_not_answer_it(
     # question of its key when it came ("Not trusted"), and was gone
     master, slave = pty
     os.write(master, b"send bob hi\rsend ca")
-    assert hold_typed_ahead(slave)  # a line was being typed
+    assert hold_typed_ahead(slave) == TypedAhead(("send bob hi",), partial="send ca")
     os.write(master, b"y\r")  # the answer, typed after the question
     assert os.read(slave, 100) == b"y\n"
     os.write(master, b"who\r")
