@@ -71,6 +71,7 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
+    from peer.adapter.startup import PeerSettings
 
 
 class RegistryLimits(TypedDict):
@@ -246,8 +247,43 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         downloads=line.downloads,
         colour=not line.no_color,
         bell=line.bell,
+        ask_again=bool(secret) and sys.stdin.isatty(),
     )
-    return _run(run_peer(name=name, server=server, data_dir=data_dir, settings=peer))
+    return asked_again(
+        name,
+        peer,
+        lambda peer: run_peer(name=name, server=server, data_dir=data_dir, settings=peer),
+    )
+
+
+#: Times a password is asked at most, as sudo asks: a wrong one, or a confirmation that differs.
+PASSWORD_TRIES = 3
+
+
+def asked_again(
+    name: str, peer: PeerSettings, run: Callable[[PeerSettings], Coroutine[Any, Any, int]]
+) -> int:
+    """Run the peer with `peer`; a password refused is asked again on the terminal, each
+    try a start of its own (a fresh exchange), up to PASSWORD_TRIES in all."""
+    from msgspec.structs import replace
+
+    from peer.adapter.startup import PasswordAgain
+
+    for tries in range(PASSWORD_TRIES - 1, 0, -1):
+        try:
+            return _run(run(peer))
+        except PasswordAgain as again:
+            print(f"[Try again ({_left(tries)}).]", flush=True)
+            # Ctrl-C ends the question: a prompt that ended restored the loop's own handler
+            # (prompt_toolkit's), which outlives the loop and would let getpass ignore it
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            secret = read_password(name, confirm=again.new)
+            peer = replace(peer, password=secret, ask_again=tries > 1)
+    return _run(run(peer))
+
+
+def _left(tries: int) -> str:
+    return f"{tries} {'try' if tries == 1 else 'tries'} left"
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
@@ -325,20 +361,23 @@ def read_password(name: str, *, confirm: bool = False) -> str:
     with warnings.catch_warnings():
         # without a terminal, getpass says so; Python's warning is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
-        try:
-            secret = ask(f"Password for {name}: ")
-            again = (
-                ask("The same password again, to be sure of it: ")
-                if confirm and tty and secret
-                else secret
-            )
-        except EOFError:
-            secret = again = ""
-    if not secret:
-        raise UsageProblem("--password needs a password: an empty one protects nothing")
-    if again != secret:
-        raise UsageProblem("the two passwords typed differ; nothing was sent (start again)")
-    return secret
+        for tries in range(PASSWORD_TRIES - 1, -1, -1):
+            try:
+                secret = ask(f"Password for {name}: ")
+                again = (
+                    ask("The same password again, to be sure of it: ")
+                    if confirm and tty and secret
+                    else secret
+                )
+            except EOFError:
+                secret = again = ""
+            if not secret:
+                raise UsageProblem("--password needs a password: an empty one protects nothing")
+            if again == secret:
+                return secret
+            if tries:
+                print(f"The two differ; try again ({_left(tries)}).", file=sys.stderr)
+    raise UsageProblem(f"the passwords typed differed {PASSWORD_TRIES} times; nothing was sent")
 
 
 def _password_from_input(prompt: str) -> str:

@@ -32,6 +32,9 @@ OLD_LOG2_N = 14
 MIN_LOG2_N, MAX_LOG2_N = OLD_LOG2_N, 18
 _R, _P = 8, 1
 SALT_BYTES = 16
+#: Characters a password set for a new name has at least (one given for a name that has
+#: its password already is taken whatever its length).
+MIN_LENGTH = 8
 #: How a stored verifier begins: "srp-<log2 N>$<scrypt salt>$<SRP salt>$<verifier>", in hex.
 PREFIX = "srp-"
 

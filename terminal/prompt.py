@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
-from terminal.typed_ahead import TypedAhead, read_typed_ahead
+from terminal.typed_ahead import TypedAhead, hold_typed_ahead, read_typed_ahead
 
 if TYPE_CHECKING:
     from prompt_toolkit.application import Application
@@ -391,7 +391,9 @@ def _continued(app: Application[Any] | None) -> None:
 async def ask_yes_no(question: str) -> bool:
     """Show `question` and read one line from standard input without blocking the event
     loop: True for y or yes (any case). Asked before the prompt starts; what follows the
-    answer's line stays for the prompt."""
+    answer's line stays for the prompt, as does what was typed before it (hold_typed_ahead)."""
+    if hold_typed_ahead(sys.stdin.fileno()).partial:
+        sys.stdout.write("\n")  # below the line being typed, echoed
     sys.stdout.write(question)
     sys.stdout.flush()
     loop = asyncio.get_running_loop()

@@ -52,10 +52,36 @@ class TypedAhead(Struct, frozen=True):
     ended: bool = False
 
 
+#: What `hold_typed_ahead` read, given first by the next `read_typed_ahead`.
+_held: list[TypedAhead] = []
+
+
+def hold_typed_ahead(fd: int, *, unfinished: bool = True) -> TypedAhead:
+    """Read what waits at terminal `fd` (`unfinished`: the line being typed too) and hold
+    it for the next `read_typed_ahead` (the prompt's): so a question asked now is answered
+    by a line typed after it, never by one typed before. All that is held, in order."""
+    _held.append(read_typed_ahead(fd, unfinished=unfinished))
+    return _merged(_held)
+
+
 def read_typed_ahead(fd: int, *, unfinished: bool = False) -> TypedAhead:
     """What waits at terminal `fd` if it is in line mode, read without waiting for more
-    (what was read so far, if it fails). `unfinished`: the line being typed too, read out
-    of line mode for a moment."""
+    (what was read so far, if it fails), after what `hold_typed_ahead` held. `unfinished`:
+    the line being typed too, read out of line mode for a moment."""
+    parts = [*_held, _read(fd, unfinished)]
+    _held.clear()
+    return _merged(parts)
+
+
+def _merged(parts: list[TypedAhead]) -> TypedAhead:
+    return TypedAhead(
+        tuple(line for part in parts for line in part.lines),
+        "".join(part.partial for part in parts),
+        any(part.ended for part in parts),
+    )
+
+
+def _read(fd: int, unfinished: bool) -> TypedAhead:
     lines: list[str] = []
     # a line a Ctrl-D handed over part by part is one line: its parts join
     splitter = LineSplitter()

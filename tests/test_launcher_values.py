@@ -4,6 +4,7 @@ else), and a crisis notice too long to show whole."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -261,7 +262,9 @@ class _Terminal:
     ("typed", "confirm", "result"),
     [
         (["s3cret", "s3cret"], True, "s3cret"),
-        (["s3cret", "s3cre"], True, "differ"),
+        # a mistyped confirmation asks again, three times in all, as passwd and sudo do
+        (["s3cret", "s3cre", "s3cret", "s3cret"], True, "s3cret"),
+        (["s3cret", "s3cre"] * 3, True, "differ"),
         (["s3cret"], False, "s3cret"),  # a name registered from here: asked once
     ],
 )
@@ -280,7 +283,7 @@ def test_a_password_being_set_is_asked_twice_at_a_terminal(
     monkeypatch.setattr(getpass, "getpass", at_the_terminal)
     monkeypatch.setattr("sys.stdin", _Terminal())
     if result == "differ":
-        with pytest.raises(UsageProblem, match="the two passwords typed differ"):
+        with pytest.raises(UsageProblem, match="the passwords typed differed 3 times"):
             ChatApp.read_password("alice", confirm=confirm)
     else:
         assert ChatApp.read_password("alice", confirm=confirm) == result
@@ -368,3 +371,39 @@ def test_the_command_to_give_instead_names_the_address_s_place() -> None:
         "ChatApp --data-dir 'my dir' -d SERVER-IP SERVER-PORT"
     )
     assert with_address(["-o", "ann"]) == "ChatApp -o ann SERVER-IP SERVER-PORT"
+
+
+def test_a_refused_password_is_asked_again_each_try_a_start_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from peer.adapter.startup import PasswordAgain, PeerSettings
+
+    tried: list[PeerSettings] = []
+    asked: list[bool] = []
+
+    async def start(peer: PeerSettings) -> int:
+        tried.append(peer)
+        signal.signal(signal.SIGINT, lambda *_: None)  # as a prompt that ended leaves it
+        if peer.ask_again:
+            raise PasswordAgain(new=len(tried) == 1)  # too short, then wrong
+        return 1  # the last try: refused, and said so by the peer itself
+
+    def read(name: str, *, confirm: bool = False) -> str:
+        asked.append(confirm)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C ends it
+        return f"try number {len(asked) + 1}"
+
+    monkeypatch.setattr(ChatApp, "read_password", read)
+    first = PeerSettings(password="short", ask_again=True)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert ChatApp.asked_again("pat", first, start) == 1
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert [p.password for p in tried] == ["short", "try number 2", "try number 3"]
+    assert [p.ask_again for p in tried] == [True, True, False]
+    assert asked == [True, False]  # a new name's password is confirmed; a wrong one is not
+    assert capsys.readouterr().out.splitlines() == [
+        "[Try again (2 tries left).]",
+        "[Try again (1 try left).]",
+    ]

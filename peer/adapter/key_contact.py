@@ -13,7 +13,7 @@ from msgspec import Struct
 
 from disk.files import os_reason
 from peer.core.first_contact import FirstContact, KeyAlarm, Proposed, Trusted, needs_code, question
-from peer.core.retry_wait import silent_wait, still_trying
+from peer.core.retry_wait import SilentRounds
 from secure.keys import Pins
 from wire.keys import fingerprint, has_code
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -59,7 +59,7 @@ class KeyContact:
 
     def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
         self._where = where
-        self._silent: tuple[float, int] | None = None  # since when, and rounds waited
+        self._silent: SilentRounds | None = None  # the rounds left silent, once one is
         self._began = time.monotonic()  # when it was first asked (`settle`)
         self._rule = rule
         self._ask = ask
@@ -168,15 +168,15 @@ class KeyContact:
                     task.cancel()
 
     def _ask_later(self, now: float) -> float | None:
-        """A round went unanswered at `now`: when the next begins (said once), or None once
-        the patience is over."""
-        since, waits = self._silent or (now, 0)
-        if now - since >= self._rule.patience:
+        """A round went unanswered at `now`: when the next begins (said), or None once the
+        patience is over."""
+        if self._silent is None:
+            self._silent = SilentRounds(self._where, self._rule.patience, self._began)
+        later = self._silent.after_round(now)
+        if later is None:
             return None
-        patience = self._rule.patience + since - self._began  # counted from the first ask
-        self._say(still_trying(self._where, now - self._began, patience, not waits), False)
-        self._silent = since, waits + 1
-        return now + silent_wait(self._where, waits)
+        self._say(later[1], False)
+        return later[0]
 
     def _gave_up(self) -> str:
         return (

@@ -11,7 +11,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
+from peer.adapter.before_prompt import before_prompt
 from peer.adapter.files.on_demand import FileHost, FilesOnDemand
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
@@ -56,11 +57,9 @@ from peer.core.dispatch import PeerCore
 from peer.core.lifecycle import Phase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
-from peer.core.shared import not_carried_out
 from secure.channel import SecureChannel
 from secure.noise import NoiseError, public_bytes
 from terminal.prompt import ask_yes_no
-from terminal.typed_ahead import kept_on_interrupt, read_typed_ahead
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
@@ -141,6 +140,8 @@ class PeerNode:
         self._settings = settings
         self._static, self._server = static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
+        #: Whether the start ended as the password was too short to be set.
+        self.password_too_short = False
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
         self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
@@ -198,7 +199,9 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        if not await self._registry_key() or not await self._password_proof():
+        if not await self._before_prompt(self._registry_key) or not await self._before_prompt(
+            self._password_proof
+        ):
             await self.endpoint.close()
             self.stop()
             return 1
@@ -241,6 +244,7 @@ class PeerNode:
             lambda message: self.endpoint.send(server, message, registry),
             lambda line, error: self.console.show(Print(line, "error" if error else "system")),
         )
+        login.patience = self._settings.patience  # as long as the registration's
         confirm = ask_yes_no if isinstance(self.console, TerminalConsole) else None
         try:
             made = await login.prove(
@@ -249,34 +253,21 @@ class PeerNode:
         finally:
             self._login = None
         if made is None:
+            self.password_too_short = login.too_short
             return False
         self.core.state.proof, self.core.state.verifier = made
+        self.core.state.password_asked_again = self._settings.ask_again
         return True
 
     async def _registry_key(self) -> bool:
-        """KeyChecks.registry_key; when it fails, or Ctrl-C cuts it, the lines typed
-        meanwhile at a terminal are said not carried out (kept there through a Ctrl-C)."""
-        if not isinstance(self.console, TerminalConsole):
-            return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
-        with kept_on_interrupt(sys.stdin.fileno()):
-            try:
-                trusted = await self.keys.registry_key(self.endpoint, self.core.after_welcome)
-            except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the start
-                sys.stdout.write("\n")  # below the "^C" the terminal echoed
-                self._typed_meanwhile()
-                raise
-            if not trusted:
-                self._typed_meanwhile()
-            return trusted
+        return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
 
-    def _typed_meanwhile(self) -> None:
-        """The start ends before the prompt took the terminal: each line typed meanwhile is
-        said not carried out, and none is left for the shell to run."""
-        ahead = read_typed_ahead(sys.stdin.fileno(), unfinished=True)
-        said: list[Action] = []
-        not_carried_out((*ahead.lines, ahead.partial), "nothing was sent", said.append)
-        for line in said:
-            self.carry_out(line)
+    async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
+        """`step` of a start, before the prompt takes the terminal (the registry's key, the
+        password): at a terminal, the lines typed meanwhile wait (before_prompt.py)."""
+        if not isinstance(self.console, TerminalConsole):
+            return await step()
+        return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
         """The first event: the registration is sent (by `run`, or a caller driving it)."""

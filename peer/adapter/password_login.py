@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 from peer.adapter.key_contact import Confirm
+from peer.core.retry_wait import SilentRounds
 from secure import password
 from wire.messages import Message, PasswordAsk, PasswordChallenge, Refused
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -20,6 +22,16 @@ Say = Callable[[str, bool], None]
 
 def new_name_question(name: str) -> str:
     return f"The registry says {name} is a new name: set this password for it? [y/N] "
+
+
+def too_short(secret: str) -> str:
+    """Why `secret` may not be set as a new name's password ("": it may)."""
+    if len(secret) >= password.MIN_LENGTH:
+        return ""
+    return (
+        f"[A new password needs at least {password.MIN_LENGTH} characters; this one has "
+        f"{len(secret)}. No password was set.]"
+    )
 
 
 class PasswordLogin:
@@ -37,6 +49,10 @@ class PasswordLogin:
     ) -> None:
         self._name, (self._where, self._how), self._keys = name, registry, keys
         self._send, self._say = send, say
+        #: Seconds a silent registry is asked after a first round (0: that round only).
+        self.patience = 0.0
+        #: Set when the proof ended as the password was too short to be set (`too_short`).
+        self.too_short = False
         self._ask: PasswordAsk | None = None
         self._answer: asyncio.Future[PasswordChallenge | Refused] | None = None
 
@@ -80,6 +96,10 @@ class PasswordLogin:
     ) -> tuple[str, str] | None:
         """A verifier for a new name, when the registry is trusted and the person agrees."""
         name = self._name
+        if short := too_short(secret):
+            self._say(short, True)
+            self.too_short = True
+            return None
         if not self._how:
             self._say(
                 f"[The registry says {name} is a new name, but its key was not checked: a "
@@ -101,18 +121,25 @@ class PasswordLogin:
         return "", await asyncio.to_thread(password.new_verifier, secret)
 
     async def _exchange(self, ask: PasswordAsk) -> PasswordChallenge | Refused | None:
-        """Send `ask` up to ATTEMPTS times, TIMEOUT apart (then as long again): its answer."""
+        """Send `ask` in rounds of up to ATTEMPTS times, TIMEOUT apart (then as long again),
+        a silent round followed by a wait, said, until the patience is over: its answer."""
         self._ask = ask
         self._answer = answer = asyncio.get_running_loop().create_future()
+        rounds = SilentRounds(self._where, self.patience, time.monotonic())
         try:
-            for attempt in range(ATTEMPTS + 1):
-                if attempt < ATTEMPTS:
-                    self._send(ask)
+            while True:
+                for attempt in range(ATTEMPTS + 1):
+                    if attempt < ATTEMPTS:
+                        self._send(ask)
+                    with contextlib.suppress(TimeoutError):
+                        return await asyncio.wait_for(
+                            asyncio.shield(answer), TIMEOUT * 2 ** min(attempt, 2)
+                        )
+                if (later := rounds.after_round(now := time.monotonic())) is None:
+                    return None
+                self._say(later[1], False)
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(
-                        asyncio.shield(answer), TIMEOUT * 2 ** min(attempt, 2)
-                    )
-            return None
+                    return await asyncio.wait_for(asyncio.shield(answer), later[0] - now)
         finally:
             answer.cancel()
             self._ask = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerSettings, StartRefused
+from peer.adapter.startup import PasswordAgain, PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
 from wire.words import counted
@@ -18,7 +18,8 @@ async def run_peer(
     data_dir: Path,
     settings: PeerSettings,
 ) -> int:
-    """Run a peer with `settings` until the user quits; return the exit status."""
+    """Run a peer with `settings` until the user quits; return the exit status.
+    PasswordAgain when its password was refused and `settings.ask_again`."""
     console = make_console(colour=settings.colour, bell=settings.bell)
     try:
         node = PeerNode(
@@ -40,7 +41,11 @@ async def run_peer(
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
             losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
         )
-    return await node.run()
+    status = await node.run()
+    wrong = node.core.state.password_refused
+    if settings.ask_again and (wrong or node.password_too_short):
+        raise PasswordAgain(new=not wrong)
+    return status
 
 
 def unfinished_transfers(folder: Path) -> list[str]:

@@ -35,15 +35,32 @@ class PeerSettings(Struct, frozen=True):
     downloads: str = ""
     colour: bool = True
     bell: bool = False
+    #: a password refused (wrong, or too short to set) ends the start with PasswordAgain,
+    #: for the launcher to ask it again on the terminal
+    ask_again: bool = False
+
+    @property
+    def patience(self) -> float:
+        """Seconds a start asks a silent registry after a first round: SILENT_KEEPALIVES
+        keepalive periods, for its key, its password and its registration alike."""
+        return SILENT_KEEPALIVES * self.keepalive
 
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
         """`trust`, with the password as the secret it guards, asking with `confirm`, patient
-        for SILENT_KEEPALIVES keepalive periods."""
+        for as long as the rest of a start (`patience`)."""
         secret = "your password" if self.password else ""
-        patience = SILENT_KEEPALIVES * self.keepalive
         return msgspec.structs.replace(
-            self.trust, secret=secret, confirm=confirm, patience=patience
+            self.trust, secret=secret, confirm=confirm, patience=self.patience
         )
+
+
+class PasswordAgain(Exception):
+    """A start with --password ended as its password was refused: wrong (`new` False) or
+    too short to be set for a new name (`new`); the launcher asks it again."""
+
+    def __init__(self, *, new: bool) -> None:
+        super().__init__("ask the password again")
+        self.new = new
 
 
 class StartRefused(Exception):

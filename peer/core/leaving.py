@@ -100,9 +100,10 @@ class Leaving:
         life.fire(Event.LEAVE_NOW)
         actions: list[Action] = []
         emit = actions.append
-        # typed after a change that was still on its way
-        not_carried_out(shared.lines.after_change, "you left at once", emit)
-        shared.lines.after_change.clear()
+        # typed before the first Welcome, or after a change that was still on its way
+        for held in (shared.lines.early, shared.lines.after_change):
+            not_carried_out(held, "you left at once", emit)
+            held.clear()
         self._keep_undelivered("; sent at your next start", emit)
         if registered:
             dereg = shared.deregister_message(farewell)
@@ -110,11 +111,14 @@ class Leaving:
         return actions
 
     def unfinished(self) -> list[str]:
-        """What a quit now would leave undone, a phrase each (none: nothing): the messages
-        in the outbox, kept for the next start. (Lines typed that wait are carried out
-        before a quit; what is on its way, delivered.)"""
+        """What a quit now would leave undone, a phrase each (none: nothing): the lines
+        typed before the first Welcome (a registry that never answers leaves them undone),
+        and the messages in the outbox, kept for the next start. (Lines typed that wait
+        for a change are carried out before a quit; what is on its way, delivered.)"""
+        early = sum(1 for text in self._shared.lines.early if text is not None and text.strip())
         kept = len(self._shared.settling.outbox)
-        return [f"{counted(kept, 'message')} {_wait(kept)} in your outbox"] if kept else []
+        said = [f"{counted(early, 'line')} typed {_wait(early)} for the registry"] if early else []
+        return said + ([f"{counted(kept, 'message')} {_wait(kept)} in your outbox"] if kept else [])
 
     def undelivered(self) -> tuple[Message, ...]:
         """Everything sent and not known delivered, in the order typed, each once: direct

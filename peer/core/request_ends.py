@@ -138,7 +138,9 @@ class RequestEnds:
         state = shared.state
         shared.watch.register_again = False
         if not state.life.started:
-            if refusal.code is RefusalCode.NOT_OWNER:
+            if refusal.code is RefusalCode.NOT_OWNER and state.proof:
+                state.password_refused = True  # a wrong password
+            if refusal.code is RefusalCode.NOT_OWNER and not state.password_asked_again:
                 hint = PASSWORD_HINT_AGAIN if state.proof or state.verifier else PASSWORD_HINT
                 emit(Print(hint, "error"))
             self._leaving.never_started(emit)

@@ -42,6 +42,30 @@ def still_trying(where: str, tried: float, patience: float, first: bool) -> str:
     )
 
 
+class SilentRounds:
+    """A start's rounds of asks that the registry at `where` left silent, the first asked
+    at `began`: each round over is followed by a wait (`silent_wait`) and a line saying
+    how long it has been tried, until `patience` seconds after the first silent round.
+    The one rule of a start's key request, password and registration."""
+
+    def __init__(self, where: str, patience: float, began: float) -> None:
+        self._where, self._patience, self._began = where, patience, began
+        self._since: float | None = None  # when the first round went silent
+        self._waits = 0
+
+    def after_round(self, now: float) -> tuple[float, str] | None:
+        """A round went silent at `now`: when the next begins, and what to say; None once
+        the patience is over."""
+        since = now if self._since is None else self._since
+        if now - since >= self._patience:
+            return None
+        patience = self._patience + since - self._began  # counted from the first ask
+        line = still_trying(self._where, now - self._began, patience, self._since is None)
+        due = now + silent_wait(self._where, self._waits)
+        self._since, self._waits = since, self._waits + 1
+        return due, line
+
+
 class BusyWaits(Generic[T]):
     """Requests (`T`) that wait before they go again, by id: answered Busy (a join storm;
     a TooBig starts the same wait), with when the first Busy came, or a first registration

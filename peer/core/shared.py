@@ -60,6 +60,10 @@ class PeerState:
     #: by the adapter before the first registration; the password never reaches the core
     proof: str = ""
     verifier: str = ""
+    #: set by the adapter: a proof refused at the first registration is asked again (a
+    #: terminal, tries left), not left to a new start; set by the core when that happened
+    password_asked_again: bool = False
+    password_refused: bool = False
     room: str = ""
     life: Lifecycle = field(default_factory=Lifecycle, repr=False)
     #: keys of the names this peer had before a rename (a chat to one is still ours)

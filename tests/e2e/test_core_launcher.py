@@ -71,7 +71,7 @@ def test_a_password_read_without_a_terminal_does_not_stop_the_peer(shared_chat: 
     for told, status in ((), 1), (("--new-password",), 0):
         done = subprocess.run(
             [*argv, *told],
-            input="secret\nwho\n",
+            input="secret words\nwho\n",
             capture_output=True,
             text=True,
             timeout=20,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from terminal.typed_ahead import TypedAhead, read_typed_ahead
+from terminal.typed_ahead import TypedAhead, hold_typed_ahead, read_typed_ahead
 
 
 @pytest.fixture
@@ -89,3 +89,18 @@ def test_a_carriage_return_typed_while_the_shell_was_raw_ends_a_line(
     assert select.select([slave], [], [], 5)[0]  # arrived
     termios.tcsetattr(slave, termios.TCSANOW, modes)  # the shell gives the terminal back
     assert read_typed_ahead(slave) == TypedAhead(("rooms",), partial="sta")
+
+
+def test_what_was_held_before_a_question_comes_first_and_does_not_answer_it(
+    pty: tuple[int, int],
+) -> None:
+    # found by trying it: a line typed while a silent registry was tried answered the
+    # question of its key when it came ("Not trusted"), and was gone
+    master, slave = pty
+    os.write(master, b"send bob hi\rsend ca")
+    assert hold_typed_ahead(slave) == TypedAhead(("send bob hi",), partial="send ca")
+    os.write(master, b"y\r")  # the answer, typed after the question
+    assert os.read(slave, 100) == b"y\n"
+    os.write(master, b"who\r")
+    assert read_typed_ahead(slave) == TypedAhead(("send bob hi", "who"), partial="send ca")
+    assert read_typed_ahead(slave) == TypedAhead()  # given once

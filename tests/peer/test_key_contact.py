@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import peer.adapter.key_contact
+import peer.core.retry_wait
 from peer.adapter.key_contact import ContactRule, KeyContact
 from wire.keys import code_from_text, fingerprint, join_code
 from wire.reliable import ATTEMPTS
@@ -165,7 +166,7 @@ def test_a_registry_silent_at_first_contact_is_asked_less_and_less_often_for_its
         waits.append(rounds)
         return 0.01 * 2.0**rounds
 
-    monkeypatch.setattr(peer.adapter.key_contact, "silent_wait", wait)
+    monkeypatch.setattr(peer.core.retry_wait, "silent_wait", wait)
     # A patience of several rounds, so that a loaded machine still shows the waits growing.
     run, key = settled(lambda: Run(ContactRule(trust_first=True, patience=1.0)))
     # said whole once (where, how long, what to check), then a count each round
@@ -184,7 +185,7 @@ def test_a_registry_silent_at_first_contact_is_asked_less_and_less_often_for_its
 def test_a_registry_that_answers_while_still_tried_is_trusted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(peer.adapter.key_contact, "silent_wait", lambda where, rounds: 0.05)
+    monkeypatch.setattr(peer.core.retry_wait, "silent_wait", lambda where, rounds: 0.05)
 
     def answers(contact: KeyContact, ask: int) -> None:
         if ask > 2 * ATTEMPTS:  # it starts, two rounds on

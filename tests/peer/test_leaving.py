@@ -136,3 +136,17 @@ def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> 
     assert leave.unfinished() == ["1 message waits in your outbox"]
     made.settling.hold(SaveMessage("a-2", "alice", "tok", "carol", "more"))
     assert leave.unfinished() == ["2 messages wait in your outbox"]
+
+
+def test_lines_typed_before_the_welcome_are_asked_about_and_said_when_left_at_once() -> None:
+    leave, _direct, made = leaving(registered=False)
+    assert made.life.phase is Phase.STARTING
+    made.lines.early.extend(["send bob hi", "  ", None])
+    made.settling.hold(SaveMessage("a-1", "alice", "tok", "carol", "later"))
+    assert leave.unfinished() == [
+        "1 line typed waits for the registry",
+        "1 message waits in your outbox",
+    ]
+    said = prints(leave.leave_now())
+    assert "[Not carried out, as you left at once: send bob hi]" in said
+    assert not made.lines.early and leave.unfinished() == ["1 message waits in your outbox"]

@@ -315,6 +315,18 @@ def test_a_name_of_someone_else_says_how_to_give_its_password(proof: str, hint: 
     assert "--password" in hint
 
 
+def test_a_wrong_password_asked_again_by_the_adapter_is_marked_and_not_told_to_start_again() -> (
+    None
+):
+    core = PeerCore(name="pat", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    core.state.proof, core.state.password_asked_again = "a1$b2", True
+    [register] = sent(core.start(T0))
+    refused = Refused("r", register.id, "Wrong password for pat.", RefusalCode.NOT_OWNER)
+    out = core.receive(refused, SERVER, REGISTRY_KEY, T0)
+    assert prints(out) == ["[Wrong password for pat.]"] and pa.Exit(1) in out
+    assert core.state.password_refused
+
+
 def test_every_copy_is_acked_but_shown_once() -> None:
     core, _ = registered()
     chat = Chat("b-1", "bob", "alice", "hi: there ☃")

@@ -271,7 +271,7 @@ class FileTransfers:
             self._lapse_at.pop(transfer.number, None)
             emit(Print(f"[{transfer.peer} accepted {transfer.name}; sending.]", "system"))
         elif offset > 0:
-            emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
+            emit(Print(resuming(transfer), "system"))
         self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
         emit(Keep(transfer))
         return transfer
@@ -405,7 +405,7 @@ class FileTransfers:
             self._retry_at[number] = now + RETRY
             return
         if transfer.verified > 0 and number in self._stopped_said:
-            emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
+            emit(Print(resuming(transfer), "system"))
         self._retry_at.pop(number, None)
         self._pulling.add(number)
         emit(Pull(transfer))
@@ -456,3 +456,13 @@ def _refusals_line(count: int, names: str, last: str) -> str:
 def _lapses_line(count: int, names: str, last: str) -> str:
     minutes = f"{LAPSE / 60:g} min"
     return f"[{count:,} more file offers lapsed, with {names}: no answer within {minutes}.]"
+
+
+def resuming(transfer: Transfer) -> str:
+    """What is said as `transfer` resumes: from the last bytes its receiver synced to disk
+    (peer/adapter/files/pull.py's checkpoints), which may be fewer than the sender sent."""
+    if transfer.sending:
+        why = f"the last part {transfer.peer} had safely on disk; the rest is sent again"
+    else:
+        why = "the last part safely on disk here; the rest comes again"
+    return f"[Resuming {transfer.about()} from {transfer.done_part()}, {why}.]"

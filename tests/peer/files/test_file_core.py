@@ -144,6 +144,21 @@ def test_the_sender_serves_only_the_key_it_offered_to() -> None:
     assert isinstance(served, Transfer) and served.phase is Phase.MOVING
 
 
+def test_the_sender_says_a_resume_starts_where_the_receiver_kept_its_bytes() -> None:
+    alice = core("alice")
+    offer = offered(alice)
+    run_want(alice, offer.offer, 0, "KB")
+    transfer = alice.transfers[1]
+    run(lambda emit: alice.progress(transfer, 25, emit))
+    stopped = lines(run(lambda emit: alice.served(transfer, "reset", emit)))
+    assert stopped[0].startswith("[report.pdf to bob stopped at 25% ")
+    resumed = run(lambda emit: alice.want(offer.offer, 10, "KB", 1.0, emit))
+    assert lines(resumed) == [
+        "[Resuming report.pdf to bob from 10% (10 bytes of 100 bytes), "
+        "the last part bob had safely on disk; the rest is sent again.]"
+    ]
+
+
 def run_want(alice: FileTransfers, offer: str, offset: int, key: str) -> Transfer | str:
     got: list[Transfer | str] = []
     run(lambda emit: got.append(alice.want(offer, offset, key, 0.0, emit)))
@@ -184,7 +199,10 @@ def test_a_restart_resumes_from_the_kept_record() -> None:
         "it resumes when alice is online.]"
     ]
     actions = run(lambda emit: later.tick(100.0, emit))
-    assert lines(actions) == ["[Resuming report.pdf from alice from 60% (60 bytes of 100 bytes).]"]
+    assert lines(actions) == [
+        "[Resuming report.pdf from alice from 60% (60 bytes of 100 bytes), "
+        "the last part safely on disk here; the rest comes again.]"
+    ]
     assert [a.transfer.verified for a in actions if isinstance(a, Pull)] == [60]
 
 

@@ -1,0 +1,89 @@
+"""A start's password step (peer/adapter/password_login.py): a new name's password too short
+to set, and a silent registry asked as long as a registration is."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import peer.adapter.password_login
+import peer.core.retry_wait
+from peer.adapter.password_login import PasswordLogin, too_short
+from peer.core.retry_wait import SilentRounds
+from secure.password import MIN_LENGTH
+from wire.messages import Message, PasswordAsk, PasswordChallenge
+
+pytestmark = pytest.mark.timeout(10)
+WHERE = "127.0.0.1:5000"
+
+
+class Login:
+    """A login whose asks are answered by `answer` (None: the registry is silent)."""
+
+    def __init__(self, new: bool | None) -> None:
+        self.said: list[str] = []
+        self.sent: list[Message] = []
+        self._new = new
+        keys = (b"k" * 32, b"r" * 32)
+        self.login = PasswordLogin("pat", (WHERE, "its join code"), keys, self._send, self._say)
+
+    def _send(self, message: Message) -> None:
+        self.sent.append(message)
+        if self._new is not None and isinstance(message, PasswordAsk):
+            reply = PasswordChallenge("r-1", message.id, self._new)
+            asyncio.get_running_loop().call_soon(self.login.answered, reply)
+
+    def _say(self, line: str, error: bool) -> None:
+        self.said.append(line)
+
+    def prove(self, secret: str) -> tuple[str, str] | None:
+        return asyncio.run(self.login.prove(secret, "a-1", None, True))
+
+
+def test_a_short_password_is_refused_for_a_new_name_with_the_rule() -> None:
+    run = Login(new=True)
+    assert run.prove("abc") is None and run.login.too_short
+    assert run.said == [
+        f"[A new password needs at least {MIN_LENGTH} characters; this one has 3. "
+        "No password was set.]"
+    ]
+    assert too_short("x" * MIN_LENGTH) == ""
+
+
+def test_a_short_password_of_a_name_that_has_one_is_still_proven(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the registry asks no proof of a name our key owns: the length is not looked at
+    run = Login(new=False)
+    assert run.prove("abc") == ("", "") and not run.login.too_short and not run.said
+
+
+def test_a_silent_registry_is_asked_for_the_start_s_patience_and_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(peer.adapter.password_login, "TIMEOUT", 0.002)
+    monkeypatch.setattr(peer.core.retry_wait, "silent_wait", lambda where, rounds: 0.05)
+    run = Login(new=None)
+    run.login.patience = 0.2
+    assert run.prove("long enough") is None
+    first, *counts, last = run.said
+    assert (
+        first.startswith(f"[No answer from the registry at {WHERE} after ") and "firewall" in first
+    )
+    assert counts and all(c.startswith(f"[Still no answer from {WHERE}") for c in counts)
+    assert last == "[Could not register; is the registry running?]"
+    assert len(run.sent) > 5  # more than the one round it had before
+
+
+def test_silent_rounds_say_the_time_tried_and_end_with_the_patience() -> None:
+    rounds = SilentRounds(WHERE, 60.0, began=100.0)
+    due, line = rounds.after_round(103.0) or (0.0, "")
+    assert due > 103.0 and line.startswith(f"[No answer from the registry at {WHERE} after 3 s")
+    assert "trying 60 s more" in line
+    later = rounds.after_round(150.0)
+    assert (
+        later is not None
+        and later[1] == f"[Still no answer from {WHERE} after 50 s; trying 13 s more.]"
+    )
+    assert rounds.after_round(163.0) is None
