@@ -247,7 +247,8 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         colour=not line.no_color,
         bell=line.bell,
     )
-    return _run(run_peer(name=name, server=server, data_dir=data_dir, settings=peer))
+    run = run_peer(name=name, server=server, data_dir=data_dir, settings=peer, plain=line.plain)
+    return _run(run)
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:

@@ -90,7 +90,7 @@ def start_terminal_peer(
         env.pop("NO_COLOR", None)
     argv = [
         sys.executable, str(CHATAPP), "-c", chat.named(name), HOST, str(chat.registry_port),
-        str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+        str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5", "--plain",
     ]  # fmt: skip
     if shell_after:
         argv = ["bash", "-c", f'"$@"; {shell_after}', "bash", *argv]
