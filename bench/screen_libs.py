@@ -15,12 +15,16 @@ Textual is not a dependency: `pip install textual` to measure it (else its row s
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import pty
 import statistics
+import struct
 import subprocess
 import sys
+import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyte
@@ -97,22 +101,17 @@ def _status(pid: int, key: str) -> float:
 
 
 class Child:
-    """A Python program on a pty of 80x24, its screen read through pyte."""
+    """A program on a pty of 80x24, its screen read through pyte."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         ours, theirs = pty.openpty()
         os.set_blocking(ours, False)
-        import fcntl
-        import struct
-        import termios
-
         fcntl.ioctl(theirs, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24")
+        env = dict(env or os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", f"RATE = {RATE}\n" + source],
-            stdin=theirs, stdout=theirs, stderr=theirs, env=env, start_new_session=True,
-        )  # fmt: skip
+            argv, stdin=theirs, stdout=theirs, stderr=theirs, env=env, start_new_session=True
+        )
         os.close(theirs)
         self.fd = ours
         self.screen = pyte.Screen(80, 24)
@@ -126,13 +125,19 @@ class Child:
             pass
 
     def wait_for(self, text: str, timeout: float = 20.0) -> float:
+        """Seconds from the start until `text` is on the screen."""
+        return self.wait_until(lambda rows: any(text in row for row in rows), text, timeout)
+
+    def wait_until(
+        self, ok: Callable[[list[str]], bool], what: str, timeout: float = 20.0
+    ) -> float:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             self.pump()
-            if any(text in row for row in self.screen.display):
+            if ok(self.screen.display):
                 return time.perf_counter() - self.started
             time.sleep(0.002)
-        raise TimeoutError(text)
+        raise TimeoutError(what + ":\n" + "\n".join(self.screen.display))
 
     def run_for(self, seconds: float) -> float:
         """The share of a core it used for `seconds`, its output read meanwhile."""
@@ -153,7 +158,7 @@ class Child:
 
 
 def measure(source: str, seconds: float) -> dict[str, float]:
-    child = Child(source)
+    child = Child([sys.executable, "-c", f"RATE = {RATE}\n" + source])
     try:
         first = child.wait_for(READY)
         time.sleep(0.2)
@@ -175,11 +180,11 @@ def _has_textual() -> bool:
     return tried.returncode == 0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     libraries = {"prompt_toolkit": PTK_APP, **({"Textual": TEXTUAL_APP} if _has_textual() else {})}
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in libraries}
     for _ in range(args.runs):  # interleaved, so that both see the same machine
