@@ -34,6 +34,8 @@ from bench.screen_libs import Child
 CHATAPP = [sys.executable, str(ROOT / "ChatApp.py")]
 #: Ports of the benchmark's registry and peers: one registry per mode.
 PORTS = {"full screen": 22900, "line mode": 22910}
+#: The peers, in the order of their ports after the registry's.
+PEER_PORTS = ("alice", "bob", "carol")
 BURST = 1000
 RATE = 50
 
@@ -64,7 +66,7 @@ def _drain(stream: IO[str]) -> None:
 
 def _peer(name: str, port: int, folder: Path, code: str) -> list[str]:
     return [
-        *CHATAPP, "-c", name, "127.0.0.1", str(port), str(port + 1 + len(name) % 5),
+        *CHATAPP, "-c", name, "127.0.0.1", str(port), str(port + PEER_PORTS.index(name) + 1),
         "--data-dir", str(folder / name), "--registry-key", code, "--keepalive", "60",
     ]  # fmt: skip
 

@@ -37,6 +37,10 @@ TABLE_NEWS = re.compile(
     r"|\d+ (people came online|people went offline|people changed their names|more have quit)"
     r"\b.*|.+ is now known as .+)\]"
 )
+#: The registry's own news (peer/core/registration.py, request_ends.py): its window too.
+REGISTRY_NEWS = re.compile(
+    r"\[(Welcome, |Server not responding|Server is back|No answer from the registry )"
+)
 #: A line about a direct message to someone (peer/core/direct.py), shown in their window.
 ABOUT_SOMEONE = re.compile(r"\[(?:Message received by|No ACK from) ([^,.\]]+)[.,]")
 #: A file's progress (peer/core/files/transfers.py): the status bar shows it as a bar.
@@ -72,7 +76,7 @@ def where(line: Print) -> Where:
         return Where("#" + room.casefold(), room)
     if text == TABLE_UPDATED or (line.style == "info" and PROGRESS.fullmatch(text)):
         return HIDDEN
-    if TABLE_NEWS.fullmatch(text):
+    if TABLE_NEWS.fullmatch(text) or REGISTRY_NEWS.match(text):
         return Where(NOTICES, NOTICES)
     if (about := ABOUT_SOMEONE.match(text)) and about[1] != "Server":
         return Where("@" + about[1].casefold(), about[1])

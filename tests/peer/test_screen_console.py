@@ -45,6 +45,8 @@ pytestmark = pytest.mark.timeout(20)
         (Print("* bob waves (in lab)", "room", "bob"), Where("#lab", "lab")),
         (Print("[history 10:15] bob (in lab): hi", "history", "bob"), Where("#lab", "lab")),
         (Print("[bob is online]"), Where(NOTICES, NOTICES)),
+        (Print("[Welcome, You are registered.]"), Where(NOTICES, NOTICES)),
+        (Print("[Server not responding]"), Where(NOTICES, NOTICES)),
         (Print("[4 people went offline: a, b, c, d]"), Where(NOTICES, NOTICES)),
         (Print("[bob is now known as robert]"), Where(NOTICES, NOTICES)),
         (Print(TABLE_UPDATED), HIDDEN),
