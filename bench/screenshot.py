@@ -46,7 +46,7 @@ def _colour(name: str, fallback: str) -> str:
         return fallback
     if len(name) == 6 and all(c in "0123456789abcdef" for c in name.lower()):
         return "#" + name
-    return PALETTE.get(name.removeprefix("bright"), fallback)
+    return PALETTE.get(name) or PALETTE.get(name.removeprefix("bright"), fallback)
 
 
 def svg(screen: Any) -> str:

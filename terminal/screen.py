@@ -165,7 +165,8 @@ class FullScreen:
     def _status(self) -> Parts:
         shown = self.model.shown
         scrolled = f" (scrolled back {shown.back}; PageDown)" if shown.back else ""
-        return [("bold", f" {shown.title}{scrolled} "), ("", "│"), *self._panes.status()]
+        title = (f"{shown.style} bold", f" {shown.title}{scrolled} ")  # in its colour
+        return [title, ("", "│"), *self._panes.status()]
 
     def _transfers(self) -> Parts:
         parts: Parts = []

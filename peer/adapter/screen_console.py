@@ -41,6 +41,8 @@ TABLE_NEWS = re.compile(
 REGISTRY_NEWS = re.compile(
     r"\[(Welcome, |Server not responding|Server is back|No answer from the registry )"
 )
+#: Who joined or left a room, and coming back to one: the room's window.
+ROOM_NEWS = re.compile(r"\[(?:\S+ (?:joined|left)|Back to) ([^\s,;\]]+)")
 #: A line about a direct message to someone (peer/core/direct.py), shown in their window.
 ABOUT_SOMEONE = re.compile(r"\[(?:Message received by|No ACK from) ([^,.\]]+)[.,]")
 #: A file's progress (peer/core/files/transfers.py): the status bar shows it as a bar.
@@ -78,6 +80,9 @@ def where(line: Print) -> Where:
         return HIDDEN
     if TABLE_NEWS.fullmatch(text) or REGISTRY_NEWS.match(text):
         return Where(NOTICES, NOTICES)
+    if room_news := ROOM_NEWS.match(text):
+        room = room_news[1].removesuffix(".")
+        return Where("#" + room.casefold(), room)
     if (about := ABOUT_SOMEONE.match(text)) and about[1] != "Server":
         return Where("@" + about[1].casefold(), about[1])
     return Where()
@@ -223,9 +228,10 @@ class ScreenConsole(TerminalConsole):
             if not self.model.switch(int(number[1])):
                 self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
             return
-        to = typed_where(text, room=self._screen_sources["room"]())
-        if to.key:
-            self.model.switch_to(self._window(to))
+        if not self._ask.asked and not self._question():  # (an answer names no window)
+            to = typed_where(text, room=self._screen_sources["room"]())
+            if to.key:
+                self.model.switch_to(self._window(to))
         if isinstance(parse(text, in_room=bool(self._screen_sources["room"]())), Quit):
             self._quit_at = len(self.model.shown.lines)
         super()._entered(text, on_line)

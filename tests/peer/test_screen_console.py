@@ -46,6 +46,10 @@ pytestmark = pytest.mark.timeout(20)
         (Print("[history 10:15] bob (in lab): hi", "history", "bob"), Where("#lab", "lab")),
         (Print("[bob is online]"), Where(NOTICES, NOTICES)),
         (Print("[Welcome, You are registered.]"), Where(NOTICES, NOTICES)),
+        (Print("[You joined Lab (a new room)]"), Where("#lab", "Lab")),
+        (Print("[bob left lab]"), Where("#lab", "lab")),
+        (Print("[You left lab.]"), Where("#lab", "lab")),
+        (Print("[Back to lab, the room you were in.]"), Where("#lab", "lab")),
         (Print("[Server not responding]"), Where(NOTICES, NOTICES)),
         (Print("[4 people went offline: a, b, c, d]"), Where(NOTICES, NOTICES)),
         (Print("[bob is now known as robert]"), Where(NOTICES, NOTICES)),
@@ -266,3 +270,19 @@ def test_80x24_and_a_resize_stay_readable_and_no_color_draws_no_colour() -> None
 
 def rows_fit(rows: list[str], columns: int) -> bool:
     return all(len(row) <= columns for row in rows)
+
+
+def test_quitting_asks_first_and_the_answer_stays_in_its_window() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.console.bind(lambda: "alice", list, losing=lambda: ["1 message waits"])
+            peer.room = "lab"
+            peer.show("bob (in lab): hi", "room", "bob")
+            peer.pipe.send_text("\x04")  # Ctrl-D on the empty line
+            await peer.sees("Quit? 1 message waits. [y/N]")
+            peer.pipe.send_text("n\r")
+            await peer.sees("[Not quitting.]")
+            assert peer.terminal.rows[-2].startswith(" [1:registry] 2:lab(1)")
+            assert peer.typed == []
+
+    asyncio.run(scenario())
