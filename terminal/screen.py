@@ -4,6 +4,7 @@ transfer, the activity bar of the windows, and the input line at the bottom."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ NARROW = 60
 #: Rows the bars and the input line take: what a page of scrolling leaves out.
 BARS = 3
 #: Seconds between redraws at most (lines arriving faster are drawn together), and between
-#: redraws with nothing new (the transfers' speed, the registry's state).
+#: looks at what the panes show (the transfers' speed, the registry's state).
 REDRAW = 0.05
 REFRESH = 1.0
 
@@ -91,10 +92,28 @@ class FullScreen:
             full_screen=True,
             color_depth=None if colour else ColorDepth.DEPTH_1_BIT,
             min_redraw_interval=REDRAW,
-            refresh_interval=REFRESH,
             input=terminal[0],
             output=terminal[1],
         )
+
+    async def run(self) -> None:
+        """Show the screen until a key ends it."""
+
+        def watch() -> None:
+            self.app.create_background_task(self._watch())
+
+        await self.app.run_async(pre_run=watch)
+
+    async def _watch(self) -> None:
+        """Redraw when the panes say something new (a registry silent, a transfer moving),
+        looked at every REFRESH seconds; an idle screen is not drawn again."""
+        seen: object = None
+        while True:
+            await asyncio.sleep(REFRESH)
+            now = (self._status(), self._panes.people(), self._transfers())
+            if now != seen:
+                seen = now
+                self.app.invalidate()
 
     def rows(self) -> int:
         """Rows of the terminal (or of the output tests give)."""

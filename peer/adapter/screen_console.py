@@ -242,7 +242,7 @@ class ScreenConsole(TerminalConsole):
         self.session.default_buffer.text = default
         self.app.key_bindings = merge_key_bindings([keys, self.screen.keys])
         try:
-            await self.app.run_async()
+            await self.screen.run()
         finally:
             self._ran = True
 
