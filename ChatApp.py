@@ -252,7 +252,9 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     return asked_again(
         name,
         peer,
-        lambda peer: run_peer(name=name, server=server, data_dir=data_dir, settings=peer),
+        lambda peer: run_peer(
+            name=name, server=server, data_dir=data_dir, settings=peer, plain=line.plain
+        ),
     )
 
 

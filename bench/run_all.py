@@ -28,6 +28,8 @@ from bench import (
     relay,
     report,
     saves,
+    screen,
+    screen_libs,
     table_bytes,
     udp_raw,
 )
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         ("saves", lambda: saves.main(["--count", "1000" if q else "5000"])),
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
         ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
+        ("screen", lambda: screen.main(["--seconds", "2" if q else "5"])),
+        ("screen_libs", lambda: screen_libs.main(["--runs", "1" if q else "3"])),
     ]
     skipped = set(args.skip.split(","))
     for name, step in [(name, step) for name, step in steps if name not in skipped]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.history import History
     from prompt_toolkit.input import Input
     from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.key_binding.key_bindings import KeyBindingsBase
 
 #: Seconds `LinePrompt.stop` waits for lines still being printed, and for the prompt to end.
 STOP_WAIT = 2.0
@@ -108,10 +109,15 @@ class LinePrompt:
         self.lines_entered = 0
         self.session.default_buffer.on_text_changed += self._text_changed
 
+    @property
+    def app(self) -> Application[Any]:
+        """The application that shows the prompt (the prompt session's, unless overridden)."""
+        return self.session.app
+
     def set_prompt(self, text: str | Callable[[], str]) -> None:
         """The prompt's text from now on (a callable: asked each time it is drawn)."""
         self._prompt = text
-        app = self.session.app
+        app = self.app
         if app.is_running:
             app.invalidate()
 
@@ -126,7 +132,7 @@ class LinePrompt:
         from prompt_toolkit.renderer import print_formatted_text as render_text
         from prompt_toolkit.styles import default_ui_style
 
-        app = self.session.app
+        app = self.app
         if not app.is_running or app.is_done:
             print_formatted_text(FormattedText(parts))
             return
@@ -164,7 +170,7 @@ class LinePrompt:
         if self._printing:
             await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
         self._stopping = True
-        app = self.session.app
+        app = self.app
         app.erase_when_done = True
         if app.is_running and not app.is_done:
             with contextlib.suppress(Exception):  # it may be ending by itself right now
@@ -188,7 +194,7 @@ class LinePrompt:
 
     def end(self) -> None:
         """End the prompt as Ctrl-D on its empty line does (`on_end` is called)."""
-        app = self.session.app
+        app = self.app
         if app.is_running and not app.is_done:
             app.exit(exception=EOFError)
 
@@ -270,7 +276,6 @@ class LinePrompt:
         on_line: Callable[[str], None],
         on_end: Callable[[], None],
     ) -> None:
-        from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -283,20 +288,24 @@ class LinePrompt:
         for text in ahead.lines:
             self._entered(text, on_line)
         if not ahead.ended:
-            self.session.app.erase_when_done = not self.ctrl_c_ends  # `stop` always erases
+            self.app.erase_when_done = not self.ctrl_c_ends  # `stop` always erases
             with (
                 patch_stdout(raw=True),
-                redrawn_on_continue(lambda: self.session.app),  # after kill -STOP and fg
+                redrawn_on_continue(lambda: self.app),  # after kill -STOP and fg
                 contextlib.suppress(EOFError, KeyboardInterrupt),
             ):
-                await self.session.prompt_async(
-                    lambda: FormattedText(self.prompt_text()),
-                    key_bindings=merge_key_bindings(bindings),
-                    default=ahead.partial,
-                )
+                await self.prompt(merge_key_bindings(bindings), ahead.partial)
         if not self._stopping:
             self._echoing = _echo_off()
             on_end()
+
+    async def prompt(self, keys: KeyBindingsBase, default: str) -> None:
+        """Run the prompt with `keys`, `default` in its line, until a key ends it."""
+        from prompt_toolkit.formatted_text import FormattedText
+
+        await self.session.prompt_async(
+            lambda: FormattedText(self.prompt_text()), key_bindings=keys, default=default
+        )
 
 
 def _typed_ahead() -> TypedAhead:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from peer.adapter.node import PeerNode
+from peer.adapter.screen_console import ScreenConsole, ScreenSources
 from peer.adapter.startup import PasswordAgain, PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
@@ -17,10 +19,12 @@ async def run_peer(
     server: Addr,
     data_dir: Path,
     settings: PeerSettings,
+    plain: bool = False,
 ) -> int:
-    """Run a peer with `settings` until the user quits; return the exit status.
-    PasswordAgain when its password was refused and `settings.ask_again`."""
-    console = make_console(colour=settings.colour, bell=settings.bell)
+    """Run a peer with `settings` until the user quits; return the exit status. On a
+    terminal it is the full screen, unless `plain`. PasswordAgain when its password was
+    refused and `settings.ask_again`."""
+    console = make_console(colour=settings.colour, bell=settings.bell, plain=plain)
     try:
         node = PeerNode(
             name=name, server=server, data_dir=data_dir, console=console, settings=settings
@@ -41,11 +45,33 @@ async def run_peer(
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
             losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
         )
+    if isinstance(console, ScreenConsole):
+        watch_node(console, node)
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_too_short):
         raise PasswordAgain(new=not wrong)
     return status
+
+
+def watch_node(console: ScreenConsole, node: PeerNode) -> None:
+    """What the full screen shows of `node` besides its lines."""
+    core = node.core
+    watch = core.parts.shared.watch
+
+    def answers() -> bool | None:
+        return None if watch.heard_at == -math.inf else not watch.down
+
+    console.watch(
+        ScreenSources(
+            people=lambda: [(row.name, row.online) for row in core.table.rows()],
+            room=lambda: core.state.room,
+            registry=lambda: "{}:{}".format(*core.server),
+            answers=answers,
+            outbox=lambda: len(core.outbox),
+            transfers=node.files.progress,
+        )
+    )
 
 
 def unfinished_transfers(folder: Path) -> list[str]:

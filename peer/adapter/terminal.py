@@ -158,14 +158,16 @@ def rings(line: Print, me: str) -> bool:
     return False
 
 
-def fragments(line: Print, colour: bool, colour_of: Callable[[str], str]) -> list[tuple[str, str]]:
-    """`line` with its prefix as prompt_toolkit (style, text) pairs: the sender's name in
+def fragments(
+    line: Print, colour: bool, colour_of: Callable[[str], str], prefix: str = PREFIX
+) -> list[tuple[str, str]]:
+    """`line` after `prefix` as prompt_toolkit (style, text) pairs: the sender's name in
     its colour (`colour_of`), the rest in its style's, made safe (wire/shown_text.py)."""
     text, who = clean(line.text), line.who
     if not colour:
-        return [("", PREFIX + text)]
+        return [("", prefix + text)]
     style = STYLE_COLOURS.get(line.style, "")
-    parts: list[tuple[str, str]] = [("ansibrightblack", PREFIX)]
+    parts: list[tuple[str, str]] = [("ansibrightblack", prefix)] if prefix else []
     at = _name_at(text, who)
     if at < 0:
         return [*parts, (style, text)]
@@ -400,7 +402,7 @@ class TerminalConsole(LinePrompt):
     def _quit_key(self) -> bool:
         """Ctrl-C or Ctrl-D on the empty line: True when it asked first (AskedFirst.key)."""
         asked = self._ask.key()
-        self.session.app.invalidate()  # drawn again: the question, or not
+        self.app.invalidate()  # drawn again: the question, or not
         return asked
 
     def _quit_question(self) -> str:
@@ -424,7 +426,7 @@ class TerminalConsole(LinePrompt):
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour, self._colours.of))
         if self._bell and rings(line, self._me()):
-            output = self.session.app.output
+            output = self.app.output
             output.bell()
             output.flush()
 
@@ -470,8 +472,14 @@ def colour_wanted() -> bool:
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def make_console(*, colour: bool, bell: bool) -> Console:
-    """A terminal console when stdin and stdout are terminals, else the plain line console."""
-    if on_a_terminal():
-        return TerminalConsole(colour=colour and colour_wanted(), bell=bell)
-    return PlainConsole()
+def make_console(*, colour: bool, bell: bool, plain: bool = False) -> Console:
+    """When stdin and stdout are terminals, the full screen (`plain`: the prompt, as lines);
+    else the plain line console."""
+    if not on_a_terminal():
+        return PlainConsole()
+    colour = colour and colour_wanted()
+    if plain:
+        return TerminalConsole(colour=colour, bell=bell)
+    from peer.adapter.screen_console import ScreenConsole
+
+    return ScreenConsole(colour=colour, bell=bell)

@@ -24,11 +24,13 @@ COLUMNS, ROWS = 100, 24
 class Terminal:
     """A child process on a pseudo-terminal, with the screen it has drawn."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], rows: int = ROWS) -> None:
-        self.screen = pyte.Screen(COLUMNS, rows)
+    def __init__(
+        self, argv: list[str], env: dict[str, str], rows: int = ROWS, columns: int = COLUMNS
+    ) -> None:
+        self.screen = pyte.Screen(columns, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.child = forked_terminal.Spawn(
-            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(rows, COLUMNS)
+            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(rows, columns)
         )
         self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
 
@@ -79,9 +81,11 @@ def start_terminal_peer(
     colour: bool,
     rows: int = ROWS,
     shell_after: str = "",
+    full_screen: bool = False,
 ) -> Terminal:
-    """A peer at a terminal; with `shell_after`, run by bash, which then runs that script
-    on the same terminal (as the user's shell reads it once the peer has exited)."""
+    """A peer at a terminal (the prompt and lines, `--plain`, unless `full_screen`); with
+    `shell_after`, run by bash, which then runs that script on the same terminal (as the
+    user's shell reads it once the peer has exited)."""
     assert chat.registry_port is not None
     # pyte does not answer prompt_toolkit's cursor position requests: say so, instead of
     # letting prompt_toolkit wait for the answers and print a warning
@@ -91,10 +95,11 @@ def start_terminal_peer(
     argv = [
         sys.executable, str(CHATAPP), "-c", chat.named(name), HOST, str(chat.registry_port),
         str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+        *([] if full_screen else ["--plain"]),
     ]  # fmt: skip
     if shell_after:
         argv = ["bash", "-c", f'"$@"; {shell_after}', "bash", *argv]
-    terminal = Terminal(argv, env, rows)
+    terminal = Terminal(argv, env, rows, 80 if full_screen else COLUMNS)
     terminals.append(terminal)
     return terminal
 

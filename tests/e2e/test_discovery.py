@@ -182,7 +182,7 @@ def test_at_a_terminal_several_registries_are_numbered_and_one_is_chosen(
     first, second = sorted(port for _, port in registries(chat, "one", "two"))
     env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     argv = [*chat.prefix[1:], sys.executable, str(CHATAPP), "-c", "tina"]
-    argv += ["--data-dir", str(chat.root / "tina")]
+    argv += ["--data-dir", str(chat.root / "tina"), "--plain"]
     child = pexpect.spawn("ip", argv, env=env, encoding="utf-8", timeout=10, cwd=str(REPO))
     try:
         child.expect(r"Found 2 registries on this network:")

@@ -127,7 +127,7 @@ def test_at_a_terminal_the_fingerprint_is_asked_about_once_before_anything_is_se
     for answer, then, status in (("n", r"\[Not trusted: nothing was sent\.\]", 1), ("y", "", 0)):
         argv = [
             str(CHATAPP), "-c", tina, HOST, str(chat.registry_port), str(free_port()),
-            "--data-dir", str(chat.root / "tina"),
+            "--data-dir", str(chat.root / "tina"), "--plain",
         ]  # fmt: skip
         child = forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=10)
         try:

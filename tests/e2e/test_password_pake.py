@@ -157,7 +157,7 @@ def test_at_a_terminal_a_new_names_password_is_set_only_once_the_person_says_yes
     registry = chat.start_registry(options=["-v"])
     argv = [
         str(CHATAPP), "-c", "eve", HOST, str(chat.registry_port), str(free_port()),
-        "--data-dir", str(chat.root / "eve"), "--password", *chat.trusting(),
+        "--data-dir", str(chat.root / "eve"), "--password", *chat.trusting(), "--plain",
     ]  # fmt: skip
     env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     child = forked_terminal.Spawn(sys.executable, argv, env=env, encoding="utf-8", timeout=20)

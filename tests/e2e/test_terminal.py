@@ -524,7 +524,7 @@ def test_lines_typed_while_no_registry_answers_are_said_not_carried_out(
     shell = 'echo "EXITED $?"; IFS= read -r -t 2 left; echo "LEFTOVER:[$left]"'
     argv = [
         sys.executable, str(CHATAPP), "-c", "alice", HOST, str(free_port()), str(free_port()),
-        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5", "--plain",
     ]  # fmt: skip
     env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
     alice = Terminal(["bash", "-c", f'"$@"; {shell}', "bash", *argv], env)

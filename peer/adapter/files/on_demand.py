@@ -82,6 +82,13 @@ class FilesOnDemand:
         """A connection whose first message is a FileWant (FileService.serve)."""
         await self._made().serve(handed)
 
+    def progress(self) -> list[tuple[int, str, int, int]]:
+        """Each transfer under way: its number, what it is, bytes done and its size."""
+        if self._service is None:
+            return []
+        under_way = self._service.core.transfers.values()
+        return [(t.number, t.about(), t.verified, t.size) for t in under_way]
+
     def close(self) -> None:
         if self._service is not None:
             self._service.close()

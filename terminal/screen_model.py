@@ -1,0 +1,152 @@
+"""What the full screen shows, without a terminal: its windows (each with its lines, its
+scrollback, its unread count and whether a line named you), which one is shown, and the
+transfers' progress with their speed. Pure: methods take lines and events, and `now`."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+#: Parts of a line as prompt_toolkit takes them: (style, text) pairs.
+Parts = list[tuple[str, str]]
+
+#: Lines a window keeps for scrolling back; older ones go.
+SCROLLBACK = 2000
+#: Seconds of progress a transfer's speed is averaged over.
+SPEED_SPAN = 3.0
+
+
+@dataclass(eq=False)
+class Window:
+    """One conversation: `key` tells it from the others, `title` and `style` name it."""
+
+    key: str
+    title: str
+    style: str = ""
+    lines: deque[Parts] = field(default_factory=lambda: deque(maxlen=SCROLLBACK))
+    #: Lines come since it was last shown, and whether one of them named you.
+    unread: int = 0
+    mentioned: bool = False
+    #: Lines scrolled back from the newest (0: the newest are shown).
+    back: int = 0
+
+
+class ScreenModel:
+    """The windows, in the order they opened; the first is always there (`first`)."""
+
+    def __init__(self, first: Window) -> None:
+        self.windows = [first]
+        self.current = 0
+
+    @property
+    def shown(self) -> Window:
+        return self.windows[self.current]
+
+    def window(self, key: str, title: str, style: str = "") -> Window:
+        """The window `key`, opened (last) if it is not open yet."""
+        for each in self.windows:
+            if each.key == key:
+                return each
+        opened = Window(key, title, style)
+        self.windows.append(opened)
+        return opened
+
+    def add(
+        self, window: Window, parts: Parts, *, unread: bool = True, mention: bool = False
+    ) -> None:
+        """A line in `window`, `unread` there unless it is shown, and naming you if `mention`;
+        a window scrolled back stays where it is."""
+        window.lines.append(parts)
+        if window.back:
+            window.back = min(window.back + 1, len(window.lines) - 1)
+        if unread and window is not self.shown:
+            window.unread += 1
+            window.mentioned = window.mentioned or mention
+
+    def switch(self, number: int) -> bool:
+        """Show window `number` (from 1); False if there is none, and nothing changes."""
+        if not 1 <= number <= len(self.windows):
+            return False
+        self.current = number - 1
+        shown = self.shown
+        shown.unread, shown.mentioned = 0, False
+        return True
+
+    def switch_to(self, window: Window) -> None:
+        self.switch(self.windows.index(window) + 1)
+
+    def step(self, by: int) -> None:
+        """Show the next window (`by` 1) or the one before (-1), round the ends."""
+        self.switch((self.current + by) % len(self.windows) + 1)
+
+    def scroll(self, rows: int) -> None:
+        """Scroll the shown window back by `rows` (forward when negative)."""
+        shown = self.shown
+        shown.back = max(0, min(shown.back + rows, len(shown.lines) - 1))
+
+    def visible(self, height: int) -> list[Parts]:
+        """The lines of the shown window that end at its scroll position, `height` at most."""
+        lines = self.shown.lines
+        end = len(lines) - self.shown.back
+        return [lines[i] for i in range(max(0, end - height), end)]
+
+
+@dataclass
+class Progress:
+    """One transfer as the status bar shows it."""
+
+    label: str
+    done: int
+    size: int
+    #: Bytes a second (0: not known yet), and seconds left (inf: not known).
+    speed: float = 0.0
+    left: float = math.inf
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.size <= 0 else min(1.0, self.done / self.size)
+
+
+class Speeds:
+    """Each transfer's speed from the bytes it had done when looked at, over SPEED_SPAN s."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, deque[tuple[float, int]]] = {}
+
+    def progress(self, key: str, label: str, done: int, size: int, now: float) -> Progress:
+        seen = self._seen.setdefault(key, deque())
+        if seen and done < seen[-1][1]:  # begun again
+            seen.clear()
+        seen.append((now, done))
+        while len(seen) > 2 and now - seen[1][0] >= SPEED_SPAN:
+            seen.popleft()
+        shown = Progress(label, done, size)
+        took = now - seen[0][0]
+        if took > 0 and done > seen[0][1]:
+            shown.speed = (done - seen[0][1]) / took
+            shown.left = max(0, size - done) / shown.speed
+        return shown
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget the transfers not in `keys` (ended)."""
+        for gone in set(self._seen) - keys:
+            del self._seen[gone]
+
+
+def bar(fraction: float, width: int) -> str:
+    """A progress bar of `width` cells, `fraction` of them full."""
+    full = round(max(0.0, min(1.0, fraction)) * width)
+    return "█" * full + "░" * (width - full)
+
+
+def duration(seconds: float) -> str:
+    """`seconds` for people: 42 s, 3 min 5 s, 1 h 4 min; "?" when not known."""
+    if not math.isfinite(seconds):
+        return "?"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"

@@ -1,0 +1,288 @@
+"""The peer's full screen, headless: its keys come through a pipe, and what it draws goes
+through pyte, a terminal emulator, so that each test reads the screen a person would see.
+Which window each line goes to is read from the line (`where`), tested here as a table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TextIO, cast
+
+import pyte
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output.vt100 import Vt100_Output
+
+from peer.adapter.screen_console import (
+    CHANNEL,
+    HIDDEN,
+    NOTICES,
+    ScreenConsole,
+    ScreenSources,
+    Where,
+    person_colour,
+    typed_where,
+    where,
+)
+from peer.adapter.terminal import NAME_COLOURS
+from peer.core.actions import Print
+from peer.core.change_lines import TABLE_UPDATED
+
+pytestmark = pytest.mark.timeout(20)
+
+
+@pytest.mark.parametrize(
+    ("line", "window"),
+    [
+        (Print("bob: hi", "message", "bob"), Where("@bob", "bob")),
+        (Print("[Channel_Message bob: hi]", "channel", "bob"), Where(CHANNEL, CHANNEL)),
+        (Print("Channel_Message bob: 10:00 hi", "message", "bob"), Where(CHANNEL, CHANNEL)),
+        (Print("bob (in Lab): hi (in here)", "room", "bob"), Where("#lab", "Lab")),
+        (Print("* bob waves (in lab)", "room", "bob"), Where("#lab", "lab")),
+        (Print("[history 10:15] bob (in lab): hi", "history", "bob"), Where("#lab", "lab")),
+        (Print("[bob is online]"), Where(NOTICES, NOTICES)),
+        (Print("[Welcome, You are registered.]"), Where(NOTICES, NOTICES)),
+        (Print("[You joined Lab (a new room)]"), Where("#lab", "Lab")),
+        (Print("[bob left lab]"), Where("#lab", "lab")),
+        (Print("[You left lab.]"), Where("#lab", "lab")),
+        (Print("[Back to lab, the room you were in.]"), Where("#lab", "lab")),
+        (Print("[Server not responding]"), Where(NOTICES, NOTICES)),
+        (Print("[4 people went offline: a, b, c, d]"), Where(NOTICES, NOTICES)),
+        (Print("[bob is now known as robert]"), Where(NOTICES, NOTICES)),
+        (Print(TABLE_UPDATED), HIDDEN),
+        (Print("[big.bin from bob: 40% (12.0 MB of 30.0 MB)]", "info"), HIDDEN),
+        (Print("[Message received by bob.]"), Where("@bob", "bob")),
+        (Print("[No ACK from bob, message sent to server.]"), Where("@bob", "bob")),
+        (Print("[Message received by Server.]"), Where()),
+        (Print("[Unknown command frob: ...]", "error"), Where()),
+    ],
+)
+def test_each_line_goes_to_the_window_of_its_conversation(line: Print, window: Where) -> None:
+    assert where(line) == window
+
+
+def test_a_typed_command_names_its_window() -> None:
+    assert typed_where("send Bob hi", room="") == Where("@bob", "Bob")
+    assert typed_where("/send_all hi", room="lab") == Where(CHANNEL, CHANNEL)
+    assert typed_where("join lab", room="") == Where("#lab", "lab")
+    assert typed_where("hello all", room="lab") == Where("#lab", "lab")
+    assert typed_where("who", room="") == Where()
+
+
+def test_a_persons_colour_is_the_names_alone_and_never_red() -> None:
+    assert person_colour("Bob") == person_colour("bob")
+    assert all("red" not in colour for colour in NAME_COLOURS)
+
+
+class Terminal:
+    """A terminal of `rows` x `columns` that prompt_toolkit draws on, read through pyte."""
+
+    def __init__(self, rows: int = 24, columns: int = 80) -> None:
+        self.size = Size(rows, columns)
+        self.screen = pyte.Screen(columns, rows)
+        self._stream = pyte.Stream(self.screen)
+        self.written: list[str] = []
+        self.encoding = "utf-8"
+        out = cast(TextIO, self)
+        self.output = Vt100_Output(out, lambda: self.size, term="xterm-256color", enable_cpr=False)
+
+    def write(self, data: str) -> None:
+        self.written.append(data)
+        self._stream.feed(data)
+
+    def flush(self) -> None:
+        pass
+
+    def resize(self, rows: int, columns: int) -> None:
+        self.size = Size(rows, columns)
+        self.screen.resize(rows, columns)
+
+    @property
+    def rows(self) -> list[str]:
+        return [row.rstrip() for row in self.screen.display]
+
+
+class Peer:
+    """A ScreenConsole on a Terminal, with a table, transfers and lines typed as given."""
+
+    def __init__(self, console: ScreenConsole, terminal: Terminal, pipe: PipeInput) -> None:
+        self.console, self.terminal, self.pipe = console, terminal, pipe
+        self.people: list[tuple[str, bool]] = [("alice", True), ("bob", True)]
+        self.transfers: list[tuple[int, str, int, int]] = []
+        self.typed: list[str] = []
+        self.room = ""
+        console.bind(lambda: "alice", lambda: [n for n, on in self.people if on])
+        console.watch(
+            ScreenSources(
+                people=lambda: self.people,
+                room=lambda: self.room,
+                registry=lambda: "127.0.0.1:22000",
+                answers=lambda: True,
+                outbox=lambda: 0,
+                transfers=lambda: self.transfers,
+            )
+        )
+
+    def show(self, text: str, style: str = "system", who: str = "") -> None:
+        self.console.show(Print(text, style, who))
+
+    async def until(self, what: str, ok: Callable[[list[str]], bool]) -> None:
+        """Wait for the screen to satisfy `ok`; fail with the screen at the deadline."""
+        deadline = time.monotonic() + 5
+        self.console.app.invalidate()
+        while not ok(self.terminal.rows):
+            if time.monotonic() > deadline:
+                pytest.fail(f"never {what}:\n" + "\n".join(self.terminal.rows))
+            await asyncio.sleep(0.01)
+
+    async def sees(self, text: str) -> None:
+        await self.until(f"showed {text!r}", lambda rows: any(text in row for row in rows))
+
+
+@contextlib.asynccontextmanager
+async def screen(rows: int = 24, columns: int = 80, colour: bool = True) -> AsyncIterator[Peer]:
+    terminal = Terminal(rows, columns)
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=terminal.output):
+        console = ScreenConsole(colour=colour, bell=False)
+        peer = Peer(console, terminal, pipe)
+        console.start(peer.typed.append, lambda: None)
+        console.set_prompt("alice> ")
+        await peer.sees("[1:registry]")
+        try:
+            yield peer
+        finally:
+            await console.stop()
+
+
+def test_windows_open_and_switch_and_unread_marks_come_and_go() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.show("bob (in lab): hello alice", "room", "bob")
+            peer.show("carol: psst", "message", "carol")
+            await peer.sees(" [1:registry] 2:lab(1!) 3:carol(1!)")
+            peer.pipe.send_text("\x1b2")  # Alt+2
+            await peer.sees(" 1:registry [2:lab] 3:carol(1!)")
+            assert any(row.startswith("bob: hello alice") for row in peer.terminal.rows)
+            peer.pipe.send_text("\x0e")  # Ctrl+N
+            await peer.sees(" 1:registry 2:lab [3:carol]")
+            peer.pipe.send_text("/window 1\r")
+            await peer.sees(" [1:registry] 2:lab 3:carol")
+            peer.pipe.send_text("send dave hi\r")  # a command naming a window opens it
+            await peer.sees("[4:dave]")
+            assert peer.typed == ["send dave hi"]
+
+    asyncio.run(scenario())
+
+
+OFF = "Offline"
+
+
+def test_the_list_of_people_follows_the_table() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            await peer.until("listed bob online", lambda rows: rows[3].endswith("│ bob"))
+            peer.people = [("alice", True), ("bob", False)]
+            peer.show(TABLE_UPDATED)  # not a line: the list says it
+            await peer.until(
+                "listed bob offline",
+                lambda rows: (
+                    [r.split("│")[-1] for r in rows[1:4]] == ["Online", " alice", "Offline"]
+                ),
+            )
+            assert not any("Client table updated" in row for row in peer.terminal.rows)
+
+    asyncio.run(scenario())
+
+
+def test_a_transfer_is_one_bar_that_moves() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.transfers = [(1, "big.bin from bob", 0, 30_000_000)]
+            await peer.sees(" big.bin from bob ░░░░░░░░░░░░░░░░░░░░   0%  waiting")
+            peer.transfers = [(1, "big.bin from bob", 15_000_000, 30_000_000)]
+            peer.show("[big.bin from bob: 50% (15.0 MB of 30.0 MB)]", "info")  # the bar says it
+            await peer.sees(" big.bin from bob ██████████░░░░░░░░░░  50%  ")
+            assert any("MB/s" in row and "left" in row for row in peer.terminal.rows)
+            assert not any("[big.bin" in row for row in peer.terminal.rows)
+
+    asyncio.run(scenario())
+
+
+def test_ctrl_c_clears_the_draft_and_up_brings_it_back() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.pipe.send_text("half a thought")
+            await peer.sees("alice> half a thought")
+            peer.pipe.send_text("\x03")
+            await peer.sees("[Line cleared; Up brings it back.")
+            await peer.until("cleared the line", lambda rows: rows[-1] == "alice>")
+            peer.pipe.send_text("\x1b[A")  # Up
+            await peer.sees("alice> half a thought")
+            assert peer.typed == []
+
+    asyncio.run(scenario())
+
+
+def test_a_line_typed_while_lines_arrive_stays_whole() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.pipe.send_text("send bob the first half")
+            for n in range(300):
+                peer.show(f"[Channel_Message carol: line {n}]", "channel", "carol")
+                if n % 50 == 0:
+                    await asyncio.sleep(0)
+            peer.pipe.send_text(" and the second half")
+            whole = "alice> send bob the first half and the second half"
+            await peer.until("kept the line whole", lambda rows: rows[-1] == whole)
+            peer.pipe.send_text("\r")
+            await peer.sees("[3:bob]")
+            assert peer.terminal.rows[1].startswith(whole)  # echoed in bob's window
+            assert peer.typed == ["send bob the first half and the second half"]
+
+    asyncio.run(scenario())
+
+
+def test_80x24_and_a_resize_stay_readable_and_no_color_draws_no_colour() -> None:
+    async def scenario() -> None:
+        async with screen(colour=False) as peer:
+            for n in range(40):
+                peer.show(f"bob: a long line {n} " + "words " * 20, "message", "bob")
+            peer.pipe.send_text("\x1b2")
+            await peer.until("drew the newest line", lambda rows: "words" in rows[-4])
+            assert peer.terminal.rows[0].startswith(" bob │ alice │ registry 127.0.0.1:22000")
+            peer.terminal.resize(16, 50)
+            peer.console.app.invalidate()  # drawn anew at its new size, as on SIGWINCH
+            await peer.until(
+                "fit 50 columns",
+                lambda rows: len(rows) == 16 and rows[-2].startswith(" 1:registry [2:bob]"),
+            )
+            assert rows_fit(peer.terminal.rows, 50)
+            assert "│" not in "".join(peer.terminal.rows[1:-2])  # no list of people: too narrow
+            drawn = "".join(peer.terminal.written)
+            assert "\x1b[38" not in drawn and "\x1b[3" + "1m" not in drawn
+
+    asyncio.run(scenario())
+
+
+def rows_fit(rows: list[str], columns: int) -> bool:
+    return all(len(row) <= columns for row in rows)
+
+
+def test_quitting_asks_first_and_the_answer_stays_in_its_window() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            peer.console.bind(lambda: "alice", list, losing=lambda: ["1 message waits"])
+            peer.room = "lab"
+            peer.show("bob (in lab): hi", "room", "bob")
+            peer.pipe.send_text("\x04")  # Ctrl-D on the empty line
+            await peer.sees("Quit? 1 message waits. [y/N]")
+            peer.pipe.send_text("n\r")
+            await peer.sees("[Not quitting.]")
+            assert peer.terminal.rows[-2].startswith(" [1:registry] 2:lab(1)")
+            assert peer.typed == []
+
+    asyncio.run(scenario())
