@@ -137,8 +137,7 @@ class PeerNode:
         self, static: X25519PrivateKey, server: Addr, console: Console, settings: PeerSettings
     ) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        self._settings = settings
-        self._static, self._server = static, server
+        self._settings, self._static, self._server = settings, static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
         #: Whether the start ended as the password was too short to be set.
         self.password_too_short = False
