@@ -21,6 +21,7 @@ from peer.core.request_kinds import (
     Step,
 )
 from registry.core import dispatch as registry_dispatch
+from tests.hypothesis_profiles import examples
 from tests.peer.parts_kit import T0, shared
 from wire.messages import Join, Message, RoomsRequest, TableRequest
 
@@ -58,7 +59,7 @@ def test_every_stage_is_reached_from_new_and_every_one_can_end() -> None:
 
 
 @pytest.mark.timeout(10)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(Step), max_size=30))
 def test_any_steps_leave_a_request_in_a_stage_the_table_allows(steps: list[Step]) -> None:
     request = Request(RoomsRequest("r-1"))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from peer.core.settling import Settling, audience
+from tests.hypothesis_profiles import examples
 from wire.messages import ChannelPost, Chat, Leave, RoomPost, SaveMessage
 
 
@@ -99,7 +100,7 @@ LINES = (
 )
 
 
-@settings(deadline=None, max_examples=300)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.tuples(

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from peer.core.table import HELD_MOST, Table
+from tests.hypothesis_profiles import examples
 from wire.messages import Alias, Entry, TableUpdate
 from wire.names import name_key
 
@@ -97,7 +98,7 @@ def since(versions: list[tuple[Entry, ...]], start: int, version: int) -> TableU
 
 
 @given(changes(), st.randoms(use_true_random=False), st.data())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_updates_held_in_any_order_give_the_table_applied_in_order(
     versions: list[tuple[Entry, ...]], random: Random, data: st.DataObject
 ) -> None:
