@@ -20,6 +20,8 @@ from wire.desk.messages import RoomRow
 LOG, DESK = "log", "desk"
 #: How the desk's lines begin on the console (registry/adapter/desk/console.py).
 DESK_MARK = "desk: "
+#: How the desk says someone is handed over to the console (wire/desk/render.py).
+HANDED_OVER = "[Now serving "
 #: A log line: its time first (registry_console.py).
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d ")
 
@@ -57,6 +59,8 @@ class ConsoleScreen(ScreenPrompt):
             said = text[len(DESK_MARK) :]
             alert = said.startswith("!!!")
             style = "ansired bold" if alert and self._colour else ""
+            if said.startswith(HANDED_OVER):  # the admin talks to them: shown, as to an operator
+                self.model.switch_to(self.desk())
             self.add(self.desk(), [(style, said)], mention=alert)
         elif LOG_LINE.match(text):
             error = " ERROR" in text[:10]

@@ -67,8 +67,12 @@ def test_the_log_and_the_desk_each_have_a_window() -> None:
     async def scenario() -> None:
         async with console() as reg:
             reg.screen.print_above([("", "16:14:02 desk: Tom joined for topic 4")])
-            reg.screen.print_above([("", "desk: [Now serving Tom, phone 555, topic 4.]")])
+            reg.screen.print_above([("", "desk: [On duty as admin, serving all topics.]")])
             await reg.sees(" [1:log] 2:desk(1)")
+            reg.screen.print_above([("", "desk: [Now serving Tom, phone 555, topic 4.]")])
+            await reg.sees(" 1:log [2:desk]")  # handed over: the desk's window shown
+            reg.pipe.send_text("\x1b1")
+            await reg.sees(" [1:log] 2:desk")
             rows = reg.terminal.rows
             assert rows[0].startswith(" log │ registry 127.0.0.1:17001 │ 2 online │ 3 stored")
             assert rows[1].startswith("ChatApp registry listening")  # printed before it began
@@ -77,8 +81,8 @@ def test_the_log_and_the_desk_each_have_a_window() -> None:
             reg.screen.set_prompt("to Tom> ")
             reg.pipe.send_text("hello Tom\r")  # to the person served: the desk's window
             await reg.sees(" 1:log [2:desk]")
-            await reg.until("echoed it", lambda rows: rows[2].startswith("to Tom> hello Tom"))
-            assert reg.terminal.rows[1].startswith("[Now serving Tom")  # without `desk: `
+            await reg.until("echoed it", lambda rows: rows[3].startswith("to Tom> hello Tom"))
+            assert reg.terminal.rows[2].startswith("[Now serving Tom")  # without `desk: `
             reg.pipe.send_text("\x1b1/who\r")  # a /command: the window shown
             await reg.until("echoed it", lambda rows: rows[3].startswith("to Tom> /who"))
             assert reg.typed == ["hello Tom", "/who"]
