@@ -154,6 +154,10 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         crisis_notice=line.crisis_notice,
         console_operator=line.desk_console,
         discovery=not line.no_discovery,
+        screen=not line.plain,
+        colour=not (
+            line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
+        ),
     )
     data_dir = settings.data_dir or default_dir("registry")
     if line.cluster is None:
@@ -315,7 +319,12 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     secret = "the operator key" if key else ""
     trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
     desk = (ip, port)
-    return _run(run_operator(name, desk, key=key, stdin_is_tty=tty, state_dir=root, trust=trust))
+    # on a terminal the full screen (peer/adapter/desk/screen.py), unless --plain
+    full = tty and sys.stdout.isatty() and not line.plain
+    run = run_operator(
+        name, desk, key=key, stdin_is_tty=tty, state_dir=root, trust=trust, full_screen=full
+    )
+    return _run(run)
 
 
 def _desk_state_dir(settings: Settings) -> Path:

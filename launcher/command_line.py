@@ -209,7 +209,9 @@ class CommandLine:
         off="--no-desk-console",
     )
     no_color: bool = _given("--no-color", "No colour.", False)
-    plain: bool = _given("--plain", "Peer: lines and a prompt, not the full screen.", False)
+    plain: bool = _given(
+        "--plain", "Peer, operator, registry: lines and a prompt, not the full screen.", False
+    )
     verbose: bool = _given("-v --verbose", "Log every message.", False)
     version: bool = _given("--version", "Say which version this is, and its wire.", False)
 

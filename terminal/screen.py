@@ -43,11 +43,13 @@ STYLE = {
 @dataclass
 class Panes:
     """What the panes beside the lines show, each asked at each redraw: the status bar,
-    the list of people, and one row per transfer."""
+    the list of people (or the waiting room: the pane right of the lines, `side_width`
+    columns with its border), and one row per transfer."""
 
     status: Callable[[], Parts]
     people: Callable[[], Parts]
     transfers: Callable[[], list[Parts]]
+    side_width: int = PEOPLE_WIDTH
 
 
 def _formatted(get: Callable[[], Parts]) -> Callable[[], FormattedText]:
@@ -160,7 +162,7 @@ class FullScreen:
 
         wide = Condition(lambda: self.app.output.get_size().columns >= NARROW)
         border = Window(width=1, char="│", style="class:border")
-        names = _pane(self._panes.people, width=PEOPLE_WIDTH - 1)
+        names = _pane(self._panes.people, width=self._panes.side_width - 1)
         return ConditionalContainer(VSplit([border, names]), filter=wide)
 
     def _input(self, buffer: Buffer, prompt: Callable[[], Parts]) -> list[AnyContainer]:

@@ -18,10 +18,11 @@ def stop_hint(desk: str = "") -> str:
 
 
 class ConsolePrompt:
-    """The prompt: `print` puts a line above it; `start` hands it the console's lines."""
+    """The prompt: `print` puts a line above it; `start` hands it the console's lines. `make`
+    makes the prompt from LinePrompt's arguments (the full screen's, say)."""
 
-    def __init__(self) -> None:
-        self._prompt = LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted)
+    def __init__(self, make: Callable[..., LinePrompt] = LinePrompt) -> None:
+        self._prompt: LinePrompt = make(on_interrupt=self._interrupted, on_eof=self._interrupted)
         # the question before stopping (AskedFirst.asked, while it waits for its answer)
         self._ask = AskedFirst(self._question, lambda: self._stop(), self._keeps_running)
         self._stop: Callable[[], None] = lambda: None

@@ -24,7 +24,9 @@ from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
 from registry.core.dispatch import RegistryCore
+from terminal.prompt import LinePrompt
 from terminal.typed_ahead import LineSplitter, read_typed_ahead
+from wire.desk.commands import is_operator_command
 from wire.keys import fingerprint, join_code
 from wire.shown_text import clean
 from wire.words import counted
@@ -46,12 +48,34 @@ class RegistryConsole:
         self, registry: RegistryServer, out: Callable[[str], None], settings: RegistrySettings
     ) -> None:
         self._registry = registry
-        self._prompt = ConsolePrompt() if settings.prompt else None
+        self._prompt = (
+            ConsolePrompt(self._screen(settings.colour) if settings.screen else LinePrompt)
+            if settings.prompt
+            else None
+        )
         self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, each with its time if it is a log line
         self._lines: list[tuple[str, float | None]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self.operator = settings.console_operator
+
+    def _screen(self, colour: bool) -> Callable[..., LinePrompt]:
+        """What makes the full screen (registry/adapter/console_screen.py) of this console."""
+        from registry.adapter.console_screen import ConsoleScreen, ConsoleState
+
+        registry = self._registry
+        state = ConsoleState(
+            listening=lambda: f"{registry.bind}:{registry.port}",
+            online=lambda: len(registry.core.table.online()),
+            stored=lambda: sum(len(box) for box in registry.core.mail.values()),
+            rows=lambda: registry.desk.room_rows(),
+            # as `line` takes it: a /command is the registry's, even while serving
+            to_desk=lambda line: (
+                not line.lstrip().startswith("/")
+                and (bool(registry.desk.console.serves) or is_operator_command(line))
+            ),
+        )
+        return lambda **prompt: ConsoleScreen(state, colour=colour, **prompt)
 
     def log(self, line: str) -> None:
         """One timestamped line, written in order at the end of this pass."""

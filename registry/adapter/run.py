@@ -37,6 +37,7 @@ async def run_registry(
                 settings,
                 console_operator=settings.console_operator and sys.stdin.isatty(),
                 prompt=on_a_terminal(),
+                screen=settings.screen and on_a_terminal(),
                 log_on_screen=is_terminal(sys.stdout),
             ),
         )

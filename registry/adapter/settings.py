@@ -12,7 +12,8 @@ from registry.core.quotas import MAILBOX_MESSAGES
 
 class RegistrySettings(Struct, frozen=True):
     """Each as its command line option says; `prompt`: the console is a prompt;
-    `log_on_screen`: the log goes to a screen (`.log off` may hide it)."""
+    `log_on_screen`: the log goes to a screen (`.log off` may hide it); `screen`: a prompt
+    is the full screen, in `colour` or not."""
 
     verbose: bool = False
     keepalive: float = 10.0
@@ -26,3 +27,5 @@ class RegistrySettings(Struct, frozen=True):
     prompt: bool = False
     log_on_screen: bool = False
     discovery: bool = True
+    screen: bool = False
+    colour: bool = True

@@ -52,7 +52,7 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
     env.pop("NO_COLOR", None)
     key = env.pop("CHATAPP_DESK_KEY")  # on a terminal the operator is asked for it
     port = str(world.port)
-    op = on_a_terminal(env, world.chatapp("-o", "ann", "127.0.0.1", port, trusting=True))
+    op = on_a_terminal(env, world.chatapp("-o", "ann", "127.0.0.1", port, "--plain", trusting=True))
     person = on_a_terminal(env, world.chatapp("-d", "127.0.0.1", port, trusting=True))
     try:
         op.expect("Operator key: ")
@@ -148,6 +148,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
     env = pty_env(world)
     option = [] if serves else ["--no-desk-console"]
     argv = ["ChatApp.py", "-s", port, "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "r")]
+    argv.append("--plain")
     registry = forked_terminal.Spawn(
         sys.executable, argv + option, cwd=str(ROOT), env=env, encoding="utf-8", timeout=8
     )

@@ -8,14 +8,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TextIO, cast
 
-import pyte
 import pytest
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
-from prompt_toolkit.output.vt100 import Vt100_Output
 
 from peer.adapter.screen_console import (
     CHANNEL,
@@ -31,6 +27,7 @@ from peer.adapter.screen_console import (
 from peer.adapter.terminal import NAME_COLOURS
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
+from tests.pyte_terminal import Terminal
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -76,34 +73,6 @@ def test_a_typed_command_names_its_window() -> None:
 def test_a_persons_colour_is_the_names_alone_and_never_red() -> None:
     assert person_colour("Bob") == person_colour("bob")
     assert all("red" not in colour for colour in NAME_COLOURS)
-
-
-class Terminal:
-    """A terminal of `rows` x `columns` that prompt_toolkit draws on, read through pyte."""
-
-    def __init__(self, rows: int = 24, columns: int = 80) -> None:
-        self.size = Size(rows, columns)
-        self.screen = pyte.Screen(columns, rows)
-        self._stream = pyte.Stream(self.screen)
-        self.written: list[str] = []
-        self.encoding = "utf-8"
-        out = cast(TextIO, self)
-        self.output = Vt100_Output(out, lambda: self.size, term="xterm-256color", enable_cpr=False)
-
-    def write(self, data: str) -> None:
-        self.written.append(data)
-        self._stream.feed(data)
-
-    def flush(self) -> None:
-        pass
-
-    def resize(self, rows: int, columns: int) -> None:
-        self.size = Size(rows, columns)
-        self.screen.resize(rows, columns)
-
-    @property
-    def rows(self) -> list[str]:
-        return [row.rstrip() for row in self.screen.display]
 
 
 class Peer:

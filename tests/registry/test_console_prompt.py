@@ -43,7 +43,7 @@ class Desk:
         }
         argv = [
             sys.executable, str(ROOT / "ChatApp.py"), "-s", self.port, "--bind", "127.0.0.1",
-            "--data-dir", str(tmp / "registry"), *options,
+            "--data-dir", str(tmp / "registry"), "--plain", *options,
         ]  # fmt: skip
         self.screen = Terminal(argv, self.env, rows=40)
         self.people: list[Proc] = []

@@ -79,8 +79,10 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
     stdin_is_tty: bool,
     state_dir: Path,
     trust: ContactRule = ANY_TRUST,
+    full_screen: bool = False,
 ) -> int:
-    """Serve at the desk at `desk` as `name`; the exit status. Never raises."""
+    """Serve at the desk at `desk` as `name` (on the full screen if `full_screen`); the exit
+    status. Never raises."""
 
     async def run(registry_key: bytes | None, static: X25519PrivateKey) -> int:
         # input that is no terminal serves nobody until it says `.serve` (OperatorCore)
@@ -89,7 +91,12 @@ async def run_operator(  # noqa: PLR0913 (who, where, key, terminal, folder, tru
         settings = RunnerSettings(
             client="operator client", tty=stdin_is_tty, key=static, registry_key=registry_key
         )
-        code = await DeskRunner(core, settings).run()
+        if full_screen:
+            from peer.adapter.desk.screen_runner import ScreenRunner
+
+            code = await ScreenRunner(core, settings).run()
+        else:
+            code = await DeskRunner(core, settings).run()
         _remember_authorised(state_dir, key, core, registry_key)
         return code
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from msgspec import Struct
 
+from peer.adapter.desk.screen import OperatorScreen
 from peer.adapter.terminal import PlainConsole
 from terminal.prompt import LinePrompt
 
@@ -48,12 +49,21 @@ class Screen(Protocol):
 
 
 class Terminal:
+    """`console`: the prompt to use on a terminal (the operator's full screen), else one is made."""
+
     def __init__(
-        self, on_input: Callable[[Typed | EndOfInput], None], *, tty: bool, colour: bool
+        self,
+        on_input: Callable[[Typed | EndOfInput], None],
+        *,
+        tty: bool,
+        colour: bool,
+        console: LinePrompt | None = None,
     ) -> None:
         self._on_input = on_input
         self.colour = colour
-        self._console: LinePrompt | PlainConsole = LinePrompt() if tty else PlainConsole()
+        self._console: LinePrompt | PlainConsole = console or (
+            LinePrompt() if tty else PlainConsole()
+        )
         if isinstance(self._console, LinePrompt):
             self._console.ctrl_c_ends = True
         self._sigint = False
@@ -97,7 +107,9 @@ class Terminal:
 
     def show(self, line: str, style: str = "system") -> None:
         colour = _STYLES.get(style, "") if self.colour else ""
-        if isinstance(self._console, LinePrompt):
+        if isinstance(self._console, OperatorScreen):  # its windows: no `>>> ` needed
+            self._console.show(line, style, colour)
+        elif isinstance(self._console, LinePrompt):
             self._console.print_above([(colour, ">>> " + line)])
         elif colour:
             self._console.write(f"\x1b[{_CODES[colour]}m>>> {line}\x1b[0m")

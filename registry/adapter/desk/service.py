@@ -24,7 +24,14 @@ from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
-from wire.desk.messages import DeskJoin, DeskMessage, DeskNotice, DeskOperator, DeskRegistries
+from wire.desk.messages import (
+    DeskJoin,
+    DeskMessage,
+    DeskNotice,
+    DeskOperator,
+    DeskRegistries,
+    RoomRow,
+)
 from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.errors import DecodeError, OtherVersion
@@ -237,6 +244,10 @@ class DeskService:
         if self.problem:
             return [f"  desk: {self.problem}"]
         return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
+
+    def room_rows(self) -> tuple[RoomRow, ...] | None:
+        """The waiting room in order (None: no help desk here)."""
+        return None if self.problem else self.queue.line.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`; the line that says what was done."""

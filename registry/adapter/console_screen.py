@@ -1,0 +1,92 @@
+"""The registry's console on the full screen (on a terminal, without --plain): the log and
+the answers to commands in one window, the help desk's conversation (the console is its
+operator admin) in another, the waiting room beside them and a status bar; the
+`registry>` line, its commands and keys as in line mode (terminal/screen_prompt.py)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from terminal.screen import Panes
+from terminal.screen_model import Parts, Window
+from terminal.screen_prompt import ScreenPrompt
+from terminal.waiting_room import ROOM_WIDTH, WaitingRoom
+from wire.desk.messages import RoomRow
+
+#: The log's window (and the answers to commands) and the help desk's, by key.
+LOG, DESK = "log", "desk"
+#: How the desk's lines begin on the console (registry/adapter/desk/console.py).
+DESK_MARK = "desk: "
+#: How the desk says someone is handed over to the console (wire/desk/render.py).
+HANDED_OVER = "[Now serving "
+#: A log line: its time first (registry_console.py).
+LOG_LINE = re.compile(r"\d\d:\d\d:\d\d ")
+
+
+class ConsoleState(NamedTuple):
+    """What the status bar and the waiting room show, asked at each redraw: where the
+    registry listens, its peers online, its stored messages, the waiting room's rows (None:
+    no help desk), and whether a line typed goes to the desk."""
+
+    listening: Callable[[], str]
+    online: Callable[[], int]
+    stored: Callable[[], int]
+    rows: Callable[[], Sequence[RoomRow] | None]
+    to_desk: Callable[[str], bool]
+
+
+class ConsoleScreen(ScreenPrompt):
+    """The console's screen; `prompt` as LinePrompt takes it (the console's Ctrl-C, Ctrl-D)."""
+
+    def __init__(self, state: ConsoleState, *, colour: bool, **prompt: Any) -> None:
+        self._state = state
+        self._colour = colour
+        self.room = WaitingRoom()
+        panes = Panes(self._status, self._room, list, side_width=ROOM_WIDTH)
+        super().__init__(Window(LOG, LOG), panes, colour=colour, **prompt)
+
+    def desk(self) -> Window:
+        return self.model.window(DESK, DESK)
+
+    def print_above(self, parts: Parts) -> None:
+        """A desk line in the desk's window (without its mark), a log line in the log's, the
+        rest (answers, the line typed) in the window shown."""
+        text = "".join(part for _, part in parts)
+        if text.startswith(DESK_MARK):
+            said = text[len(DESK_MARK) :]
+            alert = said.startswith("!!!")
+            style = "ansired bold" if alert and self._colour else ""
+            if said.startswith(HANDED_OVER):  # the admin talks to them: shown, as to an operator
+                self.model.switch_to(self.desk())
+            self.add(self.desk(), [(style, said)], mention=alert)
+        elif LOG_LINE.match(text):
+            error = " ERROR" in text[:10]
+            self.add(self.model.windows[0], parts, unread=error, mention=error)
+        else:
+            self.add(self.model.shown, parts)
+
+    def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
+        """A line for the desk shows its window first."""
+        if self._state.to_desk(text):
+            self.model.switch_to(self.desk())
+        super()._entered(text, on_line)
+
+    def _status(self) -> Parts:
+        state = self._state
+        return [
+            ("bold", f" registry {state.listening()} "),
+            ("", f"│ {state.online()} online │ {state.stored()} stored "),
+            ("", f"│ {len(self.room.rows)} waiting " if self.room.known else ""),
+        ]
+
+    def _room(self) -> Parts:
+        now = time.monotonic()
+        rows = self._state.rows()
+        if rows is None:
+            self.room.forget()
+        else:
+            self.room.update(rows, now)
+        return self.room.parts(now, colour=self._colour)

@@ -1,0 +1,93 @@
+"""LinePrompt (terminal/prompt.py) on the full screen (terminal/screen.py): the same line,
+keys and history, but a printed line goes into a window of a ScreenModel rather than above
+the prompt. The registry's console and the operator's client choose the window of each."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from terminal.prompt import LinePrompt
+from terminal.screen import FullScreen, Panes
+from terminal.screen_model import Parts, ScreenModel, Window
+
+if TYPE_CHECKING:
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding.key_bindings import KeyBindingsBase
+
+#: Lines since the last one entered that stay on the terminal when the program stops with
+#: the screen up (what answered a `quit`, say), at most.
+FAREWELL = 10
+
+
+class ScreenPrompt(LinePrompt):
+    """The prompt on the full screen, whose first window is `first`. Lines printed before the
+    screen shows are in its windows when it does (or printed, if it never does); lines
+    printed once it has ended are printed on the terminal."""
+
+    def __init__(self, first: Window, panes: Panes, *, colour: bool, **prompt: Any) -> None:
+        super().__init__(**prompt)
+        self.model = ScreenModel(first)
+        self.screen = FullScreen(
+            self.model,
+            self.session.default_buffer,
+            self.prompt_text,
+            panes,
+            colour=colour,
+            terminal=(self.session.input, self.session.output),
+        )
+        self._ran = False  # the screen was shown, and has ended
+        self._shown = False  # the screen has begun
+        self._before: list[Parts] = []  # the lines printed before it began
+        self._since: deque[Parts] = deque(maxlen=FAREWELL)  # since the last line entered
+
+    @property
+    def app(self) -> Application[Any]:
+        return self.screen.app
+
+    def add(
+        self, window: Window, parts: Parts, *, unread: bool = True, mention: bool = False
+    ) -> None:
+        """A line in `window` (see ScreenModel.add); on the terminal once the screen has ended."""
+        if self._ran:
+            super().print_above(parts)  # the application is done: printed as it is
+            return
+        self.model.add(window, parts, unread=unread, mention=mention)
+        if not self._shown:
+            self._before.append(parts)
+        self._since.append(parts)
+        self.app.invalidate()
+
+    def print_above(self, parts: Parts) -> None:
+        self.add(self.model.shown, parts)
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        then()  # in the model, a line is on the screen
+
+    def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
+        self._since.clear()
+        super()._entered(text, on_line)
+
+    async def prompt(self, keys: KeyBindingsBase, default: str) -> None:
+        from prompt_toolkit.key_binding import merge_key_bindings
+
+        self.session.default_buffer.text = default
+        self.app.key_bindings = merge_key_bindings([keys, self.screen.keys])
+        self._shown, self._before = True, []
+        try:
+            await self.screen.run()
+        finally:
+            self._ran = True
+
+    async def stop(self) -> None:
+        """Stop as LinePrompt does; what the screen showed last (or all it was given, if it
+        never showed) stays on the terminal."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
+
+        up = not self._ran
+        await super().stop()
+        self._ran = True
+        for parts in self._before if not self._shown else list(self._since) if up else []:
+            print_formatted_text(FormattedText(parts))
