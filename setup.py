@@ -4,6 +4,19 @@ With CHATAPP_COMPILE=1 in the environment at install, mypyc compiles the modules
 COMPILED to C extensions, which Python imports instead of their sources. Without it,
 this file adds nothing to pyproject.toml: the install is pure Python, the default and
 the reference.
+
+What compiled code asks of the code and its tests:
+- A compiled class takes no undeclared attribute nor a value of another type; no test may
+  subclass it. Tests faking part of a compiled module are marked `needs_pure`
+  (tests/conftest.py).
+- A stand-in for the secure channel goes in the endpoint's `DatagramChannel`
+  (net/datagram_channel.py; bench/unprotected.py), in both builds; a benchmark watches a
+  peer through the endpoint's `on_sent` and channel, never by replacing a method.
+- Module constants on a message's path are `Final`: C values when compiled.
+- A compiled coroutine keeps an attribute's type narrowed before an `await` after it: read
+  it through a property (`GroupCommit.commit`). No compiled class subclasses `OrderedDict`.
+- A TypedDict read at run time is written as a call, or a compiled class loses its
+  `total=False` (`CoreOptions` in registry/core/dispatch.py).
 """
 
 import os
