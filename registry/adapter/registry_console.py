@@ -300,7 +300,8 @@ def key_lines(public: bytes, made: bool, *, service: bool = False) -> list[str]:
         meets = "peers are shown it when they first meet it"
     return [
         f"{whose} has the fingerprint {fingerprint(public)}: {meets}.",
-        f"Join code: peers and help-desk clients started with --registry-key "
-        f"{join_code(public)} trust this key alone, without asking"
-        + (" (at any registry of it)." if service else "."),
+        "Join code: peers and help-desk clients started with it trust this key alone, "
+        "without asking" + (" (at any registry of it):" if service else ":"),
+        # a line of its own, so that a narrow pane does not break the code where it is copied
+        f"--registry-key {join_code(public)}",
     ]
