@@ -54,7 +54,7 @@ class Relay:
         """Post `post_id` is taken, and relayed from now."""
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
-        self._s.pusher.pushes.watch(post_id)
+        self._s.pushes.watch(post_id)
 
     def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
         """Ack the post `req`; a copy of one whose relay is over is told that again too."""
@@ -66,7 +66,7 @@ class Relay:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
-        for post_id in self._s.pusher.pushes.ended():
+        for post_id in self._s.pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue

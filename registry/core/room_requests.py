@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
-from registry.core.post_office import stamp
 from registry.core.push_records import Flight
 from registry.core.relay import Relay
 from registry.core.requests import Reason, Request
@@ -98,7 +97,7 @@ class RoomRequests:
                 return
             self._relay.started(msg.id, sender)
             # under the name it was said as: members show each copy once
-            said = stamp(self._s.wall(now))
+            said = self._s.stamp(now)
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
             self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
             if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
