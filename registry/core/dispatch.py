@@ -243,8 +243,12 @@ class RegistryCore:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
         probes_failed = self._liveness.due(now, emit)
-        for probe in probes_failed:
-            self._registration.probe_failed(probe, now, emit, behind)
+        for probe in probes_failed:  # offline; the registrations that waited go on
+            gone, waiting = self._liveness.failed(probe, now, emit, behind)
+            if gone is not None:
+                self._presence.silent(gone, now, emit)
+            for msg, req in waiting:
+                self._registration.register(msg, req, now, emit)
         failed = self._s.pusher.due(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)

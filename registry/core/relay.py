@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.post_office import PostOffice
 from registry.core.requests import Recent, Request, public_key, remember
-from registry.core.services import Services
+from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import ChannelMessage, ChannelPost, Relayed, StoredMessage
@@ -14,7 +13,7 @@ from wire.names import name_key
 
 
 class Relay:
-    def __init__(self, services: Services, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: Mail) -> None:
         self._s = services
         self._post = post
         # ids of posts already taken -> whether their relay has ended

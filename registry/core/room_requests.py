@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.push_records import Flight
-from registry.core.relay import Relay
 from registry.core.requests import Reason, Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
-from registry.core.services import Services
+from registry.core.services import Relays, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomPost, RoomsRequest
@@ -24,7 +23,7 @@ class RoomRequests:
     """The rooms of the table's records (`rooms`), their lines relayed by `relay`."""
 
     def __init__(
-        self, services: Services, relay: Relay, histories: Mapping[str, Sequence[RoomMessage]]
+        self, services: Services, relay: Relays, histories: Mapping[str, Sequence[RoomMessage]]
     ) -> None:
         """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
         the others' are set aside, and those no longer kept are `gone`."""

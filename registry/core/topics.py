@@ -6,8 +6,7 @@ from __future__ import annotations
 from registry.core.actions import Emit, KeepHistory, Log
 from registry.core.authority import Claim
 from registry.core.requests import Reason, Request
-from registry.core.room_requests import RoomRequests
-from registry.core.services import Services
+from registry.core.services import Members, Services
 from wire.limits import MAX_FAREWELL
 from wire.messages import RoomMessage, SetTopic
 from wire.names import name_key
@@ -16,7 +15,7 @@ from wire.names import name_key
 class Topics:
     """The topics of the rooms of `rooms`."""
 
-    def __init__(self, services: Services, rooms: RoomRequests) -> None:
+    def __init__(self, services: Services, rooms: Members) -> None:
         self._s = services
         self._rooms = rooms
 
