@@ -5,7 +5,9 @@ revision's, from one run.
 
 Product code is every Python file of wire/, net/, registry/, peer/ and the launcher. A
 function's length is its lines from `def` to its last line; complexity and argument
-counts are ruff's C901 (over 12) and PLR0913 (over 5 arguments).
+counts are ruff's C901 (over 12) and PLR0913 (over 5 arguments). A core's floors are its
+longest chain of imports among its own modules, a module importing none of them on floor 1;
+a core's subpackages (the desk's) are part of it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import contextlib
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 
 from bench.common import ROOT, Table
 
+#: The sans-IO cores whose floors are counted.
+CORES = ("registry/core", "peer/core")
 PACKAGES = ("wire", "secure", "disk", "terminal", "net", "registry", "peer", "launcher")
 LONG_FILE = 500
 LONG_FUNCTION = 50
@@ -49,6 +53,54 @@ def _imports_between(tree: Path, source: str, target: str) -> int:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 count += node.module.split(".")[0] == target
     return count
+
+
+def _module_name(tree: Path, path: Path) -> str:
+    parts = path.relative_to(tree).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _own_imports(tree: Path, path: Path, own: Container[str]) -> set[str]:
+    """The modules of `own` that the module at `path` imports (`from a import b`: `a`, and
+    `a.b` when that is a module)."""
+    name = _module_name(tree, path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            names.extend([base, *(f"{base}.{alias.name}" for alias in node.names)])
+    return {n for n in names if n in own and n != name}
+
+
+def floors(tree: Path, core: str) -> dict[str, int]:
+    """Each module of the package `core` (a folder of `tree`) by its floor: one more than
+    the highest of the modules of `core` it imports (a cycle is cut where it closes)."""
+    paths = {_module_name(tree, p): p for p in sorted((tree / core).rglob("*.py"))}
+    imports = {name: _own_imports(tree, path, paths) for name, path in paths.items()}
+    found: dict[str, int] = {}
+
+    def floor(name: str, below: frozenset[str]) -> int:
+        if name not in found:
+            up = below | {name}
+            found[name] = 1 + max((floor(n, up) for n in imports[name] - up), default=0)
+        return found[name]
+
+    return {name: floor(name, frozenset()) for name in paths}
+
+
+def _floors_figure(tree: Path, core: str) -> str:
+    by_module = floors(tree, core)
+    if not by_module:
+        return "n/a"
+    top = max(by_module.values())
+    highest = sorted(n.rpartition(".")[2] for n, f in by_module.items() if f == top)
+    return f"{top} ({', '.join(highest)})"
 
 
 def _ruff_findings(tree: Path) -> int:
@@ -85,6 +137,7 @@ def figures(tree: Path) -> dict[str, str]:
         "C901 (>12) and PLR0913 findings": str(_ruff_findings(tree)),
         "imports registry -> peer": str(_imports_between(tree, "registry", "peer")),
         "imports peer -> registry": str(_imports_between(tree, "peer", "registry")),
+        **{f"floors of {core}": _floors_figure(tree, core) for core in CORES},
         "README words": f"{_words([tree / 'README.md']):,}",
         "docs/ words": f"{_words(sorted((tree / 'docs').glob('*.md'))):,}",
     }

@@ -28,8 +28,9 @@ from disk.files import (
     read_text,
     replace_durably,
 )
+from registry.core.actions import Owner
 from registry.core.rooms import ROOM_HISTORY
-from registry.core.table import Owner, Table, row_json
+from registry.core.table import Table, owner_from_json, row_json
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.limits import MAX_AFTER
@@ -115,7 +116,7 @@ class Storage:
             if not self._is_box(box, path):
                 continue
             try:
-                owners[box] = Owner.from_json(parse_json(read_text(path)))
+                owners[box] = owner_from_json(parse_json(read_text(path)))
             except (OSError, ValueError, RecursionError) as exc:
                 self._log(f"{path}: not a mailbox's owner ({exc}); its mailbox is kept for nobody")
         return owners

@@ -29,10 +29,11 @@ from registry.core.actions import (
     KeepHistory,
     KeepOwner,
     MoveMail,
+    Owner,
     SaveTable,
     StoreMail,
 )
-from registry.core.table import Owner, Table
+from registry.core.table import Table
 from wire.messages import RoomMessage, StoredMessage
 
 #: The actions of the core that a store carries out.

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from msgspec import Struct
 
-from registry.core.table import Owner
 from wire.messages import ChannelMessage, Chat, Message, RoomMessage, StoredMessage
 
 Addr = tuple[str, int]
@@ -57,6 +57,23 @@ class MoveMail(Struct, frozen=True):
 
     old: str
     new: str
+
+
+class Owner(Struct, frozen=True):
+    """What proves a mailbox's name is its owner's, kept beside the box (so that a registry
+    that lost its table never hands the box to another key): as Record keeps it
+    (registry/core/table.py: `owner_of`, `owner_record`, `owner_from_json`)."""
+
+    name: str
+    key: str
+    token: str
+    password: str
+    ip: str
+    port: int
+    tickets: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
 
 
 class KeepOwner(Struct, frozen=True):

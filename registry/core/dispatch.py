@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Send
+from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Owner, Send
 from registry.core.away import AwayMarks
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
@@ -24,7 +24,7 @@ from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
-from registry.core.table import Owner, Table
+from registry.core.table import Table
 from registry.core.topics import Topics
 from secure.password import Challenge
 from wire.ids import IdMaker
@@ -116,7 +116,7 @@ class RegistryCore:
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
         new_id = IdMaker(options["session"])
         self._s = s = Services.make(self.table, new_id, options["new_token"], timing)
-        self._pushes = s.pusher.pushes  # (read for every ack: a Struct's field costs a lookup)
+        self._pushes = s.pushes  # (read for every ack: a Struct's field costs a lookup)
         s.wall_offset = options.get("wall_offset", s.wall_offset)
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
@@ -243,8 +243,12 @@ class RegistryCore:
             self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
         probes_failed = self._liveness.due(now, emit)
-        for probe in probes_failed:
-            self._registration.probe_failed(probe, now, emit, behind)
+        for probe in probes_failed:  # offline; the registrations that waited go on
+            gone, waiting = self._liveness.failed(probe, now, emit, behind)
+            if gone is not None:
+                self._presence.silent(gone, now, emit)
+            for msg, req in waiting:
+                self._registration.register(msg, req, now, emit)
         failed = self._s.pusher.due(now, emit)
         self._saving.failed(failed, now, emit)
         self._s.feed.retry(now, emit)
@@ -311,17 +315,17 @@ class RegistryCore:
     def hand_over(self, there: Container[Addr], sealed: Callable[[Addr], bool]) -> None:
         """Another registry of the service delivers the table updates to `there`;
         `sealed(addr)`: whether a session with the peer at `addr` is held."""
-        self._s.feed.watch.handed_over = there
+        self._s.watch.handed_over = there
         self._news.sealed = sealed
 
     def pending_pushes(self) -> int:
         """How many pushes wait for a peer's ack, sent or queued."""
-        return self._s.pusher.pending() + self._s.feed.watch.in_flight()
+        return self._s.pusher.pending() + self._s.watch.in_flight()
 
     def next_wake(self) -> float | None:
         wakes = (
-            self._s.pusher.pushes.next_wake(),
-            self._s.feed.watch.next_wake(),
+            self._s.pushes.next_wake(),
+            self._s.watch.next_wake(),
             self._liveness.next_wake(),
             self._s.changes.flush_at,
         )

@@ -155,7 +155,7 @@ class Liveness:
         """Forget `probe`; the record it asked about, if still where it was asked."""
         if self._probing_owner.get(probe.owner) == probe.ping.id:
             del self._probing_owner[probe.owner]
-        record = self._s.table.records.get(probe.owner)
+        record = self._s.table.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
     def _answered(self, probe: OwnerProbe, now: float, emit: Emit) -> None:

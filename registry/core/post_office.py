@@ -4,9 +4,7 @@ the table's lost rows are rebuilt."""
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from registry.core.actions import (
     Action,
@@ -15,6 +13,7 @@ from registry.core.actions import (
     KeepOwner,
     Log,
     MoveMail,
+    Owner,
     SaveTable,
     StoreMail,
 )
@@ -30,8 +29,8 @@ from registry.core.quotas import (
     share_notice,
 )
 from registry.core.requests import Request
-from registry.core.services import Services
-from registry.core.table import Owner, Record
+from registry.core.services import Services, stamp
+from registry.core.table import Record, owner_of, owner_record
 from wire.codec import record_size
 from wire.limits import MAX_ID, MAX_NAME
 from wire.messages import NOTICE_KIND, MailTaken, MoreMail, StoredMessage
@@ -57,17 +56,6 @@ def typed_or_saved(typed: int, saved: float) -> float:
     """When a message saved at `saved` is shown as said: its sender's `typed` time, unless
     that is not known (0), after `saved`, or more than TYPED_BEFORE_SAVE before."""
     return typed if saved - TYPED_BEFORE_SAVE <= typed <= saved else saved
-
-
-def stamp(now: float) -> str:
-    """The local time `now` as shown next to stored messages."""
-    return _stamp(math.floor(now))
-
-
-@functools.lru_cache(maxsize=4)
-def _stamp(second: int) -> str:
-    # once a second: a registry saving thousands of messages a second stamps them alike
-    return datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
@@ -166,7 +154,7 @@ class PostOffice:
         if box not in self.boxes:
             self._owners.pop(box, None)
             return
-        owner = Owner.of(record)
+        owner = owner_of(record)
         if self._owners.get(box) != owner:
             self._owners[box] = owner
             emit(KeepOwner(box, owner))
@@ -246,7 +234,7 @@ class PostOffice:
         record = self._s.table.get(message.sender) if message.sender else None
         if record is None:
             return None
-        owner = self._s.table.records.get(box)
+        owner = self._s.table.get(box)
         return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> list[Action]:
@@ -256,7 +244,7 @@ class PostOffice:
         for box in sorted(boxes.keys() - records.keys()):
             owner = self._owners.get(box)
             if owner is not None and name_key(owner.name) == box:
-                records[box] = owner.record()
+                records[box] = owner_record(owner)
                 rebuilt.append(owner.name)
             else:
                 records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
 from registry.core.requests import Request
-from registry.core.room_requests import RoomRequests
-from registry.core.saving import Saving
-from registry.core.services import Services
+from registry.core.services import Kept, Members, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
 from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
@@ -16,7 +14,7 @@ from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
 class Presence:
     """Marks the table's records online and offline, with `rooms` and `saving`."""
 
-    def __init__(self, services: Services, rooms: RoomRequests, saving: Saving) -> None:
+    def __init__(self, services: Services, rooms: Members, saving: Kept) -> None:
         self._s = services
         self._rooms = rooms
         self._saving = saving

@@ -12,11 +12,8 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import NameBudget, PasswordBudget
-from registry.core.liveness import Liveness, OwnerProbe
-from registry.core.post_office import PostOffice
-from registry.core.presence import Presence
 from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
-from registry.core.services import Services
+from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
 from wire.keys import key_from_text
@@ -74,9 +71,9 @@ class Registration:
     def __init__(
         self,
         services: Services,
-        liveness: Liveness,
-        presence: Presence,
-        post: PostOffice,
+        liveness: Probes,
+        presence: Arrivals,
+        post: Mail,
         new_names: int,
     ) -> None:
         self._s = services
@@ -179,14 +176,6 @@ class Registration:
         while len(pendings) > CHALLENGES_KEPT:
             del pendings[next(iter(pendings))]
         emit(Send(req.addr, answer, req.asker))
-
-    def probe_failed(self, probe: OwnerProbe, now: float, emit: Emit, behind: float) -> None:
-        """The probed peer did not answer: offline; the registrations that waited go on."""
-        gone, waiting = self._liveness.failed(probe, now, emit, behind)
-        if gone is not None:
-            self._presence.silent(gone, now, emit)
-        for msg, req in waiting:
-            self.register(msg, req, now, emit)
 
     def _malformed(self, msg: Register, req: Request, emit: Emit) -> bool:
         """Whether `msg` is refused for what it is: another version, a bad name or port."""
@@ -312,7 +301,7 @@ class Registration:
         mail = self._post.part(record)
         entries, aliases = self._s.feed.welcome_rows()
         if not copy:  # (its pushes go on from the table its peer took or is fetching)
-            self._s.feed.watch.welcomed(
+            self._s.watch.welcomed(
                 record.addr, record.key, self._s.table.version, fetching=not entries
             )
         welcome = Welcome(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
-from registry.core.post_office import PostOffice
 from registry.core.requests import Recent, Request, public_key, remember
-from registry.core.services import Services
+from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import ChannelMessage, ChannelPost, Relayed, StoredMessage
@@ -14,7 +13,7 @@ from wire.names import name_key
 
 
 class Relay:
-    def __init__(self, services: Services, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: Mail) -> None:
         self._s = services
         self._post = post
         # ids of posts already taken -> whether their relay has ended
@@ -54,7 +53,7 @@ class Relay:
         """Post `post_id` is taken, and relayed from now."""
         remember(self._done, post_id, False)
         self._relaying[post_id] = sender.name
-        self._s.pusher.pushes.watch(post_id)
+        self._s.pushes.watch(post_id)
 
     def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
         """Ack the post `req`; a copy of one whose relay is over is told that again too."""
@@ -66,7 +65,7 @@ class Relay:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
         if not self._relaying:
             return
-        for post_id in self._s.pusher.pushes.ended():
+        for post_id in self._s.pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue

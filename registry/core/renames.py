@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log
 from registry.core.authority import Claim
-from registry.core.post_office import PostOffice
 from registry.core.requests import Reason, Request
-from registry.core.services import Services
+from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.messages import Entry, Rename
 from wire.names import name_key, name_problem
 
 
 class Renames:
-    def __init__(self, services: Services, post: PostOffice) -> None:
+    def __init__(self, services: Services, post: Mail) -> None:
         self._s = services
         self._post = post
 

@@ -6,12 +6,10 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
-from registry.core.post_office import stamp
 from registry.core.push_records import Flight
-from registry.core.relay import Relay
 from registry.core.requests import Reason, Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
-from registry.core.services import Services
+from registry.core.services import Relays, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
 from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomPost, RoomsRequest
@@ -25,7 +23,7 @@ class RoomRequests:
     """The rooms of the table's records (`rooms`), their lines relayed by `relay`."""
 
     def __init__(
-        self, services: Services, relay: Relay, histories: Mapping[str, Sequence[RoomMessage]]
+        self, services: Services, relay: Relays, histories: Mapping[str, Sequence[RoomMessage]]
     ) -> None:
         """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
         the others' are set aside, and those no longer kept are `gone`."""
@@ -98,7 +96,7 @@ class RoomRequests:
                 return
             self._relay.started(msg.id, sender)
             # under the name it was said as: members show each copy once
-            said = stamp(self._s.wall(now))
+            said = self._s.stamp(now)
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
             self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
             if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)

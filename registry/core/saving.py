@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
-from registry.core.liveness import Liveness
-from registry.core.post_office import PostOffice
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Recent, Request, fmt, remember
-from registry.core.restart_news import RestartNews
-from registry.core.services import Services
+from registry.core.services import Mail, News, Probes, Services
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
@@ -22,9 +19,7 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    def __init__(
-        self, services: Services, post: PostOffice, liveness: Liveness, news: RestartNews
-    ) -> None:
+    def __init__(self, services: Services, post: Mail, liveness: Probes, news: News) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
@@ -161,7 +156,7 @@ class Saving:
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pusher.pushes.answer((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pushes.answer((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))

@@ -1,17 +1,40 @@
-"""What the parts of the registry core share, one of each per registry."""
+"""What the parts of the registry core share, one of each per registry; and what a part
+does for another, as the small interface the other is given (RegistryCore wires them)."""
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
 
 from msgspec import Struct
 
+from registry.core.actions import Addr, Emit
 from registry.core.authority import Aliases, Authority
+from registry.core.push_records import Push
 from registry.core.pusher import Pusher
-from registry.core.requests import Answers, DoneRequests
-from registry.core.table import Table
+from registry.core.pushes import Pushes
+from registry.core.quotas import Origin
+from registry.core.requests import Answers, DoneRequests, Request
+from registry.core.rooms import Room, Rooms
+from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
+from registry.core.table_watch import TableWatch
+from wire.messages import Register, StoredMessage
+
+
+def stamp(now: float) -> str:
+    """The local time `now` as shown next to stored messages."""
+    return _stamp(math.floor(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    # once a second: a registry saving thousands of messages a second stamps them alike
+    return datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Services(Struct):
@@ -24,7 +47,11 @@ class Services(Struct):
     aliases: Aliases
     authority: Authority
     pusher: Pusher
+    #: the pusher's pushes in flight
+    pushes: Pushes
     feed: TableFeed
+    #: the feed's table pushes, one per peer
+    watch: TableWatch
     changes: TableChanges
     #: room requests and renames done (their late copies are only acked)
     done: DoneRequests
@@ -33,6 +60,10 @@ class Services(Struct):
     wall_offset: Callable[[], float] = float
     #: where peers reach the registries of this one's service (empty: on its own)
     registries: tuple[str, ...] = ()
+
+    def stamp(self, now: float) -> str:
+        """The time of day at monotonic `now`, as shown next to what was said."""
+        return stamp(self.wall(now))
 
     def wall(self, now: float) -> float:
         """The time of day (seconds since the epoch) at monotonic `now`, for stamps."""
@@ -50,6 +81,8 @@ class Services(Struct):
         answers = Answers(new_id)
         aliases = Aliases(table)
         changes = TableChanges(table)
+        pusher = Pusher(*timing, key_at=changes.key_at)
+        feed = TableFeed(table, aliases, timing, answers, changes)
         return cls(
             table=table,
             answers=answers,
@@ -57,8 +90,82 @@ class Services(Struct):
             aliases=aliases,
             authority=Authority(aliases, answers),
             # each push sealed for the key online at its address when it is sent
-            pusher=Pusher(*timing, key_at=changes.key_at),
-            feed=TableFeed(table, aliases, timing, answers, changes),
+            pusher=pusher,
+            pushes=pusher.pushes,
+            feed=feed,
+            watch=feed.watch,
             changes=changes,
             done=DoneRequests(answers),
         )
+
+
+class Mail(Protocol):
+    """The mailboxes (registry/core/post_office.py)."""
+
+    def store(  # noqa: PLR0913 (as PostOffice.store)
+        self,
+        owner: Record,
+        message: StoredMessage,
+        origin: Origin,
+        now: float,
+        emit: Emit,
+        typed: int = 0,
+        ticket: str = "",
+    ) -> str: ...
+    def origin(self, sender: str) -> Origin: ...
+    def moved(self, old_key: str, record: Record, emit: Emit) -> None: ...
+    def keep_owner(self, record: Record, emit: Emit) -> None: ...
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]: ...
+
+
+class Probes(Protocol):
+    """The probes of peers that may be gone (registry/core/liveness.py)."""
+
+    def registered(self, now: float) -> None: ...
+    def probing(self, record: Record) -> bool: ...
+    def probe(
+        self,
+        record: Record,
+        now: float,
+        emit: Emit,
+        waiting: tuple[Register, Request] | None = None,
+        since: float | None = None,
+    ) -> None: ...
+
+
+class Relays(Protocol):
+    """Each post's relay, taken once (registry/core/relay.py)."""
+
+    def taken(self, post_id: str) -> bool | None: ...
+    def started(self, post_id: str, sender: Record) -> None: ...
+    def answered(self, req: Request, relayed: bool, emit: Emit) -> None: ...
+
+
+class Members(Protocol):
+    """Who is in which room (registry/core/room_requests.py)."""
+
+    rooms: Rooms
+
+    def leave_room(
+        self, record: Record, now: float, emit: Emit, why: str | None
+    ) -> Room | None: ...
+    def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None: ...
+
+
+class News(Protocol):
+    """The news of a restart, told each peer (registry/core/restart_news.py)."""
+
+    def unacked(self, push: Push, now: float, emit: Emit) -> None: ...
+
+
+class Kept(Protocol):
+    """What was pushed to a peer, kept when it is gone (registry/core/saving.py)."""
+
+    def restarted(self, record: Record, now: float, emit: Emit) -> None: ...
+
+
+class Arrivals(Protocol):
+    """A peer that comes online (registry/core/presence.py)."""
+
+    def fresh_start(self, record: Record, now: float, emit: Emit) -> None: ...
+    def take_over(self, where: Addr, record: Record, now: float, emit: Emit) -> None: ...

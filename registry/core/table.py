@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct, field
 
+from registry.core.actions import Owner
 from registry.core.credentials import TOKEN_HASH, token_hash
 from secure.tickets import vouches
 from wire.messages import Entry
@@ -83,63 +84,49 @@ class Record(Struct):
         return bool(ticket) and vouches(self.tickets, key, ticket)
 
 
-class Owner(Struct, frozen=True):
-    """What proves a mailbox's name is its owner's, kept beside the box (so that a registry
-    that lost its table never hands the box to another key): as Record keeps it."""
+def owner_of(record: Record) -> Owner:
+    """What proves `record`'s mailbox is its owner's, as the row keeps it."""
+    return Owner(
+        record.name,
+        record.key,
+        record.token,
+        record.password,
+        record.ip,
+        record.port,
+        record.tickets,
+    )
 
-    name: str
-    key: str
-    token: str
-    password: str
-    ip: str
-    port: int
-    tickets: str = ""
 
-    @classmethod
-    def of(cls, record: Record) -> Owner:
-        return cls(
-            record.name,
-            record.key,
-            record.token,
-            record.password,
-            record.ip,
-            record.port,
-            record.tickets,
-        )
+def owner_record(owner: Owner) -> Record:
+    """The table row `owner` stands for, offline."""
+    return Record(
+        owner.name,
+        owner.ip,
+        owner.port,
+        False,
+        owner.token,
+        owner.password,
+        key=owner.key,
+        tickets=owner.tickets,
+    )
 
-    def record(self) -> Record:
-        """The table row this owner stands for, offline."""
-        return Record(
-            self.name,
-            self.ip,
-            self.port,
-            False,
-            self.token,
-            self.password,
-            key=self.key,
-            tickets=self.tickets,
-        )
 
-    def to_json(self) -> dict[str, Any]:
-        return msgspec.structs.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Owner:
-        """The owner a file spells; ValueError saying what is wrong with it."""
-        if not isinstance(data, dict) or not {"key", "password"} <= data.keys():
-            raise ValueError("not a mailbox's owner")
-        problem = _row_problem({**data, "online": False, "former": []})
-        if problem:
-            raise ValueError(problem)
-        return cls(
-            data["name"],
-            data["key"],
-            data["token"],
-            data["password"],
-            data["ip"],
-            data["port"],
-            data.get("tickets", ""),
-        )
+def owner_from_json(data: Any) -> Owner:
+    """The owner a file spells; ValueError saying what is wrong with it."""
+    if not isinstance(data, dict) or not {"key", "password"} <= data.keys():
+        raise ValueError("not a mailbox's owner")
+    problem = _row_problem({**data, "online": False, "former": []})
+    if problem:
+        raise ValueError(problem)
+    return Owner(
+        data["name"],
+        data["key"],
+        data["token"],
+        data["password"],
+        data["ip"],
+        data["port"],
+        data.get("tickets", ""),
+    )
 
 
 class Table(Struct):

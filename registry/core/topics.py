@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log
 from registry.core.authority import Claim
-from registry.core.post_office import stamp
 from registry.core.requests import Reason, Request
-from registry.core.room_requests import RoomRequests
-from registry.core.services import Services
+from registry.core.services import Members, Services
 from wire.limits import MAX_FAREWELL
 from wire.messages import RoomMessage, SetTopic
 from wire.names import name_key
@@ -17,7 +15,7 @@ from wire.names import name_key
 class Topics:
     """The topics of the rooms of `rooms`."""
 
-    def __init__(self, services: Services, rooms: RoomRequests) -> None:
+    def __init__(self, services: Services, rooms: Members) -> None:
         self._s = services
         self._rooms = rooms
 
@@ -37,7 +35,7 @@ class Topics:
             long = f"A topic is one line of at most {MAX_FAREWELL} characters."
             self._s.answers.refuse(req, long, what, emit)
             return
-        said = stamp(self._s.wall(now))
+        said = self._s.stamp(now)
         room.topic = RoomMessage(msg.id, record.name, room.name, text, said, True, topic=True)
         emit(KeepHistory(name_key(room.name), room.kept(topic_new=True)))
         self._s.done.done(req, emit)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from registry.adapter.storage import Storage, mail_line
 from registry.core import actions as ra
+from registry.core.actions import Owner
 from registry.core.dispatch import RegistryCore
-from registry.core.table import Owner, Table
+from registry.core.table import Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.messages import Deregister, Refused, Register, SaveMessage, Welcome

@@ -9,7 +9,7 @@ import pytest
 
 from registry.core.dispatch import RegistryCore
 from registry.core.quotas import MAILBOX_MESSAGES
-from registry.core.table import Owner, Record, Table
+from registry.core.table import Record, Table, owner_from_json, owner_of
 from secure.tickets import ticket, vouches
 from tests.registry.core_helpers import T0, core, sends
 from tests.registry.test_quotas import key, save
@@ -91,10 +91,10 @@ def test_the_secret_is_given_at_each_welcome_kept_with_the_row_and_new_with_a_ne
     assert row is not None and row.tickets == first.tickets
     kept = Table.from_json(reg.table.to_json(), T0).get("carol")
     assert kept is not None and kept.tickets == first.tickets
-    assert Owner.from_json(Owner.of(row).to_json()).tickets == first.tickets
+    assert owner_from_json(owner_of(row).to_json()).tickets == first.tickets
     # a mailbox's owner kept by an older registry has no secret: one is given at the login
-    older = {k: v for k, v in Owner.of(row).to_json().items() if k != "tickets"}
-    assert Owner.from_json(older).tickets == ""
+    older = {k: v for k, v in owner_of(row).to_json().items() if k != "tickets"}
+    assert owner_from_json(older).tickets == ""
     # carol's token moves the name to a new machine: tickets handed with the old key are void
     msg = Register("carol-moved", "carol", CAROL[1], first.token, "", WIRE_VERSION)
     out = reg.receive(msg, CAROL, T0 + 1, key=key(4))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from registry.core import actions as ra
+from registry.core.actions import Owner
 from registry.core.post_office import PostOffice
 from registry.core.quotas import NO_ORIGIN
 from registry.core.requests import Request
-from registry.core.table import Owner
+from registry.core.table import owner_of
 from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services, unstamped
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 
@@ -17,7 +18,7 @@ def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
     bob = record(s, "bob", 7002, online=False, key="kb")
     out: list[ra.Action] = []
     assert post.store(bob, unstamped("a-1", "alice", "hi"), NO_ORIGIN, T0, out.append) == ""
-    assert [a for a in out if isinstance(a, ra.KeepOwner)] == [ra.KeepOwner("bob", Owner.of(bob))]
+    assert [a for a in out if isinstance(a, ra.KeepOwner)] == [ra.KeepOwner("bob", owner_of(bob))]
     again: list[ra.Action] = []
     post.store(bob, unstamped("a-2", "alice", "more"), NO_ORIGIN, T0, again.append)
     assert not any(isinstance(a, ra.KeepOwner) for a in again)  # unchanged: not kept again

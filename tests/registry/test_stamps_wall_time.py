@@ -12,7 +12,8 @@ import pytest
 
 from registry.adapter.server import RegistryServer
 from registry.core import actions as ra
-from registry.core.post_office import TYPED_BEFORE_SAVE, stamp
+from registry.core.post_office import TYPED_BEFORE_SAVE
+from registry.core.services import stamp
 from tests.registry.core_helpers import T0, X, Y, core, in_room, register, run_until
 from wire.messages import Deregister, RoomMessage, RoomPost, SaveMessage
 

@@ -23,7 +23,7 @@ from registry.core.actions import (
     StoreMail,
 )
 from registry.core.rooms import ROOM_HISTORY, Room
-from registry.core.table import Owner, Record, Table
+from registry.core.table import Record, Table, owner_of
 from tests.nats_servers import NatsServer, nats_cluster
 from wire.messages import RoomMessage, StoredMessage
 
@@ -172,7 +172,7 @@ def test_a_notice_without_a_sender_is_kept_and_dropped_as_any_message(opener: Op
 def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
     line = RoomMessage("m-1", "alice", "teamchat", "hi", "2026-01-01 10:00:00", True)
     # with the secret of its mailbox tickets, kept in its row and beside its mailbox
-    owner = Owner.of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2", tickets="f" * 32))
+    owner = owner_of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2", tickets="f" * 32))
     table = table_of("Alice", "Bob")
     table.records["bob"].tickets = owner.tickets
 

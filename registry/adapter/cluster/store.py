@@ -37,7 +37,7 @@ from registry.core.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.core.table import Owner, Table, row_json
+from registry.core.table import Table, owner_from_json, row_json
 from wire.codec import encode
 from wire.messages import StoredMessage
 
@@ -139,7 +139,7 @@ class JetStreamStore:
         self._holders = set(table.formers())
         owners = {}
         for key, (_, value) in (await entries(self._owners)).items():
-            owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
+            owners[bytes.fromhex(key).decode()] = owner_from_json(json.loads(value))
         histories = {}
         for key, (_, value) in (await entries(self._rooms)).items():
             histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
