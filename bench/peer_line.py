@@ -46,7 +46,7 @@ from bench.common import (
     scratch_folder,
 )
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
-from bench.relay import BENCH_CPU, SERVER_CPU, Countdown, settled
+from bench.relay import BENCH_CPU, SERVER_CPU, settled
 from peer.core.actions import Print
 
 #: Seconds a burst may take before it is counted as it stands.
@@ -56,37 +56,54 @@ TAIL = 0.2
 #: Seconds between two lines of a burst: each line comes alone, as a chat's lines do (lines
 #: sent at once would share datagrams and reads), with time to spare for every receiver.
 GAP = 0.02
-#: The burst under way: each line received is counted on it.
-HITS: list[Countdown] = []
 #: One side's burst of the turn numbered: (CPU seconds of this process, lines received).
 Burst = Callable[[int], Awaitable[tuple[float, int]]]
+#: How a line a peer shows begins (each bench line is one).
+LINE = "[Channel_Message sender: line "
 
 
-def _hit(*_: object) -> None:
-    """A line arrived: count it on the burst under way."""
-    for countdown in HITS:
-        countdown.hit()
+class Arrivals:
+    """The lines still to arrive in the burst under way, counted down in one call a line on
+    either side (a peer's screen, an IRC client's PRIVMSG): the bench's own cost alike."""
+
+    def __init__(self) -> None:
+        self.left = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def expect(self, lines: int) -> asyncio.Future[None]:
+        self.left, self.done = lines, asyncio.get_running_loop().create_future()
+        return self.done
+
+    def privmsg(self, client: object) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.done.set_result(None)
+
+    def shown(self, line: Print) -> None:
+        if line.text.startswith(LINE):
+            self.left -= 1
+            if self.left == 0:
+                self.done.set_result(None)
 
 
 async def _burst(
-    sender: Helper, command: str, lines: int, profiler: Any = None
+    sender: Helper, command: str, lines: int, arrivals: Arrivals, profiler: Any = None
 ) -> tuple[float, int]:
     """Tell `sender` to send (`command`), and count this process's CPU until TAIL after
-    the last of `lines` arrivals (each counted on HITS's countdown); and the lines received."""
-    countdown = Countdown(lines)
-    HITS[:] = [countdown]
+    the last of `lines` `arrivals`; and the lines received."""
+    done = arrivals.expect(lines)
     if profiler is not None:
         profiler.start()
     before = time.process_time()
     sender.tell(command)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(countdown.done), LIMIT)
+        await asyncio.wait_for(asyncio.shield(done), LIMIT)
     await asyncio.sleep(TAIL)
     cpu = time.process_time() - before
     if profiler is not None:
         profiler.stop()
     await sender.answer()
-    return cpu, lines - max(countdown.left, 0)
+    return cpu, lines - max(arrivals.left, 0)
 
 
 async def peers_side(
@@ -117,17 +134,14 @@ async def peers_side(
             )
         )
 
-    def shown(peer: BenchPeer, line: Print) -> None:
-        if line.text.startswith("[Channel_Message sender: line "):
-            _hit()
-
-    for member in members:
-        member.listeners[:] = [shown]
+    arrivals = Arrivals()
+    for member in members:  # what the peer shows, straight to the count (its screen)
+        member.node.carriers[Print] = arrivals.shown
 
     async def burst(turn: int) -> tuple[float, int]:
         await settled(reg)
         command = f"send_all {messages} {GAP} line {turn}"
-        return await _burst(sender, command, peers * messages, profiler)
+        return await _burst(sender, command, peers * messages, arrivals, profiler)
 
     # one burst first, not counted: each peer maps its file of shown ids on its first line
     await burst(-1)
@@ -142,11 +156,12 @@ async def irc_side(stack: contextlib.AsyncExitStack, peers: int, messages: int) 
     members = await ircd.clients(srv.tls_port, peers, prefix="m", tls=srv.client_context())
     stack.callback(ircd.close, members)
 
+    arrivals = Arrivals()
     for member in members:
-        member.on_privmsg = _hit
+        member.on_privmsg = arrivals.privmsg
 
     async def burst(turn: int) -> tuple[float, int]:
-        return await _burst(sender, f"{messages} {GAP} line {turn}", peers * messages)
+        return await _burst(sender, f"{messages} {GAP} line {turn}", peers * messages, arrivals)
 
     await burst(-1)
     return burst
