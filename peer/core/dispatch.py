@@ -207,28 +207,22 @@ class PeerCore:
         return self.receive_all([message], addr, key, now, emit)
 
     def receive_all(
-        self,
-        messages: list[Message],
-        at: Any,
-        key: bytes,
-        now: float,
-        emit: Emit | None = None,
+        self, messages: list[Message], at: Any, key: bytes, now: float, emit: Emit | None = None
     ) -> list[Action]:
         """The messages of one datagram from `at` (an Addr, handed on as it came), sealed by `key`:
         one event. Each is believed as far as `key` may say it (`trust`); what they decide is
         handed over once all are taken (Inbox.taken). The actions, or with `emit`, none."""
         addr: Addr = at
         actions: list[Action] = []
-        if emit is None:
-            emit = actions.append
+        emit = emit or actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
         from_registry = key == trust.registry and bool(key)  # the service's, from anywhere
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
         taken = settles = False
-        elsewhere = addr != shared.requests.server  # (another registry of the service, or a move)
-        watch = shared.watch
+        # another registry of the service's (or a move), and our registry's watch
+        elsewhere, watch = addr != shared.requests.server, shared.watch
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
@@ -244,8 +238,7 @@ class PeerCore:
             else:  # the registry may say all that has a handler (trust.RULES)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
-                if elsewhere or (not taken and (watch.down or shared.tried)):
-                    # another registry's, or ours heard from again: Received.receive
+                if elsewhere or (not taken and (watch.down or shared.tried)):  # (back, or moved)
                     received.receive(opened, at, not taken, now, hand)
                     settles = True
                 else:
