@@ -390,10 +390,19 @@ class Helper:
         return result
 
     def ask(self, command: str) -> dict[str, Any]:
+        self.tell(command)
+        return self._read()
+
+    def tell(self, command: str) -> None:
+        """Write `command` and return at once: its answer is read by `answer` (a measure
+        of this process's CPU can then end before it is read)."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
-        return self._read()
+
+    async def answer(self) -> dict[str, Any]:
+        """The answer to the command last told."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._read)
 
     async def ask_async(self, command: str) -> dict[str, Any]:
         return await asyncio.get_running_loop().run_in_executor(None, self.ask, command)

@@ -2,10 +2,11 @@
 
 `Ngircd` starts the Debian package's daemon in the foreground (`-n`) with its own generated
 configuration: 127.0.0.1 only, a free port, its own pid file, no DNS or ident look-ups, no
-connection limits, and flood penalties off (`MaxPenaltyTime = 0`). It runs as the current
-user and is stopped by its pid when the benchmark ends. The clients are plain asyncio TCP
-IRC clients (NICK/USER, JOIN #bench, PRIVMSG #bench), all in this process, just as the
-ChatApp peers they are compared with are.
+connection limits, and flood penalties off (`MaxPenaltyTime = 0`); with `tls`, a second port
+for TLS too, with a throwaway self-signed certificate. It runs as the current user and is
+stopped by its pid when the benchmark ends. The clients are asyncio IRC clients (NICK/USER,
+JOIN #bench, PRIVMSG #bench) over TCP or TLS, all in this process, just as the ChatApp peers
+they are compared with are.
 
 If ngircd is not installed, `unavailable()` says why and the tables say so.
 """
@@ -18,6 +19,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -43,14 +45,64 @@ def _exe() -> str:
     return shutil.which("ngircd") or "/usr/sbin/ngircd"
 
 
-class Ngircd:
-    """A private ngircd on 127.0.0.1, for the length of a `with` block."""
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 and its key, written to `folder`: (cert, key)."""
+    import datetime
+    import ipaddress
 
-    def __init__(self, cpu: int | None = None) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class Ngircd:
+    """A private ngircd on 127.0.0.1, for the length of a `with` block; with `tls`, also a
+    TLS port (`tls_port`), whose certificate `client_context()` trusts."""
+
+    def __init__(self, cpu: int | None = None, tls: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="chatapp-bench-ngircd-"))
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._cpu = cpu  # the CPU to keep it on, if any
+
+    def _tls_section(self) -> str:
+        if not self.tls_port:
+            return ""
+        cert, key = self_signed(self.dir)
+        return f"[SSL]\nCertFile = {cert}\nKeyFile = {key}\nPorts = {self.tls_port}\n"
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client's TLS context that trusts this server's certificate (and only it)."""
+        return ssl.create_default_context(cafile=str(self.dir / "cert.pem"))
 
     def __enter__(self) -> Ngircd:
         conf = self.dir / "ngircd.conf"
@@ -75,7 +127,7 @@ class Ngircd:
             "[Options]\n"
             "DNS = no\n"
             "Ident = no\n"
-            "PAM = no\n"
+            "PAM = no\n" + self._tls_section()
         )
         self.proc = subprocess.Popen(
             [_exe(), "-n", "-f", str(conf)],
@@ -87,9 +139,8 @@ class Ngircd:
             pin_to_cpu(self.proc.pid, self._cpu)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex((HOST, self.port)) == 0:
-                    return self
+            if all(_listening(port) for port in (self.port, self.tls_port) if port):
+                return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ngircd exited with {self.proc.returncode}")
             time.sleep(0.05)
@@ -105,6 +156,11 @@ class Ngircd:
                 self.proc.kill()
                 self.proc.wait(5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((HOST, port)) == 0
 
 
 class IrcClient(asyncio.Protocol):
@@ -162,14 +218,15 @@ class IrcClient(asyncio.Protocol):
                 self.welcomed.set_result(None)
 
 
-async def connect(port: int, nick: str) -> IrcClient:
+async def connect(port: int, nick: str, tls: ssl.SSLContext | None = None) -> IrcClient:
+    """A client connected to `port`, over TLS with `tls`."""
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(lambda: IrcClient(nick), HOST, port)
+    _, client = await loop.create_connection(lambda: IrcClient(nick), HOST, port, ssl=tls)
     return client
 
 
-async def register_and_join(port: int, nick: str) -> IrcClient:
-    client = await connect(port, nick)
+async def register_and_join(port: int, nick: str, tls: ssl.SSLContext | None = None) -> IrcClient:
+    client = await connect(port, nick, tls)
     client.send(b"NICK " + nick.encode(), b"USER " + nick.encode() + b" 0 * :bench")
     await client.welcomed
     client.send(b"JOIN " + CHANNEL)
@@ -177,12 +234,15 @@ async def register_and_join(port: int, nick: str) -> IrcClient:
     return client
 
 
-async def clients(port: int, count: int, prefix: str = "u") -> list[IrcClient]:
-    """`count` clients registered and joined, 25 at a time (the set-up, not measured)."""
+async def clients(
+    port: int, count: int, prefix: str = "u", tls: ssl.SSLContext | None = None
+) -> list[IrcClient]:
+    """`count` clients registered and joined, 25 at a time (the set-up, not measured); over
+    TLS with `tls`."""
     out: list[IrcClient] = []
     for i in range(0, count, 25):
         out += await asyncio.gather(
-            *(register_and_join(port, f"{prefix}{j}") for j in range(i, min(count, i + 25)))
+            *(register_and_join(port, f"{prefix}{j}", tls) for j in range(i, min(count, i + 25)))
         )
     return out
 

@@ -9,7 +9,10 @@ Kinds:
             bench/bare_direct.py's receiving peer (shown records and acks)
   sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
   registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
-  peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
+  peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers;
+            "send_all N GAP TEXT" types N lines `send_all TEXT i`, GAP seconds apart
+  irc       an IRC client of ngircd at --port (plain TCP) in #bench: "N GAP TEXT" sends N
+            lines, GAP seconds apart
   crowd     --peers real PeerNodes (bench/storm.py): bound and the registry's key pinned when
             ready; "go" registers them all at once, "since" marks a moment, "report" says how
             many have a complete table, heard the registry since the mark, or gave up
@@ -216,6 +219,37 @@ async def ping(port: int, mode: str, key: str) -> None:
     await done.wait()
 
 
+def irc_sender(port: int, nick: str) -> None:
+    """A blocking IRC client in #bench: each command "N GAP TEXT" sends N PRIVMSGs, GAP
+    seconds apart."""
+    with socket.create_connection((HOST, port)) as sock:
+        sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :bench\r\nJOIN #bench\r\n".encode())
+        got = b""
+        while b" 366 " not in got:  # the end of #bench's names: joined
+            data = sock.recv(65536)
+            if not data:
+                raise RuntimeError("ngircd closed the connection")
+            got += data
+        sock.setblocking(False)  # (what ngircd says from now on is drained and ignored)
+
+        def on_command(cmd: str) -> None:
+            count, gap, text = cmd.split(" ", 2)
+            for i in range(int(count)):
+                with contextlib.suppress(BlockingIOError):
+                    while sock.recv(65536):
+                        pass
+                sock.setblocking(True)
+                sock.sendall(b"PRIVMSG #bench :%s %d\r\n" % (text.encode(), i))
+                sock.setblocking(False)
+                time.sleep(float(gap))
+            say({"sent": int(count)})
+
+        ended = threading.Event()
+        say({"port": port})
+        watch_stdin(on_command, ended.set)
+        ended.wait()
+
+
 async def bare_relay(rcvbuf: int) -> None:
     from bench.bare_relay import BareRelay
 
@@ -391,8 +425,18 @@ async def peer_node(args: argparse.Namespace) -> None:
         profiler = pyinstrument.Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
 
+    def type_lines(cmd: str) -> None:
+        # "send_all N GAP TEXT": N lines `send_all TEXT 0` ..., GAP seconds apart
+        _, count, gap, text = cmd.split(" ", 3)
+        for i in range(int(count)):
+            loop.call_later(i * float(gap), peer.line, f"send_all {text} {i}")
+        loop.call_later(int(count) * float(gap), lambda: say({"shown": peer.shown}))
+
     def on_command(cmd: str) -> None:
-        loop.call_soon_threadsafe(lambda: say({"shown": peer.shown}))
+        if cmd.startswith("send_all "):
+            loop.call_soon_threadsafe(type_lines, cmd)
+        else:
+            loop.call_soon_threadsafe(lambda: say({"shown": peer.shown}))
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     say({"port": peer.port})
@@ -406,7 +450,7 @@ async def peer_node(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "kind", choices=["echo", "sink", "registry", "peer", "crowd", "ping", "relay"]
+        "kind", choices=["echo", "sink", "registry", "peer", "crowd", "ping", "relay", "irc"]
     )
     parser.add_argument("--loop", default="asyncio")
     parser.add_argument("--mode", default="protocol")
@@ -434,6 +478,9 @@ def main() -> None:
     # as it ends (os._exit below skips atexit)
     own_scratch = not os.environ.get(SCRATCH_ENV)
     scratch = scratch_folder()
+    if args.kind == "irc":
+        irc_sender(args.port, args.name)
+        os._exit(0)  # (the MAX_LIFE timer thread)
     if args.kind in ("echo", "sink") and args.mode == "blocking":
         blocking(args.kind, args.rcvbuf)
         return

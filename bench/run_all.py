@@ -2,10 +2,10 @@
 the same run; then all the tables again together. Takes a few minutes on 2 cores.
 
 When the compiled build is present (.compiled/, made by .ci/run-compiled), each benchmark of
-a message's cost (direct, direct_path, send_all, burst, cpu_line) runs again on it beside its
-pure run, and a table sets both builds' direct targets side by side (bench/compiled.py).
-Every table is written to bench/results/latest.md, with a plot of send_all when
-matplotlib is installed (bench/report.py).
+a message's cost (direct, direct_path, send_all, burst, cpu_line, peer_line) runs again on
+it beside its pure run, and a table sets both builds' direct targets side by side
+(bench/compiled.py). Every table is written to bench/results/latest.md, with a plot of
+send_all when matplotlib is installed (bench/report.py).
 
     python -m bench.run_all [--loop asyncio|uvloop|both] [--quick] [--no-compiled] [--skip a,b]
 """
@@ -25,6 +25,7 @@ from bench import (
     flood,
     mailbox,
     memory,
+    peer_line,
     relay,
     report,
     saves,
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         ("burst", "relay", ["burst", "--loop", args.loop, "--burst", "50" if q else "200",
                             "--turns", "1" if q else "5"]),
         ("cpu_line", "cpu_line", ["--loop", args.loop, "--members", "100" if q else "1000"]),
+        ("peer_line", "peer_line", ["--loop", args.loop, "--turns", "4" if q else "8"]),
     ]  # fmt: skip
     steps: list[tuple[str, Callable[[], object]]] = [
         ("udp_raw", lambda: udp_raw.main(["--loop", args.loop, *raw_args])),
@@ -68,7 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if with_compiled:
         steps.append(("direct, compiled build", lambda: _compiled_direct(direct_args, pure)))
-    modules = {"direct_path": direct_path.main, "relay": relay.main, "cpu_line": cpu_line.main}
+    modules = {
+        "direct_path": direct_path.main,
+        "relay": relay.main,
+        "cpu_line": cpu_line.main,
+        "peer_line": peer_line.main,
+    }
     for name, module, argv in per_message:
         steps.append((name, functools.partial(modules[module], argv)))
         if with_compiled:

@@ -334,6 +334,9 @@ class Outgoing:
         owed, self._owed = self._owed, {}
         dest: Any  # (compiled: each as it is, not unboxed and boxed again for `datagram`)
         for dest, replies in owed.items():
+            if len(replies) == 1:  # a datagram's one line: its Ack, as `_merged_acks` makes it
+                self.datagram(encode(Ack(self._new_id(), replies[0])), dest)
+                continue
             for data in self._merged_acks(replies):
                 self.datagram(data, dest)
 

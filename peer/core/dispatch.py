@@ -33,7 +33,7 @@ from peer.core.tickets import Tickets
 from peer.core.typed_commands import Asking, Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
-from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
+from wire.messages import ChannelMessage, Message, TableSnapshot, TableUpdate, Welcome
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT, TIMEOUT, Alarm
 
 
@@ -58,6 +58,9 @@ class PeerOptions(TypedDict, total=False):
 _LEFT: Final = Phase.LEFT
 #: What the registry sends that lists names with their keys (see KeysListed).
 _LISTS_KEYS: Final = frozenset({Welcome, TableUpdate, TableSnapshot})
+#: What the registry sends that changes nothing `_settle` looks at: a datagram of these
+#: alone (its registry heard from as usual) is not followed by a settling.
+_SETTLES_NOTHING: Final = frozenset({ChannelMessage})
 
 
 class PeerCore:
@@ -204,27 +207,22 @@ class PeerCore:
         return self.receive_all([message], addr, key, now, emit)
 
     def receive_all(
-        self,
-        messages: list[Message],
-        at: Any,
-        key: bytes,
-        now: float,
-        emit: Emit | None = None,
+        self, messages: list[Message], at: Any, key: bytes, now: float, emit: Emit | None = None
     ) -> list[Action]:
         """The messages of one datagram from `at` (an Addr, handed on as it came), sealed by `key`:
         one event. Each is believed as far as `key` may say it (`trust`); what they decide is
         handed over once all are taken (Inbox.taken). The actions, or with `emit`, none."""
         addr: Addr = at
         actions: list[Action] = []
-        if emit is None:
-            emit = actions.append
+        emit = emit or actions.append
         trust, life, received, shared = self.trust, self._life, self.received, self._shared
         from_registry = key == trust.registry and bool(key)  # the service's, from anywhere
         handlers = received.from_registry if from_registry else received.from_peers
         later: list[Action] = []  # what the messages decide, carried out once all are taken
         hand = later.append
-        taken = False
-        elsewhere = addr != shared.requests.server  # (another registry of the service, or a move)
+        taken = settles = False
+        # another registry of the service's (or a move), and our registry's watch
+        elsewhere, watch = addr != shared.requests.server, shared.watch
         for message in messages:
             if life.phase is _LEFT:
                 break  # (what left a moment ago takes nothing more)
@@ -236,19 +234,24 @@ class PeerCore:
                 if one is None or handler is None:
                     continue
                 handler(one, at, now, hand)
+                settles = True
             else:  # the registry may say all that has a handler (trust.RULES)
                 # the direct messages it delivers, sealed to us, opened
                 opened = self.open_mail(message) if kind in CARRIERS else message
-                if elsewhere or not taken:  # (the registry heard from once a datagram)
+                if elsewhere or (not taken and (watch.down or shared.tried)):  # (back, or moved)
                     received.receive(opened, at, not taken, now, hand)
+                    settles = True
                 else:
+                    watch.heard_at = now  # ours is heard from
                     handler(opened, at, now, hand)
+                    settles = settles or kind not in _SETTLES_NOTHING
                 if kind in _LISTS_KEYS:
                     hand(KeysListed(message))
             taken = True
         if taken:
             self.parts.inbox.taken(at, key, from_registry, later, emit)
-            self._settle(now, emit)
+            if settles:
+                self._settle(now, emit)
         if from_registry and trust.held:  # the table may vouch now for what was held
             for message, at, sealed_by in trust.vouched():
                 self.receive_all([message], at, sealed_by, now, emit)

@@ -42,8 +42,8 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._inbox = parts.inbox
-        #: The handler of each type the registry's key may send (read-only; the first of each
-        #: datagram goes through `receive`).
+        #: The handler of each type the registry's key may send (read-only; the first of a
+        #: datagram goes through `receive` when more than a handler's work is due: see there).
         self.from_registry = self._handler_table()
         #: The handler of each type a peer's key may send: its chats, and acks (read-only).
         self.from_peers: dict[type, _Handler] = {
@@ -76,7 +76,9 @@ class Received:
         """The registry's `message` from `at` (an Addr, as it came: compiled, not boxed again
         for the handler) to its handler: Restarted from another registry of the service whose
         list leaves ours out moves us to it (ours stopped); anything else from one is only
-        late, and says nothing of ours. The `first` of a datagram says ours is heard from."""
+        late, and says nothing of ours. The `first` of a datagram says ours is heard from.
+        (PeerCore.receive_all hands a message of ours straight to its handler, and notes
+        ours heard from itself, unless it was down or others were tried.)"""
         addr: Addr = at
         shared = self._shared
         server = shared.requests.server
