@@ -18,7 +18,7 @@ SPEED_SPAN = 3.0
 
 
 @dataclass(eq=False)
-class Window:
+class ChatWindow:
     """One conversation: `key` tells it from the others, `title` and `style` name it."""
 
     key: str
@@ -35,25 +35,25 @@ class Window:
 class ScreenModel:
     """The windows, in the order they opened; the first is always there (`first`)."""
 
-    def __init__(self, first: Window) -> None:
+    def __init__(self, first: ChatWindow) -> None:
         self.windows = [first]
         self.current = 0
 
     @property
-    def shown(self) -> Window:
+    def shown(self) -> ChatWindow:
         return self.windows[self.current]
 
-    def window(self, key: str, title: str, style: str = "") -> Window:
+    def window(self, key: str, title: str, style: str = "") -> ChatWindow:
         """The window `key`, opened (last) if it is not open yet."""
         for each in self.windows:
             if each.key == key:
                 return each
-        opened = Window(key, title, style)
+        opened = ChatWindow(key, title, style)
         self.windows.append(opened)
         return opened
 
     def add(
-        self, window: Window, parts: Parts, *, unread: bool = True, mention: bool = False
+        self, window: ChatWindow, parts: Parts, *, unread: bool = True, mention: bool = False
     ) -> None:
         """A line in `window`, `unread` there unless it is shown, and naming you if `mention`;
         a window scrolled back stays where it is."""
@@ -73,7 +73,7 @@ class ScreenModel:
         shown.unread, shown.mentioned = 0, False
         return True
 
-    def switch_to(self, window: Window) -> None:
+    def switch_to(self, window: ChatWindow) -> None:
         self.switch(self.windows.index(window) + 1)
 
     def step(self, by: int) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from terminal.prompt import LinePrompt
 from terminal.screen import FullScreen, Panes
-from terminal.screen_model import Parts, ScreenModel, Window
+from terminal.screen_model import ChatWindow, Parts, ScreenModel
 
 if TYPE_CHECKING:
     from prompt_toolkit.application import Application
@@ -26,7 +26,7 @@ class ScreenPrompt(LinePrompt):
     screen shows are in its windows when it does (or printed, if it never does); lines
     printed once it has ended are printed on the terminal."""
 
-    def __init__(self, first: Window, panes: Panes, *, colour: bool, **prompt: Any) -> None:
+    def __init__(self, first: ChatWindow, panes: Panes, *, colour: bool, **prompt: Any) -> None:
         super().__init__(**prompt)
         self.model = ScreenModel(first)
         self.screen = FullScreen(
@@ -47,7 +47,7 @@ class ScreenPrompt(LinePrompt):
         return self.screen.app
 
     def add(
-        self, window: Window, parts: Parts, *, unread: bool = True, mention: bool = False
+        self, window: ChatWindow, parts: Parts, *, unread: bool = True, mention: bool = False
     ) -> None:
         """A line in `window` (see ScreenModel.add); on the terminal once the screen has ended."""
         if self._ran:

@@ -21,7 +21,7 @@ from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.commands import JoinRoom, Me, Quit, RoomSay, Send, SendAll, parse
 from terminal.screen import FullScreen, Panes
-from terminal.screen_model import Parts, ScreenModel, Speeds, Window, bar, duration
+from terminal.screen_model import ChatWindow, Parts, ScreenModel, Speeds, bar, duration
 
 if TYPE_CHECKING:
     from prompt_toolkit.key_binding.key_bindings import KeyBindingsBase
@@ -145,7 +145,7 @@ class ScreenConsole(TerminalConsole):
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
         super().__init__(colour=colour, bell=bell)
-        self.model = ScreenModel(Window(NOTICES, NOTICES))
+        self.model = ScreenModel(ChatWindow(NOTICES, NOTICES))
         self._speeds = Speeds()
         self._screen_sources = ScreenSources(
             people=_nothing,
@@ -202,7 +202,7 @@ class ScreenConsole(TerminalConsole):
             return True
         return line.style in ("room", "channel") and mentions(line.text, self._me())
 
-    def _window(self, to: Where) -> Window:
+    def _window(self, to: Where) -> ChatWindow:
         if not to.key:
             return self.model.shown
         style = ""

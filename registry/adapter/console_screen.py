@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from terminal.screen import Panes
-from terminal.screen_model import Parts, Window
+from terminal.screen_model import ChatWindow, Parts
 from terminal.screen_prompt import ScreenPrompt
 from terminal.waiting_room import ROOM_WIDTH, WaitingRoom
 from wire.desk.messages import RoomRow
@@ -46,9 +46,9 @@ class ConsoleScreen(ScreenPrompt):
         self._colour = colour
         self.room = WaitingRoom()
         panes = Panes(self._status, self._room, list, side_width=ROOM_WIDTH)
-        super().__init__(Window(LOG, LOG), panes, colour=colour, **prompt)
+        super().__init__(ChatWindow(LOG, LOG), panes, colour=colour, **prompt)
 
-    def desk(self) -> Window:
+    def desk(self) -> ChatWindow:
         return self.model.window(DESK, DESK)
 
     def print_above(self, parts: Parts) -> None:

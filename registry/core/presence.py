@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
 from registry.core.requests import Request
-from registry.core.services import Kept, Members, Services
+from registry.core.services import Members, Saves, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
 from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
@@ -14,7 +14,7 @@ from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
 class Presence:
     """Marks the table's records online and offline, with `rooms` and `saving`."""
 
-    def __init__(self, services: Services, rooms: Members, saving: Kept) -> None:
+    def __init__(self, services: Services, rooms: Members, saving: Saves) -> None:
         self._s = services
         self._rooms = rooms
         self._saving = saving

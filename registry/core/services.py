@@ -158,7 +158,7 @@ class News(Protocol):
     def unacked(self, push: Push, now: float, emit: Emit) -> None: ...
 
 
-class Kept(Protocol):
+class Saves(Protocol):
     """What was pushed to a peer, kept when it is gone (registry/core/saving.py)."""
 
     def restarted(self, record: Record, now: float, emit: Emit) -> None: ...

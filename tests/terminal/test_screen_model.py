@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from terminal.screen_model import SCROLLBACK, ScreenModel, Speeds, Window, bar, duration
+from terminal.screen_model import SCROLLBACK, ChatWindow, ScreenModel, Speeds, bar, duration
 
 
 def _line(text: str) -> list[tuple[str, str]]:
@@ -13,7 +13,7 @@ def _line(text: str) -> list[tuple[str, str]]:
 
 
 def _model() -> ScreenModel:
-    return ScreenModel(Window("registry", "registry"))
+    return ScreenModel(ChatWindow("registry", "registry"))
 
 
 def test_a_window_opens_once_at_its_first_line_and_keeps_its_place() -> None:

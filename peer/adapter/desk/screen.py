@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from terminal.screen import Panes
-from terminal.screen_model import Parts, Window
+from terminal.screen_model import ChatWindow, Parts
 from terminal.screen_prompt import ScreenPrompt
 from terminal.waiting_room import ROOM_WIDTH, WaitingRoom
 from wire.desk.messages import DeskEnded, DeskLine, DeskMessage, DeskNotice, DeskSession
@@ -47,7 +47,7 @@ class OperatorScreen(ScreenPrompt):
         self._state = state
         self._colour = colour
         panes = Panes(self._status, self._room, list, side_width=ROOM_WIDTH)
-        super().__init__(Window(DESK, DESK), panes, colour=colour)
+        super().__init__(ChatWindow(DESK, DESK), panes, colour=colour)
         self.ctrl_c_ends = True  # as the operator's prompt in line mode
         self.about: DeskMessage | str | None = None
 
@@ -68,7 +68,7 @@ class OperatorScreen(ScreenPrompt):
             window = self.model.windows[0]
         self.add(window, [(shown, text)], mention=style in ("alert", "error"))
 
-    def talk(self) -> Window:
+    def talk(self) -> ChatWindow:
         """The conversation's window, opened second."""
         return self.model.window(TALK, NOBODY)
 
