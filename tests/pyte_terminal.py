@@ -3,9 +3,13 @@ the full-screen tests read, as a person would see it."""
 
 from __future__ import annotations
 
-from typing import TextIO, cast
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, TextIO, cast
 
 import pyte
+import pytest
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.output.vt100 import Vt100_Output
 
@@ -36,3 +40,16 @@ class Terminal:
     @property
     def rows(self) -> list[str]:
         return [row.rstrip() for row in self.screen.display]
+
+    async def until(self, app: Any, what: str, ok: Callable[[list[str]], bool]) -> None:
+        """Wait for the screen `app` draws here to satisfy `ok`; fail with the screen after
+        5 s."""
+        deadline = time.monotonic() + 5
+        app.invalidate()
+        while not ok(self.rows):
+            if time.monotonic() > deadline:
+                pytest.fail(f"never {what}:\n" + "\n".join(self.rows))
+            await asyncio.sleep(0.01)
+
+    async def sees(self, app: Any, text: str) -> None:
+        await self.until(app, f"showed {text!r}", lambda rows: any(text in row for row in rows))

@@ -30,15 +30,10 @@ class Duty:
         self.typed: list[str] = []
 
     async def until(self, what: str, ok: Callable[[list[str]], bool]) -> None:
-        deadline = time.monotonic() + 5
-        self.screen.app.invalidate()
-        while not ok(self.terminal.rows):
-            if time.monotonic() > deadline:
-                pytest.fail(f"never {what}:\n" + "\n".join(self.terminal.rows))
-            await asyncio.sleep(0.01)
+        await self.terminal.until(self.screen.app, what, ok)
 
     async def sees(self, text: str) -> None:
-        await self.until(f"showed {text!r}", lambda rows: any(text in row for row in rows))
+        await self.terminal.sees(self.screen.app, text)
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -100,16 +99,10 @@ class Peer:
         self.console.show(Print(text, style, who))
 
     async def until(self, what: str, ok: Callable[[list[str]], bool]) -> None:
-        """Wait for the screen to satisfy `ok`; fail with the screen at the deadline."""
-        deadline = time.monotonic() + 5
-        self.console.app.invalidate()
-        while not ok(self.terminal.rows):
-            if time.monotonic() > deadline:
-                pytest.fail(f"never {what}:\n" + "\n".join(self.terminal.rows))
-            await asyncio.sleep(0.01)
+        await self.terminal.until(self.console.app, what, ok)
 
     async def sees(self, text: str) -> None:
-        await self.until(f"showed {text!r}", lambda rows: any(text in row for row in rows))
+        await self.terminal.sees(self.console.app, text)
 
 
 @contextlib.asynccontextmanager
