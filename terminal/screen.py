@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from terminal.screen_model import Parts, ScreenModel
+from terminal.screen_model import Parts, ScreenModel, wrapped
 
 if TYPE_CHECKING:
     from prompt_toolkit.application import Application
@@ -128,14 +128,20 @@ class FullScreen:
         from prompt_toolkit.layout.dimension import Dimension
         from prompt_toolkit.layout.menus import CompletionsMenu
 
+        def shown_rows() -> list[Parts]:  # wrapped between words, the newest at the bottom
+            columns = self.app.output.get_size().columns
+            width = columns - (self._panes.side_width if columns >= NARROW else 0)
+            rows = [row for line in self.model.visible(self.rows()) for row in wrapped(line, width)]
+            return rows[-self.rows() :]
+
         def shown_lines() -> Parts:
             parts: Parts = []
-            for line in self.model.visible(self.rows()):
-                parts += [*line, ("", "\n")]
+            for row in shown_rows():
+                parts += [*row, ("", "\n")]
             return parts[:-1]
 
-        def newest() -> Point:  # the window scrolls to show it: the newest line at the bottom
-            return Point(0, max(0, len(self.model.visible(self.rows())) - 1))
+        def newest() -> Point:  # the window scrolls to show it: the newest row at the bottom
+            return Point(0, max(0, len(shown_rows()) - 1))
 
         lines = Window(
             FormattedTextControl(_formatted(shown_lines), get_cursor_position=newest),

@@ -8,6 +8,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from wcwidth import wcwidth
+
 #: Parts of a line as prompt_toolkit takes them: (style, text) pairs.
 Parts = list[tuple[str, str]]
 
@@ -90,6 +92,42 @@ class ScreenModel:
         lines = self.shown.lines
         end = len(lines) - self.shown.back
         return [lines[i] for i in range(max(0, end - height), end)]
+
+
+def wrapped(parts: Parts, width: int) -> list[Parts]:
+    """`parts` as rows of `width` cells at most, as a reader expects: a row breaks after its
+    last space that fits (the space goes), and only a word longer than a row is cut."""
+    cells = [(style, char) for style, text in parts for char in text]
+    rows: list[Parts] = []
+    start = 0
+    while start < len(cells) or not rows:
+        end, used = start, 0
+        while end < len(cells) and cells[end][1] != "\n":
+            used += max(0, wcwidth(cells[end][1]))
+            if used > width and end > start:
+                break
+            end += 1
+        after = end  # where the next row starts
+        if end < len(cells) and cells[end][1] == "\n":
+            after = end + 1
+        elif end < len(cells):
+            space = max((i for i in range(start, end + 1) if cells[i][1] == " "), default=start)
+            if space > start:
+                end, after = space, space + 1
+        rows.append(_parts(cells[start:end]))
+        start = after
+    return rows
+
+
+def _parts(cells: list[tuple[str, str]]) -> Parts:
+    """Cells joined back into parts, one a run of cells of one style."""
+    parts: Parts = []
+    for style, char in cells:
+        if parts and parts[-1][0] == style:
+            parts[-1] = (style, parts[-1][1] + char)
+        else:
+            parts.append((style, char))
+    return parts
 
 
 @dataclass

@@ -174,6 +174,21 @@ def test_a_transfer_is_one_bar_that_moves() -> None:
     asyncio.run(scenario())
 
 
+def test_a_long_line_wraps_between_words_beside_the_people() -> None:
+    async def scenario() -> None:
+        async with screen() as peer:
+            words = "the meeting moved to the large room on the fourth floor at noon, bring"
+            peer.show(f"[Channel_Message bob: {words} the slides and a laptop]", "channel", "bob")
+            peer.pipe.send_text("\x1b2")
+            await peer.sees("slides and a laptop]")
+            rows = [row.split("│")[0].rstrip() for row in peer.terminal.rows]
+            start = next(i for i, row in enumerate(rows) if "bob: the meeting" in row)
+            assert rows[start].endswith(" on the")  # 64 columns beside the people: "…on the f"
+            assert rows[start + 1].startswith("fourth floor")  # would be cut; the word is whole
+
+    asyncio.run(scenario())
+
+
 def test_ctrl_c_clears_the_draft_and_up_brings_it_back() -> None:
     async def scenario() -> None:
         async with screen() as peer:

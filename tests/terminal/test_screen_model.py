@@ -1,11 +1,24 @@
 """The full screen's model, without a terminal: windows open at their first line, unread
-and mention marks come and go, scrollback, and a transfer's speed and time left."""
+and mention marks come and go, scrollback, lines wrapped between words, and a transfer's
+speed and time left."""
 
 from __future__ import annotations
 
 import math
 
-from terminal.screen_model import SCROLLBACK, ChatWindow, ScreenModel, Speeds, bar, duration
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from terminal.screen_model import (
+    SCROLLBACK,
+    ChatWindow,
+    ScreenModel,
+    Speeds,
+    bar,
+    duration,
+    wrapped,
+)
+from tests.hypothesis_profiles import examples
 
 
 def _line(text: str) -> list[tuple[str, str]]:
@@ -98,3 +111,35 @@ def test_bars_and_durations_read_as_people_read_them() -> None:
         "1 h 4 min",
         "?",
     ]
+
+
+def _texts(rows: list[list[tuple[str, str]]]) -> list[str]:
+    return ["".join(text for _, text in row) for row in rows]
+
+
+def test_a_long_line_breaks_between_words_and_keeps_its_colours() -> None:
+    line = [("name", "alice: "), ("", "the meeting moved to room 4 at noon")]
+    rows = wrapped(line, 16)
+    assert _texts(rows) == ["alice: the", "meeting moved to", "room 4 at noon"]
+    assert rows[0] == [("name", "alice: "), ("", "the")]
+
+
+def test_only_a_word_longer_than_a_row_is_cut_and_wide_letters_take_two_cells() -> None:
+    assert _texts(wrapped(_line("see https://example.org/a/long/path ok"), 12)) == [
+        "see",
+        "https://exam",
+        "ple.org/a/lo",
+        "ng/path ok",
+    ]
+    assert _texts(wrapped(_line("界界界 界"), 5)) == ["界界", "界 界"]
+    assert _texts(wrapped(_line(""), 10)) == [""]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.text(alphabet="ab \n界", max_size=60), st.integers(1, 20))
+def test_wrapping_loses_nothing_but_the_spaces_and_newlines_it_breaks_at(
+    text: str, width: int
+) -> None:
+    rows = _texts(wrapped(_line(text), width))
+    assert all(sum(2 if c == "界" else 1 for c in row) <= max(width, 2) for row in rows)
+    assert "".join(rows).replace(" ", "") == text.replace(" ", "").replace("\n", "")
