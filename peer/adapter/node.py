@@ -171,7 +171,11 @@ class PeerNode:
             log=self._debug,
             on_batch=self.received_batch,
             handoff=self.files.handoff,
-            gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
+            gate=(
+                gate := PeerGate(
+                    lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)
+                )
+            ),
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
         self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed

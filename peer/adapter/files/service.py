@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -75,7 +75,7 @@ class FileService:
             downloads=str(downloads),
             name_max=name_limit(downloads),
         )
-        self.store = TransferStore(folder)
+        self._folder = folder
         self._timer = WakeTimer(self._tick)
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._failed_keep = False
@@ -96,7 +96,7 @@ class FileService:
 
     def start(self) -> None:
         """Take up the transfers an earlier run kept."""
-        kept, problems = self.store.load()
+        kept, problems = load_records(self._folder())
         for problem in problems:
             self._show(Print(f"[{problem}]", "error"))
         self._run(lambda now, emit: self.core.loaded(kept, now, emit))
@@ -141,8 +141,7 @@ class FileService:
         if task is not None:
             self._tasks[transfer.number] = task
         try:
-            conn = Connection(decoder, handed.reader, writer)
-            ended = await send_file(transfer, first.offset, conn, progress)
+            ended = await send_file(transfer, first.offset, handed, progress)
         finally:
             decoder.close()
             if task is not None and self._tasks.get(transfer.number) is task:
@@ -211,7 +210,9 @@ class FileService:
         thread), then its line. A transfer ended meanwhile gets no record back."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
-        self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
+        self._keeping = self._records.submit(
+            keep_record, self._folder(), replace(transfer, verified=at)
+        )
         try:
             await asyncio.wrap_future(self._keeping)
         except OSError as exc:
@@ -234,7 +235,7 @@ class FileService:
     def _keep(self, keep: Keep) -> None:
         self.settle()
         try:
-            self.store.keep(keep.transfer)
+            keep_record(self._folder(), keep.transfer)
         except OSError as exc:
             self._keep_failed(exc)
 
@@ -249,7 +250,7 @@ class FileService:
         self.settle()
         transfer = forget.transfer
         with contextlib.suppress(OSError):
-            self.store.forget(transfer)
+            (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
             if not transfer.sending and transfer.path:
                 os.unlink(transfer.path)
 
@@ -282,43 +283,25 @@ def _sha256(path: Path) -> str:
 _DECODE = msgspec.json.Decoder(Transfer)
 
 
-class TransferStore:
-    """The records of the peer's transfers, in the folder `folder()` gives: that of the
-    peer's name now (made when first needed)."""
+def load_records(folder: Path) -> tuple[list[Transfer], list[str]]:
+    """The transfers' records kept in `folder`, and a line for each that could not be read
+    (set aside)."""
+    kept: list[Transfer] = []
+    problems: list[str] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            kept.append(_DECODE.decode(read_bytes(path)))
+        except (OSError, msgspec.DecodeError) as exc:
+            problems.append(f"A kept transfer could not be read ({path.name}: {exc}); left out.")
+            with contextlib.suppress(OSError):
+                path.rename(path.with_suffix(".damaged"))
+    return kept, problems
 
-    def __init__(self, folder: Callable[[], Path]) -> None:
-        self.folder = folder
 
-    def load(self) -> tuple[list[Transfer], list[str]]:
-        """Every record kept, and a line for each that could not be read (set aside)."""
-        kept: list[Transfer] = []
-        problems: list[str] = []
-        folder = self.folder()
-        if not folder.is_dir():
-            return kept, problems
-        for path in sorted(folder.glob("*.json")):
-            try:
-                kept.append(_DECODE.decode(read_bytes(path)))
-            except (OSError, msgspec.DecodeError) as exc:
-                problems.append(
-                    f"A kept transfer could not be read ({path.name}: {exc}); left out."
-                )
-                with contextlib.suppress(OSError):
-                    path.rename(path.with_suffix(".damaged"))
-        return kept, problems
-
-    def keep(self, transfer: Transfer) -> None:
-        """Write `transfer`'s record durably. Raises OSError."""
-        path = self._path(transfer)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replace_durably(path, msgspec.json.encode(transfer))
-
-    def forget(self, transfer: Transfer) -> None:
-        """Delete `transfer`'s record (none kept is no error). Raises OSError."""
-        self._path(transfer).unlink(missing_ok=True)
-
-    def _path(self, transfer: Transfer) -> Path:
-        return self.folder() / f"{transfer.number}.json"
+def keep_record(folder: Path, transfer: Transfer) -> None:
+    """Write `transfer`'s record in `folder` (made when first needed), durably. Raises OSError."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    replace_durably(folder / f"{transfer.number}.json", msgspec.json.encode(transfer))
 
 
 def changed(transfer: Transfer) -> str:
@@ -344,23 +327,15 @@ async def refuse(stream: SecureStream, writer: asyncio.StreamWriter, note: FileN
         writer.close()
 
 
-class Connection(NamedTuple):
-    """A connection handed over: its secure session and its two ends."""
-
-    stream: SecureStream
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-
-
 async def send_file(
     transfer: Transfer,
     offset: int,
-    conn: Connection,
+    handed: Handed,
     progress: Callable[[int], None],
 ) -> str:
     """Send `transfer`'s file from `offset` to its end, then wait for the receiver to close;
     "" when every byte went, else why not (a sentence)."""
-    stream, reader, writer = conn
+    stream, reader, writer = handed.decoder, handed.reader, handed.writer
     writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
     piece = memoryview(bytearray(PIECE))
     try:
