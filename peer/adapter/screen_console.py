@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peer.adapter.terminal import (
     NAME_COLOURS,
@@ -123,23 +123,6 @@ def typed_where(text: str, *, room: str) -> Where:
     return Where()
 
 
-class ScreenSources(TypedDict):
-    """What the screen shows besides lines: the table's (name, online) rows, the room
-    you are in, the registry's address and whether it answers (None: not yet heard), the
-    outbox's count, and each transfer (number, label, bytes done, size)."""
-
-    people: Callable[[], Sequence[tuple[str, bool]]]
-    room: Callable[[], str]
-    registry: Callable[[], str]
-    answers: Callable[[], bool | None]
-    outbox: Callable[[], int]
-    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
-
-
-def _nothing() -> Sequence[Any]:
-    return ()
-
-
 class ScreenConsole(TerminalConsole):
     """TerminalConsole on the full screen: a window per conversation (ScreenModel)."""
 
@@ -147,14 +130,6 @@ class ScreenConsole(TerminalConsole):
         super().__init__(colour=colour, bell=bell)
         self.model = ScreenModel(ChatWindow(NOTICES, NOTICES))
         self._speeds = Speeds()
-        self._screen_sources = ScreenSources(
-            people=_nothing,
-            room=str,
-            registry=str,
-            answers=lambda: None,
-            outbox=lambda: 0,
-            transfers=_nothing,
-        )
         panes = Panes(self._status, self._people, self._transfers)
         terminal = (self.session.input, self.session.output)
         self.screen = FullScreen(
@@ -172,9 +147,6 @@ class ScreenConsole(TerminalConsole):
     @property
     def app(self) -> Any:
         return self.screen.app
-
-    def watch(self, sources: ScreenSources) -> None:
-        self._screen_sources = sources
 
     def show(self, line: Print) -> None:
         if self._ran:  # after the screen: on the terminal, as the prompt's lines
@@ -228,11 +200,11 @@ class ScreenConsole(TerminalConsole):
             if not self.model.switch(int(number[1])):
                 self.show(Print(f"[No window {number[1]}: Alt+1 to Alt+9, or /window N.]"))
             return
-        if not self._ask.asked and not self._question():  # (an answer names no window)
-            to = typed_where(text, room=self._screen_sources["room"]())
+        if not self._ask.asked and not self._sources["question"]():  # (an answer names no window)
+            to = typed_where(text, room=self._sources["room"]())
             if to.key:
                 self.model.switch_to(self._window(to))
-        if isinstance(parse(text, in_room=bool(self._screen_sources["room"]())), Quit):
+        if isinstance(parse(text, in_room=bool(self._sources["room"]())), Quit):
             self._quit_at = len(self.model.shown.lines)
         super()._entered(text, on_line)
 
@@ -259,7 +231,7 @@ class ScreenConsole(TerminalConsole):
     # -- the panes ------------------------------------------------------------------------
 
     def _status(self) -> Parts:
-        sources = self._screen_sources
+        sources = self._sources
         answers = {True: "answers", False: "does not answer", None: "not heard yet"}
         said = answers[sources["answers"]()]
         style = "" if said == "answers" or not self._colour else "ansired"
@@ -271,7 +243,7 @@ class ScreenConsole(TerminalConsole):
         ]
 
     def _people(self) -> Parts:
-        rows = sorted(self._screen_sources["people"](), key=lambda r: (not r[1], r[0].casefold()))
+        rows = sorted(self._sources["people"](), key=lambda r: (not r[1], r[0].casefold()))
         parts: Parts = []
         for online in (True, False):
             names = [name for name, on in rows if on == online]
@@ -284,7 +256,7 @@ class ScreenConsole(TerminalConsole):
 
     def _transfers(self) -> list[Parts]:
         now, rows = time.monotonic(), []
-        shown = self._screen_sources["transfers"]()
+        shown = self._sources["transfers"]()
         self._speeds.keep_only({str(number) for number, *_ in shown})
         for number, label, done, size in shown:
             progress = self._speeds.progress(str(number), label, done, size, now)

@@ -295,15 +295,23 @@ class PlainConsole:
 
 
 class Sources(TypedDict, total=False):
-    """What else TerminalConsole asks of the peer, each optional (`question`: which one
-    the next line answers, "" for a command; `kept`: the history kept between runs;
-    `losing`: what quitting now would leave undone, a phrase each, asked about first)."""
+    """What else the consoles ask of the peer: the rooms known, the room you are in ("":
+    none), which question of `message` the next line answers ("" for a command), the
+    history kept between runs, what quitting now would leave undone (a phrase each, asked
+    about first); and for the full screen, the table's (name, online) rows, the registry's
+    address and whether it answers (None: not yet heard), the outbox's count, and each
+    transfer (number, label, bytes done, size)."""
 
     rooms: Callable[[], Sequence[str]]
-    in_room: Callable[[], bool]
+    room: Callable[[], str]
     question: Callable[[], str]
     kept: History
     losing: Callable[[], Sequence[str]]
+    people: Callable[[], Sequence[tuple[str, bool]]]
+    registry: Callable[[], str]
+    answers: Callable[[], bool | None]
+    outbox: Callable[[], int]
+    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
 
 
 class TerminalConsole(LinePrompt):
@@ -320,11 +328,18 @@ class TerminalConsole(LinePrompt):
         self._me: Callable[[], str] = lambda: ""
         self._names: Callable[[], Sequence[str]] = list
         self._colours = NameColours(lambda: self._names())
-        self._rooms: Callable[[], Sequence[str]] = list
-        self._in_room: Callable[[], bool] = lambda: False
         self._on_line: Callable[[str], None] = lambda text: None
-        self._question: Callable[[], str] = str
-        self._losing: Callable[[], Sequence[str]] = list
+        self._sources = Sources(
+            rooms=list,
+            room=str,
+            question=str,
+            losing=list,
+            people=list,
+            registry=str,
+            answers=lambda: None,
+            outbox=int,
+            transfers=list,
+        )
         self._histories: dict[str, History] = {}
         self._says = "> "  # the peer's prompt, shown unless the question before quitting is
         self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
@@ -360,7 +375,7 @@ class TerminalConsole(LinePrompt):
         """The history of what the next line is: commands, or an answer to a question."""
         from prompt_toolkit.history import InMemoryHistory
 
-        return self._histories.setdefault(self._question(), InMemoryHistory())
+        return self._histories.setdefault(self._sources["question"](), InMemoryHistory())
 
     def bind(
         self,
@@ -370,10 +385,7 @@ class TerminalConsole(LinePrompt):
     ) -> None:
         """Where to find your own name and the names online; the rest in `sources`."""
         self._me, self._names = me, names
-        self._rooms = sources.get("rooms", list)
-        self._in_room = sources.get("in_room", lambda: False)
-        self._question = sources.get("question", str)
-        self._losing = sources.get("losing", list)
+        self._sources.update(sources)
         if "kept" in sources:
             self._histories[""] = sources["kept"]
             self.session.history = self.session.default_buffer.history = self._history()
@@ -394,7 +406,7 @@ class TerminalConsole(LinePrompt):
     def _cancel_question(self) -> bool:
         """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
         answer does (True); elsewhere it quits (`_quit_key`)."""
-        if not self._question():
+        if not self._sources["question"]():
             return self._quit_key()
         self._on_line("")
         return True
@@ -406,7 +418,7 @@ class TerminalConsole(LinePrompt):
         return asked
 
     def _quit_question(self) -> str:
-        losing = list(self._losing())
+        losing = list(self._sources["losing"]())
         if not losing:
             return ""
         said = ", ".join(losing[:-1]) + " and " + losing[-1] if len(losing) > 1 else losing[0]
@@ -434,11 +446,11 @@ class TerminalConsole(LinePrompt):
         """What Tab offers for the last word of `before` (see `completions`)."""
         return completions(
             before,
-            in_room=self._in_room(),
+            in_room=bool(self._sources["room"]()),
             names=self._names(),
-            rooms=self._rooms(),
+            rooms=self._sources["rooms"](),
             me=self._me(),
-            question=self._question(),
+            question=self._sources["question"](),
         )
 
     def _tab(self) -> KeyBindings:

@@ -17,7 +17,6 @@ from peer.adapter.screen_console import (
     HIDDEN,
     NOTICES,
     ScreenConsole,
-    ScreenSources,
     Where,
     person_colour,
     typed_where,
@@ -83,16 +82,14 @@ class Peer:
         self.transfers: list[tuple[int, str, int, int]] = []
         self.typed: list[str] = []
         self.room = ""
-        console.bind(lambda: "alice", lambda: [n for n, on in self.people if on])
-        console.watch(
-            ScreenSources(
-                people=lambda: self.people,
-                room=lambda: self.room,
-                registry=lambda: "127.0.0.1:22000",
-                answers=lambda: True,
-                outbox=lambda: 0,
-                transfers=lambda: self.transfers,
-            )
+        console.bind(
+            lambda: "alice",
+            lambda: [n for n, on in self.people if on],
+            people=lambda: self.people,
+            room=lambda: self.room,
+            registry=lambda: "127.0.0.1:22000",
+            answers=lambda: True,
+            transfers=lambda: self.transfers,
         )
 
     def show(self, text: str, style: str = "system", who: str = "") -> None:
