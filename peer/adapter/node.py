@@ -21,7 +21,7 @@ from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from peer.adapter.before_prompt import before_prompt
-from peer.adapter.files.on_demand import FileHost, FilesOnDemand
+from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.password_login import PasswordLogin
@@ -162,7 +162,7 @@ class PeerNode:
         )
         # the folder of the name the peer has now (a rename moves it: `_remember`)
         folder = lambda: self.state.files_path  # noqa: E731
-        self.files = FilesOnDemand(static, host, folder=folder, downloads=settings.downloads)
+        self.files = FileService(static, host, folder=folder, downloads=settings.downloads)
         self.endpoint = Endpoint(
             lambda message, addr, key: self.received_batch([message], addr, key, self.now()),
             clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`

@@ -46,20 +46,20 @@ COMMAND_WORDS = sorted(
 #: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
 #: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
 NAME_COLOURS = (
-    "#00afff",  # sky blue
-    "#00d700",  # green
-    "#d7d700",  # yellow
-    "#af87ff",  # lavender
-    "#00d7af",  # teal
-    "#ffaf00",  # amber
-    "#5f87ff",  # blue
-    "#d75fd7",  # orchid
-    "#87d7ff",  # pale blue
-    "#afd75f",  # lime
-    "#ffd787",  # wheat
-    "#5fd7d7",  # cyan
-    "#d7afff",  # lilac
-    "#87ffaf",  # mint
+    "#00afff",
+    "#00d700",
+    "#d7d700",
+    "#af87ff",
+    "#00d7af",
+    "#ffaf00",
+    "#5f87ff",
+    "#d75fd7",
+    "#87d7ff",
+    "#afd75f",
+    "#ffd787",
+    "#5fd7d7",
+    "#d7afff",
+    "#87ffaf",
 )
 
 
