@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from peer.adapter.terminal import (
     NAME_COLOURS,
@@ -51,15 +51,8 @@ PROGRESS = re.compile(r"\[.+: \d+% \(.+ of .+\)\]")
 WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 
 
-class Where(NamedTuple):
-    """The window a line goes to: its key and title ("": the window shown)."""
-
-    key: str = ""
-    title: str = ""
-
-
 #: Lines the full screen does not show: the list of people and the bars say them.
-HIDDEN = Where("-", "")
+HIDDEN = "-"
 
 
 def person_colour(name: str) -> str:
@@ -67,25 +60,26 @@ def person_colour(name: str) -> str:
     return NAME_COLOURS[hashed_colour(name)]
 
 
-def where(line: Print) -> Where:
-    """The window of `line`, read from its style and its words."""
+def where(line: Print) -> str:
+    """The window of `line`, read from its style and its words: "@" and a person's name, "#"
+    and a room's, CHANNEL or NOTICES (its key is that casefolded); "": the window shown."""
     text, who = line.text, line.who
     if line.style == "channel" or (line.style == "message" and text.startswith("Channel_")):
-        return Where(CHANNEL, CHANNEL)
+        return CHANNEL
     if line.style == "message" and who:
-        return Where("@" + who.casefold(), who)
+        return "@" + who
     if line.style in ("room", "history") and (room := _room_of(text, who)):
-        return Where("#" + room.casefold(), room)
+        return "#" + room
     if text == TABLE_UPDATED or (line.style == "info" and PROGRESS.fullmatch(text)):
         return HIDDEN
     if TABLE_NEWS.fullmatch(text) or REGISTRY_NEWS.match(text):
-        return Where(NOTICES, NOTICES)
+        return NOTICES
     if room_news := ROOM_NEWS.match(text):
         room = room_news[1].removesuffix(".")
-        return Where("#" + room.casefold(), room)
+        return "#" + room
     if (about := ABOUT_SOMEONE.match(text)) and about[1] != "Server":
-        return Where("@" + about[1].casefold(), about[1])
-    return Where()
+        return "@" + about[1]
+    return ""
 
 
 def _room_of(text: str, who: str) -> str:
@@ -107,20 +101,20 @@ def in_room_window(line: Print, room: str) -> Print:
     return Print(text, line.style, line.who)
 
 
-def typed_where(text: str, *, room: str) -> Where:
+def typed_where(text: str, *, room: str) -> str:
     """The window a typed line goes to: the one its command names (`send bob`, `join lab`,
     `send_all`), the room's for a line said in `room`, else the window shown."""
     command = parse(text, in_room=bool(room))
     match command:
         case Send(to=to):
-            return Where("@" + to.casefold(), to)
+            return "@" + to
         case SendAll():
-            return Where(CHANNEL, CHANNEL)
+            return CHANNEL
         case JoinRoom(room=joined):
-            return Where("#" + joined.casefold(), joined)
+            return "#" + joined
         case RoomSay() | Me() if room:
-            return Where("#" + room.casefold(), room)
-    return Where()
+            return "#" + room
+    return ""
 
 
 class ScreenConsole(TerminalConsole):
@@ -153,12 +147,12 @@ class ScreenConsole(TerminalConsole):
             super().show(line)
             return
         to = where(line)
-        if to is HIDDEN:
+        if to == HIDDEN:
             self.app.invalidate()  # the people and bars show it
             return
         window = self._window(to)
-        if to.key.startswith("#"):
-            line = in_room_window(line, to.title)
+        if to.startswith("#"):
+            line = in_room_window(line, to[1:])
         colour_of = person_colour if self._colour else str
         parts = fragments(line, self._colour, colour_of, prefix="")
         said = line.style in ("message", "channel", "room")  # others mark no window unread
@@ -174,14 +168,14 @@ class ScreenConsole(TerminalConsole):
             return True
         return line.style in ("room", "channel") and mentions(line.text, self._me())
 
-    def _window(self, to: Where) -> ChatWindow:
-        if not to.key:
+    def _window(self, to: str) -> ChatWindow:
+        """The window `to` names (see `where`), opened when new."""
+        if not to:
             return self.model.shown
-        style = ""
+        title, style = to[1:] if to[0] in "@#" else to, ""
         if self._colour:
-            style = ROOM_STYLE if to.key[0] == "#" else ""
-            style = person_colour(to.title) if to.key[0] == "@" else style
-        return self.model.window(to.key, to.title, style)
+            style = ROOM_STYLE if to[0] == "#" else person_colour(title) if to[0] == "@" else ""
+        return self.model.window(to.casefold(), title, style)
 
     def print_above(self, parts: Parts) -> None:
         if self._ran:
@@ -202,7 +196,7 @@ class ScreenConsole(TerminalConsole):
             return
         if not self._ask.asked and not self._sources["question"]():  # (an answer names no window)
             to = typed_where(text, room=self._sources["room"]())
-            if to.key:
+            if to:
                 self.model.switch_to(self._window(to))
         if isinstance(parse(text, in_room=bool(self._sources["room"]())), Quit):
             self._quit_at = len(self.model.shown.lines)
