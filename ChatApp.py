@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from launcher.checks import (
     FORGET_AFTER_RANGE,
@@ -74,25 +74,20 @@ if TYPE_CHECKING:
     from peer.adapter.startup import PeerSettings
 
 
-class RegistryLimits(TypedDict):
-    """A registry's values, checked by every mode; the other modes load no registry code."""
-
-    mailbox_limit: int
-    new_names: int
-    forget_after: float
-    newcomer_names: int
-    typical_session: float
-
-
 @dataclass(frozen=True)
 class Settings:
-    """The values every mode takes from the command line, checked."""
+    """The values every mode takes from the command line, checked, and a registry's limits:
+    checked by every mode, though the other modes load no registry code."""
 
     keepalive: float
     data_dir: Path | None
     bind: str
     registry_code: str | None
-    registry: RegistryLimits
+    mailbox_limit: int
+    new_names: int
+    forget_after: float
+    newcomer_names: int
+    typical_session: float
 
 
 def _start(line: CommandLine) -> int:
@@ -118,7 +113,9 @@ def _start(line: CommandLine) -> int:
 def _checked_settings(line: CommandLine) -> Settings:
     data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
-    registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
+    return Settings(  # checked in this order: a user is told of the first mistake
+        keepalive=keepalive,
+        data_dir=data_dir,
         mailbox_limit=check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
         new_names=check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
         forget_after=check_length(
@@ -128,13 +125,8 @@ def _checked_settings(line: CommandLine) -> Settings:
         typical_session=check_length(
             line.typical_session, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
-    )
-    return Settings(
-        keepalive=keepalive,
-        data_dir=data_dir,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
         registry_code=check_join_code(line.registry_key) if line.registry_key else None,
-        registry=registry,
     )
 
 
@@ -148,7 +140,11 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
     listen, out = (settings.bind, port), _registry_output()
     own = RegistrySettings(
-        **settings.registry,
+        mailbox_limit=settings.mailbox_limit,
+        new_names=settings.new_names,
+        forget_after=settings.forget_after,
+        newcomer_names=settings.newcomer_names,
+        typical_session=settings.typical_session,
         verbose=line.verbose,
         keepalive=settings.keepalive,
         crisis_notice=line.crisis_notice,
