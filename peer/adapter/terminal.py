@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
+from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
@@ -94,22 +94,31 @@ class NameColours:
         return next((slot for slot in order if slot not in held), start)
 
 
-class Situation(TypedDict):
-    """What tab completion knows: whether you are in a room, the names online, the rooms
-    known, your own name, and the question of `message` the line answers ("": none)."""
+class Sources(TypedDict, total=False):
+    """What else the consoles ask of the peer: the rooms known, the room you are in ("":
+    none), which question of `message` the next line answers ("" for a command), the
+    history kept between runs, what quitting now would leave undone (a phrase each, asked
+    about first); and for the full screen, the table's (name, online) rows, the registry's
+    address and whether it answers (None: not yet heard), the outbox's count, and each
+    transfer (number, label, bytes done, size)."""
 
-    in_room: bool
-    names: Sequence[str]
-    rooms: Sequence[str]
-    me: str
-    question: NotRequired[str]
+    rooms: Callable[[], Sequence[str]]
+    room: Callable[[], str]
+    question: Callable[[], str]
+    kept: History
+    losing: Callable[[], Sequence[str]]
+    people: Callable[[], Sequence[tuple[str, bool]]]
+    registry: Callable[[], str]
+    answers: Callable[[], bool | None]
+    outbox: Callable[[], int]
+    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
 
 
-def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
+def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor): a command
-    word first, then what the command takes (a name, a room, a command), else names."""
-    in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
-    me, question = situation["me"], situation.get("question", "")
+    word first, then what the command takes (a name, a room, a command), else names; in
+    `sources`, the room you are in, the rooms known and the question the line answers."""
+    in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
     pool: list[str]
@@ -294,26 +303,6 @@ class PlainConsole:
         threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
-class Sources(TypedDict, total=False):
-    """What else the consoles ask of the peer: the rooms known, the room you are in ("":
-    none), which question of `message` the next line answers ("" for a command), the
-    history kept between runs, what quitting now would leave undone (a phrase each, asked
-    about first); and for the full screen, the table's (name, online) rows, the registry's
-    address and whether it answers (None: not yet heard), the outbox's count, and each
-    transfer (number, label, bytes done, size)."""
-
-    rooms: Callable[[], Sequence[str]]
-    room: Callable[[], str]
-    question: Callable[[], str]
-    kept: History
-    losing: Callable[[], Sequence[str]]
-    people: Callable[[], Sequence[tuple[str, bool]]]
-    registry: Callable[[], str]
-    answers: Callable[[], bool | None]
-    outbox: Callable[[], int]
-    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
-
-
 class TerminalConsole(LinePrompt):
     """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
     history for commands and one for each question of `message`, the bell; Ctrl-C or
@@ -354,7 +343,9 @@ class TerminalConsole(LinePrompt):
                     return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                for candidate in console._candidates(before):
+                for candidate in completions(
+                    before, console._me(), console._names(), console._sources
+                ):
                     yield Completion(candidate, start_position=-len(word))
 
         def prompt_style() -> str:  # the prompt in the colour of your name
@@ -442,17 +433,6 @@ class TerminalConsole(LinePrompt):
             output.bell()
             output.flush()
 
-    def _candidates(self, before: str) -> list[str]:
-        """What Tab offers for the last word of `before` (see `completions`)."""
-        return completions(
-            before,
-            in_room=bool(self._sources["room"]()),
-            names=self._names(),
-            rooms=self._sources["rooms"](),
-            me=self._me(),
-            question=self._sources["question"](),
-        )
-
     def _tab(self) -> KeyBindings:
         """Tab: completion (see `completions`)."""
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -467,7 +447,7 @@ class TerminalConsole(LinePrompt):
             buffer = event.current_buffer
             if buffer.complete_state is None:
                 before = buffer.document.text_before_cursor
-                candidates = self._candidates(before)
+                candidates = completions(before, self._me(), self._names(), self._sources)
                 if len(candidates) == 1:
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])
