@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from peer.adapter.terminal import (
     NAME_COLOURS,
@@ -19,12 +18,10 @@ from peer.adapter.terminal import (
 )
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.commands import JoinRoom, Me, Quit, RoomSay, Send, SendAll, parse
-from terminal.screen import FullScreen, Panes
-from terminal.screen_model import ChatWindow, Parts, ScreenModel, Speeds, bar, duration
-
-if TYPE_CHECKING:
-    from prompt_toolkit.key_binding.key_bindings import KeyBindingsBase
+from peer.core.commands import JoinRoom, Me, RoomSay, Send, SendAll, parse
+from terminal.screen import Panes
+from terminal.screen_model import ChatWindow, Parts, Speeds, bar, duration
+from terminal.screen_prompt import ScreenPrompt
 
 #: The windows every screen has, by key; a room's key is "#" and its name, a person's "@".
 NOTICES, CHANNEL = "registry", "channel"
@@ -117,30 +114,13 @@ def typed_where(text: str, *, room: str) -> str:
     return ""
 
 
-class ScreenConsole(TerminalConsole):
-    """TerminalConsole on the full screen: a window per conversation (ScreenModel)."""
+class ScreenConsole(TerminalConsole, ScreenPrompt):
+    """TerminalConsole on the full screen (ScreenPrompt): a window per conversation."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
-        super().__init__(colour=colour, bell=bell)
-        self.model = ScreenModel(ChatWindow(NOTICES, NOTICES))
-        self._speeds = Speeds()
         panes = Panes(self._status, self._people, self._transfers)
-        terminal = (self.session.input, self.session.output)
-        self.screen = FullScreen(
-            self.model,
-            self.session.default_buffer,
-            self.prompt_text,
-            panes,
-            colour=colour,
-            terminal=terminal,
-        )
-        # a typed quit: the lines of the window it was typed in, then (None: none typed)
-        self._quit_at: int | None = None
-        self._ran = False  # the screen was shown, and has ended
-
-    @property
-    def app(self) -> Any:
-        return self.screen.app
+        super().__init__(colour=colour, bell=bell, first=ChatWindow(NOTICES, NOTICES), panes=panes)
+        self._speeds = Speeds()
 
     def show(self, line: Print) -> None:
         if self._ran:  # after the screen: on the terminal, as the prompt's lines
@@ -156,8 +136,7 @@ class ScreenConsole(TerminalConsole):
         colour_of = person_colour if self._colour else str
         parts = fragments(line, self._colour, colour_of, prefix="")
         said = line.style in ("message", "channel", "room")  # others mark no window unread
-        self.model.add(window, parts, unread=said, mention=self._names_me(line))
-        self.app.invalidate()
+        self.add(window, parts, unread=said, mention=self._names_me(line))
         if self._bell and rings(line, self._me()):
             self.app.output.bell()
             self.app.output.flush()
@@ -177,16 +156,6 @@ class ScreenConsole(TerminalConsole):
             style = ROOM_STYLE if to[0] == "#" else person_colour(title) if to[0] == "@" else ""
         return self.model.window(to.casefold(), title, style)
 
-    def print_above(self, parts: Parts) -> None:
-        if self._ran:
-            super().print_above(parts)  # printed on the terminal
-            return
-        self.model.add(self.model.shown, parts)
-        self.app.invalidate()
-
-    def after_printed(self, then: Callable[[], None]) -> None:
-        then()  # in the model, a line is on the screen
-
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
         """`/window N` shows window N; a line whose command names a window shows it first."""
         if number := WINDOW_COMMAND.fullmatch(text):
@@ -198,29 +167,7 @@ class ScreenConsole(TerminalConsole):
             to = typed_where(text, room=self._sources["room"]())
             if to:
                 self.model.switch_to(self._window(to))
-        if isinstance(parse(text, in_room=bool(self._sources["room"]())), Quit):
-            self._quit_at = len(self.model.shown.lines)
         super()._entered(text, on_line)
-
-    async def prompt(self, keys: KeyBindingsBase, default: str) -> None:
-        from prompt_toolkit.key_binding import merge_key_bindings
-
-        self.session.default_buffer.text = default
-        self.app.key_bindings = merge_key_bindings([keys, self.screen.keys])
-        try:
-            await self.screen.run()
-        finally:
-            self._ran = True
-
-    async def stop(self) -> None:
-        await super().stop()
-        # what answered a typed quit (its farewell) stays on the terminal
-        if self._quit_at is not None:
-            from prompt_toolkit import print_formatted_text
-            from prompt_toolkit.formatted_text import FormattedText
-
-            for parts in list(self.model.shown.lines)[self._quit_at + 1 :][-10:]:
-                print_formatted_text(FormattedText(parts))
 
     # -- the panes ------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
@@ -308,7 +308,8 @@ class TerminalConsole(LinePrompt):
     history for commands and one for each question of `message`, the bell; Ctrl-C or
     Ctrl-D on the empty line asks before quitting when that leaves something undone."""
 
-    def __init__(self, *, colour: bool, bell: bool) -> None:
+    def __init__(self, *, colour: bool, bell: bool, **screen: Any) -> None:
+        """`screen`: ScreenConsole's, what ScreenPrompt takes besides the colour."""
         from prompt_toolkit.completion import Completer, Completion
         from prompt_toolkit.document import Document
 
@@ -351,6 +352,8 @@ class TerminalConsole(LinePrompt):
         def prompt_style() -> str:  # the prompt in the colour of your name
             return f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
 
+        if screen:
+            screen["colour"] = colour
         super().__init__(
             history=self._history,
             completer=_Complete(),
@@ -358,6 +361,7 @@ class TerminalConsole(LinePrompt):
             keys=self._tab(),
             on_interrupt=self._cancel_question,
             on_eof=self._quit_key,
+            **screen,
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
