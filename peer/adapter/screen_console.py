@@ -52,6 +52,14 @@ WINDOW_COMMAND = re.compile(r"\s*/window\s+(\d+)\s*", re.IGNORECASE)
 HIDDEN = "-"
 
 
+def status_bar(name: str, where: str, answers: bool | None, rest: str, colour: bool) -> Parts:
+    """A full screen's status bar: your name, whom you talk through (`where`), whether it
+    `answers` (None: not heard yet, red in `colour` unless it does), then the `rest`."""
+    said = {True: "answers", False: "does not answer", None: "not heard yet"}[answers]
+    warn = "" if answers or not colour else "ansired"
+    return [("bold", f" {name} "), ("", f"│ {where} "), (warn, said), ("", f" │ {rest} ")]
+
+
 def person_colour(name: str) -> str:
     """`name`'s colour: from the name alone, the same on every screen and in every run."""
     return NAME_COLOURS[hashed_colour(name)]
@@ -173,15 +181,8 @@ class ScreenConsole(TerminalConsole, ScreenPrompt):
 
     def _status(self) -> Parts:
         sources = self._sources
-        answers = {True: "answers", False: "does not answer", None: "not heard yet"}
-        said = answers[sources["answers"]()]
-        style = "" if said == "answers" or not self._colour else "ansired"
-        return [
-            ("bold", f" {self._me()} "),
-            ("", f"│ registry {sources['registry']()} "),
-            (style, said),
-            ("", f" │ outbox {sources['outbox']()} "),
-        ]
+        where, outbox = f"registry {sources['registry']()}", f"outbox {sources['outbox']()}"
+        return status_bar(self._me(), where, sources["answers"](), outbox, self._colour)
 
     def _people(self) -> Parts:
         rows = sorted(self._sources["people"](), key=lambda r: (not r[1], r[0].casefold()))
