@@ -1,6 +1,5 @@
-"""ChatApp's launcher: read the command line (launcher/), then start the mode it asks for:
-a registry, a peer, or a help-desk client. A mistake on the command line gives one line on
-stderr, status 2."""
+"""ChatApp's launcher: read the command line (launcher/), then start the mode it asks for.
+A mistake on the command line gives one line on stderr, status 2."""
 
 # ruff: noqa: E402  (the imports wait for the guard below)
 from __future__ import annotations
@@ -11,9 +10,8 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program and its mode: leave at once, raising nothing
-    (nothing is open yet). A KeyboardInterrupt would print a traceback from an import, or
-    crash a C extension loading (SIGSEGV was seen)."""
+    """Ctrl-C while Python loads the program: leave at once. A KeyboardInterrupt would print
+    a traceback from an import, or crash a C extension loading (SIGSEGV was seen)."""
     os._exit(130)
 
 
@@ -32,8 +30,7 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded (its event loop starts, or it asks a question): the handler
-    the guard replaced back."""
+    """The program is loaded (its loop starts, or it asks): the handler replaced back."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -91,7 +88,6 @@ class Settings:
 
 
 def _start(line: CommandLine) -> int:
-    """Start the one mode `line` asks for, once its values are checked: its exit status."""
     given = [m for m in (line.server, line.client, line.desk, line.operator) if m is not None]
     if line.new_service is not None and not given:
         return _new_service(line.new_service, line)
@@ -131,7 +127,6 @@ def _checked_settings(line: CommandLine) -> Settings:
 
 
 def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -s PORT [--cluster URLS]`: a registry, alone or of a service on NATS."""
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
@@ -186,7 +181,6 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
 
 def _new_service(folder: str, line: CommandLine) -> int:
-    """`ChatApp --new-service DIR --nats NODES [--nats-store PATH]`: a service folder."""
     from registry.adapter.cluster.new_service import make_service, parse_nodes
 
     if not line.nats:
@@ -217,7 +211,6 @@ def _new_service(folder: str, line: CommandLine) -> int:
 
 
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -c NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]`: a peer."""
     name_text, ip_text, server_port_text, port_text = values
     name = check_name(name_text, peer=True)
     server, advertised = registry_at(
@@ -289,7 +282,6 @@ def _left(tries: int) -> str:
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -d [SERVER-IP SERVER-PORT]`: ask the help desk."""
     (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
     from peer.adapter.desk.start import run_desk_client
 
@@ -300,7 +292,6 @@ def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) 
 
 
 def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
     from peer.adapter.desk.start import NO_KEY, find_operator_key, operator_authorised, run_operator
@@ -324,8 +315,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 
 def _desk_state_dir(settings: Settings) -> Path:
-    """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
-    else as the other modes choose."""
+    """Where a help-desk client keeps its keys, pins, lock and held places."""
     from disk.files import DATA_DIR_ENV, default_dir
     from peer.adapter.desk.start import take_earlier_key
 
@@ -340,9 +330,8 @@ def _desk_state_dir(settings: Settings) -> Path:
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How first contact with the registry goes: `secret`, what the client would send ("":
-    nothing secret); `advertised`, the join code found on the network (None: its address
-    was given)."""
+    """How first contact goes: `secret`, what the client would send ("": nothing secret);
+    `advertised`, the join code found on the network (None: its address was given)."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -388,8 +377,7 @@ def read_password(name: str, *, confirm: bool = False) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, said as getpass says it without a terminal.
-    EOFError when the input is empty."""
+    """The first line of standard input, said as getpass says it without a terminal."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -401,7 +389,6 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
     from wire.version import WIRE_VERSION, build_name
@@ -448,7 +435,6 @@ def missing_dependency(missing: ModuleNotFoundError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The `ChatApp` command: its exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
     words = sys.argv[1:] if argv is None else argv
     try:

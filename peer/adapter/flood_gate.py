@@ -8,10 +8,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from peer.core.actions import Addr
 from wire.flood_gate import FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
-
-Addr = tuple[str, int]
 
 #: Messages a second one address may send a peer, on average and at once: twice what the
 #: registry takes from one peer (wire/limits.py).

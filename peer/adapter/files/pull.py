@@ -1,8 +1,7 @@
 """The receiver's side of a transfer's bytes, over TCP in the secure channel: asked from the
-last byte verified (opened, on disk, and the transfer's record saying so), written and
-hashed in a thread (`PartialFile`), the whole file's SHA-256 checked, then named in the
-downloads folder (never over a file there).
-"""
+last byte verified (on disk, and its record saying so), written and hashed in a thread
+(`PartialFile`), the file's SHA-256 checked, then named in the downloads folder (never over
+a file there)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from msgspec.structs import replace
 from disk.files import os_reason, read_bytes, replace_durably
 from net.served_stream import Handed
 from net.wake import WakeTimer
-from peer.core.actions import Print
+from peer.core.actions import Addr, Print
 from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.ids import IdMaker
@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # (loaded with the core, when first needed)
     )
     from peer.core.files.transfers import FileTransfers
 
-Addr = tuple[str, int]
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
 #: Bytes of the file read, sealed and written at a time: the calls for each are paid once
