@@ -1,7 +1,5 @@
 """The peer's flood gate (wire/flood_gate.py): what one address sends beyond a generous
-rate is dropped unopened; a live session's data is counted by key, only while the peer
-lags (`by_key`). The registry the peer uses is never dropped.
-"""
+rate is dropped unopened; a live session's data is counted by key while the peer lags."""
 
 from __future__ import annotations
 
@@ -33,7 +31,6 @@ class PeerGate:
         self._gate = FloodGate(PEER_RATE, PEER_BURST)
         self._keys = FloodGate(PEER_RATE, PEER_BURST)
         self._clock = clock
-        #: Messages dropped so far.
         self.dropped = 0
 
     def __call__(self, addr: Addr) -> bool:

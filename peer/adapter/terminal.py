@@ -1,6 +1,5 @@
 """The peer's two consoles: plain lines for scripts and pipes (every line written starts
-with ">>> "), prompt_toolkit for people (docs/GUIDE.md).
-"""
+with ">>> "), prompt_toolkit for people (docs/GUIDE.md)."""
 
 from __future__ import annotations
 
@@ -244,7 +243,6 @@ class PlainConsole:
                 self._write_out()
 
     def _write_out(self) -> None:
-        """Write the lines waiting, now."""
         if self._lines:
             lines, self._lines = self._lines, []
             self._out.write("\n".join(lines))
@@ -366,8 +364,7 @@ class TerminalConsole(LinePrompt):
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
 
-    def _history(self) -> History:
-        """The history of what the next line is: commands, or an answer to a question."""
+    def _history(self) -> History:  # of commands, or of answers to a question
         from prompt_toolkit.history import InMemoryHistory
 
         return self._histories.setdefault(self._sources["question"](), InMemoryHistory())
