@@ -126,6 +126,14 @@ def _checked_settings(line: CommandLine) -> Settings:
     )
 
 
+#: Said when --cluster is not given a service folder.
+NOT_A_FOLDER = (
+    "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats HOST:PORT: "
+    "with NATS URLs alone, anyone who reaches NATS could read and act for the service "
+    "(docs/SCALING.md)"
+)
+
+
 def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
@@ -134,6 +142,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     from registry.adapter.settings import RegistrySettings
 
     listen, out = (settings.bind, port), _registry_output()
+    uncoloured = line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
     own = RegistrySettings(
         mailbox_limit=settings.mailbox_limit,
         new_names=settings.new_names,
@@ -146,9 +155,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         console_operator=line.desk_console,
         discovery=not line.no_discovery,
         screen=not line.plain,
-        colour=not (
-            line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
-        ),
+        colour=not uncoloured,
     )
     data_dir = settings.data_dir or default_dir("registry")
     if line.cluster is None:
@@ -161,11 +168,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     from registry.adapter.cluster.service_folder import FolderError, is_folder, open_folder
 
     if not is_folder(line.cluster):
-        raise UsageProblem(
-            "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
-            "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act "
-            "for the service (docs/SCALING.md)"
-        )
+        raise UsageProblem(NOT_A_FOLDER)
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))

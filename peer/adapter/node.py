@@ -160,6 +160,7 @@ class PeerNode:
         # the folder of the name the peer has now (a rename moves it: `_remember`)
         folder = lambda: self.state.files_path  # noqa: E731
         self.files = FileService(static, host, folder=folder, downloads=settings.downloads)
+        gate = PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop))
         self.endpoint = Endpoint(
             lambda message, addr, key: self.received_batch([message], addr, key, self.now()),
             clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`
@@ -168,11 +169,7 @@ class PeerNode:
             log=self._debug,
             on_batch=self.received_batch,
             handoff=self.files.handoff,
-            gate=(
-                gate := PeerGate(
-                    lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)
-                )
-            ),
+            gate=gate,
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
         self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed

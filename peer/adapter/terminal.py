@@ -113,6 +113,20 @@ class Sources(TypedDict, total=False):
     transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
 
 
+#: What the consoles know until `bind`.
+_UNBOUND = Sources(
+    rooms=list,
+    room=str,
+    question=str,
+    losing=list,
+    people=list,
+    registry=str,
+    answers=lambda: None,
+    outbox=int,
+    transfers=list,
+)
+
+
 def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor): a command
     word first, then what the command takes (a name, a room, a command), else names; in
@@ -317,17 +331,7 @@ class TerminalConsole(LinePrompt):
         self._names: Callable[[], Sequence[str]] = list
         self._colours = NameColours(lambda: self._names())
         self._on_line: Callable[[str], None] = lambda text: None
-        self._sources = Sources(
-            rooms=list,
-            room=str,
-            question=str,
-            losing=list,
-            people=list,
-            registry=str,
-            answers=lambda: None,
-            outbox=int,
-            transfers=list,
-        )
+        self._sources = _UNBOUND.copy()
         self._histories: dict[str, History] = {}
         self._says = "> "  # the peer's prompt, shown unless the question before quitting is
         self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
