@@ -1,6 +1,5 @@
-"""ChatApp's launcher: read the command line (launcher/), then start the mode it asks for:
-a registry, a peer, or a help-desk client. A mistake on the command line gives one line on
-stderr, status 2."""
+"""ChatApp's launcher: read the command line (launcher/), then start the mode it asks for.
+A mistake on the command line gives one line on stderr, status 2."""
 
 # ruff: noqa: E402  (the imports wait for the guard below)
 from __future__ import annotations
@@ -11,9 +10,8 @@ import sys
 
 
 def _interrupted_while_loading(signum: int, frame: object) -> None:
-    """Ctrl-C while Python loads the program and its mode: leave at once, raising nothing
-    (nothing is open yet). A KeyboardInterrupt would print a traceback from an import, or
-    crash a C extension loading (SIGSEGV was seen)."""
+    """Ctrl-C while Python loads the program: leave at once. A KeyboardInterrupt would print
+    a traceback from an import, or crash a C extension loading (SIGSEGV was seen)."""
     os._exit(130)
 
 
@@ -32,8 +30,7 @@ def _guard_loading() -> None:
 
 
 def _loaded() -> None:
-    """The program is loaded (its event loop starts, or it asks a question): the handler
-    the guard replaced back."""
+    """The program is loaded (its loop starts, or it asks): the handler replaced back."""
     if _REPLACED:
         before = _REPLACED.pop()
         signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
@@ -45,7 +42,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from launcher.checks import (
     FORGET_AFTER_RANGE,
@@ -74,9 +71,15 @@ if TYPE_CHECKING:
     from peer.adapter.startup import PeerSettings
 
 
-class RegistryLimits(TypedDict):
-    """A registry's values, checked by every mode; the other modes load no registry code."""
+@dataclass(frozen=True)
+class Settings:
+    """The values every mode takes from the command line, checked, and a registry's limits:
+    checked by every mode, though the other modes load no registry code."""
 
+    keepalive: float
+    data_dir: Path | None
+    bind: str
+    registry_code: str | None
     mailbox_limit: int
     new_names: int
     forget_after: float
@@ -84,19 +87,7 @@ class RegistryLimits(TypedDict):
     typical_session: float
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The values every mode takes from the command line, checked."""
-
-    keepalive: float
-    data_dir: Path | None
-    bind: str
-    registry_code: str | None
-    registry: RegistryLimits
-
-
 def _start(line: CommandLine) -> int:
-    """Start the one mode `line` asks for, once its values are checked: its exit status."""
     given = [m for m in (line.server, line.client, line.desk, line.operator) if m is not None]
     if line.new_service is not None and not given:
         return _new_service(line.new_service, line)
@@ -118,7 +109,9 @@ def _start(line: CommandLine) -> int:
 def _checked_settings(line: CommandLine) -> Settings:
     data_dir = check_data_dir(line.data_dir, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive, "--keepalive", MIN_KEEPALIVE)
-    registry = RegistryLimits(  # checked in this order: a user is told of the first mistake
+    return Settings(  # checked in this order: a user is told of the first mistake
+        keepalive=keepalive,
+        data_dir=data_dir,
         mailbox_limit=check_whole(line.mailbox_limit, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
         new_names=check_whole(line.new_names, "--new-names", 1, MAX_NEW_NAMES),
         forget_after=check_length(
@@ -128,18 +121,20 @@ def _checked_settings(line: CommandLine) -> Settings:
         typical_session=check_length(
             line.typical_session, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
-    )
-    return Settings(
-        keepalive=keepalive,
-        data_dir=data_dir,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
         registry_code=check_join_code(line.registry_key) if line.registry_key else None,
-        registry=registry,
     )
+
+
+#: Said when --cluster is not given a service folder.
+NOT_A_FOLDER = (
+    "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats HOST:PORT: "
+    "with NATS URLs alone, anyone who reaches NATS could read and act for the service "
+    "(docs/SCALING.md)"
+)
 
 
 def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -s PORT [--cluster URLS]`: a registry, alone or of a service on NATS."""
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
@@ -147,17 +142,20 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     from registry.adapter.settings import RegistrySettings
 
     listen, out = (settings.bind, port), _registry_output()
+    uncoloured = line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
     own = RegistrySettings(
-        **settings.registry,
+        mailbox_limit=settings.mailbox_limit,
+        new_names=settings.new_names,
+        forget_after=settings.forget_after,
+        newcomer_names=settings.newcomer_names,
+        typical_session=settings.typical_session,
         verbose=line.verbose,
         keepalive=settings.keepalive,
         crisis_notice=line.crisis_notice,
         console_operator=line.desk_console,
         discovery=not line.no_discovery,
         screen=not line.plain,
-        colour=not (
-            line.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
-        ),
+        colour=not uncoloured,
     )
     data_dir = settings.data_dir or default_dir("registry")
     if line.cluster is None:
@@ -170,11 +168,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     from registry.adapter.cluster.service_folder import FolderError, is_folder, open_folder
 
     if not is_folder(line.cluster):
-        raise UsageProblem(
-            "--cluster takes the service's folder, made by ChatApp --new-service DIR --nats "
-            "HOST:PORT: with NATS URLs alone, anyone who reaches NATS could read and act "
-            "for the service (docs/SCALING.md)"
-        )
+        raise UsageProblem(NOT_A_FOLDER)
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))
@@ -190,7 +184,6 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
 
 def _new_service(folder: str, line: CommandLine) -> int:
-    """`ChatApp --new-service DIR --nats NODES [--nats-store PATH]`: a service folder."""
     from registry.adapter.cluster.new_service import make_service, parse_nodes
 
     if not line.nats:
@@ -221,7 +214,6 @@ def _new_service(folder: str, line: CommandLine) -> int:
 
 
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -c NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]`: a peer."""
     name_text, ip_text, server_port_text, port_text = values
     name = check_name(name_text, peer=True)
     server, advertised = registry_at(
@@ -293,7 +285,6 @@ def _left(tries: int) -> str:
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -d [SERVER-IP SERVER-PORT]`: ask the help desk."""
     (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
     from peer.adapter.desk.start import run_desk_client
 
@@ -304,7 +295,6 @@ def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) 
 
 
 def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
     from peer.adapter.desk.start import NO_KEY, find_operator_key, operator_authorised, run_operator
@@ -328,8 +318,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
 
 def _desk_state_dir(settings: Settings) -> Path:
-    """Where a help-desk client keeps its keys, pins, lock and held places: --data-dir,
-    else as the other modes choose."""
+    """Where a help-desk client keeps its keys, pins, lock and held places."""
     from disk.files import DATA_DIR_ENV, default_dir
     from peer.adapter.desk.start import take_earlier_key
 
@@ -344,9 +333,8 @@ def _desk_state_dir(settings: Settings) -> Path:
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How first contact with the registry goes: `secret`, what the client would send ("":
-    nothing secret); `advertised`, the join code found on the network (None: its address
-    was given)."""
+    """How first contact goes: `secret`, what the client would send ("": nothing secret);
+    `advertised`, the join code found on the network (None: its address was given)."""
     from peer.adapter.key_contact import ContactRule
     from terminal.prompt import ask_yes_no
 
@@ -392,8 +380,7 @@ def read_password(name: str, *, confirm: bool = False) -> str:
 
 
 def _password_from_input(prompt: str) -> str:
-    """The first line of standard input, said as getpass says it without a terminal.
-    EOFError when the input is empty."""
+    """The first line of standard input, said as getpass says it without a terminal."""
     print("Warning: Password input may be echoed.", file=sys.stderr)
     sys.stderr.write(prompt)
     sys.stderr.flush()
@@ -405,7 +392,6 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
     from wire.version import WIRE_VERSION, build_name
@@ -452,7 +438,6 @@ def missing_dependency(missing: ModuleNotFoundError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The `ChatApp` command: its exit status."""
     _guard_loading()  # imported (the installed command): its mode's loading guarded too
     words = sys.argv[1:] if argv is None else argv
     try:

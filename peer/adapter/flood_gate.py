@@ -1,18 +1,14 @@
 """The peer's flood gate (wire/flood_gate.py): what one address sends beyond a generous
-rate is dropped unopened; a live session's data is counted by key, only while the peer
-lags (`by_key`). The registry the peer uses is never dropped.
-"""
+rate is dropped unopened; a live session's data is counted by key while the peer lags."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
+from peer.core.actions import Addr
 from wire.flood_gate import FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
-
-Addr = tuple[str, int]
 
 #: Messages a second one address may send a peer, on average and at once: twice what the
 #: registry takes from one peer (wire/limits.py).
@@ -20,34 +16,26 @@ PEER_RATE = 2 * REGISTRY_RATE
 PEER_BURST = 2 * REGISTRY_BURST
 
 
-class UsesRegistry(Protocol):
-    """Whatever says where the registry the peer uses now is (PeerCore)."""
-
-    @property
-    def server(self) -> Addr: ...
-
-
 class PeerGate:
-    """Admits what comes from an address within PEER_RATE (the registry at `peer.server`
+    """Admits what comes from an address within PEER_RATE (the registry at `server()`
     always); each drop is told to `rejected` (net/drop_log.py)."""
 
     def __init__(
         self,
-        peer: UsesRegistry,
+        server: Callable[[], Addr],
         rejected: Callable[[str, str], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._peer = peer
+        self._server = server
         self._rejected = rejected
         self._gate = FloodGate(PEER_RATE, PEER_BURST)
         self._keys = FloodGate(PEER_RATE, PEER_BURST)
         self._clock = clock
-        #: Messages dropped so far.
         self.dropped = 0
 
     def __call__(self, addr: Addr) -> bool:
         """Whether to open what just came from `addr` (each message counts one)."""
-        if self._gate.take(addr, self._clock()) or addr == self._peer.server:
+        if self._gate.take(addr, self._clock()) or addr == self._server():
             return True
         self.dropped += 1
         self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
@@ -56,7 +44,7 @@ class PeerGate:
     def by_key(self, addr: Addr, key: bytes) -> bool:
         """Whether to decode a datagram of a live session, sealed by `key`, from `addr`, while
         the peer lags behind its socket (each datagram counts one)."""
-        if self._keys.take(key.hex(), self._clock()) or addr == self._peer.server:
+        if self._keys.take(key.hex(), self._clock()) or addr == self._server():
             return True
         self.dropped += 1
         self._rejected("flood", f"flood from the key at {addr[0]}:{addr[1]}: dropped")

@@ -1,7 +1,6 @@
 """The commands typed at a peer's prompt, kept between runs (`peers/<name>.history`): one
-JSON string a line, the last KEEP, never a line holding the password. A file that cannot
-be read or written is passed over.
-"""
+JSON string a line, the last KEEP, never a line holding the password; a file that cannot
+be read or written is passed over."""
 
 from __future__ import annotations
 
@@ -19,8 +18,7 @@ KEEP = 1000
 
 
 class KeptHistory(History):
-    """The history in the file `path()` (see the module); lines holding `secret` are
-    not kept ("" for none)."""
+    """The history in the file `path()`; lines holding `secret` are not kept."""
 
     def __init__(self, path: Callable[[], Path], secret: str = "") -> None:
         super().__init__()

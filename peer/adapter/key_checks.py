@@ -57,7 +57,6 @@ class KeyChecks:
         trust.registry = self._pins.get(self._pin_label) or b""
         #: how the registry's key came to be trusted, as said to a person ("": unchecked)
         self.trusted_by = ""
-        self._contact_unasked = False
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent: the pinned one, else first
@@ -68,12 +67,15 @@ class KeyChecks:
             endpoint.ask_key(self._server)
         where = f"{self._server[0]}:{self._server[1]}"
         self._contact = KeyContact(
-            where, self._rule, lambda: endpoint.ask_key(self._server), self._say
+            where,
+            self._rule,
+            lambda: endpoint.ask_key(self._server),
+            lambda line, error: self._show(Print(line, "error" if error else "system")),
         )
         try:
             no_answer = "[Could not register; is the registry running?]"
             key, unasked = await self._contact.trust(self._pins, self._pin_label, no_answer)
-            self._contact_unasked = self._contact.unasked
+            taken_unasked = self._contact.unasked
         finally:
             self._contact = None
         if key is None:
@@ -84,13 +86,10 @@ class KeyChecks:
             self.trusted_by = "its join code"
         elif key == self.trust.registry:
             self.trusted_by = "the key pinned here"
-        elif not self._contact_unasked:
+        elif not taken_unasked:
             self.trusted_by = "its fingerprint, which you confirmed"
         self.trust.registry = key
         return True
-
-    def _say(self, line: str, error: bool) -> None:
-        self._show(Print(line, "error" if error else "system"))
 
     def key_answered(self, addr: Addr, answer: bytes) -> None:
         """The registry answered a KEY_REQUEST (key, protocol): another protocol is said once,
@@ -136,18 +135,10 @@ class KeyChecks:
         for entry in message.entries:
             # only a row with a key pinned is decoded and checked
             pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
-            if pinned is None or not entry.key:
-                continue
-            key = key_from_text(entry.key)
-            if key is not None and key != pinned and self.changed(entry.name, key):
-                self.pinned(entry.name, key)
-
-    def changed(self, name: str, key: bytes) -> bool:
-        """Whether `key` is another than the one pinned for `name` (and not said yet)."""
-        if self._talked.get(name) == key:
-            return False
-        pinned = self.pinned_key(name)
-        return pinned is not None and pinned != key
+            if pinned is not None and entry.key:
+                key = key_from_text(entry.key)
+                if key is not None and key != pinned:
+                    self.pinned(entry.name, key)
 
     def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); a key other than

@@ -21,7 +21,7 @@ from disk.files import os_reason, private_folder
 from net.endpoint import Endpoint
 from net.wake import WakeTimer
 from peer.adapter.before_prompt import before_prompt
-from peer.adapter.files.on_demand import FileHost, FilesOnDemand
+from peer.adapter.files.service import FileHost, FileService
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
 from peer.adapter.password_login import PasswordLogin
@@ -139,12 +139,9 @@ class PeerNode:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         self._settings, self._static, self._server = settings, static, server
         self._login: PasswordLogin | None = None  # a proof of the password under way
-        #: Whether the start ended as the password was too short to be set.
-        self.password_too_short = False
-        #: Where the user is shown lines and types them (read-only outside).
+        self.password_too_short = False  # the start ended as it was too short to be set
         self.console = console
         self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
-        #: Says a line for `--verbose`, else nothing.
         self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
@@ -162,7 +159,8 @@ class PeerNode:
         )
         # the folder of the name the peer has now (a rename moves it: `_remember`)
         folder = lambda: self.state.files_path  # noqa: E731
-        self.files = FilesOnDemand(static, host, folder=folder, downloads=settings.downloads)
+        self.files = FileService(static, host, folder=folder, downloads=settings.downloads)
+        gate = PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop))
         self.endpoint = Endpoint(
             lambda message, addr, key: self.received_batch([message], addr, key, self.now()),
             clock=time.monotonic,  # as `now` reads it: `received_batch` takes its `read_at`
@@ -171,7 +169,7 @@ class PeerNode:
             log=self._debug,
             on_batch=self.received_batch,
             handoff=self.files.handoff,
-            gate=(gate := PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop))),
+            gate=gate,
             key_gate=gate.by_key,  # a live session's data is opened, bounded per key in a lag
         )
         self.endpoint.on_key = self.keys.key_answered  # the key in clear: weighed, not believed
@@ -198,12 +196,12 @@ class PeerNode:
             self.core.state.port = port = self.endpoint.address[1]
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        if not await self._before_prompt(self._registry_key) or not await self._before_prompt(
-            self._password_proof
-        ):
-            await self.endpoint.close()
-            self.stop()
-            return 1
+        key = lambda: self.keys.registry_key(self.endpoint, self.core.after_welcome)  # noqa: E731
+        for step in (key, self._password_proof):
+            if not await self._before_prompt(step):
+                await self.endpoint.close()
+                self.stop()
+                return 1
         self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
         if self._tightened:  # after the Welcome, and the registry's key first met
             self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
@@ -228,14 +226,12 @@ class PeerNode:
             await self.endpoint.close()
 
     async def _password_proof(self) -> bool:
-        """With --password: the proof (or a new name's verifier) the registration carries,
-        made here, the password kept from the core (peer/adapter/password_login.py). False
-        when the start ends (said)."""
+        """With --password: the proof (or a new name's verifier) the registration carries
+        (peer/adapter/password_login.py); False when the start ends (said)."""
         secret = self._settings.password
         if not secret:
             return True
-        server = self._server
-        registry = self.core.trust.registry
+        server, registry = self._server, self.core.trust.registry
         self._login = login = PasswordLogin(
             self.core.state.name,
             (f"{server[0]}:{server[1]}", self.keys.trusted_by),
@@ -258,23 +254,19 @@ class PeerNode:
         self.core.state.password_asked_again = self._settings.ask_again
         return True
 
-    async def _registry_key(self) -> bool:
-        return await self.keys.registry_key(self.endpoint, self.core.after_welcome)
-
     async def _before_prompt(self, step: Callable[[], Awaitable[bool]]) -> bool:
-        """`step` of a start, before the prompt takes the terminal (the registry's key, the
-        password): at a terminal, the lines typed meanwhile wait (before_prompt.py)."""
+        """A step of a start (the registry's key, the password): at a terminal, the lines
+        typed meanwhile wait (before_prompt.py)."""
         if not isinstance(self.console, TerminalConsole):
             return await step()
         return await before_prompt(step(), self.carry_out)
 
     def start(self) -> None:
-        """The first event: the registration is sent (by `run`, or a caller driving it)."""
+        """The first event: the registration is sent."""
         self._run(self.core.start(self.now()))
 
     def stop(self) -> None:
-        """Wake the core no more, close the file transfers and unlock this name's files (the
-        console and the endpoint are closed by whoever opened them)."""
+        """Wake the core no more, close the file transfers and unlock this name's files."""
         self._timer.cancel()
         self.files.close()
         self._locks.close()
@@ -298,14 +290,12 @@ class PeerNode:
             self._ended()
 
     def _leave_now(self, code: int, show: bool = True) -> None:
-        """Exit with `code` at once (PeerCore.leave_now); nothing shown unless `show`."""
         if not self._done.done():
             actions = self.core.leave_now()
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
 
     def typed(self, text: str) -> None:
-        """The console's: the user typed the line `text`."""
         # each action carried out as the core decides it: the message typed leaves first
         core = self.core
         core.line(text, _monotonic(), self._carry_out)
@@ -338,20 +328,16 @@ class PeerNode:
             self._event_done()
 
     def now(self) -> float:
-        """The `now` of an event: the monotonic clock (the core never needs the time of day)."""
         return time.monotonic()
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the actions of one event, in order, then what ends every event."""
         for action in actions:
             self.carry_out(action)
         self._event_done()
 
     def carry_out(self, action: Action) -> None:
-        """Carry out one action of the core, now, by the carrier of its type. A Shown is
-        written at once: the core decides it before the message's ack and line, so a killed
-        peer never shows a message twice. A write to disk that fails is said (`_not_kept`),
-        and nothing else is lost."""
+        """Carry out one action of the core, now. A Shown is written at once: the core decides
+        it before the message's ack and line, so a killed peer never shows a message twice."""
         try:
             if type(action) is _SEND:  # (nearly every action: compiled, a C call, not the table's)
                 self._send(action)
@@ -364,7 +350,6 @@ class PeerNode:
             self._not_kept(*kept, exc)
 
     def _carrier_table(self) -> dict[type, Callable[[Any], object]]:
-        """Who carries out each type of action (see `carry_out`)."""
         console, loop = self.console, asyncio.get_running_loop()
         return {
             Shown: self.state.seen.add,  # (made again when `_state` is another)
@@ -405,14 +390,13 @@ class PeerNode:
         if at != self._timer.at and not self._done.done():  # mostly set for it already
             self._timer.set(at)
 
-    def _acks_later(self, action: AcksLater) -> None:
-        """`--verbose`: say the acks, then hand them to the endpoint (to leave within ACK_DELAY)."""
+    def _acks_later(self, action: AcksLater) -> None:  # --verbose
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
     def _send(self, action: Send | SendStream, stream: bool = False) -> None:
-        """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
-        recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
+        """A Send, or a SendStream (`stream`: over TCP). A save is sealed to its recipient as
+        it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
@@ -428,8 +412,8 @@ class PeerNode:
         self.endpoint.send(addr, message, key, stream=stream)
 
     def _not_kept(self, what: str, then: str, exc: OSError) -> None:
-        """Say that `what` was not kept on disk, for `exc`; once only when `then`, what
-        that costs, is said (the writes made for every message)."""
+        """Say that `what` was not kept on disk; once only when `then`, what that costs, is
+        said (the writes made for every message)."""
         if then and what in self._failed_writes:
             return
         self._failed_writes.add(what)

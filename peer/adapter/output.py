@@ -1,6 +1,5 @@
 """Standard output that may go away (`ChatApp -c ... | head -1`): at the first failed write
-it is pointed at the null device, and its owner told once.
-"""
+it is pointed at the null device, and its owner told once."""
 
 from __future__ import annotations
 
@@ -38,7 +37,6 @@ class StdoutLines:
         return self._stream if self._stream is not None else sys.stdout
 
     def write(self, line: str) -> None:
-        """Write `line` and a newline, flushed."""
         if self.gone:
             return
         stream = self.stream
@@ -80,7 +78,6 @@ class StdoutLines:
             os.set_blocking(fd, True)
 
     def _unwatch(self) -> None:
-        """Stop watching the output's descriptor, if it is watched."""
         loop, self._watched = self._watched, None
         if loop is not None:
             with contextlib.suppress(OSError, ValueError, RuntimeError):

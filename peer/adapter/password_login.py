@@ -10,14 +10,11 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from peer.adapter.key_contact import Confirm
+from peer.adapter.key_contact import Confirm, Say
 from peer.core.retry_wait import SilentRounds
 from secure import password
 from wire.messages import Message, PasswordAsk, PasswordChallenge, Refused
 from wire.reliable import ATTEMPTS, TIMEOUT
-
-#: Says a line to the user: the text, and whether it is an error.
-Say = Callable[[str, bool], None]
 
 
 def new_name_question(name: str) -> str:

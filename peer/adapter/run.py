@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 from peer.adapter.node import PeerNode
-from peer.adapter.screen_console import ScreenConsole, ScreenSources
 from peer.adapter.startup import PasswordAgain, PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
@@ -35,43 +34,26 @@ async def run_peer(
     if isinstance(console, TerminalConsole):
         from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
 
-        core = node.core
+        core, watch = node.core, node.core.parts.shared.watch
         console.bind(
             lambda: core.state.name,
             core.table.online_names,
             rooms=core.rooms.names,
-            in_room=lambda: bool(core.state.room),
+            room=lambda: core.state.room,
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),
             losing=lambda: [*core.unfinished(), *unfinished_transfers(node.state.files_path)],
+            people=lambda: [(row.name, row.online) for row in core.table.rows()],
+            registry=lambda: "{}:{}".format(*core.server),
+            answers=lambda: None if watch.heard_at == -math.inf else not watch.down,
+            outbox=lambda: len(core.outbox),
+            transfers=node.files.progress,
         )
-    if isinstance(console, ScreenConsole):
-        watch_node(console, node)
     status = await node.run()
     wrong = node.core.state.password_refused
     if settings.ask_again and (wrong or node.password_too_short):
         raise PasswordAgain(new=not wrong)
     return status
-
-
-def watch_node(console: ScreenConsole, node: PeerNode) -> None:
-    """What the full screen shows of `node` besides its lines."""
-    core = node.core
-    watch = core.parts.shared.watch
-
-    def answers() -> bool | None:
-        return None if watch.heard_at == -math.inf else not watch.down
-
-    console.watch(
-        ScreenSources(
-            people=lambda: [(row.name, row.online) for row in core.table.rows()],
-            room=lambda: core.state.room,
-            registry=lambda: "{}:{}".format(*core.server),
-            answers=answers,
-            outbox=lambda: len(core.outbox),
-            transfers=node.files.progress,
-        )
-    )
 
 
 def unfinished_transfers(folder: Path) -> list[str]:

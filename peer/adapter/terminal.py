@@ -1,6 +1,5 @@
 """The peer's two consoles: plain lines for scripts and pipes (every line written starts
-with ">>> "), prompt_toolkit for people (docs/GUIDE.md).
-"""
+with ">>> "), prompt_toolkit for people (docs/GUIDE.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
@@ -46,20 +45,20 @@ COMMAND_WORDS = sorted(
 #: Colours for names, from the xterm 256-colour cube (drawn exactly on such a terminal):
 #: 14 hues and shades, none near red (errors are bold red) nor grey (system lines).
 NAME_COLOURS = (
-    "#00afff",  # sky blue
-    "#00d700",  # green
-    "#d7d700",  # yellow
-    "#af87ff",  # lavender
-    "#00d7af",  # teal
-    "#ffaf00",  # amber
-    "#5f87ff",  # blue
-    "#d75fd7",  # orchid
-    "#87d7ff",  # pale blue
-    "#afd75f",  # lime
-    "#ffd787",  # wheat
-    "#5fd7d7",  # cyan
-    "#d7afff",  # lilac
-    "#87ffaf",  # mint
+    "#00afff",
+    "#00d700",
+    "#d7d700",
+    "#af87ff",
+    "#00d7af",
+    "#ffaf00",
+    "#5f87ff",
+    "#d75fd7",
+    "#87d7ff",
+    "#afd75f",
+    "#ffd787",
+    "#5fd7d7",
+    "#d7afff",
+    "#87ffaf",
 )
 
 
@@ -94,22 +93,45 @@ class NameColours:
         return next((slot for slot in order if slot not in held), start)
 
 
-class Situation(TypedDict):
-    """What tab completion knows: whether you are in a room, the names online, the rooms
-    known, your own name, and the question of `message` the line answers ("": none)."""
+class Sources(TypedDict, total=False):
+    """What else the consoles ask of the peer: the rooms known, the room you are in ("":
+    none), which question of `message` the next line answers ("" for a command), the
+    history kept between runs, what quitting now would leave undone (a phrase each, asked
+    about first); and for the full screen, the table's (name, online) rows, the registry's
+    address and whether it answers (None: not yet heard), the outbox's count, and each
+    transfer (number, label, bytes done, size)."""
 
-    in_room: bool
-    names: Sequence[str]
-    rooms: Sequence[str]
-    me: str
-    question: NotRequired[str]
+    rooms: Callable[[], Sequence[str]]
+    room: Callable[[], str]
+    question: Callable[[], str]
+    kept: History
+    losing: Callable[[], Sequence[str]]
+    people: Callable[[], Sequence[tuple[str, bool]]]
+    registry: Callable[[], str]
+    answers: Callable[[], bool | None]
+    outbox: Callable[[], int]
+    transfers: Callable[[], Sequence[tuple[int, str, int, int]]]
 
 
-def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
+#: What the consoles know until `bind`.
+_UNBOUND = Sources(
+    rooms=list,
+    room=str,
+    question=str,
+    losing=list,
+    people=list,
+    registry=str,
+    answers=lambda: None,
+    outbox=int,
+    transfers=list,
+)
+
+
+def completions(before: str, me: str, names: Sequence[str], sources: Sources) -> list[str]:
     """What Tab offers for the last word of `before` (the line up to the cursor): a command
-    word first, then what the command takes (a name, a room, a command), else names."""
-    in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
-    me, question = situation["me"], situation.get("question", "")
+    word first, then what the command takes (a name, a room, a command), else names; in
+    `sources`, the room you are in, the rooms known and the question the line answers."""
+    in_room, rooms, question = bool(sources["room"]()), sources["rooms"](), sources["question"]()
     words = before.split(" ")
     word = words[-1]
     pool: list[str]
@@ -235,7 +257,6 @@ class PlainConsole:
                 self._write_out()
 
     def _write_out(self) -> None:
-        """Write the lines waiting, now."""
         if self._lines:
             lines, self._lines = self._lines, []
             self._out.write("\n".join(lines))
@@ -294,24 +315,13 @@ class PlainConsole:
         threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
-class Sources(TypedDict, total=False):
-    """What else TerminalConsole asks of the peer, each optional (`question`: which one
-    the next line answers, "" for a command; `kept`: the history kept between runs;
-    `losing`: what quitting now would leave undone, a phrase each, asked about first)."""
-
-    rooms: Callable[[], Sequence[str]]
-    in_room: Callable[[], bool]
-    question: Callable[[], str]
-    kept: History
-    losing: Callable[[], Sequence[str]]
-
-
 class TerminalConsole(LinePrompt):
     """The peer's prompt on a terminal (terminal.prompt): your name's colour, Tab, one
     history for commands and one for each question of `message`, the bell; Ctrl-C or
     Ctrl-D on the empty line asks before quitting when that leaves something undone."""
 
-    def __init__(self, *, colour: bool, bell: bool) -> None:
+    def __init__(self, *, colour: bool, bell: bool, **screen: Any) -> None:
+        """`screen`: ScreenConsole's, what ScreenPrompt takes besides the colour."""
         from prompt_toolkit.completion import Completer, Completion
         from prompt_toolkit.document import Document
 
@@ -320,11 +330,8 @@ class TerminalConsole(LinePrompt):
         self._me: Callable[[], str] = lambda: ""
         self._names: Callable[[], Sequence[str]] = list
         self._colours = NameColours(lambda: self._names())
-        self._rooms: Callable[[], Sequence[str]] = list
-        self._in_room: Callable[[], bool] = lambda: False
         self._on_line: Callable[[str], None] = lambda text: None
-        self._question: Callable[[], str] = str
-        self._losing: Callable[[], Sequence[str]] = list
+        self._sources = _UNBOUND.copy()
         self._histories: dict[str, History] = {}
         self._says = "> "  # the peer's prompt, shown unless the question before quitting is
         self._ask = AskedFirst(self._quit_question, self.end, self._not_quitting)
@@ -339,12 +346,16 @@ class TerminalConsole(LinePrompt):
                     return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                for candidate in console._candidates(before):
+                for candidate in completions(
+                    before, console._me(), console._names(), console._sources
+                ):
                     yield Completion(candidate, start_position=-len(word))
 
         def prompt_style() -> str:  # the prompt in the colour of your name
             return f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
 
+        if screen:
+            screen["colour"] = colour
         super().__init__(
             history=self._history,
             completer=_Complete(),
@@ -352,15 +363,15 @@ class TerminalConsole(LinePrompt):
             keys=self._tab(),
             on_interrupt=self._cancel_question,
             on_eof=self._quit_key,
+            **screen,
         )
         # the line a Tab was pressed on (`lines_entered` then), until its completion runs
         self._tab_on_line: int | None = None
 
-    def _history(self) -> History:
-        """The history of what the next line is: commands, or an answer to a question."""
+    def _history(self) -> History:  # of commands, or of answers to a question
         from prompt_toolkit.history import InMemoryHistory
 
-        return self._histories.setdefault(self._question(), InMemoryHistory())
+        return self._histories.setdefault(self._sources["question"](), InMemoryHistory())
 
     def bind(
         self,
@@ -370,10 +381,7 @@ class TerminalConsole(LinePrompt):
     ) -> None:
         """Where to find your own name and the names online; the rest in `sources`."""
         self._me, self._names = me, names
-        self._rooms = sources.get("rooms", list)
-        self._in_room = sources.get("in_room", lambda: False)
-        self._question = sources.get("question", str)
-        self._losing = sources.get("losing", list)
+        self._sources.update(sources)
         if "kept" in sources:
             self._histories[""] = sources["kept"]
             self.session.history = self.session.default_buffer.history = self._history()
@@ -394,7 +402,7 @@ class TerminalConsole(LinePrompt):
     def _cancel_question(self) -> bool:
         """Ctrl-C on an empty line: at a question of `message` it cancels it, as an empty
         answer does (True); elsewhere it quits (`_quit_key`)."""
-        if not self._question():
+        if not self._sources["question"]():
             return self._quit_key()
         self._on_line("")
         return True
@@ -406,7 +414,7 @@ class TerminalConsole(LinePrompt):
         return asked
 
     def _quit_question(self) -> str:
-        losing = list(self._losing())
+        losing = list(self._sources["losing"]())
         if not losing:
             return ""
         said = ", ".join(losing[:-1]) + " and " + losing[-1] if len(losing) > 1 else losing[0]
@@ -430,17 +438,6 @@ class TerminalConsole(LinePrompt):
             output.bell()
             output.flush()
 
-    def _candidates(self, before: str) -> list[str]:
-        """What Tab offers for the last word of `before` (see `completions`)."""
-        return completions(
-            before,
-            in_room=self._in_room(),
-            names=self._names(),
-            rooms=self._rooms(),
-            me=self._me(),
-            question=self._question(),
-        )
-
     def _tab(self) -> KeyBindings:
         """Tab: completion (see `completions`)."""
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -455,7 +452,7 @@ class TerminalConsole(LinePrompt):
             buffer = event.current_buffer
             if buffer.complete_state is None:
                 before = buffer.document.text_before_cursor
-                candidates = self._candidates(before)
+                candidates = completions(before, self._me(), self._names(), self._sources)
                 if len(candidates) == 1:
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])

@@ -12,7 +12,6 @@ from peer.adapter.desk.runner import (
     Connected,
     DeskRunner,
     Lost,
-    NotConnected,
     Probed,
     RunnerSettings,
 )
@@ -132,7 +131,7 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
         for event in (
             Arrived(1, notice),
             Lost(1, "reset"),
-            NotConnected(1, "refused"),
+            Lost(1, "refused", made=False),
             Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
         ):
             assert run.handle(event, 0.0) == []

@@ -30,10 +30,6 @@ ATTACKERS = [(f"127.0.0.{n}", 7000 + n) for n in range(2, 12)]
 NOW = 10.0
 
 
-class UsesRegistry:
-    server = REGISTRY
-
-
 class Decrypts:
     """A session's receiving cipher, with its decryptions counted."""
 
@@ -63,7 +59,7 @@ def handshakes_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def bob_endpoint(got: list[Message]) -> tuple[Endpoint, PeerGate]:
     """Bob's endpoint as a peer makes it, its gate's clock stopped (nothing refills), and
     no socket: datagrams are handed to it as its drain would."""
-    gate = PeerGate(UsesRegistry(), lambda kind, line: None, clock=lambda: NOW)
+    gate = PeerGate(lambda: REGISTRY, lambda kind, line: None, clock=lambda: NOW)
     endpoint = Endpoint(
         lambda message, addr, key: got.append(message),
         channel=SecureChannel(X25519PrivateKey.generate()),

@@ -8,15 +8,11 @@ from peer.adapter.flood_gate import PEER_BURST, PeerGate
 REGISTRY, MALLORY, BOB = ("127.0.0.1", 5000), ("127.0.0.2", 6000), ("127.0.0.3", 6001)
 
 
-class Peer:
-    """Where the registry is, as PeerCore says."""
-
-    server = REGISTRY
-
-
 def test_one_address_beyond_its_burst_is_dropped_and_logged_the_registry_never() -> None:
     told: list[tuple[str, str]] = []
-    gate = PeerGate(Peer(), lambda kind, line: told.append((kind, line)), clock=lambda: 100.0)
+    gate = PeerGate(
+        lambda: REGISTRY, lambda kind, line: told.append((kind, line)), clock=lambda: 100.0
+    )
     # (one instant: nothing refills)
     admitted = sum(gate(MALLORY) for _ in range(int(PEER_BURST) + 50))
     assert admitted == PEER_BURST and gate.dropped == 50
@@ -27,7 +23,9 @@ def test_one_address_beyond_its_burst_is_dropped_and_logged_the_registry_never()
 
 def test_by_key_counts_each_key_on_its_own_and_never_drops_the_registry() -> None:
     told: list[tuple[str, str]] = []
-    gate = PeerGate(Peer(), lambda kind, line: told.append((kind, line)), clock=lambda: 100.0)
+    gate = PeerGate(
+        lambda: REGISTRY, lambda kind, line: told.append((kind, line)), clock=lambda: 100.0
+    )
     mallory, carol = b"m" * 32, b"c" * 32
     # one key from two addresses shares one allowance
     admitted = sum(gate.by_key((MALLORY[0], 6000 + n % 2), mallory) for n in range(3000))

@@ -17,8 +17,6 @@ from peer.adapter.screen_console import (
     HIDDEN,
     NOTICES,
     ScreenConsole,
-    ScreenSources,
-    Where,
     person_colour,
     typed_where,
     where,
@@ -34,39 +32,39 @@ pytestmark = pytest.mark.timeout(20)
 @pytest.mark.parametrize(
     ("line", "window"),
     [
-        (Print("bob: hi", "message", "bob"), Where("@bob", "bob")),
-        (Print("[Channel_Message bob: hi]", "channel", "bob"), Where(CHANNEL, CHANNEL)),
-        (Print("Channel_Message bob: 10:00 hi", "message", "bob"), Where(CHANNEL, CHANNEL)),
-        (Print("bob (in Lab): hi (in here)", "room", "bob"), Where("#lab", "Lab")),
-        (Print("* bob waves (in lab)", "room", "bob"), Where("#lab", "lab")),
-        (Print("[history 10:15] bob (in lab): hi", "history", "bob"), Where("#lab", "lab")),
-        (Print("[bob is online]"), Where(NOTICES, NOTICES)),
-        (Print("[Welcome, You are registered.]"), Where(NOTICES, NOTICES)),
-        (Print("[You joined Lab (a new room)]"), Where("#lab", "Lab")),
-        (Print("[bob left lab]"), Where("#lab", "lab")),
-        (Print("[You left lab.]"), Where("#lab", "lab")),
-        (Print("[Back to lab, the room you were in.]"), Where("#lab", "lab")),
-        (Print("[Server not responding]"), Where(NOTICES, NOTICES)),
-        (Print("[4 people went offline: a, b, c, d]"), Where(NOTICES, NOTICES)),
-        (Print("[bob is now known as robert]"), Where(NOTICES, NOTICES)),
+        (Print("bob: hi", "message", "bob"), "@bob"),
+        (Print("[Channel_Message bob: hi]", "channel", "bob"), CHANNEL),
+        (Print("Channel_Message bob: 10:00 hi", "message", "bob"), CHANNEL),
+        (Print("bob (in Lab): hi (in here)", "room", "bob"), "#Lab"),
+        (Print("* bob waves (in lab)", "room", "bob"), "#lab"),
+        (Print("[history 10:15] bob (in lab): hi", "history", "bob"), "#lab"),
+        (Print("[bob is online]"), NOTICES),
+        (Print("[Welcome, You are registered.]"), NOTICES),
+        (Print("[You joined Lab (a new room)]"), "#Lab"),
+        (Print("[bob left lab]"), "#lab"),
+        (Print("[You left lab.]"), "#lab"),
+        (Print("[Back to lab, the room you were in.]"), "#lab"),
+        (Print("[Server not responding]"), NOTICES),
+        (Print("[4 people went offline: a, b, c, d]"), NOTICES),
+        (Print("[bob is now known as robert]"), NOTICES),
         (Print(TABLE_UPDATED), HIDDEN),
         (Print("[big.bin from bob: 40% (12.0 MB of 30.0 MB)]", "info"), HIDDEN),
-        (Print("[Message received by bob.]"), Where("@bob", "bob")),
-        (Print("[No ACK from bob, message sent to server.]"), Where("@bob", "bob")),
-        (Print("[Message received by Server.]"), Where()),
-        (Print("[Unknown command frob: ...]", "error"), Where()),
+        (Print("[Message received by bob.]"), "@bob"),
+        (Print("[No ACK from bob, message sent to server.]"), "@bob"),
+        (Print("[Message received by Server.]"), ""),
+        (Print("[Unknown command frob: ...]", "error"), ""),
     ],
 )
-def test_each_line_goes_to_the_window_of_its_conversation(line: Print, window: Where) -> None:
+def test_each_line_goes_to_the_window_of_its_conversation(line: Print, window: str) -> None:
     assert where(line) == window
 
 
 def test_a_typed_command_names_its_window() -> None:
-    assert typed_where("send Bob hi", room="") == Where("@bob", "Bob")
-    assert typed_where("/send_all hi", room="lab") == Where(CHANNEL, CHANNEL)
-    assert typed_where("join lab", room="") == Where("#lab", "lab")
-    assert typed_where("hello all", room="lab") == Where("#lab", "lab")
-    assert typed_where("who", room="") == Where()
+    assert typed_where("send Bob hi", room="") == "@Bob"
+    assert typed_where("/send_all hi", room="lab") == CHANNEL
+    assert typed_where("join lab", room="") == "#lab"
+    assert typed_where("hello all", room="lab") == "#lab"
+    assert typed_where("who", room="") == ""
 
 
 def test_a_persons_colour_is_the_names_alone_and_never_red() -> None:
@@ -83,16 +81,14 @@ class Peer:
         self.transfers: list[tuple[int, str, int, int]] = []
         self.typed: list[str] = []
         self.room = ""
-        console.bind(lambda: "alice", lambda: [n for n, on in self.people if on])
-        console.watch(
-            ScreenSources(
-                people=lambda: self.people,
-                room=lambda: self.room,
-                registry=lambda: "127.0.0.1:22000",
-                answers=lambda: True,
-                outbox=lambda: 0,
-                transfers=lambda: self.transfers,
-            )
+        console.bind(
+            lambda: "alice",
+            lambda: [n for n, on in self.people if on],
+            people=lambda: self.people,
+            room=lambda: self.room,
+            registry=lambda: "127.0.0.1:22000",
+            answers=lambda: True,
+            transfers=lambda: self.transfers,
         )
 
     def show(self, text: str, style: str = "system", who: str = "") -> None:

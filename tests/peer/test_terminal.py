@@ -13,6 +13,7 @@ from peer.adapter.terminal import (
     PREFIX,
     NameColours,
     PlainConsole,
+    Sources,
     completions,
     mentions,
     rings,
@@ -24,8 +25,10 @@ NAMES = ["alice", "bob", "Bobby"]
 ROOMS = ["lobby", "teamchat"]
 
 
-def complete(before: str, in_room: bool = False) -> list[str]:
-    return completions(before, in_room=in_room, names=NAMES, rooms=ROOMS, me="carol")
+def complete(before: str, in_room: bool = False, question: str = "") -> list[str]:
+    room = "teamchat" if in_room else ""
+    sources = Sources(room=lambda: room, rooms=lambda: ROOMS, question=lambda: question)
+    return completions(before, "carol", NAMES, sources)
 
 
 @pytest.mark.parametrize(
@@ -77,10 +80,7 @@ def test_at_a_question_of_message_only_names_complete(
     before: str, question: str, expected: list[str]
 ) -> None:
     for in_room in (False, True):
-        got = completions(
-            before, in_room=in_room, names=NAMES, rooms=ROOMS, me="carol", question=question
-        )
-        assert got == expected
+        assert complete(before, in_room, question) == expected
 
 
 def test_a_word_already_complete_is_not_offered_again() -> None:

@@ -67,8 +67,7 @@ class HeldPlace:
         return KeepPlace(kept.token, kept.topic, kept.description, kept.grace)
 
     def save(self, token: str, topic: int, description: str, grace: float) -> None:
-        """Best effort."""
-        if not self._usable:
+        if not self._usable:  # (best effort)
             return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from disk.files import os_reason
 from net.listener import enable_keepalive
 from net.served_stream import READ_CHUNK
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.adapter.desk.terminal import EndOfInput, Terminal, Typed
 from peer.adapter.terminal import colour_wanted
 from peer.core.desk.actions import (
     Action,
@@ -52,8 +52,11 @@ class Arrived(Struct, frozen=True):
 
 
 class Lost(Struct, frozen=True):
+    """The connection ended, or (not `made`) was never made, for `why`."""
+
     gen: int
-    reason: str
+    why: str
+    made: bool = True
 
 
 class Connected(Struct, frozen=True):
@@ -63,28 +66,23 @@ class Connected(Struct, frozen=True):
     stream: SecureStream
 
 
-class NotConnected(Struct, frozen=True):
-    gen: int
-    why: str
-
-
 class Probed(Struct, frozen=True):
     """The connection of a `Probe` was made (`why` "") or not."""
 
     why: str
 
 
-Event = Typed | EndOfInput | Arrived | Lost | Connected | NotConnected | Probed
+Event = Typed | EndOfInput | Arrived | Lost | Connected | Probed
 
 
 class RunnerSettings(Struct, frozen=True, kw_only=True):
-    """`client` names the program; `places`, the held-place folder; `screen`, a stand-in
-    terminal; `key`, our key pair (None: this run's); `registry_key` None: none answered."""
+    """`client` names the program; `places`, the held-place folder; `screen`, the terminal
+    (made when None); `key`, our key pair (None: this run's); `registry_key` None: none answered."""
 
     client: str
     tty: bool = False
     places: Path | None = None
-    screen: Screen | None = None
+    screen: Terminal | None = None
     key: X25519PrivateKey | None = None
     registry_key: bytes | None = None
 
@@ -94,7 +92,7 @@ class DeskRunner:
         self.core = core
         self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.term: Screen = settings.screen or Terminal(
+        self.term = settings.screen or Terminal(
             self.events.put_nowait, tty=settings.tty, colour=sys.stdout.isatty() and colour_wanted()
         )
         self._places = settings.places
@@ -147,13 +145,13 @@ class DeskRunner:
         elif isinstance(event, Arrived):
             if isinstance(event.message, DeskMessage):
                 core.received(event.message, now, emit)
-        elif isinstance(event, Lost):
-            self._close()
-            core.lost(event.reason, now, emit)
         elif isinstance(event, Connected):
             self._writer, self._stream = event.writer, event.stream
             self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
             core.connected(now, emit)
+        elif event.made:
+            self._close()
+            core.lost(event.why, now, emit)
         else:
             core.not_connected(event.why, now, emit)
         return actions
@@ -216,7 +214,7 @@ class DeskRunner:
     async def _connect(self, gen: int) -> None:
         opened, key = await self._open(), self._registry
         if isinstance(opened, str):
-            self.events.put_nowait(NotConnected(gen, opened))
+            self.events.put_nowait(Lost(gen, opened, made=False))
             return
         reader, writer = opened
         why = "no answer"  # (no key answered: said as what stops a connection)
@@ -232,7 +230,7 @@ class DeskRunner:
                 self.events.put_nowait(Connected(gen, reader, writer, stream))
                 return
         writer.close()
-        self.events.put_nowait(NotConnected(gen, why))
+        self.events.put_nowait(Lost(gen, why, made=False))
 
     async def _probe(self) -> None:
         # always answered: a person whose input has ended waits for the answer; a connection

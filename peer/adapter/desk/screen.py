@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+from peer.adapter.screen_console import status_bar
 from terminal.screen import Panes
 from terminal.screen_model import ChatWindow, Parts
 from terminal.screen_prompt import ScreenPrompt
@@ -80,16 +81,10 @@ class OperatorScreen(ScreenPrompt):
 
     def _status(self) -> Parts:
         state = self._state
-        said = {True: "answers", False: "does not answer", None: "not heard yet"}[state.answers()]
-        warn = "" if said == "answers" or not self._colour else "ansired"
         duty = "on duty" if state.on_duty() else "off duty"
         count = f"{len(self.room.rows)} waiting" if self.room.known else "waiting: ?"
-        return [
-            ("bold", f" {state.name()} "),
-            ("", f"│ desk {state.desk()} "),
-            (warn, said),
-            ("", f" │ {duty} │ {count} "),
-        ]
+        where = f"desk {state.desk()}"
+        return status_bar(state.name(), where, state.answers(), f"{duty} │ {count}", self._colour)
 
     def _room(self) -> Parts:
         return self.room.parts(time.monotonic(), colour=self._colour)

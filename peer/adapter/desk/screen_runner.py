@@ -1,7 +1,6 @@
 """The operator's client on the full screen (peer/adapter/desk/screen.py): DeskRunner, which
-also looks at the waiting room every ROOM_LOOK seconds while on duty (and at once when the
-desk says something that may change it), for the screen's pane. Those looks are the
-operator's own `.room`, answered in the pane rather than as lines."""
+also looks at the waiting room (the operator's `.room`, answered in the pane) every
+ROOM_LOOK seconds while on duty, and at once when the desk says something that may change it."""
 
 from __future__ import annotations
 
@@ -35,8 +34,6 @@ CHANGES = (DeskOnDuty, DeskSession, DeskEnded, DeskNotice)
 
 
 class ScreenRunner(DeskRunner):
-    """The operator `core`'s run on the full screen."""
-
     def __init__(self, core: OperatorCore, settings: RunnerSettings) -> None:
         colour = sys.stdout.isatty() and colour_wanted()
         link = core.link

@@ -118,15 +118,15 @@ async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, h
     with contextlib.suppress(OSError):  # (one that cannot be made is left to the lock)
         tightened = private_folder(root)
         if tightened:
-            print(f">>> [{tightened}]", flush=True)
+            say(f"[{tightened}]")
     try:
         static = load_or_make_key(root / "desk")[0]
         held = hold_client_lock(root, lock)
     except InUse as other:
-        print(f">>> [{busy.format(root=root, pid=other.by)}]", flush=True)
+        say(f"[{busy.format(root=root, pid=other.by)}]")
         return 1
     except (KeyFileError, OSError) as exc:  # (a damaged one: said what to do)
-        print(f">>> [Cannot use your key: {os_reason(exc)}]", flush=True)
+        say(f"[Cannot use your key: {os_reason(exc)}]")
         return 1
     try:
         return await run(await desk_registry_key(root, *where, trust), static)
@@ -168,7 +168,7 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
             return
         except OtherProtocol:
             if not other_version:
-                _say(OTHER_VERSION.format(where))
+                say(OTHER_VERSION.format(where))
             other_version = True
             contact.refused()  # no key of ours is coming: the wait ends
             return
@@ -180,7 +180,7 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
         asks.add(task)
         task.add_done_callback(asks.discard)
 
-    contact = KeyContact(where, rule, ask, lambda line, error: _say(line))
+    contact = KeyContact(where, rule, ask, lambda line, error: say(line))
     try:
         key, unasked = await contact.trust(Pins(root), registry_label(ip, port), no_answer="")
     finally:
@@ -189,11 +189,12 @@ async def desk_registry_key(root: Path, ip: str, port: int, rule: ContactRule) -
     if key is None and (other_version or contact.answers.heard or rule.refusal(where) is not None):
         raise Untrusted
     if unasked:
-        _say(unasked)
+        say(unasked)
     return key
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """A line of the client's, before its terminal starts."""
     print(f">>> {line}", flush=True)
 
 

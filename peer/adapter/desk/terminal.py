@@ -7,7 +7,6 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable
-from typing import Protocol
 
 from msgspec import Struct
 
@@ -37,15 +36,6 @@ _STYLES = {
 }
 #: The same as escape codes, for plain lines.
 _CODES = {"ansicyan": "36", "ansired bold": "1;31", "ansired": "31", "bold": "1"}
-
-
-class Screen(Protocol):
-    def start(self) -> None: ...
-    async def close(self) -> None: ...
-    def show(self, line: str, style: str = "system") -> None: ...
-    def ask(self, question: str) -> None: ...
-    def set_prompt(self, prompt: str) -> None: ...
-    def put_typed(self, text: str) -> None: ...
 
 
 class Terminal:

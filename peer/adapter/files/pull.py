@@ -1,8 +1,7 @@
 """The receiver's side of a transfer's bytes, over TCP in the secure channel: asked from the
-last byte verified (opened, on disk, and the transfer's record saying so), written and
-hashed in a thread (`PartialFile`), the whole file's SHA-256 checked, then named in the
-downloads folder (never over a file there).
-"""
+last byte verified (on disk, and its record saying so), written and hashed in a thread
+(`PartialFile`), the file's SHA-256 checked, then named in the downloads folder (never over
+a file there)."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -27,6 +26,9 @@ from secure.stream import SecureStream
 from wire.errors import DecodeError
 from wire.file_messages import FileNote, FileWant
 from wire.messages import Message
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
 
 Addr = tuple[str, int]
 T = TypeVar("T")
@@ -260,18 +262,12 @@ def _why(exc: BaseException) -> str:
     return os_reason(exc) if isinstance(exc, OSError) else str(exc)
 
 
-class Digest(Protocol):
-    """A running hash (hashlib's)."""
-
-    def update(self, data: memoryview, /) -> None: ...
-
-
 class PartialFile:
     """The caller's partial file `fd`, its first `at` bytes there and hashed into `digest`,
     written and hashed in a thread of its own; a failed write or sync raises its OSError
     from the next call that waits for it."""
 
-    def __init__(self, fd: int, at: int, digest: Digest) -> None:
+    def __init__(self, fd: int, at: int, digest: HASH) -> None:
         self._fd = os.dup(fd)  # the thread's own: it closes it after its last write
         #: Bytes of the file handed over so far (written or about to be).
         self.at = at

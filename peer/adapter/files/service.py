@@ -1,5 +1,7 @@
 """The asyncio adapter of the file transfers (peer/core/files/transfers.py): their actions,
-their records on disk (a restart resumes), and the bytes sent for a FileWant."""
+their records on disk (a restart resumes), and the bytes sent for a FileWant. Loaded when
+first needed (a file typed, offered or asked for, or transfers an earlier run kept): most
+peers never send a file, and the transfers' modules are a tenth of a peer's start."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -20,25 +22,26 @@ from msgspec.structs import replace
 from disk.files import os_reason, read_bytes, replace_durably
 from net.served_stream import Handed
 from net.wake import WakeTimer
-from peer.adapter.files.on_demand import FileHost
-from peer.adapter.files.pull import Puller, name_limit
-from peer.core.actions import Print
-from peer.core.files.transfer import (
-    FileAction,
-    FileFacts,
-    Forget,
-    Keep,
-    Pull,
-    ReadFile,
-    Stop,
-    Tell,
-    Transfer,
-)
-from peer.core.files.transfers import FileTransfers
+from peer.core.actions import Addr, Print
 from secure.stream import SecureStream
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.ids import IdMaker
 from wire.keys import key_from_text, key_text
+from wire.messages import Entry, Message
+
+if TYPE_CHECKING:  # (loaded with the core, when first needed)
+    from peer.core.files.transfer import (
+        FileAction,
+        FileFacts,
+        Forget,
+        Keep,
+        Pull,
+        ReadFile,
+        Stop,
+        Tell,
+        Transfer,
+    )
+    from peer.core.files.transfers import FileTransfers
 
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
@@ -48,11 +51,23 @@ PIECE = 1024 * 1024
 #: Bytes the connection may hold unsent before the sender waits: a few pieces, so that
 #: the socket has the next while the file is read and sealed.
 WRITE_BUFFER = 4 * PIECE
+#: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
+HANDED = frozenset({"FileWant"})
+
+
+class FileHost(NamedTuple):
+    """What the file transfers use of their peer."""
+
+    entry: Callable[[str], Entry | None]
+    own: Callable[[], str]
+    send: Callable[[Addr, bytes, Message], None]
+    show: Callable[[Print], None]
 
 
 class FileService:
     """The file transfers of one running peer, with the peer's key `static`, around `host`;
-    records are kept in the folder `folder()` gives, files saved in `downloads`."""
+    records are kept in the folder `folder()` gives, files saved in --downloads'
+    `downloads`. The core, and its modules, are made when first needed (`core`)."""
 
     def __init__(
         self,
@@ -60,43 +75,56 @@ class FileService:
         host: FileHost,
         *,
         folder: Callable[[], Path],
-        downloads: Path,
+        downloads: str,
     ) -> None:
         self._static = static
-        self._entry = entry = host.entry
-        self._own = own = host.own
-        self._send = host.send
-        self._show = show = host.show
+        self._entry, self._own, self._send, self._show = host
+        self._downloads = downloads
         self._new_id = IdMaker(os.urandom(6).hex())
-        self.core = FileTransfers(
-            own=own,
-            entry=entry,
-            new_id=self._new_id,
-            downloads=str(downloads),
-            name_max=name_limit(downloads),
-        )
-        self.store = TransferStore(folder)
+        self._core: FileTransfers | None = None
+        self._folder = folder
         self._timer = WakeTimer(self._tick)
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._failed_keep = False
         #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
         self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
         self._keeping: Future[None] | None = None  # the record it writes, if any
-        self._carriers: dict[type, Callable[[Any], None]] = {
-            Tell: self._tell,
-            ReadFile: self._read_file,
-            Pull: self._pull,
-            Stop: self._stop,
-            Keep: self._keep,
-            Forget: self._forget,
-            Print: show,
-        }
+        self._carriers: dict[type, Callable[[Any], None]] = {}
+        self.handoff = (HANDED, self.serve)
+
+    @property
+    def core(self) -> FileTransfers:
+        if self._core is None:
+            from peer.adapter.files.pull import name_limit
+            from peer.core.files.transfer import Forget, Keep, Pull, ReadFile, Stop, Tell
+            from peer.core.files.transfers import FileTransfers
+
+            downloads = downloads_folder(self._downloads)
+            self._core = FileTransfers(
+                own=self._own,
+                entry=self._entry,
+                new_id=self._new_id,
+                downloads=str(downloads),
+                name_max=name_limit(downloads),
+            )
+            self._carriers = {
+                Tell: self._tell,
+                ReadFile: self._read_file,
+                Pull: self._pull,
+                Stop: self._stop,
+                Keep: self._keep,
+                Forget: self._forget,
+                Print: self._show,
+            }
+        return self._core
 
     # -- events in --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take up the transfers an earlier run kept."""
-        kept, problems = self.store.load()
+        """Take up the transfers an earlier run kept, if it kept any."""
+        if not self._folder().is_dir():
+            return
+        kept, problems = load_records(self._folder())
         for problem in problems:
             self._show(Print(f"[{problem}]", "error"))
         self._run(lambda now, emit: self.core.loaded(kept, now, emit))
@@ -141,13 +169,18 @@ class FileService:
         if task is not None:
             self._tasks[transfer.number] = task
         try:
-            conn = Connection(decoder, handed.reader, writer)
-            ended = await send_file(transfer, first.offset, conn, progress)
+            ended = await send_file(transfer, first.offset, handed, progress)
         finally:
             decoder.close()
             if task is not None and self._tasks.get(transfer.number) is task:
                 del self._tasks[transfer.number]
         self._run(lambda now, emit: self.core.served(transfer, ended or "closed", emit))
+
+    def progress(self) -> list[tuple[int, str, int, int]]:
+        """Each transfer under way: its number, what it is, bytes done and its size."""
+        if self._core is None:
+            return []
+        return [(t.number, t.about(), t.verified, t.size) for t in self._core.transfers.values()]
 
     def close(self) -> None:
         self._timer.cancel()
@@ -192,6 +225,8 @@ class FileService:
         key = key_from_text(transfer.peer_key)
         if entry is None or key is None:
             return
+        from peer.adapter.files.pull import Puller
+
         noted = lambda note: self.received(note, key)  # noqa: E731
         puller = Puller(transfer, self._static, lambda at: self._verified(transfer, at), noted)
         task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
@@ -211,7 +246,9 @@ class FileService:
         thread), then its line. A transfer ended meanwhile gets no record back."""
         if self.core.transfers.get(transfer.number) is not transfer:
             return
-        self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
+        self._keeping = self._records.submit(
+            keep_record, self._folder(), replace(transfer, verified=at)
+        )
         try:
             await asyncio.wrap_future(self._keeping)
         except OSError as exc:
@@ -234,7 +271,7 @@ class FileService:
     def _keep(self, keep: Keep) -> None:
         self.settle()
         try:
-            self.store.keep(keep.transfer)
+            keep_record(self._folder(), keep.transfer)
         except OSError as exc:
             self._keep_failed(exc)
 
@@ -249,7 +286,7 @@ class FileService:
         self.settle()
         transfer = forget.transfer
         with contextlib.suppress(OSError):
-            self.store.forget(transfer)
+            (self._folder() / f"{transfer.number}.json").unlink(missing_ok=True)
             if not transfer.sending and transfer.path:
                 os.unlink(transfer.path)
 
@@ -263,6 +300,8 @@ def downloads_folder(given: str) -> Path:
 
 async def _facts(typed: str) -> FileFacts | str:
     """The facts of the file at `typed`, hashed in a thread, or what is wrong with it."""
+    from peer.core.files.transfer import FileFacts
+
     path = Path(typed).expanduser()
     try:
         facts = os.stat(path)
@@ -279,46 +318,27 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(source, "sha256").hexdigest()
 
 
-_DECODE = msgspec.json.Decoder(Transfer)
+def load_records(folder: Path) -> tuple[list[Transfer], list[str]]:
+    """The transfers' records kept in `folder`, and a line for each that could not be read
+    (set aside)."""
+    from peer.core.files.transfer import Transfer
+
+    kept: list[Transfer] = []
+    problems: list[str] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            kept.append(msgspec.json.decode(read_bytes(path), type=Transfer))
+        except (OSError, msgspec.DecodeError) as exc:
+            problems.append(f"A kept transfer could not be read ({path.name}: {exc}); left out.")
+            with contextlib.suppress(OSError):
+                path.rename(path.with_suffix(".damaged"))
+    return kept, problems
 
 
-class TransferStore:
-    """The records of the peer's transfers, in the folder `folder()` gives: that of the
-    peer's name now (made when first needed)."""
-
-    def __init__(self, folder: Callable[[], Path]) -> None:
-        self.folder = folder
-
-    def load(self) -> tuple[list[Transfer], list[str]]:
-        """Every record kept, and a line for each that could not be read (set aside)."""
-        kept: list[Transfer] = []
-        problems: list[str] = []
-        folder = self.folder()
-        if not folder.is_dir():
-            return kept, problems
-        for path in sorted(folder.glob("*.json")):
-            try:
-                kept.append(_DECODE.decode(read_bytes(path)))
-            except (OSError, msgspec.DecodeError) as exc:
-                problems.append(
-                    f"A kept transfer could not be read ({path.name}: {exc}); left out."
-                )
-                with contextlib.suppress(OSError):
-                    path.rename(path.with_suffix(".damaged"))
-        return kept, problems
-
-    def keep(self, transfer: Transfer) -> None:
-        """Write `transfer`'s record durably. Raises OSError."""
-        path = self._path(transfer)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replace_durably(path, msgspec.json.encode(transfer))
-
-    def forget(self, transfer: Transfer) -> None:
-        """Delete `transfer`'s record (none kept is no error). Raises OSError."""
-        self._path(transfer).unlink(missing_ok=True)
-
-    def _path(self, transfer: Transfer) -> Path:
-        return self.folder() / f"{transfer.number}.json"
+def keep_record(folder: Path, transfer: Transfer) -> None:
+    """Write `transfer`'s record in `folder` (made when first needed), durably. Raises OSError."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    replace_durably(folder / f"{transfer.number}.json", msgspec.json.encode(transfer))
 
 
 def changed(transfer: Transfer) -> str:
@@ -344,23 +364,15 @@ async def refuse(stream: SecureStream, writer: asyncio.StreamWriter, note: FileN
         writer.close()
 
 
-class Connection(NamedTuple):
-    """A connection handed over: its secure session and its two ends."""
-
-    stream: SecureStream
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-
-
 async def send_file(
     transfer: Transfer,
     offset: int,
-    conn: Connection,
+    handed: Handed,
     progress: Callable[[int], None],
 ) -> str:
     """Send `transfer`'s file from `offset` to its end, then wait for the receiver to close;
     "" when every byte went, else why not (a sentence)."""
-    stream, reader, writer = conn
+    stream, reader, writer = handed.decoder, handed.reader, handed.writer
     writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
     piece = memoryview(bytearray(PIECE))
     try:

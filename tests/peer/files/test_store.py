@@ -1,4 +1,4 @@
-"""The records of a peer's transfers (peer/adapter/files/service.py TransferStore) follow the
+"""The records of a peer's transfers (peer/adapter/files/service.py) follow the
 peer's name: a rename moves them, and the next record is written under the new name."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from peer.adapter.files.service import TransferStore
+from peer.adapter.files.service import keep_record, load_records
 from peer.adapter.state import PeerStateFile
 from peer.core.files.transfer import Phase, Role, Transfer
 
@@ -18,12 +18,11 @@ def test_a_transfer_across_a_rename_is_kept_and_taken_up_under_the_new_name(
     tmp_path: Path,
 ) -> None:
     state = PeerStateFile(tmp_path, "bob")
-    store = TransferStore(lambda: state.files_path)  # as the peer gives it: its name now
     transfer = Transfer(1, Role.RECEIVE, "o-1", "alice", "k", "f.bin", 100, "0" * 64)
     transfer.phase = Phase.MOVING
-    store.keep(replace(transfer, verified=10))
+    keep_record(state.files_path, replace(transfer, verified=10))  # in its name's folder now
     state = state.moved_to("robert", "t" * 32)  # /nick robert, the transfer going on
-    store.keep(replace(transfer, verified=20))
-    kept, problems = TransferStore(lambda: PeerStateFile(tmp_path, "robert").files_path).load()
+    keep_record(state.files_path, replace(transfer, verified=20))
+    kept, problems = load_records(PeerStateFile(tmp_path, "robert").files_path)
     assert (kept, problems) == ([replace(transfer, verified=20)], [])
     assert not (tmp_path / "peers" / "bob.files").exists()
