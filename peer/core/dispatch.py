@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypedDict, Unpack
 
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
-from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
@@ -17,7 +16,6 @@ from peer.core.received import Received
 from peer.core.registration import Registration
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import KEEPALIVE, RegistryWatch
-from peer.core.renames import Renames
 from peer.core.request_ends import RequestEnds
 from peer.core.request_kinds import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.requests import Requests
@@ -112,7 +110,7 @@ class PeerCore:
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome = self.parts.registration.after_welcome
-        self.parts.table_news.fingerprint = options.get("fingerprint", "")
+        self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`; typed: compiled, compared field by field)
         self._prompt_of: tuple[int, str | None, str, str, Phase] = (-1, None, "", "", _LEFT)
@@ -121,31 +119,26 @@ class PeerCore:
         """Each part, built after those it calls."""
         shared = self._shared
         link = RegistryLink(shared)
-        inbox = shared.inbox
-        direct = DirectChats(shared, inbox, link, DIRECT_TIMEOUT, attempts)
-        membership = Membership(shared, link, inbox)
-        renames = Renames(shared, link)
-        table_news = TableNews(shared, link, renames)
-        registration = Registration(shared, link, table_news, membership)
+        direct = DirectChats(shared, link, DIRECT_TIMEOUT, attempts)
+        membership = Membership(shared, link)
+        table_news = TableNews(shared, link)
+        registration = Registration(shared, link, table_news)
         leaving = Leaving(shared, link, direct)
-        commands = Commands(shared, link, table_news)
+        commands = Commands(shared, link)
         # the parts that may take an answer, by name (request_kinds.KINDS)
-        takers = dict(registration=registration, leaving=leaving, renames=renames)
-        takers.update(membership=membership, table_news=table_news, commands=commands)
-        answers = Answers(shared, link, membership, takers)
-        ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
+        takers = dict(registration=registration, leaving=leaving, table_news=table_news)
+        takers.update(membership=membership, commands=commands)
+        ends = RequestEnds(shared, link, membership, leaving, takers)
         #: The parts: the tests' seams (events go through the entry points below).
         self.parts = parts = Parts(
             shared=shared,
             link=link,
-            inbox=inbox,
+            inbox=shared.inbox,
             direct=direct,
             membership=membership,
-            renames=renames,
             table_news=table_news,
             registration=registration,
             leaving=leaving,
-            answers=answers,
             ends=ends,
             asking=Asking(shared, direct),
             commands=commands,

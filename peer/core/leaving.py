@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Final
 
 from peer.core.actions import Action, Emit, Exit, Print, Send
-from peer.core.direct import DirectChats
 from peer.core.lifecycle import Event, Phase
-from peer.core.registry_link import RegistryLink
 from peer.core.request_kinds import KEPT
-from peer.core.shared import Shared, not_carried_out
+from peer.core.shared import Chats, Link, Shared, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -26,10 +24,10 @@ QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at on
 class Leaving:
     """How the peer leaves; the farewell waiting is its lifecycle's."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, direct: DirectChats) -> None:
+    def __init__(self, shared: Shared, link: Link, chats: Chats) -> None:
         self._shared = shared
         self._link = link
-        self._direct = direct
+        self._direct = chats
 
     def quit(self, farewell: str, now: float, emit: Emit) -> None:
         """Deregister and exit once what was sent is delivered (acked, handed to the

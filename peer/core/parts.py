@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
 from peer.core.registration import Registration
 from peer.core.registry_link import RegistryLink
-from peer.core.renames import Renames
 from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
@@ -28,11 +26,9 @@ class Parts:
     inbox: Inbox
     direct: DirectChats
     membership: Membership
-    renames: Renames
     table_news: TableNews
     registration: Registration
     leaving: Leaving
-    answers: Answers
     ends: RequestEnds
     asking: Asking
     commands: Commands

@@ -65,7 +65,7 @@ class Received:
             ChannelMessage: self._channel_message,
             TableUpdate: self._table_update,
             Saved: self._saved,
-            Relayed: lambda m, addr, now, emit: parts.answers.relay_outcome(m.reply_to, now, emit),
+            Relayed: lambda m, addr, now, emit: parts.ends.relay_outcome(m.reply_to, now, emit),
             Restarted: self._restarted,
             Notice: self._notice,
             RoomMessage: parts.membership.message,
@@ -115,7 +115,7 @@ class Received:
         if isinstance(reply, Refused):
             self._parts.ends.refusal(reply, now, emit)
         else:
-            self._parts.answers.answer(reply, reply_to, now, emit)
+            self._parts.ends.answer(reply, reply_to, now, emit)
 
     def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:
         """A peer of another version could not read a direct message of ours."""
@@ -148,7 +148,7 @@ class Received:
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
         self._inbox.owe(saved.id)
-        self._parts.answers.save_outcome(saved, now, emit)
+        self._parts.ends.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
@@ -168,4 +168,4 @@ class Received:
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
         if self._parts.membership.notice(notice, emit):
-            self._parts.answers.joined_by_notice(notice.room, now, emit)
+            self._parts.ends.joined_by_notice(notice.room, now, emit)

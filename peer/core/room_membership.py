@@ -6,9 +6,7 @@ from datetime import datetime
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Dated, Emit, Print
-from peer.core.inbox import Inbox
-from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
+from peer.core.shared import Link, Shared, text_ok
 from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
@@ -31,10 +29,10 @@ NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error
 class Membership:
     """The room we are in is the PeerState's (`room`); the rooms heard of, KnownRooms."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, inbox: Inbox) -> None:
+    def __init__(self, shared: Shared, link: Link) -> None:
         self._shared = shared
         self._link = link
-        self._inbox = inbox
+        self._inbox = shared.inbox
         self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
 
     # -- typed --------------------------------------------------------------------------
@@ -179,18 +177,6 @@ class Membership:
             self._link.flush_outbox(now, emit)
 
     # -- the way back -------------------------------------------------------------------
-
-    def rejoin_for_kept(self, now: float, emit: Emit) -> None:
-        """Join again the room of lines kept for it (RoomReturn.rejoin_for_kept)."""
-        room = self._shared.room_return.rejoin_for_kept(self._shared.state.room, emit)
-        if room:
-            self._link.request(self._shared.join_message(room), now, emit)
-
-    def go_back(self, now: float, emit: Emit) -> None:
-        """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
-        room = self._shared.room_return.go_back(emit)
-        if room:
-            self._link.request(self._shared.join_message(room), now, emit)
 
     def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""

@@ -7,10 +7,8 @@ from __future__ import annotations
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Print
 from peer.core.commands import Send
-from peer.core.direct import DirectChats
-from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
-from peer.core.table_news import TableNews
+from peer.core.shared import Chats, Link, Shared, text_ok
+from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
@@ -22,10 +20,11 @@ AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
 class Commands:
     """The handlers of the commands above; whether we said we are away (`away`)."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, table_news: TableNews) -> None:
+    def __init__(self, shared: Shared, link: Link) -> None:
         self._shared = shared
         self._link = link
-        self._table_news = table_news
+        #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
+        self.fingerprint = ""
         #: why we are away, as the registry last took it (SetAway), or "": here
         self.away = ""
 
@@ -55,7 +54,18 @@ class Commands:
             emit(Print(line, "info", entry.name))
 
     def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
-        emit(self._table_news.whois(command.name))
+        """The /whois line: the name's key fingerprint from the table, and ours."""
+        if (entry := self._shared.table.entry(command.name)) is None:
+            emit(self._shared.no_user(command.name))
+            return
+        key = key_from_text(entry.key)
+        if key is None:
+            line = f"[{entry.name} has no key yet (not started since the registry took keys).]"
+            emit(Print(line, "system"))
+            return
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+        emit(Print(line, "system"))
 
     def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "dereg", emit):
@@ -145,9 +155,9 @@ class Commands:
 class Asking:
     """Which question is asked (none, the recipient, the text), and the recipient."""
 
-    def __init__(self, shared: Shared, direct: DirectChats) -> None:
+    def __init__(self, shared: Shared, chats: Chats) -> None:
         self._shared = shared
-        self._direct = direct
+        self._direct = chats
         #: The recipient answered, awaiting the text; None otherwise.
         self.asking: str | None = None
         #: The question asked: 0 none, 1 the recipient, 2 the text.

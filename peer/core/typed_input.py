@@ -40,7 +40,7 @@ class TypedInput:
         """Each typed command's handler, by the command's type."""
         parts, commands = self._parts, self._parts.commands
         direct, membership, leaving = parts.direct, parts.membership, parts.leaving
-        asking, renames = parts.asking, parts.renames
+        asking, table_news = parts.asking, parts.table_news
         return {
             cmd.Send: direct.send,
             cmd.SendAll: commands.send_all,
@@ -58,7 +58,7 @@ class TypedInput:
             cmd.ListRooms: commands.list_rooms,
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
             cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
-            cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
+            cmd.Nick: lambda c, now, emit: table_news.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
             cmd.ForPart: self._for_part,
         }

@@ -6,14 +6,14 @@ from peer.core import actions as pa
 from peer.core.direct import DirectChats
 from peer.core.shared import NO_USER
 from peer.core.typed_commands import Asking
-from tests.peer.parts_kit import T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import Chat
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def asking() -> Asking:
     made = shared()
-    return Asking(made, DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS))
+    return Asking(made, DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_both_questions_answered_send_the_message() -> None:

@@ -18,12 +18,12 @@ from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 def chats() -> tuple[DirectChats, list[pa.Action]]:
     made = shared()
-    return DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS), []
+    return DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
 
 
 def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -> None:
     made, out = shared(), list[pa.Action]()
-    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
     direct.send(Send("bob", "hi"), T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
@@ -34,7 +34,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
 
 def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
     made, out = shared(), list[pa.Action]()
-    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
     made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
     direct.send(Send("bob", "hi"), T0, out.append)
     assert [type(a) for a in out] == [pa.Send]
@@ -88,7 +88,7 @@ def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
 def test_a_save_carries_the_time_of_day_its_message_was_typed_not_when_it_was_saved() -> None:
     made, out = shared(), list[pa.Action]()
     made.wall_offset = lambda: 1_700_000_000.0  # the time of day minus the core's `now`
-    direct = DirectChats(made, inbox(made), link(made), DIRECT_TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
     direct.send(Send("bob", "hi"), T0, out.append)  # online: tried directly first
     for n in range(1, ATTEMPTS + 1):
         direct.tick(T0 + n * DIRECT_TIMEOUT, out.append)
@@ -128,7 +128,7 @@ def test_a_message_names_the_one_before_it_to_the_same_person_until_that_one_is_
 def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
     made = shared()
     owner = inbox(made)
-    direct, out = DirectChats(made, owner, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
+    direct, out = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
     chat = Chat("b-7", "bob", "alice", "hello")
     for _ in range(2):  # two datagrams, each an event whose end sends the acks owed
         direct.incoming(chat, BOB, 0.0, out.append)
@@ -150,7 +150,7 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     # answer, and a sender's address in our table may be older than the one it sends from.
     made = shared()
     owner = inbox(made)
-    direct, out = DirectChats(made, owner, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
+    direct, out = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS), []
     moved = ("10.0.0.9", 6002)
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
     owner.taken(moved, BOB_KEY, False, [], out.append)

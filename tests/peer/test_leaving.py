@@ -14,7 +14,6 @@ from tests.peer.parts_kit import (
     REGISTRY_KEY,
     SERVER,
     T0,
-    inbox,
     link,
     logged,
     prints,
@@ -31,7 +30,7 @@ def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats, Shared]:
     """The part, the direct chats it waits for, and the state they share."""
     made = shared(registered=registered)
     registry = link(made)
-    direct = DirectChats(made, inbox(made), registry, DIRECT_TIMEOUT, ATTEMPTS)
+    direct = DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS)
     return Leaving(made, registry, direct), direct, made
 
 

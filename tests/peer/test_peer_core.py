@@ -9,7 +9,6 @@ import pytest
 from msgspec.structs import replace
 
 from peer.core import actions as pa
-from peer.core.answers import RECEIVED_BY_SERVER, SAVED
 from peer.core.change_lines import (
     FOLD_OVER,
     MANY_HINT,
@@ -24,18 +23,20 @@ from peer.core.dispatch import PeerCore
 from peer.core.leaving import OFFLINE_BYE, QUITTING
 from peer.core.registration import MAIL_SHOWN_EVERY, WELCOME, YOU_HAVE_MESSAGES
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import (
     EXITING,
     KEPT_IN_OUTBOX,
     PASSWORD_HINT,
     PASSWORD_HINT_AGAIN,
+    RECEIVED_BY_SERVER,
+    SAVED,
     SERVER_NOT_RESPONDING,
 )
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.retry_wait import BUSY_PATIENCE, SILENT_WAIT_FIRST, SILENT_WAIT_LAST
 from peer.core.shared import NO_USER
 from peer.core.table import HELD_UPDATES, Rule
+from peer.core.table_news import NOW_KNOWN_AS
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from tests.peer.parts_kit import logged
 from tests.peer.retry_rule import REGISTER_ROUND, REGISTER_WAITS
@@ -1787,7 +1788,7 @@ def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed(
 
 def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     core, _ = registered()
-    ours = core.parts.table_news.fingerprint = "11111 22222 33333 44444 55555 66666"
+    ours = core.parts.commands.fingerprint = "11111 22222 33333 44444 55555 66666"
     bob_key = bytes(range(32))
     core.table.replace(1, (Entry("bob", "10.0.0.2", 6002, True, key_text(bob_key)),), ())
     out: list[object] = []

@@ -10,9 +10,9 @@ from peer.core import actions as pa
 from peer.core.direct import RECEIVED_BY
 from peer.core.dispatch import PeerCore
 from peer.core.leaving import OFFLINE_BYE
-from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import KEPT_IN_OUTBOX
 from peer.core.shared import NO_USER
+from peer.core.table_news import NOW_KNOWN_AS
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.parts_kit import logged
 from tests.peer.retry_rule import heard_for

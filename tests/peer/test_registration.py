@@ -9,11 +9,9 @@ from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
 from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registration
-from peer.core.renames import Renames
-from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
 from wire.messages import Chat, Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION
 
@@ -22,9 +20,7 @@ def registration(made: Shared | None = None) -> Registration:
     """The part, over `made` (alice's state, not registered yet, if not given)."""
     made = shared(registered=False) if made is None else made
     registry = link(made)
-    table_news = TableNews(made, registry, Renames(made, registry))
-    membership = Membership(made, registry, inbox(made))
-    return Registration(made, registry, table_news, membership)
+    return Registration(made, registry, TableNews(made, registry))
 
 
 MAIL = (StoredMessage("b-1", "bob", "hi", "2023-11-14 22:13", "direct"),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Join,
     Leave,
@@ -23,7 +23,7 @@ def membership(room: str = "", made: Shared | None = None) -> Membership:
     """The part, over `made` (alice's state, registered, if not given), in `room`."""
     made = shared() if made is None else made
     made.state.room = room
-    return Membership(made, link(made), inbox(made))
+    return Membership(made, link(made))
 
 
 def test_a_join_is_asked_and_its_answer_takes_the_registrys_spelling() -> None:
@@ -60,7 +60,7 @@ def test_leaving_is_at_once_here_and_told_to_the_registry() -> None:
 def test_a_line_said_is_kept_until_settled_and_a_command_word_is_pointed_out() -> None:
     made, out = shared(), list[pa.Action]()
     made.state.room = "lobby"
-    rooms = Membership(made, link(made), inbox(made))
+    rooms = Membership(made, link(made))
     rooms.say("who", T0, out.append)
     post = RoomPost("a-1", "alice", "tok", "lobby", "who")
     assert made.settling.records == [post]

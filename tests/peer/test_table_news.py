@@ -5,8 +5,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
-from peer.core.renames import Renames
-from peer.core.shared import NO_USER, Shared
+from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
@@ -25,7 +24,7 @@ def news(made: Shared | None = None) -> TableNews:
     """The part, over `made` (alice's state, registered, if not given)."""
     made = shared() if made is None else made
     registry = link(made)
-    return TableNews(made, registry, Renames(made, registry))
+    return TableNews(made, registry)
 
 
 def test_the_next_update_is_applied_and_a_gap_is_held_for_the_registry_to_fill() -> None:
@@ -84,13 +83,6 @@ def test_an_alive_past_our_table_asks_for_the_whole_table() -> None:
     assert sent(out) == [TableRequest("a-1")]  # asked once
 
 
-def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
-    table_news = news()
-    # as send and message say it: the same words, and where to see the names
-    assert table_news.whois("dave") == pa.Print(NO_USER.format("dave", "who"), "error")
-    assert "has no key yet" in table_news.whois("carol").text
-
-
 def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it() -> None:
     # a big table does not come in the Welcome: asked for once, then taken with the
     # updates that came meanwhile; a snapshot from before our own row is no release
@@ -122,7 +114,7 @@ def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_agai
     # more, and a join storm's peers took two or three whole tables each
     made = shared()
     registry = link(made)
-    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news, out = TableNews(made, registry), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
     assert [type(a) for a in out] == [pa.SendStream]  # over TCP at once: no TooBig first
     out.clear()
@@ -136,7 +128,7 @@ def test_every_update_pushed_while_the_table_comes_follows_it() -> None:
     # of them had given way, the table was not followed, and it was asked for again
     made = shared()
     registry = link(made)
-    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news, out = TableNews(made, registry), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
     [asked] = sent(out)
     last = 10 + 2 * HELD_UPDATES

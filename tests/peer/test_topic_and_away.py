@@ -7,10 +7,8 @@ import pytest
 from peer.core import actions as pa
 from peer.core import commands as cmd
 from peer.core.dispatch import PeerCore
-from peer.core.renames import Renames
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
 from peer.core.shared import Shared
-from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import (
     BOB,
@@ -18,7 +16,6 @@ from tests.peer.parts_kit import (
     REGISTRY_KEY,
     SERVER,
     T0,
-    inbox,
     link,
     prints,
     sent,
@@ -32,7 +29,7 @@ pytestmark = pytest.mark.timeout(10)
 def test_a_topic_typed_in_a_room_is_asked_and_said_set() -> None:
     made, out = shared(), list[pa.Action]()
     made.state.room = "lobby"
-    rooms = Membership(made, link(made), inbox(made))
+    rooms = Membership(made, link(made))
     rooms.topic("x" * 201, T0, out.append)
     assert prints(out) == ["[A topic is at most 200 characters.]"] and sent(out) == []
     out.clear()
@@ -45,7 +42,7 @@ def test_a_topic_typed_in_a_room_is_asked_and_said_set() -> None:
 
 def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> None:
     made, out = shared(), list[pa.Action]()
-    rooms = Membership(made, link(made), inbox(made))
+    rooms = Membership(made, link(made))
     rooms.topic("", T0, out.append)
     assert out == [NOT_IN_A_ROOM]
     made.state.room, out = "lobby", []
@@ -64,7 +61,7 @@ def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> Non
 
 def commands(made: Shared) -> Commands:
     registry = link(made)
-    return Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
+    return Commands(made, registry)
 
 
 def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again() -> None:
