@@ -1,5 +1,5 @@
 """The peer's lifecycle as a state machine (docs/ARCHITECTURE.md, "The lifecycle"): an
-undefined transition raises LifecycleError, a misuse by the core, never the network's.
+undefined transition raises UndefinedMoveError, a misuse by the core, never the network's.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ _STARTING = {
     E.START_FAILED: S.START_FAILED,
     E.REPLACED: S.REPLACED,
 }
-#: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
+#: What each event does in each phase; a pair not listed is a misuse (UndefinedMoveError).
 TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
     S.STARTING: _STARTING,
     S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
@@ -115,8 +115,9 @@ _GOING = frozenset({S.QUITTING, S.QUITTING_OFFLINE, S.LEAVING, S.GONE, S.REPLACE
 _FOR_GOOD = frozenset({S.LEAVING, S.GONE, S.REPLACED, S.LEFT})
 
 
-class LifecycleError(Exception):
-    """An event fired in a phase where TRANSITIONS does not define it."""
+class UndefinedMoveError(Exception):
+    """A move a state machine of the core does not list (TRANSITIONS here, LIFE in
+    peer/core/request_kinds.py, MOVES in peer/core/desk/link.py)."""
 
 
 class Lifecycle:
@@ -131,10 +132,10 @@ class Lifecycle:
 
     def fire(self, event: Event, farewell: str = "") -> Phase:
         """Move on by `event`; the new phase. QUIT takes `farewell` (an empty one keeps the
-        one waiting); DELIVERED and REPLACED drop it. LifecycleError: nothing changes."""
+        one waiting); DELIVERED and REPLACED drop it. UndefinedMoveError: nothing changes."""
         phase = TRANSITIONS[self.phase].get(event)
         if phase is None:
-            raise LifecycleError(f"{event.value!r} in phase {self.phase.value!r}")
+            raise UndefinedMoveError(f"{event.value!r} in phase {self.phase.value!r}")
         if event is Event.QUIT:
             if self.farewell is None or farewell:
                 self.farewell = farewell

@@ -1,5 +1,5 @@
 """Each kind of request the peer sends the registry, declared once (`KINDS`), and a request's
-life as a state machine (`LIFE`): a move a stage does not list raises RequestLifeError, a
+life as a state machine (`LIFE`): a move a stage does not list raises UndefinedMoveError, a
 misuse by the core, never the network's. Sans-IO."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from peer.core.lifecycle import UndefinedMoveError
 from wire.messages import (
     ChannelPost,
     Deregister,
@@ -130,7 +131,7 @@ class Step(Enum):
 
 
 _S, _T = Stage, Step
-#: What each step does in each stage; a pair not listed is a misuse (RequestLifeError).
+#: What each step does in each stage; a pair not listed is a misuse (UndefinedMoveError).
 LIFE: dict[Stage, dict[Step, Stage]] = {
     _S.NEW: {_T.SEND: _S.SENT, _T.PACE: _S.PACED, _T.HOLD: _S.HELD, _T.STREAM: _S.STREAMED},
     _S.PACED: {_T.SEND: _S.SENT},
@@ -167,13 +168,9 @@ class Request(Struct):
     stage: Stage = Stage.NEW
 
     def to(self, step: Step) -> Request:
-        """Move on by `step` (RequestLifeError if its stage does not allow it): itself."""
+        """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""
         stage = LIFE[self.stage].get(step)
         if stage is None:
-            raise RequestLifeError(f"{step.value!r} in stage {self.stage.value!r}")
+            raise UndefinedMoveError(f"{step.value!r} in stage {self.stage.value!r}")
         self.stage = stage
         return self
-
-
-class RequestLifeError(Exception):
-    """A step taken in a stage where LIFE does not define it."""

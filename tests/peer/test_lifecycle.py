@@ -10,7 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from peer.core.lifecycle import TRANSITIONS, Event, Lifecycle, LifecycleError, Phase
+from peer.core.lifecycle import TRANSITIONS, Event, Lifecycle, Phase, UndefinedMoveError
 
 P, E = Phase, Event
 
@@ -126,7 +126,7 @@ def test_an_undefined_event_raises_and_changes_nothing(
     life = _at(*events)
     before = (life.phase, life.farewell)
     assert event not in TRANSITIONS[life.phase]
-    with pytest.raises(LifecycleError):
+    with pytest.raises(UndefinedMoveError):
         life.fire(event)
     assert (life.phase, life.farewell) == before
 
@@ -219,7 +219,7 @@ class FlagsModel(RuleBasedStateMachine):
             return
         before = (self.life.phase, self.life.farewell)
         if event not in TRANSITIONS[self.life.phase]:
-            with pytest.raises(LifecycleError):
+            with pytest.raises(UndefinedMoveError):
                 self.life.fire(event, farewell)
             assert (self.life.phase, self.life.farewell) == before
             return

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
+from peer.core.lifecycle import UndefinedMoveError
 from peer.core.request_kinds import (
     KEPT,
     KINDS,
     LIFE,
     TYPING_WAITS,
     Request,
-    RequestLifeError,
     Stage,
     Step,
 )
@@ -35,7 +35,7 @@ def test_every_pair_moves_to_a_stage_or_raises(stage: Stage, step: Step) -> None
     request = Request(RoomsRequest("r-1"), stage=stage)
     after = LIFE[stage].get(step)
     if after is None:
-        with pytest.raises(RequestLifeError):
+        with pytest.raises(UndefinedMoveError):
             request.to(step)
         assert request.stage is stage  # nothing changed
     else:
@@ -67,7 +67,7 @@ def test_any_steps_leave_a_request_in_a_stage_the_table_allows(steps: list[Step]
         before = request.stage
         try:
             request.to(step)
-        except RequestLifeError:
+        except UndefinedMoveError:
             assert step not in LIFE[before] and request.stage is before
         else:
             assert request.stage is LIFE[before][step]

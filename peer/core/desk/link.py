@@ -16,6 +16,7 @@ from peer.core.desk.actions import (
     Send,
     Show,
 )
+from peer.core.lifecycle import UndefinedMoveError
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
@@ -57,7 +58,7 @@ _ENDS = frozenset({P.LEAVING, P.DONE})
 #: is served at once, a session ends back in the queue), so any of them may follow another.
 _LIVE = frozenset({P.CONNECTING, P.JOINING, P.RECONNECTING, P.WAITING, P.SERVED})
 #: Where each phase may go next (staying where it is is no move, always allowed); any other
-#: move is a misuse by the core (DeskPhaseError): nobody goes back to the form, an operator
+#: move is a misuse by the core (UndefinedMoveError): nobody goes back to the form, an operator
 #: never has a person's phases, and a goodbye sent only ends.
 MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
     P.NEW: frozenset({P.FORM, P.CONNECTING}),
@@ -68,10 +69,6 @@ MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
     P.LEAVING: frozenset({P.DONE}),
     P.DONE: frozenset(),
 }
-
-
-class DeskPhaseError(Exception):
-    """A move MOVES does not list."""
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
@@ -111,9 +108,9 @@ class DeskLink:
         self.retry_at: float | None = None
 
     def go(self, phase: DeskPhase) -> None:
-        """Move to `phase`. DeskPhaseError when MOVES does not list the move."""
+        """Move to `phase`. UndefinedMoveError when MOVES does not list the move."""
         if phase is not self.phase and phase not in MOVES[self.phase]:
-            raise DeskPhaseError(
+            raise UndefinedMoveError(
                 f"a desk client cannot go from {self.phase.value} to {phase.value}"
             )
         self.phase = phase
