@@ -24,33 +24,12 @@ class SendAll(Struct, frozen=True):
     text: str
 
 
-class AskMessage(Struct, frozen=True):
-    """`message` or `message <name>`: ask for what is missing, the recipient and the text
-    (`message <name> <text>` is a `Send`)."""
-
-    to: str = ""
-
-
 class Who(Struct, frozen=True):
     long: bool = False
 
 
-class Whois(Struct, frozen=True):
-    """Show `name`'s key fingerprint, and ours, to compare aloud."""
-
-    name: str
-
-
 class JoinRoom(Struct, frozen=True):
     room: str
-
-
-class LeaveRoom(Struct, frozen=True):
-    pass
-
-
-class ListRooms(Struct, frozen=True):
-    pass
 
 
 class RoomSay(Struct, frozen=True):
@@ -61,10 +40,6 @@ class Me(Struct, frozen=True):
     """`/me <action>`: an action said in the room, shown as `* name action`."""
 
     action: str
-
-
-class Nick(Struct, frozen=True):
-    new: str
 
 
 class Dereg(Struct, frozen=True):
@@ -99,8 +74,8 @@ class FileCommand(Struct, frozen=True):
 
 
 class ForPart(Struct, frozen=True):
-    """A command a part takes whole: its `handler` ("part.method") is given what follows
-    its word, stripped."""
+    """A command a part takes whole: its `handler` ("part.method") is given `text` (what
+    follows its word, stripped; `message`'s recipient)."""
 
     handler: str
     text: str = ""
@@ -117,15 +92,10 @@ class Mistake(Struct, frozen=True):
 Command = (
     Send
     | SendAll
-    | AskMessage
     | Who
-    | Whois
     | JoinRoom
-    | LeaveRoom
-    | ListRooms
     | RoomSay
     | Me
-    | Nick
     | Dereg
     | Reg
     | Quit
@@ -226,7 +196,7 @@ def _parse_in_room(line: str, text: str) -> Command | None:
             )
         return command
     if text.lower() == "leave":
-        return LeaveRoom()
+        return _LEAVE
     server = _server_command(line)
     if server is not None:
         word, _, rest = server.partition(" ")
@@ -292,7 +262,7 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     if body.strip():
         return Send(to, body)
     if word == "message":
-        return AskMessage(to)
+        return ForPart("asking.start", to)
     return Mistake(f"Usage: {slash}{word} <name> <text>")
 
 
@@ -337,12 +307,13 @@ ROOM_RULE = (
     "not starting with '.'"
 )
 _send_all = _text(SendAll, "<text>")
-_whois = _word(Whois, "<name>")
+_whois = _word(lambda name: ForPart("commands.whois", name), "<name>")
 _join = _word(JoinRoom, f"<room> ({ROOM_RULE})")
-_leave = _bare(LeaveRoom())
-_rooms = _bare(ListRooms())
+_LEAVE = ForPart("membership.leave")
+_leave = _bare(_LEAVE)
+_rooms = _bare(ForPart("commands.list_rooms"))
 _me = _text(lambda said: Me(said.lstrip()), "<action>")
-_nick = _word(Nick, "<new name>")
+_nick = _word(lambda new: ForPart("table_news.rename", new), "<new name>")
 _dereg = _word(Dereg, "<your name>")
 _reg = _word(Reg, "<your name>")
 

@@ -52,7 +52,7 @@ class Membership:
         if self._shared.room_return.typed_join(join, emit):
             self._link.request(join, now, emit)
 
-    def leave(self, now: float, emit: Emit) -> None:
+    def leave(self, text: str, now: float, emit: Emit) -> None:
         """Leave at once here and tell the registry (unanswered, the Leave waits in the
         outbox like a message)."""
         shared = self._shared

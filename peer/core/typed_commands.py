@@ -53,10 +53,10 @@ class Commands:
             line = f"  {entry.name.ljust(width)}  {status}{where}{me}{away}".rstrip()
             emit(Print(line, "info", entry.name))
 
-    def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
-        """The /whois line: the name's key fingerprint from the table, and ours."""
-        if (entry := self._shared.table.entry(command.name)) is None:
-            emit(self._shared.no_user(command.name))
+    def whois(self, name: str, now: float, emit: Emit) -> None:
+        """The /whois line: `name`'s key fingerprint from the table, and ours."""
+        if (entry := self._shared.table.entry(name)) is None:
+            emit(self._shared.no_user(name))
             return
         key = key_from_text(entry.key)
         if key is None:
@@ -103,7 +103,7 @@ class Commands:
         line = f"[Not said in {room}; in a room, commands need their /: {command.instead}]"
         emit(Print(line, "error"))
 
-    def list_rooms(self, command: cmd.ListRooms, now: float, emit: Emit) -> None:
+    def list_rooms(self, text: str, now: float, emit: Emit) -> None:
         self._link.request(RoomsRequest(self._shared.new_id()), now, emit)
 
     def away_from(self, text: str, now: float, emit: Emit) -> None:

@@ -40,13 +40,10 @@ class TypedInput:
         """Each typed command's handler, by the command's type."""
         parts, commands = self._parts, self._parts.commands
         direct, membership, leaving = parts.direct, parts.membership, parts.leaving
-        asking, table_news = parts.asking, parts.table_news
         return {
             cmd.Send: direct.send,
             cmd.SendAll: commands.send_all,
-            cmd.AskMessage: lambda c, now, emit: asking.start(c.to, now, emit),
             cmd.Who: commands.who,
-            cmd.Whois: commands.whois,
             cmd.Dereg: commands.dereg,
             cmd.Reg: commands.reg,
             cmd.Quit: lambda c, now, emit: leaving.quit(c.farewell, now, emit),
@@ -54,11 +51,8 @@ class TypedInput:
             cmd.Mistake: commands.mistake,
             cmd.ForServer: commands.for_server,
             cmd.JoinRoom: lambda c, now, emit: membership.join(c.room, now, emit),
-            cmd.LeaveRoom: lambda c, now, emit: membership.leave(now, emit),
-            cmd.ListRooms: commands.list_rooms,
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
             cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
-            cmd.Nick: lambda c, now, emit: table_news.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
             cmd.ForPart: self._for_part,
         }

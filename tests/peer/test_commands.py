@@ -6,16 +6,13 @@ import pytest
 
 from peer.core import commands as cmd
 from peer.core.commands import (
-    AskMessage,
     Command,
     Dereg,
+    ForPart,
     ForServer,
     Help,
     JoinRoom,
-    LeaveRoom,
-    ListRooms,
     Mistake,
-    Nick,
     Quit,
     Reg,
     RoomSay,
@@ -31,9 +28,9 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("dm bob hi", Send("bob", "hi")),
     ("bm hi", SendAll("hi")),
     ("users", Who()),
-    ("out", LeaveRoom()),
-    ("nick robert", Nick("robert")),
-    ("nickname robert", Nick("robert")),
+    ("out", ForPart("membership.leave")),
+    ("nick robert", ForPart("table_news.rename", "robert")),
+    ("nickname robert", ForPart("table_news.rename", "robert")),
     ("quit", Quit("")),
     ("quit see you", Quit("see you")),
     # direct message
@@ -48,12 +45,12 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("send bob:hi there", Send("bob", "hi there")),
     ("/dm bob:  indented", Send("bob", " indented")),
     ("message bob: hi", Send("bob", "hi")),
-    ("message bob:", AskMessage("bob")),
+    ("message bob:", ForPart("asking.start", "bob")),
     ("send bob see: this", Send("bob", "see: this")),  # a colon in the text stays there
     ("/DM bob hi", Send("bob", "hi")),
-    ("message", AskMessage()),
-    ("/message", AskMessage()),
-    ("message bob", AskMessage("bob")),  # the text is asked for
+    ("message", ForPart("asking.start")),
+    ("/message", ForPart("asking.start")),
+    ("message bob", ForPart("asking.start", "bob")),  # the text is asked for
     ("message bob hi there", Send("bob", "hi there")),  # nothing to ask
     # the channel
     ("send_all hello all", SendAll("hello all")),
@@ -72,16 +69,16 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     # rooms
     ("join teamchat", JoinRoom("teamchat")),
     ("/join teamchat", JoinRoom("teamchat")),
-    ("/nicknames carol", Nick("carol")),
-    ("nicknames carol", Nick("carol")),
-    ("leave", LeaveRoom()),
-    ("/leave", LeaveRoom()),
-    ("/out", LeaveRoom()),
-    ("rooms", ListRooms()),
-    ("/rooms", ListRooms()),
+    ("/nicknames carol", ForPart("table_news.rename", "carol")),
+    ("nicknames carol", ForPart("table_news.rename", "carol")),
+    ("leave", ForPart("membership.leave")),
+    ("/leave", ForPart("membership.leave")),
+    ("/out", ForPart("membership.leave")),
+    ("rooms", ForPart("commands.list_rooms")),
+    ("/rooms", ForPart("commands.list_rooms")),
     # rename
-    ("/nick robert", Nick("robert")),
-    ("/nickname robert", Nick("robert")),
+    ("/nick robert", ForPart("table_news.rename", "robert")),
+    ("/nickname robert", ForPart("table_news.rename", "robert")),
     # leave and come back
     ("dereg bob", Dereg("bob")),
     ("/dereg bob", Dereg("bob")),
@@ -126,12 +123,12 @@ OUTSIDE: list[tuple[str, Command | None]] = [
 #: Inside a room: plain text goes to the room, only / commands and bare `leave` are commands.
 INSIDE: list[tuple[str, Command | None]] = [
     ("Hello team!", RoomSay("Hello team!")),
-    ("leave", LeaveRoom()),
-    ("LEAVE", LeaveRoom()),
-    ("  leave  ", LeaveRoom()),
+    ("leave", ForPart("membership.leave")),
+    ("LEAVE", ForPart("membership.leave")),
+    ("  leave  ", ForPart("membership.leave")),
     ("leave now please", RoomSay("leave now please")),
-    ("/leave", LeaveRoom()),
-    ("/out", LeaveRoom()),
+    ("/leave", ForPart("membership.leave")),
+    ("/out", ForPart("membership.leave")),
     ("send x y", RoomSay("send x y")),
     ("send_all everyone", RoomSay("send_all everyone")),
     ("who", RoomSay("who")),
@@ -154,8 +151,8 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("/bm all of you", SendAll("all of you")),
     ("/who", Who()),
     ("/join other", JoinRoom("other")),
-    ("/rooms", ListRooms()),
-    ("/nick robert", Nick("robert")),
+    ("/rooms", ForPart("commands.list_rooms")),
+    ("/nick robert", ForPart("table_news.rename", "robert")),
     ("/dereg bob", Dereg("bob")),
     ("/quit bye", Quit("bye")),
     ("/help", Help()),

@@ -49,7 +49,7 @@ def test_who_help_rooms_and_mistakes() -> None:
     out.clear()
     typed.help(cmd.Help("who"), T0, out.append)
     typed.mistake(cmd.Mistake("Usage: who [-l]"), T0, out.append)
-    typed.list_rooms(cmd.ListRooms(), T0, out.append)
+    typed.list_rooms("", T0, out.append)
     assert prints(out)[-1] == "[Usage: who [-l]]" and sent(out) == [RoomsRequest("a-1")]
     made.state.room = "lobby"
     typed.for_server(cmd.ForServer("/who"), T0, out.append)
@@ -59,7 +59,7 @@ def test_who_help_rooms_and_mistakes() -> None:
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     typed, out = commands(), list[pa.Action]()
     # as send and message say it: the same words, and where to see the names
-    typed.whois(cmd.Whois("dave"), T0, out.append)
+    typed.whois("dave", T0, out.append)
     assert out == [pa.Print(NO_USER.format("dave", "who"), "error")]
-    typed.whois(cmd.Whois("carol"), T0, out.append)
+    typed.whois("carol", T0, out.append)
     assert "has no key yet" in prints(out)[1]
