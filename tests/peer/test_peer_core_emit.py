@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
+from tests.peer.core_kit import BOB, SERVER, T0, registered
 from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, ChannelMessage, Chat, Message
 
 LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]

@@ -8,9 +8,9 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS
+from tests.peer.core_kit import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.retry_rule import REGISTER_ROUND
-from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
     Deregister,

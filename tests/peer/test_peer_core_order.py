@@ -13,10 +13,7 @@ from peer.core.leaving import OFFLINE_BYE
 from peer.core.request_ends import KEPT_IN_OUTBOX
 from peer.core.shared import NO_USER
 from peer.core.table_news import NOW_KNOWN_AS
-from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.parts_kit import logged
-from tests.peer.retry_rule import heard_for
-from tests.peer.test_peer_core import (
+from tests.peer.core_kit import (
     BOB,
     BOBS,
     ROUND,
@@ -27,6 +24,9 @@ from tests.peer.test_peer_core import (
     run_until,
     sent,
 )
+from tests.peer.honest import REGISTRY_KEY, honest_key
+from tests.peer.parts_kit import logged
+from tests.peer.retry_rule import heard_for
 from wire.messages import (
     Ack,
     Busy,

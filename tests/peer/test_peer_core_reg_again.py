@@ -10,8 +10,8 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registration import WELCOME
 from peer.core.request_ends import SERVER_NOT_RESPONDING
+from tests.peer.core_kit import SERVER, T0, prints, registered, run_until, sent
 from tests.peer.honest import REGISTRY_KEY
-from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import Ack, Busy, Register, Welcome
 
 #: The longest a registry back waits for a copy of a `reg` going on: a round's last copy

@@ -16,8 +16,8 @@ from peer.core.sealed_mail import SealedMail
 from peer.core.tickets import KEPT, Tickets
 from secure.noise import public_bytes
 from secure.tickets import ticket
+from tests.peer.core_kit import BOB, BOBS, ME, SERVER, T0, sent
 from tests.peer.honest import REGISTRY_KEY, peer_key
-from tests.peer.test_peer_core import BOB, BOBS, ME, SERVER, T0, sent
 from wire.keys import key_text
 from wire.messages import Ack, Chat, Entry, Register, SaveMessage, Welcome
 
