@@ -262,7 +262,7 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     if body.strip():
         return Send(to, body)
     if word == "message":
-        return ForPart("asking.start", to)
+        return ForPart("commands.ask_message", to)
     return Mistake(f"Usage: {slash}{word} <name> <text>")
 
 

@@ -28,7 +28,7 @@ from peer.core.shared import Shared
 from peer.core.table import Table
 from peer.core.table_news import TableNews
 from peer.core.tickets import Tickets
-from peer.core.typed_commands import Asking, Commands
+from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
 from wire.messages import ChannelMessage, Message, TableSnapshot, TableUpdate, Welcome
@@ -124,7 +124,7 @@ class PeerCore:
         table_news = TableNews(shared, link)
         registration = Registration(shared, link, table_news)
         leaving = Leaving(shared, link, direct)
-        commands = Commands(shared, link)
+        commands = Commands(shared, link, direct)
         # the parts that may take an answer, by name (request_kinds.KINDS)
         takers = dict(registration=registration, leaving=leaving, table_news=table_news)
         takers.update(membership=membership, commands=commands)
@@ -140,7 +140,6 @@ class PeerCore:
             registration=registration,
             leaving=leaving,
             ends=ends,
-            asking=Asking(shared, direct),
             commands=commands,
         )
         #: The dispatch tables of what is received and of what is typed.
@@ -308,7 +307,7 @@ class PeerCore:
 
     def prompt(self) -> str:
         """The input prompt: the name, the room or "(offline)", or the question asked."""
-        if (asked := self.parts.asking.prompt()) is not None:
+        if (asked := self.parts.commands.question_prompt()) is not None:
             return asked
         state = self.state
         if state.room:
@@ -323,7 +322,7 @@ class PeerCore:
 
     def question(self) -> str:
         """Which question of `message` the next line answers: "recipient", "text", or ""."""
-        return self.parts.asking.question()
+        return self.parts.commands.question()
 
     # -- after every event --------------------------------------------------------------
 
@@ -332,7 +331,7 @@ class PeerCore:
         what changed of the prompt, the outbox and the room kept. Each step runs only when
         its value says it has work."""
         shared, life = self._shared, self._life
-        if shared.lines.after_change:
+        if shared.lines_after_change:
             self.typed.carry_out_waiting(now, emit)
         if life.farewell is not None:
             self.parts.leaving.settle(now, emit)
@@ -341,7 +340,7 @@ class PeerCore:
             join = room_return.join_due()
             if join is not None:
                 self.parts.link.request(join, now, emit)
-        state, asking = self.state, self.parts.asking
+        state, asking = self.state, self.parts.commands
         shown = (asking.step, asking.asking, state.name, state.room, life.phase)
         if shown != self._prompt_of:
             self._prompt_of = shown

@@ -99,7 +99,7 @@ class Leaving:
         actions: list[Action] = []
         emit = actions.append
         # typed before the first Welcome, or after a change that was still on its way
-        for held in (shared.lines.early, shared.lines.after_change):
+        for held in (shared.early_lines, shared.lines_after_change):
             not_carried_out(held, "you left at once", emit)
             held.clear()
         self._keep_undelivered("; sent at your next start", emit)
@@ -113,7 +113,7 @@ class Leaving:
         typed before the first Welcome (a registry that never answers leaves them undone),
         and the messages in the outbox, kept for the next start. (Lines typed that wait
         for a change are carried out before a quit; what is on its way, delivered.)"""
-        early = sum(1 for text in self._shared.lines.early if text is not None and text.strip())
+        early = sum(1 for text in self._shared.early_lines if text is not None and text.strip())
         kept = len(self._shared.settling.outbox)
         said = [f"{counted(early, 'line')} typed {_wait(early)} for the registry"] if early else []
         return said + ([f"{counted(kept, 'message')} {_wait(kept)} in your outbox"] if kept else [])
@@ -163,9 +163,9 @@ class Leaving:
         """The first registration failed and the peer exits, saying which typed lines were
         not carried out."""
         self._shared.life.fire(Event.START_FAILED)
-        lines = self._shared.lines
-        not_carried_out(lines.early, "you are not registered", emit)
-        lines.early.clear()
+        early = self._shared.early_lines
+        not_carried_out(early, "you are not registered", emit)
+        early.clear()
         emit(Exit(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
@@ -177,7 +177,7 @@ class Leaving:
         if life.phase is Phase.REPLACED:
             return  # said already (several requests may be refused in one datagram)
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
-        shared.lines.after_change.clear()
+        shared.lines_after_change.clear()
         shared.room_return.drop_join()
         shared.watch.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back

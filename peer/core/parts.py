@@ -14,7 +14,7 @@ from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from peer.core.typed_commands import Asking, Commands
+from peer.core.typed_commands import Commands
 
 
 @dataclass(frozen=True, eq=False)  # compiled, a native class: each part read as a C field
@@ -30,5 +30,4 @@ class Parts:
     registration: Registration
     leaving: Leaving
     ends: RequestEnds
-    asking: Asking
     commands: Commands

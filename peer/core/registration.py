@@ -78,12 +78,12 @@ class Registration:
         # join again the room of lines kept for it, or (not typed in, before the Welcome)
         # the room an earlier run was in
         self._join(room_return.rejoin_for_kept(state.room, emit), now, emit)
-        typed, shared.lines.early = shared.lines.early, []
+        typed, shared.early_lines = shared.early_lines, []
         if any(text is not None and text.strip() for text in typed):
             room_return.stay_out(emit)
         self._join(room_return.go_back(emit), now, emit)
         self._link.flush_outbox(now, emit)
-        shared.lines.after_change.extendleft(reversed(typed))  # carried out as the event settles
+        shared.lines_after_change.extendleft(reversed(typed))  # carried out as the event settles
 
     def _join(self, room: str, now: float, emit: Emit) -> None:
         if room:

@@ -151,7 +151,7 @@ class RegistryLink:
     def _starting_late(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
         life = self._shared.life
-        if life.phase is Phase.STARTING and None in self._shared.lines.early:
+        if life.phase is Phase.STARTING and None in self._shared.early_lines:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 

@@ -47,18 +47,6 @@ NO_USER = "[No one is called {}. {} lists every name.]"
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
 
 
-@dataclass(eq=False)
-class TypedLines:
-    """Typed lines that cannot be carried out yet, in the order typed (None: the end of
-    input): waiting for the first Welcome (`early`), or for a change on its way
-    (`after_change`: TypedInput._changing)."""
-
-    early: list[str | None] = field(default_factory=list)
-    after_change: deque[str | None] = field(default_factory=deque)
-    #: Parts told of the next line carried out (its text, `now`, the actions), then dropped.
-    watchers: list[Callable[[str, float, Emit], None]] = field(default_factory=list)
-
-
 def not_carried_out(lines: Iterable[str | None], why: str, emit: Emit) -> None:
     """Say each line of `lines` that is not blank was not carried out, as `why`."""
     for text in lines:
@@ -108,7 +96,12 @@ class Shared:
     #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
     shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
     rooms: KnownRooms = field(default_factory=KnownRooms)
-    lines: TypedLines = field(default_factory=TypedLines)
+    #: Typed lines that cannot be carried out yet, in the order typed (None: the end of
+    #: input): waiting for the first Welcome, or for a change on its way (TypedInput._changing).
+    early_lines: list[str | None] = field(default_factory=list)
+    lines_after_change: deque[str | None] = field(default_factory=deque)
+    #: Parts told of the next line carried out (its text, `now`, the actions), then dropped.
+    line_watchers: list[Callable[[str, float, Emit], None]] = field(default_factory=list)
     #: The service's registries (Welcome, Alive), where the peer may move to; and those
     #: tried since one last answered.
     registries: tuple[Addr, ...] = ()

@@ -18,11 +18,17 @@ AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
 
 
 class Commands:
-    """The handlers of the commands above; whether we said we are away (`away`)."""
+    """The handlers of the commands above; whether we said we are away (`away`); which
+    question of `message` is asked (none, the recipient, the text), and the recipient."""
 
-    def __init__(self, shared: Shared, link: Link) -> None:
+    def __init__(self, shared: Shared, link: Link, chats: Chats) -> None:
         self._shared = shared
         self._link = link
+        self._direct = chats
+        #: The recipient answered, awaiting the text; None otherwise.
+        self.asking: str | None = None
+        #: The question asked: 0 none, 1 the recipient, 2 the text.
+        self.step = 0
         #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
         self.fingerprint = ""
         #: why we are away, as the registry last took it (SetAway), or "": here
@@ -129,7 +135,7 @@ class Commands:
         if command is None or (
             isinstance(command, cmd.ForPart) and command.handler in (AWAY, BACK)
         ):
-            self._shared.lines.watchers.append(self._typed_again)  # (the line does it)
+            self._shared.line_watchers.append(self._typed_again)  # (the line does it)
         elif self.away and self._shared.life.registered:
             self._mark_away("", now, emit)
         else:
@@ -137,7 +143,7 @@ class Commands:
 
     def away_answered(self, asked: SetAway, reply: Message, now: float, emit: Emit) -> None:
         """The registry marked us away (or back), as asked: the next line typed is watched."""
-        self.away, watchers = asked.text, self._shared.lines.watchers
+        self.away, watchers = asked.text, self._shared.line_watchers
         if asked.text and self._typed_again not in watchers:
             watchers.append(self._typed_again)
         line = f"[You are marked away: {asked.text}]" if asked.text else "[You are back.]"
@@ -151,27 +157,17 @@ class Commands:
             return False
         return True
 
+    # -- the questions of `message` ----------------------------------------------------
 
-class Asking:
-    """Which question is asked (none, the recipient, the text), and the recipient."""
-
-    def __init__(self, shared: Shared, chats: Chats) -> None:
-        self._shared = shared
-        self._direct = chats
-        #: The recipient answered, awaiting the text; None otherwise.
-        self.asking: str | None = None
-        #: The question asked: 0 none, 1 the recipient, 2 the text.
-        self.step = 0
-
-    def start(self, to: str, now: float, emit: Emit) -> None:
+    def ask_message(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
         self.step = 1
         if to:
-            self.answer(to, now, emit)
+            self.answer_question(to, now, emit)
         else:
             emit(Print("[To whom?]", "system"))
 
-    def answer(self, text: str, now: float, emit: Emit) -> None:
+    def answer_question(self, text: str, now: float, emit: Emit) -> None:
         """The line typed answers the question asked."""
         if self.step == 1:
             self._recipient(text.strip(), emit)
@@ -199,7 +195,7 @@ class Asking:
         self.step = 2
         emit(Print(f"[Message to {name}?]", "system"))
 
-    def prompt(self) -> str | None:
+    def question_prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""
         if self.step == 1:
             return "message to: "

@@ -45,12 +45,12 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("send bob:hi there", Send("bob", "hi there")),
     ("/dm bob:  indented", Send("bob", " indented")),
     ("message bob: hi", Send("bob", "hi")),
-    ("message bob:", ForPart("asking.start", "bob")),
+    ("message bob:", ForPart("commands.ask_message", "bob")),
     ("send bob see: this", Send("bob", "see: this")),  # a colon in the text stays there
     ("/DM bob hi", Send("bob", "hi")),
-    ("message", ForPart("asking.start")),
-    ("/message", ForPart("asking.start")),
-    ("message bob", ForPart("asking.start", "bob")),  # the text is asked for
+    ("message", ForPart("commands.ask_message")),
+    ("/message", ForPart("commands.ask_message")),
+    ("message bob", ForPart("commands.ask_message", "bob")),  # the text is asked for
     ("message bob hi there", Send("bob", "hi there")),  # nothing to ask
     # the channel
     ("send_all hello all", SendAll("hello all")),

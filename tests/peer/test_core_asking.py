@@ -55,7 +55,7 @@ def test_message_with_a_name_asks_only_for_the_text() -> None:
     [chat] = sent(core.line("hi", T0))
     assert isinstance(chat, Chat) and chat.to == "bob" and chat.text == "hi"
     assert prints(core.line("message nobody", T0)) == [NO_USER.format("nobody", "who")]
-    assert core.parts.asking.asking is None
+    assert core.parts.commands.asking is None
 
 
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
@@ -63,7 +63,7 @@ def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core.line("message", T0)
     assert prints(core.line("nobody", T0)) == [NO_USER.format("nobody", "who")]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
-    assert core.parts.asking.asking is None
+    assert core.parts.commands.asking is None
 
 
 def test_message_command_keeps_the_text_as_typed() -> None:

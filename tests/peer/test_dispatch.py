@@ -168,12 +168,12 @@ def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     out: list[pa.Action] = []
     core.line("who", T0, out.append)
-    assert prints(out) == [] and sent(out) == [] and core.parts.shared.lines.early == ["who"]
+    assert prints(out) == [] and sent(out) == [] and core.parts.shared.early_lines == ["who"]
     core = registered()
     core.line("join lobby", T0, out.append)
     core.line("who", T0, out.append)  # is it room text? the join's answer says
     assert [type(m) for m in sent(out)] == [Join] and list(
-        core.parts.shared.lines.after_change
+        core.parts.shared.lines_after_change
     ) == ["who"]
 
 

@@ -105,7 +105,7 @@ def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
 
 def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
     leave, _, made = leaving(registered=False)
-    made.lines.early.append("who")
+    made.early_lines.append("who")
     out: list[pa.Action] = []
     leave.never_started(out.append)
     assert out[-1] == pa.Exit(1) and made.life.phase is Phase.START_FAILED
@@ -129,7 +129,7 @@ def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
 def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> None:
     leave, _direct, made = leaving()
     assert leave.unfinished() == []  # nothing: the quit is not asked about
-    made.lines.after_change.extend(["send bob one", None])  # carried out before the quit
+    made.lines_after_change.extend(["send bob one", None])  # carried out before the quit
     assert leave.unfinished() == []
     made.settling.hold(SaveMessage("a-1", "alice", "tok", "carol", "later"))
     assert leave.unfinished() == ["1 message waits in your outbox"]
@@ -140,7 +140,7 @@ def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> 
 def test_lines_typed_before_the_welcome_are_asked_about_and_said_when_left_at_once() -> None:
     leave, _direct, made = leaving(registered=False)
     assert made.life.phase is Phase.STARTING
-    made.lines.early.extend(["send bob hi", "  ", None])
+    made.early_lines.extend(["send bob hi", "  ", None])
     made.settling.hold(SaveMessage("a-1", "alice", "tok", "carol", "later"))
     assert leave.unfinished() == [
         "1 line typed waits for the registry",
@@ -148,4 +148,4 @@ def test_lines_typed_before_the_welcome_are_asked_about_and_said_when_left_at_on
     ]
     said = prints(leave.leave_now())
     assert "[Not carried out, as you left at once: send bob hi]" in said
-    assert not made.lines.early and leave.unfinished() == ["1 message waits in your outbox"]
+    assert not made.early_lines and leave.unfinished() == ["1 message waits in your outbox"]

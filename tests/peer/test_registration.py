@@ -34,7 +34,7 @@ def welcome(**changes: object) -> Welcome:
 def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
     made = shared(registered=False)
     done = registration(made)
-    made.lines.early.append("who")
+    made.early_lines.append("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
     done.answered(
@@ -52,7 +52,7 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     [then] = [a.then for a in out if isinstance(a, pa.OnceShown)]
     assert [type(m) for m in sent(list(then))] == [MailTaken]  # once the mail is shown
     # carried out once the event settles, before any line typed after it
-    assert list(made.lines.after_change) == ["who"] and done.after_welcome == []
+    assert list(made.lines_after_change) == ["who"] and done.after_welcome == []
 
 
 def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from peer.core import actions as pa
 from peer.core import commands as cmd
+from peer.core.direct import DirectChats
 from peer.core.dispatch import PeerCore
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
 from peer.core.shared import Shared
@@ -22,6 +23,7 @@ from tests.peer.parts_kit import (
     shared,
 )
 from wire.messages import Ack, Entry, RoomList, RoomsRequest, SetAway, SetTopic, Welcome
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -61,12 +63,12 @@ def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> Non
 
 def commands(made: Shared) -> Commands:
     registry = link(made)
-    return Commands(made, registry)
+    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again() -> None:
     made, out = shared(), list[pa.Action]()
-    typed, watchers = commands(made), made.lines.watchers
+    typed, watchers = commands(made), made.line_watchers
     typed.away_from("x" * 201, T0, out.append)
     typed.away_from("", T0, out.append)  # no reason
     away = SetAway("a-1", "alice", "tok", "away")

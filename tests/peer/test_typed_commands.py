@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core import commands as cmd
+from peer.core.direct import DirectChats
 from peer.core.shared import NO_USER, Shared
 from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import ChannelPost, Deregister, Register, RoomsRequest
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def commands(*, registered: bool = True, made: Shared | None = None) -> Commands:
     """The part, over `made` (alice's state, if not given)."""
     made = shared(registered=registered) if made is None else made
     registry = link(made)
-    return Commands(made, registry)
+    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_a_channel_post_is_kept_until_settled_and_sent() -> None:
     made, out = shared(), list[pa.Action]()
     registry = link(made)
-    typed = Commands(made, registry)
+    typed = Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
     typed.send_all(cmd.SendAll("hi all"), T0, out.append)
     post = ChannelPost("a-1", "alice", "tok", "hi all")
     assert made.settling.records == [post] and sent(out) == [post]
