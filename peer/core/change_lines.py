@@ -50,7 +50,7 @@ class LineBudget:
         #: When the line for what is held is due, or None when nothing is held.
         self.due: float | None = None
 
-    def take(self, now: float) -> bool:
+    def may_say(self, now: float) -> bool:
         """Whether a line may be said at `now`. False: hold what it would have said for the
         line at `due`."""
         if self.due is not None:
@@ -114,7 +114,7 @@ class ChangeLines:
     def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once within the burst, else in one line at the end
         of the wait."""
-        if self._table_lines.take(now):
+        if self._table_lines.may_say(now):
             self._updated(emit)
         else:
             self._alarm.lower(self._table_lines.due)
@@ -128,7 +128,7 @@ class ChangeLines:
         """`notice` says someone quit: said at once within the burst, else held for one line
         at the end of the wait (and not said again as going offline)."""
         self._quit_said.add(name_key(notice.quitter))
-        if self._quit_lines.take(now):
+        if self._quit_lines.may_say(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:
             self._quits_held.append((notice.quitter, notice.text))

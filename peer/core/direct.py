@@ -97,7 +97,7 @@ class DirectChats:
 
     # -- answers and time ---------------------------------------------------------------
 
-    def answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
+    def chat_answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
         """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
         message of ours waiting for its ack, which is then done with."""
         if type(reply) is Ack:
@@ -157,7 +157,7 @@ class DirectChats:
             return  # no peer of ours sends such a thing: a name that is none, or a flood
         if (key := self._inbox.accept(sender, chat.id)) is not None:
             if chat.ticket and not chat.saved_by and (entry := self._shared.table.entry(sender)):
-                self._shared.tickets.take(entry.key, chat.ticket, emit)  # (its key: Trust's)
+                self._shared.tickets.keep_handed(entry.key, chat.ticket, emit)  # (its key: Trust's)
             self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------

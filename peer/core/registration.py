@@ -39,7 +39,7 @@ class Registration:
         #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
-    def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
+    def register_answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
         """The answer to a registration of ours (a refusal is RequestEnds')."""
         if isinstance(reply, Welcome):
             self.welcome(reply, now, emit)

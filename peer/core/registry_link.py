@@ -90,7 +90,7 @@ class RegistryLink:
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
-            requests.answer(message.id)
+            requests.answer_came(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 
@@ -101,7 +101,7 @@ class RegistryLink:
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
         if requests.busy_waits.exhausted(busy.reply_to, now):
-            return requests.answer(busy.reply_to, now)
+            return requests.answer_came(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = requests.busy(busy.reply_to, wait, now)
         if request is not None and first and not request.quiet:
@@ -114,7 +114,7 @@ class RegistryLink:
     def due(self, now: float, emit: Emit) -> list[Request]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
-        requests.release(now, emit)
+        requests.send_paced(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):

@@ -75,7 +75,7 @@ class RequestEnds:
         # ids of joins in flight whose room's notice came (`joined_by_notice`)
         self._noticed_joins: set[str] = set()
 
-    def answer(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
+    def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
         """`reply` came for our request `reply_to`: taken when it is waited for (or was
         given up on lately: what the registry did is what counts)."""
         shared = self._shared
@@ -85,7 +85,7 @@ class RequestEnds:
             if request is not None:
                 emit(SendStream(shared.requests.server, request.message, shared.trust.registry))
             return
-        request = requests.answer(reply_to, now)
+        request = requests.answer_came(reply_to, now)
         if request is not None:
             message = request.message
         else:
@@ -93,15 +93,15 @@ class RequestEnds:
             if late is None:
                 return  # a copy
             message = late
-        self.take(message, reply, now, emit)
+        self.hand_answer(message, reply, now, emit)
         if request is not None:
             self._link.over(message, now, emit)
 
     def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
         """Take `message` as acked: done, its ack lost or overtaken."""
-        self.take(message, Ack(self._shared.new_id(), message.id), now, emit)
+        self.hand_answer(message, Ack(self._shared.new_id(), message.id), now, emit)
 
-    def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+    def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says (its kind's
         part does; a refusal is RequestEnds')."""
         taker = self.takers.get(type(message))
@@ -112,12 +112,12 @@ class RequestEnds:
 
     def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
         """The registry took `save`: its outcome (saved, delivered) is awaited."""
-        kept = self._shared.settling.answered(save)
+        kept = self._shared.settling.stop_holding(save)
         self._shared.requests.outcomes.wait(save, now, kept=kept)
 
     def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took channel post `post`: said, and its relaying awaited."""
-        kept = self._shared.settling.answered(post)
+        kept = self._shared.settling.stop_holding(post)
         if self._shared.requests.outcomes.wait(post, now):
             if kept:
                 line = f"[Kept message received by Server: {quoted(post.text)}]"
@@ -128,7 +128,7 @@ class RequestEnds:
     def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
         """The registry took room line `post`: its relaying awaited, as a channel post's."""
         shared = self._shared
-        kept = shared.settling.answered(post)
+        kept = shared.settling.stop_holding(post)
         if shared.requests.outcomes.wait(post, now) and kept:
             line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
             emit(Print(line, "system"))
@@ -136,7 +136,7 @@ class RequestEnds:
         shared.inbox.handed_over(post.sender, post.id, emit)
 
     def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
-        self._shared.settling.answered(leave)
+        self._shared.settling.stop_holding(leave)
 
     def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
         self._noticed_joins.discard(join.id)
@@ -155,7 +155,7 @@ class RequestEnds:
                 if requests.holds(join.id):
                     self._noticed_joins.add(join.id)
                 else:
-                    self.answer(Ack(self._shared.new_id(), join.id), join.id, now, emit)
+                    self.match_reply(Ack(self._shared.new_id(), join.id), join.id, now, emit)
                 return
 
     def noticed(self, msg_id: str) -> bool:
@@ -169,13 +169,13 @@ class RequestEnds:
         shared = self._shared
         requests = shared.requests
         shared.settling.maybe(saved.reply_to)
-        pending = requests.outcomes.take(saved.reply_to)
-        request = requests.answer(saved.reply_to)
+        pending = requests.outcomes.stop_awaiting(saved.reply_to)
+        request = requests.answer_came(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
         kept = requests.outcomes.of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
-            kept = shared.settling.answered(request.message) or kept
+            kept = shared.settling.stop_holding(request.message) or kept
             self._link.over(request.message, now, emit)
         shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
         save = pending if pending is not None else request.message if request else None
@@ -201,20 +201,20 @@ class RequestEnds:
         """Every other member has post `post_id`, or is gone: it is delivered (and answered,
         should its Ack have been lost)."""
         requests = self._shared.requests
-        request = requests.answer(post_id)
+        request = requests.answer_came(post_id)
         if request is not None:  # the outcome overtook the post's Ack
             self.take_as_acked(request.message, now, emit)
             self._link.over(request.message, now, emit)
-        post = requests.outcomes.take(post_id)
+        post = requests.outcomes.stop_awaiting(post_id)
         if post is not None:
-            self._shared.settling.answered(post)  # (held again while the registry was away)
+            self._shared.settling.stop_holding(post)  # (held again while the registry was away)
 
     # -- refused -----------------------------------------------------------------------
 
     def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused a request of ours: said, if it is waited for (a refusal of
         one given up on was said to have failed), and what waited for it goes on."""
-        request = self._shared.requests.answer(refusal.reply_to, now)
+        request = self._shared.requests.answer_came(refusal.reply_to, now)
         if request is not None:
             self.refused(request.message, refusal, now, emit)
             self._link.over(request.message, now, emit)
@@ -239,7 +239,7 @@ class RequestEnds:
         if isinstance(message, Deregister) and message.quitting:
             emit(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
-            self._shared.settling.answered(message)
+            self._shared.settling.stop_holding(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
         """The reason said for `refusal`. A name unknown to the registry (its console
@@ -270,7 +270,7 @@ class RequestEnds:
         if isinstance(message, RoomPost):
             self._membership.post_refused(message, refusal, now, emit)
             return True
-        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.answered(message):
+        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.stop_holding(message):
             # kept in the outbox, refused as it went out: said in full (nothing else has it)
             where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
             emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
@@ -307,8 +307,8 @@ class RequestEnds:
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
         registry restarted): whether every member has it is not known. Said; not kept."""
-        self._shared.requests.outcomes.take(post.id)
-        self._shared.settling.answered(post)
+        self._shared.requests.outcomes.stop_awaiting(post.id)
+        self._shared.settling.stop_holding(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
         else:

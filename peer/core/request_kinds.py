@@ -65,7 +65,7 @@ _NOT_RENAMED = "[Renames need the registry; you are still {name}.]"
 
 #: Every kind of request, by its message type.
 KINDS: dict[type[Message], Kind] = {
-    Register: Kind("registration.answered", typing_waits=True, late_taken=True),
+    Register: Kind("registration.register_answered", typing_waits=True, late_taken=True),
     Deregister: Kind("leaving.deregistered", EXITING, typing_waits=True, in_order=True),
     SaveMessage: replace(_POSTED, answered="ends.save_accepted", given_up=KEPT_IN_OUTBOX),
     ChannelPost: replace(_POSTED, answered="ends.post_accepted", given_up=KEPT_IN_OUTBOX),

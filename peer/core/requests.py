@@ -76,7 +76,7 @@ class Outcomes:
         self._accepted[message.id] = message
         return True
 
-    def take(self, msg_id: str) -> Message | None:
+    def stop_awaiting(self, msg_id: str) -> Message | None:
         """The outcome of `msg_id` came, or is given up: the message, if accepted."""
         self.awaited.pop(msg_id, None)
         return self._accepted.pop(msg_id, None)
@@ -125,13 +125,13 @@ class Order:
         #: What waits for the pace, by id, in the order typed.
         self.paced: dict[str, Request] = {}
 
-    def take(self, now: float) -> bool:
+    def pace_allows(self, now: float) -> bool:
         """Whether one message may go at `now` (then counted)."""
         taken, self._due = self.rule.take(self._due, now)
         return taken
 
     def next_at(self) -> float:
-        """When the next message may go, as of the last `take`."""
+        """When the next message may go, as of the last `pace_allows`."""
         return self.rule.next_at(self._due)
 
     def over(self, msg_id: str) -> bool:
@@ -159,10 +159,10 @@ class Order:
         self.paced[request.message.id] = request.to(Step.PACE)
         return True
 
-    def release(self, now: float) -> Iterator[Request]:
+    def paced_due(self, now: float) -> Iterator[Request]:
         """What the pace lets go at `now`, in order."""
         paced = self.paced
-        while paced and self.take(now):
+        while paced and self.pace_allows(now):
             yield paced.pop(next(iter(paced)))
 
     def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
@@ -270,7 +270,7 @@ class Requests:
         long = KINDS[type(message)].streams and travels_by_stream(message)
         if long or message.id in self._held:
             order.waited_for = message.id
-        if order.paced or not order.take(now):
+        if order.paced or not order.pace_allows(now):
             if order.wait(Request(message, quiet)):
                 self.alarm.lower(order.next_at())
             return True
@@ -302,9 +302,9 @@ class Requests:
             self.server = server
             self.round_trip.restart()
 
-    def release(self, now: float, emit: Emit) -> None:
+    def send_paced(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace, as it allows at `now`."""
-        for request in self.order.release(now):
+        for request in self.order.paced_due(now):
             self._start(request, now)
             emit(Send(self.server, request.message, self.trust.registry))
 
@@ -375,7 +375,7 @@ class Requests:
 
     # -- answers ------------------------------------------------------------------------
 
-    def answer(self, msg_id: str, now: float | None = None) -> Request | None:
+    def answer_came(self, msg_id: str, now: float | None = None) -> Request | None:
         """The answer to request `msg_id` came at `now` (None: not measured): the request,
         no longer waited for (None: it was not)."""
         request = self._take(msg_id, now)
@@ -385,7 +385,7 @@ class Requests:
         """Request `msg_id`, no longer waited for (None: it was not)."""
         self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
-        request = self.busy_waits.take(msg_id) or request
+        request = self.busy_waits.stop_waiting(msg_id) or request
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None

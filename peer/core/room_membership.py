@@ -171,7 +171,7 @@ class Membership:
         shared, kept = self._shared, self._shared.settling
         shared.state.room = shared.rooms.spelling(join.room)
         self.seen_room(shared.state.room)
-        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in kept.outbox):
+        if shared.room_return.join_over(join) and any(isinstance(m, Leave) for m in kept.outbox):
             shared.state.room = ""
         if kept.held:  # kept lines that waited for this join go now
             self._link.flush_outbox(now, emit)
@@ -181,13 +181,13 @@ class Membership:
     def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
         shared = self._shared
-        if not shared.room_return.answered(join):
+        if not shared.room_return.join_over(join):
             return
         for message in shared.settling.outbox:
             if isinstance(message, RoomPost):
                 self.post_refused(message, refusal, now, emit)
             elif isinstance(message, Leave):
-                shared.settling.answered(message)  # in no room already
+                shared.settling.stop_holding(message)  # in no room already
 
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
         """Say which line was not sent, in full, and why; refused as not in its room, we are
@@ -198,7 +198,7 @@ class Membership:
             shared.settling.hold(post)
             self._link.come_back(now, emit)
             return
-        shared.settling.answered(post)
+        shared.settling.stop_holding(post)
         emit(Print(f"[Not sent to {post.room}: {refusal.reason}]", "error"))
         emit(Print(f"[Your line: {post.text}]", "error"))
         state = shared.state

@@ -132,7 +132,7 @@ class RoomReturn:
         self._shown_since_join.clear()
         return room
 
-    def answered(self, join: Join) -> bool:
+    def join_over(self, join: Join) -> bool:
         """`join` was answered, refused or given up on: True when kept lines waited for it
         (the join for kept lines, or the /join that waited for them); no longer waited for."""
         if self.join_after_kept == join:
@@ -148,7 +148,7 @@ class RoomReturn:
         """`join` went unanswered: the lines typed after the /join that waited for kept lines
         no longer wait for it. A join for kept lines is asked again instead."""
         if self.join_after_kept == join:
-            self.answered(join)
+            self.join_over(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
         """After every event: a KeepRoom when `room`, the one we are in, changed;

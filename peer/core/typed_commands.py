@@ -81,7 +81,7 @@ class Commands:
             # a `reg` going on stops: in flight, or waiting after a Busy
             regs = shared.requests.registers()
             for message in regs:
-                shared.requests.answer(message.id)
+                shared.requests.answer_came(message.id)
             waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))

@@ -43,10 +43,10 @@ def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
 def test_an_ack_says_received_and_ends_the_wait() -> None:
     direct, out = chats()
     direct.send(Send("bob", "hi"), T0, out.append)
-    assert direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
+    assert direct.chat_answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     assert prints(out) == [RECEIVED_BY.format("bob")]
     assert not direct.awaiting_ack("a-1")
-    assert not direct.answered(Ack("b-2", "a-1"), BOB, T0, out.append)  # a copy: not ours now
+    assert not direct.chat_answered(Ack("b-2", "a-1"), BOB, T0, out.append)  # a copy: not ours now
 
 
 def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere() -> None:
@@ -105,7 +105,7 @@ def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> Non
     direct.send(Send("bob", "hi"), T0, out.append)
     out.clear()
     refusal = Refused("b-1", "a-1", VERSION_REFUSAL)
-    assert direct.answered(refusal, BOB, T0, out.append)
+    assert direct.chat_answered(refusal, BOB, T0, out.append)
     assert "another version of ChatApp" in prints(out)[0]
     assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]
 
@@ -116,11 +116,11 @@ def test_a_message_names_the_one_before_it_to_the_same_person_until_that_one_is_
     direct.send(Send("bob", "short"), T0, out.append)  # sent at once, after it
     direct.send(Send("carol", "elsewhere"), T0, out.append)  # to someone else: after none
     assert [(m.id, m.after) for m in sent(out)] == [("a-1", ""), ("a-2", "a-1"), ("a-3", "")]
-    direct.answered(Ack("b-1", "a-2"), BOB, T0, out.append)
+    direct.chat_answered(Ack("b-1", "a-2"), BOB, T0, out.append)
     direct.send(Send("bob", "more"), T0, out.append)
     assert sent(out)[-1] == Chat("a-4", "alice", "bob", "more", after="a-1")  # a-1 is not acked
     for acked in ("a-1", "a-4"):
-        direct.answered(Ack("b-2", acked), BOB, T0, out.append)
+        direct.chat_answered(Ack("b-2", acked), BOB, T0, out.append)
     direct.send(Send("bob", "alone"), T0, out.append)
     assert sent(out)[-1] == Chat("a-5", "alice", "bob", "alone")  # every one before is acked
 

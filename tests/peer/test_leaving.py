@@ -43,7 +43,7 @@ def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
     assert prints(out) == [QUITTING]
     leave.settle(T0, out.append)
     assert not any(isinstance(m, Deregister) for m in sent(out))
-    direct.answered(Ack("b-1", "a-1"), BOB, T0, out.append)
+    direct.chat_answered(Ack("b-1", "a-1"), BOB, T0, out.append)
     out.clear()
     leave.settle(T0, out.append)
     assert sent(out) == [Deregister("a-2", "alice", "tok", True, "bye")]

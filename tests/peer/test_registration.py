@@ -37,7 +37,7 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     made.early_lines.append("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
-    done.answered(
+    done.register_answered(
         Register("a-1", "alice", 6001, "", "", WIRE_VERSION), welcome(token="new"), T0, out.append
     )
     assert made.life.phase is Phase.REGISTERED and made.state.token == "new"

@@ -72,8 +72,8 @@ def test_an_answer_is_taken_once() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
-    r.ends.answer(Ack("r-1", "a-1"), "a-1", T0, out.append)
-    r.ends.answer(Ack("r-2", "a-1"), "a-1", T0, out.append)  # a copy
+    r.ends.match_reply(Ack("r-1", "a-1"), "a-1", T0, out.append)
+    r.ends.match_reply(Ack("r-2", "a-1"), "a-1", T0, out.append)  # a copy
     assert r.taken == [(post, Ack("r-1", "a-1"))]
 
 
@@ -81,7 +81,7 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
-    r.ends.answer(TooBig("r-1", "a-1"), "a-1", T0, out.append)
+    r.ends.match_reply(TooBig("r-1", "a-1"), "a-1", T0, out.append)
     assert out[-1] == pa.SendStream(SERVER, post, REGISTRY_KEY) and r.taken == []
 
 

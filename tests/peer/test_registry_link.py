@@ -33,8 +33,8 @@ def test_what_is_typed_goes_after_the_kept_outbox_one_at_a_time() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     registry.request(post, T0, out.append)
     assert sent(out) == [KEPT]  # the first kept one goes as a probe
-    made.requests.answer(KEPT.id)
-    made.settling.answered(KEPT)
+    made.requests.answer_came(KEPT.id)
+    made.settling.stop_holding(KEPT)
     out.clear()
     registry.over(KEPT, T0, out.append)
     assert sent(out) == [post]  # then what was held behind it

@@ -89,7 +89,7 @@ def test_a_request_moves_through_busy_and_a_new_round_to_its_answer() -> None:
     request, first = made.requests.busy(join.id, 2.0, T0)
     assert first and request is not None and request.stage is S.BUSY_WAIT
     assert [r.stage for r in made.requests.busy_over(T0 + 2)] == [S.SENT]
-    answered = made.requests.answer(join.id, T0 + 2.1)
+    answered = made.requests.answer_came(join.id, T0 + 2.1)
     assert answered is request and request.stage is S.ANSWERED
 
 
@@ -107,4 +107,4 @@ def test_a_whole_table_is_streamed_and_a_lost_one_given_up() -> None:
         if failed:
             break
     assert stages[0] is S.SENT and stages[-1] is S.GIVEN_UP
-    assert made.requests.answer(ask.id, T0 + 50) is None  # no longer waited for
+    assert made.requests.answer_came(ask.id, T0 + 50) is None  # no longer waited for

@@ -134,7 +134,7 @@ def test_every_update_pushed_while_the_table_comes_follows_it() -> None:
     last = 10 + 2 * HELD_UPDATES
     for version in range(11, last + 1):  # pushed from the version the table is taken at
         table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
-    made.requests.answer(asked.id, T0 + 1)
+    made.requests.answer_came(asked.id, T0 + 1)
     table_news.snapshot(TableSnapshot("s-1", asked.id, 10, (), ()), T0 + 1, out.append)
     assert made.table.version == last
     table_news.update(TableUpdate("u-next", last + 1, ()), T0 + 2, out.append)

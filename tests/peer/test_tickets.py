@@ -95,7 +95,7 @@ def test_tickets_kept_are_bounded_the_oldest_dropped() -> None:
     tickets = Tickets()
     out: list[pa.Action] = []
     for n in range(KEPT + 3):
-        tickets.take(f"{n:043d}", "T" * 43, out.append)
+        tickets.keep_handed(f"{n:043d}", "T" * 43, out.append)
     assert len(tickets.held) == KEPT and f"{0:043d}" not in tickets.held
     assert tickets.for_owner(f"{KEPT + 2:043d}") == "T" * 43
 

@@ -54,7 +54,7 @@ class PersonCore:
         begun = now if begun is None else begun
         phase = self.link.phase
         if phase is DeskPhase.FORM:
-            self._form.answer(text, emit)
+            self._form.answer_question(text, emit)
         elif not self.link.hold(text, begun) and phase not in (DeskPhase.LEAVING, DeskPhase.DONE):
             self._session.line(text, now, emit, begun)
 

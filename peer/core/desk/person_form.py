@@ -51,7 +51,7 @@ class PersonForm:
         emit(Show(f"[{had}; taking it back, with its topic, so the topic is not asked again.]"))
         s.connect_first(emit)
 
-    def answer(self, text: str, emit: Emit) -> None:
+    def answer_question(self, text: str, emit: Emit) -> None:
         """`.quit`, or the answer (a command answers nothing, and the question is asked again)."""
         answer = text.strip()
         if answer in QUITS:
