@@ -16,9 +16,8 @@ from peer.core.desk.actions import (
     unreachable,
 )
 from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink, DeskPhase
-from peer.core.desk.person_form import QUESTIONS, PersonForm
 from peer.core.desk.person_session import PersonSession
-from peer.core.desk.person_state import PersonState
+from peer.core.desk.person_state import QUESTIONS, PersonState
 from wire.desk.messages import (
     DeskEnded,
     DeskGiveUp,
@@ -41,8 +40,7 @@ class PersonCore:
     def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings = DEFAULTS) -> None:
         self.link = link = DeskLink(desk, new_id, settings)
         self.state = s = PersonState(link)
-        self._form = PersonForm(s)
-        self._session = PersonSession(s, self._form, self._leave)
+        self._session = PersonSession(s, self._leave)
 
     def start(self, now: float, emit: Emit) -> None:
         desk = f"ChatApp help desk at {self.link.ip}:{self.link.port}"
@@ -54,7 +52,7 @@ class PersonCore:
         begun = now if begun is None else begun
         phase = self.link.phase
         if phase is DeskPhase.FORM:
-            self._form.answer_question(text, emit)
+            self.state.answer_question(text, emit)
         elif not self.link.hold(text, begun) and phase not in (DeskPhase.LEAVING, DeskPhase.DONE):
             self._session.line(text, now, emit, begun)
 
@@ -108,7 +106,7 @@ class PersonCore:
             self.state.bye(emit)
 
     def place_found(self, kept: KeepPlace | None, now: float, emit: Emit) -> None:
-        self._form.place_found(kept, now, emit)
+        self.state.place_found(kept, now, emit)
 
     def received(self, message: DeskMessage, now: float, emit: Emit) -> None:
         s, phase = self.state, self.link.phase

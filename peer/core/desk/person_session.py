@@ -7,8 +7,7 @@ from typing import Any
 
 from peer.core.desk.actions import Emit, PutTyped, Send, Show, show
 from peer.core.desk.link import DeskPhase
-from peer.core.desk.person_form import QUITS, PersonForm
-from peer.core.desk.person_state import PersonState
+from peer.core.desk.person_state import QUITS, PersonState
 from wire.desk.commands import spaced_dot
 from wire.desk.messages import (
     DeskCrisis,
@@ -43,12 +42,9 @@ Handler = Callable[[Any, Emit], None]
 
 
 class PersonSession:
-    def __init__(
-        self, s: PersonState, form: PersonForm, leave: Callable[[float, Emit], None]
-    ) -> None:
+    def __init__(self, s: PersonState, leave: Callable[[float, Emit], None]) -> None:
         self.s = s
         self.link = s.link
-        self._form = form
         self._leave = leave
         #: The desk's messages by type; any other is shown.
         self.handlers: dict[type[DeskMessage], Handler] = {
@@ -101,7 +97,7 @@ class PersonSession:
             emit(Show(f"[Unknown command {text.split()[0][:20]}; .help lists them.]"))
         elif begun < s.form_closed and text:
             # typed for a question the form skipped (the topic, say), before it said so
-            emit(Show(self._form.typed_for_it(raw), "error"))
+            emit(Show(self.s.typed_for_it(raw), "error"))
         else:
             self._chat(raw[1:] if text.startswith("..") else raw, now, emit, raw)
 
