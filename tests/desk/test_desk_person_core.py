@@ -23,8 +23,7 @@ from peer.core.desk.actions import (
     Show,
 )
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
-from peer.core.desk.person import REFRESH, PersonCore
-from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
+from peer.core.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from tests.desk.listed import Listed
 from wire.desk.messages import (
     EST_MEASURED,
