@@ -39,7 +39,7 @@ async def run_peer(
         console.bind(
             lambda: core.state.name,
             core.table.online_names,
-            rooms=core.rooms.names,
+            rooms=core.room_names,
             in_room=lambda: bool(core.state.room),
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),

@@ -97,8 +97,8 @@ class PeerCore:
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
         self.open_mail: Callable[[Message], Message] = lambda message: message
-        #: The registry's table, the rooms heard of, the mailbox tickets (read-only outside).
-        self.table, self.rooms, self.tickets = shared.table, shared.rooms, shared.tickets
+        #: The registry's table, the mailbox tickets (read-only outside).
+        self.table, self.tickets = shared.table, shared.tickets
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm
@@ -107,6 +107,8 @@ class PeerCore:
         #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
         self.unsettled = shared.settling.unsettled
         self._build_parts(attempts)
+        #: The rooms heard of, sorted, for completion.
+        self.room_names = self.parts.membership.room_names
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome = self.parts.registration.after_welcome

@@ -27,13 +27,16 @@ NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error
 
 
 class Membership:
-    """The room we are in is the PeerState's (`room`); the rooms heard of, KnownRooms."""
+    """The room we are in is the PeerState's (`room`); the rooms heard of (joined, listed,
+    or told about) are kept as the registry spells them: for tab completion, and to take
+    its spelling over the one typed."""
 
     def __init__(self, shared: Shared, link: Link) -> None:
         self._shared = shared
         self._link = link
         self._inbox = shared.inbox
         self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names
 
     # -- typed --------------------------------------------------------------------------
 
@@ -138,16 +141,22 @@ class Membership:
     def seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""
         state = self._shared.state
-        self._shared.rooms.saw(room)
+        self._rooms_seen[name_key(room)] = room
         if state.room and name_key(room) == name_key(state.room):
             state.room = room
+
+    def room_names(self) -> list[str]:
+        """The rooms heard of, sorted."""
+        return sorted(self._rooms_seen.values(), key=name_key)
 
     def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
         """The answer to `rooms`: the list shown."""
         if not isinstance(reply, RoomList):
             return
         current = self._shared.state.room
-        self._shared.rooms.listed(reply, current)
+        self._rooms_seen = {name_key(r): r for r in reply.rooms}
+        if current:
+            self._rooms_seen[name_key(current)] = current
         topics = dict(zip(map(name_key, reply.rooms), reply.topics, strict=False))
         if asked.id in self._topic_asked:  # /topic alone
             self._topic_asked.discard(asked.id)
@@ -169,7 +178,7 @@ class Membership:
         """The registry answered `join`: we are in its room, spelled as the registry does.
         Kept lines that waited for it go now (a kept /leave after them takes us out again)."""
         shared, kept = self._shared, self._shared.settling
-        shared.state.room = shared.rooms.spelling(join.room)
+        shared.state.room = self._rooms_seen.get(name_key(join.room), join.room)
         self.seen_room(shared.state.room)
         if shared.room_return.join_over(join) and any(isinstance(m, Leave) for m in kept.outbox):
             shared.state.room = ""

@@ -1,4 +1,4 @@
-"""The rooms heard of (`KnownRooms`), and the way back to a room (docs/GUIDE.md, "Rooms and
+"""The way back to a room (docs/GUIDE.md, "Rooms and
 lines that wait"): the room kept on disk, the room joined again for kept lines, and a /join
 that waits for them. Sans-IO: the core sends each Join.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from peer.core.actions import Emit, KeepRoom, Print
 from peer.core.settling import Settling
-from wire.messages import Join, Leave, Message, RoomList, RoomPost
+from wire.messages import Join, Leave, Message, RoomPost
 from wire.names import name_key
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
@@ -157,29 +157,3 @@ class RoomReturn:
             return
         self.room_was = room
         emit(KeepRoom(room))
-
-
-class KnownRooms:
-    """The rooms this peer has heard of (joined, listed, or told about), as the registry
-    spells them: for tab completion, and to take its spelling over the one typed."""
-
-    def __init__(self) -> None:
-        self._rooms_seen: dict[str, str] = {}  # room keys -> names
-
-    def saw(self, room: str) -> None:
-        """`room` was heard of, spelled so."""
-        self._rooms_seen[name_key(room)] = room
-
-    def spelling(self, room: str) -> str:
-        """`room` as last heard of, in any case; as given when never heard of."""
-        return self._rooms_seen.get(name_key(room), room)
-
-    def names(self) -> list[str]:
-        """The rooms heard of, sorted."""
-        return sorted(self._rooms_seen.values(), key=name_key)
-
-    def listed(self, rooms: RoomList, current: str) -> None:
-        """The registry's list of `rooms`: now those heard of (with `current`)."""
-        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
-        if current:
-            self.saw(current)

@@ -17,7 +17,7 @@ from peer.core.lifecycle import Event, Lifecycle
 from peer.core.registry_watch import RegistryWatch
 from peer.core.request_kinds import Request
 from peer.core.requests import Requests
-from peer.core.room_return import KnownRooms, RoomReturn
+from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.table import Table, Trust
 from peer.core.tickets import Tickets
@@ -95,7 +95,6 @@ class Shared:
     room_return: RoomReturn
     #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
     shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
-    rooms: KnownRooms = field(default_factory=KnownRooms)
     #: Typed lines that cannot be carried out yet, in the order typed (None: the end of
     #: input): waiting for the first Welcome, or for a change on its way (TypedInput._changing).
     early_lines: list[str | None] = field(default_factory=list)

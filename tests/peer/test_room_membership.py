@@ -116,3 +116,23 @@ def test_the_rooms_listed_line_up_and_none_says_how_to_make_one() -> None:
     out.clear()
     rooms.rooms_answered(RoomsRequest("a-2"), RoomList("r-2", "a-2", (), ()), T0, out.append)
     assert prints(out) == ["[No rooms yet. /join <room> makes one.]"]  # (typed in a room)
+
+
+def test_rooms_heard_of_keep_the_last_spelling_heard() -> None:
+    made, out = shared(), list[pa.Action]()
+    rooms = membership(made=made)
+    for room in ("lobby", "TeamChat", "teamchat"):
+        rooms.seen_room(room)
+    assert rooms.room_names() == ["lobby", "teamchat"]
+    rooms.joined(Join("a-1", "alice", "tok", "TEAMCHAT"), T0, out.append)
+    assert made.state.room == "teamchat"
+    rooms.joined(Join("a-2", "alice", "tok", "Never"), T0, out.append)
+    assert made.state.room == "Never"  # never heard of: as typed
+
+
+def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
+    rooms, out = membership("teamchat"), list[pa.Action]()
+    rooms.seen_room("gone")
+    listed = RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12))
+    rooms.rooms_answered(RoomsRequest("q-1"), listed, T0, out.append)
+    assert rooms.room_names() == ["lobby", "teamchat"]  # ours as we have it, "gone" forgotten
