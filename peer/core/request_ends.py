@@ -103,7 +103,7 @@ class RequestEnds:
 
     def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says (its kind's
-        part does; a refusal is RequestEnds')."""
+        part does; a refusal is `refused`'s)."""
         taker = self.takers.get(type(message))
         if taker is not None:
             taker(message, reply, now, emit)

@@ -1,5 +1,5 @@
 """The typed commands that concern no part of their own, and the `message` command's
-questions (`Asking`: the recipient, then the text; an empty answer cancels). Sans-IO.
+questions (the recipient, then the text; an empty answer cancels). Sans-IO.
 """
 
 from __future__ import annotations

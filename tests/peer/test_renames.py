@@ -1,4 +1,4 @@
-"""Renames: /nick asked of the registry, done by its answer or by the table."""
+"""Our renames (TableNews): /nick asked of the registry, done by its answer or by the table."""
 
 from __future__ import annotations
 
