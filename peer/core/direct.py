@@ -9,7 +9,7 @@ import msgspec
 
 from peer.core import commands
 from peer.core.actions import Addr, Emit, PinKey, Print, Send
-from peer.core.shared import Link, Shared, text_ok
+from peer.core.shared import Shared, ToRegistry, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
@@ -26,7 +26,7 @@ _SEND: Final = Send
 class DirectChats:
     """The direct messages sent and not yet acked or given up, and the renames said on a send."""
 
-    def __init__(self, shared: Shared, link: Link, timeout: float, attempts: int) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, timeout: float, attempts: int) -> None:
         """`timeout` and `attempts`: the retry rule of a direct message (wire.reliable)."""
         self._shared = shared
         self._inbox = shared.inbox

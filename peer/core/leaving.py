@@ -9,7 +9,7 @@ from typing import Final
 from peer.core.actions import Action, Emit, Exit, Print, Send
 from peer.core.lifecycle import Event, Phase
 from peer.core.request_kinds import KEPT
-from peer.core.shared import Chats, Link, Shared, not_carried_out
+from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -24,7 +24,7 @@ QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at on
 class Leaving:
     """How the peer leaves; the farewell waiting is its lifecycle's."""
 
-    def __init__(self, shared: Shared, link: Link, chats: Chats) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
         self._shared = shared
         self._link = link
         self._direct = chats

@@ -14,9 +14,9 @@ from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, Request, takers
 from peer.core.shared import (
     Goodbyes,
-    Link,
-    Rooms,
+    OurRoom,
     Shared,
+    ToRegistry,
     name_released,
     not_saved,
     quoted,
@@ -60,8 +60,8 @@ class RequestEnds:
     def __init__(
         self,
         shared: Shared,
-        link: Link,
-        rooms: Rooms,
+        link: ToRegistry,
+        rooms: OurRoom,
         leaving: Goodbyes,
         parts: Mapping[str, object],
     ) -> None:

@@ -221,7 +221,7 @@ def name_released(shared: Shared, emit: Emit) -> None:
         state.room = ""
 
 
-class Link(Protocol):
+class ToRegistry(Protocol):
     """What goes to the registry, in order (peer/core/registry_link.py)."""
 
     def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None: ...
@@ -245,7 +245,7 @@ class Chats(Protocol):
     def save_of(self, chat: Chat) -> SaveMessage: ...
 
 
-class Rooms(Protocol):
+class OurRoom(Protocol):
     """The room this peer is in (peer/core/room_membership.py)."""
 
     def joined(self, join: Join, now: float, emit: Emit) -> None: ...
@@ -253,7 +253,7 @@ class Rooms(Protocol):
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None: ...
 
 
-class News(Protocol):
+class WelcomeTable(Protocol):
     """The registry's table as it comes (peer/core/table_news.py)."""
 
     def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None: ...

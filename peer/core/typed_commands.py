@@ -7,7 +7,7 @@ from __future__ import annotations
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Print
 from peer.core.commands import Send
-from peer.core.shared import Chats, Link, Shared, text_ok
+from peer.core.shared import Chats, Shared, ToRegistry, text_ok
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
@@ -21,7 +21,7 @@ class Commands:
     """The handlers of the commands above; whether we said we are away (`away`); which
     question of `message` is asked (none, the recipient, the text), and the recipient."""
 
-    def __init__(self, shared: Shared, link: Link, chats: Chats) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
         self._shared = shared
         self._link = link
         self._direct = chats
