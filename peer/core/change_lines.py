@@ -10,7 +10,7 @@ from collections.abc import Callable
 from msgspec.structs import replace
 
 from peer.core.actions import Emit, Print
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from wire.messages import Entry, Notice
 from wire.names import name_key
 from wire.reliable import Alarm
@@ -83,7 +83,7 @@ class ChangeLines:
     """How often the changes of `table` and others' quits are said, and the quits held back
     for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
-    def __init__(self, table: Table, me: Callable[[], str], alarm: Alarm | None = None) -> None:
+    def __init__(self, table: TableCopy, me: Callable[[], str], alarm: Alarm | None = None) -> None:
         self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
@@ -97,7 +97,7 @@ class ChangeLines:
         """The table-updated line, and what changed since the last one: of the first
         table, who is online, as if each came then, so that the lines are the same in
         whatever order the rows came. Only the rows changed since are looked at
-        (Table.take_changed)."""
+        (TableCopy.take_changed)."""
         emit(Print(TABLE_UPDATED, "system"))
         noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
         self._quit_said = set()

@@ -25,7 +25,7 @@ from peer.core.sealed_mail import CARRIERS
 from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from peer.core.table_news import TableNews
 from peer.core.tickets import Tickets
 from peer.core.typed_commands import Commands
@@ -80,7 +80,7 @@ class PeerCore:
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", "")),
             new_id=IdMaker(session),
-            table=Table(),
+            table=TableCopy(),
             settling=settling,
             requests=Requests(server, settling, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),

@@ -19,7 +19,7 @@ from peer.core.request_kinds import Request
 from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
-from peer.core.table import Table, Trust
+from peer.core.table import TableCopy, Trust
 from peer.core.tickets import Tickets
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
@@ -87,7 +87,7 @@ class Shared:
 
     state: PeerState
     new_id: IdMaker
-    table: Table
+    table: TableCopy
     #: What the user sent and is not known delivered, in the order typed, and its outbox.
     settling: Settling
     requests: Requests

@@ -9,7 +9,7 @@ import collections
 
 from peer.core.actions import Emit, Print, Remember
 from peer.core.shared import Shared, ToRegistry, name_released, renames_asked, renames_given_up
-from peer.core.table import HELD_UPDATES, Table
+from peer.core.table import HELD_UPDATES, TableCopy
 from wire.messages import (
     Alive,
     Keepalive,
@@ -132,7 +132,7 @@ class TableNews:
         elif not asked:
             name_released(self._shared, emit)
 
-    def _given_up_rename_in(self, table: Table) -> str:
+    def _given_up_rename_in(self, table: TableCopy) -> str:
         """The new name of a rename we gave up on that `table` shows at our address, or ""."""
         port = self._shared.state.port
         for rename in renames_given_up(self._shared.requests):
