@@ -11,7 +11,7 @@ from functools import partial
 
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
-from peer.core.files.tally import Tally
+from peer.core.files.tally import LineTally
 from peer.core.files.transfer import (
     DISK_RETRY,
     LAPSE,
@@ -75,8 +75,8 @@ class FileTransfers:
         self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
         self._numbers = itertools.count(1)  # the next transfer's number
         self._waiting: Counter[str] = Counter()  # offers received, not answered, by key
-        self._refusals = Tally(_refusals_line)
-        self._lapses = Tally(_lapses_line)
+        self._refusals = LineTally(_refusals_line)
+        self._lapses = LineTally(_lapses_line)
 
     # -- events: the user -------------------------------------------------------------------
 
