@@ -13,7 +13,7 @@ from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
 from peer.core.parts import Parts
 from peer.core.received import Received
-from peer.core.registration import Registration
+from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import KEEPALIVE, RegistryWatch
 from peer.core.request_ends import RequestEnds
@@ -124,7 +124,7 @@ class PeerCore:
         direct = DirectChats(shared, link, DIRECT_TIMEOUT, attempts)
         membership = Membership(shared, link)
         table_news = TableNews(shared, link)
-        registration = Registration(shared, link, table_news)
+        registration = Registering(shared, link, table_news)
         leaving = Leaving(shared, link, direct)
         commands = Commands(shared, link, direct)
         # the parts that may take an answer, by name (request_kinds.KINDS)

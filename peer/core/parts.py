@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
-from peer.core.registration import Registration
+from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
 from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
@@ -27,7 +27,7 @@ class Parts:
     direct: DirectChats
     membership: Membership
     table_news: TableNews
-    registration: Registration
+    registration: Registering
     leaving: Leaving
     ends: RequestEnds
     commands: Commands

@@ -27,7 +27,7 @@ WELCOME = "[Welcome, You are registered.]"
 YOU_HAVE_MESSAGES = "[You have messages]"
 
 
-class Registration:
+class Registering:
     """The Welcome and the mailbox it hands over; the lines shown after the next one."""
 
     def __init__(self, shared: Shared, link: ToRegistry, news: WelcomeTable) -> None:

@@ -172,7 +172,7 @@ def test_lines_naming_each_other_are_shown_once_their_wait_is_over() -> None:
 
 def mailed(seen: Inbox, line: tuple[str, str], at: float, out: list[Action]) -> None:
     """Message (id, after) from bob, in the mailbox handed over at `at`: shown, if new, as
-    Registration shows it (its Shown kept apart, once the line is on the screen)."""
+    Registering shows it (its Shown kept apart, once the line is on the screen)."""
     if seen.unseen("bob", line[0]):
         stored = StoredMessage(line[0], "bob", "hi", "2026-11-21 10:00:00", "direct", after=line[1])
         seen.mailed(stored, Print(f"bob {line[0]}"), at, out.append, out.append)

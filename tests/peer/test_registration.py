@@ -1,4 +1,4 @@
-"""Registration: the Welcome taken, with the table, the mailbox and the lines typed
+"""Registering: the Welcome taken, with the table, the mailbox and the lines typed
 before it; the next part of the mailbox."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import msgspec
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
-from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registration
+from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registering
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
@@ -16,11 +16,11 @@ from wire.messages import Chat, Entry, MailTaken, MoreMail, Register, StoredMess
 from wire.version import WIRE_VERSION
 
 
-def registration(made: Shared | None = None) -> Registration:
+def registration(made: Shared | None = None) -> Registering:
     """The part, over `made` (alice's state, not registered yet, if not given)."""
     made = shared(registered=False) if made is None else made
     registry = link(made)
-    return Registration(made, registry, TableNews(made, registry))
+    return Registering(made, registry, TableNews(made, registry))
 
 
 MAIL = (StoredMessage("b-1", "bob", "hi", "2023-11-14 22:13", "direct"),)
