@@ -9,7 +9,7 @@ import math
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.core.lifecycle import Event, Phase
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_kinds import KEPT, Request, Step
+from peer.core.request_kinds import KEPT, RequestRecord, Step
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
@@ -34,7 +34,7 @@ class RegistryLink:
 
     def over(
         self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
-    ) -> list[Request]:
+    ) -> list[RequestRecord]:
         """`message` was answered or given up: if what follows waited for it, send the next
         kept message (after an answer only), else what was held behind it; those to give up
         on with it (the registry is away: typed behind it, kept behind it), in order."""
@@ -96,7 +96,7 @@ class RegistryLink:
 
     # -- the registry away and back -----------------------------------------------------
 
-    def busy(self, busy: Busy, now: float, emit: Emit) -> Request | None:
+    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
@@ -111,7 +111,7 @@ class RegistryLink:
 
     # -- time ---------------------------------------------------------------------------
 
-    def due(self, now: float, emit: Emit) -> list[Request]:
+    def due(self, now: float, emit: Emit) -> list[RequestRecord]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
         requests.send_paced(now, emit)
@@ -155,7 +155,7 @@ class RegistryLink:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 
-    def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
+    def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later (for SILENT_KEEPALIVES
         periods, said once): a registry in a join storm drops what it cannot hold."""
         watch = self._shared.watch
@@ -186,7 +186,7 @@ class RegistryLink:
         shared.tried.clear()
         emit(Print(_moved_line(old, addr), "system"))
 
-    def _move_on(self, unanswered: list[Request], now: float, emit: Emit) -> bool:
+    def _move_on(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> bool:
         """Not registered, we are not told our registry stopped (`moved`): if it sent nothing
         since one of `unanswered` began its round, a copy's wait over at `now` (one heard from
         is slow: its round begins again at `now`), move to the next registry of the service
@@ -205,7 +205,7 @@ class RegistryLink:
         emit(Print(_moved_line(old, new), "system"))
         return True
 
-    def _send_moved(self, unanswered: list[Request], now: float, emit: Emit) -> None:
+    def _send_moved(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> None:
         """After a move: `unanswered`, then all else on its way, oldest first, then the outbox."""
         requests = self._requests
         requests.take_back(unanswered, now)

@@ -11,7 +11,7 @@ from typing import Final
 from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send, SendStream
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
-from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, Request, takers
+from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
 from peer.core.shared import (
     Goodbyes,
     OurRoom,
@@ -335,7 +335,7 @@ class RequestEnds:
         for request in self._link.over(message, now, emit, gave_up=True):
             self.failed(request, now, emit, False)
 
-    def failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
+    def failed(self, request: RequestRecord, now: float, emit: Emit, busy: bool) -> None:
         """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         shared = self._shared
         message = request.message

@@ -156,7 +156,7 @@ LIFE: dict[Stage, dict[Step, Stage]] = {
 }
 
 
-class Request(Struct):
+class RequestRecord(Struct):
     """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
     message: Message
@@ -167,7 +167,7 @@ class Request(Struct):
     #: where it is in its life (peer.core.request_kinds.LIFE)
     stage: Stage = Stage.NEW
 
-    def to(self, step: Step) -> Request:
+    def to(self, step: Step) -> RequestRecord:
         """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""
         stage = LIFE[self.stage].get(step)
         if stage is None:

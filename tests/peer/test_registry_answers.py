@@ -18,7 +18,7 @@ from peer.core.request_ends import (
     SERVER_NOT_RESPONDING,
     RequestEnds,
 )
-from peer.core.request_kinds import KINDS, Request
+from peer.core.request_kinds import KINDS, RequestRecord
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
@@ -111,7 +111,7 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     r.made.requests.send(join, T0, out.append)
     r.ends.joined_by_notice("LOBBY", T0, out.append)
     assert r.ends.noticed("j-1")
-    r.ends.failed(Request(join), T0 + 3, out.append, False)
+    r.ends.failed(RequestRecord(join), T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
 
 
@@ -154,7 +154,7 @@ def test_a_first_registration_refused_ends_the_start() -> None:
 def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.ends.failed(Request(post), T0, out.append, False)
+    r.ends.failed(RequestRecord(post), T0, out.append, False)
     assert prints(out) == [
         SERVER_NOT_RESPONDING,
         KEPT_IN_OUTBOX,
@@ -166,22 +166,22 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
     for n in (1, 2):
         post = RoomPost(f"a-{n}", "alice", "tok", "", "hi")
-        r.ends.failed(Request(post), T0, out.append, False)
+        r.ends.failed(RequestRecord(post), T0, out.append, False)
     assert prints(out).count(ROOMS_DOWN) == 1
 
 
 def test_a_give_up_takes_the_registry_as_away_and_asks_its_key_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
-    r.ends.failed(Request(RoomsRequest("a-1")), T0 + 3, out.append, False)
+    r.ends.failed(RequestRecord(RoomsRequest("a-1")), T0 + 3, out.append, False)
     assert r.made.watch.down  # silent: perhaps another key
-    r.ends.failed(Request(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
+    r.ends.failed(RequestRecord(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
     assert out.count(pa.AskRegistryKey()) == 1  # asked as it goes away, not at each give-up
 
 
 def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
-    r.ends.failed(Request(register), T0, out.append, False)
+    r.ends.failed(RequestRecord(register), T0, out.append, False)
     assert "[Could not register; is the registry running?]" in prints(out)
     assert [type(m).__name__ for m in sent(out)] == ["Deregister"]
     assert out[-1] == pa.Exit(1)

@@ -16,7 +16,7 @@ from peer.core.request_kinds import (
     KINDS,
     LIFE,
     TYPING_WAITS,
-    Request,
+    RequestRecord,
     Stage,
     Step,
 )
@@ -32,7 +32,7 @@ ENDS = {S.ANSWERED, S.GIVEN_UP}
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize(("stage", "step"), list(itertools.product(Stage, Step)))
 def test_every_pair_moves_to_a_stage_or_raises(stage: Stage, step: Step) -> None:
-    request = Request(RoomsRequest("r-1"), stage=stage)
+    request = RequestRecord(RoomsRequest("r-1"), stage=stage)
     after = LIFE[stage].get(step)
     if after is None:
         with pytest.raises(UndefinedMoveError):
@@ -62,7 +62,7 @@ def test_every_stage_is_reached_from_new_and_every_one_can_end() -> None:
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(Step), max_size=30))
 def test_any_steps_leave_a_request_in_a_stage_the_table_allows(steps: list[Step]) -> None:
-    request = Request(RoomsRequest("r-1"))
+    request = RequestRecord(RoomsRequest("r-1"))
     for step in steps:
         before = request.stage
         try:
