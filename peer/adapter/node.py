@@ -54,7 +54,7 @@ from peer.core.actions import (
     Shown,
 )
 from peer.core.dispatch import PeerCore
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
@@ -460,7 +460,7 @@ class PeerNode:
     def _finish(self, code: int, *, wait: bool = True) -> None:
         # A failed start's script may have lines on their way (the refusal can come before
         # stdin is read): each read is said not carried out; its end exits (the core's Exit).
-        failed = wait and self.core.state.life.phase is Phase.START_FAILED and not self._ending
+        failed = wait and self.core.state.life.phase is LifePhase.START_FAILED and not self._ending
         if failed and isinstance(self.console, PlainConsole):
             exit_later = functools.partial(self._finish, code, wait=False)
             asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)

@@ -10,7 +10,7 @@ from typing import Any, Final, TypedDict, Unpack
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.received import Received
 from peer.core.registration import Registering
@@ -53,7 +53,7 @@ class PeerOptions(TypedDict, total=False):
 
 #: The phase after which no event does anything, read once: a member read from its Enum
 #: goes through the metaclass (CPython 3.11), a cost on every message received.
-_LEFT: Final = Phase.LEFT
+_LEFT: Final = LifePhase.LEFT
 #: What the registry sends that lists names with their keys (see KeysListed).
 _LISTS_KEYS: Final = frozenset({Welcome, TableUpdate, TableSnapshot})
 #: What the registry sends that changes nothing `_settle` looks at: a datagram of these
@@ -115,7 +115,7 @@ class PeerCore:
         self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`; typed: compiled, compared field by field)
-        self._prompt_of: tuple[int, str | None, str, str, Phase] = (-1, None, "", "", _LEFT)
+        self._prompt_of: tuple[int, str | None, str, str, LifePhase] = (-1, None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from peer.core.actions import Action, Emit, Exit, Print, Send
-from peer.core.lifecycle import Event, Phase
+from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT
 from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
 from wire.limits import MAX_FAREWELL
@@ -174,7 +174,7 @@ class Leaving:
         offline), exit 1."""
         shared = self._shared
         state, life = shared.state, shared.life
-        if life.phase is Phase.REPLACED:
+        if life.phase is LifePhase.REPLACED:
             return  # said already (several requests may be refused in one datagram)
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
         shared.lines_after_change.clear()

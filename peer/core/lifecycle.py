@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Phase(Enum):
+class LifePhase(Enum):
     """Where the peer is in its life."""
 
     STARTING = "starting"
@@ -38,7 +38,7 @@ class Event(Enum):
     LEAVE_NOW = "leave now"
 
 
-S, E = Phase, Event
+S, E = LifePhase, Event
 
 #: The registration is over: a `dereg` (or the quit's) answered, refused, or released.
 _OFF = (E.DEREGISTERED, E.REFUSED, E.RELEASED)
@@ -49,7 +49,7 @@ _STARTING = {
     E.REPLACED: S.REPLACED,
 }
 #: What each event does in each phase; a pair not listed is a misuse (UndefinedMoveError).
-TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
+TRANSITIONS: dict[LifePhase, dict[Event, LifePhase]] = {
     S.STARTING: _STARTING,
     S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
     S.START_FAILED: {},
@@ -123,14 +123,14 @@ class UndefinedMoveError(Exception):
 class Lifecycle:
     """The peer's phase, and the farewell of the quit that waits for what is on its way."""
 
-    def __init__(self, phase: Phase = Phase.STARTING) -> None:
+    def __init__(self, phase: LifePhase = LifePhase.STARTING) -> None:
         """A peer's lifecycle, in `phase` (STARTING, but for a test's)."""
         #: The farewell a waiting quit will send (QUIT sets it, DELIVERED and REPLACED
         #: take it); None when no quit waits.
         self.farewell: str | None = None
         self._set(phase)
 
-    def fire(self, event: Event, farewell: str = "") -> Phase:
+    def fire(self, event: Event, farewell: str = "") -> LifePhase:
         """Move on by `event`; the new phase. QUIT takes `farewell` (an empty one keeps the
         one waiting); DELIVERED and REPLACED drop it. UndefinedMoveError: nothing changes."""
         phase = TRANSITIONS[self.phase].get(event)
@@ -144,7 +144,7 @@ class Lifecycle:
         self._set(phase)
         return phase
 
-    def _set(self, phase: Phase) -> None:
+    def _set(self, phase: LifePhase) -> None:
         self.phase = phase
         #: Whether the first registration was answered with a Welcome.
         self.started = phase not in _NOT_STARTED

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
-from peer.core.lifecycle import Event, Phase
+from peer.core.lifecycle import Event, LifePhase
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_kinds import KEPT, RequestRecord, Step
 from peer.core.retry_wait import still_trying
@@ -39,7 +39,7 @@ class RegistryLink:
         kept message (after an answer only), else what was held behind it; those to give up
         on with it (the registry is away: typed behind it, kept behind it), in order."""
         requests = self._requests
-        if not requests.order.over(message.id) or self._shared.life.phase is Phase.REPLACED:
+        if not requests.order.over(message.id) or self._shared.life.phase is LifePhase.REPLACED:
             return []  # (replaced: this start sends nothing more, see Leaving.replaced)
         held = self._shared.settling.held
         if not gave_up and message.id not in held:
@@ -151,7 +151,7 @@ class RegistryLink:
     def _starting_late(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
         life = self._shared.life
-        if life.phase is Phase.STARTING and None in self._shared.early_lines:
+        if life.phase is LifePhase.STARTING and None in self._shared.early_lines:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 

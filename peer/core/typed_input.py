@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Exit, ForFiles, Print
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.request_kinds import TYPING_WAITS
 from peer.core.shared import QUITTING_LATER, not_carried_out
@@ -19,7 +19,7 @@ _Typed = Callable[[Any, float, Emit], None]
 
 
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
-_START_FAILED: Final = Phase.START_FAILED
+_START_FAILED: Final = LifePhase.START_FAILED
 _SEND: Final = cmd.Send  # (and a class imported, at each use)
 
 
@@ -122,7 +122,7 @@ class TypedInput:
             self._parts.leaving.quit("", now, emit)
         elif None not in self._shared.early_lines:
             self._shared.early_lines.append(None)
-            if self._life.phase is Phase.STARTING_LATE:
+            if self._life.phase is LifePhase.STARTING_LATE:
                 emit(QUITTING_LATER)
 
     def carry_out_waiting(self, now: float, emit: Emit) -> None:

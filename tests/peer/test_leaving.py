@@ -7,7 +7,7 @@ from peer.core import actions as pa
 from peer.core.commands import Send
 from peer.core.direct import DirectChats
 from peer.core.leaving import OFFLINE_BYE, QUITTING, Leaving
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.shared import Shared
 from tests.peer.parts_kit import (
     BOB,
@@ -39,7 +39,7 @@ def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
     out: list[pa.Action] = []
     direct.send(Send("bob", "hi"), T0, out.append)
     leave.quit("bye", T0, out.append)
-    assert made.life.phase is Phase.QUITTING
+    assert made.life.phase is LifePhase.QUITTING
     assert prints(out) == [QUITTING]
     leave.settle(T0, out.append)
     assert not any(isinstance(m, Deregister) for m in sent(out))
@@ -47,7 +47,7 @@ def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
     out.clear()
     leave.settle(T0, out.append)
     assert sent(out) == [Deregister("a-2", "alice", "tok", True, "bye")]
-    assert made.life.phase in {Phase.LEAVING}
+    assert made.life.phase in {LifePhase.LEAVING}
 
 
 def test_a_quit_offline_exits_at_once_and_a_long_farewell_is_refused() -> None:
@@ -58,7 +58,7 @@ def test_a_quit_offline_exits_at_once_and_a_long_farewell_is_refused() -> None:
     leave, _, made = leaving()
     leave.quit("x" * (MAX_FAREWELL + 1), T0, out.append)
     assert "Not quitting." in prints(out)[-1]
-    assert made.life.phase is Phase.REGISTERED
+    assert made.life.phase is LifePhase.REGISTERED
 
 
 def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
@@ -75,7 +75,7 @@ def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
         "[You left lobby; your next start goes back to it.]",
         OFFLINE_BYE,
     ]
-    assert out[-1] == pa.Exit(0) and made.life.phase is Phase.GONE
+    assert out[-1] == pa.Exit(0) and made.life.phase is LifePhase.GONE
 
 
 def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> None:
@@ -87,7 +87,7 @@ def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> No
     assert logged(made.settling.records) == (save,)
     assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
     assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY)
-    assert made.life.phase is Phase.LEFT
+    assert made.life.phase is LifePhase.LEFT
 
 
 def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
@@ -108,7 +108,7 @@ def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
     made.early_lines.append("who")
     out: list[pa.Action] = []
     leave.never_started(out.append)
-    assert out[-1] == pa.Exit(1) and made.life.phase is Phase.START_FAILED
+    assert out[-1] == pa.Exit(1) and made.life.phase is LifePhase.START_FAILED
 
 
 def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
@@ -123,7 +123,7 @@ def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
     leave.replaced(refusal, out.append)
     assert out.count(pa.Exit(1)) == 1
     assert "This start stops: it no longer sends as alice." in prints(out)[0]
-    assert made.life.phase is Phase.REPLACED and made.life.farewell is None
+    assert made.life.phase is LifePhase.REPLACED and made.life.farewell is None
 
 
 def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> None:
@@ -139,7 +139,7 @@ def test_what_a_quit_would_leave_undone_is_said_for_the_question_before_it() -> 
 
 def test_lines_typed_before_the_welcome_are_asked_about_and_said_when_left_at_once() -> None:
     leave, _direct, made = leaving(registered=False)
-    assert made.life.phase is Phase.STARTING
+    assert made.life.phase is LifePhase.STARTING
     made.early_lines.extend(["send bob hi", "  ", None])
     made.settling.hold(SaveMessage("a-1", "alice", "tok", "carol", "later"))
     assert leave.unfinished() == [

@@ -7,7 +7,7 @@ import msgspec
 
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registering
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
@@ -40,7 +40,7 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     done.register_answered(
         Register("a-1", "alice", 6001, "", "", WIRE_VERSION), welcome(token="new"), T0, out.append
     )
-    assert made.life.phase is Phase.REGISTERED and made.state.token == "new"
+    assert made.life.phase is LifePhase.REGISTERED and made.state.token == "new"
     assert pa.Remember("alice", "new") in out
     assert prints(out) == [
         WELCOME,

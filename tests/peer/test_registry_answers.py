@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from peer.core import actions as pa
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.request_ends import (
     KEPT_IN_OUTBOX,
     RECEIVED_BY_SERVER,
@@ -132,7 +132,7 @@ def test_a_refused_keepalive_registers_again_and_a_refused_reregistration_is_off
     assert isinstance(register, Register)
     r.ends.refused(register, Refused("r-2", register.id, "Wrong token."), T0, out.append)
     assert prints(out) == ["[Wrong token.]", "[You are offline. Type reg alice to retry.]"]
-    assert r.made.life.phase is Phase.OFFLINE
+    assert r.made.life.phase is LifePhase.OFFLINE
 
 
 def test_the_name_unknown_is_said_as_released_first() -> None:

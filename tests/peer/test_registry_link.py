@@ -4,7 +4,7 @@ give-up, keepalives, and moves between registries."""
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.registry_watch import KEEPALIVE
 from peer.core.request_kinds import Stage
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
@@ -59,7 +59,7 @@ def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     registry.request(made.register_message(), T0, out.append)
     registry.due(T0 + TIMEOUT, out.append)
     assert [type(m) for m in sent(out)] == [Register, Register]
-    assert made.life.phase is Phase.STARTING_LATE
+    assert made.life.phase is LifePhase.STARTING_LATE
 
 
 def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import TableNews
@@ -57,7 +57,7 @@ def test_our_name_released_by_the_console_takes_us_offline() -> None:
         TableUpdate("r-1", 4, (Entry("alice", "127.0.0.1", 0, False),)), T0, out.append
     )
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
-    assert made.life.phase is Phase.OFFLINE
+    assert made.life.phase is LifePhase.OFFLINE
 
 
 def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
