@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from peer.adapter.files.service import TransferStore
 from peer.adapter.state import PeerStateFile
-from peer.core.files.transfer import Phase, Role, Transfer
+from peer.core.files.transfer import Role, Transfer, TransferPhase
 
 
 @pytest.mark.timeout(10)
@@ -20,7 +20,7 @@ def test_a_transfer_across_a_rename_is_kept_and_taken_up_under_the_new_name(
     state = PeerStateFile(tmp_path, "bob")
     store = TransferStore(lambda: state.files_path)  # as the peer gives it: its name now
     transfer = Transfer(1, Role.RECEIVE, "o-1", "alice", "k", "f.bin", 100, "0" * 64)
-    transfer.phase = Phase.MOVING
+    transfer.phase = TransferPhase.MOVING
     store.keep(replace(transfer, verified=10))
     state = state.moved_to("robert", "t" * 32)  # /nick robert, the transfer going on
     store.keep(replace(transfer, verified=20))
