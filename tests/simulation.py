@@ -490,7 +490,7 @@ class SimNet:
                     host.prompt = text
                 case pa.OnceShown(then):  # a simulated screen shows each line at once
                     self._peer_actions(host, list(then))
-                case pa.Exit(code):
+                case pa.ExitPeer(code):
                     host.exit_code = code
 
     # -- looking --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from peer.core.actions import (
     Addr,
     AskRegistryKey,
     Dated,
-    Exit,
+    ExitPeer,
     FileDatagram,
     ForFiles,
     Held,
@@ -378,7 +378,7 @@ class PeerNode:
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
             KeepRegistries: self.state.save_registries,  # (made again as `Shown`'s)
-            Exit: lambda a: self._finish(a.code),
+            ExitPeer: lambda a: self._finish(a.code),
             # after this pass's sends: an initiation they made goes first (secure.channel)
             AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
@@ -459,7 +459,7 @@ class PeerNode:
 
     def _finish(self, code: int, *, wait: bool = True) -> None:
         # A failed start's script may have lines on their way (the refusal can come before
-        # stdin is read): each read is said not carried out; its end exits (the core's Exit).
+        # stdin is read): each read is said not carried out; its end exits (the core's ExitPeer).
         failed = wait and self.core.state.life.phase is LifePhase.START_FAILED and not self._ending
         if failed and isinstance(self.console, PlainConsole):
             exit_later = functools.partial(self._finish, code, wait=False)

@@ -99,7 +99,7 @@ class KeepRegistries(Struct, frozen=True, gc=False):
     key: bytes
 
 
-class Exit(Struct, frozen=True, gc=False):
+class ExitPeer(Struct, frozen=True, gc=False):
     """Stop the peer with exit status `code`."""
 
     code: int
@@ -179,7 +179,7 @@ Action = (
     | Held
     | KeepRoom
     | KeepRegistries
-    | Exit
+    | ExitPeer
     | OnceShown
     | AskRegistryKey
     | ForFiles

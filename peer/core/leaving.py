@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from peer.core.actions import Action, Emit, Exit, Print, Send
+from peer.core.actions import Action, Emit, ExitPeer, Print, Send
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT
 from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
@@ -34,7 +34,7 @@ class Leaving:
         registry, or kept in the outbox): `settle` sends the Deregister then."""
         life = self._shared.life
         if not life.registered:
-            emit(Exit(0))
+            emit(ExitPeer(0))
             return
         if self._link.sent(Deregister):
             return  # already leaving
@@ -58,7 +58,7 @@ class Leaving:
         farewell = life.farewell
         life.fire(Event.DELIVERED)
         if not life.registered:
-            emit(Exit(0))
+            emit(ExitPeer(0))
             return
         self._link.request(self._shared.deregister_message(farewell), now, emit)
 
@@ -78,7 +78,7 @@ class Leaving:
             state.room = ""
         emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
-            emit(Exit(0))
+            emit(ExitPeer(0))
 
     def delivering(self) -> bool:
         """Whether a message the user sent (or a `rooms`) is still on its way: awaiting its
@@ -166,7 +166,7 @@ class Leaving:
         early = self._shared.early_lines
         not_carried_out(early, "you are not registered", emit)
         early.clear()
-        emit(Exit(1))
+        emit(ExitPeer(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
         """Another start took this peer's name over (a laptop asleep): said, what is not
@@ -189,7 +189,7 @@ class Leaving:
         line = f"[{refusal.reason} This start stops: it no longer sends as {state.name}{back}.]"
         emit(Print(line, "error"))
         self._keep_undelivered(" in this data directory; sent at its next start", emit)
-        emit(Exit(1))
+        emit(ExitPeer(1))
 
 
 def _wait(count: int) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send, SendStream
+from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, Send, SendStream
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
@@ -237,7 +237,7 @@ class RequestEnds:
         if isinstance(message, Register):
             self._registration_refused(refusal, emit)
         if isinstance(message, Deregister) and message.quitting:
-            emit(Exit(0))
+            emit(ExitPeer(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._shared.settling.stop_holding(message)
 
@@ -384,7 +384,7 @@ class RequestEnds:
         elif isinstance(message, Deregister):
             self._leaving.unheard(message, emit)
             emit(Print(kind.given_up, "system"))
-            emit(Exit(0))
+            emit(ExitPeer(0))
         elif kind.given_up or isinstance(message, Keepalive | Register):
             if isinstance(message, Join):
                 shared.room_return.given_up(message)

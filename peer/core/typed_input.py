@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from peer.core import commands as cmd
-from peer.core.actions import Emit, Exit, ForFiles, Print
+from peer.core.actions import Emit, ExitPeer, ForFiles, Print
 from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.request_kinds import TYPING_WAITS
@@ -113,7 +113,7 @@ class TypedInput:
         """The input ended: quit, once the lines before it are carried out. After a failed
         start, the exit (again): every line typed has been said not carried out."""
         if self._life.phase is _START_FAILED:
-            emit(Exit(1))
+            emit(ExitPeer(1))
         elif self._life.started and (self._shared.lines_after_change or self._changing()):
             self._shared.lines_after_change.append(
                 None

@@ -72,10 +72,10 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     kept = logged(core.records)
     assert [type(m) for m in kept] == [SaveMessage, ChannelPost]
     assert kept[0].id == chat.id  # type: ignore[attr-defined]
-    assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
+    assert pa.ExitPeer(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
     # the other requests refused in the same way say nothing more
     out = core.receive(Refused("r-3", post.id, reason, replaced), SERVER, REGISTRY_KEY, T0 + 1.02)  # type: ignore[attr-defined]
-    assert prints(out) == [] and pa.Exit(1) not in out
+    assert prints(out) == [] and pa.ExitPeer(1) not in out
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_a_start_whose_name_another_start_took_and_left_says_it_can_take_it_back
         f"[{reason} This start stops: it no longer sends as alice; start ChatApp again to "
         "take the name back.]"
     ]
-    assert pa.Exit(1) in out
+    assert pa.ExitPeer(1) in out
 
 
 def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() -> None:
@@ -159,13 +159,13 @@ def test_quit_deregisters_then_exits_zero() -> None:
     [dereg] = sent(out)
     assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
     out = core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
-    assert pa.Exit(0) in out
+    assert pa.ExitPeer(0) in out
 
 
 def test_a_farewell_over_the_limit_is_refused_and_the_peer_stays() -> None:
     core, _ = registered()
     out = core.line("/quit " + "g" * (MAX_FAREWELL + 1), T0)
-    assert sent(out) == [] and pa.Exit(0) not in out
+    assert sent(out) == [] and pa.ExitPeer(0) not in out
     assert prints(out) == [
         f"[A farewell has at most {MAX_FAREWELL} characters; yours has {MAX_FAREWELL + 1}. "
         "Not quitting.]"
@@ -185,7 +185,7 @@ def test_quit_waits_for_a_direct_message_on_its_way() -> None:
     [dereg] = sent(out)
     assert prints(out) == [RECEIVED_BY.format("bob")]
     assert isinstance(dereg, Deregister) and dereg.quitting
-    assert pa.Exit(0) in core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.002)
+    assert pa.ExitPeer(0) in core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.002)
 
 
 def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell() -> None:
@@ -216,7 +216,7 @@ def test_quit_does_not_wait_for_a_registry_that_is_down() -> None:
     assert [m for m in core.outbox if isinstance(m, ChannelPost)]
     assert any(isinstance(m, Deregister) for m in sent(out))
     out = run_until(core, T0 + 6)
-    assert EXITING in prints(out) and pa.Exit(0) in out
+    assert EXITING in prints(out) and pa.ExitPeer(0) in out
 
 
 def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:

@@ -82,7 +82,7 @@ def test_no_registry_at_start_is_tried_less_and_less_often_then_exits_non_zero()
     round_over = T0 + REGISTER_ROUND
     out = run_until(core, round_over)
     [said] = prints(out)
-    assert said.startswith(STILL_TRYING) and pa.Exit(1) not in out  # not given up yet
+    assert said.startswith(STILL_TRYING) and pa.ExitPeer(1) not in out  # not given up yet
     # how long it has been tried, how long more, and what to check
     assert f"after {REGISTER_ROUND:.0f} s; trying" in said and "firewall" in said
     patience = SILENT_KEEPALIVES * core.keepalive
@@ -91,7 +91,7 @@ def test_no_registry_at_start_is_tried_less_and_less_often_then_exits_non_zero()
         now_out = core.tick(wake)
         times += [wake for m in sent(now_out) if isinstance(m, Register)]
         out += now_out
-        if pa.Exit(1) in now_out:
+        if pa.ExitPeer(1) in now_out:
             break
     # each round's first copy comes later and later after the last round's end
     pairs = list(itertools.pairwise(times))
@@ -107,7 +107,7 @@ def test_no_registry_at_start_is_tried_less_and_less_often_then_exits_non_zero()
     assert round_over + patience <= gave_up < round_over + patience + SILENT_WAIT_LAST + 3
     # said once, unanswered, in case the registry was only too busy to answer in time
     messages = sent(first) + sent(out)
-    assert type(messages[-1]) is Deregister and pa.Exit(1) in out
+    assert type(messages[-1]) is Deregister and pa.ExitPeer(1) in out
     assert messages[-1].name == "alice" and not messages[-1].quitting
 
 
@@ -116,7 +116,7 @@ def test_a_registry_that_answers_only_after_a_silent_minute_still_registers_the_
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     out = run_until(core, T0 + 40)
-    assert trying(prints(out)) and pa.Exit(1) not in out
+    assert trying(prints(out)) and pa.ExitPeer(1) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 1, (Entry("alice", *ME, True),), (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 40)
     assert WELCOME in prints(out)
@@ -136,7 +136,7 @@ def test_a_script_whose_registration_is_refused_at_once_is_told_why_first() -> N
         f"[{reason}]",
         "[Not carried out, as you are not registered: join lobby]",
     ]
-    assert pa.Exit(1) in out
+    assert pa.ExitPeer(1) in out
 
 
 def test_a_refused_name_exits_non_zero() -> None:
@@ -145,7 +145,7 @@ def test_a_refused_name_exits_non_zero() -> None:
     out = core.receive(
         Refused("r", register.id, "The name alice is in use."), SERVER, REGISTRY_KEY, T0
     )  # type: ignore[attr-defined]
-    assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
+    assert prints(out) == ["[The name alice is in use.]"] and pa.ExitPeer(1) in out
 
 
 @pytest.mark.parametrize(("proof", "hint"), [("", PASSWORD_HINT), ("a1$b2", PASSWORD_HINT_AGAIN)])
@@ -158,7 +158,7 @@ def test_a_name_of_someone_else_says_how_to_give_its_password(proof: str, hint: 
     reason = "The name alice belongs to someone else; only its owner can take it back."
     refused = Refused("r", register.id, reason, RefusalCode.NOT_OWNER)
     out = core.receive(refused, SERVER, REGISTRY_KEY, T0)
-    assert prints(out) == [f"[{reason}]", hint] and pa.Exit(1) in out
+    assert prints(out) == [f"[{reason}]", hint] and pa.ExitPeer(1) in out
     assert "--password" in hint
 
 
@@ -170,7 +170,7 @@ def test_a_wrong_password_asked_again_by_the_adapter_is_marked_and_not_told_to_s
     [register] = sent(core.start(T0))
     refused = Refused("r", register.id, "Wrong password for pat.", RefusalCode.NOT_OWNER)
     out = core.receive(refused, SERVER, REGISTRY_KEY, T0)
-    assert prints(out) == ["[Wrong password for pat.]"] and pa.Exit(1) in out
+    assert prints(out) == ["[Wrong password for pat.]"] and pa.ExitPeer(1) in out
     assert core.state.password_refused
 
 
@@ -211,7 +211,7 @@ def test_a_refused_start_says_only_why_and_keeps_the_outbox() -> None:
     reason = "The name alice is in use by a peer that is online at 127.0.0.1:6009."
     out = core.receive(Refused("r-1", register.id, reason), SERVER, REGISTRY_KEY, T0)
     assert prints(out) == [f"[{reason}]"]
-    assert pa.Exit(1) in out and core.outbox == (save,)
+    assert pa.ExitPeer(1) in out and core.outbox == (save,)
 
 
 def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
@@ -230,7 +230,7 @@ def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
         "[Could not register; is the registry running?]",
         "[Your kept messages stay on disk for the next start.]",
     ]
-    assert pa.Exit(1) in out and core.outbox == (save,)
+    assert pa.ExitPeer(1) in out and core.outbox == (save,)
 
 
 def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
@@ -376,7 +376,7 @@ def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     out = core.receive(Busy("r-2", register.id, 1500), SERVER, REGISTRY_KEY, T0 + 2)
     assert prints(out) == []  # said once
     out = run_until(core, T0 + 3.6)
-    assert sent(out) == [register] and pa.Exit(1) not in out
+    assert sent(out) == [register] and pa.ExitPeer(1) not in out
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
     assert WELCOME in prints(core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 3.7))
 
@@ -387,7 +387,7 @@ def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
     # the storm that did. Its silence is now waited out, as long as a Busy would be.
     core, register = told_busy_once()
     out = run_until(core, T0 + 30)
-    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert pa.ExitPeer(1) not in out and "Could not register" not in " ".join(prints(out))
     # asked again all along, at a registration's pace
     assert sent(out).count(register) >= (30 - 1.1) // REGISTER_ROUND * ATTEMPTS  # (after the Busy)
     assert welcomed(core, register, T0 + 31)
@@ -402,7 +402,7 @@ def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> 
     assert any(isinstance(a, pa.SendStream) for a in out)
     out = run_until(core, T0 + 16.4)  # waited for while its connection is open
     out += core.stream_ended(register.id, T0 + 16.4)  # closed with no answer
-    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert pa.ExitPeer(1) not in out and "Could not register" not in " ".join(prints(out))
     assert register in sent(out)  # asked again, as a datagram
     assert welcomed(core, register, T0 + 17)
 
@@ -419,7 +419,7 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     core.registry_answered(SERVER, REGISTRY_KEY, T0 + 0.001)
     # a second round of tries (one per round answered)
     out = run_until(core, T0 + 2 * REGISTER_ROUND - 0.1)
-    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert pa.ExitPeer(1) not in out and "Could not register" not in " ".join(prints(out))
     assert sent(out).count(register) == 2 * ATTEMPTS - 1
     assert welcomed(core, register, T0 + 2 * REGISTER_ROUND - 0.05)
 
@@ -438,18 +438,18 @@ def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> N
     core, _ = told_busy_once()
     out = run_until(core, T0 + BUSY_PATIENCE + GIVEN_UP_BY)  # then silent as at a start
     assert "[Could not register; is the registry running?]" in prints(out)
-    assert pa.Exit(1) in out
+    assert pa.ExitPeer(1) in out
 
 
 def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     now, out = T0, []
-    while now < T0 + BUSY_PATIENCE + 10 and pa.Exit(1) not in out:
+    while now < T0 + BUSY_PATIENCE + 10 and pa.ExitPeer(1) not in out:
         out = core.receive(Busy(f"r-{now}", register.id, 5000), SERVER, REGISTRY_KEY, now)
         now += 5
         out += run_until(core, now)
     said = prints(out)
     assert "[The registry stayed too busy to answer.]" in said
     assert "[Could not register; try again later]" in said
-    assert pa.Exit(1) in out and now >= T0 + BUSY_PATIENCE
+    assert pa.ExitPeer(1) in out and now >= T0 + BUSY_PATIENCE

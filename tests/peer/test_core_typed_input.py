@@ -38,7 +38,7 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     [register] = sent(core.start(T0))
     assert core.line("send bob first", T0) == [] and core.line("send_all second", T0) == []
     out = core.end_of_input(T0)
-    assert prints(out) == [] and sent(out) == [] and pa.Exit(0) not in out
+    assert prints(out) == [] and sent(out) == [] and pa.ExitPeer(0) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
@@ -64,7 +64,7 @@ def test_lines_typed_before_a_registration_that_fails_are_said_not_carried_out()
         "[Could not register; is the registry running?]",
         "[Not carried out, as you are not registered: send_all hello everyone]",
     ]
-    assert pa.Exit(1) in out
+    assert pa.ExitPeer(1) in out
     assert not any(isinstance(m, ChannelPost) for m in sent(out))
 
 
@@ -79,7 +79,7 @@ def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> N
     out = core.receive(
         Refused("r", register.id, "No."), SERVER, REGISTRY_KEY, T0 + 2 * TIMEOUT + 0.2
     )  # type: ignore[attr-defined]
-    assert prints(out) == ["[No.]"] and pa.Exit(1) in out
+    assert prints(out) == ["[No.]"] and pa.ExitPeer(1) in out
     # input that ends once the answer is late already says so at once
     late = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     late.start(T0)
@@ -115,7 +115,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     assert sent(out) == []
     assert prints(out) == ["[Not said in r; in a room, commands need their /: /who -l]"]
     out = core.line("server:exit", T0)
-    assert sent(out) == [] and not any(isinstance(a, pa.Exit) for a in out)
+    assert sent(out) == [] and not any(isinstance(a, pa.ExitPeer) for a in out)
     assert prints(out) == ["[Not said in r; in a room, commands need their /: /quit]"]
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))

@@ -54,7 +54,7 @@ def test_a_quit_offline_exits_at_once_and_a_long_farewell_is_refused() -> None:
     leave, _, made = leaving(registered=False)
     out: list[pa.Action] = []
     leave.quit("", T0, out.append)
-    assert out == [pa.Exit(0)]
+    assert out == [pa.ExitPeer(0)]
     leave, _, made = leaving()
     leave.quit("x" * (MAX_FAREWELL + 1), T0, out.append)
     assert "Not quitting." in prints(out)[-1]
@@ -75,7 +75,7 @@ def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
         "[You left lobby; your next start goes back to it.]",
         OFFLINE_BYE,
     ]
-    assert out[-1] == pa.Exit(0) and made.life.phase is LifePhase.GONE
+    assert out[-1] == pa.ExitPeer(0) and made.life.phase is LifePhase.GONE
 
 
 def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> None:
@@ -108,7 +108,7 @@ def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
     made.early_lines.append("who")
     out: list[pa.Action] = []
     leave.never_started(out.append)
-    assert out[-1] == pa.Exit(1) and made.life.phase is LifePhase.START_FAILED
+    assert out[-1] == pa.ExitPeer(1) and made.life.phase is LifePhase.START_FAILED
 
 
 def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
@@ -121,7 +121,7 @@ def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
     refusal = Refused("r-1", "a-9", reason, code)
     leave.replaced(refusal, out.append)
     leave.replaced(refusal, out.append)
-    assert out.count(pa.Exit(1)) == 1
+    assert out.count(pa.ExitPeer(1)) == 1
     assert "This start stops: it no longer sends as alice." in prints(out)[0]
     assert made.life.phase is LifePhase.REPLACED and made.life.farewell is None
 

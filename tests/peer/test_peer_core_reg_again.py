@@ -65,7 +65,7 @@ def test_dereg_stops_it_and_quit_exits() -> None:
     assert prints(out) == ["[Your reg is tried no more.]"]
     assert not register_copies(core, T0 + 300)
     core, _ = offline_reg_unanswered()
-    assert pa.Exit(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
+    assert pa.ExitPeer(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
 
 
 def test_dereg_stops_a_reg_waiting_after_a_busy() -> None:

@@ -148,7 +148,7 @@ def test_a_first_registration_refused_ends_the_start() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
     r.ends.refused(register, Refused("r-1", "a-1", "Name taken."), T0, out.append)
-    assert prints(out) == ["[Name taken.]"] and out[-1] == pa.Exit(1)
+    assert prints(out) == ["[Name taken.]"] and out[-1] == pa.ExitPeer(1)
 
 
 def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
@@ -184,4 +184,4 @@ def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> No
     r.ends.failed(RequestRecord(register), T0, out.append, False)
     assert "[Could not register; is the registry running?]" in prints(out)
     assert [type(m).__name__ for m in sent(out)] == ["Deregister"]
-    assert out[-1] == pa.Exit(1)
+    assert out[-1] == pa.ExitPeer(1)
