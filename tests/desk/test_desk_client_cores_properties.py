@@ -15,7 +15,7 @@ from peer.core.desk.actions import (
     Connect,
     DeskClient,
     Drop,
-    Exit,
+    ExitDesk,
     FindPlace,
     KeepPlace,
     Send,
@@ -125,7 +125,7 @@ class World:
                 self.up = False
             elif isinstance(action, FindPlace):
                 self.place_asked = True
-            elif isinstance(action, Exit):
+            elif isinstance(action, ExitDesk):
                 assert action.code in (0, 1)
                 assert index == len(actions) - 1
                 self.ended = True

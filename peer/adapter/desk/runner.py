@@ -26,7 +26,7 @@ from peer.core.desk.actions import (
     DeskClient,
     Drop,
     Emit,
-    Exit,
+    ExitDesk,
     FindPlace,
     ForgetPlace,
     KeepPlace,
@@ -182,7 +182,7 @@ class DeskRunner:
                     self._connection(action)
                 case FindPlace() | KeepPlace() | ForgetPlace():
                     self._held_place(action)
-                case Exit(code):
+                case ExitDesk(code):
                     self._code = code
 
     def _connection(self, action: Connect | Drop | Probe) -> None:

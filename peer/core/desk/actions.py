@@ -74,7 +74,7 @@ class ForgetPlace(Struct, frozen=True):
     """The place is left, served, refused or given up."""
 
 
-class Exit(Struct, frozen=True):
+class ExitDesk(Struct, frozen=True):
     code: int
 
 
@@ -90,7 +90,7 @@ Action = (
     | FindPlace
     | KeepPlace
     | ForgetPlace
-    | Exit
+    | ExitDesk
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]

@@ -6,7 +6,7 @@ from peer.core.desk.actions import (
     Addr,
     Connect,
     Emit,
-    Exit,
+    ExitDesk,
     KeepPlace,
     PutTyped,
     Send,
@@ -64,7 +64,7 @@ class OperatorCore:
             emit(Connect())
             return
         emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
-        emit(Exit(1))
+        emit(ExitDesk(1))
 
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun

@@ -12,7 +12,7 @@ from peer.core.desk.actions import (
     DeskClient,
     Drop,
     Emit,
-    Exit,
+    ExitDesk,
     Send,
     Show,
 )
@@ -193,7 +193,7 @@ class DeskLink:
 
     def end(self, code: int, emit: Emit) -> None:
         self.go(DeskPhase.DONE)
-        emit(Exit(code))
+        emit(ExitDesk(code))
 
     def next_wake(self, *more: float | None) -> float | None:
         if self.phase is DeskPhase.LEAVING:
