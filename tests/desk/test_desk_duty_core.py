@@ -7,7 +7,7 @@ from peer.core.desk.actions import (
     Connect,
     ExitDesk,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
 )
@@ -40,7 +40,7 @@ def shown(actions: list[Action]) -> list[str]:
 
 
 def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, Send)]
+    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:

@@ -32,7 +32,7 @@ from peer.core.desk.actions import (
     KeepPlace,
     Probe,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
 )
@@ -176,7 +176,7 @@ class DeskRunner:
                     self.term.set_prompt(text)
                 case PutTyped(text):
                     self.term.put_typed(text)
-                case Send(message):
+                case SendToDesk(message):
                     self._send(message)
                 case Connect() | Drop() | Probe():
                     self._connection(action)

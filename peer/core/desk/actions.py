@@ -45,7 +45,7 @@ class Probe(Struct, frozen=True):
     (why not, or ""): said before the form, not after."""
 
 
-class Send(Struct, frozen=True):
+class SendToDesk(Struct, frozen=True):
     """Lost silently when the connection is broken: `lost` follows."""
 
     message: DeskMessage
@@ -85,7 +85,7 @@ Action = (
     | Connect
     | Drop
     | Probe
-    | Send
+    | SendToDesk
     | PutTyped
     | FindPlace
     | KeepPlace

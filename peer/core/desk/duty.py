@@ -9,7 +9,7 @@ from peer.core.desk.actions import (
     ExitDesk,
     KeepPlace,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
     show,
@@ -177,7 +177,7 @@ class OperatorCore:
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:
-            emit(Send(self.pending[1]))
+            emit(SendToDesk(self.pending[1]))
             self.pending, self.hint_due = None, hint  # after the `.serve`'s answer
         elif hint:
             emit(Show("[.help lists the commands.]"))
@@ -222,7 +222,7 @@ class OperatorCore:
         elif isinstance(message, DeskServe) and self.defers_serve():
             self.pending = (text, message)
         elif self.link.up:
-            emit(Send(message))
+            emit(SendToDesk(message))
         else:
             why = "reconnecting to the help desk" if self.reconnecting else "no connection"
             emit(Show(f"[Not sent: {why}.]", "error"))

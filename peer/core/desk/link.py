@@ -13,7 +13,7 @@ from peer.core.desk.actions import (
     Drop,
     Emit,
     ExitDesk,
-    Send,
+    SendToDesk,
     Show,
 )
 from peer.core.lifecycle import UndefinedMoveError
@@ -134,9 +134,9 @@ class DeskLink:
             else:
                 client.typed(line, now, emit, begun)
 
-    def ask(self, first: DeskMessage, now: float) -> Send:
+    def ask(self, first: DeskMessage, now: float) -> SendToDesk:
         self.answer_by = now + ANSWER_TIMEOUT
-        return Send(first)
+        return SendToDesk(first)
 
     def closed(self) -> None:
         self.up = False
@@ -151,7 +151,7 @@ class DeskLink:
         self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self.up:
-                emit(Send(DeskPong(self.new_id(), message.id)))
+                emit(SendToDesk(DeskPong(self.new_id(), message.id)))
             return True
         return isinstance(message, DeskPong)
 
@@ -173,7 +173,7 @@ class DeskLink:
                 case Beat.WAIT:
                     return None
                 case Beat.PING:
-                    emit(Send(DeskPing(self.new_id())))
+                    emit(SendToDesk(DeskPing(self.new_id())))
                     return None
             silent = format_duration(self._liveness.silent_for(now))
             why = f"no answer from the help desk for {silent}"
@@ -181,10 +181,10 @@ class DeskLink:
         emit(Drop())
         return why
 
-    def leave(self, now: float) -> Send:
+    def leave(self, now: float) -> SendToDesk:
         self.go(DeskPhase.LEAVING)
         self.leave_by = now + self.settings.leave_timeout
-        return Send(DeskLeave(self.new_id()))
+        return SendToDesk(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
         return (

@@ -14,7 +14,7 @@ from peer.core.desk.actions import (
     KeepPlace,
     Probe,
     PutTyped,
-    Send,
+    SendToDesk,
     Show,
     show,
     unreachable,
@@ -105,7 +105,7 @@ class PersonCore:
         s, link = self.state, self.link
         if link.phase is DeskPhase.LEAVING and s.giving_up:
             link.up = True
-            emit(Send(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION)))
+            emit(SendToDesk(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION)))
             return
         if link.phase is DeskPhase.RECONNECTING:
             s.rejoining = True  # "Connected again" once the desk answers the join
@@ -323,7 +323,7 @@ class PersonCore:
             self._where(emit)
         elif command == ".end":
             if self.link.phase is DeskPhase.SERVED:
-                emit(Send(DeskEnd(self.link.new_id(), s.session)))
+                emit(SendToDesk(DeskEnd(self.link.new_id(), s.session)))
             else:
                 line = "[You are not being served yet; .quit leaves the waiting room.]"
                 emit(Show(line))
@@ -340,7 +340,7 @@ class PersonCore:
         if phase is DeskPhase.SERVED:
             emit(Show("[You are being served now.]"))
         elif phase is DeskPhase.WAITING:
-            emit(Send(DeskLook(self.link.new_id())))
+            emit(SendToDesk(DeskLook(self.link.new_id())))
         elif phase is DeskPhase.RECONNECTING or self.state.rejoining:
             emit(Show("[Reconnecting to the help desk; your place is kept.]"))
         else:
@@ -363,7 +363,7 @@ class PersonCore:
                 emit(PutTyped(typed))
         else:
             s.said.append(line)
-            emit(Send(DeskLine(self.link.new_id(), "", line, s.session)))
+            emit(SendToDesk(DeskLine(self.link.new_id(), "", line, s.session)))
 
     def _crisis_typed(self, line: str, now: float, emit: Emit) -> None:
         """The desk tells its operators, and the crisis notice is shown (the desk's, unless
@@ -376,7 +376,7 @@ class PersonCore:
         told = "the help desk is told that you may need help urgently."
         emit(Show(f"[Nobody is serving you yet, so this line is not a message to anyone; {told}]"))
         if waiting:
-            emit(Send(DeskLine(self.link.new_id(), "", line, "")))
+            emit(SendToDesk(DeskLine(self.link.new_id(), "", line, "")))
         else:  # joining, or reconnecting: said once the place is known
             s.unsent_crisis = line
 
@@ -403,7 +403,7 @@ class PersonCore:
         if queued.position > 0:
             show(queued, emit)
             if s.unsent_crisis:
-                emit(Send(DeskLine(self.link.new_id(), "", s.unsent_crisis, "")))
+                emit(SendToDesk(DeskLine(self.link.new_id(), "", s.unsent_crisis, "")))
         elif queued.restored:  # served at once: said before anything can reach the operator
             emit(Show(kept_place(queued.topic, "an operator is free for you now")))
         s.unsent_crisis = ""
