@@ -19,7 +19,7 @@ from peer.adapter.terminal import (
 )
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.commands import JoinRoom, Me, Quit, RoomSay, Send, SendAll, parse
+from peer.core.commands import JoinRoom, Me, Quit, RoomSay, SendAll, SendDirect, parse
 from terminal.screen import FullScreen, Panes
 from terminal.screen_model import ChatWindow, Parts, ScreenModel, Speeds, bar, duration
 
@@ -112,7 +112,7 @@ def typed_where(text: str, *, room: str) -> Where:
     `send_all`), the room's for a line said in `room`, else the window shown."""
     command = parse(text, in_room=bool(room))
     match command:
-        case Send(to=to):
+        case SendDirect(to=to):
             return Where("@" + to.casefold(), to)
         case SendAll():
             return Where(CHANNEL, CHANNEL)

@@ -15,7 +15,7 @@ from wire.limits import MAX_NAME
 from wire.names import name_problem
 
 
-class Send(Struct, frozen=True):
+class SendDirect(Struct, frozen=True):
     to: str
     text: str
 
@@ -90,7 +90,7 @@ class Mistake(Struct, frozen=True):
 
 
 Command = (
-    Send
+    SendDirect
     | SendAll
     | Who
     | JoinRoom
@@ -217,7 +217,7 @@ def _no_command_word(typed: str) -> Command:
     if colon and name_problem(name) is None:
         if not rest.strip():
             return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
-        return Send(name, rest.removeprefix(" "))
+        return SendDirect(name, rest.removeprefix(" "))
     clipped = repr(typed if len(typed) <= 40 else typed[:39] + "…")
     return Mistake(
         f"Not a command: {clipped}. To message someone: send <name> <text>; /help lists all."
@@ -260,7 +260,7 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     if ":" in to and name_problem(name := to.partition(":")[0]) is None:
         to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
     if body.strip():
-        return Send(to, body)
+        return SendDirect(to, body)
     if word == "message":
         return ForPart("commands.ask_message", to)
     return Mistake(f"Usage: {slash}{word} <name> <text>")

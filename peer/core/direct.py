@@ -41,7 +41,7 @@ class DirectChats:
 
     # -- sending ------------------------------------------------------------------------
 
-    def send(self, typed: commands.Send, now: float, emit: Emit) -> None:
+    def send(self, typed: commands.SendDirect, now: float, emit: Emit) -> None:
         """The user sends `typed.text` to `typed.to`: directly when the table has them online,
         else to the registry, which saves it for them; not at all when too long (said)."""
         to, text = typed.to, typed.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Print
-from peer.core.commands import Send
+from peer.core.commands import SendDirect
 from peer.core.shared import Chats, Shared, ToRegistry, text_ok
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
@@ -177,7 +177,7 @@ class Commands:
         if not text:
             emit(Print("[Cancelled.]", "system"))
             return
-        self._direct.send(Send(to, text), now, emit)
+        self._direct.send(SendDirect(to, text), now, emit)
 
     def _recipient(self, name: str, emit: Emit) -> None:
         if not name:

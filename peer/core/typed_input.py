@@ -20,7 +20,7 @@ _Typed = Callable[[Any, float, Emit], None]
 
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
 _START_FAILED: Final = LifePhase.START_FAILED
-_SEND: Final = cmd.Send  # (and a class imported, at each use)
+_SEND: Final = cmd.SendDirect  # (and a class imported, at each use)
 
 
 class TypedInput:
@@ -40,7 +40,7 @@ class TypedInput:
         parts, commands = self._parts, self._parts.commands
         direct, membership, leaving = parts.direct, parts.membership, parts.leaving
         return {
-            cmd.Send: direct.send,
+            cmd.SendDirect: direct.send,
             cmd.SendAll: commands.send_all,
             cmd.Who: commands.who,
             cmd.Dereg: commands.dereg,

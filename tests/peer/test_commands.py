@@ -16,8 +16,8 @@ from peer.core.commands import (
     Quit,
     Reg,
     RoomSay,
-    Send,
     SendAll,
+    SendDirect,
     Who,
     parse,
 )
@@ -25,7 +25,7 @@ from peer.core.commands import (
 #: Outside a room: every alias in the issue's table, and then some.
 OUTSIDE: list[tuple[str, Command | None]] = [
     # every alias works bare outside a room, as its seed's slash form does
-    ("dm bob hi", Send("bob", "hi")),
+    ("dm bob hi", SendDirect("bob", "hi")),
     ("bm hi", SendAll("hi")),
     ("users", Who()),
     ("out", ForPart("membership.leave")),
@@ -34,24 +34,24 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("quit", Quit("")),
     ("quit see you", Quit("see you")),
     # direct message
-    ("send bob hi there", Send("bob", "hi there")),
-    ("/send bob hi there", Send("bob", "hi there")),
-    ("/dm bob hi there", Send("bob", "hi there")),
-    ("bob:hi there", Send("bob", "hi there")),
-    ("bob: hi there", Send("bob", "hi there")),
-    ("SEND bob hi", Send("bob", "hi")),
+    ("send bob hi there", SendDirect("bob", "hi there")),
+    ("/send bob hi there", SendDirect("bob", "hi there")),
+    ("/dm bob hi there", SendDirect("bob", "hi there")),
+    ("bob:hi there", SendDirect("bob", "hi there")),
+    ("bob: hi there", SendDirect("bob", "hi there")),
+    ("SEND bob hi", SendDirect("bob", "hi")),
     # the two ways mixed (found by trying it: "[No user named bob:.]")
-    ("send bob: hi there", Send("bob", "hi there")),
-    ("send bob:hi there", Send("bob", "hi there")),
-    ("/dm bob:  indented", Send("bob", " indented")),
-    ("message bob: hi", Send("bob", "hi")),
+    ("send bob: hi there", SendDirect("bob", "hi there")),
+    ("send bob:hi there", SendDirect("bob", "hi there")),
+    ("/dm bob:  indented", SendDirect("bob", " indented")),
+    ("message bob: hi", SendDirect("bob", "hi")),
     ("message bob:", ForPart("commands.ask_message", "bob")),
-    ("send bob see: this", Send("bob", "see: this")),  # a colon in the text stays there
-    ("/DM bob hi", Send("bob", "hi")),
+    ("send bob see: this", SendDirect("bob", "see: this")),  # a colon in the text stays there
+    ("/DM bob hi", SendDirect("bob", "hi")),
     ("message", ForPart("commands.ask_message")),
     ("/message", ForPart("commands.ask_message")),
     ("message bob", ForPart("commands.ask_message", "bob")),  # the text is asked for
-    ("message bob hi there", Send("bob", "hi there")),  # nothing to ask
+    ("message bob hi there", SendDirect("bob", "hi there")),  # nothing to ask
     # the channel
     ("send_all hello all", SendAll("hello all")),
     ("/bm hello all", SendAll("hello all")),
@@ -89,7 +89,7 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("/quit see you all", Quit("see you all")),
     ("server:exit", Quit()),
     ("server:exit see you", Quit("see you")),
-    ("server:whom it may concern", Send("server", "whom it may concern")),  # an old peer's
+    ("server:whom it may concern", SendDirect("server", "whom it may concern")),  # an old peer's
     ("exit", Quit()),
     ("/exit", Quit()),
     # help
@@ -102,19 +102,19 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("   ", None),
     ("\t \t", None),
     # text may hold anything: colons, unicode, quotes
-    ("send bob a:b:c", Send("bob", "a:b:c")),
-    ("bob:a:b:c", Send("bob", "a:b:c")),
-    ("send bob http://example.org/x?y=1", Send("bob", "http://example.org/x?y=1")),
-    ("send bob héllo wörld 👋 漢字", Send("bob", "héllo wörld 👋 漢字")),
-    ("send bob \"quoted\" and 'single'", Send("bob", "\"quoted\" and 'single'")),
+    ("send bob a:b:c", SendDirect("bob", "a:b:c")),
+    ("bob:a:b:c", SendDirect("bob", "a:b:c")),
+    ("send bob http://example.org/x?y=1", SendDirect("bob", "http://example.org/x?y=1")),
+    ("send bob héllo wörld 👋 漢字", SendDirect("bob", "héllo wörld 👋 漢字")),
+    ("send bob \"quoted\" and 'single'", SendDirect("bob", "\"quoted\" and 'single'")),
     # a message's text keeps its leading spaces: only the one space before it separates
-    ("/dm bob   spaced   out  ", Send("bob", "  spaced   out")),
-    ("  send  bob     indented()", Send("bob", "    indented()")),
-    ("send bob \t tabbed", Send("bob", "\t tabbed")),
-    ("bob:  two", Send("bob", " two")),
-    ("bob: one", Send("bob", "one")),
+    ("/dm bob   spaced   out  ", SendDirect("bob", "  spaced   out")),
+    ("  send  bob     indented()", SendDirect("bob", "    indented()")),
+    ("send bob \t tabbed", SendDirect("bob", "\t tabbed")),
+    ("bob:  two", SendDirect("bob", " two")),
+    ("bob: one", SendDirect("bob", "one")),
     ("send_all    x = 1", SendAll("   x = 1")),
-    ("send bob hi\r\n", Send("bob", "hi")),
+    ("send bob hi\r\n", SendDirect("bob", "hi")),
     ("send bob    ", Mistake("Usage: send <name> <text>")),
     ("send_all ümlaut: ok", SendAll("ümlaut: ok")),
     ("/quit bye: for now ✓", Quit("bye: for now ✓")),
@@ -146,8 +146,8 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("dereg bob", RoomSay("dereg bob")),
     ("bob:hi", RoomSay("bob:hi")),
     ("help", RoomSay("help")),
-    ("/dm bob psst", Send("bob", "psst")),
-    ("/send bob psst", Send("bob", "psst")),
+    ("/dm bob psst", SendDirect("bob", "psst")),
+    ("/send bob psst", SendDirect("bob", "psst")),
     ("/bm all of you", SendAll("all of you")),
     ("/who", Who()),
     ("/join other", JoinRoom("other")),
