@@ -48,8 +48,8 @@ from peer.core.actions import (
     Prompt,
     Rejected,
     Remember,
-    Send,
     Sending,
+    SendSealed,
     SendStream,
     Shown,
 )
@@ -65,7 +65,7 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 _SAVE: Final = SaveMessage  # (read once: compiled, a class imported is looked up at each use)
 _TAKEN: Final = MailTaken
-_SEND: Final = Send
+_SEND: Final = SendSealed
 _monotonic: Final = time.monotonic  # (as the classes: a module's name is looked up)
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -369,7 +369,7 @@ class PeerNode:
         return {
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Held: self.state.seen.hold,
-            Send: self._send,
+            SendSealed: self._send,
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
@@ -410,7 +410,7 @@ class PeerNode:
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
-    def _send(self, action: Send | SendStream, stream: bool = False) -> None:
+    def _send(self, action: SendSealed | SendStream, stream: bool = False) -> None:
         """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
         recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key

@@ -14,7 +14,7 @@ from wire.messages import Message
 Addr = tuple[str, int]
 
 
-class Send(Struct, frozen=True, gc=False):
+class SendSealed(Struct, frozen=True, gc=False):
     """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
     `key` (b"": none known, and it is not sent)."""
 
@@ -169,7 +169,7 @@ class AcksLater(Struct, frozen=True, gc=False):
 
 
 Action = (
-    Send
+    SendSealed
     | SendStream
     | Print
     | Dated

@@ -8,7 +8,7 @@ from typing import Final
 import msgspec
 
 from peer.core import commands
-from peer.core.actions import Addr, Emit, PinKey, Print, Send
+from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
 from peer.core.shared import Shared, ToRegistry, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
@@ -20,7 +20,7 @@ from wire.reliable import Retransmitter
 RECEIVED_BY: Final = "[Message received by {}.]"
 NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 _CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
-_SEND: Final = Send
+_SEND: Final = SendSealed
 
 
 class DirectChats:

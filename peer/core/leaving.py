@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from peer.core.actions import Action, Emit, ExitPeer, Print, Send
+from peer.core.actions import Action, Emit, ExitPeer, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT
 from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
@@ -105,7 +105,7 @@ class Leaving:
         self._keep_undelivered("; sent at your next start", emit)
         if registered:
             dereg = shared.deregister_message(farewell)
-            emit(Send(shared.requests.server, dereg, shared.trust.registry))
+            emit(SendSealed(shared.requests.server, dereg, shared.trust.registry))
         return actions
 
     def unfinished(self) -> list[str]:

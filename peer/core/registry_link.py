@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
+from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
 from peer.core.lifecycle import Event, LifePhase
 from peer.core.registry_watch import SILENT_KEEPALIVES
 from peer.core.request_kinds import KEPT, RequestRecord, Step
@@ -126,7 +126,7 @@ class RegistryLink:
                 request.quiet = False
         server = shared.requests.server
         for request in again:
-            emit(Send(server, request.message, shared.trust.registry))
+            emit(SendSealed(server, request.message, shared.trust.registry))
             if isinstance(request.message, Register) and not shared.life.registered:
                 # its key too, answered in clear: a registry that runs (or runs again) is
                 # told from one that does not even when a lossy LAN loses its handshakes
@@ -141,7 +141,7 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         server = shared.requests.server
         for request in requests.busy_over(now):
-            emit(Send(server, request.message, shared.trust.registry))
+            emit(SendSealed(server, request.message, shared.trust.registry))
         for accepted in requests.outcomes.over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)

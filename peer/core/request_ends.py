@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, Send, SendStream
+from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed, SendStream
 from peer.core.lifecycle import Event
 from peer.core.request_kinds import EXITING as EXITING
 from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
@@ -412,7 +412,7 @@ class RequestEnds:
         emit(Print(f"[Could not register{why}]", "error"))
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
-        emit(Send(shared.requests.server, shared.deregister_message(), shared.trust.registry))
+        emit(SendSealed(shared.requests.server, shared.deregister_message(), shared.trust.registry))
         if shared.settling.held:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from peer.core.actions import Addr, Emit, Send, SendStream
+from peer.core.actions import Addr, Emit, SendSealed, SendStream
 from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Step
 from peer.core.retry_wait import BusyWaits
 from peer.core.settling import Settling
@@ -241,7 +241,7 @@ class Requests:
             emit(SendStream(self.server, message, self.trust.registry))
             return
         self._start(RequestRecord(message, quiet), now)
-        emit(Send(self.server, message, self.trust.registry))
+        emit(SendSealed(self.server, message, self.trust.registry))
 
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
@@ -294,7 +294,7 @@ class Requests:
         those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
-            emit(Send(self.server, request.message, self.trust.registry))
+            emit(SendSealed(self.server, request.message, self.trust.registry))
 
     def move_to(self, server: Addr) -> None:
         """Requests go to `server` from now on: its round trip is measured afresh."""
@@ -306,7 +306,7 @@ class Requests:
         """Send, in order, what waits for the pace, as it allows at `now`."""
         for request in self.order.paced_due(now):
             self._start(request, now)
-            emit(Send(self.server, request.message, self.trust.registry))
+            emit(SendSealed(self.server, request.message, self.trust.registry))
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it

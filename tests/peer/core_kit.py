@@ -68,7 +68,7 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 def sent(actions: list[pa.Action]) -> list[object]:
     """What is sent (over TCP too), once what is printed is on the screen too (OnceShown)."""
-    return [a.message for a in flat(actions) if isinstance(a, pa.Send | pa.SendStream)]
+    return [a.message for a in flat(actions) if isinstance(a, pa.SendSealed | pa.SendStream)]
 
 
 def flat(actions: list[pa.Action]) -> list[pa.Action]:
@@ -137,7 +137,7 @@ def chats_to(actions: list[pa.Action], addr: tuple[str, int]) -> list[str]:
     return [
         a.message.text
         for a in actions
-        if isinstance(a, pa.Send) and a.addr == addr and isinstance(a.message, Chat)
+        if isinstance(a, pa.SendSealed) and a.addr == addr and isinstance(a.message, Chat)
     ]
 
 

@@ -124,7 +124,7 @@ def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> 
         T0,
     )
     assert prints(out) == ["bob: from a new address"]
-    assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
+    assert [a.addr for a in out if isinstance(a, pa.SendSealed)] == [moved]
     # the registry delivering bob's message itself is fine too
     assert prints(
         core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, REGISTRY_KEY, T0)

@@ -34,8 +34,8 @@ def test_a_direct_messages_ack_leaves_after_its_record_and_before_its_line() -> 
     core, _ = registered()
     chats = [Chat("b-1", "bob", "alice", "one"), Chat("b-2", "bob", "alice", "two")]
     out = core.receive_all(chats, BOB, honest_key(core, chats, BOB), T0)
-    kinds = [type(a) for a in out if isinstance(a, pa.Shown | pa.Send | pa.Print)]
-    assert kinds == [pa.Shown, pa.Send, pa.Print, pa.Print]  # both recorded in one write
+    kinds = [type(a) for a in out if isinstance(a, pa.Shown | pa.SendSealed | pa.Print)]
+    assert kinds == [pa.Shown, pa.SendSealed, pa.Print, pa.Print]  # both recorded in one write
     assert pa.Shown((("bob", "b-1"), ("bob", "b-2"))) in out
     assert prints(out) == ["bob: one", "bob: two"]
 

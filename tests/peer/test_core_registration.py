@@ -280,7 +280,7 @@ def test_stored_lines_are_recorded_shown_in_small_batches_and_taken_once_all_are
     assert [len(b) for b in batches] == [MAIL_SHOWN_EVERY] * 2 + [10 - 2 * MAIL_SHOWN_EVERY]
     # the registry is told (and deletes them) only with the last batch, once all are shown
     last = [a for a in out if isinstance(a, pa.OnceShown)]
-    assert [any(isinstance(t, pa.Send) for t in o.then) for o in last] == [False, False, True]
+    assert [any(isinstance(t, pa.SendSealed) for t in o.then) for o in last] == [False, False, True]
 
 
 def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:

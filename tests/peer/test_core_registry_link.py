@@ -237,7 +237,7 @@ def test_a_message_typed_after_a_long_one_goes_at_once_naming_it() -> None:
     core, _ = registered()
     long_text = "paragraph " + "x" * 3000
     out = core.line(f"send bob {long_text}", T0) + core.line("send bob short", T0)
-    long_chat, short = [a.message for a in out if isinstance(a, pa.Send) and a.addr == BOB]
+    long_chat, short = [a.message for a in out if isinstance(a, pa.SendSealed) and a.addr == BOB]
     assert (long_chat.text, short.text, short.after) == (long_text, "short", long_chat.id)  # type: ignore[attr-defined]
 
 

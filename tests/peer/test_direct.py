@@ -27,7 +27,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
     direct.send(SendDirect("bob", "hi"), T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
     # the datagram, then its key pinned the first time this run; its record kept
-    assert out == [pa.Send(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
+    assert out == [pa.SendSealed(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY)]
     assert made.settling.records == [chat]
     assert direct.awaiting_ack("a-1") and made.trust.owed
 
@@ -37,7 +37,7 @@ def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
     direct = DirectChats(made, link(made), DIRECT_TIMEOUT, ATTEMPTS)
     made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
     direct.send(SendDirect("bob", "hi"), T0, out.append)
-    assert [type(a) for a in out] == [pa.Send]
+    assert [type(a) for a in out] == [pa.SendSealed]
 
 
 def test_an_ack_says_received_and_ends_the_wait() -> None:
@@ -155,4 +155,4 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
     owner.taken(moved, BOB_KEY, False, [], out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
-    assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
+    assert [a.addr for a in out if isinstance(a, pa.SendSealed)] == [moved]

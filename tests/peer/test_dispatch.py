@@ -96,7 +96,7 @@ def test_a_chat_that_overtook_its_senders_row_is_taken_when_the_row_comes() -> N
     row = Entry("carol", *carol, True, peer_key_text("carol"))
     out = core.receive(TableUpdate("r-2", 4, (row,)), SERVER, REGISTRY_KEY, T0 + 0.05)
     assert prints(out) == [TABLE_UPDATED, "[carol is online]", "carol: hi"]
-    assert pa.Send(carol, Ack("a-2", "c-1"), peer_key("carol")) in out
+    assert pa.SendSealed(carol, Ack("a-2", "c-1"), peer_key("carol")) in out
     assert not core.trust.held and rejected(out) == []
     # a chat no row vouches for waits no further for it
     assert core.receive(Chat("m-1", "carol", "alice", "me"), carol, MALLORY, T0 + 1) == []

@@ -86,7 +86,9 @@ def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> No
     save = SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert logged(made.settling.records) == (save,)
     assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
-    assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY)
+    assert actions[-1] == pa.SendSealed(
+        SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY
+    )
     assert made.life.phase is LifePhase.LEFT
 
 

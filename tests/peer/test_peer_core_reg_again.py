@@ -33,7 +33,7 @@ def register_copies(core: PeerCore, end: float) -> list[tuple[float, Register]]:
     """When each copy of a registration goes until `end`, and which."""
     copies = []
     while (wake := core.next_wake()) is not None and wake <= end:
-        copies += [(wake, a.message) for a in core.tick(wake) if isinstance(a, pa.Send)]
+        copies += [(wake, a.message) for a in core.tick(wake) if isinstance(a, pa.SendSealed)]
     return [(at, m) for at, m in copies if isinstance(m, Register)]
 
 

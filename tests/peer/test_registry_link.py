@@ -105,4 +105,4 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made.requests.outcomes.wait(post, T0)
     out: list[pa.Action] = []
     registry.flush_outbox(T0 + 1, out.append, back=True)  # the registry restarted
-    assert out == [pa.Send(SERVER, post, REGISTRY_KEY)]
+    assert out == [pa.SendSealed(SERVER, post, REGISTRY_KEY)]

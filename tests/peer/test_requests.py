@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.core.actions import Action, Send
+from peer.core.actions import Action, SendSealed
 from peer.core.request_kinds import Stage
 from peer.core.requests import (
     EXTRA_ROUNDS,
@@ -50,8 +50,8 @@ def join(msg_id: str, room: str = "lobby") -> Join:
 
 
 def sent(out: list[Action]) -> list[Message]:
-    assert all(isinstance(a, Send) and a.addr == SERVER for a in out)
-    return [a.message for a in out if isinstance(a, Send)]
+    assert all(isinstance(a, SendSealed) and a.addr == SERVER for a in out)
+    return [a.message for a in out if isinstance(a, SendSealed)]
 
 
 def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:

@@ -64,7 +64,7 @@ def test_a_line_said_is_kept_until_settled_and_a_command_word_is_pointed_out() -
     rooms.say("who", T0, out.append)
     post = RoomPost("a-1", "alice", "tok", "lobby", "who")
     assert made.settling.records == [post]
-    assert out[0] == pa.Send(SERVER, post, REGISTRY_KEY)
+    assert out[0] == pa.SendSealed(SERVER, post, REGISTRY_KEY)
     assert prints(out) == ["[Said in lobby as text; in a room, commands need their /: /who]"]
 
 
