@@ -107,8 +107,6 @@ class PeerCore:
         #: What is not settled, by id, in the order typed (Settling.unsettled), after them.
         self.unsettled = shared.settling.unsettled
         self._build_parts(attempts)
-        #: The rooms heard of, sorted, for completion.
-        self.room_names = self.parts.membership.room_names
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome = self.parts.registration.after_welcome
@@ -147,6 +145,8 @@ class PeerCore:
         #: The dispatch tables of what is received and of what is typed.
         self.received = Received(parts)
         self.typed = TypedInput(parts)
+        #: The rooms heard of, sorted, for completion.
+        self.room_names = membership.room_names
 
     # -- entry points -------------------------------------------------------------------
 

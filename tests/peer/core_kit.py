@@ -162,7 +162,7 @@ def welcomed(core: PeerCore, register: Register, now: float) -> bool:
     return WELCOME in prints(core.receive(welcome, SERVER, REGISTRY_KEY, now))
 
 
-def _renamed_by_answer(core: PeerCore, new: str, at: float) -> Rename:
+def renamed_by_answer(core: PeerCore, new: str, at: float) -> Rename:
     [rename] = sent(core.line(f"/nick {new}", at))
     assert isinstance(rename, Rename)
     core.receive(Ack(f"r-{at}", rename.id), SERVER, REGISTRY_KEY, at + 0.01)

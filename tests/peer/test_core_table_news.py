@@ -16,9 +16,9 @@ from tests.peer.core_kit import (
     ME,
     SERVER,
     T0,
-    _renamed_by_answer,
     prints,
     registered,
+    renamed_by_answer,
     run_until,
     sent,
 )
@@ -250,8 +250,8 @@ def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_renam
     # (alice gone, alicia at our address) came next: it was taken as the third rename done,
     # which the registry never did, and this peer went on as alicia for good.
     core, _ = registered()
-    _renamed_by_answer(core, "alicia", T0)
-    _renamed_by_answer(core, "alice", T0 + 0.1)
+    renamed_by_answer(core, "alicia", T0)
+    renamed_by_answer(core, "alice", T0 + 0.1)
     [third] = sent(core.line("/nick alicia", T0 + 0.2))
     first_update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
@@ -268,9 +268,9 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
     # the name alice away, is no release of it: the second gave it back); the same move
     # given up on later and seen in the table is taken, as any given-up rename is
     core, _ = registered()
-    _renamed_by_answer(core, "alicia", T0)
+    renamed_by_answer(core, "alicia", T0)
     moves = [("alice", "alicia"), ("alicia", "alice")]
-    _renamed_by_answer(core, "alice", T0 + 0.1)
+    renamed_by_answer(core, "alice", T0 + 0.1)
     for version, (old, new) in enumerate(moves, start=4):
         update = TableUpdate(
             f"r-{version}", version, (Entry(old, "127.0.0.1", 0, False), Entry(new, *ME, True))
@@ -294,7 +294,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     # showed ann at our address, taken for a table from before the first rename: this peer
     # went on as annx while everyone else saw ann.
     core, _ = registered()
-    _renamed_by_answer(core, "alicia", T0)
+    renamed_by_answer(core, "alicia", T0)
     sent(core.line("/nick alice", T0 + 0.1))
     out = run_until(core, T0 + 3)
     assert "[Renames need the registry; you are still alicia.]" in prints(out)
