@@ -69,7 +69,6 @@ COMPILED = [
     "peer/adapter/flood_gate.py",
     "peer/adapter/key_checks.py",
     "peer/core/inbox.py",
-    "peer/core/answers.py",
     "peer/core/leaving.py",
     "peer/core/registry_link.py",
     "peer/core/registry_watch.py",

@@ -464,14 +464,14 @@ class SimNet:
     def _peer_action_list(self, host: Host, actions: list[pa.Action]) -> None:
         for action in actions:
             match action:
-                case pa.Send(addr, Ack(_, reply_to)):
+                case pa.SendSealed(addr, Ack(_, reply_to)):
                     self._hold_ack(host.addr, addr, reply_to)
                 case pa.AcksLater(addr, _, replies):
                     for reply_to in replies:
                         self._hold_ack(host.addr, addr, reply_to)
-                case pa.Send(addr, SaveMessage() as save) if host.core is not None:
+                case pa.SendSealed(addr, SaveMessage() as save) if host.core is not None:
                     self._send(host.addr, addr, _ticketed(host.core, save))
-                case pa.Send(addr, message):
+                case pa.SendSealed(addr, message):
                     self._send(host.addr, addr, message)
                 case pa.SendStream(addr, message):
                     self._send(host.addr, addr, message, stream=True)
@@ -490,7 +490,7 @@ class SimNet:
                     host.prompt = text
                 case pa.OnceShown(then):  # a simulated screen shows each line at once
                     self._peer_actions(host, list(then))
-                case pa.Exit(code):
+                case pa.ExitPeer(code):
                     host.exit_code = code
 
     # -- looking --------------------------------------------------------------------------

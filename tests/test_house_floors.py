@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import ROOT
 from bench.house import floors
 
 
@@ -50,3 +51,9 @@ def test_a_module_is_one_floor_above_the_highest_of_its_own_core_it_imports(
 def test_a_cycle_is_cut_where_it_closes(tmp_path: Path) -> None:
     write(tmp_path, {"c/a.py": "from c.b import B\n", "c/b.py": "from c.a import A\n"})
     assert max(floors(tmp_path, "c").values()) == 2
+
+
+@pytest.mark.timeout(10)
+def test_the_peer_core_is_at_most_eight_floors() -> None:
+    # its parts need each other through the Protocols of peer/core/shared.py, not as imports
+    assert max(floors(ROOT, "peer/core").values()) <= 8

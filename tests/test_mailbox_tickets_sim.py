@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from peer.core.answers import SAVED
 from peer.core.direct import RECEIVED_BY
 from peer.core.registration import YOU_HAVE_MESSAGES
+from peer.core.request_ends import SAVED
 from tests.simulation import SimNet
 
 pytestmark = pytest.mark.timeout(30)

@@ -10,15 +10,21 @@ from collections.abc import Callable
 
 import pytest
 
-from peer.core.answers import CLIENT_EXISTS, RECEIVED_BY_SERVER, SAVED
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.commands import ROOM_RULE
 from peer.core.direct import RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE
 from peer.core.registration import WELCOME
-from peer.core.renames import NOW_KNOWN_AS
-from peer.core.request_ends import EXITING, KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
+from peer.core.request_ends import (
+    CLIENT_EXISTS,
+    EXITING,
+    KEPT_IN_OUTBOX,
+    RECEIVED_BY_SERVER,
+    SAVED,
+    SERVER_NOT_RESPONDING,
+)
 from peer.core.requests import OUTCOME_WAIT
+from peer.core.table_news import NOW_KNOWN_AS
 from registry.core.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.peer.honest import honest_key, peer_key
 from tests.simulation import REGISTRY, SimNet

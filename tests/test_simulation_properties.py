@@ -548,7 +548,7 @@ def test_a_message_to_a_name_renamed_as_the_registry_died_reaches_the_renamed_pe
 
 def test_renaming_back_and_forth_under_loss_leaves_every_table_as_the_registrys() -> None:
     # cy -> cyx -> cy, both acked, their updates late; then cyx again, its answer lost: the
-    # late first update was taken for the third rename done (peer/core/renames.py)
+    # late first update was taken for the third rename done (peer/core/table_news.py)
     plan = [Op("nick", 2), Op("reg", 0), Op("nick", 2), Op("nick", 2)]
     check(*play(551164512, 4, 0.3, 0.1, plan))
 

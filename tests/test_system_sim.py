@@ -6,12 +6,17 @@ import itertools
 
 import pytest
 
-from peer.core.answers import CLIENT_EXISTS, RECEIVED_BY_SERVER, SAVED
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.direct import NO_ACK, RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE
 from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES
-from peer.core.request_ends import EXITING, SERVER_NOT_RESPONDING
+from peer.core.request_ends import (
+    CLIENT_EXISTS,
+    EXITING,
+    RECEIVED_BY_SERVER,
+    SAVED,
+    SERVER_NOT_RESPONDING,
+)
 from tests.simulation import REGISTRY, Addr, SimNet
 from wire.messages import Chat, Keepalive, MailTaken, Message, SaveMessage, TableUpdate
 from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT

@@ -29,8 +29,8 @@ import pytest
 
 from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
-from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.direct import RECEIVED_BY
+from peer.core.request_ends import RECEIVED_BY_SERVER
 from registry.adapter.server import RegistryServer
 from registry.core.table import Record
 from tests.registry.secure_peer import SecurePeer

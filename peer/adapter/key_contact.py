@@ -93,7 +93,7 @@ class KeyContact:
 
     def answered(self, key: bytes) -> None:
         """A key answered a request of ours."""
-        line = self.answers.answered(key, time.monotonic())
+        line = self.answers.key_answered(key, time.monotonic())
         if line is not None:
             self._say(line, True)
         self._changed.set()

@@ -34,7 +34,7 @@ from peer.core.actions import (
     Addr,
     AskRegistryKey,
     Dated,
-    Exit,
+    ExitPeer,
     FileDatagram,
     ForFiles,
     Held,
@@ -48,13 +48,13 @@ from peer.core.actions import (
     Prompt,
     Rejected,
     Remember,
-    Send,
     Sending,
+    SendSealed,
     SendStream,
     Shown,
 )
 from peer.core.dispatch import PeerCore
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.room_membership import as_of
 from peer.core.sealed_mail import SealedMail
 from secure.channel import SecureChannel
@@ -65,7 +65,7 @@ from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
 _SAVE: Final = SaveMessage  # (read once: compiled, a class imported is looked up at each use)
 _TAKEN: Final = MailTaken
-_SEND: Final = Send
+_SEND: Final = SendSealed
 _monotonic: Final = time.monotonic  # (as the classes: a module's name is looked up)
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
@@ -354,7 +354,7 @@ class PeerNode:
         return {
             Shown: self.state.seen.add,  # (made again when `_state` is another)
             Held: self.state.seen.hold,
-            Send: self._send,
+            SendSealed: self._send,
             Print: console.show,
             Dated: lambda a: console.show(as_of(a, time.time())),  # the day as it is shown
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
@@ -363,7 +363,7 @@ class PeerNode:
             Prompt: lambda a: console.set_prompt(a.text),
             KeepRoom: lambda a: self.state.save_room(a.room),
             KeepRegistries: self.state.save_registries,  # (made again as `Shown`'s)
-            Exit: lambda a: self._finish(a.code),
+            ExitPeer: lambda a: self._finish(a.code),
             # after this pass's sends: an initiation they made goes first (secure.channel)
             AskRegistryKey: lambda a: loop.call_soon(self.endpoint.ask_key, self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
@@ -394,9 +394,9 @@ class PeerNode:
         self._debug(f"-> {action.addr[0]}:{action.addr[1]} acks of {', '.join(action.replies)}")
         self.endpoint.acks_later(action)
 
-    def _send(self, action: Send | SendStream, stream: bool = False) -> None:
-        """A Send, or a SendStream (`stream`: over TCP). A save is sealed to its recipient as
-        it leaves; a MailTaken waits for the lines before it to be printed."""
+    def _send(self, action: SendSealed | SendStream, stream: bool = False) -> None:
+        """Carry out a Send, or a SendStream (`stream`: over TCP). A save is sealed to its
+        recipient as it leaves; a MailTaken waits for the lines before it to be printed."""
         addr, message, key = action.addr, action.message, action.key
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
@@ -443,8 +443,8 @@ class PeerNode:
 
     def _finish(self, code: int, *, wait: bool = True) -> None:
         # A failed start's script may have lines on their way (the refusal can come before
-        # stdin is read): each read is said not carried out; its end exits (the core's Exit).
-        failed = wait and self.core.state.life.phase is Phase.START_FAILED and not self._ending
+        # stdin is read): each read is said not carried out; its end exits (the core's ExitPeer).
+        failed = wait and self.core.state.life.phase is LifePhase.START_FAILED and not self._ending
         if failed and isinstance(self.console, PlainConsole):
             exit_later = functools.partial(self._finish, code, wait=False)
             asyncio.get_running_loop().call_later(INPUT_AFTER_FAILURE, exit_later)

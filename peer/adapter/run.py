@@ -38,7 +38,7 @@ async def run_peer(
         console.bind(
             lambda: core.state.name,
             core.table.online_names,
-            rooms=core.rooms.names,
+            rooms=core.room_names,
             room=lambda: core.state.room,
             question=core.question,
             kept=KeptHistory(lambda: node.state.history_path, secret=settings.password),

@@ -18,7 +18,7 @@ from peer.adapter.terminal import (
 )
 from peer.core.actions import Print
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.commands import JoinRoom, Me, RoomSay, Send, SendAll, parse
+from peer.core.commands import JoinRoom, Me, RoomSay, SendAll, SendDirect, parse
 from terminal.screen import Panes
 from terminal.screen_model import ChatWindow, Parts, Speeds, bar, duration
 from terminal.screen_prompt import ScreenPrompt
@@ -111,7 +111,7 @@ def typed_where(text: str, *, room: str) -> str:
     `send_all`), the room's for a line said in `room`, else the window shown."""
     command = parse(text, in_room=bool(room))
     match command:
-        case Send(to=to):
+        case SendDirect(to=to):
             return "@" + to
         case SendAll():
             return CHANNEL

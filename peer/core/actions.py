@@ -14,7 +14,7 @@ from wire.messages import Message
 Addr = tuple[str, int]
 
 
-class Send(Struct, frozen=True, gc=False):
+class SendSealed(Struct, frozen=True, gc=False):
     """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), sealed for
     `key` (b"": none known, and it is not sent)."""
 
@@ -99,7 +99,7 @@ class KeepRegistries(Struct, frozen=True, gc=False):
     key: bytes
 
 
-class Exit(Struct, frozen=True, gc=False):
+class ExitPeer(Struct, frozen=True, gc=False):
     """Stop the peer with exit status `code`."""
 
     code: int
@@ -169,7 +169,7 @@ class AcksLater(Struct, frozen=True, gc=False):
 
 
 Action = (
-    Send
+    SendSealed
     | SendStream
     | Print
     | Dated
@@ -179,7 +179,7 @@ Action = (
     | Held
     | KeepRoom
     | KeepRegistries
-    | Exit
+    | ExitPeer
     | OnceShown
     | AskRegistryKey
     | ForFiles

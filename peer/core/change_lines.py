@@ -10,7 +10,7 @@ from collections.abc import Callable
 from msgspec.structs import replace
 
 from peer.core.actions import Emit, Print
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from wire.messages import Entry, Notice
 from wire.names import name_key
 from wire.reliable import Alarm
@@ -50,7 +50,7 @@ class LineBudget:
         #: When the line for what is held is due, or None when nothing is held.
         self.due: float | None = None
 
-    def take(self, now: float) -> bool:
+    def may_say(self, now: float) -> bool:
         """Whether a line may be said at `now`. False: hold what it would have said for the
         line at `due`."""
         if self.due is not None:
@@ -83,7 +83,7 @@ class ChangeLines:
     """How often the changes of `table` and others' quits are said, and the quits held back
     for the next line; `me` gives our own name, and `alarm` is lowered to each line held."""
 
-    def __init__(self, table: Table, me: Callable[[], str], alarm: Alarm | None = None) -> None:
+    def __init__(self, table: TableCopy, me: Callable[[], str], alarm: Alarm | None = None) -> None:
         self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
@@ -97,7 +97,7 @@ class ChangeLines:
         """The table-updated line, and what changed since the last one: of the first
         table, who is online, as if each came then, so that the lines are the same in
         whatever order the rows came. Only the rows changed since are looked at
-        (Table.take_changed)."""
+        (TableCopy.take_changed)."""
         emit(Print(TABLE_UPDATED, "system"))
         noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
         self._quit_said = set()
@@ -114,7 +114,7 @@ class ChangeLines:
     def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once within the burst, else in one line at the end
         of the wait."""
-        if self._table_lines.take(now):
+        if self._table_lines.may_say(now):
             self._updated(emit)
         else:
             self._alarm.lower(self._table_lines.due)
@@ -128,7 +128,7 @@ class ChangeLines:
         """`notice` says someone quit: said at once within the burst, else held for one line
         at the end of the wait (and not said again as going offline)."""
         self._quit_said.add(name_key(notice.quitter))
-        if self._quit_lines.take(now):
+        if self._quit_lines.may_say(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:
             self._quits_held.append((notice.quitter, notice.text))

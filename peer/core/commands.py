@@ -15,7 +15,7 @@ from wire.limits import MAX_NAME
 from wire.names import name_problem
 
 
-class Send(Struct, frozen=True):
+class SendDirect(Struct, frozen=True):
     to: str
     text: str
 
@@ -24,33 +24,12 @@ class SendAll(Struct, frozen=True):
     text: str
 
 
-class AskMessage(Struct, frozen=True):
-    """`message` or `message <name>`: ask for what is missing, the recipient and the text
-    (`message <name> <text>` is a `Send`)."""
-
-    to: str = ""
-
-
 class Who(Struct, frozen=True):
     long: bool = False
 
 
-class Whois(Struct, frozen=True):
-    """Show `name`'s key fingerprint, and ours, to compare aloud."""
-
-    name: str
-
-
 class JoinRoom(Struct, frozen=True):
     room: str
-
-
-class LeaveRoom(Struct, frozen=True):
-    pass
-
-
-class ListRooms(Struct, frozen=True):
-    pass
 
 
 class RoomSay(Struct, frozen=True):
@@ -61,10 +40,6 @@ class Me(Struct, frozen=True):
     """`/me <action>`: an action said in the room, shown as `* name action`."""
 
     action: str
-
-
-class Nick(Struct, frozen=True):
-    new: str
 
 
 class Dereg(Struct, frozen=True):
@@ -99,8 +74,8 @@ class FileCommand(Struct, frozen=True):
 
 
 class ForPart(Struct, frozen=True):
-    """A command a part takes whole: its `handler` ("part.method") is given what follows
-    its word, stripped."""
+    """A command a part takes whole: its `handler` ("part.method") is given `text` (what
+    follows its word, stripped; `message`'s recipient)."""
 
     handler: str
     text: str = ""
@@ -115,17 +90,12 @@ class Mistake(Struct, frozen=True):
 
 
 Command = (
-    Send
+    SendDirect
     | SendAll
-    | AskMessage
     | Who
-    | Whois
     | JoinRoom
-    | LeaveRoom
-    | ListRooms
     | RoomSay
     | Me
-    | Nick
     | Dereg
     | Reg
     | Quit
@@ -226,7 +196,7 @@ def _parse_in_room(line: str, text: str) -> Command | None:
             )
         return command
     if text.lower() == "leave":
-        return LeaveRoom()
+        return _LEAVE
     server = _server_command(line)
     if server is not None:
         word, _, rest = server.partition(" ")
@@ -247,7 +217,7 @@ def _no_command_word(typed: str) -> Command:
     if colon and name_problem(name) is None:
         if not rest.strip():
             return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
-        return Send(name, rest.removeprefix(" "))
+        return SendDirect(name, rest.removeprefix(" "))
     clipped = repr(typed if len(typed) <= 40 else typed[:39] + "…")
     return Mistake(
         f"Not a command: {clipped}. To message someone: send <name> <text>; /help lists all."
@@ -290,9 +260,9 @@ def _send(word: str, said: str, rest: str, slash: str) -> Command:
     if ":" in to and name_problem(name := to.partition(":")[0]) is None:
         to, body = name, (to[len(name) + 1 :] + space + body).removeprefix(" ")
     if body.strip():
-        return Send(to, body)
+        return SendDirect(to, body)
     if word == "message":
-        return AskMessage(to)
+        return ForPart("commands.ask_message", to)
     return Mistake(f"Usage: {slash}{word} <name> <text>")
 
 
@@ -337,12 +307,13 @@ ROOM_RULE = (
     "not starting with '.'"
 )
 _send_all = _text(SendAll, "<text>")
-_whois = _word(Whois, "<name>")
+_whois = _word(lambda name: ForPart("commands.whois", name), "<name>")
 _join = _word(JoinRoom, f"<room> ({ROOM_RULE})")
-_leave = _bare(LeaveRoom())
-_rooms = _bare(ListRooms())
+_LEAVE = ForPart("membership.leave")
+_leave = _bare(_LEAVE)
+_rooms = _bare(ForPart("commands.list_rooms"))
 _me = _text(lambda said: Me(said.lstrip()), "<action>")
-_nick = _word(Nick, "<new name>")
+_nick = _word(lambda new: ForPart("table_news.rename", new), "<new name>")
 _dereg = _word(Dereg, "<your name>")
 _reg = _word(Reg, "<your name>")
 

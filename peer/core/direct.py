@@ -8,10 +8,8 @@ from typing import Final
 import msgspec
 
 from peer.core import commands
-from peer.core.actions import Addr, Emit, PinKey, Print, Send
-from peer.core.inbox import Inbox
-from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
+from peer.core.actions import Addr, Emit, PinKey, Print, SendSealed
+from peer.core.shared import Shared, ToRegistry, text_ok
 from peer.core.table import Owed
 from wire.keys import key_from_text, key_text
 from wire.limits import MAX_TEXT
@@ -22,18 +20,16 @@ from wire.reliable import Retransmitter
 RECEIVED_BY: Final = "[Message received by {}.]"
 NO_ACK: Final = "[No ACK from {}, message sent to server.]"
 _CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
-_SEND: Final = Send
+_SEND: Final = SendSealed
 
 
 class DirectChats:
     """The direct messages sent and not yet acked or given up, and the renames said on a send."""
 
-    def __init__(
-        self, shared: Shared, inbox: Inbox, link: RegistryLink, timeout: float, attempts: int
-    ) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, timeout: float, attempts: int) -> None:
         """`timeout` and `attempts`: the retry rule of a direct message (wire.reliable)."""
         self._shared = shared
-        self._inbox = inbox
+        self._inbox = shared.inbox
         self._link = link
         # each chat sent, with the key it went to, until answered or given up
         self._chats: Retransmitter[Owed] = Retransmitter(timeout, attempts, shared.alarm)
@@ -45,7 +41,7 @@ class DirectChats:
 
     # -- sending ------------------------------------------------------------------------
 
-    def send(self, typed: commands.Send, now: float, emit: Emit) -> None:
+    def send(self, typed: commands.SendDirect, now: float, emit: Emit) -> None:
         """The user sends `typed.text` to `typed.to`: directly when the table has them online,
         else to the registry, which saves it for them; not at all when too long (said)."""
         to, text = typed.to, typed.text
@@ -101,7 +97,7 @@ class DirectChats:
 
     # -- answers and time ---------------------------------------------------------------
 
-    def answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
+    def chat_answered(self, reply: Message, addr: Addr, now: float, emit: Emit) -> bool:
         """`reply` (an Ack or a Refused) came from `addr`: True when it answers a direct
         message of ours waiting for its ack, which is then done with."""
         if type(reply) is Ack:
@@ -161,7 +157,7 @@ class DirectChats:
             return  # no peer of ours sends such a thing: a name that is none, or a flood
         if (key := self._inbox.accept(sender, chat.id)) is not None:
             if chat.ticket and not chat.saved_by and (entry := self._shared.table.entry(sender)):
-                self._shared.tickets.take(entry.key, chat.ticket, emit)  # (its key: Trust's)
+                self._shared.tickets.keep_handed(entry.key, chat.ticket, emit)  # (its key: Trust's)
             self._inbox.show(chat, key, Print(f"{sender}: {text}", "message", sender), now, emit)
 
     # -- read-only views ----------------------------------------------------------------

@@ -8,16 +8,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypedDict, Unpack
 
 from peer.core.actions import Action, Addr, Emit, Held, KeysListed, Prompt
-from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.received import Received
-from peer.core.registration import Registration
+from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
 from peer.core.registry_watch import KEEPALIVE, RegistryWatch
-from peer.core.renames import Renames
 from peer.core.request_ends import RequestEnds
 from peer.core.request_kinds import ROOMS_DOWN as ROOMS_DOWN
 from peer.core.requests import Requests
@@ -27,10 +25,10 @@ from peer.core.sealed_mail import CARRIERS
 from peer.core.settling import Settling
 from peer.core.shared import PeerState as PeerState
 from peer.core.shared import Shared
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from peer.core.table_news import TableNews
 from peer.core.tickets import Tickets
-from peer.core.typed_commands import Asking, Commands
+from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
 from wire.ids import IdMaker
 from wire.messages import ChannelMessage, Message, TableSnapshot, TableUpdate, Welcome
@@ -55,7 +53,7 @@ class PeerOptions(TypedDict, total=False):
 
 #: The phase after which no event does anything, read once: a member read from its Enum
 #: goes through the metaclass (CPython 3.11), a cost on every message received.
-_LEFT: Final = Phase.LEFT
+_LEFT: Final = LifePhase.LEFT
 #: What the registry sends that lists names with their keys (see KeysListed).
 _LISTS_KEYS: Final = frozenset({Welcome, TableUpdate, TableSnapshot})
 #: What the registry sends that changes nothing `_settle` looks at: a datagram of these
@@ -82,7 +80,7 @@ class PeerCore:
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", "")),
             new_id=IdMaker(session),
-            table=Table(),
+            table=TableCopy(),
             settling=settling,
             requests=Requests(server, settling, timeout, attempts, alarm=alarm),
             watch=RegistryWatch(self.keepalive, alarm),
@@ -99,8 +97,8 @@ class PeerCore:
         self.trust.registry = options.get("registry_key", b"")
         #: Opens direct messages the registry delivers sealed to us: the adapter's, with our key.
         self.open_mail: Callable[[Message], Message] = lambda message: message
-        #: The registry's table, the rooms heard of, the mailbox tickets (read-only outside).
-        self.table, self.rooms, self.tickets = shared.table, shared.rooms, shared.tickets
+        #: The registry's table, the mailbox tickets (read-only outside).
+        self.table, self.tickets = shared.table, shared.tickets
         self._life = shared.life
         #: When to call `tick` at the latest (`alarm.at`; None: not until another event).
         self.alarm = alarm
@@ -112,47 +110,43 @@ class PeerCore:
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome = self.parts.registration.after_welcome
-        self.parts.table_news.fingerprint = options.get("fingerprint", "")
+        self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
         # what the prompt was made of (see `_settle`; typed: compiled, compared field by field)
-        self._prompt_of: tuple[int, str | None, str, str, Phase] = (-1, None, "", "", _LEFT)
+        self._prompt_of: tuple[int, str | None, str, str, LifePhase] = (-1, None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:
         """Each part, built after those it calls."""
         shared = self._shared
         link = RegistryLink(shared)
-        inbox = shared.inbox
-        direct = DirectChats(shared, inbox, link, DIRECT_TIMEOUT, attempts)
-        membership = Membership(shared, link, inbox)
-        renames = Renames(shared, link)
-        table_news = TableNews(shared, link, renames)
-        registration = Registration(shared, link, table_news, membership)
+        direct = DirectChats(shared, link, DIRECT_TIMEOUT, attempts)
+        membership = Membership(shared, link)
+        table_news = TableNews(shared, link)
+        registration = Registering(shared, link, table_news)
         leaving = Leaving(shared, link, direct)
-        commands = Commands(shared, link, table_news)
+        commands = Commands(shared, link, direct)
         # the parts that may take an answer, by name (request_kinds.KINDS)
-        takers = dict(registration=registration, leaving=leaving, renames=renames)
-        takers.update(membership=membership, table_news=table_news, commands=commands)
-        answers = Answers(shared, link, membership, takers)
-        ends = RequestEnds(shared, link, answers, membership, table_news, leaving)
+        takers = dict(registration=registration, leaving=leaving, table_news=table_news)
+        takers.update(membership=membership, commands=commands)
+        ends = RequestEnds(shared, link, membership, leaving, takers)
         #: The parts: the tests' seams (events go through the entry points below).
         self.parts = parts = Parts(
             shared=shared,
             link=link,
-            inbox=inbox,
+            inbox=shared.inbox,
             direct=direct,
             membership=membership,
-            renames=renames,
             table_news=table_news,
             registration=registration,
             leaving=leaving,
-            answers=answers,
             ends=ends,
-            asking=Asking(shared, direct),
             commands=commands,
         )
         #: The dispatch tables of what is received and of what is typed.
         self.received = Received(parts)
         self.typed = TypedInput(parts)
+        #: The rooms heard of, sorted, for completion.
+        self.room_names = membership.room_names
 
     # -- entry points -------------------------------------------------------------------
 
@@ -315,7 +309,7 @@ class PeerCore:
 
     def prompt(self) -> str:
         """The input prompt: the name, the room or "(offline)", or the question asked."""
-        if (asked := self.parts.asking.prompt()) is not None:
+        if (asked := self.parts.commands.question_prompt()) is not None:
             return asked
         state = self.state
         if state.room:
@@ -330,7 +324,7 @@ class PeerCore:
 
     def question(self) -> str:
         """Which question of `message` the next line answers: "recipient", "text", or ""."""
-        return self.parts.asking.question()
+        return self.parts.commands.question()
 
     # -- after every event --------------------------------------------------------------
 
@@ -339,7 +333,7 @@ class PeerCore:
         what changed of the prompt, the outbox and the room kept. Each step runs only when
         its value says it has work."""
         shared, life = self._shared, self._life
-        if shared.lines.after_change:
+        if shared.lines_after_change:
             self.typed.carry_out_waiting(now, emit)
         if life.farewell is not None:
             self.parts.leaving.settle(now, emit)
@@ -348,7 +342,7 @@ class PeerCore:
             join = room_return.join_due()
             if join is not None:
                 self.parts.link.request(join, now, emit)
-        state, asking = self.state, self.parts.asking
+        state, asking = self.state, self.parts.commands
         shown = (asking.step, asking.asking, state.name, state.room, life.phase)
         if shown != self._prompt_of:
             self._prompt_of = shown

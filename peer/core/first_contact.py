@@ -62,7 +62,7 @@ class FirstContact:
         """Whether any key answered (else the registry may simply be down)."""
         return self._first is not None or self._trusted is not None or self.refused > 0
 
-    def answered(self, key: bytes, now: float) -> str | None:
+    def key_answered(self, key: bytes, now: float) -> str | None:
         """A key answered at `now`; the line to say at once, if any. Keeps two keys at most."""
         if self._code is not None:
             if self._trusted is not None or has_code(key, self._code):

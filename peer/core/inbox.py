@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from peer.core.actions import AcksLater, Action, Emit, Held, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Emit, Held, Print, SendSealed, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage, StoredMessage
@@ -196,7 +196,7 @@ class Inbox:
                 emit(action)
         if owed:
             ack = Ack(self._new_id(), owed[0]) if len(owed) == 1 else Acks(self._new_id(), (*owed,))
-            emit(Send(addr, ack, key))
+            emit(SendSealed(addr, ack, key))
         for action in later:
             if type(action) is Print:
                 emit(action)

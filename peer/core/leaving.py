@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from peer.core.actions import Action, Emit, Exit, Print, Send
-from peer.core.direct import DirectChats
-from peer.core.lifecycle import Event, Phase
-from peer.core.registry_link import RegistryLink
+from peer.core.actions import Action, Emit, ExitPeer, Print, SendSealed
+from peer.core.lifecycle import Event, LifePhase
 from peer.core.request_kinds import KEPT
-from peer.core.shared import Shared, not_carried_out
+from peer.core.shared import Chats, Shared, ToRegistry, not_carried_out
 from wire.limits import MAX_FAREWELL
 from wire.messages import Chat, Deregister, Leave, Message, Refused, RoomPost, RoomsRequest
 from wire.refusals import RefusalCode
@@ -26,17 +24,17 @@ QUITTING: Final = "[Quitting once what you sent is delivered; Ctrl-C quits at on
 class Leaving:
     """How the peer leaves; the farewell waiting is its lifecycle's."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, direct: DirectChats) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
         self._shared = shared
         self._link = link
-        self._direct = direct
+        self._direct = chats
 
     def quit(self, farewell: str, now: float, emit: Emit) -> None:
         """Deregister and exit once what was sent is delivered (acked, handed to the
         registry, or kept in the outbox): `settle` sends the Deregister then."""
         life = self._shared.life
         if not life.registered:
-            emit(Exit(0))
+            emit(ExitPeer(0))
             return
         if self._link.sent(Deregister):
             return  # already leaving
@@ -60,7 +58,7 @@ class Leaving:
         farewell = life.farewell
         life.fire(Event.DELIVERED)
         if not life.registered:
-            emit(Exit(0))
+            emit(ExitPeer(0))
             return
         self._link.request(self._shared.deregister_message(farewell), now, emit)
 
@@ -80,7 +78,7 @@ class Leaving:
             state.room = ""
         emit(Print(OFFLINE_BYE, "system"))
         if dereg.quitting:
-            emit(Exit(0))
+            emit(ExitPeer(0))
 
     def delivering(self) -> bool:
         """Whether a message the user sent (or a `rooms`) is still on its way: awaiting its
@@ -101,13 +99,13 @@ class Leaving:
         actions: list[Action] = []
         emit = actions.append
         # typed before the first Welcome, or after a change that was still on its way
-        for held in (shared.lines.early, shared.lines.after_change):
+        for held in (shared.early_lines, shared.lines_after_change):
             not_carried_out(held, "you left at once", emit)
             held.clear()
         self._keep_undelivered("; sent at your next start", emit)
         if registered:
             dereg = shared.deregister_message(farewell)
-            emit(Send(shared.requests.server, dereg, shared.trust.registry))
+            emit(SendSealed(shared.requests.server, dereg, shared.trust.registry))
         return actions
 
     def unfinished(self) -> list[str]:
@@ -115,7 +113,7 @@ class Leaving:
         typed before the first Welcome (a registry that never answers leaves them undone),
         and the messages in the outbox, kept for the next start. (Lines typed that wait
         for a change are carried out before a quit; what is on its way, delivered.)"""
-        early = sum(1 for text in self._shared.lines.early if text is not None and text.strip())
+        early = sum(1 for text in self._shared.early_lines if text is not None and text.strip())
         kept = len(self._shared.settling.outbox)
         said = [f"{counted(early, 'line')} typed {_wait(early)} for the registry"] if early else []
         return said + ([f"{counted(kept, 'message')} {_wait(kept)} in your outbox"] if kept else [])
@@ -165,10 +163,10 @@ class Leaving:
         """The first registration failed and the peer exits, saying which typed lines were
         not carried out."""
         self._shared.life.fire(Event.START_FAILED)
-        lines = self._shared.lines
-        not_carried_out(lines.early, "you are not registered", emit)
-        lines.early.clear()
-        emit(Exit(1))
+        early = self._shared.early_lines
+        not_carried_out(early, "you are not registered", emit)
+        early.clear()
+        emit(ExitPeer(1))
 
     def replaced(self, refusal: Refused, emit: Emit) -> None:
         """Another start took this peer's name over (a laptop asleep): said, what is not
@@ -176,10 +174,10 @@ class Leaving:
         offline), exit 1."""
         shared = self._shared
         state, life = shared.state, shared.life
-        if life.phase is Phase.REPLACED:
+        if life.phase is LifePhase.REPLACED:
             return  # said already (several requests may be refused in one datagram)
         life.fire(Event.REPLACED)  # a quit waiting: its Deregister would reach the other start
-        shared.lines.after_change.clear()
+        shared.lines_after_change.clear()
         shared.room_return.drop_join()
         shared.watch.offline()
         # REPLACED_GONE: the other start is offline, and this token takes the name back
@@ -191,7 +189,7 @@ class Leaving:
         line = f"[{refusal.reason} This start stops: it no longer sends as {state.name}{back}.]"
         emit(Print(line, "error"))
         self._keep_undelivered(" in this data directory; sent at its next start", emit)
-        emit(Exit(1))
+        emit(ExitPeer(1))
 
 
 def _wait(count: int) -> str:

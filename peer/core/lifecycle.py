@@ -1,5 +1,5 @@
 """The peer's lifecycle as a state machine (docs/ARCHITECTURE.md, "The lifecycle"): an
-undefined transition raises LifecycleError, a misuse by the core, never the network's.
+undefined transition raises UndefinedMoveError, a misuse by the core, never the network's.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Phase(Enum):
+class LifePhase(Enum):
     """Where the peer is in its life."""
 
     STARTING = "starting"
@@ -38,7 +38,7 @@ class Event(Enum):
     LEAVE_NOW = "leave now"
 
 
-S, E = Phase, Event
+S, E = LifePhase, Event
 
 #: The registration is over: a `dereg` (or the quit's) answered, refused, or released.
 _OFF = (E.DEREGISTERED, E.REFUSED, E.RELEASED)
@@ -48,8 +48,8 @@ _STARTING = {
     E.START_FAILED: S.START_FAILED,
     E.REPLACED: S.REPLACED,
 }
-#: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
-TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
+#: What each event does in each phase; a pair not listed is a misuse (UndefinedMoveError).
+TRANSITIONS: dict[LifePhase, dict[Event, LifePhase]] = {
     S.STARTING: _STARTING,
     S.STARTING_LATE: _STARTING,  # (told apart only by what an early end of input says)
     S.START_FAILED: {},
@@ -115,26 +115,27 @@ _GOING = frozenset({S.QUITTING, S.QUITTING_OFFLINE, S.LEAVING, S.GONE, S.REPLACE
 _FOR_GOOD = frozenset({S.LEAVING, S.GONE, S.REPLACED, S.LEFT})
 
 
-class LifecycleError(Exception):
-    """An event fired in a phase where TRANSITIONS does not define it."""
+class UndefinedMoveError(Exception):
+    """A move a state machine of the core does not list (TRANSITIONS here, LIFE in
+    peer/core/request_kinds.py, MOVES in peer/core/desk/link.py)."""
 
 
 class Lifecycle:
     """The peer's phase, and the farewell of the quit that waits for what is on its way."""
 
-    def __init__(self, phase: Phase = Phase.STARTING) -> None:
+    def __init__(self, phase: LifePhase = LifePhase.STARTING) -> None:
         """A peer's lifecycle, in `phase` (STARTING, but for a test's)."""
         #: The farewell a waiting quit will send (QUIT sets it, DELIVERED and REPLACED
         #: take it); None when no quit waits.
         self.farewell: str | None = None
         self._set(phase)
 
-    def fire(self, event: Event, farewell: str = "") -> Phase:
+    def fire(self, event: Event, farewell: str = "") -> LifePhase:
         """Move on by `event`; the new phase. QUIT takes `farewell` (an empty one keeps the
-        one waiting); DELIVERED and REPLACED drop it. LifecycleError: nothing changes."""
+        one waiting); DELIVERED and REPLACED drop it. UndefinedMoveError: nothing changes."""
         phase = TRANSITIONS[self.phase].get(event)
         if phase is None:
-            raise LifecycleError(f"{event.value!r} in phase {self.phase.value!r}")
+            raise UndefinedMoveError(f"{event.value!r} in phase {self.phase.value!r}")
         if event is Event.QUIT:
             if self.farewell is None or farewell:
                 self.farewell = farewell
@@ -143,7 +144,7 @@ class Lifecycle:
         self._set(phase)
         return phase
 
-    def _set(self, phase: Phase) -> None:
+    def _set(self, phase: LifePhase) -> None:
         self.phase = phase
         #: Whether the first registration was answered with a Welcome.
         self.started = phase not in _NOT_STARTED

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peer.core.answers import Answers
 from peer.core.direct import DirectChats
 from peer.core.inbox import Inbox
 from peer.core.leaving import Leaving
-from peer.core.registration import Registration
+from peer.core.registration import Registering
 from peer.core.registry_link import RegistryLink
-from peer.core.renames import Renames
 from peer.core.request_ends import RequestEnds
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from peer.core.typed_commands import Asking, Commands
+from peer.core.typed_commands import Commands
 
 
 @dataclass(frozen=True, eq=False)  # compiled, a native class: each part read as a C field
@@ -28,11 +26,8 @@ class Parts:
     inbox: Inbox
     direct: DirectChats
     membership: Membership
-    renames: Renames
     table_news: TableNews
-    registration: Registration
+    registration: Registering
     leaving: Leaving
-    answers: Answers
     ends: RequestEnds
-    asking: Asking
     commands: Commands

@@ -55,7 +55,7 @@ class Received:
 
     def _handler_table(self) -> dict[type, _Handler]:
         """Each message's handler, by the message's type."""
-        parts, answer = self._parts, self.answer
+        parts, answer = self._parts, self.route_reply
         return {
             Chat: parts.direct.incoming,
             **dict.fromkeys((Ack, Refused, Welcome, Alive, TooBig, RoomList, MoreMail), answer),
@@ -65,7 +65,7 @@ class Received:
             ChannelMessage: self._channel_message,
             TableUpdate: self._table_update,
             Saved: self._saved,
-            Relayed: lambda m, addr, now, emit: parts.answers.relay_outcome(m.reply_to, now, emit),
+            Relayed: lambda m, addr, now, emit: parts.ends.relay_outcome(m.reply_to, now, emit),
             Restarted: self._restarted,
             Notice: self._notice,
             RoomMessage: parts.membership.message,
@@ -106,30 +106,30 @@ class Received:
             # what is still in flight went into the silence: sent again, not said unanswered
             shared.requests.send_again(now, emit)
 
-    def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
+    def route_reply(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
         """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
-        if self._direct.answered(reply, addr, now, emit):
+        if self._direct.chat_answered(reply, addr, now, emit):
             return
         if isinstance(reply, Refused):
             self._parts.ends.refusal(reply, now, emit)
         else:
-            self._parts.answers.answer(reply, reply_to, now, emit)
+            self._parts.ends.match_reply(reply, reply_to, now, emit)
 
     def _peer_refused(self, reply: Refused, addr: Addr, now: float, emit: Emit) -> None:
         """A peer of another version could not read a direct message of ours."""
         self._shared.settling.maybe(reply.reply_to)
-        self._direct.answered(reply, addr, now, emit)
+        self._direct.chat_answered(reply, addr, now, emit)
 
     # -- the handlers -------------------------------------------------------------------
 
     def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit) -> None:
         for reply_to in acks.replies:  # (each a call of ours: no bound method called per ack)
-            self.answer(Ack(acks.id, reply_to), addr, now, emit)
+            self.route_reply(Ack(acks.id, reply_to), addr, now, emit)
 
     def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
-        self.answer(snapshot, addr, now, emit)
+        self.route_reply(snapshot, addr, now, emit)
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
@@ -148,7 +148,7 @@ class Received:
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
         self._inbox.owe(saved.id)
-        self._parts.answers.save_outcome(saved, now, emit)
+        self._parts.ends.save_outcome(saved, now, emit)
 
     def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
         # acked; a copy (the ack lost) sends nothing the registry lacks
@@ -168,4 +168,4 @@ class Received:
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
         if self._parts.membership.notice(notice, emit):
-            self._parts.answers.joined_by_notice(notice.room, now, emit)
+            self._parts.ends.joined_by_notice(notice.room, now, emit)

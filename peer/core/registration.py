@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from peer.core.actions import Action, Emit, OnceShown, Print, Remember
 from peer.core.lifecycle import Event
-from peer.core.registry_link import RegistryLink
-from peer.core.room_membership import Membership
-from peer.core.shared import Shared
-from peer.core.table_news import TableNews
+from peer.core.shared import Shared, ToRegistry, WelcomeTable
 from wire.messages import (
     NOTICE_KIND,
     Leave,
@@ -30,26 +27,19 @@ WELCOME = "[Welcome, You are registered.]"
 YOU_HAVE_MESSAGES = "[You have messages]"
 
 
-class Registration:
+class Registering:
     """The Welcome and the mailbox it hands over; the lines shown after the next one."""
 
-    def __init__(
-        self,
-        shared: Shared,
-        link: RegistryLink,
-        table_news: TableNews,
-        membership: Membership,
-    ) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, news: WelcomeTable) -> None:
         self._shared = shared
         self._link = link
-        self._table_news = table_news
-        self._membership = membership
+        self._table_news = news
         # whether "[You have messages]" was shown for the mailbox being handed over
         self._announced = False
         #: Lines shown once, right after the next Welcome (the registry's key, first met).
         self.after_welcome: list[Print] = []
 
-    def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
+    def register_answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
         """The answer to a registration of ours (a refusal is RequestEnds')."""
         if isinstance(reply, Welcome):
             self.welcome(reply, now, emit)
@@ -84,13 +74,20 @@ class Registration:
         self._table_news.welcome_table(welcome, now, emit)
         self._announced = False
         self.take_mail(welcome.mail, now, emit)
-        self._membership.rejoin_for_kept(now, emit)
-        typed, shared.lines.early = shared.lines.early, []
+        room_return = shared.room_return
+        # join again the room of lines kept for it, or (not typed in, before the Welcome)
+        # the room an earlier run was in
+        self._join(room_return.rejoin_for_kept(state.room, emit), now, emit)
+        typed, shared.early_lines = shared.early_lines, []
         if any(text is not None and text.strip() for text in typed):
-            shared.room_return.stay_out(emit)
-        self._membership.go_back(now, emit)
+            room_return.stay_out(emit)
+        self._join(room_return.go_back(emit), now, emit)
         self._link.flush_outbox(now, emit)
-        shared.lines.after_change.extendleft(reversed(typed))  # carried out as the event settles
+        shared.lines_after_change.extendleft(reversed(typed))  # carried out as the event settles
+
+    def _join(self, room: str, now: float, emit: Emit) -> None:
+        if room:
+            self._link.request(self._shared.join_message(room), now, emit)
 
     def _take_identity(self, welcome: Welcome, emit: Emit) -> None:
         """Our token and name as the Welcome has them (kept by a Remember when new)."""

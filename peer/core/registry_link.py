@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from peer.core.actions import Addr, AskRegistryKey, Emit, Print, Send
-from peer.core.lifecycle import Event, Phase
+from peer.core.actions import Addr, AskRegistryKey, Emit, Print, SendSealed
+from peer.core.lifecycle import Event, LifePhase
 from peer.core.registry_watch import SILENT_KEEPALIVES
-from peer.core.request_kinds import KEPT, Request, Step
+from peer.core.request_kinds import KEPT, RequestRecord, Step
 from peer.core.retry_wait import still_trying
 from peer.core.shared import QUITTING_LATER, Shared
 from wire.messages import Busy, Deregister, Join, Keepalive, Message, Register
@@ -34,12 +34,12 @@ class RegistryLink:
 
     def over(
         self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
-    ) -> list[Request]:
+    ) -> list[RequestRecord]:
         """`message` was answered or given up: if what follows waited for it, send the next
         kept message (after an answer only), else what was held behind it; those to give up
         on with it (the registry is away: typed behind it, kept behind it), in order."""
         requests = self._requests
-        if not requests.order.over(message.id) or self._shared.life.phase is Phase.REPLACED:
+        if not requests.order.over(message.id) or self._shared.life.phase is LifePhase.REPLACED:
             return []  # (replaced: this start sends nothing more, see Leaving.replaced)
         held = self._shared.settling.held
         if not gave_up and message.id not in held:
@@ -90,18 +90,18 @@ class RegistryLink:
             and message.id not in settling.held  # (a kept one on its way goes first all the same)
         ]
         for message in carried:
-            requests.answer(message.id)
+            requests.answer_came(message.id)
             requests.order.over(message.id)  # (what was held behind it is behind the outbox now)
         settling.hold(*carried, *(requests.outcomes.over(math.inf) if back else ()))
 
     # -- the registry away and back -----------------------------------------------------
 
-    def busy(self, busy: Busy, now: float, emit: Emit) -> Request | None:
+    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None:
         """The registry is too busy for a request (a join storm): it goes again after the
         wait asked, said once; kept waiting BUSY_PATIENCE, it is given up on: returned."""
         requests = self._requests
         if requests.busy_waits.exhausted(busy.reply_to, now):
-            return requests.answer(busy.reply_to, now)
+            return requests.answer_came(busy.reply_to, now)
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = requests.busy(busy.reply_to, wait, now)
         if request is not None and first and not request.quiet:
@@ -111,10 +111,10 @@ class RegistryLink:
 
     # -- time ---------------------------------------------------------------------------
 
-    def due(self, now: float, emit: Emit) -> list[Request]:
+    def due(self, now: float, emit: Emit) -> list[RequestRecord]:
         """Send what is due at `now`; those that ran out of tries, to give up on."""
         shared, requests = self._shared, self._requests
-        requests.release(now, emit)
+        requests.send_paced(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at, shared.watch.down)
         unanswered = again + failed
         if not shared.life.registered and self._move_on(unanswered, now, emit):
@@ -126,7 +126,7 @@ class RegistryLink:
                 request.quiet = False
         server = shared.requests.server
         for request in again:
-            emit(Send(server, request.message, shared.trust.registry))
+            emit(SendSealed(server, request.message, shared.trust.registry))
             if isinstance(request.message, Register) and not shared.life.registered:
                 # its key too, answered in clear: a registry that runs (or runs again) is
                 # told from one that does not even when a lossy LAN loses its handshakes
@@ -141,7 +141,7 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         server = shared.requests.server
         for request in requests.busy_over(now):
-            emit(Send(server, request.message, shared.trust.registry))
+            emit(SendSealed(server, request.message, shared.trust.registry))
         for accepted in requests.outcomes.over(now):
             # asked again: the registry dedupes; one restarted relays a forgotten post again
             self.request(accepted, now, emit, quiet=True)
@@ -151,11 +151,11 @@ class RegistryLink:
     def _starting_late(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
         life = self._shared.life
-        if life.phase is Phase.STARTING and None in self._shared.lines.early:
+        if life.phase is LifePhase.STARTING and None in self._shared.early_lines:
             emit(QUITTING_LATER)
         life.fire(Event.REGISTER_RESENT)
 
-    def _keeps_trying(self, request: Request, now: float, emit: Emit) -> bool:
+    def _keeps_trying(self, request: RequestRecord, now: float, emit: Emit) -> bool:
         """Whether `request` is a first registration tried again later (for SILENT_KEEPALIVES
         periods, said once): a registry in a join storm drops what it cannot hold."""
         watch = self._shared.watch
@@ -186,7 +186,7 @@ class RegistryLink:
         shared.tried.clear()
         emit(Print(_moved_line(old, addr), "system"))
 
-    def _move_on(self, unanswered: list[Request], now: float, emit: Emit) -> bool:
+    def _move_on(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> bool:
         """Not registered, we are not told our registry stopped (`moved`): if it sent nothing
         since one of `unanswered` began its round, a copy's wait over at `now` (one heard from
         is slow: its round begins again at `now`), move to the next registry of the service
@@ -205,7 +205,7 @@ class RegistryLink:
         emit(Print(_moved_line(old, new), "system"))
         return True
 
-    def _send_moved(self, unanswered: list[Request], now: float, emit: Emit) -> None:
+    def _send_moved(self, unanswered: list[RequestRecord], now: float, emit: Emit) -> None:
         """After a move: `unanswered`, then all else on its way, oldest first, then the outbox."""
         requests = self._requests
         requests.take_back(unanswered, now)

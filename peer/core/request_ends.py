@@ -1,21 +1,29 @@
-"""Our requests refused (said, and what follows) or never answered (said once, what the user
-sent kept in the outbox). Sans-IO.
+"""How our requests to the registry end: answered (matched and handed to their kind's part,
+request_kinds.KINDS; the outcomes of accepted saves and posts), refused (said, and what
+follows) or never answered (said once, what the user sent kept in the outbox). Sans-IO.
 """
 
 from __future__ import annotations
 
-from peer.core.actions import AskRegistryKey, Emit, Exit, Print, Send
-from peer.core.answers import Answers
-from peer.core.leaving import Leaving
+from collections.abc import Mapping
+from typing import Final
+
+from peer.core.actions import AskRegistryKey, Emit, ExitPeer, Print, SendSealed, SendStream
 from peer.core.lifecycle import Event
-from peer.core.registry_link import RegistryLink
-from peer.core.renames import renames_asked
 from peer.core.request_kinds import EXITING as EXITING
-from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, Request
-from peer.core.room_membership import Membership
-from peer.core.shared import Shared, not_saved, quoted
-from peer.core.table_news import TableNews
+from peer.core.request_kinds import KEPT_IN_OUTBOX, KINDS, ROOMS_DOWN, RequestRecord, takers
+from peer.core.shared import (
+    Goodbyes,
+    OurRoom,
+    Shared,
+    ToRegistry,
+    name_released,
+    not_saved,
+    quoted,
+    renames_asked,
+)
 from wire.messages import (
+    Ack,
     Busy,
     ChannelPost,
     Deregister,
@@ -26,7 +34,9 @@ from wire.messages import (
     Refused,
     Register,
     RoomPost,
+    Saved,
     SaveMessage,
+    TooBig,
 )
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -38,33 +48,173 @@ PASSWORD_HINT = "[If the name is yours and has a password, start again with --pa
 PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
 
 SERVER_NOT_RESPONDING = "[Server not responding]"
+RECEIVED_BY_SERVER: Final = "[Message received by Server.]"
+SAVED: Final = "[Messages received by the server and saved]"
+CLIENT_EXISTS: Final = "[Client {} exists!!]"
 
 
 class RequestEnds:
-    """Our requests refused or given up on (no state of its own)."""
+    """Answers matched to requests and handed to their kind's part; the joins a notice
+    showed done before their ack; requests refused or given up on."""
 
-    def __init__(  # noqa: PLR0913 (the parts what follows an end reaches)
+    def __init__(
         self,
         shared: Shared,
-        link: RegistryLink,
-        answers: Answers,
-        membership: Membership,
-        table_news: TableNews,
-        leaving: Leaving,
+        link: ToRegistry,
+        rooms: OurRoom,
+        leaving: Goodbyes,
+        parts: Mapping[str, object],
     ) -> None:
+        """`parts`: the parts that take answers, by name (this one is "ends")."""
         self._shared = shared
         self._link = link
-        self._answers = answers
-        self._membership = membership
-        self._table_news = table_news
+        self._membership = rooms
         self._leaving = leaving
+        #: The handler of the answer to each kind of request (read-only).
+        self.takers = takers({"ends": self, **parts})
+        # ids of joins in flight whose room's notice came (`joined_by_notice`)
+        self._noticed_joins: set[str] = set()
+
+    def match_reply(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
+        """`reply` came for our request `reply_to`: taken when it is waited for (or was
+        given up on lately: what the registry did is what counts)."""
+        shared = self._shared
+        requests = shared.requests
+        if isinstance(reply, TooBig):
+            request = requests.stream(reply_to, now)
+            if request is not None:
+                emit(SendStream(shared.requests.server, request.message, shared.trust.registry))
+            return
+        request = requests.answer_came(reply_to, now)
+        if request is not None:
+            message = request.message
+        else:
+            late = requests.outcomes.take_given_up(reply_to)
+            if late is None:
+                return  # a copy
+            message = late
+        self.hand_answer(message, reply, now, emit)
+        if request is not None:
+            self._link.over(message, now, emit)
+
+    def take_as_acked(self, message: Message, now: float, emit: Emit) -> None:
+        """Take `message` as acked: done, its ack lost or overtaken."""
+        self.hand_answer(message, Ack(self._shared.new_id(), message.id), now, emit)
+
+    def hand_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """Do what `reply`, the registry's answer to our request `message`, says (its kind's
+        part does; a refusal is `refused`'s)."""
+        taker = self.takers.get(type(message))
+        if taker is not None:
+            taker(message, reply, now, emit)
+
+    # -- what is taken ------------------------------------------------------------------
+
+    def save_accepted(self, save: SaveMessage, reply: Message, now: float, emit: Emit) -> None:
+        """The registry took `save`: its outcome (saved, delivered) is awaited."""
+        kept = self._shared.settling.stop_holding(save)
+        self._shared.requests.outcomes.wait(save, now, kept=kept)
+
+    def post_accepted(self, post: ChannelPost, reply: Message, now: float, emit: Emit) -> None:
+        """The registry took channel post `post`: said, and its relaying awaited."""
+        kept = self._shared.settling.stop_holding(post)
+        if self._shared.requests.outcomes.wait(post, now):
+            if kept:
+                line = f"[Kept message received by Server: {quoted(post.text)}]"
+                emit(Print(line, "system"))
+            else:
+                emit(Print(RECEIVED_BY_SERVER, "system"))
+
+    def room_post_accepted(self, post: RoomPost, reply: Message, now: float, emit: Emit) -> None:
+        """The registry took room line `post`: its relaying awaited, as a channel post's."""
+        shared = self._shared
+        kept = shared.settling.stop_holding(post)
+        if shared.requests.outcomes.wait(post, now) and kept:
+            line = f"[Kept line said in {post.room}: {quoted(post.text)}]"
+            emit(Print(line, "system"))
+        # our own line, under its id: not shown again when the room's history is
+        shared.inbox.handed_over(post.sender, post.id, emit)
+
+    def leave_answered(self, leave: Leave, reply: Message, now: float, emit: Emit) -> None:
+        self._shared.settling.stop_holding(leave)
+
+    def join_answered(self, join: Join, reply: Message, now: float, emit: Emit) -> None:
+        self._noticed_joins.discard(join.id)
+        self._membership.joined(join, now, emit)
+
+    # -- joins done by a notice ---------------------------------------------------------
+
+    def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
+        """A notice about `room` while our join of it waits: the join is done (only members
+        are told). Should its ack be lost, its give-up is taken as its ack (`noticed`); one
+        given up on already is taken as answered at once."""
+        requests = self._shared.requests
+        key = name_key(room)
+        for join in requests.messages(streamed=True, given_up=True):
+            if isinstance(join, Join) and name_key(join.room) == key:
+                if requests.holds(join.id):
+                    self._noticed_joins.add(join.id)
+                else:
+                    self.match_reply(Ack(self._shared.new_id(), join.id), join.id, now, emit)
+                return
+
+    def noticed(self, msg_id: str) -> bool:
+        """Whether join `msg_id` was shown done by its room's notice (its ack lost)."""
+        return msg_id in self._noticed_joins
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def save_outcome(self, saved: Saved, now: float, emit: Emit) -> None:
+        """What became of a save of ours: saved, delivered, or refused."""
+        shared = self._shared
+        requests = shared.requests
+        shared.settling.maybe(saved.reply_to)
+        pending = requests.outcomes.stop_awaiting(saved.reply_to)
+        request = requests.answer_came(saved.reply_to)
+        if pending is None and request is None:
+            return  # a copy of an outcome already shown
+        kept = requests.outcomes.of_kept(saved.reply_to)
+        if request is not None:  # the outcome overtook the save's Ack
+            kept = shared.settling.stop_holding(request.message) or kept
+            self._link.over(request.message, now, emit)
+        shared.settling.held.discard(saved.reply_to)  # (held again while the registry was away)
+        save = pending if pending is not None else request.message if request else None
+        text = save.text if kept and isinstance(save, SaveMessage) else None
+        if saved.refused:
+            if isinstance(save, SaveMessage):
+                emit(Print(not_saved(save, saved.refused, kept=kept), "error"))
+            else:
+                emit(Print(f"[{saved.refused}]", "error"))
+        elif saved.delivered:
+            if text is None:
+                line = CLIENT_EXISTS.format(saved.to)
+            else:
+                line = f"[Kept message delivered to {saved.to}: {quoted(text)}]"
+            emit(Print(line, "system"))
+        elif text is not None:
+            line = f"[Kept message for {saved.to} saved at the server: {quoted(text)}]"
+            emit(Print(line, "system"))
+        else:
+            emit(Print(SAVED, "system"))
+
+    def relay_outcome(self, post_id: str, now: float, emit: Emit) -> None:
+        """Every other member has post `post_id`, or is gone: it is delivered (and answered,
+        should its Ack have been lost)."""
+        requests = self._shared.requests
+        request = requests.answer_came(post_id)
+        if request is not None:  # the outcome overtook the post's Ack
+            self.take_as_acked(request.message, now, emit)
+            self._link.over(request.message, now, emit)
+        post = requests.outcomes.stop_awaiting(post_id)
+        if post is not None:
+            self._shared.settling.stop_holding(post)  # (held again while the registry was away)
 
     # -- refused -----------------------------------------------------------------------
 
     def refusal(self, refusal: Refused, now: float, emit: Emit) -> None:
         """The registry refused a request of ours: said, if it is waited for (a refusal of
         one given up on was said to have failed), and what waited for it goes on."""
-        request = self._shared.requests.answer(refusal.reply_to, now)
+        request = self._shared.requests.answer_came(refusal.reply_to, now)
         if request is not None:
             self.refused(request.message, refusal, now, emit)
             self._link.over(request.message, now, emit)
@@ -87,9 +237,9 @@ class RequestEnds:
         if isinstance(message, Register):
             self._registration_refused(refusal, emit)
         if isinstance(message, Deregister) and message.quitting:
-            emit(Exit(0))
+            emit(ExitPeer(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
-            self._shared.settling.answered(message)
+            self._shared.settling.stop_holding(message)
 
     def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
         """The reason said for `refusal`. A name unknown to the registry (its console
@@ -102,7 +252,7 @@ class RequestEnds:
             return refusal.reason
         state = self._shared.state
         if state.life.registered and state.life.started:
-            self._table_news.released(emit)
+            name_released(self._shared, emit)
         return f"the registry released the name {state.name}."
 
     def _message_refused(
@@ -120,7 +270,7 @@ class RequestEnds:
         if isinstance(message, RoomPost):
             self._membership.post_refused(message, refusal, now, emit)
             return True
-        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.answered(message):
+        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.stop_holding(message):
             # kept in the outbox, refused as it went out: said in full (nothing else has it)
             where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
             emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
@@ -157,8 +307,8 @@ class RequestEnds:
     def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted, was asked again for its outcome, refused or left unanswered (a
         registry restarted): whether every member has it is not known. Said; not kept."""
-        self._shared.requests.outcomes.take(post.id)
-        self._shared.settling.answered(post)
+        self._shared.requests.outcomes.stop_awaiting(post.id)
+        self._shared.settling.stop_holding(post)
         if isinstance(post, RoomPost):
             what = f"everyone in {post.room} had your line"
         else:
@@ -185,7 +335,7 @@ class RequestEnds:
         for request in self._link.over(message, now, emit, gave_up=True):
             self.failed(request, now, emit, False)
 
-    def failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
+    def failed(self, request: RequestRecord, now: float, emit: Emit, busy: bool) -> None:
         """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         shared = self._shared
         message = request.message
@@ -201,9 +351,9 @@ class RequestEnds:
             self._went_away(now, emit)
             self._over(message, now, emit)
             return
-        if self._answers.noticed(message.id):
+        if self.noticed(message.id):
             # done, as its room's notice said: only the ack was lost
-            self._answers.take_as_acked(message, now, emit)
+            self.take_as_acked(message, now, emit)
             self._link.over(message, now, emit)
             return
         self._over(message, now, emit)
@@ -234,7 +384,7 @@ class RequestEnds:
         elif isinstance(message, Deregister):
             self._leaving.unheard(message, emit)
             emit(Print(kind.given_up, "system"))
-            emit(Exit(0))
+            emit(ExitPeer(0))
         elif kind.given_up or isinstance(message, Keepalive | Register):
             if isinstance(message, Join):
                 shared.room_return.given_up(message)
@@ -262,7 +412,7 @@ class RequestEnds:
         emit(Print(f"[Could not register{why}]", "error"))
         # Said once, unanswered, so that a registration that reached a registry too busy
         # to answer does not leave the name online; as `dereg`, not `/quit`.
-        emit(Send(shared.requests.server, shared.deregister_message(), shared.trust.registry))
+        emit(SendSealed(shared.requests.server, shared.deregister_message(), shared.trust.registry))
         if shared.settling.held:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)

@@ -1,5 +1,5 @@
 """Each kind of request the peer sends the registry, declared once (`KINDS`), and a request's
-life as a state machine (`LIFE`): a move a stage does not list raises RequestLifeError, a
+life as a state machine (`LIFE`): a move a stage does not list raises UndefinedMoveError, a
 misuse by the core, never the network's. Sans-IO."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from peer.core.lifecycle import UndefinedMoveError
 from wire.messages import (
     ChannelPost,
     Deregister,
@@ -64,17 +65,17 @@ _NOT_RENAMED = "[Renames need the registry; you are still {name}.]"
 
 #: Every kind of request, by its message type.
 KINDS: dict[type[Message], Kind] = {
-    Register: Kind("registration.answered", typing_waits=True, late_taken=True),
+    Register: Kind("registration.register_answered", typing_waits=True, late_taken=True),
     Deregister: Kind("leaving.deregistered", EXITING, typing_waits=True, in_order=True),
-    SaveMessage: replace(_POSTED, answered="answers.save_accepted", given_up=KEPT_IN_OUTBOX),
-    ChannelPost: replace(_POSTED, answered="answers.post_accepted", given_up=KEPT_IN_OUTBOX),
-    RoomPost: replace(_POSTED, answered="answers.room_post_accepted"),
-    Leave: Kind("answers.leave_answered", typing_waits=True, kept=True, in_order=True),
-    Join: Kind("answers.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
+    SaveMessage: replace(_POSTED, answered="ends.save_accepted", given_up=KEPT_IN_OUTBOX),
+    ChannelPost: replace(_POSTED, answered="ends.post_accepted", given_up=KEPT_IN_OUTBOX),
+    RoomPost: replace(_POSTED, answered="ends.room_post_accepted"),
+    Leave: Kind("ends.leave_answered", typing_waits=True, kept=True, in_order=True),
+    Join: Kind("ends.join_answered", ROOMS_DOWN, True, in_order=True, late_taken=True),
     RoomsRequest: Kind("membership.rooms_answered", ROOMS_DOWN),
     SetTopic: Kind("membership.topic_set", ROOMS_DOWN, in_order=True),
     SetAway: Kind("commands.away_answered", "[Away needs the registry; nobody was told.]"),
-    Rename: Kind("renames.answered", _NOT_RENAMED, True, in_order=True, late_taken=True),
+    Rename: Kind("table_news.rename_answered", _NOT_RENAMED, True, in_order=True, late_taken=True),
     MailTaken: Kind("registration.more_mail"),
     Keepalive: Kind("table_news.alive"),
     TableRequest: Kind(always_streams=True),
@@ -130,7 +131,7 @@ class Step(Enum):
 
 
 _S, _T = Stage, Step
-#: What each step does in each stage; a pair not listed is a misuse (RequestLifeError).
+#: What each step does in each stage; a pair not listed is a misuse (UndefinedMoveError).
 LIFE: dict[Stage, dict[Step, Stage]] = {
     _S.NEW: {_T.SEND: _S.SENT, _T.PACE: _S.PACED, _T.HOLD: _S.HELD, _T.STREAM: _S.STREAMED},
     _S.PACED: {_T.SEND: _S.SENT},
@@ -155,7 +156,7 @@ LIFE: dict[Stage, dict[Step, Stage]] = {
 }
 
 
-class Request(Struct):
+class RequestRecord(Struct):
     """A request to the registry waiting for its answer (`quiet`: an outbox retry)."""
 
     message: Message
@@ -166,14 +167,10 @@ class Request(Struct):
     #: where it is in its life (peer.core.request_kinds.LIFE)
     stage: Stage = Stage.NEW
 
-    def to(self, step: Step) -> Request:
-        """Move on by `step` (RequestLifeError if its stage does not allow it): itself."""
+    def to(self, step: Step) -> RequestRecord:
+        """Move on by `step` (UndefinedMoveError if its stage does not allow it): itself."""
         stage = LIFE[self.stage].get(step)
         if stage is None:
-            raise RequestLifeError(f"{step.value!r} in stage {self.stage.value!r}")
+            raise UndefinedMoveError(f"{step.value!r} in stage {self.stage.value!r}")
         self.stage = stage
         return self
-
-
-class RequestLifeError(Exception):
-    """A step taken in a stage where LIFE does not define it."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from peer.core.actions import Addr, Emit, Send, SendStream
-from peer.core.request_kinds import IN_ORDER, KINDS, Request, Step
+from peer.core.actions import Addr, Emit, SendSealed, SendStream
+from peer.core.request_kinds import IN_ORDER, KINDS, RequestRecord, Step
 from peer.core.retry_wait import BusyWaits
 from peer.core.settling import Settling
 from peer.core.table import Trust
@@ -76,7 +76,7 @@ class Outcomes:
         self._accepted[message.id] = message
         return True
 
-    def take(self, msg_id: str) -> Message | None:
+    def stop_awaiting(self, msg_id: str) -> Message | None:
         """The outcome of `msg_id` came, or is given up: the message, if accepted."""
         self.awaited.pop(msg_id, None)
         return self._accepted.pop(msg_id, None)
@@ -121,17 +121,17 @@ class Order:
         #: The request what is typed next waits for (a long one, or a kept one), and those
         #: held behind it.
         self.waited_for: str | None = None
-        self.held: dict[str, Request] = {}
+        self.held: dict[str, RequestRecord] = {}
         #: What waits for the pace, by id, in the order typed.
-        self.paced: dict[str, Request] = {}
+        self.paced: dict[str, RequestRecord] = {}
 
-    def take(self, now: float) -> bool:
+    def pace_allows(self, now: float) -> bool:
         """Whether one message may go at `now` (then counted)."""
         taken, self._due = self.rule.take(self._due, now)
         return taken
 
     def next_at(self) -> float:
-        """When the next message may go, as of the last `take`."""
+        """When the next message may go, as of the last `pace_allows`."""
         return self.rule.next_at(self._due)
 
     def over(self, msg_id: str) -> bool:
@@ -141,31 +141,31 @@ class Order:
         self.waited_for = None
         return True
 
-    def hold(self, request: Request) -> None:
+    def hold(self, request: RequestRecord) -> None:
         """`request` waits behind the one waited for (once)."""
         if request.message.id not in self.held:
             self.held[request.message.id] = request.to(Step.HOLD)
 
-    def take_held(self) -> list[Request]:
+    def take_held(self) -> list[RequestRecord]:
         """The requests held behind the one waited for; no longer held."""
         held = list(self.held.values())
         self.held.clear()  # the same dict: `Requests.on_its_way` views it
         return held
 
-    def wait(self, request: Request) -> bool:
+    def wait(self, request: RequestRecord) -> bool:
         """`request` waits for the pace, after those waiting already; False if it does."""
         if request.message.id in self.paced:
             return False
         self.paced[request.message.id] = request.to(Step.PACE)
         return True
 
-    def release(self, now: float) -> Iterator[Request]:
+    def paced_due(self, now: float) -> Iterator[RequestRecord]:
         """What the pace lets go at `now`, in order."""
         paced = self.paced
-        while paced and self.take(now):
+        while paced and self.pace_allows(now):
             yield paced.pop(next(iter(paced)))
 
-    def room_line(self, sent: list[Request], accepted: Outcomes) -> str | None:
+    def room_line(self, sent: list[RequestRecord], accepted: Outcomes) -> str | None:
         """The id of the last room line waiting for the pace, else of the last `sent` and
         not `accepted` yet, or None: a leave or join typed now waits for it."""
         for request in reversed(self.paced.values()):
@@ -202,17 +202,17 @@ class Requests:
         self.round_trip = RoundTrip(timeout, max(timeout, RTO_MAX))  # the registry's
         #: The peer's keepalive period: no copy of a keepalive waits longer (set by PeerCore).
         self.keepalive = math.inf
-        self._sent: Retransmitter[Request] = Retransmitter(
+        self._sent: Retransmitter[RequestRecord] = Retransmitter(
             timeout, attempts, self.alarm, self.round_trip
         )
         #: What the user typed that may not go yet.
         self.order = Order()
         # over TCP: waited for while its connection is open (deadline: its end, `ended`)
-        self._streamed: dict[str, tuple[Request, float]] = {}
+        self._streamed: dict[str, tuple[RequestRecord, float]] = {}
         #: What became of requests out of flight.
         self.outcomes = Outcomes(self.alarm)
         #: Requests answered Busy, or waiting after a silent round (read by RegistryLink).
-        self.busy_waits: BusyWaits[Request] = BusyWaits(self.alarm)
+        self.busy_waits: BusyWaits[RequestRecord] = BusyWaits(self.alarm)
         #: Where requests not answered wait, as live views: is any not empty, per line typed.
         self.on_its_way = (self._sent.waiting, self._streamed, self.order.held, self.order.paced)
         # the kinds on their way when `any_of` last looked, and those sent since: no fewer
@@ -237,11 +237,11 @@ class Requests:
         if isinstance(message, IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         if KINDS[type(message)].always_streams:  # a whole table: asked over TCP at once
-            self._over_tcp(Request(message, quiet), now)
+            self._over_tcp(RequestRecord(message, quiet), now)
             emit(SendStream(self.server, message, self.trust.registry))
             return
-        self._start(Request(message, quiet), now)
-        emit(Send(self.server, message, self.trust.registry))
+        self._start(RequestRecord(message, quiet), now)
+        emit(SendSealed(self.server, message, self.trust.registry))
 
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
@@ -250,7 +250,7 @@ class Requests:
         room line on its way, anything behind the outbox, or for the pace."""
         order = self.order
         if order.waited_for is not None and message.id != order.waited_for:
-            order.hold(Request(message, quiet))
+            order.hold(RequestRecord(message, quiet))
             return True
         line = None
         if isinstance(message, (Leave, Join)):
@@ -258,25 +258,25 @@ class Requests:
         if line is not None:
             # the leave or join would take us out of the line's room before it arrived
             order.waited_for = line
-            order.hold(Request(message, quiet))
+            order.hold(RequestRecord(message, quiet))
             return True
         if kept is not None and message.id not in self._held and type(message) is not Deregister:
             # the outbox was given up on: the first kept one goes now, as a probe, and this
             # one after the outbox (or fails with the probe: RegistryLink.over). A dereg
             # does not wait: leaving keeps the outbox for the next start.
-            order.hold(Request(message, quiet))
+            order.hold(RequestRecord(message, quiet))
             self.send(kept, now, emit, quiet=True)
             return True
         long = KINDS[type(message)].streams and travels_by_stream(message)
         if long or message.id in self._held:
             order.waited_for = message.id
-        if order.paced or not order.take(now):
-            if order.wait(Request(message, quiet)):
+        if order.paced or not order.pace_allows(now):
+            if order.wait(RequestRecord(message, quiet)):
                 self.alarm.lower(order.next_at())
             return True
         return False
 
-    def _start(self, request: Request, now: float, again: bool = False) -> None:
+    def _start(self, request: RequestRecord, now: float, again: bool = False) -> None:
         """`request` was sent at `now`: a round of tries begins (`again`: after `due`). Copies
         of a registration wait ever longer (REGISTER_BACK_OFF), of a keepalive a period at most."""
         request.since, key, sent, kind = now, request.message.id, self._sent, type(request.message)
@@ -294,7 +294,7 @@ class Requests:
         those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
-            emit(Send(self.server, request.message, self.trust.registry))
+            emit(SendSealed(self.server, request.message, self.trust.registry))
 
     def move_to(self, server: Addr) -> None:
         """Requests go to `server` from now on: its round trip is measured afresh."""
@@ -302,11 +302,11 @@ class Requests:
             self.server = server
             self.round_trip.restart()
 
-    def release(self, now: float, emit: Emit) -> None:
+    def send_paced(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace, as it allows at `now`."""
-        for request in self.order.release(now):
+        for request in self.order.paced_due(now):
             self._start(request, now)
-            emit(Send(self.server, request.message, self.trust.registry))
+            emit(SendSealed(self.server, request.message, self.trust.registry))
 
     def next_kept(self, *, rejoining: bool) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
@@ -322,7 +322,7 @@ class Requests:
 
     # -- time ---------------------------------------------------------------------------
 
-    def take_back(self, due: list[Request], now: float) -> None:
+    def take_back(self, due: list[RequestRecord], now: float) -> None:
         """`due` (by `due`: given up, or not) wait in a new round, in their places, from `now`."""
         for request in due:
             request.rounds = 0
@@ -330,7 +330,7 @@ class Requests:
 
     def due(
         self, now: float, heard: float = -math.inf, away: bool = False
-    ) -> tuple[list[Request], list[Request]]:
+    ) -> tuple[list[RequestRecord], list[RequestRecord]]:
         """The requests to send again at `now`, and those given up on, oldest first. A round
         run out is given up only when the registry was not `heard` during it, or after
         EXTRA_ROUNDS more (one whose connection ended unanswered always has those, and a
@@ -343,8 +343,8 @@ class Requests:
         failed += streamed
         if not failed:
             return again, failed
-        again_round: list[Request] = []
-        given_up: list[Request] = []
+        again_round: list[RequestRecord] = []
+        given_up: list[RequestRecord] = []
         for request in failed:
             if self.busy_waits.patient(request.message.id, now):
                 self._start(request, now, True)  # no round counted: a wait was asked
@@ -375,23 +375,23 @@ class Requests:
 
     # -- answers ------------------------------------------------------------------------
 
-    def answer(self, msg_id: str, now: float | None = None) -> Request | None:
+    def answer_came(self, msg_id: str, now: float | None = None) -> RequestRecord | None:
         """The answer to request `msg_id` came at `now` (None: not measured): the request,
         no longer waited for (None: it was not)."""
         request = self._take(msg_id, now)
         return None if request is None else request.to(Step.ANSWER)
 
-    def _take(self, msg_id: str, now: float | None) -> Request | None:
+    def _take(self, msg_id: str, now: float | None) -> RequestRecord | None:
         """Request `msg_id`, no longer waited for (None: it was not)."""
         self.busy_waits.forget(msg_id)
         request = self._sent.answer(msg_id, now)
-        request = self.busy_waits.take(msg_id) or request
+        request = self.busy_waits.stop_waiting(msg_id) or request
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
             request = streamed[0] if streamed else None
         return request
 
-    def stream(self, msg_id: str, now: float) -> Request | None:
+    def stream(self, msg_id: str, now: float) -> RequestRecord | None:
         """A TooBig answered `msg_id` at `now`: the request, for the caller to send over TCP,
         its answer awaited while its connection is open (None: not waited for)."""
         request = self._sent.answer(msg_id, now)
@@ -399,7 +399,7 @@ class Requests:
             self._over_tcp(request, now)
         return request
 
-    def _over_tcp(self, request: Request, now: float) -> None:
+    def _over_tcp(self, request: RequestRecord, now: float) -> None:
         request.since = now  # its round over TCP begins
         request.to(Step.STREAM)
         self._streamed[request.message.id] = (request, math.inf)
@@ -410,7 +410,7 @@ class Requests:
             self._streamed[msg_id] = (self._streamed[msg_id][0], now)
             self.alarm.lower(now)
 
-    def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
+    def busy(self, msg_id: str, wait: float, now: float) -> tuple[RequestRecord | None, bool]:
         """A Busy answered `msg_id` at `now`: the request goes again `wait` seconds on. It,
         and whether this is its first Busy; (None, False): not waited for."""
         # the first Busy still counts: a late copy's must not start the patience afresh
@@ -421,7 +421,7 @@ class Requests:
         self.busy_waits.wait(msg_id, request.to(Step.BUSY), now + wait, since)
         return request, since == now
 
-    def busy_over(self, now: float) -> Iterator[Request]:
+    def busy_over(self, now: float) -> Iterator[RequestRecord]:
         """Each request whose wait is over at `now`, in flight again, for the caller to send."""
         for request in self.busy_waits.over(now):
             self._start(request, now, True)  # a copy: its answer is no sample

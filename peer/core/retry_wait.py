@@ -103,7 +103,7 @@ class BusyWaits(Generic[T]):
         self._alarm.lower(due)
         return due
 
-    def take(self, msg_id: str) -> T | None:
+    def stop_waiting(self, msg_id: str) -> T | None:
         """Request `msg_id`, answered: no longer waiting, its silent rounds forgotten; None
         if it does not wait."""
         self._silent.pop(msg_id, None)

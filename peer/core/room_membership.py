@@ -6,9 +6,7 @@ from datetime import datetime
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Dated, Emit, Print
-from peer.core.inbox import Inbox
-from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
+from peer.core.shared import Shared, ToRegistry, text_ok
 from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
@@ -29,13 +27,16 @@ NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error
 
 
 class Membership:
-    """The room we are in is the PeerState's (`room`); the rooms heard of, KnownRooms."""
+    """The room we are in is the PeerState's (`room`); the rooms heard of (joined, listed,
+    or told about) are kept as the registry spells them: for tab completion, and to take
+    its spelling over the one typed."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, inbox: Inbox) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry) -> None:
         self._shared = shared
         self._link = link
-        self._inbox = inbox
+        self._inbox = shared.inbox
         self._topic_asked: set[str] = set()  # ids of the `rooms` asked by /topic alone
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names
 
     # -- typed --------------------------------------------------------------------------
 
@@ -54,7 +55,7 @@ class Membership:
         if self._shared.room_return.typed_join(join, emit):
             self._link.request(join, now, emit)
 
-    def leave(self, now: float, emit: Emit) -> None:
+    def leave(self, text: str, now: float, emit: Emit) -> None:
         """Leave at once here and tell the registry (unanswered, the Leave waits in the
         outbox like a message)."""
         shared = self._shared
@@ -140,16 +141,22 @@ class Membership:
     def seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""
         state = self._shared.state
-        self._shared.rooms.saw(room)
+        self._rooms_seen[name_key(room)] = room
         if state.room and name_key(room) == name_key(state.room):
             state.room = room
+
+    def room_names(self) -> list[str]:
+        """The rooms heard of, sorted."""
+        return sorted(self._rooms_seen.values(), key=name_key)
 
     def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
         """The answer to `rooms`: the list shown."""
         if not isinstance(reply, RoomList):
             return
         current = self._shared.state.room
-        self._shared.rooms.listed(reply, current)
+        self._rooms_seen = {name_key(r): r for r in reply.rooms}
+        if current:
+            self._rooms_seen[name_key(current)] = current
         topics = dict(zip(map(name_key, reply.rooms), reply.topics, strict=False))
         if asked.id in self._topic_asked:  # /topic alone
             self._topic_asked.discard(asked.id)
@@ -171,37 +178,25 @@ class Membership:
         """The registry answered `join`: we are in its room, spelled as the registry does.
         Kept lines that waited for it go now (a kept /leave after them takes us out again)."""
         shared, kept = self._shared, self._shared.settling
-        shared.state.room = shared.rooms.spelling(join.room)
+        shared.state.room = self._rooms_seen.get(name_key(join.room), join.room)
         self.seen_room(shared.state.room)
-        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in kept.outbox):
+        if shared.room_return.join_over(join) and any(isinstance(m, Leave) for m in kept.outbox):
             shared.state.room = ""
         if kept.held:  # kept lines that waited for this join go now
             self._link.flush_outbox(now, emit)
 
     # -- the way back -------------------------------------------------------------------
 
-    def rejoin_for_kept(self, now: float, emit: Emit) -> None:
-        """Join again the room of lines kept for it (RoomReturn.rejoin_for_kept)."""
-        room = self._shared.room_return.rejoin_for_kept(self._shared.state.room, emit)
-        if room:
-            self._link.request(self._shared.join_message(room), now, emit)
-
-    def go_back(self, now: float, emit: Emit) -> None:
-        """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
-        room = self._shared.room_return.go_back(emit)
-        if room:
-            self._link.request(self._shared.join_message(room), now, emit)
-
     def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
         shared = self._shared
-        if not shared.room_return.answered(join):
+        if not shared.room_return.join_over(join):
             return
         for message in shared.settling.outbox:
             if isinstance(message, RoomPost):
                 self.post_refused(message, refusal, now, emit)
             elif isinstance(message, Leave):
-                shared.settling.answered(message)  # in no room already
+                shared.settling.stop_holding(message)  # in no room already
 
     def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
         """Say which line was not sent, in full, and why; refused as not in its room, we are
@@ -212,7 +207,7 @@ class Membership:
             shared.settling.hold(post)
             self._link.come_back(now, emit)
             return
-        shared.settling.answered(post)
+        shared.settling.stop_holding(post)
         emit(Print(f"[Not sent to {post.room}: {refusal.reason}]", "error"))
         emit(Print(f"[Your line: {post.text}]", "error"))
         state = shared.state

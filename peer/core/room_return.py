@@ -1,4 +1,4 @@
-"""The rooms heard of (`KnownRooms`), and the way back to a room (docs/GUIDE.md, "Rooms and
+"""The way back to a room (docs/GUIDE.md, "Rooms and
 lines that wait"): the room kept on disk, the room joined again for kept lines, and a /join
 that waits for them. Sans-IO: the core sends each Join.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from peer.core.actions import Emit, KeepRoom, Print
 from peer.core.settling import Settling
-from wire.messages import Join, Leave, Message, RoomList, RoomPost
+from wire.messages import Join, Leave, Message, RoomPost
 from wire.names import name_key
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
@@ -132,7 +132,7 @@ class RoomReturn:
         self._shown_since_join.clear()
         return room
 
-    def answered(self, join: Join) -> bool:
+    def join_over(self, join: Join) -> bool:
         """`join` was answered, refused or given up on: True when kept lines waited for it
         (the join for kept lines, or the /join that waited for them); no longer waited for."""
         if self.join_after_kept == join:
@@ -148,7 +148,7 @@ class RoomReturn:
         """`join` went unanswered: the lines typed after the /join that waited for kept lines
         no longer wait for it. A join for kept lines is asked again instead."""
         if self.join_after_kept == join:
-            self.answered(join)
+            self.join_over(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
         """After every event: a KeepRoom when `room`, the one we are in, changed;
@@ -157,29 +157,3 @@ class RoomReturn:
             return
         self.room_was = room
         emit(KeepRoom(room))
-
-
-class KnownRooms:
-    """The rooms this peer has heard of (joined, listed, or told about), as the registry
-    spells them: for tab completion, and to take its spelling over the one typed."""
-
-    def __init__(self) -> None:
-        self._rooms_seen: dict[str, str] = {}  # room keys -> names
-
-    def saw(self, room: str) -> None:
-        """`room` was heard of, spelled so."""
-        self._rooms_seen[name_key(room)] = room
-
-    def spelling(self, room: str) -> str:
-        """`room` as last heard of, in any case; as given when never heard of."""
-        return self._rooms_seen.get(name_key(room), room)
-
-    def names(self) -> list[str]:
-        """The rooms heard of, sorted."""
-        return sorted(self._rooms_seen.values(), key=name_key)
-
-    def listed(self, rooms: RoomList, current: str) -> None:
-        """The registry's list of `rooms`: now those heard of (with `current`)."""
-        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
-        if current:
-            self.saw(current)

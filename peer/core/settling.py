@@ -139,7 +139,7 @@ class Settling:
             unsettled.clear()  # the same dict: PeerCore.unsettled views it
             unsettled.update((m.id, m) for m in ordered)
 
-    def answered(self, message: Message) -> bool:
+    def stop_holding(self, message: Message) -> bool:
         """`message` is answered: no longer held, and maybe settled (a leave is). True when it
         was held (its confirmation then says which message it is for)."""
         held = (msg_id := message.id) in self.held

@@ -1,25 +1,43 @@
-"""What the parts of the peer core share (`Shared`); each part owns its own state beside it."""
+"""What the parts of the peer core share (`Shared`), one of each per peer; and what a part
+does for another, as the small interface the other is given (PeerCore wires them). Each part
+owns its own state beside it."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
+from typing import Protocol
 
 from peer.core import commands as cmd
 from peer.core.actions import Addr, Emit, Held, KeepRegistries, Print
 from peer.core.change_lines import ChangeLines
 from peer.core.inbox import Inbox
-from peer.core.lifecycle import Lifecycle
+from peer.core.lifecycle import Event, Lifecycle
 from peer.core.registry_watch import RegistryWatch
+from peer.core.request_kinds import RequestRecord
 from peer.core.requests import Requests
-from peer.core.room_return import KnownRooms, RoomReturn
+from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
-from peer.core.table import Table, Trust
+from peer.core.table import TableCopy, Trust
 from peer.core.tickets import Tickets
 from wire.ids import IdMaker
 from wire.limits import MAX_TEXT
-from wire.messages import Chat, Deregister, Join, Register, SaveMessage, address
+from wire.messages import (
+    Busy,
+    Chat,
+    Deregister,
+    Join,
+    Message,
+    Refused,
+    Register,
+    Rename,
+    RoomPost,
+    SaveMessage,
+    Welcome,
+    address,
+)
+from wire.refusals import RefusalCode
 from wire.reliable import Alarm
 from wire.version import WIRE_VERSION
 
@@ -27,18 +45,6 @@ from wire.version import WIRE_VERSION
 NO_USER = "[No one is called {}. {} lists every name.]"
 #: Said when the input ended before the first Welcome and the registration was sent again.
 QUITTING_LATER = Print("[Quitting once the registry has answered; Ctrl-C quits at once.]", "system")
-
-
-@dataclass(eq=False)
-class TypedLines:
-    """Typed lines that cannot be carried out yet, in the order typed (None: the end of
-    input): waiting for the first Welcome (`early`), or for a change on its way
-    (`after_change`: TypedInput._changing)."""
-
-    early: list[str | None] = field(default_factory=list)
-    after_change: deque[str | None] = field(default_factory=deque)
-    #: Parts told of the next line carried out (its text, `now`, the actions), then dropped.
-    watchers: list[Callable[[str, float, Emit], None]] = field(default_factory=list)
 
 
 def not_carried_out(lines: Iterable[str | None], why: str, emit: Emit) -> None:
@@ -81,7 +87,7 @@ class Shared:
 
     state: PeerState
     new_id: IdMaker
-    table: Table
+    table: TableCopy
     #: What the user sent and is not known delivered, in the order typed, and its outbox.
     settling: Settling
     requests: Requests
@@ -89,8 +95,12 @@ class Shared:
     room_return: RoomReturn
     #: The (sender, id) pairs shown in earlier runs, oldest first, and lines held (`inbox`).
     shown: InitVar[Iterable[tuple[str, str] | Held]] = ()
-    rooms: KnownRooms = field(default_factory=KnownRooms)
-    lines: TypedLines = field(default_factory=TypedLines)
+    #: Typed lines that cannot be carried out yet, in the order typed (None: the end of
+    #: input): waiting for the first Welcome, or for a change on its way (TypedInput._changing).
+    early_lines: list[str | None] = field(default_factory=list)
+    lines_after_change: deque[str | None] = field(default_factory=deque)
+    #: Parts told of the next line carried out (its text, `now`, the actions), then dropped.
+    line_watchers: list[Callable[[str, float, Emit], None]] = field(default_factory=list)
     #: The service's registries (Welcome, Alive), where the peer may move to; and those
     #: tried since one last answered.
     registries: tuple[Addr, ...] = ()
@@ -181,3 +191,77 @@ def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
     """The line for `save`, refused by the registry: to whom, why, and which message."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"
+
+
+def renames_asked(requests: Requests) -> list[Rename]:
+    """Renames we asked for that are on their way, or were given up on lately."""
+    return [m for m in requests.messages(given_up=True) if isinstance(m, Rename)]
+
+
+def renames_given_up(requests: Requests) -> list[Rename]:
+    """Renames we gave up on lately (the registry may have done them)."""
+    on_their_way = {m.id for m in requests.messages()}
+    return [m for m in renames_asked(requests) if m.id not in on_their_way]
+
+
+def name_released(shared: Shared, emit: Emit) -> None:
+    """The registry's console released our name: said, and offline (the next keepalive
+    must not take it back unseen)."""
+    state = shared.state
+    state.life.fire(Event.RELEASED)
+    shared.watch.offline()
+    name = state.name
+    line = (
+        f"[The registry released the name {name}: you are offline. "
+        f"Type reg {name} to register it again.]"
+    )
+    emit(Print(line, "error"))  # first the cause, then what follows
+    if state.room:
+        emit(Print(f"[You are no longer in {state.room}.]", "system"))
+        state.room = ""
+
+
+class ToRegistry(Protocol):
+    """What goes to the registry, in order (peer/core/registry_link.py)."""
+
+    def request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None: ...
+    def over(
+        self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
+    ) -> list[RequestRecord]: ...
+    def flush_outbox(self, now: float, emit: Emit, *, back: bool = False) -> None: ...
+    def busy(self, busy: Busy, now: float, emit: Emit) -> RequestRecord | None: ...
+    def due(self, now: float, emit: Emit) -> list[RequestRecord]: ...
+    def tick(self, now: float, emit: Emit) -> None: ...
+    def come_back(self, now: float, emit: Emit) -> None: ...
+    def counts_us_offline(self, code: RefusalCode) -> bool: ...
+    def sent(self, kind: type[Message] | tuple[type[Message], ...]) -> bool: ...
+
+
+class Chats(Protocol):
+    """The direct messages sent (peer/core/direct.py)."""
+
+    def send(self, typed: cmd.SendDirect, now: float, emit: Emit) -> None: ...
+    def awaiting_ack(self, msg_id: str) -> bool: ...
+    def save_of(self, chat: Chat) -> SaveMessage: ...
+
+
+class OurRoom(Protocol):
+    """The room this peer is in (peer/core/room_membership.py)."""
+
+    def joined(self, join: Join, now: float, emit: Emit) -> None: ...
+    def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None: ...
+    def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None: ...
+
+
+class WelcomeTable(Protocol):
+    """The registry's table as it comes (peer/core/table_news.py)."""
+
+    def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None: ...
+
+
+class Goodbyes(Protocol):
+    """How the peer leaves (peer/core/leaving.py)."""
+
+    def replaced(self, refusal: Refused, emit: Emit) -> None: ...
+    def unheard(self, dereg: Deregister, emit: Emit) -> None: ...
+    def never_started(self, emit: Emit) -> None: ...

@@ -1,4 +1,4 @@
-"""The peer's copy of the registry's table (`Table`), and the trust judged by its keys.
+"""The peer's copy of the registry's table (`TableCopy`), and the trust judged by its keys.
 
 `Trust`: which messages a peer believes, judged by the key that sealed them: the one place a
 peer decides trust (docs/SECURITY.md, "Who may say what"). The secure channel says which key
@@ -58,7 +58,7 @@ HELD_UPDATES = 64
 HELD_MOST = 1024
 
 
-class Table:
+class TableCopy:
     """The rows by name (any spelling: names are unique ignoring case), the version they
     are at, the old names of renamed rows, and the updates that came before the first
     table. Read-only from outside: `apply` and `replace` change it, as the registry says.

@@ -1,38 +1,42 @@
 """What the registry tells of its table, as this peer takes it (docs/PROTOCOL.md), and the
-news it carries about ourselves (a rename of ours done; our name released). Sans-IO."""
+news it carries about ourselves (a rename of ours done; our name released); our renames
+(/nick), asked of the registry, done when it answers or when the table shows the new name
+first. Sans-IO."""
 
 from __future__ import annotations
 
-from peer.core.actions import Emit, Print
-from peer.core.lifecycle import Event
-from peer.core.registry_link import RegistryLink
-from peer.core.renames import Renames, renames_asked, renames_given_up
-from peer.core.shared import Shared
-from peer.core.table import HELD_UPDATES, Table
-from wire.keys import fingerprint, key_from_text
+import collections
+
+from peer.core.actions import Emit, Print, Remember
+from peer.core.shared import Shared, ToRegistry, name_released, renames_asked, renames_given_up
+from peer.core.table import HELD_UPDATES, TableCopy
 from wire.messages import (
     Alive,
     Keepalive,
     Message,
+    Rename,
     TableRequest,
     TableSnapshot,
     TableUpdate,
     Welcome,
 )
-from wire.names import name_key
+from wire.names import name_key, name_problem
+
+NOW_KNOWN_AS = "[You are now known as {}.]"
 
 
 class TableNews:
-    """The table's changes as the registry sends them, and what they mean for us."""
+    """The table's changes as the registry sends them, and what they mean for us; our own
+    renames (the names we had before are the PeerState's, `former`)."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, renames: Renames) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry) -> None:
         self._shared = shared
         self._link = link
-        self._renames = renames
-        #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
-        self.fingerprint = ""
         # the table's version when the registry last welcomed us: our row comes after it
         self._welcomed_at = -1
+        # (old, new) name keys of the renames done by their answer whose table update has
+        # not come yet (`_shows_answered`)
+        self._to_show: collections.deque[tuple[str, str]] = collections.deque(maxlen=16)
 
     @property
     def before_welcome(self) -> bool:
@@ -49,7 +53,7 @@ class TableNews:
         if update.start() > table.version:
             held = table.hold(update)
             if update.version - table.version > HELD_UPDATES or held >= HELD_UPDATES:
-                fetch_table(self._shared, self._link, now, emit)
+                self._fetch_table(now, emit)
             return
         self._apply(update, now, emit)
         self.take_held(now, emit)
@@ -68,19 +72,19 @@ class TableNews:
             table.version = update.version
             return
         state = shared.state
-        answered = self._renames.shows_answered(update)
+        answered = self._shows_answered(update)
         renamed_to = table.apply(update, state.name)
         shared.change_lines.table_changed(now, emit)
         if answered:
             return  # news of a rename of ours already done: neither a later one nor a release
         if renamed_to:
-            self._renames.own_rename_seen(renamed_to, emit)
+            self.own_rename_seen(renamed_to, emit)
         elif (
             state.life.registered
             and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
             and not renames_asked(shared.requests)  # a rename's rows may come in two updates
         ):
-            self.released(emit)
+            name_released(self._shared, emit)
 
     def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
         """The whole table as we asked for it (none older than ours): said as a change
@@ -88,7 +92,7 @@ class TableNews:
         table = self._shared.table
         if snapshot.version < table.version:
             return
-        self._renames.whole_table_seen()
+        self._to_show.clear()  # a whole table shows every rename before it
         if table.replace(snapshot.version, snapshot.entries, snapshot.aliases):
             self._shared.change_lines.table_changed(now, emit)
         self._snapshot_news(snapshot, emit)
@@ -107,7 +111,7 @@ class TableNews:
         done = self._given_up_rename_in(shared.table)
         if done:
             # a rename we gave up on, done by a registry killed before its answer left
-            self._renames.own_rename_seen(done, emit)
+            self.own_rename_seen(done, emit)
             return
         before = next(
             (
@@ -124,11 +128,11 @@ class TableNews:
         asked = renames_asked(self._shared.requests)
         new = next((r.new_name for r in asked if r.new_name in shared.table), "")
         if new:
-            self._renames.own_rename_seen(new, emit)
+            self.own_rename_seen(new, emit)
         elif not asked:
-            self.released(emit)
+            name_released(self._shared, emit)
 
-    def _given_up_rename_in(self, table: Table) -> str:
+    def _given_up_rename_in(self, table: TableCopy) -> str:
         """The new name of a rename we gave up on that `table` shows at our address, or ""."""
         port = self._shared.state.port
         for rename in renames_given_up(self._shared.requests):
@@ -142,9 +146,9 @@ class TableNews:
         (too big for a datagram): it is asked for, and the updates meanwhile held for it."""
         self._welcomed_at = welcome.version
         if not welcome.entries:
-            fetch_table(self._shared, self._link, now, emit)
+            self._fetch_table(now, emit)
             return
-        self._renames.whole_table_seen()
+        self._to_show.clear()  # a whole table shows every rename before it
         self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
         self._shared.change_lines.table_replaced(emit)
         self.take_held(now, emit)
@@ -157,39 +161,73 @@ class TableNews:
             return
         shared.learn_registries(reply.registries, emit)
         if reply.version > shared.table.version:
-            fetch_table(shared, self._link, now, emit)
+            self._fetch_table(now, emit)
 
-    def released(self, emit: Emit) -> None:
-        """The registry's console released our name: said, and offline (the next keepalive
-        must not take it back unseen)."""
+    def _fetch_table(self, now: float, emit: Emit) -> None:
+        """Ask for the whole table, unless asked already."""
         shared = self._shared
-        state = shared.state
-        state.life.fire(Event.RELEASED)
-        shared.watch.offline()
-        name = state.name
-        line = (
-            f"[The registry released the name {name}: you are offline. "
-            f"Type reg {name} to register it again.]"
-        )
-        emit(Print(line, "error"))  # first the cause, then what follows
-        if state.room:
-            emit(Print(f"[You are no longer in {state.room}.]", "system"))
-            state.room = ""
+        if not shared.requests.any_of(TableRequest, streamed=True):
+            self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
 
-    def whois(self, name: str) -> Print:
-        """The /whois line: `name`'s key fingerprint from the table, and ours."""
-        if (entry := self._shared.table.entry(name)) is None:
-            return self._shared.no_user(name)
-        key = key_from_text(entry.key)
-        if key is None:
-            line = f"[{entry.name} has no key yet (not started since the registry took keys).]"
-            return Print(line, "system")
-        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
-        line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
-        return Print(line, "system")
+    # -- our renames --------------------------------------------------------------------
 
+    def rename(self, new: str, now: float, emit: Emit) -> None:
+        """The user typed /nick `new`: asked of the registry, unless it cannot be."""
+        problem = name_problem(new)
+        if problem:
+            emit(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
+            return
+        state = self._shared.state
+        if new == state.name:
+            emit(Print(f"[You are already called {new}.]", "error"))
+            return
+        if self._link.sent(Rename):
+            emit(Print("[A rename is already on its way; wait for its answer.]", "error"))
+            return
+        rename = Rename(self._shared.new_id(), state.name, state.token, new)
+        self._link.request(rename, now, emit)
 
-def fetch_table(shared: Shared, link: RegistryLink, now: float, emit: Emit) -> None:
-    """Ask for the whole table, unless asked already."""
-    if not shared.requests.any_of(TableRequest, streamed=True):
-        link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+    def rename_answered(self, rename: Rename, reply: Message, now: float, emit: Emit) -> None:
+        """The registry did `rename` (a refusal is RequestEnds'); its update is still to come."""
+        if self._renamed_to(rename, emit):
+            self._to_show.append((name_key(rename.name), name_key(rename.new_name)))
+
+    def _renamed_to(self, rename: Rename, emit: Emit) -> bool:
+        """The registry did `rename`: we go by its new name. False when we do already."""
+        state = self._shared.state
+        old = state.name
+        if rename.name != old:
+            return False
+        state.name = rename.new_name
+        self._shared.table.renamed(old, rename.new_name)
+        state.former.add(name_key(old))
+        state.former.discard(name_key(rename.new_name))
+        emit(Remember(rename.new_name, state.token))
+        emit(Print(NOW_KNOWN_AS.format(rename.new_name), "system"))
+        return True
+
+    def own_rename_seen(self, new_name: str, emit: Emit) -> None:
+        """The table says our name became `new_name`: a rename we asked for was done, though
+        its answer has not come or we gave up on it; taken as done."""
+        requests = self._shared.requests
+        for rename in renames_asked(requests):
+            if name_key(rename.new_name) == name_key(new_name):
+                requests.answer_came(rename.id)
+                requests.outcomes.take_given_up(rename.id)
+                self._renamed_to(rename, emit)
+                return
+
+    def _shows_answered(self, update: TableUpdate) -> bool:
+        """Whether `update` is the table's news of a rename of ours done by its answer (so no
+        news of a later one); those answered before it came in a whole table, forgotten."""
+        if not (to_show := self._to_show):
+            return False
+        port = self._shared.state.port
+        gone = {name_key(e.name) for e in update.entries if not e.port}
+        came = {name_key(e.name) for e in update.entries if e.port == port and e.online}
+        for shown, (old, new) in enumerate(to_show, start=1):
+            if old in gone and new in came:
+                for _ in range(shown):
+                    to_show.popleft()
+                return True
+        return False

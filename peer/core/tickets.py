@@ -50,7 +50,7 @@ class Tickets:
         if given and self._made.get(key) == given:
             self.handed.add(key)
 
-    def take(self, owner: str, given: str, emit: Emit) -> None:
+    def keep_handed(self, owner: str, given: str, emit: Emit) -> None:
         """The owner of key `owner` handed us `given`: kept (KeepTickets) when new."""
         if self.held.get(owner) == given or not owner or not plausible(given):
             return

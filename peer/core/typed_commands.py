@@ -1,16 +1,14 @@
 """The typed commands that concern no part of their own, and the `message` command's
-questions (`Asking`: the recipient, then the text; an empty answer cancels). Sans-IO.
+questions (the recipient, then the text; an empty answer cancels). Sans-IO.
 """
 
 from __future__ import annotations
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, Print
-from peer.core.commands import Send
-from peer.core.direct import DirectChats
-from peer.core.registry_link import RegistryLink
-from peer.core.shared import Shared, text_ok
-from peer.core.table_news import TableNews
+from peer.core.commands import SendDirect
+from peer.core.shared import Chats, Shared, ToRegistry, text_ok
+from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL
 from wire.messages import ChannelPost, Message, RoomsRequest, SetAway
 from wire.names import name_key
@@ -20,12 +18,19 @@ AWAY, BACK, NO_REASON = "commands.away_from", "commands.back", "away"
 
 
 class Commands:
-    """The handlers of the commands above; whether we said we are away (`away`)."""
+    """The handlers of the commands above; whether we said we are away (`away`); which
+    question of `message` is asked (none, the recipient, the text), and the recipient."""
 
-    def __init__(self, shared: Shared, link: RegistryLink, table_news: TableNews) -> None:
+    def __init__(self, shared: Shared, link: ToRegistry, chats: Chats) -> None:
         self._shared = shared
         self._link = link
-        self._table_news = table_news
+        self._direct = chats
+        #: The recipient answered, awaiting the text; None otherwise.
+        self.asking: str | None = None
+        #: The question asked: 0 none, 1 the recipient, 2 the text.
+        self.step = 0
+        #: Our key's fingerprint, for /whois (PeerCore's option: the adapter knows the key).
+        self.fingerprint = ""
         #: why we are away, as the registry last took it (SetAway), or "": here
         self.away = ""
 
@@ -54,8 +59,19 @@ class Commands:
             line = f"  {entry.name.ljust(width)}  {status}{where}{me}{away}".rstrip()
             emit(Print(line, "info", entry.name))
 
-    def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
-        emit(self._table_news.whois(command.name))
+    def whois(self, name: str, now: float, emit: Emit) -> None:
+        """The /whois line: `name`'s key fingerprint from the table, and ours."""
+        if (entry := self._shared.table.entry(name)) is None:
+            emit(self._shared.no_user(name))
+            return
+        key = key_from_text(entry.key)
+        if key is None:
+            line = f"[{entry.name} has no key yet (not started since the registry took keys).]"
+            emit(Print(line, "system"))
+            return
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+        emit(Print(line, "system"))
 
     def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "dereg", emit):
@@ -65,7 +81,7 @@ class Commands:
             # a `reg` going on stops: in flight, or waiting after a Busy
             regs = shared.requests.registers()
             for message in regs:
-                shared.requests.answer(message.id)
+                shared.requests.answer_came(message.id)
             waited, shared.watch.register_again = shared.watch.register_again or bool(regs), False
             line = "[Your reg is tried no more.]" if waited else "[You are already offline.]"
             emit(Print(line, "system" if waited else "error"))
@@ -93,7 +109,7 @@ class Commands:
         line = f"[Not said in {room}; in a room, commands need their /: {command.instead}]"
         emit(Print(line, "error"))
 
-    def list_rooms(self, command: cmd.ListRooms, now: float, emit: Emit) -> None:
+    def list_rooms(self, text: str, now: float, emit: Emit) -> None:
         self._link.request(RoomsRequest(self._shared.new_id()), now, emit)
 
     def away_from(self, text: str, now: float, emit: Emit) -> None:
@@ -119,7 +135,7 @@ class Commands:
         if command is None or (
             isinstance(command, cmd.ForPart) and command.handler in (AWAY, BACK)
         ):
-            self._shared.lines.watchers.append(self._typed_again)  # (the line does it)
+            self._shared.line_watchers.append(self._typed_again)  # (the line does it)
         elif self.away and self._shared.life.registered:
             self._mark_away("", now, emit)
         else:
@@ -127,7 +143,7 @@ class Commands:
 
     def away_answered(self, asked: SetAway, reply: Message, now: float, emit: Emit) -> None:
         """The registry marked us away (or back), as asked: the next line typed is watched."""
-        self.away, watchers = asked.text, self._shared.lines.watchers
+        self.away, watchers = asked.text, self._shared.line_watchers
         if asked.text and self._typed_again not in watchers:
             watchers.append(self._typed_again)
         line = f"[You are marked away: {asked.text}]" if asked.text else "[You are back.]"
@@ -141,27 +157,17 @@ class Commands:
             return False
         return True
 
+    # -- the questions of `message` ----------------------------------------------------
 
-class Asking:
-    """Which question is asked (none, the recipient, the text), and the recipient."""
-
-    def __init__(self, shared: Shared, direct: DirectChats) -> None:
-        self._shared = shared
-        self._direct = direct
-        #: The recipient answered, awaiting the text; None otherwise.
-        self.asking: str | None = None
-        #: The question asked: 0 none, 1 the recipient, 2 the text.
-        self.step = 0
-
-    def start(self, to: str, now: float, emit: Emit) -> None:
+    def ask_message(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
         self.step = 1
         if to:
-            self.answer(to, now, emit)
+            self.answer_question(to, now, emit)
         else:
             emit(Print("[To whom?]", "system"))
 
-    def answer(self, text: str, now: float, emit: Emit) -> None:
+    def answer_question(self, text: str, now: float, emit: Emit) -> None:
         """The line typed answers the question asked."""
         if self.step == 1:
             self._recipient(text.strip(), emit)
@@ -171,7 +177,7 @@ class Asking:
         if not text:
             emit(Print("[Cancelled.]", "system"))
             return
-        self._direct.send(Send(to, text), now, emit)
+        self._direct.send(SendDirect(to, text), now, emit)
 
     def _recipient(self, name: str, emit: Emit) -> None:
         if not name:
@@ -189,7 +195,7 @@ class Asking:
         self.step = 2
         emit(Print(f"[Message to {name}?]", "system"))
 
-    def prompt(self) -> str | None:
+    def question_prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""
         if self.step == 1:
             return "message to: "

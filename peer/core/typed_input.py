@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from peer.core import commands as cmd
-from peer.core.actions import Emit, Exit, ForFiles, Print
-from peer.core.lifecycle import Phase
+from peer.core.actions import Emit, ExitPeer, ForFiles, Print
+from peer.core.lifecycle import LifePhase
 from peer.core.parts import Parts
 from peer.core.request_kinds import TYPING_WAITS
 from peer.core.shared import QUITTING_LATER, not_carried_out
@@ -19,17 +19,16 @@ _Typed = Callable[[Any, float, Emit], None]
 
 
 #: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
-_START_FAILED: Final = Phase.START_FAILED
-_SEND: Final = cmd.Send  # (and a class imported, at each use)
+_START_FAILED: Final = LifePhase.START_FAILED
+_SEND: Final = cmd.SendDirect  # (and a class imported, at each use)
 
 
 class TypedInput:
-    """The dispatch of typed lines (the lines held are the shared TypedLines)."""
+    """The dispatch of typed lines (the lines held are Shared's)."""
 
     def __init__(self, parts: Parts) -> None:
         self._parts = parts
         self._shared = parts.shared
-        self._lines = parts.shared.lines
         self._life = parts.shared.life
         self._requests = parts.shared.requests
         self._on_its_way = parts.shared.requests.on_its_way
@@ -40,13 +39,10 @@ class TypedInput:
         """Each typed command's handler, by the command's type."""
         parts, commands = self._parts, self._parts.commands
         direct, membership, leaving = parts.direct, parts.membership, parts.leaving
-        asking, renames = parts.asking, parts.renames
         return {
-            cmd.Send: direct.send,
+            cmd.SendDirect: direct.send,
             cmd.SendAll: commands.send_all,
-            cmd.AskMessage: lambda c, now, emit: asking.start(c.to, now, emit),
             cmd.Who: commands.who,
-            cmd.Whois: commands.whois,
             cmd.Dereg: commands.dereg,
             cmd.Reg: commands.reg,
             cmd.Quit: lambda c, now, emit: leaving.quit(c.farewell, now, emit),
@@ -54,11 +50,8 @@ class TypedInput:
             cmd.Mistake: commands.mistake,
             cmd.ForServer: commands.for_server,
             cmd.JoinRoom: lambda c, now, emit: membership.join(c.room, now, emit),
-            cmd.LeaveRoom: lambda c, now, emit: membership.leave(now, emit),
-            cmd.ListRooms: commands.list_rooms,
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
             cmd.Me: lambda c, now, emit: membership.say(f"/me {c.action}", now, emit),
-            cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
             cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
             cmd.ForPart: self._for_part,
         }
@@ -70,30 +63,32 @@ class TypedInput:
 
     def line(self, text: str, now: float, emit: Emit, *, held: bool = False) -> None:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
-        life, asking = self._life, self._parts.asking
+        life, asking = self._life, self._parts.commands
         if not held:
             if life.phase is _START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
                 not_carried_out((text,), "you are not registered", emit)
                 return
             if not life.started:
-                self._lines.early.append(text)
+                self._shared.early_lines.append(text)
                 return
             # (nothing on its way, nearly always: no call; compiled, not boxed: unpacked alone)
             a, b, c, d = self._on_its_way  # (every view)
-            if (waiting := self._lines.after_change) or ((a or b or c or d) and self._changing()):
+            if (waiting := self._shared.lines_after_change) or (
+                (a or b or c or d) and self._changing()
+            ):
                 waiting.append(text)
                 return
         if life.going and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
             not_carried_out((text,), "you are quitting", emit)
             return
-        if self._lines.watchers:  # parts waiting for the user to type again
-            watchers, self._lines.watchers = self._lines.watchers, []
+        if self._shared.line_watchers:  # parts waiting for the user to type again
+            watchers, self._shared.line_watchers = self._shared.line_watchers, []
             for watcher in watchers:
                 watcher(text, now, emit)
         if asking.step:  # (a question is asked: the line answers it)
-            asking.answer(text, now, emit)
+            asking.answer_question(text, now, emit)
             return
         state = self._shared.state
         # after a /join that waits for kept lines, text is for the room it joins
@@ -118,22 +113,24 @@ class TypedInput:
         """The input ended: quit, once the lines before it are carried out. After a failed
         start, the exit (again): every line typed has been said not carried out."""
         if self._life.phase is _START_FAILED:
-            emit(Exit(1))
-        elif self._life.started and (self._lines.after_change or self._changing()):
-            self._lines.after_change.append(None)  # quit once the lines waiting are carried out
+            emit(ExitPeer(1))
+        elif self._life.started and (self._shared.lines_after_change or self._changing()):
+            self._shared.lines_after_change.append(
+                None
+            )  # quit once the lines waiting are carried out
         elif self._life.started:
             self._parts.leaving.quit("", now, emit)
-        elif None not in self._lines.early:
-            self._lines.early.append(None)
-            if self._life.phase is Phase.STARTING_LATE:
+        elif None not in self._shared.early_lines:
+            self._shared.early_lines.append(None)
+            if self._life.phase is LifePhase.STARTING_LATE:
                 emit(QUITTING_LATER)
 
     def carry_out_waiting(self, now: float, emit: Emit) -> None:
         """Carry out the lines that waited for a change, in order, until one of them
         starts another change (the rest wait for that one)."""
-        lines = self._lines
-        while lines.after_change and not self._changing():
-            text = lines.after_change.popleft()
+        lines = self._shared.lines_after_change
+        while lines and not self._changing():
+            text = lines.popleft()
             if text is None:
                 self._parts.leaving.quit("", now, emit)
             else:

@@ -3,7 +3,7 @@ through the form, queued, or taking a place back, and what its actions show and 
 
 from __future__ import annotations
 
-from peer.core.desk.actions import Action, FindPlace, KeepPlace, Send, Show
+from peer.core.desk.actions import Action, FindPlace, KeepPlace, SendToDesk, Show
 from peer.core.desk.link import ClientSettings, DeskPhase
 from peer.core.desk.person import PersonCore
 from tests.desk.listed import Listed
@@ -18,7 +18,7 @@ def shown(actions: list[Action]) -> list[str]:
 
 
 def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, Send)]
+    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def person() -> PersonCore:

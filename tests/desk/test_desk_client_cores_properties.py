@@ -15,10 +15,10 @@ from peer.core.desk.actions import (
     Connect,
     DeskClient,
     Drop,
-    Exit,
+    ExitDesk,
     FindPlace,
     KeepPlace,
-    Send,
+    SendToDesk,
 )
 from peer.core.desk.duty import OperatorCore
 from peer.core.desk.person import PersonCore
@@ -113,7 +113,7 @@ class World:
     def apply(self, actions: list[Action]) -> None:
         assert not self.ended or actions == [], actions
         for index, action in enumerate(actions):
-            if isinstance(action, Send):
+            if isinstance(action, SendToDesk):
                 assert self.up, action
             elif isinstance(action, Connect):
                 # a new connection, closing any other (see Connect): a person leaving while
@@ -125,7 +125,7 @@ class World:
                 self.up = False
             elif isinstance(action, FindPlace):
                 self.place_asked = True
-            elif isinstance(action, Exit):
+            elif isinstance(action, ExitDesk):
                 assert action.code in (0, 1)
                 assert index == len(actions) - 1
                 self.ended = True

@@ -5,9 +5,9 @@ from __future__ import annotations
 from peer.core.desk.actions import (
     Action,
     Connect,
-    Exit,
+    ExitDesk,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
 )
@@ -40,7 +40,7 @@ def shown(actions: list[Action]) -> list[str]:
 
 
 def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, Send)]
+    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:
@@ -69,7 +69,7 @@ def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
 
 def test_a_bad_name_never_connects() -> None:
     out = operator("").start(0.0)
-    assert out[-1] == Exit(1) and "Cannot go on duty as ''" in shown(out)[0]
+    assert out[-1] == ExitDesk(1) and "Cannot go on duty as ''" in shown(out)[0]
 
 
 def test_an_unreachable_desk_exits_1() -> None:
@@ -78,7 +78,7 @@ def test_an_unreachable_desk_exits_1() -> None:
     out = core.not_connected("Connection refused", 0.0)
     assert out == [
         Show("[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]", "error"),
-        Exit(1),
+        ExitDesk(1),
     ]
 
 
@@ -196,7 +196,7 @@ def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
     core.start(0.0)
     core.connected(0.0)
     out = core.lost("reset", 0.0)
-    assert out[-1] == Exit(1) and "was lost (reset)" in shown(out)[0]
+    assert out[-1] == ExitDesk(1) and "was lost (reset)" in shown(out)[0]
 
 
 def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff() -> None:
@@ -238,7 +238,7 @@ def test_already_on_duty_while_reconnecting_is_said_once_and_tried_again() -> No
         core.tick(now)
         core.connected(now)
         out = core.received(DeskRefused("d", "o-3", ALREADY, RefusalCode.ALREADY_ON_DUTY), now)
-        assert Exit(1) not in out
+        assert ExitDesk(1) not in out
         core.lost("the help desk closed the connection", now)
         assert shown(out) == ([f"[{ALREADY} Trying again.]"] if now == 0.5 else [])
     assert core.link.phase is DeskPhase.DUTY and core.next_wake() is not None
@@ -249,7 +249,7 @@ def test_a_refusal_when_not_reconnecting_ends_the_run() -> None:
     core.start(0.0)
     core.connected(0.0)
     out = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.0)
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_going_off_duty_waits_for_the_desk() -> None:
@@ -258,7 +258,7 @@ def test_going_off_duty_waits_for_the_desk() -> None:
     assert sent(out) == [DeskLeave("o-2")]
     assert core.next_wake() == 3.0
     bye = core.received(DeskEnded("d", "You went off duty.", False, -1), 1.2)
-    assert bye[-1] == Exit(0)
+    assert bye[-1] == ExitDesk(0)
 
 
 def test_input_ending_with_nothing_typed_goes_on_duty_for_no_topic_and_leaves() -> None:
@@ -273,10 +273,10 @@ def test_input_ending_with_nothing_typed_goes_on_duty_for_no_topic_and_leaves() 
 def test_going_off_duty_without_an_answer_or_a_connection() -> None:
     core = on_duty()
     core.end_of_input(1.0)
-    assert core.tick(3.0) == [Show("[You are off duty.]"), Exit(0)]
+    assert core.tick(3.0) == [Show("[You are off duty.]"), ExitDesk(0)]
     cut = on_duty()
     cut.lost("reset", 0.0)
-    assert cut.typed(".quit", 0.1)[-2:] == [Show("[You are off duty.]"), Exit(0)]
+    assert cut.typed(".quit", 0.1)[-2:] == [Show("[You are off duty.]"), ExitDesk(0)]
 
 
 def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
@@ -287,7 +287,7 @@ def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
     out = core.connected(0.1)
     assert [type(m) for m in sent(out)] == [DeskOperator, DeskLook, DeskLeave]
     refused = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.2)
-    assert refused[-1] == Exit(1)  # the wrong key is said, not just "off duty"
+    assert refused[-1] == ExitDesk(1)  # the wrong key is said, not just "off duty"
 
 
 def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() -> None:
@@ -419,7 +419,7 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
     core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
     answer = core.received(DeskRoom("d", room.id, ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
-    assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
+    assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == ExitDesk(0)
 
 
 def test_an_operator_given_no_answer_gives_up() -> None:
@@ -436,7 +436,7 @@ def test_an_operator_given_no_answer_gives_up() -> None:
             "and port of a ChatApp registry?]",
             "error",
         ),
-        Exit(1),
+        ExitDesk(1),
     ]
 
 
@@ -447,5 +447,5 @@ def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
     assert core.tick(20.5) == [Connect()]
     core.connected(20.6)
     out = core.tick(20.6 + ANSWER_TIMEOUT)
-    assert Exit(1) not in out and core.next_wake() is not None
+    assert ExitDesk(1) not in out and core.next_wake() is not None
     assert core.tick(core.next_wake() or 0.0) == [Connect()]

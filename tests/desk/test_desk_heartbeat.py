@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.core.desk.actions import Action, Connect, Drop, Send, Show
+from peer.core.desk.actions import Action, Connect, Drop, SendToDesk, Show
 from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.link import DeskPhase
 from peer.core.desk.person import PersonCore
@@ -172,7 +172,7 @@ def shown(actions: list[Action]) -> list[str]:
 
 
 def sent(actions: list[Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, Send)]
+    return [a.message for a in actions if isinstance(a, SendToDesk)]
 
 
 def operator_on_duty() -> OperatorCore:

@@ -16,15 +16,14 @@ from person_harness import (
 
 from peer.core.desk.actions import (
     Connect,
-    Exit,
+    ExitDesk,
     ForgetPlace,
     KeepPlace,
     PutTyped,
     Show,
 )
 from peer.core.desk.link import ANSWER_TIMEOUT, ClientSettings, DeskPhase
-from peer.core.desk.person import REFRESH, PersonCore
-from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
+from peer.core.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from tests.desk.listed import Listed
 from wire.desk.messages import (
     EST_MEASURED,
@@ -53,7 +52,7 @@ def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too()
     assert out[-1] == Connect()
     out = core.not_connected("Connection refused", 0.0)
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_words_of_danger_typed_while_waiting_bring_a_notice_within_2_s_and_on_leaving() -> None:
@@ -75,7 +74,7 @@ def test_an_unreachable_desk_ends_the_run_with_the_crisis_notice_for_topic_1() -
     unreachable = "[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]"
     assert out[0] == Show(unreachable, "error")
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_a_desk_found_unreachable_at_the_start_is_said_before_the_form() -> None:
@@ -89,7 +88,7 @@ def test_a_desk_found_unreachable_at_the_start_is_said_before_the_form() -> None
         Show("[Start ChatApp -d again once the help desk is running.]", "error"),
     ]
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # topic unknown yet
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_a_failed_probe_after_the_form_changes_nothing() -> None:
@@ -186,17 +185,17 @@ def test_a_refusal_ends_the_run_and_the_crisis_notice_comes_again() -> None:
     out = core.received(DeskRefused("d", "p-1", "The waiting room is full."), 0.0)
     assert out.index(ForgetPlace()) < len(out) - 2  # then the notice again, then the end
     assert "Call 116 123." in shown(out)[-1]
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_a_session_ended_by_the_operator_exits_0_and_a_requeue_goes_on() -> None:
     core = waiting()
     core.received(DeskServed("d2", "ann", "s"), 0.0)
     requeued = core.received(DeskEnded("d", "ann went off duty.", True, -1), 0.0)
-    assert Exit(0) not in requeued and core.link.phase is DeskPhase.JOINING
+    assert ExitDesk(0) not in requeued and core.link.phase is DeskPhase.JOINING
     core.received(queued(position=1, restored=True), 0.0)
     core.received(DeskServed("d3", "bob", "s"), 0.0)
-    assert core.received(DeskEnded("d", "Take care.", False, -1), 0.0)[-1] == Exit(0)
+    assert core.received(DeskEnded("d", "Take care.", False, -1), 0.0)[-1] == ExitDesk(0)
 
 
 def test_lines_that_crossed_the_operators_end_are_shown_back_unsent() -> None:
@@ -211,7 +210,7 @@ def test_lines_that_crossed_the_operators_end_are_shown_back_unsent() -> None:
         "[Not sent: the session ended before this line reached the help desk: “my router”]",
         "[Not sent: the session ended before this line reached the help desk: “still blinks”]",
     ]
-    assert out[-1] == Exit(0)
+    assert out[-1] == ExitDesk(0)
 
 
 def test_a_new_session_names_itself_and_counts_afresh() -> None:
@@ -261,13 +260,13 @@ def test_something_that_never_answers_the_join_is_given_up_on() -> None:
     core.connected(1.0)
     wake = core.next_wake()
     while wake is not None and wake < 1.0 + ANSWER_TIMEOUT:  # the held-place refreshes
-        assert Exit(1) not in core.tick(wake)
+        assert ExitDesk(1) not in core.tick(wake)
         wake = core.next_wake()
     assert wake == 1.0 + ANSWER_TIMEOUT
     out = core.tick(wake)
     assert out[0] == Show(NO_ANSWER, "error")
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # the crisis notice
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_a_desk_that_answers_in_time_is_not_given_up_on() -> None:
@@ -322,7 +321,7 @@ def test_a_notice_awaited_when_the_session_ends_is_shown_once_at_the_exit() -> N
     core = waiting()
     core.typed("I just want to die", 1.0)
     out = core.received(DeskRefused("d", "", "The help desk is closing."), 1.1)
-    assert alerts(out) == alerts_of(DEFAULT_CRISIS_NOTICE) and out[-1] == Exit(1)
+    assert alerts(out) == alerts_of(DEFAULT_CRISIS_NOTICE) and out[-1] == ExitDesk(1)
 
 
 def test_the_desks_own_crisis_notice_is_shown_unless_it_is_the_one_just_shown() -> None:

@@ -1,4 +1,4 @@
-"""The form of `ChatApp -d` (peer.core.desk.person_form): its questions, the answers taken or
+"""The form of `ChatApp -d` (peer.core.desk.person_state): its questions, the answers taken or
 asked again, the menu's tries, and a held place taken back with its topic."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from person_harness import PHONE, person, queued, sent, shown, taking_back, thro
 from peer.core.desk.actions import (
     Ask,
     Connect,
-    Exit,
+    ExitDesk,
     FindPlace,
     KeepPlace,
     Probe,
@@ -58,7 +58,7 @@ def test_three_wrong_topics_close_the_client() -> None:
     assert shown(second)[0].endswith("1 try left.]") and second[-1] == Ask("Topic (1-6):")
     third = core.typed("0", 0.0)
     assert "No valid topic after 3 tries" in shown(third)[-1]
-    assert third[-1] == Exit(1)
+    assert third[-1] == ExitDesk(1)
     assert core.typed("5", 0.0) == []  # the run is over
 
 
@@ -74,24 +74,24 @@ def test_topic_3_asks_for_a_description() -> None:
 def test_quit_during_the_form_says_bye() -> None:
     core = person()
     core.start(0.0)
-    assert core.typed(".quit", 0.0) == [Show("[Bye.]"), Exit(0)]
+    assert core.typed(".quit", 0.0) == [Show("[Bye.]"), ExitDesk(0)]
     other = person()
     other.start(0.0)
     other.probed("", 0.0)
-    assert other.end_of_input(0.0) == [Show("[Bye.]"), Exit(0)]
+    assert other.end_of_input(0.0) == [Show("[Bye.]"), ExitDesk(0)]
 
 
 def test_input_ended_before_the_probe_answers_waits_for_it() -> None:
     reachable = person()
     reachable.start(0.0)
     assert reachable.end_of_input(0.0) == []
-    assert reachable.probed("", 0.1) == [Show("[Bye.]"), Exit(0)]
+    assert reachable.probed("", 0.1) == [Show("[Bye.]"), ExitDesk(0)]
     down = person()
     down.start(0.0)
     assert down.end_of_input(0.0) == []
     out = down.probed("Connection refused", 0.1)
     assert "Cannot reach the help desk" in shown(out)[0]
-    assert out[-1] == Exit(1)
+    assert out[-1] == ExitDesk(1)
 
 
 def test_a_kept_place_is_asked_back_with_its_token() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
-from peer.core.desk.actions import Connect, Exit, ForgetPlace, Show
+from peer.core.desk.actions import Connect, ExitDesk, ForgetPlace, Show
 from peer.core.desk.link import ANSWER_TIMEOUT, DeskPhase
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 from wire.desk.text import YOU_LEFT
@@ -60,7 +60,7 @@ def test_given_up_is_said_forgotten_and_exits_1() -> None:
     core.not_connected("refused", 0.5)
     out = core.tick(1.0)
     assert shown(out) == ["[Could not reach the help desk in time; your place was given up.]"]
-    assert out[-2:] == [ForgetPlace(), Exit(1)]
+    assert out[-2:] == [ForgetPlace(), ExitDesk(1)]
 
 
 def test_a_connection_lost_while_served_keeps_a_place_at_the_front() -> None:
@@ -78,7 +78,7 @@ def test_a_connection_closed_before_any_place_ends_the_run() -> None:
     core.connected(0.0)
     out = core.lost("the help desk closed the connection", 0.0)
     assert out[0].style == "error"  # type: ignore[union-attr]
-    assert out[-2:] == [ForgetPlace(), Exit(1)]
+    assert out[-2:] == [ForgetPlace(), ExitDesk(1)]
 
 
 def test_leaving_waits_for_the_desks_goodbye() -> None:
@@ -88,14 +88,14 @@ def test_leaving_waits_for_the_desks_goodbye() -> None:
     assert core.next_wake() == 3.0
     assert sent(core.typed("more", 1.5)) == []  # typed while leaving: nothing happens
     bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.5)
-    assert bye[-2:] == [ForgetPlace(), Exit(0)]
+    assert bye[-2:] == [ForgetPlace(), ExitDesk(0)]
 
 
 def test_leaving_closes_anyway_when_the_desk_does_not_answer() -> None:
     core = waiting()
     core.end_of_input(1.0)
     assert core.tick(2.9) == []
-    assert core.tick(3.0) == [Show("[You left the help desk.]"), ForgetPlace(), Exit(0)]
+    assert core.tick(3.0) == [Show("[You left the help desk.]"), ForgetPlace(), ExitDesk(0)]
 
 
 def test_leaving_while_reconnecting_gives_the_place_up_on_a_connection_of_its_own() -> None:
@@ -108,7 +108,7 @@ def test_leaving_while_reconnecting_gives_the_place_up_on_a_connection_of_its_ow
     assert give_up == DeskGiveUp(give_up.id, PHONE, "tok", give_up.wire)  # type: ignore[attr-defined]
     bye = core.received(DeskEnded("d", YOU_LEFT, False, -1), 1.4)
     assert shown(bye) == [f"[{YOU_LEFT}]"]
-    assert bye[-2:] == [ForgetPlace(), Exit(0)]
+    assert bye[-2:] == [ForgetPlace(), ExitDesk(0)]
     assert core.lost("closed", 1.5) == []
 
 
@@ -119,19 +119,19 @@ def test_leaving_while_the_desk_cannot_be_reached_ends_at_once_or_in_2_s() -> No
     assert refused.not_connected("Connection refused", 1.1) == [
         Show(UNTOLD),
         ForgetPlace(),  # so that a later start asks for a new place, not this one
-        Exit(0),
+        ExitDesk(0),
     ]
     silent = waiting()
     silent.lost("reset", 1.0)
     silent.end_of_input(1.1)  # Ctrl-C
     assert silent.next_wake() == 3.1
     assert silent.tick(3.0) == []
-    assert silent.tick(3.1) == [Show(UNTOLD), ForgetPlace(), Exit(0)]
+    assert silent.tick(3.1) == [Show(UNTOLD), ForgetPlace(), ExitDesk(0)]
     lost = waiting()
     lost.lost("reset", 1.0)
     lost.typed(".quit", 1.1)
     lost.connected(1.2)
-    assert lost.lost("reset", 1.3) == [Show(UNTOLD), ForgetPlace(), Exit(0)]
+    assert lost.lost("reset", 1.3) == [Show(UNTOLD), ForgetPlace(), ExitDesk(0)]
 
 
 def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_connection() -> (
@@ -143,7 +143,7 @@ def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_
     core.connected(2.6)
     out = core.tick(2.6 + ANSWER_TIMEOUT)
     assert "no answer in 10 s" in shown(out)[0] and core.link.phase is DeskPhase.RECONNECTING
-    assert Exit(1) not in out
+    assert ExitDesk(1) not in out
 
 
 def test_a_frozen_desk_that_accepts_but_never_answers_is_given_up_on_from_the_first_loss() -> None:
@@ -198,4 +198,4 @@ def test_quit_while_a_rejoin_is_unanswered_gives_the_place_up_on_a_new_connectio
     out = core.typed(".quit", 2.0)
     assert out == [Connect()] and core.link.phase is DeskPhase.LEAVING
     bye = core.tick(4.0)
-    assert "could not be told now" in shown(bye)[0] and bye[-1] == Exit(0)
+    assert "could not be told now" in shown(bye)[0] and bye[-1] == ExitDesk(0)

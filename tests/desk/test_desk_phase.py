@@ -7,7 +7,8 @@ import itertools
 
 import pytest
 
-from peer.core.desk.link import DEFAULTS, MOVES, DeskLink, DeskPhase, DeskPhaseError
+from peer.core.desk.link import DEFAULTS, MOVES, DeskLink, DeskPhase
+from peer.core.lifecycle import UndefinedMoveError
 from wire.ids import IdMaker
 
 pytestmark = pytest.mark.timeout(10)
@@ -28,7 +29,7 @@ def test_a_move_is_made_exactly_when_listed(start: DeskPhase, to: DeskPhase) -> 
         link.go(to)
         assert link.phase is to
     else:
-        with pytest.raises(DeskPhaseError, match=f"from {start.value} to {to.value}"):
+        with pytest.raises(UndefinedMoveError, match=f"from {start.value} to {to.value}"):
             link.go(to)
         assert link.phase is start
 

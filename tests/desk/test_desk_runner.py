@@ -20,7 +20,7 @@ from peer.core.desk.actions import (
     Action,
     Drop,
     Emit,
-    Exit,
+    ExitDesk,
     FindPlace,
     ForgetPlace,
     KeepPlace,
@@ -171,7 +171,7 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     run = runner(core)
     screen = run.term
     assert isinstance(screen, Screen)
-    core.answers = [Show("answer"), Exit(0), Show("never shown")]
+    core.answers = [Show("answer"), ExitDesk(0), Show("never shown")]
     run.carry_out(run.handle(Typed("hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
     assert screen.lines == ["answer"]

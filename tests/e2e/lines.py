@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 
-from peer.core.answers import CLIENT_EXISTS
-
-# the product's own lines, for the tests that import them from here
-from peer.core.answers import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
-from peer.core.answers import SAVED as SAVED
 from peer.core.change_lines import TABLE_UPDATED as TABLE_UPDATED
 from peer.core.direct import NO_ACK, RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE as OFFLINE_BYE
 from peer.core.registration import WELCOME as WELCOME
 from peer.core.registration import YOU_HAVE_MESSAGES as YOU_HAVE_MESSAGES
+from peer.core.request_ends import CLIENT_EXISTS
 from peer.core.request_ends import EXITING as EXITING
+
+# the product's own lines, for the tests that import them from here
+from peer.core.request_ends import RECEIVED_BY_SERVER as RECEIVED_BY_SERVER
+from peer.core.request_ends import SAVED as SAVED
 from peer.core.request_ends import SERVER_NOT_RESPONDING as SERVER_NOT_RESPONDING
 
 #: A timestamp in a mailbox line: YYYY-MM-DD HH:MM:SS.

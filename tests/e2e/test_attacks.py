@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from peer.core.answers import SAVED
 from peer.core.direct import NO_ACK, RECEIVED_BY
 from peer.core.leaving import OFFLINE_BYE
 from peer.core.registration import YOU_HAVE_MESSAGES
+from peer.core.request_ends import SAVED
 
 from .capture import Capture, can_capture, capturing, send_spoofed
 from .harness import HOST, PASSWORD_CHECK_WAIT, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from peer.core.answers import SAVED
 from peer.core.leaving import OFFLINE_BYE
+from peer.core.request_ends import SAVED
 
 from .harness import ChatEnv, ChatProc, free_port, line
 from .shared_registry import SharedRegistry

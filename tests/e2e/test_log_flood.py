@@ -11,7 +11,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from peer.core.answers import RECEIVED_BY_SERVER
+from peer.core.request_ends import RECEIVED_BY_SERVER
 
 from .harness import HOST, ChatEnv
 from .secure_socket import SecureSocket

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from peer.core.direct import RECEIVED_BY
-from peer.core.renames import NOW_KNOWN_AS
+from peer.core.table_news import NOW_KNOWN_AS
 from wire.version import WIRE_VERSION
 
 from .harness import (

@@ -13,7 +13,7 @@ from peer.core.requests import Requests
 from peer.core.room_return import RoomReturn
 from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from wire.ids import IdMaker
 from wire.keys import key_text
 from wire.messages import Entry, Message
@@ -34,7 +34,7 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
     made = Shared(
         state=PeerState("alice", ME[1], "tok"),
         new_id=IdMaker("a"),
-        table=Table(),
+        table=TableCopy(),
         settling=kept,
         requests=Requests(SERVER, kept, alarm=alarm),
         watch=RegistryWatch(alarm=alarm),
@@ -67,7 +67,7 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[Message]:
-    return [a.message for a in actions if isinstance(a, pa.Send | pa.SendStream)]
+    return [a.message for a in actions if isinstance(a, pa.SendSealed | pa.SendStream)]
 
 
 def logged(records: list[pa.Record]) -> tuple[Message, ...]:

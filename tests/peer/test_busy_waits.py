@@ -62,7 +62,7 @@ def test_a_request_answered_while_it_waits_is_taken_and_its_silence_forgotten() 
     waits: BusyWaits[str] = BusyWaits()
     first = T0
     assert waits.after_silence("a-1", "register", first, 60.0) is not None
-    assert waits.take("a-1") == "register" and waits.next_wake() is None
-    assert waits.take("a-1") is None
+    assert waits.stop_waiting("a-1") == "register" and waits.next_wake() is None
+    assert waits.stop_waiting("a-1") is None
     # silent again later: its patience counts afresh
     assert waits.after_silence("a-1", "register", first + 100, 60.0) is not None

@@ -9,7 +9,7 @@ import pytest
 
 from peer.core.actions import Action, Print
 from peer.core.change_lines import TABLE_UPDATED, ChangeLines
-from peer.core.table import Table
+from peer.core.table import TableCopy
 from wire.messages import Entry, Notice, TableUpdate
 
 T0 = 100.0
@@ -25,8 +25,8 @@ def said(lines: ChangeLines, now: float = T0) -> list[str]:
     return [a.text for a in out if isinstance(a, Print)]
 
 
-def started(*rows: Entry) -> tuple[Table, ChangeLines]:
-    table = Table()
+def started(*rows: Entry) -> tuple[TableCopy, ChangeLines]:
+    table = TableCopy()
     lines = ChangeLines(table, lambda: "alice")
     table.replace(1, (row("alice", 6001), *rows), ())
     lines.table_replaced(lambda action: None)  # the first table (said: see below)
@@ -34,7 +34,7 @@ def started(*rows: Entry) -> tuple[Table, ChangeLines]:
 
 
 def test_the_first_table_says_who_is_online_as_an_update_would() -> None:
-    table = Table()
+    table = TableCopy()
     lines = ChangeLines(table, lambda: "alice")
     table.replace(1, (row("alice", 6001), row("bob", 6002), row("carol", 6003, False)), ())
     out: list[Action] = []
@@ -48,7 +48,7 @@ def test_after_the_first_table_changes_are_said() -> None:
     assert said(lines) == [TABLE_UPDATED, "[carol is online]", "[bob went offline]"]
 
 
-class Watched(Table):
+class Watched(TableCopy):
     """A table that counts the reads that go through all its rows."""
 
     looks = 0

@@ -96,7 +96,7 @@ def test_a_chat_that_overtook_its_senders_row_is_taken_when_the_row_comes() -> N
     row = Entry("carol", *carol, True, peer_key_text("carol"))
     out = core.receive(TableUpdate("r-2", 4, (row,)), SERVER, REGISTRY_KEY, T0 + 0.05)
     assert prints(out) == [TABLE_UPDATED, "[carol is online]", "carol: hi"]
-    assert pa.Send(carol, Ack("a-2", "c-1"), peer_key("carol")) in out
+    assert pa.SendSealed(carol, Ack("a-2", "c-1"), peer_key("carol")) in out
     assert not core.trust.held and rejected(out) == []
     # a chat no row vouches for waits no further for it
     assert core.receive(Chat("m-1", "carol", "alice", "me"), carol, MALLORY, T0 + 1) == []
@@ -168,12 +168,12 @@ def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     out: list[pa.Action] = []
     core.line("who", T0, out.append)
-    assert prints(out) == [] and sent(out) == [] and core.parts.shared.lines.early == ["who"]
+    assert prints(out) == [] and sent(out) == [] and core.parts.shared.early_lines == ["who"]
     core = registered()
     core.line("join lobby", T0, out.append)
     core.line("who", T0, out.append)  # is it room text? the join's answer says
     assert [type(m) for m in sent(out)] == [Join] and list(
-        core.parts.shared.lines.after_change
+        core.parts.shared.lines_after_change
     ) == ["who"]
 
 

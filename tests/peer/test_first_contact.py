@@ -33,28 +33,28 @@ def test_the_join_code_is_the_fingerprint_and_reads_with_spaces_or_dashes() -> N
 
 def test_with_the_code_only_its_key_is_trusted_and_the_first_other_is_said_once() -> None:
     contact = FirstContact(WHERE, CODE)
-    line = contact.answered(FAKE, 0.0)
+    line = contact.key_answered(FAKE, 0.0)
     assert line is not None and fingerprint(FAKE) in line and "refused" in line
-    assert contact.answered(FAKE2, 0.0) is None  # said once, however many keys
-    assert contact.answered(FAKE, 0.0) is None
+    assert contact.key_answered(FAKE2, 0.0) is None  # said once, however many keys
+    assert contact.key_answered(FAKE, 0.0) is None
     assert contact.verdict(10.0) is None and contact.refused == 3
-    assert contact.answered(REAL, 1.0) is None
+    assert contact.key_answered(REAL, 1.0) is None
     assert contact.verdict(1.0) == Trusted(REAL)
-    contact.answered(FAKE, 1.1)  # what comes after changes nothing
+    contact.key_answered(FAKE, 1.1)  # what comes after changes nothing
     assert contact.verdict(1.1) == Trusted(REAL)
 
 
 def test_with_the_code_its_key_answering_first_is_trusted_at_once() -> None:
     contact = FirstContact(WHERE, CODE)
-    contact.answered(REAL, 5.0)
+    contact.key_answered(REAL, 5.0)
     assert contact.verdict(5.0) == Trusted(REAL) and contact.wake() is None
 
 
 def test_without_a_code_one_key_is_proposed_once_settled() -> None:
     contact = FirstContact(WHERE, None)
     assert contact.verdict(0.0) is None and contact.wake() is None
-    contact.answered(REAL, 1.0)
-    contact.answered(REAL, 1.1)  # the same key again is no second answer
+    contact.key_answered(REAL, 1.0)
+    contact.key_answered(REAL, 1.1)  # the same key again is no second answer
     assert contact.verdict(1.0 + SETTLE / 2) is None
     assert contact.wake() == 1.0 + SETTLE
     assert contact.verdict(1.0 + SETTLE) == Proposed(REAL)
@@ -63,9 +63,9 @@ def test_without_a_code_one_key_is_proposed_once_settled() -> None:
 def test_without_a_code_two_keys_are_an_alarm_naming_both_whenever_the_second_comes() -> None:
     for second_at in (0.0, SETTLE / 2, SETTLE * 10):  # at any time before it is trusted
         contact = FirstContact(WHERE, None)
-        contact.answered(FAKE, 0.0)
-        contact.answered(REAL, second_at)
-        contact.answered(FAKE2, second_at)
+        contact.key_answered(FAKE, 0.0)
+        contact.key_answered(REAL, second_at)
+        contact.key_answered(FAKE2, second_at)
         verdict = contact.verdict(second_at)
         assert isinstance(verdict, KeyAlarm)
         assert fingerprint(FAKE) in verdict.line and fingerprint(REAL) in verdict.line
@@ -76,7 +76,7 @@ def test_without_a_code_two_keys_are_an_alarm_naming_both_whenever_the_second_co
 def test_no_answers_ever_trust_a_key_the_code_is_not_of(answers: list[tuple[bytes, float]]) -> None:
     contact = FirstContact(WHERE, CODE)
     for key, at in sorted(answers, key=lambda a: a[1]):
-        contact.answered(key, at)
+        contact.key_answered(key, at)
         verdict = contact.verdict(at)
         assert verdict is None or verdict == Trusted(REAL)
 
@@ -85,7 +85,7 @@ def test_no_answers_ever_trust_a_key_the_code_is_not_of(answers: list[tuple[byte
 def test_without_a_code_a_key_is_proposed_only_when_it_alone_answered(keys: list[bytes]) -> None:
     contact = FirstContact(WHERE, None)
     for key in keys:
-        contact.answered(key, 0.0)
+        contact.key_answered(key, 0.0)
     verdict = contact.verdict(SETTLE)
     if len(set(keys)) == 1:
         assert verdict == Proposed(keys[0])
@@ -113,14 +113,14 @@ def test_a_secret_without_a_terminal_needs_the_code_or_trust_first_key() -> None
 def test_a_registry_found_on_the_network_is_still_only_proposed() -> None:
     # discovery is a hint: the advertised key answering is proposed, never trusted by itself
     contact = FirstContact(WHERE, None, advertised=CODE)
-    contact.answered(REAL, 1.0)
+    contact.key_answered(REAL, 1.0)
     assert contact.verdict(1.0) is None
     assert contact.verdict(1.0 + SETTLE) == Proposed(REAL)
 
 
 def test_a_key_other_than_the_advertised_one_is_an_alarm() -> None:
     contact = FirstContact(WHERE, None, advertised=CODE)
-    contact.answered(FAKE, 1.0)
+    contact.key_answered(FAKE, 1.0)
     verdict = contact.verdict(1.0)
     assert isinstance(verdict, KeyAlarm)
     assert fingerprint(FAKE) in verdict.line and fingerprint(REAL) in verdict.line
@@ -131,7 +131,7 @@ def test_a_join_code_given_outranks_what_was_advertised() -> None:
     # the person's code is the trust; an advertiser's claim changes nothing about it
     fake_code = code_from_text(join_code(FAKE))
     contact = FirstContact(WHERE, CODE, advertised=fake_code)
-    contact.answered(REAL, 1.0)
+    contact.key_answered(REAL, 1.0)
     assert contact.verdict(1.0) == Trusted(REAL)
 
 

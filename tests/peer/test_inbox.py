@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.core.actions import AcksLater, Action, Held, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Held, Print, SendSealed, Shown
 from peer.core.inbox import HOLD, Inbox
 from peer.core.lifecycle import Event, Lifecycle
 from wire.ids import IdMaker
@@ -55,7 +55,7 @@ def test_every_copy_in_a_datagram_is_acked_once_the_datagram_is_taken() -> None:
     assert seen.accept("bob", "b-2")
     assert out == []  # (all at the end of the datagram)
     seen.taken(BOB, KEY, False, [], out.append)
-    [ack] = [a for a in out if isinstance(a, Send)]
+    [ack] = [a for a in out if isinstance(a, SendSealed)]
     assert ack.addr == BOB and ack.key == KEY
     assert isinstance(ack.message, Acks) and ack.message.replies == ("b-1", "b-1", "b-2")
     out.clear()
@@ -70,11 +70,11 @@ def test_a_datagrams_new_ids_are_kept_in_one_shown_before_its_lines_and_acks() -
         assert seen.accept("bob", msg_id)
     seen.taken(BOB, KEY, False, [line, line], out.append)
     assert out[0] == Shown((("bob", "b-1"), ("bob", "b-2")))
-    assert [type(a) for a in out[1:]] == [Send, Print, Print]  # the sender waits on the ack
+    assert [type(a) for a in out[1:]] == [SendSealed, Print, Print]  # the sender waits on the ack
     seen.accept("bob", "b-2")  # a copy, in the next datagram: acked, nothing kept
     out.clear()
     seen.taken(BOB, KEY, False, [], out.append)
-    assert [type(a) for a in out] == [Send]
+    assert [type(a) for a in out] == [SendSealed]
 
 
 def test_the_registrys_acks_come_last_and_its_datagrams_actions_keep_their_order() -> None:
@@ -94,7 +94,7 @@ def test_a_notice_is_acked_and_shown_once_but_not_kept() -> None:
     assert seen.accept("", "n-1", kept=False)
     assert not seen.accept("", "n-1", kept=False)
     seen.taken(BOB, KEY, False, [], out.append)
-    assert [type(a) for a in out] == [Send]
+    assert [type(a) for a in out] == [SendSealed]
 
 
 def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
@@ -104,7 +104,7 @@ def test_a_deregistered_peer_takes_nothing_it_would_ack() -> None:
     assert not seen.accept("bob", "b-1")
     assert seen.handed_over("bob", "b-1", out.append)  # an answer's: shown
     seen.taken(BOB, KEY, False, [], out.append)
-    assert not any(isinstance(a, Send) and isinstance(a.message, Ack) for a in out)
+    assert not any(isinstance(a, SendSealed) and isinstance(a.message, Ack) for a in out)
 
 
 def came(seen: Inbox, line: tuple[str, str], at: float, out: list[Action], by: str = "bob") -> None:
@@ -172,7 +172,7 @@ def test_lines_naming_each_other_are_shown_once_their_wait_is_over() -> None:
 
 def mailed(seen: Inbox, line: tuple[str, str], at: float, out: list[Action]) -> None:
     """Message (id, after) from bob, in the mailbox handed over at `at`: shown, if new, as
-    Registration shows it (its Shown kept apart, once the line is on the screen)."""
+    Registering shows it (its Shown kept apart, once the line is on the screen)."""
     if seen.unseen("bob", line[0]):
         stored = StoredMessage(line[0], "bob", "hi", "2026-11-21 10:00:00", "direct", after=line[1])
         seen.mailed(stored, Print(f"bob {line[0]}"), at, out.append, out.append)

@@ -1,4 +1,4 @@
-"""The rooms a peer has heard of, and the lines that show rooms, on their own."""
+"""The lines that show rooms, on their own."""
 
 from __future__ import annotations
 
@@ -6,32 +6,13 @@ import time
 
 from peer.core.actions import Action, Print
 from peer.core.room_membership import as_of, room_line
-from peer.core.room_return import KnownRooms
-from wire.messages import RoomList, RoomMessage
+from wire.messages import RoomMessage
 
 NOW = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))
 
 
 def texts(out: list[Action]) -> list[str]:
     return [a.text for a in out if isinstance(a, Print)]
-
-
-def test_rooms_heard_of_keep_the_last_spelling_heard() -> None:
-    rooms = KnownRooms()
-    rooms.saw("lobby")
-    rooms.saw("TeamChat")
-    rooms.saw("teamchat")
-    assert rooms.names() == ["lobby", "teamchat"]
-    assert rooms.spelling("TEAMCHAT") == "teamchat"
-    assert rooms.spelling("Never") == "Never"  # never heard of: as typed
-
-
-def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
-    rooms = KnownRooms()
-    rooms.saw("gone")
-    listed = RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12))
-    rooms.listed(listed, "teamchat")
-    assert rooms.names() == ["lobby", "teamchat"]  # ours as we have it, "gone" forgotten
 
 
 def test_a_room_line_says_who_and_where_and_history_says_when() -> None:

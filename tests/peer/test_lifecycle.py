@@ -10,9 +10,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from peer.core.lifecycle import TRANSITIONS, Event, Lifecycle, LifecycleError, Phase
+from peer.core.lifecycle import TRANSITIONS, Event, Lifecycle, LifePhase, UndefinedMoveError
 
-P, E = Phase, Event
+P, E = LifePhase, Event
 
 
 def _at(*events: Event, farewell: str = "") -> Lifecycle:
@@ -23,9 +23,9 @@ def _at(*events: Event, farewell: str = "") -> Lifecycle:
 
 
 def test_the_table_has_every_phase_and_leads_only_to_phases() -> None:
-    assert set(TRANSITIONS) == set(Phase)
+    assert set(TRANSITIONS) == set(LifePhase)
     for moves in TRANSITIONS.values():
-        assert all(isinstance(e, Event) and isinstance(p, Phase) for e, p in moves.items())
+        assert all(isinstance(e, Event) and isinstance(p, LifePhase) for e, p in moves.items())
 
 
 def test_every_phase_is_reached_from_the_start_and_can_be_left_at_once() -> None:
@@ -35,8 +35,8 @@ def test_every_phase_is_reached_from_the_start_and_can_be_left_at_once() -> None
             if target not in reached:
                 reached.add(target)
                 todo.append(target)
-    assert reached == set(Phase)
-    assert all(TRANSITIONS[phase][E.LEAVE_NOW] is P.LEFT for phase in Phase)
+    assert reached == set(LifePhase)
+    assert all(TRANSITIONS[phase][E.LEAVE_NOW] is P.LEFT for phase in LifePhase)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_every_phase_is_reached_from_the_start_and_can_be_left_at_once() -> None
     ],
 )
 def test_each_phase_stands_for_its_flags(
-    phase: Phase, started: bool, registered: bool, going: bool, for_good: bool
+    phase: LifePhase, started: bool, registered: bool, going: bool, for_good: bool
 ) -> None:
     life = Lifecycle(phase)
     assert (life.started, life.registered, life.going, life.for_good) == (
@@ -126,7 +126,7 @@ def test_an_undefined_event_raises_and_changes_nothing(
     life = _at(*events)
     before = (life.phase, life.farewell)
     assert event not in TRANSITIONS[life.phase]
-    with pytest.raises(LifecycleError):
+    with pytest.raises(UndefinedMoveError):
         life.fire(event)
     assert (life.phase, life.farewell) == before
 
@@ -184,7 +184,7 @@ def _agree(life: Lifecycle, flags: Flags) -> None:
 
 
 def test_every_event_from_every_reachable_phase_agrees_with_the_rule_of_each_flag() -> None:
-    seen: set[tuple[Phase, Flags]] = set()
+    seen: set[tuple[LifePhase, Flags]] = set()
     todo = [(Lifecycle(), Flags())]
     while todo:
         life, flags = todo.pop()
@@ -200,7 +200,7 @@ def test_every_event_from_every_reachable_phase_agrees_with_the_rule_of_each_fla
                 if (after.phase, now) not in seen:
                     seen.add((after.phase, now))
                     todo.append((after, now))
-    assert {P.STARTING} | {phase for phase, _ in seen} == set(Phase)
+    assert {P.STARTING} | {phase for phase, _ in seen} == set(LifePhase)
 
 
 class FlagsModel(RuleBasedStateMachine):
@@ -219,7 +219,7 @@ class FlagsModel(RuleBasedStateMachine):
             return
         before = (self.life.phase, self.life.farewell)
         if event not in TRANSITIONS[self.life.phase]:
-            with pytest.raises(LifecycleError):
+            with pytest.raises(UndefinedMoveError):
                 self.life.fire(event, farewell)
             assert (self.life.phase, self.life.farewell) == before
             return

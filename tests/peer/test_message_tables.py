@@ -48,7 +48,7 @@ def test_every_request_a_peer_sends_the_registry_has_its_answer_taken() -> None:
     core = RegistryCore(session="r", new_token=lambda: "t" * 32)
     requests = core.handled - {Ack, Acks, Refused}
     core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a")
-    taken = set(core.parts.answers.takers)
+    taken = set(core.parts.ends.takers)
     taken_as_handled = {TableRequest}  # its answer, a whole table, is handled as it comes
     # asked before the core starts, its answer taken by the adapter (the password stays
     # there: peer/adapter/password_login.py)

@@ -22,7 +22,7 @@ def test_a_message_typed_earlier_goes_before_those_typed_after_it() -> None:
     outbox.hold(first)  # its 5 tries took longer: it reaches the outbox last
     outbox.hold(second)
     assert outbox.outbox == (first, second, third)
-    assert outbox.answered(second) and not outbox.answered(second)
+    assert outbox.stop_holding(second) and not outbox.stop_holding(second)
     assert outbox.outbox == (first, third)
 
 

@@ -18,32 +18,32 @@ def test_the_pace_stays_below_the_registry_flood_gate() -> None:
 
 def test_a_burst_goes_at_once_then_one_per_period() -> None:
     pace = Order(rate=10.0, burst=3.0)
-    assert [pace.take(T0) for _ in range(4)] == [True, True, True, False]
+    assert [pace.pace_allows(T0) for _ in range(4)] == [True, True, True, False]
     assert pace.next_at() == pytest.approx(T0 + 0.1)
-    assert not pace.take(T0 + 0.05)
+    assert not pace.pace_allows(T0 + 0.05)
     assert pace.next_at() == pytest.approx(T0 + 0.1)
-    assert pace.take(T0 + 0.1) and not pace.take(T0 + 0.1)
+    assert pace.pace_allows(T0 + 0.1) and not pace.pace_allows(T0 + 0.1)
 
 
 def test_a_quiet_time_fills_it_up_to_its_burst_only() -> None:
     pace = Order(rate=10.0, burst=3.0)
     for _ in range(3):
-        pace.take(T0)
-    assert sum(pace.take(T0 + 60.0) for _ in range(10)) == 3
+        pace.pace_allows(T0)
+    assert sum(pace.pace_allows(T0 + 60.0) for _ in range(10)) == 3
 
 
 def test_when_it_may_go_at_once_next_at_is_not_later_than_now() -> None:
     pace = Order(rate=10.0, burst=3.0)
     assert pace.next_at() <= T0
-    pace.take(T0)
+    pace.pace_allows(T0)
     assert pace.next_at() <= T0
 
 
 def test_a_clock_stepped_back_adds_nothing_and_does_not_stall() -> None:
     pace = Order(rate=10.0, burst=2.0)
-    assert pace.take(T0) and pace.take(T0) and not pace.take(T0)
-    assert not pace.take(T0 - 3600.0)  # an hour back: no tokens from it
-    assert pace.take(T0 - 3600.0 + 0.2)  # and it goes on at its rate from there
+    assert pace.pace_allows(T0) and pace.pace_allows(T0) and not pace.pace_allows(T0)
+    assert not pace.pace_allows(T0 - 3600.0)  # an hour back: no tokens from it
+    assert pace.pace_allows(T0 - 3600.0 + 0.2)  # and it goes on at its rate from there
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0.0, 5.0), (-1.0, 5.0), (10.0, 0.5)])
@@ -58,6 +58,6 @@ def test_a_wake_up_at_next_at_finds_a_message_ready_at_todays_clock() -> None:
     pace = Order()
     now = 1_700_000_000.1234567
     for _ in range(3 * int(PACE_BURST)):
-        if not pace.take(now):
+        if not pace.pace_allows(now):
             now = pace.next_at()
-            assert pace.take(now)
+            assert pace.pace_allows(now)

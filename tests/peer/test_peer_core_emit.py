@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
+from tests.peer.core_kit import BOB, SERVER, T0, registered
 from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, ChannelMessage, Chat, Message
 
 LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]
@@ -23,7 +23,7 @@ def test_a_typed_line_hands_each_action_over_as_it_is_decided() -> None:
     core, _ = registered()
     handed: list[pa.Action] = []
     assert core.line("send bob hi", T0, handed.append) == []  # handed over, none returned
-    assert [type(a) for a in handed][:2] == [pa.Send, pa.PinKey]
+    assert [type(a) for a in handed][:2] == [pa.SendSealed, pa.PinKey]
     assert [type(r) for r in core.records] == [Chat]  # a record, for after the event
 
 
@@ -75,7 +75,7 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     one_by_one, _ = registered()
     actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
     alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
-    others = pa.Send | pa.AcksLater | pa.Shown
+    others = pa.SendSealed | pa.AcksLater | pa.Shown
     unsent = [a for a in actions if not isinstance(a, others)]
     assert unsent == [a for a in alone if not isinstance(a, others)]
     ids = [f"b-{i}" for i in range(3)]
@@ -85,7 +85,7 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     [record] = [n for n, a in enumerate(actions) if isinstance(a, pa.Shown)]
     assert actions[record] == pa.Shown(tuple(("bob", f"b-{i}") for i in range(3)))
     assert record < min(n for n, a in enumerate(actions) if isinstance(a, pa.Print))
-    assert not [a for a in actions if isinstance(a, pa.Send)]
+    assert not [a for a in actions if isinstance(a, pa.SendSealed)]
     assert together.tick(T0) == []
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
     assert lines == [f"[Channel_Message bob: line {i}]" for i in range(3)]

@@ -8,9 +8,9 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS
+from tests.peer.core_kit import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.retry_rule import REGISTER_ROUND
-from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
     Deregister,
@@ -67,7 +67,7 @@ def saves_to(out: list[pa.Action], addr: tuple[str, int]) -> list[str]:
     return [
         a.message.text
         for a in out
-        if isinstance(a, pa.Send) and a.addr == addr and isinstance(a.message, SaveMessage)
+        if isinstance(a, pa.SendSealed) and a.addr == addr and isinstance(a.message, SaveMessage)
     ]
 
 
@@ -121,7 +121,7 @@ def test_a_registry_silent_keeps_its_peers_until_the_service_says_it_stopped() -
     [save] = typed_saves(core, 1)
     out = run_until(core, T0 + 600.0 + (EXTRA_ROUNDS + 1) * ROUND + 0.01)
     assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX]
-    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.SendSealed))
     assert list(core.outbox) == [save]
 
 
@@ -148,7 +148,7 @@ def test_a_request_whose_answer_over_tcp_never_comes_is_kept_for_its_registry() 
     assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
     out = run_until(core, T0 + 60 + ROUND + 0.01)  # and that round, silent too, gives up
     assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] and list(core.outbox) == [save]
-    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.SendSealed))
 
 
 def test_a_late_answer_from_the_registry_left_is_taken_and_moves_nobody_back() -> None:
@@ -202,7 +202,7 @@ def test_a_registry_heard_from_but_slow_keeps_its_peers() -> None:
         at, version = at + 0.5, version + 1
     assert MOVED not in prints(out)
     assert list(core.outbox) == [save]  # given up on, kept for this registry
-    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.SendSealed))
 
 
 def test_a_registry_heard_while_its_answer_over_tcp_is_late_keeps_its_peer() -> None:
@@ -232,7 +232,7 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
     typed_saves(core, 2)
     out = run_until(core, T0 + 0.02 + ROUND)
     assert prints(out) == [SERVER_NOT_RESPONDING, KEPT_IN_OUTBOX] * 2
-    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.SendSealed))
 
 
 def test_a_registry_started_again_gets_what_was_on_its_way_in_order() -> None:
@@ -254,10 +254,12 @@ def test_a_peer_offline_moves_when_its_registry_leaves_a_copy_unanswered() -> No
     [register] = [m for m in sent(core.line("reg alice", T0 + 1)) if isinstance(m, Register)]
     out = run_until(core, T0 + 1 + TIMEOUT)
     assert prints(out) == [MOVED]
-    assert [a.addr for a in out if isinstance(a, pa.Send) and a.message == register] == [OTHER]
+    assert [a.addr for a in out if isinstance(a, pa.SendSealed) and a.message == register] == [
+        OTHER
+    ]
     out = run_until(core, T0 + 1 + TIMEOUT + REGISTER_ROUND + 0.01)  # the other is silent too
     assert MOVED not in prints(out) and SERVER_NOT_RESPONDING in prints(out)
-    assert all(a.addr == OTHER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == OTHER for a in out if isinstance(a, pa.SendSealed))
 
 
 def test_a_peer_offline_stays_with_its_registry_while_it_is_heard_from() -> None:
@@ -272,7 +274,7 @@ def test_a_peer_offline_stays_with_its_registry_while_it_is_heard_from() -> None
         out += run_until(core, at)
         out += core.receive(TableUpdate(f"r-{n + 2}", n + 2, ()), SERVER, REGISTRY_KEY, at)
     assert MOVED not in prints(out)
-    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.SendSealed))
 
 
 def test_the_services_registries_are_kept_when_they_change() -> None:
@@ -295,7 +297,9 @@ def test_a_start_whose_registry_is_silent_moves_to_another_kept_from_the_last_ru
     [register] = sent(core.start(T0))
     out = run_until(core, T0 + TIMEOUT)
     assert prints(out) == [MOVED]
-    assert [a.addr for a in out if isinstance(a, pa.Send) and a.message == register] == [OTHER]
+    assert [a.addr for a in out if isinstance(a, pa.SendSealed) and a.message == register] == [
+        OTHER
+    ]
     welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), (), (), ("127.0.0.1:5001",))
     assert "[Welcome, You are registered.]" in prints(
         core.receive(welcome, OTHER, REGISTRY_KEY, T0 + 1)

@@ -10,13 +10,10 @@ from peer.core import actions as pa
 from peer.core.direct import RECEIVED_BY
 from peer.core.dispatch import PeerCore
 from peer.core.leaving import OFFLINE_BYE
-from peer.core.renames import NOW_KNOWN_AS
 from peer.core.request_ends import KEPT_IN_OUTBOX
 from peer.core.shared import NO_USER
-from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.parts_kit import logged
-from tests.peer.retry_rule import heard_for
-from tests.peer.test_peer_core import (
+from peer.core.table_news import NOW_KNOWN_AS
+from tests.peer.core_kit import (
     BOB,
     BOBS,
     ROUND,
@@ -27,6 +24,9 @@ from tests.peer.test_peer_core import (
     run_until,
     sent,
 )
+from tests.peer.honest import REGISTRY_KEY, honest_key
+from tests.peer.parts_kit import logged
+from tests.peer.retry_rule import heard_for
 from wire.messages import (
     Ack,
     Busy,
@@ -158,10 +158,10 @@ def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
     core, _ = registered()
     [dereg] = sent(core.line("dereg alice", T0))
     assert isinstance(dereg, Deregister) and not dereg.quitting
-    assert pa.Exit(0) not in core.end_of_input(T0)
+    assert pa.ExitPeer(0) not in core.end_of_input(T0)
     out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     assert OFFLINE_BYE in prints(out)
-    assert pa.Exit(0) in out
+    assert pa.ExitPeer(0) in out
 
 
 def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
@@ -229,7 +229,7 @@ def test_a_script_of_only_dereg_exits_once_offline() -> None:
     [dereg] = sent(out)
     assert isinstance(dereg, Deregister) and not dereg.quitting
     out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.02)
-    assert OFFLINE_BYE in prints(out) and pa.Exit(0) in out
+    assert OFFLINE_BYE in prints(out) and pa.ExitPeer(0) in out
 
 
 def test_a_script_after_a_rename_runs_before_it_quits() -> None:
@@ -375,7 +375,7 @@ def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None
     assert pa.KeepRoom("lobby") in out
     out = core.receive(Ack("r-6", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.03)
     assert "[You left lobby; your next start goes back to it.]" in prints(out)
-    assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.Exit(0) in out
+    assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.ExitPeer(0) in out
 
 
 def test_kept_lines_go_out_in_the_order_typed_after_a_restart() -> None:
@@ -511,4 +511,4 @@ def test_a_script_line_is_said_not_carried_out_whether_read_before_or_after_a_re
         "[Not carried out, as you are not registered: join lobby]",
     ]
     assert not any(isinstance(m, Join) for m in sent(out))
-    assert pa.Exit(1) in core.end_of_input(T0 + 0.3)  # the adapter exits then, not later
+    assert pa.ExitPeer(1) in core.end_of_input(T0 + 0.3)  # the adapter exits then, not later

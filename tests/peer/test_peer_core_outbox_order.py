@@ -7,9 +7,9 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.request_ends import KEPT_IN_OUTBOX, SERVER_NOT_RESPONDING
+from tests.peer.core_kit import BOB, SERVER, T0, prints, run_until, sent
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import logged
-from tests.peer.test_peer_core import BOB, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
     Alive,

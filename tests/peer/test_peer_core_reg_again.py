@@ -10,8 +10,8 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.registration import WELCOME
 from peer.core.request_ends import SERVER_NOT_RESPONDING
+from tests.peer.core_kit import SERVER, T0, prints, registered, run_until, sent
 from tests.peer.honest import REGISTRY_KEY
-from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import Ack, Busy, Register, Welcome
 
 #: The longest a registry back waits for a copy of a `reg` going on: a round's last copy
@@ -33,7 +33,7 @@ def register_copies(core: PeerCore, end: float) -> list[tuple[float, Register]]:
     """When each copy of a registration goes until `end`, and which."""
     copies = []
     while (wake := core.next_wake()) is not None and wake <= end:
-        copies += [(wake, a.message) for a in core.tick(wake) if isinstance(a, pa.Send)]
+        copies += [(wake, a.message) for a in core.tick(wake) if isinstance(a, pa.SendSealed)]
     return [(at, m) for at, m in copies if isinstance(m, Register)]
 
 
@@ -65,7 +65,7 @@ def test_dereg_stops_it_and_quit_exits() -> None:
     assert prints(out) == ["[Your reg is tried no more.]"]
     assert not register_copies(core, T0 + 300)
     core, _ = offline_reg_unanswered()
-    assert pa.Exit(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
+    assert pa.ExitPeer(0) in core.line("/quit", T0 + 31) + run_until(core, T0 + 60)
 
 
 def test_dereg_stops_a_reg_waiting_after_a_busy() -> None:

@@ -6,13 +6,12 @@ a kept message is said. Lines typed behind a join wait for it meanwhile."""
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.dispatch import ROOMS_DOWN
-from peer.core.request_ends import SERVER_NOT_RESPONDING
+from peer.core.request_ends import RECEIVED_BY_SERVER, SERVER_NOT_RESPONDING
 from peer.core.requests import EXTRA_ROUNDS
+from tests.peer.core_kit import SERVER, T0, prints, registered, run_until, sent
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.retry_rule import heard_for
-from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
     ChannelMessage,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from unittest.mock import ANY
 
 from peer.core import actions as pa
-from peer.core.answers import RECEIVED_BY_SERVER
 from peer.core.dispatch import PeerCore
+from peer.core.request_ends import RECEIVED_BY_SERVER
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.table import Rule
+from tests.peer.core_kit import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet
 from wire.messages import (
     Ack,

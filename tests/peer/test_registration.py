@@ -1,4 +1,4 @@
-"""Registration: the Welcome taken, with the table, the mailbox and the lines typed
+"""Registering: the Welcome taken, with the table, the mailbox and the lines typed
 before it; the next part of the mailbox."""
 
 from __future__ import annotations
@@ -7,24 +7,20 @@ import msgspec
 
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.lifecycle import Phase
-from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registration
-from peer.core.renames import Renames
-from peer.core.room_membership import Membership
+from peer.core.lifecycle import LifePhase
+from peer.core.registration import WELCOME, YOU_HAVE_MESSAGES, Registering
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
 from wire.messages import Chat, Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION
 
 
-def registration(made: Shared | None = None) -> Registration:
+def registration(made: Shared | None = None) -> Registering:
     """The part, over `made` (alice's state, not registered yet, if not given)."""
     made = shared(registered=False) if made is None else made
     registry = link(made)
-    table_news = TableNews(made, registry, Renames(made, registry))
-    membership = Membership(made, registry, inbox(made))
-    return Registration(made, registry, table_news, membership)
+    return Registering(made, registry, TableNews(made, registry))
 
 
 MAIL = (StoredMessage("b-1", "bob", "hi", "2023-11-14 22:13", "direct"),)
@@ -38,13 +34,13 @@ def welcome(**changes: object) -> Welcome:
 def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
     made = shared(registered=False)
     done = registration(made)
-    made.lines.early.append("who")
+    made.early_lines.append("who")
     done.after_welcome.append(pa.Print("[key line]", "system"))
     out: list[pa.Action] = []
-    done.answered(
+    done.register_answered(
         Register("a-1", "alice", 6001, "", "", WIRE_VERSION), welcome(token="new"), T0, out.append
     )
-    assert made.life.phase is Phase.REGISTERED and made.state.token == "new"
+    assert made.life.phase is LifePhase.REGISTERED and made.state.token == "new"
     assert pa.Remember("alice", "new") in out
     assert prints(out) == [
         WELCOME,
@@ -56,7 +52,7 @@ def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed()
     [then] = [a.then for a in out if isinstance(a, pa.OnceShown)]
     assert [type(m) for m in sent(list(then))] == [MailTaken]  # once the mail is shown
     # carried out once the event settles, before any line typed after it
-    assert list(made.lines.after_change) == ["who"] and done.after_welcome == []
+    assert list(made.lines_after_change) == ["who"] and done.after_welcome == []
 
 
 def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None:

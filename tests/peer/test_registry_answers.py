@@ -1,4 +1,4 @@
-"""Answers and RequestEnds: the registry's answers matched to our requests and
+"""RequestEnds: the registry's answers matched to our requests and
 taken, its refusals said, and the requests it never answered."""
 
 from __future__ import annotations
@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from peer.core import actions as pa
-from peer.core.answers import RECEIVED_BY_SERVER, SAVED, Answers
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
-from peer.core.lifecycle import Phase
-from peer.core.renames import Renames
-from peer.core.request_ends import KEPT_IN_OUTBOX, ROOMS_DOWN, SERVER_NOT_RESPONDING, RequestEnds
-from peer.core.request_kinds import KINDS, Request
+from peer.core.lifecycle import LifePhase
+from peer.core.request_ends import (
+    KEPT_IN_OUTBOX,
+    RECEIVED_BY_SERVER,
+    ROOMS_DOWN,
+    SAVED,
+    SERVER_NOT_RESPONDING,
+    RequestEnds,
+)
+from peer.core.request_kinds import KINDS, RequestRecord
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
-from peer.core.table_news import TableNews
-from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -43,10 +47,9 @@ METHODS = {row.answered.split(".")[1] for row in KINDS.values() if row.answered}
 
 @dataclass
 class Registry:
-    """The three parts over alice's shared state; `taken` records what Answers hands on."""
+    """RequestEnds over alice's shared state; `taken` records what it hands on."""
 
     made: Shared
-    answers: Answers
     ends: RequestEnds
     taken: list[tuple[Message, Message]]
 
@@ -54,16 +57,14 @@ class Registry:
 def registry(*, registered: bool = True) -> Registry:
     made = shared(registered=registered)
     link_ = link(made)
-    membership = Membership(made, link_, inbox(made))
-    table_news = TableNews(made, link_, Renames(made, link_))
-    leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, DIRECT_TIMEOUT, ATTEMPTS))
+    membership = Membership(made, link_)
+    leaving = Leaving(made, link_, DirectChats(made, link_, DIRECT_TIMEOUT, ATTEMPTS))
     taken: list[tuple[Message, Message]] = []
     recorder = SimpleNamespace(
         **{name: lambda m, r, now, out: taken.append((m, r)) for name in METHODS}
     )
-    answers = Answers(made, link_, membership, dict.fromkeys(PARTS, recorder))
-    ends = RequestEnds(made, link_, answers, membership, table_news, leaving)
-    return Registry(made, answers, ends, taken)
+    ends = RequestEnds(made, link_, membership, leaving, dict.fromkeys(PARTS, recorder))
+    return Registry(made, ends, taken)
 
 
 def test_an_answer_is_taken_once() -> None:
@@ -71,8 +72,8 @@ def test_an_answer_is_taken_once() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
-    r.answers.answer(Ack("r-1", "a-1"), "a-1", T0, out.append)
-    r.answers.answer(Ack("r-2", "a-1"), "a-1", T0, out.append)  # a copy
+    r.ends.match_reply(Ack("r-1", "a-1"), "a-1", T0, out.append)
+    r.ends.match_reply(Ack("r-2", "a-1"), "a-1", T0, out.append)  # a copy
     assert r.taken == [(post, Ack("r-1", "a-1"))]
 
 
@@ -80,27 +81,27 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
-    r.answers.answer(TooBig("r-1", "a-1"), "a-1", T0, out.append)
+    r.ends.match_reply(TooBig("r-1", "a-1"), "a-1", T0, out.append)
     assert out[-1] == pa.SendStream(SERVER, post, REGISTRY_KEY) and r.taken == []
 
 
 def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.answers.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
-    r.answers.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
+    r.ends.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
     assert prints(out) == [RECEIVED_BY_SERVER]
     assert "a-1" in r.made.requests.outcomes
-    r.answers.relay_outcome("a-1", T0, out.append)
+    r.ends.relay_outcome("a-1", T0, out.append)
     assert "a-1" not in r.made.requests.outcomes
 
 
 def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
     r, out = registry(), list[pa.Action]()
     save = SaveMessage("a-1", "alice", "tok", "carol", "later")
-    r.answers.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
-    r.answers.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
-    r.answers.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
+    r.ends.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
+    r.ends.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
+    r.ends.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
     assert prints(out) == [SAVED]
 
 
@@ -108,9 +109,9 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     r, out = registry(), list[pa.Action]()
     join = Join("j-1", "alice", "tok", "lobby")
     r.made.requests.send(join, T0, out.append)
-    r.answers.joined_by_notice("LOBBY", T0, out.append)
-    assert r.answers.noticed("j-1")
-    r.ends.failed(Request(join), T0 + 3, out.append, False)
+    r.ends.joined_by_notice("LOBBY", T0, out.append)
+    assert r.ends.noticed("j-1")
+    r.ends.failed(RequestRecord(join), T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
 
 
@@ -131,7 +132,7 @@ def test_a_refused_keepalive_registers_again_and_a_refused_reregistration_is_off
     assert isinstance(register, Register)
     r.ends.refused(register, Refused("r-2", register.id, "Wrong token."), T0, out.append)
     assert prints(out) == ["[Wrong token.]", "[You are offline. Type reg alice to retry.]"]
-    assert r.made.life.phase is Phase.OFFLINE
+    assert r.made.life.phase is LifePhase.OFFLINE
 
 
 def test_the_name_unknown_is_said_as_released_first() -> None:
@@ -147,13 +148,13 @@ def test_a_first_registration_refused_ends_the_start() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
     r.ends.refused(register, Refused("r-1", "a-1", "Name taken."), T0, out.append)
-    assert prints(out) == ["[Name taken.]"] and out[-1] == pa.Exit(1)
+    assert prints(out) == ["[Name taken.]"] and out[-1] == pa.ExitPeer(1)
 
 
 def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    r.ends.failed(Request(post), T0, out.append, False)
+    r.ends.failed(RequestRecord(post), T0, out.append, False)
     assert prints(out) == [
         SERVER_NOT_RESPONDING,
         KEPT_IN_OUTBOX,
@@ -165,22 +166,22 @@ def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
     for n in (1, 2):
         post = RoomPost(f"a-{n}", "alice", "tok", "", "hi")
-        r.ends.failed(Request(post), T0, out.append, False)
+        r.ends.failed(RequestRecord(post), T0, out.append, False)
     assert prints(out).count(ROOMS_DOWN) == 1
 
 
 def test_a_give_up_takes_the_registry_as_away_and_asks_its_key_once_an_outage() -> None:
     r, out = registry(), list[pa.Action]()
-    r.ends.failed(Request(RoomsRequest("a-1")), T0 + 3, out.append, False)
+    r.ends.failed(RequestRecord(RoomsRequest("a-1")), T0 + 3, out.append, False)
     assert r.made.watch.down  # silent: perhaps another key
-    r.ends.failed(Request(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
+    r.ends.failed(RequestRecord(RoomsRequest("a-2")), T0 + 3.5, out.append, False)
     assert out.count(pa.AskRegistryKey()) == 1  # asked as it goes away, not at each give-up
 
 
 def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> None:
     r, out = registry(registered=False), list[pa.Action]()
     register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
-    r.ends.failed(Request(register), T0, out.append, False)
+    r.ends.failed(RequestRecord(register), T0, out.append, False)
     assert "[Could not register; is the registry running?]" in prints(out)
     assert [type(m).__name__ for m in sent(out)] == ["Deregister"]
-    assert out[-1] == pa.Exit(1)
+    assert out[-1] == pa.ExitPeer(1)

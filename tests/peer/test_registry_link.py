@@ -4,7 +4,7 @@ give-up, keepalives, and moves between registries."""
 from __future__ import annotations
 
 from peer.core import actions as pa
-from peer.core.lifecycle import Phase
+from peer.core.lifecycle import LifePhase
 from peer.core.registry_watch import KEEPALIVE
 from peer.core.request_kinds import Stage
 from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, link, prints, sent, shared
@@ -33,8 +33,8 @@ def test_what_is_typed_goes_after_the_kept_outbox_one_at_a_time() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     registry.request(post, T0, out.append)
     assert sent(out) == [KEPT]  # the first kept one goes as a probe
-    made.requests.answer(KEPT.id)
-    made.settling.answered(KEPT)
+    made.requests.answer_came(KEPT.id)
+    made.settling.stop_holding(KEPT)
     out.clear()
     registry.over(KEPT, T0, out.append)
     assert sent(out) == [post]  # then what was held behind it
@@ -59,7 +59,7 @@ def test_the_first_registration_sent_again_makes_the_start_late() -> None:
     registry.request(made.register_message(), T0, out.append)
     registry.due(T0 + TIMEOUT, out.append)
     assert [type(m) for m in sent(out)] == [Register, Register]
-    assert made.life.phase is Phase.STARTING_LATE
+    assert made.life.phase is LifePhase.STARTING_LATE
 
 
 def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
@@ -105,4 +105,4 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made.requests.outcomes.wait(post, T0)
     out: list[pa.Action] = []
     registry.flush_outbox(T0 + 1, out.append, back=True)  # the registry restarted
-    assert out == [pa.Send(SERVER, post, REGISTRY_KEY)]
+    assert out == [pa.SendSealed(SERVER, post, REGISTRY_KEY)]

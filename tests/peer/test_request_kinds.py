@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
+from peer.core.lifecycle import UndefinedMoveError
 from peer.core.request_kinds import (
     KEPT,
     KINDS,
     LIFE,
     TYPING_WAITS,
-    Request,
-    RequestLifeError,
+    RequestRecord,
     Stage,
     Step,
 )
@@ -32,10 +32,10 @@ ENDS = {S.ANSWERED, S.GIVEN_UP}
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize(("stage", "step"), list(itertools.product(Stage, Step)))
 def test_every_pair_moves_to_a_stage_or_raises(stage: Stage, step: Step) -> None:
-    request = Request(RoomsRequest("r-1"), stage=stage)
+    request = RequestRecord(RoomsRequest("r-1"), stage=stage)
     after = LIFE[stage].get(step)
     if after is None:
-        with pytest.raises(RequestLifeError):
+        with pytest.raises(UndefinedMoveError):
             request.to(step)
         assert request.stage is stage  # nothing changed
     else:
@@ -62,12 +62,12 @@ def test_every_stage_is_reached_from_new_and_every_one_can_end() -> None:
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.sampled_from(Step), max_size=30))
 def test_any_steps_leave_a_request_in_a_stage_the_table_allows(steps: list[Step]) -> None:
-    request = Request(RoomsRequest("r-1"))
+    request = RequestRecord(RoomsRequest("r-1"))
     for step in steps:
         before = request.stage
         try:
             request.to(step)
-        except RequestLifeError:
+        except UndefinedMoveError:
             assert step not in LIFE[before] and request.stage is before
         else:
             assert request.stage is LIFE[before][step]
@@ -89,7 +89,7 @@ def test_a_request_moves_through_busy_and_a_new_round_to_its_answer() -> None:
     request, first = made.requests.busy(join.id, 2.0, T0)
     assert first and request is not None and request.stage is S.BUSY_WAIT
     assert [r.stage for r in made.requests.busy_over(T0 + 2)] == [S.SENT]
-    answered = made.requests.answer(join.id, T0 + 2.1)
+    answered = made.requests.answer_came(join.id, T0 + 2.1)
     assert answered is request and request.stage is S.ANSWERED
 
 
@@ -107,4 +107,4 @@ def test_a_whole_table_is_streamed_and_a_lost_one_given_up() -> None:
         if failed:
             break
     assert stages[0] is S.SENT and stages[-1] is S.GIVEN_UP
-    assert made.requests.answer(ask.id, T0 + 50) is None  # no longer waited for
+    assert made.requests.answer_came(ask.id, T0 + 50) is None  # no longer waited for

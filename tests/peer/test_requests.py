@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.core.actions import Action, Send
+from peer.core.actions import Action, SendSealed
 from peer.core.request_kinds import Stage
 from peer.core.requests import (
     EXTRA_ROUNDS,
@@ -50,8 +50,8 @@ def join(msg_id: str, room: str = "lobby") -> Join:
 
 
 def sent(out: list[Action]) -> list[Message]:
-    assert all(isinstance(a, Send) and a.addr == SERVER for a in out)
-    return [a.message for a in out if isinstance(a, Send)]
+    assert all(isinstance(a, SendSealed) and a.addr == SERVER for a in out)
+    return [a.message for a in out if isinstance(a, SendSealed)]
 
 
 def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:
@@ -123,7 +123,7 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
     assert requests.order.waited_for == "s-1" and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
     assert not requests.order.over("p-2")  # not the one waited for
-    assert requests.answer("s-1") is not None and requests.order.over("s-1")
+    assert requests.answer_came("s-1") is not None and requests.order.over("s-1")
     assert requests.order.waited_for is None
     assert [(r.message, r.stage) for r in requests.order.take_held()] == [
         (after, Stage.HELD),
@@ -180,7 +180,7 @@ def test_the_end_of_a_connection_whose_answer_came_changes_nothing() -> None:
     requests = Requests(SERVER, Settling())
     asked = TableRequest("r-1")
     requests.send(asked, T0, [].append)  # over TCP at once
-    assert requests.answer("r-1", T0 + 1) is not None
+    assert requests.answer_came("r-1", T0 + 1) is not None
     requests.ended("r-1", T0 + 1)
     assert requests.due(T0 + 1) == ([], []) and requests.next_wake() is None
 
@@ -189,9 +189,9 @@ def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
     requests = Requests(SERVER, Settling())
     requests.send(RoomsRequest("r-1"), T0, [].append)
     requests.stream("r-1", T0)
-    answered = requests.answer("r-1")
+    answered = requests.answer_came("r-1")
     assert answered is not None and answered.message == RoomsRequest("r-1")
-    assert requests.answer("r-1") is None and requests.due(T0 + 60) == ([], [])
+    assert requests.answer_came("r-1") is None and requests.due(T0 + 60) == ([], [])
 
 
 def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes() -> None:
@@ -199,7 +199,7 @@ def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes(
     message = save("s-1")
     requests.send(message, T0, [].append)
     assert requests.holds("s-1")
-    requests.answer("s-1")  # the registry's Ack: accepted
+    requests.answer_came("s-1")  # the registry's Ack: accepted
     requests.outcomes.wait(message, T0 + 0.1, kept=True)
     requests.outcomes.wait(message, T0 + 5, kept=False)  # a copy: the first deadline holds
     assert requests.holds("s-1")
@@ -214,8 +214,8 @@ def test_the_outcome_of_a_save_is_taken_once() -> None:
     requests = Requests(SERVER, Settling())
     message = save("s-1")
     requests.outcomes.wait(message, T0, kept=False)
-    assert requests.outcomes.take("s-1") == message
-    assert requests.outcomes.take("s-1") is None
+    assert requests.outcomes.stop_awaiting("s-1") == message
+    assert requests.outcomes.stop_awaiting("s-1") is None
     assert not requests.outcomes.of_kept("s-1")
 
 
@@ -286,12 +286,12 @@ def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> 
     assert sent(out) == saves[:2]
     assert requests.next_wake() == pytest.approx(T0 + 0.1)
     out.clear()
-    requests.release(T0 + 0.05, out.append)
+    requests.send_paced(T0 + 0.05, out.append)
     assert out == []  # not yet
-    requests.release(T0 + 0.1, out.append)
+    requests.send_paced(T0 + 0.1, out.append)
     assert sent(out) == [saves[2]]
     out.clear()
-    requests.release(T0 + 0.35, out.append)
+    requests.send_paced(T0 + 0.35, out.append)
     assert sent(out) == saves[3:]
     assert requests.next_wake() == pytest.approx(T0 + TIMEOUT)  # only retries now
 
@@ -301,7 +301,7 @@ def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:
     # the pace has a message's worth again at T0 + 0.1: the one waiting longest takes it
     requests.send(save("s-3"), T0 + 0.1, out.append)
     assert out == []
-    requests.release(T0 + 0.1, out.append)
+    requests.send_paced(T0 + 0.1, out.append)
     assert sent(out) == [save("s-2")]
 
 
@@ -320,8 +320,8 @@ def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
     assert requests.messages() == [save("s-0"), save("s-1")]
     assert requests.messages(held=True) == [save("s-0"), save("s-1"), waiting]
     assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
-    requests.answer("s-0")
-    requests.answer("s-1")
+    requests.answer_came("s-0")
+    requests.answer_came("s-1")
     assert requests.undelivered((SaveMessage,))  # s-2 is still to go
 
 
@@ -360,14 +360,14 @@ def test_at_any_pace_of_typing_everything_goes_in_order_within_the_pace(
             typed.append(message)
             requests.send(message, now, out.append)
         else:
-            requests.release(now, out.append)
+            requests.send_paced(now, out.append)
         log += [(now, m) for m in sent(out)]
     while len(log) < len(typed):  # then the wake-ups next_wake asks for
         wake = requests.next_wake()
         assert wake is not None
         now = max(now, wake)
         out = []
-        requests.release(now, out.append)
+        requests.send_paced(now, out.append)
         log += [(now, m) for m in sent(out)]
         requests.due(now)  # retries (none answered here): not what is counted
     assert [m for _, m in log] == typed
@@ -385,9 +385,9 @@ def test_any_of_finds_a_kind_sent_held_or_waiting_for_the_pace() -> None:
     assert requests.any_of(SaveMessage) and not requests.any_of((Join, Leave))
     requests.send(join("j-3"), T0, out.append)  # beyond the pace
     assert requests.any_of((Join, Leave)) and requests.any_of(Join)
-    requests.release(T0 + 0.1, out.append)  # sent now: still found
+    requests.send_paced(T0 + 0.1, out.append)  # sent now: still found
     assert requests.any_of(Join)
-    requests.answer("j-3")
+    requests.answer_came("j-3")
     assert not requests.any_of(Join)
 
 

@@ -135,7 +135,7 @@ def copies_of_keepalives(answer_after: float, count: int) -> list[int]:
             again, failed = requests.due(now, heard)
             assert not failed
             sent += len(again)
-        requests.answer(keepalive.id, now)
+        requests.answer_came(keepalive.id, now)
         heard, copies = now, [*copies, sent]
         now += 1.0
     return copies

@@ -74,10 +74,10 @@ def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() ->
     assert not rooms.shows("h-3", first=False, history=True)
     assert rooms.rejoin_for_kept("", out.append) == ""  # on its way already
     assert rooms.go_back(out.append) == ""  # the kept lines' room comes first
-    assert not rooms.answered(join("lobby"))
-    assert rooms.answered(join("TEAMCHAT"))  # any spelling
+    assert not rooms.join_over(join("lobby"))
+    assert rooms.join_over(join("TEAMCHAT"))  # any spelling
     assert rooms.rejoining is None
-    assert not rooms.answered(join("teamchat"))  # answered once
+    assert not rooms.join_over(join("teamchat"))  # answered once
 
 
 def test_no_rejoin_when_in_a_room_or_no_room_lines_are_kept() -> None:
@@ -107,15 +107,15 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
     assert rooms.join_after_kept == later
     assert rooms.join_due() is None  # the rejoin is not answered yet
-    rooms.answered(join("teamchat"))
+    rooms.join_over(join("teamchat"))
     assert rooms.join_due() is None  # its lines (and the leave) are still kept
-    outbox.answered(post("teamchat"))
+    outbox.stop_holding(post("teamchat"))
     assert rooms.join_due() is None
-    outbox.answered(Leave("l-1", "alice", "tok"))
+    outbox.stop_holding(Leave("l-1", "alice", "tok"))
     assert rooms.join_due() == later
     assert rooms.join_due() is None  # given once, and waited for until answered
     assert rooms.join_after_kept == later
-    assert rooms.answered(later) and rooms.join_after_kept is None
+    assert rooms.join_over(later) and rooms.join_after_kept is None
 
 
 def test_a_line_typed_after_a_waiting_join_waits_for_it_and_not_the_other_way() -> None:
@@ -127,7 +127,7 @@ def test_a_line_typed_after_a_waiting_join_waits_for_it_and_not_the_other_way() 
     outbox.note_typed(for_lobby)
     outbox.hold(for_lobby)
     assert rooms.waits_for_join(for_lobby) and not rooms.waits_for_join(post("teamchat"))
-    outbox.answered(post("teamchat"))
+    outbox.stop_holding(post("teamchat"))
     assert rooms.join_due() == lobby  # the line typed after it does not hold it back
     rooms.given_up(lobby)
     assert rooms.join_after_kept is None and not rooms.waits_for_join(for_lobby)

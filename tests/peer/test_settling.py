@@ -39,8 +39,8 @@ def test_an_answer_about_a_message_never_typed_settles_nothing() -> None:
 def test_dropping_from_the_outbox_says_whether_it_was_kept() -> None:
     leave = Leave("a-2", "alice", "tok")
     outbox = Settling([leave])
-    assert outbox.answered(leave) is True
-    assert outbox.answered(leave) is False
+    assert outbox.stop_holding(leave) is True
+    assert outbox.stop_holding(leave) is False
     assert outbox.outbox == ()
 
 

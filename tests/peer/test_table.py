@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from peer.core.table import HELD_MOST, Table
+from peer.core.table import HELD_MOST, TableCopy
 from tests.hypothesis_profiles import examples
 from wire.messages import Alias, Entry, TableUpdate
 from wire.names import name_key
@@ -17,8 +17,8 @@ BOB = Entry("Bob", "127.0.0.1", 6002, True)
 CAROL = Entry("carol", "127.0.0.1", 6003, False)
 
 
-def table_of(*entries: Entry, version: int = 3, aliases: tuple[Alias, ...] = ()) -> Table:
-    table = Table()
+def table_of(*entries: Entry, version: int = 3, aliases: tuple[Alias, ...] = ()) -> TableCopy:
+    table = TableCopy()
     table.replace(version, entries, aliases)
     return table
 

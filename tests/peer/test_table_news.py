@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
-from peer.core.lifecycle import Phase
-from peer.core.renames import Renames
-from peer.core.shared import NO_USER, Shared
+from peer.core.lifecycle import LifePhase
+from peer.core.shared import Shared
 from peer.core.table import HELD_UPDATES
 from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
@@ -25,7 +24,7 @@ def news(made: Shared | None = None) -> TableNews:
     """The part, over `made` (alice's state, registered, if not given)."""
     made = shared() if made is None else made
     registry = link(made)
-    return TableNews(made, registry, Renames(made, registry))
+    return TableNews(made, registry)
 
 
 def test_the_next_update_is_applied_and_a_gap_is_held_for_the_registry_to_fill() -> None:
@@ -58,7 +57,7 @@ def test_our_name_released_by_the_console_takes_us_offline() -> None:
         TableUpdate("r-1", 4, (Entry("alice", "127.0.0.1", 0, False),)), T0, out.append
     )
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
-    assert made.life.phase is Phase.OFFLINE
+    assert made.life.phase is LifePhase.OFFLINE
 
 
 def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
@@ -82,13 +81,6 @@ def test_an_alive_past_our_table_asks_for_the_whole_table() -> None:
     table_news.alive(keepalive, Alive("r-2", "a-9", 5), T0, out.append)
     table_news.alive(keepalive, Alive("r-3", "a-9", 5), T0, out.append)
     assert sent(out) == [TableRequest("a-1")]  # asked once
-
-
-def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
-    table_news = news()
-    # as send and message say it: the same words, and where to see the names
-    assert table_news.whois("dave") == pa.Print(NO_USER.format("dave", "who"), "error")
-    assert "has no key yet" in table_news.whois("carol").text
 
 
 def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it() -> None:
@@ -122,7 +114,7 @@ def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_agai
     # more, and a join storm's peers took two or three whole tables each
     made = shared()
     registry = link(made)
-    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news, out = TableNews(made, registry), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
     assert [type(a) for a in out] == [pa.SendStream]  # over TCP at once: no TooBig first
     out.clear()
@@ -136,13 +128,13 @@ def test_every_update_pushed_while_the_table_comes_follows_it() -> None:
     # of them had given way, the table was not followed, and it was asked for again
     made = shared()
     registry = link(made)
-    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news, out = TableNews(made, registry), list[pa.Action]()
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
     [asked] = sent(out)
     last = 10 + 2 * HELD_UPDATES
     for version in range(11, last + 1):  # pushed from the version the table is taken at
         table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
-    made.requests.answer(asked.id, T0 + 1)
+    made.requests.answer_came(asked.id, T0 + 1)
     table_news.snapshot(TableSnapshot("s-1", asked.id, 10, (), ()), T0 + 1, out.append)
     assert made.table.version == last
     table_news.update(TableUpdate("u-next", last + 1, ()), T0 + 2, out.append)

@@ -16,8 +16,8 @@ from peer.core.sealed_mail import SealedMail
 from peer.core.tickets import KEPT, Tickets
 from secure.noise import public_bytes
 from secure.tickets import ticket
+from tests.peer.core_kit import BOB, BOBS, ME, SERVER, T0, sent
 from tests.peer.honest import REGISTRY_KEY, peer_key
-from tests.peer.test_peer_core import BOB, BOBS, ME, SERVER, T0, sent
 from wire.keys import key_text
 from wire.messages import Ack, Chat, Entry, Register, SaveMessage, Welcome
 
@@ -95,7 +95,7 @@ def test_tickets_kept_are_bounded_the_oldest_dropped() -> None:
     tickets = Tickets()
     out: list[pa.Action] = []
     for n in range(KEPT + 3):
-        tickets.take(f"{n:043d}", "T" * 43, out.append)
+        tickets.keep_handed(f"{n:043d}", "T" * 43, out.append)
     assert len(tickets.held) == KEPT and f"{0:043d}" not in tickets.held
     assert tickets.for_owner(f"{KEPT + 2:043d}") == "T" * 43
 

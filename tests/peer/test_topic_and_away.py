@@ -6,11 +6,10 @@ import pytest
 
 from peer.core import actions as pa
 from peer.core import commands as cmd
+from peer.core.direct import DirectChats
 from peer.core.dispatch import PeerCore
-from peer.core.renames import Renames
 from peer.core.room_membership import NOT_IN_A_ROOM, Membership
 from peer.core.shared import Shared
-from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import (
     BOB,
@@ -18,13 +17,13 @@ from tests.peer.parts_kit import (
     REGISTRY_KEY,
     SERVER,
     T0,
-    inbox,
     link,
     prints,
     sent,
     shared,
 )
 from wire.messages import Ack, Entry, RoomList, RoomsRequest, SetAway, SetTopic, Welcome
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.timeout(10)
 def test_a_topic_typed_in_a_room_is_asked_and_said_set() -> None:
     made, out = shared(), list[pa.Action]()
     made.state.room = "lobby"
-    rooms = Membership(made, link(made), inbox(made))
+    rooms = Membership(made, link(made))
     rooms.topic("x" * 201, T0, out.append)
     assert prints(out) == ["[A topic is at most 200 characters.]"] and sent(out) == []
     out.clear()
@@ -45,7 +44,7 @@ def test_a_topic_typed_in_a_room_is_asked_and_said_set() -> None:
 
 def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> None:
     made, out = shared(), list[pa.Action]()
-    rooms = Membership(made, link(made), inbox(made))
+    rooms = Membership(made, link(made))
     rooms.topic("", T0, out.append)
     assert out == [NOT_IN_A_ROOM]
     made.state.room, out = "lobby", []
@@ -64,12 +63,12 @@ def test_topic_alone_asks_the_rooms_and_shows_ours_and_rooms_shows_each() -> Non
 
 def commands(made: Shared) -> Commands:
     registry = link(made)
-    return Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
+    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_away_is_asked_and_typing_again_comes_back_but_not_a_blank_or_away_again() -> None:
     made, out = shared(), list[pa.Action]()
-    typed, watchers = commands(made), made.lines.watchers
+    typed, watchers = commands(made), made.line_watchers
     typed.away_from("x" * 201, T0, out.append)
     typed.away_from("", T0, out.append)  # no reason
     away = SetAway("a-1", "alice", "tok", "away")

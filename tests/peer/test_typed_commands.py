@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core import commands as cmd
-from peer.core.renames import Renames
-from peer.core.shared import Shared
-from peer.core.table_news import TableNews
+from peer.core.direct import DirectChats
+from peer.core.shared import NO_USER, Shared
 from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import ChannelPost, Deregister, Register, RoomsRequest
+from wire.reliable import ATTEMPTS, DIRECT_TIMEOUT
 
 
 def commands(*, registered: bool = True, made: Shared | None = None) -> Commands:
     """The part, over `made` (alice's state, if not given)."""
     made = shared(registered=registered) if made is None else made
     registry = link(made)
-    return Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
+    return Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
 
 
 def test_a_channel_post_is_kept_until_settled_and_sent() -> None:
     made, out = shared(), list[pa.Action]()
     registry = link(made)
-    typed = Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
+    typed = Commands(made, registry, DirectChats(made, registry, DIRECT_TIMEOUT, ATTEMPTS))
     typed.send_all(cmd.SendAll("hi all"), T0, out.append)
     post = ChannelPost("a-1", "alice", "tok", "hi all")
     assert made.settling.records == [post] and sent(out) == [post]
@@ -51,8 +51,17 @@ def test_who_help_rooms_and_mistakes() -> None:
     out.clear()
     typed.help(cmd.Help("who"), T0, out.append)
     typed.mistake(cmd.Mistake("Usage: who [-l]"), T0, out.append)
-    typed.list_rooms(cmd.ListRooms(), T0, out.append)
+    typed.list_rooms("", T0, out.append)
     assert prints(out)[-1] == "[Usage: who [-l]]" and sent(out) == [RoomsRequest("a-1")]
     made.state.room = "lobby"
     typed.for_server(cmd.ForServer("/who"), T0, out.append)
     assert prints(out)[-1] == "[Not said in lobby; in a room, commands need their /: /who]"
+
+
+def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
+    typed, out = commands(), list[pa.Action]()
+    # as send and message say it: the same words, and where to see the names
+    typed.whois("dave", T0, out.append)
+    assert out == [pa.Print(NO_USER.format("dave", "who"), "error")]
+    typed.whois("carol", T0, out.append)
+    assert "has no key yet" in prints(out)[1]

@@ -26,13 +26,13 @@ from peer.core.desk.actions import (
     DeskClient,
     Drop,
     Emit,
-    Exit,
+    ExitDesk,
     FindPlace,
     ForgetPlace,
     KeepPlace,
     Probe,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
 )
@@ -174,13 +174,13 @@ class DeskRunner:
                     self.term.set_prompt(text)
                 case PutTyped(text):
                     self.term.put_typed(text)
-                case Send(message):
+                case SendToDesk(message):
                     self._send(message)
                 case Connect() | Drop() | Probe():
                     self._connection(action)
                 case FindPlace() | KeepPlace() | ForgetPlace():
                     self._held_place(action)
-                case Exit(code):
+                case ExitDesk(code):
                     self._code = code
 
     def _connection(self, action: Connect | Drop | Probe) -> None:

@@ -45,7 +45,7 @@ class Probe(Struct, frozen=True):
     (why not, or ""): said before the form, not after."""
 
 
-class Send(Struct, frozen=True):
+class SendToDesk(Struct, frozen=True):
     """Lost silently when the connection is broken: `lost` follows."""
 
     message: DeskMessage
@@ -74,7 +74,7 @@ class ForgetPlace(Struct, frozen=True):
     """The place is left, served, refused or given up."""
 
 
-class Exit(Struct, frozen=True):
+class ExitDesk(Struct, frozen=True):
     code: int
 
 
@@ -85,12 +85,12 @@ Action = (
     | Connect
     | Drop
     | Probe
-    | Send
+    | SendToDesk
     | PutTyped
     | FindPlace
     | KeepPlace
     | ForgetPlace
-    | Exit
+    | ExitDesk
 )
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]

@@ -6,10 +6,10 @@ from peer.core.desk.actions import (
     Addr,
     Connect,
     Emit,
-    Exit,
+    ExitDesk,
     KeepPlace,
     PutTyped,
-    Send,
+    SendToDesk,
     SetPrompt,
     Show,
     show,
@@ -64,7 +64,7 @@ class OperatorCore:
             emit(Connect())
             return
         emit(Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"))
-        emit(Exit(1))
+        emit(ExitDesk(1))
 
     def typed(self, text: str, now: float, emit: Emit, begun: float | None = None) -> None:
         begun = now if begun is None else begun
@@ -177,7 +177,7 @@ class OperatorCore:
         hint = not self.on_duty or self.hint_due
         self.on_duty, self.hint_due = True, False
         if self.pending is not None:
-            emit(Send(self.pending[1]))
+            emit(SendToDesk(self.pending[1]))
             self.pending, self.hint_due = None, hint  # after the `.serve`'s answer
         elif hint:
             emit(Show("[.help lists the commands.]"))
@@ -222,7 +222,7 @@ class OperatorCore:
         elif isinstance(message, DeskServe) and self.defers_serve():
             self.pending = (text, message)
         elif self.link.up:
-            emit(Send(message))
+            emit(SendToDesk(message))
         else:
             why = "reconnecting to the help desk" if self.reconnecting else "no connection"
             emit(Show(f"[Not sent: {why}.]", "error"))

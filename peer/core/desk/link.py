@@ -12,10 +12,11 @@ from peer.core.desk.actions import (
     DeskClient,
     Drop,
     Emit,
-    Exit,
-    Send,
+    ExitDesk,
+    SendToDesk,
     Show,
 )
+from peer.core.lifecycle import UndefinedMoveError
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
@@ -57,7 +58,7 @@ _ENDS = frozenset({P.LEAVING, P.DONE})
 #: is served at once, a session ends back in the queue), so any of them may follow another.
 _LIVE = frozenset({P.CONNECTING, P.JOINING, P.RECONNECTING, P.WAITING, P.SERVED})
 #: Where each phase may go next (staying where it is is no move, always allowed); any other
-#: move is a misuse by the core (DeskPhaseError): nobody goes back to the form, an operator
+#: move is a misuse by the core (UndefinedMoveError): nobody goes back to the form, an operator
 #: never has a person's phases, and a goodbye sent only ends.
 MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
     P.NEW: frozenset({P.FORM, P.CONNECTING}),
@@ -68,10 +69,6 @@ MOVES: dict[DeskPhase, frozenset[DeskPhase]] = {
     P.LEAVING: frozenset({P.DONE}),
     P.DONE: frozenset(),
 }
-
-
-class DeskPhaseError(Exception):
-    """A move MOVES does not list."""
 
 
 class ClientSettings(Struct, frozen=True, kw_only=True):
@@ -111,9 +108,9 @@ class DeskLink:
         self.retry_at: float | None = None
 
     def go(self, phase: DeskPhase) -> None:
-        """Move to `phase`. DeskPhaseError when MOVES does not list the move."""
+        """Move to `phase`. UndefinedMoveError when MOVES does not list the move."""
         if phase is not self.phase and phase not in MOVES[self.phase]:
-            raise DeskPhaseError(
+            raise UndefinedMoveError(
                 f"a desk client cannot go from {self.phase.value} to {phase.value}"
             )
         self.phase = phase
@@ -137,9 +134,9 @@ class DeskLink:
             else:
                 client.typed(line, now, emit, begun)
 
-    def ask(self, first: DeskMessage, now: float) -> Send:
+    def ask(self, first: DeskMessage, now: float) -> SendToDesk:
         self.answer_by = now + ANSWER_TIMEOUT
-        return Send(first)
+        return SendToDesk(first)
 
     def closed(self) -> None:
         self.up = False
@@ -154,7 +151,7 @@ class DeskLink:
         self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self.up:
-                emit(Send(DeskPong(self.new_id(), message.id)))
+                emit(SendToDesk(DeskPong(self.new_id(), message.id)))
             return True
         return isinstance(message, DeskPong)
 
@@ -176,7 +173,7 @@ class DeskLink:
                 case Beat.WAIT:
                     return None
                 case Beat.PING:
-                    emit(Send(DeskPing(self.new_id())))
+                    emit(SendToDesk(DeskPing(self.new_id())))
                     return None
             silent = format_duration(self._liveness.silent_for(now))
             why = f"no answer from the help desk for {silent}"
@@ -184,10 +181,10 @@ class DeskLink:
         emit(Drop())
         return why
 
-    def leave(self, now: float) -> Send:
+    def leave(self, now: float) -> SendToDesk:
         self.go(DeskPhase.LEAVING)
         self.leave_by = now + self.settings.leave_timeout
-        return Send(DeskLeave(self.new_id()))
+        return SendToDesk(DeskLeave(self.new_id()))
 
     def leaving_due(self, now: float) -> bool:
         return (
@@ -196,7 +193,7 @@ class DeskLink:
 
     def end(self, code: int, emit: Emit) -> None:
         self.go(DeskPhase.DONE)
-        emit(Exit(code))
+        emit(ExitDesk(code))
 
     def next_wake(self, *more: float | None) -> float | None:
         if self.phase is DeskPhase.LEAVING:

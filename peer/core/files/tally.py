@@ -15,7 +15,7 @@ EVERY = 10.0
 NAMES_SAID = 3
 
 
-class Tally:
+class LineTally:
     """Says lines of one kind, at most one every EVERY seconds; `summary(count, names,
     last)` words the line for `count` more of them, from `names`, the last of which said
     `last`."""

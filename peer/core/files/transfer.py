@@ -30,7 +30,7 @@ class Role(enum.StrEnum):
     RECEIVE = "receive"
 
 
-class Phase(enum.StrEnum):
+class TransferPhase(enum.StrEnum):
     """Where a transfer is: OFFERED waits for the receiver's answer; MOVING was accepted.
     How one ended is kept only in memory, for /files."""
 
@@ -52,7 +52,7 @@ class Transfer(Struct):
     size: int
     sha256: str
     path: str = ""
-    phase: Phase = Phase.OFFERED
+    phase: TransferPhase = TransferPhase.OFFERED
     verified: int = 0
     mtime_ns: int = 0
 

@@ -11,7 +11,7 @@ from functools import partial
 
 from peer.core.actions import Print
 from peer.core.files.names import NAME_MAX, fitted_name, name_problem, partial_name, shown_name
-from peer.core.files.tally import Tally
+from peer.core.files.tally import LineTally
 from peer.core.files.transfer import (
     DISK_RETRY,
     LAPSE,
@@ -25,12 +25,12 @@ from peer.core.files.transfer import (
     Forget,
     Keep,
     Outcome,
-    Phase,
     Pull,
     Role,
     Stop,
     Tell,
     Transfer,
+    TransferPhase,
     percent,
     size_text,
 )
@@ -75,8 +75,8 @@ class FileTransfers:
         self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
         self._numbers = itertools.count(1)  # the next transfer's number
         self._waiting: Counter[str] = Counter()  # offers received, not answered, by key
-        self._refusals = Tally(_refusals_line)
-        self._lapses = Tally(_lapses_line)
+        self._refusals = LineTally(_refusals_line)
+        self._lapses = LineTally(_lapses_line)
 
     # -- events: the user -------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class FileTransfers:
     def accept(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
         """/accept: take the file into the downloads folder, from its first byte."""
         self._answered(transfer)
-        transfer.phase = Phase.MOVING
+        transfer.phase = TransferPhase.MOVING
         partial = partial_name(transfer.name, transfer.number, self.name_max)
         transfer.path = f"{self.downloads}/{partial}"
         self._lapse_at.pop(transfer.number, None)
@@ -166,7 +166,7 @@ class FileTransfers:
         entry = self._entry(transfer.peer)
         if entry and entry.key == transfer.peer_key and entry.name != transfer.peer:
             transfer.peer = entry.name
-            if transfer.sending or transfer.phase is Phase.MOVING:  # else none is kept
+            if transfer.sending or transfer.phase is TransferPhase.MOVING:  # else none is kept
                 emit(Keep(transfer))
 
     # -- events: the other peer -------------------------------------------------------------
@@ -191,7 +191,7 @@ class FileTransfers:
         self._follow(found, emit)
         if isinstance(message, FileNote):
             self._noted(found, message, emit)
-        elif found.phase is Phase.MOVING and found.number not in self._pulling:
+        elif found.phase is TransferPhase.MOVING and found.number not in self._pulling:
             self._pull(found, now, emit)  # the sender is back: no need to wait for the retry
 
     def _noted(self, noted: Transfer, message: FileNote, emit: EmitFile) -> None:
@@ -266,8 +266,8 @@ class FileTransfers:
         if not 0 <= offset <= transfer.size:
             return f"an offset outside the file ({offset})"
         transfer.verified = offset
-        if transfer.phase is Phase.OFFERED:
-            transfer.phase = Phase.MOVING
+        if transfer.phase is TransferPhase.OFFERED:
+            transfer.phase = TransferPhase.MOVING
             self._lapse_at.pop(transfer.number, None)
             emit(Print(f"[{transfer.peer} accepted {transfer.name}; sending.]", "system"))
         elif offset > 0:
@@ -341,7 +341,7 @@ class FileTransfers:
         """The records kept by an earlier run: taken up again, and said."""
         for transfer in sorted(kept, key=lambda t: t.number):
             self.transfers[transfer.number] = transfer
-            if transfer.phase is Phase.OFFERED:
+            if transfer.phase is TransferPhase.OFFERED:
                 self._lapse_at[transfer.number] = now + LAPSE
                 if not transfer.sending:
                     self._waiting[transfer.peer_key] += 1
@@ -368,7 +368,7 @@ class FileTransfers:
             # sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the other
             # side's offer lapses, or its pull is refused)
             found = self._find(message.offer, None, Role.SEND)
-            if isinstance(message, FileOffer) and found and found.phase is Phase.OFFERED:
+            if isinstance(message, FileOffer) and found and found.phase is TransferPhase.OFFERED:
                 line = f"[No answer from {to}: the offer of {found.name} is withdrawn.]"
                 emit(Print(line, "error"))
                 self._forget(found, f"no answer from {to}", emit)
@@ -413,7 +413,7 @@ class FileTransfers:
     def _answered(self, transfer: Transfer) -> None:
         """`transfer` no longer waits for this side's answer, if it did."""
         held = self.transfers.get(transfer.number) is transfer
-        if held and not transfer.sending and transfer.phase is Phase.OFFERED:
+        if held and not transfer.sending and transfer.phase is TransferPhase.OFFERED:
             self._waiting[transfer.peer_key] -= 1
             if not self._waiting[transfer.peer_key]:
                 del self._waiting[transfer.peer_key]

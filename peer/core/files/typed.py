@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from peer.core.actions import Print
 from peer.core.commands import FILE_USAGES
-from peer.core.files.transfer import EmitFile, Phase, ReadFile, Transfer
+from peer.core.files.transfer import EmitFile, ReadFile, Transfer, TransferPhase
 from wire.file_messages import NoteState
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _fits(verb: str, transfer: Transfer) -> bool:
     """Whether `verb` applies to `transfer`: an answer to an offer received, or a cancel."""
     if verb == "cancel":
         return True
-    return not transfer.sending and transfer.phase is Phase.OFFERED
+    return not transfer.sending and transfer.phase is TransferPhase.OFFERED
 
 
 def _chosen(core: FileTransfers, verb: str, args: str, emit: EmitFile) -> Transfer | None:
@@ -81,7 +81,7 @@ def list_transfers(core: FileTransfers, emit: EmitFile) -> None:
 
 
 def _state(transfer: Transfer) -> str:
-    if transfer.phase is Phase.OFFERED:
+    if transfer.phase is TransferPhase.OFFERED:
         return "waiting for your answer" if not transfer.sending else "offered, no answer yet"
     if transfer.sending and transfer.verified >= transfer.size:
         return f"sent, waiting for {transfer.peer} to check it"

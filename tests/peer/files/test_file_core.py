@@ -15,11 +15,11 @@ from peer.core.files.transfer import (
     Forget,
     Keep,
     Outcome,
-    Phase,
     Pull,
     ReadFile,
     Tell,
     Transfer,
+    TransferPhase,
 )
 from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
@@ -63,7 +63,7 @@ def test_file_typed_asks_for_the_file_then_offers_it() -> None:
     assert actions == [ReadFile("bob", "/home/alice/report.pdf")]
     offer = offered(alice)
     assert (offer.name, offer.size, offer.sha256) == ("report.pdf", 100, DIGEST)
-    assert alice.transfers[1].phase is Phase.OFFERED
+    assert alice.transfers[1].phase is TransferPhase.OFFERED
 
 
 def test_a_file_to_someone_offline_is_refused_with_the_reason() -> None:
@@ -141,7 +141,7 @@ def test_the_sender_serves_only_the_key_it_offered_to() -> None:
     assert isinstance(run_want(alice, offer.offer, 0, "K-OTHER"), str)
     assert isinstance(run_want(alice, offer.offer, 101, "KB"), str)
     served = run_want(alice, offer.offer, 0, "KB")
-    assert isinstance(served, Transfer) and served.phase is Phase.MOVING
+    assert isinstance(served, Transfer) and served.phase is TransferPhase.MOVING
 
 
 def test_the_sender_says_a_resume_starts_where_the_receiver_kept_its_bytes() -> None:

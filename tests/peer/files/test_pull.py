@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peer.adapter.files import pull as pull_module
 from peer.adapter.files.pull import Puller
-from peer.core.files.transfer import Outcome, Phase, Role, Transfer
+from peer.core.files.transfer import Outcome, Role, Transfer, TransferPhase
 from secure.noise import public_bytes
 from secure.stream import RECORD_DATA, SecureStream
 from wire.file_messages import FileNote, FileWant, NoteState
@@ -95,7 +95,7 @@ async def pull(
         partial.write_bytes(FILE[:verified])
     transfer = Transfer(
         1, Role.RECEIVE, "o-1", "alice", "key", "f.bin", len(FILE),
-        hashlib.sha256(FILE).hexdigest(), str(partial), Phase.MOVING, verified,
+        hashlib.sha256(FILE).hexdigest(), str(partial), TransferPhase.MOVING, verified,
     )  # fmt: skip
     told: list[int] = []
 

@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from peer.adapter.files.service import keep_record, load_records
 from peer.adapter.state import PeerStateFile
-from peer.core.files.transfer import Phase, Role, Transfer
+from peer.core.files.transfer import Role, Transfer, TransferPhase
 
 
 @pytest.mark.timeout(10)
@@ -19,7 +19,7 @@ def test_a_transfer_across_a_rename_is_kept_and_taken_up_under_the_new_name(
 ) -> None:
     state = PeerStateFile(tmp_path, "bob")
     transfer = Transfer(1, Role.RECEIVE, "o-1", "alice", "k", "f.bin", 100, "0" * 64)
-    transfer.phase = Phase.MOVING
+    transfer.phase = TransferPhase.MOVING
     keep_record(state.files_path, replace(transfer, verified=10))  # in its name's folder now
     state = state.moved_to("robert", "t" * 32)  # /nick robert, the transfer going on
     keep_record(state.files_path, replace(transfer, verified=20))
