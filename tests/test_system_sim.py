@@ -299,7 +299,7 @@ def test_a_direct_message_unanswered_when_its_sender_is_killed_is_not_lost() -> 
     net = three()
     net.kill_peer("y")  # gone without a word: still online in every table
     net.type("x", "send y sent just before x was killed")
-    net.run(0.7)  # the first try went unanswered; the retries are on their way
+    net.run(DIRECT_TIMEOUT + 0.2)  # the first try went unanswered; the retries are on their way
     # kept durably (a power cut keeps it too), as the save it becomes
     [save] = net.hosts["x"].sending.values()
     assert isinstance(save, SaveMessage) and save.to == "y"

@@ -331,7 +331,7 @@ def _for(handler: str) -> Read:
     return read
 
 
-_topic = _for("membership.topic")
+_topic, _shrug = _for("membership.topic"), _for("membership.shrug")
 _away, _back = _for("commands.away_from"), _for("commands.back")
 
 
@@ -378,6 +378,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other", _join),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in", _leave),
     Spec(("/me",), "/me <action>", "say an action in your room: * you <action>", _me),
+    Spec(("/shrug",), "/shrug [text]", "say [text] ¯\\_(ツ)_/¯ in your room", _shrug),
     Spec(("rooms", "/rooms"), "rooms", "every room with its member count and topic", _rooms),
     Spec(("/topic",), "/topic [text]", "set your room's topic, or show it", _topic),
     Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name", _nick),

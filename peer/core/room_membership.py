@@ -26,6 +26,10 @@ from wire.words import counted
 NOT_IN_A_ROOM = Print("[You are not in a room. join <room> enters one.]", "error")
 
 
+#: What `/shrug` adds to what is said with it.
+SHRUG = "¯\\_(ツ)_/¯"
+
+
 class Membership:
     """The room we are in is the PeerState's (`room`); the rooms heard of (joined, listed,
     or told about) are kept as the registry spells them: for tab completion, and to take
@@ -95,6 +99,10 @@ class Membership:
                 f"their /: /{text.split()[0].lower()}]"
             )
             emit(Print(line, "system"))
+
+    def shrug(self, text: str, now: float, emit: Emit) -> None:
+        """/shrug `text`: `text` and a shrug said in the room."""
+        self.say(f"{text} {SHRUG}".lstrip(), now, emit)
 
     def topic(self, text: str, now: float, emit: Emit) -> None:
         """/topic `text`: our room's topic set; without text, shown (asked with `rooms`)."""

@@ -37,7 +37,7 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
         core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.1)
     ) == [RECEIVED_BY.format("bob")]
     [chat2] = sent(core.line("send bob anyone?", T0 + 1))
-    out = run_until(core, T0 + 3.6)
+    out = run_until(core, T0 + 1 + DIRECT_ROUND + 0.1)
     assert prints(out) == [NO_ACK.format("bob")]
     saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from peer.core.table_news import NOW_KNOWN_AS
 from tests.peer.core_kit import (
     BOB,
     BOBS,
+    DIRECT_ROUND,
     ROUND,
     SERVER,
     T0,
@@ -416,7 +417,7 @@ def test_what_waits_for_the_registry_is_kept_in_the_order_typed() -> None:
     core, _ = registered()
     core.line("send bob are you there?", T0)  # bob is gone, and so is the registry
     core.line("send_all anyone?", T0 + 0.1)
-    out = run_until(core, T0 + 6)
+    out = run_until(core, T0 + DIRECT_ROUND + ROUND + 1)
     assert KEPT_IN_OUTBOX in prints(out)
     assert [m.text for m in core.outbox] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
     kept = logged(core.records)

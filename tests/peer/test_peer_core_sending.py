@@ -10,7 +10,16 @@ from peer.core.dispatch import PeerCore
 from peer.core.request_ends import RECEIVED_BY_SERVER
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.table import Rule
-from tests.peer.core_kit import BOB, SERVER, T0, prints, registered, run_until, sent
+from tests.peer.core_kit import (
+    BOB,
+    DIRECT_ROUND,
+    SERVER,
+    T0,
+    prints,
+    registered,
+    run_until,
+    sent,
+)
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.simulation import SimNet
 from wire.messages import (
@@ -65,14 +74,15 @@ def test_an_unanswered_direct_message_stays_kept_until_the_registry_has_it() -> 
     core, _ = registered()
     chat, _ = typed(core, "send bob are you there")
     assert isinstance(chat, Chat)
-    out = run_until(core, T0 + 3)  # five tries, then the registry
+    then = T0 + DIRECT_ROUND + 0.5
+    out = run_until(core, then)  # five tries, then the registry
     assert settled(core) == []
     save, *_retries = [m for m in sent(out) if isinstance(m, SaveMessage)]  # and its retries
     assert save.id == chat.id
     # accepted is not yet stored or delivered: still kept until the outcome
-    core.receive(Ack("r-5", save.id), SERVER, REGISTRY_KEY, T0 + 3)
+    core.receive(Ack("r-5", save.id), SERVER, REGISTRY_KEY, then)
     assert settled(core) == []
-    out = core.receive(Saved("r-6", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, T0 + 3)
+    out = core.receive(Saved("r-6", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, then)
     assert settled(core) == [chat.id]
 
 
