@@ -9,10 +9,13 @@ from __future__ import annotations
 import collections
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
+
+if TYPE_CHECKING:
+    from secure.channel import ReplayWindow
 
 Addr = tuple[str, int]
 
@@ -34,15 +37,6 @@ LATE = "waited too long for a session"
 KEYPAIRS_KEPT = 3
 
 
-class Window:
-    """Base of secure/channel.py's ReplayWindow (not a protocol: compiled, a native call)."""
-
-    __slots__ = ()
-
-    def accept(self, counter: int) -> bool:  # (ReplayWindow's)
-        raise NotImplementedError
-
-
 @dataclass(slots=True)
 class Session:
     """One handshake's pair of session keys, with the other side's `key` and `addr`."""
@@ -56,7 +50,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: Window
+    window: ReplayWindow
     counter: int = 0
 
 
@@ -80,7 +74,7 @@ class Peer:
 
     key: bytes
     addr: Addr
-    ident: Any  # (key, addr), its key in `Sessions.peers` (Any: compiled, one tuple kept)
+    ident: tuple[bytes, Addr]  # its key in `Sessions.peers`
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)
