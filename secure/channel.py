@@ -30,7 +30,7 @@ from secure.noise import (
     nonce_bytes,
     public_bytes,
 )
-from secure.sessions import Initiation, Peer, Session, Sessions, stamp_bytes
+from secure.sessions import Initiation, Peer, Session, Sessions, Window, stamp_bytes
 from wire.limits import MAX_DATAGRAM
 from wire.reliable import SOONEST_RETRY
 from wire.round_trip import RTO_MAX
@@ -117,7 +117,7 @@ WINDOW: Final = 8128
 _RING: Final = (WINDOW // 64 + 1) * 8  # wireguard-go's ringBlocks of 64 bits, in bytes
 
 
-class ReplayWindow:
+class ReplayWindow(Window):
     """WireGuard's anti-replay window of one session (whitepaper 5.4.6, RFC 6479): `accept(c)`
     is True once for each counter c below REJECT_AFTER_MESSAGES no more than WINDOW below the
     highest accepted so far (at first 0), else False: wireguard-go's replay.go and the kernel's

@@ -9,13 +9,9 @@ from __future__ import annotations
 import collections
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
-
-if TYPE_CHECKING:
-    from secure.channel import ReplayWindow
 
 Addr = tuple[str, int]
 
@@ -37,6 +33,16 @@ LATE = "waited too long for a session"
 KEYPAIRS_KEPT = 3
 
 
+class Window:
+    """Base of secure/channel.py's ReplayWindow, which imports this module (hot path: a base
+    class, not a Protocol, so that compiled code calls `accept` natively)."""
+
+    __slots__ = ()
+
+    def accept(self, counter: int) -> bool:
+        raise NotImplementedError
+
+
 @dataclass(slots=True)
 class Session:
     """One handshake's pair of session keys, with the other side's `key` and `addr`."""
@@ -50,7 +56,7 @@ class Session:
     made: float
     confirmed: bool
     peer: Peer
-    window: ReplayWindow
+    window: Window
     counter: int = 0
 
 
