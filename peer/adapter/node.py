@@ -139,7 +139,7 @@ class PeerNode:
         self.password_too_short = False
         #: Where the user is shown lines and types them (read-only outside).
         self.console = console
-        self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
+        self._verbose = settings.verbose
         #: Says a line for `--verbose`, else nothing.
         self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
