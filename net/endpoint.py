@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -41,7 +41,7 @@ class Owed(Protocol):
     """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
 
     @property
-    def addr(self) -> Addr: ...
+    def addr(self) -> Any: ...  # an Addr (hot path: Any, kept boxed)
     @property
     def key(self) -> bytes: ...
     @property
@@ -133,8 +133,8 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
-    # the Dest sent to last: one tuple for a run of sends to one place
-    _dest: Dest = (("", 0), b"")
+    # the Dest sent to last, one object found by identity where kept (hot path: Any, kept boxed)
+    _dest: Any = (("", 0), b"")
     #: The message `send` encoded last, with its bytes (read-only outside).
     sent: tuple[Message | None, bytes] = (None, b"")
     #: Told the id of a message sent on a connection of its own when that connection ends.
@@ -269,8 +269,9 @@ class Endpoint(ReceivingDatagrams):
             )
             return
         dest = self._dest
-        if dest[0] != addr or dest[1] is not key:
-            dest = self._dest = (addr, key)
+        was: Addr = dest[0]
+        if was != addr or dest[1] is not key:
+            dest = self._dest = cast(Any, (addr, key))  # (hot path: Any, kept boxed)
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return

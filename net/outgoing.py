@@ -23,7 +23,7 @@ import asyncio
 import collections
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from msgspec.json import encode as json_text
 
@@ -161,7 +161,7 @@ class Outgoing:
         for packet in packets:
             self._send(packet)
 
-    def _send(self, packet: tuple[bytes, Addr]) -> None:
+    def _send(self, packet: tuple[bytes, Any]) -> None:  # (hot path: Any, kept boxed)
         """`send_sealed` of one: what the channel's `seal` sends each datagram with."""
         data, addr = packet
         sendto = self._sendto
@@ -276,7 +276,7 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, at: Dest, ack: Ack | None = None) -> bool:
+    def datagram(self, data: bytes, at: Any, ack: Ack | None = None) -> bool:  # (hot path: Any)
         """Send `data`, one datagram-sized message for `at`, a Dest: whether now
         (else later, in order). Or `ack` (`data` then b""), encoded only if it leaves alone:
         it waits, merged with the other acks for `at`, when something else for `at` went or
@@ -300,7 +300,7 @@ class Outgoing:
             batches[at] = [data]
             return self._waits()
         went.add(at)
-        sealed: list[tuple[bytes, Addr]] = []
+        sealed: list[tuple[bytes, Any]] = []  # (hot path: Any, kept boxed)
         self.channel.seal([data], [at], self._clock(), sealed.append)
         sendto = self._sendto
         for packet, to in sealed:  # (hot path: `_send` written out)
@@ -323,7 +323,7 @@ class Outgoing:
             self.flush_asked = True
         return False
 
-    def acks_later(self, dest: Dest, replies: Sequence[str]) -> None:
+    def acks_later(self, dest: Any, replies: Sequence[str]) -> None:  # (hot path: Any)
         """Ack `replies`, of one datagram, to the Dest `dest` within ACK_DELAY (see the module)."""
         if not self._owed and self._later is not None:
             self._later(self._acks_leave)
@@ -332,6 +332,7 @@ class Outgoing:
     def acks_leave(self) -> None:
         """The acks owed leave now, merged, as any datagram would."""
         owed, self._owed = self._owed, {}
+        dest: Any  # (hot path: Any, kept boxed)
         for dest, replies in owed.items():
             if len(replies) == 1:  # a datagram's one line: its Ack, as `_merged_acks` makes it
                 self.datagram(encode(Ack(self._new_id(), replies[0])), dest)

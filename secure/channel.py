@@ -13,7 +13,7 @@ import hmac
 import struct
 import time
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -37,9 +37,9 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes: an address and the key sealed for there; what takes each datagram
-#: sealed, with its address, as it is made.
-Dest = tuple[Addr, bytes]
+#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there;
+#: what takes each datagram sealed, with its address, as it is made.
+Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from secure.noise import AEAD, Handshake
 from wire.reliable import SOONEST_RETRY
@@ -80,7 +81,7 @@ class Peer:
 
     key: bytes
     addr: Addr
-    ident: tuple[bytes, Addr]  # its key in `Sessions.peers`
+    ident: Any  # (key, addr), its key in `Sessions.peers` (hot path: Any, kept boxed)
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)

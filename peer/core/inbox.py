@@ -9,9 +9,9 @@ Acks to peers go at once: their sender waits on them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
-from peer.core.actions import AcksLater, Action, Addr, Emit, Held, Print, Send, Shown
+from peer.core.actions import AcksLater, Action, Emit, Held, Print, Send, Shown
 from peer.core.lifecycle import Lifecycle
 from wire.ids import IdMaker
 from wire.messages import Ack, Acks, ChannelMessage, Chat, RoomMessage, StoredMessage
@@ -72,7 +72,7 @@ class Inbox:
         if not self._life.registered:
             return None
         self._owed.append(msg_id)
-        key = (name_key(sender), msg_id)
+        key: Any = (name_key(sender), msg_id)  # (hot path: Any, kept boxed)
         seen, count = self._seen, len(self._seen)
         seen.setdefault(key)  # (one lookup, not two: a pair seen stays put)
         if len(seen) == count:
@@ -175,11 +175,12 @@ class Inbox:
             self._seen = dict.fromkeys(list(seen)[self._limit :])
 
     def taken(
-        self, addr: Addr, key: bytes, from_registry: bool, later: list[Action], emit: Emit
+        self, addr: Any, key: bytes, from_registry: bool, later: list[Action], emit: Emit
     ) -> None:
-        """The datagram from `addr`, sealed by `key`, is taken in; `later` is what its
-        messages decided. Emitted: one Shown first (a killed peer never shows a message twice),
-        then `later` and the acks, a peer's lines after its acks, the registry's as an AcksLater."""
+        """The datagram from `addr` (an Addr; hot path: Any, kept boxed), sealed by `key`,
+        is taken in; `later` is what its messages decided. Emitted:
+        one Shown first (a killed peer never shows a message twice), then `later` and the
+        acks, a peer's lines after its acks, the registry's as an AcksLater."""
         if self._new:
             emit(Shown(tuple(self._new)))
             self._new = []

@@ -72,13 +72,14 @@ class Received:
             RoomNotice: self._room_notice,
         }
 
-    def receive(self, message: Message, addr: Addr, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message` from `addr` to its handler: Restarted from another
-        registry of the service whose list leaves ours out moves us to it (ours stopped);
-        anything else from one is only late, and says nothing of ours. The `first` of a
-        datagram says ours is heard from. (PeerCore.receive_all hands a message of ours
-        straight to its handler, and notes ours heard from itself, unless it was down or
-        others were tried.)"""
+    def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
+        """The registry's `message` from `at` (an Addr; hot path: Any, kept boxed) to its
+        handler: Restarted from another registry of the service whose
+        list leaves ours out moves us to it (ours stopped); anything else from one is only
+        late, and says nothing of ours. The `first` of a datagram says ours is heard from.
+        (PeerCore.receive_all hands a message of ours straight to its handler, and notes
+        ours heard from itself, unless it was down or others were tried.)"""
+        addr: Addr = at
         shared = self._shared
         server = shared.requests.server
         if addr != server and isinstance(message, Restarted):
@@ -100,7 +101,7 @@ class Received:
                 self._parts.link.flush_outbox(now, emit, back=True)
         handler = self.from_registry.get(type(message))
         if handler is not None:
-            handler(message, addr, now, emit)
+            handler(message, at, now, emit)
         if back:
             # what is still in flight went into the silence: sent again, not said unanswered
             shared.requests.send_again(now, emit)
