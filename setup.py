@@ -13,6 +13,11 @@ What compiled code asks of the code and its tests:
   (net/datagram_channel.py; bench/unprotected.py), in both builds; a benchmark watches a
   peer through the endpoint's `on_sent` and channel, never by replacing a method.
 - Module constants on a message's path are `Final`: C values when compiled.
+- Code on a message's path is written plainly, for both builds. Where bench/ or
+  tests/test_walk.py shows that a plainer way costs, the line written for speed says so,
+  always as `# (hot path: what it does instead)`, and nowhere else is speed a reason. The
+  usual one: a tuple handed on unchanged (an address, a Dest) is typed Any, so that compiled
+  code keeps the one object rather than making it again at each use (`Any, kept boxed`).
 - A compiled coroutine keeps an attribute's type narrowed before an `await` after it: read
   it through a property (`GroupCommit.commit`). No compiled class subclasses `OrderedDict`.
 - A TypedDict read at run time is written as a call, or a compiled class loses its

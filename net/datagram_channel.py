@@ -1,5 +1,5 @@
 """What an `Endpoint` seals and opens its datagrams with: the secure channel, or a stand-in
-(bench/unprotected.py; a test's). A Protocol, so that the compiled endpoint takes either.
+(bench/unprotected.py; a test's). A Protocol: the endpoint takes either.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class ReceivingDatagrams:
     _new_id: IdMaker
 
     def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
-        """The endpoint's (a method here: the compiled build calls a subclass's by its base's)."""
+        """The endpoint's (Endpoint.send)."""
         raise NotImplementedError
 
     def behind(self) -> float:

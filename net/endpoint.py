@@ -13,7 +13,7 @@ import select
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Final, Protocol, TypedDict, Unpack, cast
+from typing import Any, Protocol, TypedDict, Unpack, cast
 from weakref import WeakKeyDictionary
 
 from net.arrival import stamp_arrivals
@@ -41,7 +41,7 @@ class Owed(Protocol):
     """Acks owed (`Endpoint.acks_later`): the owner's own record of them, taken as it is."""
 
     @property
-    def addr(self) -> Any: ...  # an Addr (compiled: read as it is, not unboxed and boxed again)
+    def addr(self) -> Any: ...  # an Addr (hot path: Any, kept boxed)
     @property
     def key(self) -> bytes: ...
     @property
@@ -54,8 +54,6 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 ANY_PORT_TRIES = 20
 
 
-_ACK: Final = Ack  # (read once: compiled, a class imported is looked up at each use)
-_ACKS: Final = Acks
 #: Each event loop's one timer for the acks that wait (net/outgoing.py).
 _ACK_DELAYS: WeakKeyDictionary[asyncio.AbstractEventLoop, AckDelay] = WeakKeyDictionary()
 
@@ -135,7 +133,7 @@ class Endpoint(ReceivingDatagrams):
     _probe: select.poll | None = None
     # the last `send_many`'s addresses, keys and destinations (a burst's lines share them)
     _many: tuple[Sequence[Addr], Sequence[bytes], list[Dest]] = ((), (), [])
-    # the Dest sent to last, as one object (Any: never unboxed), found by identity where kept
+    # the Dest sent to last, one object found by identity where kept (hot path: Any, kept boxed)
     _dest: Any = (("", 0), b"")
     #: The message `send` encoded last, with its bytes (read-only outside).
     sent: tuple[Message | None, bytes] = (None, b"")
@@ -271,18 +269,17 @@ class Endpoint(ReceivingDatagrams):
             )
             return
         dest = self._dest
-        was: Addr = dest[0]  # (compiled: an Addr, compared field by field)
+        was: Addr = dest[0]
         if was != addr or dest[1] is not key:
-            # (boxed once, an object: a tuple, even in an Any, is narrowed and boxed at each use)
-            dest = self._dest = cast(Any, (addr, key))
+            dest = self._dest = cast(Any, (addr, key))  # (hot path: Any, kept boxed)
         if stream:
             self._spawn(self._connect_and_send(dest, message))
             return
         outgoing = self.outgoing
-        if type(message) is _ACK:
+        if type(message) is Ack:
             outgoing.datagram(b"", dest, message)  # merged with the others waiting, or alone
             return
-        if type(message) is _ACKS:
+        if type(message) is Acks:
             for data in outgoing.acks(dest, message):
                 outgoing.datagram(data, dest)
             return

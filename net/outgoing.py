@@ -38,7 +38,7 @@ Dest = tuple[Addr, bytes]
 
 
 class DatagramSocket(Protocol):
-    """A non-blocking UDP socket, or a stand-in of its shape (a Protocol: compiled, takes both)."""
+    """A non-blocking UDP socket, or a stand-in of its shape."""
 
     def sendto(self, data: bytes, address: Addr, /) -> int: ...
 
@@ -161,9 +161,9 @@ class Outgoing:
         for packet in packets:
             self._send(packet)
 
-    def _send(self, packet: tuple[bytes, Any]) -> None:
+    def _send(self, packet: tuple[bytes, Any]) -> None:  # (hot path: Any, kept boxed)
         """`send_sealed` of one: what the channel's `seal` sends each datagram with."""
-        data, addr = packet  # (compiled, `addr` as given: an Addr taken apart is made again)
+        data, addr = packet
         sendto = self._sendto
         if sendto is None or self._unsent:
             self._hold(data, addr)
@@ -276,8 +276,8 @@ class Outgoing:
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, at: Any, ack: Ack | None = None) -> bool:
-        """Send `data`, one datagram-sized message for `at`, a Dest (taken as it is): whether now
+    def datagram(self, data: bytes, at: Any, ack: Ack | None = None) -> bool:  # (hot path: Any)
+        """Send `data`, one datagram-sized message for `at`, a Dest: whether now
         (else later, in order). Or `ack` (`data` then b""), encoded only if it leaves alone:
         it waits, merged with the other acks for `at`, when something else for `at` went or
         waits, or while sends wait; else it goes as any datagram (it fits: ids are short)."""
@@ -300,10 +300,10 @@ class Outgoing:
             batches[at] = [data]
             return self._waits()
         went.add(at)
-        sealed: list[tuple[bytes, Any]] = []  # (`to` as it is: not boxed again)
+        sealed: list[tuple[bytes, Any]] = []  # (hot path: Any, kept boxed)
         self.channel.seal([data], [at], self._clock(), sealed.append)
         sendto = self._sendto
-        for packet, to in sealed:  # (`_send`, written out: every datagram that leaves at once)
+        for packet, to in sealed:  # (hot path: `_send` written out)
             if sendto is None or self._unsent:
                 self._hold(packet, to)
                 continue
@@ -323,7 +323,7 @@ class Outgoing:
             self.flush_asked = True
         return False
 
-    def acks_later(self, dest: Any, replies: Sequence[str]) -> None:
+    def acks_later(self, dest: Any, replies: Sequence[str]) -> None:  # (hot path: Any)
         """Ack `replies`, of one datagram, to the Dest `dest` within ACK_DELAY (see the module)."""
         if not self._owed and self._later is not None:
             self._later(self._acks_leave)
@@ -332,7 +332,7 @@ class Outgoing:
     def acks_leave(self) -> None:
         """The acks owed leave now, merged, as any datagram would."""
         owed, self._owed = self._owed, {}
-        dest: Any  # (compiled: each as it is, not unboxed and boxed again for `datagram`)
+        dest: Any  # (hot path: Any, kept boxed)
         for dest, replies in owed.items():
             if len(replies) == 1:  # a datagram's one line: its Ack, as `_merged_acks` makes it
                 self.datagram(encode(Ack(self._new_id(), replies[0])), dest)

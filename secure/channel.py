@@ -37,14 +37,14 @@ from wire.round_trip import RTO_MAX
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
-#: Where a datagram goes (an Addr, typed Any: compiled, one taken apart is made again; and the
-#: key sealed for there); what takes each datagram sealed, with its address, as it is made.
+#: Where a datagram goes: an address (hot path: Any, kept boxed) and the key sealed for there;
+#: what takes each datagram sealed, with its address, as it is made.
 Dest = tuple[Any, bytes]
 Send = Callable[[tuple[bytes, Addr]], object]
 
 #: The first byte of each kind of datagram (an older ChatApp's clear JSON: "{" or "[").
 INITIATION, RESPONSE, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 4, 5, 6
-DATA: Final = 3  # (Final: compiled, a constant, not a global looked up for each datagram)
+DATA: Final = 3
 #: Bound into every handshake: a program of another protocol or version cannot complete one.
 PROLOGUE = b"ChatApp secure channel 1"
 #: Seconds after which a session is replaced by a new handshake when next used to send,
@@ -53,7 +53,6 @@ REKEY_AFTER: Final = 120.0
 REJECT_AFTER: Final = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
-_LOW: Final = 2**61  # far below it: compared first (compiled, a machine compare; it boxes)
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below every retry (wire.reliable.SOONEST_RETRY), so that a message's first retry finds
 #: a fresh one out. Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX
@@ -84,7 +83,6 @@ KEY_REQUEST_SIZE = 64
 
 _DATA_HEADER: Final = struct.Struct("<BIQ")
 _HEADER_SIZE: Final = _DATA_HEADER.size
-_data_header: Final = _DATA_HEADER.pack  # (bound once: a method looked up per datagram costs)
 #: The first byte of a DATA datagram, as bytes (`datagram[:1]` never raises).
 DATA_KIND: Final = bytes((DATA,))
 #: The longest DATA datagram: a datagram's messages (wire.limits) sealed. Longer: dropped.
@@ -136,7 +134,7 @@ class ReplayWindow(Window):
         remember it was. Only for a message that authenticated, as in WireGuard: a forged
         counter would move the window."""
         ring, highest, bit = self._ring, self._highest, 1 << (counter & 7)
-        if highest < counter and (counter < _LOW or counter < REJECT_AFTER_MESSAGES):  # the usual
+        if highest < counter < REJECT_AFTER_MESSAGES:  # the usual
             # Slide forward, emptying the bytes passed over (all of them after a long
             # jump). Above the highest, no counter was accepted: its bit is clear.
             byte, current = counter >> 3, highest >> 3
@@ -197,10 +195,9 @@ class SecureChannel:
         """`send` the datagrams that carry each of `datas` to each (address, key) of `dests`, a
         key's back to back: DATA under its current session, or, with none yet, an initiation
         (one per HANDSHAKE_RETRY at most) while it waits. Over MAX_DATAGRAM: ValueError."""
-        for data in datas:  # (a loop, not max(): compiled, a call of max is generic)
-            if len(data) > MAX_DATAGRAM:
-                raise ValueError(f"a datagram carries at most {MAX_DATAGRAM} bytes")
-        for addr, key in dests:  # (each address as given: see Dest)
+        if max(map(len, datas), default=0) > MAX_DATAGRAM:
+            raise ValueError(f"a datagram carries at most {MAX_DATAGRAM} bytes")
+        for addr, key in dests:
             peer = self._sessions.by_addr.get(addr)  # (nearly always; sending keeps no peer)
             if peer is None or peer.key != key:
                 peer = self._peers.get((key, addr)) or self._sessions.peer(key, addr)
@@ -214,7 +211,7 @@ class SecureChannel:
             if (
                 session is None
                 or (age := now - session.made) >= REJECT_AFTER
-                or ((used := session.counter) >= _LOW and used + len(datas) > REJECT_AFTER_MESSAGES)
+                or session.counter + len(datas) > REJECT_AFTER_MESSAGES
             ):
                 for data in datas:
                     peer.wait(data, addr, now, self.dropped)
@@ -225,7 +222,7 @@ class SecureChannel:
             for data in datas:
                 counter = session.counter
                 session.counter = counter + 1
-                header = _data_header(DATA, session.remote, counter)
+                header = _DATA_HEADER.pack(DATA, session.remote, counter)
                 sealed = session.sending.encrypt(nonce_bytes(counter), data, header)
                 send((header + sealed, addr))
             if (
@@ -304,7 +301,7 @@ class SecureChannel:
             # a copy sent on from another address (a captured datagram raced ahead of
             # its original): whatever answers it must not go there
             return self._drop("from another address than its session's")
-        if counter >= _LOW and counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
+        if counter >= REJECT_AFTER_MESSAGES:  # Noise reserves the last
             return self._drop("does not open")
         try:
             data = session.receiving.decrypt(

@@ -35,11 +35,12 @@ KEYPAIRS_KEPT = 3
 
 
 class Window:
-    """Base of secure/channel.py's ReplayWindow (not a protocol: compiled, a native call)."""
+    """Base of secure/channel.py's ReplayWindow, which imports this module (hot path: a base
+    class, not a Protocol, so that compiled code calls `accept` natively)."""
 
     __slots__ = ()
 
-    def accept(self, counter: int) -> bool:  # (ReplayWindow's)
+    def accept(self, counter: int) -> bool:
         raise NotImplementedError
 
 
@@ -80,7 +81,7 @@ class Peer:
 
     key: bytes
     addr: Addr
-    ident: Any  # (key, addr), its key in `Sessions.peers` (Any: compiled, one tuple kept)
+    ident: Any  # (key, addr), its key in `Sessions.peers` (hot path: Any, kept boxed)
     sessions: list[Session] = field(default_factory=list)
     # the newest confirmed of `sessions` (None: none): what `seal` sends on while it is
     # fit to, set whenever one is kept, dropped or confirmed (`Sessions.confirmed`)

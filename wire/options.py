@@ -6,17 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-class OptionError(TypeError):
-    """A constructor was given an option it does not take, or not one it needs: a
-    programming error of its caller, raised as a misspelt keyword argument would be."""
-
-
 def check_options(owner: str, options: Mapping[str, object], spec: type) -> None:
-    """Raise OptionError naming `owner` if `options` hold a key TypedDict `spec` lacks, or
-    lack one of its required keys."""
+    """Raise TypeError naming `owner`, as a misspelt keyword argument would, if `options`
+    hold a key TypedDict `spec` lacks, or lack one of its required keys."""
     required: frozenset[str] = getattr(spec, "__required_keys__", frozenset())
     optional: frozenset[str] = getattr(spec, "__optional_keys__", frozenset())
     unknown = sorted(options.keys() - required - optional)
     missing = sorted(required - options.keys())
     if unknown or missing:
-        raise OptionError(f"{owner}: unknown options {unknown}, missing {missing}")
+        raise TypeError(f"{owner}: unknown options {unknown}, missing {missing}")

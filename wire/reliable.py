@@ -109,7 +109,7 @@ class Retransmitter(Generic[T]):
         wait = wait if wait <= most else most
         deadline, pending = now + wait, self._pending.get(key)
         if pending is None:
-            self._seq += 1  # (not itertools.count: compiled, next() is a builtin looked up)
+            self._seq += 1
             pending = self._pending[key] = Pending()
             pending.key, pending.seq = key, self._seq
             pending.back_off_to, pending.most = back_off_to, most

@@ -150,7 +150,7 @@ class SendingLog(MappedLog):
                 continue
             if ids:
                 data, ids = data + _settled(ids), []
-            if isinstance(record, tuple):  # a Sending, the one tuple: told at once, compiled
+            if isinstance(record, tuple):  # a Sending, the one tuple: told at once
                 record, durable = record.message, True
             data += b"+" + (sent[1] if record is sent[0] else encode(record)) + b"\n"
         self.append(data + _settled(ids) if ids else data)

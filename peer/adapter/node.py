@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -63,10 +63,6 @@ from terminal.prompt import ask_yes_no
 from wire.keys import fingerprint
 from wire.messages import MailTaken, Message, SaveMessage, for_log, inbound_line
 
-_SAVE: Final = SaveMessage  # (read once: compiled, a class imported is looked up at each use)
-_TAKEN: Final = MailTaken
-_SEND: Final = SendSealed
-_monotonic: Final = time.monotonic  # (as the classes: a module's name is looked up)
 #: Seconds a failed start waits for the rest of a script's input (see `PeerNode._finish`).
 INPUT_AFTER_FAILURE = 1.0
 #: What each write of kept state keeps, and what its failure costs ("": nothing more than
@@ -141,7 +137,7 @@ class PeerNode:
         self._login: PasswordLogin | None = None  # a proof of the password under way
         self.password_too_short = False  # the start ended as it was too short to be set
         self.console = console
-        self._verbose = settings.verbose  # (read per datagram: the settings are uncompiled)
+        self._verbose = settings.verbose
         self._debug = _debug_line if settings.verbose else _no_line
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
@@ -298,7 +294,7 @@ class PeerNode:
     def typed(self, text: str) -> None:
         # each action carried out as the core decides it: the message typed leaves first
         core = self.core
-        core.line(text, _monotonic(), self._carry_out)
+        core.line(text, time.monotonic(), self._carry_out)
         if core.records or core.alarm.at != self._timer.at:  # (`_event_done`'s work)
             self._event_done()
 
@@ -339,10 +335,7 @@ class PeerNode:
         """Carry out one action of the core, now. A Shown is written at once: the core decides
         it before the message's ack and line, so a killed peer never shows a message twice."""
         try:
-            if type(action) is _SEND:  # (nearly every action: compiled, a C call, not the table's)
-                self._send(action)
-            else:
-                self.carriers[type(action)](action)
+            self.carriers[type(action)](action)
         except OSError as exc:
             kept = _KEPT.get(type(action))
             if kept is None:
@@ -400,13 +393,13 @@ class PeerNode:
         addr, message, key = action.addr, action.message, action.key
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
-        if type(message) is _SAVE:
+        if type(message) is SaveMessage:
             try:  # sealed, or as it is when the table has no key for them
                 message = self.mail.sealed(message) or message
             except NoiseError:
                 self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
-        elif type(message) is _TAKEN and not stream:
+        elif type(message) is MailTaken and not stream:
             self.console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
         self.endpoint.send(addr, message, key, stream=stream)

@@ -19,8 +19,6 @@ from wire.reliable import Retransmitter
 
 RECEIVED_BY: Final = "[Message received by {}.]"
 NO_ACK: Final = "[No ACK from {}, message sent to server.]"
-_CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
-_SEND: Final = SendSealed
 
 
 class DirectChats:
@@ -80,7 +78,7 @@ class DirectChats:
             if entry is not self._to[0]:  # (a row is replaced when it changes)
                 self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
             _, addr, key = self._to
-            emit(_SEND(addr, chat, key))
+            emit(Send(addr, chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
         return chat, key

@@ -112,7 +112,7 @@ class PeerCore:
         self.after_welcome = self.parts.registration.after_welcome
         self.parts.commands.fingerprint = options.get("fingerprint", "")
         self._prompt = ""
-        # what the prompt was made of (see `_settle`; typed: compiled, compared field by field)
+        # what the prompt was made of (see `_settle`)
         self._prompt_of: tuple[int, str | None, str, str, LifePhase] = (-1, None, "", "", _LEFT)
 
     def _build_parts(self, attempts: int) -> None:

@@ -72,7 +72,7 @@ class Inbox:
         if not self._life.registered:
             return None
         self._owed.append(msg_id)
-        key: Any = (name_key(sender), msg_id)  # (compiled: one tuple, not one at each use)
+        key: Any = (name_key(sender), msg_id)  # (hot path: Any, kept boxed)
         seen, count = self._seen, len(self._seen)
         seen.setdefault(key)  # (one lookup, not two: a pair seen stays put)
         if len(seen) == count:
@@ -177,8 +177,8 @@ class Inbox:
     def taken(
         self, addr: Any, key: bytes, from_registry: bool, later: list[Action], emit: Emit
     ) -> None:
-        """The datagram from `addr` (an Addr, as it came: compiled, not boxed again for the
-        acks), sealed by `key`, is taken in; `later` is what its messages decided. Emitted:
+        """The datagram from `addr` (an Addr; hot path: Any, kept boxed), sealed by `key`,
+        is taken in; `later` is what its messages decided. Emitted:
         one Shown first (a killed peer never shows a message twice), then `later` and the
         acks, a peer's lines after its acks, the registry's as an AcksLater."""
         if self._new:

@@ -17,7 +17,7 @@ from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 
 
-@dataclass(frozen=True, eq=False)  # compiled, a native class: each part read as a C field
+@dataclass(frozen=True, eq=False)
 class Parts:
     """Every part of one peer core, and the state they share."""
 

@@ -73,8 +73,8 @@ class Received:
         }
 
     def receive(self, message: Message, at: Any, first: bool, now: float, emit: Emit) -> None:
-        """The registry's `message` from `at` (an Addr, as it came: compiled, not boxed again
-        for the handler) to its handler: Restarted from another registry of the service whose
+        """The registry's `message` from `at` (an Addr; hot path: Any, kept boxed) to its
+        handler: Restarted from another registry of the service whose
         list leaves ours out moves us to it (ours stopped); anything else from one is only
         late, and says nothing of ours. The `first` of a datagram says ours is heard from.
         (PeerCore.receive_all hands a message of ours straight to its handler, and notes

@@ -6,7 +6,7 @@ nowhere, written after the event). Those held for the registry are its outbox (d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from msgspec.structs import replace
 
@@ -15,8 +15,6 @@ from wire.messages import ChannelPost, Chat, Leave, Message, RoomPost, SaveMessa
 from wire.names import name_key
 
 Typed = TypeVar("Typed", Chat, ChannelPost, RoomPost)
-_CHAT: Final = Chat  # (read once: compiled, a class imported is looked up at each use)
-_replace: Final = replace
 
 
 class Settling:
@@ -50,7 +48,7 @@ class Settling:
         typed before it, `after` the last not settled for the same people: what is kept."""
         msg_id = message.id
         if self.unsettled and (after := self._after(msg_id, audience(message))):
-            message = _replace(message, after=after)
+            message = replace(message, after=after)
         self._typed[msg_id] = self._places = self._places + 1  # (a new id: typed now)
         self.unsettled[msg_id] = message
         self.records.append(message)
@@ -63,7 +61,7 @@ class Settling:
             self._said = said = (sender, to, (name_key(sender), name_key(to)))
         after = self._after(msg_id, said[2]) if self.unsettled else ""
         self._typed[msg_id] = self._places = self._places + 1  # (as `keep`: no call more)
-        self.unsettled[msg_id] = chat = _CHAT(msg_id, sender, to, text, after=after)
+        self.unsettled[msg_id] = chat = Chat(msg_id, sender, to, text, after=after)
         self.records.append(chat)
         return chat
 
@@ -104,7 +102,7 @@ class Settling:
         """Message `msg_id` is on its way nowhere any more (the caller knows): its id
         recorded, unless it is held, settled already or was never typed."""
         if msg_id not in self.held and msg_id in self.unsettled:
-            del self.unsettled[msg_id]  # (no pop: compiled, a method looked up and called)
+            del self.unsettled[msg_id]
             self._typed.pop(msg_id, None)
             self.records.append(msg_id)
 
@@ -156,7 +154,7 @@ def audience(line: Message) -> tuple[str, str]:
     """Who says `line` to whom: the sender's key, then a name's key, "#" and a room's, or
     "*" for the channel (both "": none). With the sender's, a line never names one sent under a
     name since changed (its receivers know that one by the old name)."""
-    if type(line) is _CHAT or type(line) is SaveMessage:
+    if type(line) is Chat or type(line) is SaveMessage:
         to = name_key(line.to)
     elif type(line) is RoomPost:
         to = "#" + name_key(line.room)

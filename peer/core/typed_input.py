@@ -4,7 +4,7 @@ answered to a question of `message`, or parsed and handed to its command's part.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from peer.core import commands as cmd
 from peer.core.actions import Emit, ExitPeer, ForFiles, Print
@@ -16,11 +16,6 @@ from wire.messages import TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
-
-
-#: Read once: a member read from its Enum goes through the metaclass (CPython 3.11).
-_START_FAILED: Final = LifePhase.START_FAILED
-_SEND: Final = cmd.SendDirect  # (and a class imported, at each use)
 
 
 class TypedInput:
@@ -65,18 +60,15 @@ class TypedInput:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
         life, asking = self._life, self._parts.commands
         if not held:
-            if life.phase is _START_FAILED:
+            if life.phase is Phase.START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
                 not_carried_out((text,), "you are not registered", emit)
                 return
             if not life.started:
                 self._shared.early_lines.append(text)
                 return
-            # (nothing on its way, nearly always: no call; compiled, not boxed: unpacked alone)
-            a, b, c, d = self._on_its_way  # (every view)
-            if (waiting := self._shared.lines_after_change) or (
-                (a or b or c or d) and self._changing()
-            ):
+            waiting = self._shared.lines_after_change
+            if waiting or (any(self._on_its_way) and self._changing()):
                 waiting.append(text)
                 return
         if life.going and text.strip():
@@ -104,20 +96,15 @@ class TypedInput:
             typed = self._shared.typed(f"{verb} {state.name}")
             emit(Print(f"[You are offline. Type {typed} to {to}, or /quit.]", "error"))
             return
-        if type(command) is _SEND:  # (nearly every line: compiled, a C call, not the table's)
-            self._parts.direct.send(command, now, emit)
-        else:
-            self.commands[type(command)](command, now, emit)
+        self.commands[type(command)](command, now, emit)
 
     def end_of_input(self, now: float, emit: Emit) -> None:
         """The input ended: quit, once the lines before it are carried out. After a failed
         start, the exit (again): every line typed has been said not carried out."""
-        if self._life.phase is _START_FAILED:
+        if self._life.phase is LifePhase.START_FAILED:
             emit(ExitPeer(1))
         elif self._life.started and (self._shared.lines_after_change or self._changing()):
-            self._shared.lines_after_change.append(
-                None
-            )  # quit once the lines waiting are carried out
+            self._shared.lines_after_change.append(None)  # quit once the lines waiting are carried out
         elif self._life.started:
             self._parts.leaving.quit("", now, emit)
         elif None not in self._shared.early_lines:

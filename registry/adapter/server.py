@@ -189,7 +189,7 @@ class RegistryServer:
         self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], at: Any, key: bytes) -> None:
-        addr: Addr = at  # (compiled, `at` is held as the endpoint made it: not made again)
+        addr: Addr = at  # (hot path: `at` Any, kept boxed)
         now = self.endpoint.read_at  # its drain's
         requests = count_requests(messages, self._gate, addr, now, self.endpoint.lagging)
         if self._closing or not messages:

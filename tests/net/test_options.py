@@ -6,7 +6,7 @@ from typing import TypedDict
 
 import pytest
 
-from wire.options import OptionError, check_options
+from wire.options import check_options
 
 
 class _Needed(TypedDict):
@@ -29,5 +29,5 @@ def test_a_misspelt_option_is_named_and_is_a_type_error() -> None:
 
 
 def test_a_missing_required_option_is_named() -> None:
-    with pytest.raises(OptionError, match=r"missing \['name'\]"):
+    with pytest.raises(TypeError, match=r"missing \['name'\]"):
         check_options("Thing", {}, _Options)
