@@ -8,7 +8,6 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Owner, Send
-from registry.core.away import AwayMarks
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.core.liveness import Liveness
@@ -25,7 +24,6 @@ from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Table
-from registry.core.topics import Topics
 from secure.password import Challenge
 from wire.ids import IdMaker
 from wire.keys import key_text
@@ -154,8 +152,8 @@ class RegistryCore:
             RoomPost: self._rooms.post,
             RoomsRequest: self._rooms.listing,
             Rename: self._renames.rename,
-            SetTopic: Topics(s, self._rooms).set,
-            SetAway: AwayMarks(s).set,
+            SetTopic: self._rooms.set_topic,
+            SetAway: self._presence.set_away,
             Refused: self._saving.refused,
         }
 

@@ -1,4 +1,5 @@
-"""Keepalive and Deregister; a peer gone, replaced at its address, or started afresh."""
+"""Keepalive, Deregister and SetAway; a peer gone, replaced at its address, or started
+afresh. An away mark, in the peer's table row, lasts until it says it is back or goes offline."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from registry.core.requests import Request
 from registry.core.services import Members, Saves, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
-from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
+from wire.messages import Alive, Deregister, Keepalive, Notice, Refused, SetAway
 
 
 class Presence:
@@ -48,6 +49,22 @@ class Presence:
             emit(Log(f"deregistered {record.name}"))
             self._rooms.leave_room(record, now, emit, None if msg.quitting else "")
         self._s.answers.ack(req, emit)
+
+    def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
+        """The sender is away, saying `msg.text` ("": back): its row changes for everyone."""
+        record = self._s.authority.member(req, Claim(msg.name, msg.token, "away"), emit)
+        if record is None or self._s.answers.done_before(req, emit):
+            return
+        text = " ".join(msg.text.split())
+        if len(text) > MAX_FAREWELL:
+            reason = f"Say why you are away in {MAX_FAREWELL} characters at most."
+            self._s.answers.refuse(req, reason, f"away from {record.name}", emit)
+            return
+        if record.away != text:
+            record.away = text
+            self._s.feed.changed(record, now, emit)
+            emit(Log(f"{record.name} is away: {text}" if text else f"{record.name} is back"))
+        self._s.answers.done(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
         """`record`'s peer answered neither a push nor the probe that followed."""

@@ -20,7 +20,7 @@ class Renames:
         """The sender takes the name `msg.new_name`, if it is free and allowed."""
         claim = Claim(msg.name, msg.token, "rename", fresh=True)
         record = self._s.authority.member(req, claim, emit)
-        if record is None or self._s.done.copy(req, emit):
+        if record is None or self._s.answers.done_before(req, emit):
             return
         if record.name == msg.new_name:  # no change
             self._s.answers.ack(req, emit)
@@ -36,7 +36,7 @@ class Renames:
         # every peer is told by the table's change; the room adds no notice of its own
         self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
         emit(Log(f"renamed {old} to {record.name}"))
-        self._s.done.done(req, emit)
+        self._s.answers.done(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
         """Why `record` may not be renamed `new_name` ("": it may)."""

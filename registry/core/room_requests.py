@@ -1,4 +1,5 @@
-"""Join, Leave, RoomPost, RoomsRequest; a room's history replayed to whoever joins."""
+"""Join, Leave, RoomPost, RoomsRequest, SetTopic; a room's history replayed to whoever joins,
+its topic told them, listed by `rooms`, and kept with the history."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from registry.core.requests import Reason, Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
 from registry.core.services import Relays, Services
 from registry.core.table import Record
-from wire.limits import MAX_TEXT
-from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomPost, RoomsRequest
+from wire.limits import MAX_FAREWELL, MAX_TEXT
+from wire.messages import (
+    Join,
+    Leave,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
+    SetTopic,
+)
 from wire.names import name_key, name_problem
 
 #: Most names listed in the line a peer sees on joining a room.
@@ -51,7 +61,7 @@ class RoomRequests:
         record = self._s.authority.member(req, claim, emit)
         if (
             record is None
-            or self._s.done.copy(req, emit)
+            or self._s.answers.done_before(req, emit)
             or not self._may_join(msg, req, record, emit)
         ):
             return
@@ -71,17 +81,17 @@ class RoomRequests:
             self.notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
-        self._s.done.done(req, emit)
+        self._s.answers.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
     def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
         """The sender leaves its room (in none, the registry restarted: acked all the same)."""
         record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
-        if record is None or self._s.done.copy(req, emit):
+        if record is None or self._s.answers.done_before(req, emit):
             return
         self.leave_room(record, now, emit, "")
-        self._s.done.done(req, emit)
+        self._s.answers.done(req, emit)
 
     def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it."""
@@ -103,6 +113,30 @@ class RoomRequests:
                 room.keep(relay)
                 emit(KeepHistory(name_key(room.name), room.kept()))
         self._relay.answered(req, bool(relayed), emit)
+
+    def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
+        """A member sets its room's topic: kept, and said to the other members."""
+        record = self._s.authority.member(req, Claim(msg.name, msg.token, "topic"), emit)
+        if record is None or self._s.answers.done_before(req, emit):
+            return
+        room = self.rooms.of(record)
+        what = f"topic from {record.name}"
+        if room is None or name_key(room.name) != name_key(msg.room):
+            reason = Reason(f"You are not in {msg.room or 'a room'}.", "not in the room")
+            self._s.answers.refuse(req, reason, what, emit)
+            return
+        text = " ".join(msg.text.split())
+        if not text or len(text) > MAX_FAREWELL:
+            long = f"A topic is one line of at most {MAX_FAREWELL} characters."
+            self._s.answers.refuse(req, long, what, emit)
+            return
+        said = self._s.stamp(now)
+        room.topic = RoomMessage(msg.id, record.name, room.name, text, said, True, topic=True)
+        emit(KeepHistory(name_key(room.name), room.kept(topic_new=True)))
+        self._s.answers.done(req, emit)
+        line = f"{record.name} set the topic of {room.name}: {text}"
+        self.notice(room, record, line, now, emit)
+        emit(Log(line))
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
         rows = self.rooms.listing()

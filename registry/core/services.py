@@ -17,7 +17,7 @@ from registry.core.push_records import Push
 from registry.core.pusher import Pusher
 from registry.core.pushes import Pushes
 from registry.core.quotas import Origin
-from registry.core.requests import Answers, DoneRequests, Request
+from registry.core.requests import Answers, Request
 from registry.core.rooms import Room, Rooms
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
@@ -53,8 +53,6 @@ class Services(Struct):
     #: the feed's table pushes, one per peer
     watch: TableWatch
     changes: TableChanges
-    #: room requests and renames done (their late copies are only acked)
-    done: DoneRequests
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp (the
     #: adapter's: a clock stepped, or a host asleep, moves it)
     wall_offset: Callable[[], float] = float
@@ -95,7 +93,6 @@ class Services(Struct):
             feed=feed,
             watch=feed.watch,
             changes=changes,
-            done=DoneRequests(answers),
         )
 
 
