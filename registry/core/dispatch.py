@@ -123,13 +123,13 @@ class RegistryCore:
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
         self._news = RestartNews(s)
-        self._saving = Saving(s, self._post, self._liveness, self._news)
-        self._relay = Relay(s, self._post)
-        self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
+        self._saving = Saving(s, self._post, self._liveness, self._news.unacked)
+        self._rooms = RoomRequests(s, options.get("histories") or {})
+        self._relay = Relay(s, self._post, self._rooms.rooms)
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
         self._renames = Renames(s, self._post)
-        self._presence = Presence(s, self._rooms, self._saving)
+        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted)
         forget_after = options.get("forget_after", FORGET_AFTER)
         self._forgetting = Forgetting(
             s, forget_after, options.get("newcomer_names", NEWCOMER_NAMES)
@@ -149,7 +149,7 @@ class RegistryCore:
             TableRequest: self._s.feed.request,
             Join: self._rooms.join,
             Leave: self._rooms.leave,
-            RoomPost: self._rooms.post,
+            RoomPost: self._relay.room,
             RoomsRequest: self._rooms.listing,
             Rename: self._renames.rename,
             SetTopic: self._rooms.set_topic,

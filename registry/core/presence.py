@@ -6,19 +6,20 @@ from __future__ import annotations
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
 from registry.core.requests import Request
-from registry.core.services import Members, Saves, Services
+from registry.core.services import KeepPushed, LeaveRoom, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
 from wire.messages import Alive, Deregister, Keepalive, Notice, Refused, SetAway
 
 
 class Presence:
-    """Marks the table's records online and offline, with `rooms` and `saving`."""
+    """Marks the table's records online and offline: one gone leaves its room
+    (`leave_room`), and what was pushed to it is kept (`keep_pushed`)."""
 
-    def __init__(self, services: Services, rooms: Members, saving: Saves) -> None:
+    def __init__(self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed) -> None:
         self._s = services
-        self._rooms = rooms
-        self._saving = saving
+        self._leave_room = leave_room
+        self._keep_pushed = keep_pushed
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
         """The peer runs: answered Alive, or told it is not registered."""
@@ -47,7 +48,7 @@ class Presence:
                 self._quit(record, msg.farewell, now, emit)
             self._s.feed.changed(record, now, emit)
             emit(Log(f"deregistered {record.name}"))
-            self._rooms.leave_room(record, now, emit, None if msg.quitting else "")
+            self._leave_room(record, now, emit, None if msg.quitting else "")
         self._s.answers.ack(req, emit)
 
     def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
@@ -86,8 +87,8 @@ class Presence:
         self._offline(record)
         self._s.feed.changed(record, now, emit)
         emit(Log(line))
-        self._rooms.leave_room(record, now, emit, "not answering")
-        self._saving.restarted(record, now, emit)
+        self._leave_room(record, now, emit, "not answering")
+        self._keep_pushed(record, now, emit)
 
     def _offline(self, record: Record) -> None:
         """`record` goes offline, used until it was last heard from."""
@@ -96,8 +97,8 @@ class Presence:
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:
         """`record`'s peer started afresh: out of its room, what was pushed to it kept."""
-        self._rooms.leave_room(record, now, emit, "restarted")
-        self._saving.restarted(record, now, emit)
+        self._leave_room(record, now, emit, "restarted")
+        self._keep_pushed(record, now, emit)
 
     def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
         """Tell every online peer that `record`'s peer has quit, with its `farewell`."""

@@ -1,21 +1,26 @@
-"""ChannelPost, and the outcome of every relay (a channel's or a room's), told its sender."""
+"""ChannelPost and RoomPost, and the outcome of every relay, told its sender."""
 
 from __future__ import annotations
 
-from registry.core.actions import Emit, Log, Send
+from registry.core.actions import Emit, KeepHistory, Log, Send
 from registry.core.authority import Claim
-from registry.core.requests import Recent, Request, public_key, remember
+from registry.core.requests import Reason, Recent, Request, public_key, remember
+from registry.core.rooms import Room, Rooms
 from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
-from wire.messages import ChannelMessage, ChannelPost, Relayed, StoredMessage
-from wire.names import name_key
+from wire.messages import ChannelMessage, ChannelPost, Relayed, RoomMessage, RoomPost, StoredMessage
+from wire.names import name_key, name_problem
 
 
 class Relay:
-    def __init__(self, services: Services, post: Mail) -> None:
+    """Relays each post taken once: to the channel (those offline get it in `post`'s
+    mailboxes) or to the other members of a room of `rooms`."""
+
+    def __init__(self, services: Services, post: Mail, rooms: Rooms) -> None:
         self._s = services
         self._post = post
+        self._rooms = rooms
         # ids of posts already taken -> whether their relay has ended
         self._done = Recent[bool]()
         # post id -> its sender's name, while its relay goes on (see `over`)
@@ -32,7 +37,7 @@ class Relay:
                 what = f"send_all from {sender.name}"
                 self._s.answers.refuse(req, "Message too long.", what, emit)
                 return
-            self.started(msg.id, sender)
+            self._started(msg.id, sender)
             # under the name it was sent as: members show every copy once
             relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
             roster = self._s.changes.roster()
@@ -43,23 +48,27 @@ class Relay:
             saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
             what = f"channel message from {sender.name} relayed to {online} online"
             emit(Log(f"{what}, saved in {saved} mailbox(es)"))
-        self.answered(req, bool(relayed), emit)
+        self._ack_post(req, bool(relayed), emit)
 
-    def taken(self, post_id: str) -> bool | None:
-        """Whether post `post_id` was taken, and its relay is over (None: not taken)."""
-        return self._done.get(post_id)
-
-    def started(self, post_id: str, sender: Record) -> None:
-        """Post `post_id` is taken, and relayed from now."""
-        remember(self._done, post_id, False)
-        self._relaying[post_id] = sender.name
-        self._s.pushes.watch(post_id)
-
-    def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
-        """Ack the post `req`; a copy of one whose relay is over is told that again too."""
-        self._s.answers.ack(req, emit)
-        if relayed:
-            self._s.answers.reply(req, emit, Relayed)
+    def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
+        """Relay the line `msg` to the other members of its room, and keep it."""
+        sender = self._s.authority.member(req, Claim(msg.sender, msg.token, "room message"), emit)
+        if sender is None:
+            return
+        relayed = self._done.get(msg.id)
+        if relayed is None:
+            room = self._room_of_post(msg, req, sender, emit)
+            if room is None:
+                return
+            self._started(msg.id, sender)
+            # under the name it was said as: members show each copy once
+            said = self._s.stamp(now)
+            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
+            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+            if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
+                room.keep(relay)
+                emit(KeepHistory(name_key(room.name), room.kept()))
+        self._ack_post(req, bool(relayed), emit)
 
     def over(self, emit: Emit) -> None:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
@@ -75,3 +84,38 @@ class Relay:
             if sender is not None:
                 relayed = Relayed(self._s.answers.new_id(), post_id)
                 emit(Send(sender.addr, relayed, public_key(sender)))
+
+    def taken(self, post_id: str) -> bool | None:
+        """Whether post `post_id` was taken, and its relay is over (None: not taken)."""
+        return self._done.get(post_id)
+
+    def _started(self, post_id: str, sender: Record) -> None:
+        """Post `post_id` is taken, and relayed from now."""
+        remember(self._done, post_id, False)
+        self._relaying[post_id] = sender.name
+        self._s.pushes.watch(post_id)
+
+    def _ack_post(self, req: Request, relayed: bool, emit: Emit) -> None:
+        """Ack the post `req`; a copy of one whose relay is over is told that again too."""
+        self._s.answers.ack(req, emit)
+        if relayed:
+            self._s.answers.reply(req, emit, Relayed)
+
+    def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
+        """The room `msg` is said in, if the sender may say it there; else it is refused."""
+        room = self._rooms.of(sender)
+        if room is None or name_key(room.name) != name_key(msg.room):
+            # a line in the room's history, asked again by a sender that left the room
+            # since, is relayed again, not refused
+            room = self._rooms.get(msg.room)
+            room = room if room is not None and room.holds(msg.id) else None
+        what = f"room message from {sender.name}"
+        if room is None:
+            where = "that room" if name_problem(msg.room) else msg.room
+            reason = Reason(f"You are not in {where}.", "not in the room")
+            self._s.answers.refuse(req, reason, what, emit)
+            return None
+        if len(msg.text.encode()) > MAX_TEXT:
+            self._s.answers.refuse(req, "Message too long.", what, emit)
+            return None
+        return room

@@ -1,4 +1,4 @@
-"""Join, Leave, RoomPost, RoomsRequest, SetTopic; a room's history replayed to whoever joins,
+"""Join, Leave, RoomsRequest, SetTopic; a room's history replayed to whoever joins,
 its topic told them, listed by `rooms`, and kept with the history."""
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from registry.core.authority import Claim
 from registry.core.push_records import Flight
 from registry.core.requests import Reason, Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
-from registry.core.services import Relays, Services
+from registry.core.services import Services
 from registry.core.table import Record
-from wire.limits import MAX_FAREWELL, MAX_TEXT
+from wire.limits import MAX_FAREWELL
 from wire.messages import (
     Join,
     Leave,
     RoomList,
     RoomMessage,
     RoomNotice,
-    RoomPost,
     RoomsRequest,
     SetTopic,
 )
@@ -30,15 +29,12 @@ JOIN_NAMES_SHOWN = 10
 
 
 class RoomRequests:
-    """The rooms of the table's records (`rooms`), their lines relayed by `relay`."""
+    """The rooms of the table's records (`rooms`)."""
 
-    def __init__(
-        self, services: Services, relay: Relays, histories: Mapping[str, Sequence[RoomMessage]]
-    ) -> None:
+    def __init__(self, services: Services, histories: Mapping[str, Sequence[RoomMessage]]) -> None:
         """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
         the others' are set aside, and those no longer kept are `gone`."""
         self._s = services
-        self._relay = relay
         #: who is in which room, as the table file kept it, and what was said there last
         self.rooms = Rooms.restore(services.table.records.values())
         emptied = []
@@ -92,27 +88,6 @@ class RoomRequests:
             return
         self.leave_room(record, now, emit, "")
         self._s.answers.done(req, emit)
-
-    def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay the line `msg` to the other members of its room, and keep it."""
-        claim = Claim(msg.sender, msg.token, "room message")
-        sender = self._s.authority.member(req, claim, emit)
-        if sender is None:
-            return
-        relayed = self._relay.taken(msg.id)
-        if relayed is None:
-            room = self._room_of_post(msg, req, sender, emit)
-            if room is None:
-                return
-            self._relay.started(msg.id, sender)
-            # under the name it was said as: members show each copy once
-            said = self._s.stamp(now)
-            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
-            if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
-                room.keep(relay)
-                emit(KeepHistory(name_key(room.name), room.kept()))
-        self._relay.answered(req, bool(relayed), emit)
 
     def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
         """A member sets its room's topic: kept, and said to the other members."""
@@ -247,25 +222,6 @@ class RoomRequests:
         if left is not None:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         return text
-
-    def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
-        """The room `msg` is said in, if the sender may say it there; else it is refused."""
-        room = self.rooms.of(sender)
-        if room is None or name_key(room.name) != name_key(msg.room):
-            # a line in the room's history, asked again by a sender that left the room
-            # since, is relayed again, not refused
-            room = self.rooms.get(msg.room)
-            room = room if room is not None and room.holds(msg.id) else None
-        what = f"room message from {sender.name}"
-        if room is None:
-            where = "that room" if name_problem(msg.room) else msg.room
-            reason = Reason(f"You are not in {where}.", "not in the room")
-            self._s.answers.refuse(req, reason, what, emit)
-            return None
-        if len(msg.text.encode()) > MAX_TEXT:
-            self._s.answers.refuse(req, "Message too long.", what, emit)
-            return None
-        return room
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to `record`."""

@@ -7,7 +7,7 @@ from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.push_records import Flight, Push
 from registry.core.requests import Reason, Recent, Request, fmt, remember
-from registry.core.services import Mail, News, Probes, Services
+from registry.core.services import Mail, Probes, Services, Unacked
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
@@ -19,11 +19,11 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    def __init__(self, services: Services, post: Mail, liveness: Probes, news: News) -> None:
+    def __init__(self, services: Services, post: Mail, liveness: Probes, unacked: Unacked) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
-        self._news = news
+        self._unacked = unacked
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
@@ -135,7 +135,7 @@ class Saving:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
-            self._news.unacked(push, now, emit)
+            self._unacked(push, now, emit)
             record = self._s.aliases.owner(push.owner)
             if record is None:
                 continue
@@ -149,7 +149,7 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
-            self._news.unacked(push, now, emit)
+            self._unacked(push, now, emit)
             owner = self._s.aliases.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
@@ -169,5 +169,5 @@ class Saving:
             line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
-            self._news.unacked(push, now, emit)
+            self._unacked(push, now, emit)
             self.undelivered(record, push, now, emit)

@@ -18,7 +18,6 @@ from registry.core.pusher import Pusher
 from registry.core.pushes import Pushes
 from registry.core.quotas import Origin
 from registry.core.requests import Answers, Request
-from registry.core.rooms import Room, Rooms
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
@@ -130,35 +129,13 @@ class Probes(Protocol):
     ) -> None: ...
 
 
-class Relays(Protocol):
-    """Each post's relay, taken once (registry/core/relay.py)."""
-
-    def taken(self, post_id: str) -> bool | None: ...
-    def started(self, post_id: str, sender: Record) -> None: ...
-    def answered(self, req: Request, relayed: bool, emit: Emit) -> None: ...
-
-
-class Members(Protocol):
-    """Who is in which room (registry/core/room_requests.py)."""
-
-    rooms: Rooms
-
-    def leave_room(
-        self, record: Record, now: float, emit: Emit, why: str | None
-    ) -> Room | None: ...
-    def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None: ...
-
-
-class News(Protocol):
-    """The news of a restart, told each peer (registry/core/restart_news.py)."""
-
-    def unacked(self, push: Push, now: float, emit: Emit) -> None: ...
-
-
-class Saves(Protocol):
-    """What was pushed to a peer, kept when it is gone (registry/core/saving.py)."""
-
-    def restarted(self, record: Record, now: float, emit: Emit) -> None: ...
+#: Takes a record out of its room, the members told why (None: nothing), as
+#: RoomRequests.leave_room does.
+LeaveRoom = Callable[[Record, float, Emit, str | None], object]
+#: What was pushed to a peer gone or started afresh is kept (Saving.restarted).
+KeepPushed = Callable[[Record, float, Emit], None]
+#: A push that ended unacked, for the news of a restart (RestartNews.unacked).
+Unacked = Callable[[Push, float, Emit], None]
 
 
 class Arrivals(Protocol):
