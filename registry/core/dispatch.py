@@ -235,7 +235,7 @@ class RegistryCore:
             self._liveness.sweep(now, emit, behind)
             self._s.aliases.expire(now)
             for record, why in self._forgetting.sweep(now, emit):
-                actions += self.release(record.name, now, why)
+                actions += self.release_name(record.name, now, why)
         flush_at = self._s.changes.flush_at
         if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
@@ -265,7 +265,7 @@ class RegistryCore:
         self._relay.over(emit)
         return actions
 
-    def release(self, name: str, now: float, why: str = "") -> list[Action]:
+    def release_name(self, name: str, now: float, why: str = "") -> list[Action]:
         """Take `name` out, with its mailbox, room and former names; `why` it is forgotten
         ("": the console released it)."""
         actions: list[Action] = []
@@ -335,7 +335,7 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Any, now: float, emit: Emit) -> None:
         """The Addr `addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        _, answered = self._pushes.answer(replies, addr, now)
+        _, answered = self._pushes.clear_acked(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)

@@ -109,7 +109,7 @@ class PasswordBudget:
         wrong = self._wrong.get(ip)
         return 0.0 if wrong is None else max(0.0, wrong.until - now)
 
-    def take(self, ip: str, now: float) -> float:
+    def charge(self, ip: str, now: float) -> float:
         """0 when a check of a password for `ip` (or a hash of a new name's) may be done
         now (and it is counted); else the seconds until one may, at least 1, and nothing is
         counted."""
@@ -170,7 +170,7 @@ class NameBudget:
         self._gate = FloodGate(rate=per_window / window, burst=float(per_window))
         self.refused = 0
 
-    def take(self, ip: str, now: float) -> float:
+    def charge(self, ip: str, now: float) -> float:
         """0 when `ip` may register a new name now (and it is counted); else the seconds
         until it may, at least 1, and nothing is counted."""
         wait = self._gate.wait(ip, now)

@@ -123,7 +123,7 @@ class Liveness:
             probe = self._probes.get(reply)
             if probe is not None and probe.addr[0] == addr[0]:
                 self._probes.answer(reply)
-                self._answered(probe, now, emit)
+                self._holder_alive(probe, now, emit)
 
     def due(self, now: float, emit: Emit) -> list[OwnerProbe]:
         """Send again the probe copies due at `now`; the probes given up."""
@@ -147,7 +147,7 @@ class Liveness:
                 return None, []
             return record, waiting
         if record is not None and record.online and probe.waiting:
-            self._answered(probe, now, emit)
+            self._holder_alive(probe, now, emit)
             return None, []
         return None, waiting
 
@@ -158,7 +158,7 @@ class Liveness:
         record = self._s.table.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
-    def _answered(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
+    def _holder_alive(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
         """The probed peer answered: the registrations that waited are refused."""
         if (record := self._over(probe)) is None:
             return

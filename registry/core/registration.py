@@ -389,7 +389,7 @@ class Registration:
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the attempt is one new name too many from its IP address (refused)."""
         ip = attempt.req.addr[0]
-        wait = self.names.take(ip, now)
+        wait = self.names.charge(ip, now)
         if not wait:
             return False
         minutes = math.ceil(wait / 60)
@@ -437,7 +437,7 @@ class Registration:
             self.passwords.refused += 1
             wait = 1.0
         else:
-            wait = self.passwords.take(ip, now)
+            wait = self.passwords.charge(ip, now)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."

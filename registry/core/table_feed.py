@@ -77,10 +77,10 @@ class TableFeed:
         """Push nothing to the peers of `records` until released."""
         self.watch.hold((record.addr for record in records), self._table.version)
 
-    def release(self, records: Iterable[Record], now: float, emit: Emit) -> None:
+    def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """`records` are being told: push each what changed since it acked."""
         addrs = [record.addr for record in records]
-        self._send(self.watch.release(addrs, self._table.version, now), emit)
+        self._send(self.watch.resume(addrs, self._table.version, now), emit)
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was released: a row with port 0, pushed at once if its peer is online."""
@@ -100,7 +100,7 @@ class TableFeed:
             self._answers.reply(req, emit, TooBig)
             return
         emit(Send(req.addr, self.snapshot(req.id), req.asker))
-        self.watch.answered(req.addr, req.key, self._table.version)
+        self.watch.sent_table(req.addr, req.key, self._table.version)
 
     def told(self, addr: Addr, held: int, now: float, emit: Emit) -> int:
         """The peer at `addr` holds the table at `held`: the version to tell it in Alive;

@@ -138,7 +138,7 @@ class DeskMachine(RuleBasedStateMachine):
             self.dropped.add(conn)
             self.step(lambda conn=conn: self.desk.drop(conn))
         assert len(queue.state.sessions()) <= sessions, "nobody is handed over while holding"
-        self.step(lambda: self.desk.apply(queue.release(self.desk.now)))
+        self.step(lambda: self.desk.apply(queue.end_hold(self.desk.now)))
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())

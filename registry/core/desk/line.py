@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from registry.core.desk.actions import Emit, Send
+from registry.core.desk.actions import DeskSend, Emit
 from registry.core.desk.estimate import Busy, whole
 from registry.core.desk.state import DeskState, Operator, Person, may_take
 from wire.desk.messages import (
@@ -97,7 +97,7 @@ class Line:
         ]
         return DeskRoom(self._s.make_id(), reply_to, tuple(rows))
 
-    def answer(
+    def tell_queued(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
         """Tell `person` where they stand (DeskQueued), or at `release` while held."""
@@ -112,9 +112,9 @@ class Line:
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
-                self.answer(person, reply_to, now, emit, restored=restored)
+                self.tell_queued(person, reply_to, now, emit, restored=restored)
 
-    def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
+    def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> DeskSend:
         assert person.conn is not None
         if person in self._s.waiting:
             position, k = self.position(person)
@@ -126,7 +126,7 @@ class Line:
             s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
             restored, est,
         )  # fmt: skip
-        return Send(person.conn, queued)
+        return DeskSend(person.conn, queued)
 
     def push(self, now: float, emit: Emit) -> None:
         """Push the positions that changed, each at most every push_interval (else `due` then)."""
@@ -141,7 +141,9 @@ class Line:
                 continue
             est = self._shown(person, position, k, now)
             waited = int(person.waited(now))
-            emit(Send(person.conn, DeskPosition(self._s.make_id(), "", position, k, waited, est)))
+            emit(
+                DeskSend(person.conn, DeskPosition(self._s.make_id(), "", position, k, waited, est))
+            )
 
     def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
         person.shown, person.pushed_at, person.due = (position, k), now, None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.core.desk.actions import Emit, Send
+from registry.core.desk.actions import DeskSend, Emit
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
 from registry.core.desk.line import Line
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
@@ -78,7 +78,7 @@ class Notices:
             # the registry's notice, once per connection: a client that has not seen it
             # waits for it rather than show its own first (one notice, not two)
             person.noticed_on = person.conn
-            emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+            emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = keep_said(person.said, text)
         line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.core.credentials import same_secret
-from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeepOperators, Log
 from registry.core.desk.line import Line
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
@@ -58,7 +58,7 @@ class Duty:
             emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
         topics = topics_text(tuple(sorted(operator.topics)))
         s.log_operator(operator, f"on duty ({topics})", emit)
-        emit(Send(conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(conn, self._line.on_duty(operator, msg.id)))
         self._held.kept_for(operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
         s.briefings.append(operator)
@@ -105,7 +105,7 @@ class Duty:
         return True
 
     def room(self, operator: Operator, msg: DeskLook, now: float, emit: Emit) -> None:
-        emit(Send(operator.conn, self._line.room(msg.id, now)))
+        emit(DeskSend(operator.conn, self._line.room(msg.id, now)))
 
     def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
         said = msg.text[:MAX_DESK_LINE]
@@ -150,7 +150,7 @@ class Duty:
         operator.topics = frozenset(msg.topics)
         topics = topics_text(tuple(sorted(operator.topics)))
         self._s.log_operator(operator, f"now serves {topics}", emit)
-        emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(operator.conn, self._line.on_duty(operator, msg.id)))
 
     def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
         conn = operator.conn

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Struct
 
 from registry.core.credentials import token_matches
-from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
@@ -106,7 +106,7 @@ class Persons:
         # first, whatever happens next: a refused person in crisis needs it most
         crisis = crisis_reason(msg.topic, msg.description)
         if crisis:
-            emit(Send(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+            emit(DeskSend(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         if msg.wire != WIRE_VERSION:
             s.refuse_wire(conn, msg, "desk client", emit)
             return
@@ -139,7 +139,7 @@ class Persons:
             return False
         seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
         s.puzzles[conn] = (seed, bits)
-        emit(Send(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
+        emit(DeskSend(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
@@ -198,7 +198,7 @@ class Persons:
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
         emit(s.log(line, person))
-        self._sessions.answer_first(person, msg.id, now, emit, restored=False)
+        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=False)
         s.arrivals.append(person)  # told to operators once hand-overs are made
 
     def _take_back(
@@ -223,7 +223,7 @@ class Persons:
         s.conns[conn] = person
         s.restored.discard(person.token)
         emit(s.log(f"desk: {name_for_log(person)} took their place back", person))
-        self._sessions.answer_first(person, msg.id, now, emit, restored=True)
+        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
         """A person who left while their connection was lost gives up their held place."""
@@ -258,7 +258,7 @@ class Persons:
         position, k = self._line.position(person)
         est = self._line.estimate(person.topic, position - 1, now, person)
         waited = int(person.waited(now))
-        emit(Send(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
+        emit(DeskSend(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
         """A line from `person`: to their operator when it names their session; while waiting,

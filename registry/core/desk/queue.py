@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk.actions import Action, Close, ConnId, Emit, Log, Send
+from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
@@ -91,7 +91,7 @@ class DeskQueue:
             link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
-            emit(Send(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
+            emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
             return
         if who is not None and isinstance(message, DeskPong):
             return
@@ -127,7 +127,7 @@ class DeskQueue:
         may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
         self._s.holding = True
 
-    def release(self, now: float, emit: Emit) -> None:
+    def end_hold(self, now: float, emit: Emit) -> None:
         """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
         whose `.end` came meanwhile, still free, that nobody waits."""
         s = self._s
@@ -163,7 +163,7 @@ class DeskQueue:
                 continue
             match link.beat.check(now):
                 case Beat.PING:
-                    emit(Send(conn, DeskPing(s.make_id())))
+                    emit(DeskSend(conn, DeskPing(s.make_id())))
                 case Beat.LOST:
                     silent = format_duration(link.beat.silent_for(now))
                     said = (

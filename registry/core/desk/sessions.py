@@ -7,9 +7,9 @@ from msgspec import Struct
 from registry.core.desk.actions import (
     Action,
     Close,
+    DeskSend,
     Emit,
     Log,
-    Send,
     SessionEnded,
     SessionLine,
     SessionStarted,
@@ -88,12 +88,12 @@ class DeskSessions:
         session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
-        emit(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+        emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
         told = DeskSession(
             s.make_id(), session.id, person.name, person.phone, person.topic,
             person.description, round(waited), person.crisis, person.said,
         )  # fmt: skip
-        emit(Send(operator.conn, told))
+        emit(DeskSend(operator.conn, told))
         emit(_started(session, waited))
         line = (
             f"desk: {operator.name} serves {name_for_log(person)} "
@@ -120,7 +120,7 @@ class DeskSessions:
             return False
         if not text.strip():
             return False
-        emit(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
+        emit(DeskSend(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
         name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
         emit(SessionLine(session.id, name, said, crisis))
         return True
@@ -143,7 +143,7 @@ class DeskSessions:
         )
         emit(s.log(line, person))
         if ending.to_operator is not None and operator.conn in s.conns:
-            emit(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+            emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
         if person.conn is None or person.conn not in s.conns:
             return
         if ending.to_person is not None:
@@ -151,7 +151,7 @@ class DeskSessions:
             # one that stays is answered line by line (see Persons.line).
             heard = -1 if ending.requeue else session.heard
             told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-            emit(Send(person.conn, told))
+            emit(DeskSend(person.conn, told))
         if ending.requeue:
             # the same token: a client that never hears of this (its connection broken
             # too) takes the place at the front back with the token it holds
@@ -175,15 +175,15 @@ class DeskSessions:
             gone = f"{operator.name}'s connection was lost"
         told = f"{gone}; you are back at the front of the waiting room."
         self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
-        self.answer_first(person, "", now, emit, restored=False)
+        self.tell_queued_first(person, "", now, emit, restored=False)
 
-    def answer_first(
+    def tell_queued_first(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
         """Hand over whoever can be, but tell `person` where they stand first."""
         served: list[Action] = []
         self.hand_over(now, served.append)
-        self._line.answer(person, reply_to, now, emit, restored=restored)
+        self._line.tell_queued(person, reply_to, now, emit, restored=restored)
         for action in served:
             emit(action)
 

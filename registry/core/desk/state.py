@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from msgspec import Struct, field
 
-from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeptPlace, Log
 from registry.core.desk.estimate import Estimator
 from registry.core.desk.limits import DeskSettings
 from wire.desk.messages import DeskEnded, DeskJoin, DeskNotice, DeskOperator, DeskRefused
@@ -176,8 +176,8 @@ class DeskState:
         self.restored.discard(person.token)
         person.due = None
 
-    def notice(self, conn: ConnId, text: str) -> Send:
-        return Send(conn, DeskNotice(self.make_id(), text))
+    def notice(self, conn: ConnId, text: str) -> DeskSend:
+        return DeskSend(conn, DeskNotice(self.make_id(), text))
 
     def log(self, line: str, person: Person) -> Log:
         return Log(scrub_phone(clean(line), person.phone))
@@ -188,7 +188,7 @@ class DeskState:
             emit(Log(f"desk: operator {operator.name} {what}"))
 
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
-        emit(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
+        emit(DeskSend(conn, DeskEnded(self.make_id(), said, False, -1)))
         emit(Close(conn, why))
 
     def refuse(  # noqa: PLR0913 (what a refusal says, and to whom, and the log's line)
@@ -203,7 +203,7 @@ class DeskState:
         """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default the reason,
         which must hold nothing from the request) to the log."""
         emit(log or Log(f"desk: refused: {reason}", reason))
-        emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
+        emit(DeskSend(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
         emit(Close(conn, "refused: " + reason))
 
     def refuse_wire(
