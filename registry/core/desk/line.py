@@ -100,12 +100,22 @@ class Line:
     def tell_queued(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
-        """Tell `person` where they stand (DeskQueued), or at `release` while held."""
+        """Tell `person` where they stand (DeskQueued), or at `end_hold` while held."""
         assert person.conn is not None
-        if self._s.holding:
-            self._s.answers_held.append((person, person.conn, reply_to, restored))
+        s = self._s
+        if s.holding:
+            s.answers_held.append((person, person.conn, reply_to, restored))
             return
-        emit(self._queued(person, reply_to, now, restored=restored))
+        if person in s.waiting:
+            position, k = self.position(person)
+            est = self._shown(person, position, k, now)
+        else:  # served at once
+            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
+        queued = DeskQueued(
+            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
+            restored, est,
+        )  # fmt: skip
+        emit(DeskSend(person.conn, queued))
 
     def held_answers(self, now: float, emit: Emit) -> None:
         """The answers held, to those still on the connection they were for."""
@@ -113,20 +123,6 @@ class Line:
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
                 self.tell_queued(person, reply_to, now, emit, restored=restored)
-
-    def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> DeskSend:
-        assert person.conn is not None
-        if person in self._s.waiting:
-            position, k = self.position(person)
-            est = self._shown(person, position, k, now)
-        else:  # served at once
-            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
-        s = self._s
-        queued = DeskQueued(
-            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
-            restored, est,
-        )  # fmt: skip
-        return DeskSend(person.conn, queued)
 
     def push(self, now: float, emit: Emit) -> None:
         """Push the positions that changed, each at most every push_interval (else `due` then)."""

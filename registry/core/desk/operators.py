@@ -121,15 +121,15 @@ class Duty:
         else:
             self._sessions.say(operator.session, operator, msg.text, emit)
             return
-        emit(self._s.notice(operator.conn, text))
+        self._s.notice(operator.conn, text, emit)
 
     def end(self, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
         s, conn, session = self._s, operator.conn, operator.session
         if session is None:
-            emit(s.notice(conn, "You are not serving anyone."))
+            s.notice(conn, "You are not serving anyone.", emit)
             return
         if msg.session != session.id:
-            emit(s.notice(conn, already_over(clean(session.person.name))))
+            s.notice(conn, already_over(clean(session.person.name)), emit)
             return
         ending = Ending(
             "ended by the operator",
@@ -139,13 +139,13 @@ class Duty:
         self._sessions.end(session, now, ending, emit)
         self._sessions.hand_over(now, emit)
         if s.holding:
-            s.ended_while_holding.add(conn)  # whoever is next is known at release
+            s.ended_while_holding.add(conn)  # whoever is next is known at end_hold
         elif operator.session is None:
-            emit(s.notice(conn, NOBODY_WAITING))
+            s.notice(conn, NOBODY_WAITING, emit)
 
     def serve(self, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:
         if not all(t in TOPICS for t in msg.topics):
-            emit(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
+            self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}.", emit)
             return
         operator.topics = frozenset(msg.topics)
         topics = topics_text(tuple(sorted(operator.topics)))

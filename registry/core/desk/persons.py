@@ -197,7 +197,7 @@ class Persons:
         s.conns[conn] = person
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-        emit(s.log(line, person))
+        s.log(line, person, emit)
         self._sessions.tell_queued_first(person, msg.id, now, emit, restored=False)
         s.arrivals.append(person)  # told to operators once hand-overs are made
 
@@ -222,7 +222,7 @@ class Persons:
             person.noticed_on = conn  # with the join's answer (see join)
         s.conns[conn] = person
         s.restored.discard(person.token)
-        emit(s.log(f"desk: {name_for_log(person)} took their place back", person))
+        s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
         self._sessions.tell_queued_first(person, msg.id, now, emit, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
@@ -243,7 +243,7 @@ class Persons:
                 f"desk: {name_for_log(held)} left the waiting room (said once the "
                 "connection was lost)"
             )
-            emit(s.log(line, held))
+            s.log(line, held, emit)
             said = YOU_LEFT
         s.goodbye(conn, said, "gave up a place", emit)
 
@@ -253,7 +253,7 @@ class Persons:
         session = s.session_of(person)
         if session is not None:
             said = f"You are being served by {session.operator.name}."
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
         position, k = self._line.position(person)
         est = self._line.estimate(person.topic, position - 1, now, person)
@@ -271,7 +271,7 @@ class Persons:
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
         if session is None or msg.session != session.id:
             # it crossed the end of its session: not for whoever serves the person next
@@ -279,7 +279,7 @@ class Persons:
                 "Not sent: your session had ended before this line reached the help "
                 f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
             )
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
         session.heard += 1
         # marked for the operator and in the transcript; the person is told nothing more
@@ -289,7 +289,7 @@ class Persons:
                 f"desk: {name_for_log(person)} wrote words of crisis in their session "
                 f"with {session.operator.name}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
         """`.end` or `.quit`: the session ends, or the place is left."""
@@ -298,7 +298,7 @@ class Persons:
         conn = person.conn
         session = s.session_of(person)
         if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-            emit(s.notice(conn, already_over(session.operator.name)))
+            s.notice(conn, already_over(session.operator.name), emit)
         elif session is not None:
             ending = Ending(
                 "ended by the person",
@@ -309,7 +309,7 @@ class Persons:
         else:
             s.remove_waiting(person)
             s.conns.pop(conn, None)
-            emit(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
+            s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
             s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 

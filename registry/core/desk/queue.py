@@ -103,7 +103,7 @@ class DeskQueue:
             s.refuse(conn, message.id, said, emit)
         else:
             role = "a person" if isinstance(who, Person) else "an operator"
-            emit(s.notice(conn, f"{type(message).__name__} is not something {role} can send."))
+            s.notice(conn, f"{type(message).__name__} is not something {role} can send.", emit)
         self._after(now, emit)
 
     def disconnected(self, conn: ConnId, reason: str, now: float, emit: Emit) -> None:
@@ -123,7 +123,7 @@ class DeskQueue:
         self.held.keep(emit)
 
     def hold(self) -> None:
-        """Hand nobody over, push no position nor `DeskQueued`, until `release`: other connections
+        """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
         may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
         self._s.holding = True
 
@@ -144,7 +144,7 @@ class DeskQueue:
         ended, s.ended_while_holding = s.ended_while_holding, set()
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
-                emit(s.notice(operator.conn, NOBODY_WAITING))
+                s.notice(operator.conn, NOBODY_WAITING, emit)
         self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
@@ -170,14 +170,14 @@ class DeskQueue:
                         f"No sign of life from your client for {silent}, so the help "
                         "desk took your connection as lost and closed it."
                     )
-                    emit(s.notice(conn, said))
+                    s.notice(conn, said, emit)
                     emit(Close(conn, f"no sign of life for {silent}"))
                     self.disconnected(conn, f"no sign of life for {silent}", now, emit)
 
     def next_wake(self) -> float | None:
         s = self._s
         times = self.held.wakes() + self._notices.wakes()
-        if not s.holding:  # held-back pushes go at `release`
+        if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
             link.beat.due()

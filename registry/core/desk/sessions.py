@@ -82,8 +82,8 @@ class DeskSessions:
         if resumed:
             person.awaits = ""
             said = "The help desk was restarted; your conversation with {} resumes."
-            emit(s.notice(person.conn, said.format(operator.name)))
-            emit(s.notice(operator.conn, said.format(clean(person.name))))
+            s.notice(person.conn, said.format(operator.name), emit)
+            s.notice(operator.conn, said.format(clean(person.name)), emit)
         s.remove_waiting(person)
         session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
@@ -99,7 +99,7 @@ class DeskSessions:
             f"desk: {operator.name} serves {name_for_log(person)} "
             f"(topic {person.topic}, waited {format_duration(waited)})"
         )
-        emit(s.log(line, person))
+        s.log(line, person, emit)
 
     def say(
         self,
@@ -116,7 +116,7 @@ class DeskSessions:
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
         if len(text) > MAX_DESK_LINE:
-            emit(self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters."))
+            self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.", emit)
             return False
         if not text.strip():
             return False
@@ -141,7 +141,7 @@ class DeskSessions:
             f"desk: session of {name_for_log(person)} with {operator.name} ended "
             f"({ending.why}; {format_duration(length)})"
         )
-        emit(s.log(line, person))
+        s.log(line, person, emit)
         if ending.to_operator is not None and operator.conn in s.conns:
             emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
         if person.conn is None or person.conn not in s.conns:
@@ -205,14 +205,14 @@ class DeskSessions:
                 f"desk: {name_for_log(person)} lost the connection while being served; "
                 f"place at the front held for {held}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
         elif person in s.waiting:
             self._line.hold_place(person, now)
             line = (
                 f"desk: {name_for_log(person)} lost the connection ({reason}); "
                 f"place held for {held}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
 
 
 def _started(session: Conversation, waited: float) -> SessionStarted:

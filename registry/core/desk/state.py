@@ -125,7 +125,7 @@ class DeskState:
         self.kept: tuple[KeptPlace, ...] = ()
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        # -- between `hold` and `release`: the operators whose `.end` came, and the
+        # -- between `hold` and `end_hold`: the operators whose `.end` came, and the
         # DeskQueued answers due (person, connection, reply_to, restored)
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
@@ -176,11 +176,12 @@ class DeskState:
         self.restored.discard(person.token)
         person.due = None
 
-    def notice(self, conn: ConnId, text: str) -> DeskSend:
-        return DeskSend(conn, DeskNotice(self.make_id(), text))
+    def notice(self, conn: ConnId, text: str, emit: Emit) -> None:
+        emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
-    def log(self, line: str, person: Person) -> Log:
-        return Log(scrub_phone(clean(line), person.phone))
+    def log(self, line: str, person: Person, emit: Emit) -> None:
+        """`line` for the log, of `person`'s number scrubbed."""
+        emit(Log(scrub_phone(clean(line), person.phone)))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
         """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
