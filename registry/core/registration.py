@@ -33,13 +33,8 @@ CHALLENGE_LIFE = 60.0
 CHALLENGES_KEPT = 1024
 
 
-class _Check(Struct, frozen=True):
-    """A PasswordAsk, or a registration, waiting for its password's work on a thread; `kept`,
-    whether the proof held (for a registration carried out again)."""
-
-    msg: Register | PasswordAsk
-    req: Request
-    kept: bool = False
+#: A PasswordAsk, or a registration, waiting for its password's work on a thread.
+_Check = tuple[Register | PasswordAsk, Request]
 
 
 class _Pending(Struct):
@@ -85,9 +80,10 @@ class Registration:
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens = Recent[str]()
         self._welcomed_at = Recent[float]()  # registration id -> its last Welcome's time
-        #: the registrations being checked, by ticket; and the one carried out again
+        #: the registrations being checked, by ticket; and the one carried out again: its
+        #: id, key, and whether its proof held
         self._checking: dict[str, _Check] = {}
-        self._proof: _Check | None = None
+        self._proof: tuple[str, str, bool] | None = None
         #: the challenges awaiting a proof, by (key, name key)
         self._challenges: dict[tuple[str, str], _Pending] = {}
         #: the verdict on each registration's proof, by (key, id): its copies get it again
@@ -123,12 +119,12 @@ class Registration:
         if pending is not None and pending.ask == msg.id:  # a copy: the same challenge
             emit(Send(req.addr, pending.answer, req.asker))
             return
-        if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+        if self._being_checked(msg, req):
             return
         if self._too_many_passwords(req, what, now, emit):
             return
         ticket = self._s.answers.new_id()
-        self._checking[ticket] = _Check(msg, req)
+        self._checking[ticket] = (msg, req)
         client = key_from_text(req.key) or b""
         emit(CheckPassword(ticket, record.name, record.password or NO_PASSWORD, client))
 
@@ -139,19 +135,20 @@ class Registration:
         check = self._checking.pop(ticket, None)
         if check is None:
             return
+        msg, req = check
         if outcome is None:
             said = Reason(
                 "The registry could not check the password now; try again.", "check failed"
             )
-            self._s.answers.refuse(check.req, said, f"password of {check.msg.name}", emit)
+            self._s.answers.refuse(req, said, f"password of {msg.name}", emit)
             return
-        if isinstance(check.msg, PasswordAsk):
+        if isinstance(msg, PasswordAsk):
             if isinstance(outcome, Challenge):
-                self._challenged(check.msg, check.req, outcome, now, emit)
+                self._challenged(msg, req, outcome, now, emit)
             return
-        self._proof = msgspec.structs.replace(check, kept=outcome is True)
+        self._proof = (msg.id, req.key, outcome is True)
         try:
-            self.register(check.msg, check.req, now, emit)
+            self.register(msg, req, now, emit)
         finally:
             self._proof = None
 
@@ -410,15 +407,15 @@ class Registration:
         if verdict is not None:
             return verdict  # a copy: its verdict, counted once
         proof = self._proof
-        if proof is not None and proof.msg.id == msg.id and proof.req.key == req.key:
-            verdict = proof.kept
-        elif any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+        if proof is not None and proof[:2] == (msg.id, req.key):
+            verdict = proof[2]
+        elif self._being_checked(msg, req):
             return None
         else:
             pending = self._challenges.pop((req.key, name_key(msg.name)), None)
             if pending is not None and now < pending.until:
                 ticket = self._s.answers.new_id()
-                self._checking[ticket] = _Check(msg, req)
+                self._checking[ticket] = (msg, req)
                 emit(CheckPassword(ticket, session=pending.session, proof=msg.proof))
                 return None
             verdict = False
@@ -427,11 +424,15 @@ class Registration:
             self.passwords.wrong(req.addr[0], now)
         return verdict
 
+    def _being_checked(self, msg: Register | PasswordAsk, req: Request) -> bool:
+        """Whether `msg` from `req`'s key waits for its password's work already."""
+        return any(m.id == msg.id and r.key == req.key for m, r in self._checking.values())
+
     def _too_many_passwords(self, req: Request, what: str, now: float, emit: Emit) -> bool:
         """Whether a password may not be checked for `req` now (then it is refused)."""
         ip = req.addr[0]
         # one check at a time per address
-        mine = any(c.req.addr[0] == ip for c in self._checking.values())
+        mine = any(asker.addr[0] == ip for _, asker in self._checking.values())
         busy = len(self._checking) >= CHECKS_AT_ONCE and self.passwords.guessed(ip, now)
         if mine or busy:
             self.passwords.refused += 1

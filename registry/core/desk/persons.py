@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Iterable
 
 import msgspec
-from msgspec import Struct
 
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
@@ -48,11 +47,6 @@ from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
 
 
-class Refusal(Struct, frozen=True):
-    reason: str
-    log: str
-
-
 def holder(people: Iterable[Person], given: str) -> Person | None:
     """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
     token compared in constant time."""
@@ -67,14 +61,14 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 
 def source_refusal(
     people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
-) -> Refusal | None:
+) -> tuple[str, str] | None:
     """Why a join with `key` from `address` may not take a place beside `people` (held and served
-    included), or None; "" is unknown, not limited."""
+    included), and the log's line; or None. "" is unknown, not limited."""
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)
         if held >= limits.max_per_key:
-            return Refusal(
+            return (
                 f"This help desk client already holds {held} places in the waiting room, the "
                 "most one client may hold; please wait for your turn there, or try again once "
                 "that place is given up.",
@@ -84,7 +78,7 @@ def source_refusal(
         same = sum(1 for p in people if p.address == address and bool(p.crisis) == in_danger)
         if same >= limits.max_per_address:
             kind = "places of people who may be in danger" if in_danger else "places"
-            return Refusal(
+            return (
                 f"This computer ({address}) already holds {same} {kind} in the waiting room, "
                 "the most one address may hold; please try again once one of them has been "
                 "served.",
@@ -161,8 +155,8 @@ class Persons:
             limits=s.settings,
         )
         if refusal is not None:
-            log = Log(refusal.log, "desk: places per source")
-            s.refuse(conn, msg.id, refusal.reason, emit, log=log)
+            reason, line = refusal
+            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: places per source"))
             return False
         if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
             size = len(s.waiting)
