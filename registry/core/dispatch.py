@@ -9,7 +9,7 @@ from typing import Any, Required, TypedDict, Unpack
 
 from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Owner, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
-from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
+from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
@@ -131,9 +131,7 @@ class RegistryCore:
         self._renames = Renames(s, self._post)
         self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted)
         forget_after = options.get("forget_after", FORGET_AFTER)
-        self._forgetting = Forgetting(
-            s, forget_after, options.get("newcomer_names", NEWCOMER_NAMES)
-        )
+        self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
@@ -234,7 +232,7 @@ class RegistryCore:
         if self._liveness.sweep_due(now):
             self._liveness.sweep(now, emit, behind)
             self._s.aliases.expire(now)
-            for record, why in self._forgetting.sweep(now, emit):
+            for record, why in sweep(self.table.records, self._s.wall(now), self._forget, emit):
                 actions += self.release_name(record.name, now, why)
         flush_at = self._s.changes.flush_at
         if flush_at is not None and now >= flush_at:
