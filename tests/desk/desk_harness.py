@@ -223,4 +223,4 @@ def busy_desk(**options: object) -> Desk:
 
 
 def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.line.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
+    return [desk.queue.state.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]

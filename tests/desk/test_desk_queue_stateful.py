@@ -205,7 +205,7 @@ class DeskMachine(RuleBasedStateMachine):
         queue = self.desk.queue
         last: dict[int, int] = {}
         for index, person in enumerate(queue.state.waiting):
-            position, k = queue.line.position(person)
+            position, k = queue.state.position(person)
             assert 1 <= position <= index + 1
             assert position > last.get(person.topic, 0), "same topic, strictly later"
             last[person.topic] = position

@@ -243,11 +243,11 @@ class DeskService:
         """The console's `desk`: the waiting room in order, as an operator's `.room`."""
         if self.problem:
             return [f"  desk: {self.problem}"]
-        return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
+        return [f"  {line}" for line in room_lines(self.queue.state.room("", self._clock()))]
 
     def room_rows(self) -> tuple[RoomRow, ...] | None:
         """The waiting room in order (None: no help desk here)."""
-        return None if self.problem else self.queue.line.room("", self._clock()).rows
+        return None if self.problem else self.queue.state.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`; the line that says what was done."""

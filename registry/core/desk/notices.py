@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from registry.core.desk.actions import DeskSend, Emit
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
-from registry.core.desk.line import Line
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.messages import CRISIS_DESCRIPTION, CRISIS_WAITING, DeskCrisis, DeskFirst
 from wire.desk.text import (
@@ -20,9 +19,8 @@ from wire.shown_text import clean
 
 
 class Notices:
-    def __init__(self, s: DeskState, line: Line) -> None:
+    def __init__(self, s: DeskState) -> None:
         self._s = s
-        self._line = line
 
     def tell(self, now: float, emit: Emit) -> None:
         """The notices due (`arrivals`, `briefings`), unless hand-overs are paused."""
@@ -154,7 +152,7 @@ class Notices:
             return
         person = self._s.waiting[number - 1]
         self._s.waiting.remove(person)
-        self._line.to_front(person)
+        self._s.to_front(person)
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from registry.core.credentials import same_secret
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeepOperators, Log
-from registry.core.desk.line import Line
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Operator
@@ -26,9 +25,8 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
 class Duty:
-    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, held: HeldPlaces) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions, held: HeldPlaces) -> None:
         self._s = s
-        self._line = line
         self._sessions = sessions
         self._held = held
 
@@ -58,7 +56,7 @@ class Duty:
             emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
         topics = topics_text(tuple(sorted(operator.topics)))
         s.log_operator(operator, f"on duty ({topics})", emit)
-        emit(DeskSend(conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(conn, self._s.on_duty(operator, msg.id)))
         self._held.kept_for(operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
         s.briefings.append(operator)
@@ -105,7 +103,7 @@ class Duty:
         return True
 
     def room(self, operator: Operator, msg: DeskLook, now: float, emit: Emit) -> None:
-        emit(DeskSend(operator.conn, self._line.room(msg.id, now)))
+        emit(DeskSend(operator.conn, self._s.room(msg.id, now)))
 
     def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
         said = msg.text[:MAX_DESK_LINE]
@@ -150,7 +148,7 @@ class Duty:
         operator.topics = frozenset(msg.topics)
         topics = topics_text(tuple(sorted(operator.topics)))
         self._s.log_operator(operator, f"now serves {topics}", emit)
-        emit(DeskSend(operator.conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(operator.conn, self._s.on_duty(operator, msg.id)))
 
     def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
         conn = operator.conn

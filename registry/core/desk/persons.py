@@ -10,7 +10,6 @@ import msgspec
 from registry.core.credentials import token_matches
 from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
@@ -88,9 +87,8 @@ def source_refusal(
 
 
 class Persons:
-    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions, notices: Notices) -> None:
         self._s = s
-        self._line = line
         self._sessions = sessions
         self._notices = notices
 
@@ -160,7 +158,7 @@ class Persons:
             return False
         if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
             size = len(s.waiting)
-            estimate = self._line.estimate(msg.topic, size, now)
+            estimate = self._s.estimate(msg.topic, size, now)
             reason = (
                 f"The waiting room is full ({size} people); please try again "
                 f"later. The current estimated wait is "
@@ -249,8 +247,8 @@ class Persons:
             said = f"You are being served by {session.operator.name}."
             s.notice(person.conn, said, emit)
             return
-        position, k = self._line.position(person)
-        est = self._line.estimate(person.topic, position - 1, now, person)
+        position, k = self._s.position(person)
+        est = self._s.estimate(person.topic, position - 1, now, person)
         waited = int(person.waited(now))
         emit(DeskSend(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
@@ -55,12 +54,11 @@ class DeskQueue:
         -> name)."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
-        self.line = line = Line(s)
-        self._sessions = sessions = DeskSessions(s, line)
+        self._sessions = sessions = DeskSessions(s)
         self.held = held = HeldPlaces(s)
-        self._notices = notices = Notices(s, line)
-        self.duty = duty = Duty(s, line, sessions, held)
-        persons = Persons(s, line, sessions, notices)
+        self._notices = notices = Notices(s)
+        self.duty = duty = Duty(s, sessions, held)
+        persons = Persons(s, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
@@ -138,7 +136,7 @@ class DeskQueue:
         self._sessions.hand_over(now, served.append)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        self.line.held_answers(now, emit)
+        s.held_answers(now, emit)
         for action in served:
             emit(action)
         ended, s.ended_while_holding = s.ended_while_holding, set()

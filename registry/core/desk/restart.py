@@ -140,7 +140,7 @@ class HeldPlaces:
 
     def _places(self) -> tuple[KeptPlace, ...]:
         # those served would be put back at the front, with the others put back, in the
-        # order they joined (Line.to_front); `joined` as kept leaves out time served
+        # order they joined (DeskState.to_front); `joined` as kept leaves out time served
         s = self._s
         sessions = {session.person: session for session in s.sessions()}
         front = list(sessions) + [p for p in s.waiting if p.back]

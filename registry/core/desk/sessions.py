@@ -14,7 +14,6 @@ from registry.core.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.line import Line
 from registry.core.desk.state import (
     Conversation,
     DeskState,
@@ -41,16 +40,15 @@ class Ending(Struct, frozen=True):
 
 
 class DeskSessions:
-    def __init__(self, s: DeskState, line: Line) -> None:
+    def __init__(self, s: DeskState) -> None:
         self._s = s
-        self._line = line
 
     def settle(self, now: float, emit: Emit) -> None:
         """Hand over, then push positions; neither while held (figures taken mid-batch would
         count operators already gone)."""
         if not self._s.holding:
             self.hand_over(now, emit)
-            self._line.push(now, emit)
+            self._s.push(now, emit)
 
     def hand_over(self, now: float, emit: Emit) -> None:
         """Give every free operator the earliest connected person it serves (the operator free
@@ -156,7 +154,7 @@ class DeskSessions:
             # the same token: a client that never hears of this (its connection broken
             # too) takes the place at the front back with the token it holds
             person.shown = None
-            self._line.to_front(person)
+            self._s.to_front(person)
         else:
             emit(Close(person.conn, "session ended"))
             s.conns.pop(person.conn, None)
@@ -183,7 +181,7 @@ class DeskSessions:
         """Hand over whoever can be, but tell `person` where they stand first."""
         served: list[Action] = []
         self.hand_over(now, served.append)
-        self._line.tell_queued(person, reply_to, now, emit, restored=restored)
+        self._s.tell_queued(person, reply_to, now, emit, restored=restored)
         for action in served:
             emit(action)
 
@@ -199,15 +197,15 @@ class DeskSessions:
             )
             why = f"person's connection lost ({reason})"
             self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
-            self._line.hold_place(person, now)
-            self._line.to_front(person)
+            self._s.hold_place(person, now)
+            self._s.to_front(person)
             line = (
                 f"desk: {name_for_log(person)} lost the connection while being served; "
                 f"place at the front held for {held}"
             )
             s.log(line, person, emit)
         elif person in s.waiting:
-            self._line.hold_place(person, now)
+            self._s.hold_place(person, now)
             line = (
                 f"desk: {name_for_log(person)} lost the connection ({reason}); "
                 f"place held for {held}"
