@@ -231,7 +231,7 @@ class RegistryCore:
         emit = actions.append
         if self._liveness.sweep_due(now):
             self._liveness.sweep(now, emit, behind)
-            self._s.aliases.expire(now)
+            self._s.names.expire(now)
             for record, why in sweep(self.table.records, self._s.wall(now), self._forget, emit):
                 actions += self.release_name(record.name, now, why)
         flush_at = self._s.changes.flush_at

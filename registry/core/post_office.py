@@ -161,7 +161,7 @@ class PostOffice:
 
     def origin(self, sender: str) -> Origin:
         """Whom a message of `sender` stored now, not sent just now, counts against."""
-        record = self._s.aliases.lookup(sender) if sender else None
+        record = self._s.names.lookup(sender) if sender else None
         return NO_ORIGIN if record is None else (record.key, record.ip)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
@@ -171,7 +171,7 @@ class PostOffice:
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
         """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
-        owner = self._s.authority.authorised(req, claim, emit)
+        owner = self._s.names.authorised(req, claim, emit)
         if owner is None:
             return
         key = name_key(owner.name)

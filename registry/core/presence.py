@@ -24,7 +24,7 @@ class Presence:
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
         """The peer runs: answered Alive, or told it is not registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
-        record = self._s.authority.authorised(req, claim, emit)
+        record = self._s.names.authorised(req, claim, emit)
         if record is None:
             return
         if not record.online:
@@ -37,7 +37,7 @@ class Presence:
     def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""
         claim = Claim(msg.name, msg.token, "dereg", fresh=True)
-        record = self._s.authority.authorised(req, claim, emit)
+        record = self._s.names.authorised(req, claim, emit)
         if record is None:
             return
         if record.online:
@@ -53,7 +53,7 @@ class Presence:
 
     def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
         """The sender is away, saying `msg.text` ("": back): its row changes for everyone."""
-        record = self._s.authority.member(req, Claim(msg.name, msg.token, "away"), emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "away"), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         text = " ".join(msg.text.split())

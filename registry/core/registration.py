@@ -198,13 +198,13 @@ class Registration:
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         holder = None
         if record is None and msg.token:
-            holder = self._s.aliases.holder(msg.name)
+            holder = self._s.names.holder(msg.name)
         if holder is not None and token_matches(msg.token, holder.token):
             # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
             record = holder
             msg = msgspec.structs.replace(msg, name=holder.name)
-        if record is None and (reserved := self._s.aliases.reserved(msg.name, None, now)):
+        if record is None and (reserved := self._s.names.reserved(msg.name, None, now)):
             self._s.answers.refuse(req, reserved, what, emit)
             return None
         return _Attempt(msg, req, what, record)
@@ -230,7 +230,7 @@ class Registration:
         record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
-        self._s.aliases.taken(key)  # the name is someone else's now
+        self._s.names.taken(key)  # the name is someone else's now
         emit(Log(f"registered {msg.name} at {fmt(where)}"))
         return record
 

@@ -28,7 +28,7 @@ class Relay:
 
     def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
         """Relay `msg` to every peer but its sender (a copy of one taken is only answered)."""
-        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
+        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
         if sender is None:
             return
         relayed = self._done.get(msg.id)
@@ -52,7 +52,7 @@ class Relay:
 
     def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it."""
-        sender = self._s.authority.member(req, Claim(msg.sender, msg.token, "room message"), emit)
+        sender = self._s.names.member(req, Claim(msg.sender, msg.token, "room message"), emit)
         if sender is None:
             return
         relayed = self._done.get(msg.id)
@@ -78,7 +78,7 @@ class Relay:
             name = self._relaying.pop(post_id, None)
             if name is None:
                 continue
-            sender = self._s.aliases.lookup(name)
+            sender = self._s.names.lookup(name)
             if post_id in self._done:
                 self._done[post_id] = True
             if sender is not None:

@@ -19,7 +19,7 @@ class Renames:
     def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
         """The sender takes the name `msg.new_name`, if it is free and allowed."""
         claim = Claim(msg.name, msg.token, "rename", fresh=True)
-        record = self._s.authority.member(req, claim, emit)
+        record = self._s.names.member(req, claim, emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         if record.name == msg.new_name:  # no change
@@ -47,7 +47,7 @@ class Renames:
         if taken is not None and taken is not record:
             return f"The name {taken.name} is taken."
         if taken is None:
-            return self._s.aliases.reserved(new_name, record, now)
+            return self._s.names.reserved(new_name, record, now)
         return ""
 
     def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
@@ -58,5 +58,5 @@ class Renames:
         record.name = new_name
         table.records[new_key] = record
         if old_key != new_key:
-            self._s.aliases.renamed(old_key, new_key, now)
+            self._s.names.renamed(old_key, new_key, now)
             self._post.moved(old_key, record, emit)

@@ -54,7 +54,7 @@ class RoomRequests:
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
         """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
-        record = self._s.authority.member(req, claim, emit)
+        record = self._s.names.member(req, claim, emit)
         if (
             record is None
             or self._s.answers.done_before(req, emit)
@@ -83,7 +83,7 @@ class RoomRequests:
 
     def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
         """The sender leaves its room (in none, the registry restarted: acked all the same)."""
-        record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
+        record = self._s.names.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         self.leave_room(record, now, emit, "")
@@ -91,7 +91,7 @@ class RoomRequests:
 
     def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
         """A member sets its room's topic: kept, and said to the other members."""
-        record = self._s.authority.member(req, Claim(msg.name, msg.token, "topic"), emit)
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "topic"), emit)
         if record is None or self._s.answers.done_before(req, emit):
             return
         room = self.rooms.of(record)

@@ -31,7 +31,7 @@ class Saving:
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
-        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
+        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
         if sender is None or self._copy(msg, req, sender, now, emit):
             return
         recipient = self._recipient(msg, req, sender, emit)
@@ -97,7 +97,7 @@ class Saving:
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
         """The record `msg` is for, if it can take it; else the sender is answered."""
-        recipient = self._s.aliases.holder(msg.to)
+        recipient = self._s.names.holder(msg.to)
         if recipient is None:
             reason = Reason(unknown_name(msg.to), "no such name")
             self._s.answers.refuse(req, reason, f"save for unknown {msg.to}", emit)
@@ -136,7 +136,7 @@ class Saving:
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
             self._unacked(push, now, emit)
-            record = self._s.aliases.owner(push.owner)
+            record = self._s.names.owner(push.owner)
             if record is None:
                 continue
             if push.purpose in RELAYED and record.online and record.addr == push.addr:
@@ -150,7 +150,7 @@ class Saving:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
             self._unacked(push, now, emit)
-            owner = self._s.aliases.owner(push.owner)
+            owner = self._s.names.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
 
@@ -161,7 +161,7 @@ class Saving:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.aliases.owner(owner)
+            record = self._s.names.owner(owner)
             if record is None:
                 continue
             record.last_seen = now

@@ -12,7 +12,7 @@ from typing import Protocol
 from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
-from registry.core.authority import Aliases, Authority
+from registry.core.authority import Names
 from registry.core.push_records import Push
 from registry.core.pusher import Pusher
 from registry.core.pushes import Pushes
@@ -43,8 +43,7 @@ class Services(Struct):
     answers: Answers
     #: makes secret tokens (registration)
     new_token: Callable[[], str]
-    aliases: Aliases
-    authority: Authority
+    names: Names
     pusher: Pusher
     #: the pusher's pushes in flight
     pushes: Pushes
@@ -76,16 +75,15 @@ class Services(Struct):
     ) -> Services:
         """The shared parts over `table`, with ids of `new_id` and push `timing`."""
         answers = Answers(new_id)
-        aliases = Aliases(table)
+        names = Names(table, answers)
         changes = TableChanges(table)
         pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, aliases, timing, answers, changes)
+        feed = TableFeed(table, names, timing, answers, changes)
         return cls(
             table=table,
             answers=answers,
             new_token=new_token,
-            aliases=aliases,
-            authority=Authority(aliases, answers),
+            names=names,
             # each push sealed for the key online at its address when it is sent
             pusher=pusher,
             pushes=pusher.pushes,

@@ -21,7 +21,7 @@ def test_a_rename_moves_the_record_and_leaves_the_old_name_an_alias() -> None:
     bob = record(p.s, "bob", 7002)
     out = rename(p, bob, "robert")
     assert p.s.table.get("robert") is bob and p.s.table.get("bob") is None
-    assert p.s.aliases.lookup("bob") is bob and p.s.table.former == {"bob": "robert"}
+    assert p.s.names.lookup("bob") is bob and p.s.table.former == {"bob": "robert"}
     assert "renamed bob to robert" in logs(out) and isinstance(sent(out)[-1][1], Ack)
     [update] = [m for _, m in sent(out) if isinstance(m, TableUpdate)]
     assert [(e.name, e.port) for e in update.entries] == [("bob", 0), ("robert", 7002)]
