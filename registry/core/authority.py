@@ -10,7 +10,7 @@ from msgspec import Struct
 
 from registry.core.actions import Emit
 from registry.core.credentials import same_secret, token_matches
-from registry.core.requests import Answers, Reason, Recent, Request, fmt, remember, session_of
+from registry.core.requests import Answers, Recent, Request, fmt, remember, session_of
 from registry.core.table import Record, Table
 from wire.messages import Alias
 from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
@@ -112,7 +112,7 @@ class Names:
         record = self.holder(claim.name)
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
-            reason = Reason(unknown_name(claim.name), "no such name")
+            reason = (unknown_name(claim.name), "no such name")
             self._answers.refuse(req, reason, what, emit, RefusalCode.NAME_UNKNOWN)
             return None
         kept = record.token
@@ -160,7 +160,7 @@ class Names:
             deregistered=record.deregistered,
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
-        self._answers.refuse(req, Reason(reason, "from an earlier start"), what, emit, code)
+        self._answers.refuse(req, (reason, "from an earlier start"), what, emit, code)
         return True
 
     def _another_key(self, req: Request, claim: Claim, emit: Emit) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, Log, Send
-from registry.core.requests import Reason, Request, fmt, public_key
+from registry.core.requests import Request, fmt, public_key
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Register, TableUpdate
@@ -175,13 +175,13 @@ class Liveness:
             )
         for msg, asker in probe.waiting.values():
             if name_key(msg.name) == probe.owner:
-                reason = Reason(
+                reason = (
                     f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
                     "answered just now. Stop it first, or choose another name.",
                     "in use",
                 )
             else:  # it waited for the address it asked for
-                reason = Reason(
+                reason = (
                     f"The address {fmt(record.addr)} is in use by {record.name}, which "
                     "answered just now; choose another port.",
                     "address in use",

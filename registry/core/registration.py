@@ -12,7 +12,7 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import NameBudget, PasswordBudget
-from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
+from registry.core.requests import Recent, Request, another_start, fmt, remember
 from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
@@ -109,7 +109,7 @@ class Registration:
         at once when the name is new or the asker's key owns it."""
         what = f"password of {msg.name!r} from {fmt(req.addr)}"
         if problem := name_problem(msg.name):
-            self._s.answers.refuse(req, Reason(f"{problem}.", "bad name or port"), what, emit)
+            self._s.answers.refuse(req, (f"{problem}.", "bad name or port"), what, emit)
             return
         record = self._s.table.get(msg.name)
         if record is None or (record.key and record.key == req.key):
@@ -137,9 +137,7 @@ class Registration:
             return
         msg, req = check
         if outcome is None:
-            said = Reason(
-                "The registry could not check the password now; try again.", "check failed"
-            )
+            said = ("The registry could not check the password now; try again.", "check failed")
             self._s.answers.refuse(req, said, f"password of {msg.name}", emit)
             return
         if isinstance(msg, PasswordAsk):
@@ -180,14 +178,14 @@ class Registration:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
             what = f"registration from {fmt(req.addr)}"
-            said = Reason(reason, "another version")
+            said = (reason, "another version")
             self._s.answers.refuse(req, said, what, emit, RefusalCode.VERSION)
             return True
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
             problem = f"port {msg.port} is not a valid port"
         if problem:
-            said = Reason(f"{problem}.", "bad name or port")
+            said = (f"{problem}.", "bad name or port")
             self._s.answers.refuse(req, said, f"registration of {msg.name!r}", emit)
             return True
         return False
@@ -219,7 +217,7 @@ class Registration:
         password = ""
         if msg.verifier:
             if Stored.parse(msg.verifier) is None:
-                said = Reason("The password could not be read; nothing was set.", "bad verifier")
+                said = ("The password could not be read; nothing was set.", "bad verifier")
                 self._s.answers.refuse(attempt.req, said, attempt.what, emit)
                 return None
             password = msg.verifier
@@ -379,9 +377,7 @@ class Registration:
                 f"The name {record.name} belongs to someone else; only its owner can take it back."
             )
         code = RefusalCode.OTHER if record.online else RefusalCode.NOT_OWNER
-        self._s.answers.refuse(
-            attempt.req, Reason(reason, "not the owner"), attempt.what, emit, code
-        )
+        self._s.answers.refuse(attempt.req, (reason, "not the owner"), attempt.what, emit, code)
 
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the attempt is one new name too many from its IP address (refused)."""

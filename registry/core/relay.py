@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, KeepHistory, Log, Send
 from registry.core.authority import Claim
-from registry.core.requests import Reason, Recent, Request, public_key, remember
+from registry.core.requests import Recent, Request, public_key, remember
 from registry.core.rooms import Room, Rooms
 from registry.core.services import Mail, Services
 from registry.core.table import Record
@@ -112,7 +112,7 @@ class Relay:
         what = f"room message from {sender.name}"
         if room is None:
             where = "that room" if name_problem(msg.room) else msg.room
-            reason = Reason(f"You are not in {where}.", "not in the room")
+            reason = (f"You are not in {where}.", "not in the room")
             self._s.answers.refuse(req, reason, what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.core.actions import Emit, Log
 from registry.core.authority import Claim
-from registry.core.requests import Reason, Request
+from registry.core.requests import Request
 from registry.core.services import Mail, Services
 from registry.core.table import Record
 from wire.messages import Entry, Rename
@@ -27,7 +27,7 @@ class Renames:
             return
         reason = self._refusal(record, msg.new_name, now)
         if reason:
-            said = Reason(reason, "rename refused")
+            said = (reason, "rename refused")
             self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
             return
         old = record.name

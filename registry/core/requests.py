@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from msgspec import Struct
 
@@ -42,11 +42,8 @@ class Request(Struct, frozen=True):
         return (self.key, self.addr[0])
 
 
-class Reason(NamedTuple):
-    """A refusal's `text` holding text of its request, and the `kind` the log counts."""
-
-    text: str
-    kind: str
+#: A refusal's text holding text of its request, and the kind the log counts.
+Reason = tuple[str, str]
 
 
 class Answers:
@@ -67,7 +64,7 @@ class Answers:
     ) -> None:
         """Refuse `req`: `reason` for its user (a constant `str` is its own kind), `code`
         for its program; `what` names the request in the rate-limited log."""
-        text, kind = reason if isinstance(reason, Reason) else (reason, reason)
+        text, kind = (reason, reason) if isinstance(reason, str) else reason
         emit(Log(f"refused {what}: {text}", kind))
         self.reply(req, emit, Refused, text, code)
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.push_records import Flight
-from registry.core.requests import Reason, Request
+from registry.core.requests import Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
 from registry.core.services import Services
 from registry.core.table import Record
@@ -97,7 +97,7 @@ class RoomRequests:
         room = self.rooms.of(record)
         what = f"topic from {record.name}"
         if room is None or name_key(room.name) != name_key(msg.room):
-            reason = Reason(f"You are not in {msg.room or 'a room'}.", "not in the room")
+            reason = (f"You are not in {msg.room or 'a room'}.", "not in the room")
             self._s.answers.refuse(req, reason, what, emit)
             return
         text = " ".join(msg.text.split())
@@ -199,7 +199,7 @@ class RoomRequests:
         what = f"join by {record.name}"
         if problem:
             reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
-            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, emit)
+            self._s.answers.refuse(req, (reason, "bad room name"), what, emit)
             return False
         current = self.rooms.of(record)
         if current is not None and name_key(current.name) == name_key(msg.room):

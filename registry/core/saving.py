@@ -6,7 +6,7 @@ from __future__ import annotations
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Recent, Request, fmt, remember
+from registry.core.requests import Recent, Request, fmt, remember
 from registry.core.services import Mail, Probes, Services, Unacked
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
@@ -52,7 +52,7 @@ class Saving:
         reason = self._post.store(recipient, kept, req.origin, now, emit, msg.typed, msg.ticket)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
-            self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, emit)
+            self._s.answers.refuse(req, (reason, "mailbox refused"), what, emit)
             return
         self._s.answers.ack(req, emit)
         self._finish(msg, sender, now, emit, refused="")
@@ -99,7 +99,7 @@ class Saving:
         """The record `msg` is for, if it can take it; else the sender is answered."""
         recipient = self._s.names.holder(msg.to)
         if recipient is None:
-            reason = Reason(unknown_name(msg.to), "no such name")
+            reason = (unknown_name(msg.to), "no such name")
             self._s.answers.refuse(req, reason, f"save for unknown {msg.to}", emit)
             return None
         if len(msg.text.encode()) > MAX_SEALED:  # sealed: the registry cannot read it
