@@ -17,7 +17,6 @@ from registry.core.presence import Presence
 from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
 from registry.core.relay import Relay
-from registry.core.renames import Renames
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
@@ -128,8 +127,7 @@ class RegistryCore:
         self._relay = Relay(s, self._post, self._rooms.rooms)
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
-        self._renames = Renames(s, self._post)
-        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted)
+        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted, self._post)
         forget_after = options.get("forget_after", FORGET_AFTER)
         self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
@@ -149,7 +147,7 @@ class RegistryCore:
             Leave: self._rooms.leave,
             RoomPost: self._relay.room,
             RoomsRequest: self._rooms.listing,
-            Rename: self._renames.rename,
+            Rename: self._presence.rename,
             SetTopic: self._rooms.set_topic,
             SetAway: self._presence.set_away,
             Refused: self._saving.refused,

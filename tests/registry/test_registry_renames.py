@@ -12,7 +12,7 @@ from wire.messages import Ack, Rename, TableUpdate
 def rename(p: Parts, who: Record, new: str, id: str = "r1") -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Rename(f"{who.name}-{id}", who.name, TOKEN, new)
-    p.renames.rename(msg, Request(msg.id, who.addr, who.key), T0, out.append)
+    p.presence.rename(msg, Request(msg.id, who.addr, who.key), T0, out.append)
     return out
 
 
@@ -44,5 +44,5 @@ def test_a_rename_s_copy_is_only_acked() -> None:
     rename(p, bob, "robert")
     out: list[ra.Action] = []
     msg = Rename("bob-r1", "bob", TOKEN, "robert")
-    p.renames.rename(msg, Request(msg.id, bob.addr), T0, out.append)
+    p.presence.rename(msg, Request(msg.id, bob.addr), T0, out.append)
     assert [type(m) for _, m in sent(out)] == [Ack] and logs(out) == []
