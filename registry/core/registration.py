@@ -37,13 +37,9 @@ CHALLENGES_KEPT = 1024
 _Check = tuple[Register | PasswordAsk, Request]
 
 
-class _Pending(Struct):
-    """A challenge sent, awaiting its proof: the library's session, opaque here."""
-
-    ask: str
-    session: object
-    answer: PasswordChallenge
-    until: float
+#: A challenge sent (answering its PasswordAsk), awaiting its proof: the library's session,
+#: opaque here, and until when it waits.
+_Pending = tuple[PasswordChallenge, object, float]
 
 
 class _Attempt(Struct, frozen=True):
@@ -116,8 +112,8 @@ class Registration:
             self._s.answers.reply(req, emit, PasswordChallenge, record is None)
             return
         pending = self._challenges.get((req.key, name_key(msg.name)))
-        if pending is not None and pending.ask == msg.id:  # a copy: the same challenge
-            emit(Send(req.addr, pending.answer, req.asker))
+        if pending is not None and pending[0].reply_to == msg.id:  # a copy: the same challenge
+            emit(Send(req.addr, pending[0], req.asker))
             return
         if self._being_checked(msg, req):
             return
@@ -165,9 +161,7 @@ class Registration:
         )
         pendings = self._challenges
         pendings.pop((req.key, name_key(msg.name)), None)
-        pendings[(req.key, name_key(msg.name))] = _Pending(
-            msg.id, began.session, answer, now + CHALLENGE_LIFE
-        )
+        pendings[(req.key, name_key(msg.name))] = (answer, began.session, now + CHALLENGE_LIFE)
         while len(pendings) > CHALLENGES_KEPT:
             del pendings[next(iter(pendings))]
         emit(Send(req.addr, answer, req.asker))
@@ -409,10 +403,10 @@ class Registration:
             return None
         else:
             pending = self._challenges.pop((req.key, name_key(msg.name)), None)
-            if pending is not None and now < pending.until:
+            if pending is not None and now < pending[2]:
                 ticket = self._s.answers.new_id()
                 self._checking[ticket] = (msg, req)
-                emit(CheckPassword(ticket, session=pending.session, proof=msg.proof))
+                emit(CheckPassword(ticket, session=pending[1], proof=msg.proof))
                 return None
             verdict = False
         remember(self._verdicts, verdict_key, verdict)
