@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Owner, Send
+from registry.core.actions import Action, Addr, Emit, Log, Owner, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
 from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
@@ -118,7 +118,11 @@ class RegistryCore:
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
         self._post = PostOffice(s, mail, owners, limit)
-        if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
+        if (
+            loaded is not None
+            and loaded.records
+            and (not loaded.continues or any(self._post.rebuilt))
+        ):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
         self._news = RestartNews(s)
@@ -210,13 +214,10 @@ class RegistryCore:
     def start(self, now: float) -> list[Action]:
         """The registry starts: its peers are swept for and told (Restarted)."""
         self._liveness.start(now)
-        actions: list[Action] = [
-            *self._post.rebuilt,
-            *(KeepHistory(key) for key in self._rooms.gone),
-        ]
+        actions: list[Action] = []
         emit = actions.append
-        self._post.rebuilt = []
-        self._rooms.gone = []
+        self._post.start(emit)
+        self._rooms.forget_gone(emit)
         self._news.tell(self.table.online(), now, emit)
         if self.table.unpushed:  # held back as it stopped
             self._s.feed.push_changes(now, emit)

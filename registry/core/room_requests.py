@@ -46,8 +46,8 @@ class RoomRequests:
                 emptied.append((history[-1].stamp, key, history))
         for _, key, history in sorted(emptied):
             self.rooms.set_aside(key, history)
-        #: keys of the histories on disk no longer kept: dropped at the start
-        self.gone: list[str] = self.rooms.forgotten()
+        # keys of the histories on disk no longer kept: dropped at `forget_gone`
+        self._gone: list[str] = self.rooms.forgotten()
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
@@ -139,6 +139,12 @@ class RoomRequests:
         """Push `text` about `room` to every member but `about`."""
         for member in room.others(about):
             self.notice_to(member, room, text, now, emit)
+
+    def forget_gone(self, emit: Emit) -> None:
+        """The registry starts: the histories on disk no longer kept are dropped."""
+        for key in self._gone:
+            emit(KeepHistory(key))
+        self._gone = []
 
     def restart(self, now: float, emit: Emit) -> None:
         """The registry starts: replays cut short by its stop (Record.replaying) start again."""
