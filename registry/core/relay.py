@@ -27,48 +27,43 @@ class Relay:
         self._relaying: dict[str, str] = {}
 
     def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay `msg` to every peer but its sender (a copy of one taken is only answered)."""
+        """Relay `msg` to every peer but its sender."""
         sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
-        if sender is None:
+        if sender is None or self._copy(msg.id, req, emit):
             return
-        relayed = self._done.get(msg.id)
-        if relayed is None:
-            if len(msg.text.encode()) > MAX_TEXT:
-                what = f"send_all from {sender.name}"
-                self._s.answers.refuse(req, "Message too long.", what, emit)
-                return
-            self._started(msg.id, sender)
-            # under the name it was sent as: members show every copy once
-            relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
-            roster = self._s.changes.roster()
-            # the line waits for no commit, the answer for the copies kept (PASSED_ON)
-            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
-            kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel", after=msg.after)
-            offline = (record for record in roster.offline if record is not sender)
-            saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
-            what = f"channel message from {sender.name} relayed to {online} online"
-            emit(Log(f"{what}, saved in {saved} mailbox(es)"))
-        self._ack_post(req, bool(relayed), emit)
+        if len(msg.text.encode()) > MAX_TEXT:
+            self._s.answers.refuse(req, "Message too long.", f"send_all from {sender.name}", emit)
+            return
+        self._started(msg.id, sender)
+        # under the name it was sent as: members show every copy once
+        relay = ChannelMessage(msg.id, msg.sender, msg.text, msg.after)
+        roster = self._s.changes.roster()
+        # the line waits for no commit, the answer for the copies kept (PASSED_ON)
+        online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
+        kept = StoredMessage(msg.id, msg.sender, msg.text, "", "channel", after=msg.after)
+        offline = (record for record in roster.offline if record is not sender)
+        saved = sum(not self._post.store(r, kept, req.origin, now, emit) for r in offline)
+        what = f"channel message from {sender.name} relayed to {online} online"
+        emit(Log(f"{what}, saved in {saved} mailbox(es)"))
+        self._s.answers.ack(req, emit)
 
     def room(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it."""
         sender = self._s.names.member(req, Claim(msg.sender, msg.token, "room message"), emit)
-        if sender is None:
+        if sender is None or self._copy(msg.id, req, emit):
             return
-        relayed = self._done.get(msg.id)
-        if relayed is None:
-            room = self._room_of_post(msg, req, sender, emit)
-            if room is None:
-                return
-            self._started(msg.id, sender)
-            # under the name it was said as: members show each copy once
-            said = self._s.stamp(now)
-            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
-            if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
-                room.keep(relay)
-                emit(KeepHistory(name_key(room.name), room.kept()))
-        self._ack_post(req, bool(relayed), emit)
+        room = self._room_of_post(msg, req, sender, emit)
+        if room is None:
+            return
+        self._started(msg.id, sender)
+        # under the name it was said as: members show each copy once
+        said = self._s.stamp(now)
+        relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
+        self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+        if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
+            room.keep(relay)
+            emit(KeepHistory(name_key(room.name), room.kept()))
+        self._s.answers.ack(req, emit)
 
     def over(self, emit: Emit) -> None:
         """Tell the sender of each post whose relay has ended (once, not pushed)."""
@@ -95,11 +90,16 @@ class Relay:
         self._relaying[post_id] = sender.name
         self._s.pushes.watch(post_id)
 
-    def _ack_post(self, req: Request, relayed: bool, emit: Emit) -> None:
-        """Ack the post `req`; a copy of one whose relay is over is told that again too."""
+    def _copy(self, post_id: str, req: Request, emit: Emit) -> bool:
+        """Whether post `post_id` was taken already: its copy `req` is acked, and told again
+        when its relay is over."""
+        relayed = self._done.get(post_id)
+        if relayed is None:
+            return False
         self._s.answers.ack(req, emit)
         if relayed:
             self._s.answers.reply(req, emit, Relayed)
+        return True
 
     def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
         """The room `msg` is said in, if the sender may say it there; else it is refused."""
