@@ -385,7 +385,8 @@ class Registration:
             f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
-        self._over_budget(attempt, reason, "too many new names", self.names.refused, emit)
+        said = f"refused {attempt.what}: too many new names"
+        self._over_budget(attempt.req, said, reason, self.names.refused, emit)
         return True
 
     def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
@@ -432,15 +433,12 @@ class Registration:
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
-            emit(Log(f"refused {what}: {reason} ({self.passwords.refused} refused so far)"))
-        self._s.answers.reply(req, emit, Refused, reason)
+        self._over_budget(req, f"refused {what}: {reason}", reason, self.passwords.refused, emit)
         return True
 
-    def _over_budget(
-        self, attempt: _Attempt, reason: str, said: str, count: int, emit: Emit
-    ) -> None:
-        """Refuse the attempt for a budget (`count` refused so far), logged now and then."""
+    def _over_budget(self, req: Request, line: str, reason: str, count: int, emit: Emit) -> None:
+        """Refuse `req` for a budget, saying `reason`; `line` logged now and then (`count`
+        refused so far)."""
         if count % LOG_PASSWORDS_EVERY == 1:
-            emit(Log(f"refused {attempt.what}: {said} ({count} refused so far)"))
-        self._s.answers.reply(attempt.req, emit, Refused, reason)
+            emit(Log(f"{line} ({count} refused so far)"))
+        self._s.answers.reply(req, emit, Refused, reason)
