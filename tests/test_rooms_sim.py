@@ -1045,7 +1045,7 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     net.type("x", "join r")
     net.run(1)
     assert net.registry is not None
-    net.registry_console(net.registry.release("x", net.now))
+    net.registry_console(net.registry.release_name("x", net.now))
     net.run(5)  # several keepalive periods: x must not take the name back by itself
     # the release first, then what it means here (found by trying it:
     # the room line came before its cause)
@@ -1073,7 +1073,7 @@ def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_s
     wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
     net.run(6)
     assert net.registry is not None and members(net, "r") == ["y"]
-    net.registry_console(net.registry.release("x", net.now))
+    net.registry_console(net.registry.release_name("x", net.now))
     eve = Register("eve-1", "x", 7000, "", "", WIRE_VERSION)
     net.registry.receive(eve, ("10.0.0.9", 7000), net.now)
     net.run(0.5)

@@ -32,7 +32,7 @@ def _stop(registry: Registry, _: str) -> list[str]:
 
 
 def _release(registry: Registry, name: str) -> list[str]:
-    registry.handle(lambda core, now: core.release(name, now))
+    registry.handle(lambda core, now: core.release_name(name, now))
     return []
 
 

@@ -10,7 +10,7 @@ from msgspec import Struct
 
 from registry.core.actions import Emit
 from registry.core.credentials import same_secret, token_matches
-from registry.core.requests import Answers, Reason, Recent, Request, fmt, remember, session_of
+from registry.core.requests import Answers, Recent, Request, fmt, remember, session_of
 from registry.core.table import Record, Table
 from wire.messages import Alias
 from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key
@@ -26,14 +26,28 @@ from wire.words import counted
 RENAME_GRACE = 300.0
 
 
-class Aliases:
-    """The names of `table`, and those given up by renames: each leads to its holder (the
-    table's former names); for RENAME_GRACE (in memory only) it is theirs alone."""
+class Claim(Struct, frozen=True):
+    """A request's claim to act for `name` with `token`; `what` names the request in the
+    log. A `fresh` request is one a peer makes anew in each process, never kept."""
 
-    def __init__(self, table: Table) -> None:
+    name: str
+    token: str
+    what: str
+    fresh: bool = False
+
+
+class Names:
+    """The names of `table`, and those given up by renames: each leads to its holder (the
+    table's former names); for RENAME_GRACE (in memory only) it is theirs alone. A claim
+    to act for a name is checked here, refused through `answers`."""
+
+    def __init__(self, table: Table, answers: Answers) -> None:
         self._table = table
+        self._answers = answers
         # old name key -> until when it is reserved for its holder
         self._until: dict[str, float] = {}
+        # kept token (a hash) -> the token proven against it, hashed once (in memory alone)
+        self._proven = Recent[str]()
 
     def lookup(self, name: str) -> Record | None:
         """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
@@ -91,34 +105,14 @@ class Aliases:
             if until <= now:
                 del self._until[old]
 
-
-class Claim(Struct, frozen=True):
-    """A request's claim to act for `name` with `token`; `what` names the request in the
-    log. A `fresh` request is one a peer makes anew in each process, never kept."""
-
-    name: str
-    token: str
-    what: str
-    fresh: bool = False
-
-
-class Authority:
-    """Checks claims against the records `aliases` find, refusing through `answers`."""
-
-    def __init__(self, aliases: Aliases, answers: Answers) -> None:
-        self._aliases = aliases
-        self._answers = answers
-        # kept token (a hash) -> the token proven against it, hashed once (in memory alone)
-        self._proven = Recent[str]()
-
     def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
         claim's token is its token (a record of no key: from its owner's address); a
         fresh claim also from the start that holds the name."""
-        record = self._aliases.holder(claim.name)
+        record = self.holder(claim.name)
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
-            reason = Reason(unknown_name(claim.name), "no such name")
+            reason = (unknown_name(claim.name), "no such name")
             self._answers.refuse(req, reason, what, emit, RefusalCode.NAME_UNKNOWN)
             return None
         kept = record.token
@@ -166,7 +160,7 @@ class Authority:
             deregistered=record.deregistered,
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
-        self._answers.refuse(req, Reason(reason, "from an earlier start"), what, emit, code)
+        self._answers.refuse(req, (reason, "from an earlier start"), what, emit, code)
         return True
 
     def _another_key(self, req: Request, claim: Claim, emit: Emit) -> None:

@@ -7,10 +7,9 @@ import random
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from registry.core.actions import Action, Addr, Emit, KeepHistory, Log, Owner, Send
-from registry.core.away import AwayMarks
+from registry.core.actions import Action, Addr, Emit, Log, Owner, Send
 from registry.core.flood import NEW_NAMES, SLOWED, FloodGate
-from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
+from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES, checked, sweep
 from registry.core.liveness import Liveness
 from registry.core.pacing import Pacing
 from registry.core.post_office import PostOffice
@@ -18,14 +17,12 @@ from registry.core.presence import Presence
 from registry.core.quotas import MAILBOX_MESSAGES
 from registry.core.registration import Registration
 from registry.core.relay import Relay
-from registry.core.renames import Renames
 from registry.core.requests import Request, fmt
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
 from registry.core.services import Services
 from registry.core.table import Table
-from registry.core.topics import Topics
 from secure.password import Challenge
 from wire.ids import IdMaker
 from wire.keys import key_text
@@ -121,21 +118,22 @@ class RegistryCore:
         limit = options.get("mailbox_limit", MAILBOX_MESSAGES)
         mail, owners = options.get("mail"), options.get("owners")
         self._post = PostOffice(s, mail, owners, limit)
-        if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
+        if (
+            loaded is not None
+            and loaded.records
+            and (not loaded.continues or any(self._post.rebuilt))
+        ):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
         self._news = RestartNews(s)
-        self._saving = Saving(s, self._post, self._liveness, self._news)
-        self._relay = Relay(s, self._post)
-        self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
+        self._saving = Saving(s, self._post, self._liveness, self._news.unacked)
+        self._rooms = RoomRequests(s, options.get("histories") or {})
+        self._relay = Relay(s, self._post, self._rooms.rooms)
         #: the stored messages by owner's name key, oldest first; the rooms (read only)
         self.mail, self.rooms = self._post.boxes, self._rooms.rooms
-        self._renames = Renames(s, self._post)
-        self._presence = Presence(s, self._rooms, self._saving)
+        self._presence = Presence(s, self._rooms.leave_room, self._saving.restarted, self._post)
         forget_after = options.get("forget_after", FORGET_AFTER)
-        self._forgetting = Forgetting(
-            s, forget_after, options.get("newcomer_names", NEWCOMER_NAMES)
-        )
+        self._forget = checked(forget_after, options.get("newcomer_names", NEWCOMER_NAMES))
         names = options.get("new_names", NEW_NAMES)
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self.pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
@@ -151,11 +149,11 @@ class RegistryCore:
             TableRequest: self._s.feed.request,
             Join: self._rooms.join,
             Leave: self._rooms.leave,
-            RoomPost: self._rooms.post,
+            RoomPost: self._relay.room,
             RoomsRequest: self._rooms.listing,
-            Rename: self._renames.rename,
-            SetTopic: Topics(s, self._rooms).set,
-            SetAway: AwayMarks(s).set,
+            Rename: self._presence.rename,
+            SetTopic: self._rooms.set_topic,
+            SetAway: self._presence.set_away,
             Refused: self._saving.refused,
         }
 
@@ -216,13 +214,10 @@ class RegistryCore:
     def start(self, now: float) -> list[Action]:
         """The registry starts: its peers are swept for and told (Restarted)."""
         self._liveness.start(now)
-        actions: list[Action] = [
-            *self._post.rebuilt,
-            *(KeepHistory(key) for key in self._rooms.gone),
-        ]
+        actions: list[Action] = []
         emit = actions.append
-        self._post.rebuilt = []
-        self._rooms.gone = []
+        self._post.start(emit)
+        self._rooms.forget_gone(emit)
         self._news.tell(self.table.online(), now, emit)
         if self.table.unpushed:  # held back as it stopped
             self._s.feed.push_changes(now, emit)
@@ -235,9 +230,9 @@ class RegistryCore:
         emit = actions.append
         if self._liveness.sweep_due(now):
             self._liveness.sweep(now, emit, behind)
-            self._s.aliases.expire(now)
-            for record, why in self._forgetting.sweep(now, emit):
-                actions += self.release(record.name, now, why)
+            self._s.names.expire(now)
+            for record, why in sweep(self.table.records, self._s.wall(now), self._forget, emit):
+                actions += self.release_name(record.name, now, why)
         flush_at = self._s.changes.flush_at
         if flush_at is not None and now >= flush_at:
             self._s.feed.push_changes(now, emit)
@@ -267,7 +262,7 @@ class RegistryCore:
         self._relay.over(emit)
         return actions
 
-    def release(self, name: str, now: float, why: str = "") -> list[Action]:
+    def release_name(self, name: str, now: float, why: str = "") -> list[Action]:
         """Take `name` out, with its mailbox, room and former names; `why` it is forgotten
         ("": the console released it)."""
         actions: list[Action] = []
@@ -337,7 +332,7 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Any, now: float, emit: Emit) -> None:
         """The Addr `addr` acked `replies`: pushes first (a relay's Acks is looked up once)."""
-        _, answered = self._pushes.answer(replies, addr, now)
+        _, answered = self._pushes.clear_acked(replies, addr, now)
         if len(answered) < len(replies):
             self._liveness.acked(replies, addr, now, emit)
             self._s.feed.acked(replies, addr, now, emit)

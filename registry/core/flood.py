@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final, NamedTuple
+from typing import Final
 
 from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.messages import Ack, Acks, Message
@@ -79,11 +79,8 @@ WRONG_WAIT_MOST = 3600.0
 WRONG_FORGOTTEN = 24 * 3600.0
 
 
-class _Wrong(NamedTuple):
-    """An address's wrong passwords lately, and until when it waits."""
-
-    times: int
-    until: float
+#: An address's wrong passwords lately, and until when it waits.
+_Wrong = tuple[int, float]
 
 
 class PasswordBudget:
@@ -107,9 +104,9 @@ class PasswordBudget:
     def waiting(self, ip: str, now: float) -> float:
         """The seconds `ip` still waits after its last wrong password (0: it does not)."""
         wrong = self._wrong.get(ip)
-        return 0.0 if wrong is None else max(0.0, wrong.until - now)
+        return 0.0 if wrong is None else max(0.0, wrong[1] - now)
 
-    def take(self, ip: str, now: float) -> float:
+    def charge(self, ip: str, now: float) -> float:
         """0 when a check of a password for `ip` (or a hash of a new name's) may be done
         now (and it is counted); else the seconds until one may, at least 1, and nothing is
         counted."""
@@ -134,16 +131,16 @@ class PasswordBudget:
         """Whether `ip` sent a wrong password lately (within WRONG_FORGOTTEN of the end of
         its last wait)."""
         wrong = self._wrong.get(ip)
-        return wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
+        return wrong is not None and now - wrong[1] <= WRONG_FORGOTTEN
 
     def wrong(self, ip: str, now: float) -> None:
         """A password checked for `ip` was wrong: it waits before its next check, twice as
         long as after its wrong one before (a right one changes nothing: its owner, typing
         it on machine after machine, is not a guesser)."""
-        wrong = self._wrong.pop(ip, _Wrong(0, now))
-        count = 1 if now - wrong.until > WRONG_FORGOTTEN else wrong.times + 1
+        times, until = self._wrong.pop(ip, (0, now))
+        count = 1 if now - until > WRONG_FORGOTTEN else times + 1
         wait = min(WRONG_WAIT_FIRST * 2 ** min(count - 1, 62), WRONG_WAIT_MOST)
-        self._wrong[ip] = _Wrong(count, now + wait)
+        self._wrong[ip] = (count, now + wait)
         while len(self._wrong) > MAX_TRACKED:
             self._wrong.popitem(last=False)
 
@@ -170,7 +167,7 @@ class NameBudget:
         self._gate = FloodGate(rate=per_window / window, burst=float(per_window))
         self.refused = 0
 
-    def take(self, ip: str, now: float) -> float:
+    def charge(self, ip: str, now: float) -> float:
         """0 when `ip` may register a new name now (and it is counted); else the seconds
         until it may, at least 1, and nothing is counted."""
         wait = self._gate.wait(ip, now)

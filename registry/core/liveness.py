@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry.core.actions import Addr, Emit, Log, Send
-from registry.core.requests import Reason, Request, fmt, public_key
+from registry.core.requests import Request, fmt, public_key
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Register, TableUpdate
@@ -123,7 +123,7 @@ class Liveness:
             probe = self._probes.get(reply)
             if probe is not None and probe.addr[0] == addr[0]:
                 self._probes.answer(reply)
-                self._answered(probe, now, emit)
+                self._holder_alive(probe, now, emit)
 
     def due(self, now: float, emit: Emit) -> list[OwnerProbe]:
         """Send again the probe copies due at `now`; the probes given up."""
@@ -147,7 +147,7 @@ class Liveness:
                 return None, []
             return record, waiting
         if record is not None and record.online and probe.waiting:
-            self._answered(probe, now, emit)
+            self._holder_alive(probe, now, emit)
             return None, []
         return None, waiting
 
@@ -158,7 +158,7 @@ class Liveness:
         record = self._s.table.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
-    def _answered(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
+    def _holder_alive(self, probe: OwnerProbe, now: float, emit: Emit) -> None:
         """The probed peer answered: the registrations that waited are refused."""
         if (record := self._over(probe)) is None:
             return
@@ -175,13 +175,13 @@ class Liveness:
             )
         for msg, asker in probe.waiting.values():
             if name_key(msg.name) == probe.owner:
-                reason = Reason(
+                reason = (
                     f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
                     "answered just now. Stop it first, or choose another name.",
                     "in use",
                 )
             else:  # it waited for the address it asked for
-                reason = Reason(
+                reason = (
                     f"The address {fmt(record.addr)} is in use by {record.name}, which "
                     "answered just now; choose another port.",
                     "address in use",

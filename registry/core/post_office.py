@@ -7,7 +7,6 @@ import functools
 from collections.abc import Mapping, Sequence
 
 from registry.core.actions import (
-    Action,
     DropMail,
     Emit,
     KeepOwner,
@@ -95,8 +94,9 @@ class PostOffice:
         self._s = services
         self._owners: dict[str, Owner] = dict(owners or {})
         boxes = boxes if boxes is not None else {}
-        #: rows rebuilt for boxes the table lacked: said and saved at the start
-        self.rebuilt: list[Action] = self._rebuild(boxes)
+        #: the names of the rows rebuilt for boxes the table lacked (said and saved at
+        #: `start`): of an owner kept, and of none
+        self.rebuilt = self._rebuild(boxes)
         #: the stored messages by owner's name key, oldest first (read only)
         self.boxes = boxes
         self.limit = limit
@@ -161,7 +161,7 @@ class PostOffice:
 
     def origin(self, sender: str) -> Origin:
         """Whom a message of `sender` stored now, not sent just now, counts against."""
-        record = self._s.aliases.lookup(sender) if sender else None
+        record = self._s.names.lookup(sender) if sender else None
         return NO_ORIGIN if record is None else (record.key, record.ip)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
@@ -171,7 +171,7 @@ class PostOffice:
     def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
         """The owner's peer has shown `msg.ids`: deleted; MoreMail follows, or Ack."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
-        owner = self._s.authority.authorised(req, claim, emit)
+        owner = self._s.names.authorised(req, claim, emit)
         if owner is None:
             return
         key = name_key(owner.name)
@@ -237,9 +237,30 @@ class PostOffice:
         owner = self._s.table.get(box)
         return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
-    def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> list[Action]:
+    def start(self, emit: Emit) -> None:
+        """The registry starts: the rows rebuilt are said, and saved."""
+        rebuilt, unclaimed = self.rebuilt
+        if rebuilt:
+            line = (
+                f"the table had no row for {counted(len(rebuilt), 'name')} with a mailbox "
+                f"({_listed(rebuilt)}): rebuilt "
+                "from their mailboxes, offline, each kept for its owner's key"
+            )
+            emit(Log(line))
+        if unclaimed:
+            line = (
+                f"the table had no row for {counted(len(unclaimed), 'name')} whose mailbox "
+                f"records no owner ({_listed(unclaimed)}): nobody can take them; the "
+                "console's release gives one away, with its mail"
+            )
+            emit(Log(line))
+        if rebuilt or unclaimed:
+            emit(SaveTable())
+        self.rebuilt = ([], [])
+
+    def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> tuple[list[str], list[str]]:
         """Put in the table a row for every box that has none: its owner's, else one nobody
-        can take (only the console releases it); what to say of it."""
+        can take (only the console releases it); the names of each kind."""
         records, rebuilt, unclaimed = self._s.table.records, [], []
         for box in sorted(boxes.keys() - records.keys()):
             owner = self._owners.get(box)
@@ -249,24 +270,7 @@ class PostOffice:
             else:
                 records[box] = Record(box, "127.0.0.1", 1, False, NO_TOKEN)
                 unclaimed.append(box)
-        said: list[Action] = []
-        if rebuilt:
-            line = (
-                f"the table had no row for {counted(len(rebuilt), 'name')} with a mailbox "
-                f"({_listed(rebuilt)}): rebuilt "
-                "from their mailboxes, offline, each kept for its owner's key"
-            )
-            said.append(Log(line))
-        if unclaimed:
-            line = (
-                f"the table had no row for {counted(len(unclaimed), 'name')} whose mailbox "
-                f"records no owner ({_listed(unclaimed)}): nobody can take them; the "
-                "console's release gives one away, with its mail"
-            )
-            said.append(Log(line))
-        if said:
-            said.append(SaveTable())
-        return said
+        return rebuilt, unclaimed
 
 
 def _listed(names: list[str]) -> str:

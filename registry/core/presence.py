@@ -1,28 +1,36 @@
-"""Keepalive and Deregister; a peer gone, replaced at its address, or started afresh."""
+"""Keepalive, Deregister, SetAway and Rename: what a peer says of its own table row; a peer
+gone, replaced at its address, or started afresh. An away mark lasts until the peer says it
+is back or goes offline; a rename takes the mailbox along, and leaves the old name an alias."""
 
 from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, Log
 from registry.core.authority import Claim
 from registry.core.requests import Request
-from registry.core.services import Members, Saves, Services
+from registry.core.services import KeepPushed, LeaveRoom, Mail, Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
-from wire.messages import Alive, Deregister, Keepalive, Notice, Refused
+from wire.messages import Alive, Deregister, Entry, Keepalive, Notice, Refused, Rename, SetAway
+from wire.names import name_key, name_problem
 
 
 class Presence:
-    """Marks the table's records online and offline, with `rooms` and `saving`."""
+    """Marks the table's records online and offline: one gone leaves its room
+    (`leave_room`), and what was pushed to it is kept (`keep_pushed`); a renamed one's
+    mailbox moves (`post`)."""
 
-    def __init__(self, services: Services, rooms: Members, saving: Saves) -> None:
+    def __init__(
+        self, services: Services, leave_room: LeaveRoom, keep_pushed: KeepPushed, post: Mail
+    ) -> None:
         self._s = services
-        self._rooms = rooms
-        self._saving = saving
+        self._leave_room = leave_room
+        self._keep_pushed = keep_pushed
+        self._post = post
 
     def keepalive(self, msg: Keepalive, req: Request, now: float, emit: Emit) -> None:
         """The peer runs: answered Alive, or told it is not registered."""
         claim = Claim(msg.name, msg.token, "keepalive", fresh=True)
-        record = self._s.authority.authorised(req, claim, emit)
+        record = self._s.names.authorised(req, claim, emit)
         if record is None:
             return
         if not record.online:
@@ -35,7 +43,7 @@ class Presence:
     def deregister(self, msg: Deregister, req: Request, now: float, emit: Emit) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""
         claim = Claim(msg.name, msg.token, "dereg", fresh=True)
-        record = self._s.authority.authorised(req, claim, emit)
+        record = self._s.names.authorised(req, claim, emit)
         if record is None:
             return
         if record.online:
@@ -46,8 +54,24 @@ class Presence:
                 self._quit(record, msg.farewell, now, emit)
             self._s.feed.changed(record, now, emit)
             emit(Log(f"deregistered {record.name}"))
-            self._rooms.leave_room(record, now, emit, None if msg.quitting else "")
+            self._leave_room(record, now, emit, None if msg.quitting else "")
         self._s.answers.ack(req, emit)
+
+    def set_away(self, msg: SetAway, req: Request, now: float, emit: Emit) -> None:
+        """The sender is away, saying `msg.text` ("": back): its row changes for everyone."""
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "away"), emit)
+        if record is None or self._s.answers.done_before(req, emit):
+            return
+        text = " ".join(msg.text.split())
+        if len(text) > MAX_FAREWELL:
+            reason = f"Say why you are away in {MAX_FAREWELL} characters at most."
+            self._s.answers.refuse(req, reason, f"away from {record.name}", emit)
+            return
+        if record.away != text:
+            record.away = text
+            self._s.feed.changed(record, now, emit)
+            emit(Log(f"{record.name} is away: {text}" if text else f"{record.name} is back"))
+        self._s.answers.done(req, emit)
 
     def silent(self, record: Record, now: float, emit: Emit) -> None:
         """`record`'s peer answered neither a push nor the probe that followed."""
@@ -69,8 +93,8 @@ class Presence:
         self._offline(record)
         self._s.feed.changed(record, now, emit)
         emit(Log(line))
-        self._rooms.leave_room(record, now, emit, "not answering")
-        self._saving.restarted(record, now, emit)
+        self._leave_room(record, now, emit, "not answering")
+        self._keep_pushed(record, now, emit)
 
     def _offline(self, record: Record) -> None:
         """`record` goes offline, used until it was last heard from."""
@@ -79,8 +103,8 @@ class Presence:
 
     def fresh_start(self, record: Record, now: float, emit: Emit) -> None:
         """`record`'s peer started afresh: out of its room, what was pushed to it kept."""
-        self._rooms.leave_room(record, now, emit, "restarted")
-        self._saving.restarted(record, now, emit)
+        self._leave_room(record, now, emit, "restarted")
+        self._keep_pushed(record, now, emit)
 
     def _quit(self, record: Record, farewell: str, now: float, emit: Emit) -> None:
         """Tell every online peer that `record`'s peer has quit, with its `farewell`."""
@@ -91,3 +115,48 @@ class Presence:
         for other in self._s.table.online():
             notice = Notice(self._s.answers.new_id(), line, record.name)
             self._s.pusher.push(other, notice, "notice", now, emit)
+
+    def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
+        """The sender takes the name `msg.new_name`, if it is free and allowed."""
+        claim = Claim(msg.name, msg.token, "rename", fresh=True)
+        record = self._s.names.member(req, claim, emit)
+        if record is None or self._s.answers.done_before(req, emit):
+            return
+        if record.name == msg.new_name:  # no change
+            self._s.answers.ack(req, emit)
+            return
+        reason = self._refusal(record, msg.new_name, now)
+        if reason:
+            said = (reason, "rename refused")
+            self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
+            return
+        old = record.name
+        self._rekey(record, msg.new_name, now, emit)
+        gone = Entry(old, record.ip, 0, False)
+        # every peer is told by the table's change; the room adds no notice of its own
+        self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
+        emit(Log(f"renamed {old} to {record.name}"))
+        self._s.answers.done(req, emit)
+
+    def _refusal(self, record: Record, new_name: str, now: float) -> str:
+        """Why `record` may not be renamed `new_name` ("": it may)."""
+        problem = name_problem(new_name)
+        if problem:
+            return f"Cannot rename to {new_name!r}: {problem}."
+        taken = self._s.table.get(new_name)
+        if taken is not None and taken is not record:
+            return f"The name {taken.name} is taken."
+        if taken is None:
+            return self._s.names.reserved(new_name, record, now)
+        return ""
+
+    def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
+        """File `record` under `new_name`, the old key left an alias, the mailbox moved."""
+        table = self._s.table
+        old_key, new_key = name_key(record.name), name_key(new_name)
+        del table.records[old_key]
+        record.name = new_name
+        table.records[new_key] = record
+        if old_key != new_key:
+            self._s.names.renamed(old_key, new_key, now)
+            self._post.moved(old_key, record, emit)

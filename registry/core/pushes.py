@@ -127,7 +127,9 @@ class Pushes:
             self._live[message.id] = 1  # its shared unit's (`_index`)
         return addrs
 
-    def answer(self, msg_ids: Sequence[str], addr: Any, now: float) -> tuple[str, list[Flight]]:
+    def clear_acked(
+        self, msg_ids: Sequence[str], addr: Any, now: float
+    ) -> tuple[str, list[Flight]]:
         """Acks for each of `msg_ids` came from the Addr `addr` (an Acks answers datagrams of
         pushes): its member's owner, and the flights answered, in the order pushed; what waits
         may then go (`due` sends it, at `next_wake`). Ids of nothing in flight there are ignored."""
@@ -144,7 +146,7 @@ class Pushes:
             end = at + len(flights)
             if end > len(replies) or any(replies[at + k] != i for k, i in enumerate(flights)):
                 break
-            self._release(unit)
+            self._unhold_unit(unit)
             n, at, done = n + 1, end, unit.first
         answered = [flight for unit in units[:n] for flight in unit.flights.values()]
         kept = units[n:]
@@ -168,7 +170,7 @@ class Pushes:
         if done >= 0:  # (else no unit ended: one answered in part changed in place)
             member.units = kept
             if kept or member.waiting:
-                self._answered(member, done, now)
+                self._unit_acked(member, done, now)
             else:  # the usual: all answered
                 member.deadline, member.lost = NEVER, 0
                 self._held.discard(addr)
@@ -192,7 +194,7 @@ class Pushes:
             else:  # given up: what waits may take its room
                 failed += [f.pushed(member.owner, member.addr) for f in oldest.flights.values()]
                 member.units.remove(oldest)
-                self._release(oldest)
+                self._unhold_unit(oldest)
                 self._room_made(member, now)
             self._arm((member,), now)
         ready, self._ready = self._ready, []
@@ -216,7 +218,7 @@ class Pushes:
         flights = [f for unit in member.units for f in unit.flights.values()]
         dropped = [f.pushed(member.owner, addr) for f in flights + list(member.waiting)]
         for unit in member.units:
-            self._release(unit)
+            self._unhold_unit(unit)
         for flight in member.waiting:
             self._ended(flight.message.id)
         return dropped
@@ -298,7 +300,7 @@ class Pushes:
         unit.sent, unit.sent_at, unit.room = next(self._sends), now, 0
         return unit
 
-    def _answered(self, member: Member, done: int, now: float) -> None:
+    def _unit_acked(self, member: Member, done: int, now: float) -> None:
         """A unit first sent as send number `done` was answered in full at `now` by
         `member`, which has more pushed: its timeout starts again; units whose last copy
         went before any of that one, still unanswered, were lost; what waits may take the
@@ -359,7 +361,7 @@ class Pushes:
         units[units.index(unit)] = mine
         return mine
 
-    def _release(self, unit: Unit) -> None:
+    def _unhold_unit(self, unit: Unit) -> None:
         """A member's record holds `unit` no more: once none does, its pushes are over."""
         unit.owing -= 1
         if not unit.owing:

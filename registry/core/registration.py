@@ -12,7 +12,7 @@ from msgspec import Struct
 from registry.core.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.core.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.core.flood import NameBudget, PasswordBudget
-from registry.core.requests import Reason, Recent, Request, another_start, fmt, remember
+from registry.core.requests import Recent, Request, another_start, fmt, remember
 from registry.core.services import Arrivals, Mail, Probes, Services
 from registry.core.table import Record
 from secure.password import Challenge, Stored
@@ -33,22 +33,13 @@ CHALLENGE_LIFE = 60.0
 CHALLENGES_KEPT = 1024
 
 
-class _Check(Struct, frozen=True):
-    """A PasswordAsk, or a registration, waiting for its password's work on a thread; `kept`,
-    whether the proof held (for a registration carried out again)."""
-
-    msg: Register | PasswordAsk
-    req: Request
-    kept: bool = False
+#: A PasswordAsk, or a registration, waiting for its password's work on a thread.
+_Check = tuple[Register | PasswordAsk, Request]
 
 
-class _Pending(Struct):
-    """A challenge sent, awaiting its proof: the library's session, opaque here."""
-
-    ask: str
-    session: object
-    answer: PasswordChallenge
-    until: float
+#: A challenge sent (answering its PasswordAsk), awaiting its proof: the library's session,
+#: opaque here, and until when it waits.
+_Pending = tuple[PasswordChallenge, object, float]
 
 
 class _Attempt(Struct, frozen=True):
@@ -85,9 +76,10 @@ class Registration:
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens = Recent[str]()
         self._welcomed_at = Recent[float]()  # registration id -> its last Welcome's time
-        #: the registrations being checked, by ticket; and the one carried out again
+        #: the registrations being checked, by ticket; and the one carried out again: its
+        #: id, key, and whether its proof held
         self._checking: dict[str, _Check] = {}
-        self._proof: _Check | None = None
+        self._proof: tuple[str, str, bool] | None = None
         #: the challenges awaiting a proof, by (key, name key)
         self._challenges: dict[tuple[str, str], _Pending] = {}
         #: the verdict on each registration's proof, by (key, id): its copies get it again
@@ -113,22 +105,22 @@ class Registration:
         at once when the name is new or the asker's key owns it."""
         what = f"password of {msg.name!r} from {fmt(req.addr)}"
         if problem := name_problem(msg.name):
-            self._s.answers.refuse(req, Reason(f"{problem}.", "bad name or port"), what, emit)
+            self._s.answers.refuse(req, (f"{problem}.", "bad name or port"), what, emit)
             return
         record = self._s.table.get(msg.name)
         if record is None or (record.key and record.key == req.key):
             self._s.answers.reply(req, emit, PasswordChallenge, record is None)
             return
         pending = self._challenges.get((req.key, name_key(msg.name)))
-        if pending is not None and pending.ask == msg.id:  # a copy: the same challenge
-            emit(Send(req.addr, pending.answer, req.asker))
+        if pending is not None and pending[0].reply_to == msg.id:  # a copy: the same challenge
+            emit(Send(req.addr, pending[0], req.asker))
             return
-        if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+        if self._being_checked(msg, req):
             return
         if self._too_many_passwords(req, what, now, emit):
             return
         ticket = self._s.answers.new_id()
-        self._checking[ticket] = _Check(msg, req)
+        self._checking[ticket] = (msg, req)
         client = key_from_text(req.key) or b""
         emit(CheckPassword(ticket, record.name, record.password or NO_PASSWORD, client))
 
@@ -139,19 +131,18 @@ class Registration:
         check = self._checking.pop(ticket, None)
         if check is None:
             return
+        msg, req = check
         if outcome is None:
-            said = Reason(
-                "The registry could not check the password now; try again.", "check failed"
-            )
-            self._s.answers.refuse(check.req, said, f"password of {check.msg.name}", emit)
+            said = ("The registry could not check the password now; try again.", "check failed")
+            self._s.answers.refuse(req, said, f"password of {msg.name}", emit)
             return
-        if isinstance(check.msg, PasswordAsk):
+        if isinstance(msg, PasswordAsk):
             if isinstance(outcome, Challenge):
-                self._challenged(check.msg, check.req, outcome, now, emit)
+                self._challenged(msg, req, outcome, now, emit)
             return
-        self._proof = msgspec.structs.replace(check, kept=outcome is True)
+        self._proof = (msg.id, req.key, outcome is True)
         try:
-            self.register(check.msg, check.req, now, emit)
+            self.register(msg, req, now, emit)
         finally:
             self._proof = None
 
@@ -170,9 +161,7 @@ class Registration:
         )
         pendings = self._challenges
         pendings.pop((req.key, name_key(msg.name)), None)
-        pendings[(req.key, name_key(msg.name))] = _Pending(
-            msg.id, began.session, answer, now + CHALLENGE_LIFE
-        )
+        pendings[(req.key, name_key(msg.name))] = (answer, began.session, now + CHALLENGE_LIFE)
         while len(pendings) > CHALLENGES_KEPT:
             del pendings[next(iter(pendings))]
         emit(Send(req.addr, answer, req.asker))
@@ -183,14 +172,14 @@ class Registration:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
             what = f"registration from {fmt(req.addr)}"
-            said = Reason(reason, "another version")
+            said = (reason, "another version")
             self._s.answers.refuse(req, said, what, emit, RefusalCode.VERSION)
             return True
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
             problem = f"port {msg.port} is not a valid port"
         if problem:
-            said = Reason(f"{problem}.", "bad name or port")
+            said = (f"{problem}.", "bad name or port")
             self._s.answers.refuse(req, said, f"registration of {msg.name!r}", emit)
             return True
         return False
@@ -201,13 +190,13 @@ class Registration:
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         holder = None
         if record is None and msg.token:
-            holder = self._s.aliases.holder(msg.name)
+            holder = self._s.names.holder(msg.name)
         if holder is not None and token_matches(msg.token, holder.token):
             # renamed as it stopped, started under its old name: welcomed under the new
             what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
             record = holder
             msg = msgspec.structs.replace(msg, name=holder.name)
-        if record is None and (reserved := self._s.aliases.reserved(msg.name, None, now)):
+        if record is None and (reserved := self._s.names.reserved(msg.name, None, now)):
             self._s.answers.refuse(req, reserved, what, emit)
             return None
         return _Attempt(msg, req, what, record)
@@ -222,7 +211,7 @@ class Registration:
         password = ""
         if msg.verifier:
             if Stored.parse(msg.verifier) is None:
-                said = Reason("The password could not be read; nothing was set.", "bad verifier")
+                said = ("The password could not be read; nothing was set.", "bad verifier")
                 self._s.answers.refuse(attempt.req, said, attempt.what, emit)
                 return None
             password = msg.verifier
@@ -233,7 +222,7 @@ class Registration:
         record.made = self._s.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
-        self._s.aliases.taken(key)  # the name is someone else's now
+        self._s.names.taken(key)  # the name is someone else's now
         emit(Log(f"registered {msg.name} at {fmt(where)}"))
         return record
 
@@ -382,14 +371,12 @@ class Registration:
                 f"The name {record.name} belongs to someone else; only its owner can take it back."
             )
         code = RefusalCode.OTHER if record.online else RefusalCode.NOT_OWNER
-        self._s.answers.refuse(
-            attempt.req, Reason(reason, "not the owner"), attempt.what, emit, code
-        )
+        self._s.answers.refuse(attempt.req, (reason, "not the owner"), attempt.what, emit, code)
 
     def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the attempt is one new name too many from its IP address (refused)."""
         ip = attempt.req.addr[0]
-        wait = self.names.take(ip, now)
+        wait = self.names.charge(ip, now)
         if not wait:
             return False
         minutes = math.ceil(wait / 60)
@@ -398,7 +385,8 @@ class Registration:
             f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
             "name you registered before."
         )
-        self._over_budget(attempt, reason, "too many new names", self.names.refused, emit)
+        said = f"refused {attempt.what}: too many new names"
+        self._over_budget(attempt.req, said, reason, self.names.refused, emit)
         return True
 
     def _proven(self, attempt: _Attempt, now: float, emit: Emit) -> bool | None:
@@ -410,16 +398,16 @@ class Registration:
         if verdict is not None:
             return verdict  # a copy: its verdict, counted once
         proof = self._proof
-        if proof is not None and proof.msg.id == msg.id and proof.req.key == req.key:
-            verdict = proof.kept
-        elif any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+        if proof is not None and proof[:2] == (msg.id, req.key):
+            verdict = proof[2]
+        elif self._being_checked(msg, req):
             return None
         else:
             pending = self._challenges.pop((req.key, name_key(msg.name)), None)
-            if pending is not None and now < pending.until:
+            if pending is not None and now < pending[2]:
                 ticket = self._s.answers.new_id()
-                self._checking[ticket] = _Check(msg, req)
-                emit(CheckPassword(ticket, session=pending.session, proof=msg.proof))
+                self._checking[ticket] = (msg, req)
+                emit(CheckPassword(ticket, session=pending[1], proof=msg.proof))
                 return None
             verdict = False
         remember(self._verdicts, verdict_key, verdict)
@@ -427,29 +415,30 @@ class Registration:
             self.passwords.wrong(req.addr[0], now)
         return verdict
 
+    def _being_checked(self, msg: Register | PasswordAsk, req: Request) -> bool:
+        """Whether `msg` from `req`'s key waits for its password's work already."""
+        return any(m.id == msg.id and r.key == req.key for m, r in self._checking.values())
+
     def _too_many_passwords(self, req: Request, what: str, now: float, emit: Emit) -> bool:
         """Whether a password may not be checked for `req` now (then it is refused)."""
         ip = req.addr[0]
         # one check at a time per address
-        mine = any(c.req.addr[0] == ip for c in self._checking.values())
+        mine = any(asker.addr[0] == ip for _, asker in self._checking.values())
         busy = len(self._checking) >= CHECKS_AT_ONCE and self.passwords.guessed(ip, now)
         if mine or busy:
             self.passwords.refused += 1
             wait = 1.0
         else:
-            wait = self.passwords.take(ip, now)
+            wait = self.passwords.charge(ip, now)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
-        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
-            emit(Log(f"refused {what}: {reason} ({self.passwords.refused} refused so far)"))
-        self._s.answers.reply(req, emit, Refused, reason)
+        self._over_budget(req, f"refused {what}: {reason}", reason, self.passwords.refused, emit)
         return True
 
-    def _over_budget(
-        self, attempt: _Attempt, reason: str, said: str, count: int, emit: Emit
-    ) -> None:
-        """Refuse the attempt for a budget (`count` refused so far), logged now and then."""
+    def _over_budget(self, req: Request, line: str, reason: str, count: int, emit: Emit) -> None:
+        """Refuse `req` for a budget, saying `reason`; `line` logged now and then (`count`
+        refused so far)."""
         if count % LOG_PASSWORDS_EVERY == 1:
-            emit(Log(f"refused {attempt.what}: {said} ({count} refused so far)"))
-        self._s.answers.reply(attempt.req, emit, Refused, reason)
+            emit(Log(f"{line} ({count} refused so far)"))
+        self._s.answers.reply(req, emit, Refused, reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from msgspec import Struct
 
@@ -42,18 +42,17 @@ class Request(Struct, frozen=True):
         return (self.key, self.addr[0])
 
 
-class Reason(NamedTuple):
-    """A refusal's `text` holding text of its request, and the `kind` the log counts."""
-
-    text: str
-    kind: str
+#: A refusal's text holding text of its request, and the kind the log counts.
+Reason = tuple[str, str]
 
 
 class Answers:
-    """The registry's message ids (`new_id`), and its answers to requests."""
+    """The registry's message ids (`new_id`), and its answers to requests; the ids of room
+    requests, renames and away marks carried out lately, whose late copies are only acked."""
 
     def __init__(self, new_id: Callable[[], str]) -> None:
         self.new_id = new_id
+        self._done = Recent[None]()
 
     def refuse(
         self,
@@ -65,7 +64,7 @@ class Answers:
     ) -> None:
         """Refuse `req`: `reason` for its user (a constant `str` is its own kind), `code`
         for its program; `what` names the request in the rate-limited log."""
-        text, kind = reason if isinstance(reason, Reason) else (reason, reason)
+        text, kind = (reason, reason) if isinstance(reason, str) else reason
         emit(Log(f"refused {what}: {text}", kind))
         self.reply(req, emit, Refused, text, code)
 
@@ -75,6 +74,17 @@ class Answers:
     def reply(self, req: Request, emit: Emit, kind: Callable[..., Message], *fields: Any) -> None:
         """Answer `req` with a `kind` of a new id, replying to it, then `fields`."""
         emit(Send(req.addr, kind(self.new_id(), req.id, *fields), req.asker))
+
+    def done_before(self, req: Request, emit: Emit) -> bool:
+        """Whether `req` was carried out already; if so, it is acked again."""
+        if done := req.id in self._done:
+            self.ack(req, emit)
+        return done
+
+    def done(self, req: Request, emit: Emit) -> None:
+        """`req` is carried out: acked, as its copies are from now on."""
+        remember(self._done, req.id, None)
+        self.ack(req, emit)
 
 
 #: Requests done lately, by id, each with what its late copies are answered (`remember`).
@@ -86,25 +96,6 @@ def remember(recent: Recent[V], req_id: str, value: V) -> None:
     recent[req_id] = value
     if len(recent) > RECENT_IDS:
         recent.popitem(last=False)
-
-
-class DoneRequests:
-    """The ids of room requests and renames carried out lately: a late copy is only acked."""
-
-    def __init__(self, answers: Answers) -> None:
-        self._answers = answers
-        self._done = Recent[None]()
-
-    def copy(self, req: Request, emit: Emit) -> bool:
-        """Whether `req` was done already; if so, it is acked again."""
-        if done := req.id in self._done:
-            self._answers.ack(req, emit)
-        return done
-
-    def done(self, req: Request, emit: Emit) -> None:
-        """`req` is carried out: acked, as its copies are from now on."""
-        remember(self._done, req.id, None)
-        self._answers.ack(req, emit)
 
 
 def send_to(

@@ -59,7 +59,7 @@ class RestartNews:
         if record is not None and record.key == asker and _there(record, addr) and self._message:
             self._at_once[addr] = self._waiting.pop(addr)
             self._s.pusher.push_all([record], self._message, "notice", now, emit)
-            self._s.feed.release([record], now, emit)
+            self._s.feed.resume([record], now, emit)
         return addr in self._at_once or addr in self._telling or addr in self._waiting
 
     def acked(self, addr: Addr, answered: Sequence[Flight], now: float, emit: Emit) -> None:
@@ -110,7 +110,7 @@ class RestartNews:
         waiting.update(later)
         if batch:
             self._s.pusher.push_all(batch, message, "notice", now, emit)
-            self._s.feed.release(batch, now, emit)
+            self._s.feed.resume(batch, now, emit)
         if not waiting and not self._telling and not self._at_once:
             self._message = None  # everyone told
 

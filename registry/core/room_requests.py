@@ -1,4 +1,5 @@
-"""Join, Leave, RoomPost, RoomsRequest; a room's history replayed to whoever joins."""
+"""Join, Leave, RoomsRequest, SetTopic; a room's history replayed to whoever joins,
+its topic told them, listed by `rooms`, and kept with the history."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ from collections.abc import Mapping, Sequence
 from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.push_records import Flight
-from registry.core.requests import Reason, Request
+from registry.core.requests import Request
 from registry.core.rooms import MAX_ROOMS, Room, Rooms
-from registry.core.services import Relays, Services
+from registry.core.services import Services
 from registry.core.table import Record
-from wire.limits import MAX_TEXT
-from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomPost, RoomsRequest
+from wire.limits import MAX_FAREWELL
+from wire.messages import (
+    Join,
+    Leave,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomsRequest,
+    SetTopic,
+)
 from wire.names import name_key, name_problem
 
 #: Most names listed in the line a peer sees on joining a room.
@@ -20,15 +29,12 @@ JOIN_NAMES_SHOWN = 10
 
 
 class RoomRequests:
-    """The rooms of the table's records (`rooms`), their lines relayed by `relay`."""
+    """The rooms of the table's records (`rooms`)."""
 
-    def __init__(
-        self, services: Services, relay: Relays, histories: Mapping[str, Sequence[RoomMessage]]
-    ) -> None:
+    def __init__(self, services: Services, histories: Mapping[str, Sequence[RoomMessage]]) -> None:
         """`histories` (by room key) were loaded: the rooms someone is in get theirs back,
         the others' are set aside, and those no longer kept are `gone`."""
         self._s = services
-        self._relay = relay
         #: who is in which room, as the table file kept it, and what was said there last
         self.rooms = Rooms.restore(services.table.records.values())
         emptied = []
@@ -40,18 +46,18 @@ class RoomRequests:
                 emptied.append((history[-1].stamp, key, history))
         for _, key, history in sorted(emptied):
             self.rooms.set_aside(key, history)
-        #: keys of the histories on disk no longer kept: dropped at the start
-        self.gone: list[str] = self.rooms.forgotten()
+        # keys of the histories on disk no longer kept: dropped at `forget_gone`
+        self._gone: list[str] = self.rooms.forgotten()
         # replays of a history by address: the member, and the ids of the lines not acked
         self._replays: dict[Addr, tuple[Record, set[str]]] = {}
 
     def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
         """The sender joins `msg.room`, is told who is there and replayed its history."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
-        record = self._s.authority.member(req, claim, emit)
+        record = self._s.names.member(req, claim, emit)
         if (
             record is None
-            or self._s.done.copy(req, emit)
+            or self._s.answers.done_before(req, emit)
             or not self._may_join(msg, req, record, emit)
         ):
             return
@@ -71,38 +77,41 @@ class RoomRequests:
             self.notice_to(record, room, more, now, emit)
         self.replay(record, room, now, emit)
         # the ack last: the lines typed after the join are carried out on it
-        self._s.done.done(req, emit)
+        self._s.answers.done(req, emit)
         self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
         emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
     def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
         """The sender leaves its room (in none, the registry restarted: acked all the same)."""
-        record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
-        if record is None or self._s.done.copy(req, emit):
+        record = self._s.names.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
+        if record is None or self._s.answers.done_before(req, emit):
             return
         self.leave_room(record, now, emit, "")
-        self._s.done.done(req, emit)
+        self._s.answers.done(req, emit)
 
-    def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
-        """Relay the line `msg` to the other members of its room, and keep it."""
-        claim = Claim(msg.sender, msg.token, "room message")
-        sender = self._s.authority.member(req, claim, emit)
-        if sender is None:
+    def set_topic(self, msg: SetTopic, req: Request, now: float, emit: Emit) -> None:
+        """A member sets its room's topic: kept, and said to the other members."""
+        record = self._s.names.member(req, Claim(msg.name, msg.token, "topic"), emit)
+        if record is None or self._s.answers.done_before(req, emit):
             return
-        relayed = self._relay.taken(msg.id)
-        if relayed is None:
-            room = self._room_of_post(msg, req, sender, emit)
-            if room is None:
-                return
-            self._relay.started(msg.id, sender)
-            # under the name it was said as: members show each copy once
-            said = self._s.stamp(now)
-            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False, msg.after)
-            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
-            if not room.holds(msg.id):  # (only the answer waits for it: PASSED_ON)
-                room.keep(relay)
-                emit(KeepHistory(name_key(room.name), room.kept()))
-        self._relay.answered(req, bool(relayed), emit)
+        room = self.rooms.of(record)
+        what = f"topic from {record.name}"
+        if room is None or name_key(room.name) != name_key(msg.room):
+            reason = (f"You are not in {msg.room or 'a room'}.", "not in the room")
+            self._s.answers.refuse(req, reason, what, emit)
+            return
+        text = " ".join(msg.text.split())
+        if not text or len(text) > MAX_FAREWELL:
+            long = f"A topic is one line of at most {MAX_FAREWELL} characters."
+            self._s.answers.refuse(req, long, what, emit)
+            return
+        said = self._s.stamp(now)
+        room.topic = RoomMessage(msg.id, record.name, room.name, text, said, True, topic=True)
+        emit(KeepHistory(name_key(room.name), room.kept(topic_new=True)))
+        self._s.answers.done(req, emit)
+        line = f"{record.name} set the topic of {room.name}: {text}"
+        self.notice(room, record, line, now, emit)
+        emit(Log(line))
 
     def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
         rows = self.rooms.listing()
@@ -130,6 +139,12 @@ class RoomRequests:
         """Push `text` about `room` to every member but `about`."""
         for member in room.others(about):
             self.notice_to(member, room, text, now, emit)
+
+    def forget_gone(self, emit: Emit) -> None:
+        """The registry starts: the histories on disk no longer kept are dropped."""
+        for key in self._gone:
+            emit(KeepHistory(key))
+        self._gone = []
 
     def restart(self, now: float, emit: Emit) -> None:
         """The registry starts: replays cut short by its stop (Record.replaying) start again."""
@@ -190,7 +205,7 @@ class RoomRequests:
         what = f"join by {record.name}"
         if problem:
             reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
-            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, emit)
+            self._s.answers.refuse(req, (reason, "bad room name"), what, emit)
             return False
         current = self.rooms.of(record)
         if current is not None and name_key(current.name) == name_key(msg.room):
@@ -213,25 +228,6 @@ class RoomRequests:
         if left is not None:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         return text
-
-    def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
-        """The room `msg` is said in, if the sender may say it there; else it is refused."""
-        room = self.rooms.of(sender)
-        if room is None or name_key(room.name) != name_key(msg.room):
-            # a line in the room's history, asked again by a sender that left the room
-            # since, is relayed again, not refused
-            room = self.rooms.get(msg.room)
-            room = room if room is not None and room.holds(msg.id) else None
-        what = f"room message from {sender.name}"
-        if room is None:
-            where = "that room" if name_problem(msg.room) else msg.room
-            reason = Reason(f"You are not in {where}.", "not in the room")
-            self._s.answers.refuse(req, reason, what, emit)
-            return None
-        if len(msg.text.encode()) > MAX_TEXT:
-            self._s.answers.refuse(req, "Message too long.", what, emit)
-            return None
-        return room
 
     def notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to `record`."""

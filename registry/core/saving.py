@@ -6,8 +6,8 @@ from __future__ import annotations
 from registry.core.actions import Emit, Log, SaveTable, Send
 from registry.core.authority import Claim
 from registry.core.push_records import Flight, Push
-from registry.core.requests import Reason, Recent, Request, fmt, remember
-from registry.core.services import Mail, News, Probes, Services
+from registry.core.requests import Recent, Request, fmt, remember
+from registry.core.services import Mail, Probes, Services, Unacked
 from registry.core.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Refused, Saved, SaveMessage, StoredMessage
@@ -19,11 +19,11 @@ RELAYED = frozenset(("relay", "probe", "room"))
 
 
 class Saving:
-    def __init__(self, services: Services, post: Mail, liveness: Probes, news: News) -> None:
+    def __init__(self, services: Services, post: Mail, liveness: Probes, unacked: Unacked) -> None:
         self._s = services
         self._post = post
         self._liveness = liveness
-        self._news = news
+        self._unacked = unacked
         # save id -> the save, while the push of it probes the recipient
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves already handled -> outcome (for late copies)
@@ -31,7 +31,7 @@ class Saving:
 
     def save(self, msg: SaveMessage, req: Request, now: float, emit: Emit) -> None:
         """Save `msg`: delivered by the registry if the recipient may be online, else kept."""
-        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
+        sender = self._s.names.authorised(req, Claim(msg.sender, msg.token, "save"), emit)
         if sender is None or self._copy(msg, req, sender, now, emit):
             return
         recipient = self._recipient(msg, req, sender, emit)
@@ -52,7 +52,7 @@ class Saving:
         reason = self._post.store(recipient, kept, req.origin, now, emit, msg.typed, msg.ticket)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
-            self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, emit)
+            self._s.answers.refuse(req, (reason, "mailbox refused"), what, emit)
             return
         self._s.answers.ack(req, emit)
         self._finish(msg, sender, now, emit, refused="")
@@ -97,9 +97,9 @@ class Saving:
         self, msg: SaveMessage, req: Request, sender: Record, emit: Emit
     ) -> Record | None:
         """The record `msg` is for, if it can take it; else the sender is answered."""
-        recipient = self._s.aliases.holder(msg.to)
+        recipient = self._s.names.holder(msg.to)
         if recipient is None:
-            reason = Reason(unknown_name(msg.to), "no such name")
+            reason = (unknown_name(msg.to), "no such name")
             self._s.answers.refuse(req, reason, f"save for unknown {msg.to}", emit)
             return None
         if len(msg.text.encode()) > MAX_SEALED:  # sealed: the registry cannot read it
@@ -135,8 +135,8 @@ class Saving:
         """Act on pushes given up, or dropped with their peer, oldest first: RELAYED to a
         peer still online there starts over while it is probed; others are undelivered."""
         for push in sorted(failed, key=lambda push: push.seq):
-            self._news.unacked(push, now, emit)
-            record = self._s.aliases.owner(push.owner)
+            self._unacked(push, now, emit)
+            record = self._s.names.owner(push.owner)
             if record is None:
                 continue
             if push.purpose in RELAYED and record.online and record.addr == push.addr:
@@ -149,19 +149,19 @@ class Saving:
     def restarted(self, record: Record, now: float, emit: Emit) -> None:
         """The peer of `record` registers afresh: what is pushed to it is kept."""
         for push in self._s.pusher.drop_all(record.addr):
-            self._news.unacked(push, now, emit)
-            owner = self._s.aliases.owner(push.owner)
+            self._unacked(push, now, emit)
+            owner = self._s.names.owner(push.owner)
             if owner is not None:
                 self.undelivered(owner, push, now, emit)
 
     def refused(self, refusal: Refused, req: Request, now: float, emit: Emit) -> None:
         """The peer at `req.addr` refused a push it cannot read: undelivered at once."""
-        owner, answered = self._s.pushes.answer((refusal.reply_to,), req.addr, now)
+        owner, answered = self._s.pushes.clear_acked((refusal.reply_to,), req.addr, now)
         if not answered:
             line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
         for flight in answered:
-            record = self._s.aliases.owner(owner)
+            record = self._s.names.owner(owner)
             if record is None:
                 continue
             record.last_seen = now
@@ -169,5 +169,5 @@ class Saving:
             line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
             emit(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
-            self._news.unacked(push, now, emit)
+            self._unacked(push, now, emit)
             self.undelivered(record, push, now, emit)

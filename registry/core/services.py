@@ -12,13 +12,12 @@ from typing import Protocol
 from msgspec import Struct
 
 from registry.core.actions import Addr, Emit
-from registry.core.authority import Aliases, Authority
+from registry.core.authority import Names
 from registry.core.push_records import Push
 from registry.core.pusher import Pusher
 from registry.core.pushes import Pushes
 from registry.core.quotas import Origin
-from registry.core.requests import Answers, DoneRequests, Request
-from registry.core.rooms import Room, Rooms
+from registry.core.requests import Answers, Request
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
@@ -44,8 +43,7 @@ class Services(Struct):
     answers: Answers
     #: makes secret tokens (registration)
     new_token: Callable[[], str]
-    aliases: Aliases
-    authority: Authority
+    names: Names
     pusher: Pusher
     #: the pusher's pushes in flight
     pushes: Pushes
@@ -53,8 +51,6 @@ class Services(Struct):
     #: the feed's table pushes, one per peer
     watch: TableWatch
     changes: TableChanges
-    #: room requests and renames done (their late copies are only acked)
-    done: DoneRequests
     #: seconds from the core's monotonic `now` to the time of day, read at each stamp (the
     #: adapter's: a clock stepped, or a host asleep, moves it)
     wall_offset: Callable[[], float] = float
@@ -79,23 +75,21 @@ class Services(Struct):
     ) -> Services:
         """The shared parts over `table`, with ids of `new_id` and push `timing`."""
         answers = Answers(new_id)
-        aliases = Aliases(table)
+        names = Names(table, answers)
         changes = TableChanges(table)
         pusher = Pusher(*timing, key_at=changes.key_at)
-        feed = TableFeed(table, aliases, timing, answers, changes)
+        feed = TableFeed(table, names, timing, answers, changes)
         return cls(
             table=table,
             answers=answers,
             new_token=new_token,
-            aliases=aliases,
-            authority=Authority(aliases, answers),
+            names=names,
             # each push sealed for the key online at its address when it is sent
             pusher=pusher,
             pushes=pusher.pushes,
             feed=feed,
             watch=feed.watch,
             changes=changes,
-            done=DoneRequests(answers),
         )
 
 
@@ -133,35 +127,13 @@ class Probes(Protocol):
     ) -> None: ...
 
 
-class Relays(Protocol):
-    """Each post's relay, taken once (registry/core/relay.py)."""
-
-    def taken(self, post_id: str) -> bool | None: ...
-    def started(self, post_id: str, sender: Record) -> None: ...
-    def answered(self, req: Request, relayed: bool, emit: Emit) -> None: ...
-
-
-class Members(Protocol):
-    """Who is in which room (registry/core/room_requests.py)."""
-
-    rooms: Rooms
-
-    def leave_room(
-        self, record: Record, now: float, emit: Emit, why: str | None
-    ) -> Room | None: ...
-    def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None: ...
-
-
-class News(Protocol):
-    """The news of a restart, told each peer (registry/core/restart_news.py)."""
-
-    def unacked(self, push: Push, now: float, emit: Emit) -> None: ...
-
-
-class Saves(Protocol):
-    """What was pushed to a peer, kept when it is gone (registry/core/saving.py)."""
-
-    def restarted(self, record: Record, now: float, emit: Emit) -> None: ...
+#: Takes a record out of its room, the members told why (None: nothing), as
+#: RoomRequests.leave_room does.
+LeaveRoom = Callable[[Record, float, Emit, str | None], object]
+#: What was pushed to a peer gone or started afresh is kept (Saving.restarted).
+KeepPushed = Callable[[Record, float, Emit], None]
+#: A push that ended unacked, for the news of a restart (RestartNews.unacked).
+Unacked = Callable[[Push, float, Emit], None]
 
 
 class Arrivals(Protocol):

@@ -86,29 +86,12 @@ class Record(Struct):
 
 def owner_of(record: Record) -> Owner:
     """What proves `record`'s mailbox is its owner's, as the row keeps it."""
-    return Owner(
-        record.name,
-        record.key,
-        record.token,
-        record.password,
-        record.ip,
-        record.port,
-        record.tickets,
-    )
+    return Owner(*(getattr(record, field) for field in Owner.__struct_fields__))
 
 
 def owner_record(owner: Owner) -> Record:
     """The table row `owner` stands for, offline."""
-    return Record(
-        owner.name,
-        owner.ip,
-        owner.port,
-        False,
-        owner.token,
-        owner.password,
-        key=owner.key,
-        tickets=owner.tickets,
-    )
+    return Record(online=False, **msgspec.structs.asdict(owner))
 
 
 def owner_from_json(data: Any) -> Owner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, SaveTable, Send
-from registry.core.authority import Aliases
+from registry.core.authority import Names
 from registry.core.requests import Answers, Request, send_to
 from registry.core.table import Record, Table
 from registry.core.table_changes import TableChanges
@@ -21,18 +21,18 @@ WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 
 class TableFeed:
-    """The changes of `table`; `aliases` go with the whole table."""
+    """The changes of `table`; the aliases of `names` go with the whole table."""
 
     def __init__(
         self,
         table: Table,
-        aliases: Aliases,
+        names: Names,
         timing: tuple[float, int],
         answers: Answers,
         changes: TableChanges,
     ) -> None:
         self._table = table
-        self._aliases = aliases
+        self._names = names
         self._answers = answers
         self.changes = changes
         #: each online peer's acked version and the push in flight to it
@@ -77,10 +77,10 @@ class TableFeed:
         """Push nothing to the peers of `records` until released."""
         self.watch.hold((record.addr for record in records), self._table.version)
 
-    def release(self, records: Iterable[Record], now: float, emit: Emit) -> None:
+    def resume(self, records: Iterable[Record], now: float, emit: Emit) -> None:
         """`records` are being told: push each what changed since it acked."""
         addrs = [record.addr for record in records]
-        self._send(self.watch.release(addrs, self._table.version, now), emit)
+        self._send(self.watch.resume(addrs, self._table.version, now), emit)
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was released: a row with port 0, pushed at once if its peer is online."""
@@ -100,7 +100,7 @@ class TableFeed:
             self._answers.reply(req, emit, TooBig)
             return
         emit(Send(req.addr, self.snapshot(req.id), req.asker))
-        self.watch.answered(req.addr, req.key, self._table.version)
+        self.watch.sent_table(req.addr, req.key, self._table.version)
 
     def told(self, addr: Addr, held: int, now: float, emit: Emit) -> int:
         """The peer at `addr` holds the table at `held`: the version to tell it in Alive;
@@ -112,11 +112,11 @@ class TableFeed:
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
         rows = self.changes.snapshot_rows()
-        version, aliases = self._table.version, self._aliases.rows()
+        version, aliases = self._table.version, self._names.rows()
         return TableSnapshot(self._answers.new_id(), reply_to, version, rows, aliases)
 
     def welcome_rows(self) -> tuple[tuple[Entry, ...], tuple[Alias, ...]]:
         """The rows and aliases a Welcome carries: all up to WELCOME_ROWS, else none."""
         if len(self._table.records) > WELCOME_ROWS:
             return (), ()
-        return self.changes.entries(), self._aliases.rows()
+        return self.changes.entries(), self._names.rows()

@@ -83,7 +83,7 @@ class TableWatch:
         if key:
             self._addr_of_key[key] = addr
 
-    def answered(self, addr: Addr, key: str, version: int) -> None:
+    def sent_table(self, addr: Addr, key: str, version: int) -> None:
         """The peer at `addr`, or of key `key` (TCP comes from another port), was sent the
         table at `version`: later pushes to it start there."""
         cursor = self._cursors.get(addr)
@@ -121,7 +121,7 @@ class TableWatch:
                 cursor.acked = version
             cursor.held = True
 
-    def release(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
+    def resume(self, addrs: Iterable[Addr], version: int, now: float) -> Sends:
         """The peers at `addrs` are held no more: each pushed what changed since."""
         behind: dict[int, list[Addr]] = {}
         for addr in addrs:

@@ -16,10 +16,10 @@ import msgspec
 from registry.core.desk.actions import (
     Action,
     Close,
+    DeskSend,
     KeepPlaces,
     KeptPlace,
     Log,
-    Send,
     SessionEnded,
     SessionLine,
     SessionStarted,
@@ -89,7 +89,7 @@ class Desk:
 
     def apply(self, actions: list[Action]) -> list[Action]:
         for action in actions:
-            if isinstance(action, Send):
+            if isinstance(action, DeskSend):
                 assert action.conn not in self.closed, f"sent on closed {action.conn}"
                 self.inbox[action.conn].append(action.message)
                 self.sent_at[action.conn].append((self.now, action.message))
@@ -141,7 +141,7 @@ class Desk:
             description = "weak in maths" if topic in DESCRIBE_TOPICS else ""
         join = DeskJoin(self.mid(), name, number, topic, description, token, wire)
         actions = self.send(conn, join)
-        asked = [a.message for a in actions if isinstance(a, Send) and a.conn == conn]
+        asked = [a.message for a in actions if isinstance(a, DeskSend) and a.conn == conn]
         for message in asked:
             if isinstance(message, DeskWork):  # busy: the work done, as a client does it
                 work = solve(message.seed, message.bits)
@@ -223,4 +223,4 @@ def busy_desk(**options: object) -> Desk:
 
 
 def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.line.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
+    return [desk.queue.state.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]

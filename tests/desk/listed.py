@@ -20,7 +20,7 @@ ENTRIES = frozenset(
         "place_found",
         "receive",
         "disconnected",
-        "release",
+        "end_hold",
         "timer",
         "shutdown",
     }

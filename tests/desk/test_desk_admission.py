@@ -78,7 +78,7 @@ def test_the_address_counts_people_in_danger_apart() -> None:
     assert not source_refusal(people, key="k9", address="10.0.0.1", in_danger=True, limits=LIMITS)
     people += [person(key=f"d{i}", address="10.0.0.1", crisis="topic") for i in range(3)]
     refusal = source_refusal(people, key="k9", address="10.0.0.1", in_danger=True, limits=LIMITS)
-    assert refusal is not None and "places of people who may be in danger" in refusal.reason
+    assert refusal is not None and "places of people who may be in danger" in refusal[0]
 
 
 def test_the_room_for_people_in_danger_is_beyond_the_room() -> None:

@@ -14,7 +14,7 @@ import pytest
 from disk.operator_key import key_path, read_key
 from registry.adapter.desk.console import CONSOLE, CONSOLE_TOPICS_FILE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.service import DeskService
-from registry.core.desk.actions import Send
+from registry.core.desk.actions import DeskSend
 from registry.core.desk.operators import NOBODY_WAITING
 from registry.core.desk.queue import DeskQueue
 from tests.desk.desk_service_harness import Connect, ConsoleScreen, join, joined, run
@@ -344,7 +344,7 @@ def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
 
     def carry_out(entry: Callable[..., None], *args: object) -> None:
         for action in emitted(entry, *args, 0.0):
-            if isinstance(action, Send) and action.conn == CONSOLE:
+            if isinstance(action, DeskSend) and action.conn == CONSOLE:
                 console.show(action.message)
 
     desk = ConsoleDesk(queue, "key", lambda: 0.0, lambda: "c", logs.append, lambda: None, carry_out)
@@ -366,7 +366,7 @@ def test_the_console_needs_only_a_queue_to_serve_at(tmp_path: Path) -> None:
 
     def carry_out(entry: Callable[..., None], *args: object) -> None:
         for action in emitted(entry, *args, 0.0):
-            if isinstance(action, Send) and action.conn == CONSOLE:
+            if isinstance(action, DeskSend) and action.conn == CONSOLE:
                 console.show(action.message)
 
     desk = ConsoleDesk(

@@ -43,7 +43,7 @@ def test_a_person_is_not_handed_to_an_operator_whose_end_is_read_next() -> None:
     assert not desk.of("carol", DeskServed) and not desk.of("ann", DeskSession)
     # nor a position counting ann, on duty halfway through the batch
     assert not desk.of("carol", DeskPosition)
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert not desk.of("carol", DeskServed)
     assert not started_for(desk, "Carol")
     assert not any("ann serves Carol" in line for line in desk.logs)
@@ -58,7 +58,7 @@ def test_an_operator_still_there_takes_the_next_person_at_release() -> None:
     desk.queue.hold()
     desk.drop("dan")
     assert not desk.of("carol", DeskServed), "nobody is handed over while holding"
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("carol", DeskServed).operator == "ann"
     assert desk.last("ann", DeskSession).name == "Carol"
 
@@ -68,7 +68,7 @@ def test_an_operator_is_not_handed_a_person_whose_end_is_read_next() -> None:
     desk.queue.hold()
     desk.end("ann")  # its .end, read with Carol's end just behind it
     desk.drop("carol")
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert not desk.of("ann", DeskSession)
     assert [m.text for m in desk.of("ann", DeskNotice)] == [NOBODY_WAITING]
     assert not started_for(desk, "Carol")
@@ -80,7 +80,7 @@ def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_ne
     desk.queue.hold()
     desk.drop("dan")  # ann is free, and Carol waits first...
     desk.drop("carol")  # ...but left at the same moment
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     # ann would have been shown Carol's full number, for a session that never was
     assert not desk.of("ann", DeskSession)
     assert not started_for(desk, "Carol")
@@ -91,7 +91,7 @@ def test_an_end_while_holding_that_finds_someone_at_release_says_nothing_of_nobo
     desk = ann_serving_dan_carol_waiting()
     desk.queue.hold()
     desk.end("ann")
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("ann", DeskSession).name == "Carol"
     assert not desk.of("ann", DeskNotice)
 
@@ -105,12 +105,12 @@ def test_a_join_while_holding_waits_its_turn_and_is_served_at_release() -> None:
     assert not desk.inbox["carol"], "answered at the release, with the figures then"
     desk.advance(5.0)  # the timer hands nobody over either
     assert not desk.of("carol", DeskServed)
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     # the join is answered first, as when an operator is free at once: position 0
     queued, served = desk.inbox["carol"]
     assert isinstance(queued, DeskQueued) and queued.position == 0
     assert isinstance(served, DeskServed) and served.operator == "ann"
-    assert desk.queue.release(desk.now) == []  # released once
+    assert desk.queue.end_hold(desk.now) == []  # released once
 
 
 def test_a_join_read_with_the_end_of_the_only_operator_is_told_nobody_is_on_duty() -> None:
@@ -122,7 +122,7 @@ def test_a_join_read_with_the_end_of_the_only_operator_is_told_nobody_is_on_duty
     desk.join("eve", "Eve")
     desk.drop("ann")
     assert not desk.of("eve", DeskQueued)
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     queued = desk.last("eve", DeskQueued)
     assert (queued.position, queued.operators) == (3, 0)  # Dan put back first, then Carol
     desk.advance(2.0)
@@ -139,7 +139,7 @@ def test_a_place_taken_back_while_holding_is_answered_at_release() -> None:
     desk.join("eve", "Eve")
     desk.leave("eve")  # left before the release: nothing to answer
     assert not desk.of("carol2", DeskQueued)
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     queued = desk.last("carol2", DeskQueued)
     assert queued.restored and queued.position == 1 and queued.operators == 1
     assert not desk.of("eve", DeskQueued)
@@ -158,7 +158,7 @@ def test_a_person_put_back_by_an_operators_end_is_not_handed_to_another_one_gone
     desk.drop("ann")  # ...when Dan is put back at the front...
     desk.drop("bob")  # ...but bob is gone too
     assert desk.last("dan", DeskEnded).requeued
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert not desk.of("bob", DeskSession)[1:]
     assert [s.operator for s in started_for(desk, "Dan")] == ["ann"]
     # Dan joined before Eve, whose place is held: he is first, and nobody is on duty; told

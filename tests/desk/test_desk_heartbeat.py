@@ -10,7 +10,7 @@ from peer.core.desk.actions import Action, Connect, Drop, SendToDesk, Show
 from peer.core.desk.duty import OperatorCore, cut_short
 from peer.core.desk.link import DeskPhase
 from peer.core.desk.person import PersonCore
-from registry.core.desk.actions import Send as DeskSend
+from registry.core.desk.actions import DeskSend
 from registry.core.desk.limits import GRACE
 from tests.desk.listed import Listed
 from wire.desk.messages import (

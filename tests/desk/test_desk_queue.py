@@ -100,7 +100,7 @@ def test_the_room_read_without_an_operator_is_the_one_an_operator_is_shown() -> 
     desk.advance(3)
     desk.room("op")
     asked = desk.last("op", DeskRoom)
-    read = desk.queue.line.room("", desk.now)
+    read = desk.queue.state.room("", desk.now)
     assert replace(read, id=asked.id, reply_to=asked.reply_to) == asked
     assert [r.name for r in read.rows] == ["Alice", "Bob"]
 

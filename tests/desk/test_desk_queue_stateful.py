@@ -138,7 +138,7 @@ class DeskMachine(RuleBasedStateMachine):
             self.dropped.add(conn)
             self.step(lambda conn=conn: self.desk.drop(conn))
         assert len(queue.state.sessions()) <= sessions, "nobody is handed over while holding"
-        self.step(lambda: self.desk.apply(queue.release(self.desk.now)))
+        self.step(lambda: self.desk.apply(queue.end_hold(self.desk.now)))
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
@@ -205,7 +205,7 @@ class DeskMachine(RuleBasedStateMachine):
         queue = self.desk.queue
         last: dict[int, int] = {}
         for index, person in enumerate(queue.state.waiting):
-            position, k = queue.line.position(person)
+            position, k = queue.state.position(person)
             assert 1 <= position <= index + 1
             assert position > last.get(person.topic, 0), "same topic, strictly later"
             last[person.topic] = position

@@ -35,7 +35,7 @@ def join_as_the_desk_reads_it(desk: Desk, conn: str, name: str, **options: objec
     """A join carried out as the adapter does: hand-overs held, then released."""
     desk.queue.hold()
     desk.join(conn, name, **options)  # type: ignore[arg-type]
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
 
 
 def test_a_busy_operator_is_not_told_of_someone_a_free_one_takes() -> None:
@@ -62,7 +62,7 @@ def test_nobody_is_told_of_a_newcomer_who_leaves_before_the_hand_overs() -> None
     desk.queue.hold()
     desk.join("lee", "Lee Chan", phone=LEE, topic=6)
     desk.leave("lee")
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert not [text for text in notices(desk, "ann") if "Lee Chan" in text]
 
 
@@ -91,7 +91,7 @@ def test_an_operator_coming_on_duty_is_not_alerted_of_the_person_it_is_given() -
     desk.join("d", "Dora", topic=2, description="I want to die")  # waits: ann is busy
     desk.queue.hold()  # as the adapter does on reading a DeskOperator
     desk.operator("bea", "bea")
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("bea", DeskSession).name == "Dora"
     assert not [text for text in notices(desk, "bea") if "Dora" in text]
 
@@ -104,7 +104,7 @@ def test_an_operator_coming_on_duty_is_alerted_of_those_in_danger_it_is_not_give
     desk.join("d", "Dora", topic=2, description="I want to die")
     desk.queue.hold()
     desk.operator("bea", "bea")
-    desk.apply(desk.queue.release(desk.now))
+    desk.apply(desk.queue.end_hold(desk.now))
     assert desk.last("bea", DeskSession).name == "Amy"  # the first in line
     assert any("Dora" in text and "may be in danger" in text for text in notices(desk, "bea"))
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.core.desk import limits, persons
-from registry.core.desk.actions import Send
+from registry.core.desk.actions import DeskSend
 from wire.desk.messages import DeskJoin, DeskQueued, DeskWork
 from wire.desk.work import MAX_BITS, done, solve, zero_bits
 from wire.version import WIRE_VERSION
@@ -47,13 +47,13 @@ def test_a_busy_desk_asks_for_work_once_per_join_and_takes_the_solved_one(
         desk.join(f"p{n}", f"P{n}", phone=f"+44 7700 90000{n}")
     desk.queue.opened("v", "10.0.0.9", "key-v")
     join = DeskJoin("v-1", "Vera", "+44 7700 955555", 2, "", "", WIRE_VERSION)
-    [asked] = [a.message for a in desk.send("v", join) if isinstance(a, Send)]
+    [asked] = [a.message for a in desk.send("v", join) if isinstance(a, DeskSend)]
     assert isinstance(asked, DeskWork) and asked.bits == 6 and asked.reply_to == "v-1"
     wrong = msgspec.structs.replace(join, id="v-2", work="ff" * 8)
     if not done(asked.seed, asked.bits, wrong.work):
-        [again] = [a.message for a in desk.send("v", wrong) if isinstance(a, Send)]
+        [again] = [a.message for a in desk.send("v", wrong) if isinstance(a, DeskSend)]
         assert isinstance(again, DeskWork) and again.seed != asked.seed  # a new puzzle
         asked = again
     right = msgspec.structs.replace(join, id="v-3", work=solve(asked.seed, asked.bits))
-    answers = [a.message for a in desk.send("v", right) if isinstance(a, Send)]
+    answers = [a.message for a in desk.send("v", right) if isinstance(a, DeskSend)]
     assert any(isinstance(m, DeskQueued) for m in answers)

@@ -13,7 +13,6 @@ from registry.core.post_office import PostOffice
 from registry.core.presence import Presence
 from registry.core.registration import Registration
 from registry.core.relay import Relay
-from registry.core.renames import Renames
 from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.saving import Saving
@@ -82,7 +81,6 @@ class Parts:
     saving: Saving
     relay: Relay
     rooms: RoomRequests
-    renames: Renames
     presence: Presence
     registration: Registration
 
@@ -92,10 +90,9 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     s = s if s is not None else services()
     post = PostOffice(s, {}, {}, limit)
     liveness = Liveness(s, 10.0, (0.5, 5))
-    saving = Saving(s, post, liveness, RestartNews(s))
-    relay = Relay(s, post)
-    rooms = RoomRequests(s, relay, {})
-    presence = Presence(s, rooms, saving)
+    saving = Saving(s, post, liveness, RestartNews(s).unacked)
+    rooms = RoomRequests(s, {})
+    relay = Relay(s, post, rooms.rooms)
+    presence = Presence(s, rooms.leave_room, saving.restarted, post)
     registration = Registration(s, liveness, presence, post, new_names)
-    renames = Renames(s, post)
-    return Parts(s, post, liveness, saving, relay, rooms, renames, presence, registration)
+    return Parts(s, post, liveness, saving, relay, rooms, presence, registration)

@@ -8,7 +8,6 @@ from registry.core import actions as ra
 from registry.core import requests
 from registry.core.requests import (
     Answers,
-    DoneRequests,
     Recent,
     Request,
     another_start,
@@ -40,13 +39,13 @@ def test_an_ack_answers_the_request_at_its_address() -> None:
 
 
 def test_a_done_request_s_copy_is_only_acked() -> None:
-    done = DoneRequests(Answers(lambda: "r-1"))
+    answers = Answers(lambda: "r-1")
     out: list[ra.Action] = []
     req = Request("p-1", ADDR)
-    assert not done.copy(req, out.append) and out == []
-    done.done(req, out.append)
+    assert not answers.done_before(req, out.append) and out == []
+    answers.done(req, out.append)
     assert out == [ra.Send(ADDR, Ack("r-1", "p-1"), b"")]
-    assert done.copy(req, out.append) and out[1:] == out[:1]
+    assert answers.done_before(req, out.append) and out[1:] == out[:1]
 
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

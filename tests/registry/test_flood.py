@@ -82,22 +82,22 @@ def test_the_address_heard_least_lately_is_forgotten_first() -> None:
 
 def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:
     budget, burst = PasswordBudget(), int(PASSWORD_BURST)
-    assert [budget.take("10.0.0.1", 0.0) for _ in range(burst)] == [0.0] * burst
-    wait = budget.take("10.0.0.1", 0.0)  # any port of that IP: the same allowance
+    assert [budget.charge("10.0.0.1", 0.0) for _ in range(burst)] == [0.0] * burst
+    wait = budget.charge("10.0.0.1", 0.0)  # any port of that IP: the same allowance
     assert wait == PASSWORD_EVERY and budget.refused == 1
-    assert budget.take("10.0.0.2", 0.0) == 0.0  # another machine has its own
-    assert budget.take("10.0.0.1", PASSWORD_EVERY) == 0.0  # one back every PASSWORD_EVERY
-    assert budget.take("10.0.0.1", PASSWORD_EVERY) > 0
+    assert budget.charge("10.0.0.2", 0.0) == 0.0  # another machine has its own
+    assert budget.charge("10.0.0.1", PASSWORD_EVERY) == 0.0  # one back every PASSWORD_EVERY
+    assert budget.charge("10.0.0.1", PASSWORD_EVERY) > 0
 
 
 def test_password_checks_in_all_are_bounded_whatever_the_addresses() -> None:
     budget = PasswordBudget()
-    allowed = [budget.take(f"10.0.{n // 250}.{n % 250}", 0.0) == 0.0 for n in range(1000)]
+    allowed = [budget.charge(f"10.0.{n // 250}.{n % 250}", 0.0) == 0.0 for n in range(1000)]
     assert allowed.count(True) == PASSWORD_GLOBAL_BURST  # spoofed addresses are no way round it
-    waits = [budget.take(f"10.1.0.{n}", 0.0) for n in range(3)]
+    waits = [budget.charge(f"10.1.0.{n}", 0.0) for n in range(3)]
     assert all(wait >= 1.0 for wait in waits)
     # in the ten seconds after the burst, at most PASSWORD_RATE a second were hashed
-    checks = sum(budget.take(f"10.2.0.{n % 250}", n / 100) == 0.0 for n in range(1000))
+    checks = sum(budget.charge(f"10.2.0.{n % 250}", n / 100) == 0.0 for n in range(1000))
     assert checks <= PASSWORD_RATE * 10 + 1
 
 
@@ -111,11 +111,11 @@ def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
         # a machine of their own typing their password at that moment (each check costs
         # some 0.3 s of the registry's one thread: it spends at most two a second on them)
         for _ in range(10):
-            if budget.take("10.9.9.9", second) == 0.0:
+            if budget.charge("10.9.9.9", second) == 0.0:
                 got += 1
                 budget.wrong("10.9.9.9", second)
         if second % 2 == 0:
-            others.append(budget.take(f"10.0.{second}.1", second + 0.01))
+            others.append(budget.charge(f"10.0.{second}.1", second + 0.01))
     assert others == [0.0] * len(others)
     # the guesser's wait doubled after each wrong one: 1, 2, 4, 8, 16 s
     assert got == 6
@@ -127,8 +127,8 @@ def test_guessers_at_many_addresses_leave_the_reserve_to_the_others() -> None:
     # as many addresses as the burst guess once each, then again once their wait is over
     for n in range(burst):
         budget.wrong(f"10.9.9.{n}", -10.0)
-    taken = [budget.take(f"10.9.9.{n}", 0.0) for n in range(burst)]
+    taken = [budget.charge(f"10.9.9.{n}", 0.0) for n in range(burst)]
     # the global budget's reserve is kept for addresses that sent no wrong one
     assert taken == [0.0] * (burst - reserve) + [1.0] * reserve
-    assert [budget.take(f"10.0.0.{n}", 0.0) for n in range(reserve)] == [0.0] * reserve
-    assert budget.take("10.0.0.9", 0.0) >= 1.0  # the budget in all still holds
+    assert [budget.charge(f"10.0.0.{n}", 0.0) for n in range(reserve)] == [0.0] * reserve
+    assert budget.charge("10.0.0.9", 0.0) >= 1.0  # the budget in all still holds

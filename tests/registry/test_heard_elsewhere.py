@@ -64,7 +64,7 @@ def test_a_table_update_to_a_peer_of_another_registry_is_sent_once_and_not_watch
     s.feed.watch.handed_over = {there.addr}
     s.feed.watch.welcomed(there.addr, there.key, s.table.version)
     s.feed.hold([here, there])
-    s.feed.release([here, there], T0, [].append)
+    s.feed.resume([here, there], T0, [].append)
     out: list[ra.Action] = []
     s.feed.changed(here, T0, out.append)
     assert sorted(addr for addr, _ in sent(out)) == [here.addr, there.addr]

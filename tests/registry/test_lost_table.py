@@ -81,7 +81,7 @@ def test_a_mailbox_that_records_no_owner_keeps_its_name_from_everyone_until_rele
     for addr, key in ((STRANGER, STRANGER_KEY), (BOB, BOB_KEY)):
         assert isinstance(register(reg, "bob", addr, key), Refused)
     assert len(reg.mail["bob"]) == 3
-    reg.release("bob", T0 + 6)  # the console gives it away, with its mail
+    reg.release_name("bob", T0 + 6)  # the console gives it away, with its mail
     assert isinstance(register(reg, "bob", STRANGER, STRANGER_KEY), Welcome)
     assert "bob" not in reg.mail
 

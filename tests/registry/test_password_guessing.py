@@ -117,14 +117,14 @@ def test_the_wait_after_a_wrong_password_doubles_for_its_address_only() -> None:
     waits = []
     now = T0
     for _ in range(14):
-        assert budget.take("10.0.0.9", now) == 0.0
+        assert budget.charge("10.0.0.9", now) == 0.0
         budget.wrong("10.0.0.9", now)
         waits.append(budget.waiting("10.0.0.9", now))
         now += waits[-1]
     # from WRONG_WAIT_FIRST, a second, up to WRONG_WAIT_MOST
     assert waits == [2.0**n for n in range(12)] + [WRONG_WAIT_MOST] * 2
-    assert budget.take("10.0.0.9", now - 1) >= 1.0  # still waiting
-    assert budget.take("10.0.0.10", now - 1) == 0.0  # another address does not wait
+    assert budget.charge("10.0.0.9", now - 1) >= 1.0  # still waiting
+    assert budget.charge("10.0.0.10", now - 1) == 0.0  # another address does not wait
     # a day without a wrong one: forgotten, and its wait starts over
     later = now + 24 * 3600 + 9
     budget.wrong("10.0.0.9", later)

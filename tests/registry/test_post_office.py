@@ -54,9 +54,11 @@ def test_a_box_without_a_row_gets_it_back_from_its_owner() -> None:
     bob = s.table.get("bob")
     assert bob is not None and not bob.online and bob.key == "kb"
     assert s.table.get("zed") is not None  # kept for nobody: only the console releases it
-    said = logs(post.rebuilt)
+    started: list[ra.Action] = []
+    post.start(started.append)
+    said = logs(started)
     assert len(said) == 2 and "(Bob)" in said[0] and "(zed)" in said[1]
-    assert isinstance(post.rebuilt[-1], ra.SaveTable)
+    assert isinstance(started[-1], ra.SaveTable)
 
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:

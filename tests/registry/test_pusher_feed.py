@@ -29,7 +29,7 @@ def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
     s.pusher.push(bob, Notice("r-a", "one"), "notice", T0, [].append)
-    owner, answered = s.pusher.pushes.answer(["r-a", "nothing"], bob.addr, T0)
+    owner, answered = s.pusher.pushes.clear_acked(["r-a", "nothing"], bob.addr, T0)
     assert owner == "bob" and [f.message.id for f in answered] == ["r-a"]
 
 
@@ -87,13 +87,13 @@ def test_a_peer_held_back_is_pushed_every_row_changed_meanwhile_once_released() 
     s.feed.changed(dave, T0 + 1, out.append)  # (bob's push unacked: his ack brings it)
     assert [addr for addr, m in sent(out) if isinstance(m, TableUpdate)] == [bob.addr]
     released: list[ra.Action] = []
-    s.feed.release([carol], T0 + 2, released.append)
+    s.feed.resume([carol], T0 + 2, released.append)
     [(addr, update)] = sent(released)
     assert addr == carol.addr and isinstance(update, TableUpdate)
     assert (update.start(), update.version) == (held_at, s.table.version)
     assert update.entries == (bob.entry(), dave.entry())
     nothing: list[ra.Action] = []
-    s.feed.release([carol], T0 + 3, nothing.append)  # (released already: nothing twice)
+    s.feed.resume([carol], T0 + 3, nothing.append)  # (released already: nothing twice)
     assert sent(nothing) == []
     later: list[ra.Action] = []
     s.feed.changed(carol, T0 + 10, later.append)  # dave, still held, gets nothing

@@ -40,13 +40,13 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     pushes = Pushes(timeout=0.5, attempts=2)
     msg = note(1)
     assert pushes.add(msg, "relay", to(A, B, C), T0, seq=7) == [A, B, C]
-    who, answered = pushes.answer(["r-1"], B, T0 + 0.1)
+    who, answered = pushes.clear_acked(["r-1"], B, T0 + 0.1)
     assert who == owner(B) and [f.message for f in answered] == [msg]
-    assert pushes.answer(["r-1"], B, T0 + 0.1)[1] == []  # a second copy of the ack
+    assert pushes.clear_acked(["r-1"], B, T0 + 0.1)[1] == []  # a second copy of the ack
     assert pushes.next_wake() == T0 + 0.5
     sends, failed = pushes.due(T0 + 0.5)
     assert sent_of(sends) == [(A, [msg]), (C, [msg])] and failed == []
-    pushes.answer(["r-1"], A, T0 + 0.6)
+    pushes.clear_acked(["r-1"], A, T0 + 0.6)
     sends, failed = pushes.due(T0 + 1.0)
     assert sends == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
     assert pushes.next_wake() is None and pushes.counts()[0] == 0
@@ -62,9 +62,9 @@ def test_what_is_pushed_at_one_moment_shares_datagrams_and_the_rest_waits_for_ro
     assert pushes.add(note(9000), "relay", to(A), T0 + 0.1) == []  # later: waits, in order
     assert pushes.add(note(9001), "relay", to(B), T0 + 0.1) == [B]  # another member: its own
     ids = [f"r-{n}" for n in range(1000, 1000 + fit)]
-    pushes.answer(ids[:-1], A, T0 + 0.2)
+    pushes.clear_acked(ids[:-1], A, T0 + 0.2)
     assert pushes.next_wake() == T0 + 0.5  # nothing goes until a datagram is all acked
-    pushes.answer(ids[-1:], A, T0 + 0.25)
+    pushes.clear_acked(ids[-1:], A, T0 + 0.25)
     assert pushes.next_wake() == T0 + 0.25  # then the next one is ready to go
     ((addr, released),) = sent_of(pushes.due(T0 + 0.25)[0])
     assert addr == A
@@ -109,7 +109,7 @@ def test_a_member_answering_in_order_is_sent_nothing_twice_however_long_it_takes
     acked, now = 0, T0 + 0.5
     while acked < 200:  # a datagram's worth answered every 0.4 s: each starts the timeout
         now += 0.4
-        pushes.answer([f"r-{n}" for n in range(acked, acked + len(first))], A, now)
+        pushes.clear_acked([f"r-{n}" for n in range(acked, acked + len(first))], A, now)
         acked += len(first)
         assert pushes.due(now) == ([], [])
     assert pushes.counts()[0] == 0 and pushes.next_wake() is None
@@ -119,7 +119,7 @@ def test_a_datagram_unanswered_when_a_later_one_is_answered_is_sent_again_at_onc
     pushes = Pushes(timeout=0.5, attempts=5)
     pushes.add(note(0), "relay", to(A), T0)
     pushes.add(note(1), "relay", to(A), T0 + 0.01)  # a datagram of its own
-    pushes.answer(["r-1"], A, T0 + 0.1)  # the peer reads in order: r-0 was lost
+    pushes.clear_acked(["r-1"], A, T0 + 0.1)  # the peer reads in order: r-0 was lost
     assert pushes.next_wake() == T0 + 0.1
     sends, failed = pushes.due(T0 + 0.1)
     assert sent_of(sends) == [(A, [note(0)])] and failed == []
@@ -163,8 +163,8 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
     dropped = pushes.drop_all(A)
     assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.counts() == (1, 0)  # B's push is untouched
-    assert pushes.answer(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
-    assert pushes.answer(["r-0"], B, T0)[1] != []
+    assert pushes.clear_acked(["r-0"], A, T0)[1] == []  # a late ack for a dropped push
+    assert pushes.clear_acked(["r-0"], B, T0)[1] != []
 
 
 def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> None:
@@ -174,10 +174,10 @@ def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> Non
     assert pushes.add(note(1), "relay", to(A, B), T0, seq=1) == [A, B]
     assert pushes.add_many(note(2), "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0) == [C]
     assert pushes.add(note(3), "relay", to(A), T0, seq=3) == []
-    pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
+    pushes.clear_acked(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
     assert sent_of(pushes.due(T0 + 0.1)[0]) == [(A, [note(2), note(3)])]
-    pushes.answer(["r-2", "r-3"], A, T0 + 0.2)
-    pushes.answer(["r-2"], C, T0 + 0.2)
+    pushes.clear_acked(["r-2", "r-3"], A, T0 + 0.2)
+    pushes.clear_acked(["r-2"], C, T0 + 0.2)
     assert pushes.due(T0 + 0.2) == ([], [])  # C was never held
     pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
     sends, failed = pushes.due(T0 + 1.0)  # given up
@@ -190,9 +190,9 @@ def test_a_streamed_push_let_out_of_a_queue_holds_back_the_rest_in_turn() -> Non
     pushes.add(note(1), "relay", to(A), T0)
     pushes.add(note(2), "relay", to(A), T0)
     pushes.add(note(3), "relay", to(A), T0)
-    pushes.answer(["r-1"], A, T0 + 0.1)
+    pushes.clear_acked(["r-1"], A, T0 + 0.1)
     assert sent_of(pushes.due(T0 + 0.1)[0]) == [(A, [note(2)])]  # and r-3 waits behind it
-    pushes.answer(["r-2"], A, T0 + 0.2)
+    pushes.clear_acked(["r-2"], A, T0 + 0.2)
     assert sent_of(pushes.due(T0 + 0.2)[0]) == [(A, [note(3)])]
     assert pushes.drop_all(A) and pushes.add(note(4), "relay", to(A), T0 + 0.3) == [A]
 
@@ -204,10 +204,12 @@ def test_idle_members_are_forgotten_when_many_but_a_busy_one_is_kept() -> None:
     owners = [owner(addr) for addr in many]
     assert pushes.add_many(note(1), "relay", (owners, many), T0 + 0.1) == many
     for addr in many:
-        pushes.answer(["r-1"], addr, T0 + 0.2)
+        pushes.clear_acked(["r-1"], addr, T0 + 0.2)
     pushes.add(note(2), "relay", to(B), T0 + 0.3)  # more members than SWEEP_AT: swept
     assert pushes.counts()[0] == 2
-    assert pushes.answer(["r-0"], A, T0 + 0.4)[1] and pushes.answer(["r-2"], B, T0 + 0.4)[1]
+    assert (
+        pushes.clear_acked(["r-0"], A, T0 + 0.4)[1] and pushes.clear_acked(["r-2"], B, T0 + 0.4)[1]
+    )
     assert pushes.counts()[0] == 0
 
 
@@ -223,15 +225,15 @@ def test_a_relays_datagram_shared_by_its_members_ends_with_the_last_of_them() ->
         pushes.watch(line.id)
     ids = [line.id for line in lines]
     assert pushes.counts()[0] == 3 * len(lines)
-    who, answered = pushes.answer(ids, A, T0 + 0.1)  # both datagrams whole, at once
+    who, answered = pushes.clear_acked(ids, A, T0 + 0.1)  # both datagrams whole, at once
     assert who == owner(A) and [f.message for f in answered] == lines
-    assert pushes.answer(ids[:1], B, T0 + 0.1)[1][0].message == lines[0]  # part of one
+    assert pushes.clear_acked(ids[:1], B, T0 + 0.1)[1][0].message == lines[0]  # part of one
     assert pushes.counts()[0] == 2 * len(lines) - 1 and pushes.ended() == []
-    pushes.answer(ids, C, T0 + 0.2)
+    pushes.clear_acked(ids, C, T0 + 0.2)
     assert pushes.ended() == ids[:1]  # B has not answered the rest
     _, failed = pushes.due(T0 + 0.6)  # B's oldest datagram given up (one attempt)
     assert [p.message for p in failed] == lines[1 : len(failed) + 1] and failed[0].addr == B
-    pushes.answer(ids, B, T0 + 0.7)
+    pushes.clear_acked(ids, B, T0 + 0.7)
     assert pushes.ended() == ids[1:] and pushes.counts()[0] == 0
 
 
@@ -241,12 +243,12 @@ def test_a_relays_members_are_armed_at_once_and_only_the_silent_are_sent_again()
     pushes = Pushes(timeout=0.5, attempts=2)
     line = note(1)
     assert pushes.add_many(line, "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0)
-    pushes.answer(["r-1"], A, T0 + 0.1)
-    pushes.answer(["r-1"], C, T0 + 0.1)
+    pushes.clear_acked(["r-1"], A, T0 + 0.1)
+    pushes.clear_acked(["r-1"], C, T0 + 0.1)
     assert pushes.next_wake() == T0 + 0.5
     sends, failed = pushes.due(T0 + 0.5)
     assert sent_of(sends) == [(B, [line])] and failed == []
-    pushes.answer(["r-1"], B, T0 + 0.6)
+    pushes.clear_acked(["r-1"], B, T0 + 0.6)
     assert pushes.next_wake() is None and pushes.counts() == (0, 0)
 
 
@@ -326,7 +328,7 @@ def test_every_push_ends_once_and_a_datagram_at_most_is_in_flight(
             # one Acks of up to three ids: one datagram's, several, or part of one
             ids = [f"r-{i}" for i in range(n, n + k) if (f"r-{i}", addr) in on_wire]
             if ids:  # only what was sent is acked
-                who, answered = pushes.answer(ids, addr, now)
+                who, answered = pushes.clear_acked(ids, addr, now)
                 for flight in answered:
                     assert who == owner(addr) and flight.message.id in ids
                     ended.append((flight.message.id, addr))

@@ -354,7 +354,7 @@ def test_the_channel_follows_every_change_of_the_table() -> None:
     assert [m.text for m in reg.mail["z"]] == ["all 4"]
     reg.receive(Rename("r", "y", wy.token, "w"), Y, T0)
     assert post(5) == [Y]
-    reg.release("w", T0)
+    reg.release_name("w", T0)
     assert post(6) == []
     assert [m.text for m in reg.mail["z"]] == ["all 4", "all 5", "all 6"]
 
@@ -506,7 +506,7 @@ def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None
     later = T0 + authority.RENAME_GRACE + 1  # b4 is free to others then
     reg.receive(Rename("x-r", "x", wx.token, "b4"), X, later)  # taken by another: not b5's
     assert "b4" not in reg.table.former and reg.table.former["x"] == "b4"
-    reg.release("b5", later)
+    reg.release_name("b5", later)
     assert reg.table.former == {"x": "b4"}
 
 
@@ -739,7 +739,7 @@ def test_a_restarted_registry_waits_for_the_probes() -> None:
 def test_release_frees_a_name() -> None:
     reg = core()
     register(reg, "x", X)
-    out = reg.release("x", T0)
+    out = reg.release_name("x", T0)
     assert reg.table.get("x") is None
     assert any(isinstance(a, ra.SaveTable) for a in out)
     assert ra.Log("released x (0 stored messages deleted)") in out

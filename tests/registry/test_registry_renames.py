@@ -12,7 +12,7 @@ from wire.messages import Ack, Rename, TableUpdate
 def rename(p: Parts, who: Record, new: str, id: str = "r1") -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Rename(f"{who.name}-{id}", who.name, TOKEN, new)
-    p.renames.rename(msg, Request(msg.id, who.addr, who.key), T0, out.append)
+    p.presence.rename(msg, Request(msg.id, who.addr, who.key), T0, out.append)
     return out
 
 
@@ -21,7 +21,7 @@ def test_a_rename_moves_the_record_and_leaves_the_old_name_an_alias() -> None:
     bob = record(p.s, "bob", 7002)
     out = rename(p, bob, "robert")
     assert p.s.table.get("robert") is bob and p.s.table.get("bob") is None
-    assert p.s.aliases.lookup("bob") is bob and p.s.table.former == {"bob": "robert"}
+    assert p.s.names.lookup("bob") is bob and p.s.table.former == {"bob": "robert"}
     assert "renamed bob to robert" in logs(out) and isinstance(sent(out)[-1][1], Ack)
     [update] = [m for _, m in sent(out) if isinstance(m, TableUpdate)]
     assert [(e.name, e.port) for e in update.entries] == [("bob", 0), ("robert", 7002)]
@@ -44,5 +44,5 @@ def test_a_rename_s_copy_is_only_acked() -> None:
     rename(p, bob, "robert")
     out: list[ra.Action] = []
     msg = Rename("bob-r1", "bob", TOKEN, "robert")
-    p.renames.rename(msg, Request(msg.id, bob.addr), T0, out.append)
+    p.presence.rename(msg, Request(msg.id, bob.addr), T0, out.append)
     assert [type(m) for _, m in sent(out)] == [Ack] and logs(out) == []

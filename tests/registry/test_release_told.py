@@ -38,7 +38,7 @@ def pushed(actions: list[ra.Action]) -> list[tuple[tuple[str, int], bytes, Table
 
 def test_a_peer_released_while_online_is_told_at_once_sealed_for_its_key() -> None:
     reg = registered()  # (carol's registration was pushed a moment ago: the next is held)
-    out = pushed(reg.release("carol", T0 + 0.01))
+    out = pushed(reg.release_name("carol", T0 + 0.01))
     told = [(key, update) for addr, key, update in out if addr == Y]
     assert [key for key, _ in told] == [CAROL_KEY]
     [(_, update)] = told
@@ -48,7 +48,7 @@ def test_a_peer_released_while_online_is_told_at_once_sealed_for_its_key() -> No
 
 def test_its_push_is_sent_again_sealed_for_its_key_until_acked() -> None:
     reg = registered()
-    [update] = [u for addr, _, u in pushed(reg.release("carol", T0 + 0.01)) if addr == Y]
+    [update] = [u for addr, _, u in pushed(reg.release_name("carol", T0 + 0.01)) if addr == Y]
     again = [key for addr, key, _ in pushed(run_until(reg, T0 + 1.2)) if addr == Y]
     assert again and set(again) == {CAROL_KEY}
     reg.receive(Ack("c-1", update.id), Y, T0 + 1.3, key=CAROL_KEY)

@@ -22,7 +22,7 @@ def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
     messages = [m for _, m in sent(out)]
     assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
     assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
-    p.s.pusher.pushes.answer([messages[1].id], alice.addr, T0)  # the outcome arrived
+    p.s.pusher.pushes.clear_acked([messages[1].id], alice.addr, T0)  # the outcome arrived
     again: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again.append)
     assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
@@ -35,7 +35,7 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out.append)
     assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
-    _, answered = p.s.pusher.pushes.answer(["alice-1"], bob.addr, T0)
+    _, answered = p.s.pusher.pushes.clear_acked(["alice-1"], bob.addr, T0)
     done: list[ra.Action] = []
     p.saving.delivered(answered, T0, done.append)
     assert "delivered message from alice to bob itself" in logs(done)

@@ -165,7 +165,7 @@ def test_a_peer_sent_the_table_is_pushed_from_its_version_on() -> None:
     watch, rows = _watch_at(4)
     watch.welcomed(ANN, "ann-key", 1)
     watch.welcomed(X2, "", 1)
-    watch.answered(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
+    watch.sent_table(ANN, "ann-key", 3)  # ann fetched the table at 3 (its Welcome had no rows)
     newest = TableUpdate("u-5", 5, (rows[0],))
     sends = watch.push([newest], [ANN, X2], T0)
     by_addr = {addr: update for addrs, update in sends for addr in addrs}
@@ -178,7 +178,7 @@ def test_a_newcomer_fetching_the_table_is_pushed_nothing_until_it_has_it() -> No
     watch.welcomed(ANN, "ann-key", 1, fetching=True)  # a Welcome into a big table: no rows
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
     assert watch.push([update], [ANN], T0) == []  # the table it fetches has this
-    watch.answered(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
+    watch.sent_table(("127.0.0.1", 40000), "ann-key", 2)  # over TCP: another port
     later = TableUpdate("u-3", 3, (Entry("carol", "127.0.0.9", 7003, True),))
     assert watch.push([later], [ANN], T0 + 1) == [([ANN], later)]
 
@@ -188,7 +188,7 @@ def test_a_push_overtaken_by_the_table_sent_is_not_sent_again() -> None:
     watch.welcomed(ANN, "ann-key", 1)
     update = TableUpdate("u-2", 2, (Entry("bob", "127.0.0.9", 7002, True),))
     assert watch.push([update], [ANN], T0) == [([ANN], update)]
-    watch.answered(ANN, "ann-key", 2)  # it asked for the table meanwhile
+    watch.sent_table(ANN, "ann-key", 2)  # it asked for the table meanwhile
     assert watch.due(2, T0 + 10) == [] and watch.in_flight() == 0
 
 
@@ -209,10 +209,10 @@ def test_a_peer_held_is_pushed_nothing_then_every_row_changed_since_at_its_relea
     for version in (3, 4):
         update = TableUpdate(f"u-{version}", version, (rows[version - 2],))
         assert watch.push([update], [ANN, X2], T0) == []
-    [(to, caught_up)] = watch.release([ANN, X2], 4, T0 + 1)
+    [(to, caught_up)] = watch.resume([ANN, X2], 4, T0 + 1)
     assert to == [ANN, X2] and (caught_up.start(), caught_up.version) == (2, 4)
     assert caught_up.entries == (rows[1], rows[2])
-    assert watch.release([ANN], 4, T0 + 2) == []  # (released once)
+    assert watch.resume([ANN], 4, T0 + 2) == []  # (released once)
     assert watch.due(4, T0 + 1 + TIMEOUT) == [([ANN], caught_up), ([X2], caught_up)]
 
 
@@ -224,7 +224,7 @@ def test_a_push_in_flight_to_a_peer_held_is_not_sent_again_its_release_sends_it_
     watch.hold([ANN], 3)
     assert watch.due(3, T0 + 10) == []  # held: not sent again
     assert watch.acked([first.id], ANN, 3, T0 + 10.5) == (False, [])  # (over: not counted)
-    [(_, again)] = watch.release([ANN], 3, T0 + 11)
+    [(_, again)] = watch.resume([ANN], 3, T0 + 11)
     assert again.start() == 1  # from the version it acked
     assert watch.acked([again.id], ANN, 3, T0 + 11.1) == (True, [])
     assert watch.told(ANN, 3) == 3
@@ -237,7 +237,7 @@ def test_a_peer_of_another_registry_is_sent_each_update_once_and_never_watched()
     watch.hold([X2], 2)
     update = TableUpdate("u-3", 3, (rows[0],))
     assert watch.push([update], [X2], T0) == [([X2], update)]
-    assert watch.release([X2], 3, T0) == [] and watch.in_flight() == 0
+    assert watch.resume([X2], 3, T0) == [] and watch.in_flight() == 0
     assert watch.due(3, T0 + 60) == [] and watch.flying(X2) == ()
 
 
@@ -251,7 +251,7 @@ def test_a_catch_up_holds_each_row_as_last_changed_in_the_order_of_that_change()
     # a rename of carol to dave: the removal, then the new row, kept together at the end
     gone, dave = replace(carol, port=0, online=False), replace(carol, name="dave")
     watch.push([TableUpdate("u-7", 7, (gone, dave))], [ANN], T0)
-    [(_, caught_up)] = watch.release([ANN], 7, T0)
+    [(_, caught_up)] = watch.resume([ANN], 7, T0)
     assert caught_up.entries == (replace(bob, online=False), gone, dave)
     assert (caught_up.start(), caught_up.version) == (4, 7)
 

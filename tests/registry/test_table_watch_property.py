@@ -93,7 +93,7 @@ class World:
     def heal(self) -> None:
         """Release everyone, deliver all until quiet, then each peer keeps alive, saying
         its version: a push given up meanwhile leaves its peer to its keepalive."""
-        self.send(self.watch.release(PEERS, self.version, self.now))
+        self.send(self.watch.resume(PEERS, self.version, self.now))
         self.settle()
         for addr, peer in self.peers.items():
             self.send(self.watch.heard(addr, peer.version, self.version, self.now))
@@ -151,7 +151,7 @@ def test_every_peer_ends_with_the_registrys_table_whatever_it_missed(plan: list[
             case ("hold", peer):
                 world.watch.hold([PEERS[peer]], world.version)
             case ("release", peer):
-                world.send(world.watch.release([PEERS[peer]], world.version, world.now))
+                world.send(world.watch.resume([PEERS[peer]], world.version, world.now))
     world.heal()
     for addr, peer in world.peers.items():
         assert (peer.version, peer.rows) == (world.version, world.rows), addr

@@ -221,7 +221,7 @@ class Follower:
                 self._delivery.watch.welcomed((ip, port), known, message.version, fetching=fetching)
         elif type(message) is TableSnapshot:  # (or at the table it is sent)
             for ip, port, key in to:
-                self._delivery.watch.answered(
+                self._delivery.watch.sent_table(
                     (ip, port), self._known((ip, port), key), message.version
                 )
         elif type(message) is Alive and len(to) == 1:  # (as a registry alone tells it)

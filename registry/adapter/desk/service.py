@@ -20,7 +20,7 @@ from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.shelf import AfterKept, Shelf
-from registry.core.desk.actions import Action, Close, ConnId, Log, Send
+from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
@@ -212,7 +212,7 @@ class DeskService:
             if self._closed:
                 return
             try:
-                self._apply(self.queue.release)
+                self._apply(self.queue.end_hold)
             except Exception as exc:  # pragma: no cover - defensive, as for the timer
                 self.log(f"desk: internal error after connections ended: {exc!r}")
 
@@ -243,11 +243,11 @@ class DeskService:
         """The console's `desk`: the waiting room in order, as an operator's `.room`."""
         if self.problem:
             return [f"  desk: {self.problem}"]
-        return [f"  {line}" for line in room_lines(self.queue.line.room("", self._clock()))]
+        return [f"  {line}" for line in room_lines(self.queue.state.room("", self._clock()))]
 
     def room_rows(self) -> tuple[RoomRow, ...] | None:
         """The waiting room in order (None: no help desk here)."""
-        return None if self.problem else self.queue.line.room("", self._clock()).rows
+        return None if self.problem else self.queue.state.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`; the line that says what was done."""
@@ -269,7 +269,7 @@ class DeskService:
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, Send):
+            if isinstance(action, DeskSend):
                 if action.conn == CONSOLE:
                     self.console.show(action.message)
                 else:

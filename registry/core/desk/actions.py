@@ -14,7 +14,9 @@ from wire.desk.messages import DeskMessage
 ConnId = str
 
 
-class Send(Struct, frozen=True):
+class DeskSend(Struct, frozen=True):
+    """Send the desk message `message` on connection `conn`."""
+
     conn: ConnId
     message: DeskMessage
 
@@ -90,6 +92,13 @@ class KeepOperators(Struct, frozen=True):
 
 
 Action = (
-    Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces | KeepOperators
+    DeskSend
+    | Close
+    | Log
+    | SessionStarted
+    | SessionLine
+    | SessionEnded
+    | KeepPlaces
+    | KeepOperators
 )
 Emit = Callable[[Action], None]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from registry.core.desk.actions import Emit, Send
+from registry.core.desk.actions import DeskSend, Emit
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
-from registry.core.desk.line import Line
 from registry.core.desk.state import DeskState, Operator, Person, name_for_log
 from wire.desk.messages import CRISIS_DESCRIPTION, CRISIS_WAITING, DeskCrisis, DeskFirst
 from wire.desk.text import (
@@ -20,9 +19,8 @@ from wire.shown_text import clean
 
 
 class Notices:
-    def __init__(self, s: DeskState, line: Line) -> None:
+    def __init__(self, s: DeskState) -> None:
         self._s = s
-        self._line = line
 
     def tell(self, now: float, emit: Emit) -> None:
         """The notices due (`arrivals`, `briefings`), unless hand-overs are paused."""
@@ -68,7 +66,7 @@ class Notices:
             else:
                 who = f"{_listed(names)} are waiting"
             text = f"{who}; {len(s.waiting)} waiting in all."
-            emit(s.notice(operator.conn, text))
+            s.notice(operator.conn, text, emit)
 
     def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
         """`person`, waiting, typed words of crisis: operators are told, and the person."""
@@ -78,11 +76,11 @@ class Notices:
             # the registry's notice, once per connection: a client that has not seen it
             # waits for it rather than show its own first (one notice, not two)
             person.noticed_on = person.conn
-            emit(Send(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+            emit(DeskSend(person.conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = keep_said(person.said, text)
         line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
-        emit(s.log(line, person))
+        s.log(line, person, emit)
         told = now < person.alerted_at + ARRIVALS_INTERVAL
         if not told:
             told = self.alert(person, now, CRISIS_REASONS[CRISIS_WAITING], emit)
@@ -96,7 +94,7 @@ class Notices:
                 "No operator is on duty to be told yet; the one who serves you will see what "
                 "you wrote. If you are in danger now, do not wait here: see the notice above."
             )
-        emit(s.notice(person.conn, said))
+        s.notice(person.conn, said, emit)
 
     def alert(self, person: Person, now: float, why: str, emit: Emit) -> bool:
         """Tell the operators of `person`'s topic (all, if none serves it) they may be in danger:
@@ -118,7 +116,7 @@ class Notices:
                     f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
                     "them."
                 )
-            emit(s.notice(operator.conn, text))
+            s.notice(operator.conn, text, emit)
         return bool(s.operators)
 
     def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
@@ -126,7 +124,7 @@ class Notices:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
             why = CRISIS_REASONS.get(person.crisis, "words of crisis")
-            emit(self._s.notice(operator.conn, self._in_danger(person, why, first=True)))
+            self._s.notice(operator.conn, self._in_danger(person, why, first=True), emit)
 
     def _in_danger(self, person: Person, why: str, *, first: bool = False) -> str:
         number = self._s.waiting.index(person) + 1
@@ -150,11 +148,11 @@ class Notices:
     def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
         number = self._number_of(operator, msg)
         if isinstance(number, str):
-            emit(self._s.notice(operator.conn, number))
+            self._s.notice(operator.conn, number, emit)
             return
         person = self._s.waiting[number - 1]
         self._s.waiting.remove(person)
-        self._line.to_front(person)
+        self._s.to_front(person)
         self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
@@ -195,18 +193,18 @@ class Notices:
                 else f"number {now_at}, behind only people put back at the front after a "
                 "session cut short"
             )
-            emit(s.notice(operator.conn, f"{name} is already {where}; {who}."))
+            s.notice(operator.conn, f"{name} is already {where}; {who}.", emit)
             return
         line = (
             f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
             f"waiting room (from number {number})"
         )
-        emit(s.log(line, person))
+        s.log(line, person, emit)
         said = f"{name} is now number {now_at} in the waiting room; {who}."
-        emit(s.notice(operator.conn, said))
+        s.notice(operator.conn, said, emit)
         if person.conn is not None and now_at < number:
             said = "An operator has moved you to the front of the line."
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
 
 
 def _listed(items: list[str]) -> str:

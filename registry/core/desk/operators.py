@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from registry.core.credentials import same_secret
-from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
-from registry.core.desk.line import Line
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeepOperators, Log
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Operator
@@ -26,9 +25,8 @@ NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
 class Duty:
-    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, held: HeldPlaces) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions, held: HeldPlaces) -> None:
         self._s = s
-        self._line = line
         self._sessions = sessions
         self._held = held
 
@@ -58,7 +56,7 @@ class Duty:
             emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
         topics = topics_text(tuple(sorted(operator.topics)))
         s.log_operator(operator, f"on duty ({topics})", emit)
-        emit(Send(conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(conn, self._s.on_duty(operator, msg.id)))
         self._held.kept_for(operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
         s.briefings.append(operator)
@@ -105,7 +103,7 @@ class Duty:
         return True
 
     def room(self, operator: Operator, msg: DeskLook, now: float, emit: Emit) -> None:
-        emit(Send(operator.conn, self._line.room(msg.id, now)))
+        emit(DeskSend(operator.conn, self._s.room(msg.id, now)))
 
     def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
         said = msg.text[:MAX_DESK_LINE]
@@ -121,15 +119,15 @@ class Duty:
         else:
             self._sessions.say(operator.session, operator, msg.text, emit)
             return
-        emit(self._s.notice(operator.conn, text))
+        self._s.notice(operator.conn, text, emit)
 
     def end(self, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
         s, conn, session = self._s, operator.conn, operator.session
         if session is None:
-            emit(s.notice(conn, "You are not serving anyone."))
+            s.notice(conn, "You are not serving anyone.", emit)
             return
         if msg.session != session.id:
-            emit(s.notice(conn, already_over(clean(session.person.name))))
+            s.notice(conn, already_over(clean(session.person.name)), emit)
             return
         ending = Ending(
             "ended by the operator",
@@ -139,18 +137,18 @@ class Duty:
         self._sessions.end(session, now, ending, emit)
         self._sessions.hand_over(now, emit)
         if s.holding:
-            s.ended_while_holding.add(conn)  # whoever is next is known at release
+            s.ended_while_holding.add(conn)  # whoever is next is known at end_hold
         elif operator.session is None:
-            emit(s.notice(conn, NOBODY_WAITING))
+            s.notice(conn, NOBODY_WAITING, emit)
 
     def serve(self, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:
         if not all(t in TOPICS for t in msg.topics):
-            emit(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
+            self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}.", emit)
             return
         operator.topics = frozenset(msg.topics)
         topics = topics_text(tuple(sorted(operator.topics)))
         self._s.log_operator(operator, f"now serves {topics}", emit)
-        emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
+        emit(DeskSend(operator.conn, self._s.on_duty(operator, msg.id)))
 
     def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
         conn = operator.conn

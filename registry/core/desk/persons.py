@@ -6,12 +6,10 @@ import hashlib
 from collections.abc import Iterable
 
 import msgspec
-from msgspec import Struct
 
 from registry.core.credentials import token_matches
-from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DeskSettings, room_is_full, work_bits
-from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.sessions import DeskSessions, Ending, already_over
 from registry.core.desk.state import DeskState, Person, name_for_log
@@ -48,11 +46,6 @@ from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
 
 
-class Refusal(Struct, frozen=True):
-    reason: str
-    log: str
-
-
 def holder(people: Iterable[Person], given: str) -> Person | None:
     """The one of `people` whose token (or its hash, as kept on disk) is `given`, or None; every
     token compared in constant time."""
@@ -67,14 +60,14 @@ def holder(people: Iterable[Person], given: str) -> Person | None:
 
 def source_refusal(
     people: Iterable[Person], *, key: str, address: str, in_danger: bool, limits: DeskSettings
-) -> Refusal | None:
+) -> tuple[str, str] | None:
     """Why a join with `key` from `address` may not take a place beside `people` (held and served
-    included), or None; "" is unknown, not limited."""
+    included), and the log's line; or None. "" is unknown, not limited."""
     people = list(people)
     if key:
         held = sum(1 for p in people if p.key == key)
         if held >= limits.max_per_key:
-            return Refusal(
+            return (
                 f"This help desk client already holds {held} places in the waiting room, the "
                 "most one client may hold; please wait for your turn there, or try again once "
                 "that place is given up.",
@@ -84,7 +77,7 @@ def source_refusal(
         same = sum(1 for p in people if p.address == address and bool(p.crisis) == in_danger)
         if same >= limits.max_per_address:
             kind = "places of people who may be in danger" if in_danger else "places"
-            return Refusal(
+            return (
                 f"This computer ({address}) already holds {same} {kind} in the waiting room, "
                 "the most one address may hold; please try again once one of them has been "
                 "served.",
@@ -94,9 +87,8 @@ def source_refusal(
 
 
 class Persons:
-    def __init__(self, s: DeskState, line: Line, sessions: DeskSessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, sessions: DeskSessions, notices: Notices) -> None:
         self._s = s
-        self._line = line
         self._sessions = sessions
         self._notices = notices
 
@@ -106,7 +98,7 @@ class Persons:
         # first, whatever happens next: a refused person in crisis needs it most
         crisis = crisis_reason(msg.topic, msg.description)
         if crisis:
-            emit(Send(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
+            emit(DeskSend(conn, DeskCrisis(s.make_id(), s.settings.crisis_notice)))
         if msg.wire != WIRE_VERSION:
             s.refuse_wire(conn, msg, "desk client", emit)
             return
@@ -139,7 +131,7 @@ class Persons:
             return False
         seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
         s.puzzles[conn] = (seed, bits)
-        emit(Send(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
+        emit(DeskSend(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
         return True
 
     def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
@@ -161,12 +153,12 @@ class Persons:
             limits=s.settings,
         )
         if refusal is not None:
-            log = Log(refusal.log, "desk: places per source")
-            s.refuse(conn, msg.id, refusal.reason, emit, log=log)
+            reason, line = refusal
+            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: places per source"))
             return False
         if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.settings):
             size = len(s.waiting)
-            estimate = self._line.estimate(msg.topic, size, now)
+            estimate = self._s.estimate(msg.topic, size, now)
             reason = (
                 f"The waiting room is full ({size} people); please try again "
                 f"later. The current estimated wait is "
@@ -197,8 +189,8 @@ class Persons:
         s.conns[conn] = person
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-        emit(s.log(line, person))
-        self._sessions.answer_first(person, msg.id, now, emit, restored=False)
+        s.log(line, person, emit)
+        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=False)
         s.arrivals.append(person)  # told to operators once hand-overs are made
 
     def _take_back(
@@ -222,8 +214,8 @@ class Persons:
             person.noticed_on = conn  # with the join's answer (see join)
         s.conns[conn] = person
         s.restored.discard(person.token)
-        emit(s.log(f"desk: {name_for_log(person)} took their place back", person))
-        self._sessions.answer_first(person, msg.id, now, emit, restored=True)
+        s.log(f"desk: {name_for_log(person)} took their place back", person, emit)
+        self._sessions.tell_queued_first(person, msg.id, now, emit, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
         """A person who left while their connection was lost gives up their held place."""
@@ -243,7 +235,7 @@ class Persons:
                 f"desk: {name_for_log(held)} left the waiting room (said once the "
                 "connection was lost)"
             )
-            emit(s.log(line, held))
+            s.log(line, held, emit)
             said = YOU_LEFT
         s.goodbye(conn, said, "gave up a place", emit)
 
@@ -253,12 +245,12 @@ class Persons:
         session = s.session_of(person)
         if session is not None:
             said = f"You are being served by {session.operator.name}."
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
-        position, k = self._line.position(person)
-        est = self._line.estimate(person.topic, position - 1, now, person)
+        position, k = self._s.position(person)
+        est = self._s.estimate(person.topic, position - 1, now, person)
         waited = int(person.waited(now))
-        emit(Send(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
+        emit(DeskSend(person.conn, DeskPosition(s.make_id(), msg.id, position, k, waited, est)))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
         """A line from `person`: to their operator when it names their session; while waiting,
@@ -271,7 +263,7 @@ class Persons:
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
         if session is None or msg.session != session.id:
             # it crossed the end of its session: not for whoever serves the person next
@@ -279,7 +271,7 @@ class Persons:
                 "Not sent: your session had ended before this line reached the help "
                 f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
             )
-            emit(s.notice(person.conn, said))
+            s.notice(person.conn, said, emit)
             return
         session.heard += 1
         # marked for the operator and in the transcript; the person is told nothing more
@@ -289,7 +281,7 @@ class Persons:
                 f"desk: {name_for_log(person)} wrote words of crisis in their session "
                 f"with {session.operator.name}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
 
     def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
         """`.end` or `.quit`: the session ends, or the place is left."""
@@ -298,7 +290,7 @@ class Persons:
         conn = person.conn
         session = s.session_of(person)
         if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-            emit(s.notice(conn, already_over(session.operator.name)))
+            s.notice(conn, already_over(session.operator.name), emit)
         elif session is not None:
             ending = Ending(
                 "ended by the person",
@@ -309,7 +301,7 @@ class Persons:
         else:
             s.remove_waiting(person)
             s.conns.pop(conn, None)
-            emit(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
+            s.log(f"desk: {name_for_log(person)} left the waiting room", person, emit)
             s.goodbye(conn, YOU_LEFT, "left the waiting room", emit)
 
 

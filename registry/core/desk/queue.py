@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.desk.actions import Action, Close, ConnId, Emit, Log, Send
+from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Emit, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
-from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
 from registry.core.desk.persons import Persons
@@ -55,12 +54,11 @@ class DeskQueue:
         -> name)."""
         s = DeskState(make_id, make_token, operator_key, authorised, settings)
         self.state = self._s = s
-        self.line = line = Line(s)
-        self._sessions = sessions = DeskSessions(s, line)
+        self._sessions = sessions = DeskSessions(s)
         self.held = held = HeldPlaces(s)
-        self._notices = notices = Notices(s, line)
-        self.duty = duty = Duty(s, line, sessions, held)
-        persons = Persons(s, line, sessions, notices)
+        self._notices = notices = Notices(s)
+        self.duty = duty = Duty(s, sessions, held)
+        persons = Persons(s, sessions, notices)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): persons.join,
             (None, DeskOperator): duty.on,
@@ -91,7 +89,7 @@ class DeskQueue:
             link.beat = link.beat or Heartbeat(now, s.settings.heartbeat)
             link.beat.heard(now)
         if who is not None and isinstance(message, DeskPing):
-            emit(Send(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
+            emit(DeskSend(conn, DeskPong(s.make_id(), message.id)))  # a sign of life only
             return
         if who is not None and isinstance(message, DeskPong):
             return
@@ -103,7 +101,7 @@ class DeskQueue:
             s.refuse(conn, message.id, said, emit)
         else:
             role = "a person" if isinstance(who, Person) else "an operator"
-            emit(s.notice(conn, f"{type(message).__name__} is not something {role} can send."))
+            s.notice(conn, f"{type(message).__name__} is not something {role} can send.", emit)
         self._after(now, emit)
 
     def disconnected(self, conn: ConnId, reason: str, now: float, emit: Emit) -> None:
@@ -123,11 +121,11 @@ class DeskQueue:
         self.held.keep(emit)
 
     def hold(self) -> None:
-        """Hand nobody over, push no position nor `DeskQueued`, until `release`: other connections
+        """Hand nobody over, push no position nor `DeskQueued`, until `end_hold`: other connections
         may have ended at the same moment, unread yet (SIGSTOP). Twice is once."""
         self._s.holding = True
 
-    def release(self, now: float, emit: Emit) -> None:
+    def end_hold(self, now: float, emit: Emit) -> None:
         """End a `hold`: hand over, answer the joins held, push positions, and tell each operator
         whose `.end` came meanwhile, still free, that nobody waits."""
         s = self._s
@@ -138,13 +136,13 @@ class DeskQueue:
         self._sessions.hand_over(now, served.append)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        self.line.held_answers(now, emit)
+        s.held_answers(now, emit)
         for action in served:
             emit(action)
         ended, s.ended_while_holding = s.ended_while_holding, set()
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
-                emit(s.notice(operator.conn, NOBODY_WAITING))
+                s.notice(operator.conn, NOBODY_WAITING, emit)
         self._after(now, emit)
 
     def timer(self, now: float, emit: Emit) -> None:
@@ -163,21 +161,21 @@ class DeskQueue:
                 continue
             match link.beat.check(now):
                 case Beat.PING:
-                    emit(Send(conn, DeskPing(s.make_id())))
+                    emit(DeskSend(conn, DeskPing(s.make_id())))
                 case Beat.LOST:
                     silent = format_duration(link.beat.silent_for(now))
                     said = (
                         f"No sign of life from your client for {silent}, so the help "
                         "desk took your connection as lost and closed it."
                     )
-                    emit(s.notice(conn, said))
+                    s.notice(conn, said, emit)
                     emit(Close(conn, f"no sign of life for {silent}"))
                     self.disconnected(conn, f"no sign of life for {silent}", now, emit)
 
     def next_wake(self) -> float | None:
         s = self._s
         times = self.held.wakes() + self._notices.wakes()
-        if not s.holding:  # held-back pushes go at `release`
+        if not s.holding:  # held-back pushes go at `end_hold`
             times += [p.due for p in s.waiting if p.due is not None]
         times += [
             link.beat.due()

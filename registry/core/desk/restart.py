@@ -89,7 +89,7 @@ class HeldPlaces:
         said = f"{clean(person.name)} did not come back; you take the next person."
         self._tell_kept_operator(person, said, emit)
         line = f"desk: {name_for_log(person)} did not come back in time; place given up"
-        emit(self._s.log(line, person))
+        self._s.log(line, person, emit)
 
     def _stop_awaiting(self, now: float, emit: Emit) -> None:
         s = self._s
@@ -101,12 +101,12 @@ class HeldPlaces:
             self._tell_kept_operator(person, said, emit)
             if person.conn is not None:
                 said = f"{person.awaits} is not back; the next free operator will serve you."
-                emit(s.notice(person.conn, said))
+                s.notice(person.conn, said, emit)
             line = (
                 f"desk: {name_for_log(person)} and {person.awaits} were not together "
                 "again in time; no longer kept for each other"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
             person.awaits, person.shown = "", None  # a push with the usual figures
 
     def kept_operator(self, person: Person) -> Operator | None:
@@ -115,7 +115,7 @@ class HeldPlaces:
     def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
         operator = self.kept_operator(person)
         if operator is not None:
-            emit(self._s.notice(operator.conn, text))
+            self._s.notice(operator.conn, text, emit)
 
     def kept_for(self, operator: Operator, now: float, emit: Emit) -> None:
         """Tell `operator`, just on duty, of each person kept for it and not back yet."""
@@ -130,7 +130,7 @@ class HeldPlaces:
                     f"conversation resumes as soon as {name} is back (you take nobody "
                     f"else until then, for up to {left})."
                 )
-                emit(s.notice(operator.conn, said))
+                s.notice(operator.conn, said, emit)
 
     def keep(self, emit: Emit) -> None:
         places = self._places()
@@ -140,7 +140,7 @@ class HeldPlaces:
 
     def _places(self) -> tuple[KeptPlace, ...]:
         # those served would be put back at the front, with the others put back, in the
-        # order they joined (Line.to_front); `joined` as kept leaves out time served
+        # order they joined (DeskState.to_front); `joined` as kept leaves out time served
         s = self._s
         sessions = {session.person: session for session in s.sessions()}
         front = list(sessions) + [p for p in s.waiting if p.back]

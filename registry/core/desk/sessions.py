@@ -7,14 +7,13 @@ from msgspec import Struct
 from registry.core.desk.actions import (
     Action,
     Close,
+    DeskSend,
     Emit,
     Log,
-    Send,
     SessionEnded,
     SessionLine,
     SessionStarted,
 )
-from registry.core.desk.line import Line
 from registry.core.desk.state import (
     Conversation,
     DeskState,
@@ -41,16 +40,15 @@ class Ending(Struct, frozen=True):
 
 
 class DeskSessions:
-    def __init__(self, s: DeskState, line: Line) -> None:
+    def __init__(self, s: DeskState) -> None:
         self._s = s
-        self._line = line
 
     def settle(self, now: float, emit: Emit) -> None:
         """Hand over, then push positions; neither while held (figures taken mid-batch would
         count operators already gone)."""
         if not self._s.holding:
             self.hand_over(now, emit)
-            self._line.push(now, emit)
+            self._s.push(now, emit)
 
     def hand_over(self, now: float, emit: Emit) -> None:
         """Give every free operator the earliest connected person it serves (the operator free
@@ -82,24 +80,24 @@ class DeskSessions:
         if resumed:
             person.awaits = ""
             said = "The help desk was restarted; your conversation with {} resumes."
-            emit(s.notice(person.conn, said.format(operator.name)))
-            emit(s.notice(operator.conn, said.format(clean(person.name))))
+            s.notice(person.conn, said.format(operator.name), emit)
+            s.notice(operator.conn, said.format(clean(person.name)), emit)
         s.remove_waiting(person)
         session = Conversation(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
-        emit(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+        emit(DeskSend(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
         told = DeskSession(
             s.make_id(), session.id, person.name, person.phone, person.topic,
             person.description, round(waited), person.crisis, person.said,
         )  # fmt: skip
-        emit(Send(operator.conn, told))
+        emit(DeskSend(operator.conn, told))
         emit(_started(session, waited))
         line = (
             f"desk: {operator.name} serves {name_for_log(person)} "
             f"(topic {person.topic}, waited {format_duration(waited)})"
         )
-        emit(s.log(line, person))
+        s.log(line, person, emit)
 
     def say(
         self,
@@ -116,11 +114,11 @@ class DeskSessions:
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
         if len(text) > MAX_DESK_LINE:
-            emit(self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters."))
+            self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.", emit)
             return False
         if not text.strip():
             return False
-        emit(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
+        emit(DeskSend(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
         name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
         emit(SessionLine(session.id, name, said, crisis))
         return True
@@ -141,9 +139,9 @@ class DeskSessions:
             f"desk: session of {name_for_log(person)} with {operator.name} ended "
             f"({ending.why}; {format_duration(length)})"
         )
-        emit(s.log(line, person))
+        s.log(line, person, emit)
         if ending.to_operator is not None and operator.conn in s.conns:
-            emit(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+            emit(DeskSend(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
         if person.conn is None or person.conn not in s.conns:
             return
         if ending.to_person is not None:
@@ -151,12 +149,12 @@ class DeskSessions:
             # one that stays is answered line by line (see Persons.line).
             heard = -1 if ending.requeue else session.heard
             told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-            emit(Send(person.conn, told))
+            emit(DeskSend(person.conn, told))
         if ending.requeue:
             # the same token: a client that never hears of this (its connection broken
             # too) takes the place at the front back with the token it holds
             person.shown = None
-            self._line.to_front(person)
+            self._s.to_front(person)
         else:
             emit(Close(person.conn, "session ended"))
             s.conns.pop(person.conn, None)
@@ -175,15 +173,15 @@ class DeskSessions:
             gone = f"{operator.name}'s connection was lost"
         told = f"{gone}; you are back at the front of the waiting room."
         self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
-        self.answer_first(person, "", now, emit, restored=False)
+        self.tell_queued_first(person, "", now, emit, restored=False)
 
-    def answer_first(
+    def tell_queued_first(
         self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
         """Hand over whoever can be, but tell `person` where they stand first."""
         served: list[Action] = []
         self.hand_over(now, served.append)
-        self._line.answer(person, reply_to, now, emit, restored=restored)
+        self._s.tell_queued(person, reply_to, now, emit, restored=restored)
         for action in served:
             emit(action)
 
@@ -199,20 +197,20 @@ class DeskSessions:
             )
             why = f"person's connection lost ({reason})"
             self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
-            self._line.hold_place(person, now)
-            self._line.to_front(person)
+            self._s.hold_place(person, now)
+            self._s.to_front(person)
             line = (
                 f"desk: {name_for_log(person)} lost the connection while being served; "
                 f"place at the front held for {held}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
         elif person in s.waiting:
-            self._line.hold_place(person, now)
+            self._s.hold_place(person, now)
             line = (
                 f"desk: {name_for_log(person)} lost the connection ({reason}); "
                 f"place held for {held}"
             )
-            emit(s.log(line, person))
+            s.log(line, person, emit)
 
 
 def _started(session: Conversation, waited: float) -> SessionStarted:

@@ -1,17 +1,34 @@
-"""The desk core's state (`DeskState`), given to each part; its records; what all parts say."""
+"""The desk core's state (`DeskState`), given to each part; its records; what all parts say;
+the waiting line: positions, estimates, the order of those put back, what is said of it."""
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 
 from msgspec import Struct, field
 
-from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
-from registry.core.desk.estimate import Estimator
+from registry.core.desk.actions import Close, ConnId, DeskSend, Emit, KeptPlace, Log
+from registry.core.desk.estimate import Busy, Estimator, whole
 from registry.core.desk.limits import DeskSettings
-from wire.desk.messages import DeskEnded, DeskJoin, DeskNotice, DeskOperator, DeskRefused
+from wire.desk.messages import (
+    EST_KEPT,
+    EST_MEASURED,
+    DeskEnded,
+    DeskJoin,
+    DeskNotice,
+    DeskOnDuty,
+    DeskOperator,
+    DeskPosition,
+    DeskQueued,
+    DeskRefused,
+    DeskRoom,
+    RoomRow,
+    WaitEstimate,
+)
 from wire.desk.phone import mask_phone, phone_key, scrub_phone
+from wire.desk.text import TOPICS
 from wire.heartbeat import Heartbeat
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -36,7 +53,7 @@ class Person(Struct, eq=False):
     pushed_at: float = float("-inf")
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
     served: float = 0.0  # seconds spent being served since joining: not waiting
-    back: bool = False  # put back at the front (see registry.core.desk.line.Line.to_front)
+    back: bool = False  # put back at the front (see DeskState.to_front)
     # after a restart: the name of the operator who was serving them, and until when the
     # two are kept for each other (see DeskQueue.restore)
     awaits: str = ""
@@ -125,7 +142,7 @@ class DeskState:
         self.kept: tuple[KeptPlace, ...] = ()
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
-        # -- between `hold` and `release`: the operators whose `.end` came, and the
+        # -- between `hold` and `end_hold`: the operators whose `.end` came, and the
         # DeskQueued answers due (person, connection, reply_to, restored)
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
@@ -176,11 +193,12 @@ class DeskState:
         self.restored.discard(person.token)
         person.due = None
 
-    def notice(self, conn: ConnId, text: str) -> Send:
-        return Send(conn, DeskNotice(self.make_id(), text))
+    def notice(self, conn: ConnId, text: str, emit: Emit) -> None:
+        emit(DeskSend(conn, DeskNotice(self.make_id(), text)))
 
-    def log(self, line: str, person: Person) -> Log:
-        return Log(scrub_phone(clean(line), person.phone))
+    def log(self, line: str, person: Person, emit: Emit) -> None:
+        """`line` for the log, of `person`'s number scrubbed."""
+        emit(Log(scrub_phone(clean(line), person.phone)))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
         """`desk: operator ann <what>` for the log; not for the console, whose screen is the log."""
@@ -188,7 +206,7 @@ class DeskState:
             emit(Log(f"desk: operator {operator.name} {what}"))
 
     def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
-        emit(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
+        emit(DeskSend(conn, DeskEnded(self.make_id(), said, False, -1)))
         emit(Close(conn, why))
 
     def refuse(  # noqa: PLR0913 (what a refusal says, and to whom, and the log's line)
@@ -203,7 +221,7 @@ class DeskState:
         """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default the reason,
         which must hold nothing from the request) to the log."""
         emit(log or Log(f"desk: refused: {reason}", reason))
-        emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
+        emit(DeskSend(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
         emit(Close(conn, "refused: " + reason))
 
     def refuse_wire(
@@ -212,3 +230,133 @@ class DeskState:
         reason = wire_refusal(msg.wire, what)
         log = Log(f"desk: refused {clean(msg.name)!r}: {reason}", "desk: another version")
         self.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION, log)
+
+    def position(self, person: Person) -> tuple[int, int]:
+        for p, position, k in self.positions():
+            if p is person:
+                return position, k
+        raise ValueError("not waiting")
+
+    def positions(self) -> list[tuple[Person, int, int]]:
+        """(person, position, operators able to serve) for everyone waiting, in order: a position
+        counts those ahead who compete for the same operators (all, while nobody serves)."""
+        reach: dict[int, frozenset[int]] = {}
+        able: dict[int, int] = {}
+        for topic in TOPICS:
+            serving = [o for o in self.operators.values() if topic in o.topics]
+            able[topic] = len(serving)
+            reach[topic] = frozenset().union(*(o.topics for o in serving))
+        before: dict[int, int] = dict.fromkeys(TOPICS, 0)
+        result = []
+        for index, person in enumerate(self.waiting):
+            competitors = reach.get(person.topic, frozenset())
+            ahead = sum(before[t] for t in competitors) if competitors else index
+            # kept for one operator after a restart: that one serves them, nobody else
+            # (they still count ahead of the others: should it not be back in time, they
+            # go to the next free operator from where they are)
+            able_now = 1 if person.awaits else able.get(person.topic, 0)
+            result.append((person, ahead + 1, able_now))
+            before[person.topic] = before.get(person.topic, 0) + 1
+        return result
+
+    def to_front(self, person: Person) -> None:
+        """Put `person` at the front, among the others put back, in the order they joined."""
+        person.back = True
+        waiting, index = self.waiting, 0
+        while (
+            index < len(waiting) and waiting[index].back and waiting[index].joined <= person.joined
+        ):
+            index += 1
+        waiting.insert(index, person)
+
+    def hold_place(self, person: Person, now: float) -> None:
+        person.conn = None
+        person.held_until = now + self.settings.grace
+        person.shown = None
+        person.due = None
+
+    def estimate(
+        self, topic: int, ahead: int, now: float, person: Person | None = None
+    ) -> WaitEstimate:
+        """The wait for `topic` with `ahead` people before (for `person`, when kept for one)."""
+        if person is not None and person.awaits:
+            return whole(EST_KEPT, 0.0, person.awaits_until - now)
+        busy: list[Busy] = [
+            None if o.session is None else (o.session.person.topic, now - o.session.started)
+            for o in self.operators.values()
+            if topic in o.topics
+        ]
+        return self.estimator.estimate(topic, ahead, busy)
+
+    def room(self, reply_to: str, now: float) -> DeskRoom:
+        rows = [
+            RoomRow(
+                p.name,
+                p.topic,
+                p.masked,
+                int(p.waited(now)),
+                p.conn is not None,
+                p.crisis,
+                p.awaits,
+                math.ceil(max(0.0, p.awaits_until - now)) if p.awaits else 0,
+            )
+            for p in self.waiting
+        ]
+        return DeskRoom(self.make_id(), reply_to, tuple(rows))
+
+    def tell_queued(
+        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
+    ) -> None:
+        """Tell `person` where they stand (DeskQueued), or at `end_hold` while held."""
+        assert person.conn is not None
+        s = self
+        if s.holding:
+            s.answers_held.append((person, person.conn, reply_to, restored))
+            return
+        if person in s.waiting:
+            position, k = self.position(person)
+            est = self._shown(person, position, k, now)
+        else:  # served at once
+            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
+        queued = DeskQueued(
+            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.settings.grace),
+            restored, est,
+        )  # fmt: skip
+        emit(DeskSend(person.conn, queued))
+
+    def held_answers(self, now: float, emit: Emit) -> None:
+        """The answers held, to those still on the connection they were for."""
+        held, self.answers_held = self.answers_held, []
+        for person, conn, reply_to, restored in held:
+            if person.conn == conn and self.conns.get(conn) is person:
+                self.tell_queued(person, reply_to, now, emit, restored=restored)
+
+    def push(self, now: float, emit: Emit) -> None:
+        """Push the positions that changed, each at most every push_interval (else `due` then)."""
+        for person, position, k in self.positions():
+            if person.conn is None:
+                continue
+            if person.shown == (position, k):
+                person.due = None
+                continue
+            if now < person.pushed_at + self.settings.push_interval:
+                person.due = person.pushed_at + self.settings.push_interval
+                continue
+            est = self._shown(person, position, k, now)
+            waited = int(person.waited(now))
+            emit(DeskSend(person.conn, DeskPosition(self.make_id(), "", position, k, waited, est)))
+
+    def _shown(self, person: Person, position: int, k: int, now: float) -> WaitEstimate:
+        person.shown, person.pushed_at, person.due = (position, k), now, None
+        return self.estimate(person.topic, position - 1, now, person)
+
+    def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        yours = sum(1 for p in self.waiting if p.conn is not None and may_take(operator, p))
+        return DeskOnDuty(
+            self.make_id(),
+            reply_to,
+            operator.name,
+            tuple(sorted(operator.topics)),
+            len(self.waiting),
+            yours,
+        )
