@@ -14,7 +14,6 @@ from typing import TypeVar
 import nats
 import nats.errors
 import nats.js.errors
-from msgspec import Struct
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
@@ -38,14 +37,6 @@ ANSWER_TIMEOUT = 2.0
 #: at once should the link come back. Here within 2 to 3 s; a ping costs a few bytes.
 PING_INTERVAL = 1
 MAX_OUTSTANDING_PINGS = 2
-
-
-class ClusterSettings(Struct, frozen=True):
-    """A registry's place in a service: its service folder, and the address its peers
-    reach it at (`advertise`)."""
-
-    folder: ServiceFolder
-    advertise: str
 
 
 class ClusterError(StorageError):
@@ -200,15 +191,13 @@ async def close(nc: Client, *, drain: bool = False) -> None:
         await (nc.drain() if drain else nc.close())
 
 
-class _QuietTlsEnd(logging.Filter):
+def _not_a_tls_end(record: logging.LogRecord) -> bool:
     """asyncio warns, on its logger, that a TLS connection's end is not half-closed, each
     time a NATS server closes one; that is no news to a user."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "eof_received()" not in record.getMessage()
+    return "eof_received()" not in record.getMessage()
 
 
-logging.getLogger("asyncio").addFilter(_QuietTlsEnd())
+logging.getLogger("asyncio").addFilter(_not_a_tls_end)
 
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
 TASKS_END_WITHIN = 2.0

@@ -26,7 +26,6 @@ from nats.js.kv import KeyValue
 from disk.files import os_reason
 from registry.adapter.cluster.connect import (
     ClusterError,
-    ClusterSettings,
     close,
     connect,
     end_tasks_left,
@@ -40,10 +39,11 @@ from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
-    Backlog,
     Publisher,
+    queued_since,
     registry_subject,
 )
+from registry.adapter.cluster.service_folder import ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
@@ -109,7 +109,7 @@ class ClusterRegistry:
         self._leader_reach = ""  # where the registry this one relays to is reached
         self._said_lead = ""  # where the registry last said to decide is reached
         self._follower: Follower | None = None
-        self._backlog = Backlog()
+        self._queued_since: float | None = None  # (link.queued_since)
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
 
@@ -192,12 +192,12 @@ class ClusterRegistry:
         the peers of a registry gone (from those `known`) are reached from here."""
         keeper = self._keeper
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
-        server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
+        server.core.hand_over(elsewhere, lambda addr: bool(self._channel.sessions_at(addr)))
         await server.start()
         self._say_lead(keeper.reach)
         self._turned = time.monotonic()
         while not self._stopped.is_set():
-            await self._next(elsewhere.routes.forget_silent)
+            await self._next(elsewhere.forget_silent)
             if not keeper.held or keeper.term != term:
                 if not keeper.leader:  # (a lead taken again, by any registry, is said again)
                     self._said_lead = ""
@@ -218,7 +218,7 @@ class ClusterRegistry:
         reached from here (a handshake each: they are told last)."""
         listed = tuple(sorted(members.values()))
         for registry in gone:
-            elsewhere.routes.forget(registry)
+            elsewhere.forget(registry)
         server.handle(lambda core, now: core.new_registries(listed, now))
         server.desk.tell_registries()
 
@@ -308,9 +308,12 @@ class ClusterRegistry:
             self.log("dropped what another registry handed over: not ChatApp's")
             return
         for inbound, _ in inbounds:
-            elsewhere.routes.heard_via((inbound.ip, inbound.port), inbound.registry)
-        sub = self._lead_sub
-        lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
+            elsewhere.heard_via((inbound.ip, inbound.port), inbound.registry)
+        sub, now = self._lead_sub, time.monotonic()
+        since = self._queued_since = queued_since(
+            self._queued_since, sub.pending_msgs if sub else 0, now
+        )
+        lag = 0.0 if since is None else now - since
         server = self._server
         if server is None:
             return
@@ -394,15 +397,15 @@ def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
 
 
 async def _open_service(
-    cluster: ClusterSettings,
-    port: int,
+    folder: ServiceFolder,
+    reach: str,
     data_dir: Path,
     out: Callable[[str], None],
     stopping: asyncio.Event,
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
     None, with the reason said and NATS closed, when NATS cannot give it."""
-    log, folder = _stamped(out), cluster.folder
+    log = _stamped(out)
     try:
         said = service_desk_key(folder.desk_key, data_dir)
         nc, js = await connect(folder, log, stopping)
@@ -412,7 +415,7 @@ async def _open_service(
     except OSError as exc:
         out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
         return None
-    keeper = LeaseKeeper(folder, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
 
     async def state() -> tuple[JetStreamStore, KeyValue]:
         return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
@@ -437,10 +440,10 @@ async def run_cluster_registry(
     listen: tuple[str, int],
     data_dir: Path,
     out: Callable[[str], None],
-    cluster: ClusterSettings,
+    folder: ServiceFolder,
     settings: RegistrySettings,
 ) -> int:
-    """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
+    """Run one registry of the service of `folder` until Ctrl-C, SIGTERM or `quit`,
     listening on `listen` (address, port), with `settings`. The exit status."""
     prompt = ConsolePrompt() if on_a_terminal() else None
     out = printable(prompt.print if prompt is not None else out)
@@ -451,7 +454,7 @@ async def run_cluster_registry(
         out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
         return 1
     stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
-    service = await _open_service(cluster, port, data_dir, out, stopping)
+    service = await _open_service(folder, f"{settings.advertise}:{port}", data_dir, out, stopping)
     if service is None:
         return 1
     registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)
