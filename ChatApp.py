@@ -168,7 +168,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
     from net.discovery import advertised_addresses
     from registry.adapter.cluster.run import run_cluster_registry
-    from registry.adapter.cluster.service_folder import FolderError, is_folder, open_folder
+    from registry.adapter.cluster.service_folder import ClusterError, is_folder, open_folder
 
     if not is_folder(line.cluster):
         raise UsageProblem(
@@ -179,7 +179,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))
-    except FolderError as exc:
+    except ClusterError as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 1
     own = msgspec.structs.replace(

@@ -14,12 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from net.discovery import lan_addresses, reach_line
-from registry.adapter.console_commands import (
-    LOG_COMMAND,
-    LogShown,
-    is_registry_command,
-    run_command,
-)
+from registry.adapter.console_commands import LOG_COMMAND, is_registry_command, run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
@@ -56,7 +51,9 @@ class RegistryConsole:
         self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, each with its time if it is a log line
         self._lines: list[tuple[str, float | None]] = []
-        self._log_shown = LogShown(on_screen=settings.log_on_screen)
+        self._log_on_screen = settings.log_on_screen  # (else `.log off` hides nothing)
+        # while `.log off` hides the log: how many lines it hid (None: the log is shown)
+        self._hidden: int | None = None
         self.operator = settings.console_operator
 
     def _screen(self, colour: bool) -> Callable[..., LinePrompt]:
@@ -109,8 +106,10 @@ class RegistryConsole:
             if at is None:
                 self.out(line)
             # a log line `.log off` hides is counted instead (errors always show)
-            elif line.startswith(ERROR_MARK) or not self._log_shown.hides():
+            elif line.startswith(ERROR_MARK) or self._hidden is None:
                 self.out(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}")
+            else:
+                self._hidden += 1
 
     def started(self) -> None:
         """Say how this console serves at the help desk, and how to stop."""
@@ -124,7 +123,7 @@ class RegistryConsole:
                 "  .serve none stops that (.serve all resumes); --no-desk-console starts the "
                 "registry without it."
             )
-            self.out(self._log_shown.hint())
+            self.out(self._log_hint())
             # on duty after the lines above, and through `say`: what it says comes under them
             desk.console.set_output(self.say, self._put_back if self._prompt else None)
         elif self._prompt is not None:
@@ -133,7 +132,7 @@ class RegistryConsole:
                     "This console does not serve at the help desk (--no-desk-console); "
                     "ChatApp -o serves there."
                 )
-            self.out(self._log_shown.hint())
+            self.out(self._log_hint())
         if self._prompt is not None:
             self.out(STOP_HINT)
 
@@ -149,7 +148,7 @@ class RegistryConsole:
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
             # the console's, even while it serves someone
-            self.say(self._log_shown.command(words[1:]))
+            self.say(self._log_command(words[1:]))
             return
         if words and words[0].startswith("/") and is_registry_command(line):
             self._command([words[0][1:], *words[1:]])
@@ -169,6 +168,35 @@ class RegistryConsole:
             return
         if words:
             self._command(words)
+
+    def _log_command(self, words: list[str]) -> str:
+        """The answer to `.log` followed by `words`, which it carries out."""
+        match [w.lower() for w in words]:
+            case ["off"] if not self._log_on_screen:
+                return "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
+            case ["off"]:
+                if self._hidden is None:
+                    self._hidden = 0
+                return (
+                    "  log lines are hidden from this console now (errors still show); "
+                    ".log on shows them"
+                )
+            case ["on"]:
+                hidden, self._hidden = self._hidden, None
+                if hidden is None:
+                    return "  log lines are shown on this console already"
+                return f"  log lines are shown again; {counted(hidden, 'line')} hidden meanwhile"
+            case _:
+                return (
+                    f"  usage: {LOG_COMMAND} off | {LOG_COMMAND} on   "
+                    "(hide or show the log lines here)"
+                )
+
+    def _log_hint(self) -> str:
+        """The start's line on the console's own commands (`.log off` only where it hides)."""
+        if not self._log_on_screen:
+            return "  help lists every command of this console."
+        return "  .log off hides the log lines here (.log on shows them); help lists every command."
 
     def _why_no_desk(self) -> str:
         if not self.operator and self._prompt is not None:

@@ -19,8 +19,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
 from disk.files import os_reason
-from registry.adapter.cluster.service_folder import ServiceFolder
-from registry.adapter.storage import StorageError
+from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 
 T = TypeVar("T")
 
@@ -37,10 +36,6 @@ ANSWER_TIMEOUT = 2.0
 #: at once should the link come back. Here within 2 to 3 s; a ping costs a few bytes.
 PING_INTERVAL = 1
 MAX_OUTSTANDING_PINGS = 2
-
-
-class ClusterError(StorageError):
-    """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
 
 
 class _Outages:

@@ -25,7 +25,6 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason
 from registry.adapter.cluster.connect import (
-    ClusterError,
     close,
     connect,
     end_tasks_left,
@@ -43,7 +42,7 @@ from registry.adapter.cluster.link import (
     queued_since,
     registry_subject,
 )
-from registry.adapter.cluster.service_folder import ServiceFolder
+from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
