@@ -66,15 +66,6 @@ def hex_key(name: str) -> str:
     return name.encode().hex()
 
 
-async def made_once(kv: KeyValue, key: str, value: bytes) -> tuple[bytes, bool]:
-    """What `key` holds: `value`, written by the first registry that asks (True then)."""
-    try:
-        await kv.create(key, value)
-    except nats.js.errors.KeyWrongLastSequenceError:
-        return (await kv.get(key)).value or b"", False
-    return value, True
-
-
 async def bucket(js: JetStreamContext, name: str) -> KeyValue:
     """The bucket `name` (one revision per key), made by the first registry that needs it:
     with three copies where the cluster has three servers or more (JetStream then keeps each

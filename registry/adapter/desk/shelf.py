@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 import msgspec
 
 from disk.files import os_reason, read_bytes, replace_durably
-from registry.core.desk.actions import Action
 
 T = TypeVar("T")
 
@@ -119,36 +116,3 @@ def keep_record(shelf: Shelf, name: str, value: object) -> str:
     except OSError as exc:
         return f"desk: could not keep {shelf.where(name)} ({os_reason(exc)})"
     return ""
-
-
-class AfterKept:
-    """Carries out batches of actions (`carry_out`) in order, each once `shelf` acknowledged what
-    was kept before: nobody is told of a place not kept."""
-
-    def __init__(self, shelf: Shelf, carry_out: Callable[[list[Action]], None]) -> None:
-        self._shelf = shelf
-        self._carry_out = carry_out
-        self._waiting: list[list[Action]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def __call__(self, actions: list[Action]) -> None:
-        if not self._waiting and not self._shelf.pending:
-            self._carry_out(actions)
-            return
-        self._waiting.append(actions)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            while self._waiting:
-                await self._shelf.flushed()
-                self._carry_out(self._waiting.pop(0))
-        finally:
-            self._task = None
-
-    async def drained(self, timeout: float) -> None:
-        """Once every batch is carried out, or `timeout` seconds have passed."""
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
