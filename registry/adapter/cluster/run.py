@@ -1,7 +1,6 @@
 """Running a registry of a service (`ChatApp -s PORT --cluster DIR`): it decides while
 its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise. Its
-console is one through both roles: on a terminal, the prompt a lone registry's is
-(console_prompt.py); it says once, each time, which registry decides now."""
+console is one through both roles, and says once, each time, which registry decides now."""
 
 from __future__ import annotations
 
@@ -87,13 +86,10 @@ class ClusterRegistry:
         data_dir: Path,
         settings: RegistrySettings,
     ) -> None:
-        """`listen`: where this registry listens; `settings`, its settings (its console
-        is never a help-desk operator's, and its prompt is `take_console`'s)."""
+        """(Its console is never a help-desk operator's, and its prompt is `take_console`'s.)"""
         self._service = service
         self._nc, self._keeper = service.nc, service.keeper
-        # One secure channel for the life of the process: a session a peer made while this
-        # registry relayed goes on when it decides, and back; a peer is never left sending
-        # on a session the registry forgot when its role changed.
+        # one secure channel for the life of the process: a peer's session outlives a role
         self._channel = registry_channel(service.key[0])
         self._listen = listen
         self._out = out
@@ -117,12 +113,8 @@ class ClusterRegistry:
         self._keeper.news.set()
 
     async def run(self) -> None:
-        """Decide or relay until stopped, deciding while the keeper holds the lead."""
         while not self._stopped.is_set():
-            if not self._keeper.held:
-                await self._relay()
-            else:
-                await self._decide()
+            await (self._decide() if self._keeper.held else self._relay())
 
     async def _next(self, forget_silent: Callable[[], None]) -> None:
         """Until the keeper sees the lead change, or RENEW seconds pass, or a stop; every
@@ -136,9 +128,8 @@ class ClusterRegistry:
             forget_silent()
 
     async def _decide(self) -> None:
-        """Decide for the service until stopped or the lead is lost. Back early when the
-        service's state could not be loaded (NATS did not answer: it may be electing a
-        leader after losing a server): the caller tries again while the lead is held."""
+        """Decide for the service until stopped or the lead is lost; back early when NATS
+        did not give the service's state (electing a leader, say): tried again then."""
         keeper, term = self._keeper, self._keeper.term
         store = self._service.store
         store.fence = keeper.check
@@ -187,8 +178,7 @@ class ClusterRegistry:
     async def _serve(
         self, server: RegistryServer, elsewhere: Elsewhere, term: int, known: dict[str, str]
     ) -> None:
-        """Start `server` and decide with it until stopped, or the lead of `term` is lost;
-        the peers of a registry gone (from those `known`) are reached from here."""
+        """Start `server` and decide with it until stopped, or the lead of `term` is lost."""
         keeper = self._keeper
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
         server.core.hand_over(elsewhere, lambda addr: bool(self._channel.sessions_at(addr)))
@@ -214,7 +204,7 @@ class ClusterRegistry:
         server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
     ) -> None:
         """The core tells its peers the service's registries; the peers of those `gone` are
-        reached from here (a handshake each: they are told last)."""
+        reached from here."""
         listed = tuple(sorted(members.values()))
         for registry in gone:
             elsewhere.forget(registry)
@@ -222,8 +212,7 @@ class ClusterRegistry:
         server.desk.tell_registries()
 
     async def _relay(self) -> None:
-        """Relay to the registry that decides until stopped, or until the keeper took the
-        lead, which was free."""
+        """Relay to the registry that decides until stopped, or the keeper took the lead."""
         keeper = self._keeper
         follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
@@ -248,16 +237,16 @@ class ClusterRegistry:
             await follower.close()
 
     def _lead_seen(self) -> str:
-        """Where the registry that decides is reached, as the keeper saw last ("" for none,
-        or for this registry's address while it does not hold the lead), said if new."""
+        """Where the registry that decides is reached, as the keeper saw last ("": none, or
+        this one's address while it does not hold the lead), said if new."""
         leader = self._keeper.leader
         reach = "" if leader is None or leader == self._keeper.reach else leader
         self._say_lead(reach)
         return reach
 
     def _say_lead(self, reach: str) -> None:
-        """Say which registry decides for the service now, where it is reached at `reach`
-        ("" for none yet: nothing said): on the console, in the log; once each change."""
+        """Say, once each change, which registry decides for the service now (at `reach`;
+        "": none yet, nothing said)."""
         if not reach or reach == self._said_lead:
             return
         self._said_lead = reach
@@ -267,9 +256,8 @@ class ClusterRegistry:
             self.log(f"the registry at {reach} decides for the service now; this one relays to it")
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
-        """For a desk client that asked this registry: where it is reached, where the
-        help desk is (the registry that decides, "" for none yet), and the service's
-        registries."""
+        """Where this registry is reached, where the help desk is (the registry that
+        decides, "" for none yet), and the service's registries."""
         here = self._keeper.reach
         if not self._leader_reach:
             return here, "", [here]
@@ -277,8 +265,7 @@ class ClusterRegistry:
         return here, self._leader_reach, sorted(members)
 
     async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not say,
-        or `unless` was set first (NATS away, the lead runs out meanwhile: it is left at once)."""
+        """LeaseKeeper.members, or None when NATS did not say, or `unless` was set first."""
         asked = asyncio.ensure_future(self._keeper.members())
         if unless is not None:
             news = asyncio.ensure_future(unless.wait())
@@ -293,8 +280,8 @@ class ClusterRegistry:
             return None
 
     async def _inbound(self, msg: Msg) -> None:
-        """What other registries' peers sent (one registry's pass), for this registry's core;
-        one that sent nothing was heard there."""
+        """What other registries' peers sent (one registry's pass); one that sent nothing
+        was heard there."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
@@ -340,7 +327,7 @@ class ClusterRegistry:
 
     def take_console(self, prompt: ConsolePrompt | None) -> None:
         """Stop on SIGTERM and SIGINT; carry out each line typed on the console (`prompt`,
-        on a terminal: through every role), those typed while the registry started first."""
+        on a terminal), those typed while the registry started first."""
         self._catch_signals()
         if prompt is not None:
             self._out(stop_hint())
@@ -360,16 +347,15 @@ class ClusterRegistry:
 
     def _whom(self) -> list[str]:
         """Whom this registry serves, as the question before stopping says it: while it
-        decides, the service's peers online (and who is at its help desk); while it relays,
-        the peers it holds."""
+        relays, the peers it holds."""
         if self._server is not None:
             return self._server.console.whom()
         held = self._follower.held() if self._follower is not None else 0
         return [f"{counted(held, 'peer')} online"] if held else []
 
     def console_line(self, line: str, begun: float | None = None) -> None:
-        """A line typed on the console (begun at `begun`, monotonic): the registry's own
-        while it decides, else the relaying registry's (registry/adapter/cluster/console.py)."""
+        """A line typed on the console: the registry's own while it decides, else the
+        relaying registry's (console.py)."""
         if self._server is None:
             self._console.line(line)
             return
@@ -382,7 +368,6 @@ class ClusterRegistry:
         return (await self._nc.request(subject, data, timeout=timeout)).data
 
     async def _console_asked(self, msg: Msg) -> None:
-        """A relaying registry's console asks what this one's would answer."""
         server = self._server
         if server is not None and msg.reply:
             with contextlib.suppress(*ERRORS):
@@ -391,7 +376,6 @@ class ClusterRegistry:
 
 
 def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
-    """`out` for the log: each line after the time."""
     return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
 
 
@@ -403,7 +387,7 @@ async def _open_service(
     stopping: asyncio.Event,
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
-    None, with the reason said and NATS closed, when NATS cannot give it."""
+    None, with the reason said, when NATS cannot give it."""
     log = _stamped(out)
     try:
         said = service_desk_key(folder.desk_key, data_dir)
@@ -442,8 +426,8 @@ async def run_cluster_registry(
     folder: ServiceFolder,
     settings: RegistrySettings,
 ) -> int:
-    """Run one registry of the service of `folder` until Ctrl-C, SIGTERM or `quit`,
-    listening on `listen` (address, port), with `settings`. The exit status."""
+    """Run one registry of the service of `folder` until Ctrl-C, SIGTERM or `quit`; the
+    exit status."""
     prompt = ConsolePrompt() if on_a_terminal() else None
     out = printable(prompt.print if prompt is not None else out)
     bind, port = listen
