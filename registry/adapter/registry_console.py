@@ -57,7 +57,6 @@ class RegistryConsole:
         self.operator = settings.console_operator
 
     def _screen(self, colour: bool) -> Callable[..., LinePrompt]:
-        """What makes the full screen (registry/adapter/console_screen.py) of this console."""
         from registry.adapter.console_screen import ConsoleScreen, ConsoleState
 
         registry = self._registry
@@ -112,7 +111,6 @@ class RegistryConsole:
                 self._hidden += 1
 
     def started(self) -> None:
-        """Say how this console serves at the help desk, and how to stop."""
         desk = self._registry.desk
         if self.operator and not desk.problem:
             self.out(
@@ -206,7 +204,6 @@ class RegistryConsole:
         return "its input ended"
 
     def _command(self, words: list[str]) -> None:
-        """Carry out the console's command `words` (registry.adapter.console_commands)."""
         for line in run_command(words, self._registry):
             self.say(line)
 
@@ -243,7 +240,6 @@ class RegistryConsole:
         read_lines(stdin, pending, self.line, self.ended)
 
     def _prompt_says(self) -> str:
-        """The console's prompt: where a line typed there goes."""
         serves = self._registry.desk.console.serves
         return f"to {serves}> " if serves else "registry> "
 
@@ -253,7 +249,6 @@ class RegistryConsole:
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def whom(self) -> list[str]:
-        """Whom the registry serves, as the question before stopping says it."""
         online = len(self._registry.core.table.online())
         at_desk = self._registry.desk.console.serves
         whom = [f"{counted(online, 'peer')} online"] if online else []

@@ -62,7 +62,6 @@ class Superseded(StorageError):
 
 
 def hex_key(name: str) -> str:
-    """A name key as a NATS key or subject token (names may hold any letter)."""
     return name.encode().hex()
 
 
@@ -79,7 +78,7 @@ async def bucket(js: JetStreamContext, name: str) -> KeyValue:
 
 
 class JetStreamStore:
-    """The registry's state in JetStream. Made by `open`."""
+    """The registry's state in JetStream, made by `open`."""
 
     def __init__(self, buckets: dict[str, KeyValue]) -> None:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
@@ -103,11 +102,9 @@ class JetStreamStore:
 
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
-        """The service's buckets, made by the first registry that needs them."""
         return cls({name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
 
     async def load(self, now: float) -> Kept:
-        """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
         written, version = rows.pop("version", (0, b"0"))
         self._version = version
@@ -128,14 +125,18 @@ class JetStreamStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"the service's table is not a ChatApp table: {exc}") from None
         self._holders = set(table.formers())
-        owners = {}
-        for key, (_, value) in (await entries(self._owners)).items():
-            owners[bytes.fromhex(key).decode()] = owner_from_json(json.loads(value))
-        histories = {}
-        for key, (_, value) in (await entries(self._rooms)).items():
-            histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
+        owners = {
+            bytes.fromhex(key).decode(): owner_from_json(json.loads(value))
+            for key, (_, value) in (await entries(self._owners)).items()
+        }
+        histories = {
+            bytes.fromhex(key).decode(): room_lines(value)[0]
+            for key, (_, value) in (await entries(self._rooms)).items()
+        }
         self._boxes = {}
-        for key, (_, value) in sorted((await entries(self._mail)).items(), key=_revision):
+        for key, (_, value) in sorted(
+            (await entries(self._mail)).items(), key=lambda kept: kept[1][0]
+        ):
             message = msgspec.json.decode(value, type=StoredMessage)
             box = self._boxes.setdefault(bytes.fromhex(key.partition(".")[0]).decode(), {})
             box[(message.sender, message.id)] = message
@@ -184,7 +185,7 @@ class JetStreamStore:
         return busy
 
     async def _write(self, action: StoreAction) -> None:
-        """Carry out one action (each may be carried out again after a failure)."""
+        """(Each may be carried out again after a failure.)"""
         match action:
             case StoreMail(owner, message):
                 await self._mail.put(_mail_key(owner, message), msgspec.json.encode(message))
@@ -261,7 +262,6 @@ class JetStreamStore:
         await self._table.put("unpushed", rows)
 
     async def _write_row(self, key: str, value: bytes | None) -> None:
-        """Write row `key` (None: delete it) over the revision this store knows of it."""
         try:
             try:
                 revision = await self._put(key, value, self._rows.get(key, (0, b""))[0])
@@ -356,12 +356,8 @@ def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
 
 
 def _mail_key(owner: str, message: StoredMessage) -> str:
-    """The key of `message` for `owner` (a notice has no sender: no token may be empty)."""
+    # (a notice has no sender: no token may be empty)
     return f"{hex_key(owner)}.{hex_key(message.sender + chr(0) + message.id)}"
-
-
-def _revision(item: tuple[str, tuple[int, bytes]]) -> int:
-    return item[1][0]
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
@@ -388,5 +384,5 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
 
 
 def _row_bytes(row: dict[str, Any]) -> bytes:
-    """A row as the bucket holds it (msgspec: json.dumps was most of a commit's time)."""
+    # (msgspec: json.dumps was most of a commit's time)
     return msgspec.json.encode(row)

@@ -236,7 +236,6 @@ class DeskService:
             self._write(conn, DeskRegistries(self._new_id(), "", registries))
 
     def operators(self) -> list[str]:
-        """The console's `operators`: each key authorised, its name and fingerprint."""
         if self.problem:
             return [f"  operators: {self.problem}"]
         kept = sorted(self.queue.state.authorised.items(), key=lambda item: item[1].casefold())
@@ -254,7 +253,6 @@ class DeskService:
         return None if self.problem else self.queue.line.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
-        """The console's `revoke NAME`; the line that says what was done."""
         if self.problem:
             return f"  revoke: {self.problem}"
         if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
