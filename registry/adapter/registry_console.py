@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import threading
 import time
@@ -291,6 +292,14 @@ def read_lines(
         post(ended)
 
     threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """`stop()` on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:

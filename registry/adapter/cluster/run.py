@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import functools
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -46,7 +45,13 @@ from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.loading import Backend, registry_channel
-from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
+from registry.adapter.registry_console import (
+    key_lines,
+    printable,
+    read_lines,
+    stop_on_signals,
+    typed_ahead,
+)
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
@@ -328,22 +333,21 @@ class ClusterRegistry:
     def take_console(self, prompt: ConsolePrompt | None) -> None:
         """Stop on SIGTERM and SIGINT; carry out each line typed on the console (`prompt`,
         on a terminal), those typed while the registry started first."""
-        self._catch_signals()
+        stop_on_signals(self.stop)
         if prompt is not None:
             self._out(stop_hint())
             # (the prompt takes SIGINT while it runs, and leaves the loop none as it ends)
-            prompt.start(self.console_line, self._catch_signals, stop=self.stop, whom=self._whom)
+            prompt.start(
+                self.console_line,
+                lambda: stop_on_signals(self.stop),
+                stop=self.stop,
+                whom=self._whom,
+            )
             return
         lines, pending = typed_ahead(sys.stdin)
         for line in lines:
             asyncio.get_running_loop().call_soon(self.console_line, line)
         read_lines(sys.stdin, pending, self.console_line, lambda: None)
-
-    def _catch_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
 
     def _whom(self) -> list[str]:
         """Whom this registry serves, as the question before stopping says it: while it
