@@ -28,7 +28,7 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason
 from registry.adapter.storage import StorageError, room_lines
-from registry.adapter.store import Kept, StoreAction
+from registry.adapter.store import Kept, StoreAction, named_rows
 from registry.core.actions import (
     DropMail,
     KeepHistory,
@@ -145,11 +145,7 @@ class JetStreamStore:
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
-            self._table_dirty = True
-            if action.rows is None or self._named is None:
-                self._named = None
-            else:
-                self._named.update(action.rows)
+            self._table_dirty, self._named = True, named_rows(self._named, action.rows)
         else:
             self._actions.append(action)
 
