@@ -212,7 +212,8 @@ class JetStreamStore:
         if version != self._version:
             writes.append(self._write_version(version))
         if writes:  # (begun last: see `load`)
-            writes.append(self._write_unpushed(msgspec.json.encode(list(table.unpushed.values()))))
+            unpushed = msgspec.json.encode(list(table.unpushed.values()))
+            writes.append(self._table.put("unpushed", unpushed))
         busy = time.monotonic() - started
         try:
             # (with the rows, not after them: an answer leaves once all are stored, and a
@@ -226,7 +227,7 @@ class JetStreamStore:
             raise StorageError(f"JetStream did not store the table ({os_reason(exc)})") from None
         return busy
 
-    def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
+    def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[object]]:
         """The writes of the rows of `named` (None: all), and of names that have or had
         former names, whose text changed or whose last write went unanswered; a row no
         longer in the table is deleted."""
@@ -237,7 +238,7 @@ class JetStreamStore:
         else:
             keys, gone = named | formers.keys() | self._holders, set()
         self._holders = set(formers)
-        writes: list[Awaitable[None]] = [self._write_row(key, None) for key in gone]
+        writes: list[Awaitable[object]] = [self._write_row(key, None) for key in gone]
         for key in keys:
             stored, record = f"row.{hex_key(key)}", table.records.get(key)
             if record is None:
@@ -253,9 +254,6 @@ class JetStreamStore:
     async def _write_version(self, version: bytes) -> None:
         await self._table.put("version", version)
         self._version = version
-
-    async def _write_unpushed(self, rows: bytes) -> None:
-        await self._table.put("unpushed", rows)
 
     async def _write_row(self, key: str, value: bytes | None) -> None:
         try:
@@ -303,14 +301,14 @@ class JetStreamStore:
         return entry.revision
 
 
-async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
+async def _at_most(count: int, writes: list[Awaitable[object]]) -> None:
     """Await `writes`, `count` at most at a time; after one fails, none more is begun (each
     unanswered write takes its whole timeout), and the first error is raised once those
     begun are over."""
     gate = asyncio.Semaphore(count)
     failed = False
 
-    async def gated(write: Awaitable[None]) -> None:
+    async def gated(write: Awaitable[object]) -> None:
         nonlocal failed
         async with gate:
             if failed:
