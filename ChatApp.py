@@ -162,24 +162,25 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
         from registry.adapter.run import run_registry
 
         return _run(run_registry(listen=listen, data_dir=data_dir, out=out, settings=own))
+    import msgspec
+
     from net.discovery import advertised_addresses
-    from registry.adapter.cluster.connect import ClusterSettings
     from registry.adapter.cluster.run import run_cluster_registry
-    from registry.adapter.cluster.service_folder import FolderError, is_folder, open_folder
+    from registry.adapter.cluster.service_folder import ClusterError, is_folder, open_folder
 
     if not is_folder(line.cluster):
         raise UsageProblem(NOT_A_FOLDER)
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
     try:
         folder = open_folder(Path(line.cluster))
-    except FolderError as exc:
+    except ClusterError as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 1
-    cluster = ClusterSettings(folder, advertise or advertised_addresses(settings.bind)[0])
+    own = msgspec.structs.replace(
+        own, advertise=advertise or advertised_addresses(settings.bind)[0]
+    )
     return _run(
-        run_cluster_registry(
-            listen=listen, data_dir=data_dir, out=out, cluster=cluster, settings=own
-        )
+        run_cluster_registry(listen=listen, data_dir=data_dir, out=out, folder=folder, settings=own)
     )
 
 

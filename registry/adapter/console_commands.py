@@ -1,4 +1,4 @@
-"""The registry console's commands (`COMMANDS`), and `.log` (`LogShown`)."""
+"""The registry console's commands (`COMMANDS`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from wire.words import counted
 if TYPE_CHECKING:
     from registry.adapter.server import RegistryServer as Registry
 
-#: The console's command that hides or shows the log lines (see `LogShown`).
+#: The console's command that hides or shows the log lines (RegistryConsole).
 LOG_COMMAND = ".log"
 
 
@@ -149,49 +149,3 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         why = (f"{reason} {count}" for reason, count in unopened.most_common(REASONS_SHOWN))
         lines.append(f"  not opened: {', '.join(why)}")
     return lines
-
-
-class LogShown:
-    """Whether the log lines are shown on the console's screen (`.log off` or on); a log
-    not `on_screen` is never hidden."""
-
-    def __init__(self, *, on_screen: bool) -> None:
-        self.on_screen = on_screen
-        # while `.log off` hides the log: how many lines it hid (None: the log is shown)
-        self._hidden: int | None = None
-
-    def hides(self) -> bool:
-        """Whether a log line that tells of no error is hidden now; it is counted if so."""
-        if self._hidden is None:
-            return False
-        self._hidden += 1
-        return True
-
-    def command(self, words: list[str]) -> str:
-        """The answer to `.log` followed by `words`, which it carries out."""
-        match [w.lower() for w in words]:
-            case ["off"] if not self.on_screen:
-                return "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
-            case ["off"]:
-                if self._hidden is None:
-                    self._hidden = 0
-                return (
-                    "  log lines are hidden from this console now (errors still show); "
-                    ".log on shows them"
-                )
-            case ["on"]:
-                hidden, self._hidden = self._hidden, None
-                if hidden is None:
-                    return "  log lines are shown on this console already"
-                return f"  log lines are shown again; {counted(hidden, 'line')} hidden meanwhile"
-            case _:
-                return (
-                    f"  usage: {LOG_COMMAND} off | {LOG_COMMAND} on   "
-                    "(hide or show the log lines here)"
-                )
-
-    def hint(self) -> str:
-        """The start's line on the console's own commands (`.log off` only where it hides)."""
-        if not self.on_screen:
-            return "  help lists every command of this console."
-        return "  .log off hides the log lines here (.log on shows them); help lists every command."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import threading
 import time
@@ -14,12 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from net.discovery import lan_addresses, reach_line
-from registry.adapter.console_commands import (
-    LOG_COMMAND,
-    LogShown,
-    is_registry_command,
-    run_command,
-)
+from registry.adapter.console_commands import LOG_COMMAND, is_registry_command, run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.desk.service import CONSOLE_NAME
 from registry.adapter.settings import RegistrySettings
@@ -56,11 +52,12 @@ class RegistryConsole:
         self.out = printable(self._prompt.print if self._prompt is not None else out)
         # lines waiting for the end of this pass, each with its time if it is a log line
         self._lines: list[tuple[str, float | None]] = []
-        self._log_shown = LogShown(on_screen=settings.log_on_screen)
+        self._log_on_screen = settings.log_on_screen  # (else `.log off` hides nothing)
+        # while `.log off` hides the log: how many lines it hid (None: the log is shown)
+        self._hidden: int | None = None
         self.operator = settings.console_operator
 
     def _screen(self, colour: bool) -> Callable[..., LinePrompt]:
-        """What makes the full screen (registry/adapter/console_screen.py) of this console."""
         from registry.adapter.console_screen import ConsoleScreen, ConsoleState
 
         registry = self._registry
@@ -109,11 +106,12 @@ class RegistryConsole:
             if at is None:
                 self.out(line)
             # a log line `.log off` hides is counted instead (errors always show)
-            elif line.startswith(ERROR_MARK) or not self._log_shown.hides():
+            elif line.startswith(ERROR_MARK) or self._hidden is None:
                 self.out(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}")
+            else:
+                self._hidden += 1
 
     def started(self) -> None:
-        """Say how this console serves at the help desk, and how to stop."""
         desk = self._registry.desk
         if self.operator and not desk.problem:
             self.out(
@@ -124,7 +122,7 @@ class RegistryConsole:
                 "  .serve none stops that (.serve all resumes); --no-desk-console starts the "
                 "registry without it."
             )
-            self.out(self._log_shown.hint())
+            self.out(self._log_hint())
             # on duty after the lines above, and through `say`: what it says comes under them
             desk.console.set_output(self.say, self._put_back if self._prompt else None)
         elif self._prompt is not None:
@@ -133,7 +131,7 @@ class RegistryConsole:
                     "This console does not serve at the help desk (--no-desk-console); "
                     "ChatApp -o serves there."
                 )
-            self.out(self._log_shown.hint())
+            self.out(self._log_hint())
         if self._prompt is not None:
             self.out(STOP_HINT)
 
@@ -149,7 +147,7 @@ class RegistryConsole:
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
             # the console's, even while it serves someone
-            self.say(self._log_shown.command(words[1:]))
+            self.say(self._log_command(words[1:]))
             return
         if words and words[0].startswith("/") and is_registry_command(line):
             self._command([words[0][1:], *words[1:]])
@@ -170,6 +168,35 @@ class RegistryConsole:
         if words:
             self._command(words)
 
+    def _log_command(self, words: list[str]) -> str:
+        """The answer to `.log` followed by `words`, which it carries out."""
+        match [w.lower() for w in words]:
+            case ["off"] if not self._log_on_screen:
+                return "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
+            case ["off"]:
+                if self._hidden is None:
+                    self._hidden = 0
+                return (
+                    "  log lines are hidden from this console now (errors still show); "
+                    ".log on shows them"
+                )
+            case ["on"]:
+                hidden, self._hidden = self._hidden, None
+                if hidden is None:
+                    return "  log lines are shown on this console already"
+                return f"  log lines are shown again; {counted(hidden, 'line')} hidden meanwhile"
+            case _:
+                return (
+                    f"  usage: {LOG_COMMAND} off | {LOG_COMMAND} on   "
+                    "(hide or show the log lines here)"
+                )
+
+    def _log_hint(self) -> str:
+        """The start's line on the console's own commands (`.log off` only where it hides)."""
+        if not self._log_on_screen:
+            return "  help lists every command of this console."
+        return "  .log off hides the log lines here (.log on shows them); help lists every command."
+
     def _why_no_desk(self) -> str:
         if not self.operator and self._prompt is not None:
             return "--no-desk-console was given"
@@ -178,7 +205,6 @@ class RegistryConsole:
         return "its input ended"
 
     def _command(self, words: list[str]) -> None:
-        """Carry out the console's command `words` (registry.adapter.console_commands)."""
         for line in run_command(words, self._registry):
             self.say(line)
 
@@ -215,7 +241,6 @@ class RegistryConsole:
         read_lines(stdin, pending, self.line, self.ended)
 
     def _prompt_says(self) -> str:
-        """The console's prompt: where a line typed there goes."""
         serves = self._registry.desk.console.serves
         return f"to {serves}> " if serves else "registry> "
 
@@ -225,7 +250,6 @@ class RegistryConsole:
         asyncio.get_running_loop().call_soon(self._prompt.put_back, text)
 
     def whom(self) -> list[str]:
-        """Whom the registry serves, as the question before stopping says it."""
         online = len(self._registry.core.table.online())
         at_desk = self._registry.desk.console.serves
         whom = [f"{counted(online, 'peer')} online"] if online else []
@@ -268,6 +292,14 @@ def read_lines(
         post(ended)
 
     threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """`stop()` on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:

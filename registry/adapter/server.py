@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
-import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +17,12 @@ from registry.adapter.commit import GroupCommit
 from registry.adapter.desk.service import DeskService
 from registry.adapter.loading import Backend, load, lock, private, registry_channel
 from registry.adapter.password_checks import PasswordChecks, password_secrets
-from registry.adapter.registry_console import RegistryConsole, key_lines, listening_lines
+from registry.adapter.registry_console import (
+    RegistryConsole,
+    key_lines,
+    listening_lines,
+    stop_on_signals,
+)
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
@@ -147,10 +150,7 @@ class RegistryServer:
 
     def catch_signals(self) -> None:
         """Stop on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
+        stop_on_signals(self.stop)
 
     async def close(self) -> None:
         """Stop: from the first step on, take nothing more in (datagrams, frames, the

@@ -13,7 +13,8 @@ from registry.core.quotas import MAILBOX_MESSAGES
 class RegistrySettings(Struct, frozen=True):
     """Each as its command line option says; `prompt`: the console is a prompt;
     `log_on_screen`: the log goes to a screen (`.log off` may hide it); `screen`: a prompt
-    is the full screen, in `colour` or not."""
+    is the full screen, in `colour` or not; `advertise`: where its peers reach a registry of
+    a service ("": its first address)."""
 
     verbose: bool = False
     keepalive: float = 10.0
@@ -29,3 +30,4 @@ class RegistrySettings(Struct, frozen=True):
     discovery: bool = True
     screen: bool = False
     colour: bool = True
+    advertise: str = ""

@@ -89,7 +89,6 @@ class Storage:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def write_table(self, text: str) -> None:
-        """Replace the saved table with `text` (`table_text`), atomically and durably."""
         replace_durably(self.root / "table.json", text.encode())
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
@@ -122,7 +121,6 @@ class Storage:
         return owners
 
     def keep_owner(self, box: str, owner: Owner) -> None:
-        """Keep `owner` beside mailbox `box`, atomically and durably."""
         replace_durably(self._owner_path(box), (json.dumps(owner.to_json()) + "\n").encode())
 
     def _owner_path(self, box: str) -> Path:
@@ -164,7 +162,6 @@ class Storage:
 
     @property
     def unsynced(self) -> bool:
-        """Whether appends are waiting for `sync()`."""
         return bool(self._pending)
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
@@ -191,12 +188,11 @@ class Storage:
         fsync_dir(self.mail_dir)
 
     def check_box(self, owner: str) -> None:
-        """Raise StorageError unless `owner` can name a mailbox (see `_box`)."""
         self._box(owner)
 
     def _is_box(self, name: str, path: Path) -> bool:
         """Whether `name` may name a mailbox (a name, casefolded); `path` is logged if not."""
-        if name_problem(name) or name != name.casefold():
+        if not _is_key(name):
             self._log(f"{path}: not a mailbox's name; left alone")
             return False
         return True
@@ -204,8 +200,7 @@ class Storage:
     def _box(self, owner: str) -> Path:
         if (path := self._boxes.get(owner)) is not None:
             return path
-        # the last gate: no name spells a path outside the mail directory
-        if name_problem(owner) or owner != owner.casefold():
+        if not _is_key(owner):
             raise StorageError(f"refusing mailbox name {owner!r}")
         if len(self._boxes) >= BOX_PATHS_KEPT:
             self._boxes.clear()
@@ -287,8 +282,13 @@ def table_text(table: Table, rows: Rows | None = None, named: set[str] | None = 
     return f'{{"version": {table.version}, "names": [\n{names}\n], "unpushed": {unpushed}}}\n'
 
 
+def _is_key(name: str) -> bool:
+    """Whether `name` is a name key (a name, casefolded): the last gate before a path, which
+    no name key spells outside its directory."""
+    return not name_problem(name) and name == name.casefold()
+
+
 def _lines(messages: list[StoredMessage]) -> str:
-    """`messages` as the text of a mailbox file."""
     return "".join(mail_line(m) for m in messages)
 
 
@@ -362,7 +362,7 @@ class RoomHistoryFiles:
             return histories
         for path in paths:
             room = path.stem
-            if name_problem(room) or room != room.casefold():
+            if not _is_key(room):
                 continue
             try:
                 kept, skipped = room_lines(read_bytes(path))
@@ -401,8 +401,7 @@ class RoomHistoryFiles:
             self._failed_to(f"keep the history of room {room} in {path}", exc)
 
     def _path(self, room: str) -> Path | None:
-        # the last gate: no room key spells a path outside the directory
-        if name_problem(room) or room != room.casefold():
+        if not _is_key(room):
             self._log(f"refusing room history file for {room!r}")
             return None
         return self.dir / f"{room}.jsonl"

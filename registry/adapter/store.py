@@ -41,6 +41,15 @@ StoreAction = StoreMail | DropMail | MoveMail | KeepOwner | SaveTable | KeepHist
 STORE_ACTIONS = (StoreMail, DropMail, MoveMail, KeepOwner, SaveTable, KeepHistory)
 
 
+def named_rows(named: set[str] | None, rows: tuple[str, ...] | None) -> set[str] | None:
+    """The name keys of the rows the next commit writes, `named` before a SaveTable of
+    `rows` and after it (None: every row; `named` is updated in place)."""
+    if rows is None or named is None:
+        return None
+    named.update(rows)
+    return named
+
+
 class Kept(Struct, frozen=True):
     """What a registry finds kept when it starts."""
 
@@ -92,11 +101,7 @@ class FileStore:
     def carry_out(self, action: StoreAction) -> None:
         match action:
             case SaveTable(rows):
-                self._table_dirty = True
-                if rows is None or self._named is None:
-                    self._named = None
-                else:
-                    self._named.update(rows)
+                self._table_dirty, self._named = True, named_rows(self._named, rows)
             case KeepHistory(room, history):
                 self.histories.keep(room, history)
             case MoveMail(old, new):

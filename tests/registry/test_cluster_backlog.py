@@ -1,14 +1,25 @@
 """How far behind the registry that decides is in what the other registries hand it
-(registry.adapter.cluster.link.Backlog): as a socket's `behind`, from when it last found nothing
-queued."""
+(registry.adapter.cluster.link.queued_since): as a socket's `behind`, from when it last found
+nothing queued."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.adapter.cluster.link import Backlog
+from registry.adapter.cluster.link import queued_since
 from registry.core.pacing import BUSY_AFTER
+
+
+class Backlog:
+    """The registry's use of queued_since: how far behind, each Inbound taken."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def taken(self, queued: int, now: float) -> float:
+        self.since = queued_since(self.since, queued, now)
+        return 0.0 if self.since is None else now - self.since
 
 
 def test_a_queue_never_emptied_counts_from_when_it_was_last_empty() -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry.adapter.cluster import connect
-from registry.adapter.cluster.connect import ClusterError
-from registry.adapter.cluster.service_folder import open_folder
+from registry.adapter.cluster.service_folder import ClusterError, open_folder
 from tests.nats_servers import START_TIMEOUT, NatsServer, new_service
 
 pytestmark = pytest.mark.timeout(60)

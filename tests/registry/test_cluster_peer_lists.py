@@ -30,7 +30,7 @@ def pushed(lists: list[list[tuple[str, int, bytes]]]) -> list[Outbound]:
     published: list[Outbound] = []
     elsewhere = Elsewhere(lambda via, out: published.append(out))
     for peer in PEERS:
-        elsewhere.routes.heard_via(peer[:2], "r1")
+        elsewhere.heard_via(peer[:2], "r1")
     for version, to in enumerate(lists, 1):
         addrs = tuple((ip, port) for ip, port, _ in to)
         keys = tuple(key for _, _, key in to)

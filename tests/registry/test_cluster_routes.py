@@ -1,11 +1,11 @@
 """Which registry of a service each peer's address came through, as the registry that
-decides keeps it (registry/adapter/cluster/link.py, Routes): a peer gone is forgotten."""
+decides keeps it (registry/adapter/cluster/elsewhere.py): a peer gone is forgotten."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.adapter.cluster.link import Routes
+from registry.adapter.cluster.elsewhere import Elsewhere
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -13,7 +13,7 @@ BOB, CAROL = ("127.0.0.2", 7002), ("127.0.0.3", 7003)
 
 
 def test_an_address_silent_for_two_turns_is_forgotten_one_heard_is_kept() -> None:
-    routes = Routes()
+    routes = Elsewhere(lambda via, out: None)
     routes.heard_via(BOB, "r1")
     routes.heard_via(CAROL, "r1")
     routes.forget_silent()
@@ -24,7 +24,7 @@ def test_an_address_silent_for_two_turns_is_forgotten_one_heard_is_kept() -> Non
 
 
 def test_a_registry_gone_leaves_its_peers_to_this_one() -> None:
-    routes = Routes()
+    routes = Elsewhere(lambda via, out: None)
     routes.heard_via(BOB, "r1")
     routes.forget_silent()
     routes.heard_via(BOB, "r1")

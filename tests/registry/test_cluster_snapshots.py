@@ -33,7 +33,7 @@ def snapshots_sent(*snapshots: TableSnapshot) -> list[Outbound]:
     published: list[Outbound] = []
     elsewhere = Elsewhere(lambda via, out: published.append(out))
     for port, snapshot in enumerate(snapshots, 7000):
-        elsewhere.routes.heard_via(("127.0.0.2", port), "r1")
+        elsewhere.heard_via(("127.0.0.2", port), "r1")
         assert elsewhere.send(Send(("127.0.0.2", port), snapshot, KEY)) is None
     return published
 

@@ -9,19 +9,17 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
 import nats.js.errors
-from msgspec import Struct
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
 
 from disk.files import os_reason
-from registry.adapter.cluster.service_folder import ServiceFolder
-from registry.adapter.storage import StorageError
+from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 
 T = TypeVar("T")
 
@@ -40,63 +38,6 @@ PING_INTERVAL = 1
 MAX_OUTSTANDING_PINGS = 2
 
 
-class ClusterSettings(Struct, frozen=True):
-    """A registry's place in a service: its service folder, and the address its peers
-    reach it at (`advertise`)."""
-
-    folder: ServiceFolder
-    advertise: str
-
-
-class ClusterError(StorageError):
-    """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
-
-
-class _Outages:
-    """What a NATS client meets: each outage said once on `log` (unless `stopping` is set),
-    and the errors met while connecting (why none answered, at first)."""
-
-    def __init__(self, log: Callable[[str], None], stopping: asyncio.Event | None) -> None:
-        self.log, self.stopping = log, stopping
-        self.down = False
-        self.failures: list[BaseException] = []
-        #: set when a server refused this registry for good: no retry would answer
-        self.refused = asyncio.Event()
-
-    async def disconnected(self) -> None:
-        if not self.down and not (self.stopping and self.stopping.is_set()):
-            self.down = True
-            self.log(
-                "ERROR the NATS servers are not answering: saves and posts wait until they are"
-            )
-
-    async def reconnected(self) -> None:
-        self.down = False
-        self.log("NATS answers again: what waited is being stored")
-
-    async def error(self, exc: Exception) -> None:
-        self.failures.append(exc)  # (later outages are said by `disconnected`)
-        if isinstance(exc, ssl.SSLCertVerificationError) or "authorization" in str(exc).lower():
-            self.refused.set()
-
-    async def connected(self, connecting: Awaitable[Client]) -> Client:
-        """The client `connecting` makes: given up on (TimeoutError) after START_TIMEOUT,
-        or at once when a server refused this registry for good (another service's
-        certificate, or these credentials refused), as a user waits for the reason."""
-        task = asyncio.ensure_future(connecting)
-        refused = asyncio.ensure_future(self.refused.wait())
-        await asyncio.wait(
-            {task, refused}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        refused.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        raise TimeoutError
-
-
 async def connect(
     folder: ServiceFolder, log: Callable[[str], None], stopping: asyncio.Event | None = None
 ) -> tuple[Client, JetStreamContext]:
@@ -104,36 +45,73 @@ async def connect(
     with the folder's credentials, and its JetStream; later outages are said once each on
     `log` (the client reconnects by itself), unless `stopping` is set. ClusterError when
     none answers, or refuses the credentials, or JetStream is not enabled there."""
-    said = _Outages(log, stopping)
+    failures: list[BaseException] = []  # (why none answered, at first)
+    refused = asyncio.Event()  # (a server refused this registry for good)
+    down = False
+
+    async def disconnected() -> None:
+        nonlocal down
+        if not down and not (stopping and stopping.is_set()):
+            down = True
+            log("ERROR the NATS servers are not answering: saves and posts wait until they are")
+
+    async def reconnected() -> None:
+        nonlocal down
+        down = False
+        log("NATS answers again: what waited is being stored")
+
+    async def error(exc: Exception) -> None:
+        failures.append(exc)  # (later outages are said by `disconnected`)
+        if isinstance(exc, ssl.SSLCertVerificationError) or "authorization" in str(exc).lower():
+            refused.set()
+
     try:
-        # (once connected, the client tries again for ever; at first, START_TIMEOUT in all)
-        nc = await said.connected(
-            nats.connect(
-                servers=folder.urls,
-                tls=folder.tls(),
-                connect_timeout=CONNECT_TIMEOUT,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                ping_interval=PING_INTERVAL,
-                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
-                disconnected_cb=said.disconnected,
-                reconnected_cb=said.reconnected,
-                error_cb=said.error,
-            )
+        nc = await _connected(
+            folder,
+            refused,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
-        raise _unreachable(folder, [*said.failures[-20:], exc]) from None
-    js = nc.jetstream(timeout=ANSWER_TIMEOUT)
+        raise _unreachable(folder, [*failures[-20:], exc]) from None
     try:
         await _jetstream_ready(nc)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
-        said.down = True  # (closed here: no outage to say besides this)
+        down = True  # (closed here: no outage to say besides this)
         await close(nc)
         raise ClusterError(
             f"NATS at {', '.join(folder.urls)} has no JetStream ({os_reason(exc)}); start each "
             "node with its configuration from the service folder (nats-server -c ...)"
         ) from None
-    return nc, js
+    return nc, nc.jetstream(timeout=ANSWER_TIMEOUT)
+
+
+async def _connected(folder: ServiceFolder, refused: asyncio.Event, **callbacks: Any) -> Client:
+    """A client of `folder`'s NATS servers, with `callbacks`: given up on (TimeoutError) after
+    START_TIMEOUT, or at once when `refused` is set (another service's certificate, or these
+    credentials refused), as a user waits for the reason. Once connected, the client tries
+    again for ever."""
+    connecting = nats.connect(
+        servers=folder.urls,
+        tls=folder.tls(),
+        connect_timeout=CONNECT_TIMEOUT,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        ping_interval=PING_INTERVAL,
+        max_outstanding_pings=MAX_OUTSTANDING_PINGS,
+        **callbacks,
+    )
+    task = asyncio.ensure_future(connecting)
+    told = asyncio.ensure_future(refused.wait())
+    await asyncio.wait({task, told}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    told.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise TimeoutError
 
 
 def _unreachable(folder: ServiceFolder, failures: list[BaseException]) -> ClusterError:
@@ -200,15 +178,13 @@ async def close(nc: Client, *, drain: bool = False) -> None:
         await (nc.drain() if drain else nc.close())
 
 
-class _QuietTlsEnd(logging.Filter):
+def _not_a_tls_end(record: logging.LogRecord) -> bool:
     """asyncio warns, on its logger, that a TLS connection's end is not half-closed, each
     time a NATS server closes one; that is no news to a user."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "eof_received()" not in record.getMessage()
+    return "eof_received()" not in record.getMessage()
 
 
-logging.getLogger("asyncio").addFilter(_QuietTlsEnd())
+logging.getLogger("asyncio").addFilter(_not_a_tls_end)
 
 #: How long, at most, the tasks a closed NATS client left are cancelled again until they end.
 TASKS_END_WITHIN = 2.0

@@ -1,5 +1,5 @@
 """What the registry that decides sends to the peers of the other registries, split by the
-registry each address came through (link.Routes; docs/PROTOCOL.md, "Several registries")."""
+registry each address came through (docs/PROTOCOL.md, "Several registries")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from registry.adapter.cluster.link import Outbound, Peers, Routes
+from registry.adapter.cluster.link import Outbound, Peers
 from registry.core.actions import Addr, Send, SendMany
 from wire.codec import encode
 from wire.messages import Alias, Entry, Message, TableSnapshot, TableUpdate
@@ -33,8 +33,9 @@ def delivered_there(message: Message) -> bool:
 
 class Elsewhere:
     """The router (registry/adapter/router.py) of the registry that decides for a service:
-    sends for peers reached through another registry of the service; `routes` says which
-    registry each address came through."""
+    which registry each peer's address last came through (none: this one), and sends for
+    the peers reached through another. An address not heard through another since the
+    `forget_silent` before is forgotten."""
 
     in_a_service = True
 
@@ -42,9 +43,10 @@ class Elsewhere:
         """`publish` hands an Outbound to a registry; `linked()`: whether the lead's lease
         is fresh (run.py), else NATS may be out of reach, and with it what the other
         registries' peers send."""
-        self.routes = Routes()
         self.linked = linked
         self._publish = publish
+        self._via: dict[Addr, str] = {}
+        self._older: dict[Addr, str] = {}
         # the rows and aliases of the last snapshot sent whole to each registry, and when
         self._snapshots: dict[str, tuple[tuple[Entry, ...], tuple[Alias, ...], float]] = {}
         # the peers of the last push to each registry, the list's number, and when it went
@@ -53,7 +55,29 @@ class Elsewhere:
         self._numbers = itertools.count(secrets.randbelow(1 << 31) + 1)
 
     def heard_here(self, addr: Addr) -> None:
-        self.routes.heard_here(addr)
+        self._via.pop(addr, None)
+        self._older.pop(addr, None)
+
+    def heard_via(self, addr: Addr, registry: str) -> None:
+        self._via[addr] = registry
+        self._older.pop(addr, None)
+
+    def __contains__(self, addr: object) -> bool:
+        """Whether `addr` is reached through another registry (what the core hands over)."""
+        return addr in self._via or addr in self._older
+
+    def via(self, addr: Addr) -> str | None:
+        """The registry to send to `addr` through, or None for this one."""
+        return self._via.get(addr) or self._older.get(addr)
+
+    def forget_silent(self) -> None:
+        self._older, self._via = self._via, {}
+
+    def forget(self, registry: str) -> None:
+        """`registry` is gone: its peers are reached from this one from now on."""
+        for routes in (self._via, self._older):
+            for addr in [addr for addr, via in routes.items() if via == registry]:
+                del routes[addr]
 
     def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each
@@ -61,7 +85,7 @@ class Elsewhere:
         if action is None:
             return None
         if isinstance(action, Send):
-            via = self.routes.via(action.addr)
+            via = self.via(action.addr)
             if via is None:
                 return action
             message = action.message
@@ -72,7 +96,16 @@ class Elsewhere:
                 return None
             self._hand(via, {action.addr: action.key}, encode(message), delivered_there(message))
             return None
-        here, keys, by_registry = self.routes.split(action.addrs, action.keys)
+        here: list[Addr] = []
+        keys: list[bytes] = []
+        by_registry: dict[str, dict[Addr, bytes]] = {}
+        for addr, key in zip(action.addrs, action.keys, strict=True):
+            registry = self.via(addr)
+            if registry is None:
+                here.append(addr)
+                keys.append(key)
+            else:
+                by_registry.setdefault(registry, {})[addr] = key
         if by_registry:
             data, push = encode(action.message), delivered_there(action.message)
             for via, peers in by_registry.items():

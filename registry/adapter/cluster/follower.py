@@ -156,7 +156,6 @@ class Follower:
             self._hand(heard)
 
     def announce(self) -> None:
-        """Tell the registry that decides (a new one) which peers this registry holds."""
         self._hand(self._older | self._keys)
 
     def _hand(self, peers: dict[Addr, bytes]) -> None:
@@ -213,7 +212,6 @@ class Follower:
                 self._delivery.push(pushes)
 
     def _send(self, to: list[tuple[str, int, bytes]], message: Message) -> None:
-        """`message` to each (ip, port, key) of `to`, sent once."""
         if type(message) is Welcome:  # (the peer's table pushes start at its version)
             fetching = not message.entries
             for ip, port, key in to:

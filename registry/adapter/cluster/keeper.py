@@ -54,9 +54,8 @@ class LeaseKeeper:
         reach: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`folder` says how to reach NATS (None: only `attach`ed); `me` names this registry
-        to the others; `reach` is where peers reach it; `clock` reads seconds for the
-        renewals' ages."""
+        """`folder` None: only `attach`ed; `me` names this registry to the others; `reach`
+        is where peers reach it."""
         self.me, self.reach = me, reach
         self._clock = clock
         self._folder = folder
@@ -97,11 +96,9 @@ class LeaseKeeper:
         await self.call(self._open)
 
     async def attach(self, js: JetStreamContext) -> None:
-        """Keep the lease through `js`, in the loop that awaits this."""
         self._js, self._kv = js, await bucket(js, LEAD_BUCKET)
 
     async def call(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """`work()`, run in the keeper's thread, awaited here."""
         future = asyncio.run_coroutine_threadsafe(work(), self._loop)
         return await asyncio.wrap_future(future)
 
@@ -119,7 +116,6 @@ class LeaseKeeper:
         self.renewed = sent
 
     async def stop(self) -> None:
-        """Stop keeping the lease (it runs out), and the thread."""
         if self._thread.is_alive():
             with contextlib.suppress(*ERRORS):
                 await self.call(self._close)
@@ -208,8 +204,7 @@ class LeaseKeeper:
         return True
 
     async def renew(self) -> bool:
-        """Renew the lead; False when another registry holds it now, or this one lost it
-        (its lease ran out) and has not taken it again."""
+        """Renew the lead; False when this registry no longer holds it."""
         if not self._revision:
             return False  # (a write expecting no revision would take a lead that ran out)
         try:
@@ -237,7 +232,6 @@ class LeaseKeeper:
         return self._revision != 0
 
     async def _holder(self) -> tuple[dict[str, str], int]:
-        """What `lead` holds (id and reach), and its revision; ({}, 0) when none."""
         assert self._kv is not None
         try:
             entry = await self._kv.get("lead")
@@ -254,7 +248,7 @@ class LeaseKeeper:
             raise Superseded("another registry of the service decides for it now")
 
     async def members(self) -> dict[str, str]:
-        """The registries of the service: where peers reach each, by id."""
+        """Where peers reach each registry of the service, by id."""
 
         async def listed() -> dict[str, str]:
             assert self._kv is not None

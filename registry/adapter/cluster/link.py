@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import nats.errors
 from msgspec import Raw, Struct, msgpack
@@ -83,76 +83,14 @@ def batches(items: list[bytes]) -> list[bytes]:
     return out
 
 
-class Backlog:
-    """How far behind the registry that decides is in what the others hand it: the seconds
-    since it last took an Inbound with none queued behind it, as net.datagram_in's `behind`
-    is for a socket, so that a peer of another registry is asked to wait (Busy) by the same
-    rule as one of its own."""
-
-    def __init__(self) -> None:
-        self._since: float | None = None
-
-    def taken(self, queued: int, now: float) -> float:
-        """An Inbound is taken at `now` with `queued` more waiting: how far behind."""
-        if not queued:
-            self._since = None
-            return 0.0
-        if self._since is None:
-            self._since = now
-        return now - self._since
-
-
-class Routes:
-    """Which registry each peer's address last came through (none: this one); an address
-    not heard through another since the `forget_silent` before is forgotten."""
-
-    def __init__(self) -> None:
-        self._via: dict[Addr, str] = {}
-        self._older: dict[Addr, str] = {}
-
-    def heard_here(self, addr: Addr) -> None:
-        self._via.pop(addr, None)
-        self._older.pop(addr, None)
-
-    def heard_via(self, addr: Addr, registry: str) -> None:
-        self._via[addr] = registry
-        self._older.pop(addr, None)
-
-    def __contains__(self, addr: object) -> bool:
-        """Whether `addr` is reached through another registry (what the core hands over)."""
-        return addr in self._via or addr in self._older
-
-    def via(self, addr: Addr) -> str | None:
-        """The registry to send to `addr` through, or None for this one."""
-        return self._via.get(addr) or self._older.get(addr)
-
-    def split(
-        self, addrs: Sequence[Addr], keys: Sequence[bytes]
-    ) -> tuple[list[Addr], list[bytes], dict[str, dict[Addr, bytes]]]:
-        """`addrs` (a key each, `keys`) split: those reached through this registry, with
-        their keys, and those of each other registry, by registry."""
-        here: list[Addr] = []
-        here_keys: list[bytes] = []
-        elsewhere: dict[str, dict[Addr, bytes]] = {}
-        for addr, key in zip(addrs, keys, strict=True):
-            registry = self.via(addr)
-            if registry is None:
-                here.append(addr)
-                here_keys.append(key)
-            else:
-                elsewhere.setdefault(registry, {})[addr] = key
-        return here, here_keys, elsewhere
-
-    def forget_silent(self) -> None:
-        """Forget the addresses not heard through another registry since the call before."""
-        self._older = self._via
-        self._via = {}
-
-    def forget(self, registry: str) -> None:
-        """`registry` is gone: its peers are reached from this one from now on."""
-        for routes in (self._via, self._older):
-            for addr in [addr for addr, via in routes.items() if via == registry]:
-                del routes[addr]
+def queued_since(since: float | None, queued: int, now: float) -> float | None:
+    """Since when the registry that decides is behind in what the others hand it (None: it
+    is not), as it takes an Inbound at `now` with `queued` more waiting (`since`: as it was).
+    It is `now - since` behind, as net.datagram_in's `behind` for a socket: a peer of another
+    registry is asked to wait (Busy) by the same rule as one of its own."""
+    if not queued:
+        return None
+    return now if since is None else since
 
 
 class Publisher:

@@ -1,7 +1,6 @@
 """Running a registry of a service (`ChatApp -s PORT --cluster DIR`): it decides while
 its lease keeper (keeper.py) holds the lead, and relays to the one that does otherwise. Its
-console is one through both roles: on a terminal, the prompt a lone registry's is
-(console_prompt.py); it says once, each time, which registry decides now."""
+console is one through both roles, and says once, each time, which registry decides now."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import asyncio
 import contextlib
 import functools
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -25,8 +23,6 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason
 from registry.adapter.cluster.connect import (
-    ClusterError,
-    ClusterSettings,
     close,
     connect,
     end_tasks_left,
@@ -40,15 +36,22 @@ from registry.adapter.cluster.keeper import RENEW, LeaseKeeper
 from registry.adapter.cluster.link import (
     INBOUNDS,
     LEAD_SUBJECT,
-    Backlog,
     Publisher,
+    queued_since,
     registry_subject,
 )
+from registry.adapter.cluster.service_folder import ClusterError, ServiceFolder
 from registry.adapter.cluster.store import ERRORS, JetStreamStore, bucket
 from registry.adapter.console_commands import run_command
 from registry.adapter.console_prompt import ConsolePrompt, stop_hint
 from registry.adapter.loading import Backend, registry_channel
-from registry.adapter.registry_console import key_lines, printable, read_lines, typed_ahead
+from registry.adapter.registry_console import (
+    key_lines,
+    printable,
+    read_lines,
+    stop_on_signals,
+    typed_ahead,
+)
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
 from registry.adapter.settings import RegistrySettings
@@ -88,13 +91,10 @@ class ClusterRegistry:
         data_dir: Path,
         settings: RegistrySettings,
     ) -> None:
-        """`listen`: where this registry listens; `settings`, its settings (its console
-        is never a help-desk operator's, and its prompt is `take_console`'s)."""
+        """(Its console is never a help-desk operator's, and its prompt is `take_console`'s.)"""
         self._service = service
         self._nc, self._keeper = service.nc, service.keeper
-        # One secure channel for the life of the process: a session a peer made while this
-        # registry relayed goes on when it decides, and back; a peer is never left sending
-        # on a session the registry forgot when its role changed.
+        # one secure channel for the life of the process: a peer's session outlives a role
         self._channel = registry_channel(service.key[0])
         self._listen = listen
         self._out = out
@@ -109,7 +109,7 @@ class ClusterRegistry:
         self._leader_reach = ""  # where the registry this one relays to is reached
         self._said_lead = ""  # where the registry last said to decide is reached
         self._follower: Follower | None = None
-        self._backlog = Backlog()
+        self._queued_since: float | None = None  # (link.queued_since)
         self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
 
@@ -118,12 +118,8 @@ class ClusterRegistry:
         self._keeper.news.set()
 
     async def run(self) -> None:
-        """Decide or relay until stopped, deciding while the keeper holds the lead."""
         while not self._stopped.is_set():
-            if not self._keeper.held:
-                await self._relay()
-            else:
-                await self._decide()
+            await (self._decide() if self._keeper.held else self._relay())
 
     async def _next(self, forget_silent: Callable[[], None]) -> None:
         """Until the keeper sees the lead change, or RENEW seconds pass, or a stop; every
@@ -137,9 +133,8 @@ class ClusterRegistry:
             forget_silent()
 
     async def _decide(self) -> None:
-        """Decide for the service until stopped or the lead is lost. Back early when the
-        service's state could not be loaded (NATS did not answer: it may be electing a
-        leader after losing a server): the caller tries again while the lead is held."""
+        """Decide for the service until stopped or the lead is lost; back early when NATS
+        did not give the service's state (electing a leader, say): tried again then."""
         keeper, term = self._keeper, self._keeper.term
         store = self._service.store
         store.fence = keeper.check
@@ -188,16 +183,15 @@ class ClusterRegistry:
     async def _serve(
         self, server: RegistryServer, elsewhere: Elsewhere, term: int, known: dict[str, str]
     ) -> None:
-        """Start `server` and decide with it until stopped, or the lead of `term` is lost;
-        the peers of a registry gone (from those `known`) are reached from here."""
+        """Start `server` and decide with it until stopped, or the lead of `term` is lost."""
         keeper = self._keeper
         # (their table updates: the others deliver them; a peer with a session needs no handshake)
-        server.core.hand_over(elsewhere.routes, lambda addr: bool(self._channel.sessions_at(addr)))
+        server.core.hand_over(elsewhere, lambda addr: bool(self._channel.sessions_at(addr)))
         await server.start()
         self._say_lead(keeper.reach)
         self._turned = time.monotonic()
         while not self._stopped.is_set():
-            await self._next(elsewhere.routes.forget_silent)
+            await self._next(elsewhere.forget_silent)
             if not keeper.held or keeper.term != term:
                 if not keeper.leader:  # (a lead taken again, by any registry, is said again)
                     self._said_lead = ""
@@ -215,16 +209,15 @@ class ClusterRegistry:
         server: RegistryServer, elsewhere: Elsewhere, gone: set[str], members: dict[str, str]
     ) -> None:
         """The core tells its peers the service's registries; the peers of those `gone` are
-        reached from here (a handshake each: they are told last)."""
+        reached from here."""
         listed = tuple(sorted(members.values()))
         for registry in gone:
-            elsewhere.routes.forget(registry)
+            elsewhere.forget(registry)
         server.handle(lambda core, now: core.new_registries(listed, now))
         server.desk.tell_registries()
 
     async def _relay(self) -> None:
-        """Relay to the registry that decides until stopped, or until the keeper took the
-        lead, which was free."""
+        """Relay to the registry that decides until stopped, or the keeper took the lead."""
         keeper = self._keeper
         follower = Follower(self._nc, keeper.me, self._channel, self.log, self._desk_where)
         addr = await follower.start(*self._listen)
@@ -249,16 +242,16 @@ class ClusterRegistry:
             await follower.close()
 
     def _lead_seen(self) -> str:
-        """Where the registry that decides is reached, as the keeper saw last ("" for none,
-        or for this registry's address while it does not hold the lead), said if new."""
+        """Where the registry that decides is reached, as the keeper saw last ("": none, or
+        this one's address while it does not hold the lead), said if new."""
         leader = self._keeper.leader
         reach = "" if leader is None or leader == self._keeper.reach else leader
         self._say_lead(reach)
         return reach
 
     def _say_lead(self, reach: str) -> None:
-        """Say which registry decides for the service now, where it is reached at `reach`
-        ("" for none yet: nothing said): on the console, in the log; once each change."""
+        """Say, once each change, which registry decides for the service now (at `reach`;
+        "": none yet, nothing said)."""
         if not reach or reach == self._said_lead:
             return
         self._said_lead = reach
@@ -268,9 +261,8 @@ class ClusterRegistry:
             self.log(f"the registry at {reach} decides for the service now; this one relays to it")
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
-        """For a desk client that asked this registry: where it is reached, where the
-        help desk is (the registry that decides, "" for none yet), and the service's
-        registries."""
+        """Where this registry is reached, where the help desk is (the registry that
+        decides, "" for none yet), and the service's registries."""
         here = self._keeper.reach
         if not self._leader_reach:
             return here, "", [here]
@@ -278,8 +270,7 @@ class ClusterRegistry:
         return here, self._leader_reach, sorted(members)
 
     async def _members(self, unless: asyncio.Event | None = None) -> dict[str, str] | None:
-        """The registries of the service (LeaseKeeper.members), or None when NATS did not say,
-        or `unless` was set first (NATS away, the lead runs out meanwhile: it is left at once)."""
+        """LeaseKeeper.members, or None when NATS did not say, or `unless` was set first."""
         asked = asyncio.ensure_future(self._keeper.members())
         if unless is not None:
             news = asyncio.ensure_future(unless.wait())
@@ -294,8 +285,8 @@ class ClusterRegistry:
             return None
 
     async def _inbound(self, msg: Msg) -> None:
-        """What other registries' peers sent (one registry's pass), for this registry's core;
-        one that sent nothing was heard there."""
+        """What other registries' peers sent (one registry's pass); one that sent nothing
+        was heard there."""
         elsewhere = self._elsewhere
         if elsewhere is None:
             return
@@ -308,9 +299,12 @@ class ClusterRegistry:
             self.log("dropped what another registry handed over: not ChatApp's")
             return
         for inbound, _ in inbounds:
-            elsewhere.routes.heard_via((inbound.ip, inbound.port), inbound.registry)
-        sub = self._lead_sub
-        lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
+            elsewhere.heard_via((inbound.ip, inbound.port), inbound.registry)
+        sub, now = self._lead_sub, time.monotonic()
+        since = self._queued_since = queued_since(
+            self._queued_since, sub.pending_msgs if sub else 0, now
+        )
+        lag = 0.0 if since is None else now - since
         server = self._server
         if server is None:
             return
@@ -338,36 +332,34 @@ class ClusterRegistry:
 
     def take_console(self, prompt: ConsolePrompt | None) -> None:
         """Stop on SIGTERM and SIGINT; carry out each line typed on the console (`prompt`,
-        on a terminal: through every role), those typed while the registry started first."""
-        self._catch_signals()
+        on a terminal), those typed while the registry started first."""
+        stop_on_signals(self.stop)
         if prompt is not None:
             self._out(stop_hint())
             # (the prompt takes SIGINT while it runs, and leaves the loop none as it ends)
-            prompt.start(self.console_line, self._catch_signals, stop=self.stop, whom=self._whom)
+            prompt.start(
+                self.console_line,
+                lambda: stop_on_signals(self.stop),
+                stop=self.stop,
+                whom=self._whom,
+            )
             return
         lines, pending = typed_ahead(sys.stdin)
         for line in lines:
             asyncio.get_running_loop().call_soon(self.console_line, line)
         read_lines(sys.stdin, pending, self.console_line, lambda: None)
 
-    def _catch_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
-
     def _whom(self) -> list[str]:
         """Whom this registry serves, as the question before stopping says it: while it
-        decides, the service's peers online (and who is at its help desk); while it relays,
-        the peers it holds."""
+        relays, the peers it holds."""
         if self._server is not None:
             return self._server.console.whom()
         held = self._follower.held() if self._follower is not None else 0
         return [f"{counted(held, 'peer')} online"] if held else []
 
     def console_line(self, line: str, begun: float | None = None) -> None:
-        """A line typed on the console (begun at `begun`, monotonic): the registry's own
-        while it decides, else the relaying registry's (registry/adapter/cluster/console.py)."""
+        """A line typed on the console: the registry's own while it decides, else the
+        relaying registry's (console.py)."""
         if self._server is None:
             self._console.line(line)
             return
@@ -380,7 +372,6 @@ class ClusterRegistry:
         return (await self._nc.request(subject, data, timeout=timeout)).data
 
     async def _console_asked(self, msg: Msg) -> None:
-        """A relaying registry's console asks what this one's would answer."""
         server = self._server
         if server is not None and msg.reply:
             with contextlib.suppress(*ERRORS):
@@ -389,20 +380,19 @@ class ClusterRegistry:
 
 
 def _stamped(out: Callable[[str], None]) -> Callable[[str], None]:
-    """`out` for the log: each line after the time."""
     return lambda line: out(f"{time.strftime('%H:%M:%S')} {line}")
 
 
 async def _open_service(
-    cluster: ClusterSettings,
-    port: int,
+    folder: ServiceFolder,
+    reach: str,
     data_dir: Path,
     out: Callable[[str], None],
     stopping: asyncio.Event,
 ) -> Service | None:
     """The service's state in NATS, opened (its key said), this registry's lease asked for;
-    None, with the reason said and NATS closed, when NATS cannot give it."""
-    log, folder = _stamped(out), cluster.folder
+    None, with the reason said, when NATS cannot give it."""
+    log = _stamped(out)
     try:
         said = service_desk_key(folder.desk_key, data_dir)
         nc, js = await connect(folder, log, stopping)
@@ -412,7 +402,7 @@ async def _open_service(
     except OSError as exc:
         out(f"ChatApp: error: cannot write the operator key into {data_dir}: {os_reason(exc)}")
         return None
-    keeper = LeaseKeeper(folder, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    keeper = LeaseKeeper(folder, secrets.token_hex(4), reach)
 
     async def state() -> tuple[JetStreamStore, KeyValue]:
         return await JetStreamStore.open(js), await bucket(js, DESK_BUCKET)
@@ -437,11 +427,11 @@ async def run_cluster_registry(
     listen: tuple[str, int],
     data_dir: Path,
     out: Callable[[str], None],
-    cluster: ClusterSettings,
+    folder: ServiceFolder,
     settings: RegistrySettings,
 ) -> int:
-    """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
-    listening on `listen` (address, port), with `settings`. The exit status."""
+    """Run one registry of the service of `folder` until Ctrl-C, SIGTERM or `quit`; the
+    exit status."""
     prompt = ConsolePrompt() if on_a_terminal() else None
     out = printable(prompt.print if prompt is not None else out)
     bind, port = listen
@@ -451,7 +441,7 @@ async def run_cluster_registry(
         out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
         return 1
     stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
-    service = await _open_service(cluster, port, data_dir, out, stopping)
+    service = await _open_service(folder, f"{settings.advertise}:{port}", data_dir, out, stopping)
     if service is None:
         return 1
     registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)

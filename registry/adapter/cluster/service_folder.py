@@ -15,6 +15,7 @@ from msgspec import Struct
 from disk.files import os_reason, parse_json, read_text
 from disk.operator_key import KEY_FILE as DESK_KEY_FILE
 from disk.operator_key import read_key_strictly
+from registry.adapter.storage import StorageError
 from secure.keys import KEY_FILE as IDENTITY_FILE
 
 #: The files of a service folder: where its NATS servers are, the authority that signed
@@ -28,8 +29,9 @@ T = TypeVar("T")
 REGISTRY_USER = "CN=chatapp-registry"
 
 
-class FolderError(Exception):
-    """A service folder that cannot be used: the message says which file and why."""
+class ClusterError(StorageError):
+    """The service cannot be used: its folder (the message says which file and why), or
+    its NATS servers (unreachable, no JetStream, refused)."""
 
 
 class ServiceFolder(Struct, frozen=True):
@@ -43,7 +45,7 @@ class ServiceFolder(Struct, frozen=True):
 
     def tls(self) -> ssl.SSLContext:
         """A TLS context that trusts only the service's authority and shows the registries'
-        certificate. FolderError when a file cannot be used."""
+        certificate. ClusterError when a file cannot be used."""
         context = ssl.create_default_context()
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         _read(self.path, AUTHORITY_FILE, context.load_verify_locations)
@@ -62,9 +64,9 @@ def is_folder(text: str) -> bool:
 
 
 def open_folder(path: Path) -> ServiceFolder:
-    """The service folder at `path`, read and checked; FolderError saying what is wrong."""
+    """The service folder at `path`, read and checked; ClusterError saying what is wrong."""
     if not (path / SERVICE_FILE).is_file():
-        raise FolderError(
+        raise ClusterError(
             f"{path} is not a service folder (no {SERVICE_FILE}); make one with "
             "ChatApp --new-service DIR --nats HOST:PORT (docs/SCALING.md)"
         )
@@ -79,7 +81,7 @@ def open_folder(path: Path) -> ServiceFolder:
 
 
 def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
-    """`parse(folder / name)`; FolderError naming the file and what is wrong with it."""
+    """`parse(folder / name)`; ClusterError naming the file and what is wrong with it."""
     try:
         return parse(folder / name)
     except (OSError, ValueError, ssl.SSLError, RecursionError) as exc:
@@ -87,7 +89,9 @@ def _read(folder: Path, name: str, parse: Callable[[Path], T]) -> T:
             why = f"it is not as ChatApp --new-service wrote it: {exc.reason or exc}"
         else:
             why = os_reason(exc) if isinstance(exc, OSError) else str(exc)
-        raise FolderError(f"{folder / name} of the service folder cannot be used ({why})") from None
+        raise ClusterError(
+            f"{folder / name} of the service folder cannot be used ({why})"
+        ) from None
 
 
 def _urls(path: Path) -> list[str]:

@@ -28,7 +28,7 @@ from nats.js.kv import KeyValue
 
 from disk.files import os_reason
 from registry.adapter.storage import StorageError, room_lines
-from registry.adapter.store import Kept, StoreAction
+from registry.adapter.store import Kept, StoreAction, named_rows
 from registry.core.actions import (
     DropMail,
     KeepHistory,
@@ -62,17 +62,7 @@ class Superseded(StorageError):
 
 
 def hex_key(name: str) -> str:
-    """A name key as a NATS key or subject token (names may hold any letter)."""
     return name.encode().hex()
-
-
-async def made_once(kv: KeyValue, key: str, value: bytes) -> tuple[bytes, bool]:
-    """What `key` holds: `value`, written by the first registry that asks (True then)."""
-    try:
-        await kv.create(key, value)
-    except nats.js.errors.KeyWrongLastSequenceError:
-        return (await kv.get(key)).value or b"", False
-    return value, True
 
 
 async def bucket(js: JetStreamContext, name: str) -> KeyValue:
@@ -88,7 +78,7 @@ async def bucket(js: JetStreamContext, name: str) -> KeyValue:
 
 
 class JetStreamStore:
-    """The registry's state in JetStream. Made by `open`."""
+    """The registry's state in JetStream, made by `open`."""
 
     def __init__(self, buckets: dict[str, KeyValue]) -> None:
         #: run before each commit's writes: raises Superseded once this registry no longer decides
@@ -112,11 +102,9 @@ class JetStreamStore:
 
     @classmethod
     async def open(cls, js: JetStreamContext) -> JetStreamStore:
-        """The service's buckets, made by the first registry that needs them."""
         return cls({name: await bucket(js, name) for name in (TABLE, OWNERS, ROOMS, MAIL)})
 
     async def load(self, now: float) -> Kept:
-        """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
         written, version = rows.pop("version", (0, b"0"))
         self._version = version
@@ -137,14 +125,18 @@ class JetStreamStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"the service's table is not a ChatApp table: {exc}") from None
         self._holders = set(table.formers())
-        owners = {}
-        for key, (_, value) in (await entries(self._owners)).items():
-            owners[bytes.fromhex(key).decode()] = owner_from_json(json.loads(value))
-        histories = {}
-        for key, (_, value) in (await entries(self._rooms)).items():
-            histories[bytes.fromhex(key).decode()] = room_lines(value)[0]
+        owners = {
+            bytes.fromhex(key).decode(): owner_from_json(json.loads(value))
+            for key, (_, value) in (await entries(self._owners)).items()
+        }
+        histories = {
+            bytes.fromhex(key).decode(): room_lines(value)[0]
+            for key, (_, value) in (await entries(self._rooms)).items()
+        }
         self._boxes = {}
-        for key, (_, value) in sorted((await entries(self._mail)).items(), key=_revision):
+        for key, (_, value) in sorted(
+            (await entries(self._mail)).items(), key=lambda kept: kept[1][0]
+        ):
             message = msgspec.json.decode(value, type=StoredMessage)
             box = self._boxes.setdefault(bytes.fromhex(key.partition(".")[0]).decode(), {})
             box[(message.sender, message.id)] = message
@@ -153,11 +145,7 @@ class JetStreamStore:
 
     def carry_out(self, action: StoreAction) -> None:
         if isinstance(action, SaveTable):
-            self._table_dirty = True
-            if action.rows is None or self._named is None:
-                self._named = None
-            else:
-                self._named.update(action.rows)
+            self._table_dirty, self._named = True, named_rows(self._named, action.rows)
         else:
             self._actions.append(action)
 
@@ -193,7 +181,7 @@ class JetStreamStore:
         return busy
 
     async def _write(self, action: StoreAction) -> None:
-        """Carry out one action (each may be carried out again after a failure)."""
+        """(Each may be carried out again after a failure.)"""
         match action:
             case StoreMail(owner, message):
                 await self._mail.put(_mail_key(owner, message), msgspec.json.encode(message))
@@ -224,7 +212,8 @@ class JetStreamStore:
         if version != self._version:
             writes.append(self._write_version(version))
         if writes:  # (begun last: see `load`)
-            writes.append(self._write_unpushed(msgspec.json.encode(list(table.unpushed.values()))))
+            unpushed = msgspec.json.encode(list(table.unpushed.values()))
+            writes.append(self._table.put("unpushed", unpushed))
         busy = time.monotonic() - started
         try:
             # (with the rows, not after them: an answer leaves once all are stored, and a
@@ -238,7 +227,7 @@ class JetStreamStore:
             raise StorageError(f"JetStream did not store the table ({os_reason(exc)})") from None
         return busy
 
-    def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[None]]:
+    def _row_writes(self, table: Table, named: set[str] | None) -> list[Awaitable[object]]:
         """The writes of the rows of `named` (None: all), and of names that have or had
         former names, whose text changed or whose last write went unanswered; a row no
         longer in the table is deleted."""
@@ -249,7 +238,7 @@ class JetStreamStore:
         else:
             keys, gone = named | formers.keys() | self._holders, set()
         self._holders = set(formers)
-        writes: list[Awaitable[None]] = [self._write_row(key, None) for key in gone]
+        writes: list[Awaitable[object]] = [self._write_row(key, None) for key in gone]
         for key in keys:
             stored, record = f"row.{hex_key(key)}", table.records.get(key)
             if record is None:
@@ -266,11 +255,7 @@ class JetStreamStore:
         await self._table.put("version", version)
         self._version = version
 
-    async def _write_unpushed(self, rows: bytes) -> None:
-        await self._table.put("unpushed", rows)
-
     async def _write_row(self, key: str, value: bytes | None) -> None:
-        """Write row `key` (None: delete it) over the revision this store knows of it."""
         try:
             try:
                 revision = await self._put(key, value, self._rows.get(key, (0, b""))[0])
@@ -316,14 +301,14 @@ class JetStreamStore:
         return entry.revision
 
 
-async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
+async def _at_most(count: int, writes: list[Awaitable[object]]) -> None:
     """Await `writes`, `count` at most at a time; after one fails, none more is begun (each
     unanswered write takes its whole timeout), and the first error is raised once those
     begun are over."""
     gate = asyncio.Semaphore(count)
     failed = False
 
-    async def gated(write: Awaitable[None]) -> None:
+    async def gated(write: Awaitable[object]) -> None:
         nonlocal failed
         async with gate:
             if failed:
@@ -365,12 +350,8 @@ def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
 
 
 def _mail_key(owner: str, message: StoredMessage) -> str:
-    """The key of `message` for `owner` (a notice has no sender: no token may be empty)."""
+    # (a notice has no sender: no token may be empty)
     return f"{hex_key(owner)}.{hex_key(message.sender + chr(0) + message.id)}"
-
-
-def _revision(item: tuple[str, tuple[int, bytes]]) -> int:
-    return item[1][0]
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
@@ -397,5 +378,5 @@ async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
 
 
 def _row_bytes(row: dict[str, Any]) -> bytes:
-    """A row as the bucket holds it (msgspec: json.dumps was most of a commit's time)."""
+    # (msgspec: json.dumps was most of a commit's time)
     return msgspec.json.encode(row)

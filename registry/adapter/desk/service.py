@@ -19,7 +19,7 @@ from net.wake import WakeTimer
 from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
 from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
 from registry.adapter.desk.files import DeskFiles
-from registry.adapter.desk.shelf import AfterKept, Shelf
+from registry.adapter.desk.shelf import Shelf
 from registry.core.desk.actions import Action, Close, ConnId, DeskSend, Log
 from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
@@ -82,7 +82,9 @@ class DeskService:
         self.rejected = rejected or (lambda kind, line: log(line))
         self._clock = clock
         self._files = DeskFiles(data_dir, clock, log, self._key, shelf)
-        self._after_kept = AfterKept(self._files.shelf, self._carry_out)
+        # batches of actions waiting for the shelf to acknowledge what was kept before them
+        self._unkept: list[list[Action]] = []
+        self._flushing: asyncio.Task[None] | None = None
         self.queue = DeskQueue(
             make_id=self._new_id,
             make_token=lambda: secrets.token_urlsafe(18),
@@ -117,7 +119,9 @@ class DeskService:
         if not self._files.shelf.shared:
             self._apply(self.queue.shutdown)
         # (else it goes on at the registry of the service that takes over, as after a crash)
-        await self._after_kept.drained(CLOSE_FLUSH)
+        if self._flushing is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._flushing), CLOSE_FLUSH)
         for conn in list(self._conns):
             self._close(conn)
         self._timer.cancel()
@@ -232,7 +236,6 @@ class DeskService:
             self._write(conn, DeskRegistries(self._new_id(), "", registries))
 
     def operators(self) -> list[str]:
-        """The console's `operators`: each key authorised, its name and fingerprint."""
         if self.problem:
             return [f"  operators: {self.problem}"]
         kept = sorted(self.queue.state.authorised.items(), key=lambda item: item[1].casefold())
@@ -250,7 +253,6 @@ class DeskService:
         return None if self.problem else self.queue.state.room("", self._clock()).rows
 
     def revoke(self, name: str) -> str:
-        """The console's `revoke NAME`; the line that says what was done."""
         if self.problem:
             return f"  revoke: {self.problem}"
         if not self._apply(lambda now, emit: self.queue.duty.revoke(name, emit)):
@@ -266,6 +268,24 @@ class DeskService:
         if self._started and not self._closed:
             self._timer.set(self.queue.next_wake())
         return actions
+
+    def _after_kept(self, actions: list[Action]) -> None:
+        """Carry out `actions` once the shelf acknowledged what was kept before: nobody is
+        told of a place not kept."""
+        if not self._unkept and not self._files.shelf.pending:
+            self._carry_out(actions)
+            return
+        self._unkept.append(actions)
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._carry_out_kept())
+
+    async def _carry_out_kept(self) -> None:
+        try:
+            while self._unkept:
+                await self._files.shelf.flushed()
+                self._carry_out(self._unkept.pop(0))
+        finally:
+            self._flushing = None
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:

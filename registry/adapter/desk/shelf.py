@@ -1,63 +1,30 @@
-"""Named records that outlive the registry: files (`FolderShelf`), or a service's bucket."""
+"""Named records of bytes that outlive the registry (a shelf): files (`FolderShelf`), or a
+service's bucket (registry/adapter/cluster/desk_bucket.py). `read` raises FileNotFoundError
+for a record there is none of, else OSError; `write` replaces one durably, and `remove` one
+if there is one, each raising OSError (a shelf acknowledging later, `pending` meanwhile,
+logs its own failures); `set_aside` keeps a damaged one under another name, returned, and
+never raises; `flushed` returns once every write so far is acknowledged (or its failure
+logged). A `shared` shelf is the service's: a desk that closes keeps its places there."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import msgspec
 
 from disk.files import os_reason, read_bytes, replace_durably
-from registry.core.desk.actions import Action
+
+if TYPE_CHECKING:
+    from registry.adapter.cluster.desk_bucket import BucketShelf
 
 T = TypeVar("T")
 
 
-class Shelf(Protocol):
-    """Named records of bytes (each name a file name)."""
-
-    def where(self, name: str) -> str:
-        """The record `name` as the log names it."""
-        ...
-
-    def read(self, name: str) -> bytes:
-        """The record `name`. Raises FileNotFoundError when there is none, else OSError."""
-        ...
-
-    def write(self, name: str, data: bytes) -> None:
-        """Replace the record `name` with `data`, durably. Raises OSError (a shelf acknowledging
-        later logs its own)."""
-        ...
-
-    def remove(self, name: str) -> None:
-        """Remove the record `name`, if there is one. Raises OSError."""
-        ...
-
-    def set_aside(self, name: str) -> str:
-        """Keep the damaged record `name` under another name, returned (never raises)."""
-        ...
-
-    @property
-    def pending(self) -> bool:
-        """Whether writes are not acknowledged yet."""
-        ...
-
-    @property
-    def shared(self) -> bool:
-        """Whether a service's other registries use it: a desk that closes keeps its places
-        there."""
-        ...
-
-    async def flushed(self) -> None:
-        """Once every write so far is acknowledged (or its failure logged)."""
-        ...
-
-
 def aside(name: str) -> str:
+    """The name a damaged record `name` is kept under."""
     return name + ".unreadable"
 
 
@@ -91,6 +58,9 @@ class FolderShelf:
         return None
 
 
+Shelf: TypeAlias = "FolderShelf | BucketShelf"
+
+
 def read_record(shelf: Shelf, name: str, kind: type[T], holds: str) -> tuple[T | None, str]:
     """The record `name` decoded as `kind` (None: none, or unusable), and why not for the log;
     `holds` names what it holds."""
@@ -119,36 +89,3 @@ def keep_record(shelf: Shelf, name: str, value: object) -> str:
     except OSError as exc:
         return f"desk: could not keep {shelf.where(name)} ({os_reason(exc)})"
     return ""
-
-
-class AfterKept:
-    """Carries out batches of actions (`carry_out`) in order, each once `shelf` acknowledged what
-    was kept before: nobody is told of a place not kept."""
-
-    def __init__(self, shelf: Shelf, carry_out: Callable[[list[Action]], None]) -> None:
-        self._shelf = shelf
-        self._carry_out = carry_out
-        self._waiting: list[list[Action]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def __call__(self, actions: list[Action]) -> None:
-        if not self._waiting and not self._shelf.pending:
-            self._carry_out(actions)
-            return
-        self._waiting.append(actions)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            while self._waiting:
-                await self._shelf.flushed()
-                self._carry_out(self._waiting.pop(0))
-        finally:
-            self._task = None
-
-    async def drained(self, timeout: float) -> None:
-        """Once every batch is carried out, or `timeout` seconds have passed."""
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
