@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.hypothesis_profiles import examples
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 from wire.messages import ChannelPost, Chat, RoomPost
 
 NAMES = ("ann", "bob", "cy", "dee")
