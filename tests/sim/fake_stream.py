@@ -27,6 +27,11 @@ class FakeStream(asyncio.Transport):
         self._lost = False
         self._last = 0.0  # when the last of what this end sent arrives
 
+    # -- the listener's side (an accepted connection before its streams) -----------------
+
+    def setblocking(self, flag: bool) -> None:
+        pass
+
     # -- the protocol's side ------------------------------------------------------------
 
     def attach(self, protocol: asyncio.Protocol) -> None:

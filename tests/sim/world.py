@@ -93,11 +93,11 @@ class Host:
 class _Console:
     """A peer's screen and keyboard: lines shown are kept, lines typed come from `type`."""
 
-    def __init__(self, host: Host) -> None:
-        self._host = host
+    def __init__(self, world: SimNet, host: Host) -> None:
+        self._world, self._host = world, host
 
     def show(self, line: Print) -> None:
-        self._host.screen.append(line.text)
+        self._world.printed(self._host, line.text)
 
     def after_printed(self, then: Callable[[], None]) -> None:
         asyncio.get_running_loop().call_soon(then)  # shown at once, at the end of the pass
@@ -239,7 +239,7 @@ class SimNet:
                     name=name,
                     server=REGISTRY,
                     data_dir=host.folder,
-                    console=_Console(host),
+                    console=_Console(self, host),
                     settings=settings,
                 )
             except StartRefused as refused:
@@ -309,6 +309,17 @@ class SimNet:
 
     # -- looking --------------------------------------------------------------------------
 
+    def arrived(self, dst: Addr, src: Addr, message: Message) -> None:
+        """`message` from `src` reached `dst` and opened, about to be handed over (a test's
+        world may watch more)."""
+        for host in self.hosts.values():
+            if host.addr == dst and host.core is not None:
+                _note_confirmation(self, host, host.core, message)
+
+    def printed(self, host: Host, text: str) -> None:
+        """`host` showed the line `text` (a test's world may watch more)."""
+        host.screen.append(text)
+
     def screen(self, name: str) -> list[str]:
         return self.hosts[name].screen
 
@@ -353,11 +364,10 @@ class _Watch:
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Any:
         opened = self._channel.open(datagram, addr, now)
-        host = self._host
-        if opened.data is not None and host is not None and host.core is not None:
+        if opened.data is not None:
             messages = decode_datagram(opened.data)
             for message in messages if isinstance(messages, list) else [messages]:
-                _note_confirmation(self._world, host, host.core, message)
+                self._world.arrived(self._here, addr, message)
         return opened
 
     def __getattr__(self, name: str) -> Any:
