@@ -12,7 +12,7 @@ from peer.core.requests import OUTCOME_WAIT
 from peer.core.table import Rule
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 from wire.messages import (
     Ack,
     ChannelPost,
