@@ -21,6 +21,7 @@ from net.datagram_channel import DatagramChannel
 from net.datagram_in import ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
+from net.new_socket import new_socket
 from net.outgoing import AckDelay, Dest, Outgoing
 from net.served_stream import Handoff, ServedStream
 from net.served_stream import fmt_addr as _fmt
@@ -208,7 +209,7 @@ class Endpoint(ReceivingDatagrams):
         loop, attempt = asyncio.get_running_loop(), 0
         while True:
             attempt += 1
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = new_socket(socket.SOCK_DGRAM)  # the system's, or the loop's network's
             try:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)

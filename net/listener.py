@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
+from net.new_socket import new_socket
 from net.served_stream import fmt_addr
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
@@ -105,7 +106,7 @@ class Listener:
 
     async def open(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = new_socket(socket.SOCK_STREAM)  # the system's, or the loop's network's
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))

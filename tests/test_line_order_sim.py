@@ -15,12 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.core import actions as pa
 from peer.core.inbox import HOLD
 from tests.hypothesis_profiles import examples
-from tests.simulation import Addr, Host, SimNet
-from wire.codec import decode
-from wire.messages import ChannelMessage, Chat, RoomMessage
+from tests.sim.world import Addr, Host, SimNet
+from wire.messages import ChannelMessage, Chat, Message, RoomMessage
 
 NAMES = ("x", "y", "z")
 #: A line as shown live: the channel's, a room's, or a direct message.
@@ -36,25 +34,23 @@ class Watched(SimNet):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.arrived: Times = {}
+        self.arrived_at: Times = {}
         self.shown: list[tuple[float, str, str, str]] = []  # (when, receiver, sender, text)
 
-    def _deliver(self, src: Addr, dst: Addr, data: bytes) -> None:
-        if not data.startswith(b"end "):
-            line = decode(data)
-            if isinstance(line, Chat | ChannelMessage | RoomMessage):
-                for host in self.hosts.values():
-                    if host.addr == dst:
-                        self.arrived.setdefault((host.name, line.sender, line.text), self.now)
-        super()._deliver(src, dst, data)
+    def arrived(self, dst: Addr, src: Addr, message: Message) -> None:
+        if isinstance(message, Chat | ChannelMessage | RoomMessage):
+            line = self.unsealed(message)
+            for host in self.hosts.values():
+                if host.addr == dst:
+                    self.arrived_at.setdefault((host.name, line.sender, line.text), self.now)
+        super().arrived(dst, src, message)
 
-    def _peer_action_list(self, host: Host, actions: list[pa.Action]) -> None:
-        for action in actions:
-            match = SHOWN.match(action.text) if isinstance(action, pa.Print) else None
-            if match is not None:
-                sender, text = (group for group in match.groups() if group is not None)
-                self.shown.append((self.now, host.name, sender, text))
-        super()._peer_action_list(host, actions)
+    def printed(self, host: Host, text: str) -> None:
+        match = SHOWN.match(text)
+        if match is not None:
+            sender, line = (group for group in match.groups() if group is not None)
+            self.shown.append((self.now, host.name, sender, line))
+        super().printed(host, text)
 
 
 def chatting(seed: int, loss: float, gap: float, lines: int) -> Watched:
@@ -96,7 +92,7 @@ def test_a_line_is_shown_after_those_typed_before_it_unless_they_are_late(
             got = shown[(name, sender, kind)]
             order = [k for k, _ in got]
             assert sorted(order) == list(range(lines)), (name, sender, kind, order)  # each once
-            came = [net.arrived[(name, sender, f"{kind}-{k}")] for k in range(lines)]
+            came = [net.arrived_at[(name, sender, f"{kind}-{k}")] for k in range(lines)]
             for at, (k, _) in enumerate(got):
                 # shown after later lines: they waited HOLD from the first of them to come
                 waited = min(came[k + 1 :], default=0.0) + HOLD

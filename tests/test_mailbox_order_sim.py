@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.hypothesis_profiles import examples
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 
 TYPED = 16
 #: x's direct message as y shows it: live, or from its mailbox with the time it was stored

@@ -10,7 +10,7 @@ import pytest
 from peer.core.direct import RECEIVED_BY
 from peer.core.registration import YOU_HAVE_MESSAGES
 from peer.core.request_ends import SAVED
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 
 pytestmark = pytest.mark.timeout(30)
 

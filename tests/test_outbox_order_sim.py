@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from tests.simulation import REGISTRY, Addr, SimNet
-from wire.codec import decode
-from wire.messages import ChannelPost, SaveMessage
+from tests.sim.world import REGISTRY, Addr, SimNet
+from wire.messages import ChannelPost, Message, SaveMessage
 
 TYPED = [f"kept {i}" for i in range(8)]
 #: x's channel line as z shows it: live, or from its mailbox with the time it was stored
@@ -21,16 +20,15 @@ class Recording(SimNet):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.arrived: list[str] = []
+        self.first: list[str] = []
 
-    def _deliver(self, src: Addr, dst: Addr, data: bytes) -> None:
-        message = decode(data)
+    def arrived(self, dst: Addr, src: Addr, message: Message) -> None:
         posted = isinstance(message, ChannelPost | SaveMessage)
         if dst == REGISTRY and self.registry is not None and posted:
-            text = message.text  # type: ignore[attr-defined]
-            if text not in self.arrived:
-                self.arrived.append(text)
-        super()._deliver(src, dst, data)
+            text = self.unsealed(message).text
+            if text not in self.first:
+                self.first.append(text)
+        super().arrived(dst, src, message)
 
 
 def kept_while_the_registry_is_down(seed: int) -> Recording:
@@ -60,7 +58,7 @@ def test_kept_lines_reach_the_registry_in_the_order_typed(seed: int) -> None:
     net.start_registry()
     net.run(90)
     assert net.hosts["x"].outbox == ()
-    assert net.arrived == TYPED, seed
+    assert net.first == TYPED, seed
     # so the mailbox keeps them in that order; the channel lines reach z each once (the
     # registry's pushes to z are retried each on its own),
     # live or, should z have been taken for gone on this lossy network, from its mailbox
@@ -78,7 +76,7 @@ def test_a_peer_killed_mid_flush_sends_the_rest_in_order_once(seed: int) -> None
     net.start_peer("x")  # sends what its last life kept on disk
     net.run(90)
     assert net.hosts["x"].outbox == ()
-    assert net.arrived == TYPED, seed
+    assert net.first == TYPED, seed
     assert [m.text for m in net.disk.mail["y"] if m.kind == "direct"] == TYPED[1::2]
     channel = [line for line in net.screen("z") if line.startswith("[Channel_Message x: kept")]
     assert sorted(channel) == [f"[Channel_Message x: {text}]" for text in TYPED[::2]]  # once

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 
 pytestmark = pytest.mark.timeout(30)
 

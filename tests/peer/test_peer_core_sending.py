@@ -21,7 +21,7 @@ from tests.peer.core_kit import (
     sent,
 )
 from tests.peer.honest import REGISTRY_KEY, honest_key
-from tests.simulation import SimNet
+from tests.sim.world import SimNet
 from wire.messages import (
     Ack,
     ChannelPost,
