@@ -78,7 +78,7 @@ class DirectChats:
             if entry is not self._to[0]:  # (a row is replaced when it changes)
                 self._to = (entry, (entry.ip, entry.port), key_from_text(entry.key) or b"")
             _, addr, key = self._to
-            emit(Send(addr, chat, key))
+            emit(SendSealed(addr, chat, key))
             if key and self._shared.trust.talked.get(chat.to) != key:
                 emit(PinKey(chat.to, key))
         return chat, key

@@ -60,7 +60,7 @@ class TypedInput:
         """The user typed `text`: done now, or held until it can be (`held`: its turn came)."""
         life, asking = self._life, self._parts.commands
         if not held:
-            if life.phase is Phase.START_FAILED:
+            if life.phase is LifePhase.START_FAILED:
                 # read after the refusal (a script's line, read late): said as those before
                 not_carried_out((text,), "you are not registered", emit)
                 return
@@ -104,7 +104,9 @@ class TypedInput:
         if self._life.phase is LifePhase.START_FAILED:
             emit(ExitPeer(1))
         elif self._life.started and (self._shared.lines_after_change or self._changing()):
-            self._shared.lines_after_change.append(None)  # quit once the lines waiting are carried out
+            self._shared.lines_after_change.append(
+                None
+            )  # quit once the lines waiting are carried out
         elif self._life.started:
             self._parts.leaving.quit("", now, emit)
         elif None not in self._shared.early_lines:

@@ -49,7 +49,7 @@ class FakeNet:
         self.random = random.Random(seed)
         self.loss, self.duplicate, self.delay = loss, duplicate, delay
         self._fds = itertools.count(FIRST_FD)
-        self._ports = itertools.count(FIRST_EPHEMERAL)
+        self.ports = itertools.count(FIRST_EPHEMERAL)  # the ephemeral ports, handed out in turn
         self.sockets: dict[int, _Socket] = {}
         self.bound: dict[tuple[int, Addr], _Socket] = {}
         self.streams: list[_Stream] = []
@@ -78,7 +78,7 @@ class FakeNet:
         listener = self.bound.get((socket.SOCK_STREAM, addr))
         if listener is None:
             raise ConnectionRefusedError(errno.ECONNREFUSED, f"nothing listens on {addr}")
-        here = ((local or ("127.0.0.1", 0))[0], next(self._ports))
+        here = ((local or ("127.0.0.1", 0))[0], next(self.ports))
         client = _Stream(loop, self.delay[1], here, addr, OWNER.get())
         server = _Stream(loop, self.delay[1], addr, here, listener.owner)
         client.other, server.other = server, client
@@ -137,7 +137,7 @@ class _Socket:
 
     def bind(self, address: Addr) -> None:
         host, port = address
-        address = (host, port or next(self._net._ports))
+        address = (host, port or next(self._net.ports))
         if (self.kind, address) in self._net.bound:
             raise OSError(errno.EADDRINUSE, "Address already in use")
         self.address = address

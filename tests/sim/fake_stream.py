@@ -87,9 +87,9 @@ class FakeStream(asyncio.Transport):
     def _to_other(self, data: bytes | None) -> None:
         self._last = max(self._loop.time() + self._delay, self._last)
         if self.other is not None:
-            self._loop.call_at(self._last, self.other._arrived, data)
+            self._loop.call_at(self._last, self.other.arrived, data)
 
-    def _arrived(self, data: bytes | None) -> None:
+    def arrived(self, data: bytes | None) -> None:
         if not self._lost:
             self._waiting.append(data)
             self._hand_over()
