@@ -9,7 +9,7 @@ from registry.core.actions import Addr, Emit, KeepHistory, Log, SaveTable
 from registry.core.authority import Claim
 from registry.core.push_records import Flight
 from registry.core.requests import Request
-from registry.core.rooms import MAX_ROOMS, Room, Rooms
+from registry.core.rooms import MAX_MEMBERS, MAX_ROOMS, Room, Rooms
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_FAREWELL
@@ -211,8 +211,13 @@ class RoomRequests:
         if current is not None and name_key(current.name) == name_key(msg.room):
             self._s.answers.ack(req, emit)  # a copy, or already there
             return False
-        if self.rooms.get(msg.room) is None and self.rooms.full():
+        room = self.rooms.get(msg.room)
+        if room is None and self.rooms.full():
             reason = f"There are already {MAX_ROOMS} rooms, the most there can be; join one."
+            self._s.answers.refuse(req, reason, what, emit)
+            return False
+        if room is not None and len(room.members) >= MAX_MEMBERS:
+            reason = f"{room.name} is full ({MAX_MEMBERS} members, the most a room holds)."
             self._s.answers.refuse(req, reason, what, emit)
             return False
         return True

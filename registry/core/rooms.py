@@ -16,6 +16,8 @@ ROOM_HISTORY = 20
 
 #: Rooms at most: bounds the memory, and keeps the answer to `rooms` to one frame.
 MAX_ROOMS = 100
+#: Members a room holds at most: a join beyond is refused, and nobody already in is moved.
+MAX_MEMBERS = 200
 
 #: Emptied rooms whose history is kept for when the room is made again (the one emptied
 #: longest ago forgotten first).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from registry.core import actions as ra
 from registry.core.requests import Request
+from registry.core.rooms import MAX_MEMBERS
 from registry.core.table import Record
 from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
 from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, RoomsRequest
@@ -48,6 +49,21 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     assert replayed.id == "alice-1" and replayed.history and carol.replaying == "alice-1"
     p.rooms.acked(carol.addr, p.s.pusher.pushes.clear_acked(["alice-1"], carol.addr, T0)[1])
     assert carol.replaying == "" and not p.rooms.replaying
+
+
+def test_a_full_room_refuses_a_join_and_takes_one_again_when_someone_leaves() -> None:
+    p = parts()
+    members = [record(p.s, f"m{n}", 7100 + n) for n in range(MAX_MEMBERS)]
+    for member in members:
+        join(p, member, "lobby")
+    late = record(p.s, "late", 7001)
+    reasons = [r.reason for r in refusals(join(p, late, "Lobby"))]
+    assert reasons == [f"lobby is full ({MAX_MEMBERS} members, the most a room holds)."]
+    assert not late.room and len(p.rooms.rooms.get("lobby").members) == MAX_MEMBERS  # type: ignore[union-attr]
+    out: list[ra.Action] = []
+    leave = Leave("m0-l", "m0", TOKEN)
+    p.rooms.leave(leave, Request(leave.id, members[0].addr), T0, out.append)
+    assert refusals(join(p, late, "lobby", n=2)) == [] and late.room == "lobby"
 
 
 def test_a_line_for_a_room_the_sender_is_not_in_is_refused() -> None:
