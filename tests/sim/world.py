@@ -71,6 +71,9 @@ class Host:
     #: every write of the sending log, its records (the messages logged durably)
     durable: list[Any] = field(default_factory=list)
     on_line: Callable[[str], None] | None = None
+    #: lines typed before the console started (the registry not met yet): held, as a
+    #: terminal holds them, and read once it starts
+    typed_ahead: list[str] = field(default_factory=list)
 
     @property
     def core(self) -> PeerCore | None:
@@ -104,6 +107,9 @@ class _Console:
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         self._host.on_line = on_line
+        held, self._host.typed_ahead = self._host.typed_ahead, []
+        for line in held:
+            on_line(line)
 
     def set_prompt(self, text: str) -> None:
         self._host.prompt = text
@@ -229,7 +235,7 @@ class SimNet:
 
     def start_peer(self, name: str) -> None:
         host = self.hosts[name]
-        host.exit_code, host.on_line = None, None
+        host.exit_code, host.on_line, host.typed_ahead = None, None, []
         trust = ContactRule(code=self.join_code)
         settings = PeerSettings(port=host.port, bind=host.ip, keepalive=self.keepalive, trust=trust)
 
@@ -269,8 +275,11 @@ class SimNet:
 
     def type(self, name: str, line: str) -> None:
         host = self.hosts[name]
-        assert host.core is not None and host.on_line is not None, f"{name} is not running"
+        assert host.core is not None, f"{name} is not running"
         on_line = host.on_line
+        if on_line is None:  # not started yet: read once it is
+            host.typed_ahead.append(line)
+            return
 
         async def typed() -> None:
             on_line(line)
