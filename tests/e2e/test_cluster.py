@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from peer.adapter.state import PeerStateFile
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.request_ends import KEPT_IN_OUTBOX
 from tests.nats_servers import STARTS_WITHIN, NatsServer, nats_cluster, new_service, reached_at
@@ -57,6 +58,16 @@ CARRIES_ON = 5.0
 
 def start_peer(chat: ChatEnv, name: str, port: int, **options: object) -> Peer:
     return chat.start_peer(name, server_port=port, keepalive=KEEPALIVE, **options)  # type: ignore[arg-type]
+
+
+def told_of(peer: Peer, port: int, within: float = STARTS_WITHIN) -> None:
+    """Wait until `peer` has kept the service's registry at `port`: a peer learns of each
+    registry while online, so one gone offline before then cannot move to it."""
+    kept = PeerStateFile(peer.data_dir, peer.name).registries_path
+    deadline = time.monotonic() + within
+    while f":{port}" not in (kept.read_text() if kept.exists() else ""):
+        assert time.monotonic() < deadline, f"{peer.name} was not told of the registry at {port}"
+        time.sleep(0.05)
 
 
 def unique(label: str) -> str:
@@ -166,6 +177,7 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", one_port)
     alice.expect_line(TABLE_UPDATED)
+    told_of(bob, two_port)  # before he goes offline: then he hears of no registry
     bob.send("dereg bob")
     bob.expect_line(OFFLINE_BYE)
     kept = unique("kept")
