@@ -69,6 +69,8 @@ COMPILED = [
     "peer/core/settling.py",
     "peer/core/received.py",
     "peer/core/requests.py",
+    "peer/core/request_kinds.py",
+    "peer/core/request_ends.py",
     "peer/adapter/mapped_log.py",
     "peer/adapter/state.py",
     "peer/adapter/flood_gate.py",

@@ -14,6 +14,7 @@ timing.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import collections
 import contextlib
@@ -50,6 +51,17 @@ MOST_CALLS = 59
 MOST_FILES = 15
 
 Call = tuple[str, str]
+
+
+def _compiled() -> set[str]:
+    """setup.py's COMPILED: the modules the compiled build makes C of."""
+    tree = ast.parse(Path(ROOT, "setup.py").read_text())
+    return next(
+        set(ast.literal_eval(node.value))
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "COMPILED" for t in node.targets)
+    )
 
 
 #: The same for a channel line (`send_all hi`), with alice's answer from the registry
@@ -145,6 +157,7 @@ def test_a_direct_message_walks_no_further_than_it_did(tmp_path: Path) -> None:
     assert again == calls, _described(again)  # from a settled state, the walk is one
     assert len(calls) <= MOST_CALLS, _described(calls)
     assert len(files) <= MOST_FILES, _described(calls)
+    assert files - _compiled() == set(), "on the walk, not in setup.py's COMPILED"
 
 
 @pytest.mark.timeout(60)
@@ -163,7 +176,9 @@ def test_a_channel_line_walks_no_further_than_it_did(tmp_path: Path) -> None:
     for calls in asyncio.run(_walk(tmp_path, "send_all")):
         assert calls, "the profiler saw nothing"
         assert len(calls) <= MOST_RELAYED_CALLS, _described(calls)
-        assert len({file for file, _ in calls}) <= MOST_RELAYED_FILES, _described(calls)
+        files = {file for file, _ in calls}
+        assert len(files) <= MOST_RELAYED_FILES, _described(calls)
+        assert files - _compiled() == set(), "on the walk, not in setup.py's COMPILED"
 
 
 @pytest.mark.timeout(60)
@@ -227,6 +242,17 @@ async def _first_message(folder: Path) -> tuple[bool, int]:
         for peer in (alice, bob):
             await peer.close()
     return receipt.is_set(), dropped
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.needs_pure  # counts Python calls, which compiled code makes none of
+def test_the_registry_relays_a_channel_line_through_compiled_modules_only(
+    tmp_path: Path,
+) -> None:
+    # the pure build's walk names the files the compiled build must make C of
+    files = {file for file, _ in asyncio.run(_registry_walk(tmp_path))}
+    assert files, "the profiler saw nothing"
+    assert files - _compiled() == set(), "on the walk, not in setup.py's COMPILED"
 
 
 @pytest.mark.timeout(60)
