@@ -193,28 +193,26 @@ class PeerNode:
             chosen = f"[Listening on port {port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
         key = lambda: self.keys.registry_key(self.endpoint, self.core.after_welcome)  # noqa: E731
-        for step in (key, self._password_proof):
-            if not await self._before_prompt(step):
-                await self.endpoint.close()
-                self.stop()
-                return 1
-        self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
-        if self._tightened:  # after the Welcome, and the registry's key first met
-            self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
-        self._catch_signals()
-        self.console.start(self.typed, self._ended)
-        for line in self._start_lines:
-            self.console.show(line)
-        for problem in self.state.problems:
-            self.console.show(Print(f"[{problem}]", "error"))
-        self.start()
-        self.files.start()
-        # what start-up made (modules, classes, the state read) lives as long as the peer:
-        # frozen, no collection walks it again, as each full one did (CPython's gc.freeze)
-        gc.freeze()
         try:
+            for step in (key, self._password_proof):
+                if not await self._before_prompt(step):
+                    return 1
+            self.core.parts.shared.registries = self.state.load_registries(self.core.trust.registry)
+            if self._tightened:  # after the Welcome, and the registry's key first met
+                self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
+            self._catch_signals()
+            self.console.start(self.typed, self._ended)
+            for line in self._start_lines:
+                self.console.show(line)
+            for problem in self.state.problems:
+                self.console.show(Print(f"[{problem}]", "error"))
+            self.start()
+            self.files.start()
+            # what start-up made (modules, classes, the state read) lives as long as the peer:
+            # frozen, no collection walks it again, as each full one did (CPython's gc.freeze)
+            gc.freeze()
             return await self._done
-        finally:
+        finally:  # a start refused too: the console says what it was given (the full screen's)
             self.stop()
             stop = getattr(self.console, "stop", None)  # consoles of other callers may lack it
             if stop is not None:
